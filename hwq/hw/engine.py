@@ -358,7 +358,8 @@ class GemmEngine(wiring.Component):
         m.d.comb += [row_end.eq(array.o_valid & beat_last),
                      wrap.eq(d_last & ~dn_last)]
         # what the next row, its flags and d_last, dn_last become at the row's end. `row`,
-        # `d`, `dn` and `wrap` change only at a row's last beat, at least B steps apart: with
+        # `d`, `dn` and `wrap` change only at a row's last beat (d and dn from B ≥ 4 a step
+        # after it, below), at least B steps apart: with
         # B ≥ 2 the values are computed into registers in the steps before, and from B ≥ 3 in
         # two steps, the sums and compares of `row` (carry chains) into registers first
         # (adders and compares behind the beat's flags, then chains followed by their
@@ -469,13 +470,26 @@ class GemmEngine(wiring.Component):
                          row_last.eq(row_last_next)]
             m.d.sync += d_last.eq(d_last_next)
             with m.If(d_last):
-                m.d.sync += [d.eq(0), dn_last.eq(dn_last_next)]
-                with m.If(dn_last):
-                    m.d.sync += dn.eq(0)
-                with m.Else():
-                    m.d.sync += dn.eq(dn + 1)
-            with m.Else():
-                m.d.sync += d.eq(d + 1)
+                m.d.sync += dn_last.eq(dn_last_next)
+        # The counts d and dn themselves only feed their flags' next values (d_pen and dn_pen,
+        # through the `ahead` registers from B ≥ 3): from B ≥ 4 they move a step after the
+        # row's end, from registers of what it decided, and those next values are still ready
+        # at the next row's end (a mutation to B ≥ 2 fails the engine tests at B = 3). The
+        # row's end — the array's valid after a long route, and the beat flag — through the
+        # choice of a count and its sum were the slowest paths of ecp5_8x8_dsp with its DSP
+        # floorplan (5.3–5.4 ns at seeds 1 and 2) and late at 3 seeds of 16 on ecp5_8x8.
+        d_step, d_wrap = Signal(name="drain_d_step"), Signal(name="drain_d_wrap")
+        dn_step, dn_wrap = Signal(name="drain_dn_step"), Signal(name="drain_dn_wrap")
+        decided = [d_step.eq(~drain_restart & row_end), d_wrap.eq(d_last),
+                   dn_step.eq(~drain_restart & row_end & d_last), dn_wrap.eq(dn_last)]
+        if B >= 4:
+            m.d.sync += decided
+        else:
+            m.d.comb += decided
+        with m.If(d_step & ~drain_restart):
+            m.d.sync += d.eq(Mux(d_wrap, 0, d + 1))
+            with m.If(dn_step):
+                m.d.sync += dn.eq(Mux(dn_wrap, 0, dn + 1))
         # the drain's first column block is the last when there is one block: set a step after
         # the layer's channels are in, from the register nb_one (the FSM's decoded state, the
         # parameter stream's valid and ch_last in front of dn_last were ecp5_8x8's critical

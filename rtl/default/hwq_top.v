@@ -59,28 +59,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire [4:0] _003_;
-  (* unused_bits = "3" *)
-  wire [3:0] _004_;
+  wire _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
   wire _007_;
+  wire [2:0] _008_;
   wire _009_;
-  wire _010_;
-  wire _011_;
-  wire _012_;
+  wire [3:0] _010_;
+  (* unused_bits = "5" *)
+  wire [5:0] _011_;
+  wire _013_;
   wire _014_;
   wire _015_;
-  wire _016_;
   wire _017_;
   wire _018_;
+  wire _019_;
   wire _020_;
-  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
@@ -91,67 +90,67 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _034_;
   wire _035_;
   wire _036_;
+  wire _037_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
   wire _043_;
-  wire _044_;
-  (* unused_bits = "5" *)
-  wire [5:0] _047_;
-  wire _048_;
-  wire _049_;
   wire _050_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _057_;
-  wire _058_;
-  wire [15:0] _059_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _060_;
-  wire _061_;
-  wire _062_;
-  wire _063_;
-  wire [15:0] _064_;
-  wire _065_;
-  wire [16:0] _066_;
-  (* unused_bits = "17" *)
-  wire [17:0] _067_;
+  wire _051_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire _057_;
   (* unused_bits = "5" *)
-  wire [5:0] _068_;
-  (* unused_bits = "5" *)
-  wire [5:0] _069_;
-  wire _070_;
-  (* unused_bits = "3" *)
-  wire [3:0] _071_;
+  wire [5:0] _058_;
+  wire _059_;
+  wire _060_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire [15:0] _070_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _071_;
   wire _072_;
-  (* unused_bits = "6" *)
-  wire [6:0] _075_;
-  wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _080_;
+  wire _073_;
+  wire [15:0] _074_;
+  wire _075_;
+  wire [16:0] _076_;
   (* unused_bits = "17" *)
-  wire [17:0] _083_;
+  wire [17:0] _077_;
+  (* unused_bits = "5" *)
+  wire [5:0] _078_;
+  wire _079_;
+  (* unused_bits = "5" *)
+  wire [5:0] _080_;
+  (* unused_bits = "3" *)
+  wire [3:0] _081_;
+  wire _082_;
   (* unused_bits = "6" *)
-  wire [6:0] _084_;
-  wire _085_;
+  wire [6:0] _085_;
   wire _086_;
   wire _087_;
-  (* unused_bits = "10" *)
-  wire [10:0] _088_;
+  wire _088_;
   wire _089_;
-  (* unused_bits = "10" *)
-  wire [10:0] _090_;
-  wire _091_;
-  wire _092_;
-  (* unused_bits = "5" *)
-  wire [5:0] _093_;
-  wire _094_;
+  (* unused_bits = "17" *)
+  wire [17:0] _093_;
+  (* unused_bits = "6" *)
+  wire [6:0] _094_;
   wire _095_;
   wire _096_;
   wire _097_;
   wire _098_;
-  wire _099_;
-  wire _100_;
+  (* unused_bits = "10" *)
+  wire [10:0] _099_;
+  (* unused_bits = "10" *)
+  wire [10:0] _100_;
   wire _101_;
   wire _102_;
-  wire _103_;
+  (* unused_bits = "5" *)
+  wire [5:0] _103_;
   wire _104_;
   wire _105_;
   wire _106_;
@@ -238,66 +237,69 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _187_;
   wire _188_;
   wire _189_;
+  wire _190_;
+  wire _191_;
+  wire _192_;
+  wire _193_;
   wire _194_;
-  wire _200_;
-  wire _203_;
-  wire [16:0] _206_;
-  wire [4:0] _209_;
-  wire [2:0] _214_;
-  wire _218_;
-  wire _219_;
-  wire _221_;
+  wire _195_;
+  wire _196_;
+  wire _197_;
+  wire _202_;
+  wire _208_;
+  wire _211_;
+  wire [16:0] _214_;
+  wire [4:0] _217_;
   wire _222_;
-  wire _224_;
-  wire _241_;
-  wire _242_;
-  wire _243_;
-  wire _244_;
+  wire _223_;
+  wire _225_;
+  wire _226_;
+  wire _228_;
   wire _245_;
-  wire [1:0] _246_;
+  wire _246_;
+  wire _247_;
   wire _248_;
-  wire [1:0] _249_;
-  wire _250_;
-  wire [1:0] _251_;
-  wire [1:0] _252_;
-  wire _253_;
-  wire [1:0] _254_;
-  wire _255_;
-  wire [16:0] _256_;
-  wire _258_;
-  wire [16:0] _259_;
-  wire _260_;
-  wire _261_;
+  wire _249_;
+  wire [1:0] _250_;
+  wire _252_;
+  wire [1:0] _253_;
+  wire _254_;
+  wire [1:0] _255_;
+  wire [1:0] _256_;
+  wire _257_;
+  wire [1:0] _258_;
+  wire _259_;
+  wire [16:0] _260_;
   wire _262_;
-  wire _263_;
+  wire [16:0] _263_;
+  wire _264_;
   wire _265_;
   wire _266_;
   wire _267_;
-  wire _268_;
   wire _269_;
   wire _270_;
   wire _271_;
   wire _272_;
   wire _273_;
-  wire [4:0] _274_;
-  wire [4:0] _275_;
+  wire _274_;
+  wire _275_;
+  wire _276_;
   wire _277_;
   wire [4:0] _278_;
-  wire _279_;
-  wire [4:0] _280_;
-  wire [4:0] _281_;
+  wire [4:0] _279_;
+  wire _281_;
   wire [4:0] _282_;
-  wire _284_;
+  wire _283_;
+  wire [4:0] _284_;
   wire [4:0] _285_;
-  wire _286_;
-  wire [2:0] _287_;
-  wire [2:0] _288_;
+  wire [4:0] _286_;
+  wire _288_;
+  wire [4:0] _289_;
   wire _290_;
   wire [2:0] _291_;
-  wire _292_;
-  wire _293_;
+  wire [2:0] _292_;
   wire _294_;
-  wire _295_;
+  wire [2:0] _295_;
   wire _296_;
   wire _297_;
   wire _298_;
@@ -308,10 +310,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _303_;
   wire _304_;
   wire _305_;
+  wire _306_;
+  wire _307_;
   wire _308_;
   wire _309_;
-  wire _310_;
-  wire _311_;
   wire _312_;
   wire _313_;
   wire _314_;
@@ -325,11 +327,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _322_;
   wire _323_;
   wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
   wire \$signal ;
-  reg \$signal$155  = 1'h0;
-  reg \$signal$156  = 1'h0;
-  reg \$signal$159  = 1'h0;
-  reg \$signal$176  = 1'h0;
+  reg \$signal$160  = 1'h0;
+  reg \$signal$161  = 1'h0;
+  reg \$signal$164  = 1'h0;
+  reg \$signal$180  = 1'h0;
   wire \$signal$92 ;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -351,6 +357,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h0;
   reg [4:0] dn = 5'h00;
   reg dn_last = 1'h0;
+  wire drain_d_step;
+  wire drain_dn_step;
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
@@ -365,8 +373,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [207:0] i_acc = 208'h0000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$110  = 1'h0;
-  reg \i_valid$108  = 1'h0;
+  reg \i_last$115  = 1'h0;
+  reg \i_valid$113  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -388,19 +396,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$179 ;
+  wire [207:0] \o_data$183 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$134 ;
+  wire \o_valid$139 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$122 ;
-  wire [68:0] \r_data$123 ;
-  wire [68:0] \r_data$124 ;
-  wire [68:0] \r_data$125 ;
-  wire [68:0] \r_data$126 ;
   wire [68:0] \r_data$127 ;
   wire [68:0] \r_data$128 ;
+  wire [68:0] \r_data$129 ;
+  wire [68:0] \r_data$130 ;
+  wire [68:0] \r_data$131 ;
+  wire [68:0] \r_data$132 ;
+  wire [68:0] \r_data$133 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
@@ -426,10 +434,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] tile_pen = 10'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$138  = 65'h00000000000000000;
+  reg [64:0] \w_data$143  = 65'h00000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$136  = 1'h0;
+  reg \w_en$141  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg \w_en$23  = 1'h0;
@@ -441,194 +449,202 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _022_ = s_act__valid & s_wgt__valid;
-  assign _033_ = in_data & _022_;
-  assign _043_ = ~ at_k_last;
-  assign _050_ = credit_ok | _043_;
-  assign take = _033_ & _050_;
-  assign _061_ = s_act__valid & s_wgt__valid;
-  assign _070_ = in_data & _061_;
-  assign _080_ = _070_ & credit_ok;
-  assign \$signal  = _080_ & at_k_last;
-  assign _089_ = ~ in_data;
+  assign _029_ = s_act__valid & s_wgt__valid;
+  assign _040_ = in_data & _029_;
+  assign _050_ = ~ at_k_last;
+  assign _057_ = credit_ok | _050_;
+  assign take = _040_ & _057_;
+  assign _068_ = s_act__valid & s_wgt__valid;
+  assign _079_ = in_data & _068_;
+  assign _087_ = _079_ & credit_ok;
+  assign \$signal  = _087_ & at_k_last;
+  assign _096_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _009_ = ~ at_k_last;
-  assign _014_ = credit_ok | _009_;
-  assign _015_ = _000_ & _014_;
-  assign adv = _089_ | _015_;
-  assign _016_ = compute & adv;
-  assign _017_ = _016_ & at_tile_last;
-  assign block_end = _017_ & fn_last;
+  assign _020_ = credit_ok | _009_;
+  assign _022_ = _000_ & _020_;
+  assign adv = _096_ | _022_;
+  assign _023_ = compute & adv;
+  assign _024_ = _023_ & at_tile_last;
+  assign block_end = _024_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _018_ = ! lane;
-  assign _020_ = lane == 1'h1;
-  assign _021_ = s_param__valid & _020_;
-  assign _023_ = lane == 2'h2;
-  assign _024_ = s_param__valid & _023_;
-  assign _025_ = lane == 2'h3;
-  assign _026_ = s_param__valid & _025_;
-  assign _027_ = lane == 3'h4;
+  assign _025_ = ! lane;
+  assign _027_ = lane == 1'h1;
   assign _028_ = s_param__valid & _027_;
-  assign _029_ = lane == 3'h5;
-  assign _030_ = s_param__valid & _029_;
-  assign _031_ = lane == 3'h6;
-  assign _032_ = s_param__valid & _031_;
-  assign _034_ = lane == 3'h7;
+  assign _030_ = lane == 2'h2;
+  assign _031_ = s_param__valid & _030_;
+  assign _032_ = lane == 2'h3;
+  assign _033_ = s_param__valid & _032_;
+  assign _034_ = lane == 3'h4;
   assign _035_ = s_param__valid & _034_;
+  assign _036_ = lane == 3'h5;
+  assign _037_ = s_param__valid & _036_;
+  assign _038_ = lane == 3'h6;
+  assign _039_ = s_param__valid & _038_;
+  assign _041_ = lane == 3'h7;
+  assign _042_ = s_param__valid & _041_;
   assign row_end = o_valid & beat_last;
-  assign _036_ = ~ dn_last;
-  assign wrap = d_last & _036_;
-  assign _044_ = d == 3'h6;
-  assign \$signal$92  = d_last ? 1'h0 : _044_;
-  assign _047_[4:0] = kept - 4'h8;
-  assign _048_ = kept >= 5'h10;
-  assign _049_ = kept >= 4'h8;
-  assign _057_[9:0] = hdr[41:32] - 2'h2;
-  assign _058_ = hdr[47:32] > 4'hf;
-  assign _059_[9:0] = _058_ ? hdr[41:32] : 10'h00f;
-  assign _060_[9:0] = _059_[9:0] - 2'h2;
-  assign _062_ = hdr[47:32] == 1'h1;
-  assign _063_ = hdr[47:32] > 4'hf;
-  assign _064_ = _063_ ? hdr[47:32] : 16'h000f;
-  assign _065_ = _064_ == 1'h1;
-  assign _066_ = hdr[31:16] - 2'h2;
-  assign _067_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _068_[4:0] = wa + 1'h1;
-  assign _069_[4:0] = blk + 1'h1;
-  assign _071_[2:0] = lane + 1'h1;
-  assign _072_ = lane == 3'h6;
-  assign _075_[5:0] = flush - 1'h1;
-  assign _076_ = ! flush;
-  assign _077_ = block_end & last_mblock;
-  assign _078_ = compute & adv;
-  assign _083_[16:0] = fm0 + 4'h8;
-  assign _084_[5:0] = fn_rem - 1'h1;
-  assign _085_ = ! fn_rem;
-  assign _086_ = fn_last & last_mblock;
-  assign _087_ = ~ _086_;
-  assign _088_[9:0] = k_rem - 1'h1;
-  assign _090_[9:0] = t_rem - 1'h1;
-  assign _091_ = ! k_rem;
-  assign _092_ = ! t_rem;
-  assign _093_[4:0] = ra + 1'h1;
-  assign _094_ = beat_last & d_last;
-  assign _095_ = ~ drain_restart;
-  assign _096_ = _095_ & o_valid;
-  assign _097_ = ~ beat_last;
-  assign _098_ = _096_ & _097_;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & row_end;
-  assign _003_ = dn + 1'h1;
-  assign _004_[2:0] = d + 1'h1;
-  assign _005_ = o_valid & row_valid;
-  assign _006_ = row_end & row_valid;
-  assign _007_ = _006_ & row_last;
-  assign _010_ = r_en & m_out__valid;
-  assign _011_ = ~ row_valid;
-  assign _012_ = row_end & _011_;
-  assign _099_ = { _002_, _098_, enter_q, d_last } != 4'h8;
-  assign _100_ = { _002_, _098_, enter_q } != 1'h0;
-  assign _101_ = { _098_, enter_q } != 2'h2;
-  assign _102_ = { _002_, _098_, drain_restart } != 1'h0;
-  assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { tile_end, compute } != 1'h1;
-  assign _110_ = { tile_end, compute } != 1'h1;
-  assign _111_ = { _242_, _241_ } != 1'h0;
-  assign _112_ = { _253_, s_param__valid } != 2'h2;
-  assign _113_ = { _255_, s_param__valid } != 2'h2;
-  assign _114_ = { _253_, ch_left[16], s_param__valid } != 3'h5;
-  assign _115_ = { _250_, compute } != 2'h3;
-  assign _116_ = { _248_, _076_ } != 2'h2;
-  assign _117_ = { _255_, _253_, _250_, _248_ } != 1'h0;
-  assign _118_ = { _258_, s_param__valid } != 2'h2;
-  assign _119_ = { _260_, s_param__valid } != 2'h2;
-  assign _120_ = { _260_, _258_ } != 1'h0;
-  assign _121_ = { _265_, s_param__valid } != 2'h2;
-  assign _122_ = { _267_, s_param__valid } != 2'h2;
-  assign _123_ = { _265_, \$signal$159 , s_param__valid } != 3'h5;
-  assign _124_ = { _267_, _265_ } != 1'h0;
-  assign _125_ = { _271_, s_param__valid } != 2'h2;
-  assign _126_ = { _273_, s_param__valid } != 2'h2;
-  assign _127_ = { _273_, _271_ } != 1'h0;
-  assign _128_ = { _277_, s_param__valid } != 2'h2;
-  assign _129_ = { _279_, s_param__valid } != 2'h2;
-  assign _130_ = { _277_, \$signal$159 , s_param__valid } != 3'h5;
-  assign _131_ = { _279_, _277_ } != 1'h0;
-  assign _132_ = { _284_, s_param__valid } != 2'h2;
-  assign _133_ = { _286_, s_param__valid } != 2'h2;
-  assign _134_ = { _284_, \$signal$159 , s_param__valid } != 3'h5;
-  assign _135_ = { _284_, wb_last, \$signal$159 , s_param__valid } != 4'hb;
-  assign _136_ = { _286_, _284_ } != 1'h0;
-  assign _137_ = { _290_, s_param__valid } != 2'h2;
-  assign _138_ = { _292_, s_param__valid } != 2'h2;
-  assign _139_ = { _292_, _290_ } != 1'h0;
-  assign _140_ = & { _101_, _100_, _099_ };
-  assign _141_ = & { _094_, o_valid };
-  assign _142_ = & { _106_, _105_ };
-  assign _143_ = & { tile_end, fn_last };
-  assign _144_ = & { _243_, ch_left[16], s_param__valid };
-  assign _145_ = & { _244_, ch_left[16], s_param__valid };
-  assign _146_ = & { _245_, ch_left[16], s_param__valid };
-  assign _147_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
-  assign _148_ = & { _120_, _119_, _118_ };
-  assign _149_ = & { _124_, _123_, _122_, _121_ };
-  assign _150_ = & { _127_, _126_, _125_ };
-  assign _151_ = & { _131_, _130_, _129_, _128_ };
-  assign _152_ = & { _136_, _135_, _134_, _133_, _132_ };
-  assign _153_ = & { _139_, _138_, _137_ };
-  assign _154_ = & { _293_, s_param__valid };
-  assign _155_ = & { _294_, s_param__valid };
-  assign _156_ = & { _295_, s_param__valid };
-  assign _157_ = & { _296_, s_param__valid };
-  assign _158_ = & { _297_, s_param__valid };
-  assign _159_ = & { _298_, s_param__valid };
-  assign _160_ = & { _299_, s_param__valid };
-  assign _161_ = & { _300_, s_param__valid };
-  assign _162_ = & { _301_, s_param__valid };
-  assign _163_ = & { _302_, s_param__valid };
-  assign _164_ = & { _303_, s_param__valid };
-  assign _165_ = & { _304_, s_param__valid };
-  assign _166_ = & { _305_, s_param__valid };
-  assign _180_ = ~ _322_;
-  assign _181_ = ~ compute;
-  assign _182_ = ~ _311_;
-  assign _183_ = ~ _312_;
-  assign _184_ = ~ _313_;
-  assign _185_ = ~ _314_;
-  assign _186_ = ~ _315_;
-  assign _187_ = ~ _316_;
-  assign _188_ = ~ _317_;
-  assign _189_ = ~ _318_;
-  assign _167_ = | { drain_restart, rst };
-  assign _168_ = | { dn_last, rst };
-  assign _169_ = | { _180_, rst };
-  assign _170_ = | { _181_, rst };
-  assign _171_ = | { _077_, rst };
-  assign _172_ = | { _182_, rst };
-  assign _173_ = | { _183_, rst };
-  assign _174_ = | { _184_, rst };
-  assign _175_ = | { _185_, rst };
-  assign _176_ = | { _186_, rst };
-  assign _177_ = | { _187_, rst };
-  assign _178_ = | { _188_, rst };
-  assign _179_ = | { _189_, rst };
-  assign _194_ = drain_restart ? 1'h0 : d_last;
-  assign _200_ = drain_restart ? m_one : row_last;
-  assign _203_ = drain_restart ? 1'h1 : row_valid;
-  assign _206_ = drain_restart ? 17'h00000 : row;
-  assign _209_ = drain_restart ? 5'h00 : dn;
-  assign _214_ = drain_restart ? 3'h0 : d;
-  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$156  : _092_;
-  assign _219_ = adv ? _218_ : 1'hx;
-  assign _221_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$155  : _091_;
-  assign _222_ = adv ? _221_ : 1'hx;
-  assign _224_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _647_;
+  assign _043_ = ~ dn_last;
+  assign wrap = d_last & _043_;
+  assign _051_ = d == 3'h6;
+  assign \$signal$92  = d_last ? 1'h0 : _051_;
+  assign _053_ = ~ drain_restart;
+  assign drain_d_step = _053_ & row_end;
+  assign _054_ = ~ drain_restart;
+  assign _055_ = _054_ & row_end;
+  assign drain_dn_step = _055_ & d_last;
+  assign _058_[4:0] = kept - 4'h8;
+  assign _059_ = kept >= 5'h10;
+  assign _060_ = kept >= 4'h8;
+  assign _067_[9:0] = hdr[41:32] - 2'h2;
+  assign _069_ = hdr[47:32] > 4'hf;
+  assign _070_[9:0] = _069_ ? hdr[41:32] : 10'h00f;
+  assign _071_[9:0] = _070_[9:0] - 2'h2;
+  assign _072_ = hdr[47:32] == 1'h1;
+  assign _073_ = hdr[47:32] > 4'hf;
+  assign _074_ = _073_ ? hdr[47:32] : 16'h000f;
+  assign _075_ = _074_ == 1'h1;
+  assign _076_ = hdr[31:16] - 2'h2;
+  assign _077_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _078_[4:0] = wa + 1'h1;
+  assign _080_[4:0] = blk + 1'h1;
+  assign _081_[2:0] = lane + 1'h1;
+  assign _082_ = lane == 3'h6;
+  assign _085_[5:0] = flush - 1'h1;
+  assign _086_ = ! flush;
+  assign _088_ = block_end & last_mblock;
+  assign _089_ = compute & adv;
+  assign _093_[16:0] = fm0 + 4'h8;
+  assign _094_[5:0] = fn_rem - 1'h1;
+  assign _095_ = ! fn_rem;
+  assign _097_ = fn_last & last_mblock;
+  assign _098_ = ~ _097_;
+  assign _099_[9:0] = k_rem - 1'h1;
+  assign _100_[9:0] = t_rem - 1'h1;
+  assign _101_ = ! k_rem;
+  assign _102_ = ! t_rem;
+  assign _103_[4:0] = ra + 1'h1;
+  assign _104_ = beat_last & d_last;
+  assign _105_ = ~ drain_restart;
+  assign _001_ = _105_ & o_valid;
+  assign _002_ = ~ beat_last;
+  assign _003_ = _001_ & _002_;
+  assign _004_ = ~ drain_restart;
+  assign _005_ = _004_ & row_end;
+  assign _006_ = ~ drain_restart;
+  assign _007_ = drain_d_step & _006_;
+  assign _008_ = d + 1'h1;
+  assign _010_[2:0] = d_last ? 3'h0 : _008_;
+  assign _011_[4:0] = dn + 1'h1;
+  assign _013_ = o_valid & row_valid;
+  assign _014_ = row_end & row_valid;
+  assign _015_ = _014_ & row_last;
+  assign _017_ = r_en & m_out__valid;
+  assign _018_ = ~ row_valid;
+  assign _019_ = row_end & _018_;
+  assign _106_ = { _005_, _003_, enter_q, d_last } != 4'h8;
+  assign _107_ = { _005_, _003_, enter_q } != 1'h0;
+  assign _108_ = { _003_, enter_q } != 2'h2;
+  assign _109_ = { _005_, _003_, drain_restart } != 1'h0;
+  assign _110_ = { _007_, drain_restart } != 1'h0;
+  assign _111_ = { compute, adv } != 2'h2;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { tile_end, compute } != 1'h1;
+  assign _118_ = { tile_end, compute } != 1'h1;
+  assign _119_ = { _246_, _245_ } != 1'h0;
+  assign _120_ = { _257_, s_param__valid } != 2'h2;
+  assign _121_ = { _259_, s_param__valid } != 2'h2;
+  assign _122_ = { _257_, ch_left[16], s_param__valid } != 3'h5;
+  assign _123_ = { _254_, compute } != 2'h3;
+  assign _124_ = { _252_, _086_ } != 2'h2;
+  assign _125_ = { _259_, _257_, _254_, _252_ } != 1'h0;
+  assign _126_ = { _262_, s_param__valid } != 2'h2;
+  assign _127_ = { _264_, s_param__valid } != 2'h2;
+  assign _128_ = { _264_, _262_ } != 1'h0;
+  assign _129_ = { _269_, s_param__valid } != 2'h2;
+  assign _130_ = { _271_, s_param__valid } != 2'h2;
+  assign _131_ = { _269_, \$signal$164 , s_param__valid } != 3'h5;
+  assign _132_ = { _271_, _269_ } != 1'h0;
+  assign _133_ = { _275_, s_param__valid } != 2'h2;
+  assign _134_ = { _277_, s_param__valid } != 2'h2;
+  assign _135_ = { _277_, _275_ } != 1'h0;
+  assign _136_ = { _281_, s_param__valid } != 2'h2;
+  assign _137_ = { _283_, s_param__valid } != 2'h2;
+  assign _138_ = { _281_, \$signal$164 , s_param__valid } != 3'h5;
+  assign _139_ = { _283_, _281_ } != 1'h0;
+  assign _140_ = { _288_, s_param__valid } != 2'h2;
+  assign _141_ = { _290_, s_param__valid } != 2'h2;
+  assign _142_ = { _288_, \$signal$164 , s_param__valid } != 3'h5;
+  assign _143_ = { _288_, wb_last, \$signal$164 , s_param__valid } != 4'hb;
+  assign _144_ = { _290_, _288_ } != 1'h0;
+  assign _145_ = { _294_, s_param__valid } != 2'h2;
+  assign _146_ = { _296_, s_param__valid } != 2'h2;
+  assign _147_ = { _296_, _294_ } != 1'h0;
+  assign _148_ = & { _108_, _107_, _106_ };
+  assign _149_ = & { _104_, o_valid };
+  assign _150_ = & { _114_, _113_ };
+  assign _151_ = & { tile_end, fn_last };
+  assign _152_ = & { _247_, ch_left[16], s_param__valid };
+  assign _153_ = & { _248_, ch_left[16], s_param__valid };
+  assign _154_ = & { _249_, ch_left[16], s_param__valid };
+  assign _155_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
+  assign _156_ = & { _128_, _127_, _126_ };
+  assign _157_ = & { _132_, _131_, _130_, _129_ };
+  assign _158_ = & { _135_, _134_, _133_ };
+  assign _159_ = & { _139_, _138_, _137_, _136_ };
+  assign _160_ = & { _144_, _143_, _142_, _141_, _140_ };
+  assign _161_ = & { _147_, _146_, _145_ };
+  assign _162_ = & { _297_, s_param__valid };
+  assign _163_ = & { _298_, s_param__valid };
+  assign _164_ = & { _299_, s_param__valid };
+  assign _165_ = & { _300_, s_param__valid };
+  assign _166_ = & { _301_, s_param__valid };
+  assign _167_ = & { _302_, s_param__valid };
+  assign _168_ = & { _303_, s_param__valid };
+  assign _169_ = & { _304_, s_param__valid };
+  assign _170_ = & { _305_, s_param__valid };
+  assign _171_ = & { _306_, s_param__valid };
+  assign _172_ = & { _307_, s_param__valid };
+  assign _173_ = & { _308_, s_param__valid };
+  assign _174_ = & { _309_, s_param__valid };
+  assign _188_ = ~ _326_;
+  assign _189_ = ~ compute;
+  assign _190_ = ~ _315_;
+  assign _191_ = ~ _316_;
+  assign _192_ = ~ _317_;
+  assign _193_ = ~ _318_;
+  assign _194_ = ~ _319_;
+  assign _195_ = ~ _320_;
+  assign _196_ = ~ _321_;
+  assign _197_ = ~ _322_;
+  assign _175_ = | { drain_restart, rst };
+  assign _176_ = | { dn_last, rst };
+  assign _177_ = | { _188_, rst };
+  assign _178_ = | { _189_, rst };
+  assign _179_ = | { _088_, rst };
+  assign _180_ = | { _190_, rst };
+  assign _181_ = | { _191_, rst };
+  assign _182_ = | { _192_, rst };
+  assign _183_ = | { _193_, rst };
+  assign _184_ = | { _194_, rst };
+  assign _185_ = | { _195_, rst };
+  assign _186_ = | { _196_, rst };
+  assign _187_ = | { _197_, rst };
+  assign _202_ = drain_restart ? 1'h0 : d_last;
+  assign _208_ = drain_restart ? m_one : row_last;
+  assign _211_ = drain_restart ? 1'h1 : row_valid;
+  assign _214_ = drain_restart ? 17'h00000 : row;
+  assign _217_ = drain_restart ? 5'h00 : dn;
+  assign _222_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _102_;
+  assign _223_ = adv ? _222_ : 1'hx;
+  assign _225_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _101_;
+  assign _226_ = adv ? _225_ : 1'hx;
+  assign _228_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _657_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -636,20 +652,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _647_ = b[5:0];
+        _657_ = b[5:0];
       2'b1?:
-        _647_ = b[11:6];
+        _657_ = b[11:6];
       default:
-        _647_ = a;
+        _657_ = a;
     endcase
   endfunction
-  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = _076_ ? 2'h0 : 2'hx;
-  function [1:0] _654_;
+  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _247_ = ctrl_state == 1'h1;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = _086_ ? 2'h0 : 2'hx;
+  function [1:0] _664_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -657,144 +673,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _654_ = b[1:0];
+        _664_ = b[1:0];
       4'b??1?:
-        _654_ = b[3:2];
+        _664_ = b[3:2];
       4'b?1??:
-        _654_ = b[5:4];
+        _664_ = b[5:4];
       4'b1???:
-        _654_ = b[7:6];
+        _664_ = b[7:6];
       default:
-        _654_ = a;
+        _664_ = a;
     endcase
   endfunction
-  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _249_ = compute ? 2'hx : 2'h3;
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _251_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _252_ = s_param__valid ? _251_ : 2'hx;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _254_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _255_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _256_ = s_param__valid ? _067_[16:0] : 17'hxxxxx;
-  function [16:0] _664_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = compute ? 2'hx : 2'h3;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _255_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _256_ = s_param__valid ? _255_ : 2'hx;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _258_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _259_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _260_ = s_param__valid ? _077_[16:0] : 17'hxxxxx;
+  function [16:0] _674_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _664_ = b[16:0];
+        _674_ = b[16:0];
       2'b1?:
-        _664_ = b[33:17];
+        _674_ = b[33:17];
       default:
-        _664_ = a;
+        _674_ = a;
     endcase
   endfunction
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = s_param__valid ? _066_ : 17'hxxxxx;
-  assign _260_ = ! ctrl_state;
-  assign _261_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _262_ = \$signal$159  ? _261_ : 1'hx;
-  assign _263_ = s_param__valid ? _262_ : 1'hx;
-  function [0:0] _671_;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = s_param__valid ? _076_ : 17'hxxxxx;
+  assign _264_ = ! ctrl_state;
+  assign _265_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _266_ = \$signal$164  ? _265_ : 1'hx;
+  assign _267_ = s_param__valid ? _266_ : 1'hx;
+  function [0:0] _681_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _671_ = b[0:0];
+        _681_ = b[0:0];
       2'b1?:
-        _671_ = b[1:1];
+        _681_ = b[1:1];
       default:
-        _671_ = a;
+        _681_ = a;
     endcase
   endfunction
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _267_ = ! ctrl_state;
-  assign _268_ = \$signal$159  ? (* full_case = 32'd1 *) 1'h0 : _072_;
-  assign _269_ = s_param__valid ? _268_ : 1'hx;
-  function [0:0] _677_;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _271_ = ! ctrl_state;
+  assign _272_ = \$signal$164  ? (* full_case = 32'd1 *) 1'h0 : _082_;
+  assign _273_ = s_param__valid ? _272_ : 1'hx;
+  function [0:0] _687_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _677_ = b[0:0];
+        _687_ = b[0:0];
       2'b1?:
-        _677_ = b[1:1];
+        _687_ = b[1:1];
       default:
-        _677_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _270_ = _677_(1'hx, { _272_, _269_ }, { _273_, _271_ });
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = \$signal$159  ? _068_[4:0] : 5'hxx;
-  assign _275_ = s_param__valid ? _274_ : 5'hxx;
-  function [4:0] _683_;
+  assign _274_ = _687_(1'hx, { _276_, _273_ }, { _277_, _275_ });
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _277_ = ! ctrl_state;
+  assign _278_ = \$signal$164  ? _078_[4:0] : 5'hxx;
+  assign _279_ = s_param__valid ? _278_ : 5'hxx;
+  function [4:0] _693_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _683_ = b[4:0];
+        _693_ = b[4:0];
       2'b1?:
-        _683_ = b[9:5];
+        _693_ = b[9:5];
       default:
-        _683_ = a;
+        _693_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = wb_last ? _069_[4:0] : 5'hxx;
-  assign _281_ = \$signal$159  ? _280_ : 5'hxx;
-  assign _282_ = s_param__valid ? _281_ : 5'hxx;
-  function [4:0] _690_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = wb_last ? _080_[4:0] : 5'hxx;
+  assign _285_ = \$signal$164  ? _284_ : 5'hxx;
+  assign _286_ = s_param__valid ? _285_ : 5'hxx;
+  function [4:0] _700_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _690_ = b[4:0];
+        _700_ = b[4:0];
       2'b1?:
-        _690_ = b[9:5];
+        _700_ = b[9:5];
       default:
-        _690_ = a;
+        _700_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = \$signal$159  ? (* full_case = 32'd1 *) 3'h0 : _071_[2:0];
-  assign _288_ = s_param__valid ? _287_ : 3'hx;
-  function [2:0] _696_;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = \$signal$164  ? (* full_case = 32'd1 *) 3'h0 : _081_[2:0];
+  assign _292_ = s_param__valid ? _291_ : 3'hx;
+  function [2:0] _706_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _696_ = b[2:0];
+        _706_ = b[2:0];
       2'b1?:
-        _696_ = b[5:3];
+        _706_ = b[5:3];
       default:
-        _696_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 3'h0 : 3'hx;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
   assign _298_ = ! ctrl_state;
@@ -805,13 +817,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _303_ = ! ctrl_state;
   assign _304_ = ! ctrl_state;
   assign _305_ = ! ctrl_state;
-  assign _308_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _309_ = s_param__valid ? _308_ : 1'h0;
-  assign enter = _310_ ? _309_ : 1'h0;
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = ctrl_state == 1'h1;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
+  assign _312_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _313_ = s_param__valid ? _312_ : 1'h0;
+  assign enter = _314_ ? _313_ : 1'h0;
   assign _314_ = ctrl_state == 1'h1;
   assign _315_ = ctrl_state == 1'h1;
   assign _316_ = ctrl_state == 1'h1;
@@ -820,24 +832,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _319_ = ctrl_state == 1'h1;
   assign _320_ = ctrl_state == 1'h1;
   assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = ! ctrl_state;
-  function [0:0] _731_;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ! ctrl_state;
+  function [0:0] _741_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[0:0];
+        _741_ = b[0:0];
       2'b1?:
-        _731_ = b[1:1];
+        _741_ = b[1:1];
       default:
-        _731_ = a;
+        _741_ = a;
     endcase
   endfunction
-  assign s_param__ready = _731_(1'h0, 2'h3, { _324_, _323_ });
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ! ctrl_state;
+  assign s_param__ready = _741_(1'h0, 2'h3, { _328_, _327_ });
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -845,7 +861,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$179 ),
+    .o_data(\o_data$183 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -854,8 +870,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$138 ),
-    .wp__en(\w_en$136 )
+    .wp__data(\w_data$143 ),
+    .wp__en(\w_en$141 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -868,7 +884,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$122 ),
+    .r_data(\r_data$127 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -877,7 +893,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$123 ),
+    .r_data(\r_data$128 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -886,7 +902,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$124 ),
+    .r_data(\r_data$129 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -895,7 +911,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$125 ),
+    .r_data(\r_data$130 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -904,7 +920,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$126 ),
+    .r_data(\r_data$131 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -913,7 +929,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$127 ),
+    .r_data(\r_data$132 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -922,7 +938,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$128 ),
+    .r_data(\r_data$133 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -934,304 +950,308 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$128 [31:0], \r_data$127 [31:0], \r_data$126 [31:0], \r_data$125 [31:0], \r_data$124 [31:0], \r_data$123 [31:0], \r_data$122 [31:0], r_data[31:0] }),
-    .i_last(\i_last$110 ),
-    .i_multiplier({ \r_data$128 [62:32], \r_data$127 [62:32], \r_data$126 [62:32], \r_data$125 [62:32], \r_data$124 [62:32], \r_data$123 [62:32], \r_data$122 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$128 [68:63], \r_data$127 [68:63], \r_data$126 [68:63], \r_data$125 [68:63], \r_data$124 [68:63], \r_data$123 [68:63], \r_data$122 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$108 ),
+    .i_bias({ \r_data$133 [31:0], \r_data$132 [31:0], \r_data$131 [31:0], \r_data$130 [31:0], \r_data$129 [31:0], \r_data$128 [31:0], \r_data$127 [31:0], r_data[31:0] }),
+    .i_last(\i_last$115 ),
+    .i_multiplier({ \r_data$133 [62:32], \r_data$132 [62:32], \r_data$131 [62:32], \r_data$130 [62:32], \r_data$129 [62:32], \r_data$128 [62:32], \r_data$127 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$133 [68:63], \r_data$132 [68:63], \r_data$131 [68:63], \r_data$130 [68:63], \r_data$129 [68:63], \r_data$128 [68:63], \r_data$127 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$113 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$134 ),
+    .o_valid(\o_valid$139 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _059_[15:10] = 6'hxx;
+  assign _070_[15:10] = 6'hxx;
+  assign _010_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$136  <= 1'h0;
-      \i_last$110  <= 1'h0;
-      \i_valid$108  <= 1'h0;
+      \w_en$141  <= 1'h0;
+      \i_last$115  <= 1'h0;
+      \i_valid$113  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$176  <= 1'h0;
+      \$signal$180  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
-      d <= 3'h0;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h19;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _010_ + _012_;
-      \w_en$136  <= \o_valid$134 ;
-      \i_last$110  <= part_last;
-      \i_valid$108  <= \$signal$176 ;
-      part_last <= _007_ & dn_last;
-      \$signal$176  <= _005_;
+      give_back <= _017_ + _019_;
+      \w_en$141  <= \o_valid$139 ;
+      \i_last$115  <= part_last;
+      \i_valid$113  <= \$signal$180 ;
+      part_last <= _015_ & dn_last;
+      \$signal$180  <= _013_;
       enter_q <= enter;
-      begin if (_098_) d_last <= _194_; else d_last <= _002_ ? \$signal$92  : _194_; end
-      begin if (_098_) row_last <= _200_; else begin if (_002_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _200_; end end
-      begin if (_098_) row_valid <= _203_; else begin if (_002_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _203_; end end
-      begin if (_098_) row <= _206_; else begin if (_002_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _206_; end end
-      begin if (_098_) dn <= _209_; else begin if (_002_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _003_; else dn <= _209_; end else dn <= _209_; end end
-      begin if (_098_) d <= _214_; else begin if (_002_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _004_[2:0]; else d <= _214_; end end
-      tile_end <= _078_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _048_ : _049_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _047_[4:0] : kept;
+      begin if (_003_) d_last <= _202_; else d_last <= _005_ ? \$signal$92  : _202_; end
+      begin if (_003_) row_last <= _208_; else begin if (_005_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _208_; end end
+      begin if (_003_) row_valid <= _211_; else begin if (_005_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _211_; end end
+      begin if (_003_) row <= _214_; else begin if (_005_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _214_; end end
+      begin if (_007_) begin if (drain_dn_step) begin if (dn_last) dn <= 5'h00; else dn <= _011_[4:0]; end else dn <= _217_; end else dn <= _217_; end
+      tile_end <= _089_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _059_ : _060_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _058_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$138  <= 65'h00000000000000000;
-    end else if (\o_valid$134 ) begin
-      \w_data$138  <= { o_last, o_data };
+      \w_data$143  <= 65'h00000000000000000;
+    end else if (\o_valid$139 ) begin
+      \w_data$143  <= { o_last, o_data };
     end
-    if (\$signal$176 ) begin
+    if (\$signal$180 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$179 ;
+      acc_chosen <= \o_data$183 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_140_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_098_) dn_last <= 1'hx; else begin if (_002_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_148_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) dn_last <= 1'hx; else begin if (_005_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_102_) begin
-      begin if (_098_) beat_last <= 1'h0; else begin if (_002_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_109_) begin
+      begin if (_003_) beat_last <= 1'h0; else begin if (_005_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_167_) begin
+    if (rst) begin
+      d <= 3'h0;
+    end else if (_110_) begin
+      begin if (_007_) d <= _010_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end
+    if (_175_) begin
       ra <= 5'h00;
-    end else if (_141_) begin
+    end else if (_149_) begin
       ra <= ra_blk_next;
     end
-    if (_168_) begin
+    if (_176_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _093_[4:0];
+      ra_blk_next <= _103_[4:0];
     end
-    if (_169_) begin
+    if (_177_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_103_) begin
-      at_tile_last <= compute ? _219_ : \$signal$156 ;
+    end else if (_111_) begin
+      at_tile_last <= compute ? _223_ : \$signal$161 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_104_) begin
-      at_k_last <= compute ? _222_ : \$signal$155 ;
+    end else if (_112_) begin
+      at_k_last <= compute ? _226_ : \$signal$160 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_142_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _087_ : _224_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_150_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _228_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_107_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _090_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_115_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _100_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_108_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _088_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_116_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _099_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_109_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _085_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_117_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _095_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_110_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _084_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_118_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _094_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_170_) begin
+    if (_178_) begin
       fm0 <= 17'h00000;
-    end else if (_143_) begin
-      fm0 <= _083_[16:0];
+    end else if (_151_) begin
+      fm0 <= _093_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_111_) begin
-      flush <= _647_(6'hxx, { 6'h23, _075_[5:0] }, { _242_, _241_ });
+    end else if (_119_) begin
+      flush <= _657_(6'hxx, { 6'h23, _085_[5:0] }, { _246_, _245_ });
     end
-    if (_171_) begin
+    if (_179_) begin
       compute <= 1'h0;
-    end else if (_144_) begin
+    end else if (_152_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_145_) begin
+    end else if (_153_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_146_) begin
+    end else if (_154_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_147_) begin
-      ctrl_state <= _654_(2'hx, { _254_, _252_, _249_, _246_ }, { _255_, _253_, _250_, _248_ });
+    end else if (_155_) begin
+      ctrl_state <= _664_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_148_) begin
-      ch_left <= _664_(17'hxxxxx, { _259_, _256_ }, { _260_, _258_ });
+    end else if (_156_) begin
+      ch_left <= _674_(17'hxxxxx, { _263_, _260_ }, { _264_, _262_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_149_) begin
-      wb_last <= _671_(1'hx, { _266_, _263_ }, { _267_, _265_ });
+    end else if (_157_) begin
+      wb_last <= _681_(1'hx, { _270_, _267_ }, { _271_, _269_ });
     end
     if (rst) begin
-      \$signal$159  <= 1'h0;
-    end else if (_150_) begin
-      \$signal$159  <= _270_;
+      \$signal$164  <= 1'h0;
+    end else if (_158_) begin
+      \$signal$164  <= _274_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_151_) begin
-      wa <= _683_(5'hxx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_159_) begin
+      wa <= _693_(5'hxx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_152_) begin
-      blk <= _690_(5'hxx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_160_) begin
+      blk <= _700_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_153_) begin
-      lane <= _696_(3'hx, { _291_, _288_ }, { _292_, _290_ });
+    end else if (_161_) begin
+      lane <= _706_(3'hx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
-      \$signal$156  <= 1'h0;
-    end else if (_154_) begin
-      \$signal$156  <= _065_;
+      \$signal$161  <= 1'h0;
+    end else if (_162_) begin
+      \$signal$161  <= _075_;
     end
     if (rst) begin
-      \$signal$155  <= 1'h0;
-    end else if (_155_) begin
-      \$signal$155  <= _062_;
+      \$signal$160  <= 1'h0;
+    end else if (_163_) begin
+      \$signal$160  <= _072_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_156_) begin
-      tile_pen <= _060_[9:0];
+    end else if (_164_) begin
+      tile_pen <= _071_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_157_) begin
-      k_pen <= _057_[9:0];
+    end else if (_165_) begin
+      k_pen <= _067_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_158_) begin
+    end else if (_166_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_159_) begin
+    end else if (_167_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_160_) begin
+    end else if (_168_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_161_) begin
+    end else if (_169_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_170_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_171_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_172_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_165_) begin
+    end else if (_173_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_174_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_172_) begin
+    if (_180_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _035_;
+      \w_en$35  <= _042_;
     end
-    if (_173_) begin
+    if (_181_) begin
       \w_en$31  <= 1'h0;
     end else begin
-      \w_en$31  <= _032_;
+      \w_en$31  <= _039_;
     end
-    if (_174_) begin
+    if (_182_) begin
       \w_en$27  <= 1'h0;
     end else begin
-      \w_en$27  <= _030_;
+      \w_en$27  <= _037_;
     end
-    if (_175_) begin
+    if (_183_) begin
       \w_en$23  <= 1'h0;
     end else begin
-      \w_en$23  <= _028_;
+      \w_en$23  <= _035_;
     end
-    if (_176_) begin
+    if (_184_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _026_;
+      \w_en$19  <= _033_;
     end
-    if (_177_) begin
+    if (_185_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _024_;
+      \w_en$15  <= _031_;
     end
-    if (_178_) begin
+    if (_186_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _021_;
+      \w_en$11  <= _028_;
     end
-    if (_179_) begin
+    if (_187_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _018_;
+      w_en <= s_param__valid & _025_;
     end
-    if (!_319_) begin
+    if (!_323_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_320_) begin
+    if (!_324_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_321_) begin
+    if (!_325_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

@@ -57,103 +57,97 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [2:0] _001_;
   wire _002_;
   wire _003_;
-  wire _004_;
-  wire [2:0] _006_;
-  wire [3:0] _007_;
-  wire _009_;
-  wire _010_;
+  wire _005_;
+  wire _006_;
+  (* unused_bits = "5" *)
+  wire [5:0] _009_;
+  wire [5:0] _010_;
   wire _011_;
   wire _012_;
+  wire _013_;
   wire _014_;
-  wire _015_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
-  wire [4:0] _023_;
+  wire _022_;
   wire _024_;
   wire _025_;
+  wire _026_;
+  wire _027_;
   wire _029_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _033_;
+  wire _030_;
+  wire [4:0] _032_;
+  wire _033_;
   wire _034_;
-  wire [15:0] _035_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _036_;
-  wire _037_;
   wire _038_;
-  wire [15:0] _039_;
-  wire _040_;
-  wire _041_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
   wire [16:0] _042_;
-  (* unused_bits = "17" *)
-  wire [17:0] _043_;
-  (* unused_bits = "8" *)
-  wire [8:0] _044_;
-  (* unused_bits = "5" *)
-  wire [5:0] _045_;
-  (* unused_bits = "3" *)
-  wire [3:0] _046_;
+  wire _043_;
+  wire [15:0] _044_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _045_;
+  wire _046_;
   wire _047_;
-  (* unused_bits = "1" *)
-  wire [1:0] _048_;
+  wire [15:0] _048_;
+  wire _049_;
   wire _050_;
-  (* unused_bits = "7" *)
-  wire [7:0] _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire _059_;
+  wire [16:0] _051_;
   (* unused_bits = "17" *)
-  wire [17:0] _060_;
-  (* unused_bits = "6" *)
-  wire [6:0] _061_;
+  wire [17:0] _052_;
+  (* unused_bits = "8" *)
+  wire [8:0] _053_;
+  (* unused_bits = "5" *)
+  wire [5:0] _054_;
+  (* unused_bits = "3" *)
+  wire [3:0] _055_;
+  wire _056_;
+  (* unused_bits = "1" *)
+  wire [1:0] _057_;
+  wire _059_;
+  (* unused_bits = "7" *)
+  wire [7:0] _061_;
   wire _062_;
   wire _063_;
   wire _064_;
-  (* unused_bits = "10" *)
-  wire [10:0] _065_;
-  (* unused_bits = "10" *)
-  wire [10:0] _066_;
-  wire _067_;
   wire _068_;
-  wire _069_;
   (* unused_bits = "17" *)
-  wire [17:0] _070_;
+  wire [17:0] _069_;
+  (* unused_bits = "6" *)
+  wire [6:0] _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  (* unused_bits = "10" *)
+  wire [10:0] _074_;
+  (* unused_bits = "10" *)
+  wire [10:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
   (* unused_bits = "17" *)
-  wire [17:0] _071_;
-  wire [18:0] _078_;
-  wire _080_;
-  wire _081_;
-  wire _083_;
-  (* unused_bits = "5" *)
-  wire [5:0] _087_;
-  (* unused_bits = "3" *)
-  wire [3:0] _088_;
+  wire [17:0] _079_;
+  (* unused_bits = "17" *)
+  wire [17:0] _080_;
+  wire [18:0] _087_;
   wire _089_;
   wire _090_;
-  wire _091_;
   wire _092_;
-  wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
+  (* unused_bits = "5" *)
+  wire [5:0] _096_;
   (* unused_bits = "3" *)
   wire [3:0] _097_;
-  (* unused_bits = "5" *)
-  wire [5:0] _099_;
+  wire _098_;
+  wire _099_;
   wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
-  wire _106_;
-  wire _107_;
+  (* unused_bits = "3" *)
+  wire [3:0] _106_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -245,72 +239,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _196_;
   wire _197_;
   wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
   wire _203_;
-  wire _209_;
-  wire _212_;
-  wire [16:0] _215_;
-  wire [4:0] _221_;
-  wire [2:0] _226_;
-  wire _230_;
-  wire _231_;
-  wire _233_;
-  wire _234_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
+  wire _213_;
+  wire _219_;
+  wire _222_;
+  wire [16:0] _225_;
+  wire [4:0] _231_;
   wire _236_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire [1:0] _258_;
+  wire _237_;
+  wire _239_;
+  wire _240_;
+  wire _242_;
+  wire _259_;
   wire _260_;
-  wire [1:0] _261_;
+  wire _261_;
   wire _262_;
-  wire [1:0] _263_;
+  wire _263_;
   wire [1:0] _264_;
-  wire _265_;
-  wire [1:0] _266_;
-  wire _267_;
-  wire [16:0] _268_;
-  wire _270_;
-  wire [16:0] _271_;
-  wire _272_;
+  wire _266_;
+  wire [1:0] _267_;
+  wire _268_;
+  wire [1:0] _269_;
+  wire [1:0] _270_;
+  wire _271_;
+  wire [1:0] _272_;
   wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _277_;
+  wire [16:0] _274_;
+  wire _276_;
+  wire [16:0] _277_;
   wire _278_;
   wire _279_;
   wire _280_;
   wire _281_;
-  wire _282_;
   wire _283_;
   wire _284_;
   wire _285_;
-  wire [2:0] _286_;
-  wire [2:0] _287_;
-  wire [2:0] _288_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
+  wire _289_;
   wire _290_;
-  wire [2:0] _291_;
-  wire _292_;
-  wire [7:0] _293_;
-  wire [7:0] _294_;
+  wire _291_;
+  wire [2:0] _292_;
+  wire [2:0] _293_;
+  wire [2:0] _294_;
   wire _296_;
-  wire [7:0] _297_;
+  wire [2:0] _297_;
   wire _298_;
-  wire [4:0] _299_;
-  wire [4:0] _300_;
-  wire [4:0] _301_;
-  wire _303_;
-  wire [4:0] _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
+  wire [7:0] _299_;
+  wire [7:0] _300_;
+  wire _302_;
+  wire [7:0] _303_;
+  wire _304_;
+  wire [4:0] _305_;
+  wire [4:0] _306_;
+  wire [4:0] _307_;
   wire _309_;
-  wire _310_;
+  wire [4:0] _310_;
   wire _311_;
   wire _312_;
   wire _313_;
-  wire _314_;
   wire _315_;
   wire _316_;
   wire _317_;
@@ -321,22 +318,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _322_;
   wire _323_;
   wire _324_;
+  wire _325_;
+  wire _326_;
   wire _327_;
   wire _328_;
   wire _329_;
   wire _330_;
-  wire _331_;
-  wire _332_;
   wire _333_;
   wire _334_;
   wire _335_;
   wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
   wire \$signal ;
   reg \$signal$132  = 1'h0;
   reg \$signal$133  = 1'h0;
   reg \$signal$136  = 1'h1;
   reg \$signal$163  = 1'h0;
-  reg \$signal$171  = 1'h0;
+  reg \$signal$175  = 1'h0;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
   wire acc_sel_g0_f0_1;
@@ -545,7 +548,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_back;
   reg drain_d_pen = 1'h0;
+  reg drain_d_step = 1'h0;
+  reg drain_d_wrap = 1'h0;
   reg drain_dn_pen = 1'h0;
+  reg drain_dn_step = 1'h0;
+  reg drain_dn_wrap = 1'h0;
   reg drain_lt_last = 1'h0;
   reg drain_lt_pen = 1'h0;
   reg drain_lt_wrap = 1'h0;
@@ -590,7 +597,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$175 ;
+  wire [207:0] \o_data$179 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$106 ;
@@ -644,201 +651,204 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _021_ = s_act__valid & s_wgt__valid;
-  assign _029_ = in_data & _021_;
-  assign _040_ = ~ at_k_last;
-  assign _050_ = credit_ok | _040_;
-  assign take = _029_ & _050_;
-  assign _059_ = s_act__valid & s_wgt__valid;
-  assign _069_ = in_data & _059_;
-  assign _080_ = _069_ & credit_ok;
-  assign \$signal  = _080_ & at_k_last;
-  assign _089_ = ~ in_data;
+  assign _030_ = s_act__valid & s_wgt__valid;
+  assign _038_ = in_data & _030_;
+  assign _049_ = ~ at_k_last;
+  assign _059_ = credit_ok | _049_;
+  assign take = _038_ & _059_;
+  assign _068_ = s_act__valid & s_wgt__valid;
+  assign _078_ = in_data & _068_;
+  assign _089_ = _078_ & credit_ok;
+  assign \$signal  = _089_ & at_k_last;
+  assign _098_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _014_ = credit_ok | _011_;
-  assign _015_ = _000_ & _014_;
-  assign adv = _089_ | _015_;
-  assign _016_ = compute & adv;
-  assign _017_ = _016_ & at_tile_last;
-  assign block_end = _017_ & fn_last;
+  assign _022_ = credit_ok | _011_;
+  assign _024_ = _000_ & _022_;
+  assign adv = _098_ | _024_;
+  assign _025_ = compute & adv;
+  assign _026_ = _025_ & at_tile_last;
+  assign block_end = _026_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _018_ = ! lane;
+  assign _027_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _020_ = ~ dn_last;
-  assign wrap = d_last & _020_;
+  assign _029_ = ~ dn_last;
+  assign wrap = d_last & _029_;
   assign \w_en$105  = \o_valid$106  & ob_last;
-  assign _023_ = kept - 4'h8;
-  assign _024_ = kept >= 5'h10;
-  assign _025_ = kept >= 4'h8;
-  assign _033_[9:0] = hdr[41:32] - 2'h2;
-  assign _034_ = hdr[47:32] > 7'h47;
-  assign _035_[9:0] = _034_ ? hdr[41:32] : 10'h047;
-  assign _036_[9:0] = _035_[9:0] - 2'h2;
-  assign _037_ = hdr[47:32] == 1'h1;
-  assign _038_ = hdr[47:32] > 7'h47;
-  assign _039_ = _038_ ? hdr[47:32] : 16'h0047;
-  assign _041_ = _039_ == 1'h1;
-  assign _042_ = hdr[31:16] - 2'h2;
-  assign _043_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _044_[7:0] = wa + 1'h1;
-  assign _045_[4:0] = blk + 1'h1;
-  assign _046_[2:0] = wb + 1'h1;
-  assign _047_ = wb == 3'h6;
-  assign _048_[0] = lane + 1'h1;
-  assign _052_[6:0] = flush - 1'h1;
-  assign _053_ = ! flush;
-  assign _054_ = block_end & last_mblock;
-  assign _055_ = compute & adv;
-  assign _060_[16:0] = fm0 + 4'h8;
-  assign _061_[5:0] = fn_rem - 1'h1;
-  assign _062_ = ! fn_rem;
-  assign _063_ = fn_last & last_mblock;
-  assign _064_ = ~ _063_;
-  assign _065_[9:0] = k_rem - 1'h1;
-  assign _066_[9:0] = t_rem - 1'h1;
-  assign _067_ = ! k_rem;
-  assign _068_ = ! t_rem;
-  assign _070_[16:0] = row + 1'h1;
-  assign _071_[16:0] = row - 3'h7;
-  assign _078_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _081_ = ~ drain_lt_wrap_pen;
-  assign _083_ = ~ drain_lt_pen;
-  assign _087_[4:0] = ra_blk + 1'h1;
-  assign _088_[2:0] = ra_beat + 1'h1;
-  assign _090_ = beat_last & d_last;
-  assign _091_ = ~ drain_restart;
-  assign _092_ = _091_ & o_valid;
-  assign _093_ = ~ beat_last;
-  assign _094_ = _092_ & _093_;
-  assign _095_ = ~ drain_restart;
-  assign _096_ = _095_ & row_end;
-  assign _097_[2:0] = beat + 1'h1;
-  assign _099_[4:0] = dn + 1'h1;
-  assign _001_ = d + 1'h1;
-  assign _002_ = o_valid & row_valid;
-  assign _003_ = row_end & row_valid;
-  assign _004_ = _003_ & row_last;
-  assign _006_ = ob + 1'h1;
-  assign _007_[2:0] = ob_last ? 3'h0 : _006_;
-  assign _009_ = r_en & m_out__valid;
-  assign _010_ = ~ row_valid;
-  assign _012_ = row_end & _010_;
-  reg [16:0] _490_ = 17'h00000;
-  assign drain_back[16:0] = _490_;
-  reg [16:0] _491_ = 17'h00000;
-  assign drain_plus[16:0] = _491_;
-  assign _100_ = { _096_, _094_, enter_q, d_last } != 4'h8;
-  assign _101_ = { _096_, _094_, enter_q } != 1'h0;
-  assign _102_ = { _094_, enter_q } != 2'h2;
-  assign _103_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _104_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { tile_end, compute } != 1'h1;
-  assign _112_ = { tile_end, compute } != 1'h1;
-  assign _113_ = { _254_, _253_ } != 1'h0;
-  assign _114_ = { _265_, s_param__valid } != 2'h2;
-  assign _115_ = { _267_, s_param__valid } != 2'h2;
-  assign _116_ = { _265_, ch_left[16], s_param__valid } != 3'h5;
-  assign _117_ = { _262_, compute } != 2'h3;
-  assign _118_ = { _260_, _053_ } != 2'h2;
-  assign _119_ = { _267_, _265_, _262_, _260_ } != 1'h0;
-  assign _120_ = { _270_, s_param__valid } != 2'h2;
-  assign _121_ = { _272_, s_param__valid } != 2'h2;
-  assign _122_ = { _272_, _270_ } != 1'h0;
-  assign _123_ = { _277_, s_param__valid } != 2'h2;
-  assign _124_ = { _279_, s_param__valid } != 2'h2;
-  assign _125_ = { _277_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _126_ = { _279_, _277_ } != 1'h0;
-  assign _127_ = { _283_, s_param__valid } != 2'h2;
-  assign _128_ = { _285_, s_param__valid } != 2'h2;
-  assign _129_ = { _285_, _283_ } != 1'h0;
-  assign _130_ = { _290_, s_param__valid } != 2'h2;
-  assign _131_ = { _292_, s_param__valid } != 2'h2;
-  assign _132_ = { _290_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _133_ = { _292_, _290_ } != 1'h0;
-  assign _134_ = { _296_, s_param__valid } != 2'h2;
-  assign _135_ = { _298_, s_param__valid } != 2'h2;
-  assign _136_ = { _296_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _137_ = { _298_, _296_ } != 1'h0;
-  assign _138_ = { _303_, s_param__valid } != 2'h2;
-  assign _139_ = { _305_, s_param__valid } != 2'h2;
-  assign _140_ = { _303_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _141_ = { _303_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _142_ = { _305_, _303_ } != 1'h0;
-  assign _143_ = { _309_, s_param__valid } != 2'h2;
-  assign _144_ = { _311_, s_param__valid } != 2'h2;
-  assign _145_ = { _311_, _309_ } != 1'h0;
-  assign _146_ = & { _192_, \o_valid$106  };
-  assign _147_ = & { _193_, \o_valid$106  };
-  assign _148_ = & { _194_, \o_valid$106  };
-  assign _149_ = & { _195_, \o_valid$106  };
-  assign _150_ = & { _196_, \o_valid$106  };
-  assign _151_ = & { _197_, \o_valid$106  };
-  assign _152_ = & { _198_, \o_valid$106  };
-  assign _153_ = & { _102_, _101_, _100_ };
-  assign _154_ = & { _090_, o_valid };
-  assign _155_ = & { _108_, _107_ };
-  assign _156_ = & { tile_end, fn_last };
-  assign _157_ = & { _255_, ch_left[16], s_param__valid };
-  assign _158_ = & { _256_, ch_left[16], s_param__valid };
-  assign _159_ = & { _257_, ch_left[16], s_param__valid };
-  assign _160_ = & { _119_, _118_, _117_, _116_, _115_, _114_ };
-  assign _161_ = & { _122_, _121_, _120_ };
-  assign _162_ = & { _126_, _125_, _124_, _123_ };
-  assign _163_ = & { _129_, _128_, _127_ };
-  assign _164_ = & { _133_, _132_, _131_, _130_ };
-  assign _165_ = & { _137_, _136_, _135_, _134_ };
-  assign _166_ = & { _142_, _141_, _140_, _139_, _138_ };
-  assign _167_ = & { _145_, _144_, _143_ };
-  assign _168_ = & { _312_, s_param__valid };
-  assign _169_ = & { _313_, s_param__valid };
-  assign _170_ = & { _314_, s_param__valid };
-  assign _171_ = & { _315_, s_param__valid };
-  assign _172_ = & { _316_, s_param__valid };
-  assign _173_ = & { _317_, s_param__valid };
-  assign _174_ = & { _318_, s_param__valid };
-  assign _175_ = & { _319_, s_param__valid };
-  assign _176_ = & { _320_, s_param__valid };
-  assign _177_ = & { _321_, s_param__valid };
-  assign _178_ = & { _322_, s_param__valid };
-  assign _179_ = & { _323_, s_param__valid };
-  assign _180_ = & { _324_, s_param__valid };
-  assign _189_ = ~ _334_;
-  assign _190_ = ~ compute;
-  assign _191_ = ~ _330_;
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { dn_last, rst };
-  assign _184_ = | { _189_, rst };
-  assign _185_ = | { d_last, rst };
-  assign _186_ = | { _190_, rst };
-  assign _187_ = | { _054_, rst };
-  assign _188_ = | { _191_, rst };
-  assign _192_ = ob == 3'h6;
-  assign _193_ = ob == 3'h5;
-  assign _194_ = ob == 3'h4;
-  assign _195_ = ob == 2'h3;
-  assign _196_ = ob == 2'h2;
-  assign _197_ = ob == 1'h1;
-  assign _198_ = ! ob;
-  assign _203_ = drain_restart ? 1'h0 : d_last;
-  assign _209_ = drain_restart ? m_one : row_last;
-  assign _212_ = drain_restart ? 1'h1 : row_valid;
-  assign _215_ = drain_restart ? 17'h00000 : row;
-  assign _221_ = drain_restart ? 5'h00 : dn;
-  assign _226_ = drain_restart ? 3'h0 : d;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _068_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _067_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _685_;
+  assign _032_ = kept - 4'h8;
+  assign _033_ = kept >= 5'h10;
+  assign _034_ = kept >= 4'h8;
+  assign _042_[9:0] = hdr[41:32] - 2'h2;
+  assign _043_ = hdr[47:32] > 7'h47;
+  assign _044_[9:0] = _043_ ? hdr[41:32] : 10'h047;
+  assign _045_[9:0] = _044_[9:0] - 2'h2;
+  assign _046_ = hdr[47:32] == 1'h1;
+  assign _047_ = hdr[47:32] > 7'h47;
+  assign _048_ = _047_ ? hdr[47:32] : 16'h0047;
+  assign _050_ = _048_ == 1'h1;
+  assign _051_ = hdr[31:16] - 2'h2;
+  assign _052_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _053_[7:0] = wa + 1'h1;
+  assign _054_[4:0] = blk + 1'h1;
+  assign _055_[2:0] = wb + 1'h1;
+  assign _056_ = wb == 3'h6;
+  assign _057_[0] = lane + 1'h1;
+  assign _061_[6:0] = flush - 1'h1;
+  assign _062_ = ! flush;
+  assign _063_ = block_end & last_mblock;
+  assign _064_ = compute & adv;
+  assign _069_[16:0] = fm0 + 4'h8;
+  assign _070_[5:0] = fn_rem - 1'h1;
+  assign _071_ = ! fn_rem;
+  assign _072_ = fn_last & last_mblock;
+  assign _073_ = ~ _072_;
+  assign _074_[9:0] = k_rem - 1'h1;
+  assign _075_[9:0] = t_rem - 1'h1;
+  assign _076_ = ! k_rem;
+  assign _077_ = ! t_rem;
+  assign _079_[16:0] = row + 1'h1;
+  assign _080_[16:0] = row - 3'h7;
+  assign _087_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _090_ = ~ drain_lt_wrap_pen;
+  assign _092_ = ~ drain_lt_pen;
+  assign _096_[4:0] = ra_blk + 1'h1;
+  assign _097_[2:0] = ra_beat + 1'h1;
+  assign _099_ = beat_last & d_last;
+  assign _100_ = ~ drain_restart;
+  assign _101_ = _100_ & o_valid;
+  assign _102_ = ~ beat_last;
+  assign _103_ = _101_ & _102_;
+  assign _104_ = ~ drain_restart;
+  assign _105_ = _104_ & row_end;
+  assign _106_[2:0] = beat + 1'h1;
+  assign _108_ = ~ drain_restart;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = _002_ & row_end;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = drain_d_step & _005_;
+  assign _009_[4:0] = dn + 1'h1;
+  assign _010_[4:0] = drain_dn_wrap ? 5'h00 : _009_[4:0];
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _019_ = r_en & m_out__valid;
+  assign _020_ = ~ row_valid;
+  assign _021_ = row_end & _020_;
+  reg [16:0] _509_ = 17'h00000;
+  assign drain_back[16:0] = _509_;
+  reg [16:0] _510_ = 17'h00000;
+  assign drain_plus[16:0] = _510_;
+  assign _109_ = { _105_, _103_, enter_q, d_last } != 4'h8;
+  assign _110_ = { _105_, _103_, enter_q } != 1'h0;
+  assign _111_ = { _103_, enter_q } != 2'h2;
+  assign _112_ = { _105_, _103_, drain_restart } != 1'h0;
+  assign _113_ = { _105_, _103_, drain_restart } != 1'h0;
+  assign _114_ = { _006_, drain_restart } != 1'h0;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { compute, adv } != 2'h2;
+  assign _121_ = { tile_end, compute } != 1'h1;
+  assign _122_ = { tile_end, compute } != 1'h1;
+  assign _123_ = { _260_, _259_ } != 1'h0;
+  assign _124_ = { _271_, s_param__valid } != 2'h2;
+  assign _125_ = { _273_, s_param__valid } != 2'h2;
+  assign _126_ = { _271_, ch_left[16], s_param__valid } != 3'h5;
+  assign _127_ = { _268_, compute } != 2'h3;
+  assign _128_ = { _266_, _062_ } != 2'h2;
+  assign _129_ = { _273_, _271_, _268_, _266_ } != 1'h0;
+  assign _130_ = { _276_, s_param__valid } != 2'h2;
+  assign _131_ = { _278_, s_param__valid } != 2'h2;
+  assign _132_ = { _278_, _276_ } != 1'h0;
+  assign _133_ = { _283_, s_param__valid } != 2'h2;
+  assign _134_ = { _285_, s_param__valid } != 2'h2;
+  assign _135_ = { _283_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _136_ = { _285_, _283_ } != 1'h0;
+  assign _137_ = { _289_, s_param__valid } != 2'h2;
+  assign _138_ = { _291_, s_param__valid } != 2'h2;
+  assign _139_ = { _291_, _289_ } != 1'h0;
+  assign _140_ = { _296_, s_param__valid } != 2'h2;
+  assign _141_ = { _298_, s_param__valid } != 2'h2;
+  assign _142_ = { _296_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _143_ = { _298_, _296_ } != 1'h0;
+  assign _144_ = { _302_, s_param__valid } != 2'h2;
+  assign _145_ = { _304_, s_param__valid } != 2'h2;
+  assign _146_ = { _302_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _147_ = { _304_, _302_ } != 1'h0;
+  assign _148_ = { _309_, s_param__valid } != 2'h2;
+  assign _149_ = { _311_, s_param__valid } != 2'h2;
+  assign _150_ = { _309_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _151_ = { _309_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _152_ = { _311_, _309_ } != 1'h0;
+  assign _153_ = { _315_, s_param__valid } != 2'h2;
+  assign _154_ = { _317_, s_param__valid } != 2'h2;
+  assign _155_ = { _317_, _315_ } != 1'h0;
+  assign _156_ = & { _202_, \o_valid$106  };
+  assign _157_ = & { _203_, \o_valid$106  };
+  assign _158_ = & { _204_, \o_valid$106  };
+  assign _159_ = & { _205_, \o_valid$106  };
+  assign _160_ = & { _206_, \o_valid$106  };
+  assign _161_ = & { _207_, \o_valid$106  };
+  assign _162_ = & { _208_, \o_valid$106  };
+  assign _163_ = & { _111_, _110_, _109_ };
+  assign _164_ = & { _099_, o_valid };
+  assign _165_ = & { _118_, _117_ };
+  assign _166_ = & { tile_end, fn_last };
+  assign _167_ = & { _261_, ch_left[16], s_param__valid };
+  assign _168_ = & { _262_, ch_left[16], s_param__valid };
+  assign _169_ = & { _263_, ch_left[16], s_param__valid };
+  assign _170_ = & { _129_, _128_, _127_, _126_, _125_, _124_ };
+  assign _171_ = & { _132_, _131_, _130_ };
+  assign _172_ = & { _136_, _135_, _134_, _133_ };
+  assign _173_ = & { _139_, _138_, _137_ };
+  assign _174_ = & { _143_, _142_, _141_, _140_ };
+  assign _175_ = & { _147_, _146_, _145_, _144_ };
+  assign _176_ = & { _152_, _151_, _150_, _149_, _148_ };
+  assign _177_ = & { _155_, _154_, _153_ };
+  assign _178_ = & { _318_, s_param__valid };
+  assign _179_ = & { _319_, s_param__valid };
+  assign _180_ = & { _320_, s_param__valid };
+  assign _181_ = & { _321_, s_param__valid };
+  assign _182_ = & { _322_, s_param__valid };
+  assign _183_ = & { _323_, s_param__valid };
+  assign _184_ = & { _324_, s_param__valid };
+  assign _185_ = & { _325_, s_param__valid };
+  assign _186_ = & { _326_, s_param__valid };
+  assign _187_ = & { _327_, s_param__valid };
+  assign _188_ = & { _328_, s_param__valid };
+  assign _189_ = & { _329_, s_param__valid };
+  assign _190_ = & { _330_, s_param__valid };
+  assign _199_ = ~ _340_;
+  assign _200_ = ~ compute;
+  assign _201_ = ~ _336_;
+  assign _191_ = | { drain_restart, rst };
+  assign _192_ = | { drain_restart, rst };
+  assign _193_ = | { dn_last, rst };
+  assign _194_ = | { _199_, rst };
+  assign _195_ = | { d_last, rst };
+  assign _196_ = | { _200_, rst };
+  assign _197_ = | { _063_, rst };
+  assign _198_ = | { _201_, rst };
+  assign _202_ = ob == 3'h6;
+  assign _203_ = ob == 3'h5;
+  assign _204_ = ob == 3'h4;
+  assign _205_ = ob == 2'h3;
+  assign _206_ = ob == 2'h2;
+  assign _207_ = ob == 1'h1;
+  assign _208_ = ! ob;
+  assign _213_ = drain_restart ? 1'h0 : d_last;
+  assign _219_ = drain_restart ? m_one : row_last;
+  assign _222_ = drain_restart ? 1'h1 : row_valid;
+  assign _225_ = drain_restart ? 17'h00000 : row;
+  assign _231_ = drain_restart ? 5'h00 : dn;
+  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
+  assign _237_ = adv ? _236_ : 1'hx;
+  assign _239_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
+  assign _240_ = adv ? _239_ : 1'hx;
+  assign _242_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _701_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -846,20 +856,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _685_ = b[6:0];
+        _701_ = b[6:0];
       2'b1?:
-        _685_ = b[13:7];
+        _701_ = b[13:7];
       default:
-        _685_ = a;
+        _701_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = _053_ ? 2'h0 : 2'hx;
-  function [1:0] _692_;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = _062_ ? 2'h0 : 2'hx;
+  function [1:0] _708_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -867,166 +877,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _692_ = b[1:0];
+        _708_ = b[1:0];
       4'b??1?:
-        _692_ = b[3:2];
+        _708_ = b[3:2];
       4'b?1??:
-        _692_ = b[5:4];
+        _708_ = b[5:4];
       4'b1???:
-        _692_ = b[7:6];
+        _708_ = b[7:6];
       default:
-        _692_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _261_ = compute ? 2'hx : 2'h3;
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _263_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _264_ = s_param__valid ? _263_ : 2'hx;
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _266_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _267_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _268_ = s_param__valid ? _043_[16:0] : 17'hxxxxx;
-  function [16:0] _702_;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _267_ = compute ? 2'hx : 2'h3;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _269_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _270_ = s_param__valid ? _269_ : 2'hx;
+  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _272_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _273_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _274_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _718_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _702_ = b[16:0];
+        _718_ = b[16:0];
       2'b1?:
-        _702_ = b[33:17];
+        _718_ = b[33:17];
       default:
-        _702_ = a;
+        _718_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? _042_ : 17'hxxxxx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _047_;
-  assign _274_ = \$signal$136  ? _273_ : 1'hx;
-  assign _275_ = s_param__valid ? _274_ : 1'hx;
-  function [0:0] _709_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _709_ = b[0:0];
-      2'b1?:
-        _709_ = b[1:1];
-      default:
-        _709_ = a;
-    endcase
-  endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
+  assign _280_ = \$signal$136  ? _279_ : 1'hx;
   assign _281_ = s_param__valid ? _280_ : 1'hx;
-  function [0:0] _715_;
+  function [0:0] _725_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _715_ = b[0:0];
+        _725_ = b[0:0];
       2'b1?:
-        _715_ = b[1:1];
+        _725_ = b[1:1];
       default:
-        _715_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _282_ = _715_(1'hx, { _284_, _281_ }, { _285_, _283_ });
   assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
   assign _285_ = ! ctrl_state;
-  assign _286_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _046_[2:0];
-  assign _287_ = \$signal$136  ? _286_ : 3'hx;
-  assign _288_ = s_param__valid ? _287_ : 3'hx;
-  function [2:0] _722_;
+  assign _286_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _287_ = s_param__valid ? _286_ : 1'hx;
+  function [0:0] _731_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _731_ = b[0:0];
+      2'b1?:
+        _731_ = b[1:1];
+      default:
+        _731_ = a;
+    endcase
+  endfunction
+  assign _288_ = _731_(1'hx, { _290_, _287_ }, { _291_, _289_ });
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
+  assign _293_ = \$signal$136  ? _292_ : 3'hx;
+  assign _294_ = s_param__valid ? _293_ : 3'hx;
+  function [2:0] _738_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[2:0];
+        _738_ = b[2:0];
       2'b1?:
-        _722_ = b[5:3];
+        _738_ = b[5:3];
       default:
-        _722_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = \$signal$136  ? _044_[7:0] : 8'hxx;
-  assign _294_ = s_param__valid ? _293_ : 8'hxx;
-  function [7:0] _728_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = \$signal$136  ? _053_[7:0] : 8'hxx;
+  assign _300_ = s_param__valid ? _299_ : 8'hxx;
+  function [7:0] _744_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _728_ = b[7:0];
+        _744_ = b[7:0];
       2'b1?:
-        _728_ = b[15:8];
+        _744_ = b[15:8];
       default:
-        _728_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = wb_last ? _045_[4:0] : 5'hxx;
-  assign _300_ = \$signal$136  ? _299_ : 5'hxx;
-  assign _301_ = s_param__valid ? _300_ : 5'hxx;
-  function [4:0] _735_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _306_ = \$signal$136  ? _305_ : 5'hxx;
+  assign _307_ = s_param__valid ? _306_ : 5'hxx;
+  function [4:0] _751_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _735_ = b[4:0];
+        _751_ = b[4:0];
       2'b1?:
-        _735_ = b[9:5];
+        _751_ = b[9:5];
       default:
-        _735_ = a;
+        _751_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _048_[0];
-  assign _307_ = s_param__valid ? _306_ : 1'hx;
-  function [0:0] _741_;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
+  assign _313_ = s_param__valid ? _312_ : 1'hx;
+  function [0:0] _757_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _741_ = b[0:0];
+        _757_ = b[0:0];
       2'b1?:
-        _741_ = b[1:1];
+        _757_ = b[1:1];
       default:
-        _741_ = a;
+        _757_ = a;
     endcase
   endfunction
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = s_param__valid ? 1'h0 : 1'hx;
   assign _317_ = ! ctrl_state;
   assign _318_ = ! ctrl_state;
   assign _319_ = ! ctrl_state;
@@ -1035,32 +1039,38 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _322_ = ! ctrl_state;
   assign _323_ = ! ctrl_state;
   assign _324_ = ! ctrl_state;
-  assign _327_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _328_ = s_param__valid ? _327_ : 1'h0;
-  assign enter = _329_ ? _328_ : 1'h0;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ! ctrl_state;
-  function [0:0] _769_;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _333_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _334_ = s_param__valid ? _333_ : 1'h0;
+  assign enter = _335_ ? _334_ : 1'h0;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ctrl_state == 1'h1;
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ! ctrl_state;
+  function [0:0] _785_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _769_ = b[0:0];
+        _785_ = b[0:0];
       2'b1?:
-        _769_ = b[1:1];
+        _785_ = b[1:1];
       default:
-        _769_ = a;
+        _785_ = a;
     endcase
   endfunction
-  assign s_param__ready = _769_(1'h0, 2'h3, { _336_, _335_ });
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ! ctrl_state;
+  assign s_param__ready = _785_(1'h0, 2'h3, { _342_, _341_ });
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ! ctrl_state;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -1220,8 +1230,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$175 [0]),
-    .B(\o_data$175 [26]),
+    .A(\o_data$179 [0]),
+    .B(\o_data$179 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -1229,8 +1239,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$175 [1]),
-    .B(\o_data$175 [27]),
+    .A(\o_data$179 [1]),
+    .B(\o_data$179 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -1238,8 +1248,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$175 [10]),
-    .B(\o_data$175 [36]),
+    .A(\o_data$179 [10]),
+    .B(\o_data$179 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -1247,8 +1257,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$175 [11]),
-    .B(\o_data$175 [37]),
+    .A(\o_data$179 [11]),
+    .B(\o_data$179 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -1256,8 +1266,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$175 [12]),
-    .B(\o_data$175 [38]),
+    .A(\o_data$179 [12]),
+    .B(\o_data$179 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -1265,8 +1275,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$175 [13]),
-    .B(\o_data$175 [39]),
+    .A(\o_data$179 [13]),
+    .B(\o_data$179 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -1274,8 +1284,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$175 [14]),
-    .B(\o_data$175 [40]),
+    .A(\o_data$179 [14]),
+    .B(\o_data$179 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -1283,8 +1293,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$175 [15]),
-    .B(\o_data$175 [41]),
+    .A(\o_data$179 [15]),
+    .B(\o_data$179 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -1292,8 +1302,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$175 [16]),
-    .B(\o_data$175 [42]),
+    .A(\o_data$179 [16]),
+    .B(\o_data$179 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -1301,8 +1311,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$175 [17]),
-    .B(\o_data$175 [43]),
+    .A(\o_data$179 [17]),
+    .B(\o_data$179 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -1310,8 +1320,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$175 [18]),
-    .B(\o_data$175 [44]),
+    .A(\o_data$179 [18]),
+    .B(\o_data$179 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -1319,8 +1329,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$175 [19]),
-    .B(\o_data$175 [45]),
+    .A(\o_data$179 [19]),
+    .B(\o_data$179 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -1328,8 +1338,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$175 [2]),
-    .B(\o_data$175 [28]),
+    .A(\o_data$179 [2]),
+    .B(\o_data$179 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -1337,8 +1347,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$175 [20]),
-    .B(\o_data$175 [46]),
+    .A(\o_data$179 [20]),
+    .B(\o_data$179 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -1346,8 +1356,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$175 [21]),
-    .B(\o_data$175 [47]),
+    .A(\o_data$179 [21]),
+    .B(\o_data$179 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -1355,8 +1365,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$175 [22]),
-    .B(\o_data$175 [48]),
+    .A(\o_data$179 [22]),
+    .B(\o_data$179 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -1364,8 +1374,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$175 [23]),
-    .B(\o_data$175 [49]),
+    .A(\o_data$179 [23]),
+    .B(\o_data$179 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1373,8 +1383,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$175 [24]),
-    .B(\o_data$175 [50]),
+    .A(\o_data$179 [24]),
+    .B(\o_data$179 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1382,8 +1392,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$175 [25]),
-    .B(\o_data$175 [51]),
+    .A(\o_data$179 [25]),
+    .B(\o_data$179 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1391,8 +1401,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$175 [3]),
-    .B(\o_data$175 [29]),
+    .A(\o_data$179 [3]),
+    .B(\o_data$179 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1400,8 +1410,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$175 [4]),
-    .B(\o_data$175 [30]),
+    .A(\o_data$179 [4]),
+    .B(\o_data$179 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1409,8 +1419,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$175 [5]),
-    .B(\o_data$175 [31]),
+    .A(\o_data$179 [5]),
+    .B(\o_data$179 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1418,8 +1428,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$175 [6]),
-    .B(\o_data$175 [32]),
+    .A(\o_data$179 [6]),
+    .B(\o_data$179 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1427,8 +1437,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$175 [7]),
-    .B(\o_data$175 [33]),
+    .A(\o_data$179 [7]),
+    .B(\o_data$179 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1436,8 +1446,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$175 [8]),
-    .B(\o_data$175 [34]),
+    .A(\o_data$179 [8]),
+    .B(\o_data$179 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1445,8 +1455,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$175 [9]),
-    .B(\o_data$175 [35]),
+    .A(\o_data$179 [9]),
+    .B(\o_data$179 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1454,8 +1464,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$175 [52]),
-    .B(\o_data$175 [78]),
+    .A(\o_data$179 [52]),
+    .B(\o_data$179 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1463,8 +1473,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$175 [53]),
-    .B(\o_data$175 [79]),
+    .A(\o_data$179 [53]),
+    .B(\o_data$179 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1472,8 +1482,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$175 [62]),
-    .B(\o_data$175 [88]),
+    .A(\o_data$179 [62]),
+    .B(\o_data$179 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1481,8 +1491,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$175 [63]),
-    .B(\o_data$175 [89]),
+    .A(\o_data$179 [63]),
+    .B(\o_data$179 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1490,8 +1500,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$175 [64]),
-    .B(\o_data$175 [90]),
+    .A(\o_data$179 [64]),
+    .B(\o_data$179 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1499,8 +1509,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$175 [65]),
-    .B(\o_data$175 [91]),
+    .A(\o_data$179 [65]),
+    .B(\o_data$179 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1508,8 +1518,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$175 [66]),
-    .B(\o_data$175 [92]),
+    .A(\o_data$179 [66]),
+    .B(\o_data$179 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1517,8 +1527,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$175 [67]),
-    .B(\o_data$175 [93]),
+    .A(\o_data$179 [67]),
+    .B(\o_data$179 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1526,8 +1536,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$175 [68]),
-    .B(\o_data$175 [94]),
+    .A(\o_data$179 [68]),
+    .B(\o_data$179 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1535,8 +1545,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$175 [69]),
-    .B(\o_data$175 [95]),
+    .A(\o_data$179 [69]),
+    .B(\o_data$179 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1544,8 +1554,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$175 [70]),
-    .B(\o_data$175 [96]),
+    .A(\o_data$179 [70]),
+    .B(\o_data$179 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1553,8 +1563,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$175 [71]),
-    .B(\o_data$175 [97]),
+    .A(\o_data$179 [71]),
+    .B(\o_data$179 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1562,8 +1572,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$175 [54]),
-    .B(\o_data$175 [80]),
+    .A(\o_data$179 [54]),
+    .B(\o_data$179 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1571,8 +1581,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$175 [72]),
-    .B(\o_data$175 [98]),
+    .A(\o_data$179 [72]),
+    .B(\o_data$179 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1580,8 +1590,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$175 [73]),
-    .B(\o_data$175 [99]),
+    .A(\o_data$179 [73]),
+    .B(\o_data$179 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1589,8 +1599,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$175 [74]),
-    .B(\o_data$175 [100]),
+    .A(\o_data$179 [74]),
+    .B(\o_data$179 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1598,8 +1608,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$175 [75]),
-    .B(\o_data$175 [101]),
+    .A(\o_data$179 [75]),
+    .B(\o_data$179 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1607,8 +1617,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$175 [76]),
-    .B(\o_data$175 [102]),
+    .A(\o_data$179 [76]),
+    .B(\o_data$179 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1616,8 +1626,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$175 [77]),
-    .B(\o_data$175 [103]),
+    .A(\o_data$179 [77]),
+    .B(\o_data$179 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1625,8 +1635,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$175 [55]),
-    .B(\o_data$175 [81]),
+    .A(\o_data$179 [55]),
+    .B(\o_data$179 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1634,8 +1644,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$175 [56]),
-    .B(\o_data$175 [82]),
+    .A(\o_data$179 [56]),
+    .B(\o_data$179 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1643,8 +1653,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$175 [57]),
-    .B(\o_data$175 [83]),
+    .A(\o_data$179 [57]),
+    .B(\o_data$179 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1652,8 +1662,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$175 [58]),
-    .B(\o_data$175 [84]),
+    .A(\o_data$179 [58]),
+    .B(\o_data$179 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1661,8 +1671,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$175 [59]),
-    .B(\o_data$175 [85]),
+    .A(\o_data$179 [59]),
+    .B(\o_data$179 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1670,8 +1680,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$175 [60]),
-    .B(\o_data$175 [86]),
+    .A(\o_data$179 [60]),
+    .B(\o_data$179 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1679,8 +1689,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$175 [61]),
-    .B(\o_data$175 [87]),
+    .A(\o_data$179 [61]),
+    .B(\o_data$179 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1688,8 +1698,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$175 [104]),
-    .B(\o_data$175 [130]),
+    .A(\o_data$179 [104]),
+    .B(\o_data$179 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1697,8 +1707,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$175 [105]),
-    .B(\o_data$175 [131]),
+    .A(\o_data$179 [105]),
+    .B(\o_data$179 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1706,8 +1716,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$175 [114]),
-    .B(\o_data$175 [140]),
+    .A(\o_data$179 [114]),
+    .B(\o_data$179 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1715,8 +1725,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$175 [115]),
-    .B(\o_data$175 [141]),
+    .A(\o_data$179 [115]),
+    .B(\o_data$179 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1724,8 +1734,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$175 [116]),
-    .B(\o_data$175 [142]),
+    .A(\o_data$179 [116]),
+    .B(\o_data$179 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1733,8 +1743,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$175 [117]),
-    .B(\o_data$175 [143]),
+    .A(\o_data$179 [117]),
+    .B(\o_data$179 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1742,8 +1752,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$175 [118]),
-    .B(\o_data$175 [144]),
+    .A(\o_data$179 [118]),
+    .B(\o_data$179 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1751,8 +1761,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$175 [119]),
-    .B(\o_data$175 [145]),
+    .A(\o_data$179 [119]),
+    .B(\o_data$179 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1760,8 +1770,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$175 [120]),
-    .B(\o_data$175 [146]),
+    .A(\o_data$179 [120]),
+    .B(\o_data$179 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1769,8 +1779,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$175 [121]),
-    .B(\o_data$175 [147]),
+    .A(\o_data$179 [121]),
+    .B(\o_data$179 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1778,8 +1788,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$175 [122]),
-    .B(\o_data$175 [148]),
+    .A(\o_data$179 [122]),
+    .B(\o_data$179 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1787,8 +1797,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$175 [123]),
-    .B(\o_data$175 [149]),
+    .A(\o_data$179 [123]),
+    .B(\o_data$179 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1796,8 +1806,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$175 [106]),
-    .B(\o_data$175 [132]),
+    .A(\o_data$179 [106]),
+    .B(\o_data$179 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1805,8 +1815,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$175 [124]),
-    .B(\o_data$175 [150]),
+    .A(\o_data$179 [124]),
+    .B(\o_data$179 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1814,8 +1824,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$175 [125]),
-    .B(\o_data$175 [151]),
+    .A(\o_data$179 [125]),
+    .B(\o_data$179 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1823,8 +1833,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$175 [126]),
-    .B(\o_data$175 [152]),
+    .A(\o_data$179 [126]),
+    .B(\o_data$179 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1832,8 +1842,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$175 [127]),
-    .B(\o_data$175 [153]),
+    .A(\o_data$179 [127]),
+    .B(\o_data$179 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1841,8 +1851,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$175 [128]),
-    .B(\o_data$175 [154]),
+    .A(\o_data$179 [128]),
+    .B(\o_data$179 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1850,8 +1860,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$175 [129]),
-    .B(\o_data$175 [155]),
+    .A(\o_data$179 [129]),
+    .B(\o_data$179 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1859,8 +1869,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$175 [107]),
-    .B(\o_data$175 [133]),
+    .A(\o_data$179 [107]),
+    .B(\o_data$179 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1868,8 +1878,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$175 [108]),
-    .B(\o_data$175 [134]),
+    .A(\o_data$179 [108]),
+    .B(\o_data$179 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1877,8 +1887,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$175 [109]),
-    .B(\o_data$175 [135]),
+    .A(\o_data$179 [109]),
+    .B(\o_data$179 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1886,8 +1896,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$175 [110]),
-    .B(\o_data$175 [136]),
+    .A(\o_data$179 [110]),
+    .B(\o_data$179 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1895,8 +1905,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$175 [111]),
-    .B(\o_data$175 [137]),
+    .A(\o_data$179 [111]),
+    .B(\o_data$179 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1904,8 +1914,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$175 [112]),
-    .B(\o_data$175 [138]),
+    .A(\o_data$179 [112]),
+    .B(\o_data$179 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1913,8 +1923,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$175 [113]),
-    .B(\o_data$175 [139]),
+    .A(\o_data$179 [113]),
+    .B(\o_data$179 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1922,8 +1932,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$175 [156]),
-    .B(\o_data$175 [182]),
+    .A(\o_data$179 [156]),
+    .B(\o_data$179 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1931,8 +1941,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$175 [157]),
-    .B(\o_data$175 [183]),
+    .A(\o_data$179 [157]),
+    .B(\o_data$179 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1940,8 +1950,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$175 [166]),
-    .B(\o_data$175 [192]),
+    .A(\o_data$179 [166]),
+    .B(\o_data$179 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1949,8 +1959,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$175 [167]),
-    .B(\o_data$175 [193]),
+    .A(\o_data$179 [167]),
+    .B(\o_data$179 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1958,8 +1968,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$175 [168]),
-    .B(\o_data$175 [194]),
+    .A(\o_data$179 [168]),
+    .B(\o_data$179 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1967,8 +1977,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$175 [169]),
-    .B(\o_data$175 [195]),
+    .A(\o_data$179 [169]),
+    .B(\o_data$179 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1976,8 +1986,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$175 [170]),
-    .B(\o_data$175 [196]),
+    .A(\o_data$179 [170]),
+    .B(\o_data$179 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -1985,8 +1995,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$175 [171]),
-    .B(\o_data$175 [197]),
+    .A(\o_data$179 [171]),
+    .B(\o_data$179 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -1994,8 +2004,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$175 [172]),
-    .B(\o_data$175 [198]),
+    .A(\o_data$179 [172]),
+    .B(\o_data$179 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -2003,8 +2013,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$175 [173]),
-    .B(\o_data$175 [199]),
+    .A(\o_data$179 [173]),
+    .B(\o_data$179 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -2012,8 +2022,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$175 [174]),
-    .B(\o_data$175 [200]),
+    .A(\o_data$179 [174]),
+    .B(\o_data$179 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -2021,8 +2031,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$175 [175]),
-    .B(\o_data$175 [201]),
+    .A(\o_data$179 [175]),
+    .B(\o_data$179 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -2030,8 +2040,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$175 [158]),
-    .B(\o_data$175 [184]),
+    .A(\o_data$179 [158]),
+    .B(\o_data$179 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -2039,8 +2049,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$175 [176]),
-    .B(\o_data$175 [202]),
+    .A(\o_data$179 [176]),
+    .B(\o_data$179 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -2048,8 +2058,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$175 [177]),
-    .B(\o_data$175 [203]),
+    .A(\o_data$179 [177]),
+    .B(\o_data$179 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -2057,8 +2067,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$175 [178]),
-    .B(\o_data$175 [204]),
+    .A(\o_data$179 [178]),
+    .B(\o_data$179 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -2066,8 +2076,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$175 [179]),
-    .B(\o_data$175 [205]),
+    .A(\o_data$179 [179]),
+    .B(\o_data$179 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -2075,8 +2085,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$175 [180]),
-    .B(\o_data$175 [206]),
+    .A(\o_data$179 [180]),
+    .B(\o_data$179 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -2084,8 +2094,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$175 [181]),
-    .B(\o_data$175 [207]),
+    .A(\o_data$179 [181]),
+    .B(\o_data$179 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -2093,8 +2103,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$175 [159]),
-    .B(\o_data$175 [185]),
+    .A(\o_data$179 [159]),
+    .B(\o_data$179 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -2102,8 +2112,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$175 [160]),
-    .B(\o_data$175 [186]),
+    .A(\o_data$179 [160]),
+    .B(\o_data$179 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -2111,8 +2121,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$175 [161]),
-    .B(\o_data$175 [187]),
+    .A(\o_data$179 [161]),
+    .B(\o_data$179 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -2120,8 +2130,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$175 [162]),
-    .B(\o_data$175 [188]),
+    .A(\o_data$179 [162]),
+    .B(\o_data$179 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -2129,8 +2139,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$175 [163]),
-    .B(\o_data$175 [189]),
+    .A(\o_data$179 [163]),
+    .B(\o_data$179 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -2138,8 +2148,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$175 [164]),
-    .B(\o_data$175 [190]),
+    .A(\o_data$179 [164]),
+    .B(\o_data$179 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -2147,8 +2157,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$175 [165]),
-    .B(\o_data$175 [191]),
+    .A(\o_data$179 [165]),
+    .B(\o_data$179 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2472,7 +2482,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$175 ),
+    .o_data(\o_data$179 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2486,8 +2496,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$3757$0 (ra_beat),
-    .\port$3759$0 (ra_blk),
+    .\port$3768$0 (ra_beat),
+    .\port$3770$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2503,13 +2513,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$106 ),
-    .\port$5739$0 (r_data),
+    .\port$5758$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _078_[18:17] = 2'hx;
-  assign _035_[15:10] = 6'hxx;
-  assign _007_[3] = 1'hx;
+  assign _087_[18:17] = 2'hx;
+  assign _044_[15:10] = 6'hxx;
+  assign _010_[5] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -2518,14 +2528,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$82  <= 1'h0;
       \i_valid$80  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$171  <= 1'h0;
+      \$signal$175  <= 1'h0;
       enter_q <= 1'h0;
+      drain_dn_wrap <= 1'h0;
+      drain_dn_step <= 1'h0;
+      drain_d_wrap <= 1'h0;
+      drain_d_step <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
-      d <= 3'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
@@ -2536,41 +2549,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _490_ <= 17'h00000;
-      _491_ <= 17'h00000;
+      _509_ <= 17'h00000;
+      _510_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _009_ + _012_;
+      give_back <= _019_ + _021_;
       \w_en$109  <= \w_en$105 ;
       \i_last$82  <= part_last;
-      \i_valid$80  <= \$signal$171 ;
-      part_last <= _004_ & dn_last;
-      \$signal$171  <= _002_;
+      \i_valid$80  <= \$signal$175 ;
+      part_last <= _014_ & dn_last;
+      \$signal$175  <= _012_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _203_; else d_last <= _096_ ? \$signal$163  : _203_; end
-      begin if (_094_) row_last <= _209_; else begin if (_096_) row_last <= row_last_next; else row_last <= _209_; end end
-      begin if (_094_) row_valid <= _212_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _212_; end end
-      begin if (_094_) row <= _215_; else begin if (_096_) row <= row_next; else row <= _215_; end end
-      begin if (_094_) dn <= _221_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0]; else dn <= _221_; end else dn <= _221_; end end
-      begin if (_094_) d <= _226_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _226_; end end
+      drain_dn_wrap <= dn_last;
+      drain_dn_step <= _003_ & d_last;
+      drain_d_wrap <= d_last;
+      drain_d_step <= _108_ & row_end;
+      begin if (_103_) d_last <= _213_; else d_last <= _105_ ? \$signal$163  : _213_; end
+      begin if (_103_) row_last <= _219_; else begin if (_105_) row_last <= row_last_next; else row_last <= _219_; end end
+      begin if (_103_) row_valid <= _222_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _222_; end end
+      begin if (_103_) row <= _225_; else begin if (_105_) row <= row_next; else row <= _225_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _231_; end else dn <= _231_; end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _090_; else row_last_next <= drain_lt_last & _092_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _078_[16:0];
+      row_next <= _087_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _490_ <= _071_[16:0];
-      _491_ <= _070_[16:0];
-      tile_end <= _055_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _024_ : _025_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _023_ : kept;
+      _509_ <= _080_[16:0];
+      _510_ <= _079_[16:0];
+      tile_end <= _064_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _033_ : _034_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _032_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
@@ -2580,37 +2596,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_146_) begin
+    end else if (_156_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_147_) begin
+    end else if (_157_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_148_) begin
+    end else if (_158_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_149_) begin
+    end else if (_159_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_150_) begin
+    end else if (_160_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_151_) begin
+    end else if (_161_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_152_) begin
+    end else if (_162_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -2618,9 +2634,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 3'h0;
     end else if (\o_valid$106 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _007_[2:0];
+      begin if (ob_last) ob <= 3'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$171 ) begin
+    if (\$signal$175 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2628,225 +2644,230 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_153_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_163_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_105_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_103_) begin
-      begin if (_094_) beat_last <= beat == 3'h6; else begin if (_096_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_112_) begin
+      begin if (_103_) beat_last <= beat == 3'h6; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_104_) begin
-      begin if (_094_) beat <= _097_[2:0]; else begin if (_096_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_113_) begin
+      begin if (_103_) beat <= _106_[2:0]; else begin if (_105_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_181_) begin
+    if (rst) begin
+      d <= 3'h0;
+    end else if (_114_) begin
+      begin if (_006_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end
+    if (_191_) begin
       ra_blk <= 5'h00;
-    end else if (_154_) begin
+    end else if (_164_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_182_) begin
+    if (_192_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
-      ra_beat <= _088_[2:0];
+      ra_beat <= _097_[2:0];
     end
-    if (_183_) begin
+    if (_193_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _087_[4:0];
+      ra_blk_next <= _096_[4:0];
     end
-    if (_184_) begin
+    if (_194_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_185_) begin
+    if (_195_) begin
       \$signal$163  <= 1'h0;
     end else begin
       \$signal$163  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_105_) begin
-      at_tile_last <= compute ? _231_ : \$signal$133 ;
+    end else if (_115_) begin
+      at_tile_last <= compute ? _237_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_106_) begin
-      at_k_last <= compute ? _234_ : \$signal$132 ;
+    end else if (_116_) begin
+      at_k_last <= compute ? _240_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_155_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _064_ : _236_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_165_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _242_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _066_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_119_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_110_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _065_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_120_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_111_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _062_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_121_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _071_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_112_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _061_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_122_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_186_) begin
+    if (_196_) begin
       fm0 <= 17'h00000;
-    end else if (_156_) begin
-      fm0 <= _060_[16:0];
+    end else if (_166_) begin
+      fm0 <= _069_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_113_) begin
-      flush <= _685_(7'hxx, { 7'h6b, _052_[6:0] }, { _254_, _253_ });
+    end else if (_123_) begin
+      flush <= _701_(7'hxx, { 7'h6b, _061_[6:0] }, { _260_, _259_ });
     end
-    if (_187_) begin
+    if (_197_) begin
       compute <= 1'h0;
-    end else if (_157_) begin
+    end else if (_167_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_158_) begin
+    end else if (_168_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_159_) begin
+    end else if (_169_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_160_) begin
-      ctrl_state <= _692_(2'hx, { _266_, _264_, _261_, _258_ }, { _267_, _265_, _262_, _260_ });
+    end else if (_170_) begin
+      ctrl_state <= _708_(2'hx, { _272_, _270_, _267_, _264_ }, { _273_, _271_, _268_, _266_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_161_) begin
-      ch_left <= _702_(17'hxxxxx, { _271_, _268_ }, { _272_, _270_ });
+    end else if (_171_) begin
+      ch_left <= _718_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_162_) begin
-      wb_last <= _709_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_172_) begin
+      wb_last <= _725_(1'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       \$signal$136  <= 1'h1;
-    end else if (_163_) begin
-      \$signal$136  <= _282_;
+    end else if (_173_) begin
+      \$signal$136  <= _288_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_164_) begin
-      wb <= _722_(3'hx, { _291_, _288_ }, { _292_, _290_ });
+    end else if (_174_) begin
+      wb <= _738_(3'hx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_165_) begin
-      wa <= _728_(8'hxx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_175_) begin
+      wa <= _744_(8'hxx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_166_) begin
-      blk <= _735_(5'hxx, { _304_, _301_ }, { _305_, _303_ });
+    end else if (_176_) begin
+      blk <= _751_(5'hxx, { _310_, _307_ }, { _311_, _309_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_167_) begin
-      lane <= _741_(1'hx, { _310_, _307_ }, { _311_, _309_ });
+    end else if (_177_) begin
+      lane <= _757_(1'hx, { _316_, _313_ }, { _317_, _315_ });
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_168_) begin
-      \$signal$133  <= _041_;
+    end else if (_178_) begin
+      \$signal$133  <= _050_;
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_169_) begin
-      \$signal$132  <= _037_;
+    end else if (_179_) begin
+      \$signal$132  <= _046_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_170_) begin
-      tile_pen <= _036_[9:0];
+    end else if (_180_) begin
+      tile_pen <= _045_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_171_) begin
-      k_pen <= _033_[9:0];
+    end else if (_181_) begin
+      k_pen <= _042_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_172_) begin
+    end else if (_182_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_173_) begin
+    end else if (_183_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_174_) begin
+    end else if (_184_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_175_) begin
+    end else if (_185_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_176_) begin
+    end else if (_186_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_187_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_188_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_179_) begin
+    end else if (_189_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_190_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_188_) begin
+    if (_198_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _018_;
+      w_en <= s_param__valid & _027_;
     end
-    if (!_331_) begin
+    if (!_337_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_332_) begin
+    if (!_338_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_333_) begin
+    if (!_339_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -16713,1408 +16734,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$473$0 (p[0]),
-    .\port$473$1 (p[1]),
-    .\port$473$10 (p[10]),
-    .\port$473$11 (p[11]),
-    .\port$473$12 (p[12]),
-    .\port$473$13 (p[13]),
-    .\port$473$14 (p[14]),
-    .\port$473$15 (p[15]),
-    .\port$473$2 (p[2]),
-    .\port$473$3 (p[3]),
-    .\port$473$4 (p[4]),
-    .\port$473$5 (p[5]),
-    .\port$473$6 (p[6]),
-    .\port$473$7 (p[7]),
-    .\port$473$8 (p[8]),
-    .\port$473$9 (p[9]),
+    .\port$484$0 (p[0]),
+    .\port$484$1 (p[1]),
+    .\port$484$10 (p[10]),
+    .\port$484$11 (p[11]),
+    .\port$484$12 (p[12]),
+    .\port$484$13 (p[13]),
+    .\port$484$14 (p[14]),
+    .\port$484$15 (p[15]),
+    .\port$484$2 (p[2]),
+    .\port$484$3 (p[3]),
+    .\port$484$4 (p[4]),
+    .\port$484$5 (p[5]),
+    .\port$484$6 (p[6]),
+    .\port$484$7 (p[7]),
+    .\port$484$8 (p[8]),
+    .\port$484$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$489$0 (\p$175 [0]),
-    .\port$489$1 (\p$175 [1]),
-    .\port$489$10 (\p$175 [10]),
-    .\port$489$11 (\p$175 [11]),
-    .\port$489$12 (\p$175 [12]),
-    .\port$489$13 (\p$175 [13]),
-    .\port$489$14 (\p$175 [14]),
-    .\port$489$15 (\p$175 [15]),
-    .\port$489$2 (\p$175 [2]),
-    .\port$489$3 (\p$175 [3]),
-    .\port$489$4 (\p$175 [4]),
-    .\port$489$5 (\p$175 [5]),
-    .\port$489$6 (\p$175 [6]),
-    .\port$489$7 (\p$175 [7]),
-    .\port$489$8 (\p$175 [8]),
-    .\port$489$9 (\p$175 [9]),
+    .\port$500$0 (\p$175 [0]),
+    .\port$500$1 (\p$175 [1]),
+    .\port$500$10 (\p$175 [10]),
+    .\port$500$11 (\p$175 [11]),
+    .\port$500$12 (\p$175 [12]),
+    .\port$500$13 (\p$175 [13]),
+    .\port$500$14 (\p$175 [14]),
+    .\port$500$15 (\p$175 [15]),
+    .\port$500$2 (\p$175 [2]),
+    .\port$500$3 (\p$175 [3]),
+    .\port$500$4 (\p$175 [4]),
+    .\port$500$5 (\p$175 [5]),
+    .\port$500$6 (\p$175 [6]),
+    .\port$500$7 (\p$175 [7]),
+    .\port$500$8 (\p$175 [8]),
+    .\port$500$9 (\p$175 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$505$0 (\p$187 [0]),
-    .\port$505$1 (\p$187 [1]),
-    .\port$505$10 (\p$187 [10]),
-    .\port$505$11 (\p$187 [11]),
-    .\port$505$12 (\p$187 [12]),
-    .\port$505$13 (\p$187 [13]),
-    .\port$505$14 (\p$187 [14]),
-    .\port$505$15 (\p$187 [15]),
-    .\port$505$2 (\p$187 [2]),
-    .\port$505$3 (\p$187 [3]),
-    .\port$505$4 (\p$187 [4]),
-    .\port$505$5 (\p$187 [5]),
-    .\port$505$6 (\p$187 [6]),
-    .\port$505$7 (\p$187 [7]),
-    .\port$505$8 (\p$187 [8]),
-    .\port$505$9 (\p$187 [9]),
+    .\port$516$0 (\p$187 [0]),
+    .\port$516$1 (\p$187 [1]),
+    .\port$516$10 (\p$187 [10]),
+    .\port$516$11 (\p$187 [11]),
+    .\port$516$12 (\p$187 [12]),
+    .\port$516$13 (\p$187 [13]),
+    .\port$516$14 (\p$187 [14]),
+    .\port$516$15 (\p$187 [15]),
+    .\port$516$2 (\p$187 [2]),
+    .\port$516$3 (\p$187 [3]),
+    .\port$516$4 (\p$187 [4]),
+    .\port$516$5 (\p$187 [5]),
+    .\port$516$6 (\p$187 [6]),
+    .\port$516$7 (\p$187 [7]),
+    .\port$516$8 (\p$187 [8]),
+    .\port$516$9 (\p$187 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$521$0 (\p$199 [0]),
-    .\port$521$1 (\p$199 [1]),
-    .\port$521$10 (\p$199 [10]),
-    .\port$521$11 (\p$199 [11]),
-    .\port$521$12 (\p$199 [12]),
-    .\port$521$13 (\p$199 [13]),
-    .\port$521$14 (\p$199 [14]),
-    .\port$521$15 (\p$199 [15]),
-    .\port$521$2 (\p$199 [2]),
-    .\port$521$3 (\p$199 [3]),
-    .\port$521$4 (\p$199 [4]),
-    .\port$521$5 (\p$199 [5]),
-    .\port$521$6 (\p$199 [6]),
-    .\port$521$7 (\p$199 [7]),
-    .\port$521$8 (\p$199 [8]),
-    .\port$521$9 (\p$199 [9]),
+    .\port$532$0 (\p$199 [0]),
+    .\port$532$1 (\p$199 [1]),
+    .\port$532$10 (\p$199 [10]),
+    .\port$532$11 (\p$199 [11]),
+    .\port$532$12 (\p$199 [12]),
+    .\port$532$13 (\p$199 [13]),
+    .\port$532$14 (\p$199 [14]),
+    .\port$532$15 (\p$199 [15]),
+    .\port$532$2 (\p$199 [2]),
+    .\port$532$3 (\p$199 [3]),
+    .\port$532$4 (\p$199 [4]),
+    .\port$532$5 (\p$199 [5]),
+    .\port$532$6 (\p$199 [6]),
+    .\port$532$7 (\p$199 [7]),
+    .\port$532$8 (\p$199 [8]),
+    .\port$532$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$537$0 (\p$211 [0]),
-    .\port$537$1 (\p$211 [1]),
-    .\port$537$10 (\p$211 [10]),
-    .\port$537$11 (\p$211 [11]),
-    .\port$537$12 (\p$211 [12]),
-    .\port$537$13 (\p$211 [13]),
-    .\port$537$14 (\p$211 [14]),
-    .\port$537$15 (\p$211 [15]),
-    .\port$537$2 (\p$211 [2]),
-    .\port$537$3 (\p$211 [3]),
-    .\port$537$4 (\p$211 [4]),
-    .\port$537$5 (\p$211 [5]),
-    .\port$537$6 (\p$211 [6]),
-    .\port$537$7 (\p$211 [7]),
-    .\port$537$8 (\p$211 [8]),
-    .\port$537$9 (\p$211 [9]),
+    .\port$548$0 (\p$211 [0]),
+    .\port$548$1 (\p$211 [1]),
+    .\port$548$10 (\p$211 [10]),
+    .\port$548$11 (\p$211 [11]),
+    .\port$548$12 (\p$211 [12]),
+    .\port$548$13 (\p$211 [13]),
+    .\port$548$14 (\p$211 [14]),
+    .\port$548$15 (\p$211 [15]),
+    .\port$548$2 (\p$211 [2]),
+    .\port$548$3 (\p$211 [3]),
+    .\port$548$4 (\p$211 [4]),
+    .\port$548$5 (\p$211 [5]),
+    .\port$548$6 (\p$211 [6]),
+    .\port$548$7 (\p$211 [7]),
+    .\port$548$8 (\p$211 [8]),
+    .\port$548$9 (\p$211 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$553$0 (\p$223 [0]),
-    .\port$553$1 (\p$223 [1]),
-    .\port$553$10 (\p$223 [10]),
-    .\port$553$11 (\p$223 [11]),
-    .\port$553$12 (\p$223 [12]),
-    .\port$553$13 (\p$223 [13]),
-    .\port$553$14 (\p$223 [14]),
-    .\port$553$15 (\p$223 [15]),
-    .\port$553$2 (\p$223 [2]),
-    .\port$553$3 (\p$223 [3]),
-    .\port$553$4 (\p$223 [4]),
-    .\port$553$5 (\p$223 [5]),
-    .\port$553$6 (\p$223 [6]),
-    .\port$553$7 (\p$223 [7]),
-    .\port$553$8 (\p$223 [8]),
-    .\port$553$9 (\p$223 [9]),
+    .\port$564$0 (\p$223 [0]),
+    .\port$564$1 (\p$223 [1]),
+    .\port$564$10 (\p$223 [10]),
+    .\port$564$11 (\p$223 [11]),
+    .\port$564$12 (\p$223 [12]),
+    .\port$564$13 (\p$223 [13]),
+    .\port$564$14 (\p$223 [14]),
+    .\port$564$15 (\p$223 [15]),
+    .\port$564$2 (\p$223 [2]),
+    .\port$564$3 (\p$223 [3]),
+    .\port$564$4 (\p$223 [4]),
+    .\port$564$5 (\p$223 [5]),
+    .\port$564$6 (\p$223 [6]),
+    .\port$564$7 (\p$223 [7]),
+    .\port$564$8 (\p$223 [8]),
+    .\port$564$9 (\p$223 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$569$0 (\p$235 [0]),
-    .\port$569$1 (\p$235 [1]),
-    .\port$569$10 (\p$235 [10]),
-    .\port$569$11 (\p$235 [11]),
-    .\port$569$12 (\p$235 [12]),
-    .\port$569$13 (\p$235 [13]),
-    .\port$569$14 (\p$235 [14]),
-    .\port$569$15 (\p$235 [15]),
-    .\port$569$2 (\p$235 [2]),
-    .\port$569$3 (\p$235 [3]),
-    .\port$569$4 (\p$235 [4]),
-    .\port$569$5 (\p$235 [5]),
-    .\port$569$6 (\p$235 [6]),
-    .\port$569$7 (\p$235 [7]),
-    .\port$569$8 (\p$235 [8]),
-    .\port$569$9 (\p$235 [9]),
+    .\port$580$0 (\p$235 [0]),
+    .\port$580$1 (\p$235 [1]),
+    .\port$580$10 (\p$235 [10]),
+    .\port$580$11 (\p$235 [11]),
+    .\port$580$12 (\p$235 [12]),
+    .\port$580$13 (\p$235 [13]),
+    .\port$580$14 (\p$235 [14]),
+    .\port$580$15 (\p$235 [15]),
+    .\port$580$2 (\p$235 [2]),
+    .\port$580$3 (\p$235 [3]),
+    .\port$580$4 (\p$235 [4]),
+    .\port$580$5 (\p$235 [5]),
+    .\port$580$6 (\p$235 [6]),
+    .\port$580$7 (\p$235 [7]),
+    .\port$580$8 (\p$235 [8]),
+    .\port$580$9 (\p$235 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$585$0 (\p$247 [0]),
-    .\port$585$1 (\p$247 [1]),
-    .\port$585$10 (\p$247 [10]),
-    .\port$585$11 (\p$247 [11]),
-    .\port$585$12 (\p$247 [12]),
-    .\port$585$13 (\p$247 [13]),
-    .\port$585$14 (\p$247 [14]),
-    .\port$585$15 (\p$247 [15]),
-    .\port$585$2 (\p$247 [2]),
-    .\port$585$3 (\p$247 [3]),
-    .\port$585$4 (\p$247 [4]),
-    .\port$585$5 (\p$247 [5]),
-    .\port$585$6 (\p$247 [6]),
-    .\port$585$7 (\p$247 [7]),
-    .\port$585$8 (\p$247 [8]),
-    .\port$585$9 (\p$247 [9]),
+    .\port$596$0 (\p$247 [0]),
+    .\port$596$1 (\p$247 [1]),
+    .\port$596$10 (\p$247 [10]),
+    .\port$596$11 (\p$247 [11]),
+    .\port$596$12 (\p$247 [12]),
+    .\port$596$13 (\p$247 [13]),
+    .\port$596$14 (\p$247 [14]),
+    .\port$596$15 (\p$247 [15]),
+    .\port$596$2 (\p$247 [2]),
+    .\port$596$3 (\p$247 [3]),
+    .\port$596$4 (\p$247 [4]),
+    .\port$596$5 (\p$247 [5]),
+    .\port$596$6 (\p$247 [6]),
+    .\port$596$7 (\p$247 [7]),
+    .\port$596$8 (\p$247 [8]),
+    .\port$596$9 (\p$247 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$601$0 (\p$259 [0]),
-    .\port$601$1 (\p$259 [1]),
-    .\port$601$10 (\p$259 [10]),
-    .\port$601$11 (\p$259 [11]),
-    .\port$601$12 (\p$259 [12]),
-    .\port$601$13 (\p$259 [13]),
-    .\port$601$14 (\p$259 [14]),
-    .\port$601$15 (\p$259 [15]),
-    .\port$601$2 (\p$259 [2]),
-    .\port$601$3 (\p$259 [3]),
-    .\port$601$4 (\p$259 [4]),
-    .\port$601$5 (\p$259 [5]),
-    .\port$601$6 (\p$259 [6]),
-    .\port$601$7 (\p$259 [7]),
-    .\port$601$8 (\p$259 [8]),
-    .\port$601$9 (\p$259 [9]),
+    .\port$612$0 (\p$259 [0]),
+    .\port$612$1 (\p$259 [1]),
+    .\port$612$10 (\p$259 [10]),
+    .\port$612$11 (\p$259 [11]),
+    .\port$612$12 (\p$259 [12]),
+    .\port$612$13 (\p$259 [13]),
+    .\port$612$14 (\p$259 [14]),
+    .\port$612$15 (\p$259 [15]),
+    .\port$612$2 (\p$259 [2]),
+    .\port$612$3 (\p$259 [3]),
+    .\port$612$4 (\p$259 [4]),
+    .\port$612$5 (\p$259 [5]),
+    .\port$612$6 (\p$259 [6]),
+    .\port$612$7 (\p$259 [7]),
+    .\port$612$8 (\p$259 [8]),
+    .\port$612$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$617$0 (\p$271 [0]),
-    .\port$617$1 (\p$271 [1]),
-    .\port$617$10 (\p$271 [10]),
-    .\port$617$11 (\p$271 [11]),
-    .\port$617$12 (\p$271 [12]),
-    .\port$617$13 (\p$271 [13]),
-    .\port$617$14 (\p$271 [14]),
-    .\port$617$15 (\p$271 [15]),
-    .\port$617$2 (\p$271 [2]),
-    .\port$617$3 (\p$271 [3]),
-    .\port$617$4 (\p$271 [4]),
-    .\port$617$5 (\p$271 [5]),
-    .\port$617$6 (\p$271 [6]),
-    .\port$617$7 (\p$271 [7]),
-    .\port$617$8 (\p$271 [8]),
-    .\port$617$9 (\p$271 [9]),
+    .\port$628$0 (\p$271 [0]),
+    .\port$628$1 (\p$271 [1]),
+    .\port$628$10 (\p$271 [10]),
+    .\port$628$11 (\p$271 [11]),
+    .\port$628$12 (\p$271 [12]),
+    .\port$628$13 (\p$271 [13]),
+    .\port$628$14 (\p$271 [14]),
+    .\port$628$15 (\p$271 [15]),
+    .\port$628$2 (\p$271 [2]),
+    .\port$628$3 (\p$271 [3]),
+    .\port$628$4 (\p$271 [4]),
+    .\port$628$5 (\p$271 [5]),
+    .\port$628$6 (\p$271 [6]),
+    .\port$628$7 (\p$271 [7]),
+    .\port$628$8 (\p$271 [8]),
+    .\port$628$9 (\p$271 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$633$0 (\p$283 [0]),
-    .\port$633$1 (\p$283 [1]),
-    .\port$633$10 (\p$283 [10]),
-    .\port$633$11 (\p$283 [11]),
-    .\port$633$12 (\p$283 [12]),
-    .\port$633$13 (\p$283 [13]),
-    .\port$633$14 (\p$283 [14]),
-    .\port$633$15 (\p$283 [15]),
-    .\port$633$2 (\p$283 [2]),
-    .\port$633$3 (\p$283 [3]),
-    .\port$633$4 (\p$283 [4]),
-    .\port$633$5 (\p$283 [5]),
-    .\port$633$6 (\p$283 [6]),
-    .\port$633$7 (\p$283 [7]),
-    .\port$633$8 (\p$283 [8]),
-    .\port$633$9 (\p$283 [9]),
+    .\port$644$0 (\p$283 [0]),
+    .\port$644$1 (\p$283 [1]),
+    .\port$644$10 (\p$283 [10]),
+    .\port$644$11 (\p$283 [11]),
+    .\port$644$12 (\p$283 [12]),
+    .\port$644$13 (\p$283 [13]),
+    .\port$644$14 (\p$283 [14]),
+    .\port$644$15 (\p$283 [15]),
+    .\port$644$2 (\p$283 [2]),
+    .\port$644$3 (\p$283 [3]),
+    .\port$644$4 (\p$283 [4]),
+    .\port$644$5 (\p$283 [5]),
+    .\port$644$6 (\p$283 [6]),
+    .\port$644$7 (\p$283 [7]),
+    .\port$644$8 (\p$283 [8]),
+    .\port$644$9 (\p$283 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$649$0 (\p$295 [0]),
-    .\port$649$1 (\p$295 [1]),
-    .\port$649$10 (\p$295 [10]),
-    .\port$649$11 (\p$295 [11]),
-    .\port$649$12 (\p$295 [12]),
-    .\port$649$13 (\p$295 [13]),
-    .\port$649$14 (\p$295 [14]),
-    .\port$649$15 (\p$295 [15]),
-    .\port$649$2 (\p$295 [2]),
-    .\port$649$3 (\p$295 [3]),
-    .\port$649$4 (\p$295 [4]),
-    .\port$649$5 (\p$295 [5]),
-    .\port$649$6 (\p$295 [6]),
-    .\port$649$7 (\p$295 [7]),
-    .\port$649$8 (\p$295 [8]),
-    .\port$649$9 (\p$295 [9]),
+    .\port$660$0 (\p$295 [0]),
+    .\port$660$1 (\p$295 [1]),
+    .\port$660$10 (\p$295 [10]),
+    .\port$660$11 (\p$295 [11]),
+    .\port$660$12 (\p$295 [12]),
+    .\port$660$13 (\p$295 [13]),
+    .\port$660$14 (\p$295 [14]),
+    .\port$660$15 (\p$295 [15]),
+    .\port$660$2 (\p$295 [2]),
+    .\port$660$3 (\p$295 [3]),
+    .\port$660$4 (\p$295 [4]),
+    .\port$660$5 (\p$295 [5]),
+    .\port$660$6 (\p$295 [6]),
+    .\port$660$7 (\p$295 [7]),
+    .\port$660$8 (\p$295 [8]),
+    .\port$660$9 (\p$295 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$665$0 (\p$307 [0]),
-    .\port$665$1 (\p$307 [1]),
-    .\port$665$10 (\p$307 [10]),
-    .\port$665$11 (\p$307 [11]),
-    .\port$665$12 (\p$307 [12]),
-    .\port$665$13 (\p$307 [13]),
-    .\port$665$14 (\p$307 [14]),
-    .\port$665$15 (\p$307 [15]),
-    .\port$665$2 (\p$307 [2]),
-    .\port$665$3 (\p$307 [3]),
-    .\port$665$4 (\p$307 [4]),
-    .\port$665$5 (\p$307 [5]),
-    .\port$665$6 (\p$307 [6]),
-    .\port$665$7 (\p$307 [7]),
-    .\port$665$8 (\p$307 [8]),
-    .\port$665$9 (\p$307 [9]),
+    .\port$676$0 (\p$307 [0]),
+    .\port$676$1 (\p$307 [1]),
+    .\port$676$10 (\p$307 [10]),
+    .\port$676$11 (\p$307 [11]),
+    .\port$676$12 (\p$307 [12]),
+    .\port$676$13 (\p$307 [13]),
+    .\port$676$14 (\p$307 [14]),
+    .\port$676$15 (\p$307 [15]),
+    .\port$676$2 (\p$307 [2]),
+    .\port$676$3 (\p$307 [3]),
+    .\port$676$4 (\p$307 [4]),
+    .\port$676$5 (\p$307 [5]),
+    .\port$676$6 (\p$307 [6]),
+    .\port$676$7 (\p$307 [7]),
+    .\port$676$8 (\p$307 [8]),
+    .\port$676$9 (\p$307 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$681$0 (\p$319 [0]),
-    .\port$681$1 (\p$319 [1]),
-    .\port$681$10 (\p$319 [10]),
-    .\port$681$11 (\p$319 [11]),
-    .\port$681$12 (\p$319 [12]),
-    .\port$681$13 (\p$319 [13]),
-    .\port$681$14 (\p$319 [14]),
-    .\port$681$15 (\p$319 [15]),
-    .\port$681$2 (\p$319 [2]),
-    .\port$681$3 (\p$319 [3]),
-    .\port$681$4 (\p$319 [4]),
-    .\port$681$5 (\p$319 [5]),
-    .\port$681$6 (\p$319 [6]),
-    .\port$681$7 (\p$319 [7]),
-    .\port$681$8 (\p$319 [8]),
-    .\port$681$9 (\p$319 [9]),
+    .\port$692$0 (\p$319 [0]),
+    .\port$692$1 (\p$319 [1]),
+    .\port$692$10 (\p$319 [10]),
+    .\port$692$11 (\p$319 [11]),
+    .\port$692$12 (\p$319 [12]),
+    .\port$692$13 (\p$319 [13]),
+    .\port$692$14 (\p$319 [14]),
+    .\port$692$15 (\p$319 [15]),
+    .\port$692$2 (\p$319 [2]),
+    .\port$692$3 (\p$319 [3]),
+    .\port$692$4 (\p$319 [4]),
+    .\port$692$5 (\p$319 [5]),
+    .\port$692$6 (\p$319 [6]),
+    .\port$692$7 (\p$319 [7]),
+    .\port$692$8 (\p$319 [8]),
+    .\port$692$9 (\p$319 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$697$0 (\p$331 [0]),
-    .\port$697$1 (\p$331 [1]),
-    .\port$697$10 (\p$331 [10]),
-    .\port$697$11 (\p$331 [11]),
-    .\port$697$12 (\p$331 [12]),
-    .\port$697$13 (\p$331 [13]),
-    .\port$697$14 (\p$331 [14]),
-    .\port$697$15 (\p$331 [15]),
-    .\port$697$2 (\p$331 [2]),
-    .\port$697$3 (\p$331 [3]),
-    .\port$697$4 (\p$331 [4]),
-    .\port$697$5 (\p$331 [5]),
-    .\port$697$6 (\p$331 [6]),
-    .\port$697$7 (\p$331 [7]),
-    .\port$697$8 (\p$331 [8]),
-    .\port$697$9 (\p$331 [9]),
+    .\port$708$0 (\p$331 [0]),
+    .\port$708$1 (\p$331 [1]),
+    .\port$708$10 (\p$331 [10]),
+    .\port$708$11 (\p$331 [11]),
+    .\port$708$12 (\p$331 [12]),
+    .\port$708$13 (\p$331 [13]),
+    .\port$708$14 (\p$331 [14]),
+    .\port$708$15 (\p$331 [15]),
+    .\port$708$2 (\p$331 [2]),
+    .\port$708$3 (\p$331 [3]),
+    .\port$708$4 (\p$331 [4]),
+    .\port$708$5 (\p$331 [5]),
+    .\port$708$6 (\p$331 [6]),
+    .\port$708$7 (\p$331 [7]),
+    .\port$708$8 (\p$331 [8]),
+    .\port$708$9 (\p$331 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$713$0 (\p$343 [0]),
-    .\port$713$1 (\p$343 [1]),
-    .\port$713$10 (\p$343 [10]),
-    .\port$713$11 (\p$343 [11]),
-    .\port$713$12 (\p$343 [12]),
-    .\port$713$13 (\p$343 [13]),
-    .\port$713$14 (\p$343 [14]),
-    .\port$713$15 (\p$343 [15]),
-    .\port$713$2 (\p$343 [2]),
-    .\port$713$3 (\p$343 [3]),
-    .\port$713$4 (\p$343 [4]),
-    .\port$713$5 (\p$343 [5]),
-    .\port$713$6 (\p$343 [6]),
-    .\port$713$7 (\p$343 [7]),
-    .\port$713$8 (\p$343 [8]),
-    .\port$713$9 (\p$343 [9]),
+    .\port$724$0 (\p$343 [0]),
+    .\port$724$1 (\p$343 [1]),
+    .\port$724$10 (\p$343 [10]),
+    .\port$724$11 (\p$343 [11]),
+    .\port$724$12 (\p$343 [12]),
+    .\port$724$13 (\p$343 [13]),
+    .\port$724$14 (\p$343 [14]),
+    .\port$724$15 (\p$343 [15]),
+    .\port$724$2 (\p$343 [2]),
+    .\port$724$3 (\p$343 [3]),
+    .\port$724$4 (\p$343 [4]),
+    .\port$724$5 (\p$343 [5]),
+    .\port$724$6 (\p$343 [6]),
+    .\port$724$7 (\p$343 [7]),
+    .\port$724$8 (\p$343 [8]),
+    .\port$724$9 (\p$343 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$729$0 (\p$355 [0]),
-    .\port$729$1 (\p$355 [1]),
-    .\port$729$10 (\p$355 [10]),
-    .\port$729$11 (\p$355 [11]),
-    .\port$729$12 (\p$355 [12]),
-    .\port$729$13 (\p$355 [13]),
-    .\port$729$14 (\p$355 [14]),
-    .\port$729$15 (\p$355 [15]),
-    .\port$729$2 (\p$355 [2]),
-    .\port$729$3 (\p$355 [3]),
-    .\port$729$4 (\p$355 [4]),
-    .\port$729$5 (\p$355 [5]),
-    .\port$729$6 (\p$355 [6]),
-    .\port$729$7 (\p$355 [7]),
-    .\port$729$8 (\p$355 [8]),
-    .\port$729$9 (\p$355 [9]),
+    .\port$740$0 (\p$355 [0]),
+    .\port$740$1 (\p$355 [1]),
+    .\port$740$10 (\p$355 [10]),
+    .\port$740$11 (\p$355 [11]),
+    .\port$740$12 (\p$355 [12]),
+    .\port$740$13 (\p$355 [13]),
+    .\port$740$14 (\p$355 [14]),
+    .\port$740$15 (\p$355 [15]),
+    .\port$740$2 (\p$355 [2]),
+    .\port$740$3 (\p$355 [3]),
+    .\port$740$4 (\p$355 [4]),
+    .\port$740$5 (\p$355 [5]),
+    .\port$740$6 (\p$355 [6]),
+    .\port$740$7 (\p$355 [7]),
+    .\port$740$8 (\p$355 [8]),
+    .\port$740$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$745$0 (\p$367 [0]),
-    .\port$745$1 (\p$367 [1]),
-    .\port$745$10 (\p$367 [10]),
-    .\port$745$11 (\p$367 [11]),
-    .\port$745$12 (\p$367 [12]),
-    .\port$745$13 (\p$367 [13]),
-    .\port$745$14 (\p$367 [14]),
-    .\port$745$15 (\p$367 [15]),
-    .\port$745$2 (\p$367 [2]),
-    .\port$745$3 (\p$367 [3]),
-    .\port$745$4 (\p$367 [4]),
-    .\port$745$5 (\p$367 [5]),
-    .\port$745$6 (\p$367 [6]),
-    .\port$745$7 (\p$367 [7]),
-    .\port$745$8 (\p$367 [8]),
-    .\port$745$9 (\p$367 [9]),
+    .\port$756$0 (\p$367 [0]),
+    .\port$756$1 (\p$367 [1]),
+    .\port$756$10 (\p$367 [10]),
+    .\port$756$11 (\p$367 [11]),
+    .\port$756$12 (\p$367 [12]),
+    .\port$756$13 (\p$367 [13]),
+    .\port$756$14 (\p$367 [14]),
+    .\port$756$15 (\p$367 [15]),
+    .\port$756$2 (\p$367 [2]),
+    .\port$756$3 (\p$367 [3]),
+    .\port$756$4 (\p$367 [4]),
+    .\port$756$5 (\p$367 [5]),
+    .\port$756$6 (\p$367 [6]),
+    .\port$756$7 (\p$367 [7]),
+    .\port$756$8 (\p$367 [8]),
+    .\port$756$9 (\p$367 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$761$0 (\p$379 [0]),
-    .\port$761$1 (\p$379 [1]),
-    .\port$761$10 (\p$379 [10]),
-    .\port$761$11 (\p$379 [11]),
-    .\port$761$12 (\p$379 [12]),
-    .\port$761$13 (\p$379 [13]),
-    .\port$761$14 (\p$379 [14]),
-    .\port$761$15 (\p$379 [15]),
-    .\port$761$2 (\p$379 [2]),
-    .\port$761$3 (\p$379 [3]),
-    .\port$761$4 (\p$379 [4]),
-    .\port$761$5 (\p$379 [5]),
-    .\port$761$6 (\p$379 [6]),
-    .\port$761$7 (\p$379 [7]),
-    .\port$761$8 (\p$379 [8]),
-    .\port$761$9 (\p$379 [9]),
+    .\port$772$0 (\p$379 [0]),
+    .\port$772$1 (\p$379 [1]),
+    .\port$772$10 (\p$379 [10]),
+    .\port$772$11 (\p$379 [11]),
+    .\port$772$12 (\p$379 [12]),
+    .\port$772$13 (\p$379 [13]),
+    .\port$772$14 (\p$379 [14]),
+    .\port$772$15 (\p$379 [15]),
+    .\port$772$2 (\p$379 [2]),
+    .\port$772$3 (\p$379 [3]),
+    .\port$772$4 (\p$379 [4]),
+    .\port$772$5 (\p$379 [5]),
+    .\port$772$6 (\p$379 [6]),
+    .\port$772$7 (\p$379 [7]),
+    .\port$772$8 (\p$379 [8]),
+    .\port$772$9 (\p$379 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$777$0 (\p$391 [0]),
-    .\port$777$1 (\p$391 [1]),
-    .\port$777$10 (\p$391 [10]),
-    .\port$777$11 (\p$391 [11]),
-    .\port$777$12 (\p$391 [12]),
-    .\port$777$13 (\p$391 [13]),
-    .\port$777$14 (\p$391 [14]),
-    .\port$777$15 (\p$391 [15]),
-    .\port$777$2 (\p$391 [2]),
-    .\port$777$3 (\p$391 [3]),
-    .\port$777$4 (\p$391 [4]),
-    .\port$777$5 (\p$391 [5]),
-    .\port$777$6 (\p$391 [6]),
-    .\port$777$7 (\p$391 [7]),
-    .\port$777$8 (\p$391 [8]),
-    .\port$777$9 (\p$391 [9]),
+    .\port$788$0 (\p$391 [0]),
+    .\port$788$1 (\p$391 [1]),
+    .\port$788$10 (\p$391 [10]),
+    .\port$788$11 (\p$391 [11]),
+    .\port$788$12 (\p$391 [12]),
+    .\port$788$13 (\p$391 [13]),
+    .\port$788$14 (\p$391 [14]),
+    .\port$788$15 (\p$391 [15]),
+    .\port$788$2 (\p$391 [2]),
+    .\port$788$3 (\p$391 [3]),
+    .\port$788$4 (\p$391 [4]),
+    .\port$788$5 (\p$391 [5]),
+    .\port$788$6 (\p$391 [6]),
+    .\port$788$7 (\p$391 [7]),
+    .\port$788$8 (\p$391 [8]),
+    .\port$788$9 (\p$391 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$793$0 (\p$403 [0]),
-    .\port$793$1 (\p$403 [1]),
-    .\port$793$10 (\p$403 [10]),
-    .\port$793$11 (\p$403 [11]),
-    .\port$793$12 (\p$403 [12]),
-    .\port$793$13 (\p$403 [13]),
-    .\port$793$14 (\p$403 [14]),
-    .\port$793$15 (\p$403 [15]),
-    .\port$793$2 (\p$403 [2]),
-    .\port$793$3 (\p$403 [3]),
-    .\port$793$4 (\p$403 [4]),
-    .\port$793$5 (\p$403 [5]),
-    .\port$793$6 (\p$403 [6]),
-    .\port$793$7 (\p$403 [7]),
-    .\port$793$8 (\p$403 [8]),
-    .\port$793$9 (\p$403 [9]),
+    .\port$804$0 (\p$403 [0]),
+    .\port$804$1 (\p$403 [1]),
+    .\port$804$10 (\p$403 [10]),
+    .\port$804$11 (\p$403 [11]),
+    .\port$804$12 (\p$403 [12]),
+    .\port$804$13 (\p$403 [13]),
+    .\port$804$14 (\p$403 [14]),
+    .\port$804$15 (\p$403 [15]),
+    .\port$804$2 (\p$403 [2]),
+    .\port$804$3 (\p$403 [3]),
+    .\port$804$4 (\p$403 [4]),
+    .\port$804$5 (\p$403 [5]),
+    .\port$804$6 (\p$403 [6]),
+    .\port$804$7 (\p$403 [7]),
+    .\port$804$8 (\p$403 [8]),
+    .\port$804$9 (\p$403 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$809$0 (\p$415 [0]),
-    .\port$809$1 (\p$415 [1]),
-    .\port$809$10 (\p$415 [10]),
-    .\port$809$11 (\p$415 [11]),
-    .\port$809$12 (\p$415 [12]),
-    .\port$809$13 (\p$415 [13]),
-    .\port$809$14 (\p$415 [14]),
-    .\port$809$15 (\p$415 [15]),
-    .\port$809$2 (\p$415 [2]),
-    .\port$809$3 (\p$415 [3]),
-    .\port$809$4 (\p$415 [4]),
-    .\port$809$5 (\p$415 [5]),
-    .\port$809$6 (\p$415 [6]),
-    .\port$809$7 (\p$415 [7]),
-    .\port$809$8 (\p$415 [8]),
-    .\port$809$9 (\p$415 [9]),
+    .\port$820$0 (\p$415 [0]),
+    .\port$820$1 (\p$415 [1]),
+    .\port$820$10 (\p$415 [10]),
+    .\port$820$11 (\p$415 [11]),
+    .\port$820$12 (\p$415 [12]),
+    .\port$820$13 (\p$415 [13]),
+    .\port$820$14 (\p$415 [14]),
+    .\port$820$15 (\p$415 [15]),
+    .\port$820$2 (\p$415 [2]),
+    .\port$820$3 (\p$415 [3]),
+    .\port$820$4 (\p$415 [4]),
+    .\port$820$5 (\p$415 [5]),
+    .\port$820$6 (\p$415 [6]),
+    .\port$820$7 (\p$415 [7]),
+    .\port$820$8 (\p$415 [8]),
+    .\port$820$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$825$0 (\p$427 [0]),
-    .\port$825$1 (\p$427 [1]),
-    .\port$825$10 (\p$427 [10]),
-    .\port$825$11 (\p$427 [11]),
-    .\port$825$12 (\p$427 [12]),
-    .\port$825$13 (\p$427 [13]),
-    .\port$825$14 (\p$427 [14]),
-    .\port$825$15 (\p$427 [15]),
-    .\port$825$2 (\p$427 [2]),
-    .\port$825$3 (\p$427 [3]),
-    .\port$825$4 (\p$427 [4]),
-    .\port$825$5 (\p$427 [5]),
-    .\port$825$6 (\p$427 [6]),
-    .\port$825$7 (\p$427 [7]),
-    .\port$825$8 (\p$427 [8]),
-    .\port$825$9 (\p$427 [9]),
+    .\port$836$0 (\p$427 [0]),
+    .\port$836$1 (\p$427 [1]),
+    .\port$836$10 (\p$427 [10]),
+    .\port$836$11 (\p$427 [11]),
+    .\port$836$12 (\p$427 [12]),
+    .\port$836$13 (\p$427 [13]),
+    .\port$836$14 (\p$427 [14]),
+    .\port$836$15 (\p$427 [15]),
+    .\port$836$2 (\p$427 [2]),
+    .\port$836$3 (\p$427 [3]),
+    .\port$836$4 (\p$427 [4]),
+    .\port$836$5 (\p$427 [5]),
+    .\port$836$6 (\p$427 [6]),
+    .\port$836$7 (\p$427 [7]),
+    .\port$836$8 (\p$427 [8]),
+    .\port$836$9 (\p$427 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$841$0 (\p$439 [0]),
-    .\port$841$1 (\p$439 [1]),
-    .\port$841$10 (\p$439 [10]),
-    .\port$841$11 (\p$439 [11]),
-    .\port$841$12 (\p$439 [12]),
-    .\port$841$13 (\p$439 [13]),
-    .\port$841$14 (\p$439 [14]),
-    .\port$841$15 (\p$439 [15]),
-    .\port$841$2 (\p$439 [2]),
-    .\port$841$3 (\p$439 [3]),
-    .\port$841$4 (\p$439 [4]),
-    .\port$841$5 (\p$439 [5]),
-    .\port$841$6 (\p$439 [6]),
-    .\port$841$7 (\p$439 [7]),
-    .\port$841$8 (\p$439 [8]),
-    .\port$841$9 (\p$439 [9]),
+    .\port$852$0 (\p$439 [0]),
+    .\port$852$1 (\p$439 [1]),
+    .\port$852$10 (\p$439 [10]),
+    .\port$852$11 (\p$439 [11]),
+    .\port$852$12 (\p$439 [12]),
+    .\port$852$13 (\p$439 [13]),
+    .\port$852$14 (\p$439 [14]),
+    .\port$852$15 (\p$439 [15]),
+    .\port$852$2 (\p$439 [2]),
+    .\port$852$3 (\p$439 [3]),
+    .\port$852$4 (\p$439 [4]),
+    .\port$852$5 (\p$439 [5]),
+    .\port$852$6 (\p$439 [6]),
+    .\port$852$7 (\p$439 [7]),
+    .\port$852$8 (\p$439 [8]),
+    .\port$852$9 (\p$439 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$857$0 (\p$451 [0]),
-    .\port$857$1 (\p$451 [1]),
-    .\port$857$10 (\p$451 [10]),
-    .\port$857$11 (\p$451 [11]),
-    .\port$857$12 (\p$451 [12]),
-    .\port$857$13 (\p$451 [13]),
-    .\port$857$14 (\p$451 [14]),
-    .\port$857$15 (\p$451 [15]),
-    .\port$857$2 (\p$451 [2]),
-    .\port$857$3 (\p$451 [3]),
-    .\port$857$4 (\p$451 [4]),
-    .\port$857$5 (\p$451 [5]),
-    .\port$857$6 (\p$451 [6]),
-    .\port$857$7 (\p$451 [7]),
-    .\port$857$8 (\p$451 [8]),
-    .\port$857$9 (\p$451 [9]),
+    .\port$868$0 (\p$451 [0]),
+    .\port$868$1 (\p$451 [1]),
+    .\port$868$10 (\p$451 [10]),
+    .\port$868$11 (\p$451 [11]),
+    .\port$868$12 (\p$451 [12]),
+    .\port$868$13 (\p$451 [13]),
+    .\port$868$14 (\p$451 [14]),
+    .\port$868$15 (\p$451 [15]),
+    .\port$868$2 (\p$451 [2]),
+    .\port$868$3 (\p$451 [3]),
+    .\port$868$4 (\p$451 [4]),
+    .\port$868$5 (\p$451 [5]),
+    .\port$868$6 (\p$451 [6]),
+    .\port$868$7 (\p$451 [7]),
+    .\port$868$8 (\p$451 [8]),
+    .\port$868$9 (\p$451 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$873$0 (\p$463 [0]),
-    .\port$873$1 (\p$463 [1]),
-    .\port$873$10 (\p$463 [10]),
-    .\port$873$11 (\p$463 [11]),
-    .\port$873$12 (\p$463 [12]),
-    .\port$873$13 (\p$463 [13]),
-    .\port$873$14 (\p$463 [14]),
-    .\port$873$15 (\p$463 [15]),
-    .\port$873$2 (\p$463 [2]),
-    .\port$873$3 (\p$463 [3]),
-    .\port$873$4 (\p$463 [4]),
-    .\port$873$5 (\p$463 [5]),
-    .\port$873$6 (\p$463 [6]),
-    .\port$873$7 (\p$463 [7]),
-    .\port$873$8 (\p$463 [8]),
-    .\port$873$9 (\p$463 [9]),
+    .\port$884$0 (\p$463 [0]),
+    .\port$884$1 (\p$463 [1]),
+    .\port$884$10 (\p$463 [10]),
+    .\port$884$11 (\p$463 [11]),
+    .\port$884$12 (\p$463 [12]),
+    .\port$884$13 (\p$463 [13]),
+    .\port$884$14 (\p$463 [14]),
+    .\port$884$15 (\p$463 [15]),
+    .\port$884$2 (\p$463 [2]),
+    .\port$884$3 (\p$463 [3]),
+    .\port$884$4 (\p$463 [4]),
+    .\port$884$5 (\p$463 [5]),
+    .\port$884$6 (\p$463 [6]),
+    .\port$884$7 (\p$463 [7]),
+    .\port$884$8 (\p$463 [8]),
+    .\port$884$9 (\p$463 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$889$0 (\p$475 [0]),
-    .\port$889$1 (\p$475 [1]),
-    .\port$889$10 (\p$475 [10]),
-    .\port$889$11 (\p$475 [11]),
-    .\port$889$12 (\p$475 [12]),
-    .\port$889$13 (\p$475 [13]),
-    .\port$889$14 (\p$475 [14]),
-    .\port$889$15 (\p$475 [15]),
-    .\port$889$2 (\p$475 [2]),
-    .\port$889$3 (\p$475 [3]),
-    .\port$889$4 (\p$475 [4]),
-    .\port$889$5 (\p$475 [5]),
-    .\port$889$6 (\p$475 [6]),
-    .\port$889$7 (\p$475 [7]),
-    .\port$889$8 (\p$475 [8]),
-    .\port$889$9 (\p$475 [9]),
+    .\port$900$0 (\p$475 [0]),
+    .\port$900$1 (\p$475 [1]),
+    .\port$900$10 (\p$475 [10]),
+    .\port$900$11 (\p$475 [11]),
+    .\port$900$12 (\p$475 [12]),
+    .\port$900$13 (\p$475 [13]),
+    .\port$900$14 (\p$475 [14]),
+    .\port$900$15 (\p$475 [15]),
+    .\port$900$2 (\p$475 [2]),
+    .\port$900$3 (\p$475 [3]),
+    .\port$900$4 (\p$475 [4]),
+    .\port$900$5 (\p$475 [5]),
+    .\port$900$6 (\p$475 [6]),
+    .\port$900$7 (\p$475 [7]),
+    .\port$900$8 (\p$475 [8]),
+    .\port$900$9 (\p$475 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$905$0 (\p$487 [0]),
-    .\port$905$1 (\p$487 [1]),
-    .\port$905$10 (\p$487 [10]),
-    .\port$905$11 (\p$487 [11]),
-    .\port$905$12 (\p$487 [12]),
-    .\port$905$13 (\p$487 [13]),
-    .\port$905$14 (\p$487 [14]),
-    .\port$905$15 (\p$487 [15]),
-    .\port$905$2 (\p$487 [2]),
-    .\port$905$3 (\p$487 [3]),
-    .\port$905$4 (\p$487 [4]),
-    .\port$905$5 (\p$487 [5]),
-    .\port$905$6 (\p$487 [6]),
-    .\port$905$7 (\p$487 [7]),
-    .\port$905$8 (\p$487 [8]),
-    .\port$905$9 (\p$487 [9]),
+    .\port$916$0 (\p$487 [0]),
+    .\port$916$1 (\p$487 [1]),
+    .\port$916$10 (\p$487 [10]),
+    .\port$916$11 (\p$487 [11]),
+    .\port$916$12 (\p$487 [12]),
+    .\port$916$13 (\p$487 [13]),
+    .\port$916$14 (\p$487 [14]),
+    .\port$916$15 (\p$487 [15]),
+    .\port$916$2 (\p$487 [2]),
+    .\port$916$3 (\p$487 [3]),
+    .\port$916$4 (\p$487 [4]),
+    .\port$916$5 (\p$487 [5]),
+    .\port$916$6 (\p$487 [6]),
+    .\port$916$7 (\p$487 [7]),
+    .\port$916$8 (\p$487 [8]),
+    .\port$916$9 (\p$487 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$921$0 (\p$499 [0]),
-    .\port$921$1 (\p$499 [1]),
-    .\port$921$10 (\p$499 [10]),
-    .\port$921$11 (\p$499 [11]),
-    .\port$921$12 (\p$499 [12]),
-    .\port$921$13 (\p$499 [13]),
-    .\port$921$14 (\p$499 [14]),
-    .\port$921$15 (\p$499 [15]),
-    .\port$921$2 (\p$499 [2]),
-    .\port$921$3 (\p$499 [3]),
-    .\port$921$4 (\p$499 [4]),
-    .\port$921$5 (\p$499 [5]),
-    .\port$921$6 (\p$499 [6]),
-    .\port$921$7 (\p$499 [7]),
-    .\port$921$8 (\p$499 [8]),
-    .\port$921$9 (\p$499 [9]),
+    .\port$932$0 (\p$499 [0]),
+    .\port$932$1 (\p$499 [1]),
+    .\port$932$10 (\p$499 [10]),
+    .\port$932$11 (\p$499 [11]),
+    .\port$932$12 (\p$499 [12]),
+    .\port$932$13 (\p$499 [13]),
+    .\port$932$14 (\p$499 [14]),
+    .\port$932$15 (\p$499 [15]),
+    .\port$932$2 (\p$499 [2]),
+    .\port$932$3 (\p$499 [3]),
+    .\port$932$4 (\p$499 [4]),
+    .\port$932$5 (\p$499 [5]),
+    .\port$932$6 (\p$499 [6]),
+    .\port$932$7 (\p$499 [7]),
+    .\port$932$8 (\p$499 [8]),
+    .\port$932$9 (\p$499 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$937$0 (\p$511 [0]),
-    .\port$937$1 (\p$511 [1]),
-    .\port$937$10 (\p$511 [10]),
-    .\port$937$11 (\p$511 [11]),
-    .\port$937$12 (\p$511 [12]),
-    .\port$937$13 (\p$511 [13]),
-    .\port$937$14 (\p$511 [14]),
-    .\port$937$15 (\p$511 [15]),
-    .\port$937$2 (\p$511 [2]),
-    .\port$937$3 (\p$511 [3]),
-    .\port$937$4 (\p$511 [4]),
-    .\port$937$5 (\p$511 [5]),
-    .\port$937$6 (\p$511 [6]),
-    .\port$937$7 (\p$511 [7]),
-    .\port$937$8 (\p$511 [8]),
-    .\port$937$9 (\p$511 [9]),
+    .\port$948$0 (\p$511 [0]),
+    .\port$948$1 (\p$511 [1]),
+    .\port$948$10 (\p$511 [10]),
+    .\port$948$11 (\p$511 [11]),
+    .\port$948$12 (\p$511 [12]),
+    .\port$948$13 (\p$511 [13]),
+    .\port$948$14 (\p$511 [14]),
+    .\port$948$15 (\p$511 [15]),
+    .\port$948$2 (\p$511 [2]),
+    .\port$948$3 (\p$511 [3]),
+    .\port$948$4 (\p$511 [4]),
+    .\port$948$5 (\p$511 [5]),
+    .\port$948$6 (\p$511 [6]),
+    .\port$948$7 (\p$511 [7]),
+    .\port$948$8 (\p$511 [8]),
+    .\port$948$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$953$0 (\p$523 [0]),
-    .\port$953$1 (\p$523 [1]),
-    .\port$953$10 (\p$523 [10]),
-    .\port$953$11 (\p$523 [11]),
-    .\port$953$12 (\p$523 [12]),
-    .\port$953$13 (\p$523 [13]),
-    .\port$953$14 (\p$523 [14]),
-    .\port$953$15 (\p$523 [15]),
-    .\port$953$2 (\p$523 [2]),
-    .\port$953$3 (\p$523 [3]),
-    .\port$953$4 (\p$523 [4]),
-    .\port$953$5 (\p$523 [5]),
-    .\port$953$6 (\p$523 [6]),
-    .\port$953$7 (\p$523 [7]),
-    .\port$953$8 (\p$523 [8]),
-    .\port$953$9 (\p$523 [9]),
+    .\port$964$0 (\p$523 [0]),
+    .\port$964$1 (\p$523 [1]),
+    .\port$964$10 (\p$523 [10]),
+    .\port$964$11 (\p$523 [11]),
+    .\port$964$12 (\p$523 [12]),
+    .\port$964$13 (\p$523 [13]),
+    .\port$964$14 (\p$523 [14]),
+    .\port$964$15 (\p$523 [15]),
+    .\port$964$2 (\p$523 [2]),
+    .\port$964$3 (\p$523 [3]),
+    .\port$964$4 (\p$523 [4]),
+    .\port$964$5 (\p$523 [5]),
+    .\port$964$6 (\p$523 [6]),
+    .\port$964$7 (\p$523 [7]),
+    .\port$964$8 (\p$523 [8]),
+    .\port$964$9 (\p$523 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$969$0 (\p$535 [0]),
-    .\port$969$1 (\p$535 [1]),
-    .\port$969$10 (\p$535 [10]),
-    .\port$969$11 (\p$535 [11]),
-    .\port$969$12 (\p$535 [12]),
-    .\port$969$13 (\p$535 [13]),
-    .\port$969$14 (\p$535 [14]),
-    .\port$969$15 (\p$535 [15]),
-    .\port$969$2 (\p$535 [2]),
-    .\port$969$3 (\p$535 [3]),
-    .\port$969$4 (\p$535 [4]),
-    .\port$969$5 (\p$535 [5]),
-    .\port$969$6 (\p$535 [6]),
-    .\port$969$7 (\p$535 [7]),
-    .\port$969$8 (\p$535 [8]),
-    .\port$969$9 (\p$535 [9]),
+    .\port$980$0 (\p$535 [0]),
+    .\port$980$1 (\p$535 [1]),
+    .\port$980$10 (\p$535 [10]),
+    .\port$980$11 (\p$535 [11]),
+    .\port$980$12 (\p$535 [12]),
+    .\port$980$13 (\p$535 [13]),
+    .\port$980$14 (\p$535 [14]),
+    .\port$980$15 (\p$535 [15]),
+    .\port$980$2 (\p$535 [2]),
+    .\port$980$3 (\p$535 [3]),
+    .\port$980$4 (\p$535 [4]),
+    .\port$980$5 (\p$535 [5]),
+    .\port$980$6 (\p$535 [6]),
+    .\port$980$7 (\p$535 [7]),
+    .\port$980$8 (\p$535 [8]),
+    .\port$980$9 (\p$535 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$985$0 (\p$547 [0]),
-    .\port$985$1 (\p$547 [1]),
-    .\port$985$10 (\p$547 [10]),
-    .\port$985$11 (\p$547 [11]),
-    .\port$985$12 (\p$547 [12]),
-    .\port$985$13 (\p$547 [13]),
-    .\port$985$14 (\p$547 [14]),
-    .\port$985$15 (\p$547 [15]),
-    .\port$985$2 (\p$547 [2]),
-    .\port$985$3 (\p$547 [3]),
-    .\port$985$4 (\p$547 [4]),
-    .\port$985$5 (\p$547 [5]),
-    .\port$985$6 (\p$547 [6]),
-    .\port$985$7 (\p$547 [7]),
-    .\port$985$8 (\p$547 [8]),
-    .\port$985$9 (\p$547 [9]),
+    .\port$996$0 (\p$547 [0]),
+    .\port$996$1 (\p$547 [1]),
+    .\port$996$10 (\p$547 [10]),
+    .\port$996$11 (\p$547 [11]),
+    .\port$996$12 (\p$547 [12]),
+    .\port$996$13 (\p$547 [13]),
+    .\port$996$14 (\p$547 [14]),
+    .\port$996$15 (\p$547 [15]),
+    .\port$996$2 (\p$547 [2]),
+    .\port$996$3 (\p$547 [3]),
+    .\port$996$4 (\p$547 [4]),
+    .\port$996$5 (\p$547 [5]),
+    .\port$996$6 (\p$547 [6]),
+    .\port$996$7 (\p$547 [7]),
+    .\port$996$8 (\p$547 [8]),
+    .\port$996$9 (\p$547 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1001$0 (\p$559 [0]),
-    .\port$1001$1 (\p$559 [1]),
-    .\port$1001$10 (\p$559 [10]),
-    .\port$1001$11 (\p$559 [11]),
-    .\port$1001$12 (\p$559 [12]),
-    .\port$1001$13 (\p$559 [13]),
-    .\port$1001$14 (\p$559 [14]),
-    .\port$1001$15 (\p$559 [15]),
-    .\port$1001$2 (\p$559 [2]),
-    .\port$1001$3 (\p$559 [3]),
-    .\port$1001$4 (\p$559 [4]),
-    .\port$1001$5 (\p$559 [5]),
-    .\port$1001$6 (\p$559 [6]),
-    .\port$1001$7 (\p$559 [7]),
-    .\port$1001$8 (\p$559 [8]),
-    .\port$1001$9 (\p$559 [9]),
+    .\port$1012$0 (\p$559 [0]),
+    .\port$1012$1 (\p$559 [1]),
+    .\port$1012$10 (\p$559 [10]),
+    .\port$1012$11 (\p$559 [11]),
+    .\port$1012$12 (\p$559 [12]),
+    .\port$1012$13 (\p$559 [13]),
+    .\port$1012$14 (\p$559 [14]),
+    .\port$1012$15 (\p$559 [15]),
+    .\port$1012$2 (\p$559 [2]),
+    .\port$1012$3 (\p$559 [3]),
+    .\port$1012$4 (\p$559 [4]),
+    .\port$1012$5 (\p$559 [5]),
+    .\port$1012$6 (\p$559 [6]),
+    .\port$1012$7 (\p$559 [7]),
+    .\port$1012$8 (\p$559 [8]),
+    .\port$1012$9 (\p$559 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1017$0 (\p$571 [0]),
-    .\port$1017$1 (\p$571 [1]),
-    .\port$1017$10 (\p$571 [10]),
-    .\port$1017$11 (\p$571 [11]),
-    .\port$1017$12 (\p$571 [12]),
-    .\port$1017$13 (\p$571 [13]),
-    .\port$1017$14 (\p$571 [14]),
-    .\port$1017$15 (\p$571 [15]),
-    .\port$1017$2 (\p$571 [2]),
-    .\port$1017$3 (\p$571 [3]),
-    .\port$1017$4 (\p$571 [4]),
-    .\port$1017$5 (\p$571 [5]),
-    .\port$1017$6 (\p$571 [6]),
-    .\port$1017$7 (\p$571 [7]),
-    .\port$1017$8 (\p$571 [8]),
-    .\port$1017$9 (\p$571 [9]),
+    .\port$1028$0 (\p$571 [0]),
+    .\port$1028$1 (\p$571 [1]),
+    .\port$1028$10 (\p$571 [10]),
+    .\port$1028$11 (\p$571 [11]),
+    .\port$1028$12 (\p$571 [12]),
+    .\port$1028$13 (\p$571 [13]),
+    .\port$1028$14 (\p$571 [14]),
+    .\port$1028$15 (\p$571 [15]),
+    .\port$1028$2 (\p$571 [2]),
+    .\port$1028$3 (\p$571 [3]),
+    .\port$1028$4 (\p$571 [4]),
+    .\port$1028$5 (\p$571 [5]),
+    .\port$1028$6 (\p$571 [6]),
+    .\port$1028$7 (\p$571 [7]),
+    .\port$1028$8 (\p$571 [8]),
+    .\port$1028$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1033$0 (\p$583 [0]),
-    .\port$1033$1 (\p$583 [1]),
-    .\port$1033$10 (\p$583 [10]),
-    .\port$1033$11 (\p$583 [11]),
-    .\port$1033$12 (\p$583 [12]),
-    .\port$1033$13 (\p$583 [13]),
-    .\port$1033$14 (\p$583 [14]),
-    .\port$1033$15 (\p$583 [15]),
-    .\port$1033$2 (\p$583 [2]),
-    .\port$1033$3 (\p$583 [3]),
-    .\port$1033$4 (\p$583 [4]),
-    .\port$1033$5 (\p$583 [5]),
-    .\port$1033$6 (\p$583 [6]),
-    .\port$1033$7 (\p$583 [7]),
-    .\port$1033$8 (\p$583 [8]),
-    .\port$1033$9 (\p$583 [9]),
+    .\port$1044$0 (\p$583 [0]),
+    .\port$1044$1 (\p$583 [1]),
+    .\port$1044$10 (\p$583 [10]),
+    .\port$1044$11 (\p$583 [11]),
+    .\port$1044$12 (\p$583 [12]),
+    .\port$1044$13 (\p$583 [13]),
+    .\port$1044$14 (\p$583 [14]),
+    .\port$1044$15 (\p$583 [15]),
+    .\port$1044$2 (\p$583 [2]),
+    .\port$1044$3 (\p$583 [3]),
+    .\port$1044$4 (\p$583 [4]),
+    .\port$1044$5 (\p$583 [5]),
+    .\port$1044$6 (\p$583 [6]),
+    .\port$1044$7 (\p$583 [7]),
+    .\port$1044$8 (\p$583 [8]),
+    .\port$1044$9 (\p$583 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1049$0 (\p$595 [0]),
-    .\port$1049$1 (\p$595 [1]),
-    .\port$1049$10 (\p$595 [10]),
-    .\port$1049$11 (\p$595 [11]),
-    .\port$1049$12 (\p$595 [12]),
-    .\port$1049$13 (\p$595 [13]),
-    .\port$1049$14 (\p$595 [14]),
-    .\port$1049$15 (\p$595 [15]),
-    .\port$1049$2 (\p$595 [2]),
-    .\port$1049$3 (\p$595 [3]),
-    .\port$1049$4 (\p$595 [4]),
-    .\port$1049$5 (\p$595 [5]),
-    .\port$1049$6 (\p$595 [6]),
-    .\port$1049$7 (\p$595 [7]),
-    .\port$1049$8 (\p$595 [8]),
-    .\port$1049$9 (\p$595 [9]),
+    .\port$1060$0 (\p$595 [0]),
+    .\port$1060$1 (\p$595 [1]),
+    .\port$1060$10 (\p$595 [10]),
+    .\port$1060$11 (\p$595 [11]),
+    .\port$1060$12 (\p$595 [12]),
+    .\port$1060$13 (\p$595 [13]),
+    .\port$1060$14 (\p$595 [14]),
+    .\port$1060$15 (\p$595 [15]),
+    .\port$1060$2 (\p$595 [2]),
+    .\port$1060$3 (\p$595 [3]),
+    .\port$1060$4 (\p$595 [4]),
+    .\port$1060$5 (\p$595 [5]),
+    .\port$1060$6 (\p$595 [6]),
+    .\port$1060$7 (\p$595 [7]),
+    .\port$1060$8 (\p$595 [8]),
+    .\port$1060$9 (\p$595 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1065$0 (\p$607 [0]),
-    .\port$1065$1 (\p$607 [1]),
-    .\port$1065$10 (\p$607 [10]),
-    .\port$1065$11 (\p$607 [11]),
-    .\port$1065$12 (\p$607 [12]),
-    .\port$1065$13 (\p$607 [13]),
-    .\port$1065$14 (\p$607 [14]),
-    .\port$1065$15 (\p$607 [15]),
-    .\port$1065$2 (\p$607 [2]),
-    .\port$1065$3 (\p$607 [3]),
-    .\port$1065$4 (\p$607 [4]),
-    .\port$1065$5 (\p$607 [5]),
-    .\port$1065$6 (\p$607 [6]),
-    .\port$1065$7 (\p$607 [7]),
-    .\port$1065$8 (\p$607 [8]),
-    .\port$1065$9 (\p$607 [9]),
+    .\port$1076$0 (\p$607 [0]),
+    .\port$1076$1 (\p$607 [1]),
+    .\port$1076$10 (\p$607 [10]),
+    .\port$1076$11 (\p$607 [11]),
+    .\port$1076$12 (\p$607 [12]),
+    .\port$1076$13 (\p$607 [13]),
+    .\port$1076$14 (\p$607 [14]),
+    .\port$1076$15 (\p$607 [15]),
+    .\port$1076$2 (\p$607 [2]),
+    .\port$1076$3 (\p$607 [3]),
+    .\port$1076$4 (\p$607 [4]),
+    .\port$1076$5 (\p$607 [5]),
+    .\port$1076$6 (\p$607 [6]),
+    .\port$1076$7 (\p$607 [7]),
+    .\port$1076$8 (\p$607 [8]),
+    .\port$1076$9 (\p$607 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1081$0 (\p$619 [0]),
-    .\port$1081$1 (\p$619 [1]),
-    .\port$1081$10 (\p$619 [10]),
-    .\port$1081$11 (\p$619 [11]),
-    .\port$1081$12 (\p$619 [12]),
-    .\port$1081$13 (\p$619 [13]),
-    .\port$1081$14 (\p$619 [14]),
-    .\port$1081$15 (\p$619 [15]),
-    .\port$1081$2 (\p$619 [2]),
-    .\port$1081$3 (\p$619 [3]),
-    .\port$1081$4 (\p$619 [4]),
-    .\port$1081$5 (\p$619 [5]),
-    .\port$1081$6 (\p$619 [6]),
-    .\port$1081$7 (\p$619 [7]),
-    .\port$1081$8 (\p$619 [8]),
-    .\port$1081$9 (\p$619 [9]),
+    .\port$1092$0 (\p$619 [0]),
+    .\port$1092$1 (\p$619 [1]),
+    .\port$1092$10 (\p$619 [10]),
+    .\port$1092$11 (\p$619 [11]),
+    .\port$1092$12 (\p$619 [12]),
+    .\port$1092$13 (\p$619 [13]),
+    .\port$1092$14 (\p$619 [14]),
+    .\port$1092$15 (\p$619 [15]),
+    .\port$1092$2 (\p$619 [2]),
+    .\port$1092$3 (\p$619 [3]),
+    .\port$1092$4 (\p$619 [4]),
+    .\port$1092$5 (\p$619 [5]),
+    .\port$1092$6 (\p$619 [6]),
+    .\port$1092$7 (\p$619 [7]),
+    .\port$1092$8 (\p$619 [8]),
+    .\port$1092$9 (\p$619 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1097$0 (\p$631 [0]),
-    .\port$1097$1 (\p$631 [1]),
-    .\port$1097$10 (\p$631 [10]),
-    .\port$1097$11 (\p$631 [11]),
-    .\port$1097$12 (\p$631 [12]),
-    .\port$1097$13 (\p$631 [13]),
-    .\port$1097$14 (\p$631 [14]),
-    .\port$1097$15 (\p$631 [15]),
-    .\port$1097$2 (\p$631 [2]),
-    .\port$1097$3 (\p$631 [3]),
-    .\port$1097$4 (\p$631 [4]),
-    .\port$1097$5 (\p$631 [5]),
-    .\port$1097$6 (\p$631 [6]),
-    .\port$1097$7 (\p$631 [7]),
-    .\port$1097$8 (\p$631 [8]),
-    .\port$1097$9 (\p$631 [9]),
+    .\port$1108$0 (\p$631 [0]),
+    .\port$1108$1 (\p$631 [1]),
+    .\port$1108$10 (\p$631 [10]),
+    .\port$1108$11 (\p$631 [11]),
+    .\port$1108$12 (\p$631 [12]),
+    .\port$1108$13 (\p$631 [13]),
+    .\port$1108$14 (\p$631 [14]),
+    .\port$1108$15 (\p$631 [15]),
+    .\port$1108$2 (\p$631 [2]),
+    .\port$1108$3 (\p$631 [3]),
+    .\port$1108$4 (\p$631 [4]),
+    .\port$1108$5 (\p$631 [5]),
+    .\port$1108$6 (\p$631 [6]),
+    .\port$1108$7 (\p$631 [7]),
+    .\port$1108$8 (\p$631 [8]),
+    .\port$1108$9 (\p$631 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1113$0 (\p$643 [0]),
-    .\port$1113$1 (\p$643 [1]),
-    .\port$1113$10 (\p$643 [10]),
-    .\port$1113$11 (\p$643 [11]),
-    .\port$1113$12 (\p$643 [12]),
-    .\port$1113$13 (\p$643 [13]),
-    .\port$1113$14 (\p$643 [14]),
-    .\port$1113$15 (\p$643 [15]),
-    .\port$1113$2 (\p$643 [2]),
-    .\port$1113$3 (\p$643 [3]),
-    .\port$1113$4 (\p$643 [4]),
-    .\port$1113$5 (\p$643 [5]),
-    .\port$1113$6 (\p$643 [6]),
-    .\port$1113$7 (\p$643 [7]),
-    .\port$1113$8 (\p$643 [8]),
-    .\port$1113$9 (\p$643 [9]),
+    .\port$1124$0 (\p$643 [0]),
+    .\port$1124$1 (\p$643 [1]),
+    .\port$1124$10 (\p$643 [10]),
+    .\port$1124$11 (\p$643 [11]),
+    .\port$1124$12 (\p$643 [12]),
+    .\port$1124$13 (\p$643 [13]),
+    .\port$1124$14 (\p$643 [14]),
+    .\port$1124$15 (\p$643 [15]),
+    .\port$1124$2 (\p$643 [2]),
+    .\port$1124$3 (\p$643 [3]),
+    .\port$1124$4 (\p$643 [4]),
+    .\port$1124$5 (\p$643 [5]),
+    .\port$1124$6 (\p$643 [6]),
+    .\port$1124$7 (\p$643 [7]),
+    .\port$1124$8 (\p$643 [8]),
+    .\port$1124$9 (\p$643 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1129$0 (\p$655 [0]),
-    .\port$1129$1 (\p$655 [1]),
-    .\port$1129$10 (\p$655 [10]),
-    .\port$1129$11 (\p$655 [11]),
-    .\port$1129$12 (\p$655 [12]),
-    .\port$1129$13 (\p$655 [13]),
-    .\port$1129$14 (\p$655 [14]),
-    .\port$1129$15 (\p$655 [15]),
-    .\port$1129$2 (\p$655 [2]),
-    .\port$1129$3 (\p$655 [3]),
-    .\port$1129$4 (\p$655 [4]),
-    .\port$1129$5 (\p$655 [5]),
-    .\port$1129$6 (\p$655 [6]),
-    .\port$1129$7 (\p$655 [7]),
-    .\port$1129$8 (\p$655 [8]),
-    .\port$1129$9 (\p$655 [9]),
+    .\port$1140$0 (\p$655 [0]),
+    .\port$1140$1 (\p$655 [1]),
+    .\port$1140$10 (\p$655 [10]),
+    .\port$1140$11 (\p$655 [11]),
+    .\port$1140$12 (\p$655 [12]),
+    .\port$1140$13 (\p$655 [13]),
+    .\port$1140$14 (\p$655 [14]),
+    .\port$1140$15 (\p$655 [15]),
+    .\port$1140$2 (\p$655 [2]),
+    .\port$1140$3 (\p$655 [3]),
+    .\port$1140$4 (\p$655 [4]),
+    .\port$1140$5 (\p$655 [5]),
+    .\port$1140$6 (\p$655 [6]),
+    .\port$1140$7 (\p$655 [7]),
+    .\port$1140$8 (\p$655 [8]),
+    .\port$1140$9 (\p$655 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1145$0 (\p$667 [0]),
-    .\port$1145$1 (\p$667 [1]),
-    .\port$1145$10 (\p$667 [10]),
-    .\port$1145$11 (\p$667 [11]),
-    .\port$1145$12 (\p$667 [12]),
-    .\port$1145$13 (\p$667 [13]),
-    .\port$1145$14 (\p$667 [14]),
-    .\port$1145$15 (\p$667 [15]),
-    .\port$1145$2 (\p$667 [2]),
-    .\port$1145$3 (\p$667 [3]),
-    .\port$1145$4 (\p$667 [4]),
-    .\port$1145$5 (\p$667 [5]),
-    .\port$1145$6 (\p$667 [6]),
-    .\port$1145$7 (\p$667 [7]),
-    .\port$1145$8 (\p$667 [8]),
-    .\port$1145$9 (\p$667 [9]),
+    .\port$1156$0 (\p$667 [0]),
+    .\port$1156$1 (\p$667 [1]),
+    .\port$1156$10 (\p$667 [10]),
+    .\port$1156$11 (\p$667 [11]),
+    .\port$1156$12 (\p$667 [12]),
+    .\port$1156$13 (\p$667 [13]),
+    .\port$1156$14 (\p$667 [14]),
+    .\port$1156$15 (\p$667 [15]),
+    .\port$1156$2 (\p$667 [2]),
+    .\port$1156$3 (\p$667 [3]),
+    .\port$1156$4 (\p$667 [4]),
+    .\port$1156$5 (\p$667 [5]),
+    .\port$1156$6 (\p$667 [6]),
+    .\port$1156$7 (\p$667 [7]),
+    .\port$1156$8 (\p$667 [8]),
+    .\port$1156$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1161$0 (\p$679 [0]),
-    .\port$1161$1 (\p$679 [1]),
-    .\port$1161$10 (\p$679 [10]),
-    .\port$1161$11 (\p$679 [11]),
-    .\port$1161$12 (\p$679 [12]),
-    .\port$1161$13 (\p$679 [13]),
-    .\port$1161$14 (\p$679 [14]),
-    .\port$1161$15 (\p$679 [15]),
-    .\port$1161$2 (\p$679 [2]),
-    .\port$1161$3 (\p$679 [3]),
-    .\port$1161$4 (\p$679 [4]),
-    .\port$1161$5 (\p$679 [5]),
-    .\port$1161$6 (\p$679 [6]),
-    .\port$1161$7 (\p$679 [7]),
-    .\port$1161$8 (\p$679 [8]),
-    .\port$1161$9 (\p$679 [9]),
+    .\port$1172$0 (\p$679 [0]),
+    .\port$1172$1 (\p$679 [1]),
+    .\port$1172$10 (\p$679 [10]),
+    .\port$1172$11 (\p$679 [11]),
+    .\port$1172$12 (\p$679 [12]),
+    .\port$1172$13 (\p$679 [13]),
+    .\port$1172$14 (\p$679 [14]),
+    .\port$1172$15 (\p$679 [15]),
+    .\port$1172$2 (\p$679 [2]),
+    .\port$1172$3 (\p$679 [3]),
+    .\port$1172$4 (\p$679 [4]),
+    .\port$1172$5 (\p$679 [5]),
+    .\port$1172$6 (\p$679 [6]),
+    .\port$1172$7 (\p$679 [7]),
+    .\port$1172$8 (\p$679 [8]),
+    .\port$1172$9 (\p$679 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1177$0 (\p$691 [0]),
-    .\port$1177$1 (\p$691 [1]),
-    .\port$1177$10 (\p$691 [10]),
-    .\port$1177$11 (\p$691 [11]),
-    .\port$1177$12 (\p$691 [12]),
-    .\port$1177$13 (\p$691 [13]),
-    .\port$1177$14 (\p$691 [14]),
-    .\port$1177$15 (\p$691 [15]),
-    .\port$1177$2 (\p$691 [2]),
-    .\port$1177$3 (\p$691 [3]),
-    .\port$1177$4 (\p$691 [4]),
-    .\port$1177$5 (\p$691 [5]),
-    .\port$1177$6 (\p$691 [6]),
-    .\port$1177$7 (\p$691 [7]),
-    .\port$1177$8 (\p$691 [8]),
-    .\port$1177$9 (\p$691 [9]),
+    .\port$1188$0 (\p$691 [0]),
+    .\port$1188$1 (\p$691 [1]),
+    .\port$1188$10 (\p$691 [10]),
+    .\port$1188$11 (\p$691 [11]),
+    .\port$1188$12 (\p$691 [12]),
+    .\port$1188$13 (\p$691 [13]),
+    .\port$1188$14 (\p$691 [14]),
+    .\port$1188$15 (\p$691 [15]),
+    .\port$1188$2 (\p$691 [2]),
+    .\port$1188$3 (\p$691 [3]),
+    .\port$1188$4 (\p$691 [4]),
+    .\port$1188$5 (\p$691 [5]),
+    .\port$1188$6 (\p$691 [6]),
+    .\port$1188$7 (\p$691 [7]),
+    .\port$1188$8 (\p$691 [8]),
+    .\port$1188$9 (\p$691 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1193$0 (\p$703 [0]),
-    .\port$1193$1 (\p$703 [1]),
-    .\port$1193$10 (\p$703 [10]),
-    .\port$1193$11 (\p$703 [11]),
-    .\port$1193$12 (\p$703 [12]),
-    .\port$1193$13 (\p$703 [13]),
-    .\port$1193$14 (\p$703 [14]),
-    .\port$1193$15 (\p$703 [15]),
-    .\port$1193$2 (\p$703 [2]),
-    .\port$1193$3 (\p$703 [3]),
-    .\port$1193$4 (\p$703 [4]),
-    .\port$1193$5 (\p$703 [5]),
-    .\port$1193$6 (\p$703 [6]),
-    .\port$1193$7 (\p$703 [7]),
-    .\port$1193$8 (\p$703 [8]),
-    .\port$1193$9 (\p$703 [9]),
+    .\port$1204$0 (\p$703 [0]),
+    .\port$1204$1 (\p$703 [1]),
+    .\port$1204$10 (\p$703 [10]),
+    .\port$1204$11 (\p$703 [11]),
+    .\port$1204$12 (\p$703 [12]),
+    .\port$1204$13 (\p$703 [13]),
+    .\port$1204$14 (\p$703 [14]),
+    .\port$1204$15 (\p$703 [15]),
+    .\port$1204$2 (\p$703 [2]),
+    .\port$1204$3 (\p$703 [3]),
+    .\port$1204$4 (\p$703 [4]),
+    .\port$1204$5 (\p$703 [5]),
+    .\port$1204$6 (\p$703 [6]),
+    .\port$1204$7 (\p$703 [7]),
+    .\port$1204$8 (\p$703 [8]),
+    .\port$1204$9 (\p$703 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1209$0 (\p$715 [0]),
-    .\port$1209$1 (\p$715 [1]),
-    .\port$1209$10 (\p$715 [10]),
-    .\port$1209$11 (\p$715 [11]),
-    .\port$1209$12 (\p$715 [12]),
-    .\port$1209$13 (\p$715 [13]),
-    .\port$1209$14 (\p$715 [14]),
-    .\port$1209$15 (\p$715 [15]),
-    .\port$1209$2 (\p$715 [2]),
-    .\port$1209$3 (\p$715 [3]),
-    .\port$1209$4 (\p$715 [4]),
-    .\port$1209$5 (\p$715 [5]),
-    .\port$1209$6 (\p$715 [6]),
-    .\port$1209$7 (\p$715 [7]),
-    .\port$1209$8 (\p$715 [8]),
-    .\port$1209$9 (\p$715 [9]),
+    .\port$1220$0 (\p$715 [0]),
+    .\port$1220$1 (\p$715 [1]),
+    .\port$1220$10 (\p$715 [10]),
+    .\port$1220$11 (\p$715 [11]),
+    .\port$1220$12 (\p$715 [12]),
+    .\port$1220$13 (\p$715 [13]),
+    .\port$1220$14 (\p$715 [14]),
+    .\port$1220$15 (\p$715 [15]),
+    .\port$1220$2 (\p$715 [2]),
+    .\port$1220$3 (\p$715 [3]),
+    .\port$1220$4 (\p$715 [4]),
+    .\port$1220$5 (\p$715 [5]),
+    .\port$1220$6 (\p$715 [6]),
+    .\port$1220$7 (\p$715 [7]),
+    .\port$1220$8 (\p$715 [8]),
+    .\port$1220$9 (\p$715 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1225$0 (\p$727 [0]),
-    .\port$1225$1 (\p$727 [1]),
-    .\port$1225$10 (\p$727 [10]),
-    .\port$1225$11 (\p$727 [11]),
-    .\port$1225$12 (\p$727 [12]),
-    .\port$1225$13 (\p$727 [13]),
-    .\port$1225$14 (\p$727 [14]),
-    .\port$1225$15 (\p$727 [15]),
-    .\port$1225$2 (\p$727 [2]),
-    .\port$1225$3 (\p$727 [3]),
-    .\port$1225$4 (\p$727 [4]),
-    .\port$1225$5 (\p$727 [5]),
-    .\port$1225$6 (\p$727 [6]),
-    .\port$1225$7 (\p$727 [7]),
-    .\port$1225$8 (\p$727 [8]),
-    .\port$1225$9 (\p$727 [9]),
+    .\port$1236$0 (\p$727 [0]),
+    .\port$1236$1 (\p$727 [1]),
+    .\port$1236$10 (\p$727 [10]),
+    .\port$1236$11 (\p$727 [11]),
+    .\port$1236$12 (\p$727 [12]),
+    .\port$1236$13 (\p$727 [13]),
+    .\port$1236$14 (\p$727 [14]),
+    .\port$1236$15 (\p$727 [15]),
+    .\port$1236$2 (\p$727 [2]),
+    .\port$1236$3 (\p$727 [3]),
+    .\port$1236$4 (\p$727 [4]),
+    .\port$1236$5 (\p$727 [5]),
+    .\port$1236$6 (\p$727 [6]),
+    .\port$1236$7 (\p$727 [7]),
+    .\port$1236$8 (\p$727 [8]),
+    .\port$1236$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1241$0 (\p$739 [0]),
-    .\port$1241$1 (\p$739 [1]),
-    .\port$1241$10 (\p$739 [10]),
-    .\port$1241$11 (\p$739 [11]),
-    .\port$1241$12 (\p$739 [12]),
-    .\port$1241$13 (\p$739 [13]),
-    .\port$1241$14 (\p$739 [14]),
-    .\port$1241$15 (\p$739 [15]),
-    .\port$1241$2 (\p$739 [2]),
-    .\port$1241$3 (\p$739 [3]),
-    .\port$1241$4 (\p$739 [4]),
-    .\port$1241$5 (\p$739 [5]),
-    .\port$1241$6 (\p$739 [6]),
-    .\port$1241$7 (\p$739 [7]),
-    .\port$1241$8 (\p$739 [8]),
-    .\port$1241$9 (\p$739 [9]),
+    .\port$1252$0 (\p$739 [0]),
+    .\port$1252$1 (\p$739 [1]),
+    .\port$1252$10 (\p$739 [10]),
+    .\port$1252$11 (\p$739 [11]),
+    .\port$1252$12 (\p$739 [12]),
+    .\port$1252$13 (\p$739 [13]),
+    .\port$1252$14 (\p$739 [14]),
+    .\port$1252$15 (\p$739 [15]),
+    .\port$1252$2 (\p$739 [2]),
+    .\port$1252$3 (\p$739 [3]),
+    .\port$1252$4 (\p$739 [4]),
+    .\port$1252$5 (\p$739 [5]),
+    .\port$1252$6 (\p$739 [6]),
+    .\port$1252$7 (\p$739 [7]),
+    .\port$1252$8 (\p$739 [8]),
+    .\port$1252$9 (\p$739 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1257$0 (\p$751 [0]),
-    .\port$1257$1 (\p$751 [1]),
-    .\port$1257$10 (\p$751 [10]),
-    .\port$1257$11 (\p$751 [11]),
-    .\port$1257$12 (\p$751 [12]),
-    .\port$1257$13 (\p$751 [13]),
-    .\port$1257$14 (\p$751 [14]),
-    .\port$1257$15 (\p$751 [15]),
-    .\port$1257$2 (\p$751 [2]),
-    .\port$1257$3 (\p$751 [3]),
-    .\port$1257$4 (\p$751 [4]),
-    .\port$1257$5 (\p$751 [5]),
-    .\port$1257$6 (\p$751 [6]),
-    .\port$1257$7 (\p$751 [7]),
-    .\port$1257$8 (\p$751 [8]),
-    .\port$1257$9 (\p$751 [9]),
+    .\port$1268$0 (\p$751 [0]),
+    .\port$1268$1 (\p$751 [1]),
+    .\port$1268$10 (\p$751 [10]),
+    .\port$1268$11 (\p$751 [11]),
+    .\port$1268$12 (\p$751 [12]),
+    .\port$1268$13 (\p$751 [13]),
+    .\port$1268$14 (\p$751 [14]),
+    .\port$1268$15 (\p$751 [15]),
+    .\port$1268$2 (\p$751 [2]),
+    .\port$1268$3 (\p$751 [3]),
+    .\port$1268$4 (\p$751 [4]),
+    .\port$1268$5 (\p$751 [5]),
+    .\port$1268$6 (\p$751 [6]),
+    .\port$1268$7 (\p$751 [7]),
+    .\port$1268$8 (\p$751 [8]),
+    .\port$1268$9 (\p$751 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1273$0 (\p$763 [0]),
-    .\port$1273$1 (\p$763 [1]),
-    .\port$1273$10 (\p$763 [10]),
-    .\port$1273$11 (\p$763 [11]),
-    .\port$1273$12 (\p$763 [12]),
-    .\port$1273$13 (\p$763 [13]),
-    .\port$1273$14 (\p$763 [14]),
-    .\port$1273$15 (\p$763 [15]),
-    .\port$1273$2 (\p$763 [2]),
-    .\port$1273$3 (\p$763 [3]),
-    .\port$1273$4 (\p$763 [4]),
-    .\port$1273$5 (\p$763 [5]),
-    .\port$1273$6 (\p$763 [6]),
-    .\port$1273$7 (\p$763 [7]),
-    .\port$1273$8 (\p$763 [8]),
-    .\port$1273$9 (\p$763 [9]),
+    .\port$1284$0 (\p$763 [0]),
+    .\port$1284$1 (\p$763 [1]),
+    .\port$1284$10 (\p$763 [10]),
+    .\port$1284$11 (\p$763 [11]),
+    .\port$1284$12 (\p$763 [12]),
+    .\port$1284$13 (\p$763 [13]),
+    .\port$1284$14 (\p$763 [14]),
+    .\port$1284$15 (\p$763 [15]),
+    .\port$1284$2 (\p$763 [2]),
+    .\port$1284$3 (\p$763 [3]),
+    .\port$1284$4 (\p$763 [4]),
+    .\port$1284$5 (\p$763 [5]),
+    .\port$1284$6 (\p$763 [6]),
+    .\port$1284$7 (\p$763 [7]),
+    .\port$1284$8 (\p$763 [8]),
+    .\port$1284$9 (\p$763 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1289$0 (\p$775 [0]),
-    .\port$1289$1 (\p$775 [1]),
-    .\port$1289$10 (\p$775 [10]),
-    .\port$1289$11 (\p$775 [11]),
-    .\port$1289$12 (\p$775 [12]),
-    .\port$1289$13 (\p$775 [13]),
-    .\port$1289$14 (\p$775 [14]),
-    .\port$1289$15 (\p$775 [15]),
-    .\port$1289$2 (\p$775 [2]),
-    .\port$1289$3 (\p$775 [3]),
-    .\port$1289$4 (\p$775 [4]),
-    .\port$1289$5 (\p$775 [5]),
-    .\port$1289$6 (\p$775 [6]),
-    .\port$1289$7 (\p$775 [7]),
-    .\port$1289$8 (\p$775 [8]),
-    .\port$1289$9 (\p$775 [9]),
+    .\port$1300$0 (\p$775 [0]),
+    .\port$1300$1 (\p$775 [1]),
+    .\port$1300$10 (\p$775 [10]),
+    .\port$1300$11 (\p$775 [11]),
+    .\port$1300$12 (\p$775 [12]),
+    .\port$1300$13 (\p$775 [13]),
+    .\port$1300$14 (\p$775 [14]),
+    .\port$1300$15 (\p$775 [15]),
+    .\port$1300$2 (\p$775 [2]),
+    .\port$1300$3 (\p$775 [3]),
+    .\port$1300$4 (\p$775 [4]),
+    .\port$1300$5 (\p$775 [5]),
+    .\port$1300$6 (\p$775 [6]),
+    .\port$1300$7 (\p$775 [7]),
+    .\port$1300$8 (\p$775 [8]),
+    .\port$1300$9 (\p$775 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1305$0 (\p$787 [0]),
-    .\port$1305$1 (\p$787 [1]),
-    .\port$1305$10 (\p$787 [10]),
-    .\port$1305$11 (\p$787 [11]),
-    .\port$1305$12 (\p$787 [12]),
-    .\port$1305$13 (\p$787 [13]),
-    .\port$1305$14 (\p$787 [14]),
-    .\port$1305$15 (\p$787 [15]),
-    .\port$1305$2 (\p$787 [2]),
-    .\port$1305$3 (\p$787 [3]),
-    .\port$1305$4 (\p$787 [4]),
-    .\port$1305$5 (\p$787 [5]),
-    .\port$1305$6 (\p$787 [6]),
-    .\port$1305$7 (\p$787 [7]),
-    .\port$1305$8 (\p$787 [8]),
-    .\port$1305$9 (\p$787 [9]),
+    .\port$1316$0 (\p$787 [0]),
+    .\port$1316$1 (\p$787 [1]),
+    .\port$1316$10 (\p$787 [10]),
+    .\port$1316$11 (\p$787 [11]),
+    .\port$1316$12 (\p$787 [12]),
+    .\port$1316$13 (\p$787 [13]),
+    .\port$1316$14 (\p$787 [14]),
+    .\port$1316$15 (\p$787 [15]),
+    .\port$1316$2 (\p$787 [2]),
+    .\port$1316$3 (\p$787 [3]),
+    .\port$1316$4 (\p$787 [4]),
+    .\port$1316$5 (\p$787 [5]),
+    .\port$1316$6 (\p$787 [6]),
+    .\port$1316$7 (\p$787 [7]),
+    .\port$1316$8 (\p$787 [8]),
+    .\port$1316$9 (\p$787 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1321$0 (\p$799 [0]),
-    .\port$1321$1 (\p$799 [1]),
-    .\port$1321$10 (\p$799 [10]),
-    .\port$1321$11 (\p$799 [11]),
-    .\port$1321$12 (\p$799 [12]),
-    .\port$1321$13 (\p$799 [13]),
-    .\port$1321$14 (\p$799 [14]),
-    .\port$1321$15 (\p$799 [15]),
-    .\port$1321$2 (\p$799 [2]),
-    .\port$1321$3 (\p$799 [3]),
-    .\port$1321$4 (\p$799 [4]),
-    .\port$1321$5 (\p$799 [5]),
-    .\port$1321$6 (\p$799 [6]),
-    .\port$1321$7 (\p$799 [7]),
-    .\port$1321$8 (\p$799 [8]),
-    .\port$1321$9 (\p$799 [9]),
+    .\port$1332$0 (\p$799 [0]),
+    .\port$1332$1 (\p$799 [1]),
+    .\port$1332$10 (\p$799 [10]),
+    .\port$1332$11 (\p$799 [11]),
+    .\port$1332$12 (\p$799 [12]),
+    .\port$1332$13 (\p$799 [13]),
+    .\port$1332$14 (\p$799 [14]),
+    .\port$1332$15 (\p$799 [15]),
+    .\port$1332$2 (\p$799 [2]),
+    .\port$1332$3 (\p$799 [3]),
+    .\port$1332$4 (\p$799 [4]),
+    .\port$1332$5 (\p$799 [5]),
+    .\port$1332$6 (\p$799 [6]),
+    .\port$1332$7 (\p$799 [7]),
+    .\port$1332$8 (\p$799 [8]),
+    .\port$1332$9 (\p$799 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1337$0 (\p$811 [0]),
-    .\port$1337$1 (\p$811 [1]),
-    .\port$1337$10 (\p$811 [10]),
-    .\port$1337$11 (\p$811 [11]),
-    .\port$1337$12 (\p$811 [12]),
-    .\port$1337$13 (\p$811 [13]),
-    .\port$1337$14 (\p$811 [14]),
-    .\port$1337$15 (\p$811 [15]),
-    .\port$1337$2 (\p$811 [2]),
-    .\port$1337$3 (\p$811 [3]),
-    .\port$1337$4 (\p$811 [4]),
-    .\port$1337$5 (\p$811 [5]),
-    .\port$1337$6 (\p$811 [6]),
-    .\port$1337$7 (\p$811 [7]),
-    .\port$1337$8 (\p$811 [8]),
-    .\port$1337$9 (\p$811 [9]),
+    .\port$1348$0 (\p$811 [0]),
+    .\port$1348$1 (\p$811 [1]),
+    .\port$1348$10 (\p$811 [10]),
+    .\port$1348$11 (\p$811 [11]),
+    .\port$1348$12 (\p$811 [12]),
+    .\port$1348$13 (\p$811 [13]),
+    .\port$1348$14 (\p$811 [14]),
+    .\port$1348$15 (\p$811 [15]),
+    .\port$1348$2 (\p$811 [2]),
+    .\port$1348$3 (\p$811 [3]),
+    .\port$1348$4 (\p$811 [4]),
+    .\port$1348$5 (\p$811 [5]),
+    .\port$1348$6 (\p$811 [6]),
+    .\port$1348$7 (\p$811 [7]),
+    .\port$1348$8 (\p$811 [8]),
+    .\port$1348$9 (\p$811 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1353$0 (\p$823 [0]),
-    .\port$1353$1 (\p$823 [1]),
-    .\port$1353$10 (\p$823 [10]),
-    .\port$1353$11 (\p$823 [11]),
-    .\port$1353$12 (\p$823 [12]),
-    .\port$1353$13 (\p$823 [13]),
-    .\port$1353$14 (\p$823 [14]),
-    .\port$1353$15 (\p$823 [15]),
-    .\port$1353$2 (\p$823 [2]),
-    .\port$1353$3 (\p$823 [3]),
-    .\port$1353$4 (\p$823 [4]),
-    .\port$1353$5 (\p$823 [5]),
-    .\port$1353$6 (\p$823 [6]),
-    .\port$1353$7 (\p$823 [7]),
-    .\port$1353$8 (\p$823 [8]),
-    .\port$1353$9 (\p$823 [9]),
+    .\port$1364$0 (\p$823 [0]),
+    .\port$1364$1 (\p$823 [1]),
+    .\port$1364$10 (\p$823 [10]),
+    .\port$1364$11 (\p$823 [11]),
+    .\port$1364$12 (\p$823 [12]),
+    .\port$1364$13 (\p$823 [13]),
+    .\port$1364$14 (\p$823 [14]),
+    .\port$1364$15 (\p$823 [15]),
+    .\port$1364$2 (\p$823 [2]),
+    .\port$1364$3 (\p$823 [3]),
+    .\port$1364$4 (\p$823 [4]),
+    .\port$1364$5 (\p$823 [5]),
+    .\port$1364$6 (\p$823 [6]),
+    .\port$1364$7 (\p$823 [7]),
+    .\port$1364$8 (\p$823 [8]),
+    .\port$1364$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1369$0 (\p$835 [0]),
-    .\port$1369$1 (\p$835 [1]),
-    .\port$1369$10 (\p$835 [10]),
-    .\port$1369$11 (\p$835 [11]),
-    .\port$1369$12 (\p$835 [12]),
-    .\port$1369$13 (\p$835 [13]),
-    .\port$1369$14 (\p$835 [14]),
-    .\port$1369$15 (\p$835 [15]),
-    .\port$1369$2 (\p$835 [2]),
-    .\port$1369$3 (\p$835 [3]),
-    .\port$1369$4 (\p$835 [4]),
-    .\port$1369$5 (\p$835 [5]),
-    .\port$1369$6 (\p$835 [6]),
-    .\port$1369$7 (\p$835 [7]),
-    .\port$1369$8 (\p$835 [8]),
-    .\port$1369$9 (\p$835 [9]),
+    .\port$1380$0 (\p$835 [0]),
+    .\port$1380$1 (\p$835 [1]),
+    .\port$1380$10 (\p$835 [10]),
+    .\port$1380$11 (\p$835 [11]),
+    .\port$1380$12 (\p$835 [12]),
+    .\port$1380$13 (\p$835 [13]),
+    .\port$1380$14 (\p$835 [14]),
+    .\port$1380$15 (\p$835 [15]),
+    .\port$1380$2 (\p$835 [2]),
+    .\port$1380$3 (\p$835 [3]),
+    .\port$1380$4 (\p$835 [4]),
+    .\port$1380$5 (\p$835 [5]),
+    .\port$1380$6 (\p$835 [6]),
+    .\port$1380$7 (\p$835 [7]),
+    .\port$1380$8 (\p$835 [8]),
+    .\port$1380$9 (\p$835 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1385$0 (\p$847 [0]),
-    .\port$1385$1 (\p$847 [1]),
-    .\port$1385$10 (\p$847 [10]),
-    .\port$1385$11 (\p$847 [11]),
-    .\port$1385$12 (\p$847 [12]),
-    .\port$1385$13 (\p$847 [13]),
-    .\port$1385$14 (\p$847 [14]),
-    .\port$1385$15 (\p$847 [15]),
-    .\port$1385$2 (\p$847 [2]),
-    .\port$1385$3 (\p$847 [3]),
-    .\port$1385$4 (\p$847 [4]),
-    .\port$1385$5 (\p$847 [5]),
-    .\port$1385$6 (\p$847 [6]),
-    .\port$1385$7 (\p$847 [7]),
-    .\port$1385$8 (\p$847 [8]),
-    .\port$1385$9 (\p$847 [9]),
+    .\port$1396$0 (\p$847 [0]),
+    .\port$1396$1 (\p$847 [1]),
+    .\port$1396$10 (\p$847 [10]),
+    .\port$1396$11 (\p$847 [11]),
+    .\port$1396$12 (\p$847 [12]),
+    .\port$1396$13 (\p$847 [13]),
+    .\port$1396$14 (\p$847 [14]),
+    .\port$1396$15 (\p$847 [15]),
+    .\port$1396$2 (\p$847 [2]),
+    .\port$1396$3 (\p$847 [3]),
+    .\port$1396$4 (\p$847 [4]),
+    .\port$1396$5 (\p$847 [5]),
+    .\port$1396$6 (\p$847 [6]),
+    .\port$1396$7 (\p$847 [7]),
+    .\port$1396$8 (\p$847 [8]),
+    .\port$1396$9 (\p$847 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1401$0 (\p$859 [0]),
-    .\port$1401$1 (\p$859 [1]),
-    .\port$1401$10 (\p$859 [10]),
-    .\port$1401$11 (\p$859 [11]),
-    .\port$1401$12 (\p$859 [12]),
-    .\port$1401$13 (\p$859 [13]),
-    .\port$1401$14 (\p$859 [14]),
-    .\port$1401$15 (\p$859 [15]),
-    .\port$1401$2 (\p$859 [2]),
-    .\port$1401$3 (\p$859 [3]),
-    .\port$1401$4 (\p$859 [4]),
-    .\port$1401$5 (\p$859 [5]),
-    .\port$1401$6 (\p$859 [6]),
-    .\port$1401$7 (\p$859 [7]),
-    .\port$1401$8 (\p$859 [8]),
-    .\port$1401$9 (\p$859 [9]),
+    .\port$1412$0 (\p$859 [0]),
+    .\port$1412$1 (\p$859 [1]),
+    .\port$1412$10 (\p$859 [10]),
+    .\port$1412$11 (\p$859 [11]),
+    .\port$1412$12 (\p$859 [12]),
+    .\port$1412$13 (\p$859 [13]),
+    .\port$1412$14 (\p$859 [14]),
+    .\port$1412$15 (\p$859 [15]),
+    .\port$1412$2 (\p$859 [2]),
+    .\port$1412$3 (\p$859 [3]),
+    .\port$1412$4 (\p$859 [4]),
+    .\port$1412$5 (\p$859 [5]),
+    .\port$1412$6 (\p$859 [6]),
+    .\port$1412$7 (\p$859 [7]),
+    .\port$1412$8 (\p$859 [8]),
+    .\port$1412$9 (\p$859 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1417$0 (\p$871 [0]),
-    .\port$1417$1 (\p$871 [1]),
-    .\port$1417$10 (\p$871 [10]),
-    .\port$1417$11 (\p$871 [11]),
-    .\port$1417$12 (\p$871 [12]),
-    .\port$1417$13 (\p$871 [13]),
-    .\port$1417$14 (\p$871 [14]),
-    .\port$1417$15 (\p$871 [15]),
-    .\port$1417$2 (\p$871 [2]),
-    .\port$1417$3 (\p$871 [3]),
-    .\port$1417$4 (\p$871 [4]),
-    .\port$1417$5 (\p$871 [5]),
-    .\port$1417$6 (\p$871 [6]),
-    .\port$1417$7 (\p$871 [7]),
-    .\port$1417$8 (\p$871 [8]),
-    .\port$1417$9 (\p$871 [9]),
+    .\port$1428$0 (\p$871 [0]),
+    .\port$1428$1 (\p$871 [1]),
+    .\port$1428$10 (\p$871 [10]),
+    .\port$1428$11 (\p$871 [11]),
+    .\port$1428$12 (\p$871 [12]),
+    .\port$1428$13 (\p$871 [13]),
+    .\port$1428$14 (\p$871 [14]),
+    .\port$1428$15 (\p$871 [15]),
+    .\port$1428$2 (\p$871 [2]),
+    .\port$1428$3 (\p$871 [3]),
+    .\port$1428$4 (\p$871 [4]),
+    .\port$1428$5 (\p$871 [5]),
+    .\port$1428$6 (\p$871 [6]),
+    .\port$1428$7 (\p$871 [7]),
+    .\port$1428$8 (\p$871 [8]),
+    .\port$1428$9 (\p$871 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1433$0 (\p$883 [0]),
-    .\port$1433$1 (\p$883 [1]),
-    .\port$1433$10 (\p$883 [10]),
-    .\port$1433$11 (\p$883 [11]),
-    .\port$1433$12 (\p$883 [12]),
-    .\port$1433$13 (\p$883 [13]),
-    .\port$1433$14 (\p$883 [14]),
-    .\port$1433$15 (\p$883 [15]),
-    .\port$1433$2 (\p$883 [2]),
-    .\port$1433$3 (\p$883 [3]),
-    .\port$1433$4 (\p$883 [4]),
-    .\port$1433$5 (\p$883 [5]),
-    .\port$1433$6 (\p$883 [6]),
-    .\port$1433$7 (\p$883 [7]),
-    .\port$1433$8 (\p$883 [8]),
-    .\port$1433$9 (\p$883 [9]),
+    .\port$1444$0 (\p$883 [0]),
+    .\port$1444$1 (\p$883 [1]),
+    .\port$1444$10 (\p$883 [10]),
+    .\port$1444$11 (\p$883 [11]),
+    .\port$1444$12 (\p$883 [12]),
+    .\port$1444$13 (\p$883 [13]),
+    .\port$1444$14 (\p$883 [14]),
+    .\port$1444$15 (\p$883 [15]),
+    .\port$1444$2 (\p$883 [2]),
+    .\port$1444$3 (\p$883 [3]),
+    .\port$1444$4 (\p$883 [4]),
+    .\port$1444$5 (\p$883 [5]),
+    .\port$1444$6 (\p$883 [6]),
+    .\port$1444$7 (\p$883 [7]),
+    .\port$1444$8 (\p$883 [8]),
+    .\port$1444$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1449$0 (\p$895 [0]),
-    .\port$1449$1 (\p$895 [1]),
-    .\port$1449$10 (\p$895 [10]),
-    .\port$1449$11 (\p$895 [11]),
-    .\port$1449$12 (\p$895 [12]),
-    .\port$1449$13 (\p$895 [13]),
-    .\port$1449$14 (\p$895 [14]),
-    .\port$1449$15 (\p$895 [15]),
-    .\port$1449$2 (\p$895 [2]),
-    .\port$1449$3 (\p$895 [3]),
-    .\port$1449$4 (\p$895 [4]),
-    .\port$1449$5 (\p$895 [5]),
-    .\port$1449$6 (\p$895 [6]),
-    .\port$1449$7 (\p$895 [7]),
-    .\port$1449$8 (\p$895 [8]),
-    .\port$1449$9 (\p$895 [9]),
+    .\port$1460$0 (\p$895 [0]),
+    .\port$1460$1 (\p$895 [1]),
+    .\port$1460$10 (\p$895 [10]),
+    .\port$1460$11 (\p$895 [11]),
+    .\port$1460$12 (\p$895 [12]),
+    .\port$1460$13 (\p$895 [13]),
+    .\port$1460$14 (\p$895 [14]),
+    .\port$1460$15 (\p$895 [15]),
+    .\port$1460$2 (\p$895 [2]),
+    .\port$1460$3 (\p$895 [3]),
+    .\port$1460$4 (\p$895 [4]),
+    .\port$1460$5 (\p$895 [5]),
+    .\port$1460$6 (\p$895 [6]),
+    .\port$1460$7 (\p$895 [7]),
+    .\port$1460$8 (\p$895 [8]),
+    .\port$1460$9 (\p$895 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1465$0 (\p$907 [0]),
-    .\port$1465$1 (\p$907 [1]),
-    .\port$1465$10 (\p$907 [10]),
-    .\port$1465$11 (\p$907 [11]),
-    .\port$1465$12 (\p$907 [12]),
-    .\port$1465$13 (\p$907 [13]),
-    .\port$1465$14 (\p$907 [14]),
-    .\port$1465$15 (\p$907 [15]),
-    .\port$1465$2 (\p$907 [2]),
-    .\port$1465$3 (\p$907 [3]),
-    .\port$1465$4 (\p$907 [4]),
-    .\port$1465$5 (\p$907 [5]),
-    .\port$1465$6 (\p$907 [6]),
-    .\port$1465$7 (\p$907 [7]),
-    .\port$1465$8 (\p$907 [8]),
-    .\port$1465$9 (\p$907 [9]),
+    .\port$1476$0 (\p$907 [0]),
+    .\port$1476$1 (\p$907 [1]),
+    .\port$1476$10 (\p$907 [10]),
+    .\port$1476$11 (\p$907 [11]),
+    .\port$1476$12 (\p$907 [12]),
+    .\port$1476$13 (\p$907 [13]),
+    .\port$1476$14 (\p$907 [14]),
+    .\port$1476$15 (\p$907 [15]),
+    .\port$1476$2 (\p$907 [2]),
+    .\port$1476$3 (\p$907 [3]),
+    .\port$1476$4 (\p$907 [4]),
+    .\port$1476$5 (\p$907 [5]),
+    .\port$1476$6 (\p$907 [6]),
+    .\port$1476$7 (\p$907 [7]),
+    .\port$1476$8 (\p$907 [8]),
+    .\port$1476$9 (\p$907 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1481$0 (\p$919 [0]),
-    .\port$1481$1 (\p$919 [1]),
-    .\port$1481$10 (\p$919 [10]),
-    .\port$1481$11 (\p$919 [11]),
-    .\port$1481$12 (\p$919 [12]),
-    .\port$1481$13 (\p$919 [13]),
-    .\port$1481$14 (\p$919 [14]),
-    .\port$1481$15 (\p$919 [15]),
-    .\port$1481$2 (\p$919 [2]),
-    .\port$1481$3 (\p$919 [3]),
-    .\port$1481$4 (\p$919 [4]),
-    .\port$1481$5 (\p$919 [5]),
-    .\port$1481$6 (\p$919 [6]),
-    .\port$1481$7 (\p$919 [7]),
-    .\port$1481$8 (\p$919 [8]),
-    .\port$1481$9 (\p$919 [9]),
+    .\port$1492$0 (\p$919 [0]),
+    .\port$1492$1 (\p$919 [1]),
+    .\port$1492$10 (\p$919 [10]),
+    .\port$1492$11 (\p$919 [11]),
+    .\port$1492$12 (\p$919 [12]),
+    .\port$1492$13 (\p$919 [13]),
+    .\port$1492$14 (\p$919 [14]),
+    .\port$1492$15 (\p$919 [15]),
+    .\port$1492$2 (\p$919 [2]),
+    .\port$1492$3 (\p$919 [3]),
+    .\port$1492$4 (\p$919 [4]),
+    .\port$1492$5 (\p$919 [5]),
+    .\port$1492$6 (\p$919 [6]),
+    .\port$1492$7 (\p$919 [7]),
+    .\port$1492$8 (\p$919 [8]),
+    .\port$1492$9 (\p$919 [9]),
     .rst(rst)
   );
   assign _014_[3] = 1'hx;
@@ -37582,7 +37603,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, addend, clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$473$0 , \port$473$1 , \port$473$2 , \port$473$3 , \port$473$4 , \port$473$5 , \port$473$6 , \port$473$7 , \port$473$8 , \port$473$9 , \port$473$10 , \port$473$11 , \port$473$12 , \port$473$13 , \port$473$14 , \port$473$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$484$0 , \port$484$1 , \port$484$2 , \port$484$3 , \port$484$4 , \port$484$5 , \port$484$6 , \port$484$7 , \port$484$8 , \port$484$9 , \port$484$10 , \port$484$11 , \port$484$12 , \port$484$13 , \port$484$14 , \port$484$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37590,38 +37611,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$473$0 , \port$473$1 , \port$473
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$473$0 ;
-  wire \port$473$0 ;
-  output \port$473$1 ;
-  wire \port$473$1 ;
-  output \port$473$10 ;
-  wire \port$473$10 ;
-  output \port$473$11 ;
-  wire \port$473$11 ;
-  output \port$473$12 ;
-  wire \port$473$12 ;
-  output \port$473$13 ;
-  wire \port$473$13 ;
-  output \port$473$14 ;
-  wire \port$473$14 ;
-  output \port$473$15 ;
-  wire \port$473$15 ;
-  output \port$473$2 ;
-  wire \port$473$2 ;
-  output \port$473$3 ;
-  wire \port$473$3 ;
-  output \port$473$4 ;
-  wire \port$473$4 ;
-  output \port$473$5 ;
-  wire \port$473$5 ;
-  output \port$473$6 ;
-  wire \port$473$6 ;
-  output \port$473$7 ;
-  wire \port$473$7 ;
-  output \port$473$8 ;
-  wire \port$473$8 ;
-  output \port$473$9 ;
-  wire \port$473$9 ;
+  output \port$484$0 ;
+  wire \port$484$0 ;
+  output \port$484$1 ;
+  wire \port$484$1 ;
+  output \port$484$10 ;
+  wire \port$484$10 ;
+  output \port$484$11 ;
+  wire \port$484$11 ;
+  output \port$484$12 ;
+  wire \port$484$12 ;
+  output \port$484$13 ;
+  wire \port$484$13 ;
+  output \port$484$14 ;
+  wire \port$484$14 ;
+  output \port$484$15 ;
+  wire \port$484$15 ;
+  output \port$484$2 ;
+  wire \port$484$2 ;
+  output \port$484$3 ;
+  wire \port$484$3 ;
+  output \port$484$4 ;
+  wire \port$484$4 ;
+  output \port$484$5 ;
+  wire \port$484$5 ;
+  output \port$484$6 ;
+  wire \port$484$6 ;
+  output \port$484$7 ;
+  wire \port$484$7 ;
+  output \port$484$8 ;
+  wire \port$484$8 ;
+  output \port$484$9 ;
+  wire \port$484$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37697,19 +37718,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$473$0 , \port$473$1 , \port$473
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$473$0 ),
-    .P1(\port$473$1 ),
-    .P10(\port$473$10 ),
-    .P11(\port$473$11 ),
-    .P12(\port$473$12 ),
-    .P13(\port$473$13 ),
-    .P14(\port$473$14 ),
-    .P15(\port$473$15 ),
+    .P0(\port$484$0 ),
+    .P1(\port$484$1 ),
+    .P10(\port$484$10 ),
+    .P11(\port$484$11 ),
+    .P12(\port$484$12 ),
+    .P13(\port$484$13 ),
+    .P14(\port$484$14 ),
+    .P15(\port$484$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$473$2 ),
+    .P2(\port$484$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37720,30 +37741,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$473$0 , \port$473$1 , \port$473
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$473$3 ),
+    .P3(\port$484$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$473$4 ),
-    .P5(\port$473$5 ),
-    .P6(\port$473$6 ),
-    .P7(\port$473$7 ),
-    .P8(\port$473$8 ),
-    .P9(\port$473$9 ),
+    .P4(\port$484$4 ),
+    .P5(\port$484$5 ),
+    .P6(\port$484$6 ),
+    .P7(\port$484$7 ),
+    .P8(\port$484$8 ),
+    .P9(\port$484$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$473$15 , \port$473$14 , \port$473$13 , \port$473$12 , \port$473$11 , \port$473$10 , \port$473$9 , \port$473$8 , \port$473$7 , \port$473$6 , \port$473$5 , \port$473$4 , \port$473$3 , \port$473$2 , \port$473$1 , \port$473$0  };
+  assign p36[15:0] = { \port$484$15 , \port$484$14 , \port$484$13 , \port$484$12 , \port$484$11 , \port$484$10 , \port$484$9 , \port$484$8 , \port$484$7 , \port$484$6 , \port$484$5 , \port$484$4 , \port$484$3 , \port$484$2 , \port$484$1 , \port$484$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$489$0 , \port$489$1 , \port$489$2 , \port$489$3 , \port$489$4 , \port$489$5 , \port$489$6 , \port$489$7 , \port$489$8 , \port$489$9 , \port$489$10 , \port$489$11 , \port$489$12 , \port$489$13 , \port$489$14 , \port$489$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37751,38 +37772,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$489$0 , \port$489$1 , \port$489
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$489$0 ;
-  wire \port$489$0 ;
-  output \port$489$1 ;
-  wire \port$489$1 ;
-  output \port$489$10 ;
-  wire \port$489$10 ;
-  output \port$489$11 ;
-  wire \port$489$11 ;
-  output \port$489$12 ;
-  wire \port$489$12 ;
-  output \port$489$13 ;
-  wire \port$489$13 ;
-  output \port$489$14 ;
-  wire \port$489$14 ;
-  output \port$489$15 ;
-  wire \port$489$15 ;
-  output \port$489$2 ;
-  wire \port$489$2 ;
-  output \port$489$3 ;
-  wire \port$489$3 ;
-  output \port$489$4 ;
-  wire \port$489$4 ;
-  output \port$489$5 ;
-  wire \port$489$5 ;
-  output \port$489$6 ;
-  wire \port$489$6 ;
-  output \port$489$7 ;
-  wire \port$489$7 ;
-  output \port$489$8 ;
-  wire \port$489$8 ;
-  output \port$489$9 ;
-  wire \port$489$9 ;
+  output \port$500$0 ;
+  wire \port$500$0 ;
+  output \port$500$1 ;
+  wire \port$500$1 ;
+  output \port$500$10 ;
+  wire \port$500$10 ;
+  output \port$500$11 ;
+  wire \port$500$11 ;
+  output \port$500$12 ;
+  wire \port$500$12 ;
+  output \port$500$13 ;
+  wire \port$500$13 ;
+  output \port$500$14 ;
+  wire \port$500$14 ;
+  output \port$500$15 ;
+  wire \port$500$15 ;
+  output \port$500$2 ;
+  wire \port$500$2 ;
+  output \port$500$3 ;
+  wire \port$500$3 ;
+  output \port$500$4 ;
+  wire \port$500$4 ;
+  output \port$500$5 ;
+  wire \port$500$5 ;
+  output \port$500$6 ;
+  wire \port$500$6 ;
+  output \port$500$7 ;
+  wire \port$500$7 ;
+  output \port$500$8 ;
+  wire \port$500$8 ;
+  output \port$500$9 ;
+  wire \port$500$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37858,19 +37879,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$489$0 , \port$489$1 , \port$489
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$489$0 ),
-    .P1(\port$489$1 ),
-    .P10(\port$489$10 ),
-    .P11(\port$489$11 ),
-    .P12(\port$489$12 ),
-    .P13(\port$489$13 ),
-    .P14(\port$489$14 ),
-    .P15(\port$489$15 ),
+    .P0(\port$500$0 ),
+    .P1(\port$500$1 ),
+    .P10(\port$500$10 ),
+    .P11(\port$500$11 ),
+    .P12(\port$500$12 ),
+    .P13(\port$500$13 ),
+    .P14(\port$500$14 ),
+    .P15(\port$500$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$489$2 ),
+    .P2(\port$500$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37881,30 +37902,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$489$0 , \port$489$1 , \port$489
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$489$3 ),
+    .P3(\port$500$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$489$4 ),
-    .P5(\port$489$5 ),
-    .P6(\port$489$6 ),
-    .P7(\port$489$7 ),
-    .P8(\port$489$8 ),
-    .P9(\port$489$9 ),
+    .P4(\port$500$4 ),
+    .P5(\port$500$5 ),
+    .P6(\port$500$6 ),
+    .P7(\port$500$7 ),
+    .P8(\port$500$8 ),
+    .P9(\port$500$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$489$15 , \port$489$14 , \port$489$13 , \port$489$12 , \port$489$11 , \port$489$10 , \port$489$9 , \port$489$8 , \port$489$7 , \port$489$6 , \port$489$5 , \port$489$4 , \port$489$3 , \port$489$2 , \port$489$1 , \port$489$0  };
+  assign p36[15:0] = { \port$500$15 , \port$500$14 , \port$500$13 , \port$500$12 , \port$500$11 , \port$500$10 , \port$500$9 , \port$500$8 , \port$500$7 , \port$500$6 , \port$500$5 , \port$500$4 , \port$500$3 , \port$500$2 , \port$500$1 , \port$500$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37912,38 +37933,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$505$0 , \port$505$1 , \port$505
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$505$0 ;
-  wire \port$505$0 ;
-  output \port$505$1 ;
-  wire \port$505$1 ;
-  output \port$505$10 ;
-  wire \port$505$10 ;
-  output \port$505$11 ;
-  wire \port$505$11 ;
-  output \port$505$12 ;
-  wire \port$505$12 ;
-  output \port$505$13 ;
-  wire \port$505$13 ;
-  output \port$505$14 ;
-  wire \port$505$14 ;
-  output \port$505$15 ;
-  wire \port$505$15 ;
-  output \port$505$2 ;
-  wire \port$505$2 ;
-  output \port$505$3 ;
-  wire \port$505$3 ;
-  output \port$505$4 ;
-  wire \port$505$4 ;
-  output \port$505$5 ;
-  wire \port$505$5 ;
-  output \port$505$6 ;
-  wire \port$505$6 ;
-  output \port$505$7 ;
-  wire \port$505$7 ;
-  output \port$505$8 ;
-  wire \port$505$8 ;
-  output \port$505$9 ;
-  wire \port$505$9 ;
+  output \port$516$0 ;
+  wire \port$516$0 ;
+  output \port$516$1 ;
+  wire \port$516$1 ;
+  output \port$516$10 ;
+  wire \port$516$10 ;
+  output \port$516$11 ;
+  wire \port$516$11 ;
+  output \port$516$12 ;
+  wire \port$516$12 ;
+  output \port$516$13 ;
+  wire \port$516$13 ;
+  output \port$516$14 ;
+  wire \port$516$14 ;
+  output \port$516$15 ;
+  wire \port$516$15 ;
+  output \port$516$2 ;
+  wire \port$516$2 ;
+  output \port$516$3 ;
+  wire \port$516$3 ;
+  output \port$516$4 ;
+  wire \port$516$4 ;
+  output \port$516$5 ;
+  wire \port$516$5 ;
+  output \port$516$6 ;
+  wire \port$516$6 ;
+  output \port$516$7 ;
+  wire \port$516$7 ;
+  output \port$516$8 ;
+  wire \port$516$8 ;
+  output \port$516$9 ;
+  wire \port$516$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38019,19 +38040,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$505$0 , \port$505$1 , \port$505
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$505$0 ),
-    .P1(\port$505$1 ),
-    .P10(\port$505$10 ),
-    .P11(\port$505$11 ),
-    .P12(\port$505$12 ),
-    .P13(\port$505$13 ),
-    .P14(\port$505$14 ),
-    .P15(\port$505$15 ),
+    .P0(\port$516$0 ),
+    .P1(\port$516$1 ),
+    .P10(\port$516$10 ),
+    .P11(\port$516$11 ),
+    .P12(\port$516$12 ),
+    .P13(\port$516$13 ),
+    .P14(\port$516$14 ),
+    .P15(\port$516$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$505$2 ),
+    .P2(\port$516$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38042,30 +38063,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$505$0 , \port$505$1 , \port$505
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$505$3 ),
+    .P3(\port$516$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$505$4 ),
-    .P5(\port$505$5 ),
-    .P6(\port$505$6 ),
-    .P7(\port$505$7 ),
-    .P8(\port$505$8 ),
-    .P9(\port$505$9 ),
+    .P4(\port$516$4 ),
+    .P5(\port$516$5 ),
+    .P6(\port$516$6 ),
+    .P7(\port$516$7 ),
+    .P8(\port$516$8 ),
+    .P9(\port$516$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$505$15 , \port$505$14 , \port$505$13 , \port$505$12 , \port$505$11 , \port$505$10 , \port$505$9 , \port$505$8 , \port$505$7 , \port$505$6 , \port$505$5 , \port$505$4 , \port$505$3 , \port$505$2 , \port$505$1 , \port$505$0  };
+  assign p36[15:0] = { \port$516$15 , \port$516$14 , \port$516$13 , \port$516$12 , \port$516$11 , \port$516$10 , \port$516$9 , \port$516$8 , \port$516$7 , \port$516$6 , \port$516$5 , \port$516$4 , \port$516$3 , \port$516$2 , \port$516$1 , \port$516$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38073,38 +38094,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$521$0 , \port$521$1 , \port$521
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$521$0 ;
-  wire \port$521$0 ;
-  output \port$521$1 ;
-  wire \port$521$1 ;
-  output \port$521$10 ;
-  wire \port$521$10 ;
-  output \port$521$11 ;
-  wire \port$521$11 ;
-  output \port$521$12 ;
-  wire \port$521$12 ;
-  output \port$521$13 ;
-  wire \port$521$13 ;
-  output \port$521$14 ;
-  wire \port$521$14 ;
-  output \port$521$15 ;
-  wire \port$521$15 ;
-  output \port$521$2 ;
-  wire \port$521$2 ;
-  output \port$521$3 ;
-  wire \port$521$3 ;
-  output \port$521$4 ;
-  wire \port$521$4 ;
-  output \port$521$5 ;
-  wire \port$521$5 ;
-  output \port$521$6 ;
-  wire \port$521$6 ;
-  output \port$521$7 ;
-  wire \port$521$7 ;
-  output \port$521$8 ;
-  wire \port$521$8 ;
-  output \port$521$9 ;
-  wire \port$521$9 ;
+  output \port$532$0 ;
+  wire \port$532$0 ;
+  output \port$532$1 ;
+  wire \port$532$1 ;
+  output \port$532$10 ;
+  wire \port$532$10 ;
+  output \port$532$11 ;
+  wire \port$532$11 ;
+  output \port$532$12 ;
+  wire \port$532$12 ;
+  output \port$532$13 ;
+  wire \port$532$13 ;
+  output \port$532$14 ;
+  wire \port$532$14 ;
+  output \port$532$15 ;
+  wire \port$532$15 ;
+  output \port$532$2 ;
+  wire \port$532$2 ;
+  output \port$532$3 ;
+  wire \port$532$3 ;
+  output \port$532$4 ;
+  wire \port$532$4 ;
+  output \port$532$5 ;
+  wire \port$532$5 ;
+  output \port$532$6 ;
+  wire \port$532$6 ;
+  output \port$532$7 ;
+  wire \port$532$7 ;
+  output \port$532$8 ;
+  wire \port$532$8 ;
+  output \port$532$9 ;
+  wire \port$532$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38180,19 +38201,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$521$0 , \port$521$1 , \port$521
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$521$0 ),
-    .P1(\port$521$1 ),
-    .P10(\port$521$10 ),
-    .P11(\port$521$11 ),
-    .P12(\port$521$12 ),
-    .P13(\port$521$13 ),
-    .P14(\port$521$14 ),
-    .P15(\port$521$15 ),
+    .P0(\port$532$0 ),
+    .P1(\port$532$1 ),
+    .P10(\port$532$10 ),
+    .P11(\port$532$11 ),
+    .P12(\port$532$12 ),
+    .P13(\port$532$13 ),
+    .P14(\port$532$14 ),
+    .P15(\port$532$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$521$2 ),
+    .P2(\port$532$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38203,30 +38224,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$521$0 , \port$521$1 , \port$521
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$521$3 ),
+    .P3(\port$532$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$521$4 ),
-    .P5(\port$521$5 ),
-    .P6(\port$521$6 ),
-    .P7(\port$521$7 ),
-    .P8(\port$521$8 ),
-    .P9(\port$521$9 ),
+    .P4(\port$532$4 ),
+    .P5(\port$532$5 ),
+    .P6(\port$532$6 ),
+    .P7(\port$532$7 ),
+    .P8(\port$532$8 ),
+    .P9(\port$532$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$521$15 , \port$521$14 , \port$521$13 , \port$521$12 , \port$521$11 , \port$521$10 , \port$521$9 , \port$521$8 , \port$521$7 , \port$521$6 , \port$521$5 , \port$521$4 , \port$521$3 , \port$521$2 , \port$521$1 , \port$521$0  };
+  assign p36[15:0] = { \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38234,38 +38255,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$537$0 , \port$537$1 , \port$537
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$537$0 ;
-  wire \port$537$0 ;
-  output \port$537$1 ;
-  wire \port$537$1 ;
-  output \port$537$10 ;
-  wire \port$537$10 ;
-  output \port$537$11 ;
-  wire \port$537$11 ;
-  output \port$537$12 ;
-  wire \port$537$12 ;
-  output \port$537$13 ;
-  wire \port$537$13 ;
-  output \port$537$14 ;
-  wire \port$537$14 ;
-  output \port$537$15 ;
-  wire \port$537$15 ;
-  output \port$537$2 ;
-  wire \port$537$2 ;
-  output \port$537$3 ;
-  wire \port$537$3 ;
-  output \port$537$4 ;
-  wire \port$537$4 ;
-  output \port$537$5 ;
-  wire \port$537$5 ;
-  output \port$537$6 ;
-  wire \port$537$6 ;
-  output \port$537$7 ;
-  wire \port$537$7 ;
-  output \port$537$8 ;
-  wire \port$537$8 ;
-  output \port$537$9 ;
-  wire \port$537$9 ;
+  output \port$548$0 ;
+  wire \port$548$0 ;
+  output \port$548$1 ;
+  wire \port$548$1 ;
+  output \port$548$10 ;
+  wire \port$548$10 ;
+  output \port$548$11 ;
+  wire \port$548$11 ;
+  output \port$548$12 ;
+  wire \port$548$12 ;
+  output \port$548$13 ;
+  wire \port$548$13 ;
+  output \port$548$14 ;
+  wire \port$548$14 ;
+  output \port$548$15 ;
+  wire \port$548$15 ;
+  output \port$548$2 ;
+  wire \port$548$2 ;
+  output \port$548$3 ;
+  wire \port$548$3 ;
+  output \port$548$4 ;
+  wire \port$548$4 ;
+  output \port$548$5 ;
+  wire \port$548$5 ;
+  output \port$548$6 ;
+  wire \port$548$6 ;
+  output \port$548$7 ;
+  wire \port$548$7 ;
+  output \port$548$8 ;
+  wire \port$548$8 ;
+  output \port$548$9 ;
+  wire \port$548$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38341,19 +38362,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$537$0 , \port$537$1 , \port$537
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$537$0 ),
-    .P1(\port$537$1 ),
-    .P10(\port$537$10 ),
-    .P11(\port$537$11 ),
-    .P12(\port$537$12 ),
-    .P13(\port$537$13 ),
-    .P14(\port$537$14 ),
-    .P15(\port$537$15 ),
+    .P0(\port$548$0 ),
+    .P1(\port$548$1 ),
+    .P10(\port$548$10 ),
+    .P11(\port$548$11 ),
+    .P12(\port$548$12 ),
+    .P13(\port$548$13 ),
+    .P14(\port$548$14 ),
+    .P15(\port$548$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$537$2 ),
+    .P2(\port$548$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38364,30 +38385,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$537$0 , \port$537$1 , \port$537
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$537$3 ),
+    .P3(\port$548$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$537$4 ),
-    .P5(\port$537$5 ),
-    .P6(\port$537$6 ),
-    .P7(\port$537$7 ),
-    .P8(\port$537$8 ),
-    .P9(\port$537$9 ),
+    .P4(\port$548$4 ),
+    .P5(\port$548$5 ),
+    .P6(\port$548$6 ),
+    .P7(\port$548$7 ),
+    .P8(\port$548$8 ),
+    .P9(\port$548$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$537$15 , \port$537$14 , \port$537$13 , \port$537$12 , \port$537$11 , \port$537$10 , \port$537$9 , \port$537$8 , \port$537$7 , \port$537$6 , \port$537$5 , \port$537$4 , \port$537$3 , \port$537$2 , \port$537$1 , \port$537$0  };
+  assign p36[15:0] = { \port$548$15 , \port$548$14 , \port$548$13 , \port$548$12 , \port$548$11 , \port$548$10 , \port$548$9 , \port$548$8 , \port$548$7 , \port$548$6 , \port$548$5 , \port$548$4 , \port$548$3 , \port$548$2 , \port$548$1 , \port$548$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$553$0 , \port$553$1 , \port$553$2 , \port$553$3 , \port$553$4 , \port$553$5 , \port$553$6 , \port$553$7 , \port$553$8 , \port$553$9 , \port$553$10 , \port$553$11 , \port$553$12 , \port$553$13 , \port$553$14 , \port$553$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$564$0 , \port$564$1 , \port$564$2 , \port$564$3 , \port$564$4 , \port$564$5 , \port$564$6 , \port$564$7 , \port$564$8 , \port$564$9 , \port$564$10 , \port$564$11 , \port$564$12 , \port$564$13 , \port$564$14 , \port$564$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38395,38 +38416,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$553$0 , \port$553$1 , \port$553
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$553$0 ;
-  wire \port$553$0 ;
-  output \port$553$1 ;
-  wire \port$553$1 ;
-  output \port$553$10 ;
-  wire \port$553$10 ;
-  output \port$553$11 ;
-  wire \port$553$11 ;
-  output \port$553$12 ;
-  wire \port$553$12 ;
-  output \port$553$13 ;
-  wire \port$553$13 ;
-  output \port$553$14 ;
-  wire \port$553$14 ;
-  output \port$553$15 ;
-  wire \port$553$15 ;
-  output \port$553$2 ;
-  wire \port$553$2 ;
-  output \port$553$3 ;
-  wire \port$553$3 ;
-  output \port$553$4 ;
-  wire \port$553$4 ;
-  output \port$553$5 ;
-  wire \port$553$5 ;
-  output \port$553$6 ;
-  wire \port$553$6 ;
-  output \port$553$7 ;
-  wire \port$553$7 ;
-  output \port$553$8 ;
-  wire \port$553$8 ;
-  output \port$553$9 ;
-  wire \port$553$9 ;
+  output \port$564$0 ;
+  wire \port$564$0 ;
+  output \port$564$1 ;
+  wire \port$564$1 ;
+  output \port$564$10 ;
+  wire \port$564$10 ;
+  output \port$564$11 ;
+  wire \port$564$11 ;
+  output \port$564$12 ;
+  wire \port$564$12 ;
+  output \port$564$13 ;
+  wire \port$564$13 ;
+  output \port$564$14 ;
+  wire \port$564$14 ;
+  output \port$564$15 ;
+  wire \port$564$15 ;
+  output \port$564$2 ;
+  wire \port$564$2 ;
+  output \port$564$3 ;
+  wire \port$564$3 ;
+  output \port$564$4 ;
+  wire \port$564$4 ;
+  output \port$564$5 ;
+  wire \port$564$5 ;
+  output \port$564$6 ;
+  wire \port$564$6 ;
+  output \port$564$7 ;
+  wire \port$564$7 ;
+  output \port$564$8 ;
+  wire \port$564$8 ;
+  output \port$564$9 ;
+  wire \port$564$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38502,19 +38523,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$553$0 , \port$553$1 , \port$553
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$553$0 ),
-    .P1(\port$553$1 ),
-    .P10(\port$553$10 ),
-    .P11(\port$553$11 ),
-    .P12(\port$553$12 ),
-    .P13(\port$553$13 ),
-    .P14(\port$553$14 ),
-    .P15(\port$553$15 ),
+    .P0(\port$564$0 ),
+    .P1(\port$564$1 ),
+    .P10(\port$564$10 ),
+    .P11(\port$564$11 ),
+    .P12(\port$564$12 ),
+    .P13(\port$564$13 ),
+    .P14(\port$564$14 ),
+    .P15(\port$564$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$553$2 ),
+    .P2(\port$564$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38525,30 +38546,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$553$0 , \port$553$1 , \port$553
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$553$3 ),
+    .P3(\port$564$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$553$4 ),
-    .P5(\port$553$5 ),
-    .P6(\port$553$6 ),
-    .P7(\port$553$7 ),
-    .P8(\port$553$8 ),
-    .P9(\port$553$9 ),
+    .P4(\port$564$4 ),
+    .P5(\port$564$5 ),
+    .P6(\port$564$6 ),
+    .P7(\port$564$7 ),
+    .P8(\port$564$8 ),
+    .P9(\port$564$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$553$15 , \port$553$14 , \port$553$13 , \port$553$12 , \port$553$11 , \port$553$10 , \port$553$9 , \port$553$8 , \port$553$7 , \port$553$6 , \port$553$5 , \port$553$4 , \port$553$3 , \port$553$2 , \port$553$1 , \port$553$0  };
+  assign p36[15:0] = { \port$564$15 , \port$564$14 , \port$564$13 , \port$564$12 , \port$564$11 , \port$564$10 , \port$564$9 , \port$564$8 , \port$564$7 , \port$564$6 , \port$564$5 , \port$564$4 , \port$564$3 , \port$564$2 , \port$564$1 , \port$564$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$569$0 , \port$569$1 , \port$569$2 , \port$569$3 , \port$569$4 , \port$569$5 , \port$569$6 , \port$569$7 , \port$569$8 , \port$569$9 , \port$569$10 , \port$569$11 , \port$569$12 , \port$569$13 , \port$569$14 , \port$569$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$580$0 , \port$580$1 , \port$580$2 , \port$580$3 , \port$580$4 , \port$580$5 , \port$580$6 , \port$580$7 , \port$580$8 , \port$580$9 , \port$580$10 , \port$580$11 , \port$580$12 , \port$580$13 , \port$580$14 , \port$580$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38556,38 +38577,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$569$0 , \port$569$1 , \port$569
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$569$0 ;
-  wire \port$569$0 ;
-  output \port$569$1 ;
-  wire \port$569$1 ;
-  output \port$569$10 ;
-  wire \port$569$10 ;
-  output \port$569$11 ;
-  wire \port$569$11 ;
-  output \port$569$12 ;
-  wire \port$569$12 ;
-  output \port$569$13 ;
-  wire \port$569$13 ;
-  output \port$569$14 ;
-  wire \port$569$14 ;
-  output \port$569$15 ;
-  wire \port$569$15 ;
-  output \port$569$2 ;
-  wire \port$569$2 ;
-  output \port$569$3 ;
-  wire \port$569$3 ;
-  output \port$569$4 ;
-  wire \port$569$4 ;
-  output \port$569$5 ;
-  wire \port$569$5 ;
-  output \port$569$6 ;
-  wire \port$569$6 ;
-  output \port$569$7 ;
-  wire \port$569$7 ;
-  output \port$569$8 ;
-  wire \port$569$8 ;
-  output \port$569$9 ;
-  wire \port$569$9 ;
+  output \port$580$0 ;
+  wire \port$580$0 ;
+  output \port$580$1 ;
+  wire \port$580$1 ;
+  output \port$580$10 ;
+  wire \port$580$10 ;
+  output \port$580$11 ;
+  wire \port$580$11 ;
+  output \port$580$12 ;
+  wire \port$580$12 ;
+  output \port$580$13 ;
+  wire \port$580$13 ;
+  output \port$580$14 ;
+  wire \port$580$14 ;
+  output \port$580$15 ;
+  wire \port$580$15 ;
+  output \port$580$2 ;
+  wire \port$580$2 ;
+  output \port$580$3 ;
+  wire \port$580$3 ;
+  output \port$580$4 ;
+  wire \port$580$4 ;
+  output \port$580$5 ;
+  wire \port$580$5 ;
+  output \port$580$6 ;
+  wire \port$580$6 ;
+  output \port$580$7 ;
+  wire \port$580$7 ;
+  output \port$580$8 ;
+  wire \port$580$8 ;
+  output \port$580$9 ;
+  wire \port$580$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38663,19 +38684,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$569$0 , \port$569$1 , \port$569
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$569$0 ),
-    .P1(\port$569$1 ),
-    .P10(\port$569$10 ),
-    .P11(\port$569$11 ),
-    .P12(\port$569$12 ),
-    .P13(\port$569$13 ),
-    .P14(\port$569$14 ),
-    .P15(\port$569$15 ),
+    .P0(\port$580$0 ),
+    .P1(\port$580$1 ),
+    .P10(\port$580$10 ),
+    .P11(\port$580$11 ),
+    .P12(\port$580$12 ),
+    .P13(\port$580$13 ),
+    .P14(\port$580$14 ),
+    .P15(\port$580$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$569$2 ),
+    .P2(\port$580$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38686,30 +38707,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$569$0 , \port$569$1 , \port$569
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$569$3 ),
+    .P3(\port$580$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$569$4 ),
-    .P5(\port$569$5 ),
-    .P6(\port$569$6 ),
-    .P7(\port$569$7 ),
-    .P8(\port$569$8 ),
-    .P9(\port$569$9 ),
+    .P4(\port$580$4 ),
+    .P5(\port$580$5 ),
+    .P6(\port$580$6 ),
+    .P7(\port$580$7 ),
+    .P8(\port$580$8 ),
+    .P9(\port$580$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$569$15 , \port$569$14 , \port$569$13 , \port$569$12 , \port$569$11 , \port$569$10 , \port$569$9 , \port$569$8 , \port$569$7 , \port$569$6 , \port$569$5 , \port$569$4 , \port$569$3 , \port$569$2 , \port$569$1 , \port$569$0  };
+  assign p36[15:0] = { \port$580$15 , \port$580$14 , \port$580$13 , \port$580$12 , \port$580$11 , \port$580$10 , \port$580$9 , \port$580$8 , \port$580$7 , \port$580$6 , \port$580$5 , \port$580$4 , \port$580$3 , \port$580$2 , \port$580$1 , \port$580$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$585$0 , \port$585$1 , \port$585$2 , \port$585$3 , \port$585$4 , \port$585$5 , \port$585$6 , \port$585$7 , \port$585$8 , \port$585$9 , \port$585$10 , \port$585$11 , \port$585$12 , \port$585$13 , \port$585$14 , \port$585$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$596$0 , \port$596$1 , \port$596$2 , \port$596$3 , \port$596$4 , \port$596$5 , \port$596$6 , \port$596$7 , \port$596$8 , \port$596$9 , \port$596$10 , \port$596$11 , \port$596$12 , \port$596$13 , \port$596$14 , \port$596$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38717,38 +38738,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$585$0 , \port$585$1 , \port$585
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$585$0 ;
-  wire \port$585$0 ;
-  output \port$585$1 ;
-  wire \port$585$1 ;
-  output \port$585$10 ;
-  wire \port$585$10 ;
-  output \port$585$11 ;
-  wire \port$585$11 ;
-  output \port$585$12 ;
-  wire \port$585$12 ;
-  output \port$585$13 ;
-  wire \port$585$13 ;
-  output \port$585$14 ;
-  wire \port$585$14 ;
-  output \port$585$15 ;
-  wire \port$585$15 ;
-  output \port$585$2 ;
-  wire \port$585$2 ;
-  output \port$585$3 ;
-  wire \port$585$3 ;
-  output \port$585$4 ;
-  wire \port$585$4 ;
-  output \port$585$5 ;
-  wire \port$585$5 ;
-  output \port$585$6 ;
-  wire \port$585$6 ;
-  output \port$585$7 ;
-  wire \port$585$7 ;
-  output \port$585$8 ;
-  wire \port$585$8 ;
-  output \port$585$9 ;
-  wire \port$585$9 ;
+  output \port$596$0 ;
+  wire \port$596$0 ;
+  output \port$596$1 ;
+  wire \port$596$1 ;
+  output \port$596$10 ;
+  wire \port$596$10 ;
+  output \port$596$11 ;
+  wire \port$596$11 ;
+  output \port$596$12 ;
+  wire \port$596$12 ;
+  output \port$596$13 ;
+  wire \port$596$13 ;
+  output \port$596$14 ;
+  wire \port$596$14 ;
+  output \port$596$15 ;
+  wire \port$596$15 ;
+  output \port$596$2 ;
+  wire \port$596$2 ;
+  output \port$596$3 ;
+  wire \port$596$3 ;
+  output \port$596$4 ;
+  wire \port$596$4 ;
+  output \port$596$5 ;
+  wire \port$596$5 ;
+  output \port$596$6 ;
+  wire \port$596$6 ;
+  output \port$596$7 ;
+  wire \port$596$7 ;
+  output \port$596$8 ;
+  wire \port$596$8 ;
+  output \port$596$9 ;
+  wire \port$596$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38824,19 +38845,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$585$0 , \port$585$1 , \port$585
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$585$0 ),
-    .P1(\port$585$1 ),
-    .P10(\port$585$10 ),
-    .P11(\port$585$11 ),
-    .P12(\port$585$12 ),
-    .P13(\port$585$13 ),
-    .P14(\port$585$14 ),
-    .P15(\port$585$15 ),
+    .P0(\port$596$0 ),
+    .P1(\port$596$1 ),
+    .P10(\port$596$10 ),
+    .P11(\port$596$11 ),
+    .P12(\port$596$12 ),
+    .P13(\port$596$13 ),
+    .P14(\port$596$14 ),
+    .P15(\port$596$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$585$2 ),
+    .P2(\port$596$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38847,30 +38868,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$585$0 , \port$585$1 , \port$585
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$585$3 ),
+    .P3(\port$596$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$585$4 ),
-    .P5(\port$585$5 ),
-    .P6(\port$585$6 ),
-    .P7(\port$585$7 ),
-    .P8(\port$585$8 ),
-    .P9(\port$585$9 ),
+    .P4(\port$596$4 ),
+    .P5(\port$596$5 ),
+    .P6(\port$596$6 ),
+    .P7(\port$596$7 ),
+    .P8(\port$596$8 ),
+    .P9(\port$596$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$585$15 , \port$585$14 , \port$585$13 , \port$585$12 , \port$585$11 , \port$585$10 , \port$585$9 , \port$585$8 , \port$585$7 , \port$585$6 , \port$585$5 , \port$585$4 , \port$585$3 , \port$585$2 , \port$585$1 , \port$585$0  };
+  assign p36[15:0] = { \port$596$15 , \port$596$14 , \port$596$13 , \port$596$12 , \port$596$11 , \port$596$10 , \port$596$9 , \port$596$8 , \port$596$7 , \port$596$6 , \port$596$5 , \port$596$4 , \port$596$3 , \port$596$2 , \port$596$1 , \port$596$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$601$0 , \port$601$1 , \port$601$2 , \port$601$3 , \port$601$4 , \port$601$5 , \port$601$6 , \port$601$7 , \port$601$8 , \port$601$9 , \port$601$10 , \port$601$11 , \port$601$12 , \port$601$13 , \port$601$14 , \port$601$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38878,38 +38899,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$601$0 , \port$601$1 , \port$601
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$601$0 ;
-  wire \port$601$0 ;
-  output \port$601$1 ;
-  wire \port$601$1 ;
-  output \port$601$10 ;
-  wire \port$601$10 ;
-  output \port$601$11 ;
-  wire \port$601$11 ;
-  output \port$601$12 ;
-  wire \port$601$12 ;
-  output \port$601$13 ;
-  wire \port$601$13 ;
-  output \port$601$14 ;
-  wire \port$601$14 ;
-  output \port$601$15 ;
-  wire \port$601$15 ;
-  output \port$601$2 ;
-  wire \port$601$2 ;
-  output \port$601$3 ;
-  wire \port$601$3 ;
-  output \port$601$4 ;
-  wire \port$601$4 ;
-  output \port$601$5 ;
-  wire \port$601$5 ;
-  output \port$601$6 ;
-  wire \port$601$6 ;
-  output \port$601$7 ;
-  wire \port$601$7 ;
-  output \port$601$8 ;
-  wire \port$601$8 ;
-  output \port$601$9 ;
-  wire \port$601$9 ;
+  output \port$612$0 ;
+  wire \port$612$0 ;
+  output \port$612$1 ;
+  wire \port$612$1 ;
+  output \port$612$10 ;
+  wire \port$612$10 ;
+  output \port$612$11 ;
+  wire \port$612$11 ;
+  output \port$612$12 ;
+  wire \port$612$12 ;
+  output \port$612$13 ;
+  wire \port$612$13 ;
+  output \port$612$14 ;
+  wire \port$612$14 ;
+  output \port$612$15 ;
+  wire \port$612$15 ;
+  output \port$612$2 ;
+  wire \port$612$2 ;
+  output \port$612$3 ;
+  wire \port$612$3 ;
+  output \port$612$4 ;
+  wire \port$612$4 ;
+  output \port$612$5 ;
+  wire \port$612$5 ;
+  output \port$612$6 ;
+  wire \port$612$6 ;
+  output \port$612$7 ;
+  wire \port$612$7 ;
+  output \port$612$8 ;
+  wire \port$612$8 ;
+  output \port$612$9 ;
+  wire \port$612$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38985,19 +39006,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$601$0 , \port$601$1 , \port$601
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$601$0 ),
-    .P1(\port$601$1 ),
-    .P10(\port$601$10 ),
-    .P11(\port$601$11 ),
-    .P12(\port$601$12 ),
-    .P13(\port$601$13 ),
-    .P14(\port$601$14 ),
-    .P15(\port$601$15 ),
+    .P0(\port$612$0 ),
+    .P1(\port$612$1 ),
+    .P10(\port$612$10 ),
+    .P11(\port$612$11 ),
+    .P12(\port$612$12 ),
+    .P13(\port$612$13 ),
+    .P14(\port$612$14 ),
+    .P15(\port$612$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$601$2 ),
+    .P2(\port$612$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39008,30 +39029,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$601$0 , \port$601$1 , \port$601
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$601$3 ),
+    .P3(\port$612$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$601$4 ),
-    .P5(\port$601$5 ),
-    .P6(\port$601$6 ),
-    .P7(\port$601$7 ),
-    .P8(\port$601$8 ),
-    .P9(\port$601$9 ),
+    .P4(\port$612$4 ),
+    .P5(\port$612$5 ),
+    .P6(\port$612$6 ),
+    .P7(\port$612$7 ),
+    .P8(\port$612$8 ),
+    .P9(\port$612$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$601$15 , \port$601$14 , \port$601$13 , \port$601$12 , \port$601$11 , \port$601$10 , \port$601$9 , \port$601$8 , \port$601$7 , \port$601$6 , \port$601$5 , \port$601$4 , \port$601$3 , \port$601$2 , \port$601$1 , \port$601$0  };
+  assign p36[15:0] = { \port$612$15 , \port$612$14 , \port$612$13 , \port$612$12 , \port$612$11 , \port$612$10 , \port$612$9 , \port$612$8 , \port$612$7 , \port$612$6 , \port$612$5 , \port$612$4 , \port$612$3 , \port$612$2 , \port$612$1 , \port$612$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$617$0 , \port$617$1 , \port$617$2 , \port$617$3 , \port$617$4 , \port$617$5 , \port$617$6 , \port$617$7 , \port$617$8 , \port$617$9 , \port$617$10 , \port$617$11 , \port$617$12 , \port$617$13 , \port$617$14 , \port$617$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39039,38 +39060,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$617$0 , \port$617$1 , \port$617
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$617$0 ;
-  wire \port$617$0 ;
-  output \port$617$1 ;
-  wire \port$617$1 ;
-  output \port$617$10 ;
-  wire \port$617$10 ;
-  output \port$617$11 ;
-  wire \port$617$11 ;
-  output \port$617$12 ;
-  wire \port$617$12 ;
-  output \port$617$13 ;
-  wire \port$617$13 ;
-  output \port$617$14 ;
-  wire \port$617$14 ;
-  output \port$617$15 ;
-  wire \port$617$15 ;
-  output \port$617$2 ;
-  wire \port$617$2 ;
-  output \port$617$3 ;
-  wire \port$617$3 ;
-  output \port$617$4 ;
-  wire \port$617$4 ;
-  output \port$617$5 ;
-  wire \port$617$5 ;
-  output \port$617$6 ;
-  wire \port$617$6 ;
-  output \port$617$7 ;
-  wire \port$617$7 ;
-  output \port$617$8 ;
-  wire \port$617$8 ;
-  output \port$617$9 ;
-  wire \port$617$9 ;
+  output \port$628$0 ;
+  wire \port$628$0 ;
+  output \port$628$1 ;
+  wire \port$628$1 ;
+  output \port$628$10 ;
+  wire \port$628$10 ;
+  output \port$628$11 ;
+  wire \port$628$11 ;
+  output \port$628$12 ;
+  wire \port$628$12 ;
+  output \port$628$13 ;
+  wire \port$628$13 ;
+  output \port$628$14 ;
+  wire \port$628$14 ;
+  output \port$628$15 ;
+  wire \port$628$15 ;
+  output \port$628$2 ;
+  wire \port$628$2 ;
+  output \port$628$3 ;
+  wire \port$628$3 ;
+  output \port$628$4 ;
+  wire \port$628$4 ;
+  output \port$628$5 ;
+  wire \port$628$5 ;
+  output \port$628$6 ;
+  wire \port$628$6 ;
+  output \port$628$7 ;
+  wire \port$628$7 ;
+  output \port$628$8 ;
+  wire \port$628$8 ;
+  output \port$628$9 ;
+  wire \port$628$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39146,19 +39167,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$617$0 , \port$617$1 , \port$617
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$617$0 ),
-    .P1(\port$617$1 ),
-    .P10(\port$617$10 ),
-    .P11(\port$617$11 ),
-    .P12(\port$617$12 ),
-    .P13(\port$617$13 ),
-    .P14(\port$617$14 ),
-    .P15(\port$617$15 ),
+    .P0(\port$628$0 ),
+    .P1(\port$628$1 ),
+    .P10(\port$628$10 ),
+    .P11(\port$628$11 ),
+    .P12(\port$628$12 ),
+    .P13(\port$628$13 ),
+    .P14(\port$628$14 ),
+    .P15(\port$628$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$617$2 ),
+    .P2(\port$628$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39169,30 +39190,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$617$0 , \port$617$1 , \port$617
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$617$3 ),
+    .P3(\port$628$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$617$4 ),
-    .P5(\port$617$5 ),
-    .P6(\port$617$6 ),
-    .P7(\port$617$7 ),
-    .P8(\port$617$8 ),
-    .P9(\port$617$9 ),
+    .P4(\port$628$4 ),
+    .P5(\port$628$5 ),
+    .P6(\port$628$6 ),
+    .P7(\port$628$7 ),
+    .P8(\port$628$8 ),
+    .P9(\port$628$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$617$15 , \port$617$14 , \port$617$13 , \port$617$12 , \port$617$11 , \port$617$10 , \port$617$9 , \port$617$8 , \port$617$7 , \port$617$6 , \port$617$5 , \port$617$4 , \port$617$3 , \port$617$2 , \port$617$1 , \port$617$0  };
+  assign p36[15:0] = { \port$628$15 , \port$628$14 , \port$628$13 , \port$628$12 , \port$628$11 , \port$628$10 , \port$628$9 , \port$628$8 , \port$628$7 , \port$628$6 , \port$628$5 , \port$628$4 , \port$628$3 , \port$628$2 , \port$628$1 , \port$628$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$633$0 , \port$633$1 , \port$633$2 , \port$633$3 , \port$633$4 , \port$633$5 , \port$633$6 , \port$633$7 , \port$633$8 , \port$633$9 , \port$633$10 , \port$633$11 , \port$633$12 , \port$633$13 , \port$633$14 , \port$633$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39200,38 +39221,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$633$0 , \port$633$1 , \port$633
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$633$0 ;
-  wire \port$633$0 ;
-  output \port$633$1 ;
-  wire \port$633$1 ;
-  output \port$633$10 ;
-  wire \port$633$10 ;
-  output \port$633$11 ;
-  wire \port$633$11 ;
-  output \port$633$12 ;
-  wire \port$633$12 ;
-  output \port$633$13 ;
-  wire \port$633$13 ;
-  output \port$633$14 ;
-  wire \port$633$14 ;
-  output \port$633$15 ;
-  wire \port$633$15 ;
-  output \port$633$2 ;
-  wire \port$633$2 ;
-  output \port$633$3 ;
-  wire \port$633$3 ;
-  output \port$633$4 ;
-  wire \port$633$4 ;
-  output \port$633$5 ;
-  wire \port$633$5 ;
-  output \port$633$6 ;
-  wire \port$633$6 ;
-  output \port$633$7 ;
-  wire \port$633$7 ;
-  output \port$633$8 ;
-  wire \port$633$8 ;
-  output \port$633$9 ;
-  wire \port$633$9 ;
+  output \port$644$0 ;
+  wire \port$644$0 ;
+  output \port$644$1 ;
+  wire \port$644$1 ;
+  output \port$644$10 ;
+  wire \port$644$10 ;
+  output \port$644$11 ;
+  wire \port$644$11 ;
+  output \port$644$12 ;
+  wire \port$644$12 ;
+  output \port$644$13 ;
+  wire \port$644$13 ;
+  output \port$644$14 ;
+  wire \port$644$14 ;
+  output \port$644$15 ;
+  wire \port$644$15 ;
+  output \port$644$2 ;
+  wire \port$644$2 ;
+  output \port$644$3 ;
+  wire \port$644$3 ;
+  output \port$644$4 ;
+  wire \port$644$4 ;
+  output \port$644$5 ;
+  wire \port$644$5 ;
+  output \port$644$6 ;
+  wire \port$644$6 ;
+  output \port$644$7 ;
+  wire \port$644$7 ;
+  output \port$644$8 ;
+  wire \port$644$8 ;
+  output \port$644$9 ;
+  wire \port$644$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39307,19 +39328,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$633$0 , \port$633$1 , \port$633
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$633$0 ),
-    .P1(\port$633$1 ),
-    .P10(\port$633$10 ),
-    .P11(\port$633$11 ),
-    .P12(\port$633$12 ),
-    .P13(\port$633$13 ),
-    .P14(\port$633$14 ),
-    .P15(\port$633$15 ),
+    .P0(\port$644$0 ),
+    .P1(\port$644$1 ),
+    .P10(\port$644$10 ),
+    .P11(\port$644$11 ),
+    .P12(\port$644$12 ),
+    .P13(\port$644$13 ),
+    .P14(\port$644$14 ),
+    .P15(\port$644$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$633$2 ),
+    .P2(\port$644$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39330,30 +39351,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$633$0 , \port$633$1 , \port$633
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$633$3 ),
+    .P3(\port$644$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$633$4 ),
-    .P5(\port$633$5 ),
-    .P6(\port$633$6 ),
-    .P7(\port$633$7 ),
-    .P8(\port$633$8 ),
-    .P9(\port$633$9 ),
+    .P4(\port$644$4 ),
+    .P5(\port$644$5 ),
+    .P6(\port$644$6 ),
+    .P7(\port$644$7 ),
+    .P8(\port$644$8 ),
+    .P9(\port$644$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$633$15 , \port$633$14 , \port$633$13 , \port$633$12 , \port$633$11 , \port$633$10 , \port$633$9 , \port$633$8 , \port$633$7 , \port$633$6 , \port$633$5 , \port$633$4 , \port$633$3 , \port$633$2 , \port$633$1 , \port$633$0  };
+  assign p36[15:0] = { \port$644$15 , \port$644$14 , \port$644$13 , \port$644$12 , \port$644$11 , \port$644$10 , \port$644$9 , \port$644$8 , \port$644$7 , \port$644$6 , \port$644$5 , \port$644$4 , \port$644$3 , \port$644$2 , \port$644$1 , \port$644$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$649$0 , \port$649$1 , \port$649$2 , \port$649$3 , \port$649$4 , \port$649$5 , \port$649$6 , \port$649$7 , \port$649$8 , \port$649$9 , \port$649$10 , \port$649$11 , \port$649$12 , \port$649$13 , \port$649$14 , \port$649$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39361,38 +39382,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$649$0 , \port$649$1 , \port$649
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$649$0 ;
-  wire \port$649$0 ;
-  output \port$649$1 ;
-  wire \port$649$1 ;
-  output \port$649$10 ;
-  wire \port$649$10 ;
-  output \port$649$11 ;
-  wire \port$649$11 ;
-  output \port$649$12 ;
-  wire \port$649$12 ;
-  output \port$649$13 ;
-  wire \port$649$13 ;
-  output \port$649$14 ;
-  wire \port$649$14 ;
-  output \port$649$15 ;
-  wire \port$649$15 ;
-  output \port$649$2 ;
-  wire \port$649$2 ;
-  output \port$649$3 ;
-  wire \port$649$3 ;
-  output \port$649$4 ;
-  wire \port$649$4 ;
-  output \port$649$5 ;
-  wire \port$649$5 ;
-  output \port$649$6 ;
-  wire \port$649$6 ;
-  output \port$649$7 ;
-  wire \port$649$7 ;
-  output \port$649$8 ;
-  wire \port$649$8 ;
-  output \port$649$9 ;
-  wire \port$649$9 ;
+  output \port$660$0 ;
+  wire \port$660$0 ;
+  output \port$660$1 ;
+  wire \port$660$1 ;
+  output \port$660$10 ;
+  wire \port$660$10 ;
+  output \port$660$11 ;
+  wire \port$660$11 ;
+  output \port$660$12 ;
+  wire \port$660$12 ;
+  output \port$660$13 ;
+  wire \port$660$13 ;
+  output \port$660$14 ;
+  wire \port$660$14 ;
+  output \port$660$15 ;
+  wire \port$660$15 ;
+  output \port$660$2 ;
+  wire \port$660$2 ;
+  output \port$660$3 ;
+  wire \port$660$3 ;
+  output \port$660$4 ;
+  wire \port$660$4 ;
+  output \port$660$5 ;
+  wire \port$660$5 ;
+  output \port$660$6 ;
+  wire \port$660$6 ;
+  output \port$660$7 ;
+  wire \port$660$7 ;
+  output \port$660$8 ;
+  wire \port$660$8 ;
+  output \port$660$9 ;
+  wire \port$660$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39468,19 +39489,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$649$0 , \port$649$1 , \port$649
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$649$0 ),
-    .P1(\port$649$1 ),
-    .P10(\port$649$10 ),
-    .P11(\port$649$11 ),
-    .P12(\port$649$12 ),
-    .P13(\port$649$13 ),
-    .P14(\port$649$14 ),
-    .P15(\port$649$15 ),
+    .P0(\port$660$0 ),
+    .P1(\port$660$1 ),
+    .P10(\port$660$10 ),
+    .P11(\port$660$11 ),
+    .P12(\port$660$12 ),
+    .P13(\port$660$13 ),
+    .P14(\port$660$14 ),
+    .P15(\port$660$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$649$2 ),
+    .P2(\port$660$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39491,30 +39512,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$649$0 , \port$649$1 , \port$649
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$649$3 ),
+    .P3(\port$660$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$649$4 ),
-    .P5(\port$649$5 ),
-    .P6(\port$649$6 ),
-    .P7(\port$649$7 ),
-    .P8(\port$649$8 ),
-    .P9(\port$649$9 ),
+    .P4(\port$660$4 ),
+    .P5(\port$660$5 ),
+    .P6(\port$660$6 ),
+    .P7(\port$660$7 ),
+    .P8(\port$660$8 ),
+    .P9(\port$660$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$649$15 , \port$649$14 , \port$649$13 , \port$649$12 , \port$649$11 , \port$649$10 , \port$649$9 , \port$649$8 , \port$649$7 , \port$649$6 , \port$649$5 , \port$649$4 , \port$649$3 , \port$649$2 , \port$649$1 , \port$649$0  };
+  assign p36[15:0] = { \port$660$15 , \port$660$14 , \port$660$13 , \port$660$12 , \port$660$11 , \port$660$10 , \port$660$9 , \port$660$8 , \port$660$7 , \port$660$6 , \port$660$5 , \port$660$4 , \port$660$3 , \port$660$2 , \port$660$1 , \port$660$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$665$0 , \port$665$1 , \port$665$2 , \port$665$3 , \port$665$4 , \port$665$5 , \port$665$6 , \port$665$7 , \port$665$8 , \port$665$9 , \port$665$10 , \port$665$11 , \port$665$12 , \port$665$13 , \port$665$14 , \port$665$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39522,38 +39543,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$665$0 , \port$665$1 , \port$665
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$665$0 ;
-  wire \port$665$0 ;
-  output \port$665$1 ;
-  wire \port$665$1 ;
-  output \port$665$10 ;
-  wire \port$665$10 ;
-  output \port$665$11 ;
-  wire \port$665$11 ;
-  output \port$665$12 ;
-  wire \port$665$12 ;
-  output \port$665$13 ;
-  wire \port$665$13 ;
-  output \port$665$14 ;
-  wire \port$665$14 ;
-  output \port$665$15 ;
-  wire \port$665$15 ;
-  output \port$665$2 ;
-  wire \port$665$2 ;
-  output \port$665$3 ;
-  wire \port$665$3 ;
-  output \port$665$4 ;
-  wire \port$665$4 ;
-  output \port$665$5 ;
-  wire \port$665$5 ;
-  output \port$665$6 ;
-  wire \port$665$6 ;
-  output \port$665$7 ;
-  wire \port$665$7 ;
-  output \port$665$8 ;
-  wire \port$665$8 ;
-  output \port$665$9 ;
-  wire \port$665$9 ;
+  output \port$676$0 ;
+  wire \port$676$0 ;
+  output \port$676$1 ;
+  wire \port$676$1 ;
+  output \port$676$10 ;
+  wire \port$676$10 ;
+  output \port$676$11 ;
+  wire \port$676$11 ;
+  output \port$676$12 ;
+  wire \port$676$12 ;
+  output \port$676$13 ;
+  wire \port$676$13 ;
+  output \port$676$14 ;
+  wire \port$676$14 ;
+  output \port$676$15 ;
+  wire \port$676$15 ;
+  output \port$676$2 ;
+  wire \port$676$2 ;
+  output \port$676$3 ;
+  wire \port$676$3 ;
+  output \port$676$4 ;
+  wire \port$676$4 ;
+  output \port$676$5 ;
+  wire \port$676$5 ;
+  output \port$676$6 ;
+  wire \port$676$6 ;
+  output \port$676$7 ;
+  wire \port$676$7 ;
+  output \port$676$8 ;
+  wire \port$676$8 ;
+  output \port$676$9 ;
+  wire \port$676$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39629,19 +39650,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$665$0 , \port$665$1 , \port$665
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$665$0 ),
-    .P1(\port$665$1 ),
-    .P10(\port$665$10 ),
-    .P11(\port$665$11 ),
-    .P12(\port$665$12 ),
-    .P13(\port$665$13 ),
-    .P14(\port$665$14 ),
-    .P15(\port$665$15 ),
+    .P0(\port$676$0 ),
+    .P1(\port$676$1 ),
+    .P10(\port$676$10 ),
+    .P11(\port$676$11 ),
+    .P12(\port$676$12 ),
+    .P13(\port$676$13 ),
+    .P14(\port$676$14 ),
+    .P15(\port$676$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$665$2 ),
+    .P2(\port$676$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39652,30 +39673,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$665$0 , \port$665$1 , \port$665
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$665$3 ),
+    .P3(\port$676$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$665$4 ),
-    .P5(\port$665$5 ),
-    .P6(\port$665$6 ),
-    .P7(\port$665$7 ),
-    .P8(\port$665$8 ),
-    .P9(\port$665$9 ),
+    .P4(\port$676$4 ),
+    .P5(\port$676$5 ),
+    .P6(\port$676$6 ),
+    .P7(\port$676$7 ),
+    .P8(\port$676$8 ),
+    .P9(\port$676$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$665$15 , \port$665$14 , \port$665$13 , \port$665$12 , \port$665$11 , \port$665$10 , \port$665$9 , \port$665$8 , \port$665$7 , \port$665$6 , \port$665$5 , \port$665$4 , \port$665$3 , \port$665$2 , \port$665$1 , \port$665$0  };
+  assign p36[15:0] = { \port$676$15 , \port$676$14 , \port$676$13 , \port$676$12 , \port$676$11 , \port$676$10 , \port$676$9 , \port$676$8 , \port$676$7 , \port$676$6 , \port$676$5 , \port$676$4 , \port$676$3 , \port$676$2 , \port$676$1 , \port$676$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$681$0 , \port$681$1 , \port$681$2 , \port$681$3 , \port$681$4 , \port$681$5 , \port$681$6 , \port$681$7 , \port$681$8 , \port$681$9 , \port$681$10 , \port$681$11 , \port$681$12 , \port$681$13 , \port$681$14 , \port$681$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39683,38 +39704,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$681$0 , \port$681$1 , \port$681
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$681$0 ;
-  wire \port$681$0 ;
-  output \port$681$1 ;
-  wire \port$681$1 ;
-  output \port$681$10 ;
-  wire \port$681$10 ;
-  output \port$681$11 ;
-  wire \port$681$11 ;
-  output \port$681$12 ;
-  wire \port$681$12 ;
-  output \port$681$13 ;
-  wire \port$681$13 ;
-  output \port$681$14 ;
-  wire \port$681$14 ;
-  output \port$681$15 ;
-  wire \port$681$15 ;
-  output \port$681$2 ;
-  wire \port$681$2 ;
-  output \port$681$3 ;
-  wire \port$681$3 ;
-  output \port$681$4 ;
-  wire \port$681$4 ;
-  output \port$681$5 ;
-  wire \port$681$5 ;
-  output \port$681$6 ;
-  wire \port$681$6 ;
-  output \port$681$7 ;
-  wire \port$681$7 ;
-  output \port$681$8 ;
-  wire \port$681$8 ;
-  output \port$681$9 ;
-  wire \port$681$9 ;
+  output \port$692$0 ;
+  wire \port$692$0 ;
+  output \port$692$1 ;
+  wire \port$692$1 ;
+  output \port$692$10 ;
+  wire \port$692$10 ;
+  output \port$692$11 ;
+  wire \port$692$11 ;
+  output \port$692$12 ;
+  wire \port$692$12 ;
+  output \port$692$13 ;
+  wire \port$692$13 ;
+  output \port$692$14 ;
+  wire \port$692$14 ;
+  output \port$692$15 ;
+  wire \port$692$15 ;
+  output \port$692$2 ;
+  wire \port$692$2 ;
+  output \port$692$3 ;
+  wire \port$692$3 ;
+  output \port$692$4 ;
+  wire \port$692$4 ;
+  output \port$692$5 ;
+  wire \port$692$5 ;
+  output \port$692$6 ;
+  wire \port$692$6 ;
+  output \port$692$7 ;
+  wire \port$692$7 ;
+  output \port$692$8 ;
+  wire \port$692$8 ;
+  output \port$692$9 ;
+  wire \port$692$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39790,19 +39811,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$681$0 , \port$681$1 , \port$681
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$681$0 ),
-    .P1(\port$681$1 ),
-    .P10(\port$681$10 ),
-    .P11(\port$681$11 ),
-    .P12(\port$681$12 ),
-    .P13(\port$681$13 ),
-    .P14(\port$681$14 ),
-    .P15(\port$681$15 ),
+    .P0(\port$692$0 ),
+    .P1(\port$692$1 ),
+    .P10(\port$692$10 ),
+    .P11(\port$692$11 ),
+    .P12(\port$692$12 ),
+    .P13(\port$692$13 ),
+    .P14(\port$692$14 ),
+    .P15(\port$692$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$681$2 ),
+    .P2(\port$692$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39813,30 +39834,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$681$0 , \port$681$1 , \port$681
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$681$3 ),
+    .P3(\port$692$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$681$4 ),
-    .P5(\port$681$5 ),
-    .P6(\port$681$6 ),
-    .P7(\port$681$7 ),
-    .P8(\port$681$8 ),
-    .P9(\port$681$9 ),
+    .P4(\port$692$4 ),
+    .P5(\port$692$5 ),
+    .P6(\port$692$6 ),
+    .P7(\port$692$7 ),
+    .P8(\port$692$8 ),
+    .P9(\port$692$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$681$15 , \port$681$14 , \port$681$13 , \port$681$12 , \port$681$11 , \port$681$10 , \port$681$9 , \port$681$8 , \port$681$7 , \port$681$6 , \port$681$5 , \port$681$4 , \port$681$3 , \port$681$2 , \port$681$1 , \port$681$0  };
+  assign p36[15:0] = { \port$692$15 , \port$692$14 , \port$692$13 , \port$692$12 , \port$692$11 , \port$692$10 , \port$692$9 , \port$692$8 , \port$692$7 , \port$692$6 , \port$692$5 , \port$692$4 , \port$692$3 , \port$692$2 , \port$692$1 , \port$692$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$697$0 , \port$697$1 , \port$697$2 , \port$697$3 , \port$697$4 , \port$697$5 , \port$697$6 , \port$697$7 , \port$697$8 , \port$697$9 , \port$697$10 , \port$697$11 , \port$697$12 , \port$697$13 , \port$697$14 , \port$697$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39844,38 +39865,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$697$0 , \port$697$1 , \port$697
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$697$0 ;
-  wire \port$697$0 ;
-  output \port$697$1 ;
-  wire \port$697$1 ;
-  output \port$697$10 ;
-  wire \port$697$10 ;
-  output \port$697$11 ;
-  wire \port$697$11 ;
-  output \port$697$12 ;
-  wire \port$697$12 ;
-  output \port$697$13 ;
-  wire \port$697$13 ;
-  output \port$697$14 ;
-  wire \port$697$14 ;
-  output \port$697$15 ;
-  wire \port$697$15 ;
-  output \port$697$2 ;
-  wire \port$697$2 ;
-  output \port$697$3 ;
-  wire \port$697$3 ;
-  output \port$697$4 ;
-  wire \port$697$4 ;
-  output \port$697$5 ;
-  wire \port$697$5 ;
-  output \port$697$6 ;
-  wire \port$697$6 ;
-  output \port$697$7 ;
-  wire \port$697$7 ;
-  output \port$697$8 ;
-  wire \port$697$8 ;
-  output \port$697$9 ;
-  wire \port$697$9 ;
+  output \port$708$0 ;
+  wire \port$708$0 ;
+  output \port$708$1 ;
+  wire \port$708$1 ;
+  output \port$708$10 ;
+  wire \port$708$10 ;
+  output \port$708$11 ;
+  wire \port$708$11 ;
+  output \port$708$12 ;
+  wire \port$708$12 ;
+  output \port$708$13 ;
+  wire \port$708$13 ;
+  output \port$708$14 ;
+  wire \port$708$14 ;
+  output \port$708$15 ;
+  wire \port$708$15 ;
+  output \port$708$2 ;
+  wire \port$708$2 ;
+  output \port$708$3 ;
+  wire \port$708$3 ;
+  output \port$708$4 ;
+  wire \port$708$4 ;
+  output \port$708$5 ;
+  wire \port$708$5 ;
+  output \port$708$6 ;
+  wire \port$708$6 ;
+  output \port$708$7 ;
+  wire \port$708$7 ;
+  output \port$708$8 ;
+  wire \port$708$8 ;
+  output \port$708$9 ;
+  wire \port$708$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39951,19 +39972,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$697$0 , \port$697$1 , \port$697
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$697$0 ),
-    .P1(\port$697$1 ),
-    .P10(\port$697$10 ),
-    .P11(\port$697$11 ),
-    .P12(\port$697$12 ),
-    .P13(\port$697$13 ),
-    .P14(\port$697$14 ),
-    .P15(\port$697$15 ),
+    .P0(\port$708$0 ),
+    .P1(\port$708$1 ),
+    .P10(\port$708$10 ),
+    .P11(\port$708$11 ),
+    .P12(\port$708$12 ),
+    .P13(\port$708$13 ),
+    .P14(\port$708$14 ),
+    .P15(\port$708$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$697$2 ),
+    .P2(\port$708$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39974,30 +39995,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$697$0 , \port$697$1 , \port$697
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$697$3 ),
+    .P3(\port$708$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$697$4 ),
-    .P5(\port$697$5 ),
-    .P6(\port$697$6 ),
-    .P7(\port$697$7 ),
-    .P8(\port$697$8 ),
-    .P9(\port$697$9 ),
+    .P4(\port$708$4 ),
+    .P5(\port$708$5 ),
+    .P6(\port$708$6 ),
+    .P7(\port$708$7 ),
+    .P8(\port$708$8 ),
+    .P9(\port$708$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$697$15 , \port$697$14 , \port$697$13 , \port$697$12 , \port$697$11 , \port$697$10 , \port$697$9 , \port$697$8 , \port$697$7 , \port$697$6 , \port$697$5 , \port$697$4 , \port$697$3 , \port$697$2 , \port$697$1 , \port$697$0  };
+  assign p36[15:0] = { \port$708$15 , \port$708$14 , \port$708$13 , \port$708$12 , \port$708$11 , \port$708$10 , \port$708$9 , \port$708$8 , \port$708$7 , \port$708$6 , \port$708$5 , \port$708$4 , \port$708$3 , \port$708$2 , \port$708$1 , \port$708$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$713$0 , \port$713$1 , \port$713$2 , \port$713$3 , \port$713$4 , \port$713$5 , \port$713$6 , \port$713$7 , \port$713$8 , \port$713$9 , \port$713$10 , \port$713$11 , \port$713$12 , \port$713$13 , \port$713$14 , \port$713$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40005,38 +40026,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$713$0 , \port$713$1 , \port$713
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$713$0 ;
-  wire \port$713$0 ;
-  output \port$713$1 ;
-  wire \port$713$1 ;
-  output \port$713$10 ;
-  wire \port$713$10 ;
-  output \port$713$11 ;
-  wire \port$713$11 ;
-  output \port$713$12 ;
-  wire \port$713$12 ;
-  output \port$713$13 ;
-  wire \port$713$13 ;
-  output \port$713$14 ;
-  wire \port$713$14 ;
-  output \port$713$15 ;
-  wire \port$713$15 ;
-  output \port$713$2 ;
-  wire \port$713$2 ;
-  output \port$713$3 ;
-  wire \port$713$3 ;
-  output \port$713$4 ;
-  wire \port$713$4 ;
-  output \port$713$5 ;
-  wire \port$713$5 ;
-  output \port$713$6 ;
-  wire \port$713$6 ;
-  output \port$713$7 ;
-  wire \port$713$7 ;
-  output \port$713$8 ;
-  wire \port$713$8 ;
-  output \port$713$9 ;
-  wire \port$713$9 ;
+  output \port$724$0 ;
+  wire \port$724$0 ;
+  output \port$724$1 ;
+  wire \port$724$1 ;
+  output \port$724$10 ;
+  wire \port$724$10 ;
+  output \port$724$11 ;
+  wire \port$724$11 ;
+  output \port$724$12 ;
+  wire \port$724$12 ;
+  output \port$724$13 ;
+  wire \port$724$13 ;
+  output \port$724$14 ;
+  wire \port$724$14 ;
+  output \port$724$15 ;
+  wire \port$724$15 ;
+  output \port$724$2 ;
+  wire \port$724$2 ;
+  output \port$724$3 ;
+  wire \port$724$3 ;
+  output \port$724$4 ;
+  wire \port$724$4 ;
+  output \port$724$5 ;
+  wire \port$724$5 ;
+  output \port$724$6 ;
+  wire \port$724$6 ;
+  output \port$724$7 ;
+  wire \port$724$7 ;
+  output \port$724$8 ;
+  wire \port$724$8 ;
+  output \port$724$9 ;
+  wire \port$724$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40112,19 +40133,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$713$0 , \port$713$1 , \port$713
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$713$0 ),
-    .P1(\port$713$1 ),
-    .P10(\port$713$10 ),
-    .P11(\port$713$11 ),
-    .P12(\port$713$12 ),
-    .P13(\port$713$13 ),
-    .P14(\port$713$14 ),
-    .P15(\port$713$15 ),
+    .P0(\port$724$0 ),
+    .P1(\port$724$1 ),
+    .P10(\port$724$10 ),
+    .P11(\port$724$11 ),
+    .P12(\port$724$12 ),
+    .P13(\port$724$13 ),
+    .P14(\port$724$14 ),
+    .P15(\port$724$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$713$2 ),
+    .P2(\port$724$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40135,30 +40156,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$713$0 , \port$713$1 , \port$713
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$713$3 ),
+    .P3(\port$724$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$713$4 ),
-    .P5(\port$713$5 ),
-    .P6(\port$713$6 ),
-    .P7(\port$713$7 ),
-    .P8(\port$713$8 ),
-    .P9(\port$713$9 ),
+    .P4(\port$724$4 ),
+    .P5(\port$724$5 ),
+    .P6(\port$724$6 ),
+    .P7(\port$724$7 ),
+    .P8(\port$724$8 ),
+    .P9(\port$724$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$713$15 , \port$713$14 , \port$713$13 , \port$713$12 , \port$713$11 , \port$713$10 , \port$713$9 , \port$713$8 , \port$713$7 , \port$713$6 , \port$713$5 , \port$713$4 , \port$713$3 , \port$713$2 , \port$713$1 , \port$713$0  };
+  assign p36[15:0] = { \port$724$15 , \port$724$14 , \port$724$13 , \port$724$12 , \port$724$11 , \port$724$10 , \port$724$9 , \port$724$8 , \port$724$7 , \port$724$6 , \port$724$5 , \port$724$4 , \port$724$3 , \port$724$2 , \port$724$1 , \port$724$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40166,38 +40187,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$729$0 , \port$729$1 , \port$729
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$729$0 ;
-  wire \port$729$0 ;
-  output \port$729$1 ;
-  wire \port$729$1 ;
-  output \port$729$10 ;
-  wire \port$729$10 ;
-  output \port$729$11 ;
-  wire \port$729$11 ;
-  output \port$729$12 ;
-  wire \port$729$12 ;
-  output \port$729$13 ;
-  wire \port$729$13 ;
-  output \port$729$14 ;
-  wire \port$729$14 ;
-  output \port$729$15 ;
-  wire \port$729$15 ;
-  output \port$729$2 ;
-  wire \port$729$2 ;
-  output \port$729$3 ;
-  wire \port$729$3 ;
-  output \port$729$4 ;
-  wire \port$729$4 ;
-  output \port$729$5 ;
-  wire \port$729$5 ;
-  output \port$729$6 ;
-  wire \port$729$6 ;
-  output \port$729$7 ;
-  wire \port$729$7 ;
-  output \port$729$8 ;
-  wire \port$729$8 ;
-  output \port$729$9 ;
-  wire \port$729$9 ;
+  output \port$740$0 ;
+  wire \port$740$0 ;
+  output \port$740$1 ;
+  wire \port$740$1 ;
+  output \port$740$10 ;
+  wire \port$740$10 ;
+  output \port$740$11 ;
+  wire \port$740$11 ;
+  output \port$740$12 ;
+  wire \port$740$12 ;
+  output \port$740$13 ;
+  wire \port$740$13 ;
+  output \port$740$14 ;
+  wire \port$740$14 ;
+  output \port$740$15 ;
+  wire \port$740$15 ;
+  output \port$740$2 ;
+  wire \port$740$2 ;
+  output \port$740$3 ;
+  wire \port$740$3 ;
+  output \port$740$4 ;
+  wire \port$740$4 ;
+  output \port$740$5 ;
+  wire \port$740$5 ;
+  output \port$740$6 ;
+  wire \port$740$6 ;
+  output \port$740$7 ;
+  wire \port$740$7 ;
+  output \port$740$8 ;
+  wire \port$740$8 ;
+  output \port$740$9 ;
+  wire \port$740$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40273,19 +40294,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$729$0 , \port$729$1 , \port$729
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$729$0 ),
-    .P1(\port$729$1 ),
-    .P10(\port$729$10 ),
-    .P11(\port$729$11 ),
-    .P12(\port$729$12 ),
-    .P13(\port$729$13 ),
-    .P14(\port$729$14 ),
-    .P15(\port$729$15 ),
+    .P0(\port$740$0 ),
+    .P1(\port$740$1 ),
+    .P10(\port$740$10 ),
+    .P11(\port$740$11 ),
+    .P12(\port$740$12 ),
+    .P13(\port$740$13 ),
+    .P14(\port$740$14 ),
+    .P15(\port$740$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$729$2 ),
+    .P2(\port$740$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40296,30 +40317,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$729$0 , \port$729$1 , \port$729
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$729$3 ),
+    .P3(\port$740$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$729$4 ),
-    .P5(\port$729$5 ),
-    .P6(\port$729$6 ),
-    .P7(\port$729$7 ),
-    .P8(\port$729$8 ),
-    .P9(\port$729$9 ),
+    .P4(\port$740$4 ),
+    .P5(\port$740$5 ),
+    .P6(\port$740$6 ),
+    .P7(\port$740$7 ),
+    .P8(\port$740$8 ),
+    .P9(\port$740$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$729$15 , \port$729$14 , \port$729$13 , \port$729$12 , \port$729$11 , \port$729$10 , \port$729$9 , \port$729$8 , \port$729$7 , \port$729$6 , \port$729$5 , \port$729$4 , \port$729$3 , \port$729$2 , \port$729$1 , \port$729$0  };
+  assign p36[15:0] = { \port$740$15 , \port$740$14 , \port$740$13 , \port$740$12 , \port$740$11 , \port$740$10 , \port$740$9 , \port$740$8 , \port$740$7 , \port$740$6 , \port$740$5 , \port$740$4 , \port$740$3 , \port$740$2 , \port$740$1 , \port$740$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$756$0 , \port$756$1 , \port$756$2 , \port$756$3 , \port$756$4 , \port$756$5 , \port$756$6 , \port$756$7 , \port$756$8 , \port$756$9 , \port$756$10 , \port$756$11 , \port$756$12 , \port$756$13 , \port$756$14 , \port$756$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40327,38 +40348,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$745$0 , \port$745$1 , \port$745
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$745$0 ;
-  wire \port$745$0 ;
-  output \port$745$1 ;
-  wire \port$745$1 ;
-  output \port$745$10 ;
-  wire \port$745$10 ;
-  output \port$745$11 ;
-  wire \port$745$11 ;
-  output \port$745$12 ;
-  wire \port$745$12 ;
-  output \port$745$13 ;
-  wire \port$745$13 ;
-  output \port$745$14 ;
-  wire \port$745$14 ;
-  output \port$745$15 ;
-  wire \port$745$15 ;
-  output \port$745$2 ;
-  wire \port$745$2 ;
-  output \port$745$3 ;
-  wire \port$745$3 ;
-  output \port$745$4 ;
-  wire \port$745$4 ;
-  output \port$745$5 ;
-  wire \port$745$5 ;
-  output \port$745$6 ;
-  wire \port$745$6 ;
-  output \port$745$7 ;
-  wire \port$745$7 ;
-  output \port$745$8 ;
-  wire \port$745$8 ;
-  output \port$745$9 ;
-  wire \port$745$9 ;
+  output \port$756$0 ;
+  wire \port$756$0 ;
+  output \port$756$1 ;
+  wire \port$756$1 ;
+  output \port$756$10 ;
+  wire \port$756$10 ;
+  output \port$756$11 ;
+  wire \port$756$11 ;
+  output \port$756$12 ;
+  wire \port$756$12 ;
+  output \port$756$13 ;
+  wire \port$756$13 ;
+  output \port$756$14 ;
+  wire \port$756$14 ;
+  output \port$756$15 ;
+  wire \port$756$15 ;
+  output \port$756$2 ;
+  wire \port$756$2 ;
+  output \port$756$3 ;
+  wire \port$756$3 ;
+  output \port$756$4 ;
+  wire \port$756$4 ;
+  output \port$756$5 ;
+  wire \port$756$5 ;
+  output \port$756$6 ;
+  wire \port$756$6 ;
+  output \port$756$7 ;
+  wire \port$756$7 ;
+  output \port$756$8 ;
+  wire \port$756$8 ;
+  output \port$756$9 ;
+  wire \port$756$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40434,19 +40455,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$745$0 , \port$745$1 , \port$745
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$745$0 ),
-    .P1(\port$745$1 ),
-    .P10(\port$745$10 ),
-    .P11(\port$745$11 ),
-    .P12(\port$745$12 ),
-    .P13(\port$745$13 ),
-    .P14(\port$745$14 ),
-    .P15(\port$745$15 ),
+    .P0(\port$756$0 ),
+    .P1(\port$756$1 ),
+    .P10(\port$756$10 ),
+    .P11(\port$756$11 ),
+    .P12(\port$756$12 ),
+    .P13(\port$756$13 ),
+    .P14(\port$756$14 ),
+    .P15(\port$756$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$745$2 ),
+    .P2(\port$756$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40457,30 +40478,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$745$0 , \port$745$1 , \port$745
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$745$3 ),
+    .P3(\port$756$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$745$4 ),
-    .P5(\port$745$5 ),
-    .P6(\port$745$6 ),
-    .P7(\port$745$7 ),
-    .P8(\port$745$8 ),
-    .P9(\port$745$9 ),
+    .P4(\port$756$4 ),
+    .P5(\port$756$5 ),
+    .P6(\port$756$6 ),
+    .P7(\port$756$7 ),
+    .P8(\port$756$8 ),
+    .P9(\port$756$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$745$15 , \port$745$14 , \port$745$13 , \port$745$12 , \port$745$11 , \port$745$10 , \port$745$9 , \port$745$8 , \port$745$7 , \port$745$6 , \port$745$5 , \port$745$4 , \port$745$3 , \port$745$2 , \port$745$1 , \port$745$0  };
+  assign p36[15:0] = { \port$756$15 , \port$756$14 , \port$756$13 , \port$756$12 , \port$756$11 , \port$756$10 , \port$756$9 , \port$756$8 , \port$756$7 , \port$756$6 , \port$756$5 , \port$756$4 , \port$756$3 , \port$756$2 , \port$756$1 , \port$756$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$761$0 , \port$761$1 , \port$761$2 , \port$761$3 , \port$761$4 , \port$761$5 , \port$761$6 , \port$761$7 , \port$761$8 , \port$761$9 , \port$761$10 , \port$761$11 , \port$761$12 , \port$761$13 , \port$761$14 , \port$761$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$772$0 , \port$772$1 , \port$772$2 , \port$772$3 , \port$772$4 , \port$772$5 , \port$772$6 , \port$772$7 , \port$772$8 , \port$772$9 , \port$772$10 , \port$772$11 , \port$772$12 , \port$772$13 , \port$772$14 , \port$772$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40488,38 +40509,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$761$0 , \port$761$1 , \port$761
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$761$0 ;
-  wire \port$761$0 ;
-  output \port$761$1 ;
-  wire \port$761$1 ;
-  output \port$761$10 ;
-  wire \port$761$10 ;
-  output \port$761$11 ;
-  wire \port$761$11 ;
-  output \port$761$12 ;
-  wire \port$761$12 ;
-  output \port$761$13 ;
-  wire \port$761$13 ;
-  output \port$761$14 ;
-  wire \port$761$14 ;
-  output \port$761$15 ;
-  wire \port$761$15 ;
-  output \port$761$2 ;
-  wire \port$761$2 ;
-  output \port$761$3 ;
-  wire \port$761$3 ;
-  output \port$761$4 ;
-  wire \port$761$4 ;
-  output \port$761$5 ;
-  wire \port$761$5 ;
-  output \port$761$6 ;
-  wire \port$761$6 ;
-  output \port$761$7 ;
-  wire \port$761$7 ;
-  output \port$761$8 ;
-  wire \port$761$8 ;
-  output \port$761$9 ;
-  wire \port$761$9 ;
+  output \port$772$0 ;
+  wire \port$772$0 ;
+  output \port$772$1 ;
+  wire \port$772$1 ;
+  output \port$772$10 ;
+  wire \port$772$10 ;
+  output \port$772$11 ;
+  wire \port$772$11 ;
+  output \port$772$12 ;
+  wire \port$772$12 ;
+  output \port$772$13 ;
+  wire \port$772$13 ;
+  output \port$772$14 ;
+  wire \port$772$14 ;
+  output \port$772$15 ;
+  wire \port$772$15 ;
+  output \port$772$2 ;
+  wire \port$772$2 ;
+  output \port$772$3 ;
+  wire \port$772$3 ;
+  output \port$772$4 ;
+  wire \port$772$4 ;
+  output \port$772$5 ;
+  wire \port$772$5 ;
+  output \port$772$6 ;
+  wire \port$772$6 ;
+  output \port$772$7 ;
+  wire \port$772$7 ;
+  output \port$772$8 ;
+  wire \port$772$8 ;
+  output \port$772$9 ;
+  wire \port$772$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40595,19 +40616,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$761$0 , \port$761$1 , \port$761
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$761$0 ),
-    .P1(\port$761$1 ),
-    .P10(\port$761$10 ),
-    .P11(\port$761$11 ),
-    .P12(\port$761$12 ),
-    .P13(\port$761$13 ),
-    .P14(\port$761$14 ),
-    .P15(\port$761$15 ),
+    .P0(\port$772$0 ),
+    .P1(\port$772$1 ),
+    .P10(\port$772$10 ),
+    .P11(\port$772$11 ),
+    .P12(\port$772$12 ),
+    .P13(\port$772$13 ),
+    .P14(\port$772$14 ),
+    .P15(\port$772$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$761$2 ),
+    .P2(\port$772$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40618,30 +40639,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$761$0 , \port$761$1 , \port$761
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$761$3 ),
+    .P3(\port$772$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$761$4 ),
-    .P5(\port$761$5 ),
-    .P6(\port$761$6 ),
-    .P7(\port$761$7 ),
-    .P8(\port$761$8 ),
-    .P9(\port$761$9 ),
+    .P4(\port$772$4 ),
+    .P5(\port$772$5 ),
+    .P6(\port$772$6 ),
+    .P7(\port$772$7 ),
+    .P8(\port$772$8 ),
+    .P9(\port$772$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$761$15 , \port$761$14 , \port$761$13 , \port$761$12 , \port$761$11 , \port$761$10 , \port$761$9 , \port$761$8 , \port$761$7 , \port$761$6 , \port$761$5 , \port$761$4 , \port$761$3 , \port$761$2 , \port$761$1 , \port$761$0  };
+  assign p36[15:0] = { \port$772$15 , \port$772$14 , \port$772$13 , \port$772$12 , \port$772$11 , \port$772$10 , \port$772$9 , \port$772$8 , \port$772$7 , \port$772$6 , \port$772$5 , \port$772$4 , \port$772$3 , \port$772$2 , \port$772$1 , \port$772$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$777$0 , \port$777$1 , \port$777$2 , \port$777$3 , \port$777$4 , \port$777$5 , \port$777$6 , \port$777$7 , \port$777$8 , \port$777$9 , \port$777$10 , \port$777$11 , \port$777$12 , \port$777$13 , \port$777$14 , \port$777$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$788$0 , \port$788$1 , \port$788$2 , \port$788$3 , \port$788$4 , \port$788$5 , \port$788$6 , \port$788$7 , \port$788$8 , \port$788$9 , \port$788$10 , \port$788$11 , \port$788$12 , \port$788$13 , \port$788$14 , \port$788$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40649,38 +40670,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$777$0 , \port$777$1 , \port$777
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$777$0 ;
-  wire \port$777$0 ;
-  output \port$777$1 ;
-  wire \port$777$1 ;
-  output \port$777$10 ;
-  wire \port$777$10 ;
-  output \port$777$11 ;
-  wire \port$777$11 ;
-  output \port$777$12 ;
-  wire \port$777$12 ;
-  output \port$777$13 ;
-  wire \port$777$13 ;
-  output \port$777$14 ;
-  wire \port$777$14 ;
-  output \port$777$15 ;
-  wire \port$777$15 ;
-  output \port$777$2 ;
-  wire \port$777$2 ;
-  output \port$777$3 ;
-  wire \port$777$3 ;
-  output \port$777$4 ;
-  wire \port$777$4 ;
-  output \port$777$5 ;
-  wire \port$777$5 ;
-  output \port$777$6 ;
-  wire \port$777$6 ;
-  output \port$777$7 ;
-  wire \port$777$7 ;
-  output \port$777$8 ;
-  wire \port$777$8 ;
-  output \port$777$9 ;
-  wire \port$777$9 ;
+  output \port$788$0 ;
+  wire \port$788$0 ;
+  output \port$788$1 ;
+  wire \port$788$1 ;
+  output \port$788$10 ;
+  wire \port$788$10 ;
+  output \port$788$11 ;
+  wire \port$788$11 ;
+  output \port$788$12 ;
+  wire \port$788$12 ;
+  output \port$788$13 ;
+  wire \port$788$13 ;
+  output \port$788$14 ;
+  wire \port$788$14 ;
+  output \port$788$15 ;
+  wire \port$788$15 ;
+  output \port$788$2 ;
+  wire \port$788$2 ;
+  output \port$788$3 ;
+  wire \port$788$3 ;
+  output \port$788$4 ;
+  wire \port$788$4 ;
+  output \port$788$5 ;
+  wire \port$788$5 ;
+  output \port$788$6 ;
+  wire \port$788$6 ;
+  output \port$788$7 ;
+  wire \port$788$7 ;
+  output \port$788$8 ;
+  wire \port$788$8 ;
+  output \port$788$9 ;
+  wire \port$788$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40756,19 +40777,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$777$0 , \port$777$1 , \port$777
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$777$0 ),
-    .P1(\port$777$1 ),
-    .P10(\port$777$10 ),
-    .P11(\port$777$11 ),
-    .P12(\port$777$12 ),
-    .P13(\port$777$13 ),
-    .P14(\port$777$14 ),
-    .P15(\port$777$15 ),
+    .P0(\port$788$0 ),
+    .P1(\port$788$1 ),
+    .P10(\port$788$10 ),
+    .P11(\port$788$11 ),
+    .P12(\port$788$12 ),
+    .P13(\port$788$13 ),
+    .P14(\port$788$14 ),
+    .P15(\port$788$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$777$2 ),
+    .P2(\port$788$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40779,30 +40800,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$777$0 , \port$777$1 , \port$777
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$777$3 ),
+    .P3(\port$788$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$777$4 ),
-    .P5(\port$777$5 ),
-    .P6(\port$777$6 ),
-    .P7(\port$777$7 ),
-    .P8(\port$777$8 ),
-    .P9(\port$777$9 ),
+    .P4(\port$788$4 ),
+    .P5(\port$788$5 ),
+    .P6(\port$788$6 ),
+    .P7(\port$788$7 ),
+    .P8(\port$788$8 ),
+    .P9(\port$788$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$777$15 , \port$777$14 , \port$777$13 , \port$777$12 , \port$777$11 , \port$777$10 , \port$777$9 , \port$777$8 , \port$777$7 , \port$777$6 , \port$777$5 , \port$777$4 , \port$777$3 , \port$777$2 , \port$777$1 , \port$777$0  };
+  assign p36[15:0] = { \port$788$15 , \port$788$14 , \port$788$13 , \port$788$12 , \port$788$11 , \port$788$10 , \port$788$9 , \port$788$8 , \port$788$7 , \port$788$6 , \port$788$5 , \port$788$4 , \port$788$3 , \port$788$2 , \port$788$1 , \port$788$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$793$0 , \port$793$1 , \port$793$2 , \port$793$3 , \port$793$4 , \port$793$5 , \port$793$6 , \port$793$7 , \port$793$8 , \port$793$9 , \port$793$10 , \port$793$11 , \port$793$12 , \port$793$13 , \port$793$14 , \port$793$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$804$0 , \port$804$1 , \port$804$2 , \port$804$3 , \port$804$4 , \port$804$5 , \port$804$6 , \port$804$7 , \port$804$8 , \port$804$9 , \port$804$10 , \port$804$11 , \port$804$12 , \port$804$13 , \port$804$14 , \port$804$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40810,38 +40831,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$793$0 , \port$793$1 , \port$793
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$793$0 ;
-  wire \port$793$0 ;
-  output \port$793$1 ;
-  wire \port$793$1 ;
-  output \port$793$10 ;
-  wire \port$793$10 ;
-  output \port$793$11 ;
-  wire \port$793$11 ;
-  output \port$793$12 ;
-  wire \port$793$12 ;
-  output \port$793$13 ;
-  wire \port$793$13 ;
-  output \port$793$14 ;
-  wire \port$793$14 ;
-  output \port$793$15 ;
-  wire \port$793$15 ;
-  output \port$793$2 ;
-  wire \port$793$2 ;
-  output \port$793$3 ;
-  wire \port$793$3 ;
-  output \port$793$4 ;
-  wire \port$793$4 ;
-  output \port$793$5 ;
-  wire \port$793$5 ;
-  output \port$793$6 ;
-  wire \port$793$6 ;
-  output \port$793$7 ;
-  wire \port$793$7 ;
-  output \port$793$8 ;
-  wire \port$793$8 ;
-  output \port$793$9 ;
-  wire \port$793$9 ;
+  output \port$804$0 ;
+  wire \port$804$0 ;
+  output \port$804$1 ;
+  wire \port$804$1 ;
+  output \port$804$10 ;
+  wire \port$804$10 ;
+  output \port$804$11 ;
+  wire \port$804$11 ;
+  output \port$804$12 ;
+  wire \port$804$12 ;
+  output \port$804$13 ;
+  wire \port$804$13 ;
+  output \port$804$14 ;
+  wire \port$804$14 ;
+  output \port$804$15 ;
+  wire \port$804$15 ;
+  output \port$804$2 ;
+  wire \port$804$2 ;
+  output \port$804$3 ;
+  wire \port$804$3 ;
+  output \port$804$4 ;
+  wire \port$804$4 ;
+  output \port$804$5 ;
+  wire \port$804$5 ;
+  output \port$804$6 ;
+  wire \port$804$6 ;
+  output \port$804$7 ;
+  wire \port$804$7 ;
+  output \port$804$8 ;
+  wire \port$804$8 ;
+  output \port$804$9 ;
+  wire \port$804$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40917,19 +40938,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$793$0 , \port$793$1 , \port$793
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$793$0 ),
-    .P1(\port$793$1 ),
-    .P10(\port$793$10 ),
-    .P11(\port$793$11 ),
-    .P12(\port$793$12 ),
-    .P13(\port$793$13 ),
-    .P14(\port$793$14 ),
-    .P15(\port$793$15 ),
+    .P0(\port$804$0 ),
+    .P1(\port$804$1 ),
+    .P10(\port$804$10 ),
+    .P11(\port$804$11 ),
+    .P12(\port$804$12 ),
+    .P13(\port$804$13 ),
+    .P14(\port$804$14 ),
+    .P15(\port$804$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$793$2 ),
+    .P2(\port$804$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40940,30 +40961,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$793$0 , \port$793$1 , \port$793
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$793$3 ),
+    .P3(\port$804$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$793$4 ),
-    .P5(\port$793$5 ),
-    .P6(\port$793$6 ),
-    .P7(\port$793$7 ),
-    .P8(\port$793$8 ),
-    .P9(\port$793$9 ),
+    .P4(\port$804$4 ),
+    .P5(\port$804$5 ),
+    .P6(\port$804$6 ),
+    .P7(\port$804$7 ),
+    .P8(\port$804$8 ),
+    .P9(\port$804$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$793$15 , \port$793$14 , \port$793$13 , \port$793$12 , \port$793$11 , \port$793$10 , \port$793$9 , \port$793$8 , \port$793$7 , \port$793$6 , \port$793$5 , \port$793$4 , \port$793$3 , \port$793$2 , \port$793$1 , \port$793$0  };
+  assign p36[15:0] = { \port$804$15 , \port$804$14 , \port$804$13 , \port$804$12 , \port$804$11 , \port$804$10 , \port$804$9 , \port$804$8 , \port$804$7 , \port$804$6 , \port$804$5 , \port$804$4 , \port$804$3 , \port$804$2 , \port$804$1 , \port$804$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$809$0 , \port$809$1 , \port$809$2 , \port$809$3 , \port$809$4 , \port$809$5 , \port$809$6 , \port$809$7 , \port$809$8 , \port$809$9 , \port$809$10 , \port$809$11 , \port$809$12 , \port$809$13 , \port$809$14 , \port$809$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$820$0 , \port$820$1 , \port$820$2 , \port$820$3 , \port$820$4 , \port$820$5 , \port$820$6 , \port$820$7 , \port$820$8 , \port$820$9 , \port$820$10 , \port$820$11 , \port$820$12 , \port$820$13 , \port$820$14 , \port$820$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40971,38 +40992,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$809$0 , \port$809$1 , \port$809
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$809$0 ;
-  wire \port$809$0 ;
-  output \port$809$1 ;
-  wire \port$809$1 ;
-  output \port$809$10 ;
-  wire \port$809$10 ;
-  output \port$809$11 ;
-  wire \port$809$11 ;
-  output \port$809$12 ;
-  wire \port$809$12 ;
-  output \port$809$13 ;
-  wire \port$809$13 ;
-  output \port$809$14 ;
-  wire \port$809$14 ;
-  output \port$809$15 ;
-  wire \port$809$15 ;
-  output \port$809$2 ;
-  wire \port$809$2 ;
-  output \port$809$3 ;
-  wire \port$809$3 ;
-  output \port$809$4 ;
-  wire \port$809$4 ;
-  output \port$809$5 ;
-  wire \port$809$5 ;
-  output \port$809$6 ;
-  wire \port$809$6 ;
-  output \port$809$7 ;
-  wire \port$809$7 ;
-  output \port$809$8 ;
-  wire \port$809$8 ;
-  output \port$809$9 ;
-  wire \port$809$9 ;
+  output \port$820$0 ;
+  wire \port$820$0 ;
+  output \port$820$1 ;
+  wire \port$820$1 ;
+  output \port$820$10 ;
+  wire \port$820$10 ;
+  output \port$820$11 ;
+  wire \port$820$11 ;
+  output \port$820$12 ;
+  wire \port$820$12 ;
+  output \port$820$13 ;
+  wire \port$820$13 ;
+  output \port$820$14 ;
+  wire \port$820$14 ;
+  output \port$820$15 ;
+  wire \port$820$15 ;
+  output \port$820$2 ;
+  wire \port$820$2 ;
+  output \port$820$3 ;
+  wire \port$820$3 ;
+  output \port$820$4 ;
+  wire \port$820$4 ;
+  output \port$820$5 ;
+  wire \port$820$5 ;
+  output \port$820$6 ;
+  wire \port$820$6 ;
+  output \port$820$7 ;
+  wire \port$820$7 ;
+  output \port$820$8 ;
+  wire \port$820$8 ;
+  output \port$820$9 ;
+  wire \port$820$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41078,19 +41099,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$809$0 , \port$809$1 , \port$809
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$809$0 ),
-    .P1(\port$809$1 ),
-    .P10(\port$809$10 ),
-    .P11(\port$809$11 ),
-    .P12(\port$809$12 ),
-    .P13(\port$809$13 ),
-    .P14(\port$809$14 ),
-    .P15(\port$809$15 ),
+    .P0(\port$820$0 ),
+    .P1(\port$820$1 ),
+    .P10(\port$820$10 ),
+    .P11(\port$820$11 ),
+    .P12(\port$820$12 ),
+    .P13(\port$820$13 ),
+    .P14(\port$820$14 ),
+    .P15(\port$820$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$809$2 ),
+    .P2(\port$820$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41101,30 +41122,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$809$0 , \port$809$1 , \port$809
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$809$3 ),
+    .P3(\port$820$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$809$4 ),
-    .P5(\port$809$5 ),
-    .P6(\port$809$6 ),
-    .P7(\port$809$7 ),
-    .P8(\port$809$8 ),
-    .P9(\port$809$9 ),
+    .P4(\port$820$4 ),
+    .P5(\port$820$5 ),
+    .P6(\port$820$6 ),
+    .P7(\port$820$7 ),
+    .P8(\port$820$8 ),
+    .P9(\port$820$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$809$15 , \port$809$14 , \port$809$13 , \port$809$12 , \port$809$11 , \port$809$10 , \port$809$9 , \port$809$8 , \port$809$7 , \port$809$6 , \port$809$5 , \port$809$4 , \port$809$3 , \port$809$2 , \port$809$1 , \port$809$0  };
+  assign p36[15:0] = { \port$820$15 , \port$820$14 , \port$820$13 , \port$820$12 , \port$820$11 , \port$820$10 , \port$820$9 , \port$820$8 , \port$820$7 , \port$820$6 , \port$820$5 , \port$820$4 , \port$820$3 , \port$820$2 , \port$820$1 , \port$820$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$825$0 , \port$825$1 , \port$825$2 , \port$825$3 , \port$825$4 , \port$825$5 , \port$825$6 , \port$825$7 , \port$825$8 , \port$825$9 , \port$825$10 , \port$825$11 , \port$825$12 , \port$825$13 , \port$825$14 , \port$825$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$836$0 , \port$836$1 , \port$836$2 , \port$836$3 , \port$836$4 , \port$836$5 , \port$836$6 , \port$836$7 , \port$836$8 , \port$836$9 , \port$836$10 , \port$836$11 , \port$836$12 , \port$836$13 , \port$836$14 , \port$836$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41132,38 +41153,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$825$0 , \port$825$1 , \port$825
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$825$0 ;
-  wire \port$825$0 ;
-  output \port$825$1 ;
-  wire \port$825$1 ;
-  output \port$825$10 ;
-  wire \port$825$10 ;
-  output \port$825$11 ;
-  wire \port$825$11 ;
-  output \port$825$12 ;
-  wire \port$825$12 ;
-  output \port$825$13 ;
-  wire \port$825$13 ;
-  output \port$825$14 ;
-  wire \port$825$14 ;
-  output \port$825$15 ;
-  wire \port$825$15 ;
-  output \port$825$2 ;
-  wire \port$825$2 ;
-  output \port$825$3 ;
-  wire \port$825$3 ;
-  output \port$825$4 ;
-  wire \port$825$4 ;
-  output \port$825$5 ;
-  wire \port$825$5 ;
-  output \port$825$6 ;
-  wire \port$825$6 ;
-  output \port$825$7 ;
-  wire \port$825$7 ;
-  output \port$825$8 ;
-  wire \port$825$8 ;
-  output \port$825$9 ;
-  wire \port$825$9 ;
+  output \port$836$0 ;
+  wire \port$836$0 ;
+  output \port$836$1 ;
+  wire \port$836$1 ;
+  output \port$836$10 ;
+  wire \port$836$10 ;
+  output \port$836$11 ;
+  wire \port$836$11 ;
+  output \port$836$12 ;
+  wire \port$836$12 ;
+  output \port$836$13 ;
+  wire \port$836$13 ;
+  output \port$836$14 ;
+  wire \port$836$14 ;
+  output \port$836$15 ;
+  wire \port$836$15 ;
+  output \port$836$2 ;
+  wire \port$836$2 ;
+  output \port$836$3 ;
+  wire \port$836$3 ;
+  output \port$836$4 ;
+  wire \port$836$4 ;
+  output \port$836$5 ;
+  wire \port$836$5 ;
+  output \port$836$6 ;
+  wire \port$836$6 ;
+  output \port$836$7 ;
+  wire \port$836$7 ;
+  output \port$836$8 ;
+  wire \port$836$8 ;
+  output \port$836$9 ;
+  wire \port$836$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41239,19 +41260,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$825$0 , \port$825$1 , \port$825
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$825$0 ),
-    .P1(\port$825$1 ),
-    .P10(\port$825$10 ),
-    .P11(\port$825$11 ),
-    .P12(\port$825$12 ),
-    .P13(\port$825$13 ),
-    .P14(\port$825$14 ),
-    .P15(\port$825$15 ),
+    .P0(\port$836$0 ),
+    .P1(\port$836$1 ),
+    .P10(\port$836$10 ),
+    .P11(\port$836$11 ),
+    .P12(\port$836$12 ),
+    .P13(\port$836$13 ),
+    .P14(\port$836$14 ),
+    .P15(\port$836$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$825$2 ),
+    .P2(\port$836$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41262,30 +41283,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$825$0 , \port$825$1 , \port$825
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$825$3 ),
+    .P3(\port$836$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$825$4 ),
-    .P5(\port$825$5 ),
-    .P6(\port$825$6 ),
-    .P7(\port$825$7 ),
-    .P8(\port$825$8 ),
-    .P9(\port$825$9 ),
+    .P4(\port$836$4 ),
+    .P5(\port$836$5 ),
+    .P6(\port$836$6 ),
+    .P7(\port$836$7 ),
+    .P8(\port$836$8 ),
+    .P9(\port$836$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$825$15 , \port$825$14 , \port$825$13 , \port$825$12 , \port$825$11 , \port$825$10 , \port$825$9 , \port$825$8 , \port$825$7 , \port$825$6 , \port$825$5 , \port$825$4 , \port$825$3 , \port$825$2 , \port$825$1 , \port$825$0  };
+  assign p36[15:0] = { \port$836$15 , \port$836$14 , \port$836$13 , \port$836$12 , \port$836$11 , \port$836$10 , \port$836$9 , \port$836$8 , \port$836$7 , \port$836$6 , \port$836$5 , \port$836$4 , \port$836$3 , \port$836$2 , \port$836$1 , \port$836$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$841$0 , \port$841$1 , \port$841$2 , \port$841$3 , \port$841$4 , \port$841$5 , \port$841$6 , \port$841$7 , \port$841$8 , \port$841$9 , \port$841$10 , \port$841$11 , \port$841$12 , \port$841$13 , \port$841$14 , \port$841$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$852$0 , \port$852$1 , \port$852$2 , \port$852$3 , \port$852$4 , \port$852$5 , \port$852$6 , \port$852$7 , \port$852$8 , \port$852$9 , \port$852$10 , \port$852$11 , \port$852$12 , \port$852$13 , \port$852$14 , \port$852$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41293,38 +41314,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$841$0 , \port$841$1 , \port$841
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$841$0 ;
-  wire \port$841$0 ;
-  output \port$841$1 ;
-  wire \port$841$1 ;
-  output \port$841$10 ;
-  wire \port$841$10 ;
-  output \port$841$11 ;
-  wire \port$841$11 ;
-  output \port$841$12 ;
-  wire \port$841$12 ;
-  output \port$841$13 ;
-  wire \port$841$13 ;
-  output \port$841$14 ;
-  wire \port$841$14 ;
-  output \port$841$15 ;
-  wire \port$841$15 ;
-  output \port$841$2 ;
-  wire \port$841$2 ;
-  output \port$841$3 ;
-  wire \port$841$3 ;
-  output \port$841$4 ;
-  wire \port$841$4 ;
-  output \port$841$5 ;
-  wire \port$841$5 ;
-  output \port$841$6 ;
-  wire \port$841$6 ;
-  output \port$841$7 ;
-  wire \port$841$7 ;
-  output \port$841$8 ;
-  wire \port$841$8 ;
-  output \port$841$9 ;
-  wire \port$841$9 ;
+  output \port$852$0 ;
+  wire \port$852$0 ;
+  output \port$852$1 ;
+  wire \port$852$1 ;
+  output \port$852$10 ;
+  wire \port$852$10 ;
+  output \port$852$11 ;
+  wire \port$852$11 ;
+  output \port$852$12 ;
+  wire \port$852$12 ;
+  output \port$852$13 ;
+  wire \port$852$13 ;
+  output \port$852$14 ;
+  wire \port$852$14 ;
+  output \port$852$15 ;
+  wire \port$852$15 ;
+  output \port$852$2 ;
+  wire \port$852$2 ;
+  output \port$852$3 ;
+  wire \port$852$3 ;
+  output \port$852$4 ;
+  wire \port$852$4 ;
+  output \port$852$5 ;
+  wire \port$852$5 ;
+  output \port$852$6 ;
+  wire \port$852$6 ;
+  output \port$852$7 ;
+  wire \port$852$7 ;
+  output \port$852$8 ;
+  wire \port$852$8 ;
+  output \port$852$9 ;
+  wire \port$852$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41400,19 +41421,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$841$0 , \port$841$1 , \port$841
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$841$0 ),
-    .P1(\port$841$1 ),
-    .P10(\port$841$10 ),
-    .P11(\port$841$11 ),
-    .P12(\port$841$12 ),
-    .P13(\port$841$13 ),
-    .P14(\port$841$14 ),
-    .P15(\port$841$15 ),
+    .P0(\port$852$0 ),
+    .P1(\port$852$1 ),
+    .P10(\port$852$10 ),
+    .P11(\port$852$11 ),
+    .P12(\port$852$12 ),
+    .P13(\port$852$13 ),
+    .P14(\port$852$14 ),
+    .P15(\port$852$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$841$2 ),
+    .P2(\port$852$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41423,30 +41444,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$841$0 , \port$841$1 , \port$841
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$841$3 ),
+    .P3(\port$852$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$841$4 ),
-    .P5(\port$841$5 ),
-    .P6(\port$841$6 ),
-    .P7(\port$841$7 ),
-    .P8(\port$841$8 ),
-    .P9(\port$841$9 ),
+    .P4(\port$852$4 ),
+    .P5(\port$852$5 ),
+    .P6(\port$852$6 ),
+    .P7(\port$852$7 ),
+    .P8(\port$852$8 ),
+    .P9(\port$852$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$841$15 , \port$841$14 , \port$841$13 , \port$841$12 , \port$841$11 , \port$841$10 , \port$841$9 , \port$841$8 , \port$841$7 , \port$841$6 , \port$841$5 , \port$841$4 , \port$841$3 , \port$841$2 , \port$841$1 , \port$841$0  };
+  assign p36[15:0] = { \port$852$15 , \port$852$14 , \port$852$13 , \port$852$12 , \port$852$11 , \port$852$10 , \port$852$9 , \port$852$8 , \port$852$7 , \port$852$6 , \port$852$5 , \port$852$4 , \port$852$3 , \port$852$2 , \port$852$1 , \port$852$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$857$0 , \port$857$1 , \port$857$2 , \port$857$3 , \port$857$4 , \port$857$5 , \port$857$6 , \port$857$7 , \port$857$8 , \port$857$9 , \port$857$10 , \port$857$11 , \port$857$12 , \port$857$13 , \port$857$14 , \port$857$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$868$0 , \port$868$1 , \port$868$2 , \port$868$3 , \port$868$4 , \port$868$5 , \port$868$6 , \port$868$7 , \port$868$8 , \port$868$9 , \port$868$10 , \port$868$11 , \port$868$12 , \port$868$13 , \port$868$14 , \port$868$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41454,38 +41475,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$857$0 , \port$857$1 , \port$857
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$857$0 ;
-  wire \port$857$0 ;
-  output \port$857$1 ;
-  wire \port$857$1 ;
-  output \port$857$10 ;
-  wire \port$857$10 ;
-  output \port$857$11 ;
-  wire \port$857$11 ;
-  output \port$857$12 ;
-  wire \port$857$12 ;
-  output \port$857$13 ;
-  wire \port$857$13 ;
-  output \port$857$14 ;
-  wire \port$857$14 ;
-  output \port$857$15 ;
-  wire \port$857$15 ;
-  output \port$857$2 ;
-  wire \port$857$2 ;
-  output \port$857$3 ;
-  wire \port$857$3 ;
-  output \port$857$4 ;
-  wire \port$857$4 ;
-  output \port$857$5 ;
-  wire \port$857$5 ;
-  output \port$857$6 ;
-  wire \port$857$6 ;
-  output \port$857$7 ;
-  wire \port$857$7 ;
-  output \port$857$8 ;
-  wire \port$857$8 ;
-  output \port$857$9 ;
-  wire \port$857$9 ;
+  output \port$868$0 ;
+  wire \port$868$0 ;
+  output \port$868$1 ;
+  wire \port$868$1 ;
+  output \port$868$10 ;
+  wire \port$868$10 ;
+  output \port$868$11 ;
+  wire \port$868$11 ;
+  output \port$868$12 ;
+  wire \port$868$12 ;
+  output \port$868$13 ;
+  wire \port$868$13 ;
+  output \port$868$14 ;
+  wire \port$868$14 ;
+  output \port$868$15 ;
+  wire \port$868$15 ;
+  output \port$868$2 ;
+  wire \port$868$2 ;
+  output \port$868$3 ;
+  wire \port$868$3 ;
+  output \port$868$4 ;
+  wire \port$868$4 ;
+  output \port$868$5 ;
+  wire \port$868$5 ;
+  output \port$868$6 ;
+  wire \port$868$6 ;
+  output \port$868$7 ;
+  wire \port$868$7 ;
+  output \port$868$8 ;
+  wire \port$868$8 ;
+  output \port$868$9 ;
+  wire \port$868$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41561,19 +41582,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$857$0 , \port$857$1 , \port$857
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$857$0 ),
-    .P1(\port$857$1 ),
-    .P10(\port$857$10 ),
-    .P11(\port$857$11 ),
-    .P12(\port$857$12 ),
-    .P13(\port$857$13 ),
-    .P14(\port$857$14 ),
-    .P15(\port$857$15 ),
+    .P0(\port$868$0 ),
+    .P1(\port$868$1 ),
+    .P10(\port$868$10 ),
+    .P11(\port$868$11 ),
+    .P12(\port$868$12 ),
+    .P13(\port$868$13 ),
+    .P14(\port$868$14 ),
+    .P15(\port$868$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$857$2 ),
+    .P2(\port$868$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41584,30 +41605,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$857$0 , \port$857$1 , \port$857
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$857$3 ),
+    .P3(\port$868$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$857$4 ),
-    .P5(\port$857$5 ),
-    .P6(\port$857$6 ),
-    .P7(\port$857$7 ),
-    .P8(\port$857$8 ),
-    .P9(\port$857$9 ),
+    .P4(\port$868$4 ),
+    .P5(\port$868$5 ),
+    .P6(\port$868$6 ),
+    .P7(\port$868$7 ),
+    .P8(\port$868$8 ),
+    .P9(\port$868$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$857$15 , \port$857$14 , \port$857$13 , \port$857$12 , \port$857$11 , \port$857$10 , \port$857$9 , \port$857$8 , \port$857$7 , \port$857$6 , \port$857$5 , \port$857$4 , \port$857$3 , \port$857$2 , \port$857$1 , \port$857$0  };
+  assign p36[15:0] = { \port$868$15 , \port$868$14 , \port$868$13 , \port$868$12 , \port$868$11 , \port$868$10 , \port$868$9 , \port$868$8 , \port$868$7 , \port$868$6 , \port$868$5 , \port$868$4 , \port$868$3 , \port$868$2 , \port$868$1 , \port$868$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$873$0 , \port$873$1 , \port$873$2 , \port$873$3 , \port$873$4 , \port$873$5 , \port$873$6 , \port$873$7 , \port$873$8 , \port$873$9 , \port$873$10 , \port$873$11 , \port$873$12 , \port$873$13 , \port$873$14 , \port$873$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$884$0 , \port$884$1 , \port$884$2 , \port$884$3 , \port$884$4 , \port$884$5 , \port$884$6 , \port$884$7 , \port$884$8 , \port$884$9 , \port$884$10 , \port$884$11 , \port$884$12 , \port$884$13 , \port$884$14 , \port$884$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41615,38 +41636,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$873$0 , \port$873$1 , \port$873
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$873$0 ;
-  wire \port$873$0 ;
-  output \port$873$1 ;
-  wire \port$873$1 ;
-  output \port$873$10 ;
-  wire \port$873$10 ;
-  output \port$873$11 ;
-  wire \port$873$11 ;
-  output \port$873$12 ;
-  wire \port$873$12 ;
-  output \port$873$13 ;
-  wire \port$873$13 ;
-  output \port$873$14 ;
-  wire \port$873$14 ;
-  output \port$873$15 ;
-  wire \port$873$15 ;
-  output \port$873$2 ;
-  wire \port$873$2 ;
-  output \port$873$3 ;
-  wire \port$873$3 ;
-  output \port$873$4 ;
-  wire \port$873$4 ;
-  output \port$873$5 ;
-  wire \port$873$5 ;
-  output \port$873$6 ;
-  wire \port$873$6 ;
-  output \port$873$7 ;
-  wire \port$873$7 ;
-  output \port$873$8 ;
-  wire \port$873$8 ;
-  output \port$873$9 ;
-  wire \port$873$9 ;
+  output \port$884$0 ;
+  wire \port$884$0 ;
+  output \port$884$1 ;
+  wire \port$884$1 ;
+  output \port$884$10 ;
+  wire \port$884$10 ;
+  output \port$884$11 ;
+  wire \port$884$11 ;
+  output \port$884$12 ;
+  wire \port$884$12 ;
+  output \port$884$13 ;
+  wire \port$884$13 ;
+  output \port$884$14 ;
+  wire \port$884$14 ;
+  output \port$884$15 ;
+  wire \port$884$15 ;
+  output \port$884$2 ;
+  wire \port$884$2 ;
+  output \port$884$3 ;
+  wire \port$884$3 ;
+  output \port$884$4 ;
+  wire \port$884$4 ;
+  output \port$884$5 ;
+  wire \port$884$5 ;
+  output \port$884$6 ;
+  wire \port$884$6 ;
+  output \port$884$7 ;
+  wire \port$884$7 ;
+  output \port$884$8 ;
+  wire \port$884$8 ;
+  output \port$884$9 ;
+  wire \port$884$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41722,19 +41743,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$873$0 , \port$873$1 , \port$873
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$873$0 ),
-    .P1(\port$873$1 ),
-    .P10(\port$873$10 ),
-    .P11(\port$873$11 ),
-    .P12(\port$873$12 ),
-    .P13(\port$873$13 ),
-    .P14(\port$873$14 ),
-    .P15(\port$873$15 ),
+    .P0(\port$884$0 ),
+    .P1(\port$884$1 ),
+    .P10(\port$884$10 ),
+    .P11(\port$884$11 ),
+    .P12(\port$884$12 ),
+    .P13(\port$884$13 ),
+    .P14(\port$884$14 ),
+    .P15(\port$884$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$873$2 ),
+    .P2(\port$884$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41745,30 +41766,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$873$0 , \port$873$1 , \port$873
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$873$3 ),
+    .P3(\port$884$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$873$4 ),
-    .P5(\port$873$5 ),
-    .P6(\port$873$6 ),
-    .P7(\port$873$7 ),
-    .P8(\port$873$8 ),
-    .P9(\port$873$9 ),
+    .P4(\port$884$4 ),
+    .P5(\port$884$5 ),
+    .P6(\port$884$6 ),
+    .P7(\port$884$7 ),
+    .P8(\port$884$8 ),
+    .P9(\port$884$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$873$15 , \port$873$14 , \port$873$13 , \port$873$12 , \port$873$11 , \port$873$10 , \port$873$9 , \port$873$8 , \port$873$7 , \port$873$6 , \port$873$5 , \port$873$4 , \port$873$3 , \port$873$2 , \port$873$1 , \port$873$0  };
+  assign p36[15:0] = { \port$884$15 , \port$884$14 , \port$884$13 , \port$884$12 , \port$884$11 , \port$884$10 , \port$884$9 , \port$884$8 , \port$884$7 , \port$884$6 , \port$884$5 , \port$884$4 , \port$884$3 , \port$884$2 , \port$884$1 , \port$884$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$889$0 , \port$889$1 , \port$889$2 , \port$889$3 , \port$889$4 , \port$889$5 , \port$889$6 , \port$889$7 , \port$889$8 , \port$889$9 , \port$889$10 , \port$889$11 , \port$889$12 , \port$889$13 , \port$889$14 , \port$889$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$900$0 , \port$900$1 , \port$900$2 , \port$900$3 , \port$900$4 , \port$900$5 , \port$900$6 , \port$900$7 , \port$900$8 , \port$900$9 , \port$900$10 , \port$900$11 , \port$900$12 , \port$900$13 , \port$900$14 , \port$900$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41776,38 +41797,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$889$0 , \port$889$1 , \port$889
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$889$0 ;
-  wire \port$889$0 ;
-  output \port$889$1 ;
-  wire \port$889$1 ;
-  output \port$889$10 ;
-  wire \port$889$10 ;
-  output \port$889$11 ;
-  wire \port$889$11 ;
-  output \port$889$12 ;
-  wire \port$889$12 ;
-  output \port$889$13 ;
-  wire \port$889$13 ;
-  output \port$889$14 ;
-  wire \port$889$14 ;
-  output \port$889$15 ;
-  wire \port$889$15 ;
-  output \port$889$2 ;
-  wire \port$889$2 ;
-  output \port$889$3 ;
-  wire \port$889$3 ;
-  output \port$889$4 ;
-  wire \port$889$4 ;
-  output \port$889$5 ;
-  wire \port$889$5 ;
-  output \port$889$6 ;
-  wire \port$889$6 ;
-  output \port$889$7 ;
-  wire \port$889$7 ;
-  output \port$889$8 ;
-  wire \port$889$8 ;
-  output \port$889$9 ;
-  wire \port$889$9 ;
+  output \port$900$0 ;
+  wire \port$900$0 ;
+  output \port$900$1 ;
+  wire \port$900$1 ;
+  output \port$900$10 ;
+  wire \port$900$10 ;
+  output \port$900$11 ;
+  wire \port$900$11 ;
+  output \port$900$12 ;
+  wire \port$900$12 ;
+  output \port$900$13 ;
+  wire \port$900$13 ;
+  output \port$900$14 ;
+  wire \port$900$14 ;
+  output \port$900$15 ;
+  wire \port$900$15 ;
+  output \port$900$2 ;
+  wire \port$900$2 ;
+  output \port$900$3 ;
+  wire \port$900$3 ;
+  output \port$900$4 ;
+  wire \port$900$4 ;
+  output \port$900$5 ;
+  wire \port$900$5 ;
+  output \port$900$6 ;
+  wire \port$900$6 ;
+  output \port$900$7 ;
+  wire \port$900$7 ;
+  output \port$900$8 ;
+  wire \port$900$8 ;
+  output \port$900$9 ;
+  wire \port$900$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41883,19 +41904,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$889$0 , \port$889$1 , \port$889
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$889$0 ),
-    .P1(\port$889$1 ),
-    .P10(\port$889$10 ),
-    .P11(\port$889$11 ),
-    .P12(\port$889$12 ),
-    .P13(\port$889$13 ),
-    .P14(\port$889$14 ),
-    .P15(\port$889$15 ),
+    .P0(\port$900$0 ),
+    .P1(\port$900$1 ),
+    .P10(\port$900$10 ),
+    .P11(\port$900$11 ),
+    .P12(\port$900$12 ),
+    .P13(\port$900$13 ),
+    .P14(\port$900$14 ),
+    .P15(\port$900$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$889$2 ),
+    .P2(\port$900$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41906,30 +41927,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$889$0 , \port$889$1 , \port$889
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$889$3 ),
+    .P3(\port$900$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$889$4 ),
-    .P5(\port$889$5 ),
-    .P6(\port$889$6 ),
-    .P7(\port$889$7 ),
-    .P8(\port$889$8 ),
-    .P9(\port$889$9 ),
+    .P4(\port$900$4 ),
+    .P5(\port$900$5 ),
+    .P6(\port$900$6 ),
+    .P7(\port$900$7 ),
+    .P8(\port$900$8 ),
+    .P9(\port$900$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$889$15 , \port$889$14 , \port$889$13 , \port$889$12 , \port$889$11 , \port$889$10 , \port$889$9 , \port$889$8 , \port$889$7 , \port$889$6 , \port$889$5 , \port$889$4 , \port$889$3 , \port$889$2 , \port$889$1 , \port$889$0  };
+  assign p36[15:0] = { \port$900$15 , \port$900$14 , \port$900$13 , \port$900$12 , \port$900$11 , \port$900$10 , \port$900$9 , \port$900$8 , \port$900$7 , \port$900$6 , \port$900$5 , \port$900$4 , \port$900$3 , \port$900$2 , \port$900$1 , \port$900$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$905$0 , \port$905$1 , \port$905$2 , \port$905$3 , \port$905$4 , \port$905$5 , \port$905$6 , \port$905$7 , \port$905$8 , \port$905$9 , \port$905$10 , \port$905$11 , \port$905$12 , \port$905$13 , \port$905$14 , \port$905$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$916$0 , \port$916$1 , \port$916$2 , \port$916$3 , \port$916$4 , \port$916$5 , \port$916$6 , \port$916$7 , \port$916$8 , \port$916$9 , \port$916$10 , \port$916$11 , \port$916$12 , \port$916$13 , \port$916$14 , \port$916$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41937,38 +41958,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$905$0 , \port$905$1 , \port$905
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$905$0 ;
-  wire \port$905$0 ;
-  output \port$905$1 ;
-  wire \port$905$1 ;
-  output \port$905$10 ;
-  wire \port$905$10 ;
-  output \port$905$11 ;
-  wire \port$905$11 ;
-  output \port$905$12 ;
-  wire \port$905$12 ;
-  output \port$905$13 ;
-  wire \port$905$13 ;
-  output \port$905$14 ;
-  wire \port$905$14 ;
-  output \port$905$15 ;
-  wire \port$905$15 ;
-  output \port$905$2 ;
-  wire \port$905$2 ;
-  output \port$905$3 ;
-  wire \port$905$3 ;
-  output \port$905$4 ;
-  wire \port$905$4 ;
-  output \port$905$5 ;
-  wire \port$905$5 ;
-  output \port$905$6 ;
-  wire \port$905$6 ;
-  output \port$905$7 ;
-  wire \port$905$7 ;
-  output \port$905$8 ;
-  wire \port$905$8 ;
-  output \port$905$9 ;
-  wire \port$905$9 ;
+  output \port$916$0 ;
+  wire \port$916$0 ;
+  output \port$916$1 ;
+  wire \port$916$1 ;
+  output \port$916$10 ;
+  wire \port$916$10 ;
+  output \port$916$11 ;
+  wire \port$916$11 ;
+  output \port$916$12 ;
+  wire \port$916$12 ;
+  output \port$916$13 ;
+  wire \port$916$13 ;
+  output \port$916$14 ;
+  wire \port$916$14 ;
+  output \port$916$15 ;
+  wire \port$916$15 ;
+  output \port$916$2 ;
+  wire \port$916$2 ;
+  output \port$916$3 ;
+  wire \port$916$3 ;
+  output \port$916$4 ;
+  wire \port$916$4 ;
+  output \port$916$5 ;
+  wire \port$916$5 ;
+  output \port$916$6 ;
+  wire \port$916$6 ;
+  output \port$916$7 ;
+  wire \port$916$7 ;
+  output \port$916$8 ;
+  wire \port$916$8 ;
+  output \port$916$9 ;
+  wire \port$916$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42044,19 +42065,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$905$0 , \port$905$1 , \port$905
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$905$0 ),
-    .P1(\port$905$1 ),
-    .P10(\port$905$10 ),
-    .P11(\port$905$11 ),
-    .P12(\port$905$12 ),
-    .P13(\port$905$13 ),
-    .P14(\port$905$14 ),
-    .P15(\port$905$15 ),
+    .P0(\port$916$0 ),
+    .P1(\port$916$1 ),
+    .P10(\port$916$10 ),
+    .P11(\port$916$11 ),
+    .P12(\port$916$12 ),
+    .P13(\port$916$13 ),
+    .P14(\port$916$14 ),
+    .P15(\port$916$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$905$2 ),
+    .P2(\port$916$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42067,30 +42088,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$905$0 , \port$905$1 , \port$905
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$905$3 ),
+    .P3(\port$916$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$905$4 ),
-    .P5(\port$905$5 ),
-    .P6(\port$905$6 ),
-    .P7(\port$905$7 ),
-    .P8(\port$905$8 ),
-    .P9(\port$905$9 ),
+    .P4(\port$916$4 ),
+    .P5(\port$916$5 ),
+    .P6(\port$916$6 ),
+    .P7(\port$916$7 ),
+    .P8(\port$916$8 ),
+    .P9(\port$916$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$905$15 , \port$905$14 , \port$905$13 , \port$905$12 , \port$905$11 , \port$905$10 , \port$905$9 , \port$905$8 , \port$905$7 , \port$905$6 , \port$905$5 , \port$905$4 , \port$905$3 , \port$905$2 , \port$905$1 , \port$905$0  };
+  assign p36[15:0] = { \port$916$15 , \port$916$14 , \port$916$13 , \port$916$12 , \port$916$11 , \port$916$10 , \port$916$9 , \port$916$8 , \port$916$7 , \port$916$6 , \port$916$5 , \port$916$4 , \port$916$3 , \port$916$2 , \port$916$1 , \port$916$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$921$0 , \port$921$1 , \port$921$2 , \port$921$3 , \port$921$4 , \port$921$5 , \port$921$6 , \port$921$7 , \port$921$8 , \port$921$9 , \port$921$10 , \port$921$11 , \port$921$12 , \port$921$13 , \port$921$14 , \port$921$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$932$0 , \port$932$1 , \port$932$2 , \port$932$3 , \port$932$4 , \port$932$5 , \port$932$6 , \port$932$7 , \port$932$8 , \port$932$9 , \port$932$10 , \port$932$11 , \port$932$12 , \port$932$13 , \port$932$14 , \port$932$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42098,38 +42119,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$921$0 , \port$921$1 , \port$921
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$921$0 ;
-  wire \port$921$0 ;
-  output \port$921$1 ;
-  wire \port$921$1 ;
-  output \port$921$10 ;
-  wire \port$921$10 ;
-  output \port$921$11 ;
-  wire \port$921$11 ;
-  output \port$921$12 ;
-  wire \port$921$12 ;
-  output \port$921$13 ;
-  wire \port$921$13 ;
-  output \port$921$14 ;
-  wire \port$921$14 ;
-  output \port$921$15 ;
-  wire \port$921$15 ;
-  output \port$921$2 ;
-  wire \port$921$2 ;
-  output \port$921$3 ;
-  wire \port$921$3 ;
-  output \port$921$4 ;
-  wire \port$921$4 ;
-  output \port$921$5 ;
-  wire \port$921$5 ;
-  output \port$921$6 ;
-  wire \port$921$6 ;
-  output \port$921$7 ;
-  wire \port$921$7 ;
-  output \port$921$8 ;
-  wire \port$921$8 ;
-  output \port$921$9 ;
-  wire \port$921$9 ;
+  output \port$932$0 ;
+  wire \port$932$0 ;
+  output \port$932$1 ;
+  wire \port$932$1 ;
+  output \port$932$10 ;
+  wire \port$932$10 ;
+  output \port$932$11 ;
+  wire \port$932$11 ;
+  output \port$932$12 ;
+  wire \port$932$12 ;
+  output \port$932$13 ;
+  wire \port$932$13 ;
+  output \port$932$14 ;
+  wire \port$932$14 ;
+  output \port$932$15 ;
+  wire \port$932$15 ;
+  output \port$932$2 ;
+  wire \port$932$2 ;
+  output \port$932$3 ;
+  wire \port$932$3 ;
+  output \port$932$4 ;
+  wire \port$932$4 ;
+  output \port$932$5 ;
+  wire \port$932$5 ;
+  output \port$932$6 ;
+  wire \port$932$6 ;
+  output \port$932$7 ;
+  wire \port$932$7 ;
+  output \port$932$8 ;
+  wire \port$932$8 ;
+  output \port$932$9 ;
+  wire \port$932$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42205,19 +42226,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$921$0 , \port$921$1 , \port$921
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$921$0 ),
-    .P1(\port$921$1 ),
-    .P10(\port$921$10 ),
-    .P11(\port$921$11 ),
-    .P12(\port$921$12 ),
-    .P13(\port$921$13 ),
-    .P14(\port$921$14 ),
-    .P15(\port$921$15 ),
+    .P0(\port$932$0 ),
+    .P1(\port$932$1 ),
+    .P10(\port$932$10 ),
+    .P11(\port$932$11 ),
+    .P12(\port$932$12 ),
+    .P13(\port$932$13 ),
+    .P14(\port$932$14 ),
+    .P15(\port$932$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$921$2 ),
+    .P2(\port$932$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42228,30 +42249,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$921$0 , \port$921$1 , \port$921
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$921$3 ),
+    .P3(\port$932$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$921$4 ),
-    .P5(\port$921$5 ),
-    .P6(\port$921$6 ),
-    .P7(\port$921$7 ),
-    .P8(\port$921$8 ),
-    .P9(\port$921$9 ),
+    .P4(\port$932$4 ),
+    .P5(\port$932$5 ),
+    .P6(\port$932$6 ),
+    .P7(\port$932$7 ),
+    .P8(\port$932$8 ),
+    .P9(\port$932$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$921$15 , \port$921$14 , \port$921$13 , \port$921$12 , \port$921$11 , \port$921$10 , \port$921$9 , \port$921$8 , \port$921$7 , \port$921$6 , \port$921$5 , \port$921$4 , \port$921$3 , \port$921$2 , \port$921$1 , \port$921$0  };
+  assign p36[15:0] = { \port$932$15 , \port$932$14 , \port$932$13 , \port$932$12 , \port$932$11 , \port$932$10 , \port$932$9 , \port$932$8 , \port$932$7 , \port$932$6 , \port$932$5 , \port$932$4 , \port$932$3 , \port$932$2 , \port$932$1 , \port$932$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$937$0 , \port$937$1 , \port$937$2 , \port$937$3 , \port$937$4 , \port$937$5 , \port$937$6 , \port$937$7 , \port$937$8 , \port$937$9 , \port$937$10 , \port$937$11 , \port$937$12 , \port$937$13 , \port$937$14 , \port$937$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$948$0 , \port$948$1 , \port$948$2 , \port$948$3 , \port$948$4 , \port$948$5 , \port$948$6 , \port$948$7 , \port$948$8 , \port$948$9 , \port$948$10 , \port$948$11 , \port$948$12 , \port$948$13 , \port$948$14 , \port$948$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42259,38 +42280,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$937$0 , \port$937$1 , \port$937
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$937$0 ;
-  wire \port$937$0 ;
-  output \port$937$1 ;
-  wire \port$937$1 ;
-  output \port$937$10 ;
-  wire \port$937$10 ;
-  output \port$937$11 ;
-  wire \port$937$11 ;
-  output \port$937$12 ;
-  wire \port$937$12 ;
-  output \port$937$13 ;
-  wire \port$937$13 ;
-  output \port$937$14 ;
-  wire \port$937$14 ;
-  output \port$937$15 ;
-  wire \port$937$15 ;
-  output \port$937$2 ;
-  wire \port$937$2 ;
-  output \port$937$3 ;
-  wire \port$937$3 ;
-  output \port$937$4 ;
-  wire \port$937$4 ;
-  output \port$937$5 ;
-  wire \port$937$5 ;
-  output \port$937$6 ;
-  wire \port$937$6 ;
-  output \port$937$7 ;
-  wire \port$937$7 ;
-  output \port$937$8 ;
-  wire \port$937$8 ;
-  output \port$937$9 ;
-  wire \port$937$9 ;
+  output \port$948$0 ;
+  wire \port$948$0 ;
+  output \port$948$1 ;
+  wire \port$948$1 ;
+  output \port$948$10 ;
+  wire \port$948$10 ;
+  output \port$948$11 ;
+  wire \port$948$11 ;
+  output \port$948$12 ;
+  wire \port$948$12 ;
+  output \port$948$13 ;
+  wire \port$948$13 ;
+  output \port$948$14 ;
+  wire \port$948$14 ;
+  output \port$948$15 ;
+  wire \port$948$15 ;
+  output \port$948$2 ;
+  wire \port$948$2 ;
+  output \port$948$3 ;
+  wire \port$948$3 ;
+  output \port$948$4 ;
+  wire \port$948$4 ;
+  output \port$948$5 ;
+  wire \port$948$5 ;
+  output \port$948$6 ;
+  wire \port$948$6 ;
+  output \port$948$7 ;
+  wire \port$948$7 ;
+  output \port$948$8 ;
+  wire \port$948$8 ;
+  output \port$948$9 ;
+  wire \port$948$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42366,19 +42387,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$937$0 , \port$937$1 , \port$937
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$937$0 ),
-    .P1(\port$937$1 ),
-    .P10(\port$937$10 ),
-    .P11(\port$937$11 ),
-    .P12(\port$937$12 ),
-    .P13(\port$937$13 ),
-    .P14(\port$937$14 ),
-    .P15(\port$937$15 ),
+    .P0(\port$948$0 ),
+    .P1(\port$948$1 ),
+    .P10(\port$948$10 ),
+    .P11(\port$948$11 ),
+    .P12(\port$948$12 ),
+    .P13(\port$948$13 ),
+    .P14(\port$948$14 ),
+    .P15(\port$948$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$937$2 ),
+    .P2(\port$948$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42389,30 +42410,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$937$0 , \port$937$1 , \port$937
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$937$3 ),
+    .P3(\port$948$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$937$4 ),
-    .P5(\port$937$5 ),
-    .P6(\port$937$6 ),
-    .P7(\port$937$7 ),
-    .P8(\port$937$8 ),
-    .P9(\port$937$9 ),
+    .P4(\port$948$4 ),
+    .P5(\port$948$5 ),
+    .P6(\port$948$6 ),
+    .P7(\port$948$7 ),
+    .P8(\port$948$8 ),
+    .P9(\port$948$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$937$15 , \port$937$14 , \port$937$13 , \port$937$12 , \port$937$11 , \port$937$10 , \port$937$9 , \port$937$8 , \port$937$7 , \port$937$6 , \port$937$5 , \port$937$4 , \port$937$3 , \port$937$2 , \port$937$1 , \port$937$0  };
+  assign p36[15:0] = { \port$948$15 , \port$948$14 , \port$948$13 , \port$948$12 , \port$948$11 , \port$948$10 , \port$948$9 , \port$948$8 , \port$948$7 , \port$948$6 , \port$948$5 , \port$948$4 , \port$948$3 , \port$948$2 , \port$948$1 , \port$948$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$953$0 , \port$953$1 , \port$953$2 , \port$953$3 , \port$953$4 , \port$953$5 , \port$953$6 , \port$953$7 , \port$953$8 , \port$953$9 , \port$953$10 , \port$953$11 , \port$953$12 , \port$953$13 , \port$953$14 , \port$953$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$964$0 , \port$964$1 , \port$964$2 , \port$964$3 , \port$964$4 , \port$964$5 , \port$964$6 , \port$964$7 , \port$964$8 , \port$964$9 , \port$964$10 , \port$964$11 , \port$964$12 , \port$964$13 , \port$964$14 , \port$964$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42420,38 +42441,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$953$0 , \port$953$1 , \port$953
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$953$0 ;
-  wire \port$953$0 ;
-  output \port$953$1 ;
-  wire \port$953$1 ;
-  output \port$953$10 ;
-  wire \port$953$10 ;
-  output \port$953$11 ;
-  wire \port$953$11 ;
-  output \port$953$12 ;
-  wire \port$953$12 ;
-  output \port$953$13 ;
-  wire \port$953$13 ;
-  output \port$953$14 ;
-  wire \port$953$14 ;
-  output \port$953$15 ;
-  wire \port$953$15 ;
-  output \port$953$2 ;
-  wire \port$953$2 ;
-  output \port$953$3 ;
-  wire \port$953$3 ;
-  output \port$953$4 ;
-  wire \port$953$4 ;
-  output \port$953$5 ;
-  wire \port$953$5 ;
-  output \port$953$6 ;
-  wire \port$953$6 ;
-  output \port$953$7 ;
-  wire \port$953$7 ;
-  output \port$953$8 ;
-  wire \port$953$8 ;
-  output \port$953$9 ;
-  wire \port$953$9 ;
+  output \port$964$0 ;
+  wire \port$964$0 ;
+  output \port$964$1 ;
+  wire \port$964$1 ;
+  output \port$964$10 ;
+  wire \port$964$10 ;
+  output \port$964$11 ;
+  wire \port$964$11 ;
+  output \port$964$12 ;
+  wire \port$964$12 ;
+  output \port$964$13 ;
+  wire \port$964$13 ;
+  output \port$964$14 ;
+  wire \port$964$14 ;
+  output \port$964$15 ;
+  wire \port$964$15 ;
+  output \port$964$2 ;
+  wire \port$964$2 ;
+  output \port$964$3 ;
+  wire \port$964$3 ;
+  output \port$964$4 ;
+  wire \port$964$4 ;
+  output \port$964$5 ;
+  wire \port$964$5 ;
+  output \port$964$6 ;
+  wire \port$964$6 ;
+  output \port$964$7 ;
+  wire \port$964$7 ;
+  output \port$964$8 ;
+  wire \port$964$8 ;
+  output \port$964$9 ;
+  wire \port$964$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42527,19 +42548,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$953$0 , \port$953$1 , \port$953
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$953$0 ),
-    .P1(\port$953$1 ),
-    .P10(\port$953$10 ),
-    .P11(\port$953$11 ),
-    .P12(\port$953$12 ),
-    .P13(\port$953$13 ),
-    .P14(\port$953$14 ),
-    .P15(\port$953$15 ),
+    .P0(\port$964$0 ),
+    .P1(\port$964$1 ),
+    .P10(\port$964$10 ),
+    .P11(\port$964$11 ),
+    .P12(\port$964$12 ),
+    .P13(\port$964$13 ),
+    .P14(\port$964$14 ),
+    .P15(\port$964$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$953$2 ),
+    .P2(\port$964$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42550,30 +42571,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$953$0 , \port$953$1 , \port$953
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$953$3 ),
+    .P3(\port$964$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$953$4 ),
-    .P5(\port$953$5 ),
-    .P6(\port$953$6 ),
-    .P7(\port$953$7 ),
-    .P8(\port$953$8 ),
-    .P9(\port$953$9 ),
+    .P4(\port$964$4 ),
+    .P5(\port$964$5 ),
+    .P6(\port$964$6 ),
+    .P7(\port$964$7 ),
+    .P8(\port$964$8 ),
+    .P9(\port$964$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$953$15 , \port$953$14 , \port$953$13 , \port$953$12 , \port$953$11 , \port$953$10 , \port$953$9 , \port$953$8 , \port$953$7 , \port$953$6 , \port$953$5 , \port$953$4 , \port$953$3 , \port$953$2 , \port$953$1 , \port$953$0  };
+  assign p36[15:0] = { \port$964$15 , \port$964$14 , \port$964$13 , \port$964$12 , \port$964$11 , \port$964$10 , \port$964$9 , \port$964$8 , \port$964$7 , \port$964$6 , \port$964$5 , \port$964$4 , \port$964$3 , \port$964$2 , \port$964$1 , \port$964$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$969$0 , \port$969$1 , \port$969$2 , \port$969$3 , \port$969$4 , \port$969$5 , \port$969$6 , \port$969$7 , \port$969$8 , \port$969$9 , \port$969$10 , \port$969$11 , \port$969$12 , \port$969$13 , \port$969$14 , \port$969$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$980$0 , \port$980$1 , \port$980$2 , \port$980$3 , \port$980$4 , \port$980$5 , \port$980$6 , \port$980$7 , \port$980$8 , \port$980$9 , \port$980$10 , \port$980$11 , \port$980$12 , \port$980$13 , \port$980$14 , \port$980$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42581,38 +42602,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$969$0 , \port$969$1 , \port$969
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$969$0 ;
-  wire \port$969$0 ;
-  output \port$969$1 ;
-  wire \port$969$1 ;
-  output \port$969$10 ;
-  wire \port$969$10 ;
-  output \port$969$11 ;
-  wire \port$969$11 ;
-  output \port$969$12 ;
-  wire \port$969$12 ;
-  output \port$969$13 ;
-  wire \port$969$13 ;
-  output \port$969$14 ;
-  wire \port$969$14 ;
-  output \port$969$15 ;
-  wire \port$969$15 ;
-  output \port$969$2 ;
-  wire \port$969$2 ;
-  output \port$969$3 ;
-  wire \port$969$3 ;
-  output \port$969$4 ;
-  wire \port$969$4 ;
-  output \port$969$5 ;
-  wire \port$969$5 ;
-  output \port$969$6 ;
-  wire \port$969$6 ;
-  output \port$969$7 ;
-  wire \port$969$7 ;
-  output \port$969$8 ;
-  wire \port$969$8 ;
-  output \port$969$9 ;
-  wire \port$969$9 ;
+  output \port$980$0 ;
+  wire \port$980$0 ;
+  output \port$980$1 ;
+  wire \port$980$1 ;
+  output \port$980$10 ;
+  wire \port$980$10 ;
+  output \port$980$11 ;
+  wire \port$980$11 ;
+  output \port$980$12 ;
+  wire \port$980$12 ;
+  output \port$980$13 ;
+  wire \port$980$13 ;
+  output \port$980$14 ;
+  wire \port$980$14 ;
+  output \port$980$15 ;
+  wire \port$980$15 ;
+  output \port$980$2 ;
+  wire \port$980$2 ;
+  output \port$980$3 ;
+  wire \port$980$3 ;
+  output \port$980$4 ;
+  wire \port$980$4 ;
+  output \port$980$5 ;
+  wire \port$980$5 ;
+  output \port$980$6 ;
+  wire \port$980$6 ;
+  output \port$980$7 ;
+  wire \port$980$7 ;
+  output \port$980$8 ;
+  wire \port$980$8 ;
+  output \port$980$9 ;
+  wire \port$980$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42688,19 +42709,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$969$0 , \port$969$1 , \port$969
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$969$0 ),
-    .P1(\port$969$1 ),
-    .P10(\port$969$10 ),
-    .P11(\port$969$11 ),
-    .P12(\port$969$12 ),
-    .P13(\port$969$13 ),
-    .P14(\port$969$14 ),
-    .P15(\port$969$15 ),
+    .P0(\port$980$0 ),
+    .P1(\port$980$1 ),
+    .P10(\port$980$10 ),
+    .P11(\port$980$11 ),
+    .P12(\port$980$12 ),
+    .P13(\port$980$13 ),
+    .P14(\port$980$14 ),
+    .P15(\port$980$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$969$2 ),
+    .P2(\port$980$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42711,30 +42732,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$969$0 , \port$969$1 , \port$969
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$969$3 ),
+    .P3(\port$980$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$969$4 ),
-    .P5(\port$969$5 ),
-    .P6(\port$969$6 ),
-    .P7(\port$969$7 ),
-    .P8(\port$969$8 ),
-    .P9(\port$969$9 ),
+    .P4(\port$980$4 ),
+    .P5(\port$980$5 ),
+    .P6(\port$980$6 ),
+    .P7(\port$980$7 ),
+    .P8(\port$980$8 ),
+    .P9(\port$980$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$969$15 , \port$969$14 , \port$969$13 , \port$969$12 , \port$969$11 , \port$969$10 , \port$969$9 , \port$969$8 , \port$969$7 , \port$969$6 , \port$969$5 , \port$969$4 , \port$969$3 , \port$969$2 , \port$969$1 , \port$969$0  };
+  assign p36[15:0] = { \port$980$15 , \port$980$14 , \port$980$13 , \port$980$12 , \port$980$11 , \port$980$10 , \port$980$9 , \port$980$8 , \port$980$7 , \port$980$6 , \port$980$5 , \port$980$4 , \port$980$3 , \port$980$2 , \port$980$1 , \port$980$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$985$0 , \port$985$1 , \port$985$2 , \port$985$3 , \port$985$4 , \port$985$5 , \port$985$6 , \port$985$7 , \port$985$8 , \port$985$9 , \port$985$10 , \port$985$11 , \port$985$12 , \port$985$13 , \port$985$14 , \port$985$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$996$0 , \port$996$1 , \port$996$2 , \port$996$3 , \port$996$4 , \port$996$5 , \port$996$6 , \port$996$7 , \port$996$8 , \port$996$9 , \port$996$10 , \port$996$11 , \port$996$12 , \port$996$13 , \port$996$14 , \port$996$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42742,38 +42763,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$985$0 , \port$985$1 , \port$985
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$985$0 ;
-  wire \port$985$0 ;
-  output \port$985$1 ;
-  wire \port$985$1 ;
-  output \port$985$10 ;
-  wire \port$985$10 ;
-  output \port$985$11 ;
-  wire \port$985$11 ;
-  output \port$985$12 ;
-  wire \port$985$12 ;
-  output \port$985$13 ;
-  wire \port$985$13 ;
-  output \port$985$14 ;
-  wire \port$985$14 ;
-  output \port$985$15 ;
-  wire \port$985$15 ;
-  output \port$985$2 ;
-  wire \port$985$2 ;
-  output \port$985$3 ;
-  wire \port$985$3 ;
-  output \port$985$4 ;
-  wire \port$985$4 ;
-  output \port$985$5 ;
-  wire \port$985$5 ;
-  output \port$985$6 ;
-  wire \port$985$6 ;
-  output \port$985$7 ;
-  wire \port$985$7 ;
-  output \port$985$8 ;
-  wire \port$985$8 ;
-  output \port$985$9 ;
-  wire \port$985$9 ;
+  output \port$996$0 ;
+  wire \port$996$0 ;
+  output \port$996$1 ;
+  wire \port$996$1 ;
+  output \port$996$10 ;
+  wire \port$996$10 ;
+  output \port$996$11 ;
+  wire \port$996$11 ;
+  output \port$996$12 ;
+  wire \port$996$12 ;
+  output \port$996$13 ;
+  wire \port$996$13 ;
+  output \port$996$14 ;
+  wire \port$996$14 ;
+  output \port$996$15 ;
+  wire \port$996$15 ;
+  output \port$996$2 ;
+  wire \port$996$2 ;
+  output \port$996$3 ;
+  wire \port$996$3 ;
+  output \port$996$4 ;
+  wire \port$996$4 ;
+  output \port$996$5 ;
+  wire \port$996$5 ;
+  output \port$996$6 ;
+  wire \port$996$6 ;
+  output \port$996$7 ;
+  wire \port$996$7 ;
+  output \port$996$8 ;
+  wire \port$996$8 ;
+  output \port$996$9 ;
+  wire \port$996$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42849,19 +42870,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$985$0 , \port$985$1 , \port$985
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$985$0 ),
-    .P1(\port$985$1 ),
-    .P10(\port$985$10 ),
-    .P11(\port$985$11 ),
-    .P12(\port$985$12 ),
-    .P13(\port$985$13 ),
-    .P14(\port$985$14 ),
-    .P15(\port$985$15 ),
+    .P0(\port$996$0 ),
+    .P1(\port$996$1 ),
+    .P10(\port$996$10 ),
+    .P11(\port$996$11 ),
+    .P12(\port$996$12 ),
+    .P13(\port$996$13 ),
+    .P14(\port$996$14 ),
+    .P15(\port$996$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$985$2 ),
+    .P2(\port$996$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42872,30 +42893,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$985$0 , \port$985$1 , \port$985
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$985$3 ),
+    .P3(\port$996$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$985$4 ),
-    .P5(\port$985$5 ),
-    .P6(\port$985$6 ),
-    .P7(\port$985$7 ),
-    .P8(\port$985$8 ),
-    .P9(\port$985$9 ),
+    .P4(\port$996$4 ),
+    .P5(\port$996$5 ),
+    .P6(\port$996$6 ),
+    .P7(\port$996$7 ),
+    .P8(\port$996$8 ),
+    .P9(\port$996$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$985$15 , \port$985$14 , \port$985$13 , \port$985$12 , \port$985$11 , \port$985$10 , \port$985$9 , \port$985$8 , \port$985$7 , \port$985$6 , \port$985$5 , \port$985$4 , \port$985$3 , \port$985$2 , \port$985$1 , \port$985$0  };
+  assign p36[15:0] = { \port$996$15 , \port$996$14 , \port$996$13 , \port$996$12 , \port$996$11 , \port$996$10 , \port$996$9 , \port$996$8 , \port$996$7 , \port$996$6 , \port$996$5 , \port$996$4 , \port$996$3 , \port$996$2 , \port$996$1 , \port$996$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1001$0 , \port$1001$1 , \port$1001$2 , \port$1001$3 , \port$1001$4 , \port$1001$5 , \port$1001$6 , \port$1001$7 , \port$1001$8 , \port$1001$9 , \port$1001$10 , \port$1001$11 , \port$1001$12 , \port$1001$13 , \port$1001$14 , \port$1001$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1012$0 , \port$1012$1 , \port$1012$2 , \port$1012$3 , \port$1012$4 , \port$1012$5 , \port$1012$6 , \port$1012$7 , \port$1012$8 , \port$1012$9 , \port$1012$10 , \port$1012$11 , \port$1012$12 , \port$1012$13 , \port$1012$14 , \port$1012$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42903,38 +42924,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1001$0 , \port$1001$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1001$0 ;
-  wire \port$1001$0 ;
-  output \port$1001$1 ;
-  wire \port$1001$1 ;
-  output \port$1001$10 ;
-  wire \port$1001$10 ;
-  output \port$1001$11 ;
-  wire \port$1001$11 ;
-  output \port$1001$12 ;
-  wire \port$1001$12 ;
-  output \port$1001$13 ;
-  wire \port$1001$13 ;
-  output \port$1001$14 ;
-  wire \port$1001$14 ;
-  output \port$1001$15 ;
-  wire \port$1001$15 ;
-  output \port$1001$2 ;
-  wire \port$1001$2 ;
-  output \port$1001$3 ;
-  wire \port$1001$3 ;
-  output \port$1001$4 ;
-  wire \port$1001$4 ;
-  output \port$1001$5 ;
-  wire \port$1001$5 ;
-  output \port$1001$6 ;
-  wire \port$1001$6 ;
-  output \port$1001$7 ;
-  wire \port$1001$7 ;
-  output \port$1001$8 ;
-  wire \port$1001$8 ;
-  output \port$1001$9 ;
-  wire \port$1001$9 ;
+  output \port$1012$0 ;
+  wire \port$1012$0 ;
+  output \port$1012$1 ;
+  wire \port$1012$1 ;
+  output \port$1012$10 ;
+  wire \port$1012$10 ;
+  output \port$1012$11 ;
+  wire \port$1012$11 ;
+  output \port$1012$12 ;
+  wire \port$1012$12 ;
+  output \port$1012$13 ;
+  wire \port$1012$13 ;
+  output \port$1012$14 ;
+  wire \port$1012$14 ;
+  output \port$1012$15 ;
+  wire \port$1012$15 ;
+  output \port$1012$2 ;
+  wire \port$1012$2 ;
+  output \port$1012$3 ;
+  wire \port$1012$3 ;
+  output \port$1012$4 ;
+  wire \port$1012$4 ;
+  output \port$1012$5 ;
+  wire \port$1012$5 ;
+  output \port$1012$6 ;
+  wire \port$1012$6 ;
+  output \port$1012$7 ;
+  wire \port$1012$7 ;
+  output \port$1012$8 ;
+  wire \port$1012$8 ;
+  output \port$1012$9 ;
+  wire \port$1012$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43010,19 +43031,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1001$0 , \port$1001$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1001$0 ),
-    .P1(\port$1001$1 ),
-    .P10(\port$1001$10 ),
-    .P11(\port$1001$11 ),
-    .P12(\port$1001$12 ),
-    .P13(\port$1001$13 ),
-    .P14(\port$1001$14 ),
-    .P15(\port$1001$15 ),
+    .P0(\port$1012$0 ),
+    .P1(\port$1012$1 ),
+    .P10(\port$1012$10 ),
+    .P11(\port$1012$11 ),
+    .P12(\port$1012$12 ),
+    .P13(\port$1012$13 ),
+    .P14(\port$1012$14 ),
+    .P15(\port$1012$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1001$2 ),
+    .P2(\port$1012$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43033,30 +43054,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1001$0 , \port$1001$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1001$3 ),
+    .P3(\port$1012$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1001$4 ),
-    .P5(\port$1001$5 ),
-    .P6(\port$1001$6 ),
-    .P7(\port$1001$7 ),
-    .P8(\port$1001$8 ),
-    .P9(\port$1001$9 ),
+    .P4(\port$1012$4 ),
+    .P5(\port$1012$5 ),
+    .P6(\port$1012$6 ),
+    .P7(\port$1012$7 ),
+    .P8(\port$1012$8 ),
+    .P9(\port$1012$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1001$15 , \port$1001$14 , \port$1001$13 , \port$1001$12 , \port$1001$11 , \port$1001$10 , \port$1001$9 , \port$1001$8 , \port$1001$7 , \port$1001$6 , \port$1001$5 , \port$1001$4 , \port$1001$3 , \port$1001$2 , \port$1001$1 , \port$1001$0  };
+  assign p36[15:0] = { \port$1012$15 , \port$1012$14 , \port$1012$13 , \port$1012$12 , \port$1012$11 , \port$1012$10 , \port$1012$9 , \port$1012$8 , \port$1012$7 , \port$1012$6 , \port$1012$5 , \port$1012$4 , \port$1012$3 , \port$1012$2 , \port$1012$1 , \port$1012$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1017$0 , \port$1017$1 , \port$1017$2 , \port$1017$3 , \port$1017$4 , \port$1017$5 , \port$1017$6 , \port$1017$7 , \port$1017$8 , \port$1017$9 , \port$1017$10 , \port$1017$11 , \port$1017$12 , \port$1017$13 , \port$1017$14 , \port$1017$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1028$0 , \port$1028$1 , \port$1028$2 , \port$1028$3 , \port$1028$4 , \port$1028$5 , \port$1028$6 , \port$1028$7 , \port$1028$8 , \port$1028$9 , \port$1028$10 , \port$1028$11 , \port$1028$12 , \port$1028$13 , \port$1028$14 , \port$1028$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43064,38 +43085,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1017$0 , \port$1017$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1017$0 ;
-  wire \port$1017$0 ;
-  output \port$1017$1 ;
-  wire \port$1017$1 ;
-  output \port$1017$10 ;
-  wire \port$1017$10 ;
-  output \port$1017$11 ;
-  wire \port$1017$11 ;
-  output \port$1017$12 ;
-  wire \port$1017$12 ;
-  output \port$1017$13 ;
-  wire \port$1017$13 ;
-  output \port$1017$14 ;
-  wire \port$1017$14 ;
-  output \port$1017$15 ;
-  wire \port$1017$15 ;
-  output \port$1017$2 ;
-  wire \port$1017$2 ;
-  output \port$1017$3 ;
-  wire \port$1017$3 ;
-  output \port$1017$4 ;
-  wire \port$1017$4 ;
-  output \port$1017$5 ;
-  wire \port$1017$5 ;
-  output \port$1017$6 ;
-  wire \port$1017$6 ;
-  output \port$1017$7 ;
-  wire \port$1017$7 ;
-  output \port$1017$8 ;
-  wire \port$1017$8 ;
-  output \port$1017$9 ;
-  wire \port$1017$9 ;
+  output \port$1028$0 ;
+  wire \port$1028$0 ;
+  output \port$1028$1 ;
+  wire \port$1028$1 ;
+  output \port$1028$10 ;
+  wire \port$1028$10 ;
+  output \port$1028$11 ;
+  wire \port$1028$11 ;
+  output \port$1028$12 ;
+  wire \port$1028$12 ;
+  output \port$1028$13 ;
+  wire \port$1028$13 ;
+  output \port$1028$14 ;
+  wire \port$1028$14 ;
+  output \port$1028$15 ;
+  wire \port$1028$15 ;
+  output \port$1028$2 ;
+  wire \port$1028$2 ;
+  output \port$1028$3 ;
+  wire \port$1028$3 ;
+  output \port$1028$4 ;
+  wire \port$1028$4 ;
+  output \port$1028$5 ;
+  wire \port$1028$5 ;
+  output \port$1028$6 ;
+  wire \port$1028$6 ;
+  output \port$1028$7 ;
+  wire \port$1028$7 ;
+  output \port$1028$8 ;
+  wire \port$1028$8 ;
+  output \port$1028$9 ;
+  wire \port$1028$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43171,19 +43192,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1017$0 , \port$1017$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1017$0 ),
-    .P1(\port$1017$1 ),
-    .P10(\port$1017$10 ),
-    .P11(\port$1017$11 ),
-    .P12(\port$1017$12 ),
-    .P13(\port$1017$13 ),
-    .P14(\port$1017$14 ),
-    .P15(\port$1017$15 ),
+    .P0(\port$1028$0 ),
+    .P1(\port$1028$1 ),
+    .P10(\port$1028$10 ),
+    .P11(\port$1028$11 ),
+    .P12(\port$1028$12 ),
+    .P13(\port$1028$13 ),
+    .P14(\port$1028$14 ),
+    .P15(\port$1028$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1017$2 ),
+    .P2(\port$1028$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43194,30 +43215,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1017$0 , \port$1017$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1017$3 ),
+    .P3(\port$1028$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1017$4 ),
-    .P5(\port$1017$5 ),
-    .P6(\port$1017$6 ),
-    .P7(\port$1017$7 ),
-    .P8(\port$1017$8 ),
-    .P9(\port$1017$9 ),
+    .P4(\port$1028$4 ),
+    .P5(\port$1028$5 ),
+    .P6(\port$1028$6 ),
+    .P7(\port$1028$7 ),
+    .P8(\port$1028$8 ),
+    .P9(\port$1028$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1017$15 , \port$1017$14 , \port$1017$13 , \port$1017$12 , \port$1017$11 , \port$1017$10 , \port$1017$9 , \port$1017$8 , \port$1017$7 , \port$1017$6 , \port$1017$5 , \port$1017$4 , \port$1017$3 , \port$1017$2 , \port$1017$1 , \port$1017$0  };
+  assign p36[15:0] = { \port$1028$15 , \port$1028$14 , \port$1028$13 , \port$1028$12 , \port$1028$11 , \port$1028$10 , \port$1028$9 , \port$1028$8 , \port$1028$7 , \port$1028$6 , \port$1028$5 , \port$1028$4 , \port$1028$3 , \port$1028$2 , \port$1028$1 , \port$1028$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1033$0 , \port$1033$1 , \port$1033$2 , \port$1033$3 , \port$1033$4 , \port$1033$5 , \port$1033$6 , \port$1033$7 , \port$1033$8 , \port$1033$9 , \port$1033$10 , \port$1033$11 , \port$1033$12 , \port$1033$13 , \port$1033$14 , \port$1033$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1044$0 , \port$1044$1 , \port$1044$2 , \port$1044$3 , \port$1044$4 , \port$1044$5 , \port$1044$6 , \port$1044$7 , \port$1044$8 , \port$1044$9 , \port$1044$10 , \port$1044$11 , \port$1044$12 , \port$1044$13 , \port$1044$14 , \port$1044$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43225,38 +43246,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1033$0 , \port$1033$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1033$0 ;
-  wire \port$1033$0 ;
-  output \port$1033$1 ;
-  wire \port$1033$1 ;
-  output \port$1033$10 ;
-  wire \port$1033$10 ;
-  output \port$1033$11 ;
-  wire \port$1033$11 ;
-  output \port$1033$12 ;
-  wire \port$1033$12 ;
-  output \port$1033$13 ;
-  wire \port$1033$13 ;
-  output \port$1033$14 ;
-  wire \port$1033$14 ;
-  output \port$1033$15 ;
-  wire \port$1033$15 ;
-  output \port$1033$2 ;
-  wire \port$1033$2 ;
-  output \port$1033$3 ;
-  wire \port$1033$3 ;
-  output \port$1033$4 ;
-  wire \port$1033$4 ;
-  output \port$1033$5 ;
-  wire \port$1033$5 ;
-  output \port$1033$6 ;
-  wire \port$1033$6 ;
-  output \port$1033$7 ;
-  wire \port$1033$7 ;
-  output \port$1033$8 ;
-  wire \port$1033$8 ;
-  output \port$1033$9 ;
-  wire \port$1033$9 ;
+  output \port$1044$0 ;
+  wire \port$1044$0 ;
+  output \port$1044$1 ;
+  wire \port$1044$1 ;
+  output \port$1044$10 ;
+  wire \port$1044$10 ;
+  output \port$1044$11 ;
+  wire \port$1044$11 ;
+  output \port$1044$12 ;
+  wire \port$1044$12 ;
+  output \port$1044$13 ;
+  wire \port$1044$13 ;
+  output \port$1044$14 ;
+  wire \port$1044$14 ;
+  output \port$1044$15 ;
+  wire \port$1044$15 ;
+  output \port$1044$2 ;
+  wire \port$1044$2 ;
+  output \port$1044$3 ;
+  wire \port$1044$3 ;
+  output \port$1044$4 ;
+  wire \port$1044$4 ;
+  output \port$1044$5 ;
+  wire \port$1044$5 ;
+  output \port$1044$6 ;
+  wire \port$1044$6 ;
+  output \port$1044$7 ;
+  wire \port$1044$7 ;
+  output \port$1044$8 ;
+  wire \port$1044$8 ;
+  output \port$1044$9 ;
+  wire \port$1044$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43332,19 +43353,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1033$0 , \port$1033$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1033$0 ),
-    .P1(\port$1033$1 ),
-    .P10(\port$1033$10 ),
-    .P11(\port$1033$11 ),
-    .P12(\port$1033$12 ),
-    .P13(\port$1033$13 ),
-    .P14(\port$1033$14 ),
-    .P15(\port$1033$15 ),
+    .P0(\port$1044$0 ),
+    .P1(\port$1044$1 ),
+    .P10(\port$1044$10 ),
+    .P11(\port$1044$11 ),
+    .P12(\port$1044$12 ),
+    .P13(\port$1044$13 ),
+    .P14(\port$1044$14 ),
+    .P15(\port$1044$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1033$2 ),
+    .P2(\port$1044$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43355,30 +43376,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1033$0 , \port$1033$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1033$3 ),
+    .P3(\port$1044$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1033$4 ),
-    .P5(\port$1033$5 ),
-    .P6(\port$1033$6 ),
-    .P7(\port$1033$7 ),
-    .P8(\port$1033$8 ),
-    .P9(\port$1033$9 ),
+    .P4(\port$1044$4 ),
+    .P5(\port$1044$5 ),
+    .P6(\port$1044$6 ),
+    .P7(\port$1044$7 ),
+    .P8(\port$1044$8 ),
+    .P9(\port$1044$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1033$15 , \port$1033$14 , \port$1033$13 , \port$1033$12 , \port$1033$11 , \port$1033$10 , \port$1033$9 , \port$1033$8 , \port$1033$7 , \port$1033$6 , \port$1033$5 , \port$1033$4 , \port$1033$3 , \port$1033$2 , \port$1033$1 , \port$1033$0  };
+  assign p36[15:0] = { \port$1044$15 , \port$1044$14 , \port$1044$13 , \port$1044$12 , \port$1044$11 , \port$1044$10 , \port$1044$9 , \port$1044$8 , \port$1044$7 , \port$1044$6 , \port$1044$5 , \port$1044$4 , \port$1044$3 , \port$1044$2 , \port$1044$1 , \port$1044$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1049$0 , \port$1049$1 , \port$1049$2 , \port$1049$3 , \port$1049$4 , \port$1049$5 , \port$1049$6 , \port$1049$7 , \port$1049$8 , \port$1049$9 , \port$1049$10 , \port$1049$11 , \port$1049$12 , \port$1049$13 , \port$1049$14 , \port$1049$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1060$0 , \port$1060$1 , \port$1060$2 , \port$1060$3 , \port$1060$4 , \port$1060$5 , \port$1060$6 , \port$1060$7 , \port$1060$8 , \port$1060$9 , \port$1060$10 , \port$1060$11 , \port$1060$12 , \port$1060$13 , \port$1060$14 , \port$1060$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43386,38 +43407,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1049$0 , \port$1049$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1049$0 ;
-  wire \port$1049$0 ;
-  output \port$1049$1 ;
-  wire \port$1049$1 ;
-  output \port$1049$10 ;
-  wire \port$1049$10 ;
-  output \port$1049$11 ;
-  wire \port$1049$11 ;
-  output \port$1049$12 ;
-  wire \port$1049$12 ;
-  output \port$1049$13 ;
-  wire \port$1049$13 ;
-  output \port$1049$14 ;
-  wire \port$1049$14 ;
-  output \port$1049$15 ;
-  wire \port$1049$15 ;
-  output \port$1049$2 ;
-  wire \port$1049$2 ;
-  output \port$1049$3 ;
-  wire \port$1049$3 ;
-  output \port$1049$4 ;
-  wire \port$1049$4 ;
-  output \port$1049$5 ;
-  wire \port$1049$5 ;
-  output \port$1049$6 ;
-  wire \port$1049$6 ;
-  output \port$1049$7 ;
-  wire \port$1049$7 ;
-  output \port$1049$8 ;
-  wire \port$1049$8 ;
-  output \port$1049$9 ;
-  wire \port$1049$9 ;
+  output \port$1060$0 ;
+  wire \port$1060$0 ;
+  output \port$1060$1 ;
+  wire \port$1060$1 ;
+  output \port$1060$10 ;
+  wire \port$1060$10 ;
+  output \port$1060$11 ;
+  wire \port$1060$11 ;
+  output \port$1060$12 ;
+  wire \port$1060$12 ;
+  output \port$1060$13 ;
+  wire \port$1060$13 ;
+  output \port$1060$14 ;
+  wire \port$1060$14 ;
+  output \port$1060$15 ;
+  wire \port$1060$15 ;
+  output \port$1060$2 ;
+  wire \port$1060$2 ;
+  output \port$1060$3 ;
+  wire \port$1060$3 ;
+  output \port$1060$4 ;
+  wire \port$1060$4 ;
+  output \port$1060$5 ;
+  wire \port$1060$5 ;
+  output \port$1060$6 ;
+  wire \port$1060$6 ;
+  output \port$1060$7 ;
+  wire \port$1060$7 ;
+  output \port$1060$8 ;
+  wire \port$1060$8 ;
+  output \port$1060$9 ;
+  wire \port$1060$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43493,19 +43514,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1049$0 , \port$1049$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1049$0 ),
-    .P1(\port$1049$1 ),
-    .P10(\port$1049$10 ),
-    .P11(\port$1049$11 ),
-    .P12(\port$1049$12 ),
-    .P13(\port$1049$13 ),
-    .P14(\port$1049$14 ),
-    .P15(\port$1049$15 ),
+    .P0(\port$1060$0 ),
+    .P1(\port$1060$1 ),
+    .P10(\port$1060$10 ),
+    .P11(\port$1060$11 ),
+    .P12(\port$1060$12 ),
+    .P13(\port$1060$13 ),
+    .P14(\port$1060$14 ),
+    .P15(\port$1060$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1049$2 ),
+    .P2(\port$1060$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43516,30 +43537,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1049$0 , \port$1049$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1049$3 ),
+    .P3(\port$1060$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1049$4 ),
-    .P5(\port$1049$5 ),
-    .P6(\port$1049$6 ),
-    .P7(\port$1049$7 ),
-    .P8(\port$1049$8 ),
-    .P9(\port$1049$9 ),
+    .P4(\port$1060$4 ),
+    .P5(\port$1060$5 ),
+    .P6(\port$1060$6 ),
+    .P7(\port$1060$7 ),
+    .P8(\port$1060$8 ),
+    .P9(\port$1060$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1049$15 , \port$1049$14 , \port$1049$13 , \port$1049$12 , \port$1049$11 , \port$1049$10 , \port$1049$9 , \port$1049$8 , \port$1049$7 , \port$1049$6 , \port$1049$5 , \port$1049$4 , \port$1049$3 , \port$1049$2 , \port$1049$1 , \port$1049$0  };
+  assign p36[15:0] = { \port$1060$15 , \port$1060$14 , \port$1060$13 , \port$1060$12 , \port$1060$11 , \port$1060$10 , \port$1060$9 , \port$1060$8 , \port$1060$7 , \port$1060$6 , \port$1060$5 , \port$1060$4 , \port$1060$3 , \port$1060$2 , \port$1060$1 , \port$1060$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1065$0 , \port$1065$1 , \port$1065$2 , \port$1065$3 , \port$1065$4 , \port$1065$5 , \port$1065$6 , \port$1065$7 , \port$1065$8 , \port$1065$9 , \port$1065$10 , \port$1065$11 , \port$1065$12 , \port$1065$13 , \port$1065$14 , \port$1065$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1076$0 , \port$1076$1 , \port$1076$2 , \port$1076$3 , \port$1076$4 , \port$1076$5 , \port$1076$6 , \port$1076$7 , \port$1076$8 , \port$1076$9 , \port$1076$10 , \port$1076$11 , \port$1076$12 , \port$1076$13 , \port$1076$14 , \port$1076$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43547,38 +43568,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1065$0 , \port$1065$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1065$0 ;
-  wire \port$1065$0 ;
-  output \port$1065$1 ;
-  wire \port$1065$1 ;
-  output \port$1065$10 ;
-  wire \port$1065$10 ;
-  output \port$1065$11 ;
-  wire \port$1065$11 ;
-  output \port$1065$12 ;
-  wire \port$1065$12 ;
-  output \port$1065$13 ;
-  wire \port$1065$13 ;
-  output \port$1065$14 ;
-  wire \port$1065$14 ;
-  output \port$1065$15 ;
-  wire \port$1065$15 ;
-  output \port$1065$2 ;
-  wire \port$1065$2 ;
-  output \port$1065$3 ;
-  wire \port$1065$3 ;
-  output \port$1065$4 ;
-  wire \port$1065$4 ;
-  output \port$1065$5 ;
-  wire \port$1065$5 ;
-  output \port$1065$6 ;
-  wire \port$1065$6 ;
-  output \port$1065$7 ;
-  wire \port$1065$7 ;
-  output \port$1065$8 ;
-  wire \port$1065$8 ;
-  output \port$1065$9 ;
-  wire \port$1065$9 ;
+  output \port$1076$0 ;
+  wire \port$1076$0 ;
+  output \port$1076$1 ;
+  wire \port$1076$1 ;
+  output \port$1076$10 ;
+  wire \port$1076$10 ;
+  output \port$1076$11 ;
+  wire \port$1076$11 ;
+  output \port$1076$12 ;
+  wire \port$1076$12 ;
+  output \port$1076$13 ;
+  wire \port$1076$13 ;
+  output \port$1076$14 ;
+  wire \port$1076$14 ;
+  output \port$1076$15 ;
+  wire \port$1076$15 ;
+  output \port$1076$2 ;
+  wire \port$1076$2 ;
+  output \port$1076$3 ;
+  wire \port$1076$3 ;
+  output \port$1076$4 ;
+  wire \port$1076$4 ;
+  output \port$1076$5 ;
+  wire \port$1076$5 ;
+  output \port$1076$6 ;
+  wire \port$1076$6 ;
+  output \port$1076$7 ;
+  wire \port$1076$7 ;
+  output \port$1076$8 ;
+  wire \port$1076$8 ;
+  output \port$1076$9 ;
+  wire \port$1076$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43654,19 +43675,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1065$0 , \port$1065$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1065$0 ),
-    .P1(\port$1065$1 ),
-    .P10(\port$1065$10 ),
-    .P11(\port$1065$11 ),
-    .P12(\port$1065$12 ),
-    .P13(\port$1065$13 ),
-    .P14(\port$1065$14 ),
-    .P15(\port$1065$15 ),
+    .P0(\port$1076$0 ),
+    .P1(\port$1076$1 ),
+    .P10(\port$1076$10 ),
+    .P11(\port$1076$11 ),
+    .P12(\port$1076$12 ),
+    .P13(\port$1076$13 ),
+    .P14(\port$1076$14 ),
+    .P15(\port$1076$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1065$2 ),
+    .P2(\port$1076$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43677,30 +43698,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1065$0 , \port$1065$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1065$3 ),
+    .P3(\port$1076$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1065$4 ),
-    .P5(\port$1065$5 ),
-    .P6(\port$1065$6 ),
-    .P7(\port$1065$7 ),
-    .P8(\port$1065$8 ),
-    .P9(\port$1065$9 ),
+    .P4(\port$1076$4 ),
+    .P5(\port$1076$5 ),
+    .P6(\port$1076$6 ),
+    .P7(\port$1076$7 ),
+    .P8(\port$1076$8 ),
+    .P9(\port$1076$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1065$15 , \port$1065$14 , \port$1065$13 , \port$1065$12 , \port$1065$11 , \port$1065$10 , \port$1065$9 , \port$1065$8 , \port$1065$7 , \port$1065$6 , \port$1065$5 , \port$1065$4 , \port$1065$3 , \port$1065$2 , \port$1065$1 , \port$1065$0  };
+  assign p36[15:0] = { \port$1076$15 , \port$1076$14 , \port$1076$13 , \port$1076$12 , \port$1076$11 , \port$1076$10 , \port$1076$9 , \port$1076$8 , \port$1076$7 , \port$1076$6 , \port$1076$5 , \port$1076$4 , \port$1076$3 , \port$1076$2 , \port$1076$1 , \port$1076$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1081$0 , \port$1081$1 , \port$1081$2 , \port$1081$3 , \port$1081$4 , \port$1081$5 , \port$1081$6 , \port$1081$7 , \port$1081$8 , \port$1081$9 , \port$1081$10 , \port$1081$11 , \port$1081$12 , \port$1081$13 , \port$1081$14 , \port$1081$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1092$0 , \port$1092$1 , \port$1092$2 , \port$1092$3 , \port$1092$4 , \port$1092$5 , \port$1092$6 , \port$1092$7 , \port$1092$8 , \port$1092$9 , \port$1092$10 , \port$1092$11 , \port$1092$12 , \port$1092$13 , \port$1092$14 , \port$1092$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43708,38 +43729,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1081$0 , \port$1081$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1081$0 ;
-  wire \port$1081$0 ;
-  output \port$1081$1 ;
-  wire \port$1081$1 ;
-  output \port$1081$10 ;
-  wire \port$1081$10 ;
-  output \port$1081$11 ;
-  wire \port$1081$11 ;
-  output \port$1081$12 ;
-  wire \port$1081$12 ;
-  output \port$1081$13 ;
-  wire \port$1081$13 ;
-  output \port$1081$14 ;
-  wire \port$1081$14 ;
-  output \port$1081$15 ;
-  wire \port$1081$15 ;
-  output \port$1081$2 ;
-  wire \port$1081$2 ;
-  output \port$1081$3 ;
-  wire \port$1081$3 ;
-  output \port$1081$4 ;
-  wire \port$1081$4 ;
-  output \port$1081$5 ;
-  wire \port$1081$5 ;
-  output \port$1081$6 ;
-  wire \port$1081$6 ;
-  output \port$1081$7 ;
-  wire \port$1081$7 ;
-  output \port$1081$8 ;
-  wire \port$1081$8 ;
-  output \port$1081$9 ;
-  wire \port$1081$9 ;
+  output \port$1092$0 ;
+  wire \port$1092$0 ;
+  output \port$1092$1 ;
+  wire \port$1092$1 ;
+  output \port$1092$10 ;
+  wire \port$1092$10 ;
+  output \port$1092$11 ;
+  wire \port$1092$11 ;
+  output \port$1092$12 ;
+  wire \port$1092$12 ;
+  output \port$1092$13 ;
+  wire \port$1092$13 ;
+  output \port$1092$14 ;
+  wire \port$1092$14 ;
+  output \port$1092$15 ;
+  wire \port$1092$15 ;
+  output \port$1092$2 ;
+  wire \port$1092$2 ;
+  output \port$1092$3 ;
+  wire \port$1092$3 ;
+  output \port$1092$4 ;
+  wire \port$1092$4 ;
+  output \port$1092$5 ;
+  wire \port$1092$5 ;
+  output \port$1092$6 ;
+  wire \port$1092$6 ;
+  output \port$1092$7 ;
+  wire \port$1092$7 ;
+  output \port$1092$8 ;
+  wire \port$1092$8 ;
+  output \port$1092$9 ;
+  wire \port$1092$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43815,19 +43836,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1081$0 , \port$1081$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1081$0 ),
-    .P1(\port$1081$1 ),
-    .P10(\port$1081$10 ),
-    .P11(\port$1081$11 ),
-    .P12(\port$1081$12 ),
-    .P13(\port$1081$13 ),
-    .P14(\port$1081$14 ),
-    .P15(\port$1081$15 ),
+    .P0(\port$1092$0 ),
+    .P1(\port$1092$1 ),
+    .P10(\port$1092$10 ),
+    .P11(\port$1092$11 ),
+    .P12(\port$1092$12 ),
+    .P13(\port$1092$13 ),
+    .P14(\port$1092$14 ),
+    .P15(\port$1092$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1081$2 ),
+    .P2(\port$1092$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43838,30 +43859,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1081$0 , \port$1081$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1081$3 ),
+    .P3(\port$1092$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1081$4 ),
-    .P5(\port$1081$5 ),
-    .P6(\port$1081$6 ),
-    .P7(\port$1081$7 ),
-    .P8(\port$1081$8 ),
-    .P9(\port$1081$9 ),
+    .P4(\port$1092$4 ),
+    .P5(\port$1092$5 ),
+    .P6(\port$1092$6 ),
+    .P7(\port$1092$7 ),
+    .P8(\port$1092$8 ),
+    .P9(\port$1092$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1081$15 , \port$1081$14 , \port$1081$13 , \port$1081$12 , \port$1081$11 , \port$1081$10 , \port$1081$9 , \port$1081$8 , \port$1081$7 , \port$1081$6 , \port$1081$5 , \port$1081$4 , \port$1081$3 , \port$1081$2 , \port$1081$1 , \port$1081$0  };
+  assign p36[15:0] = { \port$1092$15 , \port$1092$14 , \port$1092$13 , \port$1092$12 , \port$1092$11 , \port$1092$10 , \port$1092$9 , \port$1092$8 , \port$1092$7 , \port$1092$6 , \port$1092$5 , \port$1092$4 , \port$1092$3 , \port$1092$2 , \port$1092$1 , \port$1092$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1097$0 , \port$1097$1 , \port$1097$2 , \port$1097$3 , \port$1097$4 , \port$1097$5 , \port$1097$6 , \port$1097$7 , \port$1097$8 , \port$1097$9 , \port$1097$10 , \port$1097$11 , \port$1097$12 , \port$1097$13 , \port$1097$14 , \port$1097$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1108$0 , \port$1108$1 , \port$1108$2 , \port$1108$3 , \port$1108$4 , \port$1108$5 , \port$1108$6 , \port$1108$7 , \port$1108$8 , \port$1108$9 , \port$1108$10 , \port$1108$11 , \port$1108$12 , \port$1108$13 , \port$1108$14 , \port$1108$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43869,38 +43890,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1097$0 , \port$1097$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1097$0 ;
-  wire \port$1097$0 ;
-  output \port$1097$1 ;
-  wire \port$1097$1 ;
-  output \port$1097$10 ;
-  wire \port$1097$10 ;
-  output \port$1097$11 ;
-  wire \port$1097$11 ;
-  output \port$1097$12 ;
-  wire \port$1097$12 ;
-  output \port$1097$13 ;
-  wire \port$1097$13 ;
-  output \port$1097$14 ;
-  wire \port$1097$14 ;
-  output \port$1097$15 ;
-  wire \port$1097$15 ;
-  output \port$1097$2 ;
-  wire \port$1097$2 ;
-  output \port$1097$3 ;
-  wire \port$1097$3 ;
-  output \port$1097$4 ;
-  wire \port$1097$4 ;
-  output \port$1097$5 ;
-  wire \port$1097$5 ;
-  output \port$1097$6 ;
-  wire \port$1097$6 ;
-  output \port$1097$7 ;
-  wire \port$1097$7 ;
-  output \port$1097$8 ;
-  wire \port$1097$8 ;
-  output \port$1097$9 ;
-  wire \port$1097$9 ;
+  output \port$1108$0 ;
+  wire \port$1108$0 ;
+  output \port$1108$1 ;
+  wire \port$1108$1 ;
+  output \port$1108$10 ;
+  wire \port$1108$10 ;
+  output \port$1108$11 ;
+  wire \port$1108$11 ;
+  output \port$1108$12 ;
+  wire \port$1108$12 ;
+  output \port$1108$13 ;
+  wire \port$1108$13 ;
+  output \port$1108$14 ;
+  wire \port$1108$14 ;
+  output \port$1108$15 ;
+  wire \port$1108$15 ;
+  output \port$1108$2 ;
+  wire \port$1108$2 ;
+  output \port$1108$3 ;
+  wire \port$1108$3 ;
+  output \port$1108$4 ;
+  wire \port$1108$4 ;
+  output \port$1108$5 ;
+  wire \port$1108$5 ;
+  output \port$1108$6 ;
+  wire \port$1108$6 ;
+  output \port$1108$7 ;
+  wire \port$1108$7 ;
+  output \port$1108$8 ;
+  wire \port$1108$8 ;
+  output \port$1108$9 ;
+  wire \port$1108$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43976,19 +43997,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1097$0 , \port$1097$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1097$0 ),
-    .P1(\port$1097$1 ),
-    .P10(\port$1097$10 ),
-    .P11(\port$1097$11 ),
-    .P12(\port$1097$12 ),
-    .P13(\port$1097$13 ),
-    .P14(\port$1097$14 ),
-    .P15(\port$1097$15 ),
+    .P0(\port$1108$0 ),
+    .P1(\port$1108$1 ),
+    .P10(\port$1108$10 ),
+    .P11(\port$1108$11 ),
+    .P12(\port$1108$12 ),
+    .P13(\port$1108$13 ),
+    .P14(\port$1108$14 ),
+    .P15(\port$1108$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1097$2 ),
+    .P2(\port$1108$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43999,30 +44020,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1097$0 , \port$1097$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1097$3 ),
+    .P3(\port$1108$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1097$4 ),
-    .P5(\port$1097$5 ),
-    .P6(\port$1097$6 ),
-    .P7(\port$1097$7 ),
-    .P8(\port$1097$8 ),
-    .P9(\port$1097$9 ),
+    .P4(\port$1108$4 ),
+    .P5(\port$1108$5 ),
+    .P6(\port$1108$6 ),
+    .P7(\port$1108$7 ),
+    .P8(\port$1108$8 ),
+    .P9(\port$1108$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1097$15 , \port$1097$14 , \port$1097$13 , \port$1097$12 , \port$1097$11 , \port$1097$10 , \port$1097$9 , \port$1097$8 , \port$1097$7 , \port$1097$6 , \port$1097$5 , \port$1097$4 , \port$1097$3 , \port$1097$2 , \port$1097$1 , \port$1097$0  };
+  assign p36[15:0] = { \port$1108$15 , \port$1108$14 , \port$1108$13 , \port$1108$12 , \port$1108$11 , \port$1108$10 , \port$1108$9 , \port$1108$8 , \port$1108$7 , \port$1108$6 , \port$1108$5 , \port$1108$4 , \port$1108$3 , \port$1108$2 , \port$1108$1 , \port$1108$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1113$0 , \port$1113$1 , \port$1113$2 , \port$1113$3 , \port$1113$4 , \port$1113$5 , \port$1113$6 , \port$1113$7 , \port$1113$8 , \port$1113$9 , \port$1113$10 , \port$1113$11 , \port$1113$12 , \port$1113$13 , \port$1113$14 , \port$1113$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1124$0 , \port$1124$1 , \port$1124$2 , \port$1124$3 , \port$1124$4 , \port$1124$5 , \port$1124$6 , \port$1124$7 , \port$1124$8 , \port$1124$9 , \port$1124$10 , \port$1124$11 , \port$1124$12 , \port$1124$13 , \port$1124$14 , \port$1124$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44030,38 +44051,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1113$0 , \port$1113$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1113$0 ;
-  wire \port$1113$0 ;
-  output \port$1113$1 ;
-  wire \port$1113$1 ;
-  output \port$1113$10 ;
-  wire \port$1113$10 ;
-  output \port$1113$11 ;
-  wire \port$1113$11 ;
-  output \port$1113$12 ;
-  wire \port$1113$12 ;
-  output \port$1113$13 ;
-  wire \port$1113$13 ;
-  output \port$1113$14 ;
-  wire \port$1113$14 ;
-  output \port$1113$15 ;
-  wire \port$1113$15 ;
-  output \port$1113$2 ;
-  wire \port$1113$2 ;
-  output \port$1113$3 ;
-  wire \port$1113$3 ;
-  output \port$1113$4 ;
-  wire \port$1113$4 ;
-  output \port$1113$5 ;
-  wire \port$1113$5 ;
-  output \port$1113$6 ;
-  wire \port$1113$6 ;
-  output \port$1113$7 ;
-  wire \port$1113$7 ;
-  output \port$1113$8 ;
-  wire \port$1113$8 ;
-  output \port$1113$9 ;
-  wire \port$1113$9 ;
+  output \port$1124$0 ;
+  wire \port$1124$0 ;
+  output \port$1124$1 ;
+  wire \port$1124$1 ;
+  output \port$1124$10 ;
+  wire \port$1124$10 ;
+  output \port$1124$11 ;
+  wire \port$1124$11 ;
+  output \port$1124$12 ;
+  wire \port$1124$12 ;
+  output \port$1124$13 ;
+  wire \port$1124$13 ;
+  output \port$1124$14 ;
+  wire \port$1124$14 ;
+  output \port$1124$15 ;
+  wire \port$1124$15 ;
+  output \port$1124$2 ;
+  wire \port$1124$2 ;
+  output \port$1124$3 ;
+  wire \port$1124$3 ;
+  output \port$1124$4 ;
+  wire \port$1124$4 ;
+  output \port$1124$5 ;
+  wire \port$1124$5 ;
+  output \port$1124$6 ;
+  wire \port$1124$6 ;
+  output \port$1124$7 ;
+  wire \port$1124$7 ;
+  output \port$1124$8 ;
+  wire \port$1124$8 ;
+  output \port$1124$9 ;
+  wire \port$1124$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44137,19 +44158,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1113$0 , \port$1113$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1113$0 ),
-    .P1(\port$1113$1 ),
-    .P10(\port$1113$10 ),
-    .P11(\port$1113$11 ),
-    .P12(\port$1113$12 ),
-    .P13(\port$1113$13 ),
-    .P14(\port$1113$14 ),
-    .P15(\port$1113$15 ),
+    .P0(\port$1124$0 ),
+    .P1(\port$1124$1 ),
+    .P10(\port$1124$10 ),
+    .P11(\port$1124$11 ),
+    .P12(\port$1124$12 ),
+    .P13(\port$1124$13 ),
+    .P14(\port$1124$14 ),
+    .P15(\port$1124$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1113$2 ),
+    .P2(\port$1124$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44160,30 +44181,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1113$0 , \port$1113$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1113$3 ),
+    .P3(\port$1124$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1113$4 ),
-    .P5(\port$1113$5 ),
-    .P6(\port$1113$6 ),
-    .P7(\port$1113$7 ),
-    .P8(\port$1113$8 ),
-    .P9(\port$1113$9 ),
+    .P4(\port$1124$4 ),
+    .P5(\port$1124$5 ),
+    .P6(\port$1124$6 ),
+    .P7(\port$1124$7 ),
+    .P8(\port$1124$8 ),
+    .P9(\port$1124$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1113$15 , \port$1113$14 , \port$1113$13 , \port$1113$12 , \port$1113$11 , \port$1113$10 , \port$1113$9 , \port$1113$8 , \port$1113$7 , \port$1113$6 , \port$1113$5 , \port$1113$4 , \port$1113$3 , \port$1113$2 , \port$1113$1 , \port$1113$0  };
+  assign p36[15:0] = { \port$1124$15 , \port$1124$14 , \port$1124$13 , \port$1124$12 , \port$1124$11 , \port$1124$10 , \port$1124$9 , \port$1124$8 , \port$1124$7 , \port$1124$6 , \port$1124$5 , \port$1124$4 , \port$1124$3 , \port$1124$2 , \port$1124$1 , \port$1124$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1129$0 , \port$1129$1 , \port$1129$2 , \port$1129$3 , \port$1129$4 , \port$1129$5 , \port$1129$6 , \port$1129$7 , \port$1129$8 , \port$1129$9 , \port$1129$10 , \port$1129$11 , \port$1129$12 , \port$1129$13 , \port$1129$14 , \port$1129$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1140$0 , \port$1140$1 , \port$1140$2 , \port$1140$3 , \port$1140$4 , \port$1140$5 , \port$1140$6 , \port$1140$7 , \port$1140$8 , \port$1140$9 , \port$1140$10 , \port$1140$11 , \port$1140$12 , \port$1140$13 , \port$1140$14 , \port$1140$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44191,38 +44212,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1129$0 , \port$1129$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1129$0 ;
-  wire \port$1129$0 ;
-  output \port$1129$1 ;
-  wire \port$1129$1 ;
-  output \port$1129$10 ;
-  wire \port$1129$10 ;
-  output \port$1129$11 ;
-  wire \port$1129$11 ;
-  output \port$1129$12 ;
-  wire \port$1129$12 ;
-  output \port$1129$13 ;
-  wire \port$1129$13 ;
-  output \port$1129$14 ;
-  wire \port$1129$14 ;
-  output \port$1129$15 ;
-  wire \port$1129$15 ;
-  output \port$1129$2 ;
-  wire \port$1129$2 ;
-  output \port$1129$3 ;
-  wire \port$1129$3 ;
-  output \port$1129$4 ;
-  wire \port$1129$4 ;
-  output \port$1129$5 ;
-  wire \port$1129$5 ;
-  output \port$1129$6 ;
-  wire \port$1129$6 ;
-  output \port$1129$7 ;
-  wire \port$1129$7 ;
-  output \port$1129$8 ;
-  wire \port$1129$8 ;
-  output \port$1129$9 ;
-  wire \port$1129$9 ;
+  output \port$1140$0 ;
+  wire \port$1140$0 ;
+  output \port$1140$1 ;
+  wire \port$1140$1 ;
+  output \port$1140$10 ;
+  wire \port$1140$10 ;
+  output \port$1140$11 ;
+  wire \port$1140$11 ;
+  output \port$1140$12 ;
+  wire \port$1140$12 ;
+  output \port$1140$13 ;
+  wire \port$1140$13 ;
+  output \port$1140$14 ;
+  wire \port$1140$14 ;
+  output \port$1140$15 ;
+  wire \port$1140$15 ;
+  output \port$1140$2 ;
+  wire \port$1140$2 ;
+  output \port$1140$3 ;
+  wire \port$1140$3 ;
+  output \port$1140$4 ;
+  wire \port$1140$4 ;
+  output \port$1140$5 ;
+  wire \port$1140$5 ;
+  output \port$1140$6 ;
+  wire \port$1140$6 ;
+  output \port$1140$7 ;
+  wire \port$1140$7 ;
+  output \port$1140$8 ;
+  wire \port$1140$8 ;
+  output \port$1140$9 ;
+  wire \port$1140$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44298,19 +44319,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1129$0 , \port$1129$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1129$0 ),
-    .P1(\port$1129$1 ),
-    .P10(\port$1129$10 ),
-    .P11(\port$1129$11 ),
-    .P12(\port$1129$12 ),
-    .P13(\port$1129$13 ),
-    .P14(\port$1129$14 ),
-    .P15(\port$1129$15 ),
+    .P0(\port$1140$0 ),
+    .P1(\port$1140$1 ),
+    .P10(\port$1140$10 ),
+    .P11(\port$1140$11 ),
+    .P12(\port$1140$12 ),
+    .P13(\port$1140$13 ),
+    .P14(\port$1140$14 ),
+    .P15(\port$1140$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1129$2 ),
+    .P2(\port$1140$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44321,30 +44342,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1129$0 , \port$1129$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1129$3 ),
+    .P3(\port$1140$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1129$4 ),
-    .P5(\port$1129$5 ),
-    .P6(\port$1129$6 ),
-    .P7(\port$1129$7 ),
-    .P8(\port$1129$8 ),
-    .P9(\port$1129$9 ),
+    .P4(\port$1140$4 ),
+    .P5(\port$1140$5 ),
+    .P6(\port$1140$6 ),
+    .P7(\port$1140$7 ),
+    .P8(\port$1140$8 ),
+    .P9(\port$1140$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1129$15 , \port$1129$14 , \port$1129$13 , \port$1129$12 , \port$1129$11 , \port$1129$10 , \port$1129$9 , \port$1129$8 , \port$1129$7 , \port$1129$6 , \port$1129$5 , \port$1129$4 , \port$1129$3 , \port$1129$2 , \port$1129$1 , \port$1129$0  };
+  assign p36[15:0] = { \port$1140$15 , \port$1140$14 , \port$1140$13 , \port$1140$12 , \port$1140$11 , \port$1140$10 , \port$1140$9 , \port$1140$8 , \port$1140$7 , \port$1140$6 , \port$1140$5 , \port$1140$4 , \port$1140$3 , \port$1140$2 , \port$1140$1 , \port$1140$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1145$0 , \port$1145$1 , \port$1145$2 , \port$1145$3 , \port$1145$4 , \port$1145$5 , \port$1145$6 , \port$1145$7 , \port$1145$8 , \port$1145$9 , \port$1145$10 , \port$1145$11 , \port$1145$12 , \port$1145$13 , \port$1145$14 , \port$1145$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1156$0 , \port$1156$1 , \port$1156$2 , \port$1156$3 , \port$1156$4 , \port$1156$5 , \port$1156$6 , \port$1156$7 , \port$1156$8 , \port$1156$9 , \port$1156$10 , \port$1156$11 , \port$1156$12 , \port$1156$13 , \port$1156$14 , \port$1156$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44352,38 +44373,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1145$0 , \port$1145$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1145$0 ;
-  wire \port$1145$0 ;
-  output \port$1145$1 ;
-  wire \port$1145$1 ;
-  output \port$1145$10 ;
-  wire \port$1145$10 ;
-  output \port$1145$11 ;
-  wire \port$1145$11 ;
-  output \port$1145$12 ;
-  wire \port$1145$12 ;
-  output \port$1145$13 ;
-  wire \port$1145$13 ;
-  output \port$1145$14 ;
-  wire \port$1145$14 ;
-  output \port$1145$15 ;
-  wire \port$1145$15 ;
-  output \port$1145$2 ;
-  wire \port$1145$2 ;
-  output \port$1145$3 ;
-  wire \port$1145$3 ;
-  output \port$1145$4 ;
-  wire \port$1145$4 ;
-  output \port$1145$5 ;
-  wire \port$1145$5 ;
-  output \port$1145$6 ;
-  wire \port$1145$6 ;
-  output \port$1145$7 ;
-  wire \port$1145$7 ;
-  output \port$1145$8 ;
-  wire \port$1145$8 ;
-  output \port$1145$9 ;
-  wire \port$1145$9 ;
+  output \port$1156$0 ;
+  wire \port$1156$0 ;
+  output \port$1156$1 ;
+  wire \port$1156$1 ;
+  output \port$1156$10 ;
+  wire \port$1156$10 ;
+  output \port$1156$11 ;
+  wire \port$1156$11 ;
+  output \port$1156$12 ;
+  wire \port$1156$12 ;
+  output \port$1156$13 ;
+  wire \port$1156$13 ;
+  output \port$1156$14 ;
+  wire \port$1156$14 ;
+  output \port$1156$15 ;
+  wire \port$1156$15 ;
+  output \port$1156$2 ;
+  wire \port$1156$2 ;
+  output \port$1156$3 ;
+  wire \port$1156$3 ;
+  output \port$1156$4 ;
+  wire \port$1156$4 ;
+  output \port$1156$5 ;
+  wire \port$1156$5 ;
+  output \port$1156$6 ;
+  wire \port$1156$6 ;
+  output \port$1156$7 ;
+  wire \port$1156$7 ;
+  output \port$1156$8 ;
+  wire \port$1156$8 ;
+  output \port$1156$9 ;
+  wire \port$1156$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44459,19 +44480,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1145$0 , \port$1145$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1145$0 ),
-    .P1(\port$1145$1 ),
-    .P10(\port$1145$10 ),
-    .P11(\port$1145$11 ),
-    .P12(\port$1145$12 ),
-    .P13(\port$1145$13 ),
-    .P14(\port$1145$14 ),
-    .P15(\port$1145$15 ),
+    .P0(\port$1156$0 ),
+    .P1(\port$1156$1 ),
+    .P10(\port$1156$10 ),
+    .P11(\port$1156$11 ),
+    .P12(\port$1156$12 ),
+    .P13(\port$1156$13 ),
+    .P14(\port$1156$14 ),
+    .P15(\port$1156$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1145$2 ),
+    .P2(\port$1156$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44482,30 +44503,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1145$0 , \port$1145$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1145$3 ),
+    .P3(\port$1156$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1145$4 ),
-    .P5(\port$1145$5 ),
-    .P6(\port$1145$6 ),
-    .P7(\port$1145$7 ),
-    .P8(\port$1145$8 ),
-    .P9(\port$1145$9 ),
+    .P4(\port$1156$4 ),
+    .P5(\port$1156$5 ),
+    .P6(\port$1156$6 ),
+    .P7(\port$1156$7 ),
+    .P8(\port$1156$8 ),
+    .P9(\port$1156$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1145$15 , \port$1145$14 , \port$1145$13 , \port$1145$12 , \port$1145$11 , \port$1145$10 , \port$1145$9 , \port$1145$8 , \port$1145$7 , \port$1145$6 , \port$1145$5 , \port$1145$4 , \port$1145$3 , \port$1145$2 , \port$1145$1 , \port$1145$0  };
+  assign p36[15:0] = { \port$1156$15 , \port$1156$14 , \port$1156$13 , \port$1156$12 , \port$1156$11 , \port$1156$10 , \port$1156$9 , \port$1156$8 , \port$1156$7 , \port$1156$6 , \port$1156$5 , \port$1156$4 , \port$1156$3 , \port$1156$2 , \port$1156$1 , \port$1156$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1161$0 , \port$1161$1 , \port$1161$2 , \port$1161$3 , \port$1161$4 , \port$1161$5 , \port$1161$6 , \port$1161$7 , \port$1161$8 , \port$1161$9 , \port$1161$10 , \port$1161$11 , \port$1161$12 , \port$1161$13 , \port$1161$14 , \port$1161$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1172$0 , \port$1172$1 , \port$1172$2 , \port$1172$3 , \port$1172$4 , \port$1172$5 , \port$1172$6 , \port$1172$7 , \port$1172$8 , \port$1172$9 , \port$1172$10 , \port$1172$11 , \port$1172$12 , \port$1172$13 , \port$1172$14 , \port$1172$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44513,38 +44534,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1161$0 , \port$1161$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1161$0 ;
-  wire \port$1161$0 ;
-  output \port$1161$1 ;
-  wire \port$1161$1 ;
-  output \port$1161$10 ;
-  wire \port$1161$10 ;
-  output \port$1161$11 ;
-  wire \port$1161$11 ;
-  output \port$1161$12 ;
-  wire \port$1161$12 ;
-  output \port$1161$13 ;
-  wire \port$1161$13 ;
-  output \port$1161$14 ;
-  wire \port$1161$14 ;
-  output \port$1161$15 ;
-  wire \port$1161$15 ;
-  output \port$1161$2 ;
-  wire \port$1161$2 ;
-  output \port$1161$3 ;
-  wire \port$1161$3 ;
-  output \port$1161$4 ;
-  wire \port$1161$4 ;
-  output \port$1161$5 ;
-  wire \port$1161$5 ;
-  output \port$1161$6 ;
-  wire \port$1161$6 ;
-  output \port$1161$7 ;
-  wire \port$1161$7 ;
-  output \port$1161$8 ;
-  wire \port$1161$8 ;
-  output \port$1161$9 ;
-  wire \port$1161$9 ;
+  output \port$1172$0 ;
+  wire \port$1172$0 ;
+  output \port$1172$1 ;
+  wire \port$1172$1 ;
+  output \port$1172$10 ;
+  wire \port$1172$10 ;
+  output \port$1172$11 ;
+  wire \port$1172$11 ;
+  output \port$1172$12 ;
+  wire \port$1172$12 ;
+  output \port$1172$13 ;
+  wire \port$1172$13 ;
+  output \port$1172$14 ;
+  wire \port$1172$14 ;
+  output \port$1172$15 ;
+  wire \port$1172$15 ;
+  output \port$1172$2 ;
+  wire \port$1172$2 ;
+  output \port$1172$3 ;
+  wire \port$1172$3 ;
+  output \port$1172$4 ;
+  wire \port$1172$4 ;
+  output \port$1172$5 ;
+  wire \port$1172$5 ;
+  output \port$1172$6 ;
+  wire \port$1172$6 ;
+  output \port$1172$7 ;
+  wire \port$1172$7 ;
+  output \port$1172$8 ;
+  wire \port$1172$8 ;
+  output \port$1172$9 ;
+  wire \port$1172$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44620,19 +44641,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1161$0 , \port$1161$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1161$0 ),
-    .P1(\port$1161$1 ),
-    .P10(\port$1161$10 ),
-    .P11(\port$1161$11 ),
-    .P12(\port$1161$12 ),
-    .P13(\port$1161$13 ),
-    .P14(\port$1161$14 ),
-    .P15(\port$1161$15 ),
+    .P0(\port$1172$0 ),
+    .P1(\port$1172$1 ),
+    .P10(\port$1172$10 ),
+    .P11(\port$1172$11 ),
+    .P12(\port$1172$12 ),
+    .P13(\port$1172$13 ),
+    .P14(\port$1172$14 ),
+    .P15(\port$1172$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1161$2 ),
+    .P2(\port$1172$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44643,30 +44664,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1161$0 , \port$1161$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1161$3 ),
+    .P3(\port$1172$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1161$4 ),
-    .P5(\port$1161$5 ),
-    .P6(\port$1161$6 ),
-    .P7(\port$1161$7 ),
-    .P8(\port$1161$8 ),
-    .P9(\port$1161$9 ),
+    .P4(\port$1172$4 ),
+    .P5(\port$1172$5 ),
+    .P6(\port$1172$6 ),
+    .P7(\port$1172$7 ),
+    .P8(\port$1172$8 ),
+    .P9(\port$1172$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1161$15 , \port$1161$14 , \port$1161$13 , \port$1161$12 , \port$1161$11 , \port$1161$10 , \port$1161$9 , \port$1161$8 , \port$1161$7 , \port$1161$6 , \port$1161$5 , \port$1161$4 , \port$1161$3 , \port$1161$2 , \port$1161$1 , \port$1161$0  };
+  assign p36[15:0] = { \port$1172$15 , \port$1172$14 , \port$1172$13 , \port$1172$12 , \port$1172$11 , \port$1172$10 , \port$1172$9 , \port$1172$8 , \port$1172$7 , \port$1172$6 , \port$1172$5 , \port$1172$4 , \port$1172$3 , \port$1172$2 , \port$1172$1 , \port$1172$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1177$0 , \port$1177$1 , \port$1177$2 , \port$1177$3 , \port$1177$4 , \port$1177$5 , \port$1177$6 , \port$1177$7 , \port$1177$8 , \port$1177$9 , \port$1177$10 , \port$1177$11 , \port$1177$12 , \port$1177$13 , \port$1177$14 , \port$1177$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1188$0 , \port$1188$1 , \port$1188$2 , \port$1188$3 , \port$1188$4 , \port$1188$5 , \port$1188$6 , \port$1188$7 , \port$1188$8 , \port$1188$9 , \port$1188$10 , \port$1188$11 , \port$1188$12 , \port$1188$13 , \port$1188$14 , \port$1188$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44674,38 +44695,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1177$0 , \port$1177$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1177$0 ;
-  wire \port$1177$0 ;
-  output \port$1177$1 ;
-  wire \port$1177$1 ;
-  output \port$1177$10 ;
-  wire \port$1177$10 ;
-  output \port$1177$11 ;
-  wire \port$1177$11 ;
-  output \port$1177$12 ;
-  wire \port$1177$12 ;
-  output \port$1177$13 ;
-  wire \port$1177$13 ;
-  output \port$1177$14 ;
-  wire \port$1177$14 ;
-  output \port$1177$15 ;
-  wire \port$1177$15 ;
-  output \port$1177$2 ;
-  wire \port$1177$2 ;
-  output \port$1177$3 ;
-  wire \port$1177$3 ;
-  output \port$1177$4 ;
-  wire \port$1177$4 ;
-  output \port$1177$5 ;
-  wire \port$1177$5 ;
-  output \port$1177$6 ;
-  wire \port$1177$6 ;
-  output \port$1177$7 ;
-  wire \port$1177$7 ;
-  output \port$1177$8 ;
-  wire \port$1177$8 ;
-  output \port$1177$9 ;
-  wire \port$1177$9 ;
+  output \port$1188$0 ;
+  wire \port$1188$0 ;
+  output \port$1188$1 ;
+  wire \port$1188$1 ;
+  output \port$1188$10 ;
+  wire \port$1188$10 ;
+  output \port$1188$11 ;
+  wire \port$1188$11 ;
+  output \port$1188$12 ;
+  wire \port$1188$12 ;
+  output \port$1188$13 ;
+  wire \port$1188$13 ;
+  output \port$1188$14 ;
+  wire \port$1188$14 ;
+  output \port$1188$15 ;
+  wire \port$1188$15 ;
+  output \port$1188$2 ;
+  wire \port$1188$2 ;
+  output \port$1188$3 ;
+  wire \port$1188$3 ;
+  output \port$1188$4 ;
+  wire \port$1188$4 ;
+  output \port$1188$5 ;
+  wire \port$1188$5 ;
+  output \port$1188$6 ;
+  wire \port$1188$6 ;
+  output \port$1188$7 ;
+  wire \port$1188$7 ;
+  output \port$1188$8 ;
+  wire \port$1188$8 ;
+  output \port$1188$9 ;
+  wire \port$1188$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44781,19 +44802,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1177$0 , \port$1177$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1177$0 ),
-    .P1(\port$1177$1 ),
-    .P10(\port$1177$10 ),
-    .P11(\port$1177$11 ),
-    .P12(\port$1177$12 ),
-    .P13(\port$1177$13 ),
-    .P14(\port$1177$14 ),
-    .P15(\port$1177$15 ),
+    .P0(\port$1188$0 ),
+    .P1(\port$1188$1 ),
+    .P10(\port$1188$10 ),
+    .P11(\port$1188$11 ),
+    .P12(\port$1188$12 ),
+    .P13(\port$1188$13 ),
+    .P14(\port$1188$14 ),
+    .P15(\port$1188$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1177$2 ),
+    .P2(\port$1188$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44804,30 +44825,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1177$0 , \port$1177$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1177$3 ),
+    .P3(\port$1188$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1177$4 ),
-    .P5(\port$1177$5 ),
-    .P6(\port$1177$6 ),
-    .P7(\port$1177$7 ),
-    .P8(\port$1177$8 ),
-    .P9(\port$1177$9 ),
+    .P4(\port$1188$4 ),
+    .P5(\port$1188$5 ),
+    .P6(\port$1188$6 ),
+    .P7(\port$1188$7 ),
+    .P8(\port$1188$8 ),
+    .P9(\port$1188$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1177$15 , \port$1177$14 , \port$1177$13 , \port$1177$12 , \port$1177$11 , \port$1177$10 , \port$1177$9 , \port$1177$8 , \port$1177$7 , \port$1177$6 , \port$1177$5 , \port$1177$4 , \port$1177$3 , \port$1177$2 , \port$1177$1 , \port$1177$0  };
+  assign p36[15:0] = { \port$1188$15 , \port$1188$14 , \port$1188$13 , \port$1188$12 , \port$1188$11 , \port$1188$10 , \port$1188$9 , \port$1188$8 , \port$1188$7 , \port$1188$6 , \port$1188$5 , \port$1188$4 , \port$1188$3 , \port$1188$2 , \port$1188$1 , \port$1188$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1193$0 , \port$1193$1 , \port$1193$2 , \port$1193$3 , \port$1193$4 , \port$1193$5 , \port$1193$6 , \port$1193$7 , \port$1193$8 , \port$1193$9 , \port$1193$10 , \port$1193$11 , \port$1193$12 , \port$1193$13 , \port$1193$14 , \port$1193$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1204$0 , \port$1204$1 , \port$1204$2 , \port$1204$3 , \port$1204$4 , \port$1204$5 , \port$1204$6 , \port$1204$7 , \port$1204$8 , \port$1204$9 , \port$1204$10 , \port$1204$11 , \port$1204$12 , \port$1204$13 , \port$1204$14 , \port$1204$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44835,38 +44856,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1193$0 , \port$1193$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1193$0 ;
-  wire \port$1193$0 ;
-  output \port$1193$1 ;
-  wire \port$1193$1 ;
-  output \port$1193$10 ;
-  wire \port$1193$10 ;
-  output \port$1193$11 ;
-  wire \port$1193$11 ;
-  output \port$1193$12 ;
-  wire \port$1193$12 ;
-  output \port$1193$13 ;
-  wire \port$1193$13 ;
-  output \port$1193$14 ;
-  wire \port$1193$14 ;
-  output \port$1193$15 ;
-  wire \port$1193$15 ;
-  output \port$1193$2 ;
-  wire \port$1193$2 ;
-  output \port$1193$3 ;
-  wire \port$1193$3 ;
-  output \port$1193$4 ;
-  wire \port$1193$4 ;
-  output \port$1193$5 ;
-  wire \port$1193$5 ;
-  output \port$1193$6 ;
-  wire \port$1193$6 ;
-  output \port$1193$7 ;
-  wire \port$1193$7 ;
-  output \port$1193$8 ;
-  wire \port$1193$8 ;
-  output \port$1193$9 ;
-  wire \port$1193$9 ;
+  output \port$1204$0 ;
+  wire \port$1204$0 ;
+  output \port$1204$1 ;
+  wire \port$1204$1 ;
+  output \port$1204$10 ;
+  wire \port$1204$10 ;
+  output \port$1204$11 ;
+  wire \port$1204$11 ;
+  output \port$1204$12 ;
+  wire \port$1204$12 ;
+  output \port$1204$13 ;
+  wire \port$1204$13 ;
+  output \port$1204$14 ;
+  wire \port$1204$14 ;
+  output \port$1204$15 ;
+  wire \port$1204$15 ;
+  output \port$1204$2 ;
+  wire \port$1204$2 ;
+  output \port$1204$3 ;
+  wire \port$1204$3 ;
+  output \port$1204$4 ;
+  wire \port$1204$4 ;
+  output \port$1204$5 ;
+  wire \port$1204$5 ;
+  output \port$1204$6 ;
+  wire \port$1204$6 ;
+  output \port$1204$7 ;
+  wire \port$1204$7 ;
+  output \port$1204$8 ;
+  wire \port$1204$8 ;
+  output \port$1204$9 ;
+  wire \port$1204$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44942,19 +44963,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1193$0 , \port$1193$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1193$0 ),
-    .P1(\port$1193$1 ),
-    .P10(\port$1193$10 ),
-    .P11(\port$1193$11 ),
-    .P12(\port$1193$12 ),
-    .P13(\port$1193$13 ),
-    .P14(\port$1193$14 ),
-    .P15(\port$1193$15 ),
+    .P0(\port$1204$0 ),
+    .P1(\port$1204$1 ),
+    .P10(\port$1204$10 ),
+    .P11(\port$1204$11 ),
+    .P12(\port$1204$12 ),
+    .P13(\port$1204$13 ),
+    .P14(\port$1204$14 ),
+    .P15(\port$1204$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1193$2 ),
+    .P2(\port$1204$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44965,30 +44986,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1193$0 , \port$1193$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1193$3 ),
+    .P3(\port$1204$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1193$4 ),
-    .P5(\port$1193$5 ),
-    .P6(\port$1193$6 ),
-    .P7(\port$1193$7 ),
-    .P8(\port$1193$8 ),
-    .P9(\port$1193$9 ),
+    .P4(\port$1204$4 ),
+    .P5(\port$1204$5 ),
+    .P6(\port$1204$6 ),
+    .P7(\port$1204$7 ),
+    .P8(\port$1204$8 ),
+    .P9(\port$1204$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1193$15 , \port$1193$14 , \port$1193$13 , \port$1193$12 , \port$1193$11 , \port$1193$10 , \port$1193$9 , \port$1193$8 , \port$1193$7 , \port$1193$6 , \port$1193$5 , \port$1193$4 , \port$1193$3 , \port$1193$2 , \port$1193$1 , \port$1193$0  };
+  assign p36[15:0] = { \port$1204$15 , \port$1204$14 , \port$1204$13 , \port$1204$12 , \port$1204$11 , \port$1204$10 , \port$1204$9 , \port$1204$8 , \port$1204$7 , \port$1204$6 , \port$1204$5 , \port$1204$4 , \port$1204$3 , \port$1204$2 , \port$1204$1 , \port$1204$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1209$0 , \port$1209$1 , \port$1209$2 , \port$1209$3 , \port$1209$4 , \port$1209$5 , \port$1209$6 , \port$1209$7 , \port$1209$8 , \port$1209$9 , \port$1209$10 , \port$1209$11 , \port$1209$12 , \port$1209$13 , \port$1209$14 , \port$1209$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1220$0 , \port$1220$1 , \port$1220$2 , \port$1220$3 , \port$1220$4 , \port$1220$5 , \port$1220$6 , \port$1220$7 , \port$1220$8 , \port$1220$9 , \port$1220$10 , \port$1220$11 , \port$1220$12 , \port$1220$13 , \port$1220$14 , \port$1220$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44996,38 +45017,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1209$0 , \port$1209$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1209$0 ;
-  wire \port$1209$0 ;
-  output \port$1209$1 ;
-  wire \port$1209$1 ;
-  output \port$1209$10 ;
-  wire \port$1209$10 ;
-  output \port$1209$11 ;
-  wire \port$1209$11 ;
-  output \port$1209$12 ;
-  wire \port$1209$12 ;
-  output \port$1209$13 ;
-  wire \port$1209$13 ;
-  output \port$1209$14 ;
-  wire \port$1209$14 ;
-  output \port$1209$15 ;
-  wire \port$1209$15 ;
-  output \port$1209$2 ;
-  wire \port$1209$2 ;
-  output \port$1209$3 ;
-  wire \port$1209$3 ;
-  output \port$1209$4 ;
-  wire \port$1209$4 ;
-  output \port$1209$5 ;
-  wire \port$1209$5 ;
-  output \port$1209$6 ;
-  wire \port$1209$6 ;
-  output \port$1209$7 ;
-  wire \port$1209$7 ;
-  output \port$1209$8 ;
-  wire \port$1209$8 ;
-  output \port$1209$9 ;
-  wire \port$1209$9 ;
+  output \port$1220$0 ;
+  wire \port$1220$0 ;
+  output \port$1220$1 ;
+  wire \port$1220$1 ;
+  output \port$1220$10 ;
+  wire \port$1220$10 ;
+  output \port$1220$11 ;
+  wire \port$1220$11 ;
+  output \port$1220$12 ;
+  wire \port$1220$12 ;
+  output \port$1220$13 ;
+  wire \port$1220$13 ;
+  output \port$1220$14 ;
+  wire \port$1220$14 ;
+  output \port$1220$15 ;
+  wire \port$1220$15 ;
+  output \port$1220$2 ;
+  wire \port$1220$2 ;
+  output \port$1220$3 ;
+  wire \port$1220$3 ;
+  output \port$1220$4 ;
+  wire \port$1220$4 ;
+  output \port$1220$5 ;
+  wire \port$1220$5 ;
+  output \port$1220$6 ;
+  wire \port$1220$6 ;
+  output \port$1220$7 ;
+  wire \port$1220$7 ;
+  output \port$1220$8 ;
+  wire \port$1220$8 ;
+  output \port$1220$9 ;
+  wire \port$1220$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45103,19 +45124,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1209$0 , \port$1209$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1209$0 ),
-    .P1(\port$1209$1 ),
-    .P10(\port$1209$10 ),
-    .P11(\port$1209$11 ),
-    .P12(\port$1209$12 ),
-    .P13(\port$1209$13 ),
-    .P14(\port$1209$14 ),
-    .P15(\port$1209$15 ),
+    .P0(\port$1220$0 ),
+    .P1(\port$1220$1 ),
+    .P10(\port$1220$10 ),
+    .P11(\port$1220$11 ),
+    .P12(\port$1220$12 ),
+    .P13(\port$1220$13 ),
+    .P14(\port$1220$14 ),
+    .P15(\port$1220$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1209$2 ),
+    .P2(\port$1220$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45126,30 +45147,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1209$0 , \port$1209$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1209$3 ),
+    .P3(\port$1220$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1209$4 ),
-    .P5(\port$1209$5 ),
-    .P6(\port$1209$6 ),
-    .P7(\port$1209$7 ),
-    .P8(\port$1209$8 ),
-    .P9(\port$1209$9 ),
+    .P4(\port$1220$4 ),
+    .P5(\port$1220$5 ),
+    .P6(\port$1220$6 ),
+    .P7(\port$1220$7 ),
+    .P8(\port$1220$8 ),
+    .P9(\port$1220$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1209$15 , \port$1209$14 , \port$1209$13 , \port$1209$12 , \port$1209$11 , \port$1209$10 , \port$1209$9 , \port$1209$8 , \port$1209$7 , \port$1209$6 , \port$1209$5 , \port$1209$4 , \port$1209$3 , \port$1209$2 , \port$1209$1 , \port$1209$0  };
+  assign p36[15:0] = { \port$1220$15 , \port$1220$14 , \port$1220$13 , \port$1220$12 , \port$1220$11 , \port$1220$10 , \port$1220$9 , \port$1220$8 , \port$1220$7 , \port$1220$6 , \port$1220$5 , \port$1220$4 , \port$1220$3 , \port$1220$2 , \port$1220$1 , \port$1220$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1225$0 , \port$1225$1 , \port$1225$2 , \port$1225$3 , \port$1225$4 , \port$1225$5 , \port$1225$6 , \port$1225$7 , \port$1225$8 , \port$1225$9 , \port$1225$10 , \port$1225$11 , \port$1225$12 , \port$1225$13 , \port$1225$14 , \port$1225$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1236$0 , \port$1236$1 , \port$1236$2 , \port$1236$3 , \port$1236$4 , \port$1236$5 , \port$1236$6 , \port$1236$7 , \port$1236$8 , \port$1236$9 , \port$1236$10 , \port$1236$11 , \port$1236$12 , \port$1236$13 , \port$1236$14 , \port$1236$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45157,38 +45178,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1225$0 , \port$1225$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1225$0 ;
-  wire \port$1225$0 ;
-  output \port$1225$1 ;
-  wire \port$1225$1 ;
-  output \port$1225$10 ;
-  wire \port$1225$10 ;
-  output \port$1225$11 ;
-  wire \port$1225$11 ;
-  output \port$1225$12 ;
-  wire \port$1225$12 ;
-  output \port$1225$13 ;
-  wire \port$1225$13 ;
-  output \port$1225$14 ;
-  wire \port$1225$14 ;
-  output \port$1225$15 ;
-  wire \port$1225$15 ;
-  output \port$1225$2 ;
-  wire \port$1225$2 ;
-  output \port$1225$3 ;
-  wire \port$1225$3 ;
-  output \port$1225$4 ;
-  wire \port$1225$4 ;
-  output \port$1225$5 ;
-  wire \port$1225$5 ;
-  output \port$1225$6 ;
-  wire \port$1225$6 ;
-  output \port$1225$7 ;
-  wire \port$1225$7 ;
-  output \port$1225$8 ;
-  wire \port$1225$8 ;
-  output \port$1225$9 ;
-  wire \port$1225$9 ;
+  output \port$1236$0 ;
+  wire \port$1236$0 ;
+  output \port$1236$1 ;
+  wire \port$1236$1 ;
+  output \port$1236$10 ;
+  wire \port$1236$10 ;
+  output \port$1236$11 ;
+  wire \port$1236$11 ;
+  output \port$1236$12 ;
+  wire \port$1236$12 ;
+  output \port$1236$13 ;
+  wire \port$1236$13 ;
+  output \port$1236$14 ;
+  wire \port$1236$14 ;
+  output \port$1236$15 ;
+  wire \port$1236$15 ;
+  output \port$1236$2 ;
+  wire \port$1236$2 ;
+  output \port$1236$3 ;
+  wire \port$1236$3 ;
+  output \port$1236$4 ;
+  wire \port$1236$4 ;
+  output \port$1236$5 ;
+  wire \port$1236$5 ;
+  output \port$1236$6 ;
+  wire \port$1236$6 ;
+  output \port$1236$7 ;
+  wire \port$1236$7 ;
+  output \port$1236$8 ;
+  wire \port$1236$8 ;
+  output \port$1236$9 ;
+  wire \port$1236$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45264,19 +45285,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1225$0 , \port$1225$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1225$0 ),
-    .P1(\port$1225$1 ),
-    .P10(\port$1225$10 ),
-    .P11(\port$1225$11 ),
-    .P12(\port$1225$12 ),
-    .P13(\port$1225$13 ),
-    .P14(\port$1225$14 ),
-    .P15(\port$1225$15 ),
+    .P0(\port$1236$0 ),
+    .P1(\port$1236$1 ),
+    .P10(\port$1236$10 ),
+    .P11(\port$1236$11 ),
+    .P12(\port$1236$12 ),
+    .P13(\port$1236$13 ),
+    .P14(\port$1236$14 ),
+    .P15(\port$1236$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1225$2 ),
+    .P2(\port$1236$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45287,30 +45308,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1225$0 , \port$1225$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1225$3 ),
+    .P3(\port$1236$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1225$4 ),
-    .P5(\port$1225$5 ),
-    .P6(\port$1225$6 ),
-    .P7(\port$1225$7 ),
-    .P8(\port$1225$8 ),
-    .P9(\port$1225$9 ),
+    .P4(\port$1236$4 ),
+    .P5(\port$1236$5 ),
+    .P6(\port$1236$6 ),
+    .P7(\port$1236$7 ),
+    .P8(\port$1236$8 ),
+    .P9(\port$1236$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1225$15 , \port$1225$14 , \port$1225$13 , \port$1225$12 , \port$1225$11 , \port$1225$10 , \port$1225$9 , \port$1225$8 , \port$1225$7 , \port$1225$6 , \port$1225$5 , \port$1225$4 , \port$1225$3 , \port$1225$2 , \port$1225$1 , \port$1225$0  };
+  assign p36[15:0] = { \port$1236$15 , \port$1236$14 , \port$1236$13 , \port$1236$12 , \port$1236$11 , \port$1236$10 , \port$1236$9 , \port$1236$8 , \port$1236$7 , \port$1236$6 , \port$1236$5 , \port$1236$4 , \port$1236$3 , \port$1236$2 , \port$1236$1 , \port$1236$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1241$0 , \port$1241$1 , \port$1241$2 , \port$1241$3 , \port$1241$4 , \port$1241$5 , \port$1241$6 , \port$1241$7 , \port$1241$8 , \port$1241$9 , \port$1241$10 , \port$1241$11 , \port$1241$12 , \port$1241$13 , \port$1241$14 , \port$1241$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1252$0 , \port$1252$1 , \port$1252$2 , \port$1252$3 , \port$1252$4 , \port$1252$5 , \port$1252$6 , \port$1252$7 , \port$1252$8 , \port$1252$9 , \port$1252$10 , \port$1252$11 , \port$1252$12 , \port$1252$13 , \port$1252$14 , \port$1252$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45318,38 +45339,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1241$0 , \port$1241$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1241$0 ;
-  wire \port$1241$0 ;
-  output \port$1241$1 ;
-  wire \port$1241$1 ;
-  output \port$1241$10 ;
-  wire \port$1241$10 ;
-  output \port$1241$11 ;
-  wire \port$1241$11 ;
-  output \port$1241$12 ;
-  wire \port$1241$12 ;
-  output \port$1241$13 ;
-  wire \port$1241$13 ;
-  output \port$1241$14 ;
-  wire \port$1241$14 ;
-  output \port$1241$15 ;
-  wire \port$1241$15 ;
-  output \port$1241$2 ;
-  wire \port$1241$2 ;
-  output \port$1241$3 ;
-  wire \port$1241$3 ;
-  output \port$1241$4 ;
-  wire \port$1241$4 ;
-  output \port$1241$5 ;
-  wire \port$1241$5 ;
-  output \port$1241$6 ;
-  wire \port$1241$6 ;
-  output \port$1241$7 ;
-  wire \port$1241$7 ;
-  output \port$1241$8 ;
-  wire \port$1241$8 ;
-  output \port$1241$9 ;
-  wire \port$1241$9 ;
+  output \port$1252$0 ;
+  wire \port$1252$0 ;
+  output \port$1252$1 ;
+  wire \port$1252$1 ;
+  output \port$1252$10 ;
+  wire \port$1252$10 ;
+  output \port$1252$11 ;
+  wire \port$1252$11 ;
+  output \port$1252$12 ;
+  wire \port$1252$12 ;
+  output \port$1252$13 ;
+  wire \port$1252$13 ;
+  output \port$1252$14 ;
+  wire \port$1252$14 ;
+  output \port$1252$15 ;
+  wire \port$1252$15 ;
+  output \port$1252$2 ;
+  wire \port$1252$2 ;
+  output \port$1252$3 ;
+  wire \port$1252$3 ;
+  output \port$1252$4 ;
+  wire \port$1252$4 ;
+  output \port$1252$5 ;
+  wire \port$1252$5 ;
+  output \port$1252$6 ;
+  wire \port$1252$6 ;
+  output \port$1252$7 ;
+  wire \port$1252$7 ;
+  output \port$1252$8 ;
+  wire \port$1252$8 ;
+  output \port$1252$9 ;
+  wire \port$1252$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45425,19 +45446,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1241$0 , \port$1241$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1241$0 ),
-    .P1(\port$1241$1 ),
-    .P10(\port$1241$10 ),
-    .P11(\port$1241$11 ),
-    .P12(\port$1241$12 ),
-    .P13(\port$1241$13 ),
-    .P14(\port$1241$14 ),
-    .P15(\port$1241$15 ),
+    .P0(\port$1252$0 ),
+    .P1(\port$1252$1 ),
+    .P10(\port$1252$10 ),
+    .P11(\port$1252$11 ),
+    .P12(\port$1252$12 ),
+    .P13(\port$1252$13 ),
+    .P14(\port$1252$14 ),
+    .P15(\port$1252$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1241$2 ),
+    .P2(\port$1252$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45448,30 +45469,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1241$0 , \port$1241$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1241$3 ),
+    .P3(\port$1252$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1241$4 ),
-    .P5(\port$1241$5 ),
-    .P6(\port$1241$6 ),
-    .P7(\port$1241$7 ),
-    .P8(\port$1241$8 ),
-    .P9(\port$1241$9 ),
+    .P4(\port$1252$4 ),
+    .P5(\port$1252$5 ),
+    .P6(\port$1252$6 ),
+    .P7(\port$1252$7 ),
+    .P8(\port$1252$8 ),
+    .P9(\port$1252$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1241$15 , \port$1241$14 , \port$1241$13 , \port$1241$12 , \port$1241$11 , \port$1241$10 , \port$1241$9 , \port$1241$8 , \port$1241$7 , \port$1241$6 , \port$1241$5 , \port$1241$4 , \port$1241$3 , \port$1241$2 , \port$1241$1 , \port$1241$0  };
+  assign p36[15:0] = { \port$1252$15 , \port$1252$14 , \port$1252$13 , \port$1252$12 , \port$1252$11 , \port$1252$10 , \port$1252$9 , \port$1252$8 , \port$1252$7 , \port$1252$6 , \port$1252$5 , \port$1252$4 , \port$1252$3 , \port$1252$2 , \port$1252$1 , \port$1252$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1257$0 , \port$1257$1 , \port$1257$2 , \port$1257$3 , \port$1257$4 , \port$1257$5 , \port$1257$6 , \port$1257$7 , \port$1257$8 , \port$1257$9 , \port$1257$10 , \port$1257$11 , \port$1257$12 , \port$1257$13 , \port$1257$14 , \port$1257$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1268$0 , \port$1268$1 , \port$1268$2 , \port$1268$3 , \port$1268$4 , \port$1268$5 , \port$1268$6 , \port$1268$7 , \port$1268$8 , \port$1268$9 , \port$1268$10 , \port$1268$11 , \port$1268$12 , \port$1268$13 , \port$1268$14 , \port$1268$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45479,38 +45500,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1257$0 , \port$1257$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1257$0 ;
-  wire \port$1257$0 ;
-  output \port$1257$1 ;
-  wire \port$1257$1 ;
-  output \port$1257$10 ;
-  wire \port$1257$10 ;
-  output \port$1257$11 ;
-  wire \port$1257$11 ;
-  output \port$1257$12 ;
-  wire \port$1257$12 ;
-  output \port$1257$13 ;
-  wire \port$1257$13 ;
-  output \port$1257$14 ;
-  wire \port$1257$14 ;
-  output \port$1257$15 ;
-  wire \port$1257$15 ;
-  output \port$1257$2 ;
-  wire \port$1257$2 ;
-  output \port$1257$3 ;
-  wire \port$1257$3 ;
-  output \port$1257$4 ;
-  wire \port$1257$4 ;
-  output \port$1257$5 ;
-  wire \port$1257$5 ;
-  output \port$1257$6 ;
-  wire \port$1257$6 ;
-  output \port$1257$7 ;
-  wire \port$1257$7 ;
-  output \port$1257$8 ;
-  wire \port$1257$8 ;
-  output \port$1257$9 ;
-  wire \port$1257$9 ;
+  output \port$1268$0 ;
+  wire \port$1268$0 ;
+  output \port$1268$1 ;
+  wire \port$1268$1 ;
+  output \port$1268$10 ;
+  wire \port$1268$10 ;
+  output \port$1268$11 ;
+  wire \port$1268$11 ;
+  output \port$1268$12 ;
+  wire \port$1268$12 ;
+  output \port$1268$13 ;
+  wire \port$1268$13 ;
+  output \port$1268$14 ;
+  wire \port$1268$14 ;
+  output \port$1268$15 ;
+  wire \port$1268$15 ;
+  output \port$1268$2 ;
+  wire \port$1268$2 ;
+  output \port$1268$3 ;
+  wire \port$1268$3 ;
+  output \port$1268$4 ;
+  wire \port$1268$4 ;
+  output \port$1268$5 ;
+  wire \port$1268$5 ;
+  output \port$1268$6 ;
+  wire \port$1268$6 ;
+  output \port$1268$7 ;
+  wire \port$1268$7 ;
+  output \port$1268$8 ;
+  wire \port$1268$8 ;
+  output \port$1268$9 ;
+  wire \port$1268$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45586,19 +45607,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1257$0 , \port$1257$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1257$0 ),
-    .P1(\port$1257$1 ),
-    .P10(\port$1257$10 ),
-    .P11(\port$1257$11 ),
-    .P12(\port$1257$12 ),
-    .P13(\port$1257$13 ),
-    .P14(\port$1257$14 ),
-    .P15(\port$1257$15 ),
+    .P0(\port$1268$0 ),
+    .P1(\port$1268$1 ),
+    .P10(\port$1268$10 ),
+    .P11(\port$1268$11 ),
+    .P12(\port$1268$12 ),
+    .P13(\port$1268$13 ),
+    .P14(\port$1268$14 ),
+    .P15(\port$1268$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1257$2 ),
+    .P2(\port$1268$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45609,30 +45630,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1257$0 , \port$1257$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1257$3 ),
+    .P3(\port$1268$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1257$4 ),
-    .P5(\port$1257$5 ),
-    .P6(\port$1257$6 ),
-    .P7(\port$1257$7 ),
-    .P8(\port$1257$8 ),
-    .P9(\port$1257$9 ),
+    .P4(\port$1268$4 ),
+    .P5(\port$1268$5 ),
+    .P6(\port$1268$6 ),
+    .P7(\port$1268$7 ),
+    .P8(\port$1268$8 ),
+    .P9(\port$1268$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1257$15 , \port$1257$14 , \port$1257$13 , \port$1257$12 , \port$1257$11 , \port$1257$10 , \port$1257$9 , \port$1257$8 , \port$1257$7 , \port$1257$6 , \port$1257$5 , \port$1257$4 , \port$1257$3 , \port$1257$2 , \port$1257$1 , \port$1257$0  };
+  assign p36[15:0] = { \port$1268$15 , \port$1268$14 , \port$1268$13 , \port$1268$12 , \port$1268$11 , \port$1268$10 , \port$1268$9 , \port$1268$8 , \port$1268$7 , \port$1268$6 , \port$1268$5 , \port$1268$4 , \port$1268$3 , \port$1268$2 , \port$1268$1 , \port$1268$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1273$0 , \port$1273$1 , \port$1273$2 , \port$1273$3 , \port$1273$4 , \port$1273$5 , \port$1273$6 , \port$1273$7 , \port$1273$8 , \port$1273$9 , \port$1273$10 , \port$1273$11 , \port$1273$12 , \port$1273$13 , \port$1273$14 , \port$1273$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1284$0 , \port$1284$1 , \port$1284$2 , \port$1284$3 , \port$1284$4 , \port$1284$5 , \port$1284$6 , \port$1284$7 , \port$1284$8 , \port$1284$9 , \port$1284$10 , \port$1284$11 , \port$1284$12 , \port$1284$13 , \port$1284$14 , \port$1284$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45640,38 +45661,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1273$0 , \port$1273$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1273$0 ;
-  wire \port$1273$0 ;
-  output \port$1273$1 ;
-  wire \port$1273$1 ;
-  output \port$1273$10 ;
-  wire \port$1273$10 ;
-  output \port$1273$11 ;
-  wire \port$1273$11 ;
-  output \port$1273$12 ;
-  wire \port$1273$12 ;
-  output \port$1273$13 ;
-  wire \port$1273$13 ;
-  output \port$1273$14 ;
-  wire \port$1273$14 ;
-  output \port$1273$15 ;
-  wire \port$1273$15 ;
-  output \port$1273$2 ;
-  wire \port$1273$2 ;
-  output \port$1273$3 ;
-  wire \port$1273$3 ;
-  output \port$1273$4 ;
-  wire \port$1273$4 ;
-  output \port$1273$5 ;
-  wire \port$1273$5 ;
-  output \port$1273$6 ;
-  wire \port$1273$6 ;
-  output \port$1273$7 ;
-  wire \port$1273$7 ;
-  output \port$1273$8 ;
-  wire \port$1273$8 ;
-  output \port$1273$9 ;
-  wire \port$1273$9 ;
+  output \port$1284$0 ;
+  wire \port$1284$0 ;
+  output \port$1284$1 ;
+  wire \port$1284$1 ;
+  output \port$1284$10 ;
+  wire \port$1284$10 ;
+  output \port$1284$11 ;
+  wire \port$1284$11 ;
+  output \port$1284$12 ;
+  wire \port$1284$12 ;
+  output \port$1284$13 ;
+  wire \port$1284$13 ;
+  output \port$1284$14 ;
+  wire \port$1284$14 ;
+  output \port$1284$15 ;
+  wire \port$1284$15 ;
+  output \port$1284$2 ;
+  wire \port$1284$2 ;
+  output \port$1284$3 ;
+  wire \port$1284$3 ;
+  output \port$1284$4 ;
+  wire \port$1284$4 ;
+  output \port$1284$5 ;
+  wire \port$1284$5 ;
+  output \port$1284$6 ;
+  wire \port$1284$6 ;
+  output \port$1284$7 ;
+  wire \port$1284$7 ;
+  output \port$1284$8 ;
+  wire \port$1284$8 ;
+  output \port$1284$9 ;
+  wire \port$1284$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45747,19 +45768,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1273$0 , \port$1273$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1273$0 ),
-    .P1(\port$1273$1 ),
-    .P10(\port$1273$10 ),
-    .P11(\port$1273$11 ),
-    .P12(\port$1273$12 ),
-    .P13(\port$1273$13 ),
-    .P14(\port$1273$14 ),
-    .P15(\port$1273$15 ),
+    .P0(\port$1284$0 ),
+    .P1(\port$1284$1 ),
+    .P10(\port$1284$10 ),
+    .P11(\port$1284$11 ),
+    .P12(\port$1284$12 ),
+    .P13(\port$1284$13 ),
+    .P14(\port$1284$14 ),
+    .P15(\port$1284$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1273$2 ),
+    .P2(\port$1284$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45770,30 +45791,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1273$0 , \port$1273$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1273$3 ),
+    .P3(\port$1284$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1273$4 ),
-    .P5(\port$1273$5 ),
-    .P6(\port$1273$6 ),
-    .P7(\port$1273$7 ),
-    .P8(\port$1273$8 ),
-    .P9(\port$1273$9 ),
+    .P4(\port$1284$4 ),
+    .P5(\port$1284$5 ),
+    .P6(\port$1284$6 ),
+    .P7(\port$1284$7 ),
+    .P8(\port$1284$8 ),
+    .P9(\port$1284$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1273$15 , \port$1273$14 , \port$1273$13 , \port$1273$12 , \port$1273$11 , \port$1273$10 , \port$1273$9 , \port$1273$8 , \port$1273$7 , \port$1273$6 , \port$1273$5 , \port$1273$4 , \port$1273$3 , \port$1273$2 , \port$1273$1 , \port$1273$0  };
+  assign p36[15:0] = { \port$1284$15 , \port$1284$14 , \port$1284$13 , \port$1284$12 , \port$1284$11 , \port$1284$10 , \port$1284$9 , \port$1284$8 , \port$1284$7 , \port$1284$6 , \port$1284$5 , \port$1284$4 , \port$1284$3 , \port$1284$2 , \port$1284$1 , \port$1284$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1289$0 , \port$1289$1 , \port$1289$2 , \port$1289$3 , \port$1289$4 , \port$1289$5 , \port$1289$6 , \port$1289$7 , \port$1289$8 , \port$1289$9 , \port$1289$10 , \port$1289$11 , \port$1289$12 , \port$1289$13 , \port$1289$14 , \port$1289$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1300$0 , \port$1300$1 , \port$1300$2 , \port$1300$3 , \port$1300$4 , \port$1300$5 , \port$1300$6 , \port$1300$7 , \port$1300$8 , \port$1300$9 , \port$1300$10 , \port$1300$11 , \port$1300$12 , \port$1300$13 , \port$1300$14 , \port$1300$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45801,38 +45822,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1289$0 , \port$1289$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1289$0 ;
-  wire \port$1289$0 ;
-  output \port$1289$1 ;
-  wire \port$1289$1 ;
-  output \port$1289$10 ;
-  wire \port$1289$10 ;
-  output \port$1289$11 ;
-  wire \port$1289$11 ;
-  output \port$1289$12 ;
-  wire \port$1289$12 ;
-  output \port$1289$13 ;
-  wire \port$1289$13 ;
-  output \port$1289$14 ;
-  wire \port$1289$14 ;
-  output \port$1289$15 ;
-  wire \port$1289$15 ;
-  output \port$1289$2 ;
-  wire \port$1289$2 ;
-  output \port$1289$3 ;
-  wire \port$1289$3 ;
-  output \port$1289$4 ;
-  wire \port$1289$4 ;
-  output \port$1289$5 ;
-  wire \port$1289$5 ;
-  output \port$1289$6 ;
-  wire \port$1289$6 ;
-  output \port$1289$7 ;
-  wire \port$1289$7 ;
-  output \port$1289$8 ;
-  wire \port$1289$8 ;
-  output \port$1289$9 ;
-  wire \port$1289$9 ;
+  output \port$1300$0 ;
+  wire \port$1300$0 ;
+  output \port$1300$1 ;
+  wire \port$1300$1 ;
+  output \port$1300$10 ;
+  wire \port$1300$10 ;
+  output \port$1300$11 ;
+  wire \port$1300$11 ;
+  output \port$1300$12 ;
+  wire \port$1300$12 ;
+  output \port$1300$13 ;
+  wire \port$1300$13 ;
+  output \port$1300$14 ;
+  wire \port$1300$14 ;
+  output \port$1300$15 ;
+  wire \port$1300$15 ;
+  output \port$1300$2 ;
+  wire \port$1300$2 ;
+  output \port$1300$3 ;
+  wire \port$1300$3 ;
+  output \port$1300$4 ;
+  wire \port$1300$4 ;
+  output \port$1300$5 ;
+  wire \port$1300$5 ;
+  output \port$1300$6 ;
+  wire \port$1300$6 ;
+  output \port$1300$7 ;
+  wire \port$1300$7 ;
+  output \port$1300$8 ;
+  wire \port$1300$8 ;
+  output \port$1300$9 ;
+  wire \port$1300$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45908,19 +45929,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1289$0 , \port$1289$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1289$0 ),
-    .P1(\port$1289$1 ),
-    .P10(\port$1289$10 ),
-    .P11(\port$1289$11 ),
-    .P12(\port$1289$12 ),
-    .P13(\port$1289$13 ),
-    .P14(\port$1289$14 ),
-    .P15(\port$1289$15 ),
+    .P0(\port$1300$0 ),
+    .P1(\port$1300$1 ),
+    .P10(\port$1300$10 ),
+    .P11(\port$1300$11 ),
+    .P12(\port$1300$12 ),
+    .P13(\port$1300$13 ),
+    .P14(\port$1300$14 ),
+    .P15(\port$1300$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1289$2 ),
+    .P2(\port$1300$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45931,30 +45952,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1289$0 , \port$1289$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1289$3 ),
+    .P3(\port$1300$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1289$4 ),
-    .P5(\port$1289$5 ),
-    .P6(\port$1289$6 ),
-    .P7(\port$1289$7 ),
-    .P8(\port$1289$8 ),
-    .P9(\port$1289$9 ),
+    .P4(\port$1300$4 ),
+    .P5(\port$1300$5 ),
+    .P6(\port$1300$6 ),
+    .P7(\port$1300$7 ),
+    .P8(\port$1300$8 ),
+    .P9(\port$1300$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1289$15 , \port$1289$14 , \port$1289$13 , \port$1289$12 , \port$1289$11 , \port$1289$10 , \port$1289$9 , \port$1289$8 , \port$1289$7 , \port$1289$6 , \port$1289$5 , \port$1289$4 , \port$1289$3 , \port$1289$2 , \port$1289$1 , \port$1289$0  };
+  assign p36[15:0] = { \port$1300$15 , \port$1300$14 , \port$1300$13 , \port$1300$12 , \port$1300$11 , \port$1300$10 , \port$1300$9 , \port$1300$8 , \port$1300$7 , \port$1300$6 , \port$1300$5 , \port$1300$4 , \port$1300$3 , \port$1300$2 , \port$1300$1 , \port$1300$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1305$0 , \port$1305$1 , \port$1305$2 , \port$1305$3 , \port$1305$4 , \port$1305$5 , \port$1305$6 , \port$1305$7 , \port$1305$8 , \port$1305$9 , \port$1305$10 , \port$1305$11 , \port$1305$12 , \port$1305$13 , \port$1305$14 , \port$1305$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1316$0 , \port$1316$1 , \port$1316$2 , \port$1316$3 , \port$1316$4 , \port$1316$5 , \port$1316$6 , \port$1316$7 , \port$1316$8 , \port$1316$9 , \port$1316$10 , \port$1316$11 , \port$1316$12 , \port$1316$13 , \port$1316$14 , \port$1316$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45962,38 +45983,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1305$0 , \port$1305$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1305$0 ;
-  wire \port$1305$0 ;
-  output \port$1305$1 ;
-  wire \port$1305$1 ;
-  output \port$1305$10 ;
-  wire \port$1305$10 ;
-  output \port$1305$11 ;
-  wire \port$1305$11 ;
-  output \port$1305$12 ;
-  wire \port$1305$12 ;
-  output \port$1305$13 ;
-  wire \port$1305$13 ;
-  output \port$1305$14 ;
-  wire \port$1305$14 ;
-  output \port$1305$15 ;
-  wire \port$1305$15 ;
-  output \port$1305$2 ;
-  wire \port$1305$2 ;
-  output \port$1305$3 ;
-  wire \port$1305$3 ;
-  output \port$1305$4 ;
-  wire \port$1305$4 ;
-  output \port$1305$5 ;
-  wire \port$1305$5 ;
-  output \port$1305$6 ;
-  wire \port$1305$6 ;
-  output \port$1305$7 ;
-  wire \port$1305$7 ;
-  output \port$1305$8 ;
-  wire \port$1305$8 ;
-  output \port$1305$9 ;
-  wire \port$1305$9 ;
+  output \port$1316$0 ;
+  wire \port$1316$0 ;
+  output \port$1316$1 ;
+  wire \port$1316$1 ;
+  output \port$1316$10 ;
+  wire \port$1316$10 ;
+  output \port$1316$11 ;
+  wire \port$1316$11 ;
+  output \port$1316$12 ;
+  wire \port$1316$12 ;
+  output \port$1316$13 ;
+  wire \port$1316$13 ;
+  output \port$1316$14 ;
+  wire \port$1316$14 ;
+  output \port$1316$15 ;
+  wire \port$1316$15 ;
+  output \port$1316$2 ;
+  wire \port$1316$2 ;
+  output \port$1316$3 ;
+  wire \port$1316$3 ;
+  output \port$1316$4 ;
+  wire \port$1316$4 ;
+  output \port$1316$5 ;
+  wire \port$1316$5 ;
+  output \port$1316$6 ;
+  wire \port$1316$6 ;
+  output \port$1316$7 ;
+  wire \port$1316$7 ;
+  output \port$1316$8 ;
+  wire \port$1316$8 ;
+  output \port$1316$9 ;
+  wire \port$1316$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46069,19 +46090,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1305$0 , \port$1305$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1305$0 ),
-    .P1(\port$1305$1 ),
-    .P10(\port$1305$10 ),
-    .P11(\port$1305$11 ),
-    .P12(\port$1305$12 ),
-    .P13(\port$1305$13 ),
-    .P14(\port$1305$14 ),
-    .P15(\port$1305$15 ),
+    .P0(\port$1316$0 ),
+    .P1(\port$1316$1 ),
+    .P10(\port$1316$10 ),
+    .P11(\port$1316$11 ),
+    .P12(\port$1316$12 ),
+    .P13(\port$1316$13 ),
+    .P14(\port$1316$14 ),
+    .P15(\port$1316$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1305$2 ),
+    .P2(\port$1316$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46092,30 +46113,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1305$0 , \port$1305$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1305$3 ),
+    .P3(\port$1316$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1305$4 ),
-    .P5(\port$1305$5 ),
-    .P6(\port$1305$6 ),
-    .P7(\port$1305$7 ),
-    .P8(\port$1305$8 ),
-    .P9(\port$1305$9 ),
+    .P4(\port$1316$4 ),
+    .P5(\port$1316$5 ),
+    .P6(\port$1316$6 ),
+    .P7(\port$1316$7 ),
+    .P8(\port$1316$8 ),
+    .P9(\port$1316$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1305$15 , \port$1305$14 , \port$1305$13 , \port$1305$12 , \port$1305$11 , \port$1305$10 , \port$1305$9 , \port$1305$8 , \port$1305$7 , \port$1305$6 , \port$1305$5 , \port$1305$4 , \port$1305$3 , \port$1305$2 , \port$1305$1 , \port$1305$0  };
+  assign p36[15:0] = { \port$1316$15 , \port$1316$14 , \port$1316$13 , \port$1316$12 , \port$1316$11 , \port$1316$10 , \port$1316$9 , \port$1316$8 , \port$1316$7 , \port$1316$6 , \port$1316$5 , \port$1316$4 , \port$1316$3 , \port$1316$2 , \port$1316$1 , \port$1316$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1321$0 , \port$1321$1 , \port$1321$2 , \port$1321$3 , \port$1321$4 , \port$1321$5 , \port$1321$6 , \port$1321$7 , \port$1321$8 , \port$1321$9 , \port$1321$10 , \port$1321$11 , \port$1321$12 , \port$1321$13 , \port$1321$14 , \port$1321$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1332$0 , \port$1332$1 , \port$1332$2 , \port$1332$3 , \port$1332$4 , \port$1332$5 , \port$1332$6 , \port$1332$7 , \port$1332$8 , \port$1332$9 , \port$1332$10 , \port$1332$11 , \port$1332$12 , \port$1332$13 , \port$1332$14 , \port$1332$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46123,38 +46144,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1321$0 , \port$1321$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1321$0 ;
-  wire \port$1321$0 ;
-  output \port$1321$1 ;
-  wire \port$1321$1 ;
-  output \port$1321$10 ;
-  wire \port$1321$10 ;
-  output \port$1321$11 ;
-  wire \port$1321$11 ;
-  output \port$1321$12 ;
-  wire \port$1321$12 ;
-  output \port$1321$13 ;
-  wire \port$1321$13 ;
-  output \port$1321$14 ;
-  wire \port$1321$14 ;
-  output \port$1321$15 ;
-  wire \port$1321$15 ;
-  output \port$1321$2 ;
-  wire \port$1321$2 ;
-  output \port$1321$3 ;
-  wire \port$1321$3 ;
-  output \port$1321$4 ;
-  wire \port$1321$4 ;
-  output \port$1321$5 ;
-  wire \port$1321$5 ;
-  output \port$1321$6 ;
-  wire \port$1321$6 ;
-  output \port$1321$7 ;
-  wire \port$1321$7 ;
-  output \port$1321$8 ;
-  wire \port$1321$8 ;
-  output \port$1321$9 ;
-  wire \port$1321$9 ;
+  output \port$1332$0 ;
+  wire \port$1332$0 ;
+  output \port$1332$1 ;
+  wire \port$1332$1 ;
+  output \port$1332$10 ;
+  wire \port$1332$10 ;
+  output \port$1332$11 ;
+  wire \port$1332$11 ;
+  output \port$1332$12 ;
+  wire \port$1332$12 ;
+  output \port$1332$13 ;
+  wire \port$1332$13 ;
+  output \port$1332$14 ;
+  wire \port$1332$14 ;
+  output \port$1332$15 ;
+  wire \port$1332$15 ;
+  output \port$1332$2 ;
+  wire \port$1332$2 ;
+  output \port$1332$3 ;
+  wire \port$1332$3 ;
+  output \port$1332$4 ;
+  wire \port$1332$4 ;
+  output \port$1332$5 ;
+  wire \port$1332$5 ;
+  output \port$1332$6 ;
+  wire \port$1332$6 ;
+  output \port$1332$7 ;
+  wire \port$1332$7 ;
+  output \port$1332$8 ;
+  wire \port$1332$8 ;
+  output \port$1332$9 ;
+  wire \port$1332$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46230,19 +46251,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1321$0 , \port$1321$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1321$0 ),
-    .P1(\port$1321$1 ),
-    .P10(\port$1321$10 ),
-    .P11(\port$1321$11 ),
-    .P12(\port$1321$12 ),
-    .P13(\port$1321$13 ),
-    .P14(\port$1321$14 ),
-    .P15(\port$1321$15 ),
+    .P0(\port$1332$0 ),
+    .P1(\port$1332$1 ),
+    .P10(\port$1332$10 ),
+    .P11(\port$1332$11 ),
+    .P12(\port$1332$12 ),
+    .P13(\port$1332$13 ),
+    .P14(\port$1332$14 ),
+    .P15(\port$1332$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1321$2 ),
+    .P2(\port$1332$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46253,30 +46274,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1321$0 , \port$1321$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1321$3 ),
+    .P3(\port$1332$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1321$4 ),
-    .P5(\port$1321$5 ),
-    .P6(\port$1321$6 ),
-    .P7(\port$1321$7 ),
-    .P8(\port$1321$8 ),
-    .P9(\port$1321$9 ),
+    .P4(\port$1332$4 ),
+    .P5(\port$1332$5 ),
+    .P6(\port$1332$6 ),
+    .P7(\port$1332$7 ),
+    .P8(\port$1332$8 ),
+    .P9(\port$1332$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1321$15 , \port$1321$14 , \port$1321$13 , \port$1321$12 , \port$1321$11 , \port$1321$10 , \port$1321$9 , \port$1321$8 , \port$1321$7 , \port$1321$6 , \port$1321$5 , \port$1321$4 , \port$1321$3 , \port$1321$2 , \port$1321$1 , \port$1321$0  };
+  assign p36[15:0] = { \port$1332$15 , \port$1332$14 , \port$1332$13 , \port$1332$12 , \port$1332$11 , \port$1332$10 , \port$1332$9 , \port$1332$8 , \port$1332$7 , \port$1332$6 , \port$1332$5 , \port$1332$4 , \port$1332$3 , \port$1332$2 , \port$1332$1 , \port$1332$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1337$0 , \port$1337$1 , \port$1337$2 , \port$1337$3 , \port$1337$4 , \port$1337$5 , \port$1337$6 , \port$1337$7 , \port$1337$8 , \port$1337$9 , \port$1337$10 , \port$1337$11 , \port$1337$12 , \port$1337$13 , \port$1337$14 , \port$1337$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1348$0 , \port$1348$1 , \port$1348$2 , \port$1348$3 , \port$1348$4 , \port$1348$5 , \port$1348$6 , \port$1348$7 , \port$1348$8 , \port$1348$9 , \port$1348$10 , \port$1348$11 , \port$1348$12 , \port$1348$13 , \port$1348$14 , \port$1348$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46284,38 +46305,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1337$0 , \port$1337$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1337$0 ;
-  wire \port$1337$0 ;
-  output \port$1337$1 ;
-  wire \port$1337$1 ;
-  output \port$1337$10 ;
-  wire \port$1337$10 ;
-  output \port$1337$11 ;
-  wire \port$1337$11 ;
-  output \port$1337$12 ;
-  wire \port$1337$12 ;
-  output \port$1337$13 ;
-  wire \port$1337$13 ;
-  output \port$1337$14 ;
-  wire \port$1337$14 ;
-  output \port$1337$15 ;
-  wire \port$1337$15 ;
-  output \port$1337$2 ;
-  wire \port$1337$2 ;
-  output \port$1337$3 ;
-  wire \port$1337$3 ;
-  output \port$1337$4 ;
-  wire \port$1337$4 ;
-  output \port$1337$5 ;
-  wire \port$1337$5 ;
-  output \port$1337$6 ;
-  wire \port$1337$6 ;
-  output \port$1337$7 ;
-  wire \port$1337$7 ;
-  output \port$1337$8 ;
-  wire \port$1337$8 ;
-  output \port$1337$9 ;
-  wire \port$1337$9 ;
+  output \port$1348$0 ;
+  wire \port$1348$0 ;
+  output \port$1348$1 ;
+  wire \port$1348$1 ;
+  output \port$1348$10 ;
+  wire \port$1348$10 ;
+  output \port$1348$11 ;
+  wire \port$1348$11 ;
+  output \port$1348$12 ;
+  wire \port$1348$12 ;
+  output \port$1348$13 ;
+  wire \port$1348$13 ;
+  output \port$1348$14 ;
+  wire \port$1348$14 ;
+  output \port$1348$15 ;
+  wire \port$1348$15 ;
+  output \port$1348$2 ;
+  wire \port$1348$2 ;
+  output \port$1348$3 ;
+  wire \port$1348$3 ;
+  output \port$1348$4 ;
+  wire \port$1348$4 ;
+  output \port$1348$5 ;
+  wire \port$1348$5 ;
+  output \port$1348$6 ;
+  wire \port$1348$6 ;
+  output \port$1348$7 ;
+  wire \port$1348$7 ;
+  output \port$1348$8 ;
+  wire \port$1348$8 ;
+  output \port$1348$9 ;
+  wire \port$1348$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46391,19 +46412,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1337$0 , \port$1337$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1337$0 ),
-    .P1(\port$1337$1 ),
-    .P10(\port$1337$10 ),
-    .P11(\port$1337$11 ),
-    .P12(\port$1337$12 ),
-    .P13(\port$1337$13 ),
-    .P14(\port$1337$14 ),
-    .P15(\port$1337$15 ),
+    .P0(\port$1348$0 ),
+    .P1(\port$1348$1 ),
+    .P10(\port$1348$10 ),
+    .P11(\port$1348$11 ),
+    .P12(\port$1348$12 ),
+    .P13(\port$1348$13 ),
+    .P14(\port$1348$14 ),
+    .P15(\port$1348$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1337$2 ),
+    .P2(\port$1348$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46414,30 +46435,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1337$0 , \port$1337$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1337$3 ),
+    .P3(\port$1348$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1337$4 ),
-    .P5(\port$1337$5 ),
-    .P6(\port$1337$6 ),
-    .P7(\port$1337$7 ),
-    .P8(\port$1337$8 ),
-    .P9(\port$1337$9 ),
+    .P4(\port$1348$4 ),
+    .P5(\port$1348$5 ),
+    .P6(\port$1348$6 ),
+    .P7(\port$1348$7 ),
+    .P8(\port$1348$8 ),
+    .P9(\port$1348$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1337$15 , \port$1337$14 , \port$1337$13 , \port$1337$12 , \port$1337$11 , \port$1337$10 , \port$1337$9 , \port$1337$8 , \port$1337$7 , \port$1337$6 , \port$1337$5 , \port$1337$4 , \port$1337$3 , \port$1337$2 , \port$1337$1 , \port$1337$0  };
+  assign p36[15:0] = { \port$1348$15 , \port$1348$14 , \port$1348$13 , \port$1348$12 , \port$1348$11 , \port$1348$10 , \port$1348$9 , \port$1348$8 , \port$1348$7 , \port$1348$6 , \port$1348$5 , \port$1348$4 , \port$1348$3 , \port$1348$2 , \port$1348$1 , \port$1348$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1353$0 , \port$1353$1 , \port$1353$2 , \port$1353$3 , \port$1353$4 , \port$1353$5 , \port$1353$6 , \port$1353$7 , \port$1353$8 , \port$1353$9 , \port$1353$10 , \port$1353$11 , \port$1353$12 , \port$1353$13 , \port$1353$14 , \port$1353$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1364$0 , \port$1364$1 , \port$1364$2 , \port$1364$3 , \port$1364$4 , \port$1364$5 , \port$1364$6 , \port$1364$7 , \port$1364$8 , \port$1364$9 , \port$1364$10 , \port$1364$11 , \port$1364$12 , \port$1364$13 , \port$1364$14 , \port$1364$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46445,38 +46466,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1353$0 , \port$1353$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1353$0 ;
-  wire \port$1353$0 ;
-  output \port$1353$1 ;
-  wire \port$1353$1 ;
-  output \port$1353$10 ;
-  wire \port$1353$10 ;
-  output \port$1353$11 ;
-  wire \port$1353$11 ;
-  output \port$1353$12 ;
-  wire \port$1353$12 ;
-  output \port$1353$13 ;
-  wire \port$1353$13 ;
-  output \port$1353$14 ;
-  wire \port$1353$14 ;
-  output \port$1353$15 ;
-  wire \port$1353$15 ;
-  output \port$1353$2 ;
-  wire \port$1353$2 ;
-  output \port$1353$3 ;
-  wire \port$1353$3 ;
-  output \port$1353$4 ;
-  wire \port$1353$4 ;
-  output \port$1353$5 ;
-  wire \port$1353$5 ;
-  output \port$1353$6 ;
-  wire \port$1353$6 ;
-  output \port$1353$7 ;
-  wire \port$1353$7 ;
-  output \port$1353$8 ;
-  wire \port$1353$8 ;
-  output \port$1353$9 ;
-  wire \port$1353$9 ;
+  output \port$1364$0 ;
+  wire \port$1364$0 ;
+  output \port$1364$1 ;
+  wire \port$1364$1 ;
+  output \port$1364$10 ;
+  wire \port$1364$10 ;
+  output \port$1364$11 ;
+  wire \port$1364$11 ;
+  output \port$1364$12 ;
+  wire \port$1364$12 ;
+  output \port$1364$13 ;
+  wire \port$1364$13 ;
+  output \port$1364$14 ;
+  wire \port$1364$14 ;
+  output \port$1364$15 ;
+  wire \port$1364$15 ;
+  output \port$1364$2 ;
+  wire \port$1364$2 ;
+  output \port$1364$3 ;
+  wire \port$1364$3 ;
+  output \port$1364$4 ;
+  wire \port$1364$4 ;
+  output \port$1364$5 ;
+  wire \port$1364$5 ;
+  output \port$1364$6 ;
+  wire \port$1364$6 ;
+  output \port$1364$7 ;
+  wire \port$1364$7 ;
+  output \port$1364$8 ;
+  wire \port$1364$8 ;
+  output \port$1364$9 ;
+  wire \port$1364$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46552,19 +46573,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1353$0 , \port$1353$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1353$0 ),
-    .P1(\port$1353$1 ),
-    .P10(\port$1353$10 ),
-    .P11(\port$1353$11 ),
-    .P12(\port$1353$12 ),
-    .P13(\port$1353$13 ),
-    .P14(\port$1353$14 ),
-    .P15(\port$1353$15 ),
+    .P0(\port$1364$0 ),
+    .P1(\port$1364$1 ),
+    .P10(\port$1364$10 ),
+    .P11(\port$1364$11 ),
+    .P12(\port$1364$12 ),
+    .P13(\port$1364$13 ),
+    .P14(\port$1364$14 ),
+    .P15(\port$1364$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1353$2 ),
+    .P2(\port$1364$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46575,30 +46596,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1353$0 , \port$1353$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1353$3 ),
+    .P3(\port$1364$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1353$4 ),
-    .P5(\port$1353$5 ),
-    .P6(\port$1353$6 ),
-    .P7(\port$1353$7 ),
-    .P8(\port$1353$8 ),
-    .P9(\port$1353$9 ),
+    .P4(\port$1364$4 ),
+    .P5(\port$1364$5 ),
+    .P6(\port$1364$6 ),
+    .P7(\port$1364$7 ),
+    .P8(\port$1364$8 ),
+    .P9(\port$1364$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1353$15 , \port$1353$14 , \port$1353$13 , \port$1353$12 , \port$1353$11 , \port$1353$10 , \port$1353$9 , \port$1353$8 , \port$1353$7 , \port$1353$6 , \port$1353$5 , \port$1353$4 , \port$1353$3 , \port$1353$2 , \port$1353$1 , \port$1353$0  };
+  assign p36[15:0] = { \port$1364$15 , \port$1364$14 , \port$1364$13 , \port$1364$12 , \port$1364$11 , \port$1364$10 , \port$1364$9 , \port$1364$8 , \port$1364$7 , \port$1364$6 , \port$1364$5 , \port$1364$4 , \port$1364$3 , \port$1364$2 , \port$1364$1 , \port$1364$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1369$0 , \port$1369$1 , \port$1369$2 , \port$1369$3 , \port$1369$4 , \port$1369$5 , \port$1369$6 , \port$1369$7 , \port$1369$8 , \port$1369$9 , \port$1369$10 , \port$1369$11 , \port$1369$12 , \port$1369$13 , \port$1369$14 , \port$1369$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1380$0 , \port$1380$1 , \port$1380$2 , \port$1380$3 , \port$1380$4 , \port$1380$5 , \port$1380$6 , \port$1380$7 , \port$1380$8 , \port$1380$9 , \port$1380$10 , \port$1380$11 , \port$1380$12 , \port$1380$13 , \port$1380$14 , \port$1380$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46606,38 +46627,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1369$0 , \port$1369$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1369$0 ;
-  wire \port$1369$0 ;
-  output \port$1369$1 ;
-  wire \port$1369$1 ;
-  output \port$1369$10 ;
-  wire \port$1369$10 ;
-  output \port$1369$11 ;
-  wire \port$1369$11 ;
-  output \port$1369$12 ;
-  wire \port$1369$12 ;
-  output \port$1369$13 ;
-  wire \port$1369$13 ;
-  output \port$1369$14 ;
-  wire \port$1369$14 ;
-  output \port$1369$15 ;
-  wire \port$1369$15 ;
-  output \port$1369$2 ;
-  wire \port$1369$2 ;
-  output \port$1369$3 ;
-  wire \port$1369$3 ;
-  output \port$1369$4 ;
-  wire \port$1369$4 ;
-  output \port$1369$5 ;
-  wire \port$1369$5 ;
-  output \port$1369$6 ;
-  wire \port$1369$6 ;
-  output \port$1369$7 ;
-  wire \port$1369$7 ;
-  output \port$1369$8 ;
-  wire \port$1369$8 ;
-  output \port$1369$9 ;
-  wire \port$1369$9 ;
+  output \port$1380$0 ;
+  wire \port$1380$0 ;
+  output \port$1380$1 ;
+  wire \port$1380$1 ;
+  output \port$1380$10 ;
+  wire \port$1380$10 ;
+  output \port$1380$11 ;
+  wire \port$1380$11 ;
+  output \port$1380$12 ;
+  wire \port$1380$12 ;
+  output \port$1380$13 ;
+  wire \port$1380$13 ;
+  output \port$1380$14 ;
+  wire \port$1380$14 ;
+  output \port$1380$15 ;
+  wire \port$1380$15 ;
+  output \port$1380$2 ;
+  wire \port$1380$2 ;
+  output \port$1380$3 ;
+  wire \port$1380$3 ;
+  output \port$1380$4 ;
+  wire \port$1380$4 ;
+  output \port$1380$5 ;
+  wire \port$1380$5 ;
+  output \port$1380$6 ;
+  wire \port$1380$6 ;
+  output \port$1380$7 ;
+  wire \port$1380$7 ;
+  output \port$1380$8 ;
+  wire \port$1380$8 ;
+  output \port$1380$9 ;
+  wire \port$1380$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46713,19 +46734,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1369$0 , \port$1369$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1369$0 ),
-    .P1(\port$1369$1 ),
-    .P10(\port$1369$10 ),
-    .P11(\port$1369$11 ),
-    .P12(\port$1369$12 ),
-    .P13(\port$1369$13 ),
-    .P14(\port$1369$14 ),
-    .P15(\port$1369$15 ),
+    .P0(\port$1380$0 ),
+    .P1(\port$1380$1 ),
+    .P10(\port$1380$10 ),
+    .P11(\port$1380$11 ),
+    .P12(\port$1380$12 ),
+    .P13(\port$1380$13 ),
+    .P14(\port$1380$14 ),
+    .P15(\port$1380$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1369$2 ),
+    .P2(\port$1380$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46736,30 +46757,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1369$0 , \port$1369$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1369$3 ),
+    .P3(\port$1380$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1369$4 ),
-    .P5(\port$1369$5 ),
-    .P6(\port$1369$6 ),
-    .P7(\port$1369$7 ),
-    .P8(\port$1369$8 ),
-    .P9(\port$1369$9 ),
+    .P4(\port$1380$4 ),
+    .P5(\port$1380$5 ),
+    .P6(\port$1380$6 ),
+    .P7(\port$1380$7 ),
+    .P8(\port$1380$8 ),
+    .P9(\port$1380$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1369$15 , \port$1369$14 , \port$1369$13 , \port$1369$12 , \port$1369$11 , \port$1369$10 , \port$1369$9 , \port$1369$8 , \port$1369$7 , \port$1369$6 , \port$1369$5 , \port$1369$4 , \port$1369$3 , \port$1369$2 , \port$1369$1 , \port$1369$0  };
+  assign p36[15:0] = { \port$1380$15 , \port$1380$14 , \port$1380$13 , \port$1380$12 , \port$1380$11 , \port$1380$10 , \port$1380$9 , \port$1380$8 , \port$1380$7 , \port$1380$6 , \port$1380$5 , \port$1380$4 , \port$1380$3 , \port$1380$2 , \port$1380$1 , \port$1380$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1385$0 , \port$1385$1 , \port$1385$2 , \port$1385$3 , \port$1385$4 , \port$1385$5 , \port$1385$6 , \port$1385$7 , \port$1385$8 , \port$1385$9 , \port$1385$10 , \port$1385$11 , \port$1385$12 , \port$1385$13 , \port$1385$14 , \port$1385$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1396$0 , \port$1396$1 , \port$1396$2 , \port$1396$3 , \port$1396$4 , \port$1396$5 , \port$1396$6 , \port$1396$7 , \port$1396$8 , \port$1396$9 , \port$1396$10 , \port$1396$11 , \port$1396$12 , \port$1396$13 , \port$1396$14 , \port$1396$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46767,38 +46788,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1385$0 , \port$1385$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1385$0 ;
-  wire \port$1385$0 ;
-  output \port$1385$1 ;
-  wire \port$1385$1 ;
-  output \port$1385$10 ;
-  wire \port$1385$10 ;
-  output \port$1385$11 ;
-  wire \port$1385$11 ;
-  output \port$1385$12 ;
-  wire \port$1385$12 ;
-  output \port$1385$13 ;
-  wire \port$1385$13 ;
-  output \port$1385$14 ;
-  wire \port$1385$14 ;
-  output \port$1385$15 ;
-  wire \port$1385$15 ;
-  output \port$1385$2 ;
-  wire \port$1385$2 ;
-  output \port$1385$3 ;
-  wire \port$1385$3 ;
-  output \port$1385$4 ;
-  wire \port$1385$4 ;
-  output \port$1385$5 ;
-  wire \port$1385$5 ;
-  output \port$1385$6 ;
-  wire \port$1385$6 ;
-  output \port$1385$7 ;
-  wire \port$1385$7 ;
-  output \port$1385$8 ;
-  wire \port$1385$8 ;
-  output \port$1385$9 ;
-  wire \port$1385$9 ;
+  output \port$1396$0 ;
+  wire \port$1396$0 ;
+  output \port$1396$1 ;
+  wire \port$1396$1 ;
+  output \port$1396$10 ;
+  wire \port$1396$10 ;
+  output \port$1396$11 ;
+  wire \port$1396$11 ;
+  output \port$1396$12 ;
+  wire \port$1396$12 ;
+  output \port$1396$13 ;
+  wire \port$1396$13 ;
+  output \port$1396$14 ;
+  wire \port$1396$14 ;
+  output \port$1396$15 ;
+  wire \port$1396$15 ;
+  output \port$1396$2 ;
+  wire \port$1396$2 ;
+  output \port$1396$3 ;
+  wire \port$1396$3 ;
+  output \port$1396$4 ;
+  wire \port$1396$4 ;
+  output \port$1396$5 ;
+  wire \port$1396$5 ;
+  output \port$1396$6 ;
+  wire \port$1396$6 ;
+  output \port$1396$7 ;
+  wire \port$1396$7 ;
+  output \port$1396$8 ;
+  wire \port$1396$8 ;
+  output \port$1396$9 ;
+  wire \port$1396$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46874,19 +46895,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1385$0 , \port$1385$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1385$0 ),
-    .P1(\port$1385$1 ),
-    .P10(\port$1385$10 ),
-    .P11(\port$1385$11 ),
-    .P12(\port$1385$12 ),
-    .P13(\port$1385$13 ),
-    .P14(\port$1385$14 ),
-    .P15(\port$1385$15 ),
+    .P0(\port$1396$0 ),
+    .P1(\port$1396$1 ),
+    .P10(\port$1396$10 ),
+    .P11(\port$1396$11 ),
+    .P12(\port$1396$12 ),
+    .P13(\port$1396$13 ),
+    .P14(\port$1396$14 ),
+    .P15(\port$1396$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1385$2 ),
+    .P2(\port$1396$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46897,30 +46918,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1385$0 , \port$1385$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1385$3 ),
+    .P3(\port$1396$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1385$4 ),
-    .P5(\port$1385$5 ),
-    .P6(\port$1385$6 ),
-    .P7(\port$1385$7 ),
-    .P8(\port$1385$8 ),
-    .P9(\port$1385$9 ),
+    .P4(\port$1396$4 ),
+    .P5(\port$1396$5 ),
+    .P6(\port$1396$6 ),
+    .P7(\port$1396$7 ),
+    .P8(\port$1396$8 ),
+    .P9(\port$1396$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1385$15 , \port$1385$14 , \port$1385$13 , \port$1385$12 , \port$1385$11 , \port$1385$10 , \port$1385$9 , \port$1385$8 , \port$1385$7 , \port$1385$6 , \port$1385$5 , \port$1385$4 , \port$1385$3 , \port$1385$2 , \port$1385$1 , \port$1385$0  };
+  assign p36[15:0] = { \port$1396$15 , \port$1396$14 , \port$1396$13 , \port$1396$12 , \port$1396$11 , \port$1396$10 , \port$1396$9 , \port$1396$8 , \port$1396$7 , \port$1396$6 , \port$1396$5 , \port$1396$4 , \port$1396$3 , \port$1396$2 , \port$1396$1 , \port$1396$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1401$0 , \port$1401$1 , \port$1401$2 , \port$1401$3 , \port$1401$4 , \port$1401$5 , \port$1401$6 , \port$1401$7 , \port$1401$8 , \port$1401$9 , \port$1401$10 , \port$1401$11 , \port$1401$12 , \port$1401$13 , \port$1401$14 , \port$1401$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1412$0 , \port$1412$1 , \port$1412$2 , \port$1412$3 , \port$1412$4 , \port$1412$5 , \port$1412$6 , \port$1412$7 , \port$1412$8 , \port$1412$9 , \port$1412$10 , \port$1412$11 , \port$1412$12 , \port$1412$13 , \port$1412$14 , \port$1412$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46928,38 +46949,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1401$0 , \port$1401$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1401$0 ;
-  wire \port$1401$0 ;
-  output \port$1401$1 ;
-  wire \port$1401$1 ;
-  output \port$1401$10 ;
-  wire \port$1401$10 ;
-  output \port$1401$11 ;
-  wire \port$1401$11 ;
-  output \port$1401$12 ;
-  wire \port$1401$12 ;
-  output \port$1401$13 ;
-  wire \port$1401$13 ;
-  output \port$1401$14 ;
-  wire \port$1401$14 ;
-  output \port$1401$15 ;
-  wire \port$1401$15 ;
-  output \port$1401$2 ;
-  wire \port$1401$2 ;
-  output \port$1401$3 ;
-  wire \port$1401$3 ;
-  output \port$1401$4 ;
-  wire \port$1401$4 ;
-  output \port$1401$5 ;
-  wire \port$1401$5 ;
-  output \port$1401$6 ;
-  wire \port$1401$6 ;
-  output \port$1401$7 ;
-  wire \port$1401$7 ;
-  output \port$1401$8 ;
-  wire \port$1401$8 ;
-  output \port$1401$9 ;
-  wire \port$1401$9 ;
+  output \port$1412$0 ;
+  wire \port$1412$0 ;
+  output \port$1412$1 ;
+  wire \port$1412$1 ;
+  output \port$1412$10 ;
+  wire \port$1412$10 ;
+  output \port$1412$11 ;
+  wire \port$1412$11 ;
+  output \port$1412$12 ;
+  wire \port$1412$12 ;
+  output \port$1412$13 ;
+  wire \port$1412$13 ;
+  output \port$1412$14 ;
+  wire \port$1412$14 ;
+  output \port$1412$15 ;
+  wire \port$1412$15 ;
+  output \port$1412$2 ;
+  wire \port$1412$2 ;
+  output \port$1412$3 ;
+  wire \port$1412$3 ;
+  output \port$1412$4 ;
+  wire \port$1412$4 ;
+  output \port$1412$5 ;
+  wire \port$1412$5 ;
+  output \port$1412$6 ;
+  wire \port$1412$6 ;
+  output \port$1412$7 ;
+  wire \port$1412$7 ;
+  output \port$1412$8 ;
+  wire \port$1412$8 ;
+  output \port$1412$9 ;
+  wire \port$1412$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47035,19 +47056,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1401$0 , \port$1401$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1401$0 ),
-    .P1(\port$1401$1 ),
-    .P10(\port$1401$10 ),
-    .P11(\port$1401$11 ),
-    .P12(\port$1401$12 ),
-    .P13(\port$1401$13 ),
-    .P14(\port$1401$14 ),
-    .P15(\port$1401$15 ),
+    .P0(\port$1412$0 ),
+    .P1(\port$1412$1 ),
+    .P10(\port$1412$10 ),
+    .P11(\port$1412$11 ),
+    .P12(\port$1412$12 ),
+    .P13(\port$1412$13 ),
+    .P14(\port$1412$14 ),
+    .P15(\port$1412$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1401$2 ),
+    .P2(\port$1412$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47058,30 +47079,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1401$0 , \port$1401$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1401$3 ),
+    .P3(\port$1412$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1401$4 ),
-    .P5(\port$1401$5 ),
-    .P6(\port$1401$6 ),
-    .P7(\port$1401$7 ),
-    .P8(\port$1401$8 ),
-    .P9(\port$1401$9 ),
+    .P4(\port$1412$4 ),
+    .P5(\port$1412$5 ),
+    .P6(\port$1412$6 ),
+    .P7(\port$1412$7 ),
+    .P8(\port$1412$8 ),
+    .P9(\port$1412$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1401$15 , \port$1401$14 , \port$1401$13 , \port$1401$12 , \port$1401$11 , \port$1401$10 , \port$1401$9 , \port$1401$8 , \port$1401$7 , \port$1401$6 , \port$1401$5 , \port$1401$4 , \port$1401$3 , \port$1401$2 , \port$1401$1 , \port$1401$0  };
+  assign p36[15:0] = { \port$1412$15 , \port$1412$14 , \port$1412$13 , \port$1412$12 , \port$1412$11 , \port$1412$10 , \port$1412$9 , \port$1412$8 , \port$1412$7 , \port$1412$6 , \port$1412$5 , \port$1412$4 , \port$1412$3 , \port$1412$2 , \port$1412$1 , \port$1412$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1417$0 , \port$1417$1 , \port$1417$2 , \port$1417$3 , \port$1417$4 , \port$1417$5 , \port$1417$6 , \port$1417$7 , \port$1417$8 , \port$1417$9 , \port$1417$10 , \port$1417$11 , \port$1417$12 , \port$1417$13 , \port$1417$14 , \port$1417$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1428$0 , \port$1428$1 , \port$1428$2 , \port$1428$3 , \port$1428$4 , \port$1428$5 , \port$1428$6 , \port$1428$7 , \port$1428$8 , \port$1428$9 , \port$1428$10 , \port$1428$11 , \port$1428$12 , \port$1428$13 , \port$1428$14 , \port$1428$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47089,38 +47110,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1417$0 , \port$1417$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1417$0 ;
-  wire \port$1417$0 ;
-  output \port$1417$1 ;
-  wire \port$1417$1 ;
-  output \port$1417$10 ;
-  wire \port$1417$10 ;
-  output \port$1417$11 ;
-  wire \port$1417$11 ;
-  output \port$1417$12 ;
-  wire \port$1417$12 ;
-  output \port$1417$13 ;
-  wire \port$1417$13 ;
-  output \port$1417$14 ;
-  wire \port$1417$14 ;
-  output \port$1417$15 ;
-  wire \port$1417$15 ;
-  output \port$1417$2 ;
-  wire \port$1417$2 ;
-  output \port$1417$3 ;
-  wire \port$1417$3 ;
-  output \port$1417$4 ;
-  wire \port$1417$4 ;
-  output \port$1417$5 ;
-  wire \port$1417$5 ;
-  output \port$1417$6 ;
-  wire \port$1417$6 ;
-  output \port$1417$7 ;
-  wire \port$1417$7 ;
-  output \port$1417$8 ;
-  wire \port$1417$8 ;
-  output \port$1417$9 ;
-  wire \port$1417$9 ;
+  output \port$1428$0 ;
+  wire \port$1428$0 ;
+  output \port$1428$1 ;
+  wire \port$1428$1 ;
+  output \port$1428$10 ;
+  wire \port$1428$10 ;
+  output \port$1428$11 ;
+  wire \port$1428$11 ;
+  output \port$1428$12 ;
+  wire \port$1428$12 ;
+  output \port$1428$13 ;
+  wire \port$1428$13 ;
+  output \port$1428$14 ;
+  wire \port$1428$14 ;
+  output \port$1428$15 ;
+  wire \port$1428$15 ;
+  output \port$1428$2 ;
+  wire \port$1428$2 ;
+  output \port$1428$3 ;
+  wire \port$1428$3 ;
+  output \port$1428$4 ;
+  wire \port$1428$4 ;
+  output \port$1428$5 ;
+  wire \port$1428$5 ;
+  output \port$1428$6 ;
+  wire \port$1428$6 ;
+  output \port$1428$7 ;
+  wire \port$1428$7 ;
+  output \port$1428$8 ;
+  wire \port$1428$8 ;
+  output \port$1428$9 ;
+  wire \port$1428$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47196,19 +47217,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1417$0 , \port$1417$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1417$0 ),
-    .P1(\port$1417$1 ),
-    .P10(\port$1417$10 ),
-    .P11(\port$1417$11 ),
-    .P12(\port$1417$12 ),
-    .P13(\port$1417$13 ),
-    .P14(\port$1417$14 ),
-    .P15(\port$1417$15 ),
+    .P0(\port$1428$0 ),
+    .P1(\port$1428$1 ),
+    .P10(\port$1428$10 ),
+    .P11(\port$1428$11 ),
+    .P12(\port$1428$12 ),
+    .P13(\port$1428$13 ),
+    .P14(\port$1428$14 ),
+    .P15(\port$1428$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1417$2 ),
+    .P2(\port$1428$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47219,30 +47240,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1417$0 , \port$1417$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1417$3 ),
+    .P3(\port$1428$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1417$4 ),
-    .P5(\port$1417$5 ),
-    .P6(\port$1417$6 ),
-    .P7(\port$1417$7 ),
-    .P8(\port$1417$8 ),
-    .P9(\port$1417$9 ),
+    .P4(\port$1428$4 ),
+    .P5(\port$1428$5 ),
+    .P6(\port$1428$6 ),
+    .P7(\port$1428$7 ),
+    .P8(\port$1428$8 ),
+    .P9(\port$1428$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1417$15 , \port$1417$14 , \port$1417$13 , \port$1417$12 , \port$1417$11 , \port$1417$10 , \port$1417$9 , \port$1417$8 , \port$1417$7 , \port$1417$6 , \port$1417$5 , \port$1417$4 , \port$1417$3 , \port$1417$2 , \port$1417$1 , \port$1417$0  };
+  assign p36[15:0] = { \port$1428$15 , \port$1428$14 , \port$1428$13 , \port$1428$12 , \port$1428$11 , \port$1428$10 , \port$1428$9 , \port$1428$8 , \port$1428$7 , \port$1428$6 , \port$1428$5 , \port$1428$4 , \port$1428$3 , \port$1428$2 , \port$1428$1 , \port$1428$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1433$0 , \port$1433$1 , \port$1433$2 , \port$1433$3 , \port$1433$4 , \port$1433$5 , \port$1433$6 , \port$1433$7 , \port$1433$8 , \port$1433$9 , \port$1433$10 , \port$1433$11 , \port$1433$12 , \port$1433$13 , \port$1433$14 , \port$1433$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1444$0 , \port$1444$1 , \port$1444$2 , \port$1444$3 , \port$1444$4 , \port$1444$5 , \port$1444$6 , \port$1444$7 , \port$1444$8 , \port$1444$9 , \port$1444$10 , \port$1444$11 , \port$1444$12 , \port$1444$13 , \port$1444$14 , \port$1444$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47250,38 +47271,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1433$0 , \port$1433$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1433$0 ;
-  wire \port$1433$0 ;
-  output \port$1433$1 ;
-  wire \port$1433$1 ;
-  output \port$1433$10 ;
-  wire \port$1433$10 ;
-  output \port$1433$11 ;
-  wire \port$1433$11 ;
-  output \port$1433$12 ;
-  wire \port$1433$12 ;
-  output \port$1433$13 ;
-  wire \port$1433$13 ;
-  output \port$1433$14 ;
-  wire \port$1433$14 ;
-  output \port$1433$15 ;
-  wire \port$1433$15 ;
-  output \port$1433$2 ;
-  wire \port$1433$2 ;
-  output \port$1433$3 ;
-  wire \port$1433$3 ;
-  output \port$1433$4 ;
-  wire \port$1433$4 ;
-  output \port$1433$5 ;
-  wire \port$1433$5 ;
-  output \port$1433$6 ;
-  wire \port$1433$6 ;
-  output \port$1433$7 ;
-  wire \port$1433$7 ;
-  output \port$1433$8 ;
-  wire \port$1433$8 ;
-  output \port$1433$9 ;
-  wire \port$1433$9 ;
+  output \port$1444$0 ;
+  wire \port$1444$0 ;
+  output \port$1444$1 ;
+  wire \port$1444$1 ;
+  output \port$1444$10 ;
+  wire \port$1444$10 ;
+  output \port$1444$11 ;
+  wire \port$1444$11 ;
+  output \port$1444$12 ;
+  wire \port$1444$12 ;
+  output \port$1444$13 ;
+  wire \port$1444$13 ;
+  output \port$1444$14 ;
+  wire \port$1444$14 ;
+  output \port$1444$15 ;
+  wire \port$1444$15 ;
+  output \port$1444$2 ;
+  wire \port$1444$2 ;
+  output \port$1444$3 ;
+  wire \port$1444$3 ;
+  output \port$1444$4 ;
+  wire \port$1444$4 ;
+  output \port$1444$5 ;
+  wire \port$1444$5 ;
+  output \port$1444$6 ;
+  wire \port$1444$6 ;
+  output \port$1444$7 ;
+  wire \port$1444$7 ;
+  output \port$1444$8 ;
+  wire \port$1444$8 ;
+  output \port$1444$9 ;
+  wire \port$1444$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47357,19 +47378,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1433$0 , \port$1433$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1433$0 ),
-    .P1(\port$1433$1 ),
-    .P10(\port$1433$10 ),
-    .P11(\port$1433$11 ),
-    .P12(\port$1433$12 ),
-    .P13(\port$1433$13 ),
-    .P14(\port$1433$14 ),
-    .P15(\port$1433$15 ),
+    .P0(\port$1444$0 ),
+    .P1(\port$1444$1 ),
+    .P10(\port$1444$10 ),
+    .P11(\port$1444$11 ),
+    .P12(\port$1444$12 ),
+    .P13(\port$1444$13 ),
+    .P14(\port$1444$14 ),
+    .P15(\port$1444$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1433$2 ),
+    .P2(\port$1444$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47380,30 +47401,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1433$0 , \port$1433$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1433$3 ),
+    .P3(\port$1444$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1433$4 ),
-    .P5(\port$1433$5 ),
-    .P6(\port$1433$6 ),
-    .P7(\port$1433$7 ),
-    .P8(\port$1433$8 ),
-    .P9(\port$1433$9 ),
+    .P4(\port$1444$4 ),
+    .P5(\port$1444$5 ),
+    .P6(\port$1444$6 ),
+    .P7(\port$1444$7 ),
+    .P8(\port$1444$8 ),
+    .P9(\port$1444$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1433$15 , \port$1433$14 , \port$1433$13 , \port$1433$12 , \port$1433$11 , \port$1433$10 , \port$1433$9 , \port$1433$8 , \port$1433$7 , \port$1433$6 , \port$1433$5 , \port$1433$4 , \port$1433$3 , \port$1433$2 , \port$1433$1 , \port$1433$0  };
+  assign p36[15:0] = { \port$1444$15 , \port$1444$14 , \port$1444$13 , \port$1444$12 , \port$1444$11 , \port$1444$10 , \port$1444$9 , \port$1444$8 , \port$1444$7 , \port$1444$6 , \port$1444$5 , \port$1444$4 , \port$1444$3 , \port$1444$2 , \port$1444$1 , \port$1444$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1449$0 , \port$1449$1 , \port$1449$2 , \port$1449$3 , \port$1449$4 , \port$1449$5 , \port$1449$6 , \port$1449$7 , \port$1449$8 , \port$1449$9 , \port$1449$10 , \port$1449$11 , \port$1449$12 , \port$1449$13 , \port$1449$14 , \port$1449$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1460$0 , \port$1460$1 , \port$1460$2 , \port$1460$3 , \port$1460$4 , \port$1460$5 , \port$1460$6 , \port$1460$7 , \port$1460$8 , \port$1460$9 , \port$1460$10 , \port$1460$11 , \port$1460$12 , \port$1460$13 , \port$1460$14 , \port$1460$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47411,38 +47432,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1449$0 , \port$1449$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1449$0 ;
-  wire \port$1449$0 ;
-  output \port$1449$1 ;
-  wire \port$1449$1 ;
-  output \port$1449$10 ;
-  wire \port$1449$10 ;
-  output \port$1449$11 ;
-  wire \port$1449$11 ;
-  output \port$1449$12 ;
-  wire \port$1449$12 ;
-  output \port$1449$13 ;
-  wire \port$1449$13 ;
-  output \port$1449$14 ;
-  wire \port$1449$14 ;
-  output \port$1449$15 ;
-  wire \port$1449$15 ;
-  output \port$1449$2 ;
-  wire \port$1449$2 ;
-  output \port$1449$3 ;
-  wire \port$1449$3 ;
-  output \port$1449$4 ;
-  wire \port$1449$4 ;
-  output \port$1449$5 ;
-  wire \port$1449$5 ;
-  output \port$1449$6 ;
-  wire \port$1449$6 ;
-  output \port$1449$7 ;
-  wire \port$1449$7 ;
-  output \port$1449$8 ;
-  wire \port$1449$8 ;
-  output \port$1449$9 ;
-  wire \port$1449$9 ;
+  output \port$1460$0 ;
+  wire \port$1460$0 ;
+  output \port$1460$1 ;
+  wire \port$1460$1 ;
+  output \port$1460$10 ;
+  wire \port$1460$10 ;
+  output \port$1460$11 ;
+  wire \port$1460$11 ;
+  output \port$1460$12 ;
+  wire \port$1460$12 ;
+  output \port$1460$13 ;
+  wire \port$1460$13 ;
+  output \port$1460$14 ;
+  wire \port$1460$14 ;
+  output \port$1460$15 ;
+  wire \port$1460$15 ;
+  output \port$1460$2 ;
+  wire \port$1460$2 ;
+  output \port$1460$3 ;
+  wire \port$1460$3 ;
+  output \port$1460$4 ;
+  wire \port$1460$4 ;
+  output \port$1460$5 ;
+  wire \port$1460$5 ;
+  output \port$1460$6 ;
+  wire \port$1460$6 ;
+  output \port$1460$7 ;
+  wire \port$1460$7 ;
+  output \port$1460$8 ;
+  wire \port$1460$8 ;
+  output \port$1460$9 ;
+  wire \port$1460$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47518,19 +47539,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1449$0 , \port$1449$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1449$0 ),
-    .P1(\port$1449$1 ),
-    .P10(\port$1449$10 ),
-    .P11(\port$1449$11 ),
-    .P12(\port$1449$12 ),
-    .P13(\port$1449$13 ),
-    .P14(\port$1449$14 ),
-    .P15(\port$1449$15 ),
+    .P0(\port$1460$0 ),
+    .P1(\port$1460$1 ),
+    .P10(\port$1460$10 ),
+    .P11(\port$1460$11 ),
+    .P12(\port$1460$12 ),
+    .P13(\port$1460$13 ),
+    .P14(\port$1460$14 ),
+    .P15(\port$1460$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1449$2 ),
+    .P2(\port$1460$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47541,30 +47562,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1449$0 , \port$1449$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1449$3 ),
+    .P3(\port$1460$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1449$4 ),
-    .P5(\port$1449$5 ),
-    .P6(\port$1449$6 ),
-    .P7(\port$1449$7 ),
-    .P8(\port$1449$8 ),
-    .P9(\port$1449$9 ),
+    .P4(\port$1460$4 ),
+    .P5(\port$1460$5 ),
+    .P6(\port$1460$6 ),
+    .P7(\port$1460$7 ),
+    .P8(\port$1460$8 ),
+    .P9(\port$1460$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1449$15 , \port$1449$14 , \port$1449$13 , \port$1449$12 , \port$1449$11 , \port$1449$10 , \port$1449$9 , \port$1449$8 , \port$1449$7 , \port$1449$6 , \port$1449$5 , \port$1449$4 , \port$1449$3 , \port$1449$2 , \port$1449$1 , \port$1449$0  };
+  assign p36[15:0] = { \port$1460$15 , \port$1460$14 , \port$1460$13 , \port$1460$12 , \port$1460$11 , \port$1460$10 , \port$1460$9 , \port$1460$8 , \port$1460$7 , \port$1460$6 , \port$1460$5 , \port$1460$4 , \port$1460$3 , \port$1460$2 , \port$1460$1 , \port$1460$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1465$0 , \port$1465$1 , \port$1465$2 , \port$1465$3 , \port$1465$4 , \port$1465$5 , \port$1465$6 , \port$1465$7 , \port$1465$8 , \port$1465$9 , \port$1465$10 , \port$1465$11 , \port$1465$12 , \port$1465$13 , \port$1465$14 , \port$1465$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1476$0 , \port$1476$1 , \port$1476$2 , \port$1476$3 , \port$1476$4 , \port$1476$5 , \port$1476$6 , \port$1476$7 , \port$1476$8 , \port$1476$9 , \port$1476$10 , \port$1476$11 , \port$1476$12 , \port$1476$13 , \port$1476$14 , \port$1476$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47572,38 +47593,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1465$0 , \port$1465$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1465$0 ;
-  wire \port$1465$0 ;
-  output \port$1465$1 ;
-  wire \port$1465$1 ;
-  output \port$1465$10 ;
-  wire \port$1465$10 ;
-  output \port$1465$11 ;
-  wire \port$1465$11 ;
-  output \port$1465$12 ;
-  wire \port$1465$12 ;
-  output \port$1465$13 ;
-  wire \port$1465$13 ;
-  output \port$1465$14 ;
-  wire \port$1465$14 ;
-  output \port$1465$15 ;
-  wire \port$1465$15 ;
-  output \port$1465$2 ;
-  wire \port$1465$2 ;
-  output \port$1465$3 ;
-  wire \port$1465$3 ;
-  output \port$1465$4 ;
-  wire \port$1465$4 ;
-  output \port$1465$5 ;
-  wire \port$1465$5 ;
-  output \port$1465$6 ;
-  wire \port$1465$6 ;
-  output \port$1465$7 ;
-  wire \port$1465$7 ;
-  output \port$1465$8 ;
-  wire \port$1465$8 ;
-  output \port$1465$9 ;
-  wire \port$1465$9 ;
+  output \port$1476$0 ;
+  wire \port$1476$0 ;
+  output \port$1476$1 ;
+  wire \port$1476$1 ;
+  output \port$1476$10 ;
+  wire \port$1476$10 ;
+  output \port$1476$11 ;
+  wire \port$1476$11 ;
+  output \port$1476$12 ;
+  wire \port$1476$12 ;
+  output \port$1476$13 ;
+  wire \port$1476$13 ;
+  output \port$1476$14 ;
+  wire \port$1476$14 ;
+  output \port$1476$15 ;
+  wire \port$1476$15 ;
+  output \port$1476$2 ;
+  wire \port$1476$2 ;
+  output \port$1476$3 ;
+  wire \port$1476$3 ;
+  output \port$1476$4 ;
+  wire \port$1476$4 ;
+  output \port$1476$5 ;
+  wire \port$1476$5 ;
+  output \port$1476$6 ;
+  wire \port$1476$6 ;
+  output \port$1476$7 ;
+  wire \port$1476$7 ;
+  output \port$1476$8 ;
+  wire \port$1476$8 ;
+  output \port$1476$9 ;
+  wire \port$1476$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47679,19 +47700,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1465$0 , \port$1465$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1465$0 ),
-    .P1(\port$1465$1 ),
-    .P10(\port$1465$10 ),
-    .P11(\port$1465$11 ),
-    .P12(\port$1465$12 ),
-    .P13(\port$1465$13 ),
-    .P14(\port$1465$14 ),
-    .P15(\port$1465$15 ),
+    .P0(\port$1476$0 ),
+    .P1(\port$1476$1 ),
+    .P10(\port$1476$10 ),
+    .P11(\port$1476$11 ),
+    .P12(\port$1476$12 ),
+    .P13(\port$1476$13 ),
+    .P14(\port$1476$14 ),
+    .P15(\port$1476$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1465$2 ),
+    .P2(\port$1476$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47702,30 +47723,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1465$0 , \port$1465$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1465$3 ),
+    .P3(\port$1476$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1465$4 ),
-    .P5(\port$1465$5 ),
-    .P6(\port$1465$6 ),
-    .P7(\port$1465$7 ),
-    .P8(\port$1465$8 ),
-    .P9(\port$1465$9 ),
+    .P4(\port$1476$4 ),
+    .P5(\port$1476$5 ),
+    .P6(\port$1476$6 ),
+    .P7(\port$1476$7 ),
+    .P8(\port$1476$8 ),
+    .P9(\port$1476$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1465$15 , \port$1465$14 , \port$1465$13 , \port$1465$12 , \port$1465$11 , \port$1465$10 , \port$1465$9 , \port$1465$8 , \port$1465$7 , \port$1465$6 , \port$1465$5 , \port$1465$4 , \port$1465$3 , \port$1465$2 , \port$1465$1 , \port$1465$0  };
+  assign p36[15:0] = { \port$1476$15 , \port$1476$14 , \port$1476$13 , \port$1476$12 , \port$1476$11 , \port$1476$10 , \port$1476$9 , \port$1476$8 , \port$1476$7 , \port$1476$6 , \port$1476$5 , \port$1476$4 , \port$1476$3 , \port$1476$2 , \port$1476$1 , \port$1476$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1481$0 , \port$1481$1 , \port$1481$2 , \port$1481$3 , \port$1481$4 , \port$1481$5 , \port$1481$6 , \port$1481$7 , \port$1481$8 , \port$1481$9 , \port$1481$10 , \port$1481$11 , \port$1481$12 , \port$1481$13 , \port$1481$14 , \port$1481$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1492$0 , \port$1492$1 , \port$1492$2 , \port$1492$3 , \port$1492$4 , \port$1492$5 , \port$1492$6 , \port$1492$7 , \port$1492$8 , \port$1492$9 , \port$1492$10 , \port$1492$11 , \port$1492$12 , \port$1492$13 , \port$1492$14 , \port$1492$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47733,38 +47754,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1481$0 , \port$1481$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1481$0 ;
-  wire \port$1481$0 ;
-  output \port$1481$1 ;
-  wire \port$1481$1 ;
-  output \port$1481$10 ;
-  wire \port$1481$10 ;
-  output \port$1481$11 ;
-  wire \port$1481$11 ;
-  output \port$1481$12 ;
-  wire \port$1481$12 ;
-  output \port$1481$13 ;
-  wire \port$1481$13 ;
-  output \port$1481$14 ;
-  wire \port$1481$14 ;
-  output \port$1481$15 ;
-  wire \port$1481$15 ;
-  output \port$1481$2 ;
-  wire \port$1481$2 ;
-  output \port$1481$3 ;
-  wire \port$1481$3 ;
-  output \port$1481$4 ;
-  wire \port$1481$4 ;
-  output \port$1481$5 ;
-  wire \port$1481$5 ;
-  output \port$1481$6 ;
-  wire \port$1481$6 ;
-  output \port$1481$7 ;
-  wire \port$1481$7 ;
-  output \port$1481$8 ;
-  wire \port$1481$8 ;
-  output \port$1481$9 ;
-  wire \port$1481$9 ;
+  output \port$1492$0 ;
+  wire \port$1492$0 ;
+  output \port$1492$1 ;
+  wire \port$1492$1 ;
+  output \port$1492$10 ;
+  wire \port$1492$10 ;
+  output \port$1492$11 ;
+  wire \port$1492$11 ;
+  output \port$1492$12 ;
+  wire \port$1492$12 ;
+  output \port$1492$13 ;
+  wire \port$1492$13 ;
+  output \port$1492$14 ;
+  wire \port$1492$14 ;
+  output \port$1492$15 ;
+  wire \port$1492$15 ;
+  output \port$1492$2 ;
+  wire \port$1492$2 ;
+  output \port$1492$3 ;
+  wire \port$1492$3 ;
+  output \port$1492$4 ;
+  wire \port$1492$4 ;
+  output \port$1492$5 ;
+  wire \port$1492$5 ;
+  output \port$1492$6 ;
+  wire \port$1492$6 ;
+  output \port$1492$7 ;
+  wire \port$1492$7 ;
+  output \port$1492$8 ;
+  wire \port$1492$8 ;
+  output \port$1492$9 ;
+  wire \port$1492$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47840,19 +47861,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1481$0 , \port$1481$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1481$0 ),
-    .P1(\port$1481$1 ),
-    .P10(\port$1481$10 ),
-    .P11(\port$1481$11 ),
-    .P12(\port$1481$12 ),
-    .P13(\port$1481$13 ),
-    .P14(\port$1481$14 ),
-    .P15(\port$1481$15 ),
+    .P0(\port$1492$0 ),
+    .P1(\port$1492$1 ),
+    .P10(\port$1492$10 ),
+    .P11(\port$1492$11 ),
+    .P12(\port$1492$12 ),
+    .P13(\port$1492$13 ),
+    .P14(\port$1492$14 ),
+    .P15(\port$1492$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1481$2 ),
+    .P2(\port$1492$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47863,26 +47884,26 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1481$0 , \port$1481$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1481$3 ),
+    .P3(\port$1492$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1481$4 ),
-    .P5(\port$1481$5 ),
-    .P6(\port$1481$6 ),
-    .P7(\port$1481$7 ),
-    .P8(\port$1481$8 ),
-    .P9(\port$1481$9 ),
+    .P4(\port$1492$4 ),
+    .P5(\port$1492$5 ),
+    .P6(\port$1492$6 ),
+    .P7(\port$1492$7 ),
+    .P8(\port$1492$8 ),
+    .P9(\port$1492$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1481$15 , \port$1481$14 , \port$1481$13 , \port$1481$12 , \port$1481$11 , \port$1481$10 , \port$1481$9 , \port$1481$8 , \port$1481$7 , \port$1481$6 , \port$1481$5 , \port$1481$4 , \port$1481$3 , \port$1481$2 , \port$1481$1 , \port$1481$0  };
+  assign p36[15:0] = { \port$1492$15 , \port$1492$14 , \port$1492$13 , \port$1492$12 , \port$1492$11 , \port$1492$10 , \port$1492$9 , \port$1492$8 , \port$1492$7 , \port$1492$6 , \port$1492$5 , \port$1492$4 , \port$1492$3 , \port$1492$2 , \port$1492$1 , \port$1492$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48438,14 +48459,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3757$0 , \port$3759$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3768$0 , \port$3770$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$3757$0 ;
-  wire [2:0] \port$3757$0 ;
-  input [4:0] \port$3759$0 ;
-  wire [4:0] \port$3759$0 ;
+  input [2:0] \port$3768$0 ;
+  wire [2:0] \port$3768$0 ;
+  input [4:0] \port$3770$0 ;
+  wire [4:0] \port$3770$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -48483,18 +48504,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3757$0 , \port$3759$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3759$0 [2]),
-    .ADB11(\port$3759$0 [3]),
-    .ADB12(\port$3759$0 [4]),
+    .ADB10(\port$3770$0 [2]),
+    .ADB11(\port$3770$0 [3]),
+    .ADB12(\port$3770$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3757$0 [0]),
-    .ADB6(\port$3757$0 [1]),
-    .ADB7(\port$3757$0 [2]),
-    .ADB8(\port$3759$0 [0]),
-    .ADB9(\port$3759$0 [1]),
+    .ADB5(\port$3768$0 [0]),
+    .ADB6(\port$3768$0 [1]),
+    .ADB7(\port$3768$0 [2]),
+    .ADB8(\port$3770$0 [0]),
+    .ADB9(\port$3770$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48613,18 +48634,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3757$0 , \port$3759$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3759$0 [2]),
-    .ADB11(\port$3759$0 [3]),
-    .ADB12(\port$3759$0 [4]),
+    .ADB10(\port$3770$0 [2]),
+    .ADB11(\port$3770$0 [3]),
+    .ADB12(\port$3770$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3757$0 [0]),
-    .ADB6(\port$3757$0 [1]),
-    .ADB7(\port$3757$0 [2]),
-    .ADB8(\port$3759$0 [0]),
-    .ADB9(\port$3759$0 [1]),
+    .ADB5(\port$3768$0 [0]),
+    .ADB6(\port$3768$0 [1]),
+    .ADB7(\port$3768$0 [2]),
+    .ADB8(\port$3770$0 [0]),
+    .ADB9(\port$3770$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48718,7 +48739,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3757$0 , \port$3759$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5739$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5758$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -48843,8 +48864,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$5739$0 ;
-  wire [68:0] \port$5739$0 ;
+  input [68:0] \port$5758$0 ;
+  wire [68:0] \port$5758$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -49160,150 +49181,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$3246$0 (\p$56 [0]),
-    .\port$3246$1 (\p$56 [1]),
-    .\port$3246$10 (\p$56 [10]),
-    .\port$3246$11 (\p$56 [11]),
-    .\port$3246$12 (\p$56 [12]),
-    .\port$3246$13 (\p$56 [13]),
-    .\port$3246$14 (\p$56 [14]),
-    .\port$3246$15 (\p$56 [15]),
-    .\port$3246$16 (\p$56 [16]),
-    .\port$3246$17 (\p$56 [17]),
-    .\port$3246$18 (\p$56 [18]),
-    .\port$3246$19 (\p$56 [19]),
-    .\port$3246$2 (\p$56 [2]),
-    .\port$3246$20 (\p$56 [20]),
-    .\port$3246$21 (\p$56 [21]),
-    .\port$3246$22 (\p$56 [22]),
-    .\port$3246$23 (\p$56 [23]),
-    .\port$3246$24 (\p$56 [24]),
-    .\port$3246$25 (\p$56 [25]),
-    .\port$3246$26 (\p$56 [26]),
-    .\port$3246$27 (\p$56 [27]),
-    .\port$3246$28 (\p$56 [28]),
-    .\port$3246$3 (\p$56 [3]),
-    .\port$3246$4 (\p$56 [4]),
-    .\port$3246$5 (\p$56 [5]),
-    .\port$3246$6 (\p$56 [6]),
-    .\port$3246$7 (\p$56 [7]),
-    .\port$3246$8 (\p$56 [8]),
-    .\port$3246$9 (\p$56 [9]),
+    .\port$3257$0 (\p$56 [0]),
+    .\port$3257$1 (\p$56 [1]),
+    .\port$3257$10 (\p$56 [10]),
+    .\port$3257$11 (\p$56 [11]),
+    .\port$3257$12 (\p$56 [12]),
+    .\port$3257$13 (\p$56 [13]),
+    .\port$3257$14 (\p$56 [14]),
+    .\port$3257$15 (\p$56 [15]),
+    .\port$3257$16 (\p$56 [16]),
+    .\port$3257$17 (\p$56 [17]),
+    .\port$3257$18 (\p$56 [18]),
+    .\port$3257$19 (\p$56 [19]),
+    .\port$3257$2 (\p$56 [2]),
+    .\port$3257$20 (\p$56 [20]),
+    .\port$3257$21 (\p$56 [21]),
+    .\port$3257$22 (\p$56 [22]),
+    .\port$3257$23 (\p$56 [23]),
+    .\port$3257$24 (\p$56 [24]),
+    .\port$3257$25 (\p$56 [25]),
+    .\port$3257$26 (\p$56 [26]),
+    .\port$3257$27 (\p$56 [27]),
+    .\port$3257$28 (\p$56 [28]),
+    .\port$3257$3 (\p$56 [3]),
+    .\port$3257$4 (\p$56 [4]),
+    .\port$3257$5 (\p$56 [5]),
+    .\port$3257$6 (\p$56 [6]),
+    .\port$3257$7 (\p$56 [7]),
+    .\port$3257$8 (\p$56 [8]),
+    .\port$3257$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$3245$0 (\p$54 [0]),
-    .\port$3245$1 (\p$54 [1]),
-    .\port$3245$10 (\p$54 [10]),
-    .\port$3245$11 (\p$54 [11]),
-    .\port$3245$12 (\p$54 [12]),
-    .\port$3245$13 (\p$54 [13]),
-    .\port$3245$14 (\p$54 [14]),
-    .\port$3245$15 (\p$54 [15]),
-    .\port$3245$16 (\p$54 [16]),
-    .\port$3245$17 (\p$54 [17]),
-    .\port$3245$18 (\p$54 [18]),
-    .\port$3245$19 (\p$54 [19]),
-    .\port$3245$2 (\p$54 [2]),
-    .\port$3245$20 (\p$54 [20]),
-    .\port$3245$21 (\p$54 [21]),
-    .\port$3245$22 (\p$54 [22]),
-    .\port$3245$23 (\p$54 [23]),
-    .\port$3245$24 (\p$54 [24]),
-    .\port$3245$25 (\p$54 [25]),
-    .\port$3245$26 (\p$54 [26]),
-    .\port$3245$27 (\p$54 [27]),
-    .\port$3245$28 (\p$54 [28]),
-    .\port$3245$29 (\p$54 [29]),
-    .\port$3245$3 (\p$54 [3]),
-    .\port$3245$30 (\p$54 [30]),
-    .\port$3245$31 (\p$54 [31]),
-    .\port$3245$4 (\p$54 [4]),
-    .\port$3245$5 (\p$54 [5]),
-    .\port$3245$6 (\p$54 [6]),
-    .\port$3245$7 (\p$54 [7]),
-    .\port$3245$8 (\p$54 [8]),
-    .\port$3245$9 (\p$54 [9]),
+    .\port$3256$0 (\p$54 [0]),
+    .\port$3256$1 (\p$54 [1]),
+    .\port$3256$10 (\p$54 [10]),
+    .\port$3256$11 (\p$54 [11]),
+    .\port$3256$12 (\p$54 [12]),
+    .\port$3256$13 (\p$54 [13]),
+    .\port$3256$14 (\p$54 [14]),
+    .\port$3256$15 (\p$54 [15]),
+    .\port$3256$16 (\p$54 [16]),
+    .\port$3256$17 (\p$54 [17]),
+    .\port$3256$18 (\p$54 [18]),
+    .\port$3256$19 (\p$54 [19]),
+    .\port$3256$2 (\p$54 [2]),
+    .\port$3256$20 (\p$54 [20]),
+    .\port$3256$21 (\p$54 [21]),
+    .\port$3256$22 (\p$54 [22]),
+    .\port$3256$23 (\p$54 [23]),
+    .\port$3256$24 (\p$54 [24]),
+    .\port$3256$25 (\p$54 [25]),
+    .\port$3256$26 (\p$54 [26]),
+    .\port$3256$27 (\p$54 [27]),
+    .\port$3256$28 (\p$54 [28]),
+    .\port$3256$29 (\p$54 [29]),
+    .\port$3256$3 (\p$54 [3]),
+    .\port$3256$30 (\p$54 [30]),
+    .\port$3256$31 (\p$54 [31]),
+    .\port$3256$4 (\p$54 [4]),
+    .\port$3256$5 (\p$54 [5]),
+    .\port$3256$6 (\p$54 [6]),
+    .\port$3256$7 (\p$54 [7]),
+    .\port$3256$8 (\p$54 [8]),
+    .\port$3256$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$3244$0 (\p$52 [0]),
-    .\port$3244$1 (\p$52 [1]),
-    .\port$3244$10 (\p$52 [10]),
-    .\port$3244$11 (\p$52 [11]),
-    .\port$3244$12 (\p$52 [12]),
-    .\port$3244$13 (\p$52 [13]),
-    .\port$3244$14 (\p$52 [14]),
-    .\port$3244$15 (\p$52 [15]),
-    .\port$3244$16 (\p$52 [16]),
-    .\port$3244$17 (\p$52 [17]),
-    .\port$3244$18 (\p$52 [18]),
-    .\port$3244$19 (\p$52 [19]),
-    .\port$3244$2 (\p$52 [2]),
-    .\port$3244$20 (\p$52 [20]),
-    .\port$3244$21 (\p$52 [21]),
-    .\port$3244$22 (\p$52 [22]),
-    .\port$3244$23 (\p$52 [23]),
-    .\port$3244$24 (\p$52 [24]),
-    .\port$3244$25 (\p$52 [25]),
-    .\port$3244$26 (\p$52 [26]),
-    .\port$3244$27 (\p$52 [27]),
-    .\port$3244$28 (\p$52 [28]),
-    .\port$3244$29 (\p$52 [29]),
-    .\port$3244$3 (\p$52 [3]),
-    .\port$3244$30 (\p$52 [30]),
-    .\port$3244$4 (\p$52 [4]),
-    .\port$3244$5 (\p$52 [5]),
-    .\port$3244$6 (\p$52 [6]),
-    .\port$3244$7 (\p$52 [7]),
-    .\port$3244$8 (\p$52 [8]),
-    .\port$3244$9 (\p$52 [9]),
+    .\port$3255$0 (\p$52 [0]),
+    .\port$3255$1 (\p$52 [1]),
+    .\port$3255$10 (\p$52 [10]),
+    .\port$3255$11 (\p$52 [11]),
+    .\port$3255$12 (\p$52 [12]),
+    .\port$3255$13 (\p$52 [13]),
+    .\port$3255$14 (\p$52 [14]),
+    .\port$3255$15 (\p$52 [15]),
+    .\port$3255$16 (\p$52 [16]),
+    .\port$3255$17 (\p$52 [17]),
+    .\port$3255$18 (\p$52 [18]),
+    .\port$3255$19 (\p$52 [19]),
+    .\port$3255$2 (\p$52 [2]),
+    .\port$3255$20 (\p$52 [20]),
+    .\port$3255$21 (\p$52 [21]),
+    .\port$3255$22 (\p$52 [22]),
+    .\port$3255$23 (\p$52 [23]),
+    .\port$3255$24 (\p$52 [24]),
+    .\port$3255$25 (\p$52 [25]),
+    .\port$3255$26 (\p$52 [26]),
+    .\port$3255$27 (\p$52 [27]),
+    .\port$3255$28 (\p$52 [28]),
+    .\port$3255$29 (\p$52 [29]),
+    .\port$3255$3 (\p$52 [3]),
+    .\port$3255$30 (\p$52 [30]),
+    .\port$3255$4 (\p$52 [4]),
+    .\port$3255$5 (\p$52 [5]),
+    .\port$3255$6 (\p$52 [6]),
+    .\port$3255$7 (\p$52 [7]),
+    .\port$3255$8 (\p$52 [8]),
+    .\port$3255$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$3243$0 (p[0]),
-    .\port$3243$1 (p[1]),
-    .\port$3243$10 (p[10]),
-    .\port$3243$11 (p[11]),
-    .\port$3243$12 (p[12]),
-    .\port$3243$13 (p[13]),
-    .\port$3243$14 (p[14]),
-    .\port$3243$15 (p[15]),
-    .\port$3243$16 (p[16]),
-    .\port$3243$17 (p[17]),
-    .\port$3243$18 (p[18]),
-    .\port$3243$19 (p[19]),
-    .\port$3243$2 (p[2]),
-    .\port$3243$20 (p[20]),
-    .\port$3243$21 (p[21]),
-    .\port$3243$22 (p[22]),
-    .\port$3243$23 (p[23]),
-    .\port$3243$24 (p[24]),
-    .\port$3243$25 (p[25]),
-    .\port$3243$26 (p[26]),
-    .\port$3243$27 (p[27]),
-    .\port$3243$28 (p[28]),
-    .\port$3243$29 (p[29]),
-    .\port$3243$3 (p[3]),
-    .\port$3243$30 (p[30]),
-    .\port$3243$31 (p[31]),
-    .\port$3243$32 (p[32]),
-    .\port$3243$33 (p[33]),
-    .\port$3243$4 (p[4]),
-    .\port$3243$5 (p[5]),
-    .\port$3243$6 (p[6]),
-    .\port$3243$7 (p[7]),
-    .\port$3243$8 (p[8]),
-    .\port$3243$9 (p[9]),
+    .\port$3254$0 (p[0]),
+    .\port$3254$1 (p[1]),
+    .\port$3254$10 (p[10]),
+    .\port$3254$11 (p[11]),
+    .\port$3254$12 (p[12]),
+    .\port$3254$13 (p[13]),
+    .\port$3254$14 (p[14]),
+    .\port$3254$15 (p[15]),
+    .\port$3254$16 (p[16]),
+    .\port$3254$17 (p[17]),
+    .\port$3254$18 (p[18]),
+    .\port$3254$19 (p[19]),
+    .\port$3254$2 (p[2]),
+    .\port$3254$20 (p[20]),
+    .\port$3254$21 (p[21]),
+    .\port$3254$22 (p[22]),
+    .\port$3254$23 (p[23]),
+    .\port$3254$24 (p[24]),
+    .\port$3254$25 (p[25]),
+    .\port$3254$26 (p[26]),
+    .\port$3254$27 (p[27]),
+    .\port$3254$28 (p[28]),
+    .\port$3254$29 (p[29]),
+    .\port$3254$3 (p[3]),
+    .\port$3254$30 (p[30]),
+    .\port$3254$31 (p[31]),
+    .\port$3254$32 (p[32]),
+    .\port$3254$33 (p[33]),
+    .\port$3254$4 (p[4]),
+    .\port$3254$5 (p[5]),
+    .\port$3254$6 (p[6]),
+    .\port$3254$7 (p[7]),
+    .\port$3254$8 (p[8]),
+    .\port$3254$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -49461,17 +49482,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$5739$0 [31:0];
+      rq0_b0 <= \port$5758$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$5739$0 [68:63];
-      rq0_m0 <= \port$5739$0 [62:32];
+      rq0_e0 <= \port$5758$0 [68:63];
+      rq0_m0 <= \port$5758$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$3246$0 , \port$3246$1 , \port$3246$2 , \port$3246$3 , \port$3246$4 , \port$3246$5 , \port$3246$6 , \port$3246$7 , \port$3246$8 , \port$3246$9 , \port$3246$10 , \port$3246$11 , \port$3246$12 , \port$3246$13 , \port$3246$14 , \port$3246$15 , \port$3246$16 , \port$3246$17 , \port$3246$18 , \port$3246$19 
-, \port$3246$20 , \port$3246$21 , \port$3246$22 , \port$3246$23 , \port$3246$24 , \port$3246$25 , \port$3246$26 , \port$3246$27 , \port$3246$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$3257$0 , \port$3257$1 , \port$3257$2 , \port$3257$3 , \port$3257$4 , \port$3257$5 , \port$3257$6 , \port$3257$7 , \port$3257$8 , \port$3257$9 , \port$3257$10 , \port$3257$11 , \port$3257$12 , \port$3257$13 , \port$3257$14 , \port$3257$15 , \port$3257$16 , \port$3257$17 , \port$3257$18 , \port$3257$19 
+, \port$3257$20 , \port$3257$21 , \port$3257$22 , \port$3257$23 , \port$3257$24 , \port$3257$25 , \port$3257$26 , \port$3257$27 , \port$3257$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -49479,64 +49500,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3246$0 , \port$3246$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3246$0 ;
-  wire \port$3246$0 ;
-  output \port$3246$1 ;
-  wire \port$3246$1 ;
-  output \port$3246$10 ;
-  wire \port$3246$10 ;
-  output \port$3246$11 ;
-  wire \port$3246$11 ;
-  output \port$3246$12 ;
-  wire \port$3246$12 ;
-  output \port$3246$13 ;
-  wire \port$3246$13 ;
-  output \port$3246$14 ;
-  wire \port$3246$14 ;
-  output \port$3246$15 ;
-  wire \port$3246$15 ;
-  output \port$3246$16 ;
-  wire \port$3246$16 ;
-  output \port$3246$17 ;
-  wire \port$3246$17 ;
-  output \port$3246$18 ;
-  wire \port$3246$18 ;
-  output \port$3246$19 ;
-  wire \port$3246$19 ;
-  output \port$3246$2 ;
-  wire \port$3246$2 ;
-  output \port$3246$20 ;
-  wire \port$3246$20 ;
-  output \port$3246$21 ;
-  wire \port$3246$21 ;
-  output \port$3246$22 ;
-  wire \port$3246$22 ;
-  output \port$3246$23 ;
-  wire \port$3246$23 ;
-  output \port$3246$24 ;
-  wire \port$3246$24 ;
-  output \port$3246$25 ;
-  wire \port$3246$25 ;
-  output \port$3246$26 ;
-  wire \port$3246$26 ;
-  output \port$3246$27 ;
-  wire \port$3246$27 ;
-  output \port$3246$28 ;
-  wire \port$3246$28 ;
-  output \port$3246$3 ;
-  wire \port$3246$3 ;
-  output \port$3246$4 ;
-  wire \port$3246$4 ;
-  output \port$3246$5 ;
-  wire \port$3246$5 ;
-  output \port$3246$6 ;
-  wire \port$3246$6 ;
-  output \port$3246$7 ;
-  wire \port$3246$7 ;
-  output \port$3246$8 ;
-  wire \port$3246$8 ;
-  output \port$3246$9 ;
-  wire \port$3246$9 ;
+  output \port$3257$0 ;
+  wire \port$3257$0 ;
+  output \port$3257$1 ;
+  wire \port$3257$1 ;
+  output \port$3257$10 ;
+  wire \port$3257$10 ;
+  output \port$3257$11 ;
+  wire \port$3257$11 ;
+  output \port$3257$12 ;
+  wire \port$3257$12 ;
+  output \port$3257$13 ;
+  wire \port$3257$13 ;
+  output \port$3257$14 ;
+  wire \port$3257$14 ;
+  output \port$3257$15 ;
+  wire \port$3257$15 ;
+  output \port$3257$16 ;
+  wire \port$3257$16 ;
+  output \port$3257$17 ;
+  wire \port$3257$17 ;
+  output \port$3257$18 ;
+  wire \port$3257$18 ;
+  output \port$3257$19 ;
+  wire \port$3257$19 ;
+  output \port$3257$2 ;
+  wire \port$3257$2 ;
+  output \port$3257$20 ;
+  wire \port$3257$20 ;
+  output \port$3257$21 ;
+  wire \port$3257$21 ;
+  output \port$3257$22 ;
+  wire \port$3257$22 ;
+  output \port$3257$23 ;
+  wire \port$3257$23 ;
+  output \port$3257$24 ;
+  wire \port$3257$24 ;
+  output \port$3257$25 ;
+  wire \port$3257$25 ;
+  output \port$3257$26 ;
+  wire \port$3257$26 ;
+  output \port$3257$27 ;
+  wire \port$3257$27 ;
+  output \port$3257$28 ;
+  wire \port$3257$28 ;
+  output \port$3257$3 ;
+  wire \port$3257$3 ;
+  output \port$3257$4 ;
+  wire \port$3257$4 ;
+  output \port$3257$5 ;
+  wire \port$3257$5 ;
+  output \port$3257$6 ;
+  wire \port$3257$6 ;
+  output \port$3257$7 ;
+  wire \port$3257$7 ;
+  output \port$3257$8 ;
+  wire \port$3257$8 ;
+  output \port$3257$9 ;
+  wire \port$3257$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -49612,54 +49633,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3246$0 , \port$3246$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3246$0 ),
-    .P1(\port$3246$1 ),
-    .P10(\port$3246$10 ),
-    .P11(\port$3246$11 ),
-    .P12(\port$3246$12 ),
-    .P13(\port$3246$13 ),
-    .P14(\port$3246$14 ),
-    .P15(\port$3246$15 ),
-    .P16(\port$3246$16 ),
-    .P17(\port$3246$17 ),
-    .P18(\port$3246$18 ),
-    .P19(\port$3246$19 ),
-    .P2(\port$3246$2 ),
-    .P20(\port$3246$20 ),
-    .P21(\port$3246$21 ),
-    .P22(\port$3246$22 ),
-    .P23(\port$3246$23 ),
-    .P24(\port$3246$24 ),
-    .P25(\port$3246$25 ),
-    .P26(\port$3246$26 ),
-    .P27(\port$3246$27 ),
-    .P28(\port$3246$28 ),
+    .P0(\port$3257$0 ),
+    .P1(\port$3257$1 ),
+    .P10(\port$3257$10 ),
+    .P11(\port$3257$11 ),
+    .P12(\port$3257$12 ),
+    .P13(\port$3257$13 ),
+    .P14(\port$3257$14 ),
+    .P15(\port$3257$15 ),
+    .P16(\port$3257$16 ),
+    .P17(\port$3257$17 ),
+    .P18(\port$3257$18 ),
+    .P19(\port$3257$19 ),
+    .P2(\port$3257$2 ),
+    .P20(\port$3257$20 ),
+    .P21(\port$3257$21 ),
+    .P22(\port$3257$22 ),
+    .P23(\port$3257$23 ),
+    .P24(\port$3257$24 ),
+    .P25(\port$3257$25 ),
+    .P26(\port$3257$26 ),
+    .P27(\port$3257$27 ),
+    .P28(\port$3257$28 ),
     .P29(p36[29]),
-    .P3(\port$3246$3 ),
+    .P3(\port$3257$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3246$4 ),
-    .P5(\port$3246$5 ),
-    .P6(\port$3246$6 ),
-    .P7(\port$3246$7 ),
-    .P8(\port$3246$8 ),
-    .P9(\port$3246$9 ),
+    .P4(\port$3257$4 ),
+    .P5(\port$3257$5 ),
+    .P6(\port$3257$6 ),
+    .P7(\port$3257$7 ),
+    .P8(\port$3257$8 ),
+    .P9(\port$3257$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$3246$28 , \port$3246$27 , \port$3246$26 , \port$3246$25 , \port$3246$24 , \port$3246$23 , \port$3246$22 , \port$3246$21 , \port$3246$20 , \port$3246$19 , \port$3246$18 , \port$3246$17 , \port$3246$16 , \port$3246$15 , \port$3246$14 , \port$3246$13 , \port$3246$12 , \port$3246$11 , \port$3246$10 , \port$3246$9 , \port$3246$8 , \port$3246$7 , \port$3246$6 , \port$3246$5 , \port$3246$4 , \port$3246$3 , \port$3246$2 , \port$3246$1 , \port$3246$0  };
+  assign p36[28:0] = { \port$3257$28 , \port$3257$27 , \port$3257$26 , \port$3257$25 , \port$3257$24 , \port$3257$23 , \port$3257$22 , \port$3257$21 , \port$3257$20 , \port$3257$19 , \port$3257$18 , \port$3257$17 , \port$3257$16 , \port$3257$15 , \port$3257$14 , \port$3257$13 , \port$3257$12 , \port$3257$11 , \port$3257$10 , \port$3257$9 , \port$3257$8 , \port$3257$7 , \port$3257$6 , \port$3257$5 , \port$3257$4 , \port$3257$3 , \port$3257$2 , \port$3257$1 , \port$3257$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$3245$0 , \port$3245$1 , \port$3245$2 , \port$3245$3 , \port$3245$4 , \port$3245$5 , \port$3245$6 , \port$3245$7 , \port$3245$8 , \port$3245$9 , \port$3245$10 , \port$3245$11 , \port$3245$12 , \port$3245$13 , \port$3245$14 , \port$3245$15 , \port$3245$16 , \port$3245$17 , \port$3245$18 , \port$3245$19 
-, \port$3245$20 , \port$3245$21 , \port$3245$22 , \port$3245$23 , \port$3245$24 , \port$3245$25 , \port$3245$26 , \port$3245$27 , \port$3245$28 , \port$3245$29 , \port$3245$30 , \port$3245$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$3256$0 , \port$3256$1 , \port$3256$2 , \port$3256$3 , \port$3256$4 , \port$3256$5 , \port$3256$6 , \port$3256$7 , \port$3256$8 , \port$3256$9 , \port$3256$10 , \port$3256$11 , \port$3256$12 , \port$3256$13 , \port$3256$14 , \port$3256$15 , \port$3256$16 , \port$3256$17 , \port$3256$18 , \port$3256$19 
+, \port$3256$20 , \port$3256$21 , \port$3256$22 , \port$3256$23 , \port$3256$24 , \port$3256$25 , \port$3256$26 , \port$3256$27 , \port$3256$28 , \port$3256$29 , \port$3256$30 , \port$3256$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -49667,70 +49688,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3245$0 , \port$3245$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3245$0 ;
-  wire \port$3245$0 ;
-  output \port$3245$1 ;
-  wire \port$3245$1 ;
-  output \port$3245$10 ;
-  wire \port$3245$10 ;
-  output \port$3245$11 ;
-  wire \port$3245$11 ;
-  output \port$3245$12 ;
-  wire \port$3245$12 ;
-  output \port$3245$13 ;
-  wire \port$3245$13 ;
-  output \port$3245$14 ;
-  wire \port$3245$14 ;
-  output \port$3245$15 ;
-  wire \port$3245$15 ;
-  output \port$3245$16 ;
-  wire \port$3245$16 ;
-  output \port$3245$17 ;
-  wire \port$3245$17 ;
-  output \port$3245$18 ;
-  wire \port$3245$18 ;
-  output \port$3245$19 ;
-  wire \port$3245$19 ;
-  output \port$3245$2 ;
-  wire \port$3245$2 ;
-  output \port$3245$20 ;
-  wire \port$3245$20 ;
-  output \port$3245$21 ;
-  wire \port$3245$21 ;
-  output \port$3245$22 ;
-  wire \port$3245$22 ;
-  output \port$3245$23 ;
-  wire \port$3245$23 ;
-  output \port$3245$24 ;
-  wire \port$3245$24 ;
-  output \port$3245$25 ;
-  wire \port$3245$25 ;
-  output \port$3245$26 ;
-  wire \port$3245$26 ;
-  output \port$3245$27 ;
-  wire \port$3245$27 ;
-  output \port$3245$28 ;
-  wire \port$3245$28 ;
-  output \port$3245$29 ;
-  wire \port$3245$29 ;
-  output \port$3245$3 ;
-  wire \port$3245$3 ;
-  output \port$3245$30 ;
-  wire \port$3245$30 ;
-  output \port$3245$31 ;
-  wire \port$3245$31 ;
-  output \port$3245$4 ;
-  wire \port$3245$4 ;
-  output \port$3245$5 ;
-  wire \port$3245$5 ;
-  output \port$3245$6 ;
-  wire \port$3245$6 ;
-  output \port$3245$7 ;
-  wire \port$3245$7 ;
-  output \port$3245$8 ;
-  wire \port$3245$8 ;
-  output \port$3245$9 ;
-  wire \port$3245$9 ;
+  output \port$3256$0 ;
+  wire \port$3256$0 ;
+  output \port$3256$1 ;
+  wire \port$3256$1 ;
+  output \port$3256$10 ;
+  wire \port$3256$10 ;
+  output \port$3256$11 ;
+  wire \port$3256$11 ;
+  output \port$3256$12 ;
+  wire \port$3256$12 ;
+  output \port$3256$13 ;
+  wire \port$3256$13 ;
+  output \port$3256$14 ;
+  wire \port$3256$14 ;
+  output \port$3256$15 ;
+  wire \port$3256$15 ;
+  output \port$3256$16 ;
+  wire \port$3256$16 ;
+  output \port$3256$17 ;
+  wire \port$3256$17 ;
+  output \port$3256$18 ;
+  wire \port$3256$18 ;
+  output \port$3256$19 ;
+  wire \port$3256$19 ;
+  output \port$3256$2 ;
+  wire \port$3256$2 ;
+  output \port$3256$20 ;
+  wire \port$3256$20 ;
+  output \port$3256$21 ;
+  wire \port$3256$21 ;
+  output \port$3256$22 ;
+  wire \port$3256$22 ;
+  output \port$3256$23 ;
+  wire \port$3256$23 ;
+  output \port$3256$24 ;
+  wire \port$3256$24 ;
+  output \port$3256$25 ;
+  wire \port$3256$25 ;
+  output \port$3256$26 ;
+  wire \port$3256$26 ;
+  output \port$3256$27 ;
+  wire \port$3256$27 ;
+  output \port$3256$28 ;
+  wire \port$3256$28 ;
+  output \port$3256$29 ;
+  wire \port$3256$29 ;
+  output \port$3256$3 ;
+  wire \port$3256$3 ;
+  output \port$3256$30 ;
+  wire \port$3256$30 ;
+  output \port$3256$31 ;
+  wire \port$3256$31 ;
+  output \port$3256$4 ;
+  wire \port$3256$4 ;
+  output \port$3256$5 ;
+  wire \port$3256$5 ;
+  output \port$3256$6 ;
+  wire \port$3256$6 ;
+  output \port$3256$7 ;
+  wire \port$3256$7 ;
+  output \port$3256$8 ;
+  wire \port$3256$8 ;
+  output \port$3256$9 ;
+  wire \port$3256$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -49806,54 +49827,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3245$0 , \port$3245$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3245$0 ),
-    .P1(\port$3245$1 ),
-    .P10(\port$3245$10 ),
-    .P11(\port$3245$11 ),
-    .P12(\port$3245$12 ),
-    .P13(\port$3245$13 ),
-    .P14(\port$3245$14 ),
-    .P15(\port$3245$15 ),
-    .P16(\port$3245$16 ),
-    .P17(\port$3245$17 ),
-    .P18(\port$3245$18 ),
-    .P19(\port$3245$19 ),
-    .P2(\port$3245$2 ),
-    .P20(\port$3245$20 ),
-    .P21(\port$3245$21 ),
-    .P22(\port$3245$22 ),
-    .P23(\port$3245$23 ),
-    .P24(\port$3245$24 ),
-    .P25(\port$3245$25 ),
-    .P26(\port$3245$26 ),
-    .P27(\port$3245$27 ),
-    .P28(\port$3245$28 ),
-    .P29(\port$3245$29 ),
-    .P3(\port$3245$3 ),
-    .P30(\port$3245$30 ),
-    .P31(\port$3245$31 ),
+    .P0(\port$3256$0 ),
+    .P1(\port$3256$1 ),
+    .P10(\port$3256$10 ),
+    .P11(\port$3256$11 ),
+    .P12(\port$3256$12 ),
+    .P13(\port$3256$13 ),
+    .P14(\port$3256$14 ),
+    .P15(\port$3256$15 ),
+    .P16(\port$3256$16 ),
+    .P17(\port$3256$17 ),
+    .P18(\port$3256$18 ),
+    .P19(\port$3256$19 ),
+    .P2(\port$3256$2 ),
+    .P20(\port$3256$20 ),
+    .P21(\port$3256$21 ),
+    .P22(\port$3256$22 ),
+    .P23(\port$3256$23 ),
+    .P24(\port$3256$24 ),
+    .P25(\port$3256$25 ),
+    .P26(\port$3256$26 ),
+    .P27(\port$3256$27 ),
+    .P28(\port$3256$28 ),
+    .P29(\port$3256$29 ),
+    .P3(\port$3256$3 ),
+    .P30(\port$3256$30 ),
+    .P31(\port$3256$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3245$4 ),
-    .P5(\port$3245$5 ),
-    .P6(\port$3245$6 ),
-    .P7(\port$3245$7 ),
-    .P8(\port$3245$8 ),
-    .P9(\port$3245$9 ),
+    .P4(\port$3256$4 ),
+    .P5(\port$3256$5 ),
+    .P6(\port$3256$6 ),
+    .P7(\port$3256$7 ),
+    .P8(\port$3256$8 ),
+    .P9(\port$3256$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$3245$31 , \port$3245$30 , \port$3245$29 , \port$3245$28 , \port$3245$27 , \port$3245$26 , \port$3245$25 , \port$3245$24 , \port$3245$23 , \port$3245$22 , \port$3245$21 , \port$3245$20 , \port$3245$19 , \port$3245$18 , \port$3245$17 , \port$3245$16 , \port$3245$15 , \port$3245$14 , \port$3245$13 , \port$3245$12 , \port$3245$11 , \port$3245$10 , \port$3245$9 , \port$3245$8 , \port$3245$7 , \port$3245$6 , \port$3245$5 , \port$3245$4 , \port$3245$3 , \port$3245$2 , \port$3245$1 , \port$3245$0  };
+  assign p36[31:0] = { \port$3256$31 , \port$3256$30 , \port$3256$29 , \port$3256$28 , \port$3256$27 , \port$3256$26 , \port$3256$25 , \port$3256$24 , \port$3256$23 , \port$3256$22 , \port$3256$21 , \port$3256$20 , \port$3256$19 , \port$3256$18 , \port$3256$17 , \port$3256$16 , \port$3256$15 , \port$3256$14 , \port$3256$13 , \port$3256$12 , \port$3256$11 , \port$3256$10 , \port$3256$9 , \port$3256$8 , \port$3256$7 , \port$3256$6 , \port$3256$5 , \port$3256$4 , \port$3256$3 , \port$3256$2 , \port$3256$1 , \port$3256$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$3244$0 , \port$3244$1 , \port$3244$2 , \port$3244$3 , \port$3244$4 , \port$3244$5 , \port$3244$6 , \port$3244$7 , \port$3244$8 , \port$3244$9 , \port$3244$10 , \port$3244$11 , \port$3244$12 , \port$3244$13 , \port$3244$14 , \port$3244$15 , \port$3244$16 , \port$3244$17 , \port$3244$18 , \port$3244$19 
-, \port$3244$20 , \port$3244$21 , \port$3244$22 , \port$3244$23 , \port$3244$24 , \port$3244$25 , \port$3244$26 , \port$3244$27 , \port$3244$28 , \port$3244$29 , \port$3244$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3255$2 , \port$3255$3 , \port$3255$4 , \port$3255$5 , \port$3255$6 , \port$3255$7 , \port$3255$8 , \port$3255$9 , \port$3255$10 , \port$3255$11 , \port$3255$12 , \port$3255$13 , \port$3255$14 , \port$3255$15 , \port$3255$16 , \port$3255$17 , \port$3255$18 , \port$3255$19 
+, \port$3255$20 , \port$3255$21 , \port$3255$22 , \port$3255$23 , \port$3255$24 , \port$3255$25 , \port$3255$26 , \port$3255$27 , \port$3255$28 , \port$3255$29 , \port$3255$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -49861,68 +49882,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3244$0 , \port$3244$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3244$0 ;
-  wire \port$3244$0 ;
-  output \port$3244$1 ;
-  wire \port$3244$1 ;
-  output \port$3244$10 ;
-  wire \port$3244$10 ;
-  output \port$3244$11 ;
-  wire \port$3244$11 ;
-  output \port$3244$12 ;
-  wire \port$3244$12 ;
-  output \port$3244$13 ;
-  wire \port$3244$13 ;
-  output \port$3244$14 ;
-  wire \port$3244$14 ;
-  output \port$3244$15 ;
-  wire \port$3244$15 ;
-  output \port$3244$16 ;
-  wire \port$3244$16 ;
-  output \port$3244$17 ;
-  wire \port$3244$17 ;
-  output \port$3244$18 ;
-  wire \port$3244$18 ;
-  output \port$3244$19 ;
-  wire \port$3244$19 ;
-  output \port$3244$2 ;
-  wire \port$3244$2 ;
-  output \port$3244$20 ;
-  wire \port$3244$20 ;
-  output \port$3244$21 ;
-  wire \port$3244$21 ;
-  output \port$3244$22 ;
-  wire \port$3244$22 ;
-  output \port$3244$23 ;
-  wire \port$3244$23 ;
-  output \port$3244$24 ;
-  wire \port$3244$24 ;
-  output \port$3244$25 ;
-  wire \port$3244$25 ;
-  output \port$3244$26 ;
-  wire \port$3244$26 ;
-  output \port$3244$27 ;
-  wire \port$3244$27 ;
-  output \port$3244$28 ;
-  wire \port$3244$28 ;
-  output \port$3244$29 ;
-  wire \port$3244$29 ;
-  output \port$3244$3 ;
-  wire \port$3244$3 ;
-  output \port$3244$30 ;
-  wire \port$3244$30 ;
-  output \port$3244$4 ;
-  wire \port$3244$4 ;
-  output \port$3244$5 ;
-  wire \port$3244$5 ;
-  output \port$3244$6 ;
-  wire \port$3244$6 ;
-  output \port$3244$7 ;
-  wire \port$3244$7 ;
-  output \port$3244$8 ;
-  wire \port$3244$8 ;
-  output \port$3244$9 ;
-  wire \port$3244$9 ;
+  output \port$3255$0 ;
+  wire \port$3255$0 ;
+  output \port$3255$1 ;
+  wire \port$3255$1 ;
+  output \port$3255$10 ;
+  wire \port$3255$10 ;
+  output \port$3255$11 ;
+  wire \port$3255$11 ;
+  output \port$3255$12 ;
+  wire \port$3255$12 ;
+  output \port$3255$13 ;
+  wire \port$3255$13 ;
+  output \port$3255$14 ;
+  wire \port$3255$14 ;
+  output \port$3255$15 ;
+  wire \port$3255$15 ;
+  output \port$3255$16 ;
+  wire \port$3255$16 ;
+  output \port$3255$17 ;
+  wire \port$3255$17 ;
+  output \port$3255$18 ;
+  wire \port$3255$18 ;
+  output \port$3255$19 ;
+  wire \port$3255$19 ;
+  output \port$3255$2 ;
+  wire \port$3255$2 ;
+  output \port$3255$20 ;
+  wire \port$3255$20 ;
+  output \port$3255$21 ;
+  wire \port$3255$21 ;
+  output \port$3255$22 ;
+  wire \port$3255$22 ;
+  output \port$3255$23 ;
+  wire \port$3255$23 ;
+  output \port$3255$24 ;
+  wire \port$3255$24 ;
+  output \port$3255$25 ;
+  wire \port$3255$25 ;
+  output \port$3255$26 ;
+  wire \port$3255$26 ;
+  output \port$3255$27 ;
+  wire \port$3255$27 ;
+  output \port$3255$28 ;
+  wire \port$3255$28 ;
+  output \port$3255$29 ;
+  wire \port$3255$29 ;
+  output \port$3255$3 ;
+  wire \port$3255$3 ;
+  output \port$3255$30 ;
+  wire \port$3255$30 ;
+  output \port$3255$4 ;
+  wire \port$3255$4 ;
+  output \port$3255$5 ;
+  wire \port$3255$5 ;
+  output \port$3255$6 ;
+  wire \port$3255$6 ;
+  output \port$3255$7 ;
+  wire \port$3255$7 ;
+  output \port$3255$8 ;
+  wire \port$3255$8 ;
+  output \port$3255$9 ;
+  wire \port$3255$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -49998,54 +50019,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3244$0 , \port$3244$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3244$0 ),
-    .P1(\port$3244$1 ),
-    .P10(\port$3244$10 ),
-    .P11(\port$3244$11 ),
-    .P12(\port$3244$12 ),
-    .P13(\port$3244$13 ),
-    .P14(\port$3244$14 ),
-    .P15(\port$3244$15 ),
-    .P16(\port$3244$16 ),
-    .P17(\port$3244$17 ),
-    .P18(\port$3244$18 ),
-    .P19(\port$3244$19 ),
-    .P2(\port$3244$2 ),
-    .P20(\port$3244$20 ),
-    .P21(\port$3244$21 ),
-    .P22(\port$3244$22 ),
-    .P23(\port$3244$23 ),
-    .P24(\port$3244$24 ),
-    .P25(\port$3244$25 ),
-    .P26(\port$3244$26 ),
-    .P27(\port$3244$27 ),
-    .P28(\port$3244$28 ),
-    .P29(\port$3244$29 ),
-    .P3(\port$3244$3 ),
-    .P30(\port$3244$30 ),
+    .P0(\port$3255$0 ),
+    .P1(\port$3255$1 ),
+    .P10(\port$3255$10 ),
+    .P11(\port$3255$11 ),
+    .P12(\port$3255$12 ),
+    .P13(\port$3255$13 ),
+    .P14(\port$3255$14 ),
+    .P15(\port$3255$15 ),
+    .P16(\port$3255$16 ),
+    .P17(\port$3255$17 ),
+    .P18(\port$3255$18 ),
+    .P19(\port$3255$19 ),
+    .P2(\port$3255$2 ),
+    .P20(\port$3255$20 ),
+    .P21(\port$3255$21 ),
+    .P22(\port$3255$22 ),
+    .P23(\port$3255$23 ),
+    .P24(\port$3255$24 ),
+    .P25(\port$3255$25 ),
+    .P26(\port$3255$26 ),
+    .P27(\port$3255$27 ),
+    .P28(\port$3255$28 ),
+    .P29(\port$3255$29 ),
+    .P3(\port$3255$3 ),
+    .P30(\port$3255$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3244$4 ),
-    .P5(\port$3244$5 ),
-    .P6(\port$3244$6 ),
-    .P7(\port$3244$7 ),
-    .P8(\port$3244$8 ),
-    .P9(\port$3244$9 ),
+    .P4(\port$3255$4 ),
+    .P5(\port$3255$5 ),
+    .P6(\port$3255$6 ),
+    .P7(\port$3255$7 ),
+    .P8(\port$3255$8 ),
+    .P9(\port$3255$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$3244$30 , \port$3244$29 , \port$3244$28 , \port$3244$27 , \port$3244$26 , \port$3244$25 , \port$3244$24 , \port$3244$23 , \port$3244$22 , \port$3244$21 , \port$3244$20 , \port$3244$19 , \port$3244$18 , \port$3244$17 , \port$3244$16 , \port$3244$15 , \port$3244$14 , \port$3244$13 , \port$3244$12 , \port$3244$11 , \port$3244$10 , \port$3244$9 , \port$3244$8 , \port$3244$7 , \port$3244$6 , \port$3244$5 , \port$3244$4 , \port$3244$3 , \port$3244$2 , \port$3244$1 , \port$3244$0  };
+  assign p36[30:0] = { \port$3255$30 , \port$3255$29 , \port$3255$28 , \port$3255$27 , \port$3255$26 , \port$3255$25 , \port$3255$24 , \port$3255$23 , \port$3255$22 , \port$3255$21 , \port$3255$20 , \port$3255$19 , \port$3255$18 , \port$3255$17 , \port$3255$16 , \port$3255$15 , \port$3255$14 , \port$3255$13 , \port$3255$12 , \port$3255$11 , \port$3255$10 , \port$3255$9 , \port$3255$8 , \port$3255$7 , \port$3255$6 , \port$3255$5 , \port$3255$4 , \port$3255$3 , \port$3255$2 , \port$3255$1 , \port$3255$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$3243$0 , \port$3243$1 , \port$3243$2 , \port$3243$3 , \port$3243$4 , \port$3243$5 , \port$3243$6 , \port$3243$7 , \port$3243$8 , \port$3243$9 , \port$3243$10 , \port$3243$11 , \port$3243$12 , \port$3243$13 , \port$3243$14 , \port$3243$15 , \port$3243$16 , \port$3243$17 , \port$3243$18 , \port$3243$19 
-, \port$3243$20 , \port$3243$21 , \port$3243$22 , \port$3243$23 , \port$3243$24 , \port$3243$25 , \port$3243$26 , \port$3243$27 , \port$3243$28 , \port$3243$29 , \port$3243$30 , \port$3243$31 , \port$3243$32 , \port$3243$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$3254$0 , \port$3254$1 , \port$3254$2 , \port$3254$3 , \port$3254$4 , \port$3254$5 , \port$3254$6 , \port$3254$7 , \port$3254$8 , \port$3254$9 , \port$3254$10 , \port$3254$11 , \port$3254$12 , \port$3254$13 , \port$3254$14 , \port$3254$15 , \port$3254$16 , \port$3254$17 , \port$3254$18 , \port$3254$19 
+, \port$3254$20 , \port$3254$21 , \port$3254$22 , \port$3254$23 , \port$3254$24 , \port$3254$25 , \port$3254$26 , \port$3254$27 , \port$3254$28 , \port$3254$29 , \port$3254$30 , \port$3254$31 , \port$3254$32 , \port$3254$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -50053,74 +50074,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3243$0 , \port$3243$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3243$0 ;
-  wire \port$3243$0 ;
-  output \port$3243$1 ;
-  wire \port$3243$1 ;
-  output \port$3243$10 ;
-  wire \port$3243$10 ;
-  output \port$3243$11 ;
-  wire \port$3243$11 ;
-  output \port$3243$12 ;
-  wire \port$3243$12 ;
-  output \port$3243$13 ;
-  wire \port$3243$13 ;
-  output \port$3243$14 ;
-  wire \port$3243$14 ;
-  output \port$3243$15 ;
-  wire \port$3243$15 ;
-  output \port$3243$16 ;
-  wire \port$3243$16 ;
-  output \port$3243$17 ;
-  wire \port$3243$17 ;
-  output \port$3243$18 ;
-  wire \port$3243$18 ;
-  output \port$3243$19 ;
-  wire \port$3243$19 ;
-  output \port$3243$2 ;
-  wire \port$3243$2 ;
-  output \port$3243$20 ;
-  wire \port$3243$20 ;
-  output \port$3243$21 ;
-  wire \port$3243$21 ;
-  output \port$3243$22 ;
-  wire \port$3243$22 ;
-  output \port$3243$23 ;
-  wire \port$3243$23 ;
-  output \port$3243$24 ;
-  wire \port$3243$24 ;
-  output \port$3243$25 ;
-  wire \port$3243$25 ;
-  output \port$3243$26 ;
-  wire \port$3243$26 ;
-  output \port$3243$27 ;
-  wire \port$3243$27 ;
-  output \port$3243$28 ;
-  wire \port$3243$28 ;
-  output \port$3243$29 ;
-  wire \port$3243$29 ;
-  output \port$3243$3 ;
-  wire \port$3243$3 ;
-  output \port$3243$30 ;
-  wire \port$3243$30 ;
-  output \port$3243$31 ;
-  wire \port$3243$31 ;
-  output \port$3243$32 ;
-  wire \port$3243$32 ;
-  output \port$3243$33 ;
-  wire \port$3243$33 ;
-  output \port$3243$4 ;
-  wire \port$3243$4 ;
-  output \port$3243$5 ;
-  wire \port$3243$5 ;
-  output \port$3243$6 ;
-  wire \port$3243$6 ;
-  output \port$3243$7 ;
-  wire \port$3243$7 ;
-  output \port$3243$8 ;
-  wire \port$3243$8 ;
-  output \port$3243$9 ;
-  wire \port$3243$9 ;
+  output \port$3254$0 ;
+  wire \port$3254$0 ;
+  output \port$3254$1 ;
+  wire \port$3254$1 ;
+  output \port$3254$10 ;
+  wire \port$3254$10 ;
+  output \port$3254$11 ;
+  wire \port$3254$11 ;
+  output \port$3254$12 ;
+  wire \port$3254$12 ;
+  output \port$3254$13 ;
+  wire \port$3254$13 ;
+  output \port$3254$14 ;
+  wire \port$3254$14 ;
+  output \port$3254$15 ;
+  wire \port$3254$15 ;
+  output \port$3254$16 ;
+  wire \port$3254$16 ;
+  output \port$3254$17 ;
+  wire \port$3254$17 ;
+  output \port$3254$18 ;
+  wire \port$3254$18 ;
+  output \port$3254$19 ;
+  wire \port$3254$19 ;
+  output \port$3254$2 ;
+  wire \port$3254$2 ;
+  output \port$3254$20 ;
+  wire \port$3254$20 ;
+  output \port$3254$21 ;
+  wire \port$3254$21 ;
+  output \port$3254$22 ;
+  wire \port$3254$22 ;
+  output \port$3254$23 ;
+  wire \port$3254$23 ;
+  output \port$3254$24 ;
+  wire \port$3254$24 ;
+  output \port$3254$25 ;
+  wire \port$3254$25 ;
+  output \port$3254$26 ;
+  wire \port$3254$26 ;
+  output \port$3254$27 ;
+  wire \port$3254$27 ;
+  output \port$3254$28 ;
+  wire \port$3254$28 ;
+  output \port$3254$29 ;
+  wire \port$3254$29 ;
+  output \port$3254$3 ;
+  wire \port$3254$3 ;
+  output \port$3254$30 ;
+  wire \port$3254$30 ;
+  output \port$3254$31 ;
+  wire \port$3254$31 ;
+  output \port$3254$32 ;
+  wire \port$3254$32 ;
+  output \port$3254$33 ;
+  wire \port$3254$33 ;
+  output \port$3254$4 ;
+  wire \port$3254$4 ;
+  output \port$3254$5 ;
+  wire \port$3254$5 ;
+  output \port$3254$6 ;
+  wire \port$3254$6 ;
+  output \port$3254$7 ;
+  wire \port$3254$7 ;
+  output \port$3254$8 ;
+  wire \port$3254$8 ;
+  output \port$3254$9 ;
+  wire \port$3254$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -50196,47 +50217,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3243$0 , \port$3243$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3243$0 ),
-    .P1(\port$3243$1 ),
-    .P10(\port$3243$10 ),
-    .P11(\port$3243$11 ),
-    .P12(\port$3243$12 ),
-    .P13(\port$3243$13 ),
-    .P14(\port$3243$14 ),
-    .P15(\port$3243$15 ),
-    .P16(\port$3243$16 ),
-    .P17(\port$3243$17 ),
-    .P18(\port$3243$18 ),
-    .P19(\port$3243$19 ),
-    .P2(\port$3243$2 ),
-    .P20(\port$3243$20 ),
-    .P21(\port$3243$21 ),
-    .P22(\port$3243$22 ),
-    .P23(\port$3243$23 ),
-    .P24(\port$3243$24 ),
-    .P25(\port$3243$25 ),
-    .P26(\port$3243$26 ),
-    .P27(\port$3243$27 ),
-    .P28(\port$3243$28 ),
-    .P29(\port$3243$29 ),
-    .P3(\port$3243$3 ),
-    .P30(\port$3243$30 ),
-    .P31(\port$3243$31 ),
-    .P32(\port$3243$32 ),
-    .P33(\port$3243$33 ),
+    .P0(\port$3254$0 ),
+    .P1(\port$3254$1 ),
+    .P10(\port$3254$10 ),
+    .P11(\port$3254$11 ),
+    .P12(\port$3254$12 ),
+    .P13(\port$3254$13 ),
+    .P14(\port$3254$14 ),
+    .P15(\port$3254$15 ),
+    .P16(\port$3254$16 ),
+    .P17(\port$3254$17 ),
+    .P18(\port$3254$18 ),
+    .P19(\port$3254$19 ),
+    .P2(\port$3254$2 ),
+    .P20(\port$3254$20 ),
+    .P21(\port$3254$21 ),
+    .P22(\port$3254$22 ),
+    .P23(\port$3254$23 ),
+    .P24(\port$3254$24 ),
+    .P25(\port$3254$25 ),
+    .P26(\port$3254$26 ),
+    .P27(\port$3254$27 ),
+    .P28(\port$3254$28 ),
+    .P29(\port$3254$29 ),
+    .P3(\port$3254$3 ),
+    .P30(\port$3254$30 ),
+    .P31(\port$3254$31 ),
+    .P32(\port$3254$32 ),
+    .P33(\port$3254$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3243$4 ),
-    .P5(\port$3243$5 ),
-    .P6(\port$3243$6 ),
-    .P7(\port$3243$7 ),
-    .P8(\port$3243$8 ),
-    .P9(\port$3243$9 ),
+    .P4(\port$3254$4 ),
+    .P5(\port$3254$5 ),
+    .P6(\port$3254$6 ),
+    .P7(\port$3254$7 ),
+    .P8(\port$3254$8 ),
+    .P9(\port$3254$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$3243$33 , \port$3243$32 , \port$3243$31 , \port$3243$30 , \port$3243$29 , \port$3243$28 , \port$3243$27 , \port$3243$26 , \port$3243$25 , \port$3243$24 , \port$3243$23 , \port$3243$22 , \port$3243$21 , \port$3243$20 , \port$3243$19 , \port$3243$18 , \port$3243$17 , \port$3243$16 , \port$3243$15 , \port$3243$14 , \port$3243$13 , \port$3243$12 , \port$3243$11 , \port$3243$10 , \port$3243$9 , \port$3243$8 , \port$3243$7 , \port$3243$6 , \port$3243$5 , \port$3243$4 , \port$3243$3 , \port$3243$2 , \port$3243$1 , \port$3243$0  };
+  assign p36[33:0] = { \port$3254$33 , \port$3254$32 , \port$3254$31 , \port$3254$30 , \port$3254$29 , \port$3254$28 , \port$3254$27 , \port$3254$26 , \port$3254$25 , \port$3254$24 , \port$3254$23 , \port$3254$22 , \port$3254$21 , \port$3254$20 , \port$3254$19 , \port$3254$18 , \port$3254$17 , \port$3254$16 , \port$3254$15 , \port$3254$14 , \port$3254$13 , \port$3254$12 , \port$3254$11 , \port$3254$10 , \port$3254$9 , \port$3254$8 , \port$3254$7 , \port$3254$6 , \port$3254$5 , \port$3254$4 , \port$3254$3 , \port$3254$2 , \port$3254$1 , \port$3254$0  };
 endmodule

@@ -57,103 +57,97 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [2:0] _001_;
   wire _002_;
   wire _003_;
-  wire _004_;
-  wire [2:0] _006_;
-  wire [3:0] _007_;
-  wire _009_;
-  wire _010_;
+  wire _005_;
+  wire _006_;
+  (* unused_bits = "5" *)
+  wire [5:0] _009_;
+  wire [5:0] _010_;
   wire _011_;
   wire _012_;
+  wire _013_;
   wire _014_;
-  wire _015_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
-  wire [4:0] _023_;
+  wire _022_;
   wire _024_;
   wire _025_;
+  wire _026_;
+  wire _027_;
   wire _029_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _033_;
+  wire _030_;
+  wire [4:0] _032_;
+  wire _033_;
   wire _034_;
-  wire [15:0] _035_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _036_;
-  wire _037_;
   wire _038_;
-  wire [15:0] _039_;
-  wire _040_;
-  wire _041_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
   wire [16:0] _042_;
-  (* unused_bits = "17" *)
-  wire [17:0] _043_;
-  (* unused_bits = "8" *)
-  wire [8:0] _044_;
-  (* unused_bits = "5" *)
-  wire [5:0] _045_;
-  (* unused_bits = "3" *)
-  wire [3:0] _046_;
+  wire _043_;
+  wire [15:0] _044_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _045_;
+  wire _046_;
   wire _047_;
-  (* unused_bits = "1" *)
-  wire [1:0] _048_;
+  wire [15:0] _048_;
+  wire _049_;
   wire _050_;
-  (* unused_bits = "7" *)
-  wire [7:0] _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire _059_;
+  wire [16:0] _051_;
   (* unused_bits = "17" *)
-  wire [17:0] _060_;
-  (* unused_bits = "6" *)
-  wire [6:0] _061_;
+  wire [17:0] _052_;
+  (* unused_bits = "8" *)
+  wire [8:0] _053_;
+  (* unused_bits = "5" *)
+  wire [5:0] _054_;
+  (* unused_bits = "3" *)
+  wire [3:0] _055_;
+  wire _056_;
+  (* unused_bits = "1" *)
+  wire [1:0] _057_;
+  wire _059_;
+  (* unused_bits = "7" *)
+  wire [7:0] _061_;
   wire _062_;
   wire _063_;
   wire _064_;
-  (* unused_bits = "10" *)
-  wire [10:0] _065_;
-  (* unused_bits = "10" *)
-  wire [10:0] _066_;
-  wire _067_;
   wire _068_;
-  wire _069_;
   (* unused_bits = "17" *)
-  wire [17:0] _070_;
+  wire [17:0] _069_;
+  (* unused_bits = "6" *)
+  wire [6:0] _070_;
+  wire _071_;
+  wire _072_;
+  wire _073_;
+  (* unused_bits = "10" *)
+  wire [10:0] _074_;
+  (* unused_bits = "10" *)
+  wire [10:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
   (* unused_bits = "17" *)
-  wire [17:0] _071_;
-  wire [18:0] _078_;
-  wire _080_;
-  wire _081_;
-  wire _083_;
-  (* unused_bits = "5" *)
-  wire [5:0] _087_;
-  (* unused_bits = "3" *)
-  wire [3:0] _088_;
+  wire [17:0] _079_;
+  (* unused_bits = "17" *)
+  wire [17:0] _080_;
+  wire [18:0] _087_;
   wire _089_;
   wire _090_;
-  wire _091_;
   wire _092_;
-  wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
+  (* unused_bits = "5" *)
+  wire [5:0] _096_;
   (* unused_bits = "3" *)
   wire [3:0] _097_;
-  (* unused_bits = "5" *)
-  wire [5:0] _099_;
+  wire _098_;
+  wire _099_;
   wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
-  wire _106_;
-  wire _107_;
+  (* unused_bits = "3" *)
+  wire [3:0] _106_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -238,72 +232,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _189_;
   wire _190_;
   wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
   wire _196_;
-  wire _202_;
-  wire _205_;
-  wire [16:0] _208_;
-  wire [4:0] _214_;
-  wire [2:0] _219_;
-  wire _223_;
-  wire _224_;
-  wire _226_;
-  wire _227_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _206_;
+  wire _212_;
+  wire _215_;
+  wire [16:0] _218_;
+  wire [4:0] _224_;
   wire _229_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire [1:0] _251_;
+  wire _230_;
+  wire _232_;
+  wire _233_;
+  wire _235_;
+  wire _252_;
   wire _253_;
-  wire [1:0] _254_;
+  wire _254_;
   wire _255_;
-  wire [1:0] _256_;
+  wire _256_;
   wire [1:0] _257_;
-  wire _258_;
-  wire [1:0] _259_;
-  wire _260_;
-  wire [16:0] _261_;
-  wire _263_;
-  wire [16:0] _264_;
-  wire _265_;
+  wire _259_;
+  wire [1:0] _260_;
+  wire _261_;
+  wire [1:0] _262_;
+  wire [1:0] _263_;
+  wire _264_;
+  wire [1:0] _265_;
   wire _266_;
-  wire _267_;
-  wire _268_;
-  wire _270_;
+  wire [16:0] _267_;
+  wire _269_;
+  wire [16:0] _270_;
   wire _271_;
   wire _272_;
   wire _273_;
   wire _274_;
-  wire _275_;
   wire _276_;
   wire _277_;
   wire _278_;
-  wire [2:0] _279_;
-  wire [2:0] _280_;
-  wire [2:0] _281_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
   wire _283_;
-  wire [2:0] _284_;
-  wire _285_;
-  wire [7:0] _286_;
-  wire [7:0] _287_;
+  wire _284_;
+  wire [2:0] _285_;
+  wire [2:0] _286_;
+  wire [2:0] _287_;
   wire _289_;
-  wire [7:0] _290_;
+  wire [2:0] _290_;
   wire _291_;
-  wire [4:0] _292_;
-  wire [4:0] _293_;
-  wire [4:0] _294_;
-  wire _296_;
-  wire [4:0] _297_;
-  wire _298_;
-  wire _299_;
-  wire _300_;
+  wire [7:0] _292_;
+  wire [7:0] _293_;
+  wire _295_;
+  wire [7:0] _296_;
+  wire _297_;
+  wire [4:0] _298_;
+  wire [4:0] _299_;
+  wire [4:0] _300_;
   wire _302_;
-  wire _303_;
+  wire [4:0] _303_;
   wire _304_;
   wire _305_;
   wire _306_;
-  wire _307_;
   wire _308_;
   wire _309_;
   wire _310_;
@@ -314,12 +311,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _315_;
   wire _316_;
   wire _317_;
+  wire _318_;
+  wire _319_;
   wire _320_;
   wire _321_;
   wire _322_;
   wire _323_;
-  wire _324_;
-  wire _325_;
   wire _326_;
   wire _327_;
   wire _328_;
@@ -331,12 +328,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _334_;
   wire _335_;
   wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
   wire \$signal ;
   reg \$signal$132  = 1'h0;
   reg \$signal$133  = 1'h0;
   reg \$signal$136  = 1'h1;
   reg \$signal$163  = 1'h0;
-  reg \$signal$171  = 1'h0;
+  reg \$signal$175  = 1'h0;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
   wire acc_sel_g0_f0_1;
@@ -545,7 +548,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_back;
   reg drain_d_pen = 1'h0;
+  reg drain_d_step = 1'h0;
+  reg drain_d_wrap = 1'h0;
   reg drain_dn_pen = 1'h0;
+  reg drain_dn_step = 1'h0;
+  reg drain_dn_wrap = 1'h0;
   reg drain_lt_last = 1'h0;
   reg drain_lt_pen = 1'h0;
   reg drain_lt_wrap = 1'h0;
@@ -590,7 +597,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$175 ;
+  wire [207:0] \o_data$179 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$106 ;
@@ -644,194 +651,197 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _021_ = s_act__valid & s_wgt__valid;
-  assign _029_ = in_data & _021_;
-  assign _040_ = ~ at_k_last;
-  assign _050_ = credit_ok | _040_;
-  assign take = _029_ & _050_;
-  assign _059_ = s_act__valid & s_wgt__valid;
-  assign _069_ = in_data & _059_;
-  assign _080_ = _069_ & credit_ok;
-  assign \$signal  = _080_ & at_k_last;
-  assign _089_ = ~ in_data;
+  assign _030_ = s_act__valid & s_wgt__valid;
+  assign _038_ = in_data & _030_;
+  assign _049_ = ~ at_k_last;
+  assign _059_ = credit_ok | _049_;
+  assign take = _038_ & _059_;
+  assign _068_ = s_act__valid & s_wgt__valid;
+  assign _078_ = in_data & _068_;
+  assign _089_ = _078_ & credit_ok;
+  assign \$signal  = _089_ & at_k_last;
+  assign _098_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _014_ = credit_ok | _011_;
-  assign _015_ = _000_ & _014_;
-  assign adv = _089_ | _015_;
-  assign _016_ = compute & adv;
-  assign _017_ = _016_ & at_tile_last;
-  assign block_end = _017_ & fn_last;
+  assign _022_ = credit_ok | _011_;
+  assign _024_ = _000_ & _022_;
+  assign adv = _098_ | _024_;
+  assign _025_ = compute & adv;
+  assign _026_ = _025_ & at_tile_last;
+  assign block_end = _026_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _018_ = ! lane;
+  assign _027_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _020_ = ~ dn_last;
-  assign wrap = d_last & _020_;
+  assign _029_ = ~ dn_last;
+  assign wrap = d_last & _029_;
   assign \w_en$105  = \o_valid$106  & ob_last;
-  assign _023_ = kept - 4'h8;
-  assign _024_ = kept >= 5'h10;
-  assign _025_ = kept >= 4'h8;
-  assign _033_[9:0] = hdr[41:32] - 2'h2;
-  assign _034_ = hdr[47:32] > 7'h43;
-  assign _035_[9:0] = _034_ ? hdr[41:32] : 10'h043;
-  assign _036_[9:0] = _035_[9:0] - 2'h2;
-  assign _037_ = hdr[47:32] == 1'h1;
-  assign _038_ = hdr[47:32] > 7'h43;
-  assign _039_ = _038_ ? hdr[47:32] : 16'h0043;
-  assign _041_ = _039_ == 1'h1;
-  assign _042_ = hdr[31:16] - 2'h2;
-  assign _043_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _044_[7:0] = wa + 1'h1;
-  assign _045_[4:0] = blk + 1'h1;
-  assign _046_[2:0] = wb + 1'h1;
-  assign _047_ = wb == 3'h6;
-  assign _048_[0] = lane + 1'h1;
-  assign _052_[6:0] = flush - 1'h1;
-  assign _053_ = ! flush;
-  assign _054_ = block_end & last_mblock;
-  assign _055_ = compute & adv;
-  assign _060_[16:0] = fm0 + 4'h8;
-  assign _061_[5:0] = fn_rem - 1'h1;
-  assign _062_ = ! fn_rem;
-  assign _063_ = fn_last & last_mblock;
-  assign _064_ = ~ _063_;
-  assign _065_[9:0] = k_rem - 1'h1;
-  assign _066_[9:0] = t_rem - 1'h1;
-  assign _067_ = ! k_rem;
-  assign _068_ = ! t_rem;
-  assign _070_[16:0] = row + 1'h1;
-  assign _071_[16:0] = row - 3'h7;
-  assign _078_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _081_ = ~ drain_lt_wrap_pen;
-  assign _083_ = ~ drain_lt_pen;
-  assign _087_[4:0] = ra_blk + 1'h1;
-  assign _088_[2:0] = ra_beat + 1'h1;
-  assign _090_ = beat_last & d_last;
-  assign _091_ = ~ drain_restart;
-  assign _092_ = _091_ & o_valid;
-  assign _093_ = ~ beat_last;
-  assign _094_ = _092_ & _093_;
-  assign _095_ = ~ drain_restart;
-  assign _096_ = _095_ & row_end;
-  assign _097_[2:0] = beat + 1'h1;
-  assign _099_[4:0] = dn + 1'h1;
-  assign _001_ = d + 1'h1;
-  assign _002_ = o_valid & row_valid;
-  assign _003_ = row_end & row_valid;
-  assign _004_ = _003_ & row_last;
-  assign _006_ = ob + 1'h1;
-  assign _007_[2:0] = ob_last ? 3'h0 : _006_;
-  assign _009_ = r_en & m_out__valid;
-  assign _010_ = ~ row_valid;
-  assign _012_ = row_end & _010_;
-  reg [16:0] _490_ = 17'h00000;
-  assign drain_back[16:0] = _490_;
-  reg [16:0] _491_ = 17'h00000;
-  assign drain_plus[16:0] = _491_;
-  assign _100_ = { _096_, _094_, enter_q, d_last } != 4'h8;
-  assign _101_ = { _096_, _094_, enter_q } != 1'h0;
-  assign _102_ = { _094_, enter_q } != 2'h2;
-  assign _103_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _104_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { tile_end, compute } != 1'h1;
-  assign _112_ = { tile_end, compute } != 1'h1;
-  assign _113_ = { _247_, _246_ } != 1'h0;
-  assign _114_ = { _258_, s_param__valid } != 2'h2;
-  assign _115_ = { _260_, s_param__valid } != 2'h2;
-  assign _116_ = { _258_, ch_left[16], s_param__valid } != 3'h5;
-  assign _117_ = { _255_, compute } != 2'h3;
-  assign _118_ = { _253_, _053_ } != 2'h2;
-  assign _119_ = { _260_, _258_, _255_, _253_ } != 1'h0;
-  assign _120_ = { _263_, s_param__valid } != 2'h2;
-  assign _121_ = { _265_, s_param__valid } != 2'h2;
-  assign _122_ = { _265_, _263_ } != 1'h0;
-  assign _123_ = { _270_, s_param__valid } != 2'h2;
-  assign _124_ = { _272_, s_param__valid } != 2'h2;
-  assign _125_ = { _270_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _126_ = { _272_, _270_ } != 1'h0;
-  assign _127_ = { _276_, s_param__valid } != 2'h2;
-  assign _128_ = { _278_, s_param__valid } != 2'h2;
-  assign _129_ = { _278_, _276_ } != 1'h0;
-  assign _130_ = { _283_, s_param__valid } != 2'h2;
-  assign _131_ = { _285_, s_param__valid } != 2'h2;
-  assign _132_ = { _283_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _133_ = { _285_, _283_ } != 1'h0;
-  assign _134_ = { _289_, s_param__valid } != 2'h2;
-  assign _135_ = { _291_, s_param__valid } != 2'h2;
-  assign _136_ = { _289_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _137_ = { _291_, _289_ } != 1'h0;
-  assign _138_ = { _296_, s_param__valid } != 2'h2;
-  assign _139_ = { _298_, s_param__valid } != 2'h2;
-  assign _140_ = { _296_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _141_ = { _296_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _142_ = { _298_, _296_ } != 1'h0;
-  assign _143_ = { _302_, s_param__valid } != 2'h2;
-  assign _144_ = { _304_, s_param__valid } != 2'h2;
-  assign _145_ = { _304_, _302_ } != 1'h0;
-  assign _146_ = & { _330_, \o_valid$106  };
-  assign _147_ = & { _331_, \o_valid$106  };
-  assign _148_ = & { _332_, \o_valid$106  };
-  assign _149_ = & { _333_, \o_valid$106  };
-  assign _150_ = & { _334_, \o_valid$106  };
-  assign _151_ = & { _335_, \o_valid$106  };
-  assign _152_ = & { _336_, \o_valid$106  };
-  assign _153_ = & { _102_, _101_, _100_ };
-  assign _154_ = & { _090_, o_valid };
-  assign _155_ = & { _108_, _107_ };
-  assign _156_ = & { tile_end, fn_last };
-  assign _157_ = & { _248_, ch_left[16], s_param__valid };
-  assign _158_ = & { _249_, ch_left[16], s_param__valid };
-  assign _159_ = & { _250_, ch_left[16], s_param__valid };
-  assign _160_ = & { _119_, _118_, _117_, _116_, _115_, _114_ };
-  assign _161_ = & { _122_, _121_, _120_ };
-  assign _162_ = & { _126_, _125_, _124_, _123_ };
-  assign _163_ = & { _129_, _128_, _127_ };
-  assign _164_ = & { _133_, _132_, _131_, _130_ };
-  assign _165_ = & { _137_, _136_, _135_, _134_ };
-  assign _166_ = & { _142_, _141_, _140_, _139_, _138_ };
-  assign _167_ = & { _145_, _144_, _143_ };
-  assign _168_ = & { _305_, s_param__valid };
-  assign _169_ = & { _306_, s_param__valid };
-  assign _170_ = & { _307_, s_param__valid };
-  assign _171_ = & { _308_, s_param__valid };
-  assign _172_ = & { _309_, s_param__valid };
-  assign _173_ = & { _310_, s_param__valid };
-  assign _174_ = & { _311_, s_param__valid };
-  assign _175_ = & { _312_, s_param__valid };
-  assign _176_ = & { _313_, s_param__valid };
-  assign _177_ = & { _314_, s_param__valid };
-  assign _178_ = & { _315_, s_param__valid };
-  assign _179_ = & { _316_, s_param__valid };
-  assign _180_ = & { _317_, s_param__valid };
-  assign _189_ = ~ _327_;
-  assign _190_ = ~ compute;
-  assign _191_ = ~ _323_;
-  assign _181_ = | { drain_restart, rst };
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { dn_last, rst };
-  assign _184_ = | { _189_, rst };
-  assign _185_ = | { d_last, rst };
-  assign _186_ = | { _190_, rst };
-  assign _187_ = | { _054_, rst };
-  assign _188_ = | { _191_, rst };
-  assign _196_ = drain_restart ? 1'h0 : d_last;
-  assign _202_ = drain_restart ? m_one : row_last;
-  assign _205_ = drain_restart ? 1'h1 : row_valid;
-  assign _208_ = drain_restart ? 17'h00000 : row;
-  assign _214_ = drain_restart ? 5'h00 : dn;
-  assign _219_ = drain_restart ? 3'h0 : d;
-  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _068_;
-  assign _224_ = adv ? _223_ : 1'hx;
-  assign _226_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _067_;
-  assign _227_ = adv ? _226_ : 1'hx;
-  assign _229_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _678_;
+  assign _032_ = kept - 4'h8;
+  assign _033_ = kept >= 5'h10;
+  assign _034_ = kept >= 4'h8;
+  assign _042_[9:0] = hdr[41:32] - 2'h2;
+  assign _043_ = hdr[47:32] > 7'h43;
+  assign _044_[9:0] = _043_ ? hdr[41:32] : 10'h043;
+  assign _045_[9:0] = _044_[9:0] - 2'h2;
+  assign _046_ = hdr[47:32] == 1'h1;
+  assign _047_ = hdr[47:32] > 7'h43;
+  assign _048_ = _047_ ? hdr[47:32] : 16'h0043;
+  assign _050_ = _048_ == 1'h1;
+  assign _051_ = hdr[31:16] - 2'h2;
+  assign _052_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _053_[7:0] = wa + 1'h1;
+  assign _054_[4:0] = blk + 1'h1;
+  assign _055_[2:0] = wb + 1'h1;
+  assign _056_ = wb == 3'h6;
+  assign _057_[0] = lane + 1'h1;
+  assign _061_[6:0] = flush - 1'h1;
+  assign _062_ = ! flush;
+  assign _063_ = block_end & last_mblock;
+  assign _064_ = compute & adv;
+  assign _069_[16:0] = fm0 + 4'h8;
+  assign _070_[5:0] = fn_rem - 1'h1;
+  assign _071_ = ! fn_rem;
+  assign _072_ = fn_last & last_mblock;
+  assign _073_ = ~ _072_;
+  assign _074_[9:0] = k_rem - 1'h1;
+  assign _075_[9:0] = t_rem - 1'h1;
+  assign _076_ = ! k_rem;
+  assign _077_ = ! t_rem;
+  assign _079_[16:0] = row + 1'h1;
+  assign _080_[16:0] = row - 3'h7;
+  assign _087_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _090_ = ~ drain_lt_wrap_pen;
+  assign _092_ = ~ drain_lt_pen;
+  assign _096_[4:0] = ra_blk + 1'h1;
+  assign _097_[2:0] = ra_beat + 1'h1;
+  assign _099_ = beat_last & d_last;
+  assign _100_ = ~ drain_restart;
+  assign _101_ = _100_ & o_valid;
+  assign _102_ = ~ beat_last;
+  assign _103_ = _101_ & _102_;
+  assign _104_ = ~ drain_restart;
+  assign _105_ = _104_ & row_end;
+  assign _106_[2:0] = beat + 1'h1;
+  assign _108_ = ~ drain_restart;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = _002_ & row_end;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = drain_d_step & _005_;
+  assign _009_[4:0] = dn + 1'h1;
+  assign _010_[4:0] = drain_dn_wrap ? 5'h00 : _009_[4:0];
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _019_ = r_en & m_out__valid;
+  assign _020_ = ~ row_valid;
+  assign _021_ = row_end & _020_;
+  reg [16:0] _509_ = 17'h00000;
+  assign drain_back[16:0] = _509_;
+  reg [16:0] _510_ = 17'h00000;
+  assign drain_plus[16:0] = _510_;
+  assign _109_ = { _105_, _103_, enter_q, d_last } != 4'h8;
+  assign _110_ = { _105_, _103_, enter_q } != 1'h0;
+  assign _111_ = { _103_, enter_q } != 2'h2;
+  assign _112_ = { _105_, _103_, drain_restart } != 1'h0;
+  assign _113_ = { _105_, _103_, drain_restart } != 1'h0;
+  assign _114_ = { _006_, drain_restart } != 1'h0;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { compute, adv } != 2'h2;
+  assign _121_ = { tile_end, compute } != 1'h1;
+  assign _122_ = { tile_end, compute } != 1'h1;
+  assign _123_ = { _253_, _252_ } != 1'h0;
+  assign _124_ = { _264_, s_param__valid } != 2'h2;
+  assign _125_ = { _266_, s_param__valid } != 2'h2;
+  assign _126_ = { _264_, ch_left[16], s_param__valid } != 3'h5;
+  assign _127_ = { _261_, compute } != 2'h3;
+  assign _128_ = { _259_, _062_ } != 2'h2;
+  assign _129_ = { _266_, _264_, _261_, _259_ } != 1'h0;
+  assign _130_ = { _269_, s_param__valid } != 2'h2;
+  assign _131_ = { _271_, s_param__valid } != 2'h2;
+  assign _132_ = { _271_, _269_ } != 1'h0;
+  assign _133_ = { _276_, s_param__valid } != 2'h2;
+  assign _134_ = { _278_, s_param__valid } != 2'h2;
+  assign _135_ = { _276_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _136_ = { _278_, _276_ } != 1'h0;
+  assign _137_ = { _282_, s_param__valid } != 2'h2;
+  assign _138_ = { _284_, s_param__valid } != 2'h2;
+  assign _139_ = { _284_, _282_ } != 1'h0;
+  assign _140_ = { _289_, s_param__valid } != 2'h2;
+  assign _141_ = { _291_, s_param__valid } != 2'h2;
+  assign _142_ = { _289_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _143_ = { _291_, _289_ } != 1'h0;
+  assign _144_ = { _295_, s_param__valid } != 2'h2;
+  assign _145_ = { _297_, s_param__valid } != 2'h2;
+  assign _146_ = { _295_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _147_ = { _297_, _295_ } != 1'h0;
+  assign _148_ = { _302_, s_param__valid } != 2'h2;
+  assign _149_ = { _304_, s_param__valid } != 2'h2;
+  assign _150_ = { _302_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _151_ = { _302_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _152_ = { _304_, _302_ } != 1'h0;
+  assign _153_ = { _308_, s_param__valid } != 2'h2;
+  assign _154_ = { _310_, s_param__valid } != 2'h2;
+  assign _155_ = { _310_, _308_ } != 1'h0;
+  assign _156_ = & { _336_, \o_valid$106  };
+  assign _157_ = & { _337_, \o_valid$106  };
+  assign _158_ = & { _338_, \o_valid$106  };
+  assign _159_ = & { _339_, \o_valid$106  };
+  assign _160_ = & { _340_, \o_valid$106  };
+  assign _161_ = & { _341_, \o_valid$106  };
+  assign _162_ = & { _342_, \o_valid$106  };
+  assign _163_ = & { _111_, _110_, _109_ };
+  assign _164_ = & { _099_, o_valid };
+  assign _165_ = & { _118_, _117_ };
+  assign _166_ = & { tile_end, fn_last };
+  assign _167_ = & { _254_, ch_left[16], s_param__valid };
+  assign _168_ = & { _255_, ch_left[16], s_param__valid };
+  assign _169_ = & { _256_, ch_left[16], s_param__valid };
+  assign _170_ = & { _129_, _128_, _127_, _126_, _125_, _124_ };
+  assign _171_ = & { _132_, _131_, _130_ };
+  assign _172_ = & { _136_, _135_, _134_, _133_ };
+  assign _173_ = & { _139_, _138_, _137_ };
+  assign _174_ = & { _143_, _142_, _141_, _140_ };
+  assign _175_ = & { _147_, _146_, _145_, _144_ };
+  assign _176_ = & { _152_, _151_, _150_, _149_, _148_ };
+  assign _177_ = & { _155_, _154_, _153_ };
+  assign _178_ = & { _311_, s_param__valid };
+  assign _179_ = & { _312_, s_param__valid };
+  assign _180_ = & { _313_, s_param__valid };
+  assign _181_ = & { _314_, s_param__valid };
+  assign _182_ = & { _315_, s_param__valid };
+  assign _183_ = & { _316_, s_param__valid };
+  assign _184_ = & { _317_, s_param__valid };
+  assign _185_ = & { _318_, s_param__valid };
+  assign _186_ = & { _319_, s_param__valid };
+  assign _187_ = & { _320_, s_param__valid };
+  assign _188_ = & { _321_, s_param__valid };
+  assign _189_ = & { _322_, s_param__valid };
+  assign _190_ = & { _323_, s_param__valid };
+  assign _199_ = ~ _333_;
+  assign _200_ = ~ compute;
+  assign _201_ = ~ _329_;
+  assign _191_ = | { drain_restart, rst };
+  assign _192_ = | { drain_restart, rst };
+  assign _193_ = | { dn_last, rst };
+  assign _194_ = | { _199_, rst };
+  assign _195_ = | { d_last, rst };
+  assign _196_ = | { _200_, rst };
+  assign _197_ = | { _063_, rst };
+  assign _198_ = | { _201_, rst };
+  assign _206_ = drain_restart ? 1'h0 : d_last;
+  assign _212_ = drain_restart ? m_one : row_last;
+  assign _215_ = drain_restart ? 1'h1 : row_valid;
+  assign _218_ = drain_restart ? 17'h00000 : row;
+  assign _224_ = drain_restart ? 5'h00 : dn;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _694_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -839,20 +849,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _678_ = b[6:0];
+        _694_ = b[6:0];
       2'b1?:
-        _678_ = b[13:7];
+        _694_ = b[13:7];
       default:
-        _678_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = _053_ ? 2'h0 : 2'hx;
-  function [1:0] _685_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = _062_ ? 2'h0 : 2'hx;
+  function [1:0] _701_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -860,166 +870,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _685_ = b[1:0];
+        _701_ = b[1:0];
       4'b??1?:
-        _685_ = b[3:2];
+        _701_ = b[3:2];
       4'b?1??:
-        _685_ = b[5:4];
+        _701_ = b[5:4];
       4'b1???:
-        _685_ = b[7:6];
+        _701_ = b[7:6];
       default:
-        _685_ = a;
+        _701_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = compute ? 2'hx : 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _257_ = s_param__valid ? _256_ : 2'hx;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _261_ = s_param__valid ? _043_[16:0] : 17'hxxxxx;
-  function [16:0] _695_;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _260_ = compute ? 2'hx : 2'h3;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _262_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _263_ = s_param__valid ? _262_ : 2'hx;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _265_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _266_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _267_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _711_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[16:0];
+        _711_ = b[16:0];
       2'b1?:
-        _695_ = b[33:17];
+        _711_ = b[33:17];
       default:
-        _695_ = a;
+        _711_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _042_ : 17'hxxxxx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _047_;
-  assign _267_ = \$signal$136  ? _266_ : 1'hx;
-  assign _268_ = s_param__valid ? _267_ : 1'hx;
-  function [0:0] _702_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _702_ = b[0:0];
-      2'b1?:
-        _702_ = b[1:1];
-      default:
-        _702_ = a;
-    endcase
-  endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _271_ = ! ctrl_state;
+  assign _272_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
+  assign _273_ = \$signal$136  ? _272_ : 1'hx;
   assign _274_ = s_param__valid ? _273_ : 1'hx;
-  function [0:0] _708_;
+  function [0:0] _718_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[0:0];
+        _718_ = b[0:0];
       2'b1?:
-        _708_ = b[1:1];
+        _718_ = b[1:1];
       default:
-        _708_ = a;
+        _718_ = a;
     endcase
   endfunction
-  assign _275_ = _708_(1'hx, { _277_, _274_ }, { _278_, _276_ });
   assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _277_ = s_param__valid ? 1'h0 : 1'hx;
   assign _278_ = ! ctrl_state;
-  assign _279_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _046_[2:0];
-  assign _280_ = \$signal$136  ? _279_ : 3'hx;
-  assign _281_ = s_param__valid ? _280_ : 3'hx;
-  function [2:0] _715_;
+  assign _279_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _280_ = s_param__valid ? _279_ : 1'hx;
+  function [0:0] _724_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _724_ = b[0:0];
+      2'b1?:
+        _724_ = b[1:1];
+      default:
+        _724_ = a;
+    endcase
+  endfunction
+  assign _281_ = _724_(1'hx, { _283_, _280_ }, { _284_, _282_ });
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
+  assign _286_ = \$signal$136  ? _285_ : 3'hx;
+  assign _287_ = s_param__valid ? _286_ : 3'hx;
+  function [2:0] _731_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _715_ = b[2:0];
+        _731_ = b[2:0];
       2'b1?:
-        _715_ = b[5:3];
+        _731_ = b[5:3];
       default:
-        _715_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = \$signal$136  ? _044_[7:0] : 8'hxx;
-  assign _287_ = s_param__valid ? _286_ : 8'hxx;
-  function [7:0] _721_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = \$signal$136  ? _053_[7:0] : 8'hxx;
+  assign _293_ = s_param__valid ? _292_ : 8'hxx;
+  function [7:0] _737_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[7:0];
+        _737_ = b[7:0];
       2'b1?:
-        _721_ = b[15:8];
+        _737_ = b[15:8];
       default:
-        _721_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = wb_last ? _045_[4:0] : 5'hxx;
-  assign _293_ = \$signal$136  ? _292_ : 5'hxx;
-  assign _294_ = s_param__valid ? _293_ : 5'hxx;
-  function [4:0] _728_;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _299_ = \$signal$136  ? _298_ : 5'hxx;
+  assign _300_ = s_param__valid ? _299_ : 5'hxx;
+  function [4:0] _744_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _728_ = b[4:0];
+        _744_ = b[4:0];
       2'b1?:
-        _728_ = b[9:5];
+        _744_ = b[9:5];
       default:
-        _728_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _048_[0];
-  assign _300_ = s_param__valid ? _299_ : 1'hx;
-  function [0:0] _734_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
+  assign _306_ = s_param__valid ? _305_ : 1'hx;
+  function [0:0] _750_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _734_ = b[0:0];
+        _750_ = b[0:0];
       2'b1?:
-        _734_ = b[1:1];
+        _750_ = b[1:1];
       default:
-        _734_ = a;
+        _750_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
   assign _310_ = ! ctrl_state;
   assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
@@ -1028,39 +1032,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _315_ = ! ctrl_state;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
-  assign _320_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _321_ = s_param__valid ? _320_ : 1'h0;
-  assign enter = _322_ ? _321_ : 1'h0;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ! ctrl_state;
-  function [0:0] _762_;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _326_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _327_ = s_param__valid ? _326_ : 1'h0;
+  assign enter = _328_ ? _327_ : 1'h0;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ! ctrl_state;
+  function [0:0] _778_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _762_ = b[0:0];
+        _778_ = b[0:0];
       2'b1?:
-        _762_ = b[1:1];
+        _778_ = b[1:1];
       default:
-        _762_ = a;
+        _778_ = a;
     endcase
   endfunction
-  assign s_param__ready = _762_(1'h0, 2'h3, { _329_, _328_ });
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ob == 3'h6;
-  assign _331_ = ob == 3'h5;
-  assign _332_ = ob == 3'h4;
-  assign _333_ = ob == 2'h3;
-  assign _334_ = ob == 2'h2;
-  assign _335_ = ob == 1'h1;
-  assign _336_ = ! ob;
+  assign s_param__ready = _778_(1'h0, 2'h3, { _335_, _334_ });
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ! ctrl_state;
+  assign _336_ = ob == 3'h6;
+  assign _337_ = ob == 3'h5;
+  assign _338_ = ob == 3'h4;
+  assign _339_ = ob == 2'h3;
+  assign _340_ = ob == 2'h2;
+  assign _341_ = ob == 1'h1;
+  assign _342_ = ! ob;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -1220,8 +1230,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$175 [0]),
-    .B(\o_data$175 [26]),
+    .A(\o_data$179 [0]),
+    .B(\o_data$179 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -1229,8 +1239,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$175 [1]),
-    .B(\o_data$175 [27]),
+    .A(\o_data$179 [1]),
+    .B(\o_data$179 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -1238,8 +1248,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$175 [10]),
-    .B(\o_data$175 [36]),
+    .A(\o_data$179 [10]),
+    .B(\o_data$179 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -1247,8 +1257,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$175 [11]),
-    .B(\o_data$175 [37]),
+    .A(\o_data$179 [11]),
+    .B(\o_data$179 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -1256,8 +1266,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$175 [12]),
-    .B(\o_data$175 [38]),
+    .A(\o_data$179 [12]),
+    .B(\o_data$179 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -1265,8 +1275,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$175 [13]),
-    .B(\o_data$175 [39]),
+    .A(\o_data$179 [13]),
+    .B(\o_data$179 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -1274,8 +1284,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$175 [14]),
-    .B(\o_data$175 [40]),
+    .A(\o_data$179 [14]),
+    .B(\o_data$179 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -1283,8 +1293,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$175 [15]),
-    .B(\o_data$175 [41]),
+    .A(\o_data$179 [15]),
+    .B(\o_data$179 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -1292,8 +1302,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$175 [16]),
-    .B(\o_data$175 [42]),
+    .A(\o_data$179 [16]),
+    .B(\o_data$179 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -1301,8 +1311,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$175 [17]),
-    .B(\o_data$175 [43]),
+    .A(\o_data$179 [17]),
+    .B(\o_data$179 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -1310,8 +1320,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$175 [18]),
-    .B(\o_data$175 [44]),
+    .A(\o_data$179 [18]),
+    .B(\o_data$179 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -1319,8 +1329,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$175 [19]),
-    .B(\o_data$175 [45]),
+    .A(\o_data$179 [19]),
+    .B(\o_data$179 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -1328,8 +1338,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$175 [2]),
-    .B(\o_data$175 [28]),
+    .A(\o_data$179 [2]),
+    .B(\o_data$179 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -1337,8 +1347,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$175 [20]),
-    .B(\o_data$175 [46]),
+    .A(\o_data$179 [20]),
+    .B(\o_data$179 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -1346,8 +1356,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$175 [21]),
-    .B(\o_data$175 [47]),
+    .A(\o_data$179 [21]),
+    .B(\o_data$179 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -1355,8 +1365,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$175 [22]),
-    .B(\o_data$175 [48]),
+    .A(\o_data$179 [22]),
+    .B(\o_data$179 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -1364,8 +1374,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$175 [23]),
-    .B(\o_data$175 [49]),
+    .A(\o_data$179 [23]),
+    .B(\o_data$179 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1373,8 +1383,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$175 [24]),
-    .B(\o_data$175 [50]),
+    .A(\o_data$179 [24]),
+    .B(\o_data$179 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1382,8 +1392,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$175 [25]),
-    .B(\o_data$175 [51]),
+    .A(\o_data$179 [25]),
+    .B(\o_data$179 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1391,8 +1401,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$175 [3]),
-    .B(\o_data$175 [29]),
+    .A(\o_data$179 [3]),
+    .B(\o_data$179 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1400,8 +1410,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$175 [4]),
-    .B(\o_data$175 [30]),
+    .A(\o_data$179 [4]),
+    .B(\o_data$179 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1409,8 +1419,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$175 [5]),
-    .B(\o_data$175 [31]),
+    .A(\o_data$179 [5]),
+    .B(\o_data$179 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1418,8 +1428,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$175 [6]),
-    .B(\o_data$175 [32]),
+    .A(\o_data$179 [6]),
+    .B(\o_data$179 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1427,8 +1437,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$175 [7]),
-    .B(\o_data$175 [33]),
+    .A(\o_data$179 [7]),
+    .B(\o_data$179 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1436,8 +1446,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$175 [8]),
-    .B(\o_data$175 [34]),
+    .A(\o_data$179 [8]),
+    .B(\o_data$179 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1445,8 +1455,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$175 [9]),
-    .B(\o_data$175 [35]),
+    .A(\o_data$179 [9]),
+    .B(\o_data$179 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1454,8 +1464,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$175 [52]),
-    .B(\o_data$175 [78]),
+    .A(\o_data$179 [52]),
+    .B(\o_data$179 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1463,8 +1473,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$175 [53]),
-    .B(\o_data$175 [79]),
+    .A(\o_data$179 [53]),
+    .B(\o_data$179 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1472,8 +1482,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$175 [62]),
-    .B(\o_data$175 [88]),
+    .A(\o_data$179 [62]),
+    .B(\o_data$179 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1481,8 +1491,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$175 [63]),
-    .B(\o_data$175 [89]),
+    .A(\o_data$179 [63]),
+    .B(\o_data$179 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1490,8 +1500,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$175 [64]),
-    .B(\o_data$175 [90]),
+    .A(\o_data$179 [64]),
+    .B(\o_data$179 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1499,8 +1509,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$175 [65]),
-    .B(\o_data$175 [91]),
+    .A(\o_data$179 [65]),
+    .B(\o_data$179 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1508,8 +1518,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$175 [66]),
-    .B(\o_data$175 [92]),
+    .A(\o_data$179 [66]),
+    .B(\o_data$179 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1517,8 +1527,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$175 [67]),
-    .B(\o_data$175 [93]),
+    .A(\o_data$179 [67]),
+    .B(\o_data$179 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1526,8 +1536,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$175 [68]),
-    .B(\o_data$175 [94]),
+    .A(\o_data$179 [68]),
+    .B(\o_data$179 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1535,8 +1545,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$175 [69]),
-    .B(\o_data$175 [95]),
+    .A(\o_data$179 [69]),
+    .B(\o_data$179 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1544,8 +1554,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$175 [70]),
-    .B(\o_data$175 [96]),
+    .A(\o_data$179 [70]),
+    .B(\o_data$179 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1553,8 +1563,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$175 [71]),
-    .B(\o_data$175 [97]),
+    .A(\o_data$179 [71]),
+    .B(\o_data$179 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1562,8 +1572,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$175 [54]),
-    .B(\o_data$175 [80]),
+    .A(\o_data$179 [54]),
+    .B(\o_data$179 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1571,8 +1581,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$175 [72]),
-    .B(\o_data$175 [98]),
+    .A(\o_data$179 [72]),
+    .B(\o_data$179 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1580,8 +1590,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$175 [73]),
-    .B(\o_data$175 [99]),
+    .A(\o_data$179 [73]),
+    .B(\o_data$179 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1589,8 +1599,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$175 [74]),
-    .B(\o_data$175 [100]),
+    .A(\o_data$179 [74]),
+    .B(\o_data$179 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1598,8 +1608,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$175 [75]),
-    .B(\o_data$175 [101]),
+    .A(\o_data$179 [75]),
+    .B(\o_data$179 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1607,8 +1617,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$175 [76]),
-    .B(\o_data$175 [102]),
+    .A(\o_data$179 [76]),
+    .B(\o_data$179 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1616,8 +1626,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$175 [77]),
-    .B(\o_data$175 [103]),
+    .A(\o_data$179 [77]),
+    .B(\o_data$179 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1625,8 +1635,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$175 [55]),
-    .B(\o_data$175 [81]),
+    .A(\o_data$179 [55]),
+    .B(\o_data$179 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1634,8 +1644,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$175 [56]),
-    .B(\o_data$175 [82]),
+    .A(\o_data$179 [56]),
+    .B(\o_data$179 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1643,8 +1653,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$175 [57]),
-    .B(\o_data$175 [83]),
+    .A(\o_data$179 [57]),
+    .B(\o_data$179 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1652,8 +1662,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$175 [58]),
-    .B(\o_data$175 [84]),
+    .A(\o_data$179 [58]),
+    .B(\o_data$179 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1661,8 +1671,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$175 [59]),
-    .B(\o_data$175 [85]),
+    .A(\o_data$179 [59]),
+    .B(\o_data$179 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1670,8 +1680,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$175 [60]),
-    .B(\o_data$175 [86]),
+    .A(\o_data$179 [60]),
+    .B(\o_data$179 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1679,8 +1689,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$175 [61]),
-    .B(\o_data$175 [87]),
+    .A(\o_data$179 [61]),
+    .B(\o_data$179 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1688,8 +1698,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$175 [104]),
-    .B(\o_data$175 [130]),
+    .A(\o_data$179 [104]),
+    .B(\o_data$179 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1697,8 +1707,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$175 [105]),
-    .B(\o_data$175 [131]),
+    .A(\o_data$179 [105]),
+    .B(\o_data$179 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1706,8 +1716,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$175 [114]),
-    .B(\o_data$175 [140]),
+    .A(\o_data$179 [114]),
+    .B(\o_data$179 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1715,8 +1725,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$175 [115]),
-    .B(\o_data$175 [141]),
+    .A(\o_data$179 [115]),
+    .B(\o_data$179 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1724,8 +1734,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$175 [116]),
-    .B(\o_data$175 [142]),
+    .A(\o_data$179 [116]),
+    .B(\o_data$179 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1733,8 +1743,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$175 [117]),
-    .B(\o_data$175 [143]),
+    .A(\o_data$179 [117]),
+    .B(\o_data$179 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1742,8 +1752,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$175 [118]),
-    .B(\o_data$175 [144]),
+    .A(\o_data$179 [118]),
+    .B(\o_data$179 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1751,8 +1761,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$175 [119]),
-    .B(\o_data$175 [145]),
+    .A(\o_data$179 [119]),
+    .B(\o_data$179 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1760,8 +1770,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$175 [120]),
-    .B(\o_data$175 [146]),
+    .A(\o_data$179 [120]),
+    .B(\o_data$179 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1769,8 +1779,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$175 [121]),
-    .B(\o_data$175 [147]),
+    .A(\o_data$179 [121]),
+    .B(\o_data$179 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1778,8 +1788,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$175 [122]),
-    .B(\o_data$175 [148]),
+    .A(\o_data$179 [122]),
+    .B(\o_data$179 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1787,8 +1797,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$175 [123]),
-    .B(\o_data$175 [149]),
+    .A(\o_data$179 [123]),
+    .B(\o_data$179 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1796,8 +1806,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$175 [106]),
-    .B(\o_data$175 [132]),
+    .A(\o_data$179 [106]),
+    .B(\o_data$179 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1805,8 +1815,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$175 [124]),
-    .B(\o_data$175 [150]),
+    .A(\o_data$179 [124]),
+    .B(\o_data$179 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1814,8 +1824,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$175 [125]),
-    .B(\o_data$175 [151]),
+    .A(\o_data$179 [125]),
+    .B(\o_data$179 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1823,8 +1833,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$175 [126]),
-    .B(\o_data$175 [152]),
+    .A(\o_data$179 [126]),
+    .B(\o_data$179 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1832,8 +1842,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$175 [127]),
-    .B(\o_data$175 [153]),
+    .A(\o_data$179 [127]),
+    .B(\o_data$179 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1841,8 +1851,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$175 [128]),
-    .B(\o_data$175 [154]),
+    .A(\o_data$179 [128]),
+    .B(\o_data$179 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1850,8 +1860,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$175 [129]),
-    .B(\o_data$175 [155]),
+    .A(\o_data$179 [129]),
+    .B(\o_data$179 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1859,8 +1869,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$175 [107]),
-    .B(\o_data$175 [133]),
+    .A(\o_data$179 [107]),
+    .B(\o_data$179 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1868,8 +1878,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$175 [108]),
-    .B(\o_data$175 [134]),
+    .A(\o_data$179 [108]),
+    .B(\o_data$179 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1877,8 +1887,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$175 [109]),
-    .B(\o_data$175 [135]),
+    .A(\o_data$179 [109]),
+    .B(\o_data$179 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1886,8 +1896,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$175 [110]),
-    .B(\o_data$175 [136]),
+    .A(\o_data$179 [110]),
+    .B(\o_data$179 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1895,8 +1905,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$175 [111]),
-    .B(\o_data$175 [137]),
+    .A(\o_data$179 [111]),
+    .B(\o_data$179 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1904,8 +1914,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$175 [112]),
-    .B(\o_data$175 [138]),
+    .A(\o_data$179 [112]),
+    .B(\o_data$179 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1913,8 +1923,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$175 [113]),
-    .B(\o_data$175 [139]),
+    .A(\o_data$179 [113]),
+    .B(\o_data$179 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1922,8 +1932,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$175 [156]),
-    .B(\o_data$175 [182]),
+    .A(\o_data$179 [156]),
+    .B(\o_data$179 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1931,8 +1941,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$175 [157]),
-    .B(\o_data$175 [183]),
+    .A(\o_data$179 [157]),
+    .B(\o_data$179 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1940,8 +1950,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$175 [166]),
-    .B(\o_data$175 [192]),
+    .A(\o_data$179 [166]),
+    .B(\o_data$179 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1949,8 +1959,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$175 [167]),
-    .B(\o_data$175 [193]),
+    .A(\o_data$179 [167]),
+    .B(\o_data$179 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1958,8 +1968,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$175 [168]),
-    .B(\o_data$175 [194]),
+    .A(\o_data$179 [168]),
+    .B(\o_data$179 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1967,8 +1977,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$175 [169]),
-    .B(\o_data$175 [195]),
+    .A(\o_data$179 [169]),
+    .B(\o_data$179 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1976,8 +1986,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$175 [170]),
-    .B(\o_data$175 [196]),
+    .A(\o_data$179 [170]),
+    .B(\o_data$179 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -1985,8 +1995,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$175 [171]),
-    .B(\o_data$175 [197]),
+    .A(\o_data$179 [171]),
+    .B(\o_data$179 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -1994,8 +2004,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$175 [172]),
-    .B(\o_data$175 [198]),
+    .A(\o_data$179 [172]),
+    .B(\o_data$179 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -2003,8 +2013,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$175 [173]),
-    .B(\o_data$175 [199]),
+    .A(\o_data$179 [173]),
+    .B(\o_data$179 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -2012,8 +2022,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$175 [174]),
-    .B(\o_data$175 [200]),
+    .A(\o_data$179 [174]),
+    .B(\o_data$179 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -2021,8 +2031,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$175 [175]),
-    .B(\o_data$175 [201]),
+    .A(\o_data$179 [175]),
+    .B(\o_data$179 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -2030,8 +2040,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$175 [158]),
-    .B(\o_data$175 [184]),
+    .A(\o_data$179 [158]),
+    .B(\o_data$179 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -2039,8 +2049,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$175 [176]),
-    .B(\o_data$175 [202]),
+    .A(\o_data$179 [176]),
+    .B(\o_data$179 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -2048,8 +2058,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$175 [177]),
-    .B(\o_data$175 [203]),
+    .A(\o_data$179 [177]),
+    .B(\o_data$179 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -2057,8 +2067,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$175 [178]),
-    .B(\o_data$175 [204]),
+    .A(\o_data$179 [178]),
+    .B(\o_data$179 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -2066,8 +2076,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$175 [179]),
-    .B(\o_data$175 [205]),
+    .A(\o_data$179 [179]),
+    .B(\o_data$179 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -2075,8 +2085,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$175 [180]),
-    .B(\o_data$175 [206]),
+    .A(\o_data$179 [180]),
+    .B(\o_data$179 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -2084,8 +2094,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$175 [181]),
-    .B(\o_data$175 [207]),
+    .A(\o_data$179 [181]),
+    .B(\o_data$179 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -2093,8 +2103,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$175 [159]),
-    .B(\o_data$175 [185]),
+    .A(\o_data$179 [159]),
+    .B(\o_data$179 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -2102,8 +2112,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$175 [160]),
-    .B(\o_data$175 [186]),
+    .A(\o_data$179 [160]),
+    .B(\o_data$179 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -2111,8 +2121,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$175 [161]),
-    .B(\o_data$175 [187]),
+    .A(\o_data$179 [161]),
+    .B(\o_data$179 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -2120,8 +2130,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$175 [162]),
-    .B(\o_data$175 [188]),
+    .A(\o_data$179 [162]),
+    .B(\o_data$179 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -2129,8 +2139,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$175 [163]),
-    .B(\o_data$175 [189]),
+    .A(\o_data$179 [163]),
+    .B(\o_data$179 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -2138,8 +2148,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$175 [164]),
-    .B(\o_data$175 [190]),
+    .A(\o_data$179 [164]),
+    .B(\o_data$179 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -2147,8 +2157,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$175 [165]),
-    .B(\o_data$175 [191]),
+    .A(\o_data$179 [165]),
+    .B(\o_data$179 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2472,7 +2482,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$175 ),
+    .o_data(\o_data$179 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2486,8 +2496,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2757$0 (ra_beat),
-    .\port$2759$0 (ra_blk),
+    .\port$2768$0 (ra_beat),
+    .\port$2770$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2503,13 +2513,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$106 ),
-    .\port$3877$0 (r_data),
+    .\port$3896$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _078_[18:17] = 2'hx;
-  assign _035_[15:10] = 6'hxx;
-  assign _007_[3] = 1'hx;
+  assign _087_[18:17] = 2'hx;
+  assign _044_[15:10] = 6'hxx;
+  assign _010_[5] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
@@ -2518,14 +2528,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$82  <= 1'h0;
       \i_valid$80  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$171  <= 1'h0;
+      \$signal$175  <= 1'h0;
       enter_q <= 1'h0;
+      drain_dn_wrap <= 1'h0;
+      drain_dn_step <= 1'h0;
+      drain_d_wrap <= 1'h0;
+      drain_d_step <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
-      d <= 3'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
@@ -2536,41 +2549,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _490_ <= 17'h00000;
-      _491_ <= 17'h00000;
+      _509_ <= 17'h00000;
+      _510_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h10;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _009_ + _012_;
+      give_back <= _019_ + _021_;
       \w_en$109  <= \w_en$105 ;
       \i_last$82  <= part_last;
-      \i_valid$80  <= \$signal$171 ;
-      part_last <= _004_ & dn_last;
-      \$signal$171  <= _002_;
+      \i_valid$80  <= \$signal$175 ;
+      part_last <= _014_ & dn_last;
+      \$signal$175  <= _012_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _196_; else d_last <= _096_ ? \$signal$163  : _196_; end
-      begin if (_094_) row_last <= _202_; else begin if (_096_) row_last <= row_last_next; else row_last <= _202_; end end
-      begin if (_094_) row_valid <= _205_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _205_; end end
-      begin if (_094_) row <= _208_; else begin if (_096_) row <= row_next; else row <= _208_; end end
-      begin if (_094_) dn <= _214_; else begin if (_096_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _099_[4:0]; else dn <= _214_; end else dn <= _214_; end end
-      begin if (_094_) d <= _219_; else begin if (_096_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _001_; else d <= _219_; end end
+      drain_dn_wrap <= dn_last;
+      drain_dn_step <= _003_ & d_last;
+      drain_d_wrap <= d_last;
+      drain_d_step <= _108_ & row_end;
+      begin if (_103_) d_last <= _206_; else d_last <= _105_ ? \$signal$163  : _206_; end
+      begin if (_103_) row_last <= _212_; else begin if (_105_) row_last <= row_last_next; else row_last <= _212_; end end
+      begin if (_103_) row_valid <= _215_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _215_; end end
+      begin if (_103_) row <= _218_; else begin if (_105_) row <= row_next; else row <= _218_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _224_; end else dn <= _224_; end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _090_; else row_last_next <= drain_lt_last & _092_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _078_[16:0];
+      row_next <= _087_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _490_ <= _071_[16:0];
-      _491_ <= _070_[16:0];
-      tile_end <= _055_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _024_ : _025_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _023_ : kept;
+      _509_ <= _080_[16:0];
+      _510_ <= _079_[16:0];
+      tile_end <= _064_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _033_ : _034_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _032_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
@@ -2580,37 +2596,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_146_) begin
+    end else if (_156_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_147_) begin
+    end else if (_157_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_148_) begin
+    end else if (_158_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_149_) begin
+    end else if (_159_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_150_) begin
+    end else if (_160_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_151_) begin
+    end else if (_161_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_152_) begin
+    end else if (_162_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -2618,9 +2634,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 3'h0;
     end else if (\o_valid$106 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _007_[2:0];
+      begin if (ob_last) ob <= 3'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$171 ) begin
+    if (\$signal$175 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2628,225 +2644,230 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_153_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_163_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_105_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_103_) begin
-      begin if (_094_) beat_last <= beat == 3'h6; else begin if (_096_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_112_) begin
+      begin if (_103_) beat_last <= beat == 3'h6; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_104_) begin
-      begin if (_094_) beat <= _097_[2:0]; else begin if (_096_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_113_) begin
+      begin if (_103_) beat <= _106_[2:0]; else begin if (_105_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
-    if (_181_) begin
+    if (rst) begin
+      d <= 3'h0;
+    end else if (_114_) begin
+      begin if (_006_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end
+    if (_191_) begin
       ra_blk <= 5'h00;
-    end else if (_154_) begin
+    end else if (_164_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_182_) begin
+    if (_192_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
-      ra_beat <= _088_[2:0];
+      ra_beat <= _097_[2:0];
     end
-    if (_183_) begin
+    if (_193_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _087_[4:0];
+      ra_blk_next <= _096_[4:0];
     end
-    if (_184_) begin
+    if (_194_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_185_) begin
+    if (_195_) begin
       \$signal$163  <= 1'h0;
     end else begin
       \$signal$163  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_105_) begin
-      at_tile_last <= compute ? _224_ : \$signal$133 ;
+    end else if (_115_) begin
+      at_tile_last <= compute ? _230_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_106_) begin
-      at_k_last <= compute ? _227_ : \$signal$132 ;
+    end else if (_116_) begin
+      at_k_last <= compute ? _233_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_155_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _064_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_165_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _066_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_119_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_110_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _065_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_120_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_111_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _062_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_121_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _071_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_112_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _061_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_122_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_186_) begin
+    if (_196_) begin
       fm0 <= 17'h00000;
-    end else if (_156_) begin
-      fm0 <= _060_[16:0];
+    end else if (_166_) begin
+      fm0 <= _069_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_113_) begin
-      flush <= _678_(7'hxx, { 7'h66, _052_[6:0] }, { _247_, _246_ });
+    end else if (_123_) begin
+      flush <= _694_(7'hxx, { 7'h66, _061_[6:0] }, { _253_, _252_ });
     end
-    if (_187_) begin
+    if (_197_) begin
       compute <= 1'h0;
-    end else if (_157_) begin
+    end else if (_167_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_158_) begin
+    end else if (_168_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_159_) begin
+    end else if (_169_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_160_) begin
-      ctrl_state <= _685_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    end else if (_170_) begin
+      ctrl_state <= _701_(2'hx, { _265_, _263_, _260_, _257_ }, { _266_, _264_, _261_, _259_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_161_) begin
-      ch_left <= _695_(17'hxxxxx, { _264_, _261_ }, { _265_, _263_ });
+    end else if (_171_) begin
+      ch_left <= _711_(17'hxxxxx, { _270_, _267_ }, { _271_, _269_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_162_) begin
-      wb_last <= _702_(1'hx, { _271_, _268_ }, { _272_, _270_ });
+    end else if (_172_) begin
+      wb_last <= _718_(1'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       \$signal$136  <= 1'h1;
-    end else if (_163_) begin
-      \$signal$136  <= _275_;
+    end else if (_173_) begin
+      \$signal$136  <= _281_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_164_) begin
-      wb <= _715_(3'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_174_) begin
+      wb <= _731_(3'hx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_165_) begin
-      wa <= _721_(8'hxx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_175_) begin
+      wa <= _737_(8'hxx, { _296_, _293_ }, { _297_, _295_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_166_) begin
-      blk <= _728_(5'hxx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_176_) begin
+      blk <= _744_(5'hxx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_167_) begin
-      lane <= _734_(1'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_177_) begin
+      lane <= _750_(1'hx, { _309_, _306_ }, { _310_, _308_ });
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_168_) begin
-      \$signal$133  <= _041_;
+    end else if (_178_) begin
+      \$signal$133  <= _050_;
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_169_) begin
-      \$signal$132  <= _037_;
+    end else if (_179_) begin
+      \$signal$132  <= _046_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_170_) begin
-      tile_pen <= _036_[9:0];
+    end else if (_180_) begin
+      tile_pen <= _045_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_171_) begin
-      k_pen <= _033_[9:0];
+    end else if (_181_) begin
+      k_pen <= _042_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_172_) begin
+    end else if (_182_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_173_) begin
+    end else if (_183_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_174_) begin
+    end else if (_184_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_175_) begin
+    end else if (_185_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_176_) begin
+    end else if (_186_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_187_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_188_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_179_) begin
+    end else if (_189_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_190_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_188_) begin
+    if (_198_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _018_;
+      w_en <= s_param__valid & _027_;
     end
-    if (!_324_) begin
+    if (!_330_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_325_) begin
+    if (!_331_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_326_) begin
+    if (!_332_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -15899,58 +15920,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
-    .\port$381$0 (s0[0]),
-    .\port$381$1 (s0[1]),
-    .\port$381$10 (s0[10]),
-    .\port$381$11 (s0[11]),
-    .\port$381$12 (s0[12]),
-    .\port$381$13 (s0[13]),
-    .\port$381$14 (s0[14]),
-    .\port$381$15 (s0[15]),
-    .\port$381$16 (s0[16]),
-    .\port$381$17 (s0[17]),
-    .\port$381$18 (s0[18]),
-    .\port$381$19 (s0[19]),
-    .\port$381$2 (s0[2]),
-    .\port$381$20 (s0[20]),
-    .\port$381$21 (s0[21]),
-    .\port$381$22 (s0[22]),
-    .\port$381$23 (s0[23]),
-    .\port$381$24 (s0[24]),
-    .\port$381$25 (s0[25]),
-    .\port$381$27 (s1[0]),
-    .\port$381$28 (s1[1]),
-    .\port$381$29 (s1[2]),
-    .\port$381$3 (s0[3]),
-    .\port$381$30 (s1[3]),
-    .\port$381$31 (s1[4]),
-    .\port$381$32 (s1[5]),
-    .\port$381$33 (s1[6]),
-    .\port$381$34 (s1[7]),
-    .\port$381$35 (s1[8]),
-    .\port$381$36 (s1[9]),
-    .\port$381$37 (s1[10]),
-    .\port$381$38 (s1[11]),
-    .\port$381$39 (s1[12]),
-    .\port$381$4 (s0[4]),
-    .\port$381$40 (s1[13]),
-    .\port$381$41 (s1[14]),
-    .\port$381$42 (s1[15]),
-    .\port$381$43 (s1[16]),
-    .\port$381$44 (s1[17]),
-    .\port$381$45 (s1[18]),
-    .\port$381$46 (s1[19]),
-    .\port$381$47 (s1[20]),
-    .\port$381$48 (s1[21]),
-    .\port$381$49 (s1[22]),
-    .\port$381$5 (s0[5]),
-    .\port$381$50 (s1[23]),
-    .\port$381$51 (s1[24]),
-    .\port$381$52 (s1[25]),
-    .\port$381$6 (s0[6]),
-    .\port$381$7 (s0[7]),
-    .\port$381$8 (s0[8]),
-    .\port$381$9 (s0[9]),
+    .\port$392$0 (s0[0]),
+    .\port$392$1 (s0[1]),
+    .\port$392$10 (s0[10]),
+    .\port$392$11 (s0[11]),
+    .\port$392$12 (s0[12]),
+    .\port$392$13 (s0[13]),
+    .\port$392$14 (s0[14]),
+    .\port$392$15 (s0[15]),
+    .\port$392$16 (s0[16]),
+    .\port$392$17 (s0[17]),
+    .\port$392$18 (s0[18]),
+    .\port$392$19 (s0[19]),
+    .\port$392$2 (s0[2]),
+    .\port$392$20 (s0[20]),
+    .\port$392$21 (s0[21]),
+    .\port$392$22 (s0[22]),
+    .\port$392$23 (s0[23]),
+    .\port$392$24 (s0[24]),
+    .\port$392$25 (s0[25]),
+    .\port$392$27 (s1[0]),
+    .\port$392$28 (s1[1]),
+    .\port$392$29 (s1[2]),
+    .\port$392$3 (s0[3]),
+    .\port$392$30 (s1[3]),
+    .\port$392$31 (s1[4]),
+    .\port$392$32 (s1[5]),
+    .\port$392$33 (s1[6]),
+    .\port$392$34 (s1[7]),
+    .\port$392$35 (s1[8]),
+    .\port$392$36 (s1[9]),
+    .\port$392$37 (s1[10]),
+    .\port$392$38 (s1[11]),
+    .\port$392$39 (s1[12]),
+    .\port$392$4 (s0[4]),
+    .\port$392$40 (s1[13]),
+    .\port$392$41 (s1[14]),
+    .\port$392$42 (s1[15]),
+    .\port$392$43 (s1[16]),
+    .\port$392$44 (s1[17]),
+    .\port$392$45 (s1[18]),
+    .\port$392$46 (s1[19]),
+    .\port$392$47 (s1[20]),
+    .\port$392$48 (s1[21]),
+    .\port$392$49 (s1[22]),
+    .\port$392$5 (s0[5]),
+    .\port$392$50 (s1[23]),
+    .\port$392$51 (s1[24]),
+    .\port$392$52 (s1[25]),
+    .\port$392$6 (s0[6]),
+    .\port$392$7 (s0[7]),
+    .\port$392$8 (s0[8]),
+    .\port$392$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -15959,58 +15980,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_1  mac_0_1 (
     .a(a_0_0),
     .clk(clk),
-    .\port$386$0 (\s0$163 [0]),
-    .\port$386$1 (\s0$163 [1]),
-    .\port$386$10 (\s0$163 [10]),
-    .\port$386$11 (\s0$163 [11]),
-    .\port$386$12 (\s0$163 [12]),
-    .\port$386$13 (\s0$163 [13]),
-    .\port$386$14 (\s0$163 [14]),
-    .\port$386$15 (\s0$163 [15]),
-    .\port$386$16 (\s0$163 [16]),
-    .\port$386$17 (\s0$163 [17]),
-    .\port$386$18 (\s0$163 [18]),
-    .\port$386$19 (\s0$163 [19]),
-    .\port$386$2 (\s0$163 [2]),
-    .\port$386$20 (\s0$163 [20]),
-    .\port$386$21 (\s0$163 [21]),
-    .\port$386$22 (\s0$163 [22]),
-    .\port$386$23 (\s0$163 [23]),
-    .\port$386$24 (\s0$163 [24]),
-    .\port$386$25 (\s0$163 [25]),
-    .\port$386$27 (\s1$165 [0]),
-    .\port$386$28 (\s1$165 [1]),
-    .\port$386$29 (\s1$165 [2]),
-    .\port$386$3 (\s0$163 [3]),
-    .\port$386$30 (\s1$165 [3]),
-    .\port$386$31 (\s1$165 [4]),
-    .\port$386$32 (\s1$165 [5]),
-    .\port$386$33 (\s1$165 [6]),
-    .\port$386$34 (\s1$165 [7]),
-    .\port$386$35 (\s1$165 [8]),
-    .\port$386$36 (\s1$165 [9]),
-    .\port$386$37 (\s1$165 [10]),
-    .\port$386$38 (\s1$165 [11]),
-    .\port$386$39 (\s1$165 [12]),
-    .\port$386$4 (\s0$163 [4]),
-    .\port$386$40 (\s1$165 [13]),
-    .\port$386$41 (\s1$165 [14]),
-    .\port$386$42 (\s1$165 [15]),
-    .\port$386$43 (\s1$165 [16]),
-    .\port$386$44 (\s1$165 [17]),
-    .\port$386$45 (\s1$165 [18]),
-    .\port$386$46 (\s1$165 [19]),
-    .\port$386$47 (\s1$165 [20]),
-    .\port$386$48 (\s1$165 [21]),
-    .\port$386$49 (\s1$165 [22]),
-    .\port$386$5 (\s0$163 [5]),
-    .\port$386$50 (\s1$165 [23]),
-    .\port$386$51 (\s1$165 [24]),
-    .\port$386$52 (\s1$165 [25]),
-    .\port$386$6 (\s0$163 [6]),
-    .\port$386$7 (\s0$163 [7]),
-    .\port$386$8 (\s0$163 [8]),
-    .\port$386$9 (\s0$163 [9]),
+    .\port$397$0 (\s0$163 [0]),
+    .\port$397$1 (\s0$163 [1]),
+    .\port$397$10 (\s0$163 [10]),
+    .\port$397$11 (\s0$163 [11]),
+    .\port$397$12 (\s0$163 [12]),
+    .\port$397$13 (\s0$163 [13]),
+    .\port$397$14 (\s0$163 [14]),
+    .\port$397$15 (\s0$163 [15]),
+    .\port$397$16 (\s0$163 [16]),
+    .\port$397$17 (\s0$163 [17]),
+    .\port$397$18 (\s0$163 [18]),
+    .\port$397$19 (\s0$163 [19]),
+    .\port$397$2 (\s0$163 [2]),
+    .\port$397$20 (\s0$163 [20]),
+    .\port$397$21 (\s0$163 [21]),
+    .\port$397$22 (\s0$163 [22]),
+    .\port$397$23 (\s0$163 [23]),
+    .\port$397$24 (\s0$163 [24]),
+    .\port$397$25 (\s0$163 [25]),
+    .\port$397$27 (\s1$165 [0]),
+    .\port$397$28 (\s1$165 [1]),
+    .\port$397$29 (\s1$165 [2]),
+    .\port$397$3 (\s0$163 [3]),
+    .\port$397$30 (\s1$165 [3]),
+    .\port$397$31 (\s1$165 [4]),
+    .\port$397$32 (\s1$165 [5]),
+    .\port$397$33 (\s1$165 [6]),
+    .\port$397$34 (\s1$165 [7]),
+    .\port$397$35 (\s1$165 [8]),
+    .\port$397$36 (\s1$165 [9]),
+    .\port$397$37 (\s1$165 [10]),
+    .\port$397$38 (\s1$165 [11]),
+    .\port$397$39 (\s1$165 [12]),
+    .\port$397$4 (\s0$163 [4]),
+    .\port$397$40 (\s1$165 [13]),
+    .\port$397$41 (\s1$165 [14]),
+    .\port$397$42 (\s1$165 [15]),
+    .\port$397$43 (\s1$165 [16]),
+    .\port$397$44 (\s1$165 [17]),
+    .\port$397$45 (\s1$165 [18]),
+    .\port$397$46 (\s1$165 [19]),
+    .\port$397$47 (\s1$165 [20]),
+    .\port$397$48 (\s1$165 [21]),
+    .\port$397$49 (\s1$165 [22]),
+    .\port$397$5 (\s0$163 [5]),
+    .\port$397$50 (\s1$165 [23]),
+    .\port$397$51 (\s1$165 [24]),
+    .\port$397$52 (\s1$165 [25]),
+    .\port$397$6 (\s0$163 [6]),
+    .\port$397$7 (\s0$163 [7]),
+    .\port$397$8 (\s0$163 [8]),
+    .\port$397$9 (\s0$163 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -16019,58 +16040,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_2  mac_0_2 (
     .a(a_0_1),
     .clk(clk),
-    .\port$391$0 (\s0$175 [0]),
-    .\port$391$1 (\s0$175 [1]),
-    .\port$391$10 (\s0$175 [10]),
-    .\port$391$11 (\s0$175 [11]),
-    .\port$391$12 (\s0$175 [12]),
-    .\port$391$13 (\s0$175 [13]),
-    .\port$391$14 (\s0$175 [14]),
-    .\port$391$15 (\s0$175 [15]),
-    .\port$391$16 (\s0$175 [16]),
-    .\port$391$17 (\s0$175 [17]),
-    .\port$391$18 (\s0$175 [18]),
-    .\port$391$19 (\s0$175 [19]),
-    .\port$391$2 (\s0$175 [2]),
-    .\port$391$20 (\s0$175 [20]),
-    .\port$391$21 (\s0$175 [21]),
-    .\port$391$22 (\s0$175 [22]),
-    .\port$391$23 (\s0$175 [23]),
-    .\port$391$24 (\s0$175 [24]),
-    .\port$391$25 (\s0$175 [25]),
-    .\port$391$27 (\s1$177 [0]),
-    .\port$391$28 (\s1$177 [1]),
-    .\port$391$29 (\s1$177 [2]),
-    .\port$391$3 (\s0$175 [3]),
-    .\port$391$30 (\s1$177 [3]),
-    .\port$391$31 (\s1$177 [4]),
-    .\port$391$32 (\s1$177 [5]),
-    .\port$391$33 (\s1$177 [6]),
-    .\port$391$34 (\s1$177 [7]),
-    .\port$391$35 (\s1$177 [8]),
-    .\port$391$36 (\s1$177 [9]),
-    .\port$391$37 (\s1$177 [10]),
-    .\port$391$38 (\s1$177 [11]),
-    .\port$391$39 (\s1$177 [12]),
-    .\port$391$4 (\s0$175 [4]),
-    .\port$391$40 (\s1$177 [13]),
-    .\port$391$41 (\s1$177 [14]),
-    .\port$391$42 (\s1$177 [15]),
-    .\port$391$43 (\s1$177 [16]),
-    .\port$391$44 (\s1$177 [17]),
-    .\port$391$45 (\s1$177 [18]),
-    .\port$391$46 (\s1$177 [19]),
-    .\port$391$47 (\s1$177 [20]),
-    .\port$391$48 (\s1$177 [21]),
-    .\port$391$49 (\s1$177 [22]),
-    .\port$391$5 (\s0$175 [5]),
-    .\port$391$50 (\s1$177 [23]),
-    .\port$391$51 (\s1$177 [24]),
-    .\port$391$52 (\s1$177 [25]),
-    .\port$391$6 (\s0$175 [6]),
-    .\port$391$7 (\s0$175 [7]),
-    .\port$391$8 (\s0$175 [8]),
-    .\port$391$9 (\s0$175 [9]),
+    .\port$402$0 (\s0$175 [0]),
+    .\port$402$1 (\s0$175 [1]),
+    .\port$402$10 (\s0$175 [10]),
+    .\port$402$11 (\s0$175 [11]),
+    .\port$402$12 (\s0$175 [12]),
+    .\port$402$13 (\s0$175 [13]),
+    .\port$402$14 (\s0$175 [14]),
+    .\port$402$15 (\s0$175 [15]),
+    .\port$402$16 (\s0$175 [16]),
+    .\port$402$17 (\s0$175 [17]),
+    .\port$402$18 (\s0$175 [18]),
+    .\port$402$19 (\s0$175 [19]),
+    .\port$402$2 (\s0$175 [2]),
+    .\port$402$20 (\s0$175 [20]),
+    .\port$402$21 (\s0$175 [21]),
+    .\port$402$22 (\s0$175 [22]),
+    .\port$402$23 (\s0$175 [23]),
+    .\port$402$24 (\s0$175 [24]),
+    .\port$402$25 (\s0$175 [25]),
+    .\port$402$27 (\s1$177 [0]),
+    .\port$402$28 (\s1$177 [1]),
+    .\port$402$29 (\s1$177 [2]),
+    .\port$402$3 (\s0$175 [3]),
+    .\port$402$30 (\s1$177 [3]),
+    .\port$402$31 (\s1$177 [4]),
+    .\port$402$32 (\s1$177 [5]),
+    .\port$402$33 (\s1$177 [6]),
+    .\port$402$34 (\s1$177 [7]),
+    .\port$402$35 (\s1$177 [8]),
+    .\port$402$36 (\s1$177 [9]),
+    .\port$402$37 (\s1$177 [10]),
+    .\port$402$38 (\s1$177 [11]),
+    .\port$402$39 (\s1$177 [12]),
+    .\port$402$4 (\s0$175 [4]),
+    .\port$402$40 (\s1$177 [13]),
+    .\port$402$41 (\s1$177 [14]),
+    .\port$402$42 (\s1$177 [15]),
+    .\port$402$43 (\s1$177 [16]),
+    .\port$402$44 (\s1$177 [17]),
+    .\port$402$45 (\s1$177 [18]),
+    .\port$402$46 (\s1$177 [19]),
+    .\port$402$47 (\s1$177 [20]),
+    .\port$402$48 (\s1$177 [21]),
+    .\port$402$49 (\s1$177 [22]),
+    .\port$402$5 (\s0$175 [5]),
+    .\port$402$50 (\s1$177 [23]),
+    .\port$402$51 (\s1$177 [24]),
+    .\port$402$52 (\s1$177 [25]),
+    .\port$402$6 (\s0$175 [6]),
+    .\port$402$7 (\s0$175 [7]),
+    .\port$402$8 (\s0$175 [8]),
+    .\port$402$9 (\s0$175 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -16079,58 +16100,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_3  mac_0_3 (
     .a(a_0_2),
     .clk(clk),
-    .\port$396$0 (\s0$187 [0]),
-    .\port$396$1 (\s0$187 [1]),
-    .\port$396$10 (\s0$187 [10]),
-    .\port$396$11 (\s0$187 [11]),
-    .\port$396$12 (\s0$187 [12]),
-    .\port$396$13 (\s0$187 [13]),
-    .\port$396$14 (\s0$187 [14]),
-    .\port$396$15 (\s0$187 [15]),
-    .\port$396$16 (\s0$187 [16]),
-    .\port$396$17 (\s0$187 [17]),
-    .\port$396$18 (\s0$187 [18]),
-    .\port$396$19 (\s0$187 [19]),
-    .\port$396$2 (\s0$187 [2]),
-    .\port$396$20 (\s0$187 [20]),
-    .\port$396$21 (\s0$187 [21]),
-    .\port$396$22 (\s0$187 [22]),
-    .\port$396$23 (\s0$187 [23]),
-    .\port$396$24 (\s0$187 [24]),
-    .\port$396$25 (\s0$187 [25]),
-    .\port$396$27 (\s1$189 [0]),
-    .\port$396$28 (\s1$189 [1]),
-    .\port$396$29 (\s1$189 [2]),
-    .\port$396$3 (\s0$187 [3]),
-    .\port$396$30 (\s1$189 [3]),
-    .\port$396$31 (\s1$189 [4]),
-    .\port$396$32 (\s1$189 [5]),
-    .\port$396$33 (\s1$189 [6]),
-    .\port$396$34 (\s1$189 [7]),
-    .\port$396$35 (\s1$189 [8]),
-    .\port$396$36 (\s1$189 [9]),
-    .\port$396$37 (\s1$189 [10]),
-    .\port$396$38 (\s1$189 [11]),
-    .\port$396$39 (\s1$189 [12]),
-    .\port$396$4 (\s0$187 [4]),
-    .\port$396$40 (\s1$189 [13]),
-    .\port$396$41 (\s1$189 [14]),
-    .\port$396$42 (\s1$189 [15]),
-    .\port$396$43 (\s1$189 [16]),
-    .\port$396$44 (\s1$189 [17]),
-    .\port$396$45 (\s1$189 [18]),
-    .\port$396$46 (\s1$189 [19]),
-    .\port$396$47 (\s1$189 [20]),
-    .\port$396$48 (\s1$189 [21]),
-    .\port$396$49 (\s1$189 [22]),
-    .\port$396$5 (\s0$187 [5]),
-    .\port$396$50 (\s1$189 [23]),
-    .\port$396$51 (\s1$189 [24]),
-    .\port$396$52 (\s1$189 [25]),
-    .\port$396$6 (\s0$187 [6]),
-    .\port$396$7 (\s0$187 [7]),
-    .\port$396$8 (\s0$187 [8]),
-    .\port$396$9 (\s0$187 [9]),
+    .\port$407$0 (\s0$187 [0]),
+    .\port$407$1 (\s0$187 [1]),
+    .\port$407$10 (\s0$187 [10]),
+    .\port$407$11 (\s0$187 [11]),
+    .\port$407$12 (\s0$187 [12]),
+    .\port$407$13 (\s0$187 [13]),
+    .\port$407$14 (\s0$187 [14]),
+    .\port$407$15 (\s0$187 [15]),
+    .\port$407$16 (\s0$187 [16]),
+    .\port$407$17 (\s0$187 [17]),
+    .\port$407$18 (\s0$187 [18]),
+    .\port$407$19 (\s0$187 [19]),
+    .\port$407$2 (\s0$187 [2]),
+    .\port$407$20 (\s0$187 [20]),
+    .\port$407$21 (\s0$187 [21]),
+    .\port$407$22 (\s0$187 [22]),
+    .\port$407$23 (\s0$187 [23]),
+    .\port$407$24 (\s0$187 [24]),
+    .\port$407$25 (\s0$187 [25]),
+    .\port$407$27 (\s1$189 [0]),
+    .\port$407$28 (\s1$189 [1]),
+    .\port$407$29 (\s1$189 [2]),
+    .\port$407$3 (\s0$187 [3]),
+    .\port$407$30 (\s1$189 [3]),
+    .\port$407$31 (\s1$189 [4]),
+    .\port$407$32 (\s1$189 [5]),
+    .\port$407$33 (\s1$189 [6]),
+    .\port$407$34 (\s1$189 [7]),
+    .\port$407$35 (\s1$189 [8]),
+    .\port$407$36 (\s1$189 [9]),
+    .\port$407$37 (\s1$189 [10]),
+    .\port$407$38 (\s1$189 [11]),
+    .\port$407$39 (\s1$189 [12]),
+    .\port$407$4 (\s0$187 [4]),
+    .\port$407$40 (\s1$189 [13]),
+    .\port$407$41 (\s1$189 [14]),
+    .\port$407$42 (\s1$189 [15]),
+    .\port$407$43 (\s1$189 [16]),
+    .\port$407$44 (\s1$189 [17]),
+    .\port$407$45 (\s1$189 [18]),
+    .\port$407$46 (\s1$189 [19]),
+    .\port$407$47 (\s1$189 [20]),
+    .\port$407$48 (\s1$189 [21]),
+    .\port$407$49 (\s1$189 [22]),
+    .\port$407$5 (\s0$187 [5]),
+    .\port$407$50 (\s1$189 [23]),
+    .\port$407$51 (\s1$189 [24]),
+    .\port$407$52 (\s1$189 [25]),
+    .\port$407$6 (\s0$187 [6]),
+    .\port$407$7 (\s0$187 [7]),
+    .\port$407$8 (\s0$187 [8]),
+    .\port$407$9 (\s0$187 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -16139,58 +16160,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_0  mac_1_0 (
     .a(skew_a1_d0),
     .clk(clk),
-    .\port$401$0 (\s0$199 [0]),
-    .\port$401$1 (\s0$199 [1]),
-    .\port$401$10 (\s0$199 [10]),
-    .\port$401$11 (\s0$199 [11]),
-    .\port$401$12 (\s0$199 [12]),
-    .\port$401$13 (\s0$199 [13]),
-    .\port$401$14 (\s0$199 [14]),
-    .\port$401$15 (\s0$199 [15]),
-    .\port$401$16 (\s0$199 [16]),
-    .\port$401$17 (\s0$199 [17]),
-    .\port$401$18 (\s0$199 [18]),
-    .\port$401$19 (\s0$199 [19]),
-    .\port$401$2 (\s0$199 [2]),
-    .\port$401$20 (\s0$199 [20]),
-    .\port$401$21 (\s0$199 [21]),
-    .\port$401$22 (\s0$199 [22]),
-    .\port$401$23 (\s0$199 [23]),
-    .\port$401$24 (\s0$199 [24]),
-    .\port$401$25 (\s0$199 [25]),
-    .\port$401$27 (\s1$201 [0]),
-    .\port$401$28 (\s1$201 [1]),
-    .\port$401$29 (\s1$201 [2]),
-    .\port$401$3 (\s0$199 [3]),
-    .\port$401$30 (\s1$201 [3]),
-    .\port$401$31 (\s1$201 [4]),
-    .\port$401$32 (\s1$201 [5]),
-    .\port$401$33 (\s1$201 [6]),
-    .\port$401$34 (\s1$201 [7]),
-    .\port$401$35 (\s1$201 [8]),
-    .\port$401$36 (\s1$201 [9]),
-    .\port$401$37 (\s1$201 [10]),
-    .\port$401$38 (\s1$201 [11]),
-    .\port$401$39 (\s1$201 [12]),
-    .\port$401$4 (\s0$199 [4]),
-    .\port$401$40 (\s1$201 [13]),
-    .\port$401$41 (\s1$201 [14]),
-    .\port$401$42 (\s1$201 [15]),
-    .\port$401$43 (\s1$201 [16]),
-    .\port$401$44 (\s1$201 [17]),
-    .\port$401$45 (\s1$201 [18]),
-    .\port$401$46 (\s1$201 [19]),
-    .\port$401$47 (\s1$201 [20]),
-    .\port$401$48 (\s1$201 [21]),
-    .\port$401$49 (\s1$201 [22]),
-    .\port$401$5 (\s0$199 [5]),
-    .\port$401$50 (\s1$201 [23]),
-    .\port$401$51 (\s1$201 [24]),
-    .\port$401$52 (\s1$201 [25]),
-    .\port$401$6 (\s0$199 [6]),
-    .\port$401$7 (\s0$199 [7]),
-    .\port$401$8 (\s0$199 [8]),
-    .\port$401$9 (\s0$199 [9]),
+    .\port$412$0 (\s0$199 [0]),
+    .\port$412$1 (\s0$199 [1]),
+    .\port$412$10 (\s0$199 [10]),
+    .\port$412$11 (\s0$199 [11]),
+    .\port$412$12 (\s0$199 [12]),
+    .\port$412$13 (\s0$199 [13]),
+    .\port$412$14 (\s0$199 [14]),
+    .\port$412$15 (\s0$199 [15]),
+    .\port$412$16 (\s0$199 [16]),
+    .\port$412$17 (\s0$199 [17]),
+    .\port$412$18 (\s0$199 [18]),
+    .\port$412$19 (\s0$199 [19]),
+    .\port$412$2 (\s0$199 [2]),
+    .\port$412$20 (\s0$199 [20]),
+    .\port$412$21 (\s0$199 [21]),
+    .\port$412$22 (\s0$199 [22]),
+    .\port$412$23 (\s0$199 [23]),
+    .\port$412$24 (\s0$199 [24]),
+    .\port$412$25 (\s0$199 [25]),
+    .\port$412$27 (\s1$201 [0]),
+    .\port$412$28 (\s1$201 [1]),
+    .\port$412$29 (\s1$201 [2]),
+    .\port$412$3 (\s0$199 [3]),
+    .\port$412$30 (\s1$201 [3]),
+    .\port$412$31 (\s1$201 [4]),
+    .\port$412$32 (\s1$201 [5]),
+    .\port$412$33 (\s1$201 [6]),
+    .\port$412$34 (\s1$201 [7]),
+    .\port$412$35 (\s1$201 [8]),
+    .\port$412$36 (\s1$201 [9]),
+    .\port$412$37 (\s1$201 [10]),
+    .\port$412$38 (\s1$201 [11]),
+    .\port$412$39 (\s1$201 [12]),
+    .\port$412$4 (\s0$199 [4]),
+    .\port$412$40 (\s1$201 [13]),
+    .\port$412$41 (\s1$201 [14]),
+    .\port$412$42 (\s1$201 [15]),
+    .\port$412$43 (\s1$201 [16]),
+    .\port$412$44 (\s1$201 [17]),
+    .\port$412$45 (\s1$201 [18]),
+    .\port$412$46 (\s1$201 [19]),
+    .\port$412$47 (\s1$201 [20]),
+    .\port$412$48 (\s1$201 [21]),
+    .\port$412$49 (\s1$201 [22]),
+    .\port$412$5 (\s0$199 [5]),
+    .\port$412$50 (\s1$201 [23]),
+    .\port$412$51 (\s1$201 [24]),
+    .\port$412$52 (\s1$201 [25]),
+    .\port$412$6 (\s0$199 [6]),
+    .\port$412$7 (\s0$199 [7]),
+    .\port$412$8 (\s0$199 [8]),
+    .\port$412$9 (\s0$199 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -16199,58 +16220,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_1  mac_1_1 (
     .a(a_1_0),
     .clk(clk),
-    .\port$406$0 (\s0$211 [0]),
-    .\port$406$1 (\s0$211 [1]),
-    .\port$406$10 (\s0$211 [10]),
-    .\port$406$11 (\s0$211 [11]),
-    .\port$406$12 (\s0$211 [12]),
-    .\port$406$13 (\s0$211 [13]),
-    .\port$406$14 (\s0$211 [14]),
-    .\port$406$15 (\s0$211 [15]),
-    .\port$406$16 (\s0$211 [16]),
-    .\port$406$17 (\s0$211 [17]),
-    .\port$406$18 (\s0$211 [18]),
-    .\port$406$19 (\s0$211 [19]),
-    .\port$406$2 (\s0$211 [2]),
-    .\port$406$20 (\s0$211 [20]),
-    .\port$406$21 (\s0$211 [21]),
-    .\port$406$22 (\s0$211 [22]),
-    .\port$406$23 (\s0$211 [23]),
-    .\port$406$24 (\s0$211 [24]),
-    .\port$406$25 (\s0$211 [25]),
-    .\port$406$27 (\s1$213 [0]),
-    .\port$406$28 (\s1$213 [1]),
-    .\port$406$29 (\s1$213 [2]),
-    .\port$406$3 (\s0$211 [3]),
-    .\port$406$30 (\s1$213 [3]),
-    .\port$406$31 (\s1$213 [4]),
-    .\port$406$32 (\s1$213 [5]),
-    .\port$406$33 (\s1$213 [6]),
-    .\port$406$34 (\s1$213 [7]),
-    .\port$406$35 (\s1$213 [8]),
-    .\port$406$36 (\s1$213 [9]),
-    .\port$406$37 (\s1$213 [10]),
-    .\port$406$38 (\s1$213 [11]),
-    .\port$406$39 (\s1$213 [12]),
-    .\port$406$4 (\s0$211 [4]),
-    .\port$406$40 (\s1$213 [13]),
-    .\port$406$41 (\s1$213 [14]),
-    .\port$406$42 (\s1$213 [15]),
-    .\port$406$43 (\s1$213 [16]),
-    .\port$406$44 (\s1$213 [17]),
-    .\port$406$45 (\s1$213 [18]),
-    .\port$406$46 (\s1$213 [19]),
-    .\port$406$47 (\s1$213 [20]),
-    .\port$406$48 (\s1$213 [21]),
-    .\port$406$49 (\s1$213 [22]),
-    .\port$406$5 (\s0$211 [5]),
-    .\port$406$50 (\s1$213 [23]),
-    .\port$406$51 (\s1$213 [24]),
-    .\port$406$52 (\s1$213 [25]),
-    .\port$406$6 (\s0$211 [6]),
-    .\port$406$7 (\s0$211 [7]),
-    .\port$406$8 (\s0$211 [8]),
-    .\port$406$9 (\s0$211 [9]),
+    .\port$417$0 (\s0$211 [0]),
+    .\port$417$1 (\s0$211 [1]),
+    .\port$417$10 (\s0$211 [10]),
+    .\port$417$11 (\s0$211 [11]),
+    .\port$417$12 (\s0$211 [12]),
+    .\port$417$13 (\s0$211 [13]),
+    .\port$417$14 (\s0$211 [14]),
+    .\port$417$15 (\s0$211 [15]),
+    .\port$417$16 (\s0$211 [16]),
+    .\port$417$17 (\s0$211 [17]),
+    .\port$417$18 (\s0$211 [18]),
+    .\port$417$19 (\s0$211 [19]),
+    .\port$417$2 (\s0$211 [2]),
+    .\port$417$20 (\s0$211 [20]),
+    .\port$417$21 (\s0$211 [21]),
+    .\port$417$22 (\s0$211 [22]),
+    .\port$417$23 (\s0$211 [23]),
+    .\port$417$24 (\s0$211 [24]),
+    .\port$417$25 (\s0$211 [25]),
+    .\port$417$27 (\s1$213 [0]),
+    .\port$417$28 (\s1$213 [1]),
+    .\port$417$29 (\s1$213 [2]),
+    .\port$417$3 (\s0$211 [3]),
+    .\port$417$30 (\s1$213 [3]),
+    .\port$417$31 (\s1$213 [4]),
+    .\port$417$32 (\s1$213 [5]),
+    .\port$417$33 (\s1$213 [6]),
+    .\port$417$34 (\s1$213 [7]),
+    .\port$417$35 (\s1$213 [8]),
+    .\port$417$36 (\s1$213 [9]),
+    .\port$417$37 (\s1$213 [10]),
+    .\port$417$38 (\s1$213 [11]),
+    .\port$417$39 (\s1$213 [12]),
+    .\port$417$4 (\s0$211 [4]),
+    .\port$417$40 (\s1$213 [13]),
+    .\port$417$41 (\s1$213 [14]),
+    .\port$417$42 (\s1$213 [15]),
+    .\port$417$43 (\s1$213 [16]),
+    .\port$417$44 (\s1$213 [17]),
+    .\port$417$45 (\s1$213 [18]),
+    .\port$417$46 (\s1$213 [19]),
+    .\port$417$47 (\s1$213 [20]),
+    .\port$417$48 (\s1$213 [21]),
+    .\port$417$49 (\s1$213 [22]),
+    .\port$417$5 (\s0$211 [5]),
+    .\port$417$50 (\s1$213 [23]),
+    .\port$417$51 (\s1$213 [24]),
+    .\port$417$52 (\s1$213 [25]),
+    .\port$417$6 (\s0$211 [6]),
+    .\port$417$7 (\s0$211 [7]),
+    .\port$417$8 (\s0$211 [8]),
+    .\port$417$9 (\s0$211 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -16259,58 +16280,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_2  mac_1_2 (
     .a(a_1_1),
     .clk(clk),
-    .\port$411$0 (\s0$223 [0]),
-    .\port$411$1 (\s0$223 [1]),
-    .\port$411$10 (\s0$223 [10]),
-    .\port$411$11 (\s0$223 [11]),
-    .\port$411$12 (\s0$223 [12]),
-    .\port$411$13 (\s0$223 [13]),
-    .\port$411$14 (\s0$223 [14]),
-    .\port$411$15 (\s0$223 [15]),
-    .\port$411$16 (\s0$223 [16]),
-    .\port$411$17 (\s0$223 [17]),
-    .\port$411$18 (\s0$223 [18]),
-    .\port$411$19 (\s0$223 [19]),
-    .\port$411$2 (\s0$223 [2]),
-    .\port$411$20 (\s0$223 [20]),
-    .\port$411$21 (\s0$223 [21]),
-    .\port$411$22 (\s0$223 [22]),
-    .\port$411$23 (\s0$223 [23]),
-    .\port$411$24 (\s0$223 [24]),
-    .\port$411$25 (\s0$223 [25]),
-    .\port$411$27 (\s1$225 [0]),
-    .\port$411$28 (\s1$225 [1]),
-    .\port$411$29 (\s1$225 [2]),
-    .\port$411$3 (\s0$223 [3]),
-    .\port$411$30 (\s1$225 [3]),
-    .\port$411$31 (\s1$225 [4]),
-    .\port$411$32 (\s1$225 [5]),
-    .\port$411$33 (\s1$225 [6]),
-    .\port$411$34 (\s1$225 [7]),
-    .\port$411$35 (\s1$225 [8]),
-    .\port$411$36 (\s1$225 [9]),
-    .\port$411$37 (\s1$225 [10]),
-    .\port$411$38 (\s1$225 [11]),
-    .\port$411$39 (\s1$225 [12]),
-    .\port$411$4 (\s0$223 [4]),
-    .\port$411$40 (\s1$225 [13]),
-    .\port$411$41 (\s1$225 [14]),
-    .\port$411$42 (\s1$225 [15]),
-    .\port$411$43 (\s1$225 [16]),
-    .\port$411$44 (\s1$225 [17]),
-    .\port$411$45 (\s1$225 [18]),
-    .\port$411$46 (\s1$225 [19]),
-    .\port$411$47 (\s1$225 [20]),
-    .\port$411$48 (\s1$225 [21]),
-    .\port$411$49 (\s1$225 [22]),
-    .\port$411$5 (\s0$223 [5]),
-    .\port$411$50 (\s1$225 [23]),
-    .\port$411$51 (\s1$225 [24]),
-    .\port$411$52 (\s1$225 [25]),
-    .\port$411$6 (\s0$223 [6]),
-    .\port$411$7 (\s0$223 [7]),
-    .\port$411$8 (\s0$223 [8]),
-    .\port$411$9 (\s0$223 [9]),
+    .\port$422$0 (\s0$223 [0]),
+    .\port$422$1 (\s0$223 [1]),
+    .\port$422$10 (\s0$223 [10]),
+    .\port$422$11 (\s0$223 [11]),
+    .\port$422$12 (\s0$223 [12]),
+    .\port$422$13 (\s0$223 [13]),
+    .\port$422$14 (\s0$223 [14]),
+    .\port$422$15 (\s0$223 [15]),
+    .\port$422$16 (\s0$223 [16]),
+    .\port$422$17 (\s0$223 [17]),
+    .\port$422$18 (\s0$223 [18]),
+    .\port$422$19 (\s0$223 [19]),
+    .\port$422$2 (\s0$223 [2]),
+    .\port$422$20 (\s0$223 [20]),
+    .\port$422$21 (\s0$223 [21]),
+    .\port$422$22 (\s0$223 [22]),
+    .\port$422$23 (\s0$223 [23]),
+    .\port$422$24 (\s0$223 [24]),
+    .\port$422$25 (\s0$223 [25]),
+    .\port$422$27 (\s1$225 [0]),
+    .\port$422$28 (\s1$225 [1]),
+    .\port$422$29 (\s1$225 [2]),
+    .\port$422$3 (\s0$223 [3]),
+    .\port$422$30 (\s1$225 [3]),
+    .\port$422$31 (\s1$225 [4]),
+    .\port$422$32 (\s1$225 [5]),
+    .\port$422$33 (\s1$225 [6]),
+    .\port$422$34 (\s1$225 [7]),
+    .\port$422$35 (\s1$225 [8]),
+    .\port$422$36 (\s1$225 [9]),
+    .\port$422$37 (\s1$225 [10]),
+    .\port$422$38 (\s1$225 [11]),
+    .\port$422$39 (\s1$225 [12]),
+    .\port$422$4 (\s0$223 [4]),
+    .\port$422$40 (\s1$225 [13]),
+    .\port$422$41 (\s1$225 [14]),
+    .\port$422$42 (\s1$225 [15]),
+    .\port$422$43 (\s1$225 [16]),
+    .\port$422$44 (\s1$225 [17]),
+    .\port$422$45 (\s1$225 [18]),
+    .\port$422$46 (\s1$225 [19]),
+    .\port$422$47 (\s1$225 [20]),
+    .\port$422$48 (\s1$225 [21]),
+    .\port$422$49 (\s1$225 [22]),
+    .\port$422$5 (\s0$223 [5]),
+    .\port$422$50 (\s1$225 [23]),
+    .\port$422$51 (\s1$225 [24]),
+    .\port$422$52 (\s1$225 [25]),
+    .\port$422$6 (\s0$223 [6]),
+    .\port$422$7 (\s0$223 [7]),
+    .\port$422$8 (\s0$223 [8]),
+    .\port$422$9 (\s0$223 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -16319,58 +16340,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_3  mac_1_3 (
     .a(a_1_2),
     .clk(clk),
-    .\port$416$0 (\s0$235 [0]),
-    .\port$416$1 (\s0$235 [1]),
-    .\port$416$10 (\s0$235 [10]),
-    .\port$416$11 (\s0$235 [11]),
-    .\port$416$12 (\s0$235 [12]),
-    .\port$416$13 (\s0$235 [13]),
-    .\port$416$14 (\s0$235 [14]),
-    .\port$416$15 (\s0$235 [15]),
-    .\port$416$16 (\s0$235 [16]),
-    .\port$416$17 (\s0$235 [17]),
-    .\port$416$18 (\s0$235 [18]),
-    .\port$416$19 (\s0$235 [19]),
-    .\port$416$2 (\s0$235 [2]),
-    .\port$416$20 (\s0$235 [20]),
-    .\port$416$21 (\s0$235 [21]),
-    .\port$416$22 (\s0$235 [22]),
-    .\port$416$23 (\s0$235 [23]),
-    .\port$416$24 (\s0$235 [24]),
-    .\port$416$25 (\s0$235 [25]),
-    .\port$416$27 (\s1$237 [0]),
-    .\port$416$28 (\s1$237 [1]),
-    .\port$416$29 (\s1$237 [2]),
-    .\port$416$3 (\s0$235 [3]),
-    .\port$416$30 (\s1$237 [3]),
-    .\port$416$31 (\s1$237 [4]),
-    .\port$416$32 (\s1$237 [5]),
-    .\port$416$33 (\s1$237 [6]),
-    .\port$416$34 (\s1$237 [7]),
-    .\port$416$35 (\s1$237 [8]),
-    .\port$416$36 (\s1$237 [9]),
-    .\port$416$37 (\s1$237 [10]),
-    .\port$416$38 (\s1$237 [11]),
-    .\port$416$39 (\s1$237 [12]),
-    .\port$416$4 (\s0$235 [4]),
-    .\port$416$40 (\s1$237 [13]),
-    .\port$416$41 (\s1$237 [14]),
-    .\port$416$42 (\s1$237 [15]),
-    .\port$416$43 (\s1$237 [16]),
-    .\port$416$44 (\s1$237 [17]),
-    .\port$416$45 (\s1$237 [18]),
-    .\port$416$46 (\s1$237 [19]),
-    .\port$416$47 (\s1$237 [20]),
-    .\port$416$48 (\s1$237 [21]),
-    .\port$416$49 (\s1$237 [22]),
-    .\port$416$5 (\s0$235 [5]),
-    .\port$416$50 (\s1$237 [23]),
-    .\port$416$51 (\s1$237 [24]),
-    .\port$416$52 (\s1$237 [25]),
-    .\port$416$6 (\s0$235 [6]),
-    .\port$416$7 (\s0$235 [7]),
-    .\port$416$8 (\s0$235 [8]),
-    .\port$416$9 (\s0$235 [9]),
+    .\port$427$0 (\s0$235 [0]),
+    .\port$427$1 (\s0$235 [1]),
+    .\port$427$10 (\s0$235 [10]),
+    .\port$427$11 (\s0$235 [11]),
+    .\port$427$12 (\s0$235 [12]),
+    .\port$427$13 (\s0$235 [13]),
+    .\port$427$14 (\s0$235 [14]),
+    .\port$427$15 (\s0$235 [15]),
+    .\port$427$16 (\s0$235 [16]),
+    .\port$427$17 (\s0$235 [17]),
+    .\port$427$18 (\s0$235 [18]),
+    .\port$427$19 (\s0$235 [19]),
+    .\port$427$2 (\s0$235 [2]),
+    .\port$427$20 (\s0$235 [20]),
+    .\port$427$21 (\s0$235 [21]),
+    .\port$427$22 (\s0$235 [22]),
+    .\port$427$23 (\s0$235 [23]),
+    .\port$427$24 (\s0$235 [24]),
+    .\port$427$25 (\s0$235 [25]),
+    .\port$427$27 (\s1$237 [0]),
+    .\port$427$28 (\s1$237 [1]),
+    .\port$427$29 (\s1$237 [2]),
+    .\port$427$3 (\s0$235 [3]),
+    .\port$427$30 (\s1$237 [3]),
+    .\port$427$31 (\s1$237 [4]),
+    .\port$427$32 (\s1$237 [5]),
+    .\port$427$33 (\s1$237 [6]),
+    .\port$427$34 (\s1$237 [7]),
+    .\port$427$35 (\s1$237 [8]),
+    .\port$427$36 (\s1$237 [9]),
+    .\port$427$37 (\s1$237 [10]),
+    .\port$427$38 (\s1$237 [11]),
+    .\port$427$39 (\s1$237 [12]),
+    .\port$427$4 (\s0$235 [4]),
+    .\port$427$40 (\s1$237 [13]),
+    .\port$427$41 (\s1$237 [14]),
+    .\port$427$42 (\s1$237 [15]),
+    .\port$427$43 (\s1$237 [16]),
+    .\port$427$44 (\s1$237 [17]),
+    .\port$427$45 (\s1$237 [18]),
+    .\port$427$46 (\s1$237 [19]),
+    .\port$427$47 (\s1$237 [20]),
+    .\port$427$48 (\s1$237 [21]),
+    .\port$427$49 (\s1$237 [22]),
+    .\port$427$5 (\s0$235 [5]),
+    .\port$427$50 (\s1$237 [23]),
+    .\port$427$51 (\s1$237 [24]),
+    .\port$427$52 (\s1$237 [25]),
+    .\port$427$6 (\s0$235 [6]),
+    .\port$427$7 (\s0$235 [7]),
+    .\port$427$8 (\s0$235 [8]),
+    .\port$427$9 (\s0$235 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -16379,58 +16400,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_0  mac_2_0 (
     .a(skew_a2_d1),
     .clk(clk),
-    .\port$421$0 (\s0$247 [0]),
-    .\port$421$1 (\s0$247 [1]),
-    .\port$421$10 (\s0$247 [10]),
-    .\port$421$11 (\s0$247 [11]),
-    .\port$421$12 (\s0$247 [12]),
-    .\port$421$13 (\s0$247 [13]),
-    .\port$421$14 (\s0$247 [14]),
-    .\port$421$15 (\s0$247 [15]),
-    .\port$421$16 (\s0$247 [16]),
-    .\port$421$17 (\s0$247 [17]),
-    .\port$421$18 (\s0$247 [18]),
-    .\port$421$19 (\s0$247 [19]),
-    .\port$421$2 (\s0$247 [2]),
-    .\port$421$20 (\s0$247 [20]),
-    .\port$421$21 (\s0$247 [21]),
-    .\port$421$22 (\s0$247 [22]),
-    .\port$421$23 (\s0$247 [23]),
-    .\port$421$24 (\s0$247 [24]),
-    .\port$421$25 (\s0$247 [25]),
-    .\port$421$27 (\s1$249 [0]),
-    .\port$421$28 (\s1$249 [1]),
-    .\port$421$29 (\s1$249 [2]),
-    .\port$421$3 (\s0$247 [3]),
-    .\port$421$30 (\s1$249 [3]),
-    .\port$421$31 (\s1$249 [4]),
-    .\port$421$32 (\s1$249 [5]),
-    .\port$421$33 (\s1$249 [6]),
-    .\port$421$34 (\s1$249 [7]),
-    .\port$421$35 (\s1$249 [8]),
-    .\port$421$36 (\s1$249 [9]),
-    .\port$421$37 (\s1$249 [10]),
-    .\port$421$38 (\s1$249 [11]),
-    .\port$421$39 (\s1$249 [12]),
-    .\port$421$4 (\s0$247 [4]),
-    .\port$421$40 (\s1$249 [13]),
-    .\port$421$41 (\s1$249 [14]),
-    .\port$421$42 (\s1$249 [15]),
-    .\port$421$43 (\s1$249 [16]),
-    .\port$421$44 (\s1$249 [17]),
-    .\port$421$45 (\s1$249 [18]),
-    .\port$421$46 (\s1$249 [19]),
-    .\port$421$47 (\s1$249 [20]),
-    .\port$421$48 (\s1$249 [21]),
-    .\port$421$49 (\s1$249 [22]),
-    .\port$421$5 (\s0$247 [5]),
-    .\port$421$50 (\s1$249 [23]),
-    .\port$421$51 (\s1$249 [24]),
-    .\port$421$52 (\s1$249 [25]),
-    .\port$421$6 (\s0$247 [6]),
-    .\port$421$7 (\s0$247 [7]),
-    .\port$421$8 (\s0$247 [8]),
-    .\port$421$9 (\s0$247 [9]),
+    .\port$432$0 (\s0$247 [0]),
+    .\port$432$1 (\s0$247 [1]),
+    .\port$432$10 (\s0$247 [10]),
+    .\port$432$11 (\s0$247 [11]),
+    .\port$432$12 (\s0$247 [12]),
+    .\port$432$13 (\s0$247 [13]),
+    .\port$432$14 (\s0$247 [14]),
+    .\port$432$15 (\s0$247 [15]),
+    .\port$432$16 (\s0$247 [16]),
+    .\port$432$17 (\s0$247 [17]),
+    .\port$432$18 (\s0$247 [18]),
+    .\port$432$19 (\s0$247 [19]),
+    .\port$432$2 (\s0$247 [2]),
+    .\port$432$20 (\s0$247 [20]),
+    .\port$432$21 (\s0$247 [21]),
+    .\port$432$22 (\s0$247 [22]),
+    .\port$432$23 (\s0$247 [23]),
+    .\port$432$24 (\s0$247 [24]),
+    .\port$432$25 (\s0$247 [25]),
+    .\port$432$27 (\s1$249 [0]),
+    .\port$432$28 (\s1$249 [1]),
+    .\port$432$29 (\s1$249 [2]),
+    .\port$432$3 (\s0$247 [3]),
+    .\port$432$30 (\s1$249 [3]),
+    .\port$432$31 (\s1$249 [4]),
+    .\port$432$32 (\s1$249 [5]),
+    .\port$432$33 (\s1$249 [6]),
+    .\port$432$34 (\s1$249 [7]),
+    .\port$432$35 (\s1$249 [8]),
+    .\port$432$36 (\s1$249 [9]),
+    .\port$432$37 (\s1$249 [10]),
+    .\port$432$38 (\s1$249 [11]),
+    .\port$432$39 (\s1$249 [12]),
+    .\port$432$4 (\s0$247 [4]),
+    .\port$432$40 (\s1$249 [13]),
+    .\port$432$41 (\s1$249 [14]),
+    .\port$432$42 (\s1$249 [15]),
+    .\port$432$43 (\s1$249 [16]),
+    .\port$432$44 (\s1$249 [17]),
+    .\port$432$45 (\s1$249 [18]),
+    .\port$432$46 (\s1$249 [19]),
+    .\port$432$47 (\s1$249 [20]),
+    .\port$432$48 (\s1$249 [21]),
+    .\port$432$49 (\s1$249 [22]),
+    .\port$432$5 (\s0$247 [5]),
+    .\port$432$50 (\s1$249 [23]),
+    .\port$432$51 (\s1$249 [24]),
+    .\port$432$52 (\s1$249 [25]),
+    .\port$432$6 (\s0$247 [6]),
+    .\port$432$7 (\s0$247 [7]),
+    .\port$432$8 (\s0$247 [8]),
+    .\port$432$9 (\s0$247 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -16439,58 +16460,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_1  mac_2_1 (
     .a(a_2_0),
     .clk(clk),
-    .\port$426$0 (\s0$259 [0]),
-    .\port$426$1 (\s0$259 [1]),
-    .\port$426$10 (\s0$259 [10]),
-    .\port$426$11 (\s0$259 [11]),
-    .\port$426$12 (\s0$259 [12]),
-    .\port$426$13 (\s0$259 [13]),
-    .\port$426$14 (\s0$259 [14]),
-    .\port$426$15 (\s0$259 [15]),
-    .\port$426$16 (\s0$259 [16]),
-    .\port$426$17 (\s0$259 [17]),
-    .\port$426$18 (\s0$259 [18]),
-    .\port$426$19 (\s0$259 [19]),
-    .\port$426$2 (\s0$259 [2]),
-    .\port$426$20 (\s0$259 [20]),
-    .\port$426$21 (\s0$259 [21]),
-    .\port$426$22 (\s0$259 [22]),
-    .\port$426$23 (\s0$259 [23]),
-    .\port$426$24 (\s0$259 [24]),
-    .\port$426$25 (\s0$259 [25]),
-    .\port$426$27 (\s1$261 [0]),
-    .\port$426$28 (\s1$261 [1]),
-    .\port$426$29 (\s1$261 [2]),
-    .\port$426$3 (\s0$259 [3]),
-    .\port$426$30 (\s1$261 [3]),
-    .\port$426$31 (\s1$261 [4]),
-    .\port$426$32 (\s1$261 [5]),
-    .\port$426$33 (\s1$261 [6]),
-    .\port$426$34 (\s1$261 [7]),
-    .\port$426$35 (\s1$261 [8]),
-    .\port$426$36 (\s1$261 [9]),
-    .\port$426$37 (\s1$261 [10]),
-    .\port$426$38 (\s1$261 [11]),
-    .\port$426$39 (\s1$261 [12]),
-    .\port$426$4 (\s0$259 [4]),
-    .\port$426$40 (\s1$261 [13]),
-    .\port$426$41 (\s1$261 [14]),
-    .\port$426$42 (\s1$261 [15]),
-    .\port$426$43 (\s1$261 [16]),
-    .\port$426$44 (\s1$261 [17]),
-    .\port$426$45 (\s1$261 [18]),
-    .\port$426$46 (\s1$261 [19]),
-    .\port$426$47 (\s1$261 [20]),
-    .\port$426$48 (\s1$261 [21]),
-    .\port$426$49 (\s1$261 [22]),
-    .\port$426$5 (\s0$259 [5]),
-    .\port$426$50 (\s1$261 [23]),
-    .\port$426$51 (\s1$261 [24]),
-    .\port$426$52 (\s1$261 [25]),
-    .\port$426$6 (\s0$259 [6]),
-    .\port$426$7 (\s0$259 [7]),
-    .\port$426$8 (\s0$259 [8]),
-    .\port$426$9 (\s0$259 [9]),
+    .\port$437$0 (\s0$259 [0]),
+    .\port$437$1 (\s0$259 [1]),
+    .\port$437$10 (\s0$259 [10]),
+    .\port$437$11 (\s0$259 [11]),
+    .\port$437$12 (\s0$259 [12]),
+    .\port$437$13 (\s0$259 [13]),
+    .\port$437$14 (\s0$259 [14]),
+    .\port$437$15 (\s0$259 [15]),
+    .\port$437$16 (\s0$259 [16]),
+    .\port$437$17 (\s0$259 [17]),
+    .\port$437$18 (\s0$259 [18]),
+    .\port$437$19 (\s0$259 [19]),
+    .\port$437$2 (\s0$259 [2]),
+    .\port$437$20 (\s0$259 [20]),
+    .\port$437$21 (\s0$259 [21]),
+    .\port$437$22 (\s0$259 [22]),
+    .\port$437$23 (\s0$259 [23]),
+    .\port$437$24 (\s0$259 [24]),
+    .\port$437$25 (\s0$259 [25]),
+    .\port$437$27 (\s1$261 [0]),
+    .\port$437$28 (\s1$261 [1]),
+    .\port$437$29 (\s1$261 [2]),
+    .\port$437$3 (\s0$259 [3]),
+    .\port$437$30 (\s1$261 [3]),
+    .\port$437$31 (\s1$261 [4]),
+    .\port$437$32 (\s1$261 [5]),
+    .\port$437$33 (\s1$261 [6]),
+    .\port$437$34 (\s1$261 [7]),
+    .\port$437$35 (\s1$261 [8]),
+    .\port$437$36 (\s1$261 [9]),
+    .\port$437$37 (\s1$261 [10]),
+    .\port$437$38 (\s1$261 [11]),
+    .\port$437$39 (\s1$261 [12]),
+    .\port$437$4 (\s0$259 [4]),
+    .\port$437$40 (\s1$261 [13]),
+    .\port$437$41 (\s1$261 [14]),
+    .\port$437$42 (\s1$261 [15]),
+    .\port$437$43 (\s1$261 [16]),
+    .\port$437$44 (\s1$261 [17]),
+    .\port$437$45 (\s1$261 [18]),
+    .\port$437$46 (\s1$261 [19]),
+    .\port$437$47 (\s1$261 [20]),
+    .\port$437$48 (\s1$261 [21]),
+    .\port$437$49 (\s1$261 [22]),
+    .\port$437$5 (\s0$259 [5]),
+    .\port$437$50 (\s1$261 [23]),
+    .\port$437$51 (\s1$261 [24]),
+    .\port$437$52 (\s1$261 [25]),
+    .\port$437$6 (\s0$259 [6]),
+    .\port$437$7 (\s0$259 [7]),
+    .\port$437$8 (\s0$259 [8]),
+    .\port$437$9 (\s0$259 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -16499,58 +16520,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_2  mac_2_2 (
     .a(a_2_1),
     .clk(clk),
-    .\port$431$0 (\s0$271 [0]),
-    .\port$431$1 (\s0$271 [1]),
-    .\port$431$10 (\s0$271 [10]),
-    .\port$431$11 (\s0$271 [11]),
-    .\port$431$12 (\s0$271 [12]),
-    .\port$431$13 (\s0$271 [13]),
-    .\port$431$14 (\s0$271 [14]),
-    .\port$431$15 (\s0$271 [15]),
-    .\port$431$16 (\s0$271 [16]),
-    .\port$431$17 (\s0$271 [17]),
-    .\port$431$18 (\s0$271 [18]),
-    .\port$431$19 (\s0$271 [19]),
-    .\port$431$2 (\s0$271 [2]),
-    .\port$431$20 (\s0$271 [20]),
-    .\port$431$21 (\s0$271 [21]),
-    .\port$431$22 (\s0$271 [22]),
-    .\port$431$23 (\s0$271 [23]),
-    .\port$431$24 (\s0$271 [24]),
-    .\port$431$25 (\s0$271 [25]),
-    .\port$431$27 (\s1$273 [0]),
-    .\port$431$28 (\s1$273 [1]),
-    .\port$431$29 (\s1$273 [2]),
-    .\port$431$3 (\s0$271 [3]),
-    .\port$431$30 (\s1$273 [3]),
-    .\port$431$31 (\s1$273 [4]),
-    .\port$431$32 (\s1$273 [5]),
-    .\port$431$33 (\s1$273 [6]),
-    .\port$431$34 (\s1$273 [7]),
-    .\port$431$35 (\s1$273 [8]),
-    .\port$431$36 (\s1$273 [9]),
-    .\port$431$37 (\s1$273 [10]),
-    .\port$431$38 (\s1$273 [11]),
-    .\port$431$39 (\s1$273 [12]),
-    .\port$431$4 (\s0$271 [4]),
-    .\port$431$40 (\s1$273 [13]),
-    .\port$431$41 (\s1$273 [14]),
-    .\port$431$42 (\s1$273 [15]),
-    .\port$431$43 (\s1$273 [16]),
-    .\port$431$44 (\s1$273 [17]),
-    .\port$431$45 (\s1$273 [18]),
-    .\port$431$46 (\s1$273 [19]),
-    .\port$431$47 (\s1$273 [20]),
-    .\port$431$48 (\s1$273 [21]),
-    .\port$431$49 (\s1$273 [22]),
-    .\port$431$5 (\s0$271 [5]),
-    .\port$431$50 (\s1$273 [23]),
-    .\port$431$51 (\s1$273 [24]),
-    .\port$431$52 (\s1$273 [25]),
-    .\port$431$6 (\s0$271 [6]),
-    .\port$431$7 (\s0$271 [7]),
-    .\port$431$8 (\s0$271 [8]),
-    .\port$431$9 (\s0$271 [9]),
+    .\port$442$0 (\s0$271 [0]),
+    .\port$442$1 (\s0$271 [1]),
+    .\port$442$10 (\s0$271 [10]),
+    .\port$442$11 (\s0$271 [11]),
+    .\port$442$12 (\s0$271 [12]),
+    .\port$442$13 (\s0$271 [13]),
+    .\port$442$14 (\s0$271 [14]),
+    .\port$442$15 (\s0$271 [15]),
+    .\port$442$16 (\s0$271 [16]),
+    .\port$442$17 (\s0$271 [17]),
+    .\port$442$18 (\s0$271 [18]),
+    .\port$442$19 (\s0$271 [19]),
+    .\port$442$2 (\s0$271 [2]),
+    .\port$442$20 (\s0$271 [20]),
+    .\port$442$21 (\s0$271 [21]),
+    .\port$442$22 (\s0$271 [22]),
+    .\port$442$23 (\s0$271 [23]),
+    .\port$442$24 (\s0$271 [24]),
+    .\port$442$25 (\s0$271 [25]),
+    .\port$442$27 (\s1$273 [0]),
+    .\port$442$28 (\s1$273 [1]),
+    .\port$442$29 (\s1$273 [2]),
+    .\port$442$3 (\s0$271 [3]),
+    .\port$442$30 (\s1$273 [3]),
+    .\port$442$31 (\s1$273 [4]),
+    .\port$442$32 (\s1$273 [5]),
+    .\port$442$33 (\s1$273 [6]),
+    .\port$442$34 (\s1$273 [7]),
+    .\port$442$35 (\s1$273 [8]),
+    .\port$442$36 (\s1$273 [9]),
+    .\port$442$37 (\s1$273 [10]),
+    .\port$442$38 (\s1$273 [11]),
+    .\port$442$39 (\s1$273 [12]),
+    .\port$442$4 (\s0$271 [4]),
+    .\port$442$40 (\s1$273 [13]),
+    .\port$442$41 (\s1$273 [14]),
+    .\port$442$42 (\s1$273 [15]),
+    .\port$442$43 (\s1$273 [16]),
+    .\port$442$44 (\s1$273 [17]),
+    .\port$442$45 (\s1$273 [18]),
+    .\port$442$46 (\s1$273 [19]),
+    .\port$442$47 (\s1$273 [20]),
+    .\port$442$48 (\s1$273 [21]),
+    .\port$442$49 (\s1$273 [22]),
+    .\port$442$5 (\s0$271 [5]),
+    .\port$442$50 (\s1$273 [23]),
+    .\port$442$51 (\s1$273 [24]),
+    .\port$442$52 (\s1$273 [25]),
+    .\port$442$6 (\s0$271 [6]),
+    .\port$442$7 (\s0$271 [7]),
+    .\port$442$8 (\s0$271 [8]),
+    .\port$442$9 (\s0$271 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -16559,58 +16580,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_3  mac_2_3 (
     .a(a_2_2),
     .clk(clk),
-    .\port$436$0 (\s0$283 [0]),
-    .\port$436$1 (\s0$283 [1]),
-    .\port$436$10 (\s0$283 [10]),
-    .\port$436$11 (\s0$283 [11]),
-    .\port$436$12 (\s0$283 [12]),
-    .\port$436$13 (\s0$283 [13]),
-    .\port$436$14 (\s0$283 [14]),
-    .\port$436$15 (\s0$283 [15]),
-    .\port$436$16 (\s0$283 [16]),
-    .\port$436$17 (\s0$283 [17]),
-    .\port$436$18 (\s0$283 [18]),
-    .\port$436$19 (\s0$283 [19]),
-    .\port$436$2 (\s0$283 [2]),
-    .\port$436$20 (\s0$283 [20]),
-    .\port$436$21 (\s0$283 [21]),
-    .\port$436$22 (\s0$283 [22]),
-    .\port$436$23 (\s0$283 [23]),
-    .\port$436$24 (\s0$283 [24]),
-    .\port$436$25 (\s0$283 [25]),
-    .\port$436$27 (\s1$285 [0]),
-    .\port$436$28 (\s1$285 [1]),
-    .\port$436$29 (\s1$285 [2]),
-    .\port$436$3 (\s0$283 [3]),
-    .\port$436$30 (\s1$285 [3]),
-    .\port$436$31 (\s1$285 [4]),
-    .\port$436$32 (\s1$285 [5]),
-    .\port$436$33 (\s1$285 [6]),
-    .\port$436$34 (\s1$285 [7]),
-    .\port$436$35 (\s1$285 [8]),
-    .\port$436$36 (\s1$285 [9]),
-    .\port$436$37 (\s1$285 [10]),
-    .\port$436$38 (\s1$285 [11]),
-    .\port$436$39 (\s1$285 [12]),
-    .\port$436$4 (\s0$283 [4]),
-    .\port$436$40 (\s1$285 [13]),
-    .\port$436$41 (\s1$285 [14]),
-    .\port$436$42 (\s1$285 [15]),
-    .\port$436$43 (\s1$285 [16]),
-    .\port$436$44 (\s1$285 [17]),
-    .\port$436$45 (\s1$285 [18]),
-    .\port$436$46 (\s1$285 [19]),
-    .\port$436$47 (\s1$285 [20]),
-    .\port$436$48 (\s1$285 [21]),
-    .\port$436$49 (\s1$285 [22]),
-    .\port$436$5 (\s0$283 [5]),
-    .\port$436$50 (\s1$285 [23]),
-    .\port$436$51 (\s1$285 [24]),
-    .\port$436$52 (\s1$285 [25]),
-    .\port$436$6 (\s0$283 [6]),
-    .\port$436$7 (\s0$283 [7]),
-    .\port$436$8 (\s0$283 [8]),
-    .\port$436$9 (\s0$283 [9]),
+    .\port$447$0 (\s0$283 [0]),
+    .\port$447$1 (\s0$283 [1]),
+    .\port$447$10 (\s0$283 [10]),
+    .\port$447$11 (\s0$283 [11]),
+    .\port$447$12 (\s0$283 [12]),
+    .\port$447$13 (\s0$283 [13]),
+    .\port$447$14 (\s0$283 [14]),
+    .\port$447$15 (\s0$283 [15]),
+    .\port$447$16 (\s0$283 [16]),
+    .\port$447$17 (\s0$283 [17]),
+    .\port$447$18 (\s0$283 [18]),
+    .\port$447$19 (\s0$283 [19]),
+    .\port$447$2 (\s0$283 [2]),
+    .\port$447$20 (\s0$283 [20]),
+    .\port$447$21 (\s0$283 [21]),
+    .\port$447$22 (\s0$283 [22]),
+    .\port$447$23 (\s0$283 [23]),
+    .\port$447$24 (\s0$283 [24]),
+    .\port$447$25 (\s0$283 [25]),
+    .\port$447$27 (\s1$285 [0]),
+    .\port$447$28 (\s1$285 [1]),
+    .\port$447$29 (\s1$285 [2]),
+    .\port$447$3 (\s0$283 [3]),
+    .\port$447$30 (\s1$285 [3]),
+    .\port$447$31 (\s1$285 [4]),
+    .\port$447$32 (\s1$285 [5]),
+    .\port$447$33 (\s1$285 [6]),
+    .\port$447$34 (\s1$285 [7]),
+    .\port$447$35 (\s1$285 [8]),
+    .\port$447$36 (\s1$285 [9]),
+    .\port$447$37 (\s1$285 [10]),
+    .\port$447$38 (\s1$285 [11]),
+    .\port$447$39 (\s1$285 [12]),
+    .\port$447$4 (\s0$283 [4]),
+    .\port$447$40 (\s1$285 [13]),
+    .\port$447$41 (\s1$285 [14]),
+    .\port$447$42 (\s1$285 [15]),
+    .\port$447$43 (\s1$285 [16]),
+    .\port$447$44 (\s1$285 [17]),
+    .\port$447$45 (\s1$285 [18]),
+    .\port$447$46 (\s1$285 [19]),
+    .\port$447$47 (\s1$285 [20]),
+    .\port$447$48 (\s1$285 [21]),
+    .\port$447$49 (\s1$285 [22]),
+    .\port$447$5 (\s0$283 [5]),
+    .\port$447$50 (\s1$285 [23]),
+    .\port$447$51 (\s1$285 [24]),
+    .\port$447$52 (\s1$285 [25]),
+    .\port$447$6 (\s0$283 [6]),
+    .\port$447$7 (\s0$283 [7]),
+    .\port$447$8 (\s0$283 [8]),
+    .\port$447$9 (\s0$283 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -16619,58 +16640,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_0  mac_3_0 (
     .a(skew_a3_d2),
     .clk(clk),
-    .\port$441$0 (\s0$295 [0]),
-    .\port$441$1 (\s0$295 [1]),
-    .\port$441$10 (\s0$295 [10]),
-    .\port$441$11 (\s0$295 [11]),
-    .\port$441$12 (\s0$295 [12]),
-    .\port$441$13 (\s0$295 [13]),
-    .\port$441$14 (\s0$295 [14]),
-    .\port$441$15 (\s0$295 [15]),
-    .\port$441$16 (\s0$295 [16]),
-    .\port$441$17 (\s0$295 [17]),
-    .\port$441$18 (\s0$295 [18]),
-    .\port$441$19 (\s0$295 [19]),
-    .\port$441$2 (\s0$295 [2]),
-    .\port$441$20 (\s0$295 [20]),
-    .\port$441$21 (\s0$295 [21]),
-    .\port$441$22 (\s0$295 [22]),
-    .\port$441$23 (\s0$295 [23]),
-    .\port$441$24 (\s0$295 [24]),
-    .\port$441$25 (\s0$295 [25]),
-    .\port$441$27 (\s1$297 [0]),
-    .\port$441$28 (\s1$297 [1]),
-    .\port$441$29 (\s1$297 [2]),
-    .\port$441$3 (\s0$295 [3]),
-    .\port$441$30 (\s1$297 [3]),
-    .\port$441$31 (\s1$297 [4]),
-    .\port$441$32 (\s1$297 [5]),
-    .\port$441$33 (\s1$297 [6]),
-    .\port$441$34 (\s1$297 [7]),
-    .\port$441$35 (\s1$297 [8]),
-    .\port$441$36 (\s1$297 [9]),
-    .\port$441$37 (\s1$297 [10]),
-    .\port$441$38 (\s1$297 [11]),
-    .\port$441$39 (\s1$297 [12]),
-    .\port$441$4 (\s0$295 [4]),
-    .\port$441$40 (\s1$297 [13]),
-    .\port$441$41 (\s1$297 [14]),
-    .\port$441$42 (\s1$297 [15]),
-    .\port$441$43 (\s1$297 [16]),
-    .\port$441$44 (\s1$297 [17]),
-    .\port$441$45 (\s1$297 [18]),
-    .\port$441$46 (\s1$297 [19]),
-    .\port$441$47 (\s1$297 [20]),
-    .\port$441$48 (\s1$297 [21]),
-    .\port$441$49 (\s1$297 [22]),
-    .\port$441$5 (\s0$295 [5]),
-    .\port$441$50 (\s1$297 [23]),
-    .\port$441$51 (\s1$297 [24]),
-    .\port$441$52 (\s1$297 [25]),
-    .\port$441$6 (\s0$295 [6]),
-    .\port$441$7 (\s0$295 [7]),
-    .\port$441$8 (\s0$295 [8]),
-    .\port$441$9 (\s0$295 [9]),
+    .\port$452$0 (\s0$295 [0]),
+    .\port$452$1 (\s0$295 [1]),
+    .\port$452$10 (\s0$295 [10]),
+    .\port$452$11 (\s0$295 [11]),
+    .\port$452$12 (\s0$295 [12]),
+    .\port$452$13 (\s0$295 [13]),
+    .\port$452$14 (\s0$295 [14]),
+    .\port$452$15 (\s0$295 [15]),
+    .\port$452$16 (\s0$295 [16]),
+    .\port$452$17 (\s0$295 [17]),
+    .\port$452$18 (\s0$295 [18]),
+    .\port$452$19 (\s0$295 [19]),
+    .\port$452$2 (\s0$295 [2]),
+    .\port$452$20 (\s0$295 [20]),
+    .\port$452$21 (\s0$295 [21]),
+    .\port$452$22 (\s0$295 [22]),
+    .\port$452$23 (\s0$295 [23]),
+    .\port$452$24 (\s0$295 [24]),
+    .\port$452$25 (\s0$295 [25]),
+    .\port$452$27 (\s1$297 [0]),
+    .\port$452$28 (\s1$297 [1]),
+    .\port$452$29 (\s1$297 [2]),
+    .\port$452$3 (\s0$295 [3]),
+    .\port$452$30 (\s1$297 [3]),
+    .\port$452$31 (\s1$297 [4]),
+    .\port$452$32 (\s1$297 [5]),
+    .\port$452$33 (\s1$297 [6]),
+    .\port$452$34 (\s1$297 [7]),
+    .\port$452$35 (\s1$297 [8]),
+    .\port$452$36 (\s1$297 [9]),
+    .\port$452$37 (\s1$297 [10]),
+    .\port$452$38 (\s1$297 [11]),
+    .\port$452$39 (\s1$297 [12]),
+    .\port$452$4 (\s0$295 [4]),
+    .\port$452$40 (\s1$297 [13]),
+    .\port$452$41 (\s1$297 [14]),
+    .\port$452$42 (\s1$297 [15]),
+    .\port$452$43 (\s1$297 [16]),
+    .\port$452$44 (\s1$297 [17]),
+    .\port$452$45 (\s1$297 [18]),
+    .\port$452$46 (\s1$297 [19]),
+    .\port$452$47 (\s1$297 [20]),
+    .\port$452$48 (\s1$297 [21]),
+    .\port$452$49 (\s1$297 [22]),
+    .\port$452$5 (\s0$295 [5]),
+    .\port$452$50 (\s1$297 [23]),
+    .\port$452$51 (\s1$297 [24]),
+    .\port$452$52 (\s1$297 [25]),
+    .\port$452$6 (\s0$295 [6]),
+    .\port$452$7 (\s0$295 [7]),
+    .\port$452$8 (\s0$295 [8]),
+    .\port$452$9 (\s0$295 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -16679,58 +16700,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_1  mac_3_1 (
     .a(a_3_0),
     .clk(clk),
-    .\port$446$0 (\s0$307 [0]),
-    .\port$446$1 (\s0$307 [1]),
-    .\port$446$10 (\s0$307 [10]),
-    .\port$446$11 (\s0$307 [11]),
-    .\port$446$12 (\s0$307 [12]),
-    .\port$446$13 (\s0$307 [13]),
-    .\port$446$14 (\s0$307 [14]),
-    .\port$446$15 (\s0$307 [15]),
-    .\port$446$16 (\s0$307 [16]),
-    .\port$446$17 (\s0$307 [17]),
-    .\port$446$18 (\s0$307 [18]),
-    .\port$446$19 (\s0$307 [19]),
-    .\port$446$2 (\s0$307 [2]),
-    .\port$446$20 (\s0$307 [20]),
-    .\port$446$21 (\s0$307 [21]),
-    .\port$446$22 (\s0$307 [22]),
-    .\port$446$23 (\s0$307 [23]),
-    .\port$446$24 (\s0$307 [24]),
-    .\port$446$25 (\s0$307 [25]),
-    .\port$446$27 (\s1$309 [0]),
-    .\port$446$28 (\s1$309 [1]),
-    .\port$446$29 (\s1$309 [2]),
-    .\port$446$3 (\s0$307 [3]),
-    .\port$446$30 (\s1$309 [3]),
-    .\port$446$31 (\s1$309 [4]),
-    .\port$446$32 (\s1$309 [5]),
-    .\port$446$33 (\s1$309 [6]),
-    .\port$446$34 (\s1$309 [7]),
-    .\port$446$35 (\s1$309 [8]),
-    .\port$446$36 (\s1$309 [9]),
-    .\port$446$37 (\s1$309 [10]),
-    .\port$446$38 (\s1$309 [11]),
-    .\port$446$39 (\s1$309 [12]),
-    .\port$446$4 (\s0$307 [4]),
-    .\port$446$40 (\s1$309 [13]),
-    .\port$446$41 (\s1$309 [14]),
-    .\port$446$42 (\s1$309 [15]),
-    .\port$446$43 (\s1$309 [16]),
-    .\port$446$44 (\s1$309 [17]),
-    .\port$446$45 (\s1$309 [18]),
-    .\port$446$46 (\s1$309 [19]),
-    .\port$446$47 (\s1$309 [20]),
-    .\port$446$48 (\s1$309 [21]),
-    .\port$446$49 (\s1$309 [22]),
-    .\port$446$5 (\s0$307 [5]),
-    .\port$446$50 (\s1$309 [23]),
-    .\port$446$51 (\s1$309 [24]),
-    .\port$446$52 (\s1$309 [25]),
-    .\port$446$6 (\s0$307 [6]),
-    .\port$446$7 (\s0$307 [7]),
-    .\port$446$8 (\s0$307 [8]),
-    .\port$446$9 (\s0$307 [9]),
+    .\port$457$0 (\s0$307 [0]),
+    .\port$457$1 (\s0$307 [1]),
+    .\port$457$10 (\s0$307 [10]),
+    .\port$457$11 (\s0$307 [11]),
+    .\port$457$12 (\s0$307 [12]),
+    .\port$457$13 (\s0$307 [13]),
+    .\port$457$14 (\s0$307 [14]),
+    .\port$457$15 (\s0$307 [15]),
+    .\port$457$16 (\s0$307 [16]),
+    .\port$457$17 (\s0$307 [17]),
+    .\port$457$18 (\s0$307 [18]),
+    .\port$457$19 (\s0$307 [19]),
+    .\port$457$2 (\s0$307 [2]),
+    .\port$457$20 (\s0$307 [20]),
+    .\port$457$21 (\s0$307 [21]),
+    .\port$457$22 (\s0$307 [22]),
+    .\port$457$23 (\s0$307 [23]),
+    .\port$457$24 (\s0$307 [24]),
+    .\port$457$25 (\s0$307 [25]),
+    .\port$457$27 (\s1$309 [0]),
+    .\port$457$28 (\s1$309 [1]),
+    .\port$457$29 (\s1$309 [2]),
+    .\port$457$3 (\s0$307 [3]),
+    .\port$457$30 (\s1$309 [3]),
+    .\port$457$31 (\s1$309 [4]),
+    .\port$457$32 (\s1$309 [5]),
+    .\port$457$33 (\s1$309 [6]),
+    .\port$457$34 (\s1$309 [7]),
+    .\port$457$35 (\s1$309 [8]),
+    .\port$457$36 (\s1$309 [9]),
+    .\port$457$37 (\s1$309 [10]),
+    .\port$457$38 (\s1$309 [11]),
+    .\port$457$39 (\s1$309 [12]),
+    .\port$457$4 (\s0$307 [4]),
+    .\port$457$40 (\s1$309 [13]),
+    .\port$457$41 (\s1$309 [14]),
+    .\port$457$42 (\s1$309 [15]),
+    .\port$457$43 (\s1$309 [16]),
+    .\port$457$44 (\s1$309 [17]),
+    .\port$457$45 (\s1$309 [18]),
+    .\port$457$46 (\s1$309 [19]),
+    .\port$457$47 (\s1$309 [20]),
+    .\port$457$48 (\s1$309 [21]),
+    .\port$457$49 (\s1$309 [22]),
+    .\port$457$5 (\s0$307 [5]),
+    .\port$457$50 (\s1$309 [23]),
+    .\port$457$51 (\s1$309 [24]),
+    .\port$457$52 (\s1$309 [25]),
+    .\port$457$6 (\s0$307 [6]),
+    .\port$457$7 (\s0$307 [7]),
+    .\port$457$8 (\s0$307 [8]),
+    .\port$457$9 (\s0$307 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -16739,58 +16760,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_2  mac_3_2 (
     .a(a_3_1),
     .clk(clk),
-    .\port$451$0 (\s0$319 [0]),
-    .\port$451$1 (\s0$319 [1]),
-    .\port$451$10 (\s0$319 [10]),
-    .\port$451$11 (\s0$319 [11]),
-    .\port$451$12 (\s0$319 [12]),
-    .\port$451$13 (\s0$319 [13]),
-    .\port$451$14 (\s0$319 [14]),
-    .\port$451$15 (\s0$319 [15]),
-    .\port$451$16 (\s0$319 [16]),
-    .\port$451$17 (\s0$319 [17]),
-    .\port$451$18 (\s0$319 [18]),
-    .\port$451$19 (\s0$319 [19]),
-    .\port$451$2 (\s0$319 [2]),
-    .\port$451$20 (\s0$319 [20]),
-    .\port$451$21 (\s0$319 [21]),
-    .\port$451$22 (\s0$319 [22]),
-    .\port$451$23 (\s0$319 [23]),
-    .\port$451$24 (\s0$319 [24]),
-    .\port$451$25 (\s0$319 [25]),
-    .\port$451$27 (\s1$321 [0]),
-    .\port$451$28 (\s1$321 [1]),
-    .\port$451$29 (\s1$321 [2]),
-    .\port$451$3 (\s0$319 [3]),
-    .\port$451$30 (\s1$321 [3]),
-    .\port$451$31 (\s1$321 [4]),
-    .\port$451$32 (\s1$321 [5]),
-    .\port$451$33 (\s1$321 [6]),
-    .\port$451$34 (\s1$321 [7]),
-    .\port$451$35 (\s1$321 [8]),
-    .\port$451$36 (\s1$321 [9]),
-    .\port$451$37 (\s1$321 [10]),
-    .\port$451$38 (\s1$321 [11]),
-    .\port$451$39 (\s1$321 [12]),
-    .\port$451$4 (\s0$319 [4]),
-    .\port$451$40 (\s1$321 [13]),
-    .\port$451$41 (\s1$321 [14]),
-    .\port$451$42 (\s1$321 [15]),
-    .\port$451$43 (\s1$321 [16]),
-    .\port$451$44 (\s1$321 [17]),
-    .\port$451$45 (\s1$321 [18]),
-    .\port$451$46 (\s1$321 [19]),
-    .\port$451$47 (\s1$321 [20]),
-    .\port$451$48 (\s1$321 [21]),
-    .\port$451$49 (\s1$321 [22]),
-    .\port$451$5 (\s0$319 [5]),
-    .\port$451$50 (\s1$321 [23]),
-    .\port$451$51 (\s1$321 [24]),
-    .\port$451$52 (\s1$321 [25]),
-    .\port$451$6 (\s0$319 [6]),
-    .\port$451$7 (\s0$319 [7]),
-    .\port$451$8 (\s0$319 [8]),
-    .\port$451$9 (\s0$319 [9]),
+    .\port$462$0 (\s0$319 [0]),
+    .\port$462$1 (\s0$319 [1]),
+    .\port$462$10 (\s0$319 [10]),
+    .\port$462$11 (\s0$319 [11]),
+    .\port$462$12 (\s0$319 [12]),
+    .\port$462$13 (\s0$319 [13]),
+    .\port$462$14 (\s0$319 [14]),
+    .\port$462$15 (\s0$319 [15]),
+    .\port$462$16 (\s0$319 [16]),
+    .\port$462$17 (\s0$319 [17]),
+    .\port$462$18 (\s0$319 [18]),
+    .\port$462$19 (\s0$319 [19]),
+    .\port$462$2 (\s0$319 [2]),
+    .\port$462$20 (\s0$319 [20]),
+    .\port$462$21 (\s0$319 [21]),
+    .\port$462$22 (\s0$319 [22]),
+    .\port$462$23 (\s0$319 [23]),
+    .\port$462$24 (\s0$319 [24]),
+    .\port$462$25 (\s0$319 [25]),
+    .\port$462$27 (\s1$321 [0]),
+    .\port$462$28 (\s1$321 [1]),
+    .\port$462$29 (\s1$321 [2]),
+    .\port$462$3 (\s0$319 [3]),
+    .\port$462$30 (\s1$321 [3]),
+    .\port$462$31 (\s1$321 [4]),
+    .\port$462$32 (\s1$321 [5]),
+    .\port$462$33 (\s1$321 [6]),
+    .\port$462$34 (\s1$321 [7]),
+    .\port$462$35 (\s1$321 [8]),
+    .\port$462$36 (\s1$321 [9]),
+    .\port$462$37 (\s1$321 [10]),
+    .\port$462$38 (\s1$321 [11]),
+    .\port$462$39 (\s1$321 [12]),
+    .\port$462$4 (\s0$319 [4]),
+    .\port$462$40 (\s1$321 [13]),
+    .\port$462$41 (\s1$321 [14]),
+    .\port$462$42 (\s1$321 [15]),
+    .\port$462$43 (\s1$321 [16]),
+    .\port$462$44 (\s1$321 [17]),
+    .\port$462$45 (\s1$321 [18]),
+    .\port$462$46 (\s1$321 [19]),
+    .\port$462$47 (\s1$321 [20]),
+    .\port$462$48 (\s1$321 [21]),
+    .\port$462$49 (\s1$321 [22]),
+    .\port$462$5 (\s0$319 [5]),
+    .\port$462$50 (\s1$321 [23]),
+    .\port$462$51 (\s1$321 [24]),
+    .\port$462$52 (\s1$321 [25]),
+    .\port$462$6 (\s0$319 [6]),
+    .\port$462$7 (\s0$319 [7]),
+    .\port$462$8 (\s0$319 [8]),
+    .\port$462$9 (\s0$319 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -16799,58 +16820,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_3  mac_3_3 (
     .a(a_3_2),
     .clk(clk),
-    .\port$456$0 (\s0$331 [0]),
-    .\port$456$1 (\s0$331 [1]),
-    .\port$456$10 (\s0$331 [10]),
-    .\port$456$11 (\s0$331 [11]),
-    .\port$456$12 (\s0$331 [12]),
-    .\port$456$13 (\s0$331 [13]),
-    .\port$456$14 (\s0$331 [14]),
-    .\port$456$15 (\s0$331 [15]),
-    .\port$456$16 (\s0$331 [16]),
-    .\port$456$17 (\s0$331 [17]),
-    .\port$456$18 (\s0$331 [18]),
-    .\port$456$19 (\s0$331 [19]),
-    .\port$456$2 (\s0$331 [2]),
-    .\port$456$20 (\s0$331 [20]),
-    .\port$456$21 (\s0$331 [21]),
-    .\port$456$22 (\s0$331 [22]),
-    .\port$456$23 (\s0$331 [23]),
-    .\port$456$24 (\s0$331 [24]),
-    .\port$456$25 (\s0$331 [25]),
-    .\port$456$27 (\s1$333 [0]),
-    .\port$456$28 (\s1$333 [1]),
-    .\port$456$29 (\s1$333 [2]),
-    .\port$456$3 (\s0$331 [3]),
-    .\port$456$30 (\s1$333 [3]),
-    .\port$456$31 (\s1$333 [4]),
-    .\port$456$32 (\s1$333 [5]),
-    .\port$456$33 (\s1$333 [6]),
-    .\port$456$34 (\s1$333 [7]),
-    .\port$456$35 (\s1$333 [8]),
-    .\port$456$36 (\s1$333 [9]),
-    .\port$456$37 (\s1$333 [10]),
-    .\port$456$38 (\s1$333 [11]),
-    .\port$456$39 (\s1$333 [12]),
-    .\port$456$4 (\s0$331 [4]),
-    .\port$456$40 (\s1$333 [13]),
-    .\port$456$41 (\s1$333 [14]),
-    .\port$456$42 (\s1$333 [15]),
-    .\port$456$43 (\s1$333 [16]),
-    .\port$456$44 (\s1$333 [17]),
-    .\port$456$45 (\s1$333 [18]),
-    .\port$456$46 (\s1$333 [19]),
-    .\port$456$47 (\s1$333 [20]),
-    .\port$456$48 (\s1$333 [21]),
-    .\port$456$49 (\s1$333 [22]),
-    .\port$456$5 (\s0$331 [5]),
-    .\port$456$50 (\s1$333 [23]),
-    .\port$456$51 (\s1$333 [24]),
-    .\port$456$52 (\s1$333 [25]),
-    .\port$456$6 (\s0$331 [6]),
-    .\port$456$7 (\s0$331 [7]),
-    .\port$456$8 (\s0$331 [8]),
-    .\port$456$9 (\s0$331 [9]),
+    .\port$467$0 (\s0$331 [0]),
+    .\port$467$1 (\s0$331 [1]),
+    .\port$467$10 (\s0$331 [10]),
+    .\port$467$11 (\s0$331 [11]),
+    .\port$467$12 (\s0$331 [12]),
+    .\port$467$13 (\s0$331 [13]),
+    .\port$467$14 (\s0$331 [14]),
+    .\port$467$15 (\s0$331 [15]),
+    .\port$467$16 (\s0$331 [16]),
+    .\port$467$17 (\s0$331 [17]),
+    .\port$467$18 (\s0$331 [18]),
+    .\port$467$19 (\s0$331 [19]),
+    .\port$467$2 (\s0$331 [2]),
+    .\port$467$20 (\s0$331 [20]),
+    .\port$467$21 (\s0$331 [21]),
+    .\port$467$22 (\s0$331 [22]),
+    .\port$467$23 (\s0$331 [23]),
+    .\port$467$24 (\s0$331 [24]),
+    .\port$467$25 (\s0$331 [25]),
+    .\port$467$27 (\s1$333 [0]),
+    .\port$467$28 (\s1$333 [1]),
+    .\port$467$29 (\s1$333 [2]),
+    .\port$467$3 (\s0$331 [3]),
+    .\port$467$30 (\s1$333 [3]),
+    .\port$467$31 (\s1$333 [4]),
+    .\port$467$32 (\s1$333 [5]),
+    .\port$467$33 (\s1$333 [6]),
+    .\port$467$34 (\s1$333 [7]),
+    .\port$467$35 (\s1$333 [8]),
+    .\port$467$36 (\s1$333 [9]),
+    .\port$467$37 (\s1$333 [10]),
+    .\port$467$38 (\s1$333 [11]),
+    .\port$467$39 (\s1$333 [12]),
+    .\port$467$4 (\s0$331 [4]),
+    .\port$467$40 (\s1$333 [13]),
+    .\port$467$41 (\s1$333 [14]),
+    .\port$467$42 (\s1$333 [15]),
+    .\port$467$43 (\s1$333 [16]),
+    .\port$467$44 (\s1$333 [17]),
+    .\port$467$45 (\s1$333 [18]),
+    .\port$467$46 (\s1$333 [19]),
+    .\port$467$47 (\s1$333 [20]),
+    .\port$467$48 (\s1$333 [21]),
+    .\port$467$49 (\s1$333 [22]),
+    .\port$467$5 (\s0$331 [5]),
+    .\port$467$50 (\s1$333 [23]),
+    .\port$467$51 (\s1$333 [24]),
+    .\port$467$52 (\s1$333 [25]),
+    .\port$467$6 (\s0$331 [6]),
+    .\port$467$7 (\s0$331 [7]),
+    .\port$467$8 (\s0$331 [8]),
+    .\port$467$9 (\s0$331 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -16859,58 +16880,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_0  mac_4_0 (
     .a(skew_a4_d3),
     .clk(clk),
-    .\port$461$0 (\s0$343 [0]),
-    .\port$461$1 (\s0$343 [1]),
-    .\port$461$10 (\s0$343 [10]),
-    .\port$461$11 (\s0$343 [11]),
-    .\port$461$12 (\s0$343 [12]),
-    .\port$461$13 (\s0$343 [13]),
-    .\port$461$14 (\s0$343 [14]),
-    .\port$461$15 (\s0$343 [15]),
-    .\port$461$16 (\s0$343 [16]),
-    .\port$461$17 (\s0$343 [17]),
-    .\port$461$18 (\s0$343 [18]),
-    .\port$461$19 (\s0$343 [19]),
-    .\port$461$2 (\s0$343 [2]),
-    .\port$461$20 (\s0$343 [20]),
-    .\port$461$21 (\s0$343 [21]),
-    .\port$461$22 (\s0$343 [22]),
-    .\port$461$23 (\s0$343 [23]),
-    .\port$461$24 (\s0$343 [24]),
-    .\port$461$25 (\s0$343 [25]),
-    .\port$461$27 (\s1$345 [0]),
-    .\port$461$28 (\s1$345 [1]),
-    .\port$461$29 (\s1$345 [2]),
-    .\port$461$3 (\s0$343 [3]),
-    .\port$461$30 (\s1$345 [3]),
-    .\port$461$31 (\s1$345 [4]),
-    .\port$461$32 (\s1$345 [5]),
-    .\port$461$33 (\s1$345 [6]),
-    .\port$461$34 (\s1$345 [7]),
-    .\port$461$35 (\s1$345 [8]),
-    .\port$461$36 (\s1$345 [9]),
-    .\port$461$37 (\s1$345 [10]),
-    .\port$461$38 (\s1$345 [11]),
-    .\port$461$39 (\s1$345 [12]),
-    .\port$461$4 (\s0$343 [4]),
-    .\port$461$40 (\s1$345 [13]),
-    .\port$461$41 (\s1$345 [14]),
-    .\port$461$42 (\s1$345 [15]),
-    .\port$461$43 (\s1$345 [16]),
-    .\port$461$44 (\s1$345 [17]),
-    .\port$461$45 (\s1$345 [18]),
-    .\port$461$46 (\s1$345 [19]),
-    .\port$461$47 (\s1$345 [20]),
-    .\port$461$48 (\s1$345 [21]),
-    .\port$461$49 (\s1$345 [22]),
-    .\port$461$5 (\s0$343 [5]),
-    .\port$461$50 (\s1$345 [23]),
-    .\port$461$51 (\s1$345 [24]),
-    .\port$461$52 (\s1$345 [25]),
-    .\port$461$6 (\s0$343 [6]),
-    .\port$461$7 (\s0$343 [7]),
-    .\port$461$8 (\s0$343 [8]),
-    .\port$461$9 (\s0$343 [9]),
+    .\port$472$0 (\s0$343 [0]),
+    .\port$472$1 (\s0$343 [1]),
+    .\port$472$10 (\s0$343 [10]),
+    .\port$472$11 (\s0$343 [11]),
+    .\port$472$12 (\s0$343 [12]),
+    .\port$472$13 (\s0$343 [13]),
+    .\port$472$14 (\s0$343 [14]),
+    .\port$472$15 (\s0$343 [15]),
+    .\port$472$16 (\s0$343 [16]),
+    .\port$472$17 (\s0$343 [17]),
+    .\port$472$18 (\s0$343 [18]),
+    .\port$472$19 (\s0$343 [19]),
+    .\port$472$2 (\s0$343 [2]),
+    .\port$472$20 (\s0$343 [20]),
+    .\port$472$21 (\s0$343 [21]),
+    .\port$472$22 (\s0$343 [22]),
+    .\port$472$23 (\s0$343 [23]),
+    .\port$472$24 (\s0$343 [24]),
+    .\port$472$25 (\s0$343 [25]),
+    .\port$472$27 (\s1$345 [0]),
+    .\port$472$28 (\s1$345 [1]),
+    .\port$472$29 (\s1$345 [2]),
+    .\port$472$3 (\s0$343 [3]),
+    .\port$472$30 (\s1$345 [3]),
+    .\port$472$31 (\s1$345 [4]),
+    .\port$472$32 (\s1$345 [5]),
+    .\port$472$33 (\s1$345 [6]),
+    .\port$472$34 (\s1$345 [7]),
+    .\port$472$35 (\s1$345 [8]),
+    .\port$472$36 (\s1$345 [9]),
+    .\port$472$37 (\s1$345 [10]),
+    .\port$472$38 (\s1$345 [11]),
+    .\port$472$39 (\s1$345 [12]),
+    .\port$472$4 (\s0$343 [4]),
+    .\port$472$40 (\s1$345 [13]),
+    .\port$472$41 (\s1$345 [14]),
+    .\port$472$42 (\s1$345 [15]),
+    .\port$472$43 (\s1$345 [16]),
+    .\port$472$44 (\s1$345 [17]),
+    .\port$472$45 (\s1$345 [18]),
+    .\port$472$46 (\s1$345 [19]),
+    .\port$472$47 (\s1$345 [20]),
+    .\port$472$48 (\s1$345 [21]),
+    .\port$472$49 (\s1$345 [22]),
+    .\port$472$5 (\s0$343 [5]),
+    .\port$472$50 (\s1$345 [23]),
+    .\port$472$51 (\s1$345 [24]),
+    .\port$472$52 (\s1$345 [25]),
+    .\port$472$6 (\s0$343 [6]),
+    .\port$472$7 (\s0$343 [7]),
+    .\port$472$8 (\s0$343 [8]),
+    .\port$472$9 (\s0$343 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -16919,58 +16940,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_1  mac_4_1 (
     .a(a_4_0),
     .clk(clk),
-    .\port$466$0 (\s0$355 [0]),
-    .\port$466$1 (\s0$355 [1]),
-    .\port$466$10 (\s0$355 [10]),
-    .\port$466$11 (\s0$355 [11]),
-    .\port$466$12 (\s0$355 [12]),
-    .\port$466$13 (\s0$355 [13]),
-    .\port$466$14 (\s0$355 [14]),
-    .\port$466$15 (\s0$355 [15]),
-    .\port$466$16 (\s0$355 [16]),
-    .\port$466$17 (\s0$355 [17]),
-    .\port$466$18 (\s0$355 [18]),
-    .\port$466$19 (\s0$355 [19]),
-    .\port$466$2 (\s0$355 [2]),
-    .\port$466$20 (\s0$355 [20]),
-    .\port$466$21 (\s0$355 [21]),
-    .\port$466$22 (\s0$355 [22]),
-    .\port$466$23 (\s0$355 [23]),
-    .\port$466$24 (\s0$355 [24]),
-    .\port$466$25 (\s0$355 [25]),
-    .\port$466$27 (\s1$357 [0]),
-    .\port$466$28 (\s1$357 [1]),
-    .\port$466$29 (\s1$357 [2]),
-    .\port$466$3 (\s0$355 [3]),
-    .\port$466$30 (\s1$357 [3]),
-    .\port$466$31 (\s1$357 [4]),
-    .\port$466$32 (\s1$357 [5]),
-    .\port$466$33 (\s1$357 [6]),
-    .\port$466$34 (\s1$357 [7]),
-    .\port$466$35 (\s1$357 [8]),
-    .\port$466$36 (\s1$357 [9]),
-    .\port$466$37 (\s1$357 [10]),
-    .\port$466$38 (\s1$357 [11]),
-    .\port$466$39 (\s1$357 [12]),
-    .\port$466$4 (\s0$355 [4]),
-    .\port$466$40 (\s1$357 [13]),
-    .\port$466$41 (\s1$357 [14]),
-    .\port$466$42 (\s1$357 [15]),
-    .\port$466$43 (\s1$357 [16]),
-    .\port$466$44 (\s1$357 [17]),
-    .\port$466$45 (\s1$357 [18]),
-    .\port$466$46 (\s1$357 [19]),
-    .\port$466$47 (\s1$357 [20]),
-    .\port$466$48 (\s1$357 [21]),
-    .\port$466$49 (\s1$357 [22]),
-    .\port$466$5 (\s0$355 [5]),
-    .\port$466$50 (\s1$357 [23]),
-    .\port$466$51 (\s1$357 [24]),
-    .\port$466$52 (\s1$357 [25]),
-    .\port$466$6 (\s0$355 [6]),
-    .\port$466$7 (\s0$355 [7]),
-    .\port$466$8 (\s0$355 [8]),
-    .\port$466$9 (\s0$355 [9]),
+    .\port$477$0 (\s0$355 [0]),
+    .\port$477$1 (\s0$355 [1]),
+    .\port$477$10 (\s0$355 [10]),
+    .\port$477$11 (\s0$355 [11]),
+    .\port$477$12 (\s0$355 [12]),
+    .\port$477$13 (\s0$355 [13]),
+    .\port$477$14 (\s0$355 [14]),
+    .\port$477$15 (\s0$355 [15]),
+    .\port$477$16 (\s0$355 [16]),
+    .\port$477$17 (\s0$355 [17]),
+    .\port$477$18 (\s0$355 [18]),
+    .\port$477$19 (\s0$355 [19]),
+    .\port$477$2 (\s0$355 [2]),
+    .\port$477$20 (\s0$355 [20]),
+    .\port$477$21 (\s0$355 [21]),
+    .\port$477$22 (\s0$355 [22]),
+    .\port$477$23 (\s0$355 [23]),
+    .\port$477$24 (\s0$355 [24]),
+    .\port$477$25 (\s0$355 [25]),
+    .\port$477$27 (\s1$357 [0]),
+    .\port$477$28 (\s1$357 [1]),
+    .\port$477$29 (\s1$357 [2]),
+    .\port$477$3 (\s0$355 [3]),
+    .\port$477$30 (\s1$357 [3]),
+    .\port$477$31 (\s1$357 [4]),
+    .\port$477$32 (\s1$357 [5]),
+    .\port$477$33 (\s1$357 [6]),
+    .\port$477$34 (\s1$357 [7]),
+    .\port$477$35 (\s1$357 [8]),
+    .\port$477$36 (\s1$357 [9]),
+    .\port$477$37 (\s1$357 [10]),
+    .\port$477$38 (\s1$357 [11]),
+    .\port$477$39 (\s1$357 [12]),
+    .\port$477$4 (\s0$355 [4]),
+    .\port$477$40 (\s1$357 [13]),
+    .\port$477$41 (\s1$357 [14]),
+    .\port$477$42 (\s1$357 [15]),
+    .\port$477$43 (\s1$357 [16]),
+    .\port$477$44 (\s1$357 [17]),
+    .\port$477$45 (\s1$357 [18]),
+    .\port$477$46 (\s1$357 [19]),
+    .\port$477$47 (\s1$357 [20]),
+    .\port$477$48 (\s1$357 [21]),
+    .\port$477$49 (\s1$357 [22]),
+    .\port$477$5 (\s0$355 [5]),
+    .\port$477$50 (\s1$357 [23]),
+    .\port$477$51 (\s1$357 [24]),
+    .\port$477$52 (\s1$357 [25]),
+    .\port$477$6 (\s0$355 [6]),
+    .\port$477$7 (\s0$355 [7]),
+    .\port$477$8 (\s0$355 [8]),
+    .\port$477$9 (\s0$355 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -16979,58 +17000,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_2  mac_4_2 (
     .a(a_4_1),
     .clk(clk),
-    .\port$471$0 (\s0$367 [0]),
-    .\port$471$1 (\s0$367 [1]),
-    .\port$471$10 (\s0$367 [10]),
-    .\port$471$11 (\s0$367 [11]),
-    .\port$471$12 (\s0$367 [12]),
-    .\port$471$13 (\s0$367 [13]),
-    .\port$471$14 (\s0$367 [14]),
-    .\port$471$15 (\s0$367 [15]),
-    .\port$471$16 (\s0$367 [16]),
-    .\port$471$17 (\s0$367 [17]),
-    .\port$471$18 (\s0$367 [18]),
-    .\port$471$19 (\s0$367 [19]),
-    .\port$471$2 (\s0$367 [2]),
-    .\port$471$20 (\s0$367 [20]),
-    .\port$471$21 (\s0$367 [21]),
-    .\port$471$22 (\s0$367 [22]),
-    .\port$471$23 (\s0$367 [23]),
-    .\port$471$24 (\s0$367 [24]),
-    .\port$471$25 (\s0$367 [25]),
-    .\port$471$27 (\s1$369 [0]),
-    .\port$471$28 (\s1$369 [1]),
-    .\port$471$29 (\s1$369 [2]),
-    .\port$471$3 (\s0$367 [3]),
-    .\port$471$30 (\s1$369 [3]),
-    .\port$471$31 (\s1$369 [4]),
-    .\port$471$32 (\s1$369 [5]),
-    .\port$471$33 (\s1$369 [6]),
-    .\port$471$34 (\s1$369 [7]),
-    .\port$471$35 (\s1$369 [8]),
-    .\port$471$36 (\s1$369 [9]),
-    .\port$471$37 (\s1$369 [10]),
-    .\port$471$38 (\s1$369 [11]),
-    .\port$471$39 (\s1$369 [12]),
-    .\port$471$4 (\s0$367 [4]),
-    .\port$471$40 (\s1$369 [13]),
-    .\port$471$41 (\s1$369 [14]),
-    .\port$471$42 (\s1$369 [15]),
-    .\port$471$43 (\s1$369 [16]),
-    .\port$471$44 (\s1$369 [17]),
-    .\port$471$45 (\s1$369 [18]),
-    .\port$471$46 (\s1$369 [19]),
-    .\port$471$47 (\s1$369 [20]),
-    .\port$471$48 (\s1$369 [21]),
-    .\port$471$49 (\s1$369 [22]),
-    .\port$471$5 (\s0$367 [5]),
-    .\port$471$50 (\s1$369 [23]),
-    .\port$471$51 (\s1$369 [24]),
-    .\port$471$52 (\s1$369 [25]),
-    .\port$471$6 (\s0$367 [6]),
-    .\port$471$7 (\s0$367 [7]),
-    .\port$471$8 (\s0$367 [8]),
-    .\port$471$9 (\s0$367 [9]),
+    .\port$482$0 (\s0$367 [0]),
+    .\port$482$1 (\s0$367 [1]),
+    .\port$482$10 (\s0$367 [10]),
+    .\port$482$11 (\s0$367 [11]),
+    .\port$482$12 (\s0$367 [12]),
+    .\port$482$13 (\s0$367 [13]),
+    .\port$482$14 (\s0$367 [14]),
+    .\port$482$15 (\s0$367 [15]),
+    .\port$482$16 (\s0$367 [16]),
+    .\port$482$17 (\s0$367 [17]),
+    .\port$482$18 (\s0$367 [18]),
+    .\port$482$19 (\s0$367 [19]),
+    .\port$482$2 (\s0$367 [2]),
+    .\port$482$20 (\s0$367 [20]),
+    .\port$482$21 (\s0$367 [21]),
+    .\port$482$22 (\s0$367 [22]),
+    .\port$482$23 (\s0$367 [23]),
+    .\port$482$24 (\s0$367 [24]),
+    .\port$482$25 (\s0$367 [25]),
+    .\port$482$27 (\s1$369 [0]),
+    .\port$482$28 (\s1$369 [1]),
+    .\port$482$29 (\s1$369 [2]),
+    .\port$482$3 (\s0$367 [3]),
+    .\port$482$30 (\s1$369 [3]),
+    .\port$482$31 (\s1$369 [4]),
+    .\port$482$32 (\s1$369 [5]),
+    .\port$482$33 (\s1$369 [6]),
+    .\port$482$34 (\s1$369 [7]),
+    .\port$482$35 (\s1$369 [8]),
+    .\port$482$36 (\s1$369 [9]),
+    .\port$482$37 (\s1$369 [10]),
+    .\port$482$38 (\s1$369 [11]),
+    .\port$482$39 (\s1$369 [12]),
+    .\port$482$4 (\s0$367 [4]),
+    .\port$482$40 (\s1$369 [13]),
+    .\port$482$41 (\s1$369 [14]),
+    .\port$482$42 (\s1$369 [15]),
+    .\port$482$43 (\s1$369 [16]),
+    .\port$482$44 (\s1$369 [17]),
+    .\port$482$45 (\s1$369 [18]),
+    .\port$482$46 (\s1$369 [19]),
+    .\port$482$47 (\s1$369 [20]),
+    .\port$482$48 (\s1$369 [21]),
+    .\port$482$49 (\s1$369 [22]),
+    .\port$482$5 (\s0$367 [5]),
+    .\port$482$50 (\s1$369 [23]),
+    .\port$482$51 (\s1$369 [24]),
+    .\port$482$52 (\s1$369 [25]),
+    .\port$482$6 (\s0$367 [6]),
+    .\port$482$7 (\s0$367 [7]),
+    .\port$482$8 (\s0$367 [8]),
+    .\port$482$9 (\s0$367 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -17039,58 +17060,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_3  mac_4_3 (
     .a(a_4_2),
     .clk(clk),
-    .\port$476$0 (\s0$379 [0]),
-    .\port$476$1 (\s0$379 [1]),
-    .\port$476$10 (\s0$379 [10]),
-    .\port$476$11 (\s0$379 [11]),
-    .\port$476$12 (\s0$379 [12]),
-    .\port$476$13 (\s0$379 [13]),
-    .\port$476$14 (\s0$379 [14]),
-    .\port$476$15 (\s0$379 [15]),
-    .\port$476$16 (\s0$379 [16]),
-    .\port$476$17 (\s0$379 [17]),
-    .\port$476$18 (\s0$379 [18]),
-    .\port$476$19 (\s0$379 [19]),
-    .\port$476$2 (\s0$379 [2]),
-    .\port$476$20 (\s0$379 [20]),
-    .\port$476$21 (\s0$379 [21]),
-    .\port$476$22 (\s0$379 [22]),
-    .\port$476$23 (\s0$379 [23]),
-    .\port$476$24 (\s0$379 [24]),
-    .\port$476$25 (\s0$379 [25]),
-    .\port$476$27 (\s1$381 [0]),
-    .\port$476$28 (\s1$381 [1]),
-    .\port$476$29 (\s1$381 [2]),
-    .\port$476$3 (\s0$379 [3]),
-    .\port$476$30 (\s1$381 [3]),
-    .\port$476$31 (\s1$381 [4]),
-    .\port$476$32 (\s1$381 [5]),
-    .\port$476$33 (\s1$381 [6]),
-    .\port$476$34 (\s1$381 [7]),
-    .\port$476$35 (\s1$381 [8]),
-    .\port$476$36 (\s1$381 [9]),
-    .\port$476$37 (\s1$381 [10]),
-    .\port$476$38 (\s1$381 [11]),
-    .\port$476$39 (\s1$381 [12]),
-    .\port$476$4 (\s0$379 [4]),
-    .\port$476$40 (\s1$381 [13]),
-    .\port$476$41 (\s1$381 [14]),
-    .\port$476$42 (\s1$381 [15]),
-    .\port$476$43 (\s1$381 [16]),
-    .\port$476$44 (\s1$381 [17]),
-    .\port$476$45 (\s1$381 [18]),
-    .\port$476$46 (\s1$381 [19]),
-    .\port$476$47 (\s1$381 [20]),
-    .\port$476$48 (\s1$381 [21]),
-    .\port$476$49 (\s1$381 [22]),
-    .\port$476$5 (\s0$379 [5]),
-    .\port$476$50 (\s1$381 [23]),
-    .\port$476$51 (\s1$381 [24]),
-    .\port$476$52 (\s1$381 [25]),
-    .\port$476$6 (\s0$379 [6]),
-    .\port$476$7 (\s0$379 [7]),
-    .\port$476$8 (\s0$379 [8]),
-    .\port$476$9 (\s0$379 [9]),
+    .\port$487$0 (\s0$379 [0]),
+    .\port$487$1 (\s0$379 [1]),
+    .\port$487$10 (\s0$379 [10]),
+    .\port$487$11 (\s0$379 [11]),
+    .\port$487$12 (\s0$379 [12]),
+    .\port$487$13 (\s0$379 [13]),
+    .\port$487$14 (\s0$379 [14]),
+    .\port$487$15 (\s0$379 [15]),
+    .\port$487$16 (\s0$379 [16]),
+    .\port$487$17 (\s0$379 [17]),
+    .\port$487$18 (\s0$379 [18]),
+    .\port$487$19 (\s0$379 [19]),
+    .\port$487$2 (\s0$379 [2]),
+    .\port$487$20 (\s0$379 [20]),
+    .\port$487$21 (\s0$379 [21]),
+    .\port$487$22 (\s0$379 [22]),
+    .\port$487$23 (\s0$379 [23]),
+    .\port$487$24 (\s0$379 [24]),
+    .\port$487$25 (\s0$379 [25]),
+    .\port$487$27 (\s1$381 [0]),
+    .\port$487$28 (\s1$381 [1]),
+    .\port$487$29 (\s1$381 [2]),
+    .\port$487$3 (\s0$379 [3]),
+    .\port$487$30 (\s1$381 [3]),
+    .\port$487$31 (\s1$381 [4]),
+    .\port$487$32 (\s1$381 [5]),
+    .\port$487$33 (\s1$381 [6]),
+    .\port$487$34 (\s1$381 [7]),
+    .\port$487$35 (\s1$381 [8]),
+    .\port$487$36 (\s1$381 [9]),
+    .\port$487$37 (\s1$381 [10]),
+    .\port$487$38 (\s1$381 [11]),
+    .\port$487$39 (\s1$381 [12]),
+    .\port$487$4 (\s0$379 [4]),
+    .\port$487$40 (\s1$381 [13]),
+    .\port$487$41 (\s1$381 [14]),
+    .\port$487$42 (\s1$381 [15]),
+    .\port$487$43 (\s1$381 [16]),
+    .\port$487$44 (\s1$381 [17]),
+    .\port$487$45 (\s1$381 [18]),
+    .\port$487$46 (\s1$381 [19]),
+    .\port$487$47 (\s1$381 [20]),
+    .\port$487$48 (\s1$381 [21]),
+    .\port$487$49 (\s1$381 [22]),
+    .\port$487$5 (\s0$379 [5]),
+    .\port$487$50 (\s1$381 [23]),
+    .\port$487$51 (\s1$381 [24]),
+    .\port$487$52 (\s1$381 [25]),
+    .\port$487$6 (\s0$379 [6]),
+    .\port$487$7 (\s0$379 [7]),
+    .\port$487$8 (\s0$379 [8]),
+    .\port$487$9 (\s0$379 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -17099,58 +17120,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_0  mac_5_0 (
     .a(skew_a5_d4),
     .clk(clk),
-    .\port$481$0 (\s0$391 [0]),
-    .\port$481$1 (\s0$391 [1]),
-    .\port$481$10 (\s0$391 [10]),
-    .\port$481$11 (\s0$391 [11]),
-    .\port$481$12 (\s0$391 [12]),
-    .\port$481$13 (\s0$391 [13]),
-    .\port$481$14 (\s0$391 [14]),
-    .\port$481$15 (\s0$391 [15]),
-    .\port$481$16 (\s0$391 [16]),
-    .\port$481$17 (\s0$391 [17]),
-    .\port$481$18 (\s0$391 [18]),
-    .\port$481$19 (\s0$391 [19]),
-    .\port$481$2 (\s0$391 [2]),
-    .\port$481$20 (\s0$391 [20]),
-    .\port$481$21 (\s0$391 [21]),
-    .\port$481$22 (\s0$391 [22]),
-    .\port$481$23 (\s0$391 [23]),
-    .\port$481$24 (\s0$391 [24]),
-    .\port$481$25 (\s0$391 [25]),
-    .\port$481$27 (\s1$393 [0]),
-    .\port$481$28 (\s1$393 [1]),
-    .\port$481$29 (\s1$393 [2]),
-    .\port$481$3 (\s0$391 [3]),
-    .\port$481$30 (\s1$393 [3]),
-    .\port$481$31 (\s1$393 [4]),
-    .\port$481$32 (\s1$393 [5]),
-    .\port$481$33 (\s1$393 [6]),
-    .\port$481$34 (\s1$393 [7]),
-    .\port$481$35 (\s1$393 [8]),
-    .\port$481$36 (\s1$393 [9]),
-    .\port$481$37 (\s1$393 [10]),
-    .\port$481$38 (\s1$393 [11]),
-    .\port$481$39 (\s1$393 [12]),
-    .\port$481$4 (\s0$391 [4]),
-    .\port$481$40 (\s1$393 [13]),
-    .\port$481$41 (\s1$393 [14]),
-    .\port$481$42 (\s1$393 [15]),
-    .\port$481$43 (\s1$393 [16]),
-    .\port$481$44 (\s1$393 [17]),
-    .\port$481$45 (\s1$393 [18]),
-    .\port$481$46 (\s1$393 [19]),
-    .\port$481$47 (\s1$393 [20]),
-    .\port$481$48 (\s1$393 [21]),
-    .\port$481$49 (\s1$393 [22]),
-    .\port$481$5 (\s0$391 [5]),
-    .\port$481$50 (\s1$393 [23]),
-    .\port$481$51 (\s1$393 [24]),
-    .\port$481$52 (\s1$393 [25]),
-    .\port$481$6 (\s0$391 [6]),
-    .\port$481$7 (\s0$391 [7]),
-    .\port$481$8 (\s0$391 [8]),
-    .\port$481$9 (\s0$391 [9]),
+    .\port$492$0 (\s0$391 [0]),
+    .\port$492$1 (\s0$391 [1]),
+    .\port$492$10 (\s0$391 [10]),
+    .\port$492$11 (\s0$391 [11]),
+    .\port$492$12 (\s0$391 [12]),
+    .\port$492$13 (\s0$391 [13]),
+    .\port$492$14 (\s0$391 [14]),
+    .\port$492$15 (\s0$391 [15]),
+    .\port$492$16 (\s0$391 [16]),
+    .\port$492$17 (\s0$391 [17]),
+    .\port$492$18 (\s0$391 [18]),
+    .\port$492$19 (\s0$391 [19]),
+    .\port$492$2 (\s0$391 [2]),
+    .\port$492$20 (\s0$391 [20]),
+    .\port$492$21 (\s0$391 [21]),
+    .\port$492$22 (\s0$391 [22]),
+    .\port$492$23 (\s0$391 [23]),
+    .\port$492$24 (\s0$391 [24]),
+    .\port$492$25 (\s0$391 [25]),
+    .\port$492$27 (\s1$393 [0]),
+    .\port$492$28 (\s1$393 [1]),
+    .\port$492$29 (\s1$393 [2]),
+    .\port$492$3 (\s0$391 [3]),
+    .\port$492$30 (\s1$393 [3]),
+    .\port$492$31 (\s1$393 [4]),
+    .\port$492$32 (\s1$393 [5]),
+    .\port$492$33 (\s1$393 [6]),
+    .\port$492$34 (\s1$393 [7]),
+    .\port$492$35 (\s1$393 [8]),
+    .\port$492$36 (\s1$393 [9]),
+    .\port$492$37 (\s1$393 [10]),
+    .\port$492$38 (\s1$393 [11]),
+    .\port$492$39 (\s1$393 [12]),
+    .\port$492$4 (\s0$391 [4]),
+    .\port$492$40 (\s1$393 [13]),
+    .\port$492$41 (\s1$393 [14]),
+    .\port$492$42 (\s1$393 [15]),
+    .\port$492$43 (\s1$393 [16]),
+    .\port$492$44 (\s1$393 [17]),
+    .\port$492$45 (\s1$393 [18]),
+    .\port$492$46 (\s1$393 [19]),
+    .\port$492$47 (\s1$393 [20]),
+    .\port$492$48 (\s1$393 [21]),
+    .\port$492$49 (\s1$393 [22]),
+    .\port$492$5 (\s0$391 [5]),
+    .\port$492$50 (\s1$393 [23]),
+    .\port$492$51 (\s1$393 [24]),
+    .\port$492$52 (\s1$393 [25]),
+    .\port$492$6 (\s0$391 [6]),
+    .\port$492$7 (\s0$391 [7]),
+    .\port$492$8 (\s0$391 [8]),
+    .\port$492$9 (\s0$391 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -17159,58 +17180,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_1  mac_5_1 (
     .a(a_5_0),
     .clk(clk),
-    .\port$486$0 (\s0$403 [0]),
-    .\port$486$1 (\s0$403 [1]),
-    .\port$486$10 (\s0$403 [10]),
-    .\port$486$11 (\s0$403 [11]),
-    .\port$486$12 (\s0$403 [12]),
-    .\port$486$13 (\s0$403 [13]),
-    .\port$486$14 (\s0$403 [14]),
-    .\port$486$15 (\s0$403 [15]),
-    .\port$486$16 (\s0$403 [16]),
-    .\port$486$17 (\s0$403 [17]),
-    .\port$486$18 (\s0$403 [18]),
-    .\port$486$19 (\s0$403 [19]),
-    .\port$486$2 (\s0$403 [2]),
-    .\port$486$20 (\s0$403 [20]),
-    .\port$486$21 (\s0$403 [21]),
-    .\port$486$22 (\s0$403 [22]),
-    .\port$486$23 (\s0$403 [23]),
-    .\port$486$24 (\s0$403 [24]),
-    .\port$486$25 (\s0$403 [25]),
-    .\port$486$27 (\s1$405 [0]),
-    .\port$486$28 (\s1$405 [1]),
-    .\port$486$29 (\s1$405 [2]),
-    .\port$486$3 (\s0$403 [3]),
-    .\port$486$30 (\s1$405 [3]),
-    .\port$486$31 (\s1$405 [4]),
-    .\port$486$32 (\s1$405 [5]),
-    .\port$486$33 (\s1$405 [6]),
-    .\port$486$34 (\s1$405 [7]),
-    .\port$486$35 (\s1$405 [8]),
-    .\port$486$36 (\s1$405 [9]),
-    .\port$486$37 (\s1$405 [10]),
-    .\port$486$38 (\s1$405 [11]),
-    .\port$486$39 (\s1$405 [12]),
-    .\port$486$4 (\s0$403 [4]),
-    .\port$486$40 (\s1$405 [13]),
-    .\port$486$41 (\s1$405 [14]),
-    .\port$486$42 (\s1$405 [15]),
-    .\port$486$43 (\s1$405 [16]),
-    .\port$486$44 (\s1$405 [17]),
-    .\port$486$45 (\s1$405 [18]),
-    .\port$486$46 (\s1$405 [19]),
-    .\port$486$47 (\s1$405 [20]),
-    .\port$486$48 (\s1$405 [21]),
-    .\port$486$49 (\s1$405 [22]),
-    .\port$486$5 (\s0$403 [5]),
-    .\port$486$50 (\s1$405 [23]),
-    .\port$486$51 (\s1$405 [24]),
-    .\port$486$52 (\s1$405 [25]),
-    .\port$486$6 (\s0$403 [6]),
-    .\port$486$7 (\s0$403 [7]),
-    .\port$486$8 (\s0$403 [8]),
-    .\port$486$9 (\s0$403 [9]),
+    .\port$497$0 (\s0$403 [0]),
+    .\port$497$1 (\s0$403 [1]),
+    .\port$497$10 (\s0$403 [10]),
+    .\port$497$11 (\s0$403 [11]),
+    .\port$497$12 (\s0$403 [12]),
+    .\port$497$13 (\s0$403 [13]),
+    .\port$497$14 (\s0$403 [14]),
+    .\port$497$15 (\s0$403 [15]),
+    .\port$497$16 (\s0$403 [16]),
+    .\port$497$17 (\s0$403 [17]),
+    .\port$497$18 (\s0$403 [18]),
+    .\port$497$19 (\s0$403 [19]),
+    .\port$497$2 (\s0$403 [2]),
+    .\port$497$20 (\s0$403 [20]),
+    .\port$497$21 (\s0$403 [21]),
+    .\port$497$22 (\s0$403 [22]),
+    .\port$497$23 (\s0$403 [23]),
+    .\port$497$24 (\s0$403 [24]),
+    .\port$497$25 (\s0$403 [25]),
+    .\port$497$27 (\s1$405 [0]),
+    .\port$497$28 (\s1$405 [1]),
+    .\port$497$29 (\s1$405 [2]),
+    .\port$497$3 (\s0$403 [3]),
+    .\port$497$30 (\s1$405 [3]),
+    .\port$497$31 (\s1$405 [4]),
+    .\port$497$32 (\s1$405 [5]),
+    .\port$497$33 (\s1$405 [6]),
+    .\port$497$34 (\s1$405 [7]),
+    .\port$497$35 (\s1$405 [8]),
+    .\port$497$36 (\s1$405 [9]),
+    .\port$497$37 (\s1$405 [10]),
+    .\port$497$38 (\s1$405 [11]),
+    .\port$497$39 (\s1$405 [12]),
+    .\port$497$4 (\s0$403 [4]),
+    .\port$497$40 (\s1$405 [13]),
+    .\port$497$41 (\s1$405 [14]),
+    .\port$497$42 (\s1$405 [15]),
+    .\port$497$43 (\s1$405 [16]),
+    .\port$497$44 (\s1$405 [17]),
+    .\port$497$45 (\s1$405 [18]),
+    .\port$497$46 (\s1$405 [19]),
+    .\port$497$47 (\s1$405 [20]),
+    .\port$497$48 (\s1$405 [21]),
+    .\port$497$49 (\s1$405 [22]),
+    .\port$497$5 (\s0$403 [5]),
+    .\port$497$50 (\s1$405 [23]),
+    .\port$497$51 (\s1$405 [24]),
+    .\port$497$52 (\s1$405 [25]),
+    .\port$497$6 (\s0$403 [6]),
+    .\port$497$7 (\s0$403 [7]),
+    .\port$497$8 (\s0$403 [8]),
+    .\port$497$9 (\s0$403 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -17219,58 +17240,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_2  mac_5_2 (
     .a(a_5_1),
     .clk(clk),
-    .\port$491$0 (\s0$415 [0]),
-    .\port$491$1 (\s0$415 [1]),
-    .\port$491$10 (\s0$415 [10]),
-    .\port$491$11 (\s0$415 [11]),
-    .\port$491$12 (\s0$415 [12]),
-    .\port$491$13 (\s0$415 [13]),
-    .\port$491$14 (\s0$415 [14]),
-    .\port$491$15 (\s0$415 [15]),
-    .\port$491$16 (\s0$415 [16]),
-    .\port$491$17 (\s0$415 [17]),
-    .\port$491$18 (\s0$415 [18]),
-    .\port$491$19 (\s0$415 [19]),
-    .\port$491$2 (\s0$415 [2]),
-    .\port$491$20 (\s0$415 [20]),
-    .\port$491$21 (\s0$415 [21]),
-    .\port$491$22 (\s0$415 [22]),
-    .\port$491$23 (\s0$415 [23]),
-    .\port$491$24 (\s0$415 [24]),
-    .\port$491$25 (\s0$415 [25]),
-    .\port$491$27 (\s1$417 [0]),
-    .\port$491$28 (\s1$417 [1]),
-    .\port$491$29 (\s1$417 [2]),
-    .\port$491$3 (\s0$415 [3]),
-    .\port$491$30 (\s1$417 [3]),
-    .\port$491$31 (\s1$417 [4]),
-    .\port$491$32 (\s1$417 [5]),
-    .\port$491$33 (\s1$417 [6]),
-    .\port$491$34 (\s1$417 [7]),
-    .\port$491$35 (\s1$417 [8]),
-    .\port$491$36 (\s1$417 [9]),
-    .\port$491$37 (\s1$417 [10]),
-    .\port$491$38 (\s1$417 [11]),
-    .\port$491$39 (\s1$417 [12]),
-    .\port$491$4 (\s0$415 [4]),
-    .\port$491$40 (\s1$417 [13]),
-    .\port$491$41 (\s1$417 [14]),
-    .\port$491$42 (\s1$417 [15]),
-    .\port$491$43 (\s1$417 [16]),
-    .\port$491$44 (\s1$417 [17]),
-    .\port$491$45 (\s1$417 [18]),
-    .\port$491$46 (\s1$417 [19]),
-    .\port$491$47 (\s1$417 [20]),
-    .\port$491$48 (\s1$417 [21]),
-    .\port$491$49 (\s1$417 [22]),
-    .\port$491$5 (\s0$415 [5]),
-    .\port$491$50 (\s1$417 [23]),
-    .\port$491$51 (\s1$417 [24]),
-    .\port$491$52 (\s1$417 [25]),
-    .\port$491$6 (\s0$415 [6]),
-    .\port$491$7 (\s0$415 [7]),
-    .\port$491$8 (\s0$415 [8]),
-    .\port$491$9 (\s0$415 [9]),
+    .\port$502$0 (\s0$415 [0]),
+    .\port$502$1 (\s0$415 [1]),
+    .\port$502$10 (\s0$415 [10]),
+    .\port$502$11 (\s0$415 [11]),
+    .\port$502$12 (\s0$415 [12]),
+    .\port$502$13 (\s0$415 [13]),
+    .\port$502$14 (\s0$415 [14]),
+    .\port$502$15 (\s0$415 [15]),
+    .\port$502$16 (\s0$415 [16]),
+    .\port$502$17 (\s0$415 [17]),
+    .\port$502$18 (\s0$415 [18]),
+    .\port$502$19 (\s0$415 [19]),
+    .\port$502$2 (\s0$415 [2]),
+    .\port$502$20 (\s0$415 [20]),
+    .\port$502$21 (\s0$415 [21]),
+    .\port$502$22 (\s0$415 [22]),
+    .\port$502$23 (\s0$415 [23]),
+    .\port$502$24 (\s0$415 [24]),
+    .\port$502$25 (\s0$415 [25]),
+    .\port$502$27 (\s1$417 [0]),
+    .\port$502$28 (\s1$417 [1]),
+    .\port$502$29 (\s1$417 [2]),
+    .\port$502$3 (\s0$415 [3]),
+    .\port$502$30 (\s1$417 [3]),
+    .\port$502$31 (\s1$417 [4]),
+    .\port$502$32 (\s1$417 [5]),
+    .\port$502$33 (\s1$417 [6]),
+    .\port$502$34 (\s1$417 [7]),
+    .\port$502$35 (\s1$417 [8]),
+    .\port$502$36 (\s1$417 [9]),
+    .\port$502$37 (\s1$417 [10]),
+    .\port$502$38 (\s1$417 [11]),
+    .\port$502$39 (\s1$417 [12]),
+    .\port$502$4 (\s0$415 [4]),
+    .\port$502$40 (\s1$417 [13]),
+    .\port$502$41 (\s1$417 [14]),
+    .\port$502$42 (\s1$417 [15]),
+    .\port$502$43 (\s1$417 [16]),
+    .\port$502$44 (\s1$417 [17]),
+    .\port$502$45 (\s1$417 [18]),
+    .\port$502$46 (\s1$417 [19]),
+    .\port$502$47 (\s1$417 [20]),
+    .\port$502$48 (\s1$417 [21]),
+    .\port$502$49 (\s1$417 [22]),
+    .\port$502$5 (\s0$415 [5]),
+    .\port$502$50 (\s1$417 [23]),
+    .\port$502$51 (\s1$417 [24]),
+    .\port$502$52 (\s1$417 [25]),
+    .\port$502$6 (\s0$415 [6]),
+    .\port$502$7 (\s0$415 [7]),
+    .\port$502$8 (\s0$415 [8]),
+    .\port$502$9 (\s0$415 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -17279,58 +17300,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_3  mac_5_3 (
     .a(a_5_2),
     .clk(clk),
-    .\port$496$0 (\s0$427 [0]),
-    .\port$496$1 (\s0$427 [1]),
-    .\port$496$10 (\s0$427 [10]),
-    .\port$496$11 (\s0$427 [11]),
-    .\port$496$12 (\s0$427 [12]),
-    .\port$496$13 (\s0$427 [13]),
-    .\port$496$14 (\s0$427 [14]),
-    .\port$496$15 (\s0$427 [15]),
-    .\port$496$16 (\s0$427 [16]),
-    .\port$496$17 (\s0$427 [17]),
-    .\port$496$18 (\s0$427 [18]),
-    .\port$496$19 (\s0$427 [19]),
-    .\port$496$2 (\s0$427 [2]),
-    .\port$496$20 (\s0$427 [20]),
-    .\port$496$21 (\s0$427 [21]),
-    .\port$496$22 (\s0$427 [22]),
-    .\port$496$23 (\s0$427 [23]),
-    .\port$496$24 (\s0$427 [24]),
-    .\port$496$25 (\s0$427 [25]),
-    .\port$496$27 (\s1$429 [0]),
-    .\port$496$28 (\s1$429 [1]),
-    .\port$496$29 (\s1$429 [2]),
-    .\port$496$3 (\s0$427 [3]),
-    .\port$496$30 (\s1$429 [3]),
-    .\port$496$31 (\s1$429 [4]),
-    .\port$496$32 (\s1$429 [5]),
-    .\port$496$33 (\s1$429 [6]),
-    .\port$496$34 (\s1$429 [7]),
-    .\port$496$35 (\s1$429 [8]),
-    .\port$496$36 (\s1$429 [9]),
-    .\port$496$37 (\s1$429 [10]),
-    .\port$496$38 (\s1$429 [11]),
-    .\port$496$39 (\s1$429 [12]),
-    .\port$496$4 (\s0$427 [4]),
-    .\port$496$40 (\s1$429 [13]),
-    .\port$496$41 (\s1$429 [14]),
-    .\port$496$42 (\s1$429 [15]),
-    .\port$496$43 (\s1$429 [16]),
-    .\port$496$44 (\s1$429 [17]),
-    .\port$496$45 (\s1$429 [18]),
-    .\port$496$46 (\s1$429 [19]),
-    .\port$496$47 (\s1$429 [20]),
-    .\port$496$48 (\s1$429 [21]),
-    .\port$496$49 (\s1$429 [22]),
-    .\port$496$5 (\s0$427 [5]),
-    .\port$496$50 (\s1$429 [23]),
-    .\port$496$51 (\s1$429 [24]),
-    .\port$496$52 (\s1$429 [25]),
-    .\port$496$6 (\s0$427 [6]),
-    .\port$496$7 (\s0$427 [7]),
-    .\port$496$8 (\s0$427 [8]),
-    .\port$496$9 (\s0$427 [9]),
+    .\port$507$0 (\s0$427 [0]),
+    .\port$507$1 (\s0$427 [1]),
+    .\port$507$10 (\s0$427 [10]),
+    .\port$507$11 (\s0$427 [11]),
+    .\port$507$12 (\s0$427 [12]),
+    .\port$507$13 (\s0$427 [13]),
+    .\port$507$14 (\s0$427 [14]),
+    .\port$507$15 (\s0$427 [15]),
+    .\port$507$16 (\s0$427 [16]),
+    .\port$507$17 (\s0$427 [17]),
+    .\port$507$18 (\s0$427 [18]),
+    .\port$507$19 (\s0$427 [19]),
+    .\port$507$2 (\s0$427 [2]),
+    .\port$507$20 (\s0$427 [20]),
+    .\port$507$21 (\s0$427 [21]),
+    .\port$507$22 (\s0$427 [22]),
+    .\port$507$23 (\s0$427 [23]),
+    .\port$507$24 (\s0$427 [24]),
+    .\port$507$25 (\s0$427 [25]),
+    .\port$507$27 (\s1$429 [0]),
+    .\port$507$28 (\s1$429 [1]),
+    .\port$507$29 (\s1$429 [2]),
+    .\port$507$3 (\s0$427 [3]),
+    .\port$507$30 (\s1$429 [3]),
+    .\port$507$31 (\s1$429 [4]),
+    .\port$507$32 (\s1$429 [5]),
+    .\port$507$33 (\s1$429 [6]),
+    .\port$507$34 (\s1$429 [7]),
+    .\port$507$35 (\s1$429 [8]),
+    .\port$507$36 (\s1$429 [9]),
+    .\port$507$37 (\s1$429 [10]),
+    .\port$507$38 (\s1$429 [11]),
+    .\port$507$39 (\s1$429 [12]),
+    .\port$507$4 (\s0$427 [4]),
+    .\port$507$40 (\s1$429 [13]),
+    .\port$507$41 (\s1$429 [14]),
+    .\port$507$42 (\s1$429 [15]),
+    .\port$507$43 (\s1$429 [16]),
+    .\port$507$44 (\s1$429 [17]),
+    .\port$507$45 (\s1$429 [18]),
+    .\port$507$46 (\s1$429 [19]),
+    .\port$507$47 (\s1$429 [20]),
+    .\port$507$48 (\s1$429 [21]),
+    .\port$507$49 (\s1$429 [22]),
+    .\port$507$5 (\s0$427 [5]),
+    .\port$507$50 (\s1$429 [23]),
+    .\port$507$51 (\s1$429 [24]),
+    .\port$507$52 (\s1$429 [25]),
+    .\port$507$6 (\s0$427 [6]),
+    .\port$507$7 (\s0$427 [7]),
+    .\port$507$8 (\s0$427 [8]),
+    .\port$507$9 (\s0$427 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -17339,58 +17360,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_0  mac_6_0 (
     .a(skew_a6_d5),
     .clk(clk),
-    .\port$501$0 (\s0$439 [0]),
-    .\port$501$1 (\s0$439 [1]),
-    .\port$501$10 (\s0$439 [10]),
-    .\port$501$11 (\s0$439 [11]),
-    .\port$501$12 (\s0$439 [12]),
-    .\port$501$13 (\s0$439 [13]),
-    .\port$501$14 (\s0$439 [14]),
-    .\port$501$15 (\s0$439 [15]),
-    .\port$501$16 (\s0$439 [16]),
-    .\port$501$17 (\s0$439 [17]),
-    .\port$501$18 (\s0$439 [18]),
-    .\port$501$19 (\s0$439 [19]),
-    .\port$501$2 (\s0$439 [2]),
-    .\port$501$20 (\s0$439 [20]),
-    .\port$501$21 (\s0$439 [21]),
-    .\port$501$22 (\s0$439 [22]),
-    .\port$501$23 (\s0$439 [23]),
-    .\port$501$24 (\s0$439 [24]),
-    .\port$501$25 (\s0$439 [25]),
-    .\port$501$27 (\s1$441 [0]),
-    .\port$501$28 (\s1$441 [1]),
-    .\port$501$29 (\s1$441 [2]),
-    .\port$501$3 (\s0$439 [3]),
-    .\port$501$30 (\s1$441 [3]),
-    .\port$501$31 (\s1$441 [4]),
-    .\port$501$32 (\s1$441 [5]),
-    .\port$501$33 (\s1$441 [6]),
-    .\port$501$34 (\s1$441 [7]),
-    .\port$501$35 (\s1$441 [8]),
-    .\port$501$36 (\s1$441 [9]),
-    .\port$501$37 (\s1$441 [10]),
-    .\port$501$38 (\s1$441 [11]),
-    .\port$501$39 (\s1$441 [12]),
-    .\port$501$4 (\s0$439 [4]),
-    .\port$501$40 (\s1$441 [13]),
-    .\port$501$41 (\s1$441 [14]),
-    .\port$501$42 (\s1$441 [15]),
-    .\port$501$43 (\s1$441 [16]),
-    .\port$501$44 (\s1$441 [17]),
-    .\port$501$45 (\s1$441 [18]),
-    .\port$501$46 (\s1$441 [19]),
-    .\port$501$47 (\s1$441 [20]),
-    .\port$501$48 (\s1$441 [21]),
-    .\port$501$49 (\s1$441 [22]),
-    .\port$501$5 (\s0$439 [5]),
-    .\port$501$50 (\s1$441 [23]),
-    .\port$501$51 (\s1$441 [24]),
-    .\port$501$52 (\s1$441 [25]),
-    .\port$501$6 (\s0$439 [6]),
-    .\port$501$7 (\s0$439 [7]),
-    .\port$501$8 (\s0$439 [8]),
-    .\port$501$9 (\s0$439 [9]),
+    .\port$512$0 (\s0$439 [0]),
+    .\port$512$1 (\s0$439 [1]),
+    .\port$512$10 (\s0$439 [10]),
+    .\port$512$11 (\s0$439 [11]),
+    .\port$512$12 (\s0$439 [12]),
+    .\port$512$13 (\s0$439 [13]),
+    .\port$512$14 (\s0$439 [14]),
+    .\port$512$15 (\s0$439 [15]),
+    .\port$512$16 (\s0$439 [16]),
+    .\port$512$17 (\s0$439 [17]),
+    .\port$512$18 (\s0$439 [18]),
+    .\port$512$19 (\s0$439 [19]),
+    .\port$512$2 (\s0$439 [2]),
+    .\port$512$20 (\s0$439 [20]),
+    .\port$512$21 (\s0$439 [21]),
+    .\port$512$22 (\s0$439 [22]),
+    .\port$512$23 (\s0$439 [23]),
+    .\port$512$24 (\s0$439 [24]),
+    .\port$512$25 (\s0$439 [25]),
+    .\port$512$27 (\s1$441 [0]),
+    .\port$512$28 (\s1$441 [1]),
+    .\port$512$29 (\s1$441 [2]),
+    .\port$512$3 (\s0$439 [3]),
+    .\port$512$30 (\s1$441 [3]),
+    .\port$512$31 (\s1$441 [4]),
+    .\port$512$32 (\s1$441 [5]),
+    .\port$512$33 (\s1$441 [6]),
+    .\port$512$34 (\s1$441 [7]),
+    .\port$512$35 (\s1$441 [8]),
+    .\port$512$36 (\s1$441 [9]),
+    .\port$512$37 (\s1$441 [10]),
+    .\port$512$38 (\s1$441 [11]),
+    .\port$512$39 (\s1$441 [12]),
+    .\port$512$4 (\s0$439 [4]),
+    .\port$512$40 (\s1$441 [13]),
+    .\port$512$41 (\s1$441 [14]),
+    .\port$512$42 (\s1$441 [15]),
+    .\port$512$43 (\s1$441 [16]),
+    .\port$512$44 (\s1$441 [17]),
+    .\port$512$45 (\s1$441 [18]),
+    .\port$512$46 (\s1$441 [19]),
+    .\port$512$47 (\s1$441 [20]),
+    .\port$512$48 (\s1$441 [21]),
+    .\port$512$49 (\s1$441 [22]),
+    .\port$512$5 (\s0$439 [5]),
+    .\port$512$50 (\s1$441 [23]),
+    .\port$512$51 (\s1$441 [24]),
+    .\port$512$52 (\s1$441 [25]),
+    .\port$512$6 (\s0$439 [6]),
+    .\port$512$7 (\s0$439 [7]),
+    .\port$512$8 (\s0$439 [8]),
+    .\port$512$9 (\s0$439 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -17399,58 +17420,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_1  mac_6_1 (
     .a(a_6_0),
     .clk(clk),
-    .\port$506$0 (\s0$451 [0]),
-    .\port$506$1 (\s0$451 [1]),
-    .\port$506$10 (\s0$451 [10]),
-    .\port$506$11 (\s0$451 [11]),
-    .\port$506$12 (\s0$451 [12]),
-    .\port$506$13 (\s0$451 [13]),
-    .\port$506$14 (\s0$451 [14]),
-    .\port$506$15 (\s0$451 [15]),
-    .\port$506$16 (\s0$451 [16]),
-    .\port$506$17 (\s0$451 [17]),
-    .\port$506$18 (\s0$451 [18]),
-    .\port$506$19 (\s0$451 [19]),
-    .\port$506$2 (\s0$451 [2]),
-    .\port$506$20 (\s0$451 [20]),
-    .\port$506$21 (\s0$451 [21]),
-    .\port$506$22 (\s0$451 [22]),
-    .\port$506$23 (\s0$451 [23]),
-    .\port$506$24 (\s0$451 [24]),
-    .\port$506$25 (\s0$451 [25]),
-    .\port$506$27 (\s1$453 [0]),
-    .\port$506$28 (\s1$453 [1]),
-    .\port$506$29 (\s1$453 [2]),
-    .\port$506$3 (\s0$451 [3]),
-    .\port$506$30 (\s1$453 [3]),
-    .\port$506$31 (\s1$453 [4]),
-    .\port$506$32 (\s1$453 [5]),
-    .\port$506$33 (\s1$453 [6]),
-    .\port$506$34 (\s1$453 [7]),
-    .\port$506$35 (\s1$453 [8]),
-    .\port$506$36 (\s1$453 [9]),
-    .\port$506$37 (\s1$453 [10]),
-    .\port$506$38 (\s1$453 [11]),
-    .\port$506$39 (\s1$453 [12]),
-    .\port$506$4 (\s0$451 [4]),
-    .\port$506$40 (\s1$453 [13]),
-    .\port$506$41 (\s1$453 [14]),
-    .\port$506$42 (\s1$453 [15]),
-    .\port$506$43 (\s1$453 [16]),
-    .\port$506$44 (\s1$453 [17]),
-    .\port$506$45 (\s1$453 [18]),
-    .\port$506$46 (\s1$453 [19]),
-    .\port$506$47 (\s1$453 [20]),
-    .\port$506$48 (\s1$453 [21]),
-    .\port$506$49 (\s1$453 [22]),
-    .\port$506$5 (\s0$451 [5]),
-    .\port$506$50 (\s1$453 [23]),
-    .\port$506$51 (\s1$453 [24]),
-    .\port$506$52 (\s1$453 [25]),
-    .\port$506$6 (\s0$451 [6]),
-    .\port$506$7 (\s0$451 [7]),
-    .\port$506$8 (\s0$451 [8]),
-    .\port$506$9 (\s0$451 [9]),
+    .\port$517$0 (\s0$451 [0]),
+    .\port$517$1 (\s0$451 [1]),
+    .\port$517$10 (\s0$451 [10]),
+    .\port$517$11 (\s0$451 [11]),
+    .\port$517$12 (\s0$451 [12]),
+    .\port$517$13 (\s0$451 [13]),
+    .\port$517$14 (\s0$451 [14]),
+    .\port$517$15 (\s0$451 [15]),
+    .\port$517$16 (\s0$451 [16]),
+    .\port$517$17 (\s0$451 [17]),
+    .\port$517$18 (\s0$451 [18]),
+    .\port$517$19 (\s0$451 [19]),
+    .\port$517$2 (\s0$451 [2]),
+    .\port$517$20 (\s0$451 [20]),
+    .\port$517$21 (\s0$451 [21]),
+    .\port$517$22 (\s0$451 [22]),
+    .\port$517$23 (\s0$451 [23]),
+    .\port$517$24 (\s0$451 [24]),
+    .\port$517$25 (\s0$451 [25]),
+    .\port$517$27 (\s1$453 [0]),
+    .\port$517$28 (\s1$453 [1]),
+    .\port$517$29 (\s1$453 [2]),
+    .\port$517$3 (\s0$451 [3]),
+    .\port$517$30 (\s1$453 [3]),
+    .\port$517$31 (\s1$453 [4]),
+    .\port$517$32 (\s1$453 [5]),
+    .\port$517$33 (\s1$453 [6]),
+    .\port$517$34 (\s1$453 [7]),
+    .\port$517$35 (\s1$453 [8]),
+    .\port$517$36 (\s1$453 [9]),
+    .\port$517$37 (\s1$453 [10]),
+    .\port$517$38 (\s1$453 [11]),
+    .\port$517$39 (\s1$453 [12]),
+    .\port$517$4 (\s0$451 [4]),
+    .\port$517$40 (\s1$453 [13]),
+    .\port$517$41 (\s1$453 [14]),
+    .\port$517$42 (\s1$453 [15]),
+    .\port$517$43 (\s1$453 [16]),
+    .\port$517$44 (\s1$453 [17]),
+    .\port$517$45 (\s1$453 [18]),
+    .\port$517$46 (\s1$453 [19]),
+    .\port$517$47 (\s1$453 [20]),
+    .\port$517$48 (\s1$453 [21]),
+    .\port$517$49 (\s1$453 [22]),
+    .\port$517$5 (\s0$451 [5]),
+    .\port$517$50 (\s1$453 [23]),
+    .\port$517$51 (\s1$453 [24]),
+    .\port$517$52 (\s1$453 [25]),
+    .\port$517$6 (\s0$451 [6]),
+    .\port$517$7 (\s0$451 [7]),
+    .\port$517$8 (\s0$451 [8]),
+    .\port$517$9 (\s0$451 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -17459,58 +17480,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_2  mac_6_2 (
     .a(a_6_1),
     .clk(clk),
-    .\port$511$0 (\s0$463 [0]),
-    .\port$511$1 (\s0$463 [1]),
-    .\port$511$10 (\s0$463 [10]),
-    .\port$511$11 (\s0$463 [11]),
-    .\port$511$12 (\s0$463 [12]),
-    .\port$511$13 (\s0$463 [13]),
-    .\port$511$14 (\s0$463 [14]),
-    .\port$511$15 (\s0$463 [15]),
-    .\port$511$16 (\s0$463 [16]),
-    .\port$511$17 (\s0$463 [17]),
-    .\port$511$18 (\s0$463 [18]),
-    .\port$511$19 (\s0$463 [19]),
-    .\port$511$2 (\s0$463 [2]),
-    .\port$511$20 (\s0$463 [20]),
-    .\port$511$21 (\s0$463 [21]),
-    .\port$511$22 (\s0$463 [22]),
-    .\port$511$23 (\s0$463 [23]),
-    .\port$511$24 (\s0$463 [24]),
-    .\port$511$25 (\s0$463 [25]),
-    .\port$511$27 (\s1$465 [0]),
-    .\port$511$28 (\s1$465 [1]),
-    .\port$511$29 (\s1$465 [2]),
-    .\port$511$3 (\s0$463 [3]),
-    .\port$511$30 (\s1$465 [3]),
-    .\port$511$31 (\s1$465 [4]),
-    .\port$511$32 (\s1$465 [5]),
-    .\port$511$33 (\s1$465 [6]),
-    .\port$511$34 (\s1$465 [7]),
-    .\port$511$35 (\s1$465 [8]),
-    .\port$511$36 (\s1$465 [9]),
-    .\port$511$37 (\s1$465 [10]),
-    .\port$511$38 (\s1$465 [11]),
-    .\port$511$39 (\s1$465 [12]),
-    .\port$511$4 (\s0$463 [4]),
-    .\port$511$40 (\s1$465 [13]),
-    .\port$511$41 (\s1$465 [14]),
-    .\port$511$42 (\s1$465 [15]),
-    .\port$511$43 (\s1$465 [16]),
-    .\port$511$44 (\s1$465 [17]),
-    .\port$511$45 (\s1$465 [18]),
-    .\port$511$46 (\s1$465 [19]),
-    .\port$511$47 (\s1$465 [20]),
-    .\port$511$48 (\s1$465 [21]),
-    .\port$511$49 (\s1$465 [22]),
-    .\port$511$5 (\s0$463 [5]),
-    .\port$511$50 (\s1$465 [23]),
-    .\port$511$51 (\s1$465 [24]),
-    .\port$511$52 (\s1$465 [25]),
-    .\port$511$6 (\s0$463 [6]),
-    .\port$511$7 (\s0$463 [7]),
-    .\port$511$8 (\s0$463 [8]),
-    .\port$511$9 (\s0$463 [9]),
+    .\port$522$0 (\s0$463 [0]),
+    .\port$522$1 (\s0$463 [1]),
+    .\port$522$10 (\s0$463 [10]),
+    .\port$522$11 (\s0$463 [11]),
+    .\port$522$12 (\s0$463 [12]),
+    .\port$522$13 (\s0$463 [13]),
+    .\port$522$14 (\s0$463 [14]),
+    .\port$522$15 (\s0$463 [15]),
+    .\port$522$16 (\s0$463 [16]),
+    .\port$522$17 (\s0$463 [17]),
+    .\port$522$18 (\s0$463 [18]),
+    .\port$522$19 (\s0$463 [19]),
+    .\port$522$2 (\s0$463 [2]),
+    .\port$522$20 (\s0$463 [20]),
+    .\port$522$21 (\s0$463 [21]),
+    .\port$522$22 (\s0$463 [22]),
+    .\port$522$23 (\s0$463 [23]),
+    .\port$522$24 (\s0$463 [24]),
+    .\port$522$25 (\s0$463 [25]),
+    .\port$522$27 (\s1$465 [0]),
+    .\port$522$28 (\s1$465 [1]),
+    .\port$522$29 (\s1$465 [2]),
+    .\port$522$3 (\s0$463 [3]),
+    .\port$522$30 (\s1$465 [3]),
+    .\port$522$31 (\s1$465 [4]),
+    .\port$522$32 (\s1$465 [5]),
+    .\port$522$33 (\s1$465 [6]),
+    .\port$522$34 (\s1$465 [7]),
+    .\port$522$35 (\s1$465 [8]),
+    .\port$522$36 (\s1$465 [9]),
+    .\port$522$37 (\s1$465 [10]),
+    .\port$522$38 (\s1$465 [11]),
+    .\port$522$39 (\s1$465 [12]),
+    .\port$522$4 (\s0$463 [4]),
+    .\port$522$40 (\s1$465 [13]),
+    .\port$522$41 (\s1$465 [14]),
+    .\port$522$42 (\s1$465 [15]),
+    .\port$522$43 (\s1$465 [16]),
+    .\port$522$44 (\s1$465 [17]),
+    .\port$522$45 (\s1$465 [18]),
+    .\port$522$46 (\s1$465 [19]),
+    .\port$522$47 (\s1$465 [20]),
+    .\port$522$48 (\s1$465 [21]),
+    .\port$522$49 (\s1$465 [22]),
+    .\port$522$5 (\s0$463 [5]),
+    .\port$522$50 (\s1$465 [23]),
+    .\port$522$51 (\s1$465 [24]),
+    .\port$522$52 (\s1$465 [25]),
+    .\port$522$6 (\s0$463 [6]),
+    .\port$522$7 (\s0$463 [7]),
+    .\port$522$8 (\s0$463 [8]),
+    .\port$522$9 (\s0$463 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -17519,58 +17540,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_3  mac_6_3 (
     .a(a_6_2),
     .clk(clk),
-    .\port$516$0 (\s0$475 [0]),
-    .\port$516$1 (\s0$475 [1]),
-    .\port$516$10 (\s0$475 [10]),
-    .\port$516$11 (\s0$475 [11]),
-    .\port$516$12 (\s0$475 [12]),
-    .\port$516$13 (\s0$475 [13]),
-    .\port$516$14 (\s0$475 [14]),
-    .\port$516$15 (\s0$475 [15]),
-    .\port$516$16 (\s0$475 [16]),
-    .\port$516$17 (\s0$475 [17]),
-    .\port$516$18 (\s0$475 [18]),
-    .\port$516$19 (\s0$475 [19]),
-    .\port$516$2 (\s0$475 [2]),
-    .\port$516$20 (\s0$475 [20]),
-    .\port$516$21 (\s0$475 [21]),
-    .\port$516$22 (\s0$475 [22]),
-    .\port$516$23 (\s0$475 [23]),
-    .\port$516$24 (\s0$475 [24]),
-    .\port$516$25 (\s0$475 [25]),
-    .\port$516$27 (\s1$477 [0]),
-    .\port$516$28 (\s1$477 [1]),
-    .\port$516$29 (\s1$477 [2]),
-    .\port$516$3 (\s0$475 [3]),
-    .\port$516$30 (\s1$477 [3]),
-    .\port$516$31 (\s1$477 [4]),
-    .\port$516$32 (\s1$477 [5]),
-    .\port$516$33 (\s1$477 [6]),
-    .\port$516$34 (\s1$477 [7]),
-    .\port$516$35 (\s1$477 [8]),
-    .\port$516$36 (\s1$477 [9]),
-    .\port$516$37 (\s1$477 [10]),
-    .\port$516$38 (\s1$477 [11]),
-    .\port$516$39 (\s1$477 [12]),
-    .\port$516$4 (\s0$475 [4]),
-    .\port$516$40 (\s1$477 [13]),
-    .\port$516$41 (\s1$477 [14]),
-    .\port$516$42 (\s1$477 [15]),
-    .\port$516$43 (\s1$477 [16]),
-    .\port$516$44 (\s1$477 [17]),
-    .\port$516$45 (\s1$477 [18]),
-    .\port$516$46 (\s1$477 [19]),
-    .\port$516$47 (\s1$477 [20]),
-    .\port$516$48 (\s1$477 [21]),
-    .\port$516$49 (\s1$477 [22]),
-    .\port$516$5 (\s0$475 [5]),
-    .\port$516$50 (\s1$477 [23]),
-    .\port$516$51 (\s1$477 [24]),
-    .\port$516$52 (\s1$477 [25]),
-    .\port$516$6 (\s0$475 [6]),
-    .\port$516$7 (\s0$475 [7]),
-    .\port$516$8 (\s0$475 [8]),
-    .\port$516$9 (\s0$475 [9]),
+    .\port$527$0 (\s0$475 [0]),
+    .\port$527$1 (\s0$475 [1]),
+    .\port$527$10 (\s0$475 [10]),
+    .\port$527$11 (\s0$475 [11]),
+    .\port$527$12 (\s0$475 [12]),
+    .\port$527$13 (\s0$475 [13]),
+    .\port$527$14 (\s0$475 [14]),
+    .\port$527$15 (\s0$475 [15]),
+    .\port$527$16 (\s0$475 [16]),
+    .\port$527$17 (\s0$475 [17]),
+    .\port$527$18 (\s0$475 [18]),
+    .\port$527$19 (\s0$475 [19]),
+    .\port$527$2 (\s0$475 [2]),
+    .\port$527$20 (\s0$475 [20]),
+    .\port$527$21 (\s0$475 [21]),
+    .\port$527$22 (\s0$475 [22]),
+    .\port$527$23 (\s0$475 [23]),
+    .\port$527$24 (\s0$475 [24]),
+    .\port$527$25 (\s0$475 [25]),
+    .\port$527$27 (\s1$477 [0]),
+    .\port$527$28 (\s1$477 [1]),
+    .\port$527$29 (\s1$477 [2]),
+    .\port$527$3 (\s0$475 [3]),
+    .\port$527$30 (\s1$477 [3]),
+    .\port$527$31 (\s1$477 [4]),
+    .\port$527$32 (\s1$477 [5]),
+    .\port$527$33 (\s1$477 [6]),
+    .\port$527$34 (\s1$477 [7]),
+    .\port$527$35 (\s1$477 [8]),
+    .\port$527$36 (\s1$477 [9]),
+    .\port$527$37 (\s1$477 [10]),
+    .\port$527$38 (\s1$477 [11]),
+    .\port$527$39 (\s1$477 [12]),
+    .\port$527$4 (\s0$475 [4]),
+    .\port$527$40 (\s1$477 [13]),
+    .\port$527$41 (\s1$477 [14]),
+    .\port$527$42 (\s1$477 [15]),
+    .\port$527$43 (\s1$477 [16]),
+    .\port$527$44 (\s1$477 [17]),
+    .\port$527$45 (\s1$477 [18]),
+    .\port$527$46 (\s1$477 [19]),
+    .\port$527$47 (\s1$477 [20]),
+    .\port$527$48 (\s1$477 [21]),
+    .\port$527$49 (\s1$477 [22]),
+    .\port$527$5 (\s0$475 [5]),
+    .\port$527$50 (\s1$477 [23]),
+    .\port$527$51 (\s1$477 [24]),
+    .\port$527$52 (\s1$477 [25]),
+    .\port$527$6 (\s0$475 [6]),
+    .\port$527$7 (\s0$475 [7]),
+    .\port$527$8 (\s0$475 [8]),
+    .\port$527$9 (\s0$475 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -17579,58 +17600,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_0  mac_7_0 (
     .a(skew_a7_d6),
     .clk(clk),
-    .\port$521$0 (\s0$487 [0]),
-    .\port$521$1 (\s0$487 [1]),
-    .\port$521$10 (\s0$487 [10]),
-    .\port$521$11 (\s0$487 [11]),
-    .\port$521$12 (\s0$487 [12]),
-    .\port$521$13 (\s0$487 [13]),
-    .\port$521$14 (\s0$487 [14]),
-    .\port$521$15 (\s0$487 [15]),
-    .\port$521$16 (\s0$487 [16]),
-    .\port$521$17 (\s0$487 [17]),
-    .\port$521$18 (\s0$487 [18]),
-    .\port$521$19 (\s0$487 [19]),
-    .\port$521$2 (\s0$487 [2]),
-    .\port$521$20 (\s0$487 [20]),
-    .\port$521$21 (\s0$487 [21]),
-    .\port$521$22 (\s0$487 [22]),
-    .\port$521$23 (\s0$487 [23]),
-    .\port$521$24 (\s0$487 [24]),
-    .\port$521$25 (\s0$487 [25]),
-    .\port$521$27 (\s1$489 [0]),
-    .\port$521$28 (\s1$489 [1]),
-    .\port$521$29 (\s1$489 [2]),
-    .\port$521$3 (\s0$487 [3]),
-    .\port$521$30 (\s1$489 [3]),
-    .\port$521$31 (\s1$489 [4]),
-    .\port$521$32 (\s1$489 [5]),
-    .\port$521$33 (\s1$489 [6]),
-    .\port$521$34 (\s1$489 [7]),
-    .\port$521$35 (\s1$489 [8]),
-    .\port$521$36 (\s1$489 [9]),
-    .\port$521$37 (\s1$489 [10]),
-    .\port$521$38 (\s1$489 [11]),
-    .\port$521$39 (\s1$489 [12]),
-    .\port$521$4 (\s0$487 [4]),
-    .\port$521$40 (\s1$489 [13]),
-    .\port$521$41 (\s1$489 [14]),
-    .\port$521$42 (\s1$489 [15]),
-    .\port$521$43 (\s1$489 [16]),
-    .\port$521$44 (\s1$489 [17]),
-    .\port$521$45 (\s1$489 [18]),
-    .\port$521$46 (\s1$489 [19]),
-    .\port$521$47 (\s1$489 [20]),
-    .\port$521$48 (\s1$489 [21]),
-    .\port$521$49 (\s1$489 [22]),
-    .\port$521$5 (\s0$487 [5]),
-    .\port$521$50 (\s1$489 [23]),
-    .\port$521$51 (\s1$489 [24]),
-    .\port$521$52 (\s1$489 [25]),
-    .\port$521$6 (\s0$487 [6]),
-    .\port$521$7 (\s0$487 [7]),
-    .\port$521$8 (\s0$487 [8]),
-    .\port$521$9 (\s0$487 [9]),
+    .\port$532$0 (\s0$487 [0]),
+    .\port$532$1 (\s0$487 [1]),
+    .\port$532$10 (\s0$487 [10]),
+    .\port$532$11 (\s0$487 [11]),
+    .\port$532$12 (\s0$487 [12]),
+    .\port$532$13 (\s0$487 [13]),
+    .\port$532$14 (\s0$487 [14]),
+    .\port$532$15 (\s0$487 [15]),
+    .\port$532$16 (\s0$487 [16]),
+    .\port$532$17 (\s0$487 [17]),
+    .\port$532$18 (\s0$487 [18]),
+    .\port$532$19 (\s0$487 [19]),
+    .\port$532$2 (\s0$487 [2]),
+    .\port$532$20 (\s0$487 [20]),
+    .\port$532$21 (\s0$487 [21]),
+    .\port$532$22 (\s0$487 [22]),
+    .\port$532$23 (\s0$487 [23]),
+    .\port$532$24 (\s0$487 [24]),
+    .\port$532$25 (\s0$487 [25]),
+    .\port$532$27 (\s1$489 [0]),
+    .\port$532$28 (\s1$489 [1]),
+    .\port$532$29 (\s1$489 [2]),
+    .\port$532$3 (\s0$487 [3]),
+    .\port$532$30 (\s1$489 [3]),
+    .\port$532$31 (\s1$489 [4]),
+    .\port$532$32 (\s1$489 [5]),
+    .\port$532$33 (\s1$489 [6]),
+    .\port$532$34 (\s1$489 [7]),
+    .\port$532$35 (\s1$489 [8]),
+    .\port$532$36 (\s1$489 [9]),
+    .\port$532$37 (\s1$489 [10]),
+    .\port$532$38 (\s1$489 [11]),
+    .\port$532$39 (\s1$489 [12]),
+    .\port$532$4 (\s0$487 [4]),
+    .\port$532$40 (\s1$489 [13]),
+    .\port$532$41 (\s1$489 [14]),
+    .\port$532$42 (\s1$489 [15]),
+    .\port$532$43 (\s1$489 [16]),
+    .\port$532$44 (\s1$489 [17]),
+    .\port$532$45 (\s1$489 [18]),
+    .\port$532$46 (\s1$489 [19]),
+    .\port$532$47 (\s1$489 [20]),
+    .\port$532$48 (\s1$489 [21]),
+    .\port$532$49 (\s1$489 [22]),
+    .\port$532$5 (\s0$487 [5]),
+    .\port$532$50 (\s1$489 [23]),
+    .\port$532$51 (\s1$489 [24]),
+    .\port$532$52 (\s1$489 [25]),
+    .\port$532$6 (\s0$487 [6]),
+    .\port$532$7 (\s0$487 [7]),
+    .\port$532$8 (\s0$487 [8]),
+    .\port$532$9 (\s0$487 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -17639,58 +17660,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_1  mac_7_1 (
     .a(a_7_0),
     .clk(clk),
-    .\port$526$0 (\s0$499 [0]),
-    .\port$526$1 (\s0$499 [1]),
-    .\port$526$10 (\s0$499 [10]),
-    .\port$526$11 (\s0$499 [11]),
-    .\port$526$12 (\s0$499 [12]),
-    .\port$526$13 (\s0$499 [13]),
-    .\port$526$14 (\s0$499 [14]),
-    .\port$526$15 (\s0$499 [15]),
-    .\port$526$16 (\s0$499 [16]),
-    .\port$526$17 (\s0$499 [17]),
-    .\port$526$18 (\s0$499 [18]),
-    .\port$526$19 (\s0$499 [19]),
-    .\port$526$2 (\s0$499 [2]),
-    .\port$526$20 (\s0$499 [20]),
-    .\port$526$21 (\s0$499 [21]),
-    .\port$526$22 (\s0$499 [22]),
-    .\port$526$23 (\s0$499 [23]),
-    .\port$526$24 (\s0$499 [24]),
-    .\port$526$25 (\s0$499 [25]),
-    .\port$526$27 (\s1$501 [0]),
-    .\port$526$28 (\s1$501 [1]),
-    .\port$526$29 (\s1$501 [2]),
-    .\port$526$3 (\s0$499 [3]),
-    .\port$526$30 (\s1$501 [3]),
-    .\port$526$31 (\s1$501 [4]),
-    .\port$526$32 (\s1$501 [5]),
-    .\port$526$33 (\s1$501 [6]),
-    .\port$526$34 (\s1$501 [7]),
-    .\port$526$35 (\s1$501 [8]),
-    .\port$526$36 (\s1$501 [9]),
-    .\port$526$37 (\s1$501 [10]),
-    .\port$526$38 (\s1$501 [11]),
-    .\port$526$39 (\s1$501 [12]),
-    .\port$526$4 (\s0$499 [4]),
-    .\port$526$40 (\s1$501 [13]),
-    .\port$526$41 (\s1$501 [14]),
-    .\port$526$42 (\s1$501 [15]),
-    .\port$526$43 (\s1$501 [16]),
-    .\port$526$44 (\s1$501 [17]),
-    .\port$526$45 (\s1$501 [18]),
-    .\port$526$46 (\s1$501 [19]),
-    .\port$526$47 (\s1$501 [20]),
-    .\port$526$48 (\s1$501 [21]),
-    .\port$526$49 (\s1$501 [22]),
-    .\port$526$5 (\s0$499 [5]),
-    .\port$526$50 (\s1$501 [23]),
-    .\port$526$51 (\s1$501 [24]),
-    .\port$526$52 (\s1$501 [25]),
-    .\port$526$6 (\s0$499 [6]),
-    .\port$526$7 (\s0$499 [7]),
-    .\port$526$8 (\s0$499 [8]),
-    .\port$526$9 (\s0$499 [9]),
+    .\port$537$0 (\s0$499 [0]),
+    .\port$537$1 (\s0$499 [1]),
+    .\port$537$10 (\s0$499 [10]),
+    .\port$537$11 (\s0$499 [11]),
+    .\port$537$12 (\s0$499 [12]),
+    .\port$537$13 (\s0$499 [13]),
+    .\port$537$14 (\s0$499 [14]),
+    .\port$537$15 (\s0$499 [15]),
+    .\port$537$16 (\s0$499 [16]),
+    .\port$537$17 (\s0$499 [17]),
+    .\port$537$18 (\s0$499 [18]),
+    .\port$537$19 (\s0$499 [19]),
+    .\port$537$2 (\s0$499 [2]),
+    .\port$537$20 (\s0$499 [20]),
+    .\port$537$21 (\s0$499 [21]),
+    .\port$537$22 (\s0$499 [22]),
+    .\port$537$23 (\s0$499 [23]),
+    .\port$537$24 (\s0$499 [24]),
+    .\port$537$25 (\s0$499 [25]),
+    .\port$537$27 (\s1$501 [0]),
+    .\port$537$28 (\s1$501 [1]),
+    .\port$537$29 (\s1$501 [2]),
+    .\port$537$3 (\s0$499 [3]),
+    .\port$537$30 (\s1$501 [3]),
+    .\port$537$31 (\s1$501 [4]),
+    .\port$537$32 (\s1$501 [5]),
+    .\port$537$33 (\s1$501 [6]),
+    .\port$537$34 (\s1$501 [7]),
+    .\port$537$35 (\s1$501 [8]),
+    .\port$537$36 (\s1$501 [9]),
+    .\port$537$37 (\s1$501 [10]),
+    .\port$537$38 (\s1$501 [11]),
+    .\port$537$39 (\s1$501 [12]),
+    .\port$537$4 (\s0$499 [4]),
+    .\port$537$40 (\s1$501 [13]),
+    .\port$537$41 (\s1$501 [14]),
+    .\port$537$42 (\s1$501 [15]),
+    .\port$537$43 (\s1$501 [16]),
+    .\port$537$44 (\s1$501 [17]),
+    .\port$537$45 (\s1$501 [18]),
+    .\port$537$46 (\s1$501 [19]),
+    .\port$537$47 (\s1$501 [20]),
+    .\port$537$48 (\s1$501 [21]),
+    .\port$537$49 (\s1$501 [22]),
+    .\port$537$5 (\s0$499 [5]),
+    .\port$537$50 (\s1$501 [23]),
+    .\port$537$51 (\s1$501 [24]),
+    .\port$537$52 (\s1$501 [25]),
+    .\port$537$6 (\s0$499 [6]),
+    .\port$537$7 (\s0$499 [7]),
+    .\port$537$8 (\s0$499 [8]),
+    .\port$537$9 (\s0$499 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -17699,58 +17720,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_2  mac_7_2 (
     .a(a_7_1),
     .clk(clk),
-    .\port$531$0 (\s0$511 [0]),
-    .\port$531$1 (\s0$511 [1]),
-    .\port$531$10 (\s0$511 [10]),
-    .\port$531$11 (\s0$511 [11]),
-    .\port$531$12 (\s0$511 [12]),
-    .\port$531$13 (\s0$511 [13]),
-    .\port$531$14 (\s0$511 [14]),
-    .\port$531$15 (\s0$511 [15]),
-    .\port$531$16 (\s0$511 [16]),
-    .\port$531$17 (\s0$511 [17]),
-    .\port$531$18 (\s0$511 [18]),
-    .\port$531$19 (\s0$511 [19]),
-    .\port$531$2 (\s0$511 [2]),
-    .\port$531$20 (\s0$511 [20]),
-    .\port$531$21 (\s0$511 [21]),
-    .\port$531$22 (\s0$511 [22]),
-    .\port$531$23 (\s0$511 [23]),
-    .\port$531$24 (\s0$511 [24]),
-    .\port$531$25 (\s0$511 [25]),
-    .\port$531$27 (\s1$513 [0]),
-    .\port$531$28 (\s1$513 [1]),
-    .\port$531$29 (\s1$513 [2]),
-    .\port$531$3 (\s0$511 [3]),
-    .\port$531$30 (\s1$513 [3]),
-    .\port$531$31 (\s1$513 [4]),
-    .\port$531$32 (\s1$513 [5]),
-    .\port$531$33 (\s1$513 [6]),
-    .\port$531$34 (\s1$513 [7]),
-    .\port$531$35 (\s1$513 [8]),
-    .\port$531$36 (\s1$513 [9]),
-    .\port$531$37 (\s1$513 [10]),
-    .\port$531$38 (\s1$513 [11]),
-    .\port$531$39 (\s1$513 [12]),
-    .\port$531$4 (\s0$511 [4]),
-    .\port$531$40 (\s1$513 [13]),
-    .\port$531$41 (\s1$513 [14]),
-    .\port$531$42 (\s1$513 [15]),
-    .\port$531$43 (\s1$513 [16]),
-    .\port$531$44 (\s1$513 [17]),
-    .\port$531$45 (\s1$513 [18]),
-    .\port$531$46 (\s1$513 [19]),
-    .\port$531$47 (\s1$513 [20]),
-    .\port$531$48 (\s1$513 [21]),
-    .\port$531$49 (\s1$513 [22]),
-    .\port$531$5 (\s0$511 [5]),
-    .\port$531$50 (\s1$513 [23]),
-    .\port$531$51 (\s1$513 [24]),
-    .\port$531$52 (\s1$513 [25]),
-    .\port$531$6 (\s0$511 [6]),
-    .\port$531$7 (\s0$511 [7]),
-    .\port$531$8 (\s0$511 [8]),
-    .\port$531$9 (\s0$511 [9]),
+    .\port$542$0 (\s0$511 [0]),
+    .\port$542$1 (\s0$511 [1]),
+    .\port$542$10 (\s0$511 [10]),
+    .\port$542$11 (\s0$511 [11]),
+    .\port$542$12 (\s0$511 [12]),
+    .\port$542$13 (\s0$511 [13]),
+    .\port$542$14 (\s0$511 [14]),
+    .\port$542$15 (\s0$511 [15]),
+    .\port$542$16 (\s0$511 [16]),
+    .\port$542$17 (\s0$511 [17]),
+    .\port$542$18 (\s0$511 [18]),
+    .\port$542$19 (\s0$511 [19]),
+    .\port$542$2 (\s0$511 [2]),
+    .\port$542$20 (\s0$511 [20]),
+    .\port$542$21 (\s0$511 [21]),
+    .\port$542$22 (\s0$511 [22]),
+    .\port$542$23 (\s0$511 [23]),
+    .\port$542$24 (\s0$511 [24]),
+    .\port$542$25 (\s0$511 [25]),
+    .\port$542$27 (\s1$513 [0]),
+    .\port$542$28 (\s1$513 [1]),
+    .\port$542$29 (\s1$513 [2]),
+    .\port$542$3 (\s0$511 [3]),
+    .\port$542$30 (\s1$513 [3]),
+    .\port$542$31 (\s1$513 [4]),
+    .\port$542$32 (\s1$513 [5]),
+    .\port$542$33 (\s1$513 [6]),
+    .\port$542$34 (\s1$513 [7]),
+    .\port$542$35 (\s1$513 [8]),
+    .\port$542$36 (\s1$513 [9]),
+    .\port$542$37 (\s1$513 [10]),
+    .\port$542$38 (\s1$513 [11]),
+    .\port$542$39 (\s1$513 [12]),
+    .\port$542$4 (\s0$511 [4]),
+    .\port$542$40 (\s1$513 [13]),
+    .\port$542$41 (\s1$513 [14]),
+    .\port$542$42 (\s1$513 [15]),
+    .\port$542$43 (\s1$513 [16]),
+    .\port$542$44 (\s1$513 [17]),
+    .\port$542$45 (\s1$513 [18]),
+    .\port$542$46 (\s1$513 [19]),
+    .\port$542$47 (\s1$513 [20]),
+    .\port$542$48 (\s1$513 [21]),
+    .\port$542$49 (\s1$513 [22]),
+    .\port$542$5 (\s0$511 [5]),
+    .\port$542$50 (\s1$513 [23]),
+    .\port$542$51 (\s1$513 [24]),
+    .\port$542$52 (\s1$513 [25]),
+    .\port$542$6 (\s0$511 [6]),
+    .\port$542$7 (\s0$511 [7]),
+    .\port$542$8 (\s0$511 [8]),
+    .\port$542$9 (\s0$511 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -17759,58 +17780,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_3  mac_7_3 (
     .a(a_7_2),
     .clk(clk),
-    .\port$536$0 (\s0$524 [0]),
-    .\port$536$1 (\s0$524 [1]),
-    .\port$536$10 (\s0$524 [10]),
-    .\port$536$11 (\s0$524 [11]),
-    .\port$536$12 (\s0$524 [12]),
-    .\port$536$13 (\s0$524 [13]),
-    .\port$536$14 (\s0$524 [14]),
-    .\port$536$15 (\s0$524 [15]),
-    .\port$536$16 (\s0$524 [16]),
-    .\port$536$17 (\s0$524 [17]),
-    .\port$536$18 (\s0$524 [18]),
-    .\port$536$19 (\s0$524 [19]),
-    .\port$536$2 (\s0$524 [2]),
-    .\port$536$20 (\s0$524 [20]),
-    .\port$536$21 (\s0$524 [21]),
-    .\port$536$22 (\s0$524 [22]),
-    .\port$536$23 (\s0$524 [23]),
-    .\port$536$24 (\s0$524 [24]),
-    .\port$536$25 (\s0$524 [25]),
-    .\port$536$27 (\s1$526 [0]),
-    .\port$536$28 (\s1$526 [1]),
-    .\port$536$29 (\s1$526 [2]),
-    .\port$536$3 (\s0$524 [3]),
-    .\port$536$30 (\s1$526 [3]),
-    .\port$536$31 (\s1$526 [4]),
-    .\port$536$32 (\s1$526 [5]),
-    .\port$536$33 (\s1$526 [6]),
-    .\port$536$34 (\s1$526 [7]),
-    .\port$536$35 (\s1$526 [8]),
-    .\port$536$36 (\s1$526 [9]),
-    .\port$536$37 (\s1$526 [10]),
-    .\port$536$38 (\s1$526 [11]),
-    .\port$536$39 (\s1$526 [12]),
-    .\port$536$4 (\s0$524 [4]),
-    .\port$536$40 (\s1$526 [13]),
-    .\port$536$41 (\s1$526 [14]),
-    .\port$536$42 (\s1$526 [15]),
-    .\port$536$43 (\s1$526 [16]),
-    .\port$536$44 (\s1$526 [17]),
-    .\port$536$45 (\s1$526 [18]),
-    .\port$536$46 (\s1$526 [19]),
-    .\port$536$47 (\s1$526 [20]),
-    .\port$536$48 (\s1$526 [21]),
-    .\port$536$49 (\s1$526 [22]),
-    .\port$536$5 (\s0$524 [5]),
-    .\port$536$50 (\s1$526 [23]),
-    .\port$536$51 (\s1$526 [24]),
-    .\port$536$52 (\s1$526 [25]),
-    .\port$536$6 (\s0$524 [6]),
-    .\port$536$7 (\s0$524 [7]),
-    .\port$536$8 (\s0$524 [8]),
-    .\port$536$9 (\s0$524 [9]),
+    .\port$547$0 (\s0$524 [0]),
+    .\port$547$1 (\s0$524 [1]),
+    .\port$547$10 (\s0$524 [10]),
+    .\port$547$11 (\s0$524 [11]),
+    .\port$547$12 (\s0$524 [12]),
+    .\port$547$13 (\s0$524 [13]),
+    .\port$547$14 (\s0$524 [14]),
+    .\port$547$15 (\s0$524 [15]),
+    .\port$547$16 (\s0$524 [16]),
+    .\port$547$17 (\s0$524 [17]),
+    .\port$547$18 (\s0$524 [18]),
+    .\port$547$19 (\s0$524 [19]),
+    .\port$547$2 (\s0$524 [2]),
+    .\port$547$20 (\s0$524 [20]),
+    .\port$547$21 (\s0$524 [21]),
+    .\port$547$22 (\s0$524 [22]),
+    .\port$547$23 (\s0$524 [23]),
+    .\port$547$24 (\s0$524 [24]),
+    .\port$547$25 (\s0$524 [25]),
+    .\port$547$27 (\s1$526 [0]),
+    .\port$547$28 (\s1$526 [1]),
+    .\port$547$29 (\s1$526 [2]),
+    .\port$547$3 (\s0$524 [3]),
+    .\port$547$30 (\s1$526 [3]),
+    .\port$547$31 (\s1$526 [4]),
+    .\port$547$32 (\s1$526 [5]),
+    .\port$547$33 (\s1$526 [6]),
+    .\port$547$34 (\s1$526 [7]),
+    .\port$547$35 (\s1$526 [8]),
+    .\port$547$36 (\s1$526 [9]),
+    .\port$547$37 (\s1$526 [10]),
+    .\port$547$38 (\s1$526 [11]),
+    .\port$547$39 (\s1$526 [12]),
+    .\port$547$4 (\s0$524 [4]),
+    .\port$547$40 (\s1$526 [13]),
+    .\port$547$41 (\s1$526 [14]),
+    .\port$547$42 (\s1$526 [15]),
+    .\port$547$43 (\s1$526 [16]),
+    .\port$547$44 (\s1$526 [17]),
+    .\port$547$45 (\s1$526 [18]),
+    .\port$547$46 (\s1$526 [19]),
+    .\port$547$47 (\s1$526 [20]),
+    .\port$547$48 (\s1$526 [21]),
+    .\port$547$49 (\s1$526 [22]),
+    .\port$547$5 (\s0$524 [5]),
+    .\port$547$50 (\s1$526 [23]),
+    .\port$547$51 (\s1$526 [24]),
+    .\port$547$52 (\s1$526 [25]),
+    .\port$547$6 (\s0$524 [6]),
+    .\port$547$7 (\s0$524 [7]),
+    .\port$547$8 (\s0$524 [8]),
+    .\port$547$9 (\s0$524 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
@@ -18582,9 +18603,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_0 (rst, \port$381$0 , \port$381$1 , \port$381$2 , \port$381$3 , \port$381$4 , \port$381$5 , \port$381$6 , \port$381$7 , \port$381$8 , \port$381$9 , \port$381$10 , \port$381$11 , \port$381$12 , \port$381$13 , \port$381$14 , \port$381$15 , \port$381$16 , \port$381$17 , \port$381$18 , \port$381$19 
-, \port$381$20 , \port$381$21 , \port$381$22 , \port$381$23 , \port$381$24 , \port$381$25 , \port$381$27 , \port$381$28 , \port$381$29 , \port$381$30 , \port$381$31 , \port$381$32 , \port$381$33 , \port$381$34 , \port$381$35 , \port$381$36 , \port$381$37 , \port$381$38 , \port$381$39 , \port$381$40 , \port$381$41 
-, \port$381$42 , \port$381$43 , \port$381$44 , \port$381$45 , \port$381$46 , \port$381$47 , \port$381$48 , \port$381$49 , \port$381$50 , \port$381$51 , \port$381$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_0_0 (rst, \port$392$0 , \port$392$1 , \port$392$2 , \port$392$3 , \port$392$4 , \port$392$5 , \port$392$6 , \port$392$7 , \port$392$8 , \port$392$9 , \port$392$10 , \port$392$11 , \port$392$12 , \port$392$13 , \port$392$14 , \port$392$15 , \port$392$16 , \port$392$17 , \port$392$18 , \port$392$19 
+, \port$392$20 , \port$392$21 , \port$392$22 , \port$392$23 , \port$392$24 , \port$392$25 , \port$392$27 , \port$392$28 , \port$392$29 , \port$392$30 , \port$392$31 , \port$392$32 , \port$392$33 , \port$392$34 , \port$392$35 , \port$392$36 , \port$392$37 , \port$392$38 , \port$392$39 , \port$392$40 , \port$392$41 
+, \port$392$42 , \port$392$43 , \port$392$44 , \port$392$45 , \port$392$46 , \port$392$47 , \port$392$48 , \port$392$49 , \port$392$50 , \port$392$51 , \port$392$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18592,110 +18613,110 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$381$0 , \port$381$1 , \port$381
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$381$0 ;
-  wire \port$381$0 ;
-  output \port$381$1 ;
-  wire \port$381$1 ;
-  output \port$381$10 ;
-  wire \port$381$10 ;
-  output \port$381$11 ;
-  wire \port$381$11 ;
-  output \port$381$12 ;
-  wire \port$381$12 ;
-  output \port$381$13 ;
-  wire \port$381$13 ;
-  output \port$381$14 ;
-  wire \port$381$14 ;
-  output \port$381$15 ;
-  wire \port$381$15 ;
-  output \port$381$16 ;
-  wire \port$381$16 ;
-  output \port$381$17 ;
-  wire \port$381$17 ;
-  output \port$381$18 ;
-  wire \port$381$18 ;
-  output \port$381$19 ;
-  wire \port$381$19 ;
-  output \port$381$2 ;
-  wire \port$381$2 ;
-  output \port$381$20 ;
-  wire \port$381$20 ;
-  output \port$381$21 ;
-  wire \port$381$21 ;
-  output \port$381$22 ;
-  wire \port$381$22 ;
-  output \port$381$23 ;
-  wire \port$381$23 ;
-  output \port$381$24 ;
-  wire \port$381$24 ;
-  output \port$381$25 ;
-  wire \port$381$25 ;
-  output \port$381$27 ;
-  wire \port$381$27 ;
-  output \port$381$28 ;
-  wire \port$381$28 ;
-  output \port$381$29 ;
-  wire \port$381$29 ;
-  output \port$381$3 ;
-  wire \port$381$3 ;
-  output \port$381$30 ;
-  wire \port$381$30 ;
-  output \port$381$31 ;
-  wire \port$381$31 ;
-  output \port$381$32 ;
-  wire \port$381$32 ;
-  output \port$381$33 ;
-  wire \port$381$33 ;
-  output \port$381$34 ;
-  wire \port$381$34 ;
-  output \port$381$35 ;
-  wire \port$381$35 ;
-  output \port$381$36 ;
-  wire \port$381$36 ;
-  output \port$381$37 ;
-  wire \port$381$37 ;
-  output \port$381$38 ;
-  wire \port$381$38 ;
-  output \port$381$39 ;
-  wire \port$381$39 ;
-  output \port$381$4 ;
-  wire \port$381$4 ;
-  output \port$381$40 ;
-  wire \port$381$40 ;
-  output \port$381$41 ;
-  wire \port$381$41 ;
-  output \port$381$42 ;
-  wire \port$381$42 ;
-  output \port$381$43 ;
-  wire \port$381$43 ;
-  output \port$381$44 ;
-  wire \port$381$44 ;
-  output \port$381$45 ;
-  wire \port$381$45 ;
-  output \port$381$46 ;
-  wire \port$381$46 ;
-  output \port$381$47 ;
-  wire \port$381$47 ;
-  output \port$381$48 ;
-  wire \port$381$48 ;
-  output \port$381$49 ;
-  wire \port$381$49 ;
-  output \port$381$5 ;
-  wire \port$381$5 ;
-  output \port$381$50 ;
-  wire \port$381$50 ;
-  output \port$381$51 ;
-  wire \port$381$51 ;
-  output \port$381$52 ;
-  wire \port$381$52 ;
-  output \port$381$6 ;
-  wire \port$381$6 ;
-  output \port$381$7 ;
-  wire \port$381$7 ;
-  output \port$381$8 ;
-  wire \port$381$8 ;
-  output \port$381$9 ;
-  wire \port$381$9 ;
+  output \port$392$0 ;
+  wire \port$392$0 ;
+  output \port$392$1 ;
+  wire \port$392$1 ;
+  output \port$392$10 ;
+  wire \port$392$10 ;
+  output \port$392$11 ;
+  wire \port$392$11 ;
+  output \port$392$12 ;
+  wire \port$392$12 ;
+  output \port$392$13 ;
+  wire \port$392$13 ;
+  output \port$392$14 ;
+  wire \port$392$14 ;
+  output \port$392$15 ;
+  wire \port$392$15 ;
+  output \port$392$16 ;
+  wire \port$392$16 ;
+  output \port$392$17 ;
+  wire \port$392$17 ;
+  output \port$392$18 ;
+  wire \port$392$18 ;
+  output \port$392$19 ;
+  wire \port$392$19 ;
+  output \port$392$2 ;
+  wire \port$392$2 ;
+  output \port$392$20 ;
+  wire \port$392$20 ;
+  output \port$392$21 ;
+  wire \port$392$21 ;
+  output \port$392$22 ;
+  wire \port$392$22 ;
+  output \port$392$23 ;
+  wire \port$392$23 ;
+  output \port$392$24 ;
+  wire \port$392$24 ;
+  output \port$392$25 ;
+  wire \port$392$25 ;
+  output \port$392$27 ;
+  wire \port$392$27 ;
+  output \port$392$28 ;
+  wire \port$392$28 ;
+  output \port$392$29 ;
+  wire \port$392$29 ;
+  output \port$392$3 ;
+  wire \port$392$3 ;
+  output \port$392$30 ;
+  wire \port$392$30 ;
+  output \port$392$31 ;
+  wire \port$392$31 ;
+  output \port$392$32 ;
+  wire \port$392$32 ;
+  output \port$392$33 ;
+  wire \port$392$33 ;
+  output \port$392$34 ;
+  wire \port$392$34 ;
+  output \port$392$35 ;
+  wire \port$392$35 ;
+  output \port$392$36 ;
+  wire \port$392$36 ;
+  output \port$392$37 ;
+  wire \port$392$37 ;
+  output \port$392$38 ;
+  wire \port$392$38 ;
+  output \port$392$39 ;
+  wire \port$392$39 ;
+  output \port$392$4 ;
+  wire \port$392$4 ;
+  output \port$392$40 ;
+  wire \port$392$40 ;
+  output \port$392$41 ;
+  wire \port$392$41 ;
+  output \port$392$42 ;
+  wire \port$392$42 ;
+  output \port$392$43 ;
+  wire \port$392$43 ;
+  output \port$392$44 ;
+  wire \port$392$44 ;
+  output \port$392$45 ;
+  wire \port$392$45 ;
+  output \port$392$46 ;
+  wire \port$392$46 ;
+  output \port$392$47 ;
+  wire \port$392$47 ;
+  output \port$392$48 ;
+  wire \port$392$48 ;
+  output \port$392$49 ;
+  wire \port$392$49 ;
+  output \port$392$5 ;
+  wire \port$392$5 ;
+  output \port$392$50 ;
+  wire \port$392$50 ;
+  output \port$392$51 ;
+  wire \port$392$51 ;
+  output \port$392$52 ;
+  wire \port$392$52 ;
+  output \port$392$6 ;
+  wire \port$392$6 ;
+  output \port$392$7 ;
+  wire \port$392$7 ;
+  output \port$392$8 ;
+  wire \port$392$8 ;
+  output \port$392$9 ;
+  wire \port$392$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -18892,60 +18913,60 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$381$0 , \port$381$1 , \port$381
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$381$0 ),
-    .R1(\port$381$1 ),
-    .R10(\port$381$10 ),
-    .R11(\port$381$11 ),
-    .R12(\port$381$12 ),
-    .R13(\port$381$13 ),
-    .R14(\port$381$14 ),
-    .R15(\port$381$15 ),
-    .R16(\port$381$16 ),
-    .R17(\port$381$17 ),
-    .R18(\port$381$18 ),
-    .R19(\port$381$19 ),
-    .R2(\port$381$2 ),
-    .R20(\port$381$20 ),
-    .R21(\port$381$21 ),
-    .R22(\port$381$22 ),
-    .R23(\port$381$23 ),
-    .R24(\port$381$24 ),
-    .R25(\port$381$25 ),
+    .R0(\port$392$0 ),
+    .R1(\port$392$1 ),
+    .R10(\port$392$10 ),
+    .R11(\port$392$11 ),
+    .R12(\port$392$12 ),
+    .R13(\port$392$13 ),
+    .R14(\port$392$14 ),
+    .R15(\port$392$15 ),
+    .R16(\port$392$16 ),
+    .R17(\port$392$17 ),
+    .R18(\port$392$18 ),
+    .R19(\port$392$19 ),
+    .R2(\port$392$2 ),
+    .R20(\port$392$20 ),
+    .R21(\port$392$21 ),
+    .R22(\port$392$22 ),
+    .R23(\port$392$23 ),
+    .R24(\port$392$24 ),
+    .R25(\port$392$25 ),
     .R26(r[26]),
-    .R27(\port$381$27 ),
-    .R28(\port$381$28 ),
-    .R29(\port$381$29 ),
-    .R3(\port$381$3 ),
-    .R30(\port$381$30 ),
-    .R31(\port$381$31 ),
-    .R32(\port$381$32 ),
-    .R33(\port$381$33 ),
-    .R34(\port$381$34 ),
-    .R35(\port$381$35 ),
-    .R36(\port$381$36 ),
-    .R37(\port$381$37 ),
-    .R38(\port$381$38 ),
-    .R39(\port$381$39 ),
-    .R4(\port$381$4 ),
-    .R40(\port$381$40 ),
-    .R41(\port$381$41 ),
-    .R42(\port$381$42 ),
-    .R43(\port$381$43 ),
-    .R44(\port$381$44 ),
-    .R45(\port$381$45 ),
-    .R46(\port$381$46 ),
-    .R47(\port$381$47 ),
-    .R48(\port$381$48 ),
-    .R49(\port$381$49 ),
-    .R5(\port$381$5 ),
-    .R50(\port$381$50 ),
-    .R51(\port$381$51 ),
-    .R52(\port$381$52 ),
+    .R27(\port$392$27 ),
+    .R28(\port$392$28 ),
+    .R29(\port$392$29 ),
+    .R3(\port$392$3 ),
+    .R30(\port$392$30 ),
+    .R31(\port$392$31 ),
+    .R32(\port$392$32 ),
+    .R33(\port$392$33 ),
+    .R34(\port$392$34 ),
+    .R35(\port$392$35 ),
+    .R36(\port$392$36 ),
+    .R37(\port$392$37 ),
+    .R38(\port$392$38 ),
+    .R39(\port$392$39 ),
+    .R4(\port$392$4 ),
+    .R40(\port$392$40 ),
+    .R41(\port$392$41 ),
+    .R42(\port$392$42 ),
+    .R43(\port$392$43 ),
+    .R44(\port$392$44 ),
+    .R45(\port$392$45 ),
+    .R46(\port$392$46 ),
+    .R47(\port$392$47 ),
+    .R48(\port$392$48 ),
+    .R49(\port$392$49 ),
+    .R5(\port$392$5 ),
+    .R50(\port$392$50 ),
+    .R51(\port$392$51 ),
+    .R52(\port$392$52 ),
     .R53(r[53]),
-    .R6(\port$381$6 ),
-    .R7(\port$381$7 ),
-    .R8(\port$381$8 ),
-    .R9(\port$381$9 ),
+    .R6(\port$392$6 ),
+    .R7(\port$392$7 ),
+    .R8(\port$392$8 ),
+    .R9(\port$392$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19218,13 +19239,13 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$381$0 , \port$381$1 , \port$381
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$381$52 , \port$381$51 , \port$381$50 , \port$381$49 , \port$381$48 , \port$381$47 , \port$381$46 , \port$381$45 , \port$381$44 , \port$381$43 , \port$381$42 , \port$381$41 , \port$381$40 , \port$381$39 , \port$381$38 , \port$381$37 , \port$381$36 , \port$381$35 , \port$381$34 , \port$381$33 , \port$381$32 , \port$381$31 , \port$381$30 , \port$381$29 , \port$381$28 , \port$381$27 , \port$381$25 , \port$381$24 , \port$381$23 , \port$381$22 , \port$381$21 , \port$381$20 , \port$381$19 , \port$381$18 , \port$381$17 , \port$381$16 , \port$381$15 , \port$381$14 , \port$381$13 , \port$381$12 , \port$381$11 , \port$381$10 , \port$381$9 , \port$381$8 , \port$381$7 , \port$381$6 , \port$381$5 , \port$381$4 , \port$381$3 , \port$381$2 , \port$381$1 , \port$381$0  };
+  assign { r[52:27], r[25:0] } = { \port$392$52 , \port$392$51 , \port$392$50 , \port$392$49 , \port$392$48 , \port$392$47 , \port$392$46 , \port$392$45 , \port$392$44 , \port$392$43 , \port$392$42 , \port$392$41 , \port$392$40 , \port$392$39 , \port$392$38 , \port$392$37 , \port$392$36 , \port$392$35 , \port$392$34 , \port$392$33 , \port$392$32 , \port$392$31 , \port$392$30 , \port$392$29 , \port$392$28 , \port$392$27 , \port$392$25 , \port$392$24 , \port$392$23 , \port$392$22 , \port$392$21 , \port$392$20 , \port$392$19 , \port$392$18 , \port$392$17 , \port$392$16 , \port$392$15 , \port$392$14 , \port$392$13 , \port$392$12 , \port$392$11 , \port$392$10 , \port$392$9 , \port$392$8 , \port$392$7 , \port$392$6 , \port$392$5 , \port$392$4 , \port$392$3 , \port$392$2 , \port$392$1 , \port$392$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_1 (rst, \port$386$0 , \port$386$1 , \port$386$2 , \port$386$3 , \port$386$4 , \port$386$5 , \port$386$6 , \port$386$7 , \port$386$8 , \port$386$9 , \port$386$10 , \port$386$11 , \port$386$12 , \port$386$13 , \port$386$14 , \port$386$15 , \port$386$16 , \port$386$17 , \port$386$18 , \port$386$19 
-, \port$386$20 , \port$386$21 , \port$386$22 , \port$386$23 , \port$386$24 , \port$386$25 , \port$386$27 , \port$386$28 , \port$386$29 , \port$386$30 , \port$386$31 , \port$386$32 , \port$386$33 , \port$386$34 , \port$386$35 , \port$386$36 , \port$386$37 , \port$386$38 , \port$386$39 , \port$386$40 , \port$386$41 
-, \port$386$42 , \port$386$43 , \port$386$44 , \port$386$45 , \port$386$46 , \port$386$47 , \port$386$48 , \port$386$49 , \port$386$50 , \port$386$51 , \port$386$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_1 (rst, \port$397$0 , \port$397$1 , \port$397$2 , \port$397$3 , \port$397$4 , \port$397$5 , \port$397$6 , \port$397$7 , \port$397$8 , \port$397$9 , \port$397$10 , \port$397$11 , \port$397$12 , \port$397$13 , \port$397$14 , \port$397$15 , \port$397$16 , \port$397$17 , \port$397$18 , \port$397$19 
+, \port$397$20 , \port$397$21 , \port$397$22 , \port$397$23 , \port$397$24 , \port$397$25 , \port$397$27 , \port$397$28 , \port$397$29 , \port$397$30 , \port$397$31 , \port$397$32 , \port$397$33 , \port$397$34 , \port$397$35 , \port$397$36 , \port$397$37 , \port$397$38 , \port$397$39 , \port$397$40 , \port$397$41 
+, \port$397$42 , \port$397$43 , \port$397$44 , \port$397$45 , \port$397$46 , \port$397$47 , \port$397$48 , \port$397$49 , \port$397$50 , \port$397$51 , \port$397$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19232,110 +19253,110 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$386$0 , \port$386$1 , \port$386
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$386$0 ;
-  wire \port$386$0 ;
-  output \port$386$1 ;
-  wire \port$386$1 ;
-  output \port$386$10 ;
-  wire \port$386$10 ;
-  output \port$386$11 ;
-  wire \port$386$11 ;
-  output \port$386$12 ;
-  wire \port$386$12 ;
-  output \port$386$13 ;
-  wire \port$386$13 ;
-  output \port$386$14 ;
-  wire \port$386$14 ;
-  output \port$386$15 ;
-  wire \port$386$15 ;
-  output \port$386$16 ;
-  wire \port$386$16 ;
-  output \port$386$17 ;
-  wire \port$386$17 ;
-  output \port$386$18 ;
-  wire \port$386$18 ;
-  output \port$386$19 ;
-  wire \port$386$19 ;
-  output \port$386$2 ;
-  wire \port$386$2 ;
-  output \port$386$20 ;
-  wire \port$386$20 ;
-  output \port$386$21 ;
-  wire \port$386$21 ;
-  output \port$386$22 ;
-  wire \port$386$22 ;
-  output \port$386$23 ;
-  wire \port$386$23 ;
-  output \port$386$24 ;
-  wire \port$386$24 ;
-  output \port$386$25 ;
-  wire \port$386$25 ;
-  output \port$386$27 ;
-  wire \port$386$27 ;
-  output \port$386$28 ;
-  wire \port$386$28 ;
-  output \port$386$29 ;
-  wire \port$386$29 ;
-  output \port$386$3 ;
-  wire \port$386$3 ;
-  output \port$386$30 ;
-  wire \port$386$30 ;
-  output \port$386$31 ;
-  wire \port$386$31 ;
-  output \port$386$32 ;
-  wire \port$386$32 ;
-  output \port$386$33 ;
-  wire \port$386$33 ;
-  output \port$386$34 ;
-  wire \port$386$34 ;
-  output \port$386$35 ;
-  wire \port$386$35 ;
-  output \port$386$36 ;
-  wire \port$386$36 ;
-  output \port$386$37 ;
-  wire \port$386$37 ;
-  output \port$386$38 ;
-  wire \port$386$38 ;
-  output \port$386$39 ;
-  wire \port$386$39 ;
-  output \port$386$4 ;
-  wire \port$386$4 ;
-  output \port$386$40 ;
-  wire \port$386$40 ;
-  output \port$386$41 ;
-  wire \port$386$41 ;
-  output \port$386$42 ;
-  wire \port$386$42 ;
-  output \port$386$43 ;
-  wire \port$386$43 ;
-  output \port$386$44 ;
-  wire \port$386$44 ;
-  output \port$386$45 ;
-  wire \port$386$45 ;
-  output \port$386$46 ;
-  wire \port$386$46 ;
-  output \port$386$47 ;
-  wire \port$386$47 ;
-  output \port$386$48 ;
-  wire \port$386$48 ;
-  output \port$386$49 ;
-  wire \port$386$49 ;
-  output \port$386$5 ;
-  wire \port$386$5 ;
-  output \port$386$50 ;
-  wire \port$386$50 ;
-  output \port$386$51 ;
-  wire \port$386$51 ;
-  output \port$386$52 ;
-  wire \port$386$52 ;
-  output \port$386$6 ;
-  wire \port$386$6 ;
-  output \port$386$7 ;
-  wire \port$386$7 ;
-  output \port$386$8 ;
-  wire \port$386$8 ;
-  output \port$386$9 ;
-  wire \port$386$9 ;
+  output \port$397$0 ;
+  wire \port$397$0 ;
+  output \port$397$1 ;
+  wire \port$397$1 ;
+  output \port$397$10 ;
+  wire \port$397$10 ;
+  output \port$397$11 ;
+  wire \port$397$11 ;
+  output \port$397$12 ;
+  wire \port$397$12 ;
+  output \port$397$13 ;
+  wire \port$397$13 ;
+  output \port$397$14 ;
+  wire \port$397$14 ;
+  output \port$397$15 ;
+  wire \port$397$15 ;
+  output \port$397$16 ;
+  wire \port$397$16 ;
+  output \port$397$17 ;
+  wire \port$397$17 ;
+  output \port$397$18 ;
+  wire \port$397$18 ;
+  output \port$397$19 ;
+  wire \port$397$19 ;
+  output \port$397$2 ;
+  wire \port$397$2 ;
+  output \port$397$20 ;
+  wire \port$397$20 ;
+  output \port$397$21 ;
+  wire \port$397$21 ;
+  output \port$397$22 ;
+  wire \port$397$22 ;
+  output \port$397$23 ;
+  wire \port$397$23 ;
+  output \port$397$24 ;
+  wire \port$397$24 ;
+  output \port$397$25 ;
+  wire \port$397$25 ;
+  output \port$397$27 ;
+  wire \port$397$27 ;
+  output \port$397$28 ;
+  wire \port$397$28 ;
+  output \port$397$29 ;
+  wire \port$397$29 ;
+  output \port$397$3 ;
+  wire \port$397$3 ;
+  output \port$397$30 ;
+  wire \port$397$30 ;
+  output \port$397$31 ;
+  wire \port$397$31 ;
+  output \port$397$32 ;
+  wire \port$397$32 ;
+  output \port$397$33 ;
+  wire \port$397$33 ;
+  output \port$397$34 ;
+  wire \port$397$34 ;
+  output \port$397$35 ;
+  wire \port$397$35 ;
+  output \port$397$36 ;
+  wire \port$397$36 ;
+  output \port$397$37 ;
+  wire \port$397$37 ;
+  output \port$397$38 ;
+  wire \port$397$38 ;
+  output \port$397$39 ;
+  wire \port$397$39 ;
+  output \port$397$4 ;
+  wire \port$397$4 ;
+  output \port$397$40 ;
+  wire \port$397$40 ;
+  output \port$397$41 ;
+  wire \port$397$41 ;
+  output \port$397$42 ;
+  wire \port$397$42 ;
+  output \port$397$43 ;
+  wire \port$397$43 ;
+  output \port$397$44 ;
+  wire \port$397$44 ;
+  output \port$397$45 ;
+  wire \port$397$45 ;
+  output \port$397$46 ;
+  wire \port$397$46 ;
+  output \port$397$47 ;
+  wire \port$397$47 ;
+  output \port$397$48 ;
+  wire \port$397$48 ;
+  output \port$397$49 ;
+  wire \port$397$49 ;
+  output \port$397$5 ;
+  wire \port$397$5 ;
+  output \port$397$50 ;
+  wire \port$397$50 ;
+  output \port$397$51 ;
+  wire \port$397$51 ;
+  output \port$397$52 ;
+  wire \port$397$52 ;
+  output \port$397$6 ;
+  wire \port$397$6 ;
+  output \port$397$7 ;
+  wire \port$397$7 ;
+  output \port$397$8 ;
+  wire \port$397$8 ;
+  output \port$397$9 ;
+  wire \port$397$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19532,60 +19553,60 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$386$0 , \port$386$1 , \port$386
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$386$0 ),
-    .R1(\port$386$1 ),
-    .R10(\port$386$10 ),
-    .R11(\port$386$11 ),
-    .R12(\port$386$12 ),
-    .R13(\port$386$13 ),
-    .R14(\port$386$14 ),
-    .R15(\port$386$15 ),
-    .R16(\port$386$16 ),
-    .R17(\port$386$17 ),
-    .R18(\port$386$18 ),
-    .R19(\port$386$19 ),
-    .R2(\port$386$2 ),
-    .R20(\port$386$20 ),
-    .R21(\port$386$21 ),
-    .R22(\port$386$22 ),
-    .R23(\port$386$23 ),
-    .R24(\port$386$24 ),
-    .R25(\port$386$25 ),
+    .R0(\port$397$0 ),
+    .R1(\port$397$1 ),
+    .R10(\port$397$10 ),
+    .R11(\port$397$11 ),
+    .R12(\port$397$12 ),
+    .R13(\port$397$13 ),
+    .R14(\port$397$14 ),
+    .R15(\port$397$15 ),
+    .R16(\port$397$16 ),
+    .R17(\port$397$17 ),
+    .R18(\port$397$18 ),
+    .R19(\port$397$19 ),
+    .R2(\port$397$2 ),
+    .R20(\port$397$20 ),
+    .R21(\port$397$21 ),
+    .R22(\port$397$22 ),
+    .R23(\port$397$23 ),
+    .R24(\port$397$24 ),
+    .R25(\port$397$25 ),
     .R26(r[26]),
-    .R27(\port$386$27 ),
-    .R28(\port$386$28 ),
-    .R29(\port$386$29 ),
-    .R3(\port$386$3 ),
-    .R30(\port$386$30 ),
-    .R31(\port$386$31 ),
-    .R32(\port$386$32 ),
-    .R33(\port$386$33 ),
-    .R34(\port$386$34 ),
-    .R35(\port$386$35 ),
-    .R36(\port$386$36 ),
-    .R37(\port$386$37 ),
-    .R38(\port$386$38 ),
-    .R39(\port$386$39 ),
-    .R4(\port$386$4 ),
-    .R40(\port$386$40 ),
-    .R41(\port$386$41 ),
-    .R42(\port$386$42 ),
-    .R43(\port$386$43 ),
-    .R44(\port$386$44 ),
-    .R45(\port$386$45 ),
-    .R46(\port$386$46 ),
-    .R47(\port$386$47 ),
-    .R48(\port$386$48 ),
-    .R49(\port$386$49 ),
-    .R5(\port$386$5 ),
-    .R50(\port$386$50 ),
-    .R51(\port$386$51 ),
-    .R52(\port$386$52 ),
+    .R27(\port$397$27 ),
+    .R28(\port$397$28 ),
+    .R29(\port$397$29 ),
+    .R3(\port$397$3 ),
+    .R30(\port$397$30 ),
+    .R31(\port$397$31 ),
+    .R32(\port$397$32 ),
+    .R33(\port$397$33 ),
+    .R34(\port$397$34 ),
+    .R35(\port$397$35 ),
+    .R36(\port$397$36 ),
+    .R37(\port$397$37 ),
+    .R38(\port$397$38 ),
+    .R39(\port$397$39 ),
+    .R4(\port$397$4 ),
+    .R40(\port$397$40 ),
+    .R41(\port$397$41 ),
+    .R42(\port$397$42 ),
+    .R43(\port$397$43 ),
+    .R44(\port$397$44 ),
+    .R45(\port$397$45 ),
+    .R46(\port$397$46 ),
+    .R47(\port$397$47 ),
+    .R48(\port$397$48 ),
+    .R49(\port$397$49 ),
+    .R5(\port$397$5 ),
+    .R50(\port$397$50 ),
+    .R51(\port$397$51 ),
+    .R52(\port$397$52 ),
     .R53(r[53]),
-    .R6(\port$386$6 ),
-    .R7(\port$386$7 ),
-    .R8(\port$386$8 ),
-    .R9(\port$386$9 ),
+    .R6(\port$397$6 ),
+    .R7(\port$397$7 ),
+    .R8(\port$397$8 ),
+    .R9(\port$397$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19858,13 +19879,13 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$386$0 , \port$386$1 , \port$386
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$386$52 , \port$386$51 , \port$386$50 , \port$386$49 , \port$386$48 , \port$386$47 , \port$386$46 , \port$386$45 , \port$386$44 , \port$386$43 , \port$386$42 , \port$386$41 , \port$386$40 , \port$386$39 , \port$386$38 , \port$386$37 , \port$386$36 , \port$386$35 , \port$386$34 , \port$386$33 , \port$386$32 , \port$386$31 , \port$386$30 , \port$386$29 , \port$386$28 , \port$386$27 , \port$386$25 , \port$386$24 , \port$386$23 , \port$386$22 , \port$386$21 , \port$386$20 , \port$386$19 , \port$386$18 , \port$386$17 , \port$386$16 , \port$386$15 , \port$386$14 , \port$386$13 , \port$386$12 , \port$386$11 , \port$386$10 , \port$386$9 , \port$386$8 , \port$386$7 , \port$386$6 , \port$386$5 , \port$386$4 , \port$386$3 , \port$386$2 , \port$386$1 , \port$386$0  };
+  assign { r[52:27], r[25:0] } = { \port$397$52 , \port$397$51 , \port$397$50 , \port$397$49 , \port$397$48 , \port$397$47 , \port$397$46 , \port$397$45 , \port$397$44 , \port$397$43 , \port$397$42 , \port$397$41 , \port$397$40 , \port$397$39 , \port$397$38 , \port$397$37 , \port$397$36 , \port$397$35 , \port$397$34 , \port$397$33 , \port$397$32 , \port$397$31 , \port$397$30 , \port$397$29 , \port$397$28 , \port$397$27 , \port$397$25 , \port$397$24 , \port$397$23 , \port$397$22 , \port$397$21 , \port$397$20 , \port$397$19 , \port$397$18 , \port$397$17 , \port$397$16 , \port$397$15 , \port$397$14 , \port$397$13 , \port$397$12 , \port$397$11 , \port$397$10 , \port$397$9 , \port$397$8 , \port$397$7 , \port$397$6 , \port$397$5 , \port$397$4 , \port$397$3 , \port$397$2 , \port$397$1 , \port$397$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_2 (rst, \port$391$0 , \port$391$1 , \port$391$2 , \port$391$3 , \port$391$4 , \port$391$5 , \port$391$6 , \port$391$7 , \port$391$8 , \port$391$9 , \port$391$10 , \port$391$11 , \port$391$12 , \port$391$13 , \port$391$14 , \port$391$15 , \port$391$16 , \port$391$17 , \port$391$18 , \port$391$19 
-, \port$391$20 , \port$391$21 , \port$391$22 , \port$391$23 , \port$391$24 , \port$391$25 , \port$391$27 , \port$391$28 , \port$391$29 , \port$391$30 , \port$391$31 , \port$391$32 , \port$391$33 , \port$391$34 , \port$391$35 , \port$391$36 , \port$391$37 , \port$391$38 , \port$391$39 , \port$391$40 , \port$391$41 
-, \port$391$42 , \port$391$43 , \port$391$44 , \port$391$45 , \port$391$46 , \port$391$47 , \port$391$48 , \port$391$49 , \port$391$50 , \port$391$51 , \port$391$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_2 (rst, \port$402$0 , \port$402$1 , \port$402$2 , \port$402$3 , \port$402$4 , \port$402$5 , \port$402$6 , \port$402$7 , \port$402$8 , \port$402$9 , \port$402$10 , \port$402$11 , \port$402$12 , \port$402$13 , \port$402$14 , \port$402$15 , \port$402$16 , \port$402$17 , \port$402$18 , \port$402$19 
+, \port$402$20 , \port$402$21 , \port$402$22 , \port$402$23 , \port$402$24 , \port$402$25 , \port$402$27 , \port$402$28 , \port$402$29 , \port$402$30 , \port$402$31 , \port$402$32 , \port$402$33 , \port$402$34 , \port$402$35 , \port$402$36 , \port$402$37 , \port$402$38 , \port$402$39 , \port$402$40 , \port$402$41 
+, \port$402$42 , \port$402$43 , \port$402$44 , \port$402$45 , \port$402$46 , \port$402$47 , \port$402$48 , \port$402$49 , \port$402$50 , \port$402$51 , \port$402$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19872,110 +19893,110 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$391$0 , \port$391$1 , \port$391
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$391$0 ;
-  wire \port$391$0 ;
-  output \port$391$1 ;
-  wire \port$391$1 ;
-  output \port$391$10 ;
-  wire \port$391$10 ;
-  output \port$391$11 ;
-  wire \port$391$11 ;
-  output \port$391$12 ;
-  wire \port$391$12 ;
-  output \port$391$13 ;
-  wire \port$391$13 ;
-  output \port$391$14 ;
-  wire \port$391$14 ;
-  output \port$391$15 ;
-  wire \port$391$15 ;
-  output \port$391$16 ;
-  wire \port$391$16 ;
-  output \port$391$17 ;
-  wire \port$391$17 ;
-  output \port$391$18 ;
-  wire \port$391$18 ;
-  output \port$391$19 ;
-  wire \port$391$19 ;
-  output \port$391$2 ;
-  wire \port$391$2 ;
-  output \port$391$20 ;
-  wire \port$391$20 ;
-  output \port$391$21 ;
-  wire \port$391$21 ;
-  output \port$391$22 ;
-  wire \port$391$22 ;
-  output \port$391$23 ;
-  wire \port$391$23 ;
-  output \port$391$24 ;
-  wire \port$391$24 ;
-  output \port$391$25 ;
-  wire \port$391$25 ;
-  output \port$391$27 ;
-  wire \port$391$27 ;
-  output \port$391$28 ;
-  wire \port$391$28 ;
-  output \port$391$29 ;
-  wire \port$391$29 ;
-  output \port$391$3 ;
-  wire \port$391$3 ;
-  output \port$391$30 ;
-  wire \port$391$30 ;
-  output \port$391$31 ;
-  wire \port$391$31 ;
-  output \port$391$32 ;
-  wire \port$391$32 ;
-  output \port$391$33 ;
-  wire \port$391$33 ;
-  output \port$391$34 ;
-  wire \port$391$34 ;
-  output \port$391$35 ;
-  wire \port$391$35 ;
-  output \port$391$36 ;
-  wire \port$391$36 ;
-  output \port$391$37 ;
-  wire \port$391$37 ;
-  output \port$391$38 ;
-  wire \port$391$38 ;
-  output \port$391$39 ;
-  wire \port$391$39 ;
-  output \port$391$4 ;
-  wire \port$391$4 ;
-  output \port$391$40 ;
-  wire \port$391$40 ;
-  output \port$391$41 ;
-  wire \port$391$41 ;
-  output \port$391$42 ;
-  wire \port$391$42 ;
-  output \port$391$43 ;
-  wire \port$391$43 ;
-  output \port$391$44 ;
-  wire \port$391$44 ;
-  output \port$391$45 ;
-  wire \port$391$45 ;
-  output \port$391$46 ;
-  wire \port$391$46 ;
-  output \port$391$47 ;
-  wire \port$391$47 ;
-  output \port$391$48 ;
-  wire \port$391$48 ;
-  output \port$391$49 ;
-  wire \port$391$49 ;
-  output \port$391$5 ;
-  wire \port$391$5 ;
-  output \port$391$50 ;
-  wire \port$391$50 ;
-  output \port$391$51 ;
-  wire \port$391$51 ;
-  output \port$391$52 ;
-  wire \port$391$52 ;
-  output \port$391$6 ;
-  wire \port$391$6 ;
-  output \port$391$7 ;
-  wire \port$391$7 ;
-  output \port$391$8 ;
-  wire \port$391$8 ;
-  output \port$391$9 ;
-  wire \port$391$9 ;
+  output \port$402$0 ;
+  wire \port$402$0 ;
+  output \port$402$1 ;
+  wire \port$402$1 ;
+  output \port$402$10 ;
+  wire \port$402$10 ;
+  output \port$402$11 ;
+  wire \port$402$11 ;
+  output \port$402$12 ;
+  wire \port$402$12 ;
+  output \port$402$13 ;
+  wire \port$402$13 ;
+  output \port$402$14 ;
+  wire \port$402$14 ;
+  output \port$402$15 ;
+  wire \port$402$15 ;
+  output \port$402$16 ;
+  wire \port$402$16 ;
+  output \port$402$17 ;
+  wire \port$402$17 ;
+  output \port$402$18 ;
+  wire \port$402$18 ;
+  output \port$402$19 ;
+  wire \port$402$19 ;
+  output \port$402$2 ;
+  wire \port$402$2 ;
+  output \port$402$20 ;
+  wire \port$402$20 ;
+  output \port$402$21 ;
+  wire \port$402$21 ;
+  output \port$402$22 ;
+  wire \port$402$22 ;
+  output \port$402$23 ;
+  wire \port$402$23 ;
+  output \port$402$24 ;
+  wire \port$402$24 ;
+  output \port$402$25 ;
+  wire \port$402$25 ;
+  output \port$402$27 ;
+  wire \port$402$27 ;
+  output \port$402$28 ;
+  wire \port$402$28 ;
+  output \port$402$29 ;
+  wire \port$402$29 ;
+  output \port$402$3 ;
+  wire \port$402$3 ;
+  output \port$402$30 ;
+  wire \port$402$30 ;
+  output \port$402$31 ;
+  wire \port$402$31 ;
+  output \port$402$32 ;
+  wire \port$402$32 ;
+  output \port$402$33 ;
+  wire \port$402$33 ;
+  output \port$402$34 ;
+  wire \port$402$34 ;
+  output \port$402$35 ;
+  wire \port$402$35 ;
+  output \port$402$36 ;
+  wire \port$402$36 ;
+  output \port$402$37 ;
+  wire \port$402$37 ;
+  output \port$402$38 ;
+  wire \port$402$38 ;
+  output \port$402$39 ;
+  wire \port$402$39 ;
+  output \port$402$4 ;
+  wire \port$402$4 ;
+  output \port$402$40 ;
+  wire \port$402$40 ;
+  output \port$402$41 ;
+  wire \port$402$41 ;
+  output \port$402$42 ;
+  wire \port$402$42 ;
+  output \port$402$43 ;
+  wire \port$402$43 ;
+  output \port$402$44 ;
+  wire \port$402$44 ;
+  output \port$402$45 ;
+  wire \port$402$45 ;
+  output \port$402$46 ;
+  wire \port$402$46 ;
+  output \port$402$47 ;
+  wire \port$402$47 ;
+  output \port$402$48 ;
+  wire \port$402$48 ;
+  output \port$402$49 ;
+  wire \port$402$49 ;
+  output \port$402$5 ;
+  wire \port$402$5 ;
+  output \port$402$50 ;
+  wire \port$402$50 ;
+  output \port$402$51 ;
+  wire \port$402$51 ;
+  output \port$402$52 ;
+  wire \port$402$52 ;
+  output \port$402$6 ;
+  wire \port$402$6 ;
+  output \port$402$7 ;
+  wire \port$402$7 ;
+  output \port$402$8 ;
+  wire \port$402$8 ;
+  output \port$402$9 ;
+  wire \port$402$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20172,60 +20193,60 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$391$0 , \port$391$1 , \port$391
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$391$0 ),
-    .R1(\port$391$1 ),
-    .R10(\port$391$10 ),
-    .R11(\port$391$11 ),
-    .R12(\port$391$12 ),
-    .R13(\port$391$13 ),
-    .R14(\port$391$14 ),
-    .R15(\port$391$15 ),
-    .R16(\port$391$16 ),
-    .R17(\port$391$17 ),
-    .R18(\port$391$18 ),
-    .R19(\port$391$19 ),
-    .R2(\port$391$2 ),
-    .R20(\port$391$20 ),
-    .R21(\port$391$21 ),
-    .R22(\port$391$22 ),
-    .R23(\port$391$23 ),
-    .R24(\port$391$24 ),
-    .R25(\port$391$25 ),
+    .R0(\port$402$0 ),
+    .R1(\port$402$1 ),
+    .R10(\port$402$10 ),
+    .R11(\port$402$11 ),
+    .R12(\port$402$12 ),
+    .R13(\port$402$13 ),
+    .R14(\port$402$14 ),
+    .R15(\port$402$15 ),
+    .R16(\port$402$16 ),
+    .R17(\port$402$17 ),
+    .R18(\port$402$18 ),
+    .R19(\port$402$19 ),
+    .R2(\port$402$2 ),
+    .R20(\port$402$20 ),
+    .R21(\port$402$21 ),
+    .R22(\port$402$22 ),
+    .R23(\port$402$23 ),
+    .R24(\port$402$24 ),
+    .R25(\port$402$25 ),
     .R26(r[26]),
-    .R27(\port$391$27 ),
-    .R28(\port$391$28 ),
-    .R29(\port$391$29 ),
-    .R3(\port$391$3 ),
-    .R30(\port$391$30 ),
-    .R31(\port$391$31 ),
-    .R32(\port$391$32 ),
-    .R33(\port$391$33 ),
-    .R34(\port$391$34 ),
-    .R35(\port$391$35 ),
-    .R36(\port$391$36 ),
-    .R37(\port$391$37 ),
-    .R38(\port$391$38 ),
-    .R39(\port$391$39 ),
-    .R4(\port$391$4 ),
-    .R40(\port$391$40 ),
-    .R41(\port$391$41 ),
-    .R42(\port$391$42 ),
-    .R43(\port$391$43 ),
-    .R44(\port$391$44 ),
-    .R45(\port$391$45 ),
-    .R46(\port$391$46 ),
-    .R47(\port$391$47 ),
-    .R48(\port$391$48 ),
-    .R49(\port$391$49 ),
-    .R5(\port$391$5 ),
-    .R50(\port$391$50 ),
-    .R51(\port$391$51 ),
-    .R52(\port$391$52 ),
+    .R27(\port$402$27 ),
+    .R28(\port$402$28 ),
+    .R29(\port$402$29 ),
+    .R3(\port$402$3 ),
+    .R30(\port$402$30 ),
+    .R31(\port$402$31 ),
+    .R32(\port$402$32 ),
+    .R33(\port$402$33 ),
+    .R34(\port$402$34 ),
+    .R35(\port$402$35 ),
+    .R36(\port$402$36 ),
+    .R37(\port$402$37 ),
+    .R38(\port$402$38 ),
+    .R39(\port$402$39 ),
+    .R4(\port$402$4 ),
+    .R40(\port$402$40 ),
+    .R41(\port$402$41 ),
+    .R42(\port$402$42 ),
+    .R43(\port$402$43 ),
+    .R44(\port$402$44 ),
+    .R45(\port$402$45 ),
+    .R46(\port$402$46 ),
+    .R47(\port$402$47 ),
+    .R48(\port$402$48 ),
+    .R49(\port$402$49 ),
+    .R5(\port$402$5 ),
+    .R50(\port$402$50 ),
+    .R51(\port$402$51 ),
+    .R52(\port$402$52 ),
     .R53(r[53]),
-    .R6(\port$391$6 ),
-    .R7(\port$391$7 ),
-    .R8(\port$391$8 ),
-    .R9(\port$391$9 ),
+    .R6(\port$402$6 ),
+    .R7(\port$402$7 ),
+    .R8(\port$402$8 ),
+    .R9(\port$402$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20498,13 +20519,13 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$391$0 , \port$391$1 , \port$391
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$391$52 , \port$391$51 , \port$391$50 , \port$391$49 , \port$391$48 , \port$391$47 , \port$391$46 , \port$391$45 , \port$391$44 , \port$391$43 , \port$391$42 , \port$391$41 , \port$391$40 , \port$391$39 , \port$391$38 , \port$391$37 , \port$391$36 , \port$391$35 , \port$391$34 , \port$391$33 , \port$391$32 , \port$391$31 , \port$391$30 , \port$391$29 , \port$391$28 , \port$391$27 , \port$391$25 , \port$391$24 , \port$391$23 , \port$391$22 , \port$391$21 , \port$391$20 , \port$391$19 , \port$391$18 , \port$391$17 , \port$391$16 , \port$391$15 , \port$391$14 , \port$391$13 , \port$391$12 , \port$391$11 , \port$391$10 , \port$391$9 , \port$391$8 , \port$391$7 , \port$391$6 , \port$391$5 , \port$391$4 , \port$391$3 , \port$391$2 , \port$391$1 , \port$391$0  };
+  assign { r[52:27], r[25:0] } = { \port$402$52 , \port$402$51 , \port$402$50 , \port$402$49 , \port$402$48 , \port$402$47 , \port$402$46 , \port$402$45 , \port$402$44 , \port$402$43 , \port$402$42 , \port$402$41 , \port$402$40 , \port$402$39 , \port$402$38 , \port$402$37 , \port$402$36 , \port$402$35 , \port$402$34 , \port$402$33 , \port$402$32 , \port$402$31 , \port$402$30 , \port$402$29 , \port$402$28 , \port$402$27 , \port$402$25 , \port$402$24 , \port$402$23 , \port$402$22 , \port$402$21 , \port$402$20 , \port$402$19 , \port$402$18 , \port$402$17 , \port$402$16 , \port$402$15 , \port$402$14 , \port$402$13 , \port$402$12 , \port$402$11 , \port$402$10 , \port$402$9 , \port$402$8 , \port$402$7 , \port$402$6 , \port$402$5 , \port$402$4 , \port$402$3 , \port$402$2 , \port$402$1 , \port$402$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_3 (rst, \port$396$0 , \port$396$1 , \port$396$2 , \port$396$3 , \port$396$4 , \port$396$5 , \port$396$6 , \port$396$7 , \port$396$8 , \port$396$9 , \port$396$10 , \port$396$11 , \port$396$12 , \port$396$13 , \port$396$14 , \port$396$15 , \port$396$16 , \port$396$17 , \port$396$18 , \port$396$19 
-, \port$396$20 , \port$396$21 , \port$396$22 , \port$396$23 , \port$396$24 , \port$396$25 , \port$396$27 , \port$396$28 , \port$396$29 , \port$396$30 , \port$396$31 , \port$396$32 , \port$396$33 , \port$396$34 , \port$396$35 , \port$396$36 , \port$396$37 , \port$396$38 , \port$396$39 , \port$396$40 , \port$396$41 
-, \port$396$42 , \port$396$43 , \port$396$44 , \port$396$45 , \port$396$46 , \port$396$47 , \port$396$48 , \port$396$49 , \port$396$50 , \port$396$51 , \port$396$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_3 (rst, \port$407$0 , \port$407$1 , \port$407$2 , \port$407$3 , \port$407$4 , \port$407$5 , \port$407$6 , \port$407$7 , \port$407$8 , \port$407$9 , \port$407$10 , \port$407$11 , \port$407$12 , \port$407$13 , \port$407$14 , \port$407$15 , \port$407$16 , \port$407$17 , \port$407$18 , \port$407$19 
+, \port$407$20 , \port$407$21 , \port$407$22 , \port$407$23 , \port$407$24 , \port$407$25 , \port$407$27 , \port$407$28 , \port$407$29 , \port$407$30 , \port$407$31 , \port$407$32 , \port$407$33 , \port$407$34 , \port$407$35 , \port$407$36 , \port$407$37 , \port$407$38 , \port$407$39 , \port$407$40 , \port$407$41 
+, \port$407$42 , \port$407$43 , \port$407$44 , \port$407$45 , \port$407$46 , \port$407$47 , \port$407$48 , \port$407$49 , \port$407$50 , \port$407$51 , \port$407$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20512,110 +20533,110 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$396$0 , \port$396$1 , \port$396
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$396$0 ;
-  wire \port$396$0 ;
-  output \port$396$1 ;
-  wire \port$396$1 ;
-  output \port$396$10 ;
-  wire \port$396$10 ;
-  output \port$396$11 ;
-  wire \port$396$11 ;
-  output \port$396$12 ;
-  wire \port$396$12 ;
-  output \port$396$13 ;
-  wire \port$396$13 ;
-  output \port$396$14 ;
-  wire \port$396$14 ;
-  output \port$396$15 ;
-  wire \port$396$15 ;
-  output \port$396$16 ;
-  wire \port$396$16 ;
-  output \port$396$17 ;
-  wire \port$396$17 ;
-  output \port$396$18 ;
-  wire \port$396$18 ;
-  output \port$396$19 ;
-  wire \port$396$19 ;
-  output \port$396$2 ;
-  wire \port$396$2 ;
-  output \port$396$20 ;
-  wire \port$396$20 ;
-  output \port$396$21 ;
-  wire \port$396$21 ;
-  output \port$396$22 ;
-  wire \port$396$22 ;
-  output \port$396$23 ;
-  wire \port$396$23 ;
-  output \port$396$24 ;
-  wire \port$396$24 ;
-  output \port$396$25 ;
-  wire \port$396$25 ;
-  output \port$396$27 ;
-  wire \port$396$27 ;
-  output \port$396$28 ;
-  wire \port$396$28 ;
-  output \port$396$29 ;
-  wire \port$396$29 ;
-  output \port$396$3 ;
-  wire \port$396$3 ;
-  output \port$396$30 ;
-  wire \port$396$30 ;
-  output \port$396$31 ;
-  wire \port$396$31 ;
-  output \port$396$32 ;
-  wire \port$396$32 ;
-  output \port$396$33 ;
-  wire \port$396$33 ;
-  output \port$396$34 ;
-  wire \port$396$34 ;
-  output \port$396$35 ;
-  wire \port$396$35 ;
-  output \port$396$36 ;
-  wire \port$396$36 ;
-  output \port$396$37 ;
-  wire \port$396$37 ;
-  output \port$396$38 ;
-  wire \port$396$38 ;
-  output \port$396$39 ;
-  wire \port$396$39 ;
-  output \port$396$4 ;
-  wire \port$396$4 ;
-  output \port$396$40 ;
-  wire \port$396$40 ;
-  output \port$396$41 ;
-  wire \port$396$41 ;
-  output \port$396$42 ;
-  wire \port$396$42 ;
-  output \port$396$43 ;
-  wire \port$396$43 ;
-  output \port$396$44 ;
-  wire \port$396$44 ;
-  output \port$396$45 ;
-  wire \port$396$45 ;
-  output \port$396$46 ;
-  wire \port$396$46 ;
-  output \port$396$47 ;
-  wire \port$396$47 ;
-  output \port$396$48 ;
-  wire \port$396$48 ;
-  output \port$396$49 ;
-  wire \port$396$49 ;
-  output \port$396$5 ;
-  wire \port$396$5 ;
-  output \port$396$50 ;
-  wire \port$396$50 ;
-  output \port$396$51 ;
-  wire \port$396$51 ;
-  output \port$396$52 ;
-  wire \port$396$52 ;
-  output \port$396$6 ;
-  wire \port$396$6 ;
-  output \port$396$7 ;
-  wire \port$396$7 ;
-  output \port$396$8 ;
-  wire \port$396$8 ;
-  output \port$396$9 ;
-  wire \port$396$9 ;
+  output \port$407$0 ;
+  wire \port$407$0 ;
+  output \port$407$1 ;
+  wire \port$407$1 ;
+  output \port$407$10 ;
+  wire \port$407$10 ;
+  output \port$407$11 ;
+  wire \port$407$11 ;
+  output \port$407$12 ;
+  wire \port$407$12 ;
+  output \port$407$13 ;
+  wire \port$407$13 ;
+  output \port$407$14 ;
+  wire \port$407$14 ;
+  output \port$407$15 ;
+  wire \port$407$15 ;
+  output \port$407$16 ;
+  wire \port$407$16 ;
+  output \port$407$17 ;
+  wire \port$407$17 ;
+  output \port$407$18 ;
+  wire \port$407$18 ;
+  output \port$407$19 ;
+  wire \port$407$19 ;
+  output \port$407$2 ;
+  wire \port$407$2 ;
+  output \port$407$20 ;
+  wire \port$407$20 ;
+  output \port$407$21 ;
+  wire \port$407$21 ;
+  output \port$407$22 ;
+  wire \port$407$22 ;
+  output \port$407$23 ;
+  wire \port$407$23 ;
+  output \port$407$24 ;
+  wire \port$407$24 ;
+  output \port$407$25 ;
+  wire \port$407$25 ;
+  output \port$407$27 ;
+  wire \port$407$27 ;
+  output \port$407$28 ;
+  wire \port$407$28 ;
+  output \port$407$29 ;
+  wire \port$407$29 ;
+  output \port$407$3 ;
+  wire \port$407$3 ;
+  output \port$407$30 ;
+  wire \port$407$30 ;
+  output \port$407$31 ;
+  wire \port$407$31 ;
+  output \port$407$32 ;
+  wire \port$407$32 ;
+  output \port$407$33 ;
+  wire \port$407$33 ;
+  output \port$407$34 ;
+  wire \port$407$34 ;
+  output \port$407$35 ;
+  wire \port$407$35 ;
+  output \port$407$36 ;
+  wire \port$407$36 ;
+  output \port$407$37 ;
+  wire \port$407$37 ;
+  output \port$407$38 ;
+  wire \port$407$38 ;
+  output \port$407$39 ;
+  wire \port$407$39 ;
+  output \port$407$4 ;
+  wire \port$407$4 ;
+  output \port$407$40 ;
+  wire \port$407$40 ;
+  output \port$407$41 ;
+  wire \port$407$41 ;
+  output \port$407$42 ;
+  wire \port$407$42 ;
+  output \port$407$43 ;
+  wire \port$407$43 ;
+  output \port$407$44 ;
+  wire \port$407$44 ;
+  output \port$407$45 ;
+  wire \port$407$45 ;
+  output \port$407$46 ;
+  wire \port$407$46 ;
+  output \port$407$47 ;
+  wire \port$407$47 ;
+  output \port$407$48 ;
+  wire \port$407$48 ;
+  output \port$407$49 ;
+  wire \port$407$49 ;
+  output \port$407$5 ;
+  wire \port$407$5 ;
+  output \port$407$50 ;
+  wire \port$407$50 ;
+  output \port$407$51 ;
+  wire \port$407$51 ;
+  output \port$407$52 ;
+  wire \port$407$52 ;
+  output \port$407$6 ;
+  wire \port$407$6 ;
+  output \port$407$7 ;
+  wire \port$407$7 ;
+  output \port$407$8 ;
+  wire \port$407$8 ;
+  output \port$407$9 ;
+  wire \port$407$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20812,60 +20833,60 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$396$0 , \port$396$1 , \port$396
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$396$0 ),
-    .R1(\port$396$1 ),
-    .R10(\port$396$10 ),
-    .R11(\port$396$11 ),
-    .R12(\port$396$12 ),
-    .R13(\port$396$13 ),
-    .R14(\port$396$14 ),
-    .R15(\port$396$15 ),
-    .R16(\port$396$16 ),
-    .R17(\port$396$17 ),
-    .R18(\port$396$18 ),
-    .R19(\port$396$19 ),
-    .R2(\port$396$2 ),
-    .R20(\port$396$20 ),
-    .R21(\port$396$21 ),
-    .R22(\port$396$22 ),
-    .R23(\port$396$23 ),
-    .R24(\port$396$24 ),
-    .R25(\port$396$25 ),
+    .R0(\port$407$0 ),
+    .R1(\port$407$1 ),
+    .R10(\port$407$10 ),
+    .R11(\port$407$11 ),
+    .R12(\port$407$12 ),
+    .R13(\port$407$13 ),
+    .R14(\port$407$14 ),
+    .R15(\port$407$15 ),
+    .R16(\port$407$16 ),
+    .R17(\port$407$17 ),
+    .R18(\port$407$18 ),
+    .R19(\port$407$19 ),
+    .R2(\port$407$2 ),
+    .R20(\port$407$20 ),
+    .R21(\port$407$21 ),
+    .R22(\port$407$22 ),
+    .R23(\port$407$23 ),
+    .R24(\port$407$24 ),
+    .R25(\port$407$25 ),
     .R26(r[26]),
-    .R27(\port$396$27 ),
-    .R28(\port$396$28 ),
-    .R29(\port$396$29 ),
-    .R3(\port$396$3 ),
-    .R30(\port$396$30 ),
-    .R31(\port$396$31 ),
-    .R32(\port$396$32 ),
-    .R33(\port$396$33 ),
-    .R34(\port$396$34 ),
-    .R35(\port$396$35 ),
-    .R36(\port$396$36 ),
-    .R37(\port$396$37 ),
-    .R38(\port$396$38 ),
-    .R39(\port$396$39 ),
-    .R4(\port$396$4 ),
-    .R40(\port$396$40 ),
-    .R41(\port$396$41 ),
-    .R42(\port$396$42 ),
-    .R43(\port$396$43 ),
-    .R44(\port$396$44 ),
-    .R45(\port$396$45 ),
-    .R46(\port$396$46 ),
-    .R47(\port$396$47 ),
-    .R48(\port$396$48 ),
-    .R49(\port$396$49 ),
-    .R5(\port$396$5 ),
-    .R50(\port$396$50 ),
-    .R51(\port$396$51 ),
-    .R52(\port$396$52 ),
+    .R27(\port$407$27 ),
+    .R28(\port$407$28 ),
+    .R29(\port$407$29 ),
+    .R3(\port$407$3 ),
+    .R30(\port$407$30 ),
+    .R31(\port$407$31 ),
+    .R32(\port$407$32 ),
+    .R33(\port$407$33 ),
+    .R34(\port$407$34 ),
+    .R35(\port$407$35 ),
+    .R36(\port$407$36 ),
+    .R37(\port$407$37 ),
+    .R38(\port$407$38 ),
+    .R39(\port$407$39 ),
+    .R4(\port$407$4 ),
+    .R40(\port$407$40 ),
+    .R41(\port$407$41 ),
+    .R42(\port$407$42 ),
+    .R43(\port$407$43 ),
+    .R44(\port$407$44 ),
+    .R45(\port$407$45 ),
+    .R46(\port$407$46 ),
+    .R47(\port$407$47 ),
+    .R48(\port$407$48 ),
+    .R49(\port$407$49 ),
+    .R5(\port$407$5 ),
+    .R50(\port$407$50 ),
+    .R51(\port$407$51 ),
+    .R52(\port$407$52 ),
     .R53(r[53]),
-    .R6(\port$396$6 ),
-    .R7(\port$396$7 ),
-    .R8(\port$396$8 ),
-    .R9(\port$396$9 ),
+    .R6(\port$407$6 ),
+    .R7(\port$407$7 ),
+    .R8(\port$407$8 ),
+    .R9(\port$407$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21138,13 +21159,13 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$396$0 , \port$396$1 , \port$396
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$396$52 , \port$396$51 , \port$396$50 , \port$396$49 , \port$396$48 , \port$396$47 , \port$396$46 , \port$396$45 , \port$396$44 , \port$396$43 , \port$396$42 , \port$396$41 , \port$396$40 , \port$396$39 , \port$396$38 , \port$396$37 , \port$396$36 , \port$396$35 , \port$396$34 , \port$396$33 , \port$396$32 , \port$396$31 , \port$396$30 , \port$396$29 , \port$396$28 , \port$396$27 , \port$396$25 , \port$396$24 , \port$396$23 , \port$396$22 , \port$396$21 , \port$396$20 , \port$396$19 , \port$396$18 , \port$396$17 , \port$396$16 , \port$396$15 , \port$396$14 , \port$396$13 , \port$396$12 , \port$396$11 , \port$396$10 , \port$396$9 , \port$396$8 , \port$396$7 , \port$396$6 , \port$396$5 , \port$396$4 , \port$396$3 , \port$396$2 , \port$396$1 , \port$396$0  };
+  assign { r[52:27], r[25:0] } = { \port$407$52 , \port$407$51 , \port$407$50 , \port$407$49 , \port$407$48 , \port$407$47 , \port$407$46 , \port$407$45 , \port$407$44 , \port$407$43 , \port$407$42 , \port$407$41 , \port$407$40 , \port$407$39 , \port$407$38 , \port$407$37 , \port$407$36 , \port$407$35 , \port$407$34 , \port$407$33 , \port$407$32 , \port$407$31 , \port$407$30 , \port$407$29 , \port$407$28 , \port$407$27 , \port$407$25 , \port$407$24 , \port$407$23 , \port$407$22 , \port$407$21 , \port$407$20 , \port$407$19 , \port$407$18 , \port$407$17 , \port$407$16 , \port$407$15 , \port$407$14 , \port$407$13 , \port$407$12 , \port$407$11 , \port$407$10 , \port$407$9 , \port$407$8 , \port$407$7 , \port$407$6 , \port$407$5 , \port$407$4 , \port$407$3 , \port$407$2 , \port$407$1 , \port$407$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_0 (rst, \port$401$0 , \port$401$1 , \port$401$2 , \port$401$3 , \port$401$4 , \port$401$5 , \port$401$6 , \port$401$7 , \port$401$8 , \port$401$9 , \port$401$10 , \port$401$11 , \port$401$12 , \port$401$13 , \port$401$14 , \port$401$15 , \port$401$16 , \port$401$17 , \port$401$18 , \port$401$19 
-, \port$401$20 , \port$401$21 , \port$401$22 , \port$401$23 , \port$401$24 , \port$401$25 , \port$401$27 , \port$401$28 , \port$401$29 , \port$401$30 , \port$401$31 , \port$401$32 , \port$401$33 , \port$401$34 , \port$401$35 , \port$401$36 , \port$401$37 , \port$401$38 , \port$401$39 , \port$401$40 , \port$401$41 
-, \port$401$42 , \port$401$43 , \port$401$44 , \port$401$45 , \port$401$46 , \port$401$47 , \port$401$48 , \port$401$49 , \port$401$50 , \port$401$51 , \port$401$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_1_0 (rst, \port$412$0 , \port$412$1 , \port$412$2 , \port$412$3 , \port$412$4 , \port$412$5 , \port$412$6 , \port$412$7 , \port$412$8 , \port$412$9 , \port$412$10 , \port$412$11 , \port$412$12 , \port$412$13 , \port$412$14 , \port$412$15 , \port$412$16 , \port$412$17 , \port$412$18 , \port$412$19 
+, \port$412$20 , \port$412$21 , \port$412$22 , \port$412$23 , \port$412$24 , \port$412$25 , \port$412$27 , \port$412$28 , \port$412$29 , \port$412$30 , \port$412$31 , \port$412$32 , \port$412$33 , \port$412$34 , \port$412$35 , \port$412$36 , \port$412$37 , \port$412$38 , \port$412$39 , \port$412$40 , \port$412$41 
+, \port$412$42 , \port$412$43 , \port$412$44 , \port$412$45 , \port$412$46 , \port$412$47 , \port$412$48 , \port$412$49 , \port$412$50 , \port$412$51 , \port$412$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21152,110 +21173,110 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$401$0 , \port$401$1 , \port$401
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$401$0 ;
-  wire \port$401$0 ;
-  output \port$401$1 ;
-  wire \port$401$1 ;
-  output \port$401$10 ;
-  wire \port$401$10 ;
-  output \port$401$11 ;
-  wire \port$401$11 ;
-  output \port$401$12 ;
-  wire \port$401$12 ;
-  output \port$401$13 ;
-  wire \port$401$13 ;
-  output \port$401$14 ;
-  wire \port$401$14 ;
-  output \port$401$15 ;
-  wire \port$401$15 ;
-  output \port$401$16 ;
-  wire \port$401$16 ;
-  output \port$401$17 ;
-  wire \port$401$17 ;
-  output \port$401$18 ;
-  wire \port$401$18 ;
-  output \port$401$19 ;
-  wire \port$401$19 ;
-  output \port$401$2 ;
-  wire \port$401$2 ;
-  output \port$401$20 ;
-  wire \port$401$20 ;
-  output \port$401$21 ;
-  wire \port$401$21 ;
-  output \port$401$22 ;
-  wire \port$401$22 ;
-  output \port$401$23 ;
-  wire \port$401$23 ;
-  output \port$401$24 ;
-  wire \port$401$24 ;
-  output \port$401$25 ;
-  wire \port$401$25 ;
-  output \port$401$27 ;
-  wire \port$401$27 ;
-  output \port$401$28 ;
-  wire \port$401$28 ;
-  output \port$401$29 ;
-  wire \port$401$29 ;
-  output \port$401$3 ;
-  wire \port$401$3 ;
-  output \port$401$30 ;
-  wire \port$401$30 ;
-  output \port$401$31 ;
-  wire \port$401$31 ;
-  output \port$401$32 ;
-  wire \port$401$32 ;
-  output \port$401$33 ;
-  wire \port$401$33 ;
-  output \port$401$34 ;
-  wire \port$401$34 ;
-  output \port$401$35 ;
-  wire \port$401$35 ;
-  output \port$401$36 ;
-  wire \port$401$36 ;
-  output \port$401$37 ;
-  wire \port$401$37 ;
-  output \port$401$38 ;
-  wire \port$401$38 ;
-  output \port$401$39 ;
-  wire \port$401$39 ;
-  output \port$401$4 ;
-  wire \port$401$4 ;
-  output \port$401$40 ;
-  wire \port$401$40 ;
-  output \port$401$41 ;
-  wire \port$401$41 ;
-  output \port$401$42 ;
-  wire \port$401$42 ;
-  output \port$401$43 ;
-  wire \port$401$43 ;
-  output \port$401$44 ;
-  wire \port$401$44 ;
-  output \port$401$45 ;
-  wire \port$401$45 ;
-  output \port$401$46 ;
-  wire \port$401$46 ;
-  output \port$401$47 ;
-  wire \port$401$47 ;
-  output \port$401$48 ;
-  wire \port$401$48 ;
-  output \port$401$49 ;
-  wire \port$401$49 ;
-  output \port$401$5 ;
-  wire \port$401$5 ;
-  output \port$401$50 ;
-  wire \port$401$50 ;
-  output \port$401$51 ;
-  wire \port$401$51 ;
-  output \port$401$52 ;
-  wire \port$401$52 ;
-  output \port$401$6 ;
-  wire \port$401$6 ;
-  output \port$401$7 ;
-  wire \port$401$7 ;
-  output \port$401$8 ;
-  wire \port$401$8 ;
-  output \port$401$9 ;
-  wire \port$401$9 ;
+  output \port$412$0 ;
+  wire \port$412$0 ;
+  output \port$412$1 ;
+  wire \port$412$1 ;
+  output \port$412$10 ;
+  wire \port$412$10 ;
+  output \port$412$11 ;
+  wire \port$412$11 ;
+  output \port$412$12 ;
+  wire \port$412$12 ;
+  output \port$412$13 ;
+  wire \port$412$13 ;
+  output \port$412$14 ;
+  wire \port$412$14 ;
+  output \port$412$15 ;
+  wire \port$412$15 ;
+  output \port$412$16 ;
+  wire \port$412$16 ;
+  output \port$412$17 ;
+  wire \port$412$17 ;
+  output \port$412$18 ;
+  wire \port$412$18 ;
+  output \port$412$19 ;
+  wire \port$412$19 ;
+  output \port$412$2 ;
+  wire \port$412$2 ;
+  output \port$412$20 ;
+  wire \port$412$20 ;
+  output \port$412$21 ;
+  wire \port$412$21 ;
+  output \port$412$22 ;
+  wire \port$412$22 ;
+  output \port$412$23 ;
+  wire \port$412$23 ;
+  output \port$412$24 ;
+  wire \port$412$24 ;
+  output \port$412$25 ;
+  wire \port$412$25 ;
+  output \port$412$27 ;
+  wire \port$412$27 ;
+  output \port$412$28 ;
+  wire \port$412$28 ;
+  output \port$412$29 ;
+  wire \port$412$29 ;
+  output \port$412$3 ;
+  wire \port$412$3 ;
+  output \port$412$30 ;
+  wire \port$412$30 ;
+  output \port$412$31 ;
+  wire \port$412$31 ;
+  output \port$412$32 ;
+  wire \port$412$32 ;
+  output \port$412$33 ;
+  wire \port$412$33 ;
+  output \port$412$34 ;
+  wire \port$412$34 ;
+  output \port$412$35 ;
+  wire \port$412$35 ;
+  output \port$412$36 ;
+  wire \port$412$36 ;
+  output \port$412$37 ;
+  wire \port$412$37 ;
+  output \port$412$38 ;
+  wire \port$412$38 ;
+  output \port$412$39 ;
+  wire \port$412$39 ;
+  output \port$412$4 ;
+  wire \port$412$4 ;
+  output \port$412$40 ;
+  wire \port$412$40 ;
+  output \port$412$41 ;
+  wire \port$412$41 ;
+  output \port$412$42 ;
+  wire \port$412$42 ;
+  output \port$412$43 ;
+  wire \port$412$43 ;
+  output \port$412$44 ;
+  wire \port$412$44 ;
+  output \port$412$45 ;
+  wire \port$412$45 ;
+  output \port$412$46 ;
+  wire \port$412$46 ;
+  output \port$412$47 ;
+  wire \port$412$47 ;
+  output \port$412$48 ;
+  wire \port$412$48 ;
+  output \port$412$49 ;
+  wire \port$412$49 ;
+  output \port$412$5 ;
+  wire \port$412$5 ;
+  output \port$412$50 ;
+  wire \port$412$50 ;
+  output \port$412$51 ;
+  wire \port$412$51 ;
+  output \port$412$52 ;
+  wire \port$412$52 ;
+  output \port$412$6 ;
+  wire \port$412$6 ;
+  output \port$412$7 ;
+  wire \port$412$7 ;
+  output \port$412$8 ;
+  wire \port$412$8 ;
+  output \port$412$9 ;
+  wire \port$412$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -21452,60 +21473,60 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$401$0 , \port$401$1 , \port$401
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$401$0 ),
-    .R1(\port$401$1 ),
-    .R10(\port$401$10 ),
-    .R11(\port$401$11 ),
-    .R12(\port$401$12 ),
-    .R13(\port$401$13 ),
-    .R14(\port$401$14 ),
-    .R15(\port$401$15 ),
-    .R16(\port$401$16 ),
-    .R17(\port$401$17 ),
-    .R18(\port$401$18 ),
-    .R19(\port$401$19 ),
-    .R2(\port$401$2 ),
-    .R20(\port$401$20 ),
-    .R21(\port$401$21 ),
-    .R22(\port$401$22 ),
-    .R23(\port$401$23 ),
-    .R24(\port$401$24 ),
-    .R25(\port$401$25 ),
+    .R0(\port$412$0 ),
+    .R1(\port$412$1 ),
+    .R10(\port$412$10 ),
+    .R11(\port$412$11 ),
+    .R12(\port$412$12 ),
+    .R13(\port$412$13 ),
+    .R14(\port$412$14 ),
+    .R15(\port$412$15 ),
+    .R16(\port$412$16 ),
+    .R17(\port$412$17 ),
+    .R18(\port$412$18 ),
+    .R19(\port$412$19 ),
+    .R2(\port$412$2 ),
+    .R20(\port$412$20 ),
+    .R21(\port$412$21 ),
+    .R22(\port$412$22 ),
+    .R23(\port$412$23 ),
+    .R24(\port$412$24 ),
+    .R25(\port$412$25 ),
     .R26(r[26]),
-    .R27(\port$401$27 ),
-    .R28(\port$401$28 ),
-    .R29(\port$401$29 ),
-    .R3(\port$401$3 ),
-    .R30(\port$401$30 ),
-    .R31(\port$401$31 ),
-    .R32(\port$401$32 ),
-    .R33(\port$401$33 ),
-    .R34(\port$401$34 ),
-    .R35(\port$401$35 ),
-    .R36(\port$401$36 ),
-    .R37(\port$401$37 ),
-    .R38(\port$401$38 ),
-    .R39(\port$401$39 ),
-    .R4(\port$401$4 ),
-    .R40(\port$401$40 ),
-    .R41(\port$401$41 ),
-    .R42(\port$401$42 ),
-    .R43(\port$401$43 ),
-    .R44(\port$401$44 ),
-    .R45(\port$401$45 ),
-    .R46(\port$401$46 ),
-    .R47(\port$401$47 ),
-    .R48(\port$401$48 ),
-    .R49(\port$401$49 ),
-    .R5(\port$401$5 ),
-    .R50(\port$401$50 ),
-    .R51(\port$401$51 ),
-    .R52(\port$401$52 ),
+    .R27(\port$412$27 ),
+    .R28(\port$412$28 ),
+    .R29(\port$412$29 ),
+    .R3(\port$412$3 ),
+    .R30(\port$412$30 ),
+    .R31(\port$412$31 ),
+    .R32(\port$412$32 ),
+    .R33(\port$412$33 ),
+    .R34(\port$412$34 ),
+    .R35(\port$412$35 ),
+    .R36(\port$412$36 ),
+    .R37(\port$412$37 ),
+    .R38(\port$412$38 ),
+    .R39(\port$412$39 ),
+    .R4(\port$412$4 ),
+    .R40(\port$412$40 ),
+    .R41(\port$412$41 ),
+    .R42(\port$412$42 ),
+    .R43(\port$412$43 ),
+    .R44(\port$412$44 ),
+    .R45(\port$412$45 ),
+    .R46(\port$412$46 ),
+    .R47(\port$412$47 ),
+    .R48(\port$412$48 ),
+    .R49(\port$412$49 ),
+    .R5(\port$412$5 ),
+    .R50(\port$412$50 ),
+    .R51(\port$412$51 ),
+    .R52(\port$412$52 ),
     .R53(r[53]),
-    .R6(\port$401$6 ),
-    .R7(\port$401$7 ),
-    .R8(\port$401$8 ),
-    .R9(\port$401$9 ),
+    .R6(\port$412$6 ),
+    .R7(\port$412$7 ),
+    .R8(\port$412$8 ),
+    .R9(\port$412$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21778,13 +21799,13 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$401$0 , \port$401$1 , \port$401
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$401$52 , \port$401$51 , \port$401$50 , \port$401$49 , \port$401$48 , \port$401$47 , \port$401$46 , \port$401$45 , \port$401$44 , \port$401$43 , \port$401$42 , \port$401$41 , \port$401$40 , \port$401$39 , \port$401$38 , \port$401$37 , \port$401$36 , \port$401$35 , \port$401$34 , \port$401$33 , \port$401$32 , \port$401$31 , \port$401$30 , \port$401$29 , \port$401$28 , \port$401$27 , \port$401$25 , \port$401$24 , \port$401$23 , \port$401$22 , \port$401$21 , \port$401$20 , \port$401$19 , \port$401$18 , \port$401$17 , \port$401$16 , \port$401$15 , \port$401$14 , \port$401$13 , \port$401$12 , \port$401$11 , \port$401$10 , \port$401$9 , \port$401$8 , \port$401$7 , \port$401$6 , \port$401$5 , \port$401$4 , \port$401$3 , \port$401$2 , \port$401$1 , \port$401$0  };
+  assign { r[52:27], r[25:0] } = { \port$412$52 , \port$412$51 , \port$412$50 , \port$412$49 , \port$412$48 , \port$412$47 , \port$412$46 , \port$412$45 , \port$412$44 , \port$412$43 , \port$412$42 , \port$412$41 , \port$412$40 , \port$412$39 , \port$412$38 , \port$412$37 , \port$412$36 , \port$412$35 , \port$412$34 , \port$412$33 , \port$412$32 , \port$412$31 , \port$412$30 , \port$412$29 , \port$412$28 , \port$412$27 , \port$412$25 , \port$412$24 , \port$412$23 , \port$412$22 , \port$412$21 , \port$412$20 , \port$412$19 , \port$412$18 , \port$412$17 , \port$412$16 , \port$412$15 , \port$412$14 , \port$412$13 , \port$412$12 , \port$412$11 , \port$412$10 , \port$412$9 , \port$412$8 , \port$412$7 , \port$412$6 , \port$412$5 , \port$412$4 , \port$412$3 , \port$412$2 , \port$412$1 , \port$412$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_1 (rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , \port$406$16 , \port$406$17 , \port$406$18 , \port$406$19 
-, \port$406$20 , \port$406$21 , \port$406$22 , \port$406$23 , \port$406$24 , \port$406$25 , \port$406$27 , \port$406$28 , \port$406$29 , \port$406$30 , \port$406$31 , \port$406$32 , \port$406$33 , \port$406$34 , \port$406$35 , \port$406$36 , \port$406$37 , \port$406$38 , \port$406$39 , \port$406$40 , \port$406$41 
-, \port$406$42 , \port$406$43 , \port$406$44 , \port$406$45 , \port$406$46 , \port$406$47 , \port$406$48 , \port$406$49 , \port$406$50 , \port$406$51 , \port$406$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_1 (rst, \port$417$0 , \port$417$1 , \port$417$2 , \port$417$3 , \port$417$4 , \port$417$5 , \port$417$6 , \port$417$7 , \port$417$8 , \port$417$9 , \port$417$10 , \port$417$11 , \port$417$12 , \port$417$13 , \port$417$14 , \port$417$15 , \port$417$16 , \port$417$17 , \port$417$18 , \port$417$19 
+, \port$417$20 , \port$417$21 , \port$417$22 , \port$417$23 , \port$417$24 , \port$417$25 , \port$417$27 , \port$417$28 , \port$417$29 , \port$417$30 , \port$417$31 , \port$417$32 , \port$417$33 , \port$417$34 , \port$417$35 , \port$417$36 , \port$417$37 , \port$417$38 , \port$417$39 , \port$417$40 , \port$417$41 
+, \port$417$42 , \port$417$43 , \port$417$44 , \port$417$45 , \port$417$46 , \port$417$47 , \port$417$48 , \port$417$49 , \port$417$50 , \port$417$51 , \port$417$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21792,110 +21813,110 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$406$0 , \port$406$1 , \port$406
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$406$0 ;
-  wire \port$406$0 ;
-  output \port$406$1 ;
-  wire \port$406$1 ;
-  output \port$406$10 ;
-  wire \port$406$10 ;
-  output \port$406$11 ;
-  wire \port$406$11 ;
-  output \port$406$12 ;
-  wire \port$406$12 ;
-  output \port$406$13 ;
-  wire \port$406$13 ;
-  output \port$406$14 ;
-  wire \port$406$14 ;
-  output \port$406$15 ;
-  wire \port$406$15 ;
-  output \port$406$16 ;
-  wire \port$406$16 ;
-  output \port$406$17 ;
-  wire \port$406$17 ;
-  output \port$406$18 ;
-  wire \port$406$18 ;
-  output \port$406$19 ;
-  wire \port$406$19 ;
-  output \port$406$2 ;
-  wire \port$406$2 ;
-  output \port$406$20 ;
-  wire \port$406$20 ;
-  output \port$406$21 ;
-  wire \port$406$21 ;
-  output \port$406$22 ;
-  wire \port$406$22 ;
-  output \port$406$23 ;
-  wire \port$406$23 ;
-  output \port$406$24 ;
-  wire \port$406$24 ;
-  output \port$406$25 ;
-  wire \port$406$25 ;
-  output \port$406$27 ;
-  wire \port$406$27 ;
-  output \port$406$28 ;
-  wire \port$406$28 ;
-  output \port$406$29 ;
-  wire \port$406$29 ;
-  output \port$406$3 ;
-  wire \port$406$3 ;
-  output \port$406$30 ;
-  wire \port$406$30 ;
-  output \port$406$31 ;
-  wire \port$406$31 ;
-  output \port$406$32 ;
-  wire \port$406$32 ;
-  output \port$406$33 ;
-  wire \port$406$33 ;
-  output \port$406$34 ;
-  wire \port$406$34 ;
-  output \port$406$35 ;
-  wire \port$406$35 ;
-  output \port$406$36 ;
-  wire \port$406$36 ;
-  output \port$406$37 ;
-  wire \port$406$37 ;
-  output \port$406$38 ;
-  wire \port$406$38 ;
-  output \port$406$39 ;
-  wire \port$406$39 ;
-  output \port$406$4 ;
-  wire \port$406$4 ;
-  output \port$406$40 ;
-  wire \port$406$40 ;
-  output \port$406$41 ;
-  wire \port$406$41 ;
-  output \port$406$42 ;
-  wire \port$406$42 ;
-  output \port$406$43 ;
-  wire \port$406$43 ;
-  output \port$406$44 ;
-  wire \port$406$44 ;
-  output \port$406$45 ;
-  wire \port$406$45 ;
-  output \port$406$46 ;
-  wire \port$406$46 ;
-  output \port$406$47 ;
-  wire \port$406$47 ;
-  output \port$406$48 ;
-  wire \port$406$48 ;
-  output \port$406$49 ;
-  wire \port$406$49 ;
-  output \port$406$5 ;
-  wire \port$406$5 ;
-  output \port$406$50 ;
-  wire \port$406$50 ;
-  output \port$406$51 ;
-  wire \port$406$51 ;
-  output \port$406$52 ;
-  wire \port$406$52 ;
-  output \port$406$6 ;
-  wire \port$406$6 ;
-  output \port$406$7 ;
-  wire \port$406$7 ;
-  output \port$406$8 ;
-  wire \port$406$8 ;
-  output \port$406$9 ;
-  wire \port$406$9 ;
+  output \port$417$0 ;
+  wire \port$417$0 ;
+  output \port$417$1 ;
+  wire \port$417$1 ;
+  output \port$417$10 ;
+  wire \port$417$10 ;
+  output \port$417$11 ;
+  wire \port$417$11 ;
+  output \port$417$12 ;
+  wire \port$417$12 ;
+  output \port$417$13 ;
+  wire \port$417$13 ;
+  output \port$417$14 ;
+  wire \port$417$14 ;
+  output \port$417$15 ;
+  wire \port$417$15 ;
+  output \port$417$16 ;
+  wire \port$417$16 ;
+  output \port$417$17 ;
+  wire \port$417$17 ;
+  output \port$417$18 ;
+  wire \port$417$18 ;
+  output \port$417$19 ;
+  wire \port$417$19 ;
+  output \port$417$2 ;
+  wire \port$417$2 ;
+  output \port$417$20 ;
+  wire \port$417$20 ;
+  output \port$417$21 ;
+  wire \port$417$21 ;
+  output \port$417$22 ;
+  wire \port$417$22 ;
+  output \port$417$23 ;
+  wire \port$417$23 ;
+  output \port$417$24 ;
+  wire \port$417$24 ;
+  output \port$417$25 ;
+  wire \port$417$25 ;
+  output \port$417$27 ;
+  wire \port$417$27 ;
+  output \port$417$28 ;
+  wire \port$417$28 ;
+  output \port$417$29 ;
+  wire \port$417$29 ;
+  output \port$417$3 ;
+  wire \port$417$3 ;
+  output \port$417$30 ;
+  wire \port$417$30 ;
+  output \port$417$31 ;
+  wire \port$417$31 ;
+  output \port$417$32 ;
+  wire \port$417$32 ;
+  output \port$417$33 ;
+  wire \port$417$33 ;
+  output \port$417$34 ;
+  wire \port$417$34 ;
+  output \port$417$35 ;
+  wire \port$417$35 ;
+  output \port$417$36 ;
+  wire \port$417$36 ;
+  output \port$417$37 ;
+  wire \port$417$37 ;
+  output \port$417$38 ;
+  wire \port$417$38 ;
+  output \port$417$39 ;
+  wire \port$417$39 ;
+  output \port$417$4 ;
+  wire \port$417$4 ;
+  output \port$417$40 ;
+  wire \port$417$40 ;
+  output \port$417$41 ;
+  wire \port$417$41 ;
+  output \port$417$42 ;
+  wire \port$417$42 ;
+  output \port$417$43 ;
+  wire \port$417$43 ;
+  output \port$417$44 ;
+  wire \port$417$44 ;
+  output \port$417$45 ;
+  wire \port$417$45 ;
+  output \port$417$46 ;
+  wire \port$417$46 ;
+  output \port$417$47 ;
+  wire \port$417$47 ;
+  output \port$417$48 ;
+  wire \port$417$48 ;
+  output \port$417$49 ;
+  wire \port$417$49 ;
+  output \port$417$5 ;
+  wire \port$417$5 ;
+  output \port$417$50 ;
+  wire \port$417$50 ;
+  output \port$417$51 ;
+  wire \port$417$51 ;
+  output \port$417$52 ;
+  wire \port$417$52 ;
+  output \port$417$6 ;
+  wire \port$417$6 ;
+  output \port$417$7 ;
+  wire \port$417$7 ;
+  output \port$417$8 ;
+  wire \port$417$8 ;
+  output \port$417$9 ;
+  wire \port$417$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22092,60 +22113,60 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$406$0 , \port$406$1 , \port$406
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$406$0 ),
-    .R1(\port$406$1 ),
-    .R10(\port$406$10 ),
-    .R11(\port$406$11 ),
-    .R12(\port$406$12 ),
-    .R13(\port$406$13 ),
-    .R14(\port$406$14 ),
-    .R15(\port$406$15 ),
-    .R16(\port$406$16 ),
-    .R17(\port$406$17 ),
-    .R18(\port$406$18 ),
-    .R19(\port$406$19 ),
-    .R2(\port$406$2 ),
-    .R20(\port$406$20 ),
-    .R21(\port$406$21 ),
-    .R22(\port$406$22 ),
-    .R23(\port$406$23 ),
-    .R24(\port$406$24 ),
-    .R25(\port$406$25 ),
+    .R0(\port$417$0 ),
+    .R1(\port$417$1 ),
+    .R10(\port$417$10 ),
+    .R11(\port$417$11 ),
+    .R12(\port$417$12 ),
+    .R13(\port$417$13 ),
+    .R14(\port$417$14 ),
+    .R15(\port$417$15 ),
+    .R16(\port$417$16 ),
+    .R17(\port$417$17 ),
+    .R18(\port$417$18 ),
+    .R19(\port$417$19 ),
+    .R2(\port$417$2 ),
+    .R20(\port$417$20 ),
+    .R21(\port$417$21 ),
+    .R22(\port$417$22 ),
+    .R23(\port$417$23 ),
+    .R24(\port$417$24 ),
+    .R25(\port$417$25 ),
     .R26(r[26]),
-    .R27(\port$406$27 ),
-    .R28(\port$406$28 ),
-    .R29(\port$406$29 ),
-    .R3(\port$406$3 ),
-    .R30(\port$406$30 ),
-    .R31(\port$406$31 ),
-    .R32(\port$406$32 ),
-    .R33(\port$406$33 ),
-    .R34(\port$406$34 ),
-    .R35(\port$406$35 ),
-    .R36(\port$406$36 ),
-    .R37(\port$406$37 ),
-    .R38(\port$406$38 ),
-    .R39(\port$406$39 ),
-    .R4(\port$406$4 ),
-    .R40(\port$406$40 ),
-    .R41(\port$406$41 ),
-    .R42(\port$406$42 ),
-    .R43(\port$406$43 ),
-    .R44(\port$406$44 ),
-    .R45(\port$406$45 ),
-    .R46(\port$406$46 ),
-    .R47(\port$406$47 ),
-    .R48(\port$406$48 ),
-    .R49(\port$406$49 ),
-    .R5(\port$406$5 ),
-    .R50(\port$406$50 ),
-    .R51(\port$406$51 ),
-    .R52(\port$406$52 ),
+    .R27(\port$417$27 ),
+    .R28(\port$417$28 ),
+    .R29(\port$417$29 ),
+    .R3(\port$417$3 ),
+    .R30(\port$417$30 ),
+    .R31(\port$417$31 ),
+    .R32(\port$417$32 ),
+    .R33(\port$417$33 ),
+    .R34(\port$417$34 ),
+    .R35(\port$417$35 ),
+    .R36(\port$417$36 ),
+    .R37(\port$417$37 ),
+    .R38(\port$417$38 ),
+    .R39(\port$417$39 ),
+    .R4(\port$417$4 ),
+    .R40(\port$417$40 ),
+    .R41(\port$417$41 ),
+    .R42(\port$417$42 ),
+    .R43(\port$417$43 ),
+    .R44(\port$417$44 ),
+    .R45(\port$417$45 ),
+    .R46(\port$417$46 ),
+    .R47(\port$417$47 ),
+    .R48(\port$417$48 ),
+    .R49(\port$417$49 ),
+    .R5(\port$417$5 ),
+    .R50(\port$417$50 ),
+    .R51(\port$417$51 ),
+    .R52(\port$417$52 ),
     .R53(r[53]),
-    .R6(\port$406$6 ),
-    .R7(\port$406$7 ),
-    .R8(\port$406$8 ),
-    .R9(\port$406$9 ),
+    .R6(\port$417$6 ),
+    .R7(\port$417$7 ),
+    .R8(\port$417$8 ),
+    .R9(\port$417$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -22418,13 +22439,13 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$406$0 , \port$406$1 , \port$406
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$406$52 , \port$406$51 , \port$406$50 , \port$406$49 , \port$406$48 , \port$406$47 , \port$406$46 , \port$406$45 , \port$406$44 , \port$406$43 , \port$406$42 , \port$406$41 , \port$406$40 , \port$406$39 , \port$406$38 , \port$406$37 , \port$406$36 , \port$406$35 , \port$406$34 , \port$406$33 , \port$406$32 , \port$406$31 , \port$406$30 , \port$406$29 , \port$406$28 , \port$406$27 , \port$406$25 , \port$406$24 , \port$406$23 , \port$406$22 , \port$406$21 , \port$406$20 , \port$406$19 , \port$406$18 , \port$406$17 , \port$406$16 , \port$406$15 , \port$406$14 , \port$406$13 , \port$406$12 , \port$406$11 , \port$406$10 , \port$406$9 , \port$406$8 , \port$406$7 , \port$406$6 , \port$406$5 , \port$406$4 , \port$406$3 , \port$406$2 , \port$406$1 , \port$406$0  };
+  assign { r[52:27], r[25:0] } = { \port$417$52 , \port$417$51 , \port$417$50 , \port$417$49 , \port$417$48 , \port$417$47 , \port$417$46 , \port$417$45 , \port$417$44 , \port$417$43 , \port$417$42 , \port$417$41 , \port$417$40 , \port$417$39 , \port$417$38 , \port$417$37 , \port$417$36 , \port$417$35 , \port$417$34 , \port$417$33 , \port$417$32 , \port$417$31 , \port$417$30 , \port$417$29 , \port$417$28 , \port$417$27 , \port$417$25 , \port$417$24 , \port$417$23 , \port$417$22 , \port$417$21 , \port$417$20 , \port$417$19 , \port$417$18 , \port$417$17 , \port$417$16 , \port$417$15 , \port$417$14 , \port$417$13 , \port$417$12 , \port$417$11 , \port$417$10 , \port$417$9 , \port$417$8 , \port$417$7 , \port$417$6 , \port$417$5 , \port$417$4 , \port$417$3 , \port$417$2 , \port$417$1 , \port$417$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_2 (rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , \port$411$16 , \port$411$17 , \port$411$18 , \port$411$19 
-, \port$411$20 , \port$411$21 , \port$411$22 , \port$411$23 , \port$411$24 , \port$411$25 , \port$411$27 , \port$411$28 , \port$411$29 , \port$411$30 , \port$411$31 , \port$411$32 , \port$411$33 , \port$411$34 , \port$411$35 , \port$411$36 , \port$411$37 , \port$411$38 , \port$411$39 , \port$411$40 , \port$411$41 
-, \port$411$42 , \port$411$43 , \port$411$44 , \port$411$45 , \port$411$46 , \port$411$47 , \port$411$48 , \port$411$49 , \port$411$50 , \port$411$51 , \port$411$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_2 (rst, \port$422$0 , \port$422$1 , \port$422$2 , \port$422$3 , \port$422$4 , \port$422$5 , \port$422$6 , \port$422$7 , \port$422$8 , \port$422$9 , \port$422$10 , \port$422$11 , \port$422$12 , \port$422$13 , \port$422$14 , \port$422$15 , \port$422$16 , \port$422$17 , \port$422$18 , \port$422$19 
+, \port$422$20 , \port$422$21 , \port$422$22 , \port$422$23 , \port$422$24 , \port$422$25 , \port$422$27 , \port$422$28 , \port$422$29 , \port$422$30 , \port$422$31 , \port$422$32 , \port$422$33 , \port$422$34 , \port$422$35 , \port$422$36 , \port$422$37 , \port$422$38 , \port$422$39 , \port$422$40 , \port$422$41 
+, \port$422$42 , \port$422$43 , \port$422$44 , \port$422$45 , \port$422$46 , \port$422$47 , \port$422$48 , \port$422$49 , \port$422$50 , \port$422$51 , \port$422$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22432,110 +22453,110 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$411$0 , \port$411$1 , \port$411
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$411$0 ;
-  wire \port$411$0 ;
-  output \port$411$1 ;
-  wire \port$411$1 ;
-  output \port$411$10 ;
-  wire \port$411$10 ;
-  output \port$411$11 ;
-  wire \port$411$11 ;
-  output \port$411$12 ;
-  wire \port$411$12 ;
-  output \port$411$13 ;
-  wire \port$411$13 ;
-  output \port$411$14 ;
-  wire \port$411$14 ;
-  output \port$411$15 ;
-  wire \port$411$15 ;
-  output \port$411$16 ;
-  wire \port$411$16 ;
-  output \port$411$17 ;
-  wire \port$411$17 ;
-  output \port$411$18 ;
-  wire \port$411$18 ;
-  output \port$411$19 ;
-  wire \port$411$19 ;
-  output \port$411$2 ;
-  wire \port$411$2 ;
-  output \port$411$20 ;
-  wire \port$411$20 ;
-  output \port$411$21 ;
-  wire \port$411$21 ;
-  output \port$411$22 ;
-  wire \port$411$22 ;
-  output \port$411$23 ;
-  wire \port$411$23 ;
-  output \port$411$24 ;
-  wire \port$411$24 ;
-  output \port$411$25 ;
-  wire \port$411$25 ;
-  output \port$411$27 ;
-  wire \port$411$27 ;
-  output \port$411$28 ;
-  wire \port$411$28 ;
-  output \port$411$29 ;
-  wire \port$411$29 ;
-  output \port$411$3 ;
-  wire \port$411$3 ;
-  output \port$411$30 ;
-  wire \port$411$30 ;
-  output \port$411$31 ;
-  wire \port$411$31 ;
-  output \port$411$32 ;
-  wire \port$411$32 ;
-  output \port$411$33 ;
-  wire \port$411$33 ;
-  output \port$411$34 ;
-  wire \port$411$34 ;
-  output \port$411$35 ;
-  wire \port$411$35 ;
-  output \port$411$36 ;
-  wire \port$411$36 ;
-  output \port$411$37 ;
-  wire \port$411$37 ;
-  output \port$411$38 ;
-  wire \port$411$38 ;
-  output \port$411$39 ;
-  wire \port$411$39 ;
-  output \port$411$4 ;
-  wire \port$411$4 ;
-  output \port$411$40 ;
-  wire \port$411$40 ;
-  output \port$411$41 ;
-  wire \port$411$41 ;
-  output \port$411$42 ;
-  wire \port$411$42 ;
-  output \port$411$43 ;
-  wire \port$411$43 ;
-  output \port$411$44 ;
-  wire \port$411$44 ;
-  output \port$411$45 ;
-  wire \port$411$45 ;
-  output \port$411$46 ;
-  wire \port$411$46 ;
-  output \port$411$47 ;
-  wire \port$411$47 ;
-  output \port$411$48 ;
-  wire \port$411$48 ;
-  output \port$411$49 ;
-  wire \port$411$49 ;
-  output \port$411$5 ;
-  wire \port$411$5 ;
-  output \port$411$50 ;
-  wire \port$411$50 ;
-  output \port$411$51 ;
-  wire \port$411$51 ;
-  output \port$411$52 ;
-  wire \port$411$52 ;
-  output \port$411$6 ;
-  wire \port$411$6 ;
-  output \port$411$7 ;
-  wire \port$411$7 ;
-  output \port$411$8 ;
-  wire \port$411$8 ;
-  output \port$411$9 ;
-  wire \port$411$9 ;
+  output \port$422$0 ;
+  wire \port$422$0 ;
+  output \port$422$1 ;
+  wire \port$422$1 ;
+  output \port$422$10 ;
+  wire \port$422$10 ;
+  output \port$422$11 ;
+  wire \port$422$11 ;
+  output \port$422$12 ;
+  wire \port$422$12 ;
+  output \port$422$13 ;
+  wire \port$422$13 ;
+  output \port$422$14 ;
+  wire \port$422$14 ;
+  output \port$422$15 ;
+  wire \port$422$15 ;
+  output \port$422$16 ;
+  wire \port$422$16 ;
+  output \port$422$17 ;
+  wire \port$422$17 ;
+  output \port$422$18 ;
+  wire \port$422$18 ;
+  output \port$422$19 ;
+  wire \port$422$19 ;
+  output \port$422$2 ;
+  wire \port$422$2 ;
+  output \port$422$20 ;
+  wire \port$422$20 ;
+  output \port$422$21 ;
+  wire \port$422$21 ;
+  output \port$422$22 ;
+  wire \port$422$22 ;
+  output \port$422$23 ;
+  wire \port$422$23 ;
+  output \port$422$24 ;
+  wire \port$422$24 ;
+  output \port$422$25 ;
+  wire \port$422$25 ;
+  output \port$422$27 ;
+  wire \port$422$27 ;
+  output \port$422$28 ;
+  wire \port$422$28 ;
+  output \port$422$29 ;
+  wire \port$422$29 ;
+  output \port$422$3 ;
+  wire \port$422$3 ;
+  output \port$422$30 ;
+  wire \port$422$30 ;
+  output \port$422$31 ;
+  wire \port$422$31 ;
+  output \port$422$32 ;
+  wire \port$422$32 ;
+  output \port$422$33 ;
+  wire \port$422$33 ;
+  output \port$422$34 ;
+  wire \port$422$34 ;
+  output \port$422$35 ;
+  wire \port$422$35 ;
+  output \port$422$36 ;
+  wire \port$422$36 ;
+  output \port$422$37 ;
+  wire \port$422$37 ;
+  output \port$422$38 ;
+  wire \port$422$38 ;
+  output \port$422$39 ;
+  wire \port$422$39 ;
+  output \port$422$4 ;
+  wire \port$422$4 ;
+  output \port$422$40 ;
+  wire \port$422$40 ;
+  output \port$422$41 ;
+  wire \port$422$41 ;
+  output \port$422$42 ;
+  wire \port$422$42 ;
+  output \port$422$43 ;
+  wire \port$422$43 ;
+  output \port$422$44 ;
+  wire \port$422$44 ;
+  output \port$422$45 ;
+  wire \port$422$45 ;
+  output \port$422$46 ;
+  wire \port$422$46 ;
+  output \port$422$47 ;
+  wire \port$422$47 ;
+  output \port$422$48 ;
+  wire \port$422$48 ;
+  output \port$422$49 ;
+  wire \port$422$49 ;
+  output \port$422$5 ;
+  wire \port$422$5 ;
+  output \port$422$50 ;
+  wire \port$422$50 ;
+  output \port$422$51 ;
+  wire \port$422$51 ;
+  output \port$422$52 ;
+  wire \port$422$52 ;
+  output \port$422$6 ;
+  wire \port$422$6 ;
+  output \port$422$7 ;
+  wire \port$422$7 ;
+  output \port$422$8 ;
+  wire \port$422$8 ;
+  output \port$422$9 ;
+  wire \port$422$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22732,60 +22753,60 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$411$0 , \port$411$1 , \port$411
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$411$0 ),
-    .R1(\port$411$1 ),
-    .R10(\port$411$10 ),
-    .R11(\port$411$11 ),
-    .R12(\port$411$12 ),
-    .R13(\port$411$13 ),
-    .R14(\port$411$14 ),
-    .R15(\port$411$15 ),
-    .R16(\port$411$16 ),
-    .R17(\port$411$17 ),
-    .R18(\port$411$18 ),
-    .R19(\port$411$19 ),
-    .R2(\port$411$2 ),
-    .R20(\port$411$20 ),
-    .R21(\port$411$21 ),
-    .R22(\port$411$22 ),
-    .R23(\port$411$23 ),
-    .R24(\port$411$24 ),
-    .R25(\port$411$25 ),
+    .R0(\port$422$0 ),
+    .R1(\port$422$1 ),
+    .R10(\port$422$10 ),
+    .R11(\port$422$11 ),
+    .R12(\port$422$12 ),
+    .R13(\port$422$13 ),
+    .R14(\port$422$14 ),
+    .R15(\port$422$15 ),
+    .R16(\port$422$16 ),
+    .R17(\port$422$17 ),
+    .R18(\port$422$18 ),
+    .R19(\port$422$19 ),
+    .R2(\port$422$2 ),
+    .R20(\port$422$20 ),
+    .R21(\port$422$21 ),
+    .R22(\port$422$22 ),
+    .R23(\port$422$23 ),
+    .R24(\port$422$24 ),
+    .R25(\port$422$25 ),
     .R26(r[26]),
-    .R27(\port$411$27 ),
-    .R28(\port$411$28 ),
-    .R29(\port$411$29 ),
-    .R3(\port$411$3 ),
-    .R30(\port$411$30 ),
-    .R31(\port$411$31 ),
-    .R32(\port$411$32 ),
-    .R33(\port$411$33 ),
-    .R34(\port$411$34 ),
-    .R35(\port$411$35 ),
-    .R36(\port$411$36 ),
-    .R37(\port$411$37 ),
-    .R38(\port$411$38 ),
-    .R39(\port$411$39 ),
-    .R4(\port$411$4 ),
-    .R40(\port$411$40 ),
-    .R41(\port$411$41 ),
-    .R42(\port$411$42 ),
-    .R43(\port$411$43 ),
-    .R44(\port$411$44 ),
-    .R45(\port$411$45 ),
-    .R46(\port$411$46 ),
-    .R47(\port$411$47 ),
-    .R48(\port$411$48 ),
-    .R49(\port$411$49 ),
-    .R5(\port$411$5 ),
-    .R50(\port$411$50 ),
-    .R51(\port$411$51 ),
-    .R52(\port$411$52 ),
+    .R27(\port$422$27 ),
+    .R28(\port$422$28 ),
+    .R29(\port$422$29 ),
+    .R3(\port$422$3 ),
+    .R30(\port$422$30 ),
+    .R31(\port$422$31 ),
+    .R32(\port$422$32 ),
+    .R33(\port$422$33 ),
+    .R34(\port$422$34 ),
+    .R35(\port$422$35 ),
+    .R36(\port$422$36 ),
+    .R37(\port$422$37 ),
+    .R38(\port$422$38 ),
+    .R39(\port$422$39 ),
+    .R4(\port$422$4 ),
+    .R40(\port$422$40 ),
+    .R41(\port$422$41 ),
+    .R42(\port$422$42 ),
+    .R43(\port$422$43 ),
+    .R44(\port$422$44 ),
+    .R45(\port$422$45 ),
+    .R46(\port$422$46 ),
+    .R47(\port$422$47 ),
+    .R48(\port$422$48 ),
+    .R49(\port$422$49 ),
+    .R5(\port$422$5 ),
+    .R50(\port$422$50 ),
+    .R51(\port$422$51 ),
+    .R52(\port$422$52 ),
     .R53(r[53]),
-    .R6(\port$411$6 ),
-    .R7(\port$411$7 ),
-    .R8(\port$411$8 ),
-    .R9(\port$411$9 ),
+    .R6(\port$422$6 ),
+    .R7(\port$422$7 ),
+    .R8(\port$422$8 ),
+    .R9(\port$422$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23058,13 +23079,13 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$411$0 , \port$411$1 , \port$411
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$411$52 , \port$411$51 , \port$411$50 , \port$411$49 , \port$411$48 , \port$411$47 , \port$411$46 , \port$411$45 , \port$411$44 , \port$411$43 , \port$411$42 , \port$411$41 , \port$411$40 , \port$411$39 , \port$411$38 , \port$411$37 , \port$411$36 , \port$411$35 , \port$411$34 , \port$411$33 , \port$411$32 , \port$411$31 , \port$411$30 , \port$411$29 , \port$411$28 , \port$411$27 , \port$411$25 , \port$411$24 , \port$411$23 , \port$411$22 , \port$411$21 , \port$411$20 , \port$411$19 , \port$411$18 , \port$411$17 , \port$411$16 , \port$411$15 , \port$411$14 , \port$411$13 , \port$411$12 , \port$411$11 , \port$411$10 , \port$411$9 , \port$411$8 , \port$411$7 , \port$411$6 , \port$411$5 , \port$411$4 , \port$411$3 , \port$411$2 , \port$411$1 , \port$411$0  };
+  assign { r[52:27], r[25:0] } = { \port$422$52 , \port$422$51 , \port$422$50 , \port$422$49 , \port$422$48 , \port$422$47 , \port$422$46 , \port$422$45 , \port$422$44 , \port$422$43 , \port$422$42 , \port$422$41 , \port$422$40 , \port$422$39 , \port$422$38 , \port$422$37 , \port$422$36 , \port$422$35 , \port$422$34 , \port$422$33 , \port$422$32 , \port$422$31 , \port$422$30 , \port$422$29 , \port$422$28 , \port$422$27 , \port$422$25 , \port$422$24 , \port$422$23 , \port$422$22 , \port$422$21 , \port$422$20 , \port$422$19 , \port$422$18 , \port$422$17 , \port$422$16 , \port$422$15 , \port$422$14 , \port$422$13 , \port$422$12 , \port$422$11 , \port$422$10 , \port$422$9 , \port$422$8 , \port$422$7 , \port$422$6 , \port$422$5 , \port$422$4 , \port$422$3 , \port$422$2 , \port$422$1 , \port$422$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_3 (rst, \port$416$0 , \port$416$1 , \port$416$2 , \port$416$3 , \port$416$4 , \port$416$5 , \port$416$6 , \port$416$7 , \port$416$8 , \port$416$9 , \port$416$10 , \port$416$11 , \port$416$12 , \port$416$13 , \port$416$14 , \port$416$15 , \port$416$16 , \port$416$17 , \port$416$18 , \port$416$19 
-, \port$416$20 , \port$416$21 , \port$416$22 , \port$416$23 , \port$416$24 , \port$416$25 , \port$416$27 , \port$416$28 , \port$416$29 , \port$416$30 , \port$416$31 , \port$416$32 , \port$416$33 , \port$416$34 , \port$416$35 , \port$416$36 , \port$416$37 , \port$416$38 , \port$416$39 , \port$416$40 , \port$416$41 
-, \port$416$42 , \port$416$43 , \port$416$44 , \port$416$45 , \port$416$46 , \port$416$47 , \port$416$48 , \port$416$49 , \port$416$50 , \port$416$51 , \port$416$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_3 (rst, \port$427$0 , \port$427$1 , \port$427$2 , \port$427$3 , \port$427$4 , \port$427$5 , \port$427$6 , \port$427$7 , \port$427$8 , \port$427$9 , \port$427$10 , \port$427$11 , \port$427$12 , \port$427$13 , \port$427$14 , \port$427$15 , \port$427$16 , \port$427$17 , \port$427$18 , \port$427$19 
+, \port$427$20 , \port$427$21 , \port$427$22 , \port$427$23 , \port$427$24 , \port$427$25 , \port$427$27 , \port$427$28 , \port$427$29 , \port$427$30 , \port$427$31 , \port$427$32 , \port$427$33 , \port$427$34 , \port$427$35 , \port$427$36 , \port$427$37 , \port$427$38 , \port$427$39 , \port$427$40 , \port$427$41 
+, \port$427$42 , \port$427$43 , \port$427$44 , \port$427$45 , \port$427$46 , \port$427$47 , \port$427$48 , \port$427$49 , \port$427$50 , \port$427$51 , \port$427$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23072,110 +23093,110 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$416$0 , \port$416$1 , \port$416
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$416$0 ;
-  wire \port$416$0 ;
-  output \port$416$1 ;
-  wire \port$416$1 ;
-  output \port$416$10 ;
-  wire \port$416$10 ;
-  output \port$416$11 ;
-  wire \port$416$11 ;
-  output \port$416$12 ;
-  wire \port$416$12 ;
-  output \port$416$13 ;
-  wire \port$416$13 ;
-  output \port$416$14 ;
-  wire \port$416$14 ;
-  output \port$416$15 ;
-  wire \port$416$15 ;
-  output \port$416$16 ;
-  wire \port$416$16 ;
-  output \port$416$17 ;
-  wire \port$416$17 ;
-  output \port$416$18 ;
-  wire \port$416$18 ;
-  output \port$416$19 ;
-  wire \port$416$19 ;
-  output \port$416$2 ;
-  wire \port$416$2 ;
-  output \port$416$20 ;
-  wire \port$416$20 ;
-  output \port$416$21 ;
-  wire \port$416$21 ;
-  output \port$416$22 ;
-  wire \port$416$22 ;
-  output \port$416$23 ;
-  wire \port$416$23 ;
-  output \port$416$24 ;
-  wire \port$416$24 ;
-  output \port$416$25 ;
-  wire \port$416$25 ;
-  output \port$416$27 ;
-  wire \port$416$27 ;
-  output \port$416$28 ;
-  wire \port$416$28 ;
-  output \port$416$29 ;
-  wire \port$416$29 ;
-  output \port$416$3 ;
-  wire \port$416$3 ;
-  output \port$416$30 ;
-  wire \port$416$30 ;
-  output \port$416$31 ;
-  wire \port$416$31 ;
-  output \port$416$32 ;
-  wire \port$416$32 ;
-  output \port$416$33 ;
-  wire \port$416$33 ;
-  output \port$416$34 ;
-  wire \port$416$34 ;
-  output \port$416$35 ;
-  wire \port$416$35 ;
-  output \port$416$36 ;
-  wire \port$416$36 ;
-  output \port$416$37 ;
-  wire \port$416$37 ;
-  output \port$416$38 ;
-  wire \port$416$38 ;
-  output \port$416$39 ;
-  wire \port$416$39 ;
-  output \port$416$4 ;
-  wire \port$416$4 ;
-  output \port$416$40 ;
-  wire \port$416$40 ;
-  output \port$416$41 ;
-  wire \port$416$41 ;
-  output \port$416$42 ;
-  wire \port$416$42 ;
-  output \port$416$43 ;
-  wire \port$416$43 ;
-  output \port$416$44 ;
-  wire \port$416$44 ;
-  output \port$416$45 ;
-  wire \port$416$45 ;
-  output \port$416$46 ;
-  wire \port$416$46 ;
-  output \port$416$47 ;
-  wire \port$416$47 ;
-  output \port$416$48 ;
-  wire \port$416$48 ;
-  output \port$416$49 ;
-  wire \port$416$49 ;
-  output \port$416$5 ;
-  wire \port$416$5 ;
-  output \port$416$50 ;
-  wire \port$416$50 ;
-  output \port$416$51 ;
-  wire \port$416$51 ;
-  output \port$416$52 ;
-  wire \port$416$52 ;
-  output \port$416$6 ;
-  wire \port$416$6 ;
-  output \port$416$7 ;
-  wire \port$416$7 ;
-  output \port$416$8 ;
-  wire \port$416$8 ;
-  output \port$416$9 ;
-  wire \port$416$9 ;
+  output \port$427$0 ;
+  wire \port$427$0 ;
+  output \port$427$1 ;
+  wire \port$427$1 ;
+  output \port$427$10 ;
+  wire \port$427$10 ;
+  output \port$427$11 ;
+  wire \port$427$11 ;
+  output \port$427$12 ;
+  wire \port$427$12 ;
+  output \port$427$13 ;
+  wire \port$427$13 ;
+  output \port$427$14 ;
+  wire \port$427$14 ;
+  output \port$427$15 ;
+  wire \port$427$15 ;
+  output \port$427$16 ;
+  wire \port$427$16 ;
+  output \port$427$17 ;
+  wire \port$427$17 ;
+  output \port$427$18 ;
+  wire \port$427$18 ;
+  output \port$427$19 ;
+  wire \port$427$19 ;
+  output \port$427$2 ;
+  wire \port$427$2 ;
+  output \port$427$20 ;
+  wire \port$427$20 ;
+  output \port$427$21 ;
+  wire \port$427$21 ;
+  output \port$427$22 ;
+  wire \port$427$22 ;
+  output \port$427$23 ;
+  wire \port$427$23 ;
+  output \port$427$24 ;
+  wire \port$427$24 ;
+  output \port$427$25 ;
+  wire \port$427$25 ;
+  output \port$427$27 ;
+  wire \port$427$27 ;
+  output \port$427$28 ;
+  wire \port$427$28 ;
+  output \port$427$29 ;
+  wire \port$427$29 ;
+  output \port$427$3 ;
+  wire \port$427$3 ;
+  output \port$427$30 ;
+  wire \port$427$30 ;
+  output \port$427$31 ;
+  wire \port$427$31 ;
+  output \port$427$32 ;
+  wire \port$427$32 ;
+  output \port$427$33 ;
+  wire \port$427$33 ;
+  output \port$427$34 ;
+  wire \port$427$34 ;
+  output \port$427$35 ;
+  wire \port$427$35 ;
+  output \port$427$36 ;
+  wire \port$427$36 ;
+  output \port$427$37 ;
+  wire \port$427$37 ;
+  output \port$427$38 ;
+  wire \port$427$38 ;
+  output \port$427$39 ;
+  wire \port$427$39 ;
+  output \port$427$4 ;
+  wire \port$427$4 ;
+  output \port$427$40 ;
+  wire \port$427$40 ;
+  output \port$427$41 ;
+  wire \port$427$41 ;
+  output \port$427$42 ;
+  wire \port$427$42 ;
+  output \port$427$43 ;
+  wire \port$427$43 ;
+  output \port$427$44 ;
+  wire \port$427$44 ;
+  output \port$427$45 ;
+  wire \port$427$45 ;
+  output \port$427$46 ;
+  wire \port$427$46 ;
+  output \port$427$47 ;
+  wire \port$427$47 ;
+  output \port$427$48 ;
+  wire \port$427$48 ;
+  output \port$427$49 ;
+  wire \port$427$49 ;
+  output \port$427$5 ;
+  wire \port$427$5 ;
+  output \port$427$50 ;
+  wire \port$427$50 ;
+  output \port$427$51 ;
+  wire \port$427$51 ;
+  output \port$427$52 ;
+  wire \port$427$52 ;
+  output \port$427$6 ;
+  wire \port$427$6 ;
+  output \port$427$7 ;
+  wire \port$427$7 ;
+  output \port$427$8 ;
+  wire \port$427$8 ;
+  output \port$427$9 ;
+  wire \port$427$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -23372,60 +23393,60 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$416$0 , \port$416$1 , \port$416
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$416$0 ),
-    .R1(\port$416$1 ),
-    .R10(\port$416$10 ),
-    .R11(\port$416$11 ),
-    .R12(\port$416$12 ),
-    .R13(\port$416$13 ),
-    .R14(\port$416$14 ),
-    .R15(\port$416$15 ),
-    .R16(\port$416$16 ),
-    .R17(\port$416$17 ),
-    .R18(\port$416$18 ),
-    .R19(\port$416$19 ),
-    .R2(\port$416$2 ),
-    .R20(\port$416$20 ),
-    .R21(\port$416$21 ),
-    .R22(\port$416$22 ),
-    .R23(\port$416$23 ),
-    .R24(\port$416$24 ),
-    .R25(\port$416$25 ),
+    .R0(\port$427$0 ),
+    .R1(\port$427$1 ),
+    .R10(\port$427$10 ),
+    .R11(\port$427$11 ),
+    .R12(\port$427$12 ),
+    .R13(\port$427$13 ),
+    .R14(\port$427$14 ),
+    .R15(\port$427$15 ),
+    .R16(\port$427$16 ),
+    .R17(\port$427$17 ),
+    .R18(\port$427$18 ),
+    .R19(\port$427$19 ),
+    .R2(\port$427$2 ),
+    .R20(\port$427$20 ),
+    .R21(\port$427$21 ),
+    .R22(\port$427$22 ),
+    .R23(\port$427$23 ),
+    .R24(\port$427$24 ),
+    .R25(\port$427$25 ),
     .R26(r[26]),
-    .R27(\port$416$27 ),
-    .R28(\port$416$28 ),
-    .R29(\port$416$29 ),
-    .R3(\port$416$3 ),
-    .R30(\port$416$30 ),
-    .R31(\port$416$31 ),
-    .R32(\port$416$32 ),
-    .R33(\port$416$33 ),
-    .R34(\port$416$34 ),
-    .R35(\port$416$35 ),
-    .R36(\port$416$36 ),
-    .R37(\port$416$37 ),
-    .R38(\port$416$38 ),
-    .R39(\port$416$39 ),
-    .R4(\port$416$4 ),
-    .R40(\port$416$40 ),
-    .R41(\port$416$41 ),
-    .R42(\port$416$42 ),
-    .R43(\port$416$43 ),
-    .R44(\port$416$44 ),
-    .R45(\port$416$45 ),
-    .R46(\port$416$46 ),
-    .R47(\port$416$47 ),
-    .R48(\port$416$48 ),
-    .R49(\port$416$49 ),
-    .R5(\port$416$5 ),
-    .R50(\port$416$50 ),
-    .R51(\port$416$51 ),
-    .R52(\port$416$52 ),
+    .R27(\port$427$27 ),
+    .R28(\port$427$28 ),
+    .R29(\port$427$29 ),
+    .R3(\port$427$3 ),
+    .R30(\port$427$30 ),
+    .R31(\port$427$31 ),
+    .R32(\port$427$32 ),
+    .R33(\port$427$33 ),
+    .R34(\port$427$34 ),
+    .R35(\port$427$35 ),
+    .R36(\port$427$36 ),
+    .R37(\port$427$37 ),
+    .R38(\port$427$38 ),
+    .R39(\port$427$39 ),
+    .R4(\port$427$4 ),
+    .R40(\port$427$40 ),
+    .R41(\port$427$41 ),
+    .R42(\port$427$42 ),
+    .R43(\port$427$43 ),
+    .R44(\port$427$44 ),
+    .R45(\port$427$45 ),
+    .R46(\port$427$46 ),
+    .R47(\port$427$47 ),
+    .R48(\port$427$48 ),
+    .R49(\port$427$49 ),
+    .R5(\port$427$5 ),
+    .R50(\port$427$50 ),
+    .R51(\port$427$51 ),
+    .R52(\port$427$52 ),
     .R53(r[53]),
-    .R6(\port$416$6 ),
-    .R7(\port$416$7 ),
-    .R8(\port$416$8 ),
-    .R9(\port$416$9 ),
+    .R6(\port$427$6 ),
+    .R7(\port$427$7 ),
+    .R8(\port$427$8 ),
+    .R9(\port$427$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23698,13 +23719,13 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$416$0 , \port$416$1 , \port$416
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$416$52 , \port$416$51 , \port$416$50 , \port$416$49 , \port$416$48 , \port$416$47 , \port$416$46 , \port$416$45 , \port$416$44 , \port$416$43 , \port$416$42 , \port$416$41 , \port$416$40 , \port$416$39 , \port$416$38 , \port$416$37 , \port$416$36 , \port$416$35 , \port$416$34 , \port$416$33 , \port$416$32 , \port$416$31 , \port$416$30 , \port$416$29 , \port$416$28 , \port$416$27 , \port$416$25 , \port$416$24 , \port$416$23 , \port$416$22 , \port$416$21 , \port$416$20 , \port$416$19 , \port$416$18 , \port$416$17 , \port$416$16 , \port$416$15 , \port$416$14 , \port$416$13 , \port$416$12 , \port$416$11 , \port$416$10 , \port$416$9 , \port$416$8 , \port$416$7 , \port$416$6 , \port$416$5 , \port$416$4 , \port$416$3 , \port$416$2 , \port$416$1 , \port$416$0  };
+  assign { r[52:27], r[25:0] } = { \port$427$52 , \port$427$51 , \port$427$50 , \port$427$49 , \port$427$48 , \port$427$47 , \port$427$46 , \port$427$45 , \port$427$44 , \port$427$43 , \port$427$42 , \port$427$41 , \port$427$40 , \port$427$39 , \port$427$38 , \port$427$37 , \port$427$36 , \port$427$35 , \port$427$34 , \port$427$33 , \port$427$32 , \port$427$31 , \port$427$30 , \port$427$29 , \port$427$28 , \port$427$27 , \port$427$25 , \port$427$24 , \port$427$23 , \port$427$22 , \port$427$21 , \port$427$20 , \port$427$19 , \port$427$18 , \port$427$17 , \port$427$16 , \port$427$15 , \port$427$14 , \port$427$13 , \port$427$12 , \port$427$11 , \port$427$10 , \port$427$9 , \port$427$8 , \port$427$7 , \port$427$6 , \port$427$5 , \port$427$4 , \port$427$3 , \port$427$2 , \port$427$1 , \port$427$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_0 (rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , \port$421$16 , \port$421$17 , \port$421$18 , \port$421$19 
-, \port$421$20 , \port$421$21 , \port$421$22 , \port$421$23 , \port$421$24 , \port$421$25 , \port$421$27 , \port$421$28 , \port$421$29 , \port$421$30 , \port$421$31 , \port$421$32 , \port$421$33 , \port$421$34 , \port$421$35 , \port$421$36 , \port$421$37 , \port$421$38 , \port$421$39 , \port$421$40 , \port$421$41 
-, \port$421$42 , \port$421$43 , \port$421$44 , \port$421$45 , \port$421$46 , \port$421$47 , \port$421$48 , \port$421$49 , \port$421$50 , \port$421$51 , \port$421$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_2_0 (rst, \port$432$0 , \port$432$1 , \port$432$2 , \port$432$3 , \port$432$4 , \port$432$5 , \port$432$6 , \port$432$7 , \port$432$8 , \port$432$9 , \port$432$10 , \port$432$11 , \port$432$12 , \port$432$13 , \port$432$14 , \port$432$15 , \port$432$16 , \port$432$17 , \port$432$18 , \port$432$19 
+, \port$432$20 , \port$432$21 , \port$432$22 , \port$432$23 , \port$432$24 , \port$432$25 , \port$432$27 , \port$432$28 , \port$432$29 , \port$432$30 , \port$432$31 , \port$432$32 , \port$432$33 , \port$432$34 , \port$432$35 , \port$432$36 , \port$432$37 , \port$432$38 , \port$432$39 , \port$432$40 , \port$432$41 
+, \port$432$42 , \port$432$43 , \port$432$44 , \port$432$45 , \port$432$46 , \port$432$47 , \port$432$48 , \port$432$49 , \port$432$50 , \port$432$51 , \port$432$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23712,110 +23733,110 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$421$0 , \port$421$1 , \port$421
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$421$0 ;
-  wire \port$421$0 ;
-  output \port$421$1 ;
-  wire \port$421$1 ;
-  output \port$421$10 ;
-  wire \port$421$10 ;
-  output \port$421$11 ;
-  wire \port$421$11 ;
-  output \port$421$12 ;
-  wire \port$421$12 ;
-  output \port$421$13 ;
-  wire \port$421$13 ;
-  output \port$421$14 ;
-  wire \port$421$14 ;
-  output \port$421$15 ;
-  wire \port$421$15 ;
-  output \port$421$16 ;
-  wire \port$421$16 ;
-  output \port$421$17 ;
-  wire \port$421$17 ;
-  output \port$421$18 ;
-  wire \port$421$18 ;
-  output \port$421$19 ;
-  wire \port$421$19 ;
-  output \port$421$2 ;
-  wire \port$421$2 ;
-  output \port$421$20 ;
-  wire \port$421$20 ;
-  output \port$421$21 ;
-  wire \port$421$21 ;
-  output \port$421$22 ;
-  wire \port$421$22 ;
-  output \port$421$23 ;
-  wire \port$421$23 ;
-  output \port$421$24 ;
-  wire \port$421$24 ;
-  output \port$421$25 ;
-  wire \port$421$25 ;
-  output \port$421$27 ;
-  wire \port$421$27 ;
-  output \port$421$28 ;
-  wire \port$421$28 ;
-  output \port$421$29 ;
-  wire \port$421$29 ;
-  output \port$421$3 ;
-  wire \port$421$3 ;
-  output \port$421$30 ;
-  wire \port$421$30 ;
-  output \port$421$31 ;
-  wire \port$421$31 ;
-  output \port$421$32 ;
-  wire \port$421$32 ;
-  output \port$421$33 ;
-  wire \port$421$33 ;
-  output \port$421$34 ;
-  wire \port$421$34 ;
-  output \port$421$35 ;
-  wire \port$421$35 ;
-  output \port$421$36 ;
-  wire \port$421$36 ;
-  output \port$421$37 ;
-  wire \port$421$37 ;
-  output \port$421$38 ;
-  wire \port$421$38 ;
-  output \port$421$39 ;
-  wire \port$421$39 ;
-  output \port$421$4 ;
-  wire \port$421$4 ;
-  output \port$421$40 ;
-  wire \port$421$40 ;
-  output \port$421$41 ;
-  wire \port$421$41 ;
-  output \port$421$42 ;
-  wire \port$421$42 ;
-  output \port$421$43 ;
-  wire \port$421$43 ;
-  output \port$421$44 ;
-  wire \port$421$44 ;
-  output \port$421$45 ;
-  wire \port$421$45 ;
-  output \port$421$46 ;
-  wire \port$421$46 ;
-  output \port$421$47 ;
-  wire \port$421$47 ;
-  output \port$421$48 ;
-  wire \port$421$48 ;
-  output \port$421$49 ;
-  wire \port$421$49 ;
-  output \port$421$5 ;
-  wire \port$421$5 ;
-  output \port$421$50 ;
-  wire \port$421$50 ;
-  output \port$421$51 ;
-  wire \port$421$51 ;
-  output \port$421$52 ;
-  wire \port$421$52 ;
-  output \port$421$6 ;
-  wire \port$421$6 ;
-  output \port$421$7 ;
-  wire \port$421$7 ;
-  output \port$421$8 ;
-  wire \port$421$8 ;
-  output \port$421$9 ;
-  wire \port$421$9 ;
+  output \port$432$0 ;
+  wire \port$432$0 ;
+  output \port$432$1 ;
+  wire \port$432$1 ;
+  output \port$432$10 ;
+  wire \port$432$10 ;
+  output \port$432$11 ;
+  wire \port$432$11 ;
+  output \port$432$12 ;
+  wire \port$432$12 ;
+  output \port$432$13 ;
+  wire \port$432$13 ;
+  output \port$432$14 ;
+  wire \port$432$14 ;
+  output \port$432$15 ;
+  wire \port$432$15 ;
+  output \port$432$16 ;
+  wire \port$432$16 ;
+  output \port$432$17 ;
+  wire \port$432$17 ;
+  output \port$432$18 ;
+  wire \port$432$18 ;
+  output \port$432$19 ;
+  wire \port$432$19 ;
+  output \port$432$2 ;
+  wire \port$432$2 ;
+  output \port$432$20 ;
+  wire \port$432$20 ;
+  output \port$432$21 ;
+  wire \port$432$21 ;
+  output \port$432$22 ;
+  wire \port$432$22 ;
+  output \port$432$23 ;
+  wire \port$432$23 ;
+  output \port$432$24 ;
+  wire \port$432$24 ;
+  output \port$432$25 ;
+  wire \port$432$25 ;
+  output \port$432$27 ;
+  wire \port$432$27 ;
+  output \port$432$28 ;
+  wire \port$432$28 ;
+  output \port$432$29 ;
+  wire \port$432$29 ;
+  output \port$432$3 ;
+  wire \port$432$3 ;
+  output \port$432$30 ;
+  wire \port$432$30 ;
+  output \port$432$31 ;
+  wire \port$432$31 ;
+  output \port$432$32 ;
+  wire \port$432$32 ;
+  output \port$432$33 ;
+  wire \port$432$33 ;
+  output \port$432$34 ;
+  wire \port$432$34 ;
+  output \port$432$35 ;
+  wire \port$432$35 ;
+  output \port$432$36 ;
+  wire \port$432$36 ;
+  output \port$432$37 ;
+  wire \port$432$37 ;
+  output \port$432$38 ;
+  wire \port$432$38 ;
+  output \port$432$39 ;
+  wire \port$432$39 ;
+  output \port$432$4 ;
+  wire \port$432$4 ;
+  output \port$432$40 ;
+  wire \port$432$40 ;
+  output \port$432$41 ;
+  wire \port$432$41 ;
+  output \port$432$42 ;
+  wire \port$432$42 ;
+  output \port$432$43 ;
+  wire \port$432$43 ;
+  output \port$432$44 ;
+  wire \port$432$44 ;
+  output \port$432$45 ;
+  wire \port$432$45 ;
+  output \port$432$46 ;
+  wire \port$432$46 ;
+  output \port$432$47 ;
+  wire \port$432$47 ;
+  output \port$432$48 ;
+  wire \port$432$48 ;
+  output \port$432$49 ;
+  wire \port$432$49 ;
+  output \port$432$5 ;
+  wire \port$432$5 ;
+  output \port$432$50 ;
+  wire \port$432$50 ;
+  output \port$432$51 ;
+  wire \port$432$51 ;
+  output \port$432$52 ;
+  wire \port$432$52 ;
+  output \port$432$6 ;
+  wire \port$432$6 ;
+  output \port$432$7 ;
+  wire \port$432$7 ;
+  output \port$432$8 ;
+  wire \port$432$8 ;
+  output \port$432$9 ;
+  wire \port$432$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24012,60 +24033,60 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$421$0 , \port$421$1 , \port$421
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$421$0 ),
-    .R1(\port$421$1 ),
-    .R10(\port$421$10 ),
-    .R11(\port$421$11 ),
-    .R12(\port$421$12 ),
-    .R13(\port$421$13 ),
-    .R14(\port$421$14 ),
-    .R15(\port$421$15 ),
-    .R16(\port$421$16 ),
-    .R17(\port$421$17 ),
-    .R18(\port$421$18 ),
-    .R19(\port$421$19 ),
-    .R2(\port$421$2 ),
-    .R20(\port$421$20 ),
-    .R21(\port$421$21 ),
-    .R22(\port$421$22 ),
-    .R23(\port$421$23 ),
-    .R24(\port$421$24 ),
-    .R25(\port$421$25 ),
+    .R0(\port$432$0 ),
+    .R1(\port$432$1 ),
+    .R10(\port$432$10 ),
+    .R11(\port$432$11 ),
+    .R12(\port$432$12 ),
+    .R13(\port$432$13 ),
+    .R14(\port$432$14 ),
+    .R15(\port$432$15 ),
+    .R16(\port$432$16 ),
+    .R17(\port$432$17 ),
+    .R18(\port$432$18 ),
+    .R19(\port$432$19 ),
+    .R2(\port$432$2 ),
+    .R20(\port$432$20 ),
+    .R21(\port$432$21 ),
+    .R22(\port$432$22 ),
+    .R23(\port$432$23 ),
+    .R24(\port$432$24 ),
+    .R25(\port$432$25 ),
     .R26(r[26]),
-    .R27(\port$421$27 ),
-    .R28(\port$421$28 ),
-    .R29(\port$421$29 ),
-    .R3(\port$421$3 ),
-    .R30(\port$421$30 ),
-    .R31(\port$421$31 ),
-    .R32(\port$421$32 ),
-    .R33(\port$421$33 ),
-    .R34(\port$421$34 ),
-    .R35(\port$421$35 ),
-    .R36(\port$421$36 ),
-    .R37(\port$421$37 ),
-    .R38(\port$421$38 ),
-    .R39(\port$421$39 ),
-    .R4(\port$421$4 ),
-    .R40(\port$421$40 ),
-    .R41(\port$421$41 ),
-    .R42(\port$421$42 ),
-    .R43(\port$421$43 ),
-    .R44(\port$421$44 ),
-    .R45(\port$421$45 ),
-    .R46(\port$421$46 ),
-    .R47(\port$421$47 ),
-    .R48(\port$421$48 ),
-    .R49(\port$421$49 ),
-    .R5(\port$421$5 ),
-    .R50(\port$421$50 ),
-    .R51(\port$421$51 ),
-    .R52(\port$421$52 ),
+    .R27(\port$432$27 ),
+    .R28(\port$432$28 ),
+    .R29(\port$432$29 ),
+    .R3(\port$432$3 ),
+    .R30(\port$432$30 ),
+    .R31(\port$432$31 ),
+    .R32(\port$432$32 ),
+    .R33(\port$432$33 ),
+    .R34(\port$432$34 ),
+    .R35(\port$432$35 ),
+    .R36(\port$432$36 ),
+    .R37(\port$432$37 ),
+    .R38(\port$432$38 ),
+    .R39(\port$432$39 ),
+    .R4(\port$432$4 ),
+    .R40(\port$432$40 ),
+    .R41(\port$432$41 ),
+    .R42(\port$432$42 ),
+    .R43(\port$432$43 ),
+    .R44(\port$432$44 ),
+    .R45(\port$432$45 ),
+    .R46(\port$432$46 ),
+    .R47(\port$432$47 ),
+    .R48(\port$432$48 ),
+    .R49(\port$432$49 ),
+    .R5(\port$432$5 ),
+    .R50(\port$432$50 ),
+    .R51(\port$432$51 ),
+    .R52(\port$432$52 ),
     .R53(r[53]),
-    .R6(\port$421$6 ),
-    .R7(\port$421$7 ),
-    .R8(\port$421$8 ),
-    .R9(\port$421$9 ),
+    .R6(\port$432$6 ),
+    .R7(\port$432$7 ),
+    .R8(\port$432$8 ),
+    .R9(\port$432$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24338,13 +24359,13 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$421$0 , \port$421$1 , \port$421
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$421$52 , \port$421$51 , \port$421$50 , \port$421$49 , \port$421$48 , \port$421$47 , \port$421$46 , \port$421$45 , \port$421$44 , \port$421$43 , \port$421$42 , \port$421$41 , \port$421$40 , \port$421$39 , \port$421$38 , \port$421$37 , \port$421$36 , \port$421$35 , \port$421$34 , \port$421$33 , \port$421$32 , \port$421$31 , \port$421$30 , \port$421$29 , \port$421$28 , \port$421$27 , \port$421$25 , \port$421$24 , \port$421$23 , \port$421$22 , \port$421$21 , \port$421$20 , \port$421$19 , \port$421$18 , \port$421$17 , \port$421$16 , \port$421$15 , \port$421$14 , \port$421$13 , \port$421$12 , \port$421$11 , \port$421$10 , \port$421$9 , \port$421$8 , \port$421$7 , \port$421$6 , \port$421$5 , \port$421$4 , \port$421$3 , \port$421$2 , \port$421$1 , \port$421$0  };
+  assign { r[52:27], r[25:0] } = { \port$432$52 , \port$432$51 , \port$432$50 , \port$432$49 , \port$432$48 , \port$432$47 , \port$432$46 , \port$432$45 , \port$432$44 , \port$432$43 , \port$432$42 , \port$432$41 , \port$432$40 , \port$432$39 , \port$432$38 , \port$432$37 , \port$432$36 , \port$432$35 , \port$432$34 , \port$432$33 , \port$432$32 , \port$432$31 , \port$432$30 , \port$432$29 , \port$432$28 , \port$432$27 , \port$432$25 , \port$432$24 , \port$432$23 , \port$432$22 , \port$432$21 , \port$432$20 , \port$432$19 , \port$432$18 , \port$432$17 , \port$432$16 , \port$432$15 , \port$432$14 , \port$432$13 , \port$432$12 , \port$432$11 , \port$432$10 , \port$432$9 , \port$432$8 , \port$432$7 , \port$432$6 , \port$432$5 , \port$432$4 , \port$432$3 , \port$432$2 , \port$432$1 , \port$432$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_1 (rst, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , \port$426$16 , \port$426$17 , \port$426$18 , \port$426$19 
-, \port$426$20 , \port$426$21 , \port$426$22 , \port$426$23 , \port$426$24 , \port$426$25 , \port$426$27 , \port$426$28 , \port$426$29 , \port$426$30 , \port$426$31 , \port$426$32 , \port$426$33 , \port$426$34 , \port$426$35 , \port$426$36 , \port$426$37 , \port$426$38 , \port$426$39 , \port$426$40 , \port$426$41 
-, \port$426$42 , \port$426$43 , \port$426$44 , \port$426$45 , \port$426$46 , \port$426$47 , \port$426$48 , \port$426$49 , \port$426$50 , \port$426$51 , \port$426$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_1 (rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , \port$437$16 , \port$437$17 , \port$437$18 , \port$437$19 
+, \port$437$20 , \port$437$21 , \port$437$22 , \port$437$23 , \port$437$24 , \port$437$25 , \port$437$27 , \port$437$28 , \port$437$29 , \port$437$30 , \port$437$31 , \port$437$32 , \port$437$33 , \port$437$34 , \port$437$35 , \port$437$36 , \port$437$37 , \port$437$38 , \port$437$39 , \port$437$40 , \port$437$41 
+, \port$437$42 , \port$437$43 , \port$437$44 , \port$437$45 , \port$437$46 , \port$437$47 , \port$437$48 , \port$437$49 , \port$437$50 , \port$437$51 , \port$437$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24352,110 +24373,110 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$426$0 , \port$426$1 , \port$426
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$426$0 ;
-  wire \port$426$0 ;
-  output \port$426$1 ;
-  wire \port$426$1 ;
-  output \port$426$10 ;
-  wire \port$426$10 ;
-  output \port$426$11 ;
-  wire \port$426$11 ;
-  output \port$426$12 ;
-  wire \port$426$12 ;
-  output \port$426$13 ;
-  wire \port$426$13 ;
-  output \port$426$14 ;
-  wire \port$426$14 ;
-  output \port$426$15 ;
-  wire \port$426$15 ;
-  output \port$426$16 ;
-  wire \port$426$16 ;
-  output \port$426$17 ;
-  wire \port$426$17 ;
-  output \port$426$18 ;
-  wire \port$426$18 ;
-  output \port$426$19 ;
-  wire \port$426$19 ;
-  output \port$426$2 ;
-  wire \port$426$2 ;
-  output \port$426$20 ;
-  wire \port$426$20 ;
-  output \port$426$21 ;
-  wire \port$426$21 ;
-  output \port$426$22 ;
-  wire \port$426$22 ;
-  output \port$426$23 ;
-  wire \port$426$23 ;
-  output \port$426$24 ;
-  wire \port$426$24 ;
-  output \port$426$25 ;
-  wire \port$426$25 ;
-  output \port$426$27 ;
-  wire \port$426$27 ;
-  output \port$426$28 ;
-  wire \port$426$28 ;
-  output \port$426$29 ;
-  wire \port$426$29 ;
-  output \port$426$3 ;
-  wire \port$426$3 ;
-  output \port$426$30 ;
-  wire \port$426$30 ;
-  output \port$426$31 ;
-  wire \port$426$31 ;
-  output \port$426$32 ;
-  wire \port$426$32 ;
-  output \port$426$33 ;
-  wire \port$426$33 ;
-  output \port$426$34 ;
-  wire \port$426$34 ;
-  output \port$426$35 ;
-  wire \port$426$35 ;
-  output \port$426$36 ;
-  wire \port$426$36 ;
-  output \port$426$37 ;
-  wire \port$426$37 ;
-  output \port$426$38 ;
-  wire \port$426$38 ;
-  output \port$426$39 ;
-  wire \port$426$39 ;
-  output \port$426$4 ;
-  wire \port$426$4 ;
-  output \port$426$40 ;
-  wire \port$426$40 ;
-  output \port$426$41 ;
-  wire \port$426$41 ;
-  output \port$426$42 ;
-  wire \port$426$42 ;
-  output \port$426$43 ;
-  wire \port$426$43 ;
-  output \port$426$44 ;
-  wire \port$426$44 ;
-  output \port$426$45 ;
-  wire \port$426$45 ;
-  output \port$426$46 ;
-  wire \port$426$46 ;
-  output \port$426$47 ;
-  wire \port$426$47 ;
-  output \port$426$48 ;
-  wire \port$426$48 ;
-  output \port$426$49 ;
-  wire \port$426$49 ;
-  output \port$426$5 ;
-  wire \port$426$5 ;
-  output \port$426$50 ;
-  wire \port$426$50 ;
-  output \port$426$51 ;
-  wire \port$426$51 ;
-  output \port$426$52 ;
-  wire \port$426$52 ;
-  output \port$426$6 ;
-  wire \port$426$6 ;
-  output \port$426$7 ;
-  wire \port$426$7 ;
-  output \port$426$8 ;
-  wire \port$426$8 ;
-  output \port$426$9 ;
-  wire \port$426$9 ;
+  output \port$437$0 ;
+  wire \port$437$0 ;
+  output \port$437$1 ;
+  wire \port$437$1 ;
+  output \port$437$10 ;
+  wire \port$437$10 ;
+  output \port$437$11 ;
+  wire \port$437$11 ;
+  output \port$437$12 ;
+  wire \port$437$12 ;
+  output \port$437$13 ;
+  wire \port$437$13 ;
+  output \port$437$14 ;
+  wire \port$437$14 ;
+  output \port$437$15 ;
+  wire \port$437$15 ;
+  output \port$437$16 ;
+  wire \port$437$16 ;
+  output \port$437$17 ;
+  wire \port$437$17 ;
+  output \port$437$18 ;
+  wire \port$437$18 ;
+  output \port$437$19 ;
+  wire \port$437$19 ;
+  output \port$437$2 ;
+  wire \port$437$2 ;
+  output \port$437$20 ;
+  wire \port$437$20 ;
+  output \port$437$21 ;
+  wire \port$437$21 ;
+  output \port$437$22 ;
+  wire \port$437$22 ;
+  output \port$437$23 ;
+  wire \port$437$23 ;
+  output \port$437$24 ;
+  wire \port$437$24 ;
+  output \port$437$25 ;
+  wire \port$437$25 ;
+  output \port$437$27 ;
+  wire \port$437$27 ;
+  output \port$437$28 ;
+  wire \port$437$28 ;
+  output \port$437$29 ;
+  wire \port$437$29 ;
+  output \port$437$3 ;
+  wire \port$437$3 ;
+  output \port$437$30 ;
+  wire \port$437$30 ;
+  output \port$437$31 ;
+  wire \port$437$31 ;
+  output \port$437$32 ;
+  wire \port$437$32 ;
+  output \port$437$33 ;
+  wire \port$437$33 ;
+  output \port$437$34 ;
+  wire \port$437$34 ;
+  output \port$437$35 ;
+  wire \port$437$35 ;
+  output \port$437$36 ;
+  wire \port$437$36 ;
+  output \port$437$37 ;
+  wire \port$437$37 ;
+  output \port$437$38 ;
+  wire \port$437$38 ;
+  output \port$437$39 ;
+  wire \port$437$39 ;
+  output \port$437$4 ;
+  wire \port$437$4 ;
+  output \port$437$40 ;
+  wire \port$437$40 ;
+  output \port$437$41 ;
+  wire \port$437$41 ;
+  output \port$437$42 ;
+  wire \port$437$42 ;
+  output \port$437$43 ;
+  wire \port$437$43 ;
+  output \port$437$44 ;
+  wire \port$437$44 ;
+  output \port$437$45 ;
+  wire \port$437$45 ;
+  output \port$437$46 ;
+  wire \port$437$46 ;
+  output \port$437$47 ;
+  wire \port$437$47 ;
+  output \port$437$48 ;
+  wire \port$437$48 ;
+  output \port$437$49 ;
+  wire \port$437$49 ;
+  output \port$437$5 ;
+  wire \port$437$5 ;
+  output \port$437$50 ;
+  wire \port$437$50 ;
+  output \port$437$51 ;
+  wire \port$437$51 ;
+  output \port$437$52 ;
+  wire \port$437$52 ;
+  output \port$437$6 ;
+  wire \port$437$6 ;
+  output \port$437$7 ;
+  wire \port$437$7 ;
+  output \port$437$8 ;
+  wire \port$437$8 ;
+  output \port$437$9 ;
+  wire \port$437$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24652,60 +24673,60 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$426$0 , \port$426$1 , \port$426
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$426$0 ),
-    .R1(\port$426$1 ),
-    .R10(\port$426$10 ),
-    .R11(\port$426$11 ),
-    .R12(\port$426$12 ),
-    .R13(\port$426$13 ),
-    .R14(\port$426$14 ),
-    .R15(\port$426$15 ),
-    .R16(\port$426$16 ),
-    .R17(\port$426$17 ),
-    .R18(\port$426$18 ),
-    .R19(\port$426$19 ),
-    .R2(\port$426$2 ),
-    .R20(\port$426$20 ),
-    .R21(\port$426$21 ),
-    .R22(\port$426$22 ),
-    .R23(\port$426$23 ),
-    .R24(\port$426$24 ),
-    .R25(\port$426$25 ),
+    .R0(\port$437$0 ),
+    .R1(\port$437$1 ),
+    .R10(\port$437$10 ),
+    .R11(\port$437$11 ),
+    .R12(\port$437$12 ),
+    .R13(\port$437$13 ),
+    .R14(\port$437$14 ),
+    .R15(\port$437$15 ),
+    .R16(\port$437$16 ),
+    .R17(\port$437$17 ),
+    .R18(\port$437$18 ),
+    .R19(\port$437$19 ),
+    .R2(\port$437$2 ),
+    .R20(\port$437$20 ),
+    .R21(\port$437$21 ),
+    .R22(\port$437$22 ),
+    .R23(\port$437$23 ),
+    .R24(\port$437$24 ),
+    .R25(\port$437$25 ),
     .R26(r[26]),
-    .R27(\port$426$27 ),
-    .R28(\port$426$28 ),
-    .R29(\port$426$29 ),
-    .R3(\port$426$3 ),
-    .R30(\port$426$30 ),
-    .R31(\port$426$31 ),
-    .R32(\port$426$32 ),
-    .R33(\port$426$33 ),
-    .R34(\port$426$34 ),
-    .R35(\port$426$35 ),
-    .R36(\port$426$36 ),
-    .R37(\port$426$37 ),
-    .R38(\port$426$38 ),
-    .R39(\port$426$39 ),
-    .R4(\port$426$4 ),
-    .R40(\port$426$40 ),
-    .R41(\port$426$41 ),
-    .R42(\port$426$42 ),
-    .R43(\port$426$43 ),
-    .R44(\port$426$44 ),
-    .R45(\port$426$45 ),
-    .R46(\port$426$46 ),
-    .R47(\port$426$47 ),
-    .R48(\port$426$48 ),
-    .R49(\port$426$49 ),
-    .R5(\port$426$5 ),
-    .R50(\port$426$50 ),
-    .R51(\port$426$51 ),
-    .R52(\port$426$52 ),
+    .R27(\port$437$27 ),
+    .R28(\port$437$28 ),
+    .R29(\port$437$29 ),
+    .R3(\port$437$3 ),
+    .R30(\port$437$30 ),
+    .R31(\port$437$31 ),
+    .R32(\port$437$32 ),
+    .R33(\port$437$33 ),
+    .R34(\port$437$34 ),
+    .R35(\port$437$35 ),
+    .R36(\port$437$36 ),
+    .R37(\port$437$37 ),
+    .R38(\port$437$38 ),
+    .R39(\port$437$39 ),
+    .R4(\port$437$4 ),
+    .R40(\port$437$40 ),
+    .R41(\port$437$41 ),
+    .R42(\port$437$42 ),
+    .R43(\port$437$43 ),
+    .R44(\port$437$44 ),
+    .R45(\port$437$45 ),
+    .R46(\port$437$46 ),
+    .R47(\port$437$47 ),
+    .R48(\port$437$48 ),
+    .R49(\port$437$49 ),
+    .R5(\port$437$5 ),
+    .R50(\port$437$50 ),
+    .R51(\port$437$51 ),
+    .R52(\port$437$52 ),
     .R53(r[53]),
-    .R6(\port$426$6 ),
-    .R7(\port$426$7 ),
-    .R8(\port$426$8 ),
-    .R9(\port$426$9 ),
+    .R6(\port$437$6 ),
+    .R7(\port$437$7 ),
+    .R8(\port$437$8 ),
+    .R9(\port$437$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24978,13 +24999,13 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$426$0 , \port$426$1 , \port$426
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$426$52 , \port$426$51 , \port$426$50 , \port$426$49 , \port$426$48 , \port$426$47 , \port$426$46 , \port$426$45 , \port$426$44 , \port$426$43 , \port$426$42 , \port$426$41 , \port$426$40 , \port$426$39 , \port$426$38 , \port$426$37 , \port$426$36 , \port$426$35 , \port$426$34 , \port$426$33 , \port$426$32 , \port$426$31 , \port$426$30 , \port$426$29 , \port$426$28 , \port$426$27 , \port$426$25 , \port$426$24 , \port$426$23 , \port$426$22 , \port$426$21 , \port$426$20 , \port$426$19 , \port$426$18 , \port$426$17 , \port$426$16 , \port$426$15 , \port$426$14 , \port$426$13 , \port$426$12 , \port$426$11 , \port$426$10 , \port$426$9 , \port$426$8 , \port$426$7 , \port$426$6 , \port$426$5 , \port$426$4 , \port$426$3 , \port$426$2 , \port$426$1 , \port$426$0  };
+  assign { r[52:27], r[25:0] } = { \port$437$52 , \port$437$51 , \port$437$50 , \port$437$49 , \port$437$48 , \port$437$47 , \port$437$46 , \port$437$45 , \port$437$44 , \port$437$43 , \port$437$42 , \port$437$41 , \port$437$40 , \port$437$39 , \port$437$38 , \port$437$37 , \port$437$36 , \port$437$35 , \port$437$34 , \port$437$33 , \port$437$32 , \port$437$31 , \port$437$30 , \port$437$29 , \port$437$28 , \port$437$27 , \port$437$25 , \port$437$24 , \port$437$23 , \port$437$22 , \port$437$21 , \port$437$20 , \port$437$19 , \port$437$18 , \port$437$17 , \port$437$16 , \port$437$15 , \port$437$14 , \port$437$13 , \port$437$12 , \port$437$11 , \port$437$10 , \port$437$9 , \port$437$8 , \port$437$7 , \port$437$6 , \port$437$5 , \port$437$4 , \port$437$3 , \port$437$2 , \port$437$1 , \port$437$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_2 (rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , \port$431$16 , \port$431$17 , \port$431$18 , \port$431$19 
-, \port$431$20 , \port$431$21 , \port$431$22 , \port$431$23 , \port$431$24 , \port$431$25 , \port$431$27 , \port$431$28 , \port$431$29 , \port$431$30 , \port$431$31 , \port$431$32 , \port$431$33 , \port$431$34 , \port$431$35 , \port$431$36 , \port$431$37 , \port$431$38 , \port$431$39 , \port$431$40 , \port$431$41 
-, \port$431$42 , \port$431$43 , \port$431$44 , \port$431$45 , \port$431$46 , \port$431$47 , \port$431$48 , \port$431$49 , \port$431$50 , \port$431$51 , \port$431$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_2 (rst, \port$442$0 , \port$442$1 , \port$442$2 , \port$442$3 , \port$442$4 , \port$442$5 , \port$442$6 , \port$442$7 , \port$442$8 , \port$442$9 , \port$442$10 , \port$442$11 , \port$442$12 , \port$442$13 , \port$442$14 , \port$442$15 , \port$442$16 , \port$442$17 , \port$442$18 , \port$442$19 
+, \port$442$20 , \port$442$21 , \port$442$22 , \port$442$23 , \port$442$24 , \port$442$25 , \port$442$27 , \port$442$28 , \port$442$29 , \port$442$30 , \port$442$31 , \port$442$32 , \port$442$33 , \port$442$34 , \port$442$35 , \port$442$36 , \port$442$37 , \port$442$38 , \port$442$39 , \port$442$40 , \port$442$41 
+, \port$442$42 , \port$442$43 , \port$442$44 , \port$442$45 , \port$442$46 , \port$442$47 , \port$442$48 , \port$442$49 , \port$442$50 , \port$442$51 , \port$442$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24992,110 +25013,110 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$431$0 , \port$431$1 , \port$431
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$431$0 ;
-  wire \port$431$0 ;
-  output \port$431$1 ;
-  wire \port$431$1 ;
-  output \port$431$10 ;
-  wire \port$431$10 ;
-  output \port$431$11 ;
-  wire \port$431$11 ;
-  output \port$431$12 ;
-  wire \port$431$12 ;
-  output \port$431$13 ;
-  wire \port$431$13 ;
-  output \port$431$14 ;
-  wire \port$431$14 ;
-  output \port$431$15 ;
-  wire \port$431$15 ;
-  output \port$431$16 ;
-  wire \port$431$16 ;
-  output \port$431$17 ;
-  wire \port$431$17 ;
-  output \port$431$18 ;
-  wire \port$431$18 ;
-  output \port$431$19 ;
-  wire \port$431$19 ;
-  output \port$431$2 ;
-  wire \port$431$2 ;
-  output \port$431$20 ;
-  wire \port$431$20 ;
-  output \port$431$21 ;
-  wire \port$431$21 ;
-  output \port$431$22 ;
-  wire \port$431$22 ;
-  output \port$431$23 ;
-  wire \port$431$23 ;
-  output \port$431$24 ;
-  wire \port$431$24 ;
-  output \port$431$25 ;
-  wire \port$431$25 ;
-  output \port$431$27 ;
-  wire \port$431$27 ;
-  output \port$431$28 ;
-  wire \port$431$28 ;
-  output \port$431$29 ;
-  wire \port$431$29 ;
-  output \port$431$3 ;
-  wire \port$431$3 ;
-  output \port$431$30 ;
-  wire \port$431$30 ;
-  output \port$431$31 ;
-  wire \port$431$31 ;
-  output \port$431$32 ;
-  wire \port$431$32 ;
-  output \port$431$33 ;
-  wire \port$431$33 ;
-  output \port$431$34 ;
-  wire \port$431$34 ;
-  output \port$431$35 ;
-  wire \port$431$35 ;
-  output \port$431$36 ;
-  wire \port$431$36 ;
-  output \port$431$37 ;
-  wire \port$431$37 ;
-  output \port$431$38 ;
-  wire \port$431$38 ;
-  output \port$431$39 ;
-  wire \port$431$39 ;
-  output \port$431$4 ;
-  wire \port$431$4 ;
-  output \port$431$40 ;
-  wire \port$431$40 ;
-  output \port$431$41 ;
-  wire \port$431$41 ;
-  output \port$431$42 ;
-  wire \port$431$42 ;
-  output \port$431$43 ;
-  wire \port$431$43 ;
-  output \port$431$44 ;
-  wire \port$431$44 ;
-  output \port$431$45 ;
-  wire \port$431$45 ;
-  output \port$431$46 ;
-  wire \port$431$46 ;
-  output \port$431$47 ;
-  wire \port$431$47 ;
-  output \port$431$48 ;
-  wire \port$431$48 ;
-  output \port$431$49 ;
-  wire \port$431$49 ;
-  output \port$431$5 ;
-  wire \port$431$5 ;
-  output \port$431$50 ;
-  wire \port$431$50 ;
-  output \port$431$51 ;
-  wire \port$431$51 ;
-  output \port$431$52 ;
-  wire \port$431$52 ;
-  output \port$431$6 ;
-  wire \port$431$6 ;
-  output \port$431$7 ;
-  wire \port$431$7 ;
-  output \port$431$8 ;
-  wire \port$431$8 ;
-  output \port$431$9 ;
-  wire \port$431$9 ;
+  output \port$442$0 ;
+  wire \port$442$0 ;
+  output \port$442$1 ;
+  wire \port$442$1 ;
+  output \port$442$10 ;
+  wire \port$442$10 ;
+  output \port$442$11 ;
+  wire \port$442$11 ;
+  output \port$442$12 ;
+  wire \port$442$12 ;
+  output \port$442$13 ;
+  wire \port$442$13 ;
+  output \port$442$14 ;
+  wire \port$442$14 ;
+  output \port$442$15 ;
+  wire \port$442$15 ;
+  output \port$442$16 ;
+  wire \port$442$16 ;
+  output \port$442$17 ;
+  wire \port$442$17 ;
+  output \port$442$18 ;
+  wire \port$442$18 ;
+  output \port$442$19 ;
+  wire \port$442$19 ;
+  output \port$442$2 ;
+  wire \port$442$2 ;
+  output \port$442$20 ;
+  wire \port$442$20 ;
+  output \port$442$21 ;
+  wire \port$442$21 ;
+  output \port$442$22 ;
+  wire \port$442$22 ;
+  output \port$442$23 ;
+  wire \port$442$23 ;
+  output \port$442$24 ;
+  wire \port$442$24 ;
+  output \port$442$25 ;
+  wire \port$442$25 ;
+  output \port$442$27 ;
+  wire \port$442$27 ;
+  output \port$442$28 ;
+  wire \port$442$28 ;
+  output \port$442$29 ;
+  wire \port$442$29 ;
+  output \port$442$3 ;
+  wire \port$442$3 ;
+  output \port$442$30 ;
+  wire \port$442$30 ;
+  output \port$442$31 ;
+  wire \port$442$31 ;
+  output \port$442$32 ;
+  wire \port$442$32 ;
+  output \port$442$33 ;
+  wire \port$442$33 ;
+  output \port$442$34 ;
+  wire \port$442$34 ;
+  output \port$442$35 ;
+  wire \port$442$35 ;
+  output \port$442$36 ;
+  wire \port$442$36 ;
+  output \port$442$37 ;
+  wire \port$442$37 ;
+  output \port$442$38 ;
+  wire \port$442$38 ;
+  output \port$442$39 ;
+  wire \port$442$39 ;
+  output \port$442$4 ;
+  wire \port$442$4 ;
+  output \port$442$40 ;
+  wire \port$442$40 ;
+  output \port$442$41 ;
+  wire \port$442$41 ;
+  output \port$442$42 ;
+  wire \port$442$42 ;
+  output \port$442$43 ;
+  wire \port$442$43 ;
+  output \port$442$44 ;
+  wire \port$442$44 ;
+  output \port$442$45 ;
+  wire \port$442$45 ;
+  output \port$442$46 ;
+  wire \port$442$46 ;
+  output \port$442$47 ;
+  wire \port$442$47 ;
+  output \port$442$48 ;
+  wire \port$442$48 ;
+  output \port$442$49 ;
+  wire \port$442$49 ;
+  output \port$442$5 ;
+  wire \port$442$5 ;
+  output \port$442$50 ;
+  wire \port$442$50 ;
+  output \port$442$51 ;
+  wire \port$442$51 ;
+  output \port$442$52 ;
+  wire \port$442$52 ;
+  output \port$442$6 ;
+  wire \port$442$6 ;
+  output \port$442$7 ;
+  wire \port$442$7 ;
+  output \port$442$8 ;
+  wire \port$442$8 ;
+  output \port$442$9 ;
+  wire \port$442$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25292,60 +25313,60 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$431$0 , \port$431$1 , \port$431
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$431$0 ),
-    .R1(\port$431$1 ),
-    .R10(\port$431$10 ),
-    .R11(\port$431$11 ),
-    .R12(\port$431$12 ),
-    .R13(\port$431$13 ),
-    .R14(\port$431$14 ),
-    .R15(\port$431$15 ),
-    .R16(\port$431$16 ),
-    .R17(\port$431$17 ),
-    .R18(\port$431$18 ),
-    .R19(\port$431$19 ),
-    .R2(\port$431$2 ),
-    .R20(\port$431$20 ),
-    .R21(\port$431$21 ),
-    .R22(\port$431$22 ),
-    .R23(\port$431$23 ),
-    .R24(\port$431$24 ),
-    .R25(\port$431$25 ),
+    .R0(\port$442$0 ),
+    .R1(\port$442$1 ),
+    .R10(\port$442$10 ),
+    .R11(\port$442$11 ),
+    .R12(\port$442$12 ),
+    .R13(\port$442$13 ),
+    .R14(\port$442$14 ),
+    .R15(\port$442$15 ),
+    .R16(\port$442$16 ),
+    .R17(\port$442$17 ),
+    .R18(\port$442$18 ),
+    .R19(\port$442$19 ),
+    .R2(\port$442$2 ),
+    .R20(\port$442$20 ),
+    .R21(\port$442$21 ),
+    .R22(\port$442$22 ),
+    .R23(\port$442$23 ),
+    .R24(\port$442$24 ),
+    .R25(\port$442$25 ),
     .R26(r[26]),
-    .R27(\port$431$27 ),
-    .R28(\port$431$28 ),
-    .R29(\port$431$29 ),
-    .R3(\port$431$3 ),
-    .R30(\port$431$30 ),
-    .R31(\port$431$31 ),
-    .R32(\port$431$32 ),
-    .R33(\port$431$33 ),
-    .R34(\port$431$34 ),
-    .R35(\port$431$35 ),
-    .R36(\port$431$36 ),
-    .R37(\port$431$37 ),
-    .R38(\port$431$38 ),
-    .R39(\port$431$39 ),
-    .R4(\port$431$4 ),
-    .R40(\port$431$40 ),
-    .R41(\port$431$41 ),
-    .R42(\port$431$42 ),
-    .R43(\port$431$43 ),
-    .R44(\port$431$44 ),
-    .R45(\port$431$45 ),
-    .R46(\port$431$46 ),
-    .R47(\port$431$47 ),
-    .R48(\port$431$48 ),
-    .R49(\port$431$49 ),
-    .R5(\port$431$5 ),
-    .R50(\port$431$50 ),
-    .R51(\port$431$51 ),
-    .R52(\port$431$52 ),
+    .R27(\port$442$27 ),
+    .R28(\port$442$28 ),
+    .R29(\port$442$29 ),
+    .R3(\port$442$3 ),
+    .R30(\port$442$30 ),
+    .R31(\port$442$31 ),
+    .R32(\port$442$32 ),
+    .R33(\port$442$33 ),
+    .R34(\port$442$34 ),
+    .R35(\port$442$35 ),
+    .R36(\port$442$36 ),
+    .R37(\port$442$37 ),
+    .R38(\port$442$38 ),
+    .R39(\port$442$39 ),
+    .R4(\port$442$4 ),
+    .R40(\port$442$40 ),
+    .R41(\port$442$41 ),
+    .R42(\port$442$42 ),
+    .R43(\port$442$43 ),
+    .R44(\port$442$44 ),
+    .R45(\port$442$45 ),
+    .R46(\port$442$46 ),
+    .R47(\port$442$47 ),
+    .R48(\port$442$48 ),
+    .R49(\port$442$49 ),
+    .R5(\port$442$5 ),
+    .R50(\port$442$50 ),
+    .R51(\port$442$51 ),
+    .R52(\port$442$52 ),
     .R53(r[53]),
-    .R6(\port$431$6 ),
-    .R7(\port$431$7 ),
-    .R8(\port$431$8 ),
-    .R9(\port$431$9 ),
+    .R6(\port$442$6 ),
+    .R7(\port$442$7 ),
+    .R8(\port$442$8 ),
+    .R9(\port$442$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -25618,13 +25639,13 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$431$0 , \port$431$1 , \port$431
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$431$52 , \port$431$51 , \port$431$50 , \port$431$49 , \port$431$48 , \port$431$47 , \port$431$46 , \port$431$45 , \port$431$44 , \port$431$43 , \port$431$42 , \port$431$41 , \port$431$40 , \port$431$39 , \port$431$38 , \port$431$37 , \port$431$36 , \port$431$35 , \port$431$34 , \port$431$33 , \port$431$32 , \port$431$31 , \port$431$30 , \port$431$29 , \port$431$28 , \port$431$27 , \port$431$25 , \port$431$24 , \port$431$23 , \port$431$22 , \port$431$21 , \port$431$20 , \port$431$19 , \port$431$18 , \port$431$17 , \port$431$16 , \port$431$15 , \port$431$14 , \port$431$13 , \port$431$12 , \port$431$11 , \port$431$10 , \port$431$9 , \port$431$8 , \port$431$7 , \port$431$6 , \port$431$5 , \port$431$4 , \port$431$3 , \port$431$2 , \port$431$1 , \port$431$0  };
+  assign { r[52:27], r[25:0] } = { \port$442$52 , \port$442$51 , \port$442$50 , \port$442$49 , \port$442$48 , \port$442$47 , \port$442$46 , \port$442$45 , \port$442$44 , \port$442$43 , \port$442$42 , \port$442$41 , \port$442$40 , \port$442$39 , \port$442$38 , \port$442$37 , \port$442$36 , \port$442$35 , \port$442$34 , \port$442$33 , \port$442$32 , \port$442$31 , \port$442$30 , \port$442$29 , \port$442$28 , \port$442$27 , \port$442$25 , \port$442$24 , \port$442$23 , \port$442$22 , \port$442$21 , \port$442$20 , \port$442$19 , \port$442$18 , \port$442$17 , \port$442$16 , \port$442$15 , \port$442$14 , \port$442$13 , \port$442$12 , \port$442$11 , \port$442$10 , \port$442$9 , \port$442$8 , \port$442$7 , \port$442$6 , \port$442$5 , \port$442$4 , \port$442$3 , \port$442$2 , \port$442$1 , \port$442$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_3 (rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , \port$436$16 , \port$436$17 , \port$436$18 , \port$436$19 
-, \port$436$20 , \port$436$21 , \port$436$22 , \port$436$23 , \port$436$24 , \port$436$25 , \port$436$27 , \port$436$28 , \port$436$29 , \port$436$30 , \port$436$31 , \port$436$32 , \port$436$33 , \port$436$34 , \port$436$35 , \port$436$36 , \port$436$37 , \port$436$38 , \port$436$39 , \port$436$40 , \port$436$41 
-, \port$436$42 , \port$436$43 , \port$436$44 , \port$436$45 , \port$436$46 , \port$436$47 , \port$436$48 , \port$436$49 , \port$436$50 , \port$436$51 , \port$436$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_3 (rst, \port$447$0 , \port$447$1 , \port$447$2 , \port$447$3 , \port$447$4 , \port$447$5 , \port$447$6 , \port$447$7 , \port$447$8 , \port$447$9 , \port$447$10 , \port$447$11 , \port$447$12 , \port$447$13 , \port$447$14 , \port$447$15 , \port$447$16 , \port$447$17 , \port$447$18 , \port$447$19 
+, \port$447$20 , \port$447$21 , \port$447$22 , \port$447$23 , \port$447$24 , \port$447$25 , \port$447$27 , \port$447$28 , \port$447$29 , \port$447$30 , \port$447$31 , \port$447$32 , \port$447$33 , \port$447$34 , \port$447$35 , \port$447$36 , \port$447$37 , \port$447$38 , \port$447$39 , \port$447$40 , \port$447$41 
+, \port$447$42 , \port$447$43 , \port$447$44 , \port$447$45 , \port$447$46 , \port$447$47 , \port$447$48 , \port$447$49 , \port$447$50 , \port$447$51 , \port$447$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25632,110 +25653,110 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$436$0 , \port$436$1 , \port$436
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$436$0 ;
-  wire \port$436$0 ;
-  output \port$436$1 ;
-  wire \port$436$1 ;
-  output \port$436$10 ;
-  wire \port$436$10 ;
-  output \port$436$11 ;
-  wire \port$436$11 ;
-  output \port$436$12 ;
-  wire \port$436$12 ;
-  output \port$436$13 ;
-  wire \port$436$13 ;
-  output \port$436$14 ;
-  wire \port$436$14 ;
-  output \port$436$15 ;
-  wire \port$436$15 ;
-  output \port$436$16 ;
-  wire \port$436$16 ;
-  output \port$436$17 ;
-  wire \port$436$17 ;
-  output \port$436$18 ;
-  wire \port$436$18 ;
-  output \port$436$19 ;
-  wire \port$436$19 ;
-  output \port$436$2 ;
-  wire \port$436$2 ;
-  output \port$436$20 ;
-  wire \port$436$20 ;
-  output \port$436$21 ;
-  wire \port$436$21 ;
-  output \port$436$22 ;
-  wire \port$436$22 ;
-  output \port$436$23 ;
-  wire \port$436$23 ;
-  output \port$436$24 ;
-  wire \port$436$24 ;
-  output \port$436$25 ;
-  wire \port$436$25 ;
-  output \port$436$27 ;
-  wire \port$436$27 ;
-  output \port$436$28 ;
-  wire \port$436$28 ;
-  output \port$436$29 ;
-  wire \port$436$29 ;
-  output \port$436$3 ;
-  wire \port$436$3 ;
-  output \port$436$30 ;
-  wire \port$436$30 ;
-  output \port$436$31 ;
-  wire \port$436$31 ;
-  output \port$436$32 ;
-  wire \port$436$32 ;
-  output \port$436$33 ;
-  wire \port$436$33 ;
-  output \port$436$34 ;
-  wire \port$436$34 ;
-  output \port$436$35 ;
-  wire \port$436$35 ;
-  output \port$436$36 ;
-  wire \port$436$36 ;
-  output \port$436$37 ;
-  wire \port$436$37 ;
-  output \port$436$38 ;
-  wire \port$436$38 ;
-  output \port$436$39 ;
-  wire \port$436$39 ;
-  output \port$436$4 ;
-  wire \port$436$4 ;
-  output \port$436$40 ;
-  wire \port$436$40 ;
-  output \port$436$41 ;
-  wire \port$436$41 ;
-  output \port$436$42 ;
-  wire \port$436$42 ;
-  output \port$436$43 ;
-  wire \port$436$43 ;
-  output \port$436$44 ;
-  wire \port$436$44 ;
-  output \port$436$45 ;
-  wire \port$436$45 ;
-  output \port$436$46 ;
-  wire \port$436$46 ;
-  output \port$436$47 ;
-  wire \port$436$47 ;
-  output \port$436$48 ;
-  wire \port$436$48 ;
-  output \port$436$49 ;
-  wire \port$436$49 ;
-  output \port$436$5 ;
-  wire \port$436$5 ;
-  output \port$436$50 ;
-  wire \port$436$50 ;
-  output \port$436$51 ;
-  wire \port$436$51 ;
-  output \port$436$52 ;
-  wire \port$436$52 ;
-  output \port$436$6 ;
-  wire \port$436$6 ;
-  output \port$436$7 ;
-  wire \port$436$7 ;
-  output \port$436$8 ;
-  wire \port$436$8 ;
-  output \port$436$9 ;
-  wire \port$436$9 ;
+  output \port$447$0 ;
+  wire \port$447$0 ;
+  output \port$447$1 ;
+  wire \port$447$1 ;
+  output \port$447$10 ;
+  wire \port$447$10 ;
+  output \port$447$11 ;
+  wire \port$447$11 ;
+  output \port$447$12 ;
+  wire \port$447$12 ;
+  output \port$447$13 ;
+  wire \port$447$13 ;
+  output \port$447$14 ;
+  wire \port$447$14 ;
+  output \port$447$15 ;
+  wire \port$447$15 ;
+  output \port$447$16 ;
+  wire \port$447$16 ;
+  output \port$447$17 ;
+  wire \port$447$17 ;
+  output \port$447$18 ;
+  wire \port$447$18 ;
+  output \port$447$19 ;
+  wire \port$447$19 ;
+  output \port$447$2 ;
+  wire \port$447$2 ;
+  output \port$447$20 ;
+  wire \port$447$20 ;
+  output \port$447$21 ;
+  wire \port$447$21 ;
+  output \port$447$22 ;
+  wire \port$447$22 ;
+  output \port$447$23 ;
+  wire \port$447$23 ;
+  output \port$447$24 ;
+  wire \port$447$24 ;
+  output \port$447$25 ;
+  wire \port$447$25 ;
+  output \port$447$27 ;
+  wire \port$447$27 ;
+  output \port$447$28 ;
+  wire \port$447$28 ;
+  output \port$447$29 ;
+  wire \port$447$29 ;
+  output \port$447$3 ;
+  wire \port$447$3 ;
+  output \port$447$30 ;
+  wire \port$447$30 ;
+  output \port$447$31 ;
+  wire \port$447$31 ;
+  output \port$447$32 ;
+  wire \port$447$32 ;
+  output \port$447$33 ;
+  wire \port$447$33 ;
+  output \port$447$34 ;
+  wire \port$447$34 ;
+  output \port$447$35 ;
+  wire \port$447$35 ;
+  output \port$447$36 ;
+  wire \port$447$36 ;
+  output \port$447$37 ;
+  wire \port$447$37 ;
+  output \port$447$38 ;
+  wire \port$447$38 ;
+  output \port$447$39 ;
+  wire \port$447$39 ;
+  output \port$447$4 ;
+  wire \port$447$4 ;
+  output \port$447$40 ;
+  wire \port$447$40 ;
+  output \port$447$41 ;
+  wire \port$447$41 ;
+  output \port$447$42 ;
+  wire \port$447$42 ;
+  output \port$447$43 ;
+  wire \port$447$43 ;
+  output \port$447$44 ;
+  wire \port$447$44 ;
+  output \port$447$45 ;
+  wire \port$447$45 ;
+  output \port$447$46 ;
+  wire \port$447$46 ;
+  output \port$447$47 ;
+  wire \port$447$47 ;
+  output \port$447$48 ;
+  wire \port$447$48 ;
+  output \port$447$49 ;
+  wire \port$447$49 ;
+  output \port$447$5 ;
+  wire \port$447$5 ;
+  output \port$447$50 ;
+  wire \port$447$50 ;
+  output \port$447$51 ;
+  wire \port$447$51 ;
+  output \port$447$52 ;
+  wire \port$447$52 ;
+  output \port$447$6 ;
+  wire \port$447$6 ;
+  output \port$447$7 ;
+  wire \port$447$7 ;
+  output \port$447$8 ;
+  wire \port$447$8 ;
+  output \port$447$9 ;
+  wire \port$447$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25932,60 +25953,60 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$436$0 , \port$436$1 , \port$436
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$436$0 ),
-    .R1(\port$436$1 ),
-    .R10(\port$436$10 ),
-    .R11(\port$436$11 ),
-    .R12(\port$436$12 ),
-    .R13(\port$436$13 ),
-    .R14(\port$436$14 ),
-    .R15(\port$436$15 ),
-    .R16(\port$436$16 ),
-    .R17(\port$436$17 ),
-    .R18(\port$436$18 ),
-    .R19(\port$436$19 ),
-    .R2(\port$436$2 ),
-    .R20(\port$436$20 ),
-    .R21(\port$436$21 ),
-    .R22(\port$436$22 ),
-    .R23(\port$436$23 ),
-    .R24(\port$436$24 ),
-    .R25(\port$436$25 ),
+    .R0(\port$447$0 ),
+    .R1(\port$447$1 ),
+    .R10(\port$447$10 ),
+    .R11(\port$447$11 ),
+    .R12(\port$447$12 ),
+    .R13(\port$447$13 ),
+    .R14(\port$447$14 ),
+    .R15(\port$447$15 ),
+    .R16(\port$447$16 ),
+    .R17(\port$447$17 ),
+    .R18(\port$447$18 ),
+    .R19(\port$447$19 ),
+    .R2(\port$447$2 ),
+    .R20(\port$447$20 ),
+    .R21(\port$447$21 ),
+    .R22(\port$447$22 ),
+    .R23(\port$447$23 ),
+    .R24(\port$447$24 ),
+    .R25(\port$447$25 ),
     .R26(r[26]),
-    .R27(\port$436$27 ),
-    .R28(\port$436$28 ),
-    .R29(\port$436$29 ),
-    .R3(\port$436$3 ),
-    .R30(\port$436$30 ),
-    .R31(\port$436$31 ),
-    .R32(\port$436$32 ),
-    .R33(\port$436$33 ),
-    .R34(\port$436$34 ),
-    .R35(\port$436$35 ),
-    .R36(\port$436$36 ),
-    .R37(\port$436$37 ),
-    .R38(\port$436$38 ),
-    .R39(\port$436$39 ),
-    .R4(\port$436$4 ),
-    .R40(\port$436$40 ),
-    .R41(\port$436$41 ),
-    .R42(\port$436$42 ),
-    .R43(\port$436$43 ),
-    .R44(\port$436$44 ),
-    .R45(\port$436$45 ),
-    .R46(\port$436$46 ),
-    .R47(\port$436$47 ),
-    .R48(\port$436$48 ),
-    .R49(\port$436$49 ),
-    .R5(\port$436$5 ),
-    .R50(\port$436$50 ),
-    .R51(\port$436$51 ),
-    .R52(\port$436$52 ),
+    .R27(\port$447$27 ),
+    .R28(\port$447$28 ),
+    .R29(\port$447$29 ),
+    .R3(\port$447$3 ),
+    .R30(\port$447$30 ),
+    .R31(\port$447$31 ),
+    .R32(\port$447$32 ),
+    .R33(\port$447$33 ),
+    .R34(\port$447$34 ),
+    .R35(\port$447$35 ),
+    .R36(\port$447$36 ),
+    .R37(\port$447$37 ),
+    .R38(\port$447$38 ),
+    .R39(\port$447$39 ),
+    .R4(\port$447$4 ),
+    .R40(\port$447$40 ),
+    .R41(\port$447$41 ),
+    .R42(\port$447$42 ),
+    .R43(\port$447$43 ),
+    .R44(\port$447$44 ),
+    .R45(\port$447$45 ),
+    .R46(\port$447$46 ),
+    .R47(\port$447$47 ),
+    .R48(\port$447$48 ),
+    .R49(\port$447$49 ),
+    .R5(\port$447$5 ),
+    .R50(\port$447$50 ),
+    .R51(\port$447$51 ),
+    .R52(\port$447$52 ),
     .R53(r[53]),
-    .R6(\port$436$6 ),
-    .R7(\port$436$7 ),
-    .R8(\port$436$8 ),
-    .R9(\port$436$9 ),
+    .R6(\port$447$6 ),
+    .R7(\port$447$7 ),
+    .R8(\port$447$8 ),
+    .R9(\port$447$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26258,13 +26279,13 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$436$0 , \port$436$1 , \port$436
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$436$52 , \port$436$51 , \port$436$50 , \port$436$49 , \port$436$48 , \port$436$47 , \port$436$46 , \port$436$45 , \port$436$44 , \port$436$43 , \port$436$42 , \port$436$41 , \port$436$40 , \port$436$39 , \port$436$38 , \port$436$37 , \port$436$36 , \port$436$35 , \port$436$34 , \port$436$33 , \port$436$32 , \port$436$31 , \port$436$30 , \port$436$29 , \port$436$28 , \port$436$27 , \port$436$25 , \port$436$24 , \port$436$23 , \port$436$22 , \port$436$21 , \port$436$20 , \port$436$19 , \port$436$18 , \port$436$17 , \port$436$16 , \port$436$15 , \port$436$14 , \port$436$13 , \port$436$12 , \port$436$11 , \port$436$10 , \port$436$9 , \port$436$8 , \port$436$7 , \port$436$6 , \port$436$5 , \port$436$4 , \port$436$3 , \port$436$2 , \port$436$1 , \port$436$0  };
+  assign { r[52:27], r[25:0] } = { \port$447$52 , \port$447$51 , \port$447$50 , \port$447$49 , \port$447$48 , \port$447$47 , \port$447$46 , \port$447$45 , \port$447$44 , \port$447$43 , \port$447$42 , \port$447$41 , \port$447$40 , \port$447$39 , \port$447$38 , \port$447$37 , \port$447$36 , \port$447$35 , \port$447$34 , \port$447$33 , \port$447$32 , \port$447$31 , \port$447$30 , \port$447$29 , \port$447$28 , \port$447$27 , \port$447$25 , \port$447$24 , \port$447$23 , \port$447$22 , \port$447$21 , \port$447$20 , \port$447$19 , \port$447$18 , \port$447$17 , \port$447$16 , \port$447$15 , \port$447$14 , \port$447$13 , \port$447$12 , \port$447$11 , \port$447$10 , \port$447$9 , \port$447$8 , \port$447$7 , \port$447$6 , \port$447$5 , \port$447$4 , \port$447$3 , \port$447$2 , \port$447$1 , \port$447$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_0 (rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , \port$441$16 , \port$441$17 , \port$441$18 , \port$441$19 
-, \port$441$20 , \port$441$21 , \port$441$22 , \port$441$23 , \port$441$24 , \port$441$25 , \port$441$27 , \port$441$28 , \port$441$29 , \port$441$30 , \port$441$31 , \port$441$32 , \port$441$33 , \port$441$34 , \port$441$35 , \port$441$36 , \port$441$37 , \port$441$38 , \port$441$39 , \port$441$40 , \port$441$41 
-, \port$441$42 , \port$441$43 , \port$441$44 , \port$441$45 , \port$441$46 , \port$441$47 , \port$441$48 , \port$441$49 , \port$441$50 , \port$441$51 , \port$441$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_3_0 (rst, \port$452$0 , \port$452$1 , \port$452$2 , \port$452$3 , \port$452$4 , \port$452$5 , \port$452$6 , \port$452$7 , \port$452$8 , \port$452$9 , \port$452$10 , \port$452$11 , \port$452$12 , \port$452$13 , \port$452$14 , \port$452$15 , \port$452$16 , \port$452$17 , \port$452$18 , \port$452$19 
+, \port$452$20 , \port$452$21 , \port$452$22 , \port$452$23 , \port$452$24 , \port$452$25 , \port$452$27 , \port$452$28 , \port$452$29 , \port$452$30 , \port$452$31 , \port$452$32 , \port$452$33 , \port$452$34 , \port$452$35 , \port$452$36 , \port$452$37 , \port$452$38 , \port$452$39 , \port$452$40 , \port$452$41 
+, \port$452$42 , \port$452$43 , \port$452$44 , \port$452$45 , \port$452$46 , \port$452$47 , \port$452$48 , \port$452$49 , \port$452$50 , \port$452$51 , \port$452$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26272,110 +26293,110 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$441$0 , \port$441$1 , \port$441
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$441$0 ;
-  wire \port$441$0 ;
-  output \port$441$1 ;
-  wire \port$441$1 ;
-  output \port$441$10 ;
-  wire \port$441$10 ;
-  output \port$441$11 ;
-  wire \port$441$11 ;
-  output \port$441$12 ;
-  wire \port$441$12 ;
-  output \port$441$13 ;
-  wire \port$441$13 ;
-  output \port$441$14 ;
-  wire \port$441$14 ;
-  output \port$441$15 ;
-  wire \port$441$15 ;
-  output \port$441$16 ;
-  wire \port$441$16 ;
-  output \port$441$17 ;
-  wire \port$441$17 ;
-  output \port$441$18 ;
-  wire \port$441$18 ;
-  output \port$441$19 ;
-  wire \port$441$19 ;
-  output \port$441$2 ;
-  wire \port$441$2 ;
-  output \port$441$20 ;
-  wire \port$441$20 ;
-  output \port$441$21 ;
-  wire \port$441$21 ;
-  output \port$441$22 ;
-  wire \port$441$22 ;
-  output \port$441$23 ;
-  wire \port$441$23 ;
-  output \port$441$24 ;
-  wire \port$441$24 ;
-  output \port$441$25 ;
-  wire \port$441$25 ;
-  output \port$441$27 ;
-  wire \port$441$27 ;
-  output \port$441$28 ;
-  wire \port$441$28 ;
-  output \port$441$29 ;
-  wire \port$441$29 ;
-  output \port$441$3 ;
-  wire \port$441$3 ;
-  output \port$441$30 ;
-  wire \port$441$30 ;
-  output \port$441$31 ;
-  wire \port$441$31 ;
-  output \port$441$32 ;
-  wire \port$441$32 ;
-  output \port$441$33 ;
-  wire \port$441$33 ;
-  output \port$441$34 ;
-  wire \port$441$34 ;
-  output \port$441$35 ;
-  wire \port$441$35 ;
-  output \port$441$36 ;
-  wire \port$441$36 ;
-  output \port$441$37 ;
-  wire \port$441$37 ;
-  output \port$441$38 ;
-  wire \port$441$38 ;
-  output \port$441$39 ;
-  wire \port$441$39 ;
-  output \port$441$4 ;
-  wire \port$441$4 ;
-  output \port$441$40 ;
-  wire \port$441$40 ;
-  output \port$441$41 ;
-  wire \port$441$41 ;
-  output \port$441$42 ;
-  wire \port$441$42 ;
-  output \port$441$43 ;
-  wire \port$441$43 ;
-  output \port$441$44 ;
-  wire \port$441$44 ;
-  output \port$441$45 ;
-  wire \port$441$45 ;
-  output \port$441$46 ;
-  wire \port$441$46 ;
-  output \port$441$47 ;
-  wire \port$441$47 ;
-  output \port$441$48 ;
-  wire \port$441$48 ;
-  output \port$441$49 ;
-  wire \port$441$49 ;
-  output \port$441$5 ;
-  wire \port$441$5 ;
-  output \port$441$50 ;
-  wire \port$441$50 ;
-  output \port$441$51 ;
-  wire \port$441$51 ;
-  output \port$441$52 ;
-  wire \port$441$52 ;
-  output \port$441$6 ;
-  wire \port$441$6 ;
-  output \port$441$7 ;
-  wire \port$441$7 ;
-  output \port$441$8 ;
-  wire \port$441$8 ;
-  output \port$441$9 ;
-  wire \port$441$9 ;
+  output \port$452$0 ;
+  wire \port$452$0 ;
+  output \port$452$1 ;
+  wire \port$452$1 ;
+  output \port$452$10 ;
+  wire \port$452$10 ;
+  output \port$452$11 ;
+  wire \port$452$11 ;
+  output \port$452$12 ;
+  wire \port$452$12 ;
+  output \port$452$13 ;
+  wire \port$452$13 ;
+  output \port$452$14 ;
+  wire \port$452$14 ;
+  output \port$452$15 ;
+  wire \port$452$15 ;
+  output \port$452$16 ;
+  wire \port$452$16 ;
+  output \port$452$17 ;
+  wire \port$452$17 ;
+  output \port$452$18 ;
+  wire \port$452$18 ;
+  output \port$452$19 ;
+  wire \port$452$19 ;
+  output \port$452$2 ;
+  wire \port$452$2 ;
+  output \port$452$20 ;
+  wire \port$452$20 ;
+  output \port$452$21 ;
+  wire \port$452$21 ;
+  output \port$452$22 ;
+  wire \port$452$22 ;
+  output \port$452$23 ;
+  wire \port$452$23 ;
+  output \port$452$24 ;
+  wire \port$452$24 ;
+  output \port$452$25 ;
+  wire \port$452$25 ;
+  output \port$452$27 ;
+  wire \port$452$27 ;
+  output \port$452$28 ;
+  wire \port$452$28 ;
+  output \port$452$29 ;
+  wire \port$452$29 ;
+  output \port$452$3 ;
+  wire \port$452$3 ;
+  output \port$452$30 ;
+  wire \port$452$30 ;
+  output \port$452$31 ;
+  wire \port$452$31 ;
+  output \port$452$32 ;
+  wire \port$452$32 ;
+  output \port$452$33 ;
+  wire \port$452$33 ;
+  output \port$452$34 ;
+  wire \port$452$34 ;
+  output \port$452$35 ;
+  wire \port$452$35 ;
+  output \port$452$36 ;
+  wire \port$452$36 ;
+  output \port$452$37 ;
+  wire \port$452$37 ;
+  output \port$452$38 ;
+  wire \port$452$38 ;
+  output \port$452$39 ;
+  wire \port$452$39 ;
+  output \port$452$4 ;
+  wire \port$452$4 ;
+  output \port$452$40 ;
+  wire \port$452$40 ;
+  output \port$452$41 ;
+  wire \port$452$41 ;
+  output \port$452$42 ;
+  wire \port$452$42 ;
+  output \port$452$43 ;
+  wire \port$452$43 ;
+  output \port$452$44 ;
+  wire \port$452$44 ;
+  output \port$452$45 ;
+  wire \port$452$45 ;
+  output \port$452$46 ;
+  wire \port$452$46 ;
+  output \port$452$47 ;
+  wire \port$452$47 ;
+  output \port$452$48 ;
+  wire \port$452$48 ;
+  output \port$452$49 ;
+  wire \port$452$49 ;
+  output \port$452$5 ;
+  wire \port$452$5 ;
+  output \port$452$50 ;
+  wire \port$452$50 ;
+  output \port$452$51 ;
+  wire \port$452$51 ;
+  output \port$452$52 ;
+  wire \port$452$52 ;
+  output \port$452$6 ;
+  wire \port$452$6 ;
+  output \port$452$7 ;
+  wire \port$452$7 ;
+  output \port$452$8 ;
+  wire \port$452$8 ;
+  output \port$452$9 ;
+  wire \port$452$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -26572,60 +26593,60 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$441$0 , \port$441$1 , \port$441
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$441$0 ),
-    .R1(\port$441$1 ),
-    .R10(\port$441$10 ),
-    .R11(\port$441$11 ),
-    .R12(\port$441$12 ),
-    .R13(\port$441$13 ),
-    .R14(\port$441$14 ),
-    .R15(\port$441$15 ),
-    .R16(\port$441$16 ),
-    .R17(\port$441$17 ),
-    .R18(\port$441$18 ),
-    .R19(\port$441$19 ),
-    .R2(\port$441$2 ),
-    .R20(\port$441$20 ),
-    .R21(\port$441$21 ),
-    .R22(\port$441$22 ),
-    .R23(\port$441$23 ),
-    .R24(\port$441$24 ),
-    .R25(\port$441$25 ),
+    .R0(\port$452$0 ),
+    .R1(\port$452$1 ),
+    .R10(\port$452$10 ),
+    .R11(\port$452$11 ),
+    .R12(\port$452$12 ),
+    .R13(\port$452$13 ),
+    .R14(\port$452$14 ),
+    .R15(\port$452$15 ),
+    .R16(\port$452$16 ),
+    .R17(\port$452$17 ),
+    .R18(\port$452$18 ),
+    .R19(\port$452$19 ),
+    .R2(\port$452$2 ),
+    .R20(\port$452$20 ),
+    .R21(\port$452$21 ),
+    .R22(\port$452$22 ),
+    .R23(\port$452$23 ),
+    .R24(\port$452$24 ),
+    .R25(\port$452$25 ),
     .R26(r[26]),
-    .R27(\port$441$27 ),
-    .R28(\port$441$28 ),
-    .R29(\port$441$29 ),
-    .R3(\port$441$3 ),
-    .R30(\port$441$30 ),
-    .R31(\port$441$31 ),
-    .R32(\port$441$32 ),
-    .R33(\port$441$33 ),
-    .R34(\port$441$34 ),
-    .R35(\port$441$35 ),
-    .R36(\port$441$36 ),
-    .R37(\port$441$37 ),
-    .R38(\port$441$38 ),
-    .R39(\port$441$39 ),
-    .R4(\port$441$4 ),
-    .R40(\port$441$40 ),
-    .R41(\port$441$41 ),
-    .R42(\port$441$42 ),
-    .R43(\port$441$43 ),
-    .R44(\port$441$44 ),
-    .R45(\port$441$45 ),
-    .R46(\port$441$46 ),
-    .R47(\port$441$47 ),
-    .R48(\port$441$48 ),
-    .R49(\port$441$49 ),
-    .R5(\port$441$5 ),
-    .R50(\port$441$50 ),
-    .R51(\port$441$51 ),
-    .R52(\port$441$52 ),
+    .R27(\port$452$27 ),
+    .R28(\port$452$28 ),
+    .R29(\port$452$29 ),
+    .R3(\port$452$3 ),
+    .R30(\port$452$30 ),
+    .R31(\port$452$31 ),
+    .R32(\port$452$32 ),
+    .R33(\port$452$33 ),
+    .R34(\port$452$34 ),
+    .R35(\port$452$35 ),
+    .R36(\port$452$36 ),
+    .R37(\port$452$37 ),
+    .R38(\port$452$38 ),
+    .R39(\port$452$39 ),
+    .R4(\port$452$4 ),
+    .R40(\port$452$40 ),
+    .R41(\port$452$41 ),
+    .R42(\port$452$42 ),
+    .R43(\port$452$43 ),
+    .R44(\port$452$44 ),
+    .R45(\port$452$45 ),
+    .R46(\port$452$46 ),
+    .R47(\port$452$47 ),
+    .R48(\port$452$48 ),
+    .R49(\port$452$49 ),
+    .R5(\port$452$5 ),
+    .R50(\port$452$50 ),
+    .R51(\port$452$51 ),
+    .R52(\port$452$52 ),
     .R53(r[53]),
-    .R6(\port$441$6 ),
-    .R7(\port$441$7 ),
-    .R8(\port$441$8 ),
-    .R9(\port$441$9 ),
+    .R6(\port$452$6 ),
+    .R7(\port$452$7 ),
+    .R8(\port$452$8 ),
+    .R9(\port$452$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26898,13 +26919,13 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$441$0 , \port$441$1 , \port$441
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$441$52 , \port$441$51 , \port$441$50 , \port$441$49 , \port$441$48 , \port$441$47 , \port$441$46 , \port$441$45 , \port$441$44 , \port$441$43 , \port$441$42 , \port$441$41 , \port$441$40 , \port$441$39 , \port$441$38 , \port$441$37 , \port$441$36 , \port$441$35 , \port$441$34 , \port$441$33 , \port$441$32 , \port$441$31 , \port$441$30 , \port$441$29 , \port$441$28 , \port$441$27 , \port$441$25 , \port$441$24 , \port$441$23 , \port$441$22 , \port$441$21 , \port$441$20 , \port$441$19 , \port$441$18 , \port$441$17 , \port$441$16 , \port$441$15 , \port$441$14 , \port$441$13 , \port$441$12 , \port$441$11 , \port$441$10 , \port$441$9 , \port$441$8 , \port$441$7 , \port$441$6 , \port$441$5 , \port$441$4 , \port$441$3 , \port$441$2 , \port$441$1 , \port$441$0  };
+  assign { r[52:27], r[25:0] } = { \port$452$52 , \port$452$51 , \port$452$50 , \port$452$49 , \port$452$48 , \port$452$47 , \port$452$46 , \port$452$45 , \port$452$44 , \port$452$43 , \port$452$42 , \port$452$41 , \port$452$40 , \port$452$39 , \port$452$38 , \port$452$37 , \port$452$36 , \port$452$35 , \port$452$34 , \port$452$33 , \port$452$32 , \port$452$31 , \port$452$30 , \port$452$29 , \port$452$28 , \port$452$27 , \port$452$25 , \port$452$24 , \port$452$23 , \port$452$22 , \port$452$21 , \port$452$20 , \port$452$19 , \port$452$18 , \port$452$17 , \port$452$16 , \port$452$15 , \port$452$14 , \port$452$13 , \port$452$12 , \port$452$11 , \port$452$10 , \port$452$9 , \port$452$8 , \port$452$7 , \port$452$6 , \port$452$5 , \port$452$4 , \port$452$3 , \port$452$2 , \port$452$1 , \port$452$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_1 (rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , \port$446$16 , \port$446$17 , \port$446$18 , \port$446$19 
-, \port$446$20 , \port$446$21 , \port$446$22 , \port$446$23 , \port$446$24 , \port$446$25 , \port$446$27 , \port$446$28 , \port$446$29 , \port$446$30 , \port$446$31 , \port$446$32 , \port$446$33 , \port$446$34 , \port$446$35 , \port$446$36 , \port$446$37 , \port$446$38 , \port$446$39 , \port$446$40 , \port$446$41 
-, \port$446$42 , \port$446$43 , \port$446$44 , \port$446$45 , \port$446$46 , \port$446$47 , \port$446$48 , \port$446$49 , \port$446$50 , \port$446$51 , \port$446$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_1 (rst, \port$457$0 , \port$457$1 , \port$457$2 , \port$457$3 , \port$457$4 , \port$457$5 , \port$457$6 , \port$457$7 , \port$457$8 , \port$457$9 , \port$457$10 , \port$457$11 , \port$457$12 , \port$457$13 , \port$457$14 , \port$457$15 , \port$457$16 , \port$457$17 , \port$457$18 , \port$457$19 
+, \port$457$20 , \port$457$21 , \port$457$22 , \port$457$23 , \port$457$24 , \port$457$25 , \port$457$27 , \port$457$28 , \port$457$29 , \port$457$30 , \port$457$31 , \port$457$32 , \port$457$33 , \port$457$34 , \port$457$35 , \port$457$36 , \port$457$37 , \port$457$38 , \port$457$39 , \port$457$40 , \port$457$41 
+, \port$457$42 , \port$457$43 , \port$457$44 , \port$457$45 , \port$457$46 , \port$457$47 , \port$457$48 , \port$457$49 , \port$457$50 , \port$457$51 , \port$457$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26912,110 +26933,110 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$446$0 , \port$446$1 , \port$446
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$446$0 ;
-  wire \port$446$0 ;
-  output \port$446$1 ;
-  wire \port$446$1 ;
-  output \port$446$10 ;
-  wire \port$446$10 ;
-  output \port$446$11 ;
-  wire \port$446$11 ;
-  output \port$446$12 ;
-  wire \port$446$12 ;
-  output \port$446$13 ;
-  wire \port$446$13 ;
-  output \port$446$14 ;
-  wire \port$446$14 ;
-  output \port$446$15 ;
-  wire \port$446$15 ;
-  output \port$446$16 ;
-  wire \port$446$16 ;
-  output \port$446$17 ;
-  wire \port$446$17 ;
-  output \port$446$18 ;
-  wire \port$446$18 ;
-  output \port$446$19 ;
-  wire \port$446$19 ;
-  output \port$446$2 ;
-  wire \port$446$2 ;
-  output \port$446$20 ;
-  wire \port$446$20 ;
-  output \port$446$21 ;
-  wire \port$446$21 ;
-  output \port$446$22 ;
-  wire \port$446$22 ;
-  output \port$446$23 ;
-  wire \port$446$23 ;
-  output \port$446$24 ;
-  wire \port$446$24 ;
-  output \port$446$25 ;
-  wire \port$446$25 ;
-  output \port$446$27 ;
-  wire \port$446$27 ;
-  output \port$446$28 ;
-  wire \port$446$28 ;
-  output \port$446$29 ;
-  wire \port$446$29 ;
-  output \port$446$3 ;
-  wire \port$446$3 ;
-  output \port$446$30 ;
-  wire \port$446$30 ;
-  output \port$446$31 ;
-  wire \port$446$31 ;
-  output \port$446$32 ;
-  wire \port$446$32 ;
-  output \port$446$33 ;
-  wire \port$446$33 ;
-  output \port$446$34 ;
-  wire \port$446$34 ;
-  output \port$446$35 ;
-  wire \port$446$35 ;
-  output \port$446$36 ;
-  wire \port$446$36 ;
-  output \port$446$37 ;
-  wire \port$446$37 ;
-  output \port$446$38 ;
-  wire \port$446$38 ;
-  output \port$446$39 ;
-  wire \port$446$39 ;
-  output \port$446$4 ;
-  wire \port$446$4 ;
-  output \port$446$40 ;
-  wire \port$446$40 ;
-  output \port$446$41 ;
-  wire \port$446$41 ;
-  output \port$446$42 ;
-  wire \port$446$42 ;
-  output \port$446$43 ;
-  wire \port$446$43 ;
-  output \port$446$44 ;
-  wire \port$446$44 ;
-  output \port$446$45 ;
-  wire \port$446$45 ;
-  output \port$446$46 ;
-  wire \port$446$46 ;
-  output \port$446$47 ;
-  wire \port$446$47 ;
-  output \port$446$48 ;
-  wire \port$446$48 ;
-  output \port$446$49 ;
-  wire \port$446$49 ;
-  output \port$446$5 ;
-  wire \port$446$5 ;
-  output \port$446$50 ;
-  wire \port$446$50 ;
-  output \port$446$51 ;
-  wire \port$446$51 ;
-  output \port$446$52 ;
-  wire \port$446$52 ;
-  output \port$446$6 ;
-  wire \port$446$6 ;
-  output \port$446$7 ;
-  wire \port$446$7 ;
-  output \port$446$8 ;
-  wire \port$446$8 ;
-  output \port$446$9 ;
-  wire \port$446$9 ;
+  output \port$457$0 ;
+  wire \port$457$0 ;
+  output \port$457$1 ;
+  wire \port$457$1 ;
+  output \port$457$10 ;
+  wire \port$457$10 ;
+  output \port$457$11 ;
+  wire \port$457$11 ;
+  output \port$457$12 ;
+  wire \port$457$12 ;
+  output \port$457$13 ;
+  wire \port$457$13 ;
+  output \port$457$14 ;
+  wire \port$457$14 ;
+  output \port$457$15 ;
+  wire \port$457$15 ;
+  output \port$457$16 ;
+  wire \port$457$16 ;
+  output \port$457$17 ;
+  wire \port$457$17 ;
+  output \port$457$18 ;
+  wire \port$457$18 ;
+  output \port$457$19 ;
+  wire \port$457$19 ;
+  output \port$457$2 ;
+  wire \port$457$2 ;
+  output \port$457$20 ;
+  wire \port$457$20 ;
+  output \port$457$21 ;
+  wire \port$457$21 ;
+  output \port$457$22 ;
+  wire \port$457$22 ;
+  output \port$457$23 ;
+  wire \port$457$23 ;
+  output \port$457$24 ;
+  wire \port$457$24 ;
+  output \port$457$25 ;
+  wire \port$457$25 ;
+  output \port$457$27 ;
+  wire \port$457$27 ;
+  output \port$457$28 ;
+  wire \port$457$28 ;
+  output \port$457$29 ;
+  wire \port$457$29 ;
+  output \port$457$3 ;
+  wire \port$457$3 ;
+  output \port$457$30 ;
+  wire \port$457$30 ;
+  output \port$457$31 ;
+  wire \port$457$31 ;
+  output \port$457$32 ;
+  wire \port$457$32 ;
+  output \port$457$33 ;
+  wire \port$457$33 ;
+  output \port$457$34 ;
+  wire \port$457$34 ;
+  output \port$457$35 ;
+  wire \port$457$35 ;
+  output \port$457$36 ;
+  wire \port$457$36 ;
+  output \port$457$37 ;
+  wire \port$457$37 ;
+  output \port$457$38 ;
+  wire \port$457$38 ;
+  output \port$457$39 ;
+  wire \port$457$39 ;
+  output \port$457$4 ;
+  wire \port$457$4 ;
+  output \port$457$40 ;
+  wire \port$457$40 ;
+  output \port$457$41 ;
+  wire \port$457$41 ;
+  output \port$457$42 ;
+  wire \port$457$42 ;
+  output \port$457$43 ;
+  wire \port$457$43 ;
+  output \port$457$44 ;
+  wire \port$457$44 ;
+  output \port$457$45 ;
+  wire \port$457$45 ;
+  output \port$457$46 ;
+  wire \port$457$46 ;
+  output \port$457$47 ;
+  wire \port$457$47 ;
+  output \port$457$48 ;
+  wire \port$457$48 ;
+  output \port$457$49 ;
+  wire \port$457$49 ;
+  output \port$457$5 ;
+  wire \port$457$5 ;
+  output \port$457$50 ;
+  wire \port$457$50 ;
+  output \port$457$51 ;
+  wire \port$457$51 ;
+  output \port$457$52 ;
+  wire \port$457$52 ;
+  output \port$457$6 ;
+  wire \port$457$6 ;
+  output \port$457$7 ;
+  wire \port$457$7 ;
+  output \port$457$8 ;
+  wire \port$457$8 ;
+  output \port$457$9 ;
+  wire \port$457$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27212,60 +27233,60 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$446$0 , \port$446$1 , \port$446
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$446$0 ),
-    .R1(\port$446$1 ),
-    .R10(\port$446$10 ),
-    .R11(\port$446$11 ),
-    .R12(\port$446$12 ),
-    .R13(\port$446$13 ),
-    .R14(\port$446$14 ),
-    .R15(\port$446$15 ),
-    .R16(\port$446$16 ),
-    .R17(\port$446$17 ),
-    .R18(\port$446$18 ),
-    .R19(\port$446$19 ),
-    .R2(\port$446$2 ),
-    .R20(\port$446$20 ),
-    .R21(\port$446$21 ),
-    .R22(\port$446$22 ),
-    .R23(\port$446$23 ),
-    .R24(\port$446$24 ),
-    .R25(\port$446$25 ),
+    .R0(\port$457$0 ),
+    .R1(\port$457$1 ),
+    .R10(\port$457$10 ),
+    .R11(\port$457$11 ),
+    .R12(\port$457$12 ),
+    .R13(\port$457$13 ),
+    .R14(\port$457$14 ),
+    .R15(\port$457$15 ),
+    .R16(\port$457$16 ),
+    .R17(\port$457$17 ),
+    .R18(\port$457$18 ),
+    .R19(\port$457$19 ),
+    .R2(\port$457$2 ),
+    .R20(\port$457$20 ),
+    .R21(\port$457$21 ),
+    .R22(\port$457$22 ),
+    .R23(\port$457$23 ),
+    .R24(\port$457$24 ),
+    .R25(\port$457$25 ),
     .R26(r[26]),
-    .R27(\port$446$27 ),
-    .R28(\port$446$28 ),
-    .R29(\port$446$29 ),
-    .R3(\port$446$3 ),
-    .R30(\port$446$30 ),
-    .R31(\port$446$31 ),
-    .R32(\port$446$32 ),
-    .R33(\port$446$33 ),
-    .R34(\port$446$34 ),
-    .R35(\port$446$35 ),
-    .R36(\port$446$36 ),
-    .R37(\port$446$37 ),
-    .R38(\port$446$38 ),
-    .R39(\port$446$39 ),
-    .R4(\port$446$4 ),
-    .R40(\port$446$40 ),
-    .R41(\port$446$41 ),
-    .R42(\port$446$42 ),
-    .R43(\port$446$43 ),
-    .R44(\port$446$44 ),
-    .R45(\port$446$45 ),
-    .R46(\port$446$46 ),
-    .R47(\port$446$47 ),
-    .R48(\port$446$48 ),
-    .R49(\port$446$49 ),
-    .R5(\port$446$5 ),
-    .R50(\port$446$50 ),
-    .R51(\port$446$51 ),
-    .R52(\port$446$52 ),
+    .R27(\port$457$27 ),
+    .R28(\port$457$28 ),
+    .R29(\port$457$29 ),
+    .R3(\port$457$3 ),
+    .R30(\port$457$30 ),
+    .R31(\port$457$31 ),
+    .R32(\port$457$32 ),
+    .R33(\port$457$33 ),
+    .R34(\port$457$34 ),
+    .R35(\port$457$35 ),
+    .R36(\port$457$36 ),
+    .R37(\port$457$37 ),
+    .R38(\port$457$38 ),
+    .R39(\port$457$39 ),
+    .R4(\port$457$4 ),
+    .R40(\port$457$40 ),
+    .R41(\port$457$41 ),
+    .R42(\port$457$42 ),
+    .R43(\port$457$43 ),
+    .R44(\port$457$44 ),
+    .R45(\port$457$45 ),
+    .R46(\port$457$46 ),
+    .R47(\port$457$47 ),
+    .R48(\port$457$48 ),
+    .R49(\port$457$49 ),
+    .R5(\port$457$5 ),
+    .R50(\port$457$50 ),
+    .R51(\port$457$51 ),
+    .R52(\port$457$52 ),
     .R53(r[53]),
-    .R6(\port$446$6 ),
-    .R7(\port$446$7 ),
-    .R8(\port$446$8 ),
-    .R9(\port$446$9 ),
+    .R6(\port$457$6 ),
+    .R7(\port$457$7 ),
+    .R8(\port$457$8 ),
+    .R9(\port$457$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -27538,13 +27559,13 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$446$0 , \port$446$1 , \port$446
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$446$52 , \port$446$51 , \port$446$50 , \port$446$49 , \port$446$48 , \port$446$47 , \port$446$46 , \port$446$45 , \port$446$44 , \port$446$43 , \port$446$42 , \port$446$41 , \port$446$40 , \port$446$39 , \port$446$38 , \port$446$37 , \port$446$36 , \port$446$35 , \port$446$34 , \port$446$33 , \port$446$32 , \port$446$31 , \port$446$30 , \port$446$29 , \port$446$28 , \port$446$27 , \port$446$25 , \port$446$24 , \port$446$23 , \port$446$22 , \port$446$21 , \port$446$20 , \port$446$19 , \port$446$18 , \port$446$17 , \port$446$16 , \port$446$15 , \port$446$14 , \port$446$13 , \port$446$12 , \port$446$11 , \port$446$10 , \port$446$9 , \port$446$8 , \port$446$7 , \port$446$6 , \port$446$5 , \port$446$4 , \port$446$3 , \port$446$2 , \port$446$1 , \port$446$0  };
+  assign { r[52:27], r[25:0] } = { \port$457$52 , \port$457$51 , \port$457$50 , \port$457$49 , \port$457$48 , \port$457$47 , \port$457$46 , \port$457$45 , \port$457$44 , \port$457$43 , \port$457$42 , \port$457$41 , \port$457$40 , \port$457$39 , \port$457$38 , \port$457$37 , \port$457$36 , \port$457$35 , \port$457$34 , \port$457$33 , \port$457$32 , \port$457$31 , \port$457$30 , \port$457$29 , \port$457$28 , \port$457$27 , \port$457$25 , \port$457$24 , \port$457$23 , \port$457$22 , \port$457$21 , \port$457$20 , \port$457$19 , \port$457$18 , \port$457$17 , \port$457$16 , \port$457$15 , \port$457$14 , \port$457$13 , \port$457$12 , \port$457$11 , \port$457$10 , \port$457$9 , \port$457$8 , \port$457$7 , \port$457$6 , \port$457$5 , \port$457$4 , \port$457$3 , \port$457$2 , \port$457$1 , \port$457$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_2 (rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , \port$451$16 , \port$451$17 , \port$451$18 , \port$451$19 
-, \port$451$20 , \port$451$21 , \port$451$22 , \port$451$23 , \port$451$24 , \port$451$25 , \port$451$27 , \port$451$28 , \port$451$29 , \port$451$30 , \port$451$31 , \port$451$32 , \port$451$33 , \port$451$34 , \port$451$35 , \port$451$36 , \port$451$37 , \port$451$38 , \port$451$39 , \port$451$40 , \port$451$41 
-, \port$451$42 , \port$451$43 , \port$451$44 , \port$451$45 , \port$451$46 , \port$451$47 , \port$451$48 , \port$451$49 , \port$451$50 , \port$451$51 , \port$451$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_2 (rst, \port$462$0 , \port$462$1 , \port$462$2 , \port$462$3 , \port$462$4 , \port$462$5 , \port$462$6 , \port$462$7 , \port$462$8 , \port$462$9 , \port$462$10 , \port$462$11 , \port$462$12 , \port$462$13 , \port$462$14 , \port$462$15 , \port$462$16 , \port$462$17 , \port$462$18 , \port$462$19 
+, \port$462$20 , \port$462$21 , \port$462$22 , \port$462$23 , \port$462$24 , \port$462$25 , \port$462$27 , \port$462$28 , \port$462$29 , \port$462$30 , \port$462$31 , \port$462$32 , \port$462$33 , \port$462$34 , \port$462$35 , \port$462$36 , \port$462$37 , \port$462$38 , \port$462$39 , \port$462$40 , \port$462$41 
+, \port$462$42 , \port$462$43 , \port$462$44 , \port$462$45 , \port$462$46 , \port$462$47 , \port$462$48 , \port$462$49 , \port$462$50 , \port$462$51 , \port$462$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -27552,110 +27573,110 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$451$0 , \port$451$1 , \port$451
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$451$0 ;
-  wire \port$451$0 ;
-  output \port$451$1 ;
-  wire \port$451$1 ;
-  output \port$451$10 ;
-  wire \port$451$10 ;
-  output \port$451$11 ;
-  wire \port$451$11 ;
-  output \port$451$12 ;
-  wire \port$451$12 ;
-  output \port$451$13 ;
-  wire \port$451$13 ;
-  output \port$451$14 ;
-  wire \port$451$14 ;
-  output \port$451$15 ;
-  wire \port$451$15 ;
-  output \port$451$16 ;
-  wire \port$451$16 ;
-  output \port$451$17 ;
-  wire \port$451$17 ;
-  output \port$451$18 ;
-  wire \port$451$18 ;
-  output \port$451$19 ;
-  wire \port$451$19 ;
-  output \port$451$2 ;
-  wire \port$451$2 ;
-  output \port$451$20 ;
-  wire \port$451$20 ;
-  output \port$451$21 ;
-  wire \port$451$21 ;
-  output \port$451$22 ;
-  wire \port$451$22 ;
-  output \port$451$23 ;
-  wire \port$451$23 ;
-  output \port$451$24 ;
-  wire \port$451$24 ;
-  output \port$451$25 ;
-  wire \port$451$25 ;
-  output \port$451$27 ;
-  wire \port$451$27 ;
-  output \port$451$28 ;
-  wire \port$451$28 ;
-  output \port$451$29 ;
-  wire \port$451$29 ;
-  output \port$451$3 ;
-  wire \port$451$3 ;
-  output \port$451$30 ;
-  wire \port$451$30 ;
-  output \port$451$31 ;
-  wire \port$451$31 ;
-  output \port$451$32 ;
-  wire \port$451$32 ;
-  output \port$451$33 ;
-  wire \port$451$33 ;
-  output \port$451$34 ;
-  wire \port$451$34 ;
-  output \port$451$35 ;
-  wire \port$451$35 ;
-  output \port$451$36 ;
-  wire \port$451$36 ;
-  output \port$451$37 ;
-  wire \port$451$37 ;
-  output \port$451$38 ;
-  wire \port$451$38 ;
-  output \port$451$39 ;
-  wire \port$451$39 ;
-  output \port$451$4 ;
-  wire \port$451$4 ;
-  output \port$451$40 ;
-  wire \port$451$40 ;
-  output \port$451$41 ;
-  wire \port$451$41 ;
-  output \port$451$42 ;
-  wire \port$451$42 ;
-  output \port$451$43 ;
-  wire \port$451$43 ;
-  output \port$451$44 ;
-  wire \port$451$44 ;
-  output \port$451$45 ;
-  wire \port$451$45 ;
-  output \port$451$46 ;
-  wire \port$451$46 ;
-  output \port$451$47 ;
-  wire \port$451$47 ;
-  output \port$451$48 ;
-  wire \port$451$48 ;
-  output \port$451$49 ;
-  wire \port$451$49 ;
-  output \port$451$5 ;
-  wire \port$451$5 ;
-  output \port$451$50 ;
-  wire \port$451$50 ;
-  output \port$451$51 ;
-  wire \port$451$51 ;
-  output \port$451$52 ;
-  wire \port$451$52 ;
-  output \port$451$6 ;
-  wire \port$451$6 ;
-  output \port$451$7 ;
-  wire \port$451$7 ;
-  output \port$451$8 ;
-  wire \port$451$8 ;
-  output \port$451$9 ;
-  wire \port$451$9 ;
+  output \port$462$0 ;
+  wire \port$462$0 ;
+  output \port$462$1 ;
+  wire \port$462$1 ;
+  output \port$462$10 ;
+  wire \port$462$10 ;
+  output \port$462$11 ;
+  wire \port$462$11 ;
+  output \port$462$12 ;
+  wire \port$462$12 ;
+  output \port$462$13 ;
+  wire \port$462$13 ;
+  output \port$462$14 ;
+  wire \port$462$14 ;
+  output \port$462$15 ;
+  wire \port$462$15 ;
+  output \port$462$16 ;
+  wire \port$462$16 ;
+  output \port$462$17 ;
+  wire \port$462$17 ;
+  output \port$462$18 ;
+  wire \port$462$18 ;
+  output \port$462$19 ;
+  wire \port$462$19 ;
+  output \port$462$2 ;
+  wire \port$462$2 ;
+  output \port$462$20 ;
+  wire \port$462$20 ;
+  output \port$462$21 ;
+  wire \port$462$21 ;
+  output \port$462$22 ;
+  wire \port$462$22 ;
+  output \port$462$23 ;
+  wire \port$462$23 ;
+  output \port$462$24 ;
+  wire \port$462$24 ;
+  output \port$462$25 ;
+  wire \port$462$25 ;
+  output \port$462$27 ;
+  wire \port$462$27 ;
+  output \port$462$28 ;
+  wire \port$462$28 ;
+  output \port$462$29 ;
+  wire \port$462$29 ;
+  output \port$462$3 ;
+  wire \port$462$3 ;
+  output \port$462$30 ;
+  wire \port$462$30 ;
+  output \port$462$31 ;
+  wire \port$462$31 ;
+  output \port$462$32 ;
+  wire \port$462$32 ;
+  output \port$462$33 ;
+  wire \port$462$33 ;
+  output \port$462$34 ;
+  wire \port$462$34 ;
+  output \port$462$35 ;
+  wire \port$462$35 ;
+  output \port$462$36 ;
+  wire \port$462$36 ;
+  output \port$462$37 ;
+  wire \port$462$37 ;
+  output \port$462$38 ;
+  wire \port$462$38 ;
+  output \port$462$39 ;
+  wire \port$462$39 ;
+  output \port$462$4 ;
+  wire \port$462$4 ;
+  output \port$462$40 ;
+  wire \port$462$40 ;
+  output \port$462$41 ;
+  wire \port$462$41 ;
+  output \port$462$42 ;
+  wire \port$462$42 ;
+  output \port$462$43 ;
+  wire \port$462$43 ;
+  output \port$462$44 ;
+  wire \port$462$44 ;
+  output \port$462$45 ;
+  wire \port$462$45 ;
+  output \port$462$46 ;
+  wire \port$462$46 ;
+  output \port$462$47 ;
+  wire \port$462$47 ;
+  output \port$462$48 ;
+  wire \port$462$48 ;
+  output \port$462$49 ;
+  wire \port$462$49 ;
+  output \port$462$5 ;
+  wire \port$462$5 ;
+  output \port$462$50 ;
+  wire \port$462$50 ;
+  output \port$462$51 ;
+  wire \port$462$51 ;
+  output \port$462$52 ;
+  wire \port$462$52 ;
+  output \port$462$6 ;
+  wire \port$462$6 ;
+  output \port$462$7 ;
+  wire \port$462$7 ;
+  output \port$462$8 ;
+  wire \port$462$8 ;
+  output \port$462$9 ;
+  wire \port$462$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27852,60 +27873,60 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$451$0 , \port$451$1 , \port$451
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$451$0 ),
-    .R1(\port$451$1 ),
-    .R10(\port$451$10 ),
-    .R11(\port$451$11 ),
-    .R12(\port$451$12 ),
-    .R13(\port$451$13 ),
-    .R14(\port$451$14 ),
-    .R15(\port$451$15 ),
-    .R16(\port$451$16 ),
-    .R17(\port$451$17 ),
-    .R18(\port$451$18 ),
-    .R19(\port$451$19 ),
-    .R2(\port$451$2 ),
-    .R20(\port$451$20 ),
-    .R21(\port$451$21 ),
-    .R22(\port$451$22 ),
-    .R23(\port$451$23 ),
-    .R24(\port$451$24 ),
-    .R25(\port$451$25 ),
+    .R0(\port$462$0 ),
+    .R1(\port$462$1 ),
+    .R10(\port$462$10 ),
+    .R11(\port$462$11 ),
+    .R12(\port$462$12 ),
+    .R13(\port$462$13 ),
+    .R14(\port$462$14 ),
+    .R15(\port$462$15 ),
+    .R16(\port$462$16 ),
+    .R17(\port$462$17 ),
+    .R18(\port$462$18 ),
+    .R19(\port$462$19 ),
+    .R2(\port$462$2 ),
+    .R20(\port$462$20 ),
+    .R21(\port$462$21 ),
+    .R22(\port$462$22 ),
+    .R23(\port$462$23 ),
+    .R24(\port$462$24 ),
+    .R25(\port$462$25 ),
     .R26(r[26]),
-    .R27(\port$451$27 ),
-    .R28(\port$451$28 ),
-    .R29(\port$451$29 ),
-    .R3(\port$451$3 ),
-    .R30(\port$451$30 ),
-    .R31(\port$451$31 ),
-    .R32(\port$451$32 ),
-    .R33(\port$451$33 ),
-    .R34(\port$451$34 ),
-    .R35(\port$451$35 ),
-    .R36(\port$451$36 ),
-    .R37(\port$451$37 ),
-    .R38(\port$451$38 ),
-    .R39(\port$451$39 ),
-    .R4(\port$451$4 ),
-    .R40(\port$451$40 ),
-    .R41(\port$451$41 ),
-    .R42(\port$451$42 ),
-    .R43(\port$451$43 ),
-    .R44(\port$451$44 ),
-    .R45(\port$451$45 ),
-    .R46(\port$451$46 ),
-    .R47(\port$451$47 ),
-    .R48(\port$451$48 ),
-    .R49(\port$451$49 ),
-    .R5(\port$451$5 ),
-    .R50(\port$451$50 ),
-    .R51(\port$451$51 ),
-    .R52(\port$451$52 ),
+    .R27(\port$462$27 ),
+    .R28(\port$462$28 ),
+    .R29(\port$462$29 ),
+    .R3(\port$462$3 ),
+    .R30(\port$462$30 ),
+    .R31(\port$462$31 ),
+    .R32(\port$462$32 ),
+    .R33(\port$462$33 ),
+    .R34(\port$462$34 ),
+    .R35(\port$462$35 ),
+    .R36(\port$462$36 ),
+    .R37(\port$462$37 ),
+    .R38(\port$462$38 ),
+    .R39(\port$462$39 ),
+    .R4(\port$462$4 ),
+    .R40(\port$462$40 ),
+    .R41(\port$462$41 ),
+    .R42(\port$462$42 ),
+    .R43(\port$462$43 ),
+    .R44(\port$462$44 ),
+    .R45(\port$462$45 ),
+    .R46(\port$462$46 ),
+    .R47(\port$462$47 ),
+    .R48(\port$462$48 ),
+    .R49(\port$462$49 ),
+    .R5(\port$462$5 ),
+    .R50(\port$462$50 ),
+    .R51(\port$462$51 ),
+    .R52(\port$462$52 ),
     .R53(r[53]),
-    .R6(\port$451$6 ),
-    .R7(\port$451$7 ),
-    .R8(\port$451$8 ),
-    .R9(\port$451$9 ),
+    .R6(\port$462$6 ),
+    .R7(\port$462$7 ),
+    .R8(\port$462$8 ),
+    .R9(\port$462$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28178,13 +28199,13 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$451$0 , \port$451$1 , \port$451
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$451$52 , \port$451$51 , \port$451$50 , \port$451$49 , \port$451$48 , \port$451$47 , \port$451$46 , \port$451$45 , \port$451$44 , \port$451$43 , \port$451$42 , \port$451$41 , \port$451$40 , \port$451$39 , \port$451$38 , \port$451$37 , \port$451$36 , \port$451$35 , \port$451$34 , \port$451$33 , \port$451$32 , \port$451$31 , \port$451$30 , \port$451$29 , \port$451$28 , \port$451$27 , \port$451$25 , \port$451$24 , \port$451$23 , \port$451$22 , \port$451$21 , \port$451$20 , \port$451$19 , \port$451$18 , \port$451$17 , \port$451$16 , \port$451$15 , \port$451$14 , \port$451$13 , \port$451$12 , \port$451$11 , \port$451$10 , \port$451$9 , \port$451$8 , \port$451$7 , \port$451$6 , \port$451$5 , \port$451$4 , \port$451$3 , \port$451$2 , \port$451$1 , \port$451$0  };
+  assign { r[52:27], r[25:0] } = { \port$462$52 , \port$462$51 , \port$462$50 , \port$462$49 , \port$462$48 , \port$462$47 , \port$462$46 , \port$462$45 , \port$462$44 , \port$462$43 , \port$462$42 , \port$462$41 , \port$462$40 , \port$462$39 , \port$462$38 , \port$462$37 , \port$462$36 , \port$462$35 , \port$462$34 , \port$462$33 , \port$462$32 , \port$462$31 , \port$462$30 , \port$462$29 , \port$462$28 , \port$462$27 , \port$462$25 , \port$462$24 , \port$462$23 , \port$462$22 , \port$462$21 , \port$462$20 , \port$462$19 , \port$462$18 , \port$462$17 , \port$462$16 , \port$462$15 , \port$462$14 , \port$462$13 , \port$462$12 , \port$462$11 , \port$462$10 , \port$462$9 , \port$462$8 , \port$462$7 , \port$462$6 , \port$462$5 , \port$462$4 , \port$462$3 , \port$462$2 , \port$462$1 , \port$462$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_3 (rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , \port$456$16 , \port$456$17 , \port$456$18 , \port$456$19 
-, \port$456$20 , \port$456$21 , \port$456$22 , \port$456$23 , \port$456$24 , \port$456$25 , \port$456$27 , \port$456$28 , \port$456$29 , \port$456$30 , \port$456$31 , \port$456$32 , \port$456$33 , \port$456$34 , \port$456$35 , \port$456$36 , \port$456$37 , \port$456$38 , \port$456$39 , \port$456$40 , \port$456$41 
-, \port$456$42 , \port$456$43 , \port$456$44 , \port$456$45 , \port$456$46 , \port$456$47 , \port$456$48 , \port$456$49 , \port$456$50 , \port$456$51 , \port$456$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_3 (rst, \port$467$0 , \port$467$1 , \port$467$2 , \port$467$3 , \port$467$4 , \port$467$5 , \port$467$6 , \port$467$7 , \port$467$8 , \port$467$9 , \port$467$10 , \port$467$11 , \port$467$12 , \port$467$13 , \port$467$14 , \port$467$15 , \port$467$16 , \port$467$17 , \port$467$18 , \port$467$19 
+, \port$467$20 , \port$467$21 , \port$467$22 , \port$467$23 , \port$467$24 , \port$467$25 , \port$467$27 , \port$467$28 , \port$467$29 , \port$467$30 , \port$467$31 , \port$467$32 , \port$467$33 , \port$467$34 , \port$467$35 , \port$467$36 , \port$467$37 , \port$467$38 , \port$467$39 , \port$467$40 , \port$467$41 
+, \port$467$42 , \port$467$43 , \port$467$44 , \port$467$45 , \port$467$46 , \port$467$47 , \port$467$48 , \port$467$49 , \port$467$50 , \port$467$51 , \port$467$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28192,110 +28213,110 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$456$0 , \port$456$1 , \port$456
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$456$0 ;
-  wire \port$456$0 ;
-  output \port$456$1 ;
-  wire \port$456$1 ;
-  output \port$456$10 ;
-  wire \port$456$10 ;
-  output \port$456$11 ;
-  wire \port$456$11 ;
-  output \port$456$12 ;
-  wire \port$456$12 ;
-  output \port$456$13 ;
-  wire \port$456$13 ;
-  output \port$456$14 ;
-  wire \port$456$14 ;
-  output \port$456$15 ;
-  wire \port$456$15 ;
-  output \port$456$16 ;
-  wire \port$456$16 ;
-  output \port$456$17 ;
-  wire \port$456$17 ;
-  output \port$456$18 ;
-  wire \port$456$18 ;
-  output \port$456$19 ;
-  wire \port$456$19 ;
-  output \port$456$2 ;
-  wire \port$456$2 ;
-  output \port$456$20 ;
-  wire \port$456$20 ;
-  output \port$456$21 ;
-  wire \port$456$21 ;
-  output \port$456$22 ;
-  wire \port$456$22 ;
-  output \port$456$23 ;
-  wire \port$456$23 ;
-  output \port$456$24 ;
-  wire \port$456$24 ;
-  output \port$456$25 ;
-  wire \port$456$25 ;
-  output \port$456$27 ;
-  wire \port$456$27 ;
-  output \port$456$28 ;
-  wire \port$456$28 ;
-  output \port$456$29 ;
-  wire \port$456$29 ;
-  output \port$456$3 ;
-  wire \port$456$3 ;
-  output \port$456$30 ;
-  wire \port$456$30 ;
-  output \port$456$31 ;
-  wire \port$456$31 ;
-  output \port$456$32 ;
-  wire \port$456$32 ;
-  output \port$456$33 ;
-  wire \port$456$33 ;
-  output \port$456$34 ;
-  wire \port$456$34 ;
-  output \port$456$35 ;
-  wire \port$456$35 ;
-  output \port$456$36 ;
-  wire \port$456$36 ;
-  output \port$456$37 ;
-  wire \port$456$37 ;
-  output \port$456$38 ;
-  wire \port$456$38 ;
-  output \port$456$39 ;
-  wire \port$456$39 ;
-  output \port$456$4 ;
-  wire \port$456$4 ;
-  output \port$456$40 ;
-  wire \port$456$40 ;
-  output \port$456$41 ;
-  wire \port$456$41 ;
-  output \port$456$42 ;
-  wire \port$456$42 ;
-  output \port$456$43 ;
-  wire \port$456$43 ;
-  output \port$456$44 ;
-  wire \port$456$44 ;
-  output \port$456$45 ;
-  wire \port$456$45 ;
-  output \port$456$46 ;
-  wire \port$456$46 ;
-  output \port$456$47 ;
-  wire \port$456$47 ;
-  output \port$456$48 ;
-  wire \port$456$48 ;
-  output \port$456$49 ;
-  wire \port$456$49 ;
-  output \port$456$5 ;
-  wire \port$456$5 ;
-  output \port$456$50 ;
-  wire \port$456$50 ;
-  output \port$456$51 ;
-  wire \port$456$51 ;
-  output \port$456$52 ;
-  wire \port$456$52 ;
-  output \port$456$6 ;
-  wire \port$456$6 ;
-  output \port$456$7 ;
-  wire \port$456$7 ;
-  output \port$456$8 ;
-  wire \port$456$8 ;
-  output \port$456$9 ;
-  wire \port$456$9 ;
+  output \port$467$0 ;
+  wire \port$467$0 ;
+  output \port$467$1 ;
+  wire \port$467$1 ;
+  output \port$467$10 ;
+  wire \port$467$10 ;
+  output \port$467$11 ;
+  wire \port$467$11 ;
+  output \port$467$12 ;
+  wire \port$467$12 ;
+  output \port$467$13 ;
+  wire \port$467$13 ;
+  output \port$467$14 ;
+  wire \port$467$14 ;
+  output \port$467$15 ;
+  wire \port$467$15 ;
+  output \port$467$16 ;
+  wire \port$467$16 ;
+  output \port$467$17 ;
+  wire \port$467$17 ;
+  output \port$467$18 ;
+  wire \port$467$18 ;
+  output \port$467$19 ;
+  wire \port$467$19 ;
+  output \port$467$2 ;
+  wire \port$467$2 ;
+  output \port$467$20 ;
+  wire \port$467$20 ;
+  output \port$467$21 ;
+  wire \port$467$21 ;
+  output \port$467$22 ;
+  wire \port$467$22 ;
+  output \port$467$23 ;
+  wire \port$467$23 ;
+  output \port$467$24 ;
+  wire \port$467$24 ;
+  output \port$467$25 ;
+  wire \port$467$25 ;
+  output \port$467$27 ;
+  wire \port$467$27 ;
+  output \port$467$28 ;
+  wire \port$467$28 ;
+  output \port$467$29 ;
+  wire \port$467$29 ;
+  output \port$467$3 ;
+  wire \port$467$3 ;
+  output \port$467$30 ;
+  wire \port$467$30 ;
+  output \port$467$31 ;
+  wire \port$467$31 ;
+  output \port$467$32 ;
+  wire \port$467$32 ;
+  output \port$467$33 ;
+  wire \port$467$33 ;
+  output \port$467$34 ;
+  wire \port$467$34 ;
+  output \port$467$35 ;
+  wire \port$467$35 ;
+  output \port$467$36 ;
+  wire \port$467$36 ;
+  output \port$467$37 ;
+  wire \port$467$37 ;
+  output \port$467$38 ;
+  wire \port$467$38 ;
+  output \port$467$39 ;
+  wire \port$467$39 ;
+  output \port$467$4 ;
+  wire \port$467$4 ;
+  output \port$467$40 ;
+  wire \port$467$40 ;
+  output \port$467$41 ;
+  wire \port$467$41 ;
+  output \port$467$42 ;
+  wire \port$467$42 ;
+  output \port$467$43 ;
+  wire \port$467$43 ;
+  output \port$467$44 ;
+  wire \port$467$44 ;
+  output \port$467$45 ;
+  wire \port$467$45 ;
+  output \port$467$46 ;
+  wire \port$467$46 ;
+  output \port$467$47 ;
+  wire \port$467$47 ;
+  output \port$467$48 ;
+  wire \port$467$48 ;
+  output \port$467$49 ;
+  wire \port$467$49 ;
+  output \port$467$5 ;
+  wire \port$467$5 ;
+  output \port$467$50 ;
+  wire \port$467$50 ;
+  output \port$467$51 ;
+  wire \port$467$51 ;
+  output \port$467$52 ;
+  wire \port$467$52 ;
+  output \port$467$6 ;
+  wire \port$467$6 ;
+  output \port$467$7 ;
+  wire \port$467$7 ;
+  output \port$467$8 ;
+  wire \port$467$8 ;
+  output \port$467$9 ;
+  wire \port$467$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -28492,60 +28513,60 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$456$0 , \port$456$1 , \port$456
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$456$0 ),
-    .R1(\port$456$1 ),
-    .R10(\port$456$10 ),
-    .R11(\port$456$11 ),
-    .R12(\port$456$12 ),
-    .R13(\port$456$13 ),
-    .R14(\port$456$14 ),
-    .R15(\port$456$15 ),
-    .R16(\port$456$16 ),
-    .R17(\port$456$17 ),
-    .R18(\port$456$18 ),
-    .R19(\port$456$19 ),
-    .R2(\port$456$2 ),
-    .R20(\port$456$20 ),
-    .R21(\port$456$21 ),
-    .R22(\port$456$22 ),
-    .R23(\port$456$23 ),
-    .R24(\port$456$24 ),
-    .R25(\port$456$25 ),
+    .R0(\port$467$0 ),
+    .R1(\port$467$1 ),
+    .R10(\port$467$10 ),
+    .R11(\port$467$11 ),
+    .R12(\port$467$12 ),
+    .R13(\port$467$13 ),
+    .R14(\port$467$14 ),
+    .R15(\port$467$15 ),
+    .R16(\port$467$16 ),
+    .R17(\port$467$17 ),
+    .R18(\port$467$18 ),
+    .R19(\port$467$19 ),
+    .R2(\port$467$2 ),
+    .R20(\port$467$20 ),
+    .R21(\port$467$21 ),
+    .R22(\port$467$22 ),
+    .R23(\port$467$23 ),
+    .R24(\port$467$24 ),
+    .R25(\port$467$25 ),
     .R26(r[26]),
-    .R27(\port$456$27 ),
-    .R28(\port$456$28 ),
-    .R29(\port$456$29 ),
-    .R3(\port$456$3 ),
-    .R30(\port$456$30 ),
-    .R31(\port$456$31 ),
-    .R32(\port$456$32 ),
-    .R33(\port$456$33 ),
-    .R34(\port$456$34 ),
-    .R35(\port$456$35 ),
-    .R36(\port$456$36 ),
-    .R37(\port$456$37 ),
-    .R38(\port$456$38 ),
-    .R39(\port$456$39 ),
-    .R4(\port$456$4 ),
-    .R40(\port$456$40 ),
-    .R41(\port$456$41 ),
-    .R42(\port$456$42 ),
-    .R43(\port$456$43 ),
-    .R44(\port$456$44 ),
-    .R45(\port$456$45 ),
-    .R46(\port$456$46 ),
-    .R47(\port$456$47 ),
-    .R48(\port$456$48 ),
-    .R49(\port$456$49 ),
-    .R5(\port$456$5 ),
-    .R50(\port$456$50 ),
-    .R51(\port$456$51 ),
-    .R52(\port$456$52 ),
+    .R27(\port$467$27 ),
+    .R28(\port$467$28 ),
+    .R29(\port$467$29 ),
+    .R3(\port$467$3 ),
+    .R30(\port$467$30 ),
+    .R31(\port$467$31 ),
+    .R32(\port$467$32 ),
+    .R33(\port$467$33 ),
+    .R34(\port$467$34 ),
+    .R35(\port$467$35 ),
+    .R36(\port$467$36 ),
+    .R37(\port$467$37 ),
+    .R38(\port$467$38 ),
+    .R39(\port$467$39 ),
+    .R4(\port$467$4 ),
+    .R40(\port$467$40 ),
+    .R41(\port$467$41 ),
+    .R42(\port$467$42 ),
+    .R43(\port$467$43 ),
+    .R44(\port$467$44 ),
+    .R45(\port$467$45 ),
+    .R46(\port$467$46 ),
+    .R47(\port$467$47 ),
+    .R48(\port$467$48 ),
+    .R49(\port$467$49 ),
+    .R5(\port$467$5 ),
+    .R50(\port$467$50 ),
+    .R51(\port$467$51 ),
+    .R52(\port$467$52 ),
     .R53(r[53]),
-    .R6(\port$456$6 ),
-    .R7(\port$456$7 ),
-    .R8(\port$456$8 ),
-    .R9(\port$456$9 ),
+    .R6(\port$467$6 ),
+    .R7(\port$467$7 ),
+    .R8(\port$467$8 ),
+    .R9(\port$467$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28818,13 +28839,13 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$456$0 , \port$456$1 , \port$456
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$456$52 , \port$456$51 , \port$456$50 , \port$456$49 , \port$456$48 , \port$456$47 , \port$456$46 , \port$456$45 , \port$456$44 , \port$456$43 , \port$456$42 , \port$456$41 , \port$456$40 , \port$456$39 , \port$456$38 , \port$456$37 , \port$456$36 , \port$456$35 , \port$456$34 , \port$456$33 , \port$456$32 , \port$456$31 , \port$456$30 , \port$456$29 , \port$456$28 , \port$456$27 , \port$456$25 , \port$456$24 , \port$456$23 , \port$456$22 , \port$456$21 , \port$456$20 , \port$456$19 , \port$456$18 , \port$456$17 , \port$456$16 , \port$456$15 , \port$456$14 , \port$456$13 , \port$456$12 , \port$456$11 , \port$456$10 , \port$456$9 , \port$456$8 , \port$456$7 , \port$456$6 , \port$456$5 , \port$456$4 , \port$456$3 , \port$456$2 , \port$456$1 , \port$456$0  };
+  assign { r[52:27], r[25:0] } = { \port$467$52 , \port$467$51 , \port$467$50 , \port$467$49 , \port$467$48 , \port$467$47 , \port$467$46 , \port$467$45 , \port$467$44 , \port$467$43 , \port$467$42 , \port$467$41 , \port$467$40 , \port$467$39 , \port$467$38 , \port$467$37 , \port$467$36 , \port$467$35 , \port$467$34 , \port$467$33 , \port$467$32 , \port$467$31 , \port$467$30 , \port$467$29 , \port$467$28 , \port$467$27 , \port$467$25 , \port$467$24 , \port$467$23 , \port$467$22 , \port$467$21 , \port$467$20 , \port$467$19 , \port$467$18 , \port$467$17 , \port$467$16 , \port$467$15 , \port$467$14 , \port$467$13 , \port$467$12 , \port$467$11 , \port$467$10 , \port$467$9 , \port$467$8 , \port$467$7 , \port$467$6 , \port$467$5 , \port$467$4 , \port$467$3 , \port$467$2 , \port$467$1 , \port$467$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_0 (rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , \port$461$16 , \port$461$17 , \port$461$18 , \port$461$19 
-, \port$461$20 , \port$461$21 , \port$461$22 , \port$461$23 , \port$461$24 , \port$461$25 , \port$461$27 , \port$461$28 , \port$461$29 , \port$461$30 , \port$461$31 , \port$461$32 , \port$461$33 , \port$461$34 , \port$461$35 , \port$461$36 , \port$461$37 , \port$461$38 , \port$461$39 , \port$461$40 , \port$461$41 
-, \port$461$42 , \port$461$43 , \port$461$44 , \port$461$45 , \port$461$46 , \port$461$47 , \port$461$48 , \port$461$49 , \port$461$50 , \port$461$51 , \port$461$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_4_0 (rst, \port$472$0 , \port$472$1 , \port$472$2 , \port$472$3 , \port$472$4 , \port$472$5 , \port$472$6 , \port$472$7 , \port$472$8 , \port$472$9 , \port$472$10 , \port$472$11 , \port$472$12 , \port$472$13 , \port$472$14 , \port$472$15 , \port$472$16 , \port$472$17 , \port$472$18 , \port$472$19 
+, \port$472$20 , \port$472$21 , \port$472$22 , \port$472$23 , \port$472$24 , \port$472$25 , \port$472$27 , \port$472$28 , \port$472$29 , \port$472$30 , \port$472$31 , \port$472$32 , \port$472$33 , \port$472$34 , \port$472$35 , \port$472$36 , \port$472$37 , \port$472$38 , \port$472$39 , \port$472$40 , \port$472$41 
+, \port$472$42 , \port$472$43 , \port$472$44 , \port$472$45 , \port$472$46 , \port$472$47 , \port$472$48 , \port$472$49 , \port$472$50 , \port$472$51 , \port$472$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28832,110 +28853,110 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$461$0 , \port$461$1 , \port$461
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$461$0 ;
-  wire \port$461$0 ;
-  output \port$461$1 ;
-  wire \port$461$1 ;
-  output \port$461$10 ;
-  wire \port$461$10 ;
-  output \port$461$11 ;
-  wire \port$461$11 ;
-  output \port$461$12 ;
-  wire \port$461$12 ;
-  output \port$461$13 ;
-  wire \port$461$13 ;
-  output \port$461$14 ;
-  wire \port$461$14 ;
-  output \port$461$15 ;
-  wire \port$461$15 ;
-  output \port$461$16 ;
-  wire \port$461$16 ;
-  output \port$461$17 ;
-  wire \port$461$17 ;
-  output \port$461$18 ;
-  wire \port$461$18 ;
-  output \port$461$19 ;
-  wire \port$461$19 ;
-  output \port$461$2 ;
-  wire \port$461$2 ;
-  output \port$461$20 ;
-  wire \port$461$20 ;
-  output \port$461$21 ;
-  wire \port$461$21 ;
-  output \port$461$22 ;
-  wire \port$461$22 ;
-  output \port$461$23 ;
-  wire \port$461$23 ;
-  output \port$461$24 ;
-  wire \port$461$24 ;
-  output \port$461$25 ;
-  wire \port$461$25 ;
-  output \port$461$27 ;
-  wire \port$461$27 ;
-  output \port$461$28 ;
-  wire \port$461$28 ;
-  output \port$461$29 ;
-  wire \port$461$29 ;
-  output \port$461$3 ;
-  wire \port$461$3 ;
-  output \port$461$30 ;
-  wire \port$461$30 ;
-  output \port$461$31 ;
-  wire \port$461$31 ;
-  output \port$461$32 ;
-  wire \port$461$32 ;
-  output \port$461$33 ;
-  wire \port$461$33 ;
-  output \port$461$34 ;
-  wire \port$461$34 ;
-  output \port$461$35 ;
-  wire \port$461$35 ;
-  output \port$461$36 ;
-  wire \port$461$36 ;
-  output \port$461$37 ;
-  wire \port$461$37 ;
-  output \port$461$38 ;
-  wire \port$461$38 ;
-  output \port$461$39 ;
-  wire \port$461$39 ;
-  output \port$461$4 ;
-  wire \port$461$4 ;
-  output \port$461$40 ;
-  wire \port$461$40 ;
-  output \port$461$41 ;
-  wire \port$461$41 ;
-  output \port$461$42 ;
-  wire \port$461$42 ;
-  output \port$461$43 ;
-  wire \port$461$43 ;
-  output \port$461$44 ;
-  wire \port$461$44 ;
-  output \port$461$45 ;
-  wire \port$461$45 ;
-  output \port$461$46 ;
-  wire \port$461$46 ;
-  output \port$461$47 ;
-  wire \port$461$47 ;
-  output \port$461$48 ;
-  wire \port$461$48 ;
-  output \port$461$49 ;
-  wire \port$461$49 ;
-  output \port$461$5 ;
-  wire \port$461$5 ;
-  output \port$461$50 ;
-  wire \port$461$50 ;
-  output \port$461$51 ;
-  wire \port$461$51 ;
-  output \port$461$52 ;
-  wire \port$461$52 ;
-  output \port$461$6 ;
-  wire \port$461$6 ;
-  output \port$461$7 ;
-  wire \port$461$7 ;
-  output \port$461$8 ;
-  wire \port$461$8 ;
-  output \port$461$9 ;
-  wire \port$461$9 ;
+  output \port$472$0 ;
+  wire \port$472$0 ;
+  output \port$472$1 ;
+  wire \port$472$1 ;
+  output \port$472$10 ;
+  wire \port$472$10 ;
+  output \port$472$11 ;
+  wire \port$472$11 ;
+  output \port$472$12 ;
+  wire \port$472$12 ;
+  output \port$472$13 ;
+  wire \port$472$13 ;
+  output \port$472$14 ;
+  wire \port$472$14 ;
+  output \port$472$15 ;
+  wire \port$472$15 ;
+  output \port$472$16 ;
+  wire \port$472$16 ;
+  output \port$472$17 ;
+  wire \port$472$17 ;
+  output \port$472$18 ;
+  wire \port$472$18 ;
+  output \port$472$19 ;
+  wire \port$472$19 ;
+  output \port$472$2 ;
+  wire \port$472$2 ;
+  output \port$472$20 ;
+  wire \port$472$20 ;
+  output \port$472$21 ;
+  wire \port$472$21 ;
+  output \port$472$22 ;
+  wire \port$472$22 ;
+  output \port$472$23 ;
+  wire \port$472$23 ;
+  output \port$472$24 ;
+  wire \port$472$24 ;
+  output \port$472$25 ;
+  wire \port$472$25 ;
+  output \port$472$27 ;
+  wire \port$472$27 ;
+  output \port$472$28 ;
+  wire \port$472$28 ;
+  output \port$472$29 ;
+  wire \port$472$29 ;
+  output \port$472$3 ;
+  wire \port$472$3 ;
+  output \port$472$30 ;
+  wire \port$472$30 ;
+  output \port$472$31 ;
+  wire \port$472$31 ;
+  output \port$472$32 ;
+  wire \port$472$32 ;
+  output \port$472$33 ;
+  wire \port$472$33 ;
+  output \port$472$34 ;
+  wire \port$472$34 ;
+  output \port$472$35 ;
+  wire \port$472$35 ;
+  output \port$472$36 ;
+  wire \port$472$36 ;
+  output \port$472$37 ;
+  wire \port$472$37 ;
+  output \port$472$38 ;
+  wire \port$472$38 ;
+  output \port$472$39 ;
+  wire \port$472$39 ;
+  output \port$472$4 ;
+  wire \port$472$4 ;
+  output \port$472$40 ;
+  wire \port$472$40 ;
+  output \port$472$41 ;
+  wire \port$472$41 ;
+  output \port$472$42 ;
+  wire \port$472$42 ;
+  output \port$472$43 ;
+  wire \port$472$43 ;
+  output \port$472$44 ;
+  wire \port$472$44 ;
+  output \port$472$45 ;
+  wire \port$472$45 ;
+  output \port$472$46 ;
+  wire \port$472$46 ;
+  output \port$472$47 ;
+  wire \port$472$47 ;
+  output \port$472$48 ;
+  wire \port$472$48 ;
+  output \port$472$49 ;
+  wire \port$472$49 ;
+  output \port$472$5 ;
+  wire \port$472$5 ;
+  output \port$472$50 ;
+  wire \port$472$50 ;
+  output \port$472$51 ;
+  wire \port$472$51 ;
+  output \port$472$52 ;
+  wire \port$472$52 ;
+  output \port$472$6 ;
+  wire \port$472$6 ;
+  output \port$472$7 ;
+  wire \port$472$7 ;
+  output \port$472$8 ;
+  wire \port$472$8 ;
+  output \port$472$9 ;
+  wire \port$472$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29132,60 +29153,60 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$461$0 , \port$461$1 , \port$461
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$461$0 ),
-    .R1(\port$461$1 ),
-    .R10(\port$461$10 ),
-    .R11(\port$461$11 ),
-    .R12(\port$461$12 ),
-    .R13(\port$461$13 ),
-    .R14(\port$461$14 ),
-    .R15(\port$461$15 ),
-    .R16(\port$461$16 ),
-    .R17(\port$461$17 ),
-    .R18(\port$461$18 ),
-    .R19(\port$461$19 ),
-    .R2(\port$461$2 ),
-    .R20(\port$461$20 ),
-    .R21(\port$461$21 ),
-    .R22(\port$461$22 ),
-    .R23(\port$461$23 ),
-    .R24(\port$461$24 ),
-    .R25(\port$461$25 ),
+    .R0(\port$472$0 ),
+    .R1(\port$472$1 ),
+    .R10(\port$472$10 ),
+    .R11(\port$472$11 ),
+    .R12(\port$472$12 ),
+    .R13(\port$472$13 ),
+    .R14(\port$472$14 ),
+    .R15(\port$472$15 ),
+    .R16(\port$472$16 ),
+    .R17(\port$472$17 ),
+    .R18(\port$472$18 ),
+    .R19(\port$472$19 ),
+    .R2(\port$472$2 ),
+    .R20(\port$472$20 ),
+    .R21(\port$472$21 ),
+    .R22(\port$472$22 ),
+    .R23(\port$472$23 ),
+    .R24(\port$472$24 ),
+    .R25(\port$472$25 ),
     .R26(r[26]),
-    .R27(\port$461$27 ),
-    .R28(\port$461$28 ),
-    .R29(\port$461$29 ),
-    .R3(\port$461$3 ),
-    .R30(\port$461$30 ),
-    .R31(\port$461$31 ),
-    .R32(\port$461$32 ),
-    .R33(\port$461$33 ),
-    .R34(\port$461$34 ),
-    .R35(\port$461$35 ),
-    .R36(\port$461$36 ),
-    .R37(\port$461$37 ),
-    .R38(\port$461$38 ),
-    .R39(\port$461$39 ),
-    .R4(\port$461$4 ),
-    .R40(\port$461$40 ),
-    .R41(\port$461$41 ),
-    .R42(\port$461$42 ),
-    .R43(\port$461$43 ),
-    .R44(\port$461$44 ),
-    .R45(\port$461$45 ),
-    .R46(\port$461$46 ),
-    .R47(\port$461$47 ),
-    .R48(\port$461$48 ),
-    .R49(\port$461$49 ),
-    .R5(\port$461$5 ),
-    .R50(\port$461$50 ),
-    .R51(\port$461$51 ),
-    .R52(\port$461$52 ),
+    .R27(\port$472$27 ),
+    .R28(\port$472$28 ),
+    .R29(\port$472$29 ),
+    .R3(\port$472$3 ),
+    .R30(\port$472$30 ),
+    .R31(\port$472$31 ),
+    .R32(\port$472$32 ),
+    .R33(\port$472$33 ),
+    .R34(\port$472$34 ),
+    .R35(\port$472$35 ),
+    .R36(\port$472$36 ),
+    .R37(\port$472$37 ),
+    .R38(\port$472$38 ),
+    .R39(\port$472$39 ),
+    .R4(\port$472$4 ),
+    .R40(\port$472$40 ),
+    .R41(\port$472$41 ),
+    .R42(\port$472$42 ),
+    .R43(\port$472$43 ),
+    .R44(\port$472$44 ),
+    .R45(\port$472$45 ),
+    .R46(\port$472$46 ),
+    .R47(\port$472$47 ),
+    .R48(\port$472$48 ),
+    .R49(\port$472$49 ),
+    .R5(\port$472$5 ),
+    .R50(\port$472$50 ),
+    .R51(\port$472$51 ),
+    .R52(\port$472$52 ),
     .R53(r[53]),
-    .R6(\port$461$6 ),
-    .R7(\port$461$7 ),
-    .R8(\port$461$8 ),
-    .R9(\port$461$9 ),
+    .R6(\port$472$6 ),
+    .R7(\port$472$7 ),
+    .R8(\port$472$8 ),
+    .R9(\port$472$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -29458,13 +29479,13 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$461$0 , \port$461$1 , \port$461
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$461$52 , \port$461$51 , \port$461$50 , \port$461$49 , \port$461$48 , \port$461$47 , \port$461$46 , \port$461$45 , \port$461$44 , \port$461$43 , \port$461$42 , \port$461$41 , \port$461$40 , \port$461$39 , \port$461$38 , \port$461$37 , \port$461$36 , \port$461$35 , \port$461$34 , \port$461$33 , \port$461$32 , \port$461$31 , \port$461$30 , \port$461$29 , \port$461$28 , \port$461$27 , \port$461$25 , \port$461$24 , \port$461$23 , \port$461$22 , \port$461$21 , \port$461$20 , \port$461$19 , \port$461$18 , \port$461$17 , \port$461$16 , \port$461$15 , \port$461$14 , \port$461$13 , \port$461$12 , \port$461$11 , \port$461$10 , \port$461$9 , \port$461$8 , \port$461$7 , \port$461$6 , \port$461$5 , \port$461$4 , \port$461$3 , \port$461$2 , \port$461$1 , \port$461$0  };
+  assign { r[52:27], r[25:0] } = { \port$472$52 , \port$472$51 , \port$472$50 , \port$472$49 , \port$472$48 , \port$472$47 , \port$472$46 , \port$472$45 , \port$472$44 , \port$472$43 , \port$472$42 , \port$472$41 , \port$472$40 , \port$472$39 , \port$472$38 , \port$472$37 , \port$472$36 , \port$472$35 , \port$472$34 , \port$472$33 , \port$472$32 , \port$472$31 , \port$472$30 , \port$472$29 , \port$472$28 , \port$472$27 , \port$472$25 , \port$472$24 , \port$472$23 , \port$472$22 , \port$472$21 , \port$472$20 , \port$472$19 , \port$472$18 , \port$472$17 , \port$472$16 , \port$472$15 , \port$472$14 , \port$472$13 , \port$472$12 , \port$472$11 , \port$472$10 , \port$472$9 , \port$472$8 , \port$472$7 , \port$472$6 , \port$472$5 , \port$472$4 , \port$472$3 , \port$472$2 , \port$472$1 , \port$472$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_1 (rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , \port$466$16 , \port$466$17 , \port$466$18 , \port$466$19 
-, \port$466$20 , \port$466$21 , \port$466$22 , \port$466$23 , \port$466$24 , \port$466$25 , \port$466$27 , \port$466$28 , \port$466$29 , \port$466$30 , \port$466$31 , \port$466$32 , \port$466$33 , \port$466$34 , \port$466$35 , \port$466$36 , \port$466$37 , \port$466$38 , \port$466$39 , \port$466$40 , \port$466$41 
-, \port$466$42 , \port$466$43 , \port$466$44 , \port$466$45 , \port$466$46 , \port$466$47 , \port$466$48 , \port$466$49 , \port$466$50 , \port$466$51 , \port$466$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_1 (rst, \port$477$0 , \port$477$1 , \port$477$2 , \port$477$3 , \port$477$4 , \port$477$5 , \port$477$6 , \port$477$7 , \port$477$8 , \port$477$9 , \port$477$10 , \port$477$11 , \port$477$12 , \port$477$13 , \port$477$14 , \port$477$15 , \port$477$16 , \port$477$17 , \port$477$18 , \port$477$19 
+, \port$477$20 , \port$477$21 , \port$477$22 , \port$477$23 , \port$477$24 , \port$477$25 , \port$477$27 , \port$477$28 , \port$477$29 , \port$477$30 , \port$477$31 , \port$477$32 , \port$477$33 , \port$477$34 , \port$477$35 , \port$477$36 , \port$477$37 , \port$477$38 , \port$477$39 , \port$477$40 , \port$477$41 
+, \port$477$42 , \port$477$43 , \port$477$44 , \port$477$45 , \port$477$46 , \port$477$47 , \port$477$48 , \port$477$49 , \port$477$50 , \port$477$51 , \port$477$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -29472,110 +29493,110 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$466$0 , \port$466$1 , \port$466
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$466$0 ;
-  wire \port$466$0 ;
-  output \port$466$1 ;
-  wire \port$466$1 ;
-  output \port$466$10 ;
-  wire \port$466$10 ;
-  output \port$466$11 ;
-  wire \port$466$11 ;
-  output \port$466$12 ;
-  wire \port$466$12 ;
-  output \port$466$13 ;
-  wire \port$466$13 ;
-  output \port$466$14 ;
-  wire \port$466$14 ;
-  output \port$466$15 ;
-  wire \port$466$15 ;
-  output \port$466$16 ;
-  wire \port$466$16 ;
-  output \port$466$17 ;
-  wire \port$466$17 ;
-  output \port$466$18 ;
-  wire \port$466$18 ;
-  output \port$466$19 ;
-  wire \port$466$19 ;
-  output \port$466$2 ;
-  wire \port$466$2 ;
-  output \port$466$20 ;
-  wire \port$466$20 ;
-  output \port$466$21 ;
-  wire \port$466$21 ;
-  output \port$466$22 ;
-  wire \port$466$22 ;
-  output \port$466$23 ;
-  wire \port$466$23 ;
-  output \port$466$24 ;
-  wire \port$466$24 ;
-  output \port$466$25 ;
-  wire \port$466$25 ;
-  output \port$466$27 ;
-  wire \port$466$27 ;
-  output \port$466$28 ;
-  wire \port$466$28 ;
-  output \port$466$29 ;
-  wire \port$466$29 ;
-  output \port$466$3 ;
-  wire \port$466$3 ;
-  output \port$466$30 ;
-  wire \port$466$30 ;
-  output \port$466$31 ;
-  wire \port$466$31 ;
-  output \port$466$32 ;
-  wire \port$466$32 ;
-  output \port$466$33 ;
-  wire \port$466$33 ;
-  output \port$466$34 ;
-  wire \port$466$34 ;
-  output \port$466$35 ;
-  wire \port$466$35 ;
-  output \port$466$36 ;
-  wire \port$466$36 ;
-  output \port$466$37 ;
-  wire \port$466$37 ;
-  output \port$466$38 ;
-  wire \port$466$38 ;
-  output \port$466$39 ;
-  wire \port$466$39 ;
-  output \port$466$4 ;
-  wire \port$466$4 ;
-  output \port$466$40 ;
-  wire \port$466$40 ;
-  output \port$466$41 ;
-  wire \port$466$41 ;
-  output \port$466$42 ;
-  wire \port$466$42 ;
-  output \port$466$43 ;
-  wire \port$466$43 ;
-  output \port$466$44 ;
-  wire \port$466$44 ;
-  output \port$466$45 ;
-  wire \port$466$45 ;
-  output \port$466$46 ;
-  wire \port$466$46 ;
-  output \port$466$47 ;
-  wire \port$466$47 ;
-  output \port$466$48 ;
-  wire \port$466$48 ;
-  output \port$466$49 ;
-  wire \port$466$49 ;
-  output \port$466$5 ;
-  wire \port$466$5 ;
-  output \port$466$50 ;
-  wire \port$466$50 ;
-  output \port$466$51 ;
-  wire \port$466$51 ;
-  output \port$466$52 ;
-  wire \port$466$52 ;
-  output \port$466$6 ;
-  wire \port$466$6 ;
-  output \port$466$7 ;
-  wire \port$466$7 ;
-  output \port$466$8 ;
-  wire \port$466$8 ;
-  output \port$466$9 ;
-  wire \port$466$9 ;
+  output \port$477$0 ;
+  wire \port$477$0 ;
+  output \port$477$1 ;
+  wire \port$477$1 ;
+  output \port$477$10 ;
+  wire \port$477$10 ;
+  output \port$477$11 ;
+  wire \port$477$11 ;
+  output \port$477$12 ;
+  wire \port$477$12 ;
+  output \port$477$13 ;
+  wire \port$477$13 ;
+  output \port$477$14 ;
+  wire \port$477$14 ;
+  output \port$477$15 ;
+  wire \port$477$15 ;
+  output \port$477$16 ;
+  wire \port$477$16 ;
+  output \port$477$17 ;
+  wire \port$477$17 ;
+  output \port$477$18 ;
+  wire \port$477$18 ;
+  output \port$477$19 ;
+  wire \port$477$19 ;
+  output \port$477$2 ;
+  wire \port$477$2 ;
+  output \port$477$20 ;
+  wire \port$477$20 ;
+  output \port$477$21 ;
+  wire \port$477$21 ;
+  output \port$477$22 ;
+  wire \port$477$22 ;
+  output \port$477$23 ;
+  wire \port$477$23 ;
+  output \port$477$24 ;
+  wire \port$477$24 ;
+  output \port$477$25 ;
+  wire \port$477$25 ;
+  output \port$477$27 ;
+  wire \port$477$27 ;
+  output \port$477$28 ;
+  wire \port$477$28 ;
+  output \port$477$29 ;
+  wire \port$477$29 ;
+  output \port$477$3 ;
+  wire \port$477$3 ;
+  output \port$477$30 ;
+  wire \port$477$30 ;
+  output \port$477$31 ;
+  wire \port$477$31 ;
+  output \port$477$32 ;
+  wire \port$477$32 ;
+  output \port$477$33 ;
+  wire \port$477$33 ;
+  output \port$477$34 ;
+  wire \port$477$34 ;
+  output \port$477$35 ;
+  wire \port$477$35 ;
+  output \port$477$36 ;
+  wire \port$477$36 ;
+  output \port$477$37 ;
+  wire \port$477$37 ;
+  output \port$477$38 ;
+  wire \port$477$38 ;
+  output \port$477$39 ;
+  wire \port$477$39 ;
+  output \port$477$4 ;
+  wire \port$477$4 ;
+  output \port$477$40 ;
+  wire \port$477$40 ;
+  output \port$477$41 ;
+  wire \port$477$41 ;
+  output \port$477$42 ;
+  wire \port$477$42 ;
+  output \port$477$43 ;
+  wire \port$477$43 ;
+  output \port$477$44 ;
+  wire \port$477$44 ;
+  output \port$477$45 ;
+  wire \port$477$45 ;
+  output \port$477$46 ;
+  wire \port$477$46 ;
+  output \port$477$47 ;
+  wire \port$477$47 ;
+  output \port$477$48 ;
+  wire \port$477$48 ;
+  output \port$477$49 ;
+  wire \port$477$49 ;
+  output \port$477$5 ;
+  wire \port$477$5 ;
+  output \port$477$50 ;
+  wire \port$477$50 ;
+  output \port$477$51 ;
+  wire \port$477$51 ;
+  output \port$477$52 ;
+  wire \port$477$52 ;
+  output \port$477$6 ;
+  wire \port$477$6 ;
+  output \port$477$7 ;
+  wire \port$477$7 ;
+  output \port$477$8 ;
+  wire \port$477$8 ;
+  output \port$477$9 ;
+  wire \port$477$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29772,60 +29793,60 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$466$0 , \port$466$1 , \port$466
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$466$0 ),
-    .R1(\port$466$1 ),
-    .R10(\port$466$10 ),
-    .R11(\port$466$11 ),
-    .R12(\port$466$12 ),
-    .R13(\port$466$13 ),
-    .R14(\port$466$14 ),
-    .R15(\port$466$15 ),
-    .R16(\port$466$16 ),
-    .R17(\port$466$17 ),
-    .R18(\port$466$18 ),
-    .R19(\port$466$19 ),
-    .R2(\port$466$2 ),
-    .R20(\port$466$20 ),
-    .R21(\port$466$21 ),
-    .R22(\port$466$22 ),
-    .R23(\port$466$23 ),
-    .R24(\port$466$24 ),
-    .R25(\port$466$25 ),
+    .R0(\port$477$0 ),
+    .R1(\port$477$1 ),
+    .R10(\port$477$10 ),
+    .R11(\port$477$11 ),
+    .R12(\port$477$12 ),
+    .R13(\port$477$13 ),
+    .R14(\port$477$14 ),
+    .R15(\port$477$15 ),
+    .R16(\port$477$16 ),
+    .R17(\port$477$17 ),
+    .R18(\port$477$18 ),
+    .R19(\port$477$19 ),
+    .R2(\port$477$2 ),
+    .R20(\port$477$20 ),
+    .R21(\port$477$21 ),
+    .R22(\port$477$22 ),
+    .R23(\port$477$23 ),
+    .R24(\port$477$24 ),
+    .R25(\port$477$25 ),
     .R26(r[26]),
-    .R27(\port$466$27 ),
-    .R28(\port$466$28 ),
-    .R29(\port$466$29 ),
-    .R3(\port$466$3 ),
-    .R30(\port$466$30 ),
-    .R31(\port$466$31 ),
-    .R32(\port$466$32 ),
-    .R33(\port$466$33 ),
-    .R34(\port$466$34 ),
-    .R35(\port$466$35 ),
-    .R36(\port$466$36 ),
-    .R37(\port$466$37 ),
-    .R38(\port$466$38 ),
-    .R39(\port$466$39 ),
-    .R4(\port$466$4 ),
-    .R40(\port$466$40 ),
-    .R41(\port$466$41 ),
-    .R42(\port$466$42 ),
-    .R43(\port$466$43 ),
-    .R44(\port$466$44 ),
-    .R45(\port$466$45 ),
-    .R46(\port$466$46 ),
-    .R47(\port$466$47 ),
-    .R48(\port$466$48 ),
-    .R49(\port$466$49 ),
-    .R5(\port$466$5 ),
-    .R50(\port$466$50 ),
-    .R51(\port$466$51 ),
-    .R52(\port$466$52 ),
+    .R27(\port$477$27 ),
+    .R28(\port$477$28 ),
+    .R29(\port$477$29 ),
+    .R3(\port$477$3 ),
+    .R30(\port$477$30 ),
+    .R31(\port$477$31 ),
+    .R32(\port$477$32 ),
+    .R33(\port$477$33 ),
+    .R34(\port$477$34 ),
+    .R35(\port$477$35 ),
+    .R36(\port$477$36 ),
+    .R37(\port$477$37 ),
+    .R38(\port$477$38 ),
+    .R39(\port$477$39 ),
+    .R4(\port$477$4 ),
+    .R40(\port$477$40 ),
+    .R41(\port$477$41 ),
+    .R42(\port$477$42 ),
+    .R43(\port$477$43 ),
+    .R44(\port$477$44 ),
+    .R45(\port$477$45 ),
+    .R46(\port$477$46 ),
+    .R47(\port$477$47 ),
+    .R48(\port$477$48 ),
+    .R49(\port$477$49 ),
+    .R5(\port$477$5 ),
+    .R50(\port$477$50 ),
+    .R51(\port$477$51 ),
+    .R52(\port$477$52 ),
     .R53(r[53]),
-    .R6(\port$466$6 ),
-    .R7(\port$466$7 ),
-    .R8(\port$466$8 ),
-    .R9(\port$466$9 ),
+    .R6(\port$477$6 ),
+    .R7(\port$477$7 ),
+    .R8(\port$477$8 ),
+    .R9(\port$477$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30098,13 +30119,13 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$466$0 , \port$466$1 , \port$466
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$466$52 , \port$466$51 , \port$466$50 , \port$466$49 , \port$466$48 , \port$466$47 , \port$466$46 , \port$466$45 , \port$466$44 , \port$466$43 , \port$466$42 , \port$466$41 , \port$466$40 , \port$466$39 , \port$466$38 , \port$466$37 , \port$466$36 , \port$466$35 , \port$466$34 , \port$466$33 , \port$466$32 , \port$466$31 , \port$466$30 , \port$466$29 , \port$466$28 , \port$466$27 , \port$466$25 , \port$466$24 , \port$466$23 , \port$466$22 , \port$466$21 , \port$466$20 , \port$466$19 , \port$466$18 , \port$466$17 , \port$466$16 , \port$466$15 , \port$466$14 , \port$466$13 , \port$466$12 , \port$466$11 , \port$466$10 , \port$466$9 , \port$466$8 , \port$466$7 , \port$466$6 , \port$466$5 , \port$466$4 , \port$466$3 , \port$466$2 , \port$466$1 , \port$466$0  };
+  assign { r[52:27], r[25:0] } = { \port$477$52 , \port$477$51 , \port$477$50 , \port$477$49 , \port$477$48 , \port$477$47 , \port$477$46 , \port$477$45 , \port$477$44 , \port$477$43 , \port$477$42 , \port$477$41 , \port$477$40 , \port$477$39 , \port$477$38 , \port$477$37 , \port$477$36 , \port$477$35 , \port$477$34 , \port$477$33 , \port$477$32 , \port$477$31 , \port$477$30 , \port$477$29 , \port$477$28 , \port$477$27 , \port$477$25 , \port$477$24 , \port$477$23 , \port$477$22 , \port$477$21 , \port$477$20 , \port$477$19 , \port$477$18 , \port$477$17 , \port$477$16 , \port$477$15 , \port$477$14 , \port$477$13 , \port$477$12 , \port$477$11 , \port$477$10 , \port$477$9 , \port$477$8 , \port$477$7 , \port$477$6 , \port$477$5 , \port$477$4 , \port$477$3 , \port$477$2 , \port$477$1 , \port$477$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_2 (rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , \port$471$16 , \port$471$17 , \port$471$18 , \port$471$19 
-, \port$471$20 , \port$471$21 , \port$471$22 , \port$471$23 , \port$471$24 , \port$471$25 , \port$471$27 , \port$471$28 , \port$471$29 , \port$471$30 , \port$471$31 , \port$471$32 , \port$471$33 , \port$471$34 , \port$471$35 , \port$471$36 , \port$471$37 , \port$471$38 , \port$471$39 , \port$471$40 , \port$471$41 
-, \port$471$42 , \port$471$43 , \port$471$44 , \port$471$45 , \port$471$46 , \port$471$47 , \port$471$48 , \port$471$49 , \port$471$50 , \port$471$51 , \port$471$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_2 (rst, \port$482$0 , \port$482$1 , \port$482$2 , \port$482$3 , \port$482$4 , \port$482$5 , \port$482$6 , \port$482$7 , \port$482$8 , \port$482$9 , \port$482$10 , \port$482$11 , \port$482$12 , \port$482$13 , \port$482$14 , \port$482$15 , \port$482$16 , \port$482$17 , \port$482$18 , \port$482$19 
+, \port$482$20 , \port$482$21 , \port$482$22 , \port$482$23 , \port$482$24 , \port$482$25 , \port$482$27 , \port$482$28 , \port$482$29 , \port$482$30 , \port$482$31 , \port$482$32 , \port$482$33 , \port$482$34 , \port$482$35 , \port$482$36 , \port$482$37 , \port$482$38 , \port$482$39 , \port$482$40 , \port$482$41 
+, \port$482$42 , \port$482$43 , \port$482$44 , \port$482$45 , \port$482$46 , \port$482$47 , \port$482$48 , \port$482$49 , \port$482$50 , \port$482$51 , \port$482$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30112,110 +30133,110 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$471$0 , \port$471$1 , \port$471
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$471$0 ;
-  wire \port$471$0 ;
-  output \port$471$1 ;
-  wire \port$471$1 ;
-  output \port$471$10 ;
-  wire \port$471$10 ;
-  output \port$471$11 ;
-  wire \port$471$11 ;
-  output \port$471$12 ;
-  wire \port$471$12 ;
-  output \port$471$13 ;
-  wire \port$471$13 ;
-  output \port$471$14 ;
-  wire \port$471$14 ;
-  output \port$471$15 ;
-  wire \port$471$15 ;
-  output \port$471$16 ;
-  wire \port$471$16 ;
-  output \port$471$17 ;
-  wire \port$471$17 ;
-  output \port$471$18 ;
-  wire \port$471$18 ;
-  output \port$471$19 ;
-  wire \port$471$19 ;
-  output \port$471$2 ;
-  wire \port$471$2 ;
-  output \port$471$20 ;
-  wire \port$471$20 ;
-  output \port$471$21 ;
-  wire \port$471$21 ;
-  output \port$471$22 ;
-  wire \port$471$22 ;
-  output \port$471$23 ;
-  wire \port$471$23 ;
-  output \port$471$24 ;
-  wire \port$471$24 ;
-  output \port$471$25 ;
-  wire \port$471$25 ;
-  output \port$471$27 ;
-  wire \port$471$27 ;
-  output \port$471$28 ;
-  wire \port$471$28 ;
-  output \port$471$29 ;
-  wire \port$471$29 ;
-  output \port$471$3 ;
-  wire \port$471$3 ;
-  output \port$471$30 ;
-  wire \port$471$30 ;
-  output \port$471$31 ;
-  wire \port$471$31 ;
-  output \port$471$32 ;
-  wire \port$471$32 ;
-  output \port$471$33 ;
-  wire \port$471$33 ;
-  output \port$471$34 ;
-  wire \port$471$34 ;
-  output \port$471$35 ;
-  wire \port$471$35 ;
-  output \port$471$36 ;
-  wire \port$471$36 ;
-  output \port$471$37 ;
-  wire \port$471$37 ;
-  output \port$471$38 ;
-  wire \port$471$38 ;
-  output \port$471$39 ;
-  wire \port$471$39 ;
-  output \port$471$4 ;
-  wire \port$471$4 ;
-  output \port$471$40 ;
-  wire \port$471$40 ;
-  output \port$471$41 ;
-  wire \port$471$41 ;
-  output \port$471$42 ;
-  wire \port$471$42 ;
-  output \port$471$43 ;
-  wire \port$471$43 ;
-  output \port$471$44 ;
-  wire \port$471$44 ;
-  output \port$471$45 ;
-  wire \port$471$45 ;
-  output \port$471$46 ;
-  wire \port$471$46 ;
-  output \port$471$47 ;
-  wire \port$471$47 ;
-  output \port$471$48 ;
-  wire \port$471$48 ;
-  output \port$471$49 ;
-  wire \port$471$49 ;
-  output \port$471$5 ;
-  wire \port$471$5 ;
-  output \port$471$50 ;
-  wire \port$471$50 ;
-  output \port$471$51 ;
-  wire \port$471$51 ;
-  output \port$471$52 ;
-  wire \port$471$52 ;
-  output \port$471$6 ;
-  wire \port$471$6 ;
-  output \port$471$7 ;
-  wire \port$471$7 ;
-  output \port$471$8 ;
-  wire \port$471$8 ;
-  output \port$471$9 ;
-  wire \port$471$9 ;
+  output \port$482$0 ;
+  wire \port$482$0 ;
+  output \port$482$1 ;
+  wire \port$482$1 ;
+  output \port$482$10 ;
+  wire \port$482$10 ;
+  output \port$482$11 ;
+  wire \port$482$11 ;
+  output \port$482$12 ;
+  wire \port$482$12 ;
+  output \port$482$13 ;
+  wire \port$482$13 ;
+  output \port$482$14 ;
+  wire \port$482$14 ;
+  output \port$482$15 ;
+  wire \port$482$15 ;
+  output \port$482$16 ;
+  wire \port$482$16 ;
+  output \port$482$17 ;
+  wire \port$482$17 ;
+  output \port$482$18 ;
+  wire \port$482$18 ;
+  output \port$482$19 ;
+  wire \port$482$19 ;
+  output \port$482$2 ;
+  wire \port$482$2 ;
+  output \port$482$20 ;
+  wire \port$482$20 ;
+  output \port$482$21 ;
+  wire \port$482$21 ;
+  output \port$482$22 ;
+  wire \port$482$22 ;
+  output \port$482$23 ;
+  wire \port$482$23 ;
+  output \port$482$24 ;
+  wire \port$482$24 ;
+  output \port$482$25 ;
+  wire \port$482$25 ;
+  output \port$482$27 ;
+  wire \port$482$27 ;
+  output \port$482$28 ;
+  wire \port$482$28 ;
+  output \port$482$29 ;
+  wire \port$482$29 ;
+  output \port$482$3 ;
+  wire \port$482$3 ;
+  output \port$482$30 ;
+  wire \port$482$30 ;
+  output \port$482$31 ;
+  wire \port$482$31 ;
+  output \port$482$32 ;
+  wire \port$482$32 ;
+  output \port$482$33 ;
+  wire \port$482$33 ;
+  output \port$482$34 ;
+  wire \port$482$34 ;
+  output \port$482$35 ;
+  wire \port$482$35 ;
+  output \port$482$36 ;
+  wire \port$482$36 ;
+  output \port$482$37 ;
+  wire \port$482$37 ;
+  output \port$482$38 ;
+  wire \port$482$38 ;
+  output \port$482$39 ;
+  wire \port$482$39 ;
+  output \port$482$4 ;
+  wire \port$482$4 ;
+  output \port$482$40 ;
+  wire \port$482$40 ;
+  output \port$482$41 ;
+  wire \port$482$41 ;
+  output \port$482$42 ;
+  wire \port$482$42 ;
+  output \port$482$43 ;
+  wire \port$482$43 ;
+  output \port$482$44 ;
+  wire \port$482$44 ;
+  output \port$482$45 ;
+  wire \port$482$45 ;
+  output \port$482$46 ;
+  wire \port$482$46 ;
+  output \port$482$47 ;
+  wire \port$482$47 ;
+  output \port$482$48 ;
+  wire \port$482$48 ;
+  output \port$482$49 ;
+  wire \port$482$49 ;
+  output \port$482$5 ;
+  wire \port$482$5 ;
+  output \port$482$50 ;
+  wire \port$482$50 ;
+  output \port$482$51 ;
+  wire \port$482$51 ;
+  output \port$482$52 ;
+  wire \port$482$52 ;
+  output \port$482$6 ;
+  wire \port$482$6 ;
+  output \port$482$7 ;
+  wire \port$482$7 ;
+  output \port$482$8 ;
+  wire \port$482$8 ;
+  output \port$482$9 ;
+  wire \port$482$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -30412,60 +30433,60 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$471$0 , \port$471$1 , \port$471
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$471$0 ),
-    .R1(\port$471$1 ),
-    .R10(\port$471$10 ),
-    .R11(\port$471$11 ),
-    .R12(\port$471$12 ),
-    .R13(\port$471$13 ),
-    .R14(\port$471$14 ),
-    .R15(\port$471$15 ),
-    .R16(\port$471$16 ),
-    .R17(\port$471$17 ),
-    .R18(\port$471$18 ),
-    .R19(\port$471$19 ),
-    .R2(\port$471$2 ),
-    .R20(\port$471$20 ),
-    .R21(\port$471$21 ),
-    .R22(\port$471$22 ),
-    .R23(\port$471$23 ),
-    .R24(\port$471$24 ),
-    .R25(\port$471$25 ),
+    .R0(\port$482$0 ),
+    .R1(\port$482$1 ),
+    .R10(\port$482$10 ),
+    .R11(\port$482$11 ),
+    .R12(\port$482$12 ),
+    .R13(\port$482$13 ),
+    .R14(\port$482$14 ),
+    .R15(\port$482$15 ),
+    .R16(\port$482$16 ),
+    .R17(\port$482$17 ),
+    .R18(\port$482$18 ),
+    .R19(\port$482$19 ),
+    .R2(\port$482$2 ),
+    .R20(\port$482$20 ),
+    .R21(\port$482$21 ),
+    .R22(\port$482$22 ),
+    .R23(\port$482$23 ),
+    .R24(\port$482$24 ),
+    .R25(\port$482$25 ),
     .R26(r[26]),
-    .R27(\port$471$27 ),
-    .R28(\port$471$28 ),
-    .R29(\port$471$29 ),
-    .R3(\port$471$3 ),
-    .R30(\port$471$30 ),
-    .R31(\port$471$31 ),
-    .R32(\port$471$32 ),
-    .R33(\port$471$33 ),
-    .R34(\port$471$34 ),
-    .R35(\port$471$35 ),
-    .R36(\port$471$36 ),
-    .R37(\port$471$37 ),
-    .R38(\port$471$38 ),
-    .R39(\port$471$39 ),
-    .R4(\port$471$4 ),
-    .R40(\port$471$40 ),
-    .R41(\port$471$41 ),
-    .R42(\port$471$42 ),
-    .R43(\port$471$43 ),
-    .R44(\port$471$44 ),
-    .R45(\port$471$45 ),
-    .R46(\port$471$46 ),
-    .R47(\port$471$47 ),
-    .R48(\port$471$48 ),
-    .R49(\port$471$49 ),
-    .R5(\port$471$5 ),
-    .R50(\port$471$50 ),
-    .R51(\port$471$51 ),
-    .R52(\port$471$52 ),
+    .R27(\port$482$27 ),
+    .R28(\port$482$28 ),
+    .R29(\port$482$29 ),
+    .R3(\port$482$3 ),
+    .R30(\port$482$30 ),
+    .R31(\port$482$31 ),
+    .R32(\port$482$32 ),
+    .R33(\port$482$33 ),
+    .R34(\port$482$34 ),
+    .R35(\port$482$35 ),
+    .R36(\port$482$36 ),
+    .R37(\port$482$37 ),
+    .R38(\port$482$38 ),
+    .R39(\port$482$39 ),
+    .R4(\port$482$4 ),
+    .R40(\port$482$40 ),
+    .R41(\port$482$41 ),
+    .R42(\port$482$42 ),
+    .R43(\port$482$43 ),
+    .R44(\port$482$44 ),
+    .R45(\port$482$45 ),
+    .R46(\port$482$46 ),
+    .R47(\port$482$47 ),
+    .R48(\port$482$48 ),
+    .R49(\port$482$49 ),
+    .R5(\port$482$5 ),
+    .R50(\port$482$50 ),
+    .R51(\port$482$51 ),
+    .R52(\port$482$52 ),
     .R53(r[53]),
-    .R6(\port$471$6 ),
-    .R7(\port$471$7 ),
-    .R8(\port$471$8 ),
-    .R9(\port$471$9 ),
+    .R6(\port$482$6 ),
+    .R7(\port$482$7 ),
+    .R8(\port$482$8 ),
+    .R9(\port$482$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30738,13 +30759,13 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$471$0 , \port$471$1 , \port$471
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$471$52 , \port$471$51 , \port$471$50 , \port$471$49 , \port$471$48 , \port$471$47 , \port$471$46 , \port$471$45 , \port$471$44 , \port$471$43 , \port$471$42 , \port$471$41 , \port$471$40 , \port$471$39 , \port$471$38 , \port$471$37 , \port$471$36 , \port$471$35 , \port$471$34 , \port$471$33 , \port$471$32 , \port$471$31 , \port$471$30 , \port$471$29 , \port$471$28 , \port$471$27 , \port$471$25 , \port$471$24 , \port$471$23 , \port$471$22 , \port$471$21 , \port$471$20 , \port$471$19 , \port$471$18 , \port$471$17 , \port$471$16 , \port$471$15 , \port$471$14 , \port$471$13 , \port$471$12 , \port$471$11 , \port$471$10 , \port$471$9 , \port$471$8 , \port$471$7 , \port$471$6 , \port$471$5 , \port$471$4 , \port$471$3 , \port$471$2 , \port$471$1 , \port$471$0  };
+  assign { r[52:27], r[25:0] } = { \port$482$52 , \port$482$51 , \port$482$50 , \port$482$49 , \port$482$48 , \port$482$47 , \port$482$46 , \port$482$45 , \port$482$44 , \port$482$43 , \port$482$42 , \port$482$41 , \port$482$40 , \port$482$39 , \port$482$38 , \port$482$37 , \port$482$36 , \port$482$35 , \port$482$34 , \port$482$33 , \port$482$32 , \port$482$31 , \port$482$30 , \port$482$29 , \port$482$28 , \port$482$27 , \port$482$25 , \port$482$24 , \port$482$23 , \port$482$22 , \port$482$21 , \port$482$20 , \port$482$19 , \port$482$18 , \port$482$17 , \port$482$16 , \port$482$15 , \port$482$14 , \port$482$13 , \port$482$12 , \port$482$11 , \port$482$10 , \port$482$9 , \port$482$8 , \port$482$7 , \port$482$6 , \port$482$5 , \port$482$4 , \port$482$3 , \port$482$2 , \port$482$1 , \port$482$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_3 (rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , \port$476$16 , \port$476$17 , \port$476$18 , \port$476$19 
-, \port$476$20 , \port$476$21 , \port$476$22 , \port$476$23 , \port$476$24 , \port$476$25 , \port$476$27 , \port$476$28 , \port$476$29 , \port$476$30 , \port$476$31 , \port$476$32 , \port$476$33 , \port$476$34 , \port$476$35 , \port$476$36 , \port$476$37 , \port$476$38 , \port$476$39 , \port$476$40 , \port$476$41 
-, \port$476$42 , \port$476$43 , \port$476$44 , \port$476$45 , \port$476$46 , \port$476$47 , \port$476$48 , \port$476$49 , \port$476$50 , \port$476$51 , \port$476$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_3 (rst, \port$487$0 , \port$487$1 , \port$487$2 , \port$487$3 , \port$487$4 , \port$487$5 , \port$487$6 , \port$487$7 , \port$487$8 , \port$487$9 , \port$487$10 , \port$487$11 , \port$487$12 , \port$487$13 , \port$487$14 , \port$487$15 , \port$487$16 , \port$487$17 , \port$487$18 , \port$487$19 
+, \port$487$20 , \port$487$21 , \port$487$22 , \port$487$23 , \port$487$24 , \port$487$25 , \port$487$27 , \port$487$28 , \port$487$29 , \port$487$30 , \port$487$31 , \port$487$32 , \port$487$33 , \port$487$34 , \port$487$35 , \port$487$36 , \port$487$37 , \port$487$38 , \port$487$39 , \port$487$40 , \port$487$41 
+, \port$487$42 , \port$487$43 , \port$487$44 , \port$487$45 , \port$487$46 , \port$487$47 , \port$487$48 , \port$487$49 , \port$487$50 , \port$487$51 , \port$487$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30752,110 +30773,110 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$476$0 , \port$476$1 , \port$476
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$476$0 ;
-  wire \port$476$0 ;
-  output \port$476$1 ;
-  wire \port$476$1 ;
-  output \port$476$10 ;
-  wire \port$476$10 ;
-  output \port$476$11 ;
-  wire \port$476$11 ;
-  output \port$476$12 ;
-  wire \port$476$12 ;
-  output \port$476$13 ;
-  wire \port$476$13 ;
-  output \port$476$14 ;
-  wire \port$476$14 ;
-  output \port$476$15 ;
-  wire \port$476$15 ;
-  output \port$476$16 ;
-  wire \port$476$16 ;
-  output \port$476$17 ;
-  wire \port$476$17 ;
-  output \port$476$18 ;
-  wire \port$476$18 ;
-  output \port$476$19 ;
-  wire \port$476$19 ;
-  output \port$476$2 ;
-  wire \port$476$2 ;
-  output \port$476$20 ;
-  wire \port$476$20 ;
-  output \port$476$21 ;
-  wire \port$476$21 ;
-  output \port$476$22 ;
-  wire \port$476$22 ;
-  output \port$476$23 ;
-  wire \port$476$23 ;
-  output \port$476$24 ;
-  wire \port$476$24 ;
-  output \port$476$25 ;
-  wire \port$476$25 ;
-  output \port$476$27 ;
-  wire \port$476$27 ;
-  output \port$476$28 ;
-  wire \port$476$28 ;
-  output \port$476$29 ;
-  wire \port$476$29 ;
-  output \port$476$3 ;
-  wire \port$476$3 ;
-  output \port$476$30 ;
-  wire \port$476$30 ;
-  output \port$476$31 ;
-  wire \port$476$31 ;
-  output \port$476$32 ;
-  wire \port$476$32 ;
-  output \port$476$33 ;
-  wire \port$476$33 ;
-  output \port$476$34 ;
-  wire \port$476$34 ;
-  output \port$476$35 ;
-  wire \port$476$35 ;
-  output \port$476$36 ;
-  wire \port$476$36 ;
-  output \port$476$37 ;
-  wire \port$476$37 ;
-  output \port$476$38 ;
-  wire \port$476$38 ;
-  output \port$476$39 ;
-  wire \port$476$39 ;
-  output \port$476$4 ;
-  wire \port$476$4 ;
-  output \port$476$40 ;
-  wire \port$476$40 ;
-  output \port$476$41 ;
-  wire \port$476$41 ;
-  output \port$476$42 ;
-  wire \port$476$42 ;
-  output \port$476$43 ;
-  wire \port$476$43 ;
-  output \port$476$44 ;
-  wire \port$476$44 ;
-  output \port$476$45 ;
-  wire \port$476$45 ;
-  output \port$476$46 ;
-  wire \port$476$46 ;
-  output \port$476$47 ;
-  wire \port$476$47 ;
-  output \port$476$48 ;
-  wire \port$476$48 ;
-  output \port$476$49 ;
-  wire \port$476$49 ;
-  output \port$476$5 ;
-  wire \port$476$5 ;
-  output \port$476$50 ;
-  wire \port$476$50 ;
-  output \port$476$51 ;
-  wire \port$476$51 ;
-  output \port$476$52 ;
-  wire \port$476$52 ;
-  output \port$476$6 ;
-  wire \port$476$6 ;
-  output \port$476$7 ;
-  wire \port$476$7 ;
-  output \port$476$8 ;
-  wire \port$476$8 ;
-  output \port$476$9 ;
-  wire \port$476$9 ;
+  output \port$487$0 ;
+  wire \port$487$0 ;
+  output \port$487$1 ;
+  wire \port$487$1 ;
+  output \port$487$10 ;
+  wire \port$487$10 ;
+  output \port$487$11 ;
+  wire \port$487$11 ;
+  output \port$487$12 ;
+  wire \port$487$12 ;
+  output \port$487$13 ;
+  wire \port$487$13 ;
+  output \port$487$14 ;
+  wire \port$487$14 ;
+  output \port$487$15 ;
+  wire \port$487$15 ;
+  output \port$487$16 ;
+  wire \port$487$16 ;
+  output \port$487$17 ;
+  wire \port$487$17 ;
+  output \port$487$18 ;
+  wire \port$487$18 ;
+  output \port$487$19 ;
+  wire \port$487$19 ;
+  output \port$487$2 ;
+  wire \port$487$2 ;
+  output \port$487$20 ;
+  wire \port$487$20 ;
+  output \port$487$21 ;
+  wire \port$487$21 ;
+  output \port$487$22 ;
+  wire \port$487$22 ;
+  output \port$487$23 ;
+  wire \port$487$23 ;
+  output \port$487$24 ;
+  wire \port$487$24 ;
+  output \port$487$25 ;
+  wire \port$487$25 ;
+  output \port$487$27 ;
+  wire \port$487$27 ;
+  output \port$487$28 ;
+  wire \port$487$28 ;
+  output \port$487$29 ;
+  wire \port$487$29 ;
+  output \port$487$3 ;
+  wire \port$487$3 ;
+  output \port$487$30 ;
+  wire \port$487$30 ;
+  output \port$487$31 ;
+  wire \port$487$31 ;
+  output \port$487$32 ;
+  wire \port$487$32 ;
+  output \port$487$33 ;
+  wire \port$487$33 ;
+  output \port$487$34 ;
+  wire \port$487$34 ;
+  output \port$487$35 ;
+  wire \port$487$35 ;
+  output \port$487$36 ;
+  wire \port$487$36 ;
+  output \port$487$37 ;
+  wire \port$487$37 ;
+  output \port$487$38 ;
+  wire \port$487$38 ;
+  output \port$487$39 ;
+  wire \port$487$39 ;
+  output \port$487$4 ;
+  wire \port$487$4 ;
+  output \port$487$40 ;
+  wire \port$487$40 ;
+  output \port$487$41 ;
+  wire \port$487$41 ;
+  output \port$487$42 ;
+  wire \port$487$42 ;
+  output \port$487$43 ;
+  wire \port$487$43 ;
+  output \port$487$44 ;
+  wire \port$487$44 ;
+  output \port$487$45 ;
+  wire \port$487$45 ;
+  output \port$487$46 ;
+  wire \port$487$46 ;
+  output \port$487$47 ;
+  wire \port$487$47 ;
+  output \port$487$48 ;
+  wire \port$487$48 ;
+  output \port$487$49 ;
+  wire \port$487$49 ;
+  output \port$487$5 ;
+  wire \port$487$5 ;
+  output \port$487$50 ;
+  wire \port$487$50 ;
+  output \port$487$51 ;
+  wire \port$487$51 ;
+  output \port$487$52 ;
+  wire \port$487$52 ;
+  output \port$487$6 ;
+  wire \port$487$6 ;
+  output \port$487$7 ;
+  wire \port$487$7 ;
+  output \port$487$8 ;
+  wire \port$487$8 ;
+  output \port$487$9 ;
+  wire \port$487$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31052,60 +31073,60 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$476$0 , \port$476$1 , \port$476
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$476$0 ),
-    .R1(\port$476$1 ),
-    .R10(\port$476$10 ),
-    .R11(\port$476$11 ),
-    .R12(\port$476$12 ),
-    .R13(\port$476$13 ),
-    .R14(\port$476$14 ),
-    .R15(\port$476$15 ),
-    .R16(\port$476$16 ),
-    .R17(\port$476$17 ),
-    .R18(\port$476$18 ),
-    .R19(\port$476$19 ),
-    .R2(\port$476$2 ),
-    .R20(\port$476$20 ),
-    .R21(\port$476$21 ),
-    .R22(\port$476$22 ),
-    .R23(\port$476$23 ),
-    .R24(\port$476$24 ),
-    .R25(\port$476$25 ),
+    .R0(\port$487$0 ),
+    .R1(\port$487$1 ),
+    .R10(\port$487$10 ),
+    .R11(\port$487$11 ),
+    .R12(\port$487$12 ),
+    .R13(\port$487$13 ),
+    .R14(\port$487$14 ),
+    .R15(\port$487$15 ),
+    .R16(\port$487$16 ),
+    .R17(\port$487$17 ),
+    .R18(\port$487$18 ),
+    .R19(\port$487$19 ),
+    .R2(\port$487$2 ),
+    .R20(\port$487$20 ),
+    .R21(\port$487$21 ),
+    .R22(\port$487$22 ),
+    .R23(\port$487$23 ),
+    .R24(\port$487$24 ),
+    .R25(\port$487$25 ),
     .R26(r[26]),
-    .R27(\port$476$27 ),
-    .R28(\port$476$28 ),
-    .R29(\port$476$29 ),
-    .R3(\port$476$3 ),
-    .R30(\port$476$30 ),
-    .R31(\port$476$31 ),
-    .R32(\port$476$32 ),
-    .R33(\port$476$33 ),
-    .R34(\port$476$34 ),
-    .R35(\port$476$35 ),
-    .R36(\port$476$36 ),
-    .R37(\port$476$37 ),
-    .R38(\port$476$38 ),
-    .R39(\port$476$39 ),
-    .R4(\port$476$4 ),
-    .R40(\port$476$40 ),
-    .R41(\port$476$41 ),
-    .R42(\port$476$42 ),
-    .R43(\port$476$43 ),
-    .R44(\port$476$44 ),
-    .R45(\port$476$45 ),
-    .R46(\port$476$46 ),
-    .R47(\port$476$47 ),
-    .R48(\port$476$48 ),
-    .R49(\port$476$49 ),
-    .R5(\port$476$5 ),
-    .R50(\port$476$50 ),
-    .R51(\port$476$51 ),
-    .R52(\port$476$52 ),
+    .R27(\port$487$27 ),
+    .R28(\port$487$28 ),
+    .R29(\port$487$29 ),
+    .R3(\port$487$3 ),
+    .R30(\port$487$30 ),
+    .R31(\port$487$31 ),
+    .R32(\port$487$32 ),
+    .R33(\port$487$33 ),
+    .R34(\port$487$34 ),
+    .R35(\port$487$35 ),
+    .R36(\port$487$36 ),
+    .R37(\port$487$37 ),
+    .R38(\port$487$38 ),
+    .R39(\port$487$39 ),
+    .R4(\port$487$4 ),
+    .R40(\port$487$40 ),
+    .R41(\port$487$41 ),
+    .R42(\port$487$42 ),
+    .R43(\port$487$43 ),
+    .R44(\port$487$44 ),
+    .R45(\port$487$45 ),
+    .R46(\port$487$46 ),
+    .R47(\port$487$47 ),
+    .R48(\port$487$48 ),
+    .R49(\port$487$49 ),
+    .R5(\port$487$5 ),
+    .R50(\port$487$50 ),
+    .R51(\port$487$51 ),
+    .R52(\port$487$52 ),
     .R53(r[53]),
-    .R6(\port$476$6 ),
-    .R7(\port$476$7 ),
-    .R8(\port$476$8 ),
-    .R9(\port$476$9 ),
+    .R6(\port$487$6 ),
+    .R7(\port$487$7 ),
+    .R8(\port$487$8 ),
+    .R9(\port$487$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -31378,13 +31399,13 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$476$0 , \port$476$1 , \port$476
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$476$52 , \port$476$51 , \port$476$50 , \port$476$49 , \port$476$48 , \port$476$47 , \port$476$46 , \port$476$45 , \port$476$44 , \port$476$43 , \port$476$42 , \port$476$41 , \port$476$40 , \port$476$39 , \port$476$38 , \port$476$37 , \port$476$36 , \port$476$35 , \port$476$34 , \port$476$33 , \port$476$32 , \port$476$31 , \port$476$30 , \port$476$29 , \port$476$28 , \port$476$27 , \port$476$25 , \port$476$24 , \port$476$23 , \port$476$22 , \port$476$21 , \port$476$20 , \port$476$19 , \port$476$18 , \port$476$17 , \port$476$16 , \port$476$15 , \port$476$14 , \port$476$13 , \port$476$12 , \port$476$11 , \port$476$10 , \port$476$9 , \port$476$8 , \port$476$7 , \port$476$6 , \port$476$5 , \port$476$4 , \port$476$3 , \port$476$2 , \port$476$1 , \port$476$0  };
+  assign { r[52:27], r[25:0] } = { \port$487$52 , \port$487$51 , \port$487$50 , \port$487$49 , \port$487$48 , \port$487$47 , \port$487$46 , \port$487$45 , \port$487$44 , \port$487$43 , \port$487$42 , \port$487$41 , \port$487$40 , \port$487$39 , \port$487$38 , \port$487$37 , \port$487$36 , \port$487$35 , \port$487$34 , \port$487$33 , \port$487$32 , \port$487$31 , \port$487$30 , \port$487$29 , \port$487$28 , \port$487$27 , \port$487$25 , \port$487$24 , \port$487$23 , \port$487$22 , \port$487$21 , \port$487$20 , \port$487$19 , \port$487$18 , \port$487$17 , \port$487$16 , \port$487$15 , \port$487$14 , \port$487$13 , \port$487$12 , \port$487$11 , \port$487$10 , \port$487$9 , \port$487$8 , \port$487$7 , \port$487$6 , \port$487$5 , \port$487$4 , \port$487$3 , \port$487$2 , \port$487$1 , \port$487$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_0 (rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , \port$481$16 , \port$481$17 , \port$481$18 , \port$481$19 
-, \port$481$20 , \port$481$21 , \port$481$22 , \port$481$23 , \port$481$24 , \port$481$25 , \port$481$27 , \port$481$28 , \port$481$29 , \port$481$30 , \port$481$31 , \port$481$32 , \port$481$33 , \port$481$34 , \port$481$35 , \port$481$36 , \port$481$37 , \port$481$38 , \port$481$39 , \port$481$40 , \port$481$41 
-, \port$481$42 , \port$481$43 , \port$481$44 , \port$481$45 , \port$481$46 , \port$481$47 , \port$481$48 , \port$481$49 , \port$481$50 , \port$481$51 , \port$481$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_5_0 (rst, \port$492$0 , \port$492$1 , \port$492$2 , \port$492$3 , \port$492$4 , \port$492$5 , \port$492$6 , \port$492$7 , \port$492$8 , \port$492$9 , \port$492$10 , \port$492$11 , \port$492$12 , \port$492$13 , \port$492$14 , \port$492$15 , \port$492$16 , \port$492$17 , \port$492$18 , \port$492$19 
+, \port$492$20 , \port$492$21 , \port$492$22 , \port$492$23 , \port$492$24 , \port$492$25 , \port$492$27 , \port$492$28 , \port$492$29 , \port$492$30 , \port$492$31 , \port$492$32 , \port$492$33 , \port$492$34 , \port$492$35 , \port$492$36 , \port$492$37 , \port$492$38 , \port$492$39 , \port$492$40 , \port$492$41 
+, \port$492$42 , \port$492$43 , \port$492$44 , \port$492$45 , \port$492$46 , \port$492$47 , \port$492$48 , \port$492$49 , \port$492$50 , \port$492$51 , \port$492$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -31392,110 +31413,110 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$481$0 , \port$481$1 , \port$481
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$481$0 ;
-  wire \port$481$0 ;
-  output \port$481$1 ;
-  wire \port$481$1 ;
-  output \port$481$10 ;
-  wire \port$481$10 ;
-  output \port$481$11 ;
-  wire \port$481$11 ;
-  output \port$481$12 ;
-  wire \port$481$12 ;
-  output \port$481$13 ;
-  wire \port$481$13 ;
-  output \port$481$14 ;
-  wire \port$481$14 ;
-  output \port$481$15 ;
-  wire \port$481$15 ;
-  output \port$481$16 ;
-  wire \port$481$16 ;
-  output \port$481$17 ;
-  wire \port$481$17 ;
-  output \port$481$18 ;
-  wire \port$481$18 ;
-  output \port$481$19 ;
-  wire \port$481$19 ;
-  output \port$481$2 ;
-  wire \port$481$2 ;
-  output \port$481$20 ;
-  wire \port$481$20 ;
-  output \port$481$21 ;
-  wire \port$481$21 ;
-  output \port$481$22 ;
-  wire \port$481$22 ;
-  output \port$481$23 ;
-  wire \port$481$23 ;
-  output \port$481$24 ;
-  wire \port$481$24 ;
-  output \port$481$25 ;
-  wire \port$481$25 ;
-  output \port$481$27 ;
-  wire \port$481$27 ;
-  output \port$481$28 ;
-  wire \port$481$28 ;
-  output \port$481$29 ;
-  wire \port$481$29 ;
-  output \port$481$3 ;
-  wire \port$481$3 ;
-  output \port$481$30 ;
-  wire \port$481$30 ;
-  output \port$481$31 ;
-  wire \port$481$31 ;
-  output \port$481$32 ;
-  wire \port$481$32 ;
-  output \port$481$33 ;
-  wire \port$481$33 ;
-  output \port$481$34 ;
-  wire \port$481$34 ;
-  output \port$481$35 ;
-  wire \port$481$35 ;
-  output \port$481$36 ;
-  wire \port$481$36 ;
-  output \port$481$37 ;
-  wire \port$481$37 ;
-  output \port$481$38 ;
-  wire \port$481$38 ;
-  output \port$481$39 ;
-  wire \port$481$39 ;
-  output \port$481$4 ;
-  wire \port$481$4 ;
-  output \port$481$40 ;
-  wire \port$481$40 ;
-  output \port$481$41 ;
-  wire \port$481$41 ;
-  output \port$481$42 ;
-  wire \port$481$42 ;
-  output \port$481$43 ;
-  wire \port$481$43 ;
-  output \port$481$44 ;
-  wire \port$481$44 ;
-  output \port$481$45 ;
-  wire \port$481$45 ;
-  output \port$481$46 ;
-  wire \port$481$46 ;
-  output \port$481$47 ;
-  wire \port$481$47 ;
-  output \port$481$48 ;
-  wire \port$481$48 ;
-  output \port$481$49 ;
-  wire \port$481$49 ;
-  output \port$481$5 ;
-  wire \port$481$5 ;
-  output \port$481$50 ;
-  wire \port$481$50 ;
-  output \port$481$51 ;
-  wire \port$481$51 ;
-  output \port$481$52 ;
-  wire \port$481$52 ;
-  output \port$481$6 ;
-  wire \port$481$6 ;
-  output \port$481$7 ;
-  wire \port$481$7 ;
-  output \port$481$8 ;
-  wire \port$481$8 ;
-  output \port$481$9 ;
-  wire \port$481$9 ;
+  output \port$492$0 ;
+  wire \port$492$0 ;
+  output \port$492$1 ;
+  wire \port$492$1 ;
+  output \port$492$10 ;
+  wire \port$492$10 ;
+  output \port$492$11 ;
+  wire \port$492$11 ;
+  output \port$492$12 ;
+  wire \port$492$12 ;
+  output \port$492$13 ;
+  wire \port$492$13 ;
+  output \port$492$14 ;
+  wire \port$492$14 ;
+  output \port$492$15 ;
+  wire \port$492$15 ;
+  output \port$492$16 ;
+  wire \port$492$16 ;
+  output \port$492$17 ;
+  wire \port$492$17 ;
+  output \port$492$18 ;
+  wire \port$492$18 ;
+  output \port$492$19 ;
+  wire \port$492$19 ;
+  output \port$492$2 ;
+  wire \port$492$2 ;
+  output \port$492$20 ;
+  wire \port$492$20 ;
+  output \port$492$21 ;
+  wire \port$492$21 ;
+  output \port$492$22 ;
+  wire \port$492$22 ;
+  output \port$492$23 ;
+  wire \port$492$23 ;
+  output \port$492$24 ;
+  wire \port$492$24 ;
+  output \port$492$25 ;
+  wire \port$492$25 ;
+  output \port$492$27 ;
+  wire \port$492$27 ;
+  output \port$492$28 ;
+  wire \port$492$28 ;
+  output \port$492$29 ;
+  wire \port$492$29 ;
+  output \port$492$3 ;
+  wire \port$492$3 ;
+  output \port$492$30 ;
+  wire \port$492$30 ;
+  output \port$492$31 ;
+  wire \port$492$31 ;
+  output \port$492$32 ;
+  wire \port$492$32 ;
+  output \port$492$33 ;
+  wire \port$492$33 ;
+  output \port$492$34 ;
+  wire \port$492$34 ;
+  output \port$492$35 ;
+  wire \port$492$35 ;
+  output \port$492$36 ;
+  wire \port$492$36 ;
+  output \port$492$37 ;
+  wire \port$492$37 ;
+  output \port$492$38 ;
+  wire \port$492$38 ;
+  output \port$492$39 ;
+  wire \port$492$39 ;
+  output \port$492$4 ;
+  wire \port$492$4 ;
+  output \port$492$40 ;
+  wire \port$492$40 ;
+  output \port$492$41 ;
+  wire \port$492$41 ;
+  output \port$492$42 ;
+  wire \port$492$42 ;
+  output \port$492$43 ;
+  wire \port$492$43 ;
+  output \port$492$44 ;
+  wire \port$492$44 ;
+  output \port$492$45 ;
+  wire \port$492$45 ;
+  output \port$492$46 ;
+  wire \port$492$46 ;
+  output \port$492$47 ;
+  wire \port$492$47 ;
+  output \port$492$48 ;
+  wire \port$492$48 ;
+  output \port$492$49 ;
+  wire \port$492$49 ;
+  output \port$492$5 ;
+  wire \port$492$5 ;
+  output \port$492$50 ;
+  wire \port$492$50 ;
+  output \port$492$51 ;
+  wire \port$492$51 ;
+  output \port$492$52 ;
+  wire \port$492$52 ;
+  output \port$492$6 ;
+  wire \port$492$6 ;
+  output \port$492$7 ;
+  wire \port$492$7 ;
+  output \port$492$8 ;
+  wire \port$492$8 ;
+  output \port$492$9 ;
+  wire \port$492$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31692,60 +31713,60 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$481$0 , \port$481$1 , \port$481
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$481$0 ),
-    .R1(\port$481$1 ),
-    .R10(\port$481$10 ),
-    .R11(\port$481$11 ),
-    .R12(\port$481$12 ),
-    .R13(\port$481$13 ),
-    .R14(\port$481$14 ),
-    .R15(\port$481$15 ),
-    .R16(\port$481$16 ),
-    .R17(\port$481$17 ),
-    .R18(\port$481$18 ),
-    .R19(\port$481$19 ),
-    .R2(\port$481$2 ),
-    .R20(\port$481$20 ),
-    .R21(\port$481$21 ),
-    .R22(\port$481$22 ),
-    .R23(\port$481$23 ),
-    .R24(\port$481$24 ),
-    .R25(\port$481$25 ),
+    .R0(\port$492$0 ),
+    .R1(\port$492$1 ),
+    .R10(\port$492$10 ),
+    .R11(\port$492$11 ),
+    .R12(\port$492$12 ),
+    .R13(\port$492$13 ),
+    .R14(\port$492$14 ),
+    .R15(\port$492$15 ),
+    .R16(\port$492$16 ),
+    .R17(\port$492$17 ),
+    .R18(\port$492$18 ),
+    .R19(\port$492$19 ),
+    .R2(\port$492$2 ),
+    .R20(\port$492$20 ),
+    .R21(\port$492$21 ),
+    .R22(\port$492$22 ),
+    .R23(\port$492$23 ),
+    .R24(\port$492$24 ),
+    .R25(\port$492$25 ),
     .R26(r[26]),
-    .R27(\port$481$27 ),
-    .R28(\port$481$28 ),
-    .R29(\port$481$29 ),
-    .R3(\port$481$3 ),
-    .R30(\port$481$30 ),
-    .R31(\port$481$31 ),
-    .R32(\port$481$32 ),
-    .R33(\port$481$33 ),
-    .R34(\port$481$34 ),
-    .R35(\port$481$35 ),
-    .R36(\port$481$36 ),
-    .R37(\port$481$37 ),
-    .R38(\port$481$38 ),
-    .R39(\port$481$39 ),
-    .R4(\port$481$4 ),
-    .R40(\port$481$40 ),
-    .R41(\port$481$41 ),
-    .R42(\port$481$42 ),
-    .R43(\port$481$43 ),
-    .R44(\port$481$44 ),
-    .R45(\port$481$45 ),
-    .R46(\port$481$46 ),
-    .R47(\port$481$47 ),
-    .R48(\port$481$48 ),
-    .R49(\port$481$49 ),
-    .R5(\port$481$5 ),
-    .R50(\port$481$50 ),
-    .R51(\port$481$51 ),
-    .R52(\port$481$52 ),
+    .R27(\port$492$27 ),
+    .R28(\port$492$28 ),
+    .R29(\port$492$29 ),
+    .R3(\port$492$3 ),
+    .R30(\port$492$30 ),
+    .R31(\port$492$31 ),
+    .R32(\port$492$32 ),
+    .R33(\port$492$33 ),
+    .R34(\port$492$34 ),
+    .R35(\port$492$35 ),
+    .R36(\port$492$36 ),
+    .R37(\port$492$37 ),
+    .R38(\port$492$38 ),
+    .R39(\port$492$39 ),
+    .R4(\port$492$4 ),
+    .R40(\port$492$40 ),
+    .R41(\port$492$41 ),
+    .R42(\port$492$42 ),
+    .R43(\port$492$43 ),
+    .R44(\port$492$44 ),
+    .R45(\port$492$45 ),
+    .R46(\port$492$46 ),
+    .R47(\port$492$47 ),
+    .R48(\port$492$48 ),
+    .R49(\port$492$49 ),
+    .R5(\port$492$5 ),
+    .R50(\port$492$50 ),
+    .R51(\port$492$51 ),
+    .R52(\port$492$52 ),
     .R53(r[53]),
-    .R6(\port$481$6 ),
-    .R7(\port$481$7 ),
-    .R8(\port$481$8 ),
-    .R9(\port$481$9 ),
+    .R6(\port$492$6 ),
+    .R7(\port$492$7 ),
+    .R8(\port$492$8 ),
+    .R9(\port$492$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32018,13 +32039,13 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$481$0 , \port$481$1 , \port$481
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$481$52 , \port$481$51 , \port$481$50 , \port$481$49 , \port$481$48 , \port$481$47 , \port$481$46 , \port$481$45 , \port$481$44 , \port$481$43 , \port$481$42 , \port$481$41 , \port$481$40 , \port$481$39 , \port$481$38 , \port$481$37 , \port$481$36 , \port$481$35 , \port$481$34 , \port$481$33 , \port$481$32 , \port$481$31 , \port$481$30 , \port$481$29 , \port$481$28 , \port$481$27 , \port$481$25 , \port$481$24 , \port$481$23 , \port$481$22 , \port$481$21 , \port$481$20 , \port$481$19 , \port$481$18 , \port$481$17 , \port$481$16 , \port$481$15 , \port$481$14 , \port$481$13 , \port$481$12 , \port$481$11 , \port$481$10 , \port$481$9 , \port$481$8 , \port$481$7 , \port$481$6 , \port$481$5 , \port$481$4 , \port$481$3 , \port$481$2 , \port$481$1 , \port$481$0  };
+  assign { r[52:27], r[25:0] } = { \port$492$52 , \port$492$51 , \port$492$50 , \port$492$49 , \port$492$48 , \port$492$47 , \port$492$46 , \port$492$45 , \port$492$44 , \port$492$43 , \port$492$42 , \port$492$41 , \port$492$40 , \port$492$39 , \port$492$38 , \port$492$37 , \port$492$36 , \port$492$35 , \port$492$34 , \port$492$33 , \port$492$32 , \port$492$31 , \port$492$30 , \port$492$29 , \port$492$28 , \port$492$27 , \port$492$25 , \port$492$24 , \port$492$23 , \port$492$22 , \port$492$21 , \port$492$20 , \port$492$19 , \port$492$18 , \port$492$17 , \port$492$16 , \port$492$15 , \port$492$14 , \port$492$13 , \port$492$12 , \port$492$11 , \port$492$10 , \port$492$9 , \port$492$8 , \port$492$7 , \port$492$6 , \port$492$5 , \port$492$4 , \port$492$3 , \port$492$2 , \port$492$1 , \port$492$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_1 (rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , \port$486$16 , \port$486$17 , \port$486$18 , \port$486$19 
-, \port$486$20 , \port$486$21 , \port$486$22 , \port$486$23 , \port$486$24 , \port$486$25 , \port$486$27 , \port$486$28 , \port$486$29 , \port$486$30 , \port$486$31 , \port$486$32 , \port$486$33 , \port$486$34 , \port$486$35 , \port$486$36 , \port$486$37 , \port$486$38 , \port$486$39 , \port$486$40 , \port$486$41 
-, \port$486$42 , \port$486$43 , \port$486$44 , \port$486$45 , \port$486$46 , \port$486$47 , \port$486$48 , \port$486$49 , \port$486$50 , \port$486$51 , \port$486$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_1 (rst, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , \port$497$16 , \port$497$17 , \port$497$18 , \port$497$19 
+, \port$497$20 , \port$497$21 , \port$497$22 , \port$497$23 , \port$497$24 , \port$497$25 , \port$497$27 , \port$497$28 , \port$497$29 , \port$497$30 , \port$497$31 , \port$497$32 , \port$497$33 , \port$497$34 , \port$497$35 , \port$497$36 , \port$497$37 , \port$497$38 , \port$497$39 , \port$497$40 , \port$497$41 
+, \port$497$42 , \port$497$43 , \port$497$44 , \port$497$45 , \port$497$46 , \port$497$47 , \port$497$48 , \port$497$49 , \port$497$50 , \port$497$51 , \port$497$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32032,110 +32053,110 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$486$0 , \port$486$1 , \port$486
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$486$0 ;
-  wire \port$486$0 ;
-  output \port$486$1 ;
-  wire \port$486$1 ;
-  output \port$486$10 ;
-  wire \port$486$10 ;
-  output \port$486$11 ;
-  wire \port$486$11 ;
-  output \port$486$12 ;
-  wire \port$486$12 ;
-  output \port$486$13 ;
-  wire \port$486$13 ;
-  output \port$486$14 ;
-  wire \port$486$14 ;
-  output \port$486$15 ;
-  wire \port$486$15 ;
-  output \port$486$16 ;
-  wire \port$486$16 ;
-  output \port$486$17 ;
-  wire \port$486$17 ;
-  output \port$486$18 ;
-  wire \port$486$18 ;
-  output \port$486$19 ;
-  wire \port$486$19 ;
-  output \port$486$2 ;
-  wire \port$486$2 ;
-  output \port$486$20 ;
-  wire \port$486$20 ;
-  output \port$486$21 ;
-  wire \port$486$21 ;
-  output \port$486$22 ;
-  wire \port$486$22 ;
-  output \port$486$23 ;
-  wire \port$486$23 ;
-  output \port$486$24 ;
-  wire \port$486$24 ;
-  output \port$486$25 ;
-  wire \port$486$25 ;
-  output \port$486$27 ;
-  wire \port$486$27 ;
-  output \port$486$28 ;
-  wire \port$486$28 ;
-  output \port$486$29 ;
-  wire \port$486$29 ;
-  output \port$486$3 ;
-  wire \port$486$3 ;
-  output \port$486$30 ;
-  wire \port$486$30 ;
-  output \port$486$31 ;
-  wire \port$486$31 ;
-  output \port$486$32 ;
-  wire \port$486$32 ;
-  output \port$486$33 ;
-  wire \port$486$33 ;
-  output \port$486$34 ;
-  wire \port$486$34 ;
-  output \port$486$35 ;
-  wire \port$486$35 ;
-  output \port$486$36 ;
-  wire \port$486$36 ;
-  output \port$486$37 ;
-  wire \port$486$37 ;
-  output \port$486$38 ;
-  wire \port$486$38 ;
-  output \port$486$39 ;
-  wire \port$486$39 ;
-  output \port$486$4 ;
-  wire \port$486$4 ;
-  output \port$486$40 ;
-  wire \port$486$40 ;
-  output \port$486$41 ;
-  wire \port$486$41 ;
-  output \port$486$42 ;
-  wire \port$486$42 ;
-  output \port$486$43 ;
-  wire \port$486$43 ;
-  output \port$486$44 ;
-  wire \port$486$44 ;
-  output \port$486$45 ;
-  wire \port$486$45 ;
-  output \port$486$46 ;
-  wire \port$486$46 ;
-  output \port$486$47 ;
-  wire \port$486$47 ;
-  output \port$486$48 ;
-  wire \port$486$48 ;
-  output \port$486$49 ;
-  wire \port$486$49 ;
-  output \port$486$5 ;
-  wire \port$486$5 ;
-  output \port$486$50 ;
-  wire \port$486$50 ;
-  output \port$486$51 ;
-  wire \port$486$51 ;
-  output \port$486$52 ;
-  wire \port$486$52 ;
-  output \port$486$6 ;
-  wire \port$486$6 ;
-  output \port$486$7 ;
-  wire \port$486$7 ;
-  output \port$486$8 ;
-  wire \port$486$8 ;
-  output \port$486$9 ;
-  wire \port$486$9 ;
+  output \port$497$0 ;
+  wire \port$497$0 ;
+  output \port$497$1 ;
+  wire \port$497$1 ;
+  output \port$497$10 ;
+  wire \port$497$10 ;
+  output \port$497$11 ;
+  wire \port$497$11 ;
+  output \port$497$12 ;
+  wire \port$497$12 ;
+  output \port$497$13 ;
+  wire \port$497$13 ;
+  output \port$497$14 ;
+  wire \port$497$14 ;
+  output \port$497$15 ;
+  wire \port$497$15 ;
+  output \port$497$16 ;
+  wire \port$497$16 ;
+  output \port$497$17 ;
+  wire \port$497$17 ;
+  output \port$497$18 ;
+  wire \port$497$18 ;
+  output \port$497$19 ;
+  wire \port$497$19 ;
+  output \port$497$2 ;
+  wire \port$497$2 ;
+  output \port$497$20 ;
+  wire \port$497$20 ;
+  output \port$497$21 ;
+  wire \port$497$21 ;
+  output \port$497$22 ;
+  wire \port$497$22 ;
+  output \port$497$23 ;
+  wire \port$497$23 ;
+  output \port$497$24 ;
+  wire \port$497$24 ;
+  output \port$497$25 ;
+  wire \port$497$25 ;
+  output \port$497$27 ;
+  wire \port$497$27 ;
+  output \port$497$28 ;
+  wire \port$497$28 ;
+  output \port$497$29 ;
+  wire \port$497$29 ;
+  output \port$497$3 ;
+  wire \port$497$3 ;
+  output \port$497$30 ;
+  wire \port$497$30 ;
+  output \port$497$31 ;
+  wire \port$497$31 ;
+  output \port$497$32 ;
+  wire \port$497$32 ;
+  output \port$497$33 ;
+  wire \port$497$33 ;
+  output \port$497$34 ;
+  wire \port$497$34 ;
+  output \port$497$35 ;
+  wire \port$497$35 ;
+  output \port$497$36 ;
+  wire \port$497$36 ;
+  output \port$497$37 ;
+  wire \port$497$37 ;
+  output \port$497$38 ;
+  wire \port$497$38 ;
+  output \port$497$39 ;
+  wire \port$497$39 ;
+  output \port$497$4 ;
+  wire \port$497$4 ;
+  output \port$497$40 ;
+  wire \port$497$40 ;
+  output \port$497$41 ;
+  wire \port$497$41 ;
+  output \port$497$42 ;
+  wire \port$497$42 ;
+  output \port$497$43 ;
+  wire \port$497$43 ;
+  output \port$497$44 ;
+  wire \port$497$44 ;
+  output \port$497$45 ;
+  wire \port$497$45 ;
+  output \port$497$46 ;
+  wire \port$497$46 ;
+  output \port$497$47 ;
+  wire \port$497$47 ;
+  output \port$497$48 ;
+  wire \port$497$48 ;
+  output \port$497$49 ;
+  wire \port$497$49 ;
+  output \port$497$5 ;
+  wire \port$497$5 ;
+  output \port$497$50 ;
+  wire \port$497$50 ;
+  output \port$497$51 ;
+  wire \port$497$51 ;
+  output \port$497$52 ;
+  wire \port$497$52 ;
+  output \port$497$6 ;
+  wire \port$497$6 ;
+  output \port$497$7 ;
+  wire \port$497$7 ;
+  output \port$497$8 ;
+  wire \port$497$8 ;
+  output \port$497$9 ;
+  wire \port$497$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32332,60 +32353,60 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$486$0 , \port$486$1 , \port$486
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$486$0 ),
-    .R1(\port$486$1 ),
-    .R10(\port$486$10 ),
-    .R11(\port$486$11 ),
-    .R12(\port$486$12 ),
-    .R13(\port$486$13 ),
-    .R14(\port$486$14 ),
-    .R15(\port$486$15 ),
-    .R16(\port$486$16 ),
-    .R17(\port$486$17 ),
-    .R18(\port$486$18 ),
-    .R19(\port$486$19 ),
-    .R2(\port$486$2 ),
-    .R20(\port$486$20 ),
-    .R21(\port$486$21 ),
-    .R22(\port$486$22 ),
-    .R23(\port$486$23 ),
-    .R24(\port$486$24 ),
-    .R25(\port$486$25 ),
+    .R0(\port$497$0 ),
+    .R1(\port$497$1 ),
+    .R10(\port$497$10 ),
+    .R11(\port$497$11 ),
+    .R12(\port$497$12 ),
+    .R13(\port$497$13 ),
+    .R14(\port$497$14 ),
+    .R15(\port$497$15 ),
+    .R16(\port$497$16 ),
+    .R17(\port$497$17 ),
+    .R18(\port$497$18 ),
+    .R19(\port$497$19 ),
+    .R2(\port$497$2 ),
+    .R20(\port$497$20 ),
+    .R21(\port$497$21 ),
+    .R22(\port$497$22 ),
+    .R23(\port$497$23 ),
+    .R24(\port$497$24 ),
+    .R25(\port$497$25 ),
     .R26(r[26]),
-    .R27(\port$486$27 ),
-    .R28(\port$486$28 ),
-    .R29(\port$486$29 ),
-    .R3(\port$486$3 ),
-    .R30(\port$486$30 ),
-    .R31(\port$486$31 ),
-    .R32(\port$486$32 ),
-    .R33(\port$486$33 ),
-    .R34(\port$486$34 ),
-    .R35(\port$486$35 ),
-    .R36(\port$486$36 ),
-    .R37(\port$486$37 ),
-    .R38(\port$486$38 ),
-    .R39(\port$486$39 ),
-    .R4(\port$486$4 ),
-    .R40(\port$486$40 ),
-    .R41(\port$486$41 ),
-    .R42(\port$486$42 ),
-    .R43(\port$486$43 ),
-    .R44(\port$486$44 ),
-    .R45(\port$486$45 ),
-    .R46(\port$486$46 ),
-    .R47(\port$486$47 ),
-    .R48(\port$486$48 ),
-    .R49(\port$486$49 ),
-    .R5(\port$486$5 ),
-    .R50(\port$486$50 ),
-    .R51(\port$486$51 ),
-    .R52(\port$486$52 ),
+    .R27(\port$497$27 ),
+    .R28(\port$497$28 ),
+    .R29(\port$497$29 ),
+    .R3(\port$497$3 ),
+    .R30(\port$497$30 ),
+    .R31(\port$497$31 ),
+    .R32(\port$497$32 ),
+    .R33(\port$497$33 ),
+    .R34(\port$497$34 ),
+    .R35(\port$497$35 ),
+    .R36(\port$497$36 ),
+    .R37(\port$497$37 ),
+    .R38(\port$497$38 ),
+    .R39(\port$497$39 ),
+    .R4(\port$497$4 ),
+    .R40(\port$497$40 ),
+    .R41(\port$497$41 ),
+    .R42(\port$497$42 ),
+    .R43(\port$497$43 ),
+    .R44(\port$497$44 ),
+    .R45(\port$497$45 ),
+    .R46(\port$497$46 ),
+    .R47(\port$497$47 ),
+    .R48(\port$497$48 ),
+    .R49(\port$497$49 ),
+    .R5(\port$497$5 ),
+    .R50(\port$497$50 ),
+    .R51(\port$497$51 ),
+    .R52(\port$497$52 ),
     .R53(r[53]),
-    .R6(\port$486$6 ),
-    .R7(\port$486$7 ),
-    .R8(\port$486$8 ),
-    .R9(\port$486$9 ),
+    .R6(\port$497$6 ),
+    .R7(\port$497$7 ),
+    .R8(\port$497$8 ),
+    .R9(\port$497$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32658,13 +32679,13 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$486$0 , \port$486$1 , \port$486
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$486$52 , \port$486$51 , \port$486$50 , \port$486$49 , \port$486$48 , \port$486$47 , \port$486$46 , \port$486$45 , \port$486$44 , \port$486$43 , \port$486$42 , \port$486$41 , \port$486$40 , \port$486$39 , \port$486$38 , \port$486$37 , \port$486$36 , \port$486$35 , \port$486$34 , \port$486$33 , \port$486$32 , \port$486$31 , \port$486$30 , \port$486$29 , \port$486$28 , \port$486$27 , \port$486$25 , \port$486$24 , \port$486$23 , \port$486$22 , \port$486$21 , \port$486$20 , \port$486$19 , \port$486$18 , \port$486$17 , \port$486$16 , \port$486$15 , \port$486$14 , \port$486$13 , \port$486$12 , \port$486$11 , \port$486$10 , \port$486$9 , \port$486$8 , \port$486$7 , \port$486$6 , \port$486$5 , \port$486$4 , \port$486$3 , \port$486$2 , \port$486$1 , \port$486$0  };
+  assign { r[52:27], r[25:0] } = { \port$497$52 , \port$497$51 , \port$497$50 , \port$497$49 , \port$497$48 , \port$497$47 , \port$497$46 , \port$497$45 , \port$497$44 , \port$497$43 , \port$497$42 , \port$497$41 , \port$497$40 , \port$497$39 , \port$497$38 , \port$497$37 , \port$497$36 , \port$497$35 , \port$497$34 , \port$497$33 , \port$497$32 , \port$497$31 , \port$497$30 , \port$497$29 , \port$497$28 , \port$497$27 , \port$497$25 , \port$497$24 , \port$497$23 , \port$497$22 , \port$497$21 , \port$497$20 , \port$497$19 , \port$497$18 , \port$497$17 , \port$497$16 , \port$497$15 , \port$497$14 , \port$497$13 , \port$497$12 , \port$497$11 , \port$497$10 , \port$497$9 , \port$497$8 , \port$497$7 , \port$497$6 , \port$497$5 , \port$497$4 , \port$497$3 , \port$497$2 , \port$497$1 , \port$497$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_2 (rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , \port$491$16 , \port$491$17 , \port$491$18 , \port$491$19 
-, \port$491$20 , \port$491$21 , \port$491$22 , \port$491$23 , \port$491$24 , \port$491$25 , \port$491$27 , \port$491$28 , \port$491$29 , \port$491$30 , \port$491$31 , \port$491$32 , \port$491$33 , \port$491$34 , \port$491$35 , \port$491$36 , \port$491$37 , \port$491$38 , \port$491$39 , \port$491$40 , \port$491$41 
-, \port$491$42 , \port$491$43 , \port$491$44 , \port$491$45 , \port$491$46 , \port$491$47 , \port$491$48 , \port$491$49 , \port$491$50 , \port$491$51 , \port$491$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_2 (rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , \port$502$16 , \port$502$17 , \port$502$18 , \port$502$19 
+, \port$502$20 , \port$502$21 , \port$502$22 , \port$502$23 , \port$502$24 , \port$502$25 , \port$502$27 , \port$502$28 , \port$502$29 , \port$502$30 , \port$502$31 , \port$502$32 , \port$502$33 , \port$502$34 , \port$502$35 , \port$502$36 , \port$502$37 , \port$502$38 , \port$502$39 , \port$502$40 , \port$502$41 
+, \port$502$42 , \port$502$43 , \port$502$44 , \port$502$45 , \port$502$46 , \port$502$47 , \port$502$48 , \port$502$49 , \port$502$50 , \port$502$51 , \port$502$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32672,110 +32693,110 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$491$0 , \port$491$1 , \port$491
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$491$0 ;
-  wire \port$491$0 ;
-  output \port$491$1 ;
-  wire \port$491$1 ;
-  output \port$491$10 ;
-  wire \port$491$10 ;
-  output \port$491$11 ;
-  wire \port$491$11 ;
-  output \port$491$12 ;
-  wire \port$491$12 ;
-  output \port$491$13 ;
-  wire \port$491$13 ;
-  output \port$491$14 ;
-  wire \port$491$14 ;
-  output \port$491$15 ;
-  wire \port$491$15 ;
-  output \port$491$16 ;
-  wire \port$491$16 ;
-  output \port$491$17 ;
-  wire \port$491$17 ;
-  output \port$491$18 ;
-  wire \port$491$18 ;
-  output \port$491$19 ;
-  wire \port$491$19 ;
-  output \port$491$2 ;
-  wire \port$491$2 ;
-  output \port$491$20 ;
-  wire \port$491$20 ;
-  output \port$491$21 ;
-  wire \port$491$21 ;
-  output \port$491$22 ;
-  wire \port$491$22 ;
-  output \port$491$23 ;
-  wire \port$491$23 ;
-  output \port$491$24 ;
-  wire \port$491$24 ;
-  output \port$491$25 ;
-  wire \port$491$25 ;
-  output \port$491$27 ;
-  wire \port$491$27 ;
-  output \port$491$28 ;
-  wire \port$491$28 ;
-  output \port$491$29 ;
-  wire \port$491$29 ;
-  output \port$491$3 ;
-  wire \port$491$3 ;
-  output \port$491$30 ;
-  wire \port$491$30 ;
-  output \port$491$31 ;
-  wire \port$491$31 ;
-  output \port$491$32 ;
-  wire \port$491$32 ;
-  output \port$491$33 ;
-  wire \port$491$33 ;
-  output \port$491$34 ;
-  wire \port$491$34 ;
-  output \port$491$35 ;
-  wire \port$491$35 ;
-  output \port$491$36 ;
-  wire \port$491$36 ;
-  output \port$491$37 ;
-  wire \port$491$37 ;
-  output \port$491$38 ;
-  wire \port$491$38 ;
-  output \port$491$39 ;
-  wire \port$491$39 ;
-  output \port$491$4 ;
-  wire \port$491$4 ;
-  output \port$491$40 ;
-  wire \port$491$40 ;
-  output \port$491$41 ;
-  wire \port$491$41 ;
-  output \port$491$42 ;
-  wire \port$491$42 ;
-  output \port$491$43 ;
-  wire \port$491$43 ;
-  output \port$491$44 ;
-  wire \port$491$44 ;
-  output \port$491$45 ;
-  wire \port$491$45 ;
-  output \port$491$46 ;
-  wire \port$491$46 ;
-  output \port$491$47 ;
-  wire \port$491$47 ;
-  output \port$491$48 ;
-  wire \port$491$48 ;
-  output \port$491$49 ;
-  wire \port$491$49 ;
-  output \port$491$5 ;
-  wire \port$491$5 ;
-  output \port$491$50 ;
-  wire \port$491$50 ;
-  output \port$491$51 ;
-  wire \port$491$51 ;
-  output \port$491$52 ;
-  wire \port$491$52 ;
-  output \port$491$6 ;
-  wire \port$491$6 ;
-  output \port$491$7 ;
-  wire \port$491$7 ;
-  output \port$491$8 ;
-  wire \port$491$8 ;
-  output \port$491$9 ;
-  wire \port$491$9 ;
+  output \port$502$0 ;
+  wire \port$502$0 ;
+  output \port$502$1 ;
+  wire \port$502$1 ;
+  output \port$502$10 ;
+  wire \port$502$10 ;
+  output \port$502$11 ;
+  wire \port$502$11 ;
+  output \port$502$12 ;
+  wire \port$502$12 ;
+  output \port$502$13 ;
+  wire \port$502$13 ;
+  output \port$502$14 ;
+  wire \port$502$14 ;
+  output \port$502$15 ;
+  wire \port$502$15 ;
+  output \port$502$16 ;
+  wire \port$502$16 ;
+  output \port$502$17 ;
+  wire \port$502$17 ;
+  output \port$502$18 ;
+  wire \port$502$18 ;
+  output \port$502$19 ;
+  wire \port$502$19 ;
+  output \port$502$2 ;
+  wire \port$502$2 ;
+  output \port$502$20 ;
+  wire \port$502$20 ;
+  output \port$502$21 ;
+  wire \port$502$21 ;
+  output \port$502$22 ;
+  wire \port$502$22 ;
+  output \port$502$23 ;
+  wire \port$502$23 ;
+  output \port$502$24 ;
+  wire \port$502$24 ;
+  output \port$502$25 ;
+  wire \port$502$25 ;
+  output \port$502$27 ;
+  wire \port$502$27 ;
+  output \port$502$28 ;
+  wire \port$502$28 ;
+  output \port$502$29 ;
+  wire \port$502$29 ;
+  output \port$502$3 ;
+  wire \port$502$3 ;
+  output \port$502$30 ;
+  wire \port$502$30 ;
+  output \port$502$31 ;
+  wire \port$502$31 ;
+  output \port$502$32 ;
+  wire \port$502$32 ;
+  output \port$502$33 ;
+  wire \port$502$33 ;
+  output \port$502$34 ;
+  wire \port$502$34 ;
+  output \port$502$35 ;
+  wire \port$502$35 ;
+  output \port$502$36 ;
+  wire \port$502$36 ;
+  output \port$502$37 ;
+  wire \port$502$37 ;
+  output \port$502$38 ;
+  wire \port$502$38 ;
+  output \port$502$39 ;
+  wire \port$502$39 ;
+  output \port$502$4 ;
+  wire \port$502$4 ;
+  output \port$502$40 ;
+  wire \port$502$40 ;
+  output \port$502$41 ;
+  wire \port$502$41 ;
+  output \port$502$42 ;
+  wire \port$502$42 ;
+  output \port$502$43 ;
+  wire \port$502$43 ;
+  output \port$502$44 ;
+  wire \port$502$44 ;
+  output \port$502$45 ;
+  wire \port$502$45 ;
+  output \port$502$46 ;
+  wire \port$502$46 ;
+  output \port$502$47 ;
+  wire \port$502$47 ;
+  output \port$502$48 ;
+  wire \port$502$48 ;
+  output \port$502$49 ;
+  wire \port$502$49 ;
+  output \port$502$5 ;
+  wire \port$502$5 ;
+  output \port$502$50 ;
+  wire \port$502$50 ;
+  output \port$502$51 ;
+  wire \port$502$51 ;
+  output \port$502$52 ;
+  wire \port$502$52 ;
+  output \port$502$6 ;
+  wire \port$502$6 ;
+  output \port$502$7 ;
+  wire \port$502$7 ;
+  output \port$502$8 ;
+  wire \port$502$8 ;
+  output \port$502$9 ;
+  wire \port$502$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32972,60 +32993,60 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$491$0 , \port$491$1 , \port$491
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$491$0 ),
-    .R1(\port$491$1 ),
-    .R10(\port$491$10 ),
-    .R11(\port$491$11 ),
-    .R12(\port$491$12 ),
-    .R13(\port$491$13 ),
-    .R14(\port$491$14 ),
-    .R15(\port$491$15 ),
-    .R16(\port$491$16 ),
-    .R17(\port$491$17 ),
-    .R18(\port$491$18 ),
-    .R19(\port$491$19 ),
-    .R2(\port$491$2 ),
-    .R20(\port$491$20 ),
-    .R21(\port$491$21 ),
-    .R22(\port$491$22 ),
-    .R23(\port$491$23 ),
-    .R24(\port$491$24 ),
-    .R25(\port$491$25 ),
+    .R0(\port$502$0 ),
+    .R1(\port$502$1 ),
+    .R10(\port$502$10 ),
+    .R11(\port$502$11 ),
+    .R12(\port$502$12 ),
+    .R13(\port$502$13 ),
+    .R14(\port$502$14 ),
+    .R15(\port$502$15 ),
+    .R16(\port$502$16 ),
+    .R17(\port$502$17 ),
+    .R18(\port$502$18 ),
+    .R19(\port$502$19 ),
+    .R2(\port$502$2 ),
+    .R20(\port$502$20 ),
+    .R21(\port$502$21 ),
+    .R22(\port$502$22 ),
+    .R23(\port$502$23 ),
+    .R24(\port$502$24 ),
+    .R25(\port$502$25 ),
     .R26(r[26]),
-    .R27(\port$491$27 ),
-    .R28(\port$491$28 ),
-    .R29(\port$491$29 ),
-    .R3(\port$491$3 ),
-    .R30(\port$491$30 ),
-    .R31(\port$491$31 ),
-    .R32(\port$491$32 ),
-    .R33(\port$491$33 ),
-    .R34(\port$491$34 ),
-    .R35(\port$491$35 ),
-    .R36(\port$491$36 ),
-    .R37(\port$491$37 ),
-    .R38(\port$491$38 ),
-    .R39(\port$491$39 ),
-    .R4(\port$491$4 ),
-    .R40(\port$491$40 ),
-    .R41(\port$491$41 ),
-    .R42(\port$491$42 ),
-    .R43(\port$491$43 ),
-    .R44(\port$491$44 ),
-    .R45(\port$491$45 ),
-    .R46(\port$491$46 ),
-    .R47(\port$491$47 ),
-    .R48(\port$491$48 ),
-    .R49(\port$491$49 ),
-    .R5(\port$491$5 ),
-    .R50(\port$491$50 ),
-    .R51(\port$491$51 ),
-    .R52(\port$491$52 ),
+    .R27(\port$502$27 ),
+    .R28(\port$502$28 ),
+    .R29(\port$502$29 ),
+    .R3(\port$502$3 ),
+    .R30(\port$502$30 ),
+    .R31(\port$502$31 ),
+    .R32(\port$502$32 ),
+    .R33(\port$502$33 ),
+    .R34(\port$502$34 ),
+    .R35(\port$502$35 ),
+    .R36(\port$502$36 ),
+    .R37(\port$502$37 ),
+    .R38(\port$502$38 ),
+    .R39(\port$502$39 ),
+    .R4(\port$502$4 ),
+    .R40(\port$502$40 ),
+    .R41(\port$502$41 ),
+    .R42(\port$502$42 ),
+    .R43(\port$502$43 ),
+    .R44(\port$502$44 ),
+    .R45(\port$502$45 ),
+    .R46(\port$502$46 ),
+    .R47(\port$502$47 ),
+    .R48(\port$502$48 ),
+    .R49(\port$502$49 ),
+    .R5(\port$502$5 ),
+    .R50(\port$502$50 ),
+    .R51(\port$502$51 ),
+    .R52(\port$502$52 ),
     .R53(r[53]),
-    .R6(\port$491$6 ),
-    .R7(\port$491$7 ),
-    .R8(\port$491$8 ),
-    .R9(\port$491$9 ),
+    .R6(\port$502$6 ),
+    .R7(\port$502$7 ),
+    .R8(\port$502$8 ),
+    .R9(\port$502$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33298,13 +33319,13 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$491$0 , \port$491$1 , \port$491
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$491$52 , \port$491$51 , \port$491$50 , \port$491$49 , \port$491$48 , \port$491$47 , \port$491$46 , \port$491$45 , \port$491$44 , \port$491$43 , \port$491$42 , \port$491$41 , \port$491$40 , \port$491$39 , \port$491$38 , \port$491$37 , \port$491$36 , \port$491$35 , \port$491$34 , \port$491$33 , \port$491$32 , \port$491$31 , \port$491$30 , \port$491$29 , \port$491$28 , \port$491$27 , \port$491$25 , \port$491$24 , \port$491$23 , \port$491$22 , \port$491$21 , \port$491$20 , \port$491$19 , \port$491$18 , \port$491$17 , \port$491$16 , \port$491$15 , \port$491$14 , \port$491$13 , \port$491$12 , \port$491$11 , \port$491$10 , \port$491$9 , \port$491$8 , \port$491$7 , \port$491$6 , \port$491$5 , \port$491$4 , \port$491$3 , \port$491$2 , \port$491$1 , \port$491$0  };
+  assign { r[52:27], r[25:0] } = { \port$502$52 , \port$502$51 , \port$502$50 , \port$502$49 , \port$502$48 , \port$502$47 , \port$502$46 , \port$502$45 , \port$502$44 , \port$502$43 , \port$502$42 , \port$502$41 , \port$502$40 , \port$502$39 , \port$502$38 , \port$502$37 , \port$502$36 , \port$502$35 , \port$502$34 , \port$502$33 , \port$502$32 , \port$502$31 , \port$502$30 , \port$502$29 , \port$502$28 , \port$502$27 , \port$502$25 , \port$502$24 , \port$502$23 , \port$502$22 , \port$502$21 , \port$502$20 , \port$502$19 , \port$502$18 , \port$502$17 , \port$502$16 , \port$502$15 , \port$502$14 , \port$502$13 , \port$502$12 , \port$502$11 , \port$502$10 , \port$502$9 , \port$502$8 , \port$502$7 , \port$502$6 , \port$502$5 , \port$502$4 , \port$502$3 , \port$502$2 , \port$502$1 , \port$502$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_3 (rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , \port$496$16 , \port$496$17 , \port$496$18 , \port$496$19 
-, \port$496$20 , \port$496$21 , \port$496$22 , \port$496$23 , \port$496$24 , \port$496$25 , \port$496$27 , \port$496$28 , \port$496$29 , \port$496$30 , \port$496$31 , \port$496$32 , \port$496$33 , \port$496$34 , \port$496$35 , \port$496$36 , \port$496$37 , \port$496$38 , \port$496$39 , \port$496$40 , \port$496$41 
-, \port$496$42 , \port$496$43 , \port$496$44 , \port$496$45 , \port$496$46 , \port$496$47 , \port$496$48 , \port$496$49 , \port$496$50 , \port$496$51 , \port$496$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_3 (rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , \port$507$16 , \port$507$17 , \port$507$18 , \port$507$19 
+, \port$507$20 , \port$507$21 , \port$507$22 , \port$507$23 , \port$507$24 , \port$507$25 , \port$507$27 , \port$507$28 , \port$507$29 , \port$507$30 , \port$507$31 , \port$507$32 , \port$507$33 , \port$507$34 , \port$507$35 , \port$507$36 , \port$507$37 , \port$507$38 , \port$507$39 , \port$507$40 , \port$507$41 
+, \port$507$42 , \port$507$43 , \port$507$44 , \port$507$45 , \port$507$46 , \port$507$47 , \port$507$48 , \port$507$49 , \port$507$50 , \port$507$51 , \port$507$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33312,110 +33333,110 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$496$0 , \port$496$1 , \port$496
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$496$0 ;
-  wire \port$496$0 ;
-  output \port$496$1 ;
-  wire \port$496$1 ;
-  output \port$496$10 ;
-  wire \port$496$10 ;
-  output \port$496$11 ;
-  wire \port$496$11 ;
-  output \port$496$12 ;
-  wire \port$496$12 ;
-  output \port$496$13 ;
-  wire \port$496$13 ;
-  output \port$496$14 ;
-  wire \port$496$14 ;
-  output \port$496$15 ;
-  wire \port$496$15 ;
-  output \port$496$16 ;
-  wire \port$496$16 ;
-  output \port$496$17 ;
-  wire \port$496$17 ;
-  output \port$496$18 ;
-  wire \port$496$18 ;
-  output \port$496$19 ;
-  wire \port$496$19 ;
-  output \port$496$2 ;
-  wire \port$496$2 ;
-  output \port$496$20 ;
-  wire \port$496$20 ;
-  output \port$496$21 ;
-  wire \port$496$21 ;
-  output \port$496$22 ;
-  wire \port$496$22 ;
-  output \port$496$23 ;
-  wire \port$496$23 ;
-  output \port$496$24 ;
-  wire \port$496$24 ;
-  output \port$496$25 ;
-  wire \port$496$25 ;
-  output \port$496$27 ;
-  wire \port$496$27 ;
-  output \port$496$28 ;
-  wire \port$496$28 ;
-  output \port$496$29 ;
-  wire \port$496$29 ;
-  output \port$496$3 ;
-  wire \port$496$3 ;
-  output \port$496$30 ;
-  wire \port$496$30 ;
-  output \port$496$31 ;
-  wire \port$496$31 ;
-  output \port$496$32 ;
-  wire \port$496$32 ;
-  output \port$496$33 ;
-  wire \port$496$33 ;
-  output \port$496$34 ;
-  wire \port$496$34 ;
-  output \port$496$35 ;
-  wire \port$496$35 ;
-  output \port$496$36 ;
-  wire \port$496$36 ;
-  output \port$496$37 ;
-  wire \port$496$37 ;
-  output \port$496$38 ;
-  wire \port$496$38 ;
-  output \port$496$39 ;
-  wire \port$496$39 ;
-  output \port$496$4 ;
-  wire \port$496$4 ;
-  output \port$496$40 ;
-  wire \port$496$40 ;
-  output \port$496$41 ;
-  wire \port$496$41 ;
-  output \port$496$42 ;
-  wire \port$496$42 ;
-  output \port$496$43 ;
-  wire \port$496$43 ;
-  output \port$496$44 ;
-  wire \port$496$44 ;
-  output \port$496$45 ;
-  wire \port$496$45 ;
-  output \port$496$46 ;
-  wire \port$496$46 ;
-  output \port$496$47 ;
-  wire \port$496$47 ;
-  output \port$496$48 ;
-  wire \port$496$48 ;
-  output \port$496$49 ;
-  wire \port$496$49 ;
-  output \port$496$5 ;
-  wire \port$496$5 ;
-  output \port$496$50 ;
-  wire \port$496$50 ;
-  output \port$496$51 ;
-  wire \port$496$51 ;
-  output \port$496$52 ;
-  wire \port$496$52 ;
-  output \port$496$6 ;
-  wire \port$496$6 ;
-  output \port$496$7 ;
-  wire \port$496$7 ;
-  output \port$496$8 ;
-  wire \port$496$8 ;
-  output \port$496$9 ;
-  wire \port$496$9 ;
+  output \port$507$0 ;
+  wire \port$507$0 ;
+  output \port$507$1 ;
+  wire \port$507$1 ;
+  output \port$507$10 ;
+  wire \port$507$10 ;
+  output \port$507$11 ;
+  wire \port$507$11 ;
+  output \port$507$12 ;
+  wire \port$507$12 ;
+  output \port$507$13 ;
+  wire \port$507$13 ;
+  output \port$507$14 ;
+  wire \port$507$14 ;
+  output \port$507$15 ;
+  wire \port$507$15 ;
+  output \port$507$16 ;
+  wire \port$507$16 ;
+  output \port$507$17 ;
+  wire \port$507$17 ;
+  output \port$507$18 ;
+  wire \port$507$18 ;
+  output \port$507$19 ;
+  wire \port$507$19 ;
+  output \port$507$2 ;
+  wire \port$507$2 ;
+  output \port$507$20 ;
+  wire \port$507$20 ;
+  output \port$507$21 ;
+  wire \port$507$21 ;
+  output \port$507$22 ;
+  wire \port$507$22 ;
+  output \port$507$23 ;
+  wire \port$507$23 ;
+  output \port$507$24 ;
+  wire \port$507$24 ;
+  output \port$507$25 ;
+  wire \port$507$25 ;
+  output \port$507$27 ;
+  wire \port$507$27 ;
+  output \port$507$28 ;
+  wire \port$507$28 ;
+  output \port$507$29 ;
+  wire \port$507$29 ;
+  output \port$507$3 ;
+  wire \port$507$3 ;
+  output \port$507$30 ;
+  wire \port$507$30 ;
+  output \port$507$31 ;
+  wire \port$507$31 ;
+  output \port$507$32 ;
+  wire \port$507$32 ;
+  output \port$507$33 ;
+  wire \port$507$33 ;
+  output \port$507$34 ;
+  wire \port$507$34 ;
+  output \port$507$35 ;
+  wire \port$507$35 ;
+  output \port$507$36 ;
+  wire \port$507$36 ;
+  output \port$507$37 ;
+  wire \port$507$37 ;
+  output \port$507$38 ;
+  wire \port$507$38 ;
+  output \port$507$39 ;
+  wire \port$507$39 ;
+  output \port$507$4 ;
+  wire \port$507$4 ;
+  output \port$507$40 ;
+  wire \port$507$40 ;
+  output \port$507$41 ;
+  wire \port$507$41 ;
+  output \port$507$42 ;
+  wire \port$507$42 ;
+  output \port$507$43 ;
+  wire \port$507$43 ;
+  output \port$507$44 ;
+  wire \port$507$44 ;
+  output \port$507$45 ;
+  wire \port$507$45 ;
+  output \port$507$46 ;
+  wire \port$507$46 ;
+  output \port$507$47 ;
+  wire \port$507$47 ;
+  output \port$507$48 ;
+  wire \port$507$48 ;
+  output \port$507$49 ;
+  wire \port$507$49 ;
+  output \port$507$5 ;
+  wire \port$507$5 ;
+  output \port$507$50 ;
+  wire \port$507$50 ;
+  output \port$507$51 ;
+  wire \port$507$51 ;
+  output \port$507$52 ;
+  wire \port$507$52 ;
+  output \port$507$6 ;
+  wire \port$507$6 ;
+  output \port$507$7 ;
+  wire \port$507$7 ;
+  output \port$507$8 ;
+  wire \port$507$8 ;
+  output \port$507$9 ;
+  wire \port$507$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -33612,60 +33633,60 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$496$0 , \port$496$1 , \port$496
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$496$0 ),
-    .R1(\port$496$1 ),
-    .R10(\port$496$10 ),
-    .R11(\port$496$11 ),
-    .R12(\port$496$12 ),
-    .R13(\port$496$13 ),
-    .R14(\port$496$14 ),
-    .R15(\port$496$15 ),
-    .R16(\port$496$16 ),
-    .R17(\port$496$17 ),
-    .R18(\port$496$18 ),
-    .R19(\port$496$19 ),
-    .R2(\port$496$2 ),
-    .R20(\port$496$20 ),
-    .R21(\port$496$21 ),
-    .R22(\port$496$22 ),
-    .R23(\port$496$23 ),
-    .R24(\port$496$24 ),
-    .R25(\port$496$25 ),
+    .R0(\port$507$0 ),
+    .R1(\port$507$1 ),
+    .R10(\port$507$10 ),
+    .R11(\port$507$11 ),
+    .R12(\port$507$12 ),
+    .R13(\port$507$13 ),
+    .R14(\port$507$14 ),
+    .R15(\port$507$15 ),
+    .R16(\port$507$16 ),
+    .R17(\port$507$17 ),
+    .R18(\port$507$18 ),
+    .R19(\port$507$19 ),
+    .R2(\port$507$2 ),
+    .R20(\port$507$20 ),
+    .R21(\port$507$21 ),
+    .R22(\port$507$22 ),
+    .R23(\port$507$23 ),
+    .R24(\port$507$24 ),
+    .R25(\port$507$25 ),
     .R26(r[26]),
-    .R27(\port$496$27 ),
-    .R28(\port$496$28 ),
-    .R29(\port$496$29 ),
-    .R3(\port$496$3 ),
-    .R30(\port$496$30 ),
-    .R31(\port$496$31 ),
-    .R32(\port$496$32 ),
-    .R33(\port$496$33 ),
-    .R34(\port$496$34 ),
-    .R35(\port$496$35 ),
-    .R36(\port$496$36 ),
-    .R37(\port$496$37 ),
-    .R38(\port$496$38 ),
-    .R39(\port$496$39 ),
-    .R4(\port$496$4 ),
-    .R40(\port$496$40 ),
-    .R41(\port$496$41 ),
-    .R42(\port$496$42 ),
-    .R43(\port$496$43 ),
-    .R44(\port$496$44 ),
-    .R45(\port$496$45 ),
-    .R46(\port$496$46 ),
-    .R47(\port$496$47 ),
-    .R48(\port$496$48 ),
-    .R49(\port$496$49 ),
-    .R5(\port$496$5 ),
-    .R50(\port$496$50 ),
-    .R51(\port$496$51 ),
-    .R52(\port$496$52 ),
+    .R27(\port$507$27 ),
+    .R28(\port$507$28 ),
+    .R29(\port$507$29 ),
+    .R3(\port$507$3 ),
+    .R30(\port$507$30 ),
+    .R31(\port$507$31 ),
+    .R32(\port$507$32 ),
+    .R33(\port$507$33 ),
+    .R34(\port$507$34 ),
+    .R35(\port$507$35 ),
+    .R36(\port$507$36 ),
+    .R37(\port$507$37 ),
+    .R38(\port$507$38 ),
+    .R39(\port$507$39 ),
+    .R4(\port$507$4 ),
+    .R40(\port$507$40 ),
+    .R41(\port$507$41 ),
+    .R42(\port$507$42 ),
+    .R43(\port$507$43 ),
+    .R44(\port$507$44 ),
+    .R45(\port$507$45 ),
+    .R46(\port$507$46 ),
+    .R47(\port$507$47 ),
+    .R48(\port$507$48 ),
+    .R49(\port$507$49 ),
+    .R5(\port$507$5 ),
+    .R50(\port$507$50 ),
+    .R51(\port$507$51 ),
+    .R52(\port$507$52 ),
     .R53(r[53]),
-    .R6(\port$496$6 ),
-    .R7(\port$496$7 ),
-    .R8(\port$496$8 ),
-    .R9(\port$496$9 ),
+    .R6(\port$507$6 ),
+    .R7(\port$507$7 ),
+    .R8(\port$507$8 ),
+    .R9(\port$507$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33938,13 +33959,13 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$496$0 , \port$496$1 , \port$496
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$496$52 , \port$496$51 , \port$496$50 , \port$496$49 , \port$496$48 , \port$496$47 , \port$496$46 , \port$496$45 , \port$496$44 , \port$496$43 , \port$496$42 , \port$496$41 , \port$496$40 , \port$496$39 , \port$496$38 , \port$496$37 , \port$496$36 , \port$496$35 , \port$496$34 , \port$496$33 , \port$496$32 , \port$496$31 , \port$496$30 , \port$496$29 , \port$496$28 , \port$496$27 , \port$496$25 , \port$496$24 , \port$496$23 , \port$496$22 , \port$496$21 , \port$496$20 , \port$496$19 , \port$496$18 , \port$496$17 , \port$496$16 , \port$496$15 , \port$496$14 , \port$496$13 , \port$496$12 , \port$496$11 , \port$496$10 , \port$496$9 , \port$496$8 , \port$496$7 , \port$496$6 , \port$496$5 , \port$496$4 , \port$496$3 , \port$496$2 , \port$496$1 , \port$496$0  };
+  assign { r[52:27], r[25:0] } = { \port$507$52 , \port$507$51 , \port$507$50 , \port$507$49 , \port$507$48 , \port$507$47 , \port$507$46 , \port$507$45 , \port$507$44 , \port$507$43 , \port$507$42 , \port$507$41 , \port$507$40 , \port$507$39 , \port$507$38 , \port$507$37 , \port$507$36 , \port$507$35 , \port$507$34 , \port$507$33 , \port$507$32 , \port$507$31 , \port$507$30 , \port$507$29 , \port$507$28 , \port$507$27 , \port$507$25 , \port$507$24 , \port$507$23 , \port$507$22 , \port$507$21 , \port$507$20 , \port$507$19 , \port$507$18 , \port$507$17 , \port$507$16 , \port$507$15 , \port$507$14 , \port$507$13 , \port$507$12 , \port$507$11 , \port$507$10 , \port$507$9 , \port$507$8 , \port$507$7 , \port$507$6 , \port$507$5 , \port$507$4 , \port$507$3 , \port$507$2 , \port$507$1 , \port$507$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_0 (rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , \port$501$16 , \port$501$17 , \port$501$18 , \port$501$19 
-, \port$501$20 , \port$501$21 , \port$501$22 , \port$501$23 , \port$501$24 , \port$501$25 , \port$501$27 , \port$501$28 , \port$501$29 , \port$501$30 , \port$501$31 , \port$501$32 , \port$501$33 , \port$501$34 , \port$501$35 , \port$501$36 , \port$501$37 , \port$501$38 , \port$501$39 , \port$501$40 , \port$501$41 
-, \port$501$42 , \port$501$43 , \port$501$44 , \port$501$45 , \port$501$46 , \port$501$47 , \port$501$48 , \port$501$49 , \port$501$50 , \port$501$51 , \port$501$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_6_0 (rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , \port$512$16 , \port$512$17 , \port$512$18 , \port$512$19 
+, \port$512$20 , \port$512$21 , \port$512$22 , \port$512$23 , \port$512$24 , \port$512$25 , \port$512$27 , \port$512$28 , \port$512$29 , \port$512$30 , \port$512$31 , \port$512$32 , \port$512$33 , \port$512$34 , \port$512$35 , \port$512$36 , \port$512$37 , \port$512$38 , \port$512$39 , \port$512$40 , \port$512$41 
+, \port$512$42 , \port$512$43 , \port$512$44 , \port$512$45 , \port$512$46 , \port$512$47 , \port$512$48 , \port$512$49 , \port$512$50 , \port$512$51 , \port$512$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33952,110 +33973,110 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$501$0 , \port$501$1 , \port$501
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$501$0 ;
-  wire \port$501$0 ;
-  output \port$501$1 ;
-  wire \port$501$1 ;
-  output \port$501$10 ;
-  wire \port$501$10 ;
-  output \port$501$11 ;
-  wire \port$501$11 ;
-  output \port$501$12 ;
-  wire \port$501$12 ;
-  output \port$501$13 ;
-  wire \port$501$13 ;
-  output \port$501$14 ;
-  wire \port$501$14 ;
-  output \port$501$15 ;
-  wire \port$501$15 ;
-  output \port$501$16 ;
-  wire \port$501$16 ;
-  output \port$501$17 ;
-  wire \port$501$17 ;
-  output \port$501$18 ;
-  wire \port$501$18 ;
-  output \port$501$19 ;
-  wire \port$501$19 ;
-  output \port$501$2 ;
-  wire \port$501$2 ;
-  output \port$501$20 ;
-  wire \port$501$20 ;
-  output \port$501$21 ;
-  wire \port$501$21 ;
-  output \port$501$22 ;
-  wire \port$501$22 ;
-  output \port$501$23 ;
-  wire \port$501$23 ;
-  output \port$501$24 ;
-  wire \port$501$24 ;
-  output \port$501$25 ;
-  wire \port$501$25 ;
-  output \port$501$27 ;
-  wire \port$501$27 ;
-  output \port$501$28 ;
-  wire \port$501$28 ;
-  output \port$501$29 ;
-  wire \port$501$29 ;
-  output \port$501$3 ;
-  wire \port$501$3 ;
-  output \port$501$30 ;
-  wire \port$501$30 ;
-  output \port$501$31 ;
-  wire \port$501$31 ;
-  output \port$501$32 ;
-  wire \port$501$32 ;
-  output \port$501$33 ;
-  wire \port$501$33 ;
-  output \port$501$34 ;
-  wire \port$501$34 ;
-  output \port$501$35 ;
-  wire \port$501$35 ;
-  output \port$501$36 ;
-  wire \port$501$36 ;
-  output \port$501$37 ;
-  wire \port$501$37 ;
-  output \port$501$38 ;
-  wire \port$501$38 ;
-  output \port$501$39 ;
-  wire \port$501$39 ;
-  output \port$501$4 ;
-  wire \port$501$4 ;
-  output \port$501$40 ;
-  wire \port$501$40 ;
-  output \port$501$41 ;
-  wire \port$501$41 ;
-  output \port$501$42 ;
-  wire \port$501$42 ;
-  output \port$501$43 ;
-  wire \port$501$43 ;
-  output \port$501$44 ;
-  wire \port$501$44 ;
-  output \port$501$45 ;
-  wire \port$501$45 ;
-  output \port$501$46 ;
-  wire \port$501$46 ;
-  output \port$501$47 ;
-  wire \port$501$47 ;
-  output \port$501$48 ;
-  wire \port$501$48 ;
-  output \port$501$49 ;
-  wire \port$501$49 ;
-  output \port$501$5 ;
-  wire \port$501$5 ;
-  output \port$501$50 ;
-  wire \port$501$50 ;
-  output \port$501$51 ;
-  wire \port$501$51 ;
-  output \port$501$52 ;
-  wire \port$501$52 ;
-  output \port$501$6 ;
-  wire \port$501$6 ;
-  output \port$501$7 ;
-  wire \port$501$7 ;
-  output \port$501$8 ;
-  wire \port$501$8 ;
-  output \port$501$9 ;
-  wire \port$501$9 ;
+  output \port$512$0 ;
+  wire \port$512$0 ;
+  output \port$512$1 ;
+  wire \port$512$1 ;
+  output \port$512$10 ;
+  wire \port$512$10 ;
+  output \port$512$11 ;
+  wire \port$512$11 ;
+  output \port$512$12 ;
+  wire \port$512$12 ;
+  output \port$512$13 ;
+  wire \port$512$13 ;
+  output \port$512$14 ;
+  wire \port$512$14 ;
+  output \port$512$15 ;
+  wire \port$512$15 ;
+  output \port$512$16 ;
+  wire \port$512$16 ;
+  output \port$512$17 ;
+  wire \port$512$17 ;
+  output \port$512$18 ;
+  wire \port$512$18 ;
+  output \port$512$19 ;
+  wire \port$512$19 ;
+  output \port$512$2 ;
+  wire \port$512$2 ;
+  output \port$512$20 ;
+  wire \port$512$20 ;
+  output \port$512$21 ;
+  wire \port$512$21 ;
+  output \port$512$22 ;
+  wire \port$512$22 ;
+  output \port$512$23 ;
+  wire \port$512$23 ;
+  output \port$512$24 ;
+  wire \port$512$24 ;
+  output \port$512$25 ;
+  wire \port$512$25 ;
+  output \port$512$27 ;
+  wire \port$512$27 ;
+  output \port$512$28 ;
+  wire \port$512$28 ;
+  output \port$512$29 ;
+  wire \port$512$29 ;
+  output \port$512$3 ;
+  wire \port$512$3 ;
+  output \port$512$30 ;
+  wire \port$512$30 ;
+  output \port$512$31 ;
+  wire \port$512$31 ;
+  output \port$512$32 ;
+  wire \port$512$32 ;
+  output \port$512$33 ;
+  wire \port$512$33 ;
+  output \port$512$34 ;
+  wire \port$512$34 ;
+  output \port$512$35 ;
+  wire \port$512$35 ;
+  output \port$512$36 ;
+  wire \port$512$36 ;
+  output \port$512$37 ;
+  wire \port$512$37 ;
+  output \port$512$38 ;
+  wire \port$512$38 ;
+  output \port$512$39 ;
+  wire \port$512$39 ;
+  output \port$512$4 ;
+  wire \port$512$4 ;
+  output \port$512$40 ;
+  wire \port$512$40 ;
+  output \port$512$41 ;
+  wire \port$512$41 ;
+  output \port$512$42 ;
+  wire \port$512$42 ;
+  output \port$512$43 ;
+  wire \port$512$43 ;
+  output \port$512$44 ;
+  wire \port$512$44 ;
+  output \port$512$45 ;
+  wire \port$512$45 ;
+  output \port$512$46 ;
+  wire \port$512$46 ;
+  output \port$512$47 ;
+  wire \port$512$47 ;
+  output \port$512$48 ;
+  wire \port$512$48 ;
+  output \port$512$49 ;
+  wire \port$512$49 ;
+  output \port$512$5 ;
+  wire \port$512$5 ;
+  output \port$512$50 ;
+  wire \port$512$50 ;
+  output \port$512$51 ;
+  wire \port$512$51 ;
+  output \port$512$52 ;
+  wire \port$512$52 ;
+  output \port$512$6 ;
+  wire \port$512$6 ;
+  output \port$512$7 ;
+  wire \port$512$7 ;
+  output \port$512$8 ;
+  wire \port$512$8 ;
+  output \port$512$9 ;
+  wire \port$512$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34252,60 +34273,60 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$501$0 , \port$501$1 , \port$501
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$501$0 ),
-    .R1(\port$501$1 ),
-    .R10(\port$501$10 ),
-    .R11(\port$501$11 ),
-    .R12(\port$501$12 ),
-    .R13(\port$501$13 ),
-    .R14(\port$501$14 ),
-    .R15(\port$501$15 ),
-    .R16(\port$501$16 ),
-    .R17(\port$501$17 ),
-    .R18(\port$501$18 ),
-    .R19(\port$501$19 ),
-    .R2(\port$501$2 ),
-    .R20(\port$501$20 ),
-    .R21(\port$501$21 ),
-    .R22(\port$501$22 ),
-    .R23(\port$501$23 ),
-    .R24(\port$501$24 ),
-    .R25(\port$501$25 ),
+    .R0(\port$512$0 ),
+    .R1(\port$512$1 ),
+    .R10(\port$512$10 ),
+    .R11(\port$512$11 ),
+    .R12(\port$512$12 ),
+    .R13(\port$512$13 ),
+    .R14(\port$512$14 ),
+    .R15(\port$512$15 ),
+    .R16(\port$512$16 ),
+    .R17(\port$512$17 ),
+    .R18(\port$512$18 ),
+    .R19(\port$512$19 ),
+    .R2(\port$512$2 ),
+    .R20(\port$512$20 ),
+    .R21(\port$512$21 ),
+    .R22(\port$512$22 ),
+    .R23(\port$512$23 ),
+    .R24(\port$512$24 ),
+    .R25(\port$512$25 ),
     .R26(r[26]),
-    .R27(\port$501$27 ),
-    .R28(\port$501$28 ),
-    .R29(\port$501$29 ),
-    .R3(\port$501$3 ),
-    .R30(\port$501$30 ),
-    .R31(\port$501$31 ),
-    .R32(\port$501$32 ),
-    .R33(\port$501$33 ),
-    .R34(\port$501$34 ),
-    .R35(\port$501$35 ),
-    .R36(\port$501$36 ),
-    .R37(\port$501$37 ),
-    .R38(\port$501$38 ),
-    .R39(\port$501$39 ),
-    .R4(\port$501$4 ),
-    .R40(\port$501$40 ),
-    .R41(\port$501$41 ),
-    .R42(\port$501$42 ),
-    .R43(\port$501$43 ),
-    .R44(\port$501$44 ),
-    .R45(\port$501$45 ),
-    .R46(\port$501$46 ),
-    .R47(\port$501$47 ),
-    .R48(\port$501$48 ),
-    .R49(\port$501$49 ),
-    .R5(\port$501$5 ),
-    .R50(\port$501$50 ),
-    .R51(\port$501$51 ),
-    .R52(\port$501$52 ),
+    .R27(\port$512$27 ),
+    .R28(\port$512$28 ),
+    .R29(\port$512$29 ),
+    .R3(\port$512$3 ),
+    .R30(\port$512$30 ),
+    .R31(\port$512$31 ),
+    .R32(\port$512$32 ),
+    .R33(\port$512$33 ),
+    .R34(\port$512$34 ),
+    .R35(\port$512$35 ),
+    .R36(\port$512$36 ),
+    .R37(\port$512$37 ),
+    .R38(\port$512$38 ),
+    .R39(\port$512$39 ),
+    .R4(\port$512$4 ),
+    .R40(\port$512$40 ),
+    .R41(\port$512$41 ),
+    .R42(\port$512$42 ),
+    .R43(\port$512$43 ),
+    .R44(\port$512$44 ),
+    .R45(\port$512$45 ),
+    .R46(\port$512$46 ),
+    .R47(\port$512$47 ),
+    .R48(\port$512$48 ),
+    .R49(\port$512$49 ),
+    .R5(\port$512$5 ),
+    .R50(\port$512$50 ),
+    .R51(\port$512$51 ),
+    .R52(\port$512$52 ),
     .R53(r[53]),
-    .R6(\port$501$6 ),
-    .R7(\port$501$7 ),
-    .R8(\port$501$8 ),
-    .R9(\port$501$9 ),
+    .R6(\port$512$6 ),
+    .R7(\port$512$7 ),
+    .R8(\port$512$8 ),
+    .R9(\port$512$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -34578,13 +34599,13 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$501$0 , \port$501$1 , \port$501
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$501$52 , \port$501$51 , \port$501$50 , \port$501$49 , \port$501$48 , \port$501$47 , \port$501$46 , \port$501$45 , \port$501$44 , \port$501$43 , \port$501$42 , \port$501$41 , \port$501$40 , \port$501$39 , \port$501$38 , \port$501$37 , \port$501$36 , \port$501$35 , \port$501$34 , \port$501$33 , \port$501$32 , \port$501$31 , \port$501$30 , \port$501$29 , \port$501$28 , \port$501$27 , \port$501$25 , \port$501$24 , \port$501$23 , \port$501$22 , \port$501$21 , \port$501$20 , \port$501$19 , \port$501$18 , \port$501$17 , \port$501$16 , \port$501$15 , \port$501$14 , \port$501$13 , \port$501$12 , \port$501$11 , \port$501$10 , \port$501$9 , \port$501$8 , \port$501$7 , \port$501$6 , \port$501$5 , \port$501$4 , \port$501$3 , \port$501$2 , \port$501$1 , \port$501$0  };
+  assign { r[52:27], r[25:0] } = { \port$512$52 , \port$512$51 , \port$512$50 , \port$512$49 , \port$512$48 , \port$512$47 , \port$512$46 , \port$512$45 , \port$512$44 , \port$512$43 , \port$512$42 , \port$512$41 , \port$512$40 , \port$512$39 , \port$512$38 , \port$512$37 , \port$512$36 , \port$512$35 , \port$512$34 , \port$512$33 , \port$512$32 , \port$512$31 , \port$512$30 , \port$512$29 , \port$512$28 , \port$512$27 , \port$512$25 , \port$512$24 , \port$512$23 , \port$512$22 , \port$512$21 , \port$512$20 , \port$512$19 , \port$512$18 , \port$512$17 , \port$512$16 , \port$512$15 , \port$512$14 , \port$512$13 , \port$512$12 , \port$512$11 , \port$512$10 , \port$512$9 , \port$512$8 , \port$512$7 , \port$512$6 , \port$512$5 , \port$512$4 , \port$512$3 , \port$512$2 , \port$512$1 , \port$512$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_1 (rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , \port$506$16 , \port$506$17 , \port$506$18 , \port$506$19 
-, \port$506$20 , \port$506$21 , \port$506$22 , \port$506$23 , \port$506$24 , \port$506$25 , \port$506$27 , \port$506$28 , \port$506$29 , \port$506$30 , \port$506$31 , \port$506$32 , \port$506$33 , \port$506$34 , \port$506$35 , \port$506$36 , \port$506$37 , \port$506$38 , \port$506$39 , \port$506$40 , \port$506$41 
-, \port$506$42 , \port$506$43 , \port$506$44 , \port$506$45 , \port$506$46 , \port$506$47 , \port$506$48 , \port$506$49 , \port$506$50 , \port$506$51 , \port$506$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_1 (rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , \port$517$16 , \port$517$17 , \port$517$18 , \port$517$19 
+, \port$517$20 , \port$517$21 , \port$517$22 , \port$517$23 , \port$517$24 , \port$517$25 , \port$517$27 , \port$517$28 , \port$517$29 , \port$517$30 , \port$517$31 , \port$517$32 , \port$517$33 , \port$517$34 , \port$517$35 , \port$517$36 , \port$517$37 , \port$517$38 , \port$517$39 , \port$517$40 , \port$517$41 
+, \port$517$42 , \port$517$43 , \port$517$44 , \port$517$45 , \port$517$46 , \port$517$47 , \port$517$48 , \port$517$49 , \port$517$50 , \port$517$51 , \port$517$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -34592,110 +34613,110 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$506$0 , \port$506$1 , \port$506
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$506$0 ;
-  wire \port$506$0 ;
-  output \port$506$1 ;
-  wire \port$506$1 ;
-  output \port$506$10 ;
-  wire \port$506$10 ;
-  output \port$506$11 ;
-  wire \port$506$11 ;
-  output \port$506$12 ;
-  wire \port$506$12 ;
-  output \port$506$13 ;
-  wire \port$506$13 ;
-  output \port$506$14 ;
-  wire \port$506$14 ;
-  output \port$506$15 ;
-  wire \port$506$15 ;
-  output \port$506$16 ;
-  wire \port$506$16 ;
-  output \port$506$17 ;
-  wire \port$506$17 ;
-  output \port$506$18 ;
-  wire \port$506$18 ;
-  output \port$506$19 ;
-  wire \port$506$19 ;
-  output \port$506$2 ;
-  wire \port$506$2 ;
-  output \port$506$20 ;
-  wire \port$506$20 ;
-  output \port$506$21 ;
-  wire \port$506$21 ;
-  output \port$506$22 ;
-  wire \port$506$22 ;
-  output \port$506$23 ;
-  wire \port$506$23 ;
-  output \port$506$24 ;
-  wire \port$506$24 ;
-  output \port$506$25 ;
-  wire \port$506$25 ;
-  output \port$506$27 ;
-  wire \port$506$27 ;
-  output \port$506$28 ;
-  wire \port$506$28 ;
-  output \port$506$29 ;
-  wire \port$506$29 ;
-  output \port$506$3 ;
-  wire \port$506$3 ;
-  output \port$506$30 ;
-  wire \port$506$30 ;
-  output \port$506$31 ;
-  wire \port$506$31 ;
-  output \port$506$32 ;
-  wire \port$506$32 ;
-  output \port$506$33 ;
-  wire \port$506$33 ;
-  output \port$506$34 ;
-  wire \port$506$34 ;
-  output \port$506$35 ;
-  wire \port$506$35 ;
-  output \port$506$36 ;
-  wire \port$506$36 ;
-  output \port$506$37 ;
-  wire \port$506$37 ;
-  output \port$506$38 ;
-  wire \port$506$38 ;
-  output \port$506$39 ;
-  wire \port$506$39 ;
-  output \port$506$4 ;
-  wire \port$506$4 ;
-  output \port$506$40 ;
-  wire \port$506$40 ;
-  output \port$506$41 ;
-  wire \port$506$41 ;
-  output \port$506$42 ;
-  wire \port$506$42 ;
-  output \port$506$43 ;
-  wire \port$506$43 ;
-  output \port$506$44 ;
-  wire \port$506$44 ;
-  output \port$506$45 ;
-  wire \port$506$45 ;
-  output \port$506$46 ;
-  wire \port$506$46 ;
-  output \port$506$47 ;
-  wire \port$506$47 ;
-  output \port$506$48 ;
-  wire \port$506$48 ;
-  output \port$506$49 ;
-  wire \port$506$49 ;
-  output \port$506$5 ;
-  wire \port$506$5 ;
-  output \port$506$50 ;
-  wire \port$506$50 ;
-  output \port$506$51 ;
-  wire \port$506$51 ;
-  output \port$506$52 ;
-  wire \port$506$52 ;
-  output \port$506$6 ;
-  wire \port$506$6 ;
-  output \port$506$7 ;
-  wire \port$506$7 ;
-  output \port$506$8 ;
-  wire \port$506$8 ;
-  output \port$506$9 ;
-  wire \port$506$9 ;
+  output \port$517$0 ;
+  wire \port$517$0 ;
+  output \port$517$1 ;
+  wire \port$517$1 ;
+  output \port$517$10 ;
+  wire \port$517$10 ;
+  output \port$517$11 ;
+  wire \port$517$11 ;
+  output \port$517$12 ;
+  wire \port$517$12 ;
+  output \port$517$13 ;
+  wire \port$517$13 ;
+  output \port$517$14 ;
+  wire \port$517$14 ;
+  output \port$517$15 ;
+  wire \port$517$15 ;
+  output \port$517$16 ;
+  wire \port$517$16 ;
+  output \port$517$17 ;
+  wire \port$517$17 ;
+  output \port$517$18 ;
+  wire \port$517$18 ;
+  output \port$517$19 ;
+  wire \port$517$19 ;
+  output \port$517$2 ;
+  wire \port$517$2 ;
+  output \port$517$20 ;
+  wire \port$517$20 ;
+  output \port$517$21 ;
+  wire \port$517$21 ;
+  output \port$517$22 ;
+  wire \port$517$22 ;
+  output \port$517$23 ;
+  wire \port$517$23 ;
+  output \port$517$24 ;
+  wire \port$517$24 ;
+  output \port$517$25 ;
+  wire \port$517$25 ;
+  output \port$517$27 ;
+  wire \port$517$27 ;
+  output \port$517$28 ;
+  wire \port$517$28 ;
+  output \port$517$29 ;
+  wire \port$517$29 ;
+  output \port$517$3 ;
+  wire \port$517$3 ;
+  output \port$517$30 ;
+  wire \port$517$30 ;
+  output \port$517$31 ;
+  wire \port$517$31 ;
+  output \port$517$32 ;
+  wire \port$517$32 ;
+  output \port$517$33 ;
+  wire \port$517$33 ;
+  output \port$517$34 ;
+  wire \port$517$34 ;
+  output \port$517$35 ;
+  wire \port$517$35 ;
+  output \port$517$36 ;
+  wire \port$517$36 ;
+  output \port$517$37 ;
+  wire \port$517$37 ;
+  output \port$517$38 ;
+  wire \port$517$38 ;
+  output \port$517$39 ;
+  wire \port$517$39 ;
+  output \port$517$4 ;
+  wire \port$517$4 ;
+  output \port$517$40 ;
+  wire \port$517$40 ;
+  output \port$517$41 ;
+  wire \port$517$41 ;
+  output \port$517$42 ;
+  wire \port$517$42 ;
+  output \port$517$43 ;
+  wire \port$517$43 ;
+  output \port$517$44 ;
+  wire \port$517$44 ;
+  output \port$517$45 ;
+  wire \port$517$45 ;
+  output \port$517$46 ;
+  wire \port$517$46 ;
+  output \port$517$47 ;
+  wire \port$517$47 ;
+  output \port$517$48 ;
+  wire \port$517$48 ;
+  output \port$517$49 ;
+  wire \port$517$49 ;
+  output \port$517$5 ;
+  wire \port$517$5 ;
+  output \port$517$50 ;
+  wire \port$517$50 ;
+  output \port$517$51 ;
+  wire \port$517$51 ;
+  output \port$517$52 ;
+  wire \port$517$52 ;
+  output \port$517$6 ;
+  wire \port$517$6 ;
+  output \port$517$7 ;
+  wire \port$517$7 ;
+  output \port$517$8 ;
+  wire \port$517$8 ;
+  output \port$517$9 ;
+  wire \port$517$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34892,60 +34913,60 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$506$0 , \port$506$1 , \port$506
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$506$0 ),
-    .R1(\port$506$1 ),
-    .R10(\port$506$10 ),
-    .R11(\port$506$11 ),
-    .R12(\port$506$12 ),
-    .R13(\port$506$13 ),
-    .R14(\port$506$14 ),
-    .R15(\port$506$15 ),
-    .R16(\port$506$16 ),
-    .R17(\port$506$17 ),
-    .R18(\port$506$18 ),
-    .R19(\port$506$19 ),
-    .R2(\port$506$2 ),
-    .R20(\port$506$20 ),
-    .R21(\port$506$21 ),
-    .R22(\port$506$22 ),
-    .R23(\port$506$23 ),
-    .R24(\port$506$24 ),
-    .R25(\port$506$25 ),
+    .R0(\port$517$0 ),
+    .R1(\port$517$1 ),
+    .R10(\port$517$10 ),
+    .R11(\port$517$11 ),
+    .R12(\port$517$12 ),
+    .R13(\port$517$13 ),
+    .R14(\port$517$14 ),
+    .R15(\port$517$15 ),
+    .R16(\port$517$16 ),
+    .R17(\port$517$17 ),
+    .R18(\port$517$18 ),
+    .R19(\port$517$19 ),
+    .R2(\port$517$2 ),
+    .R20(\port$517$20 ),
+    .R21(\port$517$21 ),
+    .R22(\port$517$22 ),
+    .R23(\port$517$23 ),
+    .R24(\port$517$24 ),
+    .R25(\port$517$25 ),
     .R26(r[26]),
-    .R27(\port$506$27 ),
-    .R28(\port$506$28 ),
-    .R29(\port$506$29 ),
-    .R3(\port$506$3 ),
-    .R30(\port$506$30 ),
-    .R31(\port$506$31 ),
-    .R32(\port$506$32 ),
-    .R33(\port$506$33 ),
-    .R34(\port$506$34 ),
-    .R35(\port$506$35 ),
-    .R36(\port$506$36 ),
-    .R37(\port$506$37 ),
-    .R38(\port$506$38 ),
-    .R39(\port$506$39 ),
-    .R4(\port$506$4 ),
-    .R40(\port$506$40 ),
-    .R41(\port$506$41 ),
-    .R42(\port$506$42 ),
-    .R43(\port$506$43 ),
-    .R44(\port$506$44 ),
-    .R45(\port$506$45 ),
-    .R46(\port$506$46 ),
-    .R47(\port$506$47 ),
-    .R48(\port$506$48 ),
-    .R49(\port$506$49 ),
-    .R5(\port$506$5 ),
-    .R50(\port$506$50 ),
-    .R51(\port$506$51 ),
-    .R52(\port$506$52 ),
+    .R27(\port$517$27 ),
+    .R28(\port$517$28 ),
+    .R29(\port$517$29 ),
+    .R3(\port$517$3 ),
+    .R30(\port$517$30 ),
+    .R31(\port$517$31 ),
+    .R32(\port$517$32 ),
+    .R33(\port$517$33 ),
+    .R34(\port$517$34 ),
+    .R35(\port$517$35 ),
+    .R36(\port$517$36 ),
+    .R37(\port$517$37 ),
+    .R38(\port$517$38 ),
+    .R39(\port$517$39 ),
+    .R4(\port$517$4 ),
+    .R40(\port$517$40 ),
+    .R41(\port$517$41 ),
+    .R42(\port$517$42 ),
+    .R43(\port$517$43 ),
+    .R44(\port$517$44 ),
+    .R45(\port$517$45 ),
+    .R46(\port$517$46 ),
+    .R47(\port$517$47 ),
+    .R48(\port$517$48 ),
+    .R49(\port$517$49 ),
+    .R5(\port$517$5 ),
+    .R50(\port$517$50 ),
+    .R51(\port$517$51 ),
+    .R52(\port$517$52 ),
     .R53(r[53]),
-    .R6(\port$506$6 ),
-    .R7(\port$506$7 ),
-    .R8(\port$506$8 ),
-    .R9(\port$506$9 ),
+    .R6(\port$517$6 ),
+    .R7(\port$517$7 ),
+    .R8(\port$517$8 ),
+    .R9(\port$517$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35218,13 +35239,13 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$506$0 , \port$506$1 , \port$506
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$506$52 , \port$506$51 , \port$506$50 , \port$506$49 , \port$506$48 , \port$506$47 , \port$506$46 , \port$506$45 , \port$506$44 , \port$506$43 , \port$506$42 , \port$506$41 , \port$506$40 , \port$506$39 , \port$506$38 , \port$506$37 , \port$506$36 , \port$506$35 , \port$506$34 , \port$506$33 , \port$506$32 , \port$506$31 , \port$506$30 , \port$506$29 , \port$506$28 , \port$506$27 , \port$506$25 , \port$506$24 , \port$506$23 , \port$506$22 , \port$506$21 , \port$506$20 , \port$506$19 , \port$506$18 , \port$506$17 , \port$506$16 , \port$506$15 , \port$506$14 , \port$506$13 , \port$506$12 , \port$506$11 , \port$506$10 , \port$506$9 , \port$506$8 , \port$506$7 , \port$506$6 , \port$506$5 , \port$506$4 , \port$506$3 , \port$506$2 , \port$506$1 , \port$506$0  };
+  assign { r[52:27], r[25:0] } = { \port$517$52 , \port$517$51 , \port$517$50 , \port$517$49 , \port$517$48 , \port$517$47 , \port$517$46 , \port$517$45 , \port$517$44 , \port$517$43 , \port$517$42 , \port$517$41 , \port$517$40 , \port$517$39 , \port$517$38 , \port$517$37 , \port$517$36 , \port$517$35 , \port$517$34 , \port$517$33 , \port$517$32 , \port$517$31 , \port$517$30 , \port$517$29 , \port$517$28 , \port$517$27 , \port$517$25 , \port$517$24 , \port$517$23 , \port$517$22 , \port$517$21 , \port$517$20 , \port$517$19 , \port$517$18 , \port$517$17 , \port$517$16 , \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_2 (rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , \port$511$16 , \port$511$17 , \port$511$18 , \port$511$19 
-, \port$511$20 , \port$511$21 , \port$511$22 , \port$511$23 , \port$511$24 , \port$511$25 , \port$511$27 , \port$511$28 , \port$511$29 , \port$511$30 , \port$511$31 , \port$511$32 , \port$511$33 , \port$511$34 , \port$511$35 , \port$511$36 , \port$511$37 , \port$511$38 , \port$511$39 , \port$511$40 , \port$511$41 
-, \port$511$42 , \port$511$43 , \port$511$44 , \port$511$45 , \port$511$46 , \port$511$47 , \port$511$48 , \port$511$49 , \port$511$50 , \port$511$51 , \port$511$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_2 (rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , \port$522$16 , \port$522$17 , \port$522$18 , \port$522$19 
+, \port$522$20 , \port$522$21 , \port$522$22 , \port$522$23 , \port$522$24 , \port$522$25 , \port$522$27 , \port$522$28 , \port$522$29 , \port$522$30 , \port$522$31 , \port$522$32 , \port$522$33 , \port$522$34 , \port$522$35 , \port$522$36 , \port$522$37 , \port$522$38 , \port$522$39 , \port$522$40 , \port$522$41 
+, \port$522$42 , \port$522$43 , \port$522$44 , \port$522$45 , \port$522$46 , \port$522$47 , \port$522$48 , \port$522$49 , \port$522$50 , \port$522$51 , \port$522$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35232,110 +35253,110 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$511$0 , \port$511$1 , \port$511
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$511$0 ;
-  wire \port$511$0 ;
-  output \port$511$1 ;
-  wire \port$511$1 ;
-  output \port$511$10 ;
-  wire \port$511$10 ;
-  output \port$511$11 ;
-  wire \port$511$11 ;
-  output \port$511$12 ;
-  wire \port$511$12 ;
-  output \port$511$13 ;
-  wire \port$511$13 ;
-  output \port$511$14 ;
-  wire \port$511$14 ;
-  output \port$511$15 ;
-  wire \port$511$15 ;
-  output \port$511$16 ;
-  wire \port$511$16 ;
-  output \port$511$17 ;
-  wire \port$511$17 ;
-  output \port$511$18 ;
-  wire \port$511$18 ;
-  output \port$511$19 ;
-  wire \port$511$19 ;
-  output \port$511$2 ;
-  wire \port$511$2 ;
-  output \port$511$20 ;
-  wire \port$511$20 ;
-  output \port$511$21 ;
-  wire \port$511$21 ;
-  output \port$511$22 ;
-  wire \port$511$22 ;
-  output \port$511$23 ;
-  wire \port$511$23 ;
-  output \port$511$24 ;
-  wire \port$511$24 ;
-  output \port$511$25 ;
-  wire \port$511$25 ;
-  output \port$511$27 ;
-  wire \port$511$27 ;
-  output \port$511$28 ;
-  wire \port$511$28 ;
-  output \port$511$29 ;
-  wire \port$511$29 ;
-  output \port$511$3 ;
-  wire \port$511$3 ;
-  output \port$511$30 ;
-  wire \port$511$30 ;
-  output \port$511$31 ;
-  wire \port$511$31 ;
-  output \port$511$32 ;
-  wire \port$511$32 ;
-  output \port$511$33 ;
-  wire \port$511$33 ;
-  output \port$511$34 ;
-  wire \port$511$34 ;
-  output \port$511$35 ;
-  wire \port$511$35 ;
-  output \port$511$36 ;
-  wire \port$511$36 ;
-  output \port$511$37 ;
-  wire \port$511$37 ;
-  output \port$511$38 ;
-  wire \port$511$38 ;
-  output \port$511$39 ;
-  wire \port$511$39 ;
-  output \port$511$4 ;
-  wire \port$511$4 ;
-  output \port$511$40 ;
-  wire \port$511$40 ;
-  output \port$511$41 ;
-  wire \port$511$41 ;
-  output \port$511$42 ;
-  wire \port$511$42 ;
-  output \port$511$43 ;
-  wire \port$511$43 ;
-  output \port$511$44 ;
-  wire \port$511$44 ;
-  output \port$511$45 ;
-  wire \port$511$45 ;
-  output \port$511$46 ;
-  wire \port$511$46 ;
-  output \port$511$47 ;
-  wire \port$511$47 ;
-  output \port$511$48 ;
-  wire \port$511$48 ;
-  output \port$511$49 ;
-  wire \port$511$49 ;
-  output \port$511$5 ;
-  wire \port$511$5 ;
-  output \port$511$50 ;
-  wire \port$511$50 ;
-  output \port$511$51 ;
-  wire \port$511$51 ;
-  output \port$511$52 ;
-  wire \port$511$52 ;
-  output \port$511$6 ;
-  wire \port$511$6 ;
-  output \port$511$7 ;
-  wire \port$511$7 ;
-  output \port$511$8 ;
-  wire \port$511$8 ;
-  output \port$511$9 ;
-  wire \port$511$9 ;
+  output \port$522$0 ;
+  wire \port$522$0 ;
+  output \port$522$1 ;
+  wire \port$522$1 ;
+  output \port$522$10 ;
+  wire \port$522$10 ;
+  output \port$522$11 ;
+  wire \port$522$11 ;
+  output \port$522$12 ;
+  wire \port$522$12 ;
+  output \port$522$13 ;
+  wire \port$522$13 ;
+  output \port$522$14 ;
+  wire \port$522$14 ;
+  output \port$522$15 ;
+  wire \port$522$15 ;
+  output \port$522$16 ;
+  wire \port$522$16 ;
+  output \port$522$17 ;
+  wire \port$522$17 ;
+  output \port$522$18 ;
+  wire \port$522$18 ;
+  output \port$522$19 ;
+  wire \port$522$19 ;
+  output \port$522$2 ;
+  wire \port$522$2 ;
+  output \port$522$20 ;
+  wire \port$522$20 ;
+  output \port$522$21 ;
+  wire \port$522$21 ;
+  output \port$522$22 ;
+  wire \port$522$22 ;
+  output \port$522$23 ;
+  wire \port$522$23 ;
+  output \port$522$24 ;
+  wire \port$522$24 ;
+  output \port$522$25 ;
+  wire \port$522$25 ;
+  output \port$522$27 ;
+  wire \port$522$27 ;
+  output \port$522$28 ;
+  wire \port$522$28 ;
+  output \port$522$29 ;
+  wire \port$522$29 ;
+  output \port$522$3 ;
+  wire \port$522$3 ;
+  output \port$522$30 ;
+  wire \port$522$30 ;
+  output \port$522$31 ;
+  wire \port$522$31 ;
+  output \port$522$32 ;
+  wire \port$522$32 ;
+  output \port$522$33 ;
+  wire \port$522$33 ;
+  output \port$522$34 ;
+  wire \port$522$34 ;
+  output \port$522$35 ;
+  wire \port$522$35 ;
+  output \port$522$36 ;
+  wire \port$522$36 ;
+  output \port$522$37 ;
+  wire \port$522$37 ;
+  output \port$522$38 ;
+  wire \port$522$38 ;
+  output \port$522$39 ;
+  wire \port$522$39 ;
+  output \port$522$4 ;
+  wire \port$522$4 ;
+  output \port$522$40 ;
+  wire \port$522$40 ;
+  output \port$522$41 ;
+  wire \port$522$41 ;
+  output \port$522$42 ;
+  wire \port$522$42 ;
+  output \port$522$43 ;
+  wire \port$522$43 ;
+  output \port$522$44 ;
+  wire \port$522$44 ;
+  output \port$522$45 ;
+  wire \port$522$45 ;
+  output \port$522$46 ;
+  wire \port$522$46 ;
+  output \port$522$47 ;
+  wire \port$522$47 ;
+  output \port$522$48 ;
+  wire \port$522$48 ;
+  output \port$522$49 ;
+  wire \port$522$49 ;
+  output \port$522$5 ;
+  wire \port$522$5 ;
+  output \port$522$50 ;
+  wire \port$522$50 ;
+  output \port$522$51 ;
+  wire \port$522$51 ;
+  output \port$522$52 ;
+  wire \port$522$52 ;
+  output \port$522$6 ;
+  wire \port$522$6 ;
+  output \port$522$7 ;
+  wire \port$522$7 ;
+  output \port$522$8 ;
+  wire \port$522$8 ;
+  output \port$522$9 ;
+  wire \port$522$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -35532,60 +35553,60 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$511$0 , \port$511$1 , \port$511
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$511$0 ),
-    .R1(\port$511$1 ),
-    .R10(\port$511$10 ),
-    .R11(\port$511$11 ),
-    .R12(\port$511$12 ),
-    .R13(\port$511$13 ),
-    .R14(\port$511$14 ),
-    .R15(\port$511$15 ),
-    .R16(\port$511$16 ),
-    .R17(\port$511$17 ),
-    .R18(\port$511$18 ),
-    .R19(\port$511$19 ),
-    .R2(\port$511$2 ),
-    .R20(\port$511$20 ),
-    .R21(\port$511$21 ),
-    .R22(\port$511$22 ),
-    .R23(\port$511$23 ),
-    .R24(\port$511$24 ),
-    .R25(\port$511$25 ),
+    .R0(\port$522$0 ),
+    .R1(\port$522$1 ),
+    .R10(\port$522$10 ),
+    .R11(\port$522$11 ),
+    .R12(\port$522$12 ),
+    .R13(\port$522$13 ),
+    .R14(\port$522$14 ),
+    .R15(\port$522$15 ),
+    .R16(\port$522$16 ),
+    .R17(\port$522$17 ),
+    .R18(\port$522$18 ),
+    .R19(\port$522$19 ),
+    .R2(\port$522$2 ),
+    .R20(\port$522$20 ),
+    .R21(\port$522$21 ),
+    .R22(\port$522$22 ),
+    .R23(\port$522$23 ),
+    .R24(\port$522$24 ),
+    .R25(\port$522$25 ),
     .R26(r[26]),
-    .R27(\port$511$27 ),
-    .R28(\port$511$28 ),
-    .R29(\port$511$29 ),
-    .R3(\port$511$3 ),
-    .R30(\port$511$30 ),
-    .R31(\port$511$31 ),
-    .R32(\port$511$32 ),
-    .R33(\port$511$33 ),
-    .R34(\port$511$34 ),
-    .R35(\port$511$35 ),
-    .R36(\port$511$36 ),
-    .R37(\port$511$37 ),
-    .R38(\port$511$38 ),
-    .R39(\port$511$39 ),
-    .R4(\port$511$4 ),
-    .R40(\port$511$40 ),
-    .R41(\port$511$41 ),
-    .R42(\port$511$42 ),
-    .R43(\port$511$43 ),
-    .R44(\port$511$44 ),
-    .R45(\port$511$45 ),
-    .R46(\port$511$46 ),
-    .R47(\port$511$47 ),
-    .R48(\port$511$48 ),
-    .R49(\port$511$49 ),
-    .R5(\port$511$5 ),
-    .R50(\port$511$50 ),
-    .R51(\port$511$51 ),
-    .R52(\port$511$52 ),
+    .R27(\port$522$27 ),
+    .R28(\port$522$28 ),
+    .R29(\port$522$29 ),
+    .R3(\port$522$3 ),
+    .R30(\port$522$30 ),
+    .R31(\port$522$31 ),
+    .R32(\port$522$32 ),
+    .R33(\port$522$33 ),
+    .R34(\port$522$34 ),
+    .R35(\port$522$35 ),
+    .R36(\port$522$36 ),
+    .R37(\port$522$37 ),
+    .R38(\port$522$38 ),
+    .R39(\port$522$39 ),
+    .R4(\port$522$4 ),
+    .R40(\port$522$40 ),
+    .R41(\port$522$41 ),
+    .R42(\port$522$42 ),
+    .R43(\port$522$43 ),
+    .R44(\port$522$44 ),
+    .R45(\port$522$45 ),
+    .R46(\port$522$46 ),
+    .R47(\port$522$47 ),
+    .R48(\port$522$48 ),
+    .R49(\port$522$49 ),
+    .R5(\port$522$5 ),
+    .R50(\port$522$50 ),
+    .R51(\port$522$51 ),
+    .R52(\port$522$52 ),
     .R53(r[53]),
-    .R6(\port$511$6 ),
-    .R7(\port$511$7 ),
-    .R8(\port$511$8 ),
-    .R9(\port$511$9 ),
+    .R6(\port$522$6 ),
+    .R7(\port$522$7 ),
+    .R8(\port$522$8 ),
+    .R9(\port$522$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35858,13 +35879,13 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$511$0 , \port$511$1 , \port$511
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$511$52 , \port$511$51 , \port$511$50 , \port$511$49 , \port$511$48 , \port$511$47 , \port$511$46 , \port$511$45 , \port$511$44 , \port$511$43 , \port$511$42 , \port$511$41 , \port$511$40 , \port$511$39 , \port$511$38 , \port$511$37 , \port$511$36 , \port$511$35 , \port$511$34 , \port$511$33 , \port$511$32 , \port$511$31 , \port$511$30 , \port$511$29 , \port$511$28 , \port$511$27 , \port$511$25 , \port$511$24 , \port$511$23 , \port$511$22 , \port$511$21 , \port$511$20 , \port$511$19 , \port$511$18 , \port$511$17 , \port$511$16 , \port$511$15 , \port$511$14 , \port$511$13 , \port$511$12 , \port$511$11 , \port$511$10 , \port$511$9 , \port$511$8 , \port$511$7 , \port$511$6 , \port$511$5 , \port$511$4 , \port$511$3 , \port$511$2 , \port$511$1 , \port$511$0  };
+  assign { r[52:27], r[25:0] } = { \port$522$52 , \port$522$51 , \port$522$50 , \port$522$49 , \port$522$48 , \port$522$47 , \port$522$46 , \port$522$45 , \port$522$44 , \port$522$43 , \port$522$42 , \port$522$41 , \port$522$40 , \port$522$39 , \port$522$38 , \port$522$37 , \port$522$36 , \port$522$35 , \port$522$34 , \port$522$33 , \port$522$32 , \port$522$31 , \port$522$30 , \port$522$29 , \port$522$28 , \port$522$27 , \port$522$25 , \port$522$24 , \port$522$23 , \port$522$22 , \port$522$21 , \port$522$20 , \port$522$19 , \port$522$18 , \port$522$17 , \port$522$16 , \port$522$15 , \port$522$14 , \port$522$13 , \port$522$12 , \port$522$11 , \port$522$10 , \port$522$9 , \port$522$8 , \port$522$7 , \port$522$6 , \port$522$5 , \port$522$4 , \port$522$3 , \port$522$2 , \port$522$1 , \port$522$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_3 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , \port$516$16 , \port$516$17 , \port$516$18 , \port$516$19 
-, \port$516$20 , \port$516$21 , \port$516$22 , \port$516$23 , \port$516$24 , \port$516$25 , \port$516$27 , \port$516$28 , \port$516$29 , \port$516$30 , \port$516$31 , \port$516$32 , \port$516$33 , \port$516$34 , \port$516$35 , \port$516$36 , \port$516$37 , \port$516$38 , \port$516$39 , \port$516$40 , \port$516$41 
-, \port$516$42 , \port$516$43 , \port$516$44 , \port$516$45 , \port$516$46 , \port$516$47 , \port$516$48 , \port$516$49 , \port$516$50 , \port$516$51 , \port$516$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_3 (rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , \port$527$16 , \port$527$17 , \port$527$18 , \port$527$19 
+, \port$527$20 , \port$527$21 , \port$527$22 , \port$527$23 , \port$527$24 , \port$527$25 , \port$527$27 , \port$527$28 , \port$527$29 , \port$527$30 , \port$527$31 , \port$527$32 , \port$527$33 , \port$527$34 , \port$527$35 , \port$527$36 , \port$527$37 , \port$527$38 , \port$527$39 , \port$527$40 , \port$527$41 
+, \port$527$42 , \port$527$43 , \port$527$44 , \port$527$45 , \port$527$46 , \port$527$47 , \port$527$48 , \port$527$49 , \port$527$50 , \port$527$51 , \port$527$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35872,110 +35893,110 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$516$0 , \port$516$1 , \port$516
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$516$0 ;
-  wire \port$516$0 ;
-  output \port$516$1 ;
-  wire \port$516$1 ;
-  output \port$516$10 ;
-  wire \port$516$10 ;
-  output \port$516$11 ;
-  wire \port$516$11 ;
-  output \port$516$12 ;
-  wire \port$516$12 ;
-  output \port$516$13 ;
-  wire \port$516$13 ;
-  output \port$516$14 ;
-  wire \port$516$14 ;
-  output \port$516$15 ;
-  wire \port$516$15 ;
-  output \port$516$16 ;
-  wire \port$516$16 ;
-  output \port$516$17 ;
-  wire \port$516$17 ;
-  output \port$516$18 ;
-  wire \port$516$18 ;
-  output \port$516$19 ;
-  wire \port$516$19 ;
-  output \port$516$2 ;
-  wire \port$516$2 ;
-  output \port$516$20 ;
-  wire \port$516$20 ;
-  output \port$516$21 ;
-  wire \port$516$21 ;
-  output \port$516$22 ;
-  wire \port$516$22 ;
-  output \port$516$23 ;
-  wire \port$516$23 ;
-  output \port$516$24 ;
-  wire \port$516$24 ;
-  output \port$516$25 ;
-  wire \port$516$25 ;
-  output \port$516$27 ;
-  wire \port$516$27 ;
-  output \port$516$28 ;
-  wire \port$516$28 ;
-  output \port$516$29 ;
-  wire \port$516$29 ;
-  output \port$516$3 ;
-  wire \port$516$3 ;
-  output \port$516$30 ;
-  wire \port$516$30 ;
-  output \port$516$31 ;
-  wire \port$516$31 ;
-  output \port$516$32 ;
-  wire \port$516$32 ;
-  output \port$516$33 ;
-  wire \port$516$33 ;
-  output \port$516$34 ;
-  wire \port$516$34 ;
-  output \port$516$35 ;
-  wire \port$516$35 ;
-  output \port$516$36 ;
-  wire \port$516$36 ;
-  output \port$516$37 ;
-  wire \port$516$37 ;
-  output \port$516$38 ;
-  wire \port$516$38 ;
-  output \port$516$39 ;
-  wire \port$516$39 ;
-  output \port$516$4 ;
-  wire \port$516$4 ;
-  output \port$516$40 ;
-  wire \port$516$40 ;
-  output \port$516$41 ;
-  wire \port$516$41 ;
-  output \port$516$42 ;
-  wire \port$516$42 ;
-  output \port$516$43 ;
-  wire \port$516$43 ;
-  output \port$516$44 ;
-  wire \port$516$44 ;
-  output \port$516$45 ;
-  wire \port$516$45 ;
-  output \port$516$46 ;
-  wire \port$516$46 ;
-  output \port$516$47 ;
-  wire \port$516$47 ;
-  output \port$516$48 ;
-  wire \port$516$48 ;
-  output \port$516$49 ;
-  wire \port$516$49 ;
-  output \port$516$5 ;
-  wire \port$516$5 ;
-  output \port$516$50 ;
-  wire \port$516$50 ;
-  output \port$516$51 ;
-  wire \port$516$51 ;
-  output \port$516$52 ;
-  wire \port$516$52 ;
-  output \port$516$6 ;
-  wire \port$516$6 ;
-  output \port$516$7 ;
-  wire \port$516$7 ;
-  output \port$516$8 ;
-  wire \port$516$8 ;
-  output \port$516$9 ;
-  wire \port$516$9 ;
+  output \port$527$0 ;
+  wire \port$527$0 ;
+  output \port$527$1 ;
+  wire \port$527$1 ;
+  output \port$527$10 ;
+  wire \port$527$10 ;
+  output \port$527$11 ;
+  wire \port$527$11 ;
+  output \port$527$12 ;
+  wire \port$527$12 ;
+  output \port$527$13 ;
+  wire \port$527$13 ;
+  output \port$527$14 ;
+  wire \port$527$14 ;
+  output \port$527$15 ;
+  wire \port$527$15 ;
+  output \port$527$16 ;
+  wire \port$527$16 ;
+  output \port$527$17 ;
+  wire \port$527$17 ;
+  output \port$527$18 ;
+  wire \port$527$18 ;
+  output \port$527$19 ;
+  wire \port$527$19 ;
+  output \port$527$2 ;
+  wire \port$527$2 ;
+  output \port$527$20 ;
+  wire \port$527$20 ;
+  output \port$527$21 ;
+  wire \port$527$21 ;
+  output \port$527$22 ;
+  wire \port$527$22 ;
+  output \port$527$23 ;
+  wire \port$527$23 ;
+  output \port$527$24 ;
+  wire \port$527$24 ;
+  output \port$527$25 ;
+  wire \port$527$25 ;
+  output \port$527$27 ;
+  wire \port$527$27 ;
+  output \port$527$28 ;
+  wire \port$527$28 ;
+  output \port$527$29 ;
+  wire \port$527$29 ;
+  output \port$527$3 ;
+  wire \port$527$3 ;
+  output \port$527$30 ;
+  wire \port$527$30 ;
+  output \port$527$31 ;
+  wire \port$527$31 ;
+  output \port$527$32 ;
+  wire \port$527$32 ;
+  output \port$527$33 ;
+  wire \port$527$33 ;
+  output \port$527$34 ;
+  wire \port$527$34 ;
+  output \port$527$35 ;
+  wire \port$527$35 ;
+  output \port$527$36 ;
+  wire \port$527$36 ;
+  output \port$527$37 ;
+  wire \port$527$37 ;
+  output \port$527$38 ;
+  wire \port$527$38 ;
+  output \port$527$39 ;
+  wire \port$527$39 ;
+  output \port$527$4 ;
+  wire \port$527$4 ;
+  output \port$527$40 ;
+  wire \port$527$40 ;
+  output \port$527$41 ;
+  wire \port$527$41 ;
+  output \port$527$42 ;
+  wire \port$527$42 ;
+  output \port$527$43 ;
+  wire \port$527$43 ;
+  output \port$527$44 ;
+  wire \port$527$44 ;
+  output \port$527$45 ;
+  wire \port$527$45 ;
+  output \port$527$46 ;
+  wire \port$527$46 ;
+  output \port$527$47 ;
+  wire \port$527$47 ;
+  output \port$527$48 ;
+  wire \port$527$48 ;
+  output \port$527$49 ;
+  wire \port$527$49 ;
+  output \port$527$5 ;
+  wire \port$527$5 ;
+  output \port$527$50 ;
+  wire \port$527$50 ;
+  output \port$527$51 ;
+  wire \port$527$51 ;
+  output \port$527$52 ;
+  wire \port$527$52 ;
+  output \port$527$6 ;
+  wire \port$527$6 ;
+  output \port$527$7 ;
+  wire \port$527$7 ;
+  output \port$527$8 ;
+  wire \port$527$8 ;
+  output \port$527$9 ;
+  wire \port$527$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36172,60 +36193,60 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$516$0 , \port$516$1 , \port$516
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$516$0 ),
-    .R1(\port$516$1 ),
-    .R10(\port$516$10 ),
-    .R11(\port$516$11 ),
-    .R12(\port$516$12 ),
-    .R13(\port$516$13 ),
-    .R14(\port$516$14 ),
-    .R15(\port$516$15 ),
-    .R16(\port$516$16 ),
-    .R17(\port$516$17 ),
-    .R18(\port$516$18 ),
-    .R19(\port$516$19 ),
-    .R2(\port$516$2 ),
-    .R20(\port$516$20 ),
-    .R21(\port$516$21 ),
-    .R22(\port$516$22 ),
-    .R23(\port$516$23 ),
-    .R24(\port$516$24 ),
-    .R25(\port$516$25 ),
+    .R0(\port$527$0 ),
+    .R1(\port$527$1 ),
+    .R10(\port$527$10 ),
+    .R11(\port$527$11 ),
+    .R12(\port$527$12 ),
+    .R13(\port$527$13 ),
+    .R14(\port$527$14 ),
+    .R15(\port$527$15 ),
+    .R16(\port$527$16 ),
+    .R17(\port$527$17 ),
+    .R18(\port$527$18 ),
+    .R19(\port$527$19 ),
+    .R2(\port$527$2 ),
+    .R20(\port$527$20 ),
+    .R21(\port$527$21 ),
+    .R22(\port$527$22 ),
+    .R23(\port$527$23 ),
+    .R24(\port$527$24 ),
+    .R25(\port$527$25 ),
     .R26(r[26]),
-    .R27(\port$516$27 ),
-    .R28(\port$516$28 ),
-    .R29(\port$516$29 ),
-    .R3(\port$516$3 ),
-    .R30(\port$516$30 ),
-    .R31(\port$516$31 ),
-    .R32(\port$516$32 ),
-    .R33(\port$516$33 ),
-    .R34(\port$516$34 ),
-    .R35(\port$516$35 ),
-    .R36(\port$516$36 ),
-    .R37(\port$516$37 ),
-    .R38(\port$516$38 ),
-    .R39(\port$516$39 ),
-    .R4(\port$516$4 ),
-    .R40(\port$516$40 ),
-    .R41(\port$516$41 ),
-    .R42(\port$516$42 ),
-    .R43(\port$516$43 ),
-    .R44(\port$516$44 ),
-    .R45(\port$516$45 ),
-    .R46(\port$516$46 ),
-    .R47(\port$516$47 ),
-    .R48(\port$516$48 ),
-    .R49(\port$516$49 ),
-    .R5(\port$516$5 ),
-    .R50(\port$516$50 ),
-    .R51(\port$516$51 ),
-    .R52(\port$516$52 ),
+    .R27(\port$527$27 ),
+    .R28(\port$527$28 ),
+    .R29(\port$527$29 ),
+    .R3(\port$527$3 ),
+    .R30(\port$527$30 ),
+    .R31(\port$527$31 ),
+    .R32(\port$527$32 ),
+    .R33(\port$527$33 ),
+    .R34(\port$527$34 ),
+    .R35(\port$527$35 ),
+    .R36(\port$527$36 ),
+    .R37(\port$527$37 ),
+    .R38(\port$527$38 ),
+    .R39(\port$527$39 ),
+    .R4(\port$527$4 ),
+    .R40(\port$527$40 ),
+    .R41(\port$527$41 ),
+    .R42(\port$527$42 ),
+    .R43(\port$527$43 ),
+    .R44(\port$527$44 ),
+    .R45(\port$527$45 ),
+    .R46(\port$527$46 ),
+    .R47(\port$527$47 ),
+    .R48(\port$527$48 ),
+    .R49(\port$527$49 ),
+    .R5(\port$527$5 ),
+    .R50(\port$527$50 ),
+    .R51(\port$527$51 ),
+    .R52(\port$527$52 ),
     .R53(r[53]),
-    .R6(\port$516$6 ),
-    .R7(\port$516$7 ),
-    .R8(\port$516$8 ),
-    .R9(\port$516$9 ),
+    .R6(\port$527$6 ),
+    .R7(\port$527$7 ),
+    .R8(\port$527$8 ),
+    .R9(\port$527$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -36498,13 +36519,13 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$516$0 , \port$516$1 , \port$516
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$516$52 , \port$516$51 , \port$516$50 , \port$516$49 , \port$516$48 , \port$516$47 , \port$516$46 , \port$516$45 , \port$516$44 , \port$516$43 , \port$516$42 , \port$516$41 , \port$516$40 , \port$516$39 , \port$516$38 , \port$516$37 , \port$516$36 , \port$516$35 , \port$516$34 , \port$516$33 , \port$516$32 , \port$516$31 , \port$516$30 , \port$516$29 , \port$516$28 , \port$516$27 , \port$516$25 , \port$516$24 , \port$516$23 , \port$516$22 , \port$516$21 , \port$516$20 , \port$516$19 , \port$516$18 , \port$516$17 , \port$516$16 , \port$516$15 , \port$516$14 , \port$516$13 , \port$516$12 , \port$516$11 , \port$516$10 , \port$516$9 , \port$516$8 , \port$516$7 , \port$516$6 , \port$516$5 , \port$516$4 , \port$516$3 , \port$516$2 , \port$516$1 , \port$516$0  };
+  assign { r[52:27], r[25:0] } = { \port$527$52 , \port$527$51 , \port$527$50 , \port$527$49 , \port$527$48 , \port$527$47 , \port$527$46 , \port$527$45 , \port$527$44 , \port$527$43 , \port$527$42 , \port$527$41 , \port$527$40 , \port$527$39 , \port$527$38 , \port$527$37 , \port$527$36 , \port$527$35 , \port$527$34 , \port$527$33 , \port$527$32 , \port$527$31 , \port$527$30 , \port$527$29 , \port$527$28 , \port$527$27 , \port$527$25 , \port$527$24 , \port$527$23 , \port$527$22 , \port$527$21 , \port$527$20 , \port$527$19 , \port$527$18 , \port$527$17 , \port$527$16 , \port$527$15 , \port$527$14 , \port$527$13 , \port$527$12 , \port$527$11 , \port$527$10 , \port$527$9 , \port$527$8 , \port$527$7 , \port$527$6 , \port$527$5 , \port$527$4 , \port$527$3 , \port$527$2 , \port$527$1 , \port$527$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_0 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , \port$521$16 , \port$521$17 , \port$521$18 , \port$521$19 
-, \port$521$20 , \port$521$21 , \port$521$22 , \port$521$23 , \port$521$24 , \port$521$25 , \port$521$27 , \port$521$28 , \port$521$29 , \port$521$30 , \port$521$31 , \port$521$32 , \port$521$33 , \port$521$34 , \port$521$35 , \port$521$36 , \port$521$37 , \port$521$38 , \port$521$39 , \port$521$40 , \port$521$41 
-, \port$521$42 , \port$521$43 , \port$521$44 , \port$521$45 , \port$521$46 , \port$521$47 , \port$521$48 , \port$521$49 , \port$521$50 , \port$521$51 , \port$521$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_7_0 (rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , \port$532$16 , \port$532$17 , \port$532$18 , \port$532$19 
+, \port$532$20 , \port$532$21 , \port$532$22 , \port$532$23 , \port$532$24 , \port$532$25 , \port$532$27 , \port$532$28 , \port$532$29 , \port$532$30 , \port$532$31 , \port$532$32 , \port$532$33 , \port$532$34 , \port$532$35 , \port$532$36 , \port$532$37 , \port$532$38 , \port$532$39 , \port$532$40 , \port$532$41 
+, \port$532$42 , \port$532$43 , \port$532$44 , \port$532$45 , \port$532$46 , \port$532$47 , \port$532$48 , \port$532$49 , \port$532$50 , \port$532$51 , \port$532$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -36512,110 +36533,110 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$521$0 , \port$521$1 , \port$521
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$521$0 ;
-  wire \port$521$0 ;
-  output \port$521$1 ;
-  wire \port$521$1 ;
-  output \port$521$10 ;
-  wire \port$521$10 ;
-  output \port$521$11 ;
-  wire \port$521$11 ;
-  output \port$521$12 ;
-  wire \port$521$12 ;
-  output \port$521$13 ;
-  wire \port$521$13 ;
-  output \port$521$14 ;
-  wire \port$521$14 ;
-  output \port$521$15 ;
-  wire \port$521$15 ;
-  output \port$521$16 ;
-  wire \port$521$16 ;
-  output \port$521$17 ;
-  wire \port$521$17 ;
-  output \port$521$18 ;
-  wire \port$521$18 ;
-  output \port$521$19 ;
-  wire \port$521$19 ;
-  output \port$521$2 ;
-  wire \port$521$2 ;
-  output \port$521$20 ;
-  wire \port$521$20 ;
-  output \port$521$21 ;
-  wire \port$521$21 ;
-  output \port$521$22 ;
-  wire \port$521$22 ;
-  output \port$521$23 ;
-  wire \port$521$23 ;
-  output \port$521$24 ;
-  wire \port$521$24 ;
-  output \port$521$25 ;
-  wire \port$521$25 ;
-  output \port$521$27 ;
-  wire \port$521$27 ;
-  output \port$521$28 ;
-  wire \port$521$28 ;
-  output \port$521$29 ;
-  wire \port$521$29 ;
-  output \port$521$3 ;
-  wire \port$521$3 ;
-  output \port$521$30 ;
-  wire \port$521$30 ;
-  output \port$521$31 ;
-  wire \port$521$31 ;
-  output \port$521$32 ;
-  wire \port$521$32 ;
-  output \port$521$33 ;
-  wire \port$521$33 ;
-  output \port$521$34 ;
-  wire \port$521$34 ;
-  output \port$521$35 ;
-  wire \port$521$35 ;
-  output \port$521$36 ;
-  wire \port$521$36 ;
-  output \port$521$37 ;
-  wire \port$521$37 ;
-  output \port$521$38 ;
-  wire \port$521$38 ;
-  output \port$521$39 ;
-  wire \port$521$39 ;
-  output \port$521$4 ;
-  wire \port$521$4 ;
-  output \port$521$40 ;
-  wire \port$521$40 ;
-  output \port$521$41 ;
-  wire \port$521$41 ;
-  output \port$521$42 ;
-  wire \port$521$42 ;
-  output \port$521$43 ;
-  wire \port$521$43 ;
-  output \port$521$44 ;
-  wire \port$521$44 ;
-  output \port$521$45 ;
-  wire \port$521$45 ;
-  output \port$521$46 ;
-  wire \port$521$46 ;
-  output \port$521$47 ;
-  wire \port$521$47 ;
-  output \port$521$48 ;
-  wire \port$521$48 ;
-  output \port$521$49 ;
-  wire \port$521$49 ;
-  output \port$521$5 ;
-  wire \port$521$5 ;
-  output \port$521$50 ;
-  wire \port$521$50 ;
-  output \port$521$51 ;
-  wire \port$521$51 ;
-  output \port$521$52 ;
-  wire \port$521$52 ;
-  output \port$521$6 ;
-  wire \port$521$6 ;
-  output \port$521$7 ;
-  wire \port$521$7 ;
-  output \port$521$8 ;
-  wire \port$521$8 ;
-  output \port$521$9 ;
-  wire \port$521$9 ;
+  output \port$532$0 ;
+  wire \port$532$0 ;
+  output \port$532$1 ;
+  wire \port$532$1 ;
+  output \port$532$10 ;
+  wire \port$532$10 ;
+  output \port$532$11 ;
+  wire \port$532$11 ;
+  output \port$532$12 ;
+  wire \port$532$12 ;
+  output \port$532$13 ;
+  wire \port$532$13 ;
+  output \port$532$14 ;
+  wire \port$532$14 ;
+  output \port$532$15 ;
+  wire \port$532$15 ;
+  output \port$532$16 ;
+  wire \port$532$16 ;
+  output \port$532$17 ;
+  wire \port$532$17 ;
+  output \port$532$18 ;
+  wire \port$532$18 ;
+  output \port$532$19 ;
+  wire \port$532$19 ;
+  output \port$532$2 ;
+  wire \port$532$2 ;
+  output \port$532$20 ;
+  wire \port$532$20 ;
+  output \port$532$21 ;
+  wire \port$532$21 ;
+  output \port$532$22 ;
+  wire \port$532$22 ;
+  output \port$532$23 ;
+  wire \port$532$23 ;
+  output \port$532$24 ;
+  wire \port$532$24 ;
+  output \port$532$25 ;
+  wire \port$532$25 ;
+  output \port$532$27 ;
+  wire \port$532$27 ;
+  output \port$532$28 ;
+  wire \port$532$28 ;
+  output \port$532$29 ;
+  wire \port$532$29 ;
+  output \port$532$3 ;
+  wire \port$532$3 ;
+  output \port$532$30 ;
+  wire \port$532$30 ;
+  output \port$532$31 ;
+  wire \port$532$31 ;
+  output \port$532$32 ;
+  wire \port$532$32 ;
+  output \port$532$33 ;
+  wire \port$532$33 ;
+  output \port$532$34 ;
+  wire \port$532$34 ;
+  output \port$532$35 ;
+  wire \port$532$35 ;
+  output \port$532$36 ;
+  wire \port$532$36 ;
+  output \port$532$37 ;
+  wire \port$532$37 ;
+  output \port$532$38 ;
+  wire \port$532$38 ;
+  output \port$532$39 ;
+  wire \port$532$39 ;
+  output \port$532$4 ;
+  wire \port$532$4 ;
+  output \port$532$40 ;
+  wire \port$532$40 ;
+  output \port$532$41 ;
+  wire \port$532$41 ;
+  output \port$532$42 ;
+  wire \port$532$42 ;
+  output \port$532$43 ;
+  wire \port$532$43 ;
+  output \port$532$44 ;
+  wire \port$532$44 ;
+  output \port$532$45 ;
+  wire \port$532$45 ;
+  output \port$532$46 ;
+  wire \port$532$46 ;
+  output \port$532$47 ;
+  wire \port$532$47 ;
+  output \port$532$48 ;
+  wire \port$532$48 ;
+  output \port$532$49 ;
+  wire \port$532$49 ;
+  output \port$532$5 ;
+  wire \port$532$5 ;
+  output \port$532$50 ;
+  wire \port$532$50 ;
+  output \port$532$51 ;
+  wire \port$532$51 ;
+  output \port$532$52 ;
+  wire \port$532$52 ;
+  output \port$532$6 ;
+  wire \port$532$6 ;
+  output \port$532$7 ;
+  wire \port$532$7 ;
+  output \port$532$8 ;
+  wire \port$532$8 ;
+  output \port$532$9 ;
+  wire \port$532$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36812,60 +36833,60 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$521$0 , \port$521$1 , \port$521
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$521$0 ),
-    .R1(\port$521$1 ),
-    .R10(\port$521$10 ),
-    .R11(\port$521$11 ),
-    .R12(\port$521$12 ),
-    .R13(\port$521$13 ),
-    .R14(\port$521$14 ),
-    .R15(\port$521$15 ),
-    .R16(\port$521$16 ),
-    .R17(\port$521$17 ),
-    .R18(\port$521$18 ),
-    .R19(\port$521$19 ),
-    .R2(\port$521$2 ),
-    .R20(\port$521$20 ),
-    .R21(\port$521$21 ),
-    .R22(\port$521$22 ),
-    .R23(\port$521$23 ),
-    .R24(\port$521$24 ),
-    .R25(\port$521$25 ),
+    .R0(\port$532$0 ),
+    .R1(\port$532$1 ),
+    .R10(\port$532$10 ),
+    .R11(\port$532$11 ),
+    .R12(\port$532$12 ),
+    .R13(\port$532$13 ),
+    .R14(\port$532$14 ),
+    .R15(\port$532$15 ),
+    .R16(\port$532$16 ),
+    .R17(\port$532$17 ),
+    .R18(\port$532$18 ),
+    .R19(\port$532$19 ),
+    .R2(\port$532$2 ),
+    .R20(\port$532$20 ),
+    .R21(\port$532$21 ),
+    .R22(\port$532$22 ),
+    .R23(\port$532$23 ),
+    .R24(\port$532$24 ),
+    .R25(\port$532$25 ),
     .R26(r[26]),
-    .R27(\port$521$27 ),
-    .R28(\port$521$28 ),
-    .R29(\port$521$29 ),
-    .R3(\port$521$3 ),
-    .R30(\port$521$30 ),
-    .R31(\port$521$31 ),
-    .R32(\port$521$32 ),
-    .R33(\port$521$33 ),
-    .R34(\port$521$34 ),
-    .R35(\port$521$35 ),
-    .R36(\port$521$36 ),
-    .R37(\port$521$37 ),
-    .R38(\port$521$38 ),
-    .R39(\port$521$39 ),
-    .R4(\port$521$4 ),
-    .R40(\port$521$40 ),
-    .R41(\port$521$41 ),
-    .R42(\port$521$42 ),
-    .R43(\port$521$43 ),
-    .R44(\port$521$44 ),
-    .R45(\port$521$45 ),
-    .R46(\port$521$46 ),
-    .R47(\port$521$47 ),
-    .R48(\port$521$48 ),
-    .R49(\port$521$49 ),
-    .R5(\port$521$5 ),
-    .R50(\port$521$50 ),
-    .R51(\port$521$51 ),
-    .R52(\port$521$52 ),
+    .R27(\port$532$27 ),
+    .R28(\port$532$28 ),
+    .R29(\port$532$29 ),
+    .R3(\port$532$3 ),
+    .R30(\port$532$30 ),
+    .R31(\port$532$31 ),
+    .R32(\port$532$32 ),
+    .R33(\port$532$33 ),
+    .R34(\port$532$34 ),
+    .R35(\port$532$35 ),
+    .R36(\port$532$36 ),
+    .R37(\port$532$37 ),
+    .R38(\port$532$38 ),
+    .R39(\port$532$39 ),
+    .R4(\port$532$4 ),
+    .R40(\port$532$40 ),
+    .R41(\port$532$41 ),
+    .R42(\port$532$42 ),
+    .R43(\port$532$43 ),
+    .R44(\port$532$44 ),
+    .R45(\port$532$45 ),
+    .R46(\port$532$46 ),
+    .R47(\port$532$47 ),
+    .R48(\port$532$48 ),
+    .R49(\port$532$49 ),
+    .R5(\port$532$5 ),
+    .R50(\port$532$50 ),
+    .R51(\port$532$51 ),
+    .R52(\port$532$52 ),
     .R53(r[53]),
-    .R6(\port$521$6 ),
-    .R7(\port$521$7 ),
-    .R8(\port$521$8 ),
-    .R9(\port$521$9 ),
+    .R6(\port$532$6 ),
+    .R7(\port$532$7 ),
+    .R8(\port$532$8 ),
+    .R9(\port$532$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37138,13 +37159,13 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$521$0 , \port$521$1 , \port$521
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$521$52 , \port$521$51 , \port$521$50 , \port$521$49 , \port$521$48 , \port$521$47 , \port$521$46 , \port$521$45 , \port$521$44 , \port$521$43 , \port$521$42 , \port$521$41 , \port$521$40 , \port$521$39 , \port$521$38 , \port$521$37 , \port$521$36 , \port$521$35 , \port$521$34 , \port$521$33 , \port$521$32 , \port$521$31 , \port$521$30 , \port$521$29 , \port$521$28 , \port$521$27 , \port$521$25 , \port$521$24 , \port$521$23 , \port$521$22 , \port$521$21 , \port$521$20 , \port$521$19 , \port$521$18 , \port$521$17 , \port$521$16 , \port$521$15 , \port$521$14 , \port$521$13 , \port$521$12 , \port$521$11 , \port$521$10 , \port$521$9 , \port$521$8 , \port$521$7 , \port$521$6 , \port$521$5 , \port$521$4 , \port$521$3 , \port$521$2 , \port$521$1 , \port$521$0  };
+  assign { r[52:27], r[25:0] } = { \port$532$52 , \port$532$51 , \port$532$50 , \port$532$49 , \port$532$48 , \port$532$47 , \port$532$46 , \port$532$45 , \port$532$44 , \port$532$43 , \port$532$42 , \port$532$41 , \port$532$40 , \port$532$39 , \port$532$38 , \port$532$37 , \port$532$36 , \port$532$35 , \port$532$34 , \port$532$33 , \port$532$32 , \port$532$31 , \port$532$30 , \port$532$29 , \port$532$28 , \port$532$27 , \port$532$25 , \port$532$24 , \port$532$23 , \port$532$22 , \port$532$21 , \port$532$20 , \port$532$19 , \port$532$18 , \port$532$17 , \port$532$16 , \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_1 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , \port$526$16 , \port$526$17 , \port$526$18 , \port$526$19 
-, \port$526$20 , \port$526$21 , \port$526$22 , \port$526$23 , \port$526$24 , \port$526$25 , \port$526$27 , \port$526$28 , \port$526$29 , \port$526$30 , \port$526$31 , \port$526$32 , \port$526$33 , \port$526$34 , \port$526$35 , \port$526$36 , \port$526$37 , \port$526$38 , \port$526$39 , \port$526$40 , \port$526$41 
-, \port$526$42 , \port$526$43 , \port$526$44 , \port$526$45 , \port$526$46 , \port$526$47 , \port$526$48 , \port$526$49 , \port$526$50 , \port$526$51 , \port$526$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_1 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , \port$537$16 , \port$537$17 , \port$537$18 , \port$537$19 
+, \port$537$20 , \port$537$21 , \port$537$22 , \port$537$23 , \port$537$24 , \port$537$25 , \port$537$27 , \port$537$28 , \port$537$29 , \port$537$30 , \port$537$31 , \port$537$32 , \port$537$33 , \port$537$34 , \port$537$35 , \port$537$36 , \port$537$37 , \port$537$38 , \port$537$39 , \port$537$40 , \port$537$41 
+, \port$537$42 , \port$537$43 , \port$537$44 , \port$537$45 , \port$537$46 , \port$537$47 , \port$537$48 , \port$537$49 , \port$537$50 , \port$537$51 , \port$537$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37152,110 +37173,110 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$526$0 , \port$526$1 , \port$526
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$526$0 ;
-  wire \port$526$0 ;
-  output \port$526$1 ;
-  wire \port$526$1 ;
-  output \port$526$10 ;
-  wire \port$526$10 ;
-  output \port$526$11 ;
-  wire \port$526$11 ;
-  output \port$526$12 ;
-  wire \port$526$12 ;
-  output \port$526$13 ;
-  wire \port$526$13 ;
-  output \port$526$14 ;
-  wire \port$526$14 ;
-  output \port$526$15 ;
-  wire \port$526$15 ;
-  output \port$526$16 ;
-  wire \port$526$16 ;
-  output \port$526$17 ;
-  wire \port$526$17 ;
-  output \port$526$18 ;
-  wire \port$526$18 ;
-  output \port$526$19 ;
-  wire \port$526$19 ;
-  output \port$526$2 ;
-  wire \port$526$2 ;
-  output \port$526$20 ;
-  wire \port$526$20 ;
-  output \port$526$21 ;
-  wire \port$526$21 ;
-  output \port$526$22 ;
-  wire \port$526$22 ;
-  output \port$526$23 ;
-  wire \port$526$23 ;
-  output \port$526$24 ;
-  wire \port$526$24 ;
-  output \port$526$25 ;
-  wire \port$526$25 ;
-  output \port$526$27 ;
-  wire \port$526$27 ;
-  output \port$526$28 ;
-  wire \port$526$28 ;
-  output \port$526$29 ;
-  wire \port$526$29 ;
-  output \port$526$3 ;
-  wire \port$526$3 ;
-  output \port$526$30 ;
-  wire \port$526$30 ;
-  output \port$526$31 ;
-  wire \port$526$31 ;
-  output \port$526$32 ;
-  wire \port$526$32 ;
-  output \port$526$33 ;
-  wire \port$526$33 ;
-  output \port$526$34 ;
-  wire \port$526$34 ;
-  output \port$526$35 ;
-  wire \port$526$35 ;
-  output \port$526$36 ;
-  wire \port$526$36 ;
-  output \port$526$37 ;
-  wire \port$526$37 ;
-  output \port$526$38 ;
-  wire \port$526$38 ;
-  output \port$526$39 ;
-  wire \port$526$39 ;
-  output \port$526$4 ;
-  wire \port$526$4 ;
-  output \port$526$40 ;
-  wire \port$526$40 ;
-  output \port$526$41 ;
-  wire \port$526$41 ;
-  output \port$526$42 ;
-  wire \port$526$42 ;
-  output \port$526$43 ;
-  wire \port$526$43 ;
-  output \port$526$44 ;
-  wire \port$526$44 ;
-  output \port$526$45 ;
-  wire \port$526$45 ;
-  output \port$526$46 ;
-  wire \port$526$46 ;
-  output \port$526$47 ;
-  wire \port$526$47 ;
-  output \port$526$48 ;
-  wire \port$526$48 ;
-  output \port$526$49 ;
-  wire \port$526$49 ;
-  output \port$526$5 ;
-  wire \port$526$5 ;
-  output \port$526$50 ;
-  wire \port$526$50 ;
-  output \port$526$51 ;
-  wire \port$526$51 ;
-  output \port$526$52 ;
-  wire \port$526$52 ;
-  output \port$526$6 ;
-  wire \port$526$6 ;
-  output \port$526$7 ;
-  wire \port$526$7 ;
-  output \port$526$8 ;
-  wire \port$526$8 ;
-  output \port$526$9 ;
-  wire \port$526$9 ;
+  output \port$537$0 ;
+  wire \port$537$0 ;
+  output \port$537$1 ;
+  wire \port$537$1 ;
+  output \port$537$10 ;
+  wire \port$537$10 ;
+  output \port$537$11 ;
+  wire \port$537$11 ;
+  output \port$537$12 ;
+  wire \port$537$12 ;
+  output \port$537$13 ;
+  wire \port$537$13 ;
+  output \port$537$14 ;
+  wire \port$537$14 ;
+  output \port$537$15 ;
+  wire \port$537$15 ;
+  output \port$537$16 ;
+  wire \port$537$16 ;
+  output \port$537$17 ;
+  wire \port$537$17 ;
+  output \port$537$18 ;
+  wire \port$537$18 ;
+  output \port$537$19 ;
+  wire \port$537$19 ;
+  output \port$537$2 ;
+  wire \port$537$2 ;
+  output \port$537$20 ;
+  wire \port$537$20 ;
+  output \port$537$21 ;
+  wire \port$537$21 ;
+  output \port$537$22 ;
+  wire \port$537$22 ;
+  output \port$537$23 ;
+  wire \port$537$23 ;
+  output \port$537$24 ;
+  wire \port$537$24 ;
+  output \port$537$25 ;
+  wire \port$537$25 ;
+  output \port$537$27 ;
+  wire \port$537$27 ;
+  output \port$537$28 ;
+  wire \port$537$28 ;
+  output \port$537$29 ;
+  wire \port$537$29 ;
+  output \port$537$3 ;
+  wire \port$537$3 ;
+  output \port$537$30 ;
+  wire \port$537$30 ;
+  output \port$537$31 ;
+  wire \port$537$31 ;
+  output \port$537$32 ;
+  wire \port$537$32 ;
+  output \port$537$33 ;
+  wire \port$537$33 ;
+  output \port$537$34 ;
+  wire \port$537$34 ;
+  output \port$537$35 ;
+  wire \port$537$35 ;
+  output \port$537$36 ;
+  wire \port$537$36 ;
+  output \port$537$37 ;
+  wire \port$537$37 ;
+  output \port$537$38 ;
+  wire \port$537$38 ;
+  output \port$537$39 ;
+  wire \port$537$39 ;
+  output \port$537$4 ;
+  wire \port$537$4 ;
+  output \port$537$40 ;
+  wire \port$537$40 ;
+  output \port$537$41 ;
+  wire \port$537$41 ;
+  output \port$537$42 ;
+  wire \port$537$42 ;
+  output \port$537$43 ;
+  wire \port$537$43 ;
+  output \port$537$44 ;
+  wire \port$537$44 ;
+  output \port$537$45 ;
+  wire \port$537$45 ;
+  output \port$537$46 ;
+  wire \port$537$46 ;
+  output \port$537$47 ;
+  wire \port$537$47 ;
+  output \port$537$48 ;
+  wire \port$537$48 ;
+  output \port$537$49 ;
+  wire \port$537$49 ;
+  output \port$537$5 ;
+  wire \port$537$5 ;
+  output \port$537$50 ;
+  wire \port$537$50 ;
+  output \port$537$51 ;
+  wire \port$537$51 ;
+  output \port$537$52 ;
+  wire \port$537$52 ;
+  output \port$537$6 ;
+  wire \port$537$6 ;
+  output \port$537$7 ;
+  wire \port$537$7 ;
+  output \port$537$8 ;
+  wire \port$537$8 ;
+  output \port$537$9 ;
+  wire \port$537$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -37452,60 +37473,60 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$526$0 , \port$526$1 , \port$526
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$526$0 ),
-    .R1(\port$526$1 ),
-    .R10(\port$526$10 ),
-    .R11(\port$526$11 ),
-    .R12(\port$526$12 ),
-    .R13(\port$526$13 ),
-    .R14(\port$526$14 ),
-    .R15(\port$526$15 ),
-    .R16(\port$526$16 ),
-    .R17(\port$526$17 ),
-    .R18(\port$526$18 ),
-    .R19(\port$526$19 ),
-    .R2(\port$526$2 ),
-    .R20(\port$526$20 ),
-    .R21(\port$526$21 ),
-    .R22(\port$526$22 ),
-    .R23(\port$526$23 ),
-    .R24(\port$526$24 ),
-    .R25(\port$526$25 ),
+    .R0(\port$537$0 ),
+    .R1(\port$537$1 ),
+    .R10(\port$537$10 ),
+    .R11(\port$537$11 ),
+    .R12(\port$537$12 ),
+    .R13(\port$537$13 ),
+    .R14(\port$537$14 ),
+    .R15(\port$537$15 ),
+    .R16(\port$537$16 ),
+    .R17(\port$537$17 ),
+    .R18(\port$537$18 ),
+    .R19(\port$537$19 ),
+    .R2(\port$537$2 ),
+    .R20(\port$537$20 ),
+    .R21(\port$537$21 ),
+    .R22(\port$537$22 ),
+    .R23(\port$537$23 ),
+    .R24(\port$537$24 ),
+    .R25(\port$537$25 ),
     .R26(r[26]),
-    .R27(\port$526$27 ),
-    .R28(\port$526$28 ),
-    .R29(\port$526$29 ),
-    .R3(\port$526$3 ),
-    .R30(\port$526$30 ),
-    .R31(\port$526$31 ),
-    .R32(\port$526$32 ),
-    .R33(\port$526$33 ),
-    .R34(\port$526$34 ),
-    .R35(\port$526$35 ),
-    .R36(\port$526$36 ),
-    .R37(\port$526$37 ),
-    .R38(\port$526$38 ),
-    .R39(\port$526$39 ),
-    .R4(\port$526$4 ),
-    .R40(\port$526$40 ),
-    .R41(\port$526$41 ),
-    .R42(\port$526$42 ),
-    .R43(\port$526$43 ),
-    .R44(\port$526$44 ),
-    .R45(\port$526$45 ),
-    .R46(\port$526$46 ),
-    .R47(\port$526$47 ),
-    .R48(\port$526$48 ),
-    .R49(\port$526$49 ),
-    .R5(\port$526$5 ),
-    .R50(\port$526$50 ),
-    .R51(\port$526$51 ),
-    .R52(\port$526$52 ),
+    .R27(\port$537$27 ),
+    .R28(\port$537$28 ),
+    .R29(\port$537$29 ),
+    .R3(\port$537$3 ),
+    .R30(\port$537$30 ),
+    .R31(\port$537$31 ),
+    .R32(\port$537$32 ),
+    .R33(\port$537$33 ),
+    .R34(\port$537$34 ),
+    .R35(\port$537$35 ),
+    .R36(\port$537$36 ),
+    .R37(\port$537$37 ),
+    .R38(\port$537$38 ),
+    .R39(\port$537$39 ),
+    .R4(\port$537$4 ),
+    .R40(\port$537$40 ),
+    .R41(\port$537$41 ),
+    .R42(\port$537$42 ),
+    .R43(\port$537$43 ),
+    .R44(\port$537$44 ),
+    .R45(\port$537$45 ),
+    .R46(\port$537$46 ),
+    .R47(\port$537$47 ),
+    .R48(\port$537$48 ),
+    .R49(\port$537$49 ),
+    .R5(\port$537$5 ),
+    .R50(\port$537$50 ),
+    .R51(\port$537$51 ),
+    .R52(\port$537$52 ),
     .R53(r[53]),
-    .R6(\port$526$6 ),
-    .R7(\port$526$7 ),
-    .R8(\port$526$8 ),
-    .R9(\port$526$9 ),
+    .R6(\port$537$6 ),
+    .R7(\port$537$7 ),
+    .R8(\port$537$8 ),
+    .R9(\port$537$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37778,13 +37799,13 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$526$0 , \port$526$1 , \port$526
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$526$52 , \port$526$51 , \port$526$50 , \port$526$49 , \port$526$48 , \port$526$47 , \port$526$46 , \port$526$45 , \port$526$44 , \port$526$43 , \port$526$42 , \port$526$41 , \port$526$40 , \port$526$39 , \port$526$38 , \port$526$37 , \port$526$36 , \port$526$35 , \port$526$34 , \port$526$33 , \port$526$32 , \port$526$31 , \port$526$30 , \port$526$29 , \port$526$28 , \port$526$27 , \port$526$25 , \port$526$24 , \port$526$23 , \port$526$22 , \port$526$21 , \port$526$20 , \port$526$19 , \port$526$18 , \port$526$17 , \port$526$16 , \port$526$15 , \port$526$14 , \port$526$13 , \port$526$12 , \port$526$11 , \port$526$10 , \port$526$9 , \port$526$8 , \port$526$7 , \port$526$6 , \port$526$5 , \port$526$4 , \port$526$3 , \port$526$2 , \port$526$1 , \port$526$0  };
+  assign { r[52:27], r[25:0] } = { \port$537$52 , \port$537$51 , \port$537$50 , \port$537$49 , \port$537$48 , \port$537$47 , \port$537$46 , \port$537$45 , \port$537$44 , \port$537$43 , \port$537$42 , \port$537$41 , \port$537$40 , \port$537$39 , \port$537$38 , \port$537$37 , \port$537$36 , \port$537$35 , \port$537$34 , \port$537$33 , \port$537$32 , \port$537$31 , \port$537$30 , \port$537$29 , \port$537$28 , \port$537$27 , \port$537$25 , \port$537$24 , \port$537$23 , \port$537$22 , \port$537$21 , \port$537$20 , \port$537$19 , \port$537$18 , \port$537$17 , \port$537$16 , \port$537$15 , \port$537$14 , \port$537$13 , \port$537$12 , \port$537$11 , \port$537$10 , \port$537$9 , \port$537$8 , \port$537$7 , \port$537$6 , \port$537$5 , \port$537$4 , \port$537$3 , \port$537$2 , \port$537$1 , \port$537$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_2 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , \port$531$16 , \port$531$17 , \port$531$18 , \port$531$19 
-, \port$531$20 , \port$531$21 , \port$531$22 , \port$531$23 , \port$531$24 , \port$531$25 , \port$531$27 , \port$531$28 , \port$531$29 , \port$531$30 , \port$531$31 , \port$531$32 , \port$531$33 , \port$531$34 , \port$531$35 , \port$531$36 , \port$531$37 , \port$531$38 , \port$531$39 , \port$531$40 , \port$531$41 
-, \port$531$42 , \port$531$43 , \port$531$44 , \port$531$45 , \port$531$46 , \port$531$47 , \port$531$48 , \port$531$49 , \port$531$50 , \port$531$51 , \port$531$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_2 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , \port$542$16 , \port$542$17 , \port$542$18 , \port$542$19 
+, \port$542$20 , \port$542$21 , \port$542$22 , \port$542$23 , \port$542$24 , \port$542$25 , \port$542$27 , \port$542$28 , \port$542$29 , \port$542$30 , \port$542$31 , \port$542$32 , \port$542$33 , \port$542$34 , \port$542$35 , \port$542$36 , \port$542$37 , \port$542$38 , \port$542$39 , \port$542$40 , \port$542$41 
+, \port$542$42 , \port$542$43 , \port$542$44 , \port$542$45 , \port$542$46 , \port$542$47 , \port$542$48 , \port$542$49 , \port$542$50 , \port$542$51 , \port$542$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37792,110 +37813,110 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$531$0 , \port$531$1 , \port$531
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$531$0 ;
-  wire \port$531$0 ;
-  output \port$531$1 ;
-  wire \port$531$1 ;
-  output \port$531$10 ;
-  wire \port$531$10 ;
-  output \port$531$11 ;
-  wire \port$531$11 ;
-  output \port$531$12 ;
-  wire \port$531$12 ;
-  output \port$531$13 ;
-  wire \port$531$13 ;
-  output \port$531$14 ;
-  wire \port$531$14 ;
-  output \port$531$15 ;
-  wire \port$531$15 ;
-  output \port$531$16 ;
-  wire \port$531$16 ;
-  output \port$531$17 ;
-  wire \port$531$17 ;
-  output \port$531$18 ;
-  wire \port$531$18 ;
-  output \port$531$19 ;
-  wire \port$531$19 ;
-  output \port$531$2 ;
-  wire \port$531$2 ;
-  output \port$531$20 ;
-  wire \port$531$20 ;
-  output \port$531$21 ;
-  wire \port$531$21 ;
-  output \port$531$22 ;
-  wire \port$531$22 ;
-  output \port$531$23 ;
-  wire \port$531$23 ;
-  output \port$531$24 ;
-  wire \port$531$24 ;
-  output \port$531$25 ;
-  wire \port$531$25 ;
-  output \port$531$27 ;
-  wire \port$531$27 ;
-  output \port$531$28 ;
-  wire \port$531$28 ;
-  output \port$531$29 ;
-  wire \port$531$29 ;
-  output \port$531$3 ;
-  wire \port$531$3 ;
-  output \port$531$30 ;
-  wire \port$531$30 ;
-  output \port$531$31 ;
-  wire \port$531$31 ;
-  output \port$531$32 ;
-  wire \port$531$32 ;
-  output \port$531$33 ;
-  wire \port$531$33 ;
-  output \port$531$34 ;
-  wire \port$531$34 ;
-  output \port$531$35 ;
-  wire \port$531$35 ;
-  output \port$531$36 ;
-  wire \port$531$36 ;
-  output \port$531$37 ;
-  wire \port$531$37 ;
-  output \port$531$38 ;
-  wire \port$531$38 ;
-  output \port$531$39 ;
-  wire \port$531$39 ;
-  output \port$531$4 ;
-  wire \port$531$4 ;
-  output \port$531$40 ;
-  wire \port$531$40 ;
-  output \port$531$41 ;
-  wire \port$531$41 ;
-  output \port$531$42 ;
-  wire \port$531$42 ;
-  output \port$531$43 ;
-  wire \port$531$43 ;
-  output \port$531$44 ;
-  wire \port$531$44 ;
-  output \port$531$45 ;
-  wire \port$531$45 ;
-  output \port$531$46 ;
-  wire \port$531$46 ;
-  output \port$531$47 ;
-  wire \port$531$47 ;
-  output \port$531$48 ;
-  wire \port$531$48 ;
-  output \port$531$49 ;
-  wire \port$531$49 ;
-  output \port$531$5 ;
-  wire \port$531$5 ;
-  output \port$531$50 ;
-  wire \port$531$50 ;
-  output \port$531$51 ;
-  wire \port$531$51 ;
-  output \port$531$52 ;
-  wire \port$531$52 ;
-  output \port$531$6 ;
-  wire \port$531$6 ;
-  output \port$531$7 ;
-  wire \port$531$7 ;
-  output \port$531$8 ;
-  wire \port$531$8 ;
-  output \port$531$9 ;
-  wire \port$531$9 ;
+  output \port$542$0 ;
+  wire \port$542$0 ;
+  output \port$542$1 ;
+  wire \port$542$1 ;
+  output \port$542$10 ;
+  wire \port$542$10 ;
+  output \port$542$11 ;
+  wire \port$542$11 ;
+  output \port$542$12 ;
+  wire \port$542$12 ;
+  output \port$542$13 ;
+  wire \port$542$13 ;
+  output \port$542$14 ;
+  wire \port$542$14 ;
+  output \port$542$15 ;
+  wire \port$542$15 ;
+  output \port$542$16 ;
+  wire \port$542$16 ;
+  output \port$542$17 ;
+  wire \port$542$17 ;
+  output \port$542$18 ;
+  wire \port$542$18 ;
+  output \port$542$19 ;
+  wire \port$542$19 ;
+  output \port$542$2 ;
+  wire \port$542$2 ;
+  output \port$542$20 ;
+  wire \port$542$20 ;
+  output \port$542$21 ;
+  wire \port$542$21 ;
+  output \port$542$22 ;
+  wire \port$542$22 ;
+  output \port$542$23 ;
+  wire \port$542$23 ;
+  output \port$542$24 ;
+  wire \port$542$24 ;
+  output \port$542$25 ;
+  wire \port$542$25 ;
+  output \port$542$27 ;
+  wire \port$542$27 ;
+  output \port$542$28 ;
+  wire \port$542$28 ;
+  output \port$542$29 ;
+  wire \port$542$29 ;
+  output \port$542$3 ;
+  wire \port$542$3 ;
+  output \port$542$30 ;
+  wire \port$542$30 ;
+  output \port$542$31 ;
+  wire \port$542$31 ;
+  output \port$542$32 ;
+  wire \port$542$32 ;
+  output \port$542$33 ;
+  wire \port$542$33 ;
+  output \port$542$34 ;
+  wire \port$542$34 ;
+  output \port$542$35 ;
+  wire \port$542$35 ;
+  output \port$542$36 ;
+  wire \port$542$36 ;
+  output \port$542$37 ;
+  wire \port$542$37 ;
+  output \port$542$38 ;
+  wire \port$542$38 ;
+  output \port$542$39 ;
+  wire \port$542$39 ;
+  output \port$542$4 ;
+  wire \port$542$4 ;
+  output \port$542$40 ;
+  wire \port$542$40 ;
+  output \port$542$41 ;
+  wire \port$542$41 ;
+  output \port$542$42 ;
+  wire \port$542$42 ;
+  output \port$542$43 ;
+  wire \port$542$43 ;
+  output \port$542$44 ;
+  wire \port$542$44 ;
+  output \port$542$45 ;
+  wire \port$542$45 ;
+  output \port$542$46 ;
+  wire \port$542$46 ;
+  output \port$542$47 ;
+  wire \port$542$47 ;
+  output \port$542$48 ;
+  wire \port$542$48 ;
+  output \port$542$49 ;
+  wire \port$542$49 ;
+  output \port$542$5 ;
+  wire \port$542$5 ;
+  output \port$542$50 ;
+  wire \port$542$50 ;
+  output \port$542$51 ;
+  wire \port$542$51 ;
+  output \port$542$52 ;
+  wire \port$542$52 ;
+  output \port$542$6 ;
+  wire \port$542$6 ;
+  output \port$542$7 ;
+  wire \port$542$7 ;
+  output \port$542$8 ;
+  wire \port$542$8 ;
+  output \port$542$9 ;
+  wire \port$542$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38092,60 +38113,60 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$531$0 , \port$531$1 , \port$531
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$531$0 ),
-    .R1(\port$531$1 ),
-    .R10(\port$531$10 ),
-    .R11(\port$531$11 ),
-    .R12(\port$531$12 ),
-    .R13(\port$531$13 ),
-    .R14(\port$531$14 ),
-    .R15(\port$531$15 ),
-    .R16(\port$531$16 ),
-    .R17(\port$531$17 ),
-    .R18(\port$531$18 ),
-    .R19(\port$531$19 ),
-    .R2(\port$531$2 ),
-    .R20(\port$531$20 ),
-    .R21(\port$531$21 ),
-    .R22(\port$531$22 ),
-    .R23(\port$531$23 ),
-    .R24(\port$531$24 ),
-    .R25(\port$531$25 ),
+    .R0(\port$542$0 ),
+    .R1(\port$542$1 ),
+    .R10(\port$542$10 ),
+    .R11(\port$542$11 ),
+    .R12(\port$542$12 ),
+    .R13(\port$542$13 ),
+    .R14(\port$542$14 ),
+    .R15(\port$542$15 ),
+    .R16(\port$542$16 ),
+    .R17(\port$542$17 ),
+    .R18(\port$542$18 ),
+    .R19(\port$542$19 ),
+    .R2(\port$542$2 ),
+    .R20(\port$542$20 ),
+    .R21(\port$542$21 ),
+    .R22(\port$542$22 ),
+    .R23(\port$542$23 ),
+    .R24(\port$542$24 ),
+    .R25(\port$542$25 ),
     .R26(r[26]),
-    .R27(\port$531$27 ),
-    .R28(\port$531$28 ),
-    .R29(\port$531$29 ),
-    .R3(\port$531$3 ),
-    .R30(\port$531$30 ),
-    .R31(\port$531$31 ),
-    .R32(\port$531$32 ),
-    .R33(\port$531$33 ),
-    .R34(\port$531$34 ),
-    .R35(\port$531$35 ),
-    .R36(\port$531$36 ),
-    .R37(\port$531$37 ),
-    .R38(\port$531$38 ),
-    .R39(\port$531$39 ),
-    .R4(\port$531$4 ),
-    .R40(\port$531$40 ),
-    .R41(\port$531$41 ),
-    .R42(\port$531$42 ),
-    .R43(\port$531$43 ),
-    .R44(\port$531$44 ),
-    .R45(\port$531$45 ),
-    .R46(\port$531$46 ),
-    .R47(\port$531$47 ),
-    .R48(\port$531$48 ),
-    .R49(\port$531$49 ),
-    .R5(\port$531$5 ),
-    .R50(\port$531$50 ),
-    .R51(\port$531$51 ),
-    .R52(\port$531$52 ),
+    .R27(\port$542$27 ),
+    .R28(\port$542$28 ),
+    .R29(\port$542$29 ),
+    .R3(\port$542$3 ),
+    .R30(\port$542$30 ),
+    .R31(\port$542$31 ),
+    .R32(\port$542$32 ),
+    .R33(\port$542$33 ),
+    .R34(\port$542$34 ),
+    .R35(\port$542$35 ),
+    .R36(\port$542$36 ),
+    .R37(\port$542$37 ),
+    .R38(\port$542$38 ),
+    .R39(\port$542$39 ),
+    .R4(\port$542$4 ),
+    .R40(\port$542$40 ),
+    .R41(\port$542$41 ),
+    .R42(\port$542$42 ),
+    .R43(\port$542$43 ),
+    .R44(\port$542$44 ),
+    .R45(\port$542$45 ),
+    .R46(\port$542$46 ),
+    .R47(\port$542$47 ),
+    .R48(\port$542$48 ),
+    .R49(\port$542$49 ),
+    .R5(\port$542$5 ),
+    .R50(\port$542$50 ),
+    .R51(\port$542$51 ),
+    .R52(\port$542$52 ),
     .R53(r[53]),
-    .R6(\port$531$6 ),
-    .R7(\port$531$7 ),
-    .R8(\port$531$8 ),
-    .R9(\port$531$9 ),
+    .R6(\port$542$6 ),
+    .R7(\port$542$7 ),
+    .R8(\port$542$8 ),
+    .R9(\port$542$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -38418,13 +38439,13 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$531$0 , \port$531$1 , \port$531
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$531$52 , \port$531$51 , \port$531$50 , \port$531$49 , \port$531$48 , \port$531$47 , \port$531$46 , \port$531$45 , \port$531$44 , \port$531$43 , \port$531$42 , \port$531$41 , \port$531$40 , \port$531$39 , \port$531$38 , \port$531$37 , \port$531$36 , \port$531$35 , \port$531$34 , \port$531$33 , \port$531$32 , \port$531$31 , \port$531$30 , \port$531$29 , \port$531$28 , \port$531$27 , \port$531$25 , \port$531$24 , \port$531$23 , \port$531$22 , \port$531$21 , \port$531$20 , \port$531$19 , \port$531$18 , \port$531$17 , \port$531$16 , \port$531$15 , \port$531$14 , \port$531$13 , \port$531$12 , \port$531$11 , \port$531$10 , \port$531$9 , \port$531$8 , \port$531$7 , \port$531$6 , \port$531$5 , \port$531$4 , \port$531$3 , \port$531$2 , \port$531$1 , \port$531$0  };
+  assign { r[52:27], r[25:0] } = { \port$542$52 , \port$542$51 , \port$542$50 , \port$542$49 , \port$542$48 , \port$542$47 , \port$542$46 , \port$542$45 , \port$542$44 , \port$542$43 , \port$542$42 , \port$542$41 , \port$542$40 , \port$542$39 , \port$542$38 , \port$542$37 , \port$542$36 , \port$542$35 , \port$542$34 , \port$542$33 , \port$542$32 , \port$542$31 , \port$542$30 , \port$542$29 , \port$542$28 , \port$542$27 , \port$542$25 , \port$542$24 , \port$542$23 , \port$542$22 , \port$542$21 , \port$542$20 , \port$542$19 , \port$542$18 , \port$542$17 , \port$542$16 , \port$542$15 , \port$542$14 , \port$542$13 , \port$542$12 , \port$542$11 , \port$542$10 , \port$542$9 , \port$542$8 , \port$542$7 , \port$542$6 , \port$542$5 , \port$542$4 , \port$542$3 , \port$542$2 , \port$542$1 , \port$542$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_3 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , \port$536$16 , \port$536$17 , \port$536$18 , \port$536$19 
-, \port$536$20 , \port$536$21 , \port$536$22 , \port$536$23 , \port$536$24 , \port$536$25 , \port$536$27 , \port$536$28 , \port$536$29 , \port$536$30 , \port$536$31 , \port$536$32 , \port$536$33 , \port$536$34 , \port$536$35 , \port$536$36 , \port$536$37 , \port$536$38 , \port$536$39 , \port$536$40 , \port$536$41 
-, \port$536$42 , \port$536$43 , \port$536$44 , \port$536$45 , \port$536$46 , \port$536$47 , \port$536$48 , \port$536$49 , \port$536$50 , \port$536$51 , \port$536$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_3 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , \port$547$16 , \port$547$17 , \port$547$18 , \port$547$19 
+, \port$547$20 , \port$547$21 , \port$547$22 , \port$547$23 , \port$547$24 , \port$547$25 , \port$547$27 , \port$547$28 , \port$547$29 , \port$547$30 , \port$547$31 , \port$547$32 , \port$547$33 , \port$547$34 , \port$547$35 , \port$547$36 , \port$547$37 , \port$547$38 , \port$547$39 , \port$547$40 , \port$547$41 
+, \port$547$42 , \port$547$43 , \port$547$44 , \port$547$45 , \port$547$46 , \port$547$47 , \port$547$48 , \port$547$49 , \port$547$50 , \port$547$51 , \port$547$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -38432,110 +38453,110 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$536$0 , \port$536$1 , \port$536
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$536$0 ;
-  wire \port$536$0 ;
-  output \port$536$1 ;
-  wire \port$536$1 ;
-  output \port$536$10 ;
-  wire \port$536$10 ;
-  output \port$536$11 ;
-  wire \port$536$11 ;
-  output \port$536$12 ;
-  wire \port$536$12 ;
-  output \port$536$13 ;
-  wire \port$536$13 ;
-  output \port$536$14 ;
-  wire \port$536$14 ;
-  output \port$536$15 ;
-  wire \port$536$15 ;
-  output \port$536$16 ;
-  wire \port$536$16 ;
-  output \port$536$17 ;
-  wire \port$536$17 ;
-  output \port$536$18 ;
-  wire \port$536$18 ;
-  output \port$536$19 ;
-  wire \port$536$19 ;
-  output \port$536$2 ;
-  wire \port$536$2 ;
-  output \port$536$20 ;
-  wire \port$536$20 ;
-  output \port$536$21 ;
-  wire \port$536$21 ;
-  output \port$536$22 ;
-  wire \port$536$22 ;
-  output \port$536$23 ;
-  wire \port$536$23 ;
-  output \port$536$24 ;
-  wire \port$536$24 ;
-  output \port$536$25 ;
-  wire \port$536$25 ;
-  output \port$536$27 ;
-  wire \port$536$27 ;
-  output \port$536$28 ;
-  wire \port$536$28 ;
-  output \port$536$29 ;
-  wire \port$536$29 ;
-  output \port$536$3 ;
-  wire \port$536$3 ;
-  output \port$536$30 ;
-  wire \port$536$30 ;
-  output \port$536$31 ;
-  wire \port$536$31 ;
-  output \port$536$32 ;
-  wire \port$536$32 ;
-  output \port$536$33 ;
-  wire \port$536$33 ;
-  output \port$536$34 ;
-  wire \port$536$34 ;
-  output \port$536$35 ;
-  wire \port$536$35 ;
-  output \port$536$36 ;
-  wire \port$536$36 ;
-  output \port$536$37 ;
-  wire \port$536$37 ;
-  output \port$536$38 ;
-  wire \port$536$38 ;
-  output \port$536$39 ;
-  wire \port$536$39 ;
-  output \port$536$4 ;
-  wire \port$536$4 ;
-  output \port$536$40 ;
-  wire \port$536$40 ;
-  output \port$536$41 ;
-  wire \port$536$41 ;
-  output \port$536$42 ;
-  wire \port$536$42 ;
-  output \port$536$43 ;
-  wire \port$536$43 ;
-  output \port$536$44 ;
-  wire \port$536$44 ;
-  output \port$536$45 ;
-  wire \port$536$45 ;
-  output \port$536$46 ;
-  wire \port$536$46 ;
-  output \port$536$47 ;
-  wire \port$536$47 ;
-  output \port$536$48 ;
-  wire \port$536$48 ;
-  output \port$536$49 ;
-  wire \port$536$49 ;
-  output \port$536$5 ;
-  wire \port$536$5 ;
-  output \port$536$50 ;
-  wire \port$536$50 ;
-  output \port$536$51 ;
-  wire \port$536$51 ;
-  output \port$536$52 ;
-  wire \port$536$52 ;
-  output \port$536$6 ;
-  wire \port$536$6 ;
-  output \port$536$7 ;
-  wire \port$536$7 ;
-  output \port$536$8 ;
-  wire \port$536$8 ;
-  output \port$536$9 ;
-  wire \port$536$9 ;
+  output \port$547$0 ;
+  wire \port$547$0 ;
+  output \port$547$1 ;
+  wire \port$547$1 ;
+  output \port$547$10 ;
+  wire \port$547$10 ;
+  output \port$547$11 ;
+  wire \port$547$11 ;
+  output \port$547$12 ;
+  wire \port$547$12 ;
+  output \port$547$13 ;
+  wire \port$547$13 ;
+  output \port$547$14 ;
+  wire \port$547$14 ;
+  output \port$547$15 ;
+  wire \port$547$15 ;
+  output \port$547$16 ;
+  wire \port$547$16 ;
+  output \port$547$17 ;
+  wire \port$547$17 ;
+  output \port$547$18 ;
+  wire \port$547$18 ;
+  output \port$547$19 ;
+  wire \port$547$19 ;
+  output \port$547$2 ;
+  wire \port$547$2 ;
+  output \port$547$20 ;
+  wire \port$547$20 ;
+  output \port$547$21 ;
+  wire \port$547$21 ;
+  output \port$547$22 ;
+  wire \port$547$22 ;
+  output \port$547$23 ;
+  wire \port$547$23 ;
+  output \port$547$24 ;
+  wire \port$547$24 ;
+  output \port$547$25 ;
+  wire \port$547$25 ;
+  output \port$547$27 ;
+  wire \port$547$27 ;
+  output \port$547$28 ;
+  wire \port$547$28 ;
+  output \port$547$29 ;
+  wire \port$547$29 ;
+  output \port$547$3 ;
+  wire \port$547$3 ;
+  output \port$547$30 ;
+  wire \port$547$30 ;
+  output \port$547$31 ;
+  wire \port$547$31 ;
+  output \port$547$32 ;
+  wire \port$547$32 ;
+  output \port$547$33 ;
+  wire \port$547$33 ;
+  output \port$547$34 ;
+  wire \port$547$34 ;
+  output \port$547$35 ;
+  wire \port$547$35 ;
+  output \port$547$36 ;
+  wire \port$547$36 ;
+  output \port$547$37 ;
+  wire \port$547$37 ;
+  output \port$547$38 ;
+  wire \port$547$38 ;
+  output \port$547$39 ;
+  wire \port$547$39 ;
+  output \port$547$4 ;
+  wire \port$547$4 ;
+  output \port$547$40 ;
+  wire \port$547$40 ;
+  output \port$547$41 ;
+  wire \port$547$41 ;
+  output \port$547$42 ;
+  wire \port$547$42 ;
+  output \port$547$43 ;
+  wire \port$547$43 ;
+  output \port$547$44 ;
+  wire \port$547$44 ;
+  output \port$547$45 ;
+  wire \port$547$45 ;
+  output \port$547$46 ;
+  wire \port$547$46 ;
+  output \port$547$47 ;
+  wire \port$547$47 ;
+  output \port$547$48 ;
+  wire \port$547$48 ;
+  output \port$547$49 ;
+  wire \port$547$49 ;
+  output \port$547$5 ;
+  wire \port$547$5 ;
+  output \port$547$50 ;
+  wire \port$547$50 ;
+  output \port$547$51 ;
+  wire \port$547$51 ;
+  output \port$547$52 ;
+  wire \port$547$52 ;
+  output \port$547$6 ;
+  wire \port$547$6 ;
+  output \port$547$7 ;
+  wire \port$547$7 ;
+  output \port$547$8 ;
+  wire \port$547$8 ;
+  output \port$547$9 ;
+  wire \port$547$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38732,60 +38753,60 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$536$0 , \port$536$1 , \port$536
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$536$0 ),
-    .R1(\port$536$1 ),
-    .R10(\port$536$10 ),
-    .R11(\port$536$11 ),
-    .R12(\port$536$12 ),
-    .R13(\port$536$13 ),
-    .R14(\port$536$14 ),
-    .R15(\port$536$15 ),
-    .R16(\port$536$16 ),
-    .R17(\port$536$17 ),
-    .R18(\port$536$18 ),
-    .R19(\port$536$19 ),
-    .R2(\port$536$2 ),
-    .R20(\port$536$20 ),
-    .R21(\port$536$21 ),
-    .R22(\port$536$22 ),
-    .R23(\port$536$23 ),
-    .R24(\port$536$24 ),
-    .R25(\port$536$25 ),
+    .R0(\port$547$0 ),
+    .R1(\port$547$1 ),
+    .R10(\port$547$10 ),
+    .R11(\port$547$11 ),
+    .R12(\port$547$12 ),
+    .R13(\port$547$13 ),
+    .R14(\port$547$14 ),
+    .R15(\port$547$15 ),
+    .R16(\port$547$16 ),
+    .R17(\port$547$17 ),
+    .R18(\port$547$18 ),
+    .R19(\port$547$19 ),
+    .R2(\port$547$2 ),
+    .R20(\port$547$20 ),
+    .R21(\port$547$21 ),
+    .R22(\port$547$22 ),
+    .R23(\port$547$23 ),
+    .R24(\port$547$24 ),
+    .R25(\port$547$25 ),
     .R26(r[26]),
-    .R27(\port$536$27 ),
-    .R28(\port$536$28 ),
-    .R29(\port$536$29 ),
-    .R3(\port$536$3 ),
-    .R30(\port$536$30 ),
-    .R31(\port$536$31 ),
-    .R32(\port$536$32 ),
-    .R33(\port$536$33 ),
-    .R34(\port$536$34 ),
-    .R35(\port$536$35 ),
-    .R36(\port$536$36 ),
-    .R37(\port$536$37 ),
-    .R38(\port$536$38 ),
-    .R39(\port$536$39 ),
-    .R4(\port$536$4 ),
-    .R40(\port$536$40 ),
-    .R41(\port$536$41 ),
-    .R42(\port$536$42 ),
-    .R43(\port$536$43 ),
-    .R44(\port$536$44 ),
-    .R45(\port$536$45 ),
-    .R46(\port$536$46 ),
-    .R47(\port$536$47 ),
-    .R48(\port$536$48 ),
-    .R49(\port$536$49 ),
-    .R5(\port$536$5 ),
-    .R50(\port$536$50 ),
-    .R51(\port$536$51 ),
-    .R52(\port$536$52 ),
+    .R27(\port$547$27 ),
+    .R28(\port$547$28 ),
+    .R29(\port$547$29 ),
+    .R3(\port$547$3 ),
+    .R30(\port$547$30 ),
+    .R31(\port$547$31 ),
+    .R32(\port$547$32 ),
+    .R33(\port$547$33 ),
+    .R34(\port$547$34 ),
+    .R35(\port$547$35 ),
+    .R36(\port$547$36 ),
+    .R37(\port$547$37 ),
+    .R38(\port$547$38 ),
+    .R39(\port$547$39 ),
+    .R4(\port$547$4 ),
+    .R40(\port$547$40 ),
+    .R41(\port$547$41 ),
+    .R42(\port$547$42 ),
+    .R43(\port$547$43 ),
+    .R44(\port$547$44 ),
+    .R45(\port$547$45 ),
+    .R46(\port$547$46 ),
+    .R47(\port$547$47 ),
+    .R48(\port$547$48 ),
+    .R49(\port$547$49 ),
+    .R5(\port$547$5 ),
+    .R50(\port$547$50 ),
+    .R51(\port$547$51 ),
+    .R52(\port$547$52 ),
     .R53(r[53]),
-    .R6(\port$536$6 ),
-    .R7(\port$536$7 ),
-    .R8(\port$536$8 ),
-    .R9(\port$536$9 ),
+    .R6(\port$547$6 ),
+    .R7(\port$547$7 ),
+    .R8(\port$547$8 ),
+    .R9(\port$547$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -39058,7 +39079,7 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$536$0 , \port$536$1 , \port$536
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$536$52 , \port$536$51 , \port$536$50 , \port$536$49 , \port$536$48 , \port$536$47 , \port$536$46 , \port$536$45 , \port$536$44 , \port$536$43 , \port$536$42 , \port$536$41 , \port$536$40 , \port$536$39 , \port$536$38 , \port$536$37 , \port$536$36 , \port$536$35 , \port$536$34 , \port$536$33 , \port$536$32 , \port$536$31 , \port$536$30 , \port$536$29 , \port$536$28 , \port$536$27 , \port$536$25 , \port$536$24 , \port$536$23 , \port$536$22 , \port$536$21 , \port$536$20 , \port$536$19 , \port$536$18 , \port$536$17 , \port$536$16 , \port$536$15 , \port$536$14 , \port$536$13 , \port$536$12 , \port$536$11 , \port$536$10 , \port$536$9 , \port$536$8 , \port$536$7 , \port$536$6 , \port$536$5 , \port$536$4 , \port$536$3 , \port$536$2 , \port$536$1 , \port$536$0  };
+  assign { r[52:27], r[25:0] } = { \port$547$52 , \port$547$51 , \port$547$50 , \port$547$49 , \port$547$48 , \port$547$47 , \port$547$46 , \port$547$45 , \port$547$44 , \port$547$43 , \port$547$42 , \port$547$41 , \port$547$40 , \port$547$39 , \port$547$38 , \port$547$37 , \port$547$36 , \port$547$35 , \port$547$34 , \port$547$33 , \port$547$32 , \port$547$31 , \port$547$30 , \port$547$29 , \port$547$28 , \port$547$27 , \port$547$25 , \port$547$24 , \port$547$23 , \port$547$22 , \port$547$21 , \port$547$20 , \port$547$19 , \port$547$18 , \port$547$17 , \port$547$16 , \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -39507,14 +39528,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2757$0 , \port$2759$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2768$0 , \port$2770$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2757$0 ;
-  wire [2:0] \port$2757$0 ;
-  input [4:0] \port$2759$0 ;
-  wire [4:0] \port$2759$0 ;
+  input [2:0] \port$2768$0 ;
+  wire [2:0] \port$2768$0 ;
+  input [4:0] \port$2770$0 ;
+  wire [4:0] \port$2770$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -39552,18 +39573,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2757$0 , \port$2759$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2759$0 [2]),
-    .ADB11(\port$2759$0 [3]),
-    .ADB12(\port$2759$0 [4]),
+    .ADB10(\port$2770$0 [2]),
+    .ADB11(\port$2770$0 [3]),
+    .ADB12(\port$2770$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2757$0 [0]),
-    .ADB6(\port$2757$0 [1]),
-    .ADB7(\port$2757$0 [2]),
-    .ADB8(\port$2759$0 [0]),
-    .ADB9(\port$2759$0 [1]),
+    .ADB5(\port$2768$0 [0]),
+    .ADB6(\port$2768$0 [1]),
+    .ADB7(\port$2768$0 [2]),
+    .ADB8(\port$2770$0 [0]),
+    .ADB9(\port$2770$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39682,18 +39703,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2757$0 , \port$2759$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2759$0 [2]),
-    .ADB11(\port$2759$0 [3]),
-    .ADB12(\port$2759$0 [4]),
+    .ADB10(\port$2770$0 [2]),
+    .ADB11(\port$2770$0 [3]),
+    .ADB12(\port$2770$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2757$0 [0]),
-    .ADB6(\port$2757$0 [1]),
-    .ADB7(\port$2757$0 [2]),
-    .ADB8(\port$2759$0 [0]),
-    .ADB9(\port$2759$0 [1]),
+    .ADB5(\port$2768$0 [0]),
+    .ADB6(\port$2768$0 [1]),
+    .ADB7(\port$2768$0 [2]),
+    .ADB8(\port$2770$0 [0]),
+    .ADB9(\port$2770$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39787,7 +39808,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2757$0 , \port$2759$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3877$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3896$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -39912,8 +39933,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$3877$0 ;
-  wire [68:0] \port$3877$0 ;
+  input [68:0] \port$3896$0 ;
+  wire [68:0] \port$3896$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -40229,150 +40250,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$2286$0 (\p$56 [0]),
-    .\port$2286$1 (\p$56 [1]),
-    .\port$2286$10 (\p$56 [10]),
-    .\port$2286$11 (\p$56 [11]),
-    .\port$2286$12 (\p$56 [12]),
-    .\port$2286$13 (\p$56 [13]),
-    .\port$2286$14 (\p$56 [14]),
-    .\port$2286$15 (\p$56 [15]),
-    .\port$2286$16 (\p$56 [16]),
-    .\port$2286$17 (\p$56 [17]),
-    .\port$2286$18 (\p$56 [18]),
-    .\port$2286$19 (\p$56 [19]),
-    .\port$2286$2 (\p$56 [2]),
-    .\port$2286$20 (\p$56 [20]),
-    .\port$2286$21 (\p$56 [21]),
-    .\port$2286$22 (\p$56 [22]),
-    .\port$2286$23 (\p$56 [23]),
-    .\port$2286$24 (\p$56 [24]),
-    .\port$2286$25 (\p$56 [25]),
-    .\port$2286$26 (\p$56 [26]),
-    .\port$2286$27 (\p$56 [27]),
-    .\port$2286$28 (\p$56 [28]),
-    .\port$2286$3 (\p$56 [3]),
-    .\port$2286$4 (\p$56 [4]),
-    .\port$2286$5 (\p$56 [5]),
-    .\port$2286$6 (\p$56 [6]),
-    .\port$2286$7 (\p$56 [7]),
-    .\port$2286$8 (\p$56 [8]),
-    .\port$2286$9 (\p$56 [9]),
+    .\port$2297$0 (\p$56 [0]),
+    .\port$2297$1 (\p$56 [1]),
+    .\port$2297$10 (\p$56 [10]),
+    .\port$2297$11 (\p$56 [11]),
+    .\port$2297$12 (\p$56 [12]),
+    .\port$2297$13 (\p$56 [13]),
+    .\port$2297$14 (\p$56 [14]),
+    .\port$2297$15 (\p$56 [15]),
+    .\port$2297$16 (\p$56 [16]),
+    .\port$2297$17 (\p$56 [17]),
+    .\port$2297$18 (\p$56 [18]),
+    .\port$2297$19 (\p$56 [19]),
+    .\port$2297$2 (\p$56 [2]),
+    .\port$2297$20 (\p$56 [20]),
+    .\port$2297$21 (\p$56 [21]),
+    .\port$2297$22 (\p$56 [22]),
+    .\port$2297$23 (\p$56 [23]),
+    .\port$2297$24 (\p$56 [24]),
+    .\port$2297$25 (\p$56 [25]),
+    .\port$2297$26 (\p$56 [26]),
+    .\port$2297$27 (\p$56 [27]),
+    .\port$2297$28 (\p$56 [28]),
+    .\port$2297$3 (\p$56 [3]),
+    .\port$2297$4 (\p$56 [4]),
+    .\port$2297$5 (\p$56 [5]),
+    .\port$2297$6 (\p$56 [6]),
+    .\port$2297$7 (\p$56 [7]),
+    .\port$2297$8 (\p$56 [8]),
+    .\port$2297$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$2285$0 (\p$54 [0]),
-    .\port$2285$1 (\p$54 [1]),
-    .\port$2285$10 (\p$54 [10]),
-    .\port$2285$11 (\p$54 [11]),
-    .\port$2285$12 (\p$54 [12]),
-    .\port$2285$13 (\p$54 [13]),
-    .\port$2285$14 (\p$54 [14]),
-    .\port$2285$15 (\p$54 [15]),
-    .\port$2285$16 (\p$54 [16]),
-    .\port$2285$17 (\p$54 [17]),
-    .\port$2285$18 (\p$54 [18]),
-    .\port$2285$19 (\p$54 [19]),
-    .\port$2285$2 (\p$54 [2]),
-    .\port$2285$20 (\p$54 [20]),
-    .\port$2285$21 (\p$54 [21]),
-    .\port$2285$22 (\p$54 [22]),
-    .\port$2285$23 (\p$54 [23]),
-    .\port$2285$24 (\p$54 [24]),
-    .\port$2285$25 (\p$54 [25]),
-    .\port$2285$26 (\p$54 [26]),
-    .\port$2285$27 (\p$54 [27]),
-    .\port$2285$28 (\p$54 [28]),
-    .\port$2285$29 (\p$54 [29]),
-    .\port$2285$3 (\p$54 [3]),
-    .\port$2285$30 (\p$54 [30]),
-    .\port$2285$31 (\p$54 [31]),
-    .\port$2285$4 (\p$54 [4]),
-    .\port$2285$5 (\p$54 [5]),
-    .\port$2285$6 (\p$54 [6]),
-    .\port$2285$7 (\p$54 [7]),
-    .\port$2285$8 (\p$54 [8]),
-    .\port$2285$9 (\p$54 [9]),
+    .\port$2296$0 (\p$54 [0]),
+    .\port$2296$1 (\p$54 [1]),
+    .\port$2296$10 (\p$54 [10]),
+    .\port$2296$11 (\p$54 [11]),
+    .\port$2296$12 (\p$54 [12]),
+    .\port$2296$13 (\p$54 [13]),
+    .\port$2296$14 (\p$54 [14]),
+    .\port$2296$15 (\p$54 [15]),
+    .\port$2296$16 (\p$54 [16]),
+    .\port$2296$17 (\p$54 [17]),
+    .\port$2296$18 (\p$54 [18]),
+    .\port$2296$19 (\p$54 [19]),
+    .\port$2296$2 (\p$54 [2]),
+    .\port$2296$20 (\p$54 [20]),
+    .\port$2296$21 (\p$54 [21]),
+    .\port$2296$22 (\p$54 [22]),
+    .\port$2296$23 (\p$54 [23]),
+    .\port$2296$24 (\p$54 [24]),
+    .\port$2296$25 (\p$54 [25]),
+    .\port$2296$26 (\p$54 [26]),
+    .\port$2296$27 (\p$54 [27]),
+    .\port$2296$28 (\p$54 [28]),
+    .\port$2296$29 (\p$54 [29]),
+    .\port$2296$3 (\p$54 [3]),
+    .\port$2296$30 (\p$54 [30]),
+    .\port$2296$31 (\p$54 [31]),
+    .\port$2296$4 (\p$54 [4]),
+    .\port$2296$5 (\p$54 [5]),
+    .\port$2296$6 (\p$54 [6]),
+    .\port$2296$7 (\p$54 [7]),
+    .\port$2296$8 (\p$54 [8]),
+    .\port$2296$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$2284$0 (\p$52 [0]),
-    .\port$2284$1 (\p$52 [1]),
-    .\port$2284$10 (\p$52 [10]),
-    .\port$2284$11 (\p$52 [11]),
-    .\port$2284$12 (\p$52 [12]),
-    .\port$2284$13 (\p$52 [13]),
-    .\port$2284$14 (\p$52 [14]),
-    .\port$2284$15 (\p$52 [15]),
-    .\port$2284$16 (\p$52 [16]),
-    .\port$2284$17 (\p$52 [17]),
-    .\port$2284$18 (\p$52 [18]),
-    .\port$2284$19 (\p$52 [19]),
-    .\port$2284$2 (\p$52 [2]),
-    .\port$2284$20 (\p$52 [20]),
-    .\port$2284$21 (\p$52 [21]),
-    .\port$2284$22 (\p$52 [22]),
-    .\port$2284$23 (\p$52 [23]),
-    .\port$2284$24 (\p$52 [24]),
-    .\port$2284$25 (\p$52 [25]),
-    .\port$2284$26 (\p$52 [26]),
-    .\port$2284$27 (\p$52 [27]),
-    .\port$2284$28 (\p$52 [28]),
-    .\port$2284$29 (\p$52 [29]),
-    .\port$2284$3 (\p$52 [3]),
-    .\port$2284$30 (\p$52 [30]),
-    .\port$2284$4 (\p$52 [4]),
-    .\port$2284$5 (\p$52 [5]),
-    .\port$2284$6 (\p$52 [6]),
-    .\port$2284$7 (\p$52 [7]),
-    .\port$2284$8 (\p$52 [8]),
-    .\port$2284$9 (\p$52 [9]),
+    .\port$2295$0 (\p$52 [0]),
+    .\port$2295$1 (\p$52 [1]),
+    .\port$2295$10 (\p$52 [10]),
+    .\port$2295$11 (\p$52 [11]),
+    .\port$2295$12 (\p$52 [12]),
+    .\port$2295$13 (\p$52 [13]),
+    .\port$2295$14 (\p$52 [14]),
+    .\port$2295$15 (\p$52 [15]),
+    .\port$2295$16 (\p$52 [16]),
+    .\port$2295$17 (\p$52 [17]),
+    .\port$2295$18 (\p$52 [18]),
+    .\port$2295$19 (\p$52 [19]),
+    .\port$2295$2 (\p$52 [2]),
+    .\port$2295$20 (\p$52 [20]),
+    .\port$2295$21 (\p$52 [21]),
+    .\port$2295$22 (\p$52 [22]),
+    .\port$2295$23 (\p$52 [23]),
+    .\port$2295$24 (\p$52 [24]),
+    .\port$2295$25 (\p$52 [25]),
+    .\port$2295$26 (\p$52 [26]),
+    .\port$2295$27 (\p$52 [27]),
+    .\port$2295$28 (\p$52 [28]),
+    .\port$2295$29 (\p$52 [29]),
+    .\port$2295$3 (\p$52 [3]),
+    .\port$2295$30 (\p$52 [30]),
+    .\port$2295$4 (\p$52 [4]),
+    .\port$2295$5 (\p$52 [5]),
+    .\port$2295$6 (\p$52 [6]),
+    .\port$2295$7 (\p$52 [7]),
+    .\port$2295$8 (\p$52 [8]),
+    .\port$2295$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$2283$0 (p[0]),
-    .\port$2283$1 (p[1]),
-    .\port$2283$10 (p[10]),
-    .\port$2283$11 (p[11]),
-    .\port$2283$12 (p[12]),
-    .\port$2283$13 (p[13]),
-    .\port$2283$14 (p[14]),
-    .\port$2283$15 (p[15]),
-    .\port$2283$16 (p[16]),
-    .\port$2283$17 (p[17]),
-    .\port$2283$18 (p[18]),
-    .\port$2283$19 (p[19]),
-    .\port$2283$2 (p[2]),
-    .\port$2283$20 (p[20]),
-    .\port$2283$21 (p[21]),
-    .\port$2283$22 (p[22]),
-    .\port$2283$23 (p[23]),
-    .\port$2283$24 (p[24]),
-    .\port$2283$25 (p[25]),
-    .\port$2283$26 (p[26]),
-    .\port$2283$27 (p[27]),
-    .\port$2283$28 (p[28]),
-    .\port$2283$29 (p[29]),
-    .\port$2283$3 (p[3]),
-    .\port$2283$30 (p[30]),
-    .\port$2283$31 (p[31]),
-    .\port$2283$32 (p[32]),
-    .\port$2283$33 (p[33]),
-    .\port$2283$4 (p[4]),
-    .\port$2283$5 (p[5]),
-    .\port$2283$6 (p[6]),
-    .\port$2283$7 (p[7]),
-    .\port$2283$8 (p[8]),
-    .\port$2283$9 (p[9]),
+    .\port$2294$0 (p[0]),
+    .\port$2294$1 (p[1]),
+    .\port$2294$10 (p[10]),
+    .\port$2294$11 (p[11]),
+    .\port$2294$12 (p[12]),
+    .\port$2294$13 (p[13]),
+    .\port$2294$14 (p[14]),
+    .\port$2294$15 (p[15]),
+    .\port$2294$16 (p[16]),
+    .\port$2294$17 (p[17]),
+    .\port$2294$18 (p[18]),
+    .\port$2294$19 (p[19]),
+    .\port$2294$2 (p[2]),
+    .\port$2294$20 (p[20]),
+    .\port$2294$21 (p[21]),
+    .\port$2294$22 (p[22]),
+    .\port$2294$23 (p[23]),
+    .\port$2294$24 (p[24]),
+    .\port$2294$25 (p[25]),
+    .\port$2294$26 (p[26]),
+    .\port$2294$27 (p[27]),
+    .\port$2294$28 (p[28]),
+    .\port$2294$29 (p[29]),
+    .\port$2294$3 (p[3]),
+    .\port$2294$30 (p[30]),
+    .\port$2294$31 (p[31]),
+    .\port$2294$32 (p[32]),
+    .\port$2294$33 (p[33]),
+    .\port$2294$4 (p[4]),
+    .\port$2294$5 (p[5]),
+    .\port$2294$6 (p[6]),
+    .\port$2294$7 (p[7]),
+    .\port$2294$8 (p[8]),
+    .\port$2294$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -40530,17 +40551,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$3877$0 [31:0];
+      rq0_b0 <= \port$3896$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$3877$0 [68:63];
-      rq0_m0 <= \port$3877$0 [62:32];
+      rq0_e0 <= \port$3896$0 [68:63];
+      rq0_m0 <= \port$3896$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$2286$0 , \port$2286$1 , \port$2286$2 , \port$2286$3 , \port$2286$4 , \port$2286$5 , \port$2286$6 , \port$2286$7 , \port$2286$8 , \port$2286$9 , \port$2286$10 , \port$2286$11 , \port$2286$12 , \port$2286$13 , \port$2286$14 , \port$2286$15 , \port$2286$16 , \port$2286$17 , \port$2286$18 , \port$2286$19 
-, \port$2286$20 , \port$2286$21 , \port$2286$22 , \port$2286$23 , \port$2286$24 , \port$2286$25 , \port$2286$26 , \port$2286$27 , \port$2286$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$2297$0 , \port$2297$1 , \port$2297$2 , \port$2297$3 , \port$2297$4 , \port$2297$5 , \port$2297$6 , \port$2297$7 , \port$2297$8 , \port$2297$9 , \port$2297$10 , \port$2297$11 , \port$2297$12 , \port$2297$13 , \port$2297$14 , \port$2297$15 , \port$2297$16 , \port$2297$17 , \port$2297$18 , \port$2297$19 
+, \port$2297$20 , \port$2297$21 , \port$2297$22 , \port$2297$23 , \port$2297$24 , \port$2297$25 , \port$2297$26 , \port$2297$27 , \port$2297$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -40548,64 +40569,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2286$0 , \port$2286$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2286$0 ;
-  wire \port$2286$0 ;
-  output \port$2286$1 ;
-  wire \port$2286$1 ;
-  output \port$2286$10 ;
-  wire \port$2286$10 ;
-  output \port$2286$11 ;
-  wire \port$2286$11 ;
-  output \port$2286$12 ;
-  wire \port$2286$12 ;
-  output \port$2286$13 ;
-  wire \port$2286$13 ;
-  output \port$2286$14 ;
-  wire \port$2286$14 ;
-  output \port$2286$15 ;
-  wire \port$2286$15 ;
-  output \port$2286$16 ;
-  wire \port$2286$16 ;
-  output \port$2286$17 ;
-  wire \port$2286$17 ;
-  output \port$2286$18 ;
-  wire \port$2286$18 ;
-  output \port$2286$19 ;
-  wire \port$2286$19 ;
-  output \port$2286$2 ;
-  wire \port$2286$2 ;
-  output \port$2286$20 ;
-  wire \port$2286$20 ;
-  output \port$2286$21 ;
-  wire \port$2286$21 ;
-  output \port$2286$22 ;
-  wire \port$2286$22 ;
-  output \port$2286$23 ;
-  wire \port$2286$23 ;
-  output \port$2286$24 ;
-  wire \port$2286$24 ;
-  output \port$2286$25 ;
-  wire \port$2286$25 ;
-  output \port$2286$26 ;
-  wire \port$2286$26 ;
-  output \port$2286$27 ;
-  wire \port$2286$27 ;
-  output \port$2286$28 ;
-  wire \port$2286$28 ;
-  output \port$2286$3 ;
-  wire \port$2286$3 ;
-  output \port$2286$4 ;
-  wire \port$2286$4 ;
-  output \port$2286$5 ;
-  wire \port$2286$5 ;
-  output \port$2286$6 ;
-  wire \port$2286$6 ;
-  output \port$2286$7 ;
-  wire \port$2286$7 ;
-  output \port$2286$8 ;
-  wire \port$2286$8 ;
-  output \port$2286$9 ;
-  wire \port$2286$9 ;
+  output \port$2297$0 ;
+  wire \port$2297$0 ;
+  output \port$2297$1 ;
+  wire \port$2297$1 ;
+  output \port$2297$10 ;
+  wire \port$2297$10 ;
+  output \port$2297$11 ;
+  wire \port$2297$11 ;
+  output \port$2297$12 ;
+  wire \port$2297$12 ;
+  output \port$2297$13 ;
+  wire \port$2297$13 ;
+  output \port$2297$14 ;
+  wire \port$2297$14 ;
+  output \port$2297$15 ;
+  wire \port$2297$15 ;
+  output \port$2297$16 ;
+  wire \port$2297$16 ;
+  output \port$2297$17 ;
+  wire \port$2297$17 ;
+  output \port$2297$18 ;
+  wire \port$2297$18 ;
+  output \port$2297$19 ;
+  wire \port$2297$19 ;
+  output \port$2297$2 ;
+  wire \port$2297$2 ;
+  output \port$2297$20 ;
+  wire \port$2297$20 ;
+  output \port$2297$21 ;
+  wire \port$2297$21 ;
+  output \port$2297$22 ;
+  wire \port$2297$22 ;
+  output \port$2297$23 ;
+  wire \port$2297$23 ;
+  output \port$2297$24 ;
+  wire \port$2297$24 ;
+  output \port$2297$25 ;
+  wire \port$2297$25 ;
+  output \port$2297$26 ;
+  wire \port$2297$26 ;
+  output \port$2297$27 ;
+  wire \port$2297$27 ;
+  output \port$2297$28 ;
+  wire \port$2297$28 ;
+  output \port$2297$3 ;
+  wire \port$2297$3 ;
+  output \port$2297$4 ;
+  wire \port$2297$4 ;
+  output \port$2297$5 ;
+  wire \port$2297$5 ;
+  output \port$2297$6 ;
+  wire \port$2297$6 ;
+  output \port$2297$7 ;
+  wire \port$2297$7 ;
+  output \port$2297$8 ;
+  wire \port$2297$8 ;
+  output \port$2297$9 ;
+  wire \port$2297$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40681,54 +40702,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2286$0 , \port$2286$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2286$0 ),
-    .P1(\port$2286$1 ),
-    .P10(\port$2286$10 ),
-    .P11(\port$2286$11 ),
-    .P12(\port$2286$12 ),
-    .P13(\port$2286$13 ),
-    .P14(\port$2286$14 ),
-    .P15(\port$2286$15 ),
-    .P16(\port$2286$16 ),
-    .P17(\port$2286$17 ),
-    .P18(\port$2286$18 ),
-    .P19(\port$2286$19 ),
-    .P2(\port$2286$2 ),
-    .P20(\port$2286$20 ),
-    .P21(\port$2286$21 ),
-    .P22(\port$2286$22 ),
-    .P23(\port$2286$23 ),
-    .P24(\port$2286$24 ),
-    .P25(\port$2286$25 ),
-    .P26(\port$2286$26 ),
-    .P27(\port$2286$27 ),
-    .P28(\port$2286$28 ),
+    .P0(\port$2297$0 ),
+    .P1(\port$2297$1 ),
+    .P10(\port$2297$10 ),
+    .P11(\port$2297$11 ),
+    .P12(\port$2297$12 ),
+    .P13(\port$2297$13 ),
+    .P14(\port$2297$14 ),
+    .P15(\port$2297$15 ),
+    .P16(\port$2297$16 ),
+    .P17(\port$2297$17 ),
+    .P18(\port$2297$18 ),
+    .P19(\port$2297$19 ),
+    .P2(\port$2297$2 ),
+    .P20(\port$2297$20 ),
+    .P21(\port$2297$21 ),
+    .P22(\port$2297$22 ),
+    .P23(\port$2297$23 ),
+    .P24(\port$2297$24 ),
+    .P25(\port$2297$25 ),
+    .P26(\port$2297$26 ),
+    .P27(\port$2297$27 ),
+    .P28(\port$2297$28 ),
     .P29(p36[29]),
-    .P3(\port$2286$3 ),
+    .P3(\port$2297$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2286$4 ),
-    .P5(\port$2286$5 ),
-    .P6(\port$2286$6 ),
-    .P7(\port$2286$7 ),
-    .P8(\port$2286$8 ),
-    .P9(\port$2286$9 ),
+    .P4(\port$2297$4 ),
+    .P5(\port$2297$5 ),
+    .P6(\port$2297$6 ),
+    .P7(\port$2297$7 ),
+    .P8(\port$2297$8 ),
+    .P9(\port$2297$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$2286$28 , \port$2286$27 , \port$2286$26 , \port$2286$25 , \port$2286$24 , \port$2286$23 , \port$2286$22 , \port$2286$21 , \port$2286$20 , \port$2286$19 , \port$2286$18 , \port$2286$17 , \port$2286$16 , \port$2286$15 , \port$2286$14 , \port$2286$13 , \port$2286$12 , \port$2286$11 , \port$2286$10 , \port$2286$9 , \port$2286$8 , \port$2286$7 , \port$2286$6 , \port$2286$5 , \port$2286$4 , \port$2286$3 , \port$2286$2 , \port$2286$1 , \port$2286$0  };
+  assign p36[28:0] = { \port$2297$28 , \port$2297$27 , \port$2297$26 , \port$2297$25 , \port$2297$24 , \port$2297$23 , \port$2297$22 , \port$2297$21 , \port$2297$20 , \port$2297$19 , \port$2297$18 , \port$2297$17 , \port$2297$16 , \port$2297$15 , \port$2297$14 , \port$2297$13 , \port$2297$12 , \port$2297$11 , \port$2297$10 , \port$2297$9 , \port$2297$8 , \port$2297$7 , \port$2297$6 , \port$2297$5 , \port$2297$4 , \port$2297$3 , \port$2297$2 , \port$2297$1 , \port$2297$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$2285$0 , \port$2285$1 , \port$2285$2 , \port$2285$3 , \port$2285$4 , \port$2285$5 , \port$2285$6 , \port$2285$7 , \port$2285$8 , \port$2285$9 , \port$2285$10 , \port$2285$11 , \port$2285$12 , \port$2285$13 , \port$2285$14 , \port$2285$15 , \port$2285$16 , \port$2285$17 , \port$2285$18 , \port$2285$19 
-, \port$2285$20 , \port$2285$21 , \port$2285$22 , \port$2285$23 , \port$2285$24 , \port$2285$25 , \port$2285$26 , \port$2285$27 , \port$2285$28 , \port$2285$29 , \port$2285$30 , \port$2285$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$2296$0 , \port$2296$1 , \port$2296$2 , \port$2296$3 , \port$2296$4 , \port$2296$5 , \port$2296$6 , \port$2296$7 , \port$2296$8 , \port$2296$9 , \port$2296$10 , \port$2296$11 , \port$2296$12 , \port$2296$13 , \port$2296$14 , \port$2296$15 , \port$2296$16 , \port$2296$17 , \port$2296$18 , \port$2296$19 
+, \port$2296$20 , \port$2296$21 , \port$2296$22 , \port$2296$23 , \port$2296$24 , \port$2296$25 , \port$2296$26 , \port$2296$27 , \port$2296$28 , \port$2296$29 , \port$2296$30 , \port$2296$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -40736,70 +40757,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2285$0 , \port$2285$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2285$0 ;
-  wire \port$2285$0 ;
-  output \port$2285$1 ;
-  wire \port$2285$1 ;
-  output \port$2285$10 ;
-  wire \port$2285$10 ;
-  output \port$2285$11 ;
-  wire \port$2285$11 ;
-  output \port$2285$12 ;
-  wire \port$2285$12 ;
-  output \port$2285$13 ;
-  wire \port$2285$13 ;
-  output \port$2285$14 ;
-  wire \port$2285$14 ;
-  output \port$2285$15 ;
-  wire \port$2285$15 ;
-  output \port$2285$16 ;
-  wire \port$2285$16 ;
-  output \port$2285$17 ;
-  wire \port$2285$17 ;
-  output \port$2285$18 ;
-  wire \port$2285$18 ;
-  output \port$2285$19 ;
-  wire \port$2285$19 ;
-  output \port$2285$2 ;
-  wire \port$2285$2 ;
-  output \port$2285$20 ;
-  wire \port$2285$20 ;
-  output \port$2285$21 ;
-  wire \port$2285$21 ;
-  output \port$2285$22 ;
-  wire \port$2285$22 ;
-  output \port$2285$23 ;
-  wire \port$2285$23 ;
-  output \port$2285$24 ;
-  wire \port$2285$24 ;
-  output \port$2285$25 ;
-  wire \port$2285$25 ;
-  output \port$2285$26 ;
-  wire \port$2285$26 ;
-  output \port$2285$27 ;
-  wire \port$2285$27 ;
-  output \port$2285$28 ;
-  wire \port$2285$28 ;
-  output \port$2285$29 ;
-  wire \port$2285$29 ;
-  output \port$2285$3 ;
-  wire \port$2285$3 ;
-  output \port$2285$30 ;
-  wire \port$2285$30 ;
-  output \port$2285$31 ;
-  wire \port$2285$31 ;
-  output \port$2285$4 ;
-  wire \port$2285$4 ;
-  output \port$2285$5 ;
-  wire \port$2285$5 ;
-  output \port$2285$6 ;
-  wire \port$2285$6 ;
-  output \port$2285$7 ;
-  wire \port$2285$7 ;
-  output \port$2285$8 ;
-  wire \port$2285$8 ;
-  output \port$2285$9 ;
-  wire \port$2285$9 ;
+  output \port$2296$0 ;
+  wire \port$2296$0 ;
+  output \port$2296$1 ;
+  wire \port$2296$1 ;
+  output \port$2296$10 ;
+  wire \port$2296$10 ;
+  output \port$2296$11 ;
+  wire \port$2296$11 ;
+  output \port$2296$12 ;
+  wire \port$2296$12 ;
+  output \port$2296$13 ;
+  wire \port$2296$13 ;
+  output \port$2296$14 ;
+  wire \port$2296$14 ;
+  output \port$2296$15 ;
+  wire \port$2296$15 ;
+  output \port$2296$16 ;
+  wire \port$2296$16 ;
+  output \port$2296$17 ;
+  wire \port$2296$17 ;
+  output \port$2296$18 ;
+  wire \port$2296$18 ;
+  output \port$2296$19 ;
+  wire \port$2296$19 ;
+  output \port$2296$2 ;
+  wire \port$2296$2 ;
+  output \port$2296$20 ;
+  wire \port$2296$20 ;
+  output \port$2296$21 ;
+  wire \port$2296$21 ;
+  output \port$2296$22 ;
+  wire \port$2296$22 ;
+  output \port$2296$23 ;
+  wire \port$2296$23 ;
+  output \port$2296$24 ;
+  wire \port$2296$24 ;
+  output \port$2296$25 ;
+  wire \port$2296$25 ;
+  output \port$2296$26 ;
+  wire \port$2296$26 ;
+  output \port$2296$27 ;
+  wire \port$2296$27 ;
+  output \port$2296$28 ;
+  wire \port$2296$28 ;
+  output \port$2296$29 ;
+  wire \port$2296$29 ;
+  output \port$2296$3 ;
+  wire \port$2296$3 ;
+  output \port$2296$30 ;
+  wire \port$2296$30 ;
+  output \port$2296$31 ;
+  wire \port$2296$31 ;
+  output \port$2296$4 ;
+  wire \port$2296$4 ;
+  output \port$2296$5 ;
+  wire \port$2296$5 ;
+  output \port$2296$6 ;
+  wire \port$2296$6 ;
+  output \port$2296$7 ;
+  wire \port$2296$7 ;
+  output \port$2296$8 ;
+  wire \port$2296$8 ;
+  output \port$2296$9 ;
+  wire \port$2296$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40875,54 +40896,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2285$0 , \port$2285$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2285$0 ),
-    .P1(\port$2285$1 ),
-    .P10(\port$2285$10 ),
-    .P11(\port$2285$11 ),
-    .P12(\port$2285$12 ),
-    .P13(\port$2285$13 ),
-    .P14(\port$2285$14 ),
-    .P15(\port$2285$15 ),
-    .P16(\port$2285$16 ),
-    .P17(\port$2285$17 ),
-    .P18(\port$2285$18 ),
-    .P19(\port$2285$19 ),
-    .P2(\port$2285$2 ),
-    .P20(\port$2285$20 ),
-    .P21(\port$2285$21 ),
-    .P22(\port$2285$22 ),
-    .P23(\port$2285$23 ),
-    .P24(\port$2285$24 ),
-    .P25(\port$2285$25 ),
-    .P26(\port$2285$26 ),
-    .P27(\port$2285$27 ),
-    .P28(\port$2285$28 ),
-    .P29(\port$2285$29 ),
-    .P3(\port$2285$3 ),
-    .P30(\port$2285$30 ),
-    .P31(\port$2285$31 ),
+    .P0(\port$2296$0 ),
+    .P1(\port$2296$1 ),
+    .P10(\port$2296$10 ),
+    .P11(\port$2296$11 ),
+    .P12(\port$2296$12 ),
+    .P13(\port$2296$13 ),
+    .P14(\port$2296$14 ),
+    .P15(\port$2296$15 ),
+    .P16(\port$2296$16 ),
+    .P17(\port$2296$17 ),
+    .P18(\port$2296$18 ),
+    .P19(\port$2296$19 ),
+    .P2(\port$2296$2 ),
+    .P20(\port$2296$20 ),
+    .P21(\port$2296$21 ),
+    .P22(\port$2296$22 ),
+    .P23(\port$2296$23 ),
+    .P24(\port$2296$24 ),
+    .P25(\port$2296$25 ),
+    .P26(\port$2296$26 ),
+    .P27(\port$2296$27 ),
+    .P28(\port$2296$28 ),
+    .P29(\port$2296$29 ),
+    .P3(\port$2296$3 ),
+    .P30(\port$2296$30 ),
+    .P31(\port$2296$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2285$4 ),
-    .P5(\port$2285$5 ),
-    .P6(\port$2285$6 ),
-    .P7(\port$2285$7 ),
-    .P8(\port$2285$8 ),
-    .P9(\port$2285$9 ),
+    .P4(\port$2296$4 ),
+    .P5(\port$2296$5 ),
+    .P6(\port$2296$6 ),
+    .P7(\port$2296$7 ),
+    .P8(\port$2296$8 ),
+    .P9(\port$2296$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$2285$31 , \port$2285$30 , \port$2285$29 , \port$2285$28 , \port$2285$27 , \port$2285$26 , \port$2285$25 , \port$2285$24 , \port$2285$23 , \port$2285$22 , \port$2285$21 , \port$2285$20 , \port$2285$19 , \port$2285$18 , \port$2285$17 , \port$2285$16 , \port$2285$15 , \port$2285$14 , \port$2285$13 , \port$2285$12 , \port$2285$11 , \port$2285$10 , \port$2285$9 , \port$2285$8 , \port$2285$7 , \port$2285$6 , \port$2285$5 , \port$2285$4 , \port$2285$3 , \port$2285$2 , \port$2285$1 , \port$2285$0  };
+  assign p36[31:0] = { \port$2296$31 , \port$2296$30 , \port$2296$29 , \port$2296$28 , \port$2296$27 , \port$2296$26 , \port$2296$25 , \port$2296$24 , \port$2296$23 , \port$2296$22 , \port$2296$21 , \port$2296$20 , \port$2296$19 , \port$2296$18 , \port$2296$17 , \port$2296$16 , \port$2296$15 , \port$2296$14 , \port$2296$13 , \port$2296$12 , \port$2296$11 , \port$2296$10 , \port$2296$9 , \port$2296$8 , \port$2296$7 , \port$2296$6 , \port$2296$5 , \port$2296$4 , \port$2296$3 , \port$2296$2 , \port$2296$1 , \port$2296$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$2284$0 , \port$2284$1 , \port$2284$2 , \port$2284$3 , \port$2284$4 , \port$2284$5 , \port$2284$6 , \port$2284$7 , \port$2284$8 , \port$2284$9 , \port$2284$10 , \port$2284$11 , \port$2284$12 , \port$2284$13 , \port$2284$14 , \port$2284$15 , \port$2284$16 , \port$2284$17 , \port$2284$18 , \port$2284$19 
-, \port$2284$20 , \port$2284$21 , \port$2284$22 , \port$2284$23 , \port$2284$24 , \port$2284$25 , \port$2284$26 , \port$2284$27 , \port$2284$28 , \port$2284$29 , \port$2284$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2295$2 , \port$2295$3 , \port$2295$4 , \port$2295$5 , \port$2295$6 , \port$2295$7 , \port$2295$8 , \port$2295$9 , \port$2295$10 , \port$2295$11 , \port$2295$12 , \port$2295$13 , \port$2295$14 , \port$2295$15 , \port$2295$16 , \port$2295$17 , \port$2295$18 , \port$2295$19 
+, \port$2295$20 , \port$2295$21 , \port$2295$22 , \port$2295$23 , \port$2295$24 , \port$2295$25 , \port$2295$26 , \port$2295$27 , \port$2295$28 , \port$2295$29 , \port$2295$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -40930,68 +40951,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2284$0 , \port$2284$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2284$0 ;
-  wire \port$2284$0 ;
-  output \port$2284$1 ;
-  wire \port$2284$1 ;
-  output \port$2284$10 ;
-  wire \port$2284$10 ;
-  output \port$2284$11 ;
-  wire \port$2284$11 ;
-  output \port$2284$12 ;
-  wire \port$2284$12 ;
-  output \port$2284$13 ;
-  wire \port$2284$13 ;
-  output \port$2284$14 ;
-  wire \port$2284$14 ;
-  output \port$2284$15 ;
-  wire \port$2284$15 ;
-  output \port$2284$16 ;
-  wire \port$2284$16 ;
-  output \port$2284$17 ;
-  wire \port$2284$17 ;
-  output \port$2284$18 ;
-  wire \port$2284$18 ;
-  output \port$2284$19 ;
-  wire \port$2284$19 ;
-  output \port$2284$2 ;
-  wire \port$2284$2 ;
-  output \port$2284$20 ;
-  wire \port$2284$20 ;
-  output \port$2284$21 ;
-  wire \port$2284$21 ;
-  output \port$2284$22 ;
-  wire \port$2284$22 ;
-  output \port$2284$23 ;
-  wire \port$2284$23 ;
-  output \port$2284$24 ;
-  wire \port$2284$24 ;
-  output \port$2284$25 ;
-  wire \port$2284$25 ;
-  output \port$2284$26 ;
-  wire \port$2284$26 ;
-  output \port$2284$27 ;
-  wire \port$2284$27 ;
-  output \port$2284$28 ;
-  wire \port$2284$28 ;
-  output \port$2284$29 ;
-  wire \port$2284$29 ;
-  output \port$2284$3 ;
-  wire \port$2284$3 ;
-  output \port$2284$30 ;
-  wire \port$2284$30 ;
-  output \port$2284$4 ;
-  wire \port$2284$4 ;
-  output \port$2284$5 ;
-  wire \port$2284$5 ;
-  output \port$2284$6 ;
-  wire \port$2284$6 ;
-  output \port$2284$7 ;
-  wire \port$2284$7 ;
-  output \port$2284$8 ;
-  wire \port$2284$8 ;
-  output \port$2284$9 ;
-  wire \port$2284$9 ;
+  output \port$2295$0 ;
+  wire \port$2295$0 ;
+  output \port$2295$1 ;
+  wire \port$2295$1 ;
+  output \port$2295$10 ;
+  wire \port$2295$10 ;
+  output \port$2295$11 ;
+  wire \port$2295$11 ;
+  output \port$2295$12 ;
+  wire \port$2295$12 ;
+  output \port$2295$13 ;
+  wire \port$2295$13 ;
+  output \port$2295$14 ;
+  wire \port$2295$14 ;
+  output \port$2295$15 ;
+  wire \port$2295$15 ;
+  output \port$2295$16 ;
+  wire \port$2295$16 ;
+  output \port$2295$17 ;
+  wire \port$2295$17 ;
+  output \port$2295$18 ;
+  wire \port$2295$18 ;
+  output \port$2295$19 ;
+  wire \port$2295$19 ;
+  output \port$2295$2 ;
+  wire \port$2295$2 ;
+  output \port$2295$20 ;
+  wire \port$2295$20 ;
+  output \port$2295$21 ;
+  wire \port$2295$21 ;
+  output \port$2295$22 ;
+  wire \port$2295$22 ;
+  output \port$2295$23 ;
+  wire \port$2295$23 ;
+  output \port$2295$24 ;
+  wire \port$2295$24 ;
+  output \port$2295$25 ;
+  wire \port$2295$25 ;
+  output \port$2295$26 ;
+  wire \port$2295$26 ;
+  output \port$2295$27 ;
+  wire \port$2295$27 ;
+  output \port$2295$28 ;
+  wire \port$2295$28 ;
+  output \port$2295$29 ;
+  wire \port$2295$29 ;
+  output \port$2295$3 ;
+  wire \port$2295$3 ;
+  output \port$2295$30 ;
+  wire \port$2295$30 ;
+  output \port$2295$4 ;
+  wire \port$2295$4 ;
+  output \port$2295$5 ;
+  wire \port$2295$5 ;
+  output \port$2295$6 ;
+  wire \port$2295$6 ;
+  output \port$2295$7 ;
+  wire \port$2295$7 ;
+  output \port$2295$8 ;
+  wire \port$2295$8 ;
+  output \port$2295$9 ;
+  wire \port$2295$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41067,54 +41088,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2284$0 , \port$2284$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2284$0 ),
-    .P1(\port$2284$1 ),
-    .P10(\port$2284$10 ),
-    .P11(\port$2284$11 ),
-    .P12(\port$2284$12 ),
-    .P13(\port$2284$13 ),
-    .P14(\port$2284$14 ),
-    .P15(\port$2284$15 ),
-    .P16(\port$2284$16 ),
-    .P17(\port$2284$17 ),
-    .P18(\port$2284$18 ),
-    .P19(\port$2284$19 ),
-    .P2(\port$2284$2 ),
-    .P20(\port$2284$20 ),
-    .P21(\port$2284$21 ),
-    .P22(\port$2284$22 ),
-    .P23(\port$2284$23 ),
-    .P24(\port$2284$24 ),
-    .P25(\port$2284$25 ),
-    .P26(\port$2284$26 ),
-    .P27(\port$2284$27 ),
-    .P28(\port$2284$28 ),
-    .P29(\port$2284$29 ),
-    .P3(\port$2284$3 ),
-    .P30(\port$2284$30 ),
+    .P0(\port$2295$0 ),
+    .P1(\port$2295$1 ),
+    .P10(\port$2295$10 ),
+    .P11(\port$2295$11 ),
+    .P12(\port$2295$12 ),
+    .P13(\port$2295$13 ),
+    .P14(\port$2295$14 ),
+    .P15(\port$2295$15 ),
+    .P16(\port$2295$16 ),
+    .P17(\port$2295$17 ),
+    .P18(\port$2295$18 ),
+    .P19(\port$2295$19 ),
+    .P2(\port$2295$2 ),
+    .P20(\port$2295$20 ),
+    .P21(\port$2295$21 ),
+    .P22(\port$2295$22 ),
+    .P23(\port$2295$23 ),
+    .P24(\port$2295$24 ),
+    .P25(\port$2295$25 ),
+    .P26(\port$2295$26 ),
+    .P27(\port$2295$27 ),
+    .P28(\port$2295$28 ),
+    .P29(\port$2295$29 ),
+    .P3(\port$2295$3 ),
+    .P30(\port$2295$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2284$4 ),
-    .P5(\port$2284$5 ),
-    .P6(\port$2284$6 ),
-    .P7(\port$2284$7 ),
-    .P8(\port$2284$8 ),
-    .P9(\port$2284$9 ),
+    .P4(\port$2295$4 ),
+    .P5(\port$2295$5 ),
+    .P6(\port$2295$6 ),
+    .P7(\port$2295$7 ),
+    .P8(\port$2295$8 ),
+    .P9(\port$2295$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$2284$30 , \port$2284$29 , \port$2284$28 , \port$2284$27 , \port$2284$26 , \port$2284$25 , \port$2284$24 , \port$2284$23 , \port$2284$22 , \port$2284$21 , \port$2284$20 , \port$2284$19 , \port$2284$18 , \port$2284$17 , \port$2284$16 , \port$2284$15 , \port$2284$14 , \port$2284$13 , \port$2284$12 , \port$2284$11 , \port$2284$10 , \port$2284$9 , \port$2284$8 , \port$2284$7 , \port$2284$6 , \port$2284$5 , \port$2284$4 , \port$2284$3 , \port$2284$2 , \port$2284$1 , \port$2284$0  };
+  assign p36[30:0] = { \port$2295$30 , \port$2295$29 , \port$2295$28 , \port$2295$27 , \port$2295$26 , \port$2295$25 , \port$2295$24 , \port$2295$23 , \port$2295$22 , \port$2295$21 , \port$2295$20 , \port$2295$19 , \port$2295$18 , \port$2295$17 , \port$2295$16 , \port$2295$15 , \port$2295$14 , \port$2295$13 , \port$2295$12 , \port$2295$11 , \port$2295$10 , \port$2295$9 , \port$2295$8 , \port$2295$7 , \port$2295$6 , \port$2295$5 , \port$2295$4 , \port$2295$3 , \port$2295$2 , \port$2295$1 , \port$2295$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$2283$0 , \port$2283$1 , \port$2283$2 , \port$2283$3 , \port$2283$4 , \port$2283$5 , \port$2283$6 , \port$2283$7 , \port$2283$8 , \port$2283$9 , \port$2283$10 , \port$2283$11 , \port$2283$12 , \port$2283$13 , \port$2283$14 , \port$2283$15 , \port$2283$16 , \port$2283$17 , \port$2283$18 , \port$2283$19 
-, \port$2283$20 , \port$2283$21 , \port$2283$22 , \port$2283$23 , \port$2283$24 , \port$2283$25 , \port$2283$26 , \port$2283$27 , \port$2283$28 , \port$2283$29 , \port$2283$30 , \port$2283$31 , \port$2283$32 , \port$2283$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$2294$0 , \port$2294$1 , \port$2294$2 , \port$2294$3 , \port$2294$4 , \port$2294$5 , \port$2294$6 , \port$2294$7 , \port$2294$8 , \port$2294$9 , \port$2294$10 , \port$2294$11 , \port$2294$12 , \port$2294$13 , \port$2294$14 , \port$2294$15 , \port$2294$16 , \port$2294$17 , \port$2294$18 , \port$2294$19 
+, \port$2294$20 , \port$2294$21 , \port$2294$22 , \port$2294$23 , \port$2294$24 , \port$2294$25 , \port$2294$26 , \port$2294$27 , \port$2294$28 , \port$2294$29 , \port$2294$30 , \port$2294$31 , \port$2294$32 , \port$2294$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -41122,74 +41143,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2283$0 , \port$2283$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2283$0 ;
-  wire \port$2283$0 ;
-  output \port$2283$1 ;
-  wire \port$2283$1 ;
-  output \port$2283$10 ;
-  wire \port$2283$10 ;
-  output \port$2283$11 ;
-  wire \port$2283$11 ;
-  output \port$2283$12 ;
-  wire \port$2283$12 ;
-  output \port$2283$13 ;
-  wire \port$2283$13 ;
-  output \port$2283$14 ;
-  wire \port$2283$14 ;
-  output \port$2283$15 ;
-  wire \port$2283$15 ;
-  output \port$2283$16 ;
-  wire \port$2283$16 ;
-  output \port$2283$17 ;
-  wire \port$2283$17 ;
-  output \port$2283$18 ;
-  wire \port$2283$18 ;
-  output \port$2283$19 ;
-  wire \port$2283$19 ;
-  output \port$2283$2 ;
-  wire \port$2283$2 ;
-  output \port$2283$20 ;
-  wire \port$2283$20 ;
-  output \port$2283$21 ;
-  wire \port$2283$21 ;
-  output \port$2283$22 ;
-  wire \port$2283$22 ;
-  output \port$2283$23 ;
-  wire \port$2283$23 ;
-  output \port$2283$24 ;
-  wire \port$2283$24 ;
-  output \port$2283$25 ;
-  wire \port$2283$25 ;
-  output \port$2283$26 ;
-  wire \port$2283$26 ;
-  output \port$2283$27 ;
-  wire \port$2283$27 ;
-  output \port$2283$28 ;
-  wire \port$2283$28 ;
-  output \port$2283$29 ;
-  wire \port$2283$29 ;
-  output \port$2283$3 ;
-  wire \port$2283$3 ;
-  output \port$2283$30 ;
-  wire \port$2283$30 ;
-  output \port$2283$31 ;
-  wire \port$2283$31 ;
-  output \port$2283$32 ;
-  wire \port$2283$32 ;
-  output \port$2283$33 ;
-  wire \port$2283$33 ;
-  output \port$2283$4 ;
-  wire \port$2283$4 ;
-  output \port$2283$5 ;
-  wire \port$2283$5 ;
-  output \port$2283$6 ;
-  wire \port$2283$6 ;
-  output \port$2283$7 ;
-  wire \port$2283$7 ;
-  output \port$2283$8 ;
-  wire \port$2283$8 ;
-  output \port$2283$9 ;
-  wire \port$2283$9 ;
+  output \port$2294$0 ;
+  wire \port$2294$0 ;
+  output \port$2294$1 ;
+  wire \port$2294$1 ;
+  output \port$2294$10 ;
+  wire \port$2294$10 ;
+  output \port$2294$11 ;
+  wire \port$2294$11 ;
+  output \port$2294$12 ;
+  wire \port$2294$12 ;
+  output \port$2294$13 ;
+  wire \port$2294$13 ;
+  output \port$2294$14 ;
+  wire \port$2294$14 ;
+  output \port$2294$15 ;
+  wire \port$2294$15 ;
+  output \port$2294$16 ;
+  wire \port$2294$16 ;
+  output \port$2294$17 ;
+  wire \port$2294$17 ;
+  output \port$2294$18 ;
+  wire \port$2294$18 ;
+  output \port$2294$19 ;
+  wire \port$2294$19 ;
+  output \port$2294$2 ;
+  wire \port$2294$2 ;
+  output \port$2294$20 ;
+  wire \port$2294$20 ;
+  output \port$2294$21 ;
+  wire \port$2294$21 ;
+  output \port$2294$22 ;
+  wire \port$2294$22 ;
+  output \port$2294$23 ;
+  wire \port$2294$23 ;
+  output \port$2294$24 ;
+  wire \port$2294$24 ;
+  output \port$2294$25 ;
+  wire \port$2294$25 ;
+  output \port$2294$26 ;
+  wire \port$2294$26 ;
+  output \port$2294$27 ;
+  wire \port$2294$27 ;
+  output \port$2294$28 ;
+  wire \port$2294$28 ;
+  output \port$2294$29 ;
+  wire \port$2294$29 ;
+  output \port$2294$3 ;
+  wire \port$2294$3 ;
+  output \port$2294$30 ;
+  wire \port$2294$30 ;
+  output \port$2294$31 ;
+  wire \port$2294$31 ;
+  output \port$2294$32 ;
+  wire \port$2294$32 ;
+  output \port$2294$33 ;
+  wire \port$2294$33 ;
+  output \port$2294$4 ;
+  wire \port$2294$4 ;
+  output \port$2294$5 ;
+  wire \port$2294$5 ;
+  output \port$2294$6 ;
+  wire \port$2294$6 ;
+  output \port$2294$7 ;
+  wire \port$2294$7 ;
+  output \port$2294$8 ;
+  wire \port$2294$8 ;
+  output \port$2294$9 ;
+  wire \port$2294$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41265,47 +41286,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2283$0 , \port$2283$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2283$0 ),
-    .P1(\port$2283$1 ),
-    .P10(\port$2283$10 ),
-    .P11(\port$2283$11 ),
-    .P12(\port$2283$12 ),
-    .P13(\port$2283$13 ),
-    .P14(\port$2283$14 ),
-    .P15(\port$2283$15 ),
-    .P16(\port$2283$16 ),
-    .P17(\port$2283$17 ),
-    .P18(\port$2283$18 ),
-    .P19(\port$2283$19 ),
-    .P2(\port$2283$2 ),
-    .P20(\port$2283$20 ),
-    .P21(\port$2283$21 ),
-    .P22(\port$2283$22 ),
-    .P23(\port$2283$23 ),
-    .P24(\port$2283$24 ),
-    .P25(\port$2283$25 ),
-    .P26(\port$2283$26 ),
-    .P27(\port$2283$27 ),
-    .P28(\port$2283$28 ),
-    .P29(\port$2283$29 ),
-    .P3(\port$2283$3 ),
-    .P30(\port$2283$30 ),
-    .P31(\port$2283$31 ),
-    .P32(\port$2283$32 ),
-    .P33(\port$2283$33 ),
+    .P0(\port$2294$0 ),
+    .P1(\port$2294$1 ),
+    .P10(\port$2294$10 ),
+    .P11(\port$2294$11 ),
+    .P12(\port$2294$12 ),
+    .P13(\port$2294$13 ),
+    .P14(\port$2294$14 ),
+    .P15(\port$2294$15 ),
+    .P16(\port$2294$16 ),
+    .P17(\port$2294$17 ),
+    .P18(\port$2294$18 ),
+    .P19(\port$2294$19 ),
+    .P2(\port$2294$2 ),
+    .P20(\port$2294$20 ),
+    .P21(\port$2294$21 ),
+    .P22(\port$2294$22 ),
+    .P23(\port$2294$23 ),
+    .P24(\port$2294$24 ),
+    .P25(\port$2294$25 ),
+    .P26(\port$2294$26 ),
+    .P27(\port$2294$27 ),
+    .P28(\port$2294$28 ),
+    .P29(\port$2294$29 ),
+    .P3(\port$2294$3 ),
+    .P30(\port$2294$30 ),
+    .P31(\port$2294$31 ),
+    .P32(\port$2294$32 ),
+    .P33(\port$2294$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2283$4 ),
-    .P5(\port$2283$5 ),
-    .P6(\port$2283$6 ),
-    .P7(\port$2283$7 ),
-    .P8(\port$2283$8 ),
-    .P9(\port$2283$9 ),
+    .P4(\port$2294$4 ),
+    .P5(\port$2294$5 ),
+    .P6(\port$2294$6 ),
+    .P7(\port$2294$7 ),
+    .P8(\port$2294$8 ),
+    .P9(\port$2294$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$2283$33 , \port$2283$32 , \port$2283$31 , \port$2283$30 , \port$2283$29 , \port$2283$28 , \port$2283$27 , \port$2283$26 , \port$2283$25 , \port$2283$24 , \port$2283$23 , \port$2283$22 , \port$2283$21 , \port$2283$20 , \port$2283$19 , \port$2283$18 , \port$2283$17 , \port$2283$16 , \port$2283$15 , \port$2283$14 , \port$2283$13 , \port$2283$12 , \port$2283$11 , \port$2283$10 , \port$2283$9 , \port$2283$8 , \port$2283$7 , \port$2283$6 , \port$2283$5 , \port$2283$4 , \port$2283$3 , \port$2283$2 , \port$2283$1 , \port$2283$0  };
+  assign p36[33:0] = { \port$2294$33 , \port$2294$32 , \port$2294$31 , \port$2294$30 , \port$2294$29 , \port$2294$28 , \port$2294$27 , \port$2294$26 , \port$2294$25 , \port$2294$24 , \port$2294$23 , \port$2294$22 , \port$2294$21 , \port$2294$20 , \port$2294$19 , \port$2294$18 , \port$2294$17 , \port$2294$16 , \port$2294$15 , \port$2294$14 , \port$2294$13 , \port$2294$12 , \port$2294$11 , \port$2294$10 , \port$2294$9 , \port$2294$8 , \port$2294$7 , \port$2294$6 , \port$2294$5 , \port$2294$4 , \port$2294$3 , \port$2294$2 , \port$2294$1 , \port$2294$0  };
 endmodule

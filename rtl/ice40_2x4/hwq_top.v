@@ -57,101 +57,96 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
   wire _002_;
   wire _003_;
-  wire _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
   wire [1:0] _008_;
-  wire [2:0] _009_;
+  wire [3:0] _009_;
+  wire [4:0] _010_;
   wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
-  wire [3:0] _025_;
+  wire _024_;
   wire _026_;
   wire _027_;
+  wire _028_;
+  wire _029_;
   wire _031_;
+  wire _032_;
+  wire [3:0] _034_;
+  wire _035_;
   wire _036_;
-  wire [15:0] _037_;
-  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _038_;
-  wire _039_;
   wire _040_;
-  wire [15:0] _041_;
-  wire _042_;
-  wire _043_;
-  wire [16:0] _044_;
-  (* unused_bits = "17" *)
-  wire [17:0] _045_;
-  (* unused_bits = "6" *)
-  wire [6:0] _046_;
-  (* unused_bits = "4" *)
-  wire [4:0] _047_;
-  (* unused_bits = "2" *)
-  wire [2:0] _048_;
+  wire _045_;
+  wire [15:0] _046_;
+  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _047_;
+  wire _048_;
   wire _049_;
-  (* unused_bits = "1" *)
-  wire [1:0] _050_;
+  wire [15:0] _050_;
+  wire _051_;
   wire _052_;
-  (* unused_bits = "6" *)
-  wire [6:0] _054_;
-  wire _055_;
-  wire _056_;
-  wire _057_;
-  wire _061_;
+  wire [16:0] _053_;
   (* unused_bits = "17" *)
-  wire [17:0] _062_;
-  (* unused_bits = "5" *)
-  wire [5:0] _063_;
+  wire [17:0] _054_;
+  (* unused_bits = "6" *)
+  wire [6:0] _055_;
+  (* unused_bits = "4" *)
+  wire [4:0] _056_;
+  (* unused_bits = "2" *)
+  wire [2:0] _057_;
+  wire _058_;
+  (* unused_bits = "1" *)
+  wire [1:0] _059_;
+  wire _061_;
+  (* unused_bits = "6" *)
+  wire [6:0] _063_;
   wire _064_;
   wire _065_;
   wire _066_;
-  (* unused_bits = "8" *)
-  wire [8:0] _067_;
-  (* unused_bits = "8" *)
-  wire [8:0] _068_;
-  wire _069_;
   wire _070_;
-  wire _071_;
   (* unused_bits = "17" *)
-  wire [17:0] _072_;
+  wire [17:0] _071_;
+  (* unused_bits = "5" *)
+  wire [5:0] _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  (* unused_bits = "8" *)
+  wire [8:0] _076_;
+  (* unused_bits = "8" *)
+  wire [8:0] _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
   (* unused_bits = "17" *)
-  wire [17:0] _073_;
-  wire [18:0] _080_;
-  wire _082_;
-  wire _083_;
-  wire _085_;
-  (* unused_bits = "4" *)
-  wire [4:0] _089_;
-  (* unused_bits = "2" *)
-  wire [2:0] _090_;
+  wire [17:0] _081_;
+  (* unused_bits = "17" *)
+  wire [17:0] _082_;
+  wire [18:0] _089_;
   wire _091_;
   wire _092_;
-  wire _093_;
   wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
+  (* unused_bits = "4" *)
+  wire [4:0] _098_;
   (* unused_bits = "2" *)
   wire [2:0] _099_;
-  (* unused_bits = "4" *)
-  wire [4:0] _101_;
+  wire _100_;
+  wire _101_;
   wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
-  wire _108_;
-  wire _109_;
+  (* unused_bits = "2" *)
+  wire [2:0] _108_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -235,72 +230,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _190_;
   wire _191_;
   wire _192_;
+  wire _193_;
+  wire _194_;
+  wire _195_;
+  wire _196_;
   wire _197_;
-  wire _203_;
-  wire _206_;
-  wire [16:0] _209_;
-  wire [3:0] _215_;
-  wire _220_;
-  wire _224_;
-  wire _225_;
-  wire _227_;
-  wire _228_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _207_;
+  wire _213_;
+  wire _216_;
+  wire [16:0] _219_;
+  wire [3:0] _225_;
   wire _230_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire [1:0] _252_;
+  wire _231_;
+  wire _233_;
+  wire _234_;
+  wire _236_;
+  wire _253_;
   wire _254_;
-  wire [1:0] _255_;
+  wire _255_;
   wire _256_;
-  wire [1:0] _257_;
+  wire _257_;
   wire [1:0] _258_;
-  wire _259_;
-  wire [1:0] _260_;
-  wire _261_;
-  wire [16:0] _262_;
-  wire _264_;
-  wire [16:0] _265_;
-  wire _266_;
+  wire _260_;
+  wire [1:0] _261_;
+  wire _262_;
+  wire [1:0] _263_;
+  wire [1:0] _264_;
+  wire _265_;
+  wire [1:0] _266_;
   wire _267_;
-  wire _268_;
-  wire _269_;
-  wire _271_;
+  wire [16:0] _268_;
+  wire _270_;
+  wire [16:0] _271_;
   wire _272_;
   wire _273_;
   wire _274_;
   wire _275_;
-  wire _276_;
   wire _277_;
   wire _278_;
   wire _279_;
-  wire [1:0] _280_;
-  wire [1:0] _281_;
-  wire [1:0] _282_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
+  wire _283_;
   wire _284_;
-  wire [1:0] _285_;
-  wire _286_;
-  wire [5:0] _287_;
-  wire [5:0] _288_;
+  wire _285_;
+  wire [1:0] _286_;
+  wire [1:0] _287_;
+  wire [1:0] _288_;
   wire _290_;
-  wire [5:0] _291_;
+  wire [1:0] _291_;
   wire _292_;
-  wire [3:0] _293_;
-  wire [3:0] _294_;
-  wire [3:0] _295_;
-  wire _297_;
-  wire [3:0] _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
+  wire [5:0] _293_;
+  wire [5:0] _294_;
+  wire _296_;
+  wire [5:0] _297_;
+  wire _298_;
+  wire [3:0] _299_;
+  wire [3:0] _300_;
+  wire [3:0] _301_;
   wire _303_;
-  wire _304_;
+  wire [3:0] _304_;
   wire _305_;
   wire _306_;
   wire _307_;
-  wire _308_;
   wire _309_;
   wire _310_;
   wire _311_;
@@ -311,22 +309,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _316_;
   wire _317_;
   wire _318_;
+  wire _319_;
+  wire _320_;
   wire _321_;
   wire _322_;
   wire _323_;
   wire _324_;
-  wire _325_;
-  wire _326_;
   wire _327_;
   wire _328_;
   wire _329_;
   wire _330_;
+  wire _331_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
   wire \$signal ;
   reg \$signal$101  = 1'h0;
   reg \$signal$102  = 1'h0;
   reg \$signal$105  = 1'h1;
   reg \$signal$132  = 1'h0;
-  reg \$signal$140  = 1'h0;
+  reg \$signal$144  = 1'h0;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
   reg [7:0] act_max = 8'h00;
@@ -354,7 +358,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_back;
   reg drain_d_pen = 1'h0;
+  reg drain_d_step = 1'h0;
+  reg drain_d_wrap = 1'h0;
   reg drain_dn_pen = 1'h0;
+  reg drain_dn_step = 1'h0;
+  reg drain_dn_wrap = 1'h0;
   reg drain_lt_last = 1'h0;
   reg drain_lt_pen = 1'h0;
   reg drain_lt_wrap = 1'h0;
@@ -399,7 +407,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$143 ;
+  wire [95:0] \o_data$147 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$75 ;
@@ -449,192 +457,197 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _023_ = s_act__valid & s_wgt__valid;
-  assign _031_ = in_data & _023_;
-  assign _042_ = ~ at_k_last;
-  assign _052_ = credit_ok | _042_;
-  assign take = _031_ & _052_;
-  assign _061_ = s_act__valid & s_wgt__valid;
-  assign _071_ = in_data & _061_;
-  assign _082_ = _071_ & credit_ok;
-  assign \$signal  = _082_ & at_k_last;
-  assign _091_ = ~ in_data;
+  assign _032_ = s_act__valid & s_wgt__valid;
+  assign _040_ = in_data & _032_;
+  assign _051_ = ~ at_k_last;
+  assign _061_ = credit_ok | _051_;
+  assign take = _040_ & _061_;
+  assign _070_ = s_act__valid & s_wgt__valid;
+  assign _080_ = in_data & _070_;
+  assign _091_ = _080_ & credit_ok;
+  assign \$signal  = _091_ & at_k_last;
+  assign _100_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _016_ = credit_ok | _011_;
-  assign _017_ = _000_ & _016_;
-  assign adv = _091_ | _017_;
-  assign _018_ = compute & adv;
-  assign _019_ = _018_ & at_tile_last;
-  assign block_end = _019_ & fn_last;
+  assign _022_ = credit_ok | _011_;
+  assign _026_ = _000_ & _022_;
+  assign adv = _100_ | _026_;
+  assign _027_ = compute & adv;
+  assign _028_ = _027_ & at_tile_last;
+  assign block_end = _028_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _020_ = ! lane;
+  assign _029_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _022_ = ~ dn_last;
-  assign wrap = d_last & _022_;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
   assign \w_en$74  = \o_valid$75  & ob_last;
-  assign _025_ = kept - 2'h2;
-  assign _026_ = kept >= 3'h4;
-  assign _027_ = kept >= 2'h2;
-  assign _036_ = hdr[47:32] > 4'hb;
-  assign _037_[7:0] = _036_ ? hdr[39:32] : 8'h0b;
-  assign _038_[7:0] = _037_[7:0] - 2'h2;
-  assign _039_ = hdr[47:32] == 1'h1;
-  assign _040_ = hdr[47:32] > 4'hb;
-  assign _041_ = _040_ ? hdr[47:32] : 16'h000b;
-  assign _043_ = _041_ == 1'h1;
-  assign _044_ = hdr[31:16] - 2'h2;
-  assign _045_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _046_[5:0] = wa + 1'h1;
-  assign _047_[3:0] = blk + 1'h1;
-  assign _048_[1:0] = wb + 1'h1;
-  assign _049_ = wb == 2'h2;
-  assign _050_[0] = lane + 1'h1;
-  assign _054_[5:0] = flush - 1'h1;
-  assign _055_ = ! flush;
-  assign _056_ = block_end & last_mblock;
-  assign _057_ = compute & adv;
-  assign _062_[16:0] = fm0 + 2'h2;
-  assign _063_[4:0] = fn_rem - 1'h1;
-  assign _064_ = ! fn_rem;
-  assign _065_ = fn_last & last_mblock;
-  assign _066_ = ~ _065_;
-  assign _067_[7:0] = k_rem - 1'h1;
-  assign _068_[7:0] = t_rem - 1'h1;
-  assign _069_ = ! k_rem;
-  assign _070_ = ! t_rem;
-  assign _072_[16:0] = row + 1'h1;
-  assign _073_[16:0] = row - 1'h1;
-  assign _080_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _083_ = ~ drain_lt_wrap_pen;
-  assign _085_ = ~ drain_lt_pen;
-  assign _089_[3:0] = ra_blk + 1'h1;
-  assign _090_[1:0] = ra_beat + 1'h1;
-  assign _092_ = beat_last & d_last;
-  assign _093_ = ~ drain_restart;
-  assign _094_ = _093_ & o_valid;
-  assign _095_ = ~ beat_last;
-  assign _096_ = _094_ & _095_;
-  assign _097_ = ~ drain_restart;
-  assign _098_ = _097_ & row_end;
-  assign _099_[1:0] = beat + 1'h1;
-  assign _101_[3:0] = dn + 1'h1;
-  assign _001_ = d + 1'h1;
-  assign _002_ = o_valid & row_valid;
-  assign _003_ = row_end & row_valid;
-  assign _004_ = _003_ & row_last;
-  assign _008_ = ob + 1'h1;
-  assign _009_[1:0] = ob_last ? 2'h0 : _008_;
-  assign _012_ = r_en & m_out__valid;
-  assign _013_ = ~ row_valid;
-  assign _014_ = row_end & _013_;
-  reg [16:0] _456_ = 17'h00000;
-  assign drain_back[16:0] = _456_;
-  reg [16:0] _457_ = 17'h00000;
-  assign drain_plus[16:0] = _457_;
-  assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { tile_end, compute } != 1'h1;
-  assign _109_ = { tile_end, compute } != 1'h1;
-  assign _110_ = { _248_, _247_ } != 1'h0;
-  assign _111_ = { _259_, s_param__valid } != 2'h2;
-  assign _112_ = { _261_, s_param__valid } != 2'h2;
-  assign _113_ = { _259_, ch_left[16], s_param__valid } != 3'h5;
-  assign _114_ = { _256_, compute } != 2'h3;
-  assign _115_ = { _254_, _055_ } != 2'h2;
-  assign _116_ = { _261_, _259_, _256_, _254_ } != 1'h0;
-  assign _117_ = { _264_, s_param__valid } != 2'h2;
-  assign _118_ = { _266_, s_param__valid } != 2'h2;
-  assign _119_ = { _266_, _264_ } != 1'h0;
-  assign _120_ = { _271_, s_param__valid } != 2'h2;
-  assign _121_ = { _273_, s_param__valid } != 2'h2;
-  assign _122_ = { _271_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _123_ = { _273_, _271_ } != 1'h0;
-  assign _124_ = { _277_, s_param__valid } != 2'h2;
-  assign _125_ = { _279_, s_param__valid } != 2'h2;
-  assign _126_ = { _279_, _277_ } != 1'h0;
-  assign _127_ = { _284_, s_param__valid } != 2'h2;
-  assign _128_ = { _286_, s_param__valid } != 2'h2;
-  assign _129_ = { _284_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _130_ = { _286_, _284_ } != 1'h0;
-  assign _131_ = { _290_, s_param__valid } != 2'h2;
-  assign _132_ = { _292_, s_param__valid } != 2'h2;
-  assign _133_ = { _290_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _134_ = { _292_, _290_ } != 1'h0;
-  assign _135_ = { _297_, s_param__valid } != 2'h2;
-  assign _136_ = { _299_, s_param__valid } != 2'h2;
-  assign _137_ = { _297_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _138_ = { _297_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
-  assign _139_ = { _299_, _297_ } != 1'h0;
-  assign _140_ = { _303_, s_param__valid } != 2'h2;
-  assign _141_ = { _305_, s_param__valid } != 2'h2;
-  assign _142_ = { _305_, _303_ } != 1'h0;
-  assign _143_ = { _098_, _096_, enter_q, d_last } != 4'h8;
-  assign _144_ = { _098_, _096_, enter_q } != 1'h0;
-  assign _145_ = { _096_, enter_q } != 2'h2;
-  assign _146_ = { _098_, _096_, drain_restart } != 1'h0;
-  assign _147_ = { _098_, _096_, drain_restart } != 1'h0;
-  assign _148_ = & { _105_, _104_ };
-  assign _149_ = & { tile_end, fn_last };
-  assign _150_ = & { _249_, ch_left[16], s_param__valid };
-  assign _151_ = & { _250_, ch_left[16], s_param__valid };
-  assign _152_ = & { _251_, ch_left[16], s_param__valid };
-  assign _153_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
-  assign _154_ = & { _119_, _118_, _117_ };
-  assign _155_ = & { _123_, _122_, _121_, _120_ };
-  assign _156_ = & { _126_, _125_, _124_ };
-  assign _157_ = & { _130_, _129_, _128_, _127_ };
-  assign _158_ = & { _134_, _133_, _132_, _131_ };
-  assign _159_ = & { _139_, _138_, _137_, _136_, _135_ };
-  assign _160_ = & { _142_, _141_, _140_ };
-  assign _161_ = & { _306_, s_param__valid };
-  assign _162_ = & { _307_, s_param__valid };
-  assign _163_ = & { _308_, s_param__valid };
-  assign _164_ = & { _309_, s_param__valid };
-  assign _165_ = & { _310_, s_param__valid };
-  assign _166_ = & { _311_, s_param__valid };
-  assign _167_ = & { _312_, s_param__valid };
-  assign _168_ = & { _313_, s_param__valid };
-  assign _169_ = & { _314_, s_param__valid };
-  assign _170_ = & { _315_, s_param__valid };
-  assign _171_ = & { _316_, s_param__valid };
-  assign _172_ = & { _317_, s_param__valid };
-  assign _173_ = & { _318_, s_param__valid };
-  assign _174_ = & { _190_, \o_valid$75  };
-  assign _175_ = & { _191_, \o_valid$75  };
-  assign _176_ = & { _192_, \o_valid$75  };
-  assign _177_ = & { _145_, _144_, _143_ };
-  assign _178_ = & { _092_, o_valid };
-  assign _187_ = ~ _328_;
-  assign _188_ = ~ compute;
-  assign _189_ = ~ _324_;
-  assign _179_ = | { dn_last, rst };
-  assign _180_ = | { _187_, rst };
-  assign _181_ = | { d_last, rst };
-  assign _182_ = | { _188_, rst };
-  assign _183_ = | { _056_, rst };
-  assign _184_ = | { _189_, rst };
-  assign _185_ = | { drain_restart, rst };
-  assign _186_ = | { drain_restart, rst };
-  assign _190_ = ob == 2'h2;
-  assign _191_ = ob == 1'h1;
-  assign _192_ = ! ob;
-  assign _197_ = drain_restart ? 1'h0 : d_last;
-  assign _203_ = drain_restart ? m_one : row_last;
-  assign _206_ = drain_restart ? 1'h1 : row_valid;
-  assign _209_ = drain_restart ? 17'h00000 : row;
-  assign _215_ = drain_restart ? 4'h0 : dn;
-  assign _220_ = drain_restart ? 1'h0 : d;
-  assign _224_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$102  : _070_;
-  assign _225_ = adv ? _224_ : 1'hx;
-  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$101  : _069_;
-  assign _228_ = adv ? _227_ : 1'hx;
-  assign _230_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _670_;
+  assign _034_ = kept - 2'h2;
+  assign _035_ = kept >= 3'h4;
+  assign _036_ = kept >= 2'h2;
+  assign _045_ = hdr[47:32] > 4'hb;
+  assign _046_[7:0] = _045_ ? hdr[39:32] : 8'h0b;
+  assign _047_[7:0] = _046_[7:0] - 2'h2;
+  assign _048_ = hdr[47:32] == 1'h1;
+  assign _049_ = hdr[47:32] > 4'hb;
+  assign _050_ = _049_ ? hdr[47:32] : 16'h000b;
+  assign _052_ = _050_ == 1'h1;
+  assign _053_ = hdr[31:16] - 2'h2;
+  assign _054_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _055_[5:0] = wa + 1'h1;
+  assign _056_[3:0] = blk + 1'h1;
+  assign _057_[1:0] = wb + 1'h1;
+  assign _058_ = wb == 2'h2;
+  assign _059_[0] = lane + 1'h1;
+  assign _063_[5:0] = flush - 1'h1;
+  assign _064_ = ! flush;
+  assign _065_ = block_end & last_mblock;
+  assign _066_ = compute & adv;
+  assign _071_[16:0] = fm0 + 2'h2;
+  assign _072_[4:0] = fn_rem - 1'h1;
+  assign _073_ = ! fn_rem;
+  assign _074_ = fn_last & last_mblock;
+  assign _075_ = ~ _074_;
+  assign _076_[7:0] = k_rem - 1'h1;
+  assign _077_[7:0] = t_rem - 1'h1;
+  assign _078_ = ! k_rem;
+  assign _079_ = ! t_rem;
+  assign _081_[16:0] = row + 1'h1;
+  assign _082_[16:0] = row - 1'h1;
+  assign _089_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _092_ = ~ drain_lt_wrap_pen;
+  assign _094_ = ~ drain_lt_pen;
+  assign _098_[3:0] = ra_blk + 1'h1;
+  assign _099_[1:0] = ra_beat + 1'h1;
+  assign _101_ = beat_last & d_last;
+  assign _102_ = ~ drain_restart;
+  assign _103_ = _102_ & o_valid;
+  assign _104_ = ~ beat_last;
+  assign _105_ = _103_ & _104_;
+  assign _106_ = ~ drain_restart;
+  assign _107_ = _106_ & row_end;
+  assign _108_[1:0] = beat + 1'h1;
+  assign _110_ = ~ drain_restart;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = _002_ & row_end;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = drain_d_step & _005_;
+  assign _007_ = d + 1'h1;
+  assign _008_[0] = drain_d_wrap ? 1'h0 : _007_;
+  assign _009_ = dn + 1'h1;
+  assign _010_[3:0] = drain_dn_wrap ? 4'h0 : _009_;
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _021_ = r_en & m_out__valid;
+  assign _023_ = ~ row_valid;
+  assign _024_ = row_end & _023_;
+  reg [16:0] _472_ = 17'h00000;
+  assign drain_back[16:0] = _472_;
+  reg [16:0] _473_ = 17'h00000;
+  assign drain_plus[16:0] = _473_;
+  assign _111_ = { compute, adv } != 2'h2;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { tile_end, compute } != 1'h1;
+  assign _118_ = { tile_end, compute } != 1'h1;
+  assign _119_ = { _254_, _253_ } != 1'h0;
+  assign _120_ = { _265_, s_param__valid } != 2'h2;
+  assign _121_ = { _267_, s_param__valid } != 2'h2;
+  assign _122_ = { _265_, ch_left[16], s_param__valid } != 3'h5;
+  assign _123_ = { _262_, compute } != 2'h3;
+  assign _124_ = { _260_, _064_ } != 2'h2;
+  assign _125_ = { _267_, _265_, _262_, _260_ } != 1'h0;
+  assign _126_ = { _270_, s_param__valid } != 2'h2;
+  assign _127_ = { _272_, s_param__valid } != 2'h2;
+  assign _128_ = { _272_, _270_ } != 1'h0;
+  assign _129_ = { _277_, s_param__valid } != 2'h2;
+  assign _130_ = { _279_, s_param__valid } != 2'h2;
+  assign _131_ = { _277_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _132_ = { _279_, _277_ } != 1'h0;
+  assign _133_ = { _283_, s_param__valid } != 2'h2;
+  assign _134_ = { _285_, s_param__valid } != 2'h2;
+  assign _135_ = { _285_, _283_ } != 1'h0;
+  assign _136_ = { _290_, s_param__valid } != 2'h2;
+  assign _137_ = { _292_, s_param__valid } != 2'h2;
+  assign _138_ = { _290_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _139_ = { _292_, _290_ } != 1'h0;
+  assign _140_ = { _296_, s_param__valid } != 2'h2;
+  assign _141_ = { _298_, s_param__valid } != 2'h2;
+  assign _142_ = { _296_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _143_ = { _298_, _296_ } != 1'h0;
+  assign _144_ = { _303_, s_param__valid } != 2'h2;
+  assign _145_ = { _305_, s_param__valid } != 2'h2;
+  assign _146_ = { _303_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _147_ = { _303_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
+  assign _148_ = { _305_, _303_ } != 1'h0;
+  assign _149_ = { _309_, s_param__valid } != 2'h2;
+  assign _150_ = { _311_, s_param__valid } != 2'h2;
+  assign _151_ = { _311_, _309_ } != 1'h0;
+  assign _152_ = { _107_, _105_, enter_q, d_last } != 4'h8;
+  assign _153_ = { _107_, _105_, enter_q } != 1'h0;
+  assign _154_ = { _105_, enter_q } != 2'h2;
+  assign _155_ = { _107_, _105_, drain_restart } != 1'h0;
+  assign _156_ = { _107_, _105_, drain_restart } != 1'h0;
+  assign _157_ = { _006_, drain_restart } != 1'h0;
+  assign _188_ = & { _101_, o_valid };
+  assign _158_ = & { _114_, _113_ };
+  assign _159_ = & { tile_end, fn_last };
+  assign _160_ = & { _255_, ch_left[16], s_param__valid };
+  assign _161_ = & { _256_, ch_left[16], s_param__valid };
+  assign _162_ = & { _257_, ch_left[16], s_param__valid };
+  assign _163_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
+  assign _164_ = & { _128_, _127_, _126_ };
+  assign _165_ = & { _132_, _131_, _130_, _129_ };
+  assign _166_ = & { _135_, _134_, _133_ };
+  assign _167_ = & { _139_, _138_, _137_, _136_ };
+  assign _168_ = & { _143_, _142_, _141_, _140_ };
+  assign _169_ = & { _148_, _147_, _146_, _145_, _144_ };
+  assign _170_ = & { _151_, _150_, _149_ };
+  assign _171_ = & { _312_, s_param__valid };
+  assign _172_ = & { _313_, s_param__valid };
+  assign _173_ = & { _314_, s_param__valid };
+  assign _174_ = & { _315_, s_param__valid };
+  assign _175_ = & { _316_, s_param__valid };
+  assign _176_ = & { _317_, s_param__valid };
+  assign _177_ = & { _318_, s_param__valid };
+  assign _178_ = & { _319_, s_param__valid };
+  assign _179_ = & { _320_, s_param__valid };
+  assign _180_ = & { _321_, s_param__valid };
+  assign _181_ = & { _322_, s_param__valid };
+  assign _182_ = & { _323_, s_param__valid };
+  assign _183_ = & { _324_, s_param__valid };
+  assign _184_ = & { _200_, \o_valid$75  };
+  assign _185_ = & { _201_, \o_valid$75  };
+  assign _186_ = & { _202_, \o_valid$75  };
+  assign _187_ = & { _154_, _153_, _152_ };
+  assign _197_ = ~ _334_;
+  assign _198_ = ~ compute;
+  assign _199_ = ~ _330_;
+  assign _189_ = | { drain_restart, rst };
+  assign _190_ = | { dn_last, rst };
+  assign _191_ = | { _197_, rst };
+  assign _192_ = | { d_last, rst };
+  assign _193_ = | { _198_, rst };
+  assign _194_ = | { _065_, rst };
+  assign _195_ = | { _199_, rst };
+  assign _196_ = | { drain_restart, rst };
+  assign _200_ = ob == 2'h2;
+  assign _201_ = ob == 1'h1;
+  assign _202_ = ! ob;
+  assign _207_ = drain_restart ? 1'h0 : d_last;
+  assign _213_ = drain_restart ? m_one : row_last;
+  assign _216_ = drain_restart ? 1'h1 : row_valid;
+  assign _219_ = drain_restart ? 17'h00000 : row;
+  assign _225_ = drain_restart ? 4'h0 : dn;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$102  : _079_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$101  : _078_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _236_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _686_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -642,20 +655,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _670_ = b[5:0];
+        _686_ = b[5:0];
       2'b1?:
-        _670_ = b[11:6];
+        _686_ = b[11:6];
       default:
-        _670_ = a;
+        _686_ = a;
     endcase
   endfunction
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _248_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = ctrl_state == 1'h1;
-  assign _252_ = _055_ ? 2'h0 : 2'hx;
-  function [1:0] _677_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = _064_ ? 2'h0 : 2'hx;
+  function [1:0] _693_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -663,166 +676,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _677_ = b[1:0];
+        _693_ = b[1:0];
       4'b??1?:
-        _677_ = b[3:2];
+        _693_ = b[3:2];
       4'b?1??:
-        _677_ = b[5:4];
+        _693_ = b[5:4];
       4'b1???:
-        _677_ = b[7:6];
+        _693_ = b[7:6];
       default:
-        _677_ = a;
+        _693_ = a;
     endcase
   endfunction
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _255_ = compute ? 2'hx : 2'h3;
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _257_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _258_ = s_param__valid ? _257_ : 2'hx;
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _260_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _261_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _262_ = s_param__valid ? _045_[16:0] : 17'hxxxxx;
-  function [16:0] _687_;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _261_ = compute ? 2'hx : 2'h3;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _263_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _264_ = s_param__valid ? _263_ : 2'hx;
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _266_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _267_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _268_ = s_param__valid ? _054_[16:0] : 17'hxxxxx;
+  function [16:0] _703_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[16:0];
+        _703_ = b[16:0];
       2'b1?:
-        _687_ = b[33:17];
+        _703_ = b[33:17];
       default:
-        _687_ = a;
+        _703_ = a;
     endcase
   endfunction
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = s_param__valid ? _044_ : 17'hxxxxx;
-  assign _266_ = ! ctrl_state;
-  assign _267_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _049_;
-  assign _268_ = \$signal$105  ? _267_ : 1'hx;
-  assign _269_ = s_param__valid ? _268_ : 1'hx;
-  function [0:0] _694_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _694_ = b[0:0];
-      2'b1?:
-        _694_ = b[1:1];
-      default:
-        _694_ = a;
-    endcase
-  endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? _053_ : 17'hxxxxx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _058_;
+  assign _274_ = \$signal$105  ? _273_ : 1'hx;
   assign _275_ = s_param__valid ? _274_ : 1'hx;
-  function [0:0] _700_;
+  function [0:0] _710_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[0:0];
+        _710_ = b[0:0];
       2'b1?:
-        _700_ = b[1:1];
+        _710_ = b[1:1];
       default:
-        _700_ = a;
+        _710_ = a;
     endcase
   endfunction
-  assign _276_ = _700_(1'hx, { _278_, _275_ }, { _279_, _277_ });
   assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _278_ = s_param__valid ? 1'h0 : 1'hx;
   assign _279_ = ! ctrl_state;
-  assign _280_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _048_[1:0];
-  assign _281_ = \$signal$105  ? _280_ : 2'hx;
-  assign _282_ = s_param__valid ? _281_ : 2'hx;
-  function [1:0] _707_;
+  assign _280_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _281_ = s_param__valid ? _280_ : 1'hx;
+  function [0:0] _716_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _716_ = b[0:0];
+      2'b1?:
+        _716_ = b[1:1];
+      default:
+        _716_ = a;
+    endcase
+  endfunction
+  assign _282_ = _716_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _057_[1:0];
+  assign _287_ = \$signal$105  ? _286_ : 2'hx;
+  assign _288_ = s_param__valid ? _287_ : 2'hx;
+  function [1:0] _723_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _707_ = b[1:0];
+        _723_ = b[1:0];
       2'b1?:
-        _707_ = b[3:2];
+        _723_ = b[3:2];
       default:
-        _707_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = \$signal$105  ? _046_[5:0] : 6'hxx;
-  assign _288_ = s_param__valid ? _287_ : 6'hxx;
-  function [5:0] _713_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = \$signal$105  ? _055_[5:0] : 6'hxx;
+  assign _294_ = s_param__valid ? _293_ : 6'hxx;
+  function [5:0] _729_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _713_ = b[5:0];
+        _729_ = b[5:0];
       2'b1?:
-        _713_ = b[11:6];
+        _729_ = b[11:6];
       default:
-        _713_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = wb_last ? _047_[3:0] : 4'hx;
-  assign _294_ = \$signal$105  ? _293_ : 4'hx;
-  assign _295_ = s_param__valid ? _294_ : 4'hx;
-  function [3:0] _720_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = wb_last ? _056_[3:0] : 4'hx;
+  assign _300_ = \$signal$105  ? _299_ : 4'hx;
+  assign _301_ = s_param__valid ? _300_ : 4'hx;
+  function [3:0] _736_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _720_ = b[3:0];
+        _736_ = b[3:0];
       2'b1?:
-        _720_ = b[7:4];
+        _736_ = b[7:4];
       default:
-        _720_ = a;
+        _736_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h0 : _050_[0];
-  assign _301_ = s_param__valid ? _300_ : 1'hx;
-  function [0:0] _726_;
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h0 : _059_[0];
+  assign _307_ = s_param__valid ? _306_ : 1'hx;
+  function [0:0] _742_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _726_ = b[0:0];
+        _742_ = b[0:0];
       2'b1?:
-        _726_ = b[1:1];
+        _742_ = b[1:1];
       default:
-        _726_ = a;
+        _742_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = s_param__valid ? 1'h0 : 1'hx;
   assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
@@ -831,32 +838,38 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
   assign _318_ = ! ctrl_state;
-  assign _321_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _322_ = s_param__valid ? _321_ : 1'h0;
-  assign enter = _323_ ? _322_ : 1'h0;
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ! ctrl_state;
-  function [0:0] _754_;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _327_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _328_ = s_param__valid ? _327_ : 1'h0;
+  assign enter = _329_ ? _328_ : 1'h0;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ! ctrl_state;
+  function [0:0] _770_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _754_ = b[0:0];
+        _770_ = b[0:0];
       2'b1?:
-        _754_ = b[1:1];
+        _770_ = b[1:1];
       default:
-        _754_ = a;
+        _770_ = a;
     endcase
   endfunction
-  assign s_param__ready = _754_(1'h0, 2'h3, { _330_, _329_ });
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ! ctrl_state;
+  assign s_param__ready = _770_(1'h0, 2'h3, { _336_, _335_ });
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -864,7 +877,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$143 ),
+    .o_data(\o_data$147 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -878,8 +891,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$810$0 (ra_beat),
-    .\port$812$0 (ra_blk),
+    .\port$821$0 (ra_beat),
+    .\port$823$0 (ra_blk),
     .r_data(r_data),
     .rst(rst),
     .wp__addr(w_addr),
@@ -896,21 +909,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$1218$0 (r_data),
+    .\port$1237$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _037_[15:8] = 8'hxx;
-  assign _009_[2] = 1'hx;
-  assign _080_[18:17] = 2'hx;
+  assign _089_[18:17] = 2'hx;
+  assign _046_[15:8] = 8'hxx;
+  assign _010_[4] = 1'hx;
+  assign _008_[1] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_179_) begin
+    if (_189_) begin
+      ra_beat <= 2'h0;
+    end else if (o_valid) begin
+      ra_beat <= _099_[1:0];
+    end
+    if (_190_) begin
       ra_blk_next <= 4'h0;
     end else begin
-      ra_blk_next <= _089_[3:0];
+      ra_blk_next <= _098_[3:0];
     end
-    if (_180_) begin
+    if (_191_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -926,8 +945,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _456_ <= 17'h00000;
-      _457_ <= 17'h00000;
+      _472_ <= 17'h00000;
+      _473_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hb;
@@ -937,231 +956,237 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$55  <= 1'h0;
       \i_valid$53  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$140  <= 1'h0;
+      \$signal$144  <= 1'h0;
       enter_q <= 1'h0;
+      drain_dn_wrap <= 1'h0;
+      drain_dn_step <= 1'h0;
+      drain_d_wrap <= 1'h0;
+      drain_d_step <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
-      d <= 1'h0;
     end else begin
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _083_; else row_last_next <= drain_lt_last & _085_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _094_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _080_[16:0];
+      row_next <= _089_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= ! d;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _456_ <= _073_[16:0];
-      _457_ <= _072_[16:0];
-      tile_end <= _057_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _026_ : _027_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _025_ : kept;
+      _472_ <= _082_[16:0];
+      _473_ <= _081_[16:0];
+      tile_end <= _066_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _035_ : _036_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _034_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _012_ + _014_;
+      give_back <= _021_ + _024_;
       \w_en$78  <= \w_en$74 ;
       \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$140 ;
-      part_last <= _004_ & dn_last;
-      \$signal$140  <= _002_;
+      \i_valid$53  <= \$signal$144 ;
+      part_last <= _014_ & dn_last;
+      \$signal$144  <= _012_;
       enter_q <= enter;
-      begin if (_096_) d_last <= _197_; else d_last <= _098_ ? \$signal$132  : _197_; end
-      begin if (_096_) row_last <= _203_; else begin if (_098_) row_last <= row_last_next; else row_last <= _203_; end end
-      begin if (_096_) row_valid <= _206_; else begin if (_098_) row_valid <= row_valid_next; else row_valid <= _206_; end end
-      begin if (_096_) row <= _209_; else begin if (_098_) row <= row_next; else row <= _209_; end end
-      begin if (_096_) dn <= _215_; else begin if (_098_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _101_[3:0]; else dn <= _215_; end else dn <= _215_; end end
-      begin if (_096_) d <= _220_; else begin if (_098_) d <= d_last ? (* full_case = 32'd1 *) 1'h0 : _001_; else d <= _220_; end end
+      drain_dn_wrap <= dn_last;
+      drain_dn_step <= _003_ & d_last;
+      drain_d_wrap <= d_last;
+      drain_d_step <= _110_ & row_end;
+      begin if (_105_) d_last <= _207_; else d_last <= _107_ ? \$signal$132  : _207_; end
+      begin if (_105_) row_last <= _213_; else begin if (_107_) row_last <= row_last_next; else row_last <= _213_; end end
+      begin if (_105_) row_valid <= _216_; else begin if (_107_) row_valid <= row_valid_next; else row_valid <= _216_; end end
+      begin if (_105_) row <= _219_; else begin if (_107_) row <= row_next; else row <= _219_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _225_; end else dn <= _225_; end
     end
-    if (_181_) begin
+    if (_192_) begin
       \$signal$132  <= 1'h0;
     end else begin
       \$signal$132  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_102_) begin
-      at_tile_last <= compute ? _225_ : \$signal$102 ;
+    end else if (_111_) begin
+      at_tile_last <= compute ? _231_ : \$signal$102 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_103_) begin
-      at_k_last <= compute ? _228_ : \$signal$101 ;
+    end else if (_112_) begin
+      at_k_last <= compute ? _234_ : \$signal$101 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_148_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _230_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_158_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _236_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 8'h00;
-    end else if (_106_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _068_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end else if (_115_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _077_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 8'h00;
-    end else if (_107_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _067_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end else if (_116_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _076_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_108_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_117_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _073_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_109_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_118_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _072_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_182_) begin
+    if (_193_) begin
       fm0 <= 17'h00000;
-    end else if (_149_) begin
-      fm0 <= _062_[16:0];
+    end else if (_159_) begin
+      fm0 <= _071_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_110_) begin
-      flush <= _670_(6'hxx, { 6'h23, _054_[5:0] }, { _248_, _247_ });
+    end else if (_119_) begin
+      flush <= _686_(6'hxx, { 6'h23, _063_[5:0] }, { _254_, _253_ });
     end
-    if (_183_) begin
+    if (_194_) begin
       compute <= 1'h0;
-    end else if (_150_) begin
+    end else if (_160_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_151_) begin
+    end else if (_161_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_152_) begin
+    end else if (_162_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_153_) begin
-      ctrl_state <= _677_(2'hx, { _260_, _258_, _255_, _252_ }, { _261_, _259_, _256_, _254_ });
+    end else if (_163_) begin
+      ctrl_state <= _693_(2'hx, { _266_, _264_, _261_, _258_ }, { _267_, _265_, _262_, _260_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_154_) begin
-      ch_left <= _687_(17'hxxxxx, { _265_, _262_ }, { _266_, _264_ });
+    end else if (_164_) begin
+      ch_left <= _703_(17'hxxxxx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_155_) begin
-      wb_last <= _694_(1'hx, { _272_, _269_ }, { _273_, _271_ });
+    end else if (_165_) begin
+      wb_last <= _710_(1'hx, { _278_, _275_ }, { _279_, _277_ });
     end
     if (rst) begin
       \$signal$105  <= 1'h1;
-    end else if (_156_) begin
-      \$signal$105  <= _276_;
+    end else if (_166_) begin
+      \$signal$105  <= _282_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_157_) begin
-      wb <= _707_(2'hx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_167_) begin
+      wb <= _723_(2'hx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_158_) begin
-      wa <= _713_(6'hxx, { _291_, _288_ }, { _292_, _290_ });
+    end else if (_168_) begin
+      wa <= _729_(6'hxx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_159_) begin
-      blk <= _720_(4'hx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_169_) begin
+      blk <= _736_(4'hx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_160_) begin
-      lane <= _726_(1'hx, { _304_, _301_ }, { _305_, _303_ });
+    end else if (_170_) begin
+      lane <= _742_(1'hx, { _310_, _307_ }, { _311_, _309_ });
     end
     if (rst) begin
       \$signal$102  <= 1'h0;
-    end else if (_161_) begin
-      \$signal$102  <= _043_;
+    end else if (_171_) begin
+      \$signal$102  <= _052_;
     end
     if (rst) begin
       \$signal$101  <= 1'h0;
-    end else if (_162_) begin
-      \$signal$101  <= _039_;
+    end else if (_172_) begin
+      \$signal$101  <= _048_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_163_) begin
-      tile_pen <= _038_[7:0];
+    end else if (_173_) begin
+      tile_pen <= _047_[7:0];
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_164_) begin
+    end else if (_174_) begin
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_165_) begin
+    end else if (_175_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_166_) begin
+    end else if (_176_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_167_) begin
+    end else if (_177_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_178_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_179_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_180_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_181_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_172_) begin
+    end else if (_182_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_173_) begin
+    end else if (_183_) begin
       m_less <= hdr[15:0] - 2'h2;
     end
-    if (_184_) begin
+    if (_195_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _020_;
+      w_en <= s_param__valid & _029_;
     end
-    if (!_325_) begin
+    if (!_331_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_326_) begin
+    if (!_332_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_327_) begin
+    if (!_333_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1173,17 +1198,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_174_) begin
+    end else if (_184_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_175_) begin
+    end else if (_185_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_176_) begin
+    end else if (_186_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1191,39 +1216,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$75 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _009_[1:0];
+      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$140 ) begin
+    if (\$signal$144 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$143 [95:48] : \o_data$143 [47:0];
+      acc_pair <= beat[1] ? \o_data$147 [95:48] : \o_data$147 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_177_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_096_) dn_last <= 1'hx; else begin if (_098_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_187_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_105_) dn_last <= 1'hx; else begin if (_107_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_146_) begin
-      begin if (_096_) beat_last <= beat == 2'h2; else begin if (_098_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_155_) begin
+      begin if (_105_) beat_last <= beat == 2'h2; else begin if (_107_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_147_) begin
-      begin if (_096_) beat <= _099_[1:0]; else begin if (_098_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_156_) begin
+      begin if (_105_) beat <= _108_[1:0]; else begin if (_107_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_185_) begin
+    if (rst) begin
+      d <= 1'h0;
+    end else if (_157_) begin
+      begin if (_006_) d <= _008_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
+    end
+    if (_196_) begin
       ra_blk <= 4'h0;
-    end else if (_178_) begin
+    end else if (_188_) begin
       ra_blk <= ra_blk_next;
-    end
-    if (_186_) begin
-      ra_beat <= 2'h0;
-    end else if (o_valid) begin
-      ra_beat <= _090_[1:0];
     end
   end
 endmodule
@@ -2225,13 +2250,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$810$0 , \port$812$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$821$0 , \port$823$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$810$0 ;
-  wire [1:0] \port$810$0 ;
-  input [3:0] \port$812$0 ;
-  wire [3:0] \port$812$0 ;
+  input [1:0] \port$821$0 ;
+  wire [1:0] \port$821$0 ;
+  input [3:0] \port$823$0 ;
+  wire [3:0] \port$823$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
   input rst;
@@ -2316,7 +2341,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$810$0 , \
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$812$0 , \port$810$0  }];
+    _1_ <= mem[{ \port$823$0 , \port$821$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2324,7 +2349,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$810$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1218$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1237$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2447,8 +2472,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1218$0 ;
-  wire [68:0] \port$1218$0 ;
+  input [68:0] \port$1237$0 ;
+  wire [68:0] \port$1237$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2878,10 +2903,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1218$0 [31:0];
+      rq0_b0 <= \port$1237$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1218$0 [68:63];
-      rq0_m0 <= \port$1218$0 [62:32];
+      rq0_e0 <= \port$1237$0 [68:63];
+      rq0_m0 <= \port$1237$0 [62:32];
     end
   end
 endmodule

@@ -58,90 +58,88 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
-  wire _003_;
-  wire _004_;
-  wire _005_;
+  wire [1:0] _002_;
+  wire [2:0] _003_;
+  wire [2:0] _004_;
+  wire [3:0] _005_;
+  wire _006_;
   wire _007_;
   wire _008_;
-  wire _009_;
   wire _010_;
   wire _011_;
   wire _012_;
-  wire _014_;
+  wire _013_;
   wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
-  wire _020_;
   wire _021_;
-  (* unused_bits = "17" *)
-  wire [17:0] _023_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
   wire _026_;
-  wire _029_;
-  (* unused_bits = "5" *)
-  wire [5:0] _032_;
+  wire _027_;
+  wire _028_;
+  (* unused_bits = "17" *)
+  wire [17:0] _030_;
   wire _033_;
-  wire _034_;
-  wire _035_;
-  (* unused_bits = "16" *)
-  wire [16:0] _037_;
-  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _042_;
-  wire _043_;
-  wire _044_;
-  wire [15:0] _045_;
-  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _046_;
-  wire _047_;
-  wire _048_;
-  wire [15:0] _049_;
-  wire _050_;
-  wire [16:0] _051_;
-  (* unused_bits = "17" *)
-  wire [17:0] _052_;
-  (* unused_bits = "3" *)
-  wire [3:0] _053_;
-  (* unused_bits = "3" *)
-  wire [3:0] _054_;
-  wire _055_;
-  (* unused_bits = "2" *)
-  wire [2:0] _056_;
-  wire _057_;
+  wire _036_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
   (* unused_bits = "5" *)
-  wire [5:0] _060_;
-  wire _061_;
+  wire [5:0] _043_;
+  wire _044_;
+  wire _045_;
+  (* unused_bits = "16" *)
+  wire [16:0] _047_;
+  wire _051_;
+  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _053_;
+  wire _054_;
+  wire [15:0] _055_;
+  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _056_;
+  wire _057_;
+  wire _058_;
+  wire [15:0] _059_;
+  wire _060_;
+  wire [16:0] _061_;
   wire _062_;
-  wire _063_;
-  wire _064_;
   (* unused_bits = "17" *)
-  wire [17:0] _068_;
-  (* unused_bits = "4" *)
-  wire [4:0] _069_;
+  wire [17:0] _063_;
+  (* unused_bits = "3" *)
+  wire [3:0] _064_;
+  (* unused_bits = "3" *)
+  wire [3:0] _065_;
+  (* unused_bits = "2" *)
+  wire [2:0] _066_;
+  wire _067_;
   wire _070_;
-  wire _071_;
+  (* unused_bits = "5" *)
+  wire [5:0] _071_;
   wire _072_;
   wire _073_;
-  (* unused_bits = "6" *)
-  wire [6:0] _074_;
-  (* unused_bits = "6" *)
-  wire [6:0] _075_;
-  wire _076_;
-  wire _077_;
-  (* unused_bits = "3" *)
-  wire [3:0] _078_;
-  wire _079_;
+  wire _074_;
+  (* unused_bits = "17" *)
+  wire [17:0] _078_;
+  (* unused_bits = "4" *)
+  wire [4:0] _079_;
   wire _080_;
   wire _081_;
   wire _082_;
   wire _083_;
-  wire _084_;
-  wire _085_;
+  (* unused_bits = "6" *)
+  wire [6:0] _084_;
+  (* unused_bits = "6" *)
+  wire [6:0] _085_;
   wire _086_;
+  wire _087_;
   (* unused_bits = "3" *)
-  wire [3:0] _087_;
-  (* unused_bits = "2" *)
-  wire [2:0] _088_;
+  wire [3:0] _088_;
   wire _089_;
   wire _090_;
   wire _091_;
@@ -227,66 +225,69 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _171_;
   wire _172_;
   wire _173_;
+  wire _174_;
+  wire _175_;
+  wire _176_;
+  wire _177_;
   wire _178_;
-  wire _184_;
-  wire _187_;
-  wire [16:0] _190_;
-  wire [2:0] _193_;
-  wire [1:0] _198_;
-  wire _202_;
-  wire _203_;
-  wire _205_;
+  wire _179_;
+  wire _180_;
+  wire _181_;
+  wire _186_;
+  wire _192_;
+  wire _195_;
+  wire [16:0] _198_;
+  wire [2:0] _201_;
   wire _206_;
-  wire _208_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
+  wire _207_;
+  wire _209_;
+  wire _210_;
+  wire _212_;
   wire _229_;
-  wire [1:0] _230_;
+  wire _230_;
+  wire _231_;
   wire _232_;
-  wire [1:0] _233_;
-  wire _234_;
-  wire [1:0] _235_;
-  wire [1:0] _236_;
-  wire _237_;
-  wire [1:0] _238_;
-  wire _239_;
-  wire [16:0] _240_;
-  wire _242_;
-  wire [16:0] _243_;
-  wire _244_;
-  wire _245_;
+  wire _233_;
+  wire [1:0] _234_;
+  wire _236_;
+  wire [1:0] _237_;
+  wire _238_;
+  wire [1:0] _239_;
+  wire [1:0] _240_;
+  wire _241_;
+  wire [1:0] _242_;
+  wire _243_;
+  wire [16:0] _244_;
   wire _246_;
-  wire _247_;
+  wire [16:0] _247_;
+  wire _248_;
   wire _249_;
   wire _250_;
   wire _251_;
-  wire _252_;
   wire _253_;
   wire _254_;
   wire _255_;
   wire _256_;
   wire _257_;
-  wire [2:0] _258_;
-  wire [2:0] _259_;
+  wire _258_;
+  wire _259_;
+  wire _260_;
   wire _261_;
   wire [2:0] _262_;
-  wire _263_;
-  wire [2:0] _264_;
-  wire [2:0] _265_;
+  wire [2:0] _263_;
+  wire _265_;
   wire [2:0] _266_;
-  wire _268_;
+  wire _267_;
+  wire [2:0] _268_;
   wire [2:0] _269_;
-  wire _270_;
-  wire [1:0] _271_;
-  wire [1:0] _272_;
+  wire [2:0] _270_;
+  wire _272_;
+  wire [2:0] _273_;
   wire _274_;
   wire [1:0] _275_;
-  wire _276_;
-  wire _277_;
+  wire [1:0] _276_;
   wire _278_;
-  wire _279_;
+  wire [1:0] _279_;
   wire _280_;
   wire _281_;
   wire _282_;
@@ -297,10 +298,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _287_;
   wire _288_;
   wire _289_;
+  wire _290_;
+  wire _291_;
   wire _292_;
   wire _293_;
-  wire _294_;
-  wire _295_;
   wire _296_;
   wire _297_;
   wire _298_;
@@ -310,11 +311,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _302_;
   wire _303_;
   wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
   wire \$signal ;
-  reg \$signal$127  = 1'h0;
-  reg \$signal$128  = 1'h0;
-  reg \$signal$131  = 1'h0;
-  reg \$signal$148  = 1'h0;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$136  = 1'h0;
+  reg \$signal$152  = 1'h0;
   wire \$signal$72 ;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -336,6 +341,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h0;
   reg [2:0] dn = 3'h0;
   reg dn_last = 1'h0;
+  wire drain_d_step;
+  wire drain_dn_step;
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
@@ -350,8 +357,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [87:0] i_acc = 88'h0000000000000000000000;
   wire i_last;
-  reg \i_last$86  = 1'h0;
-  reg \i_valid$84  = 1'h0;
+  reg \i_last$91  = 1'h0;
+  reg \i_valid$89  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -373,15 +380,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$151 ;
+  wire [87:0] \o_data$155 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$106 ;
+  wire \o_valid$111 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$100 ;
-  wire [68:0] \r_data$98 ;
-  wire [68:0] \r_data$99 ;
+  wire [68:0] \r_data$103 ;
+  wire [68:0] \r_data$104 ;
+  wire [68:0] \r_data$105 ;
   input r_en;
   wire r_en;
   reg [2:0] ra = 3'h0;
@@ -407,10 +414,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] tile_pen = 6'h00;
   reg [2:0] w_addr = 3'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$110  = 33'h000000000;
+  reg [32:0] \w_data$115  = 33'h000000000;
   reg w_en = 1'h0;
-  reg \w_en$108  = 1'h0;
   reg \w_en$11  = 1'h0;
+  reg \w_en$113  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [2:0] wa = 3'h0;
@@ -418,180 +425,189 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _016_ = s_act__valid & s_wgt__valid;
-  assign _026_ = in_data & _016_;
-  assign _033_ = ~ at_k_last;
-  assign _044_ = credit_ok | _033_;
-  assign take = _026_ & _044_;
-  assign _055_ = s_act__valid & s_wgt__valid;
-  assign _063_ = in_data & _055_;
-  assign _072_ = _063_ & credit_ok;
-  assign \$signal  = _072_ & at_k_last;
-  assign _082_ = ~ in_data;
+  assign _023_ = s_act__valid & s_wgt__valid;
+  assign _033_ = in_data & _023_;
+  assign _041_ = ~ at_k_last;
+  assign _051_ = credit_ok | _041_;
+  assign take = _033_ & _051_;
+  assign _062_ = s_act__valid & s_wgt__valid;
+  assign _070_ = in_data & _062_;
+  assign _080_ = _070_ & credit_ok;
+  assign \$signal  = _080_ & at_k_last;
+  assign _089_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _007_ = ~ at_k_last;
-  assign _008_ = credit_ok | _007_;
-  assign _009_ = _000_ & _008_;
-  assign adv = _082_ | _009_;
-  assign _010_ = compute & adv;
-  assign _011_ = _010_ & at_tile_last;
-  assign block_end = _011_ & fn_last;
+  assign _011_ = ~ at_k_last;
+  assign _015_ = credit_ok | _011_;
+  assign _016_ = _000_ & _015_;
+  assign adv = _089_ | _016_;
+  assign _017_ = compute & adv;
+  assign _018_ = _017_ & at_tile_last;
+  assign block_end = _018_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _012_ = ! lane;
-  assign _014_ = lane == 1'h1;
-  assign _015_ = s_param__valid & _014_;
-  assign _017_ = lane == 2'h2;
-  assign _018_ = s_param__valid & _017_;
-  assign _019_ = lane == 2'h3;
-  assign _020_ = s_param__valid & _019_;
+  assign _019_ = ! lane;
+  assign _021_ = lane == 1'h1;
+  assign _022_ = s_param__valid & _021_;
+  assign _024_ = lane == 2'h2;
+  assign _025_ = s_param__valid & _024_;
+  assign _026_ = lane == 2'h3;
+  assign _027_ = s_param__valid & _026_;
   assign row_end = o_valid & beat_last;
-  assign _021_ = ~ dn_last;
-  assign wrap = d_last & _021_;
-  assign _023_[16:0] = row + 1'h1;
-  assign _029_ = d == 2'h2;
-  assign \$signal$72  = d_last ? 1'h0 : _029_;
-  assign _032_[4:0] = kept - 3'h4;
-  assign _034_ = kept >= 4'h8;
-  assign _035_ = kept >= 3'h4;
-  assign _037_[15:0] = hdr[15:0] - 1'h1;
-  assign _042_[5:0] = hdr[37:32] - 2'h2;
-  assign _043_ = hdr[47:32] > 3'h7;
-  assign _045_[5:0] = _043_ ? hdr[37:32] : 6'h07;
-  assign _046_[5:0] = _045_[5:0] - 2'h2;
-  assign _047_ = hdr[47:32] == 1'h1;
-  assign _048_ = hdr[47:32] > 3'h7;
-  assign _049_ = _048_ ? hdr[47:32] : 16'h0007;
-  assign _050_ = _049_ == 1'h1;
-  assign _051_ = hdr[31:16] - 2'h2;
-  assign _052_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _053_[2:0] = wa + 1'h1;
-  assign _054_[2:0] = blk + 1'h1;
-  assign _056_[1:0] = lane + 1'h1;
-  assign _057_ = lane == 2'h2;
-  assign _060_[4:0] = flush - 1'h1;
-  assign _061_ = ! flush;
-  assign _062_ = block_end & last_mblock;
-  assign _064_ = compute & adv;
-  assign _068_[16:0] = fm0 + 3'h4;
-  assign _069_[3:0] = fn_rem - 1'h1;
-  assign _070_ = ! fn_rem;
-  assign _071_ = fn_last & last_mblock;
-  assign _073_ = ~ _071_;
-  assign _074_[5:0] = k_rem - 1'h1;
-  assign _075_[5:0] = t_rem - 1'h1;
-  assign _076_ = ! k_rem;
-  assign _077_ = ! t_rem;
-  assign _078_[2:0] = ra + 1'h1;
-  assign _079_ = beat_last & d_last;
-  assign _080_ = ~ drain_restart;
-  assign _081_ = _080_ & o_valid;
-  assign _083_ = ~ beat_last;
-  assign _084_ = _081_ & _083_;
-  assign _085_ = ~ drain_restart;
-  assign _086_ = _085_ & row_end;
-  assign _087_[2:0] = dn + 1'h1;
-  assign _088_[1:0] = d + 1'h1;
-  assign _089_ = o_valid & row_valid;
-  assign _090_ = row_end & row_valid;
-  assign _001_ = _090_ & row_last;
-  assign _003_ = r_en & m_out__valid;
-  assign _004_ = ~ row_valid;
-  assign _005_ = row_end & _004_;
-  assign _091_ = { _237_, s_param__valid } != 2'h2;
-  assign _092_ = { _239_, s_param__valid } != 2'h2;
-  assign _093_ = { _237_, ch_left[16], s_param__valid } != 3'h5;
-  assign _094_ = { _234_, compute } != 2'h3;
-  assign _095_ = { _232_, _061_ } != 2'h2;
-  assign _096_ = { _239_, _237_, _234_, _232_ } != 1'h0;
-  assign _097_ = { _242_, s_param__valid } != 2'h2;
-  assign _098_ = { _244_, s_param__valid } != 2'h2;
-  assign _099_ = { _244_, _242_ } != 1'h0;
-  assign _100_ = { _249_, s_param__valid } != 2'h2;
-  assign _101_ = { _251_, s_param__valid } != 2'h2;
-  assign _102_ = { _249_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _103_ = { _251_, _249_ } != 1'h0;
-  assign _104_ = { _255_, s_param__valid } != 2'h2;
-  assign _105_ = { _257_, s_param__valid } != 2'h2;
-  assign _106_ = { _257_, _255_ } != 1'h0;
-  assign _107_ = { _261_, s_param__valid } != 2'h2;
-  assign _108_ = { _263_, s_param__valid } != 2'h2;
-  assign _109_ = { _261_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _110_ = { _263_, _261_ } != 1'h0;
-  assign _111_ = { _268_, s_param__valid } != 2'h2;
-  assign _112_ = { _270_, s_param__valid } != 2'h2;
-  assign _113_ = { _268_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _114_ = { _268_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
-  assign _115_ = { _270_, _268_ } != 1'h0;
-  assign _116_ = { _274_, s_param__valid } != 2'h2;
-  assign _117_ = { _276_, s_param__valid } != 2'h2;
-  assign _118_ = { _276_, _274_ } != 1'h0;
-  assign _119_ = { _086_, _084_, enter_q, d_last } != 4'h8;
-  assign _120_ = { _086_, _084_, enter_q } != 1'h0;
-  assign _121_ = { _084_, enter_q } != 2'h2;
-  assign _122_ = { _086_, _084_, drain_restart } != 1'h0;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { compute, adv } != 2'h2;
-  assign _128_ = { compute, adv } != 2'h2;
-  assign _129_ = { tile_end, compute } != 1'h1;
-  assign _130_ = { tile_end, compute } != 1'h1;
-  assign _131_ = { _226_, _225_ } != 1'h0;
-  assign _132_ = & { _228_, ch_left[16], s_param__valid };
-  assign _133_ = & { _229_, ch_left[16], s_param__valid };
-  assign _134_ = & { _096_, _095_, _094_, _093_, _092_, _091_ };
-  assign _135_ = & { _099_, _098_, _097_ };
-  assign _136_ = & { _103_, _102_, _101_, _100_ };
-  assign _137_ = & { _106_, _105_, _104_ };
-  assign _138_ = & { _110_, _109_, _108_, _107_ };
-  assign _139_ = & { _115_, _114_, _113_, _112_, _111_ };
-  assign _140_ = & { _118_, _117_, _116_ };
-  assign _141_ = & { _277_, s_param__valid };
-  assign _142_ = & { _278_, s_param__valid };
-  assign _143_ = & { _279_, s_param__valid };
-  assign _144_ = & { _280_, s_param__valid };
-  assign _145_ = & { _281_, s_param__valid };
-  assign _146_ = & { _282_, s_param__valid };
-  assign _147_ = & { _283_, s_param__valid };
-  assign _148_ = & { _284_, s_param__valid };
-  assign _149_ = & { _285_, s_param__valid };
-  assign _150_ = & { _286_, s_param__valid };
-  assign _151_ = & { _287_, s_param__valid };
-  assign _152_ = & { _288_, s_param__valid };
-  assign _153_ = & { _289_, s_param__valid };
-  assign _154_ = & { _121_, _120_, _119_ };
-  assign _155_ = & { _079_, o_valid };
-  assign _156_ = & { _126_, _125_ };
-  assign _157_ = & { tile_end, fn_last };
-  assign _158_ = & { _227_, ch_left[16], s_param__valid };
-  assign _168_ = ~ _295_;
-  assign _169_ = ~ _296_;
-  assign _170_ = ~ _297_;
-  assign _171_ = ~ _298_;
-  assign _172_ = ~ _302_;
-  assign _173_ = ~ compute;
-  assign _159_ = | { _168_, rst };
-  assign _160_ = | { _169_, rst };
-  assign _161_ = | { _170_, rst };
-  assign _162_ = | { _171_, rst };
-  assign _163_ = | { drain_restart, rst };
-  assign _164_ = | { dn_last, rst };
-  assign _165_ = | { _172_, rst };
-  assign _166_ = | { _173_, rst };
-  assign _167_ = | { _062_, rst };
-  assign _178_ = drain_restart ? 1'h0 : d_last;
-  assign _184_ = drain_restart ? m_one : row_last;
-  assign _187_ = drain_restart ? 1'h1 : row_valid;
-  assign _190_ = drain_restart ? 17'h00000 : row;
-  assign _193_ = drain_restart ? 3'h0 : dn;
-  assign _198_ = drain_restart ? 2'h0 : d;
-  assign _202_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
-  assign _203_ = adv ? _202_ : 1'hx;
-  assign _205_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
-  assign _206_ = adv ? _205_ : 1'hx;
-  assign _208_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _607_;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
+  assign _030_[16:0] = row + 1'h1;
+  assign _036_ = d == 2'h2;
+  assign \$signal$72  = d_last ? 1'h0 : _036_;
+  assign _038_ = ~ drain_restart;
+  assign drain_d_step = _038_ & row_end;
+  assign _039_ = ~ drain_restart;
+  assign _040_ = _039_ & row_end;
+  assign drain_dn_step = _040_ & d_last;
+  assign _043_[4:0] = kept - 3'h4;
+  assign _044_ = kept >= 4'h8;
+  assign _045_ = kept >= 3'h4;
+  assign _047_[15:0] = hdr[15:0] - 1'h1;
+  assign _053_[5:0] = hdr[37:32] - 2'h2;
+  assign _054_ = hdr[47:32] > 3'h7;
+  assign _055_[5:0] = _054_ ? hdr[37:32] : 6'h07;
+  assign _056_[5:0] = _055_[5:0] - 2'h2;
+  assign _057_ = hdr[47:32] == 1'h1;
+  assign _058_ = hdr[47:32] > 3'h7;
+  assign _059_ = _058_ ? hdr[47:32] : 16'h0007;
+  assign _060_ = _059_ == 1'h1;
+  assign _061_ = hdr[31:16] - 2'h2;
+  assign _063_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _064_[2:0] = wa + 1'h1;
+  assign _065_[2:0] = blk + 1'h1;
+  assign _066_[1:0] = lane + 1'h1;
+  assign _067_ = lane == 2'h2;
+  assign _071_[4:0] = flush - 1'h1;
+  assign _072_ = ! flush;
+  assign _073_ = block_end & last_mblock;
+  assign _074_ = compute & adv;
+  assign _078_[16:0] = fm0 + 3'h4;
+  assign _079_[3:0] = fn_rem - 1'h1;
+  assign _081_ = ! fn_rem;
+  assign _082_ = fn_last & last_mblock;
+  assign _083_ = ~ _082_;
+  assign _084_[5:0] = k_rem - 1'h1;
+  assign _085_[5:0] = t_rem - 1'h1;
+  assign _086_ = ! k_rem;
+  assign _087_ = ! t_rem;
+  assign _088_[2:0] = ra + 1'h1;
+  assign _090_ = beat_last & d_last;
+  assign _091_ = ~ drain_restart;
+  assign _092_ = _091_ & o_valid;
+  assign _093_ = ~ beat_last;
+  assign _094_ = _092_ & _093_;
+  assign _095_ = ~ drain_restart;
+  assign _096_ = _095_ & row_end;
+  assign _097_ = ~ drain_restart;
+  assign _001_ = drain_d_step & _097_;
+  assign _002_ = d + 1'h1;
+  assign _003_[1:0] = d_last ? 2'h0 : _002_;
+  assign _004_ = dn + 1'h1;
+  assign _005_[2:0] = dn_last ? 3'h0 : _004_;
+  assign _006_ = o_valid & row_valid;
+  assign _007_ = row_end & row_valid;
+  assign _008_ = _007_ & row_last;
+  assign _010_ = r_en & m_out__valid;
+  assign _012_ = ~ row_valid;
+  assign _013_ = row_end & _012_;
+  assign _098_ = { _241_, s_param__valid } != 2'h2;
+  assign _099_ = { _243_, s_param__valid } != 2'h2;
+  assign _100_ = { _241_, ch_left[16], s_param__valid } != 3'h5;
+  assign _101_ = { _238_, compute } != 2'h3;
+  assign _102_ = { _236_, _072_ } != 2'h2;
+  assign _103_ = { _243_, _241_, _238_, _236_ } != 1'h0;
+  assign _104_ = { _246_, s_param__valid } != 2'h2;
+  assign _105_ = { _248_, s_param__valid } != 2'h2;
+  assign _106_ = { _248_, _246_ } != 1'h0;
+  assign _107_ = { _253_, s_param__valid } != 2'h2;
+  assign _108_ = { _255_, s_param__valid } != 2'h2;
+  assign _109_ = { _253_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _110_ = { _255_, _253_ } != 1'h0;
+  assign _111_ = { _259_, s_param__valid } != 2'h2;
+  assign _112_ = { _261_, s_param__valid } != 2'h2;
+  assign _113_ = { _261_, _259_ } != 1'h0;
+  assign _114_ = { _265_, s_param__valid } != 2'h2;
+  assign _115_ = { _267_, s_param__valid } != 2'h2;
+  assign _116_ = { _265_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _117_ = { _267_, _265_ } != 1'h0;
+  assign _118_ = { _272_, s_param__valid } != 2'h2;
+  assign _119_ = { _274_, s_param__valid } != 2'h2;
+  assign _120_ = { _272_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _121_ = { _272_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _122_ = { _274_, _272_ } != 1'h0;
+  assign _123_ = { _278_, s_param__valid } != 2'h2;
+  assign _124_ = { _280_, s_param__valid } != 2'h2;
+  assign _125_ = { _280_, _278_ } != 1'h0;
+  assign _126_ = { _096_, _094_, enter_q, d_last } != 4'h8;
+  assign _127_ = { _096_, _094_, enter_q } != 1'h0;
+  assign _128_ = { _094_, enter_q } != 2'h2;
+  assign _129_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _130_ = { _001_, drain_restart } != 1'h0;
+  assign _131_ = { compute, adv } != 2'h2;
+  assign _132_ = { compute, adv } != 2'h2;
+  assign _133_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _134_ = { compute, adv } != 2'h2;
+  assign _135_ = { compute, adv } != 2'h2;
+  assign _136_ = { compute, adv } != 2'h2;
+  assign _137_ = { tile_end, compute } != 1'h1;
+  assign _138_ = { tile_end, compute } != 1'h1;
+  assign _139_ = { _230_, _229_ } != 1'h0;
+  assign _140_ = & { _103_, _102_, _101_, _100_, _099_, _098_ };
+  assign _141_ = & { _106_, _105_, _104_ };
+  assign _142_ = & { _110_, _109_, _108_, _107_ };
+  assign _143_ = & { _113_, _112_, _111_ };
+  assign _144_ = & { _117_, _116_, _115_, _114_ };
+  assign _145_ = & { _122_, _121_, _120_, _119_, _118_ };
+  assign _146_ = & { _125_, _124_, _123_ };
+  assign _147_ = & { _281_, s_param__valid };
+  assign _148_ = & { _282_, s_param__valid };
+  assign _149_ = & { _283_, s_param__valid };
+  assign _150_ = & { _284_, s_param__valid };
+  assign _151_ = & { _285_, s_param__valid };
+  assign _152_ = & { _286_, s_param__valid };
+  assign _153_ = & { _287_, s_param__valid };
+  assign _154_ = & { _288_, s_param__valid };
+  assign _155_ = & { _289_, s_param__valid };
+  assign _156_ = & { _290_, s_param__valid };
+  assign _157_ = & { _291_, s_param__valid };
+  assign _158_ = & { _292_, s_param__valid };
+  assign _159_ = & { _293_, s_param__valid };
+  assign _160_ = & { _128_, _127_, _126_ };
+  assign _161_ = & { _090_, o_valid };
+  assign _162_ = & { _134_, _133_ };
+  assign _163_ = & { tile_end, fn_last };
+  assign _164_ = & { _231_, ch_left[16], s_param__valid };
+  assign _165_ = & { _232_, ch_left[16], s_param__valid };
+  assign _166_ = & { _233_, ch_left[16], s_param__valid };
+  assign _176_ = ~ _299_;
+  assign _177_ = ~ _300_;
+  assign _178_ = ~ _301_;
+  assign _179_ = ~ _302_;
+  assign _180_ = ~ _306_;
+  assign _181_ = ~ compute;
+  assign _167_ = | { _176_, rst };
+  assign _168_ = | { _177_, rst };
+  assign _169_ = | { _178_, rst };
+  assign _170_ = | { _179_, rst };
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { dn_last, rst };
+  assign _173_ = | { _180_, rst };
+  assign _174_ = | { _181_, rst };
+  assign _175_ = | { _073_, rst };
+  assign _186_ = drain_restart ? 1'h0 : d_last;
+  assign _192_ = drain_restart ? m_one : row_last;
+  assign _195_ = drain_restart ? 1'h1 : row_valid;
+  assign _198_ = drain_restart ? 17'h00000 : row;
+  assign _201_ = drain_restart ? 3'h0 : dn;
+  assign _206_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
+  assign _207_ = adv ? _206_ : 1'hx;
+  assign _209_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
+  assign _210_ = adv ? _209_ : 1'hx;
+  assign _212_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _617_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -599,20 +615,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _607_ = b[4:0];
+        _617_ = b[4:0];
       2'b1?:
-        _607_ = b[9:5];
+        _617_ = b[9:5];
       default:
-        _607_ = a;
+        _617_ = a;
     endcase
   endfunction
-  assign _225_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _226_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _227_ = ctrl_state == 1'h1;
-  assign _228_ = ctrl_state == 1'h1;
-  assign _229_ = ctrl_state == 1'h1;
-  assign _230_ = _061_ ? 2'h0 : 2'hx;
-  function [1:0] _614_;
+  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _230_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _231_ = ctrl_state == 1'h1;
+  assign _232_ = ctrl_state == 1'h1;
+  assign _233_ = ctrl_state == 1'h1;
+  assign _234_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _624_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -620,144 +636,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _614_ = b[1:0];
+        _624_ = b[1:0];
       4'b??1?:
-        _614_ = b[3:2];
+        _624_ = b[3:2];
       4'b?1??:
-        _614_ = b[5:4];
+        _624_ = b[5:4];
       4'b1???:
-        _614_ = b[7:6];
+        _624_ = b[7:6];
       default:
-        _614_ = a;
+        _624_ = a;
     endcase
   endfunction
-  assign _232_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _233_ = compute ? 2'hx : 2'h3;
-  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _235_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _236_ = s_param__valid ? _235_ : 2'hx;
-  assign _237_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _238_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _239_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _240_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _624_;
+  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _237_ = compute ? 2'hx : 2'h3;
+  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _239_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _240_ = s_param__valid ? _239_ : 2'hx;
+  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _242_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _243_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _244_ = s_param__valid ? _063_[16:0] : 17'hxxxxx;
+  function [16:0] _634_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _624_ = b[16:0];
+        _634_ = b[16:0];
       2'b1?:
-        _624_ = b[33:17];
+        _634_ = b[33:17];
       default:
-        _624_ = a;
+        _634_ = a;
     endcase
   endfunction
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _244_ = ! ctrl_state;
-  assign _245_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _246_ = \$signal$131  ? _245_ : 1'hx;
-  assign _247_ = s_param__valid ? _246_ : 1'hx;
-  function [0:0] _631_;
+  assign _246_ = ctrl_state == 1'h1;
+  assign _247_ = s_param__valid ? _061_ : 17'hxxxxx;
+  assign _248_ = ! ctrl_state;
+  assign _249_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _250_ = \$signal$136  ? _249_ : 1'hx;
+  assign _251_ = s_param__valid ? _250_ : 1'hx;
+  function [0:0] _641_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _631_ = b[0:0];
+        _641_ = b[0:0];
       2'b1?:
-        _631_ = b[1:1];
+        _641_ = b[1:1];
       default:
-        _631_ = a;
+        _641_ = a;
     endcase
   endfunction
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _251_ = ! ctrl_state;
-  assign _252_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
-  assign _253_ = s_param__valid ? _252_ : 1'hx;
-  function [0:0] _637_;
+  assign _253_ = ctrl_state == 1'h1;
+  assign _254_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _255_ = ! ctrl_state;
+  assign _256_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
+  assign _257_ = s_param__valid ? _256_ : 1'hx;
+  function [0:0] _647_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _637_ = b[0:0];
+        _647_ = b[0:0];
       2'b1?:
-        _637_ = b[1:1];
+        _647_ = b[1:1];
       default:
-        _637_ = a;
+        _647_ = a;
     endcase
   endfunction
-  assign _254_ = _637_(1'hx, { _256_, _253_ }, { _257_, _255_ });
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _257_ = ! ctrl_state;
-  assign _258_ = \$signal$131  ? _053_[2:0] : 3'hx;
-  assign _259_ = s_param__valid ? _258_ : 3'hx;
-  function [2:0] _643_;
+  assign _258_ = _647_(1'hx, { _260_, _257_ }, { _261_, _259_ });
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _261_ = ! ctrl_state;
+  assign _262_ = \$signal$136  ? _064_[2:0] : 3'hx;
+  assign _263_ = s_param__valid ? _262_ : 3'hx;
+  function [2:0] _653_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _643_ = b[2:0];
+        _653_ = b[2:0];
       2'b1?:
-        _643_ = b[5:3];
+        _653_ = b[5:3];
       default:
-        _643_ = a;
+        _653_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _263_ = ! ctrl_state;
-  assign _264_ = wb_last ? _054_[2:0] : 3'hx;
-  assign _265_ = \$signal$131  ? _264_ : 3'hx;
-  assign _266_ = s_param__valid ? _265_ : 3'hx;
-  function [2:0] _650_;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _267_ = ! ctrl_state;
+  assign _268_ = wb_last ? _065_[2:0] : 3'hx;
+  assign _269_ = \$signal$136  ? _268_ : 3'hx;
+  assign _270_ = s_param__valid ? _269_ : 3'hx;
+  function [2:0] _660_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _650_ = b[2:0];
+        _660_ = b[2:0];
       2'b1?:
-        _650_ = b[5:3];
+        _660_ = b[5:3];
       default:
-        _650_ = a;
+        _660_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
-  assign _272_ = s_param__valid ? _271_ : 2'hx;
-  function [1:0] _656_;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _276_ = s_param__valid ? _275_ : 2'hx;
+  function [1:0] _666_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _656_ = b[1:0];
+        _666_ = b[1:0];
       2'b1?:
-        _656_ = b[3:2];
+        _666_ = b[3:2];
       default:
-        _656_ = a;
+        _666_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = ! ctrl_state;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = s_param__valid ? 2'h0 : 2'hx;
   assign _280_ = ! ctrl_state;
   assign _281_ = ! ctrl_state;
   assign _282_ = ! ctrl_state;
@@ -768,35 +780,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _287_ = ! ctrl_state;
   assign _288_ = ! ctrl_state;
   assign _289_ = ! ctrl_state;
-  assign _292_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _293_ = s_param__valid ? _292_ : 1'h0;
-  assign enter = _294_ ? _293_ : 1'h0;
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = ctrl_state == 1'h1;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = ! ctrl_state;
+  assign _296_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _297_ = s_param__valid ? _296_ : 1'h0;
+  assign enter = _298_ ? _297_ : 1'h0;
   assign _298_ = ctrl_state == 1'h1;
   assign _299_ = ctrl_state == 1'h1;
   assign _300_ = ctrl_state == 1'h1;
   assign _301_ = ctrl_state == 1'h1;
-  assign _302_ = ! ctrl_state;
-  function [0:0] _687_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = ! ctrl_state;
+  function [0:0] _697_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[0:0];
+        _697_ = b[0:0];
       2'b1?:
-        _687_ = b[1:1];
+        _697_ = b[1:1];
       default:
-        _687_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign s_param__ready = _687_(1'h0, 2'h3, { _304_, _303_ });
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = ! ctrl_state;
+  assign s_param__ready = _697_(1'h0, 2'h3, { _308_, _307_ });
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -804,7 +820,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$151 ),
+    .o_data(\o_data$155 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -813,8 +829,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$110 ),
-    .wp__en(\w_en$108 )
+    .wp__data(\w_data$115 ),
+    .wp__en(\w_en$113 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -827,7 +843,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$98 ),
+    .r_data(\r_data$103 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -836,7 +852,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$99 ),
+    .r_data(\r_data$104 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -845,7 +861,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$100 ),
+    .r_data(\r_data$105 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -857,128 +873,120 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$100 [31:0], \r_data$99 [31:0], \r_data$98 [31:0], r_data[31:0] }),
-    .i_last(\i_last$86 ),
-    .i_multiplier({ \r_data$100 [62:32], \r_data$99 [62:32], \r_data$98 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$100 [68:63], \r_data$99 [68:63], \r_data$98 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$84 ),
+    .i_bias({ \r_data$105 [31:0], \r_data$104 [31:0], \r_data$103 [31:0], r_data[31:0] }),
+    .i_last(\i_last$91 ),
+    .i_multiplier({ \r_data$105 [62:32], \r_data$104 [62:32], \r_data$103 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$105 [68:63], \r_data$104 [68:63], \r_data$103 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$89 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$106 ),
+    .o_valid(\o_valid$111 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _045_[15:6] = 10'hxxx;
+  assign _055_[15:6] = 10'hxxx;
+  assign _005_[3] = 1'hx;
+  assign _003_[2] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_132_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 4'h0;
-    end else if (_133_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_134_) begin
-      ctrl_state <= _614_(2'hx, { _238_, _236_, _233_, _230_ }, { _239_, _237_, _234_, _232_ });
+    end else if (_140_) begin
+      ctrl_state <= _624_(2'hx, { _242_, _240_, _237_, _234_ }, { _243_, _241_, _238_, _236_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_135_) begin
-      ch_left <= _624_(17'hxxxxx, { _243_, _240_ }, { _244_, _242_ });
+    end else if (_141_) begin
+      ch_left <= _634_(17'hxxxxx, { _247_, _244_ }, { _248_, _246_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_136_) begin
-      wb_last <= _631_(1'hx, { _250_, _247_ }, { _251_, _249_ });
+    end else if (_142_) begin
+      wb_last <= _641_(1'hx, { _254_, _251_ }, { _255_, _253_ });
     end
     if (rst) begin
-      \$signal$131  <= 1'h0;
-    end else if (_137_) begin
-      \$signal$131  <= _254_;
+      \$signal$136  <= 1'h0;
+    end else if (_143_) begin
+      \$signal$136  <= _258_;
     end
     if (rst) begin
       wa <= 3'h0;
-    end else if (_138_) begin
-      wa <= _643_(3'hx, { _262_, _259_ }, { _263_, _261_ });
+    end else if (_144_) begin
+      wa <= _653_(3'hx, { _266_, _263_ }, { _267_, _265_ });
     end
     if (rst) begin
       blk <= 3'h0;
-    end else if (_139_) begin
-      blk <= _650_(3'hx, { _269_, _266_ }, { _270_, _268_ });
+    end else if (_145_) begin
+      blk <= _660_(3'hx, { _273_, _270_ }, { _274_, _272_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_140_) begin
-      lane <= _656_(2'hx, { _275_, _272_ }, { _276_, _274_ });
+    end else if (_146_) begin
+      lane <= _666_(2'hx, { _279_, _276_ }, { _280_, _278_ });
     end
     if (rst) begin
-      \$signal$128  <= 1'h0;
-    end else if (_141_) begin
-      \$signal$128  <= _050_;
+      \$signal$133  <= 1'h0;
+    end else if (_147_) begin
+      \$signal$133  <= _060_;
     end
     if (rst) begin
-      \$signal$127  <= 1'h0;
-    end else if (_142_) begin
-      \$signal$127  <= _047_;
+      \$signal$132  <= 1'h0;
+    end else if (_148_) begin
+      \$signal$132  <= _057_;
     end
     if (rst) begin
       tile_pen <= 6'h00;
-    end else if (_143_) begin
-      tile_pen <= _046_[5:0];
+    end else if (_149_) begin
+      tile_pen <= _056_[5:0];
     end
     if (rst) begin
       k_pen <= 6'h00;
-    end else if (_144_) begin
-      k_pen <= _042_[5:0];
+    end else if (_150_) begin
+      k_pen <= _053_[5:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_145_) begin
+    end else if (_151_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_146_) begin
+    end else if (_152_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_147_) begin
+    end else if (_153_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_148_) begin
+    end else if (_154_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_149_) begin
+    end else if (_155_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_150_) begin
+    end else if (_156_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_151_) begin
+    end else if (_157_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_152_) begin
-      m_last <= _037_[15:0];
+    end else if (_158_) begin
+      m_last <= _047_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_153_) begin
+    end else if (_159_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -986,158 +994,171 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h10;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$108  <= 1'h0;
-      \i_last$86  <= 1'h0;
-      \i_valid$84  <= 1'h0;
+      \w_en$113  <= 1'h0;
+      \i_last$91  <= 1'h0;
+      \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$148  <= 1'h0;
+      \$signal$152  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 3'h0;
-      d <= 2'h0;
       tile_end <= 1'h0;
     end else begin
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _034_ : _035_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _032_[4:0] : kept;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _003_ + _005_;
-      \w_en$108  <= \o_valid$106 ;
-      \i_last$86  <= part_last;
-      \i_valid$84  <= \$signal$148 ;
-      part_last <= _001_ & dn_last;
-      \$signal$148  <= _089_;
+      give_back <= _010_ + _013_;
+      \w_en$113  <= \o_valid$111 ;
+      \i_last$91  <= part_last;
+      \i_valid$89  <= \$signal$152 ;
+      part_last <= _008_ & dn_last;
+      \$signal$152  <= _006_;
       enter_q <= enter;
-      begin if (_084_) d_last <= _178_; else d_last <= _086_ ? \$signal$72  : _178_; end
-      begin if (_084_) row_last <= _184_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _184_; end end
-      begin if (_084_) row_valid <= _187_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _187_; end end
-      begin if (_084_) row <= _190_; else begin if (_086_) begin if (wrap) row <= row - 2'h3; else row <= _023_[16:0]; end else row <= _190_; end end
-      begin if (_084_) dn <= _193_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 3'h0 : _087_[2:0]; else dn <= _193_; end else dn <= _193_; end end
-      begin if (_084_) d <= _198_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _088_[1:0]; else d <= _198_; end end
-      tile_end <= _064_ & at_tile_last;
+      begin if (_094_) d_last <= _186_; else d_last <= _096_ ? \$signal$72  : _186_; end
+      begin if (_094_) row_last <= _192_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _192_; end end
+      begin if (_094_) row_valid <= _195_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _195_; end end
+      begin if (_094_) row <= _198_; else begin if (_096_) begin if (wrap) row <= row - 2'h3; else row <= _030_[16:0]; end else row <= _198_; end end
+      begin if (_001_) begin if (drain_dn_step) dn <= _005_[2:0]; else dn <= _201_; end else dn <= _201_; end
+      tile_end <= _074_ & at_tile_last;
     end
-    if (_159_) begin
+    if (_167_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _020_;
+      \w_en$19  <= _027_;
     end
-    if (_160_) begin
+    if (_168_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _018_;
+      \w_en$15  <= _025_;
     end
-    if (_161_) begin
+    if (_169_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _015_;
+      \w_en$11  <= _022_;
     end
-    if (_162_) begin
+    if (_170_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _012_;
+      w_en <= s_param__valid & _019_;
     end
-    if (!_299_) begin
+    if (!_303_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_300_) begin
+    if (!_304_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_301_) begin
+    if (!_305_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$110  <= 33'h000000000;
-    end else if (\o_valid$106 ) begin
-      \w_data$110  <= { o_last, o_data };
+      \w_data$115  <= 33'h000000000;
+    end else if (\o_valid$111 ) begin
+      \w_data$115  <= { o_last, o_data };
     end
-    if (\$signal$148 ) begin
+    if (\$signal$152 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$151 ;
+      acc_chosen <= \o_data$155 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_154_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_084_) dn_last <= 1'hx; else begin if (_086_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_160_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_122_) begin
-      begin if (_084_) beat_last <= 1'h0; else begin if (_086_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_129_) begin
+      begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_163_) begin
+    if (rst) begin
+      d <= 2'h0;
+    end else if (_130_) begin
+      begin if (_001_) d <= _003_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end
+    if (_171_) begin
       ra <= 3'h0;
-    end else if (_155_) begin
+    end else if (_161_) begin
       ra <= ra_blk_next;
     end
-    if (_164_) begin
+    if (_172_) begin
       ra_blk_next <= 3'h0;
     end else begin
-      ra_blk_next <= _078_[2:0];
+      ra_blk_next <= _088_[2:0];
     end
-    if (_165_) begin
+    if (_173_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_123_) begin
-      at_tile_last <= compute ? _203_ : \$signal$128 ;
+    end else if (_131_) begin
+      at_tile_last <= compute ? _207_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_124_) begin
-      at_k_last <= compute ? _206_ : \$signal$127 ;
+    end else if (_132_) begin
+      at_k_last <= compute ? _210_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_156_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _208_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_162_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _212_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 6'h00;
-    end else if (_127_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
+    end else if (_135_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 6'h00;
-    end else if (_128_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
+    end else if (_136_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_129_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _070_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_137_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_130_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _069_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
+    end else if (_138_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_166_) begin
+    if (_174_) begin
       fm0 <= 17'h00000;
-    end else if (_157_) begin
-      fm0 <= _068_[16:0];
+    end else if (_163_) begin
+      fm0 <= _078_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_131_) begin
-      flush <= _607_(5'hxx, { 5'h15, _060_[4:0] }, { _226_, _225_ });
+    end else if (_139_) begin
+      flush <= _617_(5'hxx, { 5'h15, _071_[4:0] }, { _230_, _229_ });
     end
-    if (_167_) begin
+    if (_175_) begin
       compute <= 1'h0;
-    end else if (_158_) begin
+    end else if (_164_) begin
       compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+    end else if (_165_) begin
+      nb_one <= ! blk;
+    end
+    if (rst) begin
+      nb_pen <= 4'h0;
+    end else if (_166_) begin
+      nb_pen <= blk - 1'h1;
     end
   end
 endmodule

@@ -60,106 +60,104 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _001_;
   wire _002_;
   wire _003_;
-  wire [3:0] _006_;
-  (* unused_bits = "2" *)
-  wire [2:0] _007_;
-  wire _008_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
   wire _009_;
   wire _010_;
   wire _011_;
-  wire [49:0] _013_;
-  wire [1:0] _015_;
-  wire [2:0] _016_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
-  wire _022_;
-  wire _023_;
-  wire _024_;
-  wire _025_;
-  wire _026_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
-  wire [5:0] _031_;
-  (* unused_bits = "6" *)
-  wire [6:0] _032_;
-  wire [5:0] _033_;
-  (* unused_bits = "6" *)
-  wire [6:0] _034_;
-  (* unused_bits = "6" *)
-  wire [6:0] _035_;
-  (* unused_bits = "6" *)
-  wire [6:0] _036_;
-  wire _037_;
-  (* unused_bits = "4" *)
-  wire [4:0] _039_;
-  wire _040_;
-  wire _041_;
-  wire _045_;
-  (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _049_;
-  wire _050_;
-  wire [15:0] _051_;
-  (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _052_;
-  wire _053_;
-  wire _054_;
-  wire [15:0] _055_;
-  wire _056_;
-  wire _057_;
-  wire [16:0] _058_;
-  (* unused_bits = "17" *)
-  wire [17:0] _059_;
-  (* unused_bits = "6" *)
-  wire [6:0] _060_;
-  (* unused_bits = "4" *)
-  wire [4:0] _061_;
   (* unused_bits = "2" *)
-  wire [2:0] _062_;
+  wire [2:0] _012_;
+  (* unused_bits = "4" *)
+  wire [4:0] _014_;
+  wire [4:0] _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire [49:0] _020_;
+  wire _022_;
+  wire _026_;
+  wire _027_;
+  wire _028_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire [5:0] _038_;
+  (* unused_bits = "6" *)
+  wire [6:0] _039_;
+  wire [5:0] _040_;
+  (* unused_bits = "6" *)
+  wire [6:0] _041_;
+  (* unused_bits = "6" *)
+  wire [6:0] _042_;
+  (* unused_bits = "6" *)
+  wire [6:0] _043_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  (* unused_bits = "4" *)
+  wire [4:0] _049_;
+  wire _050_;
+  wire _051_;
+  wire _052_;
+  (* unused_bits = "9 10 11 12 13 14 15 16" *)
+  wire [16:0] _059_;
+  wire _060_;
+  wire [15:0] _061_;
+  (* unused_bits = "9 10 11 12 13 14 15 16" *)
+  wire [16:0] _062_;
   wire _063_;
-  (* unused_bits = "1" *)
-  wire [1:0] _064_;
+  wire _064_;
   wire _065_;
+  wire [15:0] _066_;
   wire _067_;
-  (* unused_bits = "5" *)
-  wire [5:0] _069_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire _076_;
+  wire [16:0] _068_;
   (* unused_bits = "17" *)
-  wire [17:0] _077_;
+  wire [17:0] _069_;
+  (* unused_bits = "6" *)
+  wire [6:0] _070_;
+  (* unused_bits = "4" *)
+  wire [4:0] _071_;
+  (* unused_bits = "2" *)
+  wire [2:0] _072_;
+  wire _073_;
+  wire _074_;
+  (* unused_bits = "1" *)
+  wire [1:0] _075_;
+  wire _076_;
   (* unused_bits = "5" *)
-  wire [5:0] _078_;
-  wire _079_;
+  wire [5:0] _079_;
   wire _080_;
   wire _081_;
-  (* unused_bits = "9" *)
-  wire [9:0] _082_;
-  (* unused_bits = "9" *)
-  wire [9:0] _083_;
+  wire _082_;
   wire _084_;
-  wire _085_;
-  wire _086_;
   (* unused_bits = "17" *)
   wire [17:0] _087_;
+  (* unused_bits = "5" *)
+  wire [5:0] _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  (* unused_bits = "9" *)
+  wire [9:0] _092_;
+  wire _093_;
+  (* unused_bits = "9" *)
+  wire [9:0] _094_;
+  wire _095_;
+  wire _096_;
   (* unused_bits = "17" *)
-  wire [17:0] _088_;
-  wire [18:0] _095_;
-  wire _097_;
-  wire _098_;
-  wire _100_;
+  wire [17:0] _097_;
+  (* unused_bits = "17" *)
+  wire [17:0] _098_;
   wire _104_;
-  wire _105_;
-  wire _106_;
-  wire _107_;
+  wire [18:0] _106_;
   wire _108_;
-  wire _109_;
   wire _110_;
-  wire _111_;
-  wire _112_;
-  wire _113_;
   wire _114_;
   wire _115_;
   wire _116_;
@@ -243,75 +241,78 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
-  wire [5:0] _197_;
+  wire _197_;
   wire _198_;
   wire _199_;
+  wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
   wire _204_;
-  wire _210_;
-  wire _213_;
-  wire [16:0] _216_;
-  wire [3:0] _222_;
-  wire [1:0] _227_;
+  wire [5:0] _205_;
+  wire _206_;
+  wire _207_;
+  wire _212_;
+  wire _218_;
+  wire _221_;
+  wire [16:0] _224_;
+  wire [3:0] _230_;
   (* unused_bits = "0" *)
-  wire [5:0] _231_;
-  wire _232_;
-  wire _233_;
-  wire _235_;
+  wire [5:0] _235_;
   wire _236_;
-  wire _238_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
+  wire _237_;
+  wire _239_;
+  wire _240_;
+  wire _242_;
   wire _259_;
-  wire [1:0] _260_;
+  wire _260_;
+  wire _261_;
   wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire [1:0] _266_;
-  wire _267_;
-  wire [1:0] _268_;
-  wire _269_;
-  wire [16:0] _270_;
-  wire _272_;
-  wire [16:0] _273_;
-  wire _274_;
-  wire _275_;
+  wire _263_;
+  wire [1:0] _264_;
+  wire _266_;
+  wire [1:0] _267_;
+  wire _268_;
+  wire [1:0] _269_;
+  wire [1:0] _270_;
+  wire _271_;
+  wire [1:0] _272_;
+  wire _273_;
+  wire [16:0] _274_;
   wire _276_;
-  wire _277_;
+  wire [16:0] _277_;
+  wire _278_;
   wire _279_;
   wire _280_;
   wire _281_;
-  wire _282_;
   wire _283_;
   wire _284_;
   wire _285_;
   wire _286_;
   wire _287_;
-  wire [1:0] _288_;
-  wire [1:0] _289_;
-  wire [1:0] _290_;
-  wire _292_;
+  wire _288_;
+  wire _289_;
+  wire _290_;
+  wire _291_;
+  wire [1:0] _292_;
   wire [1:0] _293_;
-  wire _294_;
-  wire [5:0] _295_;
-  wire [5:0] _296_;
+  wire [1:0] _294_;
+  wire _296_;
+  wire [1:0] _297_;
   wire _298_;
   wire [5:0] _299_;
-  wire _300_;
-  wire [3:0] _301_;
-  wire [3:0] _302_;
-  wire [3:0] _303_;
-  wire _305_;
+  wire [5:0] _300_;
+  wire _302_;
+  wire [5:0] _303_;
+  wire _304_;
+  wire [3:0] _305_;
   wire [3:0] _306_;
-  wire _307_;
-  wire _308_;
+  wire [3:0] _307_;
   wire _309_;
+  wire [3:0] _310_;
   wire _311_;
   wire _312_;
   wire _313_;
-  wire _314_;
   wire _315_;
   wire _316_;
   wire _317_;
@@ -324,18 +325,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _324_;
   wire _325_;
   wire _326_;
-  wire [5:0] _329_;
-  wire [5:0] _330_;
-  wire [5:0] _331_;
-  wire [5:0] _332_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
   wire [5:0] _333_;
   wire [5:0] _334_;
   wire [5:0] _335_;
   wire [5:0] _336_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
+  wire [5:0] _337_;
+  wire [5:0] _338_;
+  wire [5:0] _339_;
+  wire [5:0] _340_;
   wire _342_;
   wire _343_;
   wire _344_;
@@ -343,14 +344,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _346_;
   wire _347_;
   wire _348_;
+  wire _349_;
+  wire _350_;
+  wire _351_;
+  wire _352_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
-  reg \$signal$110  = 1'h0;
-  reg \$signal$111  = 1'h0;
-  reg \$signal$114  = 1'h0;
-  reg \$signal$141  = 1'h0;
-  reg \$signal$148  = 1'h0;
+  reg \$signal$115  = 1'h0;
+  reg \$signal$116  = 1'h0;
+  reg \$signal$119  = 1'h0;
+  reg \$signal$146  = 1'h0;
+  reg \$signal$152  = 1'h0;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -377,7 +382,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_back;
   reg drain_d_pen = 1'h0;
+  wire drain_d_step;
   reg drain_dn_pen = 1'h0;
+  wire drain_dn_step;
   reg drain_lt_last = 1'h0;
   reg drain_lt_pen = 1'h0;
   reg drain_lt_wrap = 1'h0;
@@ -399,8 +406,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [49:0] i_acc = 50'h0000000000000;
   wire i_last;
-  reg \i_last$64  = 1'h0;
-  reg \i_valid$62  = 1'h0;
+  reg \i_last$69  = 1'h0;
+  reg \i_valid$67  = 1'h0;
   input [47:0] i_w;
   wire [47:0] i_w;
   reg in_data = 1'h0;
@@ -422,17 +429,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$151 ;
+  wire [149:0] \o_data$155 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$84 ;
+  wire \o_valid$89 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [15:0] part0 = 16'h0000;
   reg [15:0] part1 = 16'h0000;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$76 ;
+  wire [68:0] \r_data$81 ;
   input r_en;
   wire r_en;
   reg [5:0] ra = 6'h00;
@@ -462,212 +469,218 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [8:0] tile_pen = 9'h000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [48:0] \w_data$89  = 49'h0000000000000;
+  reg [48:0] \w_data$94  = 49'h0000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  wire \w_en$83 ;
-  reg \w_en$87  = 1'h0;
+  wire \w_en$88 ;
+  reg \w_en$92  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _029_ = s_act__valid & s_wgt__valid;
-  assign _037_ = in_data & _029_;
-  assign _045_ = ~ at_k_last;
-  assign _056_ = credit_ok | _045_;
-  assign take = _037_ & _056_;
-  assign _067_ = s_act__valid & s_wgt__valid;
-  assign _076_ = in_data & _067_;
-  assign _086_ = _076_ & credit_ok;
-  assign \$signal  = _086_ & at_k_last;
-  assign _097_ = ~ in_data;
+  assign _036_ = s_act__valid & s_wgt__valid;
+  assign _045_ = in_data & _036_;
+  assign _052_ = ~ at_k_last;
+  assign _063_ = credit_ok | _052_;
+  assign take = _045_ & _063_;
+  assign _074_ = s_act__valid & s_wgt__valid;
+  assign _084_ = in_data & _074_;
+  assign _093_ = _084_ & credit_ok;
+  assign \$signal  = _093_ & at_k_last;
+  assign _104_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
   assign _022_ = credit_ok | _011_;
-  assign _023_ = _000_ & _022_;
-  assign adv = _097_ | _023_;
-  assign _024_ = compute & adv;
-  assign _025_ = _024_ & at_tile_last;
-  assign block_end = _025_ & fn_last;
+  assign _030_ = _000_ & _022_;
+  assign adv = _104_ | _030_;
+  assign _031_ = compute & adv;
+  assign _032_ = _031_ & at_tile_last;
+  assign block_end = _032_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _026_ = ! lane;
-  assign _028_ = s_param__valid & lane;
+  assign _033_ = ! lane;
+  assign _035_ = s_param__valid & lane;
   assign row_end = o_valid & beat_last;
-  assign _030_ = ~ dn_last;
-  assign wrap = d_last & _030_;
-  assign _031_ = ra_inc + 1'h1;
-  assign _032_[5:0] = ra_inc + 6'h3e;
-  assign _033_ = ra_row + 1'h1;
-  assign _034_[5:0] = ra_row + 6'h3e;
-  assign _035_[5:0] = ra_inc + 1'h1;
-  assign _036_[5:0] = ra_inc + 6'h3e;
-  assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _039_[3:0] = kept - 3'h4;
-  assign _040_ = kept >= 4'h8;
-  assign _041_ = kept >= 3'h4;
-  assign _049_[8:0] = hdr[40:32] - 2'h2;
-  assign _050_ = hdr[47:32] > 5'h11;
-  assign _051_[8:0] = _050_ ? hdr[40:32] : 9'h011;
-  assign _052_[8:0] = _051_[8:0] - 2'h2;
-  assign _053_ = hdr[47:32] == 1'h1;
-  assign _054_ = hdr[47:32] > 5'h11;
-  assign _055_ = _054_ ? hdr[47:32] : 16'h0011;
-  assign _057_ = _055_ == 1'h1;
-  assign _058_ = hdr[31:16] - 2'h2;
-  assign _059_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _060_[5:0] = wa + 1'h1;
-  assign _061_[3:0] = blk + 1'h1;
-  assign _062_[1:0] = wb + 1'h1;
-  assign _063_ = wb == 1'h1;
-  assign _064_[0] = lane + 1'h1;
-  assign _065_ = ! lane;
-  assign _069_[4:0] = flush - 1'h1;
-  assign _070_ = ! flush;
-  assign _071_ = block_end & last_mblock;
-  assign _072_ = compute & adv;
-  assign _077_[16:0] = fm0 + 3'h4;
-  assign _078_[4:0] = fn_rem - 1'h1;
-  assign _079_ = ! fn_rem;
-  assign _080_ = fn_last & last_mblock;
-  assign _081_ = ~ _080_;
-  assign _082_[8:0] = k_rem - 1'h1;
-  assign _083_[8:0] = t_rem - 1'h1;
-  assign _084_ = ! k_rem;
-  assign _085_ = ! t_rem;
-  assign _087_[16:0] = row + 1'h1;
-  assign _088_[16:0] = row - 2'h3;
-  assign _095_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _098_ = ~ drain_lt_wrap_pen;
-  assign _100_ = ~ drain_lt_pen;
-  assign _104_ = ~ drain_restart;
-  assign _105_ = _104_ & o_valid;
-  assign _106_ = ~ beat_last;
-  assign _001_ = _105_ & _106_;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = _002_ & row_end;
-  assign _006_ = dn + 1'h1;
-  assign _007_[1:0] = d + 1'h1;
-  assign _008_ = o_valid & row_valid;
-  assign _009_ = row_end & row_valid;
-  assign _010_ = _009_ & row_last;
-  assign _013_ = beat[0] ? \o_data$151 [99:50] : \o_data$151 [49:0];
-  assign _015_ = ob + 1'h1;
-  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
-  assign _018_ = r_en & m_out__valid;
-  assign _019_ = ~ row_valid;
-  assign _020_ = row_end & _019_;
-  reg [16:0] _479_ = 17'h00000;
-  assign drain_back[16:0] = _479_;
-  reg [16:0] _480_ = 17'h00000;
-  assign drain_plus[16:0] = _480_;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { compute, adv } != 2'h2;
-  assign _109_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { compute, adv } != 2'h2;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { tile_end, compute } != 1'h1;
-  assign _114_ = { tile_end, compute } != 1'h1;
-  assign _115_ = { _256_, _255_ } != 1'h0;
-  assign _116_ = { _267_, s_param__valid } != 2'h2;
-  assign _117_ = { _269_, s_param__valid } != 2'h2;
-  assign _118_ = { _267_, ch_left[16], s_param__valid } != 3'h5;
-  assign _119_ = { _264_, compute } != 2'h3;
-  assign _120_ = { _262_, _070_ } != 2'h2;
-  assign _121_ = { _269_, _267_, _264_, _262_ } != 1'h0;
-  assign _122_ = { _272_, s_param__valid } != 2'h2;
-  assign _123_ = { _274_, s_param__valid } != 2'h2;
-  assign _124_ = { _274_, _272_ } != 1'h0;
-  assign _125_ = { _279_, s_param__valid } != 2'h2;
-  assign _126_ = { _281_, s_param__valid } != 2'h2;
-  assign _127_ = { _279_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _128_ = { _281_, _279_ } != 1'h0;
-  assign _129_ = { _285_, s_param__valid } != 2'h2;
-  assign _130_ = { _287_, s_param__valid } != 2'h2;
-  assign _131_ = { _287_, _285_ } != 1'h0;
-  assign _132_ = { _292_, s_param__valid } != 2'h2;
-  assign _133_ = { _294_, s_param__valid } != 2'h2;
-  assign _134_ = { _292_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _135_ = { _294_, _292_ } != 1'h0;
-  assign _136_ = { _298_, s_param__valid } != 2'h2;
-  assign _137_ = { _300_, s_param__valid } != 2'h2;
-  assign _138_ = { _298_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _139_ = { _300_, _298_ } != 1'h0;
-  assign _140_ = { _305_, s_param__valid } != 2'h2;
-  assign _141_ = { _307_, s_param__valid } != 2'h2;
-  assign _142_ = { _305_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _143_ = { _305_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
-  assign _144_ = { _307_, _305_ } != 1'h0;
-  assign _145_ = { _311_, s_param__valid } != 2'h2;
-  assign _146_ = { _313_, s_param__valid } != 2'h2;
-  assign _147_ = { _313_, _311_ } != 1'h0;
-  assign _148_ = { _003_, _001_, enter_q, d_last } != 4'h8;
-  assign _149_ = { _003_, _001_, enter_q } != 1'h0;
-  assign _150_ = { _001_, enter_q } != 2'h2;
-  assign _151_ = { _003_, _001_, drain_restart } != 1'h0;
-  assign _152_ = { _003_, _001_, drain_restart } != 1'h0;
-  assign _153_ = { drain_restart, o_valid } != 1'h0;
-  assign _154_ = { drain_restart, o_valid } != 1'h0;
-  assign _155_ = & { _110_, _109_ };
-  assign _156_ = & { tile_end, fn_last };
-  assign _157_ = & { _257_, ch_left[16], s_param__valid };
-  assign _158_ = & { _258_, ch_left[16], s_param__valid };
-  assign _159_ = & { _259_, ch_left[16], s_param__valid };
-  assign _160_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
-  assign _161_ = & { _124_, _123_, _122_ };
-  assign _162_ = & { _128_, _127_, _126_, _125_ };
-  assign _163_ = & { _131_, _130_, _129_ };
-  assign _164_ = & { _135_, _134_, _133_, _132_ };
-  assign _165_ = & { _139_, _138_, _137_, _136_ };
-  assign _166_ = & { _144_, _143_, _142_, _141_, _140_ };
-  assign _167_ = & { _147_, _146_, _145_ };
-  assign _168_ = & { _314_, s_param__valid };
-  assign _169_ = & { _315_, s_param__valid };
-  assign _170_ = & { _316_, s_param__valid };
-  assign _171_ = & { _317_, s_param__valid };
-  assign _172_ = & { _318_, s_param__valid };
-  assign _173_ = & { _319_, s_param__valid };
-  assign _174_ = & { _320_, s_param__valid };
-  assign _175_ = & { _321_, s_param__valid };
-  assign _176_ = & { _322_, s_param__valid };
-  assign _177_ = & { _323_, s_param__valid };
-  assign _178_ = & { _324_, s_param__valid };
-  assign _179_ = & { _325_, s_param__valid };
-  assign _180_ = & { _326_, s_param__valid };
-  assign _181_ = & { _198_, \o_valid$84  };
-  assign _182_ = & { _199_, \o_valid$84  };
-  assign _183_ = & { _150_, _149_, _148_ };
-  assign _193_ = ~ _346_;
-  assign _194_ = ~ compute;
-  assign _195_ = ~ _341_;
-  assign _196_ = ~ _342_;
-  assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { _193_, rst };
-  assign _186_ = | { d_last, rst };
-  assign _187_ = | { _194_, rst };
-  assign _188_ = | { _071_, rst };
-  assign _189_ = | { _195_, rst };
-  assign _190_ = | { _196_, rst };
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _198_ = ob == 1'h1;
-  assign _199_ = ! ob;
-  assign _204_ = drain_restart ? 1'h0 : d_last;
-  assign _210_ = drain_restart ? m_one : row_last;
-  assign _213_ = drain_restart ? 1'h1 : row_valid;
-  assign _216_ = drain_restart ? 17'h00000 : row;
-  assign _222_ = drain_restart ? 4'h0 : dn;
-  assign _227_ = drain_restart ? 2'h0 : d;
-  assign _231_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _197_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _085_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _084_;
-  assign _236_ = adv ? _235_ : 1'hx;
-  assign _238_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _697_;
+  assign _037_ = ~ dn_last;
+  assign wrap = d_last & _037_;
+  assign _038_ = ra_inc + 1'h1;
+  assign _039_[5:0] = ra_inc + 6'h3e;
+  assign _040_ = ra_row + 1'h1;
+  assign _041_[5:0] = ra_row + 6'h3e;
+  assign _042_[5:0] = ra_inc + 1'h1;
+  assign _043_[5:0] = ra_inc + 6'h3e;
+  assign _044_ = ~ drain_restart;
+  assign drain_d_step = _044_ & row_end;
+  assign _046_ = ~ drain_restart;
+  assign _047_ = _046_ & row_end;
+  assign drain_dn_step = _047_ & d_last;
+  assign \w_en$88  = \o_valid$89  & ob_last;
+  assign _049_[3:0] = kept - 3'h4;
+  assign _050_ = kept >= 4'h8;
+  assign _051_ = kept >= 3'h4;
+  assign _059_[8:0] = hdr[40:32] - 2'h2;
+  assign _060_ = hdr[47:32] > 5'h11;
+  assign _061_[8:0] = _060_ ? hdr[40:32] : 9'h011;
+  assign _062_[8:0] = _061_[8:0] - 2'h2;
+  assign _064_ = hdr[47:32] == 1'h1;
+  assign _065_ = hdr[47:32] > 5'h11;
+  assign _066_ = _065_ ? hdr[47:32] : 16'h0011;
+  assign _067_ = _066_ == 1'h1;
+  assign _068_ = hdr[31:16] - 2'h2;
+  assign _069_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _070_[5:0] = wa + 1'h1;
+  assign _071_[3:0] = blk + 1'h1;
+  assign _072_[1:0] = wb + 1'h1;
+  assign _073_ = wb == 1'h1;
+  assign _075_[0] = lane + 1'h1;
+  assign _076_ = ! lane;
+  assign _079_[4:0] = flush - 1'h1;
+  assign _080_ = ! flush;
+  assign _081_ = block_end & last_mblock;
+  assign _082_ = compute & adv;
+  assign _087_[16:0] = fm0 + 3'h4;
+  assign _088_[4:0] = fn_rem - 1'h1;
+  assign _089_ = ! fn_rem;
+  assign _090_ = fn_last & last_mblock;
+  assign _091_ = ~ _090_;
+  assign _092_[8:0] = k_rem - 1'h1;
+  assign _094_[8:0] = t_rem - 1'h1;
+  assign _095_ = ! k_rem;
+  assign _096_ = ! t_rem;
+  assign _097_[16:0] = row + 1'h1;
+  assign _098_[16:0] = row - 2'h3;
+  assign _106_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _108_ = ~ drain_lt_wrap_pen;
+  assign _110_ = ~ drain_lt_pen;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & o_valid;
+  assign _003_ = ~ beat_last;
+  assign _004_ = _002_ & _003_;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = _005_ & row_end;
+  assign _009_ = ~ drain_restart;
+  assign _010_ = drain_d_step & _009_;
+  assign _012_[1:0] = d + 1'h1;
+  assign _014_[3:0] = dn + 1'h1;
+  assign _015_[3:0] = dn_last ? 4'h0 : _014_[3:0];
+  assign _016_ = o_valid & row_valid;
+  assign _017_ = row_end & row_valid;
+  assign _018_ = _017_ & row_last;
+  assign _020_ = beat[0] ? \o_data$155 [99:50] : \o_data$155 [49:0];
+  assign _026_ = r_en & m_out__valid;
+  assign _027_ = ~ row_valid;
+  assign _028_ = row_end & _027_;
+  reg [16:0] _490_ = 17'h00000;
+  assign drain_back[16:0] = _490_;
+  reg [16:0] _491_ = 17'h00000;
+  assign drain_plus[16:0] = _491_;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _117_ = { compute, adv } != 2'h2;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { tile_end, compute } != 1'h1;
+  assign _121_ = { tile_end, compute } != 1'h1;
+  assign _122_ = { _260_, _259_ } != 1'h0;
+  assign _123_ = { _271_, s_param__valid } != 2'h2;
+  assign _124_ = { _273_, s_param__valid } != 2'h2;
+  assign _125_ = { _271_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _268_, compute } != 2'h3;
+  assign _127_ = { _266_, _080_ } != 2'h2;
+  assign _128_ = { _273_, _271_, _268_, _266_ } != 1'h0;
+  assign _129_ = { _276_, s_param__valid } != 2'h2;
+  assign _130_ = { _278_, s_param__valid } != 2'h2;
+  assign _131_ = { _278_, _276_ } != 1'h0;
+  assign _132_ = { _283_, s_param__valid } != 2'h2;
+  assign _133_ = { _285_, s_param__valid } != 2'h2;
+  assign _134_ = { _283_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _135_ = { _285_, _283_ } != 1'h0;
+  assign _136_ = { _289_, s_param__valid } != 2'h2;
+  assign _137_ = { _291_, s_param__valid } != 2'h2;
+  assign _138_ = { _291_, _289_ } != 1'h0;
+  assign _139_ = { _296_, s_param__valid } != 2'h2;
+  assign _140_ = { _298_, s_param__valid } != 2'h2;
+  assign _141_ = { _296_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _142_ = { _298_, _296_ } != 1'h0;
+  assign _143_ = { _302_, s_param__valid } != 2'h2;
+  assign _144_ = { _304_, s_param__valid } != 2'h2;
+  assign _145_ = { _302_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _146_ = { _304_, _302_ } != 1'h0;
+  assign _147_ = { _309_, s_param__valid } != 2'h2;
+  assign _148_ = { _311_, s_param__valid } != 2'h2;
+  assign _149_ = { _309_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _150_ = { _309_, wb_last, \$signal$119 , s_param__valid } != 4'hb;
+  assign _151_ = { _311_, _309_ } != 1'h0;
+  assign _152_ = { _315_, s_param__valid } != 2'h2;
+  assign _153_ = { _317_, s_param__valid } != 2'h2;
+  assign _154_ = { _317_, _315_ } != 1'h0;
+  assign _155_ = { _006_, _004_, enter_q, d_last } != 4'h8;
+  assign _156_ = { _006_, _004_, enter_q } != 1'h0;
+  assign _157_ = { _004_, enter_q } != 2'h2;
+  assign _158_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _159_ = { _006_, _004_, drain_restart } != 1'h0;
+  assign _160_ = { _010_, drain_restart } != 1'h0;
+  assign _161_ = { drain_restart, o_valid } != 1'h0;
+  assign _162_ = { drain_restart, o_valid } != 1'h0;
+  assign _163_ = & { _117_, _116_ };
+  assign _164_ = & { tile_end, fn_last };
+  assign _165_ = & { _261_, ch_left[16], s_param__valid };
+  assign _166_ = & { _262_, ch_left[16], s_param__valid };
+  assign _167_ = & { _263_, ch_left[16], s_param__valid };
+  assign _168_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
+  assign _169_ = & { _131_, _130_, _129_ };
+  assign _170_ = & { _135_, _134_, _133_, _132_ };
+  assign _171_ = & { _138_, _137_, _136_ };
+  assign _172_ = & { _142_, _141_, _140_, _139_ };
+  assign _173_ = & { _146_, _145_, _144_, _143_ };
+  assign _174_ = & { _151_, _150_, _149_, _148_, _147_ };
+  assign _175_ = & { _154_, _153_, _152_ };
+  assign _176_ = & { _318_, s_param__valid };
+  assign _177_ = & { _319_, s_param__valid };
+  assign _178_ = & { _320_, s_param__valid };
+  assign _179_ = & { _321_, s_param__valid };
+  assign _180_ = & { _322_, s_param__valid };
+  assign _181_ = & { _323_, s_param__valid };
+  assign _182_ = & { _324_, s_param__valid };
+  assign _183_ = & { _325_, s_param__valid };
+  assign _184_ = & { _326_, s_param__valid };
+  assign _185_ = & { _327_, s_param__valid };
+  assign _186_ = & { _328_, s_param__valid };
+  assign _187_ = & { _329_, s_param__valid };
+  assign _188_ = & { _330_, s_param__valid };
+  assign _189_ = & { _206_, \o_valid$89  };
+  assign _190_ = & { _207_, \o_valid$89  };
+  assign _191_ = & { _157_, _156_, _155_ };
+  assign _201_ = ~ compute;
+  assign _202_ = ~ _345_;
+  assign _203_ = ~ _346_;
+  assign _204_ = ~ _350_;
+  assign _192_ = | { _204_, rst };
+  assign _193_ = | { d_last, rst };
+  assign _194_ = | { _201_, rst };
+  assign _195_ = | { _081_, rst };
+  assign _196_ = | { _202_, rst };
+  assign _197_ = | { _203_, rst };
+  assign _198_ = | { drain_restart, rst };
+  assign _199_ = | { drain_restart, rst };
+  assign _200_ = | { drain_restart, rst };
+  assign _206_ = ob == 1'h1;
+  assign _207_ = ! ob;
+  assign _212_ = drain_restart ? 1'h0 : d_last;
+  assign _218_ = drain_restart ? m_one : row_last;
+  assign _221_ = drain_restart ? 1'h1 : row_valid;
+  assign _224_ = drain_restart ? 17'h00000 : row;
+  assign _230_ = drain_restart ? 4'h0 : dn;
+  assign _235_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _205_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$116  : _096_;
+  assign _237_ = adv ? _236_ : 1'hx;
+  assign _239_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _095_;
+  assign _240_ = adv ? _239_ : 1'hx;
+  assign _242_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _707_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -675,20 +688,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _697_ = b[4:0];
+        _707_ = b[4:0];
       2'b1?:
-        _697_ = b[9:5];
+        _707_ = b[9:5];
       default:
-        _697_ = a;
+        _707_ = a;
     endcase
   endfunction
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = _070_ ? 2'h0 : 2'hx;
-  function [1:0] _704_;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = _080_ ? 2'h0 : 2'hx;
+  function [1:0] _714_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -696,164 +709,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _704_ = b[1:0];
+        _714_ = b[1:0];
       4'b??1?:
-        _704_ = b[3:2];
+        _714_ = b[3:2];
       4'b?1??:
-        _704_ = b[5:4];
+        _714_ = b[5:4];
       4'b1???:
-        _704_ = b[7:6];
+        _714_ = b[7:6];
       default:
-        _704_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _263_ = compute ? 2'hx : 2'h3;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _265_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _266_ = s_param__valid ? _265_ : 2'hx;
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _270_ = s_param__valid ? _059_[16:0] : 17'hxxxxx;
-  function [16:0] _714_;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _267_ = compute ? 2'hx : 2'h3;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _269_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _270_ = s_param__valid ? _269_ : 2'hx;
+  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _272_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _273_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _274_ = s_param__valid ? _069_[16:0] : 17'hxxxxx;
+  function [16:0] _724_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[16:0];
+        _724_ = b[16:0];
       2'b1?:
-        _714_ = b[33:17];
+        _724_ = b[33:17];
       default:
-        _714_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? _058_ : 17'hxxxxx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _063_;
-  assign _276_ = \$signal$114  ? _275_ : 1'hx;
-  assign _277_ = s_param__valid ? _276_ : 1'hx;
-  function [0:0] _721_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? _068_ : 17'hxxxxx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _073_;
+  assign _280_ = \$signal$119  ? _279_ : 1'hx;
+  assign _281_ = s_param__valid ? _280_ : 1'hx;
+  function [0:0] _731_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[0:0];
+        _731_ = b[0:0];
       2'b1?:
-        _721_ = b[1:1];
+        _731_ = b[1:1];
       default:
-        _721_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _065_;
-  assign _283_ = s_param__valid ? _282_ : 1'hx;
-  function [0:0] _727_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _076_;
+  assign _287_ = s_param__valid ? _286_ : 1'hx;
+  function [0:0] _737_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _737_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _737_ = b[1:1];
       default:
-        _727_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign _284_ = _727_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _062_[1:0];
-  assign _289_ = \$signal$114  ? _288_ : 2'hx;
-  assign _290_ = s_param__valid ? _289_ : 2'hx;
-  function [1:0] _734_;
+  assign _288_ = _737_(1'hx, { _290_, _287_ }, { _291_, _289_ });
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
+  assign _293_ = \$signal$119  ? _292_ : 2'hx;
+  assign _294_ = s_param__valid ? _293_ : 2'hx;
+  function [1:0] _744_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _734_ = b[1:0];
+        _744_ = b[1:0];
       2'b1?:
-        _734_ = b[3:2];
+        _744_ = b[3:2];
       default:
-        _734_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = \$signal$114  ? _060_[5:0] : 6'hxx;
-  assign _296_ = s_param__valid ? _295_ : 6'hxx;
-  function [5:0] _740_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = \$signal$119  ? _070_[5:0] : 6'hxx;
+  assign _300_ = s_param__valid ? _299_ : 6'hxx;
+  function [5:0] _750_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _740_ = b[5:0];
+        _750_ = b[5:0];
       2'b1?:
-        _740_ = b[11:6];
+        _750_ = b[11:6];
       default:
-        _740_ = a;
+        _750_ = a;
     endcase
   endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = wb_last ? _061_[3:0] : 4'hx;
-  assign _302_ = \$signal$114  ? _301_ : 4'hx;
-  assign _303_ = s_param__valid ? _302_ : 4'hx;
-  function [3:0] _747_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = wb_last ? _071_[3:0] : 4'hx;
+  assign _306_ = \$signal$119  ? _305_ : 4'hx;
+  assign _307_ = s_param__valid ? _306_ : 4'hx;
+  function [3:0] _757_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _747_ = b[3:0];
+        _757_ = b[3:0];
       2'b1?:
-        _747_ = b[7:4];
+        _757_ = b[7:4];
       default:
-        _747_ = a;
+        _757_ = a;
     endcase
   endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
-  assign _309_ = s_param__valid ? _308_ : 1'hx;
-  function [0:0] _753_;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _075_[0];
+  assign _313_ = s_param__valid ? _312_ : 1'hx;
+  function [0:0] _763_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _753_ = b[0:0];
+        _763_ = b[0:0];
       2'b1?:
-        _753_ = b[1:1];
+        _763_ = b[1:1];
       default:
-        _753_ = a;
+        _763_ = a;
     endcase
   endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = s_param__valid ? 1'h0 : 1'hx;
   assign _317_ = ! ctrl_state;
   assign _318_ = ! ctrl_state;
   assign _319_ = ! ctrl_state;
@@ -864,43 +873,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _324_ = ! ctrl_state;
   assign _325_ = ! ctrl_state;
   assign _326_ = ! ctrl_state;
-  assign _329_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _036_[5:0];
-  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : _034_[5:0];
-  assign _331_ = beat_last ? (* full_case = 32'd1 *) _330_ : _032_[5:0];
-  assign \$like$58  = o_valid ? _331_ : { 5'hxx, ra_row[0] };
-  assign _332_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _035_[5:0];
-  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _033_;
-  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _031_;
-  assign \$like  = o_valid ? _334_[0] : 1'hx;
-  assign _335_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : ra_row;
-  assign _338_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _339_ = s_param__valid ? _338_ : 1'h0;
-  assign enter = _340_ ? _339_ : 1'h0;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _333_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _043_[5:0];
+  assign _334_ = d_last ? (* full_case = 32'd1 *) _333_ : _041_[5:0];
+  assign _335_ = beat_last ? (* full_case = 32'd1 *) _334_ : _039_[5:0];
+  assign \$like$58  = o_valid ? _335_ : { 5'hxx, ra_row[0] };
+  assign _336_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _042_[5:0];
+  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : _040_;
+  assign _338_ = beat_last ? (* full_case = 32'd1 *) _337_ : _038_;
+  assign \$like  = o_valid ? _338_[0] : 1'hx;
+  assign _339_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _340_ = d_last ? (* full_case = 32'd1 *) _339_ : ra_row;
+  assign _342_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _343_ = s_param__valid ? _342_ : 1'h0;
+  assign enter = _344_ ? _343_ : 1'h0;
   assign _344_ = ctrl_state == 1'h1;
   assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = ! ctrl_state;
-  function [0:0] _793_;
+  assign _346_ = ctrl_state == 1'h1;
+  assign _347_ = ctrl_state == 1'h1;
+  assign _348_ = ctrl_state == 1'h1;
+  assign _349_ = ctrl_state == 1'h1;
+  assign _350_ = ! ctrl_state;
+  function [0:0] _803_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _793_ = b[0:0];
+        _803_ = b[0:0];
       2'b1?:
-        _793_ = b[1:1];
+        _803_ = b[1:1];
       default:
-        _793_ = a;
+        _803_ = a;
     endcase
   endfunction
-  assign s_param__ready = _793_(1'h0, 2'h3, { _348_, _347_ });
-  assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ! ctrl_state;
+  assign s_param__ready = _803_(1'h0, 2'h3, { _352_, _351_ });
+  assign _351_ = ctrl_state == 1'h1;
+  assign _352_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -908,7 +921,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$151 ),
+    .o_data(\o_data$155 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -917,8 +930,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$89 ),
-    .wp__en(\w_en$87 )
+    .wp__data(\w_data$94 ),
+    .wp__en(\w_en$92 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -931,7 +944,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$76 ),
+    .r_data(\r_data$81 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -943,33 +956,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$76 [31:0], r_data[31:0] }),
-    .i_last(\i_last$64 ),
-    .i_multiplier({ \r_data$76 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$76 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$62 ),
+    .i_bias({ \r_data$81 [31:0], r_data[31:0] }),
+    .i_last(\i_last$69 ),
+    .i_multiplier({ \r_data$81 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$81 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$67 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$84 ),
+    .o_valid(\o_valid$89 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _095_[18:17] = 2'hx;
-  assign _051_[15:9] = 7'hxx;
-  assign _016_[2] = 1'hx;
-  assign _197_[5:1] = 5'hxx;
+  assign _061_[15:9] = 7'hxx;
+  assign _015_[4] = 1'hx;
+  assign _106_[18:17] = 2'hx;
+  assign _205_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_184_) begin
-      ra <= 6'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _336_ : ra_inc;
-    end
-    if (_185_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
     if (rst) begin
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
@@ -981,313 +984,326 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _479_ <= 17'h00000;
-      _480_ <= 17'h00000;
+      _490_ <= 17'h00000;
+      _491_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$87  <= 1'h0;
-      \i_last$64  <= 1'h0;
-      \i_valid$62  <= 1'h0;
+      \w_en$92  <= 1'h0;
+      \i_last$69  <= 1'h0;
+      \i_valid$67  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$148  <= 1'h0;
+      \$signal$152  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
-      d <= 2'h0;
     end else begin
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _098_; else row_last_next <= drain_lt_last & _100_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _108_; else row_last_next <= drain_lt_last & _110_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _095_[16:0];
+      row_next <= _106_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _479_ <= _088_[16:0];
-      _480_ <= _087_[16:0];
-      tile_end <= _072_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _040_ : _041_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
+      _490_ <= _098_[16:0];
+      _491_ <= _097_[16:0];
+      tile_end <= _082_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _050_ : _051_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _049_[3:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _018_ + _020_;
-      \w_en$87  <= \w_en$83 ;
-      \i_last$64  <= part_last;
-      \i_valid$62  <= \$signal$148 ;
-      part_last <= _010_ & dn_last;
-      \$signal$148  <= _008_;
+      give_back <= _026_ + _028_;
+      \w_en$92  <= \w_en$88 ;
+      \i_last$69  <= part_last;
+      \i_valid$67  <= \$signal$152 ;
+      part_last <= _018_ & dn_last;
+      \$signal$152  <= _016_;
       enter_q <= enter;
-      begin if (_001_) d_last <= _204_; else d_last <= _003_ ? \$signal$141  : _204_; end
-      begin if (_001_) row_last <= _210_; else begin if (_003_) row_last <= row_last_next; else row_last <= _210_; end end
-      begin if (_001_) row_valid <= _213_; else begin if (_003_) row_valid <= row_valid_next; else row_valid <= _213_; end end
-      begin if (_001_) row <= _216_; else begin if (_003_) row <= row_next; else row <= _216_; end end
-      begin if (_001_) dn <= _222_; else begin if (_003_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _006_; else dn <= _222_; end else dn <= _222_; end end
-      begin if (_001_) d <= _227_; else begin if (_003_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _007_[1:0]; else d <= _227_; end end
+      begin if (_004_) d_last <= _212_; else d_last <= _006_ ? \$signal$146  : _212_; end
+      begin if (_004_) row_last <= _218_; else begin if (_006_) row_last <= row_last_next; else row_last <= _218_; end end
+      begin if (_004_) row_valid <= _221_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _221_; end end
+      begin if (_004_) row <= _224_; else begin if (_006_) row <= row_next; else row <= _224_; end end
+      begin if (_010_) begin if (drain_dn_step) dn <= _015_[3:0]; else dn <= _230_; end else dn <= _230_; end
     end
-    if (_186_) begin
-      \$signal$141  <= 1'h0;
+    if (_193_) begin
+      \$signal$146  <= 1'h0;
     end else begin
-      \$signal$141  <= drain_d_pen;
+      \$signal$146  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_107_) begin
-      at_tile_last <= compute ? _233_ : \$signal$111 ;
+    end else if (_114_) begin
+      at_tile_last <= compute ? _237_ : \$signal$116 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_108_) begin
-      at_k_last <= compute ? _236_ : \$signal$110 ;
+    end else if (_115_) begin
+      at_k_last <= compute ? _240_ : \$signal$115 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_155_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _081_ : _238_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_163_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _091_ : _242_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
-    end else if (_111_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _083_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
+    end else if (_118_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _094_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 9'h000;
-    end else if (_112_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _082_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
+    end else if (_119_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _092_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_113_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _079_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_120_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _089_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_114_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _078_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_121_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _088_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_187_) begin
+    if (_194_) begin
       fm0 <= 17'h00000;
-    end else if (_156_) begin
-      fm0 <= _077_[16:0];
+    end else if (_164_) begin
+      fm0 <= _087_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_115_) begin
-      flush <= _697_(5'hxx, { 5'h1f, _069_[4:0] }, { _256_, _255_ });
+    end else if (_122_) begin
+      flush <= _707_(5'hxx, { 5'h1f, _079_[4:0] }, { _260_, _259_ });
     end
-    if (_188_) begin
+    if (_195_) begin
       compute <= 1'h0;
-    end else if (_157_) begin
+    end else if (_165_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_158_) begin
+    end else if (_166_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_159_) begin
+    end else if (_167_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_160_) begin
-      ctrl_state <= _704_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
+    end else if (_168_) begin
+      ctrl_state <= _714_(2'hx, { _272_, _270_, _267_, _264_ }, { _273_, _271_, _268_, _266_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_161_) begin
-      ch_left <= _714_(17'hxxxxx, { _273_, _270_ }, { _274_, _272_ });
+    end else if (_169_) begin
+      ch_left <= _724_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_162_) begin
-      wb_last <= _721_(1'hx, { _280_, _277_ }, { _281_, _279_ });
+    end else if (_170_) begin
+      wb_last <= _731_(1'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
-      \$signal$114  <= 1'h0;
-    end else if (_163_) begin
-      \$signal$114  <= _284_;
+      \$signal$119  <= 1'h0;
+    end else if (_171_) begin
+      \$signal$119  <= _288_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_164_) begin
-      wb <= _734_(2'hx, { _293_, _290_ }, { _294_, _292_ });
+    end else if (_172_) begin
+      wb <= _744_(2'hx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_165_) begin
-      wa <= _740_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
+    end else if (_173_) begin
+      wa <= _750_(6'hxx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_166_) begin
-      blk <= _747_(4'hx, { _306_, _303_ }, { _307_, _305_ });
+    end else if (_174_) begin
+      blk <= _757_(4'hx, { _310_, _307_ }, { _311_, _309_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_167_) begin
-      lane <= _753_(1'hx, { _312_, _309_ }, { _313_, _311_ });
+    end else if (_175_) begin
+      lane <= _763_(1'hx, { _316_, _313_ }, { _317_, _315_ });
     end
     if (rst) begin
-      \$signal$111  <= 1'h0;
-    end else if (_168_) begin
-      \$signal$111  <= _057_;
+      \$signal$116  <= 1'h0;
+    end else if (_176_) begin
+      \$signal$116  <= _067_;
     end
     if (rst) begin
-      \$signal$110  <= 1'h0;
-    end else if (_169_) begin
-      \$signal$110  <= _053_;
+      \$signal$115  <= 1'h0;
+    end else if (_177_) begin
+      \$signal$115  <= _064_;
     end
     if (rst) begin
       tile_pen <= 9'h000;
-    end else if (_170_) begin
-      tile_pen <= _052_[8:0];
+    end else if (_178_) begin
+      tile_pen <= _062_[8:0];
     end
     if (rst) begin
       k_pen <= 9'h000;
-    end else if (_171_) begin
-      k_pen <= _049_[8:0];
+    end else if (_179_) begin
+      k_pen <= _059_[8:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_172_) begin
+    end else if (_180_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_173_) begin
+    end else if (_181_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_174_) begin
+    end else if (_182_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_175_) begin
+    end else if (_183_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_176_) begin
+    end else if (_184_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_185_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_186_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_179_) begin
+    end else if (_187_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_188_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
-    if (_189_) begin
+    if (_196_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _028_;
+      \w_en$11  <= _035_;
     end
-    if (_190_) begin
+    if (_197_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _026_;
+      w_en <= s_param__valid & _033_;
     end
-    if (!_343_) begin
+    if (!_347_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_344_) begin
+    if (!_348_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_345_) begin
+    if (!_349_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$89  <= 49'h0000000000000;
-    end else if (\w_en$83 ) begin
-      \w_data$89  <= { o_last, o_data, part1, part0 };
+      \w_data$94  <= 49'h0000000000000;
+    end else if (\w_en$88 ) begin
+      \w_data$94  <= { o_last, o_data, part1, part0 };
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_181_) begin
+    end else if (_189_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_182_) begin
+    end else if (_190_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$84 ) begin
+    end else if (\o_valid$89 ) begin
       ob_last <= ob == 1'h1;
-      ob <= _016_[1:0];
+      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$148 ) begin
+    if (\$signal$152 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$151 [149:100] : _013_;
+      acc_chosen <= beat[1] ? \o_data$155 [149:100] : _020_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_183_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_001_) dn_last <= 1'hx; else begin if (_003_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_191_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_151_) begin
-      begin if (_001_) beat_last <= beat == 1'h1; else begin if (_003_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_158_) begin
+      begin if (_004_) beat_last <= beat == 1'h1; else begin if (_006_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_152_) begin
-      begin if (_001_) beat <= beat + 1'h1; else begin if (_003_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_159_) begin
+      begin if (_004_) beat <= beat + 1'h1; else begin if (_006_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_191_) begin
+    if (rst) begin
+      d <= 2'h0;
+    end else if (_160_) begin
+      begin if (_010_) begin if (d_last) d <= 2'h0; else d <= _012_[1:0]; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end
+    if (_198_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _331_[0];
+      ra_row[0] <= _335_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_153_) begin
-      ra_row[5:1] <= _231_[5:1];
+    end else if (_161_) begin
+      ra_row[5:1] <= _235_[5:1];
     end
-    if (_192_) begin
+    if (_199_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _334_[5:1];
+      ra_inc[5:1] <= _338_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_154_) begin
-      ra_inc[0] <= _197_[0];
+    end else if (_162_) begin
+      ra_inc[0] <= _205_[0];
+    end
+    if (_200_) begin
+      ra <= 6'h00;
+    end else if (o_valid) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _340_ : ra_inc;
+    end
+    if (_192_) begin
+      drain_restart <= 1'h0;
+    end else begin
+      drain_restart <= s_param__valid;
     end
   end
 endmodule

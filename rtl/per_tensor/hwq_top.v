@@ -57,95 +57,90 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire [1:0] _001_;
   wire _002_;
   wire _003_;
-  wire _004_;
-  wire [1:0] _009_;
-  wire [2:0] _010_;
+  wire _005_;
+  wire _006_;
+  wire [3:0] _009_;
+  wire [4:0] _010_;
   wire _011_;
+  wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
-  wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
-  wire _021_;
+  wire [1:0] _019_;
+  wire [2:0] _020_;
+  wire _022_;
   wire _023_;
   wire _024_;
-  wire [3:0] _026_;
+  wire _025_;
   wire _027_;
   wire _028_;
-  (* unused_bits = "16" *)
-  wire [16:0] _030_;
+  wire _029_;
+  wire _030_;
   wire _032_;
+  wire _033_;
+  wire [3:0] _035_;
+  wire _036_;
   wire _037_;
-  wire [15:0] _038_;
-  wire _040_;
+  (* unused_bits = "16" *)
+  wire [16:0] _039_;
   wire _041_;
-  wire [15:0] _042_;
-  wire _043_;
-  wire _044_;
-  wire [16:0] _045_;
-  wire [16:0] _046_;
-  (* unused_bits = "6" *)
-  wire [6:0] _047_;
-  (* unused_bits = "4" *)
-  wire [4:0] _048_;
-  (* unused_bits = "2" *)
-  wire [2:0] _049_;
+  wire _046_;
+  wire [15:0] _047_;
+  wire _049_;
   wire _050_;
-  (* unused_bits = "1" *)
-  wire [1:0] _051_;
+  wire [15:0] _051_;
+  wire _052_;
   wire _053_;
+  wire [16:0] _054_;
+  wire [16:0] _055_;
   (* unused_bits = "6" *)
-  wire [6:0] _055_;
-  wire _056_;
-  wire _057_;
-  wire _058_;
+  wire [6:0] _056_;
+  (* unused_bits = "4" *)
+  wire [4:0] _057_;
+  (* unused_bits = "2" *)
+  wire [2:0] _058_;
+  wire _059_;
+  (* unused_bits = "1" *)
+  wire [1:0] _060_;
   wire _062_;
-  (* unused_bits = "17" *)
-  wire [17:0] _063_;
-  (* unused_bits = "5" *)
-  wire [5:0] _064_;
+  (* unused_bits = "6" *)
+  wire [6:0] _064_;
   wire _065_;
   wire _066_;
   wire _067_;
-  (* unused_bits = "8" *)
-  wire [8:0] _068_;
-  (* unused_bits = "8" *)
-  wire [8:0] _069_;
-  wire _070_;
   wire _071_;
-  wire _072_;
   (* unused_bits = "17" *)
-  wire [17:0] _073_;
+  wire [17:0] _072_;
+  (* unused_bits = "5" *)
+  wire [5:0] _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  (* unused_bits = "8" *)
+  wire [8:0] _077_;
+  (* unused_bits = "8" *)
+  wire [8:0] _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
   (* unused_bits = "17" *)
-  wire [17:0] _074_;
-  wire _083_;
-  wire _084_;
-  wire _086_;
-  (* unused_bits = "2" *)
-  wire [2:0] _091_;
+  wire [17:0] _082_;
+  (* unused_bits = "17" *)
+  wire [17:0] _083_;
   wire _092_;
   wire _093_;
-  wire _094_;
   wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  (* unused_bits = "4" *)
-  wire [4:0] _102_;
+  (* unused_bits = "2" *)
+  wire [2:0] _100_;
+  wire _101_;
+  wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
   wire _108_;
-  wire _109_;
-  wire _110_;
   wire _111_;
   wire _112_;
   wire _113_;
@@ -233,78 +228,81 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _195_;
   wire _196_;
   wire _197_;
+  wire _198_;
+  wire _199_;
+  wire _200_;
+  wire _201_;
   wire _202_;
-  wire _208_;
-  wire _211_;
-  wire [16:0] _214_;
-  wire [3:0] _220_;
-  wire [1:0] _225_;
-  wire _229_;
-  wire _230_;
-  wire _232_;
-  wire _233_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
+  wire _212_;
+  wire _218_;
+  wire _221_;
+  wire [16:0] _224_;
+  wire [3:0] _230_;
   wire _235_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
+  wire _236_;
+  wire _238_;
+  wire _239_;
+  wire _241_;
   wire _258_;
-  wire [1:0] _259_;
+  wire _259_;
+  wire _260_;
   wire _261_;
-  wire [1:0] _262_;
+  wire _262_;
   wire _263_;
-  wire [1:0] _264_;
+  wire _264_;
   wire [1:0] _265_;
-  wire _266_;
-  wire [1:0] _267_;
-  wire _268_;
+  wire _267_;
+  wire [1:0] _268_;
   wire _269_;
-  wire _271_;
+  wire [1:0] _270_;
+  wire [1:0] _271_;
   wire _272_;
-  wire _273_;
-  wire [16:0] _274_;
-  wire _276_;
-  wire [16:0] _277_;
+  wire [1:0] _273_;
+  wire _274_;
+  wire _275_;
+  wire _277_;
   wire _278_;
   wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _283_;
+  wire [16:0] _280_;
+  wire _282_;
+  wire [16:0] _283_;
   wire _284_;
   wire _285_;
   wire _286_;
   wire _287_;
-  wire _288_;
   wire _289_;
   wire _290_;
   wire _291_;
-  wire [1:0] _292_;
-  wire [1:0] _293_;
-  wire [1:0] _294_;
+  wire _292_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
   wire _296_;
-  wire [1:0] _297_;
-  wire _298_;
-  wire [5:0] _299_;
-  wire [5:0] _300_;
+  wire _297_;
+  wire [1:0] _298_;
+  wire [1:0] _299_;
+  wire [1:0] _300_;
   wire _302_;
-  wire [5:0] _303_;
+  wire [1:0] _303_;
   wire _304_;
-  wire [3:0] _305_;
-  wire [3:0] _306_;
-  wire [3:0] _307_;
-  wire _309_;
-  wire [3:0] _310_;
-  wire _311_;
-  wire _312_;
-  wire _313_;
+  wire [5:0] _305_;
+  wire [5:0] _306_;
+  wire _308_;
+  wire [5:0] _309_;
+  wire _310_;
+  wire [3:0] _311_;
+  wire [3:0] _312_;
+  wire [3:0] _313_;
   wire _315_;
-  wire _316_;
+  wire [3:0] _316_;
   wire _317_;
   wire _318_;
   wire _319_;
-  wire _320_;
   wire _321_;
   wire _322_;
   wire _323_;
@@ -313,20 +311,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _326_;
   wire _327_;
   wire _328_;
+  wire _329_;
+  wire _330_;
   wire _331_;
   wire _332_;
   wire _333_;
   wire _334_;
-  wire _335_;
-  wire _336_;
   wire _337_;
   wire _338_;
+  wire _339_;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
   wire \$signal ;
   reg \$signal$103  = 1'h0;
   reg \$signal$104  = 1'h0;
   reg \$signal$107  = 1'h1;
   reg \$signal$132  = 1'h0;
-  reg \$signal$140  = 1'h0;
+  reg \$signal$144  = 1'h0;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
   (* unused_bits = "0 1 2 3 4 5 6 7" *)
@@ -358,7 +362,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_back;
   reg drain_d_pen = 1'h0;
+  reg drain_d_step = 1'h0;
+  reg drain_d_wrap = 1'h0;
   reg drain_dn_pen = 1'h0;
+  reg drain_dn_step = 1'h0;
+  reg drain_dn_wrap = 1'h0;
   reg drain_lt_last = 1'h0;
   reg drain_lt_pen = 1'h0;
   reg drain_lt_wrap = 1'h0;
@@ -406,7 +414,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$143 ;
+  wire [95:0] \o_data$147 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$77 ;
@@ -455,193 +463,198 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _024_ = s_act__valid & s_wgt__valid;
-  assign _032_ = in_data & _024_;
-  assign _043_ = ~ at_k_last;
-  assign _053_ = credit_ok | _043_;
-  assign take = _032_ & _053_;
-  assign _062_ = s_act__valid & s_wgt__valid;
-  assign _072_ = in_data & _062_;
-  assign _083_ = _072_ & credit_ok;
-  assign \$signal  = _083_ & at_k_last;
-  assign _092_ = ~ in_data;
+  assign _033_ = s_act__valid & s_wgt__valid;
+  assign _041_ = in_data & _033_;
+  assign _052_ = ~ at_k_last;
+  assign _062_ = credit_ok | _052_;
+  assign take = _041_ & _062_;
+  assign _071_ = s_act__valid & s_wgt__valid;
+  assign _081_ = in_data & _071_;
+  assign _092_ = _081_ & credit_ok;
+  assign \$signal  = _092_ & at_k_last;
+  assign _101_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
   assign _011_ = ~ at_k_last;
-  assign _017_ = credit_ok | _011_;
-  assign _018_ = _000_ & _017_;
-  assign adv = _092_ | _018_;
-  assign _019_ = compute & adv;
-  assign _020_ = _019_ & at_tile_last;
-  assign block_end = _020_ & fn_last;
+  assign _022_ = credit_ok | _011_;
+  assign _027_ = _000_ & _022_;
+  assign adv = _101_ | _027_;
+  assign _028_ = compute & adv;
+  assign _029_ = _028_ & at_tile_last;
+  assign block_end = _029_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _021_ = ! lane;
+  assign _030_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _023_ = ~ dn_last;
-  assign wrap = d_last & _023_;
+  assign _032_ = ~ dn_last;
+  assign wrap = d_last & _032_;
   assign \w_en$76  = \o_valid$77  & ob_last;
-  assign _026_ = kept - 3'h4;
-  assign _027_ = kept >= 4'h8;
-  assign _028_ = kept >= 3'h4;
-  assign _030_[15:0] = hdr[15:0] - 1'h1;
-  assign _037_ = hdr[47:32] > 5'h13;
-  assign _038_[7:0] = _037_ ? hdr[39:32] : 8'h13;
-  assign _040_ = hdr[47:32] == 1'h1;
-  assign _041_ = hdr[47:32] > 5'h13;
-  assign _042_ = _041_ ? hdr[47:32] : 16'h0013;
-  assign _044_ = _042_ == 1'h1;
-  assign _045_ = hdr[31:16] - 2'h2;
-  assign _046_ = $signed(ch_left) - $signed(2'h1);
-  assign _047_[5:0] = wa + 1'h1;
-  assign _048_[3:0] = blk + 1'h1;
-  assign _049_[1:0] = wb + 1'h1;
-  assign _050_ = wb == 2'h2;
-  assign _051_[0] = lane + 1'h1;
-  assign _055_[5:0] = flush - 1'h1;
-  assign _056_ = ! flush;
-  assign _057_ = block_end & last_mblock;
-  assign _058_ = compute & adv;
-  assign _063_[16:0] = fm0 + 3'h4;
-  assign _064_[4:0] = fn_rem - 1'h1;
-  assign _065_ = ! fn_rem;
-  assign _066_ = fn_last & last_mblock;
-  assign _067_ = ~ _066_;
-  assign _068_[7:0] = k_rem - 1'h1;
-  assign _069_[7:0] = t_rem - 1'h1;
-  assign _070_ = ! k_rem;
-  assign _071_ = ! t_rem;
-  assign _073_[16:0] = row + 1'h1;
-  assign _074_[16:0] = row - 2'h3;
-  assign _084_ = ~ drain_lt_wrap_pen;
-  assign _086_ = ~ drain_lt_pen;
-  assign _091_[1:0] = ra_beat + 1'h1;
-  assign _093_ = beat_last & d_last;
-  assign _094_ = ~ drain_restart;
-  assign _095_ = _094_ & o_valid;
-  assign _096_ = ~ beat_last;
-  assign _097_ = _095_ & _096_;
-  assign _098_ = ~ drain_restart;
-  assign _099_ = _098_ & row_end;
-  assign _102_[3:0] = dn + 1'h1;
-  assign _001_ = d + 1'h1;
-  assign _002_ = o_valid & row_valid;
-  assign _003_ = row_end & row_valid;
-  assign _004_ = _003_ & row_last;
-  assign _009_ = ob + 1'h1;
-  assign _010_[1:0] = ob_last ? 2'h0 : _009_;
-  assign _013_ = r_en & m_out__valid;
-  assign _014_ = ~ row_valid;
-  assign _015_ = row_end & _014_;
-  reg [16:0] _526_ = 17'h00000;
-  assign drain_back[16:0] = _526_;
-  reg [16:0] _527_ = 17'h00000;
-  assign drain_plus[16:0] = _527_;
-  assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { tile_end, compute } != 1'h1;
-  assign _105_ = { tile_end, compute } != 1'h1;
-  assign _106_ = { _253_, _252_ } != 1'h0;
-  assign _107_ = { _266_, s_param__valid } != 2'h2;
-  assign _108_ = { _268_, s_param__valid } != 2'h2;
-  assign _109_ = { _266_, ch_left[16], s_param__valid } != 3'h5;
-  assign _110_ = { _263_, compute } != 2'h3;
-  assign _111_ = { _261_, _056_ } != 2'h2;
-  assign _112_ = { _268_, _266_, _263_, _261_ } != 1'h0;
-  assign _113_ = { _271_, s_param__valid } != 2'h2;
-  assign _114_ = { _273_, s_param__valid } != 2'h2;
-  assign _115_ = { _273_, _271_ } != 1'h0;
-  assign _116_ = { _276_, s_param__valid } != 2'h2;
-  assign _117_ = { _278_, s_param__valid } != 2'h2;
-  assign _118_ = { _278_, _276_ } != 1'h0;
-  assign _119_ = { _283_, s_param__valid } != 2'h2;
-  assign _120_ = { _285_, s_param__valid } != 2'h2;
-  assign _121_ = { _283_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _122_ = { _285_, _283_ } != 1'h0;
-  assign _123_ = { _289_, s_param__valid } != 2'h2;
-  assign _124_ = { _291_, s_param__valid } != 2'h2;
-  assign _125_ = { _291_, _289_ } != 1'h0;
-  assign _126_ = { _296_, s_param__valid } != 2'h2;
-  assign _127_ = { _298_, s_param__valid } != 2'h2;
-  assign _128_ = { _296_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _129_ = { _298_, _296_ } != 1'h0;
-  assign _130_ = { _302_, s_param__valid } != 2'h2;
-  assign _131_ = { _304_, s_param__valid } != 2'h2;
-  assign _132_ = { _302_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _133_ = { _304_, _302_ } != 1'h0;
-  assign _134_ = { _309_, s_param__valid } != 2'h2;
-  assign _135_ = { _311_, s_param__valid } != 2'h2;
-  assign _136_ = { _309_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _137_ = { _309_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
-  assign _138_ = { _311_, _309_ } != 1'h0;
-  assign _139_ = { _315_, s_param__valid } != 2'h2;
-  assign _140_ = { _317_, s_param__valid } != 2'h2;
-  assign _141_ = { _317_, _315_ } != 1'h0;
-  assign _142_ = { _099_, _097_, enter_q, d_last } != 4'h8;
-  assign _143_ = { _099_, _097_, enter_q } != 1'h0;
-  assign _144_ = { _097_, enter_q } != 2'h2;
-  assign _145_ = { _099_, _097_, drain_restart } != 1'h0;
-  assign _146_ = { _099_, _097_, drain_restart } != 1'h0;
-  assign _147_ = { compute, adv } != 2'h2;
-  assign _148_ = { compute, adv } != 2'h2;
-  assign _149_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _150_ = { compute, adv } != 2'h2;
-  assign _151_ = { compute, adv } != 2'h2;
-  assign _152_ = & { tile_end, fn_last };
-  assign _153_ = & { _254_, ch_left[16], s_param__valid };
-  assign _154_ = & { _255_, ch_left[16], s_param__valid };
-  assign _155_ = & { _256_, ch_left[16], s_param__valid };
-  assign _156_ = & { _257_, ch_first, s_param__valid };
-  assign _157_ = & { _258_, ch_first, s_param__valid };
-  assign _158_ = & { _112_, _111_, _110_, _109_, _108_, _107_ };
-  assign _159_ = & { _115_, _114_, _113_ };
-  assign _160_ = & { _118_, _117_, _116_ };
-  assign _161_ = & { _122_, _121_, _120_, _119_ };
-  assign _162_ = & { _125_, _124_, _123_ };
-  assign _163_ = & { _129_, _128_, _127_, _126_ };
-  assign _164_ = & { _133_, _132_, _131_, _130_ };
-  assign _165_ = & { _138_, _137_, _136_, _135_, _134_ };
-  assign _166_ = & { _141_, _140_, _139_ };
-  assign _167_ = & { _318_, s_param__valid };
-  assign _168_ = & { _319_, s_param__valid };
-  assign _169_ = & { _320_, s_param__valid };
-  assign _170_ = & { _321_, s_param__valid };
-  assign _171_ = & { _322_, s_param__valid };
-  assign _172_ = & { _323_, s_param__valid };
-  assign _173_ = & { _324_, s_param__valid };
-  assign _174_ = & { _325_, s_param__valid };
-  assign _175_ = & { _326_, s_param__valid };
-  assign _176_ = & { _327_, s_param__valid };
-  assign _177_ = & { _328_, s_param__valid };
-  assign _178_ = & { _195_, \o_valid$77  };
-  assign _179_ = & { _196_, \o_valid$77  };
-  assign _180_ = & { _197_, \o_valid$77  };
-  assign _181_ = & { _144_, _143_, _142_ };
-  assign _182_ = & { _093_, o_valid };
-  assign _183_ = & { _150_, _149_ };
-  assign _192_ = ~ compute;
-  assign _193_ = ~ _334_;
-  assign _194_ = ~ _336_;
-  assign _184_ = | { _192_, rst };
-  assign _185_ = | { _057_, rst };
-  assign _186_ = | { _193_, rst };
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { dn_last, rst };
-  assign _190_ = | { _194_, rst };
-  assign _191_ = | { d_last, rst };
-  assign _195_ = ob == 2'h2;
-  assign _196_ = ob == 1'h1;
-  assign _197_ = ! ob;
-  assign _202_ = drain_restart ? 1'h0 : d_last;
-  assign _208_ = drain_restart ? m_one : row_last;
-  assign _211_ = drain_restart ? 1'h1 : row_valid;
-  assign _214_ = drain_restart ? 17'h00000 : row;
-  assign _220_ = drain_restart ? 4'h0 : dn;
-  assign _225_ = drain_restart ? 2'h0 : d;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _071_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _070_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _681_;
+  assign _035_ = kept - 3'h4;
+  assign _036_ = kept >= 4'h8;
+  assign _037_ = kept >= 3'h4;
+  assign _039_[15:0] = hdr[15:0] - 1'h1;
+  assign _046_ = hdr[47:32] > 5'h13;
+  assign _047_[7:0] = _046_ ? hdr[39:32] : 8'h13;
+  assign _049_ = hdr[47:32] == 1'h1;
+  assign _050_ = hdr[47:32] > 5'h13;
+  assign _051_ = _050_ ? hdr[47:32] : 16'h0013;
+  assign _053_ = _051_ == 1'h1;
+  assign _054_ = hdr[31:16] - 2'h2;
+  assign _055_ = $signed(ch_left) - $signed(2'h1);
+  assign _056_[5:0] = wa + 1'h1;
+  assign _057_[3:0] = blk + 1'h1;
+  assign _058_[1:0] = wb + 1'h1;
+  assign _059_ = wb == 2'h2;
+  assign _060_[0] = lane + 1'h1;
+  assign _064_[5:0] = flush - 1'h1;
+  assign _065_ = ! flush;
+  assign _066_ = block_end & last_mblock;
+  assign _067_ = compute & adv;
+  assign _072_[16:0] = fm0 + 3'h4;
+  assign _073_[4:0] = fn_rem - 1'h1;
+  assign _074_ = ! fn_rem;
+  assign _075_ = fn_last & last_mblock;
+  assign _076_ = ~ _075_;
+  assign _077_[7:0] = k_rem - 1'h1;
+  assign _078_[7:0] = t_rem - 1'h1;
+  assign _079_ = ! k_rem;
+  assign _080_ = ! t_rem;
+  assign _082_[16:0] = row + 1'h1;
+  assign _083_[16:0] = row - 2'h3;
+  assign _093_ = ~ drain_lt_wrap_pen;
+  assign _095_ = ~ drain_lt_pen;
+  assign _100_[1:0] = ra_beat + 1'h1;
+  assign _102_ = beat_last & d_last;
+  assign _103_ = ~ drain_restart;
+  assign _104_ = _103_ & o_valid;
+  assign _105_ = ~ beat_last;
+  assign _106_ = _104_ & _105_;
+  assign _107_ = ~ drain_restart;
+  assign _108_ = _107_ & row_end;
+  assign _111_ = ~ drain_restart;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = _002_ & row_end;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = drain_d_step & _005_;
+  assign _009_ = dn + 1'h1;
+  assign _010_[3:0] = drain_dn_wrap ? 4'h0 : _009_;
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _019_ = ob + 1'h1;
+  assign _020_[1:0] = ob_last ? 2'h0 : _019_;
+  assign _023_ = r_en & m_out__valid;
+  assign _024_ = ~ row_valid;
+  assign _025_ = row_end & _024_;
+  reg [16:0] _547_ = 17'h00000;
+  assign drain_back[16:0] = _547_;
+  reg [16:0] _548_ = 17'h00000;
+  assign drain_plus[16:0] = _548_;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { tile_end, compute } != 1'h1;
+  assign _115_ = { tile_end, compute } != 1'h1;
+  assign _116_ = { _259_, _258_ } != 1'h0;
+  assign _117_ = { _272_, s_param__valid } != 2'h2;
+  assign _118_ = { _274_, s_param__valid } != 2'h2;
+  assign _119_ = { _272_, ch_left[16], s_param__valid } != 3'h5;
+  assign _120_ = { _269_, compute } != 2'h3;
+  assign _121_ = { _267_, _065_ } != 2'h2;
+  assign _122_ = { _274_, _272_, _269_, _267_ } != 1'h0;
+  assign _123_ = { _277_, s_param__valid } != 2'h2;
+  assign _124_ = { _279_, s_param__valid } != 2'h2;
+  assign _125_ = { _279_, _277_ } != 1'h0;
+  assign _126_ = { _282_, s_param__valid } != 2'h2;
+  assign _127_ = { _284_, s_param__valid } != 2'h2;
+  assign _128_ = { _284_, _282_ } != 1'h0;
+  assign _129_ = { _289_, s_param__valid } != 2'h2;
+  assign _130_ = { _291_, s_param__valid } != 2'h2;
+  assign _131_ = { _289_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _132_ = { _291_, _289_ } != 1'h0;
+  assign _133_ = { _295_, s_param__valid } != 2'h2;
+  assign _134_ = { _297_, s_param__valid } != 2'h2;
+  assign _135_ = { _297_, _295_ } != 1'h0;
+  assign _136_ = { _302_, s_param__valid } != 2'h2;
+  assign _137_ = { _304_, s_param__valid } != 2'h2;
+  assign _138_ = { _302_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _139_ = { _304_, _302_ } != 1'h0;
+  assign _140_ = { _308_, s_param__valid } != 2'h2;
+  assign _141_ = { _310_, s_param__valid } != 2'h2;
+  assign _142_ = { _308_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _143_ = { _310_, _308_ } != 1'h0;
+  assign _144_ = { _315_, s_param__valid } != 2'h2;
+  assign _145_ = { _317_, s_param__valid } != 2'h2;
+  assign _146_ = { _315_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _147_ = { _315_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
+  assign _148_ = { _317_, _315_ } != 1'h0;
+  assign _149_ = { _321_, s_param__valid } != 2'h2;
+  assign _150_ = { _323_, s_param__valid } != 2'h2;
+  assign _151_ = { _323_, _321_ } != 1'h0;
+  assign _152_ = { _108_, _106_, enter_q, d_last } != 4'h8;
+  assign _153_ = { _108_, _106_, enter_q } != 1'h0;
+  assign _154_ = { _106_, enter_q } != 2'h2;
+  assign _155_ = { _108_, _106_, drain_restart } != 1'h0;
+  assign _156_ = { _108_, _106_, drain_restart } != 1'h0;
+  assign _157_ = { _006_, drain_restart } != 1'h0;
+  assign _158_ = { compute, adv } != 2'h2;
+  assign _159_ = { compute, adv } != 2'h2;
+  assign _160_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _161_ = { compute, adv } != 2'h2;
+  assign _162_ = & { tile_end, fn_last };
+  assign _163_ = & { _260_, ch_left[16], s_param__valid };
+  assign _164_ = & { _261_, ch_left[16], s_param__valid };
+  assign _165_ = & { _262_, ch_left[16], s_param__valid };
+  assign _166_ = & { _263_, ch_first, s_param__valid };
+  assign _167_ = & { _264_, ch_first, s_param__valid };
+  assign _168_ = & { _122_, _121_, _120_, _119_, _118_, _117_ };
+  assign _169_ = & { _125_, _124_, _123_ };
+  assign _170_ = & { _128_, _127_, _126_ };
+  assign _171_ = & { _132_, _131_, _130_, _129_ };
+  assign _172_ = & { _135_, _134_, _133_ };
+  assign _173_ = & { _139_, _138_, _137_, _136_ };
+  assign _174_ = & { _143_, _142_, _141_, _140_ };
+  assign _175_ = & { _148_, _147_, _146_, _145_, _144_ };
+  assign _176_ = & { _151_, _150_, _149_ };
+  assign _177_ = & { _324_, s_param__valid };
+  assign _178_ = & { _325_, s_param__valid };
+  assign _179_ = & { _326_, s_param__valid };
+  assign _180_ = & { _327_, s_param__valid };
+  assign _181_ = & { _328_, s_param__valid };
+  assign _182_ = & { _329_, s_param__valid };
+  assign _183_ = & { _330_, s_param__valid };
+  assign _184_ = & { _331_, s_param__valid };
+  assign _185_ = & { _332_, s_param__valid };
+  assign _186_ = & { _333_, s_param__valid };
+  assign _187_ = & { _334_, s_param__valid };
+  assign _188_ = & { _205_, \o_valid$77  };
+  assign _189_ = & { _206_, \o_valid$77  };
+  assign _190_ = & { _207_, \o_valid$77  };
+  assign _191_ = & { _154_, _153_, _152_ };
+  assign _192_ = & { _102_, o_valid };
+  assign _193_ = & { _161_, _160_ };
+  assign _202_ = ~ compute;
+  assign _203_ = ~ _340_;
+  assign _204_ = ~ _342_;
+  assign _194_ = | { _202_, rst };
+  assign _195_ = | { _066_, rst };
+  assign _196_ = | { _203_, rst };
+  assign _197_ = | { drain_restart, rst };
+  assign _198_ = | { drain_restart, rst };
+  assign _199_ = | { dn_last, rst };
+  assign _200_ = | { _204_, rst };
+  assign _201_ = | { d_last, rst };
+  assign _205_ = ob == 2'h2;
+  assign _206_ = ob == 1'h1;
+  assign _207_ = ! ob;
+  assign _212_ = drain_restart ? 1'h0 : d_last;
+  assign _218_ = drain_restart ? m_one : row_last;
+  assign _221_ = drain_restart ? 1'h1 : row_valid;
+  assign _224_ = drain_restart ? 17'h00000 : row;
+  assign _230_ = drain_restart ? 4'h0 : dn;
+  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _080_;
+  assign _236_ = adv ? _235_ : 1'hx;
+  assign _238_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _079_;
+  assign _239_ = adv ? _238_ : 1'hx;
+  assign _241_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _697_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -649,22 +662,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _681_ = b[5:0];
+        _697_ = b[5:0];
       2'b1?:
-        _681_ = b[11:6];
+        _697_ = b[11:6];
       default:
-        _681_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = _056_ ? 2'h0 : 2'hx;
-  function [1:0] _690_;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = _065_ ? 2'h0 : 2'hx;
+  function [1:0] _706_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -672,214 +685,214 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _690_ = b[1:0];
+        _706_ = b[1:0];
       4'b??1?:
-        _690_ = b[3:2];
+        _706_ = b[3:2];
       4'b?1??:
-        _690_ = b[5:4];
+        _706_ = b[5:4];
       4'b1???:
-        _690_ = b[7:6];
+        _706_ = b[7:6];
       default:
-        _690_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _262_ = compute ? 2'hx : 2'h3;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _264_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _265_ = s_param__valid ? _264_ : 2'hx;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _267_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _268_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _269_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _700_;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _268_ = compute ? 2'hx : 2'h3;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _270_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _271_ = s_param__valid ? _270_ : 2'hx;
+  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _273_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _274_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _275_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _716_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[0:0];
+        _716_ = b[0:0];
       2'b1?:
-        _700_ = b[1:1];
+        _716_ = b[1:1];
       default:
-        _700_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = s_param__valid ? _046_ : 17'hxxxxx;
-  function [16:0] _705_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = s_param__valid ? _055_ : 17'hxxxxx;
+  function [16:0] _721_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _705_ = b[16:0];
+        _721_ = b[16:0];
       2'b1?:
-        _705_ = b[33:17];
+        _721_ = b[33:17];
       default:
-        _705_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? _045_ : 17'hxxxxx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _050_;
-  assign _280_ = \$signal$107  ? _279_ : 1'hx;
-  assign _281_ = s_param__valid ? _280_ : 1'hx;
-  function [0:0] _712_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _712_ = b[0:0];
-      2'b1?:
-        _712_ = b[1:1];
-      default:
-        _712_ = a;
-    endcase
-  endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? _054_ : 17'hxxxxx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
+  assign _286_ = \$signal$107  ? _285_ : 1'hx;
   assign _287_ = s_param__valid ? _286_ : 1'hx;
-  function [0:0] _718_;
+  function [0:0] _728_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _718_ = b[0:0];
+        _728_ = b[0:0];
       2'b1?:
-        _718_ = b[1:1];
+        _728_ = b[1:1];
       default:
-        _718_ = a;
+        _728_ = a;
     endcase
   endfunction
-  assign _288_ = _718_(1'hx, { _290_, _287_ }, { _291_, _289_ });
   assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _290_ = s_param__valid ? 1'h0 : 1'hx;
   assign _291_ = ! ctrl_state;
-  assign _292_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _049_[1:0];
-  assign _293_ = \$signal$107  ? _292_ : 2'hx;
-  assign _294_ = s_param__valid ? _293_ : 2'hx;
-  function [1:0] _725_;
+  assign _292_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _293_ = s_param__valid ? _292_ : 1'hx;
+  function [0:0] _734_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _734_ = b[0:0];
+      2'b1?:
+        _734_ = b[1:1];
+      default:
+        _734_ = a;
+    endcase
+  endfunction
+  assign _294_ = _734_(1'hx, { _296_, _293_ }, { _297_, _295_ });
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _058_[1:0];
+  assign _299_ = \$signal$107  ? _298_ : 2'hx;
+  assign _300_ = s_param__valid ? _299_ : 2'hx;
+  function [1:0] _741_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _725_ = b[1:0];
+        _741_ = b[1:0];
       2'b1?:
-        _725_ = b[3:2];
+        _741_ = b[3:2];
       default:
-        _725_ = a;
+        _741_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = \$signal$107  ? _047_[5:0] : 6'hxx;
-  assign _300_ = s_param__valid ? _299_ : 6'hxx;
-  function [5:0] _731_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = \$signal$107  ? _056_[5:0] : 6'hxx;
+  assign _306_ = s_param__valid ? _305_ : 6'hxx;
+  function [5:0] _747_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[5:0];
+        _747_ = b[5:0];
       2'b1?:
-        _731_ = b[11:6];
+        _747_ = b[11:6];
       default:
-        _731_ = a;
+        _747_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = wb_last ? _048_[3:0] : 4'hx;
-  assign _306_ = \$signal$107  ? _305_ : 4'hx;
-  assign _307_ = s_param__valid ? _306_ : 4'hx;
-  function [3:0] _738_;
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = wb_last ? _057_[3:0] : 4'hx;
+  assign _312_ = \$signal$107  ? _311_ : 4'hx;
+  assign _313_ = s_param__valid ? _312_ : 4'hx;
+  function [3:0] _754_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[3:0];
+        _754_ = b[3:0];
       2'b1?:
-        _738_ = b[7:4];
+        _754_ = b[7:4];
       default:
-        _738_ = a;
+        _754_ = a;
     endcase
   endfunction
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _051_[0];
-  assign _313_ = s_param__valid ? _312_ : 1'hx;
-  function [0:0] _744_;
+  assign _315_ = ctrl_state == 1'h1;
+  assign _316_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _060_[0];
+  assign _319_ = s_param__valid ? _318_ : 1'hx;
+  function [0:0] _760_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[0:0];
+        _760_ = b[0:0];
       2'b1?:
-        _744_ = b[1:1];
+        _760_ = b[1:1];
       default:
-        _744_ = a;
+        _760_ = a;
     endcase
   endfunction
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
+  assign _321_ = ctrl_state == 1'h1;
+  assign _322_ = s_param__valid ? 1'h0 : 1'hx;
   assign _323_ = ! ctrl_state;
   assign _324_ = ! ctrl_state;
   assign _325_ = ! ctrl_state;
   assign _326_ = ! ctrl_state;
   assign _327_ = ! ctrl_state;
   assign _328_ = ! ctrl_state;
-  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _332_ = s_param__valid ? _331_ : 1'h0;
-  assign enter = _333_ ? _332_ : 1'h0;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ! ctrl_state;
-  function [0:0] _768_;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = ! ctrl_state;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ! ctrl_state;
+  assign _337_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _338_ = s_param__valid ? _337_ : 1'h0;
+  assign enter = _339_ ? _338_ : 1'h0;
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ! ctrl_state;
+  function [0:0] _784_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _768_ = b[0:0];
+        _784_ = b[0:0];
       2'b1?:
-        _768_ = b[1:1];
+        _784_ = b[1:1];
       default:
-        _768_ = a;
+        _784_ = a;
     endcase
   endfunction
-  assign s_param__ready = _768_(1'h0, 2'h3, { _338_, _337_ });
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
+  assign s_param__ready = _784_(1'h0, 2'h3, { _344_, _343_ });
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -887,7 +900,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$143 ),
+    .o_data(\o_data$147 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -901,8 +914,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$712$0 (ra_beat),
-    .\port$714$0 (ra_blk),
+    .\port$723$0 (ra_beat),
+    .\port$725$0 (ra_blk),
     .r_data(i_bias),
     .rst(rst),
     .wp__addr(w_addr),
@@ -923,24 +936,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _038_[15:8] = 8'hxx;
-  assign _010_[2] = 1'hx;
+  assign _047_[15:8] = 8'hxx;
+  assign _020_[2] = 1'hx;
+  assign _010_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
+      t_rem <= 8'h00;
+    end else if (_112_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_113_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
       fn_last <= 1'h0;
-    end else if (_104_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_114_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _074_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_105_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_115_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _073_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_184_) begin
+    if (_194_) begin
       fm0 <= 17'h00000;
-    end else if (_152_) begin
-      fm0 <= _063_[16:0];
+    end else if (_162_) begin
+      fm0 <= _072_[16:0];
     end
     if (rst) begin
       tile_end <= 1'h0;
@@ -952,14 +976,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$55  <= 1'h0;
       \i_valid$53  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$140  <= 1'h0;
+      \$signal$144  <= 1'h0;
       enter_q <= 1'h0;
+      drain_dn_wrap <= 1'h0;
+      drain_dn_step <= 1'h0;
+      drain_d_wrap <= 1'h0;
+      drain_d_step <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
-      d <= 2'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
@@ -970,28 +997,31 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _526_ <= 17'h00000;
-      _527_ <= 17'h00000;
+      _547_ <= 17'h00000;
+      _548_ <= 17'h00000;
     end else begin
-      tile_end <= _058_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _027_ : _028_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _026_ : kept;
+      tile_end <= _067_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _036_ : _037_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _035_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _013_ + _015_;
+      give_back <= _023_ + _025_;
       \w_en$80  <= \w_en$76 ;
       \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$140 ;
-      part_last <= _004_ & dn_last;
-      \$signal$140  <= _002_;
+      \i_valid$53  <= \$signal$144 ;
+      part_last <= _014_ & dn_last;
+      \$signal$144  <= _012_;
       enter_q <= enter;
-      begin if (_097_) d_last <= _202_; else d_last <= _099_ ? \$signal$132  : _202_; end
-      begin if (_097_) row_last <= _208_; else begin if (_099_) row_last <= row_last_next; else row_last <= _208_; end end
-      begin if (_097_) row_valid <= _211_; else begin if (_099_) row_valid <= row_valid_next; else row_valid <= _211_; end end
-      begin if (_097_) row <= _214_; else begin if (_099_) row <= row_next; else row <= _214_; end end
-      begin if (_097_) dn <= _220_; else begin if (_099_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _102_[3:0]; else dn <= _220_; end else dn <= _220_; end end
-      begin if (_097_) d <= _225_; else begin if (_099_) d <= d_last ? (* full_case = 32'd1 *) 2'h0 : _001_; else d <= _225_; end end
+      drain_dn_wrap <= dn_last;
+      drain_dn_step <= _003_ & d_last;
+      drain_d_wrap <= d_last;
+      drain_d_step <= _111_ & row_end;
+      begin if (_106_) d_last <= _212_; else d_last <= _108_ ? \$signal$132  : _212_; end
+      begin if (_106_) row_last <= _218_; else begin if (_108_) row_last <= row_last_next; else row_last <= _218_; end end
+      begin if (_106_) row_valid <= _221_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _221_; end end
+      begin if (_106_) row <= _224_; else begin if (_108_) row <= row_next; else row <= _224_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _230_; end else dn <= _230_; end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
@@ -1000,145 +1030,145 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _526_ <= _074_[16:0];
-      _527_ <= _073_[16:0];
+      _547_ <= _083_[16:0];
+      _548_ <= _082_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_106_) begin
-      flush <= _681_(6'hxx, { 6'h23, _055_[5:0] }, { _253_, _252_ });
+    end else if (_116_) begin
+      flush <= _697_(6'hxx, { 6'h23, _064_[5:0] }, { _259_, _258_ });
     end
-    if (_185_) begin
+    if (_195_) begin
       compute <= 1'h0;
-    end else if (_153_) begin
+    end else if (_163_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_154_) begin
+    end else if (_164_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_155_) begin
+    end else if (_165_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_156_) begin
+    end else if (_166_) begin
       i_shift <= hdr[69:64];
     end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_157_) begin
+    end else if (_167_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_158_) begin
-      ctrl_state <= _690_(2'hx, { _267_, _265_, _262_, _259_ }, { _268_, _266_, _263_, _261_ });
+    end else if (_168_) begin
+      ctrl_state <= _706_(2'hx, { _273_, _271_, _268_, _265_ }, { _274_, _272_, _269_, _267_ });
     end
     if (rst) begin
       ch_first <= 1'h0;
-    end else if (_159_) begin
-      ch_first <= _700_(1'hx, { _272_, _269_ }, { _273_, _271_ });
+    end else if (_169_) begin
+      ch_first <= _716_(1'hx, { _278_, _275_ }, { _279_, _277_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_160_) begin
-      ch_left <= _705_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_170_) begin
+      ch_left <= _721_(17'hxxxxx, { _283_, _280_ }, { _284_, _282_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_161_) begin
-      wb_last <= _712_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_171_) begin
+      wb_last <= _728_(1'hx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       \$signal$107  <= 1'h1;
-    end else if (_162_) begin
-      \$signal$107  <= _288_;
+    end else if (_172_) begin
+      \$signal$107  <= _294_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_163_) begin
-      wb <= _725_(2'hx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_173_) begin
+      wb <= _741_(2'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_164_) begin
-      wa <= _731_(6'hxx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_174_) begin
+      wa <= _747_(6'hxx, { _309_, _306_ }, { _310_, _308_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_165_) begin
-      blk <= _738_(4'hx, { _310_, _307_ }, { _311_, _309_ });
+    end else if (_175_) begin
+      blk <= _754_(4'hx, { _316_, _313_ }, { _317_, _315_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_166_) begin
-      lane <= _744_(1'hx, { _316_, _313_ }, { _317_, _315_ });
+    end else if (_176_) begin
+      lane <= _760_(1'hx, { _322_, _319_ }, { _323_, _321_ });
     end
     if (rst) begin
       \$signal$104  <= 1'h0;
-    end else if (_167_) begin
-      \$signal$104  <= _044_;
+    end else if (_177_) begin
+      \$signal$104  <= _053_;
     end
     if (rst) begin
       \$signal$103  <= 1'h0;
-    end else if (_168_) begin
-      \$signal$103  <= _040_;
+    end else if (_178_) begin
+      \$signal$103  <= _049_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_169_) begin
-      tile_pen <= _038_[7:0] - 2'h2;
+    end else if (_179_) begin
+      tile_pen <= _047_[7:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_170_) begin
+    end else if (_180_) begin
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_171_) begin
+    end else if (_181_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_172_) begin
+    end else if (_182_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_173_) begin
+    end else if (_183_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_174_) begin
+    end else if (_184_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_175_) begin
+    end else if (_185_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_176_) begin
-      m_last <= _030_[15:0];
+    end else if (_186_) begin
+      m_last <= _039_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_187_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
-    if (_186_) begin
+    if (_196_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _021_;
+      w_en <= s_param__valid & _030_;
     end
-    if (!_335_) begin
+    if (!_341_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
@@ -1150,17 +1180,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_178_) begin
+    end else if (_188_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_179_) begin
+    end else if (_189_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_180_) begin
+    end else if (_190_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1168,78 +1198,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$77 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _010_[1:0];
+      ob <= _020_[1:0];
     end
-    if (\$signal$140 ) begin
+    if (\$signal$144 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$143 [95:72] : \o_data$143 [71:48]; else acc_chosen <= beat[0] ? \o_data$143 [47:24] : \o_data$143 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$147 [95:72] : \o_data$147 [71:48]; else acc_chosen <= beat[0] ? \o_data$147 [47:24] : \o_data$147 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_181_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_097_) dn_last <= 1'hx; else begin if (_099_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_191_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_106_) dn_last <= 1'hx; else begin if (_108_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_145_) begin
-      begin if (_097_) beat_last <= beat == 2'h2; else begin if (_099_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_155_) begin
+      begin if (_106_) beat_last <= beat == 2'h2; else begin if (_108_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_146_) begin
-      begin if (_097_) beat <= beat + 1'h1; else begin if (_099_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_156_) begin
+      begin if (_106_) beat <= beat + 1'h1; else begin if (_108_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
-    if (_187_) begin
+    if (rst) begin
+      d <= 2'h0;
+    end else if (_157_) begin
+      begin if (_006_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end
+    if (_197_) begin
       ra_blk <= 4'h0;
-    end else if (_182_) begin
+    end else if (_192_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_188_) begin
+    if (_198_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
-      ra_beat <= _091_[1:0];
+      ra_beat <= _100_[1:0];
     end
-    if (_189_) begin
+    if (_199_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= ra_blk + 1'h1;
     end
-    if (_190_) begin
+    if (_200_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_191_) begin
+    if (_201_) begin
       \$signal$132  <= 1'h0;
     end else begin
       \$signal$132  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_147_) begin
-      at_tile_last <= compute ? _230_ : \$signal$104 ;
+    end else if (_158_) begin
+      at_tile_last <= compute ? _236_ : \$signal$104 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_148_) begin
-      at_k_last <= compute ? _233_ : \$signal$103 ;
+    end else if (_159_) begin
+      at_k_last <= compute ? _239_ : \$signal$103 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_183_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _067_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 8'h00;
-    end else if (_151_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _069_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_103_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _068_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+    end else if (_193_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _241_; else in_data <= 1'hx; end else in_data <= enter; end
     end
   end
 endmodule
@@ -2153,13 +2178,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$712$0 , \port$714$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$723$0 , \port$725$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$712$0 ;
-  wire [1:0] \port$712$0 ;
-  input [3:0] \port$714$0 ;
-  wire [3:0] \port$714$0 ;
+  input [1:0] \port$723$0 ;
+  wire [1:0] \port$723$0 ;
+  input [3:0] \port$725$0 ;
+  wire [3:0] \port$725$0 ;
   output [31:0] r_data;
   reg [31:0] r_data = 32'd0;
   input rst;
@@ -2244,7 +2269,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$712$0 , \
   end
   reg [31:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$714$0 , \port$712$0  }];
+    _1_ <= mem[{ \port$725$0 , \port$723$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;

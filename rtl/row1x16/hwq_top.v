@@ -58,41 +58,43 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
-  wire _002_;
-  wire _003_;
-  wire _004_;
-  wire [10:0] _005_;
-  (* unused_bits = "11" *)
-  wire [11:0] _006_;
+  (* unused_bits = "5" *)
+  wire [5:0] _004_;
+  wire _005_;
+  wire _006_;
   wire _007_;
-  wire _008_;
-  wire _009_;
-  wire [3:0] _010_;
+  (* unused_bits = "11" *)
+  wire [11:0] _008_;
+  (* unused_bits = "11" *)
+  wire [11:0] _009_;
+  wire _010_;
   wire _011_;
-  wire [4:0] _012_;
+  wire _012_;
   wire _013_;
-  wire _014_;
-  wire _015_;
+  (* unused_bits = "4" *)
+  wire [4:0] _014_;
+  wire [4:0] _015_;
   wire _016_;
   wire _017_;
   wire _018_;
-  wire [3:0] _019_;
+  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
   wire _023_;
-  wire _025_;
-  wire _026_;
+  wire _024_;
+  (* unused_bits = "4" *)
+  wire [4:0] _025_;
+  wire [4:0] _026_;
   wire _027_;
+  wire _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
+  wire _032_;
   wire _033_;
   wire _034_;
-  wire _035_;
   wire _036_;
   wire _037_;
-  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
@@ -121,46 +123,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _064_;
   wire _065_;
   wire _066_;
-  (* unused_bits = "17" *)
-  wire [17:0] _068_;
+  wire _067_;
+  wire _068_;
   wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
+  (* unused_bits = "17" *)
+  wire [17:0] _074_;
   wire _075_;
-  wire [2:0] _077_;
-  wire _078_;
-  wire _079_;
-  wire _085_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
+  wire [2:0] _086_;
+  wire _087_;
   wire _088_;
-  wire [15:0] _089_;
   wire _091_;
-  wire _092_;
-  wire [15:0] _093_;
-  wire _094_;
-  wire [16:0] _095_;
-  wire _096_;
-  (* unused_bits = "17" *)
-  wire [17:0] _097_;
-  (* unused_bits = "4" *)
-  wire [4:0] _098_;
-  (* unused_bits = "4" *)
-  wire [4:0] _099_;
-  (* unused_bits = "4" *)
-  wire [4:0] _100_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _096_;
+  wire _097_;
+  wire [15:0] _098_;
+  wire _100_;
   wire _101_;
+  wire _102_;
+  wire [15:0] _103_;
   wire _104_;
-  (* unused_bits = "5" *)
-  wire [5:0] _105_;
-  wire _106_;
-  wire _107_;
-  wire _108_;
+  wire [16:0] _105_;
   (* unused_bits = "17" *)
-  wire [17:0] _112_;
-  wire [4:0] _113_;
-  wire _114_;
+  wire [17:0] _106_;
+  (* unused_bits = "4" *)
+  wire [4:0] _107_;
+  (* unused_bits = "4" *)
+  wire [4:0] _108_;
+  (* unused_bits = "4" *)
+  wire [4:0] _109_;
+  wire _110_;
+  wire _111_;
+  (* unused_bits = "5" *)
+  wire [5:0] _114_;
   wire _115_;
   wire _116_;
   wire _117_;
-  wire _118_;
-  wire _119_;
   wire _120_;
   wire _121_;
   wire _122_;
@@ -267,22 +271,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _223_;
   wire _224_;
   wire _225_;
-  wire [3:0] _226_;
+  wire _226_;
   wire [3:0] _227_;
-  wire _229_;
-  wire [3:0] _230_;
-  wire _231_;
-  wire [3:0] _232_;
+  wire [3:0] _228_;
+  wire _230_;
+  wire [3:0] _231_;
+  wire _232_;
   wire [3:0] _233_;
   wire [3:0] _234_;
-  wire _236_;
-  wire [3:0] _237_;
-  wire _238_;
-  wire [3:0] _239_;
+  wire [3:0] _235_;
+  wire _237_;
+  wire [3:0] _238_;
+  wire _239_;
   wire [3:0] _240_;
-  wire _242_;
-  wire [3:0] _243_;
-  wire _244_;
+  wire [3:0] _241_;
+  wire _243_;
+  wire [3:0] _244_;
   wire _245_;
   wire _246_;
   wire _247_;
@@ -296,7 +300,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _255_;
   wire _256_;
   wire _257_;
-  wire _260_;
+  wire _258_;
   wire _261_;
   wire _262_;
   wire _263_;
@@ -321,46 +325,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _282_;
   wire _283_;
   wire _284_;
-  wire _289_;
-  wire _295_;
-  wire _298_;
-  wire [16:0] _301_;
-  wire [3:0] _304_;
+  wire _285_;
+  wire _290_;
+  wire _296_;
+  wire _299_;
+  wire [16:0] _302_;
+  wire [3:0] _305_;
+  wire _308_;
   wire _309_;
-  wire _310_;
+  wire _311_;
   wire _312_;
-  wire _313_;
-  wire _315_;
+  wire _314_;
+  wire _331_;
   wire _332_;
   wire _333_;
   wire _334_;
   wire _335_;
-  wire _336_;
-  wire [1:0] _337_;
-  wire _339_;
-  wire [1:0] _340_;
-  wire _341_;
+  wire [1:0] _336_;
+  wire _338_;
+  wire [1:0] _339_;
+  wire _340_;
+  wire [1:0] _341_;
   wire [1:0] _342_;
-  wire [1:0] _343_;
-  wire _344_;
-  wire [1:0] _345_;
-  wire _346_;
-  wire [16:0] _347_;
-  wire _349_;
-  wire [16:0] _350_;
+  wire _343_;
+  wire [1:0] _344_;
+  wire _345_;
+  wire [16:0] _346_;
+  wire _348_;
+  wire [16:0] _349_;
+  wire _350_;
   wire _351_;
   wire _352_;
   wire _353_;
-  wire _354_;
+  wire _355_;
   wire _356_;
   wire _357_;
   wire _358_;
+  wire _359_;
+  wire _360_;
+  wire _361_;
+  wire _362_;
   wire \$signal ;
   wire \$signal$132 ;
-  reg \$signal$211  = 1'h0;
-  reg \$signal$212  = 1'h0;
-  reg \$signal$215  = 1'h0;
-  reg \$signal$231  = 1'h0;
+  reg \$signal$216  = 1'h0;
+  reg \$signal$217  = 1'h0;
+  reg \$signal$220  = 1'h0;
+  reg \$signal$235  = 1'h0;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -380,6 +390,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h1;
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
+  wire drain_d_step;
+  wire drain_dn_step;
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
@@ -394,8 +406,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] i_a;
   reg [431:0] i_acc = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$158  = 1'h0;
-  reg \i_valid$156  = 1'h0;
+  reg \i_last$163  = 1'h0;
+  reg \i_valid$161  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   reg in_data = 1'h0;
@@ -417,17 +429,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$234 ;
+  wire [431:0] \o_data$238 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$190 ;
+  wire \o_valid$195 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$170 ;
-  wire [68:0] \r_data$171 ;
-  wire [68:0] \r_data$172 ;
-  wire [68:0] \r_data$173 ;
-  wire [68:0] \r_data$174 ;
   wire [68:0] \r_data$175 ;
   wire [68:0] \r_data$176 ;
   wire [68:0] \r_data$177 ;
@@ -438,6 +445,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \r_data$182 ;
   wire [68:0] \r_data$183 ;
   wire [68:0] \r_data$184 ;
+  wire [68:0] \r_data$185 ;
+  wire [68:0] \r_data$186 ;
+  wire [68:0] \r_data$187 ;
+  wire [68:0] \r_data$188 ;
+  wire [68:0] \r_data$189 ;
   input r_en;
   wire r_en;
   reg [3:0] ra = 4'h0;
@@ -462,12 +474,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [10:0] tile_pen = 11'h000;
   reg [3:0] w_addr = 4'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [128:0] \w_data$194  = 129'h000000000000000000000000000000000;
+  reg [128:0] \w_data$199  = 129'h000000000000000000000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
-  reg \w_en$192  = 1'h0;
+  reg \w_en$197  = 1'h0;
   reg \w_en$23  = 1'h0;
   reg \w_en$27  = 1'h0;
   reg \w_en$31  = 1'h0;
@@ -486,200 +498,202 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _036_ = in_data & _000_;
-  assign _047_ = ~ at_k_last;
-  assign _058_ = credit_ok | _047_;
-  assign take = _036_ & _058_;
-  assign _069_ = s_act__valid & s_wgt__valid;
-  assign _075_ = in_data & _069_;
-  assign _085_ = _075_ & credit_ok;
-  assign \$signal  = _085_ & at_k_last;
-  assign _096_ = ~ in_data;
-  assign _104_ = s_act__valid & s_wgt__valid;
+  assign _042_ = in_data & _000_;
+  assign _053_ = ~ at_k_last;
+  assign _064_ = credit_ok | _053_;
+  assign take = _042_ & _064_;
+  assign _075_ = s_act__valid & s_wgt__valid;
+  assign _084_ = in_data & _075_;
+  assign _091_ = _084_ & credit_ok;
+  assign \$signal  = _091_ & at_k_last;
+  assign _102_ = ~ in_data;
+  assign _111_ = s_act__valid & s_wgt__valid;
   assign _001_ = ~ at_k_last;
   assign _011_ = credit_ok | _001_;
-  assign _020_ = _104_ & _011_;
-  assign adv = _096_ | _020_;
+  assign _022_ = _111_ & _011_;
+  assign adv = _102_ | _022_;
   assign _029_ = compute & adv;
-  assign _030_ = _029_ & at_tile_last;
-  assign block_end = _030_ & fn_last;
+  assign _036_ = _029_ & at_tile_last;
+  assign block_end = _036_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _031_ = ! lane;
-  assign _033_ = lane == 1'h1;
-  assign _034_ = s_param__valid & _033_;
-  assign _035_ = lane == 2'h2;
-  assign _037_ = s_param__valid & _035_;
-  assign _038_ = lane == 2'h3;
-  assign _039_ = s_param__valid & _038_;
-  assign _040_ = lane == 3'h4;
-  assign _041_ = s_param__valid & _040_;
-  assign _042_ = lane == 3'h5;
-  assign _043_ = s_param__valid & _042_;
-  assign _044_ = lane == 3'h6;
+  assign _037_ = ! lane;
+  assign _039_ = lane == 1'h1;
+  assign _040_ = s_param__valid & _039_;
+  assign _041_ = lane == 2'h2;
+  assign _043_ = s_param__valid & _041_;
+  assign _044_ = lane == 2'h3;
   assign _045_ = s_param__valid & _044_;
-  assign _046_ = lane == 3'h7;
-  assign _048_ = s_param__valid & _046_;
-  assign _049_ = lane == 4'h8;
-  assign _050_ = s_param__valid & _049_;
-  assign _051_ = lane == 4'h9;
-  assign _052_ = s_param__valid & _051_;
-  assign _053_ = lane == 4'ha;
-  assign _054_ = s_param__valid & _053_;
-  assign _055_ = lane == 4'hb;
+  assign _046_ = lane == 3'h4;
+  assign _047_ = s_param__valid & _046_;
+  assign _048_ = lane == 3'h5;
+  assign _049_ = s_param__valid & _048_;
+  assign _050_ = lane == 3'h6;
+  assign _051_ = s_param__valid & _050_;
+  assign _052_ = lane == 3'h7;
+  assign _054_ = s_param__valid & _052_;
+  assign _055_ = lane == 4'h8;
   assign _056_ = s_param__valid & _055_;
-  assign _057_ = lane == 4'hc;
-  assign _059_ = s_param__valid & _057_;
-  assign _060_ = lane == 4'hd;
-  assign _061_ = s_param__valid & _060_;
-  assign _062_ = lane == 4'he;
-  assign _063_ = s_param__valid & _062_;
-  assign _064_ = lane == 4'hf;
-  assign _065_ = s_param__valid & _064_;
+  assign _057_ = lane == 4'h9;
+  assign _058_ = s_param__valid & _057_;
+  assign _059_ = lane == 4'ha;
+  assign _060_ = s_param__valid & _059_;
+  assign _061_ = lane == 4'hb;
+  assign _062_ = s_param__valid & _061_;
+  assign _063_ = lane == 4'hc;
+  assign _065_ = s_param__valid & _063_;
+  assign _066_ = lane == 4'hd;
+  assign _067_ = s_param__valid & _066_;
+  assign _068_ = lane == 4'he;
+  assign _069_ = s_param__valid & _068_;
+  assign _070_ = lane == 4'hf;
+  assign _071_ = s_param__valid & _070_;
   assign row_end = o_valid & beat_last;
-  assign _066_ = ~ dn_last;
-  assign wrap = d_last & _066_;
-  assign _068_[16:0] = row + 1'h1;
+  assign _072_ = ~ dn_last;
+  assign wrap = d_last & _072_;
+  assign _074_[16:0] = row + 1'h1;
   assign \$signal$132  = d_last ? 1'h1 : 1'h0;
-  assign _077_ = kept[2:0] - 1'h1;
-  assign _078_ = kept >= 2'h2;
-  assign _079_ = kept >= 1'h1;
-  assign _088_ = hdr[47:32] > 5'h10;
-  assign _089_[10:0] = _088_ ? hdr[42:32] : 11'h010;
-  assign _091_ = hdr[47:32] == 1'h1;
-  assign _092_ = hdr[47:32] > 5'h10;
-  assign _093_ = _092_ ? hdr[47:32] : 16'h0010;
-  assign _094_ = _093_ == 1'h1;
-  assign _095_ = hdr[31:16] - 2'h2;
-  assign _097_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _098_[3:0] = wa + 1'h1;
-  assign _099_[3:0] = blk + 1'h1;
-  assign _100_[3:0] = lane + 1'h1;
-  assign _101_ = lane == 4'he;
-  assign _105_[4:0] = flush - 1'h1;
-  assign _106_ = ! flush;
-  assign _107_ = block_end & last_mblock;
-  assign _108_ = compute & adv;
-  assign _112_[16:0] = fm0 + 1'h1;
-  assign _113_ = fn_rem - 1'h1;
-  assign _002_ = ! fn_rem;
-  assign _003_ = fn_last & last_mblock;
-  assign _004_ = ~ _003_;
-  assign _005_ = k_rem - 1'h1;
-  assign _006_[10:0] = t_rem - 1'h1;
-  assign _007_ = ! k_rem;
-  assign _008_ = ! t_rem;
-  assign _009_ = beat_last & d_last;
-  assign _010_ = ra + 1'h1;
-  assign _012_[3:0] = dn_last ? 4'h0 : _010_;
-  assign _013_ = ~ drain_restart;
-  assign _014_ = _013_ & o_valid;
-  assign _015_ = ~ beat_last;
-  assign _016_ = _014_ & _015_;
-  assign _017_ = ~ drain_restart;
-  assign _018_ = _017_ & row_end;
-  assign _019_ = dn + 1'h1;
-  assign _021_ = o_valid & row_valid;
-  assign _022_ = row_end & row_valid;
-  assign _023_ = _022_ & row_last;
-  assign _025_ = r_en & m_out__valid;
-  assign _026_ = ~ row_valid;
-  assign _027_ = row_end & _026_;
-  assign _114_ = { _018_, _016_, enter_q, d_last } != 4'h8;
-  assign _115_ = { _018_, _016_, enter_q } != 1'h0;
-  assign _116_ = { _016_, enter_q } != 2'h2;
-  assign _117_ = { _018_, _016_, drain_restart } != 1'h0;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { compute, adv } != 2'h2;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { tile_end, compute } != 1'h1;
-  assign _125_ = { tile_end, compute } != 1'h1;
-  assign _126_ = { _333_, _332_ } != 1'h0;
-  assign _127_ = { _344_, s_param__valid } != 2'h2;
-  assign _128_ = { _346_, s_param__valid } != 2'h2;
-  assign _129_ = { _344_, ch_left[16], s_param__valid } != 3'h5;
-  assign _130_ = { _341_, compute } != 2'h3;
-  assign _131_ = { _339_, _106_ } != 2'h2;
-  assign _132_ = { _346_, _344_, _341_, _339_ } != 1'h0;
-  assign _133_ = { _349_, s_param__valid } != 2'h2;
-  assign _134_ = { _351_, s_param__valid } != 2'h2;
-  assign _135_ = { _351_, _349_ } != 1'h0;
-  assign _136_ = { _356_, s_param__valid } != 2'h2;
-  assign _137_ = { _358_, s_param__valid } != 2'h2;
-  assign _138_ = { _356_, \$signal$215 , s_param__valid } != 3'h5;
-  assign _139_ = { _358_, _356_ } != 1'h0;
-  assign _140_ = { _223_, s_param__valid } != 2'h2;
-  assign _141_ = { _225_, s_param__valid } != 2'h2;
-  assign _142_ = { _225_, _223_ } != 1'h0;
-  assign _143_ = { _229_, s_param__valid } != 2'h2;
-  assign _144_ = { _231_, s_param__valid } != 2'h2;
-  assign _145_ = { _229_, \$signal$215 , s_param__valid } != 3'h5;
-  assign _146_ = { _231_, _229_ } != 1'h0;
-  assign _147_ = { _236_, s_param__valid } != 2'h2;
-  assign _148_ = { _238_, s_param__valid } != 2'h2;
-  assign _149_ = { _236_, \$signal$215 , s_param__valid } != 3'h5;
-  assign _150_ = { _236_, wb_last, \$signal$215 , s_param__valid } != 4'hb;
-  assign _151_ = { _238_, _236_ } != 1'h0;
-  assign _152_ = { _242_, s_param__valid } != 2'h2;
-  assign _153_ = { _244_, s_param__valid } != 2'h2;
-  assign _154_ = { _244_, _242_ } != 1'h0;
-  assign _155_ = & { _116_, _115_, _114_ };
-  assign _156_ = & { _009_, o_valid };
-  assign _157_ = & { _121_, _120_ };
-  assign _158_ = & { tile_end, fn_last };
-  assign _159_ = & { _334_, ch_left[16], s_param__valid };
-  assign _160_ = & { _335_, ch_left[16], s_param__valid };
-  assign _161_ = & { _336_, ch_left[16], s_param__valid };
-  assign _162_ = & { _132_, _131_, _130_, _129_, _128_, _127_ };
-  assign _163_ = & { _135_, _134_, _133_ };
-  assign _164_ = & { _139_, _138_, _137_, _136_ };
-  assign _165_ = & { _142_, _141_, _140_ };
-  assign _166_ = & { _146_, _145_, _144_, _143_ };
-  assign _167_ = & { _151_, _150_, _149_, _148_, _147_ };
-  assign _168_ = & { _154_, _153_, _152_ };
-  assign _169_ = & { _245_, s_param__valid };
-  assign _170_ = & { _246_, s_param__valid };
-  assign _171_ = & { _247_, s_param__valid };
-  assign _172_ = & { _248_, s_param__valid };
-  assign _173_ = & { _249_, s_param__valid };
-  assign _174_ = & { _250_, s_param__valid };
-  assign _175_ = & { _251_, s_param__valid };
-  assign _176_ = & { _252_, s_param__valid };
-  assign _177_ = & { _253_, s_param__valid };
-  assign _178_ = & { _254_, s_param__valid };
-  assign _179_ = & { _255_, s_param__valid };
-  assign _180_ = & { _256_, s_param__valid };
-  assign _181_ = & { _257_, s_param__valid };
-  assign _202_ = ~ _282_;
-  assign _203_ = ~ compute;
-  assign _204_ = ~ _263_;
-  assign _205_ = ~ _264_;
-  assign _206_ = ~ _265_;
-  assign _207_ = ~ _266_;
-  assign _208_ = ~ _267_;
-  assign _209_ = ~ _268_;
-  assign _210_ = ~ _269_;
-  assign _211_ = ~ _270_;
-  assign _212_ = ~ _271_;
-  assign _213_ = ~ _272_;
-  assign _214_ = ~ _273_;
-  assign _215_ = ~ _274_;
-  assign _216_ = ~ _275_;
-  assign _217_ = ~ _276_;
-  assign _218_ = ~ _277_;
-  assign _219_ = ~ _278_;
-  assign _182_ = | { drain_restart, rst };
-  assign _183_ = | { _202_, rst };
-  assign _184_ = | { _203_, rst };
-  assign _185_ = | { _107_, rst };
-  assign _186_ = | { _204_, rst };
-  assign _187_ = | { _205_, rst };
-  assign _188_ = | { _206_, rst };
-  assign _189_ = | { _207_, rst };
-  assign _190_ = | { _208_, rst };
-  assign _191_ = | { _209_, rst };
+  assign _081_ = ~ drain_restart;
+  assign drain_d_step = _081_ & row_end;
+  assign _082_ = ~ drain_restart;
+  assign _083_ = _082_ & row_end;
+  assign drain_dn_step = _083_ & d_last;
+  assign _086_ = kept[2:0] - 1'h1;
+  assign _087_ = kept >= 2'h2;
+  assign _088_ = kept >= 1'h1;
+  assign _096_[10:0] = hdr[42:32] - 2'h2;
+  assign _097_ = hdr[47:32] > 5'h10;
+  assign _098_[10:0] = _097_ ? hdr[42:32] : 11'h010;
+  assign _100_ = hdr[47:32] == 1'h1;
+  assign _101_ = hdr[47:32] > 5'h10;
+  assign _103_ = _101_ ? hdr[47:32] : 16'h0010;
+  assign _104_ = _103_ == 1'h1;
+  assign _105_ = hdr[31:16] - 2'h2;
+  assign _106_[16:0] = $signed(ch_left) - $signed(2'h1);
+  assign _107_[3:0] = wa + 1'h1;
+  assign _108_[3:0] = blk + 1'h1;
+  assign _109_[3:0] = lane + 1'h1;
+  assign _110_ = lane == 4'he;
+  assign _114_[4:0] = flush - 1'h1;
+  assign _115_ = ! flush;
+  assign _116_ = block_end & last_mblock;
+  assign _117_ = compute & adv;
+  assign _004_[4:0] = fn_rem - 1'h1;
+  assign _005_ = ! fn_rem;
+  assign _006_ = fn_last & last_mblock;
+  assign _007_ = ~ _006_;
+  assign _008_[10:0] = k_rem - 1'h1;
+  assign _009_[10:0] = t_rem - 1'h1;
+  assign _010_ = ! k_rem;
+  assign _012_ = ! t_rem;
+  assign _013_ = beat_last & d_last;
+  assign _014_[3:0] = ra + 1'h1;
+  assign _015_[3:0] = dn_last ? 4'h0 : _014_[3:0];
+  assign _016_ = ~ drain_restart;
+  assign _017_ = _016_ & o_valid;
+  assign _018_ = ~ beat_last;
+  assign _019_ = _017_ & _018_;
+  assign _020_ = ~ drain_restart;
+  assign _021_ = _020_ & row_end;
+  assign _023_ = ~ drain_restart;
+  assign _024_ = drain_d_step & _023_;
+  assign _025_[3:0] = dn + 1'h1;
+  assign _026_[3:0] = dn_last ? 4'h0 : _025_[3:0];
+  assign _027_ = o_valid & row_valid;
+  assign _028_ = row_end & row_valid;
+  assign _030_ = _028_ & row_last;
+  assign _032_ = r_en & m_out__valid;
+  assign _033_ = ~ row_valid;
+  assign _034_ = row_end & _033_;
+  assign _120_ = { _021_, _019_, enter_q, d_last } != 4'h8;
+  assign _121_ = { _021_, _019_, enter_q } != 1'h0;
+  assign _122_ = { _019_, enter_q } != 2'h2;
+  assign _123_ = { _021_, _019_, drain_restart } != 1'h0;
+  assign _124_ = { compute, adv } != 2'h2;
+  assign _125_ = { compute, adv } != 2'h2;
+  assign _126_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _127_ = { compute, adv } != 2'h2;
+  assign _128_ = { compute, adv } != 2'h2;
+  assign _129_ = { compute, adv } != 2'h2;
+  assign _130_ = { tile_end, compute } != 1'h1;
+  assign _131_ = { tile_end, compute } != 1'h1;
+  assign _132_ = { _332_, _331_ } != 1'h0;
+  assign _133_ = { _343_, s_param__valid } != 2'h2;
+  assign _134_ = { _345_, s_param__valid } != 2'h2;
+  assign _135_ = { _343_, ch_left[16], s_param__valid } != 3'h5;
+  assign _136_ = { _340_, compute } != 2'h3;
+  assign _137_ = { _338_, _115_ } != 2'h2;
+  assign _138_ = { _345_, _343_, _340_, _338_ } != 1'h0;
+  assign _139_ = { _348_, s_param__valid } != 2'h2;
+  assign _140_ = { _350_, s_param__valid } != 2'h2;
+  assign _141_ = { _350_, _348_ } != 1'h0;
+  assign _142_ = { _355_, s_param__valid } != 2'h2;
+  assign _143_ = { _357_, s_param__valid } != 2'h2;
+  assign _144_ = { _355_, \$signal$220 , s_param__valid } != 3'h5;
+  assign _145_ = { _357_, _355_ } != 1'h0;
+  assign _146_ = { _361_, s_param__valid } != 2'h2;
+  assign _147_ = { _226_, s_param__valid } != 2'h2;
+  assign _148_ = { _226_, _361_ } != 1'h0;
+  assign _149_ = { _230_, s_param__valid } != 2'h2;
+  assign _150_ = { _232_, s_param__valid } != 2'h2;
+  assign _151_ = { _230_, \$signal$220 , s_param__valid } != 3'h5;
+  assign _152_ = { _232_, _230_ } != 1'h0;
+  assign _153_ = { _237_, s_param__valid } != 2'h2;
+  assign _154_ = { _239_, s_param__valid } != 2'h2;
+  assign _155_ = { _237_, \$signal$220 , s_param__valid } != 3'h5;
+  assign _156_ = { _237_, wb_last, \$signal$220 , s_param__valid } != 4'hb;
+  assign _157_ = { _239_, _237_ } != 1'h0;
+  assign _158_ = { _243_, s_param__valid } != 2'h2;
+  assign _159_ = { _245_, s_param__valid } != 2'h2;
+  assign _160_ = { _245_, _243_ } != 1'h0;
+  assign _161_ = & { _122_, _121_, _120_ };
+  assign _162_ = & { _013_, o_valid };
+  assign _163_ = & { _127_, _126_ };
+  assign _164_ = & { tile_end, fn_last };
+  assign _165_ = & { _333_, ch_left[16], s_param__valid };
+  assign _166_ = & { _334_, ch_left[16], s_param__valid };
+  assign _167_ = & { _335_, ch_left[16], s_param__valid };
+  assign _168_ = & { _138_, _137_, _136_, _135_, _134_, _133_ };
+  assign _169_ = & { _141_, _140_, _139_ };
+  assign _170_ = & { _145_, _144_, _143_, _142_ };
+  assign _171_ = & { _148_, _147_, _146_ };
+  assign _172_ = & { _152_, _151_, _150_, _149_ };
+  assign _173_ = & { _157_, _156_, _155_, _154_, _153_ };
+  assign _174_ = & { _160_, _159_, _158_ };
+  assign _175_ = & { _246_, s_param__valid };
+  assign _176_ = & { _247_, s_param__valid };
+  assign _177_ = & { _248_, s_param__valid };
+  assign _178_ = & { _249_, s_param__valid };
+  assign _179_ = & { _250_, s_param__valid };
+  assign _180_ = & { _251_, s_param__valid };
+  assign _181_ = & { _252_, s_param__valid };
+  assign _182_ = & { _253_, s_param__valid };
+  assign _183_ = & { _254_, s_param__valid };
+  assign _184_ = & { _255_, s_param__valid };
+  assign _185_ = & { _256_, s_param__valid };
+  assign _186_ = & { _257_, s_param__valid };
+  assign _187_ = & { _258_, s_param__valid };
+  assign _208_ = ~ _283_;
+  assign _209_ = ~ compute;
+  assign _210_ = ~ _264_;
+  assign _211_ = ~ _265_;
+  assign _212_ = ~ _266_;
+  assign _213_ = ~ _267_;
+  assign _214_ = ~ _268_;
+  assign _215_ = ~ _269_;
+  assign _216_ = ~ _270_;
+  assign _217_ = ~ _271_;
+  assign _218_ = ~ _272_;
+  assign _219_ = ~ _273_;
+  assign _220_ = ~ _274_;
+  assign _221_ = ~ _275_;
+  assign _222_ = ~ _276_;
+  assign _223_ = ~ _277_;
+  assign _224_ = ~ _278_;
+  assign _225_ = ~ _279_;
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { _208_, rst };
+  assign _190_ = | { _209_, rst };
+  assign _191_ = | { _116_, rst };
   assign _192_ = | { _210_, rst };
   assign _193_ = | { _211_, rst };
   assign _194_ = | { _212_, rst };
@@ -690,48 +704,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _199_ = | { _217_, rst };
   assign _200_ = | { _218_, rst };
   assign _201_ = | { _219_, rst };
-  assign _220_ = \$signal$215  ? (* full_case = 32'd1 *) 1'h0 : _101_;
-  assign _221_ = s_param__valid ? _220_ : 1'hx;
-  function [0:0] _669_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _669_ = b[0:0];
-      2'b1?:
-        _669_ = b[1:1];
-      default:
-        _669_ = a;
-    endcase
-  endfunction
-  assign _222_ = _669_(1'hx, { _224_, _221_ }, { _225_, _223_ });
-  assign _223_ = ctrl_state == 1'h1;
-  assign _224_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _225_ = ! ctrl_state;
-  assign _226_ = \$signal$215  ? _098_[3:0] : 4'hx;
-  assign _227_ = s_param__valid ? _226_ : 4'hx;
-  function [3:0] _675_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _675_ = b[3:0];
-      2'b1?:
-        _675_ = b[7:4];
-      default:
-        _675_ = a;
-    endcase
-  endfunction
-  assign _229_ = ctrl_state == 1'h1;
-  assign _230_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _231_ = ! ctrl_state;
-  assign _232_ = wb_last ? _099_[3:0] : 4'hx;
-  assign _233_ = \$signal$215  ? _232_ : 4'hx;
-  assign _234_ = s_param__valid ? _233_ : 4'hx;
+  assign _202_ = | { _220_, rst };
+  assign _203_ = | { _221_, rst };
+  assign _204_ = | { _222_, rst };
+  assign _205_ = | { _223_, rst };
+  assign _206_ = | { _224_, rst };
+  assign _207_ = | { _225_, rst };
+  assign _226_ = ! ctrl_state;
+  assign _227_ = \$signal$220  ? _107_[3:0] : 4'hx;
+  assign _228_ = s_param__valid ? _227_ : 4'hx;
   function [3:0] _682_;
     input [3:0] a;
     input [7:0] b;
@@ -746,28 +727,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         _682_ = a;
     endcase
   endfunction
-  assign _236_ = ctrl_state == 1'h1;
-  assign _237_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _238_ = ! ctrl_state;
-  assign _239_ = \$signal$215  ? (* full_case = 32'd1 *) 4'h0 : _100_[3:0];
-  assign _240_ = s_param__valid ? _239_ : 4'hx;
-  function [3:0] _688_;
+  assign _230_ = ctrl_state == 1'h1;
+  assign _231_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _232_ = ! ctrl_state;
+  assign _233_ = wb_last ? _108_[3:0] : 4'hx;
+  assign _234_ = \$signal$220  ? _233_ : 4'hx;
+  assign _235_ = s_param__valid ? _234_ : 4'hx;
+  function [3:0] _689_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _688_ = b[3:0];
+        _689_ = b[3:0];
       2'b1?:
-        _688_ = b[7:4];
+        _689_ = b[7:4];
       default:
-        _688_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _244_ = ! ctrl_state;
+  assign _237_ = ctrl_state == 1'h1;
+  assign _238_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _239_ = ! ctrl_state;
+  assign _240_ = \$signal$220  ? (* full_case = 32'd1 *) 4'h0 : _109_[3:0];
+  assign _241_ = s_param__valid ? _240_ : 4'hx;
+  function [3:0] _695_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _695_ = b[3:0];
+      2'b1?:
+        _695_ = b[7:4];
+      default:
+        _695_ = a;
+    endcase
+  endfunction
+  assign _243_ = ctrl_state == 1'h1;
+  assign _244_ = s_param__valid ? 4'h0 : 4'hx;
   assign _245_ = ! ctrl_state;
   assign _246_ = ! ctrl_state;
   assign _247_ = ! ctrl_state;
@@ -781,10 +781,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _255_ = ! ctrl_state;
   assign _256_ = ! ctrl_state;
   assign _257_ = ! ctrl_state;
-  assign _260_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _261_ = s_param__valid ? _260_ : 1'h0;
-  assign enter = _262_ ? _261_ : 1'h0;
-  assign _262_ = ctrl_state == 1'h1;
+  assign _258_ = ! ctrl_state;
+  assign _261_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _262_ = s_param__valid ? _261_ : 1'h0;
+  assign enter = _263_ ? _262_ : 1'h0;
   assign _263_ = ctrl_state == 1'h1;
   assign _264_ = ctrl_state == 1'h1;
   assign _265_ = ctrl_state == 1'h1;
@@ -804,35 +804,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _279_ = ctrl_state == 1'h1;
   assign _280_ = ctrl_state == 1'h1;
   assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = ! ctrl_state;
-  function [0:0] _731_;
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = ! ctrl_state;
+  function [0:0] _738_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[0:0];
+        _738_ = b[0:0];
       2'b1?:
-        _731_ = b[1:1];
+        _738_ = b[1:1];
       default:
-        _731_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign s_param__ready = _731_(1'h0, 2'h3, { _284_, _283_ });
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = ! ctrl_state;
-  assign _289_ = drain_restart ? 1'h1 : d_last;
-  assign _295_ = drain_restart ? m_one : row_last;
-  assign _298_ = drain_restart ? 1'h1 : row_valid;
-  assign _301_ = drain_restart ? 17'h00000 : row;
-  assign _304_ = drain_restart ? 4'h0 : dn;
-  assign _309_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$212  : _008_;
-  assign _310_ = adv ? _309_ : 1'hx;
-  assign _312_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$211  : _007_;
-  assign _313_ = adv ? _312_ : 1'hx;
-  assign _315_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _780_;
+  assign s_param__ready = _738_(1'h0, 2'h3, { _285_, _284_ });
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = ! ctrl_state;
+  assign _290_ = drain_restart ? 1'h1 : d_last;
+  assign _296_ = drain_restart ? m_one : row_last;
+  assign _299_ = drain_restart ? 1'h1 : row_valid;
+  assign _302_ = drain_restart ? 17'h00000 : row;
+  assign _305_ = drain_restart ? 4'h0 : dn;
+  assign _308_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _012_;
+  assign _309_ = adv ? _308_ : 1'hx;
+  assign _311_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _010_;
+  assign _312_ = adv ? _311_ : 1'hx;
+  assign _314_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _785_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -840,20 +841,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _780_ = b[4:0];
+        _785_ = b[4:0];
       2'b1?:
-        _780_ = b[9:5];
+        _785_ = b[9:5];
       default:
-        _780_ = a;
+        _785_ = a;
     endcase
   endfunction
-  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _331_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _333_ = ctrl_state == 1'h1;
   assign _334_ = ctrl_state == 1'h1;
   assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = _106_ ? 2'h0 : 2'hx;
-  function [1:0] _787_;
+  assign _336_ = _115_ ? 2'h0 : 2'hx;
+  function [1:0] _792_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -861,63 +862,82 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _787_ = b[1:0];
+        _792_ = b[1:0];
       4'b??1?:
-        _787_ = b[3:2];
+        _792_ = b[3:2];
       4'b?1??:
-        _787_ = b[5:4];
+        _792_ = b[5:4];
       4'b1???:
-        _787_ = b[7:6];
+        _792_ = b[7:6];
       default:
-        _787_ = a;
+        _792_ = a;
     endcase
   endfunction
-  assign _339_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _340_ = compute ? 2'hx : 2'h3;
-  assign _341_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _342_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _343_ = s_param__valid ? _342_ : 2'hx;
-  assign _344_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _345_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _346_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _347_ = s_param__valid ? _097_[16:0] : 17'hxxxxx;
-  function [16:0] _797_;
+  assign _338_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _339_ = compute ? 2'hx : 2'h3;
+  assign _340_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _341_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _342_ = s_param__valid ? _341_ : 2'hx;
+  assign _343_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _344_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _345_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _346_ = s_param__valid ? _106_[16:0] : 17'hxxxxx;
+  function [16:0] _802_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _797_ = b[16:0];
+        _802_ = b[16:0];
       2'b1?:
-        _797_ = b[33:17];
+        _802_ = b[33:17];
       default:
-        _797_ = a;
+        _802_ = a;
     endcase
   endfunction
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = s_param__valid ? _095_ : 17'hxxxxx;
-  assign _351_ = ! ctrl_state;
-  assign _352_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _353_ = \$signal$215  ? _352_ : 1'hx;
-  assign _354_ = s_param__valid ? _353_ : 1'hx;
-  function [0:0] _804_;
+  assign _348_ = ctrl_state == 1'h1;
+  assign _349_ = s_param__valid ? _105_ : 17'hxxxxx;
+  assign _350_ = ! ctrl_state;
+  assign _351_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _352_ = \$signal$220  ? _351_ : 1'hx;
+  assign _353_ = s_param__valid ? _352_ : 1'hx;
+  function [0:0] _809_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _804_ = b[0:0];
+        _809_ = b[0:0];
       2'b1?:
-        _804_ = b[1:1];
+        _809_ = b[1:1];
       default:
-        _804_ = a;
+        _809_ = a;
     endcase
   endfunction
-  assign _356_ = ctrl_state == 1'h1;
-  assign _357_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _358_ = ! ctrl_state;
+  assign _355_ = ctrl_state == 1'h1;
+  assign _356_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _357_ = ! ctrl_state;
+  assign _358_ = \$signal$220  ? (* full_case = 32'd1 *) 1'h0 : _110_;
+  assign _359_ = s_param__valid ? _358_ : 1'hx;
+  function [0:0] _815_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _815_ = b[0:0];
+      2'b1?:
+        _815_ = b[1:1];
+      default:
+        _815_ = a;
+    endcase
+  endfunction
+  assign _360_ = _815_(1'hx, { _362_, _359_ }, { _226_, _361_ });
+  assign _361_ = ctrl_state == 1'h1;
+  assign _362_ = s_param__valid ? 1'h0 : 1'hx;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -925,7 +945,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$234 ),
+    .o_data(\o_data$238 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -934,8 +954,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$194 ),
-    .wp__en(\w_en$192 )
+    .wp__data(\w_data$199 ),
+    .wp__en(\w_en$197 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -948,7 +968,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$170 ),
+    .r_data(\r_data$175 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -957,7 +977,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$179 ),
+    .r_data(\r_data$184 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -966,7 +986,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params11  params11 (
     .clk(clk),
-    .r_data(\r_data$180 ),
+    .r_data(\r_data$185 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -975,7 +995,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params12  params12 (
     .clk(clk),
-    .r_data(\r_data$181 ),
+    .r_data(\r_data$186 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -984,7 +1004,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params13  params13 (
     .clk(clk),
-    .r_data(\r_data$182 ),
+    .r_data(\r_data$187 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -993,7 +1013,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params14  params14 (
     .clk(clk),
-    .r_data(\r_data$183 ),
+    .r_data(\r_data$188 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1002,7 +1022,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params15  params15 (
     .clk(clk),
-    .r_data(\r_data$184 ),
+    .r_data(\r_data$189 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1011,7 +1031,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$171 ),
+    .r_data(\r_data$176 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1020,7 +1040,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$172 ),
+    .r_data(\r_data$177 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1029,7 +1049,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$173 ),
+    .r_data(\r_data$178 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1038,7 +1058,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$174 ),
+    .r_data(\r_data$179 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1047,7 +1067,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$175 ),
+    .r_data(\r_data$180 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1056,7 +1076,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$176 ),
+    .r_data(\r_data$181 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1065,7 +1085,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params8  params8 (
     .clk(clk),
-    .r_data(\r_data$177 ),
+    .r_data(\r_data$182 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1074,7 +1094,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params9  params9 (
     .clk(clk),
-    .r_data(\r_data$178 ),
+    .r_data(\r_data$183 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1086,28 +1106,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], \r_data$181 [31:0], \r_data$180 [31:0], \r_data$179 [31:0], \r_data$178 [31:0], \r_data$177 [31:0], \r_data$176 [31:0], \r_data$175 [31:0], \r_data$174 [31:0], \r_data$173 [31:0], \r_data$172 [31:0], \r_data$171 [31:0], \r_data$170 [31:0], r_data[31:0] }),
-    .i_last(\i_last$158 ),
-    .i_multiplier({ \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], \r_data$181 [62:32], \r_data$180 [62:32], \r_data$179 [62:32], \r_data$178 [62:32], \r_data$177 [62:32], \r_data$176 [62:32], \r_data$175 [62:32], \r_data$174 [62:32], \r_data$173 [62:32], \r_data$172 [62:32], \r_data$171 [62:32], \r_data$170 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], \r_data$181 [68:63], \r_data$180 [68:63], \r_data$179 [68:63], \r_data$178 [68:63], \r_data$177 [68:63], \r_data$176 [68:63], \r_data$175 [68:63], \r_data$174 [68:63], \r_data$173 [68:63], \r_data$172 [68:63], \r_data$171 [68:63], \r_data$170 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$156 ),
+    .i_bias({ \r_data$189 [31:0], \r_data$188 [31:0], \r_data$187 [31:0], \r_data$186 [31:0], \r_data$185 [31:0], \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], \r_data$181 [31:0], \r_data$180 [31:0], \r_data$179 [31:0], \r_data$178 [31:0], \r_data$177 [31:0], \r_data$176 [31:0], \r_data$175 [31:0], r_data[31:0] }),
+    .i_last(\i_last$163 ),
+    .i_multiplier({ \r_data$189 [62:32], \r_data$188 [62:32], \r_data$187 [62:32], \r_data$186 [62:32], \r_data$185 [62:32], \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], \r_data$181 [62:32], \r_data$180 [62:32], \r_data$179 [62:32], \r_data$178 [62:32], \r_data$177 [62:32], \r_data$176 [62:32], \r_data$175 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$189 [68:63], \r_data$188 [68:63], \r_data$187 [68:63], \r_data$186 [68:63], \r_data$185 [68:63], \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], \r_data$181 [68:63], \r_data$180 [68:63], \r_data$179 [68:63], \r_data$178 [68:63], \r_data$177 [68:63], \r_data$176 [68:63], \r_data$175 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$161 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$190 ),
+    .o_valid(\o_valid$195 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _089_[15:11] = 5'hxx;
-  assign _012_[4] = 1'hx;
+  assign _098_[15:11] = 5'hxx;
+  assign _026_[4] = 1'hx;
+  assign _015_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$192  <= 1'h0;
-      \i_last$158  <= 1'h0;
-      \i_valid$156  <= 1'h0;
+      \w_en$197  <= 1'h0;
+      \i_last$163  <= 1'h0;
+      \i_valid$161  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$231  <= 1'h0;
+      \$signal$235  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
@@ -1119,305 +1140,305 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _025_ + _027_;
-      \w_en$192  <= \o_valid$190 ;
-      \i_last$158  <= part_last;
-      \i_valid$156  <= \$signal$231 ;
-      part_last <= _023_ & dn_last;
-      \$signal$231  <= _021_;
+      give_back <= _032_ + _034_;
+      \w_en$197  <= \o_valid$195 ;
+      \i_last$163  <= part_last;
+      \i_valid$161  <= \$signal$235 ;
+      part_last <= _030_ & dn_last;
+      \$signal$235  <= _027_;
       enter_q <= enter;
-      begin if (_016_) d_last <= _289_; else d_last <= _018_ ? \$signal$132  : _289_; end
-      begin if (_016_) row_last <= _295_; else begin if (_018_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _295_; end end
-      begin if (_016_) row_valid <= _298_; else begin if (_018_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _298_; end end
-      begin if (_016_) row <= _301_; else begin if (_018_) begin if (wrap) row <= row - 1'h0; else row <= _068_[16:0]; end else row <= _301_; end end
-      begin if (_016_) dn <= _304_; else begin if (_018_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 4'h0 : _019_; else dn <= _304_; end else dn <= _304_; end end
-      tile_end <= _108_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _078_ : _079_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _077_ : kept[2:0];
+      begin if (_019_) d_last <= _290_; else d_last <= _021_ ? \$signal$132  : _290_; end
+      begin if (_019_) row_last <= _296_; else begin if (_021_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _296_; end end
+      begin if (_019_) row_valid <= _299_; else begin if (_021_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _299_; end end
+      begin if (_019_) row <= _302_; else begin if (_021_) begin if (wrap) row <= row - 1'h0; else row <= _074_[16:0]; end else row <= _302_; end end
+      begin if (_024_) begin if (drain_dn_step) dn <= _026_[3:0]; else dn <= _305_; end else dn <= _305_; end
+      tile_end <= _117_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _087_ : _088_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _086_ : kept[2:0];
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$194  <= 129'h000000000000000000000000000000000;
-    end else if (\o_valid$190 ) begin
-      \w_data$194  <= { o_last, o_data };
+      \w_data$199  <= 129'h000000000000000000000000000000000;
+    end else if (\o_valid$195 ) begin
+      \w_data$199  <= { o_last, o_data };
     end
-    if (\$signal$231 ) begin
+    if (\$signal$235 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$234 ;
+      acc_chosen <= \o_data$238 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_155_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_016_) dn_last <= 1'hx; else begin if (_018_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_161_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_019_) dn_last <= 1'hx; else begin if (_021_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_117_) begin
-      begin if (_016_) beat_last <= 1'h0; else begin if (_018_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_123_) begin
+      begin if (_019_) beat_last <= 1'h0; else begin if (_021_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_182_) begin
+    if (_188_) begin
       ra <= 4'h0;
-    end else if (_156_) begin
-      ra <= _012_[3:0];
+    end else if (_162_) begin
+      ra <= _015_[3:0];
     end
-    if (_183_) begin
+    if (_189_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_118_) begin
-      at_tile_last <= compute ? _310_ : \$signal$212 ;
+    end else if (_124_) begin
+      at_tile_last <= compute ? _309_ : \$signal$217 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_119_) begin
-      at_k_last <= compute ? _313_ : \$signal$211 ;
+    end else if (_125_) begin
+      at_k_last <= compute ? _312_ : \$signal$216 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_157_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _004_ : _315_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_163_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _007_ : _314_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_122_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _006_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
+    end else if (_128_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _009_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_123_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _005_; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
+    end else if (_129_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _008_[10:0]; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_124_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _002_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_130_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _005_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_125_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _113_; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_131_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _004_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_184_) begin
+    if (_190_) begin
       fm0 <= 17'h00000;
-    end else if (_158_) begin
-      fm0 <= _112_[16:0];
+    end else if (_164_) begin
+      fm0 <= fm0 + 1'h1;
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_126_) begin
-      flush <= _780_(5'hxx, { 5'h1c, _105_[4:0] }, { _333_, _332_ });
+    end else if (_132_) begin
+      flush <= _785_(5'hxx, { 5'h1c, _114_[4:0] }, { _332_, _331_ });
     end
-    if (_185_) begin
+    if (_191_) begin
       compute <= 1'h0;
-    end else if (_159_) begin
+    end else if (_165_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_160_) begin
+    end else if (_166_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_161_) begin
+    end else if (_167_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_162_) begin
-      ctrl_state <= _787_(2'hx, { _345_, _343_, _340_, _337_ }, { _346_, _344_, _341_, _339_ });
+    end else if (_168_) begin
+      ctrl_state <= _792_(2'hx, { _344_, _342_, _339_, _336_ }, { _345_, _343_, _340_, _338_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_163_) begin
-      ch_left <= _797_(17'hxxxxx, { _350_, _347_ }, { _351_, _349_ });
+    end else if (_169_) begin
+      ch_left <= _802_(17'hxxxxx, { _349_, _346_ }, { _350_, _348_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_164_) begin
-      wb_last <= _804_(1'hx, { _357_, _354_ }, { _358_, _356_ });
+    end else if (_170_) begin
+      wb_last <= _809_(1'hx, { _356_, _353_ }, { _357_, _355_ });
     end
     if (rst) begin
-      \$signal$215  <= 1'h0;
-    end else if (_165_) begin
-      \$signal$215  <= _222_;
+      \$signal$220  <= 1'h0;
+    end else if (_171_) begin
+      \$signal$220  <= _360_;
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_166_) begin
-      wa <= _675_(4'hx, { _230_, _227_ }, { _231_, _229_ });
+    end else if (_172_) begin
+      wa <= _682_(4'hx, { _231_, _228_ }, { _232_, _230_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_167_) begin
-      blk <= _682_(4'hx, { _237_, _234_ }, { _238_, _236_ });
+    end else if (_173_) begin
+      blk <= _689_(4'hx, { _238_, _235_ }, { _239_, _237_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_168_) begin
-      lane <= _688_(4'hx, { _243_, _240_ }, { _244_, _242_ });
+    end else if (_174_) begin
+      lane <= _695_(4'hx, { _244_, _241_ }, { _245_, _243_ });
     end
     if (rst) begin
-      \$signal$212  <= 1'h0;
-    end else if (_169_) begin
-      \$signal$212  <= _094_;
+      \$signal$217  <= 1'h0;
+    end else if (_175_) begin
+      \$signal$217  <= _104_;
     end
     if (rst) begin
-      \$signal$211  <= 1'h0;
-    end else if (_170_) begin
-      \$signal$211  <= _091_;
+      \$signal$216  <= 1'h0;
+    end else if (_176_) begin
+      \$signal$216  <= _100_;
     end
     if (rst) begin
       tile_pen <= 11'h000;
-    end else if (_171_) begin
-      tile_pen <= _089_[10:0] - 2'h2;
+    end else if (_177_) begin
+      tile_pen <= _098_[10:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 11'h000;
-    end else if (_172_) begin
-      k_pen <= hdr[42:32] - 2'h2;
+    end else if (_178_) begin
+      k_pen <= _096_[10:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_173_) begin
+    end else if (_179_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_174_) begin
+    end else if (_180_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_175_) begin
+    end else if (_181_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_176_) begin
+    end else if (_182_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_183_) begin
       m_wrap_pen <= hdr[15:0] + 17'h1ffff;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_184_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_179_) begin
+    end else if (_185_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_180_) begin
+    end else if (_186_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_187_) begin
       m_less <= hdr[15:0] - 1'h1;
     end
-    if (_186_) begin
+    if (_192_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _065_;
-    end
-    if (_187_) begin
-      \w_en$63  <= 1'h0;
-    end else begin
-      \w_en$63  <= _063_;
-    end
-    if (_188_) begin
-      \w_en$59  <= 1'h0;
-    end else begin
-      \w_en$59  <= _061_;
-    end
-    if (_189_) begin
-      \w_en$55  <= 1'h0;
-    end else begin
-      \w_en$55  <= _059_;
-    end
-    if (_190_) begin
-      \w_en$51  <= 1'h0;
-    end else begin
-      \w_en$51  <= _056_;
-    end
-    if (_191_) begin
-      \w_en$47  <= 1'h0;
-    end else begin
-      \w_en$47  <= _054_;
-    end
-    if (_192_) begin
-      \w_en$43  <= 1'h0;
-    end else begin
-      \w_en$43  <= _052_;
+      \w_en$67  <= _071_;
     end
     if (_193_) begin
-      \w_en$39  <= 1'h0;
+      \w_en$63  <= 1'h0;
     end else begin
-      \w_en$39  <= _050_;
+      \w_en$63  <= _069_;
     end
     if (_194_) begin
-      \w_en$35  <= 1'h0;
+      \w_en$59  <= 1'h0;
     end else begin
-      \w_en$35  <= _048_;
+      \w_en$59  <= _067_;
     end
     if (_195_) begin
-      \w_en$31  <= 1'h0;
+      \w_en$55  <= 1'h0;
     end else begin
-      \w_en$31  <= _045_;
+      \w_en$55  <= _065_;
     end
     if (_196_) begin
-      \w_en$27  <= 1'h0;
+      \w_en$51  <= 1'h0;
     end else begin
-      \w_en$27  <= _043_;
+      \w_en$51  <= _062_;
     end
     if (_197_) begin
-      \w_en$23  <= 1'h0;
+      \w_en$47  <= 1'h0;
     end else begin
-      \w_en$23  <= _041_;
+      \w_en$47  <= _060_;
     end
     if (_198_) begin
-      \w_en$19  <= 1'h0;
+      \w_en$43  <= 1'h0;
     end else begin
-      \w_en$19  <= _039_;
+      \w_en$43  <= _058_;
     end
     if (_199_) begin
-      \w_en$15  <= 1'h0;
+      \w_en$39  <= 1'h0;
     end else begin
-      \w_en$15  <= _037_;
+      \w_en$39  <= _056_;
     end
     if (_200_) begin
-      \w_en$11  <= 1'h0;
+      \w_en$35  <= 1'h0;
     end else begin
-      \w_en$11  <= _034_;
+      \w_en$35  <= _054_;
     end
     if (_201_) begin
+      \w_en$31  <= 1'h0;
+    end else begin
+      \w_en$31  <= _051_;
+    end
+    if (_202_) begin
+      \w_en$27  <= 1'h0;
+    end else begin
+      \w_en$27  <= _049_;
+    end
+    if (_203_) begin
+      \w_en$23  <= 1'h0;
+    end else begin
+      \w_en$23  <= _047_;
+    end
+    if (_204_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _045_;
+    end
+    if (_205_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _043_;
+    end
+    if (_206_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _040_;
+    end
+    if (_207_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _031_;
+      w_en <= s_param__valid & _037_;
     end
-    if (!_279_) begin
+    if (!_280_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_280_) begin
+    if (!_281_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_281_) begin
+    if (!_282_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

@@ -58,88 +58,79 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
-  wire _003_;
-  wire _004_;
-  wire _005_;
+  wire [2:0] _002_;
+  wire [3:0] _003_;
+  wire [4:0] _004_;
+  wire [5:0] _005_;
+  wire _006_;
   wire _007_;
   wire _008_;
-  wire _009_;
   wire _010_;
   wire _011_;
   wire _012_;
-  wire _014_;
+  wire _013_;
   wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
-  wire _020_;
   wire _021_;
-  (* unused_bits = "17" *)
-  wire [17:0] _023_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
   wire _026_;
-  wire _029_;
-  (* unused_bits = "5" *)
-  wire [5:0] _032_;
+  wire _027_;
+  wire _028_;
+  (* unused_bits = "17" *)
+  wire [17:0] _030_;
   wire _033_;
-  wire _034_;
-  wire _035_;
-  (* unused_bits = "16" *)
-  wire [16:0] _037_;
-  wire _043_;
+  wire _036_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  (* unused_bits = "5" *)
+  wire [5:0] _043_;
   wire _044_;
-  wire [15:0] _045_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _046_;
-  wire _047_;
-  wire _048_;
-  wire [15:0] _049_;
-  wire _050_;
-  wire [16:0] _051_;
-  (* unused_bits = "17" *)
-  wire [17:0] _052_;
-  (* unused_bits = "5" *)
-  wire [5:0] _053_;
-  (* unused_bits = "5" *)
-  wire [5:0] _054_;
-  wire _055_;
-  (* unused_bits = "2" *)
-  wire [2:0] _056_;
+  wire _045_;
+  (* unused_bits = "16" *)
+  wire [16:0] _047_;
+  wire _051_;
+  wire _054_;
+  wire [15:0] _055_;
   wire _057_;
-  (* unused_bits = "5" *)
-  wire [5:0] _060_;
-  wire _061_;
+  wire _058_;
+  wire [15:0] _059_;
+  wire _060_;
+  wire [16:0] _061_;
   wire _062_;
-  wire _063_;
-  wire _064_;
-  (* unused_bits = "17" *)
-  wire [17:0] _068_;
-  (* unused_bits = "6" *)
-  wire [6:0] _069_;
+  wire [16:0] _063_;
+  (* unused_bits = "5" *)
+  wire [5:0] _064_;
+  (* unused_bits = "5" *)
+  wire [5:0] _065_;
+  (* unused_bits = "2" *)
+  wire [2:0] _066_;
+  wire _067_;
   wire _070_;
-  wire _071_;
+  wire [4:0] _071_;
   wire _072_;
   wire _073_;
-  (* unused_bits = "10" *)
-  wire [10:0] _074_;
-  (* unused_bits = "10" *)
-  wire [10:0] _075_;
-  wire _076_;
-  wire _077_;
-  (* unused_bits = "5" *)
-  wire [5:0] _078_;
-  wire _079_;
+  wire _074_;
+  (* unused_bits = "6" *)
+  wire [6:0] _079_;
   wire _080_;
   wire _081_;
   wire _082_;
   wire _083_;
-  wire _084_;
-  wire _085_;
+  (* unused_bits = "10" *)
+  wire [10:0] _084_;
+  wire [9:0] _085_;
   wire _086_;
+  wire _087_;
   (* unused_bits = "5" *)
-  wire [5:0] _087_;
-  (* unused_bits = "3" *)
-  wire [3:0] _088_;
+  wire [5:0] _088_;
   wire _089_;
   wire _090_;
   wire _091_;
@@ -228,53 +219,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _174_;
   wire _175_;
   wire _176_;
-  wire [1:0] _177_;
+  wire _177_;
+  wire _178_;
   wire _179_;
-  wire [1:0] _180_;
+  wire _180_;
   wire _181_;
-  wire [1:0] _182_;
-  wire [1:0] _183_;
-  wire _184_;
-  wire [1:0] _185_;
+  wire _182_;
+  wire _183_;
+  wire [1:0] _184_;
   wire _186_;
-  wire [16:0] _187_;
-  wire _189_;
-  wire [16:0] _190_;
+  wire [1:0] _187_;
+  wire _188_;
+  wire [1:0] _189_;
+  wire [1:0] _190_;
   wire _191_;
-  wire _192_;
+  wire [1:0] _192_;
   wire _193_;
-  wire _194_;
+  wire [16:0] _194_;
   wire _196_;
-  wire _197_;
+  wire [16:0] _197_;
   wire _198_;
   wire _199_;
   wire _200_;
   wire _201_;
-  wire _202_;
   wire _203_;
   wire _204_;
-  wire [4:0] _205_;
-  wire [4:0] _206_;
+  wire _205_;
+  wire _206_;
+  wire _207_;
   wire _208_;
-  wire [4:0] _209_;
+  wire _209_;
   wire _210_;
-  wire [4:0] _211_;
+  wire _211_;
   wire [4:0] _212_;
   wire [4:0] _213_;
   wire _215_;
   wire [4:0] _216_;
   wire _217_;
-  wire [1:0] _218_;
-  wire [1:0] _219_;
-  wire _221_;
-  wire [1:0] _222_;
-  wire _223_;
+  wire [4:0] _218_;
+  wire [4:0] _219_;
+  wire [4:0] _220_;
+  wire _222_;
+  wire [4:0] _223_;
   wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
+  wire [1:0] _225_;
+  wire [1:0] _226_;
   wire _228_;
-  wire _229_;
+  wire [1:0] _229_;
   wire _230_;
   wire _231_;
   wire _232_;
@@ -282,37 +273,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _234_;
   wire _235_;
   wire _236_;
+  wire _237_;
+  wire _238_;
   wire _239_;
   wire _240_;
   wire _241_;
   wire _242_;
   wire _243_;
-  wire _244_;
-  wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
   wire _249_;
   wire _250_;
   wire _251_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
   wire _256_;
-  wire _262_;
-  wire _265_;
-  wire [16:0] _268_;
-  wire [4:0] _271_;
-  wire [2:0] _276_;
-  wire _280_;
-  wire _281_;
+  wire _257_;
+  wire _258_;
+  wire _263_;
+  wire _269_;
+  wire _272_;
+  wire [16:0] _275_;
+  wire [4:0] _278_;
   wire _283_;
   wire _284_;
   wire _286_;
-  wire _303_;
-  wire _304_;
+  wire _287_;
+  wire _289_;
+  wire _306_;
+  wire _307_;
+  wire _308_;
   wire \$signal ;
-  reg \$signal$127  = 1'h0;
-  reg \$signal$128  = 1'h0;
-  reg \$signal$131  = 1'h0;
-  reg \$signal$148  = 1'h0;
+  reg \$signal$132  = 1'h0;
+  reg \$signal$133  = 1'h0;
+  reg \$signal$136  = 1'h0;
+  reg \$signal$152  = 1'h0;
   wire \$signal$72 ;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -334,6 +332,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d_last = 1'h0;
   reg [4:0] dn = 5'h00;
   reg dn_last = 1'h0;
+  wire drain_d_step;
+  wire drain_dn_step;
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
@@ -348,8 +348,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [103:0] i_acc = 104'h00000000000000000000000000;
   wire i_last;
-  reg \i_last$86  = 1'h0;
-  reg \i_valid$84  = 1'h0;
+  reg \i_last$91  = 1'h0;
+  reg \i_valid$89  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -371,15 +371,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$151 ;
+  wire [103:0] \o_data$155 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$106 ;
+  wire \o_valid$111 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$100 ;
-  wire [68:0] \r_data$98 ;
-  wire [68:0] \r_data$99 ;
+  wire [68:0] \r_data$103 ;
+  wire [68:0] \r_data$104 ;
+  wire [68:0] \r_data$105 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
@@ -405,10 +405,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] tile_pen = 10'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$110  = 33'h000000000;
+  reg [32:0] \w_data$115  = 33'h000000000;
   reg w_en = 1'h0;
-  reg \w_en$108  = 1'h0;
   reg \w_en$11  = 1'h0;
+  reg \w_en$113  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [4:0] wa = 5'h00;
@@ -416,172 +416,179 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire wrap;
   reg [7:0] zero_point = 8'h00;
   assign kept = credits + give_back;
-  assign _016_ = s_act__valid & s_wgt__valid;
-  assign _026_ = in_data & _016_;
-  assign _033_ = ~ at_k_last;
-  assign _044_ = credit_ok | _033_;
-  assign take = _026_ & _044_;
-  assign _055_ = s_act__valid & s_wgt__valid;
-  assign _063_ = in_data & _055_;
-  assign _072_ = _063_ & credit_ok;
-  assign \$signal  = _072_ & at_k_last;
-  assign _082_ = ~ in_data;
+  assign _023_ = s_act__valid & s_wgt__valid;
+  assign _033_ = in_data & _023_;
+  assign _041_ = ~ at_k_last;
+  assign _051_ = credit_ok | _041_;
+  assign take = _033_ & _051_;
+  assign _062_ = s_act__valid & s_wgt__valid;
+  assign _070_ = in_data & _062_;
+  assign _080_ = _070_ & credit_ok;
+  assign \$signal  = _080_ & at_k_last;
+  assign _089_ = ~ in_data;
   assign _000_ = s_act__valid & s_wgt__valid;
-  assign _007_ = ~ at_k_last;
-  assign _008_ = credit_ok | _007_;
-  assign _009_ = _000_ & _008_;
-  assign adv = _082_ | _009_;
-  assign _010_ = compute & adv;
-  assign _011_ = _010_ & at_tile_last;
-  assign block_end = _011_ & fn_last;
+  assign _011_ = ~ at_k_last;
+  assign _015_ = credit_ok | _011_;
+  assign _016_ = _000_ & _015_;
+  assign adv = _089_ | _016_;
+  assign _017_ = compute & adv;
+  assign _018_ = _017_ & at_tile_last;
+  assign block_end = _018_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _012_ = ! lane;
-  assign _014_ = lane == 1'h1;
-  assign _015_ = s_param__valid & _014_;
-  assign _017_ = lane == 2'h2;
-  assign _018_ = s_param__valid & _017_;
-  assign _019_ = lane == 2'h3;
-  assign _020_ = s_param__valid & _019_;
+  assign _019_ = ! lane;
+  assign _021_ = lane == 1'h1;
+  assign _022_ = s_param__valid & _021_;
+  assign _024_ = lane == 2'h2;
+  assign _025_ = s_param__valid & _024_;
+  assign _026_ = lane == 2'h3;
+  assign _027_ = s_param__valid & _026_;
   assign row_end = o_valid & beat_last;
-  assign _021_ = ~ dn_last;
-  assign wrap = d_last & _021_;
-  assign _023_[16:0] = row + 1'h1;
-  assign _029_ = d == 3'h6;
-  assign \$signal$72  = d_last ? 1'h0 : _029_;
-  assign _032_[4:0] = kept - 4'h8;
-  assign _034_ = kept >= 5'h10;
-  assign _035_ = kept >= 4'h8;
-  assign _037_[15:0] = hdr[15:0] - 1'h1;
-  assign _043_ = hdr[47:32] > 4'hb;
-  assign _045_[9:0] = _043_ ? hdr[41:32] : 10'h00b;
-  assign _046_[9:0] = _045_[9:0] - 2'h2;
-  assign _047_ = hdr[47:32] == 1'h1;
-  assign _048_ = hdr[47:32] > 4'hb;
-  assign _049_ = _048_ ? hdr[47:32] : 16'h000b;
-  assign _050_ = _049_ == 1'h1;
-  assign _051_ = hdr[31:16] - 2'h2;
-  assign _052_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _053_[4:0] = wa + 1'h1;
-  assign _054_[4:0] = blk + 1'h1;
-  assign _056_[1:0] = lane + 1'h1;
-  assign _057_ = lane == 2'h2;
-  assign _060_[4:0] = flush - 1'h1;
-  assign _061_ = ! flush;
-  assign _062_ = block_end & last_mblock;
-  assign _064_ = compute & adv;
-  assign _068_[16:0] = fm0 + 4'h8;
-  assign _069_[5:0] = fn_rem - 1'h1;
-  assign _070_ = ! fn_rem;
-  assign _071_ = fn_last & last_mblock;
-  assign _073_ = ~ _071_;
-  assign _074_[9:0] = k_rem - 1'h1;
-  assign _075_[9:0] = t_rem - 1'h1;
-  assign _076_ = ! k_rem;
-  assign _077_ = ! t_rem;
-  assign _078_[4:0] = ra + 1'h1;
-  assign _079_ = beat_last & d_last;
-  assign _080_ = ~ drain_restart;
-  assign _081_ = _080_ & o_valid;
-  assign _083_ = ~ beat_last;
-  assign _084_ = _081_ & _083_;
-  assign _085_ = ~ drain_restart;
-  assign _086_ = _085_ & row_end;
-  assign _087_[4:0] = dn + 1'h1;
-  assign _088_[2:0] = d + 1'h1;
-  assign _089_ = o_valid & row_valid;
-  assign _090_ = row_end & row_valid;
-  assign _001_ = _090_ & row_last;
-  assign _003_ = r_en & m_out__valid;
-  assign _004_ = ~ row_valid;
-  assign _005_ = row_end & _004_;
-  assign _091_ = { _086_, _084_, enter_q, d_last } != 4'h8;
-  assign _092_ = { _086_, _084_, enter_q } != 1'h0;
-  assign _093_ = { _084_, enter_q } != 2'h2;
-  assign _094_ = { _086_, _084_, drain_restart } != 1'h0;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { compute, adv } != 2'h2;
-  assign _097_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { compute, adv } != 2'h2;
-  assign _100_ = { compute, adv } != 2'h2;
-  assign _101_ = { tile_end, compute } != 1'h1;
-  assign _102_ = { tile_end, compute } != 1'h1;
-  assign _103_ = { _304_, _303_ } != 1'h0;
-  assign _104_ = { _184_, s_param__valid } != 2'h2;
-  assign _105_ = { _186_, s_param__valid } != 2'h2;
-  assign _106_ = { _184_, ch_left[16], s_param__valid } != 3'h5;
-  assign _107_ = { _181_, compute } != 2'h3;
-  assign _108_ = { _179_, _061_ } != 2'h2;
-  assign _109_ = { _186_, _184_, _181_, _179_ } != 1'h0;
-  assign _110_ = { _189_, s_param__valid } != 2'h2;
-  assign _111_ = { _191_, s_param__valid } != 2'h2;
-  assign _112_ = { _191_, _189_ } != 1'h0;
-  assign _113_ = { _196_, s_param__valid } != 2'h2;
-  assign _114_ = { _198_, s_param__valid } != 2'h2;
-  assign _115_ = { _196_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _116_ = { _198_, _196_ } != 1'h0;
-  assign _117_ = { _202_, s_param__valid } != 2'h2;
-  assign _118_ = { _204_, s_param__valid } != 2'h2;
-  assign _119_ = { _204_, _202_ } != 1'h0;
-  assign _120_ = { _208_, s_param__valid } != 2'h2;
-  assign _121_ = { _210_, s_param__valid } != 2'h2;
-  assign _122_ = { _208_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _123_ = { _210_, _208_ } != 1'h0;
-  assign _124_ = { _215_, s_param__valid } != 2'h2;
-  assign _125_ = { _217_, s_param__valid } != 2'h2;
-  assign _126_ = { _215_, \$signal$131 , s_param__valid } != 3'h5;
-  assign _127_ = { _215_, wb_last, \$signal$131 , s_param__valid } != 4'hb;
-  assign _128_ = { _217_, _215_ } != 1'h0;
-  assign _129_ = { _221_, s_param__valid } != 2'h2;
-  assign _130_ = { _223_, s_param__valid } != 2'h2;
-  assign _131_ = { _223_, _221_ } != 1'h0;
-  assign _132_ = & { _093_, _092_, _091_ };
-  assign _133_ = & { _079_, o_valid };
-  assign _134_ = & { _098_, _097_ };
-  assign _135_ = & { tile_end, fn_last };
-  assign _136_ = & { _174_, ch_left[16], s_param__valid };
-  assign _137_ = & { _175_, ch_left[16], s_param__valid };
-  assign _138_ = & { _176_, ch_left[16], s_param__valid };
-  assign _139_ = & { _109_, _108_, _107_, _106_, _105_, _104_ };
-  assign _140_ = & { _112_, _111_, _110_ };
-  assign _141_ = & { _116_, _115_, _114_, _113_ };
-  assign _142_ = & { _119_, _118_, _117_ };
-  assign _143_ = & { _123_, _122_, _121_, _120_ };
-  assign _144_ = & { _128_, _127_, _126_, _125_, _124_ };
-  assign _145_ = & { _131_, _130_, _129_ };
-  assign _146_ = & { _224_, s_param__valid };
-  assign _147_ = & { _225_, s_param__valid };
-  assign _148_ = & { _226_, s_param__valid };
-  assign _149_ = & { _227_, s_param__valid };
-  assign _150_ = & { _228_, s_param__valid };
-  assign _151_ = & { _229_, s_param__valid };
-  assign _152_ = & { _230_, s_param__valid };
-  assign _153_ = & { _231_, s_param__valid };
-  assign _154_ = & { _232_, s_param__valid };
-  assign _155_ = & { _233_, s_param__valid };
-  assign _156_ = & { _234_, s_param__valid };
-  assign _157_ = & { _235_, s_param__valid };
-  assign _158_ = & { _236_, s_param__valid };
-  assign _168_ = ~ _249_;
-  assign _169_ = ~ compute;
-  assign _170_ = ~ _242_;
-  assign _171_ = ~ _243_;
-  assign _172_ = ~ _244_;
-  assign _173_ = ~ _245_;
-  assign _159_ = | { drain_restart, rst };
-  assign _160_ = | { dn_last, rst };
-  assign _161_ = | { _168_, rst };
-  assign _162_ = | { _169_, rst };
-  assign _163_ = | { _062_, rst };
-  assign _164_ = | { _170_, rst };
-  assign _165_ = | { _171_, rst };
-  assign _166_ = | { _172_, rst };
-  assign _167_ = | { _173_, rst };
-  assign _174_ = ctrl_state == 1'h1;
-  assign _175_ = ctrl_state == 1'h1;
-  assign _176_ = ctrl_state == 1'h1;
-  assign _177_ = _061_ ? 2'h0 : 2'hx;
-  function [1:0] _561_;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
+  assign _030_[16:0] = row + 1'h1;
+  assign _036_ = d == 3'h6;
+  assign \$signal$72  = d_last ? 1'h0 : _036_;
+  assign _038_ = ~ drain_restart;
+  assign drain_d_step = _038_ & row_end;
+  assign _039_ = ~ drain_restart;
+  assign _040_ = _039_ & row_end;
+  assign drain_dn_step = _040_ & d_last;
+  assign _043_[4:0] = kept - 4'h8;
+  assign _044_ = kept >= 5'h10;
+  assign _045_ = kept >= 4'h8;
+  assign _047_[15:0] = hdr[15:0] - 1'h1;
+  assign _054_ = hdr[47:32] > 4'hb;
+  assign _055_[9:0] = _054_ ? hdr[41:32] : 10'h00b;
+  assign _057_ = hdr[47:32] == 1'h1;
+  assign _058_ = hdr[47:32] > 4'hb;
+  assign _059_ = _058_ ? hdr[47:32] : 16'h000b;
+  assign _060_ = _059_ == 1'h1;
+  assign _061_ = hdr[31:16] - 2'h2;
+  assign _063_ = $signed(ch_left) - $signed(2'h1);
+  assign _064_[4:0] = wa + 1'h1;
+  assign _065_[4:0] = blk + 1'h1;
+  assign _066_[1:0] = lane + 1'h1;
+  assign _067_ = lane == 2'h2;
+  assign _071_ = flush - 1'h1;
+  assign _072_ = ! flush;
+  assign _073_ = block_end & last_mblock;
+  assign _074_ = compute & adv;
+  assign _079_[5:0] = fn_rem - 1'h1;
+  assign _081_ = ! fn_rem;
+  assign _082_ = fn_last & last_mblock;
+  assign _083_ = ~ _082_;
+  assign _084_[9:0] = k_rem - 1'h1;
+  assign _085_ = t_rem - 1'h1;
+  assign _086_ = ! k_rem;
+  assign _087_ = ! t_rem;
+  assign _088_[4:0] = ra + 1'h1;
+  assign _090_ = beat_last & d_last;
+  assign _091_ = ~ drain_restart;
+  assign _092_ = _091_ & o_valid;
+  assign _093_ = ~ beat_last;
+  assign _094_ = _092_ & _093_;
+  assign _095_ = ~ drain_restart;
+  assign _096_ = _095_ & row_end;
+  assign _097_ = ~ drain_restart;
+  assign _001_ = drain_d_step & _097_;
+  assign _002_ = d + 1'h1;
+  assign _003_[2:0] = d_last ? 3'h0 : _002_;
+  assign _004_ = dn + 1'h1;
+  assign _005_[4:0] = dn_last ? 5'h00 : _004_;
+  assign _006_ = o_valid & row_valid;
+  assign _007_ = row_end & row_valid;
+  assign _008_ = _007_ & row_last;
+  assign _010_ = r_en & m_out__valid;
+  assign _012_ = ~ row_valid;
+  assign _013_ = row_end & _012_;
+  assign _098_ = { _096_, _094_, enter_q, d_last } != 4'h8;
+  assign _099_ = { _096_, _094_, enter_q } != 1'h0;
+  assign _100_ = { _094_, enter_q } != 2'h2;
+  assign _101_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _102_ = { _001_, drain_restart } != 1'h0;
+  assign _103_ = { compute, adv } != 2'h2;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { tile_end, compute } != 1'h1;
+  assign _110_ = { tile_end, compute } != 1'h1;
+  assign _111_ = { _307_, _306_ } != 1'h0;
+  assign _112_ = { _191_, s_param__valid } != 2'h2;
+  assign _113_ = { _193_, s_param__valid } != 2'h2;
+  assign _114_ = { _191_, ch_left[16], s_param__valid } != 3'h5;
+  assign _115_ = { _188_, compute } != 2'h3;
+  assign _116_ = { _186_, _072_ } != 2'h2;
+  assign _117_ = { _193_, _191_, _188_, _186_ } != 1'h0;
+  assign _118_ = { _196_, s_param__valid } != 2'h2;
+  assign _119_ = { _198_, s_param__valid } != 2'h2;
+  assign _120_ = { _198_, _196_ } != 1'h0;
+  assign _121_ = { _203_, s_param__valid } != 2'h2;
+  assign _122_ = { _205_, s_param__valid } != 2'h2;
+  assign _123_ = { _203_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _124_ = { _205_, _203_ } != 1'h0;
+  assign _125_ = { _209_, s_param__valid } != 2'h2;
+  assign _126_ = { _211_, s_param__valid } != 2'h2;
+  assign _127_ = { _211_, _209_ } != 1'h0;
+  assign _128_ = { _215_, s_param__valid } != 2'h2;
+  assign _129_ = { _217_, s_param__valid } != 2'h2;
+  assign _130_ = { _215_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _131_ = { _217_, _215_ } != 1'h0;
+  assign _132_ = { _222_, s_param__valid } != 2'h2;
+  assign _133_ = { _224_, s_param__valid } != 2'h2;
+  assign _134_ = { _222_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _135_ = { _222_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _136_ = { _224_, _222_ } != 1'h0;
+  assign _137_ = { _228_, s_param__valid } != 2'h2;
+  assign _138_ = { _230_, s_param__valid } != 2'h2;
+  assign _139_ = { _230_, _228_ } != 1'h0;
+  assign _140_ = & { _100_, _099_, _098_ };
+  assign _141_ = & { _090_, o_valid };
+  assign _142_ = & { _106_, _105_ };
+  assign _143_ = & { tile_end, fn_last };
+  assign _144_ = & { _308_, ch_left[16], s_param__valid };
+  assign _145_ = & { _182_, ch_left[16], s_param__valid };
+  assign _146_ = & { _183_, ch_left[16], s_param__valid };
+  assign _147_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
+  assign _148_ = & { _120_, _119_, _118_ };
+  assign _149_ = & { _124_, _123_, _122_, _121_ };
+  assign _150_ = & { _127_, _126_, _125_ };
+  assign _151_ = & { _131_, _130_, _129_, _128_ };
+  assign _152_ = & { _136_, _135_, _134_, _133_, _132_ };
+  assign _153_ = & { _139_, _138_, _137_ };
+  assign _154_ = & { _231_, s_param__valid };
+  assign _155_ = & { _232_, s_param__valid };
+  assign _156_ = & { _233_, s_param__valid };
+  assign _157_ = & { _234_, s_param__valid };
+  assign _158_ = & { _235_, s_param__valid };
+  assign _159_ = & { _236_, s_param__valid };
+  assign _160_ = & { _237_, s_param__valid };
+  assign _161_ = & { _238_, s_param__valid };
+  assign _162_ = & { _239_, s_param__valid };
+  assign _163_ = & { _240_, s_param__valid };
+  assign _164_ = & { _241_, s_param__valid };
+  assign _165_ = & { _242_, s_param__valid };
+  assign _166_ = & { _243_, s_param__valid };
+  assign _176_ = ~ _256_;
+  assign _177_ = ~ compute;
+  assign _178_ = ~ _249_;
+  assign _179_ = ~ _250_;
+  assign _180_ = ~ _251_;
+  assign _181_ = ~ _252_;
+  assign _167_ = | { drain_restart, rst };
+  assign _168_ = | { dn_last, rst };
+  assign _169_ = | { _176_, rst };
+  assign _170_ = | { _177_, rst };
+  assign _171_ = | { _073_, rst };
+  assign _172_ = | { _178_, rst };
+  assign _173_ = | { _179_, rst };
+  assign _174_ = | { _180_, rst };
+  assign _175_ = | { _181_, rst };
+  assign _182_ = ctrl_state == 1'h1;
+  assign _183_ = ctrl_state == 1'h1;
+  assign _184_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _574_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -589,147 +596,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _561_ = b[1:0];
+        _574_ = b[1:0];
       4'b??1?:
-        _561_ = b[3:2];
+        _574_ = b[3:2];
       4'b?1??:
-        _561_ = b[5:4];
+        _574_ = b[5:4];
       4'b1???:
-        _561_ = b[7:6];
+        _574_ = b[7:6];
       default:
-        _561_ = a;
+        _574_ = a;
     endcase
   endfunction
-  assign _179_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _180_ = compute ? 2'hx : 2'h3;
-  assign _181_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _182_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _183_ = s_param__valid ? _182_ : 2'hx;
-  assign _184_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _185_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _186_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _187_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _571_;
+  assign _186_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _187_ = compute ? 2'hx : 2'h3;
+  assign _188_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _189_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _190_ = s_param__valid ? _189_ : 2'hx;
+  assign _191_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _192_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _193_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _194_ = s_param__valid ? _063_ : 17'hxxxxx;
+  function [16:0] _584_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _571_ = b[16:0];
+        _584_ = b[16:0];
       2'b1?:
-        _571_ = b[33:17];
-      default:
-        _571_ = a;
-    endcase
-  endfunction
-  assign _189_ = ctrl_state == 1'h1;
-  assign _190_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _191_ = ! ctrl_state;
-  assign _192_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _193_ = \$signal$131  ? _192_ : 1'hx;
-  assign _194_ = s_param__valid ? _193_ : 1'hx;
-  function [0:0] _578_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _578_ = b[0:0];
-      2'b1?:
-        _578_ = b[1:1];
-      default:
-        _578_ = a;
-    endcase
-  endfunction
-  assign _196_ = ctrl_state == 1'h1;
-  assign _197_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _198_ = ! ctrl_state;
-  assign _199_ = \$signal$131  ? (* full_case = 32'd1 *) 1'h0 : _057_;
-  assign _200_ = s_param__valid ? _199_ : 1'hx;
-  function [0:0] _584_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _584_ = b[0:0];
-      2'b1?:
-        _584_ = b[1:1];
+        _584_ = b[33:17];
       default:
         _584_ = a;
     endcase
   endfunction
-  assign _201_ = _584_(1'hx, { _203_, _200_ }, { _204_, _202_ });
-  assign _202_ = ctrl_state == 1'h1;
-  assign _203_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _204_ = ! ctrl_state;
-  assign _205_ = \$signal$131  ? _053_[4:0] : 5'hxx;
-  assign _206_ = s_param__valid ? _205_ : 5'hxx;
-  function [4:0] _590_;
-    input [4:0] a;
-    input [9:0] b;
+  assign _196_ = ctrl_state == 1'h1;
+  assign _197_ = s_param__valid ? _061_ : 17'hxxxxx;
+  assign _198_ = ! ctrl_state;
+  assign _199_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _200_ = \$signal$136  ? _199_ : 1'hx;
+  assign _201_ = s_param__valid ? _200_ : 1'hx;
+  function [0:0] _591_;
+    input [0:0] a;
+    input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _590_ = b[4:0];
+        _591_ = b[0:0];
       2'b1?:
-        _590_ = b[9:5];
+        _591_ = b[1:1];
       default:
-        _590_ = a;
+        _591_ = a;
     endcase
   endfunction
-  assign _208_ = ctrl_state == 1'h1;
-  assign _209_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _210_ = ! ctrl_state;
-  assign _211_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _212_ = \$signal$131  ? _211_ : 5'hxx;
+  assign _203_ = ctrl_state == 1'h1;
+  assign _204_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _205_ = ! ctrl_state;
+  assign _206_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
+  assign _207_ = s_param__valid ? _206_ : 1'hx;
+  function [0:0] _597_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _597_ = b[0:0];
+      2'b1?:
+        _597_ = b[1:1];
+      default:
+        _597_ = a;
+    endcase
+  endfunction
+  assign _208_ = _597_(1'hx, { _210_, _207_ }, { _211_, _209_ });
+  assign _209_ = ctrl_state == 1'h1;
+  assign _210_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _211_ = ! ctrl_state;
+  assign _212_ = \$signal$136  ? _064_[4:0] : 5'hxx;
   assign _213_ = s_param__valid ? _212_ : 5'hxx;
-  function [4:0] _597_;
+  function [4:0] _603_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _597_ = b[4:0];
+        _603_ = b[4:0];
       2'b1?:
-        _597_ = b[9:5];
+        _603_ = b[9:5];
       default:
-        _597_ = a;
+        _603_ = a;
     endcase
   endfunction
   assign _215_ = ctrl_state == 1'h1;
   assign _216_ = s_param__valid ? 5'h00 : 5'hxx;
   assign _217_ = ! ctrl_state;
-  assign _218_ = \$signal$131  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0];
-  assign _219_ = s_param__valid ? _218_ : 2'hx;
-  function [1:0] _603_;
+  assign _218_ = wb_last ? _065_[4:0] : 5'hxx;
+  assign _219_ = \$signal$136  ? _218_ : 5'hxx;
+  assign _220_ = s_param__valid ? _219_ : 5'hxx;
+  function [4:0] _610_;
+    input [4:0] a;
+    input [9:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _610_ = b[4:0];
+      2'b1?:
+        _610_ = b[9:5];
+      default:
+        _610_ = a;
+    endcase
+  endfunction
+  assign _222_ = ctrl_state == 1'h1;
+  assign _223_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _224_ = ! ctrl_state;
+  assign _225_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _226_ = s_param__valid ? _225_ : 2'hx;
+  function [1:0] _616_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _603_ = b[1:0];
+        _616_ = b[1:0];
       2'b1?:
-        _603_ = b[3:2];
+        _616_ = b[3:2];
       default:
-        _603_ = a;
+        _616_ = a;
     endcase
   endfunction
-  assign _221_ = ctrl_state == 1'h1;
-  assign _222_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _223_ = ! ctrl_state;
-  assign _224_ = ! ctrl_state;
-  assign _225_ = ! ctrl_state;
-  assign _226_ = ! ctrl_state;
-  assign _227_ = ! ctrl_state;
-  assign _228_ = ! ctrl_state;
-  assign _229_ = ! ctrl_state;
+  assign _228_ = ctrl_state == 1'h1;
+  assign _229_ = s_param__valid ? 2'h0 : 2'hx;
   assign _230_ = ! ctrl_state;
   assign _231_ = ! ctrl_state;
   assign _232_ = ! ctrl_state;
@@ -737,47 +737,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _234_ = ! ctrl_state;
   assign _235_ = ! ctrl_state;
   assign _236_ = ! ctrl_state;
-  assign _239_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _240_ = s_param__valid ? _239_ : 1'h0;
-  assign enter = _241_ ? _240_ : 1'h0;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = ctrl_state == 1'h1;
+  assign _237_ = ! ctrl_state;
+  assign _238_ = ! ctrl_state;
+  assign _239_ = ! ctrl_state;
+  assign _240_ = ! ctrl_state;
+  assign _241_ = ! ctrl_state;
+  assign _242_ = ! ctrl_state;
+  assign _243_ = ! ctrl_state;
+  assign _246_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _247_ = s_param__valid ? _246_ : 1'h0;
+  assign enter = _248_ ? _247_ : 1'h0;
   assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ! ctrl_state;
-  function [0:0] _634_;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = ctrl_state == 1'h1;
+  assign _252_ = ctrl_state == 1'h1;
+  assign _253_ = ctrl_state == 1'h1;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ! ctrl_state;
+  function [0:0] _647_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _634_ = b[0:0];
+        _647_ = b[0:0];
       2'b1?:
-        _634_ = b[1:1];
+        _647_ = b[1:1];
       default:
-        _634_ = a;
+        _647_ = a;
     endcase
   endfunction
-  assign s_param__ready = _634_(1'h0, 2'h3, { _251_, _250_ });
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = ! ctrl_state;
-  assign _256_ = drain_restart ? 1'h0 : d_last;
-  assign _262_ = drain_restart ? m_one : row_last;
-  assign _265_ = drain_restart ? 1'h1 : row_valid;
-  assign _268_ = drain_restart ? 17'h00000 : row;
-  assign _271_ = drain_restart ? 5'h00 : dn;
-  assign _276_ = drain_restart ? 3'h0 : d;
-  assign _280_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$128  : _077_;
-  assign _281_ = adv ? _280_ : 1'hx;
-  assign _283_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _076_;
+  assign s_param__ready = _647_(1'h0, 2'h3, { _258_, _257_ });
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ! ctrl_state;
+  assign _263_ = drain_restart ? 1'h0 : d_last;
+  assign _269_ = drain_restart ? m_one : row_last;
+  assign _272_ = drain_restart ? 1'h1 : row_valid;
+  assign _275_ = drain_restart ? 17'h00000 : row;
+  assign _278_ = drain_restart ? 5'h00 : dn;
+  assign _283_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
   assign _284_ = adv ? _283_ : 1'hx;
-  assign _286_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _687_;
+  assign _286_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
+  assign _287_ = adv ? _286_ : 1'hx;
+  assign _289_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _696_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -785,15 +791,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[4:0];
+        _696_ = b[4:0];
       2'b1?:
-        _687_ = b[9:5];
+        _696_ = b[9:5];
       default:
-        _687_ = a;
+        _696_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _304_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _306_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _307_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _308_ = ctrl_state == 1'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -801,7 +808,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$151 ),
+    .o_data(\o_data$155 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -810,8 +817,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$110 ),
-    .wp__en(\w_en$108 )
+    .wp__data(\w_data$115 ),
+    .wp__en(\w_en$113 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -824,7 +831,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$98 ),
+    .r_data(\r_data$103 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -833,7 +840,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$99 ),
+    .r_data(\r_data$104 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -842,7 +849,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$100 ),
+    .r_data(\r_data$105 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -854,284 +861,289 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$100 [31:0], \r_data$99 [31:0], \r_data$98 [31:0], r_data[31:0] }),
-    .i_last(\i_last$86 ),
-    .i_multiplier({ \r_data$100 [62:32], \r_data$99 [62:32], \r_data$98 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$100 [68:63], \r_data$99 [68:63], \r_data$98 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$84 ),
+    .i_bias({ \r_data$105 [31:0], \r_data$104 [31:0], \r_data$103 [31:0], r_data[31:0] }),
+    .i_last(\i_last$91 ),
+    .i_multiplier({ \r_data$105 [62:32], \r_data$104 [62:32], \r_data$103 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$105 [68:63], \r_data$104 [68:63], \r_data$103 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$89 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$106 ),
+    .o_valid(\o_valid$111 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _045_[15:10] = 6'hxx;
+  assign _055_[15:10] = 6'hxx;
+  assign _005_[5] = 1'hx;
+  assign _003_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$108  <= 1'h0;
-      \i_last$86  <= 1'h0;
-      \i_valid$84  <= 1'h0;
+      \w_en$113  <= 1'h0;
+      \i_last$91  <= 1'h0;
+      \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$148  <= 1'h0;
+      \$signal$152  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
-      d <= 3'h0;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h1c;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _003_ + _005_;
-      \w_en$108  <= \o_valid$106 ;
-      \i_last$86  <= part_last;
-      \i_valid$84  <= \$signal$148 ;
-      part_last <= _001_ & dn_last;
-      \$signal$148  <= _089_;
+      give_back <= _010_ + _013_;
+      \w_en$113  <= \o_valid$111 ;
+      \i_last$91  <= part_last;
+      \i_valid$89  <= \$signal$152 ;
+      part_last <= _008_ & dn_last;
+      \$signal$152  <= _006_;
       enter_q <= enter;
-      begin if (_084_) d_last <= _256_; else d_last <= _086_ ? \$signal$72  : _256_; end
-      begin if (_084_) row_last <= _262_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _262_; end end
-      begin if (_084_) row_valid <= _265_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _265_; end end
-      begin if (_084_) row <= _268_; else begin if (_086_) begin if (wrap) row <= row - 3'h7; else row <= _023_[16:0]; end else row <= _268_; end end
-      begin if (_084_) dn <= _271_; else begin if (_086_) begin if (d_last) dn <= dn_last ? (* full_case = 32'd1 *) 5'h00 : _087_[4:0]; else dn <= _271_; end else dn <= _271_; end end
-      begin if (_084_) d <= _276_; else begin if (_086_) d <= d_last ? (* full_case = 32'd1 *) 3'h0 : _088_[2:0]; else d <= _276_; end end
-      tile_end <= _064_ & at_tile_last;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _034_ : _035_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _032_[4:0] : kept;
+      begin if (_094_) d_last <= _263_; else d_last <= _096_ ? \$signal$72  : _263_; end
+      begin if (_094_) row_last <= _269_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _269_; end end
+      begin if (_094_) row_valid <= _272_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _272_; end end
+      begin if (_094_) row <= _275_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _275_; end end
+      begin if (_001_) begin if (drain_dn_step) dn <= _005_[4:0]; else dn <= _278_; end else dn <= _278_; end
+      tile_end <= _074_ & at_tile_last;
+      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
+      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$110  <= 33'h000000000;
-    end else if (\o_valid$106 ) begin
-      \w_data$110  <= { o_last, o_data };
+      \w_data$115  <= 33'h000000000;
+    end else if (\o_valid$111 ) begin
+      \w_data$115  <= { o_last, o_data };
     end
-    if (\$signal$148 ) begin
+    if (\$signal$152 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$151 ;
+      acc_chosen <= \o_data$155 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_132_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_084_) dn_last <= 1'hx; else begin if (_086_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_140_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_094_) begin
-      begin if (_084_) beat_last <= 1'h0; else begin if (_086_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_101_) begin
+      begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_159_) begin
+    if (rst) begin
+      d <= 3'h0;
+    end else if (_102_) begin
+      begin if (_001_) d <= _003_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end
+    if (_167_) begin
       ra <= 5'h00;
-    end else if (_133_) begin
+    end else if (_141_) begin
       ra <= ra_blk_next;
     end
-    if (_160_) begin
+    if (_168_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _078_[4:0];
+      ra_blk_next <= _088_[4:0];
     end
-    if (_161_) begin
+    if (_169_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_095_) begin
-      at_tile_last <= compute ? _281_ : \$signal$128 ;
+    end else if (_103_) begin
+      at_tile_last <= compute ? _284_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_096_) begin
-      at_k_last <= compute ? _284_ : \$signal$127 ;
+    end else if (_104_) begin
+      at_k_last <= compute ? _287_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_134_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _286_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_142_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _289_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_099_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end else if (_107_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_100_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end else if (_108_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_101_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _070_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_109_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_102_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _069_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_110_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_162_) begin
+    if (_170_) begin
       fm0 <= 17'h00000;
-    end else if (_135_) begin
-      fm0 <= _068_[16:0];
+    end else if (_143_) begin
+      fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_103_) begin
-      flush <= _687_(5'hxx, { 5'h1f, _060_[4:0] }, { _304_, _303_ });
+    end else if (_111_) begin
+      flush <= _696_(5'hxx, { 5'h1f, _071_ }, { _307_, _306_ });
     end
-    if (_163_) begin
+    if (_171_) begin
       compute <= 1'h0;
-    end else if (_136_) begin
+    end else if (_144_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_137_) begin
+    end else if (_145_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_138_) begin
+    end else if (_146_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_139_) begin
-      ctrl_state <= _561_(2'hx, { _185_, _183_, _180_, _177_ }, { _186_, _184_, _181_, _179_ });
+    end else if (_147_) begin
+      ctrl_state <= _574_(2'hx, { _192_, _190_, _187_, _184_ }, { _193_, _191_, _188_, _186_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_140_) begin
-      ch_left <= _571_(17'hxxxxx, { _190_, _187_ }, { _191_, _189_ });
+    end else if (_148_) begin
+      ch_left <= _584_(17'hxxxxx, { _197_, _194_ }, { _198_, _196_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_141_) begin
-      wb_last <= _578_(1'hx, { _197_, _194_ }, { _198_, _196_ });
+    end else if (_149_) begin
+      wb_last <= _591_(1'hx, { _204_, _201_ }, { _205_, _203_ });
     end
     if (rst) begin
-      \$signal$131  <= 1'h0;
-    end else if (_142_) begin
-      \$signal$131  <= _201_;
+      \$signal$136  <= 1'h0;
+    end else if (_150_) begin
+      \$signal$136  <= _208_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_143_) begin
-      wa <= _590_(5'hxx, { _209_, _206_ }, { _210_, _208_ });
+    end else if (_151_) begin
+      wa <= _603_(5'hxx, { _216_, _213_ }, { _217_, _215_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_144_) begin
-      blk <= _597_(5'hxx, { _216_, _213_ }, { _217_, _215_ });
+    end else if (_152_) begin
+      blk <= _610_(5'hxx, { _223_, _220_ }, { _224_, _222_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_145_) begin
-      lane <= _603_(2'hx, { _222_, _219_ }, { _223_, _221_ });
+    end else if (_153_) begin
+      lane <= _616_(2'hx, { _229_, _226_ }, { _230_, _228_ });
     end
     if (rst) begin
-      \$signal$128  <= 1'h0;
-    end else if (_146_) begin
-      \$signal$128  <= _050_;
+      \$signal$133  <= 1'h0;
+    end else if (_154_) begin
+      \$signal$133  <= _060_;
     end
     if (rst) begin
-      \$signal$127  <= 1'h0;
-    end else if (_147_) begin
-      \$signal$127  <= _047_;
+      \$signal$132  <= 1'h0;
+    end else if (_155_) begin
+      \$signal$132  <= _057_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_148_) begin
-      tile_pen <= _046_[9:0];
+    end else if (_156_) begin
+      tile_pen <= _055_[9:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_149_) begin
+    end else if (_157_) begin
       k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_150_) begin
+    end else if (_158_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_151_) begin
+    end else if (_159_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_152_) begin
+    end else if (_160_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_153_) begin
+    end else if (_161_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_154_) begin
+    end else if (_162_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_155_) begin
+    end else if (_163_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_156_) begin
+    end else if (_164_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_157_) begin
-      m_last <= _037_[15:0];
+    end else if (_165_) begin
+      m_last <= _047_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_166_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_164_) begin
+    if (_172_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _020_;
+      \w_en$19  <= _027_;
     end
-    if (_165_) begin
+    if (_173_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _018_;
+      \w_en$15  <= _025_;
     end
-    if (_166_) begin
+    if (_174_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _015_;
+      \w_en$11  <= _022_;
     end
-    if (_167_) begin
+    if (_175_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _012_;
+      w_en <= s_param__valid & _019_;
     end
-    if (!_246_) begin
+    if (!_253_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_247_) begin
+    if (!_254_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_248_) begin
+    if (!_255_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
