@@ -164,8 +164,8 @@ class MacArray(wiring.Component):
             # register's synchronous reset (zeroing all lanes on the way in had 19×8's reset
             # net of 27 × 8 flip-flops at 8.9 ns). With DSP accumulators column 1 steps with
             # column 0 (no skew register) and is zeroed here too: behind the zeroing LUT, the
-            # route into element (0, 0)'s second multiplier was late for 200 MHz at two seeds of
-            # four on ecp5_8x8_dsp (6.0 ns).
+            # route into element (0, 0)'s second multiplier was among ecp5_8x8_dsp's latest
+            # arrivals (5.5–6.0 ns).
             idle2, last2 = Signal(name="in_idle2", init=1), Signal(name="in_last2")
             zeroed_a, zeroed_w = 1, (2 if self._pairs else 1)     # the lanes without skew
             a_2 = [Signal(signed(8), name=f"in2_a{i}", reset_less=i >= zeroed_a)

@@ -14,7 +14,7 @@ test checks against Yosys' own.
 
 from amaranth.hdl import Const, Instance, Mux, Signal
 
-__all__ = ["LUT4_MUX2", "mux_tree", "select"]
+__all__ = ["LUT4_MUX2", "SLICE_MUX_INPUTS", "mux_tree", "select"]
 
 # LUT4 INIT over {D, C, B, A}: Z = C ? B : A (D unused)
 LUT4_MUX2 = sum(1 << i for i in range(16) if (i >> 1 & 1 if i >> 2 & 1 else i & 1))
