@@ -469,8 +469,6 @@ class GemmEngine(wiring.Component):
                          row_valid.eq(row_valid_next),
                          row_last.eq(row_last_next)]
             m.d.sync += d_last.eq(d_last_next)
-            with m.If(d_last):
-                m.d.sync += dn_last.eq(dn_last_next)
         # The counts d and dn themselves only feed their flags' next values (d_pen and dn_pen,
         # through the `ahead` registers from B ≥ 3): from B ≥ 4 they move a step after the
         # row's end, from registers of what it decided, and those next values are still ready
@@ -478,6 +476,10 @@ class GemmEngine(wiring.Component):
         # row's end — the array's valid after a long route, and the beat flag — through the
         # choice of a count and its sum were the slowest paths of ecp5_8x8_dsp with its DSP
         # floorplan (5.3–5.4 ns at seeds 1 and 2) and late at 3 seeds of 16 on ecp5_8x8.
+        # dn_last moves with dn, the step after a column block's last row: it is read at row
+        # ends (part_last, the parameter block) and in registers recomputed every step (wrap
+        # in the next row's values, the next block's address), B ≥ 4 steps before their use;
+        # its enable at the row's end was ecp5_8x8_dsp's latest arrival at 4 seeds of 8.
         d_step, d_wrap = Signal(name="drain_d_step"), Signal(name="drain_d_wrap")
         dn_step, dn_wrap = Signal(name="drain_dn_step"), Signal(name="drain_dn_wrap")
         decided = [d_step.eq(~drain_restart & row_end), d_wrap.eq(d_last),
@@ -489,7 +491,7 @@ class GemmEngine(wiring.Component):
         with m.If(d_step & ~drain_restart):
             m.d.sync += d.eq(Mux(d_wrap, 0, d + 1))
             with m.If(dn_step):
-                m.d.sync += dn.eq(Mux(dn_wrap, 0, dn + 1))
+                m.d.sync += [dn.eq(Mux(dn_wrap, 0, dn + 1)), dn_last.eq(dn_last_next)]
         # the drain's first column block is the last when there is one block: set a step after
         # the layer's channels are in, from the register nb_one (the FSM's decoded state, the
         # parameter stream's valid and ch_last in front of dn_last were ecp5_8x8's critical

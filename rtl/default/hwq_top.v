@@ -69,6 +69,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] _010_;
   (* unused_bits = "5" *)
   wire [5:0] _011_;
+  wire [5:0] _012_;
   wire _013_;
   wire _014_;
   wire _015_;
@@ -244,38 +245,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
-  wire _197_;
-  wire _202_;
-  wire _208_;
-  wire _211_;
-  wire [16:0] _214_;
-  wire [4:0] _217_;
-  wire _222_;
+  wire _200_;
+  wire _206_;
+  wire _209_;
+  wire [16:0] _212_;
+  wire [4:0] _215_;
+  wire _220_;
+  wire _221_;
   wire _223_;
-  wire _225_;
+  wire _224_;
   wire _226_;
-  wire _228_;
+  wire _243_;
+  wire _244_;
   wire _245_;
   wire _246_;
   wire _247_;
-  wire _248_;
-  wire _249_;
-  wire [1:0] _250_;
+  wire [1:0] _248_;
+  wire _250_;
+  wire [1:0] _251_;
   wire _252_;
   wire [1:0] _253_;
-  wire _254_;
-  wire [1:0] _255_;
+  wire [1:0] _254_;
+  wire _255_;
   wire [1:0] _256_;
   wire _257_;
-  wire [1:0] _258_;
-  wire _259_;
-  wire [16:0] _260_;
+  wire [16:0] _258_;
+  wire _260_;
+  wire [16:0] _261_;
   wire _262_;
-  wire [16:0] _263_;
+  wire _263_;
   wire _264_;
   wire _265_;
-  wire _266_;
   wire _267_;
+  wire _268_;
   wire _269_;
   wire _270_;
   wire _271_;
@@ -283,23 +285,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _273_;
   wire _274_;
   wire _275_;
-  wire _276_;
-  wire _277_;
-  wire [4:0] _278_;
-  wire [4:0] _279_;
+  wire [4:0] _276_;
+  wire [4:0] _277_;
+  wire _279_;
+  wire [4:0] _280_;
   wire _281_;
   wire [4:0] _282_;
-  wire _283_;
+  wire [4:0] _283_;
   wire [4:0] _284_;
-  wire [4:0] _285_;
-  wire [4:0] _286_;
+  wire _286_;
+  wire [4:0] _287_;
   wire _288_;
-  wire [4:0] _289_;
-  wire _290_;
-  wire [2:0] _291_;
-  wire [2:0] _292_;
+  wire [2:0] _289_;
+  wire [2:0] _290_;
+  wire _292_;
+  wire [2:0] _293_;
   wire _294_;
-  wire [2:0] _295_;
+  wire _295_;
   wire _296_;
   wire _297_;
   wire _298_;
@@ -312,8 +314,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _305_;
   wire _306_;
   wire _307_;
-  wire _308_;
-  wire _309_;
+  wire _310_;
+  wire _311_;
   wire _312_;
   wire _313_;
   wire _314_;
@@ -329,8 +331,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _324_;
   wire _325_;
   wire _326_;
-  wire _327_;
-  wire _328_;
   wire \$signal ;
   reg \$signal$160  = 1'h0;
   reg \$signal$161  = 1'h0;
@@ -536,96 +536,97 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _008_ = d + 1'h1;
   assign _010_[2:0] = d_last ? 3'h0 : _008_;
   assign _011_[4:0] = dn + 1'h1;
+  assign _012_[4:0] = dn_last ? 5'h00 : _011_[4:0];
   assign _013_ = o_valid & row_valid;
   assign _014_ = row_end & row_valid;
   assign _015_ = _014_ & row_last;
   assign _017_ = r_en & m_out__valid;
   assign _018_ = ~ row_valid;
   assign _019_ = row_end & _018_;
-  assign _106_ = { _005_, _003_, enter_q, d_last } != 4'h8;
-  assign _107_ = { _005_, _003_, enter_q } != 1'h0;
-  assign _108_ = { _003_, enter_q } != 2'h2;
-  assign _109_ = { _005_, _003_, drain_restart } != 1'h0;
-  assign _110_ = { _007_, drain_restart } != 1'h0;
+  assign _106_ = { _007_, enter_q, drain_dn_step } != 3'h4;
+  assign _107_ = { _007_, enter_q } != 1'h0;
+  assign _108_ = { _005_, _003_, drain_restart } != 1'h0;
+  assign _109_ = { _007_, drain_restart } != 1'h0;
+  assign _110_ = { compute, adv } != 2'h2;
   assign _111_ = { compute, adv } != 2'h2;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _112_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _113_ = { compute, adv } != 2'h2;
   assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
+  assign _116_ = { tile_end, compute } != 1'h1;
   assign _117_ = { tile_end, compute } != 1'h1;
-  assign _118_ = { tile_end, compute } != 1'h1;
-  assign _119_ = { _246_, _245_ } != 1'h0;
+  assign _118_ = { _244_, _243_ } != 1'h0;
+  assign _119_ = { _255_, s_param__valid } != 2'h2;
   assign _120_ = { _257_, s_param__valid } != 2'h2;
-  assign _121_ = { _259_, s_param__valid } != 2'h2;
-  assign _122_ = { _257_, ch_left[16], s_param__valid } != 3'h5;
-  assign _123_ = { _254_, compute } != 2'h3;
-  assign _124_ = { _252_, _086_ } != 2'h2;
-  assign _125_ = { _259_, _257_, _254_, _252_ } != 1'h0;
+  assign _121_ = { _255_, ch_left[16], s_param__valid } != 3'h5;
+  assign _122_ = { _252_, compute } != 2'h3;
+  assign _123_ = { _250_, _086_ } != 2'h2;
+  assign _124_ = { _257_, _255_, _252_, _250_ } != 1'h0;
+  assign _125_ = { _260_, s_param__valid } != 2'h2;
   assign _126_ = { _262_, s_param__valid } != 2'h2;
-  assign _127_ = { _264_, s_param__valid } != 2'h2;
-  assign _128_ = { _264_, _262_ } != 1'h0;
+  assign _127_ = { _262_, _260_ } != 1'h0;
+  assign _128_ = { _267_, s_param__valid } != 2'h2;
   assign _129_ = { _269_, s_param__valid } != 2'h2;
-  assign _130_ = { _271_, s_param__valid } != 2'h2;
-  assign _131_ = { _269_, \$signal$164 , s_param__valid } != 3'h5;
-  assign _132_ = { _271_, _269_ } != 1'h0;
+  assign _130_ = { _267_, \$signal$164 , s_param__valid } != 3'h5;
+  assign _131_ = { _269_, _267_ } != 1'h0;
+  assign _132_ = { _273_, s_param__valid } != 2'h2;
   assign _133_ = { _275_, s_param__valid } != 2'h2;
-  assign _134_ = { _277_, s_param__valid } != 2'h2;
-  assign _135_ = { _277_, _275_ } != 1'h0;
+  assign _134_ = { _275_, _273_ } != 1'h0;
+  assign _135_ = { _279_, s_param__valid } != 2'h2;
   assign _136_ = { _281_, s_param__valid } != 2'h2;
-  assign _137_ = { _283_, s_param__valid } != 2'h2;
-  assign _138_ = { _281_, \$signal$164 , s_param__valid } != 3'h5;
-  assign _139_ = { _283_, _281_ } != 1'h0;
+  assign _137_ = { _279_, \$signal$164 , s_param__valid } != 3'h5;
+  assign _138_ = { _281_, _279_ } != 1'h0;
+  assign _139_ = { _286_, s_param__valid } != 2'h2;
   assign _140_ = { _288_, s_param__valid } != 2'h2;
-  assign _141_ = { _290_, s_param__valid } != 2'h2;
-  assign _142_ = { _288_, \$signal$164 , s_param__valid } != 3'h5;
-  assign _143_ = { _288_, wb_last, \$signal$164 , s_param__valid } != 4'hb;
-  assign _144_ = { _290_, _288_ } != 1'h0;
+  assign _141_ = { _286_, \$signal$164 , s_param__valid } != 3'h5;
+  assign _142_ = { _286_, wb_last, \$signal$164 , s_param__valid } != 4'hb;
+  assign _143_ = { _288_, _286_ } != 1'h0;
+  assign _144_ = { _292_, s_param__valid } != 2'h2;
   assign _145_ = { _294_, s_param__valid } != 2'h2;
-  assign _146_ = { _296_, s_param__valid } != 2'h2;
-  assign _147_ = { _296_, _294_ } != 1'h0;
-  assign _148_ = & { _108_, _107_, _106_ };
-  assign _149_ = & { _104_, o_valid };
-  assign _150_ = & { _114_, _113_ };
-  assign _151_ = & { tile_end, fn_last };
-  assign _152_ = & { _247_, ch_left[16], s_param__valid };
-  assign _153_ = & { _248_, ch_left[16], s_param__valid };
-  assign _154_ = & { _249_, ch_left[16], s_param__valid };
-  assign _155_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
-  assign _156_ = & { _128_, _127_, _126_ };
-  assign _157_ = & { _132_, _131_, _130_, _129_ };
-  assign _158_ = & { _135_, _134_, _133_ };
-  assign _159_ = & { _139_, _138_, _137_, _136_ };
-  assign _160_ = & { _144_, _143_, _142_, _141_, _140_ };
-  assign _161_ = & { _147_, _146_, _145_ };
-  assign _162_ = & { _297_, s_param__valid };
-  assign _163_ = & { _298_, s_param__valid };
-  assign _164_ = & { _299_, s_param__valid };
-  assign _165_ = & { _300_, s_param__valid };
-  assign _166_ = & { _301_, s_param__valid };
-  assign _167_ = & { _302_, s_param__valid };
-  assign _168_ = & { _303_, s_param__valid };
-  assign _169_ = & { _304_, s_param__valid };
-  assign _170_ = & { _305_, s_param__valid };
-  assign _171_ = & { _306_, s_param__valid };
-  assign _172_ = & { _307_, s_param__valid };
-  assign _173_ = & { _308_, s_param__valid };
-  assign _174_ = & { _309_, s_param__valid };
-  assign _188_ = ~ _326_;
-  assign _189_ = ~ compute;
-  assign _190_ = ~ _315_;
-  assign _191_ = ~ _316_;
-  assign _192_ = ~ _317_;
-  assign _193_ = ~ _318_;
-  assign _194_ = ~ _319_;
-  assign _195_ = ~ _320_;
-  assign _196_ = ~ _321_;
-  assign _197_ = ~ _322_;
-  assign _175_ = | { drain_restart, rst };
-  assign _176_ = | { dn_last, rst };
+  assign _146_ = { _294_, _292_ } != 1'h0;
+  assign _147_ = & { _107_, _106_ };
+  assign _148_ = & { _104_, o_valid };
+  assign _149_ = & { _113_, _112_ };
+  assign _150_ = & { tile_end, fn_last };
+  assign _151_ = & { _245_, ch_left[16], s_param__valid };
+  assign _152_ = & { _246_, ch_left[16], s_param__valid };
+  assign _153_ = & { _247_, ch_left[16], s_param__valid };
+  assign _154_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
+  assign _155_ = & { _127_, _126_, _125_ };
+  assign _156_ = & { _131_, _130_, _129_, _128_ };
+  assign _157_ = & { _134_, _133_, _132_ };
+  assign _158_ = & { _138_, _137_, _136_, _135_ };
+  assign _159_ = & { _143_, _142_, _141_, _140_, _139_ };
+  assign _160_ = & { _146_, _145_, _144_ };
+  assign _161_ = & { _295_, s_param__valid };
+  assign _162_ = & { _296_, s_param__valid };
+  assign _163_ = & { _297_, s_param__valid };
+  assign _164_ = & { _298_, s_param__valid };
+  assign _165_ = & { _299_, s_param__valid };
+  assign _166_ = & { _300_, s_param__valid };
+  assign _167_ = & { _301_, s_param__valid };
+  assign _168_ = & { _302_, s_param__valid };
+  assign _169_ = & { _303_, s_param__valid };
+  assign _170_ = & { _304_, s_param__valid };
+  assign _171_ = & { _305_, s_param__valid };
+  assign _172_ = & { _306_, s_param__valid };
+  assign _173_ = & { _307_, s_param__valid };
+  assign _187_ = ~ _324_;
+  assign _188_ = ~ compute;
+  assign _189_ = ~ _313_;
+  assign _190_ = ~ _314_;
+  assign _191_ = ~ _315_;
+  assign _192_ = ~ _316_;
+  assign _193_ = ~ _317_;
+  assign _194_ = ~ _318_;
+  assign _195_ = ~ _319_;
+  assign _196_ = ~ _320_;
+  assign _174_ = | { drain_restart, rst };
+  assign _175_ = | { dn_last, rst };
+  assign _176_ = | { _187_, rst };
   assign _177_ = | { _188_, rst };
-  assign _178_ = | { _189_, rst };
-  assign _179_ = | { _088_, rst };
+  assign _178_ = | { _088_, rst };
+  assign _179_ = | { _189_, rst };
   assign _180_ = | { _190_, rst };
   assign _181_ = | { _191_, rst };
   assign _182_ = | { _192_, rst };
@@ -633,18 +634,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _184_ = | { _194_, rst };
   assign _185_ = | { _195_, rst };
   assign _186_ = | { _196_, rst };
-  assign _187_ = | { _197_, rst };
-  assign _202_ = drain_restart ? 1'h0 : d_last;
-  assign _208_ = drain_restart ? m_one : row_last;
-  assign _211_ = drain_restart ? 1'h1 : row_valid;
-  assign _214_ = drain_restart ? 17'h00000 : row;
-  assign _217_ = drain_restart ? 5'h00 : dn;
-  assign _222_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _102_;
-  assign _223_ = adv ? _222_ : 1'hx;
-  assign _225_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _101_;
-  assign _226_ = adv ? _225_ : 1'hx;
-  assign _228_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _657_;
+  assign _200_ = drain_restart ? 1'h0 : d_last;
+  assign _206_ = drain_restart ? m_one : row_last;
+  assign _209_ = drain_restart ? 1'h1 : row_valid;
+  assign _212_ = drain_restart ? 17'h00000 : row;
+  assign _215_ = drain_restart ? 5'h00 : dn;
+  assign _220_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _102_;
+  assign _221_ = adv ? _220_ : 1'hx;
+  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _101_;
+  assign _224_ = adv ? _223_ : 1'hx;
+  assign _226_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _653_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -652,20 +652,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _657_ = b[5:0];
+        _653_ = b[5:0];
       2'b1?:
-        _657_ = b[11:6];
+        _653_ = b[11:6];
       default:
-        _657_ = a;
+        _653_ = a;
     endcase
   endfunction
-  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _243_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _245_ = ctrl_state == 1'h1;
+  assign _246_ = ctrl_state == 1'h1;
   assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = _086_ ? 2'h0 : 2'hx;
-  function [1:0] _664_;
+  assign _248_ = _086_ ? 2'h0 : 2'hx;
+  function [1:0] _660_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -673,140 +673,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _664_ = b[1:0];
+        _660_ = b[1:0];
       4'b??1?:
-        _664_ = b[3:2];
+        _660_ = b[3:2];
       4'b?1??:
-        _664_ = b[5:4];
+        _660_ = b[5:4];
       4'b1???:
-        _664_ = b[7:6];
+        _660_ = b[7:6];
       default:
-        _664_ = a;
+        _660_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = compute ? 2'hx : 2'h3;
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _255_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _256_ = s_param__valid ? _255_ : 2'hx;
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _258_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _259_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _260_ = s_param__valid ? _077_[16:0] : 17'hxxxxx;
-  function [16:0] _674_;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _251_ = compute ? 2'hx : 2'h3;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _253_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _254_ = s_param__valid ? _253_ : 2'hx;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _256_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _257_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _258_ = s_param__valid ? _077_[16:0] : 17'hxxxxx;
+  function [16:0] _670_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _674_ = b[16:0];
+        _670_ = b[16:0];
       2'b1?:
-        _674_ = b[33:17];
+        _670_ = b[33:17];
       default:
-        _674_ = a;
+        _670_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = s_param__valid ? _076_ : 17'hxxxxx;
-  assign _264_ = ! ctrl_state;
-  assign _265_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _266_ = \$signal$164  ? _265_ : 1'hx;
-  assign _267_ = s_param__valid ? _266_ : 1'hx;
-  function [0:0] _681_;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = s_param__valid ? _076_ : 17'hxxxxx;
+  assign _262_ = ! ctrl_state;
+  assign _263_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _264_ = \$signal$164  ? _263_ : 1'hx;
+  assign _265_ = s_param__valid ? _264_ : 1'hx;
+  function [0:0] _677_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _681_ = b[0:0];
+        _677_ = b[0:0];
       2'b1?:
-        _681_ = b[1:1];
+        _677_ = b[1:1];
       default:
-        _681_ = a;
+        _677_ = a;
     endcase
   endfunction
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _271_ = ! ctrl_state;
-  assign _272_ = \$signal$164  ? (* full_case = 32'd1 *) 1'h0 : _082_;
-  assign _273_ = s_param__valid ? _272_ : 1'hx;
-  function [0:0] _687_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = \$signal$164  ? (* full_case = 32'd1 *) 1'h0 : _082_;
+  assign _271_ = s_param__valid ? _270_ : 1'hx;
+  function [0:0] _683_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _687_ = b[0:0];
+        _683_ = b[0:0];
       2'b1?:
-        _687_ = b[1:1];
+        _683_ = b[1:1];
       default:
-        _687_ = a;
+        _683_ = a;
     endcase
   endfunction
-  assign _274_ = _687_(1'hx, { _276_, _273_ }, { _277_, _275_ });
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = \$signal$164  ? _078_[4:0] : 5'hxx;
-  assign _279_ = s_param__valid ? _278_ : 5'hxx;
-  function [4:0] _693_;
+  assign _272_ = _683_(1'hx, { _274_, _271_ }, { _275_, _273_ });
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = \$signal$164  ? _078_[4:0] : 5'hxx;
+  assign _277_ = s_param__valid ? _276_ : 5'hxx;
+  function [4:0] _689_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _693_ = b[4:0];
+        _689_ = b[4:0];
       2'b1?:
-        _693_ = b[9:5];
+        _689_ = b[9:5];
       default:
-        _693_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = wb_last ? _080_[4:0] : 5'hxx;
-  assign _285_ = \$signal$164  ? _284_ : 5'hxx;
-  assign _286_ = s_param__valid ? _285_ : 5'hxx;
-  function [4:0] _700_;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = wb_last ? _080_[4:0] : 5'hxx;
+  assign _283_ = \$signal$164  ? _282_ : 5'hxx;
+  assign _284_ = s_param__valid ? _283_ : 5'hxx;
+  function [4:0] _696_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _700_ = b[4:0];
+        _696_ = b[4:0];
       2'b1?:
-        _700_ = b[9:5];
+        _696_ = b[9:5];
       default:
-        _700_ = a;
+        _696_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = \$signal$164  ? (* full_case = 32'd1 *) 3'h0 : _081_[2:0];
-  assign _292_ = s_param__valid ? _291_ : 3'hx;
-  function [2:0] _706_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = \$signal$164  ? (* full_case = 32'd1 *) 3'h0 : _081_[2:0];
+  assign _290_ = s_param__valid ? _289_ : 3'hx;
+  function [2:0] _702_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _706_ = b[2:0];
+        _702_ = b[2:0];
       2'b1?:
-        _706_ = b[5:3];
+        _702_ = b[5:3];
       default:
-        _706_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = ! ctrl_state;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
   assign _298_ = ! ctrl_state;
@@ -819,11 +821,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _305_ = ! ctrl_state;
   assign _306_ = ! ctrl_state;
   assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _312_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _313_ = s_param__valid ? _312_ : 1'h0;
-  assign enter = _314_ ? _313_ : 1'h0;
+  assign _310_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _311_ = s_param__valid ? _310_ : 1'h0;
+  assign enter = _312_ ? _311_ : 1'h0;
+  assign _312_ = ctrl_state == 1'h1;
+  assign _313_ = ctrl_state == 1'h1;
   assign _314_ = ctrl_state == 1'h1;
   assign _315_ = ctrl_state == 1'h1;
   assign _316_ = ctrl_state == 1'h1;
@@ -834,26 +836,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _321_ = ctrl_state == 1'h1;
   assign _322_ = ctrl_state == 1'h1;
   assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ! ctrl_state;
-  function [0:0] _741_;
+  assign _324_ = ! ctrl_state;
+  function [0:0] _737_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _741_ = b[0:0];
+        _737_ = b[0:0];
       2'b1?:
-        _741_ = b[1:1];
+        _737_ = b[1:1];
       default:
-        _741_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign s_param__ready = _741_(1'h0, 2'h3, { _328_, _327_ });
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ! ctrl_state;
+  assign s_param__ready = _737_(1'h0, 2'h3, { _326_, _325_ });
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -962,6 +962,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .zero_point(zero_point)
   );
   assign _070_[15:10] = 6'hxx;
+  assign _012_[5] = 1'hx;
   assign _010_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
@@ -990,11 +991,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _015_ & dn_last;
       \$signal$180  <= _013_;
       enter_q <= enter;
-      begin if (_003_) d_last <= _202_; else d_last <= _005_ ? \$signal$92  : _202_; end
-      begin if (_003_) row_last <= _208_; else begin if (_005_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _208_; end end
-      begin if (_003_) row_valid <= _211_; else begin if (_005_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _211_; end end
-      begin if (_003_) row <= _214_; else begin if (_005_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _214_; end end
-      begin if (_007_) begin if (drain_dn_step) begin if (dn_last) dn <= 5'h00; else dn <= _011_[4:0]; end else dn <= _217_; end else dn <= _217_; end
+      begin if (_003_) d_last <= _200_; else d_last <= _005_ ? \$signal$92  : _200_; end
+      begin if (_003_) row_last <= _206_; else begin if (_005_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _206_; end end
+      begin if (_003_) row_valid <= _209_; else begin if (_005_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _209_; end end
+      begin if (_003_) row <= _212_; else begin if (_005_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _212_; end end
+      begin if (_007_) begin if (drain_dn_step) dn <= _012_[4:0]; else dn <= _215_; end else dn <= _215_; end
       tile_end <= _089_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _059_ : _060_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _058_[4:0] : kept;
@@ -1013,245 +1014,245 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_148_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) dn_last <= 1'hx; else begin if (_005_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_147_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_007_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_109_) begin
+    end else if (_108_) begin
       begin if (_003_) beat_last <= 1'h0; else begin if (_005_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_110_) begin
+    end else if (_109_) begin
       begin if (_007_) d <= _010_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_175_) begin
+    if (_174_) begin
       ra <= 5'h00;
-    end else if (_149_) begin
+    end else if (_148_) begin
       ra <= ra_blk_next;
     end
-    if (_176_) begin
+    if (_175_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _103_[4:0];
     end
-    if (_177_) begin
+    if (_176_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_111_) begin
-      at_tile_last <= compute ? _223_ : \$signal$161 ;
+    end else if (_110_) begin
+      at_tile_last <= compute ? _221_ : \$signal$161 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_112_) begin
-      at_k_last <= compute ? _226_ : \$signal$160 ;
+    end else if (_111_) begin
+      at_k_last <= compute ? _224_ : \$signal$160 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_150_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _228_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_149_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _226_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_115_) begin
+    end else if (_114_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _100_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_116_) begin
+    end else if (_115_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _099_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_117_) begin
+    end else if (_116_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _095_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_118_) begin
+    end else if (_117_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _094_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_178_) begin
+    if (_177_) begin
       fm0 <= 17'h00000;
-    end else if (_151_) begin
+    end else if (_150_) begin
       fm0 <= _093_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_119_) begin
-      flush <= _657_(6'hxx, { 6'h23, _085_[5:0] }, { _246_, _245_ });
+    end else if (_118_) begin
+      flush <= _653_(6'hxx, { 6'h23, _085_[5:0] }, { _244_, _243_ });
     end
-    if (_179_) begin
+    if (_178_) begin
       compute <= 1'h0;
-    end else if (_152_) begin
+    end else if (_151_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_153_) begin
+    end else if (_152_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_154_) begin
+    end else if (_153_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_155_) begin
-      ctrl_state <= _664_(2'hx, { _258_, _256_, _253_, _250_ }, { _259_, _257_, _254_, _252_ });
+    end else if (_154_) begin
+      ctrl_state <= _660_(2'hx, { _256_, _254_, _251_, _248_ }, { _257_, _255_, _252_, _250_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_156_) begin
-      ch_left <= _674_(17'hxxxxx, { _263_, _260_ }, { _264_, _262_ });
+    end else if (_155_) begin
+      ch_left <= _670_(17'hxxxxx, { _261_, _258_ }, { _262_, _260_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_157_) begin
-      wb_last <= _681_(1'hx, { _270_, _267_ }, { _271_, _269_ });
+    end else if (_156_) begin
+      wb_last <= _677_(1'hx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       \$signal$164  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$164  <= _274_;
+    end else if (_157_) begin
+      \$signal$164  <= _272_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_159_) begin
-      wa <= _693_(5'hxx, { _282_, _279_ }, { _283_, _281_ });
+    end else if (_158_) begin
+      wa <= _689_(5'hxx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_160_) begin
-      blk <= _700_(5'hxx, { _289_, _286_ }, { _290_, _288_ });
+    end else if (_159_) begin
+      blk <= _696_(5'hxx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_161_) begin
-      lane <= _706_(3'hx, { _295_, _292_ }, { _296_, _294_ });
+    end else if (_160_) begin
+      lane <= _702_(3'hx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       \$signal$161  <= 1'h0;
-    end else if (_162_) begin
+    end else if (_161_) begin
       \$signal$161  <= _075_;
     end
     if (rst) begin
       \$signal$160  <= 1'h0;
-    end else if (_163_) begin
+    end else if (_162_) begin
       \$signal$160  <= _072_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       tile_pen <= _071_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_165_) begin
+    end else if (_164_) begin
       k_pen <= _067_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_166_) begin
+    end else if (_165_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_167_) begin
+    end else if (_166_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_168_) begin
+    end else if (_167_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_169_) begin
+    end else if (_168_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_169_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_170_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_172_) begin
+    end else if (_171_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_173_) begin
+    end else if (_172_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_174_) begin
+    end else if (_173_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_180_) begin
+    if (_179_) begin
       \w_en$35  <= 1'h0;
     end else begin
       \w_en$35  <= _042_;
     end
-    if (_181_) begin
+    if (_180_) begin
       \w_en$31  <= 1'h0;
     end else begin
       \w_en$31  <= _039_;
     end
-    if (_182_) begin
+    if (_181_) begin
       \w_en$27  <= 1'h0;
     end else begin
       \w_en$27  <= _037_;
     end
-    if (_183_) begin
+    if (_182_) begin
       \w_en$23  <= 1'h0;
     end else begin
       \w_en$23  <= _035_;
     end
-    if (_184_) begin
+    if (_183_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _033_;
     end
-    if (_185_) begin
+    if (_184_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _031_;
     end
-    if (_186_) begin
+    if (_185_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _028_;
     end
-    if (_187_) begin
+    if (_186_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _025_;
     end
-    if (!_323_) begin
+    if (!_321_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_324_) begin
+    if (!_322_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_325_) begin
+    if (!_323_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

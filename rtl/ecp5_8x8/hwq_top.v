@@ -248,38 +248,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _205_;
   wire _206_;
   wire _207_;
-  wire _208_;
-  wire _213_;
-  wire _219_;
-  wire _222_;
-  wire [16:0] _225_;
-  wire [4:0] _231_;
-  wire _236_;
+  wire _211_;
+  wire _217_;
+  wire _220_;
+  wire [16:0] _223_;
+  wire [4:0] _229_;
+  wire _234_;
+  wire _235_;
   wire _237_;
-  wire _239_;
+  wire _238_;
   wire _240_;
-  wire _242_;
+  wire _257_;
+  wire _258_;
   wire _259_;
   wire _260_;
   wire _261_;
-  wire _262_;
-  wire _263_;
-  wire [1:0] _264_;
+  wire [1:0] _262_;
+  wire _264_;
+  wire [1:0] _265_;
   wire _266_;
   wire [1:0] _267_;
-  wire _268_;
-  wire [1:0] _269_;
+  wire [1:0] _268_;
+  wire _269_;
   wire [1:0] _270_;
   wire _271_;
-  wire [1:0] _272_;
-  wire _273_;
-  wire [16:0] _274_;
+  wire [16:0] _272_;
+  wire _274_;
+  wire [16:0] _275_;
   wire _276_;
-  wire [16:0] _277_;
+  wire _277_;
   wire _278_;
   wire _279_;
-  wire _280_;
   wire _281_;
+  wire _282_;
   wire _283_;
   wire _284_;
   wire _285_;
@@ -287,27 +288,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _287_;
   wire _288_;
   wire _289_;
-  wire _290_;
-  wire _291_;
+  wire [2:0] _290_;
+  wire [2:0] _291_;
   wire [2:0] _292_;
-  wire [2:0] _293_;
-  wire [2:0] _294_;
+  wire _294_;
+  wire [2:0] _295_;
   wire _296_;
-  wire [2:0] _297_;
-  wire _298_;
-  wire [7:0] _299_;
-  wire [7:0] _300_;
+  wire [7:0] _297_;
+  wire [7:0] _298_;
+  wire _300_;
+  wire [7:0] _301_;
   wire _302_;
-  wire [7:0] _303_;
-  wire _304_;
+  wire [4:0] _303_;
+  wire [4:0] _304_;
   wire [4:0] _305_;
-  wire [4:0] _306_;
-  wire [4:0] _307_;
+  wire _307_;
+  wire [4:0] _308_;
   wire _309_;
-  wire [4:0] _310_;
+  wire _310_;
   wire _311_;
-  wire _312_;
   wire _313_;
+  wire _314_;
   wire _315_;
   wire _316_;
   wire _317_;
@@ -322,8 +323,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _326_;
   wire _327_;
   wire _328_;
-  wire _329_;
-  wire _330_;
+  wire _331_;
+  wire _332_;
   wire _333_;
   wire _334_;
   wire _335_;
@@ -332,8 +333,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _338_;
   wire _339_;
   wire _340_;
-  wire _341_;
-  wire _342_;
   wire \$signal ;
   reg \$signal$132  = 1'h0;
   reg \$signal$133  = 1'h0;
@@ -734,121 +733,120 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _019_ = r_en & m_out__valid;
   assign _020_ = ~ row_valid;
   assign _021_ = row_end & _020_;
-  reg [16:0] _509_ = 17'h00000;
-  assign drain_back[16:0] = _509_;
-  reg [16:0] _510_ = 17'h00000;
-  assign drain_plus[16:0] = _510_;
-  assign _109_ = { _105_, _103_, enter_q, d_last } != 4'h8;
-  assign _110_ = { _105_, _103_, enter_q } != 1'h0;
-  assign _111_ = { _103_, enter_q } != 2'h2;
+  reg [16:0] _507_ = 17'h00000;
+  assign drain_back[16:0] = _507_;
+  reg [16:0] _508_ = 17'h00000;
+  assign drain_plus[16:0] = _508_;
+  assign _109_ = { _006_, enter_q, drain_dn_step } != 3'h4;
+  assign _110_ = { _006_, enter_q } != 1'h0;
+  assign _111_ = { _105_, _103_, drain_restart } != 1'h0;
   assign _112_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _113_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _114_ = { _006_, drain_restart } != 1'h0;
+  assign _113_ = { _006_, drain_restart } != 1'h0;
+  assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _117_ = { compute, adv } != 2'h2;
   assign _118_ = { compute, adv } != 2'h2;
   assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { compute, adv } != 2'h2;
+  assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { tile_end, compute } != 1'h1;
-  assign _123_ = { _260_, _259_ } != 1'h0;
+  assign _122_ = { _258_, _257_ } != 1'h0;
+  assign _123_ = { _269_, s_param__valid } != 2'h2;
   assign _124_ = { _271_, s_param__valid } != 2'h2;
-  assign _125_ = { _273_, s_param__valid } != 2'h2;
-  assign _126_ = { _271_, ch_left[16], s_param__valid } != 3'h5;
-  assign _127_ = { _268_, compute } != 2'h3;
-  assign _128_ = { _266_, _062_ } != 2'h2;
-  assign _129_ = { _273_, _271_, _268_, _266_ } != 1'h0;
+  assign _125_ = { _269_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _266_, compute } != 2'h3;
+  assign _127_ = { _264_, _062_ } != 2'h2;
+  assign _128_ = { _271_, _269_, _266_, _264_ } != 1'h0;
+  assign _129_ = { _274_, s_param__valid } != 2'h2;
   assign _130_ = { _276_, s_param__valid } != 2'h2;
-  assign _131_ = { _278_, s_param__valid } != 2'h2;
-  assign _132_ = { _278_, _276_ } != 1'h0;
+  assign _131_ = { _276_, _274_ } != 1'h0;
+  assign _132_ = { _281_, s_param__valid } != 2'h2;
   assign _133_ = { _283_, s_param__valid } != 2'h2;
-  assign _134_ = { _285_, s_param__valid } != 2'h2;
-  assign _135_ = { _283_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _136_ = { _285_, _283_ } != 1'h0;
+  assign _134_ = { _281_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _135_ = { _283_, _281_ } != 1'h0;
+  assign _136_ = { _287_, s_param__valid } != 2'h2;
   assign _137_ = { _289_, s_param__valid } != 2'h2;
-  assign _138_ = { _291_, s_param__valid } != 2'h2;
-  assign _139_ = { _291_, _289_ } != 1'h0;
+  assign _138_ = { _289_, _287_ } != 1'h0;
+  assign _139_ = { _294_, s_param__valid } != 2'h2;
   assign _140_ = { _296_, s_param__valid } != 2'h2;
-  assign _141_ = { _298_, s_param__valid } != 2'h2;
-  assign _142_ = { _296_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _143_ = { _298_, _296_ } != 1'h0;
+  assign _141_ = { _294_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _142_ = { _296_, _294_ } != 1'h0;
+  assign _143_ = { _300_, s_param__valid } != 2'h2;
   assign _144_ = { _302_, s_param__valid } != 2'h2;
-  assign _145_ = { _304_, s_param__valid } != 2'h2;
-  assign _146_ = { _302_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _147_ = { _304_, _302_ } != 1'h0;
+  assign _145_ = { _300_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _146_ = { _302_, _300_ } != 1'h0;
+  assign _147_ = { _307_, s_param__valid } != 2'h2;
   assign _148_ = { _309_, s_param__valid } != 2'h2;
-  assign _149_ = { _311_, s_param__valid } != 2'h2;
-  assign _150_ = { _309_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _151_ = { _309_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _152_ = { _311_, _309_ } != 1'h0;
+  assign _149_ = { _307_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _150_ = { _307_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _151_ = { _309_, _307_ } != 1'h0;
+  assign _152_ = { _313_, s_param__valid } != 2'h2;
   assign _153_ = { _315_, s_param__valid } != 2'h2;
-  assign _154_ = { _317_, s_param__valid } != 2'h2;
-  assign _155_ = { _317_, _315_ } != 1'h0;
+  assign _154_ = { _315_, _313_ } != 1'h0;
+  assign _155_ = & { _201_, \o_valid$106  };
   assign _156_ = & { _202_, \o_valid$106  };
   assign _157_ = & { _203_, \o_valid$106  };
   assign _158_ = & { _204_, \o_valid$106  };
   assign _159_ = & { _205_, \o_valid$106  };
   assign _160_ = & { _206_, \o_valid$106  };
   assign _161_ = & { _207_, \o_valid$106  };
-  assign _162_ = & { _208_, \o_valid$106  };
-  assign _163_ = & { _111_, _110_, _109_ };
-  assign _164_ = & { _099_, o_valid };
-  assign _165_ = & { _118_, _117_ };
-  assign _166_ = & { tile_end, fn_last };
-  assign _167_ = & { _261_, ch_left[16], s_param__valid };
-  assign _168_ = & { _262_, ch_left[16], s_param__valid };
-  assign _169_ = & { _263_, ch_left[16], s_param__valid };
-  assign _170_ = & { _129_, _128_, _127_, _126_, _125_, _124_ };
-  assign _171_ = & { _132_, _131_, _130_ };
-  assign _172_ = & { _136_, _135_, _134_, _133_ };
-  assign _173_ = & { _139_, _138_, _137_ };
-  assign _174_ = & { _143_, _142_, _141_, _140_ };
-  assign _175_ = & { _147_, _146_, _145_, _144_ };
-  assign _176_ = & { _152_, _151_, _150_, _149_, _148_ };
-  assign _177_ = & { _155_, _154_, _153_ };
-  assign _178_ = & { _318_, s_param__valid };
-  assign _179_ = & { _319_, s_param__valid };
-  assign _180_ = & { _320_, s_param__valid };
-  assign _181_ = & { _321_, s_param__valid };
-  assign _182_ = & { _322_, s_param__valid };
-  assign _183_ = & { _323_, s_param__valid };
-  assign _184_ = & { _324_, s_param__valid };
-  assign _185_ = & { _325_, s_param__valid };
-  assign _186_ = & { _326_, s_param__valid };
-  assign _187_ = & { _327_, s_param__valid };
-  assign _188_ = & { _328_, s_param__valid };
-  assign _189_ = & { _329_, s_param__valid };
-  assign _190_ = & { _330_, s_param__valid };
-  assign _199_ = ~ _340_;
-  assign _200_ = ~ compute;
-  assign _201_ = ~ _336_;
+  assign _162_ = & { _110_, _109_ };
+  assign _163_ = & { _099_, o_valid };
+  assign _164_ = & { _117_, _116_ };
+  assign _165_ = & { tile_end, fn_last };
+  assign _166_ = & { _259_, ch_left[16], s_param__valid };
+  assign _167_ = & { _260_, ch_left[16], s_param__valid };
+  assign _168_ = & { _261_, ch_left[16], s_param__valid };
+  assign _169_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
+  assign _170_ = & { _131_, _130_, _129_ };
+  assign _171_ = & { _135_, _134_, _133_, _132_ };
+  assign _172_ = & { _138_, _137_, _136_ };
+  assign _173_ = & { _142_, _141_, _140_, _139_ };
+  assign _174_ = & { _146_, _145_, _144_, _143_ };
+  assign _175_ = & { _151_, _150_, _149_, _148_, _147_ };
+  assign _176_ = & { _154_, _153_, _152_ };
+  assign _177_ = & { _316_, s_param__valid };
+  assign _178_ = & { _317_, s_param__valid };
+  assign _179_ = & { _318_, s_param__valid };
+  assign _180_ = & { _319_, s_param__valid };
+  assign _181_ = & { _320_, s_param__valid };
+  assign _182_ = & { _321_, s_param__valid };
+  assign _183_ = & { _322_, s_param__valid };
+  assign _184_ = & { _323_, s_param__valid };
+  assign _185_ = & { _324_, s_param__valid };
+  assign _186_ = & { _325_, s_param__valid };
+  assign _187_ = & { _326_, s_param__valid };
+  assign _188_ = & { _327_, s_param__valid };
+  assign _189_ = & { _328_, s_param__valid };
+  assign _198_ = ~ _338_;
+  assign _199_ = ~ compute;
+  assign _200_ = ~ _334_;
+  assign _190_ = | { drain_restart, rst };
   assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { dn_last, rst };
-  assign _194_ = | { _199_, rst };
-  assign _195_ = | { d_last, rst };
-  assign _196_ = | { _200_, rst };
-  assign _197_ = | { _063_, rst };
-  assign _198_ = | { _201_, rst };
-  assign _202_ = ob == 3'h6;
-  assign _203_ = ob == 3'h5;
-  assign _204_ = ob == 3'h4;
-  assign _205_ = ob == 2'h3;
-  assign _206_ = ob == 2'h2;
-  assign _207_ = ob == 1'h1;
-  assign _208_ = ! ob;
-  assign _213_ = drain_restart ? 1'h0 : d_last;
-  assign _219_ = drain_restart ? m_one : row_last;
-  assign _222_ = drain_restart ? 1'h1 : row_valid;
-  assign _225_ = drain_restart ? 17'h00000 : row;
-  assign _231_ = drain_restart ? 5'h00 : dn;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _239_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
-  assign _240_ = adv ? _239_ : 1'hx;
-  assign _242_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _701_;
+  assign _192_ = | { dn_last, rst };
+  assign _193_ = | { _198_, rst };
+  assign _194_ = | { d_last, rst };
+  assign _195_ = | { _199_, rst };
+  assign _196_ = | { _063_, rst };
+  assign _197_ = | { _200_, rst };
+  assign _201_ = ob == 3'h6;
+  assign _202_ = ob == 3'h5;
+  assign _203_ = ob == 3'h4;
+  assign _204_ = ob == 2'h3;
+  assign _205_ = ob == 2'h2;
+  assign _206_ = ob == 1'h1;
+  assign _207_ = ! ob;
+  assign _211_ = drain_restart ? 1'h0 : d_last;
+  assign _217_ = drain_restart ? m_one : row_last;
+  assign _220_ = drain_restart ? 1'h1 : row_valid;
+  assign _223_ = drain_restart ? 17'h00000 : row;
+  assign _229_ = drain_restart ? 5'h00 : dn;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
+  assign _238_ = adv ? _237_ : 1'hx;
+  assign _240_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _697_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -856,20 +854,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _701_ = b[6:0];
+        _697_ = b[6:0];
       2'b1?:
-        _701_ = b[13:7];
+        _697_ = b[13:7];
       default:
-        _701_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
   assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = _062_ ? 2'h0 : 2'hx;
-  function [1:0] _708_;
+  assign _262_ = _062_ ? 2'h0 : 2'hx;
+  function [1:0] _704_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -877,160 +875,162 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _708_ = b[1:0];
+        _704_ = b[1:0];
       4'b??1?:
-        _708_ = b[3:2];
+        _704_ = b[3:2];
       4'b?1??:
-        _708_ = b[5:4];
+        _704_ = b[5:4];
       4'b1???:
-        _708_ = b[7:6];
+        _704_ = b[7:6];
       default:
-        _708_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _267_ = compute ? 2'hx : 2'h3;
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _269_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _270_ = s_param__valid ? _269_ : 2'hx;
-  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _272_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _273_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _274_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _718_;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _265_ = compute ? 2'hx : 2'h3;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _267_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _268_ = s_param__valid ? _267_ : 2'hx;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _272_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _714_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _718_ = b[16:0];
+        _714_ = b[16:0];
       2'b1?:
-        _718_ = b[33:17];
+        _714_ = b[33:17];
       default:
-        _718_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
-  assign _280_ = \$signal$136  ? _279_ : 1'hx;
-  assign _281_ = s_param__valid ? _280_ : 1'hx;
-  function [0:0] _725_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
+  assign _278_ = \$signal$136  ? _277_ : 1'hx;
+  assign _279_ = s_param__valid ? _278_ : 1'hx;
+  function [0:0] _721_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _725_ = b[0:0];
+        _721_ = b[0:0];
       2'b1?:
-        _725_ = b[1:1];
+        _721_ = b[1:1];
       default:
-        _725_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _287_ = s_param__valid ? _286_ : 1'hx;
-  function [0:0] _731_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _285_ = s_param__valid ? _284_ : 1'hx;
+  function [0:0] _727_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[0:0];
+        _727_ = b[0:0];
       2'b1?:
-        _731_ = b[1:1];
+        _727_ = b[1:1];
       default:
-        _731_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _288_ = _731_(1'hx, { _290_, _287_ }, { _291_, _289_ });
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
-  assign _293_ = \$signal$136  ? _292_ : 3'hx;
-  assign _294_ = s_param__valid ? _293_ : 3'hx;
-  function [2:0] _738_;
+  assign _286_ = _727_(1'hx, { _288_, _285_ }, { _289_, _287_ });
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
+  assign _291_ = \$signal$136  ? _290_ : 3'hx;
+  assign _292_ = s_param__valid ? _291_ : 3'hx;
+  function [2:0] _734_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[2:0];
+        _734_ = b[2:0];
       2'b1?:
-        _738_ = b[5:3];
+        _734_ = b[5:3];
       default:
-        _738_ = a;
+        _734_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = \$signal$136  ? _053_[7:0] : 8'hxx;
-  assign _300_ = s_param__valid ? _299_ : 8'hxx;
-  function [7:0] _744_;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = \$signal$136  ? _053_[7:0] : 8'hxx;
+  assign _298_ = s_param__valid ? _297_ : 8'hxx;
+  function [7:0] _740_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[7:0];
+        _740_ = b[7:0];
       2'b1?:
-        _744_ = b[15:8];
+        _740_ = b[15:8];
       default:
-        _744_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _306_ = \$signal$136  ? _305_ : 5'hxx;
-  assign _307_ = s_param__valid ? _306_ : 5'hxx;
-  function [4:0] _751_;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _304_ = \$signal$136  ? _303_ : 5'hxx;
+  assign _305_ = s_param__valid ? _304_ : 5'hxx;
+  function [4:0] _747_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _751_ = b[4:0];
+        _747_ = b[4:0];
       2'b1?:
-        _751_ = b[9:5];
+        _747_ = b[9:5];
       default:
-        _751_ = a;
+        _747_ = a;
     endcase
   endfunction
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
-  assign _313_ = s_param__valid ? _312_ : 1'hx;
-  function [0:0] _757_;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
+  assign _311_ = s_param__valid ? _310_ : 1'hx;
+  function [0:0] _753_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _757_ = b[0:0];
+        _753_ = b[0:0];
       2'b1?:
-        _757_ = b[1:1];
+        _753_ = b[1:1];
       default:
-        _757_ = a;
+        _753_ = a;
     endcase
   endfunction
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _313_ = ctrl_state == 1'h1;
+  assign _314_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
   assign _318_ = ! ctrl_state;
   assign _319_ = ! ctrl_state;
@@ -1043,34 +1043,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _326_ = ! ctrl_state;
   assign _327_ = ! ctrl_state;
   assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _333_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _334_ = s_param__valid ? _333_ : 1'h0;
-  assign enter = _335_ ? _334_ : 1'h0;
+  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _332_ = s_param__valid ? _331_ : 1'h0;
+  assign enter = _333_ ? _332_ : 1'h0;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
   assign _335_ = ctrl_state == 1'h1;
   assign _336_ = ctrl_state == 1'h1;
   assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ! ctrl_state;
-  function [0:0] _785_;
+  assign _338_ = ! ctrl_state;
+  function [0:0] _781_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _785_ = b[0:0];
+        _781_ = b[0:0];
       2'b1?:
-        _785_ = b[1:1];
+        _781_ = b[1:1];
       default:
-        _785_ = a;
+        _781_ = a;
     endcase
   endfunction
-  assign s_param__ready = _785_(1'h0, 2'h3, { _342_, _341_ });
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ! ctrl_state;
+  assign s_param__ready = _781_(1'h0, 2'h3, { _340_, _339_ });
+  assign _339_ = ctrl_state == 1'h1;
+  assign _340_ = ! ctrl_state;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -2496,8 +2494,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$3768$0 (ra_beat),
-    .\port$3770$0 (ra_blk),
+    .\port$3766$0 (ra_beat),
+    .\port$3768$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2513,7 +2511,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$106 ),
-    .\port$5758$0 (r_data),
+    .\port$5756$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -2549,8 +2547,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _509_ <= 17'h00000;
-      _510_ <= 17'h00000;
+      _507_ <= 17'h00000;
+      _508_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
@@ -2567,11 +2565,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _108_ & row_end;
-      begin if (_103_) d_last <= _213_; else d_last <= _105_ ? \$signal$163  : _213_; end
-      begin if (_103_) row_last <= _219_; else begin if (_105_) row_last <= row_last_next; else row_last <= _219_; end end
-      begin if (_103_) row_valid <= _222_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _222_; end end
-      begin if (_103_) row <= _225_; else begin if (_105_) row <= row_next; else row <= _225_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _231_; end else dn <= _231_; end
+      begin if (_103_) d_last <= _211_; else d_last <= _105_ ? \$signal$163  : _211_; end
+      begin if (_103_) row_last <= _217_; else begin if (_105_) row_last <= row_last_next; else row_last <= _217_; end end
+      begin if (_103_) row_valid <= _220_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _220_; end end
+      begin if (_103_) row <= _223_; else begin if (_105_) row <= row_next; else row <= _223_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _229_; end else dn <= _229_; end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _090_; else row_last_next <= drain_lt_last & _092_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -2582,8 +2580,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _509_ <= _080_[16:0];
-      _510_ <= _079_[16:0];
+      _507_ <= _080_[16:0];
+      _508_ <= _079_[16:0];
       tile_end <= _064_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _033_ : _034_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _032_ : kept;
@@ -2596,37 +2594,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_156_) begin
+    end else if (_155_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_157_) begin
+    end else if (_156_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_158_) begin
+    end else if (_157_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_159_) begin
+    end else if (_158_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_160_) begin
+    end else if (_159_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_161_) begin
+    end else if (_160_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_162_) begin
+    end else if (_161_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -2644,230 +2642,230 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_163_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_105_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_162_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_112_) begin
+    end else if (_111_) begin
       begin if (_103_) beat_last <= beat == 3'h6; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_113_) begin
+    end else if (_112_) begin
       begin if (_103_) beat <= _106_[2:0]; else begin if (_105_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_114_) begin
+    end else if (_113_) begin
       begin if (_006_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_191_) begin
+    if (_190_) begin
       ra_blk <= 5'h00;
-    end else if (_164_) begin
+    end else if (_163_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_192_) begin
+    if (_191_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
       ra_beat <= _097_[2:0];
     end
-    if (_193_) begin
+    if (_192_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _096_[4:0];
     end
-    if (_194_) begin
+    if (_193_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_195_) begin
+    if (_194_) begin
       \$signal$163  <= 1'h0;
     end else begin
       \$signal$163  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_115_) begin
-      at_tile_last <= compute ? _237_ : \$signal$133 ;
+    end else if (_114_) begin
+      at_tile_last <= compute ? _235_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_116_) begin
-      at_k_last <= compute ? _240_ : \$signal$132 ;
+    end else if (_115_) begin
+      at_k_last <= compute ? _238_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_165_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _242_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_164_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_119_) begin
+    end else if (_118_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_120_) begin
+    end else if (_119_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_121_) begin
+    end else if (_120_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _071_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_122_) begin
+    end else if (_121_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_196_) begin
+    if (_195_) begin
       fm0 <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_165_) begin
       fm0 <= _069_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_123_) begin
-      flush <= _701_(7'hxx, { 7'h6b, _061_[6:0] }, { _260_, _259_ });
+    end else if (_122_) begin
+      flush <= _697_(7'hxx, { 7'h6b, _061_[6:0] }, { _258_, _257_ });
     end
-    if (_197_) begin
+    if (_196_) begin
       compute <= 1'h0;
-    end else if (_167_) begin
+    end else if (_166_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_167_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_169_) begin
+    end else if (_168_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_170_) begin
-      ctrl_state <= _708_(2'hx, { _272_, _270_, _267_, _264_ }, { _273_, _271_, _268_, _266_ });
+    end else if (_169_) begin
+      ctrl_state <= _704_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_171_) begin
-      ch_left <= _718_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_170_) begin
+      ch_left <= _714_(17'hxxxxx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_172_) begin
-      wb_last <= _725_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_171_) begin
+      wb_last <= _721_(1'hx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
       \$signal$136  <= 1'h1;
-    end else if (_173_) begin
-      \$signal$136  <= _288_;
+    end else if (_172_) begin
+      \$signal$136  <= _286_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_174_) begin
-      wb <= _738_(3'hx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_173_) begin
+      wb <= _734_(3'hx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_175_) begin
-      wa <= _744_(8'hxx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_174_) begin
+      wa <= _740_(8'hxx, { _301_, _298_ }, { _302_, _300_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_176_) begin
-      blk <= _751_(5'hxx, { _310_, _307_ }, { _311_, _309_ });
+    end else if (_175_) begin
+      blk <= _747_(5'hxx, { _308_, _305_ }, { _309_, _307_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_177_) begin
-      lane <= _757_(1'hx, { _316_, _313_ }, { _317_, _315_ });
+    end else if (_176_) begin
+      lane <= _753_(1'hx, { _314_, _311_ }, { _315_, _313_ });
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_178_) begin
+    end else if (_177_) begin
       \$signal$133  <= _050_;
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_179_) begin
+    end else if (_178_) begin
       \$signal$132  <= _046_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_180_) begin
+    end else if (_179_) begin
       tile_pen <= _045_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_181_) begin
+    end else if (_180_) begin
       k_pen <= _042_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_182_) begin
+    end else if (_181_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_183_) begin
+    end else if (_182_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_184_) begin
+    end else if (_183_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_185_) begin
+    end else if (_184_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_185_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_186_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_188_) begin
+    end else if (_187_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_188_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_190_) begin
+    end else if (_189_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_198_) begin
+    if (_197_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _027_;
     end
-    if (!_337_) begin
+    if (!_335_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_338_) begin
+    if (!_336_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_339_) begin
+    if (!_337_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -16734,1408 +16732,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$484$0 (p[0]),
-    .\port$484$1 (p[1]),
-    .\port$484$10 (p[10]),
-    .\port$484$11 (p[11]),
-    .\port$484$12 (p[12]),
-    .\port$484$13 (p[13]),
-    .\port$484$14 (p[14]),
-    .\port$484$15 (p[15]),
-    .\port$484$2 (p[2]),
-    .\port$484$3 (p[3]),
-    .\port$484$4 (p[4]),
-    .\port$484$5 (p[5]),
-    .\port$484$6 (p[6]),
-    .\port$484$7 (p[7]),
-    .\port$484$8 (p[8]),
-    .\port$484$9 (p[9]),
+    .\port$482$0 (p[0]),
+    .\port$482$1 (p[1]),
+    .\port$482$10 (p[10]),
+    .\port$482$11 (p[11]),
+    .\port$482$12 (p[12]),
+    .\port$482$13 (p[13]),
+    .\port$482$14 (p[14]),
+    .\port$482$15 (p[15]),
+    .\port$482$2 (p[2]),
+    .\port$482$3 (p[3]),
+    .\port$482$4 (p[4]),
+    .\port$482$5 (p[5]),
+    .\port$482$6 (p[6]),
+    .\port$482$7 (p[7]),
+    .\port$482$8 (p[8]),
+    .\port$482$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$500$0 (\p$175 [0]),
-    .\port$500$1 (\p$175 [1]),
-    .\port$500$10 (\p$175 [10]),
-    .\port$500$11 (\p$175 [11]),
-    .\port$500$12 (\p$175 [12]),
-    .\port$500$13 (\p$175 [13]),
-    .\port$500$14 (\p$175 [14]),
-    .\port$500$15 (\p$175 [15]),
-    .\port$500$2 (\p$175 [2]),
-    .\port$500$3 (\p$175 [3]),
-    .\port$500$4 (\p$175 [4]),
-    .\port$500$5 (\p$175 [5]),
-    .\port$500$6 (\p$175 [6]),
-    .\port$500$7 (\p$175 [7]),
-    .\port$500$8 (\p$175 [8]),
-    .\port$500$9 (\p$175 [9]),
+    .\port$498$0 (\p$175 [0]),
+    .\port$498$1 (\p$175 [1]),
+    .\port$498$10 (\p$175 [10]),
+    .\port$498$11 (\p$175 [11]),
+    .\port$498$12 (\p$175 [12]),
+    .\port$498$13 (\p$175 [13]),
+    .\port$498$14 (\p$175 [14]),
+    .\port$498$15 (\p$175 [15]),
+    .\port$498$2 (\p$175 [2]),
+    .\port$498$3 (\p$175 [3]),
+    .\port$498$4 (\p$175 [4]),
+    .\port$498$5 (\p$175 [5]),
+    .\port$498$6 (\p$175 [6]),
+    .\port$498$7 (\p$175 [7]),
+    .\port$498$8 (\p$175 [8]),
+    .\port$498$9 (\p$175 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$516$0 (\p$187 [0]),
-    .\port$516$1 (\p$187 [1]),
-    .\port$516$10 (\p$187 [10]),
-    .\port$516$11 (\p$187 [11]),
-    .\port$516$12 (\p$187 [12]),
-    .\port$516$13 (\p$187 [13]),
-    .\port$516$14 (\p$187 [14]),
-    .\port$516$15 (\p$187 [15]),
-    .\port$516$2 (\p$187 [2]),
-    .\port$516$3 (\p$187 [3]),
-    .\port$516$4 (\p$187 [4]),
-    .\port$516$5 (\p$187 [5]),
-    .\port$516$6 (\p$187 [6]),
-    .\port$516$7 (\p$187 [7]),
-    .\port$516$8 (\p$187 [8]),
-    .\port$516$9 (\p$187 [9]),
+    .\port$514$0 (\p$187 [0]),
+    .\port$514$1 (\p$187 [1]),
+    .\port$514$10 (\p$187 [10]),
+    .\port$514$11 (\p$187 [11]),
+    .\port$514$12 (\p$187 [12]),
+    .\port$514$13 (\p$187 [13]),
+    .\port$514$14 (\p$187 [14]),
+    .\port$514$15 (\p$187 [15]),
+    .\port$514$2 (\p$187 [2]),
+    .\port$514$3 (\p$187 [3]),
+    .\port$514$4 (\p$187 [4]),
+    .\port$514$5 (\p$187 [5]),
+    .\port$514$6 (\p$187 [6]),
+    .\port$514$7 (\p$187 [7]),
+    .\port$514$8 (\p$187 [8]),
+    .\port$514$9 (\p$187 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$532$0 (\p$199 [0]),
-    .\port$532$1 (\p$199 [1]),
-    .\port$532$10 (\p$199 [10]),
-    .\port$532$11 (\p$199 [11]),
-    .\port$532$12 (\p$199 [12]),
-    .\port$532$13 (\p$199 [13]),
-    .\port$532$14 (\p$199 [14]),
-    .\port$532$15 (\p$199 [15]),
-    .\port$532$2 (\p$199 [2]),
-    .\port$532$3 (\p$199 [3]),
-    .\port$532$4 (\p$199 [4]),
-    .\port$532$5 (\p$199 [5]),
-    .\port$532$6 (\p$199 [6]),
-    .\port$532$7 (\p$199 [7]),
-    .\port$532$8 (\p$199 [8]),
-    .\port$532$9 (\p$199 [9]),
+    .\port$530$0 (\p$199 [0]),
+    .\port$530$1 (\p$199 [1]),
+    .\port$530$10 (\p$199 [10]),
+    .\port$530$11 (\p$199 [11]),
+    .\port$530$12 (\p$199 [12]),
+    .\port$530$13 (\p$199 [13]),
+    .\port$530$14 (\p$199 [14]),
+    .\port$530$15 (\p$199 [15]),
+    .\port$530$2 (\p$199 [2]),
+    .\port$530$3 (\p$199 [3]),
+    .\port$530$4 (\p$199 [4]),
+    .\port$530$5 (\p$199 [5]),
+    .\port$530$6 (\p$199 [6]),
+    .\port$530$7 (\p$199 [7]),
+    .\port$530$8 (\p$199 [8]),
+    .\port$530$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$548$0 (\p$211 [0]),
-    .\port$548$1 (\p$211 [1]),
-    .\port$548$10 (\p$211 [10]),
-    .\port$548$11 (\p$211 [11]),
-    .\port$548$12 (\p$211 [12]),
-    .\port$548$13 (\p$211 [13]),
-    .\port$548$14 (\p$211 [14]),
-    .\port$548$15 (\p$211 [15]),
-    .\port$548$2 (\p$211 [2]),
-    .\port$548$3 (\p$211 [3]),
-    .\port$548$4 (\p$211 [4]),
-    .\port$548$5 (\p$211 [5]),
-    .\port$548$6 (\p$211 [6]),
-    .\port$548$7 (\p$211 [7]),
-    .\port$548$8 (\p$211 [8]),
-    .\port$548$9 (\p$211 [9]),
+    .\port$546$0 (\p$211 [0]),
+    .\port$546$1 (\p$211 [1]),
+    .\port$546$10 (\p$211 [10]),
+    .\port$546$11 (\p$211 [11]),
+    .\port$546$12 (\p$211 [12]),
+    .\port$546$13 (\p$211 [13]),
+    .\port$546$14 (\p$211 [14]),
+    .\port$546$15 (\p$211 [15]),
+    .\port$546$2 (\p$211 [2]),
+    .\port$546$3 (\p$211 [3]),
+    .\port$546$4 (\p$211 [4]),
+    .\port$546$5 (\p$211 [5]),
+    .\port$546$6 (\p$211 [6]),
+    .\port$546$7 (\p$211 [7]),
+    .\port$546$8 (\p$211 [8]),
+    .\port$546$9 (\p$211 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$564$0 (\p$223 [0]),
-    .\port$564$1 (\p$223 [1]),
-    .\port$564$10 (\p$223 [10]),
-    .\port$564$11 (\p$223 [11]),
-    .\port$564$12 (\p$223 [12]),
-    .\port$564$13 (\p$223 [13]),
-    .\port$564$14 (\p$223 [14]),
-    .\port$564$15 (\p$223 [15]),
-    .\port$564$2 (\p$223 [2]),
-    .\port$564$3 (\p$223 [3]),
-    .\port$564$4 (\p$223 [4]),
-    .\port$564$5 (\p$223 [5]),
-    .\port$564$6 (\p$223 [6]),
-    .\port$564$7 (\p$223 [7]),
-    .\port$564$8 (\p$223 [8]),
-    .\port$564$9 (\p$223 [9]),
+    .\port$562$0 (\p$223 [0]),
+    .\port$562$1 (\p$223 [1]),
+    .\port$562$10 (\p$223 [10]),
+    .\port$562$11 (\p$223 [11]),
+    .\port$562$12 (\p$223 [12]),
+    .\port$562$13 (\p$223 [13]),
+    .\port$562$14 (\p$223 [14]),
+    .\port$562$15 (\p$223 [15]),
+    .\port$562$2 (\p$223 [2]),
+    .\port$562$3 (\p$223 [3]),
+    .\port$562$4 (\p$223 [4]),
+    .\port$562$5 (\p$223 [5]),
+    .\port$562$6 (\p$223 [6]),
+    .\port$562$7 (\p$223 [7]),
+    .\port$562$8 (\p$223 [8]),
+    .\port$562$9 (\p$223 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$580$0 (\p$235 [0]),
-    .\port$580$1 (\p$235 [1]),
-    .\port$580$10 (\p$235 [10]),
-    .\port$580$11 (\p$235 [11]),
-    .\port$580$12 (\p$235 [12]),
-    .\port$580$13 (\p$235 [13]),
-    .\port$580$14 (\p$235 [14]),
-    .\port$580$15 (\p$235 [15]),
-    .\port$580$2 (\p$235 [2]),
-    .\port$580$3 (\p$235 [3]),
-    .\port$580$4 (\p$235 [4]),
-    .\port$580$5 (\p$235 [5]),
-    .\port$580$6 (\p$235 [6]),
-    .\port$580$7 (\p$235 [7]),
-    .\port$580$8 (\p$235 [8]),
-    .\port$580$9 (\p$235 [9]),
+    .\port$578$0 (\p$235 [0]),
+    .\port$578$1 (\p$235 [1]),
+    .\port$578$10 (\p$235 [10]),
+    .\port$578$11 (\p$235 [11]),
+    .\port$578$12 (\p$235 [12]),
+    .\port$578$13 (\p$235 [13]),
+    .\port$578$14 (\p$235 [14]),
+    .\port$578$15 (\p$235 [15]),
+    .\port$578$2 (\p$235 [2]),
+    .\port$578$3 (\p$235 [3]),
+    .\port$578$4 (\p$235 [4]),
+    .\port$578$5 (\p$235 [5]),
+    .\port$578$6 (\p$235 [6]),
+    .\port$578$7 (\p$235 [7]),
+    .\port$578$8 (\p$235 [8]),
+    .\port$578$9 (\p$235 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$596$0 (\p$247 [0]),
-    .\port$596$1 (\p$247 [1]),
-    .\port$596$10 (\p$247 [10]),
-    .\port$596$11 (\p$247 [11]),
-    .\port$596$12 (\p$247 [12]),
-    .\port$596$13 (\p$247 [13]),
-    .\port$596$14 (\p$247 [14]),
-    .\port$596$15 (\p$247 [15]),
-    .\port$596$2 (\p$247 [2]),
-    .\port$596$3 (\p$247 [3]),
-    .\port$596$4 (\p$247 [4]),
-    .\port$596$5 (\p$247 [5]),
-    .\port$596$6 (\p$247 [6]),
-    .\port$596$7 (\p$247 [7]),
-    .\port$596$8 (\p$247 [8]),
-    .\port$596$9 (\p$247 [9]),
+    .\port$594$0 (\p$247 [0]),
+    .\port$594$1 (\p$247 [1]),
+    .\port$594$10 (\p$247 [10]),
+    .\port$594$11 (\p$247 [11]),
+    .\port$594$12 (\p$247 [12]),
+    .\port$594$13 (\p$247 [13]),
+    .\port$594$14 (\p$247 [14]),
+    .\port$594$15 (\p$247 [15]),
+    .\port$594$2 (\p$247 [2]),
+    .\port$594$3 (\p$247 [3]),
+    .\port$594$4 (\p$247 [4]),
+    .\port$594$5 (\p$247 [5]),
+    .\port$594$6 (\p$247 [6]),
+    .\port$594$7 (\p$247 [7]),
+    .\port$594$8 (\p$247 [8]),
+    .\port$594$9 (\p$247 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$612$0 (\p$259 [0]),
-    .\port$612$1 (\p$259 [1]),
-    .\port$612$10 (\p$259 [10]),
-    .\port$612$11 (\p$259 [11]),
-    .\port$612$12 (\p$259 [12]),
-    .\port$612$13 (\p$259 [13]),
-    .\port$612$14 (\p$259 [14]),
-    .\port$612$15 (\p$259 [15]),
-    .\port$612$2 (\p$259 [2]),
-    .\port$612$3 (\p$259 [3]),
-    .\port$612$4 (\p$259 [4]),
-    .\port$612$5 (\p$259 [5]),
-    .\port$612$6 (\p$259 [6]),
-    .\port$612$7 (\p$259 [7]),
-    .\port$612$8 (\p$259 [8]),
-    .\port$612$9 (\p$259 [9]),
+    .\port$610$0 (\p$259 [0]),
+    .\port$610$1 (\p$259 [1]),
+    .\port$610$10 (\p$259 [10]),
+    .\port$610$11 (\p$259 [11]),
+    .\port$610$12 (\p$259 [12]),
+    .\port$610$13 (\p$259 [13]),
+    .\port$610$14 (\p$259 [14]),
+    .\port$610$15 (\p$259 [15]),
+    .\port$610$2 (\p$259 [2]),
+    .\port$610$3 (\p$259 [3]),
+    .\port$610$4 (\p$259 [4]),
+    .\port$610$5 (\p$259 [5]),
+    .\port$610$6 (\p$259 [6]),
+    .\port$610$7 (\p$259 [7]),
+    .\port$610$8 (\p$259 [8]),
+    .\port$610$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$628$0 (\p$271 [0]),
-    .\port$628$1 (\p$271 [1]),
-    .\port$628$10 (\p$271 [10]),
-    .\port$628$11 (\p$271 [11]),
-    .\port$628$12 (\p$271 [12]),
-    .\port$628$13 (\p$271 [13]),
-    .\port$628$14 (\p$271 [14]),
-    .\port$628$15 (\p$271 [15]),
-    .\port$628$2 (\p$271 [2]),
-    .\port$628$3 (\p$271 [3]),
-    .\port$628$4 (\p$271 [4]),
-    .\port$628$5 (\p$271 [5]),
-    .\port$628$6 (\p$271 [6]),
-    .\port$628$7 (\p$271 [7]),
-    .\port$628$8 (\p$271 [8]),
-    .\port$628$9 (\p$271 [9]),
+    .\port$626$0 (\p$271 [0]),
+    .\port$626$1 (\p$271 [1]),
+    .\port$626$10 (\p$271 [10]),
+    .\port$626$11 (\p$271 [11]),
+    .\port$626$12 (\p$271 [12]),
+    .\port$626$13 (\p$271 [13]),
+    .\port$626$14 (\p$271 [14]),
+    .\port$626$15 (\p$271 [15]),
+    .\port$626$2 (\p$271 [2]),
+    .\port$626$3 (\p$271 [3]),
+    .\port$626$4 (\p$271 [4]),
+    .\port$626$5 (\p$271 [5]),
+    .\port$626$6 (\p$271 [6]),
+    .\port$626$7 (\p$271 [7]),
+    .\port$626$8 (\p$271 [8]),
+    .\port$626$9 (\p$271 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$644$0 (\p$283 [0]),
-    .\port$644$1 (\p$283 [1]),
-    .\port$644$10 (\p$283 [10]),
-    .\port$644$11 (\p$283 [11]),
-    .\port$644$12 (\p$283 [12]),
-    .\port$644$13 (\p$283 [13]),
-    .\port$644$14 (\p$283 [14]),
-    .\port$644$15 (\p$283 [15]),
-    .\port$644$2 (\p$283 [2]),
-    .\port$644$3 (\p$283 [3]),
-    .\port$644$4 (\p$283 [4]),
-    .\port$644$5 (\p$283 [5]),
-    .\port$644$6 (\p$283 [6]),
-    .\port$644$7 (\p$283 [7]),
-    .\port$644$8 (\p$283 [8]),
-    .\port$644$9 (\p$283 [9]),
+    .\port$642$0 (\p$283 [0]),
+    .\port$642$1 (\p$283 [1]),
+    .\port$642$10 (\p$283 [10]),
+    .\port$642$11 (\p$283 [11]),
+    .\port$642$12 (\p$283 [12]),
+    .\port$642$13 (\p$283 [13]),
+    .\port$642$14 (\p$283 [14]),
+    .\port$642$15 (\p$283 [15]),
+    .\port$642$2 (\p$283 [2]),
+    .\port$642$3 (\p$283 [3]),
+    .\port$642$4 (\p$283 [4]),
+    .\port$642$5 (\p$283 [5]),
+    .\port$642$6 (\p$283 [6]),
+    .\port$642$7 (\p$283 [7]),
+    .\port$642$8 (\p$283 [8]),
+    .\port$642$9 (\p$283 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$660$0 (\p$295 [0]),
-    .\port$660$1 (\p$295 [1]),
-    .\port$660$10 (\p$295 [10]),
-    .\port$660$11 (\p$295 [11]),
-    .\port$660$12 (\p$295 [12]),
-    .\port$660$13 (\p$295 [13]),
-    .\port$660$14 (\p$295 [14]),
-    .\port$660$15 (\p$295 [15]),
-    .\port$660$2 (\p$295 [2]),
-    .\port$660$3 (\p$295 [3]),
-    .\port$660$4 (\p$295 [4]),
-    .\port$660$5 (\p$295 [5]),
-    .\port$660$6 (\p$295 [6]),
-    .\port$660$7 (\p$295 [7]),
-    .\port$660$8 (\p$295 [8]),
-    .\port$660$9 (\p$295 [9]),
+    .\port$658$0 (\p$295 [0]),
+    .\port$658$1 (\p$295 [1]),
+    .\port$658$10 (\p$295 [10]),
+    .\port$658$11 (\p$295 [11]),
+    .\port$658$12 (\p$295 [12]),
+    .\port$658$13 (\p$295 [13]),
+    .\port$658$14 (\p$295 [14]),
+    .\port$658$15 (\p$295 [15]),
+    .\port$658$2 (\p$295 [2]),
+    .\port$658$3 (\p$295 [3]),
+    .\port$658$4 (\p$295 [4]),
+    .\port$658$5 (\p$295 [5]),
+    .\port$658$6 (\p$295 [6]),
+    .\port$658$7 (\p$295 [7]),
+    .\port$658$8 (\p$295 [8]),
+    .\port$658$9 (\p$295 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$676$0 (\p$307 [0]),
-    .\port$676$1 (\p$307 [1]),
-    .\port$676$10 (\p$307 [10]),
-    .\port$676$11 (\p$307 [11]),
-    .\port$676$12 (\p$307 [12]),
-    .\port$676$13 (\p$307 [13]),
-    .\port$676$14 (\p$307 [14]),
-    .\port$676$15 (\p$307 [15]),
-    .\port$676$2 (\p$307 [2]),
-    .\port$676$3 (\p$307 [3]),
-    .\port$676$4 (\p$307 [4]),
-    .\port$676$5 (\p$307 [5]),
-    .\port$676$6 (\p$307 [6]),
-    .\port$676$7 (\p$307 [7]),
-    .\port$676$8 (\p$307 [8]),
-    .\port$676$9 (\p$307 [9]),
+    .\port$674$0 (\p$307 [0]),
+    .\port$674$1 (\p$307 [1]),
+    .\port$674$10 (\p$307 [10]),
+    .\port$674$11 (\p$307 [11]),
+    .\port$674$12 (\p$307 [12]),
+    .\port$674$13 (\p$307 [13]),
+    .\port$674$14 (\p$307 [14]),
+    .\port$674$15 (\p$307 [15]),
+    .\port$674$2 (\p$307 [2]),
+    .\port$674$3 (\p$307 [3]),
+    .\port$674$4 (\p$307 [4]),
+    .\port$674$5 (\p$307 [5]),
+    .\port$674$6 (\p$307 [6]),
+    .\port$674$7 (\p$307 [7]),
+    .\port$674$8 (\p$307 [8]),
+    .\port$674$9 (\p$307 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$692$0 (\p$319 [0]),
-    .\port$692$1 (\p$319 [1]),
-    .\port$692$10 (\p$319 [10]),
-    .\port$692$11 (\p$319 [11]),
-    .\port$692$12 (\p$319 [12]),
-    .\port$692$13 (\p$319 [13]),
-    .\port$692$14 (\p$319 [14]),
-    .\port$692$15 (\p$319 [15]),
-    .\port$692$2 (\p$319 [2]),
-    .\port$692$3 (\p$319 [3]),
-    .\port$692$4 (\p$319 [4]),
-    .\port$692$5 (\p$319 [5]),
-    .\port$692$6 (\p$319 [6]),
-    .\port$692$7 (\p$319 [7]),
-    .\port$692$8 (\p$319 [8]),
-    .\port$692$9 (\p$319 [9]),
+    .\port$690$0 (\p$319 [0]),
+    .\port$690$1 (\p$319 [1]),
+    .\port$690$10 (\p$319 [10]),
+    .\port$690$11 (\p$319 [11]),
+    .\port$690$12 (\p$319 [12]),
+    .\port$690$13 (\p$319 [13]),
+    .\port$690$14 (\p$319 [14]),
+    .\port$690$15 (\p$319 [15]),
+    .\port$690$2 (\p$319 [2]),
+    .\port$690$3 (\p$319 [3]),
+    .\port$690$4 (\p$319 [4]),
+    .\port$690$5 (\p$319 [5]),
+    .\port$690$6 (\p$319 [6]),
+    .\port$690$7 (\p$319 [7]),
+    .\port$690$8 (\p$319 [8]),
+    .\port$690$9 (\p$319 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$708$0 (\p$331 [0]),
-    .\port$708$1 (\p$331 [1]),
-    .\port$708$10 (\p$331 [10]),
-    .\port$708$11 (\p$331 [11]),
-    .\port$708$12 (\p$331 [12]),
-    .\port$708$13 (\p$331 [13]),
-    .\port$708$14 (\p$331 [14]),
-    .\port$708$15 (\p$331 [15]),
-    .\port$708$2 (\p$331 [2]),
-    .\port$708$3 (\p$331 [3]),
-    .\port$708$4 (\p$331 [4]),
-    .\port$708$5 (\p$331 [5]),
-    .\port$708$6 (\p$331 [6]),
-    .\port$708$7 (\p$331 [7]),
-    .\port$708$8 (\p$331 [8]),
-    .\port$708$9 (\p$331 [9]),
+    .\port$706$0 (\p$331 [0]),
+    .\port$706$1 (\p$331 [1]),
+    .\port$706$10 (\p$331 [10]),
+    .\port$706$11 (\p$331 [11]),
+    .\port$706$12 (\p$331 [12]),
+    .\port$706$13 (\p$331 [13]),
+    .\port$706$14 (\p$331 [14]),
+    .\port$706$15 (\p$331 [15]),
+    .\port$706$2 (\p$331 [2]),
+    .\port$706$3 (\p$331 [3]),
+    .\port$706$4 (\p$331 [4]),
+    .\port$706$5 (\p$331 [5]),
+    .\port$706$6 (\p$331 [6]),
+    .\port$706$7 (\p$331 [7]),
+    .\port$706$8 (\p$331 [8]),
+    .\port$706$9 (\p$331 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$724$0 (\p$343 [0]),
-    .\port$724$1 (\p$343 [1]),
-    .\port$724$10 (\p$343 [10]),
-    .\port$724$11 (\p$343 [11]),
-    .\port$724$12 (\p$343 [12]),
-    .\port$724$13 (\p$343 [13]),
-    .\port$724$14 (\p$343 [14]),
-    .\port$724$15 (\p$343 [15]),
-    .\port$724$2 (\p$343 [2]),
-    .\port$724$3 (\p$343 [3]),
-    .\port$724$4 (\p$343 [4]),
-    .\port$724$5 (\p$343 [5]),
-    .\port$724$6 (\p$343 [6]),
-    .\port$724$7 (\p$343 [7]),
-    .\port$724$8 (\p$343 [8]),
-    .\port$724$9 (\p$343 [9]),
+    .\port$722$0 (\p$343 [0]),
+    .\port$722$1 (\p$343 [1]),
+    .\port$722$10 (\p$343 [10]),
+    .\port$722$11 (\p$343 [11]),
+    .\port$722$12 (\p$343 [12]),
+    .\port$722$13 (\p$343 [13]),
+    .\port$722$14 (\p$343 [14]),
+    .\port$722$15 (\p$343 [15]),
+    .\port$722$2 (\p$343 [2]),
+    .\port$722$3 (\p$343 [3]),
+    .\port$722$4 (\p$343 [4]),
+    .\port$722$5 (\p$343 [5]),
+    .\port$722$6 (\p$343 [6]),
+    .\port$722$7 (\p$343 [7]),
+    .\port$722$8 (\p$343 [8]),
+    .\port$722$9 (\p$343 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$740$0 (\p$355 [0]),
-    .\port$740$1 (\p$355 [1]),
-    .\port$740$10 (\p$355 [10]),
-    .\port$740$11 (\p$355 [11]),
-    .\port$740$12 (\p$355 [12]),
-    .\port$740$13 (\p$355 [13]),
-    .\port$740$14 (\p$355 [14]),
-    .\port$740$15 (\p$355 [15]),
-    .\port$740$2 (\p$355 [2]),
-    .\port$740$3 (\p$355 [3]),
-    .\port$740$4 (\p$355 [4]),
-    .\port$740$5 (\p$355 [5]),
-    .\port$740$6 (\p$355 [6]),
-    .\port$740$7 (\p$355 [7]),
-    .\port$740$8 (\p$355 [8]),
-    .\port$740$9 (\p$355 [9]),
+    .\port$738$0 (\p$355 [0]),
+    .\port$738$1 (\p$355 [1]),
+    .\port$738$10 (\p$355 [10]),
+    .\port$738$11 (\p$355 [11]),
+    .\port$738$12 (\p$355 [12]),
+    .\port$738$13 (\p$355 [13]),
+    .\port$738$14 (\p$355 [14]),
+    .\port$738$15 (\p$355 [15]),
+    .\port$738$2 (\p$355 [2]),
+    .\port$738$3 (\p$355 [3]),
+    .\port$738$4 (\p$355 [4]),
+    .\port$738$5 (\p$355 [5]),
+    .\port$738$6 (\p$355 [6]),
+    .\port$738$7 (\p$355 [7]),
+    .\port$738$8 (\p$355 [8]),
+    .\port$738$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$756$0 (\p$367 [0]),
-    .\port$756$1 (\p$367 [1]),
-    .\port$756$10 (\p$367 [10]),
-    .\port$756$11 (\p$367 [11]),
-    .\port$756$12 (\p$367 [12]),
-    .\port$756$13 (\p$367 [13]),
-    .\port$756$14 (\p$367 [14]),
-    .\port$756$15 (\p$367 [15]),
-    .\port$756$2 (\p$367 [2]),
-    .\port$756$3 (\p$367 [3]),
-    .\port$756$4 (\p$367 [4]),
-    .\port$756$5 (\p$367 [5]),
-    .\port$756$6 (\p$367 [6]),
-    .\port$756$7 (\p$367 [7]),
-    .\port$756$8 (\p$367 [8]),
-    .\port$756$9 (\p$367 [9]),
+    .\port$754$0 (\p$367 [0]),
+    .\port$754$1 (\p$367 [1]),
+    .\port$754$10 (\p$367 [10]),
+    .\port$754$11 (\p$367 [11]),
+    .\port$754$12 (\p$367 [12]),
+    .\port$754$13 (\p$367 [13]),
+    .\port$754$14 (\p$367 [14]),
+    .\port$754$15 (\p$367 [15]),
+    .\port$754$2 (\p$367 [2]),
+    .\port$754$3 (\p$367 [3]),
+    .\port$754$4 (\p$367 [4]),
+    .\port$754$5 (\p$367 [5]),
+    .\port$754$6 (\p$367 [6]),
+    .\port$754$7 (\p$367 [7]),
+    .\port$754$8 (\p$367 [8]),
+    .\port$754$9 (\p$367 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$772$0 (\p$379 [0]),
-    .\port$772$1 (\p$379 [1]),
-    .\port$772$10 (\p$379 [10]),
-    .\port$772$11 (\p$379 [11]),
-    .\port$772$12 (\p$379 [12]),
-    .\port$772$13 (\p$379 [13]),
-    .\port$772$14 (\p$379 [14]),
-    .\port$772$15 (\p$379 [15]),
-    .\port$772$2 (\p$379 [2]),
-    .\port$772$3 (\p$379 [3]),
-    .\port$772$4 (\p$379 [4]),
-    .\port$772$5 (\p$379 [5]),
-    .\port$772$6 (\p$379 [6]),
-    .\port$772$7 (\p$379 [7]),
-    .\port$772$8 (\p$379 [8]),
-    .\port$772$9 (\p$379 [9]),
+    .\port$770$0 (\p$379 [0]),
+    .\port$770$1 (\p$379 [1]),
+    .\port$770$10 (\p$379 [10]),
+    .\port$770$11 (\p$379 [11]),
+    .\port$770$12 (\p$379 [12]),
+    .\port$770$13 (\p$379 [13]),
+    .\port$770$14 (\p$379 [14]),
+    .\port$770$15 (\p$379 [15]),
+    .\port$770$2 (\p$379 [2]),
+    .\port$770$3 (\p$379 [3]),
+    .\port$770$4 (\p$379 [4]),
+    .\port$770$5 (\p$379 [5]),
+    .\port$770$6 (\p$379 [6]),
+    .\port$770$7 (\p$379 [7]),
+    .\port$770$8 (\p$379 [8]),
+    .\port$770$9 (\p$379 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$788$0 (\p$391 [0]),
-    .\port$788$1 (\p$391 [1]),
-    .\port$788$10 (\p$391 [10]),
-    .\port$788$11 (\p$391 [11]),
-    .\port$788$12 (\p$391 [12]),
-    .\port$788$13 (\p$391 [13]),
-    .\port$788$14 (\p$391 [14]),
-    .\port$788$15 (\p$391 [15]),
-    .\port$788$2 (\p$391 [2]),
-    .\port$788$3 (\p$391 [3]),
-    .\port$788$4 (\p$391 [4]),
-    .\port$788$5 (\p$391 [5]),
-    .\port$788$6 (\p$391 [6]),
-    .\port$788$7 (\p$391 [7]),
-    .\port$788$8 (\p$391 [8]),
-    .\port$788$9 (\p$391 [9]),
+    .\port$786$0 (\p$391 [0]),
+    .\port$786$1 (\p$391 [1]),
+    .\port$786$10 (\p$391 [10]),
+    .\port$786$11 (\p$391 [11]),
+    .\port$786$12 (\p$391 [12]),
+    .\port$786$13 (\p$391 [13]),
+    .\port$786$14 (\p$391 [14]),
+    .\port$786$15 (\p$391 [15]),
+    .\port$786$2 (\p$391 [2]),
+    .\port$786$3 (\p$391 [3]),
+    .\port$786$4 (\p$391 [4]),
+    .\port$786$5 (\p$391 [5]),
+    .\port$786$6 (\p$391 [6]),
+    .\port$786$7 (\p$391 [7]),
+    .\port$786$8 (\p$391 [8]),
+    .\port$786$9 (\p$391 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$804$0 (\p$403 [0]),
-    .\port$804$1 (\p$403 [1]),
-    .\port$804$10 (\p$403 [10]),
-    .\port$804$11 (\p$403 [11]),
-    .\port$804$12 (\p$403 [12]),
-    .\port$804$13 (\p$403 [13]),
-    .\port$804$14 (\p$403 [14]),
-    .\port$804$15 (\p$403 [15]),
-    .\port$804$2 (\p$403 [2]),
-    .\port$804$3 (\p$403 [3]),
-    .\port$804$4 (\p$403 [4]),
-    .\port$804$5 (\p$403 [5]),
-    .\port$804$6 (\p$403 [6]),
-    .\port$804$7 (\p$403 [7]),
-    .\port$804$8 (\p$403 [8]),
-    .\port$804$9 (\p$403 [9]),
+    .\port$802$0 (\p$403 [0]),
+    .\port$802$1 (\p$403 [1]),
+    .\port$802$10 (\p$403 [10]),
+    .\port$802$11 (\p$403 [11]),
+    .\port$802$12 (\p$403 [12]),
+    .\port$802$13 (\p$403 [13]),
+    .\port$802$14 (\p$403 [14]),
+    .\port$802$15 (\p$403 [15]),
+    .\port$802$2 (\p$403 [2]),
+    .\port$802$3 (\p$403 [3]),
+    .\port$802$4 (\p$403 [4]),
+    .\port$802$5 (\p$403 [5]),
+    .\port$802$6 (\p$403 [6]),
+    .\port$802$7 (\p$403 [7]),
+    .\port$802$8 (\p$403 [8]),
+    .\port$802$9 (\p$403 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$820$0 (\p$415 [0]),
-    .\port$820$1 (\p$415 [1]),
-    .\port$820$10 (\p$415 [10]),
-    .\port$820$11 (\p$415 [11]),
-    .\port$820$12 (\p$415 [12]),
-    .\port$820$13 (\p$415 [13]),
-    .\port$820$14 (\p$415 [14]),
-    .\port$820$15 (\p$415 [15]),
-    .\port$820$2 (\p$415 [2]),
-    .\port$820$3 (\p$415 [3]),
-    .\port$820$4 (\p$415 [4]),
-    .\port$820$5 (\p$415 [5]),
-    .\port$820$6 (\p$415 [6]),
-    .\port$820$7 (\p$415 [7]),
-    .\port$820$8 (\p$415 [8]),
-    .\port$820$9 (\p$415 [9]),
+    .\port$818$0 (\p$415 [0]),
+    .\port$818$1 (\p$415 [1]),
+    .\port$818$10 (\p$415 [10]),
+    .\port$818$11 (\p$415 [11]),
+    .\port$818$12 (\p$415 [12]),
+    .\port$818$13 (\p$415 [13]),
+    .\port$818$14 (\p$415 [14]),
+    .\port$818$15 (\p$415 [15]),
+    .\port$818$2 (\p$415 [2]),
+    .\port$818$3 (\p$415 [3]),
+    .\port$818$4 (\p$415 [4]),
+    .\port$818$5 (\p$415 [5]),
+    .\port$818$6 (\p$415 [6]),
+    .\port$818$7 (\p$415 [7]),
+    .\port$818$8 (\p$415 [8]),
+    .\port$818$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$836$0 (\p$427 [0]),
-    .\port$836$1 (\p$427 [1]),
-    .\port$836$10 (\p$427 [10]),
-    .\port$836$11 (\p$427 [11]),
-    .\port$836$12 (\p$427 [12]),
-    .\port$836$13 (\p$427 [13]),
-    .\port$836$14 (\p$427 [14]),
-    .\port$836$15 (\p$427 [15]),
-    .\port$836$2 (\p$427 [2]),
-    .\port$836$3 (\p$427 [3]),
-    .\port$836$4 (\p$427 [4]),
-    .\port$836$5 (\p$427 [5]),
-    .\port$836$6 (\p$427 [6]),
-    .\port$836$7 (\p$427 [7]),
-    .\port$836$8 (\p$427 [8]),
-    .\port$836$9 (\p$427 [9]),
+    .\port$834$0 (\p$427 [0]),
+    .\port$834$1 (\p$427 [1]),
+    .\port$834$10 (\p$427 [10]),
+    .\port$834$11 (\p$427 [11]),
+    .\port$834$12 (\p$427 [12]),
+    .\port$834$13 (\p$427 [13]),
+    .\port$834$14 (\p$427 [14]),
+    .\port$834$15 (\p$427 [15]),
+    .\port$834$2 (\p$427 [2]),
+    .\port$834$3 (\p$427 [3]),
+    .\port$834$4 (\p$427 [4]),
+    .\port$834$5 (\p$427 [5]),
+    .\port$834$6 (\p$427 [6]),
+    .\port$834$7 (\p$427 [7]),
+    .\port$834$8 (\p$427 [8]),
+    .\port$834$9 (\p$427 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$852$0 (\p$439 [0]),
-    .\port$852$1 (\p$439 [1]),
-    .\port$852$10 (\p$439 [10]),
-    .\port$852$11 (\p$439 [11]),
-    .\port$852$12 (\p$439 [12]),
-    .\port$852$13 (\p$439 [13]),
-    .\port$852$14 (\p$439 [14]),
-    .\port$852$15 (\p$439 [15]),
-    .\port$852$2 (\p$439 [2]),
-    .\port$852$3 (\p$439 [3]),
-    .\port$852$4 (\p$439 [4]),
-    .\port$852$5 (\p$439 [5]),
-    .\port$852$6 (\p$439 [6]),
-    .\port$852$7 (\p$439 [7]),
-    .\port$852$8 (\p$439 [8]),
-    .\port$852$9 (\p$439 [9]),
+    .\port$850$0 (\p$439 [0]),
+    .\port$850$1 (\p$439 [1]),
+    .\port$850$10 (\p$439 [10]),
+    .\port$850$11 (\p$439 [11]),
+    .\port$850$12 (\p$439 [12]),
+    .\port$850$13 (\p$439 [13]),
+    .\port$850$14 (\p$439 [14]),
+    .\port$850$15 (\p$439 [15]),
+    .\port$850$2 (\p$439 [2]),
+    .\port$850$3 (\p$439 [3]),
+    .\port$850$4 (\p$439 [4]),
+    .\port$850$5 (\p$439 [5]),
+    .\port$850$6 (\p$439 [6]),
+    .\port$850$7 (\p$439 [7]),
+    .\port$850$8 (\p$439 [8]),
+    .\port$850$9 (\p$439 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$868$0 (\p$451 [0]),
-    .\port$868$1 (\p$451 [1]),
-    .\port$868$10 (\p$451 [10]),
-    .\port$868$11 (\p$451 [11]),
-    .\port$868$12 (\p$451 [12]),
-    .\port$868$13 (\p$451 [13]),
-    .\port$868$14 (\p$451 [14]),
-    .\port$868$15 (\p$451 [15]),
-    .\port$868$2 (\p$451 [2]),
-    .\port$868$3 (\p$451 [3]),
-    .\port$868$4 (\p$451 [4]),
-    .\port$868$5 (\p$451 [5]),
-    .\port$868$6 (\p$451 [6]),
-    .\port$868$7 (\p$451 [7]),
-    .\port$868$8 (\p$451 [8]),
-    .\port$868$9 (\p$451 [9]),
+    .\port$866$0 (\p$451 [0]),
+    .\port$866$1 (\p$451 [1]),
+    .\port$866$10 (\p$451 [10]),
+    .\port$866$11 (\p$451 [11]),
+    .\port$866$12 (\p$451 [12]),
+    .\port$866$13 (\p$451 [13]),
+    .\port$866$14 (\p$451 [14]),
+    .\port$866$15 (\p$451 [15]),
+    .\port$866$2 (\p$451 [2]),
+    .\port$866$3 (\p$451 [3]),
+    .\port$866$4 (\p$451 [4]),
+    .\port$866$5 (\p$451 [5]),
+    .\port$866$6 (\p$451 [6]),
+    .\port$866$7 (\p$451 [7]),
+    .\port$866$8 (\p$451 [8]),
+    .\port$866$9 (\p$451 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$884$0 (\p$463 [0]),
-    .\port$884$1 (\p$463 [1]),
-    .\port$884$10 (\p$463 [10]),
-    .\port$884$11 (\p$463 [11]),
-    .\port$884$12 (\p$463 [12]),
-    .\port$884$13 (\p$463 [13]),
-    .\port$884$14 (\p$463 [14]),
-    .\port$884$15 (\p$463 [15]),
-    .\port$884$2 (\p$463 [2]),
-    .\port$884$3 (\p$463 [3]),
-    .\port$884$4 (\p$463 [4]),
-    .\port$884$5 (\p$463 [5]),
-    .\port$884$6 (\p$463 [6]),
-    .\port$884$7 (\p$463 [7]),
-    .\port$884$8 (\p$463 [8]),
-    .\port$884$9 (\p$463 [9]),
+    .\port$882$0 (\p$463 [0]),
+    .\port$882$1 (\p$463 [1]),
+    .\port$882$10 (\p$463 [10]),
+    .\port$882$11 (\p$463 [11]),
+    .\port$882$12 (\p$463 [12]),
+    .\port$882$13 (\p$463 [13]),
+    .\port$882$14 (\p$463 [14]),
+    .\port$882$15 (\p$463 [15]),
+    .\port$882$2 (\p$463 [2]),
+    .\port$882$3 (\p$463 [3]),
+    .\port$882$4 (\p$463 [4]),
+    .\port$882$5 (\p$463 [5]),
+    .\port$882$6 (\p$463 [6]),
+    .\port$882$7 (\p$463 [7]),
+    .\port$882$8 (\p$463 [8]),
+    .\port$882$9 (\p$463 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$900$0 (\p$475 [0]),
-    .\port$900$1 (\p$475 [1]),
-    .\port$900$10 (\p$475 [10]),
-    .\port$900$11 (\p$475 [11]),
-    .\port$900$12 (\p$475 [12]),
-    .\port$900$13 (\p$475 [13]),
-    .\port$900$14 (\p$475 [14]),
-    .\port$900$15 (\p$475 [15]),
-    .\port$900$2 (\p$475 [2]),
-    .\port$900$3 (\p$475 [3]),
-    .\port$900$4 (\p$475 [4]),
-    .\port$900$5 (\p$475 [5]),
-    .\port$900$6 (\p$475 [6]),
-    .\port$900$7 (\p$475 [7]),
-    .\port$900$8 (\p$475 [8]),
-    .\port$900$9 (\p$475 [9]),
+    .\port$898$0 (\p$475 [0]),
+    .\port$898$1 (\p$475 [1]),
+    .\port$898$10 (\p$475 [10]),
+    .\port$898$11 (\p$475 [11]),
+    .\port$898$12 (\p$475 [12]),
+    .\port$898$13 (\p$475 [13]),
+    .\port$898$14 (\p$475 [14]),
+    .\port$898$15 (\p$475 [15]),
+    .\port$898$2 (\p$475 [2]),
+    .\port$898$3 (\p$475 [3]),
+    .\port$898$4 (\p$475 [4]),
+    .\port$898$5 (\p$475 [5]),
+    .\port$898$6 (\p$475 [6]),
+    .\port$898$7 (\p$475 [7]),
+    .\port$898$8 (\p$475 [8]),
+    .\port$898$9 (\p$475 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$916$0 (\p$487 [0]),
-    .\port$916$1 (\p$487 [1]),
-    .\port$916$10 (\p$487 [10]),
-    .\port$916$11 (\p$487 [11]),
-    .\port$916$12 (\p$487 [12]),
-    .\port$916$13 (\p$487 [13]),
-    .\port$916$14 (\p$487 [14]),
-    .\port$916$15 (\p$487 [15]),
-    .\port$916$2 (\p$487 [2]),
-    .\port$916$3 (\p$487 [3]),
-    .\port$916$4 (\p$487 [4]),
-    .\port$916$5 (\p$487 [5]),
-    .\port$916$6 (\p$487 [6]),
-    .\port$916$7 (\p$487 [7]),
-    .\port$916$8 (\p$487 [8]),
-    .\port$916$9 (\p$487 [9]),
+    .\port$914$0 (\p$487 [0]),
+    .\port$914$1 (\p$487 [1]),
+    .\port$914$10 (\p$487 [10]),
+    .\port$914$11 (\p$487 [11]),
+    .\port$914$12 (\p$487 [12]),
+    .\port$914$13 (\p$487 [13]),
+    .\port$914$14 (\p$487 [14]),
+    .\port$914$15 (\p$487 [15]),
+    .\port$914$2 (\p$487 [2]),
+    .\port$914$3 (\p$487 [3]),
+    .\port$914$4 (\p$487 [4]),
+    .\port$914$5 (\p$487 [5]),
+    .\port$914$6 (\p$487 [6]),
+    .\port$914$7 (\p$487 [7]),
+    .\port$914$8 (\p$487 [8]),
+    .\port$914$9 (\p$487 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$932$0 (\p$499 [0]),
-    .\port$932$1 (\p$499 [1]),
-    .\port$932$10 (\p$499 [10]),
-    .\port$932$11 (\p$499 [11]),
-    .\port$932$12 (\p$499 [12]),
-    .\port$932$13 (\p$499 [13]),
-    .\port$932$14 (\p$499 [14]),
-    .\port$932$15 (\p$499 [15]),
-    .\port$932$2 (\p$499 [2]),
-    .\port$932$3 (\p$499 [3]),
-    .\port$932$4 (\p$499 [4]),
-    .\port$932$5 (\p$499 [5]),
-    .\port$932$6 (\p$499 [6]),
-    .\port$932$7 (\p$499 [7]),
-    .\port$932$8 (\p$499 [8]),
-    .\port$932$9 (\p$499 [9]),
+    .\port$930$0 (\p$499 [0]),
+    .\port$930$1 (\p$499 [1]),
+    .\port$930$10 (\p$499 [10]),
+    .\port$930$11 (\p$499 [11]),
+    .\port$930$12 (\p$499 [12]),
+    .\port$930$13 (\p$499 [13]),
+    .\port$930$14 (\p$499 [14]),
+    .\port$930$15 (\p$499 [15]),
+    .\port$930$2 (\p$499 [2]),
+    .\port$930$3 (\p$499 [3]),
+    .\port$930$4 (\p$499 [4]),
+    .\port$930$5 (\p$499 [5]),
+    .\port$930$6 (\p$499 [6]),
+    .\port$930$7 (\p$499 [7]),
+    .\port$930$8 (\p$499 [8]),
+    .\port$930$9 (\p$499 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$948$0 (\p$511 [0]),
-    .\port$948$1 (\p$511 [1]),
-    .\port$948$10 (\p$511 [10]),
-    .\port$948$11 (\p$511 [11]),
-    .\port$948$12 (\p$511 [12]),
-    .\port$948$13 (\p$511 [13]),
-    .\port$948$14 (\p$511 [14]),
-    .\port$948$15 (\p$511 [15]),
-    .\port$948$2 (\p$511 [2]),
-    .\port$948$3 (\p$511 [3]),
-    .\port$948$4 (\p$511 [4]),
-    .\port$948$5 (\p$511 [5]),
-    .\port$948$6 (\p$511 [6]),
-    .\port$948$7 (\p$511 [7]),
-    .\port$948$8 (\p$511 [8]),
-    .\port$948$9 (\p$511 [9]),
+    .\port$946$0 (\p$511 [0]),
+    .\port$946$1 (\p$511 [1]),
+    .\port$946$10 (\p$511 [10]),
+    .\port$946$11 (\p$511 [11]),
+    .\port$946$12 (\p$511 [12]),
+    .\port$946$13 (\p$511 [13]),
+    .\port$946$14 (\p$511 [14]),
+    .\port$946$15 (\p$511 [15]),
+    .\port$946$2 (\p$511 [2]),
+    .\port$946$3 (\p$511 [3]),
+    .\port$946$4 (\p$511 [4]),
+    .\port$946$5 (\p$511 [5]),
+    .\port$946$6 (\p$511 [6]),
+    .\port$946$7 (\p$511 [7]),
+    .\port$946$8 (\p$511 [8]),
+    .\port$946$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$964$0 (\p$523 [0]),
-    .\port$964$1 (\p$523 [1]),
-    .\port$964$10 (\p$523 [10]),
-    .\port$964$11 (\p$523 [11]),
-    .\port$964$12 (\p$523 [12]),
-    .\port$964$13 (\p$523 [13]),
-    .\port$964$14 (\p$523 [14]),
-    .\port$964$15 (\p$523 [15]),
-    .\port$964$2 (\p$523 [2]),
-    .\port$964$3 (\p$523 [3]),
-    .\port$964$4 (\p$523 [4]),
-    .\port$964$5 (\p$523 [5]),
-    .\port$964$6 (\p$523 [6]),
-    .\port$964$7 (\p$523 [7]),
-    .\port$964$8 (\p$523 [8]),
-    .\port$964$9 (\p$523 [9]),
+    .\port$962$0 (\p$523 [0]),
+    .\port$962$1 (\p$523 [1]),
+    .\port$962$10 (\p$523 [10]),
+    .\port$962$11 (\p$523 [11]),
+    .\port$962$12 (\p$523 [12]),
+    .\port$962$13 (\p$523 [13]),
+    .\port$962$14 (\p$523 [14]),
+    .\port$962$15 (\p$523 [15]),
+    .\port$962$2 (\p$523 [2]),
+    .\port$962$3 (\p$523 [3]),
+    .\port$962$4 (\p$523 [4]),
+    .\port$962$5 (\p$523 [5]),
+    .\port$962$6 (\p$523 [6]),
+    .\port$962$7 (\p$523 [7]),
+    .\port$962$8 (\p$523 [8]),
+    .\port$962$9 (\p$523 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$980$0 (\p$535 [0]),
-    .\port$980$1 (\p$535 [1]),
-    .\port$980$10 (\p$535 [10]),
-    .\port$980$11 (\p$535 [11]),
-    .\port$980$12 (\p$535 [12]),
-    .\port$980$13 (\p$535 [13]),
-    .\port$980$14 (\p$535 [14]),
-    .\port$980$15 (\p$535 [15]),
-    .\port$980$2 (\p$535 [2]),
-    .\port$980$3 (\p$535 [3]),
-    .\port$980$4 (\p$535 [4]),
-    .\port$980$5 (\p$535 [5]),
-    .\port$980$6 (\p$535 [6]),
-    .\port$980$7 (\p$535 [7]),
-    .\port$980$8 (\p$535 [8]),
-    .\port$980$9 (\p$535 [9]),
+    .\port$978$0 (\p$535 [0]),
+    .\port$978$1 (\p$535 [1]),
+    .\port$978$10 (\p$535 [10]),
+    .\port$978$11 (\p$535 [11]),
+    .\port$978$12 (\p$535 [12]),
+    .\port$978$13 (\p$535 [13]),
+    .\port$978$14 (\p$535 [14]),
+    .\port$978$15 (\p$535 [15]),
+    .\port$978$2 (\p$535 [2]),
+    .\port$978$3 (\p$535 [3]),
+    .\port$978$4 (\p$535 [4]),
+    .\port$978$5 (\p$535 [5]),
+    .\port$978$6 (\p$535 [6]),
+    .\port$978$7 (\p$535 [7]),
+    .\port$978$8 (\p$535 [8]),
+    .\port$978$9 (\p$535 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$996$0 (\p$547 [0]),
-    .\port$996$1 (\p$547 [1]),
-    .\port$996$10 (\p$547 [10]),
-    .\port$996$11 (\p$547 [11]),
-    .\port$996$12 (\p$547 [12]),
-    .\port$996$13 (\p$547 [13]),
-    .\port$996$14 (\p$547 [14]),
-    .\port$996$15 (\p$547 [15]),
-    .\port$996$2 (\p$547 [2]),
-    .\port$996$3 (\p$547 [3]),
-    .\port$996$4 (\p$547 [4]),
-    .\port$996$5 (\p$547 [5]),
-    .\port$996$6 (\p$547 [6]),
-    .\port$996$7 (\p$547 [7]),
-    .\port$996$8 (\p$547 [8]),
-    .\port$996$9 (\p$547 [9]),
+    .\port$994$0 (\p$547 [0]),
+    .\port$994$1 (\p$547 [1]),
+    .\port$994$10 (\p$547 [10]),
+    .\port$994$11 (\p$547 [11]),
+    .\port$994$12 (\p$547 [12]),
+    .\port$994$13 (\p$547 [13]),
+    .\port$994$14 (\p$547 [14]),
+    .\port$994$15 (\p$547 [15]),
+    .\port$994$2 (\p$547 [2]),
+    .\port$994$3 (\p$547 [3]),
+    .\port$994$4 (\p$547 [4]),
+    .\port$994$5 (\p$547 [5]),
+    .\port$994$6 (\p$547 [6]),
+    .\port$994$7 (\p$547 [7]),
+    .\port$994$8 (\p$547 [8]),
+    .\port$994$9 (\p$547 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1012$0 (\p$559 [0]),
-    .\port$1012$1 (\p$559 [1]),
-    .\port$1012$10 (\p$559 [10]),
-    .\port$1012$11 (\p$559 [11]),
-    .\port$1012$12 (\p$559 [12]),
-    .\port$1012$13 (\p$559 [13]),
-    .\port$1012$14 (\p$559 [14]),
-    .\port$1012$15 (\p$559 [15]),
-    .\port$1012$2 (\p$559 [2]),
-    .\port$1012$3 (\p$559 [3]),
-    .\port$1012$4 (\p$559 [4]),
-    .\port$1012$5 (\p$559 [5]),
-    .\port$1012$6 (\p$559 [6]),
-    .\port$1012$7 (\p$559 [7]),
-    .\port$1012$8 (\p$559 [8]),
-    .\port$1012$9 (\p$559 [9]),
+    .\port$1010$0 (\p$559 [0]),
+    .\port$1010$1 (\p$559 [1]),
+    .\port$1010$10 (\p$559 [10]),
+    .\port$1010$11 (\p$559 [11]),
+    .\port$1010$12 (\p$559 [12]),
+    .\port$1010$13 (\p$559 [13]),
+    .\port$1010$14 (\p$559 [14]),
+    .\port$1010$15 (\p$559 [15]),
+    .\port$1010$2 (\p$559 [2]),
+    .\port$1010$3 (\p$559 [3]),
+    .\port$1010$4 (\p$559 [4]),
+    .\port$1010$5 (\p$559 [5]),
+    .\port$1010$6 (\p$559 [6]),
+    .\port$1010$7 (\p$559 [7]),
+    .\port$1010$8 (\p$559 [8]),
+    .\port$1010$9 (\p$559 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1028$0 (\p$571 [0]),
-    .\port$1028$1 (\p$571 [1]),
-    .\port$1028$10 (\p$571 [10]),
-    .\port$1028$11 (\p$571 [11]),
-    .\port$1028$12 (\p$571 [12]),
-    .\port$1028$13 (\p$571 [13]),
-    .\port$1028$14 (\p$571 [14]),
-    .\port$1028$15 (\p$571 [15]),
-    .\port$1028$2 (\p$571 [2]),
-    .\port$1028$3 (\p$571 [3]),
-    .\port$1028$4 (\p$571 [4]),
-    .\port$1028$5 (\p$571 [5]),
-    .\port$1028$6 (\p$571 [6]),
-    .\port$1028$7 (\p$571 [7]),
-    .\port$1028$8 (\p$571 [8]),
-    .\port$1028$9 (\p$571 [9]),
+    .\port$1026$0 (\p$571 [0]),
+    .\port$1026$1 (\p$571 [1]),
+    .\port$1026$10 (\p$571 [10]),
+    .\port$1026$11 (\p$571 [11]),
+    .\port$1026$12 (\p$571 [12]),
+    .\port$1026$13 (\p$571 [13]),
+    .\port$1026$14 (\p$571 [14]),
+    .\port$1026$15 (\p$571 [15]),
+    .\port$1026$2 (\p$571 [2]),
+    .\port$1026$3 (\p$571 [3]),
+    .\port$1026$4 (\p$571 [4]),
+    .\port$1026$5 (\p$571 [5]),
+    .\port$1026$6 (\p$571 [6]),
+    .\port$1026$7 (\p$571 [7]),
+    .\port$1026$8 (\p$571 [8]),
+    .\port$1026$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1044$0 (\p$583 [0]),
-    .\port$1044$1 (\p$583 [1]),
-    .\port$1044$10 (\p$583 [10]),
-    .\port$1044$11 (\p$583 [11]),
-    .\port$1044$12 (\p$583 [12]),
-    .\port$1044$13 (\p$583 [13]),
-    .\port$1044$14 (\p$583 [14]),
-    .\port$1044$15 (\p$583 [15]),
-    .\port$1044$2 (\p$583 [2]),
-    .\port$1044$3 (\p$583 [3]),
-    .\port$1044$4 (\p$583 [4]),
-    .\port$1044$5 (\p$583 [5]),
-    .\port$1044$6 (\p$583 [6]),
-    .\port$1044$7 (\p$583 [7]),
-    .\port$1044$8 (\p$583 [8]),
-    .\port$1044$9 (\p$583 [9]),
+    .\port$1042$0 (\p$583 [0]),
+    .\port$1042$1 (\p$583 [1]),
+    .\port$1042$10 (\p$583 [10]),
+    .\port$1042$11 (\p$583 [11]),
+    .\port$1042$12 (\p$583 [12]),
+    .\port$1042$13 (\p$583 [13]),
+    .\port$1042$14 (\p$583 [14]),
+    .\port$1042$15 (\p$583 [15]),
+    .\port$1042$2 (\p$583 [2]),
+    .\port$1042$3 (\p$583 [3]),
+    .\port$1042$4 (\p$583 [4]),
+    .\port$1042$5 (\p$583 [5]),
+    .\port$1042$6 (\p$583 [6]),
+    .\port$1042$7 (\p$583 [7]),
+    .\port$1042$8 (\p$583 [8]),
+    .\port$1042$9 (\p$583 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1060$0 (\p$595 [0]),
-    .\port$1060$1 (\p$595 [1]),
-    .\port$1060$10 (\p$595 [10]),
-    .\port$1060$11 (\p$595 [11]),
-    .\port$1060$12 (\p$595 [12]),
-    .\port$1060$13 (\p$595 [13]),
-    .\port$1060$14 (\p$595 [14]),
-    .\port$1060$15 (\p$595 [15]),
-    .\port$1060$2 (\p$595 [2]),
-    .\port$1060$3 (\p$595 [3]),
-    .\port$1060$4 (\p$595 [4]),
-    .\port$1060$5 (\p$595 [5]),
-    .\port$1060$6 (\p$595 [6]),
-    .\port$1060$7 (\p$595 [7]),
-    .\port$1060$8 (\p$595 [8]),
-    .\port$1060$9 (\p$595 [9]),
+    .\port$1058$0 (\p$595 [0]),
+    .\port$1058$1 (\p$595 [1]),
+    .\port$1058$10 (\p$595 [10]),
+    .\port$1058$11 (\p$595 [11]),
+    .\port$1058$12 (\p$595 [12]),
+    .\port$1058$13 (\p$595 [13]),
+    .\port$1058$14 (\p$595 [14]),
+    .\port$1058$15 (\p$595 [15]),
+    .\port$1058$2 (\p$595 [2]),
+    .\port$1058$3 (\p$595 [3]),
+    .\port$1058$4 (\p$595 [4]),
+    .\port$1058$5 (\p$595 [5]),
+    .\port$1058$6 (\p$595 [6]),
+    .\port$1058$7 (\p$595 [7]),
+    .\port$1058$8 (\p$595 [8]),
+    .\port$1058$9 (\p$595 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1076$0 (\p$607 [0]),
-    .\port$1076$1 (\p$607 [1]),
-    .\port$1076$10 (\p$607 [10]),
-    .\port$1076$11 (\p$607 [11]),
-    .\port$1076$12 (\p$607 [12]),
-    .\port$1076$13 (\p$607 [13]),
-    .\port$1076$14 (\p$607 [14]),
-    .\port$1076$15 (\p$607 [15]),
-    .\port$1076$2 (\p$607 [2]),
-    .\port$1076$3 (\p$607 [3]),
-    .\port$1076$4 (\p$607 [4]),
-    .\port$1076$5 (\p$607 [5]),
-    .\port$1076$6 (\p$607 [6]),
-    .\port$1076$7 (\p$607 [7]),
-    .\port$1076$8 (\p$607 [8]),
-    .\port$1076$9 (\p$607 [9]),
+    .\port$1074$0 (\p$607 [0]),
+    .\port$1074$1 (\p$607 [1]),
+    .\port$1074$10 (\p$607 [10]),
+    .\port$1074$11 (\p$607 [11]),
+    .\port$1074$12 (\p$607 [12]),
+    .\port$1074$13 (\p$607 [13]),
+    .\port$1074$14 (\p$607 [14]),
+    .\port$1074$15 (\p$607 [15]),
+    .\port$1074$2 (\p$607 [2]),
+    .\port$1074$3 (\p$607 [3]),
+    .\port$1074$4 (\p$607 [4]),
+    .\port$1074$5 (\p$607 [5]),
+    .\port$1074$6 (\p$607 [6]),
+    .\port$1074$7 (\p$607 [7]),
+    .\port$1074$8 (\p$607 [8]),
+    .\port$1074$9 (\p$607 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1092$0 (\p$619 [0]),
-    .\port$1092$1 (\p$619 [1]),
-    .\port$1092$10 (\p$619 [10]),
-    .\port$1092$11 (\p$619 [11]),
-    .\port$1092$12 (\p$619 [12]),
-    .\port$1092$13 (\p$619 [13]),
-    .\port$1092$14 (\p$619 [14]),
-    .\port$1092$15 (\p$619 [15]),
-    .\port$1092$2 (\p$619 [2]),
-    .\port$1092$3 (\p$619 [3]),
-    .\port$1092$4 (\p$619 [4]),
-    .\port$1092$5 (\p$619 [5]),
-    .\port$1092$6 (\p$619 [6]),
-    .\port$1092$7 (\p$619 [7]),
-    .\port$1092$8 (\p$619 [8]),
-    .\port$1092$9 (\p$619 [9]),
+    .\port$1090$0 (\p$619 [0]),
+    .\port$1090$1 (\p$619 [1]),
+    .\port$1090$10 (\p$619 [10]),
+    .\port$1090$11 (\p$619 [11]),
+    .\port$1090$12 (\p$619 [12]),
+    .\port$1090$13 (\p$619 [13]),
+    .\port$1090$14 (\p$619 [14]),
+    .\port$1090$15 (\p$619 [15]),
+    .\port$1090$2 (\p$619 [2]),
+    .\port$1090$3 (\p$619 [3]),
+    .\port$1090$4 (\p$619 [4]),
+    .\port$1090$5 (\p$619 [5]),
+    .\port$1090$6 (\p$619 [6]),
+    .\port$1090$7 (\p$619 [7]),
+    .\port$1090$8 (\p$619 [8]),
+    .\port$1090$9 (\p$619 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1108$0 (\p$631 [0]),
-    .\port$1108$1 (\p$631 [1]),
-    .\port$1108$10 (\p$631 [10]),
-    .\port$1108$11 (\p$631 [11]),
-    .\port$1108$12 (\p$631 [12]),
-    .\port$1108$13 (\p$631 [13]),
-    .\port$1108$14 (\p$631 [14]),
-    .\port$1108$15 (\p$631 [15]),
-    .\port$1108$2 (\p$631 [2]),
-    .\port$1108$3 (\p$631 [3]),
-    .\port$1108$4 (\p$631 [4]),
-    .\port$1108$5 (\p$631 [5]),
-    .\port$1108$6 (\p$631 [6]),
-    .\port$1108$7 (\p$631 [7]),
-    .\port$1108$8 (\p$631 [8]),
-    .\port$1108$9 (\p$631 [9]),
+    .\port$1106$0 (\p$631 [0]),
+    .\port$1106$1 (\p$631 [1]),
+    .\port$1106$10 (\p$631 [10]),
+    .\port$1106$11 (\p$631 [11]),
+    .\port$1106$12 (\p$631 [12]),
+    .\port$1106$13 (\p$631 [13]),
+    .\port$1106$14 (\p$631 [14]),
+    .\port$1106$15 (\p$631 [15]),
+    .\port$1106$2 (\p$631 [2]),
+    .\port$1106$3 (\p$631 [3]),
+    .\port$1106$4 (\p$631 [4]),
+    .\port$1106$5 (\p$631 [5]),
+    .\port$1106$6 (\p$631 [6]),
+    .\port$1106$7 (\p$631 [7]),
+    .\port$1106$8 (\p$631 [8]),
+    .\port$1106$9 (\p$631 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1124$0 (\p$643 [0]),
-    .\port$1124$1 (\p$643 [1]),
-    .\port$1124$10 (\p$643 [10]),
-    .\port$1124$11 (\p$643 [11]),
-    .\port$1124$12 (\p$643 [12]),
-    .\port$1124$13 (\p$643 [13]),
-    .\port$1124$14 (\p$643 [14]),
-    .\port$1124$15 (\p$643 [15]),
-    .\port$1124$2 (\p$643 [2]),
-    .\port$1124$3 (\p$643 [3]),
-    .\port$1124$4 (\p$643 [4]),
-    .\port$1124$5 (\p$643 [5]),
-    .\port$1124$6 (\p$643 [6]),
-    .\port$1124$7 (\p$643 [7]),
-    .\port$1124$8 (\p$643 [8]),
-    .\port$1124$9 (\p$643 [9]),
+    .\port$1122$0 (\p$643 [0]),
+    .\port$1122$1 (\p$643 [1]),
+    .\port$1122$10 (\p$643 [10]),
+    .\port$1122$11 (\p$643 [11]),
+    .\port$1122$12 (\p$643 [12]),
+    .\port$1122$13 (\p$643 [13]),
+    .\port$1122$14 (\p$643 [14]),
+    .\port$1122$15 (\p$643 [15]),
+    .\port$1122$2 (\p$643 [2]),
+    .\port$1122$3 (\p$643 [3]),
+    .\port$1122$4 (\p$643 [4]),
+    .\port$1122$5 (\p$643 [5]),
+    .\port$1122$6 (\p$643 [6]),
+    .\port$1122$7 (\p$643 [7]),
+    .\port$1122$8 (\p$643 [8]),
+    .\port$1122$9 (\p$643 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1140$0 (\p$655 [0]),
-    .\port$1140$1 (\p$655 [1]),
-    .\port$1140$10 (\p$655 [10]),
-    .\port$1140$11 (\p$655 [11]),
-    .\port$1140$12 (\p$655 [12]),
-    .\port$1140$13 (\p$655 [13]),
-    .\port$1140$14 (\p$655 [14]),
-    .\port$1140$15 (\p$655 [15]),
-    .\port$1140$2 (\p$655 [2]),
-    .\port$1140$3 (\p$655 [3]),
-    .\port$1140$4 (\p$655 [4]),
-    .\port$1140$5 (\p$655 [5]),
-    .\port$1140$6 (\p$655 [6]),
-    .\port$1140$7 (\p$655 [7]),
-    .\port$1140$8 (\p$655 [8]),
-    .\port$1140$9 (\p$655 [9]),
+    .\port$1138$0 (\p$655 [0]),
+    .\port$1138$1 (\p$655 [1]),
+    .\port$1138$10 (\p$655 [10]),
+    .\port$1138$11 (\p$655 [11]),
+    .\port$1138$12 (\p$655 [12]),
+    .\port$1138$13 (\p$655 [13]),
+    .\port$1138$14 (\p$655 [14]),
+    .\port$1138$15 (\p$655 [15]),
+    .\port$1138$2 (\p$655 [2]),
+    .\port$1138$3 (\p$655 [3]),
+    .\port$1138$4 (\p$655 [4]),
+    .\port$1138$5 (\p$655 [5]),
+    .\port$1138$6 (\p$655 [6]),
+    .\port$1138$7 (\p$655 [7]),
+    .\port$1138$8 (\p$655 [8]),
+    .\port$1138$9 (\p$655 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1156$0 (\p$667 [0]),
-    .\port$1156$1 (\p$667 [1]),
-    .\port$1156$10 (\p$667 [10]),
-    .\port$1156$11 (\p$667 [11]),
-    .\port$1156$12 (\p$667 [12]),
-    .\port$1156$13 (\p$667 [13]),
-    .\port$1156$14 (\p$667 [14]),
-    .\port$1156$15 (\p$667 [15]),
-    .\port$1156$2 (\p$667 [2]),
-    .\port$1156$3 (\p$667 [3]),
-    .\port$1156$4 (\p$667 [4]),
-    .\port$1156$5 (\p$667 [5]),
-    .\port$1156$6 (\p$667 [6]),
-    .\port$1156$7 (\p$667 [7]),
-    .\port$1156$8 (\p$667 [8]),
-    .\port$1156$9 (\p$667 [9]),
+    .\port$1154$0 (\p$667 [0]),
+    .\port$1154$1 (\p$667 [1]),
+    .\port$1154$10 (\p$667 [10]),
+    .\port$1154$11 (\p$667 [11]),
+    .\port$1154$12 (\p$667 [12]),
+    .\port$1154$13 (\p$667 [13]),
+    .\port$1154$14 (\p$667 [14]),
+    .\port$1154$15 (\p$667 [15]),
+    .\port$1154$2 (\p$667 [2]),
+    .\port$1154$3 (\p$667 [3]),
+    .\port$1154$4 (\p$667 [4]),
+    .\port$1154$5 (\p$667 [5]),
+    .\port$1154$6 (\p$667 [6]),
+    .\port$1154$7 (\p$667 [7]),
+    .\port$1154$8 (\p$667 [8]),
+    .\port$1154$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1172$0 (\p$679 [0]),
-    .\port$1172$1 (\p$679 [1]),
-    .\port$1172$10 (\p$679 [10]),
-    .\port$1172$11 (\p$679 [11]),
-    .\port$1172$12 (\p$679 [12]),
-    .\port$1172$13 (\p$679 [13]),
-    .\port$1172$14 (\p$679 [14]),
-    .\port$1172$15 (\p$679 [15]),
-    .\port$1172$2 (\p$679 [2]),
-    .\port$1172$3 (\p$679 [3]),
-    .\port$1172$4 (\p$679 [4]),
-    .\port$1172$5 (\p$679 [5]),
-    .\port$1172$6 (\p$679 [6]),
-    .\port$1172$7 (\p$679 [7]),
-    .\port$1172$8 (\p$679 [8]),
-    .\port$1172$9 (\p$679 [9]),
+    .\port$1170$0 (\p$679 [0]),
+    .\port$1170$1 (\p$679 [1]),
+    .\port$1170$10 (\p$679 [10]),
+    .\port$1170$11 (\p$679 [11]),
+    .\port$1170$12 (\p$679 [12]),
+    .\port$1170$13 (\p$679 [13]),
+    .\port$1170$14 (\p$679 [14]),
+    .\port$1170$15 (\p$679 [15]),
+    .\port$1170$2 (\p$679 [2]),
+    .\port$1170$3 (\p$679 [3]),
+    .\port$1170$4 (\p$679 [4]),
+    .\port$1170$5 (\p$679 [5]),
+    .\port$1170$6 (\p$679 [6]),
+    .\port$1170$7 (\p$679 [7]),
+    .\port$1170$8 (\p$679 [8]),
+    .\port$1170$9 (\p$679 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1188$0 (\p$691 [0]),
-    .\port$1188$1 (\p$691 [1]),
-    .\port$1188$10 (\p$691 [10]),
-    .\port$1188$11 (\p$691 [11]),
-    .\port$1188$12 (\p$691 [12]),
-    .\port$1188$13 (\p$691 [13]),
-    .\port$1188$14 (\p$691 [14]),
-    .\port$1188$15 (\p$691 [15]),
-    .\port$1188$2 (\p$691 [2]),
-    .\port$1188$3 (\p$691 [3]),
-    .\port$1188$4 (\p$691 [4]),
-    .\port$1188$5 (\p$691 [5]),
-    .\port$1188$6 (\p$691 [6]),
-    .\port$1188$7 (\p$691 [7]),
-    .\port$1188$8 (\p$691 [8]),
-    .\port$1188$9 (\p$691 [9]),
+    .\port$1186$0 (\p$691 [0]),
+    .\port$1186$1 (\p$691 [1]),
+    .\port$1186$10 (\p$691 [10]),
+    .\port$1186$11 (\p$691 [11]),
+    .\port$1186$12 (\p$691 [12]),
+    .\port$1186$13 (\p$691 [13]),
+    .\port$1186$14 (\p$691 [14]),
+    .\port$1186$15 (\p$691 [15]),
+    .\port$1186$2 (\p$691 [2]),
+    .\port$1186$3 (\p$691 [3]),
+    .\port$1186$4 (\p$691 [4]),
+    .\port$1186$5 (\p$691 [5]),
+    .\port$1186$6 (\p$691 [6]),
+    .\port$1186$7 (\p$691 [7]),
+    .\port$1186$8 (\p$691 [8]),
+    .\port$1186$9 (\p$691 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1204$0 (\p$703 [0]),
-    .\port$1204$1 (\p$703 [1]),
-    .\port$1204$10 (\p$703 [10]),
-    .\port$1204$11 (\p$703 [11]),
-    .\port$1204$12 (\p$703 [12]),
-    .\port$1204$13 (\p$703 [13]),
-    .\port$1204$14 (\p$703 [14]),
-    .\port$1204$15 (\p$703 [15]),
-    .\port$1204$2 (\p$703 [2]),
-    .\port$1204$3 (\p$703 [3]),
-    .\port$1204$4 (\p$703 [4]),
-    .\port$1204$5 (\p$703 [5]),
-    .\port$1204$6 (\p$703 [6]),
-    .\port$1204$7 (\p$703 [7]),
-    .\port$1204$8 (\p$703 [8]),
-    .\port$1204$9 (\p$703 [9]),
+    .\port$1202$0 (\p$703 [0]),
+    .\port$1202$1 (\p$703 [1]),
+    .\port$1202$10 (\p$703 [10]),
+    .\port$1202$11 (\p$703 [11]),
+    .\port$1202$12 (\p$703 [12]),
+    .\port$1202$13 (\p$703 [13]),
+    .\port$1202$14 (\p$703 [14]),
+    .\port$1202$15 (\p$703 [15]),
+    .\port$1202$2 (\p$703 [2]),
+    .\port$1202$3 (\p$703 [3]),
+    .\port$1202$4 (\p$703 [4]),
+    .\port$1202$5 (\p$703 [5]),
+    .\port$1202$6 (\p$703 [6]),
+    .\port$1202$7 (\p$703 [7]),
+    .\port$1202$8 (\p$703 [8]),
+    .\port$1202$9 (\p$703 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1220$0 (\p$715 [0]),
-    .\port$1220$1 (\p$715 [1]),
-    .\port$1220$10 (\p$715 [10]),
-    .\port$1220$11 (\p$715 [11]),
-    .\port$1220$12 (\p$715 [12]),
-    .\port$1220$13 (\p$715 [13]),
-    .\port$1220$14 (\p$715 [14]),
-    .\port$1220$15 (\p$715 [15]),
-    .\port$1220$2 (\p$715 [2]),
-    .\port$1220$3 (\p$715 [3]),
-    .\port$1220$4 (\p$715 [4]),
-    .\port$1220$5 (\p$715 [5]),
-    .\port$1220$6 (\p$715 [6]),
-    .\port$1220$7 (\p$715 [7]),
-    .\port$1220$8 (\p$715 [8]),
-    .\port$1220$9 (\p$715 [9]),
+    .\port$1218$0 (\p$715 [0]),
+    .\port$1218$1 (\p$715 [1]),
+    .\port$1218$10 (\p$715 [10]),
+    .\port$1218$11 (\p$715 [11]),
+    .\port$1218$12 (\p$715 [12]),
+    .\port$1218$13 (\p$715 [13]),
+    .\port$1218$14 (\p$715 [14]),
+    .\port$1218$15 (\p$715 [15]),
+    .\port$1218$2 (\p$715 [2]),
+    .\port$1218$3 (\p$715 [3]),
+    .\port$1218$4 (\p$715 [4]),
+    .\port$1218$5 (\p$715 [5]),
+    .\port$1218$6 (\p$715 [6]),
+    .\port$1218$7 (\p$715 [7]),
+    .\port$1218$8 (\p$715 [8]),
+    .\port$1218$9 (\p$715 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1236$0 (\p$727 [0]),
-    .\port$1236$1 (\p$727 [1]),
-    .\port$1236$10 (\p$727 [10]),
-    .\port$1236$11 (\p$727 [11]),
-    .\port$1236$12 (\p$727 [12]),
-    .\port$1236$13 (\p$727 [13]),
-    .\port$1236$14 (\p$727 [14]),
-    .\port$1236$15 (\p$727 [15]),
-    .\port$1236$2 (\p$727 [2]),
-    .\port$1236$3 (\p$727 [3]),
-    .\port$1236$4 (\p$727 [4]),
-    .\port$1236$5 (\p$727 [5]),
-    .\port$1236$6 (\p$727 [6]),
-    .\port$1236$7 (\p$727 [7]),
-    .\port$1236$8 (\p$727 [8]),
-    .\port$1236$9 (\p$727 [9]),
+    .\port$1234$0 (\p$727 [0]),
+    .\port$1234$1 (\p$727 [1]),
+    .\port$1234$10 (\p$727 [10]),
+    .\port$1234$11 (\p$727 [11]),
+    .\port$1234$12 (\p$727 [12]),
+    .\port$1234$13 (\p$727 [13]),
+    .\port$1234$14 (\p$727 [14]),
+    .\port$1234$15 (\p$727 [15]),
+    .\port$1234$2 (\p$727 [2]),
+    .\port$1234$3 (\p$727 [3]),
+    .\port$1234$4 (\p$727 [4]),
+    .\port$1234$5 (\p$727 [5]),
+    .\port$1234$6 (\p$727 [6]),
+    .\port$1234$7 (\p$727 [7]),
+    .\port$1234$8 (\p$727 [8]),
+    .\port$1234$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1252$0 (\p$739 [0]),
-    .\port$1252$1 (\p$739 [1]),
-    .\port$1252$10 (\p$739 [10]),
-    .\port$1252$11 (\p$739 [11]),
-    .\port$1252$12 (\p$739 [12]),
-    .\port$1252$13 (\p$739 [13]),
-    .\port$1252$14 (\p$739 [14]),
-    .\port$1252$15 (\p$739 [15]),
-    .\port$1252$2 (\p$739 [2]),
-    .\port$1252$3 (\p$739 [3]),
-    .\port$1252$4 (\p$739 [4]),
-    .\port$1252$5 (\p$739 [5]),
-    .\port$1252$6 (\p$739 [6]),
-    .\port$1252$7 (\p$739 [7]),
-    .\port$1252$8 (\p$739 [8]),
-    .\port$1252$9 (\p$739 [9]),
+    .\port$1250$0 (\p$739 [0]),
+    .\port$1250$1 (\p$739 [1]),
+    .\port$1250$10 (\p$739 [10]),
+    .\port$1250$11 (\p$739 [11]),
+    .\port$1250$12 (\p$739 [12]),
+    .\port$1250$13 (\p$739 [13]),
+    .\port$1250$14 (\p$739 [14]),
+    .\port$1250$15 (\p$739 [15]),
+    .\port$1250$2 (\p$739 [2]),
+    .\port$1250$3 (\p$739 [3]),
+    .\port$1250$4 (\p$739 [4]),
+    .\port$1250$5 (\p$739 [5]),
+    .\port$1250$6 (\p$739 [6]),
+    .\port$1250$7 (\p$739 [7]),
+    .\port$1250$8 (\p$739 [8]),
+    .\port$1250$9 (\p$739 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1268$0 (\p$751 [0]),
-    .\port$1268$1 (\p$751 [1]),
-    .\port$1268$10 (\p$751 [10]),
-    .\port$1268$11 (\p$751 [11]),
-    .\port$1268$12 (\p$751 [12]),
-    .\port$1268$13 (\p$751 [13]),
-    .\port$1268$14 (\p$751 [14]),
-    .\port$1268$15 (\p$751 [15]),
-    .\port$1268$2 (\p$751 [2]),
-    .\port$1268$3 (\p$751 [3]),
-    .\port$1268$4 (\p$751 [4]),
-    .\port$1268$5 (\p$751 [5]),
-    .\port$1268$6 (\p$751 [6]),
-    .\port$1268$7 (\p$751 [7]),
-    .\port$1268$8 (\p$751 [8]),
-    .\port$1268$9 (\p$751 [9]),
+    .\port$1266$0 (\p$751 [0]),
+    .\port$1266$1 (\p$751 [1]),
+    .\port$1266$10 (\p$751 [10]),
+    .\port$1266$11 (\p$751 [11]),
+    .\port$1266$12 (\p$751 [12]),
+    .\port$1266$13 (\p$751 [13]),
+    .\port$1266$14 (\p$751 [14]),
+    .\port$1266$15 (\p$751 [15]),
+    .\port$1266$2 (\p$751 [2]),
+    .\port$1266$3 (\p$751 [3]),
+    .\port$1266$4 (\p$751 [4]),
+    .\port$1266$5 (\p$751 [5]),
+    .\port$1266$6 (\p$751 [6]),
+    .\port$1266$7 (\p$751 [7]),
+    .\port$1266$8 (\p$751 [8]),
+    .\port$1266$9 (\p$751 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1284$0 (\p$763 [0]),
-    .\port$1284$1 (\p$763 [1]),
-    .\port$1284$10 (\p$763 [10]),
-    .\port$1284$11 (\p$763 [11]),
-    .\port$1284$12 (\p$763 [12]),
-    .\port$1284$13 (\p$763 [13]),
-    .\port$1284$14 (\p$763 [14]),
-    .\port$1284$15 (\p$763 [15]),
-    .\port$1284$2 (\p$763 [2]),
-    .\port$1284$3 (\p$763 [3]),
-    .\port$1284$4 (\p$763 [4]),
-    .\port$1284$5 (\p$763 [5]),
-    .\port$1284$6 (\p$763 [6]),
-    .\port$1284$7 (\p$763 [7]),
-    .\port$1284$8 (\p$763 [8]),
-    .\port$1284$9 (\p$763 [9]),
+    .\port$1282$0 (\p$763 [0]),
+    .\port$1282$1 (\p$763 [1]),
+    .\port$1282$10 (\p$763 [10]),
+    .\port$1282$11 (\p$763 [11]),
+    .\port$1282$12 (\p$763 [12]),
+    .\port$1282$13 (\p$763 [13]),
+    .\port$1282$14 (\p$763 [14]),
+    .\port$1282$15 (\p$763 [15]),
+    .\port$1282$2 (\p$763 [2]),
+    .\port$1282$3 (\p$763 [3]),
+    .\port$1282$4 (\p$763 [4]),
+    .\port$1282$5 (\p$763 [5]),
+    .\port$1282$6 (\p$763 [6]),
+    .\port$1282$7 (\p$763 [7]),
+    .\port$1282$8 (\p$763 [8]),
+    .\port$1282$9 (\p$763 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1300$0 (\p$775 [0]),
-    .\port$1300$1 (\p$775 [1]),
-    .\port$1300$10 (\p$775 [10]),
-    .\port$1300$11 (\p$775 [11]),
-    .\port$1300$12 (\p$775 [12]),
-    .\port$1300$13 (\p$775 [13]),
-    .\port$1300$14 (\p$775 [14]),
-    .\port$1300$15 (\p$775 [15]),
-    .\port$1300$2 (\p$775 [2]),
-    .\port$1300$3 (\p$775 [3]),
-    .\port$1300$4 (\p$775 [4]),
-    .\port$1300$5 (\p$775 [5]),
-    .\port$1300$6 (\p$775 [6]),
-    .\port$1300$7 (\p$775 [7]),
-    .\port$1300$8 (\p$775 [8]),
-    .\port$1300$9 (\p$775 [9]),
+    .\port$1298$0 (\p$775 [0]),
+    .\port$1298$1 (\p$775 [1]),
+    .\port$1298$10 (\p$775 [10]),
+    .\port$1298$11 (\p$775 [11]),
+    .\port$1298$12 (\p$775 [12]),
+    .\port$1298$13 (\p$775 [13]),
+    .\port$1298$14 (\p$775 [14]),
+    .\port$1298$15 (\p$775 [15]),
+    .\port$1298$2 (\p$775 [2]),
+    .\port$1298$3 (\p$775 [3]),
+    .\port$1298$4 (\p$775 [4]),
+    .\port$1298$5 (\p$775 [5]),
+    .\port$1298$6 (\p$775 [6]),
+    .\port$1298$7 (\p$775 [7]),
+    .\port$1298$8 (\p$775 [8]),
+    .\port$1298$9 (\p$775 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1316$0 (\p$787 [0]),
-    .\port$1316$1 (\p$787 [1]),
-    .\port$1316$10 (\p$787 [10]),
-    .\port$1316$11 (\p$787 [11]),
-    .\port$1316$12 (\p$787 [12]),
-    .\port$1316$13 (\p$787 [13]),
-    .\port$1316$14 (\p$787 [14]),
-    .\port$1316$15 (\p$787 [15]),
-    .\port$1316$2 (\p$787 [2]),
-    .\port$1316$3 (\p$787 [3]),
-    .\port$1316$4 (\p$787 [4]),
-    .\port$1316$5 (\p$787 [5]),
-    .\port$1316$6 (\p$787 [6]),
-    .\port$1316$7 (\p$787 [7]),
-    .\port$1316$8 (\p$787 [8]),
-    .\port$1316$9 (\p$787 [9]),
+    .\port$1314$0 (\p$787 [0]),
+    .\port$1314$1 (\p$787 [1]),
+    .\port$1314$10 (\p$787 [10]),
+    .\port$1314$11 (\p$787 [11]),
+    .\port$1314$12 (\p$787 [12]),
+    .\port$1314$13 (\p$787 [13]),
+    .\port$1314$14 (\p$787 [14]),
+    .\port$1314$15 (\p$787 [15]),
+    .\port$1314$2 (\p$787 [2]),
+    .\port$1314$3 (\p$787 [3]),
+    .\port$1314$4 (\p$787 [4]),
+    .\port$1314$5 (\p$787 [5]),
+    .\port$1314$6 (\p$787 [6]),
+    .\port$1314$7 (\p$787 [7]),
+    .\port$1314$8 (\p$787 [8]),
+    .\port$1314$9 (\p$787 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1332$0 (\p$799 [0]),
-    .\port$1332$1 (\p$799 [1]),
-    .\port$1332$10 (\p$799 [10]),
-    .\port$1332$11 (\p$799 [11]),
-    .\port$1332$12 (\p$799 [12]),
-    .\port$1332$13 (\p$799 [13]),
-    .\port$1332$14 (\p$799 [14]),
-    .\port$1332$15 (\p$799 [15]),
-    .\port$1332$2 (\p$799 [2]),
-    .\port$1332$3 (\p$799 [3]),
-    .\port$1332$4 (\p$799 [4]),
-    .\port$1332$5 (\p$799 [5]),
-    .\port$1332$6 (\p$799 [6]),
-    .\port$1332$7 (\p$799 [7]),
-    .\port$1332$8 (\p$799 [8]),
-    .\port$1332$9 (\p$799 [9]),
+    .\port$1330$0 (\p$799 [0]),
+    .\port$1330$1 (\p$799 [1]),
+    .\port$1330$10 (\p$799 [10]),
+    .\port$1330$11 (\p$799 [11]),
+    .\port$1330$12 (\p$799 [12]),
+    .\port$1330$13 (\p$799 [13]),
+    .\port$1330$14 (\p$799 [14]),
+    .\port$1330$15 (\p$799 [15]),
+    .\port$1330$2 (\p$799 [2]),
+    .\port$1330$3 (\p$799 [3]),
+    .\port$1330$4 (\p$799 [4]),
+    .\port$1330$5 (\p$799 [5]),
+    .\port$1330$6 (\p$799 [6]),
+    .\port$1330$7 (\p$799 [7]),
+    .\port$1330$8 (\p$799 [8]),
+    .\port$1330$9 (\p$799 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1348$0 (\p$811 [0]),
-    .\port$1348$1 (\p$811 [1]),
-    .\port$1348$10 (\p$811 [10]),
-    .\port$1348$11 (\p$811 [11]),
-    .\port$1348$12 (\p$811 [12]),
-    .\port$1348$13 (\p$811 [13]),
-    .\port$1348$14 (\p$811 [14]),
-    .\port$1348$15 (\p$811 [15]),
-    .\port$1348$2 (\p$811 [2]),
-    .\port$1348$3 (\p$811 [3]),
-    .\port$1348$4 (\p$811 [4]),
-    .\port$1348$5 (\p$811 [5]),
-    .\port$1348$6 (\p$811 [6]),
-    .\port$1348$7 (\p$811 [7]),
-    .\port$1348$8 (\p$811 [8]),
-    .\port$1348$9 (\p$811 [9]),
+    .\port$1346$0 (\p$811 [0]),
+    .\port$1346$1 (\p$811 [1]),
+    .\port$1346$10 (\p$811 [10]),
+    .\port$1346$11 (\p$811 [11]),
+    .\port$1346$12 (\p$811 [12]),
+    .\port$1346$13 (\p$811 [13]),
+    .\port$1346$14 (\p$811 [14]),
+    .\port$1346$15 (\p$811 [15]),
+    .\port$1346$2 (\p$811 [2]),
+    .\port$1346$3 (\p$811 [3]),
+    .\port$1346$4 (\p$811 [4]),
+    .\port$1346$5 (\p$811 [5]),
+    .\port$1346$6 (\p$811 [6]),
+    .\port$1346$7 (\p$811 [7]),
+    .\port$1346$8 (\p$811 [8]),
+    .\port$1346$9 (\p$811 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1364$0 (\p$823 [0]),
-    .\port$1364$1 (\p$823 [1]),
-    .\port$1364$10 (\p$823 [10]),
-    .\port$1364$11 (\p$823 [11]),
-    .\port$1364$12 (\p$823 [12]),
-    .\port$1364$13 (\p$823 [13]),
-    .\port$1364$14 (\p$823 [14]),
-    .\port$1364$15 (\p$823 [15]),
-    .\port$1364$2 (\p$823 [2]),
-    .\port$1364$3 (\p$823 [3]),
-    .\port$1364$4 (\p$823 [4]),
-    .\port$1364$5 (\p$823 [5]),
-    .\port$1364$6 (\p$823 [6]),
-    .\port$1364$7 (\p$823 [7]),
-    .\port$1364$8 (\p$823 [8]),
-    .\port$1364$9 (\p$823 [9]),
+    .\port$1362$0 (\p$823 [0]),
+    .\port$1362$1 (\p$823 [1]),
+    .\port$1362$10 (\p$823 [10]),
+    .\port$1362$11 (\p$823 [11]),
+    .\port$1362$12 (\p$823 [12]),
+    .\port$1362$13 (\p$823 [13]),
+    .\port$1362$14 (\p$823 [14]),
+    .\port$1362$15 (\p$823 [15]),
+    .\port$1362$2 (\p$823 [2]),
+    .\port$1362$3 (\p$823 [3]),
+    .\port$1362$4 (\p$823 [4]),
+    .\port$1362$5 (\p$823 [5]),
+    .\port$1362$6 (\p$823 [6]),
+    .\port$1362$7 (\p$823 [7]),
+    .\port$1362$8 (\p$823 [8]),
+    .\port$1362$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1380$0 (\p$835 [0]),
-    .\port$1380$1 (\p$835 [1]),
-    .\port$1380$10 (\p$835 [10]),
-    .\port$1380$11 (\p$835 [11]),
-    .\port$1380$12 (\p$835 [12]),
-    .\port$1380$13 (\p$835 [13]),
-    .\port$1380$14 (\p$835 [14]),
-    .\port$1380$15 (\p$835 [15]),
-    .\port$1380$2 (\p$835 [2]),
-    .\port$1380$3 (\p$835 [3]),
-    .\port$1380$4 (\p$835 [4]),
-    .\port$1380$5 (\p$835 [5]),
-    .\port$1380$6 (\p$835 [6]),
-    .\port$1380$7 (\p$835 [7]),
-    .\port$1380$8 (\p$835 [8]),
-    .\port$1380$9 (\p$835 [9]),
+    .\port$1378$0 (\p$835 [0]),
+    .\port$1378$1 (\p$835 [1]),
+    .\port$1378$10 (\p$835 [10]),
+    .\port$1378$11 (\p$835 [11]),
+    .\port$1378$12 (\p$835 [12]),
+    .\port$1378$13 (\p$835 [13]),
+    .\port$1378$14 (\p$835 [14]),
+    .\port$1378$15 (\p$835 [15]),
+    .\port$1378$2 (\p$835 [2]),
+    .\port$1378$3 (\p$835 [3]),
+    .\port$1378$4 (\p$835 [4]),
+    .\port$1378$5 (\p$835 [5]),
+    .\port$1378$6 (\p$835 [6]),
+    .\port$1378$7 (\p$835 [7]),
+    .\port$1378$8 (\p$835 [8]),
+    .\port$1378$9 (\p$835 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1396$0 (\p$847 [0]),
-    .\port$1396$1 (\p$847 [1]),
-    .\port$1396$10 (\p$847 [10]),
-    .\port$1396$11 (\p$847 [11]),
-    .\port$1396$12 (\p$847 [12]),
-    .\port$1396$13 (\p$847 [13]),
-    .\port$1396$14 (\p$847 [14]),
-    .\port$1396$15 (\p$847 [15]),
-    .\port$1396$2 (\p$847 [2]),
-    .\port$1396$3 (\p$847 [3]),
-    .\port$1396$4 (\p$847 [4]),
-    .\port$1396$5 (\p$847 [5]),
-    .\port$1396$6 (\p$847 [6]),
-    .\port$1396$7 (\p$847 [7]),
-    .\port$1396$8 (\p$847 [8]),
-    .\port$1396$9 (\p$847 [9]),
+    .\port$1394$0 (\p$847 [0]),
+    .\port$1394$1 (\p$847 [1]),
+    .\port$1394$10 (\p$847 [10]),
+    .\port$1394$11 (\p$847 [11]),
+    .\port$1394$12 (\p$847 [12]),
+    .\port$1394$13 (\p$847 [13]),
+    .\port$1394$14 (\p$847 [14]),
+    .\port$1394$15 (\p$847 [15]),
+    .\port$1394$2 (\p$847 [2]),
+    .\port$1394$3 (\p$847 [3]),
+    .\port$1394$4 (\p$847 [4]),
+    .\port$1394$5 (\p$847 [5]),
+    .\port$1394$6 (\p$847 [6]),
+    .\port$1394$7 (\p$847 [7]),
+    .\port$1394$8 (\p$847 [8]),
+    .\port$1394$9 (\p$847 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1412$0 (\p$859 [0]),
-    .\port$1412$1 (\p$859 [1]),
-    .\port$1412$10 (\p$859 [10]),
-    .\port$1412$11 (\p$859 [11]),
-    .\port$1412$12 (\p$859 [12]),
-    .\port$1412$13 (\p$859 [13]),
-    .\port$1412$14 (\p$859 [14]),
-    .\port$1412$15 (\p$859 [15]),
-    .\port$1412$2 (\p$859 [2]),
-    .\port$1412$3 (\p$859 [3]),
-    .\port$1412$4 (\p$859 [4]),
-    .\port$1412$5 (\p$859 [5]),
-    .\port$1412$6 (\p$859 [6]),
-    .\port$1412$7 (\p$859 [7]),
-    .\port$1412$8 (\p$859 [8]),
-    .\port$1412$9 (\p$859 [9]),
+    .\port$1410$0 (\p$859 [0]),
+    .\port$1410$1 (\p$859 [1]),
+    .\port$1410$10 (\p$859 [10]),
+    .\port$1410$11 (\p$859 [11]),
+    .\port$1410$12 (\p$859 [12]),
+    .\port$1410$13 (\p$859 [13]),
+    .\port$1410$14 (\p$859 [14]),
+    .\port$1410$15 (\p$859 [15]),
+    .\port$1410$2 (\p$859 [2]),
+    .\port$1410$3 (\p$859 [3]),
+    .\port$1410$4 (\p$859 [4]),
+    .\port$1410$5 (\p$859 [5]),
+    .\port$1410$6 (\p$859 [6]),
+    .\port$1410$7 (\p$859 [7]),
+    .\port$1410$8 (\p$859 [8]),
+    .\port$1410$9 (\p$859 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1428$0 (\p$871 [0]),
-    .\port$1428$1 (\p$871 [1]),
-    .\port$1428$10 (\p$871 [10]),
-    .\port$1428$11 (\p$871 [11]),
-    .\port$1428$12 (\p$871 [12]),
-    .\port$1428$13 (\p$871 [13]),
-    .\port$1428$14 (\p$871 [14]),
-    .\port$1428$15 (\p$871 [15]),
-    .\port$1428$2 (\p$871 [2]),
-    .\port$1428$3 (\p$871 [3]),
-    .\port$1428$4 (\p$871 [4]),
-    .\port$1428$5 (\p$871 [5]),
-    .\port$1428$6 (\p$871 [6]),
-    .\port$1428$7 (\p$871 [7]),
-    .\port$1428$8 (\p$871 [8]),
-    .\port$1428$9 (\p$871 [9]),
+    .\port$1426$0 (\p$871 [0]),
+    .\port$1426$1 (\p$871 [1]),
+    .\port$1426$10 (\p$871 [10]),
+    .\port$1426$11 (\p$871 [11]),
+    .\port$1426$12 (\p$871 [12]),
+    .\port$1426$13 (\p$871 [13]),
+    .\port$1426$14 (\p$871 [14]),
+    .\port$1426$15 (\p$871 [15]),
+    .\port$1426$2 (\p$871 [2]),
+    .\port$1426$3 (\p$871 [3]),
+    .\port$1426$4 (\p$871 [4]),
+    .\port$1426$5 (\p$871 [5]),
+    .\port$1426$6 (\p$871 [6]),
+    .\port$1426$7 (\p$871 [7]),
+    .\port$1426$8 (\p$871 [8]),
+    .\port$1426$9 (\p$871 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1444$0 (\p$883 [0]),
-    .\port$1444$1 (\p$883 [1]),
-    .\port$1444$10 (\p$883 [10]),
-    .\port$1444$11 (\p$883 [11]),
-    .\port$1444$12 (\p$883 [12]),
-    .\port$1444$13 (\p$883 [13]),
-    .\port$1444$14 (\p$883 [14]),
-    .\port$1444$15 (\p$883 [15]),
-    .\port$1444$2 (\p$883 [2]),
-    .\port$1444$3 (\p$883 [3]),
-    .\port$1444$4 (\p$883 [4]),
-    .\port$1444$5 (\p$883 [5]),
-    .\port$1444$6 (\p$883 [6]),
-    .\port$1444$7 (\p$883 [7]),
-    .\port$1444$8 (\p$883 [8]),
-    .\port$1444$9 (\p$883 [9]),
+    .\port$1442$0 (\p$883 [0]),
+    .\port$1442$1 (\p$883 [1]),
+    .\port$1442$10 (\p$883 [10]),
+    .\port$1442$11 (\p$883 [11]),
+    .\port$1442$12 (\p$883 [12]),
+    .\port$1442$13 (\p$883 [13]),
+    .\port$1442$14 (\p$883 [14]),
+    .\port$1442$15 (\p$883 [15]),
+    .\port$1442$2 (\p$883 [2]),
+    .\port$1442$3 (\p$883 [3]),
+    .\port$1442$4 (\p$883 [4]),
+    .\port$1442$5 (\p$883 [5]),
+    .\port$1442$6 (\p$883 [6]),
+    .\port$1442$7 (\p$883 [7]),
+    .\port$1442$8 (\p$883 [8]),
+    .\port$1442$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1460$0 (\p$895 [0]),
-    .\port$1460$1 (\p$895 [1]),
-    .\port$1460$10 (\p$895 [10]),
-    .\port$1460$11 (\p$895 [11]),
-    .\port$1460$12 (\p$895 [12]),
-    .\port$1460$13 (\p$895 [13]),
-    .\port$1460$14 (\p$895 [14]),
-    .\port$1460$15 (\p$895 [15]),
-    .\port$1460$2 (\p$895 [2]),
-    .\port$1460$3 (\p$895 [3]),
-    .\port$1460$4 (\p$895 [4]),
-    .\port$1460$5 (\p$895 [5]),
-    .\port$1460$6 (\p$895 [6]),
-    .\port$1460$7 (\p$895 [7]),
-    .\port$1460$8 (\p$895 [8]),
-    .\port$1460$9 (\p$895 [9]),
+    .\port$1458$0 (\p$895 [0]),
+    .\port$1458$1 (\p$895 [1]),
+    .\port$1458$10 (\p$895 [10]),
+    .\port$1458$11 (\p$895 [11]),
+    .\port$1458$12 (\p$895 [12]),
+    .\port$1458$13 (\p$895 [13]),
+    .\port$1458$14 (\p$895 [14]),
+    .\port$1458$15 (\p$895 [15]),
+    .\port$1458$2 (\p$895 [2]),
+    .\port$1458$3 (\p$895 [3]),
+    .\port$1458$4 (\p$895 [4]),
+    .\port$1458$5 (\p$895 [5]),
+    .\port$1458$6 (\p$895 [6]),
+    .\port$1458$7 (\p$895 [7]),
+    .\port$1458$8 (\p$895 [8]),
+    .\port$1458$9 (\p$895 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1476$0 (\p$907 [0]),
-    .\port$1476$1 (\p$907 [1]),
-    .\port$1476$10 (\p$907 [10]),
-    .\port$1476$11 (\p$907 [11]),
-    .\port$1476$12 (\p$907 [12]),
-    .\port$1476$13 (\p$907 [13]),
-    .\port$1476$14 (\p$907 [14]),
-    .\port$1476$15 (\p$907 [15]),
-    .\port$1476$2 (\p$907 [2]),
-    .\port$1476$3 (\p$907 [3]),
-    .\port$1476$4 (\p$907 [4]),
-    .\port$1476$5 (\p$907 [5]),
-    .\port$1476$6 (\p$907 [6]),
-    .\port$1476$7 (\p$907 [7]),
-    .\port$1476$8 (\p$907 [8]),
-    .\port$1476$9 (\p$907 [9]),
+    .\port$1474$0 (\p$907 [0]),
+    .\port$1474$1 (\p$907 [1]),
+    .\port$1474$10 (\p$907 [10]),
+    .\port$1474$11 (\p$907 [11]),
+    .\port$1474$12 (\p$907 [12]),
+    .\port$1474$13 (\p$907 [13]),
+    .\port$1474$14 (\p$907 [14]),
+    .\port$1474$15 (\p$907 [15]),
+    .\port$1474$2 (\p$907 [2]),
+    .\port$1474$3 (\p$907 [3]),
+    .\port$1474$4 (\p$907 [4]),
+    .\port$1474$5 (\p$907 [5]),
+    .\port$1474$6 (\p$907 [6]),
+    .\port$1474$7 (\p$907 [7]),
+    .\port$1474$8 (\p$907 [8]),
+    .\port$1474$9 (\p$907 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1492$0 (\p$919 [0]),
-    .\port$1492$1 (\p$919 [1]),
-    .\port$1492$10 (\p$919 [10]),
-    .\port$1492$11 (\p$919 [11]),
-    .\port$1492$12 (\p$919 [12]),
-    .\port$1492$13 (\p$919 [13]),
-    .\port$1492$14 (\p$919 [14]),
-    .\port$1492$15 (\p$919 [15]),
-    .\port$1492$2 (\p$919 [2]),
-    .\port$1492$3 (\p$919 [3]),
-    .\port$1492$4 (\p$919 [4]),
-    .\port$1492$5 (\p$919 [5]),
-    .\port$1492$6 (\p$919 [6]),
-    .\port$1492$7 (\p$919 [7]),
-    .\port$1492$8 (\p$919 [8]),
-    .\port$1492$9 (\p$919 [9]),
+    .\port$1490$0 (\p$919 [0]),
+    .\port$1490$1 (\p$919 [1]),
+    .\port$1490$10 (\p$919 [10]),
+    .\port$1490$11 (\p$919 [11]),
+    .\port$1490$12 (\p$919 [12]),
+    .\port$1490$13 (\p$919 [13]),
+    .\port$1490$14 (\p$919 [14]),
+    .\port$1490$15 (\p$919 [15]),
+    .\port$1490$2 (\p$919 [2]),
+    .\port$1490$3 (\p$919 [3]),
+    .\port$1490$4 (\p$919 [4]),
+    .\port$1490$5 (\p$919 [5]),
+    .\port$1490$6 (\p$919 [6]),
+    .\port$1490$7 (\p$919 [7]),
+    .\port$1490$8 (\p$919 [8]),
+    .\port$1490$9 (\p$919 [9]),
     .rst(rst)
   );
   assign _014_[3] = 1'hx;
@@ -37603,7 +37601,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, addend, clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$484$0 , \port$484$1 , \port$484$2 , \port$484$3 , \port$484$4 , \port$484$5 , \port$484$6 , \port$484$7 , \port$484$8 , \port$484$9 , \port$484$10 , \port$484$11 , \port$484$12 , \port$484$13 , \port$484$14 , \port$484$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$482$0 , \port$482$1 , \port$482$2 , \port$482$3 , \port$482$4 , \port$482$5 , \port$482$6 , \port$482$7 , \port$482$8 , \port$482$9 , \port$482$10 , \port$482$11 , \port$482$12 , \port$482$13 , \port$482$14 , \port$482$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37611,38 +37609,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$484$0 , \port$484$1 , \port$484
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$484$0 ;
-  wire \port$484$0 ;
-  output \port$484$1 ;
-  wire \port$484$1 ;
-  output \port$484$10 ;
-  wire \port$484$10 ;
-  output \port$484$11 ;
-  wire \port$484$11 ;
-  output \port$484$12 ;
-  wire \port$484$12 ;
-  output \port$484$13 ;
-  wire \port$484$13 ;
-  output \port$484$14 ;
-  wire \port$484$14 ;
-  output \port$484$15 ;
-  wire \port$484$15 ;
-  output \port$484$2 ;
-  wire \port$484$2 ;
-  output \port$484$3 ;
-  wire \port$484$3 ;
-  output \port$484$4 ;
-  wire \port$484$4 ;
-  output \port$484$5 ;
-  wire \port$484$5 ;
-  output \port$484$6 ;
-  wire \port$484$6 ;
-  output \port$484$7 ;
-  wire \port$484$7 ;
-  output \port$484$8 ;
-  wire \port$484$8 ;
-  output \port$484$9 ;
-  wire \port$484$9 ;
+  output \port$482$0 ;
+  wire \port$482$0 ;
+  output \port$482$1 ;
+  wire \port$482$1 ;
+  output \port$482$10 ;
+  wire \port$482$10 ;
+  output \port$482$11 ;
+  wire \port$482$11 ;
+  output \port$482$12 ;
+  wire \port$482$12 ;
+  output \port$482$13 ;
+  wire \port$482$13 ;
+  output \port$482$14 ;
+  wire \port$482$14 ;
+  output \port$482$15 ;
+  wire \port$482$15 ;
+  output \port$482$2 ;
+  wire \port$482$2 ;
+  output \port$482$3 ;
+  wire \port$482$3 ;
+  output \port$482$4 ;
+  wire \port$482$4 ;
+  output \port$482$5 ;
+  wire \port$482$5 ;
+  output \port$482$6 ;
+  wire \port$482$6 ;
+  output \port$482$7 ;
+  wire \port$482$7 ;
+  output \port$482$8 ;
+  wire \port$482$8 ;
+  output \port$482$9 ;
+  wire \port$482$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37718,19 +37716,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$484$0 , \port$484$1 , \port$484
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$484$0 ),
-    .P1(\port$484$1 ),
-    .P10(\port$484$10 ),
-    .P11(\port$484$11 ),
-    .P12(\port$484$12 ),
-    .P13(\port$484$13 ),
-    .P14(\port$484$14 ),
-    .P15(\port$484$15 ),
+    .P0(\port$482$0 ),
+    .P1(\port$482$1 ),
+    .P10(\port$482$10 ),
+    .P11(\port$482$11 ),
+    .P12(\port$482$12 ),
+    .P13(\port$482$13 ),
+    .P14(\port$482$14 ),
+    .P15(\port$482$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$484$2 ),
+    .P2(\port$482$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37741,30 +37739,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$484$0 , \port$484$1 , \port$484
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$484$3 ),
+    .P3(\port$482$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$484$4 ),
-    .P5(\port$484$5 ),
-    .P6(\port$484$6 ),
-    .P7(\port$484$7 ),
-    .P8(\port$484$8 ),
-    .P9(\port$484$9 ),
+    .P4(\port$482$4 ),
+    .P5(\port$482$5 ),
+    .P6(\port$482$6 ),
+    .P7(\port$482$7 ),
+    .P8(\port$482$8 ),
+    .P9(\port$482$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$484$15 , \port$484$14 , \port$484$13 , \port$484$12 , \port$484$11 , \port$484$10 , \port$484$9 , \port$484$8 , \port$484$7 , \port$484$6 , \port$484$5 , \port$484$4 , \port$484$3 , \port$484$2 , \port$484$1 , \port$484$0  };
+  assign p36[15:0] = { \port$482$15 , \port$482$14 , \port$482$13 , \port$482$12 , \port$482$11 , \port$482$10 , \port$482$9 , \port$482$8 , \port$482$7 , \port$482$6 , \port$482$5 , \port$482$4 , \port$482$3 , \port$482$2 , \port$482$1 , \port$482$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$498$0 , \port$498$1 , \port$498$2 , \port$498$3 , \port$498$4 , \port$498$5 , \port$498$6 , \port$498$7 , \port$498$8 , \port$498$9 , \port$498$10 , \port$498$11 , \port$498$12 , \port$498$13 , \port$498$14 , \port$498$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37772,38 +37770,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$500$0 , \port$500$1 , \port$500
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$500$0 ;
-  wire \port$500$0 ;
-  output \port$500$1 ;
-  wire \port$500$1 ;
-  output \port$500$10 ;
-  wire \port$500$10 ;
-  output \port$500$11 ;
-  wire \port$500$11 ;
-  output \port$500$12 ;
-  wire \port$500$12 ;
-  output \port$500$13 ;
-  wire \port$500$13 ;
-  output \port$500$14 ;
-  wire \port$500$14 ;
-  output \port$500$15 ;
-  wire \port$500$15 ;
-  output \port$500$2 ;
-  wire \port$500$2 ;
-  output \port$500$3 ;
-  wire \port$500$3 ;
-  output \port$500$4 ;
-  wire \port$500$4 ;
-  output \port$500$5 ;
-  wire \port$500$5 ;
-  output \port$500$6 ;
-  wire \port$500$6 ;
-  output \port$500$7 ;
-  wire \port$500$7 ;
-  output \port$500$8 ;
-  wire \port$500$8 ;
-  output \port$500$9 ;
-  wire \port$500$9 ;
+  output \port$498$0 ;
+  wire \port$498$0 ;
+  output \port$498$1 ;
+  wire \port$498$1 ;
+  output \port$498$10 ;
+  wire \port$498$10 ;
+  output \port$498$11 ;
+  wire \port$498$11 ;
+  output \port$498$12 ;
+  wire \port$498$12 ;
+  output \port$498$13 ;
+  wire \port$498$13 ;
+  output \port$498$14 ;
+  wire \port$498$14 ;
+  output \port$498$15 ;
+  wire \port$498$15 ;
+  output \port$498$2 ;
+  wire \port$498$2 ;
+  output \port$498$3 ;
+  wire \port$498$3 ;
+  output \port$498$4 ;
+  wire \port$498$4 ;
+  output \port$498$5 ;
+  wire \port$498$5 ;
+  output \port$498$6 ;
+  wire \port$498$6 ;
+  output \port$498$7 ;
+  wire \port$498$7 ;
+  output \port$498$8 ;
+  wire \port$498$8 ;
+  output \port$498$9 ;
+  wire \port$498$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37879,19 +37877,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$500$0 , \port$500$1 , \port$500
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$500$0 ),
-    .P1(\port$500$1 ),
-    .P10(\port$500$10 ),
-    .P11(\port$500$11 ),
-    .P12(\port$500$12 ),
-    .P13(\port$500$13 ),
-    .P14(\port$500$14 ),
-    .P15(\port$500$15 ),
+    .P0(\port$498$0 ),
+    .P1(\port$498$1 ),
+    .P10(\port$498$10 ),
+    .P11(\port$498$11 ),
+    .P12(\port$498$12 ),
+    .P13(\port$498$13 ),
+    .P14(\port$498$14 ),
+    .P15(\port$498$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$500$2 ),
+    .P2(\port$498$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37902,30 +37900,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$500$0 , \port$500$1 , \port$500
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$500$3 ),
+    .P3(\port$498$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$500$4 ),
-    .P5(\port$500$5 ),
-    .P6(\port$500$6 ),
-    .P7(\port$500$7 ),
-    .P8(\port$500$8 ),
-    .P9(\port$500$9 ),
+    .P4(\port$498$4 ),
+    .P5(\port$498$5 ),
+    .P6(\port$498$6 ),
+    .P7(\port$498$7 ),
+    .P8(\port$498$8 ),
+    .P9(\port$498$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$500$15 , \port$500$14 , \port$500$13 , \port$500$12 , \port$500$11 , \port$500$10 , \port$500$9 , \port$500$8 , \port$500$7 , \port$500$6 , \port$500$5 , \port$500$4 , \port$500$3 , \port$500$2 , \port$500$1 , \port$500$0  };
+  assign p36[15:0] = { \port$498$15 , \port$498$14 , \port$498$13 , \port$498$12 , \port$498$11 , \port$498$10 , \port$498$9 , \port$498$8 , \port$498$7 , \port$498$6 , \port$498$5 , \port$498$4 , \port$498$3 , \port$498$2 , \port$498$1 , \port$498$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$514$0 , \port$514$1 , \port$514$2 , \port$514$3 , \port$514$4 , \port$514$5 , \port$514$6 , \port$514$7 , \port$514$8 , \port$514$9 , \port$514$10 , \port$514$11 , \port$514$12 , \port$514$13 , \port$514$14 , \port$514$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37933,38 +37931,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$516$0 , \port$516$1 , \port$516
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$516$0 ;
-  wire \port$516$0 ;
-  output \port$516$1 ;
-  wire \port$516$1 ;
-  output \port$516$10 ;
-  wire \port$516$10 ;
-  output \port$516$11 ;
-  wire \port$516$11 ;
-  output \port$516$12 ;
-  wire \port$516$12 ;
-  output \port$516$13 ;
-  wire \port$516$13 ;
-  output \port$516$14 ;
-  wire \port$516$14 ;
-  output \port$516$15 ;
-  wire \port$516$15 ;
-  output \port$516$2 ;
-  wire \port$516$2 ;
-  output \port$516$3 ;
-  wire \port$516$3 ;
-  output \port$516$4 ;
-  wire \port$516$4 ;
-  output \port$516$5 ;
-  wire \port$516$5 ;
-  output \port$516$6 ;
-  wire \port$516$6 ;
-  output \port$516$7 ;
-  wire \port$516$7 ;
-  output \port$516$8 ;
-  wire \port$516$8 ;
-  output \port$516$9 ;
-  wire \port$516$9 ;
+  output \port$514$0 ;
+  wire \port$514$0 ;
+  output \port$514$1 ;
+  wire \port$514$1 ;
+  output \port$514$10 ;
+  wire \port$514$10 ;
+  output \port$514$11 ;
+  wire \port$514$11 ;
+  output \port$514$12 ;
+  wire \port$514$12 ;
+  output \port$514$13 ;
+  wire \port$514$13 ;
+  output \port$514$14 ;
+  wire \port$514$14 ;
+  output \port$514$15 ;
+  wire \port$514$15 ;
+  output \port$514$2 ;
+  wire \port$514$2 ;
+  output \port$514$3 ;
+  wire \port$514$3 ;
+  output \port$514$4 ;
+  wire \port$514$4 ;
+  output \port$514$5 ;
+  wire \port$514$5 ;
+  output \port$514$6 ;
+  wire \port$514$6 ;
+  output \port$514$7 ;
+  wire \port$514$7 ;
+  output \port$514$8 ;
+  wire \port$514$8 ;
+  output \port$514$9 ;
+  wire \port$514$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38040,19 +38038,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$516$0 , \port$516$1 , \port$516
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$516$0 ),
-    .P1(\port$516$1 ),
-    .P10(\port$516$10 ),
-    .P11(\port$516$11 ),
-    .P12(\port$516$12 ),
-    .P13(\port$516$13 ),
-    .P14(\port$516$14 ),
-    .P15(\port$516$15 ),
+    .P0(\port$514$0 ),
+    .P1(\port$514$1 ),
+    .P10(\port$514$10 ),
+    .P11(\port$514$11 ),
+    .P12(\port$514$12 ),
+    .P13(\port$514$13 ),
+    .P14(\port$514$14 ),
+    .P15(\port$514$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$516$2 ),
+    .P2(\port$514$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38063,30 +38061,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$516$0 , \port$516$1 , \port$516
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$516$3 ),
+    .P3(\port$514$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$516$4 ),
-    .P5(\port$516$5 ),
-    .P6(\port$516$6 ),
-    .P7(\port$516$7 ),
-    .P8(\port$516$8 ),
-    .P9(\port$516$9 ),
+    .P4(\port$514$4 ),
+    .P5(\port$514$5 ),
+    .P6(\port$514$6 ),
+    .P7(\port$514$7 ),
+    .P8(\port$514$8 ),
+    .P9(\port$514$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$516$15 , \port$516$14 , \port$516$13 , \port$516$12 , \port$516$11 , \port$516$10 , \port$516$9 , \port$516$8 , \port$516$7 , \port$516$6 , \port$516$5 , \port$516$4 , \port$516$3 , \port$516$2 , \port$516$1 , \port$516$0  };
+  assign p36[15:0] = { \port$514$15 , \port$514$14 , \port$514$13 , \port$514$12 , \port$514$11 , \port$514$10 , \port$514$9 , \port$514$8 , \port$514$7 , \port$514$6 , \port$514$5 , \port$514$4 , \port$514$3 , \port$514$2 , \port$514$1 , \port$514$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38094,38 +38092,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$532$0 , \port$532$1 , \port$532
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$532$0 ;
-  wire \port$532$0 ;
-  output \port$532$1 ;
-  wire \port$532$1 ;
-  output \port$532$10 ;
-  wire \port$532$10 ;
-  output \port$532$11 ;
-  wire \port$532$11 ;
-  output \port$532$12 ;
-  wire \port$532$12 ;
-  output \port$532$13 ;
-  wire \port$532$13 ;
-  output \port$532$14 ;
-  wire \port$532$14 ;
-  output \port$532$15 ;
-  wire \port$532$15 ;
-  output \port$532$2 ;
-  wire \port$532$2 ;
-  output \port$532$3 ;
-  wire \port$532$3 ;
-  output \port$532$4 ;
-  wire \port$532$4 ;
-  output \port$532$5 ;
-  wire \port$532$5 ;
-  output \port$532$6 ;
-  wire \port$532$6 ;
-  output \port$532$7 ;
-  wire \port$532$7 ;
-  output \port$532$8 ;
-  wire \port$532$8 ;
-  output \port$532$9 ;
-  wire \port$532$9 ;
+  output \port$530$0 ;
+  wire \port$530$0 ;
+  output \port$530$1 ;
+  wire \port$530$1 ;
+  output \port$530$10 ;
+  wire \port$530$10 ;
+  output \port$530$11 ;
+  wire \port$530$11 ;
+  output \port$530$12 ;
+  wire \port$530$12 ;
+  output \port$530$13 ;
+  wire \port$530$13 ;
+  output \port$530$14 ;
+  wire \port$530$14 ;
+  output \port$530$15 ;
+  wire \port$530$15 ;
+  output \port$530$2 ;
+  wire \port$530$2 ;
+  output \port$530$3 ;
+  wire \port$530$3 ;
+  output \port$530$4 ;
+  wire \port$530$4 ;
+  output \port$530$5 ;
+  wire \port$530$5 ;
+  output \port$530$6 ;
+  wire \port$530$6 ;
+  output \port$530$7 ;
+  wire \port$530$7 ;
+  output \port$530$8 ;
+  wire \port$530$8 ;
+  output \port$530$9 ;
+  wire \port$530$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38201,19 +38199,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$532$0 , \port$532$1 , \port$532
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$532$0 ),
-    .P1(\port$532$1 ),
-    .P10(\port$532$10 ),
-    .P11(\port$532$11 ),
-    .P12(\port$532$12 ),
-    .P13(\port$532$13 ),
-    .P14(\port$532$14 ),
-    .P15(\port$532$15 ),
+    .P0(\port$530$0 ),
+    .P1(\port$530$1 ),
+    .P10(\port$530$10 ),
+    .P11(\port$530$11 ),
+    .P12(\port$530$12 ),
+    .P13(\port$530$13 ),
+    .P14(\port$530$14 ),
+    .P15(\port$530$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$532$2 ),
+    .P2(\port$530$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38224,30 +38222,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$532$0 , \port$532$1 , \port$532
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$532$3 ),
+    .P3(\port$530$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$532$4 ),
-    .P5(\port$532$5 ),
-    .P6(\port$532$6 ),
-    .P7(\port$532$7 ),
-    .P8(\port$532$8 ),
-    .P9(\port$532$9 ),
+    .P4(\port$530$4 ),
+    .P5(\port$530$5 ),
+    .P6(\port$530$6 ),
+    .P7(\port$530$7 ),
+    .P8(\port$530$8 ),
+    .P9(\port$530$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
+  assign p36[15:0] = { \port$530$15 , \port$530$14 , \port$530$13 , \port$530$12 , \port$530$11 , \port$530$10 , \port$530$9 , \port$530$8 , \port$530$7 , \port$530$6 , \port$530$5 , \port$530$4 , \port$530$3 , \port$530$2 , \port$530$1 , \port$530$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$548$0 , \port$548$1 , \port$548$2 , \port$548$3 , \port$548$4 , \port$548$5 , \port$548$6 , \port$548$7 , \port$548$8 , \port$548$9 , \port$548$10 , \port$548$11 , \port$548$12 , \port$548$13 , \port$548$14 , \port$548$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38255,38 +38253,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$548$0 , \port$548$1 , \port$548
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$548$0 ;
-  wire \port$548$0 ;
-  output \port$548$1 ;
-  wire \port$548$1 ;
-  output \port$548$10 ;
-  wire \port$548$10 ;
-  output \port$548$11 ;
-  wire \port$548$11 ;
-  output \port$548$12 ;
-  wire \port$548$12 ;
-  output \port$548$13 ;
-  wire \port$548$13 ;
-  output \port$548$14 ;
-  wire \port$548$14 ;
-  output \port$548$15 ;
-  wire \port$548$15 ;
-  output \port$548$2 ;
-  wire \port$548$2 ;
-  output \port$548$3 ;
-  wire \port$548$3 ;
-  output \port$548$4 ;
-  wire \port$548$4 ;
-  output \port$548$5 ;
-  wire \port$548$5 ;
-  output \port$548$6 ;
-  wire \port$548$6 ;
-  output \port$548$7 ;
-  wire \port$548$7 ;
-  output \port$548$8 ;
-  wire \port$548$8 ;
-  output \port$548$9 ;
-  wire \port$548$9 ;
+  output \port$546$0 ;
+  wire \port$546$0 ;
+  output \port$546$1 ;
+  wire \port$546$1 ;
+  output \port$546$10 ;
+  wire \port$546$10 ;
+  output \port$546$11 ;
+  wire \port$546$11 ;
+  output \port$546$12 ;
+  wire \port$546$12 ;
+  output \port$546$13 ;
+  wire \port$546$13 ;
+  output \port$546$14 ;
+  wire \port$546$14 ;
+  output \port$546$15 ;
+  wire \port$546$15 ;
+  output \port$546$2 ;
+  wire \port$546$2 ;
+  output \port$546$3 ;
+  wire \port$546$3 ;
+  output \port$546$4 ;
+  wire \port$546$4 ;
+  output \port$546$5 ;
+  wire \port$546$5 ;
+  output \port$546$6 ;
+  wire \port$546$6 ;
+  output \port$546$7 ;
+  wire \port$546$7 ;
+  output \port$546$8 ;
+  wire \port$546$8 ;
+  output \port$546$9 ;
+  wire \port$546$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38362,19 +38360,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$548$0 , \port$548$1 , \port$548
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$548$0 ),
-    .P1(\port$548$1 ),
-    .P10(\port$548$10 ),
-    .P11(\port$548$11 ),
-    .P12(\port$548$12 ),
-    .P13(\port$548$13 ),
-    .P14(\port$548$14 ),
-    .P15(\port$548$15 ),
+    .P0(\port$546$0 ),
+    .P1(\port$546$1 ),
+    .P10(\port$546$10 ),
+    .P11(\port$546$11 ),
+    .P12(\port$546$12 ),
+    .P13(\port$546$13 ),
+    .P14(\port$546$14 ),
+    .P15(\port$546$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$548$2 ),
+    .P2(\port$546$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38385,30 +38383,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$548$0 , \port$548$1 , \port$548
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$548$3 ),
+    .P3(\port$546$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$548$4 ),
-    .P5(\port$548$5 ),
-    .P6(\port$548$6 ),
-    .P7(\port$548$7 ),
-    .P8(\port$548$8 ),
-    .P9(\port$548$9 ),
+    .P4(\port$546$4 ),
+    .P5(\port$546$5 ),
+    .P6(\port$546$6 ),
+    .P7(\port$546$7 ),
+    .P8(\port$546$8 ),
+    .P9(\port$546$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$548$15 , \port$548$14 , \port$548$13 , \port$548$12 , \port$548$11 , \port$548$10 , \port$548$9 , \port$548$8 , \port$548$7 , \port$548$6 , \port$548$5 , \port$548$4 , \port$548$3 , \port$548$2 , \port$548$1 , \port$548$0  };
+  assign p36[15:0] = { \port$546$15 , \port$546$14 , \port$546$13 , \port$546$12 , \port$546$11 , \port$546$10 , \port$546$9 , \port$546$8 , \port$546$7 , \port$546$6 , \port$546$5 , \port$546$4 , \port$546$3 , \port$546$2 , \port$546$1 , \port$546$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$564$0 , \port$564$1 , \port$564$2 , \port$564$3 , \port$564$4 , \port$564$5 , \port$564$6 , \port$564$7 , \port$564$8 , \port$564$9 , \port$564$10 , \port$564$11 , \port$564$12 , \port$564$13 , \port$564$14 , \port$564$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$562$0 , \port$562$1 , \port$562$2 , \port$562$3 , \port$562$4 , \port$562$5 , \port$562$6 , \port$562$7 , \port$562$8 , \port$562$9 , \port$562$10 , \port$562$11 , \port$562$12 , \port$562$13 , \port$562$14 , \port$562$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38416,38 +38414,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$564$0 , \port$564$1 , \port$564
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$564$0 ;
-  wire \port$564$0 ;
-  output \port$564$1 ;
-  wire \port$564$1 ;
-  output \port$564$10 ;
-  wire \port$564$10 ;
-  output \port$564$11 ;
-  wire \port$564$11 ;
-  output \port$564$12 ;
-  wire \port$564$12 ;
-  output \port$564$13 ;
-  wire \port$564$13 ;
-  output \port$564$14 ;
-  wire \port$564$14 ;
-  output \port$564$15 ;
-  wire \port$564$15 ;
-  output \port$564$2 ;
-  wire \port$564$2 ;
-  output \port$564$3 ;
-  wire \port$564$3 ;
-  output \port$564$4 ;
-  wire \port$564$4 ;
-  output \port$564$5 ;
-  wire \port$564$5 ;
-  output \port$564$6 ;
-  wire \port$564$6 ;
-  output \port$564$7 ;
-  wire \port$564$7 ;
-  output \port$564$8 ;
-  wire \port$564$8 ;
-  output \port$564$9 ;
-  wire \port$564$9 ;
+  output \port$562$0 ;
+  wire \port$562$0 ;
+  output \port$562$1 ;
+  wire \port$562$1 ;
+  output \port$562$10 ;
+  wire \port$562$10 ;
+  output \port$562$11 ;
+  wire \port$562$11 ;
+  output \port$562$12 ;
+  wire \port$562$12 ;
+  output \port$562$13 ;
+  wire \port$562$13 ;
+  output \port$562$14 ;
+  wire \port$562$14 ;
+  output \port$562$15 ;
+  wire \port$562$15 ;
+  output \port$562$2 ;
+  wire \port$562$2 ;
+  output \port$562$3 ;
+  wire \port$562$3 ;
+  output \port$562$4 ;
+  wire \port$562$4 ;
+  output \port$562$5 ;
+  wire \port$562$5 ;
+  output \port$562$6 ;
+  wire \port$562$6 ;
+  output \port$562$7 ;
+  wire \port$562$7 ;
+  output \port$562$8 ;
+  wire \port$562$8 ;
+  output \port$562$9 ;
+  wire \port$562$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38523,19 +38521,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$564$0 , \port$564$1 , \port$564
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$564$0 ),
-    .P1(\port$564$1 ),
-    .P10(\port$564$10 ),
-    .P11(\port$564$11 ),
-    .P12(\port$564$12 ),
-    .P13(\port$564$13 ),
-    .P14(\port$564$14 ),
-    .P15(\port$564$15 ),
+    .P0(\port$562$0 ),
+    .P1(\port$562$1 ),
+    .P10(\port$562$10 ),
+    .P11(\port$562$11 ),
+    .P12(\port$562$12 ),
+    .P13(\port$562$13 ),
+    .P14(\port$562$14 ),
+    .P15(\port$562$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$564$2 ),
+    .P2(\port$562$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38546,30 +38544,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$564$0 , \port$564$1 , \port$564
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$564$3 ),
+    .P3(\port$562$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$564$4 ),
-    .P5(\port$564$5 ),
-    .P6(\port$564$6 ),
-    .P7(\port$564$7 ),
-    .P8(\port$564$8 ),
-    .P9(\port$564$9 ),
+    .P4(\port$562$4 ),
+    .P5(\port$562$5 ),
+    .P6(\port$562$6 ),
+    .P7(\port$562$7 ),
+    .P8(\port$562$8 ),
+    .P9(\port$562$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$564$15 , \port$564$14 , \port$564$13 , \port$564$12 , \port$564$11 , \port$564$10 , \port$564$9 , \port$564$8 , \port$564$7 , \port$564$6 , \port$564$5 , \port$564$4 , \port$564$3 , \port$564$2 , \port$564$1 , \port$564$0  };
+  assign p36[15:0] = { \port$562$15 , \port$562$14 , \port$562$13 , \port$562$12 , \port$562$11 , \port$562$10 , \port$562$9 , \port$562$8 , \port$562$7 , \port$562$6 , \port$562$5 , \port$562$4 , \port$562$3 , \port$562$2 , \port$562$1 , \port$562$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$580$0 , \port$580$1 , \port$580$2 , \port$580$3 , \port$580$4 , \port$580$5 , \port$580$6 , \port$580$7 , \port$580$8 , \port$580$9 , \port$580$10 , \port$580$11 , \port$580$12 , \port$580$13 , \port$580$14 , \port$580$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$578$0 , \port$578$1 , \port$578$2 , \port$578$3 , \port$578$4 , \port$578$5 , \port$578$6 , \port$578$7 , \port$578$8 , \port$578$9 , \port$578$10 , \port$578$11 , \port$578$12 , \port$578$13 , \port$578$14 , \port$578$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38577,38 +38575,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$580$0 , \port$580$1 , \port$580
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$580$0 ;
-  wire \port$580$0 ;
-  output \port$580$1 ;
-  wire \port$580$1 ;
-  output \port$580$10 ;
-  wire \port$580$10 ;
-  output \port$580$11 ;
-  wire \port$580$11 ;
-  output \port$580$12 ;
-  wire \port$580$12 ;
-  output \port$580$13 ;
-  wire \port$580$13 ;
-  output \port$580$14 ;
-  wire \port$580$14 ;
-  output \port$580$15 ;
-  wire \port$580$15 ;
-  output \port$580$2 ;
-  wire \port$580$2 ;
-  output \port$580$3 ;
-  wire \port$580$3 ;
-  output \port$580$4 ;
-  wire \port$580$4 ;
-  output \port$580$5 ;
-  wire \port$580$5 ;
-  output \port$580$6 ;
-  wire \port$580$6 ;
-  output \port$580$7 ;
-  wire \port$580$7 ;
-  output \port$580$8 ;
-  wire \port$580$8 ;
-  output \port$580$9 ;
-  wire \port$580$9 ;
+  output \port$578$0 ;
+  wire \port$578$0 ;
+  output \port$578$1 ;
+  wire \port$578$1 ;
+  output \port$578$10 ;
+  wire \port$578$10 ;
+  output \port$578$11 ;
+  wire \port$578$11 ;
+  output \port$578$12 ;
+  wire \port$578$12 ;
+  output \port$578$13 ;
+  wire \port$578$13 ;
+  output \port$578$14 ;
+  wire \port$578$14 ;
+  output \port$578$15 ;
+  wire \port$578$15 ;
+  output \port$578$2 ;
+  wire \port$578$2 ;
+  output \port$578$3 ;
+  wire \port$578$3 ;
+  output \port$578$4 ;
+  wire \port$578$4 ;
+  output \port$578$5 ;
+  wire \port$578$5 ;
+  output \port$578$6 ;
+  wire \port$578$6 ;
+  output \port$578$7 ;
+  wire \port$578$7 ;
+  output \port$578$8 ;
+  wire \port$578$8 ;
+  output \port$578$9 ;
+  wire \port$578$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38684,19 +38682,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$580$0 , \port$580$1 , \port$580
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$580$0 ),
-    .P1(\port$580$1 ),
-    .P10(\port$580$10 ),
-    .P11(\port$580$11 ),
-    .P12(\port$580$12 ),
-    .P13(\port$580$13 ),
-    .P14(\port$580$14 ),
-    .P15(\port$580$15 ),
+    .P0(\port$578$0 ),
+    .P1(\port$578$1 ),
+    .P10(\port$578$10 ),
+    .P11(\port$578$11 ),
+    .P12(\port$578$12 ),
+    .P13(\port$578$13 ),
+    .P14(\port$578$14 ),
+    .P15(\port$578$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$580$2 ),
+    .P2(\port$578$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38707,30 +38705,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$580$0 , \port$580$1 , \port$580
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$580$3 ),
+    .P3(\port$578$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$580$4 ),
-    .P5(\port$580$5 ),
-    .P6(\port$580$6 ),
-    .P7(\port$580$7 ),
-    .P8(\port$580$8 ),
-    .P9(\port$580$9 ),
+    .P4(\port$578$4 ),
+    .P5(\port$578$5 ),
+    .P6(\port$578$6 ),
+    .P7(\port$578$7 ),
+    .P8(\port$578$8 ),
+    .P9(\port$578$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$580$15 , \port$580$14 , \port$580$13 , \port$580$12 , \port$580$11 , \port$580$10 , \port$580$9 , \port$580$8 , \port$580$7 , \port$580$6 , \port$580$5 , \port$580$4 , \port$580$3 , \port$580$2 , \port$580$1 , \port$580$0  };
+  assign p36[15:0] = { \port$578$15 , \port$578$14 , \port$578$13 , \port$578$12 , \port$578$11 , \port$578$10 , \port$578$9 , \port$578$8 , \port$578$7 , \port$578$6 , \port$578$5 , \port$578$4 , \port$578$3 , \port$578$2 , \port$578$1 , \port$578$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$596$0 , \port$596$1 , \port$596$2 , \port$596$3 , \port$596$4 , \port$596$5 , \port$596$6 , \port$596$7 , \port$596$8 , \port$596$9 , \port$596$10 , \port$596$11 , \port$596$12 , \port$596$13 , \port$596$14 , \port$596$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$594$0 , \port$594$1 , \port$594$2 , \port$594$3 , \port$594$4 , \port$594$5 , \port$594$6 , \port$594$7 , \port$594$8 , \port$594$9 , \port$594$10 , \port$594$11 , \port$594$12 , \port$594$13 , \port$594$14 , \port$594$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38738,38 +38736,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$596$0 , \port$596$1 , \port$596
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$596$0 ;
-  wire \port$596$0 ;
-  output \port$596$1 ;
-  wire \port$596$1 ;
-  output \port$596$10 ;
-  wire \port$596$10 ;
-  output \port$596$11 ;
-  wire \port$596$11 ;
-  output \port$596$12 ;
-  wire \port$596$12 ;
-  output \port$596$13 ;
-  wire \port$596$13 ;
-  output \port$596$14 ;
-  wire \port$596$14 ;
-  output \port$596$15 ;
-  wire \port$596$15 ;
-  output \port$596$2 ;
-  wire \port$596$2 ;
-  output \port$596$3 ;
-  wire \port$596$3 ;
-  output \port$596$4 ;
-  wire \port$596$4 ;
-  output \port$596$5 ;
-  wire \port$596$5 ;
-  output \port$596$6 ;
-  wire \port$596$6 ;
-  output \port$596$7 ;
-  wire \port$596$7 ;
-  output \port$596$8 ;
-  wire \port$596$8 ;
-  output \port$596$9 ;
-  wire \port$596$9 ;
+  output \port$594$0 ;
+  wire \port$594$0 ;
+  output \port$594$1 ;
+  wire \port$594$1 ;
+  output \port$594$10 ;
+  wire \port$594$10 ;
+  output \port$594$11 ;
+  wire \port$594$11 ;
+  output \port$594$12 ;
+  wire \port$594$12 ;
+  output \port$594$13 ;
+  wire \port$594$13 ;
+  output \port$594$14 ;
+  wire \port$594$14 ;
+  output \port$594$15 ;
+  wire \port$594$15 ;
+  output \port$594$2 ;
+  wire \port$594$2 ;
+  output \port$594$3 ;
+  wire \port$594$3 ;
+  output \port$594$4 ;
+  wire \port$594$4 ;
+  output \port$594$5 ;
+  wire \port$594$5 ;
+  output \port$594$6 ;
+  wire \port$594$6 ;
+  output \port$594$7 ;
+  wire \port$594$7 ;
+  output \port$594$8 ;
+  wire \port$594$8 ;
+  output \port$594$9 ;
+  wire \port$594$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38845,19 +38843,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$596$0 , \port$596$1 , \port$596
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$596$0 ),
-    .P1(\port$596$1 ),
-    .P10(\port$596$10 ),
-    .P11(\port$596$11 ),
-    .P12(\port$596$12 ),
-    .P13(\port$596$13 ),
-    .P14(\port$596$14 ),
-    .P15(\port$596$15 ),
+    .P0(\port$594$0 ),
+    .P1(\port$594$1 ),
+    .P10(\port$594$10 ),
+    .P11(\port$594$11 ),
+    .P12(\port$594$12 ),
+    .P13(\port$594$13 ),
+    .P14(\port$594$14 ),
+    .P15(\port$594$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$596$2 ),
+    .P2(\port$594$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38868,30 +38866,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$596$0 , \port$596$1 , \port$596
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$596$3 ),
+    .P3(\port$594$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$596$4 ),
-    .P5(\port$596$5 ),
-    .P6(\port$596$6 ),
-    .P7(\port$596$7 ),
-    .P8(\port$596$8 ),
-    .P9(\port$596$9 ),
+    .P4(\port$594$4 ),
+    .P5(\port$594$5 ),
+    .P6(\port$594$6 ),
+    .P7(\port$594$7 ),
+    .P8(\port$594$8 ),
+    .P9(\port$594$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$596$15 , \port$596$14 , \port$596$13 , \port$596$12 , \port$596$11 , \port$596$10 , \port$596$9 , \port$596$8 , \port$596$7 , \port$596$6 , \port$596$5 , \port$596$4 , \port$596$3 , \port$596$2 , \port$596$1 , \port$596$0  };
+  assign p36[15:0] = { \port$594$15 , \port$594$14 , \port$594$13 , \port$594$12 , \port$594$11 , \port$594$10 , \port$594$9 , \port$594$8 , \port$594$7 , \port$594$6 , \port$594$5 , \port$594$4 , \port$594$3 , \port$594$2 , \port$594$1 , \port$594$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612$2 , \port$612$3 , \port$612$4 , \port$612$5 , \port$612$6 , \port$612$7 , \port$612$8 , \port$612$9 , \port$612$10 , \port$612$11 , \port$612$12 , \port$612$13 , \port$612$14 , \port$612$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38899,38 +38897,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$612$0 ;
-  wire \port$612$0 ;
-  output \port$612$1 ;
-  wire \port$612$1 ;
-  output \port$612$10 ;
-  wire \port$612$10 ;
-  output \port$612$11 ;
-  wire \port$612$11 ;
-  output \port$612$12 ;
-  wire \port$612$12 ;
-  output \port$612$13 ;
-  wire \port$612$13 ;
-  output \port$612$14 ;
-  wire \port$612$14 ;
-  output \port$612$15 ;
-  wire \port$612$15 ;
-  output \port$612$2 ;
-  wire \port$612$2 ;
-  output \port$612$3 ;
-  wire \port$612$3 ;
-  output \port$612$4 ;
-  wire \port$612$4 ;
-  output \port$612$5 ;
-  wire \port$612$5 ;
-  output \port$612$6 ;
-  wire \port$612$6 ;
-  output \port$612$7 ;
-  wire \port$612$7 ;
-  output \port$612$8 ;
-  wire \port$612$8 ;
-  output \port$612$9 ;
-  wire \port$612$9 ;
+  output \port$610$0 ;
+  wire \port$610$0 ;
+  output \port$610$1 ;
+  wire \port$610$1 ;
+  output \port$610$10 ;
+  wire \port$610$10 ;
+  output \port$610$11 ;
+  wire \port$610$11 ;
+  output \port$610$12 ;
+  wire \port$610$12 ;
+  output \port$610$13 ;
+  wire \port$610$13 ;
+  output \port$610$14 ;
+  wire \port$610$14 ;
+  output \port$610$15 ;
+  wire \port$610$15 ;
+  output \port$610$2 ;
+  wire \port$610$2 ;
+  output \port$610$3 ;
+  wire \port$610$3 ;
+  output \port$610$4 ;
+  wire \port$610$4 ;
+  output \port$610$5 ;
+  wire \port$610$5 ;
+  output \port$610$6 ;
+  wire \port$610$6 ;
+  output \port$610$7 ;
+  wire \port$610$7 ;
+  output \port$610$8 ;
+  wire \port$610$8 ;
+  output \port$610$9 ;
+  wire \port$610$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39006,19 +39004,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$612$0 ),
-    .P1(\port$612$1 ),
-    .P10(\port$612$10 ),
-    .P11(\port$612$11 ),
-    .P12(\port$612$12 ),
-    .P13(\port$612$13 ),
-    .P14(\port$612$14 ),
-    .P15(\port$612$15 ),
+    .P0(\port$610$0 ),
+    .P1(\port$610$1 ),
+    .P10(\port$610$10 ),
+    .P11(\port$610$11 ),
+    .P12(\port$610$12 ),
+    .P13(\port$610$13 ),
+    .P14(\port$610$14 ),
+    .P15(\port$610$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$612$2 ),
+    .P2(\port$610$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39029,30 +39027,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$612$0 , \port$612$1 , \port$612
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$612$3 ),
+    .P3(\port$610$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$612$4 ),
-    .P5(\port$612$5 ),
-    .P6(\port$612$6 ),
-    .P7(\port$612$7 ),
-    .P8(\port$612$8 ),
-    .P9(\port$612$9 ),
+    .P4(\port$610$4 ),
+    .P5(\port$610$5 ),
+    .P6(\port$610$6 ),
+    .P7(\port$610$7 ),
+    .P8(\port$610$8 ),
+    .P9(\port$610$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$612$15 , \port$612$14 , \port$612$13 , \port$612$12 , \port$612$11 , \port$612$10 , \port$612$9 , \port$612$8 , \port$612$7 , \port$612$6 , \port$612$5 , \port$612$4 , \port$612$3 , \port$612$2 , \port$612$1 , \port$612$0  };
+  assign p36[15:0] = { \port$610$15 , \port$610$14 , \port$610$13 , \port$610$12 , \port$610$11 , \port$610$10 , \port$610$9 , \port$610$8 , \port$610$7 , \port$610$6 , \port$610$5 , \port$610$4 , \port$610$3 , \port$610$2 , \port$610$1 , \port$610$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$628$0 , \port$628$1 , \port$628$2 , \port$628$3 , \port$628$4 , \port$628$5 , \port$628$6 , \port$628$7 , \port$628$8 , \port$628$9 , \port$628$10 , \port$628$11 , \port$628$12 , \port$628$13 , \port$628$14 , \port$628$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39060,38 +39058,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$628$0 , \port$628$1 , \port$628
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$628$0 ;
-  wire \port$628$0 ;
-  output \port$628$1 ;
-  wire \port$628$1 ;
-  output \port$628$10 ;
-  wire \port$628$10 ;
-  output \port$628$11 ;
-  wire \port$628$11 ;
-  output \port$628$12 ;
-  wire \port$628$12 ;
-  output \port$628$13 ;
-  wire \port$628$13 ;
-  output \port$628$14 ;
-  wire \port$628$14 ;
-  output \port$628$15 ;
-  wire \port$628$15 ;
-  output \port$628$2 ;
-  wire \port$628$2 ;
-  output \port$628$3 ;
-  wire \port$628$3 ;
-  output \port$628$4 ;
-  wire \port$628$4 ;
-  output \port$628$5 ;
-  wire \port$628$5 ;
-  output \port$628$6 ;
-  wire \port$628$6 ;
-  output \port$628$7 ;
-  wire \port$628$7 ;
-  output \port$628$8 ;
-  wire \port$628$8 ;
-  output \port$628$9 ;
-  wire \port$628$9 ;
+  output \port$626$0 ;
+  wire \port$626$0 ;
+  output \port$626$1 ;
+  wire \port$626$1 ;
+  output \port$626$10 ;
+  wire \port$626$10 ;
+  output \port$626$11 ;
+  wire \port$626$11 ;
+  output \port$626$12 ;
+  wire \port$626$12 ;
+  output \port$626$13 ;
+  wire \port$626$13 ;
+  output \port$626$14 ;
+  wire \port$626$14 ;
+  output \port$626$15 ;
+  wire \port$626$15 ;
+  output \port$626$2 ;
+  wire \port$626$2 ;
+  output \port$626$3 ;
+  wire \port$626$3 ;
+  output \port$626$4 ;
+  wire \port$626$4 ;
+  output \port$626$5 ;
+  wire \port$626$5 ;
+  output \port$626$6 ;
+  wire \port$626$6 ;
+  output \port$626$7 ;
+  wire \port$626$7 ;
+  output \port$626$8 ;
+  wire \port$626$8 ;
+  output \port$626$9 ;
+  wire \port$626$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39167,19 +39165,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$628$0 , \port$628$1 , \port$628
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$628$0 ),
-    .P1(\port$628$1 ),
-    .P10(\port$628$10 ),
-    .P11(\port$628$11 ),
-    .P12(\port$628$12 ),
-    .P13(\port$628$13 ),
-    .P14(\port$628$14 ),
-    .P15(\port$628$15 ),
+    .P0(\port$626$0 ),
+    .P1(\port$626$1 ),
+    .P10(\port$626$10 ),
+    .P11(\port$626$11 ),
+    .P12(\port$626$12 ),
+    .P13(\port$626$13 ),
+    .P14(\port$626$14 ),
+    .P15(\port$626$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$628$2 ),
+    .P2(\port$626$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39190,30 +39188,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$628$0 , \port$628$1 , \port$628
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$628$3 ),
+    .P3(\port$626$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$628$4 ),
-    .P5(\port$628$5 ),
-    .P6(\port$628$6 ),
-    .P7(\port$628$7 ),
-    .P8(\port$628$8 ),
-    .P9(\port$628$9 ),
+    .P4(\port$626$4 ),
+    .P5(\port$626$5 ),
+    .P6(\port$626$6 ),
+    .P7(\port$626$7 ),
+    .P8(\port$626$8 ),
+    .P9(\port$626$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$628$15 , \port$628$14 , \port$628$13 , \port$628$12 , \port$628$11 , \port$628$10 , \port$628$9 , \port$628$8 , \port$628$7 , \port$628$6 , \port$628$5 , \port$628$4 , \port$628$3 , \port$628$2 , \port$628$1 , \port$628$0  };
+  assign p36[15:0] = { \port$626$15 , \port$626$14 , \port$626$13 , \port$626$12 , \port$626$11 , \port$626$10 , \port$626$9 , \port$626$8 , \port$626$7 , \port$626$6 , \port$626$5 , \port$626$4 , \port$626$3 , \port$626$2 , \port$626$1 , \port$626$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$644$0 , \port$644$1 , \port$644$2 , \port$644$3 , \port$644$4 , \port$644$5 , \port$644$6 , \port$644$7 , \port$644$8 , \port$644$9 , \port$644$10 , \port$644$11 , \port$644$12 , \port$644$13 , \port$644$14 , \port$644$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39221,38 +39219,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$644$0 , \port$644$1 , \port$644
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$644$0 ;
-  wire \port$644$0 ;
-  output \port$644$1 ;
-  wire \port$644$1 ;
-  output \port$644$10 ;
-  wire \port$644$10 ;
-  output \port$644$11 ;
-  wire \port$644$11 ;
-  output \port$644$12 ;
-  wire \port$644$12 ;
-  output \port$644$13 ;
-  wire \port$644$13 ;
-  output \port$644$14 ;
-  wire \port$644$14 ;
-  output \port$644$15 ;
-  wire \port$644$15 ;
-  output \port$644$2 ;
-  wire \port$644$2 ;
-  output \port$644$3 ;
-  wire \port$644$3 ;
-  output \port$644$4 ;
-  wire \port$644$4 ;
-  output \port$644$5 ;
-  wire \port$644$5 ;
-  output \port$644$6 ;
-  wire \port$644$6 ;
-  output \port$644$7 ;
-  wire \port$644$7 ;
-  output \port$644$8 ;
-  wire \port$644$8 ;
-  output \port$644$9 ;
-  wire \port$644$9 ;
+  output \port$642$0 ;
+  wire \port$642$0 ;
+  output \port$642$1 ;
+  wire \port$642$1 ;
+  output \port$642$10 ;
+  wire \port$642$10 ;
+  output \port$642$11 ;
+  wire \port$642$11 ;
+  output \port$642$12 ;
+  wire \port$642$12 ;
+  output \port$642$13 ;
+  wire \port$642$13 ;
+  output \port$642$14 ;
+  wire \port$642$14 ;
+  output \port$642$15 ;
+  wire \port$642$15 ;
+  output \port$642$2 ;
+  wire \port$642$2 ;
+  output \port$642$3 ;
+  wire \port$642$3 ;
+  output \port$642$4 ;
+  wire \port$642$4 ;
+  output \port$642$5 ;
+  wire \port$642$5 ;
+  output \port$642$6 ;
+  wire \port$642$6 ;
+  output \port$642$7 ;
+  wire \port$642$7 ;
+  output \port$642$8 ;
+  wire \port$642$8 ;
+  output \port$642$9 ;
+  wire \port$642$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39328,19 +39326,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$644$0 , \port$644$1 , \port$644
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$644$0 ),
-    .P1(\port$644$1 ),
-    .P10(\port$644$10 ),
-    .P11(\port$644$11 ),
-    .P12(\port$644$12 ),
-    .P13(\port$644$13 ),
-    .P14(\port$644$14 ),
-    .P15(\port$644$15 ),
+    .P0(\port$642$0 ),
+    .P1(\port$642$1 ),
+    .P10(\port$642$10 ),
+    .P11(\port$642$11 ),
+    .P12(\port$642$12 ),
+    .P13(\port$642$13 ),
+    .P14(\port$642$14 ),
+    .P15(\port$642$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$644$2 ),
+    .P2(\port$642$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39351,30 +39349,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$644$0 , \port$644$1 , \port$644
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$644$3 ),
+    .P3(\port$642$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$644$4 ),
-    .P5(\port$644$5 ),
-    .P6(\port$644$6 ),
-    .P7(\port$644$7 ),
-    .P8(\port$644$8 ),
-    .P9(\port$644$9 ),
+    .P4(\port$642$4 ),
+    .P5(\port$642$5 ),
+    .P6(\port$642$6 ),
+    .P7(\port$642$7 ),
+    .P8(\port$642$8 ),
+    .P9(\port$642$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$644$15 , \port$644$14 , \port$644$13 , \port$644$12 , \port$644$11 , \port$644$10 , \port$644$9 , \port$644$8 , \port$644$7 , \port$644$6 , \port$644$5 , \port$644$4 , \port$644$3 , \port$644$2 , \port$644$1 , \port$644$0  };
+  assign p36[15:0] = { \port$642$15 , \port$642$14 , \port$642$13 , \port$642$12 , \port$642$11 , \port$642$10 , \port$642$9 , \port$642$8 , \port$642$7 , \port$642$6 , \port$642$5 , \port$642$4 , \port$642$3 , \port$642$2 , \port$642$1 , \port$642$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$660$0 , \port$660$1 , \port$660$2 , \port$660$3 , \port$660$4 , \port$660$5 , \port$660$6 , \port$660$7 , \port$660$8 , \port$660$9 , \port$660$10 , \port$660$11 , \port$660$12 , \port$660$13 , \port$660$14 , \port$660$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39382,38 +39380,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$660$0 , \port$660$1 , \port$660
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$660$0 ;
-  wire \port$660$0 ;
-  output \port$660$1 ;
-  wire \port$660$1 ;
-  output \port$660$10 ;
-  wire \port$660$10 ;
-  output \port$660$11 ;
-  wire \port$660$11 ;
-  output \port$660$12 ;
-  wire \port$660$12 ;
-  output \port$660$13 ;
-  wire \port$660$13 ;
-  output \port$660$14 ;
-  wire \port$660$14 ;
-  output \port$660$15 ;
-  wire \port$660$15 ;
-  output \port$660$2 ;
-  wire \port$660$2 ;
-  output \port$660$3 ;
-  wire \port$660$3 ;
-  output \port$660$4 ;
-  wire \port$660$4 ;
-  output \port$660$5 ;
-  wire \port$660$5 ;
-  output \port$660$6 ;
-  wire \port$660$6 ;
-  output \port$660$7 ;
-  wire \port$660$7 ;
-  output \port$660$8 ;
-  wire \port$660$8 ;
-  output \port$660$9 ;
-  wire \port$660$9 ;
+  output \port$658$0 ;
+  wire \port$658$0 ;
+  output \port$658$1 ;
+  wire \port$658$1 ;
+  output \port$658$10 ;
+  wire \port$658$10 ;
+  output \port$658$11 ;
+  wire \port$658$11 ;
+  output \port$658$12 ;
+  wire \port$658$12 ;
+  output \port$658$13 ;
+  wire \port$658$13 ;
+  output \port$658$14 ;
+  wire \port$658$14 ;
+  output \port$658$15 ;
+  wire \port$658$15 ;
+  output \port$658$2 ;
+  wire \port$658$2 ;
+  output \port$658$3 ;
+  wire \port$658$3 ;
+  output \port$658$4 ;
+  wire \port$658$4 ;
+  output \port$658$5 ;
+  wire \port$658$5 ;
+  output \port$658$6 ;
+  wire \port$658$6 ;
+  output \port$658$7 ;
+  wire \port$658$7 ;
+  output \port$658$8 ;
+  wire \port$658$8 ;
+  output \port$658$9 ;
+  wire \port$658$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39489,19 +39487,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$660$0 , \port$660$1 , \port$660
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$660$0 ),
-    .P1(\port$660$1 ),
-    .P10(\port$660$10 ),
-    .P11(\port$660$11 ),
-    .P12(\port$660$12 ),
-    .P13(\port$660$13 ),
-    .P14(\port$660$14 ),
-    .P15(\port$660$15 ),
+    .P0(\port$658$0 ),
+    .P1(\port$658$1 ),
+    .P10(\port$658$10 ),
+    .P11(\port$658$11 ),
+    .P12(\port$658$12 ),
+    .P13(\port$658$13 ),
+    .P14(\port$658$14 ),
+    .P15(\port$658$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$660$2 ),
+    .P2(\port$658$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39512,30 +39510,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$660$0 , \port$660$1 , \port$660
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$660$3 ),
+    .P3(\port$658$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$660$4 ),
-    .P5(\port$660$5 ),
-    .P6(\port$660$6 ),
-    .P7(\port$660$7 ),
-    .P8(\port$660$8 ),
-    .P9(\port$660$9 ),
+    .P4(\port$658$4 ),
+    .P5(\port$658$5 ),
+    .P6(\port$658$6 ),
+    .P7(\port$658$7 ),
+    .P8(\port$658$8 ),
+    .P9(\port$658$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$660$15 , \port$660$14 , \port$660$13 , \port$660$12 , \port$660$11 , \port$660$10 , \port$660$9 , \port$660$8 , \port$660$7 , \port$660$6 , \port$660$5 , \port$660$4 , \port$660$3 , \port$660$2 , \port$660$1 , \port$660$0  };
+  assign p36[15:0] = { \port$658$15 , \port$658$14 , \port$658$13 , \port$658$12 , \port$658$11 , \port$658$10 , \port$658$9 , \port$658$8 , \port$658$7 , \port$658$6 , \port$658$5 , \port$658$4 , \port$658$3 , \port$658$2 , \port$658$1 , \port$658$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$676$0 , \port$676$1 , \port$676$2 , \port$676$3 , \port$676$4 , \port$676$5 , \port$676$6 , \port$676$7 , \port$676$8 , \port$676$9 , \port$676$10 , \port$676$11 , \port$676$12 , \port$676$13 , \port$676$14 , \port$676$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39543,38 +39541,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$676$0 , \port$676$1 , \port$676
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$676$0 ;
-  wire \port$676$0 ;
-  output \port$676$1 ;
-  wire \port$676$1 ;
-  output \port$676$10 ;
-  wire \port$676$10 ;
-  output \port$676$11 ;
-  wire \port$676$11 ;
-  output \port$676$12 ;
-  wire \port$676$12 ;
-  output \port$676$13 ;
-  wire \port$676$13 ;
-  output \port$676$14 ;
-  wire \port$676$14 ;
-  output \port$676$15 ;
-  wire \port$676$15 ;
-  output \port$676$2 ;
-  wire \port$676$2 ;
-  output \port$676$3 ;
-  wire \port$676$3 ;
-  output \port$676$4 ;
-  wire \port$676$4 ;
-  output \port$676$5 ;
-  wire \port$676$5 ;
-  output \port$676$6 ;
-  wire \port$676$6 ;
-  output \port$676$7 ;
-  wire \port$676$7 ;
-  output \port$676$8 ;
-  wire \port$676$8 ;
-  output \port$676$9 ;
-  wire \port$676$9 ;
+  output \port$674$0 ;
+  wire \port$674$0 ;
+  output \port$674$1 ;
+  wire \port$674$1 ;
+  output \port$674$10 ;
+  wire \port$674$10 ;
+  output \port$674$11 ;
+  wire \port$674$11 ;
+  output \port$674$12 ;
+  wire \port$674$12 ;
+  output \port$674$13 ;
+  wire \port$674$13 ;
+  output \port$674$14 ;
+  wire \port$674$14 ;
+  output \port$674$15 ;
+  wire \port$674$15 ;
+  output \port$674$2 ;
+  wire \port$674$2 ;
+  output \port$674$3 ;
+  wire \port$674$3 ;
+  output \port$674$4 ;
+  wire \port$674$4 ;
+  output \port$674$5 ;
+  wire \port$674$5 ;
+  output \port$674$6 ;
+  wire \port$674$6 ;
+  output \port$674$7 ;
+  wire \port$674$7 ;
+  output \port$674$8 ;
+  wire \port$674$8 ;
+  output \port$674$9 ;
+  wire \port$674$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39650,19 +39648,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$676$0 , \port$676$1 , \port$676
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$676$0 ),
-    .P1(\port$676$1 ),
-    .P10(\port$676$10 ),
-    .P11(\port$676$11 ),
-    .P12(\port$676$12 ),
-    .P13(\port$676$13 ),
-    .P14(\port$676$14 ),
-    .P15(\port$676$15 ),
+    .P0(\port$674$0 ),
+    .P1(\port$674$1 ),
+    .P10(\port$674$10 ),
+    .P11(\port$674$11 ),
+    .P12(\port$674$12 ),
+    .P13(\port$674$13 ),
+    .P14(\port$674$14 ),
+    .P15(\port$674$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$676$2 ),
+    .P2(\port$674$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39673,30 +39671,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$676$0 , \port$676$1 , \port$676
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$676$3 ),
+    .P3(\port$674$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$676$4 ),
-    .P5(\port$676$5 ),
-    .P6(\port$676$6 ),
-    .P7(\port$676$7 ),
-    .P8(\port$676$8 ),
-    .P9(\port$676$9 ),
+    .P4(\port$674$4 ),
+    .P5(\port$674$5 ),
+    .P6(\port$674$6 ),
+    .P7(\port$674$7 ),
+    .P8(\port$674$8 ),
+    .P9(\port$674$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$676$15 , \port$676$14 , \port$676$13 , \port$676$12 , \port$676$11 , \port$676$10 , \port$676$9 , \port$676$8 , \port$676$7 , \port$676$6 , \port$676$5 , \port$676$4 , \port$676$3 , \port$676$2 , \port$676$1 , \port$676$0  };
+  assign p36[15:0] = { \port$674$15 , \port$674$14 , \port$674$13 , \port$674$12 , \port$674$11 , \port$674$10 , \port$674$9 , \port$674$8 , \port$674$7 , \port$674$6 , \port$674$5 , \port$674$4 , \port$674$3 , \port$674$2 , \port$674$1 , \port$674$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$692$0 , \port$692$1 , \port$692$2 , \port$692$3 , \port$692$4 , \port$692$5 , \port$692$6 , \port$692$7 , \port$692$8 , \port$692$9 , \port$692$10 , \port$692$11 , \port$692$12 , \port$692$13 , \port$692$14 , \port$692$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39704,38 +39702,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$692$0 , \port$692$1 , \port$692
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$692$0 ;
-  wire \port$692$0 ;
-  output \port$692$1 ;
-  wire \port$692$1 ;
-  output \port$692$10 ;
-  wire \port$692$10 ;
-  output \port$692$11 ;
-  wire \port$692$11 ;
-  output \port$692$12 ;
-  wire \port$692$12 ;
-  output \port$692$13 ;
-  wire \port$692$13 ;
-  output \port$692$14 ;
-  wire \port$692$14 ;
-  output \port$692$15 ;
-  wire \port$692$15 ;
-  output \port$692$2 ;
-  wire \port$692$2 ;
-  output \port$692$3 ;
-  wire \port$692$3 ;
-  output \port$692$4 ;
-  wire \port$692$4 ;
-  output \port$692$5 ;
-  wire \port$692$5 ;
-  output \port$692$6 ;
-  wire \port$692$6 ;
-  output \port$692$7 ;
-  wire \port$692$7 ;
-  output \port$692$8 ;
-  wire \port$692$8 ;
-  output \port$692$9 ;
-  wire \port$692$9 ;
+  output \port$690$0 ;
+  wire \port$690$0 ;
+  output \port$690$1 ;
+  wire \port$690$1 ;
+  output \port$690$10 ;
+  wire \port$690$10 ;
+  output \port$690$11 ;
+  wire \port$690$11 ;
+  output \port$690$12 ;
+  wire \port$690$12 ;
+  output \port$690$13 ;
+  wire \port$690$13 ;
+  output \port$690$14 ;
+  wire \port$690$14 ;
+  output \port$690$15 ;
+  wire \port$690$15 ;
+  output \port$690$2 ;
+  wire \port$690$2 ;
+  output \port$690$3 ;
+  wire \port$690$3 ;
+  output \port$690$4 ;
+  wire \port$690$4 ;
+  output \port$690$5 ;
+  wire \port$690$5 ;
+  output \port$690$6 ;
+  wire \port$690$6 ;
+  output \port$690$7 ;
+  wire \port$690$7 ;
+  output \port$690$8 ;
+  wire \port$690$8 ;
+  output \port$690$9 ;
+  wire \port$690$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39811,19 +39809,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$692$0 , \port$692$1 , \port$692
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$692$0 ),
-    .P1(\port$692$1 ),
-    .P10(\port$692$10 ),
-    .P11(\port$692$11 ),
-    .P12(\port$692$12 ),
-    .P13(\port$692$13 ),
-    .P14(\port$692$14 ),
-    .P15(\port$692$15 ),
+    .P0(\port$690$0 ),
+    .P1(\port$690$1 ),
+    .P10(\port$690$10 ),
+    .P11(\port$690$11 ),
+    .P12(\port$690$12 ),
+    .P13(\port$690$13 ),
+    .P14(\port$690$14 ),
+    .P15(\port$690$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$692$2 ),
+    .P2(\port$690$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39834,30 +39832,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$692$0 , \port$692$1 , \port$692
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$692$3 ),
+    .P3(\port$690$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$692$4 ),
-    .P5(\port$692$5 ),
-    .P6(\port$692$6 ),
-    .P7(\port$692$7 ),
-    .P8(\port$692$8 ),
-    .P9(\port$692$9 ),
+    .P4(\port$690$4 ),
+    .P5(\port$690$5 ),
+    .P6(\port$690$6 ),
+    .P7(\port$690$7 ),
+    .P8(\port$690$8 ),
+    .P9(\port$690$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$692$15 , \port$692$14 , \port$692$13 , \port$692$12 , \port$692$11 , \port$692$10 , \port$692$9 , \port$692$8 , \port$692$7 , \port$692$6 , \port$692$5 , \port$692$4 , \port$692$3 , \port$692$2 , \port$692$1 , \port$692$0  };
+  assign p36[15:0] = { \port$690$15 , \port$690$14 , \port$690$13 , \port$690$12 , \port$690$11 , \port$690$10 , \port$690$9 , \port$690$8 , \port$690$7 , \port$690$6 , \port$690$5 , \port$690$4 , \port$690$3 , \port$690$2 , \port$690$1 , \port$690$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$708$0 , \port$708$1 , \port$708$2 , \port$708$3 , \port$708$4 , \port$708$5 , \port$708$6 , \port$708$7 , \port$708$8 , \port$708$9 , \port$708$10 , \port$708$11 , \port$708$12 , \port$708$13 , \port$708$14 , \port$708$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39865,38 +39863,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$708$0 , \port$708$1 , \port$708
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$708$0 ;
-  wire \port$708$0 ;
-  output \port$708$1 ;
-  wire \port$708$1 ;
-  output \port$708$10 ;
-  wire \port$708$10 ;
-  output \port$708$11 ;
-  wire \port$708$11 ;
-  output \port$708$12 ;
-  wire \port$708$12 ;
-  output \port$708$13 ;
-  wire \port$708$13 ;
-  output \port$708$14 ;
-  wire \port$708$14 ;
-  output \port$708$15 ;
-  wire \port$708$15 ;
-  output \port$708$2 ;
-  wire \port$708$2 ;
-  output \port$708$3 ;
-  wire \port$708$3 ;
-  output \port$708$4 ;
-  wire \port$708$4 ;
-  output \port$708$5 ;
-  wire \port$708$5 ;
-  output \port$708$6 ;
-  wire \port$708$6 ;
-  output \port$708$7 ;
-  wire \port$708$7 ;
-  output \port$708$8 ;
-  wire \port$708$8 ;
-  output \port$708$9 ;
-  wire \port$708$9 ;
+  output \port$706$0 ;
+  wire \port$706$0 ;
+  output \port$706$1 ;
+  wire \port$706$1 ;
+  output \port$706$10 ;
+  wire \port$706$10 ;
+  output \port$706$11 ;
+  wire \port$706$11 ;
+  output \port$706$12 ;
+  wire \port$706$12 ;
+  output \port$706$13 ;
+  wire \port$706$13 ;
+  output \port$706$14 ;
+  wire \port$706$14 ;
+  output \port$706$15 ;
+  wire \port$706$15 ;
+  output \port$706$2 ;
+  wire \port$706$2 ;
+  output \port$706$3 ;
+  wire \port$706$3 ;
+  output \port$706$4 ;
+  wire \port$706$4 ;
+  output \port$706$5 ;
+  wire \port$706$5 ;
+  output \port$706$6 ;
+  wire \port$706$6 ;
+  output \port$706$7 ;
+  wire \port$706$7 ;
+  output \port$706$8 ;
+  wire \port$706$8 ;
+  output \port$706$9 ;
+  wire \port$706$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39972,19 +39970,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$708$0 , \port$708$1 , \port$708
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$708$0 ),
-    .P1(\port$708$1 ),
-    .P10(\port$708$10 ),
-    .P11(\port$708$11 ),
-    .P12(\port$708$12 ),
-    .P13(\port$708$13 ),
-    .P14(\port$708$14 ),
-    .P15(\port$708$15 ),
+    .P0(\port$706$0 ),
+    .P1(\port$706$1 ),
+    .P10(\port$706$10 ),
+    .P11(\port$706$11 ),
+    .P12(\port$706$12 ),
+    .P13(\port$706$13 ),
+    .P14(\port$706$14 ),
+    .P15(\port$706$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$708$2 ),
+    .P2(\port$706$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39995,30 +39993,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$708$0 , \port$708$1 , \port$708
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$708$3 ),
+    .P3(\port$706$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$708$4 ),
-    .P5(\port$708$5 ),
-    .P6(\port$708$6 ),
-    .P7(\port$708$7 ),
-    .P8(\port$708$8 ),
-    .P9(\port$708$9 ),
+    .P4(\port$706$4 ),
+    .P5(\port$706$5 ),
+    .P6(\port$706$6 ),
+    .P7(\port$706$7 ),
+    .P8(\port$706$8 ),
+    .P9(\port$706$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$708$15 , \port$708$14 , \port$708$13 , \port$708$12 , \port$708$11 , \port$708$10 , \port$708$9 , \port$708$8 , \port$708$7 , \port$708$6 , \port$708$5 , \port$708$4 , \port$708$3 , \port$708$2 , \port$708$1 , \port$708$0  };
+  assign p36[15:0] = { \port$706$15 , \port$706$14 , \port$706$13 , \port$706$12 , \port$706$11 , \port$706$10 , \port$706$9 , \port$706$8 , \port$706$7 , \port$706$6 , \port$706$5 , \port$706$4 , \port$706$3 , \port$706$2 , \port$706$1 , \port$706$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40026,38 +40024,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$724$0 , \port$724$1 , \port$724
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$724$0 ;
-  wire \port$724$0 ;
-  output \port$724$1 ;
-  wire \port$724$1 ;
-  output \port$724$10 ;
-  wire \port$724$10 ;
-  output \port$724$11 ;
-  wire \port$724$11 ;
-  output \port$724$12 ;
-  wire \port$724$12 ;
-  output \port$724$13 ;
-  wire \port$724$13 ;
-  output \port$724$14 ;
-  wire \port$724$14 ;
-  output \port$724$15 ;
-  wire \port$724$15 ;
-  output \port$724$2 ;
-  wire \port$724$2 ;
-  output \port$724$3 ;
-  wire \port$724$3 ;
-  output \port$724$4 ;
-  wire \port$724$4 ;
-  output \port$724$5 ;
-  wire \port$724$5 ;
-  output \port$724$6 ;
-  wire \port$724$6 ;
-  output \port$724$7 ;
-  wire \port$724$7 ;
-  output \port$724$8 ;
-  wire \port$724$8 ;
-  output \port$724$9 ;
-  wire \port$724$9 ;
+  output \port$722$0 ;
+  wire \port$722$0 ;
+  output \port$722$1 ;
+  wire \port$722$1 ;
+  output \port$722$10 ;
+  wire \port$722$10 ;
+  output \port$722$11 ;
+  wire \port$722$11 ;
+  output \port$722$12 ;
+  wire \port$722$12 ;
+  output \port$722$13 ;
+  wire \port$722$13 ;
+  output \port$722$14 ;
+  wire \port$722$14 ;
+  output \port$722$15 ;
+  wire \port$722$15 ;
+  output \port$722$2 ;
+  wire \port$722$2 ;
+  output \port$722$3 ;
+  wire \port$722$3 ;
+  output \port$722$4 ;
+  wire \port$722$4 ;
+  output \port$722$5 ;
+  wire \port$722$5 ;
+  output \port$722$6 ;
+  wire \port$722$6 ;
+  output \port$722$7 ;
+  wire \port$722$7 ;
+  output \port$722$8 ;
+  wire \port$722$8 ;
+  output \port$722$9 ;
+  wire \port$722$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40133,19 +40131,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$724$0 , \port$724$1 , \port$724
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$724$0 ),
-    .P1(\port$724$1 ),
-    .P10(\port$724$10 ),
-    .P11(\port$724$11 ),
-    .P12(\port$724$12 ),
-    .P13(\port$724$13 ),
-    .P14(\port$724$14 ),
-    .P15(\port$724$15 ),
+    .P0(\port$722$0 ),
+    .P1(\port$722$1 ),
+    .P10(\port$722$10 ),
+    .P11(\port$722$11 ),
+    .P12(\port$722$12 ),
+    .P13(\port$722$13 ),
+    .P14(\port$722$14 ),
+    .P15(\port$722$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$724$2 ),
+    .P2(\port$722$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40156,30 +40154,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$724$0 , \port$724$1 , \port$724
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$724$3 ),
+    .P3(\port$722$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$724$4 ),
-    .P5(\port$724$5 ),
-    .P6(\port$724$6 ),
-    .P7(\port$724$7 ),
-    .P8(\port$724$8 ),
-    .P9(\port$724$9 ),
+    .P4(\port$722$4 ),
+    .P5(\port$722$5 ),
+    .P6(\port$722$6 ),
+    .P7(\port$722$7 ),
+    .P8(\port$722$8 ),
+    .P9(\port$722$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$724$15 , \port$724$14 , \port$724$13 , \port$724$12 , \port$724$11 , \port$724$10 , \port$724$9 , \port$724$8 , \port$724$7 , \port$724$6 , \port$724$5 , \port$724$4 , \port$724$3 , \port$724$2 , \port$724$1 , \port$724$0  };
+  assign p36[15:0] = { \port$722$15 , \port$722$14 , \port$722$13 , \port$722$12 , \port$722$11 , \port$722$10 , \port$722$9 , \port$722$8 , \port$722$7 , \port$722$6 , \port$722$5 , \port$722$4 , \port$722$3 , \port$722$2 , \port$722$1 , \port$722$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40187,38 +40185,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$740$0 , \port$740$1 , \port$740
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$740$0 ;
-  wire \port$740$0 ;
-  output \port$740$1 ;
-  wire \port$740$1 ;
-  output \port$740$10 ;
-  wire \port$740$10 ;
-  output \port$740$11 ;
-  wire \port$740$11 ;
-  output \port$740$12 ;
-  wire \port$740$12 ;
-  output \port$740$13 ;
-  wire \port$740$13 ;
-  output \port$740$14 ;
-  wire \port$740$14 ;
-  output \port$740$15 ;
-  wire \port$740$15 ;
-  output \port$740$2 ;
-  wire \port$740$2 ;
-  output \port$740$3 ;
-  wire \port$740$3 ;
-  output \port$740$4 ;
-  wire \port$740$4 ;
-  output \port$740$5 ;
-  wire \port$740$5 ;
-  output \port$740$6 ;
-  wire \port$740$6 ;
-  output \port$740$7 ;
-  wire \port$740$7 ;
-  output \port$740$8 ;
-  wire \port$740$8 ;
-  output \port$740$9 ;
-  wire \port$740$9 ;
+  output \port$738$0 ;
+  wire \port$738$0 ;
+  output \port$738$1 ;
+  wire \port$738$1 ;
+  output \port$738$10 ;
+  wire \port$738$10 ;
+  output \port$738$11 ;
+  wire \port$738$11 ;
+  output \port$738$12 ;
+  wire \port$738$12 ;
+  output \port$738$13 ;
+  wire \port$738$13 ;
+  output \port$738$14 ;
+  wire \port$738$14 ;
+  output \port$738$15 ;
+  wire \port$738$15 ;
+  output \port$738$2 ;
+  wire \port$738$2 ;
+  output \port$738$3 ;
+  wire \port$738$3 ;
+  output \port$738$4 ;
+  wire \port$738$4 ;
+  output \port$738$5 ;
+  wire \port$738$5 ;
+  output \port$738$6 ;
+  wire \port$738$6 ;
+  output \port$738$7 ;
+  wire \port$738$7 ;
+  output \port$738$8 ;
+  wire \port$738$8 ;
+  output \port$738$9 ;
+  wire \port$738$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40294,19 +40292,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$740$0 , \port$740$1 , \port$740
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$740$0 ),
-    .P1(\port$740$1 ),
-    .P10(\port$740$10 ),
-    .P11(\port$740$11 ),
-    .P12(\port$740$12 ),
-    .P13(\port$740$13 ),
-    .P14(\port$740$14 ),
-    .P15(\port$740$15 ),
+    .P0(\port$738$0 ),
+    .P1(\port$738$1 ),
+    .P10(\port$738$10 ),
+    .P11(\port$738$11 ),
+    .P12(\port$738$12 ),
+    .P13(\port$738$13 ),
+    .P14(\port$738$14 ),
+    .P15(\port$738$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$740$2 ),
+    .P2(\port$738$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40317,30 +40315,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$740$0 , \port$740$1 , \port$740
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$740$3 ),
+    .P3(\port$738$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$740$4 ),
-    .P5(\port$740$5 ),
-    .P6(\port$740$6 ),
-    .P7(\port$740$7 ),
-    .P8(\port$740$8 ),
-    .P9(\port$740$9 ),
+    .P4(\port$738$4 ),
+    .P5(\port$738$5 ),
+    .P6(\port$738$6 ),
+    .P7(\port$738$7 ),
+    .P8(\port$738$8 ),
+    .P9(\port$738$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$740$15 , \port$740$14 , \port$740$13 , \port$740$12 , \port$740$11 , \port$740$10 , \port$740$9 , \port$740$8 , \port$740$7 , \port$740$6 , \port$740$5 , \port$740$4 , \port$740$3 , \port$740$2 , \port$740$1 , \port$740$0  };
+  assign p36[15:0] = { \port$738$15 , \port$738$14 , \port$738$13 , \port$738$12 , \port$738$11 , \port$738$10 , \port$738$9 , \port$738$8 , \port$738$7 , \port$738$6 , \port$738$5 , \port$738$4 , \port$738$3 , \port$738$2 , \port$738$1 , \port$738$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$756$0 , \port$756$1 , \port$756$2 , \port$756$3 , \port$756$4 , \port$756$5 , \port$756$6 , \port$756$7 , \port$756$8 , \port$756$9 , \port$756$10 , \port$756$11 , \port$756$12 , \port$756$13 , \port$756$14 , \port$756$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$754$0 , \port$754$1 , \port$754$2 , \port$754$3 , \port$754$4 , \port$754$5 , \port$754$6 , \port$754$7 , \port$754$8 , \port$754$9 , \port$754$10 , \port$754$11 , \port$754$12 , \port$754$13 , \port$754$14 , \port$754$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40348,38 +40346,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$756$0 , \port$756$1 , \port$756
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$756$0 ;
-  wire \port$756$0 ;
-  output \port$756$1 ;
-  wire \port$756$1 ;
-  output \port$756$10 ;
-  wire \port$756$10 ;
-  output \port$756$11 ;
-  wire \port$756$11 ;
-  output \port$756$12 ;
-  wire \port$756$12 ;
-  output \port$756$13 ;
-  wire \port$756$13 ;
-  output \port$756$14 ;
-  wire \port$756$14 ;
-  output \port$756$15 ;
-  wire \port$756$15 ;
-  output \port$756$2 ;
-  wire \port$756$2 ;
-  output \port$756$3 ;
-  wire \port$756$3 ;
-  output \port$756$4 ;
-  wire \port$756$4 ;
-  output \port$756$5 ;
-  wire \port$756$5 ;
-  output \port$756$6 ;
-  wire \port$756$6 ;
-  output \port$756$7 ;
-  wire \port$756$7 ;
-  output \port$756$8 ;
-  wire \port$756$8 ;
-  output \port$756$9 ;
-  wire \port$756$9 ;
+  output \port$754$0 ;
+  wire \port$754$0 ;
+  output \port$754$1 ;
+  wire \port$754$1 ;
+  output \port$754$10 ;
+  wire \port$754$10 ;
+  output \port$754$11 ;
+  wire \port$754$11 ;
+  output \port$754$12 ;
+  wire \port$754$12 ;
+  output \port$754$13 ;
+  wire \port$754$13 ;
+  output \port$754$14 ;
+  wire \port$754$14 ;
+  output \port$754$15 ;
+  wire \port$754$15 ;
+  output \port$754$2 ;
+  wire \port$754$2 ;
+  output \port$754$3 ;
+  wire \port$754$3 ;
+  output \port$754$4 ;
+  wire \port$754$4 ;
+  output \port$754$5 ;
+  wire \port$754$5 ;
+  output \port$754$6 ;
+  wire \port$754$6 ;
+  output \port$754$7 ;
+  wire \port$754$7 ;
+  output \port$754$8 ;
+  wire \port$754$8 ;
+  output \port$754$9 ;
+  wire \port$754$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40455,19 +40453,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$756$0 , \port$756$1 , \port$756
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$756$0 ),
-    .P1(\port$756$1 ),
-    .P10(\port$756$10 ),
-    .P11(\port$756$11 ),
-    .P12(\port$756$12 ),
-    .P13(\port$756$13 ),
-    .P14(\port$756$14 ),
-    .P15(\port$756$15 ),
+    .P0(\port$754$0 ),
+    .P1(\port$754$1 ),
+    .P10(\port$754$10 ),
+    .P11(\port$754$11 ),
+    .P12(\port$754$12 ),
+    .P13(\port$754$13 ),
+    .P14(\port$754$14 ),
+    .P15(\port$754$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$756$2 ),
+    .P2(\port$754$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40478,30 +40476,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$756$0 , \port$756$1 , \port$756
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$756$3 ),
+    .P3(\port$754$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$756$4 ),
-    .P5(\port$756$5 ),
-    .P6(\port$756$6 ),
-    .P7(\port$756$7 ),
-    .P8(\port$756$8 ),
-    .P9(\port$756$9 ),
+    .P4(\port$754$4 ),
+    .P5(\port$754$5 ),
+    .P6(\port$754$6 ),
+    .P7(\port$754$7 ),
+    .P8(\port$754$8 ),
+    .P9(\port$754$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$756$15 , \port$756$14 , \port$756$13 , \port$756$12 , \port$756$11 , \port$756$10 , \port$756$9 , \port$756$8 , \port$756$7 , \port$756$6 , \port$756$5 , \port$756$4 , \port$756$3 , \port$756$2 , \port$756$1 , \port$756$0  };
+  assign p36[15:0] = { \port$754$15 , \port$754$14 , \port$754$13 , \port$754$12 , \port$754$11 , \port$754$10 , \port$754$9 , \port$754$8 , \port$754$7 , \port$754$6 , \port$754$5 , \port$754$4 , \port$754$3 , \port$754$2 , \port$754$1 , \port$754$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$772$0 , \port$772$1 , \port$772$2 , \port$772$3 , \port$772$4 , \port$772$5 , \port$772$6 , \port$772$7 , \port$772$8 , \port$772$9 , \port$772$10 , \port$772$11 , \port$772$12 , \port$772$13 , \port$772$14 , \port$772$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$770$0 , \port$770$1 , \port$770$2 , \port$770$3 , \port$770$4 , \port$770$5 , \port$770$6 , \port$770$7 , \port$770$8 , \port$770$9 , \port$770$10 , \port$770$11 , \port$770$12 , \port$770$13 , \port$770$14 , \port$770$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40509,38 +40507,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$772$0 , \port$772$1 , \port$772
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$772$0 ;
-  wire \port$772$0 ;
-  output \port$772$1 ;
-  wire \port$772$1 ;
-  output \port$772$10 ;
-  wire \port$772$10 ;
-  output \port$772$11 ;
-  wire \port$772$11 ;
-  output \port$772$12 ;
-  wire \port$772$12 ;
-  output \port$772$13 ;
-  wire \port$772$13 ;
-  output \port$772$14 ;
-  wire \port$772$14 ;
-  output \port$772$15 ;
-  wire \port$772$15 ;
-  output \port$772$2 ;
-  wire \port$772$2 ;
-  output \port$772$3 ;
-  wire \port$772$3 ;
-  output \port$772$4 ;
-  wire \port$772$4 ;
-  output \port$772$5 ;
-  wire \port$772$5 ;
-  output \port$772$6 ;
-  wire \port$772$6 ;
-  output \port$772$7 ;
-  wire \port$772$7 ;
-  output \port$772$8 ;
-  wire \port$772$8 ;
-  output \port$772$9 ;
-  wire \port$772$9 ;
+  output \port$770$0 ;
+  wire \port$770$0 ;
+  output \port$770$1 ;
+  wire \port$770$1 ;
+  output \port$770$10 ;
+  wire \port$770$10 ;
+  output \port$770$11 ;
+  wire \port$770$11 ;
+  output \port$770$12 ;
+  wire \port$770$12 ;
+  output \port$770$13 ;
+  wire \port$770$13 ;
+  output \port$770$14 ;
+  wire \port$770$14 ;
+  output \port$770$15 ;
+  wire \port$770$15 ;
+  output \port$770$2 ;
+  wire \port$770$2 ;
+  output \port$770$3 ;
+  wire \port$770$3 ;
+  output \port$770$4 ;
+  wire \port$770$4 ;
+  output \port$770$5 ;
+  wire \port$770$5 ;
+  output \port$770$6 ;
+  wire \port$770$6 ;
+  output \port$770$7 ;
+  wire \port$770$7 ;
+  output \port$770$8 ;
+  wire \port$770$8 ;
+  output \port$770$9 ;
+  wire \port$770$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40616,19 +40614,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$772$0 , \port$772$1 , \port$772
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$772$0 ),
-    .P1(\port$772$1 ),
-    .P10(\port$772$10 ),
-    .P11(\port$772$11 ),
-    .P12(\port$772$12 ),
-    .P13(\port$772$13 ),
-    .P14(\port$772$14 ),
-    .P15(\port$772$15 ),
+    .P0(\port$770$0 ),
+    .P1(\port$770$1 ),
+    .P10(\port$770$10 ),
+    .P11(\port$770$11 ),
+    .P12(\port$770$12 ),
+    .P13(\port$770$13 ),
+    .P14(\port$770$14 ),
+    .P15(\port$770$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$772$2 ),
+    .P2(\port$770$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40639,30 +40637,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$772$0 , \port$772$1 , \port$772
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$772$3 ),
+    .P3(\port$770$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$772$4 ),
-    .P5(\port$772$5 ),
-    .P6(\port$772$6 ),
-    .P7(\port$772$7 ),
-    .P8(\port$772$8 ),
-    .P9(\port$772$9 ),
+    .P4(\port$770$4 ),
+    .P5(\port$770$5 ),
+    .P6(\port$770$6 ),
+    .P7(\port$770$7 ),
+    .P8(\port$770$8 ),
+    .P9(\port$770$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$772$15 , \port$772$14 , \port$772$13 , \port$772$12 , \port$772$11 , \port$772$10 , \port$772$9 , \port$772$8 , \port$772$7 , \port$772$6 , \port$772$5 , \port$772$4 , \port$772$3 , \port$772$2 , \port$772$1 , \port$772$0  };
+  assign p36[15:0] = { \port$770$15 , \port$770$14 , \port$770$13 , \port$770$12 , \port$770$11 , \port$770$10 , \port$770$9 , \port$770$8 , \port$770$7 , \port$770$6 , \port$770$5 , \port$770$4 , \port$770$3 , \port$770$2 , \port$770$1 , \port$770$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$788$0 , \port$788$1 , \port$788$2 , \port$788$3 , \port$788$4 , \port$788$5 , \port$788$6 , \port$788$7 , \port$788$8 , \port$788$9 , \port$788$10 , \port$788$11 , \port$788$12 , \port$788$13 , \port$788$14 , \port$788$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$786$0 , \port$786$1 , \port$786$2 , \port$786$3 , \port$786$4 , \port$786$5 , \port$786$6 , \port$786$7 , \port$786$8 , \port$786$9 , \port$786$10 , \port$786$11 , \port$786$12 , \port$786$13 , \port$786$14 , \port$786$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40670,38 +40668,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$788$0 , \port$788$1 , \port$788
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$788$0 ;
-  wire \port$788$0 ;
-  output \port$788$1 ;
-  wire \port$788$1 ;
-  output \port$788$10 ;
-  wire \port$788$10 ;
-  output \port$788$11 ;
-  wire \port$788$11 ;
-  output \port$788$12 ;
-  wire \port$788$12 ;
-  output \port$788$13 ;
-  wire \port$788$13 ;
-  output \port$788$14 ;
-  wire \port$788$14 ;
-  output \port$788$15 ;
-  wire \port$788$15 ;
-  output \port$788$2 ;
-  wire \port$788$2 ;
-  output \port$788$3 ;
-  wire \port$788$3 ;
-  output \port$788$4 ;
-  wire \port$788$4 ;
-  output \port$788$5 ;
-  wire \port$788$5 ;
-  output \port$788$6 ;
-  wire \port$788$6 ;
-  output \port$788$7 ;
-  wire \port$788$7 ;
-  output \port$788$8 ;
-  wire \port$788$8 ;
-  output \port$788$9 ;
-  wire \port$788$9 ;
+  output \port$786$0 ;
+  wire \port$786$0 ;
+  output \port$786$1 ;
+  wire \port$786$1 ;
+  output \port$786$10 ;
+  wire \port$786$10 ;
+  output \port$786$11 ;
+  wire \port$786$11 ;
+  output \port$786$12 ;
+  wire \port$786$12 ;
+  output \port$786$13 ;
+  wire \port$786$13 ;
+  output \port$786$14 ;
+  wire \port$786$14 ;
+  output \port$786$15 ;
+  wire \port$786$15 ;
+  output \port$786$2 ;
+  wire \port$786$2 ;
+  output \port$786$3 ;
+  wire \port$786$3 ;
+  output \port$786$4 ;
+  wire \port$786$4 ;
+  output \port$786$5 ;
+  wire \port$786$5 ;
+  output \port$786$6 ;
+  wire \port$786$6 ;
+  output \port$786$7 ;
+  wire \port$786$7 ;
+  output \port$786$8 ;
+  wire \port$786$8 ;
+  output \port$786$9 ;
+  wire \port$786$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40777,19 +40775,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$788$0 , \port$788$1 , \port$788
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$788$0 ),
-    .P1(\port$788$1 ),
-    .P10(\port$788$10 ),
-    .P11(\port$788$11 ),
-    .P12(\port$788$12 ),
-    .P13(\port$788$13 ),
-    .P14(\port$788$14 ),
-    .P15(\port$788$15 ),
+    .P0(\port$786$0 ),
+    .P1(\port$786$1 ),
+    .P10(\port$786$10 ),
+    .P11(\port$786$11 ),
+    .P12(\port$786$12 ),
+    .P13(\port$786$13 ),
+    .P14(\port$786$14 ),
+    .P15(\port$786$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$788$2 ),
+    .P2(\port$786$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40800,30 +40798,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$788$0 , \port$788$1 , \port$788
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$788$3 ),
+    .P3(\port$786$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$788$4 ),
-    .P5(\port$788$5 ),
-    .P6(\port$788$6 ),
-    .P7(\port$788$7 ),
-    .P8(\port$788$8 ),
-    .P9(\port$788$9 ),
+    .P4(\port$786$4 ),
+    .P5(\port$786$5 ),
+    .P6(\port$786$6 ),
+    .P7(\port$786$7 ),
+    .P8(\port$786$8 ),
+    .P9(\port$786$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$788$15 , \port$788$14 , \port$788$13 , \port$788$12 , \port$788$11 , \port$788$10 , \port$788$9 , \port$788$8 , \port$788$7 , \port$788$6 , \port$788$5 , \port$788$4 , \port$788$3 , \port$788$2 , \port$788$1 , \port$788$0  };
+  assign p36[15:0] = { \port$786$15 , \port$786$14 , \port$786$13 , \port$786$12 , \port$786$11 , \port$786$10 , \port$786$9 , \port$786$8 , \port$786$7 , \port$786$6 , \port$786$5 , \port$786$4 , \port$786$3 , \port$786$2 , \port$786$1 , \port$786$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$804$0 , \port$804$1 , \port$804$2 , \port$804$3 , \port$804$4 , \port$804$5 , \port$804$6 , \port$804$7 , \port$804$8 , \port$804$9 , \port$804$10 , \port$804$11 , \port$804$12 , \port$804$13 , \port$804$14 , \port$804$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$802$0 , \port$802$1 , \port$802$2 , \port$802$3 , \port$802$4 , \port$802$5 , \port$802$6 , \port$802$7 , \port$802$8 , \port$802$9 , \port$802$10 , \port$802$11 , \port$802$12 , \port$802$13 , \port$802$14 , \port$802$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40831,38 +40829,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$804$0 , \port$804$1 , \port$804
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$804$0 ;
-  wire \port$804$0 ;
-  output \port$804$1 ;
-  wire \port$804$1 ;
-  output \port$804$10 ;
-  wire \port$804$10 ;
-  output \port$804$11 ;
-  wire \port$804$11 ;
-  output \port$804$12 ;
-  wire \port$804$12 ;
-  output \port$804$13 ;
-  wire \port$804$13 ;
-  output \port$804$14 ;
-  wire \port$804$14 ;
-  output \port$804$15 ;
-  wire \port$804$15 ;
-  output \port$804$2 ;
-  wire \port$804$2 ;
-  output \port$804$3 ;
-  wire \port$804$3 ;
-  output \port$804$4 ;
-  wire \port$804$4 ;
-  output \port$804$5 ;
-  wire \port$804$5 ;
-  output \port$804$6 ;
-  wire \port$804$6 ;
-  output \port$804$7 ;
-  wire \port$804$7 ;
-  output \port$804$8 ;
-  wire \port$804$8 ;
-  output \port$804$9 ;
-  wire \port$804$9 ;
+  output \port$802$0 ;
+  wire \port$802$0 ;
+  output \port$802$1 ;
+  wire \port$802$1 ;
+  output \port$802$10 ;
+  wire \port$802$10 ;
+  output \port$802$11 ;
+  wire \port$802$11 ;
+  output \port$802$12 ;
+  wire \port$802$12 ;
+  output \port$802$13 ;
+  wire \port$802$13 ;
+  output \port$802$14 ;
+  wire \port$802$14 ;
+  output \port$802$15 ;
+  wire \port$802$15 ;
+  output \port$802$2 ;
+  wire \port$802$2 ;
+  output \port$802$3 ;
+  wire \port$802$3 ;
+  output \port$802$4 ;
+  wire \port$802$4 ;
+  output \port$802$5 ;
+  wire \port$802$5 ;
+  output \port$802$6 ;
+  wire \port$802$6 ;
+  output \port$802$7 ;
+  wire \port$802$7 ;
+  output \port$802$8 ;
+  wire \port$802$8 ;
+  output \port$802$9 ;
+  wire \port$802$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40938,19 +40936,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$804$0 , \port$804$1 , \port$804
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$804$0 ),
-    .P1(\port$804$1 ),
-    .P10(\port$804$10 ),
-    .P11(\port$804$11 ),
-    .P12(\port$804$12 ),
-    .P13(\port$804$13 ),
-    .P14(\port$804$14 ),
-    .P15(\port$804$15 ),
+    .P0(\port$802$0 ),
+    .P1(\port$802$1 ),
+    .P10(\port$802$10 ),
+    .P11(\port$802$11 ),
+    .P12(\port$802$12 ),
+    .P13(\port$802$13 ),
+    .P14(\port$802$14 ),
+    .P15(\port$802$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$804$2 ),
+    .P2(\port$802$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40961,30 +40959,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$804$0 , \port$804$1 , \port$804
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$804$3 ),
+    .P3(\port$802$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$804$4 ),
-    .P5(\port$804$5 ),
-    .P6(\port$804$6 ),
-    .P7(\port$804$7 ),
-    .P8(\port$804$8 ),
-    .P9(\port$804$9 ),
+    .P4(\port$802$4 ),
+    .P5(\port$802$5 ),
+    .P6(\port$802$6 ),
+    .P7(\port$802$7 ),
+    .P8(\port$802$8 ),
+    .P9(\port$802$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$804$15 , \port$804$14 , \port$804$13 , \port$804$12 , \port$804$11 , \port$804$10 , \port$804$9 , \port$804$8 , \port$804$7 , \port$804$6 , \port$804$5 , \port$804$4 , \port$804$3 , \port$804$2 , \port$804$1 , \port$804$0  };
+  assign p36[15:0] = { \port$802$15 , \port$802$14 , \port$802$13 , \port$802$12 , \port$802$11 , \port$802$10 , \port$802$9 , \port$802$8 , \port$802$7 , \port$802$6 , \port$802$5 , \port$802$4 , \port$802$3 , \port$802$2 , \port$802$1 , \port$802$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$820$0 , \port$820$1 , \port$820$2 , \port$820$3 , \port$820$4 , \port$820$5 , \port$820$6 , \port$820$7 , \port$820$8 , \port$820$9 , \port$820$10 , \port$820$11 , \port$820$12 , \port$820$13 , \port$820$14 , \port$820$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$818$0 , \port$818$1 , \port$818$2 , \port$818$3 , \port$818$4 , \port$818$5 , \port$818$6 , \port$818$7 , \port$818$8 , \port$818$9 , \port$818$10 , \port$818$11 , \port$818$12 , \port$818$13 , \port$818$14 , \port$818$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40992,38 +40990,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$820$0 , \port$820$1 , \port$820
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$820$0 ;
-  wire \port$820$0 ;
-  output \port$820$1 ;
-  wire \port$820$1 ;
-  output \port$820$10 ;
-  wire \port$820$10 ;
-  output \port$820$11 ;
-  wire \port$820$11 ;
-  output \port$820$12 ;
-  wire \port$820$12 ;
-  output \port$820$13 ;
-  wire \port$820$13 ;
-  output \port$820$14 ;
-  wire \port$820$14 ;
-  output \port$820$15 ;
-  wire \port$820$15 ;
-  output \port$820$2 ;
-  wire \port$820$2 ;
-  output \port$820$3 ;
-  wire \port$820$3 ;
-  output \port$820$4 ;
-  wire \port$820$4 ;
-  output \port$820$5 ;
-  wire \port$820$5 ;
-  output \port$820$6 ;
-  wire \port$820$6 ;
-  output \port$820$7 ;
-  wire \port$820$7 ;
-  output \port$820$8 ;
-  wire \port$820$8 ;
-  output \port$820$9 ;
-  wire \port$820$9 ;
+  output \port$818$0 ;
+  wire \port$818$0 ;
+  output \port$818$1 ;
+  wire \port$818$1 ;
+  output \port$818$10 ;
+  wire \port$818$10 ;
+  output \port$818$11 ;
+  wire \port$818$11 ;
+  output \port$818$12 ;
+  wire \port$818$12 ;
+  output \port$818$13 ;
+  wire \port$818$13 ;
+  output \port$818$14 ;
+  wire \port$818$14 ;
+  output \port$818$15 ;
+  wire \port$818$15 ;
+  output \port$818$2 ;
+  wire \port$818$2 ;
+  output \port$818$3 ;
+  wire \port$818$3 ;
+  output \port$818$4 ;
+  wire \port$818$4 ;
+  output \port$818$5 ;
+  wire \port$818$5 ;
+  output \port$818$6 ;
+  wire \port$818$6 ;
+  output \port$818$7 ;
+  wire \port$818$7 ;
+  output \port$818$8 ;
+  wire \port$818$8 ;
+  output \port$818$9 ;
+  wire \port$818$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41099,19 +41097,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$820$0 , \port$820$1 , \port$820
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$820$0 ),
-    .P1(\port$820$1 ),
-    .P10(\port$820$10 ),
-    .P11(\port$820$11 ),
-    .P12(\port$820$12 ),
-    .P13(\port$820$13 ),
-    .P14(\port$820$14 ),
-    .P15(\port$820$15 ),
+    .P0(\port$818$0 ),
+    .P1(\port$818$1 ),
+    .P10(\port$818$10 ),
+    .P11(\port$818$11 ),
+    .P12(\port$818$12 ),
+    .P13(\port$818$13 ),
+    .P14(\port$818$14 ),
+    .P15(\port$818$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$820$2 ),
+    .P2(\port$818$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41122,30 +41120,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$820$0 , \port$820$1 , \port$820
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$820$3 ),
+    .P3(\port$818$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$820$4 ),
-    .P5(\port$820$5 ),
-    .P6(\port$820$6 ),
-    .P7(\port$820$7 ),
-    .P8(\port$820$8 ),
-    .P9(\port$820$9 ),
+    .P4(\port$818$4 ),
+    .P5(\port$818$5 ),
+    .P6(\port$818$6 ),
+    .P7(\port$818$7 ),
+    .P8(\port$818$8 ),
+    .P9(\port$818$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$820$15 , \port$820$14 , \port$820$13 , \port$820$12 , \port$820$11 , \port$820$10 , \port$820$9 , \port$820$8 , \port$820$7 , \port$820$6 , \port$820$5 , \port$820$4 , \port$820$3 , \port$820$2 , \port$820$1 , \port$820$0  };
+  assign p36[15:0] = { \port$818$15 , \port$818$14 , \port$818$13 , \port$818$12 , \port$818$11 , \port$818$10 , \port$818$9 , \port$818$8 , \port$818$7 , \port$818$6 , \port$818$5 , \port$818$4 , \port$818$3 , \port$818$2 , \port$818$1 , \port$818$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$836$0 , \port$836$1 , \port$836$2 , \port$836$3 , \port$836$4 , \port$836$5 , \port$836$6 , \port$836$7 , \port$836$8 , \port$836$9 , \port$836$10 , \port$836$11 , \port$836$12 , \port$836$13 , \port$836$14 , \port$836$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$834$0 , \port$834$1 , \port$834$2 , \port$834$3 , \port$834$4 , \port$834$5 , \port$834$6 , \port$834$7 , \port$834$8 , \port$834$9 , \port$834$10 , \port$834$11 , \port$834$12 , \port$834$13 , \port$834$14 , \port$834$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41153,38 +41151,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$836$0 , \port$836$1 , \port$836
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$836$0 ;
-  wire \port$836$0 ;
-  output \port$836$1 ;
-  wire \port$836$1 ;
-  output \port$836$10 ;
-  wire \port$836$10 ;
-  output \port$836$11 ;
-  wire \port$836$11 ;
-  output \port$836$12 ;
-  wire \port$836$12 ;
-  output \port$836$13 ;
-  wire \port$836$13 ;
-  output \port$836$14 ;
-  wire \port$836$14 ;
-  output \port$836$15 ;
-  wire \port$836$15 ;
-  output \port$836$2 ;
-  wire \port$836$2 ;
-  output \port$836$3 ;
-  wire \port$836$3 ;
-  output \port$836$4 ;
-  wire \port$836$4 ;
-  output \port$836$5 ;
-  wire \port$836$5 ;
-  output \port$836$6 ;
-  wire \port$836$6 ;
-  output \port$836$7 ;
-  wire \port$836$7 ;
-  output \port$836$8 ;
-  wire \port$836$8 ;
-  output \port$836$9 ;
-  wire \port$836$9 ;
+  output \port$834$0 ;
+  wire \port$834$0 ;
+  output \port$834$1 ;
+  wire \port$834$1 ;
+  output \port$834$10 ;
+  wire \port$834$10 ;
+  output \port$834$11 ;
+  wire \port$834$11 ;
+  output \port$834$12 ;
+  wire \port$834$12 ;
+  output \port$834$13 ;
+  wire \port$834$13 ;
+  output \port$834$14 ;
+  wire \port$834$14 ;
+  output \port$834$15 ;
+  wire \port$834$15 ;
+  output \port$834$2 ;
+  wire \port$834$2 ;
+  output \port$834$3 ;
+  wire \port$834$3 ;
+  output \port$834$4 ;
+  wire \port$834$4 ;
+  output \port$834$5 ;
+  wire \port$834$5 ;
+  output \port$834$6 ;
+  wire \port$834$6 ;
+  output \port$834$7 ;
+  wire \port$834$7 ;
+  output \port$834$8 ;
+  wire \port$834$8 ;
+  output \port$834$9 ;
+  wire \port$834$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41260,19 +41258,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$836$0 , \port$836$1 , \port$836
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$836$0 ),
-    .P1(\port$836$1 ),
-    .P10(\port$836$10 ),
-    .P11(\port$836$11 ),
-    .P12(\port$836$12 ),
-    .P13(\port$836$13 ),
-    .P14(\port$836$14 ),
-    .P15(\port$836$15 ),
+    .P0(\port$834$0 ),
+    .P1(\port$834$1 ),
+    .P10(\port$834$10 ),
+    .P11(\port$834$11 ),
+    .P12(\port$834$12 ),
+    .P13(\port$834$13 ),
+    .P14(\port$834$14 ),
+    .P15(\port$834$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$836$2 ),
+    .P2(\port$834$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41283,30 +41281,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$836$0 , \port$836$1 , \port$836
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$836$3 ),
+    .P3(\port$834$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$836$4 ),
-    .P5(\port$836$5 ),
-    .P6(\port$836$6 ),
-    .P7(\port$836$7 ),
-    .P8(\port$836$8 ),
-    .P9(\port$836$9 ),
+    .P4(\port$834$4 ),
+    .P5(\port$834$5 ),
+    .P6(\port$834$6 ),
+    .P7(\port$834$7 ),
+    .P8(\port$834$8 ),
+    .P9(\port$834$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$836$15 , \port$836$14 , \port$836$13 , \port$836$12 , \port$836$11 , \port$836$10 , \port$836$9 , \port$836$8 , \port$836$7 , \port$836$6 , \port$836$5 , \port$836$4 , \port$836$3 , \port$836$2 , \port$836$1 , \port$836$0  };
+  assign p36[15:0] = { \port$834$15 , \port$834$14 , \port$834$13 , \port$834$12 , \port$834$11 , \port$834$10 , \port$834$9 , \port$834$8 , \port$834$7 , \port$834$6 , \port$834$5 , \port$834$4 , \port$834$3 , \port$834$2 , \port$834$1 , \port$834$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$852$0 , \port$852$1 , \port$852$2 , \port$852$3 , \port$852$4 , \port$852$5 , \port$852$6 , \port$852$7 , \port$852$8 , \port$852$9 , \port$852$10 , \port$852$11 , \port$852$12 , \port$852$13 , \port$852$14 , \port$852$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$850$0 , \port$850$1 , \port$850$2 , \port$850$3 , \port$850$4 , \port$850$5 , \port$850$6 , \port$850$7 , \port$850$8 , \port$850$9 , \port$850$10 , \port$850$11 , \port$850$12 , \port$850$13 , \port$850$14 , \port$850$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41314,38 +41312,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$852$0 , \port$852$1 , \port$852
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$852$0 ;
-  wire \port$852$0 ;
-  output \port$852$1 ;
-  wire \port$852$1 ;
-  output \port$852$10 ;
-  wire \port$852$10 ;
-  output \port$852$11 ;
-  wire \port$852$11 ;
-  output \port$852$12 ;
-  wire \port$852$12 ;
-  output \port$852$13 ;
-  wire \port$852$13 ;
-  output \port$852$14 ;
-  wire \port$852$14 ;
-  output \port$852$15 ;
-  wire \port$852$15 ;
-  output \port$852$2 ;
-  wire \port$852$2 ;
-  output \port$852$3 ;
-  wire \port$852$3 ;
-  output \port$852$4 ;
-  wire \port$852$4 ;
-  output \port$852$5 ;
-  wire \port$852$5 ;
-  output \port$852$6 ;
-  wire \port$852$6 ;
-  output \port$852$7 ;
-  wire \port$852$7 ;
-  output \port$852$8 ;
-  wire \port$852$8 ;
-  output \port$852$9 ;
-  wire \port$852$9 ;
+  output \port$850$0 ;
+  wire \port$850$0 ;
+  output \port$850$1 ;
+  wire \port$850$1 ;
+  output \port$850$10 ;
+  wire \port$850$10 ;
+  output \port$850$11 ;
+  wire \port$850$11 ;
+  output \port$850$12 ;
+  wire \port$850$12 ;
+  output \port$850$13 ;
+  wire \port$850$13 ;
+  output \port$850$14 ;
+  wire \port$850$14 ;
+  output \port$850$15 ;
+  wire \port$850$15 ;
+  output \port$850$2 ;
+  wire \port$850$2 ;
+  output \port$850$3 ;
+  wire \port$850$3 ;
+  output \port$850$4 ;
+  wire \port$850$4 ;
+  output \port$850$5 ;
+  wire \port$850$5 ;
+  output \port$850$6 ;
+  wire \port$850$6 ;
+  output \port$850$7 ;
+  wire \port$850$7 ;
+  output \port$850$8 ;
+  wire \port$850$8 ;
+  output \port$850$9 ;
+  wire \port$850$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41421,19 +41419,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$852$0 , \port$852$1 , \port$852
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$852$0 ),
-    .P1(\port$852$1 ),
-    .P10(\port$852$10 ),
-    .P11(\port$852$11 ),
-    .P12(\port$852$12 ),
-    .P13(\port$852$13 ),
-    .P14(\port$852$14 ),
-    .P15(\port$852$15 ),
+    .P0(\port$850$0 ),
+    .P1(\port$850$1 ),
+    .P10(\port$850$10 ),
+    .P11(\port$850$11 ),
+    .P12(\port$850$12 ),
+    .P13(\port$850$13 ),
+    .P14(\port$850$14 ),
+    .P15(\port$850$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$852$2 ),
+    .P2(\port$850$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41444,30 +41442,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$852$0 , \port$852$1 , \port$852
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$852$3 ),
+    .P3(\port$850$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$852$4 ),
-    .P5(\port$852$5 ),
-    .P6(\port$852$6 ),
-    .P7(\port$852$7 ),
-    .P8(\port$852$8 ),
-    .P9(\port$852$9 ),
+    .P4(\port$850$4 ),
+    .P5(\port$850$5 ),
+    .P6(\port$850$6 ),
+    .P7(\port$850$7 ),
+    .P8(\port$850$8 ),
+    .P9(\port$850$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$852$15 , \port$852$14 , \port$852$13 , \port$852$12 , \port$852$11 , \port$852$10 , \port$852$9 , \port$852$8 , \port$852$7 , \port$852$6 , \port$852$5 , \port$852$4 , \port$852$3 , \port$852$2 , \port$852$1 , \port$852$0  };
+  assign p36[15:0] = { \port$850$15 , \port$850$14 , \port$850$13 , \port$850$12 , \port$850$11 , \port$850$10 , \port$850$9 , \port$850$8 , \port$850$7 , \port$850$6 , \port$850$5 , \port$850$4 , \port$850$3 , \port$850$2 , \port$850$1 , \port$850$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$868$0 , \port$868$1 , \port$868$2 , \port$868$3 , \port$868$4 , \port$868$5 , \port$868$6 , \port$868$7 , \port$868$8 , \port$868$9 , \port$868$10 , \port$868$11 , \port$868$12 , \port$868$13 , \port$868$14 , \port$868$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$866$0 , \port$866$1 , \port$866$2 , \port$866$3 , \port$866$4 , \port$866$5 , \port$866$6 , \port$866$7 , \port$866$8 , \port$866$9 , \port$866$10 , \port$866$11 , \port$866$12 , \port$866$13 , \port$866$14 , \port$866$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41475,38 +41473,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$868$0 , \port$868$1 , \port$868
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$868$0 ;
-  wire \port$868$0 ;
-  output \port$868$1 ;
-  wire \port$868$1 ;
-  output \port$868$10 ;
-  wire \port$868$10 ;
-  output \port$868$11 ;
-  wire \port$868$11 ;
-  output \port$868$12 ;
-  wire \port$868$12 ;
-  output \port$868$13 ;
-  wire \port$868$13 ;
-  output \port$868$14 ;
-  wire \port$868$14 ;
-  output \port$868$15 ;
-  wire \port$868$15 ;
-  output \port$868$2 ;
-  wire \port$868$2 ;
-  output \port$868$3 ;
-  wire \port$868$3 ;
-  output \port$868$4 ;
-  wire \port$868$4 ;
-  output \port$868$5 ;
-  wire \port$868$5 ;
-  output \port$868$6 ;
-  wire \port$868$6 ;
-  output \port$868$7 ;
-  wire \port$868$7 ;
-  output \port$868$8 ;
-  wire \port$868$8 ;
-  output \port$868$9 ;
-  wire \port$868$9 ;
+  output \port$866$0 ;
+  wire \port$866$0 ;
+  output \port$866$1 ;
+  wire \port$866$1 ;
+  output \port$866$10 ;
+  wire \port$866$10 ;
+  output \port$866$11 ;
+  wire \port$866$11 ;
+  output \port$866$12 ;
+  wire \port$866$12 ;
+  output \port$866$13 ;
+  wire \port$866$13 ;
+  output \port$866$14 ;
+  wire \port$866$14 ;
+  output \port$866$15 ;
+  wire \port$866$15 ;
+  output \port$866$2 ;
+  wire \port$866$2 ;
+  output \port$866$3 ;
+  wire \port$866$3 ;
+  output \port$866$4 ;
+  wire \port$866$4 ;
+  output \port$866$5 ;
+  wire \port$866$5 ;
+  output \port$866$6 ;
+  wire \port$866$6 ;
+  output \port$866$7 ;
+  wire \port$866$7 ;
+  output \port$866$8 ;
+  wire \port$866$8 ;
+  output \port$866$9 ;
+  wire \port$866$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41582,19 +41580,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$868$0 , \port$868$1 , \port$868
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$868$0 ),
-    .P1(\port$868$1 ),
-    .P10(\port$868$10 ),
-    .P11(\port$868$11 ),
-    .P12(\port$868$12 ),
-    .P13(\port$868$13 ),
-    .P14(\port$868$14 ),
-    .P15(\port$868$15 ),
+    .P0(\port$866$0 ),
+    .P1(\port$866$1 ),
+    .P10(\port$866$10 ),
+    .P11(\port$866$11 ),
+    .P12(\port$866$12 ),
+    .P13(\port$866$13 ),
+    .P14(\port$866$14 ),
+    .P15(\port$866$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$868$2 ),
+    .P2(\port$866$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41605,30 +41603,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$868$0 , \port$868$1 , \port$868
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$868$3 ),
+    .P3(\port$866$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$868$4 ),
-    .P5(\port$868$5 ),
-    .P6(\port$868$6 ),
-    .P7(\port$868$7 ),
-    .P8(\port$868$8 ),
-    .P9(\port$868$9 ),
+    .P4(\port$866$4 ),
+    .P5(\port$866$5 ),
+    .P6(\port$866$6 ),
+    .P7(\port$866$7 ),
+    .P8(\port$866$8 ),
+    .P9(\port$866$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$868$15 , \port$868$14 , \port$868$13 , \port$868$12 , \port$868$11 , \port$868$10 , \port$868$9 , \port$868$8 , \port$868$7 , \port$868$6 , \port$868$5 , \port$868$4 , \port$868$3 , \port$868$2 , \port$868$1 , \port$868$0  };
+  assign p36[15:0] = { \port$866$15 , \port$866$14 , \port$866$13 , \port$866$12 , \port$866$11 , \port$866$10 , \port$866$9 , \port$866$8 , \port$866$7 , \port$866$6 , \port$866$5 , \port$866$4 , \port$866$3 , \port$866$2 , \port$866$1 , \port$866$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$884$0 , \port$884$1 , \port$884$2 , \port$884$3 , \port$884$4 , \port$884$5 , \port$884$6 , \port$884$7 , \port$884$8 , \port$884$9 , \port$884$10 , \port$884$11 , \port$884$12 , \port$884$13 , \port$884$14 , \port$884$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$882$0 , \port$882$1 , \port$882$2 , \port$882$3 , \port$882$4 , \port$882$5 , \port$882$6 , \port$882$7 , \port$882$8 , \port$882$9 , \port$882$10 , \port$882$11 , \port$882$12 , \port$882$13 , \port$882$14 , \port$882$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41636,38 +41634,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$884$0 , \port$884$1 , \port$884
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$884$0 ;
-  wire \port$884$0 ;
-  output \port$884$1 ;
-  wire \port$884$1 ;
-  output \port$884$10 ;
-  wire \port$884$10 ;
-  output \port$884$11 ;
-  wire \port$884$11 ;
-  output \port$884$12 ;
-  wire \port$884$12 ;
-  output \port$884$13 ;
-  wire \port$884$13 ;
-  output \port$884$14 ;
-  wire \port$884$14 ;
-  output \port$884$15 ;
-  wire \port$884$15 ;
-  output \port$884$2 ;
-  wire \port$884$2 ;
-  output \port$884$3 ;
-  wire \port$884$3 ;
-  output \port$884$4 ;
-  wire \port$884$4 ;
-  output \port$884$5 ;
-  wire \port$884$5 ;
-  output \port$884$6 ;
-  wire \port$884$6 ;
-  output \port$884$7 ;
-  wire \port$884$7 ;
-  output \port$884$8 ;
-  wire \port$884$8 ;
-  output \port$884$9 ;
-  wire \port$884$9 ;
+  output \port$882$0 ;
+  wire \port$882$0 ;
+  output \port$882$1 ;
+  wire \port$882$1 ;
+  output \port$882$10 ;
+  wire \port$882$10 ;
+  output \port$882$11 ;
+  wire \port$882$11 ;
+  output \port$882$12 ;
+  wire \port$882$12 ;
+  output \port$882$13 ;
+  wire \port$882$13 ;
+  output \port$882$14 ;
+  wire \port$882$14 ;
+  output \port$882$15 ;
+  wire \port$882$15 ;
+  output \port$882$2 ;
+  wire \port$882$2 ;
+  output \port$882$3 ;
+  wire \port$882$3 ;
+  output \port$882$4 ;
+  wire \port$882$4 ;
+  output \port$882$5 ;
+  wire \port$882$5 ;
+  output \port$882$6 ;
+  wire \port$882$6 ;
+  output \port$882$7 ;
+  wire \port$882$7 ;
+  output \port$882$8 ;
+  wire \port$882$8 ;
+  output \port$882$9 ;
+  wire \port$882$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41743,19 +41741,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$884$0 , \port$884$1 , \port$884
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$884$0 ),
-    .P1(\port$884$1 ),
-    .P10(\port$884$10 ),
-    .P11(\port$884$11 ),
-    .P12(\port$884$12 ),
-    .P13(\port$884$13 ),
-    .P14(\port$884$14 ),
-    .P15(\port$884$15 ),
+    .P0(\port$882$0 ),
+    .P1(\port$882$1 ),
+    .P10(\port$882$10 ),
+    .P11(\port$882$11 ),
+    .P12(\port$882$12 ),
+    .P13(\port$882$13 ),
+    .P14(\port$882$14 ),
+    .P15(\port$882$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$884$2 ),
+    .P2(\port$882$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41766,30 +41764,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$884$0 , \port$884$1 , \port$884
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$884$3 ),
+    .P3(\port$882$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$884$4 ),
-    .P5(\port$884$5 ),
-    .P6(\port$884$6 ),
-    .P7(\port$884$7 ),
-    .P8(\port$884$8 ),
-    .P9(\port$884$9 ),
+    .P4(\port$882$4 ),
+    .P5(\port$882$5 ),
+    .P6(\port$882$6 ),
+    .P7(\port$882$7 ),
+    .P8(\port$882$8 ),
+    .P9(\port$882$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$884$15 , \port$884$14 , \port$884$13 , \port$884$12 , \port$884$11 , \port$884$10 , \port$884$9 , \port$884$8 , \port$884$7 , \port$884$6 , \port$884$5 , \port$884$4 , \port$884$3 , \port$884$2 , \port$884$1 , \port$884$0  };
+  assign p36[15:0] = { \port$882$15 , \port$882$14 , \port$882$13 , \port$882$12 , \port$882$11 , \port$882$10 , \port$882$9 , \port$882$8 , \port$882$7 , \port$882$6 , \port$882$5 , \port$882$4 , \port$882$3 , \port$882$2 , \port$882$1 , \port$882$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$900$0 , \port$900$1 , \port$900$2 , \port$900$3 , \port$900$4 , \port$900$5 , \port$900$6 , \port$900$7 , \port$900$8 , \port$900$9 , \port$900$10 , \port$900$11 , \port$900$12 , \port$900$13 , \port$900$14 , \port$900$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$898$0 , \port$898$1 , \port$898$2 , \port$898$3 , \port$898$4 , \port$898$5 , \port$898$6 , \port$898$7 , \port$898$8 , \port$898$9 , \port$898$10 , \port$898$11 , \port$898$12 , \port$898$13 , \port$898$14 , \port$898$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41797,38 +41795,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$900$0 , \port$900$1 , \port$900
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$900$0 ;
-  wire \port$900$0 ;
-  output \port$900$1 ;
-  wire \port$900$1 ;
-  output \port$900$10 ;
-  wire \port$900$10 ;
-  output \port$900$11 ;
-  wire \port$900$11 ;
-  output \port$900$12 ;
-  wire \port$900$12 ;
-  output \port$900$13 ;
-  wire \port$900$13 ;
-  output \port$900$14 ;
-  wire \port$900$14 ;
-  output \port$900$15 ;
-  wire \port$900$15 ;
-  output \port$900$2 ;
-  wire \port$900$2 ;
-  output \port$900$3 ;
-  wire \port$900$3 ;
-  output \port$900$4 ;
-  wire \port$900$4 ;
-  output \port$900$5 ;
-  wire \port$900$5 ;
-  output \port$900$6 ;
-  wire \port$900$6 ;
-  output \port$900$7 ;
-  wire \port$900$7 ;
-  output \port$900$8 ;
-  wire \port$900$8 ;
-  output \port$900$9 ;
-  wire \port$900$9 ;
+  output \port$898$0 ;
+  wire \port$898$0 ;
+  output \port$898$1 ;
+  wire \port$898$1 ;
+  output \port$898$10 ;
+  wire \port$898$10 ;
+  output \port$898$11 ;
+  wire \port$898$11 ;
+  output \port$898$12 ;
+  wire \port$898$12 ;
+  output \port$898$13 ;
+  wire \port$898$13 ;
+  output \port$898$14 ;
+  wire \port$898$14 ;
+  output \port$898$15 ;
+  wire \port$898$15 ;
+  output \port$898$2 ;
+  wire \port$898$2 ;
+  output \port$898$3 ;
+  wire \port$898$3 ;
+  output \port$898$4 ;
+  wire \port$898$4 ;
+  output \port$898$5 ;
+  wire \port$898$5 ;
+  output \port$898$6 ;
+  wire \port$898$6 ;
+  output \port$898$7 ;
+  wire \port$898$7 ;
+  output \port$898$8 ;
+  wire \port$898$8 ;
+  output \port$898$9 ;
+  wire \port$898$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41904,19 +41902,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$900$0 , \port$900$1 , \port$900
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$900$0 ),
-    .P1(\port$900$1 ),
-    .P10(\port$900$10 ),
-    .P11(\port$900$11 ),
-    .P12(\port$900$12 ),
-    .P13(\port$900$13 ),
-    .P14(\port$900$14 ),
-    .P15(\port$900$15 ),
+    .P0(\port$898$0 ),
+    .P1(\port$898$1 ),
+    .P10(\port$898$10 ),
+    .P11(\port$898$11 ),
+    .P12(\port$898$12 ),
+    .P13(\port$898$13 ),
+    .P14(\port$898$14 ),
+    .P15(\port$898$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$900$2 ),
+    .P2(\port$898$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41927,30 +41925,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$900$0 , \port$900$1 , \port$900
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$900$3 ),
+    .P3(\port$898$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$900$4 ),
-    .P5(\port$900$5 ),
-    .P6(\port$900$6 ),
-    .P7(\port$900$7 ),
-    .P8(\port$900$8 ),
-    .P9(\port$900$9 ),
+    .P4(\port$898$4 ),
+    .P5(\port$898$5 ),
+    .P6(\port$898$6 ),
+    .P7(\port$898$7 ),
+    .P8(\port$898$8 ),
+    .P9(\port$898$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$900$15 , \port$900$14 , \port$900$13 , \port$900$12 , \port$900$11 , \port$900$10 , \port$900$9 , \port$900$8 , \port$900$7 , \port$900$6 , \port$900$5 , \port$900$4 , \port$900$3 , \port$900$2 , \port$900$1 , \port$900$0  };
+  assign p36[15:0] = { \port$898$15 , \port$898$14 , \port$898$13 , \port$898$12 , \port$898$11 , \port$898$10 , \port$898$9 , \port$898$8 , \port$898$7 , \port$898$6 , \port$898$5 , \port$898$4 , \port$898$3 , \port$898$2 , \port$898$1 , \port$898$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$916$0 , \port$916$1 , \port$916$2 , \port$916$3 , \port$916$4 , \port$916$5 , \port$916$6 , \port$916$7 , \port$916$8 , \port$916$9 , \port$916$10 , \port$916$11 , \port$916$12 , \port$916$13 , \port$916$14 , \port$916$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$914$0 , \port$914$1 , \port$914$2 , \port$914$3 , \port$914$4 , \port$914$5 , \port$914$6 , \port$914$7 , \port$914$8 , \port$914$9 , \port$914$10 , \port$914$11 , \port$914$12 , \port$914$13 , \port$914$14 , \port$914$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41958,38 +41956,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$916$0 , \port$916$1 , \port$916
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$916$0 ;
-  wire \port$916$0 ;
-  output \port$916$1 ;
-  wire \port$916$1 ;
-  output \port$916$10 ;
-  wire \port$916$10 ;
-  output \port$916$11 ;
-  wire \port$916$11 ;
-  output \port$916$12 ;
-  wire \port$916$12 ;
-  output \port$916$13 ;
-  wire \port$916$13 ;
-  output \port$916$14 ;
-  wire \port$916$14 ;
-  output \port$916$15 ;
-  wire \port$916$15 ;
-  output \port$916$2 ;
-  wire \port$916$2 ;
-  output \port$916$3 ;
-  wire \port$916$3 ;
-  output \port$916$4 ;
-  wire \port$916$4 ;
-  output \port$916$5 ;
-  wire \port$916$5 ;
-  output \port$916$6 ;
-  wire \port$916$6 ;
-  output \port$916$7 ;
-  wire \port$916$7 ;
-  output \port$916$8 ;
-  wire \port$916$8 ;
-  output \port$916$9 ;
-  wire \port$916$9 ;
+  output \port$914$0 ;
+  wire \port$914$0 ;
+  output \port$914$1 ;
+  wire \port$914$1 ;
+  output \port$914$10 ;
+  wire \port$914$10 ;
+  output \port$914$11 ;
+  wire \port$914$11 ;
+  output \port$914$12 ;
+  wire \port$914$12 ;
+  output \port$914$13 ;
+  wire \port$914$13 ;
+  output \port$914$14 ;
+  wire \port$914$14 ;
+  output \port$914$15 ;
+  wire \port$914$15 ;
+  output \port$914$2 ;
+  wire \port$914$2 ;
+  output \port$914$3 ;
+  wire \port$914$3 ;
+  output \port$914$4 ;
+  wire \port$914$4 ;
+  output \port$914$5 ;
+  wire \port$914$5 ;
+  output \port$914$6 ;
+  wire \port$914$6 ;
+  output \port$914$7 ;
+  wire \port$914$7 ;
+  output \port$914$8 ;
+  wire \port$914$8 ;
+  output \port$914$9 ;
+  wire \port$914$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42065,19 +42063,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$916$0 , \port$916$1 , \port$916
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$916$0 ),
-    .P1(\port$916$1 ),
-    .P10(\port$916$10 ),
-    .P11(\port$916$11 ),
-    .P12(\port$916$12 ),
-    .P13(\port$916$13 ),
-    .P14(\port$916$14 ),
-    .P15(\port$916$15 ),
+    .P0(\port$914$0 ),
+    .P1(\port$914$1 ),
+    .P10(\port$914$10 ),
+    .P11(\port$914$11 ),
+    .P12(\port$914$12 ),
+    .P13(\port$914$13 ),
+    .P14(\port$914$14 ),
+    .P15(\port$914$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$916$2 ),
+    .P2(\port$914$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42088,30 +42086,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$916$0 , \port$916$1 , \port$916
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$916$3 ),
+    .P3(\port$914$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$916$4 ),
-    .P5(\port$916$5 ),
-    .P6(\port$916$6 ),
-    .P7(\port$916$7 ),
-    .P8(\port$916$8 ),
-    .P9(\port$916$9 ),
+    .P4(\port$914$4 ),
+    .P5(\port$914$5 ),
+    .P6(\port$914$6 ),
+    .P7(\port$914$7 ),
+    .P8(\port$914$8 ),
+    .P9(\port$914$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$916$15 , \port$916$14 , \port$916$13 , \port$916$12 , \port$916$11 , \port$916$10 , \port$916$9 , \port$916$8 , \port$916$7 , \port$916$6 , \port$916$5 , \port$916$4 , \port$916$3 , \port$916$2 , \port$916$1 , \port$916$0  };
+  assign p36[15:0] = { \port$914$15 , \port$914$14 , \port$914$13 , \port$914$12 , \port$914$11 , \port$914$10 , \port$914$9 , \port$914$8 , \port$914$7 , \port$914$6 , \port$914$5 , \port$914$4 , \port$914$3 , \port$914$2 , \port$914$1 , \port$914$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$932$0 , \port$932$1 , \port$932$2 , \port$932$3 , \port$932$4 , \port$932$5 , \port$932$6 , \port$932$7 , \port$932$8 , \port$932$9 , \port$932$10 , \port$932$11 , \port$932$12 , \port$932$13 , \port$932$14 , \port$932$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$930$0 , \port$930$1 , \port$930$2 , \port$930$3 , \port$930$4 , \port$930$5 , \port$930$6 , \port$930$7 , \port$930$8 , \port$930$9 , \port$930$10 , \port$930$11 , \port$930$12 , \port$930$13 , \port$930$14 , \port$930$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42119,38 +42117,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$932$0 , \port$932$1 , \port$932
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$932$0 ;
-  wire \port$932$0 ;
-  output \port$932$1 ;
-  wire \port$932$1 ;
-  output \port$932$10 ;
-  wire \port$932$10 ;
-  output \port$932$11 ;
-  wire \port$932$11 ;
-  output \port$932$12 ;
-  wire \port$932$12 ;
-  output \port$932$13 ;
-  wire \port$932$13 ;
-  output \port$932$14 ;
-  wire \port$932$14 ;
-  output \port$932$15 ;
-  wire \port$932$15 ;
-  output \port$932$2 ;
-  wire \port$932$2 ;
-  output \port$932$3 ;
-  wire \port$932$3 ;
-  output \port$932$4 ;
-  wire \port$932$4 ;
-  output \port$932$5 ;
-  wire \port$932$5 ;
-  output \port$932$6 ;
-  wire \port$932$6 ;
-  output \port$932$7 ;
-  wire \port$932$7 ;
-  output \port$932$8 ;
-  wire \port$932$8 ;
-  output \port$932$9 ;
-  wire \port$932$9 ;
+  output \port$930$0 ;
+  wire \port$930$0 ;
+  output \port$930$1 ;
+  wire \port$930$1 ;
+  output \port$930$10 ;
+  wire \port$930$10 ;
+  output \port$930$11 ;
+  wire \port$930$11 ;
+  output \port$930$12 ;
+  wire \port$930$12 ;
+  output \port$930$13 ;
+  wire \port$930$13 ;
+  output \port$930$14 ;
+  wire \port$930$14 ;
+  output \port$930$15 ;
+  wire \port$930$15 ;
+  output \port$930$2 ;
+  wire \port$930$2 ;
+  output \port$930$3 ;
+  wire \port$930$3 ;
+  output \port$930$4 ;
+  wire \port$930$4 ;
+  output \port$930$5 ;
+  wire \port$930$5 ;
+  output \port$930$6 ;
+  wire \port$930$6 ;
+  output \port$930$7 ;
+  wire \port$930$7 ;
+  output \port$930$8 ;
+  wire \port$930$8 ;
+  output \port$930$9 ;
+  wire \port$930$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42226,19 +42224,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$932$0 , \port$932$1 , \port$932
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$932$0 ),
-    .P1(\port$932$1 ),
-    .P10(\port$932$10 ),
-    .P11(\port$932$11 ),
-    .P12(\port$932$12 ),
-    .P13(\port$932$13 ),
-    .P14(\port$932$14 ),
-    .P15(\port$932$15 ),
+    .P0(\port$930$0 ),
+    .P1(\port$930$1 ),
+    .P10(\port$930$10 ),
+    .P11(\port$930$11 ),
+    .P12(\port$930$12 ),
+    .P13(\port$930$13 ),
+    .P14(\port$930$14 ),
+    .P15(\port$930$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$932$2 ),
+    .P2(\port$930$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42249,30 +42247,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$932$0 , \port$932$1 , \port$932
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$932$3 ),
+    .P3(\port$930$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$932$4 ),
-    .P5(\port$932$5 ),
-    .P6(\port$932$6 ),
-    .P7(\port$932$7 ),
-    .P8(\port$932$8 ),
-    .P9(\port$932$9 ),
+    .P4(\port$930$4 ),
+    .P5(\port$930$5 ),
+    .P6(\port$930$6 ),
+    .P7(\port$930$7 ),
+    .P8(\port$930$8 ),
+    .P9(\port$930$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$932$15 , \port$932$14 , \port$932$13 , \port$932$12 , \port$932$11 , \port$932$10 , \port$932$9 , \port$932$8 , \port$932$7 , \port$932$6 , \port$932$5 , \port$932$4 , \port$932$3 , \port$932$2 , \port$932$1 , \port$932$0  };
+  assign p36[15:0] = { \port$930$15 , \port$930$14 , \port$930$13 , \port$930$12 , \port$930$11 , \port$930$10 , \port$930$9 , \port$930$8 , \port$930$7 , \port$930$6 , \port$930$5 , \port$930$4 , \port$930$3 , \port$930$2 , \port$930$1 , \port$930$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$948$0 , \port$948$1 , \port$948$2 , \port$948$3 , \port$948$4 , \port$948$5 , \port$948$6 , \port$948$7 , \port$948$8 , \port$948$9 , \port$948$10 , \port$948$11 , \port$948$12 , \port$948$13 , \port$948$14 , \port$948$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$946$0 , \port$946$1 , \port$946$2 , \port$946$3 , \port$946$4 , \port$946$5 , \port$946$6 , \port$946$7 , \port$946$8 , \port$946$9 , \port$946$10 , \port$946$11 , \port$946$12 , \port$946$13 , \port$946$14 , \port$946$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42280,38 +42278,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$948$0 , \port$948$1 , \port$948
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$948$0 ;
-  wire \port$948$0 ;
-  output \port$948$1 ;
-  wire \port$948$1 ;
-  output \port$948$10 ;
-  wire \port$948$10 ;
-  output \port$948$11 ;
-  wire \port$948$11 ;
-  output \port$948$12 ;
-  wire \port$948$12 ;
-  output \port$948$13 ;
-  wire \port$948$13 ;
-  output \port$948$14 ;
-  wire \port$948$14 ;
-  output \port$948$15 ;
-  wire \port$948$15 ;
-  output \port$948$2 ;
-  wire \port$948$2 ;
-  output \port$948$3 ;
-  wire \port$948$3 ;
-  output \port$948$4 ;
-  wire \port$948$4 ;
-  output \port$948$5 ;
-  wire \port$948$5 ;
-  output \port$948$6 ;
-  wire \port$948$6 ;
-  output \port$948$7 ;
-  wire \port$948$7 ;
-  output \port$948$8 ;
-  wire \port$948$8 ;
-  output \port$948$9 ;
-  wire \port$948$9 ;
+  output \port$946$0 ;
+  wire \port$946$0 ;
+  output \port$946$1 ;
+  wire \port$946$1 ;
+  output \port$946$10 ;
+  wire \port$946$10 ;
+  output \port$946$11 ;
+  wire \port$946$11 ;
+  output \port$946$12 ;
+  wire \port$946$12 ;
+  output \port$946$13 ;
+  wire \port$946$13 ;
+  output \port$946$14 ;
+  wire \port$946$14 ;
+  output \port$946$15 ;
+  wire \port$946$15 ;
+  output \port$946$2 ;
+  wire \port$946$2 ;
+  output \port$946$3 ;
+  wire \port$946$3 ;
+  output \port$946$4 ;
+  wire \port$946$4 ;
+  output \port$946$5 ;
+  wire \port$946$5 ;
+  output \port$946$6 ;
+  wire \port$946$6 ;
+  output \port$946$7 ;
+  wire \port$946$7 ;
+  output \port$946$8 ;
+  wire \port$946$8 ;
+  output \port$946$9 ;
+  wire \port$946$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42387,19 +42385,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$948$0 , \port$948$1 , \port$948
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$948$0 ),
-    .P1(\port$948$1 ),
-    .P10(\port$948$10 ),
-    .P11(\port$948$11 ),
-    .P12(\port$948$12 ),
-    .P13(\port$948$13 ),
-    .P14(\port$948$14 ),
-    .P15(\port$948$15 ),
+    .P0(\port$946$0 ),
+    .P1(\port$946$1 ),
+    .P10(\port$946$10 ),
+    .P11(\port$946$11 ),
+    .P12(\port$946$12 ),
+    .P13(\port$946$13 ),
+    .P14(\port$946$14 ),
+    .P15(\port$946$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$948$2 ),
+    .P2(\port$946$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42410,30 +42408,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$948$0 , \port$948$1 , \port$948
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$948$3 ),
+    .P3(\port$946$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$948$4 ),
-    .P5(\port$948$5 ),
-    .P6(\port$948$6 ),
-    .P7(\port$948$7 ),
-    .P8(\port$948$8 ),
-    .P9(\port$948$9 ),
+    .P4(\port$946$4 ),
+    .P5(\port$946$5 ),
+    .P6(\port$946$6 ),
+    .P7(\port$946$7 ),
+    .P8(\port$946$8 ),
+    .P9(\port$946$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$948$15 , \port$948$14 , \port$948$13 , \port$948$12 , \port$948$11 , \port$948$10 , \port$948$9 , \port$948$8 , \port$948$7 , \port$948$6 , \port$948$5 , \port$948$4 , \port$948$3 , \port$948$2 , \port$948$1 , \port$948$0  };
+  assign p36[15:0] = { \port$946$15 , \port$946$14 , \port$946$13 , \port$946$12 , \port$946$11 , \port$946$10 , \port$946$9 , \port$946$8 , \port$946$7 , \port$946$6 , \port$946$5 , \port$946$4 , \port$946$3 , \port$946$2 , \port$946$1 , \port$946$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$964$0 , \port$964$1 , \port$964$2 , \port$964$3 , \port$964$4 , \port$964$5 , \port$964$6 , \port$964$7 , \port$964$8 , \port$964$9 , \port$964$10 , \port$964$11 , \port$964$12 , \port$964$13 , \port$964$14 , \port$964$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$962$0 , \port$962$1 , \port$962$2 , \port$962$3 , \port$962$4 , \port$962$5 , \port$962$6 , \port$962$7 , \port$962$8 , \port$962$9 , \port$962$10 , \port$962$11 , \port$962$12 , \port$962$13 , \port$962$14 , \port$962$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42441,38 +42439,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$964$0 , \port$964$1 , \port$964
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$964$0 ;
-  wire \port$964$0 ;
-  output \port$964$1 ;
-  wire \port$964$1 ;
-  output \port$964$10 ;
-  wire \port$964$10 ;
-  output \port$964$11 ;
-  wire \port$964$11 ;
-  output \port$964$12 ;
-  wire \port$964$12 ;
-  output \port$964$13 ;
-  wire \port$964$13 ;
-  output \port$964$14 ;
-  wire \port$964$14 ;
-  output \port$964$15 ;
-  wire \port$964$15 ;
-  output \port$964$2 ;
-  wire \port$964$2 ;
-  output \port$964$3 ;
-  wire \port$964$3 ;
-  output \port$964$4 ;
-  wire \port$964$4 ;
-  output \port$964$5 ;
-  wire \port$964$5 ;
-  output \port$964$6 ;
-  wire \port$964$6 ;
-  output \port$964$7 ;
-  wire \port$964$7 ;
-  output \port$964$8 ;
-  wire \port$964$8 ;
-  output \port$964$9 ;
-  wire \port$964$9 ;
+  output \port$962$0 ;
+  wire \port$962$0 ;
+  output \port$962$1 ;
+  wire \port$962$1 ;
+  output \port$962$10 ;
+  wire \port$962$10 ;
+  output \port$962$11 ;
+  wire \port$962$11 ;
+  output \port$962$12 ;
+  wire \port$962$12 ;
+  output \port$962$13 ;
+  wire \port$962$13 ;
+  output \port$962$14 ;
+  wire \port$962$14 ;
+  output \port$962$15 ;
+  wire \port$962$15 ;
+  output \port$962$2 ;
+  wire \port$962$2 ;
+  output \port$962$3 ;
+  wire \port$962$3 ;
+  output \port$962$4 ;
+  wire \port$962$4 ;
+  output \port$962$5 ;
+  wire \port$962$5 ;
+  output \port$962$6 ;
+  wire \port$962$6 ;
+  output \port$962$7 ;
+  wire \port$962$7 ;
+  output \port$962$8 ;
+  wire \port$962$8 ;
+  output \port$962$9 ;
+  wire \port$962$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42548,19 +42546,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$964$0 , \port$964$1 , \port$964
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$964$0 ),
-    .P1(\port$964$1 ),
-    .P10(\port$964$10 ),
-    .P11(\port$964$11 ),
-    .P12(\port$964$12 ),
-    .P13(\port$964$13 ),
-    .P14(\port$964$14 ),
-    .P15(\port$964$15 ),
+    .P0(\port$962$0 ),
+    .P1(\port$962$1 ),
+    .P10(\port$962$10 ),
+    .P11(\port$962$11 ),
+    .P12(\port$962$12 ),
+    .P13(\port$962$13 ),
+    .P14(\port$962$14 ),
+    .P15(\port$962$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$964$2 ),
+    .P2(\port$962$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42571,30 +42569,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$964$0 , \port$964$1 , \port$964
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$964$3 ),
+    .P3(\port$962$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$964$4 ),
-    .P5(\port$964$5 ),
-    .P6(\port$964$6 ),
-    .P7(\port$964$7 ),
-    .P8(\port$964$8 ),
-    .P9(\port$964$9 ),
+    .P4(\port$962$4 ),
+    .P5(\port$962$5 ),
+    .P6(\port$962$6 ),
+    .P7(\port$962$7 ),
+    .P8(\port$962$8 ),
+    .P9(\port$962$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$964$15 , \port$964$14 , \port$964$13 , \port$964$12 , \port$964$11 , \port$964$10 , \port$964$9 , \port$964$8 , \port$964$7 , \port$964$6 , \port$964$5 , \port$964$4 , \port$964$3 , \port$964$2 , \port$964$1 , \port$964$0  };
+  assign p36[15:0] = { \port$962$15 , \port$962$14 , \port$962$13 , \port$962$12 , \port$962$11 , \port$962$10 , \port$962$9 , \port$962$8 , \port$962$7 , \port$962$6 , \port$962$5 , \port$962$4 , \port$962$3 , \port$962$2 , \port$962$1 , \port$962$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$980$0 , \port$980$1 , \port$980$2 , \port$980$3 , \port$980$4 , \port$980$5 , \port$980$6 , \port$980$7 , \port$980$8 , \port$980$9 , \port$980$10 , \port$980$11 , \port$980$12 , \port$980$13 , \port$980$14 , \port$980$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$978$0 , \port$978$1 , \port$978$2 , \port$978$3 , \port$978$4 , \port$978$5 , \port$978$6 , \port$978$7 , \port$978$8 , \port$978$9 , \port$978$10 , \port$978$11 , \port$978$12 , \port$978$13 , \port$978$14 , \port$978$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42602,38 +42600,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$980$0 , \port$980$1 , \port$980
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$980$0 ;
-  wire \port$980$0 ;
-  output \port$980$1 ;
-  wire \port$980$1 ;
-  output \port$980$10 ;
-  wire \port$980$10 ;
-  output \port$980$11 ;
-  wire \port$980$11 ;
-  output \port$980$12 ;
-  wire \port$980$12 ;
-  output \port$980$13 ;
-  wire \port$980$13 ;
-  output \port$980$14 ;
-  wire \port$980$14 ;
-  output \port$980$15 ;
-  wire \port$980$15 ;
-  output \port$980$2 ;
-  wire \port$980$2 ;
-  output \port$980$3 ;
-  wire \port$980$3 ;
-  output \port$980$4 ;
-  wire \port$980$4 ;
-  output \port$980$5 ;
-  wire \port$980$5 ;
-  output \port$980$6 ;
-  wire \port$980$6 ;
-  output \port$980$7 ;
-  wire \port$980$7 ;
-  output \port$980$8 ;
-  wire \port$980$8 ;
-  output \port$980$9 ;
-  wire \port$980$9 ;
+  output \port$978$0 ;
+  wire \port$978$0 ;
+  output \port$978$1 ;
+  wire \port$978$1 ;
+  output \port$978$10 ;
+  wire \port$978$10 ;
+  output \port$978$11 ;
+  wire \port$978$11 ;
+  output \port$978$12 ;
+  wire \port$978$12 ;
+  output \port$978$13 ;
+  wire \port$978$13 ;
+  output \port$978$14 ;
+  wire \port$978$14 ;
+  output \port$978$15 ;
+  wire \port$978$15 ;
+  output \port$978$2 ;
+  wire \port$978$2 ;
+  output \port$978$3 ;
+  wire \port$978$3 ;
+  output \port$978$4 ;
+  wire \port$978$4 ;
+  output \port$978$5 ;
+  wire \port$978$5 ;
+  output \port$978$6 ;
+  wire \port$978$6 ;
+  output \port$978$7 ;
+  wire \port$978$7 ;
+  output \port$978$8 ;
+  wire \port$978$8 ;
+  output \port$978$9 ;
+  wire \port$978$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42709,19 +42707,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$980$0 , \port$980$1 , \port$980
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$980$0 ),
-    .P1(\port$980$1 ),
-    .P10(\port$980$10 ),
-    .P11(\port$980$11 ),
-    .P12(\port$980$12 ),
-    .P13(\port$980$13 ),
-    .P14(\port$980$14 ),
-    .P15(\port$980$15 ),
+    .P0(\port$978$0 ),
+    .P1(\port$978$1 ),
+    .P10(\port$978$10 ),
+    .P11(\port$978$11 ),
+    .P12(\port$978$12 ),
+    .P13(\port$978$13 ),
+    .P14(\port$978$14 ),
+    .P15(\port$978$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$980$2 ),
+    .P2(\port$978$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42732,30 +42730,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$980$0 , \port$980$1 , \port$980
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$980$3 ),
+    .P3(\port$978$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$980$4 ),
-    .P5(\port$980$5 ),
-    .P6(\port$980$6 ),
-    .P7(\port$980$7 ),
-    .P8(\port$980$8 ),
-    .P9(\port$980$9 ),
+    .P4(\port$978$4 ),
+    .P5(\port$978$5 ),
+    .P6(\port$978$6 ),
+    .P7(\port$978$7 ),
+    .P8(\port$978$8 ),
+    .P9(\port$978$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$980$15 , \port$980$14 , \port$980$13 , \port$980$12 , \port$980$11 , \port$980$10 , \port$980$9 , \port$980$8 , \port$980$7 , \port$980$6 , \port$980$5 , \port$980$4 , \port$980$3 , \port$980$2 , \port$980$1 , \port$980$0  };
+  assign p36[15:0] = { \port$978$15 , \port$978$14 , \port$978$13 , \port$978$12 , \port$978$11 , \port$978$10 , \port$978$9 , \port$978$8 , \port$978$7 , \port$978$6 , \port$978$5 , \port$978$4 , \port$978$3 , \port$978$2 , \port$978$1 , \port$978$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$996$0 , \port$996$1 , \port$996$2 , \port$996$3 , \port$996$4 , \port$996$5 , \port$996$6 , \port$996$7 , \port$996$8 , \port$996$9 , \port$996$10 , \port$996$11 , \port$996$12 , \port$996$13 , \port$996$14 , \port$996$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$994$0 , \port$994$1 , \port$994$2 , \port$994$3 , \port$994$4 , \port$994$5 , \port$994$6 , \port$994$7 , \port$994$8 , \port$994$9 , \port$994$10 , \port$994$11 , \port$994$12 , \port$994$13 , \port$994$14 , \port$994$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42763,38 +42761,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$996$0 , \port$996$1 , \port$996
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$996$0 ;
-  wire \port$996$0 ;
-  output \port$996$1 ;
-  wire \port$996$1 ;
-  output \port$996$10 ;
-  wire \port$996$10 ;
-  output \port$996$11 ;
-  wire \port$996$11 ;
-  output \port$996$12 ;
-  wire \port$996$12 ;
-  output \port$996$13 ;
-  wire \port$996$13 ;
-  output \port$996$14 ;
-  wire \port$996$14 ;
-  output \port$996$15 ;
-  wire \port$996$15 ;
-  output \port$996$2 ;
-  wire \port$996$2 ;
-  output \port$996$3 ;
-  wire \port$996$3 ;
-  output \port$996$4 ;
-  wire \port$996$4 ;
-  output \port$996$5 ;
-  wire \port$996$5 ;
-  output \port$996$6 ;
-  wire \port$996$6 ;
-  output \port$996$7 ;
-  wire \port$996$7 ;
-  output \port$996$8 ;
-  wire \port$996$8 ;
-  output \port$996$9 ;
-  wire \port$996$9 ;
+  output \port$994$0 ;
+  wire \port$994$0 ;
+  output \port$994$1 ;
+  wire \port$994$1 ;
+  output \port$994$10 ;
+  wire \port$994$10 ;
+  output \port$994$11 ;
+  wire \port$994$11 ;
+  output \port$994$12 ;
+  wire \port$994$12 ;
+  output \port$994$13 ;
+  wire \port$994$13 ;
+  output \port$994$14 ;
+  wire \port$994$14 ;
+  output \port$994$15 ;
+  wire \port$994$15 ;
+  output \port$994$2 ;
+  wire \port$994$2 ;
+  output \port$994$3 ;
+  wire \port$994$3 ;
+  output \port$994$4 ;
+  wire \port$994$4 ;
+  output \port$994$5 ;
+  wire \port$994$5 ;
+  output \port$994$6 ;
+  wire \port$994$6 ;
+  output \port$994$7 ;
+  wire \port$994$7 ;
+  output \port$994$8 ;
+  wire \port$994$8 ;
+  output \port$994$9 ;
+  wire \port$994$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42870,19 +42868,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$996$0 , \port$996$1 , \port$996
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$996$0 ),
-    .P1(\port$996$1 ),
-    .P10(\port$996$10 ),
-    .P11(\port$996$11 ),
-    .P12(\port$996$12 ),
-    .P13(\port$996$13 ),
-    .P14(\port$996$14 ),
-    .P15(\port$996$15 ),
+    .P0(\port$994$0 ),
+    .P1(\port$994$1 ),
+    .P10(\port$994$10 ),
+    .P11(\port$994$11 ),
+    .P12(\port$994$12 ),
+    .P13(\port$994$13 ),
+    .P14(\port$994$14 ),
+    .P15(\port$994$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$996$2 ),
+    .P2(\port$994$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42893,30 +42891,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$996$0 , \port$996$1 , \port$996
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$996$3 ),
+    .P3(\port$994$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$996$4 ),
-    .P5(\port$996$5 ),
-    .P6(\port$996$6 ),
-    .P7(\port$996$7 ),
-    .P8(\port$996$8 ),
-    .P9(\port$996$9 ),
+    .P4(\port$994$4 ),
+    .P5(\port$994$5 ),
+    .P6(\port$994$6 ),
+    .P7(\port$994$7 ),
+    .P8(\port$994$8 ),
+    .P9(\port$994$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$996$15 , \port$996$14 , \port$996$13 , \port$996$12 , \port$996$11 , \port$996$10 , \port$996$9 , \port$996$8 , \port$996$7 , \port$996$6 , \port$996$5 , \port$996$4 , \port$996$3 , \port$996$2 , \port$996$1 , \port$996$0  };
+  assign p36[15:0] = { \port$994$15 , \port$994$14 , \port$994$13 , \port$994$12 , \port$994$11 , \port$994$10 , \port$994$9 , \port$994$8 , \port$994$7 , \port$994$6 , \port$994$5 , \port$994$4 , \port$994$3 , \port$994$2 , \port$994$1 , \port$994$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1012$0 , \port$1012$1 , \port$1012$2 , \port$1012$3 , \port$1012$4 , \port$1012$5 , \port$1012$6 , \port$1012$7 , \port$1012$8 , \port$1012$9 , \port$1012$10 , \port$1012$11 , \port$1012$12 , \port$1012$13 , \port$1012$14 , \port$1012$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1010$0 , \port$1010$1 , \port$1010$2 , \port$1010$3 , \port$1010$4 , \port$1010$5 , \port$1010$6 , \port$1010$7 , \port$1010$8 , \port$1010$9 , \port$1010$10 , \port$1010$11 , \port$1010$12 , \port$1010$13 , \port$1010$14 , \port$1010$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42924,38 +42922,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1012$0 , \port$1012$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1012$0 ;
-  wire \port$1012$0 ;
-  output \port$1012$1 ;
-  wire \port$1012$1 ;
-  output \port$1012$10 ;
-  wire \port$1012$10 ;
-  output \port$1012$11 ;
-  wire \port$1012$11 ;
-  output \port$1012$12 ;
-  wire \port$1012$12 ;
-  output \port$1012$13 ;
-  wire \port$1012$13 ;
-  output \port$1012$14 ;
-  wire \port$1012$14 ;
-  output \port$1012$15 ;
-  wire \port$1012$15 ;
-  output \port$1012$2 ;
-  wire \port$1012$2 ;
-  output \port$1012$3 ;
-  wire \port$1012$3 ;
-  output \port$1012$4 ;
-  wire \port$1012$4 ;
-  output \port$1012$5 ;
-  wire \port$1012$5 ;
-  output \port$1012$6 ;
-  wire \port$1012$6 ;
-  output \port$1012$7 ;
-  wire \port$1012$7 ;
-  output \port$1012$8 ;
-  wire \port$1012$8 ;
-  output \port$1012$9 ;
-  wire \port$1012$9 ;
+  output \port$1010$0 ;
+  wire \port$1010$0 ;
+  output \port$1010$1 ;
+  wire \port$1010$1 ;
+  output \port$1010$10 ;
+  wire \port$1010$10 ;
+  output \port$1010$11 ;
+  wire \port$1010$11 ;
+  output \port$1010$12 ;
+  wire \port$1010$12 ;
+  output \port$1010$13 ;
+  wire \port$1010$13 ;
+  output \port$1010$14 ;
+  wire \port$1010$14 ;
+  output \port$1010$15 ;
+  wire \port$1010$15 ;
+  output \port$1010$2 ;
+  wire \port$1010$2 ;
+  output \port$1010$3 ;
+  wire \port$1010$3 ;
+  output \port$1010$4 ;
+  wire \port$1010$4 ;
+  output \port$1010$5 ;
+  wire \port$1010$5 ;
+  output \port$1010$6 ;
+  wire \port$1010$6 ;
+  output \port$1010$7 ;
+  wire \port$1010$7 ;
+  output \port$1010$8 ;
+  wire \port$1010$8 ;
+  output \port$1010$9 ;
+  wire \port$1010$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43031,19 +43029,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1012$0 , \port$1012$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1012$0 ),
-    .P1(\port$1012$1 ),
-    .P10(\port$1012$10 ),
-    .P11(\port$1012$11 ),
-    .P12(\port$1012$12 ),
-    .P13(\port$1012$13 ),
-    .P14(\port$1012$14 ),
-    .P15(\port$1012$15 ),
+    .P0(\port$1010$0 ),
+    .P1(\port$1010$1 ),
+    .P10(\port$1010$10 ),
+    .P11(\port$1010$11 ),
+    .P12(\port$1010$12 ),
+    .P13(\port$1010$13 ),
+    .P14(\port$1010$14 ),
+    .P15(\port$1010$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1012$2 ),
+    .P2(\port$1010$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43054,30 +43052,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1012$0 , \port$1012$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1012$3 ),
+    .P3(\port$1010$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1012$4 ),
-    .P5(\port$1012$5 ),
-    .P6(\port$1012$6 ),
-    .P7(\port$1012$7 ),
-    .P8(\port$1012$8 ),
-    .P9(\port$1012$9 ),
+    .P4(\port$1010$4 ),
+    .P5(\port$1010$5 ),
+    .P6(\port$1010$6 ),
+    .P7(\port$1010$7 ),
+    .P8(\port$1010$8 ),
+    .P9(\port$1010$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1012$15 , \port$1012$14 , \port$1012$13 , \port$1012$12 , \port$1012$11 , \port$1012$10 , \port$1012$9 , \port$1012$8 , \port$1012$7 , \port$1012$6 , \port$1012$5 , \port$1012$4 , \port$1012$3 , \port$1012$2 , \port$1012$1 , \port$1012$0  };
+  assign p36[15:0] = { \port$1010$15 , \port$1010$14 , \port$1010$13 , \port$1010$12 , \port$1010$11 , \port$1010$10 , \port$1010$9 , \port$1010$8 , \port$1010$7 , \port$1010$6 , \port$1010$5 , \port$1010$4 , \port$1010$3 , \port$1010$2 , \port$1010$1 , \port$1010$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1028$0 , \port$1028$1 , \port$1028$2 , \port$1028$3 , \port$1028$4 , \port$1028$5 , \port$1028$6 , \port$1028$7 , \port$1028$8 , \port$1028$9 , \port$1028$10 , \port$1028$11 , \port$1028$12 , \port$1028$13 , \port$1028$14 , \port$1028$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1026$0 , \port$1026$1 , \port$1026$2 , \port$1026$3 , \port$1026$4 , \port$1026$5 , \port$1026$6 , \port$1026$7 , \port$1026$8 , \port$1026$9 , \port$1026$10 , \port$1026$11 , \port$1026$12 , \port$1026$13 , \port$1026$14 , \port$1026$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43085,38 +43083,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1028$0 , \port$1028$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1028$0 ;
-  wire \port$1028$0 ;
-  output \port$1028$1 ;
-  wire \port$1028$1 ;
-  output \port$1028$10 ;
-  wire \port$1028$10 ;
-  output \port$1028$11 ;
-  wire \port$1028$11 ;
-  output \port$1028$12 ;
-  wire \port$1028$12 ;
-  output \port$1028$13 ;
-  wire \port$1028$13 ;
-  output \port$1028$14 ;
-  wire \port$1028$14 ;
-  output \port$1028$15 ;
-  wire \port$1028$15 ;
-  output \port$1028$2 ;
-  wire \port$1028$2 ;
-  output \port$1028$3 ;
-  wire \port$1028$3 ;
-  output \port$1028$4 ;
-  wire \port$1028$4 ;
-  output \port$1028$5 ;
-  wire \port$1028$5 ;
-  output \port$1028$6 ;
-  wire \port$1028$6 ;
-  output \port$1028$7 ;
-  wire \port$1028$7 ;
-  output \port$1028$8 ;
-  wire \port$1028$8 ;
-  output \port$1028$9 ;
-  wire \port$1028$9 ;
+  output \port$1026$0 ;
+  wire \port$1026$0 ;
+  output \port$1026$1 ;
+  wire \port$1026$1 ;
+  output \port$1026$10 ;
+  wire \port$1026$10 ;
+  output \port$1026$11 ;
+  wire \port$1026$11 ;
+  output \port$1026$12 ;
+  wire \port$1026$12 ;
+  output \port$1026$13 ;
+  wire \port$1026$13 ;
+  output \port$1026$14 ;
+  wire \port$1026$14 ;
+  output \port$1026$15 ;
+  wire \port$1026$15 ;
+  output \port$1026$2 ;
+  wire \port$1026$2 ;
+  output \port$1026$3 ;
+  wire \port$1026$3 ;
+  output \port$1026$4 ;
+  wire \port$1026$4 ;
+  output \port$1026$5 ;
+  wire \port$1026$5 ;
+  output \port$1026$6 ;
+  wire \port$1026$6 ;
+  output \port$1026$7 ;
+  wire \port$1026$7 ;
+  output \port$1026$8 ;
+  wire \port$1026$8 ;
+  output \port$1026$9 ;
+  wire \port$1026$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43192,19 +43190,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1028$0 , \port$1028$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1028$0 ),
-    .P1(\port$1028$1 ),
-    .P10(\port$1028$10 ),
-    .P11(\port$1028$11 ),
-    .P12(\port$1028$12 ),
-    .P13(\port$1028$13 ),
-    .P14(\port$1028$14 ),
-    .P15(\port$1028$15 ),
+    .P0(\port$1026$0 ),
+    .P1(\port$1026$1 ),
+    .P10(\port$1026$10 ),
+    .P11(\port$1026$11 ),
+    .P12(\port$1026$12 ),
+    .P13(\port$1026$13 ),
+    .P14(\port$1026$14 ),
+    .P15(\port$1026$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1028$2 ),
+    .P2(\port$1026$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43215,30 +43213,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1028$0 , \port$1028$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1028$3 ),
+    .P3(\port$1026$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1028$4 ),
-    .P5(\port$1028$5 ),
-    .P6(\port$1028$6 ),
-    .P7(\port$1028$7 ),
-    .P8(\port$1028$8 ),
-    .P9(\port$1028$9 ),
+    .P4(\port$1026$4 ),
+    .P5(\port$1026$5 ),
+    .P6(\port$1026$6 ),
+    .P7(\port$1026$7 ),
+    .P8(\port$1026$8 ),
+    .P9(\port$1026$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1028$15 , \port$1028$14 , \port$1028$13 , \port$1028$12 , \port$1028$11 , \port$1028$10 , \port$1028$9 , \port$1028$8 , \port$1028$7 , \port$1028$6 , \port$1028$5 , \port$1028$4 , \port$1028$3 , \port$1028$2 , \port$1028$1 , \port$1028$0  };
+  assign p36[15:0] = { \port$1026$15 , \port$1026$14 , \port$1026$13 , \port$1026$12 , \port$1026$11 , \port$1026$10 , \port$1026$9 , \port$1026$8 , \port$1026$7 , \port$1026$6 , \port$1026$5 , \port$1026$4 , \port$1026$3 , \port$1026$2 , \port$1026$1 , \port$1026$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1044$0 , \port$1044$1 , \port$1044$2 , \port$1044$3 , \port$1044$4 , \port$1044$5 , \port$1044$6 , \port$1044$7 , \port$1044$8 , \port$1044$9 , \port$1044$10 , \port$1044$11 , \port$1044$12 , \port$1044$13 , \port$1044$14 , \port$1044$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1042$0 , \port$1042$1 , \port$1042$2 , \port$1042$3 , \port$1042$4 , \port$1042$5 , \port$1042$6 , \port$1042$7 , \port$1042$8 , \port$1042$9 , \port$1042$10 , \port$1042$11 , \port$1042$12 , \port$1042$13 , \port$1042$14 , \port$1042$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43246,38 +43244,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1044$0 , \port$1044$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1044$0 ;
-  wire \port$1044$0 ;
-  output \port$1044$1 ;
-  wire \port$1044$1 ;
-  output \port$1044$10 ;
-  wire \port$1044$10 ;
-  output \port$1044$11 ;
-  wire \port$1044$11 ;
-  output \port$1044$12 ;
-  wire \port$1044$12 ;
-  output \port$1044$13 ;
-  wire \port$1044$13 ;
-  output \port$1044$14 ;
-  wire \port$1044$14 ;
-  output \port$1044$15 ;
-  wire \port$1044$15 ;
-  output \port$1044$2 ;
-  wire \port$1044$2 ;
-  output \port$1044$3 ;
-  wire \port$1044$3 ;
-  output \port$1044$4 ;
-  wire \port$1044$4 ;
-  output \port$1044$5 ;
-  wire \port$1044$5 ;
-  output \port$1044$6 ;
-  wire \port$1044$6 ;
-  output \port$1044$7 ;
-  wire \port$1044$7 ;
-  output \port$1044$8 ;
-  wire \port$1044$8 ;
-  output \port$1044$9 ;
-  wire \port$1044$9 ;
+  output \port$1042$0 ;
+  wire \port$1042$0 ;
+  output \port$1042$1 ;
+  wire \port$1042$1 ;
+  output \port$1042$10 ;
+  wire \port$1042$10 ;
+  output \port$1042$11 ;
+  wire \port$1042$11 ;
+  output \port$1042$12 ;
+  wire \port$1042$12 ;
+  output \port$1042$13 ;
+  wire \port$1042$13 ;
+  output \port$1042$14 ;
+  wire \port$1042$14 ;
+  output \port$1042$15 ;
+  wire \port$1042$15 ;
+  output \port$1042$2 ;
+  wire \port$1042$2 ;
+  output \port$1042$3 ;
+  wire \port$1042$3 ;
+  output \port$1042$4 ;
+  wire \port$1042$4 ;
+  output \port$1042$5 ;
+  wire \port$1042$5 ;
+  output \port$1042$6 ;
+  wire \port$1042$6 ;
+  output \port$1042$7 ;
+  wire \port$1042$7 ;
+  output \port$1042$8 ;
+  wire \port$1042$8 ;
+  output \port$1042$9 ;
+  wire \port$1042$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43353,19 +43351,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1044$0 , \port$1044$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1044$0 ),
-    .P1(\port$1044$1 ),
-    .P10(\port$1044$10 ),
-    .P11(\port$1044$11 ),
-    .P12(\port$1044$12 ),
-    .P13(\port$1044$13 ),
-    .P14(\port$1044$14 ),
-    .P15(\port$1044$15 ),
+    .P0(\port$1042$0 ),
+    .P1(\port$1042$1 ),
+    .P10(\port$1042$10 ),
+    .P11(\port$1042$11 ),
+    .P12(\port$1042$12 ),
+    .P13(\port$1042$13 ),
+    .P14(\port$1042$14 ),
+    .P15(\port$1042$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1044$2 ),
+    .P2(\port$1042$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43376,30 +43374,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1044$0 , \port$1044$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1044$3 ),
+    .P3(\port$1042$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1044$4 ),
-    .P5(\port$1044$5 ),
-    .P6(\port$1044$6 ),
-    .P7(\port$1044$7 ),
-    .P8(\port$1044$8 ),
-    .P9(\port$1044$9 ),
+    .P4(\port$1042$4 ),
+    .P5(\port$1042$5 ),
+    .P6(\port$1042$6 ),
+    .P7(\port$1042$7 ),
+    .P8(\port$1042$8 ),
+    .P9(\port$1042$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1044$15 , \port$1044$14 , \port$1044$13 , \port$1044$12 , \port$1044$11 , \port$1044$10 , \port$1044$9 , \port$1044$8 , \port$1044$7 , \port$1044$6 , \port$1044$5 , \port$1044$4 , \port$1044$3 , \port$1044$2 , \port$1044$1 , \port$1044$0  };
+  assign p36[15:0] = { \port$1042$15 , \port$1042$14 , \port$1042$13 , \port$1042$12 , \port$1042$11 , \port$1042$10 , \port$1042$9 , \port$1042$8 , \port$1042$7 , \port$1042$6 , \port$1042$5 , \port$1042$4 , \port$1042$3 , \port$1042$2 , \port$1042$1 , \port$1042$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1060$0 , \port$1060$1 , \port$1060$2 , \port$1060$3 , \port$1060$4 , \port$1060$5 , \port$1060$6 , \port$1060$7 , \port$1060$8 , \port$1060$9 , \port$1060$10 , \port$1060$11 , \port$1060$12 , \port$1060$13 , \port$1060$14 , \port$1060$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1058$0 , \port$1058$1 , \port$1058$2 , \port$1058$3 , \port$1058$4 , \port$1058$5 , \port$1058$6 , \port$1058$7 , \port$1058$8 , \port$1058$9 , \port$1058$10 , \port$1058$11 , \port$1058$12 , \port$1058$13 , \port$1058$14 , \port$1058$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43407,38 +43405,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1060$0 , \port$1060$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1060$0 ;
-  wire \port$1060$0 ;
-  output \port$1060$1 ;
-  wire \port$1060$1 ;
-  output \port$1060$10 ;
-  wire \port$1060$10 ;
-  output \port$1060$11 ;
-  wire \port$1060$11 ;
-  output \port$1060$12 ;
-  wire \port$1060$12 ;
-  output \port$1060$13 ;
-  wire \port$1060$13 ;
-  output \port$1060$14 ;
-  wire \port$1060$14 ;
-  output \port$1060$15 ;
-  wire \port$1060$15 ;
-  output \port$1060$2 ;
-  wire \port$1060$2 ;
-  output \port$1060$3 ;
-  wire \port$1060$3 ;
-  output \port$1060$4 ;
-  wire \port$1060$4 ;
-  output \port$1060$5 ;
-  wire \port$1060$5 ;
-  output \port$1060$6 ;
-  wire \port$1060$6 ;
-  output \port$1060$7 ;
-  wire \port$1060$7 ;
-  output \port$1060$8 ;
-  wire \port$1060$8 ;
-  output \port$1060$9 ;
-  wire \port$1060$9 ;
+  output \port$1058$0 ;
+  wire \port$1058$0 ;
+  output \port$1058$1 ;
+  wire \port$1058$1 ;
+  output \port$1058$10 ;
+  wire \port$1058$10 ;
+  output \port$1058$11 ;
+  wire \port$1058$11 ;
+  output \port$1058$12 ;
+  wire \port$1058$12 ;
+  output \port$1058$13 ;
+  wire \port$1058$13 ;
+  output \port$1058$14 ;
+  wire \port$1058$14 ;
+  output \port$1058$15 ;
+  wire \port$1058$15 ;
+  output \port$1058$2 ;
+  wire \port$1058$2 ;
+  output \port$1058$3 ;
+  wire \port$1058$3 ;
+  output \port$1058$4 ;
+  wire \port$1058$4 ;
+  output \port$1058$5 ;
+  wire \port$1058$5 ;
+  output \port$1058$6 ;
+  wire \port$1058$6 ;
+  output \port$1058$7 ;
+  wire \port$1058$7 ;
+  output \port$1058$8 ;
+  wire \port$1058$8 ;
+  output \port$1058$9 ;
+  wire \port$1058$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43514,19 +43512,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1060$0 , \port$1060$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1060$0 ),
-    .P1(\port$1060$1 ),
-    .P10(\port$1060$10 ),
-    .P11(\port$1060$11 ),
-    .P12(\port$1060$12 ),
-    .P13(\port$1060$13 ),
-    .P14(\port$1060$14 ),
-    .P15(\port$1060$15 ),
+    .P0(\port$1058$0 ),
+    .P1(\port$1058$1 ),
+    .P10(\port$1058$10 ),
+    .P11(\port$1058$11 ),
+    .P12(\port$1058$12 ),
+    .P13(\port$1058$13 ),
+    .P14(\port$1058$14 ),
+    .P15(\port$1058$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1060$2 ),
+    .P2(\port$1058$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43537,30 +43535,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1060$0 , \port$1060$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1060$3 ),
+    .P3(\port$1058$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1060$4 ),
-    .P5(\port$1060$5 ),
-    .P6(\port$1060$6 ),
-    .P7(\port$1060$7 ),
-    .P8(\port$1060$8 ),
-    .P9(\port$1060$9 ),
+    .P4(\port$1058$4 ),
+    .P5(\port$1058$5 ),
+    .P6(\port$1058$6 ),
+    .P7(\port$1058$7 ),
+    .P8(\port$1058$8 ),
+    .P9(\port$1058$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1060$15 , \port$1060$14 , \port$1060$13 , \port$1060$12 , \port$1060$11 , \port$1060$10 , \port$1060$9 , \port$1060$8 , \port$1060$7 , \port$1060$6 , \port$1060$5 , \port$1060$4 , \port$1060$3 , \port$1060$2 , \port$1060$1 , \port$1060$0  };
+  assign p36[15:0] = { \port$1058$15 , \port$1058$14 , \port$1058$13 , \port$1058$12 , \port$1058$11 , \port$1058$10 , \port$1058$9 , \port$1058$8 , \port$1058$7 , \port$1058$6 , \port$1058$5 , \port$1058$4 , \port$1058$3 , \port$1058$2 , \port$1058$1 , \port$1058$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1076$0 , \port$1076$1 , \port$1076$2 , \port$1076$3 , \port$1076$4 , \port$1076$5 , \port$1076$6 , \port$1076$7 , \port$1076$8 , \port$1076$9 , \port$1076$10 , \port$1076$11 , \port$1076$12 , \port$1076$13 , \port$1076$14 , \port$1076$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1074$0 , \port$1074$1 , \port$1074$2 , \port$1074$3 , \port$1074$4 , \port$1074$5 , \port$1074$6 , \port$1074$7 , \port$1074$8 , \port$1074$9 , \port$1074$10 , \port$1074$11 , \port$1074$12 , \port$1074$13 , \port$1074$14 , \port$1074$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43568,38 +43566,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1076$0 , \port$1076$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1076$0 ;
-  wire \port$1076$0 ;
-  output \port$1076$1 ;
-  wire \port$1076$1 ;
-  output \port$1076$10 ;
-  wire \port$1076$10 ;
-  output \port$1076$11 ;
-  wire \port$1076$11 ;
-  output \port$1076$12 ;
-  wire \port$1076$12 ;
-  output \port$1076$13 ;
-  wire \port$1076$13 ;
-  output \port$1076$14 ;
-  wire \port$1076$14 ;
-  output \port$1076$15 ;
-  wire \port$1076$15 ;
-  output \port$1076$2 ;
-  wire \port$1076$2 ;
-  output \port$1076$3 ;
-  wire \port$1076$3 ;
-  output \port$1076$4 ;
-  wire \port$1076$4 ;
-  output \port$1076$5 ;
-  wire \port$1076$5 ;
-  output \port$1076$6 ;
-  wire \port$1076$6 ;
-  output \port$1076$7 ;
-  wire \port$1076$7 ;
-  output \port$1076$8 ;
-  wire \port$1076$8 ;
-  output \port$1076$9 ;
-  wire \port$1076$9 ;
+  output \port$1074$0 ;
+  wire \port$1074$0 ;
+  output \port$1074$1 ;
+  wire \port$1074$1 ;
+  output \port$1074$10 ;
+  wire \port$1074$10 ;
+  output \port$1074$11 ;
+  wire \port$1074$11 ;
+  output \port$1074$12 ;
+  wire \port$1074$12 ;
+  output \port$1074$13 ;
+  wire \port$1074$13 ;
+  output \port$1074$14 ;
+  wire \port$1074$14 ;
+  output \port$1074$15 ;
+  wire \port$1074$15 ;
+  output \port$1074$2 ;
+  wire \port$1074$2 ;
+  output \port$1074$3 ;
+  wire \port$1074$3 ;
+  output \port$1074$4 ;
+  wire \port$1074$4 ;
+  output \port$1074$5 ;
+  wire \port$1074$5 ;
+  output \port$1074$6 ;
+  wire \port$1074$6 ;
+  output \port$1074$7 ;
+  wire \port$1074$7 ;
+  output \port$1074$8 ;
+  wire \port$1074$8 ;
+  output \port$1074$9 ;
+  wire \port$1074$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43675,19 +43673,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1076$0 , \port$1076$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1076$0 ),
-    .P1(\port$1076$1 ),
-    .P10(\port$1076$10 ),
-    .P11(\port$1076$11 ),
-    .P12(\port$1076$12 ),
-    .P13(\port$1076$13 ),
-    .P14(\port$1076$14 ),
-    .P15(\port$1076$15 ),
+    .P0(\port$1074$0 ),
+    .P1(\port$1074$1 ),
+    .P10(\port$1074$10 ),
+    .P11(\port$1074$11 ),
+    .P12(\port$1074$12 ),
+    .P13(\port$1074$13 ),
+    .P14(\port$1074$14 ),
+    .P15(\port$1074$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1076$2 ),
+    .P2(\port$1074$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43698,30 +43696,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1076$0 , \port$1076$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1076$3 ),
+    .P3(\port$1074$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1076$4 ),
-    .P5(\port$1076$5 ),
-    .P6(\port$1076$6 ),
-    .P7(\port$1076$7 ),
-    .P8(\port$1076$8 ),
-    .P9(\port$1076$9 ),
+    .P4(\port$1074$4 ),
+    .P5(\port$1074$5 ),
+    .P6(\port$1074$6 ),
+    .P7(\port$1074$7 ),
+    .P8(\port$1074$8 ),
+    .P9(\port$1074$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1076$15 , \port$1076$14 , \port$1076$13 , \port$1076$12 , \port$1076$11 , \port$1076$10 , \port$1076$9 , \port$1076$8 , \port$1076$7 , \port$1076$6 , \port$1076$5 , \port$1076$4 , \port$1076$3 , \port$1076$2 , \port$1076$1 , \port$1076$0  };
+  assign p36[15:0] = { \port$1074$15 , \port$1074$14 , \port$1074$13 , \port$1074$12 , \port$1074$11 , \port$1074$10 , \port$1074$9 , \port$1074$8 , \port$1074$7 , \port$1074$6 , \port$1074$5 , \port$1074$4 , \port$1074$3 , \port$1074$2 , \port$1074$1 , \port$1074$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1092$0 , \port$1092$1 , \port$1092$2 , \port$1092$3 , \port$1092$4 , \port$1092$5 , \port$1092$6 , \port$1092$7 , \port$1092$8 , \port$1092$9 , \port$1092$10 , \port$1092$11 , \port$1092$12 , \port$1092$13 , \port$1092$14 , \port$1092$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1090$0 , \port$1090$1 , \port$1090$2 , \port$1090$3 , \port$1090$4 , \port$1090$5 , \port$1090$6 , \port$1090$7 , \port$1090$8 , \port$1090$9 , \port$1090$10 , \port$1090$11 , \port$1090$12 , \port$1090$13 , \port$1090$14 , \port$1090$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43729,38 +43727,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1092$0 , \port$1092$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1092$0 ;
-  wire \port$1092$0 ;
-  output \port$1092$1 ;
-  wire \port$1092$1 ;
-  output \port$1092$10 ;
-  wire \port$1092$10 ;
-  output \port$1092$11 ;
-  wire \port$1092$11 ;
-  output \port$1092$12 ;
-  wire \port$1092$12 ;
-  output \port$1092$13 ;
-  wire \port$1092$13 ;
-  output \port$1092$14 ;
-  wire \port$1092$14 ;
-  output \port$1092$15 ;
-  wire \port$1092$15 ;
-  output \port$1092$2 ;
-  wire \port$1092$2 ;
-  output \port$1092$3 ;
-  wire \port$1092$3 ;
-  output \port$1092$4 ;
-  wire \port$1092$4 ;
-  output \port$1092$5 ;
-  wire \port$1092$5 ;
-  output \port$1092$6 ;
-  wire \port$1092$6 ;
-  output \port$1092$7 ;
-  wire \port$1092$7 ;
-  output \port$1092$8 ;
-  wire \port$1092$8 ;
-  output \port$1092$9 ;
-  wire \port$1092$9 ;
+  output \port$1090$0 ;
+  wire \port$1090$0 ;
+  output \port$1090$1 ;
+  wire \port$1090$1 ;
+  output \port$1090$10 ;
+  wire \port$1090$10 ;
+  output \port$1090$11 ;
+  wire \port$1090$11 ;
+  output \port$1090$12 ;
+  wire \port$1090$12 ;
+  output \port$1090$13 ;
+  wire \port$1090$13 ;
+  output \port$1090$14 ;
+  wire \port$1090$14 ;
+  output \port$1090$15 ;
+  wire \port$1090$15 ;
+  output \port$1090$2 ;
+  wire \port$1090$2 ;
+  output \port$1090$3 ;
+  wire \port$1090$3 ;
+  output \port$1090$4 ;
+  wire \port$1090$4 ;
+  output \port$1090$5 ;
+  wire \port$1090$5 ;
+  output \port$1090$6 ;
+  wire \port$1090$6 ;
+  output \port$1090$7 ;
+  wire \port$1090$7 ;
+  output \port$1090$8 ;
+  wire \port$1090$8 ;
+  output \port$1090$9 ;
+  wire \port$1090$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43836,19 +43834,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1092$0 , \port$1092$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1092$0 ),
-    .P1(\port$1092$1 ),
-    .P10(\port$1092$10 ),
-    .P11(\port$1092$11 ),
-    .P12(\port$1092$12 ),
-    .P13(\port$1092$13 ),
-    .P14(\port$1092$14 ),
-    .P15(\port$1092$15 ),
+    .P0(\port$1090$0 ),
+    .P1(\port$1090$1 ),
+    .P10(\port$1090$10 ),
+    .P11(\port$1090$11 ),
+    .P12(\port$1090$12 ),
+    .P13(\port$1090$13 ),
+    .P14(\port$1090$14 ),
+    .P15(\port$1090$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1092$2 ),
+    .P2(\port$1090$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43859,30 +43857,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1092$0 , \port$1092$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1092$3 ),
+    .P3(\port$1090$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1092$4 ),
-    .P5(\port$1092$5 ),
-    .P6(\port$1092$6 ),
-    .P7(\port$1092$7 ),
-    .P8(\port$1092$8 ),
-    .P9(\port$1092$9 ),
+    .P4(\port$1090$4 ),
+    .P5(\port$1090$5 ),
+    .P6(\port$1090$6 ),
+    .P7(\port$1090$7 ),
+    .P8(\port$1090$8 ),
+    .P9(\port$1090$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1092$15 , \port$1092$14 , \port$1092$13 , \port$1092$12 , \port$1092$11 , \port$1092$10 , \port$1092$9 , \port$1092$8 , \port$1092$7 , \port$1092$6 , \port$1092$5 , \port$1092$4 , \port$1092$3 , \port$1092$2 , \port$1092$1 , \port$1092$0  };
+  assign p36[15:0] = { \port$1090$15 , \port$1090$14 , \port$1090$13 , \port$1090$12 , \port$1090$11 , \port$1090$10 , \port$1090$9 , \port$1090$8 , \port$1090$7 , \port$1090$6 , \port$1090$5 , \port$1090$4 , \port$1090$3 , \port$1090$2 , \port$1090$1 , \port$1090$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1108$0 , \port$1108$1 , \port$1108$2 , \port$1108$3 , \port$1108$4 , \port$1108$5 , \port$1108$6 , \port$1108$7 , \port$1108$8 , \port$1108$9 , \port$1108$10 , \port$1108$11 , \port$1108$12 , \port$1108$13 , \port$1108$14 , \port$1108$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1106$0 , \port$1106$1 , \port$1106$2 , \port$1106$3 , \port$1106$4 , \port$1106$5 , \port$1106$6 , \port$1106$7 , \port$1106$8 , \port$1106$9 , \port$1106$10 , \port$1106$11 , \port$1106$12 , \port$1106$13 , \port$1106$14 , \port$1106$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43890,38 +43888,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1108$0 , \port$1108$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1108$0 ;
-  wire \port$1108$0 ;
-  output \port$1108$1 ;
-  wire \port$1108$1 ;
-  output \port$1108$10 ;
-  wire \port$1108$10 ;
-  output \port$1108$11 ;
-  wire \port$1108$11 ;
-  output \port$1108$12 ;
-  wire \port$1108$12 ;
-  output \port$1108$13 ;
-  wire \port$1108$13 ;
-  output \port$1108$14 ;
-  wire \port$1108$14 ;
-  output \port$1108$15 ;
-  wire \port$1108$15 ;
-  output \port$1108$2 ;
-  wire \port$1108$2 ;
-  output \port$1108$3 ;
-  wire \port$1108$3 ;
-  output \port$1108$4 ;
-  wire \port$1108$4 ;
-  output \port$1108$5 ;
-  wire \port$1108$5 ;
-  output \port$1108$6 ;
-  wire \port$1108$6 ;
-  output \port$1108$7 ;
-  wire \port$1108$7 ;
-  output \port$1108$8 ;
-  wire \port$1108$8 ;
-  output \port$1108$9 ;
-  wire \port$1108$9 ;
+  output \port$1106$0 ;
+  wire \port$1106$0 ;
+  output \port$1106$1 ;
+  wire \port$1106$1 ;
+  output \port$1106$10 ;
+  wire \port$1106$10 ;
+  output \port$1106$11 ;
+  wire \port$1106$11 ;
+  output \port$1106$12 ;
+  wire \port$1106$12 ;
+  output \port$1106$13 ;
+  wire \port$1106$13 ;
+  output \port$1106$14 ;
+  wire \port$1106$14 ;
+  output \port$1106$15 ;
+  wire \port$1106$15 ;
+  output \port$1106$2 ;
+  wire \port$1106$2 ;
+  output \port$1106$3 ;
+  wire \port$1106$3 ;
+  output \port$1106$4 ;
+  wire \port$1106$4 ;
+  output \port$1106$5 ;
+  wire \port$1106$5 ;
+  output \port$1106$6 ;
+  wire \port$1106$6 ;
+  output \port$1106$7 ;
+  wire \port$1106$7 ;
+  output \port$1106$8 ;
+  wire \port$1106$8 ;
+  output \port$1106$9 ;
+  wire \port$1106$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43997,19 +43995,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1108$0 , \port$1108$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1108$0 ),
-    .P1(\port$1108$1 ),
-    .P10(\port$1108$10 ),
-    .P11(\port$1108$11 ),
-    .P12(\port$1108$12 ),
-    .P13(\port$1108$13 ),
-    .P14(\port$1108$14 ),
-    .P15(\port$1108$15 ),
+    .P0(\port$1106$0 ),
+    .P1(\port$1106$1 ),
+    .P10(\port$1106$10 ),
+    .P11(\port$1106$11 ),
+    .P12(\port$1106$12 ),
+    .P13(\port$1106$13 ),
+    .P14(\port$1106$14 ),
+    .P15(\port$1106$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1108$2 ),
+    .P2(\port$1106$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44020,30 +44018,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1108$0 , \port$1108$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1108$3 ),
+    .P3(\port$1106$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1108$4 ),
-    .P5(\port$1108$5 ),
-    .P6(\port$1108$6 ),
-    .P7(\port$1108$7 ),
-    .P8(\port$1108$8 ),
-    .P9(\port$1108$9 ),
+    .P4(\port$1106$4 ),
+    .P5(\port$1106$5 ),
+    .P6(\port$1106$6 ),
+    .P7(\port$1106$7 ),
+    .P8(\port$1106$8 ),
+    .P9(\port$1106$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1108$15 , \port$1108$14 , \port$1108$13 , \port$1108$12 , \port$1108$11 , \port$1108$10 , \port$1108$9 , \port$1108$8 , \port$1108$7 , \port$1108$6 , \port$1108$5 , \port$1108$4 , \port$1108$3 , \port$1108$2 , \port$1108$1 , \port$1108$0  };
+  assign p36[15:0] = { \port$1106$15 , \port$1106$14 , \port$1106$13 , \port$1106$12 , \port$1106$11 , \port$1106$10 , \port$1106$9 , \port$1106$8 , \port$1106$7 , \port$1106$6 , \port$1106$5 , \port$1106$4 , \port$1106$3 , \port$1106$2 , \port$1106$1 , \port$1106$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1124$0 , \port$1124$1 , \port$1124$2 , \port$1124$3 , \port$1124$4 , \port$1124$5 , \port$1124$6 , \port$1124$7 , \port$1124$8 , \port$1124$9 , \port$1124$10 , \port$1124$11 , \port$1124$12 , \port$1124$13 , \port$1124$14 , \port$1124$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1122$0 , \port$1122$1 , \port$1122$2 , \port$1122$3 , \port$1122$4 , \port$1122$5 , \port$1122$6 , \port$1122$7 , \port$1122$8 , \port$1122$9 , \port$1122$10 , \port$1122$11 , \port$1122$12 , \port$1122$13 , \port$1122$14 , \port$1122$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44051,38 +44049,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1124$0 , \port$1124$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1124$0 ;
-  wire \port$1124$0 ;
-  output \port$1124$1 ;
-  wire \port$1124$1 ;
-  output \port$1124$10 ;
-  wire \port$1124$10 ;
-  output \port$1124$11 ;
-  wire \port$1124$11 ;
-  output \port$1124$12 ;
-  wire \port$1124$12 ;
-  output \port$1124$13 ;
-  wire \port$1124$13 ;
-  output \port$1124$14 ;
-  wire \port$1124$14 ;
-  output \port$1124$15 ;
-  wire \port$1124$15 ;
-  output \port$1124$2 ;
-  wire \port$1124$2 ;
-  output \port$1124$3 ;
-  wire \port$1124$3 ;
-  output \port$1124$4 ;
-  wire \port$1124$4 ;
-  output \port$1124$5 ;
-  wire \port$1124$5 ;
-  output \port$1124$6 ;
-  wire \port$1124$6 ;
-  output \port$1124$7 ;
-  wire \port$1124$7 ;
-  output \port$1124$8 ;
-  wire \port$1124$8 ;
-  output \port$1124$9 ;
-  wire \port$1124$9 ;
+  output \port$1122$0 ;
+  wire \port$1122$0 ;
+  output \port$1122$1 ;
+  wire \port$1122$1 ;
+  output \port$1122$10 ;
+  wire \port$1122$10 ;
+  output \port$1122$11 ;
+  wire \port$1122$11 ;
+  output \port$1122$12 ;
+  wire \port$1122$12 ;
+  output \port$1122$13 ;
+  wire \port$1122$13 ;
+  output \port$1122$14 ;
+  wire \port$1122$14 ;
+  output \port$1122$15 ;
+  wire \port$1122$15 ;
+  output \port$1122$2 ;
+  wire \port$1122$2 ;
+  output \port$1122$3 ;
+  wire \port$1122$3 ;
+  output \port$1122$4 ;
+  wire \port$1122$4 ;
+  output \port$1122$5 ;
+  wire \port$1122$5 ;
+  output \port$1122$6 ;
+  wire \port$1122$6 ;
+  output \port$1122$7 ;
+  wire \port$1122$7 ;
+  output \port$1122$8 ;
+  wire \port$1122$8 ;
+  output \port$1122$9 ;
+  wire \port$1122$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44158,19 +44156,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1124$0 , \port$1124$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1124$0 ),
-    .P1(\port$1124$1 ),
-    .P10(\port$1124$10 ),
-    .P11(\port$1124$11 ),
-    .P12(\port$1124$12 ),
-    .P13(\port$1124$13 ),
-    .P14(\port$1124$14 ),
-    .P15(\port$1124$15 ),
+    .P0(\port$1122$0 ),
+    .P1(\port$1122$1 ),
+    .P10(\port$1122$10 ),
+    .P11(\port$1122$11 ),
+    .P12(\port$1122$12 ),
+    .P13(\port$1122$13 ),
+    .P14(\port$1122$14 ),
+    .P15(\port$1122$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1124$2 ),
+    .P2(\port$1122$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44181,30 +44179,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1124$0 , \port$1124$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1124$3 ),
+    .P3(\port$1122$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1124$4 ),
-    .P5(\port$1124$5 ),
-    .P6(\port$1124$6 ),
-    .P7(\port$1124$7 ),
-    .P8(\port$1124$8 ),
-    .P9(\port$1124$9 ),
+    .P4(\port$1122$4 ),
+    .P5(\port$1122$5 ),
+    .P6(\port$1122$6 ),
+    .P7(\port$1122$7 ),
+    .P8(\port$1122$8 ),
+    .P9(\port$1122$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1124$15 , \port$1124$14 , \port$1124$13 , \port$1124$12 , \port$1124$11 , \port$1124$10 , \port$1124$9 , \port$1124$8 , \port$1124$7 , \port$1124$6 , \port$1124$5 , \port$1124$4 , \port$1124$3 , \port$1124$2 , \port$1124$1 , \port$1124$0  };
+  assign p36[15:0] = { \port$1122$15 , \port$1122$14 , \port$1122$13 , \port$1122$12 , \port$1122$11 , \port$1122$10 , \port$1122$9 , \port$1122$8 , \port$1122$7 , \port$1122$6 , \port$1122$5 , \port$1122$4 , \port$1122$3 , \port$1122$2 , \port$1122$1 , \port$1122$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1140$0 , \port$1140$1 , \port$1140$2 , \port$1140$3 , \port$1140$4 , \port$1140$5 , \port$1140$6 , \port$1140$7 , \port$1140$8 , \port$1140$9 , \port$1140$10 , \port$1140$11 , \port$1140$12 , \port$1140$13 , \port$1140$14 , \port$1140$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1138$0 , \port$1138$1 , \port$1138$2 , \port$1138$3 , \port$1138$4 , \port$1138$5 , \port$1138$6 , \port$1138$7 , \port$1138$8 , \port$1138$9 , \port$1138$10 , \port$1138$11 , \port$1138$12 , \port$1138$13 , \port$1138$14 , \port$1138$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44212,38 +44210,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1140$0 , \port$1140$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1140$0 ;
-  wire \port$1140$0 ;
-  output \port$1140$1 ;
-  wire \port$1140$1 ;
-  output \port$1140$10 ;
-  wire \port$1140$10 ;
-  output \port$1140$11 ;
-  wire \port$1140$11 ;
-  output \port$1140$12 ;
-  wire \port$1140$12 ;
-  output \port$1140$13 ;
-  wire \port$1140$13 ;
-  output \port$1140$14 ;
-  wire \port$1140$14 ;
-  output \port$1140$15 ;
-  wire \port$1140$15 ;
-  output \port$1140$2 ;
-  wire \port$1140$2 ;
-  output \port$1140$3 ;
-  wire \port$1140$3 ;
-  output \port$1140$4 ;
-  wire \port$1140$4 ;
-  output \port$1140$5 ;
-  wire \port$1140$5 ;
-  output \port$1140$6 ;
-  wire \port$1140$6 ;
-  output \port$1140$7 ;
-  wire \port$1140$7 ;
-  output \port$1140$8 ;
-  wire \port$1140$8 ;
-  output \port$1140$9 ;
-  wire \port$1140$9 ;
+  output \port$1138$0 ;
+  wire \port$1138$0 ;
+  output \port$1138$1 ;
+  wire \port$1138$1 ;
+  output \port$1138$10 ;
+  wire \port$1138$10 ;
+  output \port$1138$11 ;
+  wire \port$1138$11 ;
+  output \port$1138$12 ;
+  wire \port$1138$12 ;
+  output \port$1138$13 ;
+  wire \port$1138$13 ;
+  output \port$1138$14 ;
+  wire \port$1138$14 ;
+  output \port$1138$15 ;
+  wire \port$1138$15 ;
+  output \port$1138$2 ;
+  wire \port$1138$2 ;
+  output \port$1138$3 ;
+  wire \port$1138$3 ;
+  output \port$1138$4 ;
+  wire \port$1138$4 ;
+  output \port$1138$5 ;
+  wire \port$1138$5 ;
+  output \port$1138$6 ;
+  wire \port$1138$6 ;
+  output \port$1138$7 ;
+  wire \port$1138$7 ;
+  output \port$1138$8 ;
+  wire \port$1138$8 ;
+  output \port$1138$9 ;
+  wire \port$1138$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44319,19 +44317,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1140$0 , \port$1140$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1140$0 ),
-    .P1(\port$1140$1 ),
-    .P10(\port$1140$10 ),
-    .P11(\port$1140$11 ),
-    .P12(\port$1140$12 ),
-    .P13(\port$1140$13 ),
-    .P14(\port$1140$14 ),
-    .P15(\port$1140$15 ),
+    .P0(\port$1138$0 ),
+    .P1(\port$1138$1 ),
+    .P10(\port$1138$10 ),
+    .P11(\port$1138$11 ),
+    .P12(\port$1138$12 ),
+    .P13(\port$1138$13 ),
+    .P14(\port$1138$14 ),
+    .P15(\port$1138$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1140$2 ),
+    .P2(\port$1138$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44342,30 +44340,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1140$0 , \port$1140$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1140$3 ),
+    .P3(\port$1138$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1140$4 ),
-    .P5(\port$1140$5 ),
-    .P6(\port$1140$6 ),
-    .P7(\port$1140$7 ),
-    .P8(\port$1140$8 ),
-    .P9(\port$1140$9 ),
+    .P4(\port$1138$4 ),
+    .P5(\port$1138$5 ),
+    .P6(\port$1138$6 ),
+    .P7(\port$1138$7 ),
+    .P8(\port$1138$8 ),
+    .P9(\port$1138$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1140$15 , \port$1140$14 , \port$1140$13 , \port$1140$12 , \port$1140$11 , \port$1140$10 , \port$1140$9 , \port$1140$8 , \port$1140$7 , \port$1140$6 , \port$1140$5 , \port$1140$4 , \port$1140$3 , \port$1140$2 , \port$1140$1 , \port$1140$0  };
+  assign p36[15:0] = { \port$1138$15 , \port$1138$14 , \port$1138$13 , \port$1138$12 , \port$1138$11 , \port$1138$10 , \port$1138$9 , \port$1138$8 , \port$1138$7 , \port$1138$6 , \port$1138$5 , \port$1138$4 , \port$1138$3 , \port$1138$2 , \port$1138$1 , \port$1138$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1156$0 , \port$1156$1 , \port$1156$2 , \port$1156$3 , \port$1156$4 , \port$1156$5 , \port$1156$6 , \port$1156$7 , \port$1156$8 , \port$1156$9 , \port$1156$10 , \port$1156$11 , \port$1156$12 , \port$1156$13 , \port$1156$14 , \port$1156$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1154$0 , \port$1154$1 , \port$1154$2 , \port$1154$3 , \port$1154$4 , \port$1154$5 , \port$1154$6 , \port$1154$7 , \port$1154$8 , \port$1154$9 , \port$1154$10 , \port$1154$11 , \port$1154$12 , \port$1154$13 , \port$1154$14 , \port$1154$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44373,38 +44371,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1156$0 , \port$1156$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1156$0 ;
-  wire \port$1156$0 ;
-  output \port$1156$1 ;
-  wire \port$1156$1 ;
-  output \port$1156$10 ;
-  wire \port$1156$10 ;
-  output \port$1156$11 ;
-  wire \port$1156$11 ;
-  output \port$1156$12 ;
-  wire \port$1156$12 ;
-  output \port$1156$13 ;
-  wire \port$1156$13 ;
-  output \port$1156$14 ;
-  wire \port$1156$14 ;
-  output \port$1156$15 ;
-  wire \port$1156$15 ;
-  output \port$1156$2 ;
-  wire \port$1156$2 ;
-  output \port$1156$3 ;
-  wire \port$1156$3 ;
-  output \port$1156$4 ;
-  wire \port$1156$4 ;
-  output \port$1156$5 ;
-  wire \port$1156$5 ;
-  output \port$1156$6 ;
-  wire \port$1156$6 ;
-  output \port$1156$7 ;
-  wire \port$1156$7 ;
-  output \port$1156$8 ;
-  wire \port$1156$8 ;
-  output \port$1156$9 ;
-  wire \port$1156$9 ;
+  output \port$1154$0 ;
+  wire \port$1154$0 ;
+  output \port$1154$1 ;
+  wire \port$1154$1 ;
+  output \port$1154$10 ;
+  wire \port$1154$10 ;
+  output \port$1154$11 ;
+  wire \port$1154$11 ;
+  output \port$1154$12 ;
+  wire \port$1154$12 ;
+  output \port$1154$13 ;
+  wire \port$1154$13 ;
+  output \port$1154$14 ;
+  wire \port$1154$14 ;
+  output \port$1154$15 ;
+  wire \port$1154$15 ;
+  output \port$1154$2 ;
+  wire \port$1154$2 ;
+  output \port$1154$3 ;
+  wire \port$1154$3 ;
+  output \port$1154$4 ;
+  wire \port$1154$4 ;
+  output \port$1154$5 ;
+  wire \port$1154$5 ;
+  output \port$1154$6 ;
+  wire \port$1154$6 ;
+  output \port$1154$7 ;
+  wire \port$1154$7 ;
+  output \port$1154$8 ;
+  wire \port$1154$8 ;
+  output \port$1154$9 ;
+  wire \port$1154$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44480,19 +44478,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1156$0 , \port$1156$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1156$0 ),
-    .P1(\port$1156$1 ),
-    .P10(\port$1156$10 ),
-    .P11(\port$1156$11 ),
-    .P12(\port$1156$12 ),
-    .P13(\port$1156$13 ),
-    .P14(\port$1156$14 ),
-    .P15(\port$1156$15 ),
+    .P0(\port$1154$0 ),
+    .P1(\port$1154$1 ),
+    .P10(\port$1154$10 ),
+    .P11(\port$1154$11 ),
+    .P12(\port$1154$12 ),
+    .P13(\port$1154$13 ),
+    .P14(\port$1154$14 ),
+    .P15(\port$1154$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1156$2 ),
+    .P2(\port$1154$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44503,30 +44501,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1156$0 , \port$1156$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1156$3 ),
+    .P3(\port$1154$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1156$4 ),
-    .P5(\port$1156$5 ),
-    .P6(\port$1156$6 ),
-    .P7(\port$1156$7 ),
-    .P8(\port$1156$8 ),
-    .P9(\port$1156$9 ),
+    .P4(\port$1154$4 ),
+    .P5(\port$1154$5 ),
+    .P6(\port$1154$6 ),
+    .P7(\port$1154$7 ),
+    .P8(\port$1154$8 ),
+    .P9(\port$1154$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1156$15 , \port$1156$14 , \port$1156$13 , \port$1156$12 , \port$1156$11 , \port$1156$10 , \port$1156$9 , \port$1156$8 , \port$1156$7 , \port$1156$6 , \port$1156$5 , \port$1156$4 , \port$1156$3 , \port$1156$2 , \port$1156$1 , \port$1156$0  };
+  assign p36[15:0] = { \port$1154$15 , \port$1154$14 , \port$1154$13 , \port$1154$12 , \port$1154$11 , \port$1154$10 , \port$1154$9 , \port$1154$8 , \port$1154$7 , \port$1154$6 , \port$1154$5 , \port$1154$4 , \port$1154$3 , \port$1154$2 , \port$1154$1 , \port$1154$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1172$0 , \port$1172$1 , \port$1172$2 , \port$1172$3 , \port$1172$4 , \port$1172$5 , \port$1172$6 , \port$1172$7 , \port$1172$8 , \port$1172$9 , \port$1172$10 , \port$1172$11 , \port$1172$12 , \port$1172$13 , \port$1172$14 , \port$1172$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1170$0 , \port$1170$1 , \port$1170$2 , \port$1170$3 , \port$1170$4 , \port$1170$5 , \port$1170$6 , \port$1170$7 , \port$1170$8 , \port$1170$9 , \port$1170$10 , \port$1170$11 , \port$1170$12 , \port$1170$13 , \port$1170$14 , \port$1170$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44534,38 +44532,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1172$0 , \port$1172$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1172$0 ;
-  wire \port$1172$0 ;
-  output \port$1172$1 ;
-  wire \port$1172$1 ;
-  output \port$1172$10 ;
-  wire \port$1172$10 ;
-  output \port$1172$11 ;
-  wire \port$1172$11 ;
-  output \port$1172$12 ;
-  wire \port$1172$12 ;
-  output \port$1172$13 ;
-  wire \port$1172$13 ;
-  output \port$1172$14 ;
-  wire \port$1172$14 ;
-  output \port$1172$15 ;
-  wire \port$1172$15 ;
-  output \port$1172$2 ;
-  wire \port$1172$2 ;
-  output \port$1172$3 ;
-  wire \port$1172$3 ;
-  output \port$1172$4 ;
-  wire \port$1172$4 ;
-  output \port$1172$5 ;
-  wire \port$1172$5 ;
-  output \port$1172$6 ;
-  wire \port$1172$6 ;
-  output \port$1172$7 ;
-  wire \port$1172$7 ;
-  output \port$1172$8 ;
-  wire \port$1172$8 ;
-  output \port$1172$9 ;
-  wire \port$1172$9 ;
+  output \port$1170$0 ;
+  wire \port$1170$0 ;
+  output \port$1170$1 ;
+  wire \port$1170$1 ;
+  output \port$1170$10 ;
+  wire \port$1170$10 ;
+  output \port$1170$11 ;
+  wire \port$1170$11 ;
+  output \port$1170$12 ;
+  wire \port$1170$12 ;
+  output \port$1170$13 ;
+  wire \port$1170$13 ;
+  output \port$1170$14 ;
+  wire \port$1170$14 ;
+  output \port$1170$15 ;
+  wire \port$1170$15 ;
+  output \port$1170$2 ;
+  wire \port$1170$2 ;
+  output \port$1170$3 ;
+  wire \port$1170$3 ;
+  output \port$1170$4 ;
+  wire \port$1170$4 ;
+  output \port$1170$5 ;
+  wire \port$1170$5 ;
+  output \port$1170$6 ;
+  wire \port$1170$6 ;
+  output \port$1170$7 ;
+  wire \port$1170$7 ;
+  output \port$1170$8 ;
+  wire \port$1170$8 ;
+  output \port$1170$9 ;
+  wire \port$1170$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44641,19 +44639,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1172$0 , \port$1172$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1172$0 ),
-    .P1(\port$1172$1 ),
-    .P10(\port$1172$10 ),
-    .P11(\port$1172$11 ),
-    .P12(\port$1172$12 ),
-    .P13(\port$1172$13 ),
-    .P14(\port$1172$14 ),
-    .P15(\port$1172$15 ),
+    .P0(\port$1170$0 ),
+    .P1(\port$1170$1 ),
+    .P10(\port$1170$10 ),
+    .P11(\port$1170$11 ),
+    .P12(\port$1170$12 ),
+    .P13(\port$1170$13 ),
+    .P14(\port$1170$14 ),
+    .P15(\port$1170$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1172$2 ),
+    .P2(\port$1170$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44664,30 +44662,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1172$0 , \port$1172$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1172$3 ),
+    .P3(\port$1170$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1172$4 ),
-    .P5(\port$1172$5 ),
-    .P6(\port$1172$6 ),
-    .P7(\port$1172$7 ),
-    .P8(\port$1172$8 ),
-    .P9(\port$1172$9 ),
+    .P4(\port$1170$4 ),
+    .P5(\port$1170$5 ),
+    .P6(\port$1170$6 ),
+    .P7(\port$1170$7 ),
+    .P8(\port$1170$8 ),
+    .P9(\port$1170$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1172$15 , \port$1172$14 , \port$1172$13 , \port$1172$12 , \port$1172$11 , \port$1172$10 , \port$1172$9 , \port$1172$8 , \port$1172$7 , \port$1172$6 , \port$1172$5 , \port$1172$4 , \port$1172$3 , \port$1172$2 , \port$1172$1 , \port$1172$0  };
+  assign p36[15:0] = { \port$1170$15 , \port$1170$14 , \port$1170$13 , \port$1170$12 , \port$1170$11 , \port$1170$10 , \port$1170$9 , \port$1170$8 , \port$1170$7 , \port$1170$6 , \port$1170$5 , \port$1170$4 , \port$1170$3 , \port$1170$2 , \port$1170$1 , \port$1170$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1188$0 , \port$1188$1 , \port$1188$2 , \port$1188$3 , \port$1188$4 , \port$1188$5 , \port$1188$6 , \port$1188$7 , \port$1188$8 , \port$1188$9 , \port$1188$10 , \port$1188$11 , \port$1188$12 , \port$1188$13 , \port$1188$14 , \port$1188$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1186$0 , \port$1186$1 , \port$1186$2 , \port$1186$3 , \port$1186$4 , \port$1186$5 , \port$1186$6 , \port$1186$7 , \port$1186$8 , \port$1186$9 , \port$1186$10 , \port$1186$11 , \port$1186$12 , \port$1186$13 , \port$1186$14 , \port$1186$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44695,38 +44693,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1188$0 , \port$1188$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1188$0 ;
-  wire \port$1188$0 ;
-  output \port$1188$1 ;
-  wire \port$1188$1 ;
-  output \port$1188$10 ;
-  wire \port$1188$10 ;
-  output \port$1188$11 ;
-  wire \port$1188$11 ;
-  output \port$1188$12 ;
-  wire \port$1188$12 ;
-  output \port$1188$13 ;
-  wire \port$1188$13 ;
-  output \port$1188$14 ;
-  wire \port$1188$14 ;
-  output \port$1188$15 ;
-  wire \port$1188$15 ;
-  output \port$1188$2 ;
-  wire \port$1188$2 ;
-  output \port$1188$3 ;
-  wire \port$1188$3 ;
-  output \port$1188$4 ;
-  wire \port$1188$4 ;
-  output \port$1188$5 ;
-  wire \port$1188$5 ;
-  output \port$1188$6 ;
-  wire \port$1188$6 ;
-  output \port$1188$7 ;
-  wire \port$1188$7 ;
-  output \port$1188$8 ;
-  wire \port$1188$8 ;
-  output \port$1188$9 ;
-  wire \port$1188$9 ;
+  output \port$1186$0 ;
+  wire \port$1186$0 ;
+  output \port$1186$1 ;
+  wire \port$1186$1 ;
+  output \port$1186$10 ;
+  wire \port$1186$10 ;
+  output \port$1186$11 ;
+  wire \port$1186$11 ;
+  output \port$1186$12 ;
+  wire \port$1186$12 ;
+  output \port$1186$13 ;
+  wire \port$1186$13 ;
+  output \port$1186$14 ;
+  wire \port$1186$14 ;
+  output \port$1186$15 ;
+  wire \port$1186$15 ;
+  output \port$1186$2 ;
+  wire \port$1186$2 ;
+  output \port$1186$3 ;
+  wire \port$1186$3 ;
+  output \port$1186$4 ;
+  wire \port$1186$4 ;
+  output \port$1186$5 ;
+  wire \port$1186$5 ;
+  output \port$1186$6 ;
+  wire \port$1186$6 ;
+  output \port$1186$7 ;
+  wire \port$1186$7 ;
+  output \port$1186$8 ;
+  wire \port$1186$8 ;
+  output \port$1186$9 ;
+  wire \port$1186$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44802,19 +44800,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1188$0 , \port$1188$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1188$0 ),
-    .P1(\port$1188$1 ),
-    .P10(\port$1188$10 ),
-    .P11(\port$1188$11 ),
-    .P12(\port$1188$12 ),
-    .P13(\port$1188$13 ),
-    .P14(\port$1188$14 ),
-    .P15(\port$1188$15 ),
+    .P0(\port$1186$0 ),
+    .P1(\port$1186$1 ),
+    .P10(\port$1186$10 ),
+    .P11(\port$1186$11 ),
+    .P12(\port$1186$12 ),
+    .P13(\port$1186$13 ),
+    .P14(\port$1186$14 ),
+    .P15(\port$1186$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1188$2 ),
+    .P2(\port$1186$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44825,30 +44823,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1188$0 , \port$1188$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1188$3 ),
+    .P3(\port$1186$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1188$4 ),
-    .P5(\port$1188$5 ),
-    .P6(\port$1188$6 ),
-    .P7(\port$1188$7 ),
-    .P8(\port$1188$8 ),
-    .P9(\port$1188$9 ),
+    .P4(\port$1186$4 ),
+    .P5(\port$1186$5 ),
+    .P6(\port$1186$6 ),
+    .P7(\port$1186$7 ),
+    .P8(\port$1186$8 ),
+    .P9(\port$1186$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1188$15 , \port$1188$14 , \port$1188$13 , \port$1188$12 , \port$1188$11 , \port$1188$10 , \port$1188$9 , \port$1188$8 , \port$1188$7 , \port$1188$6 , \port$1188$5 , \port$1188$4 , \port$1188$3 , \port$1188$2 , \port$1188$1 , \port$1188$0  };
+  assign p36[15:0] = { \port$1186$15 , \port$1186$14 , \port$1186$13 , \port$1186$12 , \port$1186$11 , \port$1186$10 , \port$1186$9 , \port$1186$8 , \port$1186$7 , \port$1186$6 , \port$1186$5 , \port$1186$4 , \port$1186$3 , \port$1186$2 , \port$1186$1 , \port$1186$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1204$0 , \port$1204$1 , \port$1204$2 , \port$1204$3 , \port$1204$4 , \port$1204$5 , \port$1204$6 , \port$1204$7 , \port$1204$8 , \port$1204$9 , \port$1204$10 , \port$1204$11 , \port$1204$12 , \port$1204$13 , \port$1204$14 , \port$1204$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1202$0 , \port$1202$1 , \port$1202$2 , \port$1202$3 , \port$1202$4 , \port$1202$5 , \port$1202$6 , \port$1202$7 , \port$1202$8 , \port$1202$9 , \port$1202$10 , \port$1202$11 , \port$1202$12 , \port$1202$13 , \port$1202$14 , \port$1202$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44856,38 +44854,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1204$0 , \port$1204$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1204$0 ;
-  wire \port$1204$0 ;
-  output \port$1204$1 ;
-  wire \port$1204$1 ;
-  output \port$1204$10 ;
-  wire \port$1204$10 ;
-  output \port$1204$11 ;
-  wire \port$1204$11 ;
-  output \port$1204$12 ;
-  wire \port$1204$12 ;
-  output \port$1204$13 ;
-  wire \port$1204$13 ;
-  output \port$1204$14 ;
-  wire \port$1204$14 ;
-  output \port$1204$15 ;
-  wire \port$1204$15 ;
-  output \port$1204$2 ;
-  wire \port$1204$2 ;
-  output \port$1204$3 ;
-  wire \port$1204$3 ;
-  output \port$1204$4 ;
-  wire \port$1204$4 ;
-  output \port$1204$5 ;
-  wire \port$1204$5 ;
-  output \port$1204$6 ;
-  wire \port$1204$6 ;
-  output \port$1204$7 ;
-  wire \port$1204$7 ;
-  output \port$1204$8 ;
-  wire \port$1204$8 ;
-  output \port$1204$9 ;
-  wire \port$1204$9 ;
+  output \port$1202$0 ;
+  wire \port$1202$0 ;
+  output \port$1202$1 ;
+  wire \port$1202$1 ;
+  output \port$1202$10 ;
+  wire \port$1202$10 ;
+  output \port$1202$11 ;
+  wire \port$1202$11 ;
+  output \port$1202$12 ;
+  wire \port$1202$12 ;
+  output \port$1202$13 ;
+  wire \port$1202$13 ;
+  output \port$1202$14 ;
+  wire \port$1202$14 ;
+  output \port$1202$15 ;
+  wire \port$1202$15 ;
+  output \port$1202$2 ;
+  wire \port$1202$2 ;
+  output \port$1202$3 ;
+  wire \port$1202$3 ;
+  output \port$1202$4 ;
+  wire \port$1202$4 ;
+  output \port$1202$5 ;
+  wire \port$1202$5 ;
+  output \port$1202$6 ;
+  wire \port$1202$6 ;
+  output \port$1202$7 ;
+  wire \port$1202$7 ;
+  output \port$1202$8 ;
+  wire \port$1202$8 ;
+  output \port$1202$9 ;
+  wire \port$1202$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44963,19 +44961,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1204$0 , \port$1204$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1204$0 ),
-    .P1(\port$1204$1 ),
-    .P10(\port$1204$10 ),
-    .P11(\port$1204$11 ),
-    .P12(\port$1204$12 ),
-    .P13(\port$1204$13 ),
-    .P14(\port$1204$14 ),
-    .P15(\port$1204$15 ),
+    .P0(\port$1202$0 ),
+    .P1(\port$1202$1 ),
+    .P10(\port$1202$10 ),
+    .P11(\port$1202$11 ),
+    .P12(\port$1202$12 ),
+    .P13(\port$1202$13 ),
+    .P14(\port$1202$14 ),
+    .P15(\port$1202$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1204$2 ),
+    .P2(\port$1202$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44986,30 +44984,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1204$0 , \port$1204$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1204$3 ),
+    .P3(\port$1202$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1204$4 ),
-    .P5(\port$1204$5 ),
-    .P6(\port$1204$6 ),
-    .P7(\port$1204$7 ),
-    .P8(\port$1204$8 ),
-    .P9(\port$1204$9 ),
+    .P4(\port$1202$4 ),
+    .P5(\port$1202$5 ),
+    .P6(\port$1202$6 ),
+    .P7(\port$1202$7 ),
+    .P8(\port$1202$8 ),
+    .P9(\port$1202$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1204$15 , \port$1204$14 , \port$1204$13 , \port$1204$12 , \port$1204$11 , \port$1204$10 , \port$1204$9 , \port$1204$8 , \port$1204$7 , \port$1204$6 , \port$1204$5 , \port$1204$4 , \port$1204$3 , \port$1204$2 , \port$1204$1 , \port$1204$0  };
+  assign p36[15:0] = { \port$1202$15 , \port$1202$14 , \port$1202$13 , \port$1202$12 , \port$1202$11 , \port$1202$10 , \port$1202$9 , \port$1202$8 , \port$1202$7 , \port$1202$6 , \port$1202$5 , \port$1202$4 , \port$1202$3 , \port$1202$2 , \port$1202$1 , \port$1202$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1220$0 , \port$1220$1 , \port$1220$2 , \port$1220$3 , \port$1220$4 , \port$1220$5 , \port$1220$6 , \port$1220$7 , \port$1220$8 , \port$1220$9 , \port$1220$10 , \port$1220$11 , \port$1220$12 , \port$1220$13 , \port$1220$14 , \port$1220$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1218$0 , \port$1218$1 , \port$1218$2 , \port$1218$3 , \port$1218$4 , \port$1218$5 , \port$1218$6 , \port$1218$7 , \port$1218$8 , \port$1218$9 , \port$1218$10 , \port$1218$11 , \port$1218$12 , \port$1218$13 , \port$1218$14 , \port$1218$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45017,38 +45015,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1220$0 , \port$1220$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1220$0 ;
-  wire \port$1220$0 ;
-  output \port$1220$1 ;
-  wire \port$1220$1 ;
-  output \port$1220$10 ;
-  wire \port$1220$10 ;
-  output \port$1220$11 ;
-  wire \port$1220$11 ;
-  output \port$1220$12 ;
-  wire \port$1220$12 ;
-  output \port$1220$13 ;
-  wire \port$1220$13 ;
-  output \port$1220$14 ;
-  wire \port$1220$14 ;
-  output \port$1220$15 ;
-  wire \port$1220$15 ;
-  output \port$1220$2 ;
-  wire \port$1220$2 ;
-  output \port$1220$3 ;
-  wire \port$1220$3 ;
-  output \port$1220$4 ;
-  wire \port$1220$4 ;
-  output \port$1220$5 ;
-  wire \port$1220$5 ;
-  output \port$1220$6 ;
-  wire \port$1220$6 ;
-  output \port$1220$7 ;
-  wire \port$1220$7 ;
-  output \port$1220$8 ;
-  wire \port$1220$8 ;
-  output \port$1220$9 ;
-  wire \port$1220$9 ;
+  output \port$1218$0 ;
+  wire \port$1218$0 ;
+  output \port$1218$1 ;
+  wire \port$1218$1 ;
+  output \port$1218$10 ;
+  wire \port$1218$10 ;
+  output \port$1218$11 ;
+  wire \port$1218$11 ;
+  output \port$1218$12 ;
+  wire \port$1218$12 ;
+  output \port$1218$13 ;
+  wire \port$1218$13 ;
+  output \port$1218$14 ;
+  wire \port$1218$14 ;
+  output \port$1218$15 ;
+  wire \port$1218$15 ;
+  output \port$1218$2 ;
+  wire \port$1218$2 ;
+  output \port$1218$3 ;
+  wire \port$1218$3 ;
+  output \port$1218$4 ;
+  wire \port$1218$4 ;
+  output \port$1218$5 ;
+  wire \port$1218$5 ;
+  output \port$1218$6 ;
+  wire \port$1218$6 ;
+  output \port$1218$7 ;
+  wire \port$1218$7 ;
+  output \port$1218$8 ;
+  wire \port$1218$8 ;
+  output \port$1218$9 ;
+  wire \port$1218$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45124,19 +45122,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1220$0 , \port$1220$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1220$0 ),
-    .P1(\port$1220$1 ),
-    .P10(\port$1220$10 ),
-    .P11(\port$1220$11 ),
-    .P12(\port$1220$12 ),
-    .P13(\port$1220$13 ),
-    .P14(\port$1220$14 ),
-    .P15(\port$1220$15 ),
+    .P0(\port$1218$0 ),
+    .P1(\port$1218$1 ),
+    .P10(\port$1218$10 ),
+    .P11(\port$1218$11 ),
+    .P12(\port$1218$12 ),
+    .P13(\port$1218$13 ),
+    .P14(\port$1218$14 ),
+    .P15(\port$1218$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1220$2 ),
+    .P2(\port$1218$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45147,30 +45145,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1220$0 , \port$1220$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1220$3 ),
+    .P3(\port$1218$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1220$4 ),
-    .P5(\port$1220$5 ),
-    .P6(\port$1220$6 ),
-    .P7(\port$1220$7 ),
-    .P8(\port$1220$8 ),
-    .P9(\port$1220$9 ),
+    .P4(\port$1218$4 ),
+    .P5(\port$1218$5 ),
+    .P6(\port$1218$6 ),
+    .P7(\port$1218$7 ),
+    .P8(\port$1218$8 ),
+    .P9(\port$1218$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1220$15 , \port$1220$14 , \port$1220$13 , \port$1220$12 , \port$1220$11 , \port$1220$10 , \port$1220$9 , \port$1220$8 , \port$1220$7 , \port$1220$6 , \port$1220$5 , \port$1220$4 , \port$1220$3 , \port$1220$2 , \port$1220$1 , \port$1220$0  };
+  assign p36[15:0] = { \port$1218$15 , \port$1218$14 , \port$1218$13 , \port$1218$12 , \port$1218$11 , \port$1218$10 , \port$1218$9 , \port$1218$8 , \port$1218$7 , \port$1218$6 , \port$1218$5 , \port$1218$4 , \port$1218$3 , \port$1218$2 , \port$1218$1 , \port$1218$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1236$0 , \port$1236$1 , \port$1236$2 , \port$1236$3 , \port$1236$4 , \port$1236$5 , \port$1236$6 , \port$1236$7 , \port$1236$8 , \port$1236$9 , \port$1236$10 , \port$1236$11 , \port$1236$12 , \port$1236$13 , \port$1236$14 , \port$1236$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1234$0 , \port$1234$1 , \port$1234$2 , \port$1234$3 , \port$1234$4 , \port$1234$5 , \port$1234$6 , \port$1234$7 , \port$1234$8 , \port$1234$9 , \port$1234$10 , \port$1234$11 , \port$1234$12 , \port$1234$13 , \port$1234$14 , \port$1234$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45178,38 +45176,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1236$0 , \port$1236$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1236$0 ;
-  wire \port$1236$0 ;
-  output \port$1236$1 ;
-  wire \port$1236$1 ;
-  output \port$1236$10 ;
-  wire \port$1236$10 ;
-  output \port$1236$11 ;
-  wire \port$1236$11 ;
-  output \port$1236$12 ;
-  wire \port$1236$12 ;
-  output \port$1236$13 ;
-  wire \port$1236$13 ;
-  output \port$1236$14 ;
-  wire \port$1236$14 ;
-  output \port$1236$15 ;
-  wire \port$1236$15 ;
-  output \port$1236$2 ;
-  wire \port$1236$2 ;
-  output \port$1236$3 ;
-  wire \port$1236$3 ;
-  output \port$1236$4 ;
-  wire \port$1236$4 ;
-  output \port$1236$5 ;
-  wire \port$1236$5 ;
-  output \port$1236$6 ;
-  wire \port$1236$6 ;
-  output \port$1236$7 ;
-  wire \port$1236$7 ;
-  output \port$1236$8 ;
-  wire \port$1236$8 ;
-  output \port$1236$9 ;
-  wire \port$1236$9 ;
+  output \port$1234$0 ;
+  wire \port$1234$0 ;
+  output \port$1234$1 ;
+  wire \port$1234$1 ;
+  output \port$1234$10 ;
+  wire \port$1234$10 ;
+  output \port$1234$11 ;
+  wire \port$1234$11 ;
+  output \port$1234$12 ;
+  wire \port$1234$12 ;
+  output \port$1234$13 ;
+  wire \port$1234$13 ;
+  output \port$1234$14 ;
+  wire \port$1234$14 ;
+  output \port$1234$15 ;
+  wire \port$1234$15 ;
+  output \port$1234$2 ;
+  wire \port$1234$2 ;
+  output \port$1234$3 ;
+  wire \port$1234$3 ;
+  output \port$1234$4 ;
+  wire \port$1234$4 ;
+  output \port$1234$5 ;
+  wire \port$1234$5 ;
+  output \port$1234$6 ;
+  wire \port$1234$6 ;
+  output \port$1234$7 ;
+  wire \port$1234$7 ;
+  output \port$1234$8 ;
+  wire \port$1234$8 ;
+  output \port$1234$9 ;
+  wire \port$1234$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45285,19 +45283,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1236$0 , \port$1236$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1236$0 ),
-    .P1(\port$1236$1 ),
-    .P10(\port$1236$10 ),
-    .P11(\port$1236$11 ),
-    .P12(\port$1236$12 ),
-    .P13(\port$1236$13 ),
-    .P14(\port$1236$14 ),
-    .P15(\port$1236$15 ),
+    .P0(\port$1234$0 ),
+    .P1(\port$1234$1 ),
+    .P10(\port$1234$10 ),
+    .P11(\port$1234$11 ),
+    .P12(\port$1234$12 ),
+    .P13(\port$1234$13 ),
+    .P14(\port$1234$14 ),
+    .P15(\port$1234$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1236$2 ),
+    .P2(\port$1234$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45308,30 +45306,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1236$0 , \port$1236$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1236$3 ),
+    .P3(\port$1234$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1236$4 ),
-    .P5(\port$1236$5 ),
-    .P6(\port$1236$6 ),
-    .P7(\port$1236$7 ),
-    .P8(\port$1236$8 ),
-    .P9(\port$1236$9 ),
+    .P4(\port$1234$4 ),
+    .P5(\port$1234$5 ),
+    .P6(\port$1234$6 ),
+    .P7(\port$1234$7 ),
+    .P8(\port$1234$8 ),
+    .P9(\port$1234$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1236$15 , \port$1236$14 , \port$1236$13 , \port$1236$12 , \port$1236$11 , \port$1236$10 , \port$1236$9 , \port$1236$8 , \port$1236$7 , \port$1236$6 , \port$1236$5 , \port$1236$4 , \port$1236$3 , \port$1236$2 , \port$1236$1 , \port$1236$0  };
+  assign p36[15:0] = { \port$1234$15 , \port$1234$14 , \port$1234$13 , \port$1234$12 , \port$1234$11 , \port$1234$10 , \port$1234$9 , \port$1234$8 , \port$1234$7 , \port$1234$6 , \port$1234$5 , \port$1234$4 , \port$1234$3 , \port$1234$2 , \port$1234$1 , \port$1234$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1252$0 , \port$1252$1 , \port$1252$2 , \port$1252$3 , \port$1252$4 , \port$1252$5 , \port$1252$6 , \port$1252$7 , \port$1252$8 , \port$1252$9 , \port$1252$10 , \port$1252$11 , \port$1252$12 , \port$1252$13 , \port$1252$14 , \port$1252$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1250$0 , \port$1250$1 , \port$1250$2 , \port$1250$3 , \port$1250$4 , \port$1250$5 , \port$1250$6 , \port$1250$7 , \port$1250$8 , \port$1250$9 , \port$1250$10 , \port$1250$11 , \port$1250$12 , \port$1250$13 , \port$1250$14 , \port$1250$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45339,38 +45337,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1252$0 , \port$1252$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1252$0 ;
-  wire \port$1252$0 ;
-  output \port$1252$1 ;
-  wire \port$1252$1 ;
-  output \port$1252$10 ;
-  wire \port$1252$10 ;
-  output \port$1252$11 ;
-  wire \port$1252$11 ;
-  output \port$1252$12 ;
-  wire \port$1252$12 ;
-  output \port$1252$13 ;
-  wire \port$1252$13 ;
-  output \port$1252$14 ;
-  wire \port$1252$14 ;
-  output \port$1252$15 ;
-  wire \port$1252$15 ;
-  output \port$1252$2 ;
-  wire \port$1252$2 ;
-  output \port$1252$3 ;
-  wire \port$1252$3 ;
-  output \port$1252$4 ;
-  wire \port$1252$4 ;
-  output \port$1252$5 ;
-  wire \port$1252$5 ;
-  output \port$1252$6 ;
-  wire \port$1252$6 ;
-  output \port$1252$7 ;
-  wire \port$1252$7 ;
-  output \port$1252$8 ;
-  wire \port$1252$8 ;
-  output \port$1252$9 ;
-  wire \port$1252$9 ;
+  output \port$1250$0 ;
+  wire \port$1250$0 ;
+  output \port$1250$1 ;
+  wire \port$1250$1 ;
+  output \port$1250$10 ;
+  wire \port$1250$10 ;
+  output \port$1250$11 ;
+  wire \port$1250$11 ;
+  output \port$1250$12 ;
+  wire \port$1250$12 ;
+  output \port$1250$13 ;
+  wire \port$1250$13 ;
+  output \port$1250$14 ;
+  wire \port$1250$14 ;
+  output \port$1250$15 ;
+  wire \port$1250$15 ;
+  output \port$1250$2 ;
+  wire \port$1250$2 ;
+  output \port$1250$3 ;
+  wire \port$1250$3 ;
+  output \port$1250$4 ;
+  wire \port$1250$4 ;
+  output \port$1250$5 ;
+  wire \port$1250$5 ;
+  output \port$1250$6 ;
+  wire \port$1250$6 ;
+  output \port$1250$7 ;
+  wire \port$1250$7 ;
+  output \port$1250$8 ;
+  wire \port$1250$8 ;
+  output \port$1250$9 ;
+  wire \port$1250$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45446,19 +45444,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1252$0 , \port$1252$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1252$0 ),
-    .P1(\port$1252$1 ),
-    .P10(\port$1252$10 ),
-    .P11(\port$1252$11 ),
-    .P12(\port$1252$12 ),
-    .P13(\port$1252$13 ),
-    .P14(\port$1252$14 ),
-    .P15(\port$1252$15 ),
+    .P0(\port$1250$0 ),
+    .P1(\port$1250$1 ),
+    .P10(\port$1250$10 ),
+    .P11(\port$1250$11 ),
+    .P12(\port$1250$12 ),
+    .P13(\port$1250$13 ),
+    .P14(\port$1250$14 ),
+    .P15(\port$1250$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1252$2 ),
+    .P2(\port$1250$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45469,30 +45467,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1252$0 , \port$1252$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1252$3 ),
+    .P3(\port$1250$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1252$4 ),
-    .P5(\port$1252$5 ),
-    .P6(\port$1252$6 ),
-    .P7(\port$1252$7 ),
-    .P8(\port$1252$8 ),
-    .P9(\port$1252$9 ),
+    .P4(\port$1250$4 ),
+    .P5(\port$1250$5 ),
+    .P6(\port$1250$6 ),
+    .P7(\port$1250$7 ),
+    .P8(\port$1250$8 ),
+    .P9(\port$1250$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1252$15 , \port$1252$14 , \port$1252$13 , \port$1252$12 , \port$1252$11 , \port$1252$10 , \port$1252$9 , \port$1252$8 , \port$1252$7 , \port$1252$6 , \port$1252$5 , \port$1252$4 , \port$1252$3 , \port$1252$2 , \port$1252$1 , \port$1252$0  };
+  assign p36[15:0] = { \port$1250$15 , \port$1250$14 , \port$1250$13 , \port$1250$12 , \port$1250$11 , \port$1250$10 , \port$1250$9 , \port$1250$8 , \port$1250$7 , \port$1250$6 , \port$1250$5 , \port$1250$4 , \port$1250$3 , \port$1250$2 , \port$1250$1 , \port$1250$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1268$0 , \port$1268$1 , \port$1268$2 , \port$1268$3 , \port$1268$4 , \port$1268$5 , \port$1268$6 , \port$1268$7 , \port$1268$8 , \port$1268$9 , \port$1268$10 , \port$1268$11 , \port$1268$12 , \port$1268$13 , \port$1268$14 , \port$1268$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1266$0 , \port$1266$1 , \port$1266$2 , \port$1266$3 , \port$1266$4 , \port$1266$5 , \port$1266$6 , \port$1266$7 , \port$1266$8 , \port$1266$9 , \port$1266$10 , \port$1266$11 , \port$1266$12 , \port$1266$13 , \port$1266$14 , \port$1266$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45500,38 +45498,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1268$0 , \port$1268$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1268$0 ;
-  wire \port$1268$0 ;
-  output \port$1268$1 ;
-  wire \port$1268$1 ;
-  output \port$1268$10 ;
-  wire \port$1268$10 ;
-  output \port$1268$11 ;
-  wire \port$1268$11 ;
-  output \port$1268$12 ;
-  wire \port$1268$12 ;
-  output \port$1268$13 ;
-  wire \port$1268$13 ;
-  output \port$1268$14 ;
-  wire \port$1268$14 ;
-  output \port$1268$15 ;
-  wire \port$1268$15 ;
-  output \port$1268$2 ;
-  wire \port$1268$2 ;
-  output \port$1268$3 ;
-  wire \port$1268$3 ;
-  output \port$1268$4 ;
-  wire \port$1268$4 ;
-  output \port$1268$5 ;
-  wire \port$1268$5 ;
-  output \port$1268$6 ;
-  wire \port$1268$6 ;
-  output \port$1268$7 ;
-  wire \port$1268$7 ;
-  output \port$1268$8 ;
-  wire \port$1268$8 ;
-  output \port$1268$9 ;
-  wire \port$1268$9 ;
+  output \port$1266$0 ;
+  wire \port$1266$0 ;
+  output \port$1266$1 ;
+  wire \port$1266$1 ;
+  output \port$1266$10 ;
+  wire \port$1266$10 ;
+  output \port$1266$11 ;
+  wire \port$1266$11 ;
+  output \port$1266$12 ;
+  wire \port$1266$12 ;
+  output \port$1266$13 ;
+  wire \port$1266$13 ;
+  output \port$1266$14 ;
+  wire \port$1266$14 ;
+  output \port$1266$15 ;
+  wire \port$1266$15 ;
+  output \port$1266$2 ;
+  wire \port$1266$2 ;
+  output \port$1266$3 ;
+  wire \port$1266$3 ;
+  output \port$1266$4 ;
+  wire \port$1266$4 ;
+  output \port$1266$5 ;
+  wire \port$1266$5 ;
+  output \port$1266$6 ;
+  wire \port$1266$6 ;
+  output \port$1266$7 ;
+  wire \port$1266$7 ;
+  output \port$1266$8 ;
+  wire \port$1266$8 ;
+  output \port$1266$9 ;
+  wire \port$1266$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45607,19 +45605,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1268$0 , \port$1268$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1268$0 ),
-    .P1(\port$1268$1 ),
-    .P10(\port$1268$10 ),
-    .P11(\port$1268$11 ),
-    .P12(\port$1268$12 ),
-    .P13(\port$1268$13 ),
-    .P14(\port$1268$14 ),
-    .P15(\port$1268$15 ),
+    .P0(\port$1266$0 ),
+    .P1(\port$1266$1 ),
+    .P10(\port$1266$10 ),
+    .P11(\port$1266$11 ),
+    .P12(\port$1266$12 ),
+    .P13(\port$1266$13 ),
+    .P14(\port$1266$14 ),
+    .P15(\port$1266$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1268$2 ),
+    .P2(\port$1266$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45630,30 +45628,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1268$0 , \port$1268$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1268$3 ),
+    .P3(\port$1266$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1268$4 ),
-    .P5(\port$1268$5 ),
-    .P6(\port$1268$6 ),
-    .P7(\port$1268$7 ),
-    .P8(\port$1268$8 ),
-    .P9(\port$1268$9 ),
+    .P4(\port$1266$4 ),
+    .P5(\port$1266$5 ),
+    .P6(\port$1266$6 ),
+    .P7(\port$1266$7 ),
+    .P8(\port$1266$8 ),
+    .P9(\port$1266$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1268$15 , \port$1268$14 , \port$1268$13 , \port$1268$12 , \port$1268$11 , \port$1268$10 , \port$1268$9 , \port$1268$8 , \port$1268$7 , \port$1268$6 , \port$1268$5 , \port$1268$4 , \port$1268$3 , \port$1268$2 , \port$1268$1 , \port$1268$0  };
+  assign p36[15:0] = { \port$1266$15 , \port$1266$14 , \port$1266$13 , \port$1266$12 , \port$1266$11 , \port$1266$10 , \port$1266$9 , \port$1266$8 , \port$1266$7 , \port$1266$6 , \port$1266$5 , \port$1266$4 , \port$1266$3 , \port$1266$2 , \port$1266$1 , \port$1266$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1284$0 , \port$1284$1 , \port$1284$2 , \port$1284$3 , \port$1284$4 , \port$1284$5 , \port$1284$6 , \port$1284$7 , \port$1284$8 , \port$1284$9 , \port$1284$10 , \port$1284$11 , \port$1284$12 , \port$1284$13 , \port$1284$14 , \port$1284$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1282$0 , \port$1282$1 , \port$1282$2 , \port$1282$3 , \port$1282$4 , \port$1282$5 , \port$1282$6 , \port$1282$7 , \port$1282$8 , \port$1282$9 , \port$1282$10 , \port$1282$11 , \port$1282$12 , \port$1282$13 , \port$1282$14 , \port$1282$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45661,38 +45659,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1284$0 , \port$1284$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1284$0 ;
-  wire \port$1284$0 ;
-  output \port$1284$1 ;
-  wire \port$1284$1 ;
-  output \port$1284$10 ;
-  wire \port$1284$10 ;
-  output \port$1284$11 ;
-  wire \port$1284$11 ;
-  output \port$1284$12 ;
-  wire \port$1284$12 ;
-  output \port$1284$13 ;
-  wire \port$1284$13 ;
-  output \port$1284$14 ;
-  wire \port$1284$14 ;
-  output \port$1284$15 ;
-  wire \port$1284$15 ;
-  output \port$1284$2 ;
-  wire \port$1284$2 ;
-  output \port$1284$3 ;
-  wire \port$1284$3 ;
-  output \port$1284$4 ;
-  wire \port$1284$4 ;
-  output \port$1284$5 ;
-  wire \port$1284$5 ;
-  output \port$1284$6 ;
-  wire \port$1284$6 ;
-  output \port$1284$7 ;
-  wire \port$1284$7 ;
-  output \port$1284$8 ;
-  wire \port$1284$8 ;
-  output \port$1284$9 ;
-  wire \port$1284$9 ;
+  output \port$1282$0 ;
+  wire \port$1282$0 ;
+  output \port$1282$1 ;
+  wire \port$1282$1 ;
+  output \port$1282$10 ;
+  wire \port$1282$10 ;
+  output \port$1282$11 ;
+  wire \port$1282$11 ;
+  output \port$1282$12 ;
+  wire \port$1282$12 ;
+  output \port$1282$13 ;
+  wire \port$1282$13 ;
+  output \port$1282$14 ;
+  wire \port$1282$14 ;
+  output \port$1282$15 ;
+  wire \port$1282$15 ;
+  output \port$1282$2 ;
+  wire \port$1282$2 ;
+  output \port$1282$3 ;
+  wire \port$1282$3 ;
+  output \port$1282$4 ;
+  wire \port$1282$4 ;
+  output \port$1282$5 ;
+  wire \port$1282$5 ;
+  output \port$1282$6 ;
+  wire \port$1282$6 ;
+  output \port$1282$7 ;
+  wire \port$1282$7 ;
+  output \port$1282$8 ;
+  wire \port$1282$8 ;
+  output \port$1282$9 ;
+  wire \port$1282$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45768,19 +45766,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1284$0 , \port$1284$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1284$0 ),
-    .P1(\port$1284$1 ),
-    .P10(\port$1284$10 ),
-    .P11(\port$1284$11 ),
-    .P12(\port$1284$12 ),
-    .P13(\port$1284$13 ),
-    .P14(\port$1284$14 ),
-    .P15(\port$1284$15 ),
+    .P0(\port$1282$0 ),
+    .P1(\port$1282$1 ),
+    .P10(\port$1282$10 ),
+    .P11(\port$1282$11 ),
+    .P12(\port$1282$12 ),
+    .P13(\port$1282$13 ),
+    .P14(\port$1282$14 ),
+    .P15(\port$1282$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1284$2 ),
+    .P2(\port$1282$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45791,30 +45789,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1284$0 , \port$1284$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1284$3 ),
+    .P3(\port$1282$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1284$4 ),
-    .P5(\port$1284$5 ),
-    .P6(\port$1284$6 ),
-    .P7(\port$1284$7 ),
-    .P8(\port$1284$8 ),
-    .P9(\port$1284$9 ),
+    .P4(\port$1282$4 ),
+    .P5(\port$1282$5 ),
+    .P6(\port$1282$6 ),
+    .P7(\port$1282$7 ),
+    .P8(\port$1282$8 ),
+    .P9(\port$1282$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1284$15 , \port$1284$14 , \port$1284$13 , \port$1284$12 , \port$1284$11 , \port$1284$10 , \port$1284$9 , \port$1284$8 , \port$1284$7 , \port$1284$6 , \port$1284$5 , \port$1284$4 , \port$1284$3 , \port$1284$2 , \port$1284$1 , \port$1284$0  };
+  assign p36[15:0] = { \port$1282$15 , \port$1282$14 , \port$1282$13 , \port$1282$12 , \port$1282$11 , \port$1282$10 , \port$1282$9 , \port$1282$8 , \port$1282$7 , \port$1282$6 , \port$1282$5 , \port$1282$4 , \port$1282$3 , \port$1282$2 , \port$1282$1 , \port$1282$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1300$0 , \port$1300$1 , \port$1300$2 , \port$1300$3 , \port$1300$4 , \port$1300$5 , \port$1300$6 , \port$1300$7 , \port$1300$8 , \port$1300$9 , \port$1300$10 , \port$1300$11 , \port$1300$12 , \port$1300$13 , \port$1300$14 , \port$1300$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1298$0 , \port$1298$1 , \port$1298$2 , \port$1298$3 , \port$1298$4 , \port$1298$5 , \port$1298$6 , \port$1298$7 , \port$1298$8 , \port$1298$9 , \port$1298$10 , \port$1298$11 , \port$1298$12 , \port$1298$13 , \port$1298$14 , \port$1298$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45822,38 +45820,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1300$0 , \port$1300$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1300$0 ;
-  wire \port$1300$0 ;
-  output \port$1300$1 ;
-  wire \port$1300$1 ;
-  output \port$1300$10 ;
-  wire \port$1300$10 ;
-  output \port$1300$11 ;
-  wire \port$1300$11 ;
-  output \port$1300$12 ;
-  wire \port$1300$12 ;
-  output \port$1300$13 ;
-  wire \port$1300$13 ;
-  output \port$1300$14 ;
-  wire \port$1300$14 ;
-  output \port$1300$15 ;
-  wire \port$1300$15 ;
-  output \port$1300$2 ;
-  wire \port$1300$2 ;
-  output \port$1300$3 ;
-  wire \port$1300$3 ;
-  output \port$1300$4 ;
-  wire \port$1300$4 ;
-  output \port$1300$5 ;
-  wire \port$1300$5 ;
-  output \port$1300$6 ;
-  wire \port$1300$6 ;
-  output \port$1300$7 ;
-  wire \port$1300$7 ;
-  output \port$1300$8 ;
-  wire \port$1300$8 ;
-  output \port$1300$9 ;
-  wire \port$1300$9 ;
+  output \port$1298$0 ;
+  wire \port$1298$0 ;
+  output \port$1298$1 ;
+  wire \port$1298$1 ;
+  output \port$1298$10 ;
+  wire \port$1298$10 ;
+  output \port$1298$11 ;
+  wire \port$1298$11 ;
+  output \port$1298$12 ;
+  wire \port$1298$12 ;
+  output \port$1298$13 ;
+  wire \port$1298$13 ;
+  output \port$1298$14 ;
+  wire \port$1298$14 ;
+  output \port$1298$15 ;
+  wire \port$1298$15 ;
+  output \port$1298$2 ;
+  wire \port$1298$2 ;
+  output \port$1298$3 ;
+  wire \port$1298$3 ;
+  output \port$1298$4 ;
+  wire \port$1298$4 ;
+  output \port$1298$5 ;
+  wire \port$1298$5 ;
+  output \port$1298$6 ;
+  wire \port$1298$6 ;
+  output \port$1298$7 ;
+  wire \port$1298$7 ;
+  output \port$1298$8 ;
+  wire \port$1298$8 ;
+  output \port$1298$9 ;
+  wire \port$1298$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45929,19 +45927,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1300$0 , \port$1300$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1300$0 ),
-    .P1(\port$1300$1 ),
-    .P10(\port$1300$10 ),
-    .P11(\port$1300$11 ),
-    .P12(\port$1300$12 ),
-    .P13(\port$1300$13 ),
-    .P14(\port$1300$14 ),
-    .P15(\port$1300$15 ),
+    .P0(\port$1298$0 ),
+    .P1(\port$1298$1 ),
+    .P10(\port$1298$10 ),
+    .P11(\port$1298$11 ),
+    .P12(\port$1298$12 ),
+    .P13(\port$1298$13 ),
+    .P14(\port$1298$14 ),
+    .P15(\port$1298$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1300$2 ),
+    .P2(\port$1298$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45952,30 +45950,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1300$0 , \port$1300$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1300$3 ),
+    .P3(\port$1298$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1300$4 ),
-    .P5(\port$1300$5 ),
-    .P6(\port$1300$6 ),
-    .P7(\port$1300$7 ),
-    .P8(\port$1300$8 ),
-    .P9(\port$1300$9 ),
+    .P4(\port$1298$4 ),
+    .P5(\port$1298$5 ),
+    .P6(\port$1298$6 ),
+    .P7(\port$1298$7 ),
+    .P8(\port$1298$8 ),
+    .P9(\port$1298$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1300$15 , \port$1300$14 , \port$1300$13 , \port$1300$12 , \port$1300$11 , \port$1300$10 , \port$1300$9 , \port$1300$8 , \port$1300$7 , \port$1300$6 , \port$1300$5 , \port$1300$4 , \port$1300$3 , \port$1300$2 , \port$1300$1 , \port$1300$0  };
+  assign p36[15:0] = { \port$1298$15 , \port$1298$14 , \port$1298$13 , \port$1298$12 , \port$1298$11 , \port$1298$10 , \port$1298$9 , \port$1298$8 , \port$1298$7 , \port$1298$6 , \port$1298$5 , \port$1298$4 , \port$1298$3 , \port$1298$2 , \port$1298$1 , \port$1298$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1316$0 , \port$1316$1 , \port$1316$2 , \port$1316$3 , \port$1316$4 , \port$1316$5 , \port$1316$6 , \port$1316$7 , \port$1316$8 , \port$1316$9 , \port$1316$10 , \port$1316$11 , \port$1316$12 , \port$1316$13 , \port$1316$14 , \port$1316$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1314$0 , \port$1314$1 , \port$1314$2 , \port$1314$3 , \port$1314$4 , \port$1314$5 , \port$1314$6 , \port$1314$7 , \port$1314$8 , \port$1314$9 , \port$1314$10 , \port$1314$11 , \port$1314$12 , \port$1314$13 , \port$1314$14 , \port$1314$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45983,38 +45981,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1316$0 , \port$1316$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1316$0 ;
-  wire \port$1316$0 ;
-  output \port$1316$1 ;
-  wire \port$1316$1 ;
-  output \port$1316$10 ;
-  wire \port$1316$10 ;
-  output \port$1316$11 ;
-  wire \port$1316$11 ;
-  output \port$1316$12 ;
-  wire \port$1316$12 ;
-  output \port$1316$13 ;
-  wire \port$1316$13 ;
-  output \port$1316$14 ;
-  wire \port$1316$14 ;
-  output \port$1316$15 ;
-  wire \port$1316$15 ;
-  output \port$1316$2 ;
-  wire \port$1316$2 ;
-  output \port$1316$3 ;
-  wire \port$1316$3 ;
-  output \port$1316$4 ;
-  wire \port$1316$4 ;
-  output \port$1316$5 ;
-  wire \port$1316$5 ;
-  output \port$1316$6 ;
-  wire \port$1316$6 ;
-  output \port$1316$7 ;
-  wire \port$1316$7 ;
-  output \port$1316$8 ;
-  wire \port$1316$8 ;
-  output \port$1316$9 ;
-  wire \port$1316$9 ;
+  output \port$1314$0 ;
+  wire \port$1314$0 ;
+  output \port$1314$1 ;
+  wire \port$1314$1 ;
+  output \port$1314$10 ;
+  wire \port$1314$10 ;
+  output \port$1314$11 ;
+  wire \port$1314$11 ;
+  output \port$1314$12 ;
+  wire \port$1314$12 ;
+  output \port$1314$13 ;
+  wire \port$1314$13 ;
+  output \port$1314$14 ;
+  wire \port$1314$14 ;
+  output \port$1314$15 ;
+  wire \port$1314$15 ;
+  output \port$1314$2 ;
+  wire \port$1314$2 ;
+  output \port$1314$3 ;
+  wire \port$1314$3 ;
+  output \port$1314$4 ;
+  wire \port$1314$4 ;
+  output \port$1314$5 ;
+  wire \port$1314$5 ;
+  output \port$1314$6 ;
+  wire \port$1314$6 ;
+  output \port$1314$7 ;
+  wire \port$1314$7 ;
+  output \port$1314$8 ;
+  wire \port$1314$8 ;
+  output \port$1314$9 ;
+  wire \port$1314$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46090,19 +46088,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1316$0 , \port$1316$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1316$0 ),
-    .P1(\port$1316$1 ),
-    .P10(\port$1316$10 ),
-    .P11(\port$1316$11 ),
-    .P12(\port$1316$12 ),
-    .P13(\port$1316$13 ),
-    .P14(\port$1316$14 ),
-    .P15(\port$1316$15 ),
+    .P0(\port$1314$0 ),
+    .P1(\port$1314$1 ),
+    .P10(\port$1314$10 ),
+    .P11(\port$1314$11 ),
+    .P12(\port$1314$12 ),
+    .P13(\port$1314$13 ),
+    .P14(\port$1314$14 ),
+    .P15(\port$1314$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1316$2 ),
+    .P2(\port$1314$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46113,30 +46111,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1316$0 , \port$1316$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1316$3 ),
+    .P3(\port$1314$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1316$4 ),
-    .P5(\port$1316$5 ),
-    .P6(\port$1316$6 ),
-    .P7(\port$1316$7 ),
-    .P8(\port$1316$8 ),
-    .P9(\port$1316$9 ),
+    .P4(\port$1314$4 ),
+    .P5(\port$1314$5 ),
+    .P6(\port$1314$6 ),
+    .P7(\port$1314$7 ),
+    .P8(\port$1314$8 ),
+    .P9(\port$1314$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1316$15 , \port$1316$14 , \port$1316$13 , \port$1316$12 , \port$1316$11 , \port$1316$10 , \port$1316$9 , \port$1316$8 , \port$1316$7 , \port$1316$6 , \port$1316$5 , \port$1316$4 , \port$1316$3 , \port$1316$2 , \port$1316$1 , \port$1316$0  };
+  assign p36[15:0] = { \port$1314$15 , \port$1314$14 , \port$1314$13 , \port$1314$12 , \port$1314$11 , \port$1314$10 , \port$1314$9 , \port$1314$8 , \port$1314$7 , \port$1314$6 , \port$1314$5 , \port$1314$4 , \port$1314$3 , \port$1314$2 , \port$1314$1 , \port$1314$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1332$0 , \port$1332$1 , \port$1332$2 , \port$1332$3 , \port$1332$4 , \port$1332$5 , \port$1332$6 , \port$1332$7 , \port$1332$8 , \port$1332$9 , \port$1332$10 , \port$1332$11 , \port$1332$12 , \port$1332$13 , \port$1332$14 , \port$1332$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1330$0 , \port$1330$1 , \port$1330$2 , \port$1330$3 , \port$1330$4 , \port$1330$5 , \port$1330$6 , \port$1330$7 , \port$1330$8 , \port$1330$9 , \port$1330$10 , \port$1330$11 , \port$1330$12 , \port$1330$13 , \port$1330$14 , \port$1330$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46144,38 +46142,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1332$0 , \port$1332$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1332$0 ;
-  wire \port$1332$0 ;
-  output \port$1332$1 ;
-  wire \port$1332$1 ;
-  output \port$1332$10 ;
-  wire \port$1332$10 ;
-  output \port$1332$11 ;
-  wire \port$1332$11 ;
-  output \port$1332$12 ;
-  wire \port$1332$12 ;
-  output \port$1332$13 ;
-  wire \port$1332$13 ;
-  output \port$1332$14 ;
-  wire \port$1332$14 ;
-  output \port$1332$15 ;
-  wire \port$1332$15 ;
-  output \port$1332$2 ;
-  wire \port$1332$2 ;
-  output \port$1332$3 ;
-  wire \port$1332$3 ;
-  output \port$1332$4 ;
-  wire \port$1332$4 ;
-  output \port$1332$5 ;
-  wire \port$1332$5 ;
-  output \port$1332$6 ;
-  wire \port$1332$6 ;
-  output \port$1332$7 ;
-  wire \port$1332$7 ;
-  output \port$1332$8 ;
-  wire \port$1332$8 ;
-  output \port$1332$9 ;
-  wire \port$1332$9 ;
+  output \port$1330$0 ;
+  wire \port$1330$0 ;
+  output \port$1330$1 ;
+  wire \port$1330$1 ;
+  output \port$1330$10 ;
+  wire \port$1330$10 ;
+  output \port$1330$11 ;
+  wire \port$1330$11 ;
+  output \port$1330$12 ;
+  wire \port$1330$12 ;
+  output \port$1330$13 ;
+  wire \port$1330$13 ;
+  output \port$1330$14 ;
+  wire \port$1330$14 ;
+  output \port$1330$15 ;
+  wire \port$1330$15 ;
+  output \port$1330$2 ;
+  wire \port$1330$2 ;
+  output \port$1330$3 ;
+  wire \port$1330$3 ;
+  output \port$1330$4 ;
+  wire \port$1330$4 ;
+  output \port$1330$5 ;
+  wire \port$1330$5 ;
+  output \port$1330$6 ;
+  wire \port$1330$6 ;
+  output \port$1330$7 ;
+  wire \port$1330$7 ;
+  output \port$1330$8 ;
+  wire \port$1330$8 ;
+  output \port$1330$9 ;
+  wire \port$1330$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46251,19 +46249,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1332$0 , \port$1332$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1332$0 ),
-    .P1(\port$1332$1 ),
-    .P10(\port$1332$10 ),
-    .P11(\port$1332$11 ),
-    .P12(\port$1332$12 ),
-    .P13(\port$1332$13 ),
-    .P14(\port$1332$14 ),
-    .P15(\port$1332$15 ),
+    .P0(\port$1330$0 ),
+    .P1(\port$1330$1 ),
+    .P10(\port$1330$10 ),
+    .P11(\port$1330$11 ),
+    .P12(\port$1330$12 ),
+    .P13(\port$1330$13 ),
+    .P14(\port$1330$14 ),
+    .P15(\port$1330$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1332$2 ),
+    .P2(\port$1330$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46274,30 +46272,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1332$0 , \port$1332$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1332$3 ),
+    .P3(\port$1330$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1332$4 ),
-    .P5(\port$1332$5 ),
-    .P6(\port$1332$6 ),
-    .P7(\port$1332$7 ),
-    .P8(\port$1332$8 ),
-    .P9(\port$1332$9 ),
+    .P4(\port$1330$4 ),
+    .P5(\port$1330$5 ),
+    .P6(\port$1330$6 ),
+    .P7(\port$1330$7 ),
+    .P8(\port$1330$8 ),
+    .P9(\port$1330$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1332$15 , \port$1332$14 , \port$1332$13 , \port$1332$12 , \port$1332$11 , \port$1332$10 , \port$1332$9 , \port$1332$8 , \port$1332$7 , \port$1332$6 , \port$1332$5 , \port$1332$4 , \port$1332$3 , \port$1332$2 , \port$1332$1 , \port$1332$0  };
+  assign p36[15:0] = { \port$1330$15 , \port$1330$14 , \port$1330$13 , \port$1330$12 , \port$1330$11 , \port$1330$10 , \port$1330$9 , \port$1330$8 , \port$1330$7 , \port$1330$6 , \port$1330$5 , \port$1330$4 , \port$1330$3 , \port$1330$2 , \port$1330$1 , \port$1330$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1348$0 , \port$1348$1 , \port$1348$2 , \port$1348$3 , \port$1348$4 , \port$1348$5 , \port$1348$6 , \port$1348$7 , \port$1348$8 , \port$1348$9 , \port$1348$10 , \port$1348$11 , \port$1348$12 , \port$1348$13 , \port$1348$14 , \port$1348$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1346$0 , \port$1346$1 , \port$1346$2 , \port$1346$3 , \port$1346$4 , \port$1346$5 , \port$1346$6 , \port$1346$7 , \port$1346$8 , \port$1346$9 , \port$1346$10 , \port$1346$11 , \port$1346$12 , \port$1346$13 , \port$1346$14 , \port$1346$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46305,38 +46303,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1348$0 , \port$1348$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1348$0 ;
-  wire \port$1348$0 ;
-  output \port$1348$1 ;
-  wire \port$1348$1 ;
-  output \port$1348$10 ;
-  wire \port$1348$10 ;
-  output \port$1348$11 ;
-  wire \port$1348$11 ;
-  output \port$1348$12 ;
-  wire \port$1348$12 ;
-  output \port$1348$13 ;
-  wire \port$1348$13 ;
-  output \port$1348$14 ;
-  wire \port$1348$14 ;
-  output \port$1348$15 ;
-  wire \port$1348$15 ;
-  output \port$1348$2 ;
-  wire \port$1348$2 ;
-  output \port$1348$3 ;
-  wire \port$1348$3 ;
-  output \port$1348$4 ;
-  wire \port$1348$4 ;
-  output \port$1348$5 ;
-  wire \port$1348$5 ;
-  output \port$1348$6 ;
-  wire \port$1348$6 ;
-  output \port$1348$7 ;
-  wire \port$1348$7 ;
-  output \port$1348$8 ;
-  wire \port$1348$8 ;
-  output \port$1348$9 ;
-  wire \port$1348$9 ;
+  output \port$1346$0 ;
+  wire \port$1346$0 ;
+  output \port$1346$1 ;
+  wire \port$1346$1 ;
+  output \port$1346$10 ;
+  wire \port$1346$10 ;
+  output \port$1346$11 ;
+  wire \port$1346$11 ;
+  output \port$1346$12 ;
+  wire \port$1346$12 ;
+  output \port$1346$13 ;
+  wire \port$1346$13 ;
+  output \port$1346$14 ;
+  wire \port$1346$14 ;
+  output \port$1346$15 ;
+  wire \port$1346$15 ;
+  output \port$1346$2 ;
+  wire \port$1346$2 ;
+  output \port$1346$3 ;
+  wire \port$1346$3 ;
+  output \port$1346$4 ;
+  wire \port$1346$4 ;
+  output \port$1346$5 ;
+  wire \port$1346$5 ;
+  output \port$1346$6 ;
+  wire \port$1346$6 ;
+  output \port$1346$7 ;
+  wire \port$1346$7 ;
+  output \port$1346$8 ;
+  wire \port$1346$8 ;
+  output \port$1346$9 ;
+  wire \port$1346$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46412,19 +46410,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1348$0 , \port$1348$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1348$0 ),
-    .P1(\port$1348$1 ),
-    .P10(\port$1348$10 ),
-    .P11(\port$1348$11 ),
-    .P12(\port$1348$12 ),
-    .P13(\port$1348$13 ),
-    .P14(\port$1348$14 ),
-    .P15(\port$1348$15 ),
+    .P0(\port$1346$0 ),
+    .P1(\port$1346$1 ),
+    .P10(\port$1346$10 ),
+    .P11(\port$1346$11 ),
+    .P12(\port$1346$12 ),
+    .P13(\port$1346$13 ),
+    .P14(\port$1346$14 ),
+    .P15(\port$1346$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1348$2 ),
+    .P2(\port$1346$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46435,30 +46433,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1348$0 , \port$1348$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1348$3 ),
+    .P3(\port$1346$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1348$4 ),
-    .P5(\port$1348$5 ),
-    .P6(\port$1348$6 ),
-    .P7(\port$1348$7 ),
-    .P8(\port$1348$8 ),
-    .P9(\port$1348$9 ),
+    .P4(\port$1346$4 ),
+    .P5(\port$1346$5 ),
+    .P6(\port$1346$6 ),
+    .P7(\port$1346$7 ),
+    .P8(\port$1346$8 ),
+    .P9(\port$1346$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1348$15 , \port$1348$14 , \port$1348$13 , \port$1348$12 , \port$1348$11 , \port$1348$10 , \port$1348$9 , \port$1348$8 , \port$1348$7 , \port$1348$6 , \port$1348$5 , \port$1348$4 , \port$1348$3 , \port$1348$2 , \port$1348$1 , \port$1348$0  };
+  assign p36[15:0] = { \port$1346$15 , \port$1346$14 , \port$1346$13 , \port$1346$12 , \port$1346$11 , \port$1346$10 , \port$1346$9 , \port$1346$8 , \port$1346$7 , \port$1346$6 , \port$1346$5 , \port$1346$4 , \port$1346$3 , \port$1346$2 , \port$1346$1 , \port$1346$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1364$0 , \port$1364$1 , \port$1364$2 , \port$1364$3 , \port$1364$4 , \port$1364$5 , \port$1364$6 , \port$1364$7 , \port$1364$8 , \port$1364$9 , \port$1364$10 , \port$1364$11 , \port$1364$12 , \port$1364$13 , \port$1364$14 , \port$1364$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1362$0 , \port$1362$1 , \port$1362$2 , \port$1362$3 , \port$1362$4 , \port$1362$5 , \port$1362$6 , \port$1362$7 , \port$1362$8 , \port$1362$9 , \port$1362$10 , \port$1362$11 , \port$1362$12 , \port$1362$13 , \port$1362$14 , \port$1362$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46466,38 +46464,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1364$0 , \port$1364$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1364$0 ;
-  wire \port$1364$0 ;
-  output \port$1364$1 ;
-  wire \port$1364$1 ;
-  output \port$1364$10 ;
-  wire \port$1364$10 ;
-  output \port$1364$11 ;
-  wire \port$1364$11 ;
-  output \port$1364$12 ;
-  wire \port$1364$12 ;
-  output \port$1364$13 ;
-  wire \port$1364$13 ;
-  output \port$1364$14 ;
-  wire \port$1364$14 ;
-  output \port$1364$15 ;
-  wire \port$1364$15 ;
-  output \port$1364$2 ;
-  wire \port$1364$2 ;
-  output \port$1364$3 ;
-  wire \port$1364$3 ;
-  output \port$1364$4 ;
-  wire \port$1364$4 ;
-  output \port$1364$5 ;
-  wire \port$1364$5 ;
-  output \port$1364$6 ;
-  wire \port$1364$6 ;
-  output \port$1364$7 ;
-  wire \port$1364$7 ;
-  output \port$1364$8 ;
-  wire \port$1364$8 ;
-  output \port$1364$9 ;
-  wire \port$1364$9 ;
+  output \port$1362$0 ;
+  wire \port$1362$0 ;
+  output \port$1362$1 ;
+  wire \port$1362$1 ;
+  output \port$1362$10 ;
+  wire \port$1362$10 ;
+  output \port$1362$11 ;
+  wire \port$1362$11 ;
+  output \port$1362$12 ;
+  wire \port$1362$12 ;
+  output \port$1362$13 ;
+  wire \port$1362$13 ;
+  output \port$1362$14 ;
+  wire \port$1362$14 ;
+  output \port$1362$15 ;
+  wire \port$1362$15 ;
+  output \port$1362$2 ;
+  wire \port$1362$2 ;
+  output \port$1362$3 ;
+  wire \port$1362$3 ;
+  output \port$1362$4 ;
+  wire \port$1362$4 ;
+  output \port$1362$5 ;
+  wire \port$1362$5 ;
+  output \port$1362$6 ;
+  wire \port$1362$6 ;
+  output \port$1362$7 ;
+  wire \port$1362$7 ;
+  output \port$1362$8 ;
+  wire \port$1362$8 ;
+  output \port$1362$9 ;
+  wire \port$1362$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46573,19 +46571,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1364$0 , \port$1364$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1364$0 ),
-    .P1(\port$1364$1 ),
-    .P10(\port$1364$10 ),
-    .P11(\port$1364$11 ),
-    .P12(\port$1364$12 ),
-    .P13(\port$1364$13 ),
-    .P14(\port$1364$14 ),
-    .P15(\port$1364$15 ),
+    .P0(\port$1362$0 ),
+    .P1(\port$1362$1 ),
+    .P10(\port$1362$10 ),
+    .P11(\port$1362$11 ),
+    .P12(\port$1362$12 ),
+    .P13(\port$1362$13 ),
+    .P14(\port$1362$14 ),
+    .P15(\port$1362$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1364$2 ),
+    .P2(\port$1362$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46596,30 +46594,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1364$0 , \port$1364$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1364$3 ),
+    .P3(\port$1362$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1364$4 ),
-    .P5(\port$1364$5 ),
-    .P6(\port$1364$6 ),
-    .P7(\port$1364$7 ),
-    .P8(\port$1364$8 ),
-    .P9(\port$1364$9 ),
+    .P4(\port$1362$4 ),
+    .P5(\port$1362$5 ),
+    .P6(\port$1362$6 ),
+    .P7(\port$1362$7 ),
+    .P8(\port$1362$8 ),
+    .P9(\port$1362$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1364$15 , \port$1364$14 , \port$1364$13 , \port$1364$12 , \port$1364$11 , \port$1364$10 , \port$1364$9 , \port$1364$8 , \port$1364$7 , \port$1364$6 , \port$1364$5 , \port$1364$4 , \port$1364$3 , \port$1364$2 , \port$1364$1 , \port$1364$0  };
+  assign p36[15:0] = { \port$1362$15 , \port$1362$14 , \port$1362$13 , \port$1362$12 , \port$1362$11 , \port$1362$10 , \port$1362$9 , \port$1362$8 , \port$1362$7 , \port$1362$6 , \port$1362$5 , \port$1362$4 , \port$1362$3 , \port$1362$2 , \port$1362$1 , \port$1362$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1380$0 , \port$1380$1 , \port$1380$2 , \port$1380$3 , \port$1380$4 , \port$1380$5 , \port$1380$6 , \port$1380$7 , \port$1380$8 , \port$1380$9 , \port$1380$10 , \port$1380$11 , \port$1380$12 , \port$1380$13 , \port$1380$14 , \port$1380$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1378$0 , \port$1378$1 , \port$1378$2 , \port$1378$3 , \port$1378$4 , \port$1378$5 , \port$1378$6 , \port$1378$7 , \port$1378$8 , \port$1378$9 , \port$1378$10 , \port$1378$11 , \port$1378$12 , \port$1378$13 , \port$1378$14 , \port$1378$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46627,38 +46625,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1380$0 , \port$1380$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1380$0 ;
-  wire \port$1380$0 ;
-  output \port$1380$1 ;
-  wire \port$1380$1 ;
-  output \port$1380$10 ;
-  wire \port$1380$10 ;
-  output \port$1380$11 ;
-  wire \port$1380$11 ;
-  output \port$1380$12 ;
-  wire \port$1380$12 ;
-  output \port$1380$13 ;
-  wire \port$1380$13 ;
-  output \port$1380$14 ;
-  wire \port$1380$14 ;
-  output \port$1380$15 ;
-  wire \port$1380$15 ;
-  output \port$1380$2 ;
-  wire \port$1380$2 ;
-  output \port$1380$3 ;
-  wire \port$1380$3 ;
-  output \port$1380$4 ;
-  wire \port$1380$4 ;
-  output \port$1380$5 ;
-  wire \port$1380$5 ;
-  output \port$1380$6 ;
-  wire \port$1380$6 ;
-  output \port$1380$7 ;
-  wire \port$1380$7 ;
-  output \port$1380$8 ;
-  wire \port$1380$8 ;
-  output \port$1380$9 ;
-  wire \port$1380$9 ;
+  output \port$1378$0 ;
+  wire \port$1378$0 ;
+  output \port$1378$1 ;
+  wire \port$1378$1 ;
+  output \port$1378$10 ;
+  wire \port$1378$10 ;
+  output \port$1378$11 ;
+  wire \port$1378$11 ;
+  output \port$1378$12 ;
+  wire \port$1378$12 ;
+  output \port$1378$13 ;
+  wire \port$1378$13 ;
+  output \port$1378$14 ;
+  wire \port$1378$14 ;
+  output \port$1378$15 ;
+  wire \port$1378$15 ;
+  output \port$1378$2 ;
+  wire \port$1378$2 ;
+  output \port$1378$3 ;
+  wire \port$1378$3 ;
+  output \port$1378$4 ;
+  wire \port$1378$4 ;
+  output \port$1378$5 ;
+  wire \port$1378$5 ;
+  output \port$1378$6 ;
+  wire \port$1378$6 ;
+  output \port$1378$7 ;
+  wire \port$1378$7 ;
+  output \port$1378$8 ;
+  wire \port$1378$8 ;
+  output \port$1378$9 ;
+  wire \port$1378$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46734,19 +46732,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1380$0 , \port$1380$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1380$0 ),
-    .P1(\port$1380$1 ),
-    .P10(\port$1380$10 ),
-    .P11(\port$1380$11 ),
-    .P12(\port$1380$12 ),
-    .P13(\port$1380$13 ),
-    .P14(\port$1380$14 ),
-    .P15(\port$1380$15 ),
+    .P0(\port$1378$0 ),
+    .P1(\port$1378$1 ),
+    .P10(\port$1378$10 ),
+    .P11(\port$1378$11 ),
+    .P12(\port$1378$12 ),
+    .P13(\port$1378$13 ),
+    .P14(\port$1378$14 ),
+    .P15(\port$1378$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1380$2 ),
+    .P2(\port$1378$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46757,30 +46755,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1380$0 , \port$1380$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1380$3 ),
+    .P3(\port$1378$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1380$4 ),
-    .P5(\port$1380$5 ),
-    .P6(\port$1380$6 ),
-    .P7(\port$1380$7 ),
-    .P8(\port$1380$8 ),
-    .P9(\port$1380$9 ),
+    .P4(\port$1378$4 ),
+    .P5(\port$1378$5 ),
+    .P6(\port$1378$6 ),
+    .P7(\port$1378$7 ),
+    .P8(\port$1378$8 ),
+    .P9(\port$1378$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1380$15 , \port$1380$14 , \port$1380$13 , \port$1380$12 , \port$1380$11 , \port$1380$10 , \port$1380$9 , \port$1380$8 , \port$1380$7 , \port$1380$6 , \port$1380$5 , \port$1380$4 , \port$1380$3 , \port$1380$2 , \port$1380$1 , \port$1380$0  };
+  assign p36[15:0] = { \port$1378$15 , \port$1378$14 , \port$1378$13 , \port$1378$12 , \port$1378$11 , \port$1378$10 , \port$1378$9 , \port$1378$8 , \port$1378$7 , \port$1378$6 , \port$1378$5 , \port$1378$4 , \port$1378$3 , \port$1378$2 , \port$1378$1 , \port$1378$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1396$0 , \port$1396$1 , \port$1396$2 , \port$1396$3 , \port$1396$4 , \port$1396$5 , \port$1396$6 , \port$1396$7 , \port$1396$8 , \port$1396$9 , \port$1396$10 , \port$1396$11 , \port$1396$12 , \port$1396$13 , \port$1396$14 , \port$1396$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1394$0 , \port$1394$1 , \port$1394$2 , \port$1394$3 , \port$1394$4 , \port$1394$5 , \port$1394$6 , \port$1394$7 , \port$1394$8 , \port$1394$9 , \port$1394$10 , \port$1394$11 , \port$1394$12 , \port$1394$13 , \port$1394$14 , \port$1394$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46788,38 +46786,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1396$0 , \port$1396$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1396$0 ;
-  wire \port$1396$0 ;
-  output \port$1396$1 ;
-  wire \port$1396$1 ;
-  output \port$1396$10 ;
-  wire \port$1396$10 ;
-  output \port$1396$11 ;
-  wire \port$1396$11 ;
-  output \port$1396$12 ;
-  wire \port$1396$12 ;
-  output \port$1396$13 ;
-  wire \port$1396$13 ;
-  output \port$1396$14 ;
-  wire \port$1396$14 ;
-  output \port$1396$15 ;
-  wire \port$1396$15 ;
-  output \port$1396$2 ;
-  wire \port$1396$2 ;
-  output \port$1396$3 ;
-  wire \port$1396$3 ;
-  output \port$1396$4 ;
-  wire \port$1396$4 ;
-  output \port$1396$5 ;
-  wire \port$1396$5 ;
-  output \port$1396$6 ;
-  wire \port$1396$6 ;
-  output \port$1396$7 ;
-  wire \port$1396$7 ;
-  output \port$1396$8 ;
-  wire \port$1396$8 ;
-  output \port$1396$9 ;
-  wire \port$1396$9 ;
+  output \port$1394$0 ;
+  wire \port$1394$0 ;
+  output \port$1394$1 ;
+  wire \port$1394$1 ;
+  output \port$1394$10 ;
+  wire \port$1394$10 ;
+  output \port$1394$11 ;
+  wire \port$1394$11 ;
+  output \port$1394$12 ;
+  wire \port$1394$12 ;
+  output \port$1394$13 ;
+  wire \port$1394$13 ;
+  output \port$1394$14 ;
+  wire \port$1394$14 ;
+  output \port$1394$15 ;
+  wire \port$1394$15 ;
+  output \port$1394$2 ;
+  wire \port$1394$2 ;
+  output \port$1394$3 ;
+  wire \port$1394$3 ;
+  output \port$1394$4 ;
+  wire \port$1394$4 ;
+  output \port$1394$5 ;
+  wire \port$1394$5 ;
+  output \port$1394$6 ;
+  wire \port$1394$6 ;
+  output \port$1394$7 ;
+  wire \port$1394$7 ;
+  output \port$1394$8 ;
+  wire \port$1394$8 ;
+  output \port$1394$9 ;
+  wire \port$1394$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46895,19 +46893,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1396$0 , \port$1396$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1396$0 ),
-    .P1(\port$1396$1 ),
-    .P10(\port$1396$10 ),
-    .P11(\port$1396$11 ),
-    .P12(\port$1396$12 ),
-    .P13(\port$1396$13 ),
-    .P14(\port$1396$14 ),
-    .P15(\port$1396$15 ),
+    .P0(\port$1394$0 ),
+    .P1(\port$1394$1 ),
+    .P10(\port$1394$10 ),
+    .P11(\port$1394$11 ),
+    .P12(\port$1394$12 ),
+    .P13(\port$1394$13 ),
+    .P14(\port$1394$14 ),
+    .P15(\port$1394$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1396$2 ),
+    .P2(\port$1394$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46918,30 +46916,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1396$0 , \port$1396$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1396$3 ),
+    .P3(\port$1394$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1396$4 ),
-    .P5(\port$1396$5 ),
-    .P6(\port$1396$6 ),
-    .P7(\port$1396$7 ),
-    .P8(\port$1396$8 ),
-    .P9(\port$1396$9 ),
+    .P4(\port$1394$4 ),
+    .P5(\port$1394$5 ),
+    .P6(\port$1394$6 ),
+    .P7(\port$1394$7 ),
+    .P8(\port$1394$8 ),
+    .P9(\port$1394$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1396$15 , \port$1396$14 , \port$1396$13 , \port$1396$12 , \port$1396$11 , \port$1396$10 , \port$1396$9 , \port$1396$8 , \port$1396$7 , \port$1396$6 , \port$1396$5 , \port$1396$4 , \port$1396$3 , \port$1396$2 , \port$1396$1 , \port$1396$0  };
+  assign p36[15:0] = { \port$1394$15 , \port$1394$14 , \port$1394$13 , \port$1394$12 , \port$1394$11 , \port$1394$10 , \port$1394$9 , \port$1394$8 , \port$1394$7 , \port$1394$6 , \port$1394$5 , \port$1394$4 , \port$1394$3 , \port$1394$2 , \port$1394$1 , \port$1394$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1412$0 , \port$1412$1 , \port$1412$2 , \port$1412$3 , \port$1412$4 , \port$1412$5 , \port$1412$6 , \port$1412$7 , \port$1412$8 , \port$1412$9 , \port$1412$10 , \port$1412$11 , \port$1412$12 , \port$1412$13 , \port$1412$14 , \port$1412$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1410$0 , \port$1410$1 , \port$1410$2 , \port$1410$3 , \port$1410$4 , \port$1410$5 , \port$1410$6 , \port$1410$7 , \port$1410$8 , \port$1410$9 , \port$1410$10 , \port$1410$11 , \port$1410$12 , \port$1410$13 , \port$1410$14 , \port$1410$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46949,38 +46947,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1412$0 , \port$1412$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1412$0 ;
-  wire \port$1412$0 ;
-  output \port$1412$1 ;
-  wire \port$1412$1 ;
-  output \port$1412$10 ;
-  wire \port$1412$10 ;
-  output \port$1412$11 ;
-  wire \port$1412$11 ;
-  output \port$1412$12 ;
-  wire \port$1412$12 ;
-  output \port$1412$13 ;
-  wire \port$1412$13 ;
-  output \port$1412$14 ;
-  wire \port$1412$14 ;
-  output \port$1412$15 ;
-  wire \port$1412$15 ;
-  output \port$1412$2 ;
-  wire \port$1412$2 ;
-  output \port$1412$3 ;
-  wire \port$1412$3 ;
-  output \port$1412$4 ;
-  wire \port$1412$4 ;
-  output \port$1412$5 ;
-  wire \port$1412$5 ;
-  output \port$1412$6 ;
-  wire \port$1412$6 ;
-  output \port$1412$7 ;
-  wire \port$1412$7 ;
-  output \port$1412$8 ;
-  wire \port$1412$8 ;
-  output \port$1412$9 ;
-  wire \port$1412$9 ;
+  output \port$1410$0 ;
+  wire \port$1410$0 ;
+  output \port$1410$1 ;
+  wire \port$1410$1 ;
+  output \port$1410$10 ;
+  wire \port$1410$10 ;
+  output \port$1410$11 ;
+  wire \port$1410$11 ;
+  output \port$1410$12 ;
+  wire \port$1410$12 ;
+  output \port$1410$13 ;
+  wire \port$1410$13 ;
+  output \port$1410$14 ;
+  wire \port$1410$14 ;
+  output \port$1410$15 ;
+  wire \port$1410$15 ;
+  output \port$1410$2 ;
+  wire \port$1410$2 ;
+  output \port$1410$3 ;
+  wire \port$1410$3 ;
+  output \port$1410$4 ;
+  wire \port$1410$4 ;
+  output \port$1410$5 ;
+  wire \port$1410$5 ;
+  output \port$1410$6 ;
+  wire \port$1410$6 ;
+  output \port$1410$7 ;
+  wire \port$1410$7 ;
+  output \port$1410$8 ;
+  wire \port$1410$8 ;
+  output \port$1410$9 ;
+  wire \port$1410$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47056,19 +47054,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1412$0 , \port$1412$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1412$0 ),
-    .P1(\port$1412$1 ),
-    .P10(\port$1412$10 ),
-    .P11(\port$1412$11 ),
-    .P12(\port$1412$12 ),
-    .P13(\port$1412$13 ),
-    .P14(\port$1412$14 ),
-    .P15(\port$1412$15 ),
+    .P0(\port$1410$0 ),
+    .P1(\port$1410$1 ),
+    .P10(\port$1410$10 ),
+    .P11(\port$1410$11 ),
+    .P12(\port$1410$12 ),
+    .P13(\port$1410$13 ),
+    .P14(\port$1410$14 ),
+    .P15(\port$1410$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1412$2 ),
+    .P2(\port$1410$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47079,30 +47077,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1412$0 , \port$1412$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1412$3 ),
+    .P3(\port$1410$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1412$4 ),
-    .P5(\port$1412$5 ),
-    .P6(\port$1412$6 ),
-    .P7(\port$1412$7 ),
-    .P8(\port$1412$8 ),
-    .P9(\port$1412$9 ),
+    .P4(\port$1410$4 ),
+    .P5(\port$1410$5 ),
+    .P6(\port$1410$6 ),
+    .P7(\port$1410$7 ),
+    .P8(\port$1410$8 ),
+    .P9(\port$1410$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1412$15 , \port$1412$14 , \port$1412$13 , \port$1412$12 , \port$1412$11 , \port$1412$10 , \port$1412$9 , \port$1412$8 , \port$1412$7 , \port$1412$6 , \port$1412$5 , \port$1412$4 , \port$1412$3 , \port$1412$2 , \port$1412$1 , \port$1412$0  };
+  assign p36[15:0] = { \port$1410$15 , \port$1410$14 , \port$1410$13 , \port$1410$12 , \port$1410$11 , \port$1410$10 , \port$1410$9 , \port$1410$8 , \port$1410$7 , \port$1410$6 , \port$1410$5 , \port$1410$4 , \port$1410$3 , \port$1410$2 , \port$1410$1 , \port$1410$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1428$0 , \port$1428$1 , \port$1428$2 , \port$1428$3 , \port$1428$4 , \port$1428$5 , \port$1428$6 , \port$1428$7 , \port$1428$8 , \port$1428$9 , \port$1428$10 , \port$1428$11 , \port$1428$12 , \port$1428$13 , \port$1428$14 , \port$1428$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1426$0 , \port$1426$1 , \port$1426$2 , \port$1426$3 , \port$1426$4 , \port$1426$5 , \port$1426$6 , \port$1426$7 , \port$1426$8 , \port$1426$9 , \port$1426$10 , \port$1426$11 , \port$1426$12 , \port$1426$13 , \port$1426$14 , \port$1426$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47110,38 +47108,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1428$0 , \port$1428$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1428$0 ;
-  wire \port$1428$0 ;
-  output \port$1428$1 ;
-  wire \port$1428$1 ;
-  output \port$1428$10 ;
-  wire \port$1428$10 ;
-  output \port$1428$11 ;
-  wire \port$1428$11 ;
-  output \port$1428$12 ;
-  wire \port$1428$12 ;
-  output \port$1428$13 ;
-  wire \port$1428$13 ;
-  output \port$1428$14 ;
-  wire \port$1428$14 ;
-  output \port$1428$15 ;
-  wire \port$1428$15 ;
-  output \port$1428$2 ;
-  wire \port$1428$2 ;
-  output \port$1428$3 ;
-  wire \port$1428$3 ;
-  output \port$1428$4 ;
-  wire \port$1428$4 ;
-  output \port$1428$5 ;
-  wire \port$1428$5 ;
-  output \port$1428$6 ;
-  wire \port$1428$6 ;
-  output \port$1428$7 ;
-  wire \port$1428$7 ;
-  output \port$1428$8 ;
-  wire \port$1428$8 ;
-  output \port$1428$9 ;
-  wire \port$1428$9 ;
+  output \port$1426$0 ;
+  wire \port$1426$0 ;
+  output \port$1426$1 ;
+  wire \port$1426$1 ;
+  output \port$1426$10 ;
+  wire \port$1426$10 ;
+  output \port$1426$11 ;
+  wire \port$1426$11 ;
+  output \port$1426$12 ;
+  wire \port$1426$12 ;
+  output \port$1426$13 ;
+  wire \port$1426$13 ;
+  output \port$1426$14 ;
+  wire \port$1426$14 ;
+  output \port$1426$15 ;
+  wire \port$1426$15 ;
+  output \port$1426$2 ;
+  wire \port$1426$2 ;
+  output \port$1426$3 ;
+  wire \port$1426$3 ;
+  output \port$1426$4 ;
+  wire \port$1426$4 ;
+  output \port$1426$5 ;
+  wire \port$1426$5 ;
+  output \port$1426$6 ;
+  wire \port$1426$6 ;
+  output \port$1426$7 ;
+  wire \port$1426$7 ;
+  output \port$1426$8 ;
+  wire \port$1426$8 ;
+  output \port$1426$9 ;
+  wire \port$1426$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47217,19 +47215,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1428$0 , \port$1428$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1428$0 ),
-    .P1(\port$1428$1 ),
-    .P10(\port$1428$10 ),
-    .P11(\port$1428$11 ),
-    .P12(\port$1428$12 ),
-    .P13(\port$1428$13 ),
-    .P14(\port$1428$14 ),
-    .P15(\port$1428$15 ),
+    .P0(\port$1426$0 ),
+    .P1(\port$1426$1 ),
+    .P10(\port$1426$10 ),
+    .P11(\port$1426$11 ),
+    .P12(\port$1426$12 ),
+    .P13(\port$1426$13 ),
+    .P14(\port$1426$14 ),
+    .P15(\port$1426$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1428$2 ),
+    .P2(\port$1426$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47240,30 +47238,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1428$0 , \port$1428$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1428$3 ),
+    .P3(\port$1426$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1428$4 ),
-    .P5(\port$1428$5 ),
-    .P6(\port$1428$6 ),
-    .P7(\port$1428$7 ),
-    .P8(\port$1428$8 ),
-    .P9(\port$1428$9 ),
+    .P4(\port$1426$4 ),
+    .P5(\port$1426$5 ),
+    .P6(\port$1426$6 ),
+    .P7(\port$1426$7 ),
+    .P8(\port$1426$8 ),
+    .P9(\port$1426$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1428$15 , \port$1428$14 , \port$1428$13 , \port$1428$12 , \port$1428$11 , \port$1428$10 , \port$1428$9 , \port$1428$8 , \port$1428$7 , \port$1428$6 , \port$1428$5 , \port$1428$4 , \port$1428$3 , \port$1428$2 , \port$1428$1 , \port$1428$0  };
+  assign p36[15:0] = { \port$1426$15 , \port$1426$14 , \port$1426$13 , \port$1426$12 , \port$1426$11 , \port$1426$10 , \port$1426$9 , \port$1426$8 , \port$1426$7 , \port$1426$6 , \port$1426$5 , \port$1426$4 , \port$1426$3 , \port$1426$2 , \port$1426$1 , \port$1426$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1444$0 , \port$1444$1 , \port$1444$2 , \port$1444$3 , \port$1444$4 , \port$1444$5 , \port$1444$6 , \port$1444$7 , \port$1444$8 , \port$1444$9 , \port$1444$10 , \port$1444$11 , \port$1444$12 , \port$1444$13 , \port$1444$14 , \port$1444$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1442$0 , \port$1442$1 , \port$1442$2 , \port$1442$3 , \port$1442$4 , \port$1442$5 , \port$1442$6 , \port$1442$7 , \port$1442$8 , \port$1442$9 , \port$1442$10 , \port$1442$11 , \port$1442$12 , \port$1442$13 , \port$1442$14 , \port$1442$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47271,38 +47269,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1444$0 , \port$1444$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1444$0 ;
-  wire \port$1444$0 ;
-  output \port$1444$1 ;
-  wire \port$1444$1 ;
-  output \port$1444$10 ;
-  wire \port$1444$10 ;
-  output \port$1444$11 ;
-  wire \port$1444$11 ;
-  output \port$1444$12 ;
-  wire \port$1444$12 ;
-  output \port$1444$13 ;
-  wire \port$1444$13 ;
-  output \port$1444$14 ;
-  wire \port$1444$14 ;
-  output \port$1444$15 ;
-  wire \port$1444$15 ;
-  output \port$1444$2 ;
-  wire \port$1444$2 ;
-  output \port$1444$3 ;
-  wire \port$1444$3 ;
-  output \port$1444$4 ;
-  wire \port$1444$4 ;
-  output \port$1444$5 ;
-  wire \port$1444$5 ;
-  output \port$1444$6 ;
-  wire \port$1444$6 ;
-  output \port$1444$7 ;
-  wire \port$1444$7 ;
-  output \port$1444$8 ;
-  wire \port$1444$8 ;
-  output \port$1444$9 ;
-  wire \port$1444$9 ;
+  output \port$1442$0 ;
+  wire \port$1442$0 ;
+  output \port$1442$1 ;
+  wire \port$1442$1 ;
+  output \port$1442$10 ;
+  wire \port$1442$10 ;
+  output \port$1442$11 ;
+  wire \port$1442$11 ;
+  output \port$1442$12 ;
+  wire \port$1442$12 ;
+  output \port$1442$13 ;
+  wire \port$1442$13 ;
+  output \port$1442$14 ;
+  wire \port$1442$14 ;
+  output \port$1442$15 ;
+  wire \port$1442$15 ;
+  output \port$1442$2 ;
+  wire \port$1442$2 ;
+  output \port$1442$3 ;
+  wire \port$1442$3 ;
+  output \port$1442$4 ;
+  wire \port$1442$4 ;
+  output \port$1442$5 ;
+  wire \port$1442$5 ;
+  output \port$1442$6 ;
+  wire \port$1442$6 ;
+  output \port$1442$7 ;
+  wire \port$1442$7 ;
+  output \port$1442$8 ;
+  wire \port$1442$8 ;
+  output \port$1442$9 ;
+  wire \port$1442$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47378,19 +47376,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1444$0 , \port$1444$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1444$0 ),
-    .P1(\port$1444$1 ),
-    .P10(\port$1444$10 ),
-    .P11(\port$1444$11 ),
-    .P12(\port$1444$12 ),
-    .P13(\port$1444$13 ),
-    .P14(\port$1444$14 ),
-    .P15(\port$1444$15 ),
+    .P0(\port$1442$0 ),
+    .P1(\port$1442$1 ),
+    .P10(\port$1442$10 ),
+    .P11(\port$1442$11 ),
+    .P12(\port$1442$12 ),
+    .P13(\port$1442$13 ),
+    .P14(\port$1442$14 ),
+    .P15(\port$1442$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1444$2 ),
+    .P2(\port$1442$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47401,30 +47399,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1444$0 , \port$1444$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1444$3 ),
+    .P3(\port$1442$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1444$4 ),
-    .P5(\port$1444$5 ),
-    .P6(\port$1444$6 ),
-    .P7(\port$1444$7 ),
-    .P8(\port$1444$8 ),
-    .P9(\port$1444$9 ),
+    .P4(\port$1442$4 ),
+    .P5(\port$1442$5 ),
+    .P6(\port$1442$6 ),
+    .P7(\port$1442$7 ),
+    .P8(\port$1442$8 ),
+    .P9(\port$1442$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1444$15 , \port$1444$14 , \port$1444$13 , \port$1444$12 , \port$1444$11 , \port$1444$10 , \port$1444$9 , \port$1444$8 , \port$1444$7 , \port$1444$6 , \port$1444$5 , \port$1444$4 , \port$1444$3 , \port$1444$2 , \port$1444$1 , \port$1444$0  };
+  assign p36[15:0] = { \port$1442$15 , \port$1442$14 , \port$1442$13 , \port$1442$12 , \port$1442$11 , \port$1442$10 , \port$1442$9 , \port$1442$8 , \port$1442$7 , \port$1442$6 , \port$1442$5 , \port$1442$4 , \port$1442$3 , \port$1442$2 , \port$1442$1 , \port$1442$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1460$0 , \port$1460$1 , \port$1460$2 , \port$1460$3 , \port$1460$4 , \port$1460$5 , \port$1460$6 , \port$1460$7 , \port$1460$8 , \port$1460$9 , \port$1460$10 , \port$1460$11 , \port$1460$12 , \port$1460$13 , \port$1460$14 , \port$1460$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1458$0 , \port$1458$1 , \port$1458$2 , \port$1458$3 , \port$1458$4 , \port$1458$5 , \port$1458$6 , \port$1458$7 , \port$1458$8 , \port$1458$9 , \port$1458$10 , \port$1458$11 , \port$1458$12 , \port$1458$13 , \port$1458$14 , \port$1458$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47432,38 +47430,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1460$0 , \port$1460$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1460$0 ;
-  wire \port$1460$0 ;
-  output \port$1460$1 ;
-  wire \port$1460$1 ;
-  output \port$1460$10 ;
-  wire \port$1460$10 ;
-  output \port$1460$11 ;
-  wire \port$1460$11 ;
-  output \port$1460$12 ;
-  wire \port$1460$12 ;
-  output \port$1460$13 ;
-  wire \port$1460$13 ;
-  output \port$1460$14 ;
-  wire \port$1460$14 ;
-  output \port$1460$15 ;
-  wire \port$1460$15 ;
-  output \port$1460$2 ;
-  wire \port$1460$2 ;
-  output \port$1460$3 ;
-  wire \port$1460$3 ;
-  output \port$1460$4 ;
-  wire \port$1460$4 ;
-  output \port$1460$5 ;
-  wire \port$1460$5 ;
-  output \port$1460$6 ;
-  wire \port$1460$6 ;
-  output \port$1460$7 ;
-  wire \port$1460$7 ;
-  output \port$1460$8 ;
-  wire \port$1460$8 ;
-  output \port$1460$9 ;
-  wire \port$1460$9 ;
+  output \port$1458$0 ;
+  wire \port$1458$0 ;
+  output \port$1458$1 ;
+  wire \port$1458$1 ;
+  output \port$1458$10 ;
+  wire \port$1458$10 ;
+  output \port$1458$11 ;
+  wire \port$1458$11 ;
+  output \port$1458$12 ;
+  wire \port$1458$12 ;
+  output \port$1458$13 ;
+  wire \port$1458$13 ;
+  output \port$1458$14 ;
+  wire \port$1458$14 ;
+  output \port$1458$15 ;
+  wire \port$1458$15 ;
+  output \port$1458$2 ;
+  wire \port$1458$2 ;
+  output \port$1458$3 ;
+  wire \port$1458$3 ;
+  output \port$1458$4 ;
+  wire \port$1458$4 ;
+  output \port$1458$5 ;
+  wire \port$1458$5 ;
+  output \port$1458$6 ;
+  wire \port$1458$6 ;
+  output \port$1458$7 ;
+  wire \port$1458$7 ;
+  output \port$1458$8 ;
+  wire \port$1458$8 ;
+  output \port$1458$9 ;
+  wire \port$1458$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47539,19 +47537,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1460$0 , \port$1460$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1460$0 ),
-    .P1(\port$1460$1 ),
-    .P10(\port$1460$10 ),
-    .P11(\port$1460$11 ),
-    .P12(\port$1460$12 ),
-    .P13(\port$1460$13 ),
-    .P14(\port$1460$14 ),
-    .P15(\port$1460$15 ),
+    .P0(\port$1458$0 ),
+    .P1(\port$1458$1 ),
+    .P10(\port$1458$10 ),
+    .P11(\port$1458$11 ),
+    .P12(\port$1458$12 ),
+    .P13(\port$1458$13 ),
+    .P14(\port$1458$14 ),
+    .P15(\port$1458$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1460$2 ),
+    .P2(\port$1458$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47562,30 +47560,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1460$0 , \port$1460$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1460$3 ),
+    .P3(\port$1458$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1460$4 ),
-    .P5(\port$1460$5 ),
-    .P6(\port$1460$6 ),
-    .P7(\port$1460$7 ),
-    .P8(\port$1460$8 ),
-    .P9(\port$1460$9 ),
+    .P4(\port$1458$4 ),
+    .P5(\port$1458$5 ),
+    .P6(\port$1458$6 ),
+    .P7(\port$1458$7 ),
+    .P8(\port$1458$8 ),
+    .P9(\port$1458$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1460$15 , \port$1460$14 , \port$1460$13 , \port$1460$12 , \port$1460$11 , \port$1460$10 , \port$1460$9 , \port$1460$8 , \port$1460$7 , \port$1460$6 , \port$1460$5 , \port$1460$4 , \port$1460$3 , \port$1460$2 , \port$1460$1 , \port$1460$0  };
+  assign p36[15:0] = { \port$1458$15 , \port$1458$14 , \port$1458$13 , \port$1458$12 , \port$1458$11 , \port$1458$10 , \port$1458$9 , \port$1458$8 , \port$1458$7 , \port$1458$6 , \port$1458$5 , \port$1458$4 , \port$1458$3 , \port$1458$2 , \port$1458$1 , \port$1458$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1476$0 , \port$1476$1 , \port$1476$2 , \port$1476$3 , \port$1476$4 , \port$1476$5 , \port$1476$6 , \port$1476$7 , \port$1476$8 , \port$1476$9 , \port$1476$10 , \port$1476$11 , \port$1476$12 , \port$1476$13 , \port$1476$14 , \port$1476$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1474$0 , \port$1474$1 , \port$1474$2 , \port$1474$3 , \port$1474$4 , \port$1474$5 , \port$1474$6 , \port$1474$7 , \port$1474$8 , \port$1474$9 , \port$1474$10 , \port$1474$11 , \port$1474$12 , \port$1474$13 , \port$1474$14 , \port$1474$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47593,38 +47591,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1476$0 , \port$1476$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1476$0 ;
-  wire \port$1476$0 ;
-  output \port$1476$1 ;
-  wire \port$1476$1 ;
-  output \port$1476$10 ;
-  wire \port$1476$10 ;
-  output \port$1476$11 ;
-  wire \port$1476$11 ;
-  output \port$1476$12 ;
-  wire \port$1476$12 ;
-  output \port$1476$13 ;
-  wire \port$1476$13 ;
-  output \port$1476$14 ;
-  wire \port$1476$14 ;
-  output \port$1476$15 ;
-  wire \port$1476$15 ;
-  output \port$1476$2 ;
-  wire \port$1476$2 ;
-  output \port$1476$3 ;
-  wire \port$1476$3 ;
-  output \port$1476$4 ;
-  wire \port$1476$4 ;
-  output \port$1476$5 ;
-  wire \port$1476$5 ;
-  output \port$1476$6 ;
-  wire \port$1476$6 ;
-  output \port$1476$7 ;
-  wire \port$1476$7 ;
-  output \port$1476$8 ;
-  wire \port$1476$8 ;
-  output \port$1476$9 ;
-  wire \port$1476$9 ;
+  output \port$1474$0 ;
+  wire \port$1474$0 ;
+  output \port$1474$1 ;
+  wire \port$1474$1 ;
+  output \port$1474$10 ;
+  wire \port$1474$10 ;
+  output \port$1474$11 ;
+  wire \port$1474$11 ;
+  output \port$1474$12 ;
+  wire \port$1474$12 ;
+  output \port$1474$13 ;
+  wire \port$1474$13 ;
+  output \port$1474$14 ;
+  wire \port$1474$14 ;
+  output \port$1474$15 ;
+  wire \port$1474$15 ;
+  output \port$1474$2 ;
+  wire \port$1474$2 ;
+  output \port$1474$3 ;
+  wire \port$1474$3 ;
+  output \port$1474$4 ;
+  wire \port$1474$4 ;
+  output \port$1474$5 ;
+  wire \port$1474$5 ;
+  output \port$1474$6 ;
+  wire \port$1474$6 ;
+  output \port$1474$7 ;
+  wire \port$1474$7 ;
+  output \port$1474$8 ;
+  wire \port$1474$8 ;
+  output \port$1474$9 ;
+  wire \port$1474$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47700,19 +47698,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1476$0 , \port$1476$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1476$0 ),
-    .P1(\port$1476$1 ),
-    .P10(\port$1476$10 ),
-    .P11(\port$1476$11 ),
-    .P12(\port$1476$12 ),
-    .P13(\port$1476$13 ),
-    .P14(\port$1476$14 ),
-    .P15(\port$1476$15 ),
+    .P0(\port$1474$0 ),
+    .P1(\port$1474$1 ),
+    .P10(\port$1474$10 ),
+    .P11(\port$1474$11 ),
+    .P12(\port$1474$12 ),
+    .P13(\port$1474$13 ),
+    .P14(\port$1474$14 ),
+    .P15(\port$1474$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1476$2 ),
+    .P2(\port$1474$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47723,30 +47721,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1476$0 , \port$1476$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1476$3 ),
+    .P3(\port$1474$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1476$4 ),
-    .P5(\port$1476$5 ),
-    .P6(\port$1476$6 ),
-    .P7(\port$1476$7 ),
-    .P8(\port$1476$8 ),
-    .P9(\port$1476$9 ),
+    .P4(\port$1474$4 ),
+    .P5(\port$1474$5 ),
+    .P6(\port$1474$6 ),
+    .P7(\port$1474$7 ),
+    .P8(\port$1474$8 ),
+    .P9(\port$1474$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1476$15 , \port$1476$14 , \port$1476$13 , \port$1476$12 , \port$1476$11 , \port$1476$10 , \port$1476$9 , \port$1476$8 , \port$1476$7 , \port$1476$6 , \port$1476$5 , \port$1476$4 , \port$1476$3 , \port$1476$2 , \port$1476$1 , \port$1476$0  };
+  assign p36[15:0] = { \port$1474$15 , \port$1474$14 , \port$1474$13 , \port$1474$12 , \port$1474$11 , \port$1474$10 , \port$1474$9 , \port$1474$8 , \port$1474$7 , \port$1474$6 , \port$1474$5 , \port$1474$4 , \port$1474$3 , \port$1474$2 , \port$1474$1 , \port$1474$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1492$0 , \port$1492$1 , \port$1492$2 , \port$1492$3 , \port$1492$4 , \port$1492$5 , \port$1492$6 , \port$1492$7 , \port$1492$8 , \port$1492$9 , \port$1492$10 , \port$1492$11 , \port$1492$12 , \port$1492$13 , \port$1492$14 , \port$1492$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1490$0 , \port$1490$1 , \port$1490$2 , \port$1490$3 , \port$1490$4 , \port$1490$5 , \port$1490$6 , \port$1490$7 , \port$1490$8 , \port$1490$9 , \port$1490$10 , \port$1490$11 , \port$1490$12 , \port$1490$13 , \port$1490$14 , \port$1490$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47754,38 +47752,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1492$0 , \port$1492$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1492$0 ;
-  wire \port$1492$0 ;
-  output \port$1492$1 ;
-  wire \port$1492$1 ;
-  output \port$1492$10 ;
-  wire \port$1492$10 ;
-  output \port$1492$11 ;
-  wire \port$1492$11 ;
-  output \port$1492$12 ;
-  wire \port$1492$12 ;
-  output \port$1492$13 ;
-  wire \port$1492$13 ;
-  output \port$1492$14 ;
-  wire \port$1492$14 ;
-  output \port$1492$15 ;
-  wire \port$1492$15 ;
-  output \port$1492$2 ;
-  wire \port$1492$2 ;
-  output \port$1492$3 ;
-  wire \port$1492$3 ;
-  output \port$1492$4 ;
-  wire \port$1492$4 ;
-  output \port$1492$5 ;
-  wire \port$1492$5 ;
-  output \port$1492$6 ;
-  wire \port$1492$6 ;
-  output \port$1492$7 ;
-  wire \port$1492$7 ;
-  output \port$1492$8 ;
-  wire \port$1492$8 ;
-  output \port$1492$9 ;
-  wire \port$1492$9 ;
+  output \port$1490$0 ;
+  wire \port$1490$0 ;
+  output \port$1490$1 ;
+  wire \port$1490$1 ;
+  output \port$1490$10 ;
+  wire \port$1490$10 ;
+  output \port$1490$11 ;
+  wire \port$1490$11 ;
+  output \port$1490$12 ;
+  wire \port$1490$12 ;
+  output \port$1490$13 ;
+  wire \port$1490$13 ;
+  output \port$1490$14 ;
+  wire \port$1490$14 ;
+  output \port$1490$15 ;
+  wire \port$1490$15 ;
+  output \port$1490$2 ;
+  wire \port$1490$2 ;
+  output \port$1490$3 ;
+  wire \port$1490$3 ;
+  output \port$1490$4 ;
+  wire \port$1490$4 ;
+  output \port$1490$5 ;
+  wire \port$1490$5 ;
+  output \port$1490$6 ;
+  wire \port$1490$6 ;
+  output \port$1490$7 ;
+  wire \port$1490$7 ;
+  output \port$1490$8 ;
+  wire \port$1490$8 ;
+  output \port$1490$9 ;
+  wire \port$1490$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47861,19 +47859,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1492$0 , \port$1492$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1492$0 ),
-    .P1(\port$1492$1 ),
-    .P10(\port$1492$10 ),
-    .P11(\port$1492$11 ),
-    .P12(\port$1492$12 ),
-    .P13(\port$1492$13 ),
-    .P14(\port$1492$14 ),
-    .P15(\port$1492$15 ),
+    .P0(\port$1490$0 ),
+    .P1(\port$1490$1 ),
+    .P10(\port$1490$10 ),
+    .P11(\port$1490$11 ),
+    .P12(\port$1490$12 ),
+    .P13(\port$1490$13 ),
+    .P14(\port$1490$14 ),
+    .P15(\port$1490$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1492$2 ),
+    .P2(\port$1490$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47884,26 +47882,26 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1492$0 , \port$1492$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1492$3 ),
+    .P3(\port$1490$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1492$4 ),
-    .P5(\port$1492$5 ),
-    .P6(\port$1492$6 ),
-    .P7(\port$1492$7 ),
-    .P8(\port$1492$8 ),
-    .P9(\port$1492$9 ),
+    .P4(\port$1490$4 ),
+    .P5(\port$1490$5 ),
+    .P6(\port$1490$6 ),
+    .P7(\port$1490$7 ),
+    .P8(\port$1490$8 ),
+    .P9(\port$1490$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1492$15 , \port$1492$14 , \port$1492$13 , \port$1492$12 , \port$1492$11 , \port$1492$10 , \port$1492$9 , \port$1492$8 , \port$1492$7 , \port$1492$6 , \port$1492$5 , \port$1492$4 , \port$1492$3 , \port$1492$2 , \port$1492$1 , \port$1492$0  };
+  assign p36[15:0] = { \port$1490$15 , \port$1490$14 , \port$1490$13 , \port$1490$12 , \port$1490$11 , \port$1490$10 , \port$1490$9 , \port$1490$8 , \port$1490$7 , \port$1490$6 , \port$1490$5 , \port$1490$4 , \port$1490$3 , \port$1490$2 , \port$1490$1 , \port$1490$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48459,14 +48457,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3768$0 , \port$3770$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3766$0 , \port$3768$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$3768$0 ;
-  wire [2:0] \port$3768$0 ;
-  input [4:0] \port$3770$0 ;
-  wire [4:0] \port$3770$0 ;
+  input [2:0] \port$3766$0 ;
+  wire [2:0] \port$3766$0 ;
+  input [4:0] \port$3768$0 ;
+  wire [4:0] \port$3768$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -48504,18 +48502,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3768$0 , \port$3770$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3770$0 [2]),
-    .ADB11(\port$3770$0 [3]),
-    .ADB12(\port$3770$0 [4]),
+    .ADB10(\port$3768$0 [2]),
+    .ADB11(\port$3768$0 [3]),
+    .ADB12(\port$3768$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3768$0 [0]),
-    .ADB6(\port$3768$0 [1]),
-    .ADB7(\port$3768$0 [2]),
-    .ADB8(\port$3770$0 [0]),
-    .ADB9(\port$3770$0 [1]),
+    .ADB5(\port$3766$0 [0]),
+    .ADB6(\port$3766$0 [1]),
+    .ADB7(\port$3766$0 [2]),
+    .ADB8(\port$3768$0 [0]),
+    .ADB9(\port$3768$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48634,18 +48632,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3768$0 , \port$3770$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3770$0 [2]),
-    .ADB11(\port$3770$0 [3]),
-    .ADB12(\port$3770$0 [4]),
+    .ADB10(\port$3768$0 [2]),
+    .ADB11(\port$3768$0 [3]),
+    .ADB12(\port$3768$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3768$0 [0]),
-    .ADB6(\port$3768$0 [1]),
-    .ADB7(\port$3768$0 [2]),
-    .ADB8(\port$3770$0 [0]),
-    .ADB9(\port$3770$0 [1]),
+    .ADB5(\port$3766$0 [0]),
+    .ADB6(\port$3766$0 [1]),
+    .ADB7(\port$3766$0 [2]),
+    .ADB8(\port$3768$0 [0]),
+    .ADB9(\port$3768$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48739,7 +48737,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3768$0 , \port$3770$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5758$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5756$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -48864,8 +48862,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$5758$0 ;
-  wire [68:0] \port$5758$0 ;
+  input [68:0] \port$5756$0 ;
+  wire [68:0] \port$5756$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -49181,150 +49179,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$3257$0 (\p$56 [0]),
-    .\port$3257$1 (\p$56 [1]),
-    .\port$3257$10 (\p$56 [10]),
-    .\port$3257$11 (\p$56 [11]),
-    .\port$3257$12 (\p$56 [12]),
-    .\port$3257$13 (\p$56 [13]),
-    .\port$3257$14 (\p$56 [14]),
-    .\port$3257$15 (\p$56 [15]),
-    .\port$3257$16 (\p$56 [16]),
-    .\port$3257$17 (\p$56 [17]),
-    .\port$3257$18 (\p$56 [18]),
-    .\port$3257$19 (\p$56 [19]),
-    .\port$3257$2 (\p$56 [2]),
-    .\port$3257$20 (\p$56 [20]),
-    .\port$3257$21 (\p$56 [21]),
-    .\port$3257$22 (\p$56 [22]),
-    .\port$3257$23 (\p$56 [23]),
-    .\port$3257$24 (\p$56 [24]),
-    .\port$3257$25 (\p$56 [25]),
-    .\port$3257$26 (\p$56 [26]),
-    .\port$3257$27 (\p$56 [27]),
-    .\port$3257$28 (\p$56 [28]),
-    .\port$3257$3 (\p$56 [3]),
-    .\port$3257$4 (\p$56 [4]),
-    .\port$3257$5 (\p$56 [5]),
-    .\port$3257$6 (\p$56 [6]),
-    .\port$3257$7 (\p$56 [7]),
-    .\port$3257$8 (\p$56 [8]),
-    .\port$3257$9 (\p$56 [9]),
+    .\port$3255$0 (\p$56 [0]),
+    .\port$3255$1 (\p$56 [1]),
+    .\port$3255$10 (\p$56 [10]),
+    .\port$3255$11 (\p$56 [11]),
+    .\port$3255$12 (\p$56 [12]),
+    .\port$3255$13 (\p$56 [13]),
+    .\port$3255$14 (\p$56 [14]),
+    .\port$3255$15 (\p$56 [15]),
+    .\port$3255$16 (\p$56 [16]),
+    .\port$3255$17 (\p$56 [17]),
+    .\port$3255$18 (\p$56 [18]),
+    .\port$3255$19 (\p$56 [19]),
+    .\port$3255$2 (\p$56 [2]),
+    .\port$3255$20 (\p$56 [20]),
+    .\port$3255$21 (\p$56 [21]),
+    .\port$3255$22 (\p$56 [22]),
+    .\port$3255$23 (\p$56 [23]),
+    .\port$3255$24 (\p$56 [24]),
+    .\port$3255$25 (\p$56 [25]),
+    .\port$3255$26 (\p$56 [26]),
+    .\port$3255$27 (\p$56 [27]),
+    .\port$3255$28 (\p$56 [28]),
+    .\port$3255$3 (\p$56 [3]),
+    .\port$3255$4 (\p$56 [4]),
+    .\port$3255$5 (\p$56 [5]),
+    .\port$3255$6 (\p$56 [6]),
+    .\port$3255$7 (\p$56 [7]),
+    .\port$3255$8 (\p$56 [8]),
+    .\port$3255$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$3256$0 (\p$54 [0]),
-    .\port$3256$1 (\p$54 [1]),
-    .\port$3256$10 (\p$54 [10]),
-    .\port$3256$11 (\p$54 [11]),
-    .\port$3256$12 (\p$54 [12]),
-    .\port$3256$13 (\p$54 [13]),
-    .\port$3256$14 (\p$54 [14]),
-    .\port$3256$15 (\p$54 [15]),
-    .\port$3256$16 (\p$54 [16]),
-    .\port$3256$17 (\p$54 [17]),
-    .\port$3256$18 (\p$54 [18]),
-    .\port$3256$19 (\p$54 [19]),
-    .\port$3256$2 (\p$54 [2]),
-    .\port$3256$20 (\p$54 [20]),
-    .\port$3256$21 (\p$54 [21]),
-    .\port$3256$22 (\p$54 [22]),
-    .\port$3256$23 (\p$54 [23]),
-    .\port$3256$24 (\p$54 [24]),
-    .\port$3256$25 (\p$54 [25]),
-    .\port$3256$26 (\p$54 [26]),
-    .\port$3256$27 (\p$54 [27]),
-    .\port$3256$28 (\p$54 [28]),
-    .\port$3256$29 (\p$54 [29]),
-    .\port$3256$3 (\p$54 [3]),
-    .\port$3256$30 (\p$54 [30]),
-    .\port$3256$31 (\p$54 [31]),
-    .\port$3256$4 (\p$54 [4]),
-    .\port$3256$5 (\p$54 [5]),
-    .\port$3256$6 (\p$54 [6]),
-    .\port$3256$7 (\p$54 [7]),
-    .\port$3256$8 (\p$54 [8]),
-    .\port$3256$9 (\p$54 [9]),
+    .\port$3254$0 (\p$54 [0]),
+    .\port$3254$1 (\p$54 [1]),
+    .\port$3254$10 (\p$54 [10]),
+    .\port$3254$11 (\p$54 [11]),
+    .\port$3254$12 (\p$54 [12]),
+    .\port$3254$13 (\p$54 [13]),
+    .\port$3254$14 (\p$54 [14]),
+    .\port$3254$15 (\p$54 [15]),
+    .\port$3254$16 (\p$54 [16]),
+    .\port$3254$17 (\p$54 [17]),
+    .\port$3254$18 (\p$54 [18]),
+    .\port$3254$19 (\p$54 [19]),
+    .\port$3254$2 (\p$54 [2]),
+    .\port$3254$20 (\p$54 [20]),
+    .\port$3254$21 (\p$54 [21]),
+    .\port$3254$22 (\p$54 [22]),
+    .\port$3254$23 (\p$54 [23]),
+    .\port$3254$24 (\p$54 [24]),
+    .\port$3254$25 (\p$54 [25]),
+    .\port$3254$26 (\p$54 [26]),
+    .\port$3254$27 (\p$54 [27]),
+    .\port$3254$28 (\p$54 [28]),
+    .\port$3254$29 (\p$54 [29]),
+    .\port$3254$3 (\p$54 [3]),
+    .\port$3254$30 (\p$54 [30]),
+    .\port$3254$31 (\p$54 [31]),
+    .\port$3254$4 (\p$54 [4]),
+    .\port$3254$5 (\p$54 [5]),
+    .\port$3254$6 (\p$54 [6]),
+    .\port$3254$7 (\p$54 [7]),
+    .\port$3254$8 (\p$54 [8]),
+    .\port$3254$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$3255$0 (\p$52 [0]),
-    .\port$3255$1 (\p$52 [1]),
-    .\port$3255$10 (\p$52 [10]),
-    .\port$3255$11 (\p$52 [11]),
-    .\port$3255$12 (\p$52 [12]),
-    .\port$3255$13 (\p$52 [13]),
-    .\port$3255$14 (\p$52 [14]),
-    .\port$3255$15 (\p$52 [15]),
-    .\port$3255$16 (\p$52 [16]),
-    .\port$3255$17 (\p$52 [17]),
-    .\port$3255$18 (\p$52 [18]),
-    .\port$3255$19 (\p$52 [19]),
-    .\port$3255$2 (\p$52 [2]),
-    .\port$3255$20 (\p$52 [20]),
-    .\port$3255$21 (\p$52 [21]),
-    .\port$3255$22 (\p$52 [22]),
-    .\port$3255$23 (\p$52 [23]),
-    .\port$3255$24 (\p$52 [24]),
-    .\port$3255$25 (\p$52 [25]),
-    .\port$3255$26 (\p$52 [26]),
-    .\port$3255$27 (\p$52 [27]),
-    .\port$3255$28 (\p$52 [28]),
-    .\port$3255$29 (\p$52 [29]),
-    .\port$3255$3 (\p$52 [3]),
-    .\port$3255$30 (\p$52 [30]),
-    .\port$3255$4 (\p$52 [4]),
-    .\port$3255$5 (\p$52 [5]),
-    .\port$3255$6 (\p$52 [6]),
-    .\port$3255$7 (\p$52 [7]),
-    .\port$3255$8 (\p$52 [8]),
-    .\port$3255$9 (\p$52 [9]),
+    .\port$3253$0 (\p$52 [0]),
+    .\port$3253$1 (\p$52 [1]),
+    .\port$3253$10 (\p$52 [10]),
+    .\port$3253$11 (\p$52 [11]),
+    .\port$3253$12 (\p$52 [12]),
+    .\port$3253$13 (\p$52 [13]),
+    .\port$3253$14 (\p$52 [14]),
+    .\port$3253$15 (\p$52 [15]),
+    .\port$3253$16 (\p$52 [16]),
+    .\port$3253$17 (\p$52 [17]),
+    .\port$3253$18 (\p$52 [18]),
+    .\port$3253$19 (\p$52 [19]),
+    .\port$3253$2 (\p$52 [2]),
+    .\port$3253$20 (\p$52 [20]),
+    .\port$3253$21 (\p$52 [21]),
+    .\port$3253$22 (\p$52 [22]),
+    .\port$3253$23 (\p$52 [23]),
+    .\port$3253$24 (\p$52 [24]),
+    .\port$3253$25 (\p$52 [25]),
+    .\port$3253$26 (\p$52 [26]),
+    .\port$3253$27 (\p$52 [27]),
+    .\port$3253$28 (\p$52 [28]),
+    .\port$3253$29 (\p$52 [29]),
+    .\port$3253$3 (\p$52 [3]),
+    .\port$3253$30 (\p$52 [30]),
+    .\port$3253$4 (\p$52 [4]),
+    .\port$3253$5 (\p$52 [5]),
+    .\port$3253$6 (\p$52 [6]),
+    .\port$3253$7 (\p$52 [7]),
+    .\port$3253$8 (\p$52 [8]),
+    .\port$3253$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$3254$0 (p[0]),
-    .\port$3254$1 (p[1]),
-    .\port$3254$10 (p[10]),
-    .\port$3254$11 (p[11]),
-    .\port$3254$12 (p[12]),
-    .\port$3254$13 (p[13]),
-    .\port$3254$14 (p[14]),
-    .\port$3254$15 (p[15]),
-    .\port$3254$16 (p[16]),
-    .\port$3254$17 (p[17]),
-    .\port$3254$18 (p[18]),
-    .\port$3254$19 (p[19]),
-    .\port$3254$2 (p[2]),
-    .\port$3254$20 (p[20]),
-    .\port$3254$21 (p[21]),
-    .\port$3254$22 (p[22]),
-    .\port$3254$23 (p[23]),
-    .\port$3254$24 (p[24]),
-    .\port$3254$25 (p[25]),
-    .\port$3254$26 (p[26]),
-    .\port$3254$27 (p[27]),
-    .\port$3254$28 (p[28]),
-    .\port$3254$29 (p[29]),
-    .\port$3254$3 (p[3]),
-    .\port$3254$30 (p[30]),
-    .\port$3254$31 (p[31]),
-    .\port$3254$32 (p[32]),
-    .\port$3254$33 (p[33]),
-    .\port$3254$4 (p[4]),
-    .\port$3254$5 (p[5]),
-    .\port$3254$6 (p[6]),
-    .\port$3254$7 (p[7]),
-    .\port$3254$8 (p[8]),
-    .\port$3254$9 (p[9]),
+    .\port$3252$0 (p[0]),
+    .\port$3252$1 (p[1]),
+    .\port$3252$10 (p[10]),
+    .\port$3252$11 (p[11]),
+    .\port$3252$12 (p[12]),
+    .\port$3252$13 (p[13]),
+    .\port$3252$14 (p[14]),
+    .\port$3252$15 (p[15]),
+    .\port$3252$16 (p[16]),
+    .\port$3252$17 (p[17]),
+    .\port$3252$18 (p[18]),
+    .\port$3252$19 (p[19]),
+    .\port$3252$2 (p[2]),
+    .\port$3252$20 (p[20]),
+    .\port$3252$21 (p[21]),
+    .\port$3252$22 (p[22]),
+    .\port$3252$23 (p[23]),
+    .\port$3252$24 (p[24]),
+    .\port$3252$25 (p[25]),
+    .\port$3252$26 (p[26]),
+    .\port$3252$27 (p[27]),
+    .\port$3252$28 (p[28]),
+    .\port$3252$29 (p[29]),
+    .\port$3252$3 (p[3]),
+    .\port$3252$30 (p[30]),
+    .\port$3252$31 (p[31]),
+    .\port$3252$32 (p[32]),
+    .\port$3252$33 (p[33]),
+    .\port$3252$4 (p[4]),
+    .\port$3252$5 (p[5]),
+    .\port$3252$6 (p[6]),
+    .\port$3252$7 (p[7]),
+    .\port$3252$8 (p[8]),
+    .\port$3252$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -49482,401 +49480,19 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$5758$0 [31:0];
+      rq0_b0 <= \port$5756$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$5758$0 [68:63];
-      rq0_m0 <= \port$5758$0 [62:32];
+      rq0_e0 <= \port$5756$0 [68:63];
+      rq0_m0 <= \port$5756$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$3257$0 , \port$3257$1 , \port$3257$2 , \port$3257$3 , \port$3257$4 , \port$3257$5 , \port$3257$6 , \port$3257$7 , \port$3257$8 , \port$3257$9 , \port$3257$10 , \port$3257$11 , \port$3257$12 , \port$3257$13 , \port$3257$14 , \port$3257$15 , \port$3257$16 , \port$3257$17 , \port$3257$18 , \port$3257$19 
-, \port$3257$20 , \port$3257$21 , \port$3257$22 , \port$3257$23 , \port$3257$24 , \port$3257$25 , \port$3257$26 , \port$3257$27 , \port$3257$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3255$2 , \port$3255$3 , \port$3255$4 , \port$3255$5 , \port$3255$6 , \port$3255$7 , \port$3255$8 , \port$3255$9 , \port$3255$10 , \port$3255$11 , \port$3255$12 , \port$3255$13 , \port$3255$14 , \port$3255$15 , \port$3255$16 , \port$3255$17 , \port$3255$18 , \port$3255$19 
+, \port$3255$20 , \port$3255$21 , \port$3255$22 , \port$3255$23 , \port$3255$24 , \port$3255$25 , \port$3255$26 , \port$3255$27 , \port$3255$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$3257$0 ;
-  wire \port$3257$0 ;
-  output \port$3257$1 ;
-  wire \port$3257$1 ;
-  output \port$3257$10 ;
-  wire \port$3257$10 ;
-  output \port$3257$11 ;
-  wire \port$3257$11 ;
-  output \port$3257$12 ;
-  wire \port$3257$12 ;
-  output \port$3257$13 ;
-  wire \port$3257$13 ;
-  output \port$3257$14 ;
-  wire \port$3257$14 ;
-  output \port$3257$15 ;
-  wire \port$3257$15 ;
-  output \port$3257$16 ;
-  wire \port$3257$16 ;
-  output \port$3257$17 ;
-  wire \port$3257$17 ;
-  output \port$3257$18 ;
-  wire \port$3257$18 ;
-  output \port$3257$19 ;
-  wire \port$3257$19 ;
-  output \port$3257$2 ;
-  wire \port$3257$2 ;
-  output \port$3257$20 ;
-  wire \port$3257$20 ;
-  output \port$3257$21 ;
-  wire \port$3257$21 ;
-  output \port$3257$22 ;
-  wire \port$3257$22 ;
-  output \port$3257$23 ;
-  wire \port$3257$23 ;
-  output \port$3257$24 ;
-  wire \port$3257$24 ;
-  output \port$3257$25 ;
-  wire \port$3257$25 ;
-  output \port$3257$26 ;
-  wire \port$3257$26 ;
-  output \port$3257$27 ;
-  wire \port$3257$27 ;
-  output \port$3257$28 ;
-  wire \port$3257$28 ;
-  output \port$3257$3 ;
-  wire \port$3257$3 ;
-  output \port$3257$4 ;
-  wire \port$3257$4 ;
-  output \port$3257$5 ;
-  wire \port$3257$5 ;
-  output \port$3257$6 ;
-  wire \port$3257$6 ;
-  output \port$3257$7 ;
-  wire \port$3257$7 ;
-  output \port$3257$8 ;
-  wire \port$3257$8 ;
-  output \port$3257$9 ;
-  wire \port$3257$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$3257$0 ),
-    .P1(\port$3257$1 ),
-    .P10(\port$3257$10 ),
-    .P11(\port$3257$11 ),
-    .P12(\port$3257$12 ),
-    .P13(\port$3257$13 ),
-    .P14(\port$3257$14 ),
-    .P15(\port$3257$15 ),
-    .P16(\port$3257$16 ),
-    .P17(\port$3257$17 ),
-    .P18(\port$3257$18 ),
-    .P19(\port$3257$19 ),
-    .P2(\port$3257$2 ),
-    .P20(\port$3257$20 ),
-    .P21(\port$3257$21 ),
-    .P22(\port$3257$22 ),
-    .P23(\port$3257$23 ),
-    .P24(\port$3257$24 ),
-    .P25(\port$3257$25 ),
-    .P26(\port$3257$26 ),
-    .P27(\port$3257$27 ),
-    .P28(\port$3257$28 ),
-    .P29(p36[29]),
-    .P3(\port$3257$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$3257$4 ),
-    .P5(\port$3257$5 ),
-    .P6(\port$3257$6 ),
-    .P7(\port$3257$7 ),
-    .P8(\port$3257$8 ),
-    .P9(\port$3257$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[28:0] = { \port$3257$28 , \port$3257$27 , \port$3257$26 , \port$3257$25 , \port$3257$24 , \port$3257$23 , \port$3257$22 , \port$3257$21 , \port$3257$20 , \port$3257$19 , \port$3257$18 , \port$3257$17 , \port$3257$16 , \port$3257$15 , \port$3257$14 , \port$3257$13 , \port$3257$12 , \port$3257$11 , \port$3257$10 , \port$3257$9 , \port$3257$8 , \port$3257$7 , \port$3257$6 , \port$3257$5 , \port$3257$4 , \port$3257$3 , \port$3257$2 , \port$3257$1 , \port$3257$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$3256$0 , \port$3256$1 , \port$3256$2 , \port$3256$3 , \port$3256$4 , \port$3256$5 , \port$3256$6 , \port$3256$7 , \port$3256$8 , \port$3256$9 , \port$3256$10 , \port$3256$11 , \port$3256$12 , \port$3256$13 , \port$3256$14 , \port$3256$15 , \port$3256$16 , \port$3256$17 , \port$3256$18 , \port$3256$19 
-, \port$3256$20 , \port$3256$21 , \port$3256$22 , \port$3256$23 , \port$3256$24 , \port$3256$25 , \port$3256$26 , \port$3256$27 , \port$3256$28 , \port$3256$29 , \port$3256$30 , \port$3256$31 , b, a, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$3256$0 ;
-  wire \port$3256$0 ;
-  output \port$3256$1 ;
-  wire \port$3256$1 ;
-  output \port$3256$10 ;
-  wire \port$3256$10 ;
-  output \port$3256$11 ;
-  wire \port$3256$11 ;
-  output \port$3256$12 ;
-  wire \port$3256$12 ;
-  output \port$3256$13 ;
-  wire \port$3256$13 ;
-  output \port$3256$14 ;
-  wire \port$3256$14 ;
-  output \port$3256$15 ;
-  wire \port$3256$15 ;
-  output \port$3256$16 ;
-  wire \port$3256$16 ;
-  output \port$3256$17 ;
-  wire \port$3256$17 ;
-  output \port$3256$18 ;
-  wire \port$3256$18 ;
-  output \port$3256$19 ;
-  wire \port$3256$19 ;
-  output \port$3256$2 ;
-  wire \port$3256$2 ;
-  output \port$3256$20 ;
-  wire \port$3256$20 ;
-  output \port$3256$21 ;
-  wire \port$3256$21 ;
-  output \port$3256$22 ;
-  wire \port$3256$22 ;
-  output \port$3256$23 ;
-  wire \port$3256$23 ;
-  output \port$3256$24 ;
-  wire \port$3256$24 ;
-  output \port$3256$25 ;
-  wire \port$3256$25 ;
-  output \port$3256$26 ;
-  wire \port$3256$26 ;
-  output \port$3256$27 ;
-  wire \port$3256$27 ;
-  output \port$3256$28 ;
-  wire \port$3256$28 ;
-  output \port$3256$29 ;
-  wire \port$3256$29 ;
-  output \port$3256$3 ;
-  wire \port$3256$3 ;
-  output \port$3256$30 ;
-  wire \port$3256$30 ;
-  output \port$3256$31 ;
-  wire \port$3256$31 ;
-  output \port$3256$4 ;
-  wire \port$3256$4 ;
-  output \port$3256$5 ;
-  wire \port$3256$5 ;
-  output \port$3256$6 ;
-  wire \port$3256$6 ;
-  output \port$3256$7 ;
-  wire \port$3256$7 ;
-  output \port$3256$8 ;
-  wire \port$3256$8 ;
-  output \port$3256$9 ;
-  wire \port$3256$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$3256$0 ),
-    .P1(\port$3256$1 ),
-    .P10(\port$3256$10 ),
-    .P11(\port$3256$11 ),
-    .P12(\port$3256$12 ),
-    .P13(\port$3256$13 ),
-    .P14(\port$3256$14 ),
-    .P15(\port$3256$15 ),
-    .P16(\port$3256$16 ),
-    .P17(\port$3256$17 ),
-    .P18(\port$3256$18 ),
-    .P19(\port$3256$19 ),
-    .P2(\port$3256$2 ),
-    .P20(\port$3256$20 ),
-    .P21(\port$3256$21 ),
-    .P22(\port$3256$22 ),
-    .P23(\port$3256$23 ),
-    .P24(\port$3256$24 ),
-    .P25(\port$3256$25 ),
-    .P26(\port$3256$26 ),
-    .P27(\port$3256$27 ),
-    .P28(\port$3256$28 ),
-    .P29(\port$3256$29 ),
-    .P3(\port$3256$3 ),
-    .P30(\port$3256$30 ),
-    .P31(\port$3256$31 ),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$3256$4 ),
-    .P5(\port$3256$5 ),
-    .P6(\port$3256$6 ),
-    .P7(\port$3256$7 ),
-    .P8(\port$3256$8 ),
-    .P9(\port$3256$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[31:0] = { \port$3256$31 , \port$3256$30 , \port$3256$29 , \port$3256$28 , \port$3256$27 , \port$3256$26 , \port$3256$25 , \port$3256$24 , \port$3256$23 , \port$3256$22 , \port$3256$21 , \port$3256$20 , \port$3256$19 , \port$3256$18 , \port$3256$17 , \port$3256$16 , \port$3256$15 , \port$3256$14 , \port$3256$13 , \port$3256$12 , \port$3256$11 , \port$3256$10 , \port$3256$9 , \port$3256$8 , \port$3256$7 , \port$3256$6 , \port$3256$5 , \port$3256$4 , \port$3256$3 , \port$3256$2 , \port$3256$1 , \port$3256$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3255$2 , \port$3255$3 , \port$3255$4 , \port$3255$5 , \port$3255$6 , \port$3255$7 , \port$3255$8 , \port$3255$9 , \port$3255$10 , \port$3255$11 , \port$3255$12 , \port$3255$13 , \port$3255$14 , \port$3255$15 , \port$3255$16 , \port$3255$17 , \port$3255$18 , \port$3255$19 
-, \port$3255$20 , \port$3255$21 , \port$3255$22 , \port$3255$23 , \port$3255$24 , \port$3255$25 , \port$3255$26 , \port$3255$27 , \port$3255$28 , \port$3255$29 , \port$3255$30 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
   input [13:0] b;
   wire [13:0] b;
   input clk;
@@ -49926,12 +49542,8 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3
   wire \port$3255$27 ;
   output \port$3255$28 ;
   wire \port$3255$28 ;
-  output \port$3255$29 ;
-  wire \port$3255$29 ;
   output \port$3255$3 ;
   wire \port$3255$3 ;
-  output \port$3255$30 ;
-  wire \port$3255$30 ;
   output \port$3255$4 ;
   wire \port$3255$4 ;
   output \port$3255$5 ;
@@ -49970,9 +49582,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -50041,9 +49653,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3
     .P26(\port$3255$26 ),
     .P27(\port$3255$27 ),
     .P28(\port$3255$28 ),
-    .P29(\port$3255$29 ),
+    .P29(p36[29]),
     .P3(\port$3255$3 ),
-    .P30(\port$3255$30 ),
+    .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
@@ -50061,14 +49673,14 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$3255$30 , \port$3255$29 , \port$3255$28 , \port$3255$27 , \port$3255$26 , \port$3255$25 , \port$3255$24 , \port$3255$23 , \port$3255$22 , \port$3255$21 , \port$3255$20 , \port$3255$19 , \port$3255$18 , \port$3255$17 , \port$3255$16 , \port$3255$15 , \port$3255$14 , \port$3255$13 , \port$3255$12 , \port$3255$11 , \port$3255$10 , \port$3255$9 , \port$3255$8 , \port$3255$7 , \port$3255$6 , \port$3255$5 , \port$3255$4 , \port$3255$3 , \port$3255$2 , \port$3255$1 , \port$3255$0  };
+  assign p36[28:0] = { \port$3255$28 , \port$3255$27 , \port$3255$26 , \port$3255$25 , \port$3255$24 , \port$3255$23 , \port$3255$22 , \port$3255$21 , \port$3255$20 , \port$3255$19 , \port$3255$18 , \port$3255$17 , \port$3255$16 , \port$3255$15 , \port$3255$14 , \port$3255$13 , \port$3255$12 , \port$3255$11 , \port$3255$10 , \port$3255$9 , \port$3255$8 , \port$3255$7 , \port$3255$6 , \port$3255$5 , \port$3255$4 , \port$3255$3 , \port$3255$2 , \port$3255$1 , \port$3255$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$3254$0 , \port$3254$1 , \port$3254$2 , \port$3254$3 , \port$3254$4 , \port$3254$5 , \port$3254$6 , \port$3254$7 , \port$3254$8 , \port$3254$9 , \port$3254$10 , \port$3254$11 , \port$3254$12 , \port$3254$13 , \port$3254$14 , \port$3254$15 , \port$3254$16 , \port$3254$17 , \port$3254$18 , \port$3254$19 
-, \port$3254$20 , \port$3254$21 , \port$3254$22 , \port$3254$23 , \port$3254$24 , \port$3254$25 , \port$3254$26 , \port$3254$27 , \port$3254$28 , \port$3254$29 , \port$3254$30 , \port$3254$31 , \port$3254$32 , \port$3254$33 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
+module \hwq_top.engine.requant.phl_0 (rst, \port$3254$0 , \port$3254$1 , \port$3254$2 , \port$3254$3 , \port$3254$4 , \port$3254$5 , \port$3254$6 , \port$3254$7 , \port$3254$8 , \port$3254$9 , \port$3254$10 , \port$3254$11 , \port$3254$12 , \port$3254$13 , \port$3254$14 , \port$3254$15 , \port$3254$16 , \port$3254$17 , \port$3254$18 , \port$3254$19 
+, \port$3254$20 , \port$3254$21 , \port$3254$22 , \port$3254$23 , \port$3254$24 , \port$3254$25 , \port$3254$26 , \port$3254$27 , \port$3254$28 , \port$3254$29 , \port$3254$30 , \port$3254$31 , b, a, clk);
+  input [14:0] a;
+  wire [14:0] a;
   input [16:0] b;
   wire [16:0] b;
   input clk;
@@ -50126,10 +49738,6 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3254$0 , \port$3254$1 , \port$3
   wire \port$3254$30 ;
   output \port$3254$31 ;
   wire \port$3254$31 ;
-  output \port$3254$32 ;
-  wire \port$3254$32 ;
-  output \port$3254$33 ;
-  wire \port$3254$33 ;
   output \port$3254$4 ;
   wire \port$3254$4 ;
   output \port$3254$5 ;
@@ -50168,9 +49776,9 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3254$0 , \port$3254$1 , \port$3
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -50243,8 +49851,8 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3254$0 , \port$3254$1 , \port$3
     .P3(\port$3254$3 ),
     .P30(\port$3254$30 ),
     .P31(\port$3254$31 ),
-    .P32(\port$3254$32 ),
-    .P33(\port$3254$33 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$3254$4 ),
@@ -50259,5 +49867,395 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3254$0 , \port$3254$1 , \port$3
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$3254$33 , \port$3254$32 , \port$3254$31 , \port$3254$30 , \port$3254$29 , \port$3254$28 , \port$3254$27 , \port$3254$26 , \port$3254$25 , \port$3254$24 , \port$3254$23 , \port$3254$22 , \port$3254$21 , \port$3254$20 , \port$3254$19 , \port$3254$18 , \port$3254$17 , \port$3254$16 , \port$3254$15 , \port$3254$14 , \port$3254$13 , \port$3254$12 , \port$3254$11 , \port$3254$10 , \port$3254$9 , \port$3254$8 , \port$3254$7 , \port$3254$6 , \port$3254$5 , \port$3254$4 , \port$3254$3 , \port$3254$2 , \port$3254$1 , \port$3254$0  };
+  assign p36[31:0] = { \port$3254$31 , \port$3254$30 , \port$3254$29 , \port$3254$28 , \port$3254$27 , \port$3254$26 , \port$3254$25 , \port$3254$24 , \port$3254$23 , \port$3254$22 , \port$3254$21 , \port$3254$20 , \port$3254$19 , \port$3254$18 , \port$3254$17 , \port$3254$16 , \port$3254$15 , \port$3254$14 , \port$3254$13 , \port$3254$12 , \port$3254$11 , \port$3254$10 , \port$3254$9 , \port$3254$8 , \port$3254$7 , \port$3254$6 , \port$3254$5 , \port$3254$4 , \port$3254$3 , \port$3254$2 , \port$3254$1 , \port$3254$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.plh_0 (rst, \port$3253$0 , \port$3253$1 , \port$3253$2 , \port$3253$3 , \port$3253$4 , \port$3253$5 , \port$3253$6 , \port$3253$7 , \port$3253$8 , \port$3253$9 , \port$3253$10 , \port$3253$11 , \port$3253$12 , \port$3253$13 , \port$3253$14 , \port$3253$15 , \port$3253$16 , \port$3253$17 , \port$3253$18 , \port$3253$19 
+, \port$3253$20 , \port$3253$21 , \port$3253$22 , \port$3253$23 , \port$3253$24 , \port$3253$25 , \port$3253$26 , \port$3253$27 , \port$3253$28 , \port$3253$29 , \port$3253$30 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$3253$0 ;
+  wire \port$3253$0 ;
+  output \port$3253$1 ;
+  wire \port$3253$1 ;
+  output \port$3253$10 ;
+  wire \port$3253$10 ;
+  output \port$3253$11 ;
+  wire \port$3253$11 ;
+  output \port$3253$12 ;
+  wire \port$3253$12 ;
+  output \port$3253$13 ;
+  wire \port$3253$13 ;
+  output \port$3253$14 ;
+  wire \port$3253$14 ;
+  output \port$3253$15 ;
+  wire \port$3253$15 ;
+  output \port$3253$16 ;
+  wire \port$3253$16 ;
+  output \port$3253$17 ;
+  wire \port$3253$17 ;
+  output \port$3253$18 ;
+  wire \port$3253$18 ;
+  output \port$3253$19 ;
+  wire \port$3253$19 ;
+  output \port$3253$2 ;
+  wire \port$3253$2 ;
+  output \port$3253$20 ;
+  wire \port$3253$20 ;
+  output \port$3253$21 ;
+  wire \port$3253$21 ;
+  output \port$3253$22 ;
+  wire \port$3253$22 ;
+  output \port$3253$23 ;
+  wire \port$3253$23 ;
+  output \port$3253$24 ;
+  wire \port$3253$24 ;
+  output \port$3253$25 ;
+  wire \port$3253$25 ;
+  output \port$3253$26 ;
+  wire \port$3253$26 ;
+  output \port$3253$27 ;
+  wire \port$3253$27 ;
+  output \port$3253$28 ;
+  wire \port$3253$28 ;
+  output \port$3253$29 ;
+  wire \port$3253$29 ;
+  output \port$3253$3 ;
+  wire \port$3253$3 ;
+  output \port$3253$30 ;
+  wire \port$3253$30 ;
+  output \port$3253$4 ;
+  wire \port$3253$4 ;
+  output \port$3253$5 ;
+  wire \port$3253$5 ;
+  output \port$3253$6 ;
+  wire \port$3253$6 ;
+  output \port$3253$7 ;
+  wire \port$3253$7 ;
+  output \port$3253$8 ;
+  wire \port$3253$8 ;
+  output \port$3253$9 ;
+  wire \port$3253$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$3253$0 ),
+    .P1(\port$3253$1 ),
+    .P10(\port$3253$10 ),
+    .P11(\port$3253$11 ),
+    .P12(\port$3253$12 ),
+    .P13(\port$3253$13 ),
+    .P14(\port$3253$14 ),
+    .P15(\port$3253$15 ),
+    .P16(\port$3253$16 ),
+    .P17(\port$3253$17 ),
+    .P18(\port$3253$18 ),
+    .P19(\port$3253$19 ),
+    .P2(\port$3253$2 ),
+    .P20(\port$3253$20 ),
+    .P21(\port$3253$21 ),
+    .P22(\port$3253$22 ),
+    .P23(\port$3253$23 ),
+    .P24(\port$3253$24 ),
+    .P25(\port$3253$25 ),
+    .P26(\port$3253$26 ),
+    .P27(\port$3253$27 ),
+    .P28(\port$3253$28 ),
+    .P29(\port$3253$29 ),
+    .P3(\port$3253$3 ),
+    .P30(\port$3253$30 ),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$3253$4 ),
+    .P5(\port$3253$5 ),
+    .P6(\port$3253$6 ),
+    .P7(\port$3253$7 ),
+    .P8(\port$3253$8 ),
+    .P9(\port$3253$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[30:0] = { \port$3253$30 , \port$3253$29 , \port$3253$28 , \port$3253$27 , \port$3253$26 , \port$3253$25 , \port$3253$24 , \port$3253$23 , \port$3253$22 , \port$3253$21 , \port$3253$20 , \port$3253$19 , \port$3253$18 , \port$3253$17 , \port$3253$16 , \port$3253$15 , \port$3253$14 , \port$3253$13 , \port$3253$12 , \port$3253$11 , \port$3253$10 , \port$3253$9 , \port$3253$8 , \port$3253$7 , \port$3253$6 , \port$3253$5 , \port$3253$4 , \port$3253$3 , \port$3253$2 , \port$3253$1 , \port$3253$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_0 (rst, \port$3252$0 , \port$3252$1 , \port$3252$2 , \port$3252$3 , \port$3252$4 , \port$3252$5 , \port$3252$6 , \port$3252$7 , \port$3252$8 , \port$3252$9 , \port$3252$10 , \port$3252$11 , \port$3252$12 , \port$3252$13 , \port$3252$14 , \port$3252$15 , \port$3252$16 , \port$3252$17 , \port$3252$18 , \port$3252$19 
+, \port$3252$20 , \port$3252$21 , \port$3252$22 , \port$3252$23 , \port$3252$24 , \port$3252$25 , \port$3252$26 , \port$3252$27 , \port$3252$28 , \port$3252$29 , \port$3252$30 , \port$3252$31 , \port$3252$32 , \port$3252$33 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$3252$0 ;
+  wire \port$3252$0 ;
+  output \port$3252$1 ;
+  wire \port$3252$1 ;
+  output \port$3252$10 ;
+  wire \port$3252$10 ;
+  output \port$3252$11 ;
+  wire \port$3252$11 ;
+  output \port$3252$12 ;
+  wire \port$3252$12 ;
+  output \port$3252$13 ;
+  wire \port$3252$13 ;
+  output \port$3252$14 ;
+  wire \port$3252$14 ;
+  output \port$3252$15 ;
+  wire \port$3252$15 ;
+  output \port$3252$16 ;
+  wire \port$3252$16 ;
+  output \port$3252$17 ;
+  wire \port$3252$17 ;
+  output \port$3252$18 ;
+  wire \port$3252$18 ;
+  output \port$3252$19 ;
+  wire \port$3252$19 ;
+  output \port$3252$2 ;
+  wire \port$3252$2 ;
+  output \port$3252$20 ;
+  wire \port$3252$20 ;
+  output \port$3252$21 ;
+  wire \port$3252$21 ;
+  output \port$3252$22 ;
+  wire \port$3252$22 ;
+  output \port$3252$23 ;
+  wire \port$3252$23 ;
+  output \port$3252$24 ;
+  wire \port$3252$24 ;
+  output \port$3252$25 ;
+  wire \port$3252$25 ;
+  output \port$3252$26 ;
+  wire \port$3252$26 ;
+  output \port$3252$27 ;
+  wire \port$3252$27 ;
+  output \port$3252$28 ;
+  wire \port$3252$28 ;
+  output \port$3252$29 ;
+  wire \port$3252$29 ;
+  output \port$3252$3 ;
+  wire \port$3252$3 ;
+  output \port$3252$30 ;
+  wire \port$3252$30 ;
+  output \port$3252$31 ;
+  wire \port$3252$31 ;
+  output \port$3252$32 ;
+  wire \port$3252$32 ;
+  output \port$3252$33 ;
+  wire \port$3252$33 ;
+  output \port$3252$4 ;
+  wire \port$3252$4 ;
+  output \port$3252$5 ;
+  wire \port$3252$5 ;
+  output \port$3252$6 ;
+  wire \port$3252$6 ;
+  output \port$3252$7 ;
+  wire \port$3252$7 ;
+  output \port$3252$8 ;
+  wire \port$3252$8 ;
+  output \port$3252$9 ;
+  wire \port$3252$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$3252$0 ),
+    .P1(\port$3252$1 ),
+    .P10(\port$3252$10 ),
+    .P11(\port$3252$11 ),
+    .P12(\port$3252$12 ),
+    .P13(\port$3252$13 ),
+    .P14(\port$3252$14 ),
+    .P15(\port$3252$15 ),
+    .P16(\port$3252$16 ),
+    .P17(\port$3252$17 ),
+    .P18(\port$3252$18 ),
+    .P19(\port$3252$19 ),
+    .P2(\port$3252$2 ),
+    .P20(\port$3252$20 ),
+    .P21(\port$3252$21 ),
+    .P22(\port$3252$22 ),
+    .P23(\port$3252$23 ),
+    .P24(\port$3252$24 ),
+    .P25(\port$3252$25 ),
+    .P26(\port$3252$26 ),
+    .P27(\port$3252$27 ),
+    .P28(\port$3252$28 ),
+    .P29(\port$3252$29 ),
+    .P3(\port$3252$3 ),
+    .P30(\port$3252$30 ),
+    .P31(\port$3252$31 ),
+    .P32(\port$3252$32 ),
+    .P33(\port$3252$33 ),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$3252$4 ),
+    .P5(\port$3252$5 ),
+    .P6(\port$3252$6 ),
+    .P7(\port$3252$7 ),
+    .P8(\port$3252$8 ),
+    .P9(\port$3252$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[33:0] = { \port$3252$33 , \port$3252$32 , \port$3252$31 , \port$3252$30 , \port$3252$29 , \port$3252$28 , \port$3252$27 , \port$3252$26 , \port$3252$25 , \port$3252$24 , \port$3252$23 , \port$3252$22 , \port$3252$21 , \port$3252$20 , \port$3252$19 , \port$3252$18 , \port$3252$17 , \port$3252$16 , \port$3252$15 , \port$3252$14 , \port$3252$13 , \port$3252$12 , \port$3252$11 , \port$3252$10 , \port$3252$9 , \port$3252$8 , \port$3252$7 , \port$3252$6 , \port$3252$5 , \port$3252$4 , \port$3252$3 , \port$3252$2 , \port$3252$1 , \port$3252$0  };
 endmodule

@@ -241,38 +241,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _198_;
   wire _199_;
   wire _200_;
-  wire _201_;
-  wire _206_;
-  wire _212_;
-  wire _215_;
-  wire [16:0] _218_;
-  wire [4:0] _224_;
-  wire _229_;
+  wire _204_;
+  wire _210_;
+  wire _213_;
+  wire [16:0] _216_;
+  wire [4:0] _222_;
+  wire _227_;
+  wire _228_;
   wire _230_;
-  wire _232_;
+  wire _231_;
   wire _233_;
-  wire _235_;
+  wire _250_;
+  wire _251_;
   wire _252_;
   wire _253_;
   wire _254_;
-  wire _255_;
-  wire _256_;
-  wire [1:0] _257_;
+  wire [1:0] _255_;
+  wire _257_;
+  wire [1:0] _258_;
   wire _259_;
   wire [1:0] _260_;
-  wire _261_;
-  wire [1:0] _262_;
+  wire [1:0] _261_;
+  wire _262_;
   wire [1:0] _263_;
   wire _264_;
-  wire [1:0] _265_;
-  wire _266_;
-  wire [16:0] _267_;
+  wire [16:0] _265_;
+  wire _267_;
+  wire [16:0] _268_;
   wire _269_;
-  wire [16:0] _270_;
+  wire _270_;
   wire _271_;
   wire _272_;
-  wire _273_;
   wire _274_;
+  wire _275_;
   wire _276_;
   wire _277_;
   wire _278_;
@@ -280,27 +281,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _280_;
   wire _281_;
   wire _282_;
-  wire _283_;
-  wire _284_;
+  wire [2:0] _283_;
+  wire [2:0] _284_;
   wire [2:0] _285_;
-  wire [2:0] _286_;
-  wire [2:0] _287_;
+  wire _287_;
+  wire [2:0] _288_;
   wire _289_;
-  wire [2:0] _290_;
-  wire _291_;
-  wire [7:0] _292_;
-  wire [7:0] _293_;
+  wire [7:0] _290_;
+  wire [7:0] _291_;
+  wire _293_;
+  wire [7:0] _294_;
   wire _295_;
-  wire [7:0] _296_;
-  wire _297_;
+  wire [4:0] _296_;
+  wire [4:0] _297_;
   wire [4:0] _298_;
-  wire [4:0] _299_;
-  wire [4:0] _300_;
+  wire _300_;
+  wire [4:0] _301_;
   wire _302_;
-  wire [4:0] _303_;
+  wire _303_;
   wire _304_;
-  wire _305_;
   wire _306_;
+  wire _307_;
   wire _308_;
   wire _309_;
   wire _310_;
@@ -315,8 +316,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _319_;
   wire _320_;
   wire _321_;
-  wire _322_;
-  wire _323_;
+  wire _324_;
+  wire _325_;
   wire _326_;
   wire _327_;
   wire _328_;
@@ -332,8 +333,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _338_;
   wire _339_;
   wire _340_;
-  wire _341_;
-  wire _342_;
   wire \$signal ;
   reg \$signal$132  = 1'h0;
   reg \$signal$133  = 1'h0;
@@ -734,114 +733,113 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _019_ = r_en & m_out__valid;
   assign _020_ = ~ row_valid;
   assign _021_ = row_end & _020_;
-  reg [16:0] _509_ = 17'h00000;
-  assign drain_back[16:0] = _509_;
-  reg [16:0] _510_ = 17'h00000;
-  assign drain_plus[16:0] = _510_;
-  assign _109_ = { _105_, _103_, enter_q, d_last } != 4'h8;
-  assign _110_ = { _105_, _103_, enter_q } != 1'h0;
-  assign _111_ = { _103_, enter_q } != 2'h2;
+  reg [16:0] _507_ = 17'h00000;
+  assign drain_back[16:0] = _507_;
+  reg [16:0] _508_ = 17'h00000;
+  assign drain_plus[16:0] = _508_;
+  assign _109_ = { _006_, enter_q, drain_dn_step } != 3'h4;
+  assign _110_ = { _006_, enter_q } != 1'h0;
+  assign _111_ = { _105_, _103_, drain_restart } != 1'h0;
   assign _112_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _113_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _114_ = { _006_, drain_restart } != 1'h0;
+  assign _113_ = { _006_, drain_restart } != 1'h0;
+  assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _117_ = { compute, adv } != 2'h2;
   assign _118_ = { compute, adv } != 2'h2;
   assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { compute, adv } != 2'h2;
+  assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { tile_end, compute } != 1'h1;
-  assign _123_ = { _253_, _252_ } != 1'h0;
+  assign _122_ = { _251_, _250_ } != 1'h0;
+  assign _123_ = { _262_, s_param__valid } != 2'h2;
   assign _124_ = { _264_, s_param__valid } != 2'h2;
-  assign _125_ = { _266_, s_param__valid } != 2'h2;
-  assign _126_ = { _264_, ch_left[16], s_param__valid } != 3'h5;
-  assign _127_ = { _261_, compute } != 2'h3;
-  assign _128_ = { _259_, _062_ } != 2'h2;
-  assign _129_ = { _266_, _264_, _261_, _259_ } != 1'h0;
+  assign _125_ = { _262_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _259_, compute } != 2'h3;
+  assign _127_ = { _257_, _062_ } != 2'h2;
+  assign _128_ = { _264_, _262_, _259_, _257_ } != 1'h0;
+  assign _129_ = { _267_, s_param__valid } != 2'h2;
   assign _130_ = { _269_, s_param__valid } != 2'h2;
-  assign _131_ = { _271_, s_param__valid } != 2'h2;
-  assign _132_ = { _271_, _269_ } != 1'h0;
+  assign _131_ = { _269_, _267_ } != 1'h0;
+  assign _132_ = { _274_, s_param__valid } != 2'h2;
   assign _133_ = { _276_, s_param__valid } != 2'h2;
-  assign _134_ = { _278_, s_param__valid } != 2'h2;
-  assign _135_ = { _276_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _136_ = { _278_, _276_ } != 1'h0;
+  assign _134_ = { _274_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _135_ = { _276_, _274_ } != 1'h0;
+  assign _136_ = { _280_, s_param__valid } != 2'h2;
   assign _137_ = { _282_, s_param__valid } != 2'h2;
-  assign _138_ = { _284_, s_param__valid } != 2'h2;
-  assign _139_ = { _284_, _282_ } != 1'h0;
+  assign _138_ = { _282_, _280_ } != 1'h0;
+  assign _139_ = { _287_, s_param__valid } != 2'h2;
   assign _140_ = { _289_, s_param__valid } != 2'h2;
-  assign _141_ = { _291_, s_param__valid } != 2'h2;
-  assign _142_ = { _289_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _143_ = { _291_, _289_ } != 1'h0;
+  assign _141_ = { _287_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _142_ = { _289_, _287_ } != 1'h0;
+  assign _143_ = { _293_, s_param__valid } != 2'h2;
   assign _144_ = { _295_, s_param__valid } != 2'h2;
-  assign _145_ = { _297_, s_param__valid } != 2'h2;
-  assign _146_ = { _295_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _147_ = { _297_, _295_ } != 1'h0;
+  assign _145_ = { _293_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _146_ = { _295_, _293_ } != 1'h0;
+  assign _147_ = { _300_, s_param__valid } != 2'h2;
   assign _148_ = { _302_, s_param__valid } != 2'h2;
-  assign _149_ = { _304_, s_param__valid } != 2'h2;
-  assign _150_ = { _302_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _151_ = { _302_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _152_ = { _304_, _302_ } != 1'h0;
+  assign _149_ = { _300_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _150_ = { _300_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _151_ = { _302_, _300_ } != 1'h0;
+  assign _152_ = { _306_, s_param__valid } != 2'h2;
   assign _153_ = { _308_, s_param__valid } != 2'h2;
-  assign _154_ = { _310_, s_param__valid } != 2'h2;
-  assign _155_ = { _310_, _308_ } != 1'h0;
-  assign _156_ = & { _336_, \o_valid$106  };
-  assign _157_ = & { _337_, \o_valid$106  };
-  assign _158_ = & { _338_, \o_valid$106  };
-  assign _159_ = & { _339_, \o_valid$106  };
-  assign _160_ = & { _340_, \o_valid$106  };
-  assign _161_ = & { _341_, \o_valid$106  };
-  assign _162_ = & { _342_, \o_valid$106  };
-  assign _163_ = & { _111_, _110_, _109_ };
-  assign _164_ = & { _099_, o_valid };
-  assign _165_ = & { _118_, _117_ };
-  assign _166_ = & { tile_end, fn_last };
-  assign _167_ = & { _254_, ch_left[16], s_param__valid };
-  assign _168_ = & { _255_, ch_left[16], s_param__valid };
-  assign _169_ = & { _256_, ch_left[16], s_param__valid };
-  assign _170_ = & { _129_, _128_, _127_, _126_, _125_, _124_ };
-  assign _171_ = & { _132_, _131_, _130_ };
-  assign _172_ = & { _136_, _135_, _134_, _133_ };
-  assign _173_ = & { _139_, _138_, _137_ };
-  assign _174_ = & { _143_, _142_, _141_, _140_ };
-  assign _175_ = & { _147_, _146_, _145_, _144_ };
-  assign _176_ = & { _152_, _151_, _150_, _149_, _148_ };
-  assign _177_ = & { _155_, _154_, _153_ };
-  assign _178_ = & { _311_, s_param__valid };
-  assign _179_ = & { _312_, s_param__valid };
-  assign _180_ = & { _313_, s_param__valid };
-  assign _181_ = & { _314_, s_param__valid };
-  assign _182_ = & { _315_, s_param__valid };
-  assign _183_ = & { _316_, s_param__valid };
-  assign _184_ = & { _317_, s_param__valid };
-  assign _185_ = & { _318_, s_param__valid };
-  assign _186_ = & { _319_, s_param__valid };
-  assign _187_ = & { _320_, s_param__valid };
-  assign _188_ = & { _321_, s_param__valid };
-  assign _189_ = & { _322_, s_param__valid };
-  assign _190_ = & { _323_, s_param__valid };
-  assign _199_ = ~ _333_;
-  assign _200_ = ~ compute;
-  assign _201_ = ~ _329_;
+  assign _154_ = { _308_, _306_ } != 1'h0;
+  assign _155_ = & { _334_, \o_valid$106  };
+  assign _156_ = & { _335_, \o_valid$106  };
+  assign _157_ = & { _336_, \o_valid$106  };
+  assign _158_ = & { _337_, \o_valid$106  };
+  assign _159_ = & { _338_, \o_valid$106  };
+  assign _160_ = & { _339_, \o_valid$106  };
+  assign _161_ = & { _340_, \o_valid$106  };
+  assign _162_ = & { _110_, _109_ };
+  assign _163_ = & { _099_, o_valid };
+  assign _164_ = & { _117_, _116_ };
+  assign _165_ = & { tile_end, fn_last };
+  assign _166_ = & { _252_, ch_left[16], s_param__valid };
+  assign _167_ = & { _253_, ch_left[16], s_param__valid };
+  assign _168_ = & { _254_, ch_left[16], s_param__valid };
+  assign _169_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
+  assign _170_ = & { _131_, _130_, _129_ };
+  assign _171_ = & { _135_, _134_, _133_, _132_ };
+  assign _172_ = & { _138_, _137_, _136_ };
+  assign _173_ = & { _142_, _141_, _140_, _139_ };
+  assign _174_ = & { _146_, _145_, _144_, _143_ };
+  assign _175_ = & { _151_, _150_, _149_, _148_, _147_ };
+  assign _176_ = & { _154_, _153_, _152_ };
+  assign _177_ = & { _309_, s_param__valid };
+  assign _178_ = & { _310_, s_param__valid };
+  assign _179_ = & { _311_, s_param__valid };
+  assign _180_ = & { _312_, s_param__valid };
+  assign _181_ = & { _313_, s_param__valid };
+  assign _182_ = & { _314_, s_param__valid };
+  assign _183_ = & { _315_, s_param__valid };
+  assign _184_ = & { _316_, s_param__valid };
+  assign _185_ = & { _317_, s_param__valid };
+  assign _186_ = & { _318_, s_param__valid };
+  assign _187_ = & { _319_, s_param__valid };
+  assign _188_ = & { _320_, s_param__valid };
+  assign _189_ = & { _321_, s_param__valid };
+  assign _198_ = ~ _331_;
+  assign _199_ = ~ compute;
+  assign _200_ = ~ _327_;
+  assign _190_ = | { drain_restart, rst };
   assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { dn_last, rst };
-  assign _194_ = | { _199_, rst };
-  assign _195_ = | { d_last, rst };
-  assign _196_ = | { _200_, rst };
-  assign _197_ = | { _063_, rst };
-  assign _198_ = | { _201_, rst };
-  assign _206_ = drain_restart ? 1'h0 : d_last;
-  assign _212_ = drain_restart ? m_one : row_last;
-  assign _215_ = drain_restart ? 1'h1 : row_valid;
-  assign _218_ = drain_restart ? 17'h00000 : row;
-  assign _224_ = drain_restart ? 5'h00 : dn;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _694_;
+  assign _192_ = | { dn_last, rst };
+  assign _193_ = | { _198_, rst };
+  assign _194_ = | { d_last, rst };
+  assign _195_ = | { _199_, rst };
+  assign _196_ = | { _063_, rst };
+  assign _197_ = | { _200_, rst };
+  assign _204_ = drain_restart ? 1'h0 : d_last;
+  assign _210_ = drain_restart ? m_one : row_last;
+  assign _213_ = drain_restart ? 1'h1 : row_valid;
+  assign _216_ = drain_restart ? 17'h00000 : row;
+  assign _222_ = drain_restart ? 5'h00 : dn;
+  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
+  assign _228_ = adv ? _227_ : 1'hx;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _690_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -849,20 +847,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _694_ = b[6:0];
+        _690_ = b[6:0];
       2'b1?:
-        _694_ = b[13:7];
+        _690_ = b[13:7];
       default:
-        _694_ = a;
+        _690_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _252_ = ctrl_state == 1'h1;
+  assign _253_ = ctrl_state == 1'h1;
   assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = _062_ ? 2'h0 : 2'hx;
-  function [1:0] _701_;
+  assign _255_ = _062_ ? 2'h0 : 2'hx;
+  function [1:0] _697_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -870,160 +868,162 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _701_ = b[1:0];
+        _697_ = b[1:0];
       4'b??1?:
-        _701_ = b[3:2];
+        _697_ = b[3:2];
       4'b?1??:
-        _701_ = b[5:4];
+        _697_ = b[5:4];
       4'b1???:
-        _701_ = b[7:6];
+        _697_ = b[7:6];
       default:
-        _701_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _260_ = compute ? 2'hx : 2'h3;
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _262_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _263_ = s_param__valid ? _262_ : 2'hx;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _265_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _266_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _267_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _711_;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = compute ? 2'hx : 2'h3;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _260_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _261_ = s_param__valid ? _260_ : 2'hx;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _265_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _707_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _711_ = b[16:0];
+        _707_ = b[16:0];
       2'b1?:
-        _711_ = b[33:17];
+        _707_ = b[33:17];
       default:
-        _711_ = a;
+        _707_ = a;
     endcase
   endfunction
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _271_ = ! ctrl_state;
-  assign _272_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
-  assign _273_ = \$signal$136  ? _272_ : 1'hx;
-  assign _274_ = s_param__valid ? _273_ : 1'hx;
-  function [0:0] _718_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
+  assign _271_ = \$signal$136  ? _270_ : 1'hx;
+  assign _272_ = s_param__valid ? _271_ : 1'hx;
+  function [0:0] _714_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _718_ = b[0:0];
+        _714_ = b[0:0];
       2'b1?:
-        _718_ = b[1:1];
+        _714_ = b[1:1];
       default:
-        _718_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _280_ = s_param__valid ? _279_ : 1'hx;
-  function [0:0] _724_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _278_ = s_param__valid ? _277_ : 1'hx;
+  function [0:0] _720_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[0:0];
+        _720_ = b[0:0];
       2'b1?:
-        _724_ = b[1:1];
+        _720_ = b[1:1];
       default:
-        _724_ = a;
+        _720_ = a;
     endcase
   endfunction
-  assign _281_ = _724_(1'hx, { _283_, _280_ }, { _284_, _282_ });
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
-  assign _286_ = \$signal$136  ? _285_ : 3'hx;
-  assign _287_ = s_param__valid ? _286_ : 3'hx;
-  function [2:0] _731_;
+  assign _279_ = _720_(1'hx, { _281_, _278_ }, { _282_, _280_ });
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
+  assign _284_ = \$signal$136  ? _283_ : 3'hx;
+  assign _285_ = s_param__valid ? _284_ : 3'hx;
+  function [2:0] _727_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[2:0];
+        _727_ = b[2:0];
       2'b1?:
-        _731_ = b[5:3];
+        _727_ = b[5:3];
       default:
-        _731_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = \$signal$136  ? _053_[7:0] : 8'hxx;
-  assign _293_ = s_param__valid ? _292_ : 8'hxx;
-  function [7:0] _737_;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = \$signal$136  ? _053_[7:0] : 8'hxx;
+  assign _291_ = s_param__valid ? _290_ : 8'hxx;
+  function [7:0] _733_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _737_ = b[7:0];
+        _733_ = b[7:0];
       2'b1?:
-        _737_ = b[15:8];
+        _733_ = b[15:8];
       default:
-        _737_ = a;
+        _733_ = a;
     endcase
   endfunction
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _299_ = \$signal$136  ? _298_ : 5'hxx;
-  assign _300_ = s_param__valid ? _299_ : 5'hxx;
-  function [4:0] _744_;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _297_ = \$signal$136  ? _296_ : 5'hxx;
+  assign _298_ = s_param__valid ? _297_ : 5'hxx;
+  function [4:0] _740_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[4:0];
+        _740_ = b[4:0];
       2'b1?:
-        _744_ = b[9:5];
+        _740_ = b[9:5];
       default:
-        _744_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
-  assign _306_ = s_param__valid ? _305_ : 1'hx;
-  function [0:0] _750_;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
+  assign _304_ = s_param__valid ? _303_ : 1'hx;
+  function [0:0] _746_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[0:0];
+        _746_ = b[0:0];
       2'b1?:
-        _750_ = b[1:1];
+        _746_ = b[1:1];
       default:
-        _750_ = a;
+        _746_ = a;
     endcase
   endfunction
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = ! ctrl_state;
   assign _310_ = ! ctrl_state;
   assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
@@ -1036,41 +1036,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _319_ = ! ctrl_state;
   assign _320_ = ! ctrl_state;
   assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _326_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _327_ = s_param__valid ? _326_ : 1'h0;
-  assign enter = _328_ ? _327_ : 1'h0;
+  assign _324_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _325_ = s_param__valid ? _324_ : 1'h0;
+  assign enter = _326_ ? _325_ : 1'h0;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
   assign _328_ = ctrl_state == 1'h1;
   assign _329_ = ctrl_state == 1'h1;
   assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ! ctrl_state;
-  function [0:0] _778_;
+  assign _331_ = ! ctrl_state;
+  function [0:0] _774_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _778_ = b[0:0];
+        _774_ = b[0:0];
       2'b1?:
-        _778_ = b[1:1];
+        _774_ = b[1:1];
       default:
-        _778_ = a;
+        _774_ = a;
     endcase
   endfunction
-  assign s_param__ready = _778_(1'h0, 2'h3, { _335_, _334_ });
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ! ctrl_state;
-  assign _336_ = ob == 3'h6;
-  assign _337_ = ob == 3'h5;
-  assign _338_ = ob == 3'h4;
-  assign _339_ = ob == 2'h3;
-  assign _340_ = ob == 2'h2;
-  assign _341_ = ob == 1'h1;
-  assign _342_ = ! ob;
+  assign s_param__ready = _774_(1'h0, 2'h3, { _333_, _332_ });
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ob == 3'h6;
+  assign _335_ = ob == 3'h5;
+  assign _336_ = ob == 3'h4;
+  assign _337_ = ob == 2'h3;
+  assign _338_ = ob == 2'h2;
+  assign _339_ = ob == 1'h1;
+  assign _340_ = ! ob;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -2496,8 +2494,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2768$0 (ra_beat),
-    .\port$2770$0 (ra_blk),
+    .\port$2766$0 (ra_beat),
+    .\port$2768$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2513,7 +2511,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$106 ),
-    .\port$3896$0 (r_data),
+    .\port$3894$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -2549,8 +2547,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _509_ <= 17'h00000;
-      _510_ <= 17'h00000;
+      _507_ <= 17'h00000;
+      _508_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h10;
@@ -2567,11 +2565,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _108_ & row_end;
-      begin if (_103_) d_last <= _206_; else d_last <= _105_ ? \$signal$163  : _206_; end
-      begin if (_103_) row_last <= _212_; else begin if (_105_) row_last <= row_last_next; else row_last <= _212_; end end
-      begin if (_103_) row_valid <= _215_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _215_; end end
-      begin if (_103_) row <= _218_; else begin if (_105_) row <= row_next; else row <= _218_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _224_; end else dn <= _224_; end
+      begin if (_103_) d_last <= _204_; else d_last <= _105_ ? \$signal$163  : _204_; end
+      begin if (_103_) row_last <= _210_; else begin if (_105_) row_last <= row_last_next; else row_last <= _210_; end end
+      begin if (_103_) row_valid <= _213_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _213_; end end
+      begin if (_103_) row <= _216_; else begin if (_105_) row <= row_next; else row <= _216_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _222_; end else dn <= _222_; end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _090_; else row_last_next <= drain_lt_last & _092_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -2582,8 +2580,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _509_ <= _080_[16:0];
-      _510_ <= _079_[16:0];
+      _507_ <= _080_[16:0];
+      _508_ <= _079_[16:0];
       tile_end <= _064_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _033_ : _034_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _032_ : kept;
@@ -2596,37 +2594,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_156_) begin
+    end else if (_155_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_157_) begin
+    end else if (_156_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_158_) begin
+    end else if (_157_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_159_) begin
+    end else if (_158_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_160_) begin
+    end else if (_159_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_161_) begin
+    end else if (_160_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_162_) begin
+    end else if (_161_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -2644,230 +2642,230 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_163_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) dn_last <= 1'hx; else begin if (_105_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_162_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_112_) begin
+    end else if (_111_) begin
       begin if (_103_) beat_last <= beat == 3'h6; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_113_) begin
+    end else if (_112_) begin
       begin if (_103_) beat <= _106_[2:0]; else begin if (_105_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_114_) begin
+    end else if (_113_) begin
       begin if (_006_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_191_) begin
+    if (_190_) begin
       ra_blk <= 5'h00;
-    end else if (_164_) begin
+    end else if (_163_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_192_) begin
+    if (_191_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
       ra_beat <= _097_[2:0];
     end
-    if (_193_) begin
+    if (_192_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _096_[4:0];
     end
-    if (_194_) begin
+    if (_193_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_195_) begin
+    if (_194_) begin
       \$signal$163  <= 1'h0;
     end else begin
       \$signal$163  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_115_) begin
-      at_tile_last <= compute ? _230_ : \$signal$133 ;
+    end else if (_114_) begin
+      at_tile_last <= compute ? _228_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_116_) begin
-      at_k_last <= compute ? _233_ : \$signal$132 ;
+    end else if (_115_) begin
+      at_k_last <= compute ? _231_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_165_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_164_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _233_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_119_) begin
+    end else if (_118_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_120_) begin
+    end else if (_119_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_121_) begin
+    end else if (_120_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _071_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_122_) begin
+    end else if (_121_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_196_) begin
+    if (_195_) begin
       fm0 <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_165_) begin
       fm0 <= _069_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_123_) begin
-      flush <= _694_(7'hxx, { 7'h66, _061_[6:0] }, { _253_, _252_ });
+    end else if (_122_) begin
+      flush <= _690_(7'hxx, { 7'h66, _061_[6:0] }, { _251_, _250_ });
     end
-    if (_197_) begin
+    if (_196_) begin
       compute <= 1'h0;
-    end else if (_167_) begin
+    end else if (_166_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_167_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_169_) begin
+    end else if (_168_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_170_) begin
-      ctrl_state <= _701_(2'hx, { _265_, _263_, _260_, _257_ }, { _266_, _264_, _261_, _259_ });
+    end else if (_169_) begin
+      ctrl_state <= _697_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_171_) begin
-      ch_left <= _711_(17'hxxxxx, { _270_, _267_ }, { _271_, _269_ });
+    end else if (_170_) begin
+      ch_left <= _707_(17'hxxxxx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_172_) begin
-      wb_last <= _718_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_171_) begin
+      wb_last <= _714_(1'hx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       \$signal$136  <= 1'h1;
-    end else if (_173_) begin
-      \$signal$136  <= _281_;
+    end else if (_172_) begin
+      \$signal$136  <= _279_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_174_) begin
-      wb <= _731_(3'hx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_173_) begin
+      wb <= _727_(3'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_175_) begin
-      wa <= _737_(8'hxx, { _296_, _293_ }, { _297_, _295_ });
+    end else if (_174_) begin
+      wa <= _733_(8'hxx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_176_) begin
-      blk <= _744_(5'hxx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_175_) begin
+      blk <= _740_(5'hxx, { _301_, _298_ }, { _302_, _300_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_177_) begin
-      lane <= _750_(1'hx, { _309_, _306_ }, { _310_, _308_ });
+    end else if (_176_) begin
+      lane <= _746_(1'hx, { _307_, _304_ }, { _308_, _306_ });
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_178_) begin
+    end else if (_177_) begin
       \$signal$133  <= _050_;
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_179_) begin
+    end else if (_178_) begin
       \$signal$132  <= _046_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_180_) begin
+    end else if (_179_) begin
       tile_pen <= _045_[9:0];
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_181_) begin
+    end else if (_180_) begin
       k_pen <= _042_[9:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_182_) begin
+    end else if (_181_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_183_) begin
+    end else if (_182_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_184_) begin
+    end else if (_183_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_185_) begin
+    end else if (_184_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_185_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_186_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_188_) begin
+    end else if (_187_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_188_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_190_) begin
+    end else if (_189_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_198_) begin
+    if (_197_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _027_;
     end
-    if (!_330_) begin
+    if (!_328_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_331_) begin
+    if (!_329_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_332_) begin
+    if (!_330_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -15920,58 +15918,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
-    .\port$392$0 (s0[0]),
-    .\port$392$1 (s0[1]),
-    .\port$392$10 (s0[10]),
-    .\port$392$11 (s0[11]),
-    .\port$392$12 (s0[12]),
-    .\port$392$13 (s0[13]),
-    .\port$392$14 (s0[14]),
-    .\port$392$15 (s0[15]),
-    .\port$392$16 (s0[16]),
-    .\port$392$17 (s0[17]),
-    .\port$392$18 (s0[18]),
-    .\port$392$19 (s0[19]),
-    .\port$392$2 (s0[2]),
-    .\port$392$20 (s0[20]),
-    .\port$392$21 (s0[21]),
-    .\port$392$22 (s0[22]),
-    .\port$392$23 (s0[23]),
-    .\port$392$24 (s0[24]),
-    .\port$392$25 (s0[25]),
-    .\port$392$27 (s1[0]),
-    .\port$392$28 (s1[1]),
-    .\port$392$29 (s1[2]),
-    .\port$392$3 (s0[3]),
-    .\port$392$30 (s1[3]),
-    .\port$392$31 (s1[4]),
-    .\port$392$32 (s1[5]),
-    .\port$392$33 (s1[6]),
-    .\port$392$34 (s1[7]),
-    .\port$392$35 (s1[8]),
-    .\port$392$36 (s1[9]),
-    .\port$392$37 (s1[10]),
-    .\port$392$38 (s1[11]),
-    .\port$392$39 (s1[12]),
-    .\port$392$4 (s0[4]),
-    .\port$392$40 (s1[13]),
-    .\port$392$41 (s1[14]),
-    .\port$392$42 (s1[15]),
-    .\port$392$43 (s1[16]),
-    .\port$392$44 (s1[17]),
-    .\port$392$45 (s1[18]),
-    .\port$392$46 (s1[19]),
-    .\port$392$47 (s1[20]),
-    .\port$392$48 (s1[21]),
-    .\port$392$49 (s1[22]),
-    .\port$392$5 (s0[5]),
-    .\port$392$50 (s1[23]),
-    .\port$392$51 (s1[24]),
-    .\port$392$52 (s1[25]),
-    .\port$392$6 (s0[6]),
-    .\port$392$7 (s0[7]),
-    .\port$392$8 (s0[8]),
-    .\port$392$9 (s0[9]),
+    .\port$390$0 (s0[0]),
+    .\port$390$1 (s0[1]),
+    .\port$390$10 (s0[10]),
+    .\port$390$11 (s0[11]),
+    .\port$390$12 (s0[12]),
+    .\port$390$13 (s0[13]),
+    .\port$390$14 (s0[14]),
+    .\port$390$15 (s0[15]),
+    .\port$390$16 (s0[16]),
+    .\port$390$17 (s0[17]),
+    .\port$390$18 (s0[18]),
+    .\port$390$19 (s0[19]),
+    .\port$390$2 (s0[2]),
+    .\port$390$20 (s0[20]),
+    .\port$390$21 (s0[21]),
+    .\port$390$22 (s0[22]),
+    .\port$390$23 (s0[23]),
+    .\port$390$24 (s0[24]),
+    .\port$390$25 (s0[25]),
+    .\port$390$27 (s1[0]),
+    .\port$390$28 (s1[1]),
+    .\port$390$29 (s1[2]),
+    .\port$390$3 (s0[3]),
+    .\port$390$30 (s1[3]),
+    .\port$390$31 (s1[4]),
+    .\port$390$32 (s1[5]),
+    .\port$390$33 (s1[6]),
+    .\port$390$34 (s1[7]),
+    .\port$390$35 (s1[8]),
+    .\port$390$36 (s1[9]),
+    .\port$390$37 (s1[10]),
+    .\port$390$38 (s1[11]),
+    .\port$390$39 (s1[12]),
+    .\port$390$4 (s0[4]),
+    .\port$390$40 (s1[13]),
+    .\port$390$41 (s1[14]),
+    .\port$390$42 (s1[15]),
+    .\port$390$43 (s1[16]),
+    .\port$390$44 (s1[17]),
+    .\port$390$45 (s1[18]),
+    .\port$390$46 (s1[19]),
+    .\port$390$47 (s1[20]),
+    .\port$390$48 (s1[21]),
+    .\port$390$49 (s1[22]),
+    .\port$390$5 (s0[5]),
+    .\port$390$50 (s1[23]),
+    .\port$390$51 (s1[24]),
+    .\port$390$52 (s1[25]),
+    .\port$390$6 (s0[6]),
+    .\port$390$7 (s0[7]),
+    .\port$390$8 (s0[8]),
+    .\port$390$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -15980,58 +15978,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_1  mac_0_1 (
     .a(a_0_0),
     .clk(clk),
-    .\port$397$0 (\s0$163 [0]),
-    .\port$397$1 (\s0$163 [1]),
-    .\port$397$10 (\s0$163 [10]),
-    .\port$397$11 (\s0$163 [11]),
-    .\port$397$12 (\s0$163 [12]),
-    .\port$397$13 (\s0$163 [13]),
-    .\port$397$14 (\s0$163 [14]),
-    .\port$397$15 (\s0$163 [15]),
-    .\port$397$16 (\s0$163 [16]),
-    .\port$397$17 (\s0$163 [17]),
-    .\port$397$18 (\s0$163 [18]),
-    .\port$397$19 (\s0$163 [19]),
-    .\port$397$2 (\s0$163 [2]),
-    .\port$397$20 (\s0$163 [20]),
-    .\port$397$21 (\s0$163 [21]),
-    .\port$397$22 (\s0$163 [22]),
-    .\port$397$23 (\s0$163 [23]),
-    .\port$397$24 (\s0$163 [24]),
-    .\port$397$25 (\s0$163 [25]),
-    .\port$397$27 (\s1$165 [0]),
-    .\port$397$28 (\s1$165 [1]),
-    .\port$397$29 (\s1$165 [2]),
-    .\port$397$3 (\s0$163 [3]),
-    .\port$397$30 (\s1$165 [3]),
-    .\port$397$31 (\s1$165 [4]),
-    .\port$397$32 (\s1$165 [5]),
-    .\port$397$33 (\s1$165 [6]),
-    .\port$397$34 (\s1$165 [7]),
-    .\port$397$35 (\s1$165 [8]),
-    .\port$397$36 (\s1$165 [9]),
-    .\port$397$37 (\s1$165 [10]),
-    .\port$397$38 (\s1$165 [11]),
-    .\port$397$39 (\s1$165 [12]),
-    .\port$397$4 (\s0$163 [4]),
-    .\port$397$40 (\s1$165 [13]),
-    .\port$397$41 (\s1$165 [14]),
-    .\port$397$42 (\s1$165 [15]),
-    .\port$397$43 (\s1$165 [16]),
-    .\port$397$44 (\s1$165 [17]),
-    .\port$397$45 (\s1$165 [18]),
-    .\port$397$46 (\s1$165 [19]),
-    .\port$397$47 (\s1$165 [20]),
-    .\port$397$48 (\s1$165 [21]),
-    .\port$397$49 (\s1$165 [22]),
-    .\port$397$5 (\s0$163 [5]),
-    .\port$397$50 (\s1$165 [23]),
-    .\port$397$51 (\s1$165 [24]),
-    .\port$397$52 (\s1$165 [25]),
-    .\port$397$6 (\s0$163 [6]),
-    .\port$397$7 (\s0$163 [7]),
-    .\port$397$8 (\s0$163 [8]),
-    .\port$397$9 (\s0$163 [9]),
+    .\port$395$0 (\s0$163 [0]),
+    .\port$395$1 (\s0$163 [1]),
+    .\port$395$10 (\s0$163 [10]),
+    .\port$395$11 (\s0$163 [11]),
+    .\port$395$12 (\s0$163 [12]),
+    .\port$395$13 (\s0$163 [13]),
+    .\port$395$14 (\s0$163 [14]),
+    .\port$395$15 (\s0$163 [15]),
+    .\port$395$16 (\s0$163 [16]),
+    .\port$395$17 (\s0$163 [17]),
+    .\port$395$18 (\s0$163 [18]),
+    .\port$395$19 (\s0$163 [19]),
+    .\port$395$2 (\s0$163 [2]),
+    .\port$395$20 (\s0$163 [20]),
+    .\port$395$21 (\s0$163 [21]),
+    .\port$395$22 (\s0$163 [22]),
+    .\port$395$23 (\s0$163 [23]),
+    .\port$395$24 (\s0$163 [24]),
+    .\port$395$25 (\s0$163 [25]),
+    .\port$395$27 (\s1$165 [0]),
+    .\port$395$28 (\s1$165 [1]),
+    .\port$395$29 (\s1$165 [2]),
+    .\port$395$3 (\s0$163 [3]),
+    .\port$395$30 (\s1$165 [3]),
+    .\port$395$31 (\s1$165 [4]),
+    .\port$395$32 (\s1$165 [5]),
+    .\port$395$33 (\s1$165 [6]),
+    .\port$395$34 (\s1$165 [7]),
+    .\port$395$35 (\s1$165 [8]),
+    .\port$395$36 (\s1$165 [9]),
+    .\port$395$37 (\s1$165 [10]),
+    .\port$395$38 (\s1$165 [11]),
+    .\port$395$39 (\s1$165 [12]),
+    .\port$395$4 (\s0$163 [4]),
+    .\port$395$40 (\s1$165 [13]),
+    .\port$395$41 (\s1$165 [14]),
+    .\port$395$42 (\s1$165 [15]),
+    .\port$395$43 (\s1$165 [16]),
+    .\port$395$44 (\s1$165 [17]),
+    .\port$395$45 (\s1$165 [18]),
+    .\port$395$46 (\s1$165 [19]),
+    .\port$395$47 (\s1$165 [20]),
+    .\port$395$48 (\s1$165 [21]),
+    .\port$395$49 (\s1$165 [22]),
+    .\port$395$5 (\s0$163 [5]),
+    .\port$395$50 (\s1$165 [23]),
+    .\port$395$51 (\s1$165 [24]),
+    .\port$395$52 (\s1$165 [25]),
+    .\port$395$6 (\s0$163 [6]),
+    .\port$395$7 (\s0$163 [7]),
+    .\port$395$8 (\s0$163 [8]),
+    .\port$395$9 (\s0$163 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -16040,58 +16038,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_2  mac_0_2 (
     .a(a_0_1),
     .clk(clk),
-    .\port$402$0 (\s0$175 [0]),
-    .\port$402$1 (\s0$175 [1]),
-    .\port$402$10 (\s0$175 [10]),
-    .\port$402$11 (\s0$175 [11]),
-    .\port$402$12 (\s0$175 [12]),
-    .\port$402$13 (\s0$175 [13]),
-    .\port$402$14 (\s0$175 [14]),
-    .\port$402$15 (\s0$175 [15]),
-    .\port$402$16 (\s0$175 [16]),
-    .\port$402$17 (\s0$175 [17]),
-    .\port$402$18 (\s0$175 [18]),
-    .\port$402$19 (\s0$175 [19]),
-    .\port$402$2 (\s0$175 [2]),
-    .\port$402$20 (\s0$175 [20]),
-    .\port$402$21 (\s0$175 [21]),
-    .\port$402$22 (\s0$175 [22]),
-    .\port$402$23 (\s0$175 [23]),
-    .\port$402$24 (\s0$175 [24]),
-    .\port$402$25 (\s0$175 [25]),
-    .\port$402$27 (\s1$177 [0]),
-    .\port$402$28 (\s1$177 [1]),
-    .\port$402$29 (\s1$177 [2]),
-    .\port$402$3 (\s0$175 [3]),
-    .\port$402$30 (\s1$177 [3]),
-    .\port$402$31 (\s1$177 [4]),
-    .\port$402$32 (\s1$177 [5]),
-    .\port$402$33 (\s1$177 [6]),
-    .\port$402$34 (\s1$177 [7]),
-    .\port$402$35 (\s1$177 [8]),
-    .\port$402$36 (\s1$177 [9]),
-    .\port$402$37 (\s1$177 [10]),
-    .\port$402$38 (\s1$177 [11]),
-    .\port$402$39 (\s1$177 [12]),
-    .\port$402$4 (\s0$175 [4]),
-    .\port$402$40 (\s1$177 [13]),
-    .\port$402$41 (\s1$177 [14]),
-    .\port$402$42 (\s1$177 [15]),
-    .\port$402$43 (\s1$177 [16]),
-    .\port$402$44 (\s1$177 [17]),
-    .\port$402$45 (\s1$177 [18]),
-    .\port$402$46 (\s1$177 [19]),
-    .\port$402$47 (\s1$177 [20]),
-    .\port$402$48 (\s1$177 [21]),
-    .\port$402$49 (\s1$177 [22]),
-    .\port$402$5 (\s0$175 [5]),
-    .\port$402$50 (\s1$177 [23]),
-    .\port$402$51 (\s1$177 [24]),
-    .\port$402$52 (\s1$177 [25]),
-    .\port$402$6 (\s0$175 [6]),
-    .\port$402$7 (\s0$175 [7]),
-    .\port$402$8 (\s0$175 [8]),
-    .\port$402$9 (\s0$175 [9]),
+    .\port$400$0 (\s0$175 [0]),
+    .\port$400$1 (\s0$175 [1]),
+    .\port$400$10 (\s0$175 [10]),
+    .\port$400$11 (\s0$175 [11]),
+    .\port$400$12 (\s0$175 [12]),
+    .\port$400$13 (\s0$175 [13]),
+    .\port$400$14 (\s0$175 [14]),
+    .\port$400$15 (\s0$175 [15]),
+    .\port$400$16 (\s0$175 [16]),
+    .\port$400$17 (\s0$175 [17]),
+    .\port$400$18 (\s0$175 [18]),
+    .\port$400$19 (\s0$175 [19]),
+    .\port$400$2 (\s0$175 [2]),
+    .\port$400$20 (\s0$175 [20]),
+    .\port$400$21 (\s0$175 [21]),
+    .\port$400$22 (\s0$175 [22]),
+    .\port$400$23 (\s0$175 [23]),
+    .\port$400$24 (\s0$175 [24]),
+    .\port$400$25 (\s0$175 [25]),
+    .\port$400$27 (\s1$177 [0]),
+    .\port$400$28 (\s1$177 [1]),
+    .\port$400$29 (\s1$177 [2]),
+    .\port$400$3 (\s0$175 [3]),
+    .\port$400$30 (\s1$177 [3]),
+    .\port$400$31 (\s1$177 [4]),
+    .\port$400$32 (\s1$177 [5]),
+    .\port$400$33 (\s1$177 [6]),
+    .\port$400$34 (\s1$177 [7]),
+    .\port$400$35 (\s1$177 [8]),
+    .\port$400$36 (\s1$177 [9]),
+    .\port$400$37 (\s1$177 [10]),
+    .\port$400$38 (\s1$177 [11]),
+    .\port$400$39 (\s1$177 [12]),
+    .\port$400$4 (\s0$175 [4]),
+    .\port$400$40 (\s1$177 [13]),
+    .\port$400$41 (\s1$177 [14]),
+    .\port$400$42 (\s1$177 [15]),
+    .\port$400$43 (\s1$177 [16]),
+    .\port$400$44 (\s1$177 [17]),
+    .\port$400$45 (\s1$177 [18]),
+    .\port$400$46 (\s1$177 [19]),
+    .\port$400$47 (\s1$177 [20]),
+    .\port$400$48 (\s1$177 [21]),
+    .\port$400$49 (\s1$177 [22]),
+    .\port$400$5 (\s0$175 [5]),
+    .\port$400$50 (\s1$177 [23]),
+    .\port$400$51 (\s1$177 [24]),
+    .\port$400$52 (\s1$177 [25]),
+    .\port$400$6 (\s0$175 [6]),
+    .\port$400$7 (\s0$175 [7]),
+    .\port$400$8 (\s0$175 [8]),
+    .\port$400$9 (\s0$175 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -16100,58 +16098,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_3  mac_0_3 (
     .a(a_0_2),
     .clk(clk),
-    .\port$407$0 (\s0$187 [0]),
-    .\port$407$1 (\s0$187 [1]),
-    .\port$407$10 (\s0$187 [10]),
-    .\port$407$11 (\s0$187 [11]),
-    .\port$407$12 (\s0$187 [12]),
-    .\port$407$13 (\s0$187 [13]),
-    .\port$407$14 (\s0$187 [14]),
-    .\port$407$15 (\s0$187 [15]),
-    .\port$407$16 (\s0$187 [16]),
-    .\port$407$17 (\s0$187 [17]),
-    .\port$407$18 (\s0$187 [18]),
-    .\port$407$19 (\s0$187 [19]),
-    .\port$407$2 (\s0$187 [2]),
-    .\port$407$20 (\s0$187 [20]),
-    .\port$407$21 (\s0$187 [21]),
-    .\port$407$22 (\s0$187 [22]),
-    .\port$407$23 (\s0$187 [23]),
-    .\port$407$24 (\s0$187 [24]),
-    .\port$407$25 (\s0$187 [25]),
-    .\port$407$27 (\s1$189 [0]),
-    .\port$407$28 (\s1$189 [1]),
-    .\port$407$29 (\s1$189 [2]),
-    .\port$407$3 (\s0$187 [3]),
-    .\port$407$30 (\s1$189 [3]),
-    .\port$407$31 (\s1$189 [4]),
-    .\port$407$32 (\s1$189 [5]),
-    .\port$407$33 (\s1$189 [6]),
-    .\port$407$34 (\s1$189 [7]),
-    .\port$407$35 (\s1$189 [8]),
-    .\port$407$36 (\s1$189 [9]),
-    .\port$407$37 (\s1$189 [10]),
-    .\port$407$38 (\s1$189 [11]),
-    .\port$407$39 (\s1$189 [12]),
-    .\port$407$4 (\s0$187 [4]),
-    .\port$407$40 (\s1$189 [13]),
-    .\port$407$41 (\s1$189 [14]),
-    .\port$407$42 (\s1$189 [15]),
-    .\port$407$43 (\s1$189 [16]),
-    .\port$407$44 (\s1$189 [17]),
-    .\port$407$45 (\s1$189 [18]),
-    .\port$407$46 (\s1$189 [19]),
-    .\port$407$47 (\s1$189 [20]),
-    .\port$407$48 (\s1$189 [21]),
-    .\port$407$49 (\s1$189 [22]),
-    .\port$407$5 (\s0$187 [5]),
-    .\port$407$50 (\s1$189 [23]),
-    .\port$407$51 (\s1$189 [24]),
-    .\port$407$52 (\s1$189 [25]),
-    .\port$407$6 (\s0$187 [6]),
-    .\port$407$7 (\s0$187 [7]),
-    .\port$407$8 (\s0$187 [8]),
-    .\port$407$9 (\s0$187 [9]),
+    .\port$405$0 (\s0$187 [0]),
+    .\port$405$1 (\s0$187 [1]),
+    .\port$405$10 (\s0$187 [10]),
+    .\port$405$11 (\s0$187 [11]),
+    .\port$405$12 (\s0$187 [12]),
+    .\port$405$13 (\s0$187 [13]),
+    .\port$405$14 (\s0$187 [14]),
+    .\port$405$15 (\s0$187 [15]),
+    .\port$405$16 (\s0$187 [16]),
+    .\port$405$17 (\s0$187 [17]),
+    .\port$405$18 (\s0$187 [18]),
+    .\port$405$19 (\s0$187 [19]),
+    .\port$405$2 (\s0$187 [2]),
+    .\port$405$20 (\s0$187 [20]),
+    .\port$405$21 (\s0$187 [21]),
+    .\port$405$22 (\s0$187 [22]),
+    .\port$405$23 (\s0$187 [23]),
+    .\port$405$24 (\s0$187 [24]),
+    .\port$405$25 (\s0$187 [25]),
+    .\port$405$27 (\s1$189 [0]),
+    .\port$405$28 (\s1$189 [1]),
+    .\port$405$29 (\s1$189 [2]),
+    .\port$405$3 (\s0$187 [3]),
+    .\port$405$30 (\s1$189 [3]),
+    .\port$405$31 (\s1$189 [4]),
+    .\port$405$32 (\s1$189 [5]),
+    .\port$405$33 (\s1$189 [6]),
+    .\port$405$34 (\s1$189 [7]),
+    .\port$405$35 (\s1$189 [8]),
+    .\port$405$36 (\s1$189 [9]),
+    .\port$405$37 (\s1$189 [10]),
+    .\port$405$38 (\s1$189 [11]),
+    .\port$405$39 (\s1$189 [12]),
+    .\port$405$4 (\s0$187 [4]),
+    .\port$405$40 (\s1$189 [13]),
+    .\port$405$41 (\s1$189 [14]),
+    .\port$405$42 (\s1$189 [15]),
+    .\port$405$43 (\s1$189 [16]),
+    .\port$405$44 (\s1$189 [17]),
+    .\port$405$45 (\s1$189 [18]),
+    .\port$405$46 (\s1$189 [19]),
+    .\port$405$47 (\s1$189 [20]),
+    .\port$405$48 (\s1$189 [21]),
+    .\port$405$49 (\s1$189 [22]),
+    .\port$405$5 (\s0$187 [5]),
+    .\port$405$50 (\s1$189 [23]),
+    .\port$405$51 (\s1$189 [24]),
+    .\port$405$52 (\s1$189 [25]),
+    .\port$405$6 (\s0$187 [6]),
+    .\port$405$7 (\s0$187 [7]),
+    .\port$405$8 (\s0$187 [8]),
+    .\port$405$9 (\s0$187 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -16160,58 +16158,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_0  mac_1_0 (
     .a(skew_a1_d0),
     .clk(clk),
-    .\port$412$0 (\s0$199 [0]),
-    .\port$412$1 (\s0$199 [1]),
-    .\port$412$10 (\s0$199 [10]),
-    .\port$412$11 (\s0$199 [11]),
-    .\port$412$12 (\s0$199 [12]),
-    .\port$412$13 (\s0$199 [13]),
-    .\port$412$14 (\s0$199 [14]),
-    .\port$412$15 (\s0$199 [15]),
-    .\port$412$16 (\s0$199 [16]),
-    .\port$412$17 (\s0$199 [17]),
-    .\port$412$18 (\s0$199 [18]),
-    .\port$412$19 (\s0$199 [19]),
-    .\port$412$2 (\s0$199 [2]),
-    .\port$412$20 (\s0$199 [20]),
-    .\port$412$21 (\s0$199 [21]),
-    .\port$412$22 (\s0$199 [22]),
-    .\port$412$23 (\s0$199 [23]),
-    .\port$412$24 (\s0$199 [24]),
-    .\port$412$25 (\s0$199 [25]),
-    .\port$412$27 (\s1$201 [0]),
-    .\port$412$28 (\s1$201 [1]),
-    .\port$412$29 (\s1$201 [2]),
-    .\port$412$3 (\s0$199 [3]),
-    .\port$412$30 (\s1$201 [3]),
-    .\port$412$31 (\s1$201 [4]),
-    .\port$412$32 (\s1$201 [5]),
-    .\port$412$33 (\s1$201 [6]),
-    .\port$412$34 (\s1$201 [7]),
-    .\port$412$35 (\s1$201 [8]),
-    .\port$412$36 (\s1$201 [9]),
-    .\port$412$37 (\s1$201 [10]),
-    .\port$412$38 (\s1$201 [11]),
-    .\port$412$39 (\s1$201 [12]),
-    .\port$412$4 (\s0$199 [4]),
-    .\port$412$40 (\s1$201 [13]),
-    .\port$412$41 (\s1$201 [14]),
-    .\port$412$42 (\s1$201 [15]),
-    .\port$412$43 (\s1$201 [16]),
-    .\port$412$44 (\s1$201 [17]),
-    .\port$412$45 (\s1$201 [18]),
-    .\port$412$46 (\s1$201 [19]),
-    .\port$412$47 (\s1$201 [20]),
-    .\port$412$48 (\s1$201 [21]),
-    .\port$412$49 (\s1$201 [22]),
-    .\port$412$5 (\s0$199 [5]),
-    .\port$412$50 (\s1$201 [23]),
-    .\port$412$51 (\s1$201 [24]),
-    .\port$412$52 (\s1$201 [25]),
-    .\port$412$6 (\s0$199 [6]),
-    .\port$412$7 (\s0$199 [7]),
-    .\port$412$8 (\s0$199 [8]),
-    .\port$412$9 (\s0$199 [9]),
+    .\port$410$0 (\s0$199 [0]),
+    .\port$410$1 (\s0$199 [1]),
+    .\port$410$10 (\s0$199 [10]),
+    .\port$410$11 (\s0$199 [11]),
+    .\port$410$12 (\s0$199 [12]),
+    .\port$410$13 (\s0$199 [13]),
+    .\port$410$14 (\s0$199 [14]),
+    .\port$410$15 (\s0$199 [15]),
+    .\port$410$16 (\s0$199 [16]),
+    .\port$410$17 (\s0$199 [17]),
+    .\port$410$18 (\s0$199 [18]),
+    .\port$410$19 (\s0$199 [19]),
+    .\port$410$2 (\s0$199 [2]),
+    .\port$410$20 (\s0$199 [20]),
+    .\port$410$21 (\s0$199 [21]),
+    .\port$410$22 (\s0$199 [22]),
+    .\port$410$23 (\s0$199 [23]),
+    .\port$410$24 (\s0$199 [24]),
+    .\port$410$25 (\s0$199 [25]),
+    .\port$410$27 (\s1$201 [0]),
+    .\port$410$28 (\s1$201 [1]),
+    .\port$410$29 (\s1$201 [2]),
+    .\port$410$3 (\s0$199 [3]),
+    .\port$410$30 (\s1$201 [3]),
+    .\port$410$31 (\s1$201 [4]),
+    .\port$410$32 (\s1$201 [5]),
+    .\port$410$33 (\s1$201 [6]),
+    .\port$410$34 (\s1$201 [7]),
+    .\port$410$35 (\s1$201 [8]),
+    .\port$410$36 (\s1$201 [9]),
+    .\port$410$37 (\s1$201 [10]),
+    .\port$410$38 (\s1$201 [11]),
+    .\port$410$39 (\s1$201 [12]),
+    .\port$410$4 (\s0$199 [4]),
+    .\port$410$40 (\s1$201 [13]),
+    .\port$410$41 (\s1$201 [14]),
+    .\port$410$42 (\s1$201 [15]),
+    .\port$410$43 (\s1$201 [16]),
+    .\port$410$44 (\s1$201 [17]),
+    .\port$410$45 (\s1$201 [18]),
+    .\port$410$46 (\s1$201 [19]),
+    .\port$410$47 (\s1$201 [20]),
+    .\port$410$48 (\s1$201 [21]),
+    .\port$410$49 (\s1$201 [22]),
+    .\port$410$5 (\s0$199 [5]),
+    .\port$410$50 (\s1$201 [23]),
+    .\port$410$51 (\s1$201 [24]),
+    .\port$410$52 (\s1$201 [25]),
+    .\port$410$6 (\s0$199 [6]),
+    .\port$410$7 (\s0$199 [7]),
+    .\port$410$8 (\s0$199 [8]),
+    .\port$410$9 (\s0$199 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -16220,58 +16218,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_1  mac_1_1 (
     .a(a_1_0),
     .clk(clk),
-    .\port$417$0 (\s0$211 [0]),
-    .\port$417$1 (\s0$211 [1]),
-    .\port$417$10 (\s0$211 [10]),
-    .\port$417$11 (\s0$211 [11]),
-    .\port$417$12 (\s0$211 [12]),
-    .\port$417$13 (\s0$211 [13]),
-    .\port$417$14 (\s0$211 [14]),
-    .\port$417$15 (\s0$211 [15]),
-    .\port$417$16 (\s0$211 [16]),
-    .\port$417$17 (\s0$211 [17]),
-    .\port$417$18 (\s0$211 [18]),
-    .\port$417$19 (\s0$211 [19]),
-    .\port$417$2 (\s0$211 [2]),
-    .\port$417$20 (\s0$211 [20]),
-    .\port$417$21 (\s0$211 [21]),
-    .\port$417$22 (\s0$211 [22]),
-    .\port$417$23 (\s0$211 [23]),
-    .\port$417$24 (\s0$211 [24]),
-    .\port$417$25 (\s0$211 [25]),
-    .\port$417$27 (\s1$213 [0]),
-    .\port$417$28 (\s1$213 [1]),
-    .\port$417$29 (\s1$213 [2]),
-    .\port$417$3 (\s0$211 [3]),
-    .\port$417$30 (\s1$213 [3]),
-    .\port$417$31 (\s1$213 [4]),
-    .\port$417$32 (\s1$213 [5]),
-    .\port$417$33 (\s1$213 [6]),
-    .\port$417$34 (\s1$213 [7]),
-    .\port$417$35 (\s1$213 [8]),
-    .\port$417$36 (\s1$213 [9]),
-    .\port$417$37 (\s1$213 [10]),
-    .\port$417$38 (\s1$213 [11]),
-    .\port$417$39 (\s1$213 [12]),
-    .\port$417$4 (\s0$211 [4]),
-    .\port$417$40 (\s1$213 [13]),
-    .\port$417$41 (\s1$213 [14]),
-    .\port$417$42 (\s1$213 [15]),
-    .\port$417$43 (\s1$213 [16]),
-    .\port$417$44 (\s1$213 [17]),
-    .\port$417$45 (\s1$213 [18]),
-    .\port$417$46 (\s1$213 [19]),
-    .\port$417$47 (\s1$213 [20]),
-    .\port$417$48 (\s1$213 [21]),
-    .\port$417$49 (\s1$213 [22]),
-    .\port$417$5 (\s0$211 [5]),
-    .\port$417$50 (\s1$213 [23]),
-    .\port$417$51 (\s1$213 [24]),
-    .\port$417$52 (\s1$213 [25]),
-    .\port$417$6 (\s0$211 [6]),
-    .\port$417$7 (\s0$211 [7]),
-    .\port$417$8 (\s0$211 [8]),
-    .\port$417$9 (\s0$211 [9]),
+    .\port$415$0 (\s0$211 [0]),
+    .\port$415$1 (\s0$211 [1]),
+    .\port$415$10 (\s0$211 [10]),
+    .\port$415$11 (\s0$211 [11]),
+    .\port$415$12 (\s0$211 [12]),
+    .\port$415$13 (\s0$211 [13]),
+    .\port$415$14 (\s0$211 [14]),
+    .\port$415$15 (\s0$211 [15]),
+    .\port$415$16 (\s0$211 [16]),
+    .\port$415$17 (\s0$211 [17]),
+    .\port$415$18 (\s0$211 [18]),
+    .\port$415$19 (\s0$211 [19]),
+    .\port$415$2 (\s0$211 [2]),
+    .\port$415$20 (\s0$211 [20]),
+    .\port$415$21 (\s0$211 [21]),
+    .\port$415$22 (\s0$211 [22]),
+    .\port$415$23 (\s0$211 [23]),
+    .\port$415$24 (\s0$211 [24]),
+    .\port$415$25 (\s0$211 [25]),
+    .\port$415$27 (\s1$213 [0]),
+    .\port$415$28 (\s1$213 [1]),
+    .\port$415$29 (\s1$213 [2]),
+    .\port$415$3 (\s0$211 [3]),
+    .\port$415$30 (\s1$213 [3]),
+    .\port$415$31 (\s1$213 [4]),
+    .\port$415$32 (\s1$213 [5]),
+    .\port$415$33 (\s1$213 [6]),
+    .\port$415$34 (\s1$213 [7]),
+    .\port$415$35 (\s1$213 [8]),
+    .\port$415$36 (\s1$213 [9]),
+    .\port$415$37 (\s1$213 [10]),
+    .\port$415$38 (\s1$213 [11]),
+    .\port$415$39 (\s1$213 [12]),
+    .\port$415$4 (\s0$211 [4]),
+    .\port$415$40 (\s1$213 [13]),
+    .\port$415$41 (\s1$213 [14]),
+    .\port$415$42 (\s1$213 [15]),
+    .\port$415$43 (\s1$213 [16]),
+    .\port$415$44 (\s1$213 [17]),
+    .\port$415$45 (\s1$213 [18]),
+    .\port$415$46 (\s1$213 [19]),
+    .\port$415$47 (\s1$213 [20]),
+    .\port$415$48 (\s1$213 [21]),
+    .\port$415$49 (\s1$213 [22]),
+    .\port$415$5 (\s0$211 [5]),
+    .\port$415$50 (\s1$213 [23]),
+    .\port$415$51 (\s1$213 [24]),
+    .\port$415$52 (\s1$213 [25]),
+    .\port$415$6 (\s0$211 [6]),
+    .\port$415$7 (\s0$211 [7]),
+    .\port$415$8 (\s0$211 [8]),
+    .\port$415$9 (\s0$211 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -16280,58 +16278,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_2  mac_1_2 (
     .a(a_1_1),
     .clk(clk),
-    .\port$422$0 (\s0$223 [0]),
-    .\port$422$1 (\s0$223 [1]),
-    .\port$422$10 (\s0$223 [10]),
-    .\port$422$11 (\s0$223 [11]),
-    .\port$422$12 (\s0$223 [12]),
-    .\port$422$13 (\s0$223 [13]),
-    .\port$422$14 (\s0$223 [14]),
-    .\port$422$15 (\s0$223 [15]),
-    .\port$422$16 (\s0$223 [16]),
-    .\port$422$17 (\s0$223 [17]),
-    .\port$422$18 (\s0$223 [18]),
-    .\port$422$19 (\s0$223 [19]),
-    .\port$422$2 (\s0$223 [2]),
-    .\port$422$20 (\s0$223 [20]),
-    .\port$422$21 (\s0$223 [21]),
-    .\port$422$22 (\s0$223 [22]),
-    .\port$422$23 (\s0$223 [23]),
-    .\port$422$24 (\s0$223 [24]),
-    .\port$422$25 (\s0$223 [25]),
-    .\port$422$27 (\s1$225 [0]),
-    .\port$422$28 (\s1$225 [1]),
-    .\port$422$29 (\s1$225 [2]),
-    .\port$422$3 (\s0$223 [3]),
-    .\port$422$30 (\s1$225 [3]),
-    .\port$422$31 (\s1$225 [4]),
-    .\port$422$32 (\s1$225 [5]),
-    .\port$422$33 (\s1$225 [6]),
-    .\port$422$34 (\s1$225 [7]),
-    .\port$422$35 (\s1$225 [8]),
-    .\port$422$36 (\s1$225 [9]),
-    .\port$422$37 (\s1$225 [10]),
-    .\port$422$38 (\s1$225 [11]),
-    .\port$422$39 (\s1$225 [12]),
-    .\port$422$4 (\s0$223 [4]),
-    .\port$422$40 (\s1$225 [13]),
-    .\port$422$41 (\s1$225 [14]),
-    .\port$422$42 (\s1$225 [15]),
-    .\port$422$43 (\s1$225 [16]),
-    .\port$422$44 (\s1$225 [17]),
-    .\port$422$45 (\s1$225 [18]),
-    .\port$422$46 (\s1$225 [19]),
-    .\port$422$47 (\s1$225 [20]),
-    .\port$422$48 (\s1$225 [21]),
-    .\port$422$49 (\s1$225 [22]),
-    .\port$422$5 (\s0$223 [5]),
-    .\port$422$50 (\s1$225 [23]),
-    .\port$422$51 (\s1$225 [24]),
-    .\port$422$52 (\s1$225 [25]),
-    .\port$422$6 (\s0$223 [6]),
-    .\port$422$7 (\s0$223 [7]),
-    .\port$422$8 (\s0$223 [8]),
-    .\port$422$9 (\s0$223 [9]),
+    .\port$420$0 (\s0$223 [0]),
+    .\port$420$1 (\s0$223 [1]),
+    .\port$420$10 (\s0$223 [10]),
+    .\port$420$11 (\s0$223 [11]),
+    .\port$420$12 (\s0$223 [12]),
+    .\port$420$13 (\s0$223 [13]),
+    .\port$420$14 (\s0$223 [14]),
+    .\port$420$15 (\s0$223 [15]),
+    .\port$420$16 (\s0$223 [16]),
+    .\port$420$17 (\s0$223 [17]),
+    .\port$420$18 (\s0$223 [18]),
+    .\port$420$19 (\s0$223 [19]),
+    .\port$420$2 (\s0$223 [2]),
+    .\port$420$20 (\s0$223 [20]),
+    .\port$420$21 (\s0$223 [21]),
+    .\port$420$22 (\s0$223 [22]),
+    .\port$420$23 (\s0$223 [23]),
+    .\port$420$24 (\s0$223 [24]),
+    .\port$420$25 (\s0$223 [25]),
+    .\port$420$27 (\s1$225 [0]),
+    .\port$420$28 (\s1$225 [1]),
+    .\port$420$29 (\s1$225 [2]),
+    .\port$420$3 (\s0$223 [3]),
+    .\port$420$30 (\s1$225 [3]),
+    .\port$420$31 (\s1$225 [4]),
+    .\port$420$32 (\s1$225 [5]),
+    .\port$420$33 (\s1$225 [6]),
+    .\port$420$34 (\s1$225 [7]),
+    .\port$420$35 (\s1$225 [8]),
+    .\port$420$36 (\s1$225 [9]),
+    .\port$420$37 (\s1$225 [10]),
+    .\port$420$38 (\s1$225 [11]),
+    .\port$420$39 (\s1$225 [12]),
+    .\port$420$4 (\s0$223 [4]),
+    .\port$420$40 (\s1$225 [13]),
+    .\port$420$41 (\s1$225 [14]),
+    .\port$420$42 (\s1$225 [15]),
+    .\port$420$43 (\s1$225 [16]),
+    .\port$420$44 (\s1$225 [17]),
+    .\port$420$45 (\s1$225 [18]),
+    .\port$420$46 (\s1$225 [19]),
+    .\port$420$47 (\s1$225 [20]),
+    .\port$420$48 (\s1$225 [21]),
+    .\port$420$49 (\s1$225 [22]),
+    .\port$420$5 (\s0$223 [5]),
+    .\port$420$50 (\s1$225 [23]),
+    .\port$420$51 (\s1$225 [24]),
+    .\port$420$52 (\s1$225 [25]),
+    .\port$420$6 (\s0$223 [6]),
+    .\port$420$7 (\s0$223 [7]),
+    .\port$420$8 (\s0$223 [8]),
+    .\port$420$9 (\s0$223 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -16340,58 +16338,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_3  mac_1_3 (
     .a(a_1_2),
     .clk(clk),
-    .\port$427$0 (\s0$235 [0]),
-    .\port$427$1 (\s0$235 [1]),
-    .\port$427$10 (\s0$235 [10]),
-    .\port$427$11 (\s0$235 [11]),
-    .\port$427$12 (\s0$235 [12]),
-    .\port$427$13 (\s0$235 [13]),
-    .\port$427$14 (\s0$235 [14]),
-    .\port$427$15 (\s0$235 [15]),
-    .\port$427$16 (\s0$235 [16]),
-    .\port$427$17 (\s0$235 [17]),
-    .\port$427$18 (\s0$235 [18]),
-    .\port$427$19 (\s0$235 [19]),
-    .\port$427$2 (\s0$235 [2]),
-    .\port$427$20 (\s0$235 [20]),
-    .\port$427$21 (\s0$235 [21]),
-    .\port$427$22 (\s0$235 [22]),
-    .\port$427$23 (\s0$235 [23]),
-    .\port$427$24 (\s0$235 [24]),
-    .\port$427$25 (\s0$235 [25]),
-    .\port$427$27 (\s1$237 [0]),
-    .\port$427$28 (\s1$237 [1]),
-    .\port$427$29 (\s1$237 [2]),
-    .\port$427$3 (\s0$235 [3]),
-    .\port$427$30 (\s1$237 [3]),
-    .\port$427$31 (\s1$237 [4]),
-    .\port$427$32 (\s1$237 [5]),
-    .\port$427$33 (\s1$237 [6]),
-    .\port$427$34 (\s1$237 [7]),
-    .\port$427$35 (\s1$237 [8]),
-    .\port$427$36 (\s1$237 [9]),
-    .\port$427$37 (\s1$237 [10]),
-    .\port$427$38 (\s1$237 [11]),
-    .\port$427$39 (\s1$237 [12]),
-    .\port$427$4 (\s0$235 [4]),
-    .\port$427$40 (\s1$237 [13]),
-    .\port$427$41 (\s1$237 [14]),
-    .\port$427$42 (\s1$237 [15]),
-    .\port$427$43 (\s1$237 [16]),
-    .\port$427$44 (\s1$237 [17]),
-    .\port$427$45 (\s1$237 [18]),
-    .\port$427$46 (\s1$237 [19]),
-    .\port$427$47 (\s1$237 [20]),
-    .\port$427$48 (\s1$237 [21]),
-    .\port$427$49 (\s1$237 [22]),
-    .\port$427$5 (\s0$235 [5]),
-    .\port$427$50 (\s1$237 [23]),
-    .\port$427$51 (\s1$237 [24]),
-    .\port$427$52 (\s1$237 [25]),
-    .\port$427$6 (\s0$235 [6]),
-    .\port$427$7 (\s0$235 [7]),
-    .\port$427$8 (\s0$235 [8]),
-    .\port$427$9 (\s0$235 [9]),
+    .\port$425$0 (\s0$235 [0]),
+    .\port$425$1 (\s0$235 [1]),
+    .\port$425$10 (\s0$235 [10]),
+    .\port$425$11 (\s0$235 [11]),
+    .\port$425$12 (\s0$235 [12]),
+    .\port$425$13 (\s0$235 [13]),
+    .\port$425$14 (\s0$235 [14]),
+    .\port$425$15 (\s0$235 [15]),
+    .\port$425$16 (\s0$235 [16]),
+    .\port$425$17 (\s0$235 [17]),
+    .\port$425$18 (\s0$235 [18]),
+    .\port$425$19 (\s0$235 [19]),
+    .\port$425$2 (\s0$235 [2]),
+    .\port$425$20 (\s0$235 [20]),
+    .\port$425$21 (\s0$235 [21]),
+    .\port$425$22 (\s0$235 [22]),
+    .\port$425$23 (\s0$235 [23]),
+    .\port$425$24 (\s0$235 [24]),
+    .\port$425$25 (\s0$235 [25]),
+    .\port$425$27 (\s1$237 [0]),
+    .\port$425$28 (\s1$237 [1]),
+    .\port$425$29 (\s1$237 [2]),
+    .\port$425$3 (\s0$235 [3]),
+    .\port$425$30 (\s1$237 [3]),
+    .\port$425$31 (\s1$237 [4]),
+    .\port$425$32 (\s1$237 [5]),
+    .\port$425$33 (\s1$237 [6]),
+    .\port$425$34 (\s1$237 [7]),
+    .\port$425$35 (\s1$237 [8]),
+    .\port$425$36 (\s1$237 [9]),
+    .\port$425$37 (\s1$237 [10]),
+    .\port$425$38 (\s1$237 [11]),
+    .\port$425$39 (\s1$237 [12]),
+    .\port$425$4 (\s0$235 [4]),
+    .\port$425$40 (\s1$237 [13]),
+    .\port$425$41 (\s1$237 [14]),
+    .\port$425$42 (\s1$237 [15]),
+    .\port$425$43 (\s1$237 [16]),
+    .\port$425$44 (\s1$237 [17]),
+    .\port$425$45 (\s1$237 [18]),
+    .\port$425$46 (\s1$237 [19]),
+    .\port$425$47 (\s1$237 [20]),
+    .\port$425$48 (\s1$237 [21]),
+    .\port$425$49 (\s1$237 [22]),
+    .\port$425$5 (\s0$235 [5]),
+    .\port$425$50 (\s1$237 [23]),
+    .\port$425$51 (\s1$237 [24]),
+    .\port$425$52 (\s1$237 [25]),
+    .\port$425$6 (\s0$235 [6]),
+    .\port$425$7 (\s0$235 [7]),
+    .\port$425$8 (\s0$235 [8]),
+    .\port$425$9 (\s0$235 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -16400,58 +16398,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_0  mac_2_0 (
     .a(skew_a2_d1),
     .clk(clk),
-    .\port$432$0 (\s0$247 [0]),
-    .\port$432$1 (\s0$247 [1]),
-    .\port$432$10 (\s0$247 [10]),
-    .\port$432$11 (\s0$247 [11]),
-    .\port$432$12 (\s0$247 [12]),
-    .\port$432$13 (\s0$247 [13]),
-    .\port$432$14 (\s0$247 [14]),
-    .\port$432$15 (\s0$247 [15]),
-    .\port$432$16 (\s0$247 [16]),
-    .\port$432$17 (\s0$247 [17]),
-    .\port$432$18 (\s0$247 [18]),
-    .\port$432$19 (\s0$247 [19]),
-    .\port$432$2 (\s0$247 [2]),
-    .\port$432$20 (\s0$247 [20]),
-    .\port$432$21 (\s0$247 [21]),
-    .\port$432$22 (\s0$247 [22]),
-    .\port$432$23 (\s0$247 [23]),
-    .\port$432$24 (\s0$247 [24]),
-    .\port$432$25 (\s0$247 [25]),
-    .\port$432$27 (\s1$249 [0]),
-    .\port$432$28 (\s1$249 [1]),
-    .\port$432$29 (\s1$249 [2]),
-    .\port$432$3 (\s0$247 [3]),
-    .\port$432$30 (\s1$249 [3]),
-    .\port$432$31 (\s1$249 [4]),
-    .\port$432$32 (\s1$249 [5]),
-    .\port$432$33 (\s1$249 [6]),
-    .\port$432$34 (\s1$249 [7]),
-    .\port$432$35 (\s1$249 [8]),
-    .\port$432$36 (\s1$249 [9]),
-    .\port$432$37 (\s1$249 [10]),
-    .\port$432$38 (\s1$249 [11]),
-    .\port$432$39 (\s1$249 [12]),
-    .\port$432$4 (\s0$247 [4]),
-    .\port$432$40 (\s1$249 [13]),
-    .\port$432$41 (\s1$249 [14]),
-    .\port$432$42 (\s1$249 [15]),
-    .\port$432$43 (\s1$249 [16]),
-    .\port$432$44 (\s1$249 [17]),
-    .\port$432$45 (\s1$249 [18]),
-    .\port$432$46 (\s1$249 [19]),
-    .\port$432$47 (\s1$249 [20]),
-    .\port$432$48 (\s1$249 [21]),
-    .\port$432$49 (\s1$249 [22]),
-    .\port$432$5 (\s0$247 [5]),
-    .\port$432$50 (\s1$249 [23]),
-    .\port$432$51 (\s1$249 [24]),
-    .\port$432$52 (\s1$249 [25]),
-    .\port$432$6 (\s0$247 [6]),
-    .\port$432$7 (\s0$247 [7]),
-    .\port$432$8 (\s0$247 [8]),
-    .\port$432$9 (\s0$247 [9]),
+    .\port$430$0 (\s0$247 [0]),
+    .\port$430$1 (\s0$247 [1]),
+    .\port$430$10 (\s0$247 [10]),
+    .\port$430$11 (\s0$247 [11]),
+    .\port$430$12 (\s0$247 [12]),
+    .\port$430$13 (\s0$247 [13]),
+    .\port$430$14 (\s0$247 [14]),
+    .\port$430$15 (\s0$247 [15]),
+    .\port$430$16 (\s0$247 [16]),
+    .\port$430$17 (\s0$247 [17]),
+    .\port$430$18 (\s0$247 [18]),
+    .\port$430$19 (\s0$247 [19]),
+    .\port$430$2 (\s0$247 [2]),
+    .\port$430$20 (\s0$247 [20]),
+    .\port$430$21 (\s0$247 [21]),
+    .\port$430$22 (\s0$247 [22]),
+    .\port$430$23 (\s0$247 [23]),
+    .\port$430$24 (\s0$247 [24]),
+    .\port$430$25 (\s0$247 [25]),
+    .\port$430$27 (\s1$249 [0]),
+    .\port$430$28 (\s1$249 [1]),
+    .\port$430$29 (\s1$249 [2]),
+    .\port$430$3 (\s0$247 [3]),
+    .\port$430$30 (\s1$249 [3]),
+    .\port$430$31 (\s1$249 [4]),
+    .\port$430$32 (\s1$249 [5]),
+    .\port$430$33 (\s1$249 [6]),
+    .\port$430$34 (\s1$249 [7]),
+    .\port$430$35 (\s1$249 [8]),
+    .\port$430$36 (\s1$249 [9]),
+    .\port$430$37 (\s1$249 [10]),
+    .\port$430$38 (\s1$249 [11]),
+    .\port$430$39 (\s1$249 [12]),
+    .\port$430$4 (\s0$247 [4]),
+    .\port$430$40 (\s1$249 [13]),
+    .\port$430$41 (\s1$249 [14]),
+    .\port$430$42 (\s1$249 [15]),
+    .\port$430$43 (\s1$249 [16]),
+    .\port$430$44 (\s1$249 [17]),
+    .\port$430$45 (\s1$249 [18]),
+    .\port$430$46 (\s1$249 [19]),
+    .\port$430$47 (\s1$249 [20]),
+    .\port$430$48 (\s1$249 [21]),
+    .\port$430$49 (\s1$249 [22]),
+    .\port$430$5 (\s0$247 [5]),
+    .\port$430$50 (\s1$249 [23]),
+    .\port$430$51 (\s1$249 [24]),
+    .\port$430$52 (\s1$249 [25]),
+    .\port$430$6 (\s0$247 [6]),
+    .\port$430$7 (\s0$247 [7]),
+    .\port$430$8 (\s0$247 [8]),
+    .\port$430$9 (\s0$247 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -16460,58 +16458,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_1  mac_2_1 (
     .a(a_2_0),
     .clk(clk),
-    .\port$437$0 (\s0$259 [0]),
-    .\port$437$1 (\s0$259 [1]),
-    .\port$437$10 (\s0$259 [10]),
-    .\port$437$11 (\s0$259 [11]),
-    .\port$437$12 (\s0$259 [12]),
-    .\port$437$13 (\s0$259 [13]),
-    .\port$437$14 (\s0$259 [14]),
-    .\port$437$15 (\s0$259 [15]),
-    .\port$437$16 (\s0$259 [16]),
-    .\port$437$17 (\s0$259 [17]),
-    .\port$437$18 (\s0$259 [18]),
-    .\port$437$19 (\s0$259 [19]),
-    .\port$437$2 (\s0$259 [2]),
-    .\port$437$20 (\s0$259 [20]),
-    .\port$437$21 (\s0$259 [21]),
-    .\port$437$22 (\s0$259 [22]),
-    .\port$437$23 (\s0$259 [23]),
-    .\port$437$24 (\s0$259 [24]),
-    .\port$437$25 (\s0$259 [25]),
-    .\port$437$27 (\s1$261 [0]),
-    .\port$437$28 (\s1$261 [1]),
-    .\port$437$29 (\s1$261 [2]),
-    .\port$437$3 (\s0$259 [3]),
-    .\port$437$30 (\s1$261 [3]),
-    .\port$437$31 (\s1$261 [4]),
-    .\port$437$32 (\s1$261 [5]),
-    .\port$437$33 (\s1$261 [6]),
-    .\port$437$34 (\s1$261 [7]),
-    .\port$437$35 (\s1$261 [8]),
-    .\port$437$36 (\s1$261 [9]),
-    .\port$437$37 (\s1$261 [10]),
-    .\port$437$38 (\s1$261 [11]),
-    .\port$437$39 (\s1$261 [12]),
-    .\port$437$4 (\s0$259 [4]),
-    .\port$437$40 (\s1$261 [13]),
-    .\port$437$41 (\s1$261 [14]),
-    .\port$437$42 (\s1$261 [15]),
-    .\port$437$43 (\s1$261 [16]),
-    .\port$437$44 (\s1$261 [17]),
-    .\port$437$45 (\s1$261 [18]),
-    .\port$437$46 (\s1$261 [19]),
-    .\port$437$47 (\s1$261 [20]),
-    .\port$437$48 (\s1$261 [21]),
-    .\port$437$49 (\s1$261 [22]),
-    .\port$437$5 (\s0$259 [5]),
-    .\port$437$50 (\s1$261 [23]),
-    .\port$437$51 (\s1$261 [24]),
-    .\port$437$52 (\s1$261 [25]),
-    .\port$437$6 (\s0$259 [6]),
-    .\port$437$7 (\s0$259 [7]),
-    .\port$437$8 (\s0$259 [8]),
-    .\port$437$9 (\s0$259 [9]),
+    .\port$435$0 (\s0$259 [0]),
+    .\port$435$1 (\s0$259 [1]),
+    .\port$435$10 (\s0$259 [10]),
+    .\port$435$11 (\s0$259 [11]),
+    .\port$435$12 (\s0$259 [12]),
+    .\port$435$13 (\s0$259 [13]),
+    .\port$435$14 (\s0$259 [14]),
+    .\port$435$15 (\s0$259 [15]),
+    .\port$435$16 (\s0$259 [16]),
+    .\port$435$17 (\s0$259 [17]),
+    .\port$435$18 (\s0$259 [18]),
+    .\port$435$19 (\s0$259 [19]),
+    .\port$435$2 (\s0$259 [2]),
+    .\port$435$20 (\s0$259 [20]),
+    .\port$435$21 (\s0$259 [21]),
+    .\port$435$22 (\s0$259 [22]),
+    .\port$435$23 (\s0$259 [23]),
+    .\port$435$24 (\s0$259 [24]),
+    .\port$435$25 (\s0$259 [25]),
+    .\port$435$27 (\s1$261 [0]),
+    .\port$435$28 (\s1$261 [1]),
+    .\port$435$29 (\s1$261 [2]),
+    .\port$435$3 (\s0$259 [3]),
+    .\port$435$30 (\s1$261 [3]),
+    .\port$435$31 (\s1$261 [4]),
+    .\port$435$32 (\s1$261 [5]),
+    .\port$435$33 (\s1$261 [6]),
+    .\port$435$34 (\s1$261 [7]),
+    .\port$435$35 (\s1$261 [8]),
+    .\port$435$36 (\s1$261 [9]),
+    .\port$435$37 (\s1$261 [10]),
+    .\port$435$38 (\s1$261 [11]),
+    .\port$435$39 (\s1$261 [12]),
+    .\port$435$4 (\s0$259 [4]),
+    .\port$435$40 (\s1$261 [13]),
+    .\port$435$41 (\s1$261 [14]),
+    .\port$435$42 (\s1$261 [15]),
+    .\port$435$43 (\s1$261 [16]),
+    .\port$435$44 (\s1$261 [17]),
+    .\port$435$45 (\s1$261 [18]),
+    .\port$435$46 (\s1$261 [19]),
+    .\port$435$47 (\s1$261 [20]),
+    .\port$435$48 (\s1$261 [21]),
+    .\port$435$49 (\s1$261 [22]),
+    .\port$435$5 (\s0$259 [5]),
+    .\port$435$50 (\s1$261 [23]),
+    .\port$435$51 (\s1$261 [24]),
+    .\port$435$52 (\s1$261 [25]),
+    .\port$435$6 (\s0$259 [6]),
+    .\port$435$7 (\s0$259 [7]),
+    .\port$435$8 (\s0$259 [8]),
+    .\port$435$9 (\s0$259 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -16520,58 +16518,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_2  mac_2_2 (
     .a(a_2_1),
     .clk(clk),
-    .\port$442$0 (\s0$271 [0]),
-    .\port$442$1 (\s0$271 [1]),
-    .\port$442$10 (\s0$271 [10]),
-    .\port$442$11 (\s0$271 [11]),
-    .\port$442$12 (\s0$271 [12]),
-    .\port$442$13 (\s0$271 [13]),
-    .\port$442$14 (\s0$271 [14]),
-    .\port$442$15 (\s0$271 [15]),
-    .\port$442$16 (\s0$271 [16]),
-    .\port$442$17 (\s0$271 [17]),
-    .\port$442$18 (\s0$271 [18]),
-    .\port$442$19 (\s0$271 [19]),
-    .\port$442$2 (\s0$271 [2]),
-    .\port$442$20 (\s0$271 [20]),
-    .\port$442$21 (\s0$271 [21]),
-    .\port$442$22 (\s0$271 [22]),
-    .\port$442$23 (\s0$271 [23]),
-    .\port$442$24 (\s0$271 [24]),
-    .\port$442$25 (\s0$271 [25]),
-    .\port$442$27 (\s1$273 [0]),
-    .\port$442$28 (\s1$273 [1]),
-    .\port$442$29 (\s1$273 [2]),
-    .\port$442$3 (\s0$271 [3]),
-    .\port$442$30 (\s1$273 [3]),
-    .\port$442$31 (\s1$273 [4]),
-    .\port$442$32 (\s1$273 [5]),
-    .\port$442$33 (\s1$273 [6]),
-    .\port$442$34 (\s1$273 [7]),
-    .\port$442$35 (\s1$273 [8]),
-    .\port$442$36 (\s1$273 [9]),
-    .\port$442$37 (\s1$273 [10]),
-    .\port$442$38 (\s1$273 [11]),
-    .\port$442$39 (\s1$273 [12]),
-    .\port$442$4 (\s0$271 [4]),
-    .\port$442$40 (\s1$273 [13]),
-    .\port$442$41 (\s1$273 [14]),
-    .\port$442$42 (\s1$273 [15]),
-    .\port$442$43 (\s1$273 [16]),
-    .\port$442$44 (\s1$273 [17]),
-    .\port$442$45 (\s1$273 [18]),
-    .\port$442$46 (\s1$273 [19]),
-    .\port$442$47 (\s1$273 [20]),
-    .\port$442$48 (\s1$273 [21]),
-    .\port$442$49 (\s1$273 [22]),
-    .\port$442$5 (\s0$271 [5]),
-    .\port$442$50 (\s1$273 [23]),
-    .\port$442$51 (\s1$273 [24]),
-    .\port$442$52 (\s1$273 [25]),
-    .\port$442$6 (\s0$271 [6]),
-    .\port$442$7 (\s0$271 [7]),
-    .\port$442$8 (\s0$271 [8]),
-    .\port$442$9 (\s0$271 [9]),
+    .\port$440$0 (\s0$271 [0]),
+    .\port$440$1 (\s0$271 [1]),
+    .\port$440$10 (\s0$271 [10]),
+    .\port$440$11 (\s0$271 [11]),
+    .\port$440$12 (\s0$271 [12]),
+    .\port$440$13 (\s0$271 [13]),
+    .\port$440$14 (\s0$271 [14]),
+    .\port$440$15 (\s0$271 [15]),
+    .\port$440$16 (\s0$271 [16]),
+    .\port$440$17 (\s0$271 [17]),
+    .\port$440$18 (\s0$271 [18]),
+    .\port$440$19 (\s0$271 [19]),
+    .\port$440$2 (\s0$271 [2]),
+    .\port$440$20 (\s0$271 [20]),
+    .\port$440$21 (\s0$271 [21]),
+    .\port$440$22 (\s0$271 [22]),
+    .\port$440$23 (\s0$271 [23]),
+    .\port$440$24 (\s0$271 [24]),
+    .\port$440$25 (\s0$271 [25]),
+    .\port$440$27 (\s1$273 [0]),
+    .\port$440$28 (\s1$273 [1]),
+    .\port$440$29 (\s1$273 [2]),
+    .\port$440$3 (\s0$271 [3]),
+    .\port$440$30 (\s1$273 [3]),
+    .\port$440$31 (\s1$273 [4]),
+    .\port$440$32 (\s1$273 [5]),
+    .\port$440$33 (\s1$273 [6]),
+    .\port$440$34 (\s1$273 [7]),
+    .\port$440$35 (\s1$273 [8]),
+    .\port$440$36 (\s1$273 [9]),
+    .\port$440$37 (\s1$273 [10]),
+    .\port$440$38 (\s1$273 [11]),
+    .\port$440$39 (\s1$273 [12]),
+    .\port$440$4 (\s0$271 [4]),
+    .\port$440$40 (\s1$273 [13]),
+    .\port$440$41 (\s1$273 [14]),
+    .\port$440$42 (\s1$273 [15]),
+    .\port$440$43 (\s1$273 [16]),
+    .\port$440$44 (\s1$273 [17]),
+    .\port$440$45 (\s1$273 [18]),
+    .\port$440$46 (\s1$273 [19]),
+    .\port$440$47 (\s1$273 [20]),
+    .\port$440$48 (\s1$273 [21]),
+    .\port$440$49 (\s1$273 [22]),
+    .\port$440$5 (\s0$271 [5]),
+    .\port$440$50 (\s1$273 [23]),
+    .\port$440$51 (\s1$273 [24]),
+    .\port$440$52 (\s1$273 [25]),
+    .\port$440$6 (\s0$271 [6]),
+    .\port$440$7 (\s0$271 [7]),
+    .\port$440$8 (\s0$271 [8]),
+    .\port$440$9 (\s0$271 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -16580,58 +16578,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_3  mac_2_3 (
     .a(a_2_2),
     .clk(clk),
-    .\port$447$0 (\s0$283 [0]),
-    .\port$447$1 (\s0$283 [1]),
-    .\port$447$10 (\s0$283 [10]),
-    .\port$447$11 (\s0$283 [11]),
-    .\port$447$12 (\s0$283 [12]),
-    .\port$447$13 (\s0$283 [13]),
-    .\port$447$14 (\s0$283 [14]),
-    .\port$447$15 (\s0$283 [15]),
-    .\port$447$16 (\s0$283 [16]),
-    .\port$447$17 (\s0$283 [17]),
-    .\port$447$18 (\s0$283 [18]),
-    .\port$447$19 (\s0$283 [19]),
-    .\port$447$2 (\s0$283 [2]),
-    .\port$447$20 (\s0$283 [20]),
-    .\port$447$21 (\s0$283 [21]),
-    .\port$447$22 (\s0$283 [22]),
-    .\port$447$23 (\s0$283 [23]),
-    .\port$447$24 (\s0$283 [24]),
-    .\port$447$25 (\s0$283 [25]),
-    .\port$447$27 (\s1$285 [0]),
-    .\port$447$28 (\s1$285 [1]),
-    .\port$447$29 (\s1$285 [2]),
-    .\port$447$3 (\s0$283 [3]),
-    .\port$447$30 (\s1$285 [3]),
-    .\port$447$31 (\s1$285 [4]),
-    .\port$447$32 (\s1$285 [5]),
-    .\port$447$33 (\s1$285 [6]),
-    .\port$447$34 (\s1$285 [7]),
-    .\port$447$35 (\s1$285 [8]),
-    .\port$447$36 (\s1$285 [9]),
-    .\port$447$37 (\s1$285 [10]),
-    .\port$447$38 (\s1$285 [11]),
-    .\port$447$39 (\s1$285 [12]),
-    .\port$447$4 (\s0$283 [4]),
-    .\port$447$40 (\s1$285 [13]),
-    .\port$447$41 (\s1$285 [14]),
-    .\port$447$42 (\s1$285 [15]),
-    .\port$447$43 (\s1$285 [16]),
-    .\port$447$44 (\s1$285 [17]),
-    .\port$447$45 (\s1$285 [18]),
-    .\port$447$46 (\s1$285 [19]),
-    .\port$447$47 (\s1$285 [20]),
-    .\port$447$48 (\s1$285 [21]),
-    .\port$447$49 (\s1$285 [22]),
-    .\port$447$5 (\s0$283 [5]),
-    .\port$447$50 (\s1$285 [23]),
-    .\port$447$51 (\s1$285 [24]),
-    .\port$447$52 (\s1$285 [25]),
-    .\port$447$6 (\s0$283 [6]),
-    .\port$447$7 (\s0$283 [7]),
-    .\port$447$8 (\s0$283 [8]),
-    .\port$447$9 (\s0$283 [9]),
+    .\port$445$0 (\s0$283 [0]),
+    .\port$445$1 (\s0$283 [1]),
+    .\port$445$10 (\s0$283 [10]),
+    .\port$445$11 (\s0$283 [11]),
+    .\port$445$12 (\s0$283 [12]),
+    .\port$445$13 (\s0$283 [13]),
+    .\port$445$14 (\s0$283 [14]),
+    .\port$445$15 (\s0$283 [15]),
+    .\port$445$16 (\s0$283 [16]),
+    .\port$445$17 (\s0$283 [17]),
+    .\port$445$18 (\s0$283 [18]),
+    .\port$445$19 (\s0$283 [19]),
+    .\port$445$2 (\s0$283 [2]),
+    .\port$445$20 (\s0$283 [20]),
+    .\port$445$21 (\s0$283 [21]),
+    .\port$445$22 (\s0$283 [22]),
+    .\port$445$23 (\s0$283 [23]),
+    .\port$445$24 (\s0$283 [24]),
+    .\port$445$25 (\s0$283 [25]),
+    .\port$445$27 (\s1$285 [0]),
+    .\port$445$28 (\s1$285 [1]),
+    .\port$445$29 (\s1$285 [2]),
+    .\port$445$3 (\s0$283 [3]),
+    .\port$445$30 (\s1$285 [3]),
+    .\port$445$31 (\s1$285 [4]),
+    .\port$445$32 (\s1$285 [5]),
+    .\port$445$33 (\s1$285 [6]),
+    .\port$445$34 (\s1$285 [7]),
+    .\port$445$35 (\s1$285 [8]),
+    .\port$445$36 (\s1$285 [9]),
+    .\port$445$37 (\s1$285 [10]),
+    .\port$445$38 (\s1$285 [11]),
+    .\port$445$39 (\s1$285 [12]),
+    .\port$445$4 (\s0$283 [4]),
+    .\port$445$40 (\s1$285 [13]),
+    .\port$445$41 (\s1$285 [14]),
+    .\port$445$42 (\s1$285 [15]),
+    .\port$445$43 (\s1$285 [16]),
+    .\port$445$44 (\s1$285 [17]),
+    .\port$445$45 (\s1$285 [18]),
+    .\port$445$46 (\s1$285 [19]),
+    .\port$445$47 (\s1$285 [20]),
+    .\port$445$48 (\s1$285 [21]),
+    .\port$445$49 (\s1$285 [22]),
+    .\port$445$5 (\s0$283 [5]),
+    .\port$445$50 (\s1$285 [23]),
+    .\port$445$51 (\s1$285 [24]),
+    .\port$445$52 (\s1$285 [25]),
+    .\port$445$6 (\s0$283 [6]),
+    .\port$445$7 (\s0$283 [7]),
+    .\port$445$8 (\s0$283 [8]),
+    .\port$445$9 (\s0$283 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -16640,58 +16638,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_0  mac_3_0 (
     .a(skew_a3_d2),
     .clk(clk),
-    .\port$452$0 (\s0$295 [0]),
-    .\port$452$1 (\s0$295 [1]),
-    .\port$452$10 (\s0$295 [10]),
-    .\port$452$11 (\s0$295 [11]),
-    .\port$452$12 (\s0$295 [12]),
-    .\port$452$13 (\s0$295 [13]),
-    .\port$452$14 (\s0$295 [14]),
-    .\port$452$15 (\s0$295 [15]),
-    .\port$452$16 (\s0$295 [16]),
-    .\port$452$17 (\s0$295 [17]),
-    .\port$452$18 (\s0$295 [18]),
-    .\port$452$19 (\s0$295 [19]),
-    .\port$452$2 (\s0$295 [2]),
-    .\port$452$20 (\s0$295 [20]),
-    .\port$452$21 (\s0$295 [21]),
-    .\port$452$22 (\s0$295 [22]),
-    .\port$452$23 (\s0$295 [23]),
-    .\port$452$24 (\s0$295 [24]),
-    .\port$452$25 (\s0$295 [25]),
-    .\port$452$27 (\s1$297 [0]),
-    .\port$452$28 (\s1$297 [1]),
-    .\port$452$29 (\s1$297 [2]),
-    .\port$452$3 (\s0$295 [3]),
-    .\port$452$30 (\s1$297 [3]),
-    .\port$452$31 (\s1$297 [4]),
-    .\port$452$32 (\s1$297 [5]),
-    .\port$452$33 (\s1$297 [6]),
-    .\port$452$34 (\s1$297 [7]),
-    .\port$452$35 (\s1$297 [8]),
-    .\port$452$36 (\s1$297 [9]),
-    .\port$452$37 (\s1$297 [10]),
-    .\port$452$38 (\s1$297 [11]),
-    .\port$452$39 (\s1$297 [12]),
-    .\port$452$4 (\s0$295 [4]),
-    .\port$452$40 (\s1$297 [13]),
-    .\port$452$41 (\s1$297 [14]),
-    .\port$452$42 (\s1$297 [15]),
-    .\port$452$43 (\s1$297 [16]),
-    .\port$452$44 (\s1$297 [17]),
-    .\port$452$45 (\s1$297 [18]),
-    .\port$452$46 (\s1$297 [19]),
-    .\port$452$47 (\s1$297 [20]),
-    .\port$452$48 (\s1$297 [21]),
-    .\port$452$49 (\s1$297 [22]),
-    .\port$452$5 (\s0$295 [5]),
-    .\port$452$50 (\s1$297 [23]),
-    .\port$452$51 (\s1$297 [24]),
-    .\port$452$52 (\s1$297 [25]),
-    .\port$452$6 (\s0$295 [6]),
-    .\port$452$7 (\s0$295 [7]),
-    .\port$452$8 (\s0$295 [8]),
-    .\port$452$9 (\s0$295 [9]),
+    .\port$450$0 (\s0$295 [0]),
+    .\port$450$1 (\s0$295 [1]),
+    .\port$450$10 (\s0$295 [10]),
+    .\port$450$11 (\s0$295 [11]),
+    .\port$450$12 (\s0$295 [12]),
+    .\port$450$13 (\s0$295 [13]),
+    .\port$450$14 (\s0$295 [14]),
+    .\port$450$15 (\s0$295 [15]),
+    .\port$450$16 (\s0$295 [16]),
+    .\port$450$17 (\s0$295 [17]),
+    .\port$450$18 (\s0$295 [18]),
+    .\port$450$19 (\s0$295 [19]),
+    .\port$450$2 (\s0$295 [2]),
+    .\port$450$20 (\s0$295 [20]),
+    .\port$450$21 (\s0$295 [21]),
+    .\port$450$22 (\s0$295 [22]),
+    .\port$450$23 (\s0$295 [23]),
+    .\port$450$24 (\s0$295 [24]),
+    .\port$450$25 (\s0$295 [25]),
+    .\port$450$27 (\s1$297 [0]),
+    .\port$450$28 (\s1$297 [1]),
+    .\port$450$29 (\s1$297 [2]),
+    .\port$450$3 (\s0$295 [3]),
+    .\port$450$30 (\s1$297 [3]),
+    .\port$450$31 (\s1$297 [4]),
+    .\port$450$32 (\s1$297 [5]),
+    .\port$450$33 (\s1$297 [6]),
+    .\port$450$34 (\s1$297 [7]),
+    .\port$450$35 (\s1$297 [8]),
+    .\port$450$36 (\s1$297 [9]),
+    .\port$450$37 (\s1$297 [10]),
+    .\port$450$38 (\s1$297 [11]),
+    .\port$450$39 (\s1$297 [12]),
+    .\port$450$4 (\s0$295 [4]),
+    .\port$450$40 (\s1$297 [13]),
+    .\port$450$41 (\s1$297 [14]),
+    .\port$450$42 (\s1$297 [15]),
+    .\port$450$43 (\s1$297 [16]),
+    .\port$450$44 (\s1$297 [17]),
+    .\port$450$45 (\s1$297 [18]),
+    .\port$450$46 (\s1$297 [19]),
+    .\port$450$47 (\s1$297 [20]),
+    .\port$450$48 (\s1$297 [21]),
+    .\port$450$49 (\s1$297 [22]),
+    .\port$450$5 (\s0$295 [5]),
+    .\port$450$50 (\s1$297 [23]),
+    .\port$450$51 (\s1$297 [24]),
+    .\port$450$52 (\s1$297 [25]),
+    .\port$450$6 (\s0$295 [6]),
+    .\port$450$7 (\s0$295 [7]),
+    .\port$450$8 (\s0$295 [8]),
+    .\port$450$9 (\s0$295 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -16700,58 +16698,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_1  mac_3_1 (
     .a(a_3_0),
     .clk(clk),
-    .\port$457$0 (\s0$307 [0]),
-    .\port$457$1 (\s0$307 [1]),
-    .\port$457$10 (\s0$307 [10]),
-    .\port$457$11 (\s0$307 [11]),
-    .\port$457$12 (\s0$307 [12]),
-    .\port$457$13 (\s0$307 [13]),
-    .\port$457$14 (\s0$307 [14]),
-    .\port$457$15 (\s0$307 [15]),
-    .\port$457$16 (\s0$307 [16]),
-    .\port$457$17 (\s0$307 [17]),
-    .\port$457$18 (\s0$307 [18]),
-    .\port$457$19 (\s0$307 [19]),
-    .\port$457$2 (\s0$307 [2]),
-    .\port$457$20 (\s0$307 [20]),
-    .\port$457$21 (\s0$307 [21]),
-    .\port$457$22 (\s0$307 [22]),
-    .\port$457$23 (\s0$307 [23]),
-    .\port$457$24 (\s0$307 [24]),
-    .\port$457$25 (\s0$307 [25]),
-    .\port$457$27 (\s1$309 [0]),
-    .\port$457$28 (\s1$309 [1]),
-    .\port$457$29 (\s1$309 [2]),
-    .\port$457$3 (\s0$307 [3]),
-    .\port$457$30 (\s1$309 [3]),
-    .\port$457$31 (\s1$309 [4]),
-    .\port$457$32 (\s1$309 [5]),
-    .\port$457$33 (\s1$309 [6]),
-    .\port$457$34 (\s1$309 [7]),
-    .\port$457$35 (\s1$309 [8]),
-    .\port$457$36 (\s1$309 [9]),
-    .\port$457$37 (\s1$309 [10]),
-    .\port$457$38 (\s1$309 [11]),
-    .\port$457$39 (\s1$309 [12]),
-    .\port$457$4 (\s0$307 [4]),
-    .\port$457$40 (\s1$309 [13]),
-    .\port$457$41 (\s1$309 [14]),
-    .\port$457$42 (\s1$309 [15]),
-    .\port$457$43 (\s1$309 [16]),
-    .\port$457$44 (\s1$309 [17]),
-    .\port$457$45 (\s1$309 [18]),
-    .\port$457$46 (\s1$309 [19]),
-    .\port$457$47 (\s1$309 [20]),
-    .\port$457$48 (\s1$309 [21]),
-    .\port$457$49 (\s1$309 [22]),
-    .\port$457$5 (\s0$307 [5]),
-    .\port$457$50 (\s1$309 [23]),
-    .\port$457$51 (\s1$309 [24]),
-    .\port$457$52 (\s1$309 [25]),
-    .\port$457$6 (\s0$307 [6]),
-    .\port$457$7 (\s0$307 [7]),
-    .\port$457$8 (\s0$307 [8]),
-    .\port$457$9 (\s0$307 [9]),
+    .\port$455$0 (\s0$307 [0]),
+    .\port$455$1 (\s0$307 [1]),
+    .\port$455$10 (\s0$307 [10]),
+    .\port$455$11 (\s0$307 [11]),
+    .\port$455$12 (\s0$307 [12]),
+    .\port$455$13 (\s0$307 [13]),
+    .\port$455$14 (\s0$307 [14]),
+    .\port$455$15 (\s0$307 [15]),
+    .\port$455$16 (\s0$307 [16]),
+    .\port$455$17 (\s0$307 [17]),
+    .\port$455$18 (\s0$307 [18]),
+    .\port$455$19 (\s0$307 [19]),
+    .\port$455$2 (\s0$307 [2]),
+    .\port$455$20 (\s0$307 [20]),
+    .\port$455$21 (\s0$307 [21]),
+    .\port$455$22 (\s0$307 [22]),
+    .\port$455$23 (\s0$307 [23]),
+    .\port$455$24 (\s0$307 [24]),
+    .\port$455$25 (\s0$307 [25]),
+    .\port$455$27 (\s1$309 [0]),
+    .\port$455$28 (\s1$309 [1]),
+    .\port$455$29 (\s1$309 [2]),
+    .\port$455$3 (\s0$307 [3]),
+    .\port$455$30 (\s1$309 [3]),
+    .\port$455$31 (\s1$309 [4]),
+    .\port$455$32 (\s1$309 [5]),
+    .\port$455$33 (\s1$309 [6]),
+    .\port$455$34 (\s1$309 [7]),
+    .\port$455$35 (\s1$309 [8]),
+    .\port$455$36 (\s1$309 [9]),
+    .\port$455$37 (\s1$309 [10]),
+    .\port$455$38 (\s1$309 [11]),
+    .\port$455$39 (\s1$309 [12]),
+    .\port$455$4 (\s0$307 [4]),
+    .\port$455$40 (\s1$309 [13]),
+    .\port$455$41 (\s1$309 [14]),
+    .\port$455$42 (\s1$309 [15]),
+    .\port$455$43 (\s1$309 [16]),
+    .\port$455$44 (\s1$309 [17]),
+    .\port$455$45 (\s1$309 [18]),
+    .\port$455$46 (\s1$309 [19]),
+    .\port$455$47 (\s1$309 [20]),
+    .\port$455$48 (\s1$309 [21]),
+    .\port$455$49 (\s1$309 [22]),
+    .\port$455$5 (\s0$307 [5]),
+    .\port$455$50 (\s1$309 [23]),
+    .\port$455$51 (\s1$309 [24]),
+    .\port$455$52 (\s1$309 [25]),
+    .\port$455$6 (\s0$307 [6]),
+    .\port$455$7 (\s0$307 [7]),
+    .\port$455$8 (\s0$307 [8]),
+    .\port$455$9 (\s0$307 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -16760,58 +16758,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_2  mac_3_2 (
     .a(a_3_1),
     .clk(clk),
-    .\port$462$0 (\s0$319 [0]),
-    .\port$462$1 (\s0$319 [1]),
-    .\port$462$10 (\s0$319 [10]),
-    .\port$462$11 (\s0$319 [11]),
-    .\port$462$12 (\s0$319 [12]),
-    .\port$462$13 (\s0$319 [13]),
-    .\port$462$14 (\s0$319 [14]),
-    .\port$462$15 (\s0$319 [15]),
-    .\port$462$16 (\s0$319 [16]),
-    .\port$462$17 (\s0$319 [17]),
-    .\port$462$18 (\s0$319 [18]),
-    .\port$462$19 (\s0$319 [19]),
-    .\port$462$2 (\s0$319 [2]),
-    .\port$462$20 (\s0$319 [20]),
-    .\port$462$21 (\s0$319 [21]),
-    .\port$462$22 (\s0$319 [22]),
-    .\port$462$23 (\s0$319 [23]),
-    .\port$462$24 (\s0$319 [24]),
-    .\port$462$25 (\s0$319 [25]),
-    .\port$462$27 (\s1$321 [0]),
-    .\port$462$28 (\s1$321 [1]),
-    .\port$462$29 (\s1$321 [2]),
-    .\port$462$3 (\s0$319 [3]),
-    .\port$462$30 (\s1$321 [3]),
-    .\port$462$31 (\s1$321 [4]),
-    .\port$462$32 (\s1$321 [5]),
-    .\port$462$33 (\s1$321 [6]),
-    .\port$462$34 (\s1$321 [7]),
-    .\port$462$35 (\s1$321 [8]),
-    .\port$462$36 (\s1$321 [9]),
-    .\port$462$37 (\s1$321 [10]),
-    .\port$462$38 (\s1$321 [11]),
-    .\port$462$39 (\s1$321 [12]),
-    .\port$462$4 (\s0$319 [4]),
-    .\port$462$40 (\s1$321 [13]),
-    .\port$462$41 (\s1$321 [14]),
-    .\port$462$42 (\s1$321 [15]),
-    .\port$462$43 (\s1$321 [16]),
-    .\port$462$44 (\s1$321 [17]),
-    .\port$462$45 (\s1$321 [18]),
-    .\port$462$46 (\s1$321 [19]),
-    .\port$462$47 (\s1$321 [20]),
-    .\port$462$48 (\s1$321 [21]),
-    .\port$462$49 (\s1$321 [22]),
-    .\port$462$5 (\s0$319 [5]),
-    .\port$462$50 (\s1$321 [23]),
-    .\port$462$51 (\s1$321 [24]),
-    .\port$462$52 (\s1$321 [25]),
-    .\port$462$6 (\s0$319 [6]),
-    .\port$462$7 (\s0$319 [7]),
-    .\port$462$8 (\s0$319 [8]),
-    .\port$462$9 (\s0$319 [9]),
+    .\port$460$0 (\s0$319 [0]),
+    .\port$460$1 (\s0$319 [1]),
+    .\port$460$10 (\s0$319 [10]),
+    .\port$460$11 (\s0$319 [11]),
+    .\port$460$12 (\s0$319 [12]),
+    .\port$460$13 (\s0$319 [13]),
+    .\port$460$14 (\s0$319 [14]),
+    .\port$460$15 (\s0$319 [15]),
+    .\port$460$16 (\s0$319 [16]),
+    .\port$460$17 (\s0$319 [17]),
+    .\port$460$18 (\s0$319 [18]),
+    .\port$460$19 (\s0$319 [19]),
+    .\port$460$2 (\s0$319 [2]),
+    .\port$460$20 (\s0$319 [20]),
+    .\port$460$21 (\s0$319 [21]),
+    .\port$460$22 (\s0$319 [22]),
+    .\port$460$23 (\s0$319 [23]),
+    .\port$460$24 (\s0$319 [24]),
+    .\port$460$25 (\s0$319 [25]),
+    .\port$460$27 (\s1$321 [0]),
+    .\port$460$28 (\s1$321 [1]),
+    .\port$460$29 (\s1$321 [2]),
+    .\port$460$3 (\s0$319 [3]),
+    .\port$460$30 (\s1$321 [3]),
+    .\port$460$31 (\s1$321 [4]),
+    .\port$460$32 (\s1$321 [5]),
+    .\port$460$33 (\s1$321 [6]),
+    .\port$460$34 (\s1$321 [7]),
+    .\port$460$35 (\s1$321 [8]),
+    .\port$460$36 (\s1$321 [9]),
+    .\port$460$37 (\s1$321 [10]),
+    .\port$460$38 (\s1$321 [11]),
+    .\port$460$39 (\s1$321 [12]),
+    .\port$460$4 (\s0$319 [4]),
+    .\port$460$40 (\s1$321 [13]),
+    .\port$460$41 (\s1$321 [14]),
+    .\port$460$42 (\s1$321 [15]),
+    .\port$460$43 (\s1$321 [16]),
+    .\port$460$44 (\s1$321 [17]),
+    .\port$460$45 (\s1$321 [18]),
+    .\port$460$46 (\s1$321 [19]),
+    .\port$460$47 (\s1$321 [20]),
+    .\port$460$48 (\s1$321 [21]),
+    .\port$460$49 (\s1$321 [22]),
+    .\port$460$5 (\s0$319 [5]),
+    .\port$460$50 (\s1$321 [23]),
+    .\port$460$51 (\s1$321 [24]),
+    .\port$460$52 (\s1$321 [25]),
+    .\port$460$6 (\s0$319 [6]),
+    .\port$460$7 (\s0$319 [7]),
+    .\port$460$8 (\s0$319 [8]),
+    .\port$460$9 (\s0$319 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -16820,58 +16818,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_3  mac_3_3 (
     .a(a_3_2),
     .clk(clk),
-    .\port$467$0 (\s0$331 [0]),
-    .\port$467$1 (\s0$331 [1]),
-    .\port$467$10 (\s0$331 [10]),
-    .\port$467$11 (\s0$331 [11]),
-    .\port$467$12 (\s0$331 [12]),
-    .\port$467$13 (\s0$331 [13]),
-    .\port$467$14 (\s0$331 [14]),
-    .\port$467$15 (\s0$331 [15]),
-    .\port$467$16 (\s0$331 [16]),
-    .\port$467$17 (\s0$331 [17]),
-    .\port$467$18 (\s0$331 [18]),
-    .\port$467$19 (\s0$331 [19]),
-    .\port$467$2 (\s0$331 [2]),
-    .\port$467$20 (\s0$331 [20]),
-    .\port$467$21 (\s0$331 [21]),
-    .\port$467$22 (\s0$331 [22]),
-    .\port$467$23 (\s0$331 [23]),
-    .\port$467$24 (\s0$331 [24]),
-    .\port$467$25 (\s0$331 [25]),
-    .\port$467$27 (\s1$333 [0]),
-    .\port$467$28 (\s1$333 [1]),
-    .\port$467$29 (\s1$333 [2]),
-    .\port$467$3 (\s0$331 [3]),
-    .\port$467$30 (\s1$333 [3]),
-    .\port$467$31 (\s1$333 [4]),
-    .\port$467$32 (\s1$333 [5]),
-    .\port$467$33 (\s1$333 [6]),
-    .\port$467$34 (\s1$333 [7]),
-    .\port$467$35 (\s1$333 [8]),
-    .\port$467$36 (\s1$333 [9]),
-    .\port$467$37 (\s1$333 [10]),
-    .\port$467$38 (\s1$333 [11]),
-    .\port$467$39 (\s1$333 [12]),
-    .\port$467$4 (\s0$331 [4]),
-    .\port$467$40 (\s1$333 [13]),
-    .\port$467$41 (\s1$333 [14]),
-    .\port$467$42 (\s1$333 [15]),
-    .\port$467$43 (\s1$333 [16]),
-    .\port$467$44 (\s1$333 [17]),
-    .\port$467$45 (\s1$333 [18]),
-    .\port$467$46 (\s1$333 [19]),
-    .\port$467$47 (\s1$333 [20]),
-    .\port$467$48 (\s1$333 [21]),
-    .\port$467$49 (\s1$333 [22]),
-    .\port$467$5 (\s0$331 [5]),
-    .\port$467$50 (\s1$333 [23]),
-    .\port$467$51 (\s1$333 [24]),
-    .\port$467$52 (\s1$333 [25]),
-    .\port$467$6 (\s0$331 [6]),
-    .\port$467$7 (\s0$331 [7]),
-    .\port$467$8 (\s0$331 [8]),
-    .\port$467$9 (\s0$331 [9]),
+    .\port$465$0 (\s0$331 [0]),
+    .\port$465$1 (\s0$331 [1]),
+    .\port$465$10 (\s0$331 [10]),
+    .\port$465$11 (\s0$331 [11]),
+    .\port$465$12 (\s0$331 [12]),
+    .\port$465$13 (\s0$331 [13]),
+    .\port$465$14 (\s0$331 [14]),
+    .\port$465$15 (\s0$331 [15]),
+    .\port$465$16 (\s0$331 [16]),
+    .\port$465$17 (\s0$331 [17]),
+    .\port$465$18 (\s0$331 [18]),
+    .\port$465$19 (\s0$331 [19]),
+    .\port$465$2 (\s0$331 [2]),
+    .\port$465$20 (\s0$331 [20]),
+    .\port$465$21 (\s0$331 [21]),
+    .\port$465$22 (\s0$331 [22]),
+    .\port$465$23 (\s0$331 [23]),
+    .\port$465$24 (\s0$331 [24]),
+    .\port$465$25 (\s0$331 [25]),
+    .\port$465$27 (\s1$333 [0]),
+    .\port$465$28 (\s1$333 [1]),
+    .\port$465$29 (\s1$333 [2]),
+    .\port$465$3 (\s0$331 [3]),
+    .\port$465$30 (\s1$333 [3]),
+    .\port$465$31 (\s1$333 [4]),
+    .\port$465$32 (\s1$333 [5]),
+    .\port$465$33 (\s1$333 [6]),
+    .\port$465$34 (\s1$333 [7]),
+    .\port$465$35 (\s1$333 [8]),
+    .\port$465$36 (\s1$333 [9]),
+    .\port$465$37 (\s1$333 [10]),
+    .\port$465$38 (\s1$333 [11]),
+    .\port$465$39 (\s1$333 [12]),
+    .\port$465$4 (\s0$331 [4]),
+    .\port$465$40 (\s1$333 [13]),
+    .\port$465$41 (\s1$333 [14]),
+    .\port$465$42 (\s1$333 [15]),
+    .\port$465$43 (\s1$333 [16]),
+    .\port$465$44 (\s1$333 [17]),
+    .\port$465$45 (\s1$333 [18]),
+    .\port$465$46 (\s1$333 [19]),
+    .\port$465$47 (\s1$333 [20]),
+    .\port$465$48 (\s1$333 [21]),
+    .\port$465$49 (\s1$333 [22]),
+    .\port$465$5 (\s0$331 [5]),
+    .\port$465$50 (\s1$333 [23]),
+    .\port$465$51 (\s1$333 [24]),
+    .\port$465$52 (\s1$333 [25]),
+    .\port$465$6 (\s0$331 [6]),
+    .\port$465$7 (\s0$331 [7]),
+    .\port$465$8 (\s0$331 [8]),
+    .\port$465$9 (\s0$331 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -16880,58 +16878,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_0  mac_4_0 (
     .a(skew_a4_d3),
     .clk(clk),
-    .\port$472$0 (\s0$343 [0]),
-    .\port$472$1 (\s0$343 [1]),
-    .\port$472$10 (\s0$343 [10]),
-    .\port$472$11 (\s0$343 [11]),
-    .\port$472$12 (\s0$343 [12]),
-    .\port$472$13 (\s0$343 [13]),
-    .\port$472$14 (\s0$343 [14]),
-    .\port$472$15 (\s0$343 [15]),
-    .\port$472$16 (\s0$343 [16]),
-    .\port$472$17 (\s0$343 [17]),
-    .\port$472$18 (\s0$343 [18]),
-    .\port$472$19 (\s0$343 [19]),
-    .\port$472$2 (\s0$343 [2]),
-    .\port$472$20 (\s0$343 [20]),
-    .\port$472$21 (\s0$343 [21]),
-    .\port$472$22 (\s0$343 [22]),
-    .\port$472$23 (\s0$343 [23]),
-    .\port$472$24 (\s0$343 [24]),
-    .\port$472$25 (\s0$343 [25]),
-    .\port$472$27 (\s1$345 [0]),
-    .\port$472$28 (\s1$345 [1]),
-    .\port$472$29 (\s1$345 [2]),
-    .\port$472$3 (\s0$343 [3]),
-    .\port$472$30 (\s1$345 [3]),
-    .\port$472$31 (\s1$345 [4]),
-    .\port$472$32 (\s1$345 [5]),
-    .\port$472$33 (\s1$345 [6]),
-    .\port$472$34 (\s1$345 [7]),
-    .\port$472$35 (\s1$345 [8]),
-    .\port$472$36 (\s1$345 [9]),
-    .\port$472$37 (\s1$345 [10]),
-    .\port$472$38 (\s1$345 [11]),
-    .\port$472$39 (\s1$345 [12]),
-    .\port$472$4 (\s0$343 [4]),
-    .\port$472$40 (\s1$345 [13]),
-    .\port$472$41 (\s1$345 [14]),
-    .\port$472$42 (\s1$345 [15]),
-    .\port$472$43 (\s1$345 [16]),
-    .\port$472$44 (\s1$345 [17]),
-    .\port$472$45 (\s1$345 [18]),
-    .\port$472$46 (\s1$345 [19]),
-    .\port$472$47 (\s1$345 [20]),
-    .\port$472$48 (\s1$345 [21]),
-    .\port$472$49 (\s1$345 [22]),
-    .\port$472$5 (\s0$343 [5]),
-    .\port$472$50 (\s1$345 [23]),
-    .\port$472$51 (\s1$345 [24]),
-    .\port$472$52 (\s1$345 [25]),
-    .\port$472$6 (\s0$343 [6]),
-    .\port$472$7 (\s0$343 [7]),
-    .\port$472$8 (\s0$343 [8]),
-    .\port$472$9 (\s0$343 [9]),
+    .\port$470$0 (\s0$343 [0]),
+    .\port$470$1 (\s0$343 [1]),
+    .\port$470$10 (\s0$343 [10]),
+    .\port$470$11 (\s0$343 [11]),
+    .\port$470$12 (\s0$343 [12]),
+    .\port$470$13 (\s0$343 [13]),
+    .\port$470$14 (\s0$343 [14]),
+    .\port$470$15 (\s0$343 [15]),
+    .\port$470$16 (\s0$343 [16]),
+    .\port$470$17 (\s0$343 [17]),
+    .\port$470$18 (\s0$343 [18]),
+    .\port$470$19 (\s0$343 [19]),
+    .\port$470$2 (\s0$343 [2]),
+    .\port$470$20 (\s0$343 [20]),
+    .\port$470$21 (\s0$343 [21]),
+    .\port$470$22 (\s0$343 [22]),
+    .\port$470$23 (\s0$343 [23]),
+    .\port$470$24 (\s0$343 [24]),
+    .\port$470$25 (\s0$343 [25]),
+    .\port$470$27 (\s1$345 [0]),
+    .\port$470$28 (\s1$345 [1]),
+    .\port$470$29 (\s1$345 [2]),
+    .\port$470$3 (\s0$343 [3]),
+    .\port$470$30 (\s1$345 [3]),
+    .\port$470$31 (\s1$345 [4]),
+    .\port$470$32 (\s1$345 [5]),
+    .\port$470$33 (\s1$345 [6]),
+    .\port$470$34 (\s1$345 [7]),
+    .\port$470$35 (\s1$345 [8]),
+    .\port$470$36 (\s1$345 [9]),
+    .\port$470$37 (\s1$345 [10]),
+    .\port$470$38 (\s1$345 [11]),
+    .\port$470$39 (\s1$345 [12]),
+    .\port$470$4 (\s0$343 [4]),
+    .\port$470$40 (\s1$345 [13]),
+    .\port$470$41 (\s1$345 [14]),
+    .\port$470$42 (\s1$345 [15]),
+    .\port$470$43 (\s1$345 [16]),
+    .\port$470$44 (\s1$345 [17]),
+    .\port$470$45 (\s1$345 [18]),
+    .\port$470$46 (\s1$345 [19]),
+    .\port$470$47 (\s1$345 [20]),
+    .\port$470$48 (\s1$345 [21]),
+    .\port$470$49 (\s1$345 [22]),
+    .\port$470$5 (\s0$343 [5]),
+    .\port$470$50 (\s1$345 [23]),
+    .\port$470$51 (\s1$345 [24]),
+    .\port$470$52 (\s1$345 [25]),
+    .\port$470$6 (\s0$343 [6]),
+    .\port$470$7 (\s0$343 [7]),
+    .\port$470$8 (\s0$343 [8]),
+    .\port$470$9 (\s0$343 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -16940,58 +16938,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_1  mac_4_1 (
     .a(a_4_0),
     .clk(clk),
-    .\port$477$0 (\s0$355 [0]),
-    .\port$477$1 (\s0$355 [1]),
-    .\port$477$10 (\s0$355 [10]),
-    .\port$477$11 (\s0$355 [11]),
-    .\port$477$12 (\s0$355 [12]),
-    .\port$477$13 (\s0$355 [13]),
-    .\port$477$14 (\s0$355 [14]),
-    .\port$477$15 (\s0$355 [15]),
-    .\port$477$16 (\s0$355 [16]),
-    .\port$477$17 (\s0$355 [17]),
-    .\port$477$18 (\s0$355 [18]),
-    .\port$477$19 (\s0$355 [19]),
-    .\port$477$2 (\s0$355 [2]),
-    .\port$477$20 (\s0$355 [20]),
-    .\port$477$21 (\s0$355 [21]),
-    .\port$477$22 (\s0$355 [22]),
-    .\port$477$23 (\s0$355 [23]),
-    .\port$477$24 (\s0$355 [24]),
-    .\port$477$25 (\s0$355 [25]),
-    .\port$477$27 (\s1$357 [0]),
-    .\port$477$28 (\s1$357 [1]),
-    .\port$477$29 (\s1$357 [2]),
-    .\port$477$3 (\s0$355 [3]),
-    .\port$477$30 (\s1$357 [3]),
-    .\port$477$31 (\s1$357 [4]),
-    .\port$477$32 (\s1$357 [5]),
-    .\port$477$33 (\s1$357 [6]),
-    .\port$477$34 (\s1$357 [7]),
-    .\port$477$35 (\s1$357 [8]),
-    .\port$477$36 (\s1$357 [9]),
-    .\port$477$37 (\s1$357 [10]),
-    .\port$477$38 (\s1$357 [11]),
-    .\port$477$39 (\s1$357 [12]),
-    .\port$477$4 (\s0$355 [4]),
-    .\port$477$40 (\s1$357 [13]),
-    .\port$477$41 (\s1$357 [14]),
-    .\port$477$42 (\s1$357 [15]),
-    .\port$477$43 (\s1$357 [16]),
-    .\port$477$44 (\s1$357 [17]),
-    .\port$477$45 (\s1$357 [18]),
-    .\port$477$46 (\s1$357 [19]),
-    .\port$477$47 (\s1$357 [20]),
-    .\port$477$48 (\s1$357 [21]),
-    .\port$477$49 (\s1$357 [22]),
-    .\port$477$5 (\s0$355 [5]),
-    .\port$477$50 (\s1$357 [23]),
-    .\port$477$51 (\s1$357 [24]),
-    .\port$477$52 (\s1$357 [25]),
-    .\port$477$6 (\s0$355 [6]),
-    .\port$477$7 (\s0$355 [7]),
-    .\port$477$8 (\s0$355 [8]),
-    .\port$477$9 (\s0$355 [9]),
+    .\port$475$0 (\s0$355 [0]),
+    .\port$475$1 (\s0$355 [1]),
+    .\port$475$10 (\s0$355 [10]),
+    .\port$475$11 (\s0$355 [11]),
+    .\port$475$12 (\s0$355 [12]),
+    .\port$475$13 (\s0$355 [13]),
+    .\port$475$14 (\s0$355 [14]),
+    .\port$475$15 (\s0$355 [15]),
+    .\port$475$16 (\s0$355 [16]),
+    .\port$475$17 (\s0$355 [17]),
+    .\port$475$18 (\s0$355 [18]),
+    .\port$475$19 (\s0$355 [19]),
+    .\port$475$2 (\s0$355 [2]),
+    .\port$475$20 (\s0$355 [20]),
+    .\port$475$21 (\s0$355 [21]),
+    .\port$475$22 (\s0$355 [22]),
+    .\port$475$23 (\s0$355 [23]),
+    .\port$475$24 (\s0$355 [24]),
+    .\port$475$25 (\s0$355 [25]),
+    .\port$475$27 (\s1$357 [0]),
+    .\port$475$28 (\s1$357 [1]),
+    .\port$475$29 (\s1$357 [2]),
+    .\port$475$3 (\s0$355 [3]),
+    .\port$475$30 (\s1$357 [3]),
+    .\port$475$31 (\s1$357 [4]),
+    .\port$475$32 (\s1$357 [5]),
+    .\port$475$33 (\s1$357 [6]),
+    .\port$475$34 (\s1$357 [7]),
+    .\port$475$35 (\s1$357 [8]),
+    .\port$475$36 (\s1$357 [9]),
+    .\port$475$37 (\s1$357 [10]),
+    .\port$475$38 (\s1$357 [11]),
+    .\port$475$39 (\s1$357 [12]),
+    .\port$475$4 (\s0$355 [4]),
+    .\port$475$40 (\s1$357 [13]),
+    .\port$475$41 (\s1$357 [14]),
+    .\port$475$42 (\s1$357 [15]),
+    .\port$475$43 (\s1$357 [16]),
+    .\port$475$44 (\s1$357 [17]),
+    .\port$475$45 (\s1$357 [18]),
+    .\port$475$46 (\s1$357 [19]),
+    .\port$475$47 (\s1$357 [20]),
+    .\port$475$48 (\s1$357 [21]),
+    .\port$475$49 (\s1$357 [22]),
+    .\port$475$5 (\s0$355 [5]),
+    .\port$475$50 (\s1$357 [23]),
+    .\port$475$51 (\s1$357 [24]),
+    .\port$475$52 (\s1$357 [25]),
+    .\port$475$6 (\s0$355 [6]),
+    .\port$475$7 (\s0$355 [7]),
+    .\port$475$8 (\s0$355 [8]),
+    .\port$475$9 (\s0$355 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -17000,58 +16998,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_2  mac_4_2 (
     .a(a_4_1),
     .clk(clk),
-    .\port$482$0 (\s0$367 [0]),
-    .\port$482$1 (\s0$367 [1]),
-    .\port$482$10 (\s0$367 [10]),
-    .\port$482$11 (\s0$367 [11]),
-    .\port$482$12 (\s0$367 [12]),
-    .\port$482$13 (\s0$367 [13]),
-    .\port$482$14 (\s0$367 [14]),
-    .\port$482$15 (\s0$367 [15]),
-    .\port$482$16 (\s0$367 [16]),
-    .\port$482$17 (\s0$367 [17]),
-    .\port$482$18 (\s0$367 [18]),
-    .\port$482$19 (\s0$367 [19]),
-    .\port$482$2 (\s0$367 [2]),
-    .\port$482$20 (\s0$367 [20]),
-    .\port$482$21 (\s0$367 [21]),
-    .\port$482$22 (\s0$367 [22]),
-    .\port$482$23 (\s0$367 [23]),
-    .\port$482$24 (\s0$367 [24]),
-    .\port$482$25 (\s0$367 [25]),
-    .\port$482$27 (\s1$369 [0]),
-    .\port$482$28 (\s1$369 [1]),
-    .\port$482$29 (\s1$369 [2]),
-    .\port$482$3 (\s0$367 [3]),
-    .\port$482$30 (\s1$369 [3]),
-    .\port$482$31 (\s1$369 [4]),
-    .\port$482$32 (\s1$369 [5]),
-    .\port$482$33 (\s1$369 [6]),
-    .\port$482$34 (\s1$369 [7]),
-    .\port$482$35 (\s1$369 [8]),
-    .\port$482$36 (\s1$369 [9]),
-    .\port$482$37 (\s1$369 [10]),
-    .\port$482$38 (\s1$369 [11]),
-    .\port$482$39 (\s1$369 [12]),
-    .\port$482$4 (\s0$367 [4]),
-    .\port$482$40 (\s1$369 [13]),
-    .\port$482$41 (\s1$369 [14]),
-    .\port$482$42 (\s1$369 [15]),
-    .\port$482$43 (\s1$369 [16]),
-    .\port$482$44 (\s1$369 [17]),
-    .\port$482$45 (\s1$369 [18]),
-    .\port$482$46 (\s1$369 [19]),
-    .\port$482$47 (\s1$369 [20]),
-    .\port$482$48 (\s1$369 [21]),
-    .\port$482$49 (\s1$369 [22]),
-    .\port$482$5 (\s0$367 [5]),
-    .\port$482$50 (\s1$369 [23]),
-    .\port$482$51 (\s1$369 [24]),
-    .\port$482$52 (\s1$369 [25]),
-    .\port$482$6 (\s0$367 [6]),
-    .\port$482$7 (\s0$367 [7]),
-    .\port$482$8 (\s0$367 [8]),
-    .\port$482$9 (\s0$367 [9]),
+    .\port$480$0 (\s0$367 [0]),
+    .\port$480$1 (\s0$367 [1]),
+    .\port$480$10 (\s0$367 [10]),
+    .\port$480$11 (\s0$367 [11]),
+    .\port$480$12 (\s0$367 [12]),
+    .\port$480$13 (\s0$367 [13]),
+    .\port$480$14 (\s0$367 [14]),
+    .\port$480$15 (\s0$367 [15]),
+    .\port$480$16 (\s0$367 [16]),
+    .\port$480$17 (\s0$367 [17]),
+    .\port$480$18 (\s0$367 [18]),
+    .\port$480$19 (\s0$367 [19]),
+    .\port$480$2 (\s0$367 [2]),
+    .\port$480$20 (\s0$367 [20]),
+    .\port$480$21 (\s0$367 [21]),
+    .\port$480$22 (\s0$367 [22]),
+    .\port$480$23 (\s0$367 [23]),
+    .\port$480$24 (\s0$367 [24]),
+    .\port$480$25 (\s0$367 [25]),
+    .\port$480$27 (\s1$369 [0]),
+    .\port$480$28 (\s1$369 [1]),
+    .\port$480$29 (\s1$369 [2]),
+    .\port$480$3 (\s0$367 [3]),
+    .\port$480$30 (\s1$369 [3]),
+    .\port$480$31 (\s1$369 [4]),
+    .\port$480$32 (\s1$369 [5]),
+    .\port$480$33 (\s1$369 [6]),
+    .\port$480$34 (\s1$369 [7]),
+    .\port$480$35 (\s1$369 [8]),
+    .\port$480$36 (\s1$369 [9]),
+    .\port$480$37 (\s1$369 [10]),
+    .\port$480$38 (\s1$369 [11]),
+    .\port$480$39 (\s1$369 [12]),
+    .\port$480$4 (\s0$367 [4]),
+    .\port$480$40 (\s1$369 [13]),
+    .\port$480$41 (\s1$369 [14]),
+    .\port$480$42 (\s1$369 [15]),
+    .\port$480$43 (\s1$369 [16]),
+    .\port$480$44 (\s1$369 [17]),
+    .\port$480$45 (\s1$369 [18]),
+    .\port$480$46 (\s1$369 [19]),
+    .\port$480$47 (\s1$369 [20]),
+    .\port$480$48 (\s1$369 [21]),
+    .\port$480$49 (\s1$369 [22]),
+    .\port$480$5 (\s0$367 [5]),
+    .\port$480$50 (\s1$369 [23]),
+    .\port$480$51 (\s1$369 [24]),
+    .\port$480$52 (\s1$369 [25]),
+    .\port$480$6 (\s0$367 [6]),
+    .\port$480$7 (\s0$367 [7]),
+    .\port$480$8 (\s0$367 [8]),
+    .\port$480$9 (\s0$367 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -17060,58 +17058,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_3  mac_4_3 (
     .a(a_4_2),
     .clk(clk),
-    .\port$487$0 (\s0$379 [0]),
-    .\port$487$1 (\s0$379 [1]),
-    .\port$487$10 (\s0$379 [10]),
-    .\port$487$11 (\s0$379 [11]),
-    .\port$487$12 (\s0$379 [12]),
-    .\port$487$13 (\s0$379 [13]),
-    .\port$487$14 (\s0$379 [14]),
-    .\port$487$15 (\s0$379 [15]),
-    .\port$487$16 (\s0$379 [16]),
-    .\port$487$17 (\s0$379 [17]),
-    .\port$487$18 (\s0$379 [18]),
-    .\port$487$19 (\s0$379 [19]),
-    .\port$487$2 (\s0$379 [2]),
-    .\port$487$20 (\s0$379 [20]),
-    .\port$487$21 (\s0$379 [21]),
-    .\port$487$22 (\s0$379 [22]),
-    .\port$487$23 (\s0$379 [23]),
-    .\port$487$24 (\s0$379 [24]),
-    .\port$487$25 (\s0$379 [25]),
-    .\port$487$27 (\s1$381 [0]),
-    .\port$487$28 (\s1$381 [1]),
-    .\port$487$29 (\s1$381 [2]),
-    .\port$487$3 (\s0$379 [3]),
-    .\port$487$30 (\s1$381 [3]),
-    .\port$487$31 (\s1$381 [4]),
-    .\port$487$32 (\s1$381 [5]),
-    .\port$487$33 (\s1$381 [6]),
-    .\port$487$34 (\s1$381 [7]),
-    .\port$487$35 (\s1$381 [8]),
-    .\port$487$36 (\s1$381 [9]),
-    .\port$487$37 (\s1$381 [10]),
-    .\port$487$38 (\s1$381 [11]),
-    .\port$487$39 (\s1$381 [12]),
-    .\port$487$4 (\s0$379 [4]),
-    .\port$487$40 (\s1$381 [13]),
-    .\port$487$41 (\s1$381 [14]),
-    .\port$487$42 (\s1$381 [15]),
-    .\port$487$43 (\s1$381 [16]),
-    .\port$487$44 (\s1$381 [17]),
-    .\port$487$45 (\s1$381 [18]),
-    .\port$487$46 (\s1$381 [19]),
-    .\port$487$47 (\s1$381 [20]),
-    .\port$487$48 (\s1$381 [21]),
-    .\port$487$49 (\s1$381 [22]),
-    .\port$487$5 (\s0$379 [5]),
-    .\port$487$50 (\s1$381 [23]),
-    .\port$487$51 (\s1$381 [24]),
-    .\port$487$52 (\s1$381 [25]),
-    .\port$487$6 (\s0$379 [6]),
-    .\port$487$7 (\s0$379 [7]),
-    .\port$487$8 (\s0$379 [8]),
-    .\port$487$9 (\s0$379 [9]),
+    .\port$485$0 (\s0$379 [0]),
+    .\port$485$1 (\s0$379 [1]),
+    .\port$485$10 (\s0$379 [10]),
+    .\port$485$11 (\s0$379 [11]),
+    .\port$485$12 (\s0$379 [12]),
+    .\port$485$13 (\s0$379 [13]),
+    .\port$485$14 (\s0$379 [14]),
+    .\port$485$15 (\s0$379 [15]),
+    .\port$485$16 (\s0$379 [16]),
+    .\port$485$17 (\s0$379 [17]),
+    .\port$485$18 (\s0$379 [18]),
+    .\port$485$19 (\s0$379 [19]),
+    .\port$485$2 (\s0$379 [2]),
+    .\port$485$20 (\s0$379 [20]),
+    .\port$485$21 (\s0$379 [21]),
+    .\port$485$22 (\s0$379 [22]),
+    .\port$485$23 (\s0$379 [23]),
+    .\port$485$24 (\s0$379 [24]),
+    .\port$485$25 (\s0$379 [25]),
+    .\port$485$27 (\s1$381 [0]),
+    .\port$485$28 (\s1$381 [1]),
+    .\port$485$29 (\s1$381 [2]),
+    .\port$485$3 (\s0$379 [3]),
+    .\port$485$30 (\s1$381 [3]),
+    .\port$485$31 (\s1$381 [4]),
+    .\port$485$32 (\s1$381 [5]),
+    .\port$485$33 (\s1$381 [6]),
+    .\port$485$34 (\s1$381 [7]),
+    .\port$485$35 (\s1$381 [8]),
+    .\port$485$36 (\s1$381 [9]),
+    .\port$485$37 (\s1$381 [10]),
+    .\port$485$38 (\s1$381 [11]),
+    .\port$485$39 (\s1$381 [12]),
+    .\port$485$4 (\s0$379 [4]),
+    .\port$485$40 (\s1$381 [13]),
+    .\port$485$41 (\s1$381 [14]),
+    .\port$485$42 (\s1$381 [15]),
+    .\port$485$43 (\s1$381 [16]),
+    .\port$485$44 (\s1$381 [17]),
+    .\port$485$45 (\s1$381 [18]),
+    .\port$485$46 (\s1$381 [19]),
+    .\port$485$47 (\s1$381 [20]),
+    .\port$485$48 (\s1$381 [21]),
+    .\port$485$49 (\s1$381 [22]),
+    .\port$485$5 (\s0$379 [5]),
+    .\port$485$50 (\s1$381 [23]),
+    .\port$485$51 (\s1$381 [24]),
+    .\port$485$52 (\s1$381 [25]),
+    .\port$485$6 (\s0$379 [6]),
+    .\port$485$7 (\s0$379 [7]),
+    .\port$485$8 (\s0$379 [8]),
+    .\port$485$9 (\s0$379 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -17120,58 +17118,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_0  mac_5_0 (
     .a(skew_a5_d4),
     .clk(clk),
-    .\port$492$0 (\s0$391 [0]),
-    .\port$492$1 (\s0$391 [1]),
-    .\port$492$10 (\s0$391 [10]),
-    .\port$492$11 (\s0$391 [11]),
-    .\port$492$12 (\s0$391 [12]),
-    .\port$492$13 (\s0$391 [13]),
-    .\port$492$14 (\s0$391 [14]),
-    .\port$492$15 (\s0$391 [15]),
-    .\port$492$16 (\s0$391 [16]),
-    .\port$492$17 (\s0$391 [17]),
-    .\port$492$18 (\s0$391 [18]),
-    .\port$492$19 (\s0$391 [19]),
-    .\port$492$2 (\s0$391 [2]),
-    .\port$492$20 (\s0$391 [20]),
-    .\port$492$21 (\s0$391 [21]),
-    .\port$492$22 (\s0$391 [22]),
-    .\port$492$23 (\s0$391 [23]),
-    .\port$492$24 (\s0$391 [24]),
-    .\port$492$25 (\s0$391 [25]),
-    .\port$492$27 (\s1$393 [0]),
-    .\port$492$28 (\s1$393 [1]),
-    .\port$492$29 (\s1$393 [2]),
-    .\port$492$3 (\s0$391 [3]),
-    .\port$492$30 (\s1$393 [3]),
-    .\port$492$31 (\s1$393 [4]),
-    .\port$492$32 (\s1$393 [5]),
-    .\port$492$33 (\s1$393 [6]),
-    .\port$492$34 (\s1$393 [7]),
-    .\port$492$35 (\s1$393 [8]),
-    .\port$492$36 (\s1$393 [9]),
-    .\port$492$37 (\s1$393 [10]),
-    .\port$492$38 (\s1$393 [11]),
-    .\port$492$39 (\s1$393 [12]),
-    .\port$492$4 (\s0$391 [4]),
-    .\port$492$40 (\s1$393 [13]),
-    .\port$492$41 (\s1$393 [14]),
-    .\port$492$42 (\s1$393 [15]),
-    .\port$492$43 (\s1$393 [16]),
-    .\port$492$44 (\s1$393 [17]),
-    .\port$492$45 (\s1$393 [18]),
-    .\port$492$46 (\s1$393 [19]),
-    .\port$492$47 (\s1$393 [20]),
-    .\port$492$48 (\s1$393 [21]),
-    .\port$492$49 (\s1$393 [22]),
-    .\port$492$5 (\s0$391 [5]),
-    .\port$492$50 (\s1$393 [23]),
-    .\port$492$51 (\s1$393 [24]),
-    .\port$492$52 (\s1$393 [25]),
-    .\port$492$6 (\s0$391 [6]),
-    .\port$492$7 (\s0$391 [7]),
-    .\port$492$8 (\s0$391 [8]),
-    .\port$492$9 (\s0$391 [9]),
+    .\port$490$0 (\s0$391 [0]),
+    .\port$490$1 (\s0$391 [1]),
+    .\port$490$10 (\s0$391 [10]),
+    .\port$490$11 (\s0$391 [11]),
+    .\port$490$12 (\s0$391 [12]),
+    .\port$490$13 (\s0$391 [13]),
+    .\port$490$14 (\s0$391 [14]),
+    .\port$490$15 (\s0$391 [15]),
+    .\port$490$16 (\s0$391 [16]),
+    .\port$490$17 (\s0$391 [17]),
+    .\port$490$18 (\s0$391 [18]),
+    .\port$490$19 (\s0$391 [19]),
+    .\port$490$2 (\s0$391 [2]),
+    .\port$490$20 (\s0$391 [20]),
+    .\port$490$21 (\s0$391 [21]),
+    .\port$490$22 (\s0$391 [22]),
+    .\port$490$23 (\s0$391 [23]),
+    .\port$490$24 (\s0$391 [24]),
+    .\port$490$25 (\s0$391 [25]),
+    .\port$490$27 (\s1$393 [0]),
+    .\port$490$28 (\s1$393 [1]),
+    .\port$490$29 (\s1$393 [2]),
+    .\port$490$3 (\s0$391 [3]),
+    .\port$490$30 (\s1$393 [3]),
+    .\port$490$31 (\s1$393 [4]),
+    .\port$490$32 (\s1$393 [5]),
+    .\port$490$33 (\s1$393 [6]),
+    .\port$490$34 (\s1$393 [7]),
+    .\port$490$35 (\s1$393 [8]),
+    .\port$490$36 (\s1$393 [9]),
+    .\port$490$37 (\s1$393 [10]),
+    .\port$490$38 (\s1$393 [11]),
+    .\port$490$39 (\s1$393 [12]),
+    .\port$490$4 (\s0$391 [4]),
+    .\port$490$40 (\s1$393 [13]),
+    .\port$490$41 (\s1$393 [14]),
+    .\port$490$42 (\s1$393 [15]),
+    .\port$490$43 (\s1$393 [16]),
+    .\port$490$44 (\s1$393 [17]),
+    .\port$490$45 (\s1$393 [18]),
+    .\port$490$46 (\s1$393 [19]),
+    .\port$490$47 (\s1$393 [20]),
+    .\port$490$48 (\s1$393 [21]),
+    .\port$490$49 (\s1$393 [22]),
+    .\port$490$5 (\s0$391 [5]),
+    .\port$490$50 (\s1$393 [23]),
+    .\port$490$51 (\s1$393 [24]),
+    .\port$490$52 (\s1$393 [25]),
+    .\port$490$6 (\s0$391 [6]),
+    .\port$490$7 (\s0$391 [7]),
+    .\port$490$8 (\s0$391 [8]),
+    .\port$490$9 (\s0$391 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -17180,58 +17178,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_1  mac_5_1 (
     .a(a_5_0),
     .clk(clk),
-    .\port$497$0 (\s0$403 [0]),
-    .\port$497$1 (\s0$403 [1]),
-    .\port$497$10 (\s0$403 [10]),
-    .\port$497$11 (\s0$403 [11]),
-    .\port$497$12 (\s0$403 [12]),
-    .\port$497$13 (\s0$403 [13]),
-    .\port$497$14 (\s0$403 [14]),
-    .\port$497$15 (\s0$403 [15]),
-    .\port$497$16 (\s0$403 [16]),
-    .\port$497$17 (\s0$403 [17]),
-    .\port$497$18 (\s0$403 [18]),
-    .\port$497$19 (\s0$403 [19]),
-    .\port$497$2 (\s0$403 [2]),
-    .\port$497$20 (\s0$403 [20]),
-    .\port$497$21 (\s0$403 [21]),
-    .\port$497$22 (\s0$403 [22]),
-    .\port$497$23 (\s0$403 [23]),
-    .\port$497$24 (\s0$403 [24]),
-    .\port$497$25 (\s0$403 [25]),
-    .\port$497$27 (\s1$405 [0]),
-    .\port$497$28 (\s1$405 [1]),
-    .\port$497$29 (\s1$405 [2]),
-    .\port$497$3 (\s0$403 [3]),
-    .\port$497$30 (\s1$405 [3]),
-    .\port$497$31 (\s1$405 [4]),
-    .\port$497$32 (\s1$405 [5]),
-    .\port$497$33 (\s1$405 [6]),
-    .\port$497$34 (\s1$405 [7]),
-    .\port$497$35 (\s1$405 [8]),
-    .\port$497$36 (\s1$405 [9]),
-    .\port$497$37 (\s1$405 [10]),
-    .\port$497$38 (\s1$405 [11]),
-    .\port$497$39 (\s1$405 [12]),
-    .\port$497$4 (\s0$403 [4]),
-    .\port$497$40 (\s1$405 [13]),
-    .\port$497$41 (\s1$405 [14]),
-    .\port$497$42 (\s1$405 [15]),
-    .\port$497$43 (\s1$405 [16]),
-    .\port$497$44 (\s1$405 [17]),
-    .\port$497$45 (\s1$405 [18]),
-    .\port$497$46 (\s1$405 [19]),
-    .\port$497$47 (\s1$405 [20]),
-    .\port$497$48 (\s1$405 [21]),
-    .\port$497$49 (\s1$405 [22]),
-    .\port$497$5 (\s0$403 [5]),
-    .\port$497$50 (\s1$405 [23]),
-    .\port$497$51 (\s1$405 [24]),
-    .\port$497$52 (\s1$405 [25]),
-    .\port$497$6 (\s0$403 [6]),
-    .\port$497$7 (\s0$403 [7]),
-    .\port$497$8 (\s0$403 [8]),
-    .\port$497$9 (\s0$403 [9]),
+    .\port$495$0 (\s0$403 [0]),
+    .\port$495$1 (\s0$403 [1]),
+    .\port$495$10 (\s0$403 [10]),
+    .\port$495$11 (\s0$403 [11]),
+    .\port$495$12 (\s0$403 [12]),
+    .\port$495$13 (\s0$403 [13]),
+    .\port$495$14 (\s0$403 [14]),
+    .\port$495$15 (\s0$403 [15]),
+    .\port$495$16 (\s0$403 [16]),
+    .\port$495$17 (\s0$403 [17]),
+    .\port$495$18 (\s0$403 [18]),
+    .\port$495$19 (\s0$403 [19]),
+    .\port$495$2 (\s0$403 [2]),
+    .\port$495$20 (\s0$403 [20]),
+    .\port$495$21 (\s0$403 [21]),
+    .\port$495$22 (\s0$403 [22]),
+    .\port$495$23 (\s0$403 [23]),
+    .\port$495$24 (\s0$403 [24]),
+    .\port$495$25 (\s0$403 [25]),
+    .\port$495$27 (\s1$405 [0]),
+    .\port$495$28 (\s1$405 [1]),
+    .\port$495$29 (\s1$405 [2]),
+    .\port$495$3 (\s0$403 [3]),
+    .\port$495$30 (\s1$405 [3]),
+    .\port$495$31 (\s1$405 [4]),
+    .\port$495$32 (\s1$405 [5]),
+    .\port$495$33 (\s1$405 [6]),
+    .\port$495$34 (\s1$405 [7]),
+    .\port$495$35 (\s1$405 [8]),
+    .\port$495$36 (\s1$405 [9]),
+    .\port$495$37 (\s1$405 [10]),
+    .\port$495$38 (\s1$405 [11]),
+    .\port$495$39 (\s1$405 [12]),
+    .\port$495$4 (\s0$403 [4]),
+    .\port$495$40 (\s1$405 [13]),
+    .\port$495$41 (\s1$405 [14]),
+    .\port$495$42 (\s1$405 [15]),
+    .\port$495$43 (\s1$405 [16]),
+    .\port$495$44 (\s1$405 [17]),
+    .\port$495$45 (\s1$405 [18]),
+    .\port$495$46 (\s1$405 [19]),
+    .\port$495$47 (\s1$405 [20]),
+    .\port$495$48 (\s1$405 [21]),
+    .\port$495$49 (\s1$405 [22]),
+    .\port$495$5 (\s0$403 [5]),
+    .\port$495$50 (\s1$405 [23]),
+    .\port$495$51 (\s1$405 [24]),
+    .\port$495$52 (\s1$405 [25]),
+    .\port$495$6 (\s0$403 [6]),
+    .\port$495$7 (\s0$403 [7]),
+    .\port$495$8 (\s0$403 [8]),
+    .\port$495$9 (\s0$403 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -17240,58 +17238,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_2  mac_5_2 (
     .a(a_5_1),
     .clk(clk),
-    .\port$502$0 (\s0$415 [0]),
-    .\port$502$1 (\s0$415 [1]),
-    .\port$502$10 (\s0$415 [10]),
-    .\port$502$11 (\s0$415 [11]),
-    .\port$502$12 (\s0$415 [12]),
-    .\port$502$13 (\s0$415 [13]),
-    .\port$502$14 (\s0$415 [14]),
-    .\port$502$15 (\s0$415 [15]),
-    .\port$502$16 (\s0$415 [16]),
-    .\port$502$17 (\s0$415 [17]),
-    .\port$502$18 (\s0$415 [18]),
-    .\port$502$19 (\s0$415 [19]),
-    .\port$502$2 (\s0$415 [2]),
-    .\port$502$20 (\s0$415 [20]),
-    .\port$502$21 (\s0$415 [21]),
-    .\port$502$22 (\s0$415 [22]),
-    .\port$502$23 (\s0$415 [23]),
-    .\port$502$24 (\s0$415 [24]),
-    .\port$502$25 (\s0$415 [25]),
-    .\port$502$27 (\s1$417 [0]),
-    .\port$502$28 (\s1$417 [1]),
-    .\port$502$29 (\s1$417 [2]),
-    .\port$502$3 (\s0$415 [3]),
-    .\port$502$30 (\s1$417 [3]),
-    .\port$502$31 (\s1$417 [4]),
-    .\port$502$32 (\s1$417 [5]),
-    .\port$502$33 (\s1$417 [6]),
-    .\port$502$34 (\s1$417 [7]),
-    .\port$502$35 (\s1$417 [8]),
-    .\port$502$36 (\s1$417 [9]),
-    .\port$502$37 (\s1$417 [10]),
-    .\port$502$38 (\s1$417 [11]),
-    .\port$502$39 (\s1$417 [12]),
-    .\port$502$4 (\s0$415 [4]),
-    .\port$502$40 (\s1$417 [13]),
-    .\port$502$41 (\s1$417 [14]),
-    .\port$502$42 (\s1$417 [15]),
-    .\port$502$43 (\s1$417 [16]),
-    .\port$502$44 (\s1$417 [17]),
-    .\port$502$45 (\s1$417 [18]),
-    .\port$502$46 (\s1$417 [19]),
-    .\port$502$47 (\s1$417 [20]),
-    .\port$502$48 (\s1$417 [21]),
-    .\port$502$49 (\s1$417 [22]),
-    .\port$502$5 (\s0$415 [5]),
-    .\port$502$50 (\s1$417 [23]),
-    .\port$502$51 (\s1$417 [24]),
-    .\port$502$52 (\s1$417 [25]),
-    .\port$502$6 (\s0$415 [6]),
-    .\port$502$7 (\s0$415 [7]),
-    .\port$502$8 (\s0$415 [8]),
-    .\port$502$9 (\s0$415 [9]),
+    .\port$500$0 (\s0$415 [0]),
+    .\port$500$1 (\s0$415 [1]),
+    .\port$500$10 (\s0$415 [10]),
+    .\port$500$11 (\s0$415 [11]),
+    .\port$500$12 (\s0$415 [12]),
+    .\port$500$13 (\s0$415 [13]),
+    .\port$500$14 (\s0$415 [14]),
+    .\port$500$15 (\s0$415 [15]),
+    .\port$500$16 (\s0$415 [16]),
+    .\port$500$17 (\s0$415 [17]),
+    .\port$500$18 (\s0$415 [18]),
+    .\port$500$19 (\s0$415 [19]),
+    .\port$500$2 (\s0$415 [2]),
+    .\port$500$20 (\s0$415 [20]),
+    .\port$500$21 (\s0$415 [21]),
+    .\port$500$22 (\s0$415 [22]),
+    .\port$500$23 (\s0$415 [23]),
+    .\port$500$24 (\s0$415 [24]),
+    .\port$500$25 (\s0$415 [25]),
+    .\port$500$27 (\s1$417 [0]),
+    .\port$500$28 (\s1$417 [1]),
+    .\port$500$29 (\s1$417 [2]),
+    .\port$500$3 (\s0$415 [3]),
+    .\port$500$30 (\s1$417 [3]),
+    .\port$500$31 (\s1$417 [4]),
+    .\port$500$32 (\s1$417 [5]),
+    .\port$500$33 (\s1$417 [6]),
+    .\port$500$34 (\s1$417 [7]),
+    .\port$500$35 (\s1$417 [8]),
+    .\port$500$36 (\s1$417 [9]),
+    .\port$500$37 (\s1$417 [10]),
+    .\port$500$38 (\s1$417 [11]),
+    .\port$500$39 (\s1$417 [12]),
+    .\port$500$4 (\s0$415 [4]),
+    .\port$500$40 (\s1$417 [13]),
+    .\port$500$41 (\s1$417 [14]),
+    .\port$500$42 (\s1$417 [15]),
+    .\port$500$43 (\s1$417 [16]),
+    .\port$500$44 (\s1$417 [17]),
+    .\port$500$45 (\s1$417 [18]),
+    .\port$500$46 (\s1$417 [19]),
+    .\port$500$47 (\s1$417 [20]),
+    .\port$500$48 (\s1$417 [21]),
+    .\port$500$49 (\s1$417 [22]),
+    .\port$500$5 (\s0$415 [5]),
+    .\port$500$50 (\s1$417 [23]),
+    .\port$500$51 (\s1$417 [24]),
+    .\port$500$52 (\s1$417 [25]),
+    .\port$500$6 (\s0$415 [6]),
+    .\port$500$7 (\s0$415 [7]),
+    .\port$500$8 (\s0$415 [8]),
+    .\port$500$9 (\s0$415 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -17300,58 +17298,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_3  mac_5_3 (
     .a(a_5_2),
     .clk(clk),
-    .\port$507$0 (\s0$427 [0]),
-    .\port$507$1 (\s0$427 [1]),
-    .\port$507$10 (\s0$427 [10]),
-    .\port$507$11 (\s0$427 [11]),
-    .\port$507$12 (\s0$427 [12]),
-    .\port$507$13 (\s0$427 [13]),
-    .\port$507$14 (\s0$427 [14]),
-    .\port$507$15 (\s0$427 [15]),
-    .\port$507$16 (\s0$427 [16]),
-    .\port$507$17 (\s0$427 [17]),
-    .\port$507$18 (\s0$427 [18]),
-    .\port$507$19 (\s0$427 [19]),
-    .\port$507$2 (\s0$427 [2]),
-    .\port$507$20 (\s0$427 [20]),
-    .\port$507$21 (\s0$427 [21]),
-    .\port$507$22 (\s0$427 [22]),
-    .\port$507$23 (\s0$427 [23]),
-    .\port$507$24 (\s0$427 [24]),
-    .\port$507$25 (\s0$427 [25]),
-    .\port$507$27 (\s1$429 [0]),
-    .\port$507$28 (\s1$429 [1]),
-    .\port$507$29 (\s1$429 [2]),
-    .\port$507$3 (\s0$427 [3]),
-    .\port$507$30 (\s1$429 [3]),
-    .\port$507$31 (\s1$429 [4]),
-    .\port$507$32 (\s1$429 [5]),
-    .\port$507$33 (\s1$429 [6]),
-    .\port$507$34 (\s1$429 [7]),
-    .\port$507$35 (\s1$429 [8]),
-    .\port$507$36 (\s1$429 [9]),
-    .\port$507$37 (\s1$429 [10]),
-    .\port$507$38 (\s1$429 [11]),
-    .\port$507$39 (\s1$429 [12]),
-    .\port$507$4 (\s0$427 [4]),
-    .\port$507$40 (\s1$429 [13]),
-    .\port$507$41 (\s1$429 [14]),
-    .\port$507$42 (\s1$429 [15]),
-    .\port$507$43 (\s1$429 [16]),
-    .\port$507$44 (\s1$429 [17]),
-    .\port$507$45 (\s1$429 [18]),
-    .\port$507$46 (\s1$429 [19]),
-    .\port$507$47 (\s1$429 [20]),
-    .\port$507$48 (\s1$429 [21]),
-    .\port$507$49 (\s1$429 [22]),
-    .\port$507$5 (\s0$427 [5]),
-    .\port$507$50 (\s1$429 [23]),
-    .\port$507$51 (\s1$429 [24]),
-    .\port$507$52 (\s1$429 [25]),
-    .\port$507$6 (\s0$427 [6]),
-    .\port$507$7 (\s0$427 [7]),
-    .\port$507$8 (\s0$427 [8]),
-    .\port$507$9 (\s0$427 [9]),
+    .\port$505$0 (\s0$427 [0]),
+    .\port$505$1 (\s0$427 [1]),
+    .\port$505$10 (\s0$427 [10]),
+    .\port$505$11 (\s0$427 [11]),
+    .\port$505$12 (\s0$427 [12]),
+    .\port$505$13 (\s0$427 [13]),
+    .\port$505$14 (\s0$427 [14]),
+    .\port$505$15 (\s0$427 [15]),
+    .\port$505$16 (\s0$427 [16]),
+    .\port$505$17 (\s0$427 [17]),
+    .\port$505$18 (\s0$427 [18]),
+    .\port$505$19 (\s0$427 [19]),
+    .\port$505$2 (\s0$427 [2]),
+    .\port$505$20 (\s0$427 [20]),
+    .\port$505$21 (\s0$427 [21]),
+    .\port$505$22 (\s0$427 [22]),
+    .\port$505$23 (\s0$427 [23]),
+    .\port$505$24 (\s0$427 [24]),
+    .\port$505$25 (\s0$427 [25]),
+    .\port$505$27 (\s1$429 [0]),
+    .\port$505$28 (\s1$429 [1]),
+    .\port$505$29 (\s1$429 [2]),
+    .\port$505$3 (\s0$427 [3]),
+    .\port$505$30 (\s1$429 [3]),
+    .\port$505$31 (\s1$429 [4]),
+    .\port$505$32 (\s1$429 [5]),
+    .\port$505$33 (\s1$429 [6]),
+    .\port$505$34 (\s1$429 [7]),
+    .\port$505$35 (\s1$429 [8]),
+    .\port$505$36 (\s1$429 [9]),
+    .\port$505$37 (\s1$429 [10]),
+    .\port$505$38 (\s1$429 [11]),
+    .\port$505$39 (\s1$429 [12]),
+    .\port$505$4 (\s0$427 [4]),
+    .\port$505$40 (\s1$429 [13]),
+    .\port$505$41 (\s1$429 [14]),
+    .\port$505$42 (\s1$429 [15]),
+    .\port$505$43 (\s1$429 [16]),
+    .\port$505$44 (\s1$429 [17]),
+    .\port$505$45 (\s1$429 [18]),
+    .\port$505$46 (\s1$429 [19]),
+    .\port$505$47 (\s1$429 [20]),
+    .\port$505$48 (\s1$429 [21]),
+    .\port$505$49 (\s1$429 [22]),
+    .\port$505$5 (\s0$427 [5]),
+    .\port$505$50 (\s1$429 [23]),
+    .\port$505$51 (\s1$429 [24]),
+    .\port$505$52 (\s1$429 [25]),
+    .\port$505$6 (\s0$427 [6]),
+    .\port$505$7 (\s0$427 [7]),
+    .\port$505$8 (\s0$427 [8]),
+    .\port$505$9 (\s0$427 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -17360,58 +17358,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_0  mac_6_0 (
     .a(skew_a6_d5),
     .clk(clk),
-    .\port$512$0 (\s0$439 [0]),
-    .\port$512$1 (\s0$439 [1]),
-    .\port$512$10 (\s0$439 [10]),
-    .\port$512$11 (\s0$439 [11]),
-    .\port$512$12 (\s0$439 [12]),
-    .\port$512$13 (\s0$439 [13]),
-    .\port$512$14 (\s0$439 [14]),
-    .\port$512$15 (\s0$439 [15]),
-    .\port$512$16 (\s0$439 [16]),
-    .\port$512$17 (\s0$439 [17]),
-    .\port$512$18 (\s0$439 [18]),
-    .\port$512$19 (\s0$439 [19]),
-    .\port$512$2 (\s0$439 [2]),
-    .\port$512$20 (\s0$439 [20]),
-    .\port$512$21 (\s0$439 [21]),
-    .\port$512$22 (\s0$439 [22]),
-    .\port$512$23 (\s0$439 [23]),
-    .\port$512$24 (\s0$439 [24]),
-    .\port$512$25 (\s0$439 [25]),
-    .\port$512$27 (\s1$441 [0]),
-    .\port$512$28 (\s1$441 [1]),
-    .\port$512$29 (\s1$441 [2]),
-    .\port$512$3 (\s0$439 [3]),
-    .\port$512$30 (\s1$441 [3]),
-    .\port$512$31 (\s1$441 [4]),
-    .\port$512$32 (\s1$441 [5]),
-    .\port$512$33 (\s1$441 [6]),
-    .\port$512$34 (\s1$441 [7]),
-    .\port$512$35 (\s1$441 [8]),
-    .\port$512$36 (\s1$441 [9]),
-    .\port$512$37 (\s1$441 [10]),
-    .\port$512$38 (\s1$441 [11]),
-    .\port$512$39 (\s1$441 [12]),
-    .\port$512$4 (\s0$439 [4]),
-    .\port$512$40 (\s1$441 [13]),
-    .\port$512$41 (\s1$441 [14]),
-    .\port$512$42 (\s1$441 [15]),
-    .\port$512$43 (\s1$441 [16]),
-    .\port$512$44 (\s1$441 [17]),
-    .\port$512$45 (\s1$441 [18]),
-    .\port$512$46 (\s1$441 [19]),
-    .\port$512$47 (\s1$441 [20]),
-    .\port$512$48 (\s1$441 [21]),
-    .\port$512$49 (\s1$441 [22]),
-    .\port$512$5 (\s0$439 [5]),
-    .\port$512$50 (\s1$441 [23]),
-    .\port$512$51 (\s1$441 [24]),
-    .\port$512$52 (\s1$441 [25]),
-    .\port$512$6 (\s0$439 [6]),
-    .\port$512$7 (\s0$439 [7]),
-    .\port$512$8 (\s0$439 [8]),
-    .\port$512$9 (\s0$439 [9]),
+    .\port$510$0 (\s0$439 [0]),
+    .\port$510$1 (\s0$439 [1]),
+    .\port$510$10 (\s0$439 [10]),
+    .\port$510$11 (\s0$439 [11]),
+    .\port$510$12 (\s0$439 [12]),
+    .\port$510$13 (\s0$439 [13]),
+    .\port$510$14 (\s0$439 [14]),
+    .\port$510$15 (\s0$439 [15]),
+    .\port$510$16 (\s0$439 [16]),
+    .\port$510$17 (\s0$439 [17]),
+    .\port$510$18 (\s0$439 [18]),
+    .\port$510$19 (\s0$439 [19]),
+    .\port$510$2 (\s0$439 [2]),
+    .\port$510$20 (\s0$439 [20]),
+    .\port$510$21 (\s0$439 [21]),
+    .\port$510$22 (\s0$439 [22]),
+    .\port$510$23 (\s0$439 [23]),
+    .\port$510$24 (\s0$439 [24]),
+    .\port$510$25 (\s0$439 [25]),
+    .\port$510$27 (\s1$441 [0]),
+    .\port$510$28 (\s1$441 [1]),
+    .\port$510$29 (\s1$441 [2]),
+    .\port$510$3 (\s0$439 [3]),
+    .\port$510$30 (\s1$441 [3]),
+    .\port$510$31 (\s1$441 [4]),
+    .\port$510$32 (\s1$441 [5]),
+    .\port$510$33 (\s1$441 [6]),
+    .\port$510$34 (\s1$441 [7]),
+    .\port$510$35 (\s1$441 [8]),
+    .\port$510$36 (\s1$441 [9]),
+    .\port$510$37 (\s1$441 [10]),
+    .\port$510$38 (\s1$441 [11]),
+    .\port$510$39 (\s1$441 [12]),
+    .\port$510$4 (\s0$439 [4]),
+    .\port$510$40 (\s1$441 [13]),
+    .\port$510$41 (\s1$441 [14]),
+    .\port$510$42 (\s1$441 [15]),
+    .\port$510$43 (\s1$441 [16]),
+    .\port$510$44 (\s1$441 [17]),
+    .\port$510$45 (\s1$441 [18]),
+    .\port$510$46 (\s1$441 [19]),
+    .\port$510$47 (\s1$441 [20]),
+    .\port$510$48 (\s1$441 [21]),
+    .\port$510$49 (\s1$441 [22]),
+    .\port$510$5 (\s0$439 [5]),
+    .\port$510$50 (\s1$441 [23]),
+    .\port$510$51 (\s1$441 [24]),
+    .\port$510$52 (\s1$441 [25]),
+    .\port$510$6 (\s0$439 [6]),
+    .\port$510$7 (\s0$439 [7]),
+    .\port$510$8 (\s0$439 [8]),
+    .\port$510$9 (\s0$439 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -17420,58 +17418,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_1  mac_6_1 (
     .a(a_6_0),
     .clk(clk),
-    .\port$517$0 (\s0$451 [0]),
-    .\port$517$1 (\s0$451 [1]),
-    .\port$517$10 (\s0$451 [10]),
-    .\port$517$11 (\s0$451 [11]),
-    .\port$517$12 (\s0$451 [12]),
-    .\port$517$13 (\s0$451 [13]),
-    .\port$517$14 (\s0$451 [14]),
-    .\port$517$15 (\s0$451 [15]),
-    .\port$517$16 (\s0$451 [16]),
-    .\port$517$17 (\s0$451 [17]),
-    .\port$517$18 (\s0$451 [18]),
-    .\port$517$19 (\s0$451 [19]),
-    .\port$517$2 (\s0$451 [2]),
-    .\port$517$20 (\s0$451 [20]),
-    .\port$517$21 (\s0$451 [21]),
-    .\port$517$22 (\s0$451 [22]),
-    .\port$517$23 (\s0$451 [23]),
-    .\port$517$24 (\s0$451 [24]),
-    .\port$517$25 (\s0$451 [25]),
-    .\port$517$27 (\s1$453 [0]),
-    .\port$517$28 (\s1$453 [1]),
-    .\port$517$29 (\s1$453 [2]),
-    .\port$517$3 (\s0$451 [3]),
-    .\port$517$30 (\s1$453 [3]),
-    .\port$517$31 (\s1$453 [4]),
-    .\port$517$32 (\s1$453 [5]),
-    .\port$517$33 (\s1$453 [6]),
-    .\port$517$34 (\s1$453 [7]),
-    .\port$517$35 (\s1$453 [8]),
-    .\port$517$36 (\s1$453 [9]),
-    .\port$517$37 (\s1$453 [10]),
-    .\port$517$38 (\s1$453 [11]),
-    .\port$517$39 (\s1$453 [12]),
-    .\port$517$4 (\s0$451 [4]),
-    .\port$517$40 (\s1$453 [13]),
-    .\port$517$41 (\s1$453 [14]),
-    .\port$517$42 (\s1$453 [15]),
-    .\port$517$43 (\s1$453 [16]),
-    .\port$517$44 (\s1$453 [17]),
-    .\port$517$45 (\s1$453 [18]),
-    .\port$517$46 (\s1$453 [19]),
-    .\port$517$47 (\s1$453 [20]),
-    .\port$517$48 (\s1$453 [21]),
-    .\port$517$49 (\s1$453 [22]),
-    .\port$517$5 (\s0$451 [5]),
-    .\port$517$50 (\s1$453 [23]),
-    .\port$517$51 (\s1$453 [24]),
-    .\port$517$52 (\s1$453 [25]),
-    .\port$517$6 (\s0$451 [6]),
-    .\port$517$7 (\s0$451 [7]),
-    .\port$517$8 (\s0$451 [8]),
-    .\port$517$9 (\s0$451 [9]),
+    .\port$515$0 (\s0$451 [0]),
+    .\port$515$1 (\s0$451 [1]),
+    .\port$515$10 (\s0$451 [10]),
+    .\port$515$11 (\s0$451 [11]),
+    .\port$515$12 (\s0$451 [12]),
+    .\port$515$13 (\s0$451 [13]),
+    .\port$515$14 (\s0$451 [14]),
+    .\port$515$15 (\s0$451 [15]),
+    .\port$515$16 (\s0$451 [16]),
+    .\port$515$17 (\s0$451 [17]),
+    .\port$515$18 (\s0$451 [18]),
+    .\port$515$19 (\s0$451 [19]),
+    .\port$515$2 (\s0$451 [2]),
+    .\port$515$20 (\s0$451 [20]),
+    .\port$515$21 (\s0$451 [21]),
+    .\port$515$22 (\s0$451 [22]),
+    .\port$515$23 (\s0$451 [23]),
+    .\port$515$24 (\s0$451 [24]),
+    .\port$515$25 (\s0$451 [25]),
+    .\port$515$27 (\s1$453 [0]),
+    .\port$515$28 (\s1$453 [1]),
+    .\port$515$29 (\s1$453 [2]),
+    .\port$515$3 (\s0$451 [3]),
+    .\port$515$30 (\s1$453 [3]),
+    .\port$515$31 (\s1$453 [4]),
+    .\port$515$32 (\s1$453 [5]),
+    .\port$515$33 (\s1$453 [6]),
+    .\port$515$34 (\s1$453 [7]),
+    .\port$515$35 (\s1$453 [8]),
+    .\port$515$36 (\s1$453 [9]),
+    .\port$515$37 (\s1$453 [10]),
+    .\port$515$38 (\s1$453 [11]),
+    .\port$515$39 (\s1$453 [12]),
+    .\port$515$4 (\s0$451 [4]),
+    .\port$515$40 (\s1$453 [13]),
+    .\port$515$41 (\s1$453 [14]),
+    .\port$515$42 (\s1$453 [15]),
+    .\port$515$43 (\s1$453 [16]),
+    .\port$515$44 (\s1$453 [17]),
+    .\port$515$45 (\s1$453 [18]),
+    .\port$515$46 (\s1$453 [19]),
+    .\port$515$47 (\s1$453 [20]),
+    .\port$515$48 (\s1$453 [21]),
+    .\port$515$49 (\s1$453 [22]),
+    .\port$515$5 (\s0$451 [5]),
+    .\port$515$50 (\s1$453 [23]),
+    .\port$515$51 (\s1$453 [24]),
+    .\port$515$52 (\s1$453 [25]),
+    .\port$515$6 (\s0$451 [6]),
+    .\port$515$7 (\s0$451 [7]),
+    .\port$515$8 (\s0$451 [8]),
+    .\port$515$9 (\s0$451 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -17480,58 +17478,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_2  mac_6_2 (
     .a(a_6_1),
     .clk(clk),
-    .\port$522$0 (\s0$463 [0]),
-    .\port$522$1 (\s0$463 [1]),
-    .\port$522$10 (\s0$463 [10]),
-    .\port$522$11 (\s0$463 [11]),
-    .\port$522$12 (\s0$463 [12]),
-    .\port$522$13 (\s0$463 [13]),
-    .\port$522$14 (\s0$463 [14]),
-    .\port$522$15 (\s0$463 [15]),
-    .\port$522$16 (\s0$463 [16]),
-    .\port$522$17 (\s0$463 [17]),
-    .\port$522$18 (\s0$463 [18]),
-    .\port$522$19 (\s0$463 [19]),
-    .\port$522$2 (\s0$463 [2]),
-    .\port$522$20 (\s0$463 [20]),
-    .\port$522$21 (\s0$463 [21]),
-    .\port$522$22 (\s0$463 [22]),
-    .\port$522$23 (\s0$463 [23]),
-    .\port$522$24 (\s0$463 [24]),
-    .\port$522$25 (\s0$463 [25]),
-    .\port$522$27 (\s1$465 [0]),
-    .\port$522$28 (\s1$465 [1]),
-    .\port$522$29 (\s1$465 [2]),
-    .\port$522$3 (\s0$463 [3]),
-    .\port$522$30 (\s1$465 [3]),
-    .\port$522$31 (\s1$465 [4]),
-    .\port$522$32 (\s1$465 [5]),
-    .\port$522$33 (\s1$465 [6]),
-    .\port$522$34 (\s1$465 [7]),
-    .\port$522$35 (\s1$465 [8]),
-    .\port$522$36 (\s1$465 [9]),
-    .\port$522$37 (\s1$465 [10]),
-    .\port$522$38 (\s1$465 [11]),
-    .\port$522$39 (\s1$465 [12]),
-    .\port$522$4 (\s0$463 [4]),
-    .\port$522$40 (\s1$465 [13]),
-    .\port$522$41 (\s1$465 [14]),
-    .\port$522$42 (\s1$465 [15]),
-    .\port$522$43 (\s1$465 [16]),
-    .\port$522$44 (\s1$465 [17]),
-    .\port$522$45 (\s1$465 [18]),
-    .\port$522$46 (\s1$465 [19]),
-    .\port$522$47 (\s1$465 [20]),
-    .\port$522$48 (\s1$465 [21]),
-    .\port$522$49 (\s1$465 [22]),
-    .\port$522$5 (\s0$463 [5]),
-    .\port$522$50 (\s1$465 [23]),
-    .\port$522$51 (\s1$465 [24]),
-    .\port$522$52 (\s1$465 [25]),
-    .\port$522$6 (\s0$463 [6]),
-    .\port$522$7 (\s0$463 [7]),
-    .\port$522$8 (\s0$463 [8]),
-    .\port$522$9 (\s0$463 [9]),
+    .\port$520$0 (\s0$463 [0]),
+    .\port$520$1 (\s0$463 [1]),
+    .\port$520$10 (\s0$463 [10]),
+    .\port$520$11 (\s0$463 [11]),
+    .\port$520$12 (\s0$463 [12]),
+    .\port$520$13 (\s0$463 [13]),
+    .\port$520$14 (\s0$463 [14]),
+    .\port$520$15 (\s0$463 [15]),
+    .\port$520$16 (\s0$463 [16]),
+    .\port$520$17 (\s0$463 [17]),
+    .\port$520$18 (\s0$463 [18]),
+    .\port$520$19 (\s0$463 [19]),
+    .\port$520$2 (\s0$463 [2]),
+    .\port$520$20 (\s0$463 [20]),
+    .\port$520$21 (\s0$463 [21]),
+    .\port$520$22 (\s0$463 [22]),
+    .\port$520$23 (\s0$463 [23]),
+    .\port$520$24 (\s0$463 [24]),
+    .\port$520$25 (\s0$463 [25]),
+    .\port$520$27 (\s1$465 [0]),
+    .\port$520$28 (\s1$465 [1]),
+    .\port$520$29 (\s1$465 [2]),
+    .\port$520$3 (\s0$463 [3]),
+    .\port$520$30 (\s1$465 [3]),
+    .\port$520$31 (\s1$465 [4]),
+    .\port$520$32 (\s1$465 [5]),
+    .\port$520$33 (\s1$465 [6]),
+    .\port$520$34 (\s1$465 [7]),
+    .\port$520$35 (\s1$465 [8]),
+    .\port$520$36 (\s1$465 [9]),
+    .\port$520$37 (\s1$465 [10]),
+    .\port$520$38 (\s1$465 [11]),
+    .\port$520$39 (\s1$465 [12]),
+    .\port$520$4 (\s0$463 [4]),
+    .\port$520$40 (\s1$465 [13]),
+    .\port$520$41 (\s1$465 [14]),
+    .\port$520$42 (\s1$465 [15]),
+    .\port$520$43 (\s1$465 [16]),
+    .\port$520$44 (\s1$465 [17]),
+    .\port$520$45 (\s1$465 [18]),
+    .\port$520$46 (\s1$465 [19]),
+    .\port$520$47 (\s1$465 [20]),
+    .\port$520$48 (\s1$465 [21]),
+    .\port$520$49 (\s1$465 [22]),
+    .\port$520$5 (\s0$463 [5]),
+    .\port$520$50 (\s1$465 [23]),
+    .\port$520$51 (\s1$465 [24]),
+    .\port$520$52 (\s1$465 [25]),
+    .\port$520$6 (\s0$463 [6]),
+    .\port$520$7 (\s0$463 [7]),
+    .\port$520$8 (\s0$463 [8]),
+    .\port$520$9 (\s0$463 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -17540,58 +17538,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_3  mac_6_3 (
     .a(a_6_2),
     .clk(clk),
-    .\port$527$0 (\s0$475 [0]),
-    .\port$527$1 (\s0$475 [1]),
-    .\port$527$10 (\s0$475 [10]),
-    .\port$527$11 (\s0$475 [11]),
-    .\port$527$12 (\s0$475 [12]),
-    .\port$527$13 (\s0$475 [13]),
-    .\port$527$14 (\s0$475 [14]),
-    .\port$527$15 (\s0$475 [15]),
-    .\port$527$16 (\s0$475 [16]),
-    .\port$527$17 (\s0$475 [17]),
-    .\port$527$18 (\s0$475 [18]),
-    .\port$527$19 (\s0$475 [19]),
-    .\port$527$2 (\s0$475 [2]),
-    .\port$527$20 (\s0$475 [20]),
-    .\port$527$21 (\s0$475 [21]),
-    .\port$527$22 (\s0$475 [22]),
-    .\port$527$23 (\s0$475 [23]),
-    .\port$527$24 (\s0$475 [24]),
-    .\port$527$25 (\s0$475 [25]),
-    .\port$527$27 (\s1$477 [0]),
-    .\port$527$28 (\s1$477 [1]),
-    .\port$527$29 (\s1$477 [2]),
-    .\port$527$3 (\s0$475 [3]),
-    .\port$527$30 (\s1$477 [3]),
-    .\port$527$31 (\s1$477 [4]),
-    .\port$527$32 (\s1$477 [5]),
-    .\port$527$33 (\s1$477 [6]),
-    .\port$527$34 (\s1$477 [7]),
-    .\port$527$35 (\s1$477 [8]),
-    .\port$527$36 (\s1$477 [9]),
-    .\port$527$37 (\s1$477 [10]),
-    .\port$527$38 (\s1$477 [11]),
-    .\port$527$39 (\s1$477 [12]),
-    .\port$527$4 (\s0$475 [4]),
-    .\port$527$40 (\s1$477 [13]),
-    .\port$527$41 (\s1$477 [14]),
-    .\port$527$42 (\s1$477 [15]),
-    .\port$527$43 (\s1$477 [16]),
-    .\port$527$44 (\s1$477 [17]),
-    .\port$527$45 (\s1$477 [18]),
-    .\port$527$46 (\s1$477 [19]),
-    .\port$527$47 (\s1$477 [20]),
-    .\port$527$48 (\s1$477 [21]),
-    .\port$527$49 (\s1$477 [22]),
-    .\port$527$5 (\s0$475 [5]),
-    .\port$527$50 (\s1$477 [23]),
-    .\port$527$51 (\s1$477 [24]),
-    .\port$527$52 (\s1$477 [25]),
-    .\port$527$6 (\s0$475 [6]),
-    .\port$527$7 (\s0$475 [7]),
-    .\port$527$8 (\s0$475 [8]),
-    .\port$527$9 (\s0$475 [9]),
+    .\port$525$0 (\s0$475 [0]),
+    .\port$525$1 (\s0$475 [1]),
+    .\port$525$10 (\s0$475 [10]),
+    .\port$525$11 (\s0$475 [11]),
+    .\port$525$12 (\s0$475 [12]),
+    .\port$525$13 (\s0$475 [13]),
+    .\port$525$14 (\s0$475 [14]),
+    .\port$525$15 (\s0$475 [15]),
+    .\port$525$16 (\s0$475 [16]),
+    .\port$525$17 (\s0$475 [17]),
+    .\port$525$18 (\s0$475 [18]),
+    .\port$525$19 (\s0$475 [19]),
+    .\port$525$2 (\s0$475 [2]),
+    .\port$525$20 (\s0$475 [20]),
+    .\port$525$21 (\s0$475 [21]),
+    .\port$525$22 (\s0$475 [22]),
+    .\port$525$23 (\s0$475 [23]),
+    .\port$525$24 (\s0$475 [24]),
+    .\port$525$25 (\s0$475 [25]),
+    .\port$525$27 (\s1$477 [0]),
+    .\port$525$28 (\s1$477 [1]),
+    .\port$525$29 (\s1$477 [2]),
+    .\port$525$3 (\s0$475 [3]),
+    .\port$525$30 (\s1$477 [3]),
+    .\port$525$31 (\s1$477 [4]),
+    .\port$525$32 (\s1$477 [5]),
+    .\port$525$33 (\s1$477 [6]),
+    .\port$525$34 (\s1$477 [7]),
+    .\port$525$35 (\s1$477 [8]),
+    .\port$525$36 (\s1$477 [9]),
+    .\port$525$37 (\s1$477 [10]),
+    .\port$525$38 (\s1$477 [11]),
+    .\port$525$39 (\s1$477 [12]),
+    .\port$525$4 (\s0$475 [4]),
+    .\port$525$40 (\s1$477 [13]),
+    .\port$525$41 (\s1$477 [14]),
+    .\port$525$42 (\s1$477 [15]),
+    .\port$525$43 (\s1$477 [16]),
+    .\port$525$44 (\s1$477 [17]),
+    .\port$525$45 (\s1$477 [18]),
+    .\port$525$46 (\s1$477 [19]),
+    .\port$525$47 (\s1$477 [20]),
+    .\port$525$48 (\s1$477 [21]),
+    .\port$525$49 (\s1$477 [22]),
+    .\port$525$5 (\s0$475 [5]),
+    .\port$525$50 (\s1$477 [23]),
+    .\port$525$51 (\s1$477 [24]),
+    .\port$525$52 (\s1$477 [25]),
+    .\port$525$6 (\s0$475 [6]),
+    .\port$525$7 (\s0$475 [7]),
+    .\port$525$8 (\s0$475 [8]),
+    .\port$525$9 (\s0$475 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -17600,58 +17598,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_0  mac_7_0 (
     .a(skew_a7_d6),
     .clk(clk),
-    .\port$532$0 (\s0$487 [0]),
-    .\port$532$1 (\s0$487 [1]),
-    .\port$532$10 (\s0$487 [10]),
-    .\port$532$11 (\s0$487 [11]),
-    .\port$532$12 (\s0$487 [12]),
-    .\port$532$13 (\s0$487 [13]),
-    .\port$532$14 (\s0$487 [14]),
-    .\port$532$15 (\s0$487 [15]),
-    .\port$532$16 (\s0$487 [16]),
-    .\port$532$17 (\s0$487 [17]),
-    .\port$532$18 (\s0$487 [18]),
-    .\port$532$19 (\s0$487 [19]),
-    .\port$532$2 (\s0$487 [2]),
-    .\port$532$20 (\s0$487 [20]),
-    .\port$532$21 (\s0$487 [21]),
-    .\port$532$22 (\s0$487 [22]),
-    .\port$532$23 (\s0$487 [23]),
-    .\port$532$24 (\s0$487 [24]),
-    .\port$532$25 (\s0$487 [25]),
-    .\port$532$27 (\s1$489 [0]),
-    .\port$532$28 (\s1$489 [1]),
-    .\port$532$29 (\s1$489 [2]),
-    .\port$532$3 (\s0$487 [3]),
-    .\port$532$30 (\s1$489 [3]),
-    .\port$532$31 (\s1$489 [4]),
-    .\port$532$32 (\s1$489 [5]),
-    .\port$532$33 (\s1$489 [6]),
-    .\port$532$34 (\s1$489 [7]),
-    .\port$532$35 (\s1$489 [8]),
-    .\port$532$36 (\s1$489 [9]),
-    .\port$532$37 (\s1$489 [10]),
-    .\port$532$38 (\s1$489 [11]),
-    .\port$532$39 (\s1$489 [12]),
-    .\port$532$4 (\s0$487 [4]),
-    .\port$532$40 (\s1$489 [13]),
-    .\port$532$41 (\s1$489 [14]),
-    .\port$532$42 (\s1$489 [15]),
-    .\port$532$43 (\s1$489 [16]),
-    .\port$532$44 (\s1$489 [17]),
-    .\port$532$45 (\s1$489 [18]),
-    .\port$532$46 (\s1$489 [19]),
-    .\port$532$47 (\s1$489 [20]),
-    .\port$532$48 (\s1$489 [21]),
-    .\port$532$49 (\s1$489 [22]),
-    .\port$532$5 (\s0$487 [5]),
-    .\port$532$50 (\s1$489 [23]),
-    .\port$532$51 (\s1$489 [24]),
-    .\port$532$52 (\s1$489 [25]),
-    .\port$532$6 (\s0$487 [6]),
-    .\port$532$7 (\s0$487 [7]),
-    .\port$532$8 (\s0$487 [8]),
-    .\port$532$9 (\s0$487 [9]),
+    .\port$530$0 (\s0$487 [0]),
+    .\port$530$1 (\s0$487 [1]),
+    .\port$530$10 (\s0$487 [10]),
+    .\port$530$11 (\s0$487 [11]),
+    .\port$530$12 (\s0$487 [12]),
+    .\port$530$13 (\s0$487 [13]),
+    .\port$530$14 (\s0$487 [14]),
+    .\port$530$15 (\s0$487 [15]),
+    .\port$530$16 (\s0$487 [16]),
+    .\port$530$17 (\s0$487 [17]),
+    .\port$530$18 (\s0$487 [18]),
+    .\port$530$19 (\s0$487 [19]),
+    .\port$530$2 (\s0$487 [2]),
+    .\port$530$20 (\s0$487 [20]),
+    .\port$530$21 (\s0$487 [21]),
+    .\port$530$22 (\s0$487 [22]),
+    .\port$530$23 (\s0$487 [23]),
+    .\port$530$24 (\s0$487 [24]),
+    .\port$530$25 (\s0$487 [25]),
+    .\port$530$27 (\s1$489 [0]),
+    .\port$530$28 (\s1$489 [1]),
+    .\port$530$29 (\s1$489 [2]),
+    .\port$530$3 (\s0$487 [3]),
+    .\port$530$30 (\s1$489 [3]),
+    .\port$530$31 (\s1$489 [4]),
+    .\port$530$32 (\s1$489 [5]),
+    .\port$530$33 (\s1$489 [6]),
+    .\port$530$34 (\s1$489 [7]),
+    .\port$530$35 (\s1$489 [8]),
+    .\port$530$36 (\s1$489 [9]),
+    .\port$530$37 (\s1$489 [10]),
+    .\port$530$38 (\s1$489 [11]),
+    .\port$530$39 (\s1$489 [12]),
+    .\port$530$4 (\s0$487 [4]),
+    .\port$530$40 (\s1$489 [13]),
+    .\port$530$41 (\s1$489 [14]),
+    .\port$530$42 (\s1$489 [15]),
+    .\port$530$43 (\s1$489 [16]),
+    .\port$530$44 (\s1$489 [17]),
+    .\port$530$45 (\s1$489 [18]),
+    .\port$530$46 (\s1$489 [19]),
+    .\port$530$47 (\s1$489 [20]),
+    .\port$530$48 (\s1$489 [21]),
+    .\port$530$49 (\s1$489 [22]),
+    .\port$530$5 (\s0$487 [5]),
+    .\port$530$50 (\s1$489 [23]),
+    .\port$530$51 (\s1$489 [24]),
+    .\port$530$52 (\s1$489 [25]),
+    .\port$530$6 (\s0$487 [6]),
+    .\port$530$7 (\s0$487 [7]),
+    .\port$530$8 (\s0$487 [8]),
+    .\port$530$9 (\s0$487 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -17660,58 +17658,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_1  mac_7_1 (
     .a(a_7_0),
     .clk(clk),
-    .\port$537$0 (\s0$499 [0]),
-    .\port$537$1 (\s0$499 [1]),
-    .\port$537$10 (\s0$499 [10]),
-    .\port$537$11 (\s0$499 [11]),
-    .\port$537$12 (\s0$499 [12]),
-    .\port$537$13 (\s0$499 [13]),
-    .\port$537$14 (\s0$499 [14]),
-    .\port$537$15 (\s0$499 [15]),
-    .\port$537$16 (\s0$499 [16]),
-    .\port$537$17 (\s0$499 [17]),
-    .\port$537$18 (\s0$499 [18]),
-    .\port$537$19 (\s0$499 [19]),
-    .\port$537$2 (\s0$499 [2]),
-    .\port$537$20 (\s0$499 [20]),
-    .\port$537$21 (\s0$499 [21]),
-    .\port$537$22 (\s0$499 [22]),
-    .\port$537$23 (\s0$499 [23]),
-    .\port$537$24 (\s0$499 [24]),
-    .\port$537$25 (\s0$499 [25]),
-    .\port$537$27 (\s1$501 [0]),
-    .\port$537$28 (\s1$501 [1]),
-    .\port$537$29 (\s1$501 [2]),
-    .\port$537$3 (\s0$499 [3]),
-    .\port$537$30 (\s1$501 [3]),
-    .\port$537$31 (\s1$501 [4]),
-    .\port$537$32 (\s1$501 [5]),
-    .\port$537$33 (\s1$501 [6]),
-    .\port$537$34 (\s1$501 [7]),
-    .\port$537$35 (\s1$501 [8]),
-    .\port$537$36 (\s1$501 [9]),
-    .\port$537$37 (\s1$501 [10]),
-    .\port$537$38 (\s1$501 [11]),
-    .\port$537$39 (\s1$501 [12]),
-    .\port$537$4 (\s0$499 [4]),
-    .\port$537$40 (\s1$501 [13]),
-    .\port$537$41 (\s1$501 [14]),
-    .\port$537$42 (\s1$501 [15]),
-    .\port$537$43 (\s1$501 [16]),
-    .\port$537$44 (\s1$501 [17]),
-    .\port$537$45 (\s1$501 [18]),
-    .\port$537$46 (\s1$501 [19]),
-    .\port$537$47 (\s1$501 [20]),
-    .\port$537$48 (\s1$501 [21]),
-    .\port$537$49 (\s1$501 [22]),
-    .\port$537$5 (\s0$499 [5]),
-    .\port$537$50 (\s1$501 [23]),
-    .\port$537$51 (\s1$501 [24]),
-    .\port$537$52 (\s1$501 [25]),
-    .\port$537$6 (\s0$499 [6]),
-    .\port$537$7 (\s0$499 [7]),
-    .\port$537$8 (\s0$499 [8]),
-    .\port$537$9 (\s0$499 [9]),
+    .\port$535$0 (\s0$499 [0]),
+    .\port$535$1 (\s0$499 [1]),
+    .\port$535$10 (\s0$499 [10]),
+    .\port$535$11 (\s0$499 [11]),
+    .\port$535$12 (\s0$499 [12]),
+    .\port$535$13 (\s0$499 [13]),
+    .\port$535$14 (\s0$499 [14]),
+    .\port$535$15 (\s0$499 [15]),
+    .\port$535$16 (\s0$499 [16]),
+    .\port$535$17 (\s0$499 [17]),
+    .\port$535$18 (\s0$499 [18]),
+    .\port$535$19 (\s0$499 [19]),
+    .\port$535$2 (\s0$499 [2]),
+    .\port$535$20 (\s0$499 [20]),
+    .\port$535$21 (\s0$499 [21]),
+    .\port$535$22 (\s0$499 [22]),
+    .\port$535$23 (\s0$499 [23]),
+    .\port$535$24 (\s0$499 [24]),
+    .\port$535$25 (\s0$499 [25]),
+    .\port$535$27 (\s1$501 [0]),
+    .\port$535$28 (\s1$501 [1]),
+    .\port$535$29 (\s1$501 [2]),
+    .\port$535$3 (\s0$499 [3]),
+    .\port$535$30 (\s1$501 [3]),
+    .\port$535$31 (\s1$501 [4]),
+    .\port$535$32 (\s1$501 [5]),
+    .\port$535$33 (\s1$501 [6]),
+    .\port$535$34 (\s1$501 [7]),
+    .\port$535$35 (\s1$501 [8]),
+    .\port$535$36 (\s1$501 [9]),
+    .\port$535$37 (\s1$501 [10]),
+    .\port$535$38 (\s1$501 [11]),
+    .\port$535$39 (\s1$501 [12]),
+    .\port$535$4 (\s0$499 [4]),
+    .\port$535$40 (\s1$501 [13]),
+    .\port$535$41 (\s1$501 [14]),
+    .\port$535$42 (\s1$501 [15]),
+    .\port$535$43 (\s1$501 [16]),
+    .\port$535$44 (\s1$501 [17]),
+    .\port$535$45 (\s1$501 [18]),
+    .\port$535$46 (\s1$501 [19]),
+    .\port$535$47 (\s1$501 [20]),
+    .\port$535$48 (\s1$501 [21]),
+    .\port$535$49 (\s1$501 [22]),
+    .\port$535$5 (\s0$499 [5]),
+    .\port$535$50 (\s1$501 [23]),
+    .\port$535$51 (\s1$501 [24]),
+    .\port$535$52 (\s1$501 [25]),
+    .\port$535$6 (\s0$499 [6]),
+    .\port$535$7 (\s0$499 [7]),
+    .\port$535$8 (\s0$499 [8]),
+    .\port$535$9 (\s0$499 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -17720,58 +17718,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_2  mac_7_2 (
     .a(a_7_1),
     .clk(clk),
-    .\port$542$0 (\s0$511 [0]),
-    .\port$542$1 (\s0$511 [1]),
-    .\port$542$10 (\s0$511 [10]),
-    .\port$542$11 (\s0$511 [11]),
-    .\port$542$12 (\s0$511 [12]),
-    .\port$542$13 (\s0$511 [13]),
-    .\port$542$14 (\s0$511 [14]),
-    .\port$542$15 (\s0$511 [15]),
-    .\port$542$16 (\s0$511 [16]),
-    .\port$542$17 (\s0$511 [17]),
-    .\port$542$18 (\s0$511 [18]),
-    .\port$542$19 (\s0$511 [19]),
-    .\port$542$2 (\s0$511 [2]),
-    .\port$542$20 (\s0$511 [20]),
-    .\port$542$21 (\s0$511 [21]),
-    .\port$542$22 (\s0$511 [22]),
-    .\port$542$23 (\s0$511 [23]),
-    .\port$542$24 (\s0$511 [24]),
-    .\port$542$25 (\s0$511 [25]),
-    .\port$542$27 (\s1$513 [0]),
-    .\port$542$28 (\s1$513 [1]),
-    .\port$542$29 (\s1$513 [2]),
-    .\port$542$3 (\s0$511 [3]),
-    .\port$542$30 (\s1$513 [3]),
-    .\port$542$31 (\s1$513 [4]),
-    .\port$542$32 (\s1$513 [5]),
-    .\port$542$33 (\s1$513 [6]),
-    .\port$542$34 (\s1$513 [7]),
-    .\port$542$35 (\s1$513 [8]),
-    .\port$542$36 (\s1$513 [9]),
-    .\port$542$37 (\s1$513 [10]),
-    .\port$542$38 (\s1$513 [11]),
-    .\port$542$39 (\s1$513 [12]),
-    .\port$542$4 (\s0$511 [4]),
-    .\port$542$40 (\s1$513 [13]),
-    .\port$542$41 (\s1$513 [14]),
-    .\port$542$42 (\s1$513 [15]),
-    .\port$542$43 (\s1$513 [16]),
-    .\port$542$44 (\s1$513 [17]),
-    .\port$542$45 (\s1$513 [18]),
-    .\port$542$46 (\s1$513 [19]),
-    .\port$542$47 (\s1$513 [20]),
-    .\port$542$48 (\s1$513 [21]),
-    .\port$542$49 (\s1$513 [22]),
-    .\port$542$5 (\s0$511 [5]),
-    .\port$542$50 (\s1$513 [23]),
-    .\port$542$51 (\s1$513 [24]),
-    .\port$542$52 (\s1$513 [25]),
-    .\port$542$6 (\s0$511 [6]),
-    .\port$542$7 (\s0$511 [7]),
-    .\port$542$8 (\s0$511 [8]),
-    .\port$542$9 (\s0$511 [9]),
+    .\port$540$0 (\s0$511 [0]),
+    .\port$540$1 (\s0$511 [1]),
+    .\port$540$10 (\s0$511 [10]),
+    .\port$540$11 (\s0$511 [11]),
+    .\port$540$12 (\s0$511 [12]),
+    .\port$540$13 (\s0$511 [13]),
+    .\port$540$14 (\s0$511 [14]),
+    .\port$540$15 (\s0$511 [15]),
+    .\port$540$16 (\s0$511 [16]),
+    .\port$540$17 (\s0$511 [17]),
+    .\port$540$18 (\s0$511 [18]),
+    .\port$540$19 (\s0$511 [19]),
+    .\port$540$2 (\s0$511 [2]),
+    .\port$540$20 (\s0$511 [20]),
+    .\port$540$21 (\s0$511 [21]),
+    .\port$540$22 (\s0$511 [22]),
+    .\port$540$23 (\s0$511 [23]),
+    .\port$540$24 (\s0$511 [24]),
+    .\port$540$25 (\s0$511 [25]),
+    .\port$540$27 (\s1$513 [0]),
+    .\port$540$28 (\s1$513 [1]),
+    .\port$540$29 (\s1$513 [2]),
+    .\port$540$3 (\s0$511 [3]),
+    .\port$540$30 (\s1$513 [3]),
+    .\port$540$31 (\s1$513 [4]),
+    .\port$540$32 (\s1$513 [5]),
+    .\port$540$33 (\s1$513 [6]),
+    .\port$540$34 (\s1$513 [7]),
+    .\port$540$35 (\s1$513 [8]),
+    .\port$540$36 (\s1$513 [9]),
+    .\port$540$37 (\s1$513 [10]),
+    .\port$540$38 (\s1$513 [11]),
+    .\port$540$39 (\s1$513 [12]),
+    .\port$540$4 (\s0$511 [4]),
+    .\port$540$40 (\s1$513 [13]),
+    .\port$540$41 (\s1$513 [14]),
+    .\port$540$42 (\s1$513 [15]),
+    .\port$540$43 (\s1$513 [16]),
+    .\port$540$44 (\s1$513 [17]),
+    .\port$540$45 (\s1$513 [18]),
+    .\port$540$46 (\s1$513 [19]),
+    .\port$540$47 (\s1$513 [20]),
+    .\port$540$48 (\s1$513 [21]),
+    .\port$540$49 (\s1$513 [22]),
+    .\port$540$5 (\s0$511 [5]),
+    .\port$540$50 (\s1$513 [23]),
+    .\port$540$51 (\s1$513 [24]),
+    .\port$540$52 (\s1$513 [25]),
+    .\port$540$6 (\s0$511 [6]),
+    .\port$540$7 (\s0$511 [7]),
+    .\port$540$8 (\s0$511 [8]),
+    .\port$540$9 (\s0$511 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -17780,58 +17778,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_3  mac_7_3 (
     .a(a_7_2),
     .clk(clk),
-    .\port$547$0 (\s0$524 [0]),
-    .\port$547$1 (\s0$524 [1]),
-    .\port$547$10 (\s0$524 [10]),
-    .\port$547$11 (\s0$524 [11]),
-    .\port$547$12 (\s0$524 [12]),
-    .\port$547$13 (\s0$524 [13]),
-    .\port$547$14 (\s0$524 [14]),
-    .\port$547$15 (\s0$524 [15]),
-    .\port$547$16 (\s0$524 [16]),
-    .\port$547$17 (\s0$524 [17]),
-    .\port$547$18 (\s0$524 [18]),
-    .\port$547$19 (\s0$524 [19]),
-    .\port$547$2 (\s0$524 [2]),
-    .\port$547$20 (\s0$524 [20]),
-    .\port$547$21 (\s0$524 [21]),
-    .\port$547$22 (\s0$524 [22]),
-    .\port$547$23 (\s0$524 [23]),
-    .\port$547$24 (\s0$524 [24]),
-    .\port$547$25 (\s0$524 [25]),
-    .\port$547$27 (\s1$526 [0]),
-    .\port$547$28 (\s1$526 [1]),
-    .\port$547$29 (\s1$526 [2]),
-    .\port$547$3 (\s0$524 [3]),
-    .\port$547$30 (\s1$526 [3]),
-    .\port$547$31 (\s1$526 [4]),
-    .\port$547$32 (\s1$526 [5]),
-    .\port$547$33 (\s1$526 [6]),
-    .\port$547$34 (\s1$526 [7]),
-    .\port$547$35 (\s1$526 [8]),
-    .\port$547$36 (\s1$526 [9]),
-    .\port$547$37 (\s1$526 [10]),
-    .\port$547$38 (\s1$526 [11]),
-    .\port$547$39 (\s1$526 [12]),
-    .\port$547$4 (\s0$524 [4]),
-    .\port$547$40 (\s1$526 [13]),
-    .\port$547$41 (\s1$526 [14]),
-    .\port$547$42 (\s1$526 [15]),
-    .\port$547$43 (\s1$526 [16]),
-    .\port$547$44 (\s1$526 [17]),
-    .\port$547$45 (\s1$526 [18]),
-    .\port$547$46 (\s1$526 [19]),
-    .\port$547$47 (\s1$526 [20]),
-    .\port$547$48 (\s1$526 [21]),
-    .\port$547$49 (\s1$526 [22]),
-    .\port$547$5 (\s0$524 [5]),
-    .\port$547$50 (\s1$526 [23]),
-    .\port$547$51 (\s1$526 [24]),
-    .\port$547$52 (\s1$526 [25]),
-    .\port$547$6 (\s0$524 [6]),
-    .\port$547$7 (\s0$524 [7]),
-    .\port$547$8 (\s0$524 [8]),
-    .\port$547$9 (\s0$524 [9]),
+    .\port$545$0 (\s0$524 [0]),
+    .\port$545$1 (\s0$524 [1]),
+    .\port$545$10 (\s0$524 [10]),
+    .\port$545$11 (\s0$524 [11]),
+    .\port$545$12 (\s0$524 [12]),
+    .\port$545$13 (\s0$524 [13]),
+    .\port$545$14 (\s0$524 [14]),
+    .\port$545$15 (\s0$524 [15]),
+    .\port$545$16 (\s0$524 [16]),
+    .\port$545$17 (\s0$524 [17]),
+    .\port$545$18 (\s0$524 [18]),
+    .\port$545$19 (\s0$524 [19]),
+    .\port$545$2 (\s0$524 [2]),
+    .\port$545$20 (\s0$524 [20]),
+    .\port$545$21 (\s0$524 [21]),
+    .\port$545$22 (\s0$524 [22]),
+    .\port$545$23 (\s0$524 [23]),
+    .\port$545$24 (\s0$524 [24]),
+    .\port$545$25 (\s0$524 [25]),
+    .\port$545$27 (\s1$526 [0]),
+    .\port$545$28 (\s1$526 [1]),
+    .\port$545$29 (\s1$526 [2]),
+    .\port$545$3 (\s0$524 [3]),
+    .\port$545$30 (\s1$526 [3]),
+    .\port$545$31 (\s1$526 [4]),
+    .\port$545$32 (\s1$526 [5]),
+    .\port$545$33 (\s1$526 [6]),
+    .\port$545$34 (\s1$526 [7]),
+    .\port$545$35 (\s1$526 [8]),
+    .\port$545$36 (\s1$526 [9]),
+    .\port$545$37 (\s1$526 [10]),
+    .\port$545$38 (\s1$526 [11]),
+    .\port$545$39 (\s1$526 [12]),
+    .\port$545$4 (\s0$524 [4]),
+    .\port$545$40 (\s1$526 [13]),
+    .\port$545$41 (\s1$526 [14]),
+    .\port$545$42 (\s1$526 [15]),
+    .\port$545$43 (\s1$526 [16]),
+    .\port$545$44 (\s1$526 [17]),
+    .\port$545$45 (\s1$526 [18]),
+    .\port$545$46 (\s1$526 [19]),
+    .\port$545$47 (\s1$526 [20]),
+    .\port$545$48 (\s1$526 [21]),
+    .\port$545$49 (\s1$526 [22]),
+    .\port$545$5 (\s0$524 [5]),
+    .\port$545$50 (\s1$526 [23]),
+    .\port$545$51 (\s1$526 [24]),
+    .\port$545$52 (\s1$526 [25]),
+    .\port$545$6 (\s0$524 [6]),
+    .\port$545$7 (\s0$524 [7]),
+    .\port$545$8 (\s0$524 [8]),
+    .\port$545$9 (\s0$524 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
@@ -18603,9 +18601,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_0 (rst, \port$392$0 , \port$392$1 , \port$392$2 , \port$392$3 , \port$392$4 , \port$392$5 , \port$392$6 , \port$392$7 , \port$392$8 , \port$392$9 , \port$392$10 , \port$392$11 , \port$392$12 , \port$392$13 , \port$392$14 , \port$392$15 , \port$392$16 , \port$392$17 , \port$392$18 , \port$392$19 
-, \port$392$20 , \port$392$21 , \port$392$22 , \port$392$23 , \port$392$24 , \port$392$25 , \port$392$27 , \port$392$28 , \port$392$29 , \port$392$30 , \port$392$31 , \port$392$32 , \port$392$33 , \port$392$34 , \port$392$35 , \port$392$36 , \port$392$37 , \port$392$38 , \port$392$39 , \port$392$40 , \port$392$41 
-, \port$392$42 , \port$392$43 , \port$392$44 , \port$392$45 , \port$392$46 , \port$392$47 , \port$392$48 , \port$392$49 , \port$392$50 , \port$392$51 , \port$392$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_0_0 (rst, \port$390$0 , \port$390$1 , \port$390$2 , \port$390$3 , \port$390$4 , \port$390$5 , \port$390$6 , \port$390$7 , \port$390$8 , \port$390$9 , \port$390$10 , \port$390$11 , \port$390$12 , \port$390$13 , \port$390$14 , \port$390$15 , \port$390$16 , \port$390$17 , \port$390$18 , \port$390$19 
+, \port$390$20 , \port$390$21 , \port$390$22 , \port$390$23 , \port$390$24 , \port$390$25 , \port$390$27 , \port$390$28 , \port$390$29 , \port$390$30 , \port$390$31 , \port$390$32 , \port$390$33 , \port$390$34 , \port$390$35 , \port$390$36 , \port$390$37 , \port$390$38 , \port$390$39 , \port$390$40 , \port$390$41 
+, \port$390$42 , \port$390$43 , \port$390$44 , \port$390$45 , \port$390$46 , \port$390$47 , \port$390$48 , \port$390$49 , \port$390$50 , \port$390$51 , \port$390$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18613,110 +18611,110 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$392$0 , \port$392$1 , \port$392
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$392$0 ;
-  wire \port$392$0 ;
-  output \port$392$1 ;
-  wire \port$392$1 ;
-  output \port$392$10 ;
-  wire \port$392$10 ;
-  output \port$392$11 ;
-  wire \port$392$11 ;
-  output \port$392$12 ;
-  wire \port$392$12 ;
-  output \port$392$13 ;
-  wire \port$392$13 ;
-  output \port$392$14 ;
-  wire \port$392$14 ;
-  output \port$392$15 ;
-  wire \port$392$15 ;
-  output \port$392$16 ;
-  wire \port$392$16 ;
-  output \port$392$17 ;
-  wire \port$392$17 ;
-  output \port$392$18 ;
-  wire \port$392$18 ;
-  output \port$392$19 ;
-  wire \port$392$19 ;
-  output \port$392$2 ;
-  wire \port$392$2 ;
-  output \port$392$20 ;
-  wire \port$392$20 ;
-  output \port$392$21 ;
-  wire \port$392$21 ;
-  output \port$392$22 ;
-  wire \port$392$22 ;
-  output \port$392$23 ;
-  wire \port$392$23 ;
-  output \port$392$24 ;
-  wire \port$392$24 ;
-  output \port$392$25 ;
-  wire \port$392$25 ;
-  output \port$392$27 ;
-  wire \port$392$27 ;
-  output \port$392$28 ;
-  wire \port$392$28 ;
-  output \port$392$29 ;
-  wire \port$392$29 ;
-  output \port$392$3 ;
-  wire \port$392$3 ;
-  output \port$392$30 ;
-  wire \port$392$30 ;
-  output \port$392$31 ;
-  wire \port$392$31 ;
-  output \port$392$32 ;
-  wire \port$392$32 ;
-  output \port$392$33 ;
-  wire \port$392$33 ;
-  output \port$392$34 ;
-  wire \port$392$34 ;
-  output \port$392$35 ;
-  wire \port$392$35 ;
-  output \port$392$36 ;
-  wire \port$392$36 ;
-  output \port$392$37 ;
-  wire \port$392$37 ;
-  output \port$392$38 ;
-  wire \port$392$38 ;
-  output \port$392$39 ;
-  wire \port$392$39 ;
-  output \port$392$4 ;
-  wire \port$392$4 ;
-  output \port$392$40 ;
-  wire \port$392$40 ;
-  output \port$392$41 ;
-  wire \port$392$41 ;
-  output \port$392$42 ;
-  wire \port$392$42 ;
-  output \port$392$43 ;
-  wire \port$392$43 ;
-  output \port$392$44 ;
-  wire \port$392$44 ;
-  output \port$392$45 ;
-  wire \port$392$45 ;
-  output \port$392$46 ;
-  wire \port$392$46 ;
-  output \port$392$47 ;
-  wire \port$392$47 ;
-  output \port$392$48 ;
-  wire \port$392$48 ;
-  output \port$392$49 ;
-  wire \port$392$49 ;
-  output \port$392$5 ;
-  wire \port$392$5 ;
-  output \port$392$50 ;
-  wire \port$392$50 ;
-  output \port$392$51 ;
-  wire \port$392$51 ;
-  output \port$392$52 ;
-  wire \port$392$52 ;
-  output \port$392$6 ;
-  wire \port$392$6 ;
-  output \port$392$7 ;
-  wire \port$392$7 ;
-  output \port$392$8 ;
-  wire \port$392$8 ;
-  output \port$392$9 ;
-  wire \port$392$9 ;
+  output \port$390$0 ;
+  wire \port$390$0 ;
+  output \port$390$1 ;
+  wire \port$390$1 ;
+  output \port$390$10 ;
+  wire \port$390$10 ;
+  output \port$390$11 ;
+  wire \port$390$11 ;
+  output \port$390$12 ;
+  wire \port$390$12 ;
+  output \port$390$13 ;
+  wire \port$390$13 ;
+  output \port$390$14 ;
+  wire \port$390$14 ;
+  output \port$390$15 ;
+  wire \port$390$15 ;
+  output \port$390$16 ;
+  wire \port$390$16 ;
+  output \port$390$17 ;
+  wire \port$390$17 ;
+  output \port$390$18 ;
+  wire \port$390$18 ;
+  output \port$390$19 ;
+  wire \port$390$19 ;
+  output \port$390$2 ;
+  wire \port$390$2 ;
+  output \port$390$20 ;
+  wire \port$390$20 ;
+  output \port$390$21 ;
+  wire \port$390$21 ;
+  output \port$390$22 ;
+  wire \port$390$22 ;
+  output \port$390$23 ;
+  wire \port$390$23 ;
+  output \port$390$24 ;
+  wire \port$390$24 ;
+  output \port$390$25 ;
+  wire \port$390$25 ;
+  output \port$390$27 ;
+  wire \port$390$27 ;
+  output \port$390$28 ;
+  wire \port$390$28 ;
+  output \port$390$29 ;
+  wire \port$390$29 ;
+  output \port$390$3 ;
+  wire \port$390$3 ;
+  output \port$390$30 ;
+  wire \port$390$30 ;
+  output \port$390$31 ;
+  wire \port$390$31 ;
+  output \port$390$32 ;
+  wire \port$390$32 ;
+  output \port$390$33 ;
+  wire \port$390$33 ;
+  output \port$390$34 ;
+  wire \port$390$34 ;
+  output \port$390$35 ;
+  wire \port$390$35 ;
+  output \port$390$36 ;
+  wire \port$390$36 ;
+  output \port$390$37 ;
+  wire \port$390$37 ;
+  output \port$390$38 ;
+  wire \port$390$38 ;
+  output \port$390$39 ;
+  wire \port$390$39 ;
+  output \port$390$4 ;
+  wire \port$390$4 ;
+  output \port$390$40 ;
+  wire \port$390$40 ;
+  output \port$390$41 ;
+  wire \port$390$41 ;
+  output \port$390$42 ;
+  wire \port$390$42 ;
+  output \port$390$43 ;
+  wire \port$390$43 ;
+  output \port$390$44 ;
+  wire \port$390$44 ;
+  output \port$390$45 ;
+  wire \port$390$45 ;
+  output \port$390$46 ;
+  wire \port$390$46 ;
+  output \port$390$47 ;
+  wire \port$390$47 ;
+  output \port$390$48 ;
+  wire \port$390$48 ;
+  output \port$390$49 ;
+  wire \port$390$49 ;
+  output \port$390$5 ;
+  wire \port$390$5 ;
+  output \port$390$50 ;
+  wire \port$390$50 ;
+  output \port$390$51 ;
+  wire \port$390$51 ;
+  output \port$390$52 ;
+  wire \port$390$52 ;
+  output \port$390$6 ;
+  wire \port$390$6 ;
+  output \port$390$7 ;
+  wire \port$390$7 ;
+  output \port$390$8 ;
+  wire \port$390$8 ;
+  output \port$390$9 ;
+  wire \port$390$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -18913,60 +18911,60 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$392$0 , \port$392$1 , \port$392
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$392$0 ),
-    .R1(\port$392$1 ),
-    .R10(\port$392$10 ),
-    .R11(\port$392$11 ),
-    .R12(\port$392$12 ),
-    .R13(\port$392$13 ),
-    .R14(\port$392$14 ),
-    .R15(\port$392$15 ),
-    .R16(\port$392$16 ),
-    .R17(\port$392$17 ),
-    .R18(\port$392$18 ),
-    .R19(\port$392$19 ),
-    .R2(\port$392$2 ),
-    .R20(\port$392$20 ),
-    .R21(\port$392$21 ),
-    .R22(\port$392$22 ),
-    .R23(\port$392$23 ),
-    .R24(\port$392$24 ),
-    .R25(\port$392$25 ),
+    .R0(\port$390$0 ),
+    .R1(\port$390$1 ),
+    .R10(\port$390$10 ),
+    .R11(\port$390$11 ),
+    .R12(\port$390$12 ),
+    .R13(\port$390$13 ),
+    .R14(\port$390$14 ),
+    .R15(\port$390$15 ),
+    .R16(\port$390$16 ),
+    .R17(\port$390$17 ),
+    .R18(\port$390$18 ),
+    .R19(\port$390$19 ),
+    .R2(\port$390$2 ),
+    .R20(\port$390$20 ),
+    .R21(\port$390$21 ),
+    .R22(\port$390$22 ),
+    .R23(\port$390$23 ),
+    .R24(\port$390$24 ),
+    .R25(\port$390$25 ),
     .R26(r[26]),
-    .R27(\port$392$27 ),
-    .R28(\port$392$28 ),
-    .R29(\port$392$29 ),
-    .R3(\port$392$3 ),
-    .R30(\port$392$30 ),
-    .R31(\port$392$31 ),
-    .R32(\port$392$32 ),
-    .R33(\port$392$33 ),
-    .R34(\port$392$34 ),
-    .R35(\port$392$35 ),
-    .R36(\port$392$36 ),
-    .R37(\port$392$37 ),
-    .R38(\port$392$38 ),
-    .R39(\port$392$39 ),
-    .R4(\port$392$4 ),
-    .R40(\port$392$40 ),
-    .R41(\port$392$41 ),
-    .R42(\port$392$42 ),
-    .R43(\port$392$43 ),
-    .R44(\port$392$44 ),
-    .R45(\port$392$45 ),
-    .R46(\port$392$46 ),
-    .R47(\port$392$47 ),
-    .R48(\port$392$48 ),
-    .R49(\port$392$49 ),
-    .R5(\port$392$5 ),
-    .R50(\port$392$50 ),
-    .R51(\port$392$51 ),
-    .R52(\port$392$52 ),
+    .R27(\port$390$27 ),
+    .R28(\port$390$28 ),
+    .R29(\port$390$29 ),
+    .R3(\port$390$3 ),
+    .R30(\port$390$30 ),
+    .R31(\port$390$31 ),
+    .R32(\port$390$32 ),
+    .R33(\port$390$33 ),
+    .R34(\port$390$34 ),
+    .R35(\port$390$35 ),
+    .R36(\port$390$36 ),
+    .R37(\port$390$37 ),
+    .R38(\port$390$38 ),
+    .R39(\port$390$39 ),
+    .R4(\port$390$4 ),
+    .R40(\port$390$40 ),
+    .R41(\port$390$41 ),
+    .R42(\port$390$42 ),
+    .R43(\port$390$43 ),
+    .R44(\port$390$44 ),
+    .R45(\port$390$45 ),
+    .R46(\port$390$46 ),
+    .R47(\port$390$47 ),
+    .R48(\port$390$48 ),
+    .R49(\port$390$49 ),
+    .R5(\port$390$5 ),
+    .R50(\port$390$50 ),
+    .R51(\port$390$51 ),
+    .R52(\port$390$52 ),
     .R53(r[53]),
-    .R6(\port$392$6 ),
-    .R7(\port$392$7 ),
-    .R8(\port$392$8 ),
-    .R9(\port$392$9 ),
+    .R6(\port$390$6 ),
+    .R7(\port$390$7 ),
+    .R8(\port$390$8 ),
+    .R9(\port$390$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19239,13 +19237,13 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$392$0 , \port$392$1 , \port$392
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$392$52 , \port$392$51 , \port$392$50 , \port$392$49 , \port$392$48 , \port$392$47 , \port$392$46 , \port$392$45 , \port$392$44 , \port$392$43 , \port$392$42 , \port$392$41 , \port$392$40 , \port$392$39 , \port$392$38 , \port$392$37 , \port$392$36 , \port$392$35 , \port$392$34 , \port$392$33 , \port$392$32 , \port$392$31 , \port$392$30 , \port$392$29 , \port$392$28 , \port$392$27 , \port$392$25 , \port$392$24 , \port$392$23 , \port$392$22 , \port$392$21 , \port$392$20 , \port$392$19 , \port$392$18 , \port$392$17 , \port$392$16 , \port$392$15 , \port$392$14 , \port$392$13 , \port$392$12 , \port$392$11 , \port$392$10 , \port$392$9 , \port$392$8 , \port$392$7 , \port$392$6 , \port$392$5 , \port$392$4 , \port$392$3 , \port$392$2 , \port$392$1 , \port$392$0  };
+  assign { r[52:27], r[25:0] } = { \port$390$52 , \port$390$51 , \port$390$50 , \port$390$49 , \port$390$48 , \port$390$47 , \port$390$46 , \port$390$45 , \port$390$44 , \port$390$43 , \port$390$42 , \port$390$41 , \port$390$40 , \port$390$39 , \port$390$38 , \port$390$37 , \port$390$36 , \port$390$35 , \port$390$34 , \port$390$33 , \port$390$32 , \port$390$31 , \port$390$30 , \port$390$29 , \port$390$28 , \port$390$27 , \port$390$25 , \port$390$24 , \port$390$23 , \port$390$22 , \port$390$21 , \port$390$20 , \port$390$19 , \port$390$18 , \port$390$17 , \port$390$16 , \port$390$15 , \port$390$14 , \port$390$13 , \port$390$12 , \port$390$11 , \port$390$10 , \port$390$9 , \port$390$8 , \port$390$7 , \port$390$6 , \port$390$5 , \port$390$4 , \port$390$3 , \port$390$2 , \port$390$1 , \port$390$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_1 (rst, \port$397$0 , \port$397$1 , \port$397$2 , \port$397$3 , \port$397$4 , \port$397$5 , \port$397$6 , \port$397$7 , \port$397$8 , \port$397$9 , \port$397$10 , \port$397$11 , \port$397$12 , \port$397$13 , \port$397$14 , \port$397$15 , \port$397$16 , \port$397$17 , \port$397$18 , \port$397$19 
-, \port$397$20 , \port$397$21 , \port$397$22 , \port$397$23 , \port$397$24 , \port$397$25 , \port$397$27 , \port$397$28 , \port$397$29 , \port$397$30 , \port$397$31 , \port$397$32 , \port$397$33 , \port$397$34 , \port$397$35 , \port$397$36 , \port$397$37 , \port$397$38 , \port$397$39 , \port$397$40 , \port$397$41 
-, \port$397$42 , \port$397$43 , \port$397$44 , \port$397$45 , \port$397$46 , \port$397$47 , \port$397$48 , \port$397$49 , \port$397$50 , \port$397$51 , \port$397$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_1 (rst, \port$395$0 , \port$395$1 , \port$395$2 , \port$395$3 , \port$395$4 , \port$395$5 , \port$395$6 , \port$395$7 , \port$395$8 , \port$395$9 , \port$395$10 , \port$395$11 , \port$395$12 , \port$395$13 , \port$395$14 , \port$395$15 , \port$395$16 , \port$395$17 , \port$395$18 , \port$395$19 
+, \port$395$20 , \port$395$21 , \port$395$22 , \port$395$23 , \port$395$24 , \port$395$25 , \port$395$27 , \port$395$28 , \port$395$29 , \port$395$30 , \port$395$31 , \port$395$32 , \port$395$33 , \port$395$34 , \port$395$35 , \port$395$36 , \port$395$37 , \port$395$38 , \port$395$39 , \port$395$40 , \port$395$41 
+, \port$395$42 , \port$395$43 , \port$395$44 , \port$395$45 , \port$395$46 , \port$395$47 , \port$395$48 , \port$395$49 , \port$395$50 , \port$395$51 , \port$395$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19253,110 +19251,110 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$397$0 , \port$397$1 , \port$397
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$397$0 ;
-  wire \port$397$0 ;
-  output \port$397$1 ;
-  wire \port$397$1 ;
-  output \port$397$10 ;
-  wire \port$397$10 ;
-  output \port$397$11 ;
-  wire \port$397$11 ;
-  output \port$397$12 ;
-  wire \port$397$12 ;
-  output \port$397$13 ;
-  wire \port$397$13 ;
-  output \port$397$14 ;
-  wire \port$397$14 ;
-  output \port$397$15 ;
-  wire \port$397$15 ;
-  output \port$397$16 ;
-  wire \port$397$16 ;
-  output \port$397$17 ;
-  wire \port$397$17 ;
-  output \port$397$18 ;
-  wire \port$397$18 ;
-  output \port$397$19 ;
-  wire \port$397$19 ;
-  output \port$397$2 ;
-  wire \port$397$2 ;
-  output \port$397$20 ;
-  wire \port$397$20 ;
-  output \port$397$21 ;
-  wire \port$397$21 ;
-  output \port$397$22 ;
-  wire \port$397$22 ;
-  output \port$397$23 ;
-  wire \port$397$23 ;
-  output \port$397$24 ;
-  wire \port$397$24 ;
-  output \port$397$25 ;
-  wire \port$397$25 ;
-  output \port$397$27 ;
-  wire \port$397$27 ;
-  output \port$397$28 ;
-  wire \port$397$28 ;
-  output \port$397$29 ;
-  wire \port$397$29 ;
-  output \port$397$3 ;
-  wire \port$397$3 ;
-  output \port$397$30 ;
-  wire \port$397$30 ;
-  output \port$397$31 ;
-  wire \port$397$31 ;
-  output \port$397$32 ;
-  wire \port$397$32 ;
-  output \port$397$33 ;
-  wire \port$397$33 ;
-  output \port$397$34 ;
-  wire \port$397$34 ;
-  output \port$397$35 ;
-  wire \port$397$35 ;
-  output \port$397$36 ;
-  wire \port$397$36 ;
-  output \port$397$37 ;
-  wire \port$397$37 ;
-  output \port$397$38 ;
-  wire \port$397$38 ;
-  output \port$397$39 ;
-  wire \port$397$39 ;
-  output \port$397$4 ;
-  wire \port$397$4 ;
-  output \port$397$40 ;
-  wire \port$397$40 ;
-  output \port$397$41 ;
-  wire \port$397$41 ;
-  output \port$397$42 ;
-  wire \port$397$42 ;
-  output \port$397$43 ;
-  wire \port$397$43 ;
-  output \port$397$44 ;
-  wire \port$397$44 ;
-  output \port$397$45 ;
-  wire \port$397$45 ;
-  output \port$397$46 ;
-  wire \port$397$46 ;
-  output \port$397$47 ;
-  wire \port$397$47 ;
-  output \port$397$48 ;
-  wire \port$397$48 ;
-  output \port$397$49 ;
-  wire \port$397$49 ;
-  output \port$397$5 ;
-  wire \port$397$5 ;
-  output \port$397$50 ;
-  wire \port$397$50 ;
-  output \port$397$51 ;
-  wire \port$397$51 ;
-  output \port$397$52 ;
-  wire \port$397$52 ;
-  output \port$397$6 ;
-  wire \port$397$6 ;
-  output \port$397$7 ;
-  wire \port$397$7 ;
-  output \port$397$8 ;
-  wire \port$397$8 ;
-  output \port$397$9 ;
-  wire \port$397$9 ;
+  output \port$395$0 ;
+  wire \port$395$0 ;
+  output \port$395$1 ;
+  wire \port$395$1 ;
+  output \port$395$10 ;
+  wire \port$395$10 ;
+  output \port$395$11 ;
+  wire \port$395$11 ;
+  output \port$395$12 ;
+  wire \port$395$12 ;
+  output \port$395$13 ;
+  wire \port$395$13 ;
+  output \port$395$14 ;
+  wire \port$395$14 ;
+  output \port$395$15 ;
+  wire \port$395$15 ;
+  output \port$395$16 ;
+  wire \port$395$16 ;
+  output \port$395$17 ;
+  wire \port$395$17 ;
+  output \port$395$18 ;
+  wire \port$395$18 ;
+  output \port$395$19 ;
+  wire \port$395$19 ;
+  output \port$395$2 ;
+  wire \port$395$2 ;
+  output \port$395$20 ;
+  wire \port$395$20 ;
+  output \port$395$21 ;
+  wire \port$395$21 ;
+  output \port$395$22 ;
+  wire \port$395$22 ;
+  output \port$395$23 ;
+  wire \port$395$23 ;
+  output \port$395$24 ;
+  wire \port$395$24 ;
+  output \port$395$25 ;
+  wire \port$395$25 ;
+  output \port$395$27 ;
+  wire \port$395$27 ;
+  output \port$395$28 ;
+  wire \port$395$28 ;
+  output \port$395$29 ;
+  wire \port$395$29 ;
+  output \port$395$3 ;
+  wire \port$395$3 ;
+  output \port$395$30 ;
+  wire \port$395$30 ;
+  output \port$395$31 ;
+  wire \port$395$31 ;
+  output \port$395$32 ;
+  wire \port$395$32 ;
+  output \port$395$33 ;
+  wire \port$395$33 ;
+  output \port$395$34 ;
+  wire \port$395$34 ;
+  output \port$395$35 ;
+  wire \port$395$35 ;
+  output \port$395$36 ;
+  wire \port$395$36 ;
+  output \port$395$37 ;
+  wire \port$395$37 ;
+  output \port$395$38 ;
+  wire \port$395$38 ;
+  output \port$395$39 ;
+  wire \port$395$39 ;
+  output \port$395$4 ;
+  wire \port$395$4 ;
+  output \port$395$40 ;
+  wire \port$395$40 ;
+  output \port$395$41 ;
+  wire \port$395$41 ;
+  output \port$395$42 ;
+  wire \port$395$42 ;
+  output \port$395$43 ;
+  wire \port$395$43 ;
+  output \port$395$44 ;
+  wire \port$395$44 ;
+  output \port$395$45 ;
+  wire \port$395$45 ;
+  output \port$395$46 ;
+  wire \port$395$46 ;
+  output \port$395$47 ;
+  wire \port$395$47 ;
+  output \port$395$48 ;
+  wire \port$395$48 ;
+  output \port$395$49 ;
+  wire \port$395$49 ;
+  output \port$395$5 ;
+  wire \port$395$5 ;
+  output \port$395$50 ;
+  wire \port$395$50 ;
+  output \port$395$51 ;
+  wire \port$395$51 ;
+  output \port$395$52 ;
+  wire \port$395$52 ;
+  output \port$395$6 ;
+  wire \port$395$6 ;
+  output \port$395$7 ;
+  wire \port$395$7 ;
+  output \port$395$8 ;
+  wire \port$395$8 ;
+  output \port$395$9 ;
+  wire \port$395$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19553,60 +19551,60 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$397$0 , \port$397$1 , \port$397
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$397$0 ),
-    .R1(\port$397$1 ),
-    .R10(\port$397$10 ),
-    .R11(\port$397$11 ),
-    .R12(\port$397$12 ),
-    .R13(\port$397$13 ),
-    .R14(\port$397$14 ),
-    .R15(\port$397$15 ),
-    .R16(\port$397$16 ),
-    .R17(\port$397$17 ),
-    .R18(\port$397$18 ),
-    .R19(\port$397$19 ),
-    .R2(\port$397$2 ),
-    .R20(\port$397$20 ),
-    .R21(\port$397$21 ),
-    .R22(\port$397$22 ),
-    .R23(\port$397$23 ),
-    .R24(\port$397$24 ),
-    .R25(\port$397$25 ),
+    .R0(\port$395$0 ),
+    .R1(\port$395$1 ),
+    .R10(\port$395$10 ),
+    .R11(\port$395$11 ),
+    .R12(\port$395$12 ),
+    .R13(\port$395$13 ),
+    .R14(\port$395$14 ),
+    .R15(\port$395$15 ),
+    .R16(\port$395$16 ),
+    .R17(\port$395$17 ),
+    .R18(\port$395$18 ),
+    .R19(\port$395$19 ),
+    .R2(\port$395$2 ),
+    .R20(\port$395$20 ),
+    .R21(\port$395$21 ),
+    .R22(\port$395$22 ),
+    .R23(\port$395$23 ),
+    .R24(\port$395$24 ),
+    .R25(\port$395$25 ),
     .R26(r[26]),
-    .R27(\port$397$27 ),
-    .R28(\port$397$28 ),
-    .R29(\port$397$29 ),
-    .R3(\port$397$3 ),
-    .R30(\port$397$30 ),
-    .R31(\port$397$31 ),
-    .R32(\port$397$32 ),
-    .R33(\port$397$33 ),
-    .R34(\port$397$34 ),
-    .R35(\port$397$35 ),
-    .R36(\port$397$36 ),
-    .R37(\port$397$37 ),
-    .R38(\port$397$38 ),
-    .R39(\port$397$39 ),
-    .R4(\port$397$4 ),
-    .R40(\port$397$40 ),
-    .R41(\port$397$41 ),
-    .R42(\port$397$42 ),
-    .R43(\port$397$43 ),
-    .R44(\port$397$44 ),
-    .R45(\port$397$45 ),
-    .R46(\port$397$46 ),
-    .R47(\port$397$47 ),
-    .R48(\port$397$48 ),
-    .R49(\port$397$49 ),
-    .R5(\port$397$5 ),
-    .R50(\port$397$50 ),
-    .R51(\port$397$51 ),
-    .R52(\port$397$52 ),
+    .R27(\port$395$27 ),
+    .R28(\port$395$28 ),
+    .R29(\port$395$29 ),
+    .R3(\port$395$3 ),
+    .R30(\port$395$30 ),
+    .R31(\port$395$31 ),
+    .R32(\port$395$32 ),
+    .R33(\port$395$33 ),
+    .R34(\port$395$34 ),
+    .R35(\port$395$35 ),
+    .R36(\port$395$36 ),
+    .R37(\port$395$37 ),
+    .R38(\port$395$38 ),
+    .R39(\port$395$39 ),
+    .R4(\port$395$4 ),
+    .R40(\port$395$40 ),
+    .R41(\port$395$41 ),
+    .R42(\port$395$42 ),
+    .R43(\port$395$43 ),
+    .R44(\port$395$44 ),
+    .R45(\port$395$45 ),
+    .R46(\port$395$46 ),
+    .R47(\port$395$47 ),
+    .R48(\port$395$48 ),
+    .R49(\port$395$49 ),
+    .R5(\port$395$5 ),
+    .R50(\port$395$50 ),
+    .R51(\port$395$51 ),
+    .R52(\port$395$52 ),
     .R53(r[53]),
-    .R6(\port$397$6 ),
-    .R7(\port$397$7 ),
-    .R8(\port$397$8 ),
-    .R9(\port$397$9 ),
+    .R6(\port$395$6 ),
+    .R7(\port$395$7 ),
+    .R8(\port$395$8 ),
+    .R9(\port$395$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19879,13 +19877,13 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$397$0 , \port$397$1 , \port$397
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$397$52 , \port$397$51 , \port$397$50 , \port$397$49 , \port$397$48 , \port$397$47 , \port$397$46 , \port$397$45 , \port$397$44 , \port$397$43 , \port$397$42 , \port$397$41 , \port$397$40 , \port$397$39 , \port$397$38 , \port$397$37 , \port$397$36 , \port$397$35 , \port$397$34 , \port$397$33 , \port$397$32 , \port$397$31 , \port$397$30 , \port$397$29 , \port$397$28 , \port$397$27 , \port$397$25 , \port$397$24 , \port$397$23 , \port$397$22 , \port$397$21 , \port$397$20 , \port$397$19 , \port$397$18 , \port$397$17 , \port$397$16 , \port$397$15 , \port$397$14 , \port$397$13 , \port$397$12 , \port$397$11 , \port$397$10 , \port$397$9 , \port$397$8 , \port$397$7 , \port$397$6 , \port$397$5 , \port$397$4 , \port$397$3 , \port$397$2 , \port$397$1 , \port$397$0  };
+  assign { r[52:27], r[25:0] } = { \port$395$52 , \port$395$51 , \port$395$50 , \port$395$49 , \port$395$48 , \port$395$47 , \port$395$46 , \port$395$45 , \port$395$44 , \port$395$43 , \port$395$42 , \port$395$41 , \port$395$40 , \port$395$39 , \port$395$38 , \port$395$37 , \port$395$36 , \port$395$35 , \port$395$34 , \port$395$33 , \port$395$32 , \port$395$31 , \port$395$30 , \port$395$29 , \port$395$28 , \port$395$27 , \port$395$25 , \port$395$24 , \port$395$23 , \port$395$22 , \port$395$21 , \port$395$20 , \port$395$19 , \port$395$18 , \port$395$17 , \port$395$16 , \port$395$15 , \port$395$14 , \port$395$13 , \port$395$12 , \port$395$11 , \port$395$10 , \port$395$9 , \port$395$8 , \port$395$7 , \port$395$6 , \port$395$5 , \port$395$4 , \port$395$3 , \port$395$2 , \port$395$1 , \port$395$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_2 (rst, \port$402$0 , \port$402$1 , \port$402$2 , \port$402$3 , \port$402$4 , \port$402$5 , \port$402$6 , \port$402$7 , \port$402$8 , \port$402$9 , \port$402$10 , \port$402$11 , \port$402$12 , \port$402$13 , \port$402$14 , \port$402$15 , \port$402$16 , \port$402$17 , \port$402$18 , \port$402$19 
-, \port$402$20 , \port$402$21 , \port$402$22 , \port$402$23 , \port$402$24 , \port$402$25 , \port$402$27 , \port$402$28 , \port$402$29 , \port$402$30 , \port$402$31 , \port$402$32 , \port$402$33 , \port$402$34 , \port$402$35 , \port$402$36 , \port$402$37 , \port$402$38 , \port$402$39 , \port$402$40 , \port$402$41 
-, \port$402$42 , \port$402$43 , \port$402$44 , \port$402$45 , \port$402$46 , \port$402$47 , \port$402$48 , \port$402$49 , \port$402$50 , \port$402$51 , \port$402$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_2 (rst, \port$400$0 , \port$400$1 , \port$400$2 , \port$400$3 , \port$400$4 , \port$400$5 , \port$400$6 , \port$400$7 , \port$400$8 , \port$400$9 , \port$400$10 , \port$400$11 , \port$400$12 , \port$400$13 , \port$400$14 , \port$400$15 , \port$400$16 , \port$400$17 , \port$400$18 , \port$400$19 
+, \port$400$20 , \port$400$21 , \port$400$22 , \port$400$23 , \port$400$24 , \port$400$25 , \port$400$27 , \port$400$28 , \port$400$29 , \port$400$30 , \port$400$31 , \port$400$32 , \port$400$33 , \port$400$34 , \port$400$35 , \port$400$36 , \port$400$37 , \port$400$38 , \port$400$39 , \port$400$40 , \port$400$41 
+, \port$400$42 , \port$400$43 , \port$400$44 , \port$400$45 , \port$400$46 , \port$400$47 , \port$400$48 , \port$400$49 , \port$400$50 , \port$400$51 , \port$400$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19893,110 +19891,110 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$402$0 , \port$402$1 , \port$402
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$402$0 ;
-  wire \port$402$0 ;
-  output \port$402$1 ;
-  wire \port$402$1 ;
-  output \port$402$10 ;
-  wire \port$402$10 ;
-  output \port$402$11 ;
-  wire \port$402$11 ;
-  output \port$402$12 ;
-  wire \port$402$12 ;
-  output \port$402$13 ;
-  wire \port$402$13 ;
-  output \port$402$14 ;
-  wire \port$402$14 ;
-  output \port$402$15 ;
-  wire \port$402$15 ;
-  output \port$402$16 ;
-  wire \port$402$16 ;
-  output \port$402$17 ;
-  wire \port$402$17 ;
-  output \port$402$18 ;
-  wire \port$402$18 ;
-  output \port$402$19 ;
-  wire \port$402$19 ;
-  output \port$402$2 ;
-  wire \port$402$2 ;
-  output \port$402$20 ;
-  wire \port$402$20 ;
-  output \port$402$21 ;
-  wire \port$402$21 ;
-  output \port$402$22 ;
-  wire \port$402$22 ;
-  output \port$402$23 ;
-  wire \port$402$23 ;
-  output \port$402$24 ;
-  wire \port$402$24 ;
-  output \port$402$25 ;
-  wire \port$402$25 ;
-  output \port$402$27 ;
-  wire \port$402$27 ;
-  output \port$402$28 ;
-  wire \port$402$28 ;
-  output \port$402$29 ;
-  wire \port$402$29 ;
-  output \port$402$3 ;
-  wire \port$402$3 ;
-  output \port$402$30 ;
-  wire \port$402$30 ;
-  output \port$402$31 ;
-  wire \port$402$31 ;
-  output \port$402$32 ;
-  wire \port$402$32 ;
-  output \port$402$33 ;
-  wire \port$402$33 ;
-  output \port$402$34 ;
-  wire \port$402$34 ;
-  output \port$402$35 ;
-  wire \port$402$35 ;
-  output \port$402$36 ;
-  wire \port$402$36 ;
-  output \port$402$37 ;
-  wire \port$402$37 ;
-  output \port$402$38 ;
-  wire \port$402$38 ;
-  output \port$402$39 ;
-  wire \port$402$39 ;
-  output \port$402$4 ;
-  wire \port$402$4 ;
-  output \port$402$40 ;
-  wire \port$402$40 ;
-  output \port$402$41 ;
-  wire \port$402$41 ;
-  output \port$402$42 ;
-  wire \port$402$42 ;
-  output \port$402$43 ;
-  wire \port$402$43 ;
-  output \port$402$44 ;
-  wire \port$402$44 ;
-  output \port$402$45 ;
-  wire \port$402$45 ;
-  output \port$402$46 ;
-  wire \port$402$46 ;
-  output \port$402$47 ;
-  wire \port$402$47 ;
-  output \port$402$48 ;
-  wire \port$402$48 ;
-  output \port$402$49 ;
-  wire \port$402$49 ;
-  output \port$402$5 ;
-  wire \port$402$5 ;
-  output \port$402$50 ;
-  wire \port$402$50 ;
-  output \port$402$51 ;
-  wire \port$402$51 ;
-  output \port$402$52 ;
-  wire \port$402$52 ;
-  output \port$402$6 ;
-  wire \port$402$6 ;
-  output \port$402$7 ;
-  wire \port$402$7 ;
-  output \port$402$8 ;
-  wire \port$402$8 ;
-  output \port$402$9 ;
-  wire \port$402$9 ;
+  output \port$400$0 ;
+  wire \port$400$0 ;
+  output \port$400$1 ;
+  wire \port$400$1 ;
+  output \port$400$10 ;
+  wire \port$400$10 ;
+  output \port$400$11 ;
+  wire \port$400$11 ;
+  output \port$400$12 ;
+  wire \port$400$12 ;
+  output \port$400$13 ;
+  wire \port$400$13 ;
+  output \port$400$14 ;
+  wire \port$400$14 ;
+  output \port$400$15 ;
+  wire \port$400$15 ;
+  output \port$400$16 ;
+  wire \port$400$16 ;
+  output \port$400$17 ;
+  wire \port$400$17 ;
+  output \port$400$18 ;
+  wire \port$400$18 ;
+  output \port$400$19 ;
+  wire \port$400$19 ;
+  output \port$400$2 ;
+  wire \port$400$2 ;
+  output \port$400$20 ;
+  wire \port$400$20 ;
+  output \port$400$21 ;
+  wire \port$400$21 ;
+  output \port$400$22 ;
+  wire \port$400$22 ;
+  output \port$400$23 ;
+  wire \port$400$23 ;
+  output \port$400$24 ;
+  wire \port$400$24 ;
+  output \port$400$25 ;
+  wire \port$400$25 ;
+  output \port$400$27 ;
+  wire \port$400$27 ;
+  output \port$400$28 ;
+  wire \port$400$28 ;
+  output \port$400$29 ;
+  wire \port$400$29 ;
+  output \port$400$3 ;
+  wire \port$400$3 ;
+  output \port$400$30 ;
+  wire \port$400$30 ;
+  output \port$400$31 ;
+  wire \port$400$31 ;
+  output \port$400$32 ;
+  wire \port$400$32 ;
+  output \port$400$33 ;
+  wire \port$400$33 ;
+  output \port$400$34 ;
+  wire \port$400$34 ;
+  output \port$400$35 ;
+  wire \port$400$35 ;
+  output \port$400$36 ;
+  wire \port$400$36 ;
+  output \port$400$37 ;
+  wire \port$400$37 ;
+  output \port$400$38 ;
+  wire \port$400$38 ;
+  output \port$400$39 ;
+  wire \port$400$39 ;
+  output \port$400$4 ;
+  wire \port$400$4 ;
+  output \port$400$40 ;
+  wire \port$400$40 ;
+  output \port$400$41 ;
+  wire \port$400$41 ;
+  output \port$400$42 ;
+  wire \port$400$42 ;
+  output \port$400$43 ;
+  wire \port$400$43 ;
+  output \port$400$44 ;
+  wire \port$400$44 ;
+  output \port$400$45 ;
+  wire \port$400$45 ;
+  output \port$400$46 ;
+  wire \port$400$46 ;
+  output \port$400$47 ;
+  wire \port$400$47 ;
+  output \port$400$48 ;
+  wire \port$400$48 ;
+  output \port$400$49 ;
+  wire \port$400$49 ;
+  output \port$400$5 ;
+  wire \port$400$5 ;
+  output \port$400$50 ;
+  wire \port$400$50 ;
+  output \port$400$51 ;
+  wire \port$400$51 ;
+  output \port$400$52 ;
+  wire \port$400$52 ;
+  output \port$400$6 ;
+  wire \port$400$6 ;
+  output \port$400$7 ;
+  wire \port$400$7 ;
+  output \port$400$8 ;
+  wire \port$400$8 ;
+  output \port$400$9 ;
+  wire \port$400$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20193,60 +20191,60 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$402$0 , \port$402$1 , \port$402
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$402$0 ),
-    .R1(\port$402$1 ),
-    .R10(\port$402$10 ),
-    .R11(\port$402$11 ),
-    .R12(\port$402$12 ),
-    .R13(\port$402$13 ),
-    .R14(\port$402$14 ),
-    .R15(\port$402$15 ),
-    .R16(\port$402$16 ),
-    .R17(\port$402$17 ),
-    .R18(\port$402$18 ),
-    .R19(\port$402$19 ),
-    .R2(\port$402$2 ),
-    .R20(\port$402$20 ),
-    .R21(\port$402$21 ),
-    .R22(\port$402$22 ),
-    .R23(\port$402$23 ),
-    .R24(\port$402$24 ),
-    .R25(\port$402$25 ),
+    .R0(\port$400$0 ),
+    .R1(\port$400$1 ),
+    .R10(\port$400$10 ),
+    .R11(\port$400$11 ),
+    .R12(\port$400$12 ),
+    .R13(\port$400$13 ),
+    .R14(\port$400$14 ),
+    .R15(\port$400$15 ),
+    .R16(\port$400$16 ),
+    .R17(\port$400$17 ),
+    .R18(\port$400$18 ),
+    .R19(\port$400$19 ),
+    .R2(\port$400$2 ),
+    .R20(\port$400$20 ),
+    .R21(\port$400$21 ),
+    .R22(\port$400$22 ),
+    .R23(\port$400$23 ),
+    .R24(\port$400$24 ),
+    .R25(\port$400$25 ),
     .R26(r[26]),
-    .R27(\port$402$27 ),
-    .R28(\port$402$28 ),
-    .R29(\port$402$29 ),
-    .R3(\port$402$3 ),
-    .R30(\port$402$30 ),
-    .R31(\port$402$31 ),
-    .R32(\port$402$32 ),
-    .R33(\port$402$33 ),
-    .R34(\port$402$34 ),
-    .R35(\port$402$35 ),
-    .R36(\port$402$36 ),
-    .R37(\port$402$37 ),
-    .R38(\port$402$38 ),
-    .R39(\port$402$39 ),
-    .R4(\port$402$4 ),
-    .R40(\port$402$40 ),
-    .R41(\port$402$41 ),
-    .R42(\port$402$42 ),
-    .R43(\port$402$43 ),
-    .R44(\port$402$44 ),
-    .R45(\port$402$45 ),
-    .R46(\port$402$46 ),
-    .R47(\port$402$47 ),
-    .R48(\port$402$48 ),
-    .R49(\port$402$49 ),
-    .R5(\port$402$5 ),
-    .R50(\port$402$50 ),
-    .R51(\port$402$51 ),
-    .R52(\port$402$52 ),
+    .R27(\port$400$27 ),
+    .R28(\port$400$28 ),
+    .R29(\port$400$29 ),
+    .R3(\port$400$3 ),
+    .R30(\port$400$30 ),
+    .R31(\port$400$31 ),
+    .R32(\port$400$32 ),
+    .R33(\port$400$33 ),
+    .R34(\port$400$34 ),
+    .R35(\port$400$35 ),
+    .R36(\port$400$36 ),
+    .R37(\port$400$37 ),
+    .R38(\port$400$38 ),
+    .R39(\port$400$39 ),
+    .R4(\port$400$4 ),
+    .R40(\port$400$40 ),
+    .R41(\port$400$41 ),
+    .R42(\port$400$42 ),
+    .R43(\port$400$43 ),
+    .R44(\port$400$44 ),
+    .R45(\port$400$45 ),
+    .R46(\port$400$46 ),
+    .R47(\port$400$47 ),
+    .R48(\port$400$48 ),
+    .R49(\port$400$49 ),
+    .R5(\port$400$5 ),
+    .R50(\port$400$50 ),
+    .R51(\port$400$51 ),
+    .R52(\port$400$52 ),
     .R53(r[53]),
-    .R6(\port$402$6 ),
-    .R7(\port$402$7 ),
-    .R8(\port$402$8 ),
-    .R9(\port$402$9 ),
+    .R6(\port$400$6 ),
+    .R7(\port$400$7 ),
+    .R8(\port$400$8 ),
+    .R9(\port$400$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20519,13 +20517,13 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$402$0 , \port$402$1 , \port$402
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$402$52 , \port$402$51 , \port$402$50 , \port$402$49 , \port$402$48 , \port$402$47 , \port$402$46 , \port$402$45 , \port$402$44 , \port$402$43 , \port$402$42 , \port$402$41 , \port$402$40 , \port$402$39 , \port$402$38 , \port$402$37 , \port$402$36 , \port$402$35 , \port$402$34 , \port$402$33 , \port$402$32 , \port$402$31 , \port$402$30 , \port$402$29 , \port$402$28 , \port$402$27 , \port$402$25 , \port$402$24 , \port$402$23 , \port$402$22 , \port$402$21 , \port$402$20 , \port$402$19 , \port$402$18 , \port$402$17 , \port$402$16 , \port$402$15 , \port$402$14 , \port$402$13 , \port$402$12 , \port$402$11 , \port$402$10 , \port$402$9 , \port$402$8 , \port$402$7 , \port$402$6 , \port$402$5 , \port$402$4 , \port$402$3 , \port$402$2 , \port$402$1 , \port$402$0  };
+  assign { r[52:27], r[25:0] } = { \port$400$52 , \port$400$51 , \port$400$50 , \port$400$49 , \port$400$48 , \port$400$47 , \port$400$46 , \port$400$45 , \port$400$44 , \port$400$43 , \port$400$42 , \port$400$41 , \port$400$40 , \port$400$39 , \port$400$38 , \port$400$37 , \port$400$36 , \port$400$35 , \port$400$34 , \port$400$33 , \port$400$32 , \port$400$31 , \port$400$30 , \port$400$29 , \port$400$28 , \port$400$27 , \port$400$25 , \port$400$24 , \port$400$23 , \port$400$22 , \port$400$21 , \port$400$20 , \port$400$19 , \port$400$18 , \port$400$17 , \port$400$16 , \port$400$15 , \port$400$14 , \port$400$13 , \port$400$12 , \port$400$11 , \port$400$10 , \port$400$9 , \port$400$8 , \port$400$7 , \port$400$6 , \port$400$5 , \port$400$4 , \port$400$3 , \port$400$2 , \port$400$1 , \port$400$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_3 (rst, \port$407$0 , \port$407$1 , \port$407$2 , \port$407$3 , \port$407$4 , \port$407$5 , \port$407$6 , \port$407$7 , \port$407$8 , \port$407$9 , \port$407$10 , \port$407$11 , \port$407$12 , \port$407$13 , \port$407$14 , \port$407$15 , \port$407$16 , \port$407$17 , \port$407$18 , \port$407$19 
-, \port$407$20 , \port$407$21 , \port$407$22 , \port$407$23 , \port$407$24 , \port$407$25 , \port$407$27 , \port$407$28 , \port$407$29 , \port$407$30 , \port$407$31 , \port$407$32 , \port$407$33 , \port$407$34 , \port$407$35 , \port$407$36 , \port$407$37 , \port$407$38 , \port$407$39 , \port$407$40 , \port$407$41 
-, \port$407$42 , \port$407$43 , \port$407$44 , \port$407$45 , \port$407$46 , \port$407$47 , \port$407$48 , \port$407$49 , \port$407$50 , \port$407$51 , \port$407$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_3 (rst, \port$405$0 , \port$405$1 , \port$405$2 , \port$405$3 , \port$405$4 , \port$405$5 , \port$405$6 , \port$405$7 , \port$405$8 , \port$405$9 , \port$405$10 , \port$405$11 , \port$405$12 , \port$405$13 , \port$405$14 , \port$405$15 , \port$405$16 , \port$405$17 , \port$405$18 , \port$405$19 
+, \port$405$20 , \port$405$21 , \port$405$22 , \port$405$23 , \port$405$24 , \port$405$25 , \port$405$27 , \port$405$28 , \port$405$29 , \port$405$30 , \port$405$31 , \port$405$32 , \port$405$33 , \port$405$34 , \port$405$35 , \port$405$36 , \port$405$37 , \port$405$38 , \port$405$39 , \port$405$40 , \port$405$41 
+, \port$405$42 , \port$405$43 , \port$405$44 , \port$405$45 , \port$405$46 , \port$405$47 , \port$405$48 , \port$405$49 , \port$405$50 , \port$405$51 , \port$405$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20533,110 +20531,110 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$407$0 , \port$407$1 , \port$407
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$407$0 ;
-  wire \port$407$0 ;
-  output \port$407$1 ;
-  wire \port$407$1 ;
-  output \port$407$10 ;
-  wire \port$407$10 ;
-  output \port$407$11 ;
-  wire \port$407$11 ;
-  output \port$407$12 ;
-  wire \port$407$12 ;
-  output \port$407$13 ;
-  wire \port$407$13 ;
-  output \port$407$14 ;
-  wire \port$407$14 ;
-  output \port$407$15 ;
-  wire \port$407$15 ;
-  output \port$407$16 ;
-  wire \port$407$16 ;
-  output \port$407$17 ;
-  wire \port$407$17 ;
-  output \port$407$18 ;
-  wire \port$407$18 ;
-  output \port$407$19 ;
-  wire \port$407$19 ;
-  output \port$407$2 ;
-  wire \port$407$2 ;
-  output \port$407$20 ;
-  wire \port$407$20 ;
-  output \port$407$21 ;
-  wire \port$407$21 ;
-  output \port$407$22 ;
-  wire \port$407$22 ;
-  output \port$407$23 ;
-  wire \port$407$23 ;
-  output \port$407$24 ;
-  wire \port$407$24 ;
-  output \port$407$25 ;
-  wire \port$407$25 ;
-  output \port$407$27 ;
-  wire \port$407$27 ;
-  output \port$407$28 ;
-  wire \port$407$28 ;
-  output \port$407$29 ;
-  wire \port$407$29 ;
-  output \port$407$3 ;
-  wire \port$407$3 ;
-  output \port$407$30 ;
-  wire \port$407$30 ;
-  output \port$407$31 ;
-  wire \port$407$31 ;
-  output \port$407$32 ;
-  wire \port$407$32 ;
-  output \port$407$33 ;
-  wire \port$407$33 ;
-  output \port$407$34 ;
-  wire \port$407$34 ;
-  output \port$407$35 ;
-  wire \port$407$35 ;
-  output \port$407$36 ;
-  wire \port$407$36 ;
-  output \port$407$37 ;
-  wire \port$407$37 ;
-  output \port$407$38 ;
-  wire \port$407$38 ;
-  output \port$407$39 ;
-  wire \port$407$39 ;
-  output \port$407$4 ;
-  wire \port$407$4 ;
-  output \port$407$40 ;
-  wire \port$407$40 ;
-  output \port$407$41 ;
-  wire \port$407$41 ;
-  output \port$407$42 ;
-  wire \port$407$42 ;
-  output \port$407$43 ;
-  wire \port$407$43 ;
-  output \port$407$44 ;
-  wire \port$407$44 ;
-  output \port$407$45 ;
-  wire \port$407$45 ;
-  output \port$407$46 ;
-  wire \port$407$46 ;
-  output \port$407$47 ;
-  wire \port$407$47 ;
-  output \port$407$48 ;
-  wire \port$407$48 ;
-  output \port$407$49 ;
-  wire \port$407$49 ;
-  output \port$407$5 ;
-  wire \port$407$5 ;
-  output \port$407$50 ;
-  wire \port$407$50 ;
-  output \port$407$51 ;
-  wire \port$407$51 ;
-  output \port$407$52 ;
-  wire \port$407$52 ;
-  output \port$407$6 ;
-  wire \port$407$6 ;
-  output \port$407$7 ;
-  wire \port$407$7 ;
-  output \port$407$8 ;
-  wire \port$407$8 ;
-  output \port$407$9 ;
-  wire \port$407$9 ;
+  output \port$405$0 ;
+  wire \port$405$0 ;
+  output \port$405$1 ;
+  wire \port$405$1 ;
+  output \port$405$10 ;
+  wire \port$405$10 ;
+  output \port$405$11 ;
+  wire \port$405$11 ;
+  output \port$405$12 ;
+  wire \port$405$12 ;
+  output \port$405$13 ;
+  wire \port$405$13 ;
+  output \port$405$14 ;
+  wire \port$405$14 ;
+  output \port$405$15 ;
+  wire \port$405$15 ;
+  output \port$405$16 ;
+  wire \port$405$16 ;
+  output \port$405$17 ;
+  wire \port$405$17 ;
+  output \port$405$18 ;
+  wire \port$405$18 ;
+  output \port$405$19 ;
+  wire \port$405$19 ;
+  output \port$405$2 ;
+  wire \port$405$2 ;
+  output \port$405$20 ;
+  wire \port$405$20 ;
+  output \port$405$21 ;
+  wire \port$405$21 ;
+  output \port$405$22 ;
+  wire \port$405$22 ;
+  output \port$405$23 ;
+  wire \port$405$23 ;
+  output \port$405$24 ;
+  wire \port$405$24 ;
+  output \port$405$25 ;
+  wire \port$405$25 ;
+  output \port$405$27 ;
+  wire \port$405$27 ;
+  output \port$405$28 ;
+  wire \port$405$28 ;
+  output \port$405$29 ;
+  wire \port$405$29 ;
+  output \port$405$3 ;
+  wire \port$405$3 ;
+  output \port$405$30 ;
+  wire \port$405$30 ;
+  output \port$405$31 ;
+  wire \port$405$31 ;
+  output \port$405$32 ;
+  wire \port$405$32 ;
+  output \port$405$33 ;
+  wire \port$405$33 ;
+  output \port$405$34 ;
+  wire \port$405$34 ;
+  output \port$405$35 ;
+  wire \port$405$35 ;
+  output \port$405$36 ;
+  wire \port$405$36 ;
+  output \port$405$37 ;
+  wire \port$405$37 ;
+  output \port$405$38 ;
+  wire \port$405$38 ;
+  output \port$405$39 ;
+  wire \port$405$39 ;
+  output \port$405$4 ;
+  wire \port$405$4 ;
+  output \port$405$40 ;
+  wire \port$405$40 ;
+  output \port$405$41 ;
+  wire \port$405$41 ;
+  output \port$405$42 ;
+  wire \port$405$42 ;
+  output \port$405$43 ;
+  wire \port$405$43 ;
+  output \port$405$44 ;
+  wire \port$405$44 ;
+  output \port$405$45 ;
+  wire \port$405$45 ;
+  output \port$405$46 ;
+  wire \port$405$46 ;
+  output \port$405$47 ;
+  wire \port$405$47 ;
+  output \port$405$48 ;
+  wire \port$405$48 ;
+  output \port$405$49 ;
+  wire \port$405$49 ;
+  output \port$405$5 ;
+  wire \port$405$5 ;
+  output \port$405$50 ;
+  wire \port$405$50 ;
+  output \port$405$51 ;
+  wire \port$405$51 ;
+  output \port$405$52 ;
+  wire \port$405$52 ;
+  output \port$405$6 ;
+  wire \port$405$6 ;
+  output \port$405$7 ;
+  wire \port$405$7 ;
+  output \port$405$8 ;
+  wire \port$405$8 ;
+  output \port$405$9 ;
+  wire \port$405$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20833,60 +20831,60 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$407$0 , \port$407$1 , \port$407
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$407$0 ),
-    .R1(\port$407$1 ),
-    .R10(\port$407$10 ),
-    .R11(\port$407$11 ),
-    .R12(\port$407$12 ),
-    .R13(\port$407$13 ),
-    .R14(\port$407$14 ),
-    .R15(\port$407$15 ),
-    .R16(\port$407$16 ),
-    .R17(\port$407$17 ),
-    .R18(\port$407$18 ),
-    .R19(\port$407$19 ),
-    .R2(\port$407$2 ),
-    .R20(\port$407$20 ),
-    .R21(\port$407$21 ),
-    .R22(\port$407$22 ),
-    .R23(\port$407$23 ),
-    .R24(\port$407$24 ),
-    .R25(\port$407$25 ),
+    .R0(\port$405$0 ),
+    .R1(\port$405$1 ),
+    .R10(\port$405$10 ),
+    .R11(\port$405$11 ),
+    .R12(\port$405$12 ),
+    .R13(\port$405$13 ),
+    .R14(\port$405$14 ),
+    .R15(\port$405$15 ),
+    .R16(\port$405$16 ),
+    .R17(\port$405$17 ),
+    .R18(\port$405$18 ),
+    .R19(\port$405$19 ),
+    .R2(\port$405$2 ),
+    .R20(\port$405$20 ),
+    .R21(\port$405$21 ),
+    .R22(\port$405$22 ),
+    .R23(\port$405$23 ),
+    .R24(\port$405$24 ),
+    .R25(\port$405$25 ),
     .R26(r[26]),
-    .R27(\port$407$27 ),
-    .R28(\port$407$28 ),
-    .R29(\port$407$29 ),
-    .R3(\port$407$3 ),
-    .R30(\port$407$30 ),
-    .R31(\port$407$31 ),
-    .R32(\port$407$32 ),
-    .R33(\port$407$33 ),
-    .R34(\port$407$34 ),
-    .R35(\port$407$35 ),
-    .R36(\port$407$36 ),
-    .R37(\port$407$37 ),
-    .R38(\port$407$38 ),
-    .R39(\port$407$39 ),
-    .R4(\port$407$4 ),
-    .R40(\port$407$40 ),
-    .R41(\port$407$41 ),
-    .R42(\port$407$42 ),
-    .R43(\port$407$43 ),
-    .R44(\port$407$44 ),
-    .R45(\port$407$45 ),
-    .R46(\port$407$46 ),
-    .R47(\port$407$47 ),
-    .R48(\port$407$48 ),
-    .R49(\port$407$49 ),
-    .R5(\port$407$5 ),
-    .R50(\port$407$50 ),
-    .R51(\port$407$51 ),
-    .R52(\port$407$52 ),
+    .R27(\port$405$27 ),
+    .R28(\port$405$28 ),
+    .R29(\port$405$29 ),
+    .R3(\port$405$3 ),
+    .R30(\port$405$30 ),
+    .R31(\port$405$31 ),
+    .R32(\port$405$32 ),
+    .R33(\port$405$33 ),
+    .R34(\port$405$34 ),
+    .R35(\port$405$35 ),
+    .R36(\port$405$36 ),
+    .R37(\port$405$37 ),
+    .R38(\port$405$38 ),
+    .R39(\port$405$39 ),
+    .R4(\port$405$4 ),
+    .R40(\port$405$40 ),
+    .R41(\port$405$41 ),
+    .R42(\port$405$42 ),
+    .R43(\port$405$43 ),
+    .R44(\port$405$44 ),
+    .R45(\port$405$45 ),
+    .R46(\port$405$46 ),
+    .R47(\port$405$47 ),
+    .R48(\port$405$48 ),
+    .R49(\port$405$49 ),
+    .R5(\port$405$5 ),
+    .R50(\port$405$50 ),
+    .R51(\port$405$51 ),
+    .R52(\port$405$52 ),
     .R53(r[53]),
-    .R6(\port$407$6 ),
-    .R7(\port$407$7 ),
-    .R8(\port$407$8 ),
-    .R9(\port$407$9 ),
+    .R6(\port$405$6 ),
+    .R7(\port$405$7 ),
+    .R8(\port$405$8 ),
+    .R9(\port$405$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21159,13 +21157,13 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$407$0 , \port$407$1 , \port$407
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$407$52 , \port$407$51 , \port$407$50 , \port$407$49 , \port$407$48 , \port$407$47 , \port$407$46 , \port$407$45 , \port$407$44 , \port$407$43 , \port$407$42 , \port$407$41 , \port$407$40 , \port$407$39 , \port$407$38 , \port$407$37 , \port$407$36 , \port$407$35 , \port$407$34 , \port$407$33 , \port$407$32 , \port$407$31 , \port$407$30 , \port$407$29 , \port$407$28 , \port$407$27 , \port$407$25 , \port$407$24 , \port$407$23 , \port$407$22 , \port$407$21 , \port$407$20 , \port$407$19 , \port$407$18 , \port$407$17 , \port$407$16 , \port$407$15 , \port$407$14 , \port$407$13 , \port$407$12 , \port$407$11 , \port$407$10 , \port$407$9 , \port$407$8 , \port$407$7 , \port$407$6 , \port$407$5 , \port$407$4 , \port$407$3 , \port$407$2 , \port$407$1 , \port$407$0  };
+  assign { r[52:27], r[25:0] } = { \port$405$52 , \port$405$51 , \port$405$50 , \port$405$49 , \port$405$48 , \port$405$47 , \port$405$46 , \port$405$45 , \port$405$44 , \port$405$43 , \port$405$42 , \port$405$41 , \port$405$40 , \port$405$39 , \port$405$38 , \port$405$37 , \port$405$36 , \port$405$35 , \port$405$34 , \port$405$33 , \port$405$32 , \port$405$31 , \port$405$30 , \port$405$29 , \port$405$28 , \port$405$27 , \port$405$25 , \port$405$24 , \port$405$23 , \port$405$22 , \port$405$21 , \port$405$20 , \port$405$19 , \port$405$18 , \port$405$17 , \port$405$16 , \port$405$15 , \port$405$14 , \port$405$13 , \port$405$12 , \port$405$11 , \port$405$10 , \port$405$9 , \port$405$8 , \port$405$7 , \port$405$6 , \port$405$5 , \port$405$4 , \port$405$3 , \port$405$2 , \port$405$1 , \port$405$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_0 (rst, \port$412$0 , \port$412$1 , \port$412$2 , \port$412$3 , \port$412$4 , \port$412$5 , \port$412$6 , \port$412$7 , \port$412$8 , \port$412$9 , \port$412$10 , \port$412$11 , \port$412$12 , \port$412$13 , \port$412$14 , \port$412$15 , \port$412$16 , \port$412$17 , \port$412$18 , \port$412$19 
-, \port$412$20 , \port$412$21 , \port$412$22 , \port$412$23 , \port$412$24 , \port$412$25 , \port$412$27 , \port$412$28 , \port$412$29 , \port$412$30 , \port$412$31 , \port$412$32 , \port$412$33 , \port$412$34 , \port$412$35 , \port$412$36 , \port$412$37 , \port$412$38 , \port$412$39 , \port$412$40 , \port$412$41 
-, \port$412$42 , \port$412$43 , \port$412$44 , \port$412$45 , \port$412$46 , \port$412$47 , \port$412$48 , \port$412$49 , \port$412$50 , \port$412$51 , \port$412$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_1_0 (rst, \port$410$0 , \port$410$1 , \port$410$2 , \port$410$3 , \port$410$4 , \port$410$5 , \port$410$6 , \port$410$7 , \port$410$8 , \port$410$9 , \port$410$10 , \port$410$11 , \port$410$12 , \port$410$13 , \port$410$14 , \port$410$15 , \port$410$16 , \port$410$17 , \port$410$18 , \port$410$19 
+, \port$410$20 , \port$410$21 , \port$410$22 , \port$410$23 , \port$410$24 , \port$410$25 , \port$410$27 , \port$410$28 , \port$410$29 , \port$410$30 , \port$410$31 , \port$410$32 , \port$410$33 , \port$410$34 , \port$410$35 , \port$410$36 , \port$410$37 , \port$410$38 , \port$410$39 , \port$410$40 , \port$410$41 
+, \port$410$42 , \port$410$43 , \port$410$44 , \port$410$45 , \port$410$46 , \port$410$47 , \port$410$48 , \port$410$49 , \port$410$50 , \port$410$51 , \port$410$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21173,110 +21171,110 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$412$0 , \port$412$1 , \port$412
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$412$0 ;
-  wire \port$412$0 ;
-  output \port$412$1 ;
-  wire \port$412$1 ;
-  output \port$412$10 ;
-  wire \port$412$10 ;
-  output \port$412$11 ;
-  wire \port$412$11 ;
-  output \port$412$12 ;
-  wire \port$412$12 ;
-  output \port$412$13 ;
-  wire \port$412$13 ;
-  output \port$412$14 ;
-  wire \port$412$14 ;
-  output \port$412$15 ;
-  wire \port$412$15 ;
-  output \port$412$16 ;
-  wire \port$412$16 ;
-  output \port$412$17 ;
-  wire \port$412$17 ;
-  output \port$412$18 ;
-  wire \port$412$18 ;
-  output \port$412$19 ;
-  wire \port$412$19 ;
-  output \port$412$2 ;
-  wire \port$412$2 ;
-  output \port$412$20 ;
-  wire \port$412$20 ;
-  output \port$412$21 ;
-  wire \port$412$21 ;
-  output \port$412$22 ;
-  wire \port$412$22 ;
-  output \port$412$23 ;
-  wire \port$412$23 ;
-  output \port$412$24 ;
-  wire \port$412$24 ;
-  output \port$412$25 ;
-  wire \port$412$25 ;
-  output \port$412$27 ;
-  wire \port$412$27 ;
-  output \port$412$28 ;
-  wire \port$412$28 ;
-  output \port$412$29 ;
-  wire \port$412$29 ;
-  output \port$412$3 ;
-  wire \port$412$3 ;
-  output \port$412$30 ;
-  wire \port$412$30 ;
-  output \port$412$31 ;
-  wire \port$412$31 ;
-  output \port$412$32 ;
-  wire \port$412$32 ;
-  output \port$412$33 ;
-  wire \port$412$33 ;
-  output \port$412$34 ;
-  wire \port$412$34 ;
-  output \port$412$35 ;
-  wire \port$412$35 ;
-  output \port$412$36 ;
-  wire \port$412$36 ;
-  output \port$412$37 ;
-  wire \port$412$37 ;
-  output \port$412$38 ;
-  wire \port$412$38 ;
-  output \port$412$39 ;
-  wire \port$412$39 ;
-  output \port$412$4 ;
-  wire \port$412$4 ;
-  output \port$412$40 ;
-  wire \port$412$40 ;
-  output \port$412$41 ;
-  wire \port$412$41 ;
-  output \port$412$42 ;
-  wire \port$412$42 ;
-  output \port$412$43 ;
-  wire \port$412$43 ;
-  output \port$412$44 ;
-  wire \port$412$44 ;
-  output \port$412$45 ;
-  wire \port$412$45 ;
-  output \port$412$46 ;
-  wire \port$412$46 ;
-  output \port$412$47 ;
-  wire \port$412$47 ;
-  output \port$412$48 ;
-  wire \port$412$48 ;
-  output \port$412$49 ;
-  wire \port$412$49 ;
-  output \port$412$5 ;
-  wire \port$412$5 ;
-  output \port$412$50 ;
-  wire \port$412$50 ;
-  output \port$412$51 ;
-  wire \port$412$51 ;
-  output \port$412$52 ;
-  wire \port$412$52 ;
-  output \port$412$6 ;
-  wire \port$412$6 ;
-  output \port$412$7 ;
-  wire \port$412$7 ;
-  output \port$412$8 ;
-  wire \port$412$8 ;
-  output \port$412$9 ;
-  wire \port$412$9 ;
+  output \port$410$0 ;
+  wire \port$410$0 ;
+  output \port$410$1 ;
+  wire \port$410$1 ;
+  output \port$410$10 ;
+  wire \port$410$10 ;
+  output \port$410$11 ;
+  wire \port$410$11 ;
+  output \port$410$12 ;
+  wire \port$410$12 ;
+  output \port$410$13 ;
+  wire \port$410$13 ;
+  output \port$410$14 ;
+  wire \port$410$14 ;
+  output \port$410$15 ;
+  wire \port$410$15 ;
+  output \port$410$16 ;
+  wire \port$410$16 ;
+  output \port$410$17 ;
+  wire \port$410$17 ;
+  output \port$410$18 ;
+  wire \port$410$18 ;
+  output \port$410$19 ;
+  wire \port$410$19 ;
+  output \port$410$2 ;
+  wire \port$410$2 ;
+  output \port$410$20 ;
+  wire \port$410$20 ;
+  output \port$410$21 ;
+  wire \port$410$21 ;
+  output \port$410$22 ;
+  wire \port$410$22 ;
+  output \port$410$23 ;
+  wire \port$410$23 ;
+  output \port$410$24 ;
+  wire \port$410$24 ;
+  output \port$410$25 ;
+  wire \port$410$25 ;
+  output \port$410$27 ;
+  wire \port$410$27 ;
+  output \port$410$28 ;
+  wire \port$410$28 ;
+  output \port$410$29 ;
+  wire \port$410$29 ;
+  output \port$410$3 ;
+  wire \port$410$3 ;
+  output \port$410$30 ;
+  wire \port$410$30 ;
+  output \port$410$31 ;
+  wire \port$410$31 ;
+  output \port$410$32 ;
+  wire \port$410$32 ;
+  output \port$410$33 ;
+  wire \port$410$33 ;
+  output \port$410$34 ;
+  wire \port$410$34 ;
+  output \port$410$35 ;
+  wire \port$410$35 ;
+  output \port$410$36 ;
+  wire \port$410$36 ;
+  output \port$410$37 ;
+  wire \port$410$37 ;
+  output \port$410$38 ;
+  wire \port$410$38 ;
+  output \port$410$39 ;
+  wire \port$410$39 ;
+  output \port$410$4 ;
+  wire \port$410$4 ;
+  output \port$410$40 ;
+  wire \port$410$40 ;
+  output \port$410$41 ;
+  wire \port$410$41 ;
+  output \port$410$42 ;
+  wire \port$410$42 ;
+  output \port$410$43 ;
+  wire \port$410$43 ;
+  output \port$410$44 ;
+  wire \port$410$44 ;
+  output \port$410$45 ;
+  wire \port$410$45 ;
+  output \port$410$46 ;
+  wire \port$410$46 ;
+  output \port$410$47 ;
+  wire \port$410$47 ;
+  output \port$410$48 ;
+  wire \port$410$48 ;
+  output \port$410$49 ;
+  wire \port$410$49 ;
+  output \port$410$5 ;
+  wire \port$410$5 ;
+  output \port$410$50 ;
+  wire \port$410$50 ;
+  output \port$410$51 ;
+  wire \port$410$51 ;
+  output \port$410$52 ;
+  wire \port$410$52 ;
+  output \port$410$6 ;
+  wire \port$410$6 ;
+  output \port$410$7 ;
+  wire \port$410$7 ;
+  output \port$410$8 ;
+  wire \port$410$8 ;
+  output \port$410$9 ;
+  wire \port$410$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -21473,60 +21471,60 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$412$0 , \port$412$1 , \port$412
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$412$0 ),
-    .R1(\port$412$1 ),
-    .R10(\port$412$10 ),
-    .R11(\port$412$11 ),
-    .R12(\port$412$12 ),
-    .R13(\port$412$13 ),
-    .R14(\port$412$14 ),
-    .R15(\port$412$15 ),
-    .R16(\port$412$16 ),
-    .R17(\port$412$17 ),
-    .R18(\port$412$18 ),
-    .R19(\port$412$19 ),
-    .R2(\port$412$2 ),
-    .R20(\port$412$20 ),
-    .R21(\port$412$21 ),
-    .R22(\port$412$22 ),
-    .R23(\port$412$23 ),
-    .R24(\port$412$24 ),
-    .R25(\port$412$25 ),
+    .R0(\port$410$0 ),
+    .R1(\port$410$1 ),
+    .R10(\port$410$10 ),
+    .R11(\port$410$11 ),
+    .R12(\port$410$12 ),
+    .R13(\port$410$13 ),
+    .R14(\port$410$14 ),
+    .R15(\port$410$15 ),
+    .R16(\port$410$16 ),
+    .R17(\port$410$17 ),
+    .R18(\port$410$18 ),
+    .R19(\port$410$19 ),
+    .R2(\port$410$2 ),
+    .R20(\port$410$20 ),
+    .R21(\port$410$21 ),
+    .R22(\port$410$22 ),
+    .R23(\port$410$23 ),
+    .R24(\port$410$24 ),
+    .R25(\port$410$25 ),
     .R26(r[26]),
-    .R27(\port$412$27 ),
-    .R28(\port$412$28 ),
-    .R29(\port$412$29 ),
-    .R3(\port$412$3 ),
-    .R30(\port$412$30 ),
-    .R31(\port$412$31 ),
-    .R32(\port$412$32 ),
-    .R33(\port$412$33 ),
-    .R34(\port$412$34 ),
-    .R35(\port$412$35 ),
-    .R36(\port$412$36 ),
-    .R37(\port$412$37 ),
-    .R38(\port$412$38 ),
-    .R39(\port$412$39 ),
-    .R4(\port$412$4 ),
-    .R40(\port$412$40 ),
-    .R41(\port$412$41 ),
-    .R42(\port$412$42 ),
-    .R43(\port$412$43 ),
-    .R44(\port$412$44 ),
-    .R45(\port$412$45 ),
-    .R46(\port$412$46 ),
-    .R47(\port$412$47 ),
-    .R48(\port$412$48 ),
-    .R49(\port$412$49 ),
-    .R5(\port$412$5 ),
-    .R50(\port$412$50 ),
-    .R51(\port$412$51 ),
-    .R52(\port$412$52 ),
+    .R27(\port$410$27 ),
+    .R28(\port$410$28 ),
+    .R29(\port$410$29 ),
+    .R3(\port$410$3 ),
+    .R30(\port$410$30 ),
+    .R31(\port$410$31 ),
+    .R32(\port$410$32 ),
+    .R33(\port$410$33 ),
+    .R34(\port$410$34 ),
+    .R35(\port$410$35 ),
+    .R36(\port$410$36 ),
+    .R37(\port$410$37 ),
+    .R38(\port$410$38 ),
+    .R39(\port$410$39 ),
+    .R4(\port$410$4 ),
+    .R40(\port$410$40 ),
+    .R41(\port$410$41 ),
+    .R42(\port$410$42 ),
+    .R43(\port$410$43 ),
+    .R44(\port$410$44 ),
+    .R45(\port$410$45 ),
+    .R46(\port$410$46 ),
+    .R47(\port$410$47 ),
+    .R48(\port$410$48 ),
+    .R49(\port$410$49 ),
+    .R5(\port$410$5 ),
+    .R50(\port$410$50 ),
+    .R51(\port$410$51 ),
+    .R52(\port$410$52 ),
     .R53(r[53]),
-    .R6(\port$412$6 ),
-    .R7(\port$412$7 ),
-    .R8(\port$412$8 ),
-    .R9(\port$412$9 ),
+    .R6(\port$410$6 ),
+    .R7(\port$410$7 ),
+    .R8(\port$410$8 ),
+    .R9(\port$410$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21799,13 +21797,13 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$412$0 , \port$412$1 , \port$412
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$412$52 , \port$412$51 , \port$412$50 , \port$412$49 , \port$412$48 , \port$412$47 , \port$412$46 , \port$412$45 , \port$412$44 , \port$412$43 , \port$412$42 , \port$412$41 , \port$412$40 , \port$412$39 , \port$412$38 , \port$412$37 , \port$412$36 , \port$412$35 , \port$412$34 , \port$412$33 , \port$412$32 , \port$412$31 , \port$412$30 , \port$412$29 , \port$412$28 , \port$412$27 , \port$412$25 , \port$412$24 , \port$412$23 , \port$412$22 , \port$412$21 , \port$412$20 , \port$412$19 , \port$412$18 , \port$412$17 , \port$412$16 , \port$412$15 , \port$412$14 , \port$412$13 , \port$412$12 , \port$412$11 , \port$412$10 , \port$412$9 , \port$412$8 , \port$412$7 , \port$412$6 , \port$412$5 , \port$412$4 , \port$412$3 , \port$412$2 , \port$412$1 , \port$412$0  };
+  assign { r[52:27], r[25:0] } = { \port$410$52 , \port$410$51 , \port$410$50 , \port$410$49 , \port$410$48 , \port$410$47 , \port$410$46 , \port$410$45 , \port$410$44 , \port$410$43 , \port$410$42 , \port$410$41 , \port$410$40 , \port$410$39 , \port$410$38 , \port$410$37 , \port$410$36 , \port$410$35 , \port$410$34 , \port$410$33 , \port$410$32 , \port$410$31 , \port$410$30 , \port$410$29 , \port$410$28 , \port$410$27 , \port$410$25 , \port$410$24 , \port$410$23 , \port$410$22 , \port$410$21 , \port$410$20 , \port$410$19 , \port$410$18 , \port$410$17 , \port$410$16 , \port$410$15 , \port$410$14 , \port$410$13 , \port$410$12 , \port$410$11 , \port$410$10 , \port$410$9 , \port$410$8 , \port$410$7 , \port$410$6 , \port$410$5 , \port$410$4 , \port$410$3 , \port$410$2 , \port$410$1 , \port$410$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_1 (rst, \port$417$0 , \port$417$1 , \port$417$2 , \port$417$3 , \port$417$4 , \port$417$5 , \port$417$6 , \port$417$7 , \port$417$8 , \port$417$9 , \port$417$10 , \port$417$11 , \port$417$12 , \port$417$13 , \port$417$14 , \port$417$15 , \port$417$16 , \port$417$17 , \port$417$18 , \port$417$19 
-, \port$417$20 , \port$417$21 , \port$417$22 , \port$417$23 , \port$417$24 , \port$417$25 , \port$417$27 , \port$417$28 , \port$417$29 , \port$417$30 , \port$417$31 , \port$417$32 , \port$417$33 , \port$417$34 , \port$417$35 , \port$417$36 , \port$417$37 , \port$417$38 , \port$417$39 , \port$417$40 , \port$417$41 
-, \port$417$42 , \port$417$43 , \port$417$44 , \port$417$45 , \port$417$46 , \port$417$47 , \port$417$48 , \port$417$49 , \port$417$50 , \port$417$51 , \port$417$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_1 (rst, \port$415$0 , \port$415$1 , \port$415$2 , \port$415$3 , \port$415$4 , \port$415$5 , \port$415$6 , \port$415$7 , \port$415$8 , \port$415$9 , \port$415$10 , \port$415$11 , \port$415$12 , \port$415$13 , \port$415$14 , \port$415$15 , \port$415$16 , \port$415$17 , \port$415$18 , \port$415$19 
+, \port$415$20 , \port$415$21 , \port$415$22 , \port$415$23 , \port$415$24 , \port$415$25 , \port$415$27 , \port$415$28 , \port$415$29 , \port$415$30 , \port$415$31 , \port$415$32 , \port$415$33 , \port$415$34 , \port$415$35 , \port$415$36 , \port$415$37 , \port$415$38 , \port$415$39 , \port$415$40 , \port$415$41 
+, \port$415$42 , \port$415$43 , \port$415$44 , \port$415$45 , \port$415$46 , \port$415$47 , \port$415$48 , \port$415$49 , \port$415$50 , \port$415$51 , \port$415$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21813,110 +21811,110 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$417$0 , \port$417$1 , \port$417
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$417$0 ;
-  wire \port$417$0 ;
-  output \port$417$1 ;
-  wire \port$417$1 ;
-  output \port$417$10 ;
-  wire \port$417$10 ;
-  output \port$417$11 ;
-  wire \port$417$11 ;
-  output \port$417$12 ;
-  wire \port$417$12 ;
-  output \port$417$13 ;
-  wire \port$417$13 ;
-  output \port$417$14 ;
-  wire \port$417$14 ;
-  output \port$417$15 ;
-  wire \port$417$15 ;
-  output \port$417$16 ;
-  wire \port$417$16 ;
-  output \port$417$17 ;
-  wire \port$417$17 ;
-  output \port$417$18 ;
-  wire \port$417$18 ;
-  output \port$417$19 ;
-  wire \port$417$19 ;
-  output \port$417$2 ;
-  wire \port$417$2 ;
-  output \port$417$20 ;
-  wire \port$417$20 ;
-  output \port$417$21 ;
-  wire \port$417$21 ;
-  output \port$417$22 ;
-  wire \port$417$22 ;
-  output \port$417$23 ;
-  wire \port$417$23 ;
-  output \port$417$24 ;
-  wire \port$417$24 ;
-  output \port$417$25 ;
-  wire \port$417$25 ;
-  output \port$417$27 ;
-  wire \port$417$27 ;
-  output \port$417$28 ;
-  wire \port$417$28 ;
-  output \port$417$29 ;
-  wire \port$417$29 ;
-  output \port$417$3 ;
-  wire \port$417$3 ;
-  output \port$417$30 ;
-  wire \port$417$30 ;
-  output \port$417$31 ;
-  wire \port$417$31 ;
-  output \port$417$32 ;
-  wire \port$417$32 ;
-  output \port$417$33 ;
-  wire \port$417$33 ;
-  output \port$417$34 ;
-  wire \port$417$34 ;
-  output \port$417$35 ;
-  wire \port$417$35 ;
-  output \port$417$36 ;
-  wire \port$417$36 ;
-  output \port$417$37 ;
-  wire \port$417$37 ;
-  output \port$417$38 ;
-  wire \port$417$38 ;
-  output \port$417$39 ;
-  wire \port$417$39 ;
-  output \port$417$4 ;
-  wire \port$417$4 ;
-  output \port$417$40 ;
-  wire \port$417$40 ;
-  output \port$417$41 ;
-  wire \port$417$41 ;
-  output \port$417$42 ;
-  wire \port$417$42 ;
-  output \port$417$43 ;
-  wire \port$417$43 ;
-  output \port$417$44 ;
-  wire \port$417$44 ;
-  output \port$417$45 ;
-  wire \port$417$45 ;
-  output \port$417$46 ;
-  wire \port$417$46 ;
-  output \port$417$47 ;
-  wire \port$417$47 ;
-  output \port$417$48 ;
-  wire \port$417$48 ;
-  output \port$417$49 ;
-  wire \port$417$49 ;
-  output \port$417$5 ;
-  wire \port$417$5 ;
-  output \port$417$50 ;
-  wire \port$417$50 ;
-  output \port$417$51 ;
-  wire \port$417$51 ;
-  output \port$417$52 ;
-  wire \port$417$52 ;
-  output \port$417$6 ;
-  wire \port$417$6 ;
-  output \port$417$7 ;
-  wire \port$417$7 ;
-  output \port$417$8 ;
-  wire \port$417$8 ;
-  output \port$417$9 ;
-  wire \port$417$9 ;
+  output \port$415$0 ;
+  wire \port$415$0 ;
+  output \port$415$1 ;
+  wire \port$415$1 ;
+  output \port$415$10 ;
+  wire \port$415$10 ;
+  output \port$415$11 ;
+  wire \port$415$11 ;
+  output \port$415$12 ;
+  wire \port$415$12 ;
+  output \port$415$13 ;
+  wire \port$415$13 ;
+  output \port$415$14 ;
+  wire \port$415$14 ;
+  output \port$415$15 ;
+  wire \port$415$15 ;
+  output \port$415$16 ;
+  wire \port$415$16 ;
+  output \port$415$17 ;
+  wire \port$415$17 ;
+  output \port$415$18 ;
+  wire \port$415$18 ;
+  output \port$415$19 ;
+  wire \port$415$19 ;
+  output \port$415$2 ;
+  wire \port$415$2 ;
+  output \port$415$20 ;
+  wire \port$415$20 ;
+  output \port$415$21 ;
+  wire \port$415$21 ;
+  output \port$415$22 ;
+  wire \port$415$22 ;
+  output \port$415$23 ;
+  wire \port$415$23 ;
+  output \port$415$24 ;
+  wire \port$415$24 ;
+  output \port$415$25 ;
+  wire \port$415$25 ;
+  output \port$415$27 ;
+  wire \port$415$27 ;
+  output \port$415$28 ;
+  wire \port$415$28 ;
+  output \port$415$29 ;
+  wire \port$415$29 ;
+  output \port$415$3 ;
+  wire \port$415$3 ;
+  output \port$415$30 ;
+  wire \port$415$30 ;
+  output \port$415$31 ;
+  wire \port$415$31 ;
+  output \port$415$32 ;
+  wire \port$415$32 ;
+  output \port$415$33 ;
+  wire \port$415$33 ;
+  output \port$415$34 ;
+  wire \port$415$34 ;
+  output \port$415$35 ;
+  wire \port$415$35 ;
+  output \port$415$36 ;
+  wire \port$415$36 ;
+  output \port$415$37 ;
+  wire \port$415$37 ;
+  output \port$415$38 ;
+  wire \port$415$38 ;
+  output \port$415$39 ;
+  wire \port$415$39 ;
+  output \port$415$4 ;
+  wire \port$415$4 ;
+  output \port$415$40 ;
+  wire \port$415$40 ;
+  output \port$415$41 ;
+  wire \port$415$41 ;
+  output \port$415$42 ;
+  wire \port$415$42 ;
+  output \port$415$43 ;
+  wire \port$415$43 ;
+  output \port$415$44 ;
+  wire \port$415$44 ;
+  output \port$415$45 ;
+  wire \port$415$45 ;
+  output \port$415$46 ;
+  wire \port$415$46 ;
+  output \port$415$47 ;
+  wire \port$415$47 ;
+  output \port$415$48 ;
+  wire \port$415$48 ;
+  output \port$415$49 ;
+  wire \port$415$49 ;
+  output \port$415$5 ;
+  wire \port$415$5 ;
+  output \port$415$50 ;
+  wire \port$415$50 ;
+  output \port$415$51 ;
+  wire \port$415$51 ;
+  output \port$415$52 ;
+  wire \port$415$52 ;
+  output \port$415$6 ;
+  wire \port$415$6 ;
+  output \port$415$7 ;
+  wire \port$415$7 ;
+  output \port$415$8 ;
+  wire \port$415$8 ;
+  output \port$415$9 ;
+  wire \port$415$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22113,60 +22111,60 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$417$0 , \port$417$1 , \port$417
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$417$0 ),
-    .R1(\port$417$1 ),
-    .R10(\port$417$10 ),
-    .R11(\port$417$11 ),
-    .R12(\port$417$12 ),
-    .R13(\port$417$13 ),
-    .R14(\port$417$14 ),
-    .R15(\port$417$15 ),
-    .R16(\port$417$16 ),
-    .R17(\port$417$17 ),
-    .R18(\port$417$18 ),
-    .R19(\port$417$19 ),
-    .R2(\port$417$2 ),
-    .R20(\port$417$20 ),
-    .R21(\port$417$21 ),
-    .R22(\port$417$22 ),
-    .R23(\port$417$23 ),
-    .R24(\port$417$24 ),
-    .R25(\port$417$25 ),
+    .R0(\port$415$0 ),
+    .R1(\port$415$1 ),
+    .R10(\port$415$10 ),
+    .R11(\port$415$11 ),
+    .R12(\port$415$12 ),
+    .R13(\port$415$13 ),
+    .R14(\port$415$14 ),
+    .R15(\port$415$15 ),
+    .R16(\port$415$16 ),
+    .R17(\port$415$17 ),
+    .R18(\port$415$18 ),
+    .R19(\port$415$19 ),
+    .R2(\port$415$2 ),
+    .R20(\port$415$20 ),
+    .R21(\port$415$21 ),
+    .R22(\port$415$22 ),
+    .R23(\port$415$23 ),
+    .R24(\port$415$24 ),
+    .R25(\port$415$25 ),
     .R26(r[26]),
-    .R27(\port$417$27 ),
-    .R28(\port$417$28 ),
-    .R29(\port$417$29 ),
-    .R3(\port$417$3 ),
-    .R30(\port$417$30 ),
-    .R31(\port$417$31 ),
-    .R32(\port$417$32 ),
-    .R33(\port$417$33 ),
-    .R34(\port$417$34 ),
-    .R35(\port$417$35 ),
-    .R36(\port$417$36 ),
-    .R37(\port$417$37 ),
-    .R38(\port$417$38 ),
-    .R39(\port$417$39 ),
-    .R4(\port$417$4 ),
-    .R40(\port$417$40 ),
-    .R41(\port$417$41 ),
-    .R42(\port$417$42 ),
-    .R43(\port$417$43 ),
-    .R44(\port$417$44 ),
-    .R45(\port$417$45 ),
-    .R46(\port$417$46 ),
-    .R47(\port$417$47 ),
-    .R48(\port$417$48 ),
-    .R49(\port$417$49 ),
-    .R5(\port$417$5 ),
-    .R50(\port$417$50 ),
-    .R51(\port$417$51 ),
-    .R52(\port$417$52 ),
+    .R27(\port$415$27 ),
+    .R28(\port$415$28 ),
+    .R29(\port$415$29 ),
+    .R3(\port$415$3 ),
+    .R30(\port$415$30 ),
+    .R31(\port$415$31 ),
+    .R32(\port$415$32 ),
+    .R33(\port$415$33 ),
+    .R34(\port$415$34 ),
+    .R35(\port$415$35 ),
+    .R36(\port$415$36 ),
+    .R37(\port$415$37 ),
+    .R38(\port$415$38 ),
+    .R39(\port$415$39 ),
+    .R4(\port$415$4 ),
+    .R40(\port$415$40 ),
+    .R41(\port$415$41 ),
+    .R42(\port$415$42 ),
+    .R43(\port$415$43 ),
+    .R44(\port$415$44 ),
+    .R45(\port$415$45 ),
+    .R46(\port$415$46 ),
+    .R47(\port$415$47 ),
+    .R48(\port$415$48 ),
+    .R49(\port$415$49 ),
+    .R5(\port$415$5 ),
+    .R50(\port$415$50 ),
+    .R51(\port$415$51 ),
+    .R52(\port$415$52 ),
     .R53(r[53]),
-    .R6(\port$417$6 ),
-    .R7(\port$417$7 ),
-    .R8(\port$417$8 ),
-    .R9(\port$417$9 ),
+    .R6(\port$415$6 ),
+    .R7(\port$415$7 ),
+    .R8(\port$415$8 ),
+    .R9(\port$415$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -22439,13 +22437,13 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$417$0 , \port$417$1 , \port$417
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$417$52 , \port$417$51 , \port$417$50 , \port$417$49 , \port$417$48 , \port$417$47 , \port$417$46 , \port$417$45 , \port$417$44 , \port$417$43 , \port$417$42 , \port$417$41 , \port$417$40 , \port$417$39 , \port$417$38 , \port$417$37 , \port$417$36 , \port$417$35 , \port$417$34 , \port$417$33 , \port$417$32 , \port$417$31 , \port$417$30 , \port$417$29 , \port$417$28 , \port$417$27 , \port$417$25 , \port$417$24 , \port$417$23 , \port$417$22 , \port$417$21 , \port$417$20 , \port$417$19 , \port$417$18 , \port$417$17 , \port$417$16 , \port$417$15 , \port$417$14 , \port$417$13 , \port$417$12 , \port$417$11 , \port$417$10 , \port$417$9 , \port$417$8 , \port$417$7 , \port$417$6 , \port$417$5 , \port$417$4 , \port$417$3 , \port$417$2 , \port$417$1 , \port$417$0  };
+  assign { r[52:27], r[25:0] } = { \port$415$52 , \port$415$51 , \port$415$50 , \port$415$49 , \port$415$48 , \port$415$47 , \port$415$46 , \port$415$45 , \port$415$44 , \port$415$43 , \port$415$42 , \port$415$41 , \port$415$40 , \port$415$39 , \port$415$38 , \port$415$37 , \port$415$36 , \port$415$35 , \port$415$34 , \port$415$33 , \port$415$32 , \port$415$31 , \port$415$30 , \port$415$29 , \port$415$28 , \port$415$27 , \port$415$25 , \port$415$24 , \port$415$23 , \port$415$22 , \port$415$21 , \port$415$20 , \port$415$19 , \port$415$18 , \port$415$17 , \port$415$16 , \port$415$15 , \port$415$14 , \port$415$13 , \port$415$12 , \port$415$11 , \port$415$10 , \port$415$9 , \port$415$8 , \port$415$7 , \port$415$6 , \port$415$5 , \port$415$4 , \port$415$3 , \port$415$2 , \port$415$1 , \port$415$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_2 (rst, \port$422$0 , \port$422$1 , \port$422$2 , \port$422$3 , \port$422$4 , \port$422$5 , \port$422$6 , \port$422$7 , \port$422$8 , \port$422$9 , \port$422$10 , \port$422$11 , \port$422$12 , \port$422$13 , \port$422$14 , \port$422$15 , \port$422$16 , \port$422$17 , \port$422$18 , \port$422$19 
-, \port$422$20 , \port$422$21 , \port$422$22 , \port$422$23 , \port$422$24 , \port$422$25 , \port$422$27 , \port$422$28 , \port$422$29 , \port$422$30 , \port$422$31 , \port$422$32 , \port$422$33 , \port$422$34 , \port$422$35 , \port$422$36 , \port$422$37 , \port$422$38 , \port$422$39 , \port$422$40 , \port$422$41 
-, \port$422$42 , \port$422$43 , \port$422$44 , \port$422$45 , \port$422$46 , \port$422$47 , \port$422$48 , \port$422$49 , \port$422$50 , \port$422$51 , \port$422$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_2 (rst, \port$420$0 , \port$420$1 , \port$420$2 , \port$420$3 , \port$420$4 , \port$420$5 , \port$420$6 , \port$420$7 , \port$420$8 , \port$420$9 , \port$420$10 , \port$420$11 , \port$420$12 , \port$420$13 , \port$420$14 , \port$420$15 , \port$420$16 , \port$420$17 , \port$420$18 , \port$420$19 
+, \port$420$20 , \port$420$21 , \port$420$22 , \port$420$23 , \port$420$24 , \port$420$25 , \port$420$27 , \port$420$28 , \port$420$29 , \port$420$30 , \port$420$31 , \port$420$32 , \port$420$33 , \port$420$34 , \port$420$35 , \port$420$36 , \port$420$37 , \port$420$38 , \port$420$39 , \port$420$40 , \port$420$41 
+, \port$420$42 , \port$420$43 , \port$420$44 , \port$420$45 , \port$420$46 , \port$420$47 , \port$420$48 , \port$420$49 , \port$420$50 , \port$420$51 , \port$420$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22453,110 +22451,110 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$422$0 , \port$422$1 , \port$422
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$422$0 ;
-  wire \port$422$0 ;
-  output \port$422$1 ;
-  wire \port$422$1 ;
-  output \port$422$10 ;
-  wire \port$422$10 ;
-  output \port$422$11 ;
-  wire \port$422$11 ;
-  output \port$422$12 ;
-  wire \port$422$12 ;
-  output \port$422$13 ;
-  wire \port$422$13 ;
-  output \port$422$14 ;
-  wire \port$422$14 ;
-  output \port$422$15 ;
-  wire \port$422$15 ;
-  output \port$422$16 ;
-  wire \port$422$16 ;
-  output \port$422$17 ;
-  wire \port$422$17 ;
-  output \port$422$18 ;
-  wire \port$422$18 ;
-  output \port$422$19 ;
-  wire \port$422$19 ;
-  output \port$422$2 ;
-  wire \port$422$2 ;
-  output \port$422$20 ;
-  wire \port$422$20 ;
-  output \port$422$21 ;
-  wire \port$422$21 ;
-  output \port$422$22 ;
-  wire \port$422$22 ;
-  output \port$422$23 ;
-  wire \port$422$23 ;
-  output \port$422$24 ;
-  wire \port$422$24 ;
-  output \port$422$25 ;
-  wire \port$422$25 ;
-  output \port$422$27 ;
-  wire \port$422$27 ;
-  output \port$422$28 ;
-  wire \port$422$28 ;
-  output \port$422$29 ;
-  wire \port$422$29 ;
-  output \port$422$3 ;
-  wire \port$422$3 ;
-  output \port$422$30 ;
-  wire \port$422$30 ;
-  output \port$422$31 ;
-  wire \port$422$31 ;
-  output \port$422$32 ;
-  wire \port$422$32 ;
-  output \port$422$33 ;
-  wire \port$422$33 ;
-  output \port$422$34 ;
-  wire \port$422$34 ;
-  output \port$422$35 ;
-  wire \port$422$35 ;
-  output \port$422$36 ;
-  wire \port$422$36 ;
-  output \port$422$37 ;
-  wire \port$422$37 ;
-  output \port$422$38 ;
-  wire \port$422$38 ;
-  output \port$422$39 ;
-  wire \port$422$39 ;
-  output \port$422$4 ;
-  wire \port$422$4 ;
-  output \port$422$40 ;
-  wire \port$422$40 ;
-  output \port$422$41 ;
-  wire \port$422$41 ;
-  output \port$422$42 ;
-  wire \port$422$42 ;
-  output \port$422$43 ;
-  wire \port$422$43 ;
-  output \port$422$44 ;
-  wire \port$422$44 ;
-  output \port$422$45 ;
-  wire \port$422$45 ;
-  output \port$422$46 ;
-  wire \port$422$46 ;
-  output \port$422$47 ;
-  wire \port$422$47 ;
-  output \port$422$48 ;
-  wire \port$422$48 ;
-  output \port$422$49 ;
-  wire \port$422$49 ;
-  output \port$422$5 ;
-  wire \port$422$5 ;
-  output \port$422$50 ;
-  wire \port$422$50 ;
-  output \port$422$51 ;
-  wire \port$422$51 ;
-  output \port$422$52 ;
-  wire \port$422$52 ;
-  output \port$422$6 ;
-  wire \port$422$6 ;
-  output \port$422$7 ;
-  wire \port$422$7 ;
-  output \port$422$8 ;
-  wire \port$422$8 ;
-  output \port$422$9 ;
-  wire \port$422$9 ;
+  output \port$420$0 ;
+  wire \port$420$0 ;
+  output \port$420$1 ;
+  wire \port$420$1 ;
+  output \port$420$10 ;
+  wire \port$420$10 ;
+  output \port$420$11 ;
+  wire \port$420$11 ;
+  output \port$420$12 ;
+  wire \port$420$12 ;
+  output \port$420$13 ;
+  wire \port$420$13 ;
+  output \port$420$14 ;
+  wire \port$420$14 ;
+  output \port$420$15 ;
+  wire \port$420$15 ;
+  output \port$420$16 ;
+  wire \port$420$16 ;
+  output \port$420$17 ;
+  wire \port$420$17 ;
+  output \port$420$18 ;
+  wire \port$420$18 ;
+  output \port$420$19 ;
+  wire \port$420$19 ;
+  output \port$420$2 ;
+  wire \port$420$2 ;
+  output \port$420$20 ;
+  wire \port$420$20 ;
+  output \port$420$21 ;
+  wire \port$420$21 ;
+  output \port$420$22 ;
+  wire \port$420$22 ;
+  output \port$420$23 ;
+  wire \port$420$23 ;
+  output \port$420$24 ;
+  wire \port$420$24 ;
+  output \port$420$25 ;
+  wire \port$420$25 ;
+  output \port$420$27 ;
+  wire \port$420$27 ;
+  output \port$420$28 ;
+  wire \port$420$28 ;
+  output \port$420$29 ;
+  wire \port$420$29 ;
+  output \port$420$3 ;
+  wire \port$420$3 ;
+  output \port$420$30 ;
+  wire \port$420$30 ;
+  output \port$420$31 ;
+  wire \port$420$31 ;
+  output \port$420$32 ;
+  wire \port$420$32 ;
+  output \port$420$33 ;
+  wire \port$420$33 ;
+  output \port$420$34 ;
+  wire \port$420$34 ;
+  output \port$420$35 ;
+  wire \port$420$35 ;
+  output \port$420$36 ;
+  wire \port$420$36 ;
+  output \port$420$37 ;
+  wire \port$420$37 ;
+  output \port$420$38 ;
+  wire \port$420$38 ;
+  output \port$420$39 ;
+  wire \port$420$39 ;
+  output \port$420$4 ;
+  wire \port$420$4 ;
+  output \port$420$40 ;
+  wire \port$420$40 ;
+  output \port$420$41 ;
+  wire \port$420$41 ;
+  output \port$420$42 ;
+  wire \port$420$42 ;
+  output \port$420$43 ;
+  wire \port$420$43 ;
+  output \port$420$44 ;
+  wire \port$420$44 ;
+  output \port$420$45 ;
+  wire \port$420$45 ;
+  output \port$420$46 ;
+  wire \port$420$46 ;
+  output \port$420$47 ;
+  wire \port$420$47 ;
+  output \port$420$48 ;
+  wire \port$420$48 ;
+  output \port$420$49 ;
+  wire \port$420$49 ;
+  output \port$420$5 ;
+  wire \port$420$5 ;
+  output \port$420$50 ;
+  wire \port$420$50 ;
+  output \port$420$51 ;
+  wire \port$420$51 ;
+  output \port$420$52 ;
+  wire \port$420$52 ;
+  output \port$420$6 ;
+  wire \port$420$6 ;
+  output \port$420$7 ;
+  wire \port$420$7 ;
+  output \port$420$8 ;
+  wire \port$420$8 ;
+  output \port$420$9 ;
+  wire \port$420$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22753,60 +22751,60 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$422$0 , \port$422$1 , \port$422
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$422$0 ),
-    .R1(\port$422$1 ),
-    .R10(\port$422$10 ),
-    .R11(\port$422$11 ),
-    .R12(\port$422$12 ),
-    .R13(\port$422$13 ),
-    .R14(\port$422$14 ),
-    .R15(\port$422$15 ),
-    .R16(\port$422$16 ),
-    .R17(\port$422$17 ),
-    .R18(\port$422$18 ),
-    .R19(\port$422$19 ),
-    .R2(\port$422$2 ),
-    .R20(\port$422$20 ),
-    .R21(\port$422$21 ),
-    .R22(\port$422$22 ),
-    .R23(\port$422$23 ),
-    .R24(\port$422$24 ),
-    .R25(\port$422$25 ),
+    .R0(\port$420$0 ),
+    .R1(\port$420$1 ),
+    .R10(\port$420$10 ),
+    .R11(\port$420$11 ),
+    .R12(\port$420$12 ),
+    .R13(\port$420$13 ),
+    .R14(\port$420$14 ),
+    .R15(\port$420$15 ),
+    .R16(\port$420$16 ),
+    .R17(\port$420$17 ),
+    .R18(\port$420$18 ),
+    .R19(\port$420$19 ),
+    .R2(\port$420$2 ),
+    .R20(\port$420$20 ),
+    .R21(\port$420$21 ),
+    .R22(\port$420$22 ),
+    .R23(\port$420$23 ),
+    .R24(\port$420$24 ),
+    .R25(\port$420$25 ),
     .R26(r[26]),
-    .R27(\port$422$27 ),
-    .R28(\port$422$28 ),
-    .R29(\port$422$29 ),
-    .R3(\port$422$3 ),
-    .R30(\port$422$30 ),
-    .R31(\port$422$31 ),
-    .R32(\port$422$32 ),
-    .R33(\port$422$33 ),
-    .R34(\port$422$34 ),
-    .R35(\port$422$35 ),
-    .R36(\port$422$36 ),
-    .R37(\port$422$37 ),
-    .R38(\port$422$38 ),
-    .R39(\port$422$39 ),
-    .R4(\port$422$4 ),
-    .R40(\port$422$40 ),
-    .R41(\port$422$41 ),
-    .R42(\port$422$42 ),
-    .R43(\port$422$43 ),
-    .R44(\port$422$44 ),
-    .R45(\port$422$45 ),
-    .R46(\port$422$46 ),
-    .R47(\port$422$47 ),
-    .R48(\port$422$48 ),
-    .R49(\port$422$49 ),
-    .R5(\port$422$5 ),
-    .R50(\port$422$50 ),
-    .R51(\port$422$51 ),
-    .R52(\port$422$52 ),
+    .R27(\port$420$27 ),
+    .R28(\port$420$28 ),
+    .R29(\port$420$29 ),
+    .R3(\port$420$3 ),
+    .R30(\port$420$30 ),
+    .R31(\port$420$31 ),
+    .R32(\port$420$32 ),
+    .R33(\port$420$33 ),
+    .R34(\port$420$34 ),
+    .R35(\port$420$35 ),
+    .R36(\port$420$36 ),
+    .R37(\port$420$37 ),
+    .R38(\port$420$38 ),
+    .R39(\port$420$39 ),
+    .R4(\port$420$4 ),
+    .R40(\port$420$40 ),
+    .R41(\port$420$41 ),
+    .R42(\port$420$42 ),
+    .R43(\port$420$43 ),
+    .R44(\port$420$44 ),
+    .R45(\port$420$45 ),
+    .R46(\port$420$46 ),
+    .R47(\port$420$47 ),
+    .R48(\port$420$48 ),
+    .R49(\port$420$49 ),
+    .R5(\port$420$5 ),
+    .R50(\port$420$50 ),
+    .R51(\port$420$51 ),
+    .R52(\port$420$52 ),
     .R53(r[53]),
-    .R6(\port$422$6 ),
-    .R7(\port$422$7 ),
-    .R8(\port$422$8 ),
-    .R9(\port$422$9 ),
+    .R6(\port$420$6 ),
+    .R7(\port$420$7 ),
+    .R8(\port$420$8 ),
+    .R9(\port$420$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23079,13 +23077,13 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$422$0 , \port$422$1 , \port$422
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$422$52 , \port$422$51 , \port$422$50 , \port$422$49 , \port$422$48 , \port$422$47 , \port$422$46 , \port$422$45 , \port$422$44 , \port$422$43 , \port$422$42 , \port$422$41 , \port$422$40 , \port$422$39 , \port$422$38 , \port$422$37 , \port$422$36 , \port$422$35 , \port$422$34 , \port$422$33 , \port$422$32 , \port$422$31 , \port$422$30 , \port$422$29 , \port$422$28 , \port$422$27 , \port$422$25 , \port$422$24 , \port$422$23 , \port$422$22 , \port$422$21 , \port$422$20 , \port$422$19 , \port$422$18 , \port$422$17 , \port$422$16 , \port$422$15 , \port$422$14 , \port$422$13 , \port$422$12 , \port$422$11 , \port$422$10 , \port$422$9 , \port$422$8 , \port$422$7 , \port$422$6 , \port$422$5 , \port$422$4 , \port$422$3 , \port$422$2 , \port$422$1 , \port$422$0  };
+  assign { r[52:27], r[25:0] } = { \port$420$52 , \port$420$51 , \port$420$50 , \port$420$49 , \port$420$48 , \port$420$47 , \port$420$46 , \port$420$45 , \port$420$44 , \port$420$43 , \port$420$42 , \port$420$41 , \port$420$40 , \port$420$39 , \port$420$38 , \port$420$37 , \port$420$36 , \port$420$35 , \port$420$34 , \port$420$33 , \port$420$32 , \port$420$31 , \port$420$30 , \port$420$29 , \port$420$28 , \port$420$27 , \port$420$25 , \port$420$24 , \port$420$23 , \port$420$22 , \port$420$21 , \port$420$20 , \port$420$19 , \port$420$18 , \port$420$17 , \port$420$16 , \port$420$15 , \port$420$14 , \port$420$13 , \port$420$12 , \port$420$11 , \port$420$10 , \port$420$9 , \port$420$8 , \port$420$7 , \port$420$6 , \port$420$5 , \port$420$4 , \port$420$3 , \port$420$2 , \port$420$1 , \port$420$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_3 (rst, \port$427$0 , \port$427$1 , \port$427$2 , \port$427$3 , \port$427$4 , \port$427$5 , \port$427$6 , \port$427$7 , \port$427$8 , \port$427$9 , \port$427$10 , \port$427$11 , \port$427$12 , \port$427$13 , \port$427$14 , \port$427$15 , \port$427$16 , \port$427$17 , \port$427$18 , \port$427$19 
-, \port$427$20 , \port$427$21 , \port$427$22 , \port$427$23 , \port$427$24 , \port$427$25 , \port$427$27 , \port$427$28 , \port$427$29 , \port$427$30 , \port$427$31 , \port$427$32 , \port$427$33 , \port$427$34 , \port$427$35 , \port$427$36 , \port$427$37 , \port$427$38 , \port$427$39 , \port$427$40 , \port$427$41 
-, \port$427$42 , \port$427$43 , \port$427$44 , \port$427$45 , \port$427$46 , \port$427$47 , \port$427$48 , \port$427$49 , \port$427$50 , \port$427$51 , \port$427$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_3 (rst, \port$425$0 , \port$425$1 , \port$425$2 , \port$425$3 , \port$425$4 , \port$425$5 , \port$425$6 , \port$425$7 , \port$425$8 , \port$425$9 , \port$425$10 , \port$425$11 , \port$425$12 , \port$425$13 , \port$425$14 , \port$425$15 , \port$425$16 , \port$425$17 , \port$425$18 , \port$425$19 
+, \port$425$20 , \port$425$21 , \port$425$22 , \port$425$23 , \port$425$24 , \port$425$25 , \port$425$27 , \port$425$28 , \port$425$29 , \port$425$30 , \port$425$31 , \port$425$32 , \port$425$33 , \port$425$34 , \port$425$35 , \port$425$36 , \port$425$37 , \port$425$38 , \port$425$39 , \port$425$40 , \port$425$41 
+, \port$425$42 , \port$425$43 , \port$425$44 , \port$425$45 , \port$425$46 , \port$425$47 , \port$425$48 , \port$425$49 , \port$425$50 , \port$425$51 , \port$425$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23093,110 +23091,110 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$427$0 , \port$427$1 , \port$427
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$427$0 ;
-  wire \port$427$0 ;
-  output \port$427$1 ;
-  wire \port$427$1 ;
-  output \port$427$10 ;
-  wire \port$427$10 ;
-  output \port$427$11 ;
-  wire \port$427$11 ;
-  output \port$427$12 ;
-  wire \port$427$12 ;
-  output \port$427$13 ;
-  wire \port$427$13 ;
-  output \port$427$14 ;
-  wire \port$427$14 ;
-  output \port$427$15 ;
-  wire \port$427$15 ;
-  output \port$427$16 ;
-  wire \port$427$16 ;
-  output \port$427$17 ;
-  wire \port$427$17 ;
-  output \port$427$18 ;
-  wire \port$427$18 ;
-  output \port$427$19 ;
-  wire \port$427$19 ;
-  output \port$427$2 ;
-  wire \port$427$2 ;
-  output \port$427$20 ;
-  wire \port$427$20 ;
-  output \port$427$21 ;
-  wire \port$427$21 ;
-  output \port$427$22 ;
-  wire \port$427$22 ;
-  output \port$427$23 ;
-  wire \port$427$23 ;
-  output \port$427$24 ;
-  wire \port$427$24 ;
-  output \port$427$25 ;
-  wire \port$427$25 ;
-  output \port$427$27 ;
-  wire \port$427$27 ;
-  output \port$427$28 ;
-  wire \port$427$28 ;
-  output \port$427$29 ;
-  wire \port$427$29 ;
-  output \port$427$3 ;
-  wire \port$427$3 ;
-  output \port$427$30 ;
-  wire \port$427$30 ;
-  output \port$427$31 ;
-  wire \port$427$31 ;
-  output \port$427$32 ;
-  wire \port$427$32 ;
-  output \port$427$33 ;
-  wire \port$427$33 ;
-  output \port$427$34 ;
-  wire \port$427$34 ;
-  output \port$427$35 ;
-  wire \port$427$35 ;
-  output \port$427$36 ;
-  wire \port$427$36 ;
-  output \port$427$37 ;
-  wire \port$427$37 ;
-  output \port$427$38 ;
-  wire \port$427$38 ;
-  output \port$427$39 ;
-  wire \port$427$39 ;
-  output \port$427$4 ;
-  wire \port$427$4 ;
-  output \port$427$40 ;
-  wire \port$427$40 ;
-  output \port$427$41 ;
-  wire \port$427$41 ;
-  output \port$427$42 ;
-  wire \port$427$42 ;
-  output \port$427$43 ;
-  wire \port$427$43 ;
-  output \port$427$44 ;
-  wire \port$427$44 ;
-  output \port$427$45 ;
-  wire \port$427$45 ;
-  output \port$427$46 ;
-  wire \port$427$46 ;
-  output \port$427$47 ;
-  wire \port$427$47 ;
-  output \port$427$48 ;
-  wire \port$427$48 ;
-  output \port$427$49 ;
-  wire \port$427$49 ;
-  output \port$427$5 ;
-  wire \port$427$5 ;
-  output \port$427$50 ;
-  wire \port$427$50 ;
-  output \port$427$51 ;
-  wire \port$427$51 ;
-  output \port$427$52 ;
-  wire \port$427$52 ;
-  output \port$427$6 ;
-  wire \port$427$6 ;
-  output \port$427$7 ;
-  wire \port$427$7 ;
-  output \port$427$8 ;
-  wire \port$427$8 ;
-  output \port$427$9 ;
-  wire \port$427$9 ;
+  output \port$425$0 ;
+  wire \port$425$0 ;
+  output \port$425$1 ;
+  wire \port$425$1 ;
+  output \port$425$10 ;
+  wire \port$425$10 ;
+  output \port$425$11 ;
+  wire \port$425$11 ;
+  output \port$425$12 ;
+  wire \port$425$12 ;
+  output \port$425$13 ;
+  wire \port$425$13 ;
+  output \port$425$14 ;
+  wire \port$425$14 ;
+  output \port$425$15 ;
+  wire \port$425$15 ;
+  output \port$425$16 ;
+  wire \port$425$16 ;
+  output \port$425$17 ;
+  wire \port$425$17 ;
+  output \port$425$18 ;
+  wire \port$425$18 ;
+  output \port$425$19 ;
+  wire \port$425$19 ;
+  output \port$425$2 ;
+  wire \port$425$2 ;
+  output \port$425$20 ;
+  wire \port$425$20 ;
+  output \port$425$21 ;
+  wire \port$425$21 ;
+  output \port$425$22 ;
+  wire \port$425$22 ;
+  output \port$425$23 ;
+  wire \port$425$23 ;
+  output \port$425$24 ;
+  wire \port$425$24 ;
+  output \port$425$25 ;
+  wire \port$425$25 ;
+  output \port$425$27 ;
+  wire \port$425$27 ;
+  output \port$425$28 ;
+  wire \port$425$28 ;
+  output \port$425$29 ;
+  wire \port$425$29 ;
+  output \port$425$3 ;
+  wire \port$425$3 ;
+  output \port$425$30 ;
+  wire \port$425$30 ;
+  output \port$425$31 ;
+  wire \port$425$31 ;
+  output \port$425$32 ;
+  wire \port$425$32 ;
+  output \port$425$33 ;
+  wire \port$425$33 ;
+  output \port$425$34 ;
+  wire \port$425$34 ;
+  output \port$425$35 ;
+  wire \port$425$35 ;
+  output \port$425$36 ;
+  wire \port$425$36 ;
+  output \port$425$37 ;
+  wire \port$425$37 ;
+  output \port$425$38 ;
+  wire \port$425$38 ;
+  output \port$425$39 ;
+  wire \port$425$39 ;
+  output \port$425$4 ;
+  wire \port$425$4 ;
+  output \port$425$40 ;
+  wire \port$425$40 ;
+  output \port$425$41 ;
+  wire \port$425$41 ;
+  output \port$425$42 ;
+  wire \port$425$42 ;
+  output \port$425$43 ;
+  wire \port$425$43 ;
+  output \port$425$44 ;
+  wire \port$425$44 ;
+  output \port$425$45 ;
+  wire \port$425$45 ;
+  output \port$425$46 ;
+  wire \port$425$46 ;
+  output \port$425$47 ;
+  wire \port$425$47 ;
+  output \port$425$48 ;
+  wire \port$425$48 ;
+  output \port$425$49 ;
+  wire \port$425$49 ;
+  output \port$425$5 ;
+  wire \port$425$5 ;
+  output \port$425$50 ;
+  wire \port$425$50 ;
+  output \port$425$51 ;
+  wire \port$425$51 ;
+  output \port$425$52 ;
+  wire \port$425$52 ;
+  output \port$425$6 ;
+  wire \port$425$6 ;
+  output \port$425$7 ;
+  wire \port$425$7 ;
+  output \port$425$8 ;
+  wire \port$425$8 ;
+  output \port$425$9 ;
+  wire \port$425$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -23393,60 +23391,60 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$427$0 , \port$427$1 , \port$427
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$427$0 ),
-    .R1(\port$427$1 ),
-    .R10(\port$427$10 ),
-    .R11(\port$427$11 ),
-    .R12(\port$427$12 ),
-    .R13(\port$427$13 ),
-    .R14(\port$427$14 ),
-    .R15(\port$427$15 ),
-    .R16(\port$427$16 ),
-    .R17(\port$427$17 ),
-    .R18(\port$427$18 ),
-    .R19(\port$427$19 ),
-    .R2(\port$427$2 ),
-    .R20(\port$427$20 ),
-    .R21(\port$427$21 ),
-    .R22(\port$427$22 ),
-    .R23(\port$427$23 ),
-    .R24(\port$427$24 ),
-    .R25(\port$427$25 ),
+    .R0(\port$425$0 ),
+    .R1(\port$425$1 ),
+    .R10(\port$425$10 ),
+    .R11(\port$425$11 ),
+    .R12(\port$425$12 ),
+    .R13(\port$425$13 ),
+    .R14(\port$425$14 ),
+    .R15(\port$425$15 ),
+    .R16(\port$425$16 ),
+    .R17(\port$425$17 ),
+    .R18(\port$425$18 ),
+    .R19(\port$425$19 ),
+    .R2(\port$425$2 ),
+    .R20(\port$425$20 ),
+    .R21(\port$425$21 ),
+    .R22(\port$425$22 ),
+    .R23(\port$425$23 ),
+    .R24(\port$425$24 ),
+    .R25(\port$425$25 ),
     .R26(r[26]),
-    .R27(\port$427$27 ),
-    .R28(\port$427$28 ),
-    .R29(\port$427$29 ),
-    .R3(\port$427$3 ),
-    .R30(\port$427$30 ),
-    .R31(\port$427$31 ),
-    .R32(\port$427$32 ),
-    .R33(\port$427$33 ),
-    .R34(\port$427$34 ),
-    .R35(\port$427$35 ),
-    .R36(\port$427$36 ),
-    .R37(\port$427$37 ),
-    .R38(\port$427$38 ),
-    .R39(\port$427$39 ),
-    .R4(\port$427$4 ),
-    .R40(\port$427$40 ),
-    .R41(\port$427$41 ),
-    .R42(\port$427$42 ),
-    .R43(\port$427$43 ),
-    .R44(\port$427$44 ),
-    .R45(\port$427$45 ),
-    .R46(\port$427$46 ),
-    .R47(\port$427$47 ),
-    .R48(\port$427$48 ),
-    .R49(\port$427$49 ),
-    .R5(\port$427$5 ),
-    .R50(\port$427$50 ),
-    .R51(\port$427$51 ),
-    .R52(\port$427$52 ),
+    .R27(\port$425$27 ),
+    .R28(\port$425$28 ),
+    .R29(\port$425$29 ),
+    .R3(\port$425$3 ),
+    .R30(\port$425$30 ),
+    .R31(\port$425$31 ),
+    .R32(\port$425$32 ),
+    .R33(\port$425$33 ),
+    .R34(\port$425$34 ),
+    .R35(\port$425$35 ),
+    .R36(\port$425$36 ),
+    .R37(\port$425$37 ),
+    .R38(\port$425$38 ),
+    .R39(\port$425$39 ),
+    .R4(\port$425$4 ),
+    .R40(\port$425$40 ),
+    .R41(\port$425$41 ),
+    .R42(\port$425$42 ),
+    .R43(\port$425$43 ),
+    .R44(\port$425$44 ),
+    .R45(\port$425$45 ),
+    .R46(\port$425$46 ),
+    .R47(\port$425$47 ),
+    .R48(\port$425$48 ),
+    .R49(\port$425$49 ),
+    .R5(\port$425$5 ),
+    .R50(\port$425$50 ),
+    .R51(\port$425$51 ),
+    .R52(\port$425$52 ),
     .R53(r[53]),
-    .R6(\port$427$6 ),
-    .R7(\port$427$7 ),
-    .R8(\port$427$8 ),
-    .R9(\port$427$9 ),
+    .R6(\port$425$6 ),
+    .R7(\port$425$7 ),
+    .R8(\port$425$8 ),
+    .R9(\port$425$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23719,13 +23717,13 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$427$0 , \port$427$1 , \port$427
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$427$52 , \port$427$51 , \port$427$50 , \port$427$49 , \port$427$48 , \port$427$47 , \port$427$46 , \port$427$45 , \port$427$44 , \port$427$43 , \port$427$42 , \port$427$41 , \port$427$40 , \port$427$39 , \port$427$38 , \port$427$37 , \port$427$36 , \port$427$35 , \port$427$34 , \port$427$33 , \port$427$32 , \port$427$31 , \port$427$30 , \port$427$29 , \port$427$28 , \port$427$27 , \port$427$25 , \port$427$24 , \port$427$23 , \port$427$22 , \port$427$21 , \port$427$20 , \port$427$19 , \port$427$18 , \port$427$17 , \port$427$16 , \port$427$15 , \port$427$14 , \port$427$13 , \port$427$12 , \port$427$11 , \port$427$10 , \port$427$9 , \port$427$8 , \port$427$7 , \port$427$6 , \port$427$5 , \port$427$4 , \port$427$3 , \port$427$2 , \port$427$1 , \port$427$0  };
+  assign { r[52:27], r[25:0] } = { \port$425$52 , \port$425$51 , \port$425$50 , \port$425$49 , \port$425$48 , \port$425$47 , \port$425$46 , \port$425$45 , \port$425$44 , \port$425$43 , \port$425$42 , \port$425$41 , \port$425$40 , \port$425$39 , \port$425$38 , \port$425$37 , \port$425$36 , \port$425$35 , \port$425$34 , \port$425$33 , \port$425$32 , \port$425$31 , \port$425$30 , \port$425$29 , \port$425$28 , \port$425$27 , \port$425$25 , \port$425$24 , \port$425$23 , \port$425$22 , \port$425$21 , \port$425$20 , \port$425$19 , \port$425$18 , \port$425$17 , \port$425$16 , \port$425$15 , \port$425$14 , \port$425$13 , \port$425$12 , \port$425$11 , \port$425$10 , \port$425$9 , \port$425$8 , \port$425$7 , \port$425$6 , \port$425$5 , \port$425$4 , \port$425$3 , \port$425$2 , \port$425$1 , \port$425$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_0 (rst, \port$432$0 , \port$432$1 , \port$432$2 , \port$432$3 , \port$432$4 , \port$432$5 , \port$432$6 , \port$432$7 , \port$432$8 , \port$432$9 , \port$432$10 , \port$432$11 , \port$432$12 , \port$432$13 , \port$432$14 , \port$432$15 , \port$432$16 , \port$432$17 , \port$432$18 , \port$432$19 
-, \port$432$20 , \port$432$21 , \port$432$22 , \port$432$23 , \port$432$24 , \port$432$25 , \port$432$27 , \port$432$28 , \port$432$29 , \port$432$30 , \port$432$31 , \port$432$32 , \port$432$33 , \port$432$34 , \port$432$35 , \port$432$36 , \port$432$37 , \port$432$38 , \port$432$39 , \port$432$40 , \port$432$41 
-, \port$432$42 , \port$432$43 , \port$432$44 , \port$432$45 , \port$432$46 , \port$432$47 , \port$432$48 , \port$432$49 , \port$432$50 , \port$432$51 , \port$432$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_2_0 (rst, \port$430$0 , \port$430$1 , \port$430$2 , \port$430$3 , \port$430$4 , \port$430$5 , \port$430$6 , \port$430$7 , \port$430$8 , \port$430$9 , \port$430$10 , \port$430$11 , \port$430$12 , \port$430$13 , \port$430$14 , \port$430$15 , \port$430$16 , \port$430$17 , \port$430$18 , \port$430$19 
+, \port$430$20 , \port$430$21 , \port$430$22 , \port$430$23 , \port$430$24 , \port$430$25 , \port$430$27 , \port$430$28 , \port$430$29 , \port$430$30 , \port$430$31 , \port$430$32 , \port$430$33 , \port$430$34 , \port$430$35 , \port$430$36 , \port$430$37 , \port$430$38 , \port$430$39 , \port$430$40 , \port$430$41 
+, \port$430$42 , \port$430$43 , \port$430$44 , \port$430$45 , \port$430$46 , \port$430$47 , \port$430$48 , \port$430$49 , \port$430$50 , \port$430$51 , \port$430$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23733,110 +23731,110 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$432$0 , \port$432$1 , \port$432
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$432$0 ;
-  wire \port$432$0 ;
-  output \port$432$1 ;
-  wire \port$432$1 ;
-  output \port$432$10 ;
-  wire \port$432$10 ;
-  output \port$432$11 ;
-  wire \port$432$11 ;
-  output \port$432$12 ;
-  wire \port$432$12 ;
-  output \port$432$13 ;
-  wire \port$432$13 ;
-  output \port$432$14 ;
-  wire \port$432$14 ;
-  output \port$432$15 ;
-  wire \port$432$15 ;
-  output \port$432$16 ;
-  wire \port$432$16 ;
-  output \port$432$17 ;
-  wire \port$432$17 ;
-  output \port$432$18 ;
-  wire \port$432$18 ;
-  output \port$432$19 ;
-  wire \port$432$19 ;
-  output \port$432$2 ;
-  wire \port$432$2 ;
-  output \port$432$20 ;
-  wire \port$432$20 ;
-  output \port$432$21 ;
-  wire \port$432$21 ;
-  output \port$432$22 ;
-  wire \port$432$22 ;
-  output \port$432$23 ;
-  wire \port$432$23 ;
-  output \port$432$24 ;
-  wire \port$432$24 ;
-  output \port$432$25 ;
-  wire \port$432$25 ;
-  output \port$432$27 ;
-  wire \port$432$27 ;
-  output \port$432$28 ;
-  wire \port$432$28 ;
-  output \port$432$29 ;
-  wire \port$432$29 ;
-  output \port$432$3 ;
-  wire \port$432$3 ;
-  output \port$432$30 ;
-  wire \port$432$30 ;
-  output \port$432$31 ;
-  wire \port$432$31 ;
-  output \port$432$32 ;
-  wire \port$432$32 ;
-  output \port$432$33 ;
-  wire \port$432$33 ;
-  output \port$432$34 ;
-  wire \port$432$34 ;
-  output \port$432$35 ;
-  wire \port$432$35 ;
-  output \port$432$36 ;
-  wire \port$432$36 ;
-  output \port$432$37 ;
-  wire \port$432$37 ;
-  output \port$432$38 ;
-  wire \port$432$38 ;
-  output \port$432$39 ;
-  wire \port$432$39 ;
-  output \port$432$4 ;
-  wire \port$432$4 ;
-  output \port$432$40 ;
-  wire \port$432$40 ;
-  output \port$432$41 ;
-  wire \port$432$41 ;
-  output \port$432$42 ;
-  wire \port$432$42 ;
-  output \port$432$43 ;
-  wire \port$432$43 ;
-  output \port$432$44 ;
-  wire \port$432$44 ;
-  output \port$432$45 ;
-  wire \port$432$45 ;
-  output \port$432$46 ;
-  wire \port$432$46 ;
-  output \port$432$47 ;
-  wire \port$432$47 ;
-  output \port$432$48 ;
-  wire \port$432$48 ;
-  output \port$432$49 ;
-  wire \port$432$49 ;
-  output \port$432$5 ;
-  wire \port$432$5 ;
-  output \port$432$50 ;
-  wire \port$432$50 ;
-  output \port$432$51 ;
-  wire \port$432$51 ;
-  output \port$432$52 ;
-  wire \port$432$52 ;
-  output \port$432$6 ;
-  wire \port$432$6 ;
-  output \port$432$7 ;
-  wire \port$432$7 ;
-  output \port$432$8 ;
-  wire \port$432$8 ;
-  output \port$432$9 ;
-  wire \port$432$9 ;
+  output \port$430$0 ;
+  wire \port$430$0 ;
+  output \port$430$1 ;
+  wire \port$430$1 ;
+  output \port$430$10 ;
+  wire \port$430$10 ;
+  output \port$430$11 ;
+  wire \port$430$11 ;
+  output \port$430$12 ;
+  wire \port$430$12 ;
+  output \port$430$13 ;
+  wire \port$430$13 ;
+  output \port$430$14 ;
+  wire \port$430$14 ;
+  output \port$430$15 ;
+  wire \port$430$15 ;
+  output \port$430$16 ;
+  wire \port$430$16 ;
+  output \port$430$17 ;
+  wire \port$430$17 ;
+  output \port$430$18 ;
+  wire \port$430$18 ;
+  output \port$430$19 ;
+  wire \port$430$19 ;
+  output \port$430$2 ;
+  wire \port$430$2 ;
+  output \port$430$20 ;
+  wire \port$430$20 ;
+  output \port$430$21 ;
+  wire \port$430$21 ;
+  output \port$430$22 ;
+  wire \port$430$22 ;
+  output \port$430$23 ;
+  wire \port$430$23 ;
+  output \port$430$24 ;
+  wire \port$430$24 ;
+  output \port$430$25 ;
+  wire \port$430$25 ;
+  output \port$430$27 ;
+  wire \port$430$27 ;
+  output \port$430$28 ;
+  wire \port$430$28 ;
+  output \port$430$29 ;
+  wire \port$430$29 ;
+  output \port$430$3 ;
+  wire \port$430$3 ;
+  output \port$430$30 ;
+  wire \port$430$30 ;
+  output \port$430$31 ;
+  wire \port$430$31 ;
+  output \port$430$32 ;
+  wire \port$430$32 ;
+  output \port$430$33 ;
+  wire \port$430$33 ;
+  output \port$430$34 ;
+  wire \port$430$34 ;
+  output \port$430$35 ;
+  wire \port$430$35 ;
+  output \port$430$36 ;
+  wire \port$430$36 ;
+  output \port$430$37 ;
+  wire \port$430$37 ;
+  output \port$430$38 ;
+  wire \port$430$38 ;
+  output \port$430$39 ;
+  wire \port$430$39 ;
+  output \port$430$4 ;
+  wire \port$430$4 ;
+  output \port$430$40 ;
+  wire \port$430$40 ;
+  output \port$430$41 ;
+  wire \port$430$41 ;
+  output \port$430$42 ;
+  wire \port$430$42 ;
+  output \port$430$43 ;
+  wire \port$430$43 ;
+  output \port$430$44 ;
+  wire \port$430$44 ;
+  output \port$430$45 ;
+  wire \port$430$45 ;
+  output \port$430$46 ;
+  wire \port$430$46 ;
+  output \port$430$47 ;
+  wire \port$430$47 ;
+  output \port$430$48 ;
+  wire \port$430$48 ;
+  output \port$430$49 ;
+  wire \port$430$49 ;
+  output \port$430$5 ;
+  wire \port$430$5 ;
+  output \port$430$50 ;
+  wire \port$430$50 ;
+  output \port$430$51 ;
+  wire \port$430$51 ;
+  output \port$430$52 ;
+  wire \port$430$52 ;
+  output \port$430$6 ;
+  wire \port$430$6 ;
+  output \port$430$7 ;
+  wire \port$430$7 ;
+  output \port$430$8 ;
+  wire \port$430$8 ;
+  output \port$430$9 ;
+  wire \port$430$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24033,60 +24031,60 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$432$0 , \port$432$1 , \port$432
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$432$0 ),
-    .R1(\port$432$1 ),
-    .R10(\port$432$10 ),
-    .R11(\port$432$11 ),
-    .R12(\port$432$12 ),
-    .R13(\port$432$13 ),
-    .R14(\port$432$14 ),
-    .R15(\port$432$15 ),
-    .R16(\port$432$16 ),
-    .R17(\port$432$17 ),
-    .R18(\port$432$18 ),
-    .R19(\port$432$19 ),
-    .R2(\port$432$2 ),
-    .R20(\port$432$20 ),
-    .R21(\port$432$21 ),
-    .R22(\port$432$22 ),
-    .R23(\port$432$23 ),
-    .R24(\port$432$24 ),
-    .R25(\port$432$25 ),
+    .R0(\port$430$0 ),
+    .R1(\port$430$1 ),
+    .R10(\port$430$10 ),
+    .R11(\port$430$11 ),
+    .R12(\port$430$12 ),
+    .R13(\port$430$13 ),
+    .R14(\port$430$14 ),
+    .R15(\port$430$15 ),
+    .R16(\port$430$16 ),
+    .R17(\port$430$17 ),
+    .R18(\port$430$18 ),
+    .R19(\port$430$19 ),
+    .R2(\port$430$2 ),
+    .R20(\port$430$20 ),
+    .R21(\port$430$21 ),
+    .R22(\port$430$22 ),
+    .R23(\port$430$23 ),
+    .R24(\port$430$24 ),
+    .R25(\port$430$25 ),
     .R26(r[26]),
-    .R27(\port$432$27 ),
-    .R28(\port$432$28 ),
-    .R29(\port$432$29 ),
-    .R3(\port$432$3 ),
-    .R30(\port$432$30 ),
-    .R31(\port$432$31 ),
-    .R32(\port$432$32 ),
-    .R33(\port$432$33 ),
-    .R34(\port$432$34 ),
-    .R35(\port$432$35 ),
-    .R36(\port$432$36 ),
-    .R37(\port$432$37 ),
-    .R38(\port$432$38 ),
-    .R39(\port$432$39 ),
-    .R4(\port$432$4 ),
-    .R40(\port$432$40 ),
-    .R41(\port$432$41 ),
-    .R42(\port$432$42 ),
-    .R43(\port$432$43 ),
-    .R44(\port$432$44 ),
-    .R45(\port$432$45 ),
-    .R46(\port$432$46 ),
-    .R47(\port$432$47 ),
-    .R48(\port$432$48 ),
-    .R49(\port$432$49 ),
-    .R5(\port$432$5 ),
-    .R50(\port$432$50 ),
-    .R51(\port$432$51 ),
-    .R52(\port$432$52 ),
+    .R27(\port$430$27 ),
+    .R28(\port$430$28 ),
+    .R29(\port$430$29 ),
+    .R3(\port$430$3 ),
+    .R30(\port$430$30 ),
+    .R31(\port$430$31 ),
+    .R32(\port$430$32 ),
+    .R33(\port$430$33 ),
+    .R34(\port$430$34 ),
+    .R35(\port$430$35 ),
+    .R36(\port$430$36 ),
+    .R37(\port$430$37 ),
+    .R38(\port$430$38 ),
+    .R39(\port$430$39 ),
+    .R4(\port$430$4 ),
+    .R40(\port$430$40 ),
+    .R41(\port$430$41 ),
+    .R42(\port$430$42 ),
+    .R43(\port$430$43 ),
+    .R44(\port$430$44 ),
+    .R45(\port$430$45 ),
+    .R46(\port$430$46 ),
+    .R47(\port$430$47 ),
+    .R48(\port$430$48 ),
+    .R49(\port$430$49 ),
+    .R5(\port$430$5 ),
+    .R50(\port$430$50 ),
+    .R51(\port$430$51 ),
+    .R52(\port$430$52 ),
     .R53(r[53]),
-    .R6(\port$432$6 ),
-    .R7(\port$432$7 ),
-    .R8(\port$432$8 ),
-    .R9(\port$432$9 ),
+    .R6(\port$430$6 ),
+    .R7(\port$430$7 ),
+    .R8(\port$430$8 ),
+    .R9(\port$430$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24359,13 +24357,13 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$432$0 , \port$432$1 , \port$432
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$432$52 , \port$432$51 , \port$432$50 , \port$432$49 , \port$432$48 , \port$432$47 , \port$432$46 , \port$432$45 , \port$432$44 , \port$432$43 , \port$432$42 , \port$432$41 , \port$432$40 , \port$432$39 , \port$432$38 , \port$432$37 , \port$432$36 , \port$432$35 , \port$432$34 , \port$432$33 , \port$432$32 , \port$432$31 , \port$432$30 , \port$432$29 , \port$432$28 , \port$432$27 , \port$432$25 , \port$432$24 , \port$432$23 , \port$432$22 , \port$432$21 , \port$432$20 , \port$432$19 , \port$432$18 , \port$432$17 , \port$432$16 , \port$432$15 , \port$432$14 , \port$432$13 , \port$432$12 , \port$432$11 , \port$432$10 , \port$432$9 , \port$432$8 , \port$432$7 , \port$432$6 , \port$432$5 , \port$432$4 , \port$432$3 , \port$432$2 , \port$432$1 , \port$432$0  };
+  assign { r[52:27], r[25:0] } = { \port$430$52 , \port$430$51 , \port$430$50 , \port$430$49 , \port$430$48 , \port$430$47 , \port$430$46 , \port$430$45 , \port$430$44 , \port$430$43 , \port$430$42 , \port$430$41 , \port$430$40 , \port$430$39 , \port$430$38 , \port$430$37 , \port$430$36 , \port$430$35 , \port$430$34 , \port$430$33 , \port$430$32 , \port$430$31 , \port$430$30 , \port$430$29 , \port$430$28 , \port$430$27 , \port$430$25 , \port$430$24 , \port$430$23 , \port$430$22 , \port$430$21 , \port$430$20 , \port$430$19 , \port$430$18 , \port$430$17 , \port$430$16 , \port$430$15 , \port$430$14 , \port$430$13 , \port$430$12 , \port$430$11 , \port$430$10 , \port$430$9 , \port$430$8 , \port$430$7 , \port$430$6 , \port$430$5 , \port$430$4 , \port$430$3 , \port$430$2 , \port$430$1 , \port$430$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_1 (rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , \port$437$16 , \port$437$17 , \port$437$18 , \port$437$19 
-, \port$437$20 , \port$437$21 , \port$437$22 , \port$437$23 , \port$437$24 , \port$437$25 , \port$437$27 , \port$437$28 , \port$437$29 , \port$437$30 , \port$437$31 , \port$437$32 , \port$437$33 , \port$437$34 , \port$437$35 , \port$437$36 , \port$437$37 , \port$437$38 , \port$437$39 , \port$437$40 , \port$437$41 
-, \port$437$42 , \port$437$43 , \port$437$44 , \port$437$45 , \port$437$46 , \port$437$47 , \port$437$48 , \port$437$49 , \port$437$50 , \port$437$51 , \port$437$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_1 (rst, \port$435$0 , \port$435$1 , \port$435$2 , \port$435$3 , \port$435$4 , \port$435$5 , \port$435$6 , \port$435$7 , \port$435$8 , \port$435$9 , \port$435$10 , \port$435$11 , \port$435$12 , \port$435$13 , \port$435$14 , \port$435$15 , \port$435$16 , \port$435$17 , \port$435$18 , \port$435$19 
+, \port$435$20 , \port$435$21 , \port$435$22 , \port$435$23 , \port$435$24 , \port$435$25 , \port$435$27 , \port$435$28 , \port$435$29 , \port$435$30 , \port$435$31 , \port$435$32 , \port$435$33 , \port$435$34 , \port$435$35 , \port$435$36 , \port$435$37 , \port$435$38 , \port$435$39 , \port$435$40 , \port$435$41 
+, \port$435$42 , \port$435$43 , \port$435$44 , \port$435$45 , \port$435$46 , \port$435$47 , \port$435$48 , \port$435$49 , \port$435$50 , \port$435$51 , \port$435$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24373,110 +24371,110 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$437$0 , \port$437$1 , \port$437
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$437$0 ;
-  wire \port$437$0 ;
-  output \port$437$1 ;
-  wire \port$437$1 ;
-  output \port$437$10 ;
-  wire \port$437$10 ;
-  output \port$437$11 ;
-  wire \port$437$11 ;
-  output \port$437$12 ;
-  wire \port$437$12 ;
-  output \port$437$13 ;
-  wire \port$437$13 ;
-  output \port$437$14 ;
-  wire \port$437$14 ;
-  output \port$437$15 ;
-  wire \port$437$15 ;
-  output \port$437$16 ;
-  wire \port$437$16 ;
-  output \port$437$17 ;
-  wire \port$437$17 ;
-  output \port$437$18 ;
-  wire \port$437$18 ;
-  output \port$437$19 ;
-  wire \port$437$19 ;
-  output \port$437$2 ;
-  wire \port$437$2 ;
-  output \port$437$20 ;
-  wire \port$437$20 ;
-  output \port$437$21 ;
-  wire \port$437$21 ;
-  output \port$437$22 ;
-  wire \port$437$22 ;
-  output \port$437$23 ;
-  wire \port$437$23 ;
-  output \port$437$24 ;
-  wire \port$437$24 ;
-  output \port$437$25 ;
-  wire \port$437$25 ;
-  output \port$437$27 ;
-  wire \port$437$27 ;
-  output \port$437$28 ;
-  wire \port$437$28 ;
-  output \port$437$29 ;
-  wire \port$437$29 ;
-  output \port$437$3 ;
-  wire \port$437$3 ;
-  output \port$437$30 ;
-  wire \port$437$30 ;
-  output \port$437$31 ;
-  wire \port$437$31 ;
-  output \port$437$32 ;
-  wire \port$437$32 ;
-  output \port$437$33 ;
-  wire \port$437$33 ;
-  output \port$437$34 ;
-  wire \port$437$34 ;
-  output \port$437$35 ;
-  wire \port$437$35 ;
-  output \port$437$36 ;
-  wire \port$437$36 ;
-  output \port$437$37 ;
-  wire \port$437$37 ;
-  output \port$437$38 ;
-  wire \port$437$38 ;
-  output \port$437$39 ;
-  wire \port$437$39 ;
-  output \port$437$4 ;
-  wire \port$437$4 ;
-  output \port$437$40 ;
-  wire \port$437$40 ;
-  output \port$437$41 ;
-  wire \port$437$41 ;
-  output \port$437$42 ;
-  wire \port$437$42 ;
-  output \port$437$43 ;
-  wire \port$437$43 ;
-  output \port$437$44 ;
-  wire \port$437$44 ;
-  output \port$437$45 ;
-  wire \port$437$45 ;
-  output \port$437$46 ;
-  wire \port$437$46 ;
-  output \port$437$47 ;
-  wire \port$437$47 ;
-  output \port$437$48 ;
-  wire \port$437$48 ;
-  output \port$437$49 ;
-  wire \port$437$49 ;
-  output \port$437$5 ;
-  wire \port$437$5 ;
-  output \port$437$50 ;
-  wire \port$437$50 ;
-  output \port$437$51 ;
-  wire \port$437$51 ;
-  output \port$437$52 ;
-  wire \port$437$52 ;
-  output \port$437$6 ;
-  wire \port$437$6 ;
-  output \port$437$7 ;
-  wire \port$437$7 ;
-  output \port$437$8 ;
-  wire \port$437$8 ;
-  output \port$437$9 ;
-  wire \port$437$9 ;
+  output \port$435$0 ;
+  wire \port$435$0 ;
+  output \port$435$1 ;
+  wire \port$435$1 ;
+  output \port$435$10 ;
+  wire \port$435$10 ;
+  output \port$435$11 ;
+  wire \port$435$11 ;
+  output \port$435$12 ;
+  wire \port$435$12 ;
+  output \port$435$13 ;
+  wire \port$435$13 ;
+  output \port$435$14 ;
+  wire \port$435$14 ;
+  output \port$435$15 ;
+  wire \port$435$15 ;
+  output \port$435$16 ;
+  wire \port$435$16 ;
+  output \port$435$17 ;
+  wire \port$435$17 ;
+  output \port$435$18 ;
+  wire \port$435$18 ;
+  output \port$435$19 ;
+  wire \port$435$19 ;
+  output \port$435$2 ;
+  wire \port$435$2 ;
+  output \port$435$20 ;
+  wire \port$435$20 ;
+  output \port$435$21 ;
+  wire \port$435$21 ;
+  output \port$435$22 ;
+  wire \port$435$22 ;
+  output \port$435$23 ;
+  wire \port$435$23 ;
+  output \port$435$24 ;
+  wire \port$435$24 ;
+  output \port$435$25 ;
+  wire \port$435$25 ;
+  output \port$435$27 ;
+  wire \port$435$27 ;
+  output \port$435$28 ;
+  wire \port$435$28 ;
+  output \port$435$29 ;
+  wire \port$435$29 ;
+  output \port$435$3 ;
+  wire \port$435$3 ;
+  output \port$435$30 ;
+  wire \port$435$30 ;
+  output \port$435$31 ;
+  wire \port$435$31 ;
+  output \port$435$32 ;
+  wire \port$435$32 ;
+  output \port$435$33 ;
+  wire \port$435$33 ;
+  output \port$435$34 ;
+  wire \port$435$34 ;
+  output \port$435$35 ;
+  wire \port$435$35 ;
+  output \port$435$36 ;
+  wire \port$435$36 ;
+  output \port$435$37 ;
+  wire \port$435$37 ;
+  output \port$435$38 ;
+  wire \port$435$38 ;
+  output \port$435$39 ;
+  wire \port$435$39 ;
+  output \port$435$4 ;
+  wire \port$435$4 ;
+  output \port$435$40 ;
+  wire \port$435$40 ;
+  output \port$435$41 ;
+  wire \port$435$41 ;
+  output \port$435$42 ;
+  wire \port$435$42 ;
+  output \port$435$43 ;
+  wire \port$435$43 ;
+  output \port$435$44 ;
+  wire \port$435$44 ;
+  output \port$435$45 ;
+  wire \port$435$45 ;
+  output \port$435$46 ;
+  wire \port$435$46 ;
+  output \port$435$47 ;
+  wire \port$435$47 ;
+  output \port$435$48 ;
+  wire \port$435$48 ;
+  output \port$435$49 ;
+  wire \port$435$49 ;
+  output \port$435$5 ;
+  wire \port$435$5 ;
+  output \port$435$50 ;
+  wire \port$435$50 ;
+  output \port$435$51 ;
+  wire \port$435$51 ;
+  output \port$435$52 ;
+  wire \port$435$52 ;
+  output \port$435$6 ;
+  wire \port$435$6 ;
+  output \port$435$7 ;
+  wire \port$435$7 ;
+  output \port$435$8 ;
+  wire \port$435$8 ;
+  output \port$435$9 ;
+  wire \port$435$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24673,60 +24671,60 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$437$0 , \port$437$1 , \port$437
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$437$0 ),
-    .R1(\port$437$1 ),
-    .R10(\port$437$10 ),
-    .R11(\port$437$11 ),
-    .R12(\port$437$12 ),
-    .R13(\port$437$13 ),
-    .R14(\port$437$14 ),
-    .R15(\port$437$15 ),
-    .R16(\port$437$16 ),
-    .R17(\port$437$17 ),
-    .R18(\port$437$18 ),
-    .R19(\port$437$19 ),
-    .R2(\port$437$2 ),
-    .R20(\port$437$20 ),
-    .R21(\port$437$21 ),
-    .R22(\port$437$22 ),
-    .R23(\port$437$23 ),
-    .R24(\port$437$24 ),
-    .R25(\port$437$25 ),
+    .R0(\port$435$0 ),
+    .R1(\port$435$1 ),
+    .R10(\port$435$10 ),
+    .R11(\port$435$11 ),
+    .R12(\port$435$12 ),
+    .R13(\port$435$13 ),
+    .R14(\port$435$14 ),
+    .R15(\port$435$15 ),
+    .R16(\port$435$16 ),
+    .R17(\port$435$17 ),
+    .R18(\port$435$18 ),
+    .R19(\port$435$19 ),
+    .R2(\port$435$2 ),
+    .R20(\port$435$20 ),
+    .R21(\port$435$21 ),
+    .R22(\port$435$22 ),
+    .R23(\port$435$23 ),
+    .R24(\port$435$24 ),
+    .R25(\port$435$25 ),
     .R26(r[26]),
-    .R27(\port$437$27 ),
-    .R28(\port$437$28 ),
-    .R29(\port$437$29 ),
-    .R3(\port$437$3 ),
-    .R30(\port$437$30 ),
-    .R31(\port$437$31 ),
-    .R32(\port$437$32 ),
-    .R33(\port$437$33 ),
-    .R34(\port$437$34 ),
-    .R35(\port$437$35 ),
-    .R36(\port$437$36 ),
-    .R37(\port$437$37 ),
-    .R38(\port$437$38 ),
-    .R39(\port$437$39 ),
-    .R4(\port$437$4 ),
-    .R40(\port$437$40 ),
-    .R41(\port$437$41 ),
-    .R42(\port$437$42 ),
-    .R43(\port$437$43 ),
-    .R44(\port$437$44 ),
-    .R45(\port$437$45 ),
-    .R46(\port$437$46 ),
-    .R47(\port$437$47 ),
-    .R48(\port$437$48 ),
-    .R49(\port$437$49 ),
-    .R5(\port$437$5 ),
-    .R50(\port$437$50 ),
-    .R51(\port$437$51 ),
-    .R52(\port$437$52 ),
+    .R27(\port$435$27 ),
+    .R28(\port$435$28 ),
+    .R29(\port$435$29 ),
+    .R3(\port$435$3 ),
+    .R30(\port$435$30 ),
+    .R31(\port$435$31 ),
+    .R32(\port$435$32 ),
+    .R33(\port$435$33 ),
+    .R34(\port$435$34 ),
+    .R35(\port$435$35 ),
+    .R36(\port$435$36 ),
+    .R37(\port$435$37 ),
+    .R38(\port$435$38 ),
+    .R39(\port$435$39 ),
+    .R4(\port$435$4 ),
+    .R40(\port$435$40 ),
+    .R41(\port$435$41 ),
+    .R42(\port$435$42 ),
+    .R43(\port$435$43 ),
+    .R44(\port$435$44 ),
+    .R45(\port$435$45 ),
+    .R46(\port$435$46 ),
+    .R47(\port$435$47 ),
+    .R48(\port$435$48 ),
+    .R49(\port$435$49 ),
+    .R5(\port$435$5 ),
+    .R50(\port$435$50 ),
+    .R51(\port$435$51 ),
+    .R52(\port$435$52 ),
     .R53(r[53]),
-    .R6(\port$437$6 ),
-    .R7(\port$437$7 ),
-    .R8(\port$437$8 ),
-    .R9(\port$437$9 ),
+    .R6(\port$435$6 ),
+    .R7(\port$435$7 ),
+    .R8(\port$435$8 ),
+    .R9(\port$435$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24999,13 +24997,13 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$437$0 , \port$437$1 , \port$437
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$437$52 , \port$437$51 , \port$437$50 , \port$437$49 , \port$437$48 , \port$437$47 , \port$437$46 , \port$437$45 , \port$437$44 , \port$437$43 , \port$437$42 , \port$437$41 , \port$437$40 , \port$437$39 , \port$437$38 , \port$437$37 , \port$437$36 , \port$437$35 , \port$437$34 , \port$437$33 , \port$437$32 , \port$437$31 , \port$437$30 , \port$437$29 , \port$437$28 , \port$437$27 , \port$437$25 , \port$437$24 , \port$437$23 , \port$437$22 , \port$437$21 , \port$437$20 , \port$437$19 , \port$437$18 , \port$437$17 , \port$437$16 , \port$437$15 , \port$437$14 , \port$437$13 , \port$437$12 , \port$437$11 , \port$437$10 , \port$437$9 , \port$437$8 , \port$437$7 , \port$437$6 , \port$437$5 , \port$437$4 , \port$437$3 , \port$437$2 , \port$437$1 , \port$437$0  };
+  assign { r[52:27], r[25:0] } = { \port$435$52 , \port$435$51 , \port$435$50 , \port$435$49 , \port$435$48 , \port$435$47 , \port$435$46 , \port$435$45 , \port$435$44 , \port$435$43 , \port$435$42 , \port$435$41 , \port$435$40 , \port$435$39 , \port$435$38 , \port$435$37 , \port$435$36 , \port$435$35 , \port$435$34 , \port$435$33 , \port$435$32 , \port$435$31 , \port$435$30 , \port$435$29 , \port$435$28 , \port$435$27 , \port$435$25 , \port$435$24 , \port$435$23 , \port$435$22 , \port$435$21 , \port$435$20 , \port$435$19 , \port$435$18 , \port$435$17 , \port$435$16 , \port$435$15 , \port$435$14 , \port$435$13 , \port$435$12 , \port$435$11 , \port$435$10 , \port$435$9 , \port$435$8 , \port$435$7 , \port$435$6 , \port$435$5 , \port$435$4 , \port$435$3 , \port$435$2 , \port$435$1 , \port$435$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_2 (rst, \port$442$0 , \port$442$1 , \port$442$2 , \port$442$3 , \port$442$4 , \port$442$5 , \port$442$6 , \port$442$7 , \port$442$8 , \port$442$9 , \port$442$10 , \port$442$11 , \port$442$12 , \port$442$13 , \port$442$14 , \port$442$15 , \port$442$16 , \port$442$17 , \port$442$18 , \port$442$19 
-, \port$442$20 , \port$442$21 , \port$442$22 , \port$442$23 , \port$442$24 , \port$442$25 , \port$442$27 , \port$442$28 , \port$442$29 , \port$442$30 , \port$442$31 , \port$442$32 , \port$442$33 , \port$442$34 , \port$442$35 , \port$442$36 , \port$442$37 , \port$442$38 , \port$442$39 , \port$442$40 , \port$442$41 
-, \port$442$42 , \port$442$43 , \port$442$44 , \port$442$45 , \port$442$46 , \port$442$47 , \port$442$48 , \port$442$49 , \port$442$50 , \port$442$51 , \port$442$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_2 (rst, \port$440$0 , \port$440$1 , \port$440$2 , \port$440$3 , \port$440$4 , \port$440$5 , \port$440$6 , \port$440$7 , \port$440$8 , \port$440$9 , \port$440$10 , \port$440$11 , \port$440$12 , \port$440$13 , \port$440$14 , \port$440$15 , \port$440$16 , \port$440$17 , \port$440$18 , \port$440$19 
+, \port$440$20 , \port$440$21 , \port$440$22 , \port$440$23 , \port$440$24 , \port$440$25 , \port$440$27 , \port$440$28 , \port$440$29 , \port$440$30 , \port$440$31 , \port$440$32 , \port$440$33 , \port$440$34 , \port$440$35 , \port$440$36 , \port$440$37 , \port$440$38 , \port$440$39 , \port$440$40 , \port$440$41 
+, \port$440$42 , \port$440$43 , \port$440$44 , \port$440$45 , \port$440$46 , \port$440$47 , \port$440$48 , \port$440$49 , \port$440$50 , \port$440$51 , \port$440$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25013,110 +25011,110 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$442$0 , \port$442$1 , \port$442
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$442$0 ;
-  wire \port$442$0 ;
-  output \port$442$1 ;
-  wire \port$442$1 ;
-  output \port$442$10 ;
-  wire \port$442$10 ;
-  output \port$442$11 ;
-  wire \port$442$11 ;
-  output \port$442$12 ;
-  wire \port$442$12 ;
-  output \port$442$13 ;
-  wire \port$442$13 ;
-  output \port$442$14 ;
-  wire \port$442$14 ;
-  output \port$442$15 ;
-  wire \port$442$15 ;
-  output \port$442$16 ;
-  wire \port$442$16 ;
-  output \port$442$17 ;
-  wire \port$442$17 ;
-  output \port$442$18 ;
-  wire \port$442$18 ;
-  output \port$442$19 ;
-  wire \port$442$19 ;
-  output \port$442$2 ;
-  wire \port$442$2 ;
-  output \port$442$20 ;
-  wire \port$442$20 ;
-  output \port$442$21 ;
-  wire \port$442$21 ;
-  output \port$442$22 ;
-  wire \port$442$22 ;
-  output \port$442$23 ;
-  wire \port$442$23 ;
-  output \port$442$24 ;
-  wire \port$442$24 ;
-  output \port$442$25 ;
-  wire \port$442$25 ;
-  output \port$442$27 ;
-  wire \port$442$27 ;
-  output \port$442$28 ;
-  wire \port$442$28 ;
-  output \port$442$29 ;
-  wire \port$442$29 ;
-  output \port$442$3 ;
-  wire \port$442$3 ;
-  output \port$442$30 ;
-  wire \port$442$30 ;
-  output \port$442$31 ;
-  wire \port$442$31 ;
-  output \port$442$32 ;
-  wire \port$442$32 ;
-  output \port$442$33 ;
-  wire \port$442$33 ;
-  output \port$442$34 ;
-  wire \port$442$34 ;
-  output \port$442$35 ;
-  wire \port$442$35 ;
-  output \port$442$36 ;
-  wire \port$442$36 ;
-  output \port$442$37 ;
-  wire \port$442$37 ;
-  output \port$442$38 ;
-  wire \port$442$38 ;
-  output \port$442$39 ;
-  wire \port$442$39 ;
-  output \port$442$4 ;
-  wire \port$442$4 ;
-  output \port$442$40 ;
-  wire \port$442$40 ;
-  output \port$442$41 ;
-  wire \port$442$41 ;
-  output \port$442$42 ;
-  wire \port$442$42 ;
-  output \port$442$43 ;
-  wire \port$442$43 ;
-  output \port$442$44 ;
-  wire \port$442$44 ;
-  output \port$442$45 ;
-  wire \port$442$45 ;
-  output \port$442$46 ;
-  wire \port$442$46 ;
-  output \port$442$47 ;
-  wire \port$442$47 ;
-  output \port$442$48 ;
-  wire \port$442$48 ;
-  output \port$442$49 ;
-  wire \port$442$49 ;
-  output \port$442$5 ;
-  wire \port$442$5 ;
-  output \port$442$50 ;
-  wire \port$442$50 ;
-  output \port$442$51 ;
-  wire \port$442$51 ;
-  output \port$442$52 ;
-  wire \port$442$52 ;
-  output \port$442$6 ;
-  wire \port$442$6 ;
-  output \port$442$7 ;
-  wire \port$442$7 ;
-  output \port$442$8 ;
-  wire \port$442$8 ;
-  output \port$442$9 ;
-  wire \port$442$9 ;
+  output \port$440$0 ;
+  wire \port$440$0 ;
+  output \port$440$1 ;
+  wire \port$440$1 ;
+  output \port$440$10 ;
+  wire \port$440$10 ;
+  output \port$440$11 ;
+  wire \port$440$11 ;
+  output \port$440$12 ;
+  wire \port$440$12 ;
+  output \port$440$13 ;
+  wire \port$440$13 ;
+  output \port$440$14 ;
+  wire \port$440$14 ;
+  output \port$440$15 ;
+  wire \port$440$15 ;
+  output \port$440$16 ;
+  wire \port$440$16 ;
+  output \port$440$17 ;
+  wire \port$440$17 ;
+  output \port$440$18 ;
+  wire \port$440$18 ;
+  output \port$440$19 ;
+  wire \port$440$19 ;
+  output \port$440$2 ;
+  wire \port$440$2 ;
+  output \port$440$20 ;
+  wire \port$440$20 ;
+  output \port$440$21 ;
+  wire \port$440$21 ;
+  output \port$440$22 ;
+  wire \port$440$22 ;
+  output \port$440$23 ;
+  wire \port$440$23 ;
+  output \port$440$24 ;
+  wire \port$440$24 ;
+  output \port$440$25 ;
+  wire \port$440$25 ;
+  output \port$440$27 ;
+  wire \port$440$27 ;
+  output \port$440$28 ;
+  wire \port$440$28 ;
+  output \port$440$29 ;
+  wire \port$440$29 ;
+  output \port$440$3 ;
+  wire \port$440$3 ;
+  output \port$440$30 ;
+  wire \port$440$30 ;
+  output \port$440$31 ;
+  wire \port$440$31 ;
+  output \port$440$32 ;
+  wire \port$440$32 ;
+  output \port$440$33 ;
+  wire \port$440$33 ;
+  output \port$440$34 ;
+  wire \port$440$34 ;
+  output \port$440$35 ;
+  wire \port$440$35 ;
+  output \port$440$36 ;
+  wire \port$440$36 ;
+  output \port$440$37 ;
+  wire \port$440$37 ;
+  output \port$440$38 ;
+  wire \port$440$38 ;
+  output \port$440$39 ;
+  wire \port$440$39 ;
+  output \port$440$4 ;
+  wire \port$440$4 ;
+  output \port$440$40 ;
+  wire \port$440$40 ;
+  output \port$440$41 ;
+  wire \port$440$41 ;
+  output \port$440$42 ;
+  wire \port$440$42 ;
+  output \port$440$43 ;
+  wire \port$440$43 ;
+  output \port$440$44 ;
+  wire \port$440$44 ;
+  output \port$440$45 ;
+  wire \port$440$45 ;
+  output \port$440$46 ;
+  wire \port$440$46 ;
+  output \port$440$47 ;
+  wire \port$440$47 ;
+  output \port$440$48 ;
+  wire \port$440$48 ;
+  output \port$440$49 ;
+  wire \port$440$49 ;
+  output \port$440$5 ;
+  wire \port$440$5 ;
+  output \port$440$50 ;
+  wire \port$440$50 ;
+  output \port$440$51 ;
+  wire \port$440$51 ;
+  output \port$440$52 ;
+  wire \port$440$52 ;
+  output \port$440$6 ;
+  wire \port$440$6 ;
+  output \port$440$7 ;
+  wire \port$440$7 ;
+  output \port$440$8 ;
+  wire \port$440$8 ;
+  output \port$440$9 ;
+  wire \port$440$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25313,60 +25311,60 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$442$0 , \port$442$1 , \port$442
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$442$0 ),
-    .R1(\port$442$1 ),
-    .R10(\port$442$10 ),
-    .R11(\port$442$11 ),
-    .R12(\port$442$12 ),
-    .R13(\port$442$13 ),
-    .R14(\port$442$14 ),
-    .R15(\port$442$15 ),
-    .R16(\port$442$16 ),
-    .R17(\port$442$17 ),
-    .R18(\port$442$18 ),
-    .R19(\port$442$19 ),
-    .R2(\port$442$2 ),
-    .R20(\port$442$20 ),
-    .R21(\port$442$21 ),
-    .R22(\port$442$22 ),
-    .R23(\port$442$23 ),
-    .R24(\port$442$24 ),
-    .R25(\port$442$25 ),
+    .R0(\port$440$0 ),
+    .R1(\port$440$1 ),
+    .R10(\port$440$10 ),
+    .R11(\port$440$11 ),
+    .R12(\port$440$12 ),
+    .R13(\port$440$13 ),
+    .R14(\port$440$14 ),
+    .R15(\port$440$15 ),
+    .R16(\port$440$16 ),
+    .R17(\port$440$17 ),
+    .R18(\port$440$18 ),
+    .R19(\port$440$19 ),
+    .R2(\port$440$2 ),
+    .R20(\port$440$20 ),
+    .R21(\port$440$21 ),
+    .R22(\port$440$22 ),
+    .R23(\port$440$23 ),
+    .R24(\port$440$24 ),
+    .R25(\port$440$25 ),
     .R26(r[26]),
-    .R27(\port$442$27 ),
-    .R28(\port$442$28 ),
-    .R29(\port$442$29 ),
-    .R3(\port$442$3 ),
-    .R30(\port$442$30 ),
-    .R31(\port$442$31 ),
-    .R32(\port$442$32 ),
-    .R33(\port$442$33 ),
-    .R34(\port$442$34 ),
-    .R35(\port$442$35 ),
-    .R36(\port$442$36 ),
-    .R37(\port$442$37 ),
-    .R38(\port$442$38 ),
-    .R39(\port$442$39 ),
-    .R4(\port$442$4 ),
-    .R40(\port$442$40 ),
-    .R41(\port$442$41 ),
-    .R42(\port$442$42 ),
-    .R43(\port$442$43 ),
-    .R44(\port$442$44 ),
-    .R45(\port$442$45 ),
-    .R46(\port$442$46 ),
-    .R47(\port$442$47 ),
-    .R48(\port$442$48 ),
-    .R49(\port$442$49 ),
-    .R5(\port$442$5 ),
-    .R50(\port$442$50 ),
-    .R51(\port$442$51 ),
-    .R52(\port$442$52 ),
+    .R27(\port$440$27 ),
+    .R28(\port$440$28 ),
+    .R29(\port$440$29 ),
+    .R3(\port$440$3 ),
+    .R30(\port$440$30 ),
+    .R31(\port$440$31 ),
+    .R32(\port$440$32 ),
+    .R33(\port$440$33 ),
+    .R34(\port$440$34 ),
+    .R35(\port$440$35 ),
+    .R36(\port$440$36 ),
+    .R37(\port$440$37 ),
+    .R38(\port$440$38 ),
+    .R39(\port$440$39 ),
+    .R4(\port$440$4 ),
+    .R40(\port$440$40 ),
+    .R41(\port$440$41 ),
+    .R42(\port$440$42 ),
+    .R43(\port$440$43 ),
+    .R44(\port$440$44 ),
+    .R45(\port$440$45 ),
+    .R46(\port$440$46 ),
+    .R47(\port$440$47 ),
+    .R48(\port$440$48 ),
+    .R49(\port$440$49 ),
+    .R5(\port$440$5 ),
+    .R50(\port$440$50 ),
+    .R51(\port$440$51 ),
+    .R52(\port$440$52 ),
     .R53(r[53]),
-    .R6(\port$442$6 ),
-    .R7(\port$442$7 ),
-    .R8(\port$442$8 ),
-    .R9(\port$442$9 ),
+    .R6(\port$440$6 ),
+    .R7(\port$440$7 ),
+    .R8(\port$440$8 ),
+    .R9(\port$440$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -25639,13 +25637,13 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$442$0 , \port$442$1 , \port$442
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$442$52 , \port$442$51 , \port$442$50 , \port$442$49 , \port$442$48 , \port$442$47 , \port$442$46 , \port$442$45 , \port$442$44 , \port$442$43 , \port$442$42 , \port$442$41 , \port$442$40 , \port$442$39 , \port$442$38 , \port$442$37 , \port$442$36 , \port$442$35 , \port$442$34 , \port$442$33 , \port$442$32 , \port$442$31 , \port$442$30 , \port$442$29 , \port$442$28 , \port$442$27 , \port$442$25 , \port$442$24 , \port$442$23 , \port$442$22 , \port$442$21 , \port$442$20 , \port$442$19 , \port$442$18 , \port$442$17 , \port$442$16 , \port$442$15 , \port$442$14 , \port$442$13 , \port$442$12 , \port$442$11 , \port$442$10 , \port$442$9 , \port$442$8 , \port$442$7 , \port$442$6 , \port$442$5 , \port$442$4 , \port$442$3 , \port$442$2 , \port$442$1 , \port$442$0  };
+  assign { r[52:27], r[25:0] } = { \port$440$52 , \port$440$51 , \port$440$50 , \port$440$49 , \port$440$48 , \port$440$47 , \port$440$46 , \port$440$45 , \port$440$44 , \port$440$43 , \port$440$42 , \port$440$41 , \port$440$40 , \port$440$39 , \port$440$38 , \port$440$37 , \port$440$36 , \port$440$35 , \port$440$34 , \port$440$33 , \port$440$32 , \port$440$31 , \port$440$30 , \port$440$29 , \port$440$28 , \port$440$27 , \port$440$25 , \port$440$24 , \port$440$23 , \port$440$22 , \port$440$21 , \port$440$20 , \port$440$19 , \port$440$18 , \port$440$17 , \port$440$16 , \port$440$15 , \port$440$14 , \port$440$13 , \port$440$12 , \port$440$11 , \port$440$10 , \port$440$9 , \port$440$8 , \port$440$7 , \port$440$6 , \port$440$5 , \port$440$4 , \port$440$3 , \port$440$2 , \port$440$1 , \port$440$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_3 (rst, \port$447$0 , \port$447$1 , \port$447$2 , \port$447$3 , \port$447$4 , \port$447$5 , \port$447$6 , \port$447$7 , \port$447$8 , \port$447$9 , \port$447$10 , \port$447$11 , \port$447$12 , \port$447$13 , \port$447$14 , \port$447$15 , \port$447$16 , \port$447$17 , \port$447$18 , \port$447$19 
-, \port$447$20 , \port$447$21 , \port$447$22 , \port$447$23 , \port$447$24 , \port$447$25 , \port$447$27 , \port$447$28 , \port$447$29 , \port$447$30 , \port$447$31 , \port$447$32 , \port$447$33 , \port$447$34 , \port$447$35 , \port$447$36 , \port$447$37 , \port$447$38 , \port$447$39 , \port$447$40 , \port$447$41 
-, \port$447$42 , \port$447$43 , \port$447$44 , \port$447$45 , \port$447$46 , \port$447$47 , \port$447$48 , \port$447$49 , \port$447$50 , \port$447$51 , \port$447$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_3 (rst, \port$445$0 , \port$445$1 , \port$445$2 , \port$445$3 , \port$445$4 , \port$445$5 , \port$445$6 , \port$445$7 , \port$445$8 , \port$445$9 , \port$445$10 , \port$445$11 , \port$445$12 , \port$445$13 , \port$445$14 , \port$445$15 , \port$445$16 , \port$445$17 , \port$445$18 , \port$445$19 
+, \port$445$20 , \port$445$21 , \port$445$22 , \port$445$23 , \port$445$24 , \port$445$25 , \port$445$27 , \port$445$28 , \port$445$29 , \port$445$30 , \port$445$31 , \port$445$32 , \port$445$33 , \port$445$34 , \port$445$35 , \port$445$36 , \port$445$37 , \port$445$38 , \port$445$39 , \port$445$40 , \port$445$41 
+, \port$445$42 , \port$445$43 , \port$445$44 , \port$445$45 , \port$445$46 , \port$445$47 , \port$445$48 , \port$445$49 , \port$445$50 , \port$445$51 , \port$445$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25653,110 +25651,110 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$447$0 , \port$447$1 , \port$447
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$447$0 ;
-  wire \port$447$0 ;
-  output \port$447$1 ;
-  wire \port$447$1 ;
-  output \port$447$10 ;
-  wire \port$447$10 ;
-  output \port$447$11 ;
-  wire \port$447$11 ;
-  output \port$447$12 ;
-  wire \port$447$12 ;
-  output \port$447$13 ;
-  wire \port$447$13 ;
-  output \port$447$14 ;
-  wire \port$447$14 ;
-  output \port$447$15 ;
-  wire \port$447$15 ;
-  output \port$447$16 ;
-  wire \port$447$16 ;
-  output \port$447$17 ;
-  wire \port$447$17 ;
-  output \port$447$18 ;
-  wire \port$447$18 ;
-  output \port$447$19 ;
-  wire \port$447$19 ;
-  output \port$447$2 ;
-  wire \port$447$2 ;
-  output \port$447$20 ;
-  wire \port$447$20 ;
-  output \port$447$21 ;
-  wire \port$447$21 ;
-  output \port$447$22 ;
-  wire \port$447$22 ;
-  output \port$447$23 ;
-  wire \port$447$23 ;
-  output \port$447$24 ;
-  wire \port$447$24 ;
-  output \port$447$25 ;
-  wire \port$447$25 ;
-  output \port$447$27 ;
-  wire \port$447$27 ;
-  output \port$447$28 ;
-  wire \port$447$28 ;
-  output \port$447$29 ;
-  wire \port$447$29 ;
-  output \port$447$3 ;
-  wire \port$447$3 ;
-  output \port$447$30 ;
-  wire \port$447$30 ;
-  output \port$447$31 ;
-  wire \port$447$31 ;
-  output \port$447$32 ;
-  wire \port$447$32 ;
-  output \port$447$33 ;
-  wire \port$447$33 ;
-  output \port$447$34 ;
-  wire \port$447$34 ;
-  output \port$447$35 ;
-  wire \port$447$35 ;
-  output \port$447$36 ;
-  wire \port$447$36 ;
-  output \port$447$37 ;
-  wire \port$447$37 ;
-  output \port$447$38 ;
-  wire \port$447$38 ;
-  output \port$447$39 ;
-  wire \port$447$39 ;
-  output \port$447$4 ;
-  wire \port$447$4 ;
-  output \port$447$40 ;
-  wire \port$447$40 ;
-  output \port$447$41 ;
-  wire \port$447$41 ;
-  output \port$447$42 ;
-  wire \port$447$42 ;
-  output \port$447$43 ;
-  wire \port$447$43 ;
-  output \port$447$44 ;
-  wire \port$447$44 ;
-  output \port$447$45 ;
-  wire \port$447$45 ;
-  output \port$447$46 ;
-  wire \port$447$46 ;
-  output \port$447$47 ;
-  wire \port$447$47 ;
-  output \port$447$48 ;
-  wire \port$447$48 ;
-  output \port$447$49 ;
-  wire \port$447$49 ;
-  output \port$447$5 ;
-  wire \port$447$5 ;
-  output \port$447$50 ;
-  wire \port$447$50 ;
-  output \port$447$51 ;
-  wire \port$447$51 ;
-  output \port$447$52 ;
-  wire \port$447$52 ;
-  output \port$447$6 ;
-  wire \port$447$6 ;
-  output \port$447$7 ;
-  wire \port$447$7 ;
-  output \port$447$8 ;
-  wire \port$447$8 ;
-  output \port$447$9 ;
-  wire \port$447$9 ;
+  output \port$445$0 ;
+  wire \port$445$0 ;
+  output \port$445$1 ;
+  wire \port$445$1 ;
+  output \port$445$10 ;
+  wire \port$445$10 ;
+  output \port$445$11 ;
+  wire \port$445$11 ;
+  output \port$445$12 ;
+  wire \port$445$12 ;
+  output \port$445$13 ;
+  wire \port$445$13 ;
+  output \port$445$14 ;
+  wire \port$445$14 ;
+  output \port$445$15 ;
+  wire \port$445$15 ;
+  output \port$445$16 ;
+  wire \port$445$16 ;
+  output \port$445$17 ;
+  wire \port$445$17 ;
+  output \port$445$18 ;
+  wire \port$445$18 ;
+  output \port$445$19 ;
+  wire \port$445$19 ;
+  output \port$445$2 ;
+  wire \port$445$2 ;
+  output \port$445$20 ;
+  wire \port$445$20 ;
+  output \port$445$21 ;
+  wire \port$445$21 ;
+  output \port$445$22 ;
+  wire \port$445$22 ;
+  output \port$445$23 ;
+  wire \port$445$23 ;
+  output \port$445$24 ;
+  wire \port$445$24 ;
+  output \port$445$25 ;
+  wire \port$445$25 ;
+  output \port$445$27 ;
+  wire \port$445$27 ;
+  output \port$445$28 ;
+  wire \port$445$28 ;
+  output \port$445$29 ;
+  wire \port$445$29 ;
+  output \port$445$3 ;
+  wire \port$445$3 ;
+  output \port$445$30 ;
+  wire \port$445$30 ;
+  output \port$445$31 ;
+  wire \port$445$31 ;
+  output \port$445$32 ;
+  wire \port$445$32 ;
+  output \port$445$33 ;
+  wire \port$445$33 ;
+  output \port$445$34 ;
+  wire \port$445$34 ;
+  output \port$445$35 ;
+  wire \port$445$35 ;
+  output \port$445$36 ;
+  wire \port$445$36 ;
+  output \port$445$37 ;
+  wire \port$445$37 ;
+  output \port$445$38 ;
+  wire \port$445$38 ;
+  output \port$445$39 ;
+  wire \port$445$39 ;
+  output \port$445$4 ;
+  wire \port$445$4 ;
+  output \port$445$40 ;
+  wire \port$445$40 ;
+  output \port$445$41 ;
+  wire \port$445$41 ;
+  output \port$445$42 ;
+  wire \port$445$42 ;
+  output \port$445$43 ;
+  wire \port$445$43 ;
+  output \port$445$44 ;
+  wire \port$445$44 ;
+  output \port$445$45 ;
+  wire \port$445$45 ;
+  output \port$445$46 ;
+  wire \port$445$46 ;
+  output \port$445$47 ;
+  wire \port$445$47 ;
+  output \port$445$48 ;
+  wire \port$445$48 ;
+  output \port$445$49 ;
+  wire \port$445$49 ;
+  output \port$445$5 ;
+  wire \port$445$5 ;
+  output \port$445$50 ;
+  wire \port$445$50 ;
+  output \port$445$51 ;
+  wire \port$445$51 ;
+  output \port$445$52 ;
+  wire \port$445$52 ;
+  output \port$445$6 ;
+  wire \port$445$6 ;
+  output \port$445$7 ;
+  wire \port$445$7 ;
+  output \port$445$8 ;
+  wire \port$445$8 ;
+  output \port$445$9 ;
+  wire \port$445$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25953,60 +25951,60 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$447$0 , \port$447$1 , \port$447
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$447$0 ),
-    .R1(\port$447$1 ),
-    .R10(\port$447$10 ),
-    .R11(\port$447$11 ),
-    .R12(\port$447$12 ),
-    .R13(\port$447$13 ),
-    .R14(\port$447$14 ),
-    .R15(\port$447$15 ),
-    .R16(\port$447$16 ),
-    .R17(\port$447$17 ),
-    .R18(\port$447$18 ),
-    .R19(\port$447$19 ),
-    .R2(\port$447$2 ),
-    .R20(\port$447$20 ),
-    .R21(\port$447$21 ),
-    .R22(\port$447$22 ),
-    .R23(\port$447$23 ),
-    .R24(\port$447$24 ),
-    .R25(\port$447$25 ),
+    .R0(\port$445$0 ),
+    .R1(\port$445$1 ),
+    .R10(\port$445$10 ),
+    .R11(\port$445$11 ),
+    .R12(\port$445$12 ),
+    .R13(\port$445$13 ),
+    .R14(\port$445$14 ),
+    .R15(\port$445$15 ),
+    .R16(\port$445$16 ),
+    .R17(\port$445$17 ),
+    .R18(\port$445$18 ),
+    .R19(\port$445$19 ),
+    .R2(\port$445$2 ),
+    .R20(\port$445$20 ),
+    .R21(\port$445$21 ),
+    .R22(\port$445$22 ),
+    .R23(\port$445$23 ),
+    .R24(\port$445$24 ),
+    .R25(\port$445$25 ),
     .R26(r[26]),
-    .R27(\port$447$27 ),
-    .R28(\port$447$28 ),
-    .R29(\port$447$29 ),
-    .R3(\port$447$3 ),
-    .R30(\port$447$30 ),
-    .R31(\port$447$31 ),
-    .R32(\port$447$32 ),
-    .R33(\port$447$33 ),
-    .R34(\port$447$34 ),
-    .R35(\port$447$35 ),
-    .R36(\port$447$36 ),
-    .R37(\port$447$37 ),
-    .R38(\port$447$38 ),
-    .R39(\port$447$39 ),
-    .R4(\port$447$4 ),
-    .R40(\port$447$40 ),
-    .R41(\port$447$41 ),
-    .R42(\port$447$42 ),
-    .R43(\port$447$43 ),
-    .R44(\port$447$44 ),
-    .R45(\port$447$45 ),
-    .R46(\port$447$46 ),
-    .R47(\port$447$47 ),
-    .R48(\port$447$48 ),
-    .R49(\port$447$49 ),
-    .R5(\port$447$5 ),
-    .R50(\port$447$50 ),
-    .R51(\port$447$51 ),
-    .R52(\port$447$52 ),
+    .R27(\port$445$27 ),
+    .R28(\port$445$28 ),
+    .R29(\port$445$29 ),
+    .R3(\port$445$3 ),
+    .R30(\port$445$30 ),
+    .R31(\port$445$31 ),
+    .R32(\port$445$32 ),
+    .R33(\port$445$33 ),
+    .R34(\port$445$34 ),
+    .R35(\port$445$35 ),
+    .R36(\port$445$36 ),
+    .R37(\port$445$37 ),
+    .R38(\port$445$38 ),
+    .R39(\port$445$39 ),
+    .R4(\port$445$4 ),
+    .R40(\port$445$40 ),
+    .R41(\port$445$41 ),
+    .R42(\port$445$42 ),
+    .R43(\port$445$43 ),
+    .R44(\port$445$44 ),
+    .R45(\port$445$45 ),
+    .R46(\port$445$46 ),
+    .R47(\port$445$47 ),
+    .R48(\port$445$48 ),
+    .R49(\port$445$49 ),
+    .R5(\port$445$5 ),
+    .R50(\port$445$50 ),
+    .R51(\port$445$51 ),
+    .R52(\port$445$52 ),
     .R53(r[53]),
-    .R6(\port$447$6 ),
-    .R7(\port$447$7 ),
-    .R8(\port$447$8 ),
-    .R9(\port$447$9 ),
+    .R6(\port$445$6 ),
+    .R7(\port$445$7 ),
+    .R8(\port$445$8 ),
+    .R9(\port$445$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26279,13 +26277,13 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$447$0 , \port$447$1 , \port$447
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$447$52 , \port$447$51 , \port$447$50 , \port$447$49 , \port$447$48 , \port$447$47 , \port$447$46 , \port$447$45 , \port$447$44 , \port$447$43 , \port$447$42 , \port$447$41 , \port$447$40 , \port$447$39 , \port$447$38 , \port$447$37 , \port$447$36 , \port$447$35 , \port$447$34 , \port$447$33 , \port$447$32 , \port$447$31 , \port$447$30 , \port$447$29 , \port$447$28 , \port$447$27 , \port$447$25 , \port$447$24 , \port$447$23 , \port$447$22 , \port$447$21 , \port$447$20 , \port$447$19 , \port$447$18 , \port$447$17 , \port$447$16 , \port$447$15 , \port$447$14 , \port$447$13 , \port$447$12 , \port$447$11 , \port$447$10 , \port$447$9 , \port$447$8 , \port$447$7 , \port$447$6 , \port$447$5 , \port$447$4 , \port$447$3 , \port$447$2 , \port$447$1 , \port$447$0  };
+  assign { r[52:27], r[25:0] } = { \port$445$52 , \port$445$51 , \port$445$50 , \port$445$49 , \port$445$48 , \port$445$47 , \port$445$46 , \port$445$45 , \port$445$44 , \port$445$43 , \port$445$42 , \port$445$41 , \port$445$40 , \port$445$39 , \port$445$38 , \port$445$37 , \port$445$36 , \port$445$35 , \port$445$34 , \port$445$33 , \port$445$32 , \port$445$31 , \port$445$30 , \port$445$29 , \port$445$28 , \port$445$27 , \port$445$25 , \port$445$24 , \port$445$23 , \port$445$22 , \port$445$21 , \port$445$20 , \port$445$19 , \port$445$18 , \port$445$17 , \port$445$16 , \port$445$15 , \port$445$14 , \port$445$13 , \port$445$12 , \port$445$11 , \port$445$10 , \port$445$9 , \port$445$8 , \port$445$7 , \port$445$6 , \port$445$5 , \port$445$4 , \port$445$3 , \port$445$2 , \port$445$1 , \port$445$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_0 (rst, \port$452$0 , \port$452$1 , \port$452$2 , \port$452$3 , \port$452$4 , \port$452$5 , \port$452$6 , \port$452$7 , \port$452$8 , \port$452$9 , \port$452$10 , \port$452$11 , \port$452$12 , \port$452$13 , \port$452$14 , \port$452$15 , \port$452$16 , \port$452$17 , \port$452$18 , \port$452$19 
-, \port$452$20 , \port$452$21 , \port$452$22 , \port$452$23 , \port$452$24 , \port$452$25 , \port$452$27 , \port$452$28 , \port$452$29 , \port$452$30 , \port$452$31 , \port$452$32 , \port$452$33 , \port$452$34 , \port$452$35 , \port$452$36 , \port$452$37 , \port$452$38 , \port$452$39 , \port$452$40 , \port$452$41 
-, \port$452$42 , \port$452$43 , \port$452$44 , \port$452$45 , \port$452$46 , \port$452$47 , \port$452$48 , \port$452$49 , \port$452$50 , \port$452$51 , \port$452$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_3_0 (rst, \port$450$0 , \port$450$1 , \port$450$2 , \port$450$3 , \port$450$4 , \port$450$5 , \port$450$6 , \port$450$7 , \port$450$8 , \port$450$9 , \port$450$10 , \port$450$11 , \port$450$12 , \port$450$13 , \port$450$14 , \port$450$15 , \port$450$16 , \port$450$17 , \port$450$18 , \port$450$19 
+, \port$450$20 , \port$450$21 , \port$450$22 , \port$450$23 , \port$450$24 , \port$450$25 , \port$450$27 , \port$450$28 , \port$450$29 , \port$450$30 , \port$450$31 , \port$450$32 , \port$450$33 , \port$450$34 , \port$450$35 , \port$450$36 , \port$450$37 , \port$450$38 , \port$450$39 , \port$450$40 , \port$450$41 
+, \port$450$42 , \port$450$43 , \port$450$44 , \port$450$45 , \port$450$46 , \port$450$47 , \port$450$48 , \port$450$49 , \port$450$50 , \port$450$51 , \port$450$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26293,110 +26291,110 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$452$0 , \port$452$1 , \port$452
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$452$0 ;
-  wire \port$452$0 ;
-  output \port$452$1 ;
-  wire \port$452$1 ;
-  output \port$452$10 ;
-  wire \port$452$10 ;
-  output \port$452$11 ;
-  wire \port$452$11 ;
-  output \port$452$12 ;
-  wire \port$452$12 ;
-  output \port$452$13 ;
-  wire \port$452$13 ;
-  output \port$452$14 ;
-  wire \port$452$14 ;
-  output \port$452$15 ;
-  wire \port$452$15 ;
-  output \port$452$16 ;
-  wire \port$452$16 ;
-  output \port$452$17 ;
-  wire \port$452$17 ;
-  output \port$452$18 ;
-  wire \port$452$18 ;
-  output \port$452$19 ;
-  wire \port$452$19 ;
-  output \port$452$2 ;
-  wire \port$452$2 ;
-  output \port$452$20 ;
-  wire \port$452$20 ;
-  output \port$452$21 ;
-  wire \port$452$21 ;
-  output \port$452$22 ;
-  wire \port$452$22 ;
-  output \port$452$23 ;
-  wire \port$452$23 ;
-  output \port$452$24 ;
-  wire \port$452$24 ;
-  output \port$452$25 ;
-  wire \port$452$25 ;
-  output \port$452$27 ;
-  wire \port$452$27 ;
-  output \port$452$28 ;
-  wire \port$452$28 ;
-  output \port$452$29 ;
-  wire \port$452$29 ;
-  output \port$452$3 ;
-  wire \port$452$3 ;
-  output \port$452$30 ;
-  wire \port$452$30 ;
-  output \port$452$31 ;
-  wire \port$452$31 ;
-  output \port$452$32 ;
-  wire \port$452$32 ;
-  output \port$452$33 ;
-  wire \port$452$33 ;
-  output \port$452$34 ;
-  wire \port$452$34 ;
-  output \port$452$35 ;
-  wire \port$452$35 ;
-  output \port$452$36 ;
-  wire \port$452$36 ;
-  output \port$452$37 ;
-  wire \port$452$37 ;
-  output \port$452$38 ;
-  wire \port$452$38 ;
-  output \port$452$39 ;
-  wire \port$452$39 ;
-  output \port$452$4 ;
-  wire \port$452$4 ;
-  output \port$452$40 ;
-  wire \port$452$40 ;
-  output \port$452$41 ;
-  wire \port$452$41 ;
-  output \port$452$42 ;
-  wire \port$452$42 ;
-  output \port$452$43 ;
-  wire \port$452$43 ;
-  output \port$452$44 ;
-  wire \port$452$44 ;
-  output \port$452$45 ;
-  wire \port$452$45 ;
-  output \port$452$46 ;
-  wire \port$452$46 ;
-  output \port$452$47 ;
-  wire \port$452$47 ;
-  output \port$452$48 ;
-  wire \port$452$48 ;
-  output \port$452$49 ;
-  wire \port$452$49 ;
-  output \port$452$5 ;
-  wire \port$452$5 ;
-  output \port$452$50 ;
-  wire \port$452$50 ;
-  output \port$452$51 ;
-  wire \port$452$51 ;
-  output \port$452$52 ;
-  wire \port$452$52 ;
-  output \port$452$6 ;
-  wire \port$452$6 ;
-  output \port$452$7 ;
-  wire \port$452$7 ;
-  output \port$452$8 ;
-  wire \port$452$8 ;
-  output \port$452$9 ;
-  wire \port$452$9 ;
+  output \port$450$0 ;
+  wire \port$450$0 ;
+  output \port$450$1 ;
+  wire \port$450$1 ;
+  output \port$450$10 ;
+  wire \port$450$10 ;
+  output \port$450$11 ;
+  wire \port$450$11 ;
+  output \port$450$12 ;
+  wire \port$450$12 ;
+  output \port$450$13 ;
+  wire \port$450$13 ;
+  output \port$450$14 ;
+  wire \port$450$14 ;
+  output \port$450$15 ;
+  wire \port$450$15 ;
+  output \port$450$16 ;
+  wire \port$450$16 ;
+  output \port$450$17 ;
+  wire \port$450$17 ;
+  output \port$450$18 ;
+  wire \port$450$18 ;
+  output \port$450$19 ;
+  wire \port$450$19 ;
+  output \port$450$2 ;
+  wire \port$450$2 ;
+  output \port$450$20 ;
+  wire \port$450$20 ;
+  output \port$450$21 ;
+  wire \port$450$21 ;
+  output \port$450$22 ;
+  wire \port$450$22 ;
+  output \port$450$23 ;
+  wire \port$450$23 ;
+  output \port$450$24 ;
+  wire \port$450$24 ;
+  output \port$450$25 ;
+  wire \port$450$25 ;
+  output \port$450$27 ;
+  wire \port$450$27 ;
+  output \port$450$28 ;
+  wire \port$450$28 ;
+  output \port$450$29 ;
+  wire \port$450$29 ;
+  output \port$450$3 ;
+  wire \port$450$3 ;
+  output \port$450$30 ;
+  wire \port$450$30 ;
+  output \port$450$31 ;
+  wire \port$450$31 ;
+  output \port$450$32 ;
+  wire \port$450$32 ;
+  output \port$450$33 ;
+  wire \port$450$33 ;
+  output \port$450$34 ;
+  wire \port$450$34 ;
+  output \port$450$35 ;
+  wire \port$450$35 ;
+  output \port$450$36 ;
+  wire \port$450$36 ;
+  output \port$450$37 ;
+  wire \port$450$37 ;
+  output \port$450$38 ;
+  wire \port$450$38 ;
+  output \port$450$39 ;
+  wire \port$450$39 ;
+  output \port$450$4 ;
+  wire \port$450$4 ;
+  output \port$450$40 ;
+  wire \port$450$40 ;
+  output \port$450$41 ;
+  wire \port$450$41 ;
+  output \port$450$42 ;
+  wire \port$450$42 ;
+  output \port$450$43 ;
+  wire \port$450$43 ;
+  output \port$450$44 ;
+  wire \port$450$44 ;
+  output \port$450$45 ;
+  wire \port$450$45 ;
+  output \port$450$46 ;
+  wire \port$450$46 ;
+  output \port$450$47 ;
+  wire \port$450$47 ;
+  output \port$450$48 ;
+  wire \port$450$48 ;
+  output \port$450$49 ;
+  wire \port$450$49 ;
+  output \port$450$5 ;
+  wire \port$450$5 ;
+  output \port$450$50 ;
+  wire \port$450$50 ;
+  output \port$450$51 ;
+  wire \port$450$51 ;
+  output \port$450$52 ;
+  wire \port$450$52 ;
+  output \port$450$6 ;
+  wire \port$450$6 ;
+  output \port$450$7 ;
+  wire \port$450$7 ;
+  output \port$450$8 ;
+  wire \port$450$8 ;
+  output \port$450$9 ;
+  wire \port$450$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -26593,60 +26591,60 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$452$0 , \port$452$1 , \port$452
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$452$0 ),
-    .R1(\port$452$1 ),
-    .R10(\port$452$10 ),
-    .R11(\port$452$11 ),
-    .R12(\port$452$12 ),
-    .R13(\port$452$13 ),
-    .R14(\port$452$14 ),
-    .R15(\port$452$15 ),
-    .R16(\port$452$16 ),
-    .R17(\port$452$17 ),
-    .R18(\port$452$18 ),
-    .R19(\port$452$19 ),
-    .R2(\port$452$2 ),
-    .R20(\port$452$20 ),
-    .R21(\port$452$21 ),
-    .R22(\port$452$22 ),
-    .R23(\port$452$23 ),
-    .R24(\port$452$24 ),
-    .R25(\port$452$25 ),
+    .R0(\port$450$0 ),
+    .R1(\port$450$1 ),
+    .R10(\port$450$10 ),
+    .R11(\port$450$11 ),
+    .R12(\port$450$12 ),
+    .R13(\port$450$13 ),
+    .R14(\port$450$14 ),
+    .R15(\port$450$15 ),
+    .R16(\port$450$16 ),
+    .R17(\port$450$17 ),
+    .R18(\port$450$18 ),
+    .R19(\port$450$19 ),
+    .R2(\port$450$2 ),
+    .R20(\port$450$20 ),
+    .R21(\port$450$21 ),
+    .R22(\port$450$22 ),
+    .R23(\port$450$23 ),
+    .R24(\port$450$24 ),
+    .R25(\port$450$25 ),
     .R26(r[26]),
-    .R27(\port$452$27 ),
-    .R28(\port$452$28 ),
-    .R29(\port$452$29 ),
-    .R3(\port$452$3 ),
-    .R30(\port$452$30 ),
-    .R31(\port$452$31 ),
-    .R32(\port$452$32 ),
-    .R33(\port$452$33 ),
-    .R34(\port$452$34 ),
-    .R35(\port$452$35 ),
-    .R36(\port$452$36 ),
-    .R37(\port$452$37 ),
-    .R38(\port$452$38 ),
-    .R39(\port$452$39 ),
-    .R4(\port$452$4 ),
-    .R40(\port$452$40 ),
-    .R41(\port$452$41 ),
-    .R42(\port$452$42 ),
-    .R43(\port$452$43 ),
-    .R44(\port$452$44 ),
-    .R45(\port$452$45 ),
-    .R46(\port$452$46 ),
-    .R47(\port$452$47 ),
-    .R48(\port$452$48 ),
-    .R49(\port$452$49 ),
-    .R5(\port$452$5 ),
-    .R50(\port$452$50 ),
-    .R51(\port$452$51 ),
-    .R52(\port$452$52 ),
+    .R27(\port$450$27 ),
+    .R28(\port$450$28 ),
+    .R29(\port$450$29 ),
+    .R3(\port$450$3 ),
+    .R30(\port$450$30 ),
+    .R31(\port$450$31 ),
+    .R32(\port$450$32 ),
+    .R33(\port$450$33 ),
+    .R34(\port$450$34 ),
+    .R35(\port$450$35 ),
+    .R36(\port$450$36 ),
+    .R37(\port$450$37 ),
+    .R38(\port$450$38 ),
+    .R39(\port$450$39 ),
+    .R4(\port$450$4 ),
+    .R40(\port$450$40 ),
+    .R41(\port$450$41 ),
+    .R42(\port$450$42 ),
+    .R43(\port$450$43 ),
+    .R44(\port$450$44 ),
+    .R45(\port$450$45 ),
+    .R46(\port$450$46 ),
+    .R47(\port$450$47 ),
+    .R48(\port$450$48 ),
+    .R49(\port$450$49 ),
+    .R5(\port$450$5 ),
+    .R50(\port$450$50 ),
+    .R51(\port$450$51 ),
+    .R52(\port$450$52 ),
     .R53(r[53]),
-    .R6(\port$452$6 ),
-    .R7(\port$452$7 ),
-    .R8(\port$452$8 ),
-    .R9(\port$452$9 ),
+    .R6(\port$450$6 ),
+    .R7(\port$450$7 ),
+    .R8(\port$450$8 ),
+    .R9(\port$450$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26919,13 +26917,13 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$452$0 , \port$452$1 , \port$452
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$452$52 , \port$452$51 , \port$452$50 , \port$452$49 , \port$452$48 , \port$452$47 , \port$452$46 , \port$452$45 , \port$452$44 , \port$452$43 , \port$452$42 , \port$452$41 , \port$452$40 , \port$452$39 , \port$452$38 , \port$452$37 , \port$452$36 , \port$452$35 , \port$452$34 , \port$452$33 , \port$452$32 , \port$452$31 , \port$452$30 , \port$452$29 , \port$452$28 , \port$452$27 , \port$452$25 , \port$452$24 , \port$452$23 , \port$452$22 , \port$452$21 , \port$452$20 , \port$452$19 , \port$452$18 , \port$452$17 , \port$452$16 , \port$452$15 , \port$452$14 , \port$452$13 , \port$452$12 , \port$452$11 , \port$452$10 , \port$452$9 , \port$452$8 , \port$452$7 , \port$452$6 , \port$452$5 , \port$452$4 , \port$452$3 , \port$452$2 , \port$452$1 , \port$452$0  };
+  assign { r[52:27], r[25:0] } = { \port$450$52 , \port$450$51 , \port$450$50 , \port$450$49 , \port$450$48 , \port$450$47 , \port$450$46 , \port$450$45 , \port$450$44 , \port$450$43 , \port$450$42 , \port$450$41 , \port$450$40 , \port$450$39 , \port$450$38 , \port$450$37 , \port$450$36 , \port$450$35 , \port$450$34 , \port$450$33 , \port$450$32 , \port$450$31 , \port$450$30 , \port$450$29 , \port$450$28 , \port$450$27 , \port$450$25 , \port$450$24 , \port$450$23 , \port$450$22 , \port$450$21 , \port$450$20 , \port$450$19 , \port$450$18 , \port$450$17 , \port$450$16 , \port$450$15 , \port$450$14 , \port$450$13 , \port$450$12 , \port$450$11 , \port$450$10 , \port$450$9 , \port$450$8 , \port$450$7 , \port$450$6 , \port$450$5 , \port$450$4 , \port$450$3 , \port$450$2 , \port$450$1 , \port$450$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_1 (rst, \port$457$0 , \port$457$1 , \port$457$2 , \port$457$3 , \port$457$4 , \port$457$5 , \port$457$6 , \port$457$7 , \port$457$8 , \port$457$9 , \port$457$10 , \port$457$11 , \port$457$12 , \port$457$13 , \port$457$14 , \port$457$15 , \port$457$16 , \port$457$17 , \port$457$18 , \port$457$19 
-, \port$457$20 , \port$457$21 , \port$457$22 , \port$457$23 , \port$457$24 , \port$457$25 , \port$457$27 , \port$457$28 , \port$457$29 , \port$457$30 , \port$457$31 , \port$457$32 , \port$457$33 , \port$457$34 , \port$457$35 , \port$457$36 , \port$457$37 , \port$457$38 , \port$457$39 , \port$457$40 , \port$457$41 
-, \port$457$42 , \port$457$43 , \port$457$44 , \port$457$45 , \port$457$46 , \port$457$47 , \port$457$48 , \port$457$49 , \port$457$50 , \port$457$51 , \port$457$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_1 (rst, \port$455$0 , \port$455$1 , \port$455$2 , \port$455$3 , \port$455$4 , \port$455$5 , \port$455$6 , \port$455$7 , \port$455$8 , \port$455$9 , \port$455$10 , \port$455$11 , \port$455$12 , \port$455$13 , \port$455$14 , \port$455$15 , \port$455$16 , \port$455$17 , \port$455$18 , \port$455$19 
+, \port$455$20 , \port$455$21 , \port$455$22 , \port$455$23 , \port$455$24 , \port$455$25 , \port$455$27 , \port$455$28 , \port$455$29 , \port$455$30 , \port$455$31 , \port$455$32 , \port$455$33 , \port$455$34 , \port$455$35 , \port$455$36 , \port$455$37 , \port$455$38 , \port$455$39 , \port$455$40 , \port$455$41 
+, \port$455$42 , \port$455$43 , \port$455$44 , \port$455$45 , \port$455$46 , \port$455$47 , \port$455$48 , \port$455$49 , \port$455$50 , \port$455$51 , \port$455$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26933,110 +26931,110 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$457$0 , \port$457$1 , \port$457
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$457$0 ;
-  wire \port$457$0 ;
-  output \port$457$1 ;
-  wire \port$457$1 ;
-  output \port$457$10 ;
-  wire \port$457$10 ;
-  output \port$457$11 ;
-  wire \port$457$11 ;
-  output \port$457$12 ;
-  wire \port$457$12 ;
-  output \port$457$13 ;
-  wire \port$457$13 ;
-  output \port$457$14 ;
-  wire \port$457$14 ;
-  output \port$457$15 ;
-  wire \port$457$15 ;
-  output \port$457$16 ;
-  wire \port$457$16 ;
-  output \port$457$17 ;
-  wire \port$457$17 ;
-  output \port$457$18 ;
-  wire \port$457$18 ;
-  output \port$457$19 ;
-  wire \port$457$19 ;
-  output \port$457$2 ;
-  wire \port$457$2 ;
-  output \port$457$20 ;
-  wire \port$457$20 ;
-  output \port$457$21 ;
-  wire \port$457$21 ;
-  output \port$457$22 ;
-  wire \port$457$22 ;
-  output \port$457$23 ;
-  wire \port$457$23 ;
-  output \port$457$24 ;
-  wire \port$457$24 ;
-  output \port$457$25 ;
-  wire \port$457$25 ;
-  output \port$457$27 ;
-  wire \port$457$27 ;
-  output \port$457$28 ;
-  wire \port$457$28 ;
-  output \port$457$29 ;
-  wire \port$457$29 ;
-  output \port$457$3 ;
-  wire \port$457$3 ;
-  output \port$457$30 ;
-  wire \port$457$30 ;
-  output \port$457$31 ;
-  wire \port$457$31 ;
-  output \port$457$32 ;
-  wire \port$457$32 ;
-  output \port$457$33 ;
-  wire \port$457$33 ;
-  output \port$457$34 ;
-  wire \port$457$34 ;
-  output \port$457$35 ;
-  wire \port$457$35 ;
-  output \port$457$36 ;
-  wire \port$457$36 ;
-  output \port$457$37 ;
-  wire \port$457$37 ;
-  output \port$457$38 ;
-  wire \port$457$38 ;
-  output \port$457$39 ;
-  wire \port$457$39 ;
-  output \port$457$4 ;
-  wire \port$457$4 ;
-  output \port$457$40 ;
-  wire \port$457$40 ;
-  output \port$457$41 ;
-  wire \port$457$41 ;
-  output \port$457$42 ;
-  wire \port$457$42 ;
-  output \port$457$43 ;
-  wire \port$457$43 ;
-  output \port$457$44 ;
-  wire \port$457$44 ;
-  output \port$457$45 ;
-  wire \port$457$45 ;
-  output \port$457$46 ;
-  wire \port$457$46 ;
-  output \port$457$47 ;
-  wire \port$457$47 ;
-  output \port$457$48 ;
-  wire \port$457$48 ;
-  output \port$457$49 ;
-  wire \port$457$49 ;
-  output \port$457$5 ;
-  wire \port$457$5 ;
-  output \port$457$50 ;
-  wire \port$457$50 ;
-  output \port$457$51 ;
-  wire \port$457$51 ;
-  output \port$457$52 ;
-  wire \port$457$52 ;
-  output \port$457$6 ;
-  wire \port$457$6 ;
-  output \port$457$7 ;
-  wire \port$457$7 ;
-  output \port$457$8 ;
-  wire \port$457$8 ;
-  output \port$457$9 ;
-  wire \port$457$9 ;
+  output \port$455$0 ;
+  wire \port$455$0 ;
+  output \port$455$1 ;
+  wire \port$455$1 ;
+  output \port$455$10 ;
+  wire \port$455$10 ;
+  output \port$455$11 ;
+  wire \port$455$11 ;
+  output \port$455$12 ;
+  wire \port$455$12 ;
+  output \port$455$13 ;
+  wire \port$455$13 ;
+  output \port$455$14 ;
+  wire \port$455$14 ;
+  output \port$455$15 ;
+  wire \port$455$15 ;
+  output \port$455$16 ;
+  wire \port$455$16 ;
+  output \port$455$17 ;
+  wire \port$455$17 ;
+  output \port$455$18 ;
+  wire \port$455$18 ;
+  output \port$455$19 ;
+  wire \port$455$19 ;
+  output \port$455$2 ;
+  wire \port$455$2 ;
+  output \port$455$20 ;
+  wire \port$455$20 ;
+  output \port$455$21 ;
+  wire \port$455$21 ;
+  output \port$455$22 ;
+  wire \port$455$22 ;
+  output \port$455$23 ;
+  wire \port$455$23 ;
+  output \port$455$24 ;
+  wire \port$455$24 ;
+  output \port$455$25 ;
+  wire \port$455$25 ;
+  output \port$455$27 ;
+  wire \port$455$27 ;
+  output \port$455$28 ;
+  wire \port$455$28 ;
+  output \port$455$29 ;
+  wire \port$455$29 ;
+  output \port$455$3 ;
+  wire \port$455$3 ;
+  output \port$455$30 ;
+  wire \port$455$30 ;
+  output \port$455$31 ;
+  wire \port$455$31 ;
+  output \port$455$32 ;
+  wire \port$455$32 ;
+  output \port$455$33 ;
+  wire \port$455$33 ;
+  output \port$455$34 ;
+  wire \port$455$34 ;
+  output \port$455$35 ;
+  wire \port$455$35 ;
+  output \port$455$36 ;
+  wire \port$455$36 ;
+  output \port$455$37 ;
+  wire \port$455$37 ;
+  output \port$455$38 ;
+  wire \port$455$38 ;
+  output \port$455$39 ;
+  wire \port$455$39 ;
+  output \port$455$4 ;
+  wire \port$455$4 ;
+  output \port$455$40 ;
+  wire \port$455$40 ;
+  output \port$455$41 ;
+  wire \port$455$41 ;
+  output \port$455$42 ;
+  wire \port$455$42 ;
+  output \port$455$43 ;
+  wire \port$455$43 ;
+  output \port$455$44 ;
+  wire \port$455$44 ;
+  output \port$455$45 ;
+  wire \port$455$45 ;
+  output \port$455$46 ;
+  wire \port$455$46 ;
+  output \port$455$47 ;
+  wire \port$455$47 ;
+  output \port$455$48 ;
+  wire \port$455$48 ;
+  output \port$455$49 ;
+  wire \port$455$49 ;
+  output \port$455$5 ;
+  wire \port$455$5 ;
+  output \port$455$50 ;
+  wire \port$455$50 ;
+  output \port$455$51 ;
+  wire \port$455$51 ;
+  output \port$455$52 ;
+  wire \port$455$52 ;
+  output \port$455$6 ;
+  wire \port$455$6 ;
+  output \port$455$7 ;
+  wire \port$455$7 ;
+  output \port$455$8 ;
+  wire \port$455$8 ;
+  output \port$455$9 ;
+  wire \port$455$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27233,60 +27231,60 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$457$0 , \port$457$1 , \port$457
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$457$0 ),
-    .R1(\port$457$1 ),
-    .R10(\port$457$10 ),
-    .R11(\port$457$11 ),
-    .R12(\port$457$12 ),
-    .R13(\port$457$13 ),
-    .R14(\port$457$14 ),
-    .R15(\port$457$15 ),
-    .R16(\port$457$16 ),
-    .R17(\port$457$17 ),
-    .R18(\port$457$18 ),
-    .R19(\port$457$19 ),
-    .R2(\port$457$2 ),
-    .R20(\port$457$20 ),
-    .R21(\port$457$21 ),
-    .R22(\port$457$22 ),
-    .R23(\port$457$23 ),
-    .R24(\port$457$24 ),
-    .R25(\port$457$25 ),
+    .R0(\port$455$0 ),
+    .R1(\port$455$1 ),
+    .R10(\port$455$10 ),
+    .R11(\port$455$11 ),
+    .R12(\port$455$12 ),
+    .R13(\port$455$13 ),
+    .R14(\port$455$14 ),
+    .R15(\port$455$15 ),
+    .R16(\port$455$16 ),
+    .R17(\port$455$17 ),
+    .R18(\port$455$18 ),
+    .R19(\port$455$19 ),
+    .R2(\port$455$2 ),
+    .R20(\port$455$20 ),
+    .R21(\port$455$21 ),
+    .R22(\port$455$22 ),
+    .R23(\port$455$23 ),
+    .R24(\port$455$24 ),
+    .R25(\port$455$25 ),
     .R26(r[26]),
-    .R27(\port$457$27 ),
-    .R28(\port$457$28 ),
-    .R29(\port$457$29 ),
-    .R3(\port$457$3 ),
-    .R30(\port$457$30 ),
-    .R31(\port$457$31 ),
-    .R32(\port$457$32 ),
-    .R33(\port$457$33 ),
-    .R34(\port$457$34 ),
-    .R35(\port$457$35 ),
-    .R36(\port$457$36 ),
-    .R37(\port$457$37 ),
-    .R38(\port$457$38 ),
-    .R39(\port$457$39 ),
-    .R4(\port$457$4 ),
-    .R40(\port$457$40 ),
-    .R41(\port$457$41 ),
-    .R42(\port$457$42 ),
-    .R43(\port$457$43 ),
-    .R44(\port$457$44 ),
-    .R45(\port$457$45 ),
-    .R46(\port$457$46 ),
-    .R47(\port$457$47 ),
-    .R48(\port$457$48 ),
-    .R49(\port$457$49 ),
-    .R5(\port$457$5 ),
-    .R50(\port$457$50 ),
-    .R51(\port$457$51 ),
-    .R52(\port$457$52 ),
+    .R27(\port$455$27 ),
+    .R28(\port$455$28 ),
+    .R29(\port$455$29 ),
+    .R3(\port$455$3 ),
+    .R30(\port$455$30 ),
+    .R31(\port$455$31 ),
+    .R32(\port$455$32 ),
+    .R33(\port$455$33 ),
+    .R34(\port$455$34 ),
+    .R35(\port$455$35 ),
+    .R36(\port$455$36 ),
+    .R37(\port$455$37 ),
+    .R38(\port$455$38 ),
+    .R39(\port$455$39 ),
+    .R4(\port$455$4 ),
+    .R40(\port$455$40 ),
+    .R41(\port$455$41 ),
+    .R42(\port$455$42 ),
+    .R43(\port$455$43 ),
+    .R44(\port$455$44 ),
+    .R45(\port$455$45 ),
+    .R46(\port$455$46 ),
+    .R47(\port$455$47 ),
+    .R48(\port$455$48 ),
+    .R49(\port$455$49 ),
+    .R5(\port$455$5 ),
+    .R50(\port$455$50 ),
+    .R51(\port$455$51 ),
+    .R52(\port$455$52 ),
     .R53(r[53]),
-    .R6(\port$457$6 ),
-    .R7(\port$457$7 ),
-    .R8(\port$457$8 ),
-    .R9(\port$457$9 ),
+    .R6(\port$455$6 ),
+    .R7(\port$455$7 ),
+    .R8(\port$455$8 ),
+    .R9(\port$455$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -27559,13 +27557,13 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$457$0 , \port$457$1 , \port$457
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$457$52 , \port$457$51 , \port$457$50 , \port$457$49 , \port$457$48 , \port$457$47 , \port$457$46 , \port$457$45 , \port$457$44 , \port$457$43 , \port$457$42 , \port$457$41 , \port$457$40 , \port$457$39 , \port$457$38 , \port$457$37 , \port$457$36 , \port$457$35 , \port$457$34 , \port$457$33 , \port$457$32 , \port$457$31 , \port$457$30 , \port$457$29 , \port$457$28 , \port$457$27 , \port$457$25 , \port$457$24 , \port$457$23 , \port$457$22 , \port$457$21 , \port$457$20 , \port$457$19 , \port$457$18 , \port$457$17 , \port$457$16 , \port$457$15 , \port$457$14 , \port$457$13 , \port$457$12 , \port$457$11 , \port$457$10 , \port$457$9 , \port$457$8 , \port$457$7 , \port$457$6 , \port$457$5 , \port$457$4 , \port$457$3 , \port$457$2 , \port$457$1 , \port$457$0  };
+  assign { r[52:27], r[25:0] } = { \port$455$52 , \port$455$51 , \port$455$50 , \port$455$49 , \port$455$48 , \port$455$47 , \port$455$46 , \port$455$45 , \port$455$44 , \port$455$43 , \port$455$42 , \port$455$41 , \port$455$40 , \port$455$39 , \port$455$38 , \port$455$37 , \port$455$36 , \port$455$35 , \port$455$34 , \port$455$33 , \port$455$32 , \port$455$31 , \port$455$30 , \port$455$29 , \port$455$28 , \port$455$27 , \port$455$25 , \port$455$24 , \port$455$23 , \port$455$22 , \port$455$21 , \port$455$20 , \port$455$19 , \port$455$18 , \port$455$17 , \port$455$16 , \port$455$15 , \port$455$14 , \port$455$13 , \port$455$12 , \port$455$11 , \port$455$10 , \port$455$9 , \port$455$8 , \port$455$7 , \port$455$6 , \port$455$5 , \port$455$4 , \port$455$3 , \port$455$2 , \port$455$1 , \port$455$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_2 (rst, \port$462$0 , \port$462$1 , \port$462$2 , \port$462$3 , \port$462$4 , \port$462$5 , \port$462$6 , \port$462$7 , \port$462$8 , \port$462$9 , \port$462$10 , \port$462$11 , \port$462$12 , \port$462$13 , \port$462$14 , \port$462$15 , \port$462$16 , \port$462$17 , \port$462$18 , \port$462$19 
-, \port$462$20 , \port$462$21 , \port$462$22 , \port$462$23 , \port$462$24 , \port$462$25 , \port$462$27 , \port$462$28 , \port$462$29 , \port$462$30 , \port$462$31 , \port$462$32 , \port$462$33 , \port$462$34 , \port$462$35 , \port$462$36 , \port$462$37 , \port$462$38 , \port$462$39 , \port$462$40 , \port$462$41 
-, \port$462$42 , \port$462$43 , \port$462$44 , \port$462$45 , \port$462$46 , \port$462$47 , \port$462$48 , \port$462$49 , \port$462$50 , \port$462$51 , \port$462$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_2 (rst, \port$460$0 , \port$460$1 , \port$460$2 , \port$460$3 , \port$460$4 , \port$460$5 , \port$460$6 , \port$460$7 , \port$460$8 , \port$460$9 , \port$460$10 , \port$460$11 , \port$460$12 , \port$460$13 , \port$460$14 , \port$460$15 , \port$460$16 , \port$460$17 , \port$460$18 , \port$460$19 
+, \port$460$20 , \port$460$21 , \port$460$22 , \port$460$23 , \port$460$24 , \port$460$25 , \port$460$27 , \port$460$28 , \port$460$29 , \port$460$30 , \port$460$31 , \port$460$32 , \port$460$33 , \port$460$34 , \port$460$35 , \port$460$36 , \port$460$37 , \port$460$38 , \port$460$39 , \port$460$40 , \port$460$41 
+, \port$460$42 , \port$460$43 , \port$460$44 , \port$460$45 , \port$460$46 , \port$460$47 , \port$460$48 , \port$460$49 , \port$460$50 , \port$460$51 , \port$460$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -27573,110 +27571,110 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$462$0 , \port$462$1 , \port$462
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$462$0 ;
-  wire \port$462$0 ;
-  output \port$462$1 ;
-  wire \port$462$1 ;
-  output \port$462$10 ;
-  wire \port$462$10 ;
-  output \port$462$11 ;
-  wire \port$462$11 ;
-  output \port$462$12 ;
-  wire \port$462$12 ;
-  output \port$462$13 ;
-  wire \port$462$13 ;
-  output \port$462$14 ;
-  wire \port$462$14 ;
-  output \port$462$15 ;
-  wire \port$462$15 ;
-  output \port$462$16 ;
-  wire \port$462$16 ;
-  output \port$462$17 ;
-  wire \port$462$17 ;
-  output \port$462$18 ;
-  wire \port$462$18 ;
-  output \port$462$19 ;
-  wire \port$462$19 ;
-  output \port$462$2 ;
-  wire \port$462$2 ;
-  output \port$462$20 ;
-  wire \port$462$20 ;
-  output \port$462$21 ;
-  wire \port$462$21 ;
-  output \port$462$22 ;
-  wire \port$462$22 ;
-  output \port$462$23 ;
-  wire \port$462$23 ;
-  output \port$462$24 ;
-  wire \port$462$24 ;
-  output \port$462$25 ;
-  wire \port$462$25 ;
-  output \port$462$27 ;
-  wire \port$462$27 ;
-  output \port$462$28 ;
-  wire \port$462$28 ;
-  output \port$462$29 ;
-  wire \port$462$29 ;
-  output \port$462$3 ;
-  wire \port$462$3 ;
-  output \port$462$30 ;
-  wire \port$462$30 ;
-  output \port$462$31 ;
-  wire \port$462$31 ;
-  output \port$462$32 ;
-  wire \port$462$32 ;
-  output \port$462$33 ;
-  wire \port$462$33 ;
-  output \port$462$34 ;
-  wire \port$462$34 ;
-  output \port$462$35 ;
-  wire \port$462$35 ;
-  output \port$462$36 ;
-  wire \port$462$36 ;
-  output \port$462$37 ;
-  wire \port$462$37 ;
-  output \port$462$38 ;
-  wire \port$462$38 ;
-  output \port$462$39 ;
-  wire \port$462$39 ;
-  output \port$462$4 ;
-  wire \port$462$4 ;
-  output \port$462$40 ;
-  wire \port$462$40 ;
-  output \port$462$41 ;
-  wire \port$462$41 ;
-  output \port$462$42 ;
-  wire \port$462$42 ;
-  output \port$462$43 ;
-  wire \port$462$43 ;
-  output \port$462$44 ;
-  wire \port$462$44 ;
-  output \port$462$45 ;
-  wire \port$462$45 ;
-  output \port$462$46 ;
-  wire \port$462$46 ;
-  output \port$462$47 ;
-  wire \port$462$47 ;
-  output \port$462$48 ;
-  wire \port$462$48 ;
-  output \port$462$49 ;
-  wire \port$462$49 ;
-  output \port$462$5 ;
-  wire \port$462$5 ;
-  output \port$462$50 ;
-  wire \port$462$50 ;
-  output \port$462$51 ;
-  wire \port$462$51 ;
-  output \port$462$52 ;
-  wire \port$462$52 ;
-  output \port$462$6 ;
-  wire \port$462$6 ;
-  output \port$462$7 ;
-  wire \port$462$7 ;
-  output \port$462$8 ;
-  wire \port$462$8 ;
-  output \port$462$9 ;
-  wire \port$462$9 ;
+  output \port$460$0 ;
+  wire \port$460$0 ;
+  output \port$460$1 ;
+  wire \port$460$1 ;
+  output \port$460$10 ;
+  wire \port$460$10 ;
+  output \port$460$11 ;
+  wire \port$460$11 ;
+  output \port$460$12 ;
+  wire \port$460$12 ;
+  output \port$460$13 ;
+  wire \port$460$13 ;
+  output \port$460$14 ;
+  wire \port$460$14 ;
+  output \port$460$15 ;
+  wire \port$460$15 ;
+  output \port$460$16 ;
+  wire \port$460$16 ;
+  output \port$460$17 ;
+  wire \port$460$17 ;
+  output \port$460$18 ;
+  wire \port$460$18 ;
+  output \port$460$19 ;
+  wire \port$460$19 ;
+  output \port$460$2 ;
+  wire \port$460$2 ;
+  output \port$460$20 ;
+  wire \port$460$20 ;
+  output \port$460$21 ;
+  wire \port$460$21 ;
+  output \port$460$22 ;
+  wire \port$460$22 ;
+  output \port$460$23 ;
+  wire \port$460$23 ;
+  output \port$460$24 ;
+  wire \port$460$24 ;
+  output \port$460$25 ;
+  wire \port$460$25 ;
+  output \port$460$27 ;
+  wire \port$460$27 ;
+  output \port$460$28 ;
+  wire \port$460$28 ;
+  output \port$460$29 ;
+  wire \port$460$29 ;
+  output \port$460$3 ;
+  wire \port$460$3 ;
+  output \port$460$30 ;
+  wire \port$460$30 ;
+  output \port$460$31 ;
+  wire \port$460$31 ;
+  output \port$460$32 ;
+  wire \port$460$32 ;
+  output \port$460$33 ;
+  wire \port$460$33 ;
+  output \port$460$34 ;
+  wire \port$460$34 ;
+  output \port$460$35 ;
+  wire \port$460$35 ;
+  output \port$460$36 ;
+  wire \port$460$36 ;
+  output \port$460$37 ;
+  wire \port$460$37 ;
+  output \port$460$38 ;
+  wire \port$460$38 ;
+  output \port$460$39 ;
+  wire \port$460$39 ;
+  output \port$460$4 ;
+  wire \port$460$4 ;
+  output \port$460$40 ;
+  wire \port$460$40 ;
+  output \port$460$41 ;
+  wire \port$460$41 ;
+  output \port$460$42 ;
+  wire \port$460$42 ;
+  output \port$460$43 ;
+  wire \port$460$43 ;
+  output \port$460$44 ;
+  wire \port$460$44 ;
+  output \port$460$45 ;
+  wire \port$460$45 ;
+  output \port$460$46 ;
+  wire \port$460$46 ;
+  output \port$460$47 ;
+  wire \port$460$47 ;
+  output \port$460$48 ;
+  wire \port$460$48 ;
+  output \port$460$49 ;
+  wire \port$460$49 ;
+  output \port$460$5 ;
+  wire \port$460$5 ;
+  output \port$460$50 ;
+  wire \port$460$50 ;
+  output \port$460$51 ;
+  wire \port$460$51 ;
+  output \port$460$52 ;
+  wire \port$460$52 ;
+  output \port$460$6 ;
+  wire \port$460$6 ;
+  output \port$460$7 ;
+  wire \port$460$7 ;
+  output \port$460$8 ;
+  wire \port$460$8 ;
+  output \port$460$9 ;
+  wire \port$460$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27873,60 +27871,60 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$462$0 , \port$462$1 , \port$462
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$462$0 ),
-    .R1(\port$462$1 ),
-    .R10(\port$462$10 ),
-    .R11(\port$462$11 ),
-    .R12(\port$462$12 ),
-    .R13(\port$462$13 ),
-    .R14(\port$462$14 ),
-    .R15(\port$462$15 ),
-    .R16(\port$462$16 ),
-    .R17(\port$462$17 ),
-    .R18(\port$462$18 ),
-    .R19(\port$462$19 ),
-    .R2(\port$462$2 ),
-    .R20(\port$462$20 ),
-    .R21(\port$462$21 ),
-    .R22(\port$462$22 ),
-    .R23(\port$462$23 ),
-    .R24(\port$462$24 ),
-    .R25(\port$462$25 ),
+    .R0(\port$460$0 ),
+    .R1(\port$460$1 ),
+    .R10(\port$460$10 ),
+    .R11(\port$460$11 ),
+    .R12(\port$460$12 ),
+    .R13(\port$460$13 ),
+    .R14(\port$460$14 ),
+    .R15(\port$460$15 ),
+    .R16(\port$460$16 ),
+    .R17(\port$460$17 ),
+    .R18(\port$460$18 ),
+    .R19(\port$460$19 ),
+    .R2(\port$460$2 ),
+    .R20(\port$460$20 ),
+    .R21(\port$460$21 ),
+    .R22(\port$460$22 ),
+    .R23(\port$460$23 ),
+    .R24(\port$460$24 ),
+    .R25(\port$460$25 ),
     .R26(r[26]),
-    .R27(\port$462$27 ),
-    .R28(\port$462$28 ),
-    .R29(\port$462$29 ),
-    .R3(\port$462$3 ),
-    .R30(\port$462$30 ),
-    .R31(\port$462$31 ),
-    .R32(\port$462$32 ),
-    .R33(\port$462$33 ),
-    .R34(\port$462$34 ),
-    .R35(\port$462$35 ),
-    .R36(\port$462$36 ),
-    .R37(\port$462$37 ),
-    .R38(\port$462$38 ),
-    .R39(\port$462$39 ),
-    .R4(\port$462$4 ),
-    .R40(\port$462$40 ),
-    .R41(\port$462$41 ),
-    .R42(\port$462$42 ),
-    .R43(\port$462$43 ),
-    .R44(\port$462$44 ),
-    .R45(\port$462$45 ),
-    .R46(\port$462$46 ),
-    .R47(\port$462$47 ),
-    .R48(\port$462$48 ),
-    .R49(\port$462$49 ),
-    .R5(\port$462$5 ),
-    .R50(\port$462$50 ),
-    .R51(\port$462$51 ),
-    .R52(\port$462$52 ),
+    .R27(\port$460$27 ),
+    .R28(\port$460$28 ),
+    .R29(\port$460$29 ),
+    .R3(\port$460$3 ),
+    .R30(\port$460$30 ),
+    .R31(\port$460$31 ),
+    .R32(\port$460$32 ),
+    .R33(\port$460$33 ),
+    .R34(\port$460$34 ),
+    .R35(\port$460$35 ),
+    .R36(\port$460$36 ),
+    .R37(\port$460$37 ),
+    .R38(\port$460$38 ),
+    .R39(\port$460$39 ),
+    .R4(\port$460$4 ),
+    .R40(\port$460$40 ),
+    .R41(\port$460$41 ),
+    .R42(\port$460$42 ),
+    .R43(\port$460$43 ),
+    .R44(\port$460$44 ),
+    .R45(\port$460$45 ),
+    .R46(\port$460$46 ),
+    .R47(\port$460$47 ),
+    .R48(\port$460$48 ),
+    .R49(\port$460$49 ),
+    .R5(\port$460$5 ),
+    .R50(\port$460$50 ),
+    .R51(\port$460$51 ),
+    .R52(\port$460$52 ),
     .R53(r[53]),
-    .R6(\port$462$6 ),
-    .R7(\port$462$7 ),
-    .R8(\port$462$8 ),
-    .R9(\port$462$9 ),
+    .R6(\port$460$6 ),
+    .R7(\port$460$7 ),
+    .R8(\port$460$8 ),
+    .R9(\port$460$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28199,13 +28197,13 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$462$0 , \port$462$1 , \port$462
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$462$52 , \port$462$51 , \port$462$50 , \port$462$49 , \port$462$48 , \port$462$47 , \port$462$46 , \port$462$45 , \port$462$44 , \port$462$43 , \port$462$42 , \port$462$41 , \port$462$40 , \port$462$39 , \port$462$38 , \port$462$37 , \port$462$36 , \port$462$35 , \port$462$34 , \port$462$33 , \port$462$32 , \port$462$31 , \port$462$30 , \port$462$29 , \port$462$28 , \port$462$27 , \port$462$25 , \port$462$24 , \port$462$23 , \port$462$22 , \port$462$21 , \port$462$20 , \port$462$19 , \port$462$18 , \port$462$17 , \port$462$16 , \port$462$15 , \port$462$14 , \port$462$13 , \port$462$12 , \port$462$11 , \port$462$10 , \port$462$9 , \port$462$8 , \port$462$7 , \port$462$6 , \port$462$5 , \port$462$4 , \port$462$3 , \port$462$2 , \port$462$1 , \port$462$0  };
+  assign { r[52:27], r[25:0] } = { \port$460$52 , \port$460$51 , \port$460$50 , \port$460$49 , \port$460$48 , \port$460$47 , \port$460$46 , \port$460$45 , \port$460$44 , \port$460$43 , \port$460$42 , \port$460$41 , \port$460$40 , \port$460$39 , \port$460$38 , \port$460$37 , \port$460$36 , \port$460$35 , \port$460$34 , \port$460$33 , \port$460$32 , \port$460$31 , \port$460$30 , \port$460$29 , \port$460$28 , \port$460$27 , \port$460$25 , \port$460$24 , \port$460$23 , \port$460$22 , \port$460$21 , \port$460$20 , \port$460$19 , \port$460$18 , \port$460$17 , \port$460$16 , \port$460$15 , \port$460$14 , \port$460$13 , \port$460$12 , \port$460$11 , \port$460$10 , \port$460$9 , \port$460$8 , \port$460$7 , \port$460$6 , \port$460$5 , \port$460$4 , \port$460$3 , \port$460$2 , \port$460$1 , \port$460$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_3 (rst, \port$467$0 , \port$467$1 , \port$467$2 , \port$467$3 , \port$467$4 , \port$467$5 , \port$467$6 , \port$467$7 , \port$467$8 , \port$467$9 , \port$467$10 , \port$467$11 , \port$467$12 , \port$467$13 , \port$467$14 , \port$467$15 , \port$467$16 , \port$467$17 , \port$467$18 , \port$467$19 
-, \port$467$20 , \port$467$21 , \port$467$22 , \port$467$23 , \port$467$24 , \port$467$25 , \port$467$27 , \port$467$28 , \port$467$29 , \port$467$30 , \port$467$31 , \port$467$32 , \port$467$33 , \port$467$34 , \port$467$35 , \port$467$36 , \port$467$37 , \port$467$38 , \port$467$39 , \port$467$40 , \port$467$41 
-, \port$467$42 , \port$467$43 , \port$467$44 , \port$467$45 , \port$467$46 , \port$467$47 , \port$467$48 , \port$467$49 , \port$467$50 , \port$467$51 , \port$467$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_3 (rst, \port$465$0 , \port$465$1 , \port$465$2 , \port$465$3 , \port$465$4 , \port$465$5 , \port$465$6 , \port$465$7 , \port$465$8 , \port$465$9 , \port$465$10 , \port$465$11 , \port$465$12 , \port$465$13 , \port$465$14 , \port$465$15 , \port$465$16 , \port$465$17 , \port$465$18 , \port$465$19 
+, \port$465$20 , \port$465$21 , \port$465$22 , \port$465$23 , \port$465$24 , \port$465$25 , \port$465$27 , \port$465$28 , \port$465$29 , \port$465$30 , \port$465$31 , \port$465$32 , \port$465$33 , \port$465$34 , \port$465$35 , \port$465$36 , \port$465$37 , \port$465$38 , \port$465$39 , \port$465$40 , \port$465$41 
+, \port$465$42 , \port$465$43 , \port$465$44 , \port$465$45 , \port$465$46 , \port$465$47 , \port$465$48 , \port$465$49 , \port$465$50 , \port$465$51 , \port$465$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28213,110 +28211,110 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$467$0 , \port$467$1 , \port$467
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$467$0 ;
-  wire \port$467$0 ;
-  output \port$467$1 ;
-  wire \port$467$1 ;
-  output \port$467$10 ;
-  wire \port$467$10 ;
-  output \port$467$11 ;
-  wire \port$467$11 ;
-  output \port$467$12 ;
-  wire \port$467$12 ;
-  output \port$467$13 ;
-  wire \port$467$13 ;
-  output \port$467$14 ;
-  wire \port$467$14 ;
-  output \port$467$15 ;
-  wire \port$467$15 ;
-  output \port$467$16 ;
-  wire \port$467$16 ;
-  output \port$467$17 ;
-  wire \port$467$17 ;
-  output \port$467$18 ;
-  wire \port$467$18 ;
-  output \port$467$19 ;
-  wire \port$467$19 ;
-  output \port$467$2 ;
-  wire \port$467$2 ;
-  output \port$467$20 ;
-  wire \port$467$20 ;
-  output \port$467$21 ;
-  wire \port$467$21 ;
-  output \port$467$22 ;
-  wire \port$467$22 ;
-  output \port$467$23 ;
-  wire \port$467$23 ;
-  output \port$467$24 ;
-  wire \port$467$24 ;
-  output \port$467$25 ;
-  wire \port$467$25 ;
-  output \port$467$27 ;
-  wire \port$467$27 ;
-  output \port$467$28 ;
-  wire \port$467$28 ;
-  output \port$467$29 ;
-  wire \port$467$29 ;
-  output \port$467$3 ;
-  wire \port$467$3 ;
-  output \port$467$30 ;
-  wire \port$467$30 ;
-  output \port$467$31 ;
-  wire \port$467$31 ;
-  output \port$467$32 ;
-  wire \port$467$32 ;
-  output \port$467$33 ;
-  wire \port$467$33 ;
-  output \port$467$34 ;
-  wire \port$467$34 ;
-  output \port$467$35 ;
-  wire \port$467$35 ;
-  output \port$467$36 ;
-  wire \port$467$36 ;
-  output \port$467$37 ;
-  wire \port$467$37 ;
-  output \port$467$38 ;
-  wire \port$467$38 ;
-  output \port$467$39 ;
-  wire \port$467$39 ;
-  output \port$467$4 ;
-  wire \port$467$4 ;
-  output \port$467$40 ;
-  wire \port$467$40 ;
-  output \port$467$41 ;
-  wire \port$467$41 ;
-  output \port$467$42 ;
-  wire \port$467$42 ;
-  output \port$467$43 ;
-  wire \port$467$43 ;
-  output \port$467$44 ;
-  wire \port$467$44 ;
-  output \port$467$45 ;
-  wire \port$467$45 ;
-  output \port$467$46 ;
-  wire \port$467$46 ;
-  output \port$467$47 ;
-  wire \port$467$47 ;
-  output \port$467$48 ;
-  wire \port$467$48 ;
-  output \port$467$49 ;
-  wire \port$467$49 ;
-  output \port$467$5 ;
-  wire \port$467$5 ;
-  output \port$467$50 ;
-  wire \port$467$50 ;
-  output \port$467$51 ;
-  wire \port$467$51 ;
-  output \port$467$52 ;
-  wire \port$467$52 ;
-  output \port$467$6 ;
-  wire \port$467$6 ;
-  output \port$467$7 ;
-  wire \port$467$7 ;
-  output \port$467$8 ;
-  wire \port$467$8 ;
-  output \port$467$9 ;
-  wire \port$467$9 ;
+  output \port$465$0 ;
+  wire \port$465$0 ;
+  output \port$465$1 ;
+  wire \port$465$1 ;
+  output \port$465$10 ;
+  wire \port$465$10 ;
+  output \port$465$11 ;
+  wire \port$465$11 ;
+  output \port$465$12 ;
+  wire \port$465$12 ;
+  output \port$465$13 ;
+  wire \port$465$13 ;
+  output \port$465$14 ;
+  wire \port$465$14 ;
+  output \port$465$15 ;
+  wire \port$465$15 ;
+  output \port$465$16 ;
+  wire \port$465$16 ;
+  output \port$465$17 ;
+  wire \port$465$17 ;
+  output \port$465$18 ;
+  wire \port$465$18 ;
+  output \port$465$19 ;
+  wire \port$465$19 ;
+  output \port$465$2 ;
+  wire \port$465$2 ;
+  output \port$465$20 ;
+  wire \port$465$20 ;
+  output \port$465$21 ;
+  wire \port$465$21 ;
+  output \port$465$22 ;
+  wire \port$465$22 ;
+  output \port$465$23 ;
+  wire \port$465$23 ;
+  output \port$465$24 ;
+  wire \port$465$24 ;
+  output \port$465$25 ;
+  wire \port$465$25 ;
+  output \port$465$27 ;
+  wire \port$465$27 ;
+  output \port$465$28 ;
+  wire \port$465$28 ;
+  output \port$465$29 ;
+  wire \port$465$29 ;
+  output \port$465$3 ;
+  wire \port$465$3 ;
+  output \port$465$30 ;
+  wire \port$465$30 ;
+  output \port$465$31 ;
+  wire \port$465$31 ;
+  output \port$465$32 ;
+  wire \port$465$32 ;
+  output \port$465$33 ;
+  wire \port$465$33 ;
+  output \port$465$34 ;
+  wire \port$465$34 ;
+  output \port$465$35 ;
+  wire \port$465$35 ;
+  output \port$465$36 ;
+  wire \port$465$36 ;
+  output \port$465$37 ;
+  wire \port$465$37 ;
+  output \port$465$38 ;
+  wire \port$465$38 ;
+  output \port$465$39 ;
+  wire \port$465$39 ;
+  output \port$465$4 ;
+  wire \port$465$4 ;
+  output \port$465$40 ;
+  wire \port$465$40 ;
+  output \port$465$41 ;
+  wire \port$465$41 ;
+  output \port$465$42 ;
+  wire \port$465$42 ;
+  output \port$465$43 ;
+  wire \port$465$43 ;
+  output \port$465$44 ;
+  wire \port$465$44 ;
+  output \port$465$45 ;
+  wire \port$465$45 ;
+  output \port$465$46 ;
+  wire \port$465$46 ;
+  output \port$465$47 ;
+  wire \port$465$47 ;
+  output \port$465$48 ;
+  wire \port$465$48 ;
+  output \port$465$49 ;
+  wire \port$465$49 ;
+  output \port$465$5 ;
+  wire \port$465$5 ;
+  output \port$465$50 ;
+  wire \port$465$50 ;
+  output \port$465$51 ;
+  wire \port$465$51 ;
+  output \port$465$52 ;
+  wire \port$465$52 ;
+  output \port$465$6 ;
+  wire \port$465$6 ;
+  output \port$465$7 ;
+  wire \port$465$7 ;
+  output \port$465$8 ;
+  wire \port$465$8 ;
+  output \port$465$9 ;
+  wire \port$465$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -28513,60 +28511,60 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$467$0 , \port$467$1 , \port$467
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$467$0 ),
-    .R1(\port$467$1 ),
-    .R10(\port$467$10 ),
-    .R11(\port$467$11 ),
-    .R12(\port$467$12 ),
-    .R13(\port$467$13 ),
-    .R14(\port$467$14 ),
-    .R15(\port$467$15 ),
-    .R16(\port$467$16 ),
-    .R17(\port$467$17 ),
-    .R18(\port$467$18 ),
-    .R19(\port$467$19 ),
-    .R2(\port$467$2 ),
-    .R20(\port$467$20 ),
-    .R21(\port$467$21 ),
-    .R22(\port$467$22 ),
-    .R23(\port$467$23 ),
-    .R24(\port$467$24 ),
-    .R25(\port$467$25 ),
+    .R0(\port$465$0 ),
+    .R1(\port$465$1 ),
+    .R10(\port$465$10 ),
+    .R11(\port$465$11 ),
+    .R12(\port$465$12 ),
+    .R13(\port$465$13 ),
+    .R14(\port$465$14 ),
+    .R15(\port$465$15 ),
+    .R16(\port$465$16 ),
+    .R17(\port$465$17 ),
+    .R18(\port$465$18 ),
+    .R19(\port$465$19 ),
+    .R2(\port$465$2 ),
+    .R20(\port$465$20 ),
+    .R21(\port$465$21 ),
+    .R22(\port$465$22 ),
+    .R23(\port$465$23 ),
+    .R24(\port$465$24 ),
+    .R25(\port$465$25 ),
     .R26(r[26]),
-    .R27(\port$467$27 ),
-    .R28(\port$467$28 ),
-    .R29(\port$467$29 ),
-    .R3(\port$467$3 ),
-    .R30(\port$467$30 ),
-    .R31(\port$467$31 ),
-    .R32(\port$467$32 ),
-    .R33(\port$467$33 ),
-    .R34(\port$467$34 ),
-    .R35(\port$467$35 ),
-    .R36(\port$467$36 ),
-    .R37(\port$467$37 ),
-    .R38(\port$467$38 ),
-    .R39(\port$467$39 ),
-    .R4(\port$467$4 ),
-    .R40(\port$467$40 ),
-    .R41(\port$467$41 ),
-    .R42(\port$467$42 ),
-    .R43(\port$467$43 ),
-    .R44(\port$467$44 ),
-    .R45(\port$467$45 ),
-    .R46(\port$467$46 ),
-    .R47(\port$467$47 ),
-    .R48(\port$467$48 ),
-    .R49(\port$467$49 ),
-    .R5(\port$467$5 ),
-    .R50(\port$467$50 ),
-    .R51(\port$467$51 ),
-    .R52(\port$467$52 ),
+    .R27(\port$465$27 ),
+    .R28(\port$465$28 ),
+    .R29(\port$465$29 ),
+    .R3(\port$465$3 ),
+    .R30(\port$465$30 ),
+    .R31(\port$465$31 ),
+    .R32(\port$465$32 ),
+    .R33(\port$465$33 ),
+    .R34(\port$465$34 ),
+    .R35(\port$465$35 ),
+    .R36(\port$465$36 ),
+    .R37(\port$465$37 ),
+    .R38(\port$465$38 ),
+    .R39(\port$465$39 ),
+    .R4(\port$465$4 ),
+    .R40(\port$465$40 ),
+    .R41(\port$465$41 ),
+    .R42(\port$465$42 ),
+    .R43(\port$465$43 ),
+    .R44(\port$465$44 ),
+    .R45(\port$465$45 ),
+    .R46(\port$465$46 ),
+    .R47(\port$465$47 ),
+    .R48(\port$465$48 ),
+    .R49(\port$465$49 ),
+    .R5(\port$465$5 ),
+    .R50(\port$465$50 ),
+    .R51(\port$465$51 ),
+    .R52(\port$465$52 ),
     .R53(r[53]),
-    .R6(\port$467$6 ),
-    .R7(\port$467$7 ),
-    .R8(\port$467$8 ),
-    .R9(\port$467$9 ),
+    .R6(\port$465$6 ),
+    .R7(\port$465$7 ),
+    .R8(\port$465$8 ),
+    .R9(\port$465$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28839,13 +28837,13 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$467$0 , \port$467$1 , \port$467
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$467$52 , \port$467$51 , \port$467$50 , \port$467$49 , \port$467$48 , \port$467$47 , \port$467$46 , \port$467$45 , \port$467$44 , \port$467$43 , \port$467$42 , \port$467$41 , \port$467$40 , \port$467$39 , \port$467$38 , \port$467$37 , \port$467$36 , \port$467$35 , \port$467$34 , \port$467$33 , \port$467$32 , \port$467$31 , \port$467$30 , \port$467$29 , \port$467$28 , \port$467$27 , \port$467$25 , \port$467$24 , \port$467$23 , \port$467$22 , \port$467$21 , \port$467$20 , \port$467$19 , \port$467$18 , \port$467$17 , \port$467$16 , \port$467$15 , \port$467$14 , \port$467$13 , \port$467$12 , \port$467$11 , \port$467$10 , \port$467$9 , \port$467$8 , \port$467$7 , \port$467$6 , \port$467$5 , \port$467$4 , \port$467$3 , \port$467$2 , \port$467$1 , \port$467$0  };
+  assign { r[52:27], r[25:0] } = { \port$465$52 , \port$465$51 , \port$465$50 , \port$465$49 , \port$465$48 , \port$465$47 , \port$465$46 , \port$465$45 , \port$465$44 , \port$465$43 , \port$465$42 , \port$465$41 , \port$465$40 , \port$465$39 , \port$465$38 , \port$465$37 , \port$465$36 , \port$465$35 , \port$465$34 , \port$465$33 , \port$465$32 , \port$465$31 , \port$465$30 , \port$465$29 , \port$465$28 , \port$465$27 , \port$465$25 , \port$465$24 , \port$465$23 , \port$465$22 , \port$465$21 , \port$465$20 , \port$465$19 , \port$465$18 , \port$465$17 , \port$465$16 , \port$465$15 , \port$465$14 , \port$465$13 , \port$465$12 , \port$465$11 , \port$465$10 , \port$465$9 , \port$465$8 , \port$465$7 , \port$465$6 , \port$465$5 , \port$465$4 , \port$465$3 , \port$465$2 , \port$465$1 , \port$465$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_0 (rst, \port$472$0 , \port$472$1 , \port$472$2 , \port$472$3 , \port$472$4 , \port$472$5 , \port$472$6 , \port$472$7 , \port$472$8 , \port$472$9 , \port$472$10 , \port$472$11 , \port$472$12 , \port$472$13 , \port$472$14 , \port$472$15 , \port$472$16 , \port$472$17 , \port$472$18 , \port$472$19 
-, \port$472$20 , \port$472$21 , \port$472$22 , \port$472$23 , \port$472$24 , \port$472$25 , \port$472$27 , \port$472$28 , \port$472$29 , \port$472$30 , \port$472$31 , \port$472$32 , \port$472$33 , \port$472$34 , \port$472$35 , \port$472$36 , \port$472$37 , \port$472$38 , \port$472$39 , \port$472$40 , \port$472$41 
-, \port$472$42 , \port$472$43 , \port$472$44 , \port$472$45 , \port$472$46 , \port$472$47 , \port$472$48 , \port$472$49 , \port$472$50 , \port$472$51 , \port$472$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_4_0 (rst, \port$470$0 , \port$470$1 , \port$470$2 , \port$470$3 , \port$470$4 , \port$470$5 , \port$470$6 , \port$470$7 , \port$470$8 , \port$470$9 , \port$470$10 , \port$470$11 , \port$470$12 , \port$470$13 , \port$470$14 , \port$470$15 , \port$470$16 , \port$470$17 , \port$470$18 , \port$470$19 
+, \port$470$20 , \port$470$21 , \port$470$22 , \port$470$23 , \port$470$24 , \port$470$25 , \port$470$27 , \port$470$28 , \port$470$29 , \port$470$30 , \port$470$31 , \port$470$32 , \port$470$33 , \port$470$34 , \port$470$35 , \port$470$36 , \port$470$37 , \port$470$38 , \port$470$39 , \port$470$40 , \port$470$41 
+, \port$470$42 , \port$470$43 , \port$470$44 , \port$470$45 , \port$470$46 , \port$470$47 , \port$470$48 , \port$470$49 , \port$470$50 , \port$470$51 , \port$470$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28853,110 +28851,110 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$472$0 , \port$472$1 , \port$472
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$472$0 ;
-  wire \port$472$0 ;
-  output \port$472$1 ;
-  wire \port$472$1 ;
-  output \port$472$10 ;
-  wire \port$472$10 ;
-  output \port$472$11 ;
-  wire \port$472$11 ;
-  output \port$472$12 ;
-  wire \port$472$12 ;
-  output \port$472$13 ;
-  wire \port$472$13 ;
-  output \port$472$14 ;
-  wire \port$472$14 ;
-  output \port$472$15 ;
-  wire \port$472$15 ;
-  output \port$472$16 ;
-  wire \port$472$16 ;
-  output \port$472$17 ;
-  wire \port$472$17 ;
-  output \port$472$18 ;
-  wire \port$472$18 ;
-  output \port$472$19 ;
-  wire \port$472$19 ;
-  output \port$472$2 ;
-  wire \port$472$2 ;
-  output \port$472$20 ;
-  wire \port$472$20 ;
-  output \port$472$21 ;
-  wire \port$472$21 ;
-  output \port$472$22 ;
-  wire \port$472$22 ;
-  output \port$472$23 ;
-  wire \port$472$23 ;
-  output \port$472$24 ;
-  wire \port$472$24 ;
-  output \port$472$25 ;
-  wire \port$472$25 ;
-  output \port$472$27 ;
-  wire \port$472$27 ;
-  output \port$472$28 ;
-  wire \port$472$28 ;
-  output \port$472$29 ;
-  wire \port$472$29 ;
-  output \port$472$3 ;
-  wire \port$472$3 ;
-  output \port$472$30 ;
-  wire \port$472$30 ;
-  output \port$472$31 ;
-  wire \port$472$31 ;
-  output \port$472$32 ;
-  wire \port$472$32 ;
-  output \port$472$33 ;
-  wire \port$472$33 ;
-  output \port$472$34 ;
-  wire \port$472$34 ;
-  output \port$472$35 ;
-  wire \port$472$35 ;
-  output \port$472$36 ;
-  wire \port$472$36 ;
-  output \port$472$37 ;
-  wire \port$472$37 ;
-  output \port$472$38 ;
-  wire \port$472$38 ;
-  output \port$472$39 ;
-  wire \port$472$39 ;
-  output \port$472$4 ;
-  wire \port$472$4 ;
-  output \port$472$40 ;
-  wire \port$472$40 ;
-  output \port$472$41 ;
-  wire \port$472$41 ;
-  output \port$472$42 ;
-  wire \port$472$42 ;
-  output \port$472$43 ;
-  wire \port$472$43 ;
-  output \port$472$44 ;
-  wire \port$472$44 ;
-  output \port$472$45 ;
-  wire \port$472$45 ;
-  output \port$472$46 ;
-  wire \port$472$46 ;
-  output \port$472$47 ;
-  wire \port$472$47 ;
-  output \port$472$48 ;
-  wire \port$472$48 ;
-  output \port$472$49 ;
-  wire \port$472$49 ;
-  output \port$472$5 ;
-  wire \port$472$5 ;
-  output \port$472$50 ;
-  wire \port$472$50 ;
-  output \port$472$51 ;
-  wire \port$472$51 ;
-  output \port$472$52 ;
-  wire \port$472$52 ;
-  output \port$472$6 ;
-  wire \port$472$6 ;
-  output \port$472$7 ;
-  wire \port$472$7 ;
-  output \port$472$8 ;
-  wire \port$472$8 ;
-  output \port$472$9 ;
-  wire \port$472$9 ;
+  output \port$470$0 ;
+  wire \port$470$0 ;
+  output \port$470$1 ;
+  wire \port$470$1 ;
+  output \port$470$10 ;
+  wire \port$470$10 ;
+  output \port$470$11 ;
+  wire \port$470$11 ;
+  output \port$470$12 ;
+  wire \port$470$12 ;
+  output \port$470$13 ;
+  wire \port$470$13 ;
+  output \port$470$14 ;
+  wire \port$470$14 ;
+  output \port$470$15 ;
+  wire \port$470$15 ;
+  output \port$470$16 ;
+  wire \port$470$16 ;
+  output \port$470$17 ;
+  wire \port$470$17 ;
+  output \port$470$18 ;
+  wire \port$470$18 ;
+  output \port$470$19 ;
+  wire \port$470$19 ;
+  output \port$470$2 ;
+  wire \port$470$2 ;
+  output \port$470$20 ;
+  wire \port$470$20 ;
+  output \port$470$21 ;
+  wire \port$470$21 ;
+  output \port$470$22 ;
+  wire \port$470$22 ;
+  output \port$470$23 ;
+  wire \port$470$23 ;
+  output \port$470$24 ;
+  wire \port$470$24 ;
+  output \port$470$25 ;
+  wire \port$470$25 ;
+  output \port$470$27 ;
+  wire \port$470$27 ;
+  output \port$470$28 ;
+  wire \port$470$28 ;
+  output \port$470$29 ;
+  wire \port$470$29 ;
+  output \port$470$3 ;
+  wire \port$470$3 ;
+  output \port$470$30 ;
+  wire \port$470$30 ;
+  output \port$470$31 ;
+  wire \port$470$31 ;
+  output \port$470$32 ;
+  wire \port$470$32 ;
+  output \port$470$33 ;
+  wire \port$470$33 ;
+  output \port$470$34 ;
+  wire \port$470$34 ;
+  output \port$470$35 ;
+  wire \port$470$35 ;
+  output \port$470$36 ;
+  wire \port$470$36 ;
+  output \port$470$37 ;
+  wire \port$470$37 ;
+  output \port$470$38 ;
+  wire \port$470$38 ;
+  output \port$470$39 ;
+  wire \port$470$39 ;
+  output \port$470$4 ;
+  wire \port$470$4 ;
+  output \port$470$40 ;
+  wire \port$470$40 ;
+  output \port$470$41 ;
+  wire \port$470$41 ;
+  output \port$470$42 ;
+  wire \port$470$42 ;
+  output \port$470$43 ;
+  wire \port$470$43 ;
+  output \port$470$44 ;
+  wire \port$470$44 ;
+  output \port$470$45 ;
+  wire \port$470$45 ;
+  output \port$470$46 ;
+  wire \port$470$46 ;
+  output \port$470$47 ;
+  wire \port$470$47 ;
+  output \port$470$48 ;
+  wire \port$470$48 ;
+  output \port$470$49 ;
+  wire \port$470$49 ;
+  output \port$470$5 ;
+  wire \port$470$5 ;
+  output \port$470$50 ;
+  wire \port$470$50 ;
+  output \port$470$51 ;
+  wire \port$470$51 ;
+  output \port$470$52 ;
+  wire \port$470$52 ;
+  output \port$470$6 ;
+  wire \port$470$6 ;
+  output \port$470$7 ;
+  wire \port$470$7 ;
+  output \port$470$8 ;
+  wire \port$470$8 ;
+  output \port$470$9 ;
+  wire \port$470$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29153,60 +29151,60 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$472$0 , \port$472$1 , \port$472
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$472$0 ),
-    .R1(\port$472$1 ),
-    .R10(\port$472$10 ),
-    .R11(\port$472$11 ),
-    .R12(\port$472$12 ),
-    .R13(\port$472$13 ),
-    .R14(\port$472$14 ),
-    .R15(\port$472$15 ),
-    .R16(\port$472$16 ),
-    .R17(\port$472$17 ),
-    .R18(\port$472$18 ),
-    .R19(\port$472$19 ),
-    .R2(\port$472$2 ),
-    .R20(\port$472$20 ),
-    .R21(\port$472$21 ),
-    .R22(\port$472$22 ),
-    .R23(\port$472$23 ),
-    .R24(\port$472$24 ),
-    .R25(\port$472$25 ),
+    .R0(\port$470$0 ),
+    .R1(\port$470$1 ),
+    .R10(\port$470$10 ),
+    .R11(\port$470$11 ),
+    .R12(\port$470$12 ),
+    .R13(\port$470$13 ),
+    .R14(\port$470$14 ),
+    .R15(\port$470$15 ),
+    .R16(\port$470$16 ),
+    .R17(\port$470$17 ),
+    .R18(\port$470$18 ),
+    .R19(\port$470$19 ),
+    .R2(\port$470$2 ),
+    .R20(\port$470$20 ),
+    .R21(\port$470$21 ),
+    .R22(\port$470$22 ),
+    .R23(\port$470$23 ),
+    .R24(\port$470$24 ),
+    .R25(\port$470$25 ),
     .R26(r[26]),
-    .R27(\port$472$27 ),
-    .R28(\port$472$28 ),
-    .R29(\port$472$29 ),
-    .R3(\port$472$3 ),
-    .R30(\port$472$30 ),
-    .R31(\port$472$31 ),
-    .R32(\port$472$32 ),
-    .R33(\port$472$33 ),
-    .R34(\port$472$34 ),
-    .R35(\port$472$35 ),
-    .R36(\port$472$36 ),
-    .R37(\port$472$37 ),
-    .R38(\port$472$38 ),
-    .R39(\port$472$39 ),
-    .R4(\port$472$4 ),
-    .R40(\port$472$40 ),
-    .R41(\port$472$41 ),
-    .R42(\port$472$42 ),
-    .R43(\port$472$43 ),
-    .R44(\port$472$44 ),
-    .R45(\port$472$45 ),
-    .R46(\port$472$46 ),
-    .R47(\port$472$47 ),
-    .R48(\port$472$48 ),
-    .R49(\port$472$49 ),
-    .R5(\port$472$5 ),
-    .R50(\port$472$50 ),
-    .R51(\port$472$51 ),
-    .R52(\port$472$52 ),
+    .R27(\port$470$27 ),
+    .R28(\port$470$28 ),
+    .R29(\port$470$29 ),
+    .R3(\port$470$3 ),
+    .R30(\port$470$30 ),
+    .R31(\port$470$31 ),
+    .R32(\port$470$32 ),
+    .R33(\port$470$33 ),
+    .R34(\port$470$34 ),
+    .R35(\port$470$35 ),
+    .R36(\port$470$36 ),
+    .R37(\port$470$37 ),
+    .R38(\port$470$38 ),
+    .R39(\port$470$39 ),
+    .R4(\port$470$4 ),
+    .R40(\port$470$40 ),
+    .R41(\port$470$41 ),
+    .R42(\port$470$42 ),
+    .R43(\port$470$43 ),
+    .R44(\port$470$44 ),
+    .R45(\port$470$45 ),
+    .R46(\port$470$46 ),
+    .R47(\port$470$47 ),
+    .R48(\port$470$48 ),
+    .R49(\port$470$49 ),
+    .R5(\port$470$5 ),
+    .R50(\port$470$50 ),
+    .R51(\port$470$51 ),
+    .R52(\port$470$52 ),
     .R53(r[53]),
-    .R6(\port$472$6 ),
-    .R7(\port$472$7 ),
-    .R8(\port$472$8 ),
-    .R9(\port$472$9 ),
+    .R6(\port$470$6 ),
+    .R7(\port$470$7 ),
+    .R8(\port$470$8 ),
+    .R9(\port$470$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -29479,13 +29477,13 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$472$0 , \port$472$1 , \port$472
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$472$52 , \port$472$51 , \port$472$50 , \port$472$49 , \port$472$48 , \port$472$47 , \port$472$46 , \port$472$45 , \port$472$44 , \port$472$43 , \port$472$42 , \port$472$41 , \port$472$40 , \port$472$39 , \port$472$38 , \port$472$37 , \port$472$36 , \port$472$35 , \port$472$34 , \port$472$33 , \port$472$32 , \port$472$31 , \port$472$30 , \port$472$29 , \port$472$28 , \port$472$27 , \port$472$25 , \port$472$24 , \port$472$23 , \port$472$22 , \port$472$21 , \port$472$20 , \port$472$19 , \port$472$18 , \port$472$17 , \port$472$16 , \port$472$15 , \port$472$14 , \port$472$13 , \port$472$12 , \port$472$11 , \port$472$10 , \port$472$9 , \port$472$8 , \port$472$7 , \port$472$6 , \port$472$5 , \port$472$4 , \port$472$3 , \port$472$2 , \port$472$1 , \port$472$0  };
+  assign { r[52:27], r[25:0] } = { \port$470$52 , \port$470$51 , \port$470$50 , \port$470$49 , \port$470$48 , \port$470$47 , \port$470$46 , \port$470$45 , \port$470$44 , \port$470$43 , \port$470$42 , \port$470$41 , \port$470$40 , \port$470$39 , \port$470$38 , \port$470$37 , \port$470$36 , \port$470$35 , \port$470$34 , \port$470$33 , \port$470$32 , \port$470$31 , \port$470$30 , \port$470$29 , \port$470$28 , \port$470$27 , \port$470$25 , \port$470$24 , \port$470$23 , \port$470$22 , \port$470$21 , \port$470$20 , \port$470$19 , \port$470$18 , \port$470$17 , \port$470$16 , \port$470$15 , \port$470$14 , \port$470$13 , \port$470$12 , \port$470$11 , \port$470$10 , \port$470$9 , \port$470$8 , \port$470$7 , \port$470$6 , \port$470$5 , \port$470$4 , \port$470$3 , \port$470$2 , \port$470$1 , \port$470$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_1 (rst, \port$477$0 , \port$477$1 , \port$477$2 , \port$477$3 , \port$477$4 , \port$477$5 , \port$477$6 , \port$477$7 , \port$477$8 , \port$477$9 , \port$477$10 , \port$477$11 , \port$477$12 , \port$477$13 , \port$477$14 , \port$477$15 , \port$477$16 , \port$477$17 , \port$477$18 , \port$477$19 
-, \port$477$20 , \port$477$21 , \port$477$22 , \port$477$23 , \port$477$24 , \port$477$25 , \port$477$27 , \port$477$28 , \port$477$29 , \port$477$30 , \port$477$31 , \port$477$32 , \port$477$33 , \port$477$34 , \port$477$35 , \port$477$36 , \port$477$37 , \port$477$38 , \port$477$39 , \port$477$40 , \port$477$41 
-, \port$477$42 , \port$477$43 , \port$477$44 , \port$477$45 , \port$477$46 , \port$477$47 , \port$477$48 , \port$477$49 , \port$477$50 , \port$477$51 , \port$477$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_1 (rst, \port$475$0 , \port$475$1 , \port$475$2 , \port$475$3 , \port$475$4 , \port$475$5 , \port$475$6 , \port$475$7 , \port$475$8 , \port$475$9 , \port$475$10 , \port$475$11 , \port$475$12 , \port$475$13 , \port$475$14 , \port$475$15 , \port$475$16 , \port$475$17 , \port$475$18 , \port$475$19 
+, \port$475$20 , \port$475$21 , \port$475$22 , \port$475$23 , \port$475$24 , \port$475$25 , \port$475$27 , \port$475$28 , \port$475$29 , \port$475$30 , \port$475$31 , \port$475$32 , \port$475$33 , \port$475$34 , \port$475$35 , \port$475$36 , \port$475$37 , \port$475$38 , \port$475$39 , \port$475$40 , \port$475$41 
+, \port$475$42 , \port$475$43 , \port$475$44 , \port$475$45 , \port$475$46 , \port$475$47 , \port$475$48 , \port$475$49 , \port$475$50 , \port$475$51 , \port$475$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -29493,110 +29491,110 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$477$0 , \port$477$1 , \port$477
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$477$0 ;
-  wire \port$477$0 ;
-  output \port$477$1 ;
-  wire \port$477$1 ;
-  output \port$477$10 ;
-  wire \port$477$10 ;
-  output \port$477$11 ;
-  wire \port$477$11 ;
-  output \port$477$12 ;
-  wire \port$477$12 ;
-  output \port$477$13 ;
-  wire \port$477$13 ;
-  output \port$477$14 ;
-  wire \port$477$14 ;
-  output \port$477$15 ;
-  wire \port$477$15 ;
-  output \port$477$16 ;
-  wire \port$477$16 ;
-  output \port$477$17 ;
-  wire \port$477$17 ;
-  output \port$477$18 ;
-  wire \port$477$18 ;
-  output \port$477$19 ;
-  wire \port$477$19 ;
-  output \port$477$2 ;
-  wire \port$477$2 ;
-  output \port$477$20 ;
-  wire \port$477$20 ;
-  output \port$477$21 ;
-  wire \port$477$21 ;
-  output \port$477$22 ;
-  wire \port$477$22 ;
-  output \port$477$23 ;
-  wire \port$477$23 ;
-  output \port$477$24 ;
-  wire \port$477$24 ;
-  output \port$477$25 ;
-  wire \port$477$25 ;
-  output \port$477$27 ;
-  wire \port$477$27 ;
-  output \port$477$28 ;
-  wire \port$477$28 ;
-  output \port$477$29 ;
-  wire \port$477$29 ;
-  output \port$477$3 ;
-  wire \port$477$3 ;
-  output \port$477$30 ;
-  wire \port$477$30 ;
-  output \port$477$31 ;
-  wire \port$477$31 ;
-  output \port$477$32 ;
-  wire \port$477$32 ;
-  output \port$477$33 ;
-  wire \port$477$33 ;
-  output \port$477$34 ;
-  wire \port$477$34 ;
-  output \port$477$35 ;
-  wire \port$477$35 ;
-  output \port$477$36 ;
-  wire \port$477$36 ;
-  output \port$477$37 ;
-  wire \port$477$37 ;
-  output \port$477$38 ;
-  wire \port$477$38 ;
-  output \port$477$39 ;
-  wire \port$477$39 ;
-  output \port$477$4 ;
-  wire \port$477$4 ;
-  output \port$477$40 ;
-  wire \port$477$40 ;
-  output \port$477$41 ;
-  wire \port$477$41 ;
-  output \port$477$42 ;
-  wire \port$477$42 ;
-  output \port$477$43 ;
-  wire \port$477$43 ;
-  output \port$477$44 ;
-  wire \port$477$44 ;
-  output \port$477$45 ;
-  wire \port$477$45 ;
-  output \port$477$46 ;
-  wire \port$477$46 ;
-  output \port$477$47 ;
-  wire \port$477$47 ;
-  output \port$477$48 ;
-  wire \port$477$48 ;
-  output \port$477$49 ;
-  wire \port$477$49 ;
-  output \port$477$5 ;
-  wire \port$477$5 ;
-  output \port$477$50 ;
-  wire \port$477$50 ;
-  output \port$477$51 ;
-  wire \port$477$51 ;
-  output \port$477$52 ;
-  wire \port$477$52 ;
-  output \port$477$6 ;
-  wire \port$477$6 ;
-  output \port$477$7 ;
-  wire \port$477$7 ;
-  output \port$477$8 ;
-  wire \port$477$8 ;
-  output \port$477$9 ;
-  wire \port$477$9 ;
+  output \port$475$0 ;
+  wire \port$475$0 ;
+  output \port$475$1 ;
+  wire \port$475$1 ;
+  output \port$475$10 ;
+  wire \port$475$10 ;
+  output \port$475$11 ;
+  wire \port$475$11 ;
+  output \port$475$12 ;
+  wire \port$475$12 ;
+  output \port$475$13 ;
+  wire \port$475$13 ;
+  output \port$475$14 ;
+  wire \port$475$14 ;
+  output \port$475$15 ;
+  wire \port$475$15 ;
+  output \port$475$16 ;
+  wire \port$475$16 ;
+  output \port$475$17 ;
+  wire \port$475$17 ;
+  output \port$475$18 ;
+  wire \port$475$18 ;
+  output \port$475$19 ;
+  wire \port$475$19 ;
+  output \port$475$2 ;
+  wire \port$475$2 ;
+  output \port$475$20 ;
+  wire \port$475$20 ;
+  output \port$475$21 ;
+  wire \port$475$21 ;
+  output \port$475$22 ;
+  wire \port$475$22 ;
+  output \port$475$23 ;
+  wire \port$475$23 ;
+  output \port$475$24 ;
+  wire \port$475$24 ;
+  output \port$475$25 ;
+  wire \port$475$25 ;
+  output \port$475$27 ;
+  wire \port$475$27 ;
+  output \port$475$28 ;
+  wire \port$475$28 ;
+  output \port$475$29 ;
+  wire \port$475$29 ;
+  output \port$475$3 ;
+  wire \port$475$3 ;
+  output \port$475$30 ;
+  wire \port$475$30 ;
+  output \port$475$31 ;
+  wire \port$475$31 ;
+  output \port$475$32 ;
+  wire \port$475$32 ;
+  output \port$475$33 ;
+  wire \port$475$33 ;
+  output \port$475$34 ;
+  wire \port$475$34 ;
+  output \port$475$35 ;
+  wire \port$475$35 ;
+  output \port$475$36 ;
+  wire \port$475$36 ;
+  output \port$475$37 ;
+  wire \port$475$37 ;
+  output \port$475$38 ;
+  wire \port$475$38 ;
+  output \port$475$39 ;
+  wire \port$475$39 ;
+  output \port$475$4 ;
+  wire \port$475$4 ;
+  output \port$475$40 ;
+  wire \port$475$40 ;
+  output \port$475$41 ;
+  wire \port$475$41 ;
+  output \port$475$42 ;
+  wire \port$475$42 ;
+  output \port$475$43 ;
+  wire \port$475$43 ;
+  output \port$475$44 ;
+  wire \port$475$44 ;
+  output \port$475$45 ;
+  wire \port$475$45 ;
+  output \port$475$46 ;
+  wire \port$475$46 ;
+  output \port$475$47 ;
+  wire \port$475$47 ;
+  output \port$475$48 ;
+  wire \port$475$48 ;
+  output \port$475$49 ;
+  wire \port$475$49 ;
+  output \port$475$5 ;
+  wire \port$475$5 ;
+  output \port$475$50 ;
+  wire \port$475$50 ;
+  output \port$475$51 ;
+  wire \port$475$51 ;
+  output \port$475$52 ;
+  wire \port$475$52 ;
+  output \port$475$6 ;
+  wire \port$475$6 ;
+  output \port$475$7 ;
+  wire \port$475$7 ;
+  output \port$475$8 ;
+  wire \port$475$8 ;
+  output \port$475$9 ;
+  wire \port$475$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29793,60 +29791,60 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$477$0 , \port$477$1 , \port$477
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$477$0 ),
-    .R1(\port$477$1 ),
-    .R10(\port$477$10 ),
-    .R11(\port$477$11 ),
-    .R12(\port$477$12 ),
-    .R13(\port$477$13 ),
-    .R14(\port$477$14 ),
-    .R15(\port$477$15 ),
-    .R16(\port$477$16 ),
-    .R17(\port$477$17 ),
-    .R18(\port$477$18 ),
-    .R19(\port$477$19 ),
-    .R2(\port$477$2 ),
-    .R20(\port$477$20 ),
-    .R21(\port$477$21 ),
-    .R22(\port$477$22 ),
-    .R23(\port$477$23 ),
-    .R24(\port$477$24 ),
-    .R25(\port$477$25 ),
+    .R0(\port$475$0 ),
+    .R1(\port$475$1 ),
+    .R10(\port$475$10 ),
+    .R11(\port$475$11 ),
+    .R12(\port$475$12 ),
+    .R13(\port$475$13 ),
+    .R14(\port$475$14 ),
+    .R15(\port$475$15 ),
+    .R16(\port$475$16 ),
+    .R17(\port$475$17 ),
+    .R18(\port$475$18 ),
+    .R19(\port$475$19 ),
+    .R2(\port$475$2 ),
+    .R20(\port$475$20 ),
+    .R21(\port$475$21 ),
+    .R22(\port$475$22 ),
+    .R23(\port$475$23 ),
+    .R24(\port$475$24 ),
+    .R25(\port$475$25 ),
     .R26(r[26]),
-    .R27(\port$477$27 ),
-    .R28(\port$477$28 ),
-    .R29(\port$477$29 ),
-    .R3(\port$477$3 ),
-    .R30(\port$477$30 ),
-    .R31(\port$477$31 ),
-    .R32(\port$477$32 ),
-    .R33(\port$477$33 ),
-    .R34(\port$477$34 ),
-    .R35(\port$477$35 ),
-    .R36(\port$477$36 ),
-    .R37(\port$477$37 ),
-    .R38(\port$477$38 ),
-    .R39(\port$477$39 ),
-    .R4(\port$477$4 ),
-    .R40(\port$477$40 ),
-    .R41(\port$477$41 ),
-    .R42(\port$477$42 ),
-    .R43(\port$477$43 ),
-    .R44(\port$477$44 ),
-    .R45(\port$477$45 ),
-    .R46(\port$477$46 ),
-    .R47(\port$477$47 ),
-    .R48(\port$477$48 ),
-    .R49(\port$477$49 ),
-    .R5(\port$477$5 ),
-    .R50(\port$477$50 ),
-    .R51(\port$477$51 ),
-    .R52(\port$477$52 ),
+    .R27(\port$475$27 ),
+    .R28(\port$475$28 ),
+    .R29(\port$475$29 ),
+    .R3(\port$475$3 ),
+    .R30(\port$475$30 ),
+    .R31(\port$475$31 ),
+    .R32(\port$475$32 ),
+    .R33(\port$475$33 ),
+    .R34(\port$475$34 ),
+    .R35(\port$475$35 ),
+    .R36(\port$475$36 ),
+    .R37(\port$475$37 ),
+    .R38(\port$475$38 ),
+    .R39(\port$475$39 ),
+    .R4(\port$475$4 ),
+    .R40(\port$475$40 ),
+    .R41(\port$475$41 ),
+    .R42(\port$475$42 ),
+    .R43(\port$475$43 ),
+    .R44(\port$475$44 ),
+    .R45(\port$475$45 ),
+    .R46(\port$475$46 ),
+    .R47(\port$475$47 ),
+    .R48(\port$475$48 ),
+    .R49(\port$475$49 ),
+    .R5(\port$475$5 ),
+    .R50(\port$475$50 ),
+    .R51(\port$475$51 ),
+    .R52(\port$475$52 ),
     .R53(r[53]),
-    .R6(\port$477$6 ),
-    .R7(\port$477$7 ),
-    .R8(\port$477$8 ),
-    .R9(\port$477$9 ),
+    .R6(\port$475$6 ),
+    .R7(\port$475$7 ),
+    .R8(\port$475$8 ),
+    .R9(\port$475$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30119,13 +30117,13 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$477$0 , \port$477$1 , \port$477
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$477$52 , \port$477$51 , \port$477$50 , \port$477$49 , \port$477$48 , \port$477$47 , \port$477$46 , \port$477$45 , \port$477$44 , \port$477$43 , \port$477$42 , \port$477$41 , \port$477$40 , \port$477$39 , \port$477$38 , \port$477$37 , \port$477$36 , \port$477$35 , \port$477$34 , \port$477$33 , \port$477$32 , \port$477$31 , \port$477$30 , \port$477$29 , \port$477$28 , \port$477$27 , \port$477$25 , \port$477$24 , \port$477$23 , \port$477$22 , \port$477$21 , \port$477$20 , \port$477$19 , \port$477$18 , \port$477$17 , \port$477$16 , \port$477$15 , \port$477$14 , \port$477$13 , \port$477$12 , \port$477$11 , \port$477$10 , \port$477$9 , \port$477$8 , \port$477$7 , \port$477$6 , \port$477$5 , \port$477$4 , \port$477$3 , \port$477$2 , \port$477$1 , \port$477$0  };
+  assign { r[52:27], r[25:0] } = { \port$475$52 , \port$475$51 , \port$475$50 , \port$475$49 , \port$475$48 , \port$475$47 , \port$475$46 , \port$475$45 , \port$475$44 , \port$475$43 , \port$475$42 , \port$475$41 , \port$475$40 , \port$475$39 , \port$475$38 , \port$475$37 , \port$475$36 , \port$475$35 , \port$475$34 , \port$475$33 , \port$475$32 , \port$475$31 , \port$475$30 , \port$475$29 , \port$475$28 , \port$475$27 , \port$475$25 , \port$475$24 , \port$475$23 , \port$475$22 , \port$475$21 , \port$475$20 , \port$475$19 , \port$475$18 , \port$475$17 , \port$475$16 , \port$475$15 , \port$475$14 , \port$475$13 , \port$475$12 , \port$475$11 , \port$475$10 , \port$475$9 , \port$475$8 , \port$475$7 , \port$475$6 , \port$475$5 , \port$475$4 , \port$475$3 , \port$475$2 , \port$475$1 , \port$475$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_2 (rst, \port$482$0 , \port$482$1 , \port$482$2 , \port$482$3 , \port$482$4 , \port$482$5 , \port$482$6 , \port$482$7 , \port$482$8 , \port$482$9 , \port$482$10 , \port$482$11 , \port$482$12 , \port$482$13 , \port$482$14 , \port$482$15 , \port$482$16 , \port$482$17 , \port$482$18 , \port$482$19 
-, \port$482$20 , \port$482$21 , \port$482$22 , \port$482$23 , \port$482$24 , \port$482$25 , \port$482$27 , \port$482$28 , \port$482$29 , \port$482$30 , \port$482$31 , \port$482$32 , \port$482$33 , \port$482$34 , \port$482$35 , \port$482$36 , \port$482$37 , \port$482$38 , \port$482$39 , \port$482$40 , \port$482$41 
-, \port$482$42 , \port$482$43 , \port$482$44 , \port$482$45 , \port$482$46 , \port$482$47 , \port$482$48 , \port$482$49 , \port$482$50 , \port$482$51 , \port$482$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_2 (rst, \port$480$0 , \port$480$1 , \port$480$2 , \port$480$3 , \port$480$4 , \port$480$5 , \port$480$6 , \port$480$7 , \port$480$8 , \port$480$9 , \port$480$10 , \port$480$11 , \port$480$12 , \port$480$13 , \port$480$14 , \port$480$15 , \port$480$16 , \port$480$17 , \port$480$18 , \port$480$19 
+, \port$480$20 , \port$480$21 , \port$480$22 , \port$480$23 , \port$480$24 , \port$480$25 , \port$480$27 , \port$480$28 , \port$480$29 , \port$480$30 , \port$480$31 , \port$480$32 , \port$480$33 , \port$480$34 , \port$480$35 , \port$480$36 , \port$480$37 , \port$480$38 , \port$480$39 , \port$480$40 , \port$480$41 
+, \port$480$42 , \port$480$43 , \port$480$44 , \port$480$45 , \port$480$46 , \port$480$47 , \port$480$48 , \port$480$49 , \port$480$50 , \port$480$51 , \port$480$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30133,110 +30131,110 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$482$0 , \port$482$1 , \port$482
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$482$0 ;
-  wire \port$482$0 ;
-  output \port$482$1 ;
-  wire \port$482$1 ;
-  output \port$482$10 ;
-  wire \port$482$10 ;
-  output \port$482$11 ;
-  wire \port$482$11 ;
-  output \port$482$12 ;
-  wire \port$482$12 ;
-  output \port$482$13 ;
-  wire \port$482$13 ;
-  output \port$482$14 ;
-  wire \port$482$14 ;
-  output \port$482$15 ;
-  wire \port$482$15 ;
-  output \port$482$16 ;
-  wire \port$482$16 ;
-  output \port$482$17 ;
-  wire \port$482$17 ;
-  output \port$482$18 ;
-  wire \port$482$18 ;
-  output \port$482$19 ;
-  wire \port$482$19 ;
-  output \port$482$2 ;
-  wire \port$482$2 ;
-  output \port$482$20 ;
-  wire \port$482$20 ;
-  output \port$482$21 ;
-  wire \port$482$21 ;
-  output \port$482$22 ;
-  wire \port$482$22 ;
-  output \port$482$23 ;
-  wire \port$482$23 ;
-  output \port$482$24 ;
-  wire \port$482$24 ;
-  output \port$482$25 ;
-  wire \port$482$25 ;
-  output \port$482$27 ;
-  wire \port$482$27 ;
-  output \port$482$28 ;
-  wire \port$482$28 ;
-  output \port$482$29 ;
-  wire \port$482$29 ;
-  output \port$482$3 ;
-  wire \port$482$3 ;
-  output \port$482$30 ;
-  wire \port$482$30 ;
-  output \port$482$31 ;
-  wire \port$482$31 ;
-  output \port$482$32 ;
-  wire \port$482$32 ;
-  output \port$482$33 ;
-  wire \port$482$33 ;
-  output \port$482$34 ;
-  wire \port$482$34 ;
-  output \port$482$35 ;
-  wire \port$482$35 ;
-  output \port$482$36 ;
-  wire \port$482$36 ;
-  output \port$482$37 ;
-  wire \port$482$37 ;
-  output \port$482$38 ;
-  wire \port$482$38 ;
-  output \port$482$39 ;
-  wire \port$482$39 ;
-  output \port$482$4 ;
-  wire \port$482$4 ;
-  output \port$482$40 ;
-  wire \port$482$40 ;
-  output \port$482$41 ;
-  wire \port$482$41 ;
-  output \port$482$42 ;
-  wire \port$482$42 ;
-  output \port$482$43 ;
-  wire \port$482$43 ;
-  output \port$482$44 ;
-  wire \port$482$44 ;
-  output \port$482$45 ;
-  wire \port$482$45 ;
-  output \port$482$46 ;
-  wire \port$482$46 ;
-  output \port$482$47 ;
-  wire \port$482$47 ;
-  output \port$482$48 ;
-  wire \port$482$48 ;
-  output \port$482$49 ;
-  wire \port$482$49 ;
-  output \port$482$5 ;
-  wire \port$482$5 ;
-  output \port$482$50 ;
-  wire \port$482$50 ;
-  output \port$482$51 ;
-  wire \port$482$51 ;
-  output \port$482$52 ;
-  wire \port$482$52 ;
-  output \port$482$6 ;
-  wire \port$482$6 ;
-  output \port$482$7 ;
-  wire \port$482$7 ;
-  output \port$482$8 ;
-  wire \port$482$8 ;
-  output \port$482$9 ;
-  wire \port$482$9 ;
+  output \port$480$0 ;
+  wire \port$480$0 ;
+  output \port$480$1 ;
+  wire \port$480$1 ;
+  output \port$480$10 ;
+  wire \port$480$10 ;
+  output \port$480$11 ;
+  wire \port$480$11 ;
+  output \port$480$12 ;
+  wire \port$480$12 ;
+  output \port$480$13 ;
+  wire \port$480$13 ;
+  output \port$480$14 ;
+  wire \port$480$14 ;
+  output \port$480$15 ;
+  wire \port$480$15 ;
+  output \port$480$16 ;
+  wire \port$480$16 ;
+  output \port$480$17 ;
+  wire \port$480$17 ;
+  output \port$480$18 ;
+  wire \port$480$18 ;
+  output \port$480$19 ;
+  wire \port$480$19 ;
+  output \port$480$2 ;
+  wire \port$480$2 ;
+  output \port$480$20 ;
+  wire \port$480$20 ;
+  output \port$480$21 ;
+  wire \port$480$21 ;
+  output \port$480$22 ;
+  wire \port$480$22 ;
+  output \port$480$23 ;
+  wire \port$480$23 ;
+  output \port$480$24 ;
+  wire \port$480$24 ;
+  output \port$480$25 ;
+  wire \port$480$25 ;
+  output \port$480$27 ;
+  wire \port$480$27 ;
+  output \port$480$28 ;
+  wire \port$480$28 ;
+  output \port$480$29 ;
+  wire \port$480$29 ;
+  output \port$480$3 ;
+  wire \port$480$3 ;
+  output \port$480$30 ;
+  wire \port$480$30 ;
+  output \port$480$31 ;
+  wire \port$480$31 ;
+  output \port$480$32 ;
+  wire \port$480$32 ;
+  output \port$480$33 ;
+  wire \port$480$33 ;
+  output \port$480$34 ;
+  wire \port$480$34 ;
+  output \port$480$35 ;
+  wire \port$480$35 ;
+  output \port$480$36 ;
+  wire \port$480$36 ;
+  output \port$480$37 ;
+  wire \port$480$37 ;
+  output \port$480$38 ;
+  wire \port$480$38 ;
+  output \port$480$39 ;
+  wire \port$480$39 ;
+  output \port$480$4 ;
+  wire \port$480$4 ;
+  output \port$480$40 ;
+  wire \port$480$40 ;
+  output \port$480$41 ;
+  wire \port$480$41 ;
+  output \port$480$42 ;
+  wire \port$480$42 ;
+  output \port$480$43 ;
+  wire \port$480$43 ;
+  output \port$480$44 ;
+  wire \port$480$44 ;
+  output \port$480$45 ;
+  wire \port$480$45 ;
+  output \port$480$46 ;
+  wire \port$480$46 ;
+  output \port$480$47 ;
+  wire \port$480$47 ;
+  output \port$480$48 ;
+  wire \port$480$48 ;
+  output \port$480$49 ;
+  wire \port$480$49 ;
+  output \port$480$5 ;
+  wire \port$480$5 ;
+  output \port$480$50 ;
+  wire \port$480$50 ;
+  output \port$480$51 ;
+  wire \port$480$51 ;
+  output \port$480$52 ;
+  wire \port$480$52 ;
+  output \port$480$6 ;
+  wire \port$480$6 ;
+  output \port$480$7 ;
+  wire \port$480$7 ;
+  output \port$480$8 ;
+  wire \port$480$8 ;
+  output \port$480$9 ;
+  wire \port$480$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -30433,60 +30431,60 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$482$0 , \port$482$1 , \port$482
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$482$0 ),
-    .R1(\port$482$1 ),
-    .R10(\port$482$10 ),
-    .R11(\port$482$11 ),
-    .R12(\port$482$12 ),
-    .R13(\port$482$13 ),
-    .R14(\port$482$14 ),
-    .R15(\port$482$15 ),
-    .R16(\port$482$16 ),
-    .R17(\port$482$17 ),
-    .R18(\port$482$18 ),
-    .R19(\port$482$19 ),
-    .R2(\port$482$2 ),
-    .R20(\port$482$20 ),
-    .R21(\port$482$21 ),
-    .R22(\port$482$22 ),
-    .R23(\port$482$23 ),
-    .R24(\port$482$24 ),
-    .R25(\port$482$25 ),
+    .R0(\port$480$0 ),
+    .R1(\port$480$1 ),
+    .R10(\port$480$10 ),
+    .R11(\port$480$11 ),
+    .R12(\port$480$12 ),
+    .R13(\port$480$13 ),
+    .R14(\port$480$14 ),
+    .R15(\port$480$15 ),
+    .R16(\port$480$16 ),
+    .R17(\port$480$17 ),
+    .R18(\port$480$18 ),
+    .R19(\port$480$19 ),
+    .R2(\port$480$2 ),
+    .R20(\port$480$20 ),
+    .R21(\port$480$21 ),
+    .R22(\port$480$22 ),
+    .R23(\port$480$23 ),
+    .R24(\port$480$24 ),
+    .R25(\port$480$25 ),
     .R26(r[26]),
-    .R27(\port$482$27 ),
-    .R28(\port$482$28 ),
-    .R29(\port$482$29 ),
-    .R3(\port$482$3 ),
-    .R30(\port$482$30 ),
-    .R31(\port$482$31 ),
-    .R32(\port$482$32 ),
-    .R33(\port$482$33 ),
-    .R34(\port$482$34 ),
-    .R35(\port$482$35 ),
-    .R36(\port$482$36 ),
-    .R37(\port$482$37 ),
-    .R38(\port$482$38 ),
-    .R39(\port$482$39 ),
-    .R4(\port$482$4 ),
-    .R40(\port$482$40 ),
-    .R41(\port$482$41 ),
-    .R42(\port$482$42 ),
-    .R43(\port$482$43 ),
-    .R44(\port$482$44 ),
-    .R45(\port$482$45 ),
-    .R46(\port$482$46 ),
-    .R47(\port$482$47 ),
-    .R48(\port$482$48 ),
-    .R49(\port$482$49 ),
-    .R5(\port$482$5 ),
-    .R50(\port$482$50 ),
-    .R51(\port$482$51 ),
-    .R52(\port$482$52 ),
+    .R27(\port$480$27 ),
+    .R28(\port$480$28 ),
+    .R29(\port$480$29 ),
+    .R3(\port$480$3 ),
+    .R30(\port$480$30 ),
+    .R31(\port$480$31 ),
+    .R32(\port$480$32 ),
+    .R33(\port$480$33 ),
+    .R34(\port$480$34 ),
+    .R35(\port$480$35 ),
+    .R36(\port$480$36 ),
+    .R37(\port$480$37 ),
+    .R38(\port$480$38 ),
+    .R39(\port$480$39 ),
+    .R4(\port$480$4 ),
+    .R40(\port$480$40 ),
+    .R41(\port$480$41 ),
+    .R42(\port$480$42 ),
+    .R43(\port$480$43 ),
+    .R44(\port$480$44 ),
+    .R45(\port$480$45 ),
+    .R46(\port$480$46 ),
+    .R47(\port$480$47 ),
+    .R48(\port$480$48 ),
+    .R49(\port$480$49 ),
+    .R5(\port$480$5 ),
+    .R50(\port$480$50 ),
+    .R51(\port$480$51 ),
+    .R52(\port$480$52 ),
     .R53(r[53]),
-    .R6(\port$482$6 ),
-    .R7(\port$482$7 ),
-    .R8(\port$482$8 ),
-    .R9(\port$482$9 ),
+    .R6(\port$480$6 ),
+    .R7(\port$480$7 ),
+    .R8(\port$480$8 ),
+    .R9(\port$480$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30759,13 +30757,13 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$482$0 , \port$482$1 , \port$482
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$482$52 , \port$482$51 , \port$482$50 , \port$482$49 , \port$482$48 , \port$482$47 , \port$482$46 , \port$482$45 , \port$482$44 , \port$482$43 , \port$482$42 , \port$482$41 , \port$482$40 , \port$482$39 , \port$482$38 , \port$482$37 , \port$482$36 , \port$482$35 , \port$482$34 , \port$482$33 , \port$482$32 , \port$482$31 , \port$482$30 , \port$482$29 , \port$482$28 , \port$482$27 , \port$482$25 , \port$482$24 , \port$482$23 , \port$482$22 , \port$482$21 , \port$482$20 , \port$482$19 , \port$482$18 , \port$482$17 , \port$482$16 , \port$482$15 , \port$482$14 , \port$482$13 , \port$482$12 , \port$482$11 , \port$482$10 , \port$482$9 , \port$482$8 , \port$482$7 , \port$482$6 , \port$482$5 , \port$482$4 , \port$482$3 , \port$482$2 , \port$482$1 , \port$482$0  };
+  assign { r[52:27], r[25:0] } = { \port$480$52 , \port$480$51 , \port$480$50 , \port$480$49 , \port$480$48 , \port$480$47 , \port$480$46 , \port$480$45 , \port$480$44 , \port$480$43 , \port$480$42 , \port$480$41 , \port$480$40 , \port$480$39 , \port$480$38 , \port$480$37 , \port$480$36 , \port$480$35 , \port$480$34 , \port$480$33 , \port$480$32 , \port$480$31 , \port$480$30 , \port$480$29 , \port$480$28 , \port$480$27 , \port$480$25 , \port$480$24 , \port$480$23 , \port$480$22 , \port$480$21 , \port$480$20 , \port$480$19 , \port$480$18 , \port$480$17 , \port$480$16 , \port$480$15 , \port$480$14 , \port$480$13 , \port$480$12 , \port$480$11 , \port$480$10 , \port$480$9 , \port$480$8 , \port$480$7 , \port$480$6 , \port$480$5 , \port$480$4 , \port$480$3 , \port$480$2 , \port$480$1 , \port$480$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_3 (rst, \port$487$0 , \port$487$1 , \port$487$2 , \port$487$3 , \port$487$4 , \port$487$5 , \port$487$6 , \port$487$7 , \port$487$8 , \port$487$9 , \port$487$10 , \port$487$11 , \port$487$12 , \port$487$13 , \port$487$14 , \port$487$15 , \port$487$16 , \port$487$17 , \port$487$18 , \port$487$19 
-, \port$487$20 , \port$487$21 , \port$487$22 , \port$487$23 , \port$487$24 , \port$487$25 , \port$487$27 , \port$487$28 , \port$487$29 , \port$487$30 , \port$487$31 , \port$487$32 , \port$487$33 , \port$487$34 , \port$487$35 , \port$487$36 , \port$487$37 , \port$487$38 , \port$487$39 , \port$487$40 , \port$487$41 
-, \port$487$42 , \port$487$43 , \port$487$44 , \port$487$45 , \port$487$46 , \port$487$47 , \port$487$48 , \port$487$49 , \port$487$50 , \port$487$51 , \port$487$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_3 (rst, \port$485$0 , \port$485$1 , \port$485$2 , \port$485$3 , \port$485$4 , \port$485$5 , \port$485$6 , \port$485$7 , \port$485$8 , \port$485$9 , \port$485$10 , \port$485$11 , \port$485$12 , \port$485$13 , \port$485$14 , \port$485$15 , \port$485$16 , \port$485$17 , \port$485$18 , \port$485$19 
+, \port$485$20 , \port$485$21 , \port$485$22 , \port$485$23 , \port$485$24 , \port$485$25 , \port$485$27 , \port$485$28 , \port$485$29 , \port$485$30 , \port$485$31 , \port$485$32 , \port$485$33 , \port$485$34 , \port$485$35 , \port$485$36 , \port$485$37 , \port$485$38 , \port$485$39 , \port$485$40 , \port$485$41 
+, \port$485$42 , \port$485$43 , \port$485$44 , \port$485$45 , \port$485$46 , \port$485$47 , \port$485$48 , \port$485$49 , \port$485$50 , \port$485$51 , \port$485$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30773,110 +30771,110 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$487$0 , \port$487$1 , \port$487
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$487$0 ;
-  wire \port$487$0 ;
-  output \port$487$1 ;
-  wire \port$487$1 ;
-  output \port$487$10 ;
-  wire \port$487$10 ;
-  output \port$487$11 ;
-  wire \port$487$11 ;
-  output \port$487$12 ;
-  wire \port$487$12 ;
-  output \port$487$13 ;
-  wire \port$487$13 ;
-  output \port$487$14 ;
-  wire \port$487$14 ;
-  output \port$487$15 ;
-  wire \port$487$15 ;
-  output \port$487$16 ;
-  wire \port$487$16 ;
-  output \port$487$17 ;
-  wire \port$487$17 ;
-  output \port$487$18 ;
-  wire \port$487$18 ;
-  output \port$487$19 ;
-  wire \port$487$19 ;
-  output \port$487$2 ;
-  wire \port$487$2 ;
-  output \port$487$20 ;
-  wire \port$487$20 ;
-  output \port$487$21 ;
-  wire \port$487$21 ;
-  output \port$487$22 ;
-  wire \port$487$22 ;
-  output \port$487$23 ;
-  wire \port$487$23 ;
-  output \port$487$24 ;
-  wire \port$487$24 ;
-  output \port$487$25 ;
-  wire \port$487$25 ;
-  output \port$487$27 ;
-  wire \port$487$27 ;
-  output \port$487$28 ;
-  wire \port$487$28 ;
-  output \port$487$29 ;
-  wire \port$487$29 ;
-  output \port$487$3 ;
-  wire \port$487$3 ;
-  output \port$487$30 ;
-  wire \port$487$30 ;
-  output \port$487$31 ;
-  wire \port$487$31 ;
-  output \port$487$32 ;
-  wire \port$487$32 ;
-  output \port$487$33 ;
-  wire \port$487$33 ;
-  output \port$487$34 ;
-  wire \port$487$34 ;
-  output \port$487$35 ;
-  wire \port$487$35 ;
-  output \port$487$36 ;
-  wire \port$487$36 ;
-  output \port$487$37 ;
-  wire \port$487$37 ;
-  output \port$487$38 ;
-  wire \port$487$38 ;
-  output \port$487$39 ;
-  wire \port$487$39 ;
-  output \port$487$4 ;
-  wire \port$487$4 ;
-  output \port$487$40 ;
-  wire \port$487$40 ;
-  output \port$487$41 ;
-  wire \port$487$41 ;
-  output \port$487$42 ;
-  wire \port$487$42 ;
-  output \port$487$43 ;
-  wire \port$487$43 ;
-  output \port$487$44 ;
-  wire \port$487$44 ;
-  output \port$487$45 ;
-  wire \port$487$45 ;
-  output \port$487$46 ;
-  wire \port$487$46 ;
-  output \port$487$47 ;
-  wire \port$487$47 ;
-  output \port$487$48 ;
-  wire \port$487$48 ;
-  output \port$487$49 ;
-  wire \port$487$49 ;
-  output \port$487$5 ;
-  wire \port$487$5 ;
-  output \port$487$50 ;
-  wire \port$487$50 ;
-  output \port$487$51 ;
-  wire \port$487$51 ;
-  output \port$487$52 ;
-  wire \port$487$52 ;
-  output \port$487$6 ;
-  wire \port$487$6 ;
-  output \port$487$7 ;
-  wire \port$487$7 ;
-  output \port$487$8 ;
-  wire \port$487$8 ;
-  output \port$487$9 ;
-  wire \port$487$9 ;
+  output \port$485$0 ;
+  wire \port$485$0 ;
+  output \port$485$1 ;
+  wire \port$485$1 ;
+  output \port$485$10 ;
+  wire \port$485$10 ;
+  output \port$485$11 ;
+  wire \port$485$11 ;
+  output \port$485$12 ;
+  wire \port$485$12 ;
+  output \port$485$13 ;
+  wire \port$485$13 ;
+  output \port$485$14 ;
+  wire \port$485$14 ;
+  output \port$485$15 ;
+  wire \port$485$15 ;
+  output \port$485$16 ;
+  wire \port$485$16 ;
+  output \port$485$17 ;
+  wire \port$485$17 ;
+  output \port$485$18 ;
+  wire \port$485$18 ;
+  output \port$485$19 ;
+  wire \port$485$19 ;
+  output \port$485$2 ;
+  wire \port$485$2 ;
+  output \port$485$20 ;
+  wire \port$485$20 ;
+  output \port$485$21 ;
+  wire \port$485$21 ;
+  output \port$485$22 ;
+  wire \port$485$22 ;
+  output \port$485$23 ;
+  wire \port$485$23 ;
+  output \port$485$24 ;
+  wire \port$485$24 ;
+  output \port$485$25 ;
+  wire \port$485$25 ;
+  output \port$485$27 ;
+  wire \port$485$27 ;
+  output \port$485$28 ;
+  wire \port$485$28 ;
+  output \port$485$29 ;
+  wire \port$485$29 ;
+  output \port$485$3 ;
+  wire \port$485$3 ;
+  output \port$485$30 ;
+  wire \port$485$30 ;
+  output \port$485$31 ;
+  wire \port$485$31 ;
+  output \port$485$32 ;
+  wire \port$485$32 ;
+  output \port$485$33 ;
+  wire \port$485$33 ;
+  output \port$485$34 ;
+  wire \port$485$34 ;
+  output \port$485$35 ;
+  wire \port$485$35 ;
+  output \port$485$36 ;
+  wire \port$485$36 ;
+  output \port$485$37 ;
+  wire \port$485$37 ;
+  output \port$485$38 ;
+  wire \port$485$38 ;
+  output \port$485$39 ;
+  wire \port$485$39 ;
+  output \port$485$4 ;
+  wire \port$485$4 ;
+  output \port$485$40 ;
+  wire \port$485$40 ;
+  output \port$485$41 ;
+  wire \port$485$41 ;
+  output \port$485$42 ;
+  wire \port$485$42 ;
+  output \port$485$43 ;
+  wire \port$485$43 ;
+  output \port$485$44 ;
+  wire \port$485$44 ;
+  output \port$485$45 ;
+  wire \port$485$45 ;
+  output \port$485$46 ;
+  wire \port$485$46 ;
+  output \port$485$47 ;
+  wire \port$485$47 ;
+  output \port$485$48 ;
+  wire \port$485$48 ;
+  output \port$485$49 ;
+  wire \port$485$49 ;
+  output \port$485$5 ;
+  wire \port$485$5 ;
+  output \port$485$50 ;
+  wire \port$485$50 ;
+  output \port$485$51 ;
+  wire \port$485$51 ;
+  output \port$485$52 ;
+  wire \port$485$52 ;
+  output \port$485$6 ;
+  wire \port$485$6 ;
+  output \port$485$7 ;
+  wire \port$485$7 ;
+  output \port$485$8 ;
+  wire \port$485$8 ;
+  output \port$485$9 ;
+  wire \port$485$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31073,60 +31071,60 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$487$0 , \port$487$1 , \port$487
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$487$0 ),
-    .R1(\port$487$1 ),
-    .R10(\port$487$10 ),
-    .R11(\port$487$11 ),
-    .R12(\port$487$12 ),
-    .R13(\port$487$13 ),
-    .R14(\port$487$14 ),
-    .R15(\port$487$15 ),
-    .R16(\port$487$16 ),
-    .R17(\port$487$17 ),
-    .R18(\port$487$18 ),
-    .R19(\port$487$19 ),
-    .R2(\port$487$2 ),
-    .R20(\port$487$20 ),
-    .R21(\port$487$21 ),
-    .R22(\port$487$22 ),
-    .R23(\port$487$23 ),
-    .R24(\port$487$24 ),
-    .R25(\port$487$25 ),
+    .R0(\port$485$0 ),
+    .R1(\port$485$1 ),
+    .R10(\port$485$10 ),
+    .R11(\port$485$11 ),
+    .R12(\port$485$12 ),
+    .R13(\port$485$13 ),
+    .R14(\port$485$14 ),
+    .R15(\port$485$15 ),
+    .R16(\port$485$16 ),
+    .R17(\port$485$17 ),
+    .R18(\port$485$18 ),
+    .R19(\port$485$19 ),
+    .R2(\port$485$2 ),
+    .R20(\port$485$20 ),
+    .R21(\port$485$21 ),
+    .R22(\port$485$22 ),
+    .R23(\port$485$23 ),
+    .R24(\port$485$24 ),
+    .R25(\port$485$25 ),
     .R26(r[26]),
-    .R27(\port$487$27 ),
-    .R28(\port$487$28 ),
-    .R29(\port$487$29 ),
-    .R3(\port$487$3 ),
-    .R30(\port$487$30 ),
-    .R31(\port$487$31 ),
-    .R32(\port$487$32 ),
-    .R33(\port$487$33 ),
-    .R34(\port$487$34 ),
-    .R35(\port$487$35 ),
-    .R36(\port$487$36 ),
-    .R37(\port$487$37 ),
-    .R38(\port$487$38 ),
-    .R39(\port$487$39 ),
-    .R4(\port$487$4 ),
-    .R40(\port$487$40 ),
-    .R41(\port$487$41 ),
-    .R42(\port$487$42 ),
-    .R43(\port$487$43 ),
-    .R44(\port$487$44 ),
-    .R45(\port$487$45 ),
-    .R46(\port$487$46 ),
-    .R47(\port$487$47 ),
-    .R48(\port$487$48 ),
-    .R49(\port$487$49 ),
-    .R5(\port$487$5 ),
-    .R50(\port$487$50 ),
-    .R51(\port$487$51 ),
-    .R52(\port$487$52 ),
+    .R27(\port$485$27 ),
+    .R28(\port$485$28 ),
+    .R29(\port$485$29 ),
+    .R3(\port$485$3 ),
+    .R30(\port$485$30 ),
+    .R31(\port$485$31 ),
+    .R32(\port$485$32 ),
+    .R33(\port$485$33 ),
+    .R34(\port$485$34 ),
+    .R35(\port$485$35 ),
+    .R36(\port$485$36 ),
+    .R37(\port$485$37 ),
+    .R38(\port$485$38 ),
+    .R39(\port$485$39 ),
+    .R4(\port$485$4 ),
+    .R40(\port$485$40 ),
+    .R41(\port$485$41 ),
+    .R42(\port$485$42 ),
+    .R43(\port$485$43 ),
+    .R44(\port$485$44 ),
+    .R45(\port$485$45 ),
+    .R46(\port$485$46 ),
+    .R47(\port$485$47 ),
+    .R48(\port$485$48 ),
+    .R49(\port$485$49 ),
+    .R5(\port$485$5 ),
+    .R50(\port$485$50 ),
+    .R51(\port$485$51 ),
+    .R52(\port$485$52 ),
     .R53(r[53]),
-    .R6(\port$487$6 ),
-    .R7(\port$487$7 ),
-    .R8(\port$487$8 ),
-    .R9(\port$487$9 ),
+    .R6(\port$485$6 ),
+    .R7(\port$485$7 ),
+    .R8(\port$485$8 ),
+    .R9(\port$485$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -31399,13 +31397,13 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$487$0 , \port$487$1 , \port$487
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$487$52 , \port$487$51 , \port$487$50 , \port$487$49 , \port$487$48 , \port$487$47 , \port$487$46 , \port$487$45 , \port$487$44 , \port$487$43 , \port$487$42 , \port$487$41 , \port$487$40 , \port$487$39 , \port$487$38 , \port$487$37 , \port$487$36 , \port$487$35 , \port$487$34 , \port$487$33 , \port$487$32 , \port$487$31 , \port$487$30 , \port$487$29 , \port$487$28 , \port$487$27 , \port$487$25 , \port$487$24 , \port$487$23 , \port$487$22 , \port$487$21 , \port$487$20 , \port$487$19 , \port$487$18 , \port$487$17 , \port$487$16 , \port$487$15 , \port$487$14 , \port$487$13 , \port$487$12 , \port$487$11 , \port$487$10 , \port$487$9 , \port$487$8 , \port$487$7 , \port$487$6 , \port$487$5 , \port$487$4 , \port$487$3 , \port$487$2 , \port$487$1 , \port$487$0  };
+  assign { r[52:27], r[25:0] } = { \port$485$52 , \port$485$51 , \port$485$50 , \port$485$49 , \port$485$48 , \port$485$47 , \port$485$46 , \port$485$45 , \port$485$44 , \port$485$43 , \port$485$42 , \port$485$41 , \port$485$40 , \port$485$39 , \port$485$38 , \port$485$37 , \port$485$36 , \port$485$35 , \port$485$34 , \port$485$33 , \port$485$32 , \port$485$31 , \port$485$30 , \port$485$29 , \port$485$28 , \port$485$27 , \port$485$25 , \port$485$24 , \port$485$23 , \port$485$22 , \port$485$21 , \port$485$20 , \port$485$19 , \port$485$18 , \port$485$17 , \port$485$16 , \port$485$15 , \port$485$14 , \port$485$13 , \port$485$12 , \port$485$11 , \port$485$10 , \port$485$9 , \port$485$8 , \port$485$7 , \port$485$6 , \port$485$5 , \port$485$4 , \port$485$3 , \port$485$2 , \port$485$1 , \port$485$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_0 (rst, \port$492$0 , \port$492$1 , \port$492$2 , \port$492$3 , \port$492$4 , \port$492$5 , \port$492$6 , \port$492$7 , \port$492$8 , \port$492$9 , \port$492$10 , \port$492$11 , \port$492$12 , \port$492$13 , \port$492$14 , \port$492$15 , \port$492$16 , \port$492$17 , \port$492$18 , \port$492$19 
-, \port$492$20 , \port$492$21 , \port$492$22 , \port$492$23 , \port$492$24 , \port$492$25 , \port$492$27 , \port$492$28 , \port$492$29 , \port$492$30 , \port$492$31 , \port$492$32 , \port$492$33 , \port$492$34 , \port$492$35 , \port$492$36 , \port$492$37 , \port$492$38 , \port$492$39 , \port$492$40 , \port$492$41 
-, \port$492$42 , \port$492$43 , \port$492$44 , \port$492$45 , \port$492$46 , \port$492$47 , \port$492$48 , \port$492$49 , \port$492$50 , \port$492$51 , \port$492$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_5_0 (rst, \port$490$0 , \port$490$1 , \port$490$2 , \port$490$3 , \port$490$4 , \port$490$5 , \port$490$6 , \port$490$7 , \port$490$8 , \port$490$9 , \port$490$10 , \port$490$11 , \port$490$12 , \port$490$13 , \port$490$14 , \port$490$15 , \port$490$16 , \port$490$17 , \port$490$18 , \port$490$19 
+, \port$490$20 , \port$490$21 , \port$490$22 , \port$490$23 , \port$490$24 , \port$490$25 , \port$490$27 , \port$490$28 , \port$490$29 , \port$490$30 , \port$490$31 , \port$490$32 , \port$490$33 , \port$490$34 , \port$490$35 , \port$490$36 , \port$490$37 , \port$490$38 , \port$490$39 , \port$490$40 , \port$490$41 
+, \port$490$42 , \port$490$43 , \port$490$44 , \port$490$45 , \port$490$46 , \port$490$47 , \port$490$48 , \port$490$49 , \port$490$50 , \port$490$51 , \port$490$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -31413,110 +31411,110 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$492$0 , \port$492$1 , \port$492
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$492$0 ;
-  wire \port$492$0 ;
-  output \port$492$1 ;
-  wire \port$492$1 ;
-  output \port$492$10 ;
-  wire \port$492$10 ;
-  output \port$492$11 ;
-  wire \port$492$11 ;
-  output \port$492$12 ;
-  wire \port$492$12 ;
-  output \port$492$13 ;
-  wire \port$492$13 ;
-  output \port$492$14 ;
-  wire \port$492$14 ;
-  output \port$492$15 ;
-  wire \port$492$15 ;
-  output \port$492$16 ;
-  wire \port$492$16 ;
-  output \port$492$17 ;
-  wire \port$492$17 ;
-  output \port$492$18 ;
-  wire \port$492$18 ;
-  output \port$492$19 ;
-  wire \port$492$19 ;
-  output \port$492$2 ;
-  wire \port$492$2 ;
-  output \port$492$20 ;
-  wire \port$492$20 ;
-  output \port$492$21 ;
-  wire \port$492$21 ;
-  output \port$492$22 ;
-  wire \port$492$22 ;
-  output \port$492$23 ;
-  wire \port$492$23 ;
-  output \port$492$24 ;
-  wire \port$492$24 ;
-  output \port$492$25 ;
-  wire \port$492$25 ;
-  output \port$492$27 ;
-  wire \port$492$27 ;
-  output \port$492$28 ;
-  wire \port$492$28 ;
-  output \port$492$29 ;
-  wire \port$492$29 ;
-  output \port$492$3 ;
-  wire \port$492$3 ;
-  output \port$492$30 ;
-  wire \port$492$30 ;
-  output \port$492$31 ;
-  wire \port$492$31 ;
-  output \port$492$32 ;
-  wire \port$492$32 ;
-  output \port$492$33 ;
-  wire \port$492$33 ;
-  output \port$492$34 ;
-  wire \port$492$34 ;
-  output \port$492$35 ;
-  wire \port$492$35 ;
-  output \port$492$36 ;
-  wire \port$492$36 ;
-  output \port$492$37 ;
-  wire \port$492$37 ;
-  output \port$492$38 ;
-  wire \port$492$38 ;
-  output \port$492$39 ;
-  wire \port$492$39 ;
-  output \port$492$4 ;
-  wire \port$492$4 ;
-  output \port$492$40 ;
-  wire \port$492$40 ;
-  output \port$492$41 ;
-  wire \port$492$41 ;
-  output \port$492$42 ;
-  wire \port$492$42 ;
-  output \port$492$43 ;
-  wire \port$492$43 ;
-  output \port$492$44 ;
-  wire \port$492$44 ;
-  output \port$492$45 ;
-  wire \port$492$45 ;
-  output \port$492$46 ;
-  wire \port$492$46 ;
-  output \port$492$47 ;
-  wire \port$492$47 ;
-  output \port$492$48 ;
-  wire \port$492$48 ;
-  output \port$492$49 ;
-  wire \port$492$49 ;
-  output \port$492$5 ;
-  wire \port$492$5 ;
-  output \port$492$50 ;
-  wire \port$492$50 ;
-  output \port$492$51 ;
-  wire \port$492$51 ;
-  output \port$492$52 ;
-  wire \port$492$52 ;
-  output \port$492$6 ;
-  wire \port$492$6 ;
-  output \port$492$7 ;
-  wire \port$492$7 ;
-  output \port$492$8 ;
-  wire \port$492$8 ;
-  output \port$492$9 ;
-  wire \port$492$9 ;
+  output \port$490$0 ;
+  wire \port$490$0 ;
+  output \port$490$1 ;
+  wire \port$490$1 ;
+  output \port$490$10 ;
+  wire \port$490$10 ;
+  output \port$490$11 ;
+  wire \port$490$11 ;
+  output \port$490$12 ;
+  wire \port$490$12 ;
+  output \port$490$13 ;
+  wire \port$490$13 ;
+  output \port$490$14 ;
+  wire \port$490$14 ;
+  output \port$490$15 ;
+  wire \port$490$15 ;
+  output \port$490$16 ;
+  wire \port$490$16 ;
+  output \port$490$17 ;
+  wire \port$490$17 ;
+  output \port$490$18 ;
+  wire \port$490$18 ;
+  output \port$490$19 ;
+  wire \port$490$19 ;
+  output \port$490$2 ;
+  wire \port$490$2 ;
+  output \port$490$20 ;
+  wire \port$490$20 ;
+  output \port$490$21 ;
+  wire \port$490$21 ;
+  output \port$490$22 ;
+  wire \port$490$22 ;
+  output \port$490$23 ;
+  wire \port$490$23 ;
+  output \port$490$24 ;
+  wire \port$490$24 ;
+  output \port$490$25 ;
+  wire \port$490$25 ;
+  output \port$490$27 ;
+  wire \port$490$27 ;
+  output \port$490$28 ;
+  wire \port$490$28 ;
+  output \port$490$29 ;
+  wire \port$490$29 ;
+  output \port$490$3 ;
+  wire \port$490$3 ;
+  output \port$490$30 ;
+  wire \port$490$30 ;
+  output \port$490$31 ;
+  wire \port$490$31 ;
+  output \port$490$32 ;
+  wire \port$490$32 ;
+  output \port$490$33 ;
+  wire \port$490$33 ;
+  output \port$490$34 ;
+  wire \port$490$34 ;
+  output \port$490$35 ;
+  wire \port$490$35 ;
+  output \port$490$36 ;
+  wire \port$490$36 ;
+  output \port$490$37 ;
+  wire \port$490$37 ;
+  output \port$490$38 ;
+  wire \port$490$38 ;
+  output \port$490$39 ;
+  wire \port$490$39 ;
+  output \port$490$4 ;
+  wire \port$490$4 ;
+  output \port$490$40 ;
+  wire \port$490$40 ;
+  output \port$490$41 ;
+  wire \port$490$41 ;
+  output \port$490$42 ;
+  wire \port$490$42 ;
+  output \port$490$43 ;
+  wire \port$490$43 ;
+  output \port$490$44 ;
+  wire \port$490$44 ;
+  output \port$490$45 ;
+  wire \port$490$45 ;
+  output \port$490$46 ;
+  wire \port$490$46 ;
+  output \port$490$47 ;
+  wire \port$490$47 ;
+  output \port$490$48 ;
+  wire \port$490$48 ;
+  output \port$490$49 ;
+  wire \port$490$49 ;
+  output \port$490$5 ;
+  wire \port$490$5 ;
+  output \port$490$50 ;
+  wire \port$490$50 ;
+  output \port$490$51 ;
+  wire \port$490$51 ;
+  output \port$490$52 ;
+  wire \port$490$52 ;
+  output \port$490$6 ;
+  wire \port$490$6 ;
+  output \port$490$7 ;
+  wire \port$490$7 ;
+  output \port$490$8 ;
+  wire \port$490$8 ;
+  output \port$490$9 ;
+  wire \port$490$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31713,60 +31711,60 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$492$0 , \port$492$1 , \port$492
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$492$0 ),
-    .R1(\port$492$1 ),
-    .R10(\port$492$10 ),
-    .R11(\port$492$11 ),
-    .R12(\port$492$12 ),
-    .R13(\port$492$13 ),
-    .R14(\port$492$14 ),
-    .R15(\port$492$15 ),
-    .R16(\port$492$16 ),
-    .R17(\port$492$17 ),
-    .R18(\port$492$18 ),
-    .R19(\port$492$19 ),
-    .R2(\port$492$2 ),
-    .R20(\port$492$20 ),
-    .R21(\port$492$21 ),
-    .R22(\port$492$22 ),
-    .R23(\port$492$23 ),
-    .R24(\port$492$24 ),
-    .R25(\port$492$25 ),
+    .R0(\port$490$0 ),
+    .R1(\port$490$1 ),
+    .R10(\port$490$10 ),
+    .R11(\port$490$11 ),
+    .R12(\port$490$12 ),
+    .R13(\port$490$13 ),
+    .R14(\port$490$14 ),
+    .R15(\port$490$15 ),
+    .R16(\port$490$16 ),
+    .R17(\port$490$17 ),
+    .R18(\port$490$18 ),
+    .R19(\port$490$19 ),
+    .R2(\port$490$2 ),
+    .R20(\port$490$20 ),
+    .R21(\port$490$21 ),
+    .R22(\port$490$22 ),
+    .R23(\port$490$23 ),
+    .R24(\port$490$24 ),
+    .R25(\port$490$25 ),
     .R26(r[26]),
-    .R27(\port$492$27 ),
-    .R28(\port$492$28 ),
-    .R29(\port$492$29 ),
-    .R3(\port$492$3 ),
-    .R30(\port$492$30 ),
-    .R31(\port$492$31 ),
-    .R32(\port$492$32 ),
-    .R33(\port$492$33 ),
-    .R34(\port$492$34 ),
-    .R35(\port$492$35 ),
-    .R36(\port$492$36 ),
-    .R37(\port$492$37 ),
-    .R38(\port$492$38 ),
-    .R39(\port$492$39 ),
-    .R4(\port$492$4 ),
-    .R40(\port$492$40 ),
-    .R41(\port$492$41 ),
-    .R42(\port$492$42 ),
-    .R43(\port$492$43 ),
-    .R44(\port$492$44 ),
-    .R45(\port$492$45 ),
-    .R46(\port$492$46 ),
-    .R47(\port$492$47 ),
-    .R48(\port$492$48 ),
-    .R49(\port$492$49 ),
-    .R5(\port$492$5 ),
-    .R50(\port$492$50 ),
-    .R51(\port$492$51 ),
-    .R52(\port$492$52 ),
+    .R27(\port$490$27 ),
+    .R28(\port$490$28 ),
+    .R29(\port$490$29 ),
+    .R3(\port$490$3 ),
+    .R30(\port$490$30 ),
+    .R31(\port$490$31 ),
+    .R32(\port$490$32 ),
+    .R33(\port$490$33 ),
+    .R34(\port$490$34 ),
+    .R35(\port$490$35 ),
+    .R36(\port$490$36 ),
+    .R37(\port$490$37 ),
+    .R38(\port$490$38 ),
+    .R39(\port$490$39 ),
+    .R4(\port$490$4 ),
+    .R40(\port$490$40 ),
+    .R41(\port$490$41 ),
+    .R42(\port$490$42 ),
+    .R43(\port$490$43 ),
+    .R44(\port$490$44 ),
+    .R45(\port$490$45 ),
+    .R46(\port$490$46 ),
+    .R47(\port$490$47 ),
+    .R48(\port$490$48 ),
+    .R49(\port$490$49 ),
+    .R5(\port$490$5 ),
+    .R50(\port$490$50 ),
+    .R51(\port$490$51 ),
+    .R52(\port$490$52 ),
     .R53(r[53]),
-    .R6(\port$492$6 ),
-    .R7(\port$492$7 ),
-    .R8(\port$492$8 ),
-    .R9(\port$492$9 ),
+    .R6(\port$490$6 ),
+    .R7(\port$490$7 ),
+    .R8(\port$490$8 ),
+    .R9(\port$490$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32039,13 +32037,13 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$492$0 , \port$492$1 , \port$492
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$492$52 , \port$492$51 , \port$492$50 , \port$492$49 , \port$492$48 , \port$492$47 , \port$492$46 , \port$492$45 , \port$492$44 , \port$492$43 , \port$492$42 , \port$492$41 , \port$492$40 , \port$492$39 , \port$492$38 , \port$492$37 , \port$492$36 , \port$492$35 , \port$492$34 , \port$492$33 , \port$492$32 , \port$492$31 , \port$492$30 , \port$492$29 , \port$492$28 , \port$492$27 , \port$492$25 , \port$492$24 , \port$492$23 , \port$492$22 , \port$492$21 , \port$492$20 , \port$492$19 , \port$492$18 , \port$492$17 , \port$492$16 , \port$492$15 , \port$492$14 , \port$492$13 , \port$492$12 , \port$492$11 , \port$492$10 , \port$492$9 , \port$492$8 , \port$492$7 , \port$492$6 , \port$492$5 , \port$492$4 , \port$492$3 , \port$492$2 , \port$492$1 , \port$492$0  };
+  assign { r[52:27], r[25:0] } = { \port$490$52 , \port$490$51 , \port$490$50 , \port$490$49 , \port$490$48 , \port$490$47 , \port$490$46 , \port$490$45 , \port$490$44 , \port$490$43 , \port$490$42 , \port$490$41 , \port$490$40 , \port$490$39 , \port$490$38 , \port$490$37 , \port$490$36 , \port$490$35 , \port$490$34 , \port$490$33 , \port$490$32 , \port$490$31 , \port$490$30 , \port$490$29 , \port$490$28 , \port$490$27 , \port$490$25 , \port$490$24 , \port$490$23 , \port$490$22 , \port$490$21 , \port$490$20 , \port$490$19 , \port$490$18 , \port$490$17 , \port$490$16 , \port$490$15 , \port$490$14 , \port$490$13 , \port$490$12 , \port$490$11 , \port$490$10 , \port$490$9 , \port$490$8 , \port$490$7 , \port$490$6 , \port$490$5 , \port$490$4 , \port$490$3 , \port$490$2 , \port$490$1 , \port$490$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_1 (rst, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , \port$497$16 , \port$497$17 , \port$497$18 , \port$497$19 
-, \port$497$20 , \port$497$21 , \port$497$22 , \port$497$23 , \port$497$24 , \port$497$25 , \port$497$27 , \port$497$28 , \port$497$29 , \port$497$30 , \port$497$31 , \port$497$32 , \port$497$33 , \port$497$34 , \port$497$35 , \port$497$36 , \port$497$37 , \port$497$38 , \port$497$39 , \port$497$40 , \port$497$41 
-, \port$497$42 , \port$497$43 , \port$497$44 , \port$497$45 , \port$497$46 , \port$497$47 , \port$497$48 , \port$497$49 , \port$497$50 , \port$497$51 , \port$497$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_1 (rst, \port$495$0 , \port$495$1 , \port$495$2 , \port$495$3 , \port$495$4 , \port$495$5 , \port$495$6 , \port$495$7 , \port$495$8 , \port$495$9 , \port$495$10 , \port$495$11 , \port$495$12 , \port$495$13 , \port$495$14 , \port$495$15 , \port$495$16 , \port$495$17 , \port$495$18 , \port$495$19 
+, \port$495$20 , \port$495$21 , \port$495$22 , \port$495$23 , \port$495$24 , \port$495$25 , \port$495$27 , \port$495$28 , \port$495$29 , \port$495$30 , \port$495$31 , \port$495$32 , \port$495$33 , \port$495$34 , \port$495$35 , \port$495$36 , \port$495$37 , \port$495$38 , \port$495$39 , \port$495$40 , \port$495$41 
+, \port$495$42 , \port$495$43 , \port$495$44 , \port$495$45 , \port$495$46 , \port$495$47 , \port$495$48 , \port$495$49 , \port$495$50 , \port$495$51 , \port$495$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32053,110 +32051,110 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$497$0 , \port$497$1 , \port$497
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$497$0 ;
-  wire \port$497$0 ;
-  output \port$497$1 ;
-  wire \port$497$1 ;
-  output \port$497$10 ;
-  wire \port$497$10 ;
-  output \port$497$11 ;
-  wire \port$497$11 ;
-  output \port$497$12 ;
-  wire \port$497$12 ;
-  output \port$497$13 ;
-  wire \port$497$13 ;
-  output \port$497$14 ;
-  wire \port$497$14 ;
-  output \port$497$15 ;
-  wire \port$497$15 ;
-  output \port$497$16 ;
-  wire \port$497$16 ;
-  output \port$497$17 ;
-  wire \port$497$17 ;
-  output \port$497$18 ;
-  wire \port$497$18 ;
-  output \port$497$19 ;
-  wire \port$497$19 ;
-  output \port$497$2 ;
-  wire \port$497$2 ;
-  output \port$497$20 ;
-  wire \port$497$20 ;
-  output \port$497$21 ;
-  wire \port$497$21 ;
-  output \port$497$22 ;
-  wire \port$497$22 ;
-  output \port$497$23 ;
-  wire \port$497$23 ;
-  output \port$497$24 ;
-  wire \port$497$24 ;
-  output \port$497$25 ;
-  wire \port$497$25 ;
-  output \port$497$27 ;
-  wire \port$497$27 ;
-  output \port$497$28 ;
-  wire \port$497$28 ;
-  output \port$497$29 ;
-  wire \port$497$29 ;
-  output \port$497$3 ;
-  wire \port$497$3 ;
-  output \port$497$30 ;
-  wire \port$497$30 ;
-  output \port$497$31 ;
-  wire \port$497$31 ;
-  output \port$497$32 ;
-  wire \port$497$32 ;
-  output \port$497$33 ;
-  wire \port$497$33 ;
-  output \port$497$34 ;
-  wire \port$497$34 ;
-  output \port$497$35 ;
-  wire \port$497$35 ;
-  output \port$497$36 ;
-  wire \port$497$36 ;
-  output \port$497$37 ;
-  wire \port$497$37 ;
-  output \port$497$38 ;
-  wire \port$497$38 ;
-  output \port$497$39 ;
-  wire \port$497$39 ;
-  output \port$497$4 ;
-  wire \port$497$4 ;
-  output \port$497$40 ;
-  wire \port$497$40 ;
-  output \port$497$41 ;
-  wire \port$497$41 ;
-  output \port$497$42 ;
-  wire \port$497$42 ;
-  output \port$497$43 ;
-  wire \port$497$43 ;
-  output \port$497$44 ;
-  wire \port$497$44 ;
-  output \port$497$45 ;
-  wire \port$497$45 ;
-  output \port$497$46 ;
-  wire \port$497$46 ;
-  output \port$497$47 ;
-  wire \port$497$47 ;
-  output \port$497$48 ;
-  wire \port$497$48 ;
-  output \port$497$49 ;
-  wire \port$497$49 ;
-  output \port$497$5 ;
-  wire \port$497$5 ;
-  output \port$497$50 ;
-  wire \port$497$50 ;
-  output \port$497$51 ;
-  wire \port$497$51 ;
-  output \port$497$52 ;
-  wire \port$497$52 ;
-  output \port$497$6 ;
-  wire \port$497$6 ;
-  output \port$497$7 ;
-  wire \port$497$7 ;
-  output \port$497$8 ;
-  wire \port$497$8 ;
-  output \port$497$9 ;
-  wire \port$497$9 ;
+  output \port$495$0 ;
+  wire \port$495$0 ;
+  output \port$495$1 ;
+  wire \port$495$1 ;
+  output \port$495$10 ;
+  wire \port$495$10 ;
+  output \port$495$11 ;
+  wire \port$495$11 ;
+  output \port$495$12 ;
+  wire \port$495$12 ;
+  output \port$495$13 ;
+  wire \port$495$13 ;
+  output \port$495$14 ;
+  wire \port$495$14 ;
+  output \port$495$15 ;
+  wire \port$495$15 ;
+  output \port$495$16 ;
+  wire \port$495$16 ;
+  output \port$495$17 ;
+  wire \port$495$17 ;
+  output \port$495$18 ;
+  wire \port$495$18 ;
+  output \port$495$19 ;
+  wire \port$495$19 ;
+  output \port$495$2 ;
+  wire \port$495$2 ;
+  output \port$495$20 ;
+  wire \port$495$20 ;
+  output \port$495$21 ;
+  wire \port$495$21 ;
+  output \port$495$22 ;
+  wire \port$495$22 ;
+  output \port$495$23 ;
+  wire \port$495$23 ;
+  output \port$495$24 ;
+  wire \port$495$24 ;
+  output \port$495$25 ;
+  wire \port$495$25 ;
+  output \port$495$27 ;
+  wire \port$495$27 ;
+  output \port$495$28 ;
+  wire \port$495$28 ;
+  output \port$495$29 ;
+  wire \port$495$29 ;
+  output \port$495$3 ;
+  wire \port$495$3 ;
+  output \port$495$30 ;
+  wire \port$495$30 ;
+  output \port$495$31 ;
+  wire \port$495$31 ;
+  output \port$495$32 ;
+  wire \port$495$32 ;
+  output \port$495$33 ;
+  wire \port$495$33 ;
+  output \port$495$34 ;
+  wire \port$495$34 ;
+  output \port$495$35 ;
+  wire \port$495$35 ;
+  output \port$495$36 ;
+  wire \port$495$36 ;
+  output \port$495$37 ;
+  wire \port$495$37 ;
+  output \port$495$38 ;
+  wire \port$495$38 ;
+  output \port$495$39 ;
+  wire \port$495$39 ;
+  output \port$495$4 ;
+  wire \port$495$4 ;
+  output \port$495$40 ;
+  wire \port$495$40 ;
+  output \port$495$41 ;
+  wire \port$495$41 ;
+  output \port$495$42 ;
+  wire \port$495$42 ;
+  output \port$495$43 ;
+  wire \port$495$43 ;
+  output \port$495$44 ;
+  wire \port$495$44 ;
+  output \port$495$45 ;
+  wire \port$495$45 ;
+  output \port$495$46 ;
+  wire \port$495$46 ;
+  output \port$495$47 ;
+  wire \port$495$47 ;
+  output \port$495$48 ;
+  wire \port$495$48 ;
+  output \port$495$49 ;
+  wire \port$495$49 ;
+  output \port$495$5 ;
+  wire \port$495$5 ;
+  output \port$495$50 ;
+  wire \port$495$50 ;
+  output \port$495$51 ;
+  wire \port$495$51 ;
+  output \port$495$52 ;
+  wire \port$495$52 ;
+  output \port$495$6 ;
+  wire \port$495$6 ;
+  output \port$495$7 ;
+  wire \port$495$7 ;
+  output \port$495$8 ;
+  wire \port$495$8 ;
+  output \port$495$9 ;
+  wire \port$495$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32353,60 +32351,60 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$497$0 , \port$497$1 , \port$497
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$497$0 ),
-    .R1(\port$497$1 ),
-    .R10(\port$497$10 ),
-    .R11(\port$497$11 ),
-    .R12(\port$497$12 ),
-    .R13(\port$497$13 ),
-    .R14(\port$497$14 ),
-    .R15(\port$497$15 ),
-    .R16(\port$497$16 ),
-    .R17(\port$497$17 ),
-    .R18(\port$497$18 ),
-    .R19(\port$497$19 ),
-    .R2(\port$497$2 ),
-    .R20(\port$497$20 ),
-    .R21(\port$497$21 ),
-    .R22(\port$497$22 ),
-    .R23(\port$497$23 ),
-    .R24(\port$497$24 ),
-    .R25(\port$497$25 ),
+    .R0(\port$495$0 ),
+    .R1(\port$495$1 ),
+    .R10(\port$495$10 ),
+    .R11(\port$495$11 ),
+    .R12(\port$495$12 ),
+    .R13(\port$495$13 ),
+    .R14(\port$495$14 ),
+    .R15(\port$495$15 ),
+    .R16(\port$495$16 ),
+    .R17(\port$495$17 ),
+    .R18(\port$495$18 ),
+    .R19(\port$495$19 ),
+    .R2(\port$495$2 ),
+    .R20(\port$495$20 ),
+    .R21(\port$495$21 ),
+    .R22(\port$495$22 ),
+    .R23(\port$495$23 ),
+    .R24(\port$495$24 ),
+    .R25(\port$495$25 ),
     .R26(r[26]),
-    .R27(\port$497$27 ),
-    .R28(\port$497$28 ),
-    .R29(\port$497$29 ),
-    .R3(\port$497$3 ),
-    .R30(\port$497$30 ),
-    .R31(\port$497$31 ),
-    .R32(\port$497$32 ),
-    .R33(\port$497$33 ),
-    .R34(\port$497$34 ),
-    .R35(\port$497$35 ),
-    .R36(\port$497$36 ),
-    .R37(\port$497$37 ),
-    .R38(\port$497$38 ),
-    .R39(\port$497$39 ),
-    .R4(\port$497$4 ),
-    .R40(\port$497$40 ),
-    .R41(\port$497$41 ),
-    .R42(\port$497$42 ),
-    .R43(\port$497$43 ),
-    .R44(\port$497$44 ),
-    .R45(\port$497$45 ),
-    .R46(\port$497$46 ),
-    .R47(\port$497$47 ),
-    .R48(\port$497$48 ),
-    .R49(\port$497$49 ),
-    .R5(\port$497$5 ),
-    .R50(\port$497$50 ),
-    .R51(\port$497$51 ),
-    .R52(\port$497$52 ),
+    .R27(\port$495$27 ),
+    .R28(\port$495$28 ),
+    .R29(\port$495$29 ),
+    .R3(\port$495$3 ),
+    .R30(\port$495$30 ),
+    .R31(\port$495$31 ),
+    .R32(\port$495$32 ),
+    .R33(\port$495$33 ),
+    .R34(\port$495$34 ),
+    .R35(\port$495$35 ),
+    .R36(\port$495$36 ),
+    .R37(\port$495$37 ),
+    .R38(\port$495$38 ),
+    .R39(\port$495$39 ),
+    .R4(\port$495$4 ),
+    .R40(\port$495$40 ),
+    .R41(\port$495$41 ),
+    .R42(\port$495$42 ),
+    .R43(\port$495$43 ),
+    .R44(\port$495$44 ),
+    .R45(\port$495$45 ),
+    .R46(\port$495$46 ),
+    .R47(\port$495$47 ),
+    .R48(\port$495$48 ),
+    .R49(\port$495$49 ),
+    .R5(\port$495$5 ),
+    .R50(\port$495$50 ),
+    .R51(\port$495$51 ),
+    .R52(\port$495$52 ),
     .R53(r[53]),
-    .R6(\port$497$6 ),
-    .R7(\port$497$7 ),
-    .R8(\port$497$8 ),
-    .R9(\port$497$9 ),
+    .R6(\port$495$6 ),
+    .R7(\port$495$7 ),
+    .R8(\port$495$8 ),
+    .R9(\port$495$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32679,13 +32677,13 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$497$0 , \port$497$1 , \port$497
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$497$52 , \port$497$51 , \port$497$50 , \port$497$49 , \port$497$48 , \port$497$47 , \port$497$46 , \port$497$45 , \port$497$44 , \port$497$43 , \port$497$42 , \port$497$41 , \port$497$40 , \port$497$39 , \port$497$38 , \port$497$37 , \port$497$36 , \port$497$35 , \port$497$34 , \port$497$33 , \port$497$32 , \port$497$31 , \port$497$30 , \port$497$29 , \port$497$28 , \port$497$27 , \port$497$25 , \port$497$24 , \port$497$23 , \port$497$22 , \port$497$21 , \port$497$20 , \port$497$19 , \port$497$18 , \port$497$17 , \port$497$16 , \port$497$15 , \port$497$14 , \port$497$13 , \port$497$12 , \port$497$11 , \port$497$10 , \port$497$9 , \port$497$8 , \port$497$7 , \port$497$6 , \port$497$5 , \port$497$4 , \port$497$3 , \port$497$2 , \port$497$1 , \port$497$0  };
+  assign { r[52:27], r[25:0] } = { \port$495$52 , \port$495$51 , \port$495$50 , \port$495$49 , \port$495$48 , \port$495$47 , \port$495$46 , \port$495$45 , \port$495$44 , \port$495$43 , \port$495$42 , \port$495$41 , \port$495$40 , \port$495$39 , \port$495$38 , \port$495$37 , \port$495$36 , \port$495$35 , \port$495$34 , \port$495$33 , \port$495$32 , \port$495$31 , \port$495$30 , \port$495$29 , \port$495$28 , \port$495$27 , \port$495$25 , \port$495$24 , \port$495$23 , \port$495$22 , \port$495$21 , \port$495$20 , \port$495$19 , \port$495$18 , \port$495$17 , \port$495$16 , \port$495$15 , \port$495$14 , \port$495$13 , \port$495$12 , \port$495$11 , \port$495$10 , \port$495$9 , \port$495$8 , \port$495$7 , \port$495$6 , \port$495$5 , \port$495$4 , \port$495$3 , \port$495$2 , \port$495$1 , \port$495$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_2 (rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , \port$502$16 , \port$502$17 , \port$502$18 , \port$502$19 
-, \port$502$20 , \port$502$21 , \port$502$22 , \port$502$23 , \port$502$24 , \port$502$25 , \port$502$27 , \port$502$28 , \port$502$29 , \port$502$30 , \port$502$31 , \port$502$32 , \port$502$33 , \port$502$34 , \port$502$35 , \port$502$36 , \port$502$37 , \port$502$38 , \port$502$39 , \port$502$40 , \port$502$41 
-, \port$502$42 , \port$502$43 , \port$502$44 , \port$502$45 , \port$502$46 , \port$502$47 , \port$502$48 , \port$502$49 , \port$502$50 , \port$502$51 , \port$502$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_2 (rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , \port$500$16 , \port$500$17 , \port$500$18 , \port$500$19 
+, \port$500$20 , \port$500$21 , \port$500$22 , \port$500$23 , \port$500$24 , \port$500$25 , \port$500$27 , \port$500$28 , \port$500$29 , \port$500$30 , \port$500$31 , \port$500$32 , \port$500$33 , \port$500$34 , \port$500$35 , \port$500$36 , \port$500$37 , \port$500$38 , \port$500$39 , \port$500$40 , \port$500$41 
+, \port$500$42 , \port$500$43 , \port$500$44 , \port$500$45 , \port$500$46 , \port$500$47 , \port$500$48 , \port$500$49 , \port$500$50 , \port$500$51 , \port$500$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32693,110 +32691,110 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$502$0 , \port$502$1 , \port$502
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$502$0 ;
-  wire \port$502$0 ;
-  output \port$502$1 ;
-  wire \port$502$1 ;
-  output \port$502$10 ;
-  wire \port$502$10 ;
-  output \port$502$11 ;
-  wire \port$502$11 ;
-  output \port$502$12 ;
-  wire \port$502$12 ;
-  output \port$502$13 ;
-  wire \port$502$13 ;
-  output \port$502$14 ;
-  wire \port$502$14 ;
-  output \port$502$15 ;
-  wire \port$502$15 ;
-  output \port$502$16 ;
-  wire \port$502$16 ;
-  output \port$502$17 ;
-  wire \port$502$17 ;
-  output \port$502$18 ;
-  wire \port$502$18 ;
-  output \port$502$19 ;
-  wire \port$502$19 ;
-  output \port$502$2 ;
-  wire \port$502$2 ;
-  output \port$502$20 ;
-  wire \port$502$20 ;
-  output \port$502$21 ;
-  wire \port$502$21 ;
-  output \port$502$22 ;
-  wire \port$502$22 ;
-  output \port$502$23 ;
-  wire \port$502$23 ;
-  output \port$502$24 ;
-  wire \port$502$24 ;
-  output \port$502$25 ;
-  wire \port$502$25 ;
-  output \port$502$27 ;
-  wire \port$502$27 ;
-  output \port$502$28 ;
-  wire \port$502$28 ;
-  output \port$502$29 ;
-  wire \port$502$29 ;
-  output \port$502$3 ;
-  wire \port$502$3 ;
-  output \port$502$30 ;
-  wire \port$502$30 ;
-  output \port$502$31 ;
-  wire \port$502$31 ;
-  output \port$502$32 ;
-  wire \port$502$32 ;
-  output \port$502$33 ;
-  wire \port$502$33 ;
-  output \port$502$34 ;
-  wire \port$502$34 ;
-  output \port$502$35 ;
-  wire \port$502$35 ;
-  output \port$502$36 ;
-  wire \port$502$36 ;
-  output \port$502$37 ;
-  wire \port$502$37 ;
-  output \port$502$38 ;
-  wire \port$502$38 ;
-  output \port$502$39 ;
-  wire \port$502$39 ;
-  output \port$502$4 ;
-  wire \port$502$4 ;
-  output \port$502$40 ;
-  wire \port$502$40 ;
-  output \port$502$41 ;
-  wire \port$502$41 ;
-  output \port$502$42 ;
-  wire \port$502$42 ;
-  output \port$502$43 ;
-  wire \port$502$43 ;
-  output \port$502$44 ;
-  wire \port$502$44 ;
-  output \port$502$45 ;
-  wire \port$502$45 ;
-  output \port$502$46 ;
-  wire \port$502$46 ;
-  output \port$502$47 ;
-  wire \port$502$47 ;
-  output \port$502$48 ;
-  wire \port$502$48 ;
-  output \port$502$49 ;
-  wire \port$502$49 ;
-  output \port$502$5 ;
-  wire \port$502$5 ;
-  output \port$502$50 ;
-  wire \port$502$50 ;
-  output \port$502$51 ;
-  wire \port$502$51 ;
-  output \port$502$52 ;
-  wire \port$502$52 ;
-  output \port$502$6 ;
-  wire \port$502$6 ;
-  output \port$502$7 ;
-  wire \port$502$7 ;
-  output \port$502$8 ;
-  wire \port$502$8 ;
-  output \port$502$9 ;
-  wire \port$502$9 ;
+  output \port$500$0 ;
+  wire \port$500$0 ;
+  output \port$500$1 ;
+  wire \port$500$1 ;
+  output \port$500$10 ;
+  wire \port$500$10 ;
+  output \port$500$11 ;
+  wire \port$500$11 ;
+  output \port$500$12 ;
+  wire \port$500$12 ;
+  output \port$500$13 ;
+  wire \port$500$13 ;
+  output \port$500$14 ;
+  wire \port$500$14 ;
+  output \port$500$15 ;
+  wire \port$500$15 ;
+  output \port$500$16 ;
+  wire \port$500$16 ;
+  output \port$500$17 ;
+  wire \port$500$17 ;
+  output \port$500$18 ;
+  wire \port$500$18 ;
+  output \port$500$19 ;
+  wire \port$500$19 ;
+  output \port$500$2 ;
+  wire \port$500$2 ;
+  output \port$500$20 ;
+  wire \port$500$20 ;
+  output \port$500$21 ;
+  wire \port$500$21 ;
+  output \port$500$22 ;
+  wire \port$500$22 ;
+  output \port$500$23 ;
+  wire \port$500$23 ;
+  output \port$500$24 ;
+  wire \port$500$24 ;
+  output \port$500$25 ;
+  wire \port$500$25 ;
+  output \port$500$27 ;
+  wire \port$500$27 ;
+  output \port$500$28 ;
+  wire \port$500$28 ;
+  output \port$500$29 ;
+  wire \port$500$29 ;
+  output \port$500$3 ;
+  wire \port$500$3 ;
+  output \port$500$30 ;
+  wire \port$500$30 ;
+  output \port$500$31 ;
+  wire \port$500$31 ;
+  output \port$500$32 ;
+  wire \port$500$32 ;
+  output \port$500$33 ;
+  wire \port$500$33 ;
+  output \port$500$34 ;
+  wire \port$500$34 ;
+  output \port$500$35 ;
+  wire \port$500$35 ;
+  output \port$500$36 ;
+  wire \port$500$36 ;
+  output \port$500$37 ;
+  wire \port$500$37 ;
+  output \port$500$38 ;
+  wire \port$500$38 ;
+  output \port$500$39 ;
+  wire \port$500$39 ;
+  output \port$500$4 ;
+  wire \port$500$4 ;
+  output \port$500$40 ;
+  wire \port$500$40 ;
+  output \port$500$41 ;
+  wire \port$500$41 ;
+  output \port$500$42 ;
+  wire \port$500$42 ;
+  output \port$500$43 ;
+  wire \port$500$43 ;
+  output \port$500$44 ;
+  wire \port$500$44 ;
+  output \port$500$45 ;
+  wire \port$500$45 ;
+  output \port$500$46 ;
+  wire \port$500$46 ;
+  output \port$500$47 ;
+  wire \port$500$47 ;
+  output \port$500$48 ;
+  wire \port$500$48 ;
+  output \port$500$49 ;
+  wire \port$500$49 ;
+  output \port$500$5 ;
+  wire \port$500$5 ;
+  output \port$500$50 ;
+  wire \port$500$50 ;
+  output \port$500$51 ;
+  wire \port$500$51 ;
+  output \port$500$52 ;
+  wire \port$500$52 ;
+  output \port$500$6 ;
+  wire \port$500$6 ;
+  output \port$500$7 ;
+  wire \port$500$7 ;
+  output \port$500$8 ;
+  wire \port$500$8 ;
+  output \port$500$9 ;
+  wire \port$500$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32993,60 +32991,60 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$502$0 , \port$502$1 , \port$502
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$502$0 ),
-    .R1(\port$502$1 ),
-    .R10(\port$502$10 ),
-    .R11(\port$502$11 ),
-    .R12(\port$502$12 ),
-    .R13(\port$502$13 ),
-    .R14(\port$502$14 ),
-    .R15(\port$502$15 ),
-    .R16(\port$502$16 ),
-    .R17(\port$502$17 ),
-    .R18(\port$502$18 ),
-    .R19(\port$502$19 ),
-    .R2(\port$502$2 ),
-    .R20(\port$502$20 ),
-    .R21(\port$502$21 ),
-    .R22(\port$502$22 ),
-    .R23(\port$502$23 ),
-    .R24(\port$502$24 ),
-    .R25(\port$502$25 ),
+    .R0(\port$500$0 ),
+    .R1(\port$500$1 ),
+    .R10(\port$500$10 ),
+    .R11(\port$500$11 ),
+    .R12(\port$500$12 ),
+    .R13(\port$500$13 ),
+    .R14(\port$500$14 ),
+    .R15(\port$500$15 ),
+    .R16(\port$500$16 ),
+    .R17(\port$500$17 ),
+    .R18(\port$500$18 ),
+    .R19(\port$500$19 ),
+    .R2(\port$500$2 ),
+    .R20(\port$500$20 ),
+    .R21(\port$500$21 ),
+    .R22(\port$500$22 ),
+    .R23(\port$500$23 ),
+    .R24(\port$500$24 ),
+    .R25(\port$500$25 ),
     .R26(r[26]),
-    .R27(\port$502$27 ),
-    .R28(\port$502$28 ),
-    .R29(\port$502$29 ),
-    .R3(\port$502$3 ),
-    .R30(\port$502$30 ),
-    .R31(\port$502$31 ),
-    .R32(\port$502$32 ),
-    .R33(\port$502$33 ),
-    .R34(\port$502$34 ),
-    .R35(\port$502$35 ),
-    .R36(\port$502$36 ),
-    .R37(\port$502$37 ),
-    .R38(\port$502$38 ),
-    .R39(\port$502$39 ),
-    .R4(\port$502$4 ),
-    .R40(\port$502$40 ),
-    .R41(\port$502$41 ),
-    .R42(\port$502$42 ),
-    .R43(\port$502$43 ),
-    .R44(\port$502$44 ),
-    .R45(\port$502$45 ),
-    .R46(\port$502$46 ),
-    .R47(\port$502$47 ),
-    .R48(\port$502$48 ),
-    .R49(\port$502$49 ),
-    .R5(\port$502$5 ),
-    .R50(\port$502$50 ),
-    .R51(\port$502$51 ),
-    .R52(\port$502$52 ),
+    .R27(\port$500$27 ),
+    .R28(\port$500$28 ),
+    .R29(\port$500$29 ),
+    .R3(\port$500$3 ),
+    .R30(\port$500$30 ),
+    .R31(\port$500$31 ),
+    .R32(\port$500$32 ),
+    .R33(\port$500$33 ),
+    .R34(\port$500$34 ),
+    .R35(\port$500$35 ),
+    .R36(\port$500$36 ),
+    .R37(\port$500$37 ),
+    .R38(\port$500$38 ),
+    .R39(\port$500$39 ),
+    .R4(\port$500$4 ),
+    .R40(\port$500$40 ),
+    .R41(\port$500$41 ),
+    .R42(\port$500$42 ),
+    .R43(\port$500$43 ),
+    .R44(\port$500$44 ),
+    .R45(\port$500$45 ),
+    .R46(\port$500$46 ),
+    .R47(\port$500$47 ),
+    .R48(\port$500$48 ),
+    .R49(\port$500$49 ),
+    .R5(\port$500$5 ),
+    .R50(\port$500$50 ),
+    .R51(\port$500$51 ),
+    .R52(\port$500$52 ),
     .R53(r[53]),
-    .R6(\port$502$6 ),
-    .R7(\port$502$7 ),
-    .R8(\port$502$8 ),
-    .R9(\port$502$9 ),
+    .R6(\port$500$6 ),
+    .R7(\port$500$7 ),
+    .R8(\port$500$8 ),
+    .R9(\port$500$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33319,13 +33317,13 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$502$0 , \port$502$1 , \port$502
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$502$52 , \port$502$51 , \port$502$50 , \port$502$49 , \port$502$48 , \port$502$47 , \port$502$46 , \port$502$45 , \port$502$44 , \port$502$43 , \port$502$42 , \port$502$41 , \port$502$40 , \port$502$39 , \port$502$38 , \port$502$37 , \port$502$36 , \port$502$35 , \port$502$34 , \port$502$33 , \port$502$32 , \port$502$31 , \port$502$30 , \port$502$29 , \port$502$28 , \port$502$27 , \port$502$25 , \port$502$24 , \port$502$23 , \port$502$22 , \port$502$21 , \port$502$20 , \port$502$19 , \port$502$18 , \port$502$17 , \port$502$16 , \port$502$15 , \port$502$14 , \port$502$13 , \port$502$12 , \port$502$11 , \port$502$10 , \port$502$9 , \port$502$8 , \port$502$7 , \port$502$6 , \port$502$5 , \port$502$4 , \port$502$3 , \port$502$2 , \port$502$1 , \port$502$0  };
+  assign { r[52:27], r[25:0] } = { \port$500$52 , \port$500$51 , \port$500$50 , \port$500$49 , \port$500$48 , \port$500$47 , \port$500$46 , \port$500$45 , \port$500$44 , \port$500$43 , \port$500$42 , \port$500$41 , \port$500$40 , \port$500$39 , \port$500$38 , \port$500$37 , \port$500$36 , \port$500$35 , \port$500$34 , \port$500$33 , \port$500$32 , \port$500$31 , \port$500$30 , \port$500$29 , \port$500$28 , \port$500$27 , \port$500$25 , \port$500$24 , \port$500$23 , \port$500$22 , \port$500$21 , \port$500$20 , \port$500$19 , \port$500$18 , \port$500$17 , \port$500$16 , \port$500$15 , \port$500$14 , \port$500$13 , \port$500$12 , \port$500$11 , \port$500$10 , \port$500$9 , \port$500$8 , \port$500$7 , \port$500$6 , \port$500$5 , \port$500$4 , \port$500$3 , \port$500$2 , \port$500$1 , \port$500$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_3 (rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , \port$507$16 , \port$507$17 , \port$507$18 , \port$507$19 
-, \port$507$20 , \port$507$21 , \port$507$22 , \port$507$23 , \port$507$24 , \port$507$25 , \port$507$27 , \port$507$28 , \port$507$29 , \port$507$30 , \port$507$31 , \port$507$32 , \port$507$33 , \port$507$34 , \port$507$35 , \port$507$36 , \port$507$37 , \port$507$38 , \port$507$39 , \port$507$40 , \port$507$41 
-, \port$507$42 , \port$507$43 , \port$507$44 , \port$507$45 , \port$507$46 , \port$507$47 , \port$507$48 , \port$507$49 , \port$507$50 , \port$507$51 , \port$507$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_3 (rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , \port$505$16 , \port$505$17 , \port$505$18 , \port$505$19 
+, \port$505$20 , \port$505$21 , \port$505$22 , \port$505$23 , \port$505$24 , \port$505$25 , \port$505$27 , \port$505$28 , \port$505$29 , \port$505$30 , \port$505$31 , \port$505$32 , \port$505$33 , \port$505$34 , \port$505$35 , \port$505$36 , \port$505$37 , \port$505$38 , \port$505$39 , \port$505$40 , \port$505$41 
+, \port$505$42 , \port$505$43 , \port$505$44 , \port$505$45 , \port$505$46 , \port$505$47 , \port$505$48 , \port$505$49 , \port$505$50 , \port$505$51 , \port$505$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33333,110 +33331,110 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$507$0 , \port$507$1 , \port$507
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$507$0 ;
-  wire \port$507$0 ;
-  output \port$507$1 ;
-  wire \port$507$1 ;
-  output \port$507$10 ;
-  wire \port$507$10 ;
-  output \port$507$11 ;
-  wire \port$507$11 ;
-  output \port$507$12 ;
-  wire \port$507$12 ;
-  output \port$507$13 ;
-  wire \port$507$13 ;
-  output \port$507$14 ;
-  wire \port$507$14 ;
-  output \port$507$15 ;
-  wire \port$507$15 ;
-  output \port$507$16 ;
-  wire \port$507$16 ;
-  output \port$507$17 ;
-  wire \port$507$17 ;
-  output \port$507$18 ;
-  wire \port$507$18 ;
-  output \port$507$19 ;
-  wire \port$507$19 ;
-  output \port$507$2 ;
-  wire \port$507$2 ;
-  output \port$507$20 ;
-  wire \port$507$20 ;
-  output \port$507$21 ;
-  wire \port$507$21 ;
-  output \port$507$22 ;
-  wire \port$507$22 ;
-  output \port$507$23 ;
-  wire \port$507$23 ;
-  output \port$507$24 ;
-  wire \port$507$24 ;
-  output \port$507$25 ;
-  wire \port$507$25 ;
-  output \port$507$27 ;
-  wire \port$507$27 ;
-  output \port$507$28 ;
-  wire \port$507$28 ;
-  output \port$507$29 ;
-  wire \port$507$29 ;
-  output \port$507$3 ;
-  wire \port$507$3 ;
-  output \port$507$30 ;
-  wire \port$507$30 ;
-  output \port$507$31 ;
-  wire \port$507$31 ;
-  output \port$507$32 ;
-  wire \port$507$32 ;
-  output \port$507$33 ;
-  wire \port$507$33 ;
-  output \port$507$34 ;
-  wire \port$507$34 ;
-  output \port$507$35 ;
-  wire \port$507$35 ;
-  output \port$507$36 ;
-  wire \port$507$36 ;
-  output \port$507$37 ;
-  wire \port$507$37 ;
-  output \port$507$38 ;
-  wire \port$507$38 ;
-  output \port$507$39 ;
-  wire \port$507$39 ;
-  output \port$507$4 ;
-  wire \port$507$4 ;
-  output \port$507$40 ;
-  wire \port$507$40 ;
-  output \port$507$41 ;
-  wire \port$507$41 ;
-  output \port$507$42 ;
-  wire \port$507$42 ;
-  output \port$507$43 ;
-  wire \port$507$43 ;
-  output \port$507$44 ;
-  wire \port$507$44 ;
-  output \port$507$45 ;
-  wire \port$507$45 ;
-  output \port$507$46 ;
-  wire \port$507$46 ;
-  output \port$507$47 ;
-  wire \port$507$47 ;
-  output \port$507$48 ;
-  wire \port$507$48 ;
-  output \port$507$49 ;
-  wire \port$507$49 ;
-  output \port$507$5 ;
-  wire \port$507$5 ;
-  output \port$507$50 ;
-  wire \port$507$50 ;
-  output \port$507$51 ;
-  wire \port$507$51 ;
-  output \port$507$52 ;
-  wire \port$507$52 ;
-  output \port$507$6 ;
-  wire \port$507$6 ;
-  output \port$507$7 ;
-  wire \port$507$7 ;
-  output \port$507$8 ;
-  wire \port$507$8 ;
-  output \port$507$9 ;
-  wire \port$507$9 ;
+  output \port$505$0 ;
+  wire \port$505$0 ;
+  output \port$505$1 ;
+  wire \port$505$1 ;
+  output \port$505$10 ;
+  wire \port$505$10 ;
+  output \port$505$11 ;
+  wire \port$505$11 ;
+  output \port$505$12 ;
+  wire \port$505$12 ;
+  output \port$505$13 ;
+  wire \port$505$13 ;
+  output \port$505$14 ;
+  wire \port$505$14 ;
+  output \port$505$15 ;
+  wire \port$505$15 ;
+  output \port$505$16 ;
+  wire \port$505$16 ;
+  output \port$505$17 ;
+  wire \port$505$17 ;
+  output \port$505$18 ;
+  wire \port$505$18 ;
+  output \port$505$19 ;
+  wire \port$505$19 ;
+  output \port$505$2 ;
+  wire \port$505$2 ;
+  output \port$505$20 ;
+  wire \port$505$20 ;
+  output \port$505$21 ;
+  wire \port$505$21 ;
+  output \port$505$22 ;
+  wire \port$505$22 ;
+  output \port$505$23 ;
+  wire \port$505$23 ;
+  output \port$505$24 ;
+  wire \port$505$24 ;
+  output \port$505$25 ;
+  wire \port$505$25 ;
+  output \port$505$27 ;
+  wire \port$505$27 ;
+  output \port$505$28 ;
+  wire \port$505$28 ;
+  output \port$505$29 ;
+  wire \port$505$29 ;
+  output \port$505$3 ;
+  wire \port$505$3 ;
+  output \port$505$30 ;
+  wire \port$505$30 ;
+  output \port$505$31 ;
+  wire \port$505$31 ;
+  output \port$505$32 ;
+  wire \port$505$32 ;
+  output \port$505$33 ;
+  wire \port$505$33 ;
+  output \port$505$34 ;
+  wire \port$505$34 ;
+  output \port$505$35 ;
+  wire \port$505$35 ;
+  output \port$505$36 ;
+  wire \port$505$36 ;
+  output \port$505$37 ;
+  wire \port$505$37 ;
+  output \port$505$38 ;
+  wire \port$505$38 ;
+  output \port$505$39 ;
+  wire \port$505$39 ;
+  output \port$505$4 ;
+  wire \port$505$4 ;
+  output \port$505$40 ;
+  wire \port$505$40 ;
+  output \port$505$41 ;
+  wire \port$505$41 ;
+  output \port$505$42 ;
+  wire \port$505$42 ;
+  output \port$505$43 ;
+  wire \port$505$43 ;
+  output \port$505$44 ;
+  wire \port$505$44 ;
+  output \port$505$45 ;
+  wire \port$505$45 ;
+  output \port$505$46 ;
+  wire \port$505$46 ;
+  output \port$505$47 ;
+  wire \port$505$47 ;
+  output \port$505$48 ;
+  wire \port$505$48 ;
+  output \port$505$49 ;
+  wire \port$505$49 ;
+  output \port$505$5 ;
+  wire \port$505$5 ;
+  output \port$505$50 ;
+  wire \port$505$50 ;
+  output \port$505$51 ;
+  wire \port$505$51 ;
+  output \port$505$52 ;
+  wire \port$505$52 ;
+  output \port$505$6 ;
+  wire \port$505$6 ;
+  output \port$505$7 ;
+  wire \port$505$7 ;
+  output \port$505$8 ;
+  wire \port$505$8 ;
+  output \port$505$9 ;
+  wire \port$505$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -33633,60 +33631,60 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$507$0 , \port$507$1 , \port$507
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$507$0 ),
-    .R1(\port$507$1 ),
-    .R10(\port$507$10 ),
-    .R11(\port$507$11 ),
-    .R12(\port$507$12 ),
-    .R13(\port$507$13 ),
-    .R14(\port$507$14 ),
-    .R15(\port$507$15 ),
-    .R16(\port$507$16 ),
-    .R17(\port$507$17 ),
-    .R18(\port$507$18 ),
-    .R19(\port$507$19 ),
-    .R2(\port$507$2 ),
-    .R20(\port$507$20 ),
-    .R21(\port$507$21 ),
-    .R22(\port$507$22 ),
-    .R23(\port$507$23 ),
-    .R24(\port$507$24 ),
-    .R25(\port$507$25 ),
+    .R0(\port$505$0 ),
+    .R1(\port$505$1 ),
+    .R10(\port$505$10 ),
+    .R11(\port$505$11 ),
+    .R12(\port$505$12 ),
+    .R13(\port$505$13 ),
+    .R14(\port$505$14 ),
+    .R15(\port$505$15 ),
+    .R16(\port$505$16 ),
+    .R17(\port$505$17 ),
+    .R18(\port$505$18 ),
+    .R19(\port$505$19 ),
+    .R2(\port$505$2 ),
+    .R20(\port$505$20 ),
+    .R21(\port$505$21 ),
+    .R22(\port$505$22 ),
+    .R23(\port$505$23 ),
+    .R24(\port$505$24 ),
+    .R25(\port$505$25 ),
     .R26(r[26]),
-    .R27(\port$507$27 ),
-    .R28(\port$507$28 ),
-    .R29(\port$507$29 ),
-    .R3(\port$507$3 ),
-    .R30(\port$507$30 ),
-    .R31(\port$507$31 ),
-    .R32(\port$507$32 ),
-    .R33(\port$507$33 ),
-    .R34(\port$507$34 ),
-    .R35(\port$507$35 ),
-    .R36(\port$507$36 ),
-    .R37(\port$507$37 ),
-    .R38(\port$507$38 ),
-    .R39(\port$507$39 ),
-    .R4(\port$507$4 ),
-    .R40(\port$507$40 ),
-    .R41(\port$507$41 ),
-    .R42(\port$507$42 ),
-    .R43(\port$507$43 ),
-    .R44(\port$507$44 ),
-    .R45(\port$507$45 ),
-    .R46(\port$507$46 ),
-    .R47(\port$507$47 ),
-    .R48(\port$507$48 ),
-    .R49(\port$507$49 ),
-    .R5(\port$507$5 ),
-    .R50(\port$507$50 ),
-    .R51(\port$507$51 ),
-    .R52(\port$507$52 ),
+    .R27(\port$505$27 ),
+    .R28(\port$505$28 ),
+    .R29(\port$505$29 ),
+    .R3(\port$505$3 ),
+    .R30(\port$505$30 ),
+    .R31(\port$505$31 ),
+    .R32(\port$505$32 ),
+    .R33(\port$505$33 ),
+    .R34(\port$505$34 ),
+    .R35(\port$505$35 ),
+    .R36(\port$505$36 ),
+    .R37(\port$505$37 ),
+    .R38(\port$505$38 ),
+    .R39(\port$505$39 ),
+    .R4(\port$505$4 ),
+    .R40(\port$505$40 ),
+    .R41(\port$505$41 ),
+    .R42(\port$505$42 ),
+    .R43(\port$505$43 ),
+    .R44(\port$505$44 ),
+    .R45(\port$505$45 ),
+    .R46(\port$505$46 ),
+    .R47(\port$505$47 ),
+    .R48(\port$505$48 ),
+    .R49(\port$505$49 ),
+    .R5(\port$505$5 ),
+    .R50(\port$505$50 ),
+    .R51(\port$505$51 ),
+    .R52(\port$505$52 ),
     .R53(r[53]),
-    .R6(\port$507$6 ),
-    .R7(\port$507$7 ),
-    .R8(\port$507$8 ),
-    .R9(\port$507$9 ),
+    .R6(\port$505$6 ),
+    .R7(\port$505$7 ),
+    .R8(\port$505$8 ),
+    .R9(\port$505$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33959,13 +33957,13 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$507$0 , \port$507$1 , \port$507
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$507$52 , \port$507$51 , \port$507$50 , \port$507$49 , \port$507$48 , \port$507$47 , \port$507$46 , \port$507$45 , \port$507$44 , \port$507$43 , \port$507$42 , \port$507$41 , \port$507$40 , \port$507$39 , \port$507$38 , \port$507$37 , \port$507$36 , \port$507$35 , \port$507$34 , \port$507$33 , \port$507$32 , \port$507$31 , \port$507$30 , \port$507$29 , \port$507$28 , \port$507$27 , \port$507$25 , \port$507$24 , \port$507$23 , \port$507$22 , \port$507$21 , \port$507$20 , \port$507$19 , \port$507$18 , \port$507$17 , \port$507$16 , \port$507$15 , \port$507$14 , \port$507$13 , \port$507$12 , \port$507$11 , \port$507$10 , \port$507$9 , \port$507$8 , \port$507$7 , \port$507$6 , \port$507$5 , \port$507$4 , \port$507$3 , \port$507$2 , \port$507$1 , \port$507$0  };
+  assign { r[52:27], r[25:0] } = { \port$505$52 , \port$505$51 , \port$505$50 , \port$505$49 , \port$505$48 , \port$505$47 , \port$505$46 , \port$505$45 , \port$505$44 , \port$505$43 , \port$505$42 , \port$505$41 , \port$505$40 , \port$505$39 , \port$505$38 , \port$505$37 , \port$505$36 , \port$505$35 , \port$505$34 , \port$505$33 , \port$505$32 , \port$505$31 , \port$505$30 , \port$505$29 , \port$505$28 , \port$505$27 , \port$505$25 , \port$505$24 , \port$505$23 , \port$505$22 , \port$505$21 , \port$505$20 , \port$505$19 , \port$505$18 , \port$505$17 , \port$505$16 , \port$505$15 , \port$505$14 , \port$505$13 , \port$505$12 , \port$505$11 , \port$505$10 , \port$505$9 , \port$505$8 , \port$505$7 , \port$505$6 , \port$505$5 , \port$505$4 , \port$505$3 , \port$505$2 , \port$505$1 , \port$505$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_0 (rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , \port$512$16 , \port$512$17 , \port$512$18 , \port$512$19 
-, \port$512$20 , \port$512$21 , \port$512$22 , \port$512$23 , \port$512$24 , \port$512$25 , \port$512$27 , \port$512$28 , \port$512$29 , \port$512$30 , \port$512$31 , \port$512$32 , \port$512$33 , \port$512$34 , \port$512$35 , \port$512$36 , \port$512$37 , \port$512$38 , \port$512$39 , \port$512$40 , \port$512$41 
-, \port$512$42 , \port$512$43 , \port$512$44 , \port$512$45 , \port$512$46 , \port$512$47 , \port$512$48 , \port$512$49 , \port$512$50 , \port$512$51 , \port$512$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_6_0 (rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , \port$510$16 , \port$510$17 , \port$510$18 , \port$510$19 
+, \port$510$20 , \port$510$21 , \port$510$22 , \port$510$23 , \port$510$24 , \port$510$25 , \port$510$27 , \port$510$28 , \port$510$29 , \port$510$30 , \port$510$31 , \port$510$32 , \port$510$33 , \port$510$34 , \port$510$35 , \port$510$36 , \port$510$37 , \port$510$38 , \port$510$39 , \port$510$40 , \port$510$41 
+, \port$510$42 , \port$510$43 , \port$510$44 , \port$510$45 , \port$510$46 , \port$510$47 , \port$510$48 , \port$510$49 , \port$510$50 , \port$510$51 , \port$510$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33973,110 +33971,110 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$512$0 , \port$512$1 , \port$512
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$512$0 ;
-  wire \port$512$0 ;
-  output \port$512$1 ;
-  wire \port$512$1 ;
-  output \port$512$10 ;
-  wire \port$512$10 ;
-  output \port$512$11 ;
-  wire \port$512$11 ;
-  output \port$512$12 ;
-  wire \port$512$12 ;
-  output \port$512$13 ;
-  wire \port$512$13 ;
-  output \port$512$14 ;
-  wire \port$512$14 ;
-  output \port$512$15 ;
-  wire \port$512$15 ;
-  output \port$512$16 ;
-  wire \port$512$16 ;
-  output \port$512$17 ;
-  wire \port$512$17 ;
-  output \port$512$18 ;
-  wire \port$512$18 ;
-  output \port$512$19 ;
-  wire \port$512$19 ;
-  output \port$512$2 ;
-  wire \port$512$2 ;
-  output \port$512$20 ;
-  wire \port$512$20 ;
-  output \port$512$21 ;
-  wire \port$512$21 ;
-  output \port$512$22 ;
-  wire \port$512$22 ;
-  output \port$512$23 ;
-  wire \port$512$23 ;
-  output \port$512$24 ;
-  wire \port$512$24 ;
-  output \port$512$25 ;
-  wire \port$512$25 ;
-  output \port$512$27 ;
-  wire \port$512$27 ;
-  output \port$512$28 ;
-  wire \port$512$28 ;
-  output \port$512$29 ;
-  wire \port$512$29 ;
-  output \port$512$3 ;
-  wire \port$512$3 ;
-  output \port$512$30 ;
-  wire \port$512$30 ;
-  output \port$512$31 ;
-  wire \port$512$31 ;
-  output \port$512$32 ;
-  wire \port$512$32 ;
-  output \port$512$33 ;
-  wire \port$512$33 ;
-  output \port$512$34 ;
-  wire \port$512$34 ;
-  output \port$512$35 ;
-  wire \port$512$35 ;
-  output \port$512$36 ;
-  wire \port$512$36 ;
-  output \port$512$37 ;
-  wire \port$512$37 ;
-  output \port$512$38 ;
-  wire \port$512$38 ;
-  output \port$512$39 ;
-  wire \port$512$39 ;
-  output \port$512$4 ;
-  wire \port$512$4 ;
-  output \port$512$40 ;
-  wire \port$512$40 ;
-  output \port$512$41 ;
-  wire \port$512$41 ;
-  output \port$512$42 ;
-  wire \port$512$42 ;
-  output \port$512$43 ;
-  wire \port$512$43 ;
-  output \port$512$44 ;
-  wire \port$512$44 ;
-  output \port$512$45 ;
-  wire \port$512$45 ;
-  output \port$512$46 ;
-  wire \port$512$46 ;
-  output \port$512$47 ;
-  wire \port$512$47 ;
-  output \port$512$48 ;
-  wire \port$512$48 ;
-  output \port$512$49 ;
-  wire \port$512$49 ;
-  output \port$512$5 ;
-  wire \port$512$5 ;
-  output \port$512$50 ;
-  wire \port$512$50 ;
-  output \port$512$51 ;
-  wire \port$512$51 ;
-  output \port$512$52 ;
-  wire \port$512$52 ;
-  output \port$512$6 ;
-  wire \port$512$6 ;
-  output \port$512$7 ;
-  wire \port$512$7 ;
-  output \port$512$8 ;
-  wire \port$512$8 ;
-  output \port$512$9 ;
-  wire \port$512$9 ;
+  output \port$510$0 ;
+  wire \port$510$0 ;
+  output \port$510$1 ;
+  wire \port$510$1 ;
+  output \port$510$10 ;
+  wire \port$510$10 ;
+  output \port$510$11 ;
+  wire \port$510$11 ;
+  output \port$510$12 ;
+  wire \port$510$12 ;
+  output \port$510$13 ;
+  wire \port$510$13 ;
+  output \port$510$14 ;
+  wire \port$510$14 ;
+  output \port$510$15 ;
+  wire \port$510$15 ;
+  output \port$510$16 ;
+  wire \port$510$16 ;
+  output \port$510$17 ;
+  wire \port$510$17 ;
+  output \port$510$18 ;
+  wire \port$510$18 ;
+  output \port$510$19 ;
+  wire \port$510$19 ;
+  output \port$510$2 ;
+  wire \port$510$2 ;
+  output \port$510$20 ;
+  wire \port$510$20 ;
+  output \port$510$21 ;
+  wire \port$510$21 ;
+  output \port$510$22 ;
+  wire \port$510$22 ;
+  output \port$510$23 ;
+  wire \port$510$23 ;
+  output \port$510$24 ;
+  wire \port$510$24 ;
+  output \port$510$25 ;
+  wire \port$510$25 ;
+  output \port$510$27 ;
+  wire \port$510$27 ;
+  output \port$510$28 ;
+  wire \port$510$28 ;
+  output \port$510$29 ;
+  wire \port$510$29 ;
+  output \port$510$3 ;
+  wire \port$510$3 ;
+  output \port$510$30 ;
+  wire \port$510$30 ;
+  output \port$510$31 ;
+  wire \port$510$31 ;
+  output \port$510$32 ;
+  wire \port$510$32 ;
+  output \port$510$33 ;
+  wire \port$510$33 ;
+  output \port$510$34 ;
+  wire \port$510$34 ;
+  output \port$510$35 ;
+  wire \port$510$35 ;
+  output \port$510$36 ;
+  wire \port$510$36 ;
+  output \port$510$37 ;
+  wire \port$510$37 ;
+  output \port$510$38 ;
+  wire \port$510$38 ;
+  output \port$510$39 ;
+  wire \port$510$39 ;
+  output \port$510$4 ;
+  wire \port$510$4 ;
+  output \port$510$40 ;
+  wire \port$510$40 ;
+  output \port$510$41 ;
+  wire \port$510$41 ;
+  output \port$510$42 ;
+  wire \port$510$42 ;
+  output \port$510$43 ;
+  wire \port$510$43 ;
+  output \port$510$44 ;
+  wire \port$510$44 ;
+  output \port$510$45 ;
+  wire \port$510$45 ;
+  output \port$510$46 ;
+  wire \port$510$46 ;
+  output \port$510$47 ;
+  wire \port$510$47 ;
+  output \port$510$48 ;
+  wire \port$510$48 ;
+  output \port$510$49 ;
+  wire \port$510$49 ;
+  output \port$510$5 ;
+  wire \port$510$5 ;
+  output \port$510$50 ;
+  wire \port$510$50 ;
+  output \port$510$51 ;
+  wire \port$510$51 ;
+  output \port$510$52 ;
+  wire \port$510$52 ;
+  output \port$510$6 ;
+  wire \port$510$6 ;
+  output \port$510$7 ;
+  wire \port$510$7 ;
+  output \port$510$8 ;
+  wire \port$510$8 ;
+  output \port$510$9 ;
+  wire \port$510$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34273,60 +34271,60 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$512$0 , \port$512$1 , \port$512
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$512$0 ),
-    .R1(\port$512$1 ),
-    .R10(\port$512$10 ),
-    .R11(\port$512$11 ),
-    .R12(\port$512$12 ),
-    .R13(\port$512$13 ),
-    .R14(\port$512$14 ),
-    .R15(\port$512$15 ),
-    .R16(\port$512$16 ),
-    .R17(\port$512$17 ),
-    .R18(\port$512$18 ),
-    .R19(\port$512$19 ),
-    .R2(\port$512$2 ),
-    .R20(\port$512$20 ),
-    .R21(\port$512$21 ),
-    .R22(\port$512$22 ),
-    .R23(\port$512$23 ),
-    .R24(\port$512$24 ),
-    .R25(\port$512$25 ),
+    .R0(\port$510$0 ),
+    .R1(\port$510$1 ),
+    .R10(\port$510$10 ),
+    .R11(\port$510$11 ),
+    .R12(\port$510$12 ),
+    .R13(\port$510$13 ),
+    .R14(\port$510$14 ),
+    .R15(\port$510$15 ),
+    .R16(\port$510$16 ),
+    .R17(\port$510$17 ),
+    .R18(\port$510$18 ),
+    .R19(\port$510$19 ),
+    .R2(\port$510$2 ),
+    .R20(\port$510$20 ),
+    .R21(\port$510$21 ),
+    .R22(\port$510$22 ),
+    .R23(\port$510$23 ),
+    .R24(\port$510$24 ),
+    .R25(\port$510$25 ),
     .R26(r[26]),
-    .R27(\port$512$27 ),
-    .R28(\port$512$28 ),
-    .R29(\port$512$29 ),
-    .R3(\port$512$3 ),
-    .R30(\port$512$30 ),
-    .R31(\port$512$31 ),
-    .R32(\port$512$32 ),
-    .R33(\port$512$33 ),
-    .R34(\port$512$34 ),
-    .R35(\port$512$35 ),
-    .R36(\port$512$36 ),
-    .R37(\port$512$37 ),
-    .R38(\port$512$38 ),
-    .R39(\port$512$39 ),
-    .R4(\port$512$4 ),
-    .R40(\port$512$40 ),
-    .R41(\port$512$41 ),
-    .R42(\port$512$42 ),
-    .R43(\port$512$43 ),
-    .R44(\port$512$44 ),
-    .R45(\port$512$45 ),
-    .R46(\port$512$46 ),
-    .R47(\port$512$47 ),
-    .R48(\port$512$48 ),
-    .R49(\port$512$49 ),
-    .R5(\port$512$5 ),
-    .R50(\port$512$50 ),
-    .R51(\port$512$51 ),
-    .R52(\port$512$52 ),
+    .R27(\port$510$27 ),
+    .R28(\port$510$28 ),
+    .R29(\port$510$29 ),
+    .R3(\port$510$3 ),
+    .R30(\port$510$30 ),
+    .R31(\port$510$31 ),
+    .R32(\port$510$32 ),
+    .R33(\port$510$33 ),
+    .R34(\port$510$34 ),
+    .R35(\port$510$35 ),
+    .R36(\port$510$36 ),
+    .R37(\port$510$37 ),
+    .R38(\port$510$38 ),
+    .R39(\port$510$39 ),
+    .R4(\port$510$4 ),
+    .R40(\port$510$40 ),
+    .R41(\port$510$41 ),
+    .R42(\port$510$42 ),
+    .R43(\port$510$43 ),
+    .R44(\port$510$44 ),
+    .R45(\port$510$45 ),
+    .R46(\port$510$46 ),
+    .R47(\port$510$47 ),
+    .R48(\port$510$48 ),
+    .R49(\port$510$49 ),
+    .R5(\port$510$5 ),
+    .R50(\port$510$50 ),
+    .R51(\port$510$51 ),
+    .R52(\port$510$52 ),
     .R53(r[53]),
-    .R6(\port$512$6 ),
-    .R7(\port$512$7 ),
-    .R8(\port$512$8 ),
-    .R9(\port$512$9 ),
+    .R6(\port$510$6 ),
+    .R7(\port$510$7 ),
+    .R8(\port$510$8 ),
+    .R9(\port$510$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -34599,13 +34597,13 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$512$0 , \port$512$1 , \port$512
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$512$52 , \port$512$51 , \port$512$50 , \port$512$49 , \port$512$48 , \port$512$47 , \port$512$46 , \port$512$45 , \port$512$44 , \port$512$43 , \port$512$42 , \port$512$41 , \port$512$40 , \port$512$39 , \port$512$38 , \port$512$37 , \port$512$36 , \port$512$35 , \port$512$34 , \port$512$33 , \port$512$32 , \port$512$31 , \port$512$30 , \port$512$29 , \port$512$28 , \port$512$27 , \port$512$25 , \port$512$24 , \port$512$23 , \port$512$22 , \port$512$21 , \port$512$20 , \port$512$19 , \port$512$18 , \port$512$17 , \port$512$16 , \port$512$15 , \port$512$14 , \port$512$13 , \port$512$12 , \port$512$11 , \port$512$10 , \port$512$9 , \port$512$8 , \port$512$7 , \port$512$6 , \port$512$5 , \port$512$4 , \port$512$3 , \port$512$2 , \port$512$1 , \port$512$0  };
+  assign { r[52:27], r[25:0] } = { \port$510$52 , \port$510$51 , \port$510$50 , \port$510$49 , \port$510$48 , \port$510$47 , \port$510$46 , \port$510$45 , \port$510$44 , \port$510$43 , \port$510$42 , \port$510$41 , \port$510$40 , \port$510$39 , \port$510$38 , \port$510$37 , \port$510$36 , \port$510$35 , \port$510$34 , \port$510$33 , \port$510$32 , \port$510$31 , \port$510$30 , \port$510$29 , \port$510$28 , \port$510$27 , \port$510$25 , \port$510$24 , \port$510$23 , \port$510$22 , \port$510$21 , \port$510$20 , \port$510$19 , \port$510$18 , \port$510$17 , \port$510$16 , \port$510$15 , \port$510$14 , \port$510$13 , \port$510$12 , \port$510$11 , \port$510$10 , \port$510$9 , \port$510$8 , \port$510$7 , \port$510$6 , \port$510$5 , \port$510$4 , \port$510$3 , \port$510$2 , \port$510$1 , \port$510$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_1 (rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , \port$517$16 , \port$517$17 , \port$517$18 , \port$517$19 
-, \port$517$20 , \port$517$21 , \port$517$22 , \port$517$23 , \port$517$24 , \port$517$25 , \port$517$27 , \port$517$28 , \port$517$29 , \port$517$30 , \port$517$31 , \port$517$32 , \port$517$33 , \port$517$34 , \port$517$35 , \port$517$36 , \port$517$37 , \port$517$38 , \port$517$39 , \port$517$40 , \port$517$41 
-, \port$517$42 , \port$517$43 , \port$517$44 , \port$517$45 , \port$517$46 , \port$517$47 , \port$517$48 , \port$517$49 , \port$517$50 , \port$517$51 , \port$517$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_1 (rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , \port$515$16 , \port$515$17 , \port$515$18 , \port$515$19 
+, \port$515$20 , \port$515$21 , \port$515$22 , \port$515$23 , \port$515$24 , \port$515$25 , \port$515$27 , \port$515$28 , \port$515$29 , \port$515$30 , \port$515$31 , \port$515$32 , \port$515$33 , \port$515$34 , \port$515$35 , \port$515$36 , \port$515$37 , \port$515$38 , \port$515$39 , \port$515$40 , \port$515$41 
+, \port$515$42 , \port$515$43 , \port$515$44 , \port$515$45 , \port$515$46 , \port$515$47 , \port$515$48 , \port$515$49 , \port$515$50 , \port$515$51 , \port$515$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -34613,110 +34611,110 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$517$0 , \port$517$1 , \port$517
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$517$0 ;
-  wire \port$517$0 ;
-  output \port$517$1 ;
-  wire \port$517$1 ;
-  output \port$517$10 ;
-  wire \port$517$10 ;
-  output \port$517$11 ;
-  wire \port$517$11 ;
-  output \port$517$12 ;
-  wire \port$517$12 ;
-  output \port$517$13 ;
-  wire \port$517$13 ;
-  output \port$517$14 ;
-  wire \port$517$14 ;
-  output \port$517$15 ;
-  wire \port$517$15 ;
-  output \port$517$16 ;
-  wire \port$517$16 ;
-  output \port$517$17 ;
-  wire \port$517$17 ;
-  output \port$517$18 ;
-  wire \port$517$18 ;
-  output \port$517$19 ;
-  wire \port$517$19 ;
-  output \port$517$2 ;
-  wire \port$517$2 ;
-  output \port$517$20 ;
-  wire \port$517$20 ;
-  output \port$517$21 ;
-  wire \port$517$21 ;
-  output \port$517$22 ;
-  wire \port$517$22 ;
-  output \port$517$23 ;
-  wire \port$517$23 ;
-  output \port$517$24 ;
-  wire \port$517$24 ;
-  output \port$517$25 ;
-  wire \port$517$25 ;
-  output \port$517$27 ;
-  wire \port$517$27 ;
-  output \port$517$28 ;
-  wire \port$517$28 ;
-  output \port$517$29 ;
-  wire \port$517$29 ;
-  output \port$517$3 ;
-  wire \port$517$3 ;
-  output \port$517$30 ;
-  wire \port$517$30 ;
-  output \port$517$31 ;
-  wire \port$517$31 ;
-  output \port$517$32 ;
-  wire \port$517$32 ;
-  output \port$517$33 ;
-  wire \port$517$33 ;
-  output \port$517$34 ;
-  wire \port$517$34 ;
-  output \port$517$35 ;
-  wire \port$517$35 ;
-  output \port$517$36 ;
-  wire \port$517$36 ;
-  output \port$517$37 ;
-  wire \port$517$37 ;
-  output \port$517$38 ;
-  wire \port$517$38 ;
-  output \port$517$39 ;
-  wire \port$517$39 ;
-  output \port$517$4 ;
-  wire \port$517$4 ;
-  output \port$517$40 ;
-  wire \port$517$40 ;
-  output \port$517$41 ;
-  wire \port$517$41 ;
-  output \port$517$42 ;
-  wire \port$517$42 ;
-  output \port$517$43 ;
-  wire \port$517$43 ;
-  output \port$517$44 ;
-  wire \port$517$44 ;
-  output \port$517$45 ;
-  wire \port$517$45 ;
-  output \port$517$46 ;
-  wire \port$517$46 ;
-  output \port$517$47 ;
-  wire \port$517$47 ;
-  output \port$517$48 ;
-  wire \port$517$48 ;
-  output \port$517$49 ;
-  wire \port$517$49 ;
-  output \port$517$5 ;
-  wire \port$517$5 ;
-  output \port$517$50 ;
-  wire \port$517$50 ;
-  output \port$517$51 ;
-  wire \port$517$51 ;
-  output \port$517$52 ;
-  wire \port$517$52 ;
-  output \port$517$6 ;
-  wire \port$517$6 ;
-  output \port$517$7 ;
-  wire \port$517$7 ;
-  output \port$517$8 ;
-  wire \port$517$8 ;
-  output \port$517$9 ;
-  wire \port$517$9 ;
+  output \port$515$0 ;
+  wire \port$515$0 ;
+  output \port$515$1 ;
+  wire \port$515$1 ;
+  output \port$515$10 ;
+  wire \port$515$10 ;
+  output \port$515$11 ;
+  wire \port$515$11 ;
+  output \port$515$12 ;
+  wire \port$515$12 ;
+  output \port$515$13 ;
+  wire \port$515$13 ;
+  output \port$515$14 ;
+  wire \port$515$14 ;
+  output \port$515$15 ;
+  wire \port$515$15 ;
+  output \port$515$16 ;
+  wire \port$515$16 ;
+  output \port$515$17 ;
+  wire \port$515$17 ;
+  output \port$515$18 ;
+  wire \port$515$18 ;
+  output \port$515$19 ;
+  wire \port$515$19 ;
+  output \port$515$2 ;
+  wire \port$515$2 ;
+  output \port$515$20 ;
+  wire \port$515$20 ;
+  output \port$515$21 ;
+  wire \port$515$21 ;
+  output \port$515$22 ;
+  wire \port$515$22 ;
+  output \port$515$23 ;
+  wire \port$515$23 ;
+  output \port$515$24 ;
+  wire \port$515$24 ;
+  output \port$515$25 ;
+  wire \port$515$25 ;
+  output \port$515$27 ;
+  wire \port$515$27 ;
+  output \port$515$28 ;
+  wire \port$515$28 ;
+  output \port$515$29 ;
+  wire \port$515$29 ;
+  output \port$515$3 ;
+  wire \port$515$3 ;
+  output \port$515$30 ;
+  wire \port$515$30 ;
+  output \port$515$31 ;
+  wire \port$515$31 ;
+  output \port$515$32 ;
+  wire \port$515$32 ;
+  output \port$515$33 ;
+  wire \port$515$33 ;
+  output \port$515$34 ;
+  wire \port$515$34 ;
+  output \port$515$35 ;
+  wire \port$515$35 ;
+  output \port$515$36 ;
+  wire \port$515$36 ;
+  output \port$515$37 ;
+  wire \port$515$37 ;
+  output \port$515$38 ;
+  wire \port$515$38 ;
+  output \port$515$39 ;
+  wire \port$515$39 ;
+  output \port$515$4 ;
+  wire \port$515$4 ;
+  output \port$515$40 ;
+  wire \port$515$40 ;
+  output \port$515$41 ;
+  wire \port$515$41 ;
+  output \port$515$42 ;
+  wire \port$515$42 ;
+  output \port$515$43 ;
+  wire \port$515$43 ;
+  output \port$515$44 ;
+  wire \port$515$44 ;
+  output \port$515$45 ;
+  wire \port$515$45 ;
+  output \port$515$46 ;
+  wire \port$515$46 ;
+  output \port$515$47 ;
+  wire \port$515$47 ;
+  output \port$515$48 ;
+  wire \port$515$48 ;
+  output \port$515$49 ;
+  wire \port$515$49 ;
+  output \port$515$5 ;
+  wire \port$515$5 ;
+  output \port$515$50 ;
+  wire \port$515$50 ;
+  output \port$515$51 ;
+  wire \port$515$51 ;
+  output \port$515$52 ;
+  wire \port$515$52 ;
+  output \port$515$6 ;
+  wire \port$515$6 ;
+  output \port$515$7 ;
+  wire \port$515$7 ;
+  output \port$515$8 ;
+  wire \port$515$8 ;
+  output \port$515$9 ;
+  wire \port$515$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34913,60 +34911,60 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$517$0 , \port$517$1 , \port$517
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$517$0 ),
-    .R1(\port$517$1 ),
-    .R10(\port$517$10 ),
-    .R11(\port$517$11 ),
-    .R12(\port$517$12 ),
-    .R13(\port$517$13 ),
-    .R14(\port$517$14 ),
-    .R15(\port$517$15 ),
-    .R16(\port$517$16 ),
-    .R17(\port$517$17 ),
-    .R18(\port$517$18 ),
-    .R19(\port$517$19 ),
-    .R2(\port$517$2 ),
-    .R20(\port$517$20 ),
-    .R21(\port$517$21 ),
-    .R22(\port$517$22 ),
-    .R23(\port$517$23 ),
-    .R24(\port$517$24 ),
-    .R25(\port$517$25 ),
+    .R0(\port$515$0 ),
+    .R1(\port$515$1 ),
+    .R10(\port$515$10 ),
+    .R11(\port$515$11 ),
+    .R12(\port$515$12 ),
+    .R13(\port$515$13 ),
+    .R14(\port$515$14 ),
+    .R15(\port$515$15 ),
+    .R16(\port$515$16 ),
+    .R17(\port$515$17 ),
+    .R18(\port$515$18 ),
+    .R19(\port$515$19 ),
+    .R2(\port$515$2 ),
+    .R20(\port$515$20 ),
+    .R21(\port$515$21 ),
+    .R22(\port$515$22 ),
+    .R23(\port$515$23 ),
+    .R24(\port$515$24 ),
+    .R25(\port$515$25 ),
     .R26(r[26]),
-    .R27(\port$517$27 ),
-    .R28(\port$517$28 ),
-    .R29(\port$517$29 ),
-    .R3(\port$517$3 ),
-    .R30(\port$517$30 ),
-    .R31(\port$517$31 ),
-    .R32(\port$517$32 ),
-    .R33(\port$517$33 ),
-    .R34(\port$517$34 ),
-    .R35(\port$517$35 ),
-    .R36(\port$517$36 ),
-    .R37(\port$517$37 ),
-    .R38(\port$517$38 ),
-    .R39(\port$517$39 ),
-    .R4(\port$517$4 ),
-    .R40(\port$517$40 ),
-    .R41(\port$517$41 ),
-    .R42(\port$517$42 ),
-    .R43(\port$517$43 ),
-    .R44(\port$517$44 ),
-    .R45(\port$517$45 ),
-    .R46(\port$517$46 ),
-    .R47(\port$517$47 ),
-    .R48(\port$517$48 ),
-    .R49(\port$517$49 ),
-    .R5(\port$517$5 ),
-    .R50(\port$517$50 ),
-    .R51(\port$517$51 ),
-    .R52(\port$517$52 ),
+    .R27(\port$515$27 ),
+    .R28(\port$515$28 ),
+    .R29(\port$515$29 ),
+    .R3(\port$515$3 ),
+    .R30(\port$515$30 ),
+    .R31(\port$515$31 ),
+    .R32(\port$515$32 ),
+    .R33(\port$515$33 ),
+    .R34(\port$515$34 ),
+    .R35(\port$515$35 ),
+    .R36(\port$515$36 ),
+    .R37(\port$515$37 ),
+    .R38(\port$515$38 ),
+    .R39(\port$515$39 ),
+    .R4(\port$515$4 ),
+    .R40(\port$515$40 ),
+    .R41(\port$515$41 ),
+    .R42(\port$515$42 ),
+    .R43(\port$515$43 ),
+    .R44(\port$515$44 ),
+    .R45(\port$515$45 ),
+    .R46(\port$515$46 ),
+    .R47(\port$515$47 ),
+    .R48(\port$515$48 ),
+    .R49(\port$515$49 ),
+    .R5(\port$515$5 ),
+    .R50(\port$515$50 ),
+    .R51(\port$515$51 ),
+    .R52(\port$515$52 ),
     .R53(r[53]),
-    .R6(\port$517$6 ),
-    .R7(\port$517$7 ),
-    .R8(\port$517$8 ),
-    .R9(\port$517$9 ),
+    .R6(\port$515$6 ),
+    .R7(\port$515$7 ),
+    .R8(\port$515$8 ),
+    .R9(\port$515$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35239,13 +35237,13 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$517$0 , \port$517$1 , \port$517
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$517$52 , \port$517$51 , \port$517$50 , \port$517$49 , \port$517$48 , \port$517$47 , \port$517$46 , \port$517$45 , \port$517$44 , \port$517$43 , \port$517$42 , \port$517$41 , \port$517$40 , \port$517$39 , \port$517$38 , \port$517$37 , \port$517$36 , \port$517$35 , \port$517$34 , \port$517$33 , \port$517$32 , \port$517$31 , \port$517$30 , \port$517$29 , \port$517$28 , \port$517$27 , \port$517$25 , \port$517$24 , \port$517$23 , \port$517$22 , \port$517$21 , \port$517$20 , \port$517$19 , \port$517$18 , \port$517$17 , \port$517$16 , \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
+  assign { r[52:27], r[25:0] } = { \port$515$52 , \port$515$51 , \port$515$50 , \port$515$49 , \port$515$48 , \port$515$47 , \port$515$46 , \port$515$45 , \port$515$44 , \port$515$43 , \port$515$42 , \port$515$41 , \port$515$40 , \port$515$39 , \port$515$38 , \port$515$37 , \port$515$36 , \port$515$35 , \port$515$34 , \port$515$33 , \port$515$32 , \port$515$31 , \port$515$30 , \port$515$29 , \port$515$28 , \port$515$27 , \port$515$25 , \port$515$24 , \port$515$23 , \port$515$22 , \port$515$21 , \port$515$20 , \port$515$19 , \port$515$18 , \port$515$17 , \port$515$16 , \port$515$15 , \port$515$14 , \port$515$13 , \port$515$12 , \port$515$11 , \port$515$10 , \port$515$9 , \port$515$8 , \port$515$7 , \port$515$6 , \port$515$5 , \port$515$4 , \port$515$3 , \port$515$2 , \port$515$1 , \port$515$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_2 (rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , \port$522$16 , \port$522$17 , \port$522$18 , \port$522$19 
-, \port$522$20 , \port$522$21 , \port$522$22 , \port$522$23 , \port$522$24 , \port$522$25 , \port$522$27 , \port$522$28 , \port$522$29 , \port$522$30 , \port$522$31 , \port$522$32 , \port$522$33 , \port$522$34 , \port$522$35 , \port$522$36 , \port$522$37 , \port$522$38 , \port$522$39 , \port$522$40 , \port$522$41 
-, \port$522$42 , \port$522$43 , \port$522$44 , \port$522$45 , \port$522$46 , \port$522$47 , \port$522$48 , \port$522$49 , \port$522$50 , \port$522$51 , \port$522$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_2 (rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , \port$520$16 , \port$520$17 , \port$520$18 , \port$520$19 
+, \port$520$20 , \port$520$21 , \port$520$22 , \port$520$23 , \port$520$24 , \port$520$25 , \port$520$27 , \port$520$28 , \port$520$29 , \port$520$30 , \port$520$31 , \port$520$32 , \port$520$33 , \port$520$34 , \port$520$35 , \port$520$36 , \port$520$37 , \port$520$38 , \port$520$39 , \port$520$40 , \port$520$41 
+, \port$520$42 , \port$520$43 , \port$520$44 , \port$520$45 , \port$520$46 , \port$520$47 , \port$520$48 , \port$520$49 , \port$520$50 , \port$520$51 , \port$520$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35253,110 +35251,110 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$522$0 , \port$522$1 , \port$522
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$522$0 ;
-  wire \port$522$0 ;
-  output \port$522$1 ;
-  wire \port$522$1 ;
-  output \port$522$10 ;
-  wire \port$522$10 ;
-  output \port$522$11 ;
-  wire \port$522$11 ;
-  output \port$522$12 ;
-  wire \port$522$12 ;
-  output \port$522$13 ;
-  wire \port$522$13 ;
-  output \port$522$14 ;
-  wire \port$522$14 ;
-  output \port$522$15 ;
-  wire \port$522$15 ;
-  output \port$522$16 ;
-  wire \port$522$16 ;
-  output \port$522$17 ;
-  wire \port$522$17 ;
-  output \port$522$18 ;
-  wire \port$522$18 ;
-  output \port$522$19 ;
-  wire \port$522$19 ;
-  output \port$522$2 ;
-  wire \port$522$2 ;
-  output \port$522$20 ;
-  wire \port$522$20 ;
-  output \port$522$21 ;
-  wire \port$522$21 ;
-  output \port$522$22 ;
-  wire \port$522$22 ;
-  output \port$522$23 ;
-  wire \port$522$23 ;
-  output \port$522$24 ;
-  wire \port$522$24 ;
-  output \port$522$25 ;
-  wire \port$522$25 ;
-  output \port$522$27 ;
-  wire \port$522$27 ;
-  output \port$522$28 ;
-  wire \port$522$28 ;
-  output \port$522$29 ;
-  wire \port$522$29 ;
-  output \port$522$3 ;
-  wire \port$522$3 ;
-  output \port$522$30 ;
-  wire \port$522$30 ;
-  output \port$522$31 ;
-  wire \port$522$31 ;
-  output \port$522$32 ;
-  wire \port$522$32 ;
-  output \port$522$33 ;
-  wire \port$522$33 ;
-  output \port$522$34 ;
-  wire \port$522$34 ;
-  output \port$522$35 ;
-  wire \port$522$35 ;
-  output \port$522$36 ;
-  wire \port$522$36 ;
-  output \port$522$37 ;
-  wire \port$522$37 ;
-  output \port$522$38 ;
-  wire \port$522$38 ;
-  output \port$522$39 ;
-  wire \port$522$39 ;
-  output \port$522$4 ;
-  wire \port$522$4 ;
-  output \port$522$40 ;
-  wire \port$522$40 ;
-  output \port$522$41 ;
-  wire \port$522$41 ;
-  output \port$522$42 ;
-  wire \port$522$42 ;
-  output \port$522$43 ;
-  wire \port$522$43 ;
-  output \port$522$44 ;
-  wire \port$522$44 ;
-  output \port$522$45 ;
-  wire \port$522$45 ;
-  output \port$522$46 ;
-  wire \port$522$46 ;
-  output \port$522$47 ;
-  wire \port$522$47 ;
-  output \port$522$48 ;
-  wire \port$522$48 ;
-  output \port$522$49 ;
-  wire \port$522$49 ;
-  output \port$522$5 ;
-  wire \port$522$5 ;
-  output \port$522$50 ;
-  wire \port$522$50 ;
-  output \port$522$51 ;
-  wire \port$522$51 ;
-  output \port$522$52 ;
-  wire \port$522$52 ;
-  output \port$522$6 ;
-  wire \port$522$6 ;
-  output \port$522$7 ;
-  wire \port$522$7 ;
-  output \port$522$8 ;
-  wire \port$522$8 ;
-  output \port$522$9 ;
-  wire \port$522$9 ;
+  output \port$520$0 ;
+  wire \port$520$0 ;
+  output \port$520$1 ;
+  wire \port$520$1 ;
+  output \port$520$10 ;
+  wire \port$520$10 ;
+  output \port$520$11 ;
+  wire \port$520$11 ;
+  output \port$520$12 ;
+  wire \port$520$12 ;
+  output \port$520$13 ;
+  wire \port$520$13 ;
+  output \port$520$14 ;
+  wire \port$520$14 ;
+  output \port$520$15 ;
+  wire \port$520$15 ;
+  output \port$520$16 ;
+  wire \port$520$16 ;
+  output \port$520$17 ;
+  wire \port$520$17 ;
+  output \port$520$18 ;
+  wire \port$520$18 ;
+  output \port$520$19 ;
+  wire \port$520$19 ;
+  output \port$520$2 ;
+  wire \port$520$2 ;
+  output \port$520$20 ;
+  wire \port$520$20 ;
+  output \port$520$21 ;
+  wire \port$520$21 ;
+  output \port$520$22 ;
+  wire \port$520$22 ;
+  output \port$520$23 ;
+  wire \port$520$23 ;
+  output \port$520$24 ;
+  wire \port$520$24 ;
+  output \port$520$25 ;
+  wire \port$520$25 ;
+  output \port$520$27 ;
+  wire \port$520$27 ;
+  output \port$520$28 ;
+  wire \port$520$28 ;
+  output \port$520$29 ;
+  wire \port$520$29 ;
+  output \port$520$3 ;
+  wire \port$520$3 ;
+  output \port$520$30 ;
+  wire \port$520$30 ;
+  output \port$520$31 ;
+  wire \port$520$31 ;
+  output \port$520$32 ;
+  wire \port$520$32 ;
+  output \port$520$33 ;
+  wire \port$520$33 ;
+  output \port$520$34 ;
+  wire \port$520$34 ;
+  output \port$520$35 ;
+  wire \port$520$35 ;
+  output \port$520$36 ;
+  wire \port$520$36 ;
+  output \port$520$37 ;
+  wire \port$520$37 ;
+  output \port$520$38 ;
+  wire \port$520$38 ;
+  output \port$520$39 ;
+  wire \port$520$39 ;
+  output \port$520$4 ;
+  wire \port$520$4 ;
+  output \port$520$40 ;
+  wire \port$520$40 ;
+  output \port$520$41 ;
+  wire \port$520$41 ;
+  output \port$520$42 ;
+  wire \port$520$42 ;
+  output \port$520$43 ;
+  wire \port$520$43 ;
+  output \port$520$44 ;
+  wire \port$520$44 ;
+  output \port$520$45 ;
+  wire \port$520$45 ;
+  output \port$520$46 ;
+  wire \port$520$46 ;
+  output \port$520$47 ;
+  wire \port$520$47 ;
+  output \port$520$48 ;
+  wire \port$520$48 ;
+  output \port$520$49 ;
+  wire \port$520$49 ;
+  output \port$520$5 ;
+  wire \port$520$5 ;
+  output \port$520$50 ;
+  wire \port$520$50 ;
+  output \port$520$51 ;
+  wire \port$520$51 ;
+  output \port$520$52 ;
+  wire \port$520$52 ;
+  output \port$520$6 ;
+  wire \port$520$6 ;
+  output \port$520$7 ;
+  wire \port$520$7 ;
+  output \port$520$8 ;
+  wire \port$520$8 ;
+  output \port$520$9 ;
+  wire \port$520$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -35553,60 +35551,60 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$522$0 , \port$522$1 , \port$522
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$522$0 ),
-    .R1(\port$522$1 ),
-    .R10(\port$522$10 ),
-    .R11(\port$522$11 ),
-    .R12(\port$522$12 ),
-    .R13(\port$522$13 ),
-    .R14(\port$522$14 ),
-    .R15(\port$522$15 ),
-    .R16(\port$522$16 ),
-    .R17(\port$522$17 ),
-    .R18(\port$522$18 ),
-    .R19(\port$522$19 ),
-    .R2(\port$522$2 ),
-    .R20(\port$522$20 ),
-    .R21(\port$522$21 ),
-    .R22(\port$522$22 ),
-    .R23(\port$522$23 ),
-    .R24(\port$522$24 ),
-    .R25(\port$522$25 ),
+    .R0(\port$520$0 ),
+    .R1(\port$520$1 ),
+    .R10(\port$520$10 ),
+    .R11(\port$520$11 ),
+    .R12(\port$520$12 ),
+    .R13(\port$520$13 ),
+    .R14(\port$520$14 ),
+    .R15(\port$520$15 ),
+    .R16(\port$520$16 ),
+    .R17(\port$520$17 ),
+    .R18(\port$520$18 ),
+    .R19(\port$520$19 ),
+    .R2(\port$520$2 ),
+    .R20(\port$520$20 ),
+    .R21(\port$520$21 ),
+    .R22(\port$520$22 ),
+    .R23(\port$520$23 ),
+    .R24(\port$520$24 ),
+    .R25(\port$520$25 ),
     .R26(r[26]),
-    .R27(\port$522$27 ),
-    .R28(\port$522$28 ),
-    .R29(\port$522$29 ),
-    .R3(\port$522$3 ),
-    .R30(\port$522$30 ),
-    .R31(\port$522$31 ),
-    .R32(\port$522$32 ),
-    .R33(\port$522$33 ),
-    .R34(\port$522$34 ),
-    .R35(\port$522$35 ),
-    .R36(\port$522$36 ),
-    .R37(\port$522$37 ),
-    .R38(\port$522$38 ),
-    .R39(\port$522$39 ),
-    .R4(\port$522$4 ),
-    .R40(\port$522$40 ),
-    .R41(\port$522$41 ),
-    .R42(\port$522$42 ),
-    .R43(\port$522$43 ),
-    .R44(\port$522$44 ),
-    .R45(\port$522$45 ),
-    .R46(\port$522$46 ),
-    .R47(\port$522$47 ),
-    .R48(\port$522$48 ),
-    .R49(\port$522$49 ),
-    .R5(\port$522$5 ),
-    .R50(\port$522$50 ),
-    .R51(\port$522$51 ),
-    .R52(\port$522$52 ),
+    .R27(\port$520$27 ),
+    .R28(\port$520$28 ),
+    .R29(\port$520$29 ),
+    .R3(\port$520$3 ),
+    .R30(\port$520$30 ),
+    .R31(\port$520$31 ),
+    .R32(\port$520$32 ),
+    .R33(\port$520$33 ),
+    .R34(\port$520$34 ),
+    .R35(\port$520$35 ),
+    .R36(\port$520$36 ),
+    .R37(\port$520$37 ),
+    .R38(\port$520$38 ),
+    .R39(\port$520$39 ),
+    .R4(\port$520$4 ),
+    .R40(\port$520$40 ),
+    .R41(\port$520$41 ),
+    .R42(\port$520$42 ),
+    .R43(\port$520$43 ),
+    .R44(\port$520$44 ),
+    .R45(\port$520$45 ),
+    .R46(\port$520$46 ),
+    .R47(\port$520$47 ),
+    .R48(\port$520$48 ),
+    .R49(\port$520$49 ),
+    .R5(\port$520$5 ),
+    .R50(\port$520$50 ),
+    .R51(\port$520$51 ),
+    .R52(\port$520$52 ),
     .R53(r[53]),
-    .R6(\port$522$6 ),
-    .R7(\port$522$7 ),
-    .R8(\port$522$8 ),
-    .R9(\port$522$9 ),
+    .R6(\port$520$6 ),
+    .R7(\port$520$7 ),
+    .R8(\port$520$8 ),
+    .R9(\port$520$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35879,13 +35877,13 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$522$0 , \port$522$1 , \port$522
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$522$52 , \port$522$51 , \port$522$50 , \port$522$49 , \port$522$48 , \port$522$47 , \port$522$46 , \port$522$45 , \port$522$44 , \port$522$43 , \port$522$42 , \port$522$41 , \port$522$40 , \port$522$39 , \port$522$38 , \port$522$37 , \port$522$36 , \port$522$35 , \port$522$34 , \port$522$33 , \port$522$32 , \port$522$31 , \port$522$30 , \port$522$29 , \port$522$28 , \port$522$27 , \port$522$25 , \port$522$24 , \port$522$23 , \port$522$22 , \port$522$21 , \port$522$20 , \port$522$19 , \port$522$18 , \port$522$17 , \port$522$16 , \port$522$15 , \port$522$14 , \port$522$13 , \port$522$12 , \port$522$11 , \port$522$10 , \port$522$9 , \port$522$8 , \port$522$7 , \port$522$6 , \port$522$5 , \port$522$4 , \port$522$3 , \port$522$2 , \port$522$1 , \port$522$0  };
+  assign { r[52:27], r[25:0] } = { \port$520$52 , \port$520$51 , \port$520$50 , \port$520$49 , \port$520$48 , \port$520$47 , \port$520$46 , \port$520$45 , \port$520$44 , \port$520$43 , \port$520$42 , \port$520$41 , \port$520$40 , \port$520$39 , \port$520$38 , \port$520$37 , \port$520$36 , \port$520$35 , \port$520$34 , \port$520$33 , \port$520$32 , \port$520$31 , \port$520$30 , \port$520$29 , \port$520$28 , \port$520$27 , \port$520$25 , \port$520$24 , \port$520$23 , \port$520$22 , \port$520$21 , \port$520$20 , \port$520$19 , \port$520$18 , \port$520$17 , \port$520$16 , \port$520$15 , \port$520$14 , \port$520$13 , \port$520$12 , \port$520$11 , \port$520$10 , \port$520$9 , \port$520$8 , \port$520$7 , \port$520$6 , \port$520$5 , \port$520$4 , \port$520$3 , \port$520$2 , \port$520$1 , \port$520$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_3 (rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , \port$527$16 , \port$527$17 , \port$527$18 , \port$527$19 
-, \port$527$20 , \port$527$21 , \port$527$22 , \port$527$23 , \port$527$24 , \port$527$25 , \port$527$27 , \port$527$28 , \port$527$29 , \port$527$30 , \port$527$31 , \port$527$32 , \port$527$33 , \port$527$34 , \port$527$35 , \port$527$36 , \port$527$37 , \port$527$38 , \port$527$39 , \port$527$40 , \port$527$41 
-, \port$527$42 , \port$527$43 , \port$527$44 , \port$527$45 , \port$527$46 , \port$527$47 , \port$527$48 , \port$527$49 , \port$527$50 , \port$527$51 , \port$527$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_3 (rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , \port$525$16 , \port$525$17 , \port$525$18 , \port$525$19 
+, \port$525$20 , \port$525$21 , \port$525$22 , \port$525$23 , \port$525$24 , \port$525$25 , \port$525$27 , \port$525$28 , \port$525$29 , \port$525$30 , \port$525$31 , \port$525$32 , \port$525$33 , \port$525$34 , \port$525$35 , \port$525$36 , \port$525$37 , \port$525$38 , \port$525$39 , \port$525$40 , \port$525$41 
+, \port$525$42 , \port$525$43 , \port$525$44 , \port$525$45 , \port$525$46 , \port$525$47 , \port$525$48 , \port$525$49 , \port$525$50 , \port$525$51 , \port$525$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35893,110 +35891,110 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$527$0 , \port$527$1 , \port$527
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$527$0 ;
-  wire \port$527$0 ;
-  output \port$527$1 ;
-  wire \port$527$1 ;
-  output \port$527$10 ;
-  wire \port$527$10 ;
-  output \port$527$11 ;
-  wire \port$527$11 ;
-  output \port$527$12 ;
-  wire \port$527$12 ;
-  output \port$527$13 ;
-  wire \port$527$13 ;
-  output \port$527$14 ;
-  wire \port$527$14 ;
-  output \port$527$15 ;
-  wire \port$527$15 ;
-  output \port$527$16 ;
-  wire \port$527$16 ;
-  output \port$527$17 ;
-  wire \port$527$17 ;
-  output \port$527$18 ;
-  wire \port$527$18 ;
-  output \port$527$19 ;
-  wire \port$527$19 ;
-  output \port$527$2 ;
-  wire \port$527$2 ;
-  output \port$527$20 ;
-  wire \port$527$20 ;
-  output \port$527$21 ;
-  wire \port$527$21 ;
-  output \port$527$22 ;
-  wire \port$527$22 ;
-  output \port$527$23 ;
-  wire \port$527$23 ;
-  output \port$527$24 ;
-  wire \port$527$24 ;
-  output \port$527$25 ;
-  wire \port$527$25 ;
-  output \port$527$27 ;
-  wire \port$527$27 ;
-  output \port$527$28 ;
-  wire \port$527$28 ;
-  output \port$527$29 ;
-  wire \port$527$29 ;
-  output \port$527$3 ;
-  wire \port$527$3 ;
-  output \port$527$30 ;
-  wire \port$527$30 ;
-  output \port$527$31 ;
-  wire \port$527$31 ;
-  output \port$527$32 ;
-  wire \port$527$32 ;
-  output \port$527$33 ;
-  wire \port$527$33 ;
-  output \port$527$34 ;
-  wire \port$527$34 ;
-  output \port$527$35 ;
-  wire \port$527$35 ;
-  output \port$527$36 ;
-  wire \port$527$36 ;
-  output \port$527$37 ;
-  wire \port$527$37 ;
-  output \port$527$38 ;
-  wire \port$527$38 ;
-  output \port$527$39 ;
-  wire \port$527$39 ;
-  output \port$527$4 ;
-  wire \port$527$4 ;
-  output \port$527$40 ;
-  wire \port$527$40 ;
-  output \port$527$41 ;
-  wire \port$527$41 ;
-  output \port$527$42 ;
-  wire \port$527$42 ;
-  output \port$527$43 ;
-  wire \port$527$43 ;
-  output \port$527$44 ;
-  wire \port$527$44 ;
-  output \port$527$45 ;
-  wire \port$527$45 ;
-  output \port$527$46 ;
-  wire \port$527$46 ;
-  output \port$527$47 ;
-  wire \port$527$47 ;
-  output \port$527$48 ;
-  wire \port$527$48 ;
-  output \port$527$49 ;
-  wire \port$527$49 ;
-  output \port$527$5 ;
-  wire \port$527$5 ;
-  output \port$527$50 ;
-  wire \port$527$50 ;
-  output \port$527$51 ;
-  wire \port$527$51 ;
-  output \port$527$52 ;
-  wire \port$527$52 ;
-  output \port$527$6 ;
-  wire \port$527$6 ;
-  output \port$527$7 ;
-  wire \port$527$7 ;
-  output \port$527$8 ;
-  wire \port$527$8 ;
-  output \port$527$9 ;
-  wire \port$527$9 ;
+  output \port$525$0 ;
+  wire \port$525$0 ;
+  output \port$525$1 ;
+  wire \port$525$1 ;
+  output \port$525$10 ;
+  wire \port$525$10 ;
+  output \port$525$11 ;
+  wire \port$525$11 ;
+  output \port$525$12 ;
+  wire \port$525$12 ;
+  output \port$525$13 ;
+  wire \port$525$13 ;
+  output \port$525$14 ;
+  wire \port$525$14 ;
+  output \port$525$15 ;
+  wire \port$525$15 ;
+  output \port$525$16 ;
+  wire \port$525$16 ;
+  output \port$525$17 ;
+  wire \port$525$17 ;
+  output \port$525$18 ;
+  wire \port$525$18 ;
+  output \port$525$19 ;
+  wire \port$525$19 ;
+  output \port$525$2 ;
+  wire \port$525$2 ;
+  output \port$525$20 ;
+  wire \port$525$20 ;
+  output \port$525$21 ;
+  wire \port$525$21 ;
+  output \port$525$22 ;
+  wire \port$525$22 ;
+  output \port$525$23 ;
+  wire \port$525$23 ;
+  output \port$525$24 ;
+  wire \port$525$24 ;
+  output \port$525$25 ;
+  wire \port$525$25 ;
+  output \port$525$27 ;
+  wire \port$525$27 ;
+  output \port$525$28 ;
+  wire \port$525$28 ;
+  output \port$525$29 ;
+  wire \port$525$29 ;
+  output \port$525$3 ;
+  wire \port$525$3 ;
+  output \port$525$30 ;
+  wire \port$525$30 ;
+  output \port$525$31 ;
+  wire \port$525$31 ;
+  output \port$525$32 ;
+  wire \port$525$32 ;
+  output \port$525$33 ;
+  wire \port$525$33 ;
+  output \port$525$34 ;
+  wire \port$525$34 ;
+  output \port$525$35 ;
+  wire \port$525$35 ;
+  output \port$525$36 ;
+  wire \port$525$36 ;
+  output \port$525$37 ;
+  wire \port$525$37 ;
+  output \port$525$38 ;
+  wire \port$525$38 ;
+  output \port$525$39 ;
+  wire \port$525$39 ;
+  output \port$525$4 ;
+  wire \port$525$4 ;
+  output \port$525$40 ;
+  wire \port$525$40 ;
+  output \port$525$41 ;
+  wire \port$525$41 ;
+  output \port$525$42 ;
+  wire \port$525$42 ;
+  output \port$525$43 ;
+  wire \port$525$43 ;
+  output \port$525$44 ;
+  wire \port$525$44 ;
+  output \port$525$45 ;
+  wire \port$525$45 ;
+  output \port$525$46 ;
+  wire \port$525$46 ;
+  output \port$525$47 ;
+  wire \port$525$47 ;
+  output \port$525$48 ;
+  wire \port$525$48 ;
+  output \port$525$49 ;
+  wire \port$525$49 ;
+  output \port$525$5 ;
+  wire \port$525$5 ;
+  output \port$525$50 ;
+  wire \port$525$50 ;
+  output \port$525$51 ;
+  wire \port$525$51 ;
+  output \port$525$52 ;
+  wire \port$525$52 ;
+  output \port$525$6 ;
+  wire \port$525$6 ;
+  output \port$525$7 ;
+  wire \port$525$7 ;
+  output \port$525$8 ;
+  wire \port$525$8 ;
+  output \port$525$9 ;
+  wire \port$525$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36193,60 +36191,60 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$527$0 , \port$527$1 , \port$527
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$527$0 ),
-    .R1(\port$527$1 ),
-    .R10(\port$527$10 ),
-    .R11(\port$527$11 ),
-    .R12(\port$527$12 ),
-    .R13(\port$527$13 ),
-    .R14(\port$527$14 ),
-    .R15(\port$527$15 ),
-    .R16(\port$527$16 ),
-    .R17(\port$527$17 ),
-    .R18(\port$527$18 ),
-    .R19(\port$527$19 ),
-    .R2(\port$527$2 ),
-    .R20(\port$527$20 ),
-    .R21(\port$527$21 ),
-    .R22(\port$527$22 ),
-    .R23(\port$527$23 ),
-    .R24(\port$527$24 ),
-    .R25(\port$527$25 ),
+    .R0(\port$525$0 ),
+    .R1(\port$525$1 ),
+    .R10(\port$525$10 ),
+    .R11(\port$525$11 ),
+    .R12(\port$525$12 ),
+    .R13(\port$525$13 ),
+    .R14(\port$525$14 ),
+    .R15(\port$525$15 ),
+    .R16(\port$525$16 ),
+    .R17(\port$525$17 ),
+    .R18(\port$525$18 ),
+    .R19(\port$525$19 ),
+    .R2(\port$525$2 ),
+    .R20(\port$525$20 ),
+    .R21(\port$525$21 ),
+    .R22(\port$525$22 ),
+    .R23(\port$525$23 ),
+    .R24(\port$525$24 ),
+    .R25(\port$525$25 ),
     .R26(r[26]),
-    .R27(\port$527$27 ),
-    .R28(\port$527$28 ),
-    .R29(\port$527$29 ),
-    .R3(\port$527$3 ),
-    .R30(\port$527$30 ),
-    .R31(\port$527$31 ),
-    .R32(\port$527$32 ),
-    .R33(\port$527$33 ),
-    .R34(\port$527$34 ),
-    .R35(\port$527$35 ),
-    .R36(\port$527$36 ),
-    .R37(\port$527$37 ),
-    .R38(\port$527$38 ),
-    .R39(\port$527$39 ),
-    .R4(\port$527$4 ),
-    .R40(\port$527$40 ),
-    .R41(\port$527$41 ),
-    .R42(\port$527$42 ),
-    .R43(\port$527$43 ),
-    .R44(\port$527$44 ),
-    .R45(\port$527$45 ),
-    .R46(\port$527$46 ),
-    .R47(\port$527$47 ),
-    .R48(\port$527$48 ),
-    .R49(\port$527$49 ),
-    .R5(\port$527$5 ),
-    .R50(\port$527$50 ),
-    .R51(\port$527$51 ),
-    .R52(\port$527$52 ),
+    .R27(\port$525$27 ),
+    .R28(\port$525$28 ),
+    .R29(\port$525$29 ),
+    .R3(\port$525$3 ),
+    .R30(\port$525$30 ),
+    .R31(\port$525$31 ),
+    .R32(\port$525$32 ),
+    .R33(\port$525$33 ),
+    .R34(\port$525$34 ),
+    .R35(\port$525$35 ),
+    .R36(\port$525$36 ),
+    .R37(\port$525$37 ),
+    .R38(\port$525$38 ),
+    .R39(\port$525$39 ),
+    .R4(\port$525$4 ),
+    .R40(\port$525$40 ),
+    .R41(\port$525$41 ),
+    .R42(\port$525$42 ),
+    .R43(\port$525$43 ),
+    .R44(\port$525$44 ),
+    .R45(\port$525$45 ),
+    .R46(\port$525$46 ),
+    .R47(\port$525$47 ),
+    .R48(\port$525$48 ),
+    .R49(\port$525$49 ),
+    .R5(\port$525$5 ),
+    .R50(\port$525$50 ),
+    .R51(\port$525$51 ),
+    .R52(\port$525$52 ),
     .R53(r[53]),
-    .R6(\port$527$6 ),
-    .R7(\port$527$7 ),
-    .R8(\port$527$8 ),
-    .R9(\port$527$9 ),
+    .R6(\port$525$6 ),
+    .R7(\port$525$7 ),
+    .R8(\port$525$8 ),
+    .R9(\port$525$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -36519,13 +36517,13 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$527$0 , \port$527$1 , \port$527
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$527$52 , \port$527$51 , \port$527$50 , \port$527$49 , \port$527$48 , \port$527$47 , \port$527$46 , \port$527$45 , \port$527$44 , \port$527$43 , \port$527$42 , \port$527$41 , \port$527$40 , \port$527$39 , \port$527$38 , \port$527$37 , \port$527$36 , \port$527$35 , \port$527$34 , \port$527$33 , \port$527$32 , \port$527$31 , \port$527$30 , \port$527$29 , \port$527$28 , \port$527$27 , \port$527$25 , \port$527$24 , \port$527$23 , \port$527$22 , \port$527$21 , \port$527$20 , \port$527$19 , \port$527$18 , \port$527$17 , \port$527$16 , \port$527$15 , \port$527$14 , \port$527$13 , \port$527$12 , \port$527$11 , \port$527$10 , \port$527$9 , \port$527$8 , \port$527$7 , \port$527$6 , \port$527$5 , \port$527$4 , \port$527$3 , \port$527$2 , \port$527$1 , \port$527$0  };
+  assign { r[52:27], r[25:0] } = { \port$525$52 , \port$525$51 , \port$525$50 , \port$525$49 , \port$525$48 , \port$525$47 , \port$525$46 , \port$525$45 , \port$525$44 , \port$525$43 , \port$525$42 , \port$525$41 , \port$525$40 , \port$525$39 , \port$525$38 , \port$525$37 , \port$525$36 , \port$525$35 , \port$525$34 , \port$525$33 , \port$525$32 , \port$525$31 , \port$525$30 , \port$525$29 , \port$525$28 , \port$525$27 , \port$525$25 , \port$525$24 , \port$525$23 , \port$525$22 , \port$525$21 , \port$525$20 , \port$525$19 , \port$525$18 , \port$525$17 , \port$525$16 , \port$525$15 , \port$525$14 , \port$525$13 , \port$525$12 , \port$525$11 , \port$525$10 , \port$525$9 , \port$525$8 , \port$525$7 , \port$525$6 , \port$525$5 , \port$525$4 , \port$525$3 , \port$525$2 , \port$525$1 , \port$525$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_0 (rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , \port$532$16 , \port$532$17 , \port$532$18 , \port$532$19 
-, \port$532$20 , \port$532$21 , \port$532$22 , \port$532$23 , \port$532$24 , \port$532$25 , \port$532$27 , \port$532$28 , \port$532$29 , \port$532$30 , \port$532$31 , \port$532$32 , \port$532$33 , \port$532$34 , \port$532$35 , \port$532$36 , \port$532$37 , \port$532$38 , \port$532$39 , \port$532$40 , \port$532$41 
-, \port$532$42 , \port$532$43 , \port$532$44 , \port$532$45 , \port$532$46 , \port$532$47 , \port$532$48 , \port$532$49 , \port$532$50 , \port$532$51 , \port$532$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_7_0 (rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , \port$530$16 , \port$530$17 , \port$530$18 , \port$530$19 
+, \port$530$20 , \port$530$21 , \port$530$22 , \port$530$23 , \port$530$24 , \port$530$25 , \port$530$27 , \port$530$28 , \port$530$29 , \port$530$30 , \port$530$31 , \port$530$32 , \port$530$33 , \port$530$34 , \port$530$35 , \port$530$36 , \port$530$37 , \port$530$38 , \port$530$39 , \port$530$40 , \port$530$41 
+, \port$530$42 , \port$530$43 , \port$530$44 , \port$530$45 , \port$530$46 , \port$530$47 , \port$530$48 , \port$530$49 , \port$530$50 , \port$530$51 , \port$530$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -36533,110 +36531,110 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$532$0 , \port$532$1 , \port$532
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$532$0 ;
-  wire \port$532$0 ;
-  output \port$532$1 ;
-  wire \port$532$1 ;
-  output \port$532$10 ;
-  wire \port$532$10 ;
-  output \port$532$11 ;
-  wire \port$532$11 ;
-  output \port$532$12 ;
-  wire \port$532$12 ;
-  output \port$532$13 ;
-  wire \port$532$13 ;
-  output \port$532$14 ;
-  wire \port$532$14 ;
-  output \port$532$15 ;
-  wire \port$532$15 ;
-  output \port$532$16 ;
-  wire \port$532$16 ;
-  output \port$532$17 ;
-  wire \port$532$17 ;
-  output \port$532$18 ;
-  wire \port$532$18 ;
-  output \port$532$19 ;
-  wire \port$532$19 ;
-  output \port$532$2 ;
-  wire \port$532$2 ;
-  output \port$532$20 ;
-  wire \port$532$20 ;
-  output \port$532$21 ;
-  wire \port$532$21 ;
-  output \port$532$22 ;
-  wire \port$532$22 ;
-  output \port$532$23 ;
-  wire \port$532$23 ;
-  output \port$532$24 ;
-  wire \port$532$24 ;
-  output \port$532$25 ;
-  wire \port$532$25 ;
-  output \port$532$27 ;
-  wire \port$532$27 ;
-  output \port$532$28 ;
-  wire \port$532$28 ;
-  output \port$532$29 ;
-  wire \port$532$29 ;
-  output \port$532$3 ;
-  wire \port$532$3 ;
-  output \port$532$30 ;
-  wire \port$532$30 ;
-  output \port$532$31 ;
-  wire \port$532$31 ;
-  output \port$532$32 ;
-  wire \port$532$32 ;
-  output \port$532$33 ;
-  wire \port$532$33 ;
-  output \port$532$34 ;
-  wire \port$532$34 ;
-  output \port$532$35 ;
-  wire \port$532$35 ;
-  output \port$532$36 ;
-  wire \port$532$36 ;
-  output \port$532$37 ;
-  wire \port$532$37 ;
-  output \port$532$38 ;
-  wire \port$532$38 ;
-  output \port$532$39 ;
-  wire \port$532$39 ;
-  output \port$532$4 ;
-  wire \port$532$4 ;
-  output \port$532$40 ;
-  wire \port$532$40 ;
-  output \port$532$41 ;
-  wire \port$532$41 ;
-  output \port$532$42 ;
-  wire \port$532$42 ;
-  output \port$532$43 ;
-  wire \port$532$43 ;
-  output \port$532$44 ;
-  wire \port$532$44 ;
-  output \port$532$45 ;
-  wire \port$532$45 ;
-  output \port$532$46 ;
-  wire \port$532$46 ;
-  output \port$532$47 ;
-  wire \port$532$47 ;
-  output \port$532$48 ;
-  wire \port$532$48 ;
-  output \port$532$49 ;
-  wire \port$532$49 ;
-  output \port$532$5 ;
-  wire \port$532$5 ;
-  output \port$532$50 ;
-  wire \port$532$50 ;
-  output \port$532$51 ;
-  wire \port$532$51 ;
-  output \port$532$52 ;
-  wire \port$532$52 ;
-  output \port$532$6 ;
-  wire \port$532$6 ;
-  output \port$532$7 ;
-  wire \port$532$7 ;
-  output \port$532$8 ;
-  wire \port$532$8 ;
-  output \port$532$9 ;
-  wire \port$532$9 ;
+  output \port$530$0 ;
+  wire \port$530$0 ;
+  output \port$530$1 ;
+  wire \port$530$1 ;
+  output \port$530$10 ;
+  wire \port$530$10 ;
+  output \port$530$11 ;
+  wire \port$530$11 ;
+  output \port$530$12 ;
+  wire \port$530$12 ;
+  output \port$530$13 ;
+  wire \port$530$13 ;
+  output \port$530$14 ;
+  wire \port$530$14 ;
+  output \port$530$15 ;
+  wire \port$530$15 ;
+  output \port$530$16 ;
+  wire \port$530$16 ;
+  output \port$530$17 ;
+  wire \port$530$17 ;
+  output \port$530$18 ;
+  wire \port$530$18 ;
+  output \port$530$19 ;
+  wire \port$530$19 ;
+  output \port$530$2 ;
+  wire \port$530$2 ;
+  output \port$530$20 ;
+  wire \port$530$20 ;
+  output \port$530$21 ;
+  wire \port$530$21 ;
+  output \port$530$22 ;
+  wire \port$530$22 ;
+  output \port$530$23 ;
+  wire \port$530$23 ;
+  output \port$530$24 ;
+  wire \port$530$24 ;
+  output \port$530$25 ;
+  wire \port$530$25 ;
+  output \port$530$27 ;
+  wire \port$530$27 ;
+  output \port$530$28 ;
+  wire \port$530$28 ;
+  output \port$530$29 ;
+  wire \port$530$29 ;
+  output \port$530$3 ;
+  wire \port$530$3 ;
+  output \port$530$30 ;
+  wire \port$530$30 ;
+  output \port$530$31 ;
+  wire \port$530$31 ;
+  output \port$530$32 ;
+  wire \port$530$32 ;
+  output \port$530$33 ;
+  wire \port$530$33 ;
+  output \port$530$34 ;
+  wire \port$530$34 ;
+  output \port$530$35 ;
+  wire \port$530$35 ;
+  output \port$530$36 ;
+  wire \port$530$36 ;
+  output \port$530$37 ;
+  wire \port$530$37 ;
+  output \port$530$38 ;
+  wire \port$530$38 ;
+  output \port$530$39 ;
+  wire \port$530$39 ;
+  output \port$530$4 ;
+  wire \port$530$4 ;
+  output \port$530$40 ;
+  wire \port$530$40 ;
+  output \port$530$41 ;
+  wire \port$530$41 ;
+  output \port$530$42 ;
+  wire \port$530$42 ;
+  output \port$530$43 ;
+  wire \port$530$43 ;
+  output \port$530$44 ;
+  wire \port$530$44 ;
+  output \port$530$45 ;
+  wire \port$530$45 ;
+  output \port$530$46 ;
+  wire \port$530$46 ;
+  output \port$530$47 ;
+  wire \port$530$47 ;
+  output \port$530$48 ;
+  wire \port$530$48 ;
+  output \port$530$49 ;
+  wire \port$530$49 ;
+  output \port$530$5 ;
+  wire \port$530$5 ;
+  output \port$530$50 ;
+  wire \port$530$50 ;
+  output \port$530$51 ;
+  wire \port$530$51 ;
+  output \port$530$52 ;
+  wire \port$530$52 ;
+  output \port$530$6 ;
+  wire \port$530$6 ;
+  output \port$530$7 ;
+  wire \port$530$7 ;
+  output \port$530$8 ;
+  wire \port$530$8 ;
+  output \port$530$9 ;
+  wire \port$530$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36833,60 +36831,60 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$532$0 , \port$532$1 , \port$532
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$532$0 ),
-    .R1(\port$532$1 ),
-    .R10(\port$532$10 ),
-    .R11(\port$532$11 ),
-    .R12(\port$532$12 ),
-    .R13(\port$532$13 ),
-    .R14(\port$532$14 ),
-    .R15(\port$532$15 ),
-    .R16(\port$532$16 ),
-    .R17(\port$532$17 ),
-    .R18(\port$532$18 ),
-    .R19(\port$532$19 ),
-    .R2(\port$532$2 ),
-    .R20(\port$532$20 ),
-    .R21(\port$532$21 ),
-    .R22(\port$532$22 ),
-    .R23(\port$532$23 ),
-    .R24(\port$532$24 ),
-    .R25(\port$532$25 ),
+    .R0(\port$530$0 ),
+    .R1(\port$530$1 ),
+    .R10(\port$530$10 ),
+    .R11(\port$530$11 ),
+    .R12(\port$530$12 ),
+    .R13(\port$530$13 ),
+    .R14(\port$530$14 ),
+    .R15(\port$530$15 ),
+    .R16(\port$530$16 ),
+    .R17(\port$530$17 ),
+    .R18(\port$530$18 ),
+    .R19(\port$530$19 ),
+    .R2(\port$530$2 ),
+    .R20(\port$530$20 ),
+    .R21(\port$530$21 ),
+    .R22(\port$530$22 ),
+    .R23(\port$530$23 ),
+    .R24(\port$530$24 ),
+    .R25(\port$530$25 ),
     .R26(r[26]),
-    .R27(\port$532$27 ),
-    .R28(\port$532$28 ),
-    .R29(\port$532$29 ),
-    .R3(\port$532$3 ),
-    .R30(\port$532$30 ),
-    .R31(\port$532$31 ),
-    .R32(\port$532$32 ),
-    .R33(\port$532$33 ),
-    .R34(\port$532$34 ),
-    .R35(\port$532$35 ),
-    .R36(\port$532$36 ),
-    .R37(\port$532$37 ),
-    .R38(\port$532$38 ),
-    .R39(\port$532$39 ),
-    .R4(\port$532$4 ),
-    .R40(\port$532$40 ),
-    .R41(\port$532$41 ),
-    .R42(\port$532$42 ),
-    .R43(\port$532$43 ),
-    .R44(\port$532$44 ),
-    .R45(\port$532$45 ),
-    .R46(\port$532$46 ),
-    .R47(\port$532$47 ),
-    .R48(\port$532$48 ),
-    .R49(\port$532$49 ),
-    .R5(\port$532$5 ),
-    .R50(\port$532$50 ),
-    .R51(\port$532$51 ),
-    .R52(\port$532$52 ),
+    .R27(\port$530$27 ),
+    .R28(\port$530$28 ),
+    .R29(\port$530$29 ),
+    .R3(\port$530$3 ),
+    .R30(\port$530$30 ),
+    .R31(\port$530$31 ),
+    .R32(\port$530$32 ),
+    .R33(\port$530$33 ),
+    .R34(\port$530$34 ),
+    .R35(\port$530$35 ),
+    .R36(\port$530$36 ),
+    .R37(\port$530$37 ),
+    .R38(\port$530$38 ),
+    .R39(\port$530$39 ),
+    .R4(\port$530$4 ),
+    .R40(\port$530$40 ),
+    .R41(\port$530$41 ),
+    .R42(\port$530$42 ),
+    .R43(\port$530$43 ),
+    .R44(\port$530$44 ),
+    .R45(\port$530$45 ),
+    .R46(\port$530$46 ),
+    .R47(\port$530$47 ),
+    .R48(\port$530$48 ),
+    .R49(\port$530$49 ),
+    .R5(\port$530$5 ),
+    .R50(\port$530$50 ),
+    .R51(\port$530$51 ),
+    .R52(\port$530$52 ),
     .R53(r[53]),
-    .R6(\port$532$6 ),
-    .R7(\port$532$7 ),
-    .R8(\port$532$8 ),
-    .R9(\port$532$9 ),
+    .R6(\port$530$6 ),
+    .R7(\port$530$7 ),
+    .R8(\port$530$8 ),
+    .R9(\port$530$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37159,13 +37157,13 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$532$0 , \port$532$1 , \port$532
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$532$52 , \port$532$51 , \port$532$50 , \port$532$49 , \port$532$48 , \port$532$47 , \port$532$46 , \port$532$45 , \port$532$44 , \port$532$43 , \port$532$42 , \port$532$41 , \port$532$40 , \port$532$39 , \port$532$38 , \port$532$37 , \port$532$36 , \port$532$35 , \port$532$34 , \port$532$33 , \port$532$32 , \port$532$31 , \port$532$30 , \port$532$29 , \port$532$28 , \port$532$27 , \port$532$25 , \port$532$24 , \port$532$23 , \port$532$22 , \port$532$21 , \port$532$20 , \port$532$19 , \port$532$18 , \port$532$17 , \port$532$16 , \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
+  assign { r[52:27], r[25:0] } = { \port$530$52 , \port$530$51 , \port$530$50 , \port$530$49 , \port$530$48 , \port$530$47 , \port$530$46 , \port$530$45 , \port$530$44 , \port$530$43 , \port$530$42 , \port$530$41 , \port$530$40 , \port$530$39 , \port$530$38 , \port$530$37 , \port$530$36 , \port$530$35 , \port$530$34 , \port$530$33 , \port$530$32 , \port$530$31 , \port$530$30 , \port$530$29 , \port$530$28 , \port$530$27 , \port$530$25 , \port$530$24 , \port$530$23 , \port$530$22 , \port$530$21 , \port$530$20 , \port$530$19 , \port$530$18 , \port$530$17 , \port$530$16 , \port$530$15 , \port$530$14 , \port$530$13 , \port$530$12 , \port$530$11 , \port$530$10 , \port$530$9 , \port$530$8 , \port$530$7 , \port$530$6 , \port$530$5 , \port$530$4 , \port$530$3 , \port$530$2 , \port$530$1 , \port$530$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_1 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , \port$537$16 , \port$537$17 , \port$537$18 , \port$537$19 
-, \port$537$20 , \port$537$21 , \port$537$22 , \port$537$23 , \port$537$24 , \port$537$25 , \port$537$27 , \port$537$28 , \port$537$29 , \port$537$30 , \port$537$31 , \port$537$32 , \port$537$33 , \port$537$34 , \port$537$35 , \port$537$36 , \port$537$37 , \port$537$38 , \port$537$39 , \port$537$40 , \port$537$41 
-, \port$537$42 , \port$537$43 , \port$537$44 , \port$537$45 , \port$537$46 , \port$537$47 , \port$537$48 , \port$537$49 , \port$537$50 , \port$537$51 , \port$537$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_1 (rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , \port$535$16 , \port$535$17 , \port$535$18 , \port$535$19 
+, \port$535$20 , \port$535$21 , \port$535$22 , \port$535$23 , \port$535$24 , \port$535$25 , \port$535$27 , \port$535$28 , \port$535$29 , \port$535$30 , \port$535$31 , \port$535$32 , \port$535$33 , \port$535$34 , \port$535$35 , \port$535$36 , \port$535$37 , \port$535$38 , \port$535$39 , \port$535$40 , \port$535$41 
+, \port$535$42 , \port$535$43 , \port$535$44 , \port$535$45 , \port$535$46 , \port$535$47 , \port$535$48 , \port$535$49 , \port$535$50 , \port$535$51 , \port$535$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37173,110 +37171,110 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$537$0 , \port$537$1 , \port$537
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$537$0 ;
-  wire \port$537$0 ;
-  output \port$537$1 ;
-  wire \port$537$1 ;
-  output \port$537$10 ;
-  wire \port$537$10 ;
-  output \port$537$11 ;
-  wire \port$537$11 ;
-  output \port$537$12 ;
-  wire \port$537$12 ;
-  output \port$537$13 ;
-  wire \port$537$13 ;
-  output \port$537$14 ;
-  wire \port$537$14 ;
-  output \port$537$15 ;
-  wire \port$537$15 ;
-  output \port$537$16 ;
-  wire \port$537$16 ;
-  output \port$537$17 ;
-  wire \port$537$17 ;
-  output \port$537$18 ;
-  wire \port$537$18 ;
-  output \port$537$19 ;
-  wire \port$537$19 ;
-  output \port$537$2 ;
-  wire \port$537$2 ;
-  output \port$537$20 ;
-  wire \port$537$20 ;
-  output \port$537$21 ;
-  wire \port$537$21 ;
-  output \port$537$22 ;
-  wire \port$537$22 ;
-  output \port$537$23 ;
-  wire \port$537$23 ;
-  output \port$537$24 ;
-  wire \port$537$24 ;
-  output \port$537$25 ;
-  wire \port$537$25 ;
-  output \port$537$27 ;
-  wire \port$537$27 ;
-  output \port$537$28 ;
-  wire \port$537$28 ;
-  output \port$537$29 ;
-  wire \port$537$29 ;
-  output \port$537$3 ;
-  wire \port$537$3 ;
-  output \port$537$30 ;
-  wire \port$537$30 ;
-  output \port$537$31 ;
-  wire \port$537$31 ;
-  output \port$537$32 ;
-  wire \port$537$32 ;
-  output \port$537$33 ;
-  wire \port$537$33 ;
-  output \port$537$34 ;
-  wire \port$537$34 ;
-  output \port$537$35 ;
-  wire \port$537$35 ;
-  output \port$537$36 ;
-  wire \port$537$36 ;
-  output \port$537$37 ;
-  wire \port$537$37 ;
-  output \port$537$38 ;
-  wire \port$537$38 ;
-  output \port$537$39 ;
-  wire \port$537$39 ;
-  output \port$537$4 ;
-  wire \port$537$4 ;
-  output \port$537$40 ;
-  wire \port$537$40 ;
-  output \port$537$41 ;
-  wire \port$537$41 ;
-  output \port$537$42 ;
-  wire \port$537$42 ;
-  output \port$537$43 ;
-  wire \port$537$43 ;
-  output \port$537$44 ;
-  wire \port$537$44 ;
-  output \port$537$45 ;
-  wire \port$537$45 ;
-  output \port$537$46 ;
-  wire \port$537$46 ;
-  output \port$537$47 ;
-  wire \port$537$47 ;
-  output \port$537$48 ;
-  wire \port$537$48 ;
-  output \port$537$49 ;
-  wire \port$537$49 ;
-  output \port$537$5 ;
-  wire \port$537$5 ;
-  output \port$537$50 ;
-  wire \port$537$50 ;
-  output \port$537$51 ;
-  wire \port$537$51 ;
-  output \port$537$52 ;
-  wire \port$537$52 ;
-  output \port$537$6 ;
-  wire \port$537$6 ;
-  output \port$537$7 ;
-  wire \port$537$7 ;
-  output \port$537$8 ;
-  wire \port$537$8 ;
-  output \port$537$9 ;
-  wire \port$537$9 ;
+  output \port$535$0 ;
+  wire \port$535$0 ;
+  output \port$535$1 ;
+  wire \port$535$1 ;
+  output \port$535$10 ;
+  wire \port$535$10 ;
+  output \port$535$11 ;
+  wire \port$535$11 ;
+  output \port$535$12 ;
+  wire \port$535$12 ;
+  output \port$535$13 ;
+  wire \port$535$13 ;
+  output \port$535$14 ;
+  wire \port$535$14 ;
+  output \port$535$15 ;
+  wire \port$535$15 ;
+  output \port$535$16 ;
+  wire \port$535$16 ;
+  output \port$535$17 ;
+  wire \port$535$17 ;
+  output \port$535$18 ;
+  wire \port$535$18 ;
+  output \port$535$19 ;
+  wire \port$535$19 ;
+  output \port$535$2 ;
+  wire \port$535$2 ;
+  output \port$535$20 ;
+  wire \port$535$20 ;
+  output \port$535$21 ;
+  wire \port$535$21 ;
+  output \port$535$22 ;
+  wire \port$535$22 ;
+  output \port$535$23 ;
+  wire \port$535$23 ;
+  output \port$535$24 ;
+  wire \port$535$24 ;
+  output \port$535$25 ;
+  wire \port$535$25 ;
+  output \port$535$27 ;
+  wire \port$535$27 ;
+  output \port$535$28 ;
+  wire \port$535$28 ;
+  output \port$535$29 ;
+  wire \port$535$29 ;
+  output \port$535$3 ;
+  wire \port$535$3 ;
+  output \port$535$30 ;
+  wire \port$535$30 ;
+  output \port$535$31 ;
+  wire \port$535$31 ;
+  output \port$535$32 ;
+  wire \port$535$32 ;
+  output \port$535$33 ;
+  wire \port$535$33 ;
+  output \port$535$34 ;
+  wire \port$535$34 ;
+  output \port$535$35 ;
+  wire \port$535$35 ;
+  output \port$535$36 ;
+  wire \port$535$36 ;
+  output \port$535$37 ;
+  wire \port$535$37 ;
+  output \port$535$38 ;
+  wire \port$535$38 ;
+  output \port$535$39 ;
+  wire \port$535$39 ;
+  output \port$535$4 ;
+  wire \port$535$4 ;
+  output \port$535$40 ;
+  wire \port$535$40 ;
+  output \port$535$41 ;
+  wire \port$535$41 ;
+  output \port$535$42 ;
+  wire \port$535$42 ;
+  output \port$535$43 ;
+  wire \port$535$43 ;
+  output \port$535$44 ;
+  wire \port$535$44 ;
+  output \port$535$45 ;
+  wire \port$535$45 ;
+  output \port$535$46 ;
+  wire \port$535$46 ;
+  output \port$535$47 ;
+  wire \port$535$47 ;
+  output \port$535$48 ;
+  wire \port$535$48 ;
+  output \port$535$49 ;
+  wire \port$535$49 ;
+  output \port$535$5 ;
+  wire \port$535$5 ;
+  output \port$535$50 ;
+  wire \port$535$50 ;
+  output \port$535$51 ;
+  wire \port$535$51 ;
+  output \port$535$52 ;
+  wire \port$535$52 ;
+  output \port$535$6 ;
+  wire \port$535$6 ;
+  output \port$535$7 ;
+  wire \port$535$7 ;
+  output \port$535$8 ;
+  wire \port$535$8 ;
+  output \port$535$9 ;
+  wire \port$535$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -37473,60 +37471,60 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$537$0 , \port$537$1 , \port$537
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$537$0 ),
-    .R1(\port$537$1 ),
-    .R10(\port$537$10 ),
-    .R11(\port$537$11 ),
-    .R12(\port$537$12 ),
-    .R13(\port$537$13 ),
-    .R14(\port$537$14 ),
-    .R15(\port$537$15 ),
-    .R16(\port$537$16 ),
-    .R17(\port$537$17 ),
-    .R18(\port$537$18 ),
-    .R19(\port$537$19 ),
-    .R2(\port$537$2 ),
-    .R20(\port$537$20 ),
-    .R21(\port$537$21 ),
-    .R22(\port$537$22 ),
-    .R23(\port$537$23 ),
-    .R24(\port$537$24 ),
-    .R25(\port$537$25 ),
+    .R0(\port$535$0 ),
+    .R1(\port$535$1 ),
+    .R10(\port$535$10 ),
+    .R11(\port$535$11 ),
+    .R12(\port$535$12 ),
+    .R13(\port$535$13 ),
+    .R14(\port$535$14 ),
+    .R15(\port$535$15 ),
+    .R16(\port$535$16 ),
+    .R17(\port$535$17 ),
+    .R18(\port$535$18 ),
+    .R19(\port$535$19 ),
+    .R2(\port$535$2 ),
+    .R20(\port$535$20 ),
+    .R21(\port$535$21 ),
+    .R22(\port$535$22 ),
+    .R23(\port$535$23 ),
+    .R24(\port$535$24 ),
+    .R25(\port$535$25 ),
     .R26(r[26]),
-    .R27(\port$537$27 ),
-    .R28(\port$537$28 ),
-    .R29(\port$537$29 ),
-    .R3(\port$537$3 ),
-    .R30(\port$537$30 ),
-    .R31(\port$537$31 ),
-    .R32(\port$537$32 ),
-    .R33(\port$537$33 ),
-    .R34(\port$537$34 ),
-    .R35(\port$537$35 ),
-    .R36(\port$537$36 ),
-    .R37(\port$537$37 ),
-    .R38(\port$537$38 ),
-    .R39(\port$537$39 ),
-    .R4(\port$537$4 ),
-    .R40(\port$537$40 ),
-    .R41(\port$537$41 ),
-    .R42(\port$537$42 ),
-    .R43(\port$537$43 ),
-    .R44(\port$537$44 ),
-    .R45(\port$537$45 ),
-    .R46(\port$537$46 ),
-    .R47(\port$537$47 ),
-    .R48(\port$537$48 ),
-    .R49(\port$537$49 ),
-    .R5(\port$537$5 ),
-    .R50(\port$537$50 ),
-    .R51(\port$537$51 ),
-    .R52(\port$537$52 ),
+    .R27(\port$535$27 ),
+    .R28(\port$535$28 ),
+    .R29(\port$535$29 ),
+    .R3(\port$535$3 ),
+    .R30(\port$535$30 ),
+    .R31(\port$535$31 ),
+    .R32(\port$535$32 ),
+    .R33(\port$535$33 ),
+    .R34(\port$535$34 ),
+    .R35(\port$535$35 ),
+    .R36(\port$535$36 ),
+    .R37(\port$535$37 ),
+    .R38(\port$535$38 ),
+    .R39(\port$535$39 ),
+    .R4(\port$535$4 ),
+    .R40(\port$535$40 ),
+    .R41(\port$535$41 ),
+    .R42(\port$535$42 ),
+    .R43(\port$535$43 ),
+    .R44(\port$535$44 ),
+    .R45(\port$535$45 ),
+    .R46(\port$535$46 ),
+    .R47(\port$535$47 ),
+    .R48(\port$535$48 ),
+    .R49(\port$535$49 ),
+    .R5(\port$535$5 ),
+    .R50(\port$535$50 ),
+    .R51(\port$535$51 ),
+    .R52(\port$535$52 ),
     .R53(r[53]),
-    .R6(\port$537$6 ),
-    .R7(\port$537$7 ),
-    .R8(\port$537$8 ),
-    .R9(\port$537$9 ),
+    .R6(\port$535$6 ),
+    .R7(\port$535$7 ),
+    .R8(\port$535$8 ),
+    .R9(\port$535$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37799,13 +37797,13 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$537$0 , \port$537$1 , \port$537
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$537$52 , \port$537$51 , \port$537$50 , \port$537$49 , \port$537$48 , \port$537$47 , \port$537$46 , \port$537$45 , \port$537$44 , \port$537$43 , \port$537$42 , \port$537$41 , \port$537$40 , \port$537$39 , \port$537$38 , \port$537$37 , \port$537$36 , \port$537$35 , \port$537$34 , \port$537$33 , \port$537$32 , \port$537$31 , \port$537$30 , \port$537$29 , \port$537$28 , \port$537$27 , \port$537$25 , \port$537$24 , \port$537$23 , \port$537$22 , \port$537$21 , \port$537$20 , \port$537$19 , \port$537$18 , \port$537$17 , \port$537$16 , \port$537$15 , \port$537$14 , \port$537$13 , \port$537$12 , \port$537$11 , \port$537$10 , \port$537$9 , \port$537$8 , \port$537$7 , \port$537$6 , \port$537$5 , \port$537$4 , \port$537$3 , \port$537$2 , \port$537$1 , \port$537$0  };
+  assign { r[52:27], r[25:0] } = { \port$535$52 , \port$535$51 , \port$535$50 , \port$535$49 , \port$535$48 , \port$535$47 , \port$535$46 , \port$535$45 , \port$535$44 , \port$535$43 , \port$535$42 , \port$535$41 , \port$535$40 , \port$535$39 , \port$535$38 , \port$535$37 , \port$535$36 , \port$535$35 , \port$535$34 , \port$535$33 , \port$535$32 , \port$535$31 , \port$535$30 , \port$535$29 , \port$535$28 , \port$535$27 , \port$535$25 , \port$535$24 , \port$535$23 , \port$535$22 , \port$535$21 , \port$535$20 , \port$535$19 , \port$535$18 , \port$535$17 , \port$535$16 , \port$535$15 , \port$535$14 , \port$535$13 , \port$535$12 , \port$535$11 , \port$535$10 , \port$535$9 , \port$535$8 , \port$535$7 , \port$535$6 , \port$535$5 , \port$535$4 , \port$535$3 , \port$535$2 , \port$535$1 , \port$535$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_2 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , \port$542$16 , \port$542$17 , \port$542$18 , \port$542$19 
-, \port$542$20 , \port$542$21 , \port$542$22 , \port$542$23 , \port$542$24 , \port$542$25 , \port$542$27 , \port$542$28 , \port$542$29 , \port$542$30 , \port$542$31 , \port$542$32 , \port$542$33 , \port$542$34 , \port$542$35 , \port$542$36 , \port$542$37 , \port$542$38 , \port$542$39 , \port$542$40 , \port$542$41 
-, \port$542$42 , \port$542$43 , \port$542$44 , \port$542$45 , \port$542$46 , \port$542$47 , \port$542$48 , \port$542$49 , \port$542$50 , \port$542$51 , \port$542$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_2 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , \port$540$16 , \port$540$17 , \port$540$18 , \port$540$19 
+, \port$540$20 , \port$540$21 , \port$540$22 , \port$540$23 , \port$540$24 , \port$540$25 , \port$540$27 , \port$540$28 , \port$540$29 , \port$540$30 , \port$540$31 , \port$540$32 , \port$540$33 , \port$540$34 , \port$540$35 , \port$540$36 , \port$540$37 , \port$540$38 , \port$540$39 , \port$540$40 , \port$540$41 
+, \port$540$42 , \port$540$43 , \port$540$44 , \port$540$45 , \port$540$46 , \port$540$47 , \port$540$48 , \port$540$49 , \port$540$50 , \port$540$51 , \port$540$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37813,110 +37811,110 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$542$0 , \port$542$1 , \port$542
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$542$0 ;
-  wire \port$542$0 ;
-  output \port$542$1 ;
-  wire \port$542$1 ;
-  output \port$542$10 ;
-  wire \port$542$10 ;
-  output \port$542$11 ;
-  wire \port$542$11 ;
-  output \port$542$12 ;
-  wire \port$542$12 ;
-  output \port$542$13 ;
-  wire \port$542$13 ;
-  output \port$542$14 ;
-  wire \port$542$14 ;
-  output \port$542$15 ;
-  wire \port$542$15 ;
-  output \port$542$16 ;
-  wire \port$542$16 ;
-  output \port$542$17 ;
-  wire \port$542$17 ;
-  output \port$542$18 ;
-  wire \port$542$18 ;
-  output \port$542$19 ;
-  wire \port$542$19 ;
-  output \port$542$2 ;
-  wire \port$542$2 ;
-  output \port$542$20 ;
-  wire \port$542$20 ;
-  output \port$542$21 ;
-  wire \port$542$21 ;
-  output \port$542$22 ;
-  wire \port$542$22 ;
-  output \port$542$23 ;
-  wire \port$542$23 ;
-  output \port$542$24 ;
-  wire \port$542$24 ;
-  output \port$542$25 ;
-  wire \port$542$25 ;
-  output \port$542$27 ;
-  wire \port$542$27 ;
-  output \port$542$28 ;
-  wire \port$542$28 ;
-  output \port$542$29 ;
-  wire \port$542$29 ;
-  output \port$542$3 ;
-  wire \port$542$3 ;
-  output \port$542$30 ;
-  wire \port$542$30 ;
-  output \port$542$31 ;
-  wire \port$542$31 ;
-  output \port$542$32 ;
-  wire \port$542$32 ;
-  output \port$542$33 ;
-  wire \port$542$33 ;
-  output \port$542$34 ;
-  wire \port$542$34 ;
-  output \port$542$35 ;
-  wire \port$542$35 ;
-  output \port$542$36 ;
-  wire \port$542$36 ;
-  output \port$542$37 ;
-  wire \port$542$37 ;
-  output \port$542$38 ;
-  wire \port$542$38 ;
-  output \port$542$39 ;
-  wire \port$542$39 ;
-  output \port$542$4 ;
-  wire \port$542$4 ;
-  output \port$542$40 ;
-  wire \port$542$40 ;
-  output \port$542$41 ;
-  wire \port$542$41 ;
-  output \port$542$42 ;
-  wire \port$542$42 ;
-  output \port$542$43 ;
-  wire \port$542$43 ;
-  output \port$542$44 ;
-  wire \port$542$44 ;
-  output \port$542$45 ;
-  wire \port$542$45 ;
-  output \port$542$46 ;
-  wire \port$542$46 ;
-  output \port$542$47 ;
-  wire \port$542$47 ;
-  output \port$542$48 ;
-  wire \port$542$48 ;
-  output \port$542$49 ;
-  wire \port$542$49 ;
-  output \port$542$5 ;
-  wire \port$542$5 ;
-  output \port$542$50 ;
-  wire \port$542$50 ;
-  output \port$542$51 ;
-  wire \port$542$51 ;
-  output \port$542$52 ;
-  wire \port$542$52 ;
-  output \port$542$6 ;
-  wire \port$542$6 ;
-  output \port$542$7 ;
-  wire \port$542$7 ;
-  output \port$542$8 ;
-  wire \port$542$8 ;
-  output \port$542$9 ;
-  wire \port$542$9 ;
+  output \port$540$0 ;
+  wire \port$540$0 ;
+  output \port$540$1 ;
+  wire \port$540$1 ;
+  output \port$540$10 ;
+  wire \port$540$10 ;
+  output \port$540$11 ;
+  wire \port$540$11 ;
+  output \port$540$12 ;
+  wire \port$540$12 ;
+  output \port$540$13 ;
+  wire \port$540$13 ;
+  output \port$540$14 ;
+  wire \port$540$14 ;
+  output \port$540$15 ;
+  wire \port$540$15 ;
+  output \port$540$16 ;
+  wire \port$540$16 ;
+  output \port$540$17 ;
+  wire \port$540$17 ;
+  output \port$540$18 ;
+  wire \port$540$18 ;
+  output \port$540$19 ;
+  wire \port$540$19 ;
+  output \port$540$2 ;
+  wire \port$540$2 ;
+  output \port$540$20 ;
+  wire \port$540$20 ;
+  output \port$540$21 ;
+  wire \port$540$21 ;
+  output \port$540$22 ;
+  wire \port$540$22 ;
+  output \port$540$23 ;
+  wire \port$540$23 ;
+  output \port$540$24 ;
+  wire \port$540$24 ;
+  output \port$540$25 ;
+  wire \port$540$25 ;
+  output \port$540$27 ;
+  wire \port$540$27 ;
+  output \port$540$28 ;
+  wire \port$540$28 ;
+  output \port$540$29 ;
+  wire \port$540$29 ;
+  output \port$540$3 ;
+  wire \port$540$3 ;
+  output \port$540$30 ;
+  wire \port$540$30 ;
+  output \port$540$31 ;
+  wire \port$540$31 ;
+  output \port$540$32 ;
+  wire \port$540$32 ;
+  output \port$540$33 ;
+  wire \port$540$33 ;
+  output \port$540$34 ;
+  wire \port$540$34 ;
+  output \port$540$35 ;
+  wire \port$540$35 ;
+  output \port$540$36 ;
+  wire \port$540$36 ;
+  output \port$540$37 ;
+  wire \port$540$37 ;
+  output \port$540$38 ;
+  wire \port$540$38 ;
+  output \port$540$39 ;
+  wire \port$540$39 ;
+  output \port$540$4 ;
+  wire \port$540$4 ;
+  output \port$540$40 ;
+  wire \port$540$40 ;
+  output \port$540$41 ;
+  wire \port$540$41 ;
+  output \port$540$42 ;
+  wire \port$540$42 ;
+  output \port$540$43 ;
+  wire \port$540$43 ;
+  output \port$540$44 ;
+  wire \port$540$44 ;
+  output \port$540$45 ;
+  wire \port$540$45 ;
+  output \port$540$46 ;
+  wire \port$540$46 ;
+  output \port$540$47 ;
+  wire \port$540$47 ;
+  output \port$540$48 ;
+  wire \port$540$48 ;
+  output \port$540$49 ;
+  wire \port$540$49 ;
+  output \port$540$5 ;
+  wire \port$540$5 ;
+  output \port$540$50 ;
+  wire \port$540$50 ;
+  output \port$540$51 ;
+  wire \port$540$51 ;
+  output \port$540$52 ;
+  wire \port$540$52 ;
+  output \port$540$6 ;
+  wire \port$540$6 ;
+  output \port$540$7 ;
+  wire \port$540$7 ;
+  output \port$540$8 ;
+  wire \port$540$8 ;
+  output \port$540$9 ;
+  wire \port$540$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38113,60 +38111,60 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$542$0 , \port$542$1 , \port$542
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$542$0 ),
-    .R1(\port$542$1 ),
-    .R10(\port$542$10 ),
-    .R11(\port$542$11 ),
-    .R12(\port$542$12 ),
-    .R13(\port$542$13 ),
-    .R14(\port$542$14 ),
-    .R15(\port$542$15 ),
-    .R16(\port$542$16 ),
-    .R17(\port$542$17 ),
-    .R18(\port$542$18 ),
-    .R19(\port$542$19 ),
-    .R2(\port$542$2 ),
-    .R20(\port$542$20 ),
-    .R21(\port$542$21 ),
-    .R22(\port$542$22 ),
-    .R23(\port$542$23 ),
-    .R24(\port$542$24 ),
-    .R25(\port$542$25 ),
+    .R0(\port$540$0 ),
+    .R1(\port$540$1 ),
+    .R10(\port$540$10 ),
+    .R11(\port$540$11 ),
+    .R12(\port$540$12 ),
+    .R13(\port$540$13 ),
+    .R14(\port$540$14 ),
+    .R15(\port$540$15 ),
+    .R16(\port$540$16 ),
+    .R17(\port$540$17 ),
+    .R18(\port$540$18 ),
+    .R19(\port$540$19 ),
+    .R2(\port$540$2 ),
+    .R20(\port$540$20 ),
+    .R21(\port$540$21 ),
+    .R22(\port$540$22 ),
+    .R23(\port$540$23 ),
+    .R24(\port$540$24 ),
+    .R25(\port$540$25 ),
     .R26(r[26]),
-    .R27(\port$542$27 ),
-    .R28(\port$542$28 ),
-    .R29(\port$542$29 ),
-    .R3(\port$542$3 ),
-    .R30(\port$542$30 ),
-    .R31(\port$542$31 ),
-    .R32(\port$542$32 ),
-    .R33(\port$542$33 ),
-    .R34(\port$542$34 ),
-    .R35(\port$542$35 ),
-    .R36(\port$542$36 ),
-    .R37(\port$542$37 ),
-    .R38(\port$542$38 ),
-    .R39(\port$542$39 ),
-    .R4(\port$542$4 ),
-    .R40(\port$542$40 ),
-    .R41(\port$542$41 ),
-    .R42(\port$542$42 ),
-    .R43(\port$542$43 ),
-    .R44(\port$542$44 ),
-    .R45(\port$542$45 ),
-    .R46(\port$542$46 ),
-    .R47(\port$542$47 ),
-    .R48(\port$542$48 ),
-    .R49(\port$542$49 ),
-    .R5(\port$542$5 ),
-    .R50(\port$542$50 ),
-    .R51(\port$542$51 ),
-    .R52(\port$542$52 ),
+    .R27(\port$540$27 ),
+    .R28(\port$540$28 ),
+    .R29(\port$540$29 ),
+    .R3(\port$540$3 ),
+    .R30(\port$540$30 ),
+    .R31(\port$540$31 ),
+    .R32(\port$540$32 ),
+    .R33(\port$540$33 ),
+    .R34(\port$540$34 ),
+    .R35(\port$540$35 ),
+    .R36(\port$540$36 ),
+    .R37(\port$540$37 ),
+    .R38(\port$540$38 ),
+    .R39(\port$540$39 ),
+    .R4(\port$540$4 ),
+    .R40(\port$540$40 ),
+    .R41(\port$540$41 ),
+    .R42(\port$540$42 ),
+    .R43(\port$540$43 ),
+    .R44(\port$540$44 ),
+    .R45(\port$540$45 ),
+    .R46(\port$540$46 ),
+    .R47(\port$540$47 ),
+    .R48(\port$540$48 ),
+    .R49(\port$540$49 ),
+    .R5(\port$540$5 ),
+    .R50(\port$540$50 ),
+    .R51(\port$540$51 ),
+    .R52(\port$540$52 ),
     .R53(r[53]),
-    .R6(\port$542$6 ),
-    .R7(\port$542$7 ),
-    .R8(\port$542$8 ),
-    .R9(\port$542$9 ),
+    .R6(\port$540$6 ),
+    .R7(\port$540$7 ),
+    .R8(\port$540$8 ),
+    .R9(\port$540$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -38439,13 +38437,13 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$542$0 , \port$542$1 , \port$542
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$542$52 , \port$542$51 , \port$542$50 , \port$542$49 , \port$542$48 , \port$542$47 , \port$542$46 , \port$542$45 , \port$542$44 , \port$542$43 , \port$542$42 , \port$542$41 , \port$542$40 , \port$542$39 , \port$542$38 , \port$542$37 , \port$542$36 , \port$542$35 , \port$542$34 , \port$542$33 , \port$542$32 , \port$542$31 , \port$542$30 , \port$542$29 , \port$542$28 , \port$542$27 , \port$542$25 , \port$542$24 , \port$542$23 , \port$542$22 , \port$542$21 , \port$542$20 , \port$542$19 , \port$542$18 , \port$542$17 , \port$542$16 , \port$542$15 , \port$542$14 , \port$542$13 , \port$542$12 , \port$542$11 , \port$542$10 , \port$542$9 , \port$542$8 , \port$542$7 , \port$542$6 , \port$542$5 , \port$542$4 , \port$542$3 , \port$542$2 , \port$542$1 , \port$542$0  };
+  assign { r[52:27], r[25:0] } = { \port$540$52 , \port$540$51 , \port$540$50 , \port$540$49 , \port$540$48 , \port$540$47 , \port$540$46 , \port$540$45 , \port$540$44 , \port$540$43 , \port$540$42 , \port$540$41 , \port$540$40 , \port$540$39 , \port$540$38 , \port$540$37 , \port$540$36 , \port$540$35 , \port$540$34 , \port$540$33 , \port$540$32 , \port$540$31 , \port$540$30 , \port$540$29 , \port$540$28 , \port$540$27 , \port$540$25 , \port$540$24 , \port$540$23 , \port$540$22 , \port$540$21 , \port$540$20 , \port$540$19 , \port$540$18 , \port$540$17 , \port$540$16 , \port$540$15 , \port$540$14 , \port$540$13 , \port$540$12 , \port$540$11 , \port$540$10 , \port$540$9 , \port$540$8 , \port$540$7 , \port$540$6 , \port$540$5 , \port$540$4 , \port$540$3 , \port$540$2 , \port$540$1 , \port$540$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_3 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , \port$547$16 , \port$547$17 , \port$547$18 , \port$547$19 
-, \port$547$20 , \port$547$21 , \port$547$22 , \port$547$23 , \port$547$24 , \port$547$25 , \port$547$27 , \port$547$28 , \port$547$29 , \port$547$30 , \port$547$31 , \port$547$32 , \port$547$33 , \port$547$34 , \port$547$35 , \port$547$36 , \port$547$37 , \port$547$38 , \port$547$39 , \port$547$40 , \port$547$41 
-, \port$547$42 , \port$547$43 , \port$547$44 , \port$547$45 , \port$547$46 , \port$547$47 , \port$547$48 , \port$547$49 , \port$547$50 , \port$547$51 , \port$547$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_3 (rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , \port$545$16 , \port$545$17 , \port$545$18 , \port$545$19 
+, \port$545$20 , \port$545$21 , \port$545$22 , \port$545$23 , \port$545$24 , \port$545$25 , \port$545$27 , \port$545$28 , \port$545$29 , \port$545$30 , \port$545$31 , \port$545$32 , \port$545$33 , \port$545$34 , \port$545$35 , \port$545$36 , \port$545$37 , \port$545$38 , \port$545$39 , \port$545$40 , \port$545$41 
+, \port$545$42 , \port$545$43 , \port$545$44 , \port$545$45 , \port$545$46 , \port$545$47 , \port$545$48 , \port$545$49 , \port$545$50 , \port$545$51 , \port$545$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -38453,110 +38451,110 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$547$0 , \port$547$1 , \port$547
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$547$0 ;
-  wire \port$547$0 ;
-  output \port$547$1 ;
-  wire \port$547$1 ;
-  output \port$547$10 ;
-  wire \port$547$10 ;
-  output \port$547$11 ;
-  wire \port$547$11 ;
-  output \port$547$12 ;
-  wire \port$547$12 ;
-  output \port$547$13 ;
-  wire \port$547$13 ;
-  output \port$547$14 ;
-  wire \port$547$14 ;
-  output \port$547$15 ;
-  wire \port$547$15 ;
-  output \port$547$16 ;
-  wire \port$547$16 ;
-  output \port$547$17 ;
-  wire \port$547$17 ;
-  output \port$547$18 ;
-  wire \port$547$18 ;
-  output \port$547$19 ;
-  wire \port$547$19 ;
-  output \port$547$2 ;
-  wire \port$547$2 ;
-  output \port$547$20 ;
-  wire \port$547$20 ;
-  output \port$547$21 ;
-  wire \port$547$21 ;
-  output \port$547$22 ;
-  wire \port$547$22 ;
-  output \port$547$23 ;
-  wire \port$547$23 ;
-  output \port$547$24 ;
-  wire \port$547$24 ;
-  output \port$547$25 ;
-  wire \port$547$25 ;
-  output \port$547$27 ;
-  wire \port$547$27 ;
-  output \port$547$28 ;
-  wire \port$547$28 ;
-  output \port$547$29 ;
-  wire \port$547$29 ;
-  output \port$547$3 ;
-  wire \port$547$3 ;
-  output \port$547$30 ;
-  wire \port$547$30 ;
-  output \port$547$31 ;
-  wire \port$547$31 ;
-  output \port$547$32 ;
-  wire \port$547$32 ;
-  output \port$547$33 ;
-  wire \port$547$33 ;
-  output \port$547$34 ;
-  wire \port$547$34 ;
-  output \port$547$35 ;
-  wire \port$547$35 ;
-  output \port$547$36 ;
-  wire \port$547$36 ;
-  output \port$547$37 ;
-  wire \port$547$37 ;
-  output \port$547$38 ;
-  wire \port$547$38 ;
-  output \port$547$39 ;
-  wire \port$547$39 ;
-  output \port$547$4 ;
-  wire \port$547$4 ;
-  output \port$547$40 ;
-  wire \port$547$40 ;
-  output \port$547$41 ;
-  wire \port$547$41 ;
-  output \port$547$42 ;
-  wire \port$547$42 ;
-  output \port$547$43 ;
-  wire \port$547$43 ;
-  output \port$547$44 ;
-  wire \port$547$44 ;
-  output \port$547$45 ;
-  wire \port$547$45 ;
-  output \port$547$46 ;
-  wire \port$547$46 ;
-  output \port$547$47 ;
-  wire \port$547$47 ;
-  output \port$547$48 ;
-  wire \port$547$48 ;
-  output \port$547$49 ;
-  wire \port$547$49 ;
-  output \port$547$5 ;
-  wire \port$547$5 ;
-  output \port$547$50 ;
-  wire \port$547$50 ;
-  output \port$547$51 ;
-  wire \port$547$51 ;
-  output \port$547$52 ;
-  wire \port$547$52 ;
-  output \port$547$6 ;
-  wire \port$547$6 ;
-  output \port$547$7 ;
-  wire \port$547$7 ;
-  output \port$547$8 ;
-  wire \port$547$8 ;
-  output \port$547$9 ;
-  wire \port$547$9 ;
+  output \port$545$0 ;
+  wire \port$545$0 ;
+  output \port$545$1 ;
+  wire \port$545$1 ;
+  output \port$545$10 ;
+  wire \port$545$10 ;
+  output \port$545$11 ;
+  wire \port$545$11 ;
+  output \port$545$12 ;
+  wire \port$545$12 ;
+  output \port$545$13 ;
+  wire \port$545$13 ;
+  output \port$545$14 ;
+  wire \port$545$14 ;
+  output \port$545$15 ;
+  wire \port$545$15 ;
+  output \port$545$16 ;
+  wire \port$545$16 ;
+  output \port$545$17 ;
+  wire \port$545$17 ;
+  output \port$545$18 ;
+  wire \port$545$18 ;
+  output \port$545$19 ;
+  wire \port$545$19 ;
+  output \port$545$2 ;
+  wire \port$545$2 ;
+  output \port$545$20 ;
+  wire \port$545$20 ;
+  output \port$545$21 ;
+  wire \port$545$21 ;
+  output \port$545$22 ;
+  wire \port$545$22 ;
+  output \port$545$23 ;
+  wire \port$545$23 ;
+  output \port$545$24 ;
+  wire \port$545$24 ;
+  output \port$545$25 ;
+  wire \port$545$25 ;
+  output \port$545$27 ;
+  wire \port$545$27 ;
+  output \port$545$28 ;
+  wire \port$545$28 ;
+  output \port$545$29 ;
+  wire \port$545$29 ;
+  output \port$545$3 ;
+  wire \port$545$3 ;
+  output \port$545$30 ;
+  wire \port$545$30 ;
+  output \port$545$31 ;
+  wire \port$545$31 ;
+  output \port$545$32 ;
+  wire \port$545$32 ;
+  output \port$545$33 ;
+  wire \port$545$33 ;
+  output \port$545$34 ;
+  wire \port$545$34 ;
+  output \port$545$35 ;
+  wire \port$545$35 ;
+  output \port$545$36 ;
+  wire \port$545$36 ;
+  output \port$545$37 ;
+  wire \port$545$37 ;
+  output \port$545$38 ;
+  wire \port$545$38 ;
+  output \port$545$39 ;
+  wire \port$545$39 ;
+  output \port$545$4 ;
+  wire \port$545$4 ;
+  output \port$545$40 ;
+  wire \port$545$40 ;
+  output \port$545$41 ;
+  wire \port$545$41 ;
+  output \port$545$42 ;
+  wire \port$545$42 ;
+  output \port$545$43 ;
+  wire \port$545$43 ;
+  output \port$545$44 ;
+  wire \port$545$44 ;
+  output \port$545$45 ;
+  wire \port$545$45 ;
+  output \port$545$46 ;
+  wire \port$545$46 ;
+  output \port$545$47 ;
+  wire \port$545$47 ;
+  output \port$545$48 ;
+  wire \port$545$48 ;
+  output \port$545$49 ;
+  wire \port$545$49 ;
+  output \port$545$5 ;
+  wire \port$545$5 ;
+  output \port$545$50 ;
+  wire \port$545$50 ;
+  output \port$545$51 ;
+  wire \port$545$51 ;
+  output \port$545$52 ;
+  wire \port$545$52 ;
+  output \port$545$6 ;
+  wire \port$545$6 ;
+  output \port$545$7 ;
+  wire \port$545$7 ;
+  output \port$545$8 ;
+  wire \port$545$8 ;
+  output \port$545$9 ;
+  wire \port$545$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38753,60 +38751,60 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$547$0 , \port$547$1 , \port$547
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$547$0 ),
-    .R1(\port$547$1 ),
-    .R10(\port$547$10 ),
-    .R11(\port$547$11 ),
-    .R12(\port$547$12 ),
-    .R13(\port$547$13 ),
-    .R14(\port$547$14 ),
-    .R15(\port$547$15 ),
-    .R16(\port$547$16 ),
-    .R17(\port$547$17 ),
-    .R18(\port$547$18 ),
-    .R19(\port$547$19 ),
-    .R2(\port$547$2 ),
-    .R20(\port$547$20 ),
-    .R21(\port$547$21 ),
-    .R22(\port$547$22 ),
-    .R23(\port$547$23 ),
-    .R24(\port$547$24 ),
-    .R25(\port$547$25 ),
+    .R0(\port$545$0 ),
+    .R1(\port$545$1 ),
+    .R10(\port$545$10 ),
+    .R11(\port$545$11 ),
+    .R12(\port$545$12 ),
+    .R13(\port$545$13 ),
+    .R14(\port$545$14 ),
+    .R15(\port$545$15 ),
+    .R16(\port$545$16 ),
+    .R17(\port$545$17 ),
+    .R18(\port$545$18 ),
+    .R19(\port$545$19 ),
+    .R2(\port$545$2 ),
+    .R20(\port$545$20 ),
+    .R21(\port$545$21 ),
+    .R22(\port$545$22 ),
+    .R23(\port$545$23 ),
+    .R24(\port$545$24 ),
+    .R25(\port$545$25 ),
     .R26(r[26]),
-    .R27(\port$547$27 ),
-    .R28(\port$547$28 ),
-    .R29(\port$547$29 ),
-    .R3(\port$547$3 ),
-    .R30(\port$547$30 ),
-    .R31(\port$547$31 ),
-    .R32(\port$547$32 ),
-    .R33(\port$547$33 ),
-    .R34(\port$547$34 ),
-    .R35(\port$547$35 ),
-    .R36(\port$547$36 ),
-    .R37(\port$547$37 ),
-    .R38(\port$547$38 ),
-    .R39(\port$547$39 ),
-    .R4(\port$547$4 ),
-    .R40(\port$547$40 ),
-    .R41(\port$547$41 ),
-    .R42(\port$547$42 ),
-    .R43(\port$547$43 ),
-    .R44(\port$547$44 ),
-    .R45(\port$547$45 ),
-    .R46(\port$547$46 ),
-    .R47(\port$547$47 ),
-    .R48(\port$547$48 ),
-    .R49(\port$547$49 ),
-    .R5(\port$547$5 ),
-    .R50(\port$547$50 ),
-    .R51(\port$547$51 ),
-    .R52(\port$547$52 ),
+    .R27(\port$545$27 ),
+    .R28(\port$545$28 ),
+    .R29(\port$545$29 ),
+    .R3(\port$545$3 ),
+    .R30(\port$545$30 ),
+    .R31(\port$545$31 ),
+    .R32(\port$545$32 ),
+    .R33(\port$545$33 ),
+    .R34(\port$545$34 ),
+    .R35(\port$545$35 ),
+    .R36(\port$545$36 ),
+    .R37(\port$545$37 ),
+    .R38(\port$545$38 ),
+    .R39(\port$545$39 ),
+    .R4(\port$545$4 ),
+    .R40(\port$545$40 ),
+    .R41(\port$545$41 ),
+    .R42(\port$545$42 ),
+    .R43(\port$545$43 ),
+    .R44(\port$545$44 ),
+    .R45(\port$545$45 ),
+    .R46(\port$545$46 ),
+    .R47(\port$545$47 ),
+    .R48(\port$545$48 ),
+    .R49(\port$545$49 ),
+    .R5(\port$545$5 ),
+    .R50(\port$545$50 ),
+    .R51(\port$545$51 ),
+    .R52(\port$545$52 ),
     .R53(r[53]),
-    .R6(\port$547$6 ),
-    .R7(\port$547$7 ),
-    .R8(\port$547$8 ),
-    .R9(\port$547$9 ),
+    .R6(\port$545$6 ),
+    .R7(\port$545$7 ),
+    .R8(\port$545$8 ),
+    .R9(\port$545$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -39079,7 +39077,7 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$547$0 , \port$547$1 , \port$547
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$547$52 , \port$547$51 , \port$547$50 , \port$547$49 , \port$547$48 , \port$547$47 , \port$547$46 , \port$547$45 , \port$547$44 , \port$547$43 , \port$547$42 , \port$547$41 , \port$547$40 , \port$547$39 , \port$547$38 , \port$547$37 , \port$547$36 , \port$547$35 , \port$547$34 , \port$547$33 , \port$547$32 , \port$547$31 , \port$547$30 , \port$547$29 , \port$547$28 , \port$547$27 , \port$547$25 , \port$547$24 , \port$547$23 , \port$547$22 , \port$547$21 , \port$547$20 , \port$547$19 , \port$547$18 , \port$547$17 , \port$547$16 , \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
+  assign { r[52:27], r[25:0] } = { \port$545$52 , \port$545$51 , \port$545$50 , \port$545$49 , \port$545$48 , \port$545$47 , \port$545$46 , \port$545$45 , \port$545$44 , \port$545$43 , \port$545$42 , \port$545$41 , \port$545$40 , \port$545$39 , \port$545$38 , \port$545$37 , \port$545$36 , \port$545$35 , \port$545$34 , \port$545$33 , \port$545$32 , \port$545$31 , \port$545$30 , \port$545$29 , \port$545$28 , \port$545$27 , \port$545$25 , \port$545$24 , \port$545$23 , \port$545$22 , \port$545$21 , \port$545$20 , \port$545$19 , \port$545$18 , \port$545$17 , \port$545$16 , \port$545$15 , \port$545$14 , \port$545$13 , \port$545$12 , \port$545$11 , \port$545$10 , \port$545$9 , \port$545$8 , \port$545$7 , \port$545$6 , \port$545$5 , \port$545$4 , \port$545$3 , \port$545$2 , \port$545$1 , \port$545$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -39528,14 +39526,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2768$0 , \port$2770$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2766$0 , \port$2768$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2768$0 ;
-  wire [2:0] \port$2768$0 ;
-  input [4:0] \port$2770$0 ;
-  wire [4:0] \port$2770$0 ;
+  input [2:0] \port$2766$0 ;
+  wire [2:0] \port$2766$0 ;
+  input [4:0] \port$2768$0 ;
+  wire [4:0] \port$2768$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -39573,18 +39571,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2768$0 , \port$2770$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2770$0 [2]),
-    .ADB11(\port$2770$0 [3]),
-    .ADB12(\port$2770$0 [4]),
+    .ADB10(\port$2768$0 [2]),
+    .ADB11(\port$2768$0 [3]),
+    .ADB12(\port$2768$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2768$0 [0]),
-    .ADB6(\port$2768$0 [1]),
-    .ADB7(\port$2768$0 [2]),
-    .ADB8(\port$2770$0 [0]),
-    .ADB9(\port$2770$0 [1]),
+    .ADB5(\port$2766$0 [0]),
+    .ADB6(\port$2766$0 [1]),
+    .ADB7(\port$2766$0 [2]),
+    .ADB8(\port$2768$0 [0]),
+    .ADB9(\port$2768$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39703,18 +39701,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2768$0 , \port$2770$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2770$0 [2]),
-    .ADB11(\port$2770$0 [3]),
-    .ADB12(\port$2770$0 [4]),
+    .ADB10(\port$2768$0 [2]),
+    .ADB11(\port$2768$0 [3]),
+    .ADB12(\port$2768$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2768$0 [0]),
-    .ADB6(\port$2768$0 [1]),
-    .ADB7(\port$2768$0 [2]),
-    .ADB8(\port$2770$0 [0]),
-    .ADB9(\port$2770$0 [1]),
+    .ADB5(\port$2766$0 [0]),
+    .ADB6(\port$2766$0 [1]),
+    .ADB7(\port$2766$0 [2]),
+    .ADB8(\port$2768$0 [0]),
+    .ADB9(\port$2768$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39808,7 +39806,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2768$0 , \port$2770$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3896$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3894$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -39933,8 +39931,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$3896$0 ;
-  wire [68:0] \port$3896$0 ;
+  input [68:0] \port$3894$0 ;
+  wire [68:0] \port$3894$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -40250,150 +40248,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$2297$0 (\p$56 [0]),
-    .\port$2297$1 (\p$56 [1]),
-    .\port$2297$10 (\p$56 [10]),
-    .\port$2297$11 (\p$56 [11]),
-    .\port$2297$12 (\p$56 [12]),
-    .\port$2297$13 (\p$56 [13]),
-    .\port$2297$14 (\p$56 [14]),
-    .\port$2297$15 (\p$56 [15]),
-    .\port$2297$16 (\p$56 [16]),
-    .\port$2297$17 (\p$56 [17]),
-    .\port$2297$18 (\p$56 [18]),
-    .\port$2297$19 (\p$56 [19]),
-    .\port$2297$2 (\p$56 [2]),
-    .\port$2297$20 (\p$56 [20]),
-    .\port$2297$21 (\p$56 [21]),
-    .\port$2297$22 (\p$56 [22]),
-    .\port$2297$23 (\p$56 [23]),
-    .\port$2297$24 (\p$56 [24]),
-    .\port$2297$25 (\p$56 [25]),
-    .\port$2297$26 (\p$56 [26]),
-    .\port$2297$27 (\p$56 [27]),
-    .\port$2297$28 (\p$56 [28]),
-    .\port$2297$3 (\p$56 [3]),
-    .\port$2297$4 (\p$56 [4]),
-    .\port$2297$5 (\p$56 [5]),
-    .\port$2297$6 (\p$56 [6]),
-    .\port$2297$7 (\p$56 [7]),
-    .\port$2297$8 (\p$56 [8]),
-    .\port$2297$9 (\p$56 [9]),
+    .\port$2295$0 (\p$56 [0]),
+    .\port$2295$1 (\p$56 [1]),
+    .\port$2295$10 (\p$56 [10]),
+    .\port$2295$11 (\p$56 [11]),
+    .\port$2295$12 (\p$56 [12]),
+    .\port$2295$13 (\p$56 [13]),
+    .\port$2295$14 (\p$56 [14]),
+    .\port$2295$15 (\p$56 [15]),
+    .\port$2295$16 (\p$56 [16]),
+    .\port$2295$17 (\p$56 [17]),
+    .\port$2295$18 (\p$56 [18]),
+    .\port$2295$19 (\p$56 [19]),
+    .\port$2295$2 (\p$56 [2]),
+    .\port$2295$20 (\p$56 [20]),
+    .\port$2295$21 (\p$56 [21]),
+    .\port$2295$22 (\p$56 [22]),
+    .\port$2295$23 (\p$56 [23]),
+    .\port$2295$24 (\p$56 [24]),
+    .\port$2295$25 (\p$56 [25]),
+    .\port$2295$26 (\p$56 [26]),
+    .\port$2295$27 (\p$56 [27]),
+    .\port$2295$28 (\p$56 [28]),
+    .\port$2295$3 (\p$56 [3]),
+    .\port$2295$4 (\p$56 [4]),
+    .\port$2295$5 (\p$56 [5]),
+    .\port$2295$6 (\p$56 [6]),
+    .\port$2295$7 (\p$56 [7]),
+    .\port$2295$8 (\p$56 [8]),
+    .\port$2295$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$2296$0 (\p$54 [0]),
-    .\port$2296$1 (\p$54 [1]),
-    .\port$2296$10 (\p$54 [10]),
-    .\port$2296$11 (\p$54 [11]),
-    .\port$2296$12 (\p$54 [12]),
-    .\port$2296$13 (\p$54 [13]),
-    .\port$2296$14 (\p$54 [14]),
-    .\port$2296$15 (\p$54 [15]),
-    .\port$2296$16 (\p$54 [16]),
-    .\port$2296$17 (\p$54 [17]),
-    .\port$2296$18 (\p$54 [18]),
-    .\port$2296$19 (\p$54 [19]),
-    .\port$2296$2 (\p$54 [2]),
-    .\port$2296$20 (\p$54 [20]),
-    .\port$2296$21 (\p$54 [21]),
-    .\port$2296$22 (\p$54 [22]),
-    .\port$2296$23 (\p$54 [23]),
-    .\port$2296$24 (\p$54 [24]),
-    .\port$2296$25 (\p$54 [25]),
-    .\port$2296$26 (\p$54 [26]),
-    .\port$2296$27 (\p$54 [27]),
-    .\port$2296$28 (\p$54 [28]),
-    .\port$2296$29 (\p$54 [29]),
-    .\port$2296$3 (\p$54 [3]),
-    .\port$2296$30 (\p$54 [30]),
-    .\port$2296$31 (\p$54 [31]),
-    .\port$2296$4 (\p$54 [4]),
-    .\port$2296$5 (\p$54 [5]),
-    .\port$2296$6 (\p$54 [6]),
-    .\port$2296$7 (\p$54 [7]),
-    .\port$2296$8 (\p$54 [8]),
-    .\port$2296$9 (\p$54 [9]),
+    .\port$2294$0 (\p$54 [0]),
+    .\port$2294$1 (\p$54 [1]),
+    .\port$2294$10 (\p$54 [10]),
+    .\port$2294$11 (\p$54 [11]),
+    .\port$2294$12 (\p$54 [12]),
+    .\port$2294$13 (\p$54 [13]),
+    .\port$2294$14 (\p$54 [14]),
+    .\port$2294$15 (\p$54 [15]),
+    .\port$2294$16 (\p$54 [16]),
+    .\port$2294$17 (\p$54 [17]),
+    .\port$2294$18 (\p$54 [18]),
+    .\port$2294$19 (\p$54 [19]),
+    .\port$2294$2 (\p$54 [2]),
+    .\port$2294$20 (\p$54 [20]),
+    .\port$2294$21 (\p$54 [21]),
+    .\port$2294$22 (\p$54 [22]),
+    .\port$2294$23 (\p$54 [23]),
+    .\port$2294$24 (\p$54 [24]),
+    .\port$2294$25 (\p$54 [25]),
+    .\port$2294$26 (\p$54 [26]),
+    .\port$2294$27 (\p$54 [27]),
+    .\port$2294$28 (\p$54 [28]),
+    .\port$2294$29 (\p$54 [29]),
+    .\port$2294$3 (\p$54 [3]),
+    .\port$2294$30 (\p$54 [30]),
+    .\port$2294$31 (\p$54 [31]),
+    .\port$2294$4 (\p$54 [4]),
+    .\port$2294$5 (\p$54 [5]),
+    .\port$2294$6 (\p$54 [6]),
+    .\port$2294$7 (\p$54 [7]),
+    .\port$2294$8 (\p$54 [8]),
+    .\port$2294$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$2295$0 (\p$52 [0]),
-    .\port$2295$1 (\p$52 [1]),
-    .\port$2295$10 (\p$52 [10]),
-    .\port$2295$11 (\p$52 [11]),
-    .\port$2295$12 (\p$52 [12]),
-    .\port$2295$13 (\p$52 [13]),
-    .\port$2295$14 (\p$52 [14]),
-    .\port$2295$15 (\p$52 [15]),
-    .\port$2295$16 (\p$52 [16]),
-    .\port$2295$17 (\p$52 [17]),
-    .\port$2295$18 (\p$52 [18]),
-    .\port$2295$19 (\p$52 [19]),
-    .\port$2295$2 (\p$52 [2]),
-    .\port$2295$20 (\p$52 [20]),
-    .\port$2295$21 (\p$52 [21]),
-    .\port$2295$22 (\p$52 [22]),
-    .\port$2295$23 (\p$52 [23]),
-    .\port$2295$24 (\p$52 [24]),
-    .\port$2295$25 (\p$52 [25]),
-    .\port$2295$26 (\p$52 [26]),
-    .\port$2295$27 (\p$52 [27]),
-    .\port$2295$28 (\p$52 [28]),
-    .\port$2295$29 (\p$52 [29]),
-    .\port$2295$3 (\p$52 [3]),
-    .\port$2295$30 (\p$52 [30]),
-    .\port$2295$4 (\p$52 [4]),
-    .\port$2295$5 (\p$52 [5]),
-    .\port$2295$6 (\p$52 [6]),
-    .\port$2295$7 (\p$52 [7]),
-    .\port$2295$8 (\p$52 [8]),
-    .\port$2295$9 (\p$52 [9]),
+    .\port$2293$0 (\p$52 [0]),
+    .\port$2293$1 (\p$52 [1]),
+    .\port$2293$10 (\p$52 [10]),
+    .\port$2293$11 (\p$52 [11]),
+    .\port$2293$12 (\p$52 [12]),
+    .\port$2293$13 (\p$52 [13]),
+    .\port$2293$14 (\p$52 [14]),
+    .\port$2293$15 (\p$52 [15]),
+    .\port$2293$16 (\p$52 [16]),
+    .\port$2293$17 (\p$52 [17]),
+    .\port$2293$18 (\p$52 [18]),
+    .\port$2293$19 (\p$52 [19]),
+    .\port$2293$2 (\p$52 [2]),
+    .\port$2293$20 (\p$52 [20]),
+    .\port$2293$21 (\p$52 [21]),
+    .\port$2293$22 (\p$52 [22]),
+    .\port$2293$23 (\p$52 [23]),
+    .\port$2293$24 (\p$52 [24]),
+    .\port$2293$25 (\p$52 [25]),
+    .\port$2293$26 (\p$52 [26]),
+    .\port$2293$27 (\p$52 [27]),
+    .\port$2293$28 (\p$52 [28]),
+    .\port$2293$29 (\p$52 [29]),
+    .\port$2293$3 (\p$52 [3]),
+    .\port$2293$30 (\p$52 [30]),
+    .\port$2293$4 (\p$52 [4]),
+    .\port$2293$5 (\p$52 [5]),
+    .\port$2293$6 (\p$52 [6]),
+    .\port$2293$7 (\p$52 [7]),
+    .\port$2293$8 (\p$52 [8]),
+    .\port$2293$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$2294$0 (p[0]),
-    .\port$2294$1 (p[1]),
-    .\port$2294$10 (p[10]),
-    .\port$2294$11 (p[11]),
-    .\port$2294$12 (p[12]),
-    .\port$2294$13 (p[13]),
-    .\port$2294$14 (p[14]),
-    .\port$2294$15 (p[15]),
-    .\port$2294$16 (p[16]),
-    .\port$2294$17 (p[17]),
-    .\port$2294$18 (p[18]),
-    .\port$2294$19 (p[19]),
-    .\port$2294$2 (p[2]),
-    .\port$2294$20 (p[20]),
-    .\port$2294$21 (p[21]),
-    .\port$2294$22 (p[22]),
-    .\port$2294$23 (p[23]),
-    .\port$2294$24 (p[24]),
-    .\port$2294$25 (p[25]),
-    .\port$2294$26 (p[26]),
-    .\port$2294$27 (p[27]),
-    .\port$2294$28 (p[28]),
-    .\port$2294$29 (p[29]),
-    .\port$2294$3 (p[3]),
-    .\port$2294$30 (p[30]),
-    .\port$2294$31 (p[31]),
-    .\port$2294$32 (p[32]),
-    .\port$2294$33 (p[33]),
-    .\port$2294$4 (p[4]),
-    .\port$2294$5 (p[5]),
-    .\port$2294$6 (p[6]),
-    .\port$2294$7 (p[7]),
-    .\port$2294$8 (p[8]),
-    .\port$2294$9 (p[9]),
+    .\port$2292$0 (p[0]),
+    .\port$2292$1 (p[1]),
+    .\port$2292$10 (p[10]),
+    .\port$2292$11 (p[11]),
+    .\port$2292$12 (p[12]),
+    .\port$2292$13 (p[13]),
+    .\port$2292$14 (p[14]),
+    .\port$2292$15 (p[15]),
+    .\port$2292$16 (p[16]),
+    .\port$2292$17 (p[17]),
+    .\port$2292$18 (p[18]),
+    .\port$2292$19 (p[19]),
+    .\port$2292$2 (p[2]),
+    .\port$2292$20 (p[20]),
+    .\port$2292$21 (p[21]),
+    .\port$2292$22 (p[22]),
+    .\port$2292$23 (p[23]),
+    .\port$2292$24 (p[24]),
+    .\port$2292$25 (p[25]),
+    .\port$2292$26 (p[26]),
+    .\port$2292$27 (p[27]),
+    .\port$2292$28 (p[28]),
+    .\port$2292$29 (p[29]),
+    .\port$2292$3 (p[3]),
+    .\port$2292$30 (p[30]),
+    .\port$2292$31 (p[31]),
+    .\port$2292$32 (p[32]),
+    .\port$2292$33 (p[33]),
+    .\port$2292$4 (p[4]),
+    .\port$2292$5 (p[5]),
+    .\port$2292$6 (p[6]),
+    .\port$2292$7 (p[7]),
+    .\port$2292$8 (p[8]),
+    .\port$2292$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -40551,401 +40549,19 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$3896$0 [31:0];
+      rq0_b0 <= \port$3894$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$3896$0 [68:63];
-      rq0_m0 <= \port$3896$0 [62:32];
+      rq0_e0 <= \port$3894$0 [68:63];
+      rq0_m0 <= \port$3894$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$2297$0 , \port$2297$1 , \port$2297$2 , \port$2297$3 , \port$2297$4 , \port$2297$5 , \port$2297$6 , \port$2297$7 , \port$2297$8 , \port$2297$9 , \port$2297$10 , \port$2297$11 , \port$2297$12 , \port$2297$13 , \port$2297$14 , \port$2297$15 , \port$2297$16 , \port$2297$17 , \port$2297$18 , \port$2297$19 
-, \port$2297$20 , \port$2297$21 , \port$2297$22 , \port$2297$23 , \port$2297$24 , \port$2297$25 , \port$2297$26 , \port$2297$27 , \port$2297$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2295$2 , \port$2295$3 , \port$2295$4 , \port$2295$5 , \port$2295$6 , \port$2295$7 , \port$2295$8 , \port$2295$9 , \port$2295$10 , \port$2295$11 , \port$2295$12 , \port$2295$13 , \port$2295$14 , \port$2295$15 , \port$2295$16 , \port$2295$17 , \port$2295$18 , \port$2295$19 
+, \port$2295$20 , \port$2295$21 , \port$2295$22 , \port$2295$23 , \port$2295$24 , \port$2295$25 , \port$2295$26 , \port$2295$27 , \port$2295$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$2297$0 ;
-  wire \port$2297$0 ;
-  output \port$2297$1 ;
-  wire \port$2297$1 ;
-  output \port$2297$10 ;
-  wire \port$2297$10 ;
-  output \port$2297$11 ;
-  wire \port$2297$11 ;
-  output \port$2297$12 ;
-  wire \port$2297$12 ;
-  output \port$2297$13 ;
-  wire \port$2297$13 ;
-  output \port$2297$14 ;
-  wire \port$2297$14 ;
-  output \port$2297$15 ;
-  wire \port$2297$15 ;
-  output \port$2297$16 ;
-  wire \port$2297$16 ;
-  output \port$2297$17 ;
-  wire \port$2297$17 ;
-  output \port$2297$18 ;
-  wire \port$2297$18 ;
-  output \port$2297$19 ;
-  wire \port$2297$19 ;
-  output \port$2297$2 ;
-  wire \port$2297$2 ;
-  output \port$2297$20 ;
-  wire \port$2297$20 ;
-  output \port$2297$21 ;
-  wire \port$2297$21 ;
-  output \port$2297$22 ;
-  wire \port$2297$22 ;
-  output \port$2297$23 ;
-  wire \port$2297$23 ;
-  output \port$2297$24 ;
-  wire \port$2297$24 ;
-  output \port$2297$25 ;
-  wire \port$2297$25 ;
-  output \port$2297$26 ;
-  wire \port$2297$26 ;
-  output \port$2297$27 ;
-  wire \port$2297$27 ;
-  output \port$2297$28 ;
-  wire \port$2297$28 ;
-  output \port$2297$3 ;
-  wire \port$2297$3 ;
-  output \port$2297$4 ;
-  wire \port$2297$4 ;
-  output \port$2297$5 ;
-  wire \port$2297$5 ;
-  output \port$2297$6 ;
-  wire \port$2297$6 ;
-  output \port$2297$7 ;
-  wire \port$2297$7 ;
-  output \port$2297$8 ;
-  wire \port$2297$8 ;
-  output \port$2297$9 ;
-  wire \port$2297$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$2297$0 ),
-    .P1(\port$2297$1 ),
-    .P10(\port$2297$10 ),
-    .P11(\port$2297$11 ),
-    .P12(\port$2297$12 ),
-    .P13(\port$2297$13 ),
-    .P14(\port$2297$14 ),
-    .P15(\port$2297$15 ),
-    .P16(\port$2297$16 ),
-    .P17(\port$2297$17 ),
-    .P18(\port$2297$18 ),
-    .P19(\port$2297$19 ),
-    .P2(\port$2297$2 ),
-    .P20(\port$2297$20 ),
-    .P21(\port$2297$21 ),
-    .P22(\port$2297$22 ),
-    .P23(\port$2297$23 ),
-    .P24(\port$2297$24 ),
-    .P25(\port$2297$25 ),
-    .P26(\port$2297$26 ),
-    .P27(\port$2297$27 ),
-    .P28(\port$2297$28 ),
-    .P29(p36[29]),
-    .P3(\port$2297$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$2297$4 ),
-    .P5(\port$2297$5 ),
-    .P6(\port$2297$6 ),
-    .P7(\port$2297$7 ),
-    .P8(\port$2297$8 ),
-    .P9(\port$2297$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[28:0] = { \port$2297$28 , \port$2297$27 , \port$2297$26 , \port$2297$25 , \port$2297$24 , \port$2297$23 , \port$2297$22 , \port$2297$21 , \port$2297$20 , \port$2297$19 , \port$2297$18 , \port$2297$17 , \port$2297$16 , \port$2297$15 , \port$2297$14 , \port$2297$13 , \port$2297$12 , \port$2297$11 , \port$2297$10 , \port$2297$9 , \port$2297$8 , \port$2297$7 , \port$2297$6 , \port$2297$5 , \port$2297$4 , \port$2297$3 , \port$2297$2 , \port$2297$1 , \port$2297$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$2296$0 , \port$2296$1 , \port$2296$2 , \port$2296$3 , \port$2296$4 , \port$2296$5 , \port$2296$6 , \port$2296$7 , \port$2296$8 , \port$2296$9 , \port$2296$10 , \port$2296$11 , \port$2296$12 , \port$2296$13 , \port$2296$14 , \port$2296$15 , \port$2296$16 , \port$2296$17 , \port$2296$18 , \port$2296$19 
-, \port$2296$20 , \port$2296$21 , \port$2296$22 , \port$2296$23 , \port$2296$24 , \port$2296$25 , \port$2296$26 , \port$2296$27 , \port$2296$28 , \port$2296$29 , \port$2296$30 , \port$2296$31 , b, a, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$2296$0 ;
-  wire \port$2296$0 ;
-  output \port$2296$1 ;
-  wire \port$2296$1 ;
-  output \port$2296$10 ;
-  wire \port$2296$10 ;
-  output \port$2296$11 ;
-  wire \port$2296$11 ;
-  output \port$2296$12 ;
-  wire \port$2296$12 ;
-  output \port$2296$13 ;
-  wire \port$2296$13 ;
-  output \port$2296$14 ;
-  wire \port$2296$14 ;
-  output \port$2296$15 ;
-  wire \port$2296$15 ;
-  output \port$2296$16 ;
-  wire \port$2296$16 ;
-  output \port$2296$17 ;
-  wire \port$2296$17 ;
-  output \port$2296$18 ;
-  wire \port$2296$18 ;
-  output \port$2296$19 ;
-  wire \port$2296$19 ;
-  output \port$2296$2 ;
-  wire \port$2296$2 ;
-  output \port$2296$20 ;
-  wire \port$2296$20 ;
-  output \port$2296$21 ;
-  wire \port$2296$21 ;
-  output \port$2296$22 ;
-  wire \port$2296$22 ;
-  output \port$2296$23 ;
-  wire \port$2296$23 ;
-  output \port$2296$24 ;
-  wire \port$2296$24 ;
-  output \port$2296$25 ;
-  wire \port$2296$25 ;
-  output \port$2296$26 ;
-  wire \port$2296$26 ;
-  output \port$2296$27 ;
-  wire \port$2296$27 ;
-  output \port$2296$28 ;
-  wire \port$2296$28 ;
-  output \port$2296$29 ;
-  wire \port$2296$29 ;
-  output \port$2296$3 ;
-  wire \port$2296$3 ;
-  output \port$2296$30 ;
-  wire \port$2296$30 ;
-  output \port$2296$31 ;
-  wire \port$2296$31 ;
-  output \port$2296$4 ;
-  wire \port$2296$4 ;
-  output \port$2296$5 ;
-  wire \port$2296$5 ;
-  output \port$2296$6 ;
-  wire \port$2296$6 ;
-  output \port$2296$7 ;
-  wire \port$2296$7 ;
-  output \port$2296$8 ;
-  wire \port$2296$8 ;
-  output \port$2296$9 ;
-  wire \port$2296$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$2296$0 ),
-    .P1(\port$2296$1 ),
-    .P10(\port$2296$10 ),
-    .P11(\port$2296$11 ),
-    .P12(\port$2296$12 ),
-    .P13(\port$2296$13 ),
-    .P14(\port$2296$14 ),
-    .P15(\port$2296$15 ),
-    .P16(\port$2296$16 ),
-    .P17(\port$2296$17 ),
-    .P18(\port$2296$18 ),
-    .P19(\port$2296$19 ),
-    .P2(\port$2296$2 ),
-    .P20(\port$2296$20 ),
-    .P21(\port$2296$21 ),
-    .P22(\port$2296$22 ),
-    .P23(\port$2296$23 ),
-    .P24(\port$2296$24 ),
-    .P25(\port$2296$25 ),
-    .P26(\port$2296$26 ),
-    .P27(\port$2296$27 ),
-    .P28(\port$2296$28 ),
-    .P29(\port$2296$29 ),
-    .P3(\port$2296$3 ),
-    .P30(\port$2296$30 ),
-    .P31(\port$2296$31 ),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$2296$4 ),
-    .P5(\port$2296$5 ),
-    .P6(\port$2296$6 ),
-    .P7(\port$2296$7 ),
-    .P8(\port$2296$8 ),
-    .P9(\port$2296$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[31:0] = { \port$2296$31 , \port$2296$30 , \port$2296$29 , \port$2296$28 , \port$2296$27 , \port$2296$26 , \port$2296$25 , \port$2296$24 , \port$2296$23 , \port$2296$22 , \port$2296$21 , \port$2296$20 , \port$2296$19 , \port$2296$18 , \port$2296$17 , \port$2296$16 , \port$2296$15 , \port$2296$14 , \port$2296$13 , \port$2296$12 , \port$2296$11 , \port$2296$10 , \port$2296$9 , \port$2296$8 , \port$2296$7 , \port$2296$6 , \port$2296$5 , \port$2296$4 , \port$2296$3 , \port$2296$2 , \port$2296$1 , \port$2296$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2295$2 , \port$2295$3 , \port$2295$4 , \port$2295$5 , \port$2295$6 , \port$2295$7 , \port$2295$8 , \port$2295$9 , \port$2295$10 , \port$2295$11 , \port$2295$12 , \port$2295$13 , \port$2295$14 , \port$2295$15 , \port$2295$16 , \port$2295$17 , \port$2295$18 , \port$2295$19 
-, \port$2295$20 , \port$2295$21 , \port$2295$22 , \port$2295$23 , \port$2295$24 , \port$2295$25 , \port$2295$26 , \port$2295$27 , \port$2295$28 , \port$2295$29 , \port$2295$30 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
   input [13:0] b;
   wire [13:0] b;
   input clk;
@@ -40995,12 +40611,8 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2
   wire \port$2295$27 ;
   output \port$2295$28 ;
   wire \port$2295$28 ;
-  output \port$2295$29 ;
-  wire \port$2295$29 ;
   output \port$2295$3 ;
   wire \port$2295$3 ;
-  output \port$2295$30 ;
-  wire \port$2295$30 ;
   output \port$2295$4 ;
   wire \port$2295$4 ;
   output \port$2295$5 ;
@@ -41039,9 +40651,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41110,9 +40722,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2
     .P26(\port$2295$26 ),
     .P27(\port$2295$27 ),
     .P28(\port$2295$28 ),
-    .P29(\port$2295$29 ),
+    .P29(p36[29]),
     .P3(\port$2295$3 ),
-    .P30(\port$2295$30 ),
+    .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
@@ -41130,14 +40742,14 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$2295$30 , \port$2295$29 , \port$2295$28 , \port$2295$27 , \port$2295$26 , \port$2295$25 , \port$2295$24 , \port$2295$23 , \port$2295$22 , \port$2295$21 , \port$2295$20 , \port$2295$19 , \port$2295$18 , \port$2295$17 , \port$2295$16 , \port$2295$15 , \port$2295$14 , \port$2295$13 , \port$2295$12 , \port$2295$11 , \port$2295$10 , \port$2295$9 , \port$2295$8 , \port$2295$7 , \port$2295$6 , \port$2295$5 , \port$2295$4 , \port$2295$3 , \port$2295$2 , \port$2295$1 , \port$2295$0  };
+  assign p36[28:0] = { \port$2295$28 , \port$2295$27 , \port$2295$26 , \port$2295$25 , \port$2295$24 , \port$2295$23 , \port$2295$22 , \port$2295$21 , \port$2295$20 , \port$2295$19 , \port$2295$18 , \port$2295$17 , \port$2295$16 , \port$2295$15 , \port$2295$14 , \port$2295$13 , \port$2295$12 , \port$2295$11 , \port$2295$10 , \port$2295$9 , \port$2295$8 , \port$2295$7 , \port$2295$6 , \port$2295$5 , \port$2295$4 , \port$2295$3 , \port$2295$2 , \port$2295$1 , \port$2295$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$2294$0 , \port$2294$1 , \port$2294$2 , \port$2294$3 , \port$2294$4 , \port$2294$5 , \port$2294$6 , \port$2294$7 , \port$2294$8 , \port$2294$9 , \port$2294$10 , \port$2294$11 , \port$2294$12 , \port$2294$13 , \port$2294$14 , \port$2294$15 , \port$2294$16 , \port$2294$17 , \port$2294$18 , \port$2294$19 
-, \port$2294$20 , \port$2294$21 , \port$2294$22 , \port$2294$23 , \port$2294$24 , \port$2294$25 , \port$2294$26 , \port$2294$27 , \port$2294$28 , \port$2294$29 , \port$2294$30 , \port$2294$31 , \port$2294$32 , \port$2294$33 , b, a, clk);
-  input [16:0] a;
-  wire [16:0] a;
+module \hwq_top.engine.requant.phl_0 (rst, \port$2294$0 , \port$2294$1 , \port$2294$2 , \port$2294$3 , \port$2294$4 , \port$2294$5 , \port$2294$6 , \port$2294$7 , \port$2294$8 , \port$2294$9 , \port$2294$10 , \port$2294$11 , \port$2294$12 , \port$2294$13 , \port$2294$14 , \port$2294$15 , \port$2294$16 , \port$2294$17 , \port$2294$18 , \port$2294$19 
+, \port$2294$20 , \port$2294$21 , \port$2294$22 , \port$2294$23 , \port$2294$24 , \port$2294$25 , \port$2294$26 , \port$2294$27 , \port$2294$28 , \port$2294$29 , \port$2294$30 , \port$2294$31 , b, a, clk);
+  input [14:0] a;
+  wire [14:0] a;
   input [16:0] b;
   wire [16:0] b;
   input clk;
@@ -41195,10 +40807,6 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2294$0 , \port$2294$1 , \port$2
   wire \port$2294$30 ;
   output \port$2294$31 ;
   wire \port$2294$31 ;
-  output \port$2294$32 ;
-  wire \port$2294$32 ;
-  output \port$2294$33 ;
-  wire \port$2294$33 ;
   output \port$2294$4 ;
   wire \port$2294$4 ;
   output \port$2294$5 ;
@@ -41237,9 +40845,9 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2294$0 , \port$2294$1 , \port$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41312,8 +40920,8 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2294$0 , \port$2294$1 , \port$2
     .P3(\port$2294$3 ),
     .P30(\port$2294$30 ),
     .P31(\port$2294$31 ),
-    .P32(\port$2294$32 ),
-    .P33(\port$2294$33 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$2294$4 ),
@@ -41328,5 +40936,395 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2294$0 , \port$2294$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$2294$33 , \port$2294$32 , \port$2294$31 , \port$2294$30 , \port$2294$29 , \port$2294$28 , \port$2294$27 , \port$2294$26 , \port$2294$25 , \port$2294$24 , \port$2294$23 , \port$2294$22 , \port$2294$21 , \port$2294$20 , \port$2294$19 , \port$2294$18 , \port$2294$17 , \port$2294$16 , \port$2294$15 , \port$2294$14 , \port$2294$13 , \port$2294$12 , \port$2294$11 , \port$2294$10 , \port$2294$9 , \port$2294$8 , \port$2294$7 , \port$2294$6 , \port$2294$5 , \port$2294$4 , \port$2294$3 , \port$2294$2 , \port$2294$1 , \port$2294$0  };
+  assign p36[31:0] = { \port$2294$31 , \port$2294$30 , \port$2294$29 , \port$2294$28 , \port$2294$27 , \port$2294$26 , \port$2294$25 , \port$2294$24 , \port$2294$23 , \port$2294$22 , \port$2294$21 , \port$2294$20 , \port$2294$19 , \port$2294$18 , \port$2294$17 , \port$2294$16 , \port$2294$15 , \port$2294$14 , \port$2294$13 , \port$2294$12 , \port$2294$11 , \port$2294$10 , \port$2294$9 , \port$2294$8 , \port$2294$7 , \port$2294$6 , \port$2294$5 , \port$2294$4 , \port$2294$3 , \port$2294$2 , \port$2294$1 , \port$2294$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.plh_0 (rst, \port$2293$0 , \port$2293$1 , \port$2293$2 , \port$2293$3 , \port$2293$4 , \port$2293$5 , \port$2293$6 , \port$2293$7 , \port$2293$8 , \port$2293$9 , \port$2293$10 , \port$2293$11 , \port$2293$12 , \port$2293$13 , \port$2293$14 , \port$2293$15 , \port$2293$16 , \port$2293$17 , \port$2293$18 , \port$2293$19 
+, \port$2293$20 , \port$2293$21 , \port$2293$22 , \port$2293$23 , \port$2293$24 , \port$2293$25 , \port$2293$26 , \port$2293$27 , \port$2293$28 , \port$2293$29 , \port$2293$30 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$2293$0 ;
+  wire \port$2293$0 ;
+  output \port$2293$1 ;
+  wire \port$2293$1 ;
+  output \port$2293$10 ;
+  wire \port$2293$10 ;
+  output \port$2293$11 ;
+  wire \port$2293$11 ;
+  output \port$2293$12 ;
+  wire \port$2293$12 ;
+  output \port$2293$13 ;
+  wire \port$2293$13 ;
+  output \port$2293$14 ;
+  wire \port$2293$14 ;
+  output \port$2293$15 ;
+  wire \port$2293$15 ;
+  output \port$2293$16 ;
+  wire \port$2293$16 ;
+  output \port$2293$17 ;
+  wire \port$2293$17 ;
+  output \port$2293$18 ;
+  wire \port$2293$18 ;
+  output \port$2293$19 ;
+  wire \port$2293$19 ;
+  output \port$2293$2 ;
+  wire \port$2293$2 ;
+  output \port$2293$20 ;
+  wire \port$2293$20 ;
+  output \port$2293$21 ;
+  wire \port$2293$21 ;
+  output \port$2293$22 ;
+  wire \port$2293$22 ;
+  output \port$2293$23 ;
+  wire \port$2293$23 ;
+  output \port$2293$24 ;
+  wire \port$2293$24 ;
+  output \port$2293$25 ;
+  wire \port$2293$25 ;
+  output \port$2293$26 ;
+  wire \port$2293$26 ;
+  output \port$2293$27 ;
+  wire \port$2293$27 ;
+  output \port$2293$28 ;
+  wire \port$2293$28 ;
+  output \port$2293$29 ;
+  wire \port$2293$29 ;
+  output \port$2293$3 ;
+  wire \port$2293$3 ;
+  output \port$2293$30 ;
+  wire \port$2293$30 ;
+  output \port$2293$4 ;
+  wire \port$2293$4 ;
+  output \port$2293$5 ;
+  wire \port$2293$5 ;
+  output \port$2293$6 ;
+  wire \port$2293$6 ;
+  output \port$2293$7 ;
+  wire \port$2293$7 ;
+  output \port$2293$8 ;
+  wire \port$2293$8 ;
+  output \port$2293$9 ;
+  wire \port$2293$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$2293$0 ),
+    .P1(\port$2293$1 ),
+    .P10(\port$2293$10 ),
+    .P11(\port$2293$11 ),
+    .P12(\port$2293$12 ),
+    .P13(\port$2293$13 ),
+    .P14(\port$2293$14 ),
+    .P15(\port$2293$15 ),
+    .P16(\port$2293$16 ),
+    .P17(\port$2293$17 ),
+    .P18(\port$2293$18 ),
+    .P19(\port$2293$19 ),
+    .P2(\port$2293$2 ),
+    .P20(\port$2293$20 ),
+    .P21(\port$2293$21 ),
+    .P22(\port$2293$22 ),
+    .P23(\port$2293$23 ),
+    .P24(\port$2293$24 ),
+    .P25(\port$2293$25 ),
+    .P26(\port$2293$26 ),
+    .P27(\port$2293$27 ),
+    .P28(\port$2293$28 ),
+    .P29(\port$2293$29 ),
+    .P3(\port$2293$3 ),
+    .P30(\port$2293$30 ),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$2293$4 ),
+    .P5(\port$2293$5 ),
+    .P6(\port$2293$6 ),
+    .P7(\port$2293$7 ),
+    .P8(\port$2293$8 ),
+    .P9(\port$2293$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[30:0] = { \port$2293$30 , \port$2293$29 , \port$2293$28 , \port$2293$27 , \port$2293$26 , \port$2293$25 , \port$2293$24 , \port$2293$23 , \port$2293$22 , \port$2293$21 , \port$2293$20 , \port$2293$19 , \port$2293$18 , \port$2293$17 , \port$2293$16 , \port$2293$15 , \port$2293$14 , \port$2293$13 , \port$2293$12 , \port$2293$11 , \port$2293$10 , \port$2293$9 , \port$2293$8 , \port$2293$7 , \port$2293$6 , \port$2293$5 , \port$2293$4 , \port$2293$3 , \port$2293$2 , \port$2293$1 , \port$2293$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_0 (rst, \port$2292$0 , \port$2292$1 , \port$2292$2 , \port$2292$3 , \port$2292$4 , \port$2292$5 , \port$2292$6 , \port$2292$7 , \port$2292$8 , \port$2292$9 , \port$2292$10 , \port$2292$11 , \port$2292$12 , \port$2292$13 , \port$2292$14 , \port$2292$15 , \port$2292$16 , \port$2292$17 , \port$2292$18 , \port$2292$19 
+, \port$2292$20 , \port$2292$21 , \port$2292$22 , \port$2292$23 , \port$2292$24 , \port$2292$25 , \port$2292$26 , \port$2292$27 , \port$2292$28 , \port$2292$29 , \port$2292$30 , \port$2292$31 , \port$2292$32 , \port$2292$33 , b, a, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$2292$0 ;
+  wire \port$2292$0 ;
+  output \port$2292$1 ;
+  wire \port$2292$1 ;
+  output \port$2292$10 ;
+  wire \port$2292$10 ;
+  output \port$2292$11 ;
+  wire \port$2292$11 ;
+  output \port$2292$12 ;
+  wire \port$2292$12 ;
+  output \port$2292$13 ;
+  wire \port$2292$13 ;
+  output \port$2292$14 ;
+  wire \port$2292$14 ;
+  output \port$2292$15 ;
+  wire \port$2292$15 ;
+  output \port$2292$16 ;
+  wire \port$2292$16 ;
+  output \port$2292$17 ;
+  wire \port$2292$17 ;
+  output \port$2292$18 ;
+  wire \port$2292$18 ;
+  output \port$2292$19 ;
+  wire \port$2292$19 ;
+  output \port$2292$2 ;
+  wire \port$2292$2 ;
+  output \port$2292$20 ;
+  wire \port$2292$20 ;
+  output \port$2292$21 ;
+  wire \port$2292$21 ;
+  output \port$2292$22 ;
+  wire \port$2292$22 ;
+  output \port$2292$23 ;
+  wire \port$2292$23 ;
+  output \port$2292$24 ;
+  wire \port$2292$24 ;
+  output \port$2292$25 ;
+  wire \port$2292$25 ;
+  output \port$2292$26 ;
+  wire \port$2292$26 ;
+  output \port$2292$27 ;
+  wire \port$2292$27 ;
+  output \port$2292$28 ;
+  wire \port$2292$28 ;
+  output \port$2292$29 ;
+  wire \port$2292$29 ;
+  output \port$2292$3 ;
+  wire \port$2292$3 ;
+  output \port$2292$30 ;
+  wire \port$2292$30 ;
+  output \port$2292$31 ;
+  wire \port$2292$31 ;
+  output \port$2292$32 ;
+  wire \port$2292$32 ;
+  output \port$2292$33 ;
+  wire \port$2292$33 ;
+  output \port$2292$4 ;
+  wire \port$2292$4 ;
+  output \port$2292$5 ;
+  wire \port$2292$5 ;
+  output \port$2292$6 ;
+  wire \port$2292$6 ;
+  output \port$2292$7 ;
+  wire \port$2292$7 ;
+  output \port$2292$8 ;
+  wire \port$2292$8 ;
+  output \port$2292$9 ;
+  wire \port$2292$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$2292$0 ),
+    .P1(\port$2292$1 ),
+    .P10(\port$2292$10 ),
+    .P11(\port$2292$11 ),
+    .P12(\port$2292$12 ),
+    .P13(\port$2292$13 ),
+    .P14(\port$2292$14 ),
+    .P15(\port$2292$15 ),
+    .P16(\port$2292$16 ),
+    .P17(\port$2292$17 ),
+    .P18(\port$2292$18 ),
+    .P19(\port$2292$19 ),
+    .P2(\port$2292$2 ),
+    .P20(\port$2292$20 ),
+    .P21(\port$2292$21 ),
+    .P22(\port$2292$22 ),
+    .P23(\port$2292$23 ),
+    .P24(\port$2292$24 ),
+    .P25(\port$2292$25 ),
+    .P26(\port$2292$26 ),
+    .P27(\port$2292$27 ),
+    .P28(\port$2292$28 ),
+    .P29(\port$2292$29 ),
+    .P3(\port$2292$3 ),
+    .P30(\port$2292$30 ),
+    .P31(\port$2292$31 ),
+    .P32(\port$2292$32 ),
+    .P33(\port$2292$33 ),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$2292$4 ),
+    .P5(\port$2292$5 ),
+    .P6(\port$2292$6 ),
+    .P7(\port$2292$7 ),
+    .P8(\port$2292$8 ),
+    .P9(\port$2292$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[33:0] = { \port$2292$33 , \port$2292$32 , \port$2292$31 , \port$2292$30 , \port$2292$29 , \port$2292$28 , \port$2292$27 , \port$2292$26 , \port$2292$25 , \port$2292$24 , \port$2292$23 , \port$2292$22 , \port$2292$21 , \port$2292$20 , \port$2292$19 , \port$2292$18 , \port$2292$17 , \port$2292$16 , \port$2292$15 , \port$2292$14 , \port$2292$13 , \port$2292$12 , \port$2292$11 , \port$2292$10 , \port$2292$9 , \port$2292$8 , \port$2292$7 , \port$2292$6 , \port$2292$5 , \port$2292$4 , \port$2292$3 , \port$2292$2 , \port$2292$1 , \port$2292$0  };
 endmodule

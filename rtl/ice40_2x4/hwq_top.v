@@ -239,38 +239,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _199_;
   wire _200_;
   wire _201_;
-  wire _202_;
-  wire _207_;
-  wire _213_;
-  wire _216_;
-  wire [16:0] _219_;
-  wire [3:0] _225_;
-  wire _230_;
+  wire _205_;
+  wire _211_;
+  wire _214_;
+  wire [16:0] _217_;
+  wire [3:0] _223_;
+  wire _228_;
+  wire _229_;
   wire _231_;
-  wire _233_;
+  wire _232_;
   wire _234_;
-  wire _236_;
+  wire _251_;
+  wire _252_;
   wire _253_;
   wire _254_;
   wire _255_;
-  wire _256_;
-  wire _257_;
-  wire [1:0] _258_;
+  wire [1:0] _256_;
+  wire _258_;
+  wire [1:0] _259_;
   wire _260_;
   wire [1:0] _261_;
-  wire _262_;
-  wire [1:0] _263_;
+  wire [1:0] _262_;
+  wire _263_;
   wire [1:0] _264_;
   wire _265_;
-  wire [1:0] _266_;
-  wire _267_;
-  wire [16:0] _268_;
+  wire [16:0] _266_;
+  wire _268_;
+  wire [16:0] _269_;
   wire _270_;
-  wire [16:0] _271_;
+  wire _271_;
   wire _272_;
   wire _273_;
-  wire _274_;
   wire _275_;
+  wire _276_;
   wire _277_;
   wire _278_;
   wire _279_;
@@ -278,27 +279,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _281_;
   wire _282_;
   wire _283_;
-  wire _284_;
-  wire _285_;
+  wire [1:0] _284_;
+  wire [1:0] _285_;
   wire [1:0] _286_;
-  wire [1:0] _287_;
-  wire [1:0] _288_;
+  wire _288_;
+  wire [1:0] _289_;
   wire _290_;
-  wire [1:0] _291_;
-  wire _292_;
-  wire [5:0] _293_;
-  wire [5:0] _294_;
+  wire [5:0] _291_;
+  wire [5:0] _292_;
+  wire _294_;
+  wire [5:0] _295_;
   wire _296_;
-  wire [5:0] _297_;
-  wire _298_;
+  wire [3:0] _297_;
+  wire [3:0] _298_;
   wire [3:0] _299_;
-  wire [3:0] _300_;
-  wire [3:0] _301_;
+  wire _301_;
+  wire [3:0] _302_;
   wire _303_;
-  wire [3:0] _304_;
+  wire _304_;
   wire _305_;
-  wire _306_;
   wire _307_;
+  wire _308_;
   wire _309_;
   wire _310_;
   wire _311_;
@@ -313,8 +314,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _320_;
   wire _321_;
   wire _322_;
-  wire _323_;
-  wire _324_;
+  wire _325_;
+  wire _326_;
   wire _327_;
   wire _328_;
   wire _329_;
@@ -323,8 +324,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _332_;
   wire _333_;
   wire _334_;
-  wire _335_;
-  wire _336_;
   wire \$signal ;
   reg \$signal$101  = 1'h0;
   reg \$signal$102  = 1'h0;
@@ -541,10 +540,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _021_ = r_en & m_out__valid;
   assign _023_ = ~ row_valid;
   assign _024_ = row_end & _023_;
-  reg [16:0] _472_ = 17'h00000;
-  assign drain_back[16:0] = _472_;
-  reg [16:0] _473_ = 17'h00000;
-  assign drain_plus[16:0] = _473_;
+  reg [16:0] _470_ = 17'h00000;
+  assign drain_back[16:0] = _470_;
+  reg [16:0] _471_ = 17'h00000;
+  assign drain_plus[16:0] = _471_;
   assign _111_ = { compute, adv } != 2'h2;
   assign _112_ = { compute, adv } != 2'h2;
   assign _113_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -553,101 +552,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _116_ = { compute, adv } != 2'h2;
   assign _117_ = { tile_end, compute } != 1'h1;
   assign _118_ = { tile_end, compute } != 1'h1;
-  assign _119_ = { _254_, _253_ } != 1'h0;
-  assign _120_ = { _265_, s_param__valid } != 2'h2;
-  assign _121_ = { _267_, s_param__valid } != 2'h2;
-  assign _122_ = { _265_, ch_left[16], s_param__valid } != 3'h5;
-  assign _123_ = { _262_, compute } != 2'h3;
-  assign _124_ = { _260_, _064_ } != 2'h2;
-  assign _125_ = { _267_, _265_, _262_, _260_ } != 1'h0;
-  assign _126_ = { _270_, s_param__valid } != 2'h2;
-  assign _127_ = { _272_, s_param__valid } != 2'h2;
-  assign _128_ = { _272_, _270_ } != 1'h0;
-  assign _129_ = { _277_, s_param__valid } != 2'h2;
-  assign _130_ = { _279_, s_param__valid } != 2'h2;
-  assign _131_ = { _277_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _132_ = { _279_, _277_ } != 1'h0;
-  assign _133_ = { _283_, s_param__valid } != 2'h2;
-  assign _134_ = { _285_, s_param__valid } != 2'h2;
-  assign _135_ = { _285_, _283_ } != 1'h0;
-  assign _136_ = { _290_, s_param__valid } != 2'h2;
-  assign _137_ = { _292_, s_param__valid } != 2'h2;
-  assign _138_ = { _290_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _139_ = { _292_, _290_ } != 1'h0;
-  assign _140_ = { _296_, s_param__valid } != 2'h2;
-  assign _141_ = { _298_, s_param__valid } != 2'h2;
-  assign _142_ = { _296_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _143_ = { _298_, _296_ } != 1'h0;
-  assign _144_ = { _303_, s_param__valid } != 2'h2;
-  assign _145_ = { _305_, s_param__valid } != 2'h2;
-  assign _146_ = { _303_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _147_ = { _303_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
-  assign _148_ = { _305_, _303_ } != 1'h0;
-  assign _149_ = { _309_, s_param__valid } != 2'h2;
-  assign _150_ = { _311_, s_param__valid } != 2'h2;
-  assign _151_ = { _311_, _309_ } != 1'h0;
-  assign _152_ = { _107_, _105_, enter_q, d_last } != 4'h8;
-  assign _153_ = { _107_, _105_, enter_q } != 1'h0;
-  assign _154_ = { _105_, enter_q } != 2'h2;
+  assign _119_ = { _252_, _251_ } != 1'h0;
+  assign _120_ = { _263_, s_param__valid } != 2'h2;
+  assign _121_ = { _265_, s_param__valid } != 2'h2;
+  assign _122_ = { _263_, ch_left[16], s_param__valid } != 3'h5;
+  assign _123_ = { _260_, compute } != 2'h3;
+  assign _124_ = { _258_, _064_ } != 2'h2;
+  assign _125_ = { _265_, _263_, _260_, _258_ } != 1'h0;
+  assign _126_ = { _268_, s_param__valid } != 2'h2;
+  assign _127_ = { _270_, s_param__valid } != 2'h2;
+  assign _128_ = { _270_, _268_ } != 1'h0;
+  assign _129_ = { _275_, s_param__valid } != 2'h2;
+  assign _130_ = { _277_, s_param__valid } != 2'h2;
+  assign _131_ = { _275_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _132_ = { _277_, _275_ } != 1'h0;
+  assign _133_ = { _281_, s_param__valid } != 2'h2;
+  assign _134_ = { _283_, s_param__valid } != 2'h2;
+  assign _135_ = { _283_, _281_ } != 1'h0;
+  assign _136_ = { _288_, s_param__valid } != 2'h2;
+  assign _137_ = { _290_, s_param__valid } != 2'h2;
+  assign _138_ = { _288_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _139_ = { _290_, _288_ } != 1'h0;
+  assign _140_ = { _294_, s_param__valid } != 2'h2;
+  assign _141_ = { _296_, s_param__valid } != 2'h2;
+  assign _142_ = { _294_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _143_ = { _296_, _294_ } != 1'h0;
+  assign _144_ = { _301_, s_param__valid } != 2'h2;
+  assign _145_ = { _303_, s_param__valid } != 2'h2;
+  assign _146_ = { _301_, \$signal$105 , s_param__valid } != 3'h5;
+  assign _147_ = { _301_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
+  assign _148_ = { _303_, _301_ } != 1'h0;
+  assign _149_ = { _307_, s_param__valid } != 2'h2;
+  assign _150_ = { _309_, s_param__valid } != 2'h2;
+  assign _151_ = { _309_, _307_ } != 1'h0;
+  assign _152_ = { _006_, enter_q, drain_dn_step } != 3'h4;
+  assign _153_ = { _006_, enter_q } != 1'h0;
+  assign _154_ = { _107_, _105_, drain_restart } != 1'h0;
   assign _155_ = { _107_, _105_, drain_restart } != 1'h0;
-  assign _156_ = { _107_, _105_, drain_restart } != 1'h0;
-  assign _157_ = { _006_, drain_restart } != 1'h0;
-  assign _188_ = & { _101_, o_valid };
-  assign _158_ = & { _114_, _113_ };
-  assign _159_ = & { tile_end, fn_last };
-  assign _160_ = & { _255_, ch_left[16], s_param__valid };
-  assign _161_ = & { _256_, ch_left[16], s_param__valid };
-  assign _162_ = & { _257_, ch_left[16], s_param__valid };
-  assign _163_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
-  assign _164_ = & { _128_, _127_, _126_ };
-  assign _165_ = & { _132_, _131_, _130_, _129_ };
-  assign _166_ = & { _135_, _134_, _133_ };
-  assign _167_ = & { _139_, _138_, _137_, _136_ };
-  assign _168_ = & { _143_, _142_, _141_, _140_ };
-  assign _169_ = & { _148_, _147_, _146_, _145_, _144_ };
-  assign _170_ = & { _151_, _150_, _149_ };
-  assign _171_ = & { _312_, s_param__valid };
-  assign _172_ = & { _313_, s_param__valid };
-  assign _173_ = & { _314_, s_param__valid };
-  assign _174_ = & { _315_, s_param__valid };
-  assign _175_ = & { _316_, s_param__valid };
-  assign _176_ = & { _317_, s_param__valid };
-  assign _177_ = & { _318_, s_param__valid };
-  assign _178_ = & { _319_, s_param__valid };
-  assign _179_ = & { _320_, s_param__valid };
-  assign _180_ = & { _321_, s_param__valid };
-  assign _181_ = & { _322_, s_param__valid };
-  assign _182_ = & { _323_, s_param__valid };
-  assign _183_ = & { _324_, s_param__valid };
+  assign _156_ = { _006_, drain_restart } != 1'h0;
+  assign _157_ = & { _114_, _113_ };
+  assign _158_ = & { tile_end, fn_last };
+  assign _159_ = & { _253_, ch_left[16], s_param__valid };
+  assign _160_ = & { _254_, ch_left[16], s_param__valid };
+  assign _161_ = & { _255_, ch_left[16], s_param__valid };
+  assign _162_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
+  assign _163_ = & { _128_, _127_, _126_ };
+  assign _164_ = & { _132_, _131_, _130_, _129_ };
+  assign _165_ = & { _135_, _134_, _133_ };
+  assign _166_ = & { _139_, _138_, _137_, _136_ };
+  assign _167_ = & { _143_, _142_, _141_, _140_ };
+  assign _168_ = & { _148_, _147_, _146_, _145_, _144_ };
+  assign _169_ = & { _151_, _150_, _149_ };
+  assign _170_ = & { _310_, s_param__valid };
+  assign _171_ = & { _311_, s_param__valid };
+  assign _172_ = & { _312_, s_param__valid };
+  assign _173_ = & { _313_, s_param__valid };
+  assign _174_ = & { _314_, s_param__valid };
+  assign _175_ = & { _315_, s_param__valid };
+  assign _176_ = & { _316_, s_param__valid };
+  assign _177_ = & { _317_, s_param__valid };
+  assign _178_ = & { _318_, s_param__valid };
+  assign _179_ = & { _319_, s_param__valid };
+  assign _180_ = & { _320_, s_param__valid };
+  assign _181_ = & { _321_, s_param__valid };
+  assign _182_ = & { _322_, s_param__valid };
+  assign _183_ = & { _199_, \o_valid$75  };
   assign _184_ = & { _200_, \o_valid$75  };
   assign _185_ = & { _201_, \o_valid$75  };
-  assign _186_ = & { _202_, \o_valid$75  };
-  assign _187_ = & { _154_, _153_, _152_ };
-  assign _197_ = ~ _334_;
-  assign _198_ = ~ compute;
-  assign _199_ = ~ _330_;
-  assign _189_ = | { drain_restart, rst };
-  assign _190_ = | { dn_last, rst };
+  assign _186_ = & { _153_, _152_ };
+  assign _187_ = & { _101_, o_valid };
+  assign _196_ = ~ _332_;
+  assign _197_ = ~ compute;
+  assign _198_ = ~ _328_;
+  assign _188_ = | { dn_last, rst };
+  assign _189_ = | { _196_, rst };
+  assign _190_ = | { d_last, rst };
   assign _191_ = | { _197_, rst };
-  assign _192_ = | { d_last, rst };
+  assign _192_ = | { _065_, rst };
   assign _193_ = | { _198_, rst };
-  assign _194_ = | { _065_, rst };
-  assign _195_ = | { _199_, rst };
-  assign _196_ = | { drain_restart, rst };
-  assign _200_ = ob == 2'h2;
-  assign _201_ = ob == 1'h1;
-  assign _202_ = ! ob;
-  assign _207_ = drain_restart ? 1'h0 : d_last;
-  assign _213_ = drain_restart ? m_one : row_last;
-  assign _216_ = drain_restart ? 1'h1 : row_valid;
-  assign _219_ = drain_restart ? 17'h00000 : row;
-  assign _225_ = drain_restart ? 4'h0 : dn;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$102  : _079_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$101  : _078_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _686_;
+  assign _194_ = | { drain_restart, rst };
+  assign _195_ = | { drain_restart, rst };
+  assign _199_ = ob == 2'h2;
+  assign _200_ = ob == 1'h1;
+  assign _201_ = ! ob;
+  assign _205_ = drain_restart ? 1'h0 : d_last;
+  assign _211_ = drain_restart ? m_one : row_last;
+  assign _214_ = drain_restart ? 1'h1 : row_valid;
+  assign _217_ = drain_restart ? 17'h00000 : row;
+  assign _223_ = drain_restart ? 4'h0 : dn;
+  assign _228_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$102  : _079_;
+  assign _229_ = adv ? _228_ : 1'hx;
+  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$101  : _078_;
+  assign _232_ = adv ? _231_ : 1'hx;
+  assign _234_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _682_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -655,20 +653,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _686_ = b[5:0];
+        _682_ = b[5:0];
       2'b1?:
-        _686_ = b[11:6];
+        _682_ = b[11:6];
       default:
-        _686_ = a;
+        _682_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _253_ = ctrl_state == 1'h1;
+  assign _254_ = ctrl_state == 1'h1;
   assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = _064_ ? 2'h0 : 2'hx;
-  function [1:0] _693_;
+  assign _256_ = _064_ ? 2'h0 : 2'hx;
+  function [1:0] _689_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -676,160 +674,162 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _693_ = b[1:0];
+        _689_ = b[1:0];
       4'b??1?:
-        _693_ = b[3:2];
+        _689_ = b[3:2];
       4'b?1??:
-        _693_ = b[5:4];
+        _689_ = b[5:4];
       4'b1???:
-        _693_ = b[7:6];
+        _689_ = b[7:6];
       default:
-        _693_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _261_ = compute ? 2'hx : 2'h3;
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _263_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _264_ = s_param__valid ? _263_ : 2'hx;
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _266_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _267_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _268_ = s_param__valid ? _054_[16:0] : 17'hxxxxx;
-  function [16:0] _703_;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _259_ = compute ? 2'hx : 2'h3;
+  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _261_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _262_ = s_param__valid ? _261_ : 2'hx;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _264_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _265_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _266_ = s_param__valid ? _054_[16:0] : 17'hxxxxx;
+  function [16:0] _699_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _703_ = b[16:0];
+        _699_ = b[16:0];
       2'b1?:
-        _703_ = b[33:17];
+        _699_ = b[33:17];
       default:
-        _703_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? _053_ : 17'hxxxxx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _058_;
-  assign _274_ = \$signal$105  ? _273_ : 1'hx;
-  assign _275_ = s_param__valid ? _274_ : 1'hx;
-  function [0:0] _710_;
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? _053_ : 17'hxxxxx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _058_;
+  assign _272_ = \$signal$105  ? _271_ : 1'hx;
+  assign _273_ = s_param__valid ? _272_ : 1'hx;
+  function [0:0] _706_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _710_ = b[0:0];
+        _706_ = b[0:0];
       2'b1?:
-        _710_ = b[1:1];
+        _706_ = b[1:1];
       default:
-        _710_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _281_ = s_param__valid ? _280_ : 1'hx;
-  function [0:0] _716_;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _277_ = ! ctrl_state;
+  assign _278_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _279_ = s_param__valid ? _278_ : 1'hx;
+  function [0:0] _712_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _716_ = b[0:0];
+        _712_ = b[0:0];
       2'b1?:
-        _716_ = b[1:1];
+        _712_ = b[1:1];
       default:
-        _716_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _282_ = _716_(1'hx, { _284_, _281_ }, { _285_, _283_ });
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _057_[1:0];
-  assign _287_ = \$signal$105  ? _286_ : 2'hx;
-  assign _288_ = s_param__valid ? _287_ : 2'hx;
-  function [1:0] _723_;
+  assign _280_ = _712_(1'hx, { _282_, _279_ }, { _283_, _281_ });
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _057_[1:0];
+  assign _285_ = \$signal$105  ? _284_ : 2'hx;
+  assign _286_ = s_param__valid ? _285_ : 2'hx;
+  function [1:0] _719_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _723_ = b[1:0];
+        _719_ = b[1:0];
       2'b1?:
-        _723_ = b[3:2];
+        _719_ = b[3:2];
       default:
-        _723_ = a;
+        _719_ = a;
     endcase
   endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = \$signal$105  ? _055_[5:0] : 6'hxx;
-  assign _294_ = s_param__valid ? _293_ : 6'hxx;
-  function [5:0] _729_;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = \$signal$105  ? _055_[5:0] : 6'hxx;
+  assign _292_ = s_param__valid ? _291_ : 6'hxx;
+  function [5:0] _725_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _729_ = b[5:0];
+        _725_ = b[5:0];
       2'b1?:
-        _729_ = b[11:6];
+        _725_ = b[11:6];
       default:
-        _729_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = wb_last ? _056_[3:0] : 4'hx;
-  assign _300_ = \$signal$105  ? _299_ : 4'hx;
-  assign _301_ = s_param__valid ? _300_ : 4'hx;
-  function [3:0] _736_;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = wb_last ? _056_[3:0] : 4'hx;
+  assign _298_ = \$signal$105  ? _297_ : 4'hx;
+  assign _299_ = s_param__valid ? _298_ : 4'hx;
+  function [3:0] _732_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _736_ = b[3:0];
+        _732_ = b[3:0];
       2'b1?:
-        _736_ = b[7:4];
+        _732_ = b[7:4];
       default:
-        _736_ = a;
+        _732_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h0 : _059_[0];
-  assign _307_ = s_param__valid ? _306_ : 1'hx;
-  function [0:0] _742_;
+  assign _301_ = ctrl_state == 1'h1;
+  assign _302_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h0 : _059_[0];
+  assign _305_ = s_param__valid ? _304_ : 1'hx;
+  function [0:0] _738_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _742_ = b[0:0];
+        _738_ = b[0:0];
       2'b1?:
-        _742_ = b[1:1];
+        _738_ = b[1:1];
       default:
-        _742_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = ! ctrl_state;
   assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
@@ -842,34 +842,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _320_ = ! ctrl_state;
   assign _321_ = ! ctrl_state;
   assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _327_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _328_ = s_param__valid ? _327_ : 1'h0;
-  assign enter = _329_ ? _328_ : 1'h0;
+  assign _325_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _326_ = s_param__valid ? _325_ : 1'h0;
+  assign enter = _327_ ? _326_ : 1'h0;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
   assign _329_ = ctrl_state == 1'h1;
   assign _330_ = ctrl_state == 1'h1;
   assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ! ctrl_state;
-  function [0:0] _770_;
+  assign _332_ = ! ctrl_state;
+  function [0:0] _766_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _770_ = b[0:0];
+        _766_ = b[0:0];
       2'b1?:
-        _770_ = b[1:1];
+        _766_ = b[1:1];
       default:
-        _770_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign s_param__ready = _770_(1'h0, 2'h3, { _336_, _335_ });
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ! ctrl_state;
+  assign s_param__ready = _766_(1'h0, 2'h3, { _334_, _333_ });
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -891,8 +889,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$821$0 (ra_beat),
-    .\port$823$0 (ra_blk),
+    .\port$819$0 (ra_beat),
+    .\port$821$0 (ra_blk),
     .r_data(r_data),
     .rst(rst),
     .wp__addr(w_addr),
@@ -909,7 +907,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$1237$0 (r_data),
+    .\port$1235$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -919,17 +917,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _008_[1] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_189_) begin
+    if (_195_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
       ra_beat <= _099_[1:0];
     end
-    if (_190_) begin
+    if (_188_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= _098_[3:0];
     end
-    if (_191_) begin
+    if (_189_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
@@ -945,8 +943,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _472_ <= 17'h00000;
-      _473_ <= 17'h00000;
+      _470_ <= 17'h00000;
+      _471_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hb;
@@ -978,8 +976,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _472_ <= _082_[16:0];
-      _473_ <= _081_[16:0];
+      _470_ <= _082_[16:0];
+      _471_ <= _081_[16:0];
       tile_end <= _066_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _035_ : _036_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _034_ : kept;
@@ -995,13 +993,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _110_ & row_end;
-      begin if (_105_) d_last <= _207_; else d_last <= _107_ ? \$signal$132  : _207_; end
-      begin if (_105_) row_last <= _213_; else begin if (_107_) row_last <= row_last_next; else row_last <= _213_; end end
-      begin if (_105_) row_valid <= _216_; else begin if (_107_) row_valid <= row_valid_next; else row_valid <= _216_; end end
-      begin if (_105_) row <= _219_; else begin if (_107_) row <= row_next; else row <= _219_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _225_; end else dn <= _225_; end
+      begin if (_105_) d_last <= _205_; else d_last <= _107_ ? \$signal$132  : _205_; end
+      begin if (_105_) row_last <= _211_; else begin if (_107_) row_last <= row_last_next; else row_last <= _211_; end end
+      begin if (_105_) row_valid <= _214_; else begin if (_107_) row_valid <= row_valid_next; else row_valid <= _214_; end end
+      begin if (_105_) row <= _217_; else begin if (_107_) row <= row_next; else row <= _217_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _223_; end else dn <= _223_; end
     end
-    if (_192_) begin
+    if (_190_) begin
       \$signal$132  <= 1'h0;
     end else begin
       \$signal$132  <= drain_d_pen;
@@ -1009,17 +1007,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_111_) begin
-      at_tile_last <= compute ? _231_ : \$signal$102 ;
+      at_tile_last <= compute ? _229_ : \$signal$102 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_112_) begin
-      at_k_last <= compute ? _234_ : \$signal$101 ;
+      at_k_last <= compute ? _232_ : \$signal$101 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_158_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _236_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_157_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _234_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 8'h00;
@@ -1041,152 +1039,152 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_118_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _072_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_193_) begin
+    if (_191_) begin
       fm0 <= 17'h00000;
-    end else if (_159_) begin
+    end else if (_158_) begin
       fm0 <= _071_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
     end else if (_119_) begin
-      flush <= _686_(6'hxx, { 6'h23, _063_[5:0] }, { _254_, _253_ });
+      flush <= _682_(6'hxx, { 6'h23, _063_[5:0] }, { _252_, _251_ });
     end
-    if (_194_) begin
+    if (_192_) begin
       compute <= 1'h0;
-    end else if (_160_) begin
+    end else if (_159_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_161_) begin
+    end else if (_160_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_162_) begin
+    end else if (_161_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_163_) begin
-      ctrl_state <= _693_(2'hx, { _266_, _264_, _261_, _258_ }, { _267_, _265_, _262_, _260_ });
+    end else if (_162_) begin
+      ctrl_state <= _689_(2'hx, { _264_, _262_, _259_, _256_ }, { _265_, _263_, _260_, _258_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_164_) begin
-      ch_left <= _703_(17'hxxxxx, { _271_, _268_ }, { _272_, _270_ });
+    end else if (_163_) begin
+      ch_left <= _699_(17'hxxxxx, { _269_, _266_ }, { _270_, _268_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_165_) begin
-      wb_last <= _710_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_164_) begin
+      wb_last <= _706_(1'hx, { _276_, _273_ }, { _277_, _275_ });
     end
     if (rst) begin
       \$signal$105  <= 1'h1;
-    end else if (_166_) begin
-      \$signal$105  <= _282_;
+    end else if (_165_) begin
+      \$signal$105  <= _280_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_167_) begin
-      wb <= _723_(2'hx, { _291_, _288_ }, { _292_, _290_ });
+    end else if (_166_) begin
+      wb <= _719_(2'hx, { _289_, _286_ }, { _290_, _288_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_168_) begin
-      wa <= _729_(6'hxx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_167_) begin
+      wa <= _725_(6'hxx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_169_) begin
-      blk <= _736_(4'hx, { _304_, _301_ }, { _305_, _303_ });
+    end else if (_168_) begin
+      blk <= _732_(4'hx, { _302_, _299_ }, { _303_, _301_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_170_) begin
-      lane <= _742_(1'hx, { _310_, _307_ }, { _311_, _309_ });
+    end else if (_169_) begin
+      lane <= _738_(1'hx, { _308_, _305_ }, { _309_, _307_ });
     end
     if (rst) begin
       \$signal$102  <= 1'h0;
-    end else if (_171_) begin
+    end else if (_170_) begin
       \$signal$102  <= _052_;
     end
     if (rst) begin
       \$signal$101  <= 1'h0;
-    end else if (_172_) begin
+    end else if (_171_) begin
       \$signal$101  <= _048_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_173_) begin
+    end else if (_172_) begin
       tile_pen <= _047_[7:0];
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_174_) begin
+    end else if (_173_) begin
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_175_) begin
+    end else if (_174_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_176_) begin
+    end else if (_175_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_177_) begin
+    end else if (_176_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_178_) begin
+    end else if (_177_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_179_) begin
+    end else if (_178_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_179_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_180_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_182_) begin
+    end else if (_181_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_182_) begin
       m_less <= hdr[15:0] - 2'h2;
     end
-    if (_195_) begin
+    if (_193_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _029_;
     end
-    if (!_331_) begin
+    if (!_329_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_332_) begin
+    if (!_330_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_333_) begin
+    if (!_331_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1198,17 +1196,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_184_) begin
+    end else if (_183_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_185_) begin
+    end else if (_184_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_186_) begin
+    end else if (_185_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1227,27 +1225,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_187_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_105_) dn_last <= 1'hx; else begin if (_107_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_186_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_155_) begin
+    end else if (_154_) begin
       begin if (_105_) beat_last <= beat == 2'h2; else begin if (_107_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_156_) begin
+    end else if (_155_) begin
       begin if (_105_) beat <= _108_[1:0]; else begin if (_107_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 1'h0;
-    end else if (_157_) begin
+    end else if (_156_) begin
       begin if (_006_) d <= _008_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
     end
-    if (_196_) begin
+    if (_194_) begin
       ra_blk <= 4'h0;
-    end else if (_188_) begin
+    end else if (_187_) begin
       ra_blk <= ra_blk_next;
     end
   end
@@ -2250,13 +2248,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$821$0 , \port$823$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$819$0 , \port$821$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$821$0 ;
-  wire [1:0] \port$821$0 ;
-  input [3:0] \port$823$0 ;
-  wire [3:0] \port$823$0 ;
+  input [1:0] \port$819$0 ;
+  wire [1:0] \port$819$0 ;
+  input [3:0] \port$821$0 ;
+  wire [3:0] \port$821$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
   input rst;
@@ -2341,7 +2339,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$821$0 , \
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$823$0 , \port$821$0  }];
+    _1_ <= mem[{ \port$821$0 , \port$819$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2349,7 +2347,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$821$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1237$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1235$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2472,8 +2470,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1237$0 ;
-  wire [68:0] \port$1237$0 ;
+  input [68:0] \port$1235$0 ;
+  wire [68:0] \port$1235$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2903,10 +2901,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1237$0 [31:0];
+      rq0_b0 <= \port$1235$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1237$0 [68:63];
-      rq0_m0 <= \port$1237$0 [62:32];
+      rq0_e0 <= \port$1235$0 [68:63];
+      rq0_m0 <= \port$1235$0 [62:32];
     end
   end
 endmodule

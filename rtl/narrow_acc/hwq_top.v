@@ -232,38 +232,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _178_;
   wire _179_;
   wire _180_;
-  wire _181_;
-  wire _186_;
-  wire _192_;
-  wire _195_;
-  wire [16:0] _198_;
-  wire [2:0] _201_;
-  wire _206_;
+  wire _184_;
+  wire _190_;
+  wire _193_;
+  wire [16:0] _196_;
+  wire [2:0] _199_;
+  wire _204_;
+  wire _205_;
   wire _207_;
-  wire _209_;
+  wire _208_;
   wire _210_;
-  wire _212_;
+  wire _227_;
+  wire _228_;
   wire _229_;
   wire _230_;
   wire _231_;
-  wire _232_;
-  wire _233_;
-  wire [1:0] _234_;
+  wire [1:0] _232_;
+  wire _234_;
+  wire [1:0] _235_;
   wire _236_;
   wire [1:0] _237_;
-  wire _238_;
-  wire [1:0] _239_;
+  wire [1:0] _238_;
+  wire _239_;
   wire [1:0] _240_;
   wire _241_;
-  wire [1:0] _242_;
-  wire _243_;
-  wire [16:0] _244_;
+  wire [16:0] _242_;
+  wire _244_;
+  wire [16:0] _245_;
   wire _246_;
-  wire [16:0] _247_;
+  wire _247_;
   wire _248_;
   wire _249_;
-  wire _250_;
   wire _251_;
+  wire _252_;
   wire _253_;
   wire _254_;
   wire _255_;
@@ -271,23 +272,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _257_;
   wire _258_;
   wire _259_;
-  wire _260_;
-  wire _261_;
-  wire [2:0] _262_;
-  wire [2:0] _263_;
+  wire [2:0] _260_;
+  wire [2:0] _261_;
+  wire _263_;
+  wire [2:0] _264_;
   wire _265_;
   wire [2:0] _266_;
-  wire _267_;
+  wire [2:0] _267_;
   wire [2:0] _268_;
-  wire [2:0] _269_;
-  wire [2:0] _270_;
+  wire _270_;
+  wire [2:0] _271_;
   wire _272_;
-  wire [2:0] _273_;
-  wire _274_;
-  wire [1:0] _275_;
-  wire [1:0] _276_;
+  wire [1:0] _273_;
+  wire [1:0] _274_;
+  wire _276_;
+  wire [1:0] _277_;
   wire _278_;
-  wire [1:0] _279_;
+  wire _279_;
   wire _280_;
   wire _281_;
   wire _282_;
@@ -300,8 +301,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _289_;
   wire _290_;
   wire _291_;
-  wire _292_;
-  wire _293_;
+  wire _294_;
+  wire _295_;
   wire _296_;
   wire _297_;
   wire _298_;
@@ -313,8 +314,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _304_;
   wire _305_;
   wire _306_;
-  wire _307_;
-  wire _308_;
   wire \$signal ;
   reg \$signal$132  = 1'h0;
   reg \$signal$133  = 1'h0;
@@ -514,100 +513,99 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _012_ = ~ row_valid;
   assign _013_ = row_end & _012_;
   assign _098_ = { _241_, s_param__valid } != 2'h2;
-  assign _099_ = { _243_, s_param__valid } != 2'h2;
-  assign _100_ = { _241_, ch_left[16], s_param__valid } != 3'h5;
-  assign _101_ = { _238_, compute } != 2'h3;
-  assign _102_ = { _236_, _072_ } != 2'h2;
-  assign _103_ = { _243_, _241_, _238_, _236_ } != 1'h0;
+  assign _099_ = { _239_, ch_left[16], s_param__valid } != 3'h5;
+  assign _100_ = { _236_, compute } != 2'h3;
+  assign _101_ = { _234_, _072_ } != 2'h2;
+  assign _102_ = { _241_, _239_, _236_, _234_ } != 1'h0;
+  assign _103_ = { _244_, s_param__valid } != 2'h2;
   assign _104_ = { _246_, s_param__valid } != 2'h2;
-  assign _105_ = { _248_, s_param__valid } != 2'h2;
-  assign _106_ = { _248_, _246_ } != 1'h0;
+  assign _105_ = { _246_, _244_ } != 1'h0;
+  assign _106_ = { _251_, s_param__valid } != 2'h2;
   assign _107_ = { _253_, s_param__valid } != 2'h2;
-  assign _108_ = { _255_, s_param__valid } != 2'h2;
-  assign _109_ = { _253_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _110_ = { _255_, _253_ } != 1'h0;
+  assign _108_ = { _251_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _109_ = { _253_, _251_ } != 1'h0;
+  assign _110_ = { _257_, s_param__valid } != 2'h2;
   assign _111_ = { _259_, s_param__valid } != 2'h2;
-  assign _112_ = { _261_, s_param__valid } != 2'h2;
-  assign _113_ = { _261_, _259_ } != 1'h0;
+  assign _112_ = { _259_, _257_ } != 1'h0;
+  assign _113_ = { _263_, s_param__valid } != 2'h2;
   assign _114_ = { _265_, s_param__valid } != 2'h2;
-  assign _115_ = { _267_, s_param__valid } != 2'h2;
-  assign _116_ = { _265_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _117_ = { _267_, _265_ } != 1'h0;
+  assign _115_ = { _263_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _116_ = { _265_, _263_ } != 1'h0;
+  assign _117_ = { _270_, s_param__valid } != 2'h2;
   assign _118_ = { _272_, s_param__valid } != 2'h2;
-  assign _119_ = { _274_, s_param__valid } != 2'h2;
-  assign _120_ = { _272_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _121_ = { _272_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _122_ = { _274_, _272_ } != 1'h0;
+  assign _119_ = { _270_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _120_ = { _270_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _121_ = { _272_, _270_ } != 1'h0;
+  assign _122_ = { _276_, s_param__valid } != 2'h2;
   assign _123_ = { _278_, s_param__valid } != 2'h2;
-  assign _124_ = { _280_, s_param__valid } != 2'h2;
-  assign _125_ = { _280_, _278_ } != 1'h0;
-  assign _126_ = { _096_, _094_, enter_q, d_last } != 4'h8;
-  assign _127_ = { _096_, _094_, enter_q } != 1'h0;
-  assign _128_ = { _094_, enter_q } != 2'h2;
-  assign _129_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _130_ = { _001_, drain_restart } != 1'h0;
-  assign _131_ = { compute, adv } != 2'h2;
+  assign _124_ = { _278_, _276_ } != 1'h0;
+  assign _125_ = { _001_, enter_q, drain_dn_step } != 3'h4;
+  assign _126_ = { _001_, enter_q } != 1'h0;
+  assign _127_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _128_ = { _001_, drain_restart } != 1'h0;
+  assign _129_ = { compute, adv } != 2'h2;
+  assign _130_ = { compute, adv } != 2'h2;
+  assign _131_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _132_ = { compute, adv } != 2'h2;
-  assign _133_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _133_ = { compute, adv } != 2'h2;
   assign _134_ = { compute, adv } != 2'h2;
-  assign _135_ = { compute, adv } != 2'h2;
-  assign _136_ = { compute, adv } != 2'h2;
-  assign _137_ = { tile_end, compute } != 1'h1;
-  assign _138_ = { tile_end, compute } != 1'h1;
-  assign _139_ = { _230_, _229_ } != 1'h0;
-  assign _140_ = & { _103_, _102_, _101_, _100_, _099_, _098_ };
-  assign _141_ = & { _106_, _105_, _104_ };
-  assign _142_ = & { _110_, _109_, _108_, _107_ };
-  assign _143_ = & { _113_, _112_, _111_ };
-  assign _144_ = & { _117_, _116_, _115_, _114_ };
-  assign _145_ = & { _122_, _121_, _120_, _119_, _118_ };
-  assign _146_ = & { _125_, _124_, _123_ };
-  assign _147_ = & { _281_, s_param__valid };
-  assign _148_ = & { _282_, s_param__valid };
-  assign _149_ = & { _283_, s_param__valid };
-  assign _150_ = & { _284_, s_param__valid };
-  assign _151_ = & { _285_, s_param__valid };
-  assign _152_ = & { _286_, s_param__valid };
-  assign _153_ = & { _287_, s_param__valid };
-  assign _154_ = & { _288_, s_param__valid };
-  assign _155_ = & { _289_, s_param__valid };
-  assign _156_ = & { _290_, s_param__valid };
-  assign _157_ = & { _291_, s_param__valid };
-  assign _158_ = & { _292_, s_param__valid };
-  assign _159_ = & { _293_, s_param__valid };
-  assign _160_ = & { _128_, _127_, _126_ };
-  assign _161_ = & { _090_, o_valid };
-  assign _162_ = & { _134_, _133_ };
-  assign _163_ = & { tile_end, fn_last };
-  assign _164_ = & { _231_, ch_left[16], s_param__valid };
-  assign _165_ = & { _232_, ch_left[16], s_param__valid };
-  assign _166_ = & { _233_, ch_left[16], s_param__valid };
-  assign _176_ = ~ _299_;
-  assign _177_ = ~ _300_;
-  assign _178_ = ~ _301_;
-  assign _179_ = ~ _302_;
-  assign _180_ = ~ _306_;
-  assign _181_ = ~ compute;
+  assign _135_ = { tile_end, compute } != 1'h1;
+  assign _136_ = { tile_end, compute } != 1'h1;
+  assign _137_ = { _228_, _227_ } != 1'h0;
+  assign _138_ = { _239_, s_param__valid } != 2'h2;
+  assign _139_ = & { _102_, _101_, _100_, _099_, _098_, _138_ };
+  assign _140_ = & { _105_, _104_, _103_ };
+  assign _141_ = & { _109_, _108_, _107_, _106_ };
+  assign _142_ = & { _112_, _111_, _110_ };
+  assign _143_ = & { _116_, _115_, _114_, _113_ };
+  assign _144_ = & { _121_, _120_, _119_, _118_, _117_ };
+  assign _145_ = & { _124_, _123_, _122_ };
+  assign _146_ = & { _279_, s_param__valid };
+  assign _147_ = & { _280_, s_param__valid };
+  assign _148_ = & { _281_, s_param__valid };
+  assign _149_ = & { _282_, s_param__valid };
+  assign _150_ = & { _283_, s_param__valid };
+  assign _151_ = & { _284_, s_param__valid };
+  assign _152_ = & { _285_, s_param__valid };
+  assign _153_ = & { _286_, s_param__valid };
+  assign _154_ = & { _287_, s_param__valid };
+  assign _155_ = & { _288_, s_param__valid };
+  assign _156_ = & { _289_, s_param__valid };
+  assign _157_ = & { _290_, s_param__valid };
+  assign _158_ = & { _291_, s_param__valid };
+  assign _159_ = & { _126_, _125_ };
+  assign _160_ = & { _090_, o_valid };
+  assign _161_ = & { _132_, _131_ };
+  assign _162_ = & { tile_end, fn_last };
+  assign _163_ = & { _229_, ch_left[16], s_param__valid };
+  assign _164_ = & { _230_, ch_left[16], s_param__valid };
+  assign _165_ = & { _231_, ch_left[16], s_param__valid };
+  assign _175_ = ~ _297_;
+  assign _176_ = ~ _298_;
+  assign _177_ = ~ _299_;
+  assign _178_ = ~ _300_;
+  assign _179_ = ~ _304_;
+  assign _180_ = ~ compute;
+  assign _166_ = | { _175_, rst };
   assign _167_ = | { _176_, rst };
   assign _168_ = | { _177_, rst };
   assign _169_ = | { _178_, rst };
-  assign _170_ = | { _179_, rst };
-  assign _171_ = | { drain_restart, rst };
-  assign _172_ = | { dn_last, rst };
+  assign _170_ = | { drain_restart, rst };
+  assign _171_ = | { dn_last, rst };
+  assign _172_ = | { _179_, rst };
   assign _173_ = | { _180_, rst };
-  assign _174_ = | { _181_, rst };
-  assign _175_ = | { _073_, rst };
-  assign _186_ = drain_restart ? 1'h0 : d_last;
-  assign _192_ = drain_restart ? m_one : row_last;
-  assign _195_ = drain_restart ? 1'h1 : row_valid;
-  assign _198_ = drain_restart ? 17'h00000 : row;
-  assign _201_ = drain_restart ? 3'h0 : dn;
-  assign _206_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
-  assign _207_ = adv ? _206_ : 1'hx;
-  assign _209_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
-  assign _210_ = adv ? _209_ : 1'hx;
-  assign _212_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _617_;
+  assign _174_ = | { _073_, rst };
+  assign _184_ = drain_restart ? 1'h0 : d_last;
+  assign _190_ = drain_restart ? m_one : row_last;
+  assign _193_ = drain_restart ? 1'h1 : row_valid;
+  assign _196_ = drain_restart ? 17'h00000 : row;
+  assign _199_ = drain_restart ? 3'h0 : dn;
+  assign _204_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
+  assign _205_ = adv ? _204_ : 1'hx;
+  assign _207_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
+  assign _208_ = adv ? _207_ : 1'hx;
+  assign _210_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _613_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -615,20 +613,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _617_ = b[4:0];
+        _613_ = b[4:0];
       2'b1?:
-        _617_ = b[9:5];
+        _613_ = b[9:5];
       default:
-        _617_ = a;
+        _613_ = a;
     endcase
   endfunction
-  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _230_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _228_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _229_ = ctrl_state == 1'h1;
+  assign _230_ = ctrl_state == 1'h1;
   assign _231_ = ctrl_state == 1'h1;
-  assign _232_ = ctrl_state == 1'h1;
-  assign _233_ = ctrl_state == 1'h1;
-  assign _234_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _624_;
+  assign _232_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _620_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -636,140 +634,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _624_ = b[1:0];
+        _620_ = b[1:0];
       4'b??1?:
-        _624_ = b[3:2];
+        _620_ = b[3:2];
       4'b?1??:
-        _624_ = b[5:4];
+        _620_ = b[5:4];
       4'b1???:
-        _624_ = b[7:6];
+        _620_ = b[7:6];
       default:
-        _624_ = a;
+        _620_ = a;
     endcase
   endfunction
-  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _237_ = compute ? 2'hx : 2'h3;
-  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _239_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _240_ = s_param__valid ? _239_ : 2'hx;
-  assign _241_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _242_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _243_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _244_ = s_param__valid ? _063_[16:0] : 17'hxxxxx;
-  function [16:0] _634_;
+  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _235_ = compute ? 2'hx : 2'h3;
+  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _237_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _238_ = s_param__valid ? _237_ : 2'hx;
+  assign _239_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _240_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _241_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _242_ = s_param__valid ? _063_[16:0] : 17'hxxxxx;
+  function [16:0] _630_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _634_ = b[16:0];
+        _630_ = b[16:0];
       2'b1?:
-        _634_ = b[33:17];
+        _630_ = b[33:17];
       default:
-        _634_ = a;
+        _630_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = s_param__valid ? _061_ : 17'hxxxxx;
-  assign _248_ = ! ctrl_state;
-  assign _249_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _250_ = \$signal$136  ? _249_ : 1'hx;
-  assign _251_ = s_param__valid ? _250_ : 1'hx;
-  function [0:0] _641_;
+  assign _244_ = ctrl_state == 1'h1;
+  assign _245_ = s_param__valid ? _061_ : 17'hxxxxx;
+  assign _246_ = ! ctrl_state;
+  assign _247_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _248_ = \$signal$136  ? _247_ : 1'hx;
+  assign _249_ = s_param__valid ? _248_ : 1'hx;
+  function [0:0] _637_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _641_ = b[0:0];
+        _637_ = b[0:0];
       2'b1?:
-        _641_ = b[1:1];
+        _637_ = b[1:1];
       default:
-        _641_ = a;
+        _637_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _255_ = ! ctrl_state;
-  assign _256_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
-  assign _257_ = s_param__valid ? _256_ : 1'hx;
-  function [0:0] _647_;
+  assign _251_ = ctrl_state == 1'h1;
+  assign _252_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _253_ = ! ctrl_state;
+  assign _254_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
+  assign _255_ = s_param__valid ? _254_ : 1'hx;
+  function [0:0] _643_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _647_ = b[0:0];
+        _643_ = b[0:0];
       2'b1?:
-        _647_ = b[1:1];
+        _643_ = b[1:1];
       default:
-        _647_ = a;
+        _643_ = a;
     endcase
   endfunction
-  assign _258_ = _647_(1'hx, { _260_, _257_ }, { _261_, _259_ });
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _261_ = ! ctrl_state;
-  assign _262_ = \$signal$136  ? _064_[2:0] : 3'hx;
-  assign _263_ = s_param__valid ? _262_ : 3'hx;
-  function [2:0] _653_;
+  assign _256_ = _643_(1'hx, { _258_, _255_ }, { _259_, _257_ });
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _259_ = ! ctrl_state;
+  assign _260_ = \$signal$136  ? _064_[2:0] : 3'hx;
+  assign _261_ = s_param__valid ? _260_ : 3'hx;
+  function [2:0] _649_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _653_ = b[2:0];
+        _649_ = b[2:0];
       2'b1?:
-        _653_ = b[5:3];
+        _649_ = b[5:3];
       default:
-        _653_ = a;
+        _649_ = a;
     endcase
   endfunction
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _267_ = ! ctrl_state;
-  assign _268_ = wb_last ? _065_[2:0] : 3'hx;
-  assign _269_ = \$signal$136  ? _268_ : 3'hx;
-  assign _270_ = s_param__valid ? _269_ : 3'hx;
-  function [2:0] _660_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = wb_last ? _065_[2:0] : 3'hx;
+  assign _267_ = \$signal$136  ? _266_ : 3'hx;
+  assign _268_ = s_param__valid ? _267_ : 3'hx;
+  function [2:0] _656_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _660_ = b[2:0];
+        _656_ = b[2:0];
       2'b1?:
-        _660_ = b[5:3];
+        _656_ = b[5:3];
       default:
-        _660_ = a;
+        _656_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _276_ = s_param__valid ? _275_ : 2'hx;
-  function [1:0] _666_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _274_ = s_param__valid ? _273_ : 2'hx;
+  function [1:0] _662_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _666_ = b[1:0];
+        _662_ = b[1:0];
       2'b1?:
-        _666_ = b[3:2];
+        _662_ = b[3:2];
       default:
-        _666_ = a;
+        _662_ = a;
     endcase
   endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = ! ctrl_state;
   assign _280_ = ! ctrl_state;
   assign _281_ = ! ctrl_state;
   assign _282_ = ! ctrl_state;
@@ -782,37 +782,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _289_ = ! ctrl_state;
   assign _290_ = ! ctrl_state;
   assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _296_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _297_ = s_param__valid ? _296_ : 1'h0;
-  assign enter = _298_ ? _297_ : 1'h0;
+  assign _294_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _295_ = s_param__valid ? _294_ : 1'h0;
+  assign enter = _296_ ? _295_ : 1'h0;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = ctrl_state == 1'h1;
   assign _298_ = ctrl_state == 1'h1;
   assign _299_ = ctrl_state == 1'h1;
   assign _300_ = ctrl_state == 1'h1;
   assign _301_ = ctrl_state == 1'h1;
   assign _302_ = ctrl_state == 1'h1;
   assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = ! ctrl_state;
-  function [0:0] _697_;
+  assign _304_ = ! ctrl_state;
+  function [0:0] _693_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _697_ = b[0:0];
+        _693_ = b[0:0];
       2'b1?:
-        _697_ = b[1:1];
+        _693_ = b[1:1];
       default:
-        _697_ = a;
+        _693_ = a;
     endcase
   endfunction
-  assign s_param__ready = _697_(1'h0, 2'h3, { _308_, _307_ });
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = ! ctrl_state;
+  assign s_param__ready = _693_(1'h0, 2'h3, { _306_, _305_ });
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -890,103 +888,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_140_) begin
-      ctrl_state <= _624_(2'hx, { _242_, _240_, _237_, _234_ }, { _243_, _241_, _238_, _236_ });
-    end
-    if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_141_) begin
-      ch_left <= _634_(17'hxxxxx, { _247_, _244_ }, { _248_, _246_ });
+    end else if (_140_) begin
+      ch_left <= _630_(17'hxxxxx, { _245_, _242_ }, { _246_, _244_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_142_) begin
-      wb_last <= _641_(1'hx, { _254_, _251_ }, { _255_, _253_ });
+    end else if (_141_) begin
+      wb_last <= _637_(1'hx, { _252_, _249_ }, { _253_, _251_ });
     end
     if (rst) begin
       \$signal$136  <= 1'h0;
-    end else if (_143_) begin
-      \$signal$136  <= _258_;
+    end else if (_142_) begin
+      \$signal$136  <= _256_;
     end
     if (rst) begin
       wa <= 3'h0;
-    end else if (_144_) begin
-      wa <= _653_(3'hx, { _266_, _263_ }, { _267_, _265_ });
+    end else if (_143_) begin
+      wa <= _649_(3'hx, { _264_, _261_ }, { _265_, _263_ });
     end
     if (rst) begin
       blk <= 3'h0;
-    end else if (_145_) begin
-      blk <= _660_(3'hx, { _273_, _270_ }, { _274_, _272_ });
+    end else if (_144_) begin
+      blk <= _656_(3'hx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_146_) begin
-      lane <= _666_(2'hx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_145_) begin
+      lane <= _662_(2'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_147_) begin
+    end else if (_146_) begin
       \$signal$133  <= _060_;
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_148_) begin
+    end else if (_147_) begin
       \$signal$132  <= _057_;
     end
     if (rst) begin
       tile_pen <= 6'h00;
-    end else if (_149_) begin
+    end else if (_148_) begin
       tile_pen <= _056_[5:0];
     end
     if (rst) begin
       k_pen <= 6'h00;
-    end else if (_150_) begin
+    end else if (_149_) begin
       k_pen <= _053_[5:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_151_) begin
+    end else if (_150_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_152_) begin
+    end else if (_151_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_153_) begin
+    end else if (_152_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_154_) begin
+    end else if (_153_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_155_) begin
+    end else if (_154_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_156_) begin
+    end else if (_155_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_157_) begin
+    end else if (_156_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_158_) begin
+    end else if (_157_) begin
       m_last <= _047_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_159_) begin
+    end else if (_158_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1017,44 +1010,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _008_ & dn_last;
       \$signal$152  <= _006_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _186_; else d_last <= _096_ ? \$signal$72  : _186_; end
-      begin if (_094_) row_last <= _192_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _192_; end end
-      begin if (_094_) row_valid <= _195_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _195_; end end
-      begin if (_094_) row <= _198_; else begin if (_096_) begin if (wrap) row <= row - 2'h3; else row <= _030_[16:0]; end else row <= _198_; end end
-      begin if (_001_) begin if (drain_dn_step) dn <= _005_[2:0]; else dn <= _201_; end else dn <= _201_; end
+      begin if (_094_) d_last <= _184_; else d_last <= _096_ ? \$signal$72  : _184_; end
+      begin if (_094_) row_last <= _190_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _190_; end end
+      begin if (_094_) row_valid <= _193_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _193_; end end
+      begin if (_094_) row <= _196_; else begin if (_096_) begin if (wrap) row <= row - 2'h3; else row <= _030_[16:0]; end else row <= _196_; end end
+      begin if (_001_) begin if (drain_dn_step) dn <= _005_[2:0]; else dn <= _199_; end else dn <= _199_; end
       tile_end <= _074_ & at_tile_last;
     end
-    if (_167_) begin
+    if (_166_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _027_;
     end
-    if (_168_) begin
+    if (_167_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _025_;
     end
-    if (_169_) begin
+    if (_168_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _022_;
     end
-    if (_170_) begin
+    if (_169_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _019_;
     end
-    if (!_303_) begin
+    if (!_301_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_304_) begin
+    if (!_302_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_305_) begin
+    if (!_303_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1072,93 +1065,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_160_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_159_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_001_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_129_) begin
+    end else if (_127_) begin
       begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_130_) begin
+    end else if (_128_) begin
       begin if (_001_) d <= _003_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_171_) begin
+    if (_170_) begin
       ra <= 3'h0;
-    end else if (_161_) begin
+    end else if (_160_) begin
       ra <= ra_blk_next;
     end
-    if (_172_) begin
+    if (_171_) begin
       ra_blk_next <= 3'h0;
     end else begin
       ra_blk_next <= _088_[2:0];
     end
-    if (_173_) begin
+    if (_172_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_131_) begin
-      at_tile_last <= compute ? _207_ : \$signal$133 ;
+    end else if (_129_) begin
+      at_tile_last <= compute ? _205_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_132_) begin
-      at_k_last <= compute ? _210_ : \$signal$132 ;
+    end else if (_130_) begin
+      at_k_last <= compute ? _208_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_162_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _212_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_161_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _210_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 6'h00;
-    end else if (_135_) begin
+    end else if (_133_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 6'h00;
-    end else if (_136_) begin
+    end else if (_134_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_137_) begin
+    end else if (_135_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_138_) begin
+    end else if (_136_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_174_) begin
+    if (_173_) begin
       fm0 <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_162_) begin
       fm0 <= _078_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_139_) begin
-      flush <= _617_(5'hxx, { 5'h15, _071_[4:0] }, { _230_, _229_ });
+    end else if (_137_) begin
+      flush <= _613_(5'hxx, { 5'h15, _071_[4:0] }, { _228_, _227_ });
     end
-    if (_175_) begin
+    if (_174_) begin
       compute <= 1'h0;
-    end else if (_164_) begin
+    end else if (_163_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_165_) begin
+    end else if (_164_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 4'h0;
-    end else if (_166_) begin
+    end else if (_165_) begin
       nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      ctrl_state <= 2'h0;
+    end else if (_139_) begin
+      ctrl_state <= _620_(2'hx, { _240_, _238_, _235_, _232_ }, { _241_, _239_, _236_, _234_ });
     end
   end
 endmodule

@@ -248,43 +248,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _201_;
   wire _202_;
   wire _203_;
-  wire _204_;
-  wire [5:0] _205_;
+  wire [5:0] _204_;
+  wire _205_;
   wire _206_;
-  wire _207_;
-  wire _212_;
-  wire _218_;
-  wire _221_;
-  wire [16:0] _224_;
-  wire [3:0] _230_;
+  wire _210_;
+  wire _216_;
+  wire _219_;
+  wire [16:0] _222_;
+  wire [3:0] _228_;
   (* unused_bits = "0" *)
-  wire [5:0] _235_;
-  wire _236_;
+  wire [5:0] _233_;
+  wire _234_;
+  wire _235_;
   wire _237_;
-  wire _239_;
+  wire _238_;
   wire _240_;
-  wire _242_;
+  wire _257_;
+  wire _258_;
   wire _259_;
   wire _260_;
   wire _261_;
-  wire _262_;
-  wire _263_;
-  wire [1:0] _264_;
+  wire [1:0] _262_;
+  wire _264_;
+  wire [1:0] _265_;
   wire _266_;
   wire [1:0] _267_;
-  wire _268_;
-  wire [1:0] _269_;
+  wire [1:0] _268_;
+  wire _269_;
   wire [1:0] _270_;
   wire _271_;
-  wire [1:0] _272_;
-  wire _273_;
-  wire [16:0] _274_;
+  wire [16:0] _272_;
+  wire _274_;
+  wire [16:0] _275_;
   wire _276_;
-  wire [16:0] _277_;
+  wire _277_;
   wire _278_;
   wire _279_;
-  wire _280_;
   wire _281_;
+  wire _282_;
   wire _283_;
   wire _284_;
   wire _285_;
@@ -292,27 +293,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _287_;
   wire _288_;
   wire _289_;
-  wire _290_;
-  wire _291_;
+  wire [1:0] _290_;
+  wire [1:0] _291_;
   wire [1:0] _292_;
-  wire [1:0] _293_;
-  wire [1:0] _294_;
+  wire _294_;
+  wire [1:0] _295_;
   wire _296_;
-  wire [1:0] _297_;
-  wire _298_;
-  wire [5:0] _299_;
-  wire [5:0] _300_;
+  wire [5:0] _297_;
+  wire [5:0] _298_;
+  wire _300_;
+  wire [5:0] _301_;
   wire _302_;
-  wire [5:0] _303_;
-  wire _304_;
+  wire [3:0] _303_;
+  wire [3:0] _304_;
   wire [3:0] _305_;
-  wire [3:0] _306_;
-  wire [3:0] _307_;
+  wire _307_;
+  wire [3:0] _308_;
   wire _309_;
-  wire [3:0] _310_;
+  wire _310_;
   wire _311_;
-  wire _312_;
   wire _313_;
+  wire _314_;
   wire _315_;
   wire _316_;
   wire _317_;
@@ -327,16 +328,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _326_;
   wire _327_;
   wire _328_;
-  wire _329_;
-  wire _330_;
+  wire [5:0] _331_;
+  wire [5:0] _332_;
   wire [5:0] _333_;
   wire [5:0] _334_;
   wire [5:0] _335_;
   wire [5:0] _336_;
   wire [5:0] _337_;
   wire [5:0] _338_;
-  wire [5:0] _339_;
-  wire [5:0] _340_;
+  wire _340_;
+  wire _341_;
   wire _342_;
   wire _343_;
   wire _344_;
@@ -346,8 +347,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _348_;
   wire _349_;
   wire _350_;
-  wire _351_;
-  wire _352_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
@@ -571,10 +570,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _026_ = r_en & m_out__valid;
   assign _027_ = ~ row_valid;
   assign _028_ = row_end & _027_;
-  reg [16:0] _490_ = 17'h00000;
-  assign drain_back[16:0] = _490_;
-  reg [16:0] _491_ = 17'h00000;
-  assign drain_plus[16:0] = _491_;
+  reg [16:0] _486_ = 17'h00000;
+  assign drain_back[16:0] = _486_;
+  reg [16:0] _487_ = 17'h00000;
+  assign drain_plus[16:0] = _487_;
   assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -583,104 +582,103 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _260_, _259_ } != 1'h0;
-  assign _123_ = { _271_, s_param__valid } != 2'h2;
-  assign _124_ = { _273_, s_param__valid } != 2'h2;
-  assign _125_ = { _271_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _268_, compute } != 2'h3;
-  assign _127_ = { _266_, _080_ } != 2'h2;
-  assign _128_ = { _273_, _271_, _268_, _266_ } != 1'h0;
-  assign _129_ = { _276_, s_param__valid } != 2'h2;
-  assign _130_ = { _278_, s_param__valid } != 2'h2;
-  assign _131_ = { _278_, _276_ } != 1'h0;
-  assign _132_ = { _283_, s_param__valid } != 2'h2;
-  assign _133_ = { _285_, s_param__valid } != 2'h2;
-  assign _134_ = { _283_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _135_ = { _285_, _283_ } != 1'h0;
-  assign _136_ = { _289_, s_param__valid } != 2'h2;
-  assign _137_ = { _291_, s_param__valid } != 2'h2;
-  assign _138_ = { _291_, _289_ } != 1'h0;
-  assign _139_ = { _296_, s_param__valid } != 2'h2;
-  assign _140_ = { _298_, s_param__valid } != 2'h2;
-  assign _141_ = { _296_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _142_ = { _298_, _296_ } != 1'h0;
-  assign _143_ = { _302_, s_param__valid } != 2'h2;
-  assign _144_ = { _304_, s_param__valid } != 2'h2;
-  assign _145_ = { _302_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _146_ = { _304_, _302_ } != 1'h0;
-  assign _147_ = { _309_, s_param__valid } != 2'h2;
-  assign _148_ = { _311_, s_param__valid } != 2'h2;
-  assign _149_ = { _309_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _150_ = { _309_, wb_last, \$signal$119 , s_param__valid } != 4'hb;
-  assign _151_ = { _311_, _309_ } != 1'h0;
-  assign _152_ = { _315_, s_param__valid } != 2'h2;
-  assign _153_ = { _317_, s_param__valid } != 2'h2;
-  assign _154_ = { _317_, _315_ } != 1'h0;
-  assign _155_ = { _006_, _004_, enter_q, d_last } != 4'h8;
-  assign _156_ = { _006_, _004_, enter_q } != 1'h0;
-  assign _157_ = { _004_, enter_q } != 2'h2;
+  assign _122_ = { _258_, _257_ } != 1'h0;
+  assign _123_ = { _269_, s_param__valid } != 2'h2;
+  assign _124_ = { _271_, s_param__valid } != 2'h2;
+  assign _125_ = { _269_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _266_, compute } != 2'h3;
+  assign _127_ = { _264_, _080_ } != 2'h2;
+  assign _128_ = { _271_, _269_, _266_, _264_ } != 1'h0;
+  assign _129_ = { _274_, s_param__valid } != 2'h2;
+  assign _130_ = { _276_, s_param__valid } != 2'h2;
+  assign _131_ = { _276_, _274_ } != 1'h0;
+  assign _132_ = { _281_, s_param__valid } != 2'h2;
+  assign _133_ = { _283_, s_param__valid } != 2'h2;
+  assign _134_ = { _281_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _135_ = { _283_, _281_ } != 1'h0;
+  assign _136_ = { _287_, s_param__valid } != 2'h2;
+  assign _137_ = { _289_, s_param__valid } != 2'h2;
+  assign _138_ = { _289_, _287_ } != 1'h0;
+  assign _139_ = { _294_, s_param__valid } != 2'h2;
+  assign _140_ = { _296_, s_param__valid } != 2'h2;
+  assign _141_ = { _294_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _142_ = { _296_, _294_ } != 1'h0;
+  assign _143_ = { _300_, s_param__valid } != 2'h2;
+  assign _144_ = { _302_, s_param__valid } != 2'h2;
+  assign _145_ = { _300_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _146_ = { _302_, _300_ } != 1'h0;
+  assign _147_ = { _307_, s_param__valid } != 2'h2;
+  assign _148_ = { _309_, s_param__valid } != 2'h2;
+  assign _149_ = { _307_, \$signal$119 , s_param__valid } != 3'h5;
+  assign _150_ = { _307_, wb_last, \$signal$119 , s_param__valid } != 4'hb;
+  assign _151_ = { _309_, _307_ } != 1'h0;
+  assign _152_ = { _313_, s_param__valid } != 2'h2;
+  assign _153_ = { _315_, s_param__valid } != 2'h2;
+  assign _154_ = { _315_, _313_ } != 1'h0;
+  assign _155_ = { _010_, enter_q, drain_dn_step } != 3'h4;
+  assign _156_ = { _010_, enter_q } != 1'h0;
+  assign _157_ = { _006_, _004_, drain_restart } != 1'h0;
   assign _158_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _159_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _160_ = { _010_, drain_restart } != 1'h0;
+  assign _159_ = { _010_, drain_restart } != 1'h0;
+  assign _160_ = { drain_restart, o_valid } != 1'h0;
   assign _161_ = { drain_restart, o_valid } != 1'h0;
-  assign _162_ = { drain_restart, o_valid } != 1'h0;
-  assign _163_ = & { _117_, _116_ };
-  assign _164_ = & { tile_end, fn_last };
-  assign _165_ = & { _261_, ch_left[16], s_param__valid };
-  assign _166_ = & { _262_, ch_left[16], s_param__valid };
-  assign _167_ = & { _263_, ch_left[16], s_param__valid };
-  assign _168_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
-  assign _169_ = & { _131_, _130_, _129_ };
-  assign _170_ = & { _135_, _134_, _133_, _132_ };
-  assign _171_ = & { _138_, _137_, _136_ };
-  assign _172_ = & { _142_, _141_, _140_, _139_ };
-  assign _173_ = & { _146_, _145_, _144_, _143_ };
-  assign _174_ = & { _151_, _150_, _149_, _148_, _147_ };
-  assign _175_ = & { _154_, _153_, _152_ };
-  assign _176_ = & { _318_, s_param__valid };
-  assign _177_ = & { _319_, s_param__valid };
-  assign _178_ = & { _320_, s_param__valid };
-  assign _179_ = & { _321_, s_param__valid };
-  assign _180_ = & { _322_, s_param__valid };
-  assign _181_ = & { _323_, s_param__valid };
-  assign _182_ = & { _324_, s_param__valid };
-  assign _183_ = & { _325_, s_param__valid };
-  assign _184_ = & { _326_, s_param__valid };
-  assign _185_ = & { _327_, s_param__valid };
-  assign _186_ = & { _328_, s_param__valid };
-  assign _187_ = & { _329_, s_param__valid };
-  assign _188_ = & { _330_, s_param__valid };
+  assign _162_ = & { _117_, _116_ };
+  assign _163_ = & { tile_end, fn_last };
+  assign _164_ = & { _259_, ch_left[16], s_param__valid };
+  assign _165_ = & { _260_, ch_left[16], s_param__valid };
+  assign _166_ = & { _261_, ch_left[16], s_param__valid };
+  assign _167_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
+  assign _168_ = & { _131_, _130_, _129_ };
+  assign _169_ = & { _135_, _134_, _133_, _132_ };
+  assign _170_ = & { _138_, _137_, _136_ };
+  assign _171_ = & { _142_, _141_, _140_, _139_ };
+  assign _172_ = & { _146_, _145_, _144_, _143_ };
+  assign _173_ = & { _151_, _150_, _149_, _148_, _147_ };
+  assign _174_ = & { _154_, _153_, _152_ };
+  assign _175_ = & { _316_, s_param__valid };
+  assign _176_ = & { _317_, s_param__valid };
+  assign _177_ = & { _318_, s_param__valid };
+  assign _178_ = & { _319_, s_param__valid };
+  assign _179_ = & { _320_, s_param__valid };
+  assign _180_ = & { _321_, s_param__valid };
+  assign _181_ = & { _322_, s_param__valid };
+  assign _182_ = & { _323_, s_param__valid };
+  assign _183_ = & { _324_, s_param__valid };
+  assign _184_ = & { _325_, s_param__valid };
+  assign _185_ = & { _326_, s_param__valid };
+  assign _186_ = & { _327_, s_param__valid };
+  assign _187_ = & { _328_, s_param__valid };
+  assign _188_ = & { _205_, \o_valid$89  };
   assign _189_ = & { _206_, \o_valid$89  };
-  assign _190_ = & { _207_, \o_valid$89  };
-  assign _191_ = & { _157_, _156_, _155_ };
-  assign _201_ = ~ compute;
-  assign _202_ = ~ _345_;
-  assign _203_ = ~ _346_;
-  assign _204_ = ~ _350_;
-  assign _192_ = | { _204_, rst };
-  assign _193_ = | { d_last, rst };
+  assign _190_ = & { _156_, _155_ };
+  assign _200_ = ~ compute;
+  assign _201_ = ~ _343_;
+  assign _202_ = ~ _344_;
+  assign _203_ = ~ _348_;
+  assign _191_ = | { d_last, rst };
+  assign _192_ = | { _200_, rst };
+  assign _193_ = | { _081_, rst };
   assign _194_ = | { _201_, rst };
-  assign _195_ = | { _081_, rst };
-  assign _196_ = | { _202_, rst };
-  assign _197_ = | { _203_, rst };
+  assign _195_ = | { _202_, rst };
+  assign _196_ = | { drain_restart, rst };
+  assign _197_ = | { drain_restart, rst };
   assign _198_ = | { drain_restart, rst };
-  assign _199_ = | { drain_restart, rst };
-  assign _200_ = | { drain_restart, rst };
-  assign _206_ = ob == 1'h1;
-  assign _207_ = ! ob;
-  assign _212_ = drain_restart ? 1'h0 : d_last;
-  assign _218_ = drain_restart ? m_one : row_last;
-  assign _221_ = drain_restart ? 1'h1 : row_valid;
-  assign _224_ = drain_restart ? 17'h00000 : row;
-  assign _230_ = drain_restart ? 4'h0 : dn;
-  assign _235_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _205_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$116  : _096_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _239_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _095_;
-  assign _240_ = adv ? _239_ : 1'hx;
-  assign _242_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _707_;
+  assign _199_ = | { _203_, rst };
+  assign _205_ = ob == 1'h1;
+  assign _206_ = ! ob;
+  assign _210_ = drain_restart ? 1'h0 : d_last;
+  assign _216_ = drain_restart ? m_one : row_last;
+  assign _219_ = drain_restart ? 1'h1 : row_valid;
+  assign _222_ = drain_restart ? 17'h00000 : row;
+  assign _228_ = drain_restart ? 4'h0 : dn;
+  assign _233_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _204_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$116  : _096_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _095_;
+  assign _238_ = adv ? _237_ : 1'hx;
+  assign _240_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _703_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -688,20 +686,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _707_ = b[4:0];
+        _703_ = b[4:0];
       2'b1?:
-        _707_ = b[9:5];
+        _703_ = b[9:5];
       default:
-        _707_ = a;
+        _703_ = a;
     endcase
   endfunction
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
   assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = _080_ ? 2'h0 : 2'hx;
-  function [1:0] _714_;
+  assign _262_ = _080_ ? 2'h0 : 2'hx;
+  function [1:0] _710_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -709,160 +707,162 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _714_ = b[1:0];
+        _710_ = b[1:0];
       4'b??1?:
-        _714_ = b[3:2];
+        _710_ = b[3:2];
       4'b?1??:
-        _714_ = b[5:4];
+        _710_ = b[5:4];
       4'b1???:
-        _714_ = b[7:6];
+        _710_ = b[7:6];
       default:
-        _714_ = a;
+        _710_ = a;
     endcase
   endfunction
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _267_ = compute ? 2'hx : 2'h3;
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _269_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _270_ = s_param__valid ? _269_ : 2'hx;
-  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _272_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _273_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _274_ = s_param__valid ? _069_[16:0] : 17'hxxxxx;
-  function [16:0] _724_;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _265_ = compute ? 2'hx : 2'h3;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _267_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _268_ = s_param__valid ? _267_ : 2'hx;
+  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _272_ = s_param__valid ? _069_[16:0] : 17'hxxxxx;
+  function [16:0] _720_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[16:0];
+        _720_ = b[16:0];
       2'b1?:
-        _724_ = b[33:17];
+        _720_ = b[33:17];
       default:
-        _724_ = a;
+        _720_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? _068_ : 17'hxxxxx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _073_;
-  assign _280_ = \$signal$119  ? _279_ : 1'hx;
-  assign _281_ = s_param__valid ? _280_ : 1'hx;
-  function [0:0] _731_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? _068_ : 17'hxxxxx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _073_;
+  assign _278_ = \$signal$119  ? _277_ : 1'hx;
+  assign _279_ = s_param__valid ? _278_ : 1'hx;
+  function [0:0] _727_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _731_ = b[0:0];
+        _727_ = b[0:0];
       2'b1?:
-        _731_ = b[1:1];
+        _727_ = b[1:1];
       default:
-        _731_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _076_;
-  assign _287_ = s_param__valid ? _286_ : 1'hx;
-  function [0:0] _737_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _076_;
+  assign _285_ = s_param__valid ? _284_ : 1'hx;
+  function [0:0] _733_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _737_ = b[0:0];
+        _733_ = b[0:0];
       2'b1?:
-        _737_ = b[1:1];
+        _733_ = b[1:1];
       default:
-        _737_ = a;
+        _733_ = a;
     endcase
   endfunction
-  assign _288_ = _737_(1'hx, { _290_, _287_ }, { _291_, _289_ });
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
-  assign _293_ = \$signal$119  ? _292_ : 2'hx;
-  assign _294_ = s_param__valid ? _293_ : 2'hx;
-  function [1:0] _744_;
+  assign _286_ = _733_(1'hx, { _288_, _285_ }, { _289_, _287_ });
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
+  assign _291_ = \$signal$119  ? _290_ : 2'hx;
+  assign _292_ = s_param__valid ? _291_ : 2'hx;
+  function [1:0] _740_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _744_ = b[1:0];
+        _740_ = b[1:0];
       2'b1?:
-        _744_ = b[3:2];
+        _740_ = b[3:2];
       default:
-        _744_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = \$signal$119  ? _070_[5:0] : 6'hxx;
-  assign _300_ = s_param__valid ? _299_ : 6'hxx;
-  function [5:0] _750_;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _296_ = ! ctrl_state;
+  assign _297_ = \$signal$119  ? _070_[5:0] : 6'hxx;
+  assign _298_ = s_param__valid ? _297_ : 6'hxx;
+  function [5:0] _746_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[5:0];
+        _746_ = b[5:0];
       2'b1?:
-        _750_ = b[11:6];
+        _746_ = b[11:6];
       default:
-        _750_ = a;
+        _746_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = wb_last ? _071_[3:0] : 4'hx;
-  assign _306_ = \$signal$119  ? _305_ : 4'hx;
-  assign _307_ = s_param__valid ? _306_ : 4'hx;
-  function [3:0] _757_;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = wb_last ? _071_[3:0] : 4'hx;
+  assign _304_ = \$signal$119  ? _303_ : 4'hx;
+  assign _305_ = s_param__valid ? _304_ : 4'hx;
+  function [3:0] _753_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _757_ = b[3:0];
+        _753_ = b[3:0];
       2'b1?:
-        _757_ = b[7:4];
+        _753_ = b[7:4];
       default:
-        _757_ = a;
+        _753_ = a;
     endcase
   endfunction
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _075_[0];
-  assign _313_ = s_param__valid ? _312_ : 1'hx;
-  function [0:0] _763_;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _309_ = ! ctrl_state;
+  assign _310_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _075_[0];
+  assign _311_ = s_param__valid ? _310_ : 1'hx;
+  function [0:0] _759_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _763_ = b[0:0];
+        _759_ = b[0:0];
       2'b1?:
-        _763_ = b[1:1];
+        _759_ = b[1:1];
       default:
-        _763_ = a;
+        _759_ = a;
     endcase
   endfunction
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _313_ = ctrl_state == 1'h1;
+  assign _314_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
   assign _318_ = ! ctrl_state;
   assign _319_ = ! ctrl_state;
@@ -875,45 +875,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _326_ = ! ctrl_state;
   assign _327_ = ! ctrl_state;
   assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _333_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _043_[5:0];
-  assign _334_ = d_last ? (* full_case = 32'd1 *) _333_ : _041_[5:0];
-  assign _335_ = beat_last ? (* full_case = 32'd1 *) _334_ : _039_[5:0];
-  assign \$like$58  = o_valid ? _335_ : { 5'hxx, ra_row[0] };
-  assign _336_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _042_[5:0];
-  assign _337_ = d_last ? (* full_case = 32'd1 *) _336_ : _040_;
-  assign _338_ = beat_last ? (* full_case = 32'd1 *) _337_ : _038_;
-  assign \$like  = o_valid ? _338_[0] : 1'hx;
-  assign _339_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _340_ = d_last ? (* full_case = 32'd1 *) _339_ : ra_row;
-  assign _342_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _343_ = s_param__valid ? _342_ : 1'h0;
-  assign enter = _344_ ? _343_ : 1'h0;
+  assign _331_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _043_[5:0];
+  assign _332_ = d_last ? (* full_case = 32'd1 *) _331_ : _041_[5:0];
+  assign _333_ = beat_last ? (* full_case = 32'd1 *) _332_ : _039_[5:0];
+  assign \$like$58  = o_valid ? _333_ : { 5'hxx, ra_row[0] };
+  assign _334_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _042_[5:0];
+  assign _335_ = d_last ? (* full_case = 32'd1 *) _334_ : _040_;
+  assign _336_ = beat_last ? (* full_case = 32'd1 *) _335_ : _038_;
+  assign \$like  = o_valid ? _336_[0] : 1'hx;
+  assign _337_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _338_ = d_last ? (* full_case = 32'd1 *) _337_ : ra_row;
+  assign _340_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _341_ = s_param__valid ? _340_ : 1'h0;
+  assign enter = _342_ ? _341_ : 1'h0;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ctrl_state == 1'h1;
   assign _344_ = ctrl_state == 1'h1;
   assign _345_ = ctrl_state == 1'h1;
   assign _346_ = ctrl_state == 1'h1;
   assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ctrl_state == 1'h1;
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = ! ctrl_state;
-  function [0:0] _803_;
+  assign _348_ = ! ctrl_state;
+  function [0:0] _799_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _803_ = b[0:0];
+        _799_ = b[0:0];
       2'b1?:
-        _803_ = b[1:1];
+        _799_ = b[1:1];
       default:
-        _803_ = a;
+        _799_ = a;
     endcase
   endfunction
-  assign s_param__ready = _803_(1'h0, 2'h3, { _352_, _351_ });
-  assign _351_ = ctrl_state == 1'h1;
-  assign _352_ = ! ctrl_state;
+  assign s_param__ready = _799_(1'h0, 2'h3, { _350_, _349_ });
+  assign _349_ = ctrl_state == 1'h1;
+  assign _350_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -970,11 +968,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _061_[15:9] = 7'hxx;
   assign _015_[4] = 1'hx;
   assign _106_[18:17] = 2'hx;
-  assign _205_[5:1] = 5'hxx;
+  assign _204_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
@@ -984,8 +981,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _490_ <= 17'h00000;
-      _491_ <= 17'h00000;
+      _486_ <= 17'h00000;
+      _487_ <= 17'h00000;
       tile_end <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
@@ -1002,8 +999,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      dn_last_next <= 1'h0;
     end else begin
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _108_; else row_last_next <= drain_lt_last & _110_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       row_next <= _106_[16:0];
@@ -1013,8 +1010,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _490_ <= _098_[16:0];
-      _491_ <= _097_[16:0];
+      _486_ <= _098_[16:0];
+      _487_ <= _097_[16:0];
       tile_end <= _082_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _050_ : _051_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _049_[3:0] : kept;
@@ -1026,31 +1023,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _018_ & dn_last;
       \$signal$152  <= _016_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _212_; else d_last <= _006_ ? \$signal$146  : _212_; end
-      begin if (_004_) row_last <= _218_; else begin if (_006_) row_last <= row_last_next; else row_last <= _218_; end end
-      begin if (_004_) row_valid <= _221_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _221_; end end
-      begin if (_004_) row <= _224_; else begin if (_006_) row <= row_next; else row <= _224_; end end
-      begin if (_010_) begin if (drain_dn_step) dn <= _015_[3:0]; else dn <= _230_; end else dn <= _230_; end
-    end
-    if (_193_) begin
-      \$signal$146  <= 1'h0;
-    end else begin
-      \$signal$146  <= drain_d_pen;
+      begin if (_004_) d_last <= _210_; else d_last <= _006_ ? \$signal$146  : _210_; end
+      begin if (_004_) row_last <= _216_; else begin if (_006_) row_last <= row_last_next; else row_last <= _216_; end end
+      begin if (_004_) row_valid <= _219_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _219_; end end
+      begin if (_004_) row <= _222_; else begin if (_006_) row <= row_next; else row <= _222_; end end
+      begin if (_010_) begin if (drain_dn_step) dn <= _015_[3:0]; else dn <= _228_; end else dn <= _228_; end
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_114_) begin
-      at_tile_last <= compute ? _237_ : \$signal$116 ;
+      at_tile_last <= compute ? _235_ : \$signal$116 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_115_) begin
-      at_k_last <= compute ? _240_ : \$signal$115 ;
+      at_k_last <= compute ? _238_ : \$signal$115 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_163_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _091_ : _242_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_162_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _091_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
@@ -1072,157 +1065,157 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_121_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _088_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_194_) begin
+    if (_192_) begin
       fm0 <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       fm0 <= _087_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_122_) begin
-      flush <= _707_(5'hxx, { 5'h1f, _079_[4:0] }, { _260_, _259_ });
+      flush <= _703_(5'hxx, { 5'h1f, _079_[4:0] }, { _258_, _257_ });
     end
-    if (_195_) begin
+    if (_193_) begin
       compute <= 1'h0;
-    end else if (_165_) begin
+    end else if (_164_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_166_) begin
+    end else if (_165_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_167_) begin
+    end else if (_166_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_168_) begin
-      ctrl_state <= _714_(2'hx, { _272_, _270_, _267_, _264_ }, { _273_, _271_, _268_, _266_ });
+    end else if (_167_) begin
+      ctrl_state <= _710_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_169_) begin
-      ch_left <= _724_(17'hxxxxx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_168_) begin
+      ch_left <= _720_(17'hxxxxx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_170_) begin
-      wb_last <= _731_(1'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_169_) begin
+      wb_last <= _727_(1'hx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
       \$signal$119  <= 1'h0;
-    end else if (_171_) begin
-      \$signal$119  <= _288_;
+    end else if (_170_) begin
+      \$signal$119  <= _286_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_172_) begin
-      wb <= _744_(2'hx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_171_) begin
+      wb <= _740_(2'hx, { _295_, _292_ }, { _296_, _294_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_173_) begin
-      wa <= _750_(6'hxx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_172_) begin
+      wa <= _746_(6'hxx, { _301_, _298_ }, { _302_, _300_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_174_) begin
-      blk <= _757_(4'hx, { _310_, _307_ }, { _311_, _309_ });
+    end else if (_173_) begin
+      blk <= _753_(4'hx, { _308_, _305_ }, { _309_, _307_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_175_) begin
-      lane <= _763_(1'hx, { _316_, _313_ }, { _317_, _315_ });
+    end else if (_174_) begin
+      lane <= _759_(1'hx, { _314_, _311_ }, { _315_, _313_ });
     end
     if (rst) begin
       \$signal$116  <= 1'h0;
-    end else if (_176_) begin
+    end else if (_175_) begin
       \$signal$116  <= _067_;
     end
     if (rst) begin
       \$signal$115  <= 1'h0;
-    end else if (_177_) begin
+    end else if (_176_) begin
       \$signal$115  <= _064_;
     end
     if (rst) begin
       tile_pen <= 9'h000;
-    end else if (_178_) begin
+    end else if (_177_) begin
       tile_pen <= _062_[8:0];
     end
     if (rst) begin
       k_pen <= 9'h000;
-    end else if (_179_) begin
+    end else if (_178_) begin
       k_pen <= _059_[8:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_180_) begin
+    end else if (_179_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_181_) begin
+    end else if (_180_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_182_) begin
+    end else if (_181_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_183_) begin
+    end else if (_182_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_183_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_184_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_185_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_187_) begin
+    end else if (_186_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_188_) begin
+    end else if (_187_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
-    if (_196_) begin
+    if (_194_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _035_;
     end
-    if (_197_) begin
+    if (_195_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _033_;
     end
-    if (!_347_) begin
+    if (!_345_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_348_) begin
+    if (!_346_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_349_) begin
+    if (!_347_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1234,12 +1227,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_188_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_190_) begin
+    end else if (_189_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1257,53 +1250,58 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_191_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) dn_last <= 1'hx; else begin if (_006_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_190_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_010_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_158_) begin
+    end else if (_157_) begin
       begin if (_004_) beat_last <= beat == 1'h1; else begin if (_006_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_159_) begin
+    end else if (_158_) begin
       begin if (_004_) beat <= beat + 1'h1; else begin if (_006_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_160_) begin
+    end else if (_159_) begin
       begin if (_010_) begin if (d_last) d <= 2'h0; else d <= _012_[1:0]; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_198_) begin
+    if (_196_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _335_[0];
+      ra_row[0] <= _333_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_161_) begin
-      ra_row[5:1] <= _235_[5:1];
+    end else if (_160_) begin
+      ra_row[5:1] <= _233_[5:1];
     end
-    if (_199_) begin
+    if (_197_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _338_[5:1];
+      ra_inc[5:1] <= _336_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_162_) begin
-      ra_inc[0] <= _205_[0];
+    end else if (_161_) begin
+      ra_inc[0] <= _204_[0];
     end
-    if (_200_) begin
+    if (_198_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _340_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _338_ : ra_inc;
     end
-    if (_192_) begin
+    if (_199_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
+    end
+    if (_191_) begin
+      \$signal$146  <= 1'h0;
+    end else begin
+      \$signal$146  <= drain_d_pen;
     end
   end
 endmodule

@@ -237,44 +237,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _204_;
   wire _205_;
   wire _206_;
-  wire _207_;
-  wire _212_;
-  wire _218_;
-  wire _221_;
-  wire [16:0] _224_;
-  wire [3:0] _230_;
-  wire _235_;
+  wire _210_;
+  wire _216_;
+  wire _219_;
+  wire [16:0] _222_;
+  wire [3:0] _228_;
+  wire _233_;
+  wire _234_;
   wire _236_;
-  wire _238_;
+  wire _237_;
   wire _239_;
-  wire _241_;
+  wire _256_;
+  wire _257_;
   wire _258_;
   wire _259_;
   wire _260_;
   wire _261_;
   wire _262_;
-  wire _263_;
-  wire _264_;
-  wire [1:0] _265_;
+  wire [1:0] _263_;
+  wire _265_;
+  wire [1:0] _266_;
   wire _267_;
   wire [1:0] _268_;
-  wire _269_;
-  wire [1:0] _270_;
+  wire [1:0] _269_;
+  wire _270_;
   wire [1:0] _271_;
   wire _272_;
-  wire [1:0] _273_;
-  wire _274_;
+  wire _273_;
   wire _275_;
+  wire _276_;
   wire _277_;
-  wire _278_;
-  wire _279_;
-  wire [16:0] _280_;
+  wire [16:0] _278_;
+  wire _280_;
+  wire [16:0] _281_;
   wire _282_;
-  wire [16:0] _283_;
+  wire _283_;
   wire _284_;
   wire _285_;
-  wire _286_;
   wire _287_;
+  wire _288_;
   wire _289_;
   wire _290_;
   wire _291_;
@@ -282,27 +283,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _293_;
   wire _294_;
   wire _295_;
-  wire _296_;
-  wire _297_;
+  wire [1:0] _296_;
+  wire [1:0] _297_;
   wire [1:0] _298_;
-  wire [1:0] _299_;
-  wire [1:0] _300_;
+  wire _300_;
+  wire [1:0] _301_;
   wire _302_;
-  wire [1:0] _303_;
-  wire _304_;
-  wire [5:0] _305_;
-  wire [5:0] _306_;
+  wire [5:0] _303_;
+  wire [5:0] _304_;
+  wire _306_;
+  wire [5:0] _307_;
   wire _308_;
-  wire [5:0] _309_;
-  wire _310_;
+  wire [3:0] _309_;
+  wire [3:0] _310_;
   wire [3:0] _311_;
-  wire [3:0] _312_;
-  wire [3:0] _313_;
+  wire _313_;
+  wire [3:0] _314_;
   wire _315_;
-  wire [3:0] _316_;
+  wire _316_;
   wire _317_;
-  wire _318_;
   wire _319_;
+  wire _320_;
   wire _321_;
   wire _322_;
   wire _323_;
@@ -315,16 +316,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _330_;
   wire _331_;
   wire _332_;
-  wire _333_;
-  wire _334_;
+  wire _335_;
+  wire _336_;
   wire _337_;
   wire _338_;
   wire _339_;
   wire _340_;
   wire _341_;
   wire _342_;
-  wire _343_;
-  wire _344_;
   wire \$signal ;
   reg \$signal$103  = 1'h0;
   reg \$signal$104  = 1'h0;
@@ -544,117 +543,116 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _023_ = r_en & m_out__valid;
   assign _024_ = ~ row_valid;
   assign _025_ = row_end & _024_;
-  reg [16:0] _547_ = 17'h00000;
-  assign drain_back[16:0] = _547_;
-  reg [16:0] _548_ = 17'h00000;
-  assign drain_plus[16:0] = _548_;
+  reg [16:0] _544_ = 17'h00000;
+  assign drain_back[16:0] = _544_;
+  reg [16:0] _545_ = 17'h00000;
+  assign drain_plus[16:0] = _545_;
   assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
+  assign _113_ = { tile_end, compute } != 1'h1;
   assign _114_ = { tile_end, compute } != 1'h1;
-  assign _115_ = { tile_end, compute } != 1'h1;
-  assign _116_ = { _259_, _258_ } != 1'h0;
+  assign _115_ = { _257_, _256_ } != 1'h0;
+  assign _116_ = { _270_, s_param__valid } != 2'h2;
   assign _117_ = { _272_, s_param__valid } != 2'h2;
-  assign _118_ = { _274_, s_param__valid } != 2'h2;
-  assign _119_ = { _272_, ch_left[16], s_param__valid } != 3'h5;
-  assign _120_ = { _269_, compute } != 2'h3;
-  assign _121_ = { _267_, _065_ } != 2'h2;
-  assign _122_ = { _274_, _272_, _269_, _267_ } != 1'h0;
+  assign _118_ = { _270_, ch_left[16], s_param__valid } != 3'h5;
+  assign _119_ = { _267_, compute } != 2'h3;
+  assign _120_ = { _265_, _065_ } != 2'h2;
+  assign _121_ = { _272_, _270_, _267_, _265_ } != 1'h0;
+  assign _122_ = { _275_, s_param__valid } != 2'h2;
   assign _123_ = { _277_, s_param__valid } != 2'h2;
-  assign _124_ = { _279_, s_param__valid } != 2'h2;
-  assign _125_ = { _279_, _277_ } != 1'h0;
+  assign _124_ = { _277_, _275_ } != 1'h0;
+  assign _125_ = { _280_, s_param__valid } != 2'h2;
   assign _126_ = { _282_, s_param__valid } != 2'h2;
-  assign _127_ = { _284_, s_param__valid } != 2'h2;
-  assign _128_ = { _284_, _282_ } != 1'h0;
+  assign _127_ = { _282_, _280_ } != 1'h0;
+  assign _128_ = { _287_, s_param__valid } != 2'h2;
   assign _129_ = { _289_, s_param__valid } != 2'h2;
-  assign _130_ = { _291_, s_param__valid } != 2'h2;
-  assign _131_ = { _289_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _132_ = { _291_, _289_ } != 1'h0;
+  assign _130_ = { _287_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _131_ = { _289_, _287_ } != 1'h0;
+  assign _132_ = { _293_, s_param__valid } != 2'h2;
   assign _133_ = { _295_, s_param__valid } != 2'h2;
-  assign _134_ = { _297_, s_param__valid } != 2'h2;
-  assign _135_ = { _297_, _295_ } != 1'h0;
+  assign _134_ = { _295_, _293_ } != 1'h0;
+  assign _135_ = { _300_, s_param__valid } != 2'h2;
   assign _136_ = { _302_, s_param__valid } != 2'h2;
-  assign _137_ = { _304_, s_param__valid } != 2'h2;
-  assign _138_ = { _302_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _139_ = { _304_, _302_ } != 1'h0;
+  assign _137_ = { _300_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _138_ = { _302_, _300_ } != 1'h0;
+  assign _139_ = { _306_, s_param__valid } != 2'h2;
   assign _140_ = { _308_, s_param__valid } != 2'h2;
-  assign _141_ = { _310_, s_param__valid } != 2'h2;
-  assign _142_ = { _308_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _143_ = { _310_, _308_ } != 1'h0;
+  assign _141_ = { _306_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _142_ = { _308_, _306_ } != 1'h0;
+  assign _143_ = { _313_, s_param__valid } != 2'h2;
   assign _144_ = { _315_, s_param__valid } != 2'h2;
-  assign _145_ = { _317_, s_param__valid } != 2'h2;
-  assign _146_ = { _315_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _147_ = { _315_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
-  assign _148_ = { _317_, _315_ } != 1'h0;
+  assign _145_ = { _313_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _146_ = { _313_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
+  assign _147_ = { _315_, _313_ } != 1'h0;
+  assign _148_ = { _319_, s_param__valid } != 2'h2;
   assign _149_ = { _321_, s_param__valid } != 2'h2;
-  assign _150_ = { _323_, s_param__valid } != 2'h2;
-  assign _151_ = { _323_, _321_ } != 1'h0;
-  assign _152_ = { _108_, _106_, enter_q, d_last } != 4'h8;
-  assign _153_ = { _108_, _106_, enter_q } != 1'h0;
-  assign _154_ = { _106_, enter_q } != 2'h2;
-  assign _155_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _156_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _157_ = { _006_, drain_restart } != 1'h0;
-  assign _158_ = { compute, adv } != 2'h2;
+  assign _150_ = { _321_, _319_ } != 1'h0;
+  assign _151_ = { _006_, enter_q, drain_dn_step } != 3'h4;
+  assign _152_ = { _006_, enter_q } != 1'h0;
+  assign _153_ = { _108_, _106_, drain_restart } != 1'h0;
+  assign _154_ = { _108_, _106_, drain_restart } != 1'h0;
+  assign _155_ = { _006_, drain_restart } != 1'h0;
+  assign _156_ = { compute, adv } != 2'h2;
+  assign _157_ = { compute, adv } != 2'h2;
+  assign _158_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _159_ = { compute, adv } != 2'h2;
-  assign _160_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _161_ = { compute, adv } != 2'h2;
-  assign _162_ = & { tile_end, fn_last };
-  assign _163_ = & { _260_, ch_left[16], s_param__valid };
-  assign _164_ = & { _261_, ch_left[16], s_param__valid };
-  assign _165_ = & { _262_, ch_left[16], s_param__valid };
-  assign _166_ = & { _263_, ch_first, s_param__valid };
-  assign _167_ = & { _264_, ch_first, s_param__valid };
-  assign _168_ = & { _122_, _121_, _120_, _119_, _118_, _117_ };
-  assign _169_ = & { _125_, _124_, _123_ };
-  assign _170_ = & { _128_, _127_, _126_ };
-  assign _171_ = & { _132_, _131_, _130_, _129_ };
-  assign _172_ = & { _135_, _134_, _133_ };
-  assign _173_ = & { _139_, _138_, _137_, _136_ };
-  assign _174_ = & { _143_, _142_, _141_, _140_ };
-  assign _175_ = & { _148_, _147_, _146_, _145_, _144_ };
-  assign _176_ = & { _151_, _150_, _149_ };
-  assign _177_ = & { _324_, s_param__valid };
-  assign _178_ = & { _325_, s_param__valid };
-  assign _179_ = & { _326_, s_param__valid };
-  assign _180_ = & { _327_, s_param__valid };
-  assign _181_ = & { _328_, s_param__valid };
-  assign _182_ = & { _329_, s_param__valid };
-  assign _183_ = & { _330_, s_param__valid };
-  assign _184_ = & { _331_, s_param__valid };
-  assign _185_ = & { _332_, s_param__valid };
-  assign _186_ = & { _333_, s_param__valid };
-  assign _187_ = & { _334_, s_param__valid };
+  assign _160_ = { compute, adv } != 2'h2;
+  assign _161_ = & { tile_end, fn_last };
+  assign _162_ = & { _258_, ch_left[16], s_param__valid };
+  assign _163_ = & { _259_, ch_left[16], s_param__valid };
+  assign _164_ = & { _260_, ch_left[16], s_param__valid };
+  assign _165_ = & { _261_, ch_first, s_param__valid };
+  assign _166_ = & { _262_, ch_first, s_param__valid };
+  assign _167_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
+  assign _168_ = & { _124_, _123_, _122_ };
+  assign _169_ = & { _127_, _126_, _125_ };
+  assign _170_ = & { _131_, _130_, _129_, _128_ };
+  assign _171_ = & { _134_, _133_, _132_ };
+  assign _172_ = & { _138_, _137_, _136_, _135_ };
+  assign _173_ = & { _142_, _141_, _140_, _139_ };
+  assign _174_ = & { _147_, _146_, _145_, _144_, _143_ };
+  assign _175_ = & { _150_, _149_, _148_ };
+  assign _176_ = & { _322_, s_param__valid };
+  assign _177_ = & { _323_, s_param__valid };
+  assign _178_ = & { _324_, s_param__valid };
+  assign _179_ = & { _325_, s_param__valid };
+  assign _180_ = & { _326_, s_param__valid };
+  assign _181_ = & { _327_, s_param__valid };
+  assign _182_ = & { _328_, s_param__valid };
+  assign _183_ = & { _329_, s_param__valid };
+  assign _184_ = & { _330_, s_param__valid };
+  assign _185_ = & { _331_, s_param__valid };
+  assign _186_ = & { _332_, s_param__valid };
+  assign _187_ = & { _204_, \o_valid$77  };
   assign _188_ = & { _205_, \o_valid$77  };
   assign _189_ = & { _206_, \o_valid$77  };
-  assign _190_ = & { _207_, \o_valid$77  };
-  assign _191_ = & { _154_, _153_, _152_ };
-  assign _192_ = & { _102_, o_valid };
-  assign _193_ = & { _161_, _160_ };
-  assign _202_ = ~ compute;
+  assign _190_ = & { _152_, _151_ };
+  assign _191_ = & { _102_, o_valid };
+  assign _192_ = & { _159_, _158_ };
+  assign _201_ = ~ compute;
+  assign _202_ = ~ _338_;
   assign _203_ = ~ _340_;
-  assign _204_ = ~ _342_;
-  assign _194_ = | { _202_, rst };
-  assign _195_ = | { _066_, rst };
-  assign _196_ = | { _203_, rst };
+  assign _193_ = | { _201_, rst };
+  assign _194_ = | { _066_, rst };
+  assign _195_ = | { _202_, rst };
+  assign _196_ = | { drain_restart, rst };
   assign _197_ = | { drain_restart, rst };
-  assign _198_ = | { drain_restart, rst };
-  assign _199_ = | { dn_last, rst };
-  assign _200_ = | { _204_, rst };
-  assign _201_ = | { d_last, rst };
-  assign _205_ = ob == 2'h2;
-  assign _206_ = ob == 1'h1;
-  assign _207_ = ! ob;
-  assign _212_ = drain_restart ? 1'h0 : d_last;
-  assign _218_ = drain_restart ? m_one : row_last;
-  assign _221_ = drain_restart ? 1'h1 : row_valid;
-  assign _224_ = drain_restart ? 17'h00000 : row;
-  assign _230_ = drain_restart ? 4'h0 : dn;
-  assign _235_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _080_;
-  assign _236_ = adv ? _235_ : 1'hx;
-  assign _238_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _079_;
-  assign _239_ = adv ? _238_ : 1'hx;
-  assign _241_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _697_;
+  assign _198_ = | { dn_last, rst };
+  assign _199_ = | { _203_, rst };
+  assign _200_ = | { d_last, rst };
+  assign _204_ = ob == 2'h2;
+  assign _205_ = ob == 1'h1;
+  assign _206_ = ! ob;
+  assign _210_ = drain_restart ? 1'h0 : d_last;
+  assign _216_ = drain_restart ? m_one : row_last;
+  assign _219_ = drain_restart ? 1'h1 : row_valid;
+  assign _222_ = drain_restart ? 17'h00000 : row;
+  assign _228_ = drain_restart ? 4'h0 : dn;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _080_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _079_;
+  assign _237_ = adv ? _236_ : 1'hx;
+  assign _239_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _693_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -662,22 +660,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _697_ = b[5:0];
+        _693_ = b[5:0];
       2'b1?:
-        _697_ = b[11:6];
+        _693_ = b[11:6];
       default:
-        _697_ = a;
+        _693_ = a;
     endcase
   endfunction
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
   assign _260_ = ctrl_state == 1'h1;
   assign _261_ = ctrl_state == 1'h1;
   assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = _065_ ? 2'h0 : 2'hx;
-  function [1:0] _706_;
+  assign _263_ = _065_ ? 2'h0 : 2'hx;
+  function [1:0] _702_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -685,178 +683,180 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _706_ = b[1:0];
+        _702_ = b[1:0];
       4'b??1?:
-        _706_ = b[3:2];
+        _702_ = b[3:2];
       4'b?1??:
-        _706_ = b[5:4];
+        _702_ = b[5:4];
       4'b1???:
-        _706_ = b[7:6];
+        _702_ = b[7:6];
       default:
-        _706_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _268_ = compute ? 2'hx : 2'h3;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _270_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _271_ = s_param__valid ? _270_ : 2'hx;
-  assign _272_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _273_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _274_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _275_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _716_;
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _266_ = compute ? 2'hx : 2'h3;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _268_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _269_ = s_param__valid ? _268_ : 2'hx;
+  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _271_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _272_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _273_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _712_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _716_ = b[0:0];
+        _712_ = b[0:0];
       2'b1?:
-        _716_ = b[1:1];
+        _712_ = b[1:1];
       default:
-        _716_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = s_param__valid ? _055_ : 17'hxxxxx;
-  function [16:0] _721_;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _277_ = ! ctrl_state;
+  assign _278_ = s_param__valid ? _055_ : 17'hxxxxx;
+  function [16:0] _717_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[16:0];
+        _717_ = b[16:0];
       2'b1?:
-        _721_ = b[33:17];
+        _717_ = b[33:17];
       default:
-        _721_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? _054_ : 17'hxxxxx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
-  assign _286_ = \$signal$107  ? _285_ : 1'hx;
-  assign _287_ = s_param__valid ? _286_ : 1'hx;
-  function [0:0] _728_;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? _054_ : 17'hxxxxx;
+  assign _282_ = ! ctrl_state;
+  assign _283_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
+  assign _284_ = \$signal$107  ? _283_ : 1'hx;
+  assign _285_ = s_param__valid ? _284_ : 1'hx;
+  function [0:0] _724_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _728_ = b[0:0];
+        _724_ = b[0:0];
       2'b1?:
-        _728_ = b[1:1];
+        _724_ = b[1:1];
       default:
-        _728_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _293_ = s_param__valid ? _292_ : 1'hx;
-  function [0:0] _734_;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _291_ = s_param__valid ? _290_ : 1'hx;
+  function [0:0] _730_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _734_ = b[0:0];
+        _730_ = b[0:0];
       2'b1?:
-        _734_ = b[1:1];
+        _730_ = b[1:1];
       default:
-        _734_ = a;
+        _730_ = a;
     endcase
   endfunction
-  assign _294_ = _734_(1'hx, { _296_, _293_ }, { _297_, _295_ });
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _058_[1:0];
-  assign _299_ = \$signal$107  ? _298_ : 2'hx;
-  assign _300_ = s_param__valid ? _299_ : 2'hx;
-  function [1:0] _741_;
+  assign _292_ = _730_(1'hx, { _294_, _291_ }, { _295_, _293_ });
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _058_[1:0];
+  assign _297_ = \$signal$107  ? _296_ : 2'hx;
+  assign _298_ = s_param__valid ? _297_ : 2'hx;
+  function [1:0] _737_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _741_ = b[1:0];
+        _737_ = b[1:0];
       2'b1?:
-        _741_ = b[3:2];
+        _737_ = b[3:2];
       default:
-        _741_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = \$signal$107  ? _056_[5:0] : 6'hxx;
-  assign _306_ = s_param__valid ? _305_ : 6'hxx;
-  function [5:0] _747_;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = \$signal$107  ? _056_[5:0] : 6'hxx;
+  assign _304_ = s_param__valid ? _303_ : 6'hxx;
+  function [5:0] _743_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _747_ = b[5:0];
+        _743_ = b[5:0];
       2'b1?:
-        _747_ = b[11:6];
+        _743_ = b[11:6];
       default:
-        _747_ = a;
+        _743_ = a;
     endcase
   endfunction
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = wb_last ? _057_[3:0] : 4'hx;
-  assign _312_ = \$signal$107  ? _311_ : 4'hx;
-  assign _313_ = s_param__valid ? _312_ : 4'hx;
-  function [3:0] _754_;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = wb_last ? _057_[3:0] : 4'hx;
+  assign _310_ = \$signal$107  ? _309_ : 4'hx;
+  assign _311_ = s_param__valid ? _310_ : 4'hx;
+  function [3:0] _750_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _754_ = b[3:0];
+        _750_ = b[3:0];
       2'b1?:
-        _754_ = b[7:4];
+        _750_ = b[7:4];
       default:
-        _754_ = a;
+        _750_ = a;
     endcase
   endfunction
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _060_[0];
-  assign _319_ = s_param__valid ? _318_ : 1'hx;
-  function [0:0] _760_;
+  assign _313_ = ctrl_state == 1'h1;
+  assign _314_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _060_[0];
+  assign _317_ = s_param__valid ? _316_ : 1'hx;
+  function [0:0] _756_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _760_ = b[0:0];
+        _756_ = b[0:0];
       2'b1?:
-        _760_ = b[1:1];
+        _756_ = b[1:1];
       default:
-        _760_ = a;
+        _756_ = a;
     endcase
   endfunction
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
   assign _323_ = ! ctrl_state;
   assign _324_ = ! ctrl_state;
   assign _325_ = ! ctrl_state;
@@ -867,32 +867,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _330_ = ! ctrl_state;
   assign _331_ = ! ctrl_state;
   assign _332_ = ! ctrl_state;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ! ctrl_state;
-  assign _337_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _338_ = s_param__valid ? _337_ : 1'h0;
-  assign enter = _339_ ? _338_ : 1'h0;
+  assign _335_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _336_ = s_param__valid ? _335_ : 1'h0;
+  assign enter = _337_ ? _336_ : 1'h0;
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ctrl_state == 1'h1;
   assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ! ctrl_state;
-  function [0:0] _784_;
+  assign _340_ = ! ctrl_state;
+  function [0:0] _780_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _784_ = b[0:0];
+        _780_ = b[0:0];
       2'b1?:
-        _784_ = b[1:1];
+        _780_ = b[1:1];
       default:
-        _784_ = a;
+        _780_ = a;
     endcase
   endfunction
-  assign s_param__ready = _784_(1'h0, 2'h3, { _344_, _343_ });
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ! ctrl_state;
+  assign s_param__ready = _780_(1'h0, 2'h3, { _342_, _341_ });
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -914,8 +912,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$723$0 (ra_beat),
-    .\port$725$0 (ra_blk),
+    .\port$721$0 (ra_beat),
+    .\port$723$0 (ra_blk),
     .r_data(i_bias),
     .rst(rst),
     .wp__addr(w_addr),
@@ -942,28 +940,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   always @(posedge clk) begin
     w_addr <= wa;
     if (rst) begin
-      t_rem <= 8'h00;
-    end else if (_112_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
       k_rem <= 8'h00;
-    end else if (_113_) begin
+    end else if (_112_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_114_) begin
+    end else if (_113_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _074_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_115_) begin
+    end else if (_114_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _073_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_194_) begin
+    if (_193_) begin
       fm0 <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_161_) begin
       fm0 <= _072_[16:0];
     end
     if (rst) begin
@@ -997,8 +990,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _547_ <= 17'h00000;
-      _548_ <= 17'h00000;
+      _544_ <= 17'h00000;
+      _545_ <= 17'h00000;
     end else begin
       tile_end <= _067_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _036_ : _037_;
@@ -1015,11 +1008,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _111_ & row_end;
-      begin if (_106_) d_last <= _212_; else d_last <= _108_ ? \$signal$132  : _212_; end
-      begin if (_106_) row_last <= _218_; else begin if (_108_) row_last <= row_last_next; else row_last <= _218_; end end
-      begin if (_106_) row_valid <= _221_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _221_; end end
-      begin if (_106_) row <= _224_; else begin if (_108_) row <= row_next; else row <= _224_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _230_; end else dn <= _230_; end
+      begin if (_106_) d_last <= _210_; else d_last <= _108_ ? \$signal$132  : _210_; end
+      begin if (_106_) row_last <= _216_; else begin if (_108_) row_last <= row_last_next; else row_last <= _216_; end end
+      begin if (_106_) row_valid <= _219_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _219_; end end
+      begin if (_106_) row <= _222_; else begin if (_108_) row <= row_next; else row <= _222_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _228_; end else dn <= _228_; end
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -1030,145 +1023,145 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _547_ <= _083_[16:0];
-      _548_ <= _082_[16:0];
+      _544_ <= _083_[16:0];
+      _545_ <= _082_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_116_) begin
-      flush <= _697_(6'hxx, { 6'h23, _064_[5:0] }, { _259_, _258_ });
+    end else if (_115_) begin
+      flush <= _693_(6'hxx, { 6'h23, _064_[5:0] }, { _257_, _256_ });
     end
-    if (_195_) begin
+    if (_194_) begin
       compute <= 1'h0;
-    end else if (_163_) begin
+    end else if (_162_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_164_) begin
+    end else if (_163_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_165_) begin
+    end else if (_164_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_166_) begin
+    end else if (_165_) begin
       i_shift <= hdr[69:64];
     end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_167_) begin
+    end else if (_166_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_168_) begin
-      ctrl_state <= _706_(2'hx, { _273_, _271_, _268_, _265_ }, { _274_, _272_, _269_, _267_ });
+    end else if (_167_) begin
+      ctrl_state <= _702_(2'hx, { _271_, _269_, _266_, _263_ }, { _272_, _270_, _267_, _265_ });
     end
     if (rst) begin
       ch_first <= 1'h0;
-    end else if (_169_) begin
-      ch_first <= _716_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_168_) begin
+      ch_first <= _712_(1'hx, { _276_, _273_ }, { _277_, _275_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_170_) begin
-      ch_left <= _721_(17'hxxxxx, { _283_, _280_ }, { _284_, _282_ });
+    end else if (_169_) begin
+      ch_left <= _717_(17'hxxxxx, { _281_, _278_ }, { _282_, _280_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_171_) begin
-      wb_last <= _728_(1'hx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_170_) begin
+      wb_last <= _724_(1'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
       \$signal$107  <= 1'h1;
-    end else if (_172_) begin
-      \$signal$107  <= _294_;
+    end else if (_171_) begin
+      \$signal$107  <= _292_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_173_) begin
-      wb <= _741_(2'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_172_) begin
+      wb <= _737_(2'hx, { _301_, _298_ }, { _302_, _300_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_174_) begin
-      wa <= _747_(6'hxx, { _309_, _306_ }, { _310_, _308_ });
+    end else if (_173_) begin
+      wa <= _743_(6'hxx, { _307_, _304_ }, { _308_, _306_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_175_) begin
-      blk <= _754_(4'hx, { _316_, _313_ }, { _317_, _315_ });
+    end else if (_174_) begin
+      blk <= _750_(4'hx, { _314_, _311_ }, { _315_, _313_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_176_) begin
-      lane <= _760_(1'hx, { _322_, _319_ }, { _323_, _321_ });
+    end else if (_175_) begin
+      lane <= _756_(1'hx, { _320_, _317_ }, { _321_, _319_ });
     end
     if (rst) begin
       \$signal$104  <= 1'h0;
-    end else if (_177_) begin
+    end else if (_176_) begin
       \$signal$104  <= _053_;
     end
     if (rst) begin
       \$signal$103  <= 1'h0;
-    end else if (_178_) begin
+    end else if (_177_) begin
       \$signal$103  <= _049_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
-    end else if (_179_) begin
+    end else if (_178_) begin
       tile_pen <= _047_[7:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 8'h00;
-    end else if (_180_) begin
+    end else if (_179_) begin
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_181_) begin
+    end else if (_180_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_182_) begin
+    end else if (_181_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_182_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_183_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_184_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_186_) begin
+    end else if (_185_) begin
       m_last <= _039_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_186_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
-    if (_196_) begin
+    if (_195_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _030_;
     end
-    if (!_341_) begin
+    if (!_339_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
@@ -1180,17 +1173,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_188_) begin
+    end else if (_187_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_189_) begin
+    end else if (_188_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_190_) begin
+    end else if (_189_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1208,63 +1201,68 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_191_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_106_) dn_last <= 1'hx; else begin if (_108_) begin if (d_last) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_190_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_155_) begin
+    end else if (_153_) begin
       begin if (_106_) beat_last <= beat == 2'h2; else begin if (_108_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_156_) begin
+    end else if (_154_) begin
       begin if (_106_) beat <= beat + 1'h1; else begin if (_108_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_157_) begin
+    end else if (_155_) begin
       begin if (_006_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_197_) begin
+    if (_196_) begin
       ra_blk <= 4'h0;
-    end else if (_192_) begin
+    end else if (_191_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_198_) begin
+    if (_197_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
       ra_beat <= _100_[1:0];
     end
-    if (_199_) begin
+    if (_198_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= ra_blk + 1'h1;
     end
-    if (_200_) begin
+    if (_199_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
-    if (_201_) begin
+    if (_200_) begin
       \$signal$132  <= 1'h0;
     end else begin
       \$signal$132  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_158_) begin
-      at_tile_last <= compute ? _236_ : \$signal$104 ;
+    end else if (_156_) begin
+      at_tile_last <= compute ? _234_ : \$signal$104 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_159_) begin
-      at_k_last <= compute ? _239_ : \$signal$103 ;
+    end else if (_157_) begin
+      at_k_last <= compute ? _237_ : \$signal$103 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_193_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _241_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_192_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 8'h00;
+    end else if (_160_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
     end
   end
 endmodule
@@ -2178,13 +2176,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$723$0 , \port$725$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$721$0 , \port$723$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$723$0 ;
-  wire [1:0] \port$723$0 ;
-  input [3:0] \port$725$0 ;
-  wire [3:0] \port$725$0 ;
+  input [1:0] \port$721$0 ;
+  wire [1:0] \port$721$0 ;
+  input [3:0] \port$723$0 ;
+  wire [3:0] \port$723$0 ;
   output [31:0] r_data;
   reg [31:0] r_data = 32'd0;
   input rst;
@@ -2269,7 +2267,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$723$0 , \
   end
   reg [31:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$725$0 , \port$723$0  }];
+    _1_ <= mem[{ \port$723$0 , \port$721$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;

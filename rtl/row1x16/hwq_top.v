@@ -270,23 +270,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _222_;
   wire _223_;
   wire _224_;
-  wire _225_;
-  wire _226_;
-  wire [3:0] _227_;
-  wire [3:0] _228_;
+  wire [3:0] _225_;
+  wire [3:0] _226_;
+  wire _228_;
+  wire [3:0] _229_;
   wire _230_;
   wire [3:0] _231_;
-  wire _232_;
+  wire [3:0] _232_;
   wire [3:0] _233_;
-  wire [3:0] _234_;
-  wire [3:0] _235_;
+  wire _235_;
+  wire [3:0] _236_;
   wire _237_;
   wire [3:0] _238_;
-  wire _239_;
-  wire [3:0] _240_;
-  wire [3:0] _241_;
+  wire [3:0] _239_;
+  wire _241_;
+  wire [3:0] _242_;
   wire _243_;
-  wire [3:0] _244_;
+  wire _244_;
   wire _245_;
   wire _246_;
   wire _247_;
@@ -299,8 +299,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _254_;
   wire _255_;
   wire _256_;
-  wire _257_;
-  wire _258_;
+  wire _259_;
+  wire _260_;
   wire _261_;
   wire _262_;
   wire _263_;
@@ -324,47 +324,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _281_;
   wire _282_;
   wire _283_;
-  wire _284_;
-  wire _285_;
-  wire _290_;
+  wire _287_;
+  wire _293_;
   wire _296_;
-  wire _299_;
-  wire [16:0] _302_;
-  wire [3:0] _305_;
+  wire [16:0] _299_;
+  wire [3:0] _302_;
+  wire _305_;
+  wire _306_;
   wire _308_;
   wire _309_;
   wire _311_;
-  wire _312_;
-  wire _314_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
   wire _331_;
   wire _332_;
-  wire _333_;
-  wire _334_;
+  wire [1:0] _333_;
   wire _335_;
   wire [1:0] _336_;
-  wire _338_;
+  wire _337_;
+  wire [1:0] _338_;
   wire [1:0] _339_;
   wire _340_;
   wire [1:0] _341_;
-  wire [1:0] _342_;
-  wire _343_;
-  wire [1:0] _344_;
+  wire _342_;
+  wire [16:0] _343_;
   wire _345_;
   wire [16:0] _346_;
+  wire _347_;
   wire _348_;
-  wire [16:0] _349_;
+  wire _349_;
   wire _350_;
-  wire _351_;
   wire _352_;
   wire _353_;
+  wire _354_;
   wire _355_;
   wire _356_;
   wire _357_;
   wire _358_;
   wire _359_;
   wire _360_;
-  wire _361_;
-  wire _362_;
   wire \$signal ;
   wire \$signal$132 ;
   reg \$signal$216  = 1'h0;
@@ -604,96 +603,96 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _032_ = r_en & m_out__valid;
   assign _033_ = ~ row_valid;
   assign _034_ = row_end & _033_;
-  assign _120_ = { _021_, _019_, enter_q, d_last } != 4'h8;
-  assign _121_ = { _021_, _019_, enter_q } != 1'h0;
-  assign _122_ = { _019_, enter_q } != 2'h2;
-  assign _123_ = { _021_, _019_, drain_restart } != 1'h0;
+  assign _120_ = { _024_, enter_q, drain_dn_step } != 3'h4;
+  assign _121_ = { _024_, enter_q } != 1'h0;
+  assign _122_ = { _021_, _019_, drain_restart } != 1'h0;
+  assign _123_ = { compute, adv } != 2'h2;
   assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { compute, adv } != 2'h2;
-  assign _126_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _126_ = { compute, adv } != 2'h2;
   assign _127_ = { compute, adv } != 2'h2;
   assign _128_ = { compute, adv } != 2'h2;
-  assign _129_ = { compute, adv } != 2'h2;
+  assign _129_ = { tile_end, compute } != 1'h1;
   assign _130_ = { tile_end, compute } != 1'h1;
-  assign _131_ = { tile_end, compute } != 1'h1;
-  assign _132_ = { _332_, _331_ } != 1'h0;
-  assign _133_ = { _343_, s_param__valid } != 2'h2;
-  assign _134_ = { _345_, s_param__valid } != 2'h2;
-  assign _135_ = { _343_, ch_left[16], s_param__valid } != 3'h5;
-  assign _136_ = { _340_, compute } != 2'h3;
-  assign _137_ = { _338_, _115_ } != 2'h2;
-  assign _138_ = { _345_, _343_, _340_, _338_ } != 1'h0;
-  assign _139_ = { _348_, s_param__valid } != 2'h2;
-  assign _140_ = { _350_, s_param__valid } != 2'h2;
-  assign _141_ = { _350_, _348_ } != 1'h0;
-  assign _142_ = { _355_, s_param__valid } != 2'h2;
-  assign _143_ = { _357_, s_param__valid } != 2'h2;
-  assign _144_ = { _355_, \$signal$220 , s_param__valid } != 3'h5;
-  assign _145_ = { _357_, _355_ } != 1'h0;
-  assign _146_ = { _361_, s_param__valid } != 2'h2;
-  assign _147_ = { _226_, s_param__valid } != 2'h2;
-  assign _148_ = { _226_, _361_ } != 1'h0;
+  assign _131_ = { _329_, _328_ } != 1'h0;
+  assign _132_ = { _340_, s_param__valid } != 2'h2;
+  assign _133_ = { _342_, s_param__valid } != 2'h2;
+  assign _134_ = { _340_, ch_left[16], s_param__valid } != 3'h5;
+  assign _135_ = { _337_, compute } != 2'h3;
+  assign _136_ = { _335_, _115_ } != 2'h2;
+  assign _137_ = { _342_, _340_, _337_, _335_ } != 1'h0;
+  assign _138_ = { _345_, s_param__valid } != 2'h2;
+  assign _139_ = { _347_, s_param__valid } != 2'h2;
+  assign _140_ = { _347_, _345_ } != 1'h0;
+  assign _141_ = { _352_, s_param__valid } != 2'h2;
+  assign _142_ = { _354_, s_param__valid } != 2'h2;
+  assign _143_ = { _352_, \$signal$220 , s_param__valid } != 3'h5;
+  assign _144_ = { _354_, _352_ } != 1'h0;
+  assign _145_ = { _358_, s_param__valid } != 2'h2;
+  assign _146_ = { _360_, s_param__valid } != 2'h2;
+  assign _147_ = { _360_, _358_ } != 1'h0;
+  assign _148_ = { _228_, s_param__valid } != 2'h2;
   assign _149_ = { _230_, s_param__valid } != 2'h2;
-  assign _150_ = { _232_, s_param__valid } != 2'h2;
-  assign _151_ = { _230_, \$signal$220 , s_param__valid } != 3'h5;
-  assign _152_ = { _232_, _230_ } != 1'h0;
+  assign _150_ = { _228_, \$signal$220 , s_param__valid } != 3'h5;
+  assign _151_ = { _230_, _228_ } != 1'h0;
+  assign _152_ = { _235_, s_param__valid } != 2'h2;
   assign _153_ = { _237_, s_param__valid } != 2'h2;
-  assign _154_ = { _239_, s_param__valid } != 2'h2;
-  assign _155_ = { _237_, \$signal$220 , s_param__valid } != 3'h5;
-  assign _156_ = { _237_, wb_last, \$signal$220 , s_param__valid } != 4'hb;
-  assign _157_ = { _239_, _237_ } != 1'h0;
+  assign _154_ = { _235_, \$signal$220 , s_param__valid } != 3'h5;
+  assign _155_ = { _235_, wb_last, \$signal$220 , s_param__valid } != 4'hb;
+  assign _156_ = { _237_, _235_ } != 1'h0;
+  assign _157_ = { _241_, s_param__valid } != 2'h2;
   assign _158_ = { _243_, s_param__valid } != 2'h2;
-  assign _159_ = { _245_, s_param__valid } != 2'h2;
-  assign _160_ = { _245_, _243_ } != 1'h0;
-  assign _161_ = & { _122_, _121_, _120_ };
-  assign _162_ = & { _013_, o_valid };
-  assign _163_ = & { _127_, _126_ };
-  assign _164_ = & { tile_end, fn_last };
-  assign _165_ = & { _333_, ch_left[16], s_param__valid };
-  assign _166_ = & { _334_, ch_left[16], s_param__valid };
-  assign _167_ = & { _335_, ch_left[16], s_param__valid };
-  assign _168_ = & { _138_, _137_, _136_, _135_, _134_, _133_ };
-  assign _169_ = & { _141_, _140_, _139_ };
-  assign _170_ = & { _145_, _144_, _143_, _142_ };
-  assign _171_ = & { _148_, _147_, _146_ };
-  assign _172_ = & { _152_, _151_, _150_, _149_ };
-  assign _173_ = & { _157_, _156_, _155_, _154_, _153_ };
-  assign _174_ = & { _160_, _159_, _158_ };
-  assign _175_ = & { _246_, s_param__valid };
-  assign _176_ = & { _247_, s_param__valid };
-  assign _177_ = & { _248_, s_param__valid };
-  assign _178_ = & { _249_, s_param__valid };
-  assign _179_ = & { _250_, s_param__valid };
-  assign _180_ = & { _251_, s_param__valid };
-  assign _181_ = & { _252_, s_param__valid };
-  assign _182_ = & { _253_, s_param__valid };
-  assign _183_ = & { _254_, s_param__valid };
-  assign _184_ = & { _255_, s_param__valid };
-  assign _185_ = & { _256_, s_param__valid };
-  assign _186_ = & { _257_, s_param__valid };
-  assign _187_ = & { _258_, s_param__valid };
-  assign _208_ = ~ _283_;
-  assign _209_ = ~ compute;
-  assign _210_ = ~ _264_;
-  assign _211_ = ~ _265_;
-  assign _212_ = ~ _266_;
-  assign _213_ = ~ _267_;
-  assign _214_ = ~ _268_;
-  assign _215_ = ~ _269_;
-  assign _216_ = ~ _270_;
-  assign _217_ = ~ _271_;
-  assign _218_ = ~ _272_;
-  assign _219_ = ~ _273_;
-  assign _220_ = ~ _274_;
-  assign _221_ = ~ _275_;
-  assign _222_ = ~ _276_;
-  assign _223_ = ~ _277_;
-  assign _224_ = ~ _278_;
-  assign _225_ = ~ _279_;
-  assign _188_ = | { drain_restart, rst };
+  assign _159_ = { _243_, _241_ } != 1'h0;
+  assign _160_ = & { _121_, _120_ };
+  assign _161_ = & { _013_, o_valid };
+  assign _162_ = & { _126_, _125_ };
+  assign _163_ = & { tile_end, fn_last };
+  assign _164_ = & { _330_, ch_left[16], s_param__valid };
+  assign _165_ = & { _331_, ch_left[16], s_param__valid };
+  assign _166_ = & { _332_, ch_left[16], s_param__valid };
+  assign _167_ = & { _137_, _136_, _135_, _134_, _133_, _132_ };
+  assign _168_ = & { _140_, _139_, _138_ };
+  assign _169_ = & { _144_, _143_, _142_, _141_ };
+  assign _170_ = & { _147_, _146_, _145_ };
+  assign _171_ = & { _151_, _150_, _149_, _148_ };
+  assign _172_ = & { _156_, _155_, _154_, _153_, _152_ };
+  assign _173_ = & { _159_, _158_, _157_ };
+  assign _174_ = & { _244_, s_param__valid };
+  assign _175_ = & { _245_, s_param__valid };
+  assign _176_ = & { _246_, s_param__valid };
+  assign _177_ = & { _247_, s_param__valid };
+  assign _178_ = & { _248_, s_param__valid };
+  assign _179_ = & { _249_, s_param__valid };
+  assign _180_ = & { _250_, s_param__valid };
+  assign _181_ = & { _251_, s_param__valid };
+  assign _182_ = & { _252_, s_param__valid };
+  assign _183_ = & { _253_, s_param__valid };
+  assign _184_ = & { _254_, s_param__valid };
+  assign _185_ = & { _255_, s_param__valid };
+  assign _186_ = & { _256_, s_param__valid };
+  assign _207_ = ~ _281_;
+  assign _208_ = ~ compute;
+  assign _209_ = ~ _262_;
+  assign _210_ = ~ _263_;
+  assign _211_ = ~ _264_;
+  assign _212_ = ~ _265_;
+  assign _213_ = ~ _266_;
+  assign _214_ = ~ _267_;
+  assign _215_ = ~ _268_;
+  assign _216_ = ~ _269_;
+  assign _217_ = ~ _270_;
+  assign _218_ = ~ _271_;
+  assign _219_ = ~ _272_;
+  assign _220_ = ~ _273_;
+  assign _221_ = ~ _274_;
+  assign _222_ = ~ _275_;
+  assign _223_ = ~ _276_;
+  assign _224_ = ~ _277_;
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { _207_, rst };
   assign _189_ = | { _208_, rst };
-  assign _190_ = | { _209_, rst };
-  assign _191_ = | { _116_, rst };
+  assign _190_ = | { _116_, rst };
+  assign _191_ = | { _209_, rst };
   assign _192_ = | { _210_, rst };
   assign _193_ = | { _211_, rst };
   assign _194_ = | { _212_, rst };
@@ -709,65 +708,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _204_ = | { _222_, rst };
   assign _205_ = | { _223_, rst };
   assign _206_ = | { _224_, rst };
-  assign _207_ = | { _225_, rst };
-  assign _226_ = ! ctrl_state;
-  assign _227_ = \$signal$220  ? _107_[3:0] : 4'hx;
-  assign _228_ = s_param__valid ? _227_ : 4'hx;
-  function [3:0] _682_;
+  assign _225_ = \$signal$220  ? _107_[3:0] : 4'hx;
+  assign _226_ = s_param__valid ? _225_ : 4'hx;
+  function [3:0] _678_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _682_ = b[3:0];
+        _678_ = b[3:0];
       2'b1?:
-        _682_ = b[7:4];
+        _678_ = b[7:4];
       default:
-        _682_ = a;
+        _678_ = a;
     endcase
   endfunction
-  assign _230_ = ctrl_state == 1'h1;
-  assign _231_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _232_ = ! ctrl_state;
-  assign _233_ = wb_last ? _108_[3:0] : 4'hx;
-  assign _234_ = \$signal$220  ? _233_ : 4'hx;
-  assign _235_ = s_param__valid ? _234_ : 4'hx;
-  function [3:0] _689_;
+  assign _228_ = ctrl_state == 1'h1;
+  assign _229_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _230_ = ! ctrl_state;
+  assign _231_ = wb_last ? _108_[3:0] : 4'hx;
+  assign _232_ = \$signal$220  ? _231_ : 4'hx;
+  assign _233_ = s_param__valid ? _232_ : 4'hx;
+  function [3:0] _685_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _689_ = b[3:0];
+        _685_ = b[3:0];
       2'b1?:
-        _689_ = b[7:4];
+        _685_ = b[7:4];
       default:
-        _689_ = a;
+        _685_ = a;
     endcase
   endfunction
-  assign _237_ = ctrl_state == 1'h1;
-  assign _238_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _239_ = ! ctrl_state;
-  assign _240_ = \$signal$220  ? (* full_case = 32'd1 *) 4'h0 : _109_[3:0];
-  assign _241_ = s_param__valid ? _240_ : 4'hx;
-  function [3:0] _695_;
+  assign _235_ = ctrl_state == 1'h1;
+  assign _236_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _237_ = ! ctrl_state;
+  assign _238_ = \$signal$220  ? (* full_case = 32'd1 *) 4'h0 : _109_[3:0];
+  assign _239_ = s_param__valid ? _238_ : 4'hx;
+  function [3:0] _691_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[3:0];
+        _691_ = b[3:0];
       2'b1?:
-        _695_ = b[7:4];
+        _691_ = b[7:4];
       default:
-        _695_ = a;
+        _691_ = a;
     endcase
   endfunction
-  assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _241_ = ctrl_state == 1'h1;
+  assign _242_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _243_ = ! ctrl_state;
+  assign _244_ = ! ctrl_state;
   assign _245_ = ! ctrl_state;
   assign _246_ = ! ctrl_state;
   assign _247_ = ! ctrl_state;
@@ -780,11 +779,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _254_ = ! ctrl_state;
   assign _255_ = ! ctrl_state;
   assign _256_ = ! ctrl_state;
-  assign _257_ = ! ctrl_state;
-  assign _258_ = ! ctrl_state;
-  assign _261_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _262_ = s_param__valid ? _261_ : 1'h0;
-  assign enter = _263_ ? _262_ : 1'h0;
+  assign _259_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _260_ = s_param__valid ? _259_ : 1'h0;
+  assign enter = _261_ ? _260_ : 1'h0;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = ctrl_state == 1'h1;
   assign _263_ = ctrl_state == 1'h1;
   assign _264_ = ctrl_state == 1'h1;
   assign _265_ = ctrl_state == 1'h1;
@@ -803,37 +802,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _278_ = ctrl_state == 1'h1;
   assign _279_ = ctrl_state == 1'h1;
   assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = ! ctrl_state;
-  function [0:0] _738_;
+  assign _281_ = ! ctrl_state;
+  function [0:0] _734_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[0:0];
+        _734_ = b[0:0];
       2'b1?:
-        _738_ = b[1:1];
+        _734_ = b[1:1];
       default:
-        _738_ = a;
+        _734_ = a;
     endcase
   endfunction
-  assign s_param__ready = _738_(1'h0, 2'h3, { _285_, _284_ });
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = ! ctrl_state;
-  assign _290_ = drain_restart ? 1'h1 : d_last;
-  assign _296_ = drain_restart ? m_one : row_last;
-  assign _299_ = drain_restart ? 1'h1 : row_valid;
-  assign _302_ = drain_restart ? 17'h00000 : row;
-  assign _305_ = drain_restart ? 4'h0 : dn;
-  assign _308_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _012_;
+  assign s_param__ready = _734_(1'h0, 2'h3, { _283_, _282_ });
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = ! ctrl_state;
+  assign _287_ = drain_restart ? 1'h1 : d_last;
+  assign _293_ = drain_restart ? m_one : row_last;
+  assign _296_ = drain_restart ? 1'h1 : row_valid;
+  assign _299_ = drain_restart ? 17'h00000 : row;
+  assign _302_ = drain_restart ? 4'h0 : dn;
+  assign _305_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _012_;
+  assign _306_ = adv ? _305_ : 1'hx;
+  assign _308_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _010_;
   assign _309_ = adv ? _308_ : 1'hx;
-  assign _311_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _010_;
-  assign _312_ = adv ? _311_ : 1'hx;
-  assign _314_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _785_;
+  assign _311_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _780_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -841,20 +838,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _785_ = b[4:0];
+        _780_ = b[4:0];
       2'b1?:
-        _785_ = b[9:5];
+        _780_ = b[9:5];
       default:
-        _785_ = a;
+        _780_ = a;
     endcase
   endfunction
-  assign _331_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _332_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = _115_ ? 2'h0 : 2'hx;
-  function [1:0] _792_;
+  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _329_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = _115_ ? 2'h0 : 2'hx;
+  function [1:0] _787_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -862,82 +859,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _792_ = b[1:0];
+        _787_ = b[1:0];
       4'b??1?:
-        _792_ = b[3:2];
+        _787_ = b[3:2];
       4'b?1??:
-        _792_ = b[5:4];
+        _787_ = b[5:4];
       4'b1???:
-        _792_ = b[7:6];
+        _787_ = b[7:6];
       default:
-        _792_ = a;
+        _787_ = a;
     endcase
   endfunction
-  assign _338_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _339_ = compute ? 2'hx : 2'h3;
-  assign _340_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _341_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _342_ = s_param__valid ? _341_ : 2'hx;
-  assign _343_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _344_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _345_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _346_ = s_param__valid ? _106_[16:0] : 17'hxxxxx;
-  function [16:0] _802_;
+  assign _335_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _336_ = compute ? 2'hx : 2'h3;
+  assign _337_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _338_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _339_ = s_param__valid ? _338_ : 2'hx;
+  assign _340_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _341_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _342_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _343_ = s_param__valid ? _106_[16:0] : 17'hxxxxx;
+  function [16:0] _797_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _802_ = b[16:0];
+        _797_ = b[16:0];
       2'b1?:
-        _802_ = b[33:17];
+        _797_ = b[33:17];
       default:
-        _802_ = a;
+        _797_ = a;
     endcase
   endfunction
-  assign _348_ = ctrl_state == 1'h1;
-  assign _349_ = s_param__valid ? _105_ : 17'hxxxxx;
-  assign _350_ = ! ctrl_state;
-  assign _351_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _352_ = \$signal$220  ? _351_ : 1'hx;
-  assign _353_ = s_param__valid ? _352_ : 1'hx;
-  function [0:0] _809_;
+  assign _345_ = ctrl_state == 1'h1;
+  assign _346_ = s_param__valid ? _105_ : 17'hxxxxx;
+  assign _347_ = ! ctrl_state;
+  assign _348_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _349_ = \$signal$220  ? _348_ : 1'hx;
+  assign _350_ = s_param__valid ? _349_ : 1'hx;
+  function [0:0] _804_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _809_ = b[0:0];
+        _804_ = b[0:0];
       2'b1?:
-        _809_ = b[1:1];
+        _804_ = b[1:1];
       default:
-        _809_ = a;
+        _804_ = a;
     endcase
   endfunction
-  assign _355_ = ctrl_state == 1'h1;
-  assign _356_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _357_ = ! ctrl_state;
-  assign _358_ = \$signal$220  ? (* full_case = 32'd1 *) 1'h0 : _110_;
-  assign _359_ = s_param__valid ? _358_ : 1'hx;
-  function [0:0] _815_;
+  assign _352_ = ctrl_state == 1'h1;
+  assign _353_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _354_ = ! ctrl_state;
+  assign _355_ = \$signal$220  ? (* full_case = 32'd1 *) 1'h0 : _110_;
+  assign _356_ = s_param__valid ? _355_ : 1'hx;
+  function [0:0] _810_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _815_ = b[0:0];
+        _810_ = b[0:0];
       2'b1?:
-        _815_ = b[1:1];
+        _810_ = b[1:1];
       default:
-        _815_ = a;
+        _810_ = a;
     endcase
   endfunction
-  assign _360_ = _815_(1'hx, { _362_, _359_ }, { _226_, _361_ });
-  assign _361_ = ctrl_state == 1'h1;
-  assign _362_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _357_ = _810_(1'hx, { _359_, _356_ }, { _360_, _358_ });
+  assign _358_ = ctrl_state == 1'h1;
+  assign _359_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _360_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -1147,11 +1145,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _030_ & dn_last;
       \$signal$235  <= _027_;
       enter_q <= enter;
-      begin if (_019_) d_last <= _290_; else d_last <= _021_ ? \$signal$132  : _290_; end
-      begin if (_019_) row_last <= _296_; else begin if (_021_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _296_; end end
-      begin if (_019_) row_valid <= _299_; else begin if (_021_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _299_; end end
-      begin if (_019_) row <= _302_; else begin if (_021_) begin if (wrap) row <= row - 1'h0; else row <= _074_[16:0]; end else row <= _302_; end end
-      begin if (_024_) begin if (drain_dn_step) dn <= _026_[3:0]; else dn <= _305_; end else dn <= _305_; end
+      begin if (_019_) d_last <= _287_; else d_last <= _021_ ? \$signal$132  : _287_; end
+      begin if (_019_) row_last <= _293_; else begin if (_021_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _293_; end end
+      begin if (_019_) row_valid <= _296_; else begin if (_021_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _296_; end end
+      begin if (_019_) row <= _299_; else begin if (_021_) begin if (wrap) row <= row - 1'h0; else row <= _074_[16:0]; end else row <= _299_; end end
+      begin if (_024_) begin if (drain_dn_step) dn <= _026_[3:0]; else dn <= _302_; end else dn <= _302_; end
       tile_end <= _117_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _087_ : _088_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _086_ : kept[2:0];
@@ -1170,275 +1168,275 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_161_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_019_) dn_last <= 1'hx; else begin if (_021_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_160_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_024_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_123_) begin
+    end else if (_122_) begin
       begin if (_019_) beat_last <= 1'h0; else begin if (_021_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_188_) begin
+    if (_187_) begin
       ra <= 4'h0;
-    end else if (_162_) begin
+    end else if (_161_) begin
       ra <= _015_[3:0];
     end
-    if (_189_) begin
+    if (_188_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_124_) begin
-      at_tile_last <= compute ? _309_ : \$signal$217 ;
+    end else if (_123_) begin
+      at_tile_last <= compute ? _306_ : \$signal$217 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_125_) begin
-      at_k_last <= compute ? _312_ : \$signal$216 ;
+    end else if (_124_) begin
+      at_k_last <= compute ? _309_ : \$signal$216 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_163_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _007_ : _314_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_162_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _007_ : _311_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_128_) begin
+    end else if (_127_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _009_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_129_) begin
+    end else if (_128_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _008_[10:0]; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_130_) begin
+    end else if (_129_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _005_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_131_) begin
+    end else if (_130_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _004_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_190_) begin
+    if (_189_) begin
       fm0 <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       fm0 <= fm0 + 1'h1;
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_132_) begin
-      flush <= _785_(5'hxx, { 5'h1c, _114_[4:0] }, { _332_, _331_ });
+    end else if (_131_) begin
+      flush <= _780_(5'hxx, { 5'h1c, _114_[4:0] }, { _329_, _328_ });
     end
-    if (_191_) begin
+    if (_190_) begin
       compute <= 1'h0;
-    end else if (_165_) begin
+    end else if (_164_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_166_) begin
+    end else if (_165_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_167_) begin
+    end else if (_166_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_168_) begin
-      ctrl_state <= _792_(2'hx, { _344_, _342_, _339_, _336_ }, { _345_, _343_, _340_, _338_ });
+    end else if (_167_) begin
+      ctrl_state <= _787_(2'hx, { _341_, _339_, _336_, _333_ }, { _342_, _340_, _337_, _335_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_169_) begin
-      ch_left <= _802_(17'hxxxxx, { _349_, _346_ }, { _350_, _348_ });
+    end else if (_168_) begin
+      ch_left <= _797_(17'hxxxxx, { _346_, _343_ }, { _347_, _345_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_170_) begin
-      wb_last <= _809_(1'hx, { _356_, _353_ }, { _357_, _355_ });
+    end else if (_169_) begin
+      wb_last <= _804_(1'hx, { _353_, _350_ }, { _354_, _352_ });
     end
     if (rst) begin
       \$signal$220  <= 1'h0;
-    end else if (_171_) begin
-      \$signal$220  <= _360_;
+    end else if (_170_) begin
+      \$signal$220  <= _357_;
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_172_) begin
-      wa <= _682_(4'hx, { _231_, _228_ }, { _232_, _230_ });
+    end else if (_171_) begin
+      wa <= _678_(4'hx, { _229_, _226_ }, { _230_, _228_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_173_) begin
-      blk <= _689_(4'hx, { _238_, _235_ }, { _239_, _237_ });
+    end else if (_172_) begin
+      blk <= _685_(4'hx, { _236_, _233_ }, { _237_, _235_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_174_) begin
-      lane <= _695_(4'hx, { _244_, _241_ }, { _245_, _243_ });
+    end else if (_173_) begin
+      lane <= _691_(4'hx, { _242_, _239_ }, { _243_, _241_ });
     end
     if (rst) begin
       \$signal$217  <= 1'h0;
-    end else if (_175_) begin
+    end else if (_174_) begin
       \$signal$217  <= _104_;
     end
     if (rst) begin
       \$signal$216  <= 1'h0;
-    end else if (_176_) begin
+    end else if (_175_) begin
       \$signal$216  <= _100_;
     end
     if (rst) begin
       tile_pen <= 11'h000;
-    end else if (_177_) begin
+    end else if (_176_) begin
       tile_pen <= _098_[10:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 11'h000;
-    end else if (_178_) begin
+    end else if (_177_) begin
       k_pen <= _096_[10:0];
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_179_) begin
+    end else if (_178_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_180_) begin
+    end else if (_179_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_181_) begin
+    end else if (_180_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_182_) begin
+    end else if (_181_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_182_) begin
       m_wrap_pen <= hdr[15:0] + 17'h1ffff;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_183_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_184_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_186_) begin
+    end else if (_185_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_186_) begin
       m_less <= hdr[15:0] - 1'h1;
     end
-    if (_192_) begin
+    if (_191_) begin
       \w_en$67  <= 1'h0;
     end else begin
       \w_en$67  <= _071_;
     end
-    if (_193_) begin
+    if (_192_) begin
       \w_en$63  <= 1'h0;
     end else begin
       \w_en$63  <= _069_;
     end
-    if (_194_) begin
+    if (_193_) begin
       \w_en$59  <= 1'h0;
     end else begin
       \w_en$59  <= _067_;
     end
-    if (_195_) begin
+    if (_194_) begin
       \w_en$55  <= 1'h0;
     end else begin
       \w_en$55  <= _065_;
     end
-    if (_196_) begin
+    if (_195_) begin
       \w_en$51  <= 1'h0;
     end else begin
       \w_en$51  <= _062_;
     end
-    if (_197_) begin
+    if (_196_) begin
       \w_en$47  <= 1'h0;
     end else begin
       \w_en$47  <= _060_;
     end
-    if (_198_) begin
+    if (_197_) begin
       \w_en$43  <= 1'h0;
     end else begin
       \w_en$43  <= _058_;
     end
-    if (_199_) begin
+    if (_198_) begin
       \w_en$39  <= 1'h0;
     end else begin
       \w_en$39  <= _056_;
     end
-    if (_200_) begin
+    if (_199_) begin
       \w_en$35  <= 1'h0;
     end else begin
       \w_en$35  <= _054_;
     end
-    if (_201_) begin
+    if (_200_) begin
       \w_en$31  <= 1'h0;
     end else begin
       \w_en$31  <= _051_;
     end
-    if (_202_) begin
+    if (_201_) begin
       \w_en$27  <= 1'h0;
     end else begin
       \w_en$27  <= _049_;
     end
-    if (_203_) begin
+    if (_202_) begin
       \w_en$23  <= 1'h0;
     end else begin
       \w_en$23  <= _047_;
     end
-    if (_204_) begin
+    if (_203_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _045_;
     end
-    if (_205_) begin
+    if (_204_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _043_;
     end
-    if (_206_) begin
+    if (_205_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _040_;
     end
-    if (_207_) begin
+    if (_206_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _037_;
     end
-    if (!_280_) begin
+    if (!_278_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_281_) begin
+    if (!_279_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_282_) begin
+    if (!_280_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];

@@ -224,24 +224,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _179_;
   wire _180_;
   wire _181_;
-  wire _182_;
-  wire _183_;
-  wire [1:0] _184_;
+  wire [1:0] _182_;
+  wire _184_;
+  wire [1:0] _185_;
   wire _186_;
   wire [1:0] _187_;
-  wire _188_;
-  wire [1:0] _189_;
+  wire [1:0] _188_;
+  wire _189_;
   wire [1:0] _190_;
   wire _191_;
-  wire [1:0] _192_;
-  wire _193_;
-  wire [16:0] _194_;
+  wire [16:0] _192_;
+  wire _194_;
+  wire [16:0] _195_;
   wire _196_;
-  wire [16:0] _197_;
+  wire _197_;
   wire _198_;
   wire _199_;
-  wire _200_;
   wire _201_;
+  wire _202_;
   wire _203_;
   wire _204_;
   wire _205_;
@@ -249,23 +249,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _207_;
   wire _208_;
   wire _209_;
-  wire _210_;
-  wire _211_;
-  wire [4:0] _212_;
-  wire [4:0] _213_;
+  wire [4:0] _210_;
+  wire [4:0] _211_;
+  wire _213_;
+  wire [4:0] _214_;
   wire _215_;
   wire [4:0] _216_;
-  wire _217_;
+  wire [4:0] _217_;
   wire [4:0] _218_;
-  wire [4:0] _219_;
-  wire [4:0] _220_;
+  wire _220_;
+  wire [4:0] _221_;
   wire _222_;
-  wire [4:0] _223_;
-  wire _224_;
-  wire [1:0] _225_;
-  wire [1:0] _226_;
+  wire [1:0] _223_;
+  wire [1:0] _224_;
+  wire _226_;
+  wire [1:0] _227_;
   wire _228_;
-  wire [1:0] _229_;
+  wire _229_;
   wire _230_;
   wire _231_;
   wire _232_;
@@ -278,8 +278,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _239_;
   wire _240_;
   wire _241_;
-  wire _242_;
-  wire _243_;
+  wire _244_;
+  wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
@@ -291,21 +291,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _254_;
   wire _255_;
   wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _263_;
+  wire _260_;
+  wire _266_;
   wire _269_;
-  wire _272_;
-  wire [16:0] _275_;
-  wire [4:0] _278_;
+  wire [16:0] _272_;
+  wire [4:0] _275_;
+  wire _280_;
+  wire _281_;
   wire _283_;
   wire _284_;
   wire _286_;
-  wire _287_;
-  wire _289_;
+  wire _303_;
+  wire _304_;
+  wire _305_;
   wire _306_;
-  wire _307_;
-  wire _308_;
   wire \$signal ;
   reg \$signal$132  = 1'h0;
   reg \$signal$133  = 1'h0;
@@ -501,94 +500,92 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _010_ = r_en & m_out__valid;
   assign _012_ = ~ row_valid;
   assign _013_ = row_end & _012_;
-  assign _098_ = { _096_, _094_, enter_q, d_last } != 4'h8;
-  assign _099_ = { _096_, _094_, enter_q } != 1'h0;
-  assign _100_ = { _094_, enter_q } != 2'h2;
-  assign _101_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _102_ = { _001_, drain_restart } != 1'h0;
+  assign _098_ = { _001_, enter_q, drain_dn_step } != 3'h4;
+  assign _099_ = { _001_, enter_q } != 1'h0;
+  assign _100_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _101_ = { _001_, drain_restart } != 1'h0;
+  assign _102_ = { compute, adv } != 2'h2;
   assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _105_ = { compute, adv } != 2'h2;
   assign _106_ = { compute, adv } != 2'h2;
   assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { compute, adv } != 2'h2;
+  assign _108_ = { tile_end, compute } != 1'h1;
   assign _109_ = { tile_end, compute } != 1'h1;
-  assign _110_ = { tile_end, compute } != 1'h1;
-  assign _111_ = { _307_, _306_ } != 1'h0;
+  assign _110_ = { _304_, _303_ } != 1'h0;
+  assign _111_ = { _189_, s_param__valid } != 2'h2;
   assign _112_ = { _191_, s_param__valid } != 2'h2;
-  assign _113_ = { _193_, s_param__valid } != 2'h2;
-  assign _114_ = { _191_, ch_left[16], s_param__valid } != 3'h5;
-  assign _115_ = { _188_, compute } != 2'h3;
-  assign _116_ = { _186_, _072_ } != 2'h2;
-  assign _117_ = { _193_, _191_, _188_, _186_ } != 1'h0;
+  assign _113_ = { _189_, ch_left[16], s_param__valid } != 3'h5;
+  assign _114_ = { _186_, compute } != 2'h3;
+  assign _115_ = { _184_, _072_ } != 2'h2;
+  assign _116_ = { _191_, _189_, _186_, _184_ } != 1'h0;
+  assign _117_ = { _194_, s_param__valid } != 2'h2;
   assign _118_ = { _196_, s_param__valid } != 2'h2;
-  assign _119_ = { _198_, s_param__valid } != 2'h2;
-  assign _120_ = { _198_, _196_ } != 1'h0;
+  assign _119_ = { _196_, _194_ } != 1'h0;
+  assign _120_ = { _201_, s_param__valid } != 2'h2;
   assign _121_ = { _203_, s_param__valid } != 2'h2;
-  assign _122_ = { _205_, s_param__valid } != 2'h2;
-  assign _123_ = { _203_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _124_ = { _205_, _203_ } != 1'h0;
+  assign _122_ = { _201_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _123_ = { _203_, _201_ } != 1'h0;
+  assign _124_ = { _207_, s_param__valid } != 2'h2;
   assign _125_ = { _209_, s_param__valid } != 2'h2;
-  assign _126_ = { _211_, s_param__valid } != 2'h2;
-  assign _127_ = { _211_, _209_ } != 1'h0;
+  assign _126_ = { _209_, _207_ } != 1'h0;
+  assign _127_ = { _213_, s_param__valid } != 2'h2;
   assign _128_ = { _215_, s_param__valid } != 2'h2;
-  assign _129_ = { _217_, s_param__valid } != 2'h2;
-  assign _130_ = { _215_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _131_ = { _217_, _215_ } != 1'h0;
+  assign _129_ = { _213_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _130_ = { _215_, _213_ } != 1'h0;
+  assign _131_ = { _220_, s_param__valid } != 2'h2;
   assign _132_ = { _222_, s_param__valid } != 2'h2;
-  assign _133_ = { _224_, s_param__valid } != 2'h2;
-  assign _134_ = { _222_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _135_ = { _222_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _136_ = { _224_, _222_ } != 1'h0;
+  assign _133_ = { _220_, \$signal$136 , s_param__valid } != 3'h5;
+  assign _134_ = { _220_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
+  assign _135_ = { _222_, _220_ } != 1'h0;
+  assign _136_ = { _226_, s_param__valid } != 2'h2;
   assign _137_ = { _228_, s_param__valid } != 2'h2;
-  assign _138_ = { _230_, s_param__valid } != 2'h2;
-  assign _139_ = { _230_, _228_ } != 1'h0;
-  assign _140_ = & { _100_, _099_, _098_ };
-  assign _141_ = & { _090_, o_valid };
-  assign _142_ = & { _106_, _105_ };
-  assign _143_ = & { tile_end, fn_last };
-  assign _144_ = & { _308_, ch_left[16], s_param__valid };
-  assign _145_ = & { _182_, ch_left[16], s_param__valid };
-  assign _146_ = & { _183_, ch_left[16], s_param__valid };
-  assign _147_ = & { _117_, _116_, _115_, _114_, _113_, _112_ };
-  assign _148_ = & { _120_, _119_, _118_ };
-  assign _149_ = & { _124_, _123_, _122_, _121_ };
-  assign _150_ = & { _127_, _126_, _125_ };
-  assign _151_ = & { _131_, _130_, _129_, _128_ };
-  assign _152_ = & { _136_, _135_, _134_, _133_, _132_ };
-  assign _153_ = & { _139_, _138_, _137_ };
-  assign _154_ = & { _231_, s_param__valid };
-  assign _155_ = & { _232_, s_param__valid };
-  assign _156_ = & { _233_, s_param__valid };
-  assign _157_ = & { _234_, s_param__valid };
-  assign _158_ = & { _235_, s_param__valid };
-  assign _159_ = & { _236_, s_param__valid };
-  assign _160_ = & { _237_, s_param__valid };
-  assign _161_ = & { _238_, s_param__valid };
-  assign _162_ = & { _239_, s_param__valid };
-  assign _163_ = & { _240_, s_param__valid };
-  assign _164_ = & { _241_, s_param__valid };
-  assign _165_ = & { _242_, s_param__valid };
-  assign _166_ = & { _243_, s_param__valid };
-  assign _176_ = ~ _256_;
-  assign _177_ = ~ compute;
-  assign _178_ = ~ _249_;
-  assign _179_ = ~ _250_;
-  assign _180_ = ~ _251_;
-  assign _181_ = ~ _252_;
-  assign _167_ = | { drain_restart, rst };
-  assign _168_ = | { dn_last, rst };
+  assign _138_ = { _228_, _226_ } != 1'h0;
+  assign _139_ = & { _099_, _098_ };
+  assign _140_ = & { _090_, o_valid };
+  assign _141_ = & { _105_, _104_ };
+  assign _142_ = & { tile_end, fn_last };
+  assign _143_ = & { _305_, ch_left[16], s_param__valid };
+  assign _144_ = & { _306_, ch_left[16], s_param__valid };
+  assign _145_ = & { _181_, ch_left[16], s_param__valid };
+  assign _146_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
+  assign _147_ = & { _119_, _118_, _117_ };
+  assign _148_ = & { _123_, _122_, _121_, _120_ };
+  assign _149_ = & { _126_, _125_, _124_ };
+  assign _150_ = & { _130_, _129_, _128_, _127_ };
+  assign _151_ = & { _135_, _134_, _133_, _132_, _131_ };
+  assign _152_ = & { _138_, _137_, _136_ };
+  assign _153_ = & { _229_, s_param__valid };
+  assign _154_ = & { _230_, s_param__valid };
+  assign _155_ = & { _231_, s_param__valid };
+  assign _156_ = & { _232_, s_param__valid };
+  assign _157_ = & { _233_, s_param__valid };
+  assign _158_ = & { _234_, s_param__valid };
+  assign _159_ = & { _235_, s_param__valid };
+  assign _160_ = & { _236_, s_param__valid };
+  assign _161_ = & { _237_, s_param__valid };
+  assign _162_ = & { _238_, s_param__valid };
+  assign _163_ = & { _239_, s_param__valid };
+  assign _164_ = & { _240_, s_param__valid };
+  assign _165_ = & { _241_, s_param__valid };
+  assign _175_ = ~ _254_;
+  assign _176_ = ~ compute;
+  assign _177_ = ~ _247_;
+  assign _178_ = ~ _248_;
+  assign _179_ = ~ _249_;
+  assign _180_ = ~ _250_;
+  assign _166_ = | { drain_restart, rst };
+  assign _167_ = | { dn_last, rst };
+  assign _168_ = | { _175_, rst };
   assign _169_ = | { _176_, rst };
-  assign _170_ = | { _177_, rst };
-  assign _171_ = | { _073_, rst };
+  assign _170_ = | { _073_, rst };
+  assign _171_ = | { _177_, rst };
   assign _172_ = | { _178_, rst };
   assign _173_ = | { _179_, rst };
   assign _174_ = | { _180_, rst };
-  assign _175_ = | { _181_, rst };
-  assign _182_ = ctrl_state == 1'h1;
-  assign _183_ = ctrl_state == 1'h1;
-  assign _184_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _574_;
+  assign _181_ = ctrl_state == 1'h1;
+  assign _182_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _570_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -596,140 +593,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _574_ = b[1:0];
+        _570_ = b[1:0];
       4'b??1?:
-        _574_ = b[3:2];
+        _570_ = b[3:2];
       4'b?1??:
-        _574_ = b[5:4];
+        _570_ = b[5:4];
       4'b1???:
-        _574_ = b[7:6];
+        _570_ = b[7:6];
       default:
-        _574_ = a;
+        _570_ = a;
     endcase
   endfunction
-  assign _186_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _187_ = compute ? 2'hx : 2'h3;
-  assign _188_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _189_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _190_ = s_param__valid ? _189_ : 2'hx;
-  assign _191_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _192_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _193_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _194_ = s_param__valid ? _063_ : 17'hxxxxx;
-  function [16:0] _584_;
+  assign _184_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _185_ = compute ? 2'hx : 2'h3;
+  assign _186_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _187_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _188_ = s_param__valid ? _187_ : 2'hx;
+  assign _189_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _190_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _191_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _192_ = s_param__valid ? _063_ : 17'hxxxxx;
+  function [16:0] _580_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _584_ = b[16:0];
+        _580_ = b[16:0];
       2'b1?:
-        _584_ = b[33:17];
+        _580_ = b[33:17];
       default:
-        _584_ = a;
+        _580_ = a;
     endcase
   endfunction
-  assign _196_ = ctrl_state == 1'h1;
-  assign _197_ = s_param__valid ? _061_ : 17'hxxxxx;
-  assign _198_ = ! ctrl_state;
-  assign _199_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _200_ = \$signal$136  ? _199_ : 1'hx;
-  assign _201_ = s_param__valid ? _200_ : 1'hx;
-  function [0:0] _591_;
+  assign _194_ = ctrl_state == 1'h1;
+  assign _195_ = s_param__valid ? _061_ : 17'hxxxxx;
+  assign _196_ = ! ctrl_state;
+  assign _197_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _198_ = \$signal$136  ? _197_ : 1'hx;
+  assign _199_ = s_param__valid ? _198_ : 1'hx;
+  function [0:0] _587_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _591_ = b[0:0];
+        _587_ = b[0:0];
       2'b1?:
-        _591_ = b[1:1];
+        _587_ = b[1:1];
       default:
-        _591_ = a;
+        _587_ = a;
     endcase
   endfunction
-  assign _203_ = ctrl_state == 1'h1;
-  assign _204_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _205_ = ! ctrl_state;
-  assign _206_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
-  assign _207_ = s_param__valid ? _206_ : 1'hx;
-  function [0:0] _597_;
+  assign _201_ = ctrl_state == 1'h1;
+  assign _202_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _203_ = ! ctrl_state;
+  assign _204_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
+  assign _205_ = s_param__valid ? _204_ : 1'hx;
+  function [0:0] _593_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _597_ = b[0:0];
+        _593_ = b[0:0];
       2'b1?:
-        _597_ = b[1:1];
+        _593_ = b[1:1];
       default:
-        _597_ = a;
+        _593_ = a;
     endcase
   endfunction
-  assign _208_ = _597_(1'hx, { _210_, _207_ }, { _211_, _209_ });
-  assign _209_ = ctrl_state == 1'h1;
-  assign _210_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _211_ = ! ctrl_state;
-  assign _212_ = \$signal$136  ? _064_[4:0] : 5'hxx;
-  assign _213_ = s_param__valid ? _212_ : 5'hxx;
-  function [4:0] _603_;
+  assign _206_ = _593_(1'hx, { _208_, _205_ }, { _209_, _207_ });
+  assign _207_ = ctrl_state == 1'h1;
+  assign _208_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _209_ = ! ctrl_state;
+  assign _210_ = \$signal$136  ? _064_[4:0] : 5'hxx;
+  assign _211_ = s_param__valid ? _210_ : 5'hxx;
+  function [4:0] _599_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _603_ = b[4:0];
+        _599_ = b[4:0];
       2'b1?:
-        _603_ = b[9:5];
+        _599_ = b[9:5];
       default:
-        _603_ = a;
+        _599_ = a;
     endcase
   endfunction
-  assign _215_ = ctrl_state == 1'h1;
-  assign _216_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _217_ = ! ctrl_state;
-  assign _218_ = wb_last ? _065_[4:0] : 5'hxx;
-  assign _219_ = \$signal$136  ? _218_ : 5'hxx;
-  assign _220_ = s_param__valid ? _219_ : 5'hxx;
-  function [4:0] _610_;
+  assign _213_ = ctrl_state == 1'h1;
+  assign _214_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _215_ = ! ctrl_state;
+  assign _216_ = wb_last ? _065_[4:0] : 5'hxx;
+  assign _217_ = \$signal$136  ? _216_ : 5'hxx;
+  assign _218_ = s_param__valid ? _217_ : 5'hxx;
+  function [4:0] _606_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _610_ = b[4:0];
+        _606_ = b[4:0];
       2'b1?:
-        _610_ = b[9:5];
+        _606_ = b[9:5];
       default:
-        _610_ = a;
+        _606_ = a;
     endcase
   endfunction
-  assign _222_ = ctrl_state == 1'h1;
-  assign _223_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _224_ = ! ctrl_state;
-  assign _225_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _226_ = s_param__valid ? _225_ : 2'hx;
-  function [1:0] _616_;
+  assign _220_ = ctrl_state == 1'h1;
+  assign _221_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _222_ = ! ctrl_state;
+  assign _223_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _224_ = s_param__valid ? _223_ : 2'hx;
+  function [1:0] _612_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _616_ = b[1:0];
+        _612_ = b[1:0];
       2'b1?:
-        _616_ = b[3:2];
+        _612_ = b[3:2];
       default:
-        _616_ = a;
+        _612_ = a;
     endcase
   endfunction
-  assign _228_ = ctrl_state == 1'h1;
-  assign _229_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _226_ = ctrl_state == 1'h1;
+  assign _227_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _228_ = ! ctrl_state;
+  assign _229_ = ! ctrl_state;
   assign _230_ = ! ctrl_state;
   assign _231_ = ! ctrl_state;
   assign _232_ = ! ctrl_state;
@@ -742,48 +741,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _239_ = ! ctrl_state;
   assign _240_ = ! ctrl_state;
   assign _241_ = ! ctrl_state;
-  assign _242_ = ! ctrl_state;
-  assign _243_ = ! ctrl_state;
-  assign _246_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _247_ = s_param__valid ? _246_ : 1'h0;
-  assign enter = _248_ ? _247_ : 1'h0;
+  assign _244_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _245_ = s_param__valid ? _244_ : 1'h0;
+  assign enter = _246_ ? _245_ : 1'h0;
+  assign _246_ = ctrl_state == 1'h1;
+  assign _247_ = ctrl_state == 1'h1;
   assign _248_ = ctrl_state == 1'h1;
   assign _249_ = ctrl_state == 1'h1;
   assign _250_ = ctrl_state == 1'h1;
   assign _251_ = ctrl_state == 1'h1;
   assign _252_ = ctrl_state == 1'h1;
   assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ! ctrl_state;
-  function [0:0] _647_;
+  assign _254_ = ! ctrl_state;
+  function [0:0] _643_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _647_ = b[0:0];
+        _643_ = b[0:0];
       2'b1?:
-        _647_ = b[1:1];
+        _643_ = b[1:1];
       default:
-        _647_ = a;
+        _643_ = a;
     endcase
   endfunction
-  assign s_param__ready = _647_(1'h0, 2'h3, { _258_, _257_ });
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ! ctrl_state;
-  assign _263_ = drain_restart ? 1'h0 : d_last;
-  assign _269_ = drain_restart ? m_one : row_last;
-  assign _272_ = drain_restart ? 1'h1 : row_valid;
-  assign _275_ = drain_restart ? 17'h00000 : row;
-  assign _278_ = drain_restart ? 5'h00 : dn;
-  assign _283_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
+  assign s_param__ready = _643_(1'h0, 2'h3, { _256_, _255_ });
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ! ctrl_state;
+  assign _260_ = drain_restart ? 1'h0 : d_last;
+  assign _266_ = drain_restart ? m_one : row_last;
+  assign _269_ = drain_restart ? 1'h1 : row_valid;
+  assign _272_ = drain_restart ? 17'h00000 : row;
+  assign _275_ = drain_restart ? 5'h00 : dn;
+  assign _280_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
+  assign _281_ = adv ? _280_ : 1'hx;
+  assign _283_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
   assign _284_ = adv ? _283_ : 1'hx;
-  assign _286_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
-  assign _287_ = adv ? _286_ : 1'hx;
-  assign _289_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _696_;
+  assign _286_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _691_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -791,16 +788,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _696_ = b[4:0];
+        _691_ = b[4:0];
       2'b1?:
-        _696_ = b[9:5];
+        _691_ = b[9:5];
       default:
-        _696_ = a;
+        _691_ = a;
     endcase
   endfunction
-  assign _306_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _307_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _308_ = ctrl_state == 1'h1;
+  assign _303_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _304_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = ctrl_state == 1'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -902,11 +900,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _008_ & dn_last;
       \$signal$152  <= _006_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _263_; else d_last <= _096_ ? \$signal$72  : _263_; end
-      begin if (_094_) row_last <= _269_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _269_; end end
-      begin if (_094_) row_valid <= _272_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _272_; end end
-      begin if (_094_) row <= _275_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _275_; end end
-      begin if (_001_) begin if (drain_dn_step) dn <= _005_[4:0]; else dn <= _278_; end else dn <= _278_; end
+      begin if (_094_) d_last <= _260_; else d_last <= _096_ ? \$signal$72  : _260_; end
+      begin if (_094_) row_last <= _266_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _266_; end end
+      begin if (_094_) row_valid <= _269_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _269_; end end
+      begin if (_094_) row <= _272_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _272_; end end
+      begin if (_001_) begin if (drain_dn_step) dn <= _005_[4:0]; else dn <= _275_; end else dn <= _275_; end
       tile_end <= _074_ & at_tile_last;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
@@ -925,225 +923,225 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_140_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_094_) dn_last <= 1'hx; else begin if (_096_) begin if (d_last) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end end
+    end else if (_139_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_001_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_101_) begin
+    end else if (_100_) begin
       begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_102_) begin
+    end else if (_101_) begin
       begin if (_001_) d <= _003_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_167_) begin
+    if (_166_) begin
       ra <= 5'h00;
-    end else if (_141_) begin
+    end else if (_140_) begin
       ra <= ra_blk_next;
     end
-    if (_168_) begin
+    if (_167_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _088_[4:0];
     end
-    if (_169_) begin
+    if (_168_) begin
       drain_restart <= 1'h0;
     end else begin
       drain_restart <= s_param__valid;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_103_) begin
-      at_tile_last <= compute ? _284_ : \$signal$133 ;
+    end else if (_102_) begin
+      at_tile_last <= compute ? _281_ : \$signal$133 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_104_) begin
-      at_k_last <= compute ? _287_ : \$signal$132 ;
+    end else if (_103_) begin
+      at_k_last <= compute ? _284_ : \$signal$132 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_142_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _289_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_141_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _286_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_107_) begin
+    end else if (_106_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_108_) begin
+    end else if (_107_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_109_) begin
+    end else if (_108_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_110_) begin
+    end else if (_109_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_170_) begin
+    if (_169_) begin
       fm0 <= 17'h00000;
-    end else if (_143_) begin
+    end else if (_142_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_111_) begin
-      flush <= _696_(5'hxx, { 5'h1f, _071_ }, { _307_, _306_ });
+    end else if (_110_) begin
+      flush <= _691_(5'hxx, { 5'h1f, _071_ }, { _304_, _303_ });
     end
-    if (_171_) begin
+    if (_170_) begin
       compute <= 1'h0;
-    end else if (_144_) begin
+    end else if (_143_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_145_) begin
+    end else if (_144_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_146_) begin
+    end else if (_145_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_147_) begin
-      ctrl_state <= _574_(2'hx, { _192_, _190_, _187_, _184_ }, { _193_, _191_, _188_, _186_ });
+    end else if (_146_) begin
+      ctrl_state <= _570_(2'hx, { _190_, _188_, _185_, _182_ }, { _191_, _189_, _186_, _184_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_148_) begin
-      ch_left <= _584_(17'hxxxxx, { _197_, _194_ }, { _198_, _196_ });
+    end else if (_147_) begin
+      ch_left <= _580_(17'hxxxxx, { _195_, _192_ }, { _196_, _194_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_149_) begin
-      wb_last <= _591_(1'hx, { _204_, _201_ }, { _205_, _203_ });
+    end else if (_148_) begin
+      wb_last <= _587_(1'hx, { _202_, _199_ }, { _203_, _201_ });
     end
     if (rst) begin
       \$signal$136  <= 1'h0;
-    end else if (_150_) begin
-      \$signal$136  <= _208_;
+    end else if (_149_) begin
+      \$signal$136  <= _206_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_151_) begin
-      wa <= _603_(5'hxx, { _216_, _213_ }, { _217_, _215_ });
+    end else if (_150_) begin
+      wa <= _599_(5'hxx, { _214_, _211_ }, { _215_, _213_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_152_) begin
-      blk <= _610_(5'hxx, { _223_, _220_ }, { _224_, _222_ });
+    end else if (_151_) begin
+      blk <= _606_(5'hxx, { _221_, _218_ }, { _222_, _220_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_153_) begin
-      lane <= _616_(2'hx, { _229_, _226_ }, { _230_, _228_ });
+    end else if (_152_) begin
+      lane <= _612_(2'hx, { _227_, _224_ }, { _228_, _226_ });
     end
     if (rst) begin
       \$signal$133  <= 1'h0;
-    end else if (_154_) begin
+    end else if (_153_) begin
       \$signal$133  <= _060_;
     end
     if (rst) begin
       \$signal$132  <= 1'h0;
-    end else if (_155_) begin
+    end else if (_154_) begin
       \$signal$132  <= _057_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
-    end else if (_156_) begin
+    end else if (_155_) begin
       tile_pen <= _055_[9:0] - 2'h2;
     end
     if (rst) begin
       k_pen <= 10'h000;
-    end else if (_157_) begin
+    end else if (_156_) begin
       k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       act_max <= 8'h00;
-    end else if (_158_) begin
+    end else if (_157_) begin
       act_max <= hdr[71:64];
     end
     if (rst) begin
       act_min <= 8'h00;
-    end else if (_159_) begin
+    end else if (_158_) begin
       act_min <= hdr[63:56];
     end
     if (rst) begin
       zero_point <= 8'h00;
-    end else if (_160_) begin
+    end else if (_159_) begin
       zero_point <= hdr[55:48];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_161_) begin
+    end else if (_160_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_161_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_162_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_164_) begin
+    end else if (_163_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_165_) begin
+    end else if (_164_) begin
       m_last <= _047_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_165_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_172_) begin
+    if (_171_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _027_;
     end
-    if (_173_) begin
+    if (_172_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _025_;
     end
-    if (_174_) begin
+    if (_173_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _022_;
     end
-    if (_175_) begin
+    if (_174_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _019_;
     end
-    if (!_253_) begin
+    if (!_251_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_254_) begin
+    if (!_252_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_255_) begin
+    if (!_253_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
