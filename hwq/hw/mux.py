@@ -87,6 +87,7 @@ def select(m, values, index, name, target="generic", model=False):
         return values[0]
     if target != "ecp5" or model:
         return mux_tree(values, index)
-    groups = [_slice_mux(m, values[g:g + SLICE_MUX_INPUTS], index, f"{name}_g{g // 8}")
-              for g in range(0, len(values), SLICE_MUX_INPUTS)]
-    return mux_tree(groups, index[3:]) if len(groups) > 1 else groups[0]
+    n = SLICE_MUX_INPUTS
+    groups = [_slice_mux(m, values[g:g + n], index, f"{name}_g{g // n}")
+              for g in range(0, len(values), n)]
+    return mux_tree(groups, index[(n - 1).bit_length():]) if len(groups) > 1 else groups[0]
