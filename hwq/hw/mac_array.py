@@ -116,7 +116,7 @@ class MacArray(wiring.Component):
         m = Module()
         R, C, W = self._rows, self._cols, self._acc_width
         en = self.en
-        draining = Signal()
+        draining = Signal(name="drain_busy")
         advance = Signal(name="drain_advance")   # the drain moves on to the next row
 
         def delayed(value, steps, name, reset_less=False):
@@ -329,7 +329,9 @@ class MacArray(wiring.Component):
         count = Signal(range(R + 1), name="drain_count")
         count_next = Signal.like(count)
         row = Signal(range(max(R, 2)), name="drain_row")
-        m.d.comb += draining.eq(count != 0)
+        # (draining, count ≠ 0, is a register loaded from the count's next value: it gates
+        # the beat and is the read-out's valid, and `advance` below is then one LUT of flags)
+        m.d.sync += draining.eq(count_next != 0)
         m.d.comb += count_next.eq(count)
         with m.If(done):
             m.d.comb += count_next.eq(R)
@@ -363,8 +365,15 @@ class MacArray(wiring.Component):
                 m.d.comb += beat_next.eq(0)
             with m.Elif(en & draining):
                 m.d.comb += beat_next.eq(Mux(advance, 0, beat + 1))
-            m.d.sync += [beat.eq(beat_next),
-                         advance.eq((count_next != 0) & (beat_next == self._beats - 1))]
+            # advance is (count_next ≠ 0) & (beat_next = B − 1): 0 after `done` or an
+            # advance (the beat restarts at 0), on an enabled step of the drain the beat
+            # reaching B − 1, else held. With "beat = B − 2" a register too (from beat_next)
+            # its next value is one LUT4 of flip-flops (the count's compare and the beat's
+            # behind `done` took three LUT levels: ecp5_8x8_dsp's latest arrival at 4 seeds
+            # of 16, 5.0-5.6 ns)
+            beat_pen = Signal(name="drain_beat_pen", init=self._beats == 2)
+            m.d.sync += [beat.eq(beat_next), beat_pen.eq(beat_next == self._beats - 2),
+                         advance.eq(~done & Mux(en, ~advance & draining & beat_pen, advance))]
         if R == 1:
             m.d.comb += self.o_valid.eq(draining)
             m.d.comb += [self.o_data[j].eq(out[0][j]) for j in range(C)]

@@ -3,11 +3,11 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _0044_;
-  wire [3:0] _0045_;
-  wire _0091_;
-  wire _0127_;
-  wire [3:0] _0128_;
+  wire _0045_;
+  wire [3:0] _0046_;
+  wire _0093_;
+  wire _0128_;
+  wire [3:0] _0129_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -205,6 +205,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] drain_6 = 26'h0000000;
   reg [25:0] drain_7 = 26'h0000000;
   reg drain_advance = 1'h0;
+  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row = 3'h0;
   input en;
@@ -630,6 +631,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
   wire [7:0] w_in0;
+  assign cap_1_1 = en & lr_1_1;
   assign cap_1_2 = en & lr_1_2;
   assign cap_1_3 = en & lr_1_3;
   assign cap_1_4 = en & lr_1_4;
@@ -684,9 +686,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_5 = en & lr_7_5;
   assign cap_7_6 = en & lr_7_6;
   assign cap_7_7 = en & lr_7_7;
-  assign _0044_ = en & drain_advance;
-  assign _0045_ = drain_count - 1'h1;
-  assign _0091_ = en & drain_advance;
+  assign _0045_ = en & drain_advance;
+  assign _0046_ = drain_count - 1'h1;
+  assign _0093_ = en & drain_advance;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
@@ -698,10 +700,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_0_6 = en & lr_0_6;
   assign cap_0_7 = en & lr_0_7;
   assign cap_1_0 = en & lr_1_0;
-  assign cap_1_1 = en & lr_1_1;
-  assign _0127_ = | { rst, cap_7_7 };
-  assign _0128_ = _0044_ ? _0045_ : drain_count;
-  assign count_next = cap_7_7 ? 4'h8 : _0128_;
+  assign _0128_ = | { rst, cap_7_7 };
+  assign _0129_ = _0045_ ? _0046_ : drain_count;
+  assign count_next = cap_7_7 ? 4'h8 : _0129_;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -1172,7 +1173,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
-      o_valid <= | drain_count;
+      o_valid <= drain_busy;
       begin if (lr_7_7) acc_7_7 <= 26'h0000000; else acc_7_7 <= $signed(acc_7_7) + $signed(pr_7_7); end
       lr_7_7 <= l_7_6;
       pr_7_7 <= $signed(a_7_6) * $signed(w_6_7);
@@ -1539,13 +1540,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (rst) begin
       drain_advance <= 1'h0;
       drain_count <= 4'h0;
+      drain_busy <= 1'h0;
     end else begin
       drain_advance <= | count_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
     end
-    if (_0127_) begin
+    if (_0128_) begin
       drain_row <= 3'h0;
-    end else if (_0091_) begin
+    end else if (_0093_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_7_7) begin

@@ -240,80 +240,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _189_;
   wire _190_;
   wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
   wire _195_;
-  wire _196_;
-  wire _200_;
-  wire _206_;
-  wire _209_;
-  wire [16:0] _212_;
-  wire [4:0] _215_;
-  wire _220_;
+  wire _201_;
+  wire _204_;
+  wire [16:0] _207_;
+  wire [4:0] _210_;
+  wire _215_;
+  wire _216_;
+  wire _218_;
+  wire _219_;
   wire _221_;
-  wire _223_;
-  wire _224_;
-  wire _226_;
-  wire _243_;
-  wire _244_;
+  wire _238_;
+  wire _239_;
+  wire _240_;
+  wire _241_;
+  wire _242_;
+  wire [1:0] _243_;
   wire _245_;
-  wire _246_;
+  wire [1:0] _246_;
   wire _247_;
   wire [1:0] _248_;
+  wire [1:0] _249_;
   wire _250_;
   wire [1:0] _251_;
   wire _252_;
-  wire [1:0] _253_;
-  wire [1:0] _254_;
+  wire [16:0] _253_;
   wire _255_;
-  wire [1:0] _256_;
+  wire [16:0] _256_;
   wire _257_;
-  wire [16:0] _258_;
+  wire _258_;
+  wire _259_;
   wire _260_;
-  wire [16:0] _261_;
   wire _262_;
   wire _263_;
   wire _264_;
   wire _265_;
+  wire _266_;
   wire _267_;
   wire _268_;
   wire _269_;
   wire _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
+  wire [4:0] _271_;
+  wire [4:0] _272_;
   wire _274_;
-  wire _275_;
-  wire [4:0] _276_;
+  wire [4:0] _275_;
+  wire _276_;
   wire [4:0] _277_;
-  wire _279_;
-  wire [4:0] _280_;
+  wire [4:0] _278_;
+  wire [4:0] _279_;
   wire _281_;
   wire [4:0] _282_;
-  wire [4:0] _283_;
-  wire [4:0] _284_;
-  wire _286_;
-  wire [4:0] _287_;
-  wire _288_;
-  wire [2:0] _289_;
-  wire [2:0] _290_;
+  wire _283_;
+  wire [2:0] _284_;
+  wire [2:0] _285_;
+  wire _287_;
+  wire [2:0] _288_;
+  wire _289_;
+  wire _290_;
+  wire _291_;
   wire _292_;
-  wire [2:0] _293_;
+  wire _293_;
   wire _294_;
   wire _295_;
   wire _296_;
   wire _297_;
   wire _298_;
   wire _299_;
-  wire _300_;
-  wire _301_;
   wire _302_;
   wire _303_;
   wire _304_;
   wire _305_;
   wire _306_;
   wire _307_;
+  wire _308_;
+  wire _309_;
   wire _310_;
   wire _311_;
   wire _312_;
@@ -323,19 +323,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _316_;
   wire _317_;
   wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
   wire \$signal ;
-  reg \$signal$160  = 1'h0;
-  reg \$signal$161  = 1'h0;
-  reg \$signal$164  = 1'h0;
-  reg \$signal$180  = 1'h0;
+  reg \$signal$162  = 1'h0;
+  reg \$signal$163  = 1'h0;
+  reg \$signal$166  = 1'h0;
+  reg \$signal$182  = 1'h0;
   wire \$signal$92 ;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -369,6 +361,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
   reg [207:0] i_acc = 208'h0000000000000000000000000000000000000000000000000000;
@@ -396,7 +391,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$183 ;
+  wire [207:0] \o_data$185 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$139 ;
@@ -555,42 +550,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { tile_end, compute } != 1'h1;
   assign _117_ = { tile_end, compute } != 1'h1;
-  assign _118_ = { _244_, _243_ } != 1'h0;
-  assign _119_ = { _255_, s_param__valid } != 2'h2;
-  assign _120_ = { _257_, s_param__valid } != 2'h2;
-  assign _121_ = { _255_, ch_left[16], s_param__valid } != 3'h5;
-  assign _122_ = { _252_, compute } != 2'h3;
-  assign _123_ = { _250_, _086_ } != 2'h2;
-  assign _124_ = { _257_, _255_, _252_, _250_ } != 1'h0;
-  assign _125_ = { _260_, s_param__valid } != 2'h2;
-  assign _126_ = { _262_, s_param__valid } != 2'h2;
-  assign _127_ = { _262_, _260_ } != 1'h0;
-  assign _128_ = { _267_, s_param__valid } != 2'h2;
-  assign _129_ = { _269_, s_param__valid } != 2'h2;
-  assign _130_ = { _267_, \$signal$164 , s_param__valid } != 3'h5;
-  assign _131_ = { _269_, _267_ } != 1'h0;
-  assign _132_ = { _273_, s_param__valid } != 2'h2;
-  assign _133_ = { _275_, s_param__valid } != 2'h2;
-  assign _134_ = { _275_, _273_ } != 1'h0;
-  assign _135_ = { _279_, s_param__valid } != 2'h2;
-  assign _136_ = { _281_, s_param__valid } != 2'h2;
-  assign _137_ = { _279_, \$signal$164 , s_param__valid } != 3'h5;
-  assign _138_ = { _281_, _279_ } != 1'h0;
-  assign _139_ = { _286_, s_param__valid } != 2'h2;
-  assign _140_ = { _288_, s_param__valid } != 2'h2;
-  assign _141_ = { _286_, \$signal$164 , s_param__valid } != 3'h5;
-  assign _142_ = { _286_, wb_last, \$signal$164 , s_param__valid } != 4'hb;
-  assign _143_ = { _288_, _286_ } != 1'h0;
-  assign _144_ = { _292_, s_param__valid } != 2'h2;
-  assign _145_ = { _294_, s_param__valid } != 2'h2;
-  assign _146_ = { _294_, _292_ } != 1'h0;
+  assign _118_ = { _239_, _238_ } != 1'h0;
+  assign _119_ = { _250_, s_param__valid } != 2'h2;
+  assign _120_ = { _252_, s_param__valid } != 2'h2;
+  assign _121_ = { _250_, ch_left[16], s_param__valid } != 3'h5;
+  assign _122_ = { _247_, compute } != 2'h3;
+  assign _123_ = { _245_, _086_ } != 2'h2;
+  assign _124_ = { _252_, _250_, _247_, _245_ } != 1'h0;
+  assign _125_ = { _255_, s_param__valid } != 2'h2;
+  assign _126_ = { _257_, s_param__valid } != 2'h2;
+  assign _127_ = { _257_, _255_ } != 1'h0;
+  assign _128_ = { _262_, s_param__valid } != 2'h2;
+  assign _129_ = { _264_, s_param__valid } != 2'h2;
+  assign _130_ = { _262_, \$signal$166 , s_param__valid } != 3'h5;
+  assign _131_ = { _264_, _262_ } != 1'h0;
+  assign _132_ = { _268_, s_param__valid } != 2'h2;
+  assign _133_ = { _270_, s_param__valid } != 2'h2;
+  assign _134_ = { _270_, _268_ } != 1'h0;
+  assign _135_ = { _274_, s_param__valid } != 2'h2;
+  assign _136_ = { _276_, s_param__valid } != 2'h2;
+  assign _137_ = { _274_, \$signal$166 , s_param__valid } != 3'h5;
+  assign _138_ = { _276_, _274_ } != 1'h0;
+  assign _139_ = { _281_, s_param__valid } != 2'h2;
+  assign _140_ = { _283_, s_param__valid } != 2'h2;
+  assign _141_ = { _281_, \$signal$166 , s_param__valid } != 3'h5;
+  assign _142_ = { _281_, wb_last, \$signal$166 , s_param__valid } != 4'hb;
+  assign _143_ = { _283_, _281_ } != 1'h0;
+  assign _144_ = { _287_, s_param__valid } != 2'h2;
+  assign _145_ = { _289_, s_param__valid } != 2'h2;
+  assign _146_ = { _289_, _287_ } != 1'h0;
   assign _147_ = & { _107_, _106_ };
   assign _148_ = & { _104_, o_valid };
   assign _149_ = & { _113_, _112_ };
   assign _150_ = & { tile_end, fn_last };
-  assign _151_ = & { _245_, ch_left[16], s_param__valid };
-  assign _152_ = & { _246_, ch_left[16], s_param__valid };
-  assign _153_ = & { _247_, ch_left[16], s_param__valid };
+  assign _151_ = & { _240_, ch_left[16], s_param__valid };
+  assign _152_ = & { _241_, ch_left[16], s_param__valid };
+  assign _153_ = & { _242_, ch_left[16], s_param__valid };
   assign _154_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
   assign _155_ = & { _127_, _126_, _125_ };
   assign _156_ = & { _131_, _130_, _129_, _128_ };
@@ -598,53 +593,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _158_ = & { _138_, _137_, _136_, _135_ };
   assign _159_ = & { _143_, _142_, _141_, _140_, _139_ };
   assign _160_ = & { _146_, _145_, _144_ };
-  assign _161_ = & { _295_, s_param__valid };
-  assign _162_ = & { _296_, s_param__valid };
-  assign _163_ = & { _297_, s_param__valid };
-  assign _164_ = & { _298_, s_param__valid };
-  assign _165_ = & { _299_, s_param__valid };
-  assign _166_ = & { _300_, s_param__valid };
-  assign _167_ = & { _301_, s_param__valid };
-  assign _168_ = & { _302_, s_param__valid };
-  assign _169_ = & { _303_, s_param__valid };
-  assign _170_ = & { _304_, s_param__valid };
-  assign _171_ = & { _305_, s_param__valid };
-  assign _172_ = & { _306_, s_param__valid };
-  assign _173_ = & { _307_, s_param__valid };
-  assign _187_ = ~ _324_;
-  assign _188_ = ~ compute;
-  assign _189_ = ~ _313_;
-  assign _190_ = ~ _314_;
-  assign _191_ = ~ _315_;
-  assign _192_ = ~ _316_;
-  assign _193_ = ~ _317_;
-  assign _194_ = ~ _318_;
-  assign _195_ = ~ _319_;
-  assign _196_ = ~ _320_;
-  assign _174_ = | { drain_restart, rst };
-  assign _175_ = | { dn_last, rst };
-  assign _176_ = | { _187_, rst };
-  assign _177_ = | { _188_, rst };
-  assign _178_ = | { _088_, rst };
-  assign _179_ = | { _189_, rst };
-  assign _180_ = | { _190_, rst };
-  assign _181_ = | { _191_, rst };
-  assign _182_ = | { _192_, rst };
-  assign _183_ = | { _193_, rst };
-  assign _184_ = | { _194_, rst };
-  assign _185_ = | { _195_, rst };
-  assign _186_ = | { _196_, rst };
-  assign _200_ = drain_restart ? 1'h0 : d_last;
-  assign _206_ = drain_restart ? m_one : row_last;
-  assign _209_ = drain_restart ? 1'h1 : row_valid;
-  assign _212_ = drain_restart ? 17'h00000 : row;
-  assign _215_ = drain_restart ? 5'h00 : dn;
-  assign _220_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$161  : _102_;
-  assign _221_ = adv ? _220_ : 1'hx;
-  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$160  : _101_;
-  assign _224_ = adv ? _223_ : 1'hx;
-  assign _226_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _653_;
+  assign _161_ = & { _290_, s_param__valid };
+  assign _162_ = & { _291_, s_param__valid };
+  assign _163_ = & { _292_, s_param__valid };
+  assign _164_ = & { _293_, s_param__valid };
+  assign _165_ = & { _294_, s_param__valid };
+  assign _166_ = & { _295_, s_param__valid };
+  assign _167_ = & { _296_, s_param__valid };
+  assign _168_ = & { _297_, s_param__valid };
+  assign _169_ = & { _298_, s_param__valid };
+  assign _170_ = & { _299_, s_param__valid };
+  assign _183_ = ~ compute;
+  assign _184_ = ~ _305_;
+  assign _185_ = ~ _306_;
+  assign _186_ = ~ _307_;
+  assign _187_ = ~ _308_;
+  assign _188_ = ~ _309_;
+  assign _189_ = ~ _310_;
+  assign _190_ = ~ _311_;
+  assign _191_ = ~ _312_;
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { dn_last, rst };
+  assign _173_ = | { _183_, rst };
+  assign _174_ = | { _088_, rst };
+  assign _175_ = | { _184_, rst };
+  assign _176_ = | { _185_, rst };
+  assign _177_ = | { _186_, rst };
+  assign _178_ = | { _187_, rst };
+  assign _179_ = | { _188_, rst };
+  assign _180_ = | { _189_, rst };
+  assign _181_ = | { _190_, rst };
+  assign _182_ = | { _191_, rst };
+  assign _195_ = drain_restart ? 1'h0 : d_last;
+  assign _201_ = drain_restart ? m_one : row_last;
+  assign _204_ = drain_restart ? 1'h1 : row_valid;
+  assign _207_ = drain_restart ? 17'h00000 : row;
+  assign _210_ = drain_restart ? 5'h00 : dn;
+  assign _215_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$163  : _102_;
+  assign _216_ = adv ? _215_ : 1'hx;
+  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$162  : _101_;
+  assign _219_ = adv ? _218_ : 1'hx;
+  assign _221_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _642_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -652,20 +642,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _653_ = b[5:0];
+        _642_ = b[5:0];
       2'b1?:
-        _653_ = b[11:6];
+        _642_ = b[11:6];
       default:
-        _653_ = a;
+        _642_ = a;
     endcase
   endfunction
-  assign _243_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _244_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = _086_ ? 2'h0 : 2'hx;
-  function [1:0] _660_;
+  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _239_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _240_ = ctrl_state == 1'h1;
+  assign _241_ = ctrl_state == 1'h1;
+  assign _242_ = ctrl_state == 1'h1;
+  assign _243_ = _086_ ? 2'h0 : 2'hx;
+  function [1:0] _649_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -673,187 +663,185 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _660_ = b[1:0];
+        _649_ = b[1:0];
       4'b??1?:
-        _660_ = b[3:2];
+        _649_ = b[3:2];
       4'b?1??:
-        _660_ = b[5:4];
+        _649_ = b[5:4];
       4'b1???:
-        _660_ = b[7:6];
+        _649_ = b[7:6];
       default:
-        _660_ = a;
+        _649_ = a;
     endcase
   endfunction
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _251_ = compute ? 2'hx : 2'h3;
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _253_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _254_ = s_param__valid ? _253_ : 2'hx;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _256_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _257_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _258_ = s_param__valid ? _077_[16:0] : 17'hxxxxx;
-  function [16:0] _670_;
+  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _246_ = compute ? 2'hx : 2'h3;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _248_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _249_ = s_param__valid ? _248_ : 2'hx;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _251_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _252_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _253_ = s_param__valid ? _077_[16:0] : 17'hxxxxx;
+  function [16:0] _659_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _670_ = b[16:0];
+        _659_ = b[16:0];
       2'b1?:
-        _670_ = b[33:17];
+        _659_ = b[33:17];
       default:
-        _670_ = a;
+        _659_ = a;
     endcase
   endfunction
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = s_param__valid ? _076_ : 17'hxxxxx;
-  assign _262_ = ! ctrl_state;
-  assign _263_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _264_ = \$signal$164  ? _263_ : 1'hx;
-  assign _265_ = s_param__valid ? _264_ : 1'hx;
-  function [0:0] _677_;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = s_param__valid ? _076_ : 17'hxxxxx;
+  assign _257_ = ! ctrl_state;
+  assign _258_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _259_ = \$signal$166  ? _258_ : 1'hx;
+  assign _260_ = s_param__valid ? _259_ : 1'hx;
+  function [0:0] _666_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _677_ = b[0:0];
+        _666_ = b[0:0];
       2'b1?:
-        _677_ = b[1:1];
+        _666_ = b[1:1];
       default:
-        _677_ = a;
+        _666_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = \$signal$164  ? (* full_case = 32'd1 *) 1'h0 : _082_;
-  assign _271_ = s_param__valid ? _270_ : 1'hx;
-  function [0:0] _683_;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _264_ = ! ctrl_state;
+  assign _265_ = \$signal$166  ? (* full_case = 32'd1 *) 1'h0 : _082_;
+  assign _266_ = s_param__valid ? _265_ : 1'hx;
+  function [0:0] _672_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _683_ = b[0:0];
+        _672_ = b[0:0];
       2'b1?:
-        _683_ = b[1:1];
+        _672_ = b[1:1];
       default:
-        _683_ = a;
+        _672_ = a;
     endcase
   endfunction
-  assign _272_ = _683_(1'hx, { _274_, _271_ }, { _275_, _273_ });
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = \$signal$164  ? _078_[4:0] : 5'hxx;
-  assign _277_ = s_param__valid ? _276_ : 5'hxx;
-  function [4:0] _689_;
+  assign _267_ = _672_(1'hx, { _269_, _266_ }, { _270_, _268_ });
+  assign _268_ = ctrl_state == 1'h1;
+  assign _269_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _270_ = ! ctrl_state;
+  assign _271_ = \$signal$166  ? _078_[4:0] : 5'hxx;
+  assign _272_ = s_param__valid ? _271_ : 5'hxx;
+  function [4:0] _678_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _689_ = b[4:0];
+        _678_ = b[4:0];
       2'b1?:
-        _689_ = b[9:5];
+        _678_ = b[9:5];
       default:
-        _689_ = a;
+        _678_ = a;
     endcase
   endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = wb_last ? _080_[4:0] : 5'hxx;
-  assign _283_ = \$signal$164  ? _282_ : 5'hxx;
-  assign _284_ = s_param__valid ? _283_ : 5'hxx;
-  function [4:0] _696_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = wb_last ? _080_[4:0] : 5'hxx;
+  assign _278_ = \$signal$166  ? _277_ : 5'hxx;
+  assign _279_ = s_param__valid ? _278_ : 5'hxx;
+  function [4:0] _685_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _696_ = b[4:0];
+        _685_ = b[4:0];
       2'b1?:
-        _696_ = b[9:5];
+        _685_ = b[9:5];
       default:
-        _696_ = a;
+        _685_ = a;
     endcase
   endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = \$signal$164  ? (* full_case = 32'd1 *) 3'h0 : _081_[2:0];
-  assign _290_ = s_param__valid ? _289_ : 3'hx;
-  function [2:0] _702_;
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = \$signal$166  ? (* full_case = 32'd1 *) 3'h0 : _081_[2:0];
+  assign _285_ = s_param__valid ? _284_ : 3'hx;
+  function [2:0] _691_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _702_ = b[2:0];
+        _691_ = b[2:0];
       2'b1?:
-        _702_ = b[5:3];
+        _691_ = b[5:3];
       default:
-        _702_ = a;
+        _691_ = a;
     endcase
   endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _287_ = ctrl_state == 1'h1;
+  assign _288_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = ! ctrl_state;
   assign _294_ = ! ctrl_state;
   assign _295_ = ! ctrl_state;
   assign _296_ = ! ctrl_state;
   assign _297_ = ! ctrl_state;
   assign _298_ = ! ctrl_state;
   assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _310_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _311_ = s_param__valid ? _310_ : 1'h0;
-  assign enter = _312_ ? _311_ : 1'h0;
+  assign _302_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _303_ = s_param__valid ? _302_ : 1'h0;
+  assign enter = _304_ ? _303_ : 1'h0;
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = ctrl_state == 1'h1;
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = ctrl_state == 1'h1;
+  assign _310_ = ctrl_state == 1'h1;
+  assign _311_ = ctrl_state == 1'h1;
   assign _312_ = ctrl_state == 1'h1;
   assign _313_ = ctrl_state == 1'h1;
   assign _314_ = ctrl_state == 1'h1;
   assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = ctrl_state == 1'h1;
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ! ctrl_state;
-  function [0:0] _737_;
+  assign header_taken = _316_ ? s_param__valid : 1'h0;
+  assign _316_ = ! ctrl_state;
+  function [0:0] _724_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _737_ = b[0:0];
+        _724_ = b[0:0];
       2'b1?:
-        _737_ = b[1:1];
+        _724_ = b[1:1];
       default:
-        _737_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign s_param__ready = _737_(1'h0, 2'h3, { _326_, _325_ });
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ! ctrl_state;
+  assign s_param__ready = _724_(1'h0, 2'h3, { _318_, _317_ });
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -861,7 +849,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$183 ),
+    .o_data(\o_data$185 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -966,20 +954,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _010_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
       \w_en$141  <= 1'h0;
       \i_last$115  <= 1'h0;
       \i_valid$113  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$180  <= 1'h0;
+      \$signal$182  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_restart <= 1'h0;
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h19;
       last_mblock <= 1'h0;
@@ -987,16 +978,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _017_ + _019_;
       \w_en$141  <= \o_valid$139 ;
       \i_last$115  <= part_last;
-      \i_valid$113  <= \$signal$180 ;
+      \i_valid$113  <= \$signal$182 ;
       part_last <= _015_ & dn_last;
-      \$signal$180  <= _013_;
+      \$signal$182  <= _013_;
       enter_q <= enter;
-      begin if (_003_) d_last <= _200_; else d_last <= _005_ ? \$signal$92  : _200_; end
-      begin if (_003_) row_last <= _206_; else begin if (_005_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _206_; end end
-      begin if (_003_) row_valid <= _209_; else begin if (_005_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _209_; end end
-      begin if (_003_) row <= _212_; else begin if (_005_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _212_; end end
-      begin if (_007_) begin if (drain_dn_step) dn <= _012_[4:0]; else dn <= _215_; end else dn <= _215_; end
+      begin if (_003_) d_last <= _195_; else d_last <= _005_ ? \$signal$92  : _195_; end
+      begin if (_003_) row_last <= _201_; else begin if (_005_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _201_; end end
+      begin if (_003_) row_valid <= _204_; else begin if (_005_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _204_; end end
+      begin if (_003_) row <= _207_; else begin if (_005_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _207_; end end
+      begin if (_007_) begin if (drain_dn_step) dn <= _012_[4:0]; else dn <= _210_; end else dn <= _210_; end
+      drain_restart <= header_taken;
       tile_end <= _089_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _059_ : _060_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _058_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
@@ -1006,11 +999,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$139 ) begin
       \w_data$143  <= { o_last, o_data };
     end
-    if (\$signal$180 ) begin
+    if (\$signal$182 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$183 ;
+      acc_chosen <= \o_data$185 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
@@ -1027,35 +1020,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_109_) begin
       begin if (_007_) d <= _010_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_174_) begin
+    if (_171_) begin
       ra <= 5'h00;
     end else if (_148_) begin
       ra <= ra_blk_next;
     end
-    if (_175_) begin
+    if (_172_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _103_[4:0];
     end
-    if (_176_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_110_) begin
-      at_tile_last <= compute ? _221_ : \$signal$161 ;
+      at_tile_last <= compute ? _216_ : \$signal$163 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_111_) begin
-      at_k_last <= compute ? _224_ : \$signal$160 ;
+      at_k_last <= compute ? _219_ : \$signal$162 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_149_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _226_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _221_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -1077,7 +1065,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_117_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _094_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_177_) begin
+    if (_173_) begin
       fm0 <= 17'h00000;
     end else if (_150_) begin
       fm0 <= _093_[16:0];
@@ -1085,9 +1073,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 6'h00;
     end else if (_118_) begin
-      flush <= _653_(6'hxx, { 6'h23, _085_[5:0] }, { _244_, _243_ });
+      flush <= _642_(6'hxx, { 6'h23, _085_[5:0] }, { _239_, _238_ });
     end
-    if (_178_) begin
+    if (_174_) begin
       compute <= 1'h0;
     end else if (_151_) begin
       compute <= 1'h1;
@@ -1105,47 +1093,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_154_) begin
-      ctrl_state <= _660_(2'hx, { _256_, _254_, _251_, _248_ }, { _257_, _255_, _252_, _250_ });
+      ctrl_state <= _649_(2'hx, { _251_, _249_, _246_, _243_ }, { _252_, _250_, _247_, _245_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_155_) begin
-      ch_left <= _670_(17'hxxxxx, { _261_, _258_ }, { _262_, _260_ });
+      ch_left <= _659_(17'hxxxxx, { _256_, _253_ }, { _257_, _255_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
     end else if (_156_) begin
-      wb_last <= _677_(1'hx, { _268_, _265_ }, { _269_, _267_ });
+      wb_last <= _666_(1'hx, { _263_, _260_ }, { _264_, _262_ });
     end
     if (rst) begin
-      \$signal$164  <= 1'h0;
+      \$signal$166  <= 1'h0;
     end else if (_157_) begin
-      \$signal$164  <= _272_;
+      \$signal$166  <= _267_;
     end
     if (rst) begin
       wa <= 5'h00;
     end else if (_158_) begin
-      wa <= _689_(5'hxx, { _280_, _277_ }, { _281_, _279_ });
+      wa <= _678_(5'hxx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_159_) begin
-      blk <= _696_(5'hxx, { _287_, _284_ }, { _288_, _286_ });
+      blk <= _685_(5'hxx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
       lane <= 3'h0;
     end else if (_160_) begin
-      lane <= _702_(3'hx, { _293_, _290_ }, { _294_, _292_ });
+      lane <= _691_(3'hx, { _288_, _285_ }, { _289_, _287_ });
     end
     if (rst) begin
-      \$signal$161  <= 1'h0;
+      \$signal$163  <= 1'h0;
     end else if (_161_) begin
-      \$signal$161  <= _075_;
+      \$signal$163  <= _075_;
     end
     if (rst) begin
-      \$signal$160  <= 1'h0;
+      \$signal$162  <= 1'h0;
     end else if (_162_) begin
-      \$signal$160  <= _072_;
+      \$signal$162  <= _072_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
@@ -1158,101 +1146,95 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= _067_[9:0];
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_165_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_166_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_167_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_168_) begin
+    end else if (_165_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_169_) begin
+    end else if (_166_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_167_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_171_) begin
+    end else if (_168_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_172_) begin
+    end else if (_169_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_173_) begin
+    end else if (_170_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_179_) begin
+    if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (_175_) begin
       \w_en$35  <= 1'h0;
     end else begin
       \w_en$35  <= _042_;
     end
-    if (_180_) begin
+    if (_176_) begin
       \w_en$31  <= 1'h0;
     end else begin
       \w_en$31  <= _039_;
     end
-    if (_181_) begin
+    if (_177_) begin
       \w_en$27  <= 1'h0;
     end else begin
       \w_en$27  <= _037_;
     end
-    if (_182_) begin
+    if (_178_) begin
       \w_en$23  <= 1'h0;
     end else begin
       \w_en$23  <= _035_;
     end
-    if (_183_) begin
+    if (_179_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _033_;
     end
-    if (_184_) begin
+    if (_180_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _031_;
     end
-    if (_185_) begin
+    if (_181_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _028_;
     end
-    if (_186_) begin
+    if (_182_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _025_;
     end
-    if (!_321_) begin
+    if (!_313_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_322_) begin
+    if (!_314_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_323_) begin
+    if (!_315_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1262,8 +1244,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [3:0] _0028_;
-  wire _0061_;
+  wire [3:0] _0029_;
   wire _0062_;
   wire _0063_;
   wire _0064_;
@@ -1335,7 +1316,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0130_;
   wire _0131_;
   wire _0132_;
-  wire [3:0] _0133_;
+  wire _0133_;
+  wire [3:0] _0134_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1469,6 +1451,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] drain_6 = 26'h0000000;
   reg [25:0] drain_7 = 26'h0000000;
   reg drain_advance = 1'h0;
+  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row = 3'h0;
   output drain_valid;
@@ -1892,83 +1875,83 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
   wire [7:0] w_in0;
-  assign _0028_ = drain_count - 1'h1;
+  assign _0029_ = drain_count - 1'h1;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign _0061_ = | { lr_7_7, rst };
   assign _0062_ = | { lr_7_7, rst };
-  assign _0063_ = | { lr_7_6, rst };
-  assign _0064_ = | { lr_7_5, rst };
-  assign _0065_ = | { lr_7_4, rst };
-  assign _0066_ = | { lr_7_3, rst };
-  assign _0067_ = | { lr_7_2, rst };
-  assign _0068_ = | { lr_7_1, rst };
-  assign _0069_ = | { lr_7_0, rst };
-  assign _0070_ = | { lr_6_7, rst };
-  assign _0071_ = | { lr_6_6, rst };
-  assign _0072_ = | { lr_6_5, rst };
-  assign _0073_ = | { lr_6_4, rst };
-  assign _0074_ = | { lr_6_3, rst };
-  assign _0075_ = | { lr_6_2, rst };
-  assign _0076_ = | { lr_6_1, rst };
-  assign _0077_ = | { lr_6_0, rst };
-  assign _0078_ = | { lr_5_7, rst };
-  assign _0079_ = | { lr_5_6, rst };
-  assign _0080_ = | { lr_5_5, rst };
-  assign _0081_ = | { lr_5_4, rst };
-  assign _0082_ = | { lr_5_3, rst };
-  assign _0083_ = | { lr_5_2, rst };
-  assign _0084_ = | { lr_5_1, rst };
-  assign _0085_ = | { lr_5_0, rst };
-  assign _0086_ = | { lr_4_7, rst };
-  assign _0087_ = | { lr_4_6, rst };
-  assign _0088_ = | { lr_4_5, rst };
-  assign _0089_ = | { lr_4_4, rst };
-  assign _0090_ = | { lr_4_3, rst };
-  assign _0091_ = | { lr_4_2, rst };
-  assign _0092_ = | { lr_4_1, rst };
-  assign _0093_ = | { lr_4_0, rst };
-  assign _0094_ = | { lr_3_7, rst };
-  assign _0095_ = | { lr_3_6, rst };
-  assign _0096_ = | { lr_3_5, rst };
-  assign _0097_ = | { lr_3_4, rst };
-  assign _0098_ = | { lr_3_3, rst };
-  assign _0099_ = | { lr_3_2, rst };
-  assign _0100_ = | { lr_3_1, rst };
-  assign _0101_ = | { lr_3_0, rst };
-  assign _0102_ = | { lr_2_7, rst };
-  assign _0103_ = | { lr_2_6, rst };
-  assign _0104_ = | { lr_2_5, rst };
-  assign _0105_ = | { lr_2_4, rst };
-  assign _0106_ = | { lr_2_3, rst };
-  assign _0107_ = | { lr_2_2, rst };
-  assign _0108_ = | { lr_2_1, rst };
-  assign _0109_ = | { lr_2_0, rst };
-  assign _0110_ = | { lr_1_7, rst };
-  assign _0111_ = | { lr_1_6, rst };
-  assign _0112_ = | { lr_1_5, rst };
-  assign _0113_ = | { lr_1_4, rst };
-  assign _0114_ = | { lr_1_3, rst };
-  assign _0115_ = | { lr_1_2, rst };
-  assign _0116_ = | { lr_1_1, rst };
-  assign _0117_ = | { lr_1_0, rst };
-  assign _0118_ = | { lr_0_7, rst };
-  assign _0119_ = | { lr_0_6, rst };
-  assign _0120_ = | { lr_0_5, rst };
-  assign _0121_ = | { lr_0_4, rst };
-  assign _0122_ = | { lr_0_3, rst };
-  assign _0123_ = | { lr_0_2, rst };
-  assign _0124_ = | { lr_0_1, rst };
-  assign _0125_ = | { lr_0_0, rst };
-  assign _0126_ = | { in_idle, rst };
+  assign _0063_ = | { lr_7_7, rst };
+  assign _0064_ = | { lr_7_6, rst };
+  assign _0065_ = | { lr_7_5, rst };
+  assign _0066_ = | { lr_7_4, rst };
+  assign _0067_ = | { lr_7_3, rst };
+  assign _0068_ = | { lr_7_2, rst };
+  assign _0069_ = | { lr_7_1, rst };
+  assign _0070_ = | { lr_7_0, rst };
+  assign _0071_ = | { lr_6_7, rst };
+  assign _0072_ = | { lr_6_6, rst };
+  assign _0073_ = | { lr_6_5, rst };
+  assign _0074_ = | { lr_6_4, rst };
+  assign _0075_ = | { lr_6_3, rst };
+  assign _0076_ = | { lr_6_2, rst };
+  assign _0077_ = | { lr_6_1, rst };
+  assign _0078_ = | { lr_6_0, rst };
+  assign _0079_ = | { lr_5_7, rst };
+  assign _0080_ = | { lr_5_6, rst };
+  assign _0081_ = | { lr_5_5, rst };
+  assign _0082_ = | { lr_5_4, rst };
+  assign _0083_ = | { lr_5_3, rst };
+  assign _0084_ = | { lr_5_2, rst };
+  assign _0085_ = | { lr_5_1, rst };
+  assign _0086_ = | { lr_5_0, rst };
+  assign _0087_ = | { lr_4_7, rst };
+  assign _0088_ = | { lr_4_6, rst };
+  assign _0089_ = | { lr_4_5, rst };
+  assign _0090_ = | { lr_4_4, rst };
+  assign _0091_ = | { lr_4_3, rst };
+  assign _0092_ = | { lr_4_2, rst };
+  assign _0093_ = | { lr_4_1, rst };
+  assign _0094_ = | { lr_4_0, rst };
+  assign _0095_ = | { lr_3_7, rst };
+  assign _0096_ = | { lr_3_6, rst };
+  assign _0097_ = | { lr_3_5, rst };
+  assign _0098_ = | { lr_3_4, rst };
+  assign _0099_ = | { lr_3_3, rst };
+  assign _0100_ = | { lr_3_2, rst };
+  assign _0101_ = | { lr_3_1, rst };
+  assign _0102_ = | { lr_3_0, rst };
+  assign _0103_ = | { lr_2_7, rst };
+  assign _0104_ = | { lr_2_6, rst };
+  assign _0105_ = | { lr_2_5, rst };
+  assign _0106_ = | { lr_2_4, rst };
+  assign _0107_ = | { lr_2_3, rst };
+  assign _0108_ = | { lr_2_2, rst };
+  assign _0109_ = | { lr_2_1, rst };
+  assign _0110_ = | { lr_2_0, rst };
+  assign _0111_ = | { lr_1_7, rst };
+  assign _0112_ = | { lr_1_6, rst };
+  assign _0113_ = | { lr_1_5, rst };
+  assign _0114_ = | { lr_1_4, rst };
+  assign _0115_ = | { lr_1_3, rst };
+  assign _0116_ = | { lr_1_2, rst };
+  assign _0117_ = | { lr_1_1, rst };
+  assign _0118_ = | { lr_1_0, rst };
+  assign _0119_ = | { lr_0_7, rst };
+  assign _0120_ = | { lr_0_6, rst };
+  assign _0121_ = | { lr_0_5, rst };
+  assign _0122_ = | { lr_0_4, rst };
+  assign _0123_ = | { lr_0_3, rst };
+  assign _0124_ = | { lr_0_2, rst };
+  assign _0125_ = | { lr_0_1, rst };
+  assign _0126_ = | { lr_0_0, rst };
   assign _0127_ = | { in_idle, rst };
   assign _0128_ = | { in_idle, rst };
   assign _0129_ = | { in_idle, rst };
   assign _0130_ = | { in_idle, rst };
   assign _0131_ = | { in_idle, rst };
   assign _0132_ = | { in_idle, rst };
-  assign _0133_ = drain_advance ? _0028_ : drain_count;
-  assign count_next = lr_7_7 ? 4'h8 : _0133_;
+  assign _0133_ = | { in_idle, rst };
+  assign _0134_ = drain_advance ? _0029_ : drain_count;
+  assign count_next = lr_7_7 ? 4'h8 : _0134_;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -2076,6 +2059,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_count <= 4'h0;
+      drain_busy <= 1'h0;
       lr_7_7 <= 1'h0;
       pr_7_7 <= 16'h0000;
       lr_7_6 <= 1'h0;
@@ -2368,9 +2352,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= | drain_count;
+      drain_valid <= drain_busy;
       drain_advance <= | count_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       lr_7_7 <= l_7_6;
       pr_7_7 <= $signed(a_7_6) * $signed(w_6_7);
       lr_7_6 <= l_7_5;
@@ -2663,7 +2648,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_0061_) begin
+    if (_0062_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -2671,7 +2656,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_7) begin
       out_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
     end
-    if (_0062_) begin
+    if (_0063_) begin
       acc_7_7 <= 26'h0000000;
     end else begin
       acc_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
@@ -2679,7 +2664,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_6) begin
       out_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
     end
-    if (_0063_) begin
+    if (_0064_) begin
       acc_7_6 <= 26'h0000000;
     end else begin
       acc_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
@@ -2687,7 +2672,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_5) begin
       out_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
     end
-    if (_0064_) begin
+    if (_0065_) begin
       acc_7_5 <= 26'h0000000;
     end else begin
       acc_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
@@ -2695,7 +2680,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_4) begin
       out_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
     end
-    if (_0065_) begin
+    if (_0066_) begin
       acc_7_4 <= 26'h0000000;
     end else begin
       acc_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
@@ -2703,7 +2688,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_3) begin
       out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
     end
-    if (_0066_) begin
+    if (_0067_) begin
       acc_7_3 <= 26'h0000000;
     end else begin
       acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
@@ -2711,7 +2696,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_2) begin
       out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
     end
-    if (_0067_) begin
+    if (_0068_) begin
       acc_7_2 <= 26'h0000000;
     end else begin
       acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
@@ -2719,7 +2704,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_1) begin
       out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
     end
-    if (_0068_) begin
+    if (_0069_) begin
       acc_7_1 <= 26'h0000000;
     end else begin
       acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
@@ -2727,7 +2712,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_0) begin
       out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
     end
-    if (_0069_) begin
+    if (_0070_) begin
       acc_7_0 <= 26'h0000000;
     end else begin
       acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
@@ -2735,7 +2720,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_7) begin
       out_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
     end
-    if (_0070_) begin
+    if (_0071_) begin
       acc_6_7 <= 26'h0000000;
     end else begin
       acc_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
@@ -2743,7 +2728,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_6) begin
       out_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
     end
-    if (_0071_) begin
+    if (_0072_) begin
       acc_6_6 <= 26'h0000000;
     end else begin
       acc_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
@@ -2751,7 +2736,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_5) begin
       out_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
     end
-    if (_0072_) begin
+    if (_0073_) begin
       acc_6_5 <= 26'h0000000;
     end else begin
       acc_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
@@ -2759,7 +2744,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_4) begin
       out_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
     end
-    if (_0073_) begin
+    if (_0074_) begin
       acc_6_4 <= 26'h0000000;
     end else begin
       acc_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
@@ -2767,7 +2752,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_3) begin
       out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
     end
-    if (_0074_) begin
+    if (_0075_) begin
       acc_6_3 <= 26'h0000000;
     end else begin
       acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
@@ -2775,7 +2760,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_2) begin
       out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
     end
-    if (_0075_) begin
+    if (_0076_) begin
       acc_6_2 <= 26'h0000000;
     end else begin
       acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
@@ -2783,7 +2768,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_1) begin
       out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
     end
-    if (_0076_) begin
+    if (_0077_) begin
       acc_6_1 <= 26'h0000000;
     end else begin
       acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
@@ -2791,7 +2776,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_0) begin
       out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
     end
-    if (_0077_) begin
+    if (_0078_) begin
       acc_6_0 <= 26'h0000000;
     end else begin
       acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
@@ -2799,7 +2784,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_7) begin
       out_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
     end
-    if (_0078_) begin
+    if (_0079_) begin
       acc_5_7 <= 26'h0000000;
     end else begin
       acc_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
@@ -2807,7 +2792,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_6) begin
       out_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
     end
-    if (_0079_) begin
+    if (_0080_) begin
       acc_5_6 <= 26'h0000000;
     end else begin
       acc_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
@@ -2815,7 +2800,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_5) begin
       out_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
     end
-    if (_0080_) begin
+    if (_0081_) begin
       acc_5_5 <= 26'h0000000;
     end else begin
       acc_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
@@ -2823,7 +2808,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_4) begin
       out_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
     end
-    if (_0081_) begin
+    if (_0082_) begin
       acc_5_4 <= 26'h0000000;
     end else begin
       acc_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
@@ -2831,7 +2816,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_3) begin
       out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
     end
-    if (_0082_) begin
+    if (_0083_) begin
       acc_5_3 <= 26'h0000000;
     end else begin
       acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
@@ -2839,7 +2824,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_2) begin
       out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
     end
-    if (_0083_) begin
+    if (_0084_) begin
       acc_5_2 <= 26'h0000000;
     end else begin
       acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
@@ -2847,7 +2832,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_1) begin
       out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
     end
-    if (_0084_) begin
+    if (_0085_) begin
       acc_5_1 <= 26'h0000000;
     end else begin
       acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
@@ -2855,7 +2840,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_0) begin
       out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
     end
-    if (_0085_) begin
+    if (_0086_) begin
       acc_5_0 <= 26'h0000000;
     end else begin
       acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
@@ -2863,7 +2848,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_7) begin
       out_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
     end
-    if (_0086_) begin
+    if (_0087_) begin
       acc_4_7 <= 26'h0000000;
     end else begin
       acc_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
@@ -2871,7 +2856,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_6) begin
       out_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
     end
-    if (_0087_) begin
+    if (_0088_) begin
       acc_4_6 <= 26'h0000000;
     end else begin
       acc_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
@@ -2879,7 +2864,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_5) begin
       out_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
     end
-    if (_0088_) begin
+    if (_0089_) begin
       acc_4_5 <= 26'h0000000;
     end else begin
       acc_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
@@ -2887,7 +2872,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_4) begin
       out_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
     end
-    if (_0089_) begin
+    if (_0090_) begin
       acc_4_4 <= 26'h0000000;
     end else begin
       acc_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
@@ -2895,7 +2880,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_3) begin
       out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
     end
-    if (_0090_) begin
+    if (_0091_) begin
       acc_4_3 <= 26'h0000000;
     end else begin
       acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
@@ -2903,7 +2888,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_2) begin
       out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
     end
-    if (_0091_) begin
+    if (_0092_) begin
       acc_4_2 <= 26'h0000000;
     end else begin
       acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
@@ -2911,7 +2896,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_1) begin
       out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
     end
-    if (_0092_) begin
+    if (_0093_) begin
       acc_4_1 <= 26'h0000000;
     end else begin
       acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
@@ -2919,7 +2904,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_0) begin
       out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
     end
-    if (_0093_) begin
+    if (_0094_) begin
       acc_4_0 <= 26'h0000000;
     end else begin
       acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
@@ -2927,7 +2912,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_7) begin
       out_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
     end
-    if (_0094_) begin
+    if (_0095_) begin
       acc_3_7 <= 26'h0000000;
     end else begin
       acc_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
@@ -2935,7 +2920,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_6) begin
       out_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
     end
-    if (_0095_) begin
+    if (_0096_) begin
       acc_3_6 <= 26'h0000000;
     end else begin
       acc_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
@@ -2943,7 +2928,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_5) begin
       out_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
     end
-    if (_0096_) begin
+    if (_0097_) begin
       acc_3_5 <= 26'h0000000;
     end else begin
       acc_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
@@ -2951,7 +2936,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_4) begin
       out_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
     end
-    if (_0097_) begin
+    if (_0098_) begin
       acc_3_4 <= 26'h0000000;
     end else begin
       acc_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
@@ -2959,7 +2944,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_0098_) begin
+    if (_0099_) begin
       acc_3_3 <= 26'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -2967,7 +2952,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_0099_) begin
+    if (_0100_) begin
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -2975,7 +2960,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_0100_) begin
+    if (_0101_) begin
       acc_3_1 <= 26'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -2983,7 +2968,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_0101_) begin
+    if (_0102_) begin
       acc_3_0 <= 26'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -2991,7 +2976,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_7) begin
       out_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
     end
-    if (_0102_) begin
+    if (_0103_) begin
       acc_2_7 <= 26'h0000000;
     end else begin
       acc_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
@@ -2999,7 +2984,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_6) begin
       out_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
     end
-    if (_0103_) begin
+    if (_0104_) begin
       acc_2_6 <= 26'h0000000;
     end else begin
       acc_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
@@ -3007,7 +2992,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_5) begin
       out_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
     end
-    if (_0104_) begin
+    if (_0105_) begin
       acc_2_5 <= 26'h0000000;
     end else begin
       acc_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
@@ -3015,7 +3000,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_4) begin
       out_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
     end
-    if (_0105_) begin
+    if (_0106_) begin
       acc_2_4 <= 26'h0000000;
     end else begin
       acc_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
@@ -3023,7 +3008,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_0106_) begin
+    if (_0107_) begin
       acc_2_3 <= 26'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -3031,7 +3016,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_0107_) begin
+    if (_0108_) begin
       acc_2_2 <= 26'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -3039,7 +3024,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_0108_) begin
+    if (_0109_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -3047,7 +3032,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_0109_) begin
+    if (_0110_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -3055,7 +3040,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_7) begin
       out_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
     end
-    if (_0110_) begin
+    if (_0111_) begin
       acc_1_7 <= 26'h0000000;
     end else begin
       acc_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
@@ -3063,7 +3048,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_6) begin
       out_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
     end
-    if (_0111_) begin
+    if (_0112_) begin
       acc_1_6 <= 26'h0000000;
     end else begin
       acc_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
@@ -3071,7 +3056,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_5) begin
       out_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
     end
-    if (_0112_) begin
+    if (_0113_) begin
       acc_1_5 <= 26'h0000000;
     end else begin
       acc_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
@@ -3079,7 +3064,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_4) begin
       out_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
     end
-    if (_0113_) begin
+    if (_0114_) begin
       acc_1_4 <= 26'h0000000;
     end else begin
       acc_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
@@ -3087,7 +3072,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_0114_) begin
+    if (_0115_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -3095,7 +3080,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_0115_) begin
+    if (_0116_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -3103,7 +3088,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_0116_) begin
+    if (_0117_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -3111,7 +3096,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_0117_) begin
+    if (_0118_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -3119,7 +3104,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_7) begin
       out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
     end
-    if (_0118_) begin
+    if (_0119_) begin
       acc_0_7 <= 26'h0000000;
     end else begin
       acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
@@ -3127,7 +3112,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_6) begin
       out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
     end
-    if (_0119_) begin
+    if (_0120_) begin
       acc_0_6 <= 26'h0000000;
     end else begin
       acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
@@ -3135,7 +3120,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_5) begin
       out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
     end
-    if (_0120_) begin
+    if (_0121_) begin
       acc_0_5 <= 26'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
@@ -3143,7 +3128,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_4) begin
       out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
     end
-    if (_0121_) begin
+    if (_0122_) begin
       acc_0_4 <= 26'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
@@ -3151,7 +3136,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_0122_) begin
+    if (_0123_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -3159,7 +3144,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_0123_) begin
+    if (_0124_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -3167,7 +3152,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_0124_) begin
+    if (_0125_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -3175,7 +3160,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_0125_) begin
+    if (_0126_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -3197,37 +3182,37 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_0126_) begin
+    if (_0127_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in_a7;
     end
-    if (_0127_) begin
+    if (_0128_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in_a6;
     end
-    if (_0128_) begin
+    if (_0129_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in_a5;
     end
-    if (_0129_) begin
+    if (_0130_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in_a4;
     end
-    if (_0130_) begin
+    if (_0131_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_0131_) begin
+    if (_0132_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_0132_) begin
+    if (_0133_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

@@ -243,70 +243,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _200_;
   wire _201_;
   wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
   wire _206_;
-  wire _207_;
-  wire _211_;
-  wire _217_;
-  wire _220_;
-  wire [16:0] _223_;
-  wire [4:0] _229_;
-  wire _234_;
+  wire _212_;
+  wire _215_;
+  wire [16:0] _218_;
+  wire [4:0] _224_;
+  wire _229_;
+  wire _230_;
+  wire _232_;
+  wire _233_;
   wire _235_;
-  wire _237_;
-  wire _238_;
-  wire _240_;
-  wire _257_;
-  wire _258_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
+  wire [1:0] _257_;
   wire _259_;
-  wire _260_;
+  wire [1:0] _260_;
   wire _261_;
   wire [1:0] _262_;
+  wire [1:0] _263_;
   wire _264_;
   wire [1:0] _265_;
   wire _266_;
-  wire [1:0] _267_;
-  wire [1:0] _268_;
+  wire [16:0] _267_;
   wire _269_;
-  wire [1:0] _270_;
+  wire [16:0] _270_;
   wire _271_;
-  wire [16:0] _272_;
+  wire _272_;
+  wire _273_;
   wire _274_;
-  wire [16:0] _275_;
   wire _276_;
   wire _277_;
   wire _278_;
   wire _279_;
+  wire _280_;
   wire _281_;
   wire _282_;
   wire _283_;
   wire _284_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
+  wire [2:0] _285_;
+  wire [2:0] _286_;
+  wire [2:0] _287_;
   wire _289_;
   wire [2:0] _290_;
-  wire [2:0] _291_;
-  wire [2:0] _292_;
-  wire _294_;
-  wire [2:0] _295_;
-  wire _296_;
-  wire [7:0] _297_;
-  wire [7:0] _298_;
-  wire _300_;
-  wire [7:0] _301_;
+  wire _291_;
+  wire [7:0] _292_;
+  wire [7:0] _293_;
+  wire _295_;
+  wire [7:0] _296_;
+  wire _297_;
+  wire [4:0] _298_;
+  wire [4:0] _299_;
+  wire [4:0] _300_;
   wire _302_;
   wire [4:0] _303_;
-  wire [4:0] _304_;
-  wire [4:0] _305_;
-  wire _307_;
-  wire [4:0] _308_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _308_;
   wire _309_;
   wire _310_;
   wire _311_;
+  wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
@@ -315,30 +315,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _318_;
   wire _319_;
   wire _320_;
-  wire _321_;
-  wire _322_;
   wire _323_;
   wire _324_;
   wire _325_;
   wire _326_;
   wire _327_;
   wire _328_;
+  wire _329_;
+  wire _330_;
   wire _331_;
   wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
   wire \$signal ;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$136  = 1'h1;
-  reg \$signal$163  = 1'h0;
-  reg \$signal$175  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$138  = 1'h1;
+  reg \$signal$165  = 1'h0;
+  reg \$signal$177  = 1'h0;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
   wire acc_sel_g0_f0_1;
@@ -569,6 +561,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
@@ -596,7 +591,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$179 ;
+  wire [207:0] \o_data$181 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$106 ;
@@ -733,10 +728,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _019_ = r_en & m_out__valid;
   assign _020_ = ~ row_valid;
   assign _021_ = row_end & _020_;
-  reg [16:0] _507_ = 17'h00000;
-  assign drain_back[16:0] = _507_;
-  reg [16:0] _508_ = 17'h00000;
-  assign drain_plus[16:0] = _508_;
+  reg [16:0] _500_ = 17'h00000;
+  assign drain_back[16:0] = _500_;
+  reg [16:0] _501_ = 17'h00000;
+  assign drain_plus[16:0] = _501_;
   assign _109_ = { _006_, enter_q, drain_dn_step } != 3'h4;
   assign _110_ = { _006_, enter_q } != 1'h0;
   assign _111_ = { _105_, _103_, drain_restart } != 1'h0;
@@ -750,53 +745,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _258_, _257_ } != 1'h0;
-  assign _123_ = { _269_, s_param__valid } != 2'h2;
-  assign _124_ = { _271_, s_param__valid } != 2'h2;
-  assign _125_ = { _269_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _266_, compute } != 2'h3;
-  assign _127_ = { _264_, _062_ } != 2'h2;
-  assign _128_ = { _271_, _269_, _266_, _264_ } != 1'h0;
-  assign _129_ = { _274_, s_param__valid } != 2'h2;
-  assign _130_ = { _276_, s_param__valid } != 2'h2;
-  assign _131_ = { _276_, _274_ } != 1'h0;
-  assign _132_ = { _281_, s_param__valid } != 2'h2;
-  assign _133_ = { _283_, s_param__valid } != 2'h2;
-  assign _134_ = { _281_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _135_ = { _283_, _281_ } != 1'h0;
-  assign _136_ = { _287_, s_param__valid } != 2'h2;
-  assign _137_ = { _289_, s_param__valid } != 2'h2;
-  assign _138_ = { _289_, _287_ } != 1'h0;
-  assign _139_ = { _294_, s_param__valid } != 2'h2;
-  assign _140_ = { _296_, s_param__valid } != 2'h2;
-  assign _141_ = { _294_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _142_ = { _296_, _294_ } != 1'h0;
-  assign _143_ = { _300_, s_param__valid } != 2'h2;
-  assign _144_ = { _302_, s_param__valid } != 2'h2;
-  assign _145_ = { _300_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _146_ = { _302_, _300_ } != 1'h0;
-  assign _147_ = { _307_, s_param__valid } != 2'h2;
-  assign _148_ = { _309_, s_param__valid } != 2'h2;
-  assign _149_ = { _307_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _150_ = { _307_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _151_ = { _309_, _307_ } != 1'h0;
-  assign _152_ = { _313_, s_param__valid } != 2'h2;
-  assign _153_ = { _315_, s_param__valid } != 2'h2;
-  assign _154_ = { _315_, _313_ } != 1'h0;
-  assign _155_ = & { _201_, \o_valid$106  };
-  assign _156_ = & { _202_, \o_valid$106  };
-  assign _157_ = & { _203_, \o_valid$106  };
-  assign _158_ = & { _204_, \o_valid$106  };
-  assign _159_ = & { _205_, \o_valid$106  };
-  assign _160_ = & { _206_, \o_valid$106  };
-  assign _161_ = & { _207_, \o_valid$106  };
+  assign _122_ = { _253_, _252_ } != 1'h0;
+  assign _123_ = { _264_, s_param__valid } != 2'h2;
+  assign _124_ = { _266_, s_param__valid } != 2'h2;
+  assign _125_ = { _264_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _261_, compute } != 2'h3;
+  assign _127_ = { _259_, _062_ } != 2'h2;
+  assign _128_ = { _266_, _264_, _261_, _259_ } != 1'h0;
+  assign _129_ = { _269_, s_param__valid } != 2'h2;
+  assign _130_ = { _271_, s_param__valid } != 2'h2;
+  assign _131_ = { _271_, _269_ } != 1'h0;
+  assign _132_ = { _276_, s_param__valid } != 2'h2;
+  assign _133_ = { _278_, s_param__valid } != 2'h2;
+  assign _134_ = { _276_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _135_ = { _278_, _276_ } != 1'h0;
+  assign _136_ = { _282_, s_param__valid } != 2'h2;
+  assign _137_ = { _284_, s_param__valid } != 2'h2;
+  assign _138_ = { _284_, _282_ } != 1'h0;
+  assign _139_ = { _289_, s_param__valid } != 2'h2;
+  assign _140_ = { _291_, s_param__valid } != 2'h2;
+  assign _141_ = { _289_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _142_ = { _291_, _289_ } != 1'h0;
+  assign _143_ = { _295_, s_param__valid } != 2'h2;
+  assign _144_ = { _297_, s_param__valid } != 2'h2;
+  assign _145_ = { _295_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _146_ = { _297_, _295_ } != 1'h0;
+  assign _147_ = { _302_, s_param__valid } != 2'h2;
+  assign _148_ = { _304_, s_param__valid } != 2'h2;
+  assign _149_ = { _302_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _150_ = { _302_, wb_last, \$signal$138 , s_param__valid } != 4'hb;
+  assign _151_ = { _304_, _302_ } != 1'h0;
+  assign _152_ = { _308_, s_param__valid } != 2'h2;
+  assign _153_ = { _310_, s_param__valid } != 2'h2;
+  assign _154_ = { _310_, _308_ } != 1'h0;
+  assign _155_ = & { _196_, \o_valid$106  };
+  assign _156_ = & { _197_, \o_valid$106  };
+  assign _157_ = & { _198_, \o_valid$106  };
+  assign _158_ = & { _199_, \o_valid$106  };
+  assign _159_ = & { _200_, \o_valid$106  };
+  assign _160_ = & { _201_, \o_valid$106  };
+  assign _161_ = & { _202_, \o_valid$106  };
   assign _162_ = & { _110_, _109_ };
   assign _163_ = & { _099_, o_valid };
   assign _164_ = & { _117_, _116_ };
   assign _165_ = & { tile_end, fn_last };
-  assign _166_ = & { _259_, ch_left[16], s_param__valid };
-  assign _167_ = & { _260_, ch_left[16], s_param__valid };
-  assign _168_ = & { _261_, ch_left[16], s_param__valid };
+  assign _166_ = & { _254_, ch_left[16], s_param__valid };
+  assign _167_ = & { _255_, ch_left[16], s_param__valid };
+  assign _168_ = & { _256_, ch_left[16], s_param__valid };
   assign _169_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
   assign _170_ = & { _131_, _130_, _129_ };
   assign _171_ = & { _135_, _134_, _133_, _132_ };
@@ -805,48 +800,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _174_ = & { _146_, _145_, _144_, _143_ };
   assign _175_ = & { _151_, _150_, _149_, _148_, _147_ };
   assign _176_ = & { _154_, _153_, _152_ };
-  assign _177_ = & { _316_, s_param__valid };
-  assign _178_ = & { _317_, s_param__valid };
-  assign _179_ = & { _318_, s_param__valid };
-  assign _180_ = & { _319_, s_param__valid };
-  assign _181_ = & { _320_, s_param__valid };
-  assign _182_ = & { _321_, s_param__valid };
-  assign _183_ = & { _322_, s_param__valid };
-  assign _184_ = & { _323_, s_param__valid };
-  assign _185_ = & { _324_, s_param__valid };
-  assign _186_ = & { _325_, s_param__valid };
-  assign _187_ = & { _326_, s_param__valid };
-  assign _188_ = & { _327_, s_param__valid };
-  assign _189_ = & { _328_, s_param__valid };
-  assign _198_ = ~ _338_;
-  assign _199_ = ~ compute;
-  assign _200_ = ~ _334_;
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { dn_last, rst };
-  assign _193_ = | { _198_, rst };
-  assign _194_ = | { d_last, rst };
-  assign _195_ = | { _199_, rst };
-  assign _196_ = | { _063_, rst };
-  assign _197_ = | { _200_, rst };
-  assign _201_ = ob == 3'h6;
-  assign _202_ = ob == 3'h5;
-  assign _203_ = ob == 3'h4;
-  assign _204_ = ob == 2'h3;
-  assign _205_ = ob == 2'h2;
-  assign _206_ = ob == 1'h1;
-  assign _207_ = ! ob;
-  assign _211_ = drain_restart ? 1'h0 : d_last;
-  assign _217_ = drain_restart ? m_one : row_last;
-  assign _220_ = drain_restart ? 1'h1 : row_valid;
-  assign _223_ = drain_restart ? 17'h00000 : row;
-  assign _229_ = drain_restart ? 5'h00 : dn;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
-  assign _238_ = adv ? _237_ : 1'hx;
-  assign _240_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _697_;
+  assign _177_ = & { _311_, s_param__valid };
+  assign _178_ = & { _312_, s_param__valid };
+  assign _179_ = & { _313_, s_param__valid };
+  assign _180_ = & { _314_, s_param__valid };
+  assign _181_ = & { _315_, s_param__valid };
+  assign _182_ = & { _316_, s_param__valid };
+  assign _183_ = & { _317_, s_param__valid };
+  assign _184_ = & { _318_, s_param__valid };
+  assign _185_ = & { _319_, s_param__valid };
+  assign _186_ = & { _320_, s_param__valid };
+  assign _194_ = ~ compute;
+  assign _195_ = ~ _326_;
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { dn_last, rst };
+  assign _190_ = | { d_last, rst };
+  assign _191_ = | { _194_, rst };
+  assign _192_ = | { _063_, rst };
+  assign _193_ = | { _195_, rst };
+  assign _196_ = ob == 3'h6;
+  assign _197_ = ob == 3'h5;
+  assign _198_ = ob == 3'h4;
+  assign _199_ = ob == 2'h3;
+  assign _200_ = ob == 2'h2;
+  assign _201_ = ob == 1'h1;
+  assign _202_ = ! ob;
+  assign _206_ = drain_restart ? 1'h0 : d_last;
+  assign _212_ = drain_restart ? m_one : row_last;
+  assign _215_ = drain_restart ? 1'h1 : row_valid;
+  assign _218_ = drain_restart ? 17'h00000 : row;
+  assign _224_ = drain_restart ? 5'h00 : dn;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _077_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _076_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _686_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -854,20 +844,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _697_ = b[6:0];
+        _686_ = b[6:0];
       2'b1?:
-        _697_ = b[13:7];
+        _686_ = b[13:7];
       default:
-        _697_ = a;
+        _686_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = _062_ ? 2'h0 : 2'hx;
-  function [1:0] _704_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = _062_ ? 2'h0 : 2'hx;
+  function [1:0] _693_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -875,200 +865,198 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _704_ = b[1:0];
+        _693_ = b[1:0];
       4'b??1?:
-        _704_ = b[3:2];
+        _693_ = b[3:2];
       4'b?1??:
-        _704_ = b[5:4];
+        _693_ = b[5:4];
       4'b1???:
-        _704_ = b[7:6];
+        _693_ = b[7:6];
       default:
-        _704_ = a;
+        _693_ = a;
     endcase
   endfunction
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _265_ = compute ? 2'hx : 2'h3;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _267_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _268_ = s_param__valid ? _267_ : 2'hx;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _272_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _714_;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _260_ = compute ? 2'hx : 2'h3;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _262_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _263_ = s_param__valid ? _262_ : 2'hx;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _265_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _266_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _267_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _703_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[16:0];
+        _703_ = b[16:0];
       2'b1?:
-        _714_ = b[33:17];
+        _703_ = b[33:17];
       default:
-        _714_ = a;
+        _703_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
-  assign _278_ = \$signal$136  ? _277_ : 1'hx;
-  assign _279_ = s_param__valid ? _278_ : 1'hx;
-  function [0:0] _721_;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _271_ = ! ctrl_state;
+  assign _272_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
+  assign _273_ = \$signal$138  ? _272_ : 1'hx;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  function [0:0] _710_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[0:0];
+        _710_ = b[0:0];
       2'b1?:
-        _721_ = b[1:1];
+        _710_ = b[1:1];
       default:
-        _721_ = a;
+        _710_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _285_ = s_param__valid ? _284_ : 1'hx;
-  function [0:0] _727_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _280_ = s_param__valid ? _279_ : 1'hx;
+  function [0:0] _716_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _716_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _716_ = b[1:1];
       default:
-        _727_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _286_ = _727_(1'hx, { _288_, _285_ }, { _289_, _287_ });
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
-  assign _291_ = \$signal$136  ? _290_ : 3'hx;
-  assign _292_ = s_param__valid ? _291_ : 3'hx;
-  function [2:0] _734_;
+  assign _281_ = _716_(1'hx, { _283_, _280_ }, { _284_, _282_ });
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
+  assign _286_ = \$signal$138  ? _285_ : 3'hx;
+  assign _287_ = s_param__valid ? _286_ : 3'hx;
+  function [2:0] _723_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _734_ = b[2:0];
+        _723_ = b[2:0];
       2'b1?:
-        _734_ = b[5:3];
+        _723_ = b[5:3];
       default:
-        _734_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = \$signal$136  ? _053_[7:0] : 8'hxx;
-  assign _298_ = s_param__valid ? _297_ : 8'hxx;
-  function [7:0] _740_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = \$signal$138  ? _053_[7:0] : 8'hxx;
+  assign _293_ = s_param__valid ? _292_ : 8'hxx;
+  function [7:0] _729_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _740_ = b[7:0];
+        _729_ = b[7:0];
       2'b1?:
-        _740_ = b[15:8];
+        _729_ = b[15:8];
       default:
-        _740_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _304_ = \$signal$136  ? _303_ : 5'hxx;
-  assign _305_ = s_param__valid ? _304_ : 5'hxx;
-  function [4:0] _747_;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _299_ = \$signal$138  ? _298_ : 5'hxx;
+  assign _300_ = s_param__valid ? _299_ : 5'hxx;
+  function [4:0] _736_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _747_ = b[4:0];
+        _736_ = b[4:0];
       2'b1?:
-        _747_ = b[9:5];
+        _736_ = b[9:5];
       default:
-        _747_ = a;
+        _736_ = a;
     endcase
   endfunction
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
-  assign _311_ = s_param__valid ? _310_ : 1'hx;
-  function [0:0] _753_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
+  assign _306_ = s_param__valid ? _305_ : 1'hx;
+  function [0:0] _742_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _753_ = b[0:0];
+        _742_ = b[0:0];
       2'b1?:
-        _753_ = b[1:1];
+        _742_ = b[1:1];
       default:
-        _753_ = a;
+        _742_ = a;
     endcase
   endfunction
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
   assign _315_ = ! ctrl_state;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
   assign _318_ = ! ctrl_state;
   assign _319_ = ! ctrl_state;
   assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _332_ = s_param__valid ? _331_ : 1'h0;
-  assign enter = _333_ ? _332_ : 1'h0;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
-  function [0:0] _781_;
+  assign _323_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _324_ = s_param__valid ? _323_ : 1'h0;
+  assign enter = _325_ ? _324_ : 1'h0;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ctrl_state == 1'h1;
+  assign header_taken = _330_ ? s_param__valid : 1'h0;
+  assign _330_ = ! ctrl_state;
+  function [0:0] _768_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _781_ = b[0:0];
+        _768_ = b[0:0];
       2'b1?:
-        _781_ = b[1:1];
+        _768_ = b[1:1];
       default:
-        _781_ = a;
+        _768_ = a;
     endcase
   endfunction
-  assign s_param__ready = _781_(1'h0, 2'h3, { _340_, _339_ });
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ! ctrl_state;
+  assign s_param__ready = _768_(1'h0, 2'h3, { _332_, _331_ });
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ! ctrl_state;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -1228,8 +1216,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$179 [0]),
-    .B(\o_data$179 [26]),
+    .A(\o_data$181 [0]),
+    .B(\o_data$181 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -1237,8 +1225,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$179 [1]),
-    .B(\o_data$179 [27]),
+    .A(\o_data$181 [1]),
+    .B(\o_data$181 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -1246,8 +1234,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$179 [10]),
-    .B(\o_data$179 [36]),
+    .A(\o_data$181 [10]),
+    .B(\o_data$181 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -1255,8 +1243,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$179 [11]),
-    .B(\o_data$179 [37]),
+    .A(\o_data$181 [11]),
+    .B(\o_data$181 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -1264,8 +1252,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$179 [12]),
-    .B(\o_data$179 [38]),
+    .A(\o_data$181 [12]),
+    .B(\o_data$181 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -1273,8 +1261,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$179 [13]),
-    .B(\o_data$179 [39]),
+    .A(\o_data$181 [13]),
+    .B(\o_data$181 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -1282,8 +1270,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$179 [14]),
-    .B(\o_data$179 [40]),
+    .A(\o_data$181 [14]),
+    .B(\o_data$181 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -1291,8 +1279,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$179 [15]),
-    .B(\o_data$179 [41]),
+    .A(\o_data$181 [15]),
+    .B(\o_data$181 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -1300,8 +1288,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$179 [16]),
-    .B(\o_data$179 [42]),
+    .A(\o_data$181 [16]),
+    .B(\o_data$181 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -1309,8 +1297,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$179 [17]),
-    .B(\o_data$179 [43]),
+    .A(\o_data$181 [17]),
+    .B(\o_data$181 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -1318,8 +1306,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$179 [18]),
-    .B(\o_data$179 [44]),
+    .A(\o_data$181 [18]),
+    .B(\o_data$181 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -1327,8 +1315,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$179 [19]),
-    .B(\o_data$179 [45]),
+    .A(\o_data$181 [19]),
+    .B(\o_data$181 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -1336,8 +1324,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$179 [2]),
-    .B(\o_data$179 [28]),
+    .A(\o_data$181 [2]),
+    .B(\o_data$181 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -1345,8 +1333,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$179 [20]),
-    .B(\o_data$179 [46]),
+    .A(\o_data$181 [20]),
+    .B(\o_data$181 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -1354,8 +1342,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$179 [21]),
-    .B(\o_data$179 [47]),
+    .A(\o_data$181 [21]),
+    .B(\o_data$181 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -1363,8 +1351,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$179 [22]),
-    .B(\o_data$179 [48]),
+    .A(\o_data$181 [22]),
+    .B(\o_data$181 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -1372,8 +1360,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$179 [23]),
-    .B(\o_data$179 [49]),
+    .A(\o_data$181 [23]),
+    .B(\o_data$181 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1381,8 +1369,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$179 [24]),
-    .B(\o_data$179 [50]),
+    .A(\o_data$181 [24]),
+    .B(\o_data$181 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1390,8 +1378,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$179 [25]),
-    .B(\o_data$179 [51]),
+    .A(\o_data$181 [25]),
+    .B(\o_data$181 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1399,8 +1387,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$179 [3]),
-    .B(\o_data$179 [29]),
+    .A(\o_data$181 [3]),
+    .B(\o_data$181 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1408,8 +1396,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$179 [4]),
-    .B(\o_data$179 [30]),
+    .A(\o_data$181 [4]),
+    .B(\o_data$181 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1417,8 +1405,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$179 [5]),
-    .B(\o_data$179 [31]),
+    .A(\o_data$181 [5]),
+    .B(\o_data$181 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1426,8 +1414,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$179 [6]),
-    .B(\o_data$179 [32]),
+    .A(\o_data$181 [6]),
+    .B(\o_data$181 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1435,8 +1423,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$179 [7]),
-    .B(\o_data$179 [33]),
+    .A(\o_data$181 [7]),
+    .B(\o_data$181 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1444,8 +1432,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$179 [8]),
-    .B(\o_data$179 [34]),
+    .A(\o_data$181 [8]),
+    .B(\o_data$181 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1453,8 +1441,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$179 [9]),
-    .B(\o_data$179 [35]),
+    .A(\o_data$181 [9]),
+    .B(\o_data$181 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1462,8 +1450,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$179 [52]),
-    .B(\o_data$179 [78]),
+    .A(\o_data$181 [52]),
+    .B(\o_data$181 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1471,8 +1459,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$179 [53]),
-    .B(\o_data$179 [79]),
+    .A(\o_data$181 [53]),
+    .B(\o_data$181 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1480,8 +1468,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$179 [62]),
-    .B(\o_data$179 [88]),
+    .A(\o_data$181 [62]),
+    .B(\o_data$181 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1489,8 +1477,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$179 [63]),
-    .B(\o_data$179 [89]),
+    .A(\o_data$181 [63]),
+    .B(\o_data$181 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1498,8 +1486,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$179 [64]),
-    .B(\o_data$179 [90]),
+    .A(\o_data$181 [64]),
+    .B(\o_data$181 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1507,8 +1495,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$179 [65]),
-    .B(\o_data$179 [91]),
+    .A(\o_data$181 [65]),
+    .B(\o_data$181 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1516,8 +1504,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$179 [66]),
-    .B(\o_data$179 [92]),
+    .A(\o_data$181 [66]),
+    .B(\o_data$181 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1525,8 +1513,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$179 [67]),
-    .B(\o_data$179 [93]),
+    .A(\o_data$181 [67]),
+    .B(\o_data$181 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1534,8 +1522,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$179 [68]),
-    .B(\o_data$179 [94]),
+    .A(\o_data$181 [68]),
+    .B(\o_data$181 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1543,8 +1531,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$179 [69]),
-    .B(\o_data$179 [95]),
+    .A(\o_data$181 [69]),
+    .B(\o_data$181 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1552,8 +1540,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$179 [70]),
-    .B(\o_data$179 [96]),
+    .A(\o_data$181 [70]),
+    .B(\o_data$181 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1561,8 +1549,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$179 [71]),
-    .B(\o_data$179 [97]),
+    .A(\o_data$181 [71]),
+    .B(\o_data$181 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1570,8 +1558,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$179 [54]),
-    .B(\o_data$179 [80]),
+    .A(\o_data$181 [54]),
+    .B(\o_data$181 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1579,8 +1567,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$179 [72]),
-    .B(\o_data$179 [98]),
+    .A(\o_data$181 [72]),
+    .B(\o_data$181 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1588,8 +1576,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$179 [73]),
-    .B(\o_data$179 [99]),
+    .A(\o_data$181 [73]),
+    .B(\o_data$181 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1597,8 +1585,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$179 [74]),
-    .B(\o_data$179 [100]),
+    .A(\o_data$181 [74]),
+    .B(\o_data$181 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1606,8 +1594,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$179 [75]),
-    .B(\o_data$179 [101]),
+    .A(\o_data$181 [75]),
+    .B(\o_data$181 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1615,8 +1603,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$179 [76]),
-    .B(\o_data$179 [102]),
+    .A(\o_data$181 [76]),
+    .B(\o_data$181 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1624,8 +1612,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$179 [77]),
-    .B(\o_data$179 [103]),
+    .A(\o_data$181 [77]),
+    .B(\o_data$181 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1633,8 +1621,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$179 [55]),
-    .B(\o_data$179 [81]),
+    .A(\o_data$181 [55]),
+    .B(\o_data$181 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1642,8 +1630,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$179 [56]),
-    .B(\o_data$179 [82]),
+    .A(\o_data$181 [56]),
+    .B(\o_data$181 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1651,8 +1639,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$179 [57]),
-    .B(\o_data$179 [83]),
+    .A(\o_data$181 [57]),
+    .B(\o_data$181 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1660,8 +1648,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$179 [58]),
-    .B(\o_data$179 [84]),
+    .A(\o_data$181 [58]),
+    .B(\o_data$181 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1669,8 +1657,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$179 [59]),
-    .B(\o_data$179 [85]),
+    .A(\o_data$181 [59]),
+    .B(\o_data$181 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1678,8 +1666,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$179 [60]),
-    .B(\o_data$179 [86]),
+    .A(\o_data$181 [60]),
+    .B(\o_data$181 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1687,8 +1675,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$179 [61]),
-    .B(\o_data$179 [87]),
+    .A(\o_data$181 [61]),
+    .B(\o_data$181 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1696,8 +1684,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$179 [104]),
-    .B(\o_data$179 [130]),
+    .A(\o_data$181 [104]),
+    .B(\o_data$181 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1705,8 +1693,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$179 [105]),
-    .B(\o_data$179 [131]),
+    .A(\o_data$181 [105]),
+    .B(\o_data$181 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1714,8 +1702,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$179 [114]),
-    .B(\o_data$179 [140]),
+    .A(\o_data$181 [114]),
+    .B(\o_data$181 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1723,8 +1711,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$179 [115]),
-    .B(\o_data$179 [141]),
+    .A(\o_data$181 [115]),
+    .B(\o_data$181 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1732,8 +1720,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$179 [116]),
-    .B(\o_data$179 [142]),
+    .A(\o_data$181 [116]),
+    .B(\o_data$181 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1741,8 +1729,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$179 [117]),
-    .B(\o_data$179 [143]),
+    .A(\o_data$181 [117]),
+    .B(\o_data$181 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1750,8 +1738,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$179 [118]),
-    .B(\o_data$179 [144]),
+    .A(\o_data$181 [118]),
+    .B(\o_data$181 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1759,8 +1747,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$179 [119]),
-    .B(\o_data$179 [145]),
+    .A(\o_data$181 [119]),
+    .B(\o_data$181 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1768,8 +1756,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$179 [120]),
-    .B(\o_data$179 [146]),
+    .A(\o_data$181 [120]),
+    .B(\o_data$181 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1777,8 +1765,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$179 [121]),
-    .B(\o_data$179 [147]),
+    .A(\o_data$181 [121]),
+    .B(\o_data$181 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1786,8 +1774,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$179 [122]),
-    .B(\o_data$179 [148]),
+    .A(\o_data$181 [122]),
+    .B(\o_data$181 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1795,8 +1783,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$179 [123]),
-    .B(\o_data$179 [149]),
+    .A(\o_data$181 [123]),
+    .B(\o_data$181 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1804,8 +1792,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$179 [106]),
-    .B(\o_data$179 [132]),
+    .A(\o_data$181 [106]),
+    .B(\o_data$181 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1813,8 +1801,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$179 [124]),
-    .B(\o_data$179 [150]),
+    .A(\o_data$181 [124]),
+    .B(\o_data$181 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1822,8 +1810,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$179 [125]),
-    .B(\o_data$179 [151]),
+    .A(\o_data$181 [125]),
+    .B(\o_data$181 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1831,8 +1819,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$179 [126]),
-    .B(\o_data$179 [152]),
+    .A(\o_data$181 [126]),
+    .B(\o_data$181 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1840,8 +1828,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$179 [127]),
-    .B(\o_data$179 [153]),
+    .A(\o_data$181 [127]),
+    .B(\o_data$181 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1849,8 +1837,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$179 [128]),
-    .B(\o_data$179 [154]),
+    .A(\o_data$181 [128]),
+    .B(\o_data$181 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1858,8 +1846,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$179 [129]),
-    .B(\o_data$179 [155]),
+    .A(\o_data$181 [129]),
+    .B(\o_data$181 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1867,8 +1855,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$179 [107]),
-    .B(\o_data$179 [133]),
+    .A(\o_data$181 [107]),
+    .B(\o_data$181 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1876,8 +1864,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$179 [108]),
-    .B(\o_data$179 [134]),
+    .A(\o_data$181 [108]),
+    .B(\o_data$181 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1885,8 +1873,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$179 [109]),
-    .B(\o_data$179 [135]),
+    .A(\o_data$181 [109]),
+    .B(\o_data$181 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1894,8 +1882,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$179 [110]),
-    .B(\o_data$179 [136]),
+    .A(\o_data$181 [110]),
+    .B(\o_data$181 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1903,8 +1891,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$179 [111]),
-    .B(\o_data$179 [137]),
+    .A(\o_data$181 [111]),
+    .B(\o_data$181 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1912,8 +1900,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$179 [112]),
-    .B(\o_data$179 [138]),
+    .A(\o_data$181 [112]),
+    .B(\o_data$181 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1921,8 +1909,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$179 [113]),
-    .B(\o_data$179 [139]),
+    .A(\o_data$181 [113]),
+    .B(\o_data$181 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1930,8 +1918,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$179 [156]),
-    .B(\o_data$179 [182]),
+    .A(\o_data$181 [156]),
+    .B(\o_data$181 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1939,8 +1927,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$179 [157]),
-    .B(\o_data$179 [183]),
+    .A(\o_data$181 [157]),
+    .B(\o_data$181 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1948,8 +1936,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$179 [166]),
-    .B(\o_data$179 [192]),
+    .A(\o_data$181 [166]),
+    .B(\o_data$181 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1957,8 +1945,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$179 [167]),
-    .B(\o_data$179 [193]),
+    .A(\o_data$181 [167]),
+    .B(\o_data$181 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1966,8 +1954,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$179 [168]),
-    .B(\o_data$179 [194]),
+    .A(\o_data$181 [168]),
+    .B(\o_data$181 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1975,8 +1963,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$179 [169]),
-    .B(\o_data$179 [195]),
+    .A(\o_data$181 [169]),
+    .B(\o_data$181 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1984,8 +1972,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$179 [170]),
-    .B(\o_data$179 [196]),
+    .A(\o_data$181 [170]),
+    .B(\o_data$181 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -1993,8 +1981,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$179 [171]),
-    .B(\o_data$179 [197]),
+    .A(\o_data$181 [171]),
+    .B(\o_data$181 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -2002,8 +1990,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$179 [172]),
-    .B(\o_data$179 [198]),
+    .A(\o_data$181 [172]),
+    .B(\o_data$181 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -2011,8 +1999,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$179 [173]),
-    .B(\o_data$179 [199]),
+    .A(\o_data$181 [173]),
+    .B(\o_data$181 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -2020,8 +2008,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$179 [174]),
-    .B(\o_data$179 [200]),
+    .A(\o_data$181 [174]),
+    .B(\o_data$181 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -2029,8 +2017,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$179 [175]),
-    .B(\o_data$179 [201]),
+    .A(\o_data$181 [175]),
+    .B(\o_data$181 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -2038,8 +2026,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$179 [158]),
-    .B(\o_data$179 [184]),
+    .A(\o_data$181 [158]),
+    .B(\o_data$181 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -2047,8 +2035,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$179 [176]),
-    .B(\o_data$179 [202]),
+    .A(\o_data$181 [176]),
+    .B(\o_data$181 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -2056,8 +2044,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$179 [177]),
-    .B(\o_data$179 [203]),
+    .A(\o_data$181 [177]),
+    .B(\o_data$181 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -2065,8 +2053,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$179 [178]),
-    .B(\o_data$179 [204]),
+    .A(\o_data$181 [178]),
+    .B(\o_data$181 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -2074,8 +2062,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$179 [179]),
-    .B(\o_data$179 [205]),
+    .A(\o_data$181 [179]),
+    .B(\o_data$181 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -2083,8 +2071,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$179 [180]),
-    .B(\o_data$179 [206]),
+    .A(\o_data$181 [180]),
+    .B(\o_data$181 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -2092,8 +2080,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$179 [181]),
-    .B(\o_data$179 [207]),
+    .A(\o_data$181 [181]),
+    .B(\o_data$181 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -2101,8 +2089,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$179 [159]),
-    .B(\o_data$179 [185]),
+    .A(\o_data$181 [159]),
+    .B(\o_data$181 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -2110,8 +2098,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$179 [160]),
-    .B(\o_data$179 [186]),
+    .A(\o_data$181 [160]),
+    .B(\o_data$181 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -2119,8 +2107,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$179 [161]),
-    .B(\o_data$179 [187]),
+    .A(\o_data$181 [161]),
+    .B(\o_data$181 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -2128,8 +2116,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$179 [162]),
-    .B(\o_data$179 [188]),
+    .A(\o_data$181 [162]),
+    .B(\o_data$181 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -2137,8 +2125,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$179 [163]),
-    .B(\o_data$179 [189]),
+    .A(\o_data$181 [163]),
+    .B(\o_data$181 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -2146,8 +2134,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$179 [164]),
-    .B(\o_data$179 [190]),
+    .A(\o_data$181 [164]),
+    .B(\o_data$181 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -2155,8 +2143,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$179 [165]),
-    .B(\o_data$179 [191]),
+    .A(\o_data$181 [165]),
+    .B(\o_data$181 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2480,7 +2468,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$179 ),
+    .o_data(\o_data$181 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2494,8 +2482,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$3766$0 (ra_beat),
-    .\port$3768$0 (ra_blk),
+    .\port$3776$0 (ra_beat),
+    .\port$3778$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2511,7 +2499,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$106 ),
-    .\port$5756$0 (r_data),
+    .\port$5770$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -2520,13 +2508,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _010_[5] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
       \w_en$109  <= 1'h0;
       \i_last$82  <= 1'h0;
       \i_valid$80  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$175  <= 1'h0;
+      \$signal$177  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -2537,6 +2526,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
@@ -2547,9 +2537,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _507_ <= 17'h00000;
-      _508_ <= 17'h00000;
+      _500_ <= 17'h00000;
+      _501_ <= 17'h00000;
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
@@ -2557,19 +2548,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _019_ + _021_;
       \w_en$109  <= \w_en$105 ;
       \i_last$82  <= part_last;
-      \i_valid$80  <= \$signal$175 ;
+      \i_valid$80  <= \$signal$177 ;
       part_last <= _014_ & dn_last;
-      \$signal$175  <= _012_;
+      \$signal$177  <= _012_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _108_ & row_end;
-      begin if (_103_) d_last <= _211_; else d_last <= _105_ ? \$signal$163  : _211_; end
-      begin if (_103_) row_last <= _217_; else begin if (_105_) row_last <= row_last_next; else row_last <= _217_; end end
-      begin if (_103_) row_valid <= _220_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _220_; end end
-      begin if (_103_) row <= _223_; else begin if (_105_) row <= row_next; else row <= _223_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _229_; end else dn <= _229_; end
+      begin if (_103_) d_last <= _206_; else d_last <= _105_ ? \$signal$165  : _206_; end
+      begin if (_103_) row_last <= _212_; else begin if (_105_) row_last <= row_last_next; else row_last <= _212_; end end
+      begin if (_103_) row_valid <= _215_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _215_; end end
+      begin if (_103_) row <= _218_; else begin if (_105_) row <= row_next; else row <= _218_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _224_; end else dn <= _224_; end
+      drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _090_; else row_last_next <= drain_lt_last & _092_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -2580,9 +2572,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _507_ <= _080_[16:0];
-      _508_ <= _079_[16:0];
+      _500_ <= _080_[16:0];
+      _501_ <= _079_[16:0];
       tile_end <= _064_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _033_ : _034_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _032_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
@@ -2634,7 +2627,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob_last <= ob == 3'h6;
       begin if (ob_last) ob <= 3'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$175 ) begin
+    if (\$signal$177 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2660,45 +2653,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_113_) begin
       begin if (_006_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_190_) begin
+    if (_187_) begin
       ra_blk <= 5'h00;
     end else if (_163_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_191_) begin
+    if (_188_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
       ra_beat <= _097_[2:0];
     end
-    if (_192_) begin
+    if (_189_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _096_[4:0];
     end
-    if (_193_) begin
-      drain_restart <= 1'h0;
+    if (_190_) begin
+      \$signal$165  <= 1'h0;
     end else begin
-      drain_restart <= s_param__valid;
-    end
-    if (_194_) begin
-      \$signal$163  <= 1'h0;
-    end else begin
-      \$signal$163  <= drain_d_pen;
+      \$signal$165  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_114_) begin
-      at_tile_last <= compute ? _235_ : \$signal$133 ;
+      at_tile_last <= compute ? _230_ : \$signal$135 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_115_) begin
-      at_k_last <= compute ? _238_ : \$signal$132 ;
+      at_k_last <= compute ? _233_ : \$signal$134 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_164_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -2720,7 +2708,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_121_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_195_) begin
+    if (_191_) begin
       fm0 <= 17'h00000;
     end else if (_165_) begin
       fm0 <= _069_[16:0];
@@ -2728,9 +2716,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 7'h00;
     end else if (_122_) begin
-      flush <= _697_(7'hxx, { 7'h6b, _061_[6:0] }, { _258_, _257_ });
+      flush <= _686_(7'hxx, { 7'h6b, _061_[6:0] }, { _253_, _252_ });
     end
-    if (_196_) begin
+    if (_192_) begin
       compute <= 1'h0;
     end else if (_166_) begin
       compute <= 1'h1;
@@ -2748,52 +2736,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_169_) begin
-      ctrl_state <= _704_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
+      ctrl_state <= _693_(2'hx, { _265_, _263_, _260_, _257_ }, { _266_, _264_, _261_, _259_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_170_) begin
-      ch_left <= _714_(17'hxxxxx, { _275_, _272_ }, { _276_, _274_ });
+      ch_left <= _703_(17'hxxxxx, { _270_, _267_ }, { _271_, _269_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
     end else if (_171_) begin
-      wb_last <= _721_(1'hx, { _282_, _279_ }, { _283_, _281_ });
+      wb_last <= _710_(1'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
-      \$signal$136  <= 1'h1;
+      \$signal$138  <= 1'h1;
     end else if (_172_) begin
-      \$signal$136  <= _286_;
+      \$signal$138  <= _281_;
     end
     if (rst) begin
       wb <= 3'h0;
     end else if (_173_) begin
-      wb <= _734_(3'hx, { _295_, _292_ }, { _296_, _294_ });
+      wb <= _723_(3'hx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       wa <= 8'h00;
     end else if (_174_) begin
-      wa <= _740_(8'hxx, { _301_, _298_ }, { _302_, _300_ });
+      wa <= _729_(8'hxx, { _296_, _293_ }, { _297_, _295_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_175_) begin
-      blk <= _747_(5'hxx, { _308_, _305_ }, { _309_, _307_ });
+      blk <= _736_(5'hxx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_176_) begin
-      lane <= _753_(1'hx, { _314_, _311_ }, { _315_, _313_ });
+      lane <= _742_(1'hx, { _309_, _306_ }, { _310_, _308_ });
     end
     if (rst) begin
-      \$signal$133  <= 1'h0;
+      \$signal$135  <= 1'h0;
     end else if (_177_) begin
-      \$signal$133  <= _050_;
+      \$signal$135  <= _050_;
     end
     if (rst) begin
-      \$signal$132  <= 1'h0;
+      \$signal$134  <= 1'h0;
     end else if (_178_) begin
-      \$signal$132  <= _046_;
+      \$signal$134  <= _046_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
@@ -2806,66 +2794,60 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= _042_[9:0];
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_181_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_182_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_183_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_184_) begin
+    end else if (_181_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_182_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_183_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_184_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_188_) begin
+    end else if (_185_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_189_) begin
+    end else if (_186_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_197_) begin
+    if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (_193_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _027_;
     end
-    if (!_335_) begin
+    if (!_327_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_336_) begin
+    if (!_328_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_337_) begin
+    if (!_329_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2881,16 +2863,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [3:0] _004_;
   (* unused_bits = "3" *)
   wire [3:0] _007_;
-  wire _009_;
   wire _010_;
-  wire [3:0] _012_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire [3:0] _015_;
   (* unused_bits = "3" *)
-  wire [3:0] _013_;
-  wire [3:0] _014_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
-  wire _019_;
+  wire [3:0] _016_;
+  wire [3:0] _017_;
   wire _020_;
   wire _021_;
   wire _022_;
@@ -2904,8 +2884,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _030_;
   wire _031_;
   wire _032_;
-  wire [2:0] _033_;
-  wire [3:0] _034_;
+  wire _033_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire [2:0] _037_;
+  wire [3:0] _038_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -3040,6 +3024,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] drain_7 = 26'h0000000;
   reg drain_advance = 1'h0;
   reg [2:0] drain_beat = 3'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row0 = 3'h0;
   reg [2:0] drain_row1 = 3'h0;
@@ -4307,7 +4293,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire drain_sel7_g0_l3_9;
   output drain_valid;
   reg drain_valid = 1'h0;
-  wire draining;
   input [63:0] i_a;
   wire [63:0] i_a;
   input i_last;
@@ -5021,33 +5006,34 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _002_[2:0] = drain_row2 + 1'h1;
   assign _004_[2:0] = drain_row4 + 1'h1;
   assign _007_[2:0] = drain_row6 + 1'h1;
-  assign _009_ = | count_next;
-  assign _010_ = beat_next == 3'h7;
-  assign draining = | drain_count;
-  assign _012_ = drain_count - 1'h1;
-  assign _013_[2:0] = drain_beat + 1'h1;
-  assign _014_[2:0] = drain_advance ? 3'h0 : _013_[2:0];
-  assign _016_ = | { lf_7_7_d0, rst };
-  assign _017_ = | { lf_7_7_d0, rst };
-  assign _018_ = | { lf_7_7_d0, rst };
-  assign _019_ = | { lf_7_7_d0, rst };
+  assign _010_ = ~ lf_7_7_d0;
+  assign _011_ = ~ drain_advance;
+  assign _012_ = _011_ & drain_busy;
+  assign _013_ = _012_ & drain_beat_pen;
+  assign _015_ = drain_count - 1'h1;
+  assign _016_[2:0] = drain_beat + 1'h1;
+  assign _017_[2:0] = drain_advance ? 3'h0 : _016_[2:0];
   assign _020_ = | { lf_7_7_d0, rst };
   assign _021_ = | { lf_7_7_d0, rst };
   assign _022_ = | { lf_7_7_d0, rst };
   assign _023_ = | { lf_7_7_d0, rst };
-  assign _024_ = | { in_idle2, rst };
-  assign _025_ = | { in_idle2, rst };
-  assign _026_ = | { in_idle2, rst };
-  assign _027_ = | { in_idle2, rst };
+  assign _024_ = | { lf_7_7_d0, rst };
+  assign _025_ = | { lf_7_7_d0, rst };
+  assign _026_ = | { lf_7_7_d0, rst };
+  assign _027_ = | { lf_7_7_d0, rst };
   assign _028_ = | { in_idle2, rst };
   assign _029_ = | { in_idle2, rst };
   assign _030_ = | { in_idle2, rst };
-  assign _031_ = | { in_idle_m1, rst };
-  assign _032_ = | { in_idle_m1, rst };
-  assign _033_ = draining ? _014_[2:0] : drain_beat;
-  assign beat_next = lf_7_7_d0 ? 3'h0 : _033_;
-  assign _034_ = drain_advance ? _012_ : drain_count;
-  assign count_next = lf_7_7_d0 ? 4'h8 : _034_;
+  assign _031_ = | { in_idle2, rst };
+  assign _032_ = | { in_idle2, rst };
+  assign _033_ = | { in_idle2, rst };
+  assign _034_ = | { in_idle2, rst };
+  assign _035_ = | { in_idle_m1, rst };
+  assign _036_ = | { in_idle_m1, rst };
+  assign _037_ = drain_busy ? _017_[2:0] : drain_beat;
+  assign beat_next = lf_7_7_d0 ? 3'h0 : _037_;
+  assign _038_ = drain_advance ? _015_ : drain_count;
+  assign count_next = lf_7_7_d0 ? 4'h8 : _038_;
   \hwq_top.engine.array.acc_0_0  acc_0_0 (
     .acc(acc),
     .addend(p_0_0),
@@ -16732,1411 +16718,1411 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$482$0 (p[0]),
-    .\port$482$1 (p[1]),
-    .\port$482$10 (p[10]),
-    .\port$482$11 (p[11]),
-    .\port$482$12 (p[12]),
-    .\port$482$13 (p[13]),
-    .\port$482$14 (p[14]),
-    .\port$482$15 (p[15]),
-    .\port$482$2 (p[2]),
-    .\port$482$3 (p[3]),
-    .\port$482$4 (p[4]),
-    .\port$482$5 (p[5]),
-    .\port$482$6 (p[6]),
-    .\port$482$7 (p[7]),
-    .\port$482$8 (p[8]),
-    .\port$482$9 (p[9]),
+    .\port$488$0 (p[0]),
+    .\port$488$1 (p[1]),
+    .\port$488$10 (p[10]),
+    .\port$488$11 (p[11]),
+    .\port$488$12 (p[12]),
+    .\port$488$13 (p[13]),
+    .\port$488$14 (p[14]),
+    .\port$488$15 (p[15]),
+    .\port$488$2 (p[2]),
+    .\port$488$3 (p[3]),
+    .\port$488$4 (p[4]),
+    .\port$488$5 (p[5]),
+    .\port$488$6 (p[6]),
+    .\port$488$7 (p[7]),
+    .\port$488$8 (p[8]),
+    .\port$488$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$498$0 (\p$175 [0]),
-    .\port$498$1 (\p$175 [1]),
-    .\port$498$10 (\p$175 [10]),
-    .\port$498$11 (\p$175 [11]),
-    .\port$498$12 (\p$175 [12]),
-    .\port$498$13 (\p$175 [13]),
-    .\port$498$14 (\p$175 [14]),
-    .\port$498$15 (\p$175 [15]),
-    .\port$498$2 (\p$175 [2]),
-    .\port$498$3 (\p$175 [3]),
-    .\port$498$4 (\p$175 [4]),
-    .\port$498$5 (\p$175 [5]),
-    .\port$498$6 (\p$175 [6]),
-    .\port$498$7 (\p$175 [7]),
-    .\port$498$8 (\p$175 [8]),
-    .\port$498$9 (\p$175 [9]),
+    .\port$504$0 (\p$175 [0]),
+    .\port$504$1 (\p$175 [1]),
+    .\port$504$10 (\p$175 [10]),
+    .\port$504$11 (\p$175 [11]),
+    .\port$504$12 (\p$175 [12]),
+    .\port$504$13 (\p$175 [13]),
+    .\port$504$14 (\p$175 [14]),
+    .\port$504$15 (\p$175 [15]),
+    .\port$504$2 (\p$175 [2]),
+    .\port$504$3 (\p$175 [3]),
+    .\port$504$4 (\p$175 [4]),
+    .\port$504$5 (\p$175 [5]),
+    .\port$504$6 (\p$175 [6]),
+    .\port$504$7 (\p$175 [7]),
+    .\port$504$8 (\p$175 [8]),
+    .\port$504$9 (\p$175 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$514$0 (\p$187 [0]),
-    .\port$514$1 (\p$187 [1]),
-    .\port$514$10 (\p$187 [10]),
-    .\port$514$11 (\p$187 [11]),
-    .\port$514$12 (\p$187 [12]),
-    .\port$514$13 (\p$187 [13]),
-    .\port$514$14 (\p$187 [14]),
-    .\port$514$15 (\p$187 [15]),
-    .\port$514$2 (\p$187 [2]),
-    .\port$514$3 (\p$187 [3]),
-    .\port$514$4 (\p$187 [4]),
-    .\port$514$5 (\p$187 [5]),
-    .\port$514$6 (\p$187 [6]),
-    .\port$514$7 (\p$187 [7]),
-    .\port$514$8 (\p$187 [8]),
-    .\port$514$9 (\p$187 [9]),
+    .\port$520$0 (\p$187 [0]),
+    .\port$520$1 (\p$187 [1]),
+    .\port$520$10 (\p$187 [10]),
+    .\port$520$11 (\p$187 [11]),
+    .\port$520$12 (\p$187 [12]),
+    .\port$520$13 (\p$187 [13]),
+    .\port$520$14 (\p$187 [14]),
+    .\port$520$15 (\p$187 [15]),
+    .\port$520$2 (\p$187 [2]),
+    .\port$520$3 (\p$187 [3]),
+    .\port$520$4 (\p$187 [4]),
+    .\port$520$5 (\p$187 [5]),
+    .\port$520$6 (\p$187 [6]),
+    .\port$520$7 (\p$187 [7]),
+    .\port$520$8 (\p$187 [8]),
+    .\port$520$9 (\p$187 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$530$0 (\p$199 [0]),
-    .\port$530$1 (\p$199 [1]),
-    .\port$530$10 (\p$199 [10]),
-    .\port$530$11 (\p$199 [11]),
-    .\port$530$12 (\p$199 [12]),
-    .\port$530$13 (\p$199 [13]),
-    .\port$530$14 (\p$199 [14]),
-    .\port$530$15 (\p$199 [15]),
-    .\port$530$2 (\p$199 [2]),
-    .\port$530$3 (\p$199 [3]),
-    .\port$530$4 (\p$199 [4]),
-    .\port$530$5 (\p$199 [5]),
-    .\port$530$6 (\p$199 [6]),
-    .\port$530$7 (\p$199 [7]),
-    .\port$530$8 (\p$199 [8]),
-    .\port$530$9 (\p$199 [9]),
+    .\port$536$0 (\p$199 [0]),
+    .\port$536$1 (\p$199 [1]),
+    .\port$536$10 (\p$199 [10]),
+    .\port$536$11 (\p$199 [11]),
+    .\port$536$12 (\p$199 [12]),
+    .\port$536$13 (\p$199 [13]),
+    .\port$536$14 (\p$199 [14]),
+    .\port$536$15 (\p$199 [15]),
+    .\port$536$2 (\p$199 [2]),
+    .\port$536$3 (\p$199 [3]),
+    .\port$536$4 (\p$199 [4]),
+    .\port$536$5 (\p$199 [5]),
+    .\port$536$6 (\p$199 [6]),
+    .\port$536$7 (\p$199 [7]),
+    .\port$536$8 (\p$199 [8]),
+    .\port$536$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$546$0 (\p$211 [0]),
-    .\port$546$1 (\p$211 [1]),
-    .\port$546$10 (\p$211 [10]),
-    .\port$546$11 (\p$211 [11]),
-    .\port$546$12 (\p$211 [12]),
-    .\port$546$13 (\p$211 [13]),
-    .\port$546$14 (\p$211 [14]),
-    .\port$546$15 (\p$211 [15]),
-    .\port$546$2 (\p$211 [2]),
-    .\port$546$3 (\p$211 [3]),
-    .\port$546$4 (\p$211 [4]),
-    .\port$546$5 (\p$211 [5]),
-    .\port$546$6 (\p$211 [6]),
-    .\port$546$7 (\p$211 [7]),
-    .\port$546$8 (\p$211 [8]),
-    .\port$546$9 (\p$211 [9]),
+    .\port$552$0 (\p$211 [0]),
+    .\port$552$1 (\p$211 [1]),
+    .\port$552$10 (\p$211 [10]),
+    .\port$552$11 (\p$211 [11]),
+    .\port$552$12 (\p$211 [12]),
+    .\port$552$13 (\p$211 [13]),
+    .\port$552$14 (\p$211 [14]),
+    .\port$552$15 (\p$211 [15]),
+    .\port$552$2 (\p$211 [2]),
+    .\port$552$3 (\p$211 [3]),
+    .\port$552$4 (\p$211 [4]),
+    .\port$552$5 (\p$211 [5]),
+    .\port$552$6 (\p$211 [6]),
+    .\port$552$7 (\p$211 [7]),
+    .\port$552$8 (\p$211 [8]),
+    .\port$552$9 (\p$211 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$562$0 (\p$223 [0]),
-    .\port$562$1 (\p$223 [1]),
-    .\port$562$10 (\p$223 [10]),
-    .\port$562$11 (\p$223 [11]),
-    .\port$562$12 (\p$223 [12]),
-    .\port$562$13 (\p$223 [13]),
-    .\port$562$14 (\p$223 [14]),
-    .\port$562$15 (\p$223 [15]),
-    .\port$562$2 (\p$223 [2]),
-    .\port$562$3 (\p$223 [3]),
-    .\port$562$4 (\p$223 [4]),
-    .\port$562$5 (\p$223 [5]),
-    .\port$562$6 (\p$223 [6]),
-    .\port$562$7 (\p$223 [7]),
-    .\port$562$8 (\p$223 [8]),
-    .\port$562$9 (\p$223 [9]),
+    .\port$568$0 (\p$223 [0]),
+    .\port$568$1 (\p$223 [1]),
+    .\port$568$10 (\p$223 [10]),
+    .\port$568$11 (\p$223 [11]),
+    .\port$568$12 (\p$223 [12]),
+    .\port$568$13 (\p$223 [13]),
+    .\port$568$14 (\p$223 [14]),
+    .\port$568$15 (\p$223 [15]),
+    .\port$568$2 (\p$223 [2]),
+    .\port$568$3 (\p$223 [3]),
+    .\port$568$4 (\p$223 [4]),
+    .\port$568$5 (\p$223 [5]),
+    .\port$568$6 (\p$223 [6]),
+    .\port$568$7 (\p$223 [7]),
+    .\port$568$8 (\p$223 [8]),
+    .\port$568$9 (\p$223 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$578$0 (\p$235 [0]),
-    .\port$578$1 (\p$235 [1]),
-    .\port$578$10 (\p$235 [10]),
-    .\port$578$11 (\p$235 [11]),
-    .\port$578$12 (\p$235 [12]),
-    .\port$578$13 (\p$235 [13]),
-    .\port$578$14 (\p$235 [14]),
-    .\port$578$15 (\p$235 [15]),
-    .\port$578$2 (\p$235 [2]),
-    .\port$578$3 (\p$235 [3]),
-    .\port$578$4 (\p$235 [4]),
-    .\port$578$5 (\p$235 [5]),
-    .\port$578$6 (\p$235 [6]),
-    .\port$578$7 (\p$235 [7]),
-    .\port$578$8 (\p$235 [8]),
-    .\port$578$9 (\p$235 [9]),
+    .\port$584$0 (\p$235 [0]),
+    .\port$584$1 (\p$235 [1]),
+    .\port$584$10 (\p$235 [10]),
+    .\port$584$11 (\p$235 [11]),
+    .\port$584$12 (\p$235 [12]),
+    .\port$584$13 (\p$235 [13]),
+    .\port$584$14 (\p$235 [14]),
+    .\port$584$15 (\p$235 [15]),
+    .\port$584$2 (\p$235 [2]),
+    .\port$584$3 (\p$235 [3]),
+    .\port$584$4 (\p$235 [4]),
+    .\port$584$5 (\p$235 [5]),
+    .\port$584$6 (\p$235 [6]),
+    .\port$584$7 (\p$235 [7]),
+    .\port$584$8 (\p$235 [8]),
+    .\port$584$9 (\p$235 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$594$0 (\p$247 [0]),
-    .\port$594$1 (\p$247 [1]),
-    .\port$594$10 (\p$247 [10]),
-    .\port$594$11 (\p$247 [11]),
-    .\port$594$12 (\p$247 [12]),
-    .\port$594$13 (\p$247 [13]),
-    .\port$594$14 (\p$247 [14]),
-    .\port$594$15 (\p$247 [15]),
-    .\port$594$2 (\p$247 [2]),
-    .\port$594$3 (\p$247 [3]),
-    .\port$594$4 (\p$247 [4]),
-    .\port$594$5 (\p$247 [5]),
-    .\port$594$6 (\p$247 [6]),
-    .\port$594$7 (\p$247 [7]),
-    .\port$594$8 (\p$247 [8]),
-    .\port$594$9 (\p$247 [9]),
+    .\port$600$0 (\p$247 [0]),
+    .\port$600$1 (\p$247 [1]),
+    .\port$600$10 (\p$247 [10]),
+    .\port$600$11 (\p$247 [11]),
+    .\port$600$12 (\p$247 [12]),
+    .\port$600$13 (\p$247 [13]),
+    .\port$600$14 (\p$247 [14]),
+    .\port$600$15 (\p$247 [15]),
+    .\port$600$2 (\p$247 [2]),
+    .\port$600$3 (\p$247 [3]),
+    .\port$600$4 (\p$247 [4]),
+    .\port$600$5 (\p$247 [5]),
+    .\port$600$6 (\p$247 [6]),
+    .\port$600$7 (\p$247 [7]),
+    .\port$600$8 (\p$247 [8]),
+    .\port$600$9 (\p$247 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$610$0 (\p$259 [0]),
-    .\port$610$1 (\p$259 [1]),
-    .\port$610$10 (\p$259 [10]),
-    .\port$610$11 (\p$259 [11]),
-    .\port$610$12 (\p$259 [12]),
-    .\port$610$13 (\p$259 [13]),
-    .\port$610$14 (\p$259 [14]),
-    .\port$610$15 (\p$259 [15]),
-    .\port$610$2 (\p$259 [2]),
-    .\port$610$3 (\p$259 [3]),
-    .\port$610$4 (\p$259 [4]),
-    .\port$610$5 (\p$259 [5]),
-    .\port$610$6 (\p$259 [6]),
-    .\port$610$7 (\p$259 [7]),
-    .\port$610$8 (\p$259 [8]),
-    .\port$610$9 (\p$259 [9]),
+    .\port$616$0 (\p$259 [0]),
+    .\port$616$1 (\p$259 [1]),
+    .\port$616$10 (\p$259 [10]),
+    .\port$616$11 (\p$259 [11]),
+    .\port$616$12 (\p$259 [12]),
+    .\port$616$13 (\p$259 [13]),
+    .\port$616$14 (\p$259 [14]),
+    .\port$616$15 (\p$259 [15]),
+    .\port$616$2 (\p$259 [2]),
+    .\port$616$3 (\p$259 [3]),
+    .\port$616$4 (\p$259 [4]),
+    .\port$616$5 (\p$259 [5]),
+    .\port$616$6 (\p$259 [6]),
+    .\port$616$7 (\p$259 [7]),
+    .\port$616$8 (\p$259 [8]),
+    .\port$616$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$626$0 (\p$271 [0]),
-    .\port$626$1 (\p$271 [1]),
-    .\port$626$10 (\p$271 [10]),
-    .\port$626$11 (\p$271 [11]),
-    .\port$626$12 (\p$271 [12]),
-    .\port$626$13 (\p$271 [13]),
-    .\port$626$14 (\p$271 [14]),
-    .\port$626$15 (\p$271 [15]),
-    .\port$626$2 (\p$271 [2]),
-    .\port$626$3 (\p$271 [3]),
-    .\port$626$4 (\p$271 [4]),
-    .\port$626$5 (\p$271 [5]),
-    .\port$626$6 (\p$271 [6]),
-    .\port$626$7 (\p$271 [7]),
-    .\port$626$8 (\p$271 [8]),
-    .\port$626$9 (\p$271 [9]),
+    .\port$632$0 (\p$271 [0]),
+    .\port$632$1 (\p$271 [1]),
+    .\port$632$10 (\p$271 [10]),
+    .\port$632$11 (\p$271 [11]),
+    .\port$632$12 (\p$271 [12]),
+    .\port$632$13 (\p$271 [13]),
+    .\port$632$14 (\p$271 [14]),
+    .\port$632$15 (\p$271 [15]),
+    .\port$632$2 (\p$271 [2]),
+    .\port$632$3 (\p$271 [3]),
+    .\port$632$4 (\p$271 [4]),
+    .\port$632$5 (\p$271 [5]),
+    .\port$632$6 (\p$271 [6]),
+    .\port$632$7 (\p$271 [7]),
+    .\port$632$8 (\p$271 [8]),
+    .\port$632$9 (\p$271 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$642$0 (\p$283 [0]),
-    .\port$642$1 (\p$283 [1]),
-    .\port$642$10 (\p$283 [10]),
-    .\port$642$11 (\p$283 [11]),
-    .\port$642$12 (\p$283 [12]),
-    .\port$642$13 (\p$283 [13]),
-    .\port$642$14 (\p$283 [14]),
-    .\port$642$15 (\p$283 [15]),
-    .\port$642$2 (\p$283 [2]),
-    .\port$642$3 (\p$283 [3]),
-    .\port$642$4 (\p$283 [4]),
-    .\port$642$5 (\p$283 [5]),
-    .\port$642$6 (\p$283 [6]),
-    .\port$642$7 (\p$283 [7]),
-    .\port$642$8 (\p$283 [8]),
-    .\port$642$9 (\p$283 [9]),
+    .\port$648$0 (\p$283 [0]),
+    .\port$648$1 (\p$283 [1]),
+    .\port$648$10 (\p$283 [10]),
+    .\port$648$11 (\p$283 [11]),
+    .\port$648$12 (\p$283 [12]),
+    .\port$648$13 (\p$283 [13]),
+    .\port$648$14 (\p$283 [14]),
+    .\port$648$15 (\p$283 [15]),
+    .\port$648$2 (\p$283 [2]),
+    .\port$648$3 (\p$283 [3]),
+    .\port$648$4 (\p$283 [4]),
+    .\port$648$5 (\p$283 [5]),
+    .\port$648$6 (\p$283 [6]),
+    .\port$648$7 (\p$283 [7]),
+    .\port$648$8 (\p$283 [8]),
+    .\port$648$9 (\p$283 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$658$0 (\p$295 [0]),
-    .\port$658$1 (\p$295 [1]),
-    .\port$658$10 (\p$295 [10]),
-    .\port$658$11 (\p$295 [11]),
-    .\port$658$12 (\p$295 [12]),
-    .\port$658$13 (\p$295 [13]),
-    .\port$658$14 (\p$295 [14]),
-    .\port$658$15 (\p$295 [15]),
-    .\port$658$2 (\p$295 [2]),
-    .\port$658$3 (\p$295 [3]),
-    .\port$658$4 (\p$295 [4]),
-    .\port$658$5 (\p$295 [5]),
-    .\port$658$6 (\p$295 [6]),
-    .\port$658$7 (\p$295 [7]),
-    .\port$658$8 (\p$295 [8]),
-    .\port$658$9 (\p$295 [9]),
+    .\port$664$0 (\p$295 [0]),
+    .\port$664$1 (\p$295 [1]),
+    .\port$664$10 (\p$295 [10]),
+    .\port$664$11 (\p$295 [11]),
+    .\port$664$12 (\p$295 [12]),
+    .\port$664$13 (\p$295 [13]),
+    .\port$664$14 (\p$295 [14]),
+    .\port$664$15 (\p$295 [15]),
+    .\port$664$2 (\p$295 [2]),
+    .\port$664$3 (\p$295 [3]),
+    .\port$664$4 (\p$295 [4]),
+    .\port$664$5 (\p$295 [5]),
+    .\port$664$6 (\p$295 [6]),
+    .\port$664$7 (\p$295 [7]),
+    .\port$664$8 (\p$295 [8]),
+    .\port$664$9 (\p$295 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$674$0 (\p$307 [0]),
-    .\port$674$1 (\p$307 [1]),
-    .\port$674$10 (\p$307 [10]),
-    .\port$674$11 (\p$307 [11]),
-    .\port$674$12 (\p$307 [12]),
-    .\port$674$13 (\p$307 [13]),
-    .\port$674$14 (\p$307 [14]),
-    .\port$674$15 (\p$307 [15]),
-    .\port$674$2 (\p$307 [2]),
-    .\port$674$3 (\p$307 [3]),
-    .\port$674$4 (\p$307 [4]),
-    .\port$674$5 (\p$307 [5]),
-    .\port$674$6 (\p$307 [6]),
-    .\port$674$7 (\p$307 [7]),
-    .\port$674$8 (\p$307 [8]),
-    .\port$674$9 (\p$307 [9]),
+    .\port$680$0 (\p$307 [0]),
+    .\port$680$1 (\p$307 [1]),
+    .\port$680$10 (\p$307 [10]),
+    .\port$680$11 (\p$307 [11]),
+    .\port$680$12 (\p$307 [12]),
+    .\port$680$13 (\p$307 [13]),
+    .\port$680$14 (\p$307 [14]),
+    .\port$680$15 (\p$307 [15]),
+    .\port$680$2 (\p$307 [2]),
+    .\port$680$3 (\p$307 [3]),
+    .\port$680$4 (\p$307 [4]),
+    .\port$680$5 (\p$307 [5]),
+    .\port$680$6 (\p$307 [6]),
+    .\port$680$7 (\p$307 [7]),
+    .\port$680$8 (\p$307 [8]),
+    .\port$680$9 (\p$307 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$690$0 (\p$319 [0]),
-    .\port$690$1 (\p$319 [1]),
-    .\port$690$10 (\p$319 [10]),
-    .\port$690$11 (\p$319 [11]),
-    .\port$690$12 (\p$319 [12]),
-    .\port$690$13 (\p$319 [13]),
-    .\port$690$14 (\p$319 [14]),
-    .\port$690$15 (\p$319 [15]),
-    .\port$690$2 (\p$319 [2]),
-    .\port$690$3 (\p$319 [3]),
-    .\port$690$4 (\p$319 [4]),
-    .\port$690$5 (\p$319 [5]),
-    .\port$690$6 (\p$319 [6]),
-    .\port$690$7 (\p$319 [7]),
-    .\port$690$8 (\p$319 [8]),
-    .\port$690$9 (\p$319 [9]),
+    .\port$696$0 (\p$319 [0]),
+    .\port$696$1 (\p$319 [1]),
+    .\port$696$10 (\p$319 [10]),
+    .\port$696$11 (\p$319 [11]),
+    .\port$696$12 (\p$319 [12]),
+    .\port$696$13 (\p$319 [13]),
+    .\port$696$14 (\p$319 [14]),
+    .\port$696$15 (\p$319 [15]),
+    .\port$696$2 (\p$319 [2]),
+    .\port$696$3 (\p$319 [3]),
+    .\port$696$4 (\p$319 [4]),
+    .\port$696$5 (\p$319 [5]),
+    .\port$696$6 (\p$319 [6]),
+    .\port$696$7 (\p$319 [7]),
+    .\port$696$8 (\p$319 [8]),
+    .\port$696$9 (\p$319 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$706$0 (\p$331 [0]),
-    .\port$706$1 (\p$331 [1]),
-    .\port$706$10 (\p$331 [10]),
-    .\port$706$11 (\p$331 [11]),
-    .\port$706$12 (\p$331 [12]),
-    .\port$706$13 (\p$331 [13]),
-    .\port$706$14 (\p$331 [14]),
-    .\port$706$15 (\p$331 [15]),
-    .\port$706$2 (\p$331 [2]),
-    .\port$706$3 (\p$331 [3]),
-    .\port$706$4 (\p$331 [4]),
-    .\port$706$5 (\p$331 [5]),
-    .\port$706$6 (\p$331 [6]),
-    .\port$706$7 (\p$331 [7]),
-    .\port$706$8 (\p$331 [8]),
-    .\port$706$9 (\p$331 [9]),
+    .\port$712$0 (\p$331 [0]),
+    .\port$712$1 (\p$331 [1]),
+    .\port$712$10 (\p$331 [10]),
+    .\port$712$11 (\p$331 [11]),
+    .\port$712$12 (\p$331 [12]),
+    .\port$712$13 (\p$331 [13]),
+    .\port$712$14 (\p$331 [14]),
+    .\port$712$15 (\p$331 [15]),
+    .\port$712$2 (\p$331 [2]),
+    .\port$712$3 (\p$331 [3]),
+    .\port$712$4 (\p$331 [4]),
+    .\port$712$5 (\p$331 [5]),
+    .\port$712$6 (\p$331 [6]),
+    .\port$712$7 (\p$331 [7]),
+    .\port$712$8 (\p$331 [8]),
+    .\port$712$9 (\p$331 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$722$0 (\p$343 [0]),
-    .\port$722$1 (\p$343 [1]),
-    .\port$722$10 (\p$343 [10]),
-    .\port$722$11 (\p$343 [11]),
-    .\port$722$12 (\p$343 [12]),
-    .\port$722$13 (\p$343 [13]),
-    .\port$722$14 (\p$343 [14]),
-    .\port$722$15 (\p$343 [15]),
-    .\port$722$2 (\p$343 [2]),
-    .\port$722$3 (\p$343 [3]),
-    .\port$722$4 (\p$343 [4]),
-    .\port$722$5 (\p$343 [5]),
-    .\port$722$6 (\p$343 [6]),
-    .\port$722$7 (\p$343 [7]),
-    .\port$722$8 (\p$343 [8]),
-    .\port$722$9 (\p$343 [9]),
+    .\port$728$0 (\p$343 [0]),
+    .\port$728$1 (\p$343 [1]),
+    .\port$728$10 (\p$343 [10]),
+    .\port$728$11 (\p$343 [11]),
+    .\port$728$12 (\p$343 [12]),
+    .\port$728$13 (\p$343 [13]),
+    .\port$728$14 (\p$343 [14]),
+    .\port$728$15 (\p$343 [15]),
+    .\port$728$2 (\p$343 [2]),
+    .\port$728$3 (\p$343 [3]),
+    .\port$728$4 (\p$343 [4]),
+    .\port$728$5 (\p$343 [5]),
+    .\port$728$6 (\p$343 [6]),
+    .\port$728$7 (\p$343 [7]),
+    .\port$728$8 (\p$343 [8]),
+    .\port$728$9 (\p$343 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$738$0 (\p$355 [0]),
-    .\port$738$1 (\p$355 [1]),
-    .\port$738$10 (\p$355 [10]),
-    .\port$738$11 (\p$355 [11]),
-    .\port$738$12 (\p$355 [12]),
-    .\port$738$13 (\p$355 [13]),
-    .\port$738$14 (\p$355 [14]),
-    .\port$738$15 (\p$355 [15]),
-    .\port$738$2 (\p$355 [2]),
-    .\port$738$3 (\p$355 [3]),
-    .\port$738$4 (\p$355 [4]),
-    .\port$738$5 (\p$355 [5]),
-    .\port$738$6 (\p$355 [6]),
-    .\port$738$7 (\p$355 [7]),
-    .\port$738$8 (\p$355 [8]),
-    .\port$738$9 (\p$355 [9]),
+    .\port$744$0 (\p$355 [0]),
+    .\port$744$1 (\p$355 [1]),
+    .\port$744$10 (\p$355 [10]),
+    .\port$744$11 (\p$355 [11]),
+    .\port$744$12 (\p$355 [12]),
+    .\port$744$13 (\p$355 [13]),
+    .\port$744$14 (\p$355 [14]),
+    .\port$744$15 (\p$355 [15]),
+    .\port$744$2 (\p$355 [2]),
+    .\port$744$3 (\p$355 [3]),
+    .\port$744$4 (\p$355 [4]),
+    .\port$744$5 (\p$355 [5]),
+    .\port$744$6 (\p$355 [6]),
+    .\port$744$7 (\p$355 [7]),
+    .\port$744$8 (\p$355 [8]),
+    .\port$744$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$754$0 (\p$367 [0]),
-    .\port$754$1 (\p$367 [1]),
-    .\port$754$10 (\p$367 [10]),
-    .\port$754$11 (\p$367 [11]),
-    .\port$754$12 (\p$367 [12]),
-    .\port$754$13 (\p$367 [13]),
-    .\port$754$14 (\p$367 [14]),
-    .\port$754$15 (\p$367 [15]),
-    .\port$754$2 (\p$367 [2]),
-    .\port$754$3 (\p$367 [3]),
-    .\port$754$4 (\p$367 [4]),
-    .\port$754$5 (\p$367 [5]),
-    .\port$754$6 (\p$367 [6]),
-    .\port$754$7 (\p$367 [7]),
-    .\port$754$8 (\p$367 [8]),
-    .\port$754$9 (\p$367 [9]),
+    .\port$760$0 (\p$367 [0]),
+    .\port$760$1 (\p$367 [1]),
+    .\port$760$10 (\p$367 [10]),
+    .\port$760$11 (\p$367 [11]),
+    .\port$760$12 (\p$367 [12]),
+    .\port$760$13 (\p$367 [13]),
+    .\port$760$14 (\p$367 [14]),
+    .\port$760$15 (\p$367 [15]),
+    .\port$760$2 (\p$367 [2]),
+    .\port$760$3 (\p$367 [3]),
+    .\port$760$4 (\p$367 [4]),
+    .\port$760$5 (\p$367 [5]),
+    .\port$760$6 (\p$367 [6]),
+    .\port$760$7 (\p$367 [7]),
+    .\port$760$8 (\p$367 [8]),
+    .\port$760$9 (\p$367 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$770$0 (\p$379 [0]),
-    .\port$770$1 (\p$379 [1]),
-    .\port$770$10 (\p$379 [10]),
-    .\port$770$11 (\p$379 [11]),
-    .\port$770$12 (\p$379 [12]),
-    .\port$770$13 (\p$379 [13]),
-    .\port$770$14 (\p$379 [14]),
-    .\port$770$15 (\p$379 [15]),
-    .\port$770$2 (\p$379 [2]),
-    .\port$770$3 (\p$379 [3]),
-    .\port$770$4 (\p$379 [4]),
-    .\port$770$5 (\p$379 [5]),
-    .\port$770$6 (\p$379 [6]),
-    .\port$770$7 (\p$379 [7]),
-    .\port$770$8 (\p$379 [8]),
-    .\port$770$9 (\p$379 [9]),
+    .\port$776$0 (\p$379 [0]),
+    .\port$776$1 (\p$379 [1]),
+    .\port$776$10 (\p$379 [10]),
+    .\port$776$11 (\p$379 [11]),
+    .\port$776$12 (\p$379 [12]),
+    .\port$776$13 (\p$379 [13]),
+    .\port$776$14 (\p$379 [14]),
+    .\port$776$15 (\p$379 [15]),
+    .\port$776$2 (\p$379 [2]),
+    .\port$776$3 (\p$379 [3]),
+    .\port$776$4 (\p$379 [4]),
+    .\port$776$5 (\p$379 [5]),
+    .\port$776$6 (\p$379 [6]),
+    .\port$776$7 (\p$379 [7]),
+    .\port$776$8 (\p$379 [8]),
+    .\port$776$9 (\p$379 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$786$0 (\p$391 [0]),
-    .\port$786$1 (\p$391 [1]),
-    .\port$786$10 (\p$391 [10]),
-    .\port$786$11 (\p$391 [11]),
-    .\port$786$12 (\p$391 [12]),
-    .\port$786$13 (\p$391 [13]),
-    .\port$786$14 (\p$391 [14]),
-    .\port$786$15 (\p$391 [15]),
-    .\port$786$2 (\p$391 [2]),
-    .\port$786$3 (\p$391 [3]),
-    .\port$786$4 (\p$391 [4]),
-    .\port$786$5 (\p$391 [5]),
-    .\port$786$6 (\p$391 [6]),
-    .\port$786$7 (\p$391 [7]),
-    .\port$786$8 (\p$391 [8]),
-    .\port$786$9 (\p$391 [9]),
+    .\port$792$0 (\p$391 [0]),
+    .\port$792$1 (\p$391 [1]),
+    .\port$792$10 (\p$391 [10]),
+    .\port$792$11 (\p$391 [11]),
+    .\port$792$12 (\p$391 [12]),
+    .\port$792$13 (\p$391 [13]),
+    .\port$792$14 (\p$391 [14]),
+    .\port$792$15 (\p$391 [15]),
+    .\port$792$2 (\p$391 [2]),
+    .\port$792$3 (\p$391 [3]),
+    .\port$792$4 (\p$391 [4]),
+    .\port$792$5 (\p$391 [5]),
+    .\port$792$6 (\p$391 [6]),
+    .\port$792$7 (\p$391 [7]),
+    .\port$792$8 (\p$391 [8]),
+    .\port$792$9 (\p$391 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$802$0 (\p$403 [0]),
-    .\port$802$1 (\p$403 [1]),
-    .\port$802$10 (\p$403 [10]),
-    .\port$802$11 (\p$403 [11]),
-    .\port$802$12 (\p$403 [12]),
-    .\port$802$13 (\p$403 [13]),
-    .\port$802$14 (\p$403 [14]),
-    .\port$802$15 (\p$403 [15]),
-    .\port$802$2 (\p$403 [2]),
-    .\port$802$3 (\p$403 [3]),
-    .\port$802$4 (\p$403 [4]),
-    .\port$802$5 (\p$403 [5]),
-    .\port$802$6 (\p$403 [6]),
-    .\port$802$7 (\p$403 [7]),
-    .\port$802$8 (\p$403 [8]),
-    .\port$802$9 (\p$403 [9]),
+    .\port$808$0 (\p$403 [0]),
+    .\port$808$1 (\p$403 [1]),
+    .\port$808$10 (\p$403 [10]),
+    .\port$808$11 (\p$403 [11]),
+    .\port$808$12 (\p$403 [12]),
+    .\port$808$13 (\p$403 [13]),
+    .\port$808$14 (\p$403 [14]),
+    .\port$808$15 (\p$403 [15]),
+    .\port$808$2 (\p$403 [2]),
+    .\port$808$3 (\p$403 [3]),
+    .\port$808$4 (\p$403 [4]),
+    .\port$808$5 (\p$403 [5]),
+    .\port$808$6 (\p$403 [6]),
+    .\port$808$7 (\p$403 [7]),
+    .\port$808$8 (\p$403 [8]),
+    .\port$808$9 (\p$403 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$818$0 (\p$415 [0]),
-    .\port$818$1 (\p$415 [1]),
-    .\port$818$10 (\p$415 [10]),
-    .\port$818$11 (\p$415 [11]),
-    .\port$818$12 (\p$415 [12]),
-    .\port$818$13 (\p$415 [13]),
-    .\port$818$14 (\p$415 [14]),
-    .\port$818$15 (\p$415 [15]),
-    .\port$818$2 (\p$415 [2]),
-    .\port$818$3 (\p$415 [3]),
-    .\port$818$4 (\p$415 [4]),
-    .\port$818$5 (\p$415 [5]),
-    .\port$818$6 (\p$415 [6]),
-    .\port$818$7 (\p$415 [7]),
-    .\port$818$8 (\p$415 [8]),
-    .\port$818$9 (\p$415 [9]),
+    .\port$824$0 (\p$415 [0]),
+    .\port$824$1 (\p$415 [1]),
+    .\port$824$10 (\p$415 [10]),
+    .\port$824$11 (\p$415 [11]),
+    .\port$824$12 (\p$415 [12]),
+    .\port$824$13 (\p$415 [13]),
+    .\port$824$14 (\p$415 [14]),
+    .\port$824$15 (\p$415 [15]),
+    .\port$824$2 (\p$415 [2]),
+    .\port$824$3 (\p$415 [3]),
+    .\port$824$4 (\p$415 [4]),
+    .\port$824$5 (\p$415 [5]),
+    .\port$824$6 (\p$415 [6]),
+    .\port$824$7 (\p$415 [7]),
+    .\port$824$8 (\p$415 [8]),
+    .\port$824$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$834$0 (\p$427 [0]),
-    .\port$834$1 (\p$427 [1]),
-    .\port$834$10 (\p$427 [10]),
-    .\port$834$11 (\p$427 [11]),
-    .\port$834$12 (\p$427 [12]),
-    .\port$834$13 (\p$427 [13]),
-    .\port$834$14 (\p$427 [14]),
-    .\port$834$15 (\p$427 [15]),
-    .\port$834$2 (\p$427 [2]),
-    .\port$834$3 (\p$427 [3]),
-    .\port$834$4 (\p$427 [4]),
-    .\port$834$5 (\p$427 [5]),
-    .\port$834$6 (\p$427 [6]),
-    .\port$834$7 (\p$427 [7]),
-    .\port$834$8 (\p$427 [8]),
-    .\port$834$9 (\p$427 [9]),
+    .\port$840$0 (\p$427 [0]),
+    .\port$840$1 (\p$427 [1]),
+    .\port$840$10 (\p$427 [10]),
+    .\port$840$11 (\p$427 [11]),
+    .\port$840$12 (\p$427 [12]),
+    .\port$840$13 (\p$427 [13]),
+    .\port$840$14 (\p$427 [14]),
+    .\port$840$15 (\p$427 [15]),
+    .\port$840$2 (\p$427 [2]),
+    .\port$840$3 (\p$427 [3]),
+    .\port$840$4 (\p$427 [4]),
+    .\port$840$5 (\p$427 [5]),
+    .\port$840$6 (\p$427 [6]),
+    .\port$840$7 (\p$427 [7]),
+    .\port$840$8 (\p$427 [8]),
+    .\port$840$9 (\p$427 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$850$0 (\p$439 [0]),
-    .\port$850$1 (\p$439 [1]),
-    .\port$850$10 (\p$439 [10]),
-    .\port$850$11 (\p$439 [11]),
-    .\port$850$12 (\p$439 [12]),
-    .\port$850$13 (\p$439 [13]),
-    .\port$850$14 (\p$439 [14]),
-    .\port$850$15 (\p$439 [15]),
-    .\port$850$2 (\p$439 [2]),
-    .\port$850$3 (\p$439 [3]),
-    .\port$850$4 (\p$439 [4]),
-    .\port$850$5 (\p$439 [5]),
-    .\port$850$6 (\p$439 [6]),
-    .\port$850$7 (\p$439 [7]),
-    .\port$850$8 (\p$439 [8]),
-    .\port$850$9 (\p$439 [9]),
+    .\port$856$0 (\p$439 [0]),
+    .\port$856$1 (\p$439 [1]),
+    .\port$856$10 (\p$439 [10]),
+    .\port$856$11 (\p$439 [11]),
+    .\port$856$12 (\p$439 [12]),
+    .\port$856$13 (\p$439 [13]),
+    .\port$856$14 (\p$439 [14]),
+    .\port$856$15 (\p$439 [15]),
+    .\port$856$2 (\p$439 [2]),
+    .\port$856$3 (\p$439 [3]),
+    .\port$856$4 (\p$439 [4]),
+    .\port$856$5 (\p$439 [5]),
+    .\port$856$6 (\p$439 [6]),
+    .\port$856$7 (\p$439 [7]),
+    .\port$856$8 (\p$439 [8]),
+    .\port$856$9 (\p$439 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$866$0 (\p$451 [0]),
-    .\port$866$1 (\p$451 [1]),
-    .\port$866$10 (\p$451 [10]),
-    .\port$866$11 (\p$451 [11]),
-    .\port$866$12 (\p$451 [12]),
-    .\port$866$13 (\p$451 [13]),
-    .\port$866$14 (\p$451 [14]),
-    .\port$866$15 (\p$451 [15]),
-    .\port$866$2 (\p$451 [2]),
-    .\port$866$3 (\p$451 [3]),
-    .\port$866$4 (\p$451 [4]),
-    .\port$866$5 (\p$451 [5]),
-    .\port$866$6 (\p$451 [6]),
-    .\port$866$7 (\p$451 [7]),
-    .\port$866$8 (\p$451 [8]),
-    .\port$866$9 (\p$451 [9]),
+    .\port$872$0 (\p$451 [0]),
+    .\port$872$1 (\p$451 [1]),
+    .\port$872$10 (\p$451 [10]),
+    .\port$872$11 (\p$451 [11]),
+    .\port$872$12 (\p$451 [12]),
+    .\port$872$13 (\p$451 [13]),
+    .\port$872$14 (\p$451 [14]),
+    .\port$872$15 (\p$451 [15]),
+    .\port$872$2 (\p$451 [2]),
+    .\port$872$3 (\p$451 [3]),
+    .\port$872$4 (\p$451 [4]),
+    .\port$872$5 (\p$451 [5]),
+    .\port$872$6 (\p$451 [6]),
+    .\port$872$7 (\p$451 [7]),
+    .\port$872$8 (\p$451 [8]),
+    .\port$872$9 (\p$451 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$882$0 (\p$463 [0]),
-    .\port$882$1 (\p$463 [1]),
-    .\port$882$10 (\p$463 [10]),
-    .\port$882$11 (\p$463 [11]),
-    .\port$882$12 (\p$463 [12]),
-    .\port$882$13 (\p$463 [13]),
-    .\port$882$14 (\p$463 [14]),
-    .\port$882$15 (\p$463 [15]),
-    .\port$882$2 (\p$463 [2]),
-    .\port$882$3 (\p$463 [3]),
-    .\port$882$4 (\p$463 [4]),
-    .\port$882$5 (\p$463 [5]),
-    .\port$882$6 (\p$463 [6]),
-    .\port$882$7 (\p$463 [7]),
-    .\port$882$8 (\p$463 [8]),
-    .\port$882$9 (\p$463 [9]),
+    .\port$888$0 (\p$463 [0]),
+    .\port$888$1 (\p$463 [1]),
+    .\port$888$10 (\p$463 [10]),
+    .\port$888$11 (\p$463 [11]),
+    .\port$888$12 (\p$463 [12]),
+    .\port$888$13 (\p$463 [13]),
+    .\port$888$14 (\p$463 [14]),
+    .\port$888$15 (\p$463 [15]),
+    .\port$888$2 (\p$463 [2]),
+    .\port$888$3 (\p$463 [3]),
+    .\port$888$4 (\p$463 [4]),
+    .\port$888$5 (\p$463 [5]),
+    .\port$888$6 (\p$463 [6]),
+    .\port$888$7 (\p$463 [7]),
+    .\port$888$8 (\p$463 [8]),
+    .\port$888$9 (\p$463 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$898$0 (\p$475 [0]),
-    .\port$898$1 (\p$475 [1]),
-    .\port$898$10 (\p$475 [10]),
-    .\port$898$11 (\p$475 [11]),
-    .\port$898$12 (\p$475 [12]),
-    .\port$898$13 (\p$475 [13]),
-    .\port$898$14 (\p$475 [14]),
-    .\port$898$15 (\p$475 [15]),
-    .\port$898$2 (\p$475 [2]),
-    .\port$898$3 (\p$475 [3]),
-    .\port$898$4 (\p$475 [4]),
-    .\port$898$5 (\p$475 [5]),
-    .\port$898$6 (\p$475 [6]),
-    .\port$898$7 (\p$475 [7]),
-    .\port$898$8 (\p$475 [8]),
-    .\port$898$9 (\p$475 [9]),
+    .\port$904$0 (\p$475 [0]),
+    .\port$904$1 (\p$475 [1]),
+    .\port$904$10 (\p$475 [10]),
+    .\port$904$11 (\p$475 [11]),
+    .\port$904$12 (\p$475 [12]),
+    .\port$904$13 (\p$475 [13]),
+    .\port$904$14 (\p$475 [14]),
+    .\port$904$15 (\p$475 [15]),
+    .\port$904$2 (\p$475 [2]),
+    .\port$904$3 (\p$475 [3]),
+    .\port$904$4 (\p$475 [4]),
+    .\port$904$5 (\p$475 [5]),
+    .\port$904$6 (\p$475 [6]),
+    .\port$904$7 (\p$475 [7]),
+    .\port$904$8 (\p$475 [8]),
+    .\port$904$9 (\p$475 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$914$0 (\p$487 [0]),
-    .\port$914$1 (\p$487 [1]),
-    .\port$914$10 (\p$487 [10]),
-    .\port$914$11 (\p$487 [11]),
-    .\port$914$12 (\p$487 [12]),
-    .\port$914$13 (\p$487 [13]),
-    .\port$914$14 (\p$487 [14]),
-    .\port$914$15 (\p$487 [15]),
-    .\port$914$2 (\p$487 [2]),
-    .\port$914$3 (\p$487 [3]),
-    .\port$914$4 (\p$487 [4]),
-    .\port$914$5 (\p$487 [5]),
-    .\port$914$6 (\p$487 [6]),
-    .\port$914$7 (\p$487 [7]),
-    .\port$914$8 (\p$487 [8]),
-    .\port$914$9 (\p$487 [9]),
+    .\port$920$0 (\p$487 [0]),
+    .\port$920$1 (\p$487 [1]),
+    .\port$920$10 (\p$487 [10]),
+    .\port$920$11 (\p$487 [11]),
+    .\port$920$12 (\p$487 [12]),
+    .\port$920$13 (\p$487 [13]),
+    .\port$920$14 (\p$487 [14]),
+    .\port$920$15 (\p$487 [15]),
+    .\port$920$2 (\p$487 [2]),
+    .\port$920$3 (\p$487 [3]),
+    .\port$920$4 (\p$487 [4]),
+    .\port$920$5 (\p$487 [5]),
+    .\port$920$6 (\p$487 [6]),
+    .\port$920$7 (\p$487 [7]),
+    .\port$920$8 (\p$487 [8]),
+    .\port$920$9 (\p$487 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$930$0 (\p$499 [0]),
-    .\port$930$1 (\p$499 [1]),
-    .\port$930$10 (\p$499 [10]),
-    .\port$930$11 (\p$499 [11]),
-    .\port$930$12 (\p$499 [12]),
-    .\port$930$13 (\p$499 [13]),
-    .\port$930$14 (\p$499 [14]),
-    .\port$930$15 (\p$499 [15]),
-    .\port$930$2 (\p$499 [2]),
-    .\port$930$3 (\p$499 [3]),
-    .\port$930$4 (\p$499 [4]),
-    .\port$930$5 (\p$499 [5]),
-    .\port$930$6 (\p$499 [6]),
-    .\port$930$7 (\p$499 [7]),
-    .\port$930$8 (\p$499 [8]),
-    .\port$930$9 (\p$499 [9]),
+    .\port$936$0 (\p$499 [0]),
+    .\port$936$1 (\p$499 [1]),
+    .\port$936$10 (\p$499 [10]),
+    .\port$936$11 (\p$499 [11]),
+    .\port$936$12 (\p$499 [12]),
+    .\port$936$13 (\p$499 [13]),
+    .\port$936$14 (\p$499 [14]),
+    .\port$936$15 (\p$499 [15]),
+    .\port$936$2 (\p$499 [2]),
+    .\port$936$3 (\p$499 [3]),
+    .\port$936$4 (\p$499 [4]),
+    .\port$936$5 (\p$499 [5]),
+    .\port$936$6 (\p$499 [6]),
+    .\port$936$7 (\p$499 [7]),
+    .\port$936$8 (\p$499 [8]),
+    .\port$936$9 (\p$499 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$946$0 (\p$511 [0]),
-    .\port$946$1 (\p$511 [1]),
-    .\port$946$10 (\p$511 [10]),
-    .\port$946$11 (\p$511 [11]),
-    .\port$946$12 (\p$511 [12]),
-    .\port$946$13 (\p$511 [13]),
-    .\port$946$14 (\p$511 [14]),
-    .\port$946$15 (\p$511 [15]),
-    .\port$946$2 (\p$511 [2]),
-    .\port$946$3 (\p$511 [3]),
-    .\port$946$4 (\p$511 [4]),
-    .\port$946$5 (\p$511 [5]),
-    .\port$946$6 (\p$511 [6]),
-    .\port$946$7 (\p$511 [7]),
-    .\port$946$8 (\p$511 [8]),
-    .\port$946$9 (\p$511 [9]),
+    .\port$952$0 (\p$511 [0]),
+    .\port$952$1 (\p$511 [1]),
+    .\port$952$10 (\p$511 [10]),
+    .\port$952$11 (\p$511 [11]),
+    .\port$952$12 (\p$511 [12]),
+    .\port$952$13 (\p$511 [13]),
+    .\port$952$14 (\p$511 [14]),
+    .\port$952$15 (\p$511 [15]),
+    .\port$952$2 (\p$511 [2]),
+    .\port$952$3 (\p$511 [3]),
+    .\port$952$4 (\p$511 [4]),
+    .\port$952$5 (\p$511 [5]),
+    .\port$952$6 (\p$511 [6]),
+    .\port$952$7 (\p$511 [7]),
+    .\port$952$8 (\p$511 [8]),
+    .\port$952$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$962$0 (\p$523 [0]),
-    .\port$962$1 (\p$523 [1]),
-    .\port$962$10 (\p$523 [10]),
-    .\port$962$11 (\p$523 [11]),
-    .\port$962$12 (\p$523 [12]),
-    .\port$962$13 (\p$523 [13]),
-    .\port$962$14 (\p$523 [14]),
-    .\port$962$15 (\p$523 [15]),
-    .\port$962$2 (\p$523 [2]),
-    .\port$962$3 (\p$523 [3]),
-    .\port$962$4 (\p$523 [4]),
-    .\port$962$5 (\p$523 [5]),
-    .\port$962$6 (\p$523 [6]),
-    .\port$962$7 (\p$523 [7]),
-    .\port$962$8 (\p$523 [8]),
-    .\port$962$9 (\p$523 [9]),
+    .\port$968$0 (\p$523 [0]),
+    .\port$968$1 (\p$523 [1]),
+    .\port$968$10 (\p$523 [10]),
+    .\port$968$11 (\p$523 [11]),
+    .\port$968$12 (\p$523 [12]),
+    .\port$968$13 (\p$523 [13]),
+    .\port$968$14 (\p$523 [14]),
+    .\port$968$15 (\p$523 [15]),
+    .\port$968$2 (\p$523 [2]),
+    .\port$968$3 (\p$523 [3]),
+    .\port$968$4 (\p$523 [4]),
+    .\port$968$5 (\p$523 [5]),
+    .\port$968$6 (\p$523 [6]),
+    .\port$968$7 (\p$523 [7]),
+    .\port$968$8 (\p$523 [8]),
+    .\port$968$9 (\p$523 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$978$0 (\p$535 [0]),
-    .\port$978$1 (\p$535 [1]),
-    .\port$978$10 (\p$535 [10]),
-    .\port$978$11 (\p$535 [11]),
-    .\port$978$12 (\p$535 [12]),
-    .\port$978$13 (\p$535 [13]),
-    .\port$978$14 (\p$535 [14]),
-    .\port$978$15 (\p$535 [15]),
-    .\port$978$2 (\p$535 [2]),
-    .\port$978$3 (\p$535 [3]),
-    .\port$978$4 (\p$535 [4]),
-    .\port$978$5 (\p$535 [5]),
-    .\port$978$6 (\p$535 [6]),
-    .\port$978$7 (\p$535 [7]),
-    .\port$978$8 (\p$535 [8]),
-    .\port$978$9 (\p$535 [9]),
+    .\port$984$0 (\p$535 [0]),
+    .\port$984$1 (\p$535 [1]),
+    .\port$984$10 (\p$535 [10]),
+    .\port$984$11 (\p$535 [11]),
+    .\port$984$12 (\p$535 [12]),
+    .\port$984$13 (\p$535 [13]),
+    .\port$984$14 (\p$535 [14]),
+    .\port$984$15 (\p$535 [15]),
+    .\port$984$2 (\p$535 [2]),
+    .\port$984$3 (\p$535 [3]),
+    .\port$984$4 (\p$535 [4]),
+    .\port$984$5 (\p$535 [5]),
+    .\port$984$6 (\p$535 [6]),
+    .\port$984$7 (\p$535 [7]),
+    .\port$984$8 (\p$535 [8]),
+    .\port$984$9 (\p$535 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$994$0 (\p$547 [0]),
-    .\port$994$1 (\p$547 [1]),
-    .\port$994$10 (\p$547 [10]),
-    .\port$994$11 (\p$547 [11]),
-    .\port$994$12 (\p$547 [12]),
-    .\port$994$13 (\p$547 [13]),
-    .\port$994$14 (\p$547 [14]),
-    .\port$994$15 (\p$547 [15]),
-    .\port$994$2 (\p$547 [2]),
-    .\port$994$3 (\p$547 [3]),
-    .\port$994$4 (\p$547 [4]),
-    .\port$994$5 (\p$547 [5]),
-    .\port$994$6 (\p$547 [6]),
-    .\port$994$7 (\p$547 [7]),
-    .\port$994$8 (\p$547 [8]),
-    .\port$994$9 (\p$547 [9]),
+    .\port$1000$0 (\p$547 [0]),
+    .\port$1000$1 (\p$547 [1]),
+    .\port$1000$10 (\p$547 [10]),
+    .\port$1000$11 (\p$547 [11]),
+    .\port$1000$12 (\p$547 [12]),
+    .\port$1000$13 (\p$547 [13]),
+    .\port$1000$14 (\p$547 [14]),
+    .\port$1000$15 (\p$547 [15]),
+    .\port$1000$2 (\p$547 [2]),
+    .\port$1000$3 (\p$547 [3]),
+    .\port$1000$4 (\p$547 [4]),
+    .\port$1000$5 (\p$547 [5]),
+    .\port$1000$6 (\p$547 [6]),
+    .\port$1000$7 (\p$547 [7]),
+    .\port$1000$8 (\p$547 [8]),
+    .\port$1000$9 (\p$547 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1010$0 (\p$559 [0]),
-    .\port$1010$1 (\p$559 [1]),
-    .\port$1010$10 (\p$559 [10]),
-    .\port$1010$11 (\p$559 [11]),
-    .\port$1010$12 (\p$559 [12]),
-    .\port$1010$13 (\p$559 [13]),
-    .\port$1010$14 (\p$559 [14]),
-    .\port$1010$15 (\p$559 [15]),
-    .\port$1010$2 (\p$559 [2]),
-    .\port$1010$3 (\p$559 [3]),
-    .\port$1010$4 (\p$559 [4]),
-    .\port$1010$5 (\p$559 [5]),
-    .\port$1010$6 (\p$559 [6]),
-    .\port$1010$7 (\p$559 [7]),
-    .\port$1010$8 (\p$559 [8]),
-    .\port$1010$9 (\p$559 [9]),
+    .\port$1016$0 (\p$559 [0]),
+    .\port$1016$1 (\p$559 [1]),
+    .\port$1016$10 (\p$559 [10]),
+    .\port$1016$11 (\p$559 [11]),
+    .\port$1016$12 (\p$559 [12]),
+    .\port$1016$13 (\p$559 [13]),
+    .\port$1016$14 (\p$559 [14]),
+    .\port$1016$15 (\p$559 [15]),
+    .\port$1016$2 (\p$559 [2]),
+    .\port$1016$3 (\p$559 [3]),
+    .\port$1016$4 (\p$559 [4]),
+    .\port$1016$5 (\p$559 [5]),
+    .\port$1016$6 (\p$559 [6]),
+    .\port$1016$7 (\p$559 [7]),
+    .\port$1016$8 (\p$559 [8]),
+    .\port$1016$9 (\p$559 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1026$0 (\p$571 [0]),
-    .\port$1026$1 (\p$571 [1]),
-    .\port$1026$10 (\p$571 [10]),
-    .\port$1026$11 (\p$571 [11]),
-    .\port$1026$12 (\p$571 [12]),
-    .\port$1026$13 (\p$571 [13]),
-    .\port$1026$14 (\p$571 [14]),
-    .\port$1026$15 (\p$571 [15]),
-    .\port$1026$2 (\p$571 [2]),
-    .\port$1026$3 (\p$571 [3]),
-    .\port$1026$4 (\p$571 [4]),
-    .\port$1026$5 (\p$571 [5]),
-    .\port$1026$6 (\p$571 [6]),
-    .\port$1026$7 (\p$571 [7]),
-    .\port$1026$8 (\p$571 [8]),
-    .\port$1026$9 (\p$571 [9]),
+    .\port$1032$0 (\p$571 [0]),
+    .\port$1032$1 (\p$571 [1]),
+    .\port$1032$10 (\p$571 [10]),
+    .\port$1032$11 (\p$571 [11]),
+    .\port$1032$12 (\p$571 [12]),
+    .\port$1032$13 (\p$571 [13]),
+    .\port$1032$14 (\p$571 [14]),
+    .\port$1032$15 (\p$571 [15]),
+    .\port$1032$2 (\p$571 [2]),
+    .\port$1032$3 (\p$571 [3]),
+    .\port$1032$4 (\p$571 [4]),
+    .\port$1032$5 (\p$571 [5]),
+    .\port$1032$6 (\p$571 [6]),
+    .\port$1032$7 (\p$571 [7]),
+    .\port$1032$8 (\p$571 [8]),
+    .\port$1032$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1042$0 (\p$583 [0]),
-    .\port$1042$1 (\p$583 [1]),
-    .\port$1042$10 (\p$583 [10]),
-    .\port$1042$11 (\p$583 [11]),
-    .\port$1042$12 (\p$583 [12]),
-    .\port$1042$13 (\p$583 [13]),
-    .\port$1042$14 (\p$583 [14]),
-    .\port$1042$15 (\p$583 [15]),
-    .\port$1042$2 (\p$583 [2]),
-    .\port$1042$3 (\p$583 [3]),
-    .\port$1042$4 (\p$583 [4]),
-    .\port$1042$5 (\p$583 [5]),
-    .\port$1042$6 (\p$583 [6]),
-    .\port$1042$7 (\p$583 [7]),
-    .\port$1042$8 (\p$583 [8]),
-    .\port$1042$9 (\p$583 [9]),
+    .\port$1048$0 (\p$583 [0]),
+    .\port$1048$1 (\p$583 [1]),
+    .\port$1048$10 (\p$583 [10]),
+    .\port$1048$11 (\p$583 [11]),
+    .\port$1048$12 (\p$583 [12]),
+    .\port$1048$13 (\p$583 [13]),
+    .\port$1048$14 (\p$583 [14]),
+    .\port$1048$15 (\p$583 [15]),
+    .\port$1048$2 (\p$583 [2]),
+    .\port$1048$3 (\p$583 [3]),
+    .\port$1048$4 (\p$583 [4]),
+    .\port$1048$5 (\p$583 [5]),
+    .\port$1048$6 (\p$583 [6]),
+    .\port$1048$7 (\p$583 [7]),
+    .\port$1048$8 (\p$583 [8]),
+    .\port$1048$9 (\p$583 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1058$0 (\p$595 [0]),
-    .\port$1058$1 (\p$595 [1]),
-    .\port$1058$10 (\p$595 [10]),
-    .\port$1058$11 (\p$595 [11]),
-    .\port$1058$12 (\p$595 [12]),
-    .\port$1058$13 (\p$595 [13]),
-    .\port$1058$14 (\p$595 [14]),
-    .\port$1058$15 (\p$595 [15]),
-    .\port$1058$2 (\p$595 [2]),
-    .\port$1058$3 (\p$595 [3]),
-    .\port$1058$4 (\p$595 [4]),
-    .\port$1058$5 (\p$595 [5]),
-    .\port$1058$6 (\p$595 [6]),
-    .\port$1058$7 (\p$595 [7]),
-    .\port$1058$8 (\p$595 [8]),
-    .\port$1058$9 (\p$595 [9]),
+    .\port$1064$0 (\p$595 [0]),
+    .\port$1064$1 (\p$595 [1]),
+    .\port$1064$10 (\p$595 [10]),
+    .\port$1064$11 (\p$595 [11]),
+    .\port$1064$12 (\p$595 [12]),
+    .\port$1064$13 (\p$595 [13]),
+    .\port$1064$14 (\p$595 [14]),
+    .\port$1064$15 (\p$595 [15]),
+    .\port$1064$2 (\p$595 [2]),
+    .\port$1064$3 (\p$595 [3]),
+    .\port$1064$4 (\p$595 [4]),
+    .\port$1064$5 (\p$595 [5]),
+    .\port$1064$6 (\p$595 [6]),
+    .\port$1064$7 (\p$595 [7]),
+    .\port$1064$8 (\p$595 [8]),
+    .\port$1064$9 (\p$595 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1074$0 (\p$607 [0]),
-    .\port$1074$1 (\p$607 [1]),
-    .\port$1074$10 (\p$607 [10]),
-    .\port$1074$11 (\p$607 [11]),
-    .\port$1074$12 (\p$607 [12]),
-    .\port$1074$13 (\p$607 [13]),
-    .\port$1074$14 (\p$607 [14]),
-    .\port$1074$15 (\p$607 [15]),
-    .\port$1074$2 (\p$607 [2]),
-    .\port$1074$3 (\p$607 [3]),
-    .\port$1074$4 (\p$607 [4]),
-    .\port$1074$5 (\p$607 [5]),
-    .\port$1074$6 (\p$607 [6]),
-    .\port$1074$7 (\p$607 [7]),
-    .\port$1074$8 (\p$607 [8]),
-    .\port$1074$9 (\p$607 [9]),
+    .\port$1080$0 (\p$607 [0]),
+    .\port$1080$1 (\p$607 [1]),
+    .\port$1080$10 (\p$607 [10]),
+    .\port$1080$11 (\p$607 [11]),
+    .\port$1080$12 (\p$607 [12]),
+    .\port$1080$13 (\p$607 [13]),
+    .\port$1080$14 (\p$607 [14]),
+    .\port$1080$15 (\p$607 [15]),
+    .\port$1080$2 (\p$607 [2]),
+    .\port$1080$3 (\p$607 [3]),
+    .\port$1080$4 (\p$607 [4]),
+    .\port$1080$5 (\p$607 [5]),
+    .\port$1080$6 (\p$607 [6]),
+    .\port$1080$7 (\p$607 [7]),
+    .\port$1080$8 (\p$607 [8]),
+    .\port$1080$9 (\p$607 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1090$0 (\p$619 [0]),
-    .\port$1090$1 (\p$619 [1]),
-    .\port$1090$10 (\p$619 [10]),
-    .\port$1090$11 (\p$619 [11]),
-    .\port$1090$12 (\p$619 [12]),
-    .\port$1090$13 (\p$619 [13]),
-    .\port$1090$14 (\p$619 [14]),
-    .\port$1090$15 (\p$619 [15]),
-    .\port$1090$2 (\p$619 [2]),
-    .\port$1090$3 (\p$619 [3]),
-    .\port$1090$4 (\p$619 [4]),
-    .\port$1090$5 (\p$619 [5]),
-    .\port$1090$6 (\p$619 [6]),
-    .\port$1090$7 (\p$619 [7]),
-    .\port$1090$8 (\p$619 [8]),
-    .\port$1090$9 (\p$619 [9]),
+    .\port$1096$0 (\p$619 [0]),
+    .\port$1096$1 (\p$619 [1]),
+    .\port$1096$10 (\p$619 [10]),
+    .\port$1096$11 (\p$619 [11]),
+    .\port$1096$12 (\p$619 [12]),
+    .\port$1096$13 (\p$619 [13]),
+    .\port$1096$14 (\p$619 [14]),
+    .\port$1096$15 (\p$619 [15]),
+    .\port$1096$2 (\p$619 [2]),
+    .\port$1096$3 (\p$619 [3]),
+    .\port$1096$4 (\p$619 [4]),
+    .\port$1096$5 (\p$619 [5]),
+    .\port$1096$6 (\p$619 [6]),
+    .\port$1096$7 (\p$619 [7]),
+    .\port$1096$8 (\p$619 [8]),
+    .\port$1096$9 (\p$619 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1106$0 (\p$631 [0]),
-    .\port$1106$1 (\p$631 [1]),
-    .\port$1106$10 (\p$631 [10]),
-    .\port$1106$11 (\p$631 [11]),
-    .\port$1106$12 (\p$631 [12]),
-    .\port$1106$13 (\p$631 [13]),
-    .\port$1106$14 (\p$631 [14]),
-    .\port$1106$15 (\p$631 [15]),
-    .\port$1106$2 (\p$631 [2]),
-    .\port$1106$3 (\p$631 [3]),
-    .\port$1106$4 (\p$631 [4]),
-    .\port$1106$5 (\p$631 [5]),
-    .\port$1106$6 (\p$631 [6]),
-    .\port$1106$7 (\p$631 [7]),
-    .\port$1106$8 (\p$631 [8]),
-    .\port$1106$9 (\p$631 [9]),
+    .\port$1112$0 (\p$631 [0]),
+    .\port$1112$1 (\p$631 [1]),
+    .\port$1112$10 (\p$631 [10]),
+    .\port$1112$11 (\p$631 [11]),
+    .\port$1112$12 (\p$631 [12]),
+    .\port$1112$13 (\p$631 [13]),
+    .\port$1112$14 (\p$631 [14]),
+    .\port$1112$15 (\p$631 [15]),
+    .\port$1112$2 (\p$631 [2]),
+    .\port$1112$3 (\p$631 [3]),
+    .\port$1112$4 (\p$631 [4]),
+    .\port$1112$5 (\p$631 [5]),
+    .\port$1112$6 (\p$631 [6]),
+    .\port$1112$7 (\p$631 [7]),
+    .\port$1112$8 (\p$631 [8]),
+    .\port$1112$9 (\p$631 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1122$0 (\p$643 [0]),
-    .\port$1122$1 (\p$643 [1]),
-    .\port$1122$10 (\p$643 [10]),
-    .\port$1122$11 (\p$643 [11]),
-    .\port$1122$12 (\p$643 [12]),
-    .\port$1122$13 (\p$643 [13]),
-    .\port$1122$14 (\p$643 [14]),
-    .\port$1122$15 (\p$643 [15]),
-    .\port$1122$2 (\p$643 [2]),
-    .\port$1122$3 (\p$643 [3]),
-    .\port$1122$4 (\p$643 [4]),
-    .\port$1122$5 (\p$643 [5]),
-    .\port$1122$6 (\p$643 [6]),
-    .\port$1122$7 (\p$643 [7]),
-    .\port$1122$8 (\p$643 [8]),
-    .\port$1122$9 (\p$643 [9]),
+    .\port$1128$0 (\p$643 [0]),
+    .\port$1128$1 (\p$643 [1]),
+    .\port$1128$10 (\p$643 [10]),
+    .\port$1128$11 (\p$643 [11]),
+    .\port$1128$12 (\p$643 [12]),
+    .\port$1128$13 (\p$643 [13]),
+    .\port$1128$14 (\p$643 [14]),
+    .\port$1128$15 (\p$643 [15]),
+    .\port$1128$2 (\p$643 [2]),
+    .\port$1128$3 (\p$643 [3]),
+    .\port$1128$4 (\p$643 [4]),
+    .\port$1128$5 (\p$643 [5]),
+    .\port$1128$6 (\p$643 [6]),
+    .\port$1128$7 (\p$643 [7]),
+    .\port$1128$8 (\p$643 [8]),
+    .\port$1128$9 (\p$643 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1138$0 (\p$655 [0]),
-    .\port$1138$1 (\p$655 [1]),
-    .\port$1138$10 (\p$655 [10]),
-    .\port$1138$11 (\p$655 [11]),
-    .\port$1138$12 (\p$655 [12]),
-    .\port$1138$13 (\p$655 [13]),
-    .\port$1138$14 (\p$655 [14]),
-    .\port$1138$15 (\p$655 [15]),
-    .\port$1138$2 (\p$655 [2]),
-    .\port$1138$3 (\p$655 [3]),
-    .\port$1138$4 (\p$655 [4]),
-    .\port$1138$5 (\p$655 [5]),
-    .\port$1138$6 (\p$655 [6]),
-    .\port$1138$7 (\p$655 [7]),
-    .\port$1138$8 (\p$655 [8]),
-    .\port$1138$9 (\p$655 [9]),
+    .\port$1144$0 (\p$655 [0]),
+    .\port$1144$1 (\p$655 [1]),
+    .\port$1144$10 (\p$655 [10]),
+    .\port$1144$11 (\p$655 [11]),
+    .\port$1144$12 (\p$655 [12]),
+    .\port$1144$13 (\p$655 [13]),
+    .\port$1144$14 (\p$655 [14]),
+    .\port$1144$15 (\p$655 [15]),
+    .\port$1144$2 (\p$655 [2]),
+    .\port$1144$3 (\p$655 [3]),
+    .\port$1144$4 (\p$655 [4]),
+    .\port$1144$5 (\p$655 [5]),
+    .\port$1144$6 (\p$655 [6]),
+    .\port$1144$7 (\p$655 [7]),
+    .\port$1144$8 (\p$655 [8]),
+    .\port$1144$9 (\p$655 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1154$0 (\p$667 [0]),
-    .\port$1154$1 (\p$667 [1]),
-    .\port$1154$10 (\p$667 [10]),
-    .\port$1154$11 (\p$667 [11]),
-    .\port$1154$12 (\p$667 [12]),
-    .\port$1154$13 (\p$667 [13]),
-    .\port$1154$14 (\p$667 [14]),
-    .\port$1154$15 (\p$667 [15]),
-    .\port$1154$2 (\p$667 [2]),
-    .\port$1154$3 (\p$667 [3]),
-    .\port$1154$4 (\p$667 [4]),
-    .\port$1154$5 (\p$667 [5]),
-    .\port$1154$6 (\p$667 [6]),
-    .\port$1154$7 (\p$667 [7]),
-    .\port$1154$8 (\p$667 [8]),
-    .\port$1154$9 (\p$667 [9]),
+    .\port$1160$0 (\p$667 [0]),
+    .\port$1160$1 (\p$667 [1]),
+    .\port$1160$10 (\p$667 [10]),
+    .\port$1160$11 (\p$667 [11]),
+    .\port$1160$12 (\p$667 [12]),
+    .\port$1160$13 (\p$667 [13]),
+    .\port$1160$14 (\p$667 [14]),
+    .\port$1160$15 (\p$667 [15]),
+    .\port$1160$2 (\p$667 [2]),
+    .\port$1160$3 (\p$667 [3]),
+    .\port$1160$4 (\p$667 [4]),
+    .\port$1160$5 (\p$667 [5]),
+    .\port$1160$6 (\p$667 [6]),
+    .\port$1160$7 (\p$667 [7]),
+    .\port$1160$8 (\p$667 [8]),
+    .\port$1160$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1170$0 (\p$679 [0]),
-    .\port$1170$1 (\p$679 [1]),
-    .\port$1170$10 (\p$679 [10]),
-    .\port$1170$11 (\p$679 [11]),
-    .\port$1170$12 (\p$679 [12]),
-    .\port$1170$13 (\p$679 [13]),
-    .\port$1170$14 (\p$679 [14]),
-    .\port$1170$15 (\p$679 [15]),
-    .\port$1170$2 (\p$679 [2]),
-    .\port$1170$3 (\p$679 [3]),
-    .\port$1170$4 (\p$679 [4]),
-    .\port$1170$5 (\p$679 [5]),
-    .\port$1170$6 (\p$679 [6]),
-    .\port$1170$7 (\p$679 [7]),
-    .\port$1170$8 (\p$679 [8]),
-    .\port$1170$9 (\p$679 [9]),
+    .\port$1176$0 (\p$679 [0]),
+    .\port$1176$1 (\p$679 [1]),
+    .\port$1176$10 (\p$679 [10]),
+    .\port$1176$11 (\p$679 [11]),
+    .\port$1176$12 (\p$679 [12]),
+    .\port$1176$13 (\p$679 [13]),
+    .\port$1176$14 (\p$679 [14]),
+    .\port$1176$15 (\p$679 [15]),
+    .\port$1176$2 (\p$679 [2]),
+    .\port$1176$3 (\p$679 [3]),
+    .\port$1176$4 (\p$679 [4]),
+    .\port$1176$5 (\p$679 [5]),
+    .\port$1176$6 (\p$679 [6]),
+    .\port$1176$7 (\p$679 [7]),
+    .\port$1176$8 (\p$679 [8]),
+    .\port$1176$9 (\p$679 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1186$0 (\p$691 [0]),
-    .\port$1186$1 (\p$691 [1]),
-    .\port$1186$10 (\p$691 [10]),
-    .\port$1186$11 (\p$691 [11]),
-    .\port$1186$12 (\p$691 [12]),
-    .\port$1186$13 (\p$691 [13]),
-    .\port$1186$14 (\p$691 [14]),
-    .\port$1186$15 (\p$691 [15]),
-    .\port$1186$2 (\p$691 [2]),
-    .\port$1186$3 (\p$691 [3]),
-    .\port$1186$4 (\p$691 [4]),
-    .\port$1186$5 (\p$691 [5]),
-    .\port$1186$6 (\p$691 [6]),
-    .\port$1186$7 (\p$691 [7]),
-    .\port$1186$8 (\p$691 [8]),
-    .\port$1186$9 (\p$691 [9]),
+    .\port$1192$0 (\p$691 [0]),
+    .\port$1192$1 (\p$691 [1]),
+    .\port$1192$10 (\p$691 [10]),
+    .\port$1192$11 (\p$691 [11]),
+    .\port$1192$12 (\p$691 [12]),
+    .\port$1192$13 (\p$691 [13]),
+    .\port$1192$14 (\p$691 [14]),
+    .\port$1192$15 (\p$691 [15]),
+    .\port$1192$2 (\p$691 [2]),
+    .\port$1192$3 (\p$691 [3]),
+    .\port$1192$4 (\p$691 [4]),
+    .\port$1192$5 (\p$691 [5]),
+    .\port$1192$6 (\p$691 [6]),
+    .\port$1192$7 (\p$691 [7]),
+    .\port$1192$8 (\p$691 [8]),
+    .\port$1192$9 (\p$691 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1202$0 (\p$703 [0]),
-    .\port$1202$1 (\p$703 [1]),
-    .\port$1202$10 (\p$703 [10]),
-    .\port$1202$11 (\p$703 [11]),
-    .\port$1202$12 (\p$703 [12]),
-    .\port$1202$13 (\p$703 [13]),
-    .\port$1202$14 (\p$703 [14]),
-    .\port$1202$15 (\p$703 [15]),
-    .\port$1202$2 (\p$703 [2]),
-    .\port$1202$3 (\p$703 [3]),
-    .\port$1202$4 (\p$703 [4]),
-    .\port$1202$5 (\p$703 [5]),
-    .\port$1202$6 (\p$703 [6]),
-    .\port$1202$7 (\p$703 [7]),
-    .\port$1202$8 (\p$703 [8]),
-    .\port$1202$9 (\p$703 [9]),
+    .\port$1208$0 (\p$703 [0]),
+    .\port$1208$1 (\p$703 [1]),
+    .\port$1208$10 (\p$703 [10]),
+    .\port$1208$11 (\p$703 [11]),
+    .\port$1208$12 (\p$703 [12]),
+    .\port$1208$13 (\p$703 [13]),
+    .\port$1208$14 (\p$703 [14]),
+    .\port$1208$15 (\p$703 [15]),
+    .\port$1208$2 (\p$703 [2]),
+    .\port$1208$3 (\p$703 [3]),
+    .\port$1208$4 (\p$703 [4]),
+    .\port$1208$5 (\p$703 [5]),
+    .\port$1208$6 (\p$703 [6]),
+    .\port$1208$7 (\p$703 [7]),
+    .\port$1208$8 (\p$703 [8]),
+    .\port$1208$9 (\p$703 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1218$0 (\p$715 [0]),
-    .\port$1218$1 (\p$715 [1]),
-    .\port$1218$10 (\p$715 [10]),
-    .\port$1218$11 (\p$715 [11]),
-    .\port$1218$12 (\p$715 [12]),
-    .\port$1218$13 (\p$715 [13]),
-    .\port$1218$14 (\p$715 [14]),
-    .\port$1218$15 (\p$715 [15]),
-    .\port$1218$2 (\p$715 [2]),
-    .\port$1218$3 (\p$715 [3]),
-    .\port$1218$4 (\p$715 [4]),
-    .\port$1218$5 (\p$715 [5]),
-    .\port$1218$6 (\p$715 [6]),
-    .\port$1218$7 (\p$715 [7]),
-    .\port$1218$8 (\p$715 [8]),
-    .\port$1218$9 (\p$715 [9]),
+    .\port$1224$0 (\p$715 [0]),
+    .\port$1224$1 (\p$715 [1]),
+    .\port$1224$10 (\p$715 [10]),
+    .\port$1224$11 (\p$715 [11]),
+    .\port$1224$12 (\p$715 [12]),
+    .\port$1224$13 (\p$715 [13]),
+    .\port$1224$14 (\p$715 [14]),
+    .\port$1224$15 (\p$715 [15]),
+    .\port$1224$2 (\p$715 [2]),
+    .\port$1224$3 (\p$715 [3]),
+    .\port$1224$4 (\p$715 [4]),
+    .\port$1224$5 (\p$715 [5]),
+    .\port$1224$6 (\p$715 [6]),
+    .\port$1224$7 (\p$715 [7]),
+    .\port$1224$8 (\p$715 [8]),
+    .\port$1224$9 (\p$715 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1234$0 (\p$727 [0]),
-    .\port$1234$1 (\p$727 [1]),
-    .\port$1234$10 (\p$727 [10]),
-    .\port$1234$11 (\p$727 [11]),
-    .\port$1234$12 (\p$727 [12]),
-    .\port$1234$13 (\p$727 [13]),
-    .\port$1234$14 (\p$727 [14]),
-    .\port$1234$15 (\p$727 [15]),
-    .\port$1234$2 (\p$727 [2]),
-    .\port$1234$3 (\p$727 [3]),
-    .\port$1234$4 (\p$727 [4]),
-    .\port$1234$5 (\p$727 [5]),
-    .\port$1234$6 (\p$727 [6]),
-    .\port$1234$7 (\p$727 [7]),
-    .\port$1234$8 (\p$727 [8]),
-    .\port$1234$9 (\p$727 [9]),
+    .\port$1240$0 (\p$727 [0]),
+    .\port$1240$1 (\p$727 [1]),
+    .\port$1240$10 (\p$727 [10]),
+    .\port$1240$11 (\p$727 [11]),
+    .\port$1240$12 (\p$727 [12]),
+    .\port$1240$13 (\p$727 [13]),
+    .\port$1240$14 (\p$727 [14]),
+    .\port$1240$15 (\p$727 [15]),
+    .\port$1240$2 (\p$727 [2]),
+    .\port$1240$3 (\p$727 [3]),
+    .\port$1240$4 (\p$727 [4]),
+    .\port$1240$5 (\p$727 [5]),
+    .\port$1240$6 (\p$727 [6]),
+    .\port$1240$7 (\p$727 [7]),
+    .\port$1240$8 (\p$727 [8]),
+    .\port$1240$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1250$0 (\p$739 [0]),
-    .\port$1250$1 (\p$739 [1]),
-    .\port$1250$10 (\p$739 [10]),
-    .\port$1250$11 (\p$739 [11]),
-    .\port$1250$12 (\p$739 [12]),
-    .\port$1250$13 (\p$739 [13]),
-    .\port$1250$14 (\p$739 [14]),
-    .\port$1250$15 (\p$739 [15]),
-    .\port$1250$2 (\p$739 [2]),
-    .\port$1250$3 (\p$739 [3]),
-    .\port$1250$4 (\p$739 [4]),
-    .\port$1250$5 (\p$739 [5]),
-    .\port$1250$6 (\p$739 [6]),
-    .\port$1250$7 (\p$739 [7]),
-    .\port$1250$8 (\p$739 [8]),
-    .\port$1250$9 (\p$739 [9]),
+    .\port$1256$0 (\p$739 [0]),
+    .\port$1256$1 (\p$739 [1]),
+    .\port$1256$10 (\p$739 [10]),
+    .\port$1256$11 (\p$739 [11]),
+    .\port$1256$12 (\p$739 [12]),
+    .\port$1256$13 (\p$739 [13]),
+    .\port$1256$14 (\p$739 [14]),
+    .\port$1256$15 (\p$739 [15]),
+    .\port$1256$2 (\p$739 [2]),
+    .\port$1256$3 (\p$739 [3]),
+    .\port$1256$4 (\p$739 [4]),
+    .\port$1256$5 (\p$739 [5]),
+    .\port$1256$6 (\p$739 [6]),
+    .\port$1256$7 (\p$739 [7]),
+    .\port$1256$8 (\p$739 [8]),
+    .\port$1256$9 (\p$739 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1266$0 (\p$751 [0]),
-    .\port$1266$1 (\p$751 [1]),
-    .\port$1266$10 (\p$751 [10]),
-    .\port$1266$11 (\p$751 [11]),
-    .\port$1266$12 (\p$751 [12]),
-    .\port$1266$13 (\p$751 [13]),
-    .\port$1266$14 (\p$751 [14]),
-    .\port$1266$15 (\p$751 [15]),
-    .\port$1266$2 (\p$751 [2]),
-    .\port$1266$3 (\p$751 [3]),
-    .\port$1266$4 (\p$751 [4]),
-    .\port$1266$5 (\p$751 [5]),
-    .\port$1266$6 (\p$751 [6]),
-    .\port$1266$7 (\p$751 [7]),
-    .\port$1266$8 (\p$751 [8]),
-    .\port$1266$9 (\p$751 [9]),
+    .\port$1272$0 (\p$751 [0]),
+    .\port$1272$1 (\p$751 [1]),
+    .\port$1272$10 (\p$751 [10]),
+    .\port$1272$11 (\p$751 [11]),
+    .\port$1272$12 (\p$751 [12]),
+    .\port$1272$13 (\p$751 [13]),
+    .\port$1272$14 (\p$751 [14]),
+    .\port$1272$15 (\p$751 [15]),
+    .\port$1272$2 (\p$751 [2]),
+    .\port$1272$3 (\p$751 [3]),
+    .\port$1272$4 (\p$751 [4]),
+    .\port$1272$5 (\p$751 [5]),
+    .\port$1272$6 (\p$751 [6]),
+    .\port$1272$7 (\p$751 [7]),
+    .\port$1272$8 (\p$751 [8]),
+    .\port$1272$9 (\p$751 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1282$0 (\p$763 [0]),
-    .\port$1282$1 (\p$763 [1]),
-    .\port$1282$10 (\p$763 [10]),
-    .\port$1282$11 (\p$763 [11]),
-    .\port$1282$12 (\p$763 [12]),
-    .\port$1282$13 (\p$763 [13]),
-    .\port$1282$14 (\p$763 [14]),
-    .\port$1282$15 (\p$763 [15]),
-    .\port$1282$2 (\p$763 [2]),
-    .\port$1282$3 (\p$763 [3]),
-    .\port$1282$4 (\p$763 [4]),
-    .\port$1282$5 (\p$763 [5]),
-    .\port$1282$6 (\p$763 [6]),
-    .\port$1282$7 (\p$763 [7]),
-    .\port$1282$8 (\p$763 [8]),
-    .\port$1282$9 (\p$763 [9]),
+    .\port$1288$0 (\p$763 [0]),
+    .\port$1288$1 (\p$763 [1]),
+    .\port$1288$10 (\p$763 [10]),
+    .\port$1288$11 (\p$763 [11]),
+    .\port$1288$12 (\p$763 [12]),
+    .\port$1288$13 (\p$763 [13]),
+    .\port$1288$14 (\p$763 [14]),
+    .\port$1288$15 (\p$763 [15]),
+    .\port$1288$2 (\p$763 [2]),
+    .\port$1288$3 (\p$763 [3]),
+    .\port$1288$4 (\p$763 [4]),
+    .\port$1288$5 (\p$763 [5]),
+    .\port$1288$6 (\p$763 [6]),
+    .\port$1288$7 (\p$763 [7]),
+    .\port$1288$8 (\p$763 [8]),
+    .\port$1288$9 (\p$763 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1298$0 (\p$775 [0]),
-    .\port$1298$1 (\p$775 [1]),
-    .\port$1298$10 (\p$775 [10]),
-    .\port$1298$11 (\p$775 [11]),
-    .\port$1298$12 (\p$775 [12]),
-    .\port$1298$13 (\p$775 [13]),
-    .\port$1298$14 (\p$775 [14]),
-    .\port$1298$15 (\p$775 [15]),
-    .\port$1298$2 (\p$775 [2]),
-    .\port$1298$3 (\p$775 [3]),
-    .\port$1298$4 (\p$775 [4]),
-    .\port$1298$5 (\p$775 [5]),
-    .\port$1298$6 (\p$775 [6]),
-    .\port$1298$7 (\p$775 [7]),
-    .\port$1298$8 (\p$775 [8]),
-    .\port$1298$9 (\p$775 [9]),
+    .\port$1304$0 (\p$775 [0]),
+    .\port$1304$1 (\p$775 [1]),
+    .\port$1304$10 (\p$775 [10]),
+    .\port$1304$11 (\p$775 [11]),
+    .\port$1304$12 (\p$775 [12]),
+    .\port$1304$13 (\p$775 [13]),
+    .\port$1304$14 (\p$775 [14]),
+    .\port$1304$15 (\p$775 [15]),
+    .\port$1304$2 (\p$775 [2]),
+    .\port$1304$3 (\p$775 [3]),
+    .\port$1304$4 (\p$775 [4]),
+    .\port$1304$5 (\p$775 [5]),
+    .\port$1304$6 (\p$775 [6]),
+    .\port$1304$7 (\p$775 [7]),
+    .\port$1304$8 (\p$775 [8]),
+    .\port$1304$9 (\p$775 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1314$0 (\p$787 [0]),
-    .\port$1314$1 (\p$787 [1]),
-    .\port$1314$10 (\p$787 [10]),
-    .\port$1314$11 (\p$787 [11]),
-    .\port$1314$12 (\p$787 [12]),
-    .\port$1314$13 (\p$787 [13]),
-    .\port$1314$14 (\p$787 [14]),
-    .\port$1314$15 (\p$787 [15]),
-    .\port$1314$2 (\p$787 [2]),
-    .\port$1314$3 (\p$787 [3]),
-    .\port$1314$4 (\p$787 [4]),
-    .\port$1314$5 (\p$787 [5]),
-    .\port$1314$6 (\p$787 [6]),
-    .\port$1314$7 (\p$787 [7]),
-    .\port$1314$8 (\p$787 [8]),
-    .\port$1314$9 (\p$787 [9]),
+    .\port$1320$0 (\p$787 [0]),
+    .\port$1320$1 (\p$787 [1]),
+    .\port$1320$10 (\p$787 [10]),
+    .\port$1320$11 (\p$787 [11]),
+    .\port$1320$12 (\p$787 [12]),
+    .\port$1320$13 (\p$787 [13]),
+    .\port$1320$14 (\p$787 [14]),
+    .\port$1320$15 (\p$787 [15]),
+    .\port$1320$2 (\p$787 [2]),
+    .\port$1320$3 (\p$787 [3]),
+    .\port$1320$4 (\p$787 [4]),
+    .\port$1320$5 (\p$787 [5]),
+    .\port$1320$6 (\p$787 [6]),
+    .\port$1320$7 (\p$787 [7]),
+    .\port$1320$8 (\p$787 [8]),
+    .\port$1320$9 (\p$787 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1330$0 (\p$799 [0]),
-    .\port$1330$1 (\p$799 [1]),
-    .\port$1330$10 (\p$799 [10]),
-    .\port$1330$11 (\p$799 [11]),
-    .\port$1330$12 (\p$799 [12]),
-    .\port$1330$13 (\p$799 [13]),
-    .\port$1330$14 (\p$799 [14]),
-    .\port$1330$15 (\p$799 [15]),
-    .\port$1330$2 (\p$799 [2]),
-    .\port$1330$3 (\p$799 [3]),
-    .\port$1330$4 (\p$799 [4]),
-    .\port$1330$5 (\p$799 [5]),
-    .\port$1330$6 (\p$799 [6]),
-    .\port$1330$7 (\p$799 [7]),
-    .\port$1330$8 (\p$799 [8]),
-    .\port$1330$9 (\p$799 [9]),
+    .\port$1336$0 (\p$799 [0]),
+    .\port$1336$1 (\p$799 [1]),
+    .\port$1336$10 (\p$799 [10]),
+    .\port$1336$11 (\p$799 [11]),
+    .\port$1336$12 (\p$799 [12]),
+    .\port$1336$13 (\p$799 [13]),
+    .\port$1336$14 (\p$799 [14]),
+    .\port$1336$15 (\p$799 [15]),
+    .\port$1336$2 (\p$799 [2]),
+    .\port$1336$3 (\p$799 [3]),
+    .\port$1336$4 (\p$799 [4]),
+    .\port$1336$5 (\p$799 [5]),
+    .\port$1336$6 (\p$799 [6]),
+    .\port$1336$7 (\p$799 [7]),
+    .\port$1336$8 (\p$799 [8]),
+    .\port$1336$9 (\p$799 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1346$0 (\p$811 [0]),
-    .\port$1346$1 (\p$811 [1]),
-    .\port$1346$10 (\p$811 [10]),
-    .\port$1346$11 (\p$811 [11]),
-    .\port$1346$12 (\p$811 [12]),
-    .\port$1346$13 (\p$811 [13]),
-    .\port$1346$14 (\p$811 [14]),
-    .\port$1346$15 (\p$811 [15]),
-    .\port$1346$2 (\p$811 [2]),
-    .\port$1346$3 (\p$811 [3]),
-    .\port$1346$4 (\p$811 [4]),
-    .\port$1346$5 (\p$811 [5]),
-    .\port$1346$6 (\p$811 [6]),
-    .\port$1346$7 (\p$811 [7]),
-    .\port$1346$8 (\p$811 [8]),
-    .\port$1346$9 (\p$811 [9]),
+    .\port$1352$0 (\p$811 [0]),
+    .\port$1352$1 (\p$811 [1]),
+    .\port$1352$10 (\p$811 [10]),
+    .\port$1352$11 (\p$811 [11]),
+    .\port$1352$12 (\p$811 [12]),
+    .\port$1352$13 (\p$811 [13]),
+    .\port$1352$14 (\p$811 [14]),
+    .\port$1352$15 (\p$811 [15]),
+    .\port$1352$2 (\p$811 [2]),
+    .\port$1352$3 (\p$811 [3]),
+    .\port$1352$4 (\p$811 [4]),
+    .\port$1352$5 (\p$811 [5]),
+    .\port$1352$6 (\p$811 [6]),
+    .\port$1352$7 (\p$811 [7]),
+    .\port$1352$8 (\p$811 [8]),
+    .\port$1352$9 (\p$811 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1362$0 (\p$823 [0]),
-    .\port$1362$1 (\p$823 [1]),
-    .\port$1362$10 (\p$823 [10]),
-    .\port$1362$11 (\p$823 [11]),
-    .\port$1362$12 (\p$823 [12]),
-    .\port$1362$13 (\p$823 [13]),
-    .\port$1362$14 (\p$823 [14]),
-    .\port$1362$15 (\p$823 [15]),
-    .\port$1362$2 (\p$823 [2]),
-    .\port$1362$3 (\p$823 [3]),
-    .\port$1362$4 (\p$823 [4]),
-    .\port$1362$5 (\p$823 [5]),
-    .\port$1362$6 (\p$823 [6]),
-    .\port$1362$7 (\p$823 [7]),
-    .\port$1362$8 (\p$823 [8]),
-    .\port$1362$9 (\p$823 [9]),
+    .\port$1368$0 (\p$823 [0]),
+    .\port$1368$1 (\p$823 [1]),
+    .\port$1368$10 (\p$823 [10]),
+    .\port$1368$11 (\p$823 [11]),
+    .\port$1368$12 (\p$823 [12]),
+    .\port$1368$13 (\p$823 [13]),
+    .\port$1368$14 (\p$823 [14]),
+    .\port$1368$15 (\p$823 [15]),
+    .\port$1368$2 (\p$823 [2]),
+    .\port$1368$3 (\p$823 [3]),
+    .\port$1368$4 (\p$823 [4]),
+    .\port$1368$5 (\p$823 [5]),
+    .\port$1368$6 (\p$823 [6]),
+    .\port$1368$7 (\p$823 [7]),
+    .\port$1368$8 (\p$823 [8]),
+    .\port$1368$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1378$0 (\p$835 [0]),
-    .\port$1378$1 (\p$835 [1]),
-    .\port$1378$10 (\p$835 [10]),
-    .\port$1378$11 (\p$835 [11]),
-    .\port$1378$12 (\p$835 [12]),
-    .\port$1378$13 (\p$835 [13]),
-    .\port$1378$14 (\p$835 [14]),
-    .\port$1378$15 (\p$835 [15]),
-    .\port$1378$2 (\p$835 [2]),
-    .\port$1378$3 (\p$835 [3]),
-    .\port$1378$4 (\p$835 [4]),
-    .\port$1378$5 (\p$835 [5]),
-    .\port$1378$6 (\p$835 [6]),
-    .\port$1378$7 (\p$835 [7]),
-    .\port$1378$8 (\p$835 [8]),
-    .\port$1378$9 (\p$835 [9]),
+    .\port$1384$0 (\p$835 [0]),
+    .\port$1384$1 (\p$835 [1]),
+    .\port$1384$10 (\p$835 [10]),
+    .\port$1384$11 (\p$835 [11]),
+    .\port$1384$12 (\p$835 [12]),
+    .\port$1384$13 (\p$835 [13]),
+    .\port$1384$14 (\p$835 [14]),
+    .\port$1384$15 (\p$835 [15]),
+    .\port$1384$2 (\p$835 [2]),
+    .\port$1384$3 (\p$835 [3]),
+    .\port$1384$4 (\p$835 [4]),
+    .\port$1384$5 (\p$835 [5]),
+    .\port$1384$6 (\p$835 [6]),
+    .\port$1384$7 (\p$835 [7]),
+    .\port$1384$8 (\p$835 [8]),
+    .\port$1384$9 (\p$835 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1394$0 (\p$847 [0]),
-    .\port$1394$1 (\p$847 [1]),
-    .\port$1394$10 (\p$847 [10]),
-    .\port$1394$11 (\p$847 [11]),
-    .\port$1394$12 (\p$847 [12]),
-    .\port$1394$13 (\p$847 [13]),
-    .\port$1394$14 (\p$847 [14]),
-    .\port$1394$15 (\p$847 [15]),
-    .\port$1394$2 (\p$847 [2]),
-    .\port$1394$3 (\p$847 [3]),
-    .\port$1394$4 (\p$847 [4]),
-    .\port$1394$5 (\p$847 [5]),
-    .\port$1394$6 (\p$847 [6]),
-    .\port$1394$7 (\p$847 [7]),
-    .\port$1394$8 (\p$847 [8]),
-    .\port$1394$9 (\p$847 [9]),
+    .\port$1400$0 (\p$847 [0]),
+    .\port$1400$1 (\p$847 [1]),
+    .\port$1400$10 (\p$847 [10]),
+    .\port$1400$11 (\p$847 [11]),
+    .\port$1400$12 (\p$847 [12]),
+    .\port$1400$13 (\p$847 [13]),
+    .\port$1400$14 (\p$847 [14]),
+    .\port$1400$15 (\p$847 [15]),
+    .\port$1400$2 (\p$847 [2]),
+    .\port$1400$3 (\p$847 [3]),
+    .\port$1400$4 (\p$847 [4]),
+    .\port$1400$5 (\p$847 [5]),
+    .\port$1400$6 (\p$847 [6]),
+    .\port$1400$7 (\p$847 [7]),
+    .\port$1400$8 (\p$847 [8]),
+    .\port$1400$9 (\p$847 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1410$0 (\p$859 [0]),
-    .\port$1410$1 (\p$859 [1]),
-    .\port$1410$10 (\p$859 [10]),
-    .\port$1410$11 (\p$859 [11]),
-    .\port$1410$12 (\p$859 [12]),
-    .\port$1410$13 (\p$859 [13]),
-    .\port$1410$14 (\p$859 [14]),
-    .\port$1410$15 (\p$859 [15]),
-    .\port$1410$2 (\p$859 [2]),
-    .\port$1410$3 (\p$859 [3]),
-    .\port$1410$4 (\p$859 [4]),
-    .\port$1410$5 (\p$859 [5]),
-    .\port$1410$6 (\p$859 [6]),
-    .\port$1410$7 (\p$859 [7]),
-    .\port$1410$8 (\p$859 [8]),
-    .\port$1410$9 (\p$859 [9]),
+    .\port$1416$0 (\p$859 [0]),
+    .\port$1416$1 (\p$859 [1]),
+    .\port$1416$10 (\p$859 [10]),
+    .\port$1416$11 (\p$859 [11]),
+    .\port$1416$12 (\p$859 [12]),
+    .\port$1416$13 (\p$859 [13]),
+    .\port$1416$14 (\p$859 [14]),
+    .\port$1416$15 (\p$859 [15]),
+    .\port$1416$2 (\p$859 [2]),
+    .\port$1416$3 (\p$859 [3]),
+    .\port$1416$4 (\p$859 [4]),
+    .\port$1416$5 (\p$859 [5]),
+    .\port$1416$6 (\p$859 [6]),
+    .\port$1416$7 (\p$859 [7]),
+    .\port$1416$8 (\p$859 [8]),
+    .\port$1416$9 (\p$859 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1426$0 (\p$871 [0]),
-    .\port$1426$1 (\p$871 [1]),
-    .\port$1426$10 (\p$871 [10]),
-    .\port$1426$11 (\p$871 [11]),
-    .\port$1426$12 (\p$871 [12]),
-    .\port$1426$13 (\p$871 [13]),
-    .\port$1426$14 (\p$871 [14]),
-    .\port$1426$15 (\p$871 [15]),
-    .\port$1426$2 (\p$871 [2]),
-    .\port$1426$3 (\p$871 [3]),
-    .\port$1426$4 (\p$871 [4]),
-    .\port$1426$5 (\p$871 [5]),
-    .\port$1426$6 (\p$871 [6]),
-    .\port$1426$7 (\p$871 [7]),
-    .\port$1426$8 (\p$871 [8]),
-    .\port$1426$9 (\p$871 [9]),
+    .\port$1432$0 (\p$871 [0]),
+    .\port$1432$1 (\p$871 [1]),
+    .\port$1432$10 (\p$871 [10]),
+    .\port$1432$11 (\p$871 [11]),
+    .\port$1432$12 (\p$871 [12]),
+    .\port$1432$13 (\p$871 [13]),
+    .\port$1432$14 (\p$871 [14]),
+    .\port$1432$15 (\p$871 [15]),
+    .\port$1432$2 (\p$871 [2]),
+    .\port$1432$3 (\p$871 [3]),
+    .\port$1432$4 (\p$871 [4]),
+    .\port$1432$5 (\p$871 [5]),
+    .\port$1432$6 (\p$871 [6]),
+    .\port$1432$7 (\p$871 [7]),
+    .\port$1432$8 (\p$871 [8]),
+    .\port$1432$9 (\p$871 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1442$0 (\p$883 [0]),
-    .\port$1442$1 (\p$883 [1]),
-    .\port$1442$10 (\p$883 [10]),
-    .\port$1442$11 (\p$883 [11]),
-    .\port$1442$12 (\p$883 [12]),
-    .\port$1442$13 (\p$883 [13]),
-    .\port$1442$14 (\p$883 [14]),
-    .\port$1442$15 (\p$883 [15]),
-    .\port$1442$2 (\p$883 [2]),
-    .\port$1442$3 (\p$883 [3]),
-    .\port$1442$4 (\p$883 [4]),
-    .\port$1442$5 (\p$883 [5]),
-    .\port$1442$6 (\p$883 [6]),
-    .\port$1442$7 (\p$883 [7]),
-    .\port$1442$8 (\p$883 [8]),
-    .\port$1442$9 (\p$883 [9]),
+    .\port$1448$0 (\p$883 [0]),
+    .\port$1448$1 (\p$883 [1]),
+    .\port$1448$10 (\p$883 [10]),
+    .\port$1448$11 (\p$883 [11]),
+    .\port$1448$12 (\p$883 [12]),
+    .\port$1448$13 (\p$883 [13]),
+    .\port$1448$14 (\p$883 [14]),
+    .\port$1448$15 (\p$883 [15]),
+    .\port$1448$2 (\p$883 [2]),
+    .\port$1448$3 (\p$883 [3]),
+    .\port$1448$4 (\p$883 [4]),
+    .\port$1448$5 (\p$883 [5]),
+    .\port$1448$6 (\p$883 [6]),
+    .\port$1448$7 (\p$883 [7]),
+    .\port$1448$8 (\p$883 [8]),
+    .\port$1448$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1458$0 (\p$895 [0]),
-    .\port$1458$1 (\p$895 [1]),
-    .\port$1458$10 (\p$895 [10]),
-    .\port$1458$11 (\p$895 [11]),
-    .\port$1458$12 (\p$895 [12]),
-    .\port$1458$13 (\p$895 [13]),
-    .\port$1458$14 (\p$895 [14]),
-    .\port$1458$15 (\p$895 [15]),
-    .\port$1458$2 (\p$895 [2]),
-    .\port$1458$3 (\p$895 [3]),
-    .\port$1458$4 (\p$895 [4]),
-    .\port$1458$5 (\p$895 [5]),
-    .\port$1458$6 (\p$895 [6]),
-    .\port$1458$7 (\p$895 [7]),
-    .\port$1458$8 (\p$895 [8]),
-    .\port$1458$9 (\p$895 [9]),
+    .\port$1464$0 (\p$895 [0]),
+    .\port$1464$1 (\p$895 [1]),
+    .\port$1464$10 (\p$895 [10]),
+    .\port$1464$11 (\p$895 [11]),
+    .\port$1464$12 (\p$895 [12]),
+    .\port$1464$13 (\p$895 [13]),
+    .\port$1464$14 (\p$895 [14]),
+    .\port$1464$15 (\p$895 [15]),
+    .\port$1464$2 (\p$895 [2]),
+    .\port$1464$3 (\p$895 [3]),
+    .\port$1464$4 (\p$895 [4]),
+    .\port$1464$5 (\p$895 [5]),
+    .\port$1464$6 (\p$895 [6]),
+    .\port$1464$7 (\p$895 [7]),
+    .\port$1464$8 (\p$895 [8]),
+    .\port$1464$9 (\p$895 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1474$0 (\p$907 [0]),
-    .\port$1474$1 (\p$907 [1]),
-    .\port$1474$10 (\p$907 [10]),
-    .\port$1474$11 (\p$907 [11]),
-    .\port$1474$12 (\p$907 [12]),
-    .\port$1474$13 (\p$907 [13]),
-    .\port$1474$14 (\p$907 [14]),
-    .\port$1474$15 (\p$907 [15]),
-    .\port$1474$2 (\p$907 [2]),
-    .\port$1474$3 (\p$907 [3]),
-    .\port$1474$4 (\p$907 [4]),
-    .\port$1474$5 (\p$907 [5]),
-    .\port$1474$6 (\p$907 [6]),
-    .\port$1474$7 (\p$907 [7]),
-    .\port$1474$8 (\p$907 [8]),
-    .\port$1474$9 (\p$907 [9]),
+    .\port$1480$0 (\p$907 [0]),
+    .\port$1480$1 (\p$907 [1]),
+    .\port$1480$10 (\p$907 [10]),
+    .\port$1480$11 (\p$907 [11]),
+    .\port$1480$12 (\p$907 [12]),
+    .\port$1480$13 (\p$907 [13]),
+    .\port$1480$14 (\p$907 [14]),
+    .\port$1480$15 (\p$907 [15]),
+    .\port$1480$2 (\p$907 [2]),
+    .\port$1480$3 (\p$907 [3]),
+    .\port$1480$4 (\p$907 [4]),
+    .\port$1480$5 (\p$907 [5]),
+    .\port$1480$6 (\p$907 [6]),
+    .\port$1480$7 (\p$907 [7]),
+    .\port$1480$8 (\p$907 [8]),
+    .\port$1480$9 (\p$907 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1490$0 (\p$919 [0]),
-    .\port$1490$1 (\p$919 [1]),
-    .\port$1490$10 (\p$919 [10]),
-    .\port$1490$11 (\p$919 [11]),
-    .\port$1490$12 (\p$919 [12]),
-    .\port$1490$13 (\p$919 [13]),
-    .\port$1490$14 (\p$919 [14]),
-    .\port$1490$15 (\p$919 [15]),
-    .\port$1490$2 (\p$919 [2]),
-    .\port$1490$3 (\p$919 [3]),
-    .\port$1490$4 (\p$919 [4]),
-    .\port$1490$5 (\p$919 [5]),
-    .\port$1490$6 (\p$919 [6]),
-    .\port$1490$7 (\p$919 [7]),
-    .\port$1490$8 (\p$919 [8]),
-    .\port$1490$9 (\p$919 [9]),
+    .\port$1496$0 (\p$919 [0]),
+    .\port$1496$1 (\p$919 [1]),
+    .\port$1496$10 (\p$919 [10]),
+    .\port$1496$11 (\p$919 [11]),
+    .\port$1496$12 (\p$919 [12]),
+    .\port$1496$13 (\p$919 [13]),
+    .\port$1496$14 (\p$919 [14]),
+    .\port$1496$15 (\p$919 [15]),
+    .\port$1496$2 (\p$919 [2]),
+    .\port$1496$3 (\p$919 [3]),
+    .\port$1496$4 (\p$919 [4]),
+    .\port$1496$5 (\p$919 [5]),
+    .\port$1496$6 (\p$919 [6]),
+    .\port$1496$7 (\p$919 [7]),
+    .\port$1496$8 (\p$919 [8]),
+    .\port$1496$9 (\p$919 [9]),
     .rst(rst)
   );
-  assign _014_[3] = 1'hx;
+  assign _017_[3] = 1'hx;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -18273,8 +18259,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (rst) begin
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 3'h0;
       drain_count <= 4'h0;
+      drain_busy <= 1'h0;
       lf_7_7_d0 <= 1'h0;
       lr_7_7_d2 <= 1'h0;
       lr_7_7_d1 <= 1'h0;
@@ -18763,10 +18751,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= draining;
-      drain_advance <= _009_ & _010_;
+      drain_valid <= drain_busy;
+      drain_advance <= _010_ & _013_;
+      drain_beat_pen <= beat_next == 3'h6;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       lf_7_7_d0 <= lr_7_7_d2;
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
@@ -19255,42 +19245,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_016_) begin
+    if (_020_) begin
       drain_row7 <= 3'h0;
     end else if (drain_advance) begin
       drain_row7 <= drain_row7 + 1'h1;
     end
-    if (_017_) begin
+    if (_021_) begin
       drain_row6 <= 3'h0;
     end else if (drain_advance) begin
       drain_row6 <= _007_[2:0];
     end
-    if (_018_) begin
+    if (_022_) begin
       drain_row5 <= 3'h0;
     end else if (drain_advance) begin
       drain_row5 <= drain_row5 + 1'h1;
     end
-    if (_019_) begin
+    if (_023_) begin
       drain_row4 <= 3'h0;
     end else if (drain_advance) begin
       drain_row4 <= _004_[2:0];
     end
-    if (_020_) begin
+    if (_024_) begin
       drain_row3 <= 3'h0;
     end else if (drain_advance) begin
       drain_row3 <= drain_row3 + 1'h1;
     end
-    if (_021_) begin
+    if (_025_) begin
       drain_row2 <= 3'h0;
     end else if (drain_advance) begin
       drain_row2 <= _002_[2:0];
     end
-    if (_022_) begin
+    if (_026_) begin
       drain_row1 <= 3'h0;
     end else if (drain_advance) begin
       drain_row1 <= drain_row1 + 1'h1;
     end
-    if (_023_) begin
+    if (_027_) begin
       drain_row0 <= 3'h0;
     end else if (drain_advance) begin
       drain_row0 <= drain_row0 + 1'h1;
@@ -19504,47 +19494,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in2_w2;
       skew_w1_d0 <= in2_w1;
     end
-    if (_024_) begin
+    if (_028_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in2_a7;
     end
-    if (_025_) begin
+    if (_029_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in2_a6;
     end
-    if (_026_) begin
+    if (_030_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in2_a5;
     end
-    if (_027_) begin
+    if (_031_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in2_a4;
     end
-    if (_028_) begin
+    if (_032_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in2_a3;
     end
-    if (_029_) begin
+    if (_033_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in2_a2;
     end
-    if (_030_) begin
+    if (_034_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in2_a1;
     end
-    if (_031_) begin
+    if (_035_) begin
       in2_w0 <= 8'h00;
     end else begin
       in2_w0 <= inm1_w0;
     end
-    if (_032_) begin
+    if (_036_) begin
       in2_a0 <= 8'h00;
     end else begin
       in2_a0 <= inm1_a0;
@@ -37601,7 +37591,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, addend, clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$482$0 , \port$482$1 , \port$482$2 , \port$482$3 , \port$482$4 , \port$482$5 , \port$482$6 , \port$482$7 , \port$482$8 , \port$482$9 , \port$482$10 , \port$482$11 , \port$482$12 , \port$482$13 , \port$482$14 , \port$482$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$488$0 , \port$488$1 , \port$488$2 , \port$488$3 , \port$488$4 , \port$488$5 , \port$488$6 , \port$488$7 , \port$488$8 , \port$488$9 , \port$488$10 , \port$488$11 , \port$488$12 , \port$488$13 , \port$488$14 , \port$488$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37609,38 +37599,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$482$0 , \port$482$1 , \port$482
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$482$0 ;
-  wire \port$482$0 ;
-  output \port$482$1 ;
-  wire \port$482$1 ;
-  output \port$482$10 ;
-  wire \port$482$10 ;
-  output \port$482$11 ;
-  wire \port$482$11 ;
-  output \port$482$12 ;
-  wire \port$482$12 ;
-  output \port$482$13 ;
-  wire \port$482$13 ;
-  output \port$482$14 ;
-  wire \port$482$14 ;
-  output \port$482$15 ;
-  wire \port$482$15 ;
-  output \port$482$2 ;
-  wire \port$482$2 ;
-  output \port$482$3 ;
-  wire \port$482$3 ;
-  output \port$482$4 ;
-  wire \port$482$4 ;
-  output \port$482$5 ;
-  wire \port$482$5 ;
-  output \port$482$6 ;
-  wire \port$482$6 ;
-  output \port$482$7 ;
-  wire \port$482$7 ;
-  output \port$482$8 ;
-  wire \port$482$8 ;
-  output \port$482$9 ;
-  wire \port$482$9 ;
+  output \port$488$0 ;
+  wire \port$488$0 ;
+  output \port$488$1 ;
+  wire \port$488$1 ;
+  output \port$488$10 ;
+  wire \port$488$10 ;
+  output \port$488$11 ;
+  wire \port$488$11 ;
+  output \port$488$12 ;
+  wire \port$488$12 ;
+  output \port$488$13 ;
+  wire \port$488$13 ;
+  output \port$488$14 ;
+  wire \port$488$14 ;
+  output \port$488$15 ;
+  wire \port$488$15 ;
+  output \port$488$2 ;
+  wire \port$488$2 ;
+  output \port$488$3 ;
+  wire \port$488$3 ;
+  output \port$488$4 ;
+  wire \port$488$4 ;
+  output \port$488$5 ;
+  wire \port$488$5 ;
+  output \port$488$6 ;
+  wire \port$488$6 ;
+  output \port$488$7 ;
+  wire \port$488$7 ;
+  output \port$488$8 ;
+  wire \port$488$8 ;
+  output \port$488$9 ;
+  wire \port$488$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37716,19 +37706,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$482$0 , \port$482$1 , \port$482
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$482$0 ),
-    .P1(\port$482$1 ),
-    .P10(\port$482$10 ),
-    .P11(\port$482$11 ),
-    .P12(\port$482$12 ),
-    .P13(\port$482$13 ),
-    .P14(\port$482$14 ),
-    .P15(\port$482$15 ),
+    .P0(\port$488$0 ),
+    .P1(\port$488$1 ),
+    .P10(\port$488$10 ),
+    .P11(\port$488$11 ),
+    .P12(\port$488$12 ),
+    .P13(\port$488$13 ),
+    .P14(\port$488$14 ),
+    .P15(\port$488$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$482$2 ),
+    .P2(\port$488$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37739,30 +37729,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$482$0 , \port$482$1 , \port$482
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$482$3 ),
+    .P3(\port$488$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$482$4 ),
-    .P5(\port$482$5 ),
-    .P6(\port$482$6 ),
-    .P7(\port$482$7 ),
-    .P8(\port$482$8 ),
-    .P9(\port$482$9 ),
+    .P4(\port$488$4 ),
+    .P5(\port$488$5 ),
+    .P6(\port$488$6 ),
+    .P7(\port$488$7 ),
+    .P8(\port$488$8 ),
+    .P9(\port$488$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$482$15 , \port$482$14 , \port$482$13 , \port$482$12 , \port$482$11 , \port$482$10 , \port$482$9 , \port$482$8 , \port$482$7 , \port$482$6 , \port$482$5 , \port$482$4 , \port$482$3 , \port$482$2 , \port$482$1 , \port$482$0  };
+  assign p36[15:0] = { \port$488$15 , \port$488$14 , \port$488$13 , \port$488$12 , \port$488$11 , \port$488$10 , \port$488$9 , \port$488$8 , \port$488$7 , \port$488$6 , \port$488$5 , \port$488$4 , \port$488$3 , \port$488$2 , \port$488$1 , \port$488$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$498$0 , \port$498$1 , \port$498$2 , \port$498$3 , \port$498$4 , \port$498$5 , \port$498$6 , \port$498$7 , \port$498$8 , \port$498$9 , \port$498$10 , \port$498$11 , \port$498$12 , \port$498$13 , \port$498$14 , \port$498$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$504$0 , \port$504$1 , \port$504$2 , \port$504$3 , \port$504$4 , \port$504$5 , \port$504$6 , \port$504$7 , \port$504$8 , \port$504$9 , \port$504$10 , \port$504$11 , \port$504$12 , \port$504$13 , \port$504$14 , \port$504$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37770,38 +37760,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$498$0 , \port$498$1 , \port$498
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$498$0 ;
-  wire \port$498$0 ;
-  output \port$498$1 ;
-  wire \port$498$1 ;
-  output \port$498$10 ;
-  wire \port$498$10 ;
-  output \port$498$11 ;
-  wire \port$498$11 ;
-  output \port$498$12 ;
-  wire \port$498$12 ;
-  output \port$498$13 ;
-  wire \port$498$13 ;
-  output \port$498$14 ;
-  wire \port$498$14 ;
-  output \port$498$15 ;
-  wire \port$498$15 ;
-  output \port$498$2 ;
-  wire \port$498$2 ;
-  output \port$498$3 ;
-  wire \port$498$3 ;
-  output \port$498$4 ;
-  wire \port$498$4 ;
-  output \port$498$5 ;
-  wire \port$498$5 ;
-  output \port$498$6 ;
-  wire \port$498$6 ;
-  output \port$498$7 ;
-  wire \port$498$7 ;
-  output \port$498$8 ;
-  wire \port$498$8 ;
-  output \port$498$9 ;
-  wire \port$498$9 ;
+  output \port$504$0 ;
+  wire \port$504$0 ;
+  output \port$504$1 ;
+  wire \port$504$1 ;
+  output \port$504$10 ;
+  wire \port$504$10 ;
+  output \port$504$11 ;
+  wire \port$504$11 ;
+  output \port$504$12 ;
+  wire \port$504$12 ;
+  output \port$504$13 ;
+  wire \port$504$13 ;
+  output \port$504$14 ;
+  wire \port$504$14 ;
+  output \port$504$15 ;
+  wire \port$504$15 ;
+  output \port$504$2 ;
+  wire \port$504$2 ;
+  output \port$504$3 ;
+  wire \port$504$3 ;
+  output \port$504$4 ;
+  wire \port$504$4 ;
+  output \port$504$5 ;
+  wire \port$504$5 ;
+  output \port$504$6 ;
+  wire \port$504$6 ;
+  output \port$504$7 ;
+  wire \port$504$7 ;
+  output \port$504$8 ;
+  wire \port$504$8 ;
+  output \port$504$9 ;
+  wire \port$504$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37877,19 +37867,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$498$0 , \port$498$1 , \port$498
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$498$0 ),
-    .P1(\port$498$1 ),
-    .P10(\port$498$10 ),
-    .P11(\port$498$11 ),
-    .P12(\port$498$12 ),
-    .P13(\port$498$13 ),
-    .P14(\port$498$14 ),
-    .P15(\port$498$15 ),
+    .P0(\port$504$0 ),
+    .P1(\port$504$1 ),
+    .P10(\port$504$10 ),
+    .P11(\port$504$11 ),
+    .P12(\port$504$12 ),
+    .P13(\port$504$13 ),
+    .P14(\port$504$14 ),
+    .P15(\port$504$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$498$2 ),
+    .P2(\port$504$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37900,30 +37890,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$498$0 , \port$498$1 , \port$498
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$498$3 ),
+    .P3(\port$504$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$498$4 ),
-    .P5(\port$498$5 ),
-    .P6(\port$498$6 ),
-    .P7(\port$498$7 ),
-    .P8(\port$498$8 ),
-    .P9(\port$498$9 ),
+    .P4(\port$504$4 ),
+    .P5(\port$504$5 ),
+    .P6(\port$504$6 ),
+    .P7(\port$504$7 ),
+    .P8(\port$504$8 ),
+    .P9(\port$504$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$498$15 , \port$498$14 , \port$498$13 , \port$498$12 , \port$498$11 , \port$498$10 , \port$498$9 , \port$498$8 , \port$498$7 , \port$498$6 , \port$498$5 , \port$498$4 , \port$498$3 , \port$498$2 , \port$498$1 , \port$498$0  };
+  assign p36[15:0] = { \port$504$15 , \port$504$14 , \port$504$13 , \port$504$12 , \port$504$11 , \port$504$10 , \port$504$9 , \port$504$8 , \port$504$7 , \port$504$6 , \port$504$5 , \port$504$4 , \port$504$3 , \port$504$2 , \port$504$1 , \port$504$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$514$0 , \port$514$1 , \port$514$2 , \port$514$3 , \port$514$4 , \port$514$5 , \port$514$6 , \port$514$7 , \port$514$8 , \port$514$9 , \port$514$10 , \port$514$11 , \port$514$12 , \port$514$13 , \port$514$14 , \port$514$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37931,38 +37921,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$514$0 , \port$514$1 , \port$514
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$514$0 ;
-  wire \port$514$0 ;
-  output \port$514$1 ;
-  wire \port$514$1 ;
-  output \port$514$10 ;
-  wire \port$514$10 ;
-  output \port$514$11 ;
-  wire \port$514$11 ;
-  output \port$514$12 ;
-  wire \port$514$12 ;
-  output \port$514$13 ;
-  wire \port$514$13 ;
-  output \port$514$14 ;
-  wire \port$514$14 ;
-  output \port$514$15 ;
-  wire \port$514$15 ;
-  output \port$514$2 ;
-  wire \port$514$2 ;
-  output \port$514$3 ;
-  wire \port$514$3 ;
-  output \port$514$4 ;
-  wire \port$514$4 ;
-  output \port$514$5 ;
-  wire \port$514$5 ;
-  output \port$514$6 ;
-  wire \port$514$6 ;
-  output \port$514$7 ;
-  wire \port$514$7 ;
-  output \port$514$8 ;
-  wire \port$514$8 ;
-  output \port$514$9 ;
-  wire \port$514$9 ;
+  output \port$520$0 ;
+  wire \port$520$0 ;
+  output \port$520$1 ;
+  wire \port$520$1 ;
+  output \port$520$10 ;
+  wire \port$520$10 ;
+  output \port$520$11 ;
+  wire \port$520$11 ;
+  output \port$520$12 ;
+  wire \port$520$12 ;
+  output \port$520$13 ;
+  wire \port$520$13 ;
+  output \port$520$14 ;
+  wire \port$520$14 ;
+  output \port$520$15 ;
+  wire \port$520$15 ;
+  output \port$520$2 ;
+  wire \port$520$2 ;
+  output \port$520$3 ;
+  wire \port$520$3 ;
+  output \port$520$4 ;
+  wire \port$520$4 ;
+  output \port$520$5 ;
+  wire \port$520$5 ;
+  output \port$520$6 ;
+  wire \port$520$6 ;
+  output \port$520$7 ;
+  wire \port$520$7 ;
+  output \port$520$8 ;
+  wire \port$520$8 ;
+  output \port$520$9 ;
+  wire \port$520$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38038,19 +38028,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$514$0 , \port$514$1 , \port$514
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$514$0 ),
-    .P1(\port$514$1 ),
-    .P10(\port$514$10 ),
-    .P11(\port$514$11 ),
-    .P12(\port$514$12 ),
-    .P13(\port$514$13 ),
-    .P14(\port$514$14 ),
-    .P15(\port$514$15 ),
+    .P0(\port$520$0 ),
+    .P1(\port$520$1 ),
+    .P10(\port$520$10 ),
+    .P11(\port$520$11 ),
+    .P12(\port$520$12 ),
+    .P13(\port$520$13 ),
+    .P14(\port$520$14 ),
+    .P15(\port$520$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$514$2 ),
+    .P2(\port$520$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38061,30 +38051,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$514$0 , \port$514$1 , \port$514
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$514$3 ),
+    .P3(\port$520$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$514$4 ),
-    .P5(\port$514$5 ),
-    .P6(\port$514$6 ),
-    .P7(\port$514$7 ),
-    .P8(\port$514$8 ),
-    .P9(\port$514$9 ),
+    .P4(\port$520$4 ),
+    .P5(\port$520$5 ),
+    .P6(\port$520$6 ),
+    .P7(\port$520$7 ),
+    .P8(\port$520$8 ),
+    .P9(\port$520$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$514$15 , \port$514$14 , \port$514$13 , \port$514$12 , \port$514$11 , \port$514$10 , \port$514$9 , \port$514$8 , \port$514$7 , \port$514$6 , \port$514$5 , \port$514$4 , \port$514$3 , \port$514$2 , \port$514$1 , \port$514$0  };
+  assign p36[15:0] = { \port$520$15 , \port$520$14 , \port$520$13 , \port$520$12 , \port$520$11 , \port$520$10 , \port$520$9 , \port$520$8 , \port$520$7 , \port$520$6 , \port$520$5 , \port$520$4 , \port$520$3 , \port$520$2 , \port$520$1 , \port$520$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38092,38 +38082,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$530$0 , \port$530$1 , \port$530
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$530$0 ;
-  wire \port$530$0 ;
-  output \port$530$1 ;
-  wire \port$530$1 ;
-  output \port$530$10 ;
-  wire \port$530$10 ;
-  output \port$530$11 ;
-  wire \port$530$11 ;
-  output \port$530$12 ;
-  wire \port$530$12 ;
-  output \port$530$13 ;
-  wire \port$530$13 ;
-  output \port$530$14 ;
-  wire \port$530$14 ;
-  output \port$530$15 ;
-  wire \port$530$15 ;
-  output \port$530$2 ;
-  wire \port$530$2 ;
-  output \port$530$3 ;
-  wire \port$530$3 ;
-  output \port$530$4 ;
-  wire \port$530$4 ;
-  output \port$530$5 ;
-  wire \port$530$5 ;
-  output \port$530$6 ;
-  wire \port$530$6 ;
-  output \port$530$7 ;
-  wire \port$530$7 ;
-  output \port$530$8 ;
-  wire \port$530$8 ;
-  output \port$530$9 ;
-  wire \port$530$9 ;
+  output \port$536$0 ;
+  wire \port$536$0 ;
+  output \port$536$1 ;
+  wire \port$536$1 ;
+  output \port$536$10 ;
+  wire \port$536$10 ;
+  output \port$536$11 ;
+  wire \port$536$11 ;
+  output \port$536$12 ;
+  wire \port$536$12 ;
+  output \port$536$13 ;
+  wire \port$536$13 ;
+  output \port$536$14 ;
+  wire \port$536$14 ;
+  output \port$536$15 ;
+  wire \port$536$15 ;
+  output \port$536$2 ;
+  wire \port$536$2 ;
+  output \port$536$3 ;
+  wire \port$536$3 ;
+  output \port$536$4 ;
+  wire \port$536$4 ;
+  output \port$536$5 ;
+  wire \port$536$5 ;
+  output \port$536$6 ;
+  wire \port$536$6 ;
+  output \port$536$7 ;
+  wire \port$536$7 ;
+  output \port$536$8 ;
+  wire \port$536$8 ;
+  output \port$536$9 ;
+  wire \port$536$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38199,19 +38189,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$530$0 , \port$530$1 , \port$530
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$530$0 ),
-    .P1(\port$530$1 ),
-    .P10(\port$530$10 ),
-    .P11(\port$530$11 ),
-    .P12(\port$530$12 ),
-    .P13(\port$530$13 ),
-    .P14(\port$530$14 ),
-    .P15(\port$530$15 ),
+    .P0(\port$536$0 ),
+    .P1(\port$536$1 ),
+    .P10(\port$536$10 ),
+    .P11(\port$536$11 ),
+    .P12(\port$536$12 ),
+    .P13(\port$536$13 ),
+    .P14(\port$536$14 ),
+    .P15(\port$536$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$530$2 ),
+    .P2(\port$536$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38222,30 +38212,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$530$0 , \port$530$1 , \port$530
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$530$3 ),
+    .P3(\port$536$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$530$4 ),
-    .P5(\port$530$5 ),
-    .P6(\port$530$6 ),
-    .P7(\port$530$7 ),
-    .P8(\port$530$8 ),
-    .P9(\port$530$9 ),
+    .P4(\port$536$4 ),
+    .P5(\port$536$5 ),
+    .P6(\port$536$6 ),
+    .P7(\port$536$7 ),
+    .P8(\port$536$8 ),
+    .P9(\port$536$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$530$15 , \port$530$14 , \port$530$13 , \port$530$12 , \port$530$11 , \port$530$10 , \port$530$9 , \port$530$8 , \port$530$7 , \port$530$6 , \port$530$5 , \port$530$4 , \port$530$3 , \port$530$2 , \port$530$1 , \port$530$0  };
+  assign p36[15:0] = { \port$536$15 , \port$536$14 , \port$536$13 , \port$536$12 , \port$536$11 , \port$536$10 , \port$536$9 , \port$536$8 , \port$536$7 , \port$536$6 , \port$536$5 , \port$536$4 , \port$536$3 , \port$536$2 , \port$536$1 , \port$536$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38253,38 +38243,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$546$0 , \port$546$1 , \port$546
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$546$0 ;
-  wire \port$546$0 ;
-  output \port$546$1 ;
-  wire \port$546$1 ;
-  output \port$546$10 ;
-  wire \port$546$10 ;
-  output \port$546$11 ;
-  wire \port$546$11 ;
-  output \port$546$12 ;
-  wire \port$546$12 ;
-  output \port$546$13 ;
-  wire \port$546$13 ;
-  output \port$546$14 ;
-  wire \port$546$14 ;
-  output \port$546$15 ;
-  wire \port$546$15 ;
-  output \port$546$2 ;
-  wire \port$546$2 ;
-  output \port$546$3 ;
-  wire \port$546$3 ;
-  output \port$546$4 ;
-  wire \port$546$4 ;
-  output \port$546$5 ;
-  wire \port$546$5 ;
-  output \port$546$6 ;
-  wire \port$546$6 ;
-  output \port$546$7 ;
-  wire \port$546$7 ;
-  output \port$546$8 ;
-  wire \port$546$8 ;
-  output \port$546$9 ;
-  wire \port$546$9 ;
+  output \port$552$0 ;
+  wire \port$552$0 ;
+  output \port$552$1 ;
+  wire \port$552$1 ;
+  output \port$552$10 ;
+  wire \port$552$10 ;
+  output \port$552$11 ;
+  wire \port$552$11 ;
+  output \port$552$12 ;
+  wire \port$552$12 ;
+  output \port$552$13 ;
+  wire \port$552$13 ;
+  output \port$552$14 ;
+  wire \port$552$14 ;
+  output \port$552$15 ;
+  wire \port$552$15 ;
+  output \port$552$2 ;
+  wire \port$552$2 ;
+  output \port$552$3 ;
+  wire \port$552$3 ;
+  output \port$552$4 ;
+  wire \port$552$4 ;
+  output \port$552$5 ;
+  wire \port$552$5 ;
+  output \port$552$6 ;
+  wire \port$552$6 ;
+  output \port$552$7 ;
+  wire \port$552$7 ;
+  output \port$552$8 ;
+  wire \port$552$8 ;
+  output \port$552$9 ;
+  wire \port$552$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38360,19 +38350,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$546$0 , \port$546$1 , \port$546
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$546$0 ),
-    .P1(\port$546$1 ),
-    .P10(\port$546$10 ),
-    .P11(\port$546$11 ),
-    .P12(\port$546$12 ),
-    .P13(\port$546$13 ),
-    .P14(\port$546$14 ),
-    .P15(\port$546$15 ),
+    .P0(\port$552$0 ),
+    .P1(\port$552$1 ),
+    .P10(\port$552$10 ),
+    .P11(\port$552$11 ),
+    .P12(\port$552$12 ),
+    .P13(\port$552$13 ),
+    .P14(\port$552$14 ),
+    .P15(\port$552$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$546$2 ),
+    .P2(\port$552$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38383,30 +38373,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$546$0 , \port$546$1 , \port$546
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$546$3 ),
+    .P3(\port$552$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$546$4 ),
-    .P5(\port$546$5 ),
-    .P6(\port$546$6 ),
-    .P7(\port$546$7 ),
-    .P8(\port$546$8 ),
-    .P9(\port$546$9 ),
+    .P4(\port$552$4 ),
+    .P5(\port$552$5 ),
+    .P6(\port$552$6 ),
+    .P7(\port$552$7 ),
+    .P8(\port$552$8 ),
+    .P9(\port$552$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$546$15 , \port$546$14 , \port$546$13 , \port$546$12 , \port$546$11 , \port$546$10 , \port$546$9 , \port$546$8 , \port$546$7 , \port$546$6 , \port$546$5 , \port$546$4 , \port$546$3 , \port$546$2 , \port$546$1 , \port$546$0  };
+  assign p36[15:0] = { \port$552$15 , \port$552$14 , \port$552$13 , \port$552$12 , \port$552$11 , \port$552$10 , \port$552$9 , \port$552$8 , \port$552$7 , \port$552$6 , \port$552$5 , \port$552$4 , \port$552$3 , \port$552$2 , \port$552$1 , \port$552$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$562$0 , \port$562$1 , \port$562$2 , \port$562$3 , \port$562$4 , \port$562$5 , \port$562$6 , \port$562$7 , \port$562$8 , \port$562$9 , \port$562$10 , \port$562$11 , \port$562$12 , \port$562$13 , \port$562$14 , \port$562$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$568$0 , \port$568$1 , \port$568$2 , \port$568$3 , \port$568$4 , \port$568$5 , \port$568$6 , \port$568$7 , \port$568$8 , \port$568$9 , \port$568$10 , \port$568$11 , \port$568$12 , \port$568$13 , \port$568$14 , \port$568$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38414,38 +38404,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$562$0 , \port$562$1 , \port$562
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$562$0 ;
-  wire \port$562$0 ;
-  output \port$562$1 ;
-  wire \port$562$1 ;
-  output \port$562$10 ;
-  wire \port$562$10 ;
-  output \port$562$11 ;
-  wire \port$562$11 ;
-  output \port$562$12 ;
-  wire \port$562$12 ;
-  output \port$562$13 ;
-  wire \port$562$13 ;
-  output \port$562$14 ;
-  wire \port$562$14 ;
-  output \port$562$15 ;
-  wire \port$562$15 ;
-  output \port$562$2 ;
-  wire \port$562$2 ;
-  output \port$562$3 ;
-  wire \port$562$3 ;
-  output \port$562$4 ;
-  wire \port$562$4 ;
-  output \port$562$5 ;
-  wire \port$562$5 ;
-  output \port$562$6 ;
-  wire \port$562$6 ;
-  output \port$562$7 ;
-  wire \port$562$7 ;
-  output \port$562$8 ;
-  wire \port$562$8 ;
-  output \port$562$9 ;
-  wire \port$562$9 ;
+  output \port$568$0 ;
+  wire \port$568$0 ;
+  output \port$568$1 ;
+  wire \port$568$1 ;
+  output \port$568$10 ;
+  wire \port$568$10 ;
+  output \port$568$11 ;
+  wire \port$568$11 ;
+  output \port$568$12 ;
+  wire \port$568$12 ;
+  output \port$568$13 ;
+  wire \port$568$13 ;
+  output \port$568$14 ;
+  wire \port$568$14 ;
+  output \port$568$15 ;
+  wire \port$568$15 ;
+  output \port$568$2 ;
+  wire \port$568$2 ;
+  output \port$568$3 ;
+  wire \port$568$3 ;
+  output \port$568$4 ;
+  wire \port$568$4 ;
+  output \port$568$5 ;
+  wire \port$568$5 ;
+  output \port$568$6 ;
+  wire \port$568$6 ;
+  output \port$568$7 ;
+  wire \port$568$7 ;
+  output \port$568$8 ;
+  wire \port$568$8 ;
+  output \port$568$9 ;
+  wire \port$568$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38521,19 +38511,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$562$0 , \port$562$1 , \port$562
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$562$0 ),
-    .P1(\port$562$1 ),
-    .P10(\port$562$10 ),
-    .P11(\port$562$11 ),
-    .P12(\port$562$12 ),
-    .P13(\port$562$13 ),
-    .P14(\port$562$14 ),
-    .P15(\port$562$15 ),
+    .P0(\port$568$0 ),
+    .P1(\port$568$1 ),
+    .P10(\port$568$10 ),
+    .P11(\port$568$11 ),
+    .P12(\port$568$12 ),
+    .P13(\port$568$13 ),
+    .P14(\port$568$14 ),
+    .P15(\port$568$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$562$2 ),
+    .P2(\port$568$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38544,30 +38534,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$562$0 , \port$562$1 , \port$562
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$562$3 ),
+    .P3(\port$568$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$562$4 ),
-    .P5(\port$562$5 ),
-    .P6(\port$562$6 ),
-    .P7(\port$562$7 ),
-    .P8(\port$562$8 ),
-    .P9(\port$562$9 ),
+    .P4(\port$568$4 ),
+    .P5(\port$568$5 ),
+    .P6(\port$568$6 ),
+    .P7(\port$568$7 ),
+    .P8(\port$568$8 ),
+    .P9(\port$568$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$562$15 , \port$562$14 , \port$562$13 , \port$562$12 , \port$562$11 , \port$562$10 , \port$562$9 , \port$562$8 , \port$562$7 , \port$562$6 , \port$562$5 , \port$562$4 , \port$562$3 , \port$562$2 , \port$562$1 , \port$562$0  };
+  assign p36[15:0] = { \port$568$15 , \port$568$14 , \port$568$13 , \port$568$12 , \port$568$11 , \port$568$10 , \port$568$9 , \port$568$8 , \port$568$7 , \port$568$6 , \port$568$5 , \port$568$4 , \port$568$3 , \port$568$2 , \port$568$1 , \port$568$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$578$0 , \port$578$1 , \port$578$2 , \port$578$3 , \port$578$4 , \port$578$5 , \port$578$6 , \port$578$7 , \port$578$8 , \port$578$9 , \port$578$10 , \port$578$11 , \port$578$12 , \port$578$13 , \port$578$14 , \port$578$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$584$0 , \port$584$1 , \port$584$2 , \port$584$3 , \port$584$4 , \port$584$5 , \port$584$6 , \port$584$7 , \port$584$8 , \port$584$9 , \port$584$10 , \port$584$11 , \port$584$12 , \port$584$13 , \port$584$14 , \port$584$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38575,38 +38565,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$578$0 , \port$578$1 , \port$578
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$578$0 ;
-  wire \port$578$0 ;
-  output \port$578$1 ;
-  wire \port$578$1 ;
-  output \port$578$10 ;
-  wire \port$578$10 ;
-  output \port$578$11 ;
-  wire \port$578$11 ;
-  output \port$578$12 ;
-  wire \port$578$12 ;
-  output \port$578$13 ;
-  wire \port$578$13 ;
-  output \port$578$14 ;
-  wire \port$578$14 ;
-  output \port$578$15 ;
-  wire \port$578$15 ;
-  output \port$578$2 ;
-  wire \port$578$2 ;
-  output \port$578$3 ;
-  wire \port$578$3 ;
-  output \port$578$4 ;
-  wire \port$578$4 ;
-  output \port$578$5 ;
-  wire \port$578$5 ;
-  output \port$578$6 ;
-  wire \port$578$6 ;
-  output \port$578$7 ;
-  wire \port$578$7 ;
-  output \port$578$8 ;
-  wire \port$578$8 ;
-  output \port$578$9 ;
-  wire \port$578$9 ;
+  output \port$584$0 ;
+  wire \port$584$0 ;
+  output \port$584$1 ;
+  wire \port$584$1 ;
+  output \port$584$10 ;
+  wire \port$584$10 ;
+  output \port$584$11 ;
+  wire \port$584$11 ;
+  output \port$584$12 ;
+  wire \port$584$12 ;
+  output \port$584$13 ;
+  wire \port$584$13 ;
+  output \port$584$14 ;
+  wire \port$584$14 ;
+  output \port$584$15 ;
+  wire \port$584$15 ;
+  output \port$584$2 ;
+  wire \port$584$2 ;
+  output \port$584$3 ;
+  wire \port$584$3 ;
+  output \port$584$4 ;
+  wire \port$584$4 ;
+  output \port$584$5 ;
+  wire \port$584$5 ;
+  output \port$584$6 ;
+  wire \port$584$6 ;
+  output \port$584$7 ;
+  wire \port$584$7 ;
+  output \port$584$8 ;
+  wire \port$584$8 ;
+  output \port$584$9 ;
+  wire \port$584$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38682,19 +38672,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$578$0 , \port$578$1 , \port$578
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$578$0 ),
-    .P1(\port$578$1 ),
-    .P10(\port$578$10 ),
-    .P11(\port$578$11 ),
-    .P12(\port$578$12 ),
-    .P13(\port$578$13 ),
-    .P14(\port$578$14 ),
-    .P15(\port$578$15 ),
+    .P0(\port$584$0 ),
+    .P1(\port$584$1 ),
+    .P10(\port$584$10 ),
+    .P11(\port$584$11 ),
+    .P12(\port$584$12 ),
+    .P13(\port$584$13 ),
+    .P14(\port$584$14 ),
+    .P15(\port$584$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$578$2 ),
+    .P2(\port$584$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38705,30 +38695,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$578$0 , \port$578$1 , \port$578
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$578$3 ),
+    .P3(\port$584$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$578$4 ),
-    .P5(\port$578$5 ),
-    .P6(\port$578$6 ),
-    .P7(\port$578$7 ),
-    .P8(\port$578$8 ),
-    .P9(\port$578$9 ),
+    .P4(\port$584$4 ),
+    .P5(\port$584$5 ),
+    .P6(\port$584$6 ),
+    .P7(\port$584$7 ),
+    .P8(\port$584$8 ),
+    .P9(\port$584$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$578$15 , \port$578$14 , \port$578$13 , \port$578$12 , \port$578$11 , \port$578$10 , \port$578$9 , \port$578$8 , \port$578$7 , \port$578$6 , \port$578$5 , \port$578$4 , \port$578$3 , \port$578$2 , \port$578$1 , \port$578$0  };
+  assign p36[15:0] = { \port$584$15 , \port$584$14 , \port$584$13 , \port$584$12 , \port$584$11 , \port$584$10 , \port$584$9 , \port$584$8 , \port$584$7 , \port$584$6 , \port$584$5 , \port$584$4 , \port$584$3 , \port$584$2 , \port$584$1 , \port$584$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$594$0 , \port$594$1 , \port$594$2 , \port$594$3 , \port$594$4 , \port$594$5 , \port$594$6 , \port$594$7 , \port$594$8 , \port$594$9 , \port$594$10 , \port$594$11 , \port$594$12 , \port$594$13 , \port$594$14 , \port$594$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$600$0 , \port$600$1 , \port$600$2 , \port$600$3 , \port$600$4 , \port$600$5 , \port$600$6 , \port$600$7 , \port$600$8 , \port$600$9 , \port$600$10 , \port$600$11 , \port$600$12 , \port$600$13 , \port$600$14 , \port$600$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38736,38 +38726,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$594$0 , \port$594$1 , \port$594
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$594$0 ;
-  wire \port$594$0 ;
-  output \port$594$1 ;
-  wire \port$594$1 ;
-  output \port$594$10 ;
-  wire \port$594$10 ;
-  output \port$594$11 ;
-  wire \port$594$11 ;
-  output \port$594$12 ;
-  wire \port$594$12 ;
-  output \port$594$13 ;
-  wire \port$594$13 ;
-  output \port$594$14 ;
-  wire \port$594$14 ;
-  output \port$594$15 ;
-  wire \port$594$15 ;
-  output \port$594$2 ;
-  wire \port$594$2 ;
-  output \port$594$3 ;
-  wire \port$594$3 ;
-  output \port$594$4 ;
-  wire \port$594$4 ;
-  output \port$594$5 ;
-  wire \port$594$5 ;
-  output \port$594$6 ;
-  wire \port$594$6 ;
-  output \port$594$7 ;
-  wire \port$594$7 ;
-  output \port$594$8 ;
-  wire \port$594$8 ;
-  output \port$594$9 ;
-  wire \port$594$9 ;
+  output \port$600$0 ;
+  wire \port$600$0 ;
+  output \port$600$1 ;
+  wire \port$600$1 ;
+  output \port$600$10 ;
+  wire \port$600$10 ;
+  output \port$600$11 ;
+  wire \port$600$11 ;
+  output \port$600$12 ;
+  wire \port$600$12 ;
+  output \port$600$13 ;
+  wire \port$600$13 ;
+  output \port$600$14 ;
+  wire \port$600$14 ;
+  output \port$600$15 ;
+  wire \port$600$15 ;
+  output \port$600$2 ;
+  wire \port$600$2 ;
+  output \port$600$3 ;
+  wire \port$600$3 ;
+  output \port$600$4 ;
+  wire \port$600$4 ;
+  output \port$600$5 ;
+  wire \port$600$5 ;
+  output \port$600$6 ;
+  wire \port$600$6 ;
+  output \port$600$7 ;
+  wire \port$600$7 ;
+  output \port$600$8 ;
+  wire \port$600$8 ;
+  output \port$600$9 ;
+  wire \port$600$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38843,19 +38833,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$594$0 , \port$594$1 , \port$594
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$594$0 ),
-    .P1(\port$594$1 ),
-    .P10(\port$594$10 ),
-    .P11(\port$594$11 ),
-    .P12(\port$594$12 ),
-    .P13(\port$594$13 ),
-    .P14(\port$594$14 ),
-    .P15(\port$594$15 ),
+    .P0(\port$600$0 ),
+    .P1(\port$600$1 ),
+    .P10(\port$600$10 ),
+    .P11(\port$600$11 ),
+    .P12(\port$600$12 ),
+    .P13(\port$600$13 ),
+    .P14(\port$600$14 ),
+    .P15(\port$600$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$594$2 ),
+    .P2(\port$600$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38866,30 +38856,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$594$0 , \port$594$1 , \port$594
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$594$3 ),
+    .P3(\port$600$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$594$4 ),
-    .P5(\port$594$5 ),
-    .P6(\port$594$6 ),
-    .P7(\port$594$7 ),
-    .P8(\port$594$8 ),
-    .P9(\port$594$9 ),
+    .P4(\port$600$4 ),
+    .P5(\port$600$5 ),
+    .P6(\port$600$6 ),
+    .P7(\port$600$7 ),
+    .P8(\port$600$8 ),
+    .P9(\port$600$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$594$15 , \port$594$14 , \port$594$13 , \port$594$12 , \port$594$11 , \port$594$10 , \port$594$9 , \port$594$8 , \port$594$7 , \port$594$6 , \port$594$5 , \port$594$4 , \port$594$3 , \port$594$2 , \port$594$1 , \port$594$0  };
+  assign p36[15:0] = { \port$600$15 , \port$600$14 , \port$600$13 , \port$600$12 , \port$600$11 , \port$600$10 , \port$600$9 , \port$600$8 , \port$600$7 , \port$600$6 , \port$600$5 , \port$600$4 , \port$600$3 , \port$600$2 , \port$600$1 , \port$600$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$610$0 , \port$610$1 , \port$610$2 , \port$610$3 , \port$610$4 , \port$610$5 , \port$610$6 , \port$610$7 , \port$610$8 , \port$610$9 , \port$610$10 , \port$610$11 , \port$610$12 , \port$610$13 , \port$610$14 , \port$610$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$616$0 , \port$616$1 , \port$616$2 , \port$616$3 , \port$616$4 , \port$616$5 , \port$616$6 , \port$616$7 , \port$616$8 , \port$616$9 , \port$616$10 , \port$616$11 , \port$616$12 , \port$616$13 , \port$616$14 , \port$616$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38897,38 +38887,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$610$0 , \port$610$1 , \port$610
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$610$0 ;
-  wire \port$610$0 ;
-  output \port$610$1 ;
-  wire \port$610$1 ;
-  output \port$610$10 ;
-  wire \port$610$10 ;
-  output \port$610$11 ;
-  wire \port$610$11 ;
-  output \port$610$12 ;
-  wire \port$610$12 ;
-  output \port$610$13 ;
-  wire \port$610$13 ;
-  output \port$610$14 ;
-  wire \port$610$14 ;
-  output \port$610$15 ;
-  wire \port$610$15 ;
-  output \port$610$2 ;
-  wire \port$610$2 ;
-  output \port$610$3 ;
-  wire \port$610$3 ;
-  output \port$610$4 ;
-  wire \port$610$4 ;
-  output \port$610$5 ;
-  wire \port$610$5 ;
-  output \port$610$6 ;
-  wire \port$610$6 ;
-  output \port$610$7 ;
-  wire \port$610$7 ;
-  output \port$610$8 ;
-  wire \port$610$8 ;
-  output \port$610$9 ;
-  wire \port$610$9 ;
+  output \port$616$0 ;
+  wire \port$616$0 ;
+  output \port$616$1 ;
+  wire \port$616$1 ;
+  output \port$616$10 ;
+  wire \port$616$10 ;
+  output \port$616$11 ;
+  wire \port$616$11 ;
+  output \port$616$12 ;
+  wire \port$616$12 ;
+  output \port$616$13 ;
+  wire \port$616$13 ;
+  output \port$616$14 ;
+  wire \port$616$14 ;
+  output \port$616$15 ;
+  wire \port$616$15 ;
+  output \port$616$2 ;
+  wire \port$616$2 ;
+  output \port$616$3 ;
+  wire \port$616$3 ;
+  output \port$616$4 ;
+  wire \port$616$4 ;
+  output \port$616$5 ;
+  wire \port$616$5 ;
+  output \port$616$6 ;
+  wire \port$616$6 ;
+  output \port$616$7 ;
+  wire \port$616$7 ;
+  output \port$616$8 ;
+  wire \port$616$8 ;
+  output \port$616$9 ;
+  wire \port$616$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39004,19 +38994,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$610$0 , \port$610$1 , \port$610
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$610$0 ),
-    .P1(\port$610$1 ),
-    .P10(\port$610$10 ),
-    .P11(\port$610$11 ),
-    .P12(\port$610$12 ),
-    .P13(\port$610$13 ),
-    .P14(\port$610$14 ),
-    .P15(\port$610$15 ),
+    .P0(\port$616$0 ),
+    .P1(\port$616$1 ),
+    .P10(\port$616$10 ),
+    .P11(\port$616$11 ),
+    .P12(\port$616$12 ),
+    .P13(\port$616$13 ),
+    .P14(\port$616$14 ),
+    .P15(\port$616$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$610$2 ),
+    .P2(\port$616$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39027,30 +39017,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$610$0 , \port$610$1 , \port$610
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$610$3 ),
+    .P3(\port$616$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$610$4 ),
-    .P5(\port$610$5 ),
-    .P6(\port$610$6 ),
-    .P7(\port$610$7 ),
-    .P8(\port$610$8 ),
-    .P9(\port$610$9 ),
+    .P4(\port$616$4 ),
+    .P5(\port$616$5 ),
+    .P6(\port$616$6 ),
+    .P7(\port$616$7 ),
+    .P8(\port$616$8 ),
+    .P9(\port$616$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$610$15 , \port$610$14 , \port$610$13 , \port$610$12 , \port$610$11 , \port$610$10 , \port$610$9 , \port$610$8 , \port$610$7 , \port$610$6 , \port$610$5 , \port$610$4 , \port$610$3 , \port$610$2 , \port$610$1 , \port$610$0  };
+  assign p36[15:0] = { \port$616$15 , \port$616$14 , \port$616$13 , \port$616$12 , \port$616$11 , \port$616$10 , \port$616$9 , \port$616$8 , \port$616$7 , \port$616$6 , \port$616$5 , \port$616$4 , \port$616$3 , \port$616$2 , \port$616$1 , \port$616$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$626$0 , \port$626$1 , \port$626$2 , \port$626$3 , \port$626$4 , \port$626$5 , \port$626$6 , \port$626$7 , \port$626$8 , \port$626$9 , \port$626$10 , \port$626$11 , \port$626$12 , \port$626$13 , \port$626$14 , \port$626$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$632$0 , \port$632$1 , \port$632$2 , \port$632$3 , \port$632$4 , \port$632$5 , \port$632$6 , \port$632$7 , \port$632$8 , \port$632$9 , \port$632$10 , \port$632$11 , \port$632$12 , \port$632$13 , \port$632$14 , \port$632$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39058,38 +39048,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$626$0 , \port$626$1 , \port$626
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$626$0 ;
-  wire \port$626$0 ;
-  output \port$626$1 ;
-  wire \port$626$1 ;
-  output \port$626$10 ;
-  wire \port$626$10 ;
-  output \port$626$11 ;
-  wire \port$626$11 ;
-  output \port$626$12 ;
-  wire \port$626$12 ;
-  output \port$626$13 ;
-  wire \port$626$13 ;
-  output \port$626$14 ;
-  wire \port$626$14 ;
-  output \port$626$15 ;
-  wire \port$626$15 ;
-  output \port$626$2 ;
-  wire \port$626$2 ;
-  output \port$626$3 ;
-  wire \port$626$3 ;
-  output \port$626$4 ;
-  wire \port$626$4 ;
-  output \port$626$5 ;
-  wire \port$626$5 ;
-  output \port$626$6 ;
-  wire \port$626$6 ;
-  output \port$626$7 ;
-  wire \port$626$7 ;
-  output \port$626$8 ;
-  wire \port$626$8 ;
-  output \port$626$9 ;
-  wire \port$626$9 ;
+  output \port$632$0 ;
+  wire \port$632$0 ;
+  output \port$632$1 ;
+  wire \port$632$1 ;
+  output \port$632$10 ;
+  wire \port$632$10 ;
+  output \port$632$11 ;
+  wire \port$632$11 ;
+  output \port$632$12 ;
+  wire \port$632$12 ;
+  output \port$632$13 ;
+  wire \port$632$13 ;
+  output \port$632$14 ;
+  wire \port$632$14 ;
+  output \port$632$15 ;
+  wire \port$632$15 ;
+  output \port$632$2 ;
+  wire \port$632$2 ;
+  output \port$632$3 ;
+  wire \port$632$3 ;
+  output \port$632$4 ;
+  wire \port$632$4 ;
+  output \port$632$5 ;
+  wire \port$632$5 ;
+  output \port$632$6 ;
+  wire \port$632$6 ;
+  output \port$632$7 ;
+  wire \port$632$7 ;
+  output \port$632$8 ;
+  wire \port$632$8 ;
+  output \port$632$9 ;
+  wire \port$632$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39165,19 +39155,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$626$0 , \port$626$1 , \port$626
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$626$0 ),
-    .P1(\port$626$1 ),
-    .P10(\port$626$10 ),
-    .P11(\port$626$11 ),
-    .P12(\port$626$12 ),
-    .P13(\port$626$13 ),
-    .P14(\port$626$14 ),
-    .P15(\port$626$15 ),
+    .P0(\port$632$0 ),
+    .P1(\port$632$1 ),
+    .P10(\port$632$10 ),
+    .P11(\port$632$11 ),
+    .P12(\port$632$12 ),
+    .P13(\port$632$13 ),
+    .P14(\port$632$14 ),
+    .P15(\port$632$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$626$2 ),
+    .P2(\port$632$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39188,30 +39178,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$626$0 , \port$626$1 , \port$626
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$626$3 ),
+    .P3(\port$632$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$626$4 ),
-    .P5(\port$626$5 ),
-    .P6(\port$626$6 ),
-    .P7(\port$626$7 ),
-    .P8(\port$626$8 ),
-    .P9(\port$626$9 ),
+    .P4(\port$632$4 ),
+    .P5(\port$632$5 ),
+    .P6(\port$632$6 ),
+    .P7(\port$632$7 ),
+    .P8(\port$632$8 ),
+    .P9(\port$632$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$626$15 , \port$626$14 , \port$626$13 , \port$626$12 , \port$626$11 , \port$626$10 , \port$626$9 , \port$626$8 , \port$626$7 , \port$626$6 , \port$626$5 , \port$626$4 , \port$626$3 , \port$626$2 , \port$626$1 , \port$626$0  };
+  assign p36[15:0] = { \port$632$15 , \port$632$14 , \port$632$13 , \port$632$12 , \port$632$11 , \port$632$10 , \port$632$9 , \port$632$8 , \port$632$7 , \port$632$6 , \port$632$5 , \port$632$4 , \port$632$3 , \port$632$2 , \port$632$1 , \port$632$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$642$0 , \port$642$1 , \port$642$2 , \port$642$3 , \port$642$4 , \port$642$5 , \port$642$6 , \port$642$7 , \port$642$8 , \port$642$9 , \port$642$10 , \port$642$11 , \port$642$12 , \port$642$13 , \port$642$14 , \port$642$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$648$0 , \port$648$1 , \port$648$2 , \port$648$3 , \port$648$4 , \port$648$5 , \port$648$6 , \port$648$7 , \port$648$8 , \port$648$9 , \port$648$10 , \port$648$11 , \port$648$12 , \port$648$13 , \port$648$14 , \port$648$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39219,38 +39209,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$642$0 , \port$642$1 , \port$642
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$642$0 ;
-  wire \port$642$0 ;
-  output \port$642$1 ;
-  wire \port$642$1 ;
-  output \port$642$10 ;
-  wire \port$642$10 ;
-  output \port$642$11 ;
-  wire \port$642$11 ;
-  output \port$642$12 ;
-  wire \port$642$12 ;
-  output \port$642$13 ;
-  wire \port$642$13 ;
-  output \port$642$14 ;
-  wire \port$642$14 ;
-  output \port$642$15 ;
-  wire \port$642$15 ;
-  output \port$642$2 ;
-  wire \port$642$2 ;
-  output \port$642$3 ;
-  wire \port$642$3 ;
-  output \port$642$4 ;
-  wire \port$642$4 ;
-  output \port$642$5 ;
-  wire \port$642$5 ;
-  output \port$642$6 ;
-  wire \port$642$6 ;
-  output \port$642$7 ;
-  wire \port$642$7 ;
-  output \port$642$8 ;
-  wire \port$642$8 ;
-  output \port$642$9 ;
-  wire \port$642$9 ;
+  output \port$648$0 ;
+  wire \port$648$0 ;
+  output \port$648$1 ;
+  wire \port$648$1 ;
+  output \port$648$10 ;
+  wire \port$648$10 ;
+  output \port$648$11 ;
+  wire \port$648$11 ;
+  output \port$648$12 ;
+  wire \port$648$12 ;
+  output \port$648$13 ;
+  wire \port$648$13 ;
+  output \port$648$14 ;
+  wire \port$648$14 ;
+  output \port$648$15 ;
+  wire \port$648$15 ;
+  output \port$648$2 ;
+  wire \port$648$2 ;
+  output \port$648$3 ;
+  wire \port$648$3 ;
+  output \port$648$4 ;
+  wire \port$648$4 ;
+  output \port$648$5 ;
+  wire \port$648$5 ;
+  output \port$648$6 ;
+  wire \port$648$6 ;
+  output \port$648$7 ;
+  wire \port$648$7 ;
+  output \port$648$8 ;
+  wire \port$648$8 ;
+  output \port$648$9 ;
+  wire \port$648$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39326,19 +39316,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$642$0 , \port$642$1 , \port$642
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$642$0 ),
-    .P1(\port$642$1 ),
-    .P10(\port$642$10 ),
-    .P11(\port$642$11 ),
-    .P12(\port$642$12 ),
-    .P13(\port$642$13 ),
-    .P14(\port$642$14 ),
-    .P15(\port$642$15 ),
+    .P0(\port$648$0 ),
+    .P1(\port$648$1 ),
+    .P10(\port$648$10 ),
+    .P11(\port$648$11 ),
+    .P12(\port$648$12 ),
+    .P13(\port$648$13 ),
+    .P14(\port$648$14 ),
+    .P15(\port$648$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$642$2 ),
+    .P2(\port$648$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39349,30 +39339,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$642$0 , \port$642$1 , \port$642
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$642$3 ),
+    .P3(\port$648$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$642$4 ),
-    .P5(\port$642$5 ),
-    .P6(\port$642$6 ),
-    .P7(\port$642$7 ),
-    .P8(\port$642$8 ),
-    .P9(\port$642$9 ),
+    .P4(\port$648$4 ),
+    .P5(\port$648$5 ),
+    .P6(\port$648$6 ),
+    .P7(\port$648$7 ),
+    .P8(\port$648$8 ),
+    .P9(\port$648$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$642$15 , \port$642$14 , \port$642$13 , \port$642$12 , \port$642$11 , \port$642$10 , \port$642$9 , \port$642$8 , \port$642$7 , \port$642$6 , \port$642$5 , \port$642$4 , \port$642$3 , \port$642$2 , \port$642$1 , \port$642$0  };
+  assign p36[15:0] = { \port$648$15 , \port$648$14 , \port$648$13 , \port$648$12 , \port$648$11 , \port$648$10 , \port$648$9 , \port$648$8 , \port$648$7 , \port$648$6 , \port$648$5 , \port$648$4 , \port$648$3 , \port$648$2 , \port$648$1 , \port$648$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$658$0 , \port$658$1 , \port$658$2 , \port$658$3 , \port$658$4 , \port$658$5 , \port$658$6 , \port$658$7 , \port$658$8 , \port$658$9 , \port$658$10 , \port$658$11 , \port$658$12 , \port$658$13 , \port$658$14 , \port$658$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$664$0 , \port$664$1 , \port$664$2 , \port$664$3 , \port$664$4 , \port$664$5 , \port$664$6 , \port$664$7 , \port$664$8 , \port$664$9 , \port$664$10 , \port$664$11 , \port$664$12 , \port$664$13 , \port$664$14 , \port$664$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39380,38 +39370,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$658$0 , \port$658$1 , \port$658
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$658$0 ;
-  wire \port$658$0 ;
-  output \port$658$1 ;
-  wire \port$658$1 ;
-  output \port$658$10 ;
-  wire \port$658$10 ;
-  output \port$658$11 ;
-  wire \port$658$11 ;
-  output \port$658$12 ;
-  wire \port$658$12 ;
-  output \port$658$13 ;
-  wire \port$658$13 ;
-  output \port$658$14 ;
-  wire \port$658$14 ;
-  output \port$658$15 ;
-  wire \port$658$15 ;
-  output \port$658$2 ;
-  wire \port$658$2 ;
-  output \port$658$3 ;
-  wire \port$658$3 ;
-  output \port$658$4 ;
-  wire \port$658$4 ;
-  output \port$658$5 ;
-  wire \port$658$5 ;
-  output \port$658$6 ;
-  wire \port$658$6 ;
-  output \port$658$7 ;
-  wire \port$658$7 ;
-  output \port$658$8 ;
-  wire \port$658$8 ;
-  output \port$658$9 ;
-  wire \port$658$9 ;
+  output \port$664$0 ;
+  wire \port$664$0 ;
+  output \port$664$1 ;
+  wire \port$664$1 ;
+  output \port$664$10 ;
+  wire \port$664$10 ;
+  output \port$664$11 ;
+  wire \port$664$11 ;
+  output \port$664$12 ;
+  wire \port$664$12 ;
+  output \port$664$13 ;
+  wire \port$664$13 ;
+  output \port$664$14 ;
+  wire \port$664$14 ;
+  output \port$664$15 ;
+  wire \port$664$15 ;
+  output \port$664$2 ;
+  wire \port$664$2 ;
+  output \port$664$3 ;
+  wire \port$664$3 ;
+  output \port$664$4 ;
+  wire \port$664$4 ;
+  output \port$664$5 ;
+  wire \port$664$5 ;
+  output \port$664$6 ;
+  wire \port$664$6 ;
+  output \port$664$7 ;
+  wire \port$664$7 ;
+  output \port$664$8 ;
+  wire \port$664$8 ;
+  output \port$664$9 ;
+  wire \port$664$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39487,19 +39477,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$658$0 , \port$658$1 , \port$658
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$658$0 ),
-    .P1(\port$658$1 ),
-    .P10(\port$658$10 ),
-    .P11(\port$658$11 ),
-    .P12(\port$658$12 ),
-    .P13(\port$658$13 ),
-    .P14(\port$658$14 ),
-    .P15(\port$658$15 ),
+    .P0(\port$664$0 ),
+    .P1(\port$664$1 ),
+    .P10(\port$664$10 ),
+    .P11(\port$664$11 ),
+    .P12(\port$664$12 ),
+    .P13(\port$664$13 ),
+    .P14(\port$664$14 ),
+    .P15(\port$664$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$658$2 ),
+    .P2(\port$664$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39510,30 +39500,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$658$0 , \port$658$1 , \port$658
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$658$3 ),
+    .P3(\port$664$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$658$4 ),
-    .P5(\port$658$5 ),
-    .P6(\port$658$6 ),
-    .P7(\port$658$7 ),
-    .P8(\port$658$8 ),
-    .P9(\port$658$9 ),
+    .P4(\port$664$4 ),
+    .P5(\port$664$5 ),
+    .P6(\port$664$6 ),
+    .P7(\port$664$7 ),
+    .P8(\port$664$8 ),
+    .P9(\port$664$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$658$15 , \port$658$14 , \port$658$13 , \port$658$12 , \port$658$11 , \port$658$10 , \port$658$9 , \port$658$8 , \port$658$7 , \port$658$6 , \port$658$5 , \port$658$4 , \port$658$3 , \port$658$2 , \port$658$1 , \port$658$0  };
+  assign p36[15:0] = { \port$664$15 , \port$664$14 , \port$664$13 , \port$664$12 , \port$664$11 , \port$664$10 , \port$664$9 , \port$664$8 , \port$664$7 , \port$664$6 , \port$664$5 , \port$664$4 , \port$664$3 , \port$664$2 , \port$664$1 , \port$664$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$674$0 , \port$674$1 , \port$674$2 , \port$674$3 , \port$674$4 , \port$674$5 , \port$674$6 , \port$674$7 , \port$674$8 , \port$674$9 , \port$674$10 , \port$674$11 , \port$674$12 , \port$674$13 , \port$674$14 , \port$674$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$680$0 , \port$680$1 , \port$680$2 , \port$680$3 , \port$680$4 , \port$680$5 , \port$680$6 , \port$680$7 , \port$680$8 , \port$680$9 , \port$680$10 , \port$680$11 , \port$680$12 , \port$680$13 , \port$680$14 , \port$680$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39541,38 +39531,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$674$0 , \port$674$1 , \port$674
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$674$0 ;
-  wire \port$674$0 ;
-  output \port$674$1 ;
-  wire \port$674$1 ;
-  output \port$674$10 ;
-  wire \port$674$10 ;
-  output \port$674$11 ;
-  wire \port$674$11 ;
-  output \port$674$12 ;
-  wire \port$674$12 ;
-  output \port$674$13 ;
-  wire \port$674$13 ;
-  output \port$674$14 ;
-  wire \port$674$14 ;
-  output \port$674$15 ;
-  wire \port$674$15 ;
-  output \port$674$2 ;
-  wire \port$674$2 ;
-  output \port$674$3 ;
-  wire \port$674$3 ;
-  output \port$674$4 ;
-  wire \port$674$4 ;
-  output \port$674$5 ;
-  wire \port$674$5 ;
-  output \port$674$6 ;
-  wire \port$674$6 ;
-  output \port$674$7 ;
-  wire \port$674$7 ;
-  output \port$674$8 ;
-  wire \port$674$8 ;
-  output \port$674$9 ;
-  wire \port$674$9 ;
+  output \port$680$0 ;
+  wire \port$680$0 ;
+  output \port$680$1 ;
+  wire \port$680$1 ;
+  output \port$680$10 ;
+  wire \port$680$10 ;
+  output \port$680$11 ;
+  wire \port$680$11 ;
+  output \port$680$12 ;
+  wire \port$680$12 ;
+  output \port$680$13 ;
+  wire \port$680$13 ;
+  output \port$680$14 ;
+  wire \port$680$14 ;
+  output \port$680$15 ;
+  wire \port$680$15 ;
+  output \port$680$2 ;
+  wire \port$680$2 ;
+  output \port$680$3 ;
+  wire \port$680$3 ;
+  output \port$680$4 ;
+  wire \port$680$4 ;
+  output \port$680$5 ;
+  wire \port$680$5 ;
+  output \port$680$6 ;
+  wire \port$680$6 ;
+  output \port$680$7 ;
+  wire \port$680$7 ;
+  output \port$680$8 ;
+  wire \port$680$8 ;
+  output \port$680$9 ;
+  wire \port$680$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39648,19 +39638,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$674$0 , \port$674$1 , \port$674
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$674$0 ),
-    .P1(\port$674$1 ),
-    .P10(\port$674$10 ),
-    .P11(\port$674$11 ),
-    .P12(\port$674$12 ),
-    .P13(\port$674$13 ),
-    .P14(\port$674$14 ),
-    .P15(\port$674$15 ),
+    .P0(\port$680$0 ),
+    .P1(\port$680$1 ),
+    .P10(\port$680$10 ),
+    .P11(\port$680$11 ),
+    .P12(\port$680$12 ),
+    .P13(\port$680$13 ),
+    .P14(\port$680$14 ),
+    .P15(\port$680$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$674$2 ),
+    .P2(\port$680$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39671,30 +39661,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$674$0 , \port$674$1 , \port$674
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$674$3 ),
+    .P3(\port$680$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$674$4 ),
-    .P5(\port$674$5 ),
-    .P6(\port$674$6 ),
-    .P7(\port$674$7 ),
-    .P8(\port$674$8 ),
-    .P9(\port$674$9 ),
+    .P4(\port$680$4 ),
+    .P5(\port$680$5 ),
+    .P6(\port$680$6 ),
+    .P7(\port$680$7 ),
+    .P8(\port$680$8 ),
+    .P9(\port$680$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$674$15 , \port$674$14 , \port$674$13 , \port$674$12 , \port$674$11 , \port$674$10 , \port$674$9 , \port$674$8 , \port$674$7 , \port$674$6 , \port$674$5 , \port$674$4 , \port$674$3 , \port$674$2 , \port$674$1 , \port$674$0  };
+  assign p36[15:0] = { \port$680$15 , \port$680$14 , \port$680$13 , \port$680$12 , \port$680$11 , \port$680$10 , \port$680$9 , \port$680$8 , \port$680$7 , \port$680$6 , \port$680$5 , \port$680$4 , \port$680$3 , \port$680$2 , \port$680$1 , \port$680$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$690$0 , \port$690$1 , \port$690$2 , \port$690$3 , \port$690$4 , \port$690$5 , \port$690$6 , \port$690$7 , \port$690$8 , \port$690$9 , \port$690$10 , \port$690$11 , \port$690$12 , \port$690$13 , \port$690$14 , \port$690$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$696$0 , \port$696$1 , \port$696$2 , \port$696$3 , \port$696$4 , \port$696$5 , \port$696$6 , \port$696$7 , \port$696$8 , \port$696$9 , \port$696$10 , \port$696$11 , \port$696$12 , \port$696$13 , \port$696$14 , \port$696$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39702,38 +39692,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$690$0 , \port$690$1 , \port$690
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$690$0 ;
-  wire \port$690$0 ;
-  output \port$690$1 ;
-  wire \port$690$1 ;
-  output \port$690$10 ;
-  wire \port$690$10 ;
-  output \port$690$11 ;
-  wire \port$690$11 ;
-  output \port$690$12 ;
-  wire \port$690$12 ;
-  output \port$690$13 ;
-  wire \port$690$13 ;
-  output \port$690$14 ;
-  wire \port$690$14 ;
-  output \port$690$15 ;
-  wire \port$690$15 ;
-  output \port$690$2 ;
-  wire \port$690$2 ;
-  output \port$690$3 ;
-  wire \port$690$3 ;
-  output \port$690$4 ;
-  wire \port$690$4 ;
-  output \port$690$5 ;
-  wire \port$690$5 ;
-  output \port$690$6 ;
-  wire \port$690$6 ;
-  output \port$690$7 ;
-  wire \port$690$7 ;
-  output \port$690$8 ;
-  wire \port$690$8 ;
-  output \port$690$9 ;
-  wire \port$690$9 ;
+  output \port$696$0 ;
+  wire \port$696$0 ;
+  output \port$696$1 ;
+  wire \port$696$1 ;
+  output \port$696$10 ;
+  wire \port$696$10 ;
+  output \port$696$11 ;
+  wire \port$696$11 ;
+  output \port$696$12 ;
+  wire \port$696$12 ;
+  output \port$696$13 ;
+  wire \port$696$13 ;
+  output \port$696$14 ;
+  wire \port$696$14 ;
+  output \port$696$15 ;
+  wire \port$696$15 ;
+  output \port$696$2 ;
+  wire \port$696$2 ;
+  output \port$696$3 ;
+  wire \port$696$3 ;
+  output \port$696$4 ;
+  wire \port$696$4 ;
+  output \port$696$5 ;
+  wire \port$696$5 ;
+  output \port$696$6 ;
+  wire \port$696$6 ;
+  output \port$696$7 ;
+  wire \port$696$7 ;
+  output \port$696$8 ;
+  wire \port$696$8 ;
+  output \port$696$9 ;
+  wire \port$696$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39809,19 +39799,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$690$0 , \port$690$1 , \port$690
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$690$0 ),
-    .P1(\port$690$1 ),
-    .P10(\port$690$10 ),
-    .P11(\port$690$11 ),
-    .P12(\port$690$12 ),
-    .P13(\port$690$13 ),
-    .P14(\port$690$14 ),
-    .P15(\port$690$15 ),
+    .P0(\port$696$0 ),
+    .P1(\port$696$1 ),
+    .P10(\port$696$10 ),
+    .P11(\port$696$11 ),
+    .P12(\port$696$12 ),
+    .P13(\port$696$13 ),
+    .P14(\port$696$14 ),
+    .P15(\port$696$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$690$2 ),
+    .P2(\port$696$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39832,30 +39822,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$690$0 , \port$690$1 , \port$690
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$690$3 ),
+    .P3(\port$696$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$690$4 ),
-    .P5(\port$690$5 ),
-    .P6(\port$690$6 ),
-    .P7(\port$690$7 ),
-    .P8(\port$690$8 ),
-    .P9(\port$690$9 ),
+    .P4(\port$696$4 ),
+    .P5(\port$696$5 ),
+    .P6(\port$696$6 ),
+    .P7(\port$696$7 ),
+    .P8(\port$696$8 ),
+    .P9(\port$696$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$690$15 , \port$690$14 , \port$690$13 , \port$690$12 , \port$690$11 , \port$690$10 , \port$690$9 , \port$690$8 , \port$690$7 , \port$690$6 , \port$690$5 , \port$690$4 , \port$690$3 , \port$690$2 , \port$690$1 , \port$690$0  };
+  assign p36[15:0] = { \port$696$15 , \port$696$14 , \port$696$13 , \port$696$12 , \port$696$11 , \port$696$10 , \port$696$9 , \port$696$8 , \port$696$7 , \port$696$6 , \port$696$5 , \port$696$4 , \port$696$3 , \port$696$2 , \port$696$1 , \port$696$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$706$0 , \port$706$1 , \port$706$2 , \port$706$3 , \port$706$4 , \port$706$5 , \port$706$6 , \port$706$7 , \port$706$8 , \port$706$9 , \port$706$10 , \port$706$11 , \port$706$12 , \port$706$13 , \port$706$14 , \port$706$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$712$0 , \port$712$1 , \port$712$2 , \port$712$3 , \port$712$4 , \port$712$5 , \port$712$6 , \port$712$7 , \port$712$8 , \port$712$9 , \port$712$10 , \port$712$11 , \port$712$12 , \port$712$13 , \port$712$14 , \port$712$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39863,38 +39853,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$706$0 , \port$706$1 , \port$706
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$706$0 ;
-  wire \port$706$0 ;
-  output \port$706$1 ;
-  wire \port$706$1 ;
-  output \port$706$10 ;
-  wire \port$706$10 ;
-  output \port$706$11 ;
-  wire \port$706$11 ;
-  output \port$706$12 ;
-  wire \port$706$12 ;
-  output \port$706$13 ;
-  wire \port$706$13 ;
-  output \port$706$14 ;
-  wire \port$706$14 ;
-  output \port$706$15 ;
-  wire \port$706$15 ;
-  output \port$706$2 ;
-  wire \port$706$2 ;
-  output \port$706$3 ;
-  wire \port$706$3 ;
-  output \port$706$4 ;
-  wire \port$706$4 ;
-  output \port$706$5 ;
-  wire \port$706$5 ;
-  output \port$706$6 ;
-  wire \port$706$6 ;
-  output \port$706$7 ;
-  wire \port$706$7 ;
-  output \port$706$8 ;
-  wire \port$706$8 ;
-  output \port$706$9 ;
-  wire \port$706$9 ;
+  output \port$712$0 ;
+  wire \port$712$0 ;
+  output \port$712$1 ;
+  wire \port$712$1 ;
+  output \port$712$10 ;
+  wire \port$712$10 ;
+  output \port$712$11 ;
+  wire \port$712$11 ;
+  output \port$712$12 ;
+  wire \port$712$12 ;
+  output \port$712$13 ;
+  wire \port$712$13 ;
+  output \port$712$14 ;
+  wire \port$712$14 ;
+  output \port$712$15 ;
+  wire \port$712$15 ;
+  output \port$712$2 ;
+  wire \port$712$2 ;
+  output \port$712$3 ;
+  wire \port$712$3 ;
+  output \port$712$4 ;
+  wire \port$712$4 ;
+  output \port$712$5 ;
+  wire \port$712$5 ;
+  output \port$712$6 ;
+  wire \port$712$6 ;
+  output \port$712$7 ;
+  wire \port$712$7 ;
+  output \port$712$8 ;
+  wire \port$712$8 ;
+  output \port$712$9 ;
+  wire \port$712$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39970,19 +39960,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$706$0 , \port$706$1 , \port$706
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$706$0 ),
-    .P1(\port$706$1 ),
-    .P10(\port$706$10 ),
-    .P11(\port$706$11 ),
-    .P12(\port$706$12 ),
-    .P13(\port$706$13 ),
-    .P14(\port$706$14 ),
-    .P15(\port$706$15 ),
+    .P0(\port$712$0 ),
+    .P1(\port$712$1 ),
+    .P10(\port$712$10 ),
+    .P11(\port$712$11 ),
+    .P12(\port$712$12 ),
+    .P13(\port$712$13 ),
+    .P14(\port$712$14 ),
+    .P15(\port$712$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$706$2 ),
+    .P2(\port$712$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39993,30 +39983,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$706$0 , \port$706$1 , \port$706
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$706$3 ),
+    .P3(\port$712$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$706$4 ),
-    .P5(\port$706$5 ),
-    .P6(\port$706$6 ),
-    .P7(\port$706$7 ),
-    .P8(\port$706$8 ),
-    .P9(\port$706$9 ),
+    .P4(\port$712$4 ),
+    .P5(\port$712$5 ),
+    .P6(\port$712$6 ),
+    .P7(\port$712$7 ),
+    .P8(\port$712$8 ),
+    .P9(\port$712$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$706$15 , \port$706$14 , \port$706$13 , \port$706$12 , \port$706$11 , \port$706$10 , \port$706$9 , \port$706$8 , \port$706$7 , \port$706$6 , \port$706$5 , \port$706$4 , \port$706$3 , \port$706$2 , \port$706$1 , \port$706$0  };
+  assign p36[15:0] = { \port$712$15 , \port$712$14 , \port$712$13 , \port$712$12 , \port$712$11 , \port$712$10 , \port$712$9 , \port$712$8 , \port$712$7 , \port$712$6 , \port$712$5 , \port$712$4 , \port$712$3 , \port$712$2 , \port$712$1 , \port$712$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40024,38 +40014,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$722$0 , \port$722$1 , \port$722
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$722$0 ;
-  wire \port$722$0 ;
-  output \port$722$1 ;
-  wire \port$722$1 ;
-  output \port$722$10 ;
-  wire \port$722$10 ;
-  output \port$722$11 ;
-  wire \port$722$11 ;
-  output \port$722$12 ;
-  wire \port$722$12 ;
-  output \port$722$13 ;
-  wire \port$722$13 ;
-  output \port$722$14 ;
-  wire \port$722$14 ;
-  output \port$722$15 ;
-  wire \port$722$15 ;
-  output \port$722$2 ;
-  wire \port$722$2 ;
-  output \port$722$3 ;
-  wire \port$722$3 ;
-  output \port$722$4 ;
-  wire \port$722$4 ;
-  output \port$722$5 ;
-  wire \port$722$5 ;
-  output \port$722$6 ;
-  wire \port$722$6 ;
-  output \port$722$7 ;
-  wire \port$722$7 ;
-  output \port$722$8 ;
-  wire \port$722$8 ;
-  output \port$722$9 ;
-  wire \port$722$9 ;
+  output \port$728$0 ;
+  wire \port$728$0 ;
+  output \port$728$1 ;
+  wire \port$728$1 ;
+  output \port$728$10 ;
+  wire \port$728$10 ;
+  output \port$728$11 ;
+  wire \port$728$11 ;
+  output \port$728$12 ;
+  wire \port$728$12 ;
+  output \port$728$13 ;
+  wire \port$728$13 ;
+  output \port$728$14 ;
+  wire \port$728$14 ;
+  output \port$728$15 ;
+  wire \port$728$15 ;
+  output \port$728$2 ;
+  wire \port$728$2 ;
+  output \port$728$3 ;
+  wire \port$728$3 ;
+  output \port$728$4 ;
+  wire \port$728$4 ;
+  output \port$728$5 ;
+  wire \port$728$5 ;
+  output \port$728$6 ;
+  wire \port$728$6 ;
+  output \port$728$7 ;
+  wire \port$728$7 ;
+  output \port$728$8 ;
+  wire \port$728$8 ;
+  output \port$728$9 ;
+  wire \port$728$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40131,19 +40121,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$722$0 , \port$722$1 , \port$722
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$722$0 ),
-    .P1(\port$722$1 ),
-    .P10(\port$722$10 ),
-    .P11(\port$722$11 ),
-    .P12(\port$722$12 ),
-    .P13(\port$722$13 ),
-    .P14(\port$722$14 ),
-    .P15(\port$722$15 ),
+    .P0(\port$728$0 ),
+    .P1(\port$728$1 ),
+    .P10(\port$728$10 ),
+    .P11(\port$728$11 ),
+    .P12(\port$728$12 ),
+    .P13(\port$728$13 ),
+    .P14(\port$728$14 ),
+    .P15(\port$728$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$722$2 ),
+    .P2(\port$728$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40154,30 +40144,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$722$0 , \port$722$1 , \port$722
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$722$3 ),
+    .P3(\port$728$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$722$4 ),
-    .P5(\port$722$5 ),
-    .P6(\port$722$6 ),
-    .P7(\port$722$7 ),
-    .P8(\port$722$8 ),
-    .P9(\port$722$9 ),
+    .P4(\port$728$4 ),
+    .P5(\port$728$5 ),
+    .P6(\port$728$6 ),
+    .P7(\port$728$7 ),
+    .P8(\port$728$8 ),
+    .P9(\port$728$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$722$15 , \port$722$14 , \port$722$13 , \port$722$12 , \port$722$11 , \port$722$10 , \port$722$9 , \port$722$8 , \port$722$7 , \port$722$6 , \port$722$5 , \port$722$4 , \port$722$3 , \port$722$2 , \port$722$1 , \port$722$0  };
+  assign p36[15:0] = { \port$728$15 , \port$728$14 , \port$728$13 , \port$728$12 , \port$728$11 , \port$728$10 , \port$728$9 , \port$728$8 , \port$728$7 , \port$728$6 , \port$728$5 , \port$728$4 , \port$728$3 , \port$728$2 , \port$728$1 , \port$728$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40185,38 +40175,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$738$0 , \port$738$1 , \port$738
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$738$0 ;
-  wire \port$738$0 ;
-  output \port$738$1 ;
-  wire \port$738$1 ;
-  output \port$738$10 ;
-  wire \port$738$10 ;
-  output \port$738$11 ;
-  wire \port$738$11 ;
-  output \port$738$12 ;
-  wire \port$738$12 ;
-  output \port$738$13 ;
-  wire \port$738$13 ;
-  output \port$738$14 ;
-  wire \port$738$14 ;
-  output \port$738$15 ;
-  wire \port$738$15 ;
-  output \port$738$2 ;
-  wire \port$738$2 ;
-  output \port$738$3 ;
-  wire \port$738$3 ;
-  output \port$738$4 ;
-  wire \port$738$4 ;
-  output \port$738$5 ;
-  wire \port$738$5 ;
-  output \port$738$6 ;
-  wire \port$738$6 ;
-  output \port$738$7 ;
-  wire \port$738$7 ;
-  output \port$738$8 ;
-  wire \port$738$8 ;
-  output \port$738$9 ;
-  wire \port$738$9 ;
+  output \port$744$0 ;
+  wire \port$744$0 ;
+  output \port$744$1 ;
+  wire \port$744$1 ;
+  output \port$744$10 ;
+  wire \port$744$10 ;
+  output \port$744$11 ;
+  wire \port$744$11 ;
+  output \port$744$12 ;
+  wire \port$744$12 ;
+  output \port$744$13 ;
+  wire \port$744$13 ;
+  output \port$744$14 ;
+  wire \port$744$14 ;
+  output \port$744$15 ;
+  wire \port$744$15 ;
+  output \port$744$2 ;
+  wire \port$744$2 ;
+  output \port$744$3 ;
+  wire \port$744$3 ;
+  output \port$744$4 ;
+  wire \port$744$4 ;
+  output \port$744$5 ;
+  wire \port$744$5 ;
+  output \port$744$6 ;
+  wire \port$744$6 ;
+  output \port$744$7 ;
+  wire \port$744$7 ;
+  output \port$744$8 ;
+  wire \port$744$8 ;
+  output \port$744$9 ;
+  wire \port$744$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40292,19 +40282,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$738$0 , \port$738$1 , \port$738
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$738$0 ),
-    .P1(\port$738$1 ),
-    .P10(\port$738$10 ),
-    .P11(\port$738$11 ),
-    .P12(\port$738$12 ),
-    .P13(\port$738$13 ),
-    .P14(\port$738$14 ),
-    .P15(\port$738$15 ),
+    .P0(\port$744$0 ),
+    .P1(\port$744$1 ),
+    .P10(\port$744$10 ),
+    .P11(\port$744$11 ),
+    .P12(\port$744$12 ),
+    .P13(\port$744$13 ),
+    .P14(\port$744$14 ),
+    .P15(\port$744$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$738$2 ),
+    .P2(\port$744$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40315,30 +40305,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$738$0 , \port$738$1 , \port$738
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$738$3 ),
+    .P3(\port$744$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$738$4 ),
-    .P5(\port$738$5 ),
-    .P6(\port$738$6 ),
-    .P7(\port$738$7 ),
-    .P8(\port$738$8 ),
-    .P9(\port$738$9 ),
+    .P4(\port$744$4 ),
+    .P5(\port$744$5 ),
+    .P6(\port$744$6 ),
+    .P7(\port$744$7 ),
+    .P8(\port$744$8 ),
+    .P9(\port$744$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$738$15 , \port$738$14 , \port$738$13 , \port$738$12 , \port$738$11 , \port$738$10 , \port$738$9 , \port$738$8 , \port$738$7 , \port$738$6 , \port$738$5 , \port$738$4 , \port$738$3 , \port$738$2 , \port$738$1 , \port$738$0  };
+  assign p36[15:0] = { \port$744$15 , \port$744$14 , \port$744$13 , \port$744$12 , \port$744$11 , \port$744$10 , \port$744$9 , \port$744$8 , \port$744$7 , \port$744$6 , \port$744$5 , \port$744$4 , \port$744$3 , \port$744$2 , \port$744$1 , \port$744$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$754$0 , \port$754$1 , \port$754$2 , \port$754$3 , \port$754$4 , \port$754$5 , \port$754$6 , \port$754$7 , \port$754$8 , \port$754$9 , \port$754$10 , \port$754$11 , \port$754$12 , \port$754$13 , \port$754$14 , \port$754$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$760$0 , \port$760$1 , \port$760$2 , \port$760$3 , \port$760$4 , \port$760$5 , \port$760$6 , \port$760$7 , \port$760$8 , \port$760$9 , \port$760$10 , \port$760$11 , \port$760$12 , \port$760$13 , \port$760$14 , \port$760$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40346,38 +40336,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$754$0 , \port$754$1 , \port$754
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$754$0 ;
-  wire \port$754$0 ;
-  output \port$754$1 ;
-  wire \port$754$1 ;
-  output \port$754$10 ;
-  wire \port$754$10 ;
-  output \port$754$11 ;
-  wire \port$754$11 ;
-  output \port$754$12 ;
-  wire \port$754$12 ;
-  output \port$754$13 ;
-  wire \port$754$13 ;
-  output \port$754$14 ;
-  wire \port$754$14 ;
-  output \port$754$15 ;
-  wire \port$754$15 ;
-  output \port$754$2 ;
-  wire \port$754$2 ;
-  output \port$754$3 ;
-  wire \port$754$3 ;
-  output \port$754$4 ;
-  wire \port$754$4 ;
-  output \port$754$5 ;
-  wire \port$754$5 ;
-  output \port$754$6 ;
-  wire \port$754$6 ;
-  output \port$754$7 ;
-  wire \port$754$7 ;
-  output \port$754$8 ;
-  wire \port$754$8 ;
-  output \port$754$9 ;
-  wire \port$754$9 ;
+  output \port$760$0 ;
+  wire \port$760$0 ;
+  output \port$760$1 ;
+  wire \port$760$1 ;
+  output \port$760$10 ;
+  wire \port$760$10 ;
+  output \port$760$11 ;
+  wire \port$760$11 ;
+  output \port$760$12 ;
+  wire \port$760$12 ;
+  output \port$760$13 ;
+  wire \port$760$13 ;
+  output \port$760$14 ;
+  wire \port$760$14 ;
+  output \port$760$15 ;
+  wire \port$760$15 ;
+  output \port$760$2 ;
+  wire \port$760$2 ;
+  output \port$760$3 ;
+  wire \port$760$3 ;
+  output \port$760$4 ;
+  wire \port$760$4 ;
+  output \port$760$5 ;
+  wire \port$760$5 ;
+  output \port$760$6 ;
+  wire \port$760$6 ;
+  output \port$760$7 ;
+  wire \port$760$7 ;
+  output \port$760$8 ;
+  wire \port$760$8 ;
+  output \port$760$9 ;
+  wire \port$760$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40453,19 +40443,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$754$0 , \port$754$1 , \port$754
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$754$0 ),
-    .P1(\port$754$1 ),
-    .P10(\port$754$10 ),
-    .P11(\port$754$11 ),
-    .P12(\port$754$12 ),
-    .P13(\port$754$13 ),
-    .P14(\port$754$14 ),
-    .P15(\port$754$15 ),
+    .P0(\port$760$0 ),
+    .P1(\port$760$1 ),
+    .P10(\port$760$10 ),
+    .P11(\port$760$11 ),
+    .P12(\port$760$12 ),
+    .P13(\port$760$13 ),
+    .P14(\port$760$14 ),
+    .P15(\port$760$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$754$2 ),
+    .P2(\port$760$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40476,30 +40466,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$754$0 , \port$754$1 , \port$754
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$754$3 ),
+    .P3(\port$760$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$754$4 ),
-    .P5(\port$754$5 ),
-    .P6(\port$754$6 ),
-    .P7(\port$754$7 ),
-    .P8(\port$754$8 ),
-    .P9(\port$754$9 ),
+    .P4(\port$760$4 ),
+    .P5(\port$760$5 ),
+    .P6(\port$760$6 ),
+    .P7(\port$760$7 ),
+    .P8(\port$760$8 ),
+    .P9(\port$760$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$754$15 , \port$754$14 , \port$754$13 , \port$754$12 , \port$754$11 , \port$754$10 , \port$754$9 , \port$754$8 , \port$754$7 , \port$754$6 , \port$754$5 , \port$754$4 , \port$754$3 , \port$754$2 , \port$754$1 , \port$754$0  };
+  assign p36[15:0] = { \port$760$15 , \port$760$14 , \port$760$13 , \port$760$12 , \port$760$11 , \port$760$10 , \port$760$9 , \port$760$8 , \port$760$7 , \port$760$6 , \port$760$5 , \port$760$4 , \port$760$3 , \port$760$2 , \port$760$1 , \port$760$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$770$0 , \port$770$1 , \port$770$2 , \port$770$3 , \port$770$4 , \port$770$5 , \port$770$6 , \port$770$7 , \port$770$8 , \port$770$9 , \port$770$10 , \port$770$11 , \port$770$12 , \port$770$13 , \port$770$14 , \port$770$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$776$0 , \port$776$1 , \port$776$2 , \port$776$3 , \port$776$4 , \port$776$5 , \port$776$6 , \port$776$7 , \port$776$8 , \port$776$9 , \port$776$10 , \port$776$11 , \port$776$12 , \port$776$13 , \port$776$14 , \port$776$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40507,38 +40497,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$770$0 , \port$770$1 , \port$770
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$770$0 ;
-  wire \port$770$0 ;
-  output \port$770$1 ;
-  wire \port$770$1 ;
-  output \port$770$10 ;
-  wire \port$770$10 ;
-  output \port$770$11 ;
-  wire \port$770$11 ;
-  output \port$770$12 ;
-  wire \port$770$12 ;
-  output \port$770$13 ;
-  wire \port$770$13 ;
-  output \port$770$14 ;
-  wire \port$770$14 ;
-  output \port$770$15 ;
-  wire \port$770$15 ;
-  output \port$770$2 ;
-  wire \port$770$2 ;
-  output \port$770$3 ;
-  wire \port$770$3 ;
-  output \port$770$4 ;
-  wire \port$770$4 ;
-  output \port$770$5 ;
-  wire \port$770$5 ;
-  output \port$770$6 ;
-  wire \port$770$6 ;
-  output \port$770$7 ;
-  wire \port$770$7 ;
-  output \port$770$8 ;
-  wire \port$770$8 ;
-  output \port$770$9 ;
-  wire \port$770$9 ;
+  output \port$776$0 ;
+  wire \port$776$0 ;
+  output \port$776$1 ;
+  wire \port$776$1 ;
+  output \port$776$10 ;
+  wire \port$776$10 ;
+  output \port$776$11 ;
+  wire \port$776$11 ;
+  output \port$776$12 ;
+  wire \port$776$12 ;
+  output \port$776$13 ;
+  wire \port$776$13 ;
+  output \port$776$14 ;
+  wire \port$776$14 ;
+  output \port$776$15 ;
+  wire \port$776$15 ;
+  output \port$776$2 ;
+  wire \port$776$2 ;
+  output \port$776$3 ;
+  wire \port$776$3 ;
+  output \port$776$4 ;
+  wire \port$776$4 ;
+  output \port$776$5 ;
+  wire \port$776$5 ;
+  output \port$776$6 ;
+  wire \port$776$6 ;
+  output \port$776$7 ;
+  wire \port$776$7 ;
+  output \port$776$8 ;
+  wire \port$776$8 ;
+  output \port$776$9 ;
+  wire \port$776$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40614,19 +40604,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$770$0 , \port$770$1 , \port$770
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$770$0 ),
-    .P1(\port$770$1 ),
-    .P10(\port$770$10 ),
-    .P11(\port$770$11 ),
-    .P12(\port$770$12 ),
-    .P13(\port$770$13 ),
-    .P14(\port$770$14 ),
-    .P15(\port$770$15 ),
+    .P0(\port$776$0 ),
+    .P1(\port$776$1 ),
+    .P10(\port$776$10 ),
+    .P11(\port$776$11 ),
+    .P12(\port$776$12 ),
+    .P13(\port$776$13 ),
+    .P14(\port$776$14 ),
+    .P15(\port$776$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$770$2 ),
+    .P2(\port$776$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40637,30 +40627,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$770$0 , \port$770$1 , \port$770
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$770$3 ),
+    .P3(\port$776$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$770$4 ),
-    .P5(\port$770$5 ),
-    .P6(\port$770$6 ),
-    .P7(\port$770$7 ),
-    .P8(\port$770$8 ),
-    .P9(\port$770$9 ),
+    .P4(\port$776$4 ),
+    .P5(\port$776$5 ),
+    .P6(\port$776$6 ),
+    .P7(\port$776$7 ),
+    .P8(\port$776$8 ),
+    .P9(\port$776$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$770$15 , \port$770$14 , \port$770$13 , \port$770$12 , \port$770$11 , \port$770$10 , \port$770$9 , \port$770$8 , \port$770$7 , \port$770$6 , \port$770$5 , \port$770$4 , \port$770$3 , \port$770$2 , \port$770$1 , \port$770$0  };
+  assign p36[15:0] = { \port$776$15 , \port$776$14 , \port$776$13 , \port$776$12 , \port$776$11 , \port$776$10 , \port$776$9 , \port$776$8 , \port$776$7 , \port$776$6 , \port$776$5 , \port$776$4 , \port$776$3 , \port$776$2 , \port$776$1 , \port$776$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$786$0 , \port$786$1 , \port$786$2 , \port$786$3 , \port$786$4 , \port$786$5 , \port$786$6 , \port$786$7 , \port$786$8 , \port$786$9 , \port$786$10 , \port$786$11 , \port$786$12 , \port$786$13 , \port$786$14 , \port$786$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$792$0 , \port$792$1 , \port$792$2 , \port$792$3 , \port$792$4 , \port$792$5 , \port$792$6 , \port$792$7 , \port$792$8 , \port$792$9 , \port$792$10 , \port$792$11 , \port$792$12 , \port$792$13 , \port$792$14 , \port$792$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40668,38 +40658,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$786$0 , \port$786$1 , \port$786
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$786$0 ;
-  wire \port$786$0 ;
-  output \port$786$1 ;
-  wire \port$786$1 ;
-  output \port$786$10 ;
-  wire \port$786$10 ;
-  output \port$786$11 ;
-  wire \port$786$11 ;
-  output \port$786$12 ;
-  wire \port$786$12 ;
-  output \port$786$13 ;
-  wire \port$786$13 ;
-  output \port$786$14 ;
-  wire \port$786$14 ;
-  output \port$786$15 ;
-  wire \port$786$15 ;
-  output \port$786$2 ;
-  wire \port$786$2 ;
-  output \port$786$3 ;
-  wire \port$786$3 ;
-  output \port$786$4 ;
-  wire \port$786$4 ;
-  output \port$786$5 ;
-  wire \port$786$5 ;
-  output \port$786$6 ;
-  wire \port$786$6 ;
-  output \port$786$7 ;
-  wire \port$786$7 ;
-  output \port$786$8 ;
-  wire \port$786$8 ;
-  output \port$786$9 ;
-  wire \port$786$9 ;
+  output \port$792$0 ;
+  wire \port$792$0 ;
+  output \port$792$1 ;
+  wire \port$792$1 ;
+  output \port$792$10 ;
+  wire \port$792$10 ;
+  output \port$792$11 ;
+  wire \port$792$11 ;
+  output \port$792$12 ;
+  wire \port$792$12 ;
+  output \port$792$13 ;
+  wire \port$792$13 ;
+  output \port$792$14 ;
+  wire \port$792$14 ;
+  output \port$792$15 ;
+  wire \port$792$15 ;
+  output \port$792$2 ;
+  wire \port$792$2 ;
+  output \port$792$3 ;
+  wire \port$792$3 ;
+  output \port$792$4 ;
+  wire \port$792$4 ;
+  output \port$792$5 ;
+  wire \port$792$5 ;
+  output \port$792$6 ;
+  wire \port$792$6 ;
+  output \port$792$7 ;
+  wire \port$792$7 ;
+  output \port$792$8 ;
+  wire \port$792$8 ;
+  output \port$792$9 ;
+  wire \port$792$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40775,19 +40765,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$786$0 , \port$786$1 , \port$786
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$786$0 ),
-    .P1(\port$786$1 ),
-    .P10(\port$786$10 ),
-    .P11(\port$786$11 ),
-    .P12(\port$786$12 ),
-    .P13(\port$786$13 ),
-    .P14(\port$786$14 ),
-    .P15(\port$786$15 ),
+    .P0(\port$792$0 ),
+    .P1(\port$792$1 ),
+    .P10(\port$792$10 ),
+    .P11(\port$792$11 ),
+    .P12(\port$792$12 ),
+    .P13(\port$792$13 ),
+    .P14(\port$792$14 ),
+    .P15(\port$792$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$786$2 ),
+    .P2(\port$792$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40798,30 +40788,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$786$0 , \port$786$1 , \port$786
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$786$3 ),
+    .P3(\port$792$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$786$4 ),
-    .P5(\port$786$5 ),
-    .P6(\port$786$6 ),
-    .P7(\port$786$7 ),
-    .P8(\port$786$8 ),
-    .P9(\port$786$9 ),
+    .P4(\port$792$4 ),
+    .P5(\port$792$5 ),
+    .P6(\port$792$6 ),
+    .P7(\port$792$7 ),
+    .P8(\port$792$8 ),
+    .P9(\port$792$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$786$15 , \port$786$14 , \port$786$13 , \port$786$12 , \port$786$11 , \port$786$10 , \port$786$9 , \port$786$8 , \port$786$7 , \port$786$6 , \port$786$5 , \port$786$4 , \port$786$3 , \port$786$2 , \port$786$1 , \port$786$0  };
+  assign p36[15:0] = { \port$792$15 , \port$792$14 , \port$792$13 , \port$792$12 , \port$792$11 , \port$792$10 , \port$792$9 , \port$792$8 , \port$792$7 , \port$792$6 , \port$792$5 , \port$792$4 , \port$792$3 , \port$792$2 , \port$792$1 , \port$792$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$802$0 , \port$802$1 , \port$802$2 , \port$802$3 , \port$802$4 , \port$802$5 , \port$802$6 , \port$802$7 , \port$802$8 , \port$802$9 , \port$802$10 , \port$802$11 , \port$802$12 , \port$802$13 , \port$802$14 , \port$802$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$808$0 , \port$808$1 , \port$808$2 , \port$808$3 , \port$808$4 , \port$808$5 , \port$808$6 , \port$808$7 , \port$808$8 , \port$808$9 , \port$808$10 , \port$808$11 , \port$808$12 , \port$808$13 , \port$808$14 , \port$808$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40829,38 +40819,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$802$0 , \port$802$1 , \port$802
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$802$0 ;
-  wire \port$802$0 ;
-  output \port$802$1 ;
-  wire \port$802$1 ;
-  output \port$802$10 ;
-  wire \port$802$10 ;
-  output \port$802$11 ;
-  wire \port$802$11 ;
-  output \port$802$12 ;
-  wire \port$802$12 ;
-  output \port$802$13 ;
-  wire \port$802$13 ;
-  output \port$802$14 ;
-  wire \port$802$14 ;
-  output \port$802$15 ;
-  wire \port$802$15 ;
-  output \port$802$2 ;
-  wire \port$802$2 ;
-  output \port$802$3 ;
-  wire \port$802$3 ;
-  output \port$802$4 ;
-  wire \port$802$4 ;
-  output \port$802$5 ;
-  wire \port$802$5 ;
-  output \port$802$6 ;
-  wire \port$802$6 ;
-  output \port$802$7 ;
-  wire \port$802$7 ;
-  output \port$802$8 ;
-  wire \port$802$8 ;
-  output \port$802$9 ;
-  wire \port$802$9 ;
+  output \port$808$0 ;
+  wire \port$808$0 ;
+  output \port$808$1 ;
+  wire \port$808$1 ;
+  output \port$808$10 ;
+  wire \port$808$10 ;
+  output \port$808$11 ;
+  wire \port$808$11 ;
+  output \port$808$12 ;
+  wire \port$808$12 ;
+  output \port$808$13 ;
+  wire \port$808$13 ;
+  output \port$808$14 ;
+  wire \port$808$14 ;
+  output \port$808$15 ;
+  wire \port$808$15 ;
+  output \port$808$2 ;
+  wire \port$808$2 ;
+  output \port$808$3 ;
+  wire \port$808$3 ;
+  output \port$808$4 ;
+  wire \port$808$4 ;
+  output \port$808$5 ;
+  wire \port$808$5 ;
+  output \port$808$6 ;
+  wire \port$808$6 ;
+  output \port$808$7 ;
+  wire \port$808$7 ;
+  output \port$808$8 ;
+  wire \port$808$8 ;
+  output \port$808$9 ;
+  wire \port$808$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40936,19 +40926,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$802$0 , \port$802$1 , \port$802
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$802$0 ),
-    .P1(\port$802$1 ),
-    .P10(\port$802$10 ),
-    .P11(\port$802$11 ),
-    .P12(\port$802$12 ),
-    .P13(\port$802$13 ),
-    .P14(\port$802$14 ),
-    .P15(\port$802$15 ),
+    .P0(\port$808$0 ),
+    .P1(\port$808$1 ),
+    .P10(\port$808$10 ),
+    .P11(\port$808$11 ),
+    .P12(\port$808$12 ),
+    .P13(\port$808$13 ),
+    .P14(\port$808$14 ),
+    .P15(\port$808$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$802$2 ),
+    .P2(\port$808$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40959,30 +40949,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$802$0 , \port$802$1 , \port$802
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$802$3 ),
+    .P3(\port$808$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$802$4 ),
-    .P5(\port$802$5 ),
-    .P6(\port$802$6 ),
-    .P7(\port$802$7 ),
-    .P8(\port$802$8 ),
-    .P9(\port$802$9 ),
+    .P4(\port$808$4 ),
+    .P5(\port$808$5 ),
+    .P6(\port$808$6 ),
+    .P7(\port$808$7 ),
+    .P8(\port$808$8 ),
+    .P9(\port$808$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$802$15 , \port$802$14 , \port$802$13 , \port$802$12 , \port$802$11 , \port$802$10 , \port$802$9 , \port$802$8 , \port$802$7 , \port$802$6 , \port$802$5 , \port$802$4 , \port$802$3 , \port$802$2 , \port$802$1 , \port$802$0  };
+  assign p36[15:0] = { \port$808$15 , \port$808$14 , \port$808$13 , \port$808$12 , \port$808$11 , \port$808$10 , \port$808$9 , \port$808$8 , \port$808$7 , \port$808$6 , \port$808$5 , \port$808$4 , \port$808$3 , \port$808$2 , \port$808$1 , \port$808$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$818$0 , \port$818$1 , \port$818$2 , \port$818$3 , \port$818$4 , \port$818$5 , \port$818$6 , \port$818$7 , \port$818$8 , \port$818$9 , \port$818$10 , \port$818$11 , \port$818$12 , \port$818$13 , \port$818$14 , \port$818$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$824$0 , \port$824$1 , \port$824$2 , \port$824$3 , \port$824$4 , \port$824$5 , \port$824$6 , \port$824$7 , \port$824$8 , \port$824$9 , \port$824$10 , \port$824$11 , \port$824$12 , \port$824$13 , \port$824$14 , \port$824$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40990,38 +40980,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$818$0 , \port$818$1 , \port$818
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$818$0 ;
-  wire \port$818$0 ;
-  output \port$818$1 ;
-  wire \port$818$1 ;
-  output \port$818$10 ;
-  wire \port$818$10 ;
-  output \port$818$11 ;
-  wire \port$818$11 ;
-  output \port$818$12 ;
-  wire \port$818$12 ;
-  output \port$818$13 ;
-  wire \port$818$13 ;
-  output \port$818$14 ;
-  wire \port$818$14 ;
-  output \port$818$15 ;
-  wire \port$818$15 ;
-  output \port$818$2 ;
-  wire \port$818$2 ;
-  output \port$818$3 ;
-  wire \port$818$3 ;
-  output \port$818$4 ;
-  wire \port$818$4 ;
-  output \port$818$5 ;
-  wire \port$818$5 ;
-  output \port$818$6 ;
-  wire \port$818$6 ;
-  output \port$818$7 ;
-  wire \port$818$7 ;
-  output \port$818$8 ;
-  wire \port$818$8 ;
-  output \port$818$9 ;
-  wire \port$818$9 ;
+  output \port$824$0 ;
+  wire \port$824$0 ;
+  output \port$824$1 ;
+  wire \port$824$1 ;
+  output \port$824$10 ;
+  wire \port$824$10 ;
+  output \port$824$11 ;
+  wire \port$824$11 ;
+  output \port$824$12 ;
+  wire \port$824$12 ;
+  output \port$824$13 ;
+  wire \port$824$13 ;
+  output \port$824$14 ;
+  wire \port$824$14 ;
+  output \port$824$15 ;
+  wire \port$824$15 ;
+  output \port$824$2 ;
+  wire \port$824$2 ;
+  output \port$824$3 ;
+  wire \port$824$3 ;
+  output \port$824$4 ;
+  wire \port$824$4 ;
+  output \port$824$5 ;
+  wire \port$824$5 ;
+  output \port$824$6 ;
+  wire \port$824$6 ;
+  output \port$824$7 ;
+  wire \port$824$7 ;
+  output \port$824$8 ;
+  wire \port$824$8 ;
+  output \port$824$9 ;
+  wire \port$824$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41097,19 +41087,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$818$0 , \port$818$1 , \port$818
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$818$0 ),
-    .P1(\port$818$1 ),
-    .P10(\port$818$10 ),
-    .P11(\port$818$11 ),
-    .P12(\port$818$12 ),
-    .P13(\port$818$13 ),
-    .P14(\port$818$14 ),
-    .P15(\port$818$15 ),
+    .P0(\port$824$0 ),
+    .P1(\port$824$1 ),
+    .P10(\port$824$10 ),
+    .P11(\port$824$11 ),
+    .P12(\port$824$12 ),
+    .P13(\port$824$13 ),
+    .P14(\port$824$14 ),
+    .P15(\port$824$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$818$2 ),
+    .P2(\port$824$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41120,30 +41110,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$818$0 , \port$818$1 , \port$818
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$818$3 ),
+    .P3(\port$824$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$818$4 ),
-    .P5(\port$818$5 ),
-    .P6(\port$818$6 ),
-    .P7(\port$818$7 ),
-    .P8(\port$818$8 ),
-    .P9(\port$818$9 ),
+    .P4(\port$824$4 ),
+    .P5(\port$824$5 ),
+    .P6(\port$824$6 ),
+    .P7(\port$824$7 ),
+    .P8(\port$824$8 ),
+    .P9(\port$824$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$818$15 , \port$818$14 , \port$818$13 , \port$818$12 , \port$818$11 , \port$818$10 , \port$818$9 , \port$818$8 , \port$818$7 , \port$818$6 , \port$818$5 , \port$818$4 , \port$818$3 , \port$818$2 , \port$818$1 , \port$818$0  };
+  assign p36[15:0] = { \port$824$15 , \port$824$14 , \port$824$13 , \port$824$12 , \port$824$11 , \port$824$10 , \port$824$9 , \port$824$8 , \port$824$7 , \port$824$6 , \port$824$5 , \port$824$4 , \port$824$3 , \port$824$2 , \port$824$1 , \port$824$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$834$0 , \port$834$1 , \port$834$2 , \port$834$3 , \port$834$4 , \port$834$5 , \port$834$6 , \port$834$7 , \port$834$8 , \port$834$9 , \port$834$10 , \port$834$11 , \port$834$12 , \port$834$13 , \port$834$14 , \port$834$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$840$0 , \port$840$1 , \port$840$2 , \port$840$3 , \port$840$4 , \port$840$5 , \port$840$6 , \port$840$7 , \port$840$8 , \port$840$9 , \port$840$10 , \port$840$11 , \port$840$12 , \port$840$13 , \port$840$14 , \port$840$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41151,38 +41141,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$834$0 , \port$834$1 , \port$834
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$834$0 ;
-  wire \port$834$0 ;
-  output \port$834$1 ;
-  wire \port$834$1 ;
-  output \port$834$10 ;
-  wire \port$834$10 ;
-  output \port$834$11 ;
-  wire \port$834$11 ;
-  output \port$834$12 ;
-  wire \port$834$12 ;
-  output \port$834$13 ;
-  wire \port$834$13 ;
-  output \port$834$14 ;
-  wire \port$834$14 ;
-  output \port$834$15 ;
-  wire \port$834$15 ;
-  output \port$834$2 ;
-  wire \port$834$2 ;
-  output \port$834$3 ;
-  wire \port$834$3 ;
-  output \port$834$4 ;
-  wire \port$834$4 ;
-  output \port$834$5 ;
-  wire \port$834$5 ;
-  output \port$834$6 ;
-  wire \port$834$6 ;
-  output \port$834$7 ;
-  wire \port$834$7 ;
-  output \port$834$8 ;
-  wire \port$834$8 ;
-  output \port$834$9 ;
-  wire \port$834$9 ;
+  output \port$840$0 ;
+  wire \port$840$0 ;
+  output \port$840$1 ;
+  wire \port$840$1 ;
+  output \port$840$10 ;
+  wire \port$840$10 ;
+  output \port$840$11 ;
+  wire \port$840$11 ;
+  output \port$840$12 ;
+  wire \port$840$12 ;
+  output \port$840$13 ;
+  wire \port$840$13 ;
+  output \port$840$14 ;
+  wire \port$840$14 ;
+  output \port$840$15 ;
+  wire \port$840$15 ;
+  output \port$840$2 ;
+  wire \port$840$2 ;
+  output \port$840$3 ;
+  wire \port$840$3 ;
+  output \port$840$4 ;
+  wire \port$840$4 ;
+  output \port$840$5 ;
+  wire \port$840$5 ;
+  output \port$840$6 ;
+  wire \port$840$6 ;
+  output \port$840$7 ;
+  wire \port$840$7 ;
+  output \port$840$8 ;
+  wire \port$840$8 ;
+  output \port$840$9 ;
+  wire \port$840$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41258,19 +41248,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$834$0 , \port$834$1 , \port$834
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$834$0 ),
-    .P1(\port$834$1 ),
-    .P10(\port$834$10 ),
-    .P11(\port$834$11 ),
-    .P12(\port$834$12 ),
-    .P13(\port$834$13 ),
-    .P14(\port$834$14 ),
-    .P15(\port$834$15 ),
+    .P0(\port$840$0 ),
+    .P1(\port$840$1 ),
+    .P10(\port$840$10 ),
+    .P11(\port$840$11 ),
+    .P12(\port$840$12 ),
+    .P13(\port$840$13 ),
+    .P14(\port$840$14 ),
+    .P15(\port$840$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$834$2 ),
+    .P2(\port$840$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41281,30 +41271,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$834$0 , \port$834$1 , \port$834
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$834$3 ),
+    .P3(\port$840$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$834$4 ),
-    .P5(\port$834$5 ),
-    .P6(\port$834$6 ),
-    .P7(\port$834$7 ),
-    .P8(\port$834$8 ),
-    .P9(\port$834$9 ),
+    .P4(\port$840$4 ),
+    .P5(\port$840$5 ),
+    .P6(\port$840$6 ),
+    .P7(\port$840$7 ),
+    .P8(\port$840$8 ),
+    .P9(\port$840$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$834$15 , \port$834$14 , \port$834$13 , \port$834$12 , \port$834$11 , \port$834$10 , \port$834$9 , \port$834$8 , \port$834$7 , \port$834$6 , \port$834$5 , \port$834$4 , \port$834$3 , \port$834$2 , \port$834$1 , \port$834$0  };
+  assign p36[15:0] = { \port$840$15 , \port$840$14 , \port$840$13 , \port$840$12 , \port$840$11 , \port$840$10 , \port$840$9 , \port$840$8 , \port$840$7 , \port$840$6 , \port$840$5 , \port$840$4 , \port$840$3 , \port$840$2 , \port$840$1 , \port$840$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$850$0 , \port$850$1 , \port$850$2 , \port$850$3 , \port$850$4 , \port$850$5 , \port$850$6 , \port$850$7 , \port$850$8 , \port$850$9 , \port$850$10 , \port$850$11 , \port$850$12 , \port$850$13 , \port$850$14 , \port$850$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$856$0 , \port$856$1 , \port$856$2 , \port$856$3 , \port$856$4 , \port$856$5 , \port$856$6 , \port$856$7 , \port$856$8 , \port$856$9 , \port$856$10 , \port$856$11 , \port$856$12 , \port$856$13 , \port$856$14 , \port$856$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41312,38 +41302,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$850$0 , \port$850$1 , \port$850
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$850$0 ;
-  wire \port$850$0 ;
-  output \port$850$1 ;
-  wire \port$850$1 ;
-  output \port$850$10 ;
-  wire \port$850$10 ;
-  output \port$850$11 ;
-  wire \port$850$11 ;
-  output \port$850$12 ;
-  wire \port$850$12 ;
-  output \port$850$13 ;
-  wire \port$850$13 ;
-  output \port$850$14 ;
-  wire \port$850$14 ;
-  output \port$850$15 ;
-  wire \port$850$15 ;
-  output \port$850$2 ;
-  wire \port$850$2 ;
-  output \port$850$3 ;
-  wire \port$850$3 ;
-  output \port$850$4 ;
-  wire \port$850$4 ;
-  output \port$850$5 ;
-  wire \port$850$5 ;
-  output \port$850$6 ;
-  wire \port$850$6 ;
-  output \port$850$7 ;
-  wire \port$850$7 ;
-  output \port$850$8 ;
-  wire \port$850$8 ;
-  output \port$850$9 ;
-  wire \port$850$9 ;
+  output \port$856$0 ;
+  wire \port$856$0 ;
+  output \port$856$1 ;
+  wire \port$856$1 ;
+  output \port$856$10 ;
+  wire \port$856$10 ;
+  output \port$856$11 ;
+  wire \port$856$11 ;
+  output \port$856$12 ;
+  wire \port$856$12 ;
+  output \port$856$13 ;
+  wire \port$856$13 ;
+  output \port$856$14 ;
+  wire \port$856$14 ;
+  output \port$856$15 ;
+  wire \port$856$15 ;
+  output \port$856$2 ;
+  wire \port$856$2 ;
+  output \port$856$3 ;
+  wire \port$856$3 ;
+  output \port$856$4 ;
+  wire \port$856$4 ;
+  output \port$856$5 ;
+  wire \port$856$5 ;
+  output \port$856$6 ;
+  wire \port$856$6 ;
+  output \port$856$7 ;
+  wire \port$856$7 ;
+  output \port$856$8 ;
+  wire \port$856$8 ;
+  output \port$856$9 ;
+  wire \port$856$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41419,19 +41409,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$850$0 , \port$850$1 , \port$850
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$850$0 ),
-    .P1(\port$850$1 ),
-    .P10(\port$850$10 ),
-    .P11(\port$850$11 ),
-    .P12(\port$850$12 ),
-    .P13(\port$850$13 ),
-    .P14(\port$850$14 ),
-    .P15(\port$850$15 ),
+    .P0(\port$856$0 ),
+    .P1(\port$856$1 ),
+    .P10(\port$856$10 ),
+    .P11(\port$856$11 ),
+    .P12(\port$856$12 ),
+    .P13(\port$856$13 ),
+    .P14(\port$856$14 ),
+    .P15(\port$856$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$850$2 ),
+    .P2(\port$856$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41442,30 +41432,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$850$0 , \port$850$1 , \port$850
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$850$3 ),
+    .P3(\port$856$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$850$4 ),
-    .P5(\port$850$5 ),
-    .P6(\port$850$6 ),
-    .P7(\port$850$7 ),
-    .P8(\port$850$8 ),
-    .P9(\port$850$9 ),
+    .P4(\port$856$4 ),
+    .P5(\port$856$5 ),
+    .P6(\port$856$6 ),
+    .P7(\port$856$7 ),
+    .P8(\port$856$8 ),
+    .P9(\port$856$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$850$15 , \port$850$14 , \port$850$13 , \port$850$12 , \port$850$11 , \port$850$10 , \port$850$9 , \port$850$8 , \port$850$7 , \port$850$6 , \port$850$5 , \port$850$4 , \port$850$3 , \port$850$2 , \port$850$1 , \port$850$0  };
+  assign p36[15:0] = { \port$856$15 , \port$856$14 , \port$856$13 , \port$856$12 , \port$856$11 , \port$856$10 , \port$856$9 , \port$856$8 , \port$856$7 , \port$856$6 , \port$856$5 , \port$856$4 , \port$856$3 , \port$856$2 , \port$856$1 , \port$856$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$866$0 , \port$866$1 , \port$866$2 , \port$866$3 , \port$866$4 , \port$866$5 , \port$866$6 , \port$866$7 , \port$866$8 , \port$866$9 , \port$866$10 , \port$866$11 , \port$866$12 , \port$866$13 , \port$866$14 , \port$866$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$872$0 , \port$872$1 , \port$872$2 , \port$872$3 , \port$872$4 , \port$872$5 , \port$872$6 , \port$872$7 , \port$872$8 , \port$872$9 , \port$872$10 , \port$872$11 , \port$872$12 , \port$872$13 , \port$872$14 , \port$872$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41473,38 +41463,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$866$0 , \port$866$1 , \port$866
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$866$0 ;
-  wire \port$866$0 ;
-  output \port$866$1 ;
-  wire \port$866$1 ;
-  output \port$866$10 ;
-  wire \port$866$10 ;
-  output \port$866$11 ;
-  wire \port$866$11 ;
-  output \port$866$12 ;
-  wire \port$866$12 ;
-  output \port$866$13 ;
-  wire \port$866$13 ;
-  output \port$866$14 ;
-  wire \port$866$14 ;
-  output \port$866$15 ;
-  wire \port$866$15 ;
-  output \port$866$2 ;
-  wire \port$866$2 ;
-  output \port$866$3 ;
-  wire \port$866$3 ;
-  output \port$866$4 ;
-  wire \port$866$4 ;
-  output \port$866$5 ;
-  wire \port$866$5 ;
-  output \port$866$6 ;
-  wire \port$866$6 ;
-  output \port$866$7 ;
-  wire \port$866$7 ;
-  output \port$866$8 ;
-  wire \port$866$8 ;
-  output \port$866$9 ;
-  wire \port$866$9 ;
+  output \port$872$0 ;
+  wire \port$872$0 ;
+  output \port$872$1 ;
+  wire \port$872$1 ;
+  output \port$872$10 ;
+  wire \port$872$10 ;
+  output \port$872$11 ;
+  wire \port$872$11 ;
+  output \port$872$12 ;
+  wire \port$872$12 ;
+  output \port$872$13 ;
+  wire \port$872$13 ;
+  output \port$872$14 ;
+  wire \port$872$14 ;
+  output \port$872$15 ;
+  wire \port$872$15 ;
+  output \port$872$2 ;
+  wire \port$872$2 ;
+  output \port$872$3 ;
+  wire \port$872$3 ;
+  output \port$872$4 ;
+  wire \port$872$4 ;
+  output \port$872$5 ;
+  wire \port$872$5 ;
+  output \port$872$6 ;
+  wire \port$872$6 ;
+  output \port$872$7 ;
+  wire \port$872$7 ;
+  output \port$872$8 ;
+  wire \port$872$8 ;
+  output \port$872$9 ;
+  wire \port$872$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41580,19 +41570,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$866$0 , \port$866$1 , \port$866
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$866$0 ),
-    .P1(\port$866$1 ),
-    .P10(\port$866$10 ),
-    .P11(\port$866$11 ),
-    .P12(\port$866$12 ),
-    .P13(\port$866$13 ),
-    .P14(\port$866$14 ),
-    .P15(\port$866$15 ),
+    .P0(\port$872$0 ),
+    .P1(\port$872$1 ),
+    .P10(\port$872$10 ),
+    .P11(\port$872$11 ),
+    .P12(\port$872$12 ),
+    .P13(\port$872$13 ),
+    .P14(\port$872$14 ),
+    .P15(\port$872$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$866$2 ),
+    .P2(\port$872$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41603,30 +41593,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$866$0 , \port$866$1 , \port$866
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$866$3 ),
+    .P3(\port$872$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$866$4 ),
-    .P5(\port$866$5 ),
-    .P6(\port$866$6 ),
-    .P7(\port$866$7 ),
-    .P8(\port$866$8 ),
-    .P9(\port$866$9 ),
+    .P4(\port$872$4 ),
+    .P5(\port$872$5 ),
+    .P6(\port$872$6 ),
+    .P7(\port$872$7 ),
+    .P8(\port$872$8 ),
+    .P9(\port$872$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$866$15 , \port$866$14 , \port$866$13 , \port$866$12 , \port$866$11 , \port$866$10 , \port$866$9 , \port$866$8 , \port$866$7 , \port$866$6 , \port$866$5 , \port$866$4 , \port$866$3 , \port$866$2 , \port$866$1 , \port$866$0  };
+  assign p36[15:0] = { \port$872$15 , \port$872$14 , \port$872$13 , \port$872$12 , \port$872$11 , \port$872$10 , \port$872$9 , \port$872$8 , \port$872$7 , \port$872$6 , \port$872$5 , \port$872$4 , \port$872$3 , \port$872$2 , \port$872$1 , \port$872$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$882$0 , \port$882$1 , \port$882$2 , \port$882$3 , \port$882$4 , \port$882$5 , \port$882$6 , \port$882$7 , \port$882$8 , \port$882$9 , \port$882$10 , \port$882$11 , \port$882$12 , \port$882$13 , \port$882$14 , \port$882$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$888$0 , \port$888$1 , \port$888$2 , \port$888$3 , \port$888$4 , \port$888$5 , \port$888$6 , \port$888$7 , \port$888$8 , \port$888$9 , \port$888$10 , \port$888$11 , \port$888$12 , \port$888$13 , \port$888$14 , \port$888$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41634,38 +41624,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$882$0 , \port$882$1 , \port$882
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$882$0 ;
-  wire \port$882$0 ;
-  output \port$882$1 ;
-  wire \port$882$1 ;
-  output \port$882$10 ;
-  wire \port$882$10 ;
-  output \port$882$11 ;
-  wire \port$882$11 ;
-  output \port$882$12 ;
-  wire \port$882$12 ;
-  output \port$882$13 ;
-  wire \port$882$13 ;
-  output \port$882$14 ;
-  wire \port$882$14 ;
-  output \port$882$15 ;
-  wire \port$882$15 ;
-  output \port$882$2 ;
-  wire \port$882$2 ;
-  output \port$882$3 ;
-  wire \port$882$3 ;
-  output \port$882$4 ;
-  wire \port$882$4 ;
-  output \port$882$5 ;
-  wire \port$882$5 ;
-  output \port$882$6 ;
-  wire \port$882$6 ;
-  output \port$882$7 ;
-  wire \port$882$7 ;
-  output \port$882$8 ;
-  wire \port$882$8 ;
-  output \port$882$9 ;
-  wire \port$882$9 ;
+  output \port$888$0 ;
+  wire \port$888$0 ;
+  output \port$888$1 ;
+  wire \port$888$1 ;
+  output \port$888$10 ;
+  wire \port$888$10 ;
+  output \port$888$11 ;
+  wire \port$888$11 ;
+  output \port$888$12 ;
+  wire \port$888$12 ;
+  output \port$888$13 ;
+  wire \port$888$13 ;
+  output \port$888$14 ;
+  wire \port$888$14 ;
+  output \port$888$15 ;
+  wire \port$888$15 ;
+  output \port$888$2 ;
+  wire \port$888$2 ;
+  output \port$888$3 ;
+  wire \port$888$3 ;
+  output \port$888$4 ;
+  wire \port$888$4 ;
+  output \port$888$5 ;
+  wire \port$888$5 ;
+  output \port$888$6 ;
+  wire \port$888$6 ;
+  output \port$888$7 ;
+  wire \port$888$7 ;
+  output \port$888$8 ;
+  wire \port$888$8 ;
+  output \port$888$9 ;
+  wire \port$888$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41741,19 +41731,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$882$0 , \port$882$1 , \port$882
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$882$0 ),
-    .P1(\port$882$1 ),
-    .P10(\port$882$10 ),
-    .P11(\port$882$11 ),
-    .P12(\port$882$12 ),
-    .P13(\port$882$13 ),
-    .P14(\port$882$14 ),
-    .P15(\port$882$15 ),
+    .P0(\port$888$0 ),
+    .P1(\port$888$1 ),
+    .P10(\port$888$10 ),
+    .P11(\port$888$11 ),
+    .P12(\port$888$12 ),
+    .P13(\port$888$13 ),
+    .P14(\port$888$14 ),
+    .P15(\port$888$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$882$2 ),
+    .P2(\port$888$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41764,30 +41754,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$882$0 , \port$882$1 , \port$882
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$882$3 ),
+    .P3(\port$888$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$882$4 ),
-    .P5(\port$882$5 ),
-    .P6(\port$882$6 ),
-    .P7(\port$882$7 ),
-    .P8(\port$882$8 ),
-    .P9(\port$882$9 ),
+    .P4(\port$888$4 ),
+    .P5(\port$888$5 ),
+    .P6(\port$888$6 ),
+    .P7(\port$888$7 ),
+    .P8(\port$888$8 ),
+    .P9(\port$888$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$882$15 , \port$882$14 , \port$882$13 , \port$882$12 , \port$882$11 , \port$882$10 , \port$882$9 , \port$882$8 , \port$882$7 , \port$882$6 , \port$882$5 , \port$882$4 , \port$882$3 , \port$882$2 , \port$882$1 , \port$882$0  };
+  assign p36[15:0] = { \port$888$15 , \port$888$14 , \port$888$13 , \port$888$12 , \port$888$11 , \port$888$10 , \port$888$9 , \port$888$8 , \port$888$7 , \port$888$6 , \port$888$5 , \port$888$4 , \port$888$3 , \port$888$2 , \port$888$1 , \port$888$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$898$0 , \port$898$1 , \port$898$2 , \port$898$3 , \port$898$4 , \port$898$5 , \port$898$6 , \port$898$7 , \port$898$8 , \port$898$9 , \port$898$10 , \port$898$11 , \port$898$12 , \port$898$13 , \port$898$14 , \port$898$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$904$0 , \port$904$1 , \port$904$2 , \port$904$3 , \port$904$4 , \port$904$5 , \port$904$6 , \port$904$7 , \port$904$8 , \port$904$9 , \port$904$10 , \port$904$11 , \port$904$12 , \port$904$13 , \port$904$14 , \port$904$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41795,38 +41785,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$898$0 , \port$898$1 , \port$898
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$898$0 ;
-  wire \port$898$0 ;
-  output \port$898$1 ;
-  wire \port$898$1 ;
-  output \port$898$10 ;
-  wire \port$898$10 ;
-  output \port$898$11 ;
-  wire \port$898$11 ;
-  output \port$898$12 ;
-  wire \port$898$12 ;
-  output \port$898$13 ;
-  wire \port$898$13 ;
-  output \port$898$14 ;
-  wire \port$898$14 ;
-  output \port$898$15 ;
-  wire \port$898$15 ;
-  output \port$898$2 ;
-  wire \port$898$2 ;
-  output \port$898$3 ;
-  wire \port$898$3 ;
-  output \port$898$4 ;
-  wire \port$898$4 ;
-  output \port$898$5 ;
-  wire \port$898$5 ;
-  output \port$898$6 ;
-  wire \port$898$6 ;
-  output \port$898$7 ;
-  wire \port$898$7 ;
-  output \port$898$8 ;
-  wire \port$898$8 ;
-  output \port$898$9 ;
-  wire \port$898$9 ;
+  output \port$904$0 ;
+  wire \port$904$0 ;
+  output \port$904$1 ;
+  wire \port$904$1 ;
+  output \port$904$10 ;
+  wire \port$904$10 ;
+  output \port$904$11 ;
+  wire \port$904$11 ;
+  output \port$904$12 ;
+  wire \port$904$12 ;
+  output \port$904$13 ;
+  wire \port$904$13 ;
+  output \port$904$14 ;
+  wire \port$904$14 ;
+  output \port$904$15 ;
+  wire \port$904$15 ;
+  output \port$904$2 ;
+  wire \port$904$2 ;
+  output \port$904$3 ;
+  wire \port$904$3 ;
+  output \port$904$4 ;
+  wire \port$904$4 ;
+  output \port$904$5 ;
+  wire \port$904$5 ;
+  output \port$904$6 ;
+  wire \port$904$6 ;
+  output \port$904$7 ;
+  wire \port$904$7 ;
+  output \port$904$8 ;
+  wire \port$904$8 ;
+  output \port$904$9 ;
+  wire \port$904$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41902,19 +41892,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$898$0 , \port$898$1 , \port$898
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$898$0 ),
-    .P1(\port$898$1 ),
-    .P10(\port$898$10 ),
-    .P11(\port$898$11 ),
-    .P12(\port$898$12 ),
-    .P13(\port$898$13 ),
-    .P14(\port$898$14 ),
-    .P15(\port$898$15 ),
+    .P0(\port$904$0 ),
+    .P1(\port$904$1 ),
+    .P10(\port$904$10 ),
+    .P11(\port$904$11 ),
+    .P12(\port$904$12 ),
+    .P13(\port$904$13 ),
+    .P14(\port$904$14 ),
+    .P15(\port$904$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$898$2 ),
+    .P2(\port$904$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41925,30 +41915,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$898$0 , \port$898$1 , \port$898
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$898$3 ),
+    .P3(\port$904$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$898$4 ),
-    .P5(\port$898$5 ),
-    .P6(\port$898$6 ),
-    .P7(\port$898$7 ),
-    .P8(\port$898$8 ),
-    .P9(\port$898$9 ),
+    .P4(\port$904$4 ),
+    .P5(\port$904$5 ),
+    .P6(\port$904$6 ),
+    .P7(\port$904$7 ),
+    .P8(\port$904$8 ),
+    .P9(\port$904$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$898$15 , \port$898$14 , \port$898$13 , \port$898$12 , \port$898$11 , \port$898$10 , \port$898$9 , \port$898$8 , \port$898$7 , \port$898$6 , \port$898$5 , \port$898$4 , \port$898$3 , \port$898$2 , \port$898$1 , \port$898$0  };
+  assign p36[15:0] = { \port$904$15 , \port$904$14 , \port$904$13 , \port$904$12 , \port$904$11 , \port$904$10 , \port$904$9 , \port$904$8 , \port$904$7 , \port$904$6 , \port$904$5 , \port$904$4 , \port$904$3 , \port$904$2 , \port$904$1 , \port$904$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$914$0 , \port$914$1 , \port$914$2 , \port$914$3 , \port$914$4 , \port$914$5 , \port$914$6 , \port$914$7 , \port$914$8 , \port$914$9 , \port$914$10 , \port$914$11 , \port$914$12 , \port$914$13 , \port$914$14 , \port$914$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$920$0 , \port$920$1 , \port$920$2 , \port$920$3 , \port$920$4 , \port$920$5 , \port$920$6 , \port$920$7 , \port$920$8 , \port$920$9 , \port$920$10 , \port$920$11 , \port$920$12 , \port$920$13 , \port$920$14 , \port$920$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41956,38 +41946,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$914$0 , \port$914$1 , \port$914
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$914$0 ;
-  wire \port$914$0 ;
-  output \port$914$1 ;
-  wire \port$914$1 ;
-  output \port$914$10 ;
-  wire \port$914$10 ;
-  output \port$914$11 ;
-  wire \port$914$11 ;
-  output \port$914$12 ;
-  wire \port$914$12 ;
-  output \port$914$13 ;
-  wire \port$914$13 ;
-  output \port$914$14 ;
-  wire \port$914$14 ;
-  output \port$914$15 ;
-  wire \port$914$15 ;
-  output \port$914$2 ;
-  wire \port$914$2 ;
-  output \port$914$3 ;
-  wire \port$914$3 ;
-  output \port$914$4 ;
-  wire \port$914$4 ;
-  output \port$914$5 ;
-  wire \port$914$5 ;
-  output \port$914$6 ;
-  wire \port$914$6 ;
-  output \port$914$7 ;
-  wire \port$914$7 ;
-  output \port$914$8 ;
-  wire \port$914$8 ;
-  output \port$914$9 ;
-  wire \port$914$9 ;
+  output \port$920$0 ;
+  wire \port$920$0 ;
+  output \port$920$1 ;
+  wire \port$920$1 ;
+  output \port$920$10 ;
+  wire \port$920$10 ;
+  output \port$920$11 ;
+  wire \port$920$11 ;
+  output \port$920$12 ;
+  wire \port$920$12 ;
+  output \port$920$13 ;
+  wire \port$920$13 ;
+  output \port$920$14 ;
+  wire \port$920$14 ;
+  output \port$920$15 ;
+  wire \port$920$15 ;
+  output \port$920$2 ;
+  wire \port$920$2 ;
+  output \port$920$3 ;
+  wire \port$920$3 ;
+  output \port$920$4 ;
+  wire \port$920$4 ;
+  output \port$920$5 ;
+  wire \port$920$5 ;
+  output \port$920$6 ;
+  wire \port$920$6 ;
+  output \port$920$7 ;
+  wire \port$920$7 ;
+  output \port$920$8 ;
+  wire \port$920$8 ;
+  output \port$920$9 ;
+  wire \port$920$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42063,19 +42053,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$914$0 , \port$914$1 , \port$914
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$914$0 ),
-    .P1(\port$914$1 ),
-    .P10(\port$914$10 ),
-    .P11(\port$914$11 ),
-    .P12(\port$914$12 ),
-    .P13(\port$914$13 ),
-    .P14(\port$914$14 ),
-    .P15(\port$914$15 ),
+    .P0(\port$920$0 ),
+    .P1(\port$920$1 ),
+    .P10(\port$920$10 ),
+    .P11(\port$920$11 ),
+    .P12(\port$920$12 ),
+    .P13(\port$920$13 ),
+    .P14(\port$920$14 ),
+    .P15(\port$920$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$914$2 ),
+    .P2(\port$920$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42086,30 +42076,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$914$0 , \port$914$1 , \port$914
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$914$3 ),
+    .P3(\port$920$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$914$4 ),
-    .P5(\port$914$5 ),
-    .P6(\port$914$6 ),
-    .P7(\port$914$7 ),
-    .P8(\port$914$8 ),
-    .P9(\port$914$9 ),
+    .P4(\port$920$4 ),
+    .P5(\port$920$5 ),
+    .P6(\port$920$6 ),
+    .P7(\port$920$7 ),
+    .P8(\port$920$8 ),
+    .P9(\port$920$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$914$15 , \port$914$14 , \port$914$13 , \port$914$12 , \port$914$11 , \port$914$10 , \port$914$9 , \port$914$8 , \port$914$7 , \port$914$6 , \port$914$5 , \port$914$4 , \port$914$3 , \port$914$2 , \port$914$1 , \port$914$0  };
+  assign p36[15:0] = { \port$920$15 , \port$920$14 , \port$920$13 , \port$920$12 , \port$920$11 , \port$920$10 , \port$920$9 , \port$920$8 , \port$920$7 , \port$920$6 , \port$920$5 , \port$920$4 , \port$920$3 , \port$920$2 , \port$920$1 , \port$920$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$930$0 , \port$930$1 , \port$930$2 , \port$930$3 , \port$930$4 , \port$930$5 , \port$930$6 , \port$930$7 , \port$930$8 , \port$930$9 , \port$930$10 , \port$930$11 , \port$930$12 , \port$930$13 , \port$930$14 , \port$930$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$936$0 , \port$936$1 , \port$936$2 , \port$936$3 , \port$936$4 , \port$936$5 , \port$936$6 , \port$936$7 , \port$936$8 , \port$936$9 , \port$936$10 , \port$936$11 , \port$936$12 , \port$936$13 , \port$936$14 , \port$936$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42117,38 +42107,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$930$0 , \port$930$1 , \port$930
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$930$0 ;
-  wire \port$930$0 ;
-  output \port$930$1 ;
-  wire \port$930$1 ;
-  output \port$930$10 ;
-  wire \port$930$10 ;
-  output \port$930$11 ;
-  wire \port$930$11 ;
-  output \port$930$12 ;
-  wire \port$930$12 ;
-  output \port$930$13 ;
-  wire \port$930$13 ;
-  output \port$930$14 ;
-  wire \port$930$14 ;
-  output \port$930$15 ;
-  wire \port$930$15 ;
-  output \port$930$2 ;
-  wire \port$930$2 ;
-  output \port$930$3 ;
-  wire \port$930$3 ;
-  output \port$930$4 ;
-  wire \port$930$4 ;
-  output \port$930$5 ;
-  wire \port$930$5 ;
-  output \port$930$6 ;
-  wire \port$930$6 ;
-  output \port$930$7 ;
-  wire \port$930$7 ;
-  output \port$930$8 ;
-  wire \port$930$8 ;
-  output \port$930$9 ;
-  wire \port$930$9 ;
+  output \port$936$0 ;
+  wire \port$936$0 ;
+  output \port$936$1 ;
+  wire \port$936$1 ;
+  output \port$936$10 ;
+  wire \port$936$10 ;
+  output \port$936$11 ;
+  wire \port$936$11 ;
+  output \port$936$12 ;
+  wire \port$936$12 ;
+  output \port$936$13 ;
+  wire \port$936$13 ;
+  output \port$936$14 ;
+  wire \port$936$14 ;
+  output \port$936$15 ;
+  wire \port$936$15 ;
+  output \port$936$2 ;
+  wire \port$936$2 ;
+  output \port$936$3 ;
+  wire \port$936$3 ;
+  output \port$936$4 ;
+  wire \port$936$4 ;
+  output \port$936$5 ;
+  wire \port$936$5 ;
+  output \port$936$6 ;
+  wire \port$936$6 ;
+  output \port$936$7 ;
+  wire \port$936$7 ;
+  output \port$936$8 ;
+  wire \port$936$8 ;
+  output \port$936$9 ;
+  wire \port$936$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42224,19 +42214,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$930$0 , \port$930$1 , \port$930
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$930$0 ),
-    .P1(\port$930$1 ),
-    .P10(\port$930$10 ),
-    .P11(\port$930$11 ),
-    .P12(\port$930$12 ),
-    .P13(\port$930$13 ),
-    .P14(\port$930$14 ),
-    .P15(\port$930$15 ),
+    .P0(\port$936$0 ),
+    .P1(\port$936$1 ),
+    .P10(\port$936$10 ),
+    .P11(\port$936$11 ),
+    .P12(\port$936$12 ),
+    .P13(\port$936$13 ),
+    .P14(\port$936$14 ),
+    .P15(\port$936$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$930$2 ),
+    .P2(\port$936$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42247,30 +42237,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$930$0 , \port$930$1 , \port$930
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$930$3 ),
+    .P3(\port$936$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$930$4 ),
-    .P5(\port$930$5 ),
-    .P6(\port$930$6 ),
-    .P7(\port$930$7 ),
-    .P8(\port$930$8 ),
-    .P9(\port$930$9 ),
+    .P4(\port$936$4 ),
+    .P5(\port$936$5 ),
+    .P6(\port$936$6 ),
+    .P7(\port$936$7 ),
+    .P8(\port$936$8 ),
+    .P9(\port$936$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$930$15 , \port$930$14 , \port$930$13 , \port$930$12 , \port$930$11 , \port$930$10 , \port$930$9 , \port$930$8 , \port$930$7 , \port$930$6 , \port$930$5 , \port$930$4 , \port$930$3 , \port$930$2 , \port$930$1 , \port$930$0  };
+  assign p36[15:0] = { \port$936$15 , \port$936$14 , \port$936$13 , \port$936$12 , \port$936$11 , \port$936$10 , \port$936$9 , \port$936$8 , \port$936$7 , \port$936$6 , \port$936$5 , \port$936$4 , \port$936$3 , \port$936$2 , \port$936$1 , \port$936$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$946$0 , \port$946$1 , \port$946$2 , \port$946$3 , \port$946$4 , \port$946$5 , \port$946$6 , \port$946$7 , \port$946$8 , \port$946$9 , \port$946$10 , \port$946$11 , \port$946$12 , \port$946$13 , \port$946$14 , \port$946$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$952$0 , \port$952$1 , \port$952$2 , \port$952$3 , \port$952$4 , \port$952$5 , \port$952$6 , \port$952$7 , \port$952$8 , \port$952$9 , \port$952$10 , \port$952$11 , \port$952$12 , \port$952$13 , \port$952$14 , \port$952$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42278,38 +42268,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$946$0 , \port$946$1 , \port$946
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$946$0 ;
-  wire \port$946$0 ;
-  output \port$946$1 ;
-  wire \port$946$1 ;
-  output \port$946$10 ;
-  wire \port$946$10 ;
-  output \port$946$11 ;
-  wire \port$946$11 ;
-  output \port$946$12 ;
-  wire \port$946$12 ;
-  output \port$946$13 ;
-  wire \port$946$13 ;
-  output \port$946$14 ;
-  wire \port$946$14 ;
-  output \port$946$15 ;
-  wire \port$946$15 ;
-  output \port$946$2 ;
-  wire \port$946$2 ;
-  output \port$946$3 ;
-  wire \port$946$3 ;
-  output \port$946$4 ;
-  wire \port$946$4 ;
-  output \port$946$5 ;
-  wire \port$946$5 ;
-  output \port$946$6 ;
-  wire \port$946$6 ;
-  output \port$946$7 ;
-  wire \port$946$7 ;
-  output \port$946$8 ;
-  wire \port$946$8 ;
-  output \port$946$9 ;
-  wire \port$946$9 ;
+  output \port$952$0 ;
+  wire \port$952$0 ;
+  output \port$952$1 ;
+  wire \port$952$1 ;
+  output \port$952$10 ;
+  wire \port$952$10 ;
+  output \port$952$11 ;
+  wire \port$952$11 ;
+  output \port$952$12 ;
+  wire \port$952$12 ;
+  output \port$952$13 ;
+  wire \port$952$13 ;
+  output \port$952$14 ;
+  wire \port$952$14 ;
+  output \port$952$15 ;
+  wire \port$952$15 ;
+  output \port$952$2 ;
+  wire \port$952$2 ;
+  output \port$952$3 ;
+  wire \port$952$3 ;
+  output \port$952$4 ;
+  wire \port$952$4 ;
+  output \port$952$5 ;
+  wire \port$952$5 ;
+  output \port$952$6 ;
+  wire \port$952$6 ;
+  output \port$952$7 ;
+  wire \port$952$7 ;
+  output \port$952$8 ;
+  wire \port$952$8 ;
+  output \port$952$9 ;
+  wire \port$952$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42385,19 +42375,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$946$0 , \port$946$1 , \port$946
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$946$0 ),
-    .P1(\port$946$1 ),
-    .P10(\port$946$10 ),
-    .P11(\port$946$11 ),
-    .P12(\port$946$12 ),
-    .P13(\port$946$13 ),
-    .P14(\port$946$14 ),
-    .P15(\port$946$15 ),
+    .P0(\port$952$0 ),
+    .P1(\port$952$1 ),
+    .P10(\port$952$10 ),
+    .P11(\port$952$11 ),
+    .P12(\port$952$12 ),
+    .P13(\port$952$13 ),
+    .P14(\port$952$14 ),
+    .P15(\port$952$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$946$2 ),
+    .P2(\port$952$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42408,30 +42398,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$946$0 , \port$946$1 , \port$946
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$946$3 ),
+    .P3(\port$952$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$946$4 ),
-    .P5(\port$946$5 ),
-    .P6(\port$946$6 ),
-    .P7(\port$946$7 ),
-    .P8(\port$946$8 ),
-    .P9(\port$946$9 ),
+    .P4(\port$952$4 ),
+    .P5(\port$952$5 ),
+    .P6(\port$952$6 ),
+    .P7(\port$952$7 ),
+    .P8(\port$952$8 ),
+    .P9(\port$952$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$946$15 , \port$946$14 , \port$946$13 , \port$946$12 , \port$946$11 , \port$946$10 , \port$946$9 , \port$946$8 , \port$946$7 , \port$946$6 , \port$946$5 , \port$946$4 , \port$946$3 , \port$946$2 , \port$946$1 , \port$946$0  };
+  assign p36[15:0] = { \port$952$15 , \port$952$14 , \port$952$13 , \port$952$12 , \port$952$11 , \port$952$10 , \port$952$9 , \port$952$8 , \port$952$7 , \port$952$6 , \port$952$5 , \port$952$4 , \port$952$3 , \port$952$2 , \port$952$1 , \port$952$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$962$0 , \port$962$1 , \port$962$2 , \port$962$3 , \port$962$4 , \port$962$5 , \port$962$6 , \port$962$7 , \port$962$8 , \port$962$9 , \port$962$10 , \port$962$11 , \port$962$12 , \port$962$13 , \port$962$14 , \port$962$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$968$0 , \port$968$1 , \port$968$2 , \port$968$3 , \port$968$4 , \port$968$5 , \port$968$6 , \port$968$7 , \port$968$8 , \port$968$9 , \port$968$10 , \port$968$11 , \port$968$12 , \port$968$13 , \port$968$14 , \port$968$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42439,38 +42429,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$962$0 , \port$962$1 , \port$962
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$962$0 ;
-  wire \port$962$0 ;
-  output \port$962$1 ;
-  wire \port$962$1 ;
-  output \port$962$10 ;
-  wire \port$962$10 ;
-  output \port$962$11 ;
-  wire \port$962$11 ;
-  output \port$962$12 ;
-  wire \port$962$12 ;
-  output \port$962$13 ;
-  wire \port$962$13 ;
-  output \port$962$14 ;
-  wire \port$962$14 ;
-  output \port$962$15 ;
-  wire \port$962$15 ;
-  output \port$962$2 ;
-  wire \port$962$2 ;
-  output \port$962$3 ;
-  wire \port$962$3 ;
-  output \port$962$4 ;
-  wire \port$962$4 ;
-  output \port$962$5 ;
-  wire \port$962$5 ;
-  output \port$962$6 ;
-  wire \port$962$6 ;
-  output \port$962$7 ;
-  wire \port$962$7 ;
-  output \port$962$8 ;
-  wire \port$962$8 ;
-  output \port$962$9 ;
-  wire \port$962$9 ;
+  output \port$968$0 ;
+  wire \port$968$0 ;
+  output \port$968$1 ;
+  wire \port$968$1 ;
+  output \port$968$10 ;
+  wire \port$968$10 ;
+  output \port$968$11 ;
+  wire \port$968$11 ;
+  output \port$968$12 ;
+  wire \port$968$12 ;
+  output \port$968$13 ;
+  wire \port$968$13 ;
+  output \port$968$14 ;
+  wire \port$968$14 ;
+  output \port$968$15 ;
+  wire \port$968$15 ;
+  output \port$968$2 ;
+  wire \port$968$2 ;
+  output \port$968$3 ;
+  wire \port$968$3 ;
+  output \port$968$4 ;
+  wire \port$968$4 ;
+  output \port$968$5 ;
+  wire \port$968$5 ;
+  output \port$968$6 ;
+  wire \port$968$6 ;
+  output \port$968$7 ;
+  wire \port$968$7 ;
+  output \port$968$8 ;
+  wire \port$968$8 ;
+  output \port$968$9 ;
+  wire \port$968$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42546,19 +42536,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$962$0 , \port$962$1 , \port$962
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$962$0 ),
-    .P1(\port$962$1 ),
-    .P10(\port$962$10 ),
-    .P11(\port$962$11 ),
-    .P12(\port$962$12 ),
-    .P13(\port$962$13 ),
-    .P14(\port$962$14 ),
-    .P15(\port$962$15 ),
+    .P0(\port$968$0 ),
+    .P1(\port$968$1 ),
+    .P10(\port$968$10 ),
+    .P11(\port$968$11 ),
+    .P12(\port$968$12 ),
+    .P13(\port$968$13 ),
+    .P14(\port$968$14 ),
+    .P15(\port$968$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$962$2 ),
+    .P2(\port$968$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42569,30 +42559,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$962$0 , \port$962$1 , \port$962
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$962$3 ),
+    .P3(\port$968$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$962$4 ),
-    .P5(\port$962$5 ),
-    .P6(\port$962$6 ),
-    .P7(\port$962$7 ),
-    .P8(\port$962$8 ),
-    .P9(\port$962$9 ),
+    .P4(\port$968$4 ),
+    .P5(\port$968$5 ),
+    .P6(\port$968$6 ),
+    .P7(\port$968$7 ),
+    .P8(\port$968$8 ),
+    .P9(\port$968$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$962$15 , \port$962$14 , \port$962$13 , \port$962$12 , \port$962$11 , \port$962$10 , \port$962$9 , \port$962$8 , \port$962$7 , \port$962$6 , \port$962$5 , \port$962$4 , \port$962$3 , \port$962$2 , \port$962$1 , \port$962$0  };
+  assign p36[15:0] = { \port$968$15 , \port$968$14 , \port$968$13 , \port$968$12 , \port$968$11 , \port$968$10 , \port$968$9 , \port$968$8 , \port$968$7 , \port$968$6 , \port$968$5 , \port$968$4 , \port$968$3 , \port$968$2 , \port$968$1 , \port$968$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$978$0 , \port$978$1 , \port$978$2 , \port$978$3 , \port$978$4 , \port$978$5 , \port$978$6 , \port$978$7 , \port$978$8 , \port$978$9 , \port$978$10 , \port$978$11 , \port$978$12 , \port$978$13 , \port$978$14 , \port$978$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$984$0 , \port$984$1 , \port$984$2 , \port$984$3 , \port$984$4 , \port$984$5 , \port$984$6 , \port$984$7 , \port$984$8 , \port$984$9 , \port$984$10 , \port$984$11 , \port$984$12 , \port$984$13 , \port$984$14 , \port$984$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42600,38 +42590,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$978$0 , \port$978$1 , \port$978
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$978$0 ;
-  wire \port$978$0 ;
-  output \port$978$1 ;
-  wire \port$978$1 ;
-  output \port$978$10 ;
-  wire \port$978$10 ;
-  output \port$978$11 ;
-  wire \port$978$11 ;
-  output \port$978$12 ;
-  wire \port$978$12 ;
-  output \port$978$13 ;
-  wire \port$978$13 ;
-  output \port$978$14 ;
-  wire \port$978$14 ;
-  output \port$978$15 ;
-  wire \port$978$15 ;
-  output \port$978$2 ;
-  wire \port$978$2 ;
-  output \port$978$3 ;
-  wire \port$978$3 ;
-  output \port$978$4 ;
-  wire \port$978$4 ;
-  output \port$978$5 ;
-  wire \port$978$5 ;
-  output \port$978$6 ;
-  wire \port$978$6 ;
-  output \port$978$7 ;
-  wire \port$978$7 ;
-  output \port$978$8 ;
-  wire \port$978$8 ;
-  output \port$978$9 ;
-  wire \port$978$9 ;
+  output \port$984$0 ;
+  wire \port$984$0 ;
+  output \port$984$1 ;
+  wire \port$984$1 ;
+  output \port$984$10 ;
+  wire \port$984$10 ;
+  output \port$984$11 ;
+  wire \port$984$11 ;
+  output \port$984$12 ;
+  wire \port$984$12 ;
+  output \port$984$13 ;
+  wire \port$984$13 ;
+  output \port$984$14 ;
+  wire \port$984$14 ;
+  output \port$984$15 ;
+  wire \port$984$15 ;
+  output \port$984$2 ;
+  wire \port$984$2 ;
+  output \port$984$3 ;
+  wire \port$984$3 ;
+  output \port$984$4 ;
+  wire \port$984$4 ;
+  output \port$984$5 ;
+  wire \port$984$5 ;
+  output \port$984$6 ;
+  wire \port$984$6 ;
+  output \port$984$7 ;
+  wire \port$984$7 ;
+  output \port$984$8 ;
+  wire \port$984$8 ;
+  output \port$984$9 ;
+  wire \port$984$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42707,19 +42697,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$978$0 , \port$978$1 , \port$978
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$978$0 ),
-    .P1(\port$978$1 ),
-    .P10(\port$978$10 ),
-    .P11(\port$978$11 ),
-    .P12(\port$978$12 ),
-    .P13(\port$978$13 ),
-    .P14(\port$978$14 ),
-    .P15(\port$978$15 ),
+    .P0(\port$984$0 ),
+    .P1(\port$984$1 ),
+    .P10(\port$984$10 ),
+    .P11(\port$984$11 ),
+    .P12(\port$984$12 ),
+    .P13(\port$984$13 ),
+    .P14(\port$984$14 ),
+    .P15(\port$984$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$978$2 ),
+    .P2(\port$984$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42730,30 +42720,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$978$0 , \port$978$1 , \port$978
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$978$3 ),
+    .P3(\port$984$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$978$4 ),
-    .P5(\port$978$5 ),
-    .P6(\port$978$6 ),
-    .P7(\port$978$7 ),
-    .P8(\port$978$8 ),
-    .P9(\port$978$9 ),
+    .P4(\port$984$4 ),
+    .P5(\port$984$5 ),
+    .P6(\port$984$6 ),
+    .P7(\port$984$7 ),
+    .P8(\port$984$8 ),
+    .P9(\port$984$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$978$15 , \port$978$14 , \port$978$13 , \port$978$12 , \port$978$11 , \port$978$10 , \port$978$9 , \port$978$8 , \port$978$7 , \port$978$6 , \port$978$5 , \port$978$4 , \port$978$3 , \port$978$2 , \port$978$1 , \port$978$0  };
+  assign p36[15:0] = { \port$984$15 , \port$984$14 , \port$984$13 , \port$984$12 , \port$984$11 , \port$984$10 , \port$984$9 , \port$984$8 , \port$984$7 , \port$984$6 , \port$984$5 , \port$984$4 , \port$984$3 , \port$984$2 , \port$984$1 , \port$984$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$994$0 , \port$994$1 , \port$994$2 , \port$994$3 , \port$994$4 , \port$994$5 , \port$994$6 , \port$994$7 , \port$994$8 , \port$994$9 , \port$994$10 , \port$994$11 , \port$994$12 , \port$994$13 , \port$994$14 , \port$994$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$1000$0 , \port$1000$1 , \port$1000$2 , \port$1000$3 , \port$1000$4 , \port$1000$5 , \port$1000$6 , \port$1000$7 , \port$1000$8 , \port$1000$9 , \port$1000$10 , \port$1000$11 , \port$1000$12 , \port$1000$13 , \port$1000$14 , \port$1000$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42761,38 +42751,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$994$0 , \port$994$1 , \port$994
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$994$0 ;
-  wire \port$994$0 ;
-  output \port$994$1 ;
-  wire \port$994$1 ;
-  output \port$994$10 ;
-  wire \port$994$10 ;
-  output \port$994$11 ;
-  wire \port$994$11 ;
-  output \port$994$12 ;
-  wire \port$994$12 ;
-  output \port$994$13 ;
-  wire \port$994$13 ;
-  output \port$994$14 ;
-  wire \port$994$14 ;
-  output \port$994$15 ;
-  wire \port$994$15 ;
-  output \port$994$2 ;
-  wire \port$994$2 ;
-  output \port$994$3 ;
-  wire \port$994$3 ;
-  output \port$994$4 ;
-  wire \port$994$4 ;
-  output \port$994$5 ;
-  wire \port$994$5 ;
-  output \port$994$6 ;
-  wire \port$994$6 ;
-  output \port$994$7 ;
-  wire \port$994$7 ;
-  output \port$994$8 ;
-  wire \port$994$8 ;
-  output \port$994$9 ;
-  wire \port$994$9 ;
+  output \port$1000$0 ;
+  wire \port$1000$0 ;
+  output \port$1000$1 ;
+  wire \port$1000$1 ;
+  output \port$1000$10 ;
+  wire \port$1000$10 ;
+  output \port$1000$11 ;
+  wire \port$1000$11 ;
+  output \port$1000$12 ;
+  wire \port$1000$12 ;
+  output \port$1000$13 ;
+  wire \port$1000$13 ;
+  output \port$1000$14 ;
+  wire \port$1000$14 ;
+  output \port$1000$15 ;
+  wire \port$1000$15 ;
+  output \port$1000$2 ;
+  wire \port$1000$2 ;
+  output \port$1000$3 ;
+  wire \port$1000$3 ;
+  output \port$1000$4 ;
+  wire \port$1000$4 ;
+  output \port$1000$5 ;
+  wire \port$1000$5 ;
+  output \port$1000$6 ;
+  wire \port$1000$6 ;
+  output \port$1000$7 ;
+  wire \port$1000$7 ;
+  output \port$1000$8 ;
+  wire \port$1000$8 ;
+  output \port$1000$9 ;
+  wire \port$1000$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42868,19 +42858,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$994$0 , \port$994$1 , \port$994
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$994$0 ),
-    .P1(\port$994$1 ),
-    .P10(\port$994$10 ),
-    .P11(\port$994$11 ),
-    .P12(\port$994$12 ),
-    .P13(\port$994$13 ),
-    .P14(\port$994$14 ),
-    .P15(\port$994$15 ),
+    .P0(\port$1000$0 ),
+    .P1(\port$1000$1 ),
+    .P10(\port$1000$10 ),
+    .P11(\port$1000$11 ),
+    .P12(\port$1000$12 ),
+    .P13(\port$1000$13 ),
+    .P14(\port$1000$14 ),
+    .P15(\port$1000$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$994$2 ),
+    .P2(\port$1000$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42891,30 +42881,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$994$0 , \port$994$1 , \port$994
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$994$3 ),
+    .P3(\port$1000$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$994$4 ),
-    .P5(\port$994$5 ),
-    .P6(\port$994$6 ),
-    .P7(\port$994$7 ),
-    .P8(\port$994$8 ),
-    .P9(\port$994$9 ),
+    .P4(\port$1000$4 ),
+    .P5(\port$1000$5 ),
+    .P6(\port$1000$6 ),
+    .P7(\port$1000$7 ),
+    .P8(\port$1000$8 ),
+    .P9(\port$1000$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$994$15 , \port$994$14 , \port$994$13 , \port$994$12 , \port$994$11 , \port$994$10 , \port$994$9 , \port$994$8 , \port$994$7 , \port$994$6 , \port$994$5 , \port$994$4 , \port$994$3 , \port$994$2 , \port$994$1 , \port$994$0  };
+  assign p36[15:0] = { \port$1000$15 , \port$1000$14 , \port$1000$13 , \port$1000$12 , \port$1000$11 , \port$1000$10 , \port$1000$9 , \port$1000$8 , \port$1000$7 , \port$1000$6 , \port$1000$5 , \port$1000$4 , \port$1000$3 , \port$1000$2 , \port$1000$1 , \port$1000$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1010$0 , \port$1010$1 , \port$1010$2 , \port$1010$3 , \port$1010$4 , \port$1010$5 , \port$1010$6 , \port$1010$7 , \port$1010$8 , \port$1010$9 , \port$1010$10 , \port$1010$11 , \port$1010$12 , \port$1010$13 , \port$1010$14 , \port$1010$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1016$0 , \port$1016$1 , \port$1016$2 , \port$1016$3 , \port$1016$4 , \port$1016$5 , \port$1016$6 , \port$1016$7 , \port$1016$8 , \port$1016$9 , \port$1016$10 , \port$1016$11 , \port$1016$12 , \port$1016$13 , \port$1016$14 , \port$1016$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42922,38 +42912,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1010$0 , \port$1010$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1010$0 ;
-  wire \port$1010$0 ;
-  output \port$1010$1 ;
-  wire \port$1010$1 ;
-  output \port$1010$10 ;
-  wire \port$1010$10 ;
-  output \port$1010$11 ;
-  wire \port$1010$11 ;
-  output \port$1010$12 ;
-  wire \port$1010$12 ;
-  output \port$1010$13 ;
-  wire \port$1010$13 ;
-  output \port$1010$14 ;
-  wire \port$1010$14 ;
-  output \port$1010$15 ;
-  wire \port$1010$15 ;
-  output \port$1010$2 ;
-  wire \port$1010$2 ;
-  output \port$1010$3 ;
-  wire \port$1010$3 ;
-  output \port$1010$4 ;
-  wire \port$1010$4 ;
-  output \port$1010$5 ;
-  wire \port$1010$5 ;
-  output \port$1010$6 ;
-  wire \port$1010$6 ;
-  output \port$1010$7 ;
-  wire \port$1010$7 ;
-  output \port$1010$8 ;
-  wire \port$1010$8 ;
-  output \port$1010$9 ;
-  wire \port$1010$9 ;
+  output \port$1016$0 ;
+  wire \port$1016$0 ;
+  output \port$1016$1 ;
+  wire \port$1016$1 ;
+  output \port$1016$10 ;
+  wire \port$1016$10 ;
+  output \port$1016$11 ;
+  wire \port$1016$11 ;
+  output \port$1016$12 ;
+  wire \port$1016$12 ;
+  output \port$1016$13 ;
+  wire \port$1016$13 ;
+  output \port$1016$14 ;
+  wire \port$1016$14 ;
+  output \port$1016$15 ;
+  wire \port$1016$15 ;
+  output \port$1016$2 ;
+  wire \port$1016$2 ;
+  output \port$1016$3 ;
+  wire \port$1016$3 ;
+  output \port$1016$4 ;
+  wire \port$1016$4 ;
+  output \port$1016$5 ;
+  wire \port$1016$5 ;
+  output \port$1016$6 ;
+  wire \port$1016$6 ;
+  output \port$1016$7 ;
+  wire \port$1016$7 ;
+  output \port$1016$8 ;
+  wire \port$1016$8 ;
+  output \port$1016$9 ;
+  wire \port$1016$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43029,19 +43019,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1010$0 , \port$1010$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1010$0 ),
-    .P1(\port$1010$1 ),
-    .P10(\port$1010$10 ),
-    .P11(\port$1010$11 ),
-    .P12(\port$1010$12 ),
-    .P13(\port$1010$13 ),
-    .P14(\port$1010$14 ),
-    .P15(\port$1010$15 ),
+    .P0(\port$1016$0 ),
+    .P1(\port$1016$1 ),
+    .P10(\port$1016$10 ),
+    .P11(\port$1016$11 ),
+    .P12(\port$1016$12 ),
+    .P13(\port$1016$13 ),
+    .P14(\port$1016$14 ),
+    .P15(\port$1016$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1010$2 ),
+    .P2(\port$1016$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43052,30 +43042,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1010$0 , \port$1010$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1010$3 ),
+    .P3(\port$1016$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1010$4 ),
-    .P5(\port$1010$5 ),
-    .P6(\port$1010$6 ),
-    .P7(\port$1010$7 ),
-    .P8(\port$1010$8 ),
-    .P9(\port$1010$9 ),
+    .P4(\port$1016$4 ),
+    .P5(\port$1016$5 ),
+    .P6(\port$1016$6 ),
+    .P7(\port$1016$7 ),
+    .P8(\port$1016$8 ),
+    .P9(\port$1016$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1010$15 , \port$1010$14 , \port$1010$13 , \port$1010$12 , \port$1010$11 , \port$1010$10 , \port$1010$9 , \port$1010$8 , \port$1010$7 , \port$1010$6 , \port$1010$5 , \port$1010$4 , \port$1010$3 , \port$1010$2 , \port$1010$1 , \port$1010$0  };
+  assign p36[15:0] = { \port$1016$15 , \port$1016$14 , \port$1016$13 , \port$1016$12 , \port$1016$11 , \port$1016$10 , \port$1016$9 , \port$1016$8 , \port$1016$7 , \port$1016$6 , \port$1016$5 , \port$1016$4 , \port$1016$3 , \port$1016$2 , \port$1016$1 , \port$1016$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1026$0 , \port$1026$1 , \port$1026$2 , \port$1026$3 , \port$1026$4 , \port$1026$5 , \port$1026$6 , \port$1026$7 , \port$1026$8 , \port$1026$9 , \port$1026$10 , \port$1026$11 , \port$1026$12 , \port$1026$13 , \port$1026$14 , \port$1026$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1032$0 , \port$1032$1 , \port$1032$2 , \port$1032$3 , \port$1032$4 , \port$1032$5 , \port$1032$6 , \port$1032$7 , \port$1032$8 , \port$1032$9 , \port$1032$10 , \port$1032$11 , \port$1032$12 , \port$1032$13 , \port$1032$14 , \port$1032$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43083,38 +43073,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1026$0 , \port$1026$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1026$0 ;
-  wire \port$1026$0 ;
-  output \port$1026$1 ;
-  wire \port$1026$1 ;
-  output \port$1026$10 ;
-  wire \port$1026$10 ;
-  output \port$1026$11 ;
-  wire \port$1026$11 ;
-  output \port$1026$12 ;
-  wire \port$1026$12 ;
-  output \port$1026$13 ;
-  wire \port$1026$13 ;
-  output \port$1026$14 ;
-  wire \port$1026$14 ;
-  output \port$1026$15 ;
-  wire \port$1026$15 ;
-  output \port$1026$2 ;
-  wire \port$1026$2 ;
-  output \port$1026$3 ;
-  wire \port$1026$3 ;
-  output \port$1026$4 ;
-  wire \port$1026$4 ;
-  output \port$1026$5 ;
-  wire \port$1026$5 ;
-  output \port$1026$6 ;
-  wire \port$1026$6 ;
-  output \port$1026$7 ;
-  wire \port$1026$7 ;
-  output \port$1026$8 ;
-  wire \port$1026$8 ;
-  output \port$1026$9 ;
-  wire \port$1026$9 ;
+  output \port$1032$0 ;
+  wire \port$1032$0 ;
+  output \port$1032$1 ;
+  wire \port$1032$1 ;
+  output \port$1032$10 ;
+  wire \port$1032$10 ;
+  output \port$1032$11 ;
+  wire \port$1032$11 ;
+  output \port$1032$12 ;
+  wire \port$1032$12 ;
+  output \port$1032$13 ;
+  wire \port$1032$13 ;
+  output \port$1032$14 ;
+  wire \port$1032$14 ;
+  output \port$1032$15 ;
+  wire \port$1032$15 ;
+  output \port$1032$2 ;
+  wire \port$1032$2 ;
+  output \port$1032$3 ;
+  wire \port$1032$3 ;
+  output \port$1032$4 ;
+  wire \port$1032$4 ;
+  output \port$1032$5 ;
+  wire \port$1032$5 ;
+  output \port$1032$6 ;
+  wire \port$1032$6 ;
+  output \port$1032$7 ;
+  wire \port$1032$7 ;
+  output \port$1032$8 ;
+  wire \port$1032$8 ;
+  output \port$1032$9 ;
+  wire \port$1032$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43190,19 +43180,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1026$0 , \port$1026$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1026$0 ),
-    .P1(\port$1026$1 ),
-    .P10(\port$1026$10 ),
-    .P11(\port$1026$11 ),
-    .P12(\port$1026$12 ),
-    .P13(\port$1026$13 ),
-    .P14(\port$1026$14 ),
-    .P15(\port$1026$15 ),
+    .P0(\port$1032$0 ),
+    .P1(\port$1032$1 ),
+    .P10(\port$1032$10 ),
+    .P11(\port$1032$11 ),
+    .P12(\port$1032$12 ),
+    .P13(\port$1032$13 ),
+    .P14(\port$1032$14 ),
+    .P15(\port$1032$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1026$2 ),
+    .P2(\port$1032$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43213,30 +43203,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1026$0 , \port$1026$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1026$3 ),
+    .P3(\port$1032$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1026$4 ),
-    .P5(\port$1026$5 ),
-    .P6(\port$1026$6 ),
-    .P7(\port$1026$7 ),
-    .P8(\port$1026$8 ),
-    .P9(\port$1026$9 ),
+    .P4(\port$1032$4 ),
+    .P5(\port$1032$5 ),
+    .P6(\port$1032$6 ),
+    .P7(\port$1032$7 ),
+    .P8(\port$1032$8 ),
+    .P9(\port$1032$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1026$15 , \port$1026$14 , \port$1026$13 , \port$1026$12 , \port$1026$11 , \port$1026$10 , \port$1026$9 , \port$1026$8 , \port$1026$7 , \port$1026$6 , \port$1026$5 , \port$1026$4 , \port$1026$3 , \port$1026$2 , \port$1026$1 , \port$1026$0  };
+  assign p36[15:0] = { \port$1032$15 , \port$1032$14 , \port$1032$13 , \port$1032$12 , \port$1032$11 , \port$1032$10 , \port$1032$9 , \port$1032$8 , \port$1032$7 , \port$1032$6 , \port$1032$5 , \port$1032$4 , \port$1032$3 , \port$1032$2 , \port$1032$1 , \port$1032$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1042$0 , \port$1042$1 , \port$1042$2 , \port$1042$3 , \port$1042$4 , \port$1042$5 , \port$1042$6 , \port$1042$7 , \port$1042$8 , \port$1042$9 , \port$1042$10 , \port$1042$11 , \port$1042$12 , \port$1042$13 , \port$1042$14 , \port$1042$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1048$0 , \port$1048$1 , \port$1048$2 , \port$1048$3 , \port$1048$4 , \port$1048$5 , \port$1048$6 , \port$1048$7 , \port$1048$8 , \port$1048$9 , \port$1048$10 , \port$1048$11 , \port$1048$12 , \port$1048$13 , \port$1048$14 , \port$1048$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43244,38 +43234,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1042$0 , \port$1042$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1042$0 ;
-  wire \port$1042$0 ;
-  output \port$1042$1 ;
-  wire \port$1042$1 ;
-  output \port$1042$10 ;
-  wire \port$1042$10 ;
-  output \port$1042$11 ;
-  wire \port$1042$11 ;
-  output \port$1042$12 ;
-  wire \port$1042$12 ;
-  output \port$1042$13 ;
-  wire \port$1042$13 ;
-  output \port$1042$14 ;
-  wire \port$1042$14 ;
-  output \port$1042$15 ;
-  wire \port$1042$15 ;
-  output \port$1042$2 ;
-  wire \port$1042$2 ;
-  output \port$1042$3 ;
-  wire \port$1042$3 ;
-  output \port$1042$4 ;
-  wire \port$1042$4 ;
-  output \port$1042$5 ;
-  wire \port$1042$5 ;
-  output \port$1042$6 ;
-  wire \port$1042$6 ;
-  output \port$1042$7 ;
-  wire \port$1042$7 ;
-  output \port$1042$8 ;
-  wire \port$1042$8 ;
-  output \port$1042$9 ;
-  wire \port$1042$9 ;
+  output \port$1048$0 ;
+  wire \port$1048$0 ;
+  output \port$1048$1 ;
+  wire \port$1048$1 ;
+  output \port$1048$10 ;
+  wire \port$1048$10 ;
+  output \port$1048$11 ;
+  wire \port$1048$11 ;
+  output \port$1048$12 ;
+  wire \port$1048$12 ;
+  output \port$1048$13 ;
+  wire \port$1048$13 ;
+  output \port$1048$14 ;
+  wire \port$1048$14 ;
+  output \port$1048$15 ;
+  wire \port$1048$15 ;
+  output \port$1048$2 ;
+  wire \port$1048$2 ;
+  output \port$1048$3 ;
+  wire \port$1048$3 ;
+  output \port$1048$4 ;
+  wire \port$1048$4 ;
+  output \port$1048$5 ;
+  wire \port$1048$5 ;
+  output \port$1048$6 ;
+  wire \port$1048$6 ;
+  output \port$1048$7 ;
+  wire \port$1048$7 ;
+  output \port$1048$8 ;
+  wire \port$1048$8 ;
+  output \port$1048$9 ;
+  wire \port$1048$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43351,19 +43341,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1042$0 , \port$1042$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1042$0 ),
-    .P1(\port$1042$1 ),
-    .P10(\port$1042$10 ),
-    .P11(\port$1042$11 ),
-    .P12(\port$1042$12 ),
-    .P13(\port$1042$13 ),
-    .P14(\port$1042$14 ),
-    .P15(\port$1042$15 ),
+    .P0(\port$1048$0 ),
+    .P1(\port$1048$1 ),
+    .P10(\port$1048$10 ),
+    .P11(\port$1048$11 ),
+    .P12(\port$1048$12 ),
+    .P13(\port$1048$13 ),
+    .P14(\port$1048$14 ),
+    .P15(\port$1048$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1042$2 ),
+    .P2(\port$1048$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43374,30 +43364,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1042$0 , \port$1042$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1042$3 ),
+    .P3(\port$1048$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1042$4 ),
-    .P5(\port$1042$5 ),
-    .P6(\port$1042$6 ),
-    .P7(\port$1042$7 ),
-    .P8(\port$1042$8 ),
-    .P9(\port$1042$9 ),
+    .P4(\port$1048$4 ),
+    .P5(\port$1048$5 ),
+    .P6(\port$1048$6 ),
+    .P7(\port$1048$7 ),
+    .P8(\port$1048$8 ),
+    .P9(\port$1048$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1042$15 , \port$1042$14 , \port$1042$13 , \port$1042$12 , \port$1042$11 , \port$1042$10 , \port$1042$9 , \port$1042$8 , \port$1042$7 , \port$1042$6 , \port$1042$5 , \port$1042$4 , \port$1042$3 , \port$1042$2 , \port$1042$1 , \port$1042$0  };
+  assign p36[15:0] = { \port$1048$15 , \port$1048$14 , \port$1048$13 , \port$1048$12 , \port$1048$11 , \port$1048$10 , \port$1048$9 , \port$1048$8 , \port$1048$7 , \port$1048$6 , \port$1048$5 , \port$1048$4 , \port$1048$3 , \port$1048$2 , \port$1048$1 , \port$1048$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1058$0 , \port$1058$1 , \port$1058$2 , \port$1058$3 , \port$1058$4 , \port$1058$5 , \port$1058$6 , \port$1058$7 , \port$1058$8 , \port$1058$9 , \port$1058$10 , \port$1058$11 , \port$1058$12 , \port$1058$13 , \port$1058$14 , \port$1058$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1064$0 , \port$1064$1 , \port$1064$2 , \port$1064$3 , \port$1064$4 , \port$1064$5 , \port$1064$6 , \port$1064$7 , \port$1064$8 , \port$1064$9 , \port$1064$10 , \port$1064$11 , \port$1064$12 , \port$1064$13 , \port$1064$14 , \port$1064$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43405,38 +43395,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1058$0 , \port$1058$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1058$0 ;
-  wire \port$1058$0 ;
-  output \port$1058$1 ;
-  wire \port$1058$1 ;
-  output \port$1058$10 ;
-  wire \port$1058$10 ;
-  output \port$1058$11 ;
-  wire \port$1058$11 ;
-  output \port$1058$12 ;
-  wire \port$1058$12 ;
-  output \port$1058$13 ;
-  wire \port$1058$13 ;
-  output \port$1058$14 ;
-  wire \port$1058$14 ;
-  output \port$1058$15 ;
-  wire \port$1058$15 ;
-  output \port$1058$2 ;
-  wire \port$1058$2 ;
-  output \port$1058$3 ;
-  wire \port$1058$3 ;
-  output \port$1058$4 ;
-  wire \port$1058$4 ;
-  output \port$1058$5 ;
-  wire \port$1058$5 ;
-  output \port$1058$6 ;
-  wire \port$1058$6 ;
-  output \port$1058$7 ;
-  wire \port$1058$7 ;
-  output \port$1058$8 ;
-  wire \port$1058$8 ;
-  output \port$1058$9 ;
-  wire \port$1058$9 ;
+  output \port$1064$0 ;
+  wire \port$1064$0 ;
+  output \port$1064$1 ;
+  wire \port$1064$1 ;
+  output \port$1064$10 ;
+  wire \port$1064$10 ;
+  output \port$1064$11 ;
+  wire \port$1064$11 ;
+  output \port$1064$12 ;
+  wire \port$1064$12 ;
+  output \port$1064$13 ;
+  wire \port$1064$13 ;
+  output \port$1064$14 ;
+  wire \port$1064$14 ;
+  output \port$1064$15 ;
+  wire \port$1064$15 ;
+  output \port$1064$2 ;
+  wire \port$1064$2 ;
+  output \port$1064$3 ;
+  wire \port$1064$3 ;
+  output \port$1064$4 ;
+  wire \port$1064$4 ;
+  output \port$1064$5 ;
+  wire \port$1064$5 ;
+  output \port$1064$6 ;
+  wire \port$1064$6 ;
+  output \port$1064$7 ;
+  wire \port$1064$7 ;
+  output \port$1064$8 ;
+  wire \port$1064$8 ;
+  output \port$1064$9 ;
+  wire \port$1064$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43512,19 +43502,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1058$0 , \port$1058$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1058$0 ),
-    .P1(\port$1058$1 ),
-    .P10(\port$1058$10 ),
-    .P11(\port$1058$11 ),
-    .P12(\port$1058$12 ),
-    .P13(\port$1058$13 ),
-    .P14(\port$1058$14 ),
-    .P15(\port$1058$15 ),
+    .P0(\port$1064$0 ),
+    .P1(\port$1064$1 ),
+    .P10(\port$1064$10 ),
+    .P11(\port$1064$11 ),
+    .P12(\port$1064$12 ),
+    .P13(\port$1064$13 ),
+    .P14(\port$1064$14 ),
+    .P15(\port$1064$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1058$2 ),
+    .P2(\port$1064$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43535,30 +43525,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1058$0 , \port$1058$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1058$3 ),
+    .P3(\port$1064$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1058$4 ),
-    .P5(\port$1058$5 ),
-    .P6(\port$1058$6 ),
-    .P7(\port$1058$7 ),
-    .P8(\port$1058$8 ),
-    .P9(\port$1058$9 ),
+    .P4(\port$1064$4 ),
+    .P5(\port$1064$5 ),
+    .P6(\port$1064$6 ),
+    .P7(\port$1064$7 ),
+    .P8(\port$1064$8 ),
+    .P9(\port$1064$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1058$15 , \port$1058$14 , \port$1058$13 , \port$1058$12 , \port$1058$11 , \port$1058$10 , \port$1058$9 , \port$1058$8 , \port$1058$7 , \port$1058$6 , \port$1058$5 , \port$1058$4 , \port$1058$3 , \port$1058$2 , \port$1058$1 , \port$1058$0  };
+  assign p36[15:0] = { \port$1064$15 , \port$1064$14 , \port$1064$13 , \port$1064$12 , \port$1064$11 , \port$1064$10 , \port$1064$9 , \port$1064$8 , \port$1064$7 , \port$1064$6 , \port$1064$5 , \port$1064$4 , \port$1064$3 , \port$1064$2 , \port$1064$1 , \port$1064$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1074$0 , \port$1074$1 , \port$1074$2 , \port$1074$3 , \port$1074$4 , \port$1074$5 , \port$1074$6 , \port$1074$7 , \port$1074$8 , \port$1074$9 , \port$1074$10 , \port$1074$11 , \port$1074$12 , \port$1074$13 , \port$1074$14 , \port$1074$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1080$0 , \port$1080$1 , \port$1080$2 , \port$1080$3 , \port$1080$4 , \port$1080$5 , \port$1080$6 , \port$1080$7 , \port$1080$8 , \port$1080$9 , \port$1080$10 , \port$1080$11 , \port$1080$12 , \port$1080$13 , \port$1080$14 , \port$1080$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43566,38 +43556,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1074$0 , \port$1074$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1074$0 ;
-  wire \port$1074$0 ;
-  output \port$1074$1 ;
-  wire \port$1074$1 ;
-  output \port$1074$10 ;
-  wire \port$1074$10 ;
-  output \port$1074$11 ;
-  wire \port$1074$11 ;
-  output \port$1074$12 ;
-  wire \port$1074$12 ;
-  output \port$1074$13 ;
-  wire \port$1074$13 ;
-  output \port$1074$14 ;
-  wire \port$1074$14 ;
-  output \port$1074$15 ;
-  wire \port$1074$15 ;
-  output \port$1074$2 ;
-  wire \port$1074$2 ;
-  output \port$1074$3 ;
-  wire \port$1074$3 ;
-  output \port$1074$4 ;
-  wire \port$1074$4 ;
-  output \port$1074$5 ;
-  wire \port$1074$5 ;
-  output \port$1074$6 ;
-  wire \port$1074$6 ;
-  output \port$1074$7 ;
-  wire \port$1074$7 ;
-  output \port$1074$8 ;
-  wire \port$1074$8 ;
-  output \port$1074$9 ;
-  wire \port$1074$9 ;
+  output \port$1080$0 ;
+  wire \port$1080$0 ;
+  output \port$1080$1 ;
+  wire \port$1080$1 ;
+  output \port$1080$10 ;
+  wire \port$1080$10 ;
+  output \port$1080$11 ;
+  wire \port$1080$11 ;
+  output \port$1080$12 ;
+  wire \port$1080$12 ;
+  output \port$1080$13 ;
+  wire \port$1080$13 ;
+  output \port$1080$14 ;
+  wire \port$1080$14 ;
+  output \port$1080$15 ;
+  wire \port$1080$15 ;
+  output \port$1080$2 ;
+  wire \port$1080$2 ;
+  output \port$1080$3 ;
+  wire \port$1080$3 ;
+  output \port$1080$4 ;
+  wire \port$1080$4 ;
+  output \port$1080$5 ;
+  wire \port$1080$5 ;
+  output \port$1080$6 ;
+  wire \port$1080$6 ;
+  output \port$1080$7 ;
+  wire \port$1080$7 ;
+  output \port$1080$8 ;
+  wire \port$1080$8 ;
+  output \port$1080$9 ;
+  wire \port$1080$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43673,19 +43663,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1074$0 , \port$1074$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1074$0 ),
-    .P1(\port$1074$1 ),
-    .P10(\port$1074$10 ),
-    .P11(\port$1074$11 ),
-    .P12(\port$1074$12 ),
-    .P13(\port$1074$13 ),
-    .P14(\port$1074$14 ),
-    .P15(\port$1074$15 ),
+    .P0(\port$1080$0 ),
+    .P1(\port$1080$1 ),
+    .P10(\port$1080$10 ),
+    .P11(\port$1080$11 ),
+    .P12(\port$1080$12 ),
+    .P13(\port$1080$13 ),
+    .P14(\port$1080$14 ),
+    .P15(\port$1080$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1074$2 ),
+    .P2(\port$1080$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43696,30 +43686,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1074$0 , \port$1074$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1074$3 ),
+    .P3(\port$1080$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1074$4 ),
-    .P5(\port$1074$5 ),
-    .P6(\port$1074$6 ),
-    .P7(\port$1074$7 ),
-    .P8(\port$1074$8 ),
-    .P9(\port$1074$9 ),
+    .P4(\port$1080$4 ),
+    .P5(\port$1080$5 ),
+    .P6(\port$1080$6 ),
+    .P7(\port$1080$7 ),
+    .P8(\port$1080$8 ),
+    .P9(\port$1080$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1074$15 , \port$1074$14 , \port$1074$13 , \port$1074$12 , \port$1074$11 , \port$1074$10 , \port$1074$9 , \port$1074$8 , \port$1074$7 , \port$1074$6 , \port$1074$5 , \port$1074$4 , \port$1074$3 , \port$1074$2 , \port$1074$1 , \port$1074$0  };
+  assign p36[15:0] = { \port$1080$15 , \port$1080$14 , \port$1080$13 , \port$1080$12 , \port$1080$11 , \port$1080$10 , \port$1080$9 , \port$1080$8 , \port$1080$7 , \port$1080$6 , \port$1080$5 , \port$1080$4 , \port$1080$3 , \port$1080$2 , \port$1080$1 , \port$1080$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1090$0 , \port$1090$1 , \port$1090$2 , \port$1090$3 , \port$1090$4 , \port$1090$5 , \port$1090$6 , \port$1090$7 , \port$1090$8 , \port$1090$9 , \port$1090$10 , \port$1090$11 , \port$1090$12 , \port$1090$13 , \port$1090$14 , \port$1090$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1096$0 , \port$1096$1 , \port$1096$2 , \port$1096$3 , \port$1096$4 , \port$1096$5 , \port$1096$6 , \port$1096$7 , \port$1096$8 , \port$1096$9 , \port$1096$10 , \port$1096$11 , \port$1096$12 , \port$1096$13 , \port$1096$14 , \port$1096$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43727,38 +43717,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1090$0 , \port$1090$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1090$0 ;
-  wire \port$1090$0 ;
-  output \port$1090$1 ;
-  wire \port$1090$1 ;
-  output \port$1090$10 ;
-  wire \port$1090$10 ;
-  output \port$1090$11 ;
-  wire \port$1090$11 ;
-  output \port$1090$12 ;
-  wire \port$1090$12 ;
-  output \port$1090$13 ;
-  wire \port$1090$13 ;
-  output \port$1090$14 ;
-  wire \port$1090$14 ;
-  output \port$1090$15 ;
-  wire \port$1090$15 ;
-  output \port$1090$2 ;
-  wire \port$1090$2 ;
-  output \port$1090$3 ;
-  wire \port$1090$3 ;
-  output \port$1090$4 ;
-  wire \port$1090$4 ;
-  output \port$1090$5 ;
-  wire \port$1090$5 ;
-  output \port$1090$6 ;
-  wire \port$1090$6 ;
-  output \port$1090$7 ;
-  wire \port$1090$7 ;
-  output \port$1090$8 ;
-  wire \port$1090$8 ;
-  output \port$1090$9 ;
-  wire \port$1090$9 ;
+  output \port$1096$0 ;
+  wire \port$1096$0 ;
+  output \port$1096$1 ;
+  wire \port$1096$1 ;
+  output \port$1096$10 ;
+  wire \port$1096$10 ;
+  output \port$1096$11 ;
+  wire \port$1096$11 ;
+  output \port$1096$12 ;
+  wire \port$1096$12 ;
+  output \port$1096$13 ;
+  wire \port$1096$13 ;
+  output \port$1096$14 ;
+  wire \port$1096$14 ;
+  output \port$1096$15 ;
+  wire \port$1096$15 ;
+  output \port$1096$2 ;
+  wire \port$1096$2 ;
+  output \port$1096$3 ;
+  wire \port$1096$3 ;
+  output \port$1096$4 ;
+  wire \port$1096$4 ;
+  output \port$1096$5 ;
+  wire \port$1096$5 ;
+  output \port$1096$6 ;
+  wire \port$1096$6 ;
+  output \port$1096$7 ;
+  wire \port$1096$7 ;
+  output \port$1096$8 ;
+  wire \port$1096$8 ;
+  output \port$1096$9 ;
+  wire \port$1096$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43834,19 +43824,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1090$0 , \port$1090$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1090$0 ),
-    .P1(\port$1090$1 ),
-    .P10(\port$1090$10 ),
-    .P11(\port$1090$11 ),
-    .P12(\port$1090$12 ),
-    .P13(\port$1090$13 ),
-    .P14(\port$1090$14 ),
-    .P15(\port$1090$15 ),
+    .P0(\port$1096$0 ),
+    .P1(\port$1096$1 ),
+    .P10(\port$1096$10 ),
+    .P11(\port$1096$11 ),
+    .P12(\port$1096$12 ),
+    .P13(\port$1096$13 ),
+    .P14(\port$1096$14 ),
+    .P15(\port$1096$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1090$2 ),
+    .P2(\port$1096$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43857,30 +43847,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1090$0 , \port$1090$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1090$3 ),
+    .P3(\port$1096$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1090$4 ),
-    .P5(\port$1090$5 ),
-    .P6(\port$1090$6 ),
-    .P7(\port$1090$7 ),
-    .P8(\port$1090$8 ),
-    .P9(\port$1090$9 ),
+    .P4(\port$1096$4 ),
+    .P5(\port$1096$5 ),
+    .P6(\port$1096$6 ),
+    .P7(\port$1096$7 ),
+    .P8(\port$1096$8 ),
+    .P9(\port$1096$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1090$15 , \port$1090$14 , \port$1090$13 , \port$1090$12 , \port$1090$11 , \port$1090$10 , \port$1090$9 , \port$1090$8 , \port$1090$7 , \port$1090$6 , \port$1090$5 , \port$1090$4 , \port$1090$3 , \port$1090$2 , \port$1090$1 , \port$1090$0  };
+  assign p36[15:0] = { \port$1096$15 , \port$1096$14 , \port$1096$13 , \port$1096$12 , \port$1096$11 , \port$1096$10 , \port$1096$9 , \port$1096$8 , \port$1096$7 , \port$1096$6 , \port$1096$5 , \port$1096$4 , \port$1096$3 , \port$1096$2 , \port$1096$1 , \port$1096$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1106$0 , \port$1106$1 , \port$1106$2 , \port$1106$3 , \port$1106$4 , \port$1106$5 , \port$1106$6 , \port$1106$7 , \port$1106$8 , \port$1106$9 , \port$1106$10 , \port$1106$11 , \port$1106$12 , \port$1106$13 , \port$1106$14 , \port$1106$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1112$0 , \port$1112$1 , \port$1112$2 , \port$1112$3 , \port$1112$4 , \port$1112$5 , \port$1112$6 , \port$1112$7 , \port$1112$8 , \port$1112$9 , \port$1112$10 , \port$1112$11 , \port$1112$12 , \port$1112$13 , \port$1112$14 , \port$1112$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43888,38 +43878,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1106$0 , \port$1106$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1106$0 ;
-  wire \port$1106$0 ;
-  output \port$1106$1 ;
-  wire \port$1106$1 ;
-  output \port$1106$10 ;
-  wire \port$1106$10 ;
-  output \port$1106$11 ;
-  wire \port$1106$11 ;
-  output \port$1106$12 ;
-  wire \port$1106$12 ;
-  output \port$1106$13 ;
-  wire \port$1106$13 ;
-  output \port$1106$14 ;
-  wire \port$1106$14 ;
-  output \port$1106$15 ;
-  wire \port$1106$15 ;
-  output \port$1106$2 ;
-  wire \port$1106$2 ;
-  output \port$1106$3 ;
-  wire \port$1106$3 ;
-  output \port$1106$4 ;
-  wire \port$1106$4 ;
-  output \port$1106$5 ;
-  wire \port$1106$5 ;
-  output \port$1106$6 ;
-  wire \port$1106$6 ;
-  output \port$1106$7 ;
-  wire \port$1106$7 ;
-  output \port$1106$8 ;
-  wire \port$1106$8 ;
-  output \port$1106$9 ;
-  wire \port$1106$9 ;
+  output \port$1112$0 ;
+  wire \port$1112$0 ;
+  output \port$1112$1 ;
+  wire \port$1112$1 ;
+  output \port$1112$10 ;
+  wire \port$1112$10 ;
+  output \port$1112$11 ;
+  wire \port$1112$11 ;
+  output \port$1112$12 ;
+  wire \port$1112$12 ;
+  output \port$1112$13 ;
+  wire \port$1112$13 ;
+  output \port$1112$14 ;
+  wire \port$1112$14 ;
+  output \port$1112$15 ;
+  wire \port$1112$15 ;
+  output \port$1112$2 ;
+  wire \port$1112$2 ;
+  output \port$1112$3 ;
+  wire \port$1112$3 ;
+  output \port$1112$4 ;
+  wire \port$1112$4 ;
+  output \port$1112$5 ;
+  wire \port$1112$5 ;
+  output \port$1112$6 ;
+  wire \port$1112$6 ;
+  output \port$1112$7 ;
+  wire \port$1112$7 ;
+  output \port$1112$8 ;
+  wire \port$1112$8 ;
+  output \port$1112$9 ;
+  wire \port$1112$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43995,19 +43985,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1106$0 , \port$1106$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1106$0 ),
-    .P1(\port$1106$1 ),
-    .P10(\port$1106$10 ),
-    .P11(\port$1106$11 ),
-    .P12(\port$1106$12 ),
-    .P13(\port$1106$13 ),
-    .P14(\port$1106$14 ),
-    .P15(\port$1106$15 ),
+    .P0(\port$1112$0 ),
+    .P1(\port$1112$1 ),
+    .P10(\port$1112$10 ),
+    .P11(\port$1112$11 ),
+    .P12(\port$1112$12 ),
+    .P13(\port$1112$13 ),
+    .P14(\port$1112$14 ),
+    .P15(\port$1112$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1106$2 ),
+    .P2(\port$1112$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44018,30 +44008,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1106$0 , \port$1106$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1106$3 ),
+    .P3(\port$1112$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1106$4 ),
-    .P5(\port$1106$5 ),
-    .P6(\port$1106$6 ),
-    .P7(\port$1106$7 ),
-    .P8(\port$1106$8 ),
-    .P9(\port$1106$9 ),
+    .P4(\port$1112$4 ),
+    .P5(\port$1112$5 ),
+    .P6(\port$1112$6 ),
+    .P7(\port$1112$7 ),
+    .P8(\port$1112$8 ),
+    .P9(\port$1112$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1106$15 , \port$1106$14 , \port$1106$13 , \port$1106$12 , \port$1106$11 , \port$1106$10 , \port$1106$9 , \port$1106$8 , \port$1106$7 , \port$1106$6 , \port$1106$5 , \port$1106$4 , \port$1106$3 , \port$1106$2 , \port$1106$1 , \port$1106$0  };
+  assign p36[15:0] = { \port$1112$15 , \port$1112$14 , \port$1112$13 , \port$1112$12 , \port$1112$11 , \port$1112$10 , \port$1112$9 , \port$1112$8 , \port$1112$7 , \port$1112$6 , \port$1112$5 , \port$1112$4 , \port$1112$3 , \port$1112$2 , \port$1112$1 , \port$1112$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1122$0 , \port$1122$1 , \port$1122$2 , \port$1122$3 , \port$1122$4 , \port$1122$5 , \port$1122$6 , \port$1122$7 , \port$1122$8 , \port$1122$9 , \port$1122$10 , \port$1122$11 , \port$1122$12 , \port$1122$13 , \port$1122$14 , \port$1122$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1128$0 , \port$1128$1 , \port$1128$2 , \port$1128$3 , \port$1128$4 , \port$1128$5 , \port$1128$6 , \port$1128$7 , \port$1128$8 , \port$1128$9 , \port$1128$10 , \port$1128$11 , \port$1128$12 , \port$1128$13 , \port$1128$14 , \port$1128$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44049,38 +44039,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1122$0 , \port$1122$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1122$0 ;
-  wire \port$1122$0 ;
-  output \port$1122$1 ;
-  wire \port$1122$1 ;
-  output \port$1122$10 ;
-  wire \port$1122$10 ;
-  output \port$1122$11 ;
-  wire \port$1122$11 ;
-  output \port$1122$12 ;
-  wire \port$1122$12 ;
-  output \port$1122$13 ;
-  wire \port$1122$13 ;
-  output \port$1122$14 ;
-  wire \port$1122$14 ;
-  output \port$1122$15 ;
-  wire \port$1122$15 ;
-  output \port$1122$2 ;
-  wire \port$1122$2 ;
-  output \port$1122$3 ;
-  wire \port$1122$3 ;
-  output \port$1122$4 ;
-  wire \port$1122$4 ;
-  output \port$1122$5 ;
-  wire \port$1122$5 ;
-  output \port$1122$6 ;
-  wire \port$1122$6 ;
-  output \port$1122$7 ;
-  wire \port$1122$7 ;
-  output \port$1122$8 ;
-  wire \port$1122$8 ;
-  output \port$1122$9 ;
-  wire \port$1122$9 ;
+  output \port$1128$0 ;
+  wire \port$1128$0 ;
+  output \port$1128$1 ;
+  wire \port$1128$1 ;
+  output \port$1128$10 ;
+  wire \port$1128$10 ;
+  output \port$1128$11 ;
+  wire \port$1128$11 ;
+  output \port$1128$12 ;
+  wire \port$1128$12 ;
+  output \port$1128$13 ;
+  wire \port$1128$13 ;
+  output \port$1128$14 ;
+  wire \port$1128$14 ;
+  output \port$1128$15 ;
+  wire \port$1128$15 ;
+  output \port$1128$2 ;
+  wire \port$1128$2 ;
+  output \port$1128$3 ;
+  wire \port$1128$3 ;
+  output \port$1128$4 ;
+  wire \port$1128$4 ;
+  output \port$1128$5 ;
+  wire \port$1128$5 ;
+  output \port$1128$6 ;
+  wire \port$1128$6 ;
+  output \port$1128$7 ;
+  wire \port$1128$7 ;
+  output \port$1128$8 ;
+  wire \port$1128$8 ;
+  output \port$1128$9 ;
+  wire \port$1128$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44156,19 +44146,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1122$0 , \port$1122$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1122$0 ),
-    .P1(\port$1122$1 ),
-    .P10(\port$1122$10 ),
-    .P11(\port$1122$11 ),
-    .P12(\port$1122$12 ),
-    .P13(\port$1122$13 ),
-    .P14(\port$1122$14 ),
-    .P15(\port$1122$15 ),
+    .P0(\port$1128$0 ),
+    .P1(\port$1128$1 ),
+    .P10(\port$1128$10 ),
+    .P11(\port$1128$11 ),
+    .P12(\port$1128$12 ),
+    .P13(\port$1128$13 ),
+    .P14(\port$1128$14 ),
+    .P15(\port$1128$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1122$2 ),
+    .P2(\port$1128$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44179,30 +44169,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1122$0 , \port$1122$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1122$3 ),
+    .P3(\port$1128$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1122$4 ),
-    .P5(\port$1122$5 ),
-    .P6(\port$1122$6 ),
-    .P7(\port$1122$7 ),
-    .P8(\port$1122$8 ),
-    .P9(\port$1122$9 ),
+    .P4(\port$1128$4 ),
+    .P5(\port$1128$5 ),
+    .P6(\port$1128$6 ),
+    .P7(\port$1128$7 ),
+    .P8(\port$1128$8 ),
+    .P9(\port$1128$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1122$15 , \port$1122$14 , \port$1122$13 , \port$1122$12 , \port$1122$11 , \port$1122$10 , \port$1122$9 , \port$1122$8 , \port$1122$7 , \port$1122$6 , \port$1122$5 , \port$1122$4 , \port$1122$3 , \port$1122$2 , \port$1122$1 , \port$1122$0  };
+  assign p36[15:0] = { \port$1128$15 , \port$1128$14 , \port$1128$13 , \port$1128$12 , \port$1128$11 , \port$1128$10 , \port$1128$9 , \port$1128$8 , \port$1128$7 , \port$1128$6 , \port$1128$5 , \port$1128$4 , \port$1128$3 , \port$1128$2 , \port$1128$1 , \port$1128$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1138$0 , \port$1138$1 , \port$1138$2 , \port$1138$3 , \port$1138$4 , \port$1138$5 , \port$1138$6 , \port$1138$7 , \port$1138$8 , \port$1138$9 , \port$1138$10 , \port$1138$11 , \port$1138$12 , \port$1138$13 , \port$1138$14 , \port$1138$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1144$0 , \port$1144$1 , \port$1144$2 , \port$1144$3 , \port$1144$4 , \port$1144$5 , \port$1144$6 , \port$1144$7 , \port$1144$8 , \port$1144$9 , \port$1144$10 , \port$1144$11 , \port$1144$12 , \port$1144$13 , \port$1144$14 , \port$1144$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44210,38 +44200,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1138$0 , \port$1138$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1138$0 ;
-  wire \port$1138$0 ;
-  output \port$1138$1 ;
-  wire \port$1138$1 ;
-  output \port$1138$10 ;
-  wire \port$1138$10 ;
-  output \port$1138$11 ;
-  wire \port$1138$11 ;
-  output \port$1138$12 ;
-  wire \port$1138$12 ;
-  output \port$1138$13 ;
-  wire \port$1138$13 ;
-  output \port$1138$14 ;
-  wire \port$1138$14 ;
-  output \port$1138$15 ;
-  wire \port$1138$15 ;
-  output \port$1138$2 ;
-  wire \port$1138$2 ;
-  output \port$1138$3 ;
-  wire \port$1138$3 ;
-  output \port$1138$4 ;
-  wire \port$1138$4 ;
-  output \port$1138$5 ;
-  wire \port$1138$5 ;
-  output \port$1138$6 ;
-  wire \port$1138$6 ;
-  output \port$1138$7 ;
-  wire \port$1138$7 ;
-  output \port$1138$8 ;
-  wire \port$1138$8 ;
-  output \port$1138$9 ;
-  wire \port$1138$9 ;
+  output \port$1144$0 ;
+  wire \port$1144$0 ;
+  output \port$1144$1 ;
+  wire \port$1144$1 ;
+  output \port$1144$10 ;
+  wire \port$1144$10 ;
+  output \port$1144$11 ;
+  wire \port$1144$11 ;
+  output \port$1144$12 ;
+  wire \port$1144$12 ;
+  output \port$1144$13 ;
+  wire \port$1144$13 ;
+  output \port$1144$14 ;
+  wire \port$1144$14 ;
+  output \port$1144$15 ;
+  wire \port$1144$15 ;
+  output \port$1144$2 ;
+  wire \port$1144$2 ;
+  output \port$1144$3 ;
+  wire \port$1144$3 ;
+  output \port$1144$4 ;
+  wire \port$1144$4 ;
+  output \port$1144$5 ;
+  wire \port$1144$5 ;
+  output \port$1144$6 ;
+  wire \port$1144$6 ;
+  output \port$1144$7 ;
+  wire \port$1144$7 ;
+  output \port$1144$8 ;
+  wire \port$1144$8 ;
+  output \port$1144$9 ;
+  wire \port$1144$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44317,19 +44307,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1138$0 , \port$1138$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1138$0 ),
-    .P1(\port$1138$1 ),
-    .P10(\port$1138$10 ),
-    .P11(\port$1138$11 ),
-    .P12(\port$1138$12 ),
-    .P13(\port$1138$13 ),
-    .P14(\port$1138$14 ),
-    .P15(\port$1138$15 ),
+    .P0(\port$1144$0 ),
+    .P1(\port$1144$1 ),
+    .P10(\port$1144$10 ),
+    .P11(\port$1144$11 ),
+    .P12(\port$1144$12 ),
+    .P13(\port$1144$13 ),
+    .P14(\port$1144$14 ),
+    .P15(\port$1144$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1138$2 ),
+    .P2(\port$1144$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44340,30 +44330,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1138$0 , \port$1138$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1138$3 ),
+    .P3(\port$1144$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1138$4 ),
-    .P5(\port$1138$5 ),
-    .P6(\port$1138$6 ),
-    .P7(\port$1138$7 ),
-    .P8(\port$1138$8 ),
-    .P9(\port$1138$9 ),
+    .P4(\port$1144$4 ),
+    .P5(\port$1144$5 ),
+    .P6(\port$1144$6 ),
+    .P7(\port$1144$7 ),
+    .P8(\port$1144$8 ),
+    .P9(\port$1144$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1138$15 , \port$1138$14 , \port$1138$13 , \port$1138$12 , \port$1138$11 , \port$1138$10 , \port$1138$9 , \port$1138$8 , \port$1138$7 , \port$1138$6 , \port$1138$5 , \port$1138$4 , \port$1138$3 , \port$1138$2 , \port$1138$1 , \port$1138$0  };
+  assign p36[15:0] = { \port$1144$15 , \port$1144$14 , \port$1144$13 , \port$1144$12 , \port$1144$11 , \port$1144$10 , \port$1144$9 , \port$1144$8 , \port$1144$7 , \port$1144$6 , \port$1144$5 , \port$1144$4 , \port$1144$3 , \port$1144$2 , \port$1144$1 , \port$1144$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1154$0 , \port$1154$1 , \port$1154$2 , \port$1154$3 , \port$1154$4 , \port$1154$5 , \port$1154$6 , \port$1154$7 , \port$1154$8 , \port$1154$9 , \port$1154$10 , \port$1154$11 , \port$1154$12 , \port$1154$13 , \port$1154$14 , \port$1154$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1160$0 , \port$1160$1 , \port$1160$2 , \port$1160$3 , \port$1160$4 , \port$1160$5 , \port$1160$6 , \port$1160$7 , \port$1160$8 , \port$1160$9 , \port$1160$10 , \port$1160$11 , \port$1160$12 , \port$1160$13 , \port$1160$14 , \port$1160$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44371,38 +44361,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1154$0 , \port$1154$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1154$0 ;
-  wire \port$1154$0 ;
-  output \port$1154$1 ;
-  wire \port$1154$1 ;
-  output \port$1154$10 ;
-  wire \port$1154$10 ;
-  output \port$1154$11 ;
-  wire \port$1154$11 ;
-  output \port$1154$12 ;
-  wire \port$1154$12 ;
-  output \port$1154$13 ;
-  wire \port$1154$13 ;
-  output \port$1154$14 ;
-  wire \port$1154$14 ;
-  output \port$1154$15 ;
-  wire \port$1154$15 ;
-  output \port$1154$2 ;
-  wire \port$1154$2 ;
-  output \port$1154$3 ;
-  wire \port$1154$3 ;
-  output \port$1154$4 ;
-  wire \port$1154$4 ;
-  output \port$1154$5 ;
-  wire \port$1154$5 ;
-  output \port$1154$6 ;
-  wire \port$1154$6 ;
-  output \port$1154$7 ;
-  wire \port$1154$7 ;
-  output \port$1154$8 ;
-  wire \port$1154$8 ;
-  output \port$1154$9 ;
-  wire \port$1154$9 ;
+  output \port$1160$0 ;
+  wire \port$1160$0 ;
+  output \port$1160$1 ;
+  wire \port$1160$1 ;
+  output \port$1160$10 ;
+  wire \port$1160$10 ;
+  output \port$1160$11 ;
+  wire \port$1160$11 ;
+  output \port$1160$12 ;
+  wire \port$1160$12 ;
+  output \port$1160$13 ;
+  wire \port$1160$13 ;
+  output \port$1160$14 ;
+  wire \port$1160$14 ;
+  output \port$1160$15 ;
+  wire \port$1160$15 ;
+  output \port$1160$2 ;
+  wire \port$1160$2 ;
+  output \port$1160$3 ;
+  wire \port$1160$3 ;
+  output \port$1160$4 ;
+  wire \port$1160$4 ;
+  output \port$1160$5 ;
+  wire \port$1160$5 ;
+  output \port$1160$6 ;
+  wire \port$1160$6 ;
+  output \port$1160$7 ;
+  wire \port$1160$7 ;
+  output \port$1160$8 ;
+  wire \port$1160$8 ;
+  output \port$1160$9 ;
+  wire \port$1160$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44478,19 +44468,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1154$0 , \port$1154$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1154$0 ),
-    .P1(\port$1154$1 ),
-    .P10(\port$1154$10 ),
-    .P11(\port$1154$11 ),
-    .P12(\port$1154$12 ),
-    .P13(\port$1154$13 ),
-    .P14(\port$1154$14 ),
-    .P15(\port$1154$15 ),
+    .P0(\port$1160$0 ),
+    .P1(\port$1160$1 ),
+    .P10(\port$1160$10 ),
+    .P11(\port$1160$11 ),
+    .P12(\port$1160$12 ),
+    .P13(\port$1160$13 ),
+    .P14(\port$1160$14 ),
+    .P15(\port$1160$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1154$2 ),
+    .P2(\port$1160$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44501,30 +44491,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1154$0 , \port$1154$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1154$3 ),
+    .P3(\port$1160$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1154$4 ),
-    .P5(\port$1154$5 ),
-    .P6(\port$1154$6 ),
-    .P7(\port$1154$7 ),
-    .P8(\port$1154$8 ),
-    .P9(\port$1154$9 ),
+    .P4(\port$1160$4 ),
+    .P5(\port$1160$5 ),
+    .P6(\port$1160$6 ),
+    .P7(\port$1160$7 ),
+    .P8(\port$1160$8 ),
+    .P9(\port$1160$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1154$15 , \port$1154$14 , \port$1154$13 , \port$1154$12 , \port$1154$11 , \port$1154$10 , \port$1154$9 , \port$1154$8 , \port$1154$7 , \port$1154$6 , \port$1154$5 , \port$1154$4 , \port$1154$3 , \port$1154$2 , \port$1154$1 , \port$1154$0  };
+  assign p36[15:0] = { \port$1160$15 , \port$1160$14 , \port$1160$13 , \port$1160$12 , \port$1160$11 , \port$1160$10 , \port$1160$9 , \port$1160$8 , \port$1160$7 , \port$1160$6 , \port$1160$5 , \port$1160$4 , \port$1160$3 , \port$1160$2 , \port$1160$1 , \port$1160$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1170$0 , \port$1170$1 , \port$1170$2 , \port$1170$3 , \port$1170$4 , \port$1170$5 , \port$1170$6 , \port$1170$7 , \port$1170$8 , \port$1170$9 , \port$1170$10 , \port$1170$11 , \port$1170$12 , \port$1170$13 , \port$1170$14 , \port$1170$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1176$0 , \port$1176$1 , \port$1176$2 , \port$1176$3 , \port$1176$4 , \port$1176$5 , \port$1176$6 , \port$1176$7 , \port$1176$8 , \port$1176$9 , \port$1176$10 , \port$1176$11 , \port$1176$12 , \port$1176$13 , \port$1176$14 , \port$1176$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44532,38 +44522,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1170$0 , \port$1170$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1170$0 ;
-  wire \port$1170$0 ;
-  output \port$1170$1 ;
-  wire \port$1170$1 ;
-  output \port$1170$10 ;
-  wire \port$1170$10 ;
-  output \port$1170$11 ;
-  wire \port$1170$11 ;
-  output \port$1170$12 ;
-  wire \port$1170$12 ;
-  output \port$1170$13 ;
-  wire \port$1170$13 ;
-  output \port$1170$14 ;
-  wire \port$1170$14 ;
-  output \port$1170$15 ;
-  wire \port$1170$15 ;
-  output \port$1170$2 ;
-  wire \port$1170$2 ;
-  output \port$1170$3 ;
-  wire \port$1170$3 ;
-  output \port$1170$4 ;
-  wire \port$1170$4 ;
-  output \port$1170$5 ;
-  wire \port$1170$5 ;
-  output \port$1170$6 ;
-  wire \port$1170$6 ;
-  output \port$1170$7 ;
-  wire \port$1170$7 ;
-  output \port$1170$8 ;
-  wire \port$1170$8 ;
-  output \port$1170$9 ;
-  wire \port$1170$9 ;
+  output \port$1176$0 ;
+  wire \port$1176$0 ;
+  output \port$1176$1 ;
+  wire \port$1176$1 ;
+  output \port$1176$10 ;
+  wire \port$1176$10 ;
+  output \port$1176$11 ;
+  wire \port$1176$11 ;
+  output \port$1176$12 ;
+  wire \port$1176$12 ;
+  output \port$1176$13 ;
+  wire \port$1176$13 ;
+  output \port$1176$14 ;
+  wire \port$1176$14 ;
+  output \port$1176$15 ;
+  wire \port$1176$15 ;
+  output \port$1176$2 ;
+  wire \port$1176$2 ;
+  output \port$1176$3 ;
+  wire \port$1176$3 ;
+  output \port$1176$4 ;
+  wire \port$1176$4 ;
+  output \port$1176$5 ;
+  wire \port$1176$5 ;
+  output \port$1176$6 ;
+  wire \port$1176$6 ;
+  output \port$1176$7 ;
+  wire \port$1176$7 ;
+  output \port$1176$8 ;
+  wire \port$1176$8 ;
+  output \port$1176$9 ;
+  wire \port$1176$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44639,19 +44629,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1170$0 , \port$1170$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1170$0 ),
-    .P1(\port$1170$1 ),
-    .P10(\port$1170$10 ),
-    .P11(\port$1170$11 ),
-    .P12(\port$1170$12 ),
-    .P13(\port$1170$13 ),
-    .P14(\port$1170$14 ),
-    .P15(\port$1170$15 ),
+    .P0(\port$1176$0 ),
+    .P1(\port$1176$1 ),
+    .P10(\port$1176$10 ),
+    .P11(\port$1176$11 ),
+    .P12(\port$1176$12 ),
+    .P13(\port$1176$13 ),
+    .P14(\port$1176$14 ),
+    .P15(\port$1176$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1170$2 ),
+    .P2(\port$1176$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44662,30 +44652,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1170$0 , \port$1170$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1170$3 ),
+    .P3(\port$1176$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1170$4 ),
-    .P5(\port$1170$5 ),
-    .P6(\port$1170$6 ),
-    .P7(\port$1170$7 ),
-    .P8(\port$1170$8 ),
-    .P9(\port$1170$9 ),
+    .P4(\port$1176$4 ),
+    .P5(\port$1176$5 ),
+    .P6(\port$1176$6 ),
+    .P7(\port$1176$7 ),
+    .P8(\port$1176$8 ),
+    .P9(\port$1176$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1170$15 , \port$1170$14 , \port$1170$13 , \port$1170$12 , \port$1170$11 , \port$1170$10 , \port$1170$9 , \port$1170$8 , \port$1170$7 , \port$1170$6 , \port$1170$5 , \port$1170$4 , \port$1170$3 , \port$1170$2 , \port$1170$1 , \port$1170$0  };
+  assign p36[15:0] = { \port$1176$15 , \port$1176$14 , \port$1176$13 , \port$1176$12 , \port$1176$11 , \port$1176$10 , \port$1176$9 , \port$1176$8 , \port$1176$7 , \port$1176$6 , \port$1176$5 , \port$1176$4 , \port$1176$3 , \port$1176$2 , \port$1176$1 , \port$1176$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1186$0 , \port$1186$1 , \port$1186$2 , \port$1186$3 , \port$1186$4 , \port$1186$5 , \port$1186$6 , \port$1186$7 , \port$1186$8 , \port$1186$9 , \port$1186$10 , \port$1186$11 , \port$1186$12 , \port$1186$13 , \port$1186$14 , \port$1186$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1192$0 , \port$1192$1 , \port$1192$2 , \port$1192$3 , \port$1192$4 , \port$1192$5 , \port$1192$6 , \port$1192$7 , \port$1192$8 , \port$1192$9 , \port$1192$10 , \port$1192$11 , \port$1192$12 , \port$1192$13 , \port$1192$14 , \port$1192$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44693,38 +44683,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1186$0 , \port$1186$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1186$0 ;
-  wire \port$1186$0 ;
-  output \port$1186$1 ;
-  wire \port$1186$1 ;
-  output \port$1186$10 ;
-  wire \port$1186$10 ;
-  output \port$1186$11 ;
-  wire \port$1186$11 ;
-  output \port$1186$12 ;
-  wire \port$1186$12 ;
-  output \port$1186$13 ;
-  wire \port$1186$13 ;
-  output \port$1186$14 ;
-  wire \port$1186$14 ;
-  output \port$1186$15 ;
-  wire \port$1186$15 ;
-  output \port$1186$2 ;
-  wire \port$1186$2 ;
-  output \port$1186$3 ;
-  wire \port$1186$3 ;
-  output \port$1186$4 ;
-  wire \port$1186$4 ;
-  output \port$1186$5 ;
-  wire \port$1186$5 ;
-  output \port$1186$6 ;
-  wire \port$1186$6 ;
-  output \port$1186$7 ;
-  wire \port$1186$7 ;
-  output \port$1186$8 ;
-  wire \port$1186$8 ;
-  output \port$1186$9 ;
-  wire \port$1186$9 ;
+  output \port$1192$0 ;
+  wire \port$1192$0 ;
+  output \port$1192$1 ;
+  wire \port$1192$1 ;
+  output \port$1192$10 ;
+  wire \port$1192$10 ;
+  output \port$1192$11 ;
+  wire \port$1192$11 ;
+  output \port$1192$12 ;
+  wire \port$1192$12 ;
+  output \port$1192$13 ;
+  wire \port$1192$13 ;
+  output \port$1192$14 ;
+  wire \port$1192$14 ;
+  output \port$1192$15 ;
+  wire \port$1192$15 ;
+  output \port$1192$2 ;
+  wire \port$1192$2 ;
+  output \port$1192$3 ;
+  wire \port$1192$3 ;
+  output \port$1192$4 ;
+  wire \port$1192$4 ;
+  output \port$1192$5 ;
+  wire \port$1192$5 ;
+  output \port$1192$6 ;
+  wire \port$1192$6 ;
+  output \port$1192$7 ;
+  wire \port$1192$7 ;
+  output \port$1192$8 ;
+  wire \port$1192$8 ;
+  output \port$1192$9 ;
+  wire \port$1192$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44800,19 +44790,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1186$0 , \port$1186$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1186$0 ),
-    .P1(\port$1186$1 ),
-    .P10(\port$1186$10 ),
-    .P11(\port$1186$11 ),
-    .P12(\port$1186$12 ),
-    .P13(\port$1186$13 ),
-    .P14(\port$1186$14 ),
-    .P15(\port$1186$15 ),
+    .P0(\port$1192$0 ),
+    .P1(\port$1192$1 ),
+    .P10(\port$1192$10 ),
+    .P11(\port$1192$11 ),
+    .P12(\port$1192$12 ),
+    .P13(\port$1192$13 ),
+    .P14(\port$1192$14 ),
+    .P15(\port$1192$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1186$2 ),
+    .P2(\port$1192$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44823,30 +44813,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1186$0 , \port$1186$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1186$3 ),
+    .P3(\port$1192$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1186$4 ),
-    .P5(\port$1186$5 ),
-    .P6(\port$1186$6 ),
-    .P7(\port$1186$7 ),
-    .P8(\port$1186$8 ),
-    .P9(\port$1186$9 ),
+    .P4(\port$1192$4 ),
+    .P5(\port$1192$5 ),
+    .P6(\port$1192$6 ),
+    .P7(\port$1192$7 ),
+    .P8(\port$1192$8 ),
+    .P9(\port$1192$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1186$15 , \port$1186$14 , \port$1186$13 , \port$1186$12 , \port$1186$11 , \port$1186$10 , \port$1186$9 , \port$1186$8 , \port$1186$7 , \port$1186$6 , \port$1186$5 , \port$1186$4 , \port$1186$3 , \port$1186$2 , \port$1186$1 , \port$1186$0  };
+  assign p36[15:0] = { \port$1192$15 , \port$1192$14 , \port$1192$13 , \port$1192$12 , \port$1192$11 , \port$1192$10 , \port$1192$9 , \port$1192$8 , \port$1192$7 , \port$1192$6 , \port$1192$5 , \port$1192$4 , \port$1192$3 , \port$1192$2 , \port$1192$1 , \port$1192$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1202$0 , \port$1202$1 , \port$1202$2 , \port$1202$3 , \port$1202$4 , \port$1202$5 , \port$1202$6 , \port$1202$7 , \port$1202$8 , \port$1202$9 , \port$1202$10 , \port$1202$11 , \port$1202$12 , \port$1202$13 , \port$1202$14 , \port$1202$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1208$0 , \port$1208$1 , \port$1208$2 , \port$1208$3 , \port$1208$4 , \port$1208$5 , \port$1208$6 , \port$1208$7 , \port$1208$8 , \port$1208$9 , \port$1208$10 , \port$1208$11 , \port$1208$12 , \port$1208$13 , \port$1208$14 , \port$1208$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44854,38 +44844,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1202$0 , \port$1202$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1202$0 ;
-  wire \port$1202$0 ;
-  output \port$1202$1 ;
-  wire \port$1202$1 ;
-  output \port$1202$10 ;
-  wire \port$1202$10 ;
-  output \port$1202$11 ;
-  wire \port$1202$11 ;
-  output \port$1202$12 ;
-  wire \port$1202$12 ;
-  output \port$1202$13 ;
-  wire \port$1202$13 ;
-  output \port$1202$14 ;
-  wire \port$1202$14 ;
-  output \port$1202$15 ;
-  wire \port$1202$15 ;
-  output \port$1202$2 ;
-  wire \port$1202$2 ;
-  output \port$1202$3 ;
-  wire \port$1202$3 ;
-  output \port$1202$4 ;
-  wire \port$1202$4 ;
-  output \port$1202$5 ;
-  wire \port$1202$5 ;
-  output \port$1202$6 ;
-  wire \port$1202$6 ;
-  output \port$1202$7 ;
-  wire \port$1202$7 ;
-  output \port$1202$8 ;
-  wire \port$1202$8 ;
-  output \port$1202$9 ;
-  wire \port$1202$9 ;
+  output \port$1208$0 ;
+  wire \port$1208$0 ;
+  output \port$1208$1 ;
+  wire \port$1208$1 ;
+  output \port$1208$10 ;
+  wire \port$1208$10 ;
+  output \port$1208$11 ;
+  wire \port$1208$11 ;
+  output \port$1208$12 ;
+  wire \port$1208$12 ;
+  output \port$1208$13 ;
+  wire \port$1208$13 ;
+  output \port$1208$14 ;
+  wire \port$1208$14 ;
+  output \port$1208$15 ;
+  wire \port$1208$15 ;
+  output \port$1208$2 ;
+  wire \port$1208$2 ;
+  output \port$1208$3 ;
+  wire \port$1208$3 ;
+  output \port$1208$4 ;
+  wire \port$1208$4 ;
+  output \port$1208$5 ;
+  wire \port$1208$5 ;
+  output \port$1208$6 ;
+  wire \port$1208$6 ;
+  output \port$1208$7 ;
+  wire \port$1208$7 ;
+  output \port$1208$8 ;
+  wire \port$1208$8 ;
+  output \port$1208$9 ;
+  wire \port$1208$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44961,19 +44951,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1202$0 , \port$1202$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1202$0 ),
-    .P1(\port$1202$1 ),
-    .P10(\port$1202$10 ),
-    .P11(\port$1202$11 ),
-    .P12(\port$1202$12 ),
-    .P13(\port$1202$13 ),
-    .P14(\port$1202$14 ),
-    .P15(\port$1202$15 ),
+    .P0(\port$1208$0 ),
+    .P1(\port$1208$1 ),
+    .P10(\port$1208$10 ),
+    .P11(\port$1208$11 ),
+    .P12(\port$1208$12 ),
+    .P13(\port$1208$13 ),
+    .P14(\port$1208$14 ),
+    .P15(\port$1208$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1202$2 ),
+    .P2(\port$1208$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44984,30 +44974,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1202$0 , \port$1202$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1202$3 ),
+    .P3(\port$1208$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1202$4 ),
-    .P5(\port$1202$5 ),
-    .P6(\port$1202$6 ),
-    .P7(\port$1202$7 ),
-    .P8(\port$1202$8 ),
-    .P9(\port$1202$9 ),
+    .P4(\port$1208$4 ),
+    .P5(\port$1208$5 ),
+    .P6(\port$1208$6 ),
+    .P7(\port$1208$7 ),
+    .P8(\port$1208$8 ),
+    .P9(\port$1208$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1202$15 , \port$1202$14 , \port$1202$13 , \port$1202$12 , \port$1202$11 , \port$1202$10 , \port$1202$9 , \port$1202$8 , \port$1202$7 , \port$1202$6 , \port$1202$5 , \port$1202$4 , \port$1202$3 , \port$1202$2 , \port$1202$1 , \port$1202$0  };
+  assign p36[15:0] = { \port$1208$15 , \port$1208$14 , \port$1208$13 , \port$1208$12 , \port$1208$11 , \port$1208$10 , \port$1208$9 , \port$1208$8 , \port$1208$7 , \port$1208$6 , \port$1208$5 , \port$1208$4 , \port$1208$3 , \port$1208$2 , \port$1208$1 , \port$1208$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1218$0 , \port$1218$1 , \port$1218$2 , \port$1218$3 , \port$1218$4 , \port$1218$5 , \port$1218$6 , \port$1218$7 , \port$1218$8 , \port$1218$9 , \port$1218$10 , \port$1218$11 , \port$1218$12 , \port$1218$13 , \port$1218$14 , \port$1218$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1224$0 , \port$1224$1 , \port$1224$2 , \port$1224$3 , \port$1224$4 , \port$1224$5 , \port$1224$6 , \port$1224$7 , \port$1224$8 , \port$1224$9 , \port$1224$10 , \port$1224$11 , \port$1224$12 , \port$1224$13 , \port$1224$14 , \port$1224$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45015,38 +45005,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1218$0 , \port$1218$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1218$0 ;
-  wire \port$1218$0 ;
-  output \port$1218$1 ;
-  wire \port$1218$1 ;
-  output \port$1218$10 ;
-  wire \port$1218$10 ;
-  output \port$1218$11 ;
-  wire \port$1218$11 ;
-  output \port$1218$12 ;
-  wire \port$1218$12 ;
-  output \port$1218$13 ;
-  wire \port$1218$13 ;
-  output \port$1218$14 ;
-  wire \port$1218$14 ;
-  output \port$1218$15 ;
-  wire \port$1218$15 ;
-  output \port$1218$2 ;
-  wire \port$1218$2 ;
-  output \port$1218$3 ;
-  wire \port$1218$3 ;
-  output \port$1218$4 ;
-  wire \port$1218$4 ;
-  output \port$1218$5 ;
-  wire \port$1218$5 ;
-  output \port$1218$6 ;
-  wire \port$1218$6 ;
-  output \port$1218$7 ;
-  wire \port$1218$7 ;
-  output \port$1218$8 ;
-  wire \port$1218$8 ;
-  output \port$1218$9 ;
-  wire \port$1218$9 ;
+  output \port$1224$0 ;
+  wire \port$1224$0 ;
+  output \port$1224$1 ;
+  wire \port$1224$1 ;
+  output \port$1224$10 ;
+  wire \port$1224$10 ;
+  output \port$1224$11 ;
+  wire \port$1224$11 ;
+  output \port$1224$12 ;
+  wire \port$1224$12 ;
+  output \port$1224$13 ;
+  wire \port$1224$13 ;
+  output \port$1224$14 ;
+  wire \port$1224$14 ;
+  output \port$1224$15 ;
+  wire \port$1224$15 ;
+  output \port$1224$2 ;
+  wire \port$1224$2 ;
+  output \port$1224$3 ;
+  wire \port$1224$3 ;
+  output \port$1224$4 ;
+  wire \port$1224$4 ;
+  output \port$1224$5 ;
+  wire \port$1224$5 ;
+  output \port$1224$6 ;
+  wire \port$1224$6 ;
+  output \port$1224$7 ;
+  wire \port$1224$7 ;
+  output \port$1224$8 ;
+  wire \port$1224$8 ;
+  output \port$1224$9 ;
+  wire \port$1224$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45122,19 +45112,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1218$0 , \port$1218$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1218$0 ),
-    .P1(\port$1218$1 ),
-    .P10(\port$1218$10 ),
-    .P11(\port$1218$11 ),
-    .P12(\port$1218$12 ),
-    .P13(\port$1218$13 ),
-    .P14(\port$1218$14 ),
-    .P15(\port$1218$15 ),
+    .P0(\port$1224$0 ),
+    .P1(\port$1224$1 ),
+    .P10(\port$1224$10 ),
+    .P11(\port$1224$11 ),
+    .P12(\port$1224$12 ),
+    .P13(\port$1224$13 ),
+    .P14(\port$1224$14 ),
+    .P15(\port$1224$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1218$2 ),
+    .P2(\port$1224$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45145,30 +45135,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1218$0 , \port$1218$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1218$3 ),
+    .P3(\port$1224$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1218$4 ),
-    .P5(\port$1218$5 ),
-    .P6(\port$1218$6 ),
-    .P7(\port$1218$7 ),
-    .P8(\port$1218$8 ),
-    .P9(\port$1218$9 ),
+    .P4(\port$1224$4 ),
+    .P5(\port$1224$5 ),
+    .P6(\port$1224$6 ),
+    .P7(\port$1224$7 ),
+    .P8(\port$1224$8 ),
+    .P9(\port$1224$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1218$15 , \port$1218$14 , \port$1218$13 , \port$1218$12 , \port$1218$11 , \port$1218$10 , \port$1218$9 , \port$1218$8 , \port$1218$7 , \port$1218$6 , \port$1218$5 , \port$1218$4 , \port$1218$3 , \port$1218$2 , \port$1218$1 , \port$1218$0  };
+  assign p36[15:0] = { \port$1224$15 , \port$1224$14 , \port$1224$13 , \port$1224$12 , \port$1224$11 , \port$1224$10 , \port$1224$9 , \port$1224$8 , \port$1224$7 , \port$1224$6 , \port$1224$5 , \port$1224$4 , \port$1224$3 , \port$1224$2 , \port$1224$1 , \port$1224$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1234$0 , \port$1234$1 , \port$1234$2 , \port$1234$3 , \port$1234$4 , \port$1234$5 , \port$1234$6 , \port$1234$7 , \port$1234$8 , \port$1234$9 , \port$1234$10 , \port$1234$11 , \port$1234$12 , \port$1234$13 , \port$1234$14 , \port$1234$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1240$0 , \port$1240$1 , \port$1240$2 , \port$1240$3 , \port$1240$4 , \port$1240$5 , \port$1240$6 , \port$1240$7 , \port$1240$8 , \port$1240$9 , \port$1240$10 , \port$1240$11 , \port$1240$12 , \port$1240$13 , \port$1240$14 , \port$1240$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45176,38 +45166,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1234$0 , \port$1234$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1234$0 ;
-  wire \port$1234$0 ;
-  output \port$1234$1 ;
-  wire \port$1234$1 ;
-  output \port$1234$10 ;
-  wire \port$1234$10 ;
-  output \port$1234$11 ;
-  wire \port$1234$11 ;
-  output \port$1234$12 ;
-  wire \port$1234$12 ;
-  output \port$1234$13 ;
-  wire \port$1234$13 ;
-  output \port$1234$14 ;
-  wire \port$1234$14 ;
-  output \port$1234$15 ;
-  wire \port$1234$15 ;
-  output \port$1234$2 ;
-  wire \port$1234$2 ;
-  output \port$1234$3 ;
-  wire \port$1234$3 ;
-  output \port$1234$4 ;
-  wire \port$1234$4 ;
-  output \port$1234$5 ;
-  wire \port$1234$5 ;
-  output \port$1234$6 ;
-  wire \port$1234$6 ;
-  output \port$1234$7 ;
-  wire \port$1234$7 ;
-  output \port$1234$8 ;
-  wire \port$1234$8 ;
-  output \port$1234$9 ;
-  wire \port$1234$9 ;
+  output \port$1240$0 ;
+  wire \port$1240$0 ;
+  output \port$1240$1 ;
+  wire \port$1240$1 ;
+  output \port$1240$10 ;
+  wire \port$1240$10 ;
+  output \port$1240$11 ;
+  wire \port$1240$11 ;
+  output \port$1240$12 ;
+  wire \port$1240$12 ;
+  output \port$1240$13 ;
+  wire \port$1240$13 ;
+  output \port$1240$14 ;
+  wire \port$1240$14 ;
+  output \port$1240$15 ;
+  wire \port$1240$15 ;
+  output \port$1240$2 ;
+  wire \port$1240$2 ;
+  output \port$1240$3 ;
+  wire \port$1240$3 ;
+  output \port$1240$4 ;
+  wire \port$1240$4 ;
+  output \port$1240$5 ;
+  wire \port$1240$5 ;
+  output \port$1240$6 ;
+  wire \port$1240$6 ;
+  output \port$1240$7 ;
+  wire \port$1240$7 ;
+  output \port$1240$8 ;
+  wire \port$1240$8 ;
+  output \port$1240$9 ;
+  wire \port$1240$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45283,19 +45273,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1234$0 , \port$1234$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1234$0 ),
-    .P1(\port$1234$1 ),
-    .P10(\port$1234$10 ),
-    .P11(\port$1234$11 ),
-    .P12(\port$1234$12 ),
-    .P13(\port$1234$13 ),
-    .P14(\port$1234$14 ),
-    .P15(\port$1234$15 ),
+    .P0(\port$1240$0 ),
+    .P1(\port$1240$1 ),
+    .P10(\port$1240$10 ),
+    .P11(\port$1240$11 ),
+    .P12(\port$1240$12 ),
+    .P13(\port$1240$13 ),
+    .P14(\port$1240$14 ),
+    .P15(\port$1240$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1234$2 ),
+    .P2(\port$1240$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45306,30 +45296,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1234$0 , \port$1234$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1234$3 ),
+    .P3(\port$1240$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1234$4 ),
-    .P5(\port$1234$5 ),
-    .P6(\port$1234$6 ),
-    .P7(\port$1234$7 ),
-    .P8(\port$1234$8 ),
-    .P9(\port$1234$9 ),
+    .P4(\port$1240$4 ),
+    .P5(\port$1240$5 ),
+    .P6(\port$1240$6 ),
+    .P7(\port$1240$7 ),
+    .P8(\port$1240$8 ),
+    .P9(\port$1240$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1234$15 , \port$1234$14 , \port$1234$13 , \port$1234$12 , \port$1234$11 , \port$1234$10 , \port$1234$9 , \port$1234$8 , \port$1234$7 , \port$1234$6 , \port$1234$5 , \port$1234$4 , \port$1234$3 , \port$1234$2 , \port$1234$1 , \port$1234$0  };
+  assign p36[15:0] = { \port$1240$15 , \port$1240$14 , \port$1240$13 , \port$1240$12 , \port$1240$11 , \port$1240$10 , \port$1240$9 , \port$1240$8 , \port$1240$7 , \port$1240$6 , \port$1240$5 , \port$1240$4 , \port$1240$3 , \port$1240$2 , \port$1240$1 , \port$1240$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1250$0 , \port$1250$1 , \port$1250$2 , \port$1250$3 , \port$1250$4 , \port$1250$5 , \port$1250$6 , \port$1250$7 , \port$1250$8 , \port$1250$9 , \port$1250$10 , \port$1250$11 , \port$1250$12 , \port$1250$13 , \port$1250$14 , \port$1250$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1256$0 , \port$1256$1 , \port$1256$2 , \port$1256$3 , \port$1256$4 , \port$1256$5 , \port$1256$6 , \port$1256$7 , \port$1256$8 , \port$1256$9 , \port$1256$10 , \port$1256$11 , \port$1256$12 , \port$1256$13 , \port$1256$14 , \port$1256$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45337,38 +45327,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1250$0 , \port$1250$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1250$0 ;
-  wire \port$1250$0 ;
-  output \port$1250$1 ;
-  wire \port$1250$1 ;
-  output \port$1250$10 ;
-  wire \port$1250$10 ;
-  output \port$1250$11 ;
-  wire \port$1250$11 ;
-  output \port$1250$12 ;
-  wire \port$1250$12 ;
-  output \port$1250$13 ;
-  wire \port$1250$13 ;
-  output \port$1250$14 ;
-  wire \port$1250$14 ;
-  output \port$1250$15 ;
-  wire \port$1250$15 ;
-  output \port$1250$2 ;
-  wire \port$1250$2 ;
-  output \port$1250$3 ;
-  wire \port$1250$3 ;
-  output \port$1250$4 ;
-  wire \port$1250$4 ;
-  output \port$1250$5 ;
-  wire \port$1250$5 ;
-  output \port$1250$6 ;
-  wire \port$1250$6 ;
-  output \port$1250$7 ;
-  wire \port$1250$7 ;
-  output \port$1250$8 ;
-  wire \port$1250$8 ;
-  output \port$1250$9 ;
-  wire \port$1250$9 ;
+  output \port$1256$0 ;
+  wire \port$1256$0 ;
+  output \port$1256$1 ;
+  wire \port$1256$1 ;
+  output \port$1256$10 ;
+  wire \port$1256$10 ;
+  output \port$1256$11 ;
+  wire \port$1256$11 ;
+  output \port$1256$12 ;
+  wire \port$1256$12 ;
+  output \port$1256$13 ;
+  wire \port$1256$13 ;
+  output \port$1256$14 ;
+  wire \port$1256$14 ;
+  output \port$1256$15 ;
+  wire \port$1256$15 ;
+  output \port$1256$2 ;
+  wire \port$1256$2 ;
+  output \port$1256$3 ;
+  wire \port$1256$3 ;
+  output \port$1256$4 ;
+  wire \port$1256$4 ;
+  output \port$1256$5 ;
+  wire \port$1256$5 ;
+  output \port$1256$6 ;
+  wire \port$1256$6 ;
+  output \port$1256$7 ;
+  wire \port$1256$7 ;
+  output \port$1256$8 ;
+  wire \port$1256$8 ;
+  output \port$1256$9 ;
+  wire \port$1256$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45444,19 +45434,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1250$0 , \port$1250$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1250$0 ),
-    .P1(\port$1250$1 ),
-    .P10(\port$1250$10 ),
-    .P11(\port$1250$11 ),
-    .P12(\port$1250$12 ),
-    .P13(\port$1250$13 ),
-    .P14(\port$1250$14 ),
-    .P15(\port$1250$15 ),
+    .P0(\port$1256$0 ),
+    .P1(\port$1256$1 ),
+    .P10(\port$1256$10 ),
+    .P11(\port$1256$11 ),
+    .P12(\port$1256$12 ),
+    .P13(\port$1256$13 ),
+    .P14(\port$1256$14 ),
+    .P15(\port$1256$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1250$2 ),
+    .P2(\port$1256$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45467,30 +45457,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1250$0 , \port$1250$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1250$3 ),
+    .P3(\port$1256$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1250$4 ),
-    .P5(\port$1250$5 ),
-    .P6(\port$1250$6 ),
-    .P7(\port$1250$7 ),
-    .P8(\port$1250$8 ),
-    .P9(\port$1250$9 ),
+    .P4(\port$1256$4 ),
+    .P5(\port$1256$5 ),
+    .P6(\port$1256$6 ),
+    .P7(\port$1256$7 ),
+    .P8(\port$1256$8 ),
+    .P9(\port$1256$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1250$15 , \port$1250$14 , \port$1250$13 , \port$1250$12 , \port$1250$11 , \port$1250$10 , \port$1250$9 , \port$1250$8 , \port$1250$7 , \port$1250$6 , \port$1250$5 , \port$1250$4 , \port$1250$3 , \port$1250$2 , \port$1250$1 , \port$1250$0  };
+  assign p36[15:0] = { \port$1256$15 , \port$1256$14 , \port$1256$13 , \port$1256$12 , \port$1256$11 , \port$1256$10 , \port$1256$9 , \port$1256$8 , \port$1256$7 , \port$1256$6 , \port$1256$5 , \port$1256$4 , \port$1256$3 , \port$1256$2 , \port$1256$1 , \port$1256$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1266$0 , \port$1266$1 , \port$1266$2 , \port$1266$3 , \port$1266$4 , \port$1266$5 , \port$1266$6 , \port$1266$7 , \port$1266$8 , \port$1266$9 , \port$1266$10 , \port$1266$11 , \port$1266$12 , \port$1266$13 , \port$1266$14 , \port$1266$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1272$0 , \port$1272$1 , \port$1272$2 , \port$1272$3 , \port$1272$4 , \port$1272$5 , \port$1272$6 , \port$1272$7 , \port$1272$8 , \port$1272$9 , \port$1272$10 , \port$1272$11 , \port$1272$12 , \port$1272$13 , \port$1272$14 , \port$1272$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45498,38 +45488,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1266$0 , \port$1266$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1266$0 ;
-  wire \port$1266$0 ;
-  output \port$1266$1 ;
-  wire \port$1266$1 ;
-  output \port$1266$10 ;
-  wire \port$1266$10 ;
-  output \port$1266$11 ;
-  wire \port$1266$11 ;
-  output \port$1266$12 ;
-  wire \port$1266$12 ;
-  output \port$1266$13 ;
-  wire \port$1266$13 ;
-  output \port$1266$14 ;
-  wire \port$1266$14 ;
-  output \port$1266$15 ;
-  wire \port$1266$15 ;
-  output \port$1266$2 ;
-  wire \port$1266$2 ;
-  output \port$1266$3 ;
-  wire \port$1266$3 ;
-  output \port$1266$4 ;
-  wire \port$1266$4 ;
-  output \port$1266$5 ;
-  wire \port$1266$5 ;
-  output \port$1266$6 ;
-  wire \port$1266$6 ;
-  output \port$1266$7 ;
-  wire \port$1266$7 ;
-  output \port$1266$8 ;
-  wire \port$1266$8 ;
-  output \port$1266$9 ;
-  wire \port$1266$9 ;
+  output \port$1272$0 ;
+  wire \port$1272$0 ;
+  output \port$1272$1 ;
+  wire \port$1272$1 ;
+  output \port$1272$10 ;
+  wire \port$1272$10 ;
+  output \port$1272$11 ;
+  wire \port$1272$11 ;
+  output \port$1272$12 ;
+  wire \port$1272$12 ;
+  output \port$1272$13 ;
+  wire \port$1272$13 ;
+  output \port$1272$14 ;
+  wire \port$1272$14 ;
+  output \port$1272$15 ;
+  wire \port$1272$15 ;
+  output \port$1272$2 ;
+  wire \port$1272$2 ;
+  output \port$1272$3 ;
+  wire \port$1272$3 ;
+  output \port$1272$4 ;
+  wire \port$1272$4 ;
+  output \port$1272$5 ;
+  wire \port$1272$5 ;
+  output \port$1272$6 ;
+  wire \port$1272$6 ;
+  output \port$1272$7 ;
+  wire \port$1272$7 ;
+  output \port$1272$8 ;
+  wire \port$1272$8 ;
+  output \port$1272$9 ;
+  wire \port$1272$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45605,19 +45595,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1266$0 , \port$1266$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1266$0 ),
-    .P1(\port$1266$1 ),
-    .P10(\port$1266$10 ),
-    .P11(\port$1266$11 ),
-    .P12(\port$1266$12 ),
-    .P13(\port$1266$13 ),
-    .P14(\port$1266$14 ),
-    .P15(\port$1266$15 ),
+    .P0(\port$1272$0 ),
+    .P1(\port$1272$1 ),
+    .P10(\port$1272$10 ),
+    .P11(\port$1272$11 ),
+    .P12(\port$1272$12 ),
+    .P13(\port$1272$13 ),
+    .P14(\port$1272$14 ),
+    .P15(\port$1272$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1266$2 ),
+    .P2(\port$1272$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45628,30 +45618,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1266$0 , \port$1266$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1266$3 ),
+    .P3(\port$1272$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1266$4 ),
-    .P5(\port$1266$5 ),
-    .P6(\port$1266$6 ),
-    .P7(\port$1266$7 ),
-    .P8(\port$1266$8 ),
-    .P9(\port$1266$9 ),
+    .P4(\port$1272$4 ),
+    .P5(\port$1272$5 ),
+    .P6(\port$1272$6 ),
+    .P7(\port$1272$7 ),
+    .P8(\port$1272$8 ),
+    .P9(\port$1272$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1266$15 , \port$1266$14 , \port$1266$13 , \port$1266$12 , \port$1266$11 , \port$1266$10 , \port$1266$9 , \port$1266$8 , \port$1266$7 , \port$1266$6 , \port$1266$5 , \port$1266$4 , \port$1266$3 , \port$1266$2 , \port$1266$1 , \port$1266$0  };
+  assign p36[15:0] = { \port$1272$15 , \port$1272$14 , \port$1272$13 , \port$1272$12 , \port$1272$11 , \port$1272$10 , \port$1272$9 , \port$1272$8 , \port$1272$7 , \port$1272$6 , \port$1272$5 , \port$1272$4 , \port$1272$3 , \port$1272$2 , \port$1272$1 , \port$1272$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1282$0 , \port$1282$1 , \port$1282$2 , \port$1282$3 , \port$1282$4 , \port$1282$5 , \port$1282$6 , \port$1282$7 , \port$1282$8 , \port$1282$9 , \port$1282$10 , \port$1282$11 , \port$1282$12 , \port$1282$13 , \port$1282$14 , \port$1282$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1288$0 , \port$1288$1 , \port$1288$2 , \port$1288$3 , \port$1288$4 , \port$1288$5 , \port$1288$6 , \port$1288$7 , \port$1288$8 , \port$1288$9 , \port$1288$10 , \port$1288$11 , \port$1288$12 , \port$1288$13 , \port$1288$14 , \port$1288$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45659,38 +45649,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1282$0 , \port$1282$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1282$0 ;
-  wire \port$1282$0 ;
-  output \port$1282$1 ;
-  wire \port$1282$1 ;
-  output \port$1282$10 ;
-  wire \port$1282$10 ;
-  output \port$1282$11 ;
-  wire \port$1282$11 ;
-  output \port$1282$12 ;
-  wire \port$1282$12 ;
-  output \port$1282$13 ;
-  wire \port$1282$13 ;
-  output \port$1282$14 ;
-  wire \port$1282$14 ;
-  output \port$1282$15 ;
-  wire \port$1282$15 ;
-  output \port$1282$2 ;
-  wire \port$1282$2 ;
-  output \port$1282$3 ;
-  wire \port$1282$3 ;
-  output \port$1282$4 ;
-  wire \port$1282$4 ;
-  output \port$1282$5 ;
-  wire \port$1282$5 ;
-  output \port$1282$6 ;
-  wire \port$1282$6 ;
-  output \port$1282$7 ;
-  wire \port$1282$7 ;
-  output \port$1282$8 ;
-  wire \port$1282$8 ;
-  output \port$1282$9 ;
-  wire \port$1282$9 ;
+  output \port$1288$0 ;
+  wire \port$1288$0 ;
+  output \port$1288$1 ;
+  wire \port$1288$1 ;
+  output \port$1288$10 ;
+  wire \port$1288$10 ;
+  output \port$1288$11 ;
+  wire \port$1288$11 ;
+  output \port$1288$12 ;
+  wire \port$1288$12 ;
+  output \port$1288$13 ;
+  wire \port$1288$13 ;
+  output \port$1288$14 ;
+  wire \port$1288$14 ;
+  output \port$1288$15 ;
+  wire \port$1288$15 ;
+  output \port$1288$2 ;
+  wire \port$1288$2 ;
+  output \port$1288$3 ;
+  wire \port$1288$3 ;
+  output \port$1288$4 ;
+  wire \port$1288$4 ;
+  output \port$1288$5 ;
+  wire \port$1288$5 ;
+  output \port$1288$6 ;
+  wire \port$1288$6 ;
+  output \port$1288$7 ;
+  wire \port$1288$7 ;
+  output \port$1288$8 ;
+  wire \port$1288$8 ;
+  output \port$1288$9 ;
+  wire \port$1288$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45766,19 +45756,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1282$0 , \port$1282$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1282$0 ),
-    .P1(\port$1282$1 ),
-    .P10(\port$1282$10 ),
-    .P11(\port$1282$11 ),
-    .P12(\port$1282$12 ),
-    .P13(\port$1282$13 ),
-    .P14(\port$1282$14 ),
-    .P15(\port$1282$15 ),
+    .P0(\port$1288$0 ),
+    .P1(\port$1288$1 ),
+    .P10(\port$1288$10 ),
+    .P11(\port$1288$11 ),
+    .P12(\port$1288$12 ),
+    .P13(\port$1288$13 ),
+    .P14(\port$1288$14 ),
+    .P15(\port$1288$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1282$2 ),
+    .P2(\port$1288$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45789,30 +45779,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1282$0 , \port$1282$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1282$3 ),
+    .P3(\port$1288$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1282$4 ),
-    .P5(\port$1282$5 ),
-    .P6(\port$1282$6 ),
-    .P7(\port$1282$7 ),
-    .P8(\port$1282$8 ),
-    .P9(\port$1282$9 ),
+    .P4(\port$1288$4 ),
+    .P5(\port$1288$5 ),
+    .P6(\port$1288$6 ),
+    .P7(\port$1288$7 ),
+    .P8(\port$1288$8 ),
+    .P9(\port$1288$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1282$15 , \port$1282$14 , \port$1282$13 , \port$1282$12 , \port$1282$11 , \port$1282$10 , \port$1282$9 , \port$1282$8 , \port$1282$7 , \port$1282$6 , \port$1282$5 , \port$1282$4 , \port$1282$3 , \port$1282$2 , \port$1282$1 , \port$1282$0  };
+  assign p36[15:0] = { \port$1288$15 , \port$1288$14 , \port$1288$13 , \port$1288$12 , \port$1288$11 , \port$1288$10 , \port$1288$9 , \port$1288$8 , \port$1288$7 , \port$1288$6 , \port$1288$5 , \port$1288$4 , \port$1288$3 , \port$1288$2 , \port$1288$1 , \port$1288$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1298$0 , \port$1298$1 , \port$1298$2 , \port$1298$3 , \port$1298$4 , \port$1298$5 , \port$1298$6 , \port$1298$7 , \port$1298$8 , \port$1298$9 , \port$1298$10 , \port$1298$11 , \port$1298$12 , \port$1298$13 , \port$1298$14 , \port$1298$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1304$0 , \port$1304$1 , \port$1304$2 , \port$1304$3 , \port$1304$4 , \port$1304$5 , \port$1304$6 , \port$1304$7 , \port$1304$8 , \port$1304$9 , \port$1304$10 , \port$1304$11 , \port$1304$12 , \port$1304$13 , \port$1304$14 , \port$1304$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45820,38 +45810,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1298$0 , \port$1298$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1298$0 ;
-  wire \port$1298$0 ;
-  output \port$1298$1 ;
-  wire \port$1298$1 ;
-  output \port$1298$10 ;
-  wire \port$1298$10 ;
-  output \port$1298$11 ;
-  wire \port$1298$11 ;
-  output \port$1298$12 ;
-  wire \port$1298$12 ;
-  output \port$1298$13 ;
-  wire \port$1298$13 ;
-  output \port$1298$14 ;
-  wire \port$1298$14 ;
-  output \port$1298$15 ;
-  wire \port$1298$15 ;
-  output \port$1298$2 ;
-  wire \port$1298$2 ;
-  output \port$1298$3 ;
-  wire \port$1298$3 ;
-  output \port$1298$4 ;
-  wire \port$1298$4 ;
-  output \port$1298$5 ;
-  wire \port$1298$5 ;
-  output \port$1298$6 ;
-  wire \port$1298$6 ;
-  output \port$1298$7 ;
-  wire \port$1298$7 ;
-  output \port$1298$8 ;
-  wire \port$1298$8 ;
-  output \port$1298$9 ;
-  wire \port$1298$9 ;
+  output \port$1304$0 ;
+  wire \port$1304$0 ;
+  output \port$1304$1 ;
+  wire \port$1304$1 ;
+  output \port$1304$10 ;
+  wire \port$1304$10 ;
+  output \port$1304$11 ;
+  wire \port$1304$11 ;
+  output \port$1304$12 ;
+  wire \port$1304$12 ;
+  output \port$1304$13 ;
+  wire \port$1304$13 ;
+  output \port$1304$14 ;
+  wire \port$1304$14 ;
+  output \port$1304$15 ;
+  wire \port$1304$15 ;
+  output \port$1304$2 ;
+  wire \port$1304$2 ;
+  output \port$1304$3 ;
+  wire \port$1304$3 ;
+  output \port$1304$4 ;
+  wire \port$1304$4 ;
+  output \port$1304$5 ;
+  wire \port$1304$5 ;
+  output \port$1304$6 ;
+  wire \port$1304$6 ;
+  output \port$1304$7 ;
+  wire \port$1304$7 ;
+  output \port$1304$8 ;
+  wire \port$1304$8 ;
+  output \port$1304$9 ;
+  wire \port$1304$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45927,19 +45917,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1298$0 , \port$1298$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1298$0 ),
-    .P1(\port$1298$1 ),
-    .P10(\port$1298$10 ),
-    .P11(\port$1298$11 ),
-    .P12(\port$1298$12 ),
-    .P13(\port$1298$13 ),
-    .P14(\port$1298$14 ),
-    .P15(\port$1298$15 ),
+    .P0(\port$1304$0 ),
+    .P1(\port$1304$1 ),
+    .P10(\port$1304$10 ),
+    .P11(\port$1304$11 ),
+    .P12(\port$1304$12 ),
+    .P13(\port$1304$13 ),
+    .P14(\port$1304$14 ),
+    .P15(\port$1304$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1298$2 ),
+    .P2(\port$1304$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45950,30 +45940,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1298$0 , \port$1298$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1298$3 ),
+    .P3(\port$1304$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1298$4 ),
-    .P5(\port$1298$5 ),
-    .P6(\port$1298$6 ),
-    .P7(\port$1298$7 ),
-    .P8(\port$1298$8 ),
-    .P9(\port$1298$9 ),
+    .P4(\port$1304$4 ),
+    .P5(\port$1304$5 ),
+    .P6(\port$1304$6 ),
+    .P7(\port$1304$7 ),
+    .P8(\port$1304$8 ),
+    .P9(\port$1304$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1298$15 , \port$1298$14 , \port$1298$13 , \port$1298$12 , \port$1298$11 , \port$1298$10 , \port$1298$9 , \port$1298$8 , \port$1298$7 , \port$1298$6 , \port$1298$5 , \port$1298$4 , \port$1298$3 , \port$1298$2 , \port$1298$1 , \port$1298$0  };
+  assign p36[15:0] = { \port$1304$15 , \port$1304$14 , \port$1304$13 , \port$1304$12 , \port$1304$11 , \port$1304$10 , \port$1304$9 , \port$1304$8 , \port$1304$7 , \port$1304$6 , \port$1304$5 , \port$1304$4 , \port$1304$3 , \port$1304$2 , \port$1304$1 , \port$1304$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1314$0 , \port$1314$1 , \port$1314$2 , \port$1314$3 , \port$1314$4 , \port$1314$5 , \port$1314$6 , \port$1314$7 , \port$1314$8 , \port$1314$9 , \port$1314$10 , \port$1314$11 , \port$1314$12 , \port$1314$13 , \port$1314$14 , \port$1314$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1320$0 , \port$1320$1 , \port$1320$2 , \port$1320$3 , \port$1320$4 , \port$1320$5 , \port$1320$6 , \port$1320$7 , \port$1320$8 , \port$1320$9 , \port$1320$10 , \port$1320$11 , \port$1320$12 , \port$1320$13 , \port$1320$14 , \port$1320$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45981,38 +45971,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1314$0 , \port$1314$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1314$0 ;
-  wire \port$1314$0 ;
-  output \port$1314$1 ;
-  wire \port$1314$1 ;
-  output \port$1314$10 ;
-  wire \port$1314$10 ;
-  output \port$1314$11 ;
-  wire \port$1314$11 ;
-  output \port$1314$12 ;
-  wire \port$1314$12 ;
-  output \port$1314$13 ;
-  wire \port$1314$13 ;
-  output \port$1314$14 ;
-  wire \port$1314$14 ;
-  output \port$1314$15 ;
-  wire \port$1314$15 ;
-  output \port$1314$2 ;
-  wire \port$1314$2 ;
-  output \port$1314$3 ;
-  wire \port$1314$3 ;
-  output \port$1314$4 ;
-  wire \port$1314$4 ;
-  output \port$1314$5 ;
-  wire \port$1314$5 ;
-  output \port$1314$6 ;
-  wire \port$1314$6 ;
-  output \port$1314$7 ;
-  wire \port$1314$7 ;
-  output \port$1314$8 ;
-  wire \port$1314$8 ;
-  output \port$1314$9 ;
-  wire \port$1314$9 ;
+  output \port$1320$0 ;
+  wire \port$1320$0 ;
+  output \port$1320$1 ;
+  wire \port$1320$1 ;
+  output \port$1320$10 ;
+  wire \port$1320$10 ;
+  output \port$1320$11 ;
+  wire \port$1320$11 ;
+  output \port$1320$12 ;
+  wire \port$1320$12 ;
+  output \port$1320$13 ;
+  wire \port$1320$13 ;
+  output \port$1320$14 ;
+  wire \port$1320$14 ;
+  output \port$1320$15 ;
+  wire \port$1320$15 ;
+  output \port$1320$2 ;
+  wire \port$1320$2 ;
+  output \port$1320$3 ;
+  wire \port$1320$3 ;
+  output \port$1320$4 ;
+  wire \port$1320$4 ;
+  output \port$1320$5 ;
+  wire \port$1320$5 ;
+  output \port$1320$6 ;
+  wire \port$1320$6 ;
+  output \port$1320$7 ;
+  wire \port$1320$7 ;
+  output \port$1320$8 ;
+  wire \port$1320$8 ;
+  output \port$1320$9 ;
+  wire \port$1320$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46088,19 +46078,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1314$0 , \port$1314$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1314$0 ),
-    .P1(\port$1314$1 ),
-    .P10(\port$1314$10 ),
-    .P11(\port$1314$11 ),
-    .P12(\port$1314$12 ),
-    .P13(\port$1314$13 ),
-    .P14(\port$1314$14 ),
-    .P15(\port$1314$15 ),
+    .P0(\port$1320$0 ),
+    .P1(\port$1320$1 ),
+    .P10(\port$1320$10 ),
+    .P11(\port$1320$11 ),
+    .P12(\port$1320$12 ),
+    .P13(\port$1320$13 ),
+    .P14(\port$1320$14 ),
+    .P15(\port$1320$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1314$2 ),
+    .P2(\port$1320$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46111,30 +46101,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1314$0 , \port$1314$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1314$3 ),
+    .P3(\port$1320$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1314$4 ),
-    .P5(\port$1314$5 ),
-    .P6(\port$1314$6 ),
-    .P7(\port$1314$7 ),
-    .P8(\port$1314$8 ),
-    .P9(\port$1314$9 ),
+    .P4(\port$1320$4 ),
+    .P5(\port$1320$5 ),
+    .P6(\port$1320$6 ),
+    .P7(\port$1320$7 ),
+    .P8(\port$1320$8 ),
+    .P9(\port$1320$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1314$15 , \port$1314$14 , \port$1314$13 , \port$1314$12 , \port$1314$11 , \port$1314$10 , \port$1314$9 , \port$1314$8 , \port$1314$7 , \port$1314$6 , \port$1314$5 , \port$1314$4 , \port$1314$3 , \port$1314$2 , \port$1314$1 , \port$1314$0  };
+  assign p36[15:0] = { \port$1320$15 , \port$1320$14 , \port$1320$13 , \port$1320$12 , \port$1320$11 , \port$1320$10 , \port$1320$9 , \port$1320$8 , \port$1320$7 , \port$1320$6 , \port$1320$5 , \port$1320$4 , \port$1320$3 , \port$1320$2 , \port$1320$1 , \port$1320$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1330$0 , \port$1330$1 , \port$1330$2 , \port$1330$3 , \port$1330$4 , \port$1330$5 , \port$1330$6 , \port$1330$7 , \port$1330$8 , \port$1330$9 , \port$1330$10 , \port$1330$11 , \port$1330$12 , \port$1330$13 , \port$1330$14 , \port$1330$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1336$0 , \port$1336$1 , \port$1336$2 , \port$1336$3 , \port$1336$4 , \port$1336$5 , \port$1336$6 , \port$1336$7 , \port$1336$8 , \port$1336$9 , \port$1336$10 , \port$1336$11 , \port$1336$12 , \port$1336$13 , \port$1336$14 , \port$1336$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46142,38 +46132,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1330$0 , \port$1330$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1330$0 ;
-  wire \port$1330$0 ;
-  output \port$1330$1 ;
-  wire \port$1330$1 ;
-  output \port$1330$10 ;
-  wire \port$1330$10 ;
-  output \port$1330$11 ;
-  wire \port$1330$11 ;
-  output \port$1330$12 ;
-  wire \port$1330$12 ;
-  output \port$1330$13 ;
-  wire \port$1330$13 ;
-  output \port$1330$14 ;
-  wire \port$1330$14 ;
-  output \port$1330$15 ;
-  wire \port$1330$15 ;
-  output \port$1330$2 ;
-  wire \port$1330$2 ;
-  output \port$1330$3 ;
-  wire \port$1330$3 ;
-  output \port$1330$4 ;
-  wire \port$1330$4 ;
-  output \port$1330$5 ;
-  wire \port$1330$5 ;
-  output \port$1330$6 ;
-  wire \port$1330$6 ;
-  output \port$1330$7 ;
-  wire \port$1330$7 ;
-  output \port$1330$8 ;
-  wire \port$1330$8 ;
-  output \port$1330$9 ;
-  wire \port$1330$9 ;
+  output \port$1336$0 ;
+  wire \port$1336$0 ;
+  output \port$1336$1 ;
+  wire \port$1336$1 ;
+  output \port$1336$10 ;
+  wire \port$1336$10 ;
+  output \port$1336$11 ;
+  wire \port$1336$11 ;
+  output \port$1336$12 ;
+  wire \port$1336$12 ;
+  output \port$1336$13 ;
+  wire \port$1336$13 ;
+  output \port$1336$14 ;
+  wire \port$1336$14 ;
+  output \port$1336$15 ;
+  wire \port$1336$15 ;
+  output \port$1336$2 ;
+  wire \port$1336$2 ;
+  output \port$1336$3 ;
+  wire \port$1336$3 ;
+  output \port$1336$4 ;
+  wire \port$1336$4 ;
+  output \port$1336$5 ;
+  wire \port$1336$5 ;
+  output \port$1336$6 ;
+  wire \port$1336$6 ;
+  output \port$1336$7 ;
+  wire \port$1336$7 ;
+  output \port$1336$8 ;
+  wire \port$1336$8 ;
+  output \port$1336$9 ;
+  wire \port$1336$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46249,19 +46239,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1330$0 , \port$1330$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1330$0 ),
-    .P1(\port$1330$1 ),
-    .P10(\port$1330$10 ),
-    .P11(\port$1330$11 ),
-    .P12(\port$1330$12 ),
-    .P13(\port$1330$13 ),
-    .P14(\port$1330$14 ),
-    .P15(\port$1330$15 ),
+    .P0(\port$1336$0 ),
+    .P1(\port$1336$1 ),
+    .P10(\port$1336$10 ),
+    .P11(\port$1336$11 ),
+    .P12(\port$1336$12 ),
+    .P13(\port$1336$13 ),
+    .P14(\port$1336$14 ),
+    .P15(\port$1336$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1330$2 ),
+    .P2(\port$1336$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46272,30 +46262,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1330$0 , \port$1330$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1330$3 ),
+    .P3(\port$1336$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1330$4 ),
-    .P5(\port$1330$5 ),
-    .P6(\port$1330$6 ),
-    .P7(\port$1330$7 ),
-    .P8(\port$1330$8 ),
-    .P9(\port$1330$9 ),
+    .P4(\port$1336$4 ),
+    .P5(\port$1336$5 ),
+    .P6(\port$1336$6 ),
+    .P7(\port$1336$7 ),
+    .P8(\port$1336$8 ),
+    .P9(\port$1336$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1330$15 , \port$1330$14 , \port$1330$13 , \port$1330$12 , \port$1330$11 , \port$1330$10 , \port$1330$9 , \port$1330$8 , \port$1330$7 , \port$1330$6 , \port$1330$5 , \port$1330$4 , \port$1330$3 , \port$1330$2 , \port$1330$1 , \port$1330$0  };
+  assign p36[15:0] = { \port$1336$15 , \port$1336$14 , \port$1336$13 , \port$1336$12 , \port$1336$11 , \port$1336$10 , \port$1336$9 , \port$1336$8 , \port$1336$7 , \port$1336$6 , \port$1336$5 , \port$1336$4 , \port$1336$3 , \port$1336$2 , \port$1336$1 , \port$1336$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1346$0 , \port$1346$1 , \port$1346$2 , \port$1346$3 , \port$1346$4 , \port$1346$5 , \port$1346$6 , \port$1346$7 , \port$1346$8 , \port$1346$9 , \port$1346$10 , \port$1346$11 , \port$1346$12 , \port$1346$13 , \port$1346$14 , \port$1346$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1352$0 , \port$1352$1 , \port$1352$2 , \port$1352$3 , \port$1352$4 , \port$1352$5 , \port$1352$6 , \port$1352$7 , \port$1352$8 , \port$1352$9 , \port$1352$10 , \port$1352$11 , \port$1352$12 , \port$1352$13 , \port$1352$14 , \port$1352$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46303,38 +46293,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1346$0 , \port$1346$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1346$0 ;
-  wire \port$1346$0 ;
-  output \port$1346$1 ;
-  wire \port$1346$1 ;
-  output \port$1346$10 ;
-  wire \port$1346$10 ;
-  output \port$1346$11 ;
-  wire \port$1346$11 ;
-  output \port$1346$12 ;
-  wire \port$1346$12 ;
-  output \port$1346$13 ;
-  wire \port$1346$13 ;
-  output \port$1346$14 ;
-  wire \port$1346$14 ;
-  output \port$1346$15 ;
-  wire \port$1346$15 ;
-  output \port$1346$2 ;
-  wire \port$1346$2 ;
-  output \port$1346$3 ;
-  wire \port$1346$3 ;
-  output \port$1346$4 ;
-  wire \port$1346$4 ;
-  output \port$1346$5 ;
-  wire \port$1346$5 ;
-  output \port$1346$6 ;
-  wire \port$1346$6 ;
-  output \port$1346$7 ;
-  wire \port$1346$7 ;
-  output \port$1346$8 ;
-  wire \port$1346$8 ;
-  output \port$1346$9 ;
-  wire \port$1346$9 ;
+  output \port$1352$0 ;
+  wire \port$1352$0 ;
+  output \port$1352$1 ;
+  wire \port$1352$1 ;
+  output \port$1352$10 ;
+  wire \port$1352$10 ;
+  output \port$1352$11 ;
+  wire \port$1352$11 ;
+  output \port$1352$12 ;
+  wire \port$1352$12 ;
+  output \port$1352$13 ;
+  wire \port$1352$13 ;
+  output \port$1352$14 ;
+  wire \port$1352$14 ;
+  output \port$1352$15 ;
+  wire \port$1352$15 ;
+  output \port$1352$2 ;
+  wire \port$1352$2 ;
+  output \port$1352$3 ;
+  wire \port$1352$3 ;
+  output \port$1352$4 ;
+  wire \port$1352$4 ;
+  output \port$1352$5 ;
+  wire \port$1352$5 ;
+  output \port$1352$6 ;
+  wire \port$1352$6 ;
+  output \port$1352$7 ;
+  wire \port$1352$7 ;
+  output \port$1352$8 ;
+  wire \port$1352$8 ;
+  output \port$1352$9 ;
+  wire \port$1352$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46410,19 +46400,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1346$0 , \port$1346$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1346$0 ),
-    .P1(\port$1346$1 ),
-    .P10(\port$1346$10 ),
-    .P11(\port$1346$11 ),
-    .P12(\port$1346$12 ),
-    .P13(\port$1346$13 ),
-    .P14(\port$1346$14 ),
-    .P15(\port$1346$15 ),
+    .P0(\port$1352$0 ),
+    .P1(\port$1352$1 ),
+    .P10(\port$1352$10 ),
+    .P11(\port$1352$11 ),
+    .P12(\port$1352$12 ),
+    .P13(\port$1352$13 ),
+    .P14(\port$1352$14 ),
+    .P15(\port$1352$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1346$2 ),
+    .P2(\port$1352$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46433,30 +46423,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1346$0 , \port$1346$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1346$3 ),
+    .P3(\port$1352$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1346$4 ),
-    .P5(\port$1346$5 ),
-    .P6(\port$1346$6 ),
-    .P7(\port$1346$7 ),
-    .P8(\port$1346$8 ),
-    .P9(\port$1346$9 ),
+    .P4(\port$1352$4 ),
+    .P5(\port$1352$5 ),
+    .P6(\port$1352$6 ),
+    .P7(\port$1352$7 ),
+    .P8(\port$1352$8 ),
+    .P9(\port$1352$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1346$15 , \port$1346$14 , \port$1346$13 , \port$1346$12 , \port$1346$11 , \port$1346$10 , \port$1346$9 , \port$1346$8 , \port$1346$7 , \port$1346$6 , \port$1346$5 , \port$1346$4 , \port$1346$3 , \port$1346$2 , \port$1346$1 , \port$1346$0  };
+  assign p36[15:0] = { \port$1352$15 , \port$1352$14 , \port$1352$13 , \port$1352$12 , \port$1352$11 , \port$1352$10 , \port$1352$9 , \port$1352$8 , \port$1352$7 , \port$1352$6 , \port$1352$5 , \port$1352$4 , \port$1352$3 , \port$1352$2 , \port$1352$1 , \port$1352$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1362$0 , \port$1362$1 , \port$1362$2 , \port$1362$3 , \port$1362$4 , \port$1362$5 , \port$1362$6 , \port$1362$7 , \port$1362$8 , \port$1362$9 , \port$1362$10 , \port$1362$11 , \port$1362$12 , \port$1362$13 , \port$1362$14 , \port$1362$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1368$0 , \port$1368$1 , \port$1368$2 , \port$1368$3 , \port$1368$4 , \port$1368$5 , \port$1368$6 , \port$1368$7 , \port$1368$8 , \port$1368$9 , \port$1368$10 , \port$1368$11 , \port$1368$12 , \port$1368$13 , \port$1368$14 , \port$1368$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46464,38 +46454,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1362$0 , \port$1362$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1362$0 ;
-  wire \port$1362$0 ;
-  output \port$1362$1 ;
-  wire \port$1362$1 ;
-  output \port$1362$10 ;
-  wire \port$1362$10 ;
-  output \port$1362$11 ;
-  wire \port$1362$11 ;
-  output \port$1362$12 ;
-  wire \port$1362$12 ;
-  output \port$1362$13 ;
-  wire \port$1362$13 ;
-  output \port$1362$14 ;
-  wire \port$1362$14 ;
-  output \port$1362$15 ;
-  wire \port$1362$15 ;
-  output \port$1362$2 ;
-  wire \port$1362$2 ;
-  output \port$1362$3 ;
-  wire \port$1362$3 ;
-  output \port$1362$4 ;
-  wire \port$1362$4 ;
-  output \port$1362$5 ;
-  wire \port$1362$5 ;
-  output \port$1362$6 ;
-  wire \port$1362$6 ;
-  output \port$1362$7 ;
-  wire \port$1362$7 ;
-  output \port$1362$8 ;
-  wire \port$1362$8 ;
-  output \port$1362$9 ;
-  wire \port$1362$9 ;
+  output \port$1368$0 ;
+  wire \port$1368$0 ;
+  output \port$1368$1 ;
+  wire \port$1368$1 ;
+  output \port$1368$10 ;
+  wire \port$1368$10 ;
+  output \port$1368$11 ;
+  wire \port$1368$11 ;
+  output \port$1368$12 ;
+  wire \port$1368$12 ;
+  output \port$1368$13 ;
+  wire \port$1368$13 ;
+  output \port$1368$14 ;
+  wire \port$1368$14 ;
+  output \port$1368$15 ;
+  wire \port$1368$15 ;
+  output \port$1368$2 ;
+  wire \port$1368$2 ;
+  output \port$1368$3 ;
+  wire \port$1368$3 ;
+  output \port$1368$4 ;
+  wire \port$1368$4 ;
+  output \port$1368$5 ;
+  wire \port$1368$5 ;
+  output \port$1368$6 ;
+  wire \port$1368$6 ;
+  output \port$1368$7 ;
+  wire \port$1368$7 ;
+  output \port$1368$8 ;
+  wire \port$1368$8 ;
+  output \port$1368$9 ;
+  wire \port$1368$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46571,19 +46561,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1362$0 , \port$1362$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1362$0 ),
-    .P1(\port$1362$1 ),
-    .P10(\port$1362$10 ),
-    .P11(\port$1362$11 ),
-    .P12(\port$1362$12 ),
-    .P13(\port$1362$13 ),
-    .P14(\port$1362$14 ),
-    .P15(\port$1362$15 ),
+    .P0(\port$1368$0 ),
+    .P1(\port$1368$1 ),
+    .P10(\port$1368$10 ),
+    .P11(\port$1368$11 ),
+    .P12(\port$1368$12 ),
+    .P13(\port$1368$13 ),
+    .P14(\port$1368$14 ),
+    .P15(\port$1368$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1362$2 ),
+    .P2(\port$1368$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46594,30 +46584,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1362$0 , \port$1362$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1362$3 ),
+    .P3(\port$1368$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1362$4 ),
-    .P5(\port$1362$5 ),
-    .P6(\port$1362$6 ),
-    .P7(\port$1362$7 ),
-    .P8(\port$1362$8 ),
-    .P9(\port$1362$9 ),
+    .P4(\port$1368$4 ),
+    .P5(\port$1368$5 ),
+    .P6(\port$1368$6 ),
+    .P7(\port$1368$7 ),
+    .P8(\port$1368$8 ),
+    .P9(\port$1368$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1362$15 , \port$1362$14 , \port$1362$13 , \port$1362$12 , \port$1362$11 , \port$1362$10 , \port$1362$9 , \port$1362$8 , \port$1362$7 , \port$1362$6 , \port$1362$5 , \port$1362$4 , \port$1362$3 , \port$1362$2 , \port$1362$1 , \port$1362$0  };
+  assign p36[15:0] = { \port$1368$15 , \port$1368$14 , \port$1368$13 , \port$1368$12 , \port$1368$11 , \port$1368$10 , \port$1368$9 , \port$1368$8 , \port$1368$7 , \port$1368$6 , \port$1368$5 , \port$1368$4 , \port$1368$3 , \port$1368$2 , \port$1368$1 , \port$1368$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1378$0 , \port$1378$1 , \port$1378$2 , \port$1378$3 , \port$1378$4 , \port$1378$5 , \port$1378$6 , \port$1378$7 , \port$1378$8 , \port$1378$9 , \port$1378$10 , \port$1378$11 , \port$1378$12 , \port$1378$13 , \port$1378$14 , \port$1378$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1384$0 , \port$1384$1 , \port$1384$2 , \port$1384$3 , \port$1384$4 , \port$1384$5 , \port$1384$6 , \port$1384$7 , \port$1384$8 , \port$1384$9 , \port$1384$10 , \port$1384$11 , \port$1384$12 , \port$1384$13 , \port$1384$14 , \port$1384$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46625,38 +46615,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1378$0 , \port$1378$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1378$0 ;
-  wire \port$1378$0 ;
-  output \port$1378$1 ;
-  wire \port$1378$1 ;
-  output \port$1378$10 ;
-  wire \port$1378$10 ;
-  output \port$1378$11 ;
-  wire \port$1378$11 ;
-  output \port$1378$12 ;
-  wire \port$1378$12 ;
-  output \port$1378$13 ;
-  wire \port$1378$13 ;
-  output \port$1378$14 ;
-  wire \port$1378$14 ;
-  output \port$1378$15 ;
-  wire \port$1378$15 ;
-  output \port$1378$2 ;
-  wire \port$1378$2 ;
-  output \port$1378$3 ;
-  wire \port$1378$3 ;
-  output \port$1378$4 ;
-  wire \port$1378$4 ;
-  output \port$1378$5 ;
-  wire \port$1378$5 ;
-  output \port$1378$6 ;
-  wire \port$1378$6 ;
-  output \port$1378$7 ;
-  wire \port$1378$7 ;
-  output \port$1378$8 ;
-  wire \port$1378$8 ;
-  output \port$1378$9 ;
-  wire \port$1378$9 ;
+  output \port$1384$0 ;
+  wire \port$1384$0 ;
+  output \port$1384$1 ;
+  wire \port$1384$1 ;
+  output \port$1384$10 ;
+  wire \port$1384$10 ;
+  output \port$1384$11 ;
+  wire \port$1384$11 ;
+  output \port$1384$12 ;
+  wire \port$1384$12 ;
+  output \port$1384$13 ;
+  wire \port$1384$13 ;
+  output \port$1384$14 ;
+  wire \port$1384$14 ;
+  output \port$1384$15 ;
+  wire \port$1384$15 ;
+  output \port$1384$2 ;
+  wire \port$1384$2 ;
+  output \port$1384$3 ;
+  wire \port$1384$3 ;
+  output \port$1384$4 ;
+  wire \port$1384$4 ;
+  output \port$1384$5 ;
+  wire \port$1384$5 ;
+  output \port$1384$6 ;
+  wire \port$1384$6 ;
+  output \port$1384$7 ;
+  wire \port$1384$7 ;
+  output \port$1384$8 ;
+  wire \port$1384$8 ;
+  output \port$1384$9 ;
+  wire \port$1384$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46732,19 +46722,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1378$0 , \port$1378$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1378$0 ),
-    .P1(\port$1378$1 ),
-    .P10(\port$1378$10 ),
-    .P11(\port$1378$11 ),
-    .P12(\port$1378$12 ),
-    .P13(\port$1378$13 ),
-    .P14(\port$1378$14 ),
-    .P15(\port$1378$15 ),
+    .P0(\port$1384$0 ),
+    .P1(\port$1384$1 ),
+    .P10(\port$1384$10 ),
+    .P11(\port$1384$11 ),
+    .P12(\port$1384$12 ),
+    .P13(\port$1384$13 ),
+    .P14(\port$1384$14 ),
+    .P15(\port$1384$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1378$2 ),
+    .P2(\port$1384$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46755,30 +46745,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1378$0 , \port$1378$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1378$3 ),
+    .P3(\port$1384$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1378$4 ),
-    .P5(\port$1378$5 ),
-    .P6(\port$1378$6 ),
-    .P7(\port$1378$7 ),
-    .P8(\port$1378$8 ),
-    .P9(\port$1378$9 ),
+    .P4(\port$1384$4 ),
+    .P5(\port$1384$5 ),
+    .P6(\port$1384$6 ),
+    .P7(\port$1384$7 ),
+    .P8(\port$1384$8 ),
+    .P9(\port$1384$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1378$15 , \port$1378$14 , \port$1378$13 , \port$1378$12 , \port$1378$11 , \port$1378$10 , \port$1378$9 , \port$1378$8 , \port$1378$7 , \port$1378$6 , \port$1378$5 , \port$1378$4 , \port$1378$3 , \port$1378$2 , \port$1378$1 , \port$1378$0  };
+  assign p36[15:0] = { \port$1384$15 , \port$1384$14 , \port$1384$13 , \port$1384$12 , \port$1384$11 , \port$1384$10 , \port$1384$9 , \port$1384$8 , \port$1384$7 , \port$1384$6 , \port$1384$5 , \port$1384$4 , \port$1384$3 , \port$1384$2 , \port$1384$1 , \port$1384$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1394$0 , \port$1394$1 , \port$1394$2 , \port$1394$3 , \port$1394$4 , \port$1394$5 , \port$1394$6 , \port$1394$7 , \port$1394$8 , \port$1394$9 , \port$1394$10 , \port$1394$11 , \port$1394$12 , \port$1394$13 , \port$1394$14 , \port$1394$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1400$0 , \port$1400$1 , \port$1400$2 , \port$1400$3 , \port$1400$4 , \port$1400$5 , \port$1400$6 , \port$1400$7 , \port$1400$8 , \port$1400$9 , \port$1400$10 , \port$1400$11 , \port$1400$12 , \port$1400$13 , \port$1400$14 , \port$1400$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46786,38 +46776,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1394$0 , \port$1394$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1394$0 ;
-  wire \port$1394$0 ;
-  output \port$1394$1 ;
-  wire \port$1394$1 ;
-  output \port$1394$10 ;
-  wire \port$1394$10 ;
-  output \port$1394$11 ;
-  wire \port$1394$11 ;
-  output \port$1394$12 ;
-  wire \port$1394$12 ;
-  output \port$1394$13 ;
-  wire \port$1394$13 ;
-  output \port$1394$14 ;
-  wire \port$1394$14 ;
-  output \port$1394$15 ;
-  wire \port$1394$15 ;
-  output \port$1394$2 ;
-  wire \port$1394$2 ;
-  output \port$1394$3 ;
-  wire \port$1394$3 ;
-  output \port$1394$4 ;
-  wire \port$1394$4 ;
-  output \port$1394$5 ;
-  wire \port$1394$5 ;
-  output \port$1394$6 ;
-  wire \port$1394$6 ;
-  output \port$1394$7 ;
-  wire \port$1394$7 ;
-  output \port$1394$8 ;
-  wire \port$1394$8 ;
-  output \port$1394$9 ;
-  wire \port$1394$9 ;
+  output \port$1400$0 ;
+  wire \port$1400$0 ;
+  output \port$1400$1 ;
+  wire \port$1400$1 ;
+  output \port$1400$10 ;
+  wire \port$1400$10 ;
+  output \port$1400$11 ;
+  wire \port$1400$11 ;
+  output \port$1400$12 ;
+  wire \port$1400$12 ;
+  output \port$1400$13 ;
+  wire \port$1400$13 ;
+  output \port$1400$14 ;
+  wire \port$1400$14 ;
+  output \port$1400$15 ;
+  wire \port$1400$15 ;
+  output \port$1400$2 ;
+  wire \port$1400$2 ;
+  output \port$1400$3 ;
+  wire \port$1400$3 ;
+  output \port$1400$4 ;
+  wire \port$1400$4 ;
+  output \port$1400$5 ;
+  wire \port$1400$5 ;
+  output \port$1400$6 ;
+  wire \port$1400$6 ;
+  output \port$1400$7 ;
+  wire \port$1400$7 ;
+  output \port$1400$8 ;
+  wire \port$1400$8 ;
+  output \port$1400$9 ;
+  wire \port$1400$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46893,19 +46883,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1394$0 , \port$1394$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1394$0 ),
-    .P1(\port$1394$1 ),
-    .P10(\port$1394$10 ),
-    .P11(\port$1394$11 ),
-    .P12(\port$1394$12 ),
-    .P13(\port$1394$13 ),
-    .P14(\port$1394$14 ),
-    .P15(\port$1394$15 ),
+    .P0(\port$1400$0 ),
+    .P1(\port$1400$1 ),
+    .P10(\port$1400$10 ),
+    .P11(\port$1400$11 ),
+    .P12(\port$1400$12 ),
+    .P13(\port$1400$13 ),
+    .P14(\port$1400$14 ),
+    .P15(\port$1400$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1394$2 ),
+    .P2(\port$1400$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46916,30 +46906,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1394$0 , \port$1394$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1394$3 ),
+    .P3(\port$1400$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1394$4 ),
-    .P5(\port$1394$5 ),
-    .P6(\port$1394$6 ),
-    .P7(\port$1394$7 ),
-    .P8(\port$1394$8 ),
-    .P9(\port$1394$9 ),
+    .P4(\port$1400$4 ),
+    .P5(\port$1400$5 ),
+    .P6(\port$1400$6 ),
+    .P7(\port$1400$7 ),
+    .P8(\port$1400$8 ),
+    .P9(\port$1400$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1394$15 , \port$1394$14 , \port$1394$13 , \port$1394$12 , \port$1394$11 , \port$1394$10 , \port$1394$9 , \port$1394$8 , \port$1394$7 , \port$1394$6 , \port$1394$5 , \port$1394$4 , \port$1394$3 , \port$1394$2 , \port$1394$1 , \port$1394$0  };
+  assign p36[15:0] = { \port$1400$15 , \port$1400$14 , \port$1400$13 , \port$1400$12 , \port$1400$11 , \port$1400$10 , \port$1400$9 , \port$1400$8 , \port$1400$7 , \port$1400$6 , \port$1400$5 , \port$1400$4 , \port$1400$3 , \port$1400$2 , \port$1400$1 , \port$1400$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1410$0 , \port$1410$1 , \port$1410$2 , \port$1410$3 , \port$1410$4 , \port$1410$5 , \port$1410$6 , \port$1410$7 , \port$1410$8 , \port$1410$9 , \port$1410$10 , \port$1410$11 , \port$1410$12 , \port$1410$13 , \port$1410$14 , \port$1410$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1416$0 , \port$1416$1 , \port$1416$2 , \port$1416$3 , \port$1416$4 , \port$1416$5 , \port$1416$6 , \port$1416$7 , \port$1416$8 , \port$1416$9 , \port$1416$10 , \port$1416$11 , \port$1416$12 , \port$1416$13 , \port$1416$14 , \port$1416$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46947,38 +46937,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1410$0 , \port$1410$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1410$0 ;
-  wire \port$1410$0 ;
-  output \port$1410$1 ;
-  wire \port$1410$1 ;
-  output \port$1410$10 ;
-  wire \port$1410$10 ;
-  output \port$1410$11 ;
-  wire \port$1410$11 ;
-  output \port$1410$12 ;
-  wire \port$1410$12 ;
-  output \port$1410$13 ;
-  wire \port$1410$13 ;
-  output \port$1410$14 ;
-  wire \port$1410$14 ;
-  output \port$1410$15 ;
-  wire \port$1410$15 ;
-  output \port$1410$2 ;
-  wire \port$1410$2 ;
-  output \port$1410$3 ;
-  wire \port$1410$3 ;
-  output \port$1410$4 ;
-  wire \port$1410$4 ;
-  output \port$1410$5 ;
-  wire \port$1410$5 ;
-  output \port$1410$6 ;
-  wire \port$1410$6 ;
-  output \port$1410$7 ;
-  wire \port$1410$7 ;
-  output \port$1410$8 ;
-  wire \port$1410$8 ;
-  output \port$1410$9 ;
-  wire \port$1410$9 ;
+  output \port$1416$0 ;
+  wire \port$1416$0 ;
+  output \port$1416$1 ;
+  wire \port$1416$1 ;
+  output \port$1416$10 ;
+  wire \port$1416$10 ;
+  output \port$1416$11 ;
+  wire \port$1416$11 ;
+  output \port$1416$12 ;
+  wire \port$1416$12 ;
+  output \port$1416$13 ;
+  wire \port$1416$13 ;
+  output \port$1416$14 ;
+  wire \port$1416$14 ;
+  output \port$1416$15 ;
+  wire \port$1416$15 ;
+  output \port$1416$2 ;
+  wire \port$1416$2 ;
+  output \port$1416$3 ;
+  wire \port$1416$3 ;
+  output \port$1416$4 ;
+  wire \port$1416$4 ;
+  output \port$1416$5 ;
+  wire \port$1416$5 ;
+  output \port$1416$6 ;
+  wire \port$1416$6 ;
+  output \port$1416$7 ;
+  wire \port$1416$7 ;
+  output \port$1416$8 ;
+  wire \port$1416$8 ;
+  output \port$1416$9 ;
+  wire \port$1416$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47054,19 +47044,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1410$0 , \port$1410$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1410$0 ),
-    .P1(\port$1410$1 ),
-    .P10(\port$1410$10 ),
-    .P11(\port$1410$11 ),
-    .P12(\port$1410$12 ),
-    .P13(\port$1410$13 ),
-    .P14(\port$1410$14 ),
-    .P15(\port$1410$15 ),
+    .P0(\port$1416$0 ),
+    .P1(\port$1416$1 ),
+    .P10(\port$1416$10 ),
+    .P11(\port$1416$11 ),
+    .P12(\port$1416$12 ),
+    .P13(\port$1416$13 ),
+    .P14(\port$1416$14 ),
+    .P15(\port$1416$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1410$2 ),
+    .P2(\port$1416$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47077,30 +47067,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1410$0 , \port$1410$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1410$3 ),
+    .P3(\port$1416$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1410$4 ),
-    .P5(\port$1410$5 ),
-    .P6(\port$1410$6 ),
-    .P7(\port$1410$7 ),
-    .P8(\port$1410$8 ),
-    .P9(\port$1410$9 ),
+    .P4(\port$1416$4 ),
+    .P5(\port$1416$5 ),
+    .P6(\port$1416$6 ),
+    .P7(\port$1416$7 ),
+    .P8(\port$1416$8 ),
+    .P9(\port$1416$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1410$15 , \port$1410$14 , \port$1410$13 , \port$1410$12 , \port$1410$11 , \port$1410$10 , \port$1410$9 , \port$1410$8 , \port$1410$7 , \port$1410$6 , \port$1410$5 , \port$1410$4 , \port$1410$3 , \port$1410$2 , \port$1410$1 , \port$1410$0  };
+  assign p36[15:0] = { \port$1416$15 , \port$1416$14 , \port$1416$13 , \port$1416$12 , \port$1416$11 , \port$1416$10 , \port$1416$9 , \port$1416$8 , \port$1416$7 , \port$1416$6 , \port$1416$5 , \port$1416$4 , \port$1416$3 , \port$1416$2 , \port$1416$1 , \port$1416$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1426$0 , \port$1426$1 , \port$1426$2 , \port$1426$3 , \port$1426$4 , \port$1426$5 , \port$1426$6 , \port$1426$7 , \port$1426$8 , \port$1426$9 , \port$1426$10 , \port$1426$11 , \port$1426$12 , \port$1426$13 , \port$1426$14 , \port$1426$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1432$0 , \port$1432$1 , \port$1432$2 , \port$1432$3 , \port$1432$4 , \port$1432$5 , \port$1432$6 , \port$1432$7 , \port$1432$8 , \port$1432$9 , \port$1432$10 , \port$1432$11 , \port$1432$12 , \port$1432$13 , \port$1432$14 , \port$1432$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47108,38 +47098,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1426$0 , \port$1426$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1426$0 ;
-  wire \port$1426$0 ;
-  output \port$1426$1 ;
-  wire \port$1426$1 ;
-  output \port$1426$10 ;
-  wire \port$1426$10 ;
-  output \port$1426$11 ;
-  wire \port$1426$11 ;
-  output \port$1426$12 ;
-  wire \port$1426$12 ;
-  output \port$1426$13 ;
-  wire \port$1426$13 ;
-  output \port$1426$14 ;
-  wire \port$1426$14 ;
-  output \port$1426$15 ;
-  wire \port$1426$15 ;
-  output \port$1426$2 ;
-  wire \port$1426$2 ;
-  output \port$1426$3 ;
-  wire \port$1426$3 ;
-  output \port$1426$4 ;
-  wire \port$1426$4 ;
-  output \port$1426$5 ;
-  wire \port$1426$5 ;
-  output \port$1426$6 ;
-  wire \port$1426$6 ;
-  output \port$1426$7 ;
-  wire \port$1426$7 ;
-  output \port$1426$8 ;
-  wire \port$1426$8 ;
-  output \port$1426$9 ;
-  wire \port$1426$9 ;
+  output \port$1432$0 ;
+  wire \port$1432$0 ;
+  output \port$1432$1 ;
+  wire \port$1432$1 ;
+  output \port$1432$10 ;
+  wire \port$1432$10 ;
+  output \port$1432$11 ;
+  wire \port$1432$11 ;
+  output \port$1432$12 ;
+  wire \port$1432$12 ;
+  output \port$1432$13 ;
+  wire \port$1432$13 ;
+  output \port$1432$14 ;
+  wire \port$1432$14 ;
+  output \port$1432$15 ;
+  wire \port$1432$15 ;
+  output \port$1432$2 ;
+  wire \port$1432$2 ;
+  output \port$1432$3 ;
+  wire \port$1432$3 ;
+  output \port$1432$4 ;
+  wire \port$1432$4 ;
+  output \port$1432$5 ;
+  wire \port$1432$5 ;
+  output \port$1432$6 ;
+  wire \port$1432$6 ;
+  output \port$1432$7 ;
+  wire \port$1432$7 ;
+  output \port$1432$8 ;
+  wire \port$1432$8 ;
+  output \port$1432$9 ;
+  wire \port$1432$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47215,19 +47205,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1426$0 , \port$1426$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1426$0 ),
-    .P1(\port$1426$1 ),
-    .P10(\port$1426$10 ),
-    .P11(\port$1426$11 ),
-    .P12(\port$1426$12 ),
-    .P13(\port$1426$13 ),
-    .P14(\port$1426$14 ),
-    .P15(\port$1426$15 ),
+    .P0(\port$1432$0 ),
+    .P1(\port$1432$1 ),
+    .P10(\port$1432$10 ),
+    .P11(\port$1432$11 ),
+    .P12(\port$1432$12 ),
+    .P13(\port$1432$13 ),
+    .P14(\port$1432$14 ),
+    .P15(\port$1432$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1426$2 ),
+    .P2(\port$1432$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47238,30 +47228,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1426$0 , \port$1426$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1426$3 ),
+    .P3(\port$1432$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1426$4 ),
-    .P5(\port$1426$5 ),
-    .P6(\port$1426$6 ),
-    .P7(\port$1426$7 ),
-    .P8(\port$1426$8 ),
-    .P9(\port$1426$9 ),
+    .P4(\port$1432$4 ),
+    .P5(\port$1432$5 ),
+    .P6(\port$1432$6 ),
+    .P7(\port$1432$7 ),
+    .P8(\port$1432$8 ),
+    .P9(\port$1432$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1426$15 , \port$1426$14 , \port$1426$13 , \port$1426$12 , \port$1426$11 , \port$1426$10 , \port$1426$9 , \port$1426$8 , \port$1426$7 , \port$1426$6 , \port$1426$5 , \port$1426$4 , \port$1426$3 , \port$1426$2 , \port$1426$1 , \port$1426$0  };
+  assign p36[15:0] = { \port$1432$15 , \port$1432$14 , \port$1432$13 , \port$1432$12 , \port$1432$11 , \port$1432$10 , \port$1432$9 , \port$1432$8 , \port$1432$7 , \port$1432$6 , \port$1432$5 , \port$1432$4 , \port$1432$3 , \port$1432$2 , \port$1432$1 , \port$1432$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1442$0 , \port$1442$1 , \port$1442$2 , \port$1442$3 , \port$1442$4 , \port$1442$5 , \port$1442$6 , \port$1442$7 , \port$1442$8 , \port$1442$9 , \port$1442$10 , \port$1442$11 , \port$1442$12 , \port$1442$13 , \port$1442$14 , \port$1442$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1448$0 , \port$1448$1 , \port$1448$2 , \port$1448$3 , \port$1448$4 , \port$1448$5 , \port$1448$6 , \port$1448$7 , \port$1448$8 , \port$1448$9 , \port$1448$10 , \port$1448$11 , \port$1448$12 , \port$1448$13 , \port$1448$14 , \port$1448$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47269,38 +47259,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1442$0 , \port$1442$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1442$0 ;
-  wire \port$1442$0 ;
-  output \port$1442$1 ;
-  wire \port$1442$1 ;
-  output \port$1442$10 ;
-  wire \port$1442$10 ;
-  output \port$1442$11 ;
-  wire \port$1442$11 ;
-  output \port$1442$12 ;
-  wire \port$1442$12 ;
-  output \port$1442$13 ;
-  wire \port$1442$13 ;
-  output \port$1442$14 ;
-  wire \port$1442$14 ;
-  output \port$1442$15 ;
-  wire \port$1442$15 ;
-  output \port$1442$2 ;
-  wire \port$1442$2 ;
-  output \port$1442$3 ;
-  wire \port$1442$3 ;
-  output \port$1442$4 ;
-  wire \port$1442$4 ;
-  output \port$1442$5 ;
-  wire \port$1442$5 ;
-  output \port$1442$6 ;
-  wire \port$1442$6 ;
-  output \port$1442$7 ;
-  wire \port$1442$7 ;
-  output \port$1442$8 ;
-  wire \port$1442$8 ;
-  output \port$1442$9 ;
-  wire \port$1442$9 ;
+  output \port$1448$0 ;
+  wire \port$1448$0 ;
+  output \port$1448$1 ;
+  wire \port$1448$1 ;
+  output \port$1448$10 ;
+  wire \port$1448$10 ;
+  output \port$1448$11 ;
+  wire \port$1448$11 ;
+  output \port$1448$12 ;
+  wire \port$1448$12 ;
+  output \port$1448$13 ;
+  wire \port$1448$13 ;
+  output \port$1448$14 ;
+  wire \port$1448$14 ;
+  output \port$1448$15 ;
+  wire \port$1448$15 ;
+  output \port$1448$2 ;
+  wire \port$1448$2 ;
+  output \port$1448$3 ;
+  wire \port$1448$3 ;
+  output \port$1448$4 ;
+  wire \port$1448$4 ;
+  output \port$1448$5 ;
+  wire \port$1448$5 ;
+  output \port$1448$6 ;
+  wire \port$1448$6 ;
+  output \port$1448$7 ;
+  wire \port$1448$7 ;
+  output \port$1448$8 ;
+  wire \port$1448$8 ;
+  output \port$1448$9 ;
+  wire \port$1448$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47376,19 +47366,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1442$0 , \port$1442$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1442$0 ),
-    .P1(\port$1442$1 ),
-    .P10(\port$1442$10 ),
-    .P11(\port$1442$11 ),
-    .P12(\port$1442$12 ),
-    .P13(\port$1442$13 ),
-    .P14(\port$1442$14 ),
-    .P15(\port$1442$15 ),
+    .P0(\port$1448$0 ),
+    .P1(\port$1448$1 ),
+    .P10(\port$1448$10 ),
+    .P11(\port$1448$11 ),
+    .P12(\port$1448$12 ),
+    .P13(\port$1448$13 ),
+    .P14(\port$1448$14 ),
+    .P15(\port$1448$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1442$2 ),
+    .P2(\port$1448$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47399,30 +47389,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1442$0 , \port$1442$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1442$3 ),
+    .P3(\port$1448$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1442$4 ),
-    .P5(\port$1442$5 ),
-    .P6(\port$1442$6 ),
-    .P7(\port$1442$7 ),
-    .P8(\port$1442$8 ),
-    .P9(\port$1442$9 ),
+    .P4(\port$1448$4 ),
+    .P5(\port$1448$5 ),
+    .P6(\port$1448$6 ),
+    .P7(\port$1448$7 ),
+    .P8(\port$1448$8 ),
+    .P9(\port$1448$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1442$15 , \port$1442$14 , \port$1442$13 , \port$1442$12 , \port$1442$11 , \port$1442$10 , \port$1442$9 , \port$1442$8 , \port$1442$7 , \port$1442$6 , \port$1442$5 , \port$1442$4 , \port$1442$3 , \port$1442$2 , \port$1442$1 , \port$1442$0  };
+  assign p36[15:0] = { \port$1448$15 , \port$1448$14 , \port$1448$13 , \port$1448$12 , \port$1448$11 , \port$1448$10 , \port$1448$9 , \port$1448$8 , \port$1448$7 , \port$1448$6 , \port$1448$5 , \port$1448$4 , \port$1448$3 , \port$1448$2 , \port$1448$1 , \port$1448$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1458$0 , \port$1458$1 , \port$1458$2 , \port$1458$3 , \port$1458$4 , \port$1458$5 , \port$1458$6 , \port$1458$7 , \port$1458$8 , \port$1458$9 , \port$1458$10 , \port$1458$11 , \port$1458$12 , \port$1458$13 , \port$1458$14 , \port$1458$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1464$0 , \port$1464$1 , \port$1464$2 , \port$1464$3 , \port$1464$4 , \port$1464$5 , \port$1464$6 , \port$1464$7 , \port$1464$8 , \port$1464$9 , \port$1464$10 , \port$1464$11 , \port$1464$12 , \port$1464$13 , \port$1464$14 , \port$1464$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47430,38 +47420,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1458$0 , \port$1458$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1458$0 ;
-  wire \port$1458$0 ;
-  output \port$1458$1 ;
-  wire \port$1458$1 ;
-  output \port$1458$10 ;
-  wire \port$1458$10 ;
-  output \port$1458$11 ;
-  wire \port$1458$11 ;
-  output \port$1458$12 ;
-  wire \port$1458$12 ;
-  output \port$1458$13 ;
-  wire \port$1458$13 ;
-  output \port$1458$14 ;
-  wire \port$1458$14 ;
-  output \port$1458$15 ;
-  wire \port$1458$15 ;
-  output \port$1458$2 ;
-  wire \port$1458$2 ;
-  output \port$1458$3 ;
-  wire \port$1458$3 ;
-  output \port$1458$4 ;
-  wire \port$1458$4 ;
-  output \port$1458$5 ;
-  wire \port$1458$5 ;
-  output \port$1458$6 ;
-  wire \port$1458$6 ;
-  output \port$1458$7 ;
-  wire \port$1458$7 ;
-  output \port$1458$8 ;
-  wire \port$1458$8 ;
-  output \port$1458$9 ;
-  wire \port$1458$9 ;
+  output \port$1464$0 ;
+  wire \port$1464$0 ;
+  output \port$1464$1 ;
+  wire \port$1464$1 ;
+  output \port$1464$10 ;
+  wire \port$1464$10 ;
+  output \port$1464$11 ;
+  wire \port$1464$11 ;
+  output \port$1464$12 ;
+  wire \port$1464$12 ;
+  output \port$1464$13 ;
+  wire \port$1464$13 ;
+  output \port$1464$14 ;
+  wire \port$1464$14 ;
+  output \port$1464$15 ;
+  wire \port$1464$15 ;
+  output \port$1464$2 ;
+  wire \port$1464$2 ;
+  output \port$1464$3 ;
+  wire \port$1464$3 ;
+  output \port$1464$4 ;
+  wire \port$1464$4 ;
+  output \port$1464$5 ;
+  wire \port$1464$5 ;
+  output \port$1464$6 ;
+  wire \port$1464$6 ;
+  output \port$1464$7 ;
+  wire \port$1464$7 ;
+  output \port$1464$8 ;
+  wire \port$1464$8 ;
+  output \port$1464$9 ;
+  wire \port$1464$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47537,19 +47527,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1458$0 , \port$1458$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1458$0 ),
-    .P1(\port$1458$1 ),
-    .P10(\port$1458$10 ),
-    .P11(\port$1458$11 ),
-    .P12(\port$1458$12 ),
-    .P13(\port$1458$13 ),
-    .P14(\port$1458$14 ),
-    .P15(\port$1458$15 ),
+    .P0(\port$1464$0 ),
+    .P1(\port$1464$1 ),
+    .P10(\port$1464$10 ),
+    .P11(\port$1464$11 ),
+    .P12(\port$1464$12 ),
+    .P13(\port$1464$13 ),
+    .P14(\port$1464$14 ),
+    .P15(\port$1464$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1458$2 ),
+    .P2(\port$1464$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47560,30 +47550,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1458$0 , \port$1458$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1458$3 ),
+    .P3(\port$1464$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1458$4 ),
-    .P5(\port$1458$5 ),
-    .P6(\port$1458$6 ),
-    .P7(\port$1458$7 ),
-    .P8(\port$1458$8 ),
-    .P9(\port$1458$9 ),
+    .P4(\port$1464$4 ),
+    .P5(\port$1464$5 ),
+    .P6(\port$1464$6 ),
+    .P7(\port$1464$7 ),
+    .P8(\port$1464$8 ),
+    .P9(\port$1464$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1458$15 , \port$1458$14 , \port$1458$13 , \port$1458$12 , \port$1458$11 , \port$1458$10 , \port$1458$9 , \port$1458$8 , \port$1458$7 , \port$1458$6 , \port$1458$5 , \port$1458$4 , \port$1458$3 , \port$1458$2 , \port$1458$1 , \port$1458$0  };
+  assign p36[15:0] = { \port$1464$15 , \port$1464$14 , \port$1464$13 , \port$1464$12 , \port$1464$11 , \port$1464$10 , \port$1464$9 , \port$1464$8 , \port$1464$7 , \port$1464$6 , \port$1464$5 , \port$1464$4 , \port$1464$3 , \port$1464$2 , \port$1464$1 , \port$1464$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1474$0 , \port$1474$1 , \port$1474$2 , \port$1474$3 , \port$1474$4 , \port$1474$5 , \port$1474$6 , \port$1474$7 , \port$1474$8 , \port$1474$9 , \port$1474$10 , \port$1474$11 , \port$1474$12 , \port$1474$13 , \port$1474$14 , \port$1474$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1480$0 , \port$1480$1 , \port$1480$2 , \port$1480$3 , \port$1480$4 , \port$1480$5 , \port$1480$6 , \port$1480$7 , \port$1480$8 , \port$1480$9 , \port$1480$10 , \port$1480$11 , \port$1480$12 , \port$1480$13 , \port$1480$14 , \port$1480$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47591,38 +47581,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1474$0 , \port$1474$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1474$0 ;
-  wire \port$1474$0 ;
-  output \port$1474$1 ;
-  wire \port$1474$1 ;
-  output \port$1474$10 ;
-  wire \port$1474$10 ;
-  output \port$1474$11 ;
-  wire \port$1474$11 ;
-  output \port$1474$12 ;
-  wire \port$1474$12 ;
-  output \port$1474$13 ;
-  wire \port$1474$13 ;
-  output \port$1474$14 ;
-  wire \port$1474$14 ;
-  output \port$1474$15 ;
-  wire \port$1474$15 ;
-  output \port$1474$2 ;
-  wire \port$1474$2 ;
-  output \port$1474$3 ;
-  wire \port$1474$3 ;
-  output \port$1474$4 ;
-  wire \port$1474$4 ;
-  output \port$1474$5 ;
-  wire \port$1474$5 ;
-  output \port$1474$6 ;
-  wire \port$1474$6 ;
-  output \port$1474$7 ;
-  wire \port$1474$7 ;
-  output \port$1474$8 ;
-  wire \port$1474$8 ;
-  output \port$1474$9 ;
-  wire \port$1474$9 ;
+  output \port$1480$0 ;
+  wire \port$1480$0 ;
+  output \port$1480$1 ;
+  wire \port$1480$1 ;
+  output \port$1480$10 ;
+  wire \port$1480$10 ;
+  output \port$1480$11 ;
+  wire \port$1480$11 ;
+  output \port$1480$12 ;
+  wire \port$1480$12 ;
+  output \port$1480$13 ;
+  wire \port$1480$13 ;
+  output \port$1480$14 ;
+  wire \port$1480$14 ;
+  output \port$1480$15 ;
+  wire \port$1480$15 ;
+  output \port$1480$2 ;
+  wire \port$1480$2 ;
+  output \port$1480$3 ;
+  wire \port$1480$3 ;
+  output \port$1480$4 ;
+  wire \port$1480$4 ;
+  output \port$1480$5 ;
+  wire \port$1480$5 ;
+  output \port$1480$6 ;
+  wire \port$1480$6 ;
+  output \port$1480$7 ;
+  wire \port$1480$7 ;
+  output \port$1480$8 ;
+  wire \port$1480$8 ;
+  output \port$1480$9 ;
+  wire \port$1480$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47698,19 +47688,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1474$0 , \port$1474$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1474$0 ),
-    .P1(\port$1474$1 ),
-    .P10(\port$1474$10 ),
-    .P11(\port$1474$11 ),
-    .P12(\port$1474$12 ),
-    .P13(\port$1474$13 ),
-    .P14(\port$1474$14 ),
-    .P15(\port$1474$15 ),
+    .P0(\port$1480$0 ),
+    .P1(\port$1480$1 ),
+    .P10(\port$1480$10 ),
+    .P11(\port$1480$11 ),
+    .P12(\port$1480$12 ),
+    .P13(\port$1480$13 ),
+    .P14(\port$1480$14 ),
+    .P15(\port$1480$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1474$2 ),
+    .P2(\port$1480$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47721,30 +47711,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1474$0 , \port$1474$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1474$3 ),
+    .P3(\port$1480$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1474$4 ),
-    .P5(\port$1474$5 ),
-    .P6(\port$1474$6 ),
-    .P7(\port$1474$7 ),
-    .P8(\port$1474$8 ),
-    .P9(\port$1474$9 ),
+    .P4(\port$1480$4 ),
+    .P5(\port$1480$5 ),
+    .P6(\port$1480$6 ),
+    .P7(\port$1480$7 ),
+    .P8(\port$1480$8 ),
+    .P9(\port$1480$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1474$15 , \port$1474$14 , \port$1474$13 , \port$1474$12 , \port$1474$11 , \port$1474$10 , \port$1474$9 , \port$1474$8 , \port$1474$7 , \port$1474$6 , \port$1474$5 , \port$1474$4 , \port$1474$3 , \port$1474$2 , \port$1474$1 , \port$1474$0  };
+  assign p36[15:0] = { \port$1480$15 , \port$1480$14 , \port$1480$13 , \port$1480$12 , \port$1480$11 , \port$1480$10 , \port$1480$9 , \port$1480$8 , \port$1480$7 , \port$1480$6 , \port$1480$5 , \port$1480$4 , \port$1480$3 , \port$1480$2 , \port$1480$1 , \port$1480$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1490$0 , \port$1490$1 , \port$1490$2 , \port$1490$3 , \port$1490$4 , \port$1490$5 , \port$1490$6 , \port$1490$7 , \port$1490$8 , \port$1490$9 , \port$1490$10 , \port$1490$11 , \port$1490$12 , \port$1490$13 , \port$1490$14 , \port$1490$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1496$0 , \port$1496$1 , \port$1496$2 , \port$1496$3 , \port$1496$4 , \port$1496$5 , \port$1496$6 , \port$1496$7 , \port$1496$8 , \port$1496$9 , \port$1496$10 , \port$1496$11 , \port$1496$12 , \port$1496$13 , \port$1496$14 , \port$1496$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47752,38 +47742,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1490$0 , \port$1490$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1490$0 ;
-  wire \port$1490$0 ;
-  output \port$1490$1 ;
-  wire \port$1490$1 ;
-  output \port$1490$10 ;
-  wire \port$1490$10 ;
-  output \port$1490$11 ;
-  wire \port$1490$11 ;
-  output \port$1490$12 ;
-  wire \port$1490$12 ;
-  output \port$1490$13 ;
-  wire \port$1490$13 ;
-  output \port$1490$14 ;
-  wire \port$1490$14 ;
-  output \port$1490$15 ;
-  wire \port$1490$15 ;
-  output \port$1490$2 ;
-  wire \port$1490$2 ;
-  output \port$1490$3 ;
-  wire \port$1490$3 ;
-  output \port$1490$4 ;
-  wire \port$1490$4 ;
-  output \port$1490$5 ;
-  wire \port$1490$5 ;
-  output \port$1490$6 ;
-  wire \port$1490$6 ;
-  output \port$1490$7 ;
-  wire \port$1490$7 ;
-  output \port$1490$8 ;
-  wire \port$1490$8 ;
-  output \port$1490$9 ;
-  wire \port$1490$9 ;
+  output \port$1496$0 ;
+  wire \port$1496$0 ;
+  output \port$1496$1 ;
+  wire \port$1496$1 ;
+  output \port$1496$10 ;
+  wire \port$1496$10 ;
+  output \port$1496$11 ;
+  wire \port$1496$11 ;
+  output \port$1496$12 ;
+  wire \port$1496$12 ;
+  output \port$1496$13 ;
+  wire \port$1496$13 ;
+  output \port$1496$14 ;
+  wire \port$1496$14 ;
+  output \port$1496$15 ;
+  wire \port$1496$15 ;
+  output \port$1496$2 ;
+  wire \port$1496$2 ;
+  output \port$1496$3 ;
+  wire \port$1496$3 ;
+  output \port$1496$4 ;
+  wire \port$1496$4 ;
+  output \port$1496$5 ;
+  wire \port$1496$5 ;
+  output \port$1496$6 ;
+  wire \port$1496$6 ;
+  output \port$1496$7 ;
+  wire \port$1496$7 ;
+  output \port$1496$8 ;
+  wire \port$1496$8 ;
+  output \port$1496$9 ;
+  wire \port$1496$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47859,19 +47849,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1490$0 , \port$1490$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1490$0 ),
-    .P1(\port$1490$1 ),
-    .P10(\port$1490$10 ),
-    .P11(\port$1490$11 ),
-    .P12(\port$1490$12 ),
-    .P13(\port$1490$13 ),
-    .P14(\port$1490$14 ),
-    .P15(\port$1490$15 ),
+    .P0(\port$1496$0 ),
+    .P1(\port$1496$1 ),
+    .P10(\port$1496$10 ),
+    .P11(\port$1496$11 ),
+    .P12(\port$1496$12 ),
+    .P13(\port$1496$13 ),
+    .P14(\port$1496$14 ),
+    .P15(\port$1496$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1490$2 ),
+    .P2(\port$1496$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47882,26 +47872,26 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1490$0 , \port$1490$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1490$3 ),
+    .P3(\port$1496$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1490$4 ),
-    .P5(\port$1490$5 ),
-    .P6(\port$1490$6 ),
-    .P7(\port$1490$7 ),
-    .P8(\port$1490$8 ),
-    .P9(\port$1490$9 ),
+    .P4(\port$1496$4 ),
+    .P5(\port$1496$5 ),
+    .P6(\port$1496$6 ),
+    .P7(\port$1496$7 ),
+    .P8(\port$1496$8 ),
+    .P9(\port$1496$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1490$15 , \port$1490$14 , \port$1490$13 , \port$1490$12 , \port$1490$11 , \port$1490$10 , \port$1490$9 , \port$1490$8 , \port$1490$7 , \port$1490$6 , \port$1490$5 , \port$1490$4 , \port$1490$3 , \port$1490$2 , \port$1490$1 , \port$1490$0  };
+  assign p36[15:0] = { \port$1496$15 , \port$1496$14 , \port$1496$13 , \port$1496$12 , \port$1496$11 , \port$1496$10 , \port$1496$9 , \port$1496$8 , \port$1496$7 , \port$1496$6 , \port$1496$5 , \port$1496$4 , \port$1496$3 , \port$1496$2 , \port$1496$1 , \port$1496$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48457,14 +48447,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3766$0 , \port$3768$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3776$0 , \port$3778$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$3766$0 ;
-  wire [2:0] \port$3766$0 ;
-  input [4:0] \port$3768$0 ;
-  wire [4:0] \port$3768$0 ;
+  input [2:0] \port$3776$0 ;
+  wire [2:0] \port$3776$0 ;
+  input [4:0] \port$3778$0 ;
+  wire [4:0] \port$3778$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -48502,18 +48492,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3766$0 , \port$3768$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3768$0 [2]),
-    .ADB11(\port$3768$0 [3]),
-    .ADB12(\port$3768$0 [4]),
+    .ADB10(\port$3778$0 [2]),
+    .ADB11(\port$3778$0 [3]),
+    .ADB12(\port$3778$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3766$0 [0]),
-    .ADB6(\port$3766$0 [1]),
-    .ADB7(\port$3766$0 [2]),
-    .ADB8(\port$3768$0 [0]),
-    .ADB9(\port$3768$0 [1]),
+    .ADB5(\port$3776$0 [0]),
+    .ADB6(\port$3776$0 [1]),
+    .ADB7(\port$3776$0 [2]),
+    .ADB8(\port$3778$0 [0]),
+    .ADB9(\port$3778$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48632,18 +48622,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3766$0 , \port$3768$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3768$0 [2]),
-    .ADB11(\port$3768$0 [3]),
-    .ADB12(\port$3768$0 [4]),
+    .ADB10(\port$3778$0 [2]),
+    .ADB11(\port$3778$0 [3]),
+    .ADB12(\port$3778$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3766$0 [0]),
-    .ADB6(\port$3766$0 [1]),
-    .ADB7(\port$3766$0 [2]),
-    .ADB8(\port$3768$0 [0]),
-    .ADB9(\port$3768$0 [1]),
+    .ADB5(\port$3776$0 [0]),
+    .ADB6(\port$3776$0 [1]),
+    .ADB7(\port$3776$0 [2]),
+    .ADB8(\port$3778$0 [0]),
+    .ADB9(\port$3778$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48737,7 +48727,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3766$0 , \port$3768$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5756$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5770$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -48862,8 +48852,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$5756$0 ;
-  wire [68:0] \port$5756$0 ;
+  input [68:0] \port$5770$0 ;
+  wire [68:0] \port$5770$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -49179,150 +49169,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$3255$0 (\p$56 [0]),
-    .\port$3255$1 (\p$56 [1]),
-    .\port$3255$10 (\p$56 [10]),
-    .\port$3255$11 (\p$56 [11]),
-    .\port$3255$12 (\p$56 [12]),
-    .\port$3255$13 (\p$56 [13]),
-    .\port$3255$14 (\p$56 [14]),
-    .\port$3255$15 (\p$56 [15]),
-    .\port$3255$16 (\p$56 [16]),
-    .\port$3255$17 (\p$56 [17]),
-    .\port$3255$18 (\p$56 [18]),
-    .\port$3255$19 (\p$56 [19]),
-    .\port$3255$2 (\p$56 [2]),
-    .\port$3255$20 (\p$56 [20]),
-    .\port$3255$21 (\p$56 [21]),
-    .\port$3255$22 (\p$56 [22]),
-    .\port$3255$23 (\p$56 [23]),
-    .\port$3255$24 (\p$56 [24]),
-    .\port$3255$25 (\p$56 [25]),
-    .\port$3255$26 (\p$56 [26]),
-    .\port$3255$27 (\p$56 [27]),
-    .\port$3255$28 (\p$56 [28]),
-    .\port$3255$3 (\p$56 [3]),
-    .\port$3255$4 (\p$56 [4]),
-    .\port$3255$5 (\p$56 [5]),
-    .\port$3255$6 (\p$56 [6]),
-    .\port$3255$7 (\p$56 [7]),
-    .\port$3255$8 (\p$56 [8]),
-    .\port$3255$9 (\p$56 [9]),
+    .\port$3261$0 (\p$56 [0]),
+    .\port$3261$1 (\p$56 [1]),
+    .\port$3261$10 (\p$56 [10]),
+    .\port$3261$11 (\p$56 [11]),
+    .\port$3261$12 (\p$56 [12]),
+    .\port$3261$13 (\p$56 [13]),
+    .\port$3261$14 (\p$56 [14]),
+    .\port$3261$15 (\p$56 [15]),
+    .\port$3261$16 (\p$56 [16]),
+    .\port$3261$17 (\p$56 [17]),
+    .\port$3261$18 (\p$56 [18]),
+    .\port$3261$19 (\p$56 [19]),
+    .\port$3261$2 (\p$56 [2]),
+    .\port$3261$20 (\p$56 [20]),
+    .\port$3261$21 (\p$56 [21]),
+    .\port$3261$22 (\p$56 [22]),
+    .\port$3261$23 (\p$56 [23]),
+    .\port$3261$24 (\p$56 [24]),
+    .\port$3261$25 (\p$56 [25]),
+    .\port$3261$26 (\p$56 [26]),
+    .\port$3261$27 (\p$56 [27]),
+    .\port$3261$28 (\p$56 [28]),
+    .\port$3261$3 (\p$56 [3]),
+    .\port$3261$4 (\p$56 [4]),
+    .\port$3261$5 (\p$56 [5]),
+    .\port$3261$6 (\p$56 [6]),
+    .\port$3261$7 (\p$56 [7]),
+    .\port$3261$8 (\p$56 [8]),
+    .\port$3261$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$3254$0 (\p$54 [0]),
-    .\port$3254$1 (\p$54 [1]),
-    .\port$3254$10 (\p$54 [10]),
-    .\port$3254$11 (\p$54 [11]),
-    .\port$3254$12 (\p$54 [12]),
-    .\port$3254$13 (\p$54 [13]),
-    .\port$3254$14 (\p$54 [14]),
-    .\port$3254$15 (\p$54 [15]),
-    .\port$3254$16 (\p$54 [16]),
-    .\port$3254$17 (\p$54 [17]),
-    .\port$3254$18 (\p$54 [18]),
-    .\port$3254$19 (\p$54 [19]),
-    .\port$3254$2 (\p$54 [2]),
-    .\port$3254$20 (\p$54 [20]),
-    .\port$3254$21 (\p$54 [21]),
-    .\port$3254$22 (\p$54 [22]),
-    .\port$3254$23 (\p$54 [23]),
-    .\port$3254$24 (\p$54 [24]),
-    .\port$3254$25 (\p$54 [25]),
-    .\port$3254$26 (\p$54 [26]),
-    .\port$3254$27 (\p$54 [27]),
-    .\port$3254$28 (\p$54 [28]),
-    .\port$3254$29 (\p$54 [29]),
-    .\port$3254$3 (\p$54 [3]),
-    .\port$3254$30 (\p$54 [30]),
-    .\port$3254$31 (\p$54 [31]),
-    .\port$3254$4 (\p$54 [4]),
-    .\port$3254$5 (\p$54 [5]),
-    .\port$3254$6 (\p$54 [6]),
-    .\port$3254$7 (\p$54 [7]),
-    .\port$3254$8 (\p$54 [8]),
-    .\port$3254$9 (\p$54 [9]),
+    .\port$3260$0 (\p$54 [0]),
+    .\port$3260$1 (\p$54 [1]),
+    .\port$3260$10 (\p$54 [10]),
+    .\port$3260$11 (\p$54 [11]),
+    .\port$3260$12 (\p$54 [12]),
+    .\port$3260$13 (\p$54 [13]),
+    .\port$3260$14 (\p$54 [14]),
+    .\port$3260$15 (\p$54 [15]),
+    .\port$3260$16 (\p$54 [16]),
+    .\port$3260$17 (\p$54 [17]),
+    .\port$3260$18 (\p$54 [18]),
+    .\port$3260$19 (\p$54 [19]),
+    .\port$3260$2 (\p$54 [2]),
+    .\port$3260$20 (\p$54 [20]),
+    .\port$3260$21 (\p$54 [21]),
+    .\port$3260$22 (\p$54 [22]),
+    .\port$3260$23 (\p$54 [23]),
+    .\port$3260$24 (\p$54 [24]),
+    .\port$3260$25 (\p$54 [25]),
+    .\port$3260$26 (\p$54 [26]),
+    .\port$3260$27 (\p$54 [27]),
+    .\port$3260$28 (\p$54 [28]),
+    .\port$3260$29 (\p$54 [29]),
+    .\port$3260$3 (\p$54 [3]),
+    .\port$3260$30 (\p$54 [30]),
+    .\port$3260$31 (\p$54 [31]),
+    .\port$3260$4 (\p$54 [4]),
+    .\port$3260$5 (\p$54 [5]),
+    .\port$3260$6 (\p$54 [6]),
+    .\port$3260$7 (\p$54 [7]),
+    .\port$3260$8 (\p$54 [8]),
+    .\port$3260$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$3253$0 (\p$52 [0]),
-    .\port$3253$1 (\p$52 [1]),
-    .\port$3253$10 (\p$52 [10]),
-    .\port$3253$11 (\p$52 [11]),
-    .\port$3253$12 (\p$52 [12]),
-    .\port$3253$13 (\p$52 [13]),
-    .\port$3253$14 (\p$52 [14]),
-    .\port$3253$15 (\p$52 [15]),
-    .\port$3253$16 (\p$52 [16]),
-    .\port$3253$17 (\p$52 [17]),
-    .\port$3253$18 (\p$52 [18]),
-    .\port$3253$19 (\p$52 [19]),
-    .\port$3253$2 (\p$52 [2]),
-    .\port$3253$20 (\p$52 [20]),
-    .\port$3253$21 (\p$52 [21]),
-    .\port$3253$22 (\p$52 [22]),
-    .\port$3253$23 (\p$52 [23]),
-    .\port$3253$24 (\p$52 [24]),
-    .\port$3253$25 (\p$52 [25]),
-    .\port$3253$26 (\p$52 [26]),
-    .\port$3253$27 (\p$52 [27]),
-    .\port$3253$28 (\p$52 [28]),
-    .\port$3253$29 (\p$52 [29]),
-    .\port$3253$3 (\p$52 [3]),
-    .\port$3253$30 (\p$52 [30]),
-    .\port$3253$4 (\p$52 [4]),
-    .\port$3253$5 (\p$52 [5]),
-    .\port$3253$6 (\p$52 [6]),
-    .\port$3253$7 (\p$52 [7]),
-    .\port$3253$8 (\p$52 [8]),
-    .\port$3253$9 (\p$52 [9]),
+    .\port$3259$0 (\p$52 [0]),
+    .\port$3259$1 (\p$52 [1]),
+    .\port$3259$10 (\p$52 [10]),
+    .\port$3259$11 (\p$52 [11]),
+    .\port$3259$12 (\p$52 [12]),
+    .\port$3259$13 (\p$52 [13]),
+    .\port$3259$14 (\p$52 [14]),
+    .\port$3259$15 (\p$52 [15]),
+    .\port$3259$16 (\p$52 [16]),
+    .\port$3259$17 (\p$52 [17]),
+    .\port$3259$18 (\p$52 [18]),
+    .\port$3259$19 (\p$52 [19]),
+    .\port$3259$2 (\p$52 [2]),
+    .\port$3259$20 (\p$52 [20]),
+    .\port$3259$21 (\p$52 [21]),
+    .\port$3259$22 (\p$52 [22]),
+    .\port$3259$23 (\p$52 [23]),
+    .\port$3259$24 (\p$52 [24]),
+    .\port$3259$25 (\p$52 [25]),
+    .\port$3259$26 (\p$52 [26]),
+    .\port$3259$27 (\p$52 [27]),
+    .\port$3259$28 (\p$52 [28]),
+    .\port$3259$29 (\p$52 [29]),
+    .\port$3259$3 (\p$52 [3]),
+    .\port$3259$30 (\p$52 [30]),
+    .\port$3259$4 (\p$52 [4]),
+    .\port$3259$5 (\p$52 [5]),
+    .\port$3259$6 (\p$52 [6]),
+    .\port$3259$7 (\p$52 [7]),
+    .\port$3259$8 (\p$52 [8]),
+    .\port$3259$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$3252$0 (p[0]),
-    .\port$3252$1 (p[1]),
-    .\port$3252$10 (p[10]),
-    .\port$3252$11 (p[11]),
-    .\port$3252$12 (p[12]),
-    .\port$3252$13 (p[13]),
-    .\port$3252$14 (p[14]),
-    .\port$3252$15 (p[15]),
-    .\port$3252$16 (p[16]),
-    .\port$3252$17 (p[17]),
-    .\port$3252$18 (p[18]),
-    .\port$3252$19 (p[19]),
-    .\port$3252$2 (p[2]),
-    .\port$3252$20 (p[20]),
-    .\port$3252$21 (p[21]),
-    .\port$3252$22 (p[22]),
-    .\port$3252$23 (p[23]),
-    .\port$3252$24 (p[24]),
-    .\port$3252$25 (p[25]),
-    .\port$3252$26 (p[26]),
-    .\port$3252$27 (p[27]),
-    .\port$3252$28 (p[28]),
-    .\port$3252$29 (p[29]),
-    .\port$3252$3 (p[3]),
-    .\port$3252$30 (p[30]),
-    .\port$3252$31 (p[31]),
-    .\port$3252$32 (p[32]),
-    .\port$3252$33 (p[33]),
-    .\port$3252$4 (p[4]),
-    .\port$3252$5 (p[5]),
-    .\port$3252$6 (p[6]),
-    .\port$3252$7 (p[7]),
-    .\port$3252$8 (p[8]),
-    .\port$3252$9 (p[9]),
+    .\port$3258$0 (p[0]),
+    .\port$3258$1 (p[1]),
+    .\port$3258$10 (p[10]),
+    .\port$3258$11 (p[11]),
+    .\port$3258$12 (p[12]),
+    .\port$3258$13 (p[13]),
+    .\port$3258$14 (p[14]),
+    .\port$3258$15 (p[15]),
+    .\port$3258$16 (p[16]),
+    .\port$3258$17 (p[17]),
+    .\port$3258$18 (p[18]),
+    .\port$3258$19 (p[19]),
+    .\port$3258$2 (p[2]),
+    .\port$3258$20 (p[20]),
+    .\port$3258$21 (p[21]),
+    .\port$3258$22 (p[22]),
+    .\port$3258$23 (p[23]),
+    .\port$3258$24 (p[24]),
+    .\port$3258$25 (p[25]),
+    .\port$3258$26 (p[26]),
+    .\port$3258$27 (p[27]),
+    .\port$3258$28 (p[28]),
+    .\port$3258$29 (p[29]),
+    .\port$3258$3 (p[3]),
+    .\port$3258$30 (p[30]),
+    .\port$3258$31 (p[31]),
+    .\port$3258$32 (p[32]),
+    .\port$3258$33 (p[33]),
+    .\port$3258$4 (p[4]),
+    .\port$3258$5 (p[5]),
+    .\port$3258$6 (p[6]),
+    .\port$3258$7 (p[7]),
+    .\port$3258$8 (p[8]),
+    .\port$3258$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -49480,17 +49470,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$5756$0 [31:0];
+      rq0_b0 <= \port$5770$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$5756$0 [68:63];
-      rq0_m0 <= \port$5756$0 [62:32];
+      rq0_e0 <= \port$5770$0 [68:63];
+      rq0_m0 <= \port$5770$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3255$2 , \port$3255$3 , \port$3255$4 , \port$3255$5 , \port$3255$6 , \port$3255$7 , \port$3255$8 , \port$3255$9 , \port$3255$10 , \port$3255$11 , \port$3255$12 , \port$3255$13 , \port$3255$14 , \port$3255$15 , \port$3255$16 , \port$3255$17 , \port$3255$18 , \port$3255$19 
-, \port$3255$20 , \port$3255$21 , \port$3255$22 , \port$3255$23 , \port$3255$24 , \port$3255$25 , \port$3255$26 , \port$3255$27 , \port$3255$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$3261$0 , \port$3261$1 , \port$3261$2 , \port$3261$3 , \port$3261$4 , \port$3261$5 , \port$3261$6 , \port$3261$7 , \port$3261$8 , \port$3261$9 , \port$3261$10 , \port$3261$11 , \port$3261$12 , \port$3261$13 , \port$3261$14 , \port$3261$15 , \port$3261$16 , \port$3261$17 , \port$3261$18 , \port$3261$19 
+, \port$3261$20 , \port$3261$21 , \port$3261$22 , \port$3261$23 , \port$3261$24 , \port$3261$25 , \port$3261$26 , \port$3261$27 , \port$3261$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -49498,64 +49488,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3255$0 ;
-  wire \port$3255$0 ;
-  output \port$3255$1 ;
-  wire \port$3255$1 ;
-  output \port$3255$10 ;
-  wire \port$3255$10 ;
-  output \port$3255$11 ;
-  wire \port$3255$11 ;
-  output \port$3255$12 ;
-  wire \port$3255$12 ;
-  output \port$3255$13 ;
-  wire \port$3255$13 ;
-  output \port$3255$14 ;
-  wire \port$3255$14 ;
-  output \port$3255$15 ;
-  wire \port$3255$15 ;
-  output \port$3255$16 ;
-  wire \port$3255$16 ;
-  output \port$3255$17 ;
-  wire \port$3255$17 ;
-  output \port$3255$18 ;
-  wire \port$3255$18 ;
-  output \port$3255$19 ;
-  wire \port$3255$19 ;
-  output \port$3255$2 ;
-  wire \port$3255$2 ;
-  output \port$3255$20 ;
-  wire \port$3255$20 ;
-  output \port$3255$21 ;
-  wire \port$3255$21 ;
-  output \port$3255$22 ;
-  wire \port$3255$22 ;
-  output \port$3255$23 ;
-  wire \port$3255$23 ;
-  output \port$3255$24 ;
-  wire \port$3255$24 ;
-  output \port$3255$25 ;
-  wire \port$3255$25 ;
-  output \port$3255$26 ;
-  wire \port$3255$26 ;
-  output \port$3255$27 ;
-  wire \port$3255$27 ;
-  output \port$3255$28 ;
-  wire \port$3255$28 ;
-  output \port$3255$3 ;
-  wire \port$3255$3 ;
-  output \port$3255$4 ;
-  wire \port$3255$4 ;
-  output \port$3255$5 ;
-  wire \port$3255$5 ;
-  output \port$3255$6 ;
-  wire \port$3255$6 ;
-  output \port$3255$7 ;
-  wire \port$3255$7 ;
-  output \port$3255$8 ;
-  wire \port$3255$8 ;
-  output \port$3255$9 ;
-  wire \port$3255$9 ;
+  output \port$3261$0 ;
+  wire \port$3261$0 ;
+  output \port$3261$1 ;
+  wire \port$3261$1 ;
+  output \port$3261$10 ;
+  wire \port$3261$10 ;
+  output \port$3261$11 ;
+  wire \port$3261$11 ;
+  output \port$3261$12 ;
+  wire \port$3261$12 ;
+  output \port$3261$13 ;
+  wire \port$3261$13 ;
+  output \port$3261$14 ;
+  wire \port$3261$14 ;
+  output \port$3261$15 ;
+  wire \port$3261$15 ;
+  output \port$3261$16 ;
+  wire \port$3261$16 ;
+  output \port$3261$17 ;
+  wire \port$3261$17 ;
+  output \port$3261$18 ;
+  wire \port$3261$18 ;
+  output \port$3261$19 ;
+  wire \port$3261$19 ;
+  output \port$3261$2 ;
+  wire \port$3261$2 ;
+  output \port$3261$20 ;
+  wire \port$3261$20 ;
+  output \port$3261$21 ;
+  wire \port$3261$21 ;
+  output \port$3261$22 ;
+  wire \port$3261$22 ;
+  output \port$3261$23 ;
+  wire \port$3261$23 ;
+  output \port$3261$24 ;
+  wire \port$3261$24 ;
+  output \port$3261$25 ;
+  wire \port$3261$25 ;
+  output \port$3261$26 ;
+  wire \port$3261$26 ;
+  output \port$3261$27 ;
+  wire \port$3261$27 ;
+  output \port$3261$28 ;
+  wire \port$3261$28 ;
+  output \port$3261$3 ;
+  wire \port$3261$3 ;
+  output \port$3261$4 ;
+  wire \port$3261$4 ;
+  output \port$3261$5 ;
+  wire \port$3261$5 ;
+  output \port$3261$6 ;
+  wire \port$3261$6 ;
+  output \port$3261$7 ;
+  wire \port$3261$7 ;
+  output \port$3261$8 ;
+  wire \port$3261$8 ;
+  output \port$3261$9 ;
+  wire \port$3261$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -49631,54 +49621,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3255$0 , \port$3255$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3255$0 ),
-    .P1(\port$3255$1 ),
-    .P10(\port$3255$10 ),
-    .P11(\port$3255$11 ),
-    .P12(\port$3255$12 ),
-    .P13(\port$3255$13 ),
-    .P14(\port$3255$14 ),
-    .P15(\port$3255$15 ),
-    .P16(\port$3255$16 ),
-    .P17(\port$3255$17 ),
-    .P18(\port$3255$18 ),
-    .P19(\port$3255$19 ),
-    .P2(\port$3255$2 ),
-    .P20(\port$3255$20 ),
-    .P21(\port$3255$21 ),
-    .P22(\port$3255$22 ),
-    .P23(\port$3255$23 ),
-    .P24(\port$3255$24 ),
-    .P25(\port$3255$25 ),
-    .P26(\port$3255$26 ),
-    .P27(\port$3255$27 ),
-    .P28(\port$3255$28 ),
+    .P0(\port$3261$0 ),
+    .P1(\port$3261$1 ),
+    .P10(\port$3261$10 ),
+    .P11(\port$3261$11 ),
+    .P12(\port$3261$12 ),
+    .P13(\port$3261$13 ),
+    .P14(\port$3261$14 ),
+    .P15(\port$3261$15 ),
+    .P16(\port$3261$16 ),
+    .P17(\port$3261$17 ),
+    .P18(\port$3261$18 ),
+    .P19(\port$3261$19 ),
+    .P2(\port$3261$2 ),
+    .P20(\port$3261$20 ),
+    .P21(\port$3261$21 ),
+    .P22(\port$3261$22 ),
+    .P23(\port$3261$23 ),
+    .P24(\port$3261$24 ),
+    .P25(\port$3261$25 ),
+    .P26(\port$3261$26 ),
+    .P27(\port$3261$27 ),
+    .P28(\port$3261$28 ),
     .P29(p36[29]),
-    .P3(\port$3255$3 ),
+    .P3(\port$3261$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3255$4 ),
-    .P5(\port$3255$5 ),
-    .P6(\port$3255$6 ),
-    .P7(\port$3255$7 ),
-    .P8(\port$3255$8 ),
-    .P9(\port$3255$9 ),
+    .P4(\port$3261$4 ),
+    .P5(\port$3261$5 ),
+    .P6(\port$3261$6 ),
+    .P7(\port$3261$7 ),
+    .P8(\port$3261$8 ),
+    .P9(\port$3261$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$3255$28 , \port$3255$27 , \port$3255$26 , \port$3255$25 , \port$3255$24 , \port$3255$23 , \port$3255$22 , \port$3255$21 , \port$3255$20 , \port$3255$19 , \port$3255$18 , \port$3255$17 , \port$3255$16 , \port$3255$15 , \port$3255$14 , \port$3255$13 , \port$3255$12 , \port$3255$11 , \port$3255$10 , \port$3255$9 , \port$3255$8 , \port$3255$7 , \port$3255$6 , \port$3255$5 , \port$3255$4 , \port$3255$3 , \port$3255$2 , \port$3255$1 , \port$3255$0  };
+  assign p36[28:0] = { \port$3261$28 , \port$3261$27 , \port$3261$26 , \port$3261$25 , \port$3261$24 , \port$3261$23 , \port$3261$22 , \port$3261$21 , \port$3261$20 , \port$3261$19 , \port$3261$18 , \port$3261$17 , \port$3261$16 , \port$3261$15 , \port$3261$14 , \port$3261$13 , \port$3261$12 , \port$3261$11 , \port$3261$10 , \port$3261$9 , \port$3261$8 , \port$3261$7 , \port$3261$6 , \port$3261$5 , \port$3261$4 , \port$3261$3 , \port$3261$2 , \port$3261$1 , \port$3261$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$3254$0 , \port$3254$1 , \port$3254$2 , \port$3254$3 , \port$3254$4 , \port$3254$5 , \port$3254$6 , \port$3254$7 , \port$3254$8 , \port$3254$9 , \port$3254$10 , \port$3254$11 , \port$3254$12 , \port$3254$13 , \port$3254$14 , \port$3254$15 , \port$3254$16 , \port$3254$17 , \port$3254$18 , \port$3254$19 
-, \port$3254$20 , \port$3254$21 , \port$3254$22 , \port$3254$23 , \port$3254$24 , \port$3254$25 , \port$3254$26 , \port$3254$27 , \port$3254$28 , \port$3254$29 , \port$3254$30 , \port$3254$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$3260$0 , \port$3260$1 , \port$3260$2 , \port$3260$3 , \port$3260$4 , \port$3260$5 , \port$3260$6 , \port$3260$7 , \port$3260$8 , \port$3260$9 , \port$3260$10 , \port$3260$11 , \port$3260$12 , \port$3260$13 , \port$3260$14 , \port$3260$15 , \port$3260$16 , \port$3260$17 , \port$3260$18 , \port$3260$19 
+, \port$3260$20 , \port$3260$21 , \port$3260$22 , \port$3260$23 , \port$3260$24 , \port$3260$25 , \port$3260$26 , \port$3260$27 , \port$3260$28 , \port$3260$29 , \port$3260$30 , \port$3260$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -49686,70 +49676,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3254$0 , \port$3254$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3254$0 ;
-  wire \port$3254$0 ;
-  output \port$3254$1 ;
-  wire \port$3254$1 ;
-  output \port$3254$10 ;
-  wire \port$3254$10 ;
-  output \port$3254$11 ;
-  wire \port$3254$11 ;
-  output \port$3254$12 ;
-  wire \port$3254$12 ;
-  output \port$3254$13 ;
-  wire \port$3254$13 ;
-  output \port$3254$14 ;
-  wire \port$3254$14 ;
-  output \port$3254$15 ;
-  wire \port$3254$15 ;
-  output \port$3254$16 ;
-  wire \port$3254$16 ;
-  output \port$3254$17 ;
-  wire \port$3254$17 ;
-  output \port$3254$18 ;
-  wire \port$3254$18 ;
-  output \port$3254$19 ;
-  wire \port$3254$19 ;
-  output \port$3254$2 ;
-  wire \port$3254$2 ;
-  output \port$3254$20 ;
-  wire \port$3254$20 ;
-  output \port$3254$21 ;
-  wire \port$3254$21 ;
-  output \port$3254$22 ;
-  wire \port$3254$22 ;
-  output \port$3254$23 ;
-  wire \port$3254$23 ;
-  output \port$3254$24 ;
-  wire \port$3254$24 ;
-  output \port$3254$25 ;
-  wire \port$3254$25 ;
-  output \port$3254$26 ;
-  wire \port$3254$26 ;
-  output \port$3254$27 ;
-  wire \port$3254$27 ;
-  output \port$3254$28 ;
-  wire \port$3254$28 ;
-  output \port$3254$29 ;
-  wire \port$3254$29 ;
-  output \port$3254$3 ;
-  wire \port$3254$3 ;
-  output \port$3254$30 ;
-  wire \port$3254$30 ;
-  output \port$3254$31 ;
-  wire \port$3254$31 ;
-  output \port$3254$4 ;
-  wire \port$3254$4 ;
-  output \port$3254$5 ;
-  wire \port$3254$5 ;
-  output \port$3254$6 ;
-  wire \port$3254$6 ;
-  output \port$3254$7 ;
-  wire \port$3254$7 ;
-  output \port$3254$8 ;
-  wire \port$3254$8 ;
-  output \port$3254$9 ;
-  wire \port$3254$9 ;
+  output \port$3260$0 ;
+  wire \port$3260$0 ;
+  output \port$3260$1 ;
+  wire \port$3260$1 ;
+  output \port$3260$10 ;
+  wire \port$3260$10 ;
+  output \port$3260$11 ;
+  wire \port$3260$11 ;
+  output \port$3260$12 ;
+  wire \port$3260$12 ;
+  output \port$3260$13 ;
+  wire \port$3260$13 ;
+  output \port$3260$14 ;
+  wire \port$3260$14 ;
+  output \port$3260$15 ;
+  wire \port$3260$15 ;
+  output \port$3260$16 ;
+  wire \port$3260$16 ;
+  output \port$3260$17 ;
+  wire \port$3260$17 ;
+  output \port$3260$18 ;
+  wire \port$3260$18 ;
+  output \port$3260$19 ;
+  wire \port$3260$19 ;
+  output \port$3260$2 ;
+  wire \port$3260$2 ;
+  output \port$3260$20 ;
+  wire \port$3260$20 ;
+  output \port$3260$21 ;
+  wire \port$3260$21 ;
+  output \port$3260$22 ;
+  wire \port$3260$22 ;
+  output \port$3260$23 ;
+  wire \port$3260$23 ;
+  output \port$3260$24 ;
+  wire \port$3260$24 ;
+  output \port$3260$25 ;
+  wire \port$3260$25 ;
+  output \port$3260$26 ;
+  wire \port$3260$26 ;
+  output \port$3260$27 ;
+  wire \port$3260$27 ;
+  output \port$3260$28 ;
+  wire \port$3260$28 ;
+  output \port$3260$29 ;
+  wire \port$3260$29 ;
+  output \port$3260$3 ;
+  wire \port$3260$3 ;
+  output \port$3260$30 ;
+  wire \port$3260$30 ;
+  output \port$3260$31 ;
+  wire \port$3260$31 ;
+  output \port$3260$4 ;
+  wire \port$3260$4 ;
+  output \port$3260$5 ;
+  wire \port$3260$5 ;
+  output \port$3260$6 ;
+  wire \port$3260$6 ;
+  output \port$3260$7 ;
+  wire \port$3260$7 ;
+  output \port$3260$8 ;
+  wire \port$3260$8 ;
+  output \port$3260$9 ;
+  wire \port$3260$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -49825,54 +49815,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3254$0 , \port$3254$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3254$0 ),
-    .P1(\port$3254$1 ),
-    .P10(\port$3254$10 ),
-    .P11(\port$3254$11 ),
-    .P12(\port$3254$12 ),
-    .P13(\port$3254$13 ),
-    .P14(\port$3254$14 ),
-    .P15(\port$3254$15 ),
-    .P16(\port$3254$16 ),
-    .P17(\port$3254$17 ),
-    .P18(\port$3254$18 ),
-    .P19(\port$3254$19 ),
-    .P2(\port$3254$2 ),
-    .P20(\port$3254$20 ),
-    .P21(\port$3254$21 ),
-    .P22(\port$3254$22 ),
-    .P23(\port$3254$23 ),
-    .P24(\port$3254$24 ),
-    .P25(\port$3254$25 ),
-    .P26(\port$3254$26 ),
-    .P27(\port$3254$27 ),
-    .P28(\port$3254$28 ),
-    .P29(\port$3254$29 ),
-    .P3(\port$3254$3 ),
-    .P30(\port$3254$30 ),
-    .P31(\port$3254$31 ),
+    .P0(\port$3260$0 ),
+    .P1(\port$3260$1 ),
+    .P10(\port$3260$10 ),
+    .P11(\port$3260$11 ),
+    .P12(\port$3260$12 ),
+    .P13(\port$3260$13 ),
+    .P14(\port$3260$14 ),
+    .P15(\port$3260$15 ),
+    .P16(\port$3260$16 ),
+    .P17(\port$3260$17 ),
+    .P18(\port$3260$18 ),
+    .P19(\port$3260$19 ),
+    .P2(\port$3260$2 ),
+    .P20(\port$3260$20 ),
+    .P21(\port$3260$21 ),
+    .P22(\port$3260$22 ),
+    .P23(\port$3260$23 ),
+    .P24(\port$3260$24 ),
+    .P25(\port$3260$25 ),
+    .P26(\port$3260$26 ),
+    .P27(\port$3260$27 ),
+    .P28(\port$3260$28 ),
+    .P29(\port$3260$29 ),
+    .P3(\port$3260$3 ),
+    .P30(\port$3260$30 ),
+    .P31(\port$3260$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3254$4 ),
-    .P5(\port$3254$5 ),
-    .P6(\port$3254$6 ),
-    .P7(\port$3254$7 ),
-    .P8(\port$3254$8 ),
-    .P9(\port$3254$9 ),
+    .P4(\port$3260$4 ),
+    .P5(\port$3260$5 ),
+    .P6(\port$3260$6 ),
+    .P7(\port$3260$7 ),
+    .P8(\port$3260$8 ),
+    .P9(\port$3260$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$3254$31 , \port$3254$30 , \port$3254$29 , \port$3254$28 , \port$3254$27 , \port$3254$26 , \port$3254$25 , \port$3254$24 , \port$3254$23 , \port$3254$22 , \port$3254$21 , \port$3254$20 , \port$3254$19 , \port$3254$18 , \port$3254$17 , \port$3254$16 , \port$3254$15 , \port$3254$14 , \port$3254$13 , \port$3254$12 , \port$3254$11 , \port$3254$10 , \port$3254$9 , \port$3254$8 , \port$3254$7 , \port$3254$6 , \port$3254$5 , \port$3254$4 , \port$3254$3 , \port$3254$2 , \port$3254$1 , \port$3254$0  };
+  assign p36[31:0] = { \port$3260$31 , \port$3260$30 , \port$3260$29 , \port$3260$28 , \port$3260$27 , \port$3260$26 , \port$3260$25 , \port$3260$24 , \port$3260$23 , \port$3260$22 , \port$3260$21 , \port$3260$20 , \port$3260$19 , \port$3260$18 , \port$3260$17 , \port$3260$16 , \port$3260$15 , \port$3260$14 , \port$3260$13 , \port$3260$12 , \port$3260$11 , \port$3260$10 , \port$3260$9 , \port$3260$8 , \port$3260$7 , \port$3260$6 , \port$3260$5 , \port$3260$4 , \port$3260$3 , \port$3260$2 , \port$3260$1 , \port$3260$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$3253$0 , \port$3253$1 , \port$3253$2 , \port$3253$3 , \port$3253$4 , \port$3253$5 , \port$3253$6 , \port$3253$7 , \port$3253$8 , \port$3253$9 , \port$3253$10 , \port$3253$11 , \port$3253$12 , \port$3253$13 , \port$3253$14 , \port$3253$15 , \port$3253$16 , \port$3253$17 , \port$3253$18 , \port$3253$19 
-, \port$3253$20 , \port$3253$21 , \port$3253$22 , \port$3253$23 , \port$3253$24 , \port$3253$25 , \port$3253$26 , \port$3253$27 , \port$3253$28 , \port$3253$29 , \port$3253$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$3259$0 , \port$3259$1 , \port$3259$2 , \port$3259$3 , \port$3259$4 , \port$3259$5 , \port$3259$6 , \port$3259$7 , \port$3259$8 , \port$3259$9 , \port$3259$10 , \port$3259$11 , \port$3259$12 , \port$3259$13 , \port$3259$14 , \port$3259$15 , \port$3259$16 , \port$3259$17 , \port$3259$18 , \port$3259$19 
+, \port$3259$20 , \port$3259$21 , \port$3259$22 , \port$3259$23 , \port$3259$24 , \port$3259$25 , \port$3259$26 , \port$3259$27 , \port$3259$28 , \port$3259$29 , \port$3259$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -49880,68 +49870,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3253$0 , \port$3253$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3253$0 ;
-  wire \port$3253$0 ;
-  output \port$3253$1 ;
-  wire \port$3253$1 ;
-  output \port$3253$10 ;
-  wire \port$3253$10 ;
-  output \port$3253$11 ;
-  wire \port$3253$11 ;
-  output \port$3253$12 ;
-  wire \port$3253$12 ;
-  output \port$3253$13 ;
-  wire \port$3253$13 ;
-  output \port$3253$14 ;
-  wire \port$3253$14 ;
-  output \port$3253$15 ;
-  wire \port$3253$15 ;
-  output \port$3253$16 ;
-  wire \port$3253$16 ;
-  output \port$3253$17 ;
-  wire \port$3253$17 ;
-  output \port$3253$18 ;
-  wire \port$3253$18 ;
-  output \port$3253$19 ;
-  wire \port$3253$19 ;
-  output \port$3253$2 ;
-  wire \port$3253$2 ;
-  output \port$3253$20 ;
-  wire \port$3253$20 ;
-  output \port$3253$21 ;
-  wire \port$3253$21 ;
-  output \port$3253$22 ;
-  wire \port$3253$22 ;
-  output \port$3253$23 ;
-  wire \port$3253$23 ;
-  output \port$3253$24 ;
-  wire \port$3253$24 ;
-  output \port$3253$25 ;
-  wire \port$3253$25 ;
-  output \port$3253$26 ;
-  wire \port$3253$26 ;
-  output \port$3253$27 ;
-  wire \port$3253$27 ;
-  output \port$3253$28 ;
-  wire \port$3253$28 ;
-  output \port$3253$29 ;
-  wire \port$3253$29 ;
-  output \port$3253$3 ;
-  wire \port$3253$3 ;
-  output \port$3253$30 ;
-  wire \port$3253$30 ;
-  output \port$3253$4 ;
-  wire \port$3253$4 ;
-  output \port$3253$5 ;
-  wire \port$3253$5 ;
-  output \port$3253$6 ;
-  wire \port$3253$6 ;
-  output \port$3253$7 ;
-  wire \port$3253$7 ;
-  output \port$3253$8 ;
-  wire \port$3253$8 ;
-  output \port$3253$9 ;
-  wire \port$3253$9 ;
+  output \port$3259$0 ;
+  wire \port$3259$0 ;
+  output \port$3259$1 ;
+  wire \port$3259$1 ;
+  output \port$3259$10 ;
+  wire \port$3259$10 ;
+  output \port$3259$11 ;
+  wire \port$3259$11 ;
+  output \port$3259$12 ;
+  wire \port$3259$12 ;
+  output \port$3259$13 ;
+  wire \port$3259$13 ;
+  output \port$3259$14 ;
+  wire \port$3259$14 ;
+  output \port$3259$15 ;
+  wire \port$3259$15 ;
+  output \port$3259$16 ;
+  wire \port$3259$16 ;
+  output \port$3259$17 ;
+  wire \port$3259$17 ;
+  output \port$3259$18 ;
+  wire \port$3259$18 ;
+  output \port$3259$19 ;
+  wire \port$3259$19 ;
+  output \port$3259$2 ;
+  wire \port$3259$2 ;
+  output \port$3259$20 ;
+  wire \port$3259$20 ;
+  output \port$3259$21 ;
+  wire \port$3259$21 ;
+  output \port$3259$22 ;
+  wire \port$3259$22 ;
+  output \port$3259$23 ;
+  wire \port$3259$23 ;
+  output \port$3259$24 ;
+  wire \port$3259$24 ;
+  output \port$3259$25 ;
+  wire \port$3259$25 ;
+  output \port$3259$26 ;
+  wire \port$3259$26 ;
+  output \port$3259$27 ;
+  wire \port$3259$27 ;
+  output \port$3259$28 ;
+  wire \port$3259$28 ;
+  output \port$3259$29 ;
+  wire \port$3259$29 ;
+  output \port$3259$3 ;
+  wire \port$3259$3 ;
+  output \port$3259$30 ;
+  wire \port$3259$30 ;
+  output \port$3259$4 ;
+  wire \port$3259$4 ;
+  output \port$3259$5 ;
+  wire \port$3259$5 ;
+  output \port$3259$6 ;
+  wire \port$3259$6 ;
+  output \port$3259$7 ;
+  wire \port$3259$7 ;
+  output \port$3259$8 ;
+  wire \port$3259$8 ;
+  output \port$3259$9 ;
+  wire \port$3259$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -50017,54 +50007,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3253$0 , \port$3253$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3253$0 ),
-    .P1(\port$3253$1 ),
-    .P10(\port$3253$10 ),
-    .P11(\port$3253$11 ),
-    .P12(\port$3253$12 ),
-    .P13(\port$3253$13 ),
-    .P14(\port$3253$14 ),
-    .P15(\port$3253$15 ),
-    .P16(\port$3253$16 ),
-    .P17(\port$3253$17 ),
-    .P18(\port$3253$18 ),
-    .P19(\port$3253$19 ),
-    .P2(\port$3253$2 ),
-    .P20(\port$3253$20 ),
-    .P21(\port$3253$21 ),
-    .P22(\port$3253$22 ),
-    .P23(\port$3253$23 ),
-    .P24(\port$3253$24 ),
-    .P25(\port$3253$25 ),
-    .P26(\port$3253$26 ),
-    .P27(\port$3253$27 ),
-    .P28(\port$3253$28 ),
-    .P29(\port$3253$29 ),
-    .P3(\port$3253$3 ),
-    .P30(\port$3253$30 ),
+    .P0(\port$3259$0 ),
+    .P1(\port$3259$1 ),
+    .P10(\port$3259$10 ),
+    .P11(\port$3259$11 ),
+    .P12(\port$3259$12 ),
+    .P13(\port$3259$13 ),
+    .P14(\port$3259$14 ),
+    .P15(\port$3259$15 ),
+    .P16(\port$3259$16 ),
+    .P17(\port$3259$17 ),
+    .P18(\port$3259$18 ),
+    .P19(\port$3259$19 ),
+    .P2(\port$3259$2 ),
+    .P20(\port$3259$20 ),
+    .P21(\port$3259$21 ),
+    .P22(\port$3259$22 ),
+    .P23(\port$3259$23 ),
+    .P24(\port$3259$24 ),
+    .P25(\port$3259$25 ),
+    .P26(\port$3259$26 ),
+    .P27(\port$3259$27 ),
+    .P28(\port$3259$28 ),
+    .P29(\port$3259$29 ),
+    .P3(\port$3259$3 ),
+    .P30(\port$3259$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3253$4 ),
-    .P5(\port$3253$5 ),
-    .P6(\port$3253$6 ),
-    .P7(\port$3253$7 ),
-    .P8(\port$3253$8 ),
-    .P9(\port$3253$9 ),
+    .P4(\port$3259$4 ),
+    .P5(\port$3259$5 ),
+    .P6(\port$3259$6 ),
+    .P7(\port$3259$7 ),
+    .P8(\port$3259$8 ),
+    .P9(\port$3259$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$3253$30 , \port$3253$29 , \port$3253$28 , \port$3253$27 , \port$3253$26 , \port$3253$25 , \port$3253$24 , \port$3253$23 , \port$3253$22 , \port$3253$21 , \port$3253$20 , \port$3253$19 , \port$3253$18 , \port$3253$17 , \port$3253$16 , \port$3253$15 , \port$3253$14 , \port$3253$13 , \port$3253$12 , \port$3253$11 , \port$3253$10 , \port$3253$9 , \port$3253$8 , \port$3253$7 , \port$3253$6 , \port$3253$5 , \port$3253$4 , \port$3253$3 , \port$3253$2 , \port$3253$1 , \port$3253$0  };
+  assign p36[30:0] = { \port$3259$30 , \port$3259$29 , \port$3259$28 , \port$3259$27 , \port$3259$26 , \port$3259$25 , \port$3259$24 , \port$3259$23 , \port$3259$22 , \port$3259$21 , \port$3259$20 , \port$3259$19 , \port$3259$18 , \port$3259$17 , \port$3259$16 , \port$3259$15 , \port$3259$14 , \port$3259$13 , \port$3259$12 , \port$3259$11 , \port$3259$10 , \port$3259$9 , \port$3259$8 , \port$3259$7 , \port$3259$6 , \port$3259$5 , \port$3259$4 , \port$3259$3 , \port$3259$2 , \port$3259$1 , \port$3259$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$3252$0 , \port$3252$1 , \port$3252$2 , \port$3252$3 , \port$3252$4 , \port$3252$5 , \port$3252$6 , \port$3252$7 , \port$3252$8 , \port$3252$9 , \port$3252$10 , \port$3252$11 , \port$3252$12 , \port$3252$13 , \port$3252$14 , \port$3252$15 , \port$3252$16 , \port$3252$17 , \port$3252$18 , \port$3252$19 
-, \port$3252$20 , \port$3252$21 , \port$3252$22 , \port$3252$23 , \port$3252$24 , \port$3252$25 , \port$3252$26 , \port$3252$27 , \port$3252$28 , \port$3252$29 , \port$3252$30 , \port$3252$31 , \port$3252$32 , \port$3252$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$3258$0 , \port$3258$1 , \port$3258$2 , \port$3258$3 , \port$3258$4 , \port$3258$5 , \port$3258$6 , \port$3258$7 , \port$3258$8 , \port$3258$9 , \port$3258$10 , \port$3258$11 , \port$3258$12 , \port$3258$13 , \port$3258$14 , \port$3258$15 , \port$3258$16 , \port$3258$17 , \port$3258$18 , \port$3258$19 
+, \port$3258$20 , \port$3258$21 , \port$3258$22 , \port$3258$23 , \port$3258$24 , \port$3258$25 , \port$3258$26 , \port$3258$27 , \port$3258$28 , \port$3258$29 , \port$3258$30 , \port$3258$31 , \port$3258$32 , \port$3258$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -50072,74 +50062,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3252$0 , \port$3252$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3252$0 ;
-  wire \port$3252$0 ;
-  output \port$3252$1 ;
-  wire \port$3252$1 ;
-  output \port$3252$10 ;
-  wire \port$3252$10 ;
-  output \port$3252$11 ;
-  wire \port$3252$11 ;
-  output \port$3252$12 ;
-  wire \port$3252$12 ;
-  output \port$3252$13 ;
-  wire \port$3252$13 ;
-  output \port$3252$14 ;
-  wire \port$3252$14 ;
-  output \port$3252$15 ;
-  wire \port$3252$15 ;
-  output \port$3252$16 ;
-  wire \port$3252$16 ;
-  output \port$3252$17 ;
-  wire \port$3252$17 ;
-  output \port$3252$18 ;
-  wire \port$3252$18 ;
-  output \port$3252$19 ;
-  wire \port$3252$19 ;
-  output \port$3252$2 ;
-  wire \port$3252$2 ;
-  output \port$3252$20 ;
-  wire \port$3252$20 ;
-  output \port$3252$21 ;
-  wire \port$3252$21 ;
-  output \port$3252$22 ;
-  wire \port$3252$22 ;
-  output \port$3252$23 ;
-  wire \port$3252$23 ;
-  output \port$3252$24 ;
-  wire \port$3252$24 ;
-  output \port$3252$25 ;
-  wire \port$3252$25 ;
-  output \port$3252$26 ;
-  wire \port$3252$26 ;
-  output \port$3252$27 ;
-  wire \port$3252$27 ;
-  output \port$3252$28 ;
-  wire \port$3252$28 ;
-  output \port$3252$29 ;
-  wire \port$3252$29 ;
-  output \port$3252$3 ;
-  wire \port$3252$3 ;
-  output \port$3252$30 ;
-  wire \port$3252$30 ;
-  output \port$3252$31 ;
-  wire \port$3252$31 ;
-  output \port$3252$32 ;
-  wire \port$3252$32 ;
-  output \port$3252$33 ;
-  wire \port$3252$33 ;
-  output \port$3252$4 ;
-  wire \port$3252$4 ;
-  output \port$3252$5 ;
-  wire \port$3252$5 ;
-  output \port$3252$6 ;
-  wire \port$3252$6 ;
-  output \port$3252$7 ;
-  wire \port$3252$7 ;
-  output \port$3252$8 ;
-  wire \port$3252$8 ;
-  output \port$3252$9 ;
-  wire \port$3252$9 ;
+  output \port$3258$0 ;
+  wire \port$3258$0 ;
+  output \port$3258$1 ;
+  wire \port$3258$1 ;
+  output \port$3258$10 ;
+  wire \port$3258$10 ;
+  output \port$3258$11 ;
+  wire \port$3258$11 ;
+  output \port$3258$12 ;
+  wire \port$3258$12 ;
+  output \port$3258$13 ;
+  wire \port$3258$13 ;
+  output \port$3258$14 ;
+  wire \port$3258$14 ;
+  output \port$3258$15 ;
+  wire \port$3258$15 ;
+  output \port$3258$16 ;
+  wire \port$3258$16 ;
+  output \port$3258$17 ;
+  wire \port$3258$17 ;
+  output \port$3258$18 ;
+  wire \port$3258$18 ;
+  output \port$3258$19 ;
+  wire \port$3258$19 ;
+  output \port$3258$2 ;
+  wire \port$3258$2 ;
+  output \port$3258$20 ;
+  wire \port$3258$20 ;
+  output \port$3258$21 ;
+  wire \port$3258$21 ;
+  output \port$3258$22 ;
+  wire \port$3258$22 ;
+  output \port$3258$23 ;
+  wire \port$3258$23 ;
+  output \port$3258$24 ;
+  wire \port$3258$24 ;
+  output \port$3258$25 ;
+  wire \port$3258$25 ;
+  output \port$3258$26 ;
+  wire \port$3258$26 ;
+  output \port$3258$27 ;
+  wire \port$3258$27 ;
+  output \port$3258$28 ;
+  wire \port$3258$28 ;
+  output \port$3258$29 ;
+  wire \port$3258$29 ;
+  output \port$3258$3 ;
+  wire \port$3258$3 ;
+  output \port$3258$30 ;
+  wire \port$3258$30 ;
+  output \port$3258$31 ;
+  wire \port$3258$31 ;
+  output \port$3258$32 ;
+  wire \port$3258$32 ;
+  output \port$3258$33 ;
+  wire \port$3258$33 ;
+  output \port$3258$4 ;
+  wire \port$3258$4 ;
+  output \port$3258$5 ;
+  wire \port$3258$5 ;
+  output \port$3258$6 ;
+  wire \port$3258$6 ;
+  output \port$3258$7 ;
+  wire \port$3258$7 ;
+  output \port$3258$8 ;
+  wire \port$3258$8 ;
+  output \port$3258$9 ;
+  wire \port$3258$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -50215,47 +50205,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3252$0 , \port$3252$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3252$0 ),
-    .P1(\port$3252$1 ),
-    .P10(\port$3252$10 ),
-    .P11(\port$3252$11 ),
-    .P12(\port$3252$12 ),
-    .P13(\port$3252$13 ),
-    .P14(\port$3252$14 ),
-    .P15(\port$3252$15 ),
-    .P16(\port$3252$16 ),
-    .P17(\port$3252$17 ),
-    .P18(\port$3252$18 ),
-    .P19(\port$3252$19 ),
-    .P2(\port$3252$2 ),
-    .P20(\port$3252$20 ),
-    .P21(\port$3252$21 ),
-    .P22(\port$3252$22 ),
-    .P23(\port$3252$23 ),
-    .P24(\port$3252$24 ),
-    .P25(\port$3252$25 ),
-    .P26(\port$3252$26 ),
-    .P27(\port$3252$27 ),
-    .P28(\port$3252$28 ),
-    .P29(\port$3252$29 ),
-    .P3(\port$3252$3 ),
-    .P30(\port$3252$30 ),
-    .P31(\port$3252$31 ),
-    .P32(\port$3252$32 ),
-    .P33(\port$3252$33 ),
+    .P0(\port$3258$0 ),
+    .P1(\port$3258$1 ),
+    .P10(\port$3258$10 ),
+    .P11(\port$3258$11 ),
+    .P12(\port$3258$12 ),
+    .P13(\port$3258$13 ),
+    .P14(\port$3258$14 ),
+    .P15(\port$3258$15 ),
+    .P16(\port$3258$16 ),
+    .P17(\port$3258$17 ),
+    .P18(\port$3258$18 ),
+    .P19(\port$3258$19 ),
+    .P2(\port$3258$2 ),
+    .P20(\port$3258$20 ),
+    .P21(\port$3258$21 ),
+    .P22(\port$3258$22 ),
+    .P23(\port$3258$23 ),
+    .P24(\port$3258$24 ),
+    .P25(\port$3258$25 ),
+    .P26(\port$3258$26 ),
+    .P27(\port$3258$27 ),
+    .P28(\port$3258$28 ),
+    .P29(\port$3258$29 ),
+    .P3(\port$3258$3 ),
+    .P30(\port$3258$30 ),
+    .P31(\port$3258$31 ),
+    .P32(\port$3258$32 ),
+    .P33(\port$3258$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3252$4 ),
-    .P5(\port$3252$5 ),
-    .P6(\port$3252$6 ),
-    .P7(\port$3252$7 ),
-    .P8(\port$3252$8 ),
-    .P9(\port$3252$9 ),
+    .P4(\port$3258$4 ),
+    .P5(\port$3258$5 ),
+    .P6(\port$3258$6 ),
+    .P7(\port$3258$7 ),
+    .P8(\port$3258$8 ),
+    .P9(\port$3258$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$3252$33 , \port$3252$32 , \port$3252$31 , \port$3252$30 , \port$3252$29 , \port$3252$28 , \port$3252$27 , \port$3252$26 , \port$3252$25 , \port$3252$24 , \port$3252$23 , \port$3252$22 , \port$3252$21 , \port$3252$20 , \port$3252$19 , \port$3252$18 , \port$3252$17 , \port$3252$16 , \port$3252$15 , \port$3252$14 , \port$3252$13 , \port$3252$12 , \port$3252$11 , \port$3252$10 , \port$3252$9 , \port$3252$8 , \port$3252$7 , \port$3252$6 , \port$3252$5 , \port$3252$4 , \port$3252$3 , \port$3252$2 , \port$3252$1 , \port$3252$0  };
+  assign p36[33:0] = { \port$3258$33 , \port$3258$32 , \port$3258$31 , \port$3258$30 , \port$3258$29 , \port$3258$28 , \port$3258$27 , \port$3258$26 , \port$3258$25 , \port$3258$24 , \port$3258$23 , \port$3258$22 , \port$3258$21 , \port$3258$20 , \port$3258$19 , \port$3258$18 , \port$3258$17 , \port$3258$16 , \port$3258$15 , \port$3258$14 , \port$3258$13 , \port$3258$12 , \port$3258$11 , \port$3258$10 , \port$3258$9 , \port$3258$8 , \port$3258$7 , \port$3258$6 , \port$3258$5 , \port$3258$4 , \port$3258$3 , \port$3258$2 , \port$3258$1 , \port$3258$0  };
 endmodule

@@ -237,69 +237,69 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
   wire _200_;
-  wire _204_;
-  wire _210_;
-  wire _213_;
-  wire [16:0] _216_;
-  wire [4:0] _222_;
+  wire _206_;
+  wire _209_;
+  wire [16:0] _212_;
+  wire [4:0] _218_;
+  wire _223_;
+  wire _224_;
+  wire _226_;
   wire _227_;
-  wire _228_;
-  wire _230_;
-  wire _231_;
-  wire _233_;
+  wire _229_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
   wire _250_;
-  wire _251_;
-  wire _252_;
+  wire [1:0] _251_;
   wire _253_;
-  wire _254_;
-  wire [1:0] _255_;
-  wire _257_;
-  wire [1:0] _258_;
-  wire _259_;
-  wire [1:0] _260_;
-  wire [1:0] _261_;
-  wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [16:0] _265_;
+  wire [1:0] _254_;
+  wire _255_;
+  wire [1:0] _256_;
+  wire [1:0] _257_;
+  wire _258_;
+  wire [1:0] _259_;
+  wire _260_;
+  wire [16:0] _261_;
+  wire _263_;
+  wire [16:0] _264_;
+  wire _265_;
+  wire _266_;
   wire _267_;
-  wire [16:0] _268_;
-  wire _269_;
+  wire _268_;
   wire _270_;
   wire _271_;
   wire _272_;
+  wire _273_;
   wire _274_;
   wire _275_;
   wire _276_;
   wire _277_;
   wire _278_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire [2:0] _283_;
+  wire [2:0] _279_;
+  wire [2:0] _280_;
+  wire [2:0] _281_;
+  wire _283_;
   wire [2:0] _284_;
-  wire [2:0] _285_;
-  wire _287_;
-  wire [2:0] _288_;
+  wire _285_;
+  wire [7:0] _286_;
+  wire [7:0] _287_;
   wire _289_;
   wire [7:0] _290_;
-  wire [7:0] _291_;
-  wire _293_;
-  wire [7:0] _294_;
-  wire _295_;
-  wire [4:0] _296_;
+  wire _291_;
+  wire [4:0] _292_;
+  wire [4:0] _293_;
+  wire [4:0] _294_;
+  wire _296_;
   wire [4:0] _297_;
-  wire [4:0] _298_;
+  wire _298_;
+  wire _299_;
   wire _300_;
-  wire [4:0] _301_;
   wire _302_;
   wire _303_;
   wire _304_;
+  wire _305_;
   wire _306_;
   wire _307_;
   wire _308_;
@@ -309,13 +309,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _312_;
   wire _313_;
   wire _314_;
-  wire _315_;
-  wire _316_;
   wire _317_;
   wire _318_;
   wire _319_;
   wire _320_;
   wire _321_;
+  wire _322_;
+  wire _323_;
   wire _324_;
   wire _325_;
   wire _326_;
@@ -325,20 +325,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _330_;
   wire _331_;
   wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
   wire \$signal ;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$136  = 1'h1;
-  reg \$signal$163  = 1'h0;
-  reg \$signal$175  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$138  = 1'h1;
+  reg \$signal$165  = 1'h0;
+  reg \$signal$177  = 1'h0;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
   wire acc_sel_g0_f0_1;
@@ -569,6 +561,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
@@ -596,7 +591,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$179 ;
+  wire [207:0] \o_data$181 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$106 ;
@@ -733,10 +728,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _019_ = r_en & m_out__valid;
   assign _020_ = ~ row_valid;
   assign _021_ = row_end & _020_;
-  reg [16:0] _507_ = 17'h00000;
-  assign drain_back[16:0] = _507_;
-  reg [16:0] _508_ = 17'h00000;
-  assign drain_plus[16:0] = _508_;
+  reg [16:0] _500_ = 17'h00000;
+  assign drain_back[16:0] = _500_;
+  reg [16:0] _501_ = 17'h00000;
+  assign drain_plus[16:0] = _501_;
   assign _109_ = { _006_, enter_q, drain_dn_step } != 3'h4;
   assign _110_ = { _006_, enter_q } != 1'h0;
   assign _111_ = { _105_, _103_, drain_restart } != 1'h0;
@@ -750,53 +745,53 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _251_, _250_ } != 1'h0;
-  assign _123_ = { _262_, s_param__valid } != 2'h2;
-  assign _124_ = { _264_, s_param__valid } != 2'h2;
-  assign _125_ = { _262_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _259_, compute } != 2'h3;
-  assign _127_ = { _257_, _062_ } != 2'h2;
-  assign _128_ = { _264_, _262_, _259_, _257_ } != 1'h0;
-  assign _129_ = { _267_, s_param__valid } != 2'h2;
-  assign _130_ = { _269_, s_param__valid } != 2'h2;
-  assign _131_ = { _269_, _267_ } != 1'h0;
-  assign _132_ = { _274_, s_param__valid } != 2'h2;
-  assign _133_ = { _276_, s_param__valid } != 2'h2;
-  assign _134_ = { _274_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _135_ = { _276_, _274_ } != 1'h0;
-  assign _136_ = { _280_, s_param__valid } != 2'h2;
-  assign _137_ = { _282_, s_param__valid } != 2'h2;
-  assign _138_ = { _282_, _280_ } != 1'h0;
-  assign _139_ = { _287_, s_param__valid } != 2'h2;
-  assign _140_ = { _289_, s_param__valid } != 2'h2;
-  assign _141_ = { _287_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _142_ = { _289_, _287_ } != 1'h0;
-  assign _143_ = { _293_, s_param__valid } != 2'h2;
-  assign _144_ = { _295_, s_param__valid } != 2'h2;
-  assign _145_ = { _293_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _146_ = { _295_, _293_ } != 1'h0;
-  assign _147_ = { _300_, s_param__valid } != 2'h2;
-  assign _148_ = { _302_, s_param__valid } != 2'h2;
-  assign _149_ = { _300_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _150_ = { _300_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _151_ = { _302_, _300_ } != 1'h0;
-  assign _152_ = { _306_, s_param__valid } != 2'h2;
-  assign _153_ = { _308_, s_param__valid } != 2'h2;
-  assign _154_ = { _308_, _306_ } != 1'h0;
-  assign _155_ = & { _334_, \o_valid$106  };
-  assign _156_ = & { _335_, \o_valid$106  };
-  assign _157_ = & { _336_, \o_valid$106  };
-  assign _158_ = & { _337_, \o_valid$106  };
-  assign _159_ = & { _338_, \o_valid$106  };
-  assign _160_ = & { _339_, \o_valid$106  };
-  assign _161_ = & { _340_, \o_valid$106  };
+  assign _122_ = { _247_, _246_ } != 1'h0;
+  assign _123_ = { _258_, s_param__valid } != 2'h2;
+  assign _124_ = { _260_, s_param__valid } != 2'h2;
+  assign _125_ = { _258_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _255_, compute } != 2'h3;
+  assign _127_ = { _253_, _062_ } != 2'h2;
+  assign _128_ = { _260_, _258_, _255_, _253_ } != 1'h0;
+  assign _129_ = { _263_, s_param__valid } != 2'h2;
+  assign _130_ = { _265_, s_param__valid } != 2'h2;
+  assign _131_ = { _265_, _263_ } != 1'h0;
+  assign _132_ = { _270_, s_param__valid } != 2'h2;
+  assign _133_ = { _272_, s_param__valid } != 2'h2;
+  assign _134_ = { _270_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _135_ = { _272_, _270_ } != 1'h0;
+  assign _136_ = { _276_, s_param__valid } != 2'h2;
+  assign _137_ = { _278_, s_param__valid } != 2'h2;
+  assign _138_ = { _278_, _276_ } != 1'h0;
+  assign _139_ = { _283_, s_param__valid } != 2'h2;
+  assign _140_ = { _285_, s_param__valid } != 2'h2;
+  assign _141_ = { _283_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _142_ = { _285_, _283_ } != 1'h0;
+  assign _143_ = { _289_, s_param__valid } != 2'h2;
+  assign _144_ = { _291_, s_param__valid } != 2'h2;
+  assign _145_ = { _289_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _146_ = { _291_, _289_ } != 1'h0;
+  assign _147_ = { _296_, s_param__valid } != 2'h2;
+  assign _148_ = { _298_, s_param__valid } != 2'h2;
+  assign _149_ = { _296_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _150_ = { _296_, wb_last, \$signal$138 , s_param__valid } != 4'hb;
+  assign _151_ = { _298_, _296_ } != 1'h0;
+  assign _152_ = { _302_, s_param__valid } != 2'h2;
+  assign _153_ = { _304_, s_param__valid } != 2'h2;
+  assign _154_ = { _304_, _302_ } != 1'h0;
+  assign _155_ = & { _327_, \o_valid$106  };
+  assign _156_ = & { _328_, \o_valid$106  };
+  assign _157_ = & { _329_, \o_valid$106  };
+  assign _158_ = & { _330_, \o_valid$106  };
+  assign _159_ = & { _331_, \o_valid$106  };
+  assign _160_ = & { _332_, \o_valid$106  };
+  assign _161_ = & { _196_, \o_valid$106  };
   assign _162_ = & { _110_, _109_ };
   assign _163_ = & { _099_, o_valid };
   assign _164_ = & { _117_, _116_ };
   assign _165_ = & { tile_end, fn_last };
-  assign _166_ = & { _252_, ch_left[16], s_param__valid };
-  assign _167_ = & { _253_, ch_left[16], s_param__valid };
-  assign _168_ = & { _254_, ch_left[16], s_param__valid };
+  assign _166_ = & { _248_, ch_left[16], s_param__valid };
+  assign _167_ = & { _249_, ch_left[16], s_param__valid };
+  assign _168_ = & { _250_, ch_left[16], s_param__valid };
   assign _169_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
   assign _170_ = & { _131_, _130_, _129_ };
   assign _171_ = & { _135_, _134_, _133_, _132_ };
@@ -805,41 +800,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _174_ = & { _146_, _145_, _144_, _143_ };
   assign _175_ = & { _151_, _150_, _149_, _148_, _147_ };
   assign _176_ = & { _154_, _153_, _152_ };
-  assign _177_ = & { _309_, s_param__valid };
-  assign _178_ = & { _310_, s_param__valid };
-  assign _179_ = & { _311_, s_param__valid };
-  assign _180_ = & { _312_, s_param__valid };
-  assign _181_ = & { _313_, s_param__valid };
-  assign _182_ = & { _314_, s_param__valid };
-  assign _183_ = & { _315_, s_param__valid };
-  assign _184_ = & { _316_, s_param__valid };
-  assign _185_ = & { _317_, s_param__valid };
-  assign _186_ = & { _318_, s_param__valid };
-  assign _187_ = & { _319_, s_param__valid };
-  assign _188_ = & { _320_, s_param__valid };
-  assign _189_ = & { _321_, s_param__valid };
-  assign _198_ = ~ _331_;
-  assign _199_ = ~ compute;
-  assign _200_ = ~ _327_;
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { dn_last, rst };
-  assign _193_ = | { _198_, rst };
-  assign _194_ = | { d_last, rst };
-  assign _195_ = | { _199_, rst };
-  assign _196_ = | { _063_, rst };
-  assign _197_ = | { _200_, rst };
-  assign _204_ = drain_restart ? 1'h0 : d_last;
-  assign _210_ = drain_restart ? m_one : row_last;
-  assign _213_ = drain_restart ? 1'h1 : row_valid;
-  assign _216_ = drain_restart ? 17'h00000 : row;
-  assign _222_ = drain_restart ? 5'h00 : dn;
-  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _077_;
-  assign _228_ = adv ? _227_ : 1'hx;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _076_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _690_;
+  assign _177_ = & { _305_, s_param__valid };
+  assign _178_ = & { _306_, s_param__valid };
+  assign _179_ = & { _307_, s_param__valid };
+  assign _180_ = & { _308_, s_param__valid };
+  assign _181_ = & { _309_, s_param__valid };
+  assign _182_ = & { _310_, s_param__valid };
+  assign _183_ = & { _311_, s_param__valid };
+  assign _184_ = & { _312_, s_param__valid };
+  assign _185_ = & { _313_, s_param__valid };
+  assign _186_ = & { _314_, s_param__valid };
+  assign _194_ = ~ compute;
+  assign _195_ = ~ _320_;
+  assign _187_ = | { drain_restart, rst };
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { dn_last, rst };
+  assign _190_ = | { d_last, rst };
+  assign _191_ = | { _194_, rst };
+  assign _192_ = | { _063_, rst };
+  assign _193_ = | { _195_, rst };
+  assign _196_ = ! ob;
+  assign _200_ = drain_restart ? 1'h0 : d_last;
+  assign _206_ = drain_restart ? m_one : row_last;
+  assign _209_ = drain_restart ? 1'h1 : row_valid;
+  assign _212_ = drain_restart ? 17'h00000 : row;
+  assign _218_ = drain_restart ? 5'h00 : dn;
+  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _077_;
+  assign _224_ = adv ? _223_ : 1'hx;
+  assign _226_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _076_;
+  assign _227_ = adv ? _226_ : 1'hx;
+  assign _229_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _680_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -847,20 +838,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _690_ = b[6:0];
+        _680_ = b[6:0];
       2'b1?:
-        _690_ = b[13:7];
+        _680_ = b[13:7];
       default:
-        _690_ = a;
+        _680_ = a;
     endcase
   endfunction
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = _062_ ? 2'h0 : 2'hx;
-  function [1:0] _697_;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = _062_ ? 2'h0 : 2'hx;
+  function [1:0] _687_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -868,160 +859,164 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _697_ = b[1:0];
+        _687_ = b[1:0];
       4'b??1?:
-        _697_ = b[3:2];
+        _687_ = b[3:2];
       4'b?1??:
-        _697_ = b[5:4];
+        _687_ = b[5:4];
       4'b1???:
-        _697_ = b[7:6];
+        _687_ = b[7:6];
       default:
-        _697_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = compute ? 2'hx : 2'h3;
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _260_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _261_ = s_param__valid ? _260_ : 2'hx;
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _265_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _707_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = compute ? 2'hx : 2'h3;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _257_ = s_param__valid ? _256_ : 2'hx;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _261_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
+  function [16:0] _697_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _707_ = b[16:0];
+        _697_ = b[16:0];
       2'b1?:
-        _707_ = b[33:17];
+        _697_ = b[33:17];
       default:
-        _707_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
-  assign _271_ = \$signal$136  ? _270_ : 1'hx;
-  assign _272_ = s_param__valid ? _271_ : 1'hx;
-  function [0:0] _714_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? _051_ : 17'hxxxxx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
+  assign _267_ = \$signal$138  ? _266_ : 1'hx;
+  assign _268_ = s_param__valid ? _267_ : 1'hx;
+  function [0:0] _704_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[0:0];
+        _704_ = b[0:0];
       2'b1?:
-        _714_ = b[1:1];
+        _704_ = b[1:1];
       default:
-        _714_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _278_ = s_param__valid ? _277_ : 1'hx;
-  function [0:0] _720_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  function [0:0] _710_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _720_ = b[0:0];
+        _710_ = b[0:0];
       2'b1?:
-        _720_ = b[1:1];
+        _710_ = b[1:1];
       default:
-        _720_ = a;
+        _710_ = a;
     endcase
   endfunction
-  assign _279_ = _720_(1'hx, { _281_, _278_ }, { _282_, _280_ });
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
-  assign _284_ = \$signal$136  ? _283_ : 3'hx;
-  assign _285_ = s_param__valid ? _284_ : 3'hx;
-  function [2:0] _727_;
+  assign _275_ = _710_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
+  assign _280_ = \$signal$138  ? _279_ : 3'hx;
+  assign _281_ = s_param__valid ? _280_ : 3'hx;
+  function [2:0] _717_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[2:0];
+        _717_ = b[2:0];
       2'b1?:
-        _727_ = b[5:3];
+        _717_ = b[5:3];
       default:
-        _727_ = a;
+        _717_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = \$signal$136  ? _053_[7:0] : 8'hxx;
-  assign _291_ = s_param__valid ? _290_ : 8'hxx;
-  function [7:0] _733_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = \$signal$138  ? _053_[7:0] : 8'hxx;
+  assign _287_ = s_param__valid ? _286_ : 8'hxx;
+  function [7:0] _723_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _733_ = b[7:0];
+        _723_ = b[7:0];
       2'b1?:
-        _733_ = b[15:8];
+        _723_ = b[15:8];
       default:
-        _733_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _297_ = \$signal$136  ? _296_ : 5'hxx;
-  assign _298_ = s_param__valid ? _297_ : 5'hxx;
-  function [4:0] _740_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = wb_last ? _054_[4:0] : 5'hxx;
+  assign _293_ = \$signal$138  ? _292_ : 5'hxx;
+  assign _294_ = s_param__valid ? _293_ : 5'hxx;
+  function [4:0] _730_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _740_ = b[4:0];
+        _730_ = b[4:0];
       2'b1?:
-        _740_ = b[9:5];
+        _730_ = b[9:5];
       default:
-        _740_ = a;
+        _730_ = a;
     endcase
   endfunction
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
-  assign _304_ = s_param__valid ? _303_ : 1'hx;
-  function [0:0] _746_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
+  assign _300_ = s_param__valid ? _299_ : 1'hx;
+  function [0:0] _736_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _746_ = b[0:0];
+        _736_ = b[0:0];
       2'b1?:
-        _746_ = b[1:1];
+        _736_ = b[1:1];
       default:
-        _746_ = a;
+        _736_ = a;
     endcase
   endfunction
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
   assign _308_ = ! ctrl_state;
   assign _309_ = ! ctrl_state;
   assign _310_ = ! ctrl_state;
@@ -1029,46 +1024,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
   assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _324_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _325_ = s_param__valid ? _324_ : 1'h0;
-  assign enter = _326_ ? _325_ : 1'h0;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ! ctrl_state;
-  function [0:0] _774_;
+  assign _317_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _318_ = s_param__valid ? _317_ : 1'h0;
+  assign enter = _319_ ? _318_ : 1'h0;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ctrl_state == 1'h1;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ctrl_state == 1'h1;
+  assign header_taken = _324_ ? s_param__valid : 1'h0;
+  assign _324_ = ! ctrl_state;
+  function [0:0] _762_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _774_ = b[0:0];
+        _762_ = b[0:0];
       2'b1?:
-        _774_ = b[1:1];
+        _762_ = b[1:1];
       default:
-        _774_ = a;
+        _762_ = a;
     endcase
   endfunction
-  assign s_param__ready = _774_(1'h0, 2'h3, { _333_, _332_ });
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ob == 3'h6;
-  assign _335_ = ob == 3'h5;
-  assign _336_ = ob == 3'h4;
-  assign _337_ = ob == 2'h3;
-  assign _338_ = ob == 2'h2;
-  assign _339_ = ob == 1'h1;
-  assign _340_ = ! ob;
+  assign s_param__ready = _762_(1'h0, 2'h3, { _326_, _325_ });
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ob == 3'h6;
+  assign _328_ = ob == 3'h5;
+  assign _329_ = ob == 3'h4;
+  assign _330_ = ob == 2'h3;
+  assign _331_ = ob == 2'h2;
+  assign _332_ = ob == 1'h1;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -1228,8 +1216,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$179 [0]),
-    .B(\o_data$179 [26]),
+    .A(\o_data$181 [0]),
+    .B(\o_data$181 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -1237,8 +1225,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$179 [1]),
-    .B(\o_data$179 [27]),
+    .A(\o_data$181 [1]),
+    .B(\o_data$181 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -1246,8 +1234,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$179 [10]),
-    .B(\o_data$179 [36]),
+    .A(\o_data$181 [10]),
+    .B(\o_data$181 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -1255,8 +1243,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$179 [11]),
-    .B(\o_data$179 [37]),
+    .A(\o_data$181 [11]),
+    .B(\o_data$181 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -1264,8 +1252,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$179 [12]),
-    .B(\o_data$179 [38]),
+    .A(\o_data$181 [12]),
+    .B(\o_data$181 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -1273,8 +1261,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$179 [13]),
-    .B(\o_data$179 [39]),
+    .A(\o_data$181 [13]),
+    .B(\o_data$181 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -1282,8 +1270,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$179 [14]),
-    .B(\o_data$179 [40]),
+    .A(\o_data$181 [14]),
+    .B(\o_data$181 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -1291,8 +1279,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$179 [15]),
-    .B(\o_data$179 [41]),
+    .A(\o_data$181 [15]),
+    .B(\o_data$181 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -1300,8 +1288,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$179 [16]),
-    .B(\o_data$179 [42]),
+    .A(\o_data$181 [16]),
+    .B(\o_data$181 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -1309,8 +1297,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$179 [17]),
-    .B(\o_data$179 [43]),
+    .A(\o_data$181 [17]),
+    .B(\o_data$181 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -1318,8 +1306,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$179 [18]),
-    .B(\o_data$179 [44]),
+    .A(\o_data$181 [18]),
+    .B(\o_data$181 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -1327,8 +1315,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$179 [19]),
-    .B(\o_data$179 [45]),
+    .A(\o_data$181 [19]),
+    .B(\o_data$181 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -1336,8 +1324,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$179 [2]),
-    .B(\o_data$179 [28]),
+    .A(\o_data$181 [2]),
+    .B(\o_data$181 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -1345,8 +1333,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$179 [20]),
-    .B(\o_data$179 [46]),
+    .A(\o_data$181 [20]),
+    .B(\o_data$181 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -1354,8 +1342,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$179 [21]),
-    .B(\o_data$179 [47]),
+    .A(\o_data$181 [21]),
+    .B(\o_data$181 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -1363,8 +1351,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$179 [22]),
-    .B(\o_data$179 [48]),
+    .A(\o_data$181 [22]),
+    .B(\o_data$181 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -1372,8 +1360,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$179 [23]),
-    .B(\o_data$179 [49]),
+    .A(\o_data$181 [23]),
+    .B(\o_data$181 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1381,8 +1369,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$179 [24]),
-    .B(\o_data$179 [50]),
+    .A(\o_data$181 [24]),
+    .B(\o_data$181 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1390,8 +1378,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$179 [25]),
-    .B(\o_data$179 [51]),
+    .A(\o_data$181 [25]),
+    .B(\o_data$181 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1399,8 +1387,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$179 [3]),
-    .B(\o_data$179 [29]),
+    .A(\o_data$181 [3]),
+    .B(\o_data$181 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1408,8 +1396,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$179 [4]),
-    .B(\o_data$179 [30]),
+    .A(\o_data$181 [4]),
+    .B(\o_data$181 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1417,8 +1405,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$179 [5]),
-    .B(\o_data$179 [31]),
+    .A(\o_data$181 [5]),
+    .B(\o_data$181 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1426,8 +1414,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$179 [6]),
-    .B(\o_data$179 [32]),
+    .A(\o_data$181 [6]),
+    .B(\o_data$181 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1435,8 +1423,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$179 [7]),
-    .B(\o_data$179 [33]),
+    .A(\o_data$181 [7]),
+    .B(\o_data$181 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1444,8 +1432,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$179 [8]),
-    .B(\o_data$179 [34]),
+    .A(\o_data$181 [8]),
+    .B(\o_data$181 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1453,8 +1441,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$179 [9]),
-    .B(\o_data$179 [35]),
+    .A(\o_data$181 [9]),
+    .B(\o_data$181 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1462,8 +1450,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$179 [52]),
-    .B(\o_data$179 [78]),
+    .A(\o_data$181 [52]),
+    .B(\o_data$181 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1471,8 +1459,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$179 [53]),
-    .B(\o_data$179 [79]),
+    .A(\o_data$181 [53]),
+    .B(\o_data$181 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1480,8 +1468,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$179 [62]),
-    .B(\o_data$179 [88]),
+    .A(\o_data$181 [62]),
+    .B(\o_data$181 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1489,8 +1477,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$179 [63]),
-    .B(\o_data$179 [89]),
+    .A(\o_data$181 [63]),
+    .B(\o_data$181 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1498,8 +1486,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$179 [64]),
-    .B(\o_data$179 [90]),
+    .A(\o_data$181 [64]),
+    .B(\o_data$181 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1507,8 +1495,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$179 [65]),
-    .B(\o_data$179 [91]),
+    .A(\o_data$181 [65]),
+    .B(\o_data$181 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1516,8 +1504,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$179 [66]),
-    .B(\o_data$179 [92]),
+    .A(\o_data$181 [66]),
+    .B(\o_data$181 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1525,8 +1513,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$179 [67]),
-    .B(\o_data$179 [93]),
+    .A(\o_data$181 [67]),
+    .B(\o_data$181 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1534,8 +1522,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$179 [68]),
-    .B(\o_data$179 [94]),
+    .A(\o_data$181 [68]),
+    .B(\o_data$181 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1543,8 +1531,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$179 [69]),
-    .B(\o_data$179 [95]),
+    .A(\o_data$181 [69]),
+    .B(\o_data$181 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1552,8 +1540,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$179 [70]),
-    .B(\o_data$179 [96]),
+    .A(\o_data$181 [70]),
+    .B(\o_data$181 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1561,8 +1549,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$179 [71]),
-    .B(\o_data$179 [97]),
+    .A(\o_data$181 [71]),
+    .B(\o_data$181 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1570,8 +1558,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$179 [54]),
-    .B(\o_data$179 [80]),
+    .A(\o_data$181 [54]),
+    .B(\o_data$181 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1579,8 +1567,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$179 [72]),
-    .B(\o_data$179 [98]),
+    .A(\o_data$181 [72]),
+    .B(\o_data$181 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1588,8 +1576,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$179 [73]),
-    .B(\o_data$179 [99]),
+    .A(\o_data$181 [73]),
+    .B(\o_data$181 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1597,8 +1585,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$179 [74]),
-    .B(\o_data$179 [100]),
+    .A(\o_data$181 [74]),
+    .B(\o_data$181 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1606,8 +1594,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$179 [75]),
-    .B(\o_data$179 [101]),
+    .A(\o_data$181 [75]),
+    .B(\o_data$181 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1615,8 +1603,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$179 [76]),
-    .B(\o_data$179 [102]),
+    .A(\o_data$181 [76]),
+    .B(\o_data$181 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1624,8 +1612,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$179 [77]),
-    .B(\o_data$179 [103]),
+    .A(\o_data$181 [77]),
+    .B(\o_data$181 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1633,8 +1621,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$179 [55]),
-    .B(\o_data$179 [81]),
+    .A(\o_data$181 [55]),
+    .B(\o_data$181 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1642,8 +1630,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$179 [56]),
-    .B(\o_data$179 [82]),
+    .A(\o_data$181 [56]),
+    .B(\o_data$181 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1651,8 +1639,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$179 [57]),
-    .B(\o_data$179 [83]),
+    .A(\o_data$181 [57]),
+    .B(\o_data$181 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1660,8 +1648,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$179 [58]),
-    .B(\o_data$179 [84]),
+    .A(\o_data$181 [58]),
+    .B(\o_data$181 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1669,8 +1657,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$179 [59]),
-    .B(\o_data$179 [85]),
+    .A(\o_data$181 [59]),
+    .B(\o_data$181 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1678,8 +1666,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$179 [60]),
-    .B(\o_data$179 [86]),
+    .A(\o_data$181 [60]),
+    .B(\o_data$181 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1687,8 +1675,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$179 [61]),
-    .B(\o_data$179 [87]),
+    .A(\o_data$181 [61]),
+    .B(\o_data$181 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1696,8 +1684,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$179 [104]),
-    .B(\o_data$179 [130]),
+    .A(\o_data$181 [104]),
+    .B(\o_data$181 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1705,8 +1693,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$179 [105]),
-    .B(\o_data$179 [131]),
+    .A(\o_data$181 [105]),
+    .B(\o_data$181 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1714,8 +1702,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$179 [114]),
-    .B(\o_data$179 [140]),
+    .A(\o_data$181 [114]),
+    .B(\o_data$181 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1723,8 +1711,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$179 [115]),
-    .B(\o_data$179 [141]),
+    .A(\o_data$181 [115]),
+    .B(\o_data$181 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1732,8 +1720,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$179 [116]),
-    .B(\o_data$179 [142]),
+    .A(\o_data$181 [116]),
+    .B(\o_data$181 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1741,8 +1729,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$179 [117]),
-    .B(\o_data$179 [143]),
+    .A(\o_data$181 [117]),
+    .B(\o_data$181 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1750,8 +1738,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$179 [118]),
-    .B(\o_data$179 [144]),
+    .A(\o_data$181 [118]),
+    .B(\o_data$181 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1759,8 +1747,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$179 [119]),
-    .B(\o_data$179 [145]),
+    .A(\o_data$181 [119]),
+    .B(\o_data$181 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1768,8 +1756,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$179 [120]),
-    .B(\o_data$179 [146]),
+    .A(\o_data$181 [120]),
+    .B(\o_data$181 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1777,8 +1765,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$179 [121]),
-    .B(\o_data$179 [147]),
+    .A(\o_data$181 [121]),
+    .B(\o_data$181 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1786,8 +1774,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$179 [122]),
-    .B(\o_data$179 [148]),
+    .A(\o_data$181 [122]),
+    .B(\o_data$181 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1795,8 +1783,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$179 [123]),
-    .B(\o_data$179 [149]),
+    .A(\o_data$181 [123]),
+    .B(\o_data$181 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1804,8 +1792,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$179 [106]),
-    .B(\o_data$179 [132]),
+    .A(\o_data$181 [106]),
+    .B(\o_data$181 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1813,8 +1801,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$179 [124]),
-    .B(\o_data$179 [150]),
+    .A(\o_data$181 [124]),
+    .B(\o_data$181 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1822,8 +1810,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$179 [125]),
-    .B(\o_data$179 [151]),
+    .A(\o_data$181 [125]),
+    .B(\o_data$181 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1831,8 +1819,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$179 [126]),
-    .B(\o_data$179 [152]),
+    .A(\o_data$181 [126]),
+    .B(\o_data$181 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1840,8 +1828,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$179 [127]),
-    .B(\o_data$179 [153]),
+    .A(\o_data$181 [127]),
+    .B(\o_data$181 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1849,8 +1837,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$179 [128]),
-    .B(\o_data$179 [154]),
+    .A(\o_data$181 [128]),
+    .B(\o_data$181 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1858,8 +1846,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$179 [129]),
-    .B(\o_data$179 [155]),
+    .A(\o_data$181 [129]),
+    .B(\o_data$181 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1867,8 +1855,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$179 [107]),
-    .B(\o_data$179 [133]),
+    .A(\o_data$181 [107]),
+    .B(\o_data$181 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1876,8 +1864,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$179 [108]),
-    .B(\o_data$179 [134]),
+    .A(\o_data$181 [108]),
+    .B(\o_data$181 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1885,8 +1873,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$179 [109]),
-    .B(\o_data$179 [135]),
+    .A(\o_data$181 [109]),
+    .B(\o_data$181 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1894,8 +1882,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$179 [110]),
-    .B(\o_data$179 [136]),
+    .A(\o_data$181 [110]),
+    .B(\o_data$181 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1903,8 +1891,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$179 [111]),
-    .B(\o_data$179 [137]),
+    .A(\o_data$181 [111]),
+    .B(\o_data$181 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1912,8 +1900,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$179 [112]),
-    .B(\o_data$179 [138]),
+    .A(\o_data$181 [112]),
+    .B(\o_data$181 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1921,8 +1909,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$179 [113]),
-    .B(\o_data$179 [139]),
+    .A(\o_data$181 [113]),
+    .B(\o_data$181 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1930,8 +1918,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$179 [156]),
-    .B(\o_data$179 [182]),
+    .A(\o_data$181 [156]),
+    .B(\o_data$181 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1939,8 +1927,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$179 [157]),
-    .B(\o_data$179 [183]),
+    .A(\o_data$181 [157]),
+    .B(\o_data$181 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1948,8 +1936,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$179 [166]),
-    .B(\o_data$179 [192]),
+    .A(\o_data$181 [166]),
+    .B(\o_data$181 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1957,8 +1945,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$179 [167]),
-    .B(\o_data$179 [193]),
+    .A(\o_data$181 [167]),
+    .B(\o_data$181 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1966,8 +1954,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$179 [168]),
-    .B(\o_data$179 [194]),
+    .A(\o_data$181 [168]),
+    .B(\o_data$181 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1975,8 +1963,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$179 [169]),
-    .B(\o_data$179 [195]),
+    .A(\o_data$181 [169]),
+    .B(\o_data$181 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1984,8 +1972,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$179 [170]),
-    .B(\o_data$179 [196]),
+    .A(\o_data$181 [170]),
+    .B(\o_data$181 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -1993,8 +1981,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$179 [171]),
-    .B(\o_data$179 [197]),
+    .A(\o_data$181 [171]),
+    .B(\o_data$181 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -2002,8 +1990,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$179 [172]),
-    .B(\o_data$179 [198]),
+    .A(\o_data$181 [172]),
+    .B(\o_data$181 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -2011,8 +1999,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$179 [173]),
-    .B(\o_data$179 [199]),
+    .A(\o_data$181 [173]),
+    .B(\o_data$181 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -2020,8 +2008,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$179 [174]),
-    .B(\o_data$179 [200]),
+    .A(\o_data$181 [174]),
+    .B(\o_data$181 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -2029,8 +2017,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$179 [175]),
-    .B(\o_data$179 [201]),
+    .A(\o_data$181 [175]),
+    .B(\o_data$181 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -2038,8 +2026,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$179 [158]),
-    .B(\o_data$179 [184]),
+    .A(\o_data$181 [158]),
+    .B(\o_data$181 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -2047,8 +2035,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$179 [176]),
-    .B(\o_data$179 [202]),
+    .A(\o_data$181 [176]),
+    .B(\o_data$181 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -2056,8 +2044,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$179 [177]),
-    .B(\o_data$179 [203]),
+    .A(\o_data$181 [177]),
+    .B(\o_data$181 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -2065,8 +2053,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$179 [178]),
-    .B(\o_data$179 [204]),
+    .A(\o_data$181 [178]),
+    .B(\o_data$181 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -2074,8 +2062,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$179 [179]),
-    .B(\o_data$179 [205]),
+    .A(\o_data$181 [179]),
+    .B(\o_data$181 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -2083,8 +2071,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$179 [180]),
-    .B(\o_data$179 [206]),
+    .A(\o_data$181 [180]),
+    .B(\o_data$181 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -2092,8 +2080,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$179 [181]),
-    .B(\o_data$179 [207]),
+    .A(\o_data$181 [181]),
+    .B(\o_data$181 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -2101,8 +2089,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$179 [159]),
-    .B(\o_data$179 [185]),
+    .A(\o_data$181 [159]),
+    .B(\o_data$181 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -2110,8 +2098,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$179 [160]),
-    .B(\o_data$179 [186]),
+    .A(\o_data$181 [160]),
+    .B(\o_data$181 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -2119,8 +2107,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$179 [161]),
-    .B(\o_data$179 [187]),
+    .A(\o_data$181 [161]),
+    .B(\o_data$181 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -2128,8 +2116,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$179 [162]),
-    .B(\o_data$179 [188]),
+    .A(\o_data$181 [162]),
+    .B(\o_data$181 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -2137,8 +2125,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$179 [163]),
-    .B(\o_data$179 [189]),
+    .A(\o_data$181 [163]),
+    .B(\o_data$181 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -2146,8 +2134,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$179 [164]),
-    .B(\o_data$179 [190]),
+    .A(\o_data$181 [164]),
+    .B(\o_data$181 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -2155,8 +2143,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$179 [165]),
-    .B(\o_data$179 [191]),
+    .A(\o_data$181 [165]),
+    .B(\o_data$181 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2480,7 +2468,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$179 ),
+    .o_data(\o_data$181 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2494,8 +2482,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2766$0 (ra_beat),
-    .\port$2768$0 (ra_blk),
+    .\port$2776$0 (ra_beat),
+    .\port$2778$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2511,7 +2499,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$106 ),
-    .\port$3894$0 (r_data),
+    .\port$3908$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -2520,13 +2508,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _010_[5] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
       \w_en$109  <= 1'h0;
       \i_last$82  <= 1'h0;
       \i_valid$80  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$175  <= 1'h0;
+      \$signal$177  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -2537,6 +2526,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
@@ -2547,9 +2537,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _507_ <= 17'h00000;
-      _508_ <= 17'h00000;
+      _500_ <= 17'h00000;
+      _501_ <= 17'h00000;
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h10;
       last_mblock <= 1'h0;
@@ -2557,19 +2548,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _019_ + _021_;
       \w_en$109  <= \w_en$105 ;
       \i_last$82  <= part_last;
-      \i_valid$80  <= \$signal$175 ;
+      \i_valid$80  <= \$signal$177 ;
       part_last <= _014_ & dn_last;
-      \$signal$175  <= _012_;
+      \$signal$177  <= _012_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _108_ & row_end;
-      begin if (_103_) d_last <= _204_; else d_last <= _105_ ? \$signal$163  : _204_; end
-      begin if (_103_) row_last <= _210_; else begin if (_105_) row_last <= row_last_next; else row_last <= _210_; end end
-      begin if (_103_) row_valid <= _213_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _213_; end end
-      begin if (_103_) row <= _216_; else begin if (_105_) row <= row_next; else row <= _216_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _222_; end else dn <= _222_; end
+      begin if (_103_) d_last <= _200_; else d_last <= _105_ ? \$signal$165  : _200_; end
+      begin if (_103_) row_last <= _206_; else begin if (_105_) row_last <= row_last_next; else row_last <= _206_; end end
+      begin if (_103_) row_valid <= _209_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _209_; end end
+      begin if (_103_) row <= _212_; else begin if (_105_) row <= row_next; else row <= _212_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _218_; end else dn <= _218_; end
+      drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _090_; else row_last_next <= drain_lt_last & _092_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -2580,9 +2572,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _507_ <= _080_[16:0];
-      _508_ <= _079_[16:0];
+      _500_ <= _080_[16:0];
+      _501_ <= _079_[16:0];
       tile_end <= _064_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _033_ : _034_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _032_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
@@ -2634,7 +2627,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob_last <= ob == 3'h6;
       begin if (ob_last) ob <= 3'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$175 ) begin
+    if (\$signal$177 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2660,45 +2653,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_113_) begin
       begin if (_006_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_190_) begin
+    if (_187_) begin
       ra_blk <= 5'h00;
     end else if (_163_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_191_) begin
+    if (_188_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
       ra_beat <= _097_[2:0];
     end
-    if (_192_) begin
+    if (_189_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _096_[4:0];
     end
-    if (_193_) begin
-      drain_restart <= 1'h0;
+    if (_190_) begin
+      \$signal$165  <= 1'h0;
     end else begin
-      drain_restart <= s_param__valid;
-    end
-    if (_194_) begin
-      \$signal$163  <= 1'h0;
-    end else begin
-      \$signal$163  <= drain_d_pen;
+      \$signal$165  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_114_) begin
-      at_tile_last <= compute ? _228_ : \$signal$133 ;
+      at_tile_last <= compute ? _224_ : \$signal$135 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_115_) begin
-      at_k_last <= compute ? _231_ : \$signal$132 ;
+      at_k_last <= compute ? _227_ : \$signal$134 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_164_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _233_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -2720,7 +2708,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_121_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_195_) begin
+    if (_191_) begin
       fm0 <= 17'h00000;
     end else if (_165_) begin
       fm0 <= _069_[16:0];
@@ -2728,9 +2716,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 7'h00;
     end else if (_122_) begin
-      flush <= _690_(7'hxx, { 7'h66, _061_[6:0] }, { _251_, _250_ });
+      flush <= _680_(7'hxx, { 7'h66, _061_[6:0] }, { _247_, _246_ });
     end
-    if (_196_) begin
+    if (_192_) begin
       compute <= 1'h0;
     end else if (_166_) begin
       compute <= 1'h1;
@@ -2748,52 +2736,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_169_) begin
-      ctrl_state <= _697_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
+      ctrl_state <= _687_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_170_) begin
-      ch_left <= _707_(17'hxxxxx, { _268_, _265_ }, { _269_, _267_ });
+      ch_left <= _697_(17'hxxxxx, { _264_, _261_ }, { _265_, _263_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
     end else if (_171_) begin
-      wb_last <= _714_(1'hx, { _275_, _272_ }, { _276_, _274_ });
+      wb_last <= _704_(1'hx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
-      \$signal$136  <= 1'h1;
+      \$signal$138  <= 1'h1;
     end else if (_172_) begin
-      \$signal$136  <= _279_;
+      \$signal$138  <= _275_;
     end
     if (rst) begin
       wb <= 3'h0;
     end else if (_173_) begin
-      wb <= _727_(3'hx, { _288_, _285_ }, { _289_, _287_ });
+      wb <= _717_(3'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       wa <= 8'h00;
     end else if (_174_) begin
-      wa <= _733_(8'hxx, { _294_, _291_ }, { _295_, _293_ });
+      wa <= _723_(8'hxx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_175_) begin
-      blk <= _740_(5'hxx, { _301_, _298_ }, { _302_, _300_ });
+      blk <= _730_(5'hxx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_176_) begin
-      lane <= _746_(1'hx, { _307_, _304_ }, { _308_, _306_ });
+      lane <= _736_(1'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
-      \$signal$133  <= 1'h0;
+      \$signal$135  <= 1'h0;
     end else if (_177_) begin
-      \$signal$133  <= _050_;
+      \$signal$135  <= _050_;
     end
     if (rst) begin
-      \$signal$132  <= 1'h0;
+      \$signal$134  <= 1'h0;
     end else if (_178_) begin
-      \$signal$132  <= _046_;
+      \$signal$134  <= _046_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
@@ -2806,66 +2794,60 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= _042_[9:0];
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_181_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_182_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_183_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_184_) begin
+    end else if (_181_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_182_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_183_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_184_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_188_) begin
+    end else if (_185_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_189_) begin
+    end else if (_186_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_197_) begin
+    if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (_193_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _027_;
     end
-    if (!_328_) begin
+    if (!_321_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_329_) begin
+    if (!_322_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_330_) begin
+    if (!_323_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -2878,19 +2860,19 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   (* unused_bits = "3" *)
   wire [3:0] _002_;
   (* unused_bits = "3" *)
-  wire [3:0] _004_;
+  wire [3:0] _003_;
   (* unused_bits = "3" *)
-  wire [3:0] _007_;
-  wire _009_;
-  wire _010_;
-  wire [3:0] _012_;
+  wire [3:0] _005_;
   (* unused_bits = "3" *)
-  wire [3:0] _013_;
-  wire [3:0] _014_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
-  wire _019_;
+  wire [3:0] _008_;
+  wire _011_;
+  wire _012_;
+  wire _013_;
+  wire _014_;
+  wire [3:0] _016_;
+  (* unused_bits = "3" *)
+  wire [3:0] _017_;
+  wire [3:0] _018_;
   wire _020_;
   wire _021_;
   wire _022_;
@@ -2905,8 +2887,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _031_;
   wire _032_;
   wire _033_;
-  wire [2:0] _034_;
-  wire [3:0] _035_;
+  wire _034_;
+  wire _035_;
+  wire _036_;
+  wire _037_;
+  wire [2:0] _038_;
+  wire [3:0] _039_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -2945,6 +2931,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] drain_7 = 26'h0000000;
   reg drain_advance = 1'h0;
   reg [2:0] drain_beat = 3'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row0 = 3'h0;
   reg [2:0] drain_row1 = 3'h0;
@@ -4212,7 +4200,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire drain_sel7_g0_l3_9;
   output drain_valid;
   reg drain_valid = 1'h0;
-  wire draining;
   input [63:0] i_a;
   wire [63:0] i_a;
   input i_last;
@@ -4652,37 +4639,39 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  assign _002_[2:0] = drain_row2 + 1'h1;
-  assign _004_[2:0] = drain_row4 + 1'h1;
-  assign _007_[2:0] = drain_row6 + 1'h1;
-  assign _009_ = | count_next;
-  assign _010_ = beat_next == 3'h7;
-  assign draining = | drain_count;
-  assign _012_ = drain_count - 1'h1;
-  assign _013_[2:0] = drain_beat + 1'h1;
-  assign _014_[2:0] = drain_advance ? 3'h0 : _013_[2:0];
-  assign _016_ = | { lf_done_d0, rst };
-  assign _017_ = | { lf_done_d0, rst };
-  assign _018_ = | { lf_done_d0, rst };
-  assign _019_ = | { lf_done_d0, rst };
+  assign _002_[2:0] = drain_row1 + 1'h1;
+  assign _003_[2:0] = drain_row2 + 1'h1;
+  assign _005_[2:0] = drain_row4 + 1'h1;
+  assign _008_[2:0] = drain_row6 + 1'h1;
+  assign _011_ = ~ lf_done_d0;
+  assign _012_ = ~ drain_advance;
+  assign _013_ = _012_ & drain_busy;
+  assign _014_ = _013_ & drain_beat_pen;
+  assign _016_ = drain_count - 1'h1;
+  assign _017_[2:0] = drain_beat + 1'h1;
+  assign _018_[2:0] = drain_advance ? 3'h0 : _017_[2:0];
   assign _020_ = | { lf_done_d0, rst };
   assign _021_ = | { lf_done_d0, rst };
   assign _022_ = | { lf_done_d0, rst };
   assign _023_ = | { lf_done_d0, rst };
-  assign _024_ = | { in_idle2, rst };
-  assign _025_ = | { in_idle2, rst };
-  assign _026_ = | { in_idle2, rst };
-  assign _027_ = | { in_idle2, rst };
+  assign _024_ = | { lf_done_d0, rst };
+  assign _025_ = | { lf_done_d0, rst };
+  assign _026_ = | { lf_done_d0, rst };
+  assign _027_ = | { lf_done_d0, rst };
   assign _028_ = | { in_idle2, rst };
   assign _029_ = | { in_idle2, rst };
   assign _030_ = | { in_idle2, rst };
-  assign _031_ = | { in_idle_m1, rst };
-  assign _032_ = | { in_idle_m1, rst };
-  assign _033_ = | { in_idle_m1, rst };
-  assign _034_ = draining ? _014_[2:0] : drain_beat;
-  assign beat_next = lf_done_d0 ? 3'h0 : _034_;
-  assign _035_ = drain_advance ? _012_ : drain_count;
-  assign count_next = lf_done_d0 ? 4'h8 : _035_;
+  assign _031_ = | { in_idle2, rst };
+  assign _032_ = | { in_idle2, rst };
+  assign _033_ = | { in_idle2, rst };
+  assign _034_ = | { in_idle2, rst };
+  assign _035_ = | { in_idle_m1, rst };
+  assign _036_ = | { in_idle_m1, rst };
+  assign _037_ = | { in_idle_m1, rst };
+  assign _038_ = drain_busy ? _018_[2:0] : drain_beat;
+  assign beat_next = lf_done_d0 ? 3'h0 : _038_;
+  assign _039_ = drain_advance ? _016_ : drain_count;
+  assign count_next = lf_done_d0 ? 4'h8 : _039_;
   L6MUX21 drain_sel0_g0_l6mux_0 (
     .D0(drain_sel0_g0_f0_0),
     .D1(drain_sel0_g0_f1_0),
@@ -15918,58 +15907,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
-    .\port$390$0 (s0[0]),
-    .\port$390$1 (s0[1]),
-    .\port$390$10 (s0[10]),
-    .\port$390$11 (s0[11]),
-    .\port$390$12 (s0[12]),
-    .\port$390$13 (s0[13]),
-    .\port$390$14 (s0[14]),
-    .\port$390$15 (s0[15]),
-    .\port$390$16 (s0[16]),
-    .\port$390$17 (s0[17]),
-    .\port$390$18 (s0[18]),
-    .\port$390$19 (s0[19]),
-    .\port$390$2 (s0[2]),
-    .\port$390$20 (s0[20]),
-    .\port$390$21 (s0[21]),
-    .\port$390$22 (s0[22]),
-    .\port$390$23 (s0[23]),
-    .\port$390$24 (s0[24]),
-    .\port$390$25 (s0[25]),
-    .\port$390$27 (s1[0]),
-    .\port$390$28 (s1[1]),
-    .\port$390$29 (s1[2]),
-    .\port$390$3 (s0[3]),
-    .\port$390$30 (s1[3]),
-    .\port$390$31 (s1[4]),
-    .\port$390$32 (s1[5]),
-    .\port$390$33 (s1[6]),
-    .\port$390$34 (s1[7]),
-    .\port$390$35 (s1[8]),
-    .\port$390$36 (s1[9]),
-    .\port$390$37 (s1[10]),
-    .\port$390$38 (s1[11]),
-    .\port$390$39 (s1[12]),
-    .\port$390$4 (s0[4]),
-    .\port$390$40 (s1[13]),
-    .\port$390$41 (s1[14]),
-    .\port$390$42 (s1[15]),
-    .\port$390$43 (s1[16]),
-    .\port$390$44 (s1[17]),
-    .\port$390$45 (s1[18]),
-    .\port$390$46 (s1[19]),
-    .\port$390$47 (s1[20]),
-    .\port$390$48 (s1[21]),
-    .\port$390$49 (s1[22]),
-    .\port$390$5 (s0[5]),
-    .\port$390$50 (s1[23]),
-    .\port$390$51 (s1[24]),
-    .\port$390$52 (s1[25]),
-    .\port$390$6 (s0[6]),
-    .\port$390$7 (s0[7]),
-    .\port$390$8 (s0[8]),
-    .\port$390$9 (s0[9]),
+    .\port$396$0 (s0[0]),
+    .\port$396$1 (s0[1]),
+    .\port$396$10 (s0[10]),
+    .\port$396$11 (s0[11]),
+    .\port$396$12 (s0[12]),
+    .\port$396$13 (s0[13]),
+    .\port$396$14 (s0[14]),
+    .\port$396$15 (s0[15]),
+    .\port$396$16 (s0[16]),
+    .\port$396$17 (s0[17]),
+    .\port$396$18 (s0[18]),
+    .\port$396$19 (s0[19]),
+    .\port$396$2 (s0[2]),
+    .\port$396$20 (s0[20]),
+    .\port$396$21 (s0[21]),
+    .\port$396$22 (s0[22]),
+    .\port$396$23 (s0[23]),
+    .\port$396$24 (s0[24]),
+    .\port$396$25 (s0[25]),
+    .\port$396$27 (s1[0]),
+    .\port$396$28 (s1[1]),
+    .\port$396$29 (s1[2]),
+    .\port$396$3 (s0[3]),
+    .\port$396$30 (s1[3]),
+    .\port$396$31 (s1[4]),
+    .\port$396$32 (s1[5]),
+    .\port$396$33 (s1[6]),
+    .\port$396$34 (s1[7]),
+    .\port$396$35 (s1[8]),
+    .\port$396$36 (s1[9]),
+    .\port$396$37 (s1[10]),
+    .\port$396$38 (s1[11]),
+    .\port$396$39 (s1[12]),
+    .\port$396$4 (s0[4]),
+    .\port$396$40 (s1[13]),
+    .\port$396$41 (s1[14]),
+    .\port$396$42 (s1[15]),
+    .\port$396$43 (s1[16]),
+    .\port$396$44 (s1[17]),
+    .\port$396$45 (s1[18]),
+    .\port$396$46 (s1[19]),
+    .\port$396$47 (s1[20]),
+    .\port$396$48 (s1[21]),
+    .\port$396$49 (s1[22]),
+    .\port$396$5 (s0[5]),
+    .\port$396$50 (s1[23]),
+    .\port$396$51 (s1[24]),
+    .\port$396$52 (s1[25]),
+    .\port$396$6 (s0[6]),
+    .\port$396$7 (s0[7]),
+    .\port$396$8 (s0[8]),
+    .\port$396$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -15978,58 +15967,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_1  mac_0_1 (
     .a(a_0_0),
     .clk(clk),
-    .\port$395$0 (\s0$163 [0]),
-    .\port$395$1 (\s0$163 [1]),
-    .\port$395$10 (\s0$163 [10]),
-    .\port$395$11 (\s0$163 [11]),
-    .\port$395$12 (\s0$163 [12]),
-    .\port$395$13 (\s0$163 [13]),
-    .\port$395$14 (\s0$163 [14]),
-    .\port$395$15 (\s0$163 [15]),
-    .\port$395$16 (\s0$163 [16]),
-    .\port$395$17 (\s0$163 [17]),
-    .\port$395$18 (\s0$163 [18]),
-    .\port$395$19 (\s0$163 [19]),
-    .\port$395$2 (\s0$163 [2]),
-    .\port$395$20 (\s0$163 [20]),
-    .\port$395$21 (\s0$163 [21]),
-    .\port$395$22 (\s0$163 [22]),
-    .\port$395$23 (\s0$163 [23]),
-    .\port$395$24 (\s0$163 [24]),
-    .\port$395$25 (\s0$163 [25]),
-    .\port$395$27 (\s1$165 [0]),
-    .\port$395$28 (\s1$165 [1]),
-    .\port$395$29 (\s1$165 [2]),
-    .\port$395$3 (\s0$163 [3]),
-    .\port$395$30 (\s1$165 [3]),
-    .\port$395$31 (\s1$165 [4]),
-    .\port$395$32 (\s1$165 [5]),
-    .\port$395$33 (\s1$165 [6]),
-    .\port$395$34 (\s1$165 [7]),
-    .\port$395$35 (\s1$165 [8]),
-    .\port$395$36 (\s1$165 [9]),
-    .\port$395$37 (\s1$165 [10]),
-    .\port$395$38 (\s1$165 [11]),
-    .\port$395$39 (\s1$165 [12]),
-    .\port$395$4 (\s0$163 [4]),
-    .\port$395$40 (\s1$165 [13]),
-    .\port$395$41 (\s1$165 [14]),
-    .\port$395$42 (\s1$165 [15]),
-    .\port$395$43 (\s1$165 [16]),
-    .\port$395$44 (\s1$165 [17]),
-    .\port$395$45 (\s1$165 [18]),
-    .\port$395$46 (\s1$165 [19]),
-    .\port$395$47 (\s1$165 [20]),
-    .\port$395$48 (\s1$165 [21]),
-    .\port$395$49 (\s1$165 [22]),
-    .\port$395$5 (\s0$163 [5]),
-    .\port$395$50 (\s1$165 [23]),
-    .\port$395$51 (\s1$165 [24]),
-    .\port$395$52 (\s1$165 [25]),
-    .\port$395$6 (\s0$163 [6]),
-    .\port$395$7 (\s0$163 [7]),
-    .\port$395$8 (\s0$163 [8]),
-    .\port$395$9 (\s0$163 [9]),
+    .\port$401$0 (\s0$163 [0]),
+    .\port$401$1 (\s0$163 [1]),
+    .\port$401$10 (\s0$163 [10]),
+    .\port$401$11 (\s0$163 [11]),
+    .\port$401$12 (\s0$163 [12]),
+    .\port$401$13 (\s0$163 [13]),
+    .\port$401$14 (\s0$163 [14]),
+    .\port$401$15 (\s0$163 [15]),
+    .\port$401$16 (\s0$163 [16]),
+    .\port$401$17 (\s0$163 [17]),
+    .\port$401$18 (\s0$163 [18]),
+    .\port$401$19 (\s0$163 [19]),
+    .\port$401$2 (\s0$163 [2]),
+    .\port$401$20 (\s0$163 [20]),
+    .\port$401$21 (\s0$163 [21]),
+    .\port$401$22 (\s0$163 [22]),
+    .\port$401$23 (\s0$163 [23]),
+    .\port$401$24 (\s0$163 [24]),
+    .\port$401$25 (\s0$163 [25]),
+    .\port$401$27 (\s1$165 [0]),
+    .\port$401$28 (\s1$165 [1]),
+    .\port$401$29 (\s1$165 [2]),
+    .\port$401$3 (\s0$163 [3]),
+    .\port$401$30 (\s1$165 [3]),
+    .\port$401$31 (\s1$165 [4]),
+    .\port$401$32 (\s1$165 [5]),
+    .\port$401$33 (\s1$165 [6]),
+    .\port$401$34 (\s1$165 [7]),
+    .\port$401$35 (\s1$165 [8]),
+    .\port$401$36 (\s1$165 [9]),
+    .\port$401$37 (\s1$165 [10]),
+    .\port$401$38 (\s1$165 [11]),
+    .\port$401$39 (\s1$165 [12]),
+    .\port$401$4 (\s0$163 [4]),
+    .\port$401$40 (\s1$165 [13]),
+    .\port$401$41 (\s1$165 [14]),
+    .\port$401$42 (\s1$165 [15]),
+    .\port$401$43 (\s1$165 [16]),
+    .\port$401$44 (\s1$165 [17]),
+    .\port$401$45 (\s1$165 [18]),
+    .\port$401$46 (\s1$165 [19]),
+    .\port$401$47 (\s1$165 [20]),
+    .\port$401$48 (\s1$165 [21]),
+    .\port$401$49 (\s1$165 [22]),
+    .\port$401$5 (\s0$163 [5]),
+    .\port$401$50 (\s1$165 [23]),
+    .\port$401$51 (\s1$165 [24]),
+    .\port$401$52 (\s1$165 [25]),
+    .\port$401$6 (\s0$163 [6]),
+    .\port$401$7 (\s0$163 [7]),
+    .\port$401$8 (\s0$163 [8]),
+    .\port$401$9 (\s0$163 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -16038,58 +16027,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_2  mac_0_2 (
     .a(a_0_1),
     .clk(clk),
-    .\port$400$0 (\s0$175 [0]),
-    .\port$400$1 (\s0$175 [1]),
-    .\port$400$10 (\s0$175 [10]),
-    .\port$400$11 (\s0$175 [11]),
-    .\port$400$12 (\s0$175 [12]),
-    .\port$400$13 (\s0$175 [13]),
-    .\port$400$14 (\s0$175 [14]),
-    .\port$400$15 (\s0$175 [15]),
-    .\port$400$16 (\s0$175 [16]),
-    .\port$400$17 (\s0$175 [17]),
-    .\port$400$18 (\s0$175 [18]),
-    .\port$400$19 (\s0$175 [19]),
-    .\port$400$2 (\s0$175 [2]),
-    .\port$400$20 (\s0$175 [20]),
-    .\port$400$21 (\s0$175 [21]),
-    .\port$400$22 (\s0$175 [22]),
-    .\port$400$23 (\s0$175 [23]),
-    .\port$400$24 (\s0$175 [24]),
-    .\port$400$25 (\s0$175 [25]),
-    .\port$400$27 (\s1$177 [0]),
-    .\port$400$28 (\s1$177 [1]),
-    .\port$400$29 (\s1$177 [2]),
-    .\port$400$3 (\s0$175 [3]),
-    .\port$400$30 (\s1$177 [3]),
-    .\port$400$31 (\s1$177 [4]),
-    .\port$400$32 (\s1$177 [5]),
-    .\port$400$33 (\s1$177 [6]),
-    .\port$400$34 (\s1$177 [7]),
-    .\port$400$35 (\s1$177 [8]),
-    .\port$400$36 (\s1$177 [9]),
-    .\port$400$37 (\s1$177 [10]),
-    .\port$400$38 (\s1$177 [11]),
-    .\port$400$39 (\s1$177 [12]),
-    .\port$400$4 (\s0$175 [4]),
-    .\port$400$40 (\s1$177 [13]),
-    .\port$400$41 (\s1$177 [14]),
-    .\port$400$42 (\s1$177 [15]),
-    .\port$400$43 (\s1$177 [16]),
-    .\port$400$44 (\s1$177 [17]),
-    .\port$400$45 (\s1$177 [18]),
-    .\port$400$46 (\s1$177 [19]),
-    .\port$400$47 (\s1$177 [20]),
-    .\port$400$48 (\s1$177 [21]),
-    .\port$400$49 (\s1$177 [22]),
-    .\port$400$5 (\s0$175 [5]),
-    .\port$400$50 (\s1$177 [23]),
-    .\port$400$51 (\s1$177 [24]),
-    .\port$400$52 (\s1$177 [25]),
-    .\port$400$6 (\s0$175 [6]),
-    .\port$400$7 (\s0$175 [7]),
-    .\port$400$8 (\s0$175 [8]),
-    .\port$400$9 (\s0$175 [9]),
+    .\port$406$0 (\s0$175 [0]),
+    .\port$406$1 (\s0$175 [1]),
+    .\port$406$10 (\s0$175 [10]),
+    .\port$406$11 (\s0$175 [11]),
+    .\port$406$12 (\s0$175 [12]),
+    .\port$406$13 (\s0$175 [13]),
+    .\port$406$14 (\s0$175 [14]),
+    .\port$406$15 (\s0$175 [15]),
+    .\port$406$16 (\s0$175 [16]),
+    .\port$406$17 (\s0$175 [17]),
+    .\port$406$18 (\s0$175 [18]),
+    .\port$406$19 (\s0$175 [19]),
+    .\port$406$2 (\s0$175 [2]),
+    .\port$406$20 (\s0$175 [20]),
+    .\port$406$21 (\s0$175 [21]),
+    .\port$406$22 (\s0$175 [22]),
+    .\port$406$23 (\s0$175 [23]),
+    .\port$406$24 (\s0$175 [24]),
+    .\port$406$25 (\s0$175 [25]),
+    .\port$406$27 (\s1$177 [0]),
+    .\port$406$28 (\s1$177 [1]),
+    .\port$406$29 (\s1$177 [2]),
+    .\port$406$3 (\s0$175 [3]),
+    .\port$406$30 (\s1$177 [3]),
+    .\port$406$31 (\s1$177 [4]),
+    .\port$406$32 (\s1$177 [5]),
+    .\port$406$33 (\s1$177 [6]),
+    .\port$406$34 (\s1$177 [7]),
+    .\port$406$35 (\s1$177 [8]),
+    .\port$406$36 (\s1$177 [9]),
+    .\port$406$37 (\s1$177 [10]),
+    .\port$406$38 (\s1$177 [11]),
+    .\port$406$39 (\s1$177 [12]),
+    .\port$406$4 (\s0$175 [4]),
+    .\port$406$40 (\s1$177 [13]),
+    .\port$406$41 (\s1$177 [14]),
+    .\port$406$42 (\s1$177 [15]),
+    .\port$406$43 (\s1$177 [16]),
+    .\port$406$44 (\s1$177 [17]),
+    .\port$406$45 (\s1$177 [18]),
+    .\port$406$46 (\s1$177 [19]),
+    .\port$406$47 (\s1$177 [20]),
+    .\port$406$48 (\s1$177 [21]),
+    .\port$406$49 (\s1$177 [22]),
+    .\port$406$5 (\s0$175 [5]),
+    .\port$406$50 (\s1$177 [23]),
+    .\port$406$51 (\s1$177 [24]),
+    .\port$406$52 (\s1$177 [25]),
+    .\port$406$6 (\s0$175 [6]),
+    .\port$406$7 (\s0$175 [7]),
+    .\port$406$8 (\s0$175 [8]),
+    .\port$406$9 (\s0$175 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -16098,58 +16087,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_3  mac_0_3 (
     .a(a_0_2),
     .clk(clk),
-    .\port$405$0 (\s0$187 [0]),
-    .\port$405$1 (\s0$187 [1]),
-    .\port$405$10 (\s0$187 [10]),
-    .\port$405$11 (\s0$187 [11]),
-    .\port$405$12 (\s0$187 [12]),
-    .\port$405$13 (\s0$187 [13]),
-    .\port$405$14 (\s0$187 [14]),
-    .\port$405$15 (\s0$187 [15]),
-    .\port$405$16 (\s0$187 [16]),
-    .\port$405$17 (\s0$187 [17]),
-    .\port$405$18 (\s0$187 [18]),
-    .\port$405$19 (\s0$187 [19]),
-    .\port$405$2 (\s0$187 [2]),
-    .\port$405$20 (\s0$187 [20]),
-    .\port$405$21 (\s0$187 [21]),
-    .\port$405$22 (\s0$187 [22]),
-    .\port$405$23 (\s0$187 [23]),
-    .\port$405$24 (\s0$187 [24]),
-    .\port$405$25 (\s0$187 [25]),
-    .\port$405$27 (\s1$189 [0]),
-    .\port$405$28 (\s1$189 [1]),
-    .\port$405$29 (\s1$189 [2]),
-    .\port$405$3 (\s0$187 [3]),
-    .\port$405$30 (\s1$189 [3]),
-    .\port$405$31 (\s1$189 [4]),
-    .\port$405$32 (\s1$189 [5]),
-    .\port$405$33 (\s1$189 [6]),
-    .\port$405$34 (\s1$189 [7]),
-    .\port$405$35 (\s1$189 [8]),
-    .\port$405$36 (\s1$189 [9]),
-    .\port$405$37 (\s1$189 [10]),
-    .\port$405$38 (\s1$189 [11]),
-    .\port$405$39 (\s1$189 [12]),
-    .\port$405$4 (\s0$187 [4]),
-    .\port$405$40 (\s1$189 [13]),
-    .\port$405$41 (\s1$189 [14]),
-    .\port$405$42 (\s1$189 [15]),
-    .\port$405$43 (\s1$189 [16]),
-    .\port$405$44 (\s1$189 [17]),
-    .\port$405$45 (\s1$189 [18]),
-    .\port$405$46 (\s1$189 [19]),
-    .\port$405$47 (\s1$189 [20]),
-    .\port$405$48 (\s1$189 [21]),
-    .\port$405$49 (\s1$189 [22]),
-    .\port$405$5 (\s0$187 [5]),
-    .\port$405$50 (\s1$189 [23]),
-    .\port$405$51 (\s1$189 [24]),
-    .\port$405$52 (\s1$189 [25]),
-    .\port$405$6 (\s0$187 [6]),
-    .\port$405$7 (\s0$187 [7]),
-    .\port$405$8 (\s0$187 [8]),
-    .\port$405$9 (\s0$187 [9]),
+    .\port$411$0 (\s0$187 [0]),
+    .\port$411$1 (\s0$187 [1]),
+    .\port$411$10 (\s0$187 [10]),
+    .\port$411$11 (\s0$187 [11]),
+    .\port$411$12 (\s0$187 [12]),
+    .\port$411$13 (\s0$187 [13]),
+    .\port$411$14 (\s0$187 [14]),
+    .\port$411$15 (\s0$187 [15]),
+    .\port$411$16 (\s0$187 [16]),
+    .\port$411$17 (\s0$187 [17]),
+    .\port$411$18 (\s0$187 [18]),
+    .\port$411$19 (\s0$187 [19]),
+    .\port$411$2 (\s0$187 [2]),
+    .\port$411$20 (\s0$187 [20]),
+    .\port$411$21 (\s0$187 [21]),
+    .\port$411$22 (\s0$187 [22]),
+    .\port$411$23 (\s0$187 [23]),
+    .\port$411$24 (\s0$187 [24]),
+    .\port$411$25 (\s0$187 [25]),
+    .\port$411$27 (\s1$189 [0]),
+    .\port$411$28 (\s1$189 [1]),
+    .\port$411$29 (\s1$189 [2]),
+    .\port$411$3 (\s0$187 [3]),
+    .\port$411$30 (\s1$189 [3]),
+    .\port$411$31 (\s1$189 [4]),
+    .\port$411$32 (\s1$189 [5]),
+    .\port$411$33 (\s1$189 [6]),
+    .\port$411$34 (\s1$189 [7]),
+    .\port$411$35 (\s1$189 [8]),
+    .\port$411$36 (\s1$189 [9]),
+    .\port$411$37 (\s1$189 [10]),
+    .\port$411$38 (\s1$189 [11]),
+    .\port$411$39 (\s1$189 [12]),
+    .\port$411$4 (\s0$187 [4]),
+    .\port$411$40 (\s1$189 [13]),
+    .\port$411$41 (\s1$189 [14]),
+    .\port$411$42 (\s1$189 [15]),
+    .\port$411$43 (\s1$189 [16]),
+    .\port$411$44 (\s1$189 [17]),
+    .\port$411$45 (\s1$189 [18]),
+    .\port$411$46 (\s1$189 [19]),
+    .\port$411$47 (\s1$189 [20]),
+    .\port$411$48 (\s1$189 [21]),
+    .\port$411$49 (\s1$189 [22]),
+    .\port$411$5 (\s0$187 [5]),
+    .\port$411$50 (\s1$189 [23]),
+    .\port$411$51 (\s1$189 [24]),
+    .\port$411$52 (\s1$189 [25]),
+    .\port$411$6 (\s0$187 [6]),
+    .\port$411$7 (\s0$187 [7]),
+    .\port$411$8 (\s0$187 [8]),
+    .\port$411$9 (\s0$187 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -16158,58 +16147,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_0  mac_1_0 (
     .a(skew_a1_d0),
     .clk(clk),
-    .\port$410$0 (\s0$199 [0]),
-    .\port$410$1 (\s0$199 [1]),
-    .\port$410$10 (\s0$199 [10]),
-    .\port$410$11 (\s0$199 [11]),
-    .\port$410$12 (\s0$199 [12]),
-    .\port$410$13 (\s0$199 [13]),
-    .\port$410$14 (\s0$199 [14]),
-    .\port$410$15 (\s0$199 [15]),
-    .\port$410$16 (\s0$199 [16]),
-    .\port$410$17 (\s0$199 [17]),
-    .\port$410$18 (\s0$199 [18]),
-    .\port$410$19 (\s0$199 [19]),
-    .\port$410$2 (\s0$199 [2]),
-    .\port$410$20 (\s0$199 [20]),
-    .\port$410$21 (\s0$199 [21]),
-    .\port$410$22 (\s0$199 [22]),
-    .\port$410$23 (\s0$199 [23]),
-    .\port$410$24 (\s0$199 [24]),
-    .\port$410$25 (\s0$199 [25]),
-    .\port$410$27 (\s1$201 [0]),
-    .\port$410$28 (\s1$201 [1]),
-    .\port$410$29 (\s1$201 [2]),
-    .\port$410$3 (\s0$199 [3]),
-    .\port$410$30 (\s1$201 [3]),
-    .\port$410$31 (\s1$201 [4]),
-    .\port$410$32 (\s1$201 [5]),
-    .\port$410$33 (\s1$201 [6]),
-    .\port$410$34 (\s1$201 [7]),
-    .\port$410$35 (\s1$201 [8]),
-    .\port$410$36 (\s1$201 [9]),
-    .\port$410$37 (\s1$201 [10]),
-    .\port$410$38 (\s1$201 [11]),
-    .\port$410$39 (\s1$201 [12]),
-    .\port$410$4 (\s0$199 [4]),
-    .\port$410$40 (\s1$201 [13]),
-    .\port$410$41 (\s1$201 [14]),
-    .\port$410$42 (\s1$201 [15]),
-    .\port$410$43 (\s1$201 [16]),
-    .\port$410$44 (\s1$201 [17]),
-    .\port$410$45 (\s1$201 [18]),
-    .\port$410$46 (\s1$201 [19]),
-    .\port$410$47 (\s1$201 [20]),
-    .\port$410$48 (\s1$201 [21]),
-    .\port$410$49 (\s1$201 [22]),
-    .\port$410$5 (\s0$199 [5]),
-    .\port$410$50 (\s1$201 [23]),
-    .\port$410$51 (\s1$201 [24]),
-    .\port$410$52 (\s1$201 [25]),
-    .\port$410$6 (\s0$199 [6]),
-    .\port$410$7 (\s0$199 [7]),
-    .\port$410$8 (\s0$199 [8]),
-    .\port$410$9 (\s0$199 [9]),
+    .\port$416$0 (\s0$199 [0]),
+    .\port$416$1 (\s0$199 [1]),
+    .\port$416$10 (\s0$199 [10]),
+    .\port$416$11 (\s0$199 [11]),
+    .\port$416$12 (\s0$199 [12]),
+    .\port$416$13 (\s0$199 [13]),
+    .\port$416$14 (\s0$199 [14]),
+    .\port$416$15 (\s0$199 [15]),
+    .\port$416$16 (\s0$199 [16]),
+    .\port$416$17 (\s0$199 [17]),
+    .\port$416$18 (\s0$199 [18]),
+    .\port$416$19 (\s0$199 [19]),
+    .\port$416$2 (\s0$199 [2]),
+    .\port$416$20 (\s0$199 [20]),
+    .\port$416$21 (\s0$199 [21]),
+    .\port$416$22 (\s0$199 [22]),
+    .\port$416$23 (\s0$199 [23]),
+    .\port$416$24 (\s0$199 [24]),
+    .\port$416$25 (\s0$199 [25]),
+    .\port$416$27 (\s1$201 [0]),
+    .\port$416$28 (\s1$201 [1]),
+    .\port$416$29 (\s1$201 [2]),
+    .\port$416$3 (\s0$199 [3]),
+    .\port$416$30 (\s1$201 [3]),
+    .\port$416$31 (\s1$201 [4]),
+    .\port$416$32 (\s1$201 [5]),
+    .\port$416$33 (\s1$201 [6]),
+    .\port$416$34 (\s1$201 [7]),
+    .\port$416$35 (\s1$201 [8]),
+    .\port$416$36 (\s1$201 [9]),
+    .\port$416$37 (\s1$201 [10]),
+    .\port$416$38 (\s1$201 [11]),
+    .\port$416$39 (\s1$201 [12]),
+    .\port$416$4 (\s0$199 [4]),
+    .\port$416$40 (\s1$201 [13]),
+    .\port$416$41 (\s1$201 [14]),
+    .\port$416$42 (\s1$201 [15]),
+    .\port$416$43 (\s1$201 [16]),
+    .\port$416$44 (\s1$201 [17]),
+    .\port$416$45 (\s1$201 [18]),
+    .\port$416$46 (\s1$201 [19]),
+    .\port$416$47 (\s1$201 [20]),
+    .\port$416$48 (\s1$201 [21]),
+    .\port$416$49 (\s1$201 [22]),
+    .\port$416$5 (\s0$199 [5]),
+    .\port$416$50 (\s1$201 [23]),
+    .\port$416$51 (\s1$201 [24]),
+    .\port$416$52 (\s1$201 [25]),
+    .\port$416$6 (\s0$199 [6]),
+    .\port$416$7 (\s0$199 [7]),
+    .\port$416$8 (\s0$199 [8]),
+    .\port$416$9 (\s0$199 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -16218,58 +16207,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_1  mac_1_1 (
     .a(a_1_0),
     .clk(clk),
-    .\port$415$0 (\s0$211 [0]),
-    .\port$415$1 (\s0$211 [1]),
-    .\port$415$10 (\s0$211 [10]),
-    .\port$415$11 (\s0$211 [11]),
-    .\port$415$12 (\s0$211 [12]),
-    .\port$415$13 (\s0$211 [13]),
-    .\port$415$14 (\s0$211 [14]),
-    .\port$415$15 (\s0$211 [15]),
-    .\port$415$16 (\s0$211 [16]),
-    .\port$415$17 (\s0$211 [17]),
-    .\port$415$18 (\s0$211 [18]),
-    .\port$415$19 (\s0$211 [19]),
-    .\port$415$2 (\s0$211 [2]),
-    .\port$415$20 (\s0$211 [20]),
-    .\port$415$21 (\s0$211 [21]),
-    .\port$415$22 (\s0$211 [22]),
-    .\port$415$23 (\s0$211 [23]),
-    .\port$415$24 (\s0$211 [24]),
-    .\port$415$25 (\s0$211 [25]),
-    .\port$415$27 (\s1$213 [0]),
-    .\port$415$28 (\s1$213 [1]),
-    .\port$415$29 (\s1$213 [2]),
-    .\port$415$3 (\s0$211 [3]),
-    .\port$415$30 (\s1$213 [3]),
-    .\port$415$31 (\s1$213 [4]),
-    .\port$415$32 (\s1$213 [5]),
-    .\port$415$33 (\s1$213 [6]),
-    .\port$415$34 (\s1$213 [7]),
-    .\port$415$35 (\s1$213 [8]),
-    .\port$415$36 (\s1$213 [9]),
-    .\port$415$37 (\s1$213 [10]),
-    .\port$415$38 (\s1$213 [11]),
-    .\port$415$39 (\s1$213 [12]),
-    .\port$415$4 (\s0$211 [4]),
-    .\port$415$40 (\s1$213 [13]),
-    .\port$415$41 (\s1$213 [14]),
-    .\port$415$42 (\s1$213 [15]),
-    .\port$415$43 (\s1$213 [16]),
-    .\port$415$44 (\s1$213 [17]),
-    .\port$415$45 (\s1$213 [18]),
-    .\port$415$46 (\s1$213 [19]),
-    .\port$415$47 (\s1$213 [20]),
-    .\port$415$48 (\s1$213 [21]),
-    .\port$415$49 (\s1$213 [22]),
-    .\port$415$5 (\s0$211 [5]),
-    .\port$415$50 (\s1$213 [23]),
-    .\port$415$51 (\s1$213 [24]),
-    .\port$415$52 (\s1$213 [25]),
-    .\port$415$6 (\s0$211 [6]),
-    .\port$415$7 (\s0$211 [7]),
-    .\port$415$8 (\s0$211 [8]),
-    .\port$415$9 (\s0$211 [9]),
+    .\port$421$0 (\s0$211 [0]),
+    .\port$421$1 (\s0$211 [1]),
+    .\port$421$10 (\s0$211 [10]),
+    .\port$421$11 (\s0$211 [11]),
+    .\port$421$12 (\s0$211 [12]),
+    .\port$421$13 (\s0$211 [13]),
+    .\port$421$14 (\s0$211 [14]),
+    .\port$421$15 (\s0$211 [15]),
+    .\port$421$16 (\s0$211 [16]),
+    .\port$421$17 (\s0$211 [17]),
+    .\port$421$18 (\s0$211 [18]),
+    .\port$421$19 (\s0$211 [19]),
+    .\port$421$2 (\s0$211 [2]),
+    .\port$421$20 (\s0$211 [20]),
+    .\port$421$21 (\s0$211 [21]),
+    .\port$421$22 (\s0$211 [22]),
+    .\port$421$23 (\s0$211 [23]),
+    .\port$421$24 (\s0$211 [24]),
+    .\port$421$25 (\s0$211 [25]),
+    .\port$421$27 (\s1$213 [0]),
+    .\port$421$28 (\s1$213 [1]),
+    .\port$421$29 (\s1$213 [2]),
+    .\port$421$3 (\s0$211 [3]),
+    .\port$421$30 (\s1$213 [3]),
+    .\port$421$31 (\s1$213 [4]),
+    .\port$421$32 (\s1$213 [5]),
+    .\port$421$33 (\s1$213 [6]),
+    .\port$421$34 (\s1$213 [7]),
+    .\port$421$35 (\s1$213 [8]),
+    .\port$421$36 (\s1$213 [9]),
+    .\port$421$37 (\s1$213 [10]),
+    .\port$421$38 (\s1$213 [11]),
+    .\port$421$39 (\s1$213 [12]),
+    .\port$421$4 (\s0$211 [4]),
+    .\port$421$40 (\s1$213 [13]),
+    .\port$421$41 (\s1$213 [14]),
+    .\port$421$42 (\s1$213 [15]),
+    .\port$421$43 (\s1$213 [16]),
+    .\port$421$44 (\s1$213 [17]),
+    .\port$421$45 (\s1$213 [18]),
+    .\port$421$46 (\s1$213 [19]),
+    .\port$421$47 (\s1$213 [20]),
+    .\port$421$48 (\s1$213 [21]),
+    .\port$421$49 (\s1$213 [22]),
+    .\port$421$5 (\s0$211 [5]),
+    .\port$421$50 (\s1$213 [23]),
+    .\port$421$51 (\s1$213 [24]),
+    .\port$421$52 (\s1$213 [25]),
+    .\port$421$6 (\s0$211 [6]),
+    .\port$421$7 (\s0$211 [7]),
+    .\port$421$8 (\s0$211 [8]),
+    .\port$421$9 (\s0$211 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -16278,58 +16267,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_2  mac_1_2 (
     .a(a_1_1),
     .clk(clk),
-    .\port$420$0 (\s0$223 [0]),
-    .\port$420$1 (\s0$223 [1]),
-    .\port$420$10 (\s0$223 [10]),
-    .\port$420$11 (\s0$223 [11]),
-    .\port$420$12 (\s0$223 [12]),
-    .\port$420$13 (\s0$223 [13]),
-    .\port$420$14 (\s0$223 [14]),
-    .\port$420$15 (\s0$223 [15]),
-    .\port$420$16 (\s0$223 [16]),
-    .\port$420$17 (\s0$223 [17]),
-    .\port$420$18 (\s0$223 [18]),
-    .\port$420$19 (\s0$223 [19]),
-    .\port$420$2 (\s0$223 [2]),
-    .\port$420$20 (\s0$223 [20]),
-    .\port$420$21 (\s0$223 [21]),
-    .\port$420$22 (\s0$223 [22]),
-    .\port$420$23 (\s0$223 [23]),
-    .\port$420$24 (\s0$223 [24]),
-    .\port$420$25 (\s0$223 [25]),
-    .\port$420$27 (\s1$225 [0]),
-    .\port$420$28 (\s1$225 [1]),
-    .\port$420$29 (\s1$225 [2]),
-    .\port$420$3 (\s0$223 [3]),
-    .\port$420$30 (\s1$225 [3]),
-    .\port$420$31 (\s1$225 [4]),
-    .\port$420$32 (\s1$225 [5]),
-    .\port$420$33 (\s1$225 [6]),
-    .\port$420$34 (\s1$225 [7]),
-    .\port$420$35 (\s1$225 [8]),
-    .\port$420$36 (\s1$225 [9]),
-    .\port$420$37 (\s1$225 [10]),
-    .\port$420$38 (\s1$225 [11]),
-    .\port$420$39 (\s1$225 [12]),
-    .\port$420$4 (\s0$223 [4]),
-    .\port$420$40 (\s1$225 [13]),
-    .\port$420$41 (\s1$225 [14]),
-    .\port$420$42 (\s1$225 [15]),
-    .\port$420$43 (\s1$225 [16]),
-    .\port$420$44 (\s1$225 [17]),
-    .\port$420$45 (\s1$225 [18]),
-    .\port$420$46 (\s1$225 [19]),
-    .\port$420$47 (\s1$225 [20]),
-    .\port$420$48 (\s1$225 [21]),
-    .\port$420$49 (\s1$225 [22]),
-    .\port$420$5 (\s0$223 [5]),
-    .\port$420$50 (\s1$225 [23]),
-    .\port$420$51 (\s1$225 [24]),
-    .\port$420$52 (\s1$225 [25]),
-    .\port$420$6 (\s0$223 [6]),
-    .\port$420$7 (\s0$223 [7]),
-    .\port$420$8 (\s0$223 [8]),
-    .\port$420$9 (\s0$223 [9]),
+    .\port$426$0 (\s0$223 [0]),
+    .\port$426$1 (\s0$223 [1]),
+    .\port$426$10 (\s0$223 [10]),
+    .\port$426$11 (\s0$223 [11]),
+    .\port$426$12 (\s0$223 [12]),
+    .\port$426$13 (\s0$223 [13]),
+    .\port$426$14 (\s0$223 [14]),
+    .\port$426$15 (\s0$223 [15]),
+    .\port$426$16 (\s0$223 [16]),
+    .\port$426$17 (\s0$223 [17]),
+    .\port$426$18 (\s0$223 [18]),
+    .\port$426$19 (\s0$223 [19]),
+    .\port$426$2 (\s0$223 [2]),
+    .\port$426$20 (\s0$223 [20]),
+    .\port$426$21 (\s0$223 [21]),
+    .\port$426$22 (\s0$223 [22]),
+    .\port$426$23 (\s0$223 [23]),
+    .\port$426$24 (\s0$223 [24]),
+    .\port$426$25 (\s0$223 [25]),
+    .\port$426$27 (\s1$225 [0]),
+    .\port$426$28 (\s1$225 [1]),
+    .\port$426$29 (\s1$225 [2]),
+    .\port$426$3 (\s0$223 [3]),
+    .\port$426$30 (\s1$225 [3]),
+    .\port$426$31 (\s1$225 [4]),
+    .\port$426$32 (\s1$225 [5]),
+    .\port$426$33 (\s1$225 [6]),
+    .\port$426$34 (\s1$225 [7]),
+    .\port$426$35 (\s1$225 [8]),
+    .\port$426$36 (\s1$225 [9]),
+    .\port$426$37 (\s1$225 [10]),
+    .\port$426$38 (\s1$225 [11]),
+    .\port$426$39 (\s1$225 [12]),
+    .\port$426$4 (\s0$223 [4]),
+    .\port$426$40 (\s1$225 [13]),
+    .\port$426$41 (\s1$225 [14]),
+    .\port$426$42 (\s1$225 [15]),
+    .\port$426$43 (\s1$225 [16]),
+    .\port$426$44 (\s1$225 [17]),
+    .\port$426$45 (\s1$225 [18]),
+    .\port$426$46 (\s1$225 [19]),
+    .\port$426$47 (\s1$225 [20]),
+    .\port$426$48 (\s1$225 [21]),
+    .\port$426$49 (\s1$225 [22]),
+    .\port$426$5 (\s0$223 [5]),
+    .\port$426$50 (\s1$225 [23]),
+    .\port$426$51 (\s1$225 [24]),
+    .\port$426$52 (\s1$225 [25]),
+    .\port$426$6 (\s0$223 [6]),
+    .\port$426$7 (\s0$223 [7]),
+    .\port$426$8 (\s0$223 [8]),
+    .\port$426$9 (\s0$223 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -16338,58 +16327,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_3  mac_1_3 (
     .a(a_1_2),
     .clk(clk),
-    .\port$425$0 (\s0$235 [0]),
-    .\port$425$1 (\s0$235 [1]),
-    .\port$425$10 (\s0$235 [10]),
-    .\port$425$11 (\s0$235 [11]),
-    .\port$425$12 (\s0$235 [12]),
-    .\port$425$13 (\s0$235 [13]),
-    .\port$425$14 (\s0$235 [14]),
-    .\port$425$15 (\s0$235 [15]),
-    .\port$425$16 (\s0$235 [16]),
-    .\port$425$17 (\s0$235 [17]),
-    .\port$425$18 (\s0$235 [18]),
-    .\port$425$19 (\s0$235 [19]),
-    .\port$425$2 (\s0$235 [2]),
-    .\port$425$20 (\s0$235 [20]),
-    .\port$425$21 (\s0$235 [21]),
-    .\port$425$22 (\s0$235 [22]),
-    .\port$425$23 (\s0$235 [23]),
-    .\port$425$24 (\s0$235 [24]),
-    .\port$425$25 (\s0$235 [25]),
-    .\port$425$27 (\s1$237 [0]),
-    .\port$425$28 (\s1$237 [1]),
-    .\port$425$29 (\s1$237 [2]),
-    .\port$425$3 (\s0$235 [3]),
-    .\port$425$30 (\s1$237 [3]),
-    .\port$425$31 (\s1$237 [4]),
-    .\port$425$32 (\s1$237 [5]),
-    .\port$425$33 (\s1$237 [6]),
-    .\port$425$34 (\s1$237 [7]),
-    .\port$425$35 (\s1$237 [8]),
-    .\port$425$36 (\s1$237 [9]),
-    .\port$425$37 (\s1$237 [10]),
-    .\port$425$38 (\s1$237 [11]),
-    .\port$425$39 (\s1$237 [12]),
-    .\port$425$4 (\s0$235 [4]),
-    .\port$425$40 (\s1$237 [13]),
-    .\port$425$41 (\s1$237 [14]),
-    .\port$425$42 (\s1$237 [15]),
-    .\port$425$43 (\s1$237 [16]),
-    .\port$425$44 (\s1$237 [17]),
-    .\port$425$45 (\s1$237 [18]),
-    .\port$425$46 (\s1$237 [19]),
-    .\port$425$47 (\s1$237 [20]),
-    .\port$425$48 (\s1$237 [21]),
-    .\port$425$49 (\s1$237 [22]),
-    .\port$425$5 (\s0$235 [5]),
-    .\port$425$50 (\s1$237 [23]),
-    .\port$425$51 (\s1$237 [24]),
-    .\port$425$52 (\s1$237 [25]),
-    .\port$425$6 (\s0$235 [6]),
-    .\port$425$7 (\s0$235 [7]),
-    .\port$425$8 (\s0$235 [8]),
-    .\port$425$9 (\s0$235 [9]),
+    .\port$431$0 (\s0$235 [0]),
+    .\port$431$1 (\s0$235 [1]),
+    .\port$431$10 (\s0$235 [10]),
+    .\port$431$11 (\s0$235 [11]),
+    .\port$431$12 (\s0$235 [12]),
+    .\port$431$13 (\s0$235 [13]),
+    .\port$431$14 (\s0$235 [14]),
+    .\port$431$15 (\s0$235 [15]),
+    .\port$431$16 (\s0$235 [16]),
+    .\port$431$17 (\s0$235 [17]),
+    .\port$431$18 (\s0$235 [18]),
+    .\port$431$19 (\s0$235 [19]),
+    .\port$431$2 (\s0$235 [2]),
+    .\port$431$20 (\s0$235 [20]),
+    .\port$431$21 (\s0$235 [21]),
+    .\port$431$22 (\s0$235 [22]),
+    .\port$431$23 (\s0$235 [23]),
+    .\port$431$24 (\s0$235 [24]),
+    .\port$431$25 (\s0$235 [25]),
+    .\port$431$27 (\s1$237 [0]),
+    .\port$431$28 (\s1$237 [1]),
+    .\port$431$29 (\s1$237 [2]),
+    .\port$431$3 (\s0$235 [3]),
+    .\port$431$30 (\s1$237 [3]),
+    .\port$431$31 (\s1$237 [4]),
+    .\port$431$32 (\s1$237 [5]),
+    .\port$431$33 (\s1$237 [6]),
+    .\port$431$34 (\s1$237 [7]),
+    .\port$431$35 (\s1$237 [8]),
+    .\port$431$36 (\s1$237 [9]),
+    .\port$431$37 (\s1$237 [10]),
+    .\port$431$38 (\s1$237 [11]),
+    .\port$431$39 (\s1$237 [12]),
+    .\port$431$4 (\s0$235 [4]),
+    .\port$431$40 (\s1$237 [13]),
+    .\port$431$41 (\s1$237 [14]),
+    .\port$431$42 (\s1$237 [15]),
+    .\port$431$43 (\s1$237 [16]),
+    .\port$431$44 (\s1$237 [17]),
+    .\port$431$45 (\s1$237 [18]),
+    .\port$431$46 (\s1$237 [19]),
+    .\port$431$47 (\s1$237 [20]),
+    .\port$431$48 (\s1$237 [21]),
+    .\port$431$49 (\s1$237 [22]),
+    .\port$431$5 (\s0$235 [5]),
+    .\port$431$50 (\s1$237 [23]),
+    .\port$431$51 (\s1$237 [24]),
+    .\port$431$52 (\s1$237 [25]),
+    .\port$431$6 (\s0$235 [6]),
+    .\port$431$7 (\s0$235 [7]),
+    .\port$431$8 (\s0$235 [8]),
+    .\port$431$9 (\s0$235 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -16398,58 +16387,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_0  mac_2_0 (
     .a(skew_a2_d1),
     .clk(clk),
-    .\port$430$0 (\s0$247 [0]),
-    .\port$430$1 (\s0$247 [1]),
-    .\port$430$10 (\s0$247 [10]),
-    .\port$430$11 (\s0$247 [11]),
-    .\port$430$12 (\s0$247 [12]),
-    .\port$430$13 (\s0$247 [13]),
-    .\port$430$14 (\s0$247 [14]),
-    .\port$430$15 (\s0$247 [15]),
-    .\port$430$16 (\s0$247 [16]),
-    .\port$430$17 (\s0$247 [17]),
-    .\port$430$18 (\s0$247 [18]),
-    .\port$430$19 (\s0$247 [19]),
-    .\port$430$2 (\s0$247 [2]),
-    .\port$430$20 (\s0$247 [20]),
-    .\port$430$21 (\s0$247 [21]),
-    .\port$430$22 (\s0$247 [22]),
-    .\port$430$23 (\s0$247 [23]),
-    .\port$430$24 (\s0$247 [24]),
-    .\port$430$25 (\s0$247 [25]),
-    .\port$430$27 (\s1$249 [0]),
-    .\port$430$28 (\s1$249 [1]),
-    .\port$430$29 (\s1$249 [2]),
-    .\port$430$3 (\s0$247 [3]),
-    .\port$430$30 (\s1$249 [3]),
-    .\port$430$31 (\s1$249 [4]),
-    .\port$430$32 (\s1$249 [5]),
-    .\port$430$33 (\s1$249 [6]),
-    .\port$430$34 (\s1$249 [7]),
-    .\port$430$35 (\s1$249 [8]),
-    .\port$430$36 (\s1$249 [9]),
-    .\port$430$37 (\s1$249 [10]),
-    .\port$430$38 (\s1$249 [11]),
-    .\port$430$39 (\s1$249 [12]),
-    .\port$430$4 (\s0$247 [4]),
-    .\port$430$40 (\s1$249 [13]),
-    .\port$430$41 (\s1$249 [14]),
-    .\port$430$42 (\s1$249 [15]),
-    .\port$430$43 (\s1$249 [16]),
-    .\port$430$44 (\s1$249 [17]),
-    .\port$430$45 (\s1$249 [18]),
-    .\port$430$46 (\s1$249 [19]),
-    .\port$430$47 (\s1$249 [20]),
-    .\port$430$48 (\s1$249 [21]),
-    .\port$430$49 (\s1$249 [22]),
-    .\port$430$5 (\s0$247 [5]),
-    .\port$430$50 (\s1$249 [23]),
-    .\port$430$51 (\s1$249 [24]),
-    .\port$430$52 (\s1$249 [25]),
-    .\port$430$6 (\s0$247 [6]),
-    .\port$430$7 (\s0$247 [7]),
-    .\port$430$8 (\s0$247 [8]),
-    .\port$430$9 (\s0$247 [9]),
+    .\port$436$0 (\s0$247 [0]),
+    .\port$436$1 (\s0$247 [1]),
+    .\port$436$10 (\s0$247 [10]),
+    .\port$436$11 (\s0$247 [11]),
+    .\port$436$12 (\s0$247 [12]),
+    .\port$436$13 (\s0$247 [13]),
+    .\port$436$14 (\s0$247 [14]),
+    .\port$436$15 (\s0$247 [15]),
+    .\port$436$16 (\s0$247 [16]),
+    .\port$436$17 (\s0$247 [17]),
+    .\port$436$18 (\s0$247 [18]),
+    .\port$436$19 (\s0$247 [19]),
+    .\port$436$2 (\s0$247 [2]),
+    .\port$436$20 (\s0$247 [20]),
+    .\port$436$21 (\s0$247 [21]),
+    .\port$436$22 (\s0$247 [22]),
+    .\port$436$23 (\s0$247 [23]),
+    .\port$436$24 (\s0$247 [24]),
+    .\port$436$25 (\s0$247 [25]),
+    .\port$436$27 (\s1$249 [0]),
+    .\port$436$28 (\s1$249 [1]),
+    .\port$436$29 (\s1$249 [2]),
+    .\port$436$3 (\s0$247 [3]),
+    .\port$436$30 (\s1$249 [3]),
+    .\port$436$31 (\s1$249 [4]),
+    .\port$436$32 (\s1$249 [5]),
+    .\port$436$33 (\s1$249 [6]),
+    .\port$436$34 (\s1$249 [7]),
+    .\port$436$35 (\s1$249 [8]),
+    .\port$436$36 (\s1$249 [9]),
+    .\port$436$37 (\s1$249 [10]),
+    .\port$436$38 (\s1$249 [11]),
+    .\port$436$39 (\s1$249 [12]),
+    .\port$436$4 (\s0$247 [4]),
+    .\port$436$40 (\s1$249 [13]),
+    .\port$436$41 (\s1$249 [14]),
+    .\port$436$42 (\s1$249 [15]),
+    .\port$436$43 (\s1$249 [16]),
+    .\port$436$44 (\s1$249 [17]),
+    .\port$436$45 (\s1$249 [18]),
+    .\port$436$46 (\s1$249 [19]),
+    .\port$436$47 (\s1$249 [20]),
+    .\port$436$48 (\s1$249 [21]),
+    .\port$436$49 (\s1$249 [22]),
+    .\port$436$5 (\s0$247 [5]),
+    .\port$436$50 (\s1$249 [23]),
+    .\port$436$51 (\s1$249 [24]),
+    .\port$436$52 (\s1$249 [25]),
+    .\port$436$6 (\s0$247 [6]),
+    .\port$436$7 (\s0$247 [7]),
+    .\port$436$8 (\s0$247 [8]),
+    .\port$436$9 (\s0$247 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -16458,58 +16447,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_1  mac_2_1 (
     .a(a_2_0),
     .clk(clk),
-    .\port$435$0 (\s0$259 [0]),
-    .\port$435$1 (\s0$259 [1]),
-    .\port$435$10 (\s0$259 [10]),
-    .\port$435$11 (\s0$259 [11]),
-    .\port$435$12 (\s0$259 [12]),
-    .\port$435$13 (\s0$259 [13]),
-    .\port$435$14 (\s0$259 [14]),
-    .\port$435$15 (\s0$259 [15]),
-    .\port$435$16 (\s0$259 [16]),
-    .\port$435$17 (\s0$259 [17]),
-    .\port$435$18 (\s0$259 [18]),
-    .\port$435$19 (\s0$259 [19]),
-    .\port$435$2 (\s0$259 [2]),
-    .\port$435$20 (\s0$259 [20]),
-    .\port$435$21 (\s0$259 [21]),
-    .\port$435$22 (\s0$259 [22]),
-    .\port$435$23 (\s0$259 [23]),
-    .\port$435$24 (\s0$259 [24]),
-    .\port$435$25 (\s0$259 [25]),
-    .\port$435$27 (\s1$261 [0]),
-    .\port$435$28 (\s1$261 [1]),
-    .\port$435$29 (\s1$261 [2]),
-    .\port$435$3 (\s0$259 [3]),
-    .\port$435$30 (\s1$261 [3]),
-    .\port$435$31 (\s1$261 [4]),
-    .\port$435$32 (\s1$261 [5]),
-    .\port$435$33 (\s1$261 [6]),
-    .\port$435$34 (\s1$261 [7]),
-    .\port$435$35 (\s1$261 [8]),
-    .\port$435$36 (\s1$261 [9]),
-    .\port$435$37 (\s1$261 [10]),
-    .\port$435$38 (\s1$261 [11]),
-    .\port$435$39 (\s1$261 [12]),
-    .\port$435$4 (\s0$259 [4]),
-    .\port$435$40 (\s1$261 [13]),
-    .\port$435$41 (\s1$261 [14]),
-    .\port$435$42 (\s1$261 [15]),
-    .\port$435$43 (\s1$261 [16]),
-    .\port$435$44 (\s1$261 [17]),
-    .\port$435$45 (\s1$261 [18]),
-    .\port$435$46 (\s1$261 [19]),
-    .\port$435$47 (\s1$261 [20]),
-    .\port$435$48 (\s1$261 [21]),
-    .\port$435$49 (\s1$261 [22]),
-    .\port$435$5 (\s0$259 [5]),
-    .\port$435$50 (\s1$261 [23]),
-    .\port$435$51 (\s1$261 [24]),
-    .\port$435$52 (\s1$261 [25]),
-    .\port$435$6 (\s0$259 [6]),
-    .\port$435$7 (\s0$259 [7]),
-    .\port$435$8 (\s0$259 [8]),
-    .\port$435$9 (\s0$259 [9]),
+    .\port$441$0 (\s0$259 [0]),
+    .\port$441$1 (\s0$259 [1]),
+    .\port$441$10 (\s0$259 [10]),
+    .\port$441$11 (\s0$259 [11]),
+    .\port$441$12 (\s0$259 [12]),
+    .\port$441$13 (\s0$259 [13]),
+    .\port$441$14 (\s0$259 [14]),
+    .\port$441$15 (\s0$259 [15]),
+    .\port$441$16 (\s0$259 [16]),
+    .\port$441$17 (\s0$259 [17]),
+    .\port$441$18 (\s0$259 [18]),
+    .\port$441$19 (\s0$259 [19]),
+    .\port$441$2 (\s0$259 [2]),
+    .\port$441$20 (\s0$259 [20]),
+    .\port$441$21 (\s0$259 [21]),
+    .\port$441$22 (\s0$259 [22]),
+    .\port$441$23 (\s0$259 [23]),
+    .\port$441$24 (\s0$259 [24]),
+    .\port$441$25 (\s0$259 [25]),
+    .\port$441$27 (\s1$261 [0]),
+    .\port$441$28 (\s1$261 [1]),
+    .\port$441$29 (\s1$261 [2]),
+    .\port$441$3 (\s0$259 [3]),
+    .\port$441$30 (\s1$261 [3]),
+    .\port$441$31 (\s1$261 [4]),
+    .\port$441$32 (\s1$261 [5]),
+    .\port$441$33 (\s1$261 [6]),
+    .\port$441$34 (\s1$261 [7]),
+    .\port$441$35 (\s1$261 [8]),
+    .\port$441$36 (\s1$261 [9]),
+    .\port$441$37 (\s1$261 [10]),
+    .\port$441$38 (\s1$261 [11]),
+    .\port$441$39 (\s1$261 [12]),
+    .\port$441$4 (\s0$259 [4]),
+    .\port$441$40 (\s1$261 [13]),
+    .\port$441$41 (\s1$261 [14]),
+    .\port$441$42 (\s1$261 [15]),
+    .\port$441$43 (\s1$261 [16]),
+    .\port$441$44 (\s1$261 [17]),
+    .\port$441$45 (\s1$261 [18]),
+    .\port$441$46 (\s1$261 [19]),
+    .\port$441$47 (\s1$261 [20]),
+    .\port$441$48 (\s1$261 [21]),
+    .\port$441$49 (\s1$261 [22]),
+    .\port$441$5 (\s0$259 [5]),
+    .\port$441$50 (\s1$261 [23]),
+    .\port$441$51 (\s1$261 [24]),
+    .\port$441$52 (\s1$261 [25]),
+    .\port$441$6 (\s0$259 [6]),
+    .\port$441$7 (\s0$259 [7]),
+    .\port$441$8 (\s0$259 [8]),
+    .\port$441$9 (\s0$259 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -16518,58 +16507,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_2  mac_2_2 (
     .a(a_2_1),
     .clk(clk),
-    .\port$440$0 (\s0$271 [0]),
-    .\port$440$1 (\s0$271 [1]),
-    .\port$440$10 (\s0$271 [10]),
-    .\port$440$11 (\s0$271 [11]),
-    .\port$440$12 (\s0$271 [12]),
-    .\port$440$13 (\s0$271 [13]),
-    .\port$440$14 (\s0$271 [14]),
-    .\port$440$15 (\s0$271 [15]),
-    .\port$440$16 (\s0$271 [16]),
-    .\port$440$17 (\s0$271 [17]),
-    .\port$440$18 (\s0$271 [18]),
-    .\port$440$19 (\s0$271 [19]),
-    .\port$440$2 (\s0$271 [2]),
-    .\port$440$20 (\s0$271 [20]),
-    .\port$440$21 (\s0$271 [21]),
-    .\port$440$22 (\s0$271 [22]),
-    .\port$440$23 (\s0$271 [23]),
-    .\port$440$24 (\s0$271 [24]),
-    .\port$440$25 (\s0$271 [25]),
-    .\port$440$27 (\s1$273 [0]),
-    .\port$440$28 (\s1$273 [1]),
-    .\port$440$29 (\s1$273 [2]),
-    .\port$440$3 (\s0$271 [3]),
-    .\port$440$30 (\s1$273 [3]),
-    .\port$440$31 (\s1$273 [4]),
-    .\port$440$32 (\s1$273 [5]),
-    .\port$440$33 (\s1$273 [6]),
-    .\port$440$34 (\s1$273 [7]),
-    .\port$440$35 (\s1$273 [8]),
-    .\port$440$36 (\s1$273 [9]),
-    .\port$440$37 (\s1$273 [10]),
-    .\port$440$38 (\s1$273 [11]),
-    .\port$440$39 (\s1$273 [12]),
-    .\port$440$4 (\s0$271 [4]),
-    .\port$440$40 (\s1$273 [13]),
-    .\port$440$41 (\s1$273 [14]),
-    .\port$440$42 (\s1$273 [15]),
-    .\port$440$43 (\s1$273 [16]),
-    .\port$440$44 (\s1$273 [17]),
-    .\port$440$45 (\s1$273 [18]),
-    .\port$440$46 (\s1$273 [19]),
-    .\port$440$47 (\s1$273 [20]),
-    .\port$440$48 (\s1$273 [21]),
-    .\port$440$49 (\s1$273 [22]),
-    .\port$440$5 (\s0$271 [5]),
-    .\port$440$50 (\s1$273 [23]),
-    .\port$440$51 (\s1$273 [24]),
-    .\port$440$52 (\s1$273 [25]),
-    .\port$440$6 (\s0$271 [6]),
-    .\port$440$7 (\s0$271 [7]),
-    .\port$440$8 (\s0$271 [8]),
-    .\port$440$9 (\s0$271 [9]),
+    .\port$446$0 (\s0$271 [0]),
+    .\port$446$1 (\s0$271 [1]),
+    .\port$446$10 (\s0$271 [10]),
+    .\port$446$11 (\s0$271 [11]),
+    .\port$446$12 (\s0$271 [12]),
+    .\port$446$13 (\s0$271 [13]),
+    .\port$446$14 (\s0$271 [14]),
+    .\port$446$15 (\s0$271 [15]),
+    .\port$446$16 (\s0$271 [16]),
+    .\port$446$17 (\s0$271 [17]),
+    .\port$446$18 (\s0$271 [18]),
+    .\port$446$19 (\s0$271 [19]),
+    .\port$446$2 (\s0$271 [2]),
+    .\port$446$20 (\s0$271 [20]),
+    .\port$446$21 (\s0$271 [21]),
+    .\port$446$22 (\s0$271 [22]),
+    .\port$446$23 (\s0$271 [23]),
+    .\port$446$24 (\s0$271 [24]),
+    .\port$446$25 (\s0$271 [25]),
+    .\port$446$27 (\s1$273 [0]),
+    .\port$446$28 (\s1$273 [1]),
+    .\port$446$29 (\s1$273 [2]),
+    .\port$446$3 (\s0$271 [3]),
+    .\port$446$30 (\s1$273 [3]),
+    .\port$446$31 (\s1$273 [4]),
+    .\port$446$32 (\s1$273 [5]),
+    .\port$446$33 (\s1$273 [6]),
+    .\port$446$34 (\s1$273 [7]),
+    .\port$446$35 (\s1$273 [8]),
+    .\port$446$36 (\s1$273 [9]),
+    .\port$446$37 (\s1$273 [10]),
+    .\port$446$38 (\s1$273 [11]),
+    .\port$446$39 (\s1$273 [12]),
+    .\port$446$4 (\s0$271 [4]),
+    .\port$446$40 (\s1$273 [13]),
+    .\port$446$41 (\s1$273 [14]),
+    .\port$446$42 (\s1$273 [15]),
+    .\port$446$43 (\s1$273 [16]),
+    .\port$446$44 (\s1$273 [17]),
+    .\port$446$45 (\s1$273 [18]),
+    .\port$446$46 (\s1$273 [19]),
+    .\port$446$47 (\s1$273 [20]),
+    .\port$446$48 (\s1$273 [21]),
+    .\port$446$49 (\s1$273 [22]),
+    .\port$446$5 (\s0$271 [5]),
+    .\port$446$50 (\s1$273 [23]),
+    .\port$446$51 (\s1$273 [24]),
+    .\port$446$52 (\s1$273 [25]),
+    .\port$446$6 (\s0$271 [6]),
+    .\port$446$7 (\s0$271 [7]),
+    .\port$446$8 (\s0$271 [8]),
+    .\port$446$9 (\s0$271 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -16578,58 +16567,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_3  mac_2_3 (
     .a(a_2_2),
     .clk(clk),
-    .\port$445$0 (\s0$283 [0]),
-    .\port$445$1 (\s0$283 [1]),
-    .\port$445$10 (\s0$283 [10]),
-    .\port$445$11 (\s0$283 [11]),
-    .\port$445$12 (\s0$283 [12]),
-    .\port$445$13 (\s0$283 [13]),
-    .\port$445$14 (\s0$283 [14]),
-    .\port$445$15 (\s0$283 [15]),
-    .\port$445$16 (\s0$283 [16]),
-    .\port$445$17 (\s0$283 [17]),
-    .\port$445$18 (\s0$283 [18]),
-    .\port$445$19 (\s0$283 [19]),
-    .\port$445$2 (\s0$283 [2]),
-    .\port$445$20 (\s0$283 [20]),
-    .\port$445$21 (\s0$283 [21]),
-    .\port$445$22 (\s0$283 [22]),
-    .\port$445$23 (\s0$283 [23]),
-    .\port$445$24 (\s0$283 [24]),
-    .\port$445$25 (\s0$283 [25]),
-    .\port$445$27 (\s1$285 [0]),
-    .\port$445$28 (\s1$285 [1]),
-    .\port$445$29 (\s1$285 [2]),
-    .\port$445$3 (\s0$283 [3]),
-    .\port$445$30 (\s1$285 [3]),
-    .\port$445$31 (\s1$285 [4]),
-    .\port$445$32 (\s1$285 [5]),
-    .\port$445$33 (\s1$285 [6]),
-    .\port$445$34 (\s1$285 [7]),
-    .\port$445$35 (\s1$285 [8]),
-    .\port$445$36 (\s1$285 [9]),
-    .\port$445$37 (\s1$285 [10]),
-    .\port$445$38 (\s1$285 [11]),
-    .\port$445$39 (\s1$285 [12]),
-    .\port$445$4 (\s0$283 [4]),
-    .\port$445$40 (\s1$285 [13]),
-    .\port$445$41 (\s1$285 [14]),
-    .\port$445$42 (\s1$285 [15]),
-    .\port$445$43 (\s1$285 [16]),
-    .\port$445$44 (\s1$285 [17]),
-    .\port$445$45 (\s1$285 [18]),
-    .\port$445$46 (\s1$285 [19]),
-    .\port$445$47 (\s1$285 [20]),
-    .\port$445$48 (\s1$285 [21]),
-    .\port$445$49 (\s1$285 [22]),
-    .\port$445$5 (\s0$283 [5]),
-    .\port$445$50 (\s1$285 [23]),
-    .\port$445$51 (\s1$285 [24]),
-    .\port$445$52 (\s1$285 [25]),
-    .\port$445$6 (\s0$283 [6]),
-    .\port$445$7 (\s0$283 [7]),
-    .\port$445$8 (\s0$283 [8]),
-    .\port$445$9 (\s0$283 [9]),
+    .\port$451$0 (\s0$283 [0]),
+    .\port$451$1 (\s0$283 [1]),
+    .\port$451$10 (\s0$283 [10]),
+    .\port$451$11 (\s0$283 [11]),
+    .\port$451$12 (\s0$283 [12]),
+    .\port$451$13 (\s0$283 [13]),
+    .\port$451$14 (\s0$283 [14]),
+    .\port$451$15 (\s0$283 [15]),
+    .\port$451$16 (\s0$283 [16]),
+    .\port$451$17 (\s0$283 [17]),
+    .\port$451$18 (\s0$283 [18]),
+    .\port$451$19 (\s0$283 [19]),
+    .\port$451$2 (\s0$283 [2]),
+    .\port$451$20 (\s0$283 [20]),
+    .\port$451$21 (\s0$283 [21]),
+    .\port$451$22 (\s0$283 [22]),
+    .\port$451$23 (\s0$283 [23]),
+    .\port$451$24 (\s0$283 [24]),
+    .\port$451$25 (\s0$283 [25]),
+    .\port$451$27 (\s1$285 [0]),
+    .\port$451$28 (\s1$285 [1]),
+    .\port$451$29 (\s1$285 [2]),
+    .\port$451$3 (\s0$283 [3]),
+    .\port$451$30 (\s1$285 [3]),
+    .\port$451$31 (\s1$285 [4]),
+    .\port$451$32 (\s1$285 [5]),
+    .\port$451$33 (\s1$285 [6]),
+    .\port$451$34 (\s1$285 [7]),
+    .\port$451$35 (\s1$285 [8]),
+    .\port$451$36 (\s1$285 [9]),
+    .\port$451$37 (\s1$285 [10]),
+    .\port$451$38 (\s1$285 [11]),
+    .\port$451$39 (\s1$285 [12]),
+    .\port$451$4 (\s0$283 [4]),
+    .\port$451$40 (\s1$285 [13]),
+    .\port$451$41 (\s1$285 [14]),
+    .\port$451$42 (\s1$285 [15]),
+    .\port$451$43 (\s1$285 [16]),
+    .\port$451$44 (\s1$285 [17]),
+    .\port$451$45 (\s1$285 [18]),
+    .\port$451$46 (\s1$285 [19]),
+    .\port$451$47 (\s1$285 [20]),
+    .\port$451$48 (\s1$285 [21]),
+    .\port$451$49 (\s1$285 [22]),
+    .\port$451$5 (\s0$283 [5]),
+    .\port$451$50 (\s1$285 [23]),
+    .\port$451$51 (\s1$285 [24]),
+    .\port$451$52 (\s1$285 [25]),
+    .\port$451$6 (\s0$283 [6]),
+    .\port$451$7 (\s0$283 [7]),
+    .\port$451$8 (\s0$283 [8]),
+    .\port$451$9 (\s0$283 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -16638,58 +16627,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_0  mac_3_0 (
     .a(skew_a3_d2),
     .clk(clk),
-    .\port$450$0 (\s0$295 [0]),
-    .\port$450$1 (\s0$295 [1]),
-    .\port$450$10 (\s0$295 [10]),
-    .\port$450$11 (\s0$295 [11]),
-    .\port$450$12 (\s0$295 [12]),
-    .\port$450$13 (\s0$295 [13]),
-    .\port$450$14 (\s0$295 [14]),
-    .\port$450$15 (\s0$295 [15]),
-    .\port$450$16 (\s0$295 [16]),
-    .\port$450$17 (\s0$295 [17]),
-    .\port$450$18 (\s0$295 [18]),
-    .\port$450$19 (\s0$295 [19]),
-    .\port$450$2 (\s0$295 [2]),
-    .\port$450$20 (\s0$295 [20]),
-    .\port$450$21 (\s0$295 [21]),
-    .\port$450$22 (\s0$295 [22]),
-    .\port$450$23 (\s0$295 [23]),
-    .\port$450$24 (\s0$295 [24]),
-    .\port$450$25 (\s0$295 [25]),
-    .\port$450$27 (\s1$297 [0]),
-    .\port$450$28 (\s1$297 [1]),
-    .\port$450$29 (\s1$297 [2]),
-    .\port$450$3 (\s0$295 [3]),
-    .\port$450$30 (\s1$297 [3]),
-    .\port$450$31 (\s1$297 [4]),
-    .\port$450$32 (\s1$297 [5]),
-    .\port$450$33 (\s1$297 [6]),
-    .\port$450$34 (\s1$297 [7]),
-    .\port$450$35 (\s1$297 [8]),
-    .\port$450$36 (\s1$297 [9]),
-    .\port$450$37 (\s1$297 [10]),
-    .\port$450$38 (\s1$297 [11]),
-    .\port$450$39 (\s1$297 [12]),
-    .\port$450$4 (\s0$295 [4]),
-    .\port$450$40 (\s1$297 [13]),
-    .\port$450$41 (\s1$297 [14]),
-    .\port$450$42 (\s1$297 [15]),
-    .\port$450$43 (\s1$297 [16]),
-    .\port$450$44 (\s1$297 [17]),
-    .\port$450$45 (\s1$297 [18]),
-    .\port$450$46 (\s1$297 [19]),
-    .\port$450$47 (\s1$297 [20]),
-    .\port$450$48 (\s1$297 [21]),
-    .\port$450$49 (\s1$297 [22]),
-    .\port$450$5 (\s0$295 [5]),
-    .\port$450$50 (\s1$297 [23]),
-    .\port$450$51 (\s1$297 [24]),
-    .\port$450$52 (\s1$297 [25]),
-    .\port$450$6 (\s0$295 [6]),
-    .\port$450$7 (\s0$295 [7]),
-    .\port$450$8 (\s0$295 [8]),
-    .\port$450$9 (\s0$295 [9]),
+    .\port$456$0 (\s0$295 [0]),
+    .\port$456$1 (\s0$295 [1]),
+    .\port$456$10 (\s0$295 [10]),
+    .\port$456$11 (\s0$295 [11]),
+    .\port$456$12 (\s0$295 [12]),
+    .\port$456$13 (\s0$295 [13]),
+    .\port$456$14 (\s0$295 [14]),
+    .\port$456$15 (\s0$295 [15]),
+    .\port$456$16 (\s0$295 [16]),
+    .\port$456$17 (\s0$295 [17]),
+    .\port$456$18 (\s0$295 [18]),
+    .\port$456$19 (\s0$295 [19]),
+    .\port$456$2 (\s0$295 [2]),
+    .\port$456$20 (\s0$295 [20]),
+    .\port$456$21 (\s0$295 [21]),
+    .\port$456$22 (\s0$295 [22]),
+    .\port$456$23 (\s0$295 [23]),
+    .\port$456$24 (\s0$295 [24]),
+    .\port$456$25 (\s0$295 [25]),
+    .\port$456$27 (\s1$297 [0]),
+    .\port$456$28 (\s1$297 [1]),
+    .\port$456$29 (\s1$297 [2]),
+    .\port$456$3 (\s0$295 [3]),
+    .\port$456$30 (\s1$297 [3]),
+    .\port$456$31 (\s1$297 [4]),
+    .\port$456$32 (\s1$297 [5]),
+    .\port$456$33 (\s1$297 [6]),
+    .\port$456$34 (\s1$297 [7]),
+    .\port$456$35 (\s1$297 [8]),
+    .\port$456$36 (\s1$297 [9]),
+    .\port$456$37 (\s1$297 [10]),
+    .\port$456$38 (\s1$297 [11]),
+    .\port$456$39 (\s1$297 [12]),
+    .\port$456$4 (\s0$295 [4]),
+    .\port$456$40 (\s1$297 [13]),
+    .\port$456$41 (\s1$297 [14]),
+    .\port$456$42 (\s1$297 [15]),
+    .\port$456$43 (\s1$297 [16]),
+    .\port$456$44 (\s1$297 [17]),
+    .\port$456$45 (\s1$297 [18]),
+    .\port$456$46 (\s1$297 [19]),
+    .\port$456$47 (\s1$297 [20]),
+    .\port$456$48 (\s1$297 [21]),
+    .\port$456$49 (\s1$297 [22]),
+    .\port$456$5 (\s0$295 [5]),
+    .\port$456$50 (\s1$297 [23]),
+    .\port$456$51 (\s1$297 [24]),
+    .\port$456$52 (\s1$297 [25]),
+    .\port$456$6 (\s0$295 [6]),
+    .\port$456$7 (\s0$295 [7]),
+    .\port$456$8 (\s0$295 [8]),
+    .\port$456$9 (\s0$295 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -16698,58 +16687,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_1  mac_3_1 (
     .a(a_3_0),
     .clk(clk),
-    .\port$455$0 (\s0$307 [0]),
-    .\port$455$1 (\s0$307 [1]),
-    .\port$455$10 (\s0$307 [10]),
-    .\port$455$11 (\s0$307 [11]),
-    .\port$455$12 (\s0$307 [12]),
-    .\port$455$13 (\s0$307 [13]),
-    .\port$455$14 (\s0$307 [14]),
-    .\port$455$15 (\s0$307 [15]),
-    .\port$455$16 (\s0$307 [16]),
-    .\port$455$17 (\s0$307 [17]),
-    .\port$455$18 (\s0$307 [18]),
-    .\port$455$19 (\s0$307 [19]),
-    .\port$455$2 (\s0$307 [2]),
-    .\port$455$20 (\s0$307 [20]),
-    .\port$455$21 (\s0$307 [21]),
-    .\port$455$22 (\s0$307 [22]),
-    .\port$455$23 (\s0$307 [23]),
-    .\port$455$24 (\s0$307 [24]),
-    .\port$455$25 (\s0$307 [25]),
-    .\port$455$27 (\s1$309 [0]),
-    .\port$455$28 (\s1$309 [1]),
-    .\port$455$29 (\s1$309 [2]),
-    .\port$455$3 (\s0$307 [3]),
-    .\port$455$30 (\s1$309 [3]),
-    .\port$455$31 (\s1$309 [4]),
-    .\port$455$32 (\s1$309 [5]),
-    .\port$455$33 (\s1$309 [6]),
-    .\port$455$34 (\s1$309 [7]),
-    .\port$455$35 (\s1$309 [8]),
-    .\port$455$36 (\s1$309 [9]),
-    .\port$455$37 (\s1$309 [10]),
-    .\port$455$38 (\s1$309 [11]),
-    .\port$455$39 (\s1$309 [12]),
-    .\port$455$4 (\s0$307 [4]),
-    .\port$455$40 (\s1$309 [13]),
-    .\port$455$41 (\s1$309 [14]),
-    .\port$455$42 (\s1$309 [15]),
-    .\port$455$43 (\s1$309 [16]),
-    .\port$455$44 (\s1$309 [17]),
-    .\port$455$45 (\s1$309 [18]),
-    .\port$455$46 (\s1$309 [19]),
-    .\port$455$47 (\s1$309 [20]),
-    .\port$455$48 (\s1$309 [21]),
-    .\port$455$49 (\s1$309 [22]),
-    .\port$455$5 (\s0$307 [5]),
-    .\port$455$50 (\s1$309 [23]),
-    .\port$455$51 (\s1$309 [24]),
-    .\port$455$52 (\s1$309 [25]),
-    .\port$455$6 (\s0$307 [6]),
-    .\port$455$7 (\s0$307 [7]),
-    .\port$455$8 (\s0$307 [8]),
-    .\port$455$9 (\s0$307 [9]),
+    .\port$461$0 (\s0$307 [0]),
+    .\port$461$1 (\s0$307 [1]),
+    .\port$461$10 (\s0$307 [10]),
+    .\port$461$11 (\s0$307 [11]),
+    .\port$461$12 (\s0$307 [12]),
+    .\port$461$13 (\s0$307 [13]),
+    .\port$461$14 (\s0$307 [14]),
+    .\port$461$15 (\s0$307 [15]),
+    .\port$461$16 (\s0$307 [16]),
+    .\port$461$17 (\s0$307 [17]),
+    .\port$461$18 (\s0$307 [18]),
+    .\port$461$19 (\s0$307 [19]),
+    .\port$461$2 (\s0$307 [2]),
+    .\port$461$20 (\s0$307 [20]),
+    .\port$461$21 (\s0$307 [21]),
+    .\port$461$22 (\s0$307 [22]),
+    .\port$461$23 (\s0$307 [23]),
+    .\port$461$24 (\s0$307 [24]),
+    .\port$461$25 (\s0$307 [25]),
+    .\port$461$27 (\s1$309 [0]),
+    .\port$461$28 (\s1$309 [1]),
+    .\port$461$29 (\s1$309 [2]),
+    .\port$461$3 (\s0$307 [3]),
+    .\port$461$30 (\s1$309 [3]),
+    .\port$461$31 (\s1$309 [4]),
+    .\port$461$32 (\s1$309 [5]),
+    .\port$461$33 (\s1$309 [6]),
+    .\port$461$34 (\s1$309 [7]),
+    .\port$461$35 (\s1$309 [8]),
+    .\port$461$36 (\s1$309 [9]),
+    .\port$461$37 (\s1$309 [10]),
+    .\port$461$38 (\s1$309 [11]),
+    .\port$461$39 (\s1$309 [12]),
+    .\port$461$4 (\s0$307 [4]),
+    .\port$461$40 (\s1$309 [13]),
+    .\port$461$41 (\s1$309 [14]),
+    .\port$461$42 (\s1$309 [15]),
+    .\port$461$43 (\s1$309 [16]),
+    .\port$461$44 (\s1$309 [17]),
+    .\port$461$45 (\s1$309 [18]),
+    .\port$461$46 (\s1$309 [19]),
+    .\port$461$47 (\s1$309 [20]),
+    .\port$461$48 (\s1$309 [21]),
+    .\port$461$49 (\s1$309 [22]),
+    .\port$461$5 (\s0$307 [5]),
+    .\port$461$50 (\s1$309 [23]),
+    .\port$461$51 (\s1$309 [24]),
+    .\port$461$52 (\s1$309 [25]),
+    .\port$461$6 (\s0$307 [6]),
+    .\port$461$7 (\s0$307 [7]),
+    .\port$461$8 (\s0$307 [8]),
+    .\port$461$9 (\s0$307 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -16758,58 +16747,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_2  mac_3_2 (
     .a(a_3_1),
     .clk(clk),
-    .\port$460$0 (\s0$319 [0]),
-    .\port$460$1 (\s0$319 [1]),
-    .\port$460$10 (\s0$319 [10]),
-    .\port$460$11 (\s0$319 [11]),
-    .\port$460$12 (\s0$319 [12]),
-    .\port$460$13 (\s0$319 [13]),
-    .\port$460$14 (\s0$319 [14]),
-    .\port$460$15 (\s0$319 [15]),
-    .\port$460$16 (\s0$319 [16]),
-    .\port$460$17 (\s0$319 [17]),
-    .\port$460$18 (\s0$319 [18]),
-    .\port$460$19 (\s0$319 [19]),
-    .\port$460$2 (\s0$319 [2]),
-    .\port$460$20 (\s0$319 [20]),
-    .\port$460$21 (\s0$319 [21]),
-    .\port$460$22 (\s0$319 [22]),
-    .\port$460$23 (\s0$319 [23]),
-    .\port$460$24 (\s0$319 [24]),
-    .\port$460$25 (\s0$319 [25]),
-    .\port$460$27 (\s1$321 [0]),
-    .\port$460$28 (\s1$321 [1]),
-    .\port$460$29 (\s1$321 [2]),
-    .\port$460$3 (\s0$319 [3]),
-    .\port$460$30 (\s1$321 [3]),
-    .\port$460$31 (\s1$321 [4]),
-    .\port$460$32 (\s1$321 [5]),
-    .\port$460$33 (\s1$321 [6]),
-    .\port$460$34 (\s1$321 [7]),
-    .\port$460$35 (\s1$321 [8]),
-    .\port$460$36 (\s1$321 [9]),
-    .\port$460$37 (\s1$321 [10]),
-    .\port$460$38 (\s1$321 [11]),
-    .\port$460$39 (\s1$321 [12]),
-    .\port$460$4 (\s0$319 [4]),
-    .\port$460$40 (\s1$321 [13]),
-    .\port$460$41 (\s1$321 [14]),
-    .\port$460$42 (\s1$321 [15]),
-    .\port$460$43 (\s1$321 [16]),
-    .\port$460$44 (\s1$321 [17]),
-    .\port$460$45 (\s1$321 [18]),
-    .\port$460$46 (\s1$321 [19]),
-    .\port$460$47 (\s1$321 [20]),
-    .\port$460$48 (\s1$321 [21]),
-    .\port$460$49 (\s1$321 [22]),
-    .\port$460$5 (\s0$319 [5]),
-    .\port$460$50 (\s1$321 [23]),
-    .\port$460$51 (\s1$321 [24]),
-    .\port$460$52 (\s1$321 [25]),
-    .\port$460$6 (\s0$319 [6]),
-    .\port$460$7 (\s0$319 [7]),
-    .\port$460$8 (\s0$319 [8]),
-    .\port$460$9 (\s0$319 [9]),
+    .\port$466$0 (\s0$319 [0]),
+    .\port$466$1 (\s0$319 [1]),
+    .\port$466$10 (\s0$319 [10]),
+    .\port$466$11 (\s0$319 [11]),
+    .\port$466$12 (\s0$319 [12]),
+    .\port$466$13 (\s0$319 [13]),
+    .\port$466$14 (\s0$319 [14]),
+    .\port$466$15 (\s0$319 [15]),
+    .\port$466$16 (\s0$319 [16]),
+    .\port$466$17 (\s0$319 [17]),
+    .\port$466$18 (\s0$319 [18]),
+    .\port$466$19 (\s0$319 [19]),
+    .\port$466$2 (\s0$319 [2]),
+    .\port$466$20 (\s0$319 [20]),
+    .\port$466$21 (\s0$319 [21]),
+    .\port$466$22 (\s0$319 [22]),
+    .\port$466$23 (\s0$319 [23]),
+    .\port$466$24 (\s0$319 [24]),
+    .\port$466$25 (\s0$319 [25]),
+    .\port$466$27 (\s1$321 [0]),
+    .\port$466$28 (\s1$321 [1]),
+    .\port$466$29 (\s1$321 [2]),
+    .\port$466$3 (\s0$319 [3]),
+    .\port$466$30 (\s1$321 [3]),
+    .\port$466$31 (\s1$321 [4]),
+    .\port$466$32 (\s1$321 [5]),
+    .\port$466$33 (\s1$321 [6]),
+    .\port$466$34 (\s1$321 [7]),
+    .\port$466$35 (\s1$321 [8]),
+    .\port$466$36 (\s1$321 [9]),
+    .\port$466$37 (\s1$321 [10]),
+    .\port$466$38 (\s1$321 [11]),
+    .\port$466$39 (\s1$321 [12]),
+    .\port$466$4 (\s0$319 [4]),
+    .\port$466$40 (\s1$321 [13]),
+    .\port$466$41 (\s1$321 [14]),
+    .\port$466$42 (\s1$321 [15]),
+    .\port$466$43 (\s1$321 [16]),
+    .\port$466$44 (\s1$321 [17]),
+    .\port$466$45 (\s1$321 [18]),
+    .\port$466$46 (\s1$321 [19]),
+    .\port$466$47 (\s1$321 [20]),
+    .\port$466$48 (\s1$321 [21]),
+    .\port$466$49 (\s1$321 [22]),
+    .\port$466$5 (\s0$319 [5]),
+    .\port$466$50 (\s1$321 [23]),
+    .\port$466$51 (\s1$321 [24]),
+    .\port$466$52 (\s1$321 [25]),
+    .\port$466$6 (\s0$319 [6]),
+    .\port$466$7 (\s0$319 [7]),
+    .\port$466$8 (\s0$319 [8]),
+    .\port$466$9 (\s0$319 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -16818,58 +16807,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_3  mac_3_3 (
     .a(a_3_2),
     .clk(clk),
-    .\port$465$0 (\s0$331 [0]),
-    .\port$465$1 (\s0$331 [1]),
-    .\port$465$10 (\s0$331 [10]),
-    .\port$465$11 (\s0$331 [11]),
-    .\port$465$12 (\s0$331 [12]),
-    .\port$465$13 (\s0$331 [13]),
-    .\port$465$14 (\s0$331 [14]),
-    .\port$465$15 (\s0$331 [15]),
-    .\port$465$16 (\s0$331 [16]),
-    .\port$465$17 (\s0$331 [17]),
-    .\port$465$18 (\s0$331 [18]),
-    .\port$465$19 (\s0$331 [19]),
-    .\port$465$2 (\s0$331 [2]),
-    .\port$465$20 (\s0$331 [20]),
-    .\port$465$21 (\s0$331 [21]),
-    .\port$465$22 (\s0$331 [22]),
-    .\port$465$23 (\s0$331 [23]),
-    .\port$465$24 (\s0$331 [24]),
-    .\port$465$25 (\s0$331 [25]),
-    .\port$465$27 (\s1$333 [0]),
-    .\port$465$28 (\s1$333 [1]),
-    .\port$465$29 (\s1$333 [2]),
-    .\port$465$3 (\s0$331 [3]),
-    .\port$465$30 (\s1$333 [3]),
-    .\port$465$31 (\s1$333 [4]),
-    .\port$465$32 (\s1$333 [5]),
-    .\port$465$33 (\s1$333 [6]),
-    .\port$465$34 (\s1$333 [7]),
-    .\port$465$35 (\s1$333 [8]),
-    .\port$465$36 (\s1$333 [9]),
-    .\port$465$37 (\s1$333 [10]),
-    .\port$465$38 (\s1$333 [11]),
-    .\port$465$39 (\s1$333 [12]),
-    .\port$465$4 (\s0$331 [4]),
-    .\port$465$40 (\s1$333 [13]),
-    .\port$465$41 (\s1$333 [14]),
-    .\port$465$42 (\s1$333 [15]),
-    .\port$465$43 (\s1$333 [16]),
-    .\port$465$44 (\s1$333 [17]),
-    .\port$465$45 (\s1$333 [18]),
-    .\port$465$46 (\s1$333 [19]),
-    .\port$465$47 (\s1$333 [20]),
-    .\port$465$48 (\s1$333 [21]),
-    .\port$465$49 (\s1$333 [22]),
-    .\port$465$5 (\s0$331 [5]),
-    .\port$465$50 (\s1$333 [23]),
-    .\port$465$51 (\s1$333 [24]),
-    .\port$465$52 (\s1$333 [25]),
-    .\port$465$6 (\s0$331 [6]),
-    .\port$465$7 (\s0$331 [7]),
-    .\port$465$8 (\s0$331 [8]),
-    .\port$465$9 (\s0$331 [9]),
+    .\port$471$0 (\s0$331 [0]),
+    .\port$471$1 (\s0$331 [1]),
+    .\port$471$10 (\s0$331 [10]),
+    .\port$471$11 (\s0$331 [11]),
+    .\port$471$12 (\s0$331 [12]),
+    .\port$471$13 (\s0$331 [13]),
+    .\port$471$14 (\s0$331 [14]),
+    .\port$471$15 (\s0$331 [15]),
+    .\port$471$16 (\s0$331 [16]),
+    .\port$471$17 (\s0$331 [17]),
+    .\port$471$18 (\s0$331 [18]),
+    .\port$471$19 (\s0$331 [19]),
+    .\port$471$2 (\s0$331 [2]),
+    .\port$471$20 (\s0$331 [20]),
+    .\port$471$21 (\s0$331 [21]),
+    .\port$471$22 (\s0$331 [22]),
+    .\port$471$23 (\s0$331 [23]),
+    .\port$471$24 (\s0$331 [24]),
+    .\port$471$25 (\s0$331 [25]),
+    .\port$471$27 (\s1$333 [0]),
+    .\port$471$28 (\s1$333 [1]),
+    .\port$471$29 (\s1$333 [2]),
+    .\port$471$3 (\s0$331 [3]),
+    .\port$471$30 (\s1$333 [3]),
+    .\port$471$31 (\s1$333 [4]),
+    .\port$471$32 (\s1$333 [5]),
+    .\port$471$33 (\s1$333 [6]),
+    .\port$471$34 (\s1$333 [7]),
+    .\port$471$35 (\s1$333 [8]),
+    .\port$471$36 (\s1$333 [9]),
+    .\port$471$37 (\s1$333 [10]),
+    .\port$471$38 (\s1$333 [11]),
+    .\port$471$39 (\s1$333 [12]),
+    .\port$471$4 (\s0$331 [4]),
+    .\port$471$40 (\s1$333 [13]),
+    .\port$471$41 (\s1$333 [14]),
+    .\port$471$42 (\s1$333 [15]),
+    .\port$471$43 (\s1$333 [16]),
+    .\port$471$44 (\s1$333 [17]),
+    .\port$471$45 (\s1$333 [18]),
+    .\port$471$46 (\s1$333 [19]),
+    .\port$471$47 (\s1$333 [20]),
+    .\port$471$48 (\s1$333 [21]),
+    .\port$471$49 (\s1$333 [22]),
+    .\port$471$5 (\s0$331 [5]),
+    .\port$471$50 (\s1$333 [23]),
+    .\port$471$51 (\s1$333 [24]),
+    .\port$471$52 (\s1$333 [25]),
+    .\port$471$6 (\s0$331 [6]),
+    .\port$471$7 (\s0$331 [7]),
+    .\port$471$8 (\s0$331 [8]),
+    .\port$471$9 (\s0$331 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -16878,58 +16867,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_0  mac_4_0 (
     .a(skew_a4_d3),
     .clk(clk),
-    .\port$470$0 (\s0$343 [0]),
-    .\port$470$1 (\s0$343 [1]),
-    .\port$470$10 (\s0$343 [10]),
-    .\port$470$11 (\s0$343 [11]),
-    .\port$470$12 (\s0$343 [12]),
-    .\port$470$13 (\s0$343 [13]),
-    .\port$470$14 (\s0$343 [14]),
-    .\port$470$15 (\s0$343 [15]),
-    .\port$470$16 (\s0$343 [16]),
-    .\port$470$17 (\s0$343 [17]),
-    .\port$470$18 (\s0$343 [18]),
-    .\port$470$19 (\s0$343 [19]),
-    .\port$470$2 (\s0$343 [2]),
-    .\port$470$20 (\s0$343 [20]),
-    .\port$470$21 (\s0$343 [21]),
-    .\port$470$22 (\s0$343 [22]),
-    .\port$470$23 (\s0$343 [23]),
-    .\port$470$24 (\s0$343 [24]),
-    .\port$470$25 (\s0$343 [25]),
-    .\port$470$27 (\s1$345 [0]),
-    .\port$470$28 (\s1$345 [1]),
-    .\port$470$29 (\s1$345 [2]),
-    .\port$470$3 (\s0$343 [3]),
-    .\port$470$30 (\s1$345 [3]),
-    .\port$470$31 (\s1$345 [4]),
-    .\port$470$32 (\s1$345 [5]),
-    .\port$470$33 (\s1$345 [6]),
-    .\port$470$34 (\s1$345 [7]),
-    .\port$470$35 (\s1$345 [8]),
-    .\port$470$36 (\s1$345 [9]),
-    .\port$470$37 (\s1$345 [10]),
-    .\port$470$38 (\s1$345 [11]),
-    .\port$470$39 (\s1$345 [12]),
-    .\port$470$4 (\s0$343 [4]),
-    .\port$470$40 (\s1$345 [13]),
-    .\port$470$41 (\s1$345 [14]),
-    .\port$470$42 (\s1$345 [15]),
-    .\port$470$43 (\s1$345 [16]),
-    .\port$470$44 (\s1$345 [17]),
-    .\port$470$45 (\s1$345 [18]),
-    .\port$470$46 (\s1$345 [19]),
-    .\port$470$47 (\s1$345 [20]),
-    .\port$470$48 (\s1$345 [21]),
-    .\port$470$49 (\s1$345 [22]),
-    .\port$470$5 (\s0$343 [5]),
-    .\port$470$50 (\s1$345 [23]),
-    .\port$470$51 (\s1$345 [24]),
-    .\port$470$52 (\s1$345 [25]),
-    .\port$470$6 (\s0$343 [6]),
-    .\port$470$7 (\s0$343 [7]),
-    .\port$470$8 (\s0$343 [8]),
-    .\port$470$9 (\s0$343 [9]),
+    .\port$476$0 (\s0$343 [0]),
+    .\port$476$1 (\s0$343 [1]),
+    .\port$476$10 (\s0$343 [10]),
+    .\port$476$11 (\s0$343 [11]),
+    .\port$476$12 (\s0$343 [12]),
+    .\port$476$13 (\s0$343 [13]),
+    .\port$476$14 (\s0$343 [14]),
+    .\port$476$15 (\s0$343 [15]),
+    .\port$476$16 (\s0$343 [16]),
+    .\port$476$17 (\s0$343 [17]),
+    .\port$476$18 (\s0$343 [18]),
+    .\port$476$19 (\s0$343 [19]),
+    .\port$476$2 (\s0$343 [2]),
+    .\port$476$20 (\s0$343 [20]),
+    .\port$476$21 (\s0$343 [21]),
+    .\port$476$22 (\s0$343 [22]),
+    .\port$476$23 (\s0$343 [23]),
+    .\port$476$24 (\s0$343 [24]),
+    .\port$476$25 (\s0$343 [25]),
+    .\port$476$27 (\s1$345 [0]),
+    .\port$476$28 (\s1$345 [1]),
+    .\port$476$29 (\s1$345 [2]),
+    .\port$476$3 (\s0$343 [3]),
+    .\port$476$30 (\s1$345 [3]),
+    .\port$476$31 (\s1$345 [4]),
+    .\port$476$32 (\s1$345 [5]),
+    .\port$476$33 (\s1$345 [6]),
+    .\port$476$34 (\s1$345 [7]),
+    .\port$476$35 (\s1$345 [8]),
+    .\port$476$36 (\s1$345 [9]),
+    .\port$476$37 (\s1$345 [10]),
+    .\port$476$38 (\s1$345 [11]),
+    .\port$476$39 (\s1$345 [12]),
+    .\port$476$4 (\s0$343 [4]),
+    .\port$476$40 (\s1$345 [13]),
+    .\port$476$41 (\s1$345 [14]),
+    .\port$476$42 (\s1$345 [15]),
+    .\port$476$43 (\s1$345 [16]),
+    .\port$476$44 (\s1$345 [17]),
+    .\port$476$45 (\s1$345 [18]),
+    .\port$476$46 (\s1$345 [19]),
+    .\port$476$47 (\s1$345 [20]),
+    .\port$476$48 (\s1$345 [21]),
+    .\port$476$49 (\s1$345 [22]),
+    .\port$476$5 (\s0$343 [5]),
+    .\port$476$50 (\s1$345 [23]),
+    .\port$476$51 (\s1$345 [24]),
+    .\port$476$52 (\s1$345 [25]),
+    .\port$476$6 (\s0$343 [6]),
+    .\port$476$7 (\s0$343 [7]),
+    .\port$476$8 (\s0$343 [8]),
+    .\port$476$9 (\s0$343 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -16938,58 +16927,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_1  mac_4_1 (
     .a(a_4_0),
     .clk(clk),
-    .\port$475$0 (\s0$355 [0]),
-    .\port$475$1 (\s0$355 [1]),
-    .\port$475$10 (\s0$355 [10]),
-    .\port$475$11 (\s0$355 [11]),
-    .\port$475$12 (\s0$355 [12]),
-    .\port$475$13 (\s0$355 [13]),
-    .\port$475$14 (\s0$355 [14]),
-    .\port$475$15 (\s0$355 [15]),
-    .\port$475$16 (\s0$355 [16]),
-    .\port$475$17 (\s0$355 [17]),
-    .\port$475$18 (\s0$355 [18]),
-    .\port$475$19 (\s0$355 [19]),
-    .\port$475$2 (\s0$355 [2]),
-    .\port$475$20 (\s0$355 [20]),
-    .\port$475$21 (\s0$355 [21]),
-    .\port$475$22 (\s0$355 [22]),
-    .\port$475$23 (\s0$355 [23]),
-    .\port$475$24 (\s0$355 [24]),
-    .\port$475$25 (\s0$355 [25]),
-    .\port$475$27 (\s1$357 [0]),
-    .\port$475$28 (\s1$357 [1]),
-    .\port$475$29 (\s1$357 [2]),
-    .\port$475$3 (\s0$355 [3]),
-    .\port$475$30 (\s1$357 [3]),
-    .\port$475$31 (\s1$357 [4]),
-    .\port$475$32 (\s1$357 [5]),
-    .\port$475$33 (\s1$357 [6]),
-    .\port$475$34 (\s1$357 [7]),
-    .\port$475$35 (\s1$357 [8]),
-    .\port$475$36 (\s1$357 [9]),
-    .\port$475$37 (\s1$357 [10]),
-    .\port$475$38 (\s1$357 [11]),
-    .\port$475$39 (\s1$357 [12]),
-    .\port$475$4 (\s0$355 [4]),
-    .\port$475$40 (\s1$357 [13]),
-    .\port$475$41 (\s1$357 [14]),
-    .\port$475$42 (\s1$357 [15]),
-    .\port$475$43 (\s1$357 [16]),
-    .\port$475$44 (\s1$357 [17]),
-    .\port$475$45 (\s1$357 [18]),
-    .\port$475$46 (\s1$357 [19]),
-    .\port$475$47 (\s1$357 [20]),
-    .\port$475$48 (\s1$357 [21]),
-    .\port$475$49 (\s1$357 [22]),
-    .\port$475$5 (\s0$355 [5]),
-    .\port$475$50 (\s1$357 [23]),
-    .\port$475$51 (\s1$357 [24]),
-    .\port$475$52 (\s1$357 [25]),
-    .\port$475$6 (\s0$355 [6]),
-    .\port$475$7 (\s0$355 [7]),
-    .\port$475$8 (\s0$355 [8]),
-    .\port$475$9 (\s0$355 [9]),
+    .\port$481$0 (\s0$355 [0]),
+    .\port$481$1 (\s0$355 [1]),
+    .\port$481$10 (\s0$355 [10]),
+    .\port$481$11 (\s0$355 [11]),
+    .\port$481$12 (\s0$355 [12]),
+    .\port$481$13 (\s0$355 [13]),
+    .\port$481$14 (\s0$355 [14]),
+    .\port$481$15 (\s0$355 [15]),
+    .\port$481$16 (\s0$355 [16]),
+    .\port$481$17 (\s0$355 [17]),
+    .\port$481$18 (\s0$355 [18]),
+    .\port$481$19 (\s0$355 [19]),
+    .\port$481$2 (\s0$355 [2]),
+    .\port$481$20 (\s0$355 [20]),
+    .\port$481$21 (\s0$355 [21]),
+    .\port$481$22 (\s0$355 [22]),
+    .\port$481$23 (\s0$355 [23]),
+    .\port$481$24 (\s0$355 [24]),
+    .\port$481$25 (\s0$355 [25]),
+    .\port$481$27 (\s1$357 [0]),
+    .\port$481$28 (\s1$357 [1]),
+    .\port$481$29 (\s1$357 [2]),
+    .\port$481$3 (\s0$355 [3]),
+    .\port$481$30 (\s1$357 [3]),
+    .\port$481$31 (\s1$357 [4]),
+    .\port$481$32 (\s1$357 [5]),
+    .\port$481$33 (\s1$357 [6]),
+    .\port$481$34 (\s1$357 [7]),
+    .\port$481$35 (\s1$357 [8]),
+    .\port$481$36 (\s1$357 [9]),
+    .\port$481$37 (\s1$357 [10]),
+    .\port$481$38 (\s1$357 [11]),
+    .\port$481$39 (\s1$357 [12]),
+    .\port$481$4 (\s0$355 [4]),
+    .\port$481$40 (\s1$357 [13]),
+    .\port$481$41 (\s1$357 [14]),
+    .\port$481$42 (\s1$357 [15]),
+    .\port$481$43 (\s1$357 [16]),
+    .\port$481$44 (\s1$357 [17]),
+    .\port$481$45 (\s1$357 [18]),
+    .\port$481$46 (\s1$357 [19]),
+    .\port$481$47 (\s1$357 [20]),
+    .\port$481$48 (\s1$357 [21]),
+    .\port$481$49 (\s1$357 [22]),
+    .\port$481$5 (\s0$355 [5]),
+    .\port$481$50 (\s1$357 [23]),
+    .\port$481$51 (\s1$357 [24]),
+    .\port$481$52 (\s1$357 [25]),
+    .\port$481$6 (\s0$355 [6]),
+    .\port$481$7 (\s0$355 [7]),
+    .\port$481$8 (\s0$355 [8]),
+    .\port$481$9 (\s0$355 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -16998,58 +16987,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_2  mac_4_2 (
     .a(a_4_1),
     .clk(clk),
-    .\port$480$0 (\s0$367 [0]),
-    .\port$480$1 (\s0$367 [1]),
-    .\port$480$10 (\s0$367 [10]),
-    .\port$480$11 (\s0$367 [11]),
-    .\port$480$12 (\s0$367 [12]),
-    .\port$480$13 (\s0$367 [13]),
-    .\port$480$14 (\s0$367 [14]),
-    .\port$480$15 (\s0$367 [15]),
-    .\port$480$16 (\s0$367 [16]),
-    .\port$480$17 (\s0$367 [17]),
-    .\port$480$18 (\s0$367 [18]),
-    .\port$480$19 (\s0$367 [19]),
-    .\port$480$2 (\s0$367 [2]),
-    .\port$480$20 (\s0$367 [20]),
-    .\port$480$21 (\s0$367 [21]),
-    .\port$480$22 (\s0$367 [22]),
-    .\port$480$23 (\s0$367 [23]),
-    .\port$480$24 (\s0$367 [24]),
-    .\port$480$25 (\s0$367 [25]),
-    .\port$480$27 (\s1$369 [0]),
-    .\port$480$28 (\s1$369 [1]),
-    .\port$480$29 (\s1$369 [2]),
-    .\port$480$3 (\s0$367 [3]),
-    .\port$480$30 (\s1$369 [3]),
-    .\port$480$31 (\s1$369 [4]),
-    .\port$480$32 (\s1$369 [5]),
-    .\port$480$33 (\s1$369 [6]),
-    .\port$480$34 (\s1$369 [7]),
-    .\port$480$35 (\s1$369 [8]),
-    .\port$480$36 (\s1$369 [9]),
-    .\port$480$37 (\s1$369 [10]),
-    .\port$480$38 (\s1$369 [11]),
-    .\port$480$39 (\s1$369 [12]),
-    .\port$480$4 (\s0$367 [4]),
-    .\port$480$40 (\s1$369 [13]),
-    .\port$480$41 (\s1$369 [14]),
-    .\port$480$42 (\s1$369 [15]),
-    .\port$480$43 (\s1$369 [16]),
-    .\port$480$44 (\s1$369 [17]),
-    .\port$480$45 (\s1$369 [18]),
-    .\port$480$46 (\s1$369 [19]),
-    .\port$480$47 (\s1$369 [20]),
-    .\port$480$48 (\s1$369 [21]),
-    .\port$480$49 (\s1$369 [22]),
-    .\port$480$5 (\s0$367 [5]),
-    .\port$480$50 (\s1$369 [23]),
-    .\port$480$51 (\s1$369 [24]),
-    .\port$480$52 (\s1$369 [25]),
-    .\port$480$6 (\s0$367 [6]),
-    .\port$480$7 (\s0$367 [7]),
-    .\port$480$8 (\s0$367 [8]),
-    .\port$480$9 (\s0$367 [9]),
+    .\port$486$0 (\s0$367 [0]),
+    .\port$486$1 (\s0$367 [1]),
+    .\port$486$10 (\s0$367 [10]),
+    .\port$486$11 (\s0$367 [11]),
+    .\port$486$12 (\s0$367 [12]),
+    .\port$486$13 (\s0$367 [13]),
+    .\port$486$14 (\s0$367 [14]),
+    .\port$486$15 (\s0$367 [15]),
+    .\port$486$16 (\s0$367 [16]),
+    .\port$486$17 (\s0$367 [17]),
+    .\port$486$18 (\s0$367 [18]),
+    .\port$486$19 (\s0$367 [19]),
+    .\port$486$2 (\s0$367 [2]),
+    .\port$486$20 (\s0$367 [20]),
+    .\port$486$21 (\s0$367 [21]),
+    .\port$486$22 (\s0$367 [22]),
+    .\port$486$23 (\s0$367 [23]),
+    .\port$486$24 (\s0$367 [24]),
+    .\port$486$25 (\s0$367 [25]),
+    .\port$486$27 (\s1$369 [0]),
+    .\port$486$28 (\s1$369 [1]),
+    .\port$486$29 (\s1$369 [2]),
+    .\port$486$3 (\s0$367 [3]),
+    .\port$486$30 (\s1$369 [3]),
+    .\port$486$31 (\s1$369 [4]),
+    .\port$486$32 (\s1$369 [5]),
+    .\port$486$33 (\s1$369 [6]),
+    .\port$486$34 (\s1$369 [7]),
+    .\port$486$35 (\s1$369 [8]),
+    .\port$486$36 (\s1$369 [9]),
+    .\port$486$37 (\s1$369 [10]),
+    .\port$486$38 (\s1$369 [11]),
+    .\port$486$39 (\s1$369 [12]),
+    .\port$486$4 (\s0$367 [4]),
+    .\port$486$40 (\s1$369 [13]),
+    .\port$486$41 (\s1$369 [14]),
+    .\port$486$42 (\s1$369 [15]),
+    .\port$486$43 (\s1$369 [16]),
+    .\port$486$44 (\s1$369 [17]),
+    .\port$486$45 (\s1$369 [18]),
+    .\port$486$46 (\s1$369 [19]),
+    .\port$486$47 (\s1$369 [20]),
+    .\port$486$48 (\s1$369 [21]),
+    .\port$486$49 (\s1$369 [22]),
+    .\port$486$5 (\s0$367 [5]),
+    .\port$486$50 (\s1$369 [23]),
+    .\port$486$51 (\s1$369 [24]),
+    .\port$486$52 (\s1$369 [25]),
+    .\port$486$6 (\s0$367 [6]),
+    .\port$486$7 (\s0$367 [7]),
+    .\port$486$8 (\s0$367 [8]),
+    .\port$486$9 (\s0$367 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -17058,58 +17047,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_3  mac_4_3 (
     .a(a_4_2),
     .clk(clk),
-    .\port$485$0 (\s0$379 [0]),
-    .\port$485$1 (\s0$379 [1]),
-    .\port$485$10 (\s0$379 [10]),
-    .\port$485$11 (\s0$379 [11]),
-    .\port$485$12 (\s0$379 [12]),
-    .\port$485$13 (\s0$379 [13]),
-    .\port$485$14 (\s0$379 [14]),
-    .\port$485$15 (\s0$379 [15]),
-    .\port$485$16 (\s0$379 [16]),
-    .\port$485$17 (\s0$379 [17]),
-    .\port$485$18 (\s0$379 [18]),
-    .\port$485$19 (\s0$379 [19]),
-    .\port$485$2 (\s0$379 [2]),
-    .\port$485$20 (\s0$379 [20]),
-    .\port$485$21 (\s0$379 [21]),
-    .\port$485$22 (\s0$379 [22]),
-    .\port$485$23 (\s0$379 [23]),
-    .\port$485$24 (\s0$379 [24]),
-    .\port$485$25 (\s0$379 [25]),
-    .\port$485$27 (\s1$381 [0]),
-    .\port$485$28 (\s1$381 [1]),
-    .\port$485$29 (\s1$381 [2]),
-    .\port$485$3 (\s0$379 [3]),
-    .\port$485$30 (\s1$381 [3]),
-    .\port$485$31 (\s1$381 [4]),
-    .\port$485$32 (\s1$381 [5]),
-    .\port$485$33 (\s1$381 [6]),
-    .\port$485$34 (\s1$381 [7]),
-    .\port$485$35 (\s1$381 [8]),
-    .\port$485$36 (\s1$381 [9]),
-    .\port$485$37 (\s1$381 [10]),
-    .\port$485$38 (\s1$381 [11]),
-    .\port$485$39 (\s1$381 [12]),
-    .\port$485$4 (\s0$379 [4]),
-    .\port$485$40 (\s1$381 [13]),
-    .\port$485$41 (\s1$381 [14]),
-    .\port$485$42 (\s1$381 [15]),
-    .\port$485$43 (\s1$381 [16]),
-    .\port$485$44 (\s1$381 [17]),
-    .\port$485$45 (\s1$381 [18]),
-    .\port$485$46 (\s1$381 [19]),
-    .\port$485$47 (\s1$381 [20]),
-    .\port$485$48 (\s1$381 [21]),
-    .\port$485$49 (\s1$381 [22]),
-    .\port$485$5 (\s0$379 [5]),
-    .\port$485$50 (\s1$381 [23]),
-    .\port$485$51 (\s1$381 [24]),
-    .\port$485$52 (\s1$381 [25]),
-    .\port$485$6 (\s0$379 [6]),
-    .\port$485$7 (\s0$379 [7]),
-    .\port$485$8 (\s0$379 [8]),
-    .\port$485$9 (\s0$379 [9]),
+    .\port$491$0 (\s0$379 [0]),
+    .\port$491$1 (\s0$379 [1]),
+    .\port$491$10 (\s0$379 [10]),
+    .\port$491$11 (\s0$379 [11]),
+    .\port$491$12 (\s0$379 [12]),
+    .\port$491$13 (\s0$379 [13]),
+    .\port$491$14 (\s0$379 [14]),
+    .\port$491$15 (\s0$379 [15]),
+    .\port$491$16 (\s0$379 [16]),
+    .\port$491$17 (\s0$379 [17]),
+    .\port$491$18 (\s0$379 [18]),
+    .\port$491$19 (\s0$379 [19]),
+    .\port$491$2 (\s0$379 [2]),
+    .\port$491$20 (\s0$379 [20]),
+    .\port$491$21 (\s0$379 [21]),
+    .\port$491$22 (\s0$379 [22]),
+    .\port$491$23 (\s0$379 [23]),
+    .\port$491$24 (\s0$379 [24]),
+    .\port$491$25 (\s0$379 [25]),
+    .\port$491$27 (\s1$381 [0]),
+    .\port$491$28 (\s1$381 [1]),
+    .\port$491$29 (\s1$381 [2]),
+    .\port$491$3 (\s0$379 [3]),
+    .\port$491$30 (\s1$381 [3]),
+    .\port$491$31 (\s1$381 [4]),
+    .\port$491$32 (\s1$381 [5]),
+    .\port$491$33 (\s1$381 [6]),
+    .\port$491$34 (\s1$381 [7]),
+    .\port$491$35 (\s1$381 [8]),
+    .\port$491$36 (\s1$381 [9]),
+    .\port$491$37 (\s1$381 [10]),
+    .\port$491$38 (\s1$381 [11]),
+    .\port$491$39 (\s1$381 [12]),
+    .\port$491$4 (\s0$379 [4]),
+    .\port$491$40 (\s1$381 [13]),
+    .\port$491$41 (\s1$381 [14]),
+    .\port$491$42 (\s1$381 [15]),
+    .\port$491$43 (\s1$381 [16]),
+    .\port$491$44 (\s1$381 [17]),
+    .\port$491$45 (\s1$381 [18]),
+    .\port$491$46 (\s1$381 [19]),
+    .\port$491$47 (\s1$381 [20]),
+    .\port$491$48 (\s1$381 [21]),
+    .\port$491$49 (\s1$381 [22]),
+    .\port$491$5 (\s0$379 [5]),
+    .\port$491$50 (\s1$381 [23]),
+    .\port$491$51 (\s1$381 [24]),
+    .\port$491$52 (\s1$381 [25]),
+    .\port$491$6 (\s0$379 [6]),
+    .\port$491$7 (\s0$379 [7]),
+    .\port$491$8 (\s0$379 [8]),
+    .\port$491$9 (\s0$379 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -17118,58 +17107,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_0  mac_5_0 (
     .a(skew_a5_d4),
     .clk(clk),
-    .\port$490$0 (\s0$391 [0]),
-    .\port$490$1 (\s0$391 [1]),
-    .\port$490$10 (\s0$391 [10]),
-    .\port$490$11 (\s0$391 [11]),
-    .\port$490$12 (\s0$391 [12]),
-    .\port$490$13 (\s0$391 [13]),
-    .\port$490$14 (\s0$391 [14]),
-    .\port$490$15 (\s0$391 [15]),
-    .\port$490$16 (\s0$391 [16]),
-    .\port$490$17 (\s0$391 [17]),
-    .\port$490$18 (\s0$391 [18]),
-    .\port$490$19 (\s0$391 [19]),
-    .\port$490$2 (\s0$391 [2]),
-    .\port$490$20 (\s0$391 [20]),
-    .\port$490$21 (\s0$391 [21]),
-    .\port$490$22 (\s0$391 [22]),
-    .\port$490$23 (\s0$391 [23]),
-    .\port$490$24 (\s0$391 [24]),
-    .\port$490$25 (\s0$391 [25]),
-    .\port$490$27 (\s1$393 [0]),
-    .\port$490$28 (\s1$393 [1]),
-    .\port$490$29 (\s1$393 [2]),
-    .\port$490$3 (\s0$391 [3]),
-    .\port$490$30 (\s1$393 [3]),
-    .\port$490$31 (\s1$393 [4]),
-    .\port$490$32 (\s1$393 [5]),
-    .\port$490$33 (\s1$393 [6]),
-    .\port$490$34 (\s1$393 [7]),
-    .\port$490$35 (\s1$393 [8]),
-    .\port$490$36 (\s1$393 [9]),
-    .\port$490$37 (\s1$393 [10]),
-    .\port$490$38 (\s1$393 [11]),
-    .\port$490$39 (\s1$393 [12]),
-    .\port$490$4 (\s0$391 [4]),
-    .\port$490$40 (\s1$393 [13]),
-    .\port$490$41 (\s1$393 [14]),
-    .\port$490$42 (\s1$393 [15]),
-    .\port$490$43 (\s1$393 [16]),
-    .\port$490$44 (\s1$393 [17]),
-    .\port$490$45 (\s1$393 [18]),
-    .\port$490$46 (\s1$393 [19]),
-    .\port$490$47 (\s1$393 [20]),
-    .\port$490$48 (\s1$393 [21]),
-    .\port$490$49 (\s1$393 [22]),
-    .\port$490$5 (\s0$391 [5]),
-    .\port$490$50 (\s1$393 [23]),
-    .\port$490$51 (\s1$393 [24]),
-    .\port$490$52 (\s1$393 [25]),
-    .\port$490$6 (\s0$391 [6]),
-    .\port$490$7 (\s0$391 [7]),
-    .\port$490$8 (\s0$391 [8]),
-    .\port$490$9 (\s0$391 [9]),
+    .\port$496$0 (\s0$391 [0]),
+    .\port$496$1 (\s0$391 [1]),
+    .\port$496$10 (\s0$391 [10]),
+    .\port$496$11 (\s0$391 [11]),
+    .\port$496$12 (\s0$391 [12]),
+    .\port$496$13 (\s0$391 [13]),
+    .\port$496$14 (\s0$391 [14]),
+    .\port$496$15 (\s0$391 [15]),
+    .\port$496$16 (\s0$391 [16]),
+    .\port$496$17 (\s0$391 [17]),
+    .\port$496$18 (\s0$391 [18]),
+    .\port$496$19 (\s0$391 [19]),
+    .\port$496$2 (\s0$391 [2]),
+    .\port$496$20 (\s0$391 [20]),
+    .\port$496$21 (\s0$391 [21]),
+    .\port$496$22 (\s0$391 [22]),
+    .\port$496$23 (\s0$391 [23]),
+    .\port$496$24 (\s0$391 [24]),
+    .\port$496$25 (\s0$391 [25]),
+    .\port$496$27 (\s1$393 [0]),
+    .\port$496$28 (\s1$393 [1]),
+    .\port$496$29 (\s1$393 [2]),
+    .\port$496$3 (\s0$391 [3]),
+    .\port$496$30 (\s1$393 [3]),
+    .\port$496$31 (\s1$393 [4]),
+    .\port$496$32 (\s1$393 [5]),
+    .\port$496$33 (\s1$393 [6]),
+    .\port$496$34 (\s1$393 [7]),
+    .\port$496$35 (\s1$393 [8]),
+    .\port$496$36 (\s1$393 [9]),
+    .\port$496$37 (\s1$393 [10]),
+    .\port$496$38 (\s1$393 [11]),
+    .\port$496$39 (\s1$393 [12]),
+    .\port$496$4 (\s0$391 [4]),
+    .\port$496$40 (\s1$393 [13]),
+    .\port$496$41 (\s1$393 [14]),
+    .\port$496$42 (\s1$393 [15]),
+    .\port$496$43 (\s1$393 [16]),
+    .\port$496$44 (\s1$393 [17]),
+    .\port$496$45 (\s1$393 [18]),
+    .\port$496$46 (\s1$393 [19]),
+    .\port$496$47 (\s1$393 [20]),
+    .\port$496$48 (\s1$393 [21]),
+    .\port$496$49 (\s1$393 [22]),
+    .\port$496$5 (\s0$391 [5]),
+    .\port$496$50 (\s1$393 [23]),
+    .\port$496$51 (\s1$393 [24]),
+    .\port$496$52 (\s1$393 [25]),
+    .\port$496$6 (\s0$391 [6]),
+    .\port$496$7 (\s0$391 [7]),
+    .\port$496$8 (\s0$391 [8]),
+    .\port$496$9 (\s0$391 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -17178,58 +17167,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_1  mac_5_1 (
     .a(a_5_0),
     .clk(clk),
-    .\port$495$0 (\s0$403 [0]),
-    .\port$495$1 (\s0$403 [1]),
-    .\port$495$10 (\s0$403 [10]),
-    .\port$495$11 (\s0$403 [11]),
-    .\port$495$12 (\s0$403 [12]),
-    .\port$495$13 (\s0$403 [13]),
-    .\port$495$14 (\s0$403 [14]),
-    .\port$495$15 (\s0$403 [15]),
-    .\port$495$16 (\s0$403 [16]),
-    .\port$495$17 (\s0$403 [17]),
-    .\port$495$18 (\s0$403 [18]),
-    .\port$495$19 (\s0$403 [19]),
-    .\port$495$2 (\s0$403 [2]),
-    .\port$495$20 (\s0$403 [20]),
-    .\port$495$21 (\s0$403 [21]),
-    .\port$495$22 (\s0$403 [22]),
-    .\port$495$23 (\s0$403 [23]),
-    .\port$495$24 (\s0$403 [24]),
-    .\port$495$25 (\s0$403 [25]),
-    .\port$495$27 (\s1$405 [0]),
-    .\port$495$28 (\s1$405 [1]),
-    .\port$495$29 (\s1$405 [2]),
-    .\port$495$3 (\s0$403 [3]),
-    .\port$495$30 (\s1$405 [3]),
-    .\port$495$31 (\s1$405 [4]),
-    .\port$495$32 (\s1$405 [5]),
-    .\port$495$33 (\s1$405 [6]),
-    .\port$495$34 (\s1$405 [7]),
-    .\port$495$35 (\s1$405 [8]),
-    .\port$495$36 (\s1$405 [9]),
-    .\port$495$37 (\s1$405 [10]),
-    .\port$495$38 (\s1$405 [11]),
-    .\port$495$39 (\s1$405 [12]),
-    .\port$495$4 (\s0$403 [4]),
-    .\port$495$40 (\s1$405 [13]),
-    .\port$495$41 (\s1$405 [14]),
-    .\port$495$42 (\s1$405 [15]),
-    .\port$495$43 (\s1$405 [16]),
-    .\port$495$44 (\s1$405 [17]),
-    .\port$495$45 (\s1$405 [18]),
-    .\port$495$46 (\s1$405 [19]),
-    .\port$495$47 (\s1$405 [20]),
-    .\port$495$48 (\s1$405 [21]),
-    .\port$495$49 (\s1$405 [22]),
-    .\port$495$5 (\s0$403 [5]),
-    .\port$495$50 (\s1$405 [23]),
-    .\port$495$51 (\s1$405 [24]),
-    .\port$495$52 (\s1$405 [25]),
-    .\port$495$6 (\s0$403 [6]),
-    .\port$495$7 (\s0$403 [7]),
-    .\port$495$8 (\s0$403 [8]),
-    .\port$495$9 (\s0$403 [9]),
+    .\port$501$0 (\s0$403 [0]),
+    .\port$501$1 (\s0$403 [1]),
+    .\port$501$10 (\s0$403 [10]),
+    .\port$501$11 (\s0$403 [11]),
+    .\port$501$12 (\s0$403 [12]),
+    .\port$501$13 (\s0$403 [13]),
+    .\port$501$14 (\s0$403 [14]),
+    .\port$501$15 (\s0$403 [15]),
+    .\port$501$16 (\s0$403 [16]),
+    .\port$501$17 (\s0$403 [17]),
+    .\port$501$18 (\s0$403 [18]),
+    .\port$501$19 (\s0$403 [19]),
+    .\port$501$2 (\s0$403 [2]),
+    .\port$501$20 (\s0$403 [20]),
+    .\port$501$21 (\s0$403 [21]),
+    .\port$501$22 (\s0$403 [22]),
+    .\port$501$23 (\s0$403 [23]),
+    .\port$501$24 (\s0$403 [24]),
+    .\port$501$25 (\s0$403 [25]),
+    .\port$501$27 (\s1$405 [0]),
+    .\port$501$28 (\s1$405 [1]),
+    .\port$501$29 (\s1$405 [2]),
+    .\port$501$3 (\s0$403 [3]),
+    .\port$501$30 (\s1$405 [3]),
+    .\port$501$31 (\s1$405 [4]),
+    .\port$501$32 (\s1$405 [5]),
+    .\port$501$33 (\s1$405 [6]),
+    .\port$501$34 (\s1$405 [7]),
+    .\port$501$35 (\s1$405 [8]),
+    .\port$501$36 (\s1$405 [9]),
+    .\port$501$37 (\s1$405 [10]),
+    .\port$501$38 (\s1$405 [11]),
+    .\port$501$39 (\s1$405 [12]),
+    .\port$501$4 (\s0$403 [4]),
+    .\port$501$40 (\s1$405 [13]),
+    .\port$501$41 (\s1$405 [14]),
+    .\port$501$42 (\s1$405 [15]),
+    .\port$501$43 (\s1$405 [16]),
+    .\port$501$44 (\s1$405 [17]),
+    .\port$501$45 (\s1$405 [18]),
+    .\port$501$46 (\s1$405 [19]),
+    .\port$501$47 (\s1$405 [20]),
+    .\port$501$48 (\s1$405 [21]),
+    .\port$501$49 (\s1$405 [22]),
+    .\port$501$5 (\s0$403 [5]),
+    .\port$501$50 (\s1$405 [23]),
+    .\port$501$51 (\s1$405 [24]),
+    .\port$501$52 (\s1$405 [25]),
+    .\port$501$6 (\s0$403 [6]),
+    .\port$501$7 (\s0$403 [7]),
+    .\port$501$8 (\s0$403 [8]),
+    .\port$501$9 (\s0$403 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -17238,58 +17227,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_2  mac_5_2 (
     .a(a_5_1),
     .clk(clk),
-    .\port$500$0 (\s0$415 [0]),
-    .\port$500$1 (\s0$415 [1]),
-    .\port$500$10 (\s0$415 [10]),
-    .\port$500$11 (\s0$415 [11]),
-    .\port$500$12 (\s0$415 [12]),
-    .\port$500$13 (\s0$415 [13]),
-    .\port$500$14 (\s0$415 [14]),
-    .\port$500$15 (\s0$415 [15]),
-    .\port$500$16 (\s0$415 [16]),
-    .\port$500$17 (\s0$415 [17]),
-    .\port$500$18 (\s0$415 [18]),
-    .\port$500$19 (\s0$415 [19]),
-    .\port$500$2 (\s0$415 [2]),
-    .\port$500$20 (\s0$415 [20]),
-    .\port$500$21 (\s0$415 [21]),
-    .\port$500$22 (\s0$415 [22]),
-    .\port$500$23 (\s0$415 [23]),
-    .\port$500$24 (\s0$415 [24]),
-    .\port$500$25 (\s0$415 [25]),
-    .\port$500$27 (\s1$417 [0]),
-    .\port$500$28 (\s1$417 [1]),
-    .\port$500$29 (\s1$417 [2]),
-    .\port$500$3 (\s0$415 [3]),
-    .\port$500$30 (\s1$417 [3]),
-    .\port$500$31 (\s1$417 [4]),
-    .\port$500$32 (\s1$417 [5]),
-    .\port$500$33 (\s1$417 [6]),
-    .\port$500$34 (\s1$417 [7]),
-    .\port$500$35 (\s1$417 [8]),
-    .\port$500$36 (\s1$417 [9]),
-    .\port$500$37 (\s1$417 [10]),
-    .\port$500$38 (\s1$417 [11]),
-    .\port$500$39 (\s1$417 [12]),
-    .\port$500$4 (\s0$415 [4]),
-    .\port$500$40 (\s1$417 [13]),
-    .\port$500$41 (\s1$417 [14]),
-    .\port$500$42 (\s1$417 [15]),
-    .\port$500$43 (\s1$417 [16]),
-    .\port$500$44 (\s1$417 [17]),
-    .\port$500$45 (\s1$417 [18]),
-    .\port$500$46 (\s1$417 [19]),
-    .\port$500$47 (\s1$417 [20]),
-    .\port$500$48 (\s1$417 [21]),
-    .\port$500$49 (\s1$417 [22]),
-    .\port$500$5 (\s0$415 [5]),
-    .\port$500$50 (\s1$417 [23]),
-    .\port$500$51 (\s1$417 [24]),
-    .\port$500$52 (\s1$417 [25]),
-    .\port$500$6 (\s0$415 [6]),
-    .\port$500$7 (\s0$415 [7]),
-    .\port$500$8 (\s0$415 [8]),
-    .\port$500$9 (\s0$415 [9]),
+    .\port$506$0 (\s0$415 [0]),
+    .\port$506$1 (\s0$415 [1]),
+    .\port$506$10 (\s0$415 [10]),
+    .\port$506$11 (\s0$415 [11]),
+    .\port$506$12 (\s0$415 [12]),
+    .\port$506$13 (\s0$415 [13]),
+    .\port$506$14 (\s0$415 [14]),
+    .\port$506$15 (\s0$415 [15]),
+    .\port$506$16 (\s0$415 [16]),
+    .\port$506$17 (\s0$415 [17]),
+    .\port$506$18 (\s0$415 [18]),
+    .\port$506$19 (\s0$415 [19]),
+    .\port$506$2 (\s0$415 [2]),
+    .\port$506$20 (\s0$415 [20]),
+    .\port$506$21 (\s0$415 [21]),
+    .\port$506$22 (\s0$415 [22]),
+    .\port$506$23 (\s0$415 [23]),
+    .\port$506$24 (\s0$415 [24]),
+    .\port$506$25 (\s0$415 [25]),
+    .\port$506$27 (\s1$417 [0]),
+    .\port$506$28 (\s1$417 [1]),
+    .\port$506$29 (\s1$417 [2]),
+    .\port$506$3 (\s0$415 [3]),
+    .\port$506$30 (\s1$417 [3]),
+    .\port$506$31 (\s1$417 [4]),
+    .\port$506$32 (\s1$417 [5]),
+    .\port$506$33 (\s1$417 [6]),
+    .\port$506$34 (\s1$417 [7]),
+    .\port$506$35 (\s1$417 [8]),
+    .\port$506$36 (\s1$417 [9]),
+    .\port$506$37 (\s1$417 [10]),
+    .\port$506$38 (\s1$417 [11]),
+    .\port$506$39 (\s1$417 [12]),
+    .\port$506$4 (\s0$415 [4]),
+    .\port$506$40 (\s1$417 [13]),
+    .\port$506$41 (\s1$417 [14]),
+    .\port$506$42 (\s1$417 [15]),
+    .\port$506$43 (\s1$417 [16]),
+    .\port$506$44 (\s1$417 [17]),
+    .\port$506$45 (\s1$417 [18]),
+    .\port$506$46 (\s1$417 [19]),
+    .\port$506$47 (\s1$417 [20]),
+    .\port$506$48 (\s1$417 [21]),
+    .\port$506$49 (\s1$417 [22]),
+    .\port$506$5 (\s0$415 [5]),
+    .\port$506$50 (\s1$417 [23]),
+    .\port$506$51 (\s1$417 [24]),
+    .\port$506$52 (\s1$417 [25]),
+    .\port$506$6 (\s0$415 [6]),
+    .\port$506$7 (\s0$415 [7]),
+    .\port$506$8 (\s0$415 [8]),
+    .\port$506$9 (\s0$415 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -17298,58 +17287,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_3  mac_5_3 (
     .a(a_5_2),
     .clk(clk),
-    .\port$505$0 (\s0$427 [0]),
-    .\port$505$1 (\s0$427 [1]),
-    .\port$505$10 (\s0$427 [10]),
-    .\port$505$11 (\s0$427 [11]),
-    .\port$505$12 (\s0$427 [12]),
-    .\port$505$13 (\s0$427 [13]),
-    .\port$505$14 (\s0$427 [14]),
-    .\port$505$15 (\s0$427 [15]),
-    .\port$505$16 (\s0$427 [16]),
-    .\port$505$17 (\s0$427 [17]),
-    .\port$505$18 (\s0$427 [18]),
-    .\port$505$19 (\s0$427 [19]),
-    .\port$505$2 (\s0$427 [2]),
-    .\port$505$20 (\s0$427 [20]),
-    .\port$505$21 (\s0$427 [21]),
-    .\port$505$22 (\s0$427 [22]),
-    .\port$505$23 (\s0$427 [23]),
-    .\port$505$24 (\s0$427 [24]),
-    .\port$505$25 (\s0$427 [25]),
-    .\port$505$27 (\s1$429 [0]),
-    .\port$505$28 (\s1$429 [1]),
-    .\port$505$29 (\s1$429 [2]),
-    .\port$505$3 (\s0$427 [3]),
-    .\port$505$30 (\s1$429 [3]),
-    .\port$505$31 (\s1$429 [4]),
-    .\port$505$32 (\s1$429 [5]),
-    .\port$505$33 (\s1$429 [6]),
-    .\port$505$34 (\s1$429 [7]),
-    .\port$505$35 (\s1$429 [8]),
-    .\port$505$36 (\s1$429 [9]),
-    .\port$505$37 (\s1$429 [10]),
-    .\port$505$38 (\s1$429 [11]),
-    .\port$505$39 (\s1$429 [12]),
-    .\port$505$4 (\s0$427 [4]),
-    .\port$505$40 (\s1$429 [13]),
-    .\port$505$41 (\s1$429 [14]),
-    .\port$505$42 (\s1$429 [15]),
-    .\port$505$43 (\s1$429 [16]),
-    .\port$505$44 (\s1$429 [17]),
-    .\port$505$45 (\s1$429 [18]),
-    .\port$505$46 (\s1$429 [19]),
-    .\port$505$47 (\s1$429 [20]),
-    .\port$505$48 (\s1$429 [21]),
-    .\port$505$49 (\s1$429 [22]),
-    .\port$505$5 (\s0$427 [5]),
-    .\port$505$50 (\s1$429 [23]),
-    .\port$505$51 (\s1$429 [24]),
-    .\port$505$52 (\s1$429 [25]),
-    .\port$505$6 (\s0$427 [6]),
-    .\port$505$7 (\s0$427 [7]),
-    .\port$505$8 (\s0$427 [8]),
-    .\port$505$9 (\s0$427 [9]),
+    .\port$511$0 (\s0$427 [0]),
+    .\port$511$1 (\s0$427 [1]),
+    .\port$511$10 (\s0$427 [10]),
+    .\port$511$11 (\s0$427 [11]),
+    .\port$511$12 (\s0$427 [12]),
+    .\port$511$13 (\s0$427 [13]),
+    .\port$511$14 (\s0$427 [14]),
+    .\port$511$15 (\s0$427 [15]),
+    .\port$511$16 (\s0$427 [16]),
+    .\port$511$17 (\s0$427 [17]),
+    .\port$511$18 (\s0$427 [18]),
+    .\port$511$19 (\s0$427 [19]),
+    .\port$511$2 (\s0$427 [2]),
+    .\port$511$20 (\s0$427 [20]),
+    .\port$511$21 (\s0$427 [21]),
+    .\port$511$22 (\s0$427 [22]),
+    .\port$511$23 (\s0$427 [23]),
+    .\port$511$24 (\s0$427 [24]),
+    .\port$511$25 (\s0$427 [25]),
+    .\port$511$27 (\s1$429 [0]),
+    .\port$511$28 (\s1$429 [1]),
+    .\port$511$29 (\s1$429 [2]),
+    .\port$511$3 (\s0$427 [3]),
+    .\port$511$30 (\s1$429 [3]),
+    .\port$511$31 (\s1$429 [4]),
+    .\port$511$32 (\s1$429 [5]),
+    .\port$511$33 (\s1$429 [6]),
+    .\port$511$34 (\s1$429 [7]),
+    .\port$511$35 (\s1$429 [8]),
+    .\port$511$36 (\s1$429 [9]),
+    .\port$511$37 (\s1$429 [10]),
+    .\port$511$38 (\s1$429 [11]),
+    .\port$511$39 (\s1$429 [12]),
+    .\port$511$4 (\s0$427 [4]),
+    .\port$511$40 (\s1$429 [13]),
+    .\port$511$41 (\s1$429 [14]),
+    .\port$511$42 (\s1$429 [15]),
+    .\port$511$43 (\s1$429 [16]),
+    .\port$511$44 (\s1$429 [17]),
+    .\port$511$45 (\s1$429 [18]),
+    .\port$511$46 (\s1$429 [19]),
+    .\port$511$47 (\s1$429 [20]),
+    .\port$511$48 (\s1$429 [21]),
+    .\port$511$49 (\s1$429 [22]),
+    .\port$511$5 (\s0$427 [5]),
+    .\port$511$50 (\s1$429 [23]),
+    .\port$511$51 (\s1$429 [24]),
+    .\port$511$52 (\s1$429 [25]),
+    .\port$511$6 (\s0$427 [6]),
+    .\port$511$7 (\s0$427 [7]),
+    .\port$511$8 (\s0$427 [8]),
+    .\port$511$9 (\s0$427 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -17358,58 +17347,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_0  mac_6_0 (
     .a(skew_a6_d5),
     .clk(clk),
-    .\port$510$0 (\s0$439 [0]),
-    .\port$510$1 (\s0$439 [1]),
-    .\port$510$10 (\s0$439 [10]),
-    .\port$510$11 (\s0$439 [11]),
-    .\port$510$12 (\s0$439 [12]),
-    .\port$510$13 (\s0$439 [13]),
-    .\port$510$14 (\s0$439 [14]),
-    .\port$510$15 (\s0$439 [15]),
-    .\port$510$16 (\s0$439 [16]),
-    .\port$510$17 (\s0$439 [17]),
-    .\port$510$18 (\s0$439 [18]),
-    .\port$510$19 (\s0$439 [19]),
-    .\port$510$2 (\s0$439 [2]),
-    .\port$510$20 (\s0$439 [20]),
-    .\port$510$21 (\s0$439 [21]),
-    .\port$510$22 (\s0$439 [22]),
-    .\port$510$23 (\s0$439 [23]),
-    .\port$510$24 (\s0$439 [24]),
-    .\port$510$25 (\s0$439 [25]),
-    .\port$510$27 (\s1$441 [0]),
-    .\port$510$28 (\s1$441 [1]),
-    .\port$510$29 (\s1$441 [2]),
-    .\port$510$3 (\s0$439 [3]),
-    .\port$510$30 (\s1$441 [3]),
-    .\port$510$31 (\s1$441 [4]),
-    .\port$510$32 (\s1$441 [5]),
-    .\port$510$33 (\s1$441 [6]),
-    .\port$510$34 (\s1$441 [7]),
-    .\port$510$35 (\s1$441 [8]),
-    .\port$510$36 (\s1$441 [9]),
-    .\port$510$37 (\s1$441 [10]),
-    .\port$510$38 (\s1$441 [11]),
-    .\port$510$39 (\s1$441 [12]),
-    .\port$510$4 (\s0$439 [4]),
-    .\port$510$40 (\s1$441 [13]),
-    .\port$510$41 (\s1$441 [14]),
-    .\port$510$42 (\s1$441 [15]),
-    .\port$510$43 (\s1$441 [16]),
-    .\port$510$44 (\s1$441 [17]),
-    .\port$510$45 (\s1$441 [18]),
-    .\port$510$46 (\s1$441 [19]),
-    .\port$510$47 (\s1$441 [20]),
-    .\port$510$48 (\s1$441 [21]),
-    .\port$510$49 (\s1$441 [22]),
-    .\port$510$5 (\s0$439 [5]),
-    .\port$510$50 (\s1$441 [23]),
-    .\port$510$51 (\s1$441 [24]),
-    .\port$510$52 (\s1$441 [25]),
-    .\port$510$6 (\s0$439 [6]),
-    .\port$510$7 (\s0$439 [7]),
-    .\port$510$8 (\s0$439 [8]),
-    .\port$510$9 (\s0$439 [9]),
+    .\port$516$0 (\s0$439 [0]),
+    .\port$516$1 (\s0$439 [1]),
+    .\port$516$10 (\s0$439 [10]),
+    .\port$516$11 (\s0$439 [11]),
+    .\port$516$12 (\s0$439 [12]),
+    .\port$516$13 (\s0$439 [13]),
+    .\port$516$14 (\s0$439 [14]),
+    .\port$516$15 (\s0$439 [15]),
+    .\port$516$16 (\s0$439 [16]),
+    .\port$516$17 (\s0$439 [17]),
+    .\port$516$18 (\s0$439 [18]),
+    .\port$516$19 (\s0$439 [19]),
+    .\port$516$2 (\s0$439 [2]),
+    .\port$516$20 (\s0$439 [20]),
+    .\port$516$21 (\s0$439 [21]),
+    .\port$516$22 (\s0$439 [22]),
+    .\port$516$23 (\s0$439 [23]),
+    .\port$516$24 (\s0$439 [24]),
+    .\port$516$25 (\s0$439 [25]),
+    .\port$516$27 (\s1$441 [0]),
+    .\port$516$28 (\s1$441 [1]),
+    .\port$516$29 (\s1$441 [2]),
+    .\port$516$3 (\s0$439 [3]),
+    .\port$516$30 (\s1$441 [3]),
+    .\port$516$31 (\s1$441 [4]),
+    .\port$516$32 (\s1$441 [5]),
+    .\port$516$33 (\s1$441 [6]),
+    .\port$516$34 (\s1$441 [7]),
+    .\port$516$35 (\s1$441 [8]),
+    .\port$516$36 (\s1$441 [9]),
+    .\port$516$37 (\s1$441 [10]),
+    .\port$516$38 (\s1$441 [11]),
+    .\port$516$39 (\s1$441 [12]),
+    .\port$516$4 (\s0$439 [4]),
+    .\port$516$40 (\s1$441 [13]),
+    .\port$516$41 (\s1$441 [14]),
+    .\port$516$42 (\s1$441 [15]),
+    .\port$516$43 (\s1$441 [16]),
+    .\port$516$44 (\s1$441 [17]),
+    .\port$516$45 (\s1$441 [18]),
+    .\port$516$46 (\s1$441 [19]),
+    .\port$516$47 (\s1$441 [20]),
+    .\port$516$48 (\s1$441 [21]),
+    .\port$516$49 (\s1$441 [22]),
+    .\port$516$5 (\s0$439 [5]),
+    .\port$516$50 (\s1$441 [23]),
+    .\port$516$51 (\s1$441 [24]),
+    .\port$516$52 (\s1$441 [25]),
+    .\port$516$6 (\s0$439 [6]),
+    .\port$516$7 (\s0$439 [7]),
+    .\port$516$8 (\s0$439 [8]),
+    .\port$516$9 (\s0$439 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -17418,58 +17407,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_1  mac_6_1 (
     .a(a_6_0),
     .clk(clk),
-    .\port$515$0 (\s0$451 [0]),
-    .\port$515$1 (\s0$451 [1]),
-    .\port$515$10 (\s0$451 [10]),
-    .\port$515$11 (\s0$451 [11]),
-    .\port$515$12 (\s0$451 [12]),
-    .\port$515$13 (\s0$451 [13]),
-    .\port$515$14 (\s0$451 [14]),
-    .\port$515$15 (\s0$451 [15]),
-    .\port$515$16 (\s0$451 [16]),
-    .\port$515$17 (\s0$451 [17]),
-    .\port$515$18 (\s0$451 [18]),
-    .\port$515$19 (\s0$451 [19]),
-    .\port$515$2 (\s0$451 [2]),
-    .\port$515$20 (\s0$451 [20]),
-    .\port$515$21 (\s0$451 [21]),
-    .\port$515$22 (\s0$451 [22]),
-    .\port$515$23 (\s0$451 [23]),
-    .\port$515$24 (\s0$451 [24]),
-    .\port$515$25 (\s0$451 [25]),
-    .\port$515$27 (\s1$453 [0]),
-    .\port$515$28 (\s1$453 [1]),
-    .\port$515$29 (\s1$453 [2]),
-    .\port$515$3 (\s0$451 [3]),
-    .\port$515$30 (\s1$453 [3]),
-    .\port$515$31 (\s1$453 [4]),
-    .\port$515$32 (\s1$453 [5]),
-    .\port$515$33 (\s1$453 [6]),
-    .\port$515$34 (\s1$453 [7]),
-    .\port$515$35 (\s1$453 [8]),
-    .\port$515$36 (\s1$453 [9]),
-    .\port$515$37 (\s1$453 [10]),
-    .\port$515$38 (\s1$453 [11]),
-    .\port$515$39 (\s1$453 [12]),
-    .\port$515$4 (\s0$451 [4]),
-    .\port$515$40 (\s1$453 [13]),
-    .\port$515$41 (\s1$453 [14]),
-    .\port$515$42 (\s1$453 [15]),
-    .\port$515$43 (\s1$453 [16]),
-    .\port$515$44 (\s1$453 [17]),
-    .\port$515$45 (\s1$453 [18]),
-    .\port$515$46 (\s1$453 [19]),
-    .\port$515$47 (\s1$453 [20]),
-    .\port$515$48 (\s1$453 [21]),
-    .\port$515$49 (\s1$453 [22]),
-    .\port$515$5 (\s0$451 [5]),
-    .\port$515$50 (\s1$453 [23]),
-    .\port$515$51 (\s1$453 [24]),
-    .\port$515$52 (\s1$453 [25]),
-    .\port$515$6 (\s0$451 [6]),
-    .\port$515$7 (\s0$451 [7]),
-    .\port$515$8 (\s0$451 [8]),
-    .\port$515$9 (\s0$451 [9]),
+    .\port$521$0 (\s0$451 [0]),
+    .\port$521$1 (\s0$451 [1]),
+    .\port$521$10 (\s0$451 [10]),
+    .\port$521$11 (\s0$451 [11]),
+    .\port$521$12 (\s0$451 [12]),
+    .\port$521$13 (\s0$451 [13]),
+    .\port$521$14 (\s0$451 [14]),
+    .\port$521$15 (\s0$451 [15]),
+    .\port$521$16 (\s0$451 [16]),
+    .\port$521$17 (\s0$451 [17]),
+    .\port$521$18 (\s0$451 [18]),
+    .\port$521$19 (\s0$451 [19]),
+    .\port$521$2 (\s0$451 [2]),
+    .\port$521$20 (\s0$451 [20]),
+    .\port$521$21 (\s0$451 [21]),
+    .\port$521$22 (\s0$451 [22]),
+    .\port$521$23 (\s0$451 [23]),
+    .\port$521$24 (\s0$451 [24]),
+    .\port$521$25 (\s0$451 [25]),
+    .\port$521$27 (\s1$453 [0]),
+    .\port$521$28 (\s1$453 [1]),
+    .\port$521$29 (\s1$453 [2]),
+    .\port$521$3 (\s0$451 [3]),
+    .\port$521$30 (\s1$453 [3]),
+    .\port$521$31 (\s1$453 [4]),
+    .\port$521$32 (\s1$453 [5]),
+    .\port$521$33 (\s1$453 [6]),
+    .\port$521$34 (\s1$453 [7]),
+    .\port$521$35 (\s1$453 [8]),
+    .\port$521$36 (\s1$453 [9]),
+    .\port$521$37 (\s1$453 [10]),
+    .\port$521$38 (\s1$453 [11]),
+    .\port$521$39 (\s1$453 [12]),
+    .\port$521$4 (\s0$451 [4]),
+    .\port$521$40 (\s1$453 [13]),
+    .\port$521$41 (\s1$453 [14]),
+    .\port$521$42 (\s1$453 [15]),
+    .\port$521$43 (\s1$453 [16]),
+    .\port$521$44 (\s1$453 [17]),
+    .\port$521$45 (\s1$453 [18]),
+    .\port$521$46 (\s1$453 [19]),
+    .\port$521$47 (\s1$453 [20]),
+    .\port$521$48 (\s1$453 [21]),
+    .\port$521$49 (\s1$453 [22]),
+    .\port$521$5 (\s0$451 [5]),
+    .\port$521$50 (\s1$453 [23]),
+    .\port$521$51 (\s1$453 [24]),
+    .\port$521$52 (\s1$453 [25]),
+    .\port$521$6 (\s0$451 [6]),
+    .\port$521$7 (\s0$451 [7]),
+    .\port$521$8 (\s0$451 [8]),
+    .\port$521$9 (\s0$451 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -17478,58 +17467,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_2  mac_6_2 (
     .a(a_6_1),
     .clk(clk),
-    .\port$520$0 (\s0$463 [0]),
-    .\port$520$1 (\s0$463 [1]),
-    .\port$520$10 (\s0$463 [10]),
-    .\port$520$11 (\s0$463 [11]),
-    .\port$520$12 (\s0$463 [12]),
-    .\port$520$13 (\s0$463 [13]),
-    .\port$520$14 (\s0$463 [14]),
-    .\port$520$15 (\s0$463 [15]),
-    .\port$520$16 (\s0$463 [16]),
-    .\port$520$17 (\s0$463 [17]),
-    .\port$520$18 (\s0$463 [18]),
-    .\port$520$19 (\s0$463 [19]),
-    .\port$520$2 (\s0$463 [2]),
-    .\port$520$20 (\s0$463 [20]),
-    .\port$520$21 (\s0$463 [21]),
-    .\port$520$22 (\s0$463 [22]),
-    .\port$520$23 (\s0$463 [23]),
-    .\port$520$24 (\s0$463 [24]),
-    .\port$520$25 (\s0$463 [25]),
-    .\port$520$27 (\s1$465 [0]),
-    .\port$520$28 (\s1$465 [1]),
-    .\port$520$29 (\s1$465 [2]),
-    .\port$520$3 (\s0$463 [3]),
-    .\port$520$30 (\s1$465 [3]),
-    .\port$520$31 (\s1$465 [4]),
-    .\port$520$32 (\s1$465 [5]),
-    .\port$520$33 (\s1$465 [6]),
-    .\port$520$34 (\s1$465 [7]),
-    .\port$520$35 (\s1$465 [8]),
-    .\port$520$36 (\s1$465 [9]),
-    .\port$520$37 (\s1$465 [10]),
-    .\port$520$38 (\s1$465 [11]),
-    .\port$520$39 (\s1$465 [12]),
-    .\port$520$4 (\s0$463 [4]),
-    .\port$520$40 (\s1$465 [13]),
-    .\port$520$41 (\s1$465 [14]),
-    .\port$520$42 (\s1$465 [15]),
-    .\port$520$43 (\s1$465 [16]),
-    .\port$520$44 (\s1$465 [17]),
-    .\port$520$45 (\s1$465 [18]),
-    .\port$520$46 (\s1$465 [19]),
-    .\port$520$47 (\s1$465 [20]),
-    .\port$520$48 (\s1$465 [21]),
-    .\port$520$49 (\s1$465 [22]),
-    .\port$520$5 (\s0$463 [5]),
-    .\port$520$50 (\s1$465 [23]),
-    .\port$520$51 (\s1$465 [24]),
-    .\port$520$52 (\s1$465 [25]),
-    .\port$520$6 (\s0$463 [6]),
-    .\port$520$7 (\s0$463 [7]),
-    .\port$520$8 (\s0$463 [8]),
-    .\port$520$9 (\s0$463 [9]),
+    .\port$526$0 (\s0$463 [0]),
+    .\port$526$1 (\s0$463 [1]),
+    .\port$526$10 (\s0$463 [10]),
+    .\port$526$11 (\s0$463 [11]),
+    .\port$526$12 (\s0$463 [12]),
+    .\port$526$13 (\s0$463 [13]),
+    .\port$526$14 (\s0$463 [14]),
+    .\port$526$15 (\s0$463 [15]),
+    .\port$526$16 (\s0$463 [16]),
+    .\port$526$17 (\s0$463 [17]),
+    .\port$526$18 (\s0$463 [18]),
+    .\port$526$19 (\s0$463 [19]),
+    .\port$526$2 (\s0$463 [2]),
+    .\port$526$20 (\s0$463 [20]),
+    .\port$526$21 (\s0$463 [21]),
+    .\port$526$22 (\s0$463 [22]),
+    .\port$526$23 (\s0$463 [23]),
+    .\port$526$24 (\s0$463 [24]),
+    .\port$526$25 (\s0$463 [25]),
+    .\port$526$27 (\s1$465 [0]),
+    .\port$526$28 (\s1$465 [1]),
+    .\port$526$29 (\s1$465 [2]),
+    .\port$526$3 (\s0$463 [3]),
+    .\port$526$30 (\s1$465 [3]),
+    .\port$526$31 (\s1$465 [4]),
+    .\port$526$32 (\s1$465 [5]),
+    .\port$526$33 (\s1$465 [6]),
+    .\port$526$34 (\s1$465 [7]),
+    .\port$526$35 (\s1$465 [8]),
+    .\port$526$36 (\s1$465 [9]),
+    .\port$526$37 (\s1$465 [10]),
+    .\port$526$38 (\s1$465 [11]),
+    .\port$526$39 (\s1$465 [12]),
+    .\port$526$4 (\s0$463 [4]),
+    .\port$526$40 (\s1$465 [13]),
+    .\port$526$41 (\s1$465 [14]),
+    .\port$526$42 (\s1$465 [15]),
+    .\port$526$43 (\s1$465 [16]),
+    .\port$526$44 (\s1$465 [17]),
+    .\port$526$45 (\s1$465 [18]),
+    .\port$526$46 (\s1$465 [19]),
+    .\port$526$47 (\s1$465 [20]),
+    .\port$526$48 (\s1$465 [21]),
+    .\port$526$49 (\s1$465 [22]),
+    .\port$526$5 (\s0$463 [5]),
+    .\port$526$50 (\s1$465 [23]),
+    .\port$526$51 (\s1$465 [24]),
+    .\port$526$52 (\s1$465 [25]),
+    .\port$526$6 (\s0$463 [6]),
+    .\port$526$7 (\s0$463 [7]),
+    .\port$526$8 (\s0$463 [8]),
+    .\port$526$9 (\s0$463 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -17538,58 +17527,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_3  mac_6_3 (
     .a(a_6_2),
     .clk(clk),
-    .\port$525$0 (\s0$475 [0]),
-    .\port$525$1 (\s0$475 [1]),
-    .\port$525$10 (\s0$475 [10]),
-    .\port$525$11 (\s0$475 [11]),
-    .\port$525$12 (\s0$475 [12]),
-    .\port$525$13 (\s0$475 [13]),
-    .\port$525$14 (\s0$475 [14]),
-    .\port$525$15 (\s0$475 [15]),
-    .\port$525$16 (\s0$475 [16]),
-    .\port$525$17 (\s0$475 [17]),
-    .\port$525$18 (\s0$475 [18]),
-    .\port$525$19 (\s0$475 [19]),
-    .\port$525$2 (\s0$475 [2]),
-    .\port$525$20 (\s0$475 [20]),
-    .\port$525$21 (\s0$475 [21]),
-    .\port$525$22 (\s0$475 [22]),
-    .\port$525$23 (\s0$475 [23]),
-    .\port$525$24 (\s0$475 [24]),
-    .\port$525$25 (\s0$475 [25]),
-    .\port$525$27 (\s1$477 [0]),
-    .\port$525$28 (\s1$477 [1]),
-    .\port$525$29 (\s1$477 [2]),
-    .\port$525$3 (\s0$475 [3]),
-    .\port$525$30 (\s1$477 [3]),
-    .\port$525$31 (\s1$477 [4]),
-    .\port$525$32 (\s1$477 [5]),
-    .\port$525$33 (\s1$477 [6]),
-    .\port$525$34 (\s1$477 [7]),
-    .\port$525$35 (\s1$477 [8]),
-    .\port$525$36 (\s1$477 [9]),
-    .\port$525$37 (\s1$477 [10]),
-    .\port$525$38 (\s1$477 [11]),
-    .\port$525$39 (\s1$477 [12]),
-    .\port$525$4 (\s0$475 [4]),
-    .\port$525$40 (\s1$477 [13]),
-    .\port$525$41 (\s1$477 [14]),
-    .\port$525$42 (\s1$477 [15]),
-    .\port$525$43 (\s1$477 [16]),
-    .\port$525$44 (\s1$477 [17]),
-    .\port$525$45 (\s1$477 [18]),
-    .\port$525$46 (\s1$477 [19]),
-    .\port$525$47 (\s1$477 [20]),
-    .\port$525$48 (\s1$477 [21]),
-    .\port$525$49 (\s1$477 [22]),
-    .\port$525$5 (\s0$475 [5]),
-    .\port$525$50 (\s1$477 [23]),
-    .\port$525$51 (\s1$477 [24]),
-    .\port$525$52 (\s1$477 [25]),
-    .\port$525$6 (\s0$475 [6]),
-    .\port$525$7 (\s0$475 [7]),
-    .\port$525$8 (\s0$475 [8]),
-    .\port$525$9 (\s0$475 [9]),
+    .\port$531$0 (\s0$475 [0]),
+    .\port$531$1 (\s0$475 [1]),
+    .\port$531$10 (\s0$475 [10]),
+    .\port$531$11 (\s0$475 [11]),
+    .\port$531$12 (\s0$475 [12]),
+    .\port$531$13 (\s0$475 [13]),
+    .\port$531$14 (\s0$475 [14]),
+    .\port$531$15 (\s0$475 [15]),
+    .\port$531$16 (\s0$475 [16]),
+    .\port$531$17 (\s0$475 [17]),
+    .\port$531$18 (\s0$475 [18]),
+    .\port$531$19 (\s0$475 [19]),
+    .\port$531$2 (\s0$475 [2]),
+    .\port$531$20 (\s0$475 [20]),
+    .\port$531$21 (\s0$475 [21]),
+    .\port$531$22 (\s0$475 [22]),
+    .\port$531$23 (\s0$475 [23]),
+    .\port$531$24 (\s0$475 [24]),
+    .\port$531$25 (\s0$475 [25]),
+    .\port$531$27 (\s1$477 [0]),
+    .\port$531$28 (\s1$477 [1]),
+    .\port$531$29 (\s1$477 [2]),
+    .\port$531$3 (\s0$475 [3]),
+    .\port$531$30 (\s1$477 [3]),
+    .\port$531$31 (\s1$477 [4]),
+    .\port$531$32 (\s1$477 [5]),
+    .\port$531$33 (\s1$477 [6]),
+    .\port$531$34 (\s1$477 [7]),
+    .\port$531$35 (\s1$477 [8]),
+    .\port$531$36 (\s1$477 [9]),
+    .\port$531$37 (\s1$477 [10]),
+    .\port$531$38 (\s1$477 [11]),
+    .\port$531$39 (\s1$477 [12]),
+    .\port$531$4 (\s0$475 [4]),
+    .\port$531$40 (\s1$477 [13]),
+    .\port$531$41 (\s1$477 [14]),
+    .\port$531$42 (\s1$477 [15]),
+    .\port$531$43 (\s1$477 [16]),
+    .\port$531$44 (\s1$477 [17]),
+    .\port$531$45 (\s1$477 [18]),
+    .\port$531$46 (\s1$477 [19]),
+    .\port$531$47 (\s1$477 [20]),
+    .\port$531$48 (\s1$477 [21]),
+    .\port$531$49 (\s1$477 [22]),
+    .\port$531$5 (\s0$475 [5]),
+    .\port$531$50 (\s1$477 [23]),
+    .\port$531$51 (\s1$477 [24]),
+    .\port$531$52 (\s1$477 [25]),
+    .\port$531$6 (\s0$475 [6]),
+    .\port$531$7 (\s0$475 [7]),
+    .\port$531$8 (\s0$475 [8]),
+    .\port$531$9 (\s0$475 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -17598,58 +17587,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_0  mac_7_0 (
     .a(skew_a7_d6),
     .clk(clk),
-    .\port$530$0 (\s0$487 [0]),
-    .\port$530$1 (\s0$487 [1]),
-    .\port$530$10 (\s0$487 [10]),
-    .\port$530$11 (\s0$487 [11]),
-    .\port$530$12 (\s0$487 [12]),
-    .\port$530$13 (\s0$487 [13]),
-    .\port$530$14 (\s0$487 [14]),
-    .\port$530$15 (\s0$487 [15]),
-    .\port$530$16 (\s0$487 [16]),
-    .\port$530$17 (\s0$487 [17]),
-    .\port$530$18 (\s0$487 [18]),
-    .\port$530$19 (\s0$487 [19]),
-    .\port$530$2 (\s0$487 [2]),
-    .\port$530$20 (\s0$487 [20]),
-    .\port$530$21 (\s0$487 [21]),
-    .\port$530$22 (\s0$487 [22]),
-    .\port$530$23 (\s0$487 [23]),
-    .\port$530$24 (\s0$487 [24]),
-    .\port$530$25 (\s0$487 [25]),
-    .\port$530$27 (\s1$489 [0]),
-    .\port$530$28 (\s1$489 [1]),
-    .\port$530$29 (\s1$489 [2]),
-    .\port$530$3 (\s0$487 [3]),
-    .\port$530$30 (\s1$489 [3]),
-    .\port$530$31 (\s1$489 [4]),
-    .\port$530$32 (\s1$489 [5]),
-    .\port$530$33 (\s1$489 [6]),
-    .\port$530$34 (\s1$489 [7]),
-    .\port$530$35 (\s1$489 [8]),
-    .\port$530$36 (\s1$489 [9]),
-    .\port$530$37 (\s1$489 [10]),
-    .\port$530$38 (\s1$489 [11]),
-    .\port$530$39 (\s1$489 [12]),
-    .\port$530$4 (\s0$487 [4]),
-    .\port$530$40 (\s1$489 [13]),
-    .\port$530$41 (\s1$489 [14]),
-    .\port$530$42 (\s1$489 [15]),
-    .\port$530$43 (\s1$489 [16]),
-    .\port$530$44 (\s1$489 [17]),
-    .\port$530$45 (\s1$489 [18]),
-    .\port$530$46 (\s1$489 [19]),
-    .\port$530$47 (\s1$489 [20]),
-    .\port$530$48 (\s1$489 [21]),
-    .\port$530$49 (\s1$489 [22]),
-    .\port$530$5 (\s0$487 [5]),
-    .\port$530$50 (\s1$489 [23]),
-    .\port$530$51 (\s1$489 [24]),
-    .\port$530$52 (\s1$489 [25]),
-    .\port$530$6 (\s0$487 [6]),
-    .\port$530$7 (\s0$487 [7]),
-    .\port$530$8 (\s0$487 [8]),
-    .\port$530$9 (\s0$487 [9]),
+    .\port$536$0 (\s0$487 [0]),
+    .\port$536$1 (\s0$487 [1]),
+    .\port$536$10 (\s0$487 [10]),
+    .\port$536$11 (\s0$487 [11]),
+    .\port$536$12 (\s0$487 [12]),
+    .\port$536$13 (\s0$487 [13]),
+    .\port$536$14 (\s0$487 [14]),
+    .\port$536$15 (\s0$487 [15]),
+    .\port$536$16 (\s0$487 [16]),
+    .\port$536$17 (\s0$487 [17]),
+    .\port$536$18 (\s0$487 [18]),
+    .\port$536$19 (\s0$487 [19]),
+    .\port$536$2 (\s0$487 [2]),
+    .\port$536$20 (\s0$487 [20]),
+    .\port$536$21 (\s0$487 [21]),
+    .\port$536$22 (\s0$487 [22]),
+    .\port$536$23 (\s0$487 [23]),
+    .\port$536$24 (\s0$487 [24]),
+    .\port$536$25 (\s0$487 [25]),
+    .\port$536$27 (\s1$489 [0]),
+    .\port$536$28 (\s1$489 [1]),
+    .\port$536$29 (\s1$489 [2]),
+    .\port$536$3 (\s0$487 [3]),
+    .\port$536$30 (\s1$489 [3]),
+    .\port$536$31 (\s1$489 [4]),
+    .\port$536$32 (\s1$489 [5]),
+    .\port$536$33 (\s1$489 [6]),
+    .\port$536$34 (\s1$489 [7]),
+    .\port$536$35 (\s1$489 [8]),
+    .\port$536$36 (\s1$489 [9]),
+    .\port$536$37 (\s1$489 [10]),
+    .\port$536$38 (\s1$489 [11]),
+    .\port$536$39 (\s1$489 [12]),
+    .\port$536$4 (\s0$487 [4]),
+    .\port$536$40 (\s1$489 [13]),
+    .\port$536$41 (\s1$489 [14]),
+    .\port$536$42 (\s1$489 [15]),
+    .\port$536$43 (\s1$489 [16]),
+    .\port$536$44 (\s1$489 [17]),
+    .\port$536$45 (\s1$489 [18]),
+    .\port$536$46 (\s1$489 [19]),
+    .\port$536$47 (\s1$489 [20]),
+    .\port$536$48 (\s1$489 [21]),
+    .\port$536$49 (\s1$489 [22]),
+    .\port$536$5 (\s0$487 [5]),
+    .\port$536$50 (\s1$489 [23]),
+    .\port$536$51 (\s1$489 [24]),
+    .\port$536$52 (\s1$489 [25]),
+    .\port$536$6 (\s0$487 [6]),
+    .\port$536$7 (\s0$487 [7]),
+    .\port$536$8 (\s0$487 [8]),
+    .\port$536$9 (\s0$487 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -17658,58 +17647,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_1  mac_7_1 (
     .a(a_7_0),
     .clk(clk),
-    .\port$535$0 (\s0$499 [0]),
-    .\port$535$1 (\s0$499 [1]),
-    .\port$535$10 (\s0$499 [10]),
-    .\port$535$11 (\s0$499 [11]),
-    .\port$535$12 (\s0$499 [12]),
-    .\port$535$13 (\s0$499 [13]),
-    .\port$535$14 (\s0$499 [14]),
-    .\port$535$15 (\s0$499 [15]),
-    .\port$535$16 (\s0$499 [16]),
-    .\port$535$17 (\s0$499 [17]),
-    .\port$535$18 (\s0$499 [18]),
-    .\port$535$19 (\s0$499 [19]),
-    .\port$535$2 (\s0$499 [2]),
-    .\port$535$20 (\s0$499 [20]),
-    .\port$535$21 (\s0$499 [21]),
-    .\port$535$22 (\s0$499 [22]),
-    .\port$535$23 (\s0$499 [23]),
-    .\port$535$24 (\s0$499 [24]),
-    .\port$535$25 (\s0$499 [25]),
-    .\port$535$27 (\s1$501 [0]),
-    .\port$535$28 (\s1$501 [1]),
-    .\port$535$29 (\s1$501 [2]),
-    .\port$535$3 (\s0$499 [3]),
-    .\port$535$30 (\s1$501 [3]),
-    .\port$535$31 (\s1$501 [4]),
-    .\port$535$32 (\s1$501 [5]),
-    .\port$535$33 (\s1$501 [6]),
-    .\port$535$34 (\s1$501 [7]),
-    .\port$535$35 (\s1$501 [8]),
-    .\port$535$36 (\s1$501 [9]),
-    .\port$535$37 (\s1$501 [10]),
-    .\port$535$38 (\s1$501 [11]),
-    .\port$535$39 (\s1$501 [12]),
-    .\port$535$4 (\s0$499 [4]),
-    .\port$535$40 (\s1$501 [13]),
-    .\port$535$41 (\s1$501 [14]),
-    .\port$535$42 (\s1$501 [15]),
-    .\port$535$43 (\s1$501 [16]),
-    .\port$535$44 (\s1$501 [17]),
-    .\port$535$45 (\s1$501 [18]),
-    .\port$535$46 (\s1$501 [19]),
-    .\port$535$47 (\s1$501 [20]),
-    .\port$535$48 (\s1$501 [21]),
-    .\port$535$49 (\s1$501 [22]),
-    .\port$535$5 (\s0$499 [5]),
-    .\port$535$50 (\s1$501 [23]),
-    .\port$535$51 (\s1$501 [24]),
-    .\port$535$52 (\s1$501 [25]),
-    .\port$535$6 (\s0$499 [6]),
-    .\port$535$7 (\s0$499 [7]),
-    .\port$535$8 (\s0$499 [8]),
-    .\port$535$9 (\s0$499 [9]),
+    .\port$541$0 (\s0$499 [0]),
+    .\port$541$1 (\s0$499 [1]),
+    .\port$541$10 (\s0$499 [10]),
+    .\port$541$11 (\s0$499 [11]),
+    .\port$541$12 (\s0$499 [12]),
+    .\port$541$13 (\s0$499 [13]),
+    .\port$541$14 (\s0$499 [14]),
+    .\port$541$15 (\s0$499 [15]),
+    .\port$541$16 (\s0$499 [16]),
+    .\port$541$17 (\s0$499 [17]),
+    .\port$541$18 (\s0$499 [18]),
+    .\port$541$19 (\s0$499 [19]),
+    .\port$541$2 (\s0$499 [2]),
+    .\port$541$20 (\s0$499 [20]),
+    .\port$541$21 (\s0$499 [21]),
+    .\port$541$22 (\s0$499 [22]),
+    .\port$541$23 (\s0$499 [23]),
+    .\port$541$24 (\s0$499 [24]),
+    .\port$541$25 (\s0$499 [25]),
+    .\port$541$27 (\s1$501 [0]),
+    .\port$541$28 (\s1$501 [1]),
+    .\port$541$29 (\s1$501 [2]),
+    .\port$541$3 (\s0$499 [3]),
+    .\port$541$30 (\s1$501 [3]),
+    .\port$541$31 (\s1$501 [4]),
+    .\port$541$32 (\s1$501 [5]),
+    .\port$541$33 (\s1$501 [6]),
+    .\port$541$34 (\s1$501 [7]),
+    .\port$541$35 (\s1$501 [8]),
+    .\port$541$36 (\s1$501 [9]),
+    .\port$541$37 (\s1$501 [10]),
+    .\port$541$38 (\s1$501 [11]),
+    .\port$541$39 (\s1$501 [12]),
+    .\port$541$4 (\s0$499 [4]),
+    .\port$541$40 (\s1$501 [13]),
+    .\port$541$41 (\s1$501 [14]),
+    .\port$541$42 (\s1$501 [15]),
+    .\port$541$43 (\s1$501 [16]),
+    .\port$541$44 (\s1$501 [17]),
+    .\port$541$45 (\s1$501 [18]),
+    .\port$541$46 (\s1$501 [19]),
+    .\port$541$47 (\s1$501 [20]),
+    .\port$541$48 (\s1$501 [21]),
+    .\port$541$49 (\s1$501 [22]),
+    .\port$541$5 (\s0$499 [5]),
+    .\port$541$50 (\s1$501 [23]),
+    .\port$541$51 (\s1$501 [24]),
+    .\port$541$52 (\s1$501 [25]),
+    .\port$541$6 (\s0$499 [6]),
+    .\port$541$7 (\s0$499 [7]),
+    .\port$541$8 (\s0$499 [8]),
+    .\port$541$9 (\s0$499 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -17718,58 +17707,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_2  mac_7_2 (
     .a(a_7_1),
     .clk(clk),
-    .\port$540$0 (\s0$511 [0]),
-    .\port$540$1 (\s0$511 [1]),
-    .\port$540$10 (\s0$511 [10]),
-    .\port$540$11 (\s0$511 [11]),
-    .\port$540$12 (\s0$511 [12]),
-    .\port$540$13 (\s0$511 [13]),
-    .\port$540$14 (\s0$511 [14]),
-    .\port$540$15 (\s0$511 [15]),
-    .\port$540$16 (\s0$511 [16]),
-    .\port$540$17 (\s0$511 [17]),
-    .\port$540$18 (\s0$511 [18]),
-    .\port$540$19 (\s0$511 [19]),
-    .\port$540$2 (\s0$511 [2]),
-    .\port$540$20 (\s0$511 [20]),
-    .\port$540$21 (\s0$511 [21]),
-    .\port$540$22 (\s0$511 [22]),
-    .\port$540$23 (\s0$511 [23]),
-    .\port$540$24 (\s0$511 [24]),
-    .\port$540$25 (\s0$511 [25]),
-    .\port$540$27 (\s1$513 [0]),
-    .\port$540$28 (\s1$513 [1]),
-    .\port$540$29 (\s1$513 [2]),
-    .\port$540$3 (\s0$511 [3]),
-    .\port$540$30 (\s1$513 [3]),
-    .\port$540$31 (\s1$513 [4]),
-    .\port$540$32 (\s1$513 [5]),
-    .\port$540$33 (\s1$513 [6]),
-    .\port$540$34 (\s1$513 [7]),
-    .\port$540$35 (\s1$513 [8]),
-    .\port$540$36 (\s1$513 [9]),
-    .\port$540$37 (\s1$513 [10]),
-    .\port$540$38 (\s1$513 [11]),
-    .\port$540$39 (\s1$513 [12]),
-    .\port$540$4 (\s0$511 [4]),
-    .\port$540$40 (\s1$513 [13]),
-    .\port$540$41 (\s1$513 [14]),
-    .\port$540$42 (\s1$513 [15]),
-    .\port$540$43 (\s1$513 [16]),
-    .\port$540$44 (\s1$513 [17]),
-    .\port$540$45 (\s1$513 [18]),
-    .\port$540$46 (\s1$513 [19]),
-    .\port$540$47 (\s1$513 [20]),
-    .\port$540$48 (\s1$513 [21]),
-    .\port$540$49 (\s1$513 [22]),
-    .\port$540$5 (\s0$511 [5]),
-    .\port$540$50 (\s1$513 [23]),
-    .\port$540$51 (\s1$513 [24]),
-    .\port$540$52 (\s1$513 [25]),
-    .\port$540$6 (\s0$511 [6]),
-    .\port$540$7 (\s0$511 [7]),
-    .\port$540$8 (\s0$511 [8]),
-    .\port$540$9 (\s0$511 [9]),
+    .\port$546$0 (\s0$511 [0]),
+    .\port$546$1 (\s0$511 [1]),
+    .\port$546$10 (\s0$511 [10]),
+    .\port$546$11 (\s0$511 [11]),
+    .\port$546$12 (\s0$511 [12]),
+    .\port$546$13 (\s0$511 [13]),
+    .\port$546$14 (\s0$511 [14]),
+    .\port$546$15 (\s0$511 [15]),
+    .\port$546$16 (\s0$511 [16]),
+    .\port$546$17 (\s0$511 [17]),
+    .\port$546$18 (\s0$511 [18]),
+    .\port$546$19 (\s0$511 [19]),
+    .\port$546$2 (\s0$511 [2]),
+    .\port$546$20 (\s0$511 [20]),
+    .\port$546$21 (\s0$511 [21]),
+    .\port$546$22 (\s0$511 [22]),
+    .\port$546$23 (\s0$511 [23]),
+    .\port$546$24 (\s0$511 [24]),
+    .\port$546$25 (\s0$511 [25]),
+    .\port$546$27 (\s1$513 [0]),
+    .\port$546$28 (\s1$513 [1]),
+    .\port$546$29 (\s1$513 [2]),
+    .\port$546$3 (\s0$511 [3]),
+    .\port$546$30 (\s1$513 [3]),
+    .\port$546$31 (\s1$513 [4]),
+    .\port$546$32 (\s1$513 [5]),
+    .\port$546$33 (\s1$513 [6]),
+    .\port$546$34 (\s1$513 [7]),
+    .\port$546$35 (\s1$513 [8]),
+    .\port$546$36 (\s1$513 [9]),
+    .\port$546$37 (\s1$513 [10]),
+    .\port$546$38 (\s1$513 [11]),
+    .\port$546$39 (\s1$513 [12]),
+    .\port$546$4 (\s0$511 [4]),
+    .\port$546$40 (\s1$513 [13]),
+    .\port$546$41 (\s1$513 [14]),
+    .\port$546$42 (\s1$513 [15]),
+    .\port$546$43 (\s1$513 [16]),
+    .\port$546$44 (\s1$513 [17]),
+    .\port$546$45 (\s1$513 [18]),
+    .\port$546$46 (\s1$513 [19]),
+    .\port$546$47 (\s1$513 [20]),
+    .\port$546$48 (\s1$513 [21]),
+    .\port$546$49 (\s1$513 [22]),
+    .\port$546$5 (\s0$511 [5]),
+    .\port$546$50 (\s1$513 [23]),
+    .\port$546$51 (\s1$513 [24]),
+    .\port$546$52 (\s1$513 [25]),
+    .\port$546$6 (\s0$511 [6]),
+    .\port$546$7 (\s0$511 [7]),
+    .\port$546$8 (\s0$511 [8]),
+    .\port$546$9 (\s0$511 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -17778,65 +17767,65 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_3  mac_7_3 (
     .a(a_7_2),
     .clk(clk),
-    .\port$545$0 (\s0$524 [0]),
-    .\port$545$1 (\s0$524 [1]),
-    .\port$545$10 (\s0$524 [10]),
-    .\port$545$11 (\s0$524 [11]),
-    .\port$545$12 (\s0$524 [12]),
-    .\port$545$13 (\s0$524 [13]),
-    .\port$545$14 (\s0$524 [14]),
-    .\port$545$15 (\s0$524 [15]),
-    .\port$545$16 (\s0$524 [16]),
-    .\port$545$17 (\s0$524 [17]),
-    .\port$545$18 (\s0$524 [18]),
-    .\port$545$19 (\s0$524 [19]),
-    .\port$545$2 (\s0$524 [2]),
-    .\port$545$20 (\s0$524 [20]),
-    .\port$545$21 (\s0$524 [21]),
-    .\port$545$22 (\s0$524 [22]),
-    .\port$545$23 (\s0$524 [23]),
-    .\port$545$24 (\s0$524 [24]),
-    .\port$545$25 (\s0$524 [25]),
-    .\port$545$27 (\s1$526 [0]),
-    .\port$545$28 (\s1$526 [1]),
-    .\port$545$29 (\s1$526 [2]),
-    .\port$545$3 (\s0$524 [3]),
-    .\port$545$30 (\s1$526 [3]),
-    .\port$545$31 (\s1$526 [4]),
-    .\port$545$32 (\s1$526 [5]),
-    .\port$545$33 (\s1$526 [6]),
-    .\port$545$34 (\s1$526 [7]),
-    .\port$545$35 (\s1$526 [8]),
-    .\port$545$36 (\s1$526 [9]),
-    .\port$545$37 (\s1$526 [10]),
-    .\port$545$38 (\s1$526 [11]),
-    .\port$545$39 (\s1$526 [12]),
-    .\port$545$4 (\s0$524 [4]),
-    .\port$545$40 (\s1$526 [13]),
-    .\port$545$41 (\s1$526 [14]),
-    .\port$545$42 (\s1$526 [15]),
-    .\port$545$43 (\s1$526 [16]),
-    .\port$545$44 (\s1$526 [17]),
-    .\port$545$45 (\s1$526 [18]),
-    .\port$545$46 (\s1$526 [19]),
-    .\port$545$47 (\s1$526 [20]),
-    .\port$545$48 (\s1$526 [21]),
-    .\port$545$49 (\s1$526 [22]),
-    .\port$545$5 (\s0$524 [5]),
-    .\port$545$50 (\s1$526 [23]),
-    .\port$545$51 (\s1$526 [24]),
-    .\port$545$52 (\s1$526 [25]),
-    .\port$545$6 (\s0$524 [6]),
-    .\port$545$7 (\s0$524 [7]),
-    .\port$545$8 (\s0$524 [8]),
-    .\port$545$9 (\s0$524 [9]),
+    .\port$551$0 (\s0$524 [0]),
+    .\port$551$1 (\s0$524 [1]),
+    .\port$551$10 (\s0$524 [10]),
+    .\port$551$11 (\s0$524 [11]),
+    .\port$551$12 (\s0$524 [12]),
+    .\port$551$13 (\s0$524 [13]),
+    .\port$551$14 (\s0$524 [14]),
+    .\port$551$15 (\s0$524 [15]),
+    .\port$551$16 (\s0$524 [16]),
+    .\port$551$17 (\s0$524 [17]),
+    .\port$551$18 (\s0$524 [18]),
+    .\port$551$19 (\s0$524 [19]),
+    .\port$551$2 (\s0$524 [2]),
+    .\port$551$20 (\s0$524 [20]),
+    .\port$551$21 (\s0$524 [21]),
+    .\port$551$22 (\s0$524 [22]),
+    .\port$551$23 (\s0$524 [23]),
+    .\port$551$24 (\s0$524 [24]),
+    .\port$551$25 (\s0$524 [25]),
+    .\port$551$27 (\s1$526 [0]),
+    .\port$551$28 (\s1$526 [1]),
+    .\port$551$29 (\s1$526 [2]),
+    .\port$551$3 (\s0$524 [3]),
+    .\port$551$30 (\s1$526 [3]),
+    .\port$551$31 (\s1$526 [4]),
+    .\port$551$32 (\s1$526 [5]),
+    .\port$551$33 (\s1$526 [6]),
+    .\port$551$34 (\s1$526 [7]),
+    .\port$551$35 (\s1$526 [8]),
+    .\port$551$36 (\s1$526 [9]),
+    .\port$551$37 (\s1$526 [10]),
+    .\port$551$38 (\s1$526 [11]),
+    .\port$551$39 (\s1$526 [12]),
+    .\port$551$4 (\s0$524 [4]),
+    .\port$551$40 (\s1$526 [13]),
+    .\port$551$41 (\s1$526 [14]),
+    .\port$551$42 (\s1$526 [15]),
+    .\port$551$43 (\s1$526 [16]),
+    .\port$551$44 (\s1$526 [17]),
+    .\port$551$45 (\s1$526 [18]),
+    .\port$551$46 (\s1$526 [19]),
+    .\port$551$47 (\s1$526 [20]),
+    .\port$551$48 (\s1$526 [21]),
+    .\port$551$49 (\s1$526 [22]),
+    .\port$551$5 (\s0$524 [5]),
+    .\port$551$50 (\s1$526 [23]),
+    .\port$551$51 (\s1$526 [24]),
+    .\port$551$52 (\s1$526 [25]),
+    .\port$551$6 (\s0$524 [6]),
+    .\port$551$7 (\s0$524 [7]),
+    .\port$551$8 (\s0$524 [8]),
+    .\port$551$9 (\s0$524 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
     .w1(w_6_7)
   );
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
-  assign _014_[3] = 1'hx;
+  assign _018_[3] = 1'hx;
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
     in_a1 <= i_a[15:8];
@@ -17956,8 +17945,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (rst) begin
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 3'h0;
       drain_count <= 4'h0;
+      drain_busy <= 1'h0;
       lf_done_d0 <= 1'h0;
       lf_7_3 <= 1'h1;
       lr_7_3_d1 <= 1'h0;
@@ -18159,10 +18150,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= draining;
-      drain_advance <= _009_ & _010_;
+      drain_valid <= drain_busy;
+      drain_advance <= _011_ & _014_;
+      drain_beat_pen <= beat_next == 3'h6;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       lf_done_d0 <= lr_7_3_d1;
       lf_7_3 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
@@ -18364,42 +18357,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_016_) begin
+    if (_020_) begin
       drain_row7 <= 3'h0;
     end else if (drain_advance) begin
       drain_row7 <= drain_row7 + 1'h1;
     end
-    if (_017_) begin
+    if (_021_) begin
       drain_row6 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row6 <= _007_[2:0];
+      drain_row6 <= _008_[2:0];
     end
-    if (_018_) begin
+    if (_022_) begin
       drain_row5 <= 3'h0;
     end else if (drain_advance) begin
       drain_row5 <= drain_row5 + 1'h1;
     end
-    if (_019_) begin
+    if (_023_) begin
       drain_row4 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row4 <= _004_[2:0];
+      drain_row4 <= _005_[2:0];
     end
-    if (_020_) begin
+    if (_024_) begin
       drain_row3 <= 3'h0;
     end else if (drain_advance) begin
       drain_row3 <= drain_row3 + 1'h1;
     end
-    if (_021_) begin
+    if (_025_) begin
       drain_row2 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row2 <= _002_[2:0];
+      drain_row2 <= _003_[2:0];
     end
-    if (_022_) begin
+    if (_026_) begin
       drain_row1 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row1 <= drain_row1 + 1'h1;
+      drain_row1 <= _002_[2:0];
     end
-    if (_023_) begin
+    if (_027_) begin
       drain_row0 <= 3'h0;
     end else if (drain_advance) begin
       drain_row0 <= drain_row0 + 1'h1;
@@ -18547,52 +18540,52 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w3_d0 <= in2_w3;
       skew_w2_d0 <= in2_w2;
     end
-    if (_024_) begin
+    if (_028_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in2_a7;
     end
-    if (_025_) begin
+    if (_029_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in2_a6;
     end
-    if (_026_) begin
+    if (_030_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in2_a5;
     end
-    if (_027_) begin
+    if (_031_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in2_a4;
     end
-    if (_028_) begin
+    if (_032_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in2_a3;
     end
-    if (_029_) begin
+    if (_033_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in2_a2;
     end
-    if (_030_) begin
+    if (_034_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in2_a1;
     end
-    if (_031_) begin
+    if (_035_) begin
       in2_w1 <= 8'h00;
     end else begin
       in2_w1 <= inm1_w1;
     end
-    if (_032_) begin
+    if (_036_) begin
       in2_w0 <= 8'h00;
     end else begin
       in2_w0 <= inm1_w0;
     end
-    if (_033_) begin
+    if (_037_) begin
       in2_a0 <= 8'h00;
     end else begin
       in2_a0 <= inm1_a0;
@@ -18601,9 +18594,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_0 (rst, \port$390$0 , \port$390$1 , \port$390$2 , \port$390$3 , \port$390$4 , \port$390$5 , \port$390$6 , \port$390$7 , \port$390$8 , \port$390$9 , \port$390$10 , \port$390$11 , \port$390$12 , \port$390$13 , \port$390$14 , \port$390$15 , \port$390$16 , \port$390$17 , \port$390$18 , \port$390$19 
-, \port$390$20 , \port$390$21 , \port$390$22 , \port$390$23 , \port$390$24 , \port$390$25 , \port$390$27 , \port$390$28 , \port$390$29 , \port$390$30 , \port$390$31 , \port$390$32 , \port$390$33 , \port$390$34 , \port$390$35 , \port$390$36 , \port$390$37 , \port$390$38 , \port$390$39 , \port$390$40 , \port$390$41 
-, \port$390$42 , \port$390$43 , \port$390$44 , \port$390$45 , \port$390$46 , \port$390$47 , \port$390$48 , \port$390$49 , \port$390$50 , \port$390$51 , \port$390$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_0_0 (rst, \port$396$0 , \port$396$1 , \port$396$2 , \port$396$3 , \port$396$4 , \port$396$5 , \port$396$6 , \port$396$7 , \port$396$8 , \port$396$9 , \port$396$10 , \port$396$11 , \port$396$12 , \port$396$13 , \port$396$14 , \port$396$15 , \port$396$16 , \port$396$17 , \port$396$18 , \port$396$19 
+, \port$396$20 , \port$396$21 , \port$396$22 , \port$396$23 , \port$396$24 , \port$396$25 , \port$396$27 , \port$396$28 , \port$396$29 , \port$396$30 , \port$396$31 , \port$396$32 , \port$396$33 , \port$396$34 , \port$396$35 , \port$396$36 , \port$396$37 , \port$396$38 , \port$396$39 , \port$396$40 , \port$396$41 
+, \port$396$42 , \port$396$43 , \port$396$44 , \port$396$45 , \port$396$46 , \port$396$47 , \port$396$48 , \port$396$49 , \port$396$50 , \port$396$51 , \port$396$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18611,110 +18604,110 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$390$0 , \port$390$1 , \port$390
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$390$0 ;
-  wire \port$390$0 ;
-  output \port$390$1 ;
-  wire \port$390$1 ;
-  output \port$390$10 ;
-  wire \port$390$10 ;
-  output \port$390$11 ;
-  wire \port$390$11 ;
-  output \port$390$12 ;
-  wire \port$390$12 ;
-  output \port$390$13 ;
-  wire \port$390$13 ;
-  output \port$390$14 ;
-  wire \port$390$14 ;
-  output \port$390$15 ;
-  wire \port$390$15 ;
-  output \port$390$16 ;
-  wire \port$390$16 ;
-  output \port$390$17 ;
-  wire \port$390$17 ;
-  output \port$390$18 ;
-  wire \port$390$18 ;
-  output \port$390$19 ;
-  wire \port$390$19 ;
-  output \port$390$2 ;
-  wire \port$390$2 ;
-  output \port$390$20 ;
-  wire \port$390$20 ;
-  output \port$390$21 ;
-  wire \port$390$21 ;
-  output \port$390$22 ;
-  wire \port$390$22 ;
-  output \port$390$23 ;
-  wire \port$390$23 ;
-  output \port$390$24 ;
-  wire \port$390$24 ;
-  output \port$390$25 ;
-  wire \port$390$25 ;
-  output \port$390$27 ;
-  wire \port$390$27 ;
-  output \port$390$28 ;
-  wire \port$390$28 ;
-  output \port$390$29 ;
-  wire \port$390$29 ;
-  output \port$390$3 ;
-  wire \port$390$3 ;
-  output \port$390$30 ;
-  wire \port$390$30 ;
-  output \port$390$31 ;
-  wire \port$390$31 ;
-  output \port$390$32 ;
-  wire \port$390$32 ;
-  output \port$390$33 ;
-  wire \port$390$33 ;
-  output \port$390$34 ;
-  wire \port$390$34 ;
-  output \port$390$35 ;
-  wire \port$390$35 ;
-  output \port$390$36 ;
-  wire \port$390$36 ;
-  output \port$390$37 ;
-  wire \port$390$37 ;
-  output \port$390$38 ;
-  wire \port$390$38 ;
-  output \port$390$39 ;
-  wire \port$390$39 ;
-  output \port$390$4 ;
-  wire \port$390$4 ;
-  output \port$390$40 ;
-  wire \port$390$40 ;
-  output \port$390$41 ;
-  wire \port$390$41 ;
-  output \port$390$42 ;
-  wire \port$390$42 ;
-  output \port$390$43 ;
-  wire \port$390$43 ;
-  output \port$390$44 ;
-  wire \port$390$44 ;
-  output \port$390$45 ;
-  wire \port$390$45 ;
-  output \port$390$46 ;
-  wire \port$390$46 ;
-  output \port$390$47 ;
-  wire \port$390$47 ;
-  output \port$390$48 ;
-  wire \port$390$48 ;
-  output \port$390$49 ;
-  wire \port$390$49 ;
-  output \port$390$5 ;
-  wire \port$390$5 ;
-  output \port$390$50 ;
-  wire \port$390$50 ;
-  output \port$390$51 ;
-  wire \port$390$51 ;
-  output \port$390$52 ;
-  wire \port$390$52 ;
-  output \port$390$6 ;
-  wire \port$390$6 ;
-  output \port$390$7 ;
-  wire \port$390$7 ;
-  output \port$390$8 ;
-  wire \port$390$8 ;
-  output \port$390$9 ;
-  wire \port$390$9 ;
+  output \port$396$0 ;
+  wire \port$396$0 ;
+  output \port$396$1 ;
+  wire \port$396$1 ;
+  output \port$396$10 ;
+  wire \port$396$10 ;
+  output \port$396$11 ;
+  wire \port$396$11 ;
+  output \port$396$12 ;
+  wire \port$396$12 ;
+  output \port$396$13 ;
+  wire \port$396$13 ;
+  output \port$396$14 ;
+  wire \port$396$14 ;
+  output \port$396$15 ;
+  wire \port$396$15 ;
+  output \port$396$16 ;
+  wire \port$396$16 ;
+  output \port$396$17 ;
+  wire \port$396$17 ;
+  output \port$396$18 ;
+  wire \port$396$18 ;
+  output \port$396$19 ;
+  wire \port$396$19 ;
+  output \port$396$2 ;
+  wire \port$396$2 ;
+  output \port$396$20 ;
+  wire \port$396$20 ;
+  output \port$396$21 ;
+  wire \port$396$21 ;
+  output \port$396$22 ;
+  wire \port$396$22 ;
+  output \port$396$23 ;
+  wire \port$396$23 ;
+  output \port$396$24 ;
+  wire \port$396$24 ;
+  output \port$396$25 ;
+  wire \port$396$25 ;
+  output \port$396$27 ;
+  wire \port$396$27 ;
+  output \port$396$28 ;
+  wire \port$396$28 ;
+  output \port$396$29 ;
+  wire \port$396$29 ;
+  output \port$396$3 ;
+  wire \port$396$3 ;
+  output \port$396$30 ;
+  wire \port$396$30 ;
+  output \port$396$31 ;
+  wire \port$396$31 ;
+  output \port$396$32 ;
+  wire \port$396$32 ;
+  output \port$396$33 ;
+  wire \port$396$33 ;
+  output \port$396$34 ;
+  wire \port$396$34 ;
+  output \port$396$35 ;
+  wire \port$396$35 ;
+  output \port$396$36 ;
+  wire \port$396$36 ;
+  output \port$396$37 ;
+  wire \port$396$37 ;
+  output \port$396$38 ;
+  wire \port$396$38 ;
+  output \port$396$39 ;
+  wire \port$396$39 ;
+  output \port$396$4 ;
+  wire \port$396$4 ;
+  output \port$396$40 ;
+  wire \port$396$40 ;
+  output \port$396$41 ;
+  wire \port$396$41 ;
+  output \port$396$42 ;
+  wire \port$396$42 ;
+  output \port$396$43 ;
+  wire \port$396$43 ;
+  output \port$396$44 ;
+  wire \port$396$44 ;
+  output \port$396$45 ;
+  wire \port$396$45 ;
+  output \port$396$46 ;
+  wire \port$396$46 ;
+  output \port$396$47 ;
+  wire \port$396$47 ;
+  output \port$396$48 ;
+  wire \port$396$48 ;
+  output \port$396$49 ;
+  wire \port$396$49 ;
+  output \port$396$5 ;
+  wire \port$396$5 ;
+  output \port$396$50 ;
+  wire \port$396$50 ;
+  output \port$396$51 ;
+  wire \port$396$51 ;
+  output \port$396$52 ;
+  wire \port$396$52 ;
+  output \port$396$6 ;
+  wire \port$396$6 ;
+  output \port$396$7 ;
+  wire \port$396$7 ;
+  output \port$396$8 ;
+  wire \port$396$8 ;
+  output \port$396$9 ;
+  wire \port$396$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -18911,60 +18904,60 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$390$0 , \port$390$1 , \port$390
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$390$0 ),
-    .R1(\port$390$1 ),
-    .R10(\port$390$10 ),
-    .R11(\port$390$11 ),
-    .R12(\port$390$12 ),
-    .R13(\port$390$13 ),
-    .R14(\port$390$14 ),
-    .R15(\port$390$15 ),
-    .R16(\port$390$16 ),
-    .R17(\port$390$17 ),
-    .R18(\port$390$18 ),
-    .R19(\port$390$19 ),
-    .R2(\port$390$2 ),
-    .R20(\port$390$20 ),
-    .R21(\port$390$21 ),
-    .R22(\port$390$22 ),
-    .R23(\port$390$23 ),
-    .R24(\port$390$24 ),
-    .R25(\port$390$25 ),
+    .R0(\port$396$0 ),
+    .R1(\port$396$1 ),
+    .R10(\port$396$10 ),
+    .R11(\port$396$11 ),
+    .R12(\port$396$12 ),
+    .R13(\port$396$13 ),
+    .R14(\port$396$14 ),
+    .R15(\port$396$15 ),
+    .R16(\port$396$16 ),
+    .R17(\port$396$17 ),
+    .R18(\port$396$18 ),
+    .R19(\port$396$19 ),
+    .R2(\port$396$2 ),
+    .R20(\port$396$20 ),
+    .R21(\port$396$21 ),
+    .R22(\port$396$22 ),
+    .R23(\port$396$23 ),
+    .R24(\port$396$24 ),
+    .R25(\port$396$25 ),
     .R26(r[26]),
-    .R27(\port$390$27 ),
-    .R28(\port$390$28 ),
-    .R29(\port$390$29 ),
-    .R3(\port$390$3 ),
-    .R30(\port$390$30 ),
-    .R31(\port$390$31 ),
-    .R32(\port$390$32 ),
-    .R33(\port$390$33 ),
-    .R34(\port$390$34 ),
-    .R35(\port$390$35 ),
-    .R36(\port$390$36 ),
-    .R37(\port$390$37 ),
-    .R38(\port$390$38 ),
-    .R39(\port$390$39 ),
-    .R4(\port$390$4 ),
-    .R40(\port$390$40 ),
-    .R41(\port$390$41 ),
-    .R42(\port$390$42 ),
-    .R43(\port$390$43 ),
-    .R44(\port$390$44 ),
-    .R45(\port$390$45 ),
-    .R46(\port$390$46 ),
-    .R47(\port$390$47 ),
-    .R48(\port$390$48 ),
-    .R49(\port$390$49 ),
-    .R5(\port$390$5 ),
-    .R50(\port$390$50 ),
-    .R51(\port$390$51 ),
-    .R52(\port$390$52 ),
+    .R27(\port$396$27 ),
+    .R28(\port$396$28 ),
+    .R29(\port$396$29 ),
+    .R3(\port$396$3 ),
+    .R30(\port$396$30 ),
+    .R31(\port$396$31 ),
+    .R32(\port$396$32 ),
+    .R33(\port$396$33 ),
+    .R34(\port$396$34 ),
+    .R35(\port$396$35 ),
+    .R36(\port$396$36 ),
+    .R37(\port$396$37 ),
+    .R38(\port$396$38 ),
+    .R39(\port$396$39 ),
+    .R4(\port$396$4 ),
+    .R40(\port$396$40 ),
+    .R41(\port$396$41 ),
+    .R42(\port$396$42 ),
+    .R43(\port$396$43 ),
+    .R44(\port$396$44 ),
+    .R45(\port$396$45 ),
+    .R46(\port$396$46 ),
+    .R47(\port$396$47 ),
+    .R48(\port$396$48 ),
+    .R49(\port$396$49 ),
+    .R5(\port$396$5 ),
+    .R50(\port$396$50 ),
+    .R51(\port$396$51 ),
+    .R52(\port$396$52 ),
     .R53(r[53]),
-    .R6(\port$390$6 ),
-    .R7(\port$390$7 ),
-    .R8(\port$390$8 ),
-    .R9(\port$390$9 ),
+    .R6(\port$396$6 ),
+    .R7(\port$396$7 ),
+    .R8(\port$396$8 ),
+    .R9(\port$396$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19237,13 +19230,13 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$390$0 , \port$390$1 , \port$390
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$390$52 , \port$390$51 , \port$390$50 , \port$390$49 , \port$390$48 , \port$390$47 , \port$390$46 , \port$390$45 , \port$390$44 , \port$390$43 , \port$390$42 , \port$390$41 , \port$390$40 , \port$390$39 , \port$390$38 , \port$390$37 , \port$390$36 , \port$390$35 , \port$390$34 , \port$390$33 , \port$390$32 , \port$390$31 , \port$390$30 , \port$390$29 , \port$390$28 , \port$390$27 , \port$390$25 , \port$390$24 , \port$390$23 , \port$390$22 , \port$390$21 , \port$390$20 , \port$390$19 , \port$390$18 , \port$390$17 , \port$390$16 , \port$390$15 , \port$390$14 , \port$390$13 , \port$390$12 , \port$390$11 , \port$390$10 , \port$390$9 , \port$390$8 , \port$390$7 , \port$390$6 , \port$390$5 , \port$390$4 , \port$390$3 , \port$390$2 , \port$390$1 , \port$390$0  };
+  assign { r[52:27], r[25:0] } = { \port$396$52 , \port$396$51 , \port$396$50 , \port$396$49 , \port$396$48 , \port$396$47 , \port$396$46 , \port$396$45 , \port$396$44 , \port$396$43 , \port$396$42 , \port$396$41 , \port$396$40 , \port$396$39 , \port$396$38 , \port$396$37 , \port$396$36 , \port$396$35 , \port$396$34 , \port$396$33 , \port$396$32 , \port$396$31 , \port$396$30 , \port$396$29 , \port$396$28 , \port$396$27 , \port$396$25 , \port$396$24 , \port$396$23 , \port$396$22 , \port$396$21 , \port$396$20 , \port$396$19 , \port$396$18 , \port$396$17 , \port$396$16 , \port$396$15 , \port$396$14 , \port$396$13 , \port$396$12 , \port$396$11 , \port$396$10 , \port$396$9 , \port$396$8 , \port$396$7 , \port$396$6 , \port$396$5 , \port$396$4 , \port$396$3 , \port$396$2 , \port$396$1 , \port$396$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_1 (rst, \port$395$0 , \port$395$1 , \port$395$2 , \port$395$3 , \port$395$4 , \port$395$5 , \port$395$6 , \port$395$7 , \port$395$8 , \port$395$9 , \port$395$10 , \port$395$11 , \port$395$12 , \port$395$13 , \port$395$14 , \port$395$15 , \port$395$16 , \port$395$17 , \port$395$18 , \port$395$19 
-, \port$395$20 , \port$395$21 , \port$395$22 , \port$395$23 , \port$395$24 , \port$395$25 , \port$395$27 , \port$395$28 , \port$395$29 , \port$395$30 , \port$395$31 , \port$395$32 , \port$395$33 , \port$395$34 , \port$395$35 , \port$395$36 , \port$395$37 , \port$395$38 , \port$395$39 , \port$395$40 , \port$395$41 
-, \port$395$42 , \port$395$43 , \port$395$44 , \port$395$45 , \port$395$46 , \port$395$47 , \port$395$48 , \port$395$49 , \port$395$50 , \port$395$51 , \port$395$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_1 (rst, \port$401$0 , \port$401$1 , \port$401$2 , \port$401$3 , \port$401$4 , \port$401$5 , \port$401$6 , \port$401$7 , \port$401$8 , \port$401$9 , \port$401$10 , \port$401$11 , \port$401$12 , \port$401$13 , \port$401$14 , \port$401$15 , \port$401$16 , \port$401$17 , \port$401$18 , \port$401$19 
+, \port$401$20 , \port$401$21 , \port$401$22 , \port$401$23 , \port$401$24 , \port$401$25 , \port$401$27 , \port$401$28 , \port$401$29 , \port$401$30 , \port$401$31 , \port$401$32 , \port$401$33 , \port$401$34 , \port$401$35 , \port$401$36 , \port$401$37 , \port$401$38 , \port$401$39 , \port$401$40 , \port$401$41 
+, \port$401$42 , \port$401$43 , \port$401$44 , \port$401$45 , \port$401$46 , \port$401$47 , \port$401$48 , \port$401$49 , \port$401$50 , \port$401$51 , \port$401$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19251,110 +19244,110 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$395$0 , \port$395$1 , \port$395
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$395$0 ;
-  wire \port$395$0 ;
-  output \port$395$1 ;
-  wire \port$395$1 ;
-  output \port$395$10 ;
-  wire \port$395$10 ;
-  output \port$395$11 ;
-  wire \port$395$11 ;
-  output \port$395$12 ;
-  wire \port$395$12 ;
-  output \port$395$13 ;
-  wire \port$395$13 ;
-  output \port$395$14 ;
-  wire \port$395$14 ;
-  output \port$395$15 ;
-  wire \port$395$15 ;
-  output \port$395$16 ;
-  wire \port$395$16 ;
-  output \port$395$17 ;
-  wire \port$395$17 ;
-  output \port$395$18 ;
-  wire \port$395$18 ;
-  output \port$395$19 ;
-  wire \port$395$19 ;
-  output \port$395$2 ;
-  wire \port$395$2 ;
-  output \port$395$20 ;
-  wire \port$395$20 ;
-  output \port$395$21 ;
-  wire \port$395$21 ;
-  output \port$395$22 ;
-  wire \port$395$22 ;
-  output \port$395$23 ;
-  wire \port$395$23 ;
-  output \port$395$24 ;
-  wire \port$395$24 ;
-  output \port$395$25 ;
-  wire \port$395$25 ;
-  output \port$395$27 ;
-  wire \port$395$27 ;
-  output \port$395$28 ;
-  wire \port$395$28 ;
-  output \port$395$29 ;
-  wire \port$395$29 ;
-  output \port$395$3 ;
-  wire \port$395$3 ;
-  output \port$395$30 ;
-  wire \port$395$30 ;
-  output \port$395$31 ;
-  wire \port$395$31 ;
-  output \port$395$32 ;
-  wire \port$395$32 ;
-  output \port$395$33 ;
-  wire \port$395$33 ;
-  output \port$395$34 ;
-  wire \port$395$34 ;
-  output \port$395$35 ;
-  wire \port$395$35 ;
-  output \port$395$36 ;
-  wire \port$395$36 ;
-  output \port$395$37 ;
-  wire \port$395$37 ;
-  output \port$395$38 ;
-  wire \port$395$38 ;
-  output \port$395$39 ;
-  wire \port$395$39 ;
-  output \port$395$4 ;
-  wire \port$395$4 ;
-  output \port$395$40 ;
-  wire \port$395$40 ;
-  output \port$395$41 ;
-  wire \port$395$41 ;
-  output \port$395$42 ;
-  wire \port$395$42 ;
-  output \port$395$43 ;
-  wire \port$395$43 ;
-  output \port$395$44 ;
-  wire \port$395$44 ;
-  output \port$395$45 ;
-  wire \port$395$45 ;
-  output \port$395$46 ;
-  wire \port$395$46 ;
-  output \port$395$47 ;
-  wire \port$395$47 ;
-  output \port$395$48 ;
-  wire \port$395$48 ;
-  output \port$395$49 ;
-  wire \port$395$49 ;
-  output \port$395$5 ;
-  wire \port$395$5 ;
-  output \port$395$50 ;
-  wire \port$395$50 ;
-  output \port$395$51 ;
-  wire \port$395$51 ;
-  output \port$395$52 ;
-  wire \port$395$52 ;
-  output \port$395$6 ;
-  wire \port$395$6 ;
-  output \port$395$7 ;
-  wire \port$395$7 ;
-  output \port$395$8 ;
-  wire \port$395$8 ;
-  output \port$395$9 ;
-  wire \port$395$9 ;
+  output \port$401$0 ;
+  wire \port$401$0 ;
+  output \port$401$1 ;
+  wire \port$401$1 ;
+  output \port$401$10 ;
+  wire \port$401$10 ;
+  output \port$401$11 ;
+  wire \port$401$11 ;
+  output \port$401$12 ;
+  wire \port$401$12 ;
+  output \port$401$13 ;
+  wire \port$401$13 ;
+  output \port$401$14 ;
+  wire \port$401$14 ;
+  output \port$401$15 ;
+  wire \port$401$15 ;
+  output \port$401$16 ;
+  wire \port$401$16 ;
+  output \port$401$17 ;
+  wire \port$401$17 ;
+  output \port$401$18 ;
+  wire \port$401$18 ;
+  output \port$401$19 ;
+  wire \port$401$19 ;
+  output \port$401$2 ;
+  wire \port$401$2 ;
+  output \port$401$20 ;
+  wire \port$401$20 ;
+  output \port$401$21 ;
+  wire \port$401$21 ;
+  output \port$401$22 ;
+  wire \port$401$22 ;
+  output \port$401$23 ;
+  wire \port$401$23 ;
+  output \port$401$24 ;
+  wire \port$401$24 ;
+  output \port$401$25 ;
+  wire \port$401$25 ;
+  output \port$401$27 ;
+  wire \port$401$27 ;
+  output \port$401$28 ;
+  wire \port$401$28 ;
+  output \port$401$29 ;
+  wire \port$401$29 ;
+  output \port$401$3 ;
+  wire \port$401$3 ;
+  output \port$401$30 ;
+  wire \port$401$30 ;
+  output \port$401$31 ;
+  wire \port$401$31 ;
+  output \port$401$32 ;
+  wire \port$401$32 ;
+  output \port$401$33 ;
+  wire \port$401$33 ;
+  output \port$401$34 ;
+  wire \port$401$34 ;
+  output \port$401$35 ;
+  wire \port$401$35 ;
+  output \port$401$36 ;
+  wire \port$401$36 ;
+  output \port$401$37 ;
+  wire \port$401$37 ;
+  output \port$401$38 ;
+  wire \port$401$38 ;
+  output \port$401$39 ;
+  wire \port$401$39 ;
+  output \port$401$4 ;
+  wire \port$401$4 ;
+  output \port$401$40 ;
+  wire \port$401$40 ;
+  output \port$401$41 ;
+  wire \port$401$41 ;
+  output \port$401$42 ;
+  wire \port$401$42 ;
+  output \port$401$43 ;
+  wire \port$401$43 ;
+  output \port$401$44 ;
+  wire \port$401$44 ;
+  output \port$401$45 ;
+  wire \port$401$45 ;
+  output \port$401$46 ;
+  wire \port$401$46 ;
+  output \port$401$47 ;
+  wire \port$401$47 ;
+  output \port$401$48 ;
+  wire \port$401$48 ;
+  output \port$401$49 ;
+  wire \port$401$49 ;
+  output \port$401$5 ;
+  wire \port$401$5 ;
+  output \port$401$50 ;
+  wire \port$401$50 ;
+  output \port$401$51 ;
+  wire \port$401$51 ;
+  output \port$401$52 ;
+  wire \port$401$52 ;
+  output \port$401$6 ;
+  wire \port$401$6 ;
+  output \port$401$7 ;
+  wire \port$401$7 ;
+  output \port$401$8 ;
+  wire \port$401$8 ;
+  output \port$401$9 ;
+  wire \port$401$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19551,60 +19544,60 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$395$0 , \port$395$1 , \port$395
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$395$0 ),
-    .R1(\port$395$1 ),
-    .R10(\port$395$10 ),
-    .R11(\port$395$11 ),
-    .R12(\port$395$12 ),
-    .R13(\port$395$13 ),
-    .R14(\port$395$14 ),
-    .R15(\port$395$15 ),
-    .R16(\port$395$16 ),
-    .R17(\port$395$17 ),
-    .R18(\port$395$18 ),
-    .R19(\port$395$19 ),
-    .R2(\port$395$2 ),
-    .R20(\port$395$20 ),
-    .R21(\port$395$21 ),
-    .R22(\port$395$22 ),
-    .R23(\port$395$23 ),
-    .R24(\port$395$24 ),
-    .R25(\port$395$25 ),
+    .R0(\port$401$0 ),
+    .R1(\port$401$1 ),
+    .R10(\port$401$10 ),
+    .R11(\port$401$11 ),
+    .R12(\port$401$12 ),
+    .R13(\port$401$13 ),
+    .R14(\port$401$14 ),
+    .R15(\port$401$15 ),
+    .R16(\port$401$16 ),
+    .R17(\port$401$17 ),
+    .R18(\port$401$18 ),
+    .R19(\port$401$19 ),
+    .R2(\port$401$2 ),
+    .R20(\port$401$20 ),
+    .R21(\port$401$21 ),
+    .R22(\port$401$22 ),
+    .R23(\port$401$23 ),
+    .R24(\port$401$24 ),
+    .R25(\port$401$25 ),
     .R26(r[26]),
-    .R27(\port$395$27 ),
-    .R28(\port$395$28 ),
-    .R29(\port$395$29 ),
-    .R3(\port$395$3 ),
-    .R30(\port$395$30 ),
-    .R31(\port$395$31 ),
-    .R32(\port$395$32 ),
-    .R33(\port$395$33 ),
-    .R34(\port$395$34 ),
-    .R35(\port$395$35 ),
-    .R36(\port$395$36 ),
-    .R37(\port$395$37 ),
-    .R38(\port$395$38 ),
-    .R39(\port$395$39 ),
-    .R4(\port$395$4 ),
-    .R40(\port$395$40 ),
-    .R41(\port$395$41 ),
-    .R42(\port$395$42 ),
-    .R43(\port$395$43 ),
-    .R44(\port$395$44 ),
-    .R45(\port$395$45 ),
-    .R46(\port$395$46 ),
-    .R47(\port$395$47 ),
-    .R48(\port$395$48 ),
-    .R49(\port$395$49 ),
-    .R5(\port$395$5 ),
-    .R50(\port$395$50 ),
-    .R51(\port$395$51 ),
-    .R52(\port$395$52 ),
+    .R27(\port$401$27 ),
+    .R28(\port$401$28 ),
+    .R29(\port$401$29 ),
+    .R3(\port$401$3 ),
+    .R30(\port$401$30 ),
+    .R31(\port$401$31 ),
+    .R32(\port$401$32 ),
+    .R33(\port$401$33 ),
+    .R34(\port$401$34 ),
+    .R35(\port$401$35 ),
+    .R36(\port$401$36 ),
+    .R37(\port$401$37 ),
+    .R38(\port$401$38 ),
+    .R39(\port$401$39 ),
+    .R4(\port$401$4 ),
+    .R40(\port$401$40 ),
+    .R41(\port$401$41 ),
+    .R42(\port$401$42 ),
+    .R43(\port$401$43 ),
+    .R44(\port$401$44 ),
+    .R45(\port$401$45 ),
+    .R46(\port$401$46 ),
+    .R47(\port$401$47 ),
+    .R48(\port$401$48 ),
+    .R49(\port$401$49 ),
+    .R5(\port$401$5 ),
+    .R50(\port$401$50 ),
+    .R51(\port$401$51 ),
+    .R52(\port$401$52 ),
     .R53(r[53]),
-    .R6(\port$395$6 ),
-    .R7(\port$395$7 ),
-    .R8(\port$395$8 ),
-    .R9(\port$395$9 ),
+    .R6(\port$401$6 ),
+    .R7(\port$401$7 ),
+    .R8(\port$401$8 ),
+    .R9(\port$401$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19877,13 +19870,13 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$395$0 , \port$395$1 , \port$395
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$395$52 , \port$395$51 , \port$395$50 , \port$395$49 , \port$395$48 , \port$395$47 , \port$395$46 , \port$395$45 , \port$395$44 , \port$395$43 , \port$395$42 , \port$395$41 , \port$395$40 , \port$395$39 , \port$395$38 , \port$395$37 , \port$395$36 , \port$395$35 , \port$395$34 , \port$395$33 , \port$395$32 , \port$395$31 , \port$395$30 , \port$395$29 , \port$395$28 , \port$395$27 , \port$395$25 , \port$395$24 , \port$395$23 , \port$395$22 , \port$395$21 , \port$395$20 , \port$395$19 , \port$395$18 , \port$395$17 , \port$395$16 , \port$395$15 , \port$395$14 , \port$395$13 , \port$395$12 , \port$395$11 , \port$395$10 , \port$395$9 , \port$395$8 , \port$395$7 , \port$395$6 , \port$395$5 , \port$395$4 , \port$395$3 , \port$395$2 , \port$395$1 , \port$395$0  };
+  assign { r[52:27], r[25:0] } = { \port$401$52 , \port$401$51 , \port$401$50 , \port$401$49 , \port$401$48 , \port$401$47 , \port$401$46 , \port$401$45 , \port$401$44 , \port$401$43 , \port$401$42 , \port$401$41 , \port$401$40 , \port$401$39 , \port$401$38 , \port$401$37 , \port$401$36 , \port$401$35 , \port$401$34 , \port$401$33 , \port$401$32 , \port$401$31 , \port$401$30 , \port$401$29 , \port$401$28 , \port$401$27 , \port$401$25 , \port$401$24 , \port$401$23 , \port$401$22 , \port$401$21 , \port$401$20 , \port$401$19 , \port$401$18 , \port$401$17 , \port$401$16 , \port$401$15 , \port$401$14 , \port$401$13 , \port$401$12 , \port$401$11 , \port$401$10 , \port$401$9 , \port$401$8 , \port$401$7 , \port$401$6 , \port$401$5 , \port$401$4 , \port$401$3 , \port$401$2 , \port$401$1 , \port$401$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_2 (rst, \port$400$0 , \port$400$1 , \port$400$2 , \port$400$3 , \port$400$4 , \port$400$5 , \port$400$6 , \port$400$7 , \port$400$8 , \port$400$9 , \port$400$10 , \port$400$11 , \port$400$12 , \port$400$13 , \port$400$14 , \port$400$15 , \port$400$16 , \port$400$17 , \port$400$18 , \port$400$19 
-, \port$400$20 , \port$400$21 , \port$400$22 , \port$400$23 , \port$400$24 , \port$400$25 , \port$400$27 , \port$400$28 , \port$400$29 , \port$400$30 , \port$400$31 , \port$400$32 , \port$400$33 , \port$400$34 , \port$400$35 , \port$400$36 , \port$400$37 , \port$400$38 , \port$400$39 , \port$400$40 , \port$400$41 
-, \port$400$42 , \port$400$43 , \port$400$44 , \port$400$45 , \port$400$46 , \port$400$47 , \port$400$48 , \port$400$49 , \port$400$50 , \port$400$51 , \port$400$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_2 (rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , \port$406$16 , \port$406$17 , \port$406$18 , \port$406$19 
+, \port$406$20 , \port$406$21 , \port$406$22 , \port$406$23 , \port$406$24 , \port$406$25 , \port$406$27 , \port$406$28 , \port$406$29 , \port$406$30 , \port$406$31 , \port$406$32 , \port$406$33 , \port$406$34 , \port$406$35 , \port$406$36 , \port$406$37 , \port$406$38 , \port$406$39 , \port$406$40 , \port$406$41 
+, \port$406$42 , \port$406$43 , \port$406$44 , \port$406$45 , \port$406$46 , \port$406$47 , \port$406$48 , \port$406$49 , \port$406$50 , \port$406$51 , \port$406$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19891,110 +19884,110 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$400$0 , \port$400$1 , \port$400
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$400$0 ;
-  wire \port$400$0 ;
-  output \port$400$1 ;
-  wire \port$400$1 ;
-  output \port$400$10 ;
-  wire \port$400$10 ;
-  output \port$400$11 ;
-  wire \port$400$11 ;
-  output \port$400$12 ;
-  wire \port$400$12 ;
-  output \port$400$13 ;
-  wire \port$400$13 ;
-  output \port$400$14 ;
-  wire \port$400$14 ;
-  output \port$400$15 ;
-  wire \port$400$15 ;
-  output \port$400$16 ;
-  wire \port$400$16 ;
-  output \port$400$17 ;
-  wire \port$400$17 ;
-  output \port$400$18 ;
-  wire \port$400$18 ;
-  output \port$400$19 ;
-  wire \port$400$19 ;
-  output \port$400$2 ;
-  wire \port$400$2 ;
-  output \port$400$20 ;
-  wire \port$400$20 ;
-  output \port$400$21 ;
-  wire \port$400$21 ;
-  output \port$400$22 ;
-  wire \port$400$22 ;
-  output \port$400$23 ;
-  wire \port$400$23 ;
-  output \port$400$24 ;
-  wire \port$400$24 ;
-  output \port$400$25 ;
-  wire \port$400$25 ;
-  output \port$400$27 ;
-  wire \port$400$27 ;
-  output \port$400$28 ;
-  wire \port$400$28 ;
-  output \port$400$29 ;
-  wire \port$400$29 ;
-  output \port$400$3 ;
-  wire \port$400$3 ;
-  output \port$400$30 ;
-  wire \port$400$30 ;
-  output \port$400$31 ;
-  wire \port$400$31 ;
-  output \port$400$32 ;
-  wire \port$400$32 ;
-  output \port$400$33 ;
-  wire \port$400$33 ;
-  output \port$400$34 ;
-  wire \port$400$34 ;
-  output \port$400$35 ;
-  wire \port$400$35 ;
-  output \port$400$36 ;
-  wire \port$400$36 ;
-  output \port$400$37 ;
-  wire \port$400$37 ;
-  output \port$400$38 ;
-  wire \port$400$38 ;
-  output \port$400$39 ;
-  wire \port$400$39 ;
-  output \port$400$4 ;
-  wire \port$400$4 ;
-  output \port$400$40 ;
-  wire \port$400$40 ;
-  output \port$400$41 ;
-  wire \port$400$41 ;
-  output \port$400$42 ;
-  wire \port$400$42 ;
-  output \port$400$43 ;
-  wire \port$400$43 ;
-  output \port$400$44 ;
-  wire \port$400$44 ;
-  output \port$400$45 ;
-  wire \port$400$45 ;
-  output \port$400$46 ;
-  wire \port$400$46 ;
-  output \port$400$47 ;
-  wire \port$400$47 ;
-  output \port$400$48 ;
-  wire \port$400$48 ;
-  output \port$400$49 ;
-  wire \port$400$49 ;
-  output \port$400$5 ;
-  wire \port$400$5 ;
-  output \port$400$50 ;
-  wire \port$400$50 ;
-  output \port$400$51 ;
-  wire \port$400$51 ;
-  output \port$400$52 ;
-  wire \port$400$52 ;
-  output \port$400$6 ;
-  wire \port$400$6 ;
-  output \port$400$7 ;
-  wire \port$400$7 ;
-  output \port$400$8 ;
-  wire \port$400$8 ;
-  output \port$400$9 ;
-  wire \port$400$9 ;
+  output \port$406$0 ;
+  wire \port$406$0 ;
+  output \port$406$1 ;
+  wire \port$406$1 ;
+  output \port$406$10 ;
+  wire \port$406$10 ;
+  output \port$406$11 ;
+  wire \port$406$11 ;
+  output \port$406$12 ;
+  wire \port$406$12 ;
+  output \port$406$13 ;
+  wire \port$406$13 ;
+  output \port$406$14 ;
+  wire \port$406$14 ;
+  output \port$406$15 ;
+  wire \port$406$15 ;
+  output \port$406$16 ;
+  wire \port$406$16 ;
+  output \port$406$17 ;
+  wire \port$406$17 ;
+  output \port$406$18 ;
+  wire \port$406$18 ;
+  output \port$406$19 ;
+  wire \port$406$19 ;
+  output \port$406$2 ;
+  wire \port$406$2 ;
+  output \port$406$20 ;
+  wire \port$406$20 ;
+  output \port$406$21 ;
+  wire \port$406$21 ;
+  output \port$406$22 ;
+  wire \port$406$22 ;
+  output \port$406$23 ;
+  wire \port$406$23 ;
+  output \port$406$24 ;
+  wire \port$406$24 ;
+  output \port$406$25 ;
+  wire \port$406$25 ;
+  output \port$406$27 ;
+  wire \port$406$27 ;
+  output \port$406$28 ;
+  wire \port$406$28 ;
+  output \port$406$29 ;
+  wire \port$406$29 ;
+  output \port$406$3 ;
+  wire \port$406$3 ;
+  output \port$406$30 ;
+  wire \port$406$30 ;
+  output \port$406$31 ;
+  wire \port$406$31 ;
+  output \port$406$32 ;
+  wire \port$406$32 ;
+  output \port$406$33 ;
+  wire \port$406$33 ;
+  output \port$406$34 ;
+  wire \port$406$34 ;
+  output \port$406$35 ;
+  wire \port$406$35 ;
+  output \port$406$36 ;
+  wire \port$406$36 ;
+  output \port$406$37 ;
+  wire \port$406$37 ;
+  output \port$406$38 ;
+  wire \port$406$38 ;
+  output \port$406$39 ;
+  wire \port$406$39 ;
+  output \port$406$4 ;
+  wire \port$406$4 ;
+  output \port$406$40 ;
+  wire \port$406$40 ;
+  output \port$406$41 ;
+  wire \port$406$41 ;
+  output \port$406$42 ;
+  wire \port$406$42 ;
+  output \port$406$43 ;
+  wire \port$406$43 ;
+  output \port$406$44 ;
+  wire \port$406$44 ;
+  output \port$406$45 ;
+  wire \port$406$45 ;
+  output \port$406$46 ;
+  wire \port$406$46 ;
+  output \port$406$47 ;
+  wire \port$406$47 ;
+  output \port$406$48 ;
+  wire \port$406$48 ;
+  output \port$406$49 ;
+  wire \port$406$49 ;
+  output \port$406$5 ;
+  wire \port$406$5 ;
+  output \port$406$50 ;
+  wire \port$406$50 ;
+  output \port$406$51 ;
+  wire \port$406$51 ;
+  output \port$406$52 ;
+  wire \port$406$52 ;
+  output \port$406$6 ;
+  wire \port$406$6 ;
+  output \port$406$7 ;
+  wire \port$406$7 ;
+  output \port$406$8 ;
+  wire \port$406$8 ;
+  output \port$406$9 ;
+  wire \port$406$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20191,60 +20184,60 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$400$0 , \port$400$1 , \port$400
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$400$0 ),
-    .R1(\port$400$1 ),
-    .R10(\port$400$10 ),
-    .R11(\port$400$11 ),
-    .R12(\port$400$12 ),
-    .R13(\port$400$13 ),
-    .R14(\port$400$14 ),
-    .R15(\port$400$15 ),
-    .R16(\port$400$16 ),
-    .R17(\port$400$17 ),
-    .R18(\port$400$18 ),
-    .R19(\port$400$19 ),
-    .R2(\port$400$2 ),
-    .R20(\port$400$20 ),
-    .R21(\port$400$21 ),
-    .R22(\port$400$22 ),
-    .R23(\port$400$23 ),
-    .R24(\port$400$24 ),
-    .R25(\port$400$25 ),
+    .R0(\port$406$0 ),
+    .R1(\port$406$1 ),
+    .R10(\port$406$10 ),
+    .R11(\port$406$11 ),
+    .R12(\port$406$12 ),
+    .R13(\port$406$13 ),
+    .R14(\port$406$14 ),
+    .R15(\port$406$15 ),
+    .R16(\port$406$16 ),
+    .R17(\port$406$17 ),
+    .R18(\port$406$18 ),
+    .R19(\port$406$19 ),
+    .R2(\port$406$2 ),
+    .R20(\port$406$20 ),
+    .R21(\port$406$21 ),
+    .R22(\port$406$22 ),
+    .R23(\port$406$23 ),
+    .R24(\port$406$24 ),
+    .R25(\port$406$25 ),
     .R26(r[26]),
-    .R27(\port$400$27 ),
-    .R28(\port$400$28 ),
-    .R29(\port$400$29 ),
-    .R3(\port$400$3 ),
-    .R30(\port$400$30 ),
-    .R31(\port$400$31 ),
-    .R32(\port$400$32 ),
-    .R33(\port$400$33 ),
-    .R34(\port$400$34 ),
-    .R35(\port$400$35 ),
-    .R36(\port$400$36 ),
-    .R37(\port$400$37 ),
-    .R38(\port$400$38 ),
-    .R39(\port$400$39 ),
-    .R4(\port$400$4 ),
-    .R40(\port$400$40 ),
-    .R41(\port$400$41 ),
-    .R42(\port$400$42 ),
-    .R43(\port$400$43 ),
-    .R44(\port$400$44 ),
-    .R45(\port$400$45 ),
-    .R46(\port$400$46 ),
-    .R47(\port$400$47 ),
-    .R48(\port$400$48 ),
-    .R49(\port$400$49 ),
-    .R5(\port$400$5 ),
-    .R50(\port$400$50 ),
-    .R51(\port$400$51 ),
-    .R52(\port$400$52 ),
+    .R27(\port$406$27 ),
+    .R28(\port$406$28 ),
+    .R29(\port$406$29 ),
+    .R3(\port$406$3 ),
+    .R30(\port$406$30 ),
+    .R31(\port$406$31 ),
+    .R32(\port$406$32 ),
+    .R33(\port$406$33 ),
+    .R34(\port$406$34 ),
+    .R35(\port$406$35 ),
+    .R36(\port$406$36 ),
+    .R37(\port$406$37 ),
+    .R38(\port$406$38 ),
+    .R39(\port$406$39 ),
+    .R4(\port$406$4 ),
+    .R40(\port$406$40 ),
+    .R41(\port$406$41 ),
+    .R42(\port$406$42 ),
+    .R43(\port$406$43 ),
+    .R44(\port$406$44 ),
+    .R45(\port$406$45 ),
+    .R46(\port$406$46 ),
+    .R47(\port$406$47 ),
+    .R48(\port$406$48 ),
+    .R49(\port$406$49 ),
+    .R5(\port$406$5 ),
+    .R50(\port$406$50 ),
+    .R51(\port$406$51 ),
+    .R52(\port$406$52 ),
     .R53(r[53]),
-    .R6(\port$400$6 ),
-    .R7(\port$400$7 ),
-    .R8(\port$400$8 ),
-    .R9(\port$400$9 ),
+    .R6(\port$406$6 ),
+    .R7(\port$406$7 ),
+    .R8(\port$406$8 ),
+    .R9(\port$406$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20517,13 +20510,13 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$400$0 , \port$400$1 , \port$400
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$400$52 , \port$400$51 , \port$400$50 , \port$400$49 , \port$400$48 , \port$400$47 , \port$400$46 , \port$400$45 , \port$400$44 , \port$400$43 , \port$400$42 , \port$400$41 , \port$400$40 , \port$400$39 , \port$400$38 , \port$400$37 , \port$400$36 , \port$400$35 , \port$400$34 , \port$400$33 , \port$400$32 , \port$400$31 , \port$400$30 , \port$400$29 , \port$400$28 , \port$400$27 , \port$400$25 , \port$400$24 , \port$400$23 , \port$400$22 , \port$400$21 , \port$400$20 , \port$400$19 , \port$400$18 , \port$400$17 , \port$400$16 , \port$400$15 , \port$400$14 , \port$400$13 , \port$400$12 , \port$400$11 , \port$400$10 , \port$400$9 , \port$400$8 , \port$400$7 , \port$400$6 , \port$400$5 , \port$400$4 , \port$400$3 , \port$400$2 , \port$400$1 , \port$400$0  };
+  assign { r[52:27], r[25:0] } = { \port$406$52 , \port$406$51 , \port$406$50 , \port$406$49 , \port$406$48 , \port$406$47 , \port$406$46 , \port$406$45 , \port$406$44 , \port$406$43 , \port$406$42 , \port$406$41 , \port$406$40 , \port$406$39 , \port$406$38 , \port$406$37 , \port$406$36 , \port$406$35 , \port$406$34 , \port$406$33 , \port$406$32 , \port$406$31 , \port$406$30 , \port$406$29 , \port$406$28 , \port$406$27 , \port$406$25 , \port$406$24 , \port$406$23 , \port$406$22 , \port$406$21 , \port$406$20 , \port$406$19 , \port$406$18 , \port$406$17 , \port$406$16 , \port$406$15 , \port$406$14 , \port$406$13 , \port$406$12 , \port$406$11 , \port$406$10 , \port$406$9 , \port$406$8 , \port$406$7 , \port$406$6 , \port$406$5 , \port$406$4 , \port$406$3 , \port$406$2 , \port$406$1 , \port$406$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_3 (rst, \port$405$0 , \port$405$1 , \port$405$2 , \port$405$3 , \port$405$4 , \port$405$5 , \port$405$6 , \port$405$7 , \port$405$8 , \port$405$9 , \port$405$10 , \port$405$11 , \port$405$12 , \port$405$13 , \port$405$14 , \port$405$15 , \port$405$16 , \port$405$17 , \port$405$18 , \port$405$19 
-, \port$405$20 , \port$405$21 , \port$405$22 , \port$405$23 , \port$405$24 , \port$405$25 , \port$405$27 , \port$405$28 , \port$405$29 , \port$405$30 , \port$405$31 , \port$405$32 , \port$405$33 , \port$405$34 , \port$405$35 , \port$405$36 , \port$405$37 , \port$405$38 , \port$405$39 , \port$405$40 , \port$405$41 
-, \port$405$42 , \port$405$43 , \port$405$44 , \port$405$45 , \port$405$46 , \port$405$47 , \port$405$48 , \port$405$49 , \port$405$50 , \port$405$51 , \port$405$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_3 (rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , \port$411$16 , \port$411$17 , \port$411$18 , \port$411$19 
+, \port$411$20 , \port$411$21 , \port$411$22 , \port$411$23 , \port$411$24 , \port$411$25 , \port$411$27 , \port$411$28 , \port$411$29 , \port$411$30 , \port$411$31 , \port$411$32 , \port$411$33 , \port$411$34 , \port$411$35 , \port$411$36 , \port$411$37 , \port$411$38 , \port$411$39 , \port$411$40 , \port$411$41 
+, \port$411$42 , \port$411$43 , \port$411$44 , \port$411$45 , \port$411$46 , \port$411$47 , \port$411$48 , \port$411$49 , \port$411$50 , \port$411$51 , \port$411$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20531,110 +20524,110 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$405$0 , \port$405$1 , \port$405
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$405$0 ;
-  wire \port$405$0 ;
-  output \port$405$1 ;
-  wire \port$405$1 ;
-  output \port$405$10 ;
-  wire \port$405$10 ;
-  output \port$405$11 ;
-  wire \port$405$11 ;
-  output \port$405$12 ;
-  wire \port$405$12 ;
-  output \port$405$13 ;
-  wire \port$405$13 ;
-  output \port$405$14 ;
-  wire \port$405$14 ;
-  output \port$405$15 ;
-  wire \port$405$15 ;
-  output \port$405$16 ;
-  wire \port$405$16 ;
-  output \port$405$17 ;
-  wire \port$405$17 ;
-  output \port$405$18 ;
-  wire \port$405$18 ;
-  output \port$405$19 ;
-  wire \port$405$19 ;
-  output \port$405$2 ;
-  wire \port$405$2 ;
-  output \port$405$20 ;
-  wire \port$405$20 ;
-  output \port$405$21 ;
-  wire \port$405$21 ;
-  output \port$405$22 ;
-  wire \port$405$22 ;
-  output \port$405$23 ;
-  wire \port$405$23 ;
-  output \port$405$24 ;
-  wire \port$405$24 ;
-  output \port$405$25 ;
-  wire \port$405$25 ;
-  output \port$405$27 ;
-  wire \port$405$27 ;
-  output \port$405$28 ;
-  wire \port$405$28 ;
-  output \port$405$29 ;
-  wire \port$405$29 ;
-  output \port$405$3 ;
-  wire \port$405$3 ;
-  output \port$405$30 ;
-  wire \port$405$30 ;
-  output \port$405$31 ;
-  wire \port$405$31 ;
-  output \port$405$32 ;
-  wire \port$405$32 ;
-  output \port$405$33 ;
-  wire \port$405$33 ;
-  output \port$405$34 ;
-  wire \port$405$34 ;
-  output \port$405$35 ;
-  wire \port$405$35 ;
-  output \port$405$36 ;
-  wire \port$405$36 ;
-  output \port$405$37 ;
-  wire \port$405$37 ;
-  output \port$405$38 ;
-  wire \port$405$38 ;
-  output \port$405$39 ;
-  wire \port$405$39 ;
-  output \port$405$4 ;
-  wire \port$405$4 ;
-  output \port$405$40 ;
-  wire \port$405$40 ;
-  output \port$405$41 ;
-  wire \port$405$41 ;
-  output \port$405$42 ;
-  wire \port$405$42 ;
-  output \port$405$43 ;
-  wire \port$405$43 ;
-  output \port$405$44 ;
-  wire \port$405$44 ;
-  output \port$405$45 ;
-  wire \port$405$45 ;
-  output \port$405$46 ;
-  wire \port$405$46 ;
-  output \port$405$47 ;
-  wire \port$405$47 ;
-  output \port$405$48 ;
-  wire \port$405$48 ;
-  output \port$405$49 ;
-  wire \port$405$49 ;
-  output \port$405$5 ;
-  wire \port$405$5 ;
-  output \port$405$50 ;
-  wire \port$405$50 ;
-  output \port$405$51 ;
-  wire \port$405$51 ;
-  output \port$405$52 ;
-  wire \port$405$52 ;
-  output \port$405$6 ;
-  wire \port$405$6 ;
-  output \port$405$7 ;
-  wire \port$405$7 ;
-  output \port$405$8 ;
-  wire \port$405$8 ;
-  output \port$405$9 ;
-  wire \port$405$9 ;
+  output \port$411$0 ;
+  wire \port$411$0 ;
+  output \port$411$1 ;
+  wire \port$411$1 ;
+  output \port$411$10 ;
+  wire \port$411$10 ;
+  output \port$411$11 ;
+  wire \port$411$11 ;
+  output \port$411$12 ;
+  wire \port$411$12 ;
+  output \port$411$13 ;
+  wire \port$411$13 ;
+  output \port$411$14 ;
+  wire \port$411$14 ;
+  output \port$411$15 ;
+  wire \port$411$15 ;
+  output \port$411$16 ;
+  wire \port$411$16 ;
+  output \port$411$17 ;
+  wire \port$411$17 ;
+  output \port$411$18 ;
+  wire \port$411$18 ;
+  output \port$411$19 ;
+  wire \port$411$19 ;
+  output \port$411$2 ;
+  wire \port$411$2 ;
+  output \port$411$20 ;
+  wire \port$411$20 ;
+  output \port$411$21 ;
+  wire \port$411$21 ;
+  output \port$411$22 ;
+  wire \port$411$22 ;
+  output \port$411$23 ;
+  wire \port$411$23 ;
+  output \port$411$24 ;
+  wire \port$411$24 ;
+  output \port$411$25 ;
+  wire \port$411$25 ;
+  output \port$411$27 ;
+  wire \port$411$27 ;
+  output \port$411$28 ;
+  wire \port$411$28 ;
+  output \port$411$29 ;
+  wire \port$411$29 ;
+  output \port$411$3 ;
+  wire \port$411$3 ;
+  output \port$411$30 ;
+  wire \port$411$30 ;
+  output \port$411$31 ;
+  wire \port$411$31 ;
+  output \port$411$32 ;
+  wire \port$411$32 ;
+  output \port$411$33 ;
+  wire \port$411$33 ;
+  output \port$411$34 ;
+  wire \port$411$34 ;
+  output \port$411$35 ;
+  wire \port$411$35 ;
+  output \port$411$36 ;
+  wire \port$411$36 ;
+  output \port$411$37 ;
+  wire \port$411$37 ;
+  output \port$411$38 ;
+  wire \port$411$38 ;
+  output \port$411$39 ;
+  wire \port$411$39 ;
+  output \port$411$4 ;
+  wire \port$411$4 ;
+  output \port$411$40 ;
+  wire \port$411$40 ;
+  output \port$411$41 ;
+  wire \port$411$41 ;
+  output \port$411$42 ;
+  wire \port$411$42 ;
+  output \port$411$43 ;
+  wire \port$411$43 ;
+  output \port$411$44 ;
+  wire \port$411$44 ;
+  output \port$411$45 ;
+  wire \port$411$45 ;
+  output \port$411$46 ;
+  wire \port$411$46 ;
+  output \port$411$47 ;
+  wire \port$411$47 ;
+  output \port$411$48 ;
+  wire \port$411$48 ;
+  output \port$411$49 ;
+  wire \port$411$49 ;
+  output \port$411$5 ;
+  wire \port$411$5 ;
+  output \port$411$50 ;
+  wire \port$411$50 ;
+  output \port$411$51 ;
+  wire \port$411$51 ;
+  output \port$411$52 ;
+  wire \port$411$52 ;
+  output \port$411$6 ;
+  wire \port$411$6 ;
+  output \port$411$7 ;
+  wire \port$411$7 ;
+  output \port$411$8 ;
+  wire \port$411$8 ;
+  output \port$411$9 ;
+  wire \port$411$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20831,60 +20824,60 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$405$0 , \port$405$1 , \port$405
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$405$0 ),
-    .R1(\port$405$1 ),
-    .R10(\port$405$10 ),
-    .R11(\port$405$11 ),
-    .R12(\port$405$12 ),
-    .R13(\port$405$13 ),
-    .R14(\port$405$14 ),
-    .R15(\port$405$15 ),
-    .R16(\port$405$16 ),
-    .R17(\port$405$17 ),
-    .R18(\port$405$18 ),
-    .R19(\port$405$19 ),
-    .R2(\port$405$2 ),
-    .R20(\port$405$20 ),
-    .R21(\port$405$21 ),
-    .R22(\port$405$22 ),
-    .R23(\port$405$23 ),
-    .R24(\port$405$24 ),
-    .R25(\port$405$25 ),
+    .R0(\port$411$0 ),
+    .R1(\port$411$1 ),
+    .R10(\port$411$10 ),
+    .R11(\port$411$11 ),
+    .R12(\port$411$12 ),
+    .R13(\port$411$13 ),
+    .R14(\port$411$14 ),
+    .R15(\port$411$15 ),
+    .R16(\port$411$16 ),
+    .R17(\port$411$17 ),
+    .R18(\port$411$18 ),
+    .R19(\port$411$19 ),
+    .R2(\port$411$2 ),
+    .R20(\port$411$20 ),
+    .R21(\port$411$21 ),
+    .R22(\port$411$22 ),
+    .R23(\port$411$23 ),
+    .R24(\port$411$24 ),
+    .R25(\port$411$25 ),
     .R26(r[26]),
-    .R27(\port$405$27 ),
-    .R28(\port$405$28 ),
-    .R29(\port$405$29 ),
-    .R3(\port$405$3 ),
-    .R30(\port$405$30 ),
-    .R31(\port$405$31 ),
-    .R32(\port$405$32 ),
-    .R33(\port$405$33 ),
-    .R34(\port$405$34 ),
-    .R35(\port$405$35 ),
-    .R36(\port$405$36 ),
-    .R37(\port$405$37 ),
-    .R38(\port$405$38 ),
-    .R39(\port$405$39 ),
-    .R4(\port$405$4 ),
-    .R40(\port$405$40 ),
-    .R41(\port$405$41 ),
-    .R42(\port$405$42 ),
-    .R43(\port$405$43 ),
-    .R44(\port$405$44 ),
-    .R45(\port$405$45 ),
-    .R46(\port$405$46 ),
-    .R47(\port$405$47 ),
-    .R48(\port$405$48 ),
-    .R49(\port$405$49 ),
-    .R5(\port$405$5 ),
-    .R50(\port$405$50 ),
-    .R51(\port$405$51 ),
-    .R52(\port$405$52 ),
+    .R27(\port$411$27 ),
+    .R28(\port$411$28 ),
+    .R29(\port$411$29 ),
+    .R3(\port$411$3 ),
+    .R30(\port$411$30 ),
+    .R31(\port$411$31 ),
+    .R32(\port$411$32 ),
+    .R33(\port$411$33 ),
+    .R34(\port$411$34 ),
+    .R35(\port$411$35 ),
+    .R36(\port$411$36 ),
+    .R37(\port$411$37 ),
+    .R38(\port$411$38 ),
+    .R39(\port$411$39 ),
+    .R4(\port$411$4 ),
+    .R40(\port$411$40 ),
+    .R41(\port$411$41 ),
+    .R42(\port$411$42 ),
+    .R43(\port$411$43 ),
+    .R44(\port$411$44 ),
+    .R45(\port$411$45 ),
+    .R46(\port$411$46 ),
+    .R47(\port$411$47 ),
+    .R48(\port$411$48 ),
+    .R49(\port$411$49 ),
+    .R5(\port$411$5 ),
+    .R50(\port$411$50 ),
+    .R51(\port$411$51 ),
+    .R52(\port$411$52 ),
     .R53(r[53]),
-    .R6(\port$405$6 ),
-    .R7(\port$405$7 ),
-    .R8(\port$405$8 ),
-    .R9(\port$405$9 ),
+    .R6(\port$411$6 ),
+    .R7(\port$411$7 ),
+    .R8(\port$411$8 ),
+    .R9(\port$411$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21157,13 +21150,13 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$405$0 , \port$405$1 , \port$405
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$405$52 , \port$405$51 , \port$405$50 , \port$405$49 , \port$405$48 , \port$405$47 , \port$405$46 , \port$405$45 , \port$405$44 , \port$405$43 , \port$405$42 , \port$405$41 , \port$405$40 , \port$405$39 , \port$405$38 , \port$405$37 , \port$405$36 , \port$405$35 , \port$405$34 , \port$405$33 , \port$405$32 , \port$405$31 , \port$405$30 , \port$405$29 , \port$405$28 , \port$405$27 , \port$405$25 , \port$405$24 , \port$405$23 , \port$405$22 , \port$405$21 , \port$405$20 , \port$405$19 , \port$405$18 , \port$405$17 , \port$405$16 , \port$405$15 , \port$405$14 , \port$405$13 , \port$405$12 , \port$405$11 , \port$405$10 , \port$405$9 , \port$405$8 , \port$405$7 , \port$405$6 , \port$405$5 , \port$405$4 , \port$405$3 , \port$405$2 , \port$405$1 , \port$405$0  };
+  assign { r[52:27], r[25:0] } = { \port$411$52 , \port$411$51 , \port$411$50 , \port$411$49 , \port$411$48 , \port$411$47 , \port$411$46 , \port$411$45 , \port$411$44 , \port$411$43 , \port$411$42 , \port$411$41 , \port$411$40 , \port$411$39 , \port$411$38 , \port$411$37 , \port$411$36 , \port$411$35 , \port$411$34 , \port$411$33 , \port$411$32 , \port$411$31 , \port$411$30 , \port$411$29 , \port$411$28 , \port$411$27 , \port$411$25 , \port$411$24 , \port$411$23 , \port$411$22 , \port$411$21 , \port$411$20 , \port$411$19 , \port$411$18 , \port$411$17 , \port$411$16 , \port$411$15 , \port$411$14 , \port$411$13 , \port$411$12 , \port$411$11 , \port$411$10 , \port$411$9 , \port$411$8 , \port$411$7 , \port$411$6 , \port$411$5 , \port$411$4 , \port$411$3 , \port$411$2 , \port$411$1 , \port$411$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_0 (rst, \port$410$0 , \port$410$1 , \port$410$2 , \port$410$3 , \port$410$4 , \port$410$5 , \port$410$6 , \port$410$7 , \port$410$8 , \port$410$9 , \port$410$10 , \port$410$11 , \port$410$12 , \port$410$13 , \port$410$14 , \port$410$15 , \port$410$16 , \port$410$17 , \port$410$18 , \port$410$19 
-, \port$410$20 , \port$410$21 , \port$410$22 , \port$410$23 , \port$410$24 , \port$410$25 , \port$410$27 , \port$410$28 , \port$410$29 , \port$410$30 , \port$410$31 , \port$410$32 , \port$410$33 , \port$410$34 , \port$410$35 , \port$410$36 , \port$410$37 , \port$410$38 , \port$410$39 , \port$410$40 , \port$410$41 
-, \port$410$42 , \port$410$43 , \port$410$44 , \port$410$45 , \port$410$46 , \port$410$47 , \port$410$48 , \port$410$49 , \port$410$50 , \port$410$51 , \port$410$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_1_0 (rst, \port$416$0 , \port$416$1 , \port$416$2 , \port$416$3 , \port$416$4 , \port$416$5 , \port$416$6 , \port$416$7 , \port$416$8 , \port$416$9 , \port$416$10 , \port$416$11 , \port$416$12 , \port$416$13 , \port$416$14 , \port$416$15 , \port$416$16 , \port$416$17 , \port$416$18 , \port$416$19 
+, \port$416$20 , \port$416$21 , \port$416$22 , \port$416$23 , \port$416$24 , \port$416$25 , \port$416$27 , \port$416$28 , \port$416$29 , \port$416$30 , \port$416$31 , \port$416$32 , \port$416$33 , \port$416$34 , \port$416$35 , \port$416$36 , \port$416$37 , \port$416$38 , \port$416$39 , \port$416$40 , \port$416$41 
+, \port$416$42 , \port$416$43 , \port$416$44 , \port$416$45 , \port$416$46 , \port$416$47 , \port$416$48 , \port$416$49 , \port$416$50 , \port$416$51 , \port$416$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21171,110 +21164,110 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$410$0 , \port$410$1 , \port$410
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$410$0 ;
-  wire \port$410$0 ;
-  output \port$410$1 ;
-  wire \port$410$1 ;
-  output \port$410$10 ;
-  wire \port$410$10 ;
-  output \port$410$11 ;
-  wire \port$410$11 ;
-  output \port$410$12 ;
-  wire \port$410$12 ;
-  output \port$410$13 ;
-  wire \port$410$13 ;
-  output \port$410$14 ;
-  wire \port$410$14 ;
-  output \port$410$15 ;
-  wire \port$410$15 ;
-  output \port$410$16 ;
-  wire \port$410$16 ;
-  output \port$410$17 ;
-  wire \port$410$17 ;
-  output \port$410$18 ;
-  wire \port$410$18 ;
-  output \port$410$19 ;
-  wire \port$410$19 ;
-  output \port$410$2 ;
-  wire \port$410$2 ;
-  output \port$410$20 ;
-  wire \port$410$20 ;
-  output \port$410$21 ;
-  wire \port$410$21 ;
-  output \port$410$22 ;
-  wire \port$410$22 ;
-  output \port$410$23 ;
-  wire \port$410$23 ;
-  output \port$410$24 ;
-  wire \port$410$24 ;
-  output \port$410$25 ;
-  wire \port$410$25 ;
-  output \port$410$27 ;
-  wire \port$410$27 ;
-  output \port$410$28 ;
-  wire \port$410$28 ;
-  output \port$410$29 ;
-  wire \port$410$29 ;
-  output \port$410$3 ;
-  wire \port$410$3 ;
-  output \port$410$30 ;
-  wire \port$410$30 ;
-  output \port$410$31 ;
-  wire \port$410$31 ;
-  output \port$410$32 ;
-  wire \port$410$32 ;
-  output \port$410$33 ;
-  wire \port$410$33 ;
-  output \port$410$34 ;
-  wire \port$410$34 ;
-  output \port$410$35 ;
-  wire \port$410$35 ;
-  output \port$410$36 ;
-  wire \port$410$36 ;
-  output \port$410$37 ;
-  wire \port$410$37 ;
-  output \port$410$38 ;
-  wire \port$410$38 ;
-  output \port$410$39 ;
-  wire \port$410$39 ;
-  output \port$410$4 ;
-  wire \port$410$4 ;
-  output \port$410$40 ;
-  wire \port$410$40 ;
-  output \port$410$41 ;
-  wire \port$410$41 ;
-  output \port$410$42 ;
-  wire \port$410$42 ;
-  output \port$410$43 ;
-  wire \port$410$43 ;
-  output \port$410$44 ;
-  wire \port$410$44 ;
-  output \port$410$45 ;
-  wire \port$410$45 ;
-  output \port$410$46 ;
-  wire \port$410$46 ;
-  output \port$410$47 ;
-  wire \port$410$47 ;
-  output \port$410$48 ;
-  wire \port$410$48 ;
-  output \port$410$49 ;
-  wire \port$410$49 ;
-  output \port$410$5 ;
-  wire \port$410$5 ;
-  output \port$410$50 ;
-  wire \port$410$50 ;
-  output \port$410$51 ;
-  wire \port$410$51 ;
-  output \port$410$52 ;
-  wire \port$410$52 ;
-  output \port$410$6 ;
-  wire \port$410$6 ;
-  output \port$410$7 ;
-  wire \port$410$7 ;
-  output \port$410$8 ;
-  wire \port$410$8 ;
-  output \port$410$9 ;
-  wire \port$410$9 ;
+  output \port$416$0 ;
+  wire \port$416$0 ;
+  output \port$416$1 ;
+  wire \port$416$1 ;
+  output \port$416$10 ;
+  wire \port$416$10 ;
+  output \port$416$11 ;
+  wire \port$416$11 ;
+  output \port$416$12 ;
+  wire \port$416$12 ;
+  output \port$416$13 ;
+  wire \port$416$13 ;
+  output \port$416$14 ;
+  wire \port$416$14 ;
+  output \port$416$15 ;
+  wire \port$416$15 ;
+  output \port$416$16 ;
+  wire \port$416$16 ;
+  output \port$416$17 ;
+  wire \port$416$17 ;
+  output \port$416$18 ;
+  wire \port$416$18 ;
+  output \port$416$19 ;
+  wire \port$416$19 ;
+  output \port$416$2 ;
+  wire \port$416$2 ;
+  output \port$416$20 ;
+  wire \port$416$20 ;
+  output \port$416$21 ;
+  wire \port$416$21 ;
+  output \port$416$22 ;
+  wire \port$416$22 ;
+  output \port$416$23 ;
+  wire \port$416$23 ;
+  output \port$416$24 ;
+  wire \port$416$24 ;
+  output \port$416$25 ;
+  wire \port$416$25 ;
+  output \port$416$27 ;
+  wire \port$416$27 ;
+  output \port$416$28 ;
+  wire \port$416$28 ;
+  output \port$416$29 ;
+  wire \port$416$29 ;
+  output \port$416$3 ;
+  wire \port$416$3 ;
+  output \port$416$30 ;
+  wire \port$416$30 ;
+  output \port$416$31 ;
+  wire \port$416$31 ;
+  output \port$416$32 ;
+  wire \port$416$32 ;
+  output \port$416$33 ;
+  wire \port$416$33 ;
+  output \port$416$34 ;
+  wire \port$416$34 ;
+  output \port$416$35 ;
+  wire \port$416$35 ;
+  output \port$416$36 ;
+  wire \port$416$36 ;
+  output \port$416$37 ;
+  wire \port$416$37 ;
+  output \port$416$38 ;
+  wire \port$416$38 ;
+  output \port$416$39 ;
+  wire \port$416$39 ;
+  output \port$416$4 ;
+  wire \port$416$4 ;
+  output \port$416$40 ;
+  wire \port$416$40 ;
+  output \port$416$41 ;
+  wire \port$416$41 ;
+  output \port$416$42 ;
+  wire \port$416$42 ;
+  output \port$416$43 ;
+  wire \port$416$43 ;
+  output \port$416$44 ;
+  wire \port$416$44 ;
+  output \port$416$45 ;
+  wire \port$416$45 ;
+  output \port$416$46 ;
+  wire \port$416$46 ;
+  output \port$416$47 ;
+  wire \port$416$47 ;
+  output \port$416$48 ;
+  wire \port$416$48 ;
+  output \port$416$49 ;
+  wire \port$416$49 ;
+  output \port$416$5 ;
+  wire \port$416$5 ;
+  output \port$416$50 ;
+  wire \port$416$50 ;
+  output \port$416$51 ;
+  wire \port$416$51 ;
+  output \port$416$52 ;
+  wire \port$416$52 ;
+  output \port$416$6 ;
+  wire \port$416$6 ;
+  output \port$416$7 ;
+  wire \port$416$7 ;
+  output \port$416$8 ;
+  wire \port$416$8 ;
+  output \port$416$9 ;
+  wire \port$416$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -21471,60 +21464,60 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$410$0 , \port$410$1 , \port$410
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$410$0 ),
-    .R1(\port$410$1 ),
-    .R10(\port$410$10 ),
-    .R11(\port$410$11 ),
-    .R12(\port$410$12 ),
-    .R13(\port$410$13 ),
-    .R14(\port$410$14 ),
-    .R15(\port$410$15 ),
-    .R16(\port$410$16 ),
-    .R17(\port$410$17 ),
-    .R18(\port$410$18 ),
-    .R19(\port$410$19 ),
-    .R2(\port$410$2 ),
-    .R20(\port$410$20 ),
-    .R21(\port$410$21 ),
-    .R22(\port$410$22 ),
-    .R23(\port$410$23 ),
-    .R24(\port$410$24 ),
-    .R25(\port$410$25 ),
+    .R0(\port$416$0 ),
+    .R1(\port$416$1 ),
+    .R10(\port$416$10 ),
+    .R11(\port$416$11 ),
+    .R12(\port$416$12 ),
+    .R13(\port$416$13 ),
+    .R14(\port$416$14 ),
+    .R15(\port$416$15 ),
+    .R16(\port$416$16 ),
+    .R17(\port$416$17 ),
+    .R18(\port$416$18 ),
+    .R19(\port$416$19 ),
+    .R2(\port$416$2 ),
+    .R20(\port$416$20 ),
+    .R21(\port$416$21 ),
+    .R22(\port$416$22 ),
+    .R23(\port$416$23 ),
+    .R24(\port$416$24 ),
+    .R25(\port$416$25 ),
     .R26(r[26]),
-    .R27(\port$410$27 ),
-    .R28(\port$410$28 ),
-    .R29(\port$410$29 ),
-    .R3(\port$410$3 ),
-    .R30(\port$410$30 ),
-    .R31(\port$410$31 ),
-    .R32(\port$410$32 ),
-    .R33(\port$410$33 ),
-    .R34(\port$410$34 ),
-    .R35(\port$410$35 ),
-    .R36(\port$410$36 ),
-    .R37(\port$410$37 ),
-    .R38(\port$410$38 ),
-    .R39(\port$410$39 ),
-    .R4(\port$410$4 ),
-    .R40(\port$410$40 ),
-    .R41(\port$410$41 ),
-    .R42(\port$410$42 ),
-    .R43(\port$410$43 ),
-    .R44(\port$410$44 ),
-    .R45(\port$410$45 ),
-    .R46(\port$410$46 ),
-    .R47(\port$410$47 ),
-    .R48(\port$410$48 ),
-    .R49(\port$410$49 ),
-    .R5(\port$410$5 ),
-    .R50(\port$410$50 ),
-    .R51(\port$410$51 ),
-    .R52(\port$410$52 ),
+    .R27(\port$416$27 ),
+    .R28(\port$416$28 ),
+    .R29(\port$416$29 ),
+    .R3(\port$416$3 ),
+    .R30(\port$416$30 ),
+    .R31(\port$416$31 ),
+    .R32(\port$416$32 ),
+    .R33(\port$416$33 ),
+    .R34(\port$416$34 ),
+    .R35(\port$416$35 ),
+    .R36(\port$416$36 ),
+    .R37(\port$416$37 ),
+    .R38(\port$416$38 ),
+    .R39(\port$416$39 ),
+    .R4(\port$416$4 ),
+    .R40(\port$416$40 ),
+    .R41(\port$416$41 ),
+    .R42(\port$416$42 ),
+    .R43(\port$416$43 ),
+    .R44(\port$416$44 ),
+    .R45(\port$416$45 ),
+    .R46(\port$416$46 ),
+    .R47(\port$416$47 ),
+    .R48(\port$416$48 ),
+    .R49(\port$416$49 ),
+    .R5(\port$416$5 ),
+    .R50(\port$416$50 ),
+    .R51(\port$416$51 ),
+    .R52(\port$416$52 ),
     .R53(r[53]),
-    .R6(\port$410$6 ),
-    .R7(\port$410$7 ),
-    .R8(\port$410$8 ),
-    .R9(\port$410$9 ),
+    .R6(\port$416$6 ),
+    .R7(\port$416$7 ),
+    .R8(\port$416$8 ),
+    .R9(\port$416$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21797,13 +21790,13 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$410$0 , \port$410$1 , \port$410
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$410$52 , \port$410$51 , \port$410$50 , \port$410$49 , \port$410$48 , \port$410$47 , \port$410$46 , \port$410$45 , \port$410$44 , \port$410$43 , \port$410$42 , \port$410$41 , \port$410$40 , \port$410$39 , \port$410$38 , \port$410$37 , \port$410$36 , \port$410$35 , \port$410$34 , \port$410$33 , \port$410$32 , \port$410$31 , \port$410$30 , \port$410$29 , \port$410$28 , \port$410$27 , \port$410$25 , \port$410$24 , \port$410$23 , \port$410$22 , \port$410$21 , \port$410$20 , \port$410$19 , \port$410$18 , \port$410$17 , \port$410$16 , \port$410$15 , \port$410$14 , \port$410$13 , \port$410$12 , \port$410$11 , \port$410$10 , \port$410$9 , \port$410$8 , \port$410$7 , \port$410$6 , \port$410$5 , \port$410$4 , \port$410$3 , \port$410$2 , \port$410$1 , \port$410$0  };
+  assign { r[52:27], r[25:0] } = { \port$416$52 , \port$416$51 , \port$416$50 , \port$416$49 , \port$416$48 , \port$416$47 , \port$416$46 , \port$416$45 , \port$416$44 , \port$416$43 , \port$416$42 , \port$416$41 , \port$416$40 , \port$416$39 , \port$416$38 , \port$416$37 , \port$416$36 , \port$416$35 , \port$416$34 , \port$416$33 , \port$416$32 , \port$416$31 , \port$416$30 , \port$416$29 , \port$416$28 , \port$416$27 , \port$416$25 , \port$416$24 , \port$416$23 , \port$416$22 , \port$416$21 , \port$416$20 , \port$416$19 , \port$416$18 , \port$416$17 , \port$416$16 , \port$416$15 , \port$416$14 , \port$416$13 , \port$416$12 , \port$416$11 , \port$416$10 , \port$416$9 , \port$416$8 , \port$416$7 , \port$416$6 , \port$416$5 , \port$416$4 , \port$416$3 , \port$416$2 , \port$416$1 , \port$416$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_1 (rst, \port$415$0 , \port$415$1 , \port$415$2 , \port$415$3 , \port$415$4 , \port$415$5 , \port$415$6 , \port$415$7 , \port$415$8 , \port$415$9 , \port$415$10 , \port$415$11 , \port$415$12 , \port$415$13 , \port$415$14 , \port$415$15 , \port$415$16 , \port$415$17 , \port$415$18 , \port$415$19 
-, \port$415$20 , \port$415$21 , \port$415$22 , \port$415$23 , \port$415$24 , \port$415$25 , \port$415$27 , \port$415$28 , \port$415$29 , \port$415$30 , \port$415$31 , \port$415$32 , \port$415$33 , \port$415$34 , \port$415$35 , \port$415$36 , \port$415$37 , \port$415$38 , \port$415$39 , \port$415$40 , \port$415$41 
-, \port$415$42 , \port$415$43 , \port$415$44 , \port$415$45 , \port$415$46 , \port$415$47 , \port$415$48 , \port$415$49 , \port$415$50 , \port$415$51 , \port$415$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_1 (rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , \port$421$16 , \port$421$17 , \port$421$18 , \port$421$19 
+, \port$421$20 , \port$421$21 , \port$421$22 , \port$421$23 , \port$421$24 , \port$421$25 , \port$421$27 , \port$421$28 , \port$421$29 , \port$421$30 , \port$421$31 , \port$421$32 , \port$421$33 , \port$421$34 , \port$421$35 , \port$421$36 , \port$421$37 , \port$421$38 , \port$421$39 , \port$421$40 , \port$421$41 
+, \port$421$42 , \port$421$43 , \port$421$44 , \port$421$45 , \port$421$46 , \port$421$47 , \port$421$48 , \port$421$49 , \port$421$50 , \port$421$51 , \port$421$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21811,110 +21804,110 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$415$0 , \port$415$1 , \port$415
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$415$0 ;
-  wire \port$415$0 ;
-  output \port$415$1 ;
-  wire \port$415$1 ;
-  output \port$415$10 ;
-  wire \port$415$10 ;
-  output \port$415$11 ;
-  wire \port$415$11 ;
-  output \port$415$12 ;
-  wire \port$415$12 ;
-  output \port$415$13 ;
-  wire \port$415$13 ;
-  output \port$415$14 ;
-  wire \port$415$14 ;
-  output \port$415$15 ;
-  wire \port$415$15 ;
-  output \port$415$16 ;
-  wire \port$415$16 ;
-  output \port$415$17 ;
-  wire \port$415$17 ;
-  output \port$415$18 ;
-  wire \port$415$18 ;
-  output \port$415$19 ;
-  wire \port$415$19 ;
-  output \port$415$2 ;
-  wire \port$415$2 ;
-  output \port$415$20 ;
-  wire \port$415$20 ;
-  output \port$415$21 ;
-  wire \port$415$21 ;
-  output \port$415$22 ;
-  wire \port$415$22 ;
-  output \port$415$23 ;
-  wire \port$415$23 ;
-  output \port$415$24 ;
-  wire \port$415$24 ;
-  output \port$415$25 ;
-  wire \port$415$25 ;
-  output \port$415$27 ;
-  wire \port$415$27 ;
-  output \port$415$28 ;
-  wire \port$415$28 ;
-  output \port$415$29 ;
-  wire \port$415$29 ;
-  output \port$415$3 ;
-  wire \port$415$3 ;
-  output \port$415$30 ;
-  wire \port$415$30 ;
-  output \port$415$31 ;
-  wire \port$415$31 ;
-  output \port$415$32 ;
-  wire \port$415$32 ;
-  output \port$415$33 ;
-  wire \port$415$33 ;
-  output \port$415$34 ;
-  wire \port$415$34 ;
-  output \port$415$35 ;
-  wire \port$415$35 ;
-  output \port$415$36 ;
-  wire \port$415$36 ;
-  output \port$415$37 ;
-  wire \port$415$37 ;
-  output \port$415$38 ;
-  wire \port$415$38 ;
-  output \port$415$39 ;
-  wire \port$415$39 ;
-  output \port$415$4 ;
-  wire \port$415$4 ;
-  output \port$415$40 ;
-  wire \port$415$40 ;
-  output \port$415$41 ;
-  wire \port$415$41 ;
-  output \port$415$42 ;
-  wire \port$415$42 ;
-  output \port$415$43 ;
-  wire \port$415$43 ;
-  output \port$415$44 ;
-  wire \port$415$44 ;
-  output \port$415$45 ;
-  wire \port$415$45 ;
-  output \port$415$46 ;
-  wire \port$415$46 ;
-  output \port$415$47 ;
-  wire \port$415$47 ;
-  output \port$415$48 ;
-  wire \port$415$48 ;
-  output \port$415$49 ;
-  wire \port$415$49 ;
-  output \port$415$5 ;
-  wire \port$415$5 ;
-  output \port$415$50 ;
-  wire \port$415$50 ;
-  output \port$415$51 ;
-  wire \port$415$51 ;
-  output \port$415$52 ;
-  wire \port$415$52 ;
-  output \port$415$6 ;
-  wire \port$415$6 ;
-  output \port$415$7 ;
-  wire \port$415$7 ;
-  output \port$415$8 ;
-  wire \port$415$8 ;
-  output \port$415$9 ;
-  wire \port$415$9 ;
+  output \port$421$0 ;
+  wire \port$421$0 ;
+  output \port$421$1 ;
+  wire \port$421$1 ;
+  output \port$421$10 ;
+  wire \port$421$10 ;
+  output \port$421$11 ;
+  wire \port$421$11 ;
+  output \port$421$12 ;
+  wire \port$421$12 ;
+  output \port$421$13 ;
+  wire \port$421$13 ;
+  output \port$421$14 ;
+  wire \port$421$14 ;
+  output \port$421$15 ;
+  wire \port$421$15 ;
+  output \port$421$16 ;
+  wire \port$421$16 ;
+  output \port$421$17 ;
+  wire \port$421$17 ;
+  output \port$421$18 ;
+  wire \port$421$18 ;
+  output \port$421$19 ;
+  wire \port$421$19 ;
+  output \port$421$2 ;
+  wire \port$421$2 ;
+  output \port$421$20 ;
+  wire \port$421$20 ;
+  output \port$421$21 ;
+  wire \port$421$21 ;
+  output \port$421$22 ;
+  wire \port$421$22 ;
+  output \port$421$23 ;
+  wire \port$421$23 ;
+  output \port$421$24 ;
+  wire \port$421$24 ;
+  output \port$421$25 ;
+  wire \port$421$25 ;
+  output \port$421$27 ;
+  wire \port$421$27 ;
+  output \port$421$28 ;
+  wire \port$421$28 ;
+  output \port$421$29 ;
+  wire \port$421$29 ;
+  output \port$421$3 ;
+  wire \port$421$3 ;
+  output \port$421$30 ;
+  wire \port$421$30 ;
+  output \port$421$31 ;
+  wire \port$421$31 ;
+  output \port$421$32 ;
+  wire \port$421$32 ;
+  output \port$421$33 ;
+  wire \port$421$33 ;
+  output \port$421$34 ;
+  wire \port$421$34 ;
+  output \port$421$35 ;
+  wire \port$421$35 ;
+  output \port$421$36 ;
+  wire \port$421$36 ;
+  output \port$421$37 ;
+  wire \port$421$37 ;
+  output \port$421$38 ;
+  wire \port$421$38 ;
+  output \port$421$39 ;
+  wire \port$421$39 ;
+  output \port$421$4 ;
+  wire \port$421$4 ;
+  output \port$421$40 ;
+  wire \port$421$40 ;
+  output \port$421$41 ;
+  wire \port$421$41 ;
+  output \port$421$42 ;
+  wire \port$421$42 ;
+  output \port$421$43 ;
+  wire \port$421$43 ;
+  output \port$421$44 ;
+  wire \port$421$44 ;
+  output \port$421$45 ;
+  wire \port$421$45 ;
+  output \port$421$46 ;
+  wire \port$421$46 ;
+  output \port$421$47 ;
+  wire \port$421$47 ;
+  output \port$421$48 ;
+  wire \port$421$48 ;
+  output \port$421$49 ;
+  wire \port$421$49 ;
+  output \port$421$5 ;
+  wire \port$421$5 ;
+  output \port$421$50 ;
+  wire \port$421$50 ;
+  output \port$421$51 ;
+  wire \port$421$51 ;
+  output \port$421$52 ;
+  wire \port$421$52 ;
+  output \port$421$6 ;
+  wire \port$421$6 ;
+  output \port$421$7 ;
+  wire \port$421$7 ;
+  output \port$421$8 ;
+  wire \port$421$8 ;
+  output \port$421$9 ;
+  wire \port$421$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22111,60 +22104,60 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$415$0 , \port$415$1 , \port$415
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$415$0 ),
-    .R1(\port$415$1 ),
-    .R10(\port$415$10 ),
-    .R11(\port$415$11 ),
-    .R12(\port$415$12 ),
-    .R13(\port$415$13 ),
-    .R14(\port$415$14 ),
-    .R15(\port$415$15 ),
-    .R16(\port$415$16 ),
-    .R17(\port$415$17 ),
-    .R18(\port$415$18 ),
-    .R19(\port$415$19 ),
-    .R2(\port$415$2 ),
-    .R20(\port$415$20 ),
-    .R21(\port$415$21 ),
-    .R22(\port$415$22 ),
-    .R23(\port$415$23 ),
-    .R24(\port$415$24 ),
-    .R25(\port$415$25 ),
+    .R0(\port$421$0 ),
+    .R1(\port$421$1 ),
+    .R10(\port$421$10 ),
+    .R11(\port$421$11 ),
+    .R12(\port$421$12 ),
+    .R13(\port$421$13 ),
+    .R14(\port$421$14 ),
+    .R15(\port$421$15 ),
+    .R16(\port$421$16 ),
+    .R17(\port$421$17 ),
+    .R18(\port$421$18 ),
+    .R19(\port$421$19 ),
+    .R2(\port$421$2 ),
+    .R20(\port$421$20 ),
+    .R21(\port$421$21 ),
+    .R22(\port$421$22 ),
+    .R23(\port$421$23 ),
+    .R24(\port$421$24 ),
+    .R25(\port$421$25 ),
     .R26(r[26]),
-    .R27(\port$415$27 ),
-    .R28(\port$415$28 ),
-    .R29(\port$415$29 ),
-    .R3(\port$415$3 ),
-    .R30(\port$415$30 ),
-    .R31(\port$415$31 ),
-    .R32(\port$415$32 ),
-    .R33(\port$415$33 ),
-    .R34(\port$415$34 ),
-    .R35(\port$415$35 ),
-    .R36(\port$415$36 ),
-    .R37(\port$415$37 ),
-    .R38(\port$415$38 ),
-    .R39(\port$415$39 ),
-    .R4(\port$415$4 ),
-    .R40(\port$415$40 ),
-    .R41(\port$415$41 ),
-    .R42(\port$415$42 ),
-    .R43(\port$415$43 ),
-    .R44(\port$415$44 ),
-    .R45(\port$415$45 ),
-    .R46(\port$415$46 ),
-    .R47(\port$415$47 ),
-    .R48(\port$415$48 ),
-    .R49(\port$415$49 ),
-    .R5(\port$415$5 ),
-    .R50(\port$415$50 ),
-    .R51(\port$415$51 ),
-    .R52(\port$415$52 ),
+    .R27(\port$421$27 ),
+    .R28(\port$421$28 ),
+    .R29(\port$421$29 ),
+    .R3(\port$421$3 ),
+    .R30(\port$421$30 ),
+    .R31(\port$421$31 ),
+    .R32(\port$421$32 ),
+    .R33(\port$421$33 ),
+    .R34(\port$421$34 ),
+    .R35(\port$421$35 ),
+    .R36(\port$421$36 ),
+    .R37(\port$421$37 ),
+    .R38(\port$421$38 ),
+    .R39(\port$421$39 ),
+    .R4(\port$421$4 ),
+    .R40(\port$421$40 ),
+    .R41(\port$421$41 ),
+    .R42(\port$421$42 ),
+    .R43(\port$421$43 ),
+    .R44(\port$421$44 ),
+    .R45(\port$421$45 ),
+    .R46(\port$421$46 ),
+    .R47(\port$421$47 ),
+    .R48(\port$421$48 ),
+    .R49(\port$421$49 ),
+    .R5(\port$421$5 ),
+    .R50(\port$421$50 ),
+    .R51(\port$421$51 ),
+    .R52(\port$421$52 ),
     .R53(r[53]),
-    .R6(\port$415$6 ),
-    .R7(\port$415$7 ),
-    .R8(\port$415$8 ),
-    .R9(\port$415$9 ),
+    .R6(\port$421$6 ),
+    .R7(\port$421$7 ),
+    .R8(\port$421$8 ),
+    .R9(\port$421$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -22437,13 +22430,13 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$415$0 , \port$415$1 , \port$415
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$415$52 , \port$415$51 , \port$415$50 , \port$415$49 , \port$415$48 , \port$415$47 , \port$415$46 , \port$415$45 , \port$415$44 , \port$415$43 , \port$415$42 , \port$415$41 , \port$415$40 , \port$415$39 , \port$415$38 , \port$415$37 , \port$415$36 , \port$415$35 , \port$415$34 , \port$415$33 , \port$415$32 , \port$415$31 , \port$415$30 , \port$415$29 , \port$415$28 , \port$415$27 , \port$415$25 , \port$415$24 , \port$415$23 , \port$415$22 , \port$415$21 , \port$415$20 , \port$415$19 , \port$415$18 , \port$415$17 , \port$415$16 , \port$415$15 , \port$415$14 , \port$415$13 , \port$415$12 , \port$415$11 , \port$415$10 , \port$415$9 , \port$415$8 , \port$415$7 , \port$415$6 , \port$415$5 , \port$415$4 , \port$415$3 , \port$415$2 , \port$415$1 , \port$415$0  };
+  assign { r[52:27], r[25:0] } = { \port$421$52 , \port$421$51 , \port$421$50 , \port$421$49 , \port$421$48 , \port$421$47 , \port$421$46 , \port$421$45 , \port$421$44 , \port$421$43 , \port$421$42 , \port$421$41 , \port$421$40 , \port$421$39 , \port$421$38 , \port$421$37 , \port$421$36 , \port$421$35 , \port$421$34 , \port$421$33 , \port$421$32 , \port$421$31 , \port$421$30 , \port$421$29 , \port$421$28 , \port$421$27 , \port$421$25 , \port$421$24 , \port$421$23 , \port$421$22 , \port$421$21 , \port$421$20 , \port$421$19 , \port$421$18 , \port$421$17 , \port$421$16 , \port$421$15 , \port$421$14 , \port$421$13 , \port$421$12 , \port$421$11 , \port$421$10 , \port$421$9 , \port$421$8 , \port$421$7 , \port$421$6 , \port$421$5 , \port$421$4 , \port$421$3 , \port$421$2 , \port$421$1 , \port$421$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_2 (rst, \port$420$0 , \port$420$1 , \port$420$2 , \port$420$3 , \port$420$4 , \port$420$5 , \port$420$6 , \port$420$7 , \port$420$8 , \port$420$9 , \port$420$10 , \port$420$11 , \port$420$12 , \port$420$13 , \port$420$14 , \port$420$15 , \port$420$16 , \port$420$17 , \port$420$18 , \port$420$19 
-, \port$420$20 , \port$420$21 , \port$420$22 , \port$420$23 , \port$420$24 , \port$420$25 , \port$420$27 , \port$420$28 , \port$420$29 , \port$420$30 , \port$420$31 , \port$420$32 , \port$420$33 , \port$420$34 , \port$420$35 , \port$420$36 , \port$420$37 , \port$420$38 , \port$420$39 , \port$420$40 , \port$420$41 
-, \port$420$42 , \port$420$43 , \port$420$44 , \port$420$45 , \port$420$46 , \port$420$47 , \port$420$48 , \port$420$49 , \port$420$50 , \port$420$51 , \port$420$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_2 (rst, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , \port$426$16 , \port$426$17 , \port$426$18 , \port$426$19 
+, \port$426$20 , \port$426$21 , \port$426$22 , \port$426$23 , \port$426$24 , \port$426$25 , \port$426$27 , \port$426$28 , \port$426$29 , \port$426$30 , \port$426$31 , \port$426$32 , \port$426$33 , \port$426$34 , \port$426$35 , \port$426$36 , \port$426$37 , \port$426$38 , \port$426$39 , \port$426$40 , \port$426$41 
+, \port$426$42 , \port$426$43 , \port$426$44 , \port$426$45 , \port$426$46 , \port$426$47 , \port$426$48 , \port$426$49 , \port$426$50 , \port$426$51 , \port$426$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22451,110 +22444,110 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$420$0 , \port$420$1 , \port$420
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$420$0 ;
-  wire \port$420$0 ;
-  output \port$420$1 ;
-  wire \port$420$1 ;
-  output \port$420$10 ;
-  wire \port$420$10 ;
-  output \port$420$11 ;
-  wire \port$420$11 ;
-  output \port$420$12 ;
-  wire \port$420$12 ;
-  output \port$420$13 ;
-  wire \port$420$13 ;
-  output \port$420$14 ;
-  wire \port$420$14 ;
-  output \port$420$15 ;
-  wire \port$420$15 ;
-  output \port$420$16 ;
-  wire \port$420$16 ;
-  output \port$420$17 ;
-  wire \port$420$17 ;
-  output \port$420$18 ;
-  wire \port$420$18 ;
-  output \port$420$19 ;
-  wire \port$420$19 ;
-  output \port$420$2 ;
-  wire \port$420$2 ;
-  output \port$420$20 ;
-  wire \port$420$20 ;
-  output \port$420$21 ;
-  wire \port$420$21 ;
-  output \port$420$22 ;
-  wire \port$420$22 ;
-  output \port$420$23 ;
-  wire \port$420$23 ;
-  output \port$420$24 ;
-  wire \port$420$24 ;
-  output \port$420$25 ;
-  wire \port$420$25 ;
-  output \port$420$27 ;
-  wire \port$420$27 ;
-  output \port$420$28 ;
-  wire \port$420$28 ;
-  output \port$420$29 ;
-  wire \port$420$29 ;
-  output \port$420$3 ;
-  wire \port$420$3 ;
-  output \port$420$30 ;
-  wire \port$420$30 ;
-  output \port$420$31 ;
-  wire \port$420$31 ;
-  output \port$420$32 ;
-  wire \port$420$32 ;
-  output \port$420$33 ;
-  wire \port$420$33 ;
-  output \port$420$34 ;
-  wire \port$420$34 ;
-  output \port$420$35 ;
-  wire \port$420$35 ;
-  output \port$420$36 ;
-  wire \port$420$36 ;
-  output \port$420$37 ;
-  wire \port$420$37 ;
-  output \port$420$38 ;
-  wire \port$420$38 ;
-  output \port$420$39 ;
-  wire \port$420$39 ;
-  output \port$420$4 ;
-  wire \port$420$4 ;
-  output \port$420$40 ;
-  wire \port$420$40 ;
-  output \port$420$41 ;
-  wire \port$420$41 ;
-  output \port$420$42 ;
-  wire \port$420$42 ;
-  output \port$420$43 ;
-  wire \port$420$43 ;
-  output \port$420$44 ;
-  wire \port$420$44 ;
-  output \port$420$45 ;
-  wire \port$420$45 ;
-  output \port$420$46 ;
-  wire \port$420$46 ;
-  output \port$420$47 ;
-  wire \port$420$47 ;
-  output \port$420$48 ;
-  wire \port$420$48 ;
-  output \port$420$49 ;
-  wire \port$420$49 ;
-  output \port$420$5 ;
-  wire \port$420$5 ;
-  output \port$420$50 ;
-  wire \port$420$50 ;
-  output \port$420$51 ;
-  wire \port$420$51 ;
-  output \port$420$52 ;
-  wire \port$420$52 ;
-  output \port$420$6 ;
-  wire \port$420$6 ;
-  output \port$420$7 ;
-  wire \port$420$7 ;
-  output \port$420$8 ;
-  wire \port$420$8 ;
-  output \port$420$9 ;
-  wire \port$420$9 ;
+  output \port$426$0 ;
+  wire \port$426$0 ;
+  output \port$426$1 ;
+  wire \port$426$1 ;
+  output \port$426$10 ;
+  wire \port$426$10 ;
+  output \port$426$11 ;
+  wire \port$426$11 ;
+  output \port$426$12 ;
+  wire \port$426$12 ;
+  output \port$426$13 ;
+  wire \port$426$13 ;
+  output \port$426$14 ;
+  wire \port$426$14 ;
+  output \port$426$15 ;
+  wire \port$426$15 ;
+  output \port$426$16 ;
+  wire \port$426$16 ;
+  output \port$426$17 ;
+  wire \port$426$17 ;
+  output \port$426$18 ;
+  wire \port$426$18 ;
+  output \port$426$19 ;
+  wire \port$426$19 ;
+  output \port$426$2 ;
+  wire \port$426$2 ;
+  output \port$426$20 ;
+  wire \port$426$20 ;
+  output \port$426$21 ;
+  wire \port$426$21 ;
+  output \port$426$22 ;
+  wire \port$426$22 ;
+  output \port$426$23 ;
+  wire \port$426$23 ;
+  output \port$426$24 ;
+  wire \port$426$24 ;
+  output \port$426$25 ;
+  wire \port$426$25 ;
+  output \port$426$27 ;
+  wire \port$426$27 ;
+  output \port$426$28 ;
+  wire \port$426$28 ;
+  output \port$426$29 ;
+  wire \port$426$29 ;
+  output \port$426$3 ;
+  wire \port$426$3 ;
+  output \port$426$30 ;
+  wire \port$426$30 ;
+  output \port$426$31 ;
+  wire \port$426$31 ;
+  output \port$426$32 ;
+  wire \port$426$32 ;
+  output \port$426$33 ;
+  wire \port$426$33 ;
+  output \port$426$34 ;
+  wire \port$426$34 ;
+  output \port$426$35 ;
+  wire \port$426$35 ;
+  output \port$426$36 ;
+  wire \port$426$36 ;
+  output \port$426$37 ;
+  wire \port$426$37 ;
+  output \port$426$38 ;
+  wire \port$426$38 ;
+  output \port$426$39 ;
+  wire \port$426$39 ;
+  output \port$426$4 ;
+  wire \port$426$4 ;
+  output \port$426$40 ;
+  wire \port$426$40 ;
+  output \port$426$41 ;
+  wire \port$426$41 ;
+  output \port$426$42 ;
+  wire \port$426$42 ;
+  output \port$426$43 ;
+  wire \port$426$43 ;
+  output \port$426$44 ;
+  wire \port$426$44 ;
+  output \port$426$45 ;
+  wire \port$426$45 ;
+  output \port$426$46 ;
+  wire \port$426$46 ;
+  output \port$426$47 ;
+  wire \port$426$47 ;
+  output \port$426$48 ;
+  wire \port$426$48 ;
+  output \port$426$49 ;
+  wire \port$426$49 ;
+  output \port$426$5 ;
+  wire \port$426$5 ;
+  output \port$426$50 ;
+  wire \port$426$50 ;
+  output \port$426$51 ;
+  wire \port$426$51 ;
+  output \port$426$52 ;
+  wire \port$426$52 ;
+  output \port$426$6 ;
+  wire \port$426$6 ;
+  output \port$426$7 ;
+  wire \port$426$7 ;
+  output \port$426$8 ;
+  wire \port$426$8 ;
+  output \port$426$9 ;
+  wire \port$426$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22751,60 +22744,60 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$420$0 , \port$420$1 , \port$420
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$420$0 ),
-    .R1(\port$420$1 ),
-    .R10(\port$420$10 ),
-    .R11(\port$420$11 ),
-    .R12(\port$420$12 ),
-    .R13(\port$420$13 ),
-    .R14(\port$420$14 ),
-    .R15(\port$420$15 ),
-    .R16(\port$420$16 ),
-    .R17(\port$420$17 ),
-    .R18(\port$420$18 ),
-    .R19(\port$420$19 ),
-    .R2(\port$420$2 ),
-    .R20(\port$420$20 ),
-    .R21(\port$420$21 ),
-    .R22(\port$420$22 ),
-    .R23(\port$420$23 ),
-    .R24(\port$420$24 ),
-    .R25(\port$420$25 ),
+    .R0(\port$426$0 ),
+    .R1(\port$426$1 ),
+    .R10(\port$426$10 ),
+    .R11(\port$426$11 ),
+    .R12(\port$426$12 ),
+    .R13(\port$426$13 ),
+    .R14(\port$426$14 ),
+    .R15(\port$426$15 ),
+    .R16(\port$426$16 ),
+    .R17(\port$426$17 ),
+    .R18(\port$426$18 ),
+    .R19(\port$426$19 ),
+    .R2(\port$426$2 ),
+    .R20(\port$426$20 ),
+    .R21(\port$426$21 ),
+    .R22(\port$426$22 ),
+    .R23(\port$426$23 ),
+    .R24(\port$426$24 ),
+    .R25(\port$426$25 ),
     .R26(r[26]),
-    .R27(\port$420$27 ),
-    .R28(\port$420$28 ),
-    .R29(\port$420$29 ),
-    .R3(\port$420$3 ),
-    .R30(\port$420$30 ),
-    .R31(\port$420$31 ),
-    .R32(\port$420$32 ),
-    .R33(\port$420$33 ),
-    .R34(\port$420$34 ),
-    .R35(\port$420$35 ),
-    .R36(\port$420$36 ),
-    .R37(\port$420$37 ),
-    .R38(\port$420$38 ),
-    .R39(\port$420$39 ),
-    .R4(\port$420$4 ),
-    .R40(\port$420$40 ),
-    .R41(\port$420$41 ),
-    .R42(\port$420$42 ),
-    .R43(\port$420$43 ),
-    .R44(\port$420$44 ),
-    .R45(\port$420$45 ),
-    .R46(\port$420$46 ),
-    .R47(\port$420$47 ),
-    .R48(\port$420$48 ),
-    .R49(\port$420$49 ),
-    .R5(\port$420$5 ),
-    .R50(\port$420$50 ),
-    .R51(\port$420$51 ),
-    .R52(\port$420$52 ),
+    .R27(\port$426$27 ),
+    .R28(\port$426$28 ),
+    .R29(\port$426$29 ),
+    .R3(\port$426$3 ),
+    .R30(\port$426$30 ),
+    .R31(\port$426$31 ),
+    .R32(\port$426$32 ),
+    .R33(\port$426$33 ),
+    .R34(\port$426$34 ),
+    .R35(\port$426$35 ),
+    .R36(\port$426$36 ),
+    .R37(\port$426$37 ),
+    .R38(\port$426$38 ),
+    .R39(\port$426$39 ),
+    .R4(\port$426$4 ),
+    .R40(\port$426$40 ),
+    .R41(\port$426$41 ),
+    .R42(\port$426$42 ),
+    .R43(\port$426$43 ),
+    .R44(\port$426$44 ),
+    .R45(\port$426$45 ),
+    .R46(\port$426$46 ),
+    .R47(\port$426$47 ),
+    .R48(\port$426$48 ),
+    .R49(\port$426$49 ),
+    .R5(\port$426$5 ),
+    .R50(\port$426$50 ),
+    .R51(\port$426$51 ),
+    .R52(\port$426$52 ),
     .R53(r[53]),
-    .R6(\port$420$6 ),
-    .R7(\port$420$7 ),
-    .R8(\port$420$8 ),
-    .R9(\port$420$9 ),
+    .R6(\port$426$6 ),
+    .R7(\port$426$7 ),
+    .R8(\port$426$8 ),
+    .R9(\port$426$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23077,13 +23070,13 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$420$0 , \port$420$1 , \port$420
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$420$52 , \port$420$51 , \port$420$50 , \port$420$49 , \port$420$48 , \port$420$47 , \port$420$46 , \port$420$45 , \port$420$44 , \port$420$43 , \port$420$42 , \port$420$41 , \port$420$40 , \port$420$39 , \port$420$38 , \port$420$37 , \port$420$36 , \port$420$35 , \port$420$34 , \port$420$33 , \port$420$32 , \port$420$31 , \port$420$30 , \port$420$29 , \port$420$28 , \port$420$27 , \port$420$25 , \port$420$24 , \port$420$23 , \port$420$22 , \port$420$21 , \port$420$20 , \port$420$19 , \port$420$18 , \port$420$17 , \port$420$16 , \port$420$15 , \port$420$14 , \port$420$13 , \port$420$12 , \port$420$11 , \port$420$10 , \port$420$9 , \port$420$8 , \port$420$7 , \port$420$6 , \port$420$5 , \port$420$4 , \port$420$3 , \port$420$2 , \port$420$1 , \port$420$0  };
+  assign { r[52:27], r[25:0] } = { \port$426$52 , \port$426$51 , \port$426$50 , \port$426$49 , \port$426$48 , \port$426$47 , \port$426$46 , \port$426$45 , \port$426$44 , \port$426$43 , \port$426$42 , \port$426$41 , \port$426$40 , \port$426$39 , \port$426$38 , \port$426$37 , \port$426$36 , \port$426$35 , \port$426$34 , \port$426$33 , \port$426$32 , \port$426$31 , \port$426$30 , \port$426$29 , \port$426$28 , \port$426$27 , \port$426$25 , \port$426$24 , \port$426$23 , \port$426$22 , \port$426$21 , \port$426$20 , \port$426$19 , \port$426$18 , \port$426$17 , \port$426$16 , \port$426$15 , \port$426$14 , \port$426$13 , \port$426$12 , \port$426$11 , \port$426$10 , \port$426$9 , \port$426$8 , \port$426$7 , \port$426$6 , \port$426$5 , \port$426$4 , \port$426$3 , \port$426$2 , \port$426$1 , \port$426$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_3 (rst, \port$425$0 , \port$425$1 , \port$425$2 , \port$425$3 , \port$425$4 , \port$425$5 , \port$425$6 , \port$425$7 , \port$425$8 , \port$425$9 , \port$425$10 , \port$425$11 , \port$425$12 , \port$425$13 , \port$425$14 , \port$425$15 , \port$425$16 , \port$425$17 , \port$425$18 , \port$425$19 
-, \port$425$20 , \port$425$21 , \port$425$22 , \port$425$23 , \port$425$24 , \port$425$25 , \port$425$27 , \port$425$28 , \port$425$29 , \port$425$30 , \port$425$31 , \port$425$32 , \port$425$33 , \port$425$34 , \port$425$35 , \port$425$36 , \port$425$37 , \port$425$38 , \port$425$39 , \port$425$40 , \port$425$41 
-, \port$425$42 , \port$425$43 , \port$425$44 , \port$425$45 , \port$425$46 , \port$425$47 , \port$425$48 , \port$425$49 , \port$425$50 , \port$425$51 , \port$425$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_3 (rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , \port$431$16 , \port$431$17 , \port$431$18 , \port$431$19 
+, \port$431$20 , \port$431$21 , \port$431$22 , \port$431$23 , \port$431$24 , \port$431$25 , \port$431$27 , \port$431$28 , \port$431$29 , \port$431$30 , \port$431$31 , \port$431$32 , \port$431$33 , \port$431$34 , \port$431$35 , \port$431$36 , \port$431$37 , \port$431$38 , \port$431$39 , \port$431$40 , \port$431$41 
+, \port$431$42 , \port$431$43 , \port$431$44 , \port$431$45 , \port$431$46 , \port$431$47 , \port$431$48 , \port$431$49 , \port$431$50 , \port$431$51 , \port$431$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23091,110 +23084,110 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$425$0 , \port$425$1 , \port$425
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$425$0 ;
-  wire \port$425$0 ;
-  output \port$425$1 ;
-  wire \port$425$1 ;
-  output \port$425$10 ;
-  wire \port$425$10 ;
-  output \port$425$11 ;
-  wire \port$425$11 ;
-  output \port$425$12 ;
-  wire \port$425$12 ;
-  output \port$425$13 ;
-  wire \port$425$13 ;
-  output \port$425$14 ;
-  wire \port$425$14 ;
-  output \port$425$15 ;
-  wire \port$425$15 ;
-  output \port$425$16 ;
-  wire \port$425$16 ;
-  output \port$425$17 ;
-  wire \port$425$17 ;
-  output \port$425$18 ;
-  wire \port$425$18 ;
-  output \port$425$19 ;
-  wire \port$425$19 ;
-  output \port$425$2 ;
-  wire \port$425$2 ;
-  output \port$425$20 ;
-  wire \port$425$20 ;
-  output \port$425$21 ;
-  wire \port$425$21 ;
-  output \port$425$22 ;
-  wire \port$425$22 ;
-  output \port$425$23 ;
-  wire \port$425$23 ;
-  output \port$425$24 ;
-  wire \port$425$24 ;
-  output \port$425$25 ;
-  wire \port$425$25 ;
-  output \port$425$27 ;
-  wire \port$425$27 ;
-  output \port$425$28 ;
-  wire \port$425$28 ;
-  output \port$425$29 ;
-  wire \port$425$29 ;
-  output \port$425$3 ;
-  wire \port$425$3 ;
-  output \port$425$30 ;
-  wire \port$425$30 ;
-  output \port$425$31 ;
-  wire \port$425$31 ;
-  output \port$425$32 ;
-  wire \port$425$32 ;
-  output \port$425$33 ;
-  wire \port$425$33 ;
-  output \port$425$34 ;
-  wire \port$425$34 ;
-  output \port$425$35 ;
-  wire \port$425$35 ;
-  output \port$425$36 ;
-  wire \port$425$36 ;
-  output \port$425$37 ;
-  wire \port$425$37 ;
-  output \port$425$38 ;
-  wire \port$425$38 ;
-  output \port$425$39 ;
-  wire \port$425$39 ;
-  output \port$425$4 ;
-  wire \port$425$4 ;
-  output \port$425$40 ;
-  wire \port$425$40 ;
-  output \port$425$41 ;
-  wire \port$425$41 ;
-  output \port$425$42 ;
-  wire \port$425$42 ;
-  output \port$425$43 ;
-  wire \port$425$43 ;
-  output \port$425$44 ;
-  wire \port$425$44 ;
-  output \port$425$45 ;
-  wire \port$425$45 ;
-  output \port$425$46 ;
-  wire \port$425$46 ;
-  output \port$425$47 ;
-  wire \port$425$47 ;
-  output \port$425$48 ;
-  wire \port$425$48 ;
-  output \port$425$49 ;
-  wire \port$425$49 ;
-  output \port$425$5 ;
-  wire \port$425$5 ;
-  output \port$425$50 ;
-  wire \port$425$50 ;
-  output \port$425$51 ;
-  wire \port$425$51 ;
-  output \port$425$52 ;
-  wire \port$425$52 ;
-  output \port$425$6 ;
-  wire \port$425$6 ;
-  output \port$425$7 ;
-  wire \port$425$7 ;
-  output \port$425$8 ;
-  wire \port$425$8 ;
-  output \port$425$9 ;
-  wire \port$425$9 ;
+  output \port$431$0 ;
+  wire \port$431$0 ;
+  output \port$431$1 ;
+  wire \port$431$1 ;
+  output \port$431$10 ;
+  wire \port$431$10 ;
+  output \port$431$11 ;
+  wire \port$431$11 ;
+  output \port$431$12 ;
+  wire \port$431$12 ;
+  output \port$431$13 ;
+  wire \port$431$13 ;
+  output \port$431$14 ;
+  wire \port$431$14 ;
+  output \port$431$15 ;
+  wire \port$431$15 ;
+  output \port$431$16 ;
+  wire \port$431$16 ;
+  output \port$431$17 ;
+  wire \port$431$17 ;
+  output \port$431$18 ;
+  wire \port$431$18 ;
+  output \port$431$19 ;
+  wire \port$431$19 ;
+  output \port$431$2 ;
+  wire \port$431$2 ;
+  output \port$431$20 ;
+  wire \port$431$20 ;
+  output \port$431$21 ;
+  wire \port$431$21 ;
+  output \port$431$22 ;
+  wire \port$431$22 ;
+  output \port$431$23 ;
+  wire \port$431$23 ;
+  output \port$431$24 ;
+  wire \port$431$24 ;
+  output \port$431$25 ;
+  wire \port$431$25 ;
+  output \port$431$27 ;
+  wire \port$431$27 ;
+  output \port$431$28 ;
+  wire \port$431$28 ;
+  output \port$431$29 ;
+  wire \port$431$29 ;
+  output \port$431$3 ;
+  wire \port$431$3 ;
+  output \port$431$30 ;
+  wire \port$431$30 ;
+  output \port$431$31 ;
+  wire \port$431$31 ;
+  output \port$431$32 ;
+  wire \port$431$32 ;
+  output \port$431$33 ;
+  wire \port$431$33 ;
+  output \port$431$34 ;
+  wire \port$431$34 ;
+  output \port$431$35 ;
+  wire \port$431$35 ;
+  output \port$431$36 ;
+  wire \port$431$36 ;
+  output \port$431$37 ;
+  wire \port$431$37 ;
+  output \port$431$38 ;
+  wire \port$431$38 ;
+  output \port$431$39 ;
+  wire \port$431$39 ;
+  output \port$431$4 ;
+  wire \port$431$4 ;
+  output \port$431$40 ;
+  wire \port$431$40 ;
+  output \port$431$41 ;
+  wire \port$431$41 ;
+  output \port$431$42 ;
+  wire \port$431$42 ;
+  output \port$431$43 ;
+  wire \port$431$43 ;
+  output \port$431$44 ;
+  wire \port$431$44 ;
+  output \port$431$45 ;
+  wire \port$431$45 ;
+  output \port$431$46 ;
+  wire \port$431$46 ;
+  output \port$431$47 ;
+  wire \port$431$47 ;
+  output \port$431$48 ;
+  wire \port$431$48 ;
+  output \port$431$49 ;
+  wire \port$431$49 ;
+  output \port$431$5 ;
+  wire \port$431$5 ;
+  output \port$431$50 ;
+  wire \port$431$50 ;
+  output \port$431$51 ;
+  wire \port$431$51 ;
+  output \port$431$52 ;
+  wire \port$431$52 ;
+  output \port$431$6 ;
+  wire \port$431$6 ;
+  output \port$431$7 ;
+  wire \port$431$7 ;
+  output \port$431$8 ;
+  wire \port$431$8 ;
+  output \port$431$9 ;
+  wire \port$431$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -23391,60 +23384,60 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$425$0 , \port$425$1 , \port$425
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$425$0 ),
-    .R1(\port$425$1 ),
-    .R10(\port$425$10 ),
-    .R11(\port$425$11 ),
-    .R12(\port$425$12 ),
-    .R13(\port$425$13 ),
-    .R14(\port$425$14 ),
-    .R15(\port$425$15 ),
-    .R16(\port$425$16 ),
-    .R17(\port$425$17 ),
-    .R18(\port$425$18 ),
-    .R19(\port$425$19 ),
-    .R2(\port$425$2 ),
-    .R20(\port$425$20 ),
-    .R21(\port$425$21 ),
-    .R22(\port$425$22 ),
-    .R23(\port$425$23 ),
-    .R24(\port$425$24 ),
-    .R25(\port$425$25 ),
+    .R0(\port$431$0 ),
+    .R1(\port$431$1 ),
+    .R10(\port$431$10 ),
+    .R11(\port$431$11 ),
+    .R12(\port$431$12 ),
+    .R13(\port$431$13 ),
+    .R14(\port$431$14 ),
+    .R15(\port$431$15 ),
+    .R16(\port$431$16 ),
+    .R17(\port$431$17 ),
+    .R18(\port$431$18 ),
+    .R19(\port$431$19 ),
+    .R2(\port$431$2 ),
+    .R20(\port$431$20 ),
+    .R21(\port$431$21 ),
+    .R22(\port$431$22 ),
+    .R23(\port$431$23 ),
+    .R24(\port$431$24 ),
+    .R25(\port$431$25 ),
     .R26(r[26]),
-    .R27(\port$425$27 ),
-    .R28(\port$425$28 ),
-    .R29(\port$425$29 ),
-    .R3(\port$425$3 ),
-    .R30(\port$425$30 ),
-    .R31(\port$425$31 ),
-    .R32(\port$425$32 ),
-    .R33(\port$425$33 ),
-    .R34(\port$425$34 ),
-    .R35(\port$425$35 ),
-    .R36(\port$425$36 ),
-    .R37(\port$425$37 ),
-    .R38(\port$425$38 ),
-    .R39(\port$425$39 ),
-    .R4(\port$425$4 ),
-    .R40(\port$425$40 ),
-    .R41(\port$425$41 ),
-    .R42(\port$425$42 ),
-    .R43(\port$425$43 ),
-    .R44(\port$425$44 ),
-    .R45(\port$425$45 ),
-    .R46(\port$425$46 ),
-    .R47(\port$425$47 ),
-    .R48(\port$425$48 ),
-    .R49(\port$425$49 ),
-    .R5(\port$425$5 ),
-    .R50(\port$425$50 ),
-    .R51(\port$425$51 ),
-    .R52(\port$425$52 ),
+    .R27(\port$431$27 ),
+    .R28(\port$431$28 ),
+    .R29(\port$431$29 ),
+    .R3(\port$431$3 ),
+    .R30(\port$431$30 ),
+    .R31(\port$431$31 ),
+    .R32(\port$431$32 ),
+    .R33(\port$431$33 ),
+    .R34(\port$431$34 ),
+    .R35(\port$431$35 ),
+    .R36(\port$431$36 ),
+    .R37(\port$431$37 ),
+    .R38(\port$431$38 ),
+    .R39(\port$431$39 ),
+    .R4(\port$431$4 ),
+    .R40(\port$431$40 ),
+    .R41(\port$431$41 ),
+    .R42(\port$431$42 ),
+    .R43(\port$431$43 ),
+    .R44(\port$431$44 ),
+    .R45(\port$431$45 ),
+    .R46(\port$431$46 ),
+    .R47(\port$431$47 ),
+    .R48(\port$431$48 ),
+    .R49(\port$431$49 ),
+    .R5(\port$431$5 ),
+    .R50(\port$431$50 ),
+    .R51(\port$431$51 ),
+    .R52(\port$431$52 ),
     .R53(r[53]),
-    .R6(\port$425$6 ),
-    .R7(\port$425$7 ),
-    .R8(\port$425$8 ),
-    .R9(\port$425$9 ),
+    .R6(\port$431$6 ),
+    .R7(\port$431$7 ),
+    .R8(\port$431$8 ),
+    .R9(\port$431$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23717,13 +23710,13 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$425$0 , \port$425$1 , \port$425
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$425$52 , \port$425$51 , \port$425$50 , \port$425$49 , \port$425$48 , \port$425$47 , \port$425$46 , \port$425$45 , \port$425$44 , \port$425$43 , \port$425$42 , \port$425$41 , \port$425$40 , \port$425$39 , \port$425$38 , \port$425$37 , \port$425$36 , \port$425$35 , \port$425$34 , \port$425$33 , \port$425$32 , \port$425$31 , \port$425$30 , \port$425$29 , \port$425$28 , \port$425$27 , \port$425$25 , \port$425$24 , \port$425$23 , \port$425$22 , \port$425$21 , \port$425$20 , \port$425$19 , \port$425$18 , \port$425$17 , \port$425$16 , \port$425$15 , \port$425$14 , \port$425$13 , \port$425$12 , \port$425$11 , \port$425$10 , \port$425$9 , \port$425$8 , \port$425$7 , \port$425$6 , \port$425$5 , \port$425$4 , \port$425$3 , \port$425$2 , \port$425$1 , \port$425$0  };
+  assign { r[52:27], r[25:0] } = { \port$431$52 , \port$431$51 , \port$431$50 , \port$431$49 , \port$431$48 , \port$431$47 , \port$431$46 , \port$431$45 , \port$431$44 , \port$431$43 , \port$431$42 , \port$431$41 , \port$431$40 , \port$431$39 , \port$431$38 , \port$431$37 , \port$431$36 , \port$431$35 , \port$431$34 , \port$431$33 , \port$431$32 , \port$431$31 , \port$431$30 , \port$431$29 , \port$431$28 , \port$431$27 , \port$431$25 , \port$431$24 , \port$431$23 , \port$431$22 , \port$431$21 , \port$431$20 , \port$431$19 , \port$431$18 , \port$431$17 , \port$431$16 , \port$431$15 , \port$431$14 , \port$431$13 , \port$431$12 , \port$431$11 , \port$431$10 , \port$431$9 , \port$431$8 , \port$431$7 , \port$431$6 , \port$431$5 , \port$431$4 , \port$431$3 , \port$431$2 , \port$431$1 , \port$431$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_0 (rst, \port$430$0 , \port$430$1 , \port$430$2 , \port$430$3 , \port$430$4 , \port$430$5 , \port$430$6 , \port$430$7 , \port$430$8 , \port$430$9 , \port$430$10 , \port$430$11 , \port$430$12 , \port$430$13 , \port$430$14 , \port$430$15 , \port$430$16 , \port$430$17 , \port$430$18 , \port$430$19 
-, \port$430$20 , \port$430$21 , \port$430$22 , \port$430$23 , \port$430$24 , \port$430$25 , \port$430$27 , \port$430$28 , \port$430$29 , \port$430$30 , \port$430$31 , \port$430$32 , \port$430$33 , \port$430$34 , \port$430$35 , \port$430$36 , \port$430$37 , \port$430$38 , \port$430$39 , \port$430$40 , \port$430$41 
-, \port$430$42 , \port$430$43 , \port$430$44 , \port$430$45 , \port$430$46 , \port$430$47 , \port$430$48 , \port$430$49 , \port$430$50 , \port$430$51 , \port$430$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_2_0 (rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , \port$436$16 , \port$436$17 , \port$436$18 , \port$436$19 
+, \port$436$20 , \port$436$21 , \port$436$22 , \port$436$23 , \port$436$24 , \port$436$25 , \port$436$27 , \port$436$28 , \port$436$29 , \port$436$30 , \port$436$31 , \port$436$32 , \port$436$33 , \port$436$34 , \port$436$35 , \port$436$36 , \port$436$37 , \port$436$38 , \port$436$39 , \port$436$40 , \port$436$41 
+, \port$436$42 , \port$436$43 , \port$436$44 , \port$436$45 , \port$436$46 , \port$436$47 , \port$436$48 , \port$436$49 , \port$436$50 , \port$436$51 , \port$436$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23731,110 +23724,110 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$430$0 , \port$430$1 , \port$430
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$430$0 ;
-  wire \port$430$0 ;
-  output \port$430$1 ;
-  wire \port$430$1 ;
-  output \port$430$10 ;
-  wire \port$430$10 ;
-  output \port$430$11 ;
-  wire \port$430$11 ;
-  output \port$430$12 ;
-  wire \port$430$12 ;
-  output \port$430$13 ;
-  wire \port$430$13 ;
-  output \port$430$14 ;
-  wire \port$430$14 ;
-  output \port$430$15 ;
-  wire \port$430$15 ;
-  output \port$430$16 ;
-  wire \port$430$16 ;
-  output \port$430$17 ;
-  wire \port$430$17 ;
-  output \port$430$18 ;
-  wire \port$430$18 ;
-  output \port$430$19 ;
-  wire \port$430$19 ;
-  output \port$430$2 ;
-  wire \port$430$2 ;
-  output \port$430$20 ;
-  wire \port$430$20 ;
-  output \port$430$21 ;
-  wire \port$430$21 ;
-  output \port$430$22 ;
-  wire \port$430$22 ;
-  output \port$430$23 ;
-  wire \port$430$23 ;
-  output \port$430$24 ;
-  wire \port$430$24 ;
-  output \port$430$25 ;
-  wire \port$430$25 ;
-  output \port$430$27 ;
-  wire \port$430$27 ;
-  output \port$430$28 ;
-  wire \port$430$28 ;
-  output \port$430$29 ;
-  wire \port$430$29 ;
-  output \port$430$3 ;
-  wire \port$430$3 ;
-  output \port$430$30 ;
-  wire \port$430$30 ;
-  output \port$430$31 ;
-  wire \port$430$31 ;
-  output \port$430$32 ;
-  wire \port$430$32 ;
-  output \port$430$33 ;
-  wire \port$430$33 ;
-  output \port$430$34 ;
-  wire \port$430$34 ;
-  output \port$430$35 ;
-  wire \port$430$35 ;
-  output \port$430$36 ;
-  wire \port$430$36 ;
-  output \port$430$37 ;
-  wire \port$430$37 ;
-  output \port$430$38 ;
-  wire \port$430$38 ;
-  output \port$430$39 ;
-  wire \port$430$39 ;
-  output \port$430$4 ;
-  wire \port$430$4 ;
-  output \port$430$40 ;
-  wire \port$430$40 ;
-  output \port$430$41 ;
-  wire \port$430$41 ;
-  output \port$430$42 ;
-  wire \port$430$42 ;
-  output \port$430$43 ;
-  wire \port$430$43 ;
-  output \port$430$44 ;
-  wire \port$430$44 ;
-  output \port$430$45 ;
-  wire \port$430$45 ;
-  output \port$430$46 ;
-  wire \port$430$46 ;
-  output \port$430$47 ;
-  wire \port$430$47 ;
-  output \port$430$48 ;
-  wire \port$430$48 ;
-  output \port$430$49 ;
-  wire \port$430$49 ;
-  output \port$430$5 ;
-  wire \port$430$5 ;
-  output \port$430$50 ;
-  wire \port$430$50 ;
-  output \port$430$51 ;
-  wire \port$430$51 ;
-  output \port$430$52 ;
-  wire \port$430$52 ;
-  output \port$430$6 ;
-  wire \port$430$6 ;
-  output \port$430$7 ;
-  wire \port$430$7 ;
-  output \port$430$8 ;
-  wire \port$430$8 ;
-  output \port$430$9 ;
-  wire \port$430$9 ;
+  output \port$436$0 ;
+  wire \port$436$0 ;
+  output \port$436$1 ;
+  wire \port$436$1 ;
+  output \port$436$10 ;
+  wire \port$436$10 ;
+  output \port$436$11 ;
+  wire \port$436$11 ;
+  output \port$436$12 ;
+  wire \port$436$12 ;
+  output \port$436$13 ;
+  wire \port$436$13 ;
+  output \port$436$14 ;
+  wire \port$436$14 ;
+  output \port$436$15 ;
+  wire \port$436$15 ;
+  output \port$436$16 ;
+  wire \port$436$16 ;
+  output \port$436$17 ;
+  wire \port$436$17 ;
+  output \port$436$18 ;
+  wire \port$436$18 ;
+  output \port$436$19 ;
+  wire \port$436$19 ;
+  output \port$436$2 ;
+  wire \port$436$2 ;
+  output \port$436$20 ;
+  wire \port$436$20 ;
+  output \port$436$21 ;
+  wire \port$436$21 ;
+  output \port$436$22 ;
+  wire \port$436$22 ;
+  output \port$436$23 ;
+  wire \port$436$23 ;
+  output \port$436$24 ;
+  wire \port$436$24 ;
+  output \port$436$25 ;
+  wire \port$436$25 ;
+  output \port$436$27 ;
+  wire \port$436$27 ;
+  output \port$436$28 ;
+  wire \port$436$28 ;
+  output \port$436$29 ;
+  wire \port$436$29 ;
+  output \port$436$3 ;
+  wire \port$436$3 ;
+  output \port$436$30 ;
+  wire \port$436$30 ;
+  output \port$436$31 ;
+  wire \port$436$31 ;
+  output \port$436$32 ;
+  wire \port$436$32 ;
+  output \port$436$33 ;
+  wire \port$436$33 ;
+  output \port$436$34 ;
+  wire \port$436$34 ;
+  output \port$436$35 ;
+  wire \port$436$35 ;
+  output \port$436$36 ;
+  wire \port$436$36 ;
+  output \port$436$37 ;
+  wire \port$436$37 ;
+  output \port$436$38 ;
+  wire \port$436$38 ;
+  output \port$436$39 ;
+  wire \port$436$39 ;
+  output \port$436$4 ;
+  wire \port$436$4 ;
+  output \port$436$40 ;
+  wire \port$436$40 ;
+  output \port$436$41 ;
+  wire \port$436$41 ;
+  output \port$436$42 ;
+  wire \port$436$42 ;
+  output \port$436$43 ;
+  wire \port$436$43 ;
+  output \port$436$44 ;
+  wire \port$436$44 ;
+  output \port$436$45 ;
+  wire \port$436$45 ;
+  output \port$436$46 ;
+  wire \port$436$46 ;
+  output \port$436$47 ;
+  wire \port$436$47 ;
+  output \port$436$48 ;
+  wire \port$436$48 ;
+  output \port$436$49 ;
+  wire \port$436$49 ;
+  output \port$436$5 ;
+  wire \port$436$5 ;
+  output \port$436$50 ;
+  wire \port$436$50 ;
+  output \port$436$51 ;
+  wire \port$436$51 ;
+  output \port$436$52 ;
+  wire \port$436$52 ;
+  output \port$436$6 ;
+  wire \port$436$6 ;
+  output \port$436$7 ;
+  wire \port$436$7 ;
+  output \port$436$8 ;
+  wire \port$436$8 ;
+  output \port$436$9 ;
+  wire \port$436$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24031,60 +24024,60 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$430$0 , \port$430$1 , \port$430
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$430$0 ),
-    .R1(\port$430$1 ),
-    .R10(\port$430$10 ),
-    .R11(\port$430$11 ),
-    .R12(\port$430$12 ),
-    .R13(\port$430$13 ),
-    .R14(\port$430$14 ),
-    .R15(\port$430$15 ),
-    .R16(\port$430$16 ),
-    .R17(\port$430$17 ),
-    .R18(\port$430$18 ),
-    .R19(\port$430$19 ),
-    .R2(\port$430$2 ),
-    .R20(\port$430$20 ),
-    .R21(\port$430$21 ),
-    .R22(\port$430$22 ),
-    .R23(\port$430$23 ),
-    .R24(\port$430$24 ),
-    .R25(\port$430$25 ),
+    .R0(\port$436$0 ),
+    .R1(\port$436$1 ),
+    .R10(\port$436$10 ),
+    .R11(\port$436$11 ),
+    .R12(\port$436$12 ),
+    .R13(\port$436$13 ),
+    .R14(\port$436$14 ),
+    .R15(\port$436$15 ),
+    .R16(\port$436$16 ),
+    .R17(\port$436$17 ),
+    .R18(\port$436$18 ),
+    .R19(\port$436$19 ),
+    .R2(\port$436$2 ),
+    .R20(\port$436$20 ),
+    .R21(\port$436$21 ),
+    .R22(\port$436$22 ),
+    .R23(\port$436$23 ),
+    .R24(\port$436$24 ),
+    .R25(\port$436$25 ),
     .R26(r[26]),
-    .R27(\port$430$27 ),
-    .R28(\port$430$28 ),
-    .R29(\port$430$29 ),
-    .R3(\port$430$3 ),
-    .R30(\port$430$30 ),
-    .R31(\port$430$31 ),
-    .R32(\port$430$32 ),
-    .R33(\port$430$33 ),
-    .R34(\port$430$34 ),
-    .R35(\port$430$35 ),
-    .R36(\port$430$36 ),
-    .R37(\port$430$37 ),
-    .R38(\port$430$38 ),
-    .R39(\port$430$39 ),
-    .R4(\port$430$4 ),
-    .R40(\port$430$40 ),
-    .R41(\port$430$41 ),
-    .R42(\port$430$42 ),
-    .R43(\port$430$43 ),
-    .R44(\port$430$44 ),
-    .R45(\port$430$45 ),
-    .R46(\port$430$46 ),
-    .R47(\port$430$47 ),
-    .R48(\port$430$48 ),
-    .R49(\port$430$49 ),
-    .R5(\port$430$5 ),
-    .R50(\port$430$50 ),
-    .R51(\port$430$51 ),
-    .R52(\port$430$52 ),
+    .R27(\port$436$27 ),
+    .R28(\port$436$28 ),
+    .R29(\port$436$29 ),
+    .R3(\port$436$3 ),
+    .R30(\port$436$30 ),
+    .R31(\port$436$31 ),
+    .R32(\port$436$32 ),
+    .R33(\port$436$33 ),
+    .R34(\port$436$34 ),
+    .R35(\port$436$35 ),
+    .R36(\port$436$36 ),
+    .R37(\port$436$37 ),
+    .R38(\port$436$38 ),
+    .R39(\port$436$39 ),
+    .R4(\port$436$4 ),
+    .R40(\port$436$40 ),
+    .R41(\port$436$41 ),
+    .R42(\port$436$42 ),
+    .R43(\port$436$43 ),
+    .R44(\port$436$44 ),
+    .R45(\port$436$45 ),
+    .R46(\port$436$46 ),
+    .R47(\port$436$47 ),
+    .R48(\port$436$48 ),
+    .R49(\port$436$49 ),
+    .R5(\port$436$5 ),
+    .R50(\port$436$50 ),
+    .R51(\port$436$51 ),
+    .R52(\port$436$52 ),
     .R53(r[53]),
-    .R6(\port$430$6 ),
-    .R7(\port$430$7 ),
-    .R8(\port$430$8 ),
-    .R9(\port$430$9 ),
+    .R6(\port$436$6 ),
+    .R7(\port$436$7 ),
+    .R8(\port$436$8 ),
+    .R9(\port$436$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24357,13 +24350,13 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$430$0 , \port$430$1 , \port$430
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$430$52 , \port$430$51 , \port$430$50 , \port$430$49 , \port$430$48 , \port$430$47 , \port$430$46 , \port$430$45 , \port$430$44 , \port$430$43 , \port$430$42 , \port$430$41 , \port$430$40 , \port$430$39 , \port$430$38 , \port$430$37 , \port$430$36 , \port$430$35 , \port$430$34 , \port$430$33 , \port$430$32 , \port$430$31 , \port$430$30 , \port$430$29 , \port$430$28 , \port$430$27 , \port$430$25 , \port$430$24 , \port$430$23 , \port$430$22 , \port$430$21 , \port$430$20 , \port$430$19 , \port$430$18 , \port$430$17 , \port$430$16 , \port$430$15 , \port$430$14 , \port$430$13 , \port$430$12 , \port$430$11 , \port$430$10 , \port$430$9 , \port$430$8 , \port$430$7 , \port$430$6 , \port$430$5 , \port$430$4 , \port$430$3 , \port$430$2 , \port$430$1 , \port$430$0  };
+  assign { r[52:27], r[25:0] } = { \port$436$52 , \port$436$51 , \port$436$50 , \port$436$49 , \port$436$48 , \port$436$47 , \port$436$46 , \port$436$45 , \port$436$44 , \port$436$43 , \port$436$42 , \port$436$41 , \port$436$40 , \port$436$39 , \port$436$38 , \port$436$37 , \port$436$36 , \port$436$35 , \port$436$34 , \port$436$33 , \port$436$32 , \port$436$31 , \port$436$30 , \port$436$29 , \port$436$28 , \port$436$27 , \port$436$25 , \port$436$24 , \port$436$23 , \port$436$22 , \port$436$21 , \port$436$20 , \port$436$19 , \port$436$18 , \port$436$17 , \port$436$16 , \port$436$15 , \port$436$14 , \port$436$13 , \port$436$12 , \port$436$11 , \port$436$10 , \port$436$9 , \port$436$8 , \port$436$7 , \port$436$6 , \port$436$5 , \port$436$4 , \port$436$3 , \port$436$2 , \port$436$1 , \port$436$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_1 (rst, \port$435$0 , \port$435$1 , \port$435$2 , \port$435$3 , \port$435$4 , \port$435$5 , \port$435$6 , \port$435$7 , \port$435$8 , \port$435$9 , \port$435$10 , \port$435$11 , \port$435$12 , \port$435$13 , \port$435$14 , \port$435$15 , \port$435$16 , \port$435$17 , \port$435$18 , \port$435$19 
-, \port$435$20 , \port$435$21 , \port$435$22 , \port$435$23 , \port$435$24 , \port$435$25 , \port$435$27 , \port$435$28 , \port$435$29 , \port$435$30 , \port$435$31 , \port$435$32 , \port$435$33 , \port$435$34 , \port$435$35 , \port$435$36 , \port$435$37 , \port$435$38 , \port$435$39 , \port$435$40 , \port$435$41 
-, \port$435$42 , \port$435$43 , \port$435$44 , \port$435$45 , \port$435$46 , \port$435$47 , \port$435$48 , \port$435$49 , \port$435$50 , \port$435$51 , \port$435$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_1 (rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , \port$441$16 , \port$441$17 , \port$441$18 , \port$441$19 
+, \port$441$20 , \port$441$21 , \port$441$22 , \port$441$23 , \port$441$24 , \port$441$25 , \port$441$27 , \port$441$28 , \port$441$29 , \port$441$30 , \port$441$31 , \port$441$32 , \port$441$33 , \port$441$34 , \port$441$35 , \port$441$36 , \port$441$37 , \port$441$38 , \port$441$39 , \port$441$40 , \port$441$41 
+, \port$441$42 , \port$441$43 , \port$441$44 , \port$441$45 , \port$441$46 , \port$441$47 , \port$441$48 , \port$441$49 , \port$441$50 , \port$441$51 , \port$441$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24371,110 +24364,110 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$435$0 , \port$435$1 , \port$435
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$435$0 ;
-  wire \port$435$0 ;
-  output \port$435$1 ;
-  wire \port$435$1 ;
-  output \port$435$10 ;
-  wire \port$435$10 ;
-  output \port$435$11 ;
-  wire \port$435$11 ;
-  output \port$435$12 ;
-  wire \port$435$12 ;
-  output \port$435$13 ;
-  wire \port$435$13 ;
-  output \port$435$14 ;
-  wire \port$435$14 ;
-  output \port$435$15 ;
-  wire \port$435$15 ;
-  output \port$435$16 ;
-  wire \port$435$16 ;
-  output \port$435$17 ;
-  wire \port$435$17 ;
-  output \port$435$18 ;
-  wire \port$435$18 ;
-  output \port$435$19 ;
-  wire \port$435$19 ;
-  output \port$435$2 ;
-  wire \port$435$2 ;
-  output \port$435$20 ;
-  wire \port$435$20 ;
-  output \port$435$21 ;
-  wire \port$435$21 ;
-  output \port$435$22 ;
-  wire \port$435$22 ;
-  output \port$435$23 ;
-  wire \port$435$23 ;
-  output \port$435$24 ;
-  wire \port$435$24 ;
-  output \port$435$25 ;
-  wire \port$435$25 ;
-  output \port$435$27 ;
-  wire \port$435$27 ;
-  output \port$435$28 ;
-  wire \port$435$28 ;
-  output \port$435$29 ;
-  wire \port$435$29 ;
-  output \port$435$3 ;
-  wire \port$435$3 ;
-  output \port$435$30 ;
-  wire \port$435$30 ;
-  output \port$435$31 ;
-  wire \port$435$31 ;
-  output \port$435$32 ;
-  wire \port$435$32 ;
-  output \port$435$33 ;
-  wire \port$435$33 ;
-  output \port$435$34 ;
-  wire \port$435$34 ;
-  output \port$435$35 ;
-  wire \port$435$35 ;
-  output \port$435$36 ;
-  wire \port$435$36 ;
-  output \port$435$37 ;
-  wire \port$435$37 ;
-  output \port$435$38 ;
-  wire \port$435$38 ;
-  output \port$435$39 ;
-  wire \port$435$39 ;
-  output \port$435$4 ;
-  wire \port$435$4 ;
-  output \port$435$40 ;
-  wire \port$435$40 ;
-  output \port$435$41 ;
-  wire \port$435$41 ;
-  output \port$435$42 ;
-  wire \port$435$42 ;
-  output \port$435$43 ;
-  wire \port$435$43 ;
-  output \port$435$44 ;
-  wire \port$435$44 ;
-  output \port$435$45 ;
-  wire \port$435$45 ;
-  output \port$435$46 ;
-  wire \port$435$46 ;
-  output \port$435$47 ;
-  wire \port$435$47 ;
-  output \port$435$48 ;
-  wire \port$435$48 ;
-  output \port$435$49 ;
-  wire \port$435$49 ;
-  output \port$435$5 ;
-  wire \port$435$5 ;
-  output \port$435$50 ;
-  wire \port$435$50 ;
-  output \port$435$51 ;
-  wire \port$435$51 ;
-  output \port$435$52 ;
-  wire \port$435$52 ;
-  output \port$435$6 ;
-  wire \port$435$6 ;
-  output \port$435$7 ;
-  wire \port$435$7 ;
-  output \port$435$8 ;
-  wire \port$435$8 ;
-  output \port$435$9 ;
-  wire \port$435$9 ;
+  output \port$441$0 ;
+  wire \port$441$0 ;
+  output \port$441$1 ;
+  wire \port$441$1 ;
+  output \port$441$10 ;
+  wire \port$441$10 ;
+  output \port$441$11 ;
+  wire \port$441$11 ;
+  output \port$441$12 ;
+  wire \port$441$12 ;
+  output \port$441$13 ;
+  wire \port$441$13 ;
+  output \port$441$14 ;
+  wire \port$441$14 ;
+  output \port$441$15 ;
+  wire \port$441$15 ;
+  output \port$441$16 ;
+  wire \port$441$16 ;
+  output \port$441$17 ;
+  wire \port$441$17 ;
+  output \port$441$18 ;
+  wire \port$441$18 ;
+  output \port$441$19 ;
+  wire \port$441$19 ;
+  output \port$441$2 ;
+  wire \port$441$2 ;
+  output \port$441$20 ;
+  wire \port$441$20 ;
+  output \port$441$21 ;
+  wire \port$441$21 ;
+  output \port$441$22 ;
+  wire \port$441$22 ;
+  output \port$441$23 ;
+  wire \port$441$23 ;
+  output \port$441$24 ;
+  wire \port$441$24 ;
+  output \port$441$25 ;
+  wire \port$441$25 ;
+  output \port$441$27 ;
+  wire \port$441$27 ;
+  output \port$441$28 ;
+  wire \port$441$28 ;
+  output \port$441$29 ;
+  wire \port$441$29 ;
+  output \port$441$3 ;
+  wire \port$441$3 ;
+  output \port$441$30 ;
+  wire \port$441$30 ;
+  output \port$441$31 ;
+  wire \port$441$31 ;
+  output \port$441$32 ;
+  wire \port$441$32 ;
+  output \port$441$33 ;
+  wire \port$441$33 ;
+  output \port$441$34 ;
+  wire \port$441$34 ;
+  output \port$441$35 ;
+  wire \port$441$35 ;
+  output \port$441$36 ;
+  wire \port$441$36 ;
+  output \port$441$37 ;
+  wire \port$441$37 ;
+  output \port$441$38 ;
+  wire \port$441$38 ;
+  output \port$441$39 ;
+  wire \port$441$39 ;
+  output \port$441$4 ;
+  wire \port$441$4 ;
+  output \port$441$40 ;
+  wire \port$441$40 ;
+  output \port$441$41 ;
+  wire \port$441$41 ;
+  output \port$441$42 ;
+  wire \port$441$42 ;
+  output \port$441$43 ;
+  wire \port$441$43 ;
+  output \port$441$44 ;
+  wire \port$441$44 ;
+  output \port$441$45 ;
+  wire \port$441$45 ;
+  output \port$441$46 ;
+  wire \port$441$46 ;
+  output \port$441$47 ;
+  wire \port$441$47 ;
+  output \port$441$48 ;
+  wire \port$441$48 ;
+  output \port$441$49 ;
+  wire \port$441$49 ;
+  output \port$441$5 ;
+  wire \port$441$5 ;
+  output \port$441$50 ;
+  wire \port$441$50 ;
+  output \port$441$51 ;
+  wire \port$441$51 ;
+  output \port$441$52 ;
+  wire \port$441$52 ;
+  output \port$441$6 ;
+  wire \port$441$6 ;
+  output \port$441$7 ;
+  wire \port$441$7 ;
+  output \port$441$8 ;
+  wire \port$441$8 ;
+  output \port$441$9 ;
+  wire \port$441$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24671,60 +24664,60 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$435$0 , \port$435$1 , \port$435
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$435$0 ),
-    .R1(\port$435$1 ),
-    .R10(\port$435$10 ),
-    .R11(\port$435$11 ),
-    .R12(\port$435$12 ),
-    .R13(\port$435$13 ),
-    .R14(\port$435$14 ),
-    .R15(\port$435$15 ),
-    .R16(\port$435$16 ),
-    .R17(\port$435$17 ),
-    .R18(\port$435$18 ),
-    .R19(\port$435$19 ),
-    .R2(\port$435$2 ),
-    .R20(\port$435$20 ),
-    .R21(\port$435$21 ),
-    .R22(\port$435$22 ),
-    .R23(\port$435$23 ),
-    .R24(\port$435$24 ),
-    .R25(\port$435$25 ),
+    .R0(\port$441$0 ),
+    .R1(\port$441$1 ),
+    .R10(\port$441$10 ),
+    .R11(\port$441$11 ),
+    .R12(\port$441$12 ),
+    .R13(\port$441$13 ),
+    .R14(\port$441$14 ),
+    .R15(\port$441$15 ),
+    .R16(\port$441$16 ),
+    .R17(\port$441$17 ),
+    .R18(\port$441$18 ),
+    .R19(\port$441$19 ),
+    .R2(\port$441$2 ),
+    .R20(\port$441$20 ),
+    .R21(\port$441$21 ),
+    .R22(\port$441$22 ),
+    .R23(\port$441$23 ),
+    .R24(\port$441$24 ),
+    .R25(\port$441$25 ),
     .R26(r[26]),
-    .R27(\port$435$27 ),
-    .R28(\port$435$28 ),
-    .R29(\port$435$29 ),
-    .R3(\port$435$3 ),
-    .R30(\port$435$30 ),
-    .R31(\port$435$31 ),
-    .R32(\port$435$32 ),
-    .R33(\port$435$33 ),
-    .R34(\port$435$34 ),
-    .R35(\port$435$35 ),
-    .R36(\port$435$36 ),
-    .R37(\port$435$37 ),
-    .R38(\port$435$38 ),
-    .R39(\port$435$39 ),
-    .R4(\port$435$4 ),
-    .R40(\port$435$40 ),
-    .R41(\port$435$41 ),
-    .R42(\port$435$42 ),
-    .R43(\port$435$43 ),
-    .R44(\port$435$44 ),
-    .R45(\port$435$45 ),
-    .R46(\port$435$46 ),
-    .R47(\port$435$47 ),
-    .R48(\port$435$48 ),
-    .R49(\port$435$49 ),
-    .R5(\port$435$5 ),
-    .R50(\port$435$50 ),
-    .R51(\port$435$51 ),
-    .R52(\port$435$52 ),
+    .R27(\port$441$27 ),
+    .R28(\port$441$28 ),
+    .R29(\port$441$29 ),
+    .R3(\port$441$3 ),
+    .R30(\port$441$30 ),
+    .R31(\port$441$31 ),
+    .R32(\port$441$32 ),
+    .R33(\port$441$33 ),
+    .R34(\port$441$34 ),
+    .R35(\port$441$35 ),
+    .R36(\port$441$36 ),
+    .R37(\port$441$37 ),
+    .R38(\port$441$38 ),
+    .R39(\port$441$39 ),
+    .R4(\port$441$4 ),
+    .R40(\port$441$40 ),
+    .R41(\port$441$41 ),
+    .R42(\port$441$42 ),
+    .R43(\port$441$43 ),
+    .R44(\port$441$44 ),
+    .R45(\port$441$45 ),
+    .R46(\port$441$46 ),
+    .R47(\port$441$47 ),
+    .R48(\port$441$48 ),
+    .R49(\port$441$49 ),
+    .R5(\port$441$5 ),
+    .R50(\port$441$50 ),
+    .R51(\port$441$51 ),
+    .R52(\port$441$52 ),
     .R53(r[53]),
-    .R6(\port$435$6 ),
-    .R7(\port$435$7 ),
-    .R8(\port$435$8 ),
-    .R9(\port$435$9 ),
+    .R6(\port$441$6 ),
+    .R7(\port$441$7 ),
+    .R8(\port$441$8 ),
+    .R9(\port$441$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24997,13 +24990,13 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$435$0 , \port$435$1 , \port$435
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$435$52 , \port$435$51 , \port$435$50 , \port$435$49 , \port$435$48 , \port$435$47 , \port$435$46 , \port$435$45 , \port$435$44 , \port$435$43 , \port$435$42 , \port$435$41 , \port$435$40 , \port$435$39 , \port$435$38 , \port$435$37 , \port$435$36 , \port$435$35 , \port$435$34 , \port$435$33 , \port$435$32 , \port$435$31 , \port$435$30 , \port$435$29 , \port$435$28 , \port$435$27 , \port$435$25 , \port$435$24 , \port$435$23 , \port$435$22 , \port$435$21 , \port$435$20 , \port$435$19 , \port$435$18 , \port$435$17 , \port$435$16 , \port$435$15 , \port$435$14 , \port$435$13 , \port$435$12 , \port$435$11 , \port$435$10 , \port$435$9 , \port$435$8 , \port$435$7 , \port$435$6 , \port$435$5 , \port$435$4 , \port$435$3 , \port$435$2 , \port$435$1 , \port$435$0  };
+  assign { r[52:27], r[25:0] } = { \port$441$52 , \port$441$51 , \port$441$50 , \port$441$49 , \port$441$48 , \port$441$47 , \port$441$46 , \port$441$45 , \port$441$44 , \port$441$43 , \port$441$42 , \port$441$41 , \port$441$40 , \port$441$39 , \port$441$38 , \port$441$37 , \port$441$36 , \port$441$35 , \port$441$34 , \port$441$33 , \port$441$32 , \port$441$31 , \port$441$30 , \port$441$29 , \port$441$28 , \port$441$27 , \port$441$25 , \port$441$24 , \port$441$23 , \port$441$22 , \port$441$21 , \port$441$20 , \port$441$19 , \port$441$18 , \port$441$17 , \port$441$16 , \port$441$15 , \port$441$14 , \port$441$13 , \port$441$12 , \port$441$11 , \port$441$10 , \port$441$9 , \port$441$8 , \port$441$7 , \port$441$6 , \port$441$5 , \port$441$4 , \port$441$3 , \port$441$2 , \port$441$1 , \port$441$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_2 (rst, \port$440$0 , \port$440$1 , \port$440$2 , \port$440$3 , \port$440$4 , \port$440$5 , \port$440$6 , \port$440$7 , \port$440$8 , \port$440$9 , \port$440$10 , \port$440$11 , \port$440$12 , \port$440$13 , \port$440$14 , \port$440$15 , \port$440$16 , \port$440$17 , \port$440$18 , \port$440$19 
-, \port$440$20 , \port$440$21 , \port$440$22 , \port$440$23 , \port$440$24 , \port$440$25 , \port$440$27 , \port$440$28 , \port$440$29 , \port$440$30 , \port$440$31 , \port$440$32 , \port$440$33 , \port$440$34 , \port$440$35 , \port$440$36 , \port$440$37 , \port$440$38 , \port$440$39 , \port$440$40 , \port$440$41 
-, \port$440$42 , \port$440$43 , \port$440$44 , \port$440$45 , \port$440$46 , \port$440$47 , \port$440$48 , \port$440$49 , \port$440$50 , \port$440$51 , \port$440$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_2 (rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , \port$446$16 , \port$446$17 , \port$446$18 , \port$446$19 
+, \port$446$20 , \port$446$21 , \port$446$22 , \port$446$23 , \port$446$24 , \port$446$25 , \port$446$27 , \port$446$28 , \port$446$29 , \port$446$30 , \port$446$31 , \port$446$32 , \port$446$33 , \port$446$34 , \port$446$35 , \port$446$36 , \port$446$37 , \port$446$38 , \port$446$39 , \port$446$40 , \port$446$41 
+, \port$446$42 , \port$446$43 , \port$446$44 , \port$446$45 , \port$446$46 , \port$446$47 , \port$446$48 , \port$446$49 , \port$446$50 , \port$446$51 , \port$446$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25011,110 +25004,110 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$440$0 , \port$440$1 , \port$440
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$440$0 ;
-  wire \port$440$0 ;
-  output \port$440$1 ;
-  wire \port$440$1 ;
-  output \port$440$10 ;
-  wire \port$440$10 ;
-  output \port$440$11 ;
-  wire \port$440$11 ;
-  output \port$440$12 ;
-  wire \port$440$12 ;
-  output \port$440$13 ;
-  wire \port$440$13 ;
-  output \port$440$14 ;
-  wire \port$440$14 ;
-  output \port$440$15 ;
-  wire \port$440$15 ;
-  output \port$440$16 ;
-  wire \port$440$16 ;
-  output \port$440$17 ;
-  wire \port$440$17 ;
-  output \port$440$18 ;
-  wire \port$440$18 ;
-  output \port$440$19 ;
-  wire \port$440$19 ;
-  output \port$440$2 ;
-  wire \port$440$2 ;
-  output \port$440$20 ;
-  wire \port$440$20 ;
-  output \port$440$21 ;
-  wire \port$440$21 ;
-  output \port$440$22 ;
-  wire \port$440$22 ;
-  output \port$440$23 ;
-  wire \port$440$23 ;
-  output \port$440$24 ;
-  wire \port$440$24 ;
-  output \port$440$25 ;
-  wire \port$440$25 ;
-  output \port$440$27 ;
-  wire \port$440$27 ;
-  output \port$440$28 ;
-  wire \port$440$28 ;
-  output \port$440$29 ;
-  wire \port$440$29 ;
-  output \port$440$3 ;
-  wire \port$440$3 ;
-  output \port$440$30 ;
-  wire \port$440$30 ;
-  output \port$440$31 ;
-  wire \port$440$31 ;
-  output \port$440$32 ;
-  wire \port$440$32 ;
-  output \port$440$33 ;
-  wire \port$440$33 ;
-  output \port$440$34 ;
-  wire \port$440$34 ;
-  output \port$440$35 ;
-  wire \port$440$35 ;
-  output \port$440$36 ;
-  wire \port$440$36 ;
-  output \port$440$37 ;
-  wire \port$440$37 ;
-  output \port$440$38 ;
-  wire \port$440$38 ;
-  output \port$440$39 ;
-  wire \port$440$39 ;
-  output \port$440$4 ;
-  wire \port$440$4 ;
-  output \port$440$40 ;
-  wire \port$440$40 ;
-  output \port$440$41 ;
-  wire \port$440$41 ;
-  output \port$440$42 ;
-  wire \port$440$42 ;
-  output \port$440$43 ;
-  wire \port$440$43 ;
-  output \port$440$44 ;
-  wire \port$440$44 ;
-  output \port$440$45 ;
-  wire \port$440$45 ;
-  output \port$440$46 ;
-  wire \port$440$46 ;
-  output \port$440$47 ;
-  wire \port$440$47 ;
-  output \port$440$48 ;
-  wire \port$440$48 ;
-  output \port$440$49 ;
-  wire \port$440$49 ;
-  output \port$440$5 ;
-  wire \port$440$5 ;
-  output \port$440$50 ;
-  wire \port$440$50 ;
-  output \port$440$51 ;
-  wire \port$440$51 ;
-  output \port$440$52 ;
-  wire \port$440$52 ;
-  output \port$440$6 ;
-  wire \port$440$6 ;
-  output \port$440$7 ;
-  wire \port$440$7 ;
-  output \port$440$8 ;
-  wire \port$440$8 ;
-  output \port$440$9 ;
-  wire \port$440$9 ;
+  output \port$446$0 ;
+  wire \port$446$0 ;
+  output \port$446$1 ;
+  wire \port$446$1 ;
+  output \port$446$10 ;
+  wire \port$446$10 ;
+  output \port$446$11 ;
+  wire \port$446$11 ;
+  output \port$446$12 ;
+  wire \port$446$12 ;
+  output \port$446$13 ;
+  wire \port$446$13 ;
+  output \port$446$14 ;
+  wire \port$446$14 ;
+  output \port$446$15 ;
+  wire \port$446$15 ;
+  output \port$446$16 ;
+  wire \port$446$16 ;
+  output \port$446$17 ;
+  wire \port$446$17 ;
+  output \port$446$18 ;
+  wire \port$446$18 ;
+  output \port$446$19 ;
+  wire \port$446$19 ;
+  output \port$446$2 ;
+  wire \port$446$2 ;
+  output \port$446$20 ;
+  wire \port$446$20 ;
+  output \port$446$21 ;
+  wire \port$446$21 ;
+  output \port$446$22 ;
+  wire \port$446$22 ;
+  output \port$446$23 ;
+  wire \port$446$23 ;
+  output \port$446$24 ;
+  wire \port$446$24 ;
+  output \port$446$25 ;
+  wire \port$446$25 ;
+  output \port$446$27 ;
+  wire \port$446$27 ;
+  output \port$446$28 ;
+  wire \port$446$28 ;
+  output \port$446$29 ;
+  wire \port$446$29 ;
+  output \port$446$3 ;
+  wire \port$446$3 ;
+  output \port$446$30 ;
+  wire \port$446$30 ;
+  output \port$446$31 ;
+  wire \port$446$31 ;
+  output \port$446$32 ;
+  wire \port$446$32 ;
+  output \port$446$33 ;
+  wire \port$446$33 ;
+  output \port$446$34 ;
+  wire \port$446$34 ;
+  output \port$446$35 ;
+  wire \port$446$35 ;
+  output \port$446$36 ;
+  wire \port$446$36 ;
+  output \port$446$37 ;
+  wire \port$446$37 ;
+  output \port$446$38 ;
+  wire \port$446$38 ;
+  output \port$446$39 ;
+  wire \port$446$39 ;
+  output \port$446$4 ;
+  wire \port$446$4 ;
+  output \port$446$40 ;
+  wire \port$446$40 ;
+  output \port$446$41 ;
+  wire \port$446$41 ;
+  output \port$446$42 ;
+  wire \port$446$42 ;
+  output \port$446$43 ;
+  wire \port$446$43 ;
+  output \port$446$44 ;
+  wire \port$446$44 ;
+  output \port$446$45 ;
+  wire \port$446$45 ;
+  output \port$446$46 ;
+  wire \port$446$46 ;
+  output \port$446$47 ;
+  wire \port$446$47 ;
+  output \port$446$48 ;
+  wire \port$446$48 ;
+  output \port$446$49 ;
+  wire \port$446$49 ;
+  output \port$446$5 ;
+  wire \port$446$5 ;
+  output \port$446$50 ;
+  wire \port$446$50 ;
+  output \port$446$51 ;
+  wire \port$446$51 ;
+  output \port$446$52 ;
+  wire \port$446$52 ;
+  output \port$446$6 ;
+  wire \port$446$6 ;
+  output \port$446$7 ;
+  wire \port$446$7 ;
+  output \port$446$8 ;
+  wire \port$446$8 ;
+  output \port$446$9 ;
+  wire \port$446$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25311,60 +25304,60 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$440$0 , \port$440$1 , \port$440
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$440$0 ),
-    .R1(\port$440$1 ),
-    .R10(\port$440$10 ),
-    .R11(\port$440$11 ),
-    .R12(\port$440$12 ),
-    .R13(\port$440$13 ),
-    .R14(\port$440$14 ),
-    .R15(\port$440$15 ),
-    .R16(\port$440$16 ),
-    .R17(\port$440$17 ),
-    .R18(\port$440$18 ),
-    .R19(\port$440$19 ),
-    .R2(\port$440$2 ),
-    .R20(\port$440$20 ),
-    .R21(\port$440$21 ),
-    .R22(\port$440$22 ),
-    .R23(\port$440$23 ),
-    .R24(\port$440$24 ),
-    .R25(\port$440$25 ),
+    .R0(\port$446$0 ),
+    .R1(\port$446$1 ),
+    .R10(\port$446$10 ),
+    .R11(\port$446$11 ),
+    .R12(\port$446$12 ),
+    .R13(\port$446$13 ),
+    .R14(\port$446$14 ),
+    .R15(\port$446$15 ),
+    .R16(\port$446$16 ),
+    .R17(\port$446$17 ),
+    .R18(\port$446$18 ),
+    .R19(\port$446$19 ),
+    .R2(\port$446$2 ),
+    .R20(\port$446$20 ),
+    .R21(\port$446$21 ),
+    .R22(\port$446$22 ),
+    .R23(\port$446$23 ),
+    .R24(\port$446$24 ),
+    .R25(\port$446$25 ),
     .R26(r[26]),
-    .R27(\port$440$27 ),
-    .R28(\port$440$28 ),
-    .R29(\port$440$29 ),
-    .R3(\port$440$3 ),
-    .R30(\port$440$30 ),
-    .R31(\port$440$31 ),
-    .R32(\port$440$32 ),
-    .R33(\port$440$33 ),
-    .R34(\port$440$34 ),
-    .R35(\port$440$35 ),
-    .R36(\port$440$36 ),
-    .R37(\port$440$37 ),
-    .R38(\port$440$38 ),
-    .R39(\port$440$39 ),
-    .R4(\port$440$4 ),
-    .R40(\port$440$40 ),
-    .R41(\port$440$41 ),
-    .R42(\port$440$42 ),
-    .R43(\port$440$43 ),
-    .R44(\port$440$44 ),
-    .R45(\port$440$45 ),
-    .R46(\port$440$46 ),
-    .R47(\port$440$47 ),
-    .R48(\port$440$48 ),
-    .R49(\port$440$49 ),
-    .R5(\port$440$5 ),
-    .R50(\port$440$50 ),
-    .R51(\port$440$51 ),
-    .R52(\port$440$52 ),
+    .R27(\port$446$27 ),
+    .R28(\port$446$28 ),
+    .R29(\port$446$29 ),
+    .R3(\port$446$3 ),
+    .R30(\port$446$30 ),
+    .R31(\port$446$31 ),
+    .R32(\port$446$32 ),
+    .R33(\port$446$33 ),
+    .R34(\port$446$34 ),
+    .R35(\port$446$35 ),
+    .R36(\port$446$36 ),
+    .R37(\port$446$37 ),
+    .R38(\port$446$38 ),
+    .R39(\port$446$39 ),
+    .R4(\port$446$4 ),
+    .R40(\port$446$40 ),
+    .R41(\port$446$41 ),
+    .R42(\port$446$42 ),
+    .R43(\port$446$43 ),
+    .R44(\port$446$44 ),
+    .R45(\port$446$45 ),
+    .R46(\port$446$46 ),
+    .R47(\port$446$47 ),
+    .R48(\port$446$48 ),
+    .R49(\port$446$49 ),
+    .R5(\port$446$5 ),
+    .R50(\port$446$50 ),
+    .R51(\port$446$51 ),
+    .R52(\port$446$52 ),
     .R53(r[53]),
-    .R6(\port$440$6 ),
-    .R7(\port$440$7 ),
-    .R8(\port$440$8 ),
-    .R9(\port$440$9 ),
+    .R6(\port$446$6 ),
+    .R7(\port$446$7 ),
+    .R8(\port$446$8 ),
+    .R9(\port$446$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -25637,13 +25630,13 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$440$0 , \port$440$1 , \port$440
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$440$52 , \port$440$51 , \port$440$50 , \port$440$49 , \port$440$48 , \port$440$47 , \port$440$46 , \port$440$45 , \port$440$44 , \port$440$43 , \port$440$42 , \port$440$41 , \port$440$40 , \port$440$39 , \port$440$38 , \port$440$37 , \port$440$36 , \port$440$35 , \port$440$34 , \port$440$33 , \port$440$32 , \port$440$31 , \port$440$30 , \port$440$29 , \port$440$28 , \port$440$27 , \port$440$25 , \port$440$24 , \port$440$23 , \port$440$22 , \port$440$21 , \port$440$20 , \port$440$19 , \port$440$18 , \port$440$17 , \port$440$16 , \port$440$15 , \port$440$14 , \port$440$13 , \port$440$12 , \port$440$11 , \port$440$10 , \port$440$9 , \port$440$8 , \port$440$7 , \port$440$6 , \port$440$5 , \port$440$4 , \port$440$3 , \port$440$2 , \port$440$1 , \port$440$0  };
+  assign { r[52:27], r[25:0] } = { \port$446$52 , \port$446$51 , \port$446$50 , \port$446$49 , \port$446$48 , \port$446$47 , \port$446$46 , \port$446$45 , \port$446$44 , \port$446$43 , \port$446$42 , \port$446$41 , \port$446$40 , \port$446$39 , \port$446$38 , \port$446$37 , \port$446$36 , \port$446$35 , \port$446$34 , \port$446$33 , \port$446$32 , \port$446$31 , \port$446$30 , \port$446$29 , \port$446$28 , \port$446$27 , \port$446$25 , \port$446$24 , \port$446$23 , \port$446$22 , \port$446$21 , \port$446$20 , \port$446$19 , \port$446$18 , \port$446$17 , \port$446$16 , \port$446$15 , \port$446$14 , \port$446$13 , \port$446$12 , \port$446$11 , \port$446$10 , \port$446$9 , \port$446$8 , \port$446$7 , \port$446$6 , \port$446$5 , \port$446$4 , \port$446$3 , \port$446$2 , \port$446$1 , \port$446$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_3 (rst, \port$445$0 , \port$445$1 , \port$445$2 , \port$445$3 , \port$445$4 , \port$445$5 , \port$445$6 , \port$445$7 , \port$445$8 , \port$445$9 , \port$445$10 , \port$445$11 , \port$445$12 , \port$445$13 , \port$445$14 , \port$445$15 , \port$445$16 , \port$445$17 , \port$445$18 , \port$445$19 
-, \port$445$20 , \port$445$21 , \port$445$22 , \port$445$23 , \port$445$24 , \port$445$25 , \port$445$27 , \port$445$28 , \port$445$29 , \port$445$30 , \port$445$31 , \port$445$32 , \port$445$33 , \port$445$34 , \port$445$35 , \port$445$36 , \port$445$37 , \port$445$38 , \port$445$39 , \port$445$40 , \port$445$41 
-, \port$445$42 , \port$445$43 , \port$445$44 , \port$445$45 , \port$445$46 , \port$445$47 , \port$445$48 , \port$445$49 , \port$445$50 , \port$445$51 , \port$445$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_3 (rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , \port$451$16 , \port$451$17 , \port$451$18 , \port$451$19 
+, \port$451$20 , \port$451$21 , \port$451$22 , \port$451$23 , \port$451$24 , \port$451$25 , \port$451$27 , \port$451$28 , \port$451$29 , \port$451$30 , \port$451$31 , \port$451$32 , \port$451$33 , \port$451$34 , \port$451$35 , \port$451$36 , \port$451$37 , \port$451$38 , \port$451$39 , \port$451$40 , \port$451$41 
+, \port$451$42 , \port$451$43 , \port$451$44 , \port$451$45 , \port$451$46 , \port$451$47 , \port$451$48 , \port$451$49 , \port$451$50 , \port$451$51 , \port$451$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25651,110 +25644,110 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$445$0 , \port$445$1 , \port$445
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$445$0 ;
-  wire \port$445$0 ;
-  output \port$445$1 ;
-  wire \port$445$1 ;
-  output \port$445$10 ;
-  wire \port$445$10 ;
-  output \port$445$11 ;
-  wire \port$445$11 ;
-  output \port$445$12 ;
-  wire \port$445$12 ;
-  output \port$445$13 ;
-  wire \port$445$13 ;
-  output \port$445$14 ;
-  wire \port$445$14 ;
-  output \port$445$15 ;
-  wire \port$445$15 ;
-  output \port$445$16 ;
-  wire \port$445$16 ;
-  output \port$445$17 ;
-  wire \port$445$17 ;
-  output \port$445$18 ;
-  wire \port$445$18 ;
-  output \port$445$19 ;
-  wire \port$445$19 ;
-  output \port$445$2 ;
-  wire \port$445$2 ;
-  output \port$445$20 ;
-  wire \port$445$20 ;
-  output \port$445$21 ;
-  wire \port$445$21 ;
-  output \port$445$22 ;
-  wire \port$445$22 ;
-  output \port$445$23 ;
-  wire \port$445$23 ;
-  output \port$445$24 ;
-  wire \port$445$24 ;
-  output \port$445$25 ;
-  wire \port$445$25 ;
-  output \port$445$27 ;
-  wire \port$445$27 ;
-  output \port$445$28 ;
-  wire \port$445$28 ;
-  output \port$445$29 ;
-  wire \port$445$29 ;
-  output \port$445$3 ;
-  wire \port$445$3 ;
-  output \port$445$30 ;
-  wire \port$445$30 ;
-  output \port$445$31 ;
-  wire \port$445$31 ;
-  output \port$445$32 ;
-  wire \port$445$32 ;
-  output \port$445$33 ;
-  wire \port$445$33 ;
-  output \port$445$34 ;
-  wire \port$445$34 ;
-  output \port$445$35 ;
-  wire \port$445$35 ;
-  output \port$445$36 ;
-  wire \port$445$36 ;
-  output \port$445$37 ;
-  wire \port$445$37 ;
-  output \port$445$38 ;
-  wire \port$445$38 ;
-  output \port$445$39 ;
-  wire \port$445$39 ;
-  output \port$445$4 ;
-  wire \port$445$4 ;
-  output \port$445$40 ;
-  wire \port$445$40 ;
-  output \port$445$41 ;
-  wire \port$445$41 ;
-  output \port$445$42 ;
-  wire \port$445$42 ;
-  output \port$445$43 ;
-  wire \port$445$43 ;
-  output \port$445$44 ;
-  wire \port$445$44 ;
-  output \port$445$45 ;
-  wire \port$445$45 ;
-  output \port$445$46 ;
-  wire \port$445$46 ;
-  output \port$445$47 ;
-  wire \port$445$47 ;
-  output \port$445$48 ;
-  wire \port$445$48 ;
-  output \port$445$49 ;
-  wire \port$445$49 ;
-  output \port$445$5 ;
-  wire \port$445$5 ;
-  output \port$445$50 ;
-  wire \port$445$50 ;
-  output \port$445$51 ;
-  wire \port$445$51 ;
-  output \port$445$52 ;
-  wire \port$445$52 ;
-  output \port$445$6 ;
-  wire \port$445$6 ;
-  output \port$445$7 ;
-  wire \port$445$7 ;
-  output \port$445$8 ;
-  wire \port$445$8 ;
-  output \port$445$9 ;
-  wire \port$445$9 ;
+  output \port$451$0 ;
+  wire \port$451$0 ;
+  output \port$451$1 ;
+  wire \port$451$1 ;
+  output \port$451$10 ;
+  wire \port$451$10 ;
+  output \port$451$11 ;
+  wire \port$451$11 ;
+  output \port$451$12 ;
+  wire \port$451$12 ;
+  output \port$451$13 ;
+  wire \port$451$13 ;
+  output \port$451$14 ;
+  wire \port$451$14 ;
+  output \port$451$15 ;
+  wire \port$451$15 ;
+  output \port$451$16 ;
+  wire \port$451$16 ;
+  output \port$451$17 ;
+  wire \port$451$17 ;
+  output \port$451$18 ;
+  wire \port$451$18 ;
+  output \port$451$19 ;
+  wire \port$451$19 ;
+  output \port$451$2 ;
+  wire \port$451$2 ;
+  output \port$451$20 ;
+  wire \port$451$20 ;
+  output \port$451$21 ;
+  wire \port$451$21 ;
+  output \port$451$22 ;
+  wire \port$451$22 ;
+  output \port$451$23 ;
+  wire \port$451$23 ;
+  output \port$451$24 ;
+  wire \port$451$24 ;
+  output \port$451$25 ;
+  wire \port$451$25 ;
+  output \port$451$27 ;
+  wire \port$451$27 ;
+  output \port$451$28 ;
+  wire \port$451$28 ;
+  output \port$451$29 ;
+  wire \port$451$29 ;
+  output \port$451$3 ;
+  wire \port$451$3 ;
+  output \port$451$30 ;
+  wire \port$451$30 ;
+  output \port$451$31 ;
+  wire \port$451$31 ;
+  output \port$451$32 ;
+  wire \port$451$32 ;
+  output \port$451$33 ;
+  wire \port$451$33 ;
+  output \port$451$34 ;
+  wire \port$451$34 ;
+  output \port$451$35 ;
+  wire \port$451$35 ;
+  output \port$451$36 ;
+  wire \port$451$36 ;
+  output \port$451$37 ;
+  wire \port$451$37 ;
+  output \port$451$38 ;
+  wire \port$451$38 ;
+  output \port$451$39 ;
+  wire \port$451$39 ;
+  output \port$451$4 ;
+  wire \port$451$4 ;
+  output \port$451$40 ;
+  wire \port$451$40 ;
+  output \port$451$41 ;
+  wire \port$451$41 ;
+  output \port$451$42 ;
+  wire \port$451$42 ;
+  output \port$451$43 ;
+  wire \port$451$43 ;
+  output \port$451$44 ;
+  wire \port$451$44 ;
+  output \port$451$45 ;
+  wire \port$451$45 ;
+  output \port$451$46 ;
+  wire \port$451$46 ;
+  output \port$451$47 ;
+  wire \port$451$47 ;
+  output \port$451$48 ;
+  wire \port$451$48 ;
+  output \port$451$49 ;
+  wire \port$451$49 ;
+  output \port$451$5 ;
+  wire \port$451$5 ;
+  output \port$451$50 ;
+  wire \port$451$50 ;
+  output \port$451$51 ;
+  wire \port$451$51 ;
+  output \port$451$52 ;
+  wire \port$451$52 ;
+  output \port$451$6 ;
+  wire \port$451$6 ;
+  output \port$451$7 ;
+  wire \port$451$7 ;
+  output \port$451$8 ;
+  wire \port$451$8 ;
+  output \port$451$9 ;
+  wire \port$451$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25951,60 +25944,60 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$445$0 , \port$445$1 , \port$445
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$445$0 ),
-    .R1(\port$445$1 ),
-    .R10(\port$445$10 ),
-    .R11(\port$445$11 ),
-    .R12(\port$445$12 ),
-    .R13(\port$445$13 ),
-    .R14(\port$445$14 ),
-    .R15(\port$445$15 ),
-    .R16(\port$445$16 ),
-    .R17(\port$445$17 ),
-    .R18(\port$445$18 ),
-    .R19(\port$445$19 ),
-    .R2(\port$445$2 ),
-    .R20(\port$445$20 ),
-    .R21(\port$445$21 ),
-    .R22(\port$445$22 ),
-    .R23(\port$445$23 ),
-    .R24(\port$445$24 ),
-    .R25(\port$445$25 ),
+    .R0(\port$451$0 ),
+    .R1(\port$451$1 ),
+    .R10(\port$451$10 ),
+    .R11(\port$451$11 ),
+    .R12(\port$451$12 ),
+    .R13(\port$451$13 ),
+    .R14(\port$451$14 ),
+    .R15(\port$451$15 ),
+    .R16(\port$451$16 ),
+    .R17(\port$451$17 ),
+    .R18(\port$451$18 ),
+    .R19(\port$451$19 ),
+    .R2(\port$451$2 ),
+    .R20(\port$451$20 ),
+    .R21(\port$451$21 ),
+    .R22(\port$451$22 ),
+    .R23(\port$451$23 ),
+    .R24(\port$451$24 ),
+    .R25(\port$451$25 ),
     .R26(r[26]),
-    .R27(\port$445$27 ),
-    .R28(\port$445$28 ),
-    .R29(\port$445$29 ),
-    .R3(\port$445$3 ),
-    .R30(\port$445$30 ),
-    .R31(\port$445$31 ),
-    .R32(\port$445$32 ),
-    .R33(\port$445$33 ),
-    .R34(\port$445$34 ),
-    .R35(\port$445$35 ),
-    .R36(\port$445$36 ),
-    .R37(\port$445$37 ),
-    .R38(\port$445$38 ),
-    .R39(\port$445$39 ),
-    .R4(\port$445$4 ),
-    .R40(\port$445$40 ),
-    .R41(\port$445$41 ),
-    .R42(\port$445$42 ),
-    .R43(\port$445$43 ),
-    .R44(\port$445$44 ),
-    .R45(\port$445$45 ),
-    .R46(\port$445$46 ),
-    .R47(\port$445$47 ),
-    .R48(\port$445$48 ),
-    .R49(\port$445$49 ),
-    .R5(\port$445$5 ),
-    .R50(\port$445$50 ),
-    .R51(\port$445$51 ),
-    .R52(\port$445$52 ),
+    .R27(\port$451$27 ),
+    .R28(\port$451$28 ),
+    .R29(\port$451$29 ),
+    .R3(\port$451$3 ),
+    .R30(\port$451$30 ),
+    .R31(\port$451$31 ),
+    .R32(\port$451$32 ),
+    .R33(\port$451$33 ),
+    .R34(\port$451$34 ),
+    .R35(\port$451$35 ),
+    .R36(\port$451$36 ),
+    .R37(\port$451$37 ),
+    .R38(\port$451$38 ),
+    .R39(\port$451$39 ),
+    .R4(\port$451$4 ),
+    .R40(\port$451$40 ),
+    .R41(\port$451$41 ),
+    .R42(\port$451$42 ),
+    .R43(\port$451$43 ),
+    .R44(\port$451$44 ),
+    .R45(\port$451$45 ),
+    .R46(\port$451$46 ),
+    .R47(\port$451$47 ),
+    .R48(\port$451$48 ),
+    .R49(\port$451$49 ),
+    .R5(\port$451$5 ),
+    .R50(\port$451$50 ),
+    .R51(\port$451$51 ),
+    .R52(\port$451$52 ),
     .R53(r[53]),
-    .R6(\port$445$6 ),
-    .R7(\port$445$7 ),
-    .R8(\port$445$8 ),
-    .R9(\port$445$9 ),
+    .R6(\port$451$6 ),
+    .R7(\port$451$7 ),
+    .R8(\port$451$8 ),
+    .R9(\port$451$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26277,13 +26270,13 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$445$0 , \port$445$1 , \port$445
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$445$52 , \port$445$51 , \port$445$50 , \port$445$49 , \port$445$48 , \port$445$47 , \port$445$46 , \port$445$45 , \port$445$44 , \port$445$43 , \port$445$42 , \port$445$41 , \port$445$40 , \port$445$39 , \port$445$38 , \port$445$37 , \port$445$36 , \port$445$35 , \port$445$34 , \port$445$33 , \port$445$32 , \port$445$31 , \port$445$30 , \port$445$29 , \port$445$28 , \port$445$27 , \port$445$25 , \port$445$24 , \port$445$23 , \port$445$22 , \port$445$21 , \port$445$20 , \port$445$19 , \port$445$18 , \port$445$17 , \port$445$16 , \port$445$15 , \port$445$14 , \port$445$13 , \port$445$12 , \port$445$11 , \port$445$10 , \port$445$9 , \port$445$8 , \port$445$7 , \port$445$6 , \port$445$5 , \port$445$4 , \port$445$3 , \port$445$2 , \port$445$1 , \port$445$0  };
+  assign { r[52:27], r[25:0] } = { \port$451$52 , \port$451$51 , \port$451$50 , \port$451$49 , \port$451$48 , \port$451$47 , \port$451$46 , \port$451$45 , \port$451$44 , \port$451$43 , \port$451$42 , \port$451$41 , \port$451$40 , \port$451$39 , \port$451$38 , \port$451$37 , \port$451$36 , \port$451$35 , \port$451$34 , \port$451$33 , \port$451$32 , \port$451$31 , \port$451$30 , \port$451$29 , \port$451$28 , \port$451$27 , \port$451$25 , \port$451$24 , \port$451$23 , \port$451$22 , \port$451$21 , \port$451$20 , \port$451$19 , \port$451$18 , \port$451$17 , \port$451$16 , \port$451$15 , \port$451$14 , \port$451$13 , \port$451$12 , \port$451$11 , \port$451$10 , \port$451$9 , \port$451$8 , \port$451$7 , \port$451$6 , \port$451$5 , \port$451$4 , \port$451$3 , \port$451$2 , \port$451$1 , \port$451$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_0 (rst, \port$450$0 , \port$450$1 , \port$450$2 , \port$450$3 , \port$450$4 , \port$450$5 , \port$450$6 , \port$450$7 , \port$450$8 , \port$450$9 , \port$450$10 , \port$450$11 , \port$450$12 , \port$450$13 , \port$450$14 , \port$450$15 , \port$450$16 , \port$450$17 , \port$450$18 , \port$450$19 
-, \port$450$20 , \port$450$21 , \port$450$22 , \port$450$23 , \port$450$24 , \port$450$25 , \port$450$27 , \port$450$28 , \port$450$29 , \port$450$30 , \port$450$31 , \port$450$32 , \port$450$33 , \port$450$34 , \port$450$35 , \port$450$36 , \port$450$37 , \port$450$38 , \port$450$39 , \port$450$40 , \port$450$41 
-, \port$450$42 , \port$450$43 , \port$450$44 , \port$450$45 , \port$450$46 , \port$450$47 , \port$450$48 , \port$450$49 , \port$450$50 , \port$450$51 , \port$450$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_3_0 (rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , \port$456$16 , \port$456$17 , \port$456$18 , \port$456$19 
+, \port$456$20 , \port$456$21 , \port$456$22 , \port$456$23 , \port$456$24 , \port$456$25 , \port$456$27 , \port$456$28 , \port$456$29 , \port$456$30 , \port$456$31 , \port$456$32 , \port$456$33 , \port$456$34 , \port$456$35 , \port$456$36 , \port$456$37 , \port$456$38 , \port$456$39 , \port$456$40 , \port$456$41 
+, \port$456$42 , \port$456$43 , \port$456$44 , \port$456$45 , \port$456$46 , \port$456$47 , \port$456$48 , \port$456$49 , \port$456$50 , \port$456$51 , \port$456$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26291,110 +26284,110 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$450$0 , \port$450$1 , \port$450
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$450$0 ;
-  wire \port$450$0 ;
-  output \port$450$1 ;
-  wire \port$450$1 ;
-  output \port$450$10 ;
-  wire \port$450$10 ;
-  output \port$450$11 ;
-  wire \port$450$11 ;
-  output \port$450$12 ;
-  wire \port$450$12 ;
-  output \port$450$13 ;
-  wire \port$450$13 ;
-  output \port$450$14 ;
-  wire \port$450$14 ;
-  output \port$450$15 ;
-  wire \port$450$15 ;
-  output \port$450$16 ;
-  wire \port$450$16 ;
-  output \port$450$17 ;
-  wire \port$450$17 ;
-  output \port$450$18 ;
-  wire \port$450$18 ;
-  output \port$450$19 ;
-  wire \port$450$19 ;
-  output \port$450$2 ;
-  wire \port$450$2 ;
-  output \port$450$20 ;
-  wire \port$450$20 ;
-  output \port$450$21 ;
-  wire \port$450$21 ;
-  output \port$450$22 ;
-  wire \port$450$22 ;
-  output \port$450$23 ;
-  wire \port$450$23 ;
-  output \port$450$24 ;
-  wire \port$450$24 ;
-  output \port$450$25 ;
-  wire \port$450$25 ;
-  output \port$450$27 ;
-  wire \port$450$27 ;
-  output \port$450$28 ;
-  wire \port$450$28 ;
-  output \port$450$29 ;
-  wire \port$450$29 ;
-  output \port$450$3 ;
-  wire \port$450$3 ;
-  output \port$450$30 ;
-  wire \port$450$30 ;
-  output \port$450$31 ;
-  wire \port$450$31 ;
-  output \port$450$32 ;
-  wire \port$450$32 ;
-  output \port$450$33 ;
-  wire \port$450$33 ;
-  output \port$450$34 ;
-  wire \port$450$34 ;
-  output \port$450$35 ;
-  wire \port$450$35 ;
-  output \port$450$36 ;
-  wire \port$450$36 ;
-  output \port$450$37 ;
-  wire \port$450$37 ;
-  output \port$450$38 ;
-  wire \port$450$38 ;
-  output \port$450$39 ;
-  wire \port$450$39 ;
-  output \port$450$4 ;
-  wire \port$450$4 ;
-  output \port$450$40 ;
-  wire \port$450$40 ;
-  output \port$450$41 ;
-  wire \port$450$41 ;
-  output \port$450$42 ;
-  wire \port$450$42 ;
-  output \port$450$43 ;
-  wire \port$450$43 ;
-  output \port$450$44 ;
-  wire \port$450$44 ;
-  output \port$450$45 ;
-  wire \port$450$45 ;
-  output \port$450$46 ;
-  wire \port$450$46 ;
-  output \port$450$47 ;
-  wire \port$450$47 ;
-  output \port$450$48 ;
-  wire \port$450$48 ;
-  output \port$450$49 ;
-  wire \port$450$49 ;
-  output \port$450$5 ;
-  wire \port$450$5 ;
-  output \port$450$50 ;
-  wire \port$450$50 ;
-  output \port$450$51 ;
-  wire \port$450$51 ;
-  output \port$450$52 ;
-  wire \port$450$52 ;
-  output \port$450$6 ;
-  wire \port$450$6 ;
-  output \port$450$7 ;
-  wire \port$450$7 ;
-  output \port$450$8 ;
-  wire \port$450$8 ;
-  output \port$450$9 ;
-  wire \port$450$9 ;
+  output \port$456$0 ;
+  wire \port$456$0 ;
+  output \port$456$1 ;
+  wire \port$456$1 ;
+  output \port$456$10 ;
+  wire \port$456$10 ;
+  output \port$456$11 ;
+  wire \port$456$11 ;
+  output \port$456$12 ;
+  wire \port$456$12 ;
+  output \port$456$13 ;
+  wire \port$456$13 ;
+  output \port$456$14 ;
+  wire \port$456$14 ;
+  output \port$456$15 ;
+  wire \port$456$15 ;
+  output \port$456$16 ;
+  wire \port$456$16 ;
+  output \port$456$17 ;
+  wire \port$456$17 ;
+  output \port$456$18 ;
+  wire \port$456$18 ;
+  output \port$456$19 ;
+  wire \port$456$19 ;
+  output \port$456$2 ;
+  wire \port$456$2 ;
+  output \port$456$20 ;
+  wire \port$456$20 ;
+  output \port$456$21 ;
+  wire \port$456$21 ;
+  output \port$456$22 ;
+  wire \port$456$22 ;
+  output \port$456$23 ;
+  wire \port$456$23 ;
+  output \port$456$24 ;
+  wire \port$456$24 ;
+  output \port$456$25 ;
+  wire \port$456$25 ;
+  output \port$456$27 ;
+  wire \port$456$27 ;
+  output \port$456$28 ;
+  wire \port$456$28 ;
+  output \port$456$29 ;
+  wire \port$456$29 ;
+  output \port$456$3 ;
+  wire \port$456$3 ;
+  output \port$456$30 ;
+  wire \port$456$30 ;
+  output \port$456$31 ;
+  wire \port$456$31 ;
+  output \port$456$32 ;
+  wire \port$456$32 ;
+  output \port$456$33 ;
+  wire \port$456$33 ;
+  output \port$456$34 ;
+  wire \port$456$34 ;
+  output \port$456$35 ;
+  wire \port$456$35 ;
+  output \port$456$36 ;
+  wire \port$456$36 ;
+  output \port$456$37 ;
+  wire \port$456$37 ;
+  output \port$456$38 ;
+  wire \port$456$38 ;
+  output \port$456$39 ;
+  wire \port$456$39 ;
+  output \port$456$4 ;
+  wire \port$456$4 ;
+  output \port$456$40 ;
+  wire \port$456$40 ;
+  output \port$456$41 ;
+  wire \port$456$41 ;
+  output \port$456$42 ;
+  wire \port$456$42 ;
+  output \port$456$43 ;
+  wire \port$456$43 ;
+  output \port$456$44 ;
+  wire \port$456$44 ;
+  output \port$456$45 ;
+  wire \port$456$45 ;
+  output \port$456$46 ;
+  wire \port$456$46 ;
+  output \port$456$47 ;
+  wire \port$456$47 ;
+  output \port$456$48 ;
+  wire \port$456$48 ;
+  output \port$456$49 ;
+  wire \port$456$49 ;
+  output \port$456$5 ;
+  wire \port$456$5 ;
+  output \port$456$50 ;
+  wire \port$456$50 ;
+  output \port$456$51 ;
+  wire \port$456$51 ;
+  output \port$456$52 ;
+  wire \port$456$52 ;
+  output \port$456$6 ;
+  wire \port$456$6 ;
+  output \port$456$7 ;
+  wire \port$456$7 ;
+  output \port$456$8 ;
+  wire \port$456$8 ;
+  output \port$456$9 ;
+  wire \port$456$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -26591,60 +26584,60 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$450$0 , \port$450$1 , \port$450
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$450$0 ),
-    .R1(\port$450$1 ),
-    .R10(\port$450$10 ),
-    .R11(\port$450$11 ),
-    .R12(\port$450$12 ),
-    .R13(\port$450$13 ),
-    .R14(\port$450$14 ),
-    .R15(\port$450$15 ),
-    .R16(\port$450$16 ),
-    .R17(\port$450$17 ),
-    .R18(\port$450$18 ),
-    .R19(\port$450$19 ),
-    .R2(\port$450$2 ),
-    .R20(\port$450$20 ),
-    .R21(\port$450$21 ),
-    .R22(\port$450$22 ),
-    .R23(\port$450$23 ),
-    .R24(\port$450$24 ),
-    .R25(\port$450$25 ),
+    .R0(\port$456$0 ),
+    .R1(\port$456$1 ),
+    .R10(\port$456$10 ),
+    .R11(\port$456$11 ),
+    .R12(\port$456$12 ),
+    .R13(\port$456$13 ),
+    .R14(\port$456$14 ),
+    .R15(\port$456$15 ),
+    .R16(\port$456$16 ),
+    .R17(\port$456$17 ),
+    .R18(\port$456$18 ),
+    .R19(\port$456$19 ),
+    .R2(\port$456$2 ),
+    .R20(\port$456$20 ),
+    .R21(\port$456$21 ),
+    .R22(\port$456$22 ),
+    .R23(\port$456$23 ),
+    .R24(\port$456$24 ),
+    .R25(\port$456$25 ),
     .R26(r[26]),
-    .R27(\port$450$27 ),
-    .R28(\port$450$28 ),
-    .R29(\port$450$29 ),
-    .R3(\port$450$3 ),
-    .R30(\port$450$30 ),
-    .R31(\port$450$31 ),
-    .R32(\port$450$32 ),
-    .R33(\port$450$33 ),
-    .R34(\port$450$34 ),
-    .R35(\port$450$35 ),
-    .R36(\port$450$36 ),
-    .R37(\port$450$37 ),
-    .R38(\port$450$38 ),
-    .R39(\port$450$39 ),
-    .R4(\port$450$4 ),
-    .R40(\port$450$40 ),
-    .R41(\port$450$41 ),
-    .R42(\port$450$42 ),
-    .R43(\port$450$43 ),
-    .R44(\port$450$44 ),
-    .R45(\port$450$45 ),
-    .R46(\port$450$46 ),
-    .R47(\port$450$47 ),
-    .R48(\port$450$48 ),
-    .R49(\port$450$49 ),
-    .R5(\port$450$5 ),
-    .R50(\port$450$50 ),
-    .R51(\port$450$51 ),
-    .R52(\port$450$52 ),
+    .R27(\port$456$27 ),
+    .R28(\port$456$28 ),
+    .R29(\port$456$29 ),
+    .R3(\port$456$3 ),
+    .R30(\port$456$30 ),
+    .R31(\port$456$31 ),
+    .R32(\port$456$32 ),
+    .R33(\port$456$33 ),
+    .R34(\port$456$34 ),
+    .R35(\port$456$35 ),
+    .R36(\port$456$36 ),
+    .R37(\port$456$37 ),
+    .R38(\port$456$38 ),
+    .R39(\port$456$39 ),
+    .R4(\port$456$4 ),
+    .R40(\port$456$40 ),
+    .R41(\port$456$41 ),
+    .R42(\port$456$42 ),
+    .R43(\port$456$43 ),
+    .R44(\port$456$44 ),
+    .R45(\port$456$45 ),
+    .R46(\port$456$46 ),
+    .R47(\port$456$47 ),
+    .R48(\port$456$48 ),
+    .R49(\port$456$49 ),
+    .R5(\port$456$5 ),
+    .R50(\port$456$50 ),
+    .R51(\port$456$51 ),
+    .R52(\port$456$52 ),
     .R53(r[53]),
-    .R6(\port$450$6 ),
-    .R7(\port$450$7 ),
-    .R8(\port$450$8 ),
-    .R9(\port$450$9 ),
+    .R6(\port$456$6 ),
+    .R7(\port$456$7 ),
+    .R8(\port$456$8 ),
+    .R9(\port$456$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26917,13 +26910,13 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$450$0 , \port$450$1 , \port$450
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$450$52 , \port$450$51 , \port$450$50 , \port$450$49 , \port$450$48 , \port$450$47 , \port$450$46 , \port$450$45 , \port$450$44 , \port$450$43 , \port$450$42 , \port$450$41 , \port$450$40 , \port$450$39 , \port$450$38 , \port$450$37 , \port$450$36 , \port$450$35 , \port$450$34 , \port$450$33 , \port$450$32 , \port$450$31 , \port$450$30 , \port$450$29 , \port$450$28 , \port$450$27 , \port$450$25 , \port$450$24 , \port$450$23 , \port$450$22 , \port$450$21 , \port$450$20 , \port$450$19 , \port$450$18 , \port$450$17 , \port$450$16 , \port$450$15 , \port$450$14 , \port$450$13 , \port$450$12 , \port$450$11 , \port$450$10 , \port$450$9 , \port$450$8 , \port$450$7 , \port$450$6 , \port$450$5 , \port$450$4 , \port$450$3 , \port$450$2 , \port$450$1 , \port$450$0  };
+  assign { r[52:27], r[25:0] } = { \port$456$52 , \port$456$51 , \port$456$50 , \port$456$49 , \port$456$48 , \port$456$47 , \port$456$46 , \port$456$45 , \port$456$44 , \port$456$43 , \port$456$42 , \port$456$41 , \port$456$40 , \port$456$39 , \port$456$38 , \port$456$37 , \port$456$36 , \port$456$35 , \port$456$34 , \port$456$33 , \port$456$32 , \port$456$31 , \port$456$30 , \port$456$29 , \port$456$28 , \port$456$27 , \port$456$25 , \port$456$24 , \port$456$23 , \port$456$22 , \port$456$21 , \port$456$20 , \port$456$19 , \port$456$18 , \port$456$17 , \port$456$16 , \port$456$15 , \port$456$14 , \port$456$13 , \port$456$12 , \port$456$11 , \port$456$10 , \port$456$9 , \port$456$8 , \port$456$7 , \port$456$6 , \port$456$5 , \port$456$4 , \port$456$3 , \port$456$2 , \port$456$1 , \port$456$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_1 (rst, \port$455$0 , \port$455$1 , \port$455$2 , \port$455$3 , \port$455$4 , \port$455$5 , \port$455$6 , \port$455$7 , \port$455$8 , \port$455$9 , \port$455$10 , \port$455$11 , \port$455$12 , \port$455$13 , \port$455$14 , \port$455$15 , \port$455$16 , \port$455$17 , \port$455$18 , \port$455$19 
-, \port$455$20 , \port$455$21 , \port$455$22 , \port$455$23 , \port$455$24 , \port$455$25 , \port$455$27 , \port$455$28 , \port$455$29 , \port$455$30 , \port$455$31 , \port$455$32 , \port$455$33 , \port$455$34 , \port$455$35 , \port$455$36 , \port$455$37 , \port$455$38 , \port$455$39 , \port$455$40 , \port$455$41 
-, \port$455$42 , \port$455$43 , \port$455$44 , \port$455$45 , \port$455$46 , \port$455$47 , \port$455$48 , \port$455$49 , \port$455$50 , \port$455$51 , \port$455$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_1 (rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , \port$461$16 , \port$461$17 , \port$461$18 , \port$461$19 
+, \port$461$20 , \port$461$21 , \port$461$22 , \port$461$23 , \port$461$24 , \port$461$25 , \port$461$27 , \port$461$28 , \port$461$29 , \port$461$30 , \port$461$31 , \port$461$32 , \port$461$33 , \port$461$34 , \port$461$35 , \port$461$36 , \port$461$37 , \port$461$38 , \port$461$39 , \port$461$40 , \port$461$41 
+, \port$461$42 , \port$461$43 , \port$461$44 , \port$461$45 , \port$461$46 , \port$461$47 , \port$461$48 , \port$461$49 , \port$461$50 , \port$461$51 , \port$461$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26931,110 +26924,110 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$455$0 , \port$455$1 , \port$455
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$455$0 ;
-  wire \port$455$0 ;
-  output \port$455$1 ;
-  wire \port$455$1 ;
-  output \port$455$10 ;
-  wire \port$455$10 ;
-  output \port$455$11 ;
-  wire \port$455$11 ;
-  output \port$455$12 ;
-  wire \port$455$12 ;
-  output \port$455$13 ;
-  wire \port$455$13 ;
-  output \port$455$14 ;
-  wire \port$455$14 ;
-  output \port$455$15 ;
-  wire \port$455$15 ;
-  output \port$455$16 ;
-  wire \port$455$16 ;
-  output \port$455$17 ;
-  wire \port$455$17 ;
-  output \port$455$18 ;
-  wire \port$455$18 ;
-  output \port$455$19 ;
-  wire \port$455$19 ;
-  output \port$455$2 ;
-  wire \port$455$2 ;
-  output \port$455$20 ;
-  wire \port$455$20 ;
-  output \port$455$21 ;
-  wire \port$455$21 ;
-  output \port$455$22 ;
-  wire \port$455$22 ;
-  output \port$455$23 ;
-  wire \port$455$23 ;
-  output \port$455$24 ;
-  wire \port$455$24 ;
-  output \port$455$25 ;
-  wire \port$455$25 ;
-  output \port$455$27 ;
-  wire \port$455$27 ;
-  output \port$455$28 ;
-  wire \port$455$28 ;
-  output \port$455$29 ;
-  wire \port$455$29 ;
-  output \port$455$3 ;
-  wire \port$455$3 ;
-  output \port$455$30 ;
-  wire \port$455$30 ;
-  output \port$455$31 ;
-  wire \port$455$31 ;
-  output \port$455$32 ;
-  wire \port$455$32 ;
-  output \port$455$33 ;
-  wire \port$455$33 ;
-  output \port$455$34 ;
-  wire \port$455$34 ;
-  output \port$455$35 ;
-  wire \port$455$35 ;
-  output \port$455$36 ;
-  wire \port$455$36 ;
-  output \port$455$37 ;
-  wire \port$455$37 ;
-  output \port$455$38 ;
-  wire \port$455$38 ;
-  output \port$455$39 ;
-  wire \port$455$39 ;
-  output \port$455$4 ;
-  wire \port$455$4 ;
-  output \port$455$40 ;
-  wire \port$455$40 ;
-  output \port$455$41 ;
-  wire \port$455$41 ;
-  output \port$455$42 ;
-  wire \port$455$42 ;
-  output \port$455$43 ;
-  wire \port$455$43 ;
-  output \port$455$44 ;
-  wire \port$455$44 ;
-  output \port$455$45 ;
-  wire \port$455$45 ;
-  output \port$455$46 ;
-  wire \port$455$46 ;
-  output \port$455$47 ;
-  wire \port$455$47 ;
-  output \port$455$48 ;
-  wire \port$455$48 ;
-  output \port$455$49 ;
-  wire \port$455$49 ;
-  output \port$455$5 ;
-  wire \port$455$5 ;
-  output \port$455$50 ;
-  wire \port$455$50 ;
-  output \port$455$51 ;
-  wire \port$455$51 ;
-  output \port$455$52 ;
-  wire \port$455$52 ;
-  output \port$455$6 ;
-  wire \port$455$6 ;
-  output \port$455$7 ;
-  wire \port$455$7 ;
-  output \port$455$8 ;
-  wire \port$455$8 ;
-  output \port$455$9 ;
-  wire \port$455$9 ;
+  output \port$461$0 ;
+  wire \port$461$0 ;
+  output \port$461$1 ;
+  wire \port$461$1 ;
+  output \port$461$10 ;
+  wire \port$461$10 ;
+  output \port$461$11 ;
+  wire \port$461$11 ;
+  output \port$461$12 ;
+  wire \port$461$12 ;
+  output \port$461$13 ;
+  wire \port$461$13 ;
+  output \port$461$14 ;
+  wire \port$461$14 ;
+  output \port$461$15 ;
+  wire \port$461$15 ;
+  output \port$461$16 ;
+  wire \port$461$16 ;
+  output \port$461$17 ;
+  wire \port$461$17 ;
+  output \port$461$18 ;
+  wire \port$461$18 ;
+  output \port$461$19 ;
+  wire \port$461$19 ;
+  output \port$461$2 ;
+  wire \port$461$2 ;
+  output \port$461$20 ;
+  wire \port$461$20 ;
+  output \port$461$21 ;
+  wire \port$461$21 ;
+  output \port$461$22 ;
+  wire \port$461$22 ;
+  output \port$461$23 ;
+  wire \port$461$23 ;
+  output \port$461$24 ;
+  wire \port$461$24 ;
+  output \port$461$25 ;
+  wire \port$461$25 ;
+  output \port$461$27 ;
+  wire \port$461$27 ;
+  output \port$461$28 ;
+  wire \port$461$28 ;
+  output \port$461$29 ;
+  wire \port$461$29 ;
+  output \port$461$3 ;
+  wire \port$461$3 ;
+  output \port$461$30 ;
+  wire \port$461$30 ;
+  output \port$461$31 ;
+  wire \port$461$31 ;
+  output \port$461$32 ;
+  wire \port$461$32 ;
+  output \port$461$33 ;
+  wire \port$461$33 ;
+  output \port$461$34 ;
+  wire \port$461$34 ;
+  output \port$461$35 ;
+  wire \port$461$35 ;
+  output \port$461$36 ;
+  wire \port$461$36 ;
+  output \port$461$37 ;
+  wire \port$461$37 ;
+  output \port$461$38 ;
+  wire \port$461$38 ;
+  output \port$461$39 ;
+  wire \port$461$39 ;
+  output \port$461$4 ;
+  wire \port$461$4 ;
+  output \port$461$40 ;
+  wire \port$461$40 ;
+  output \port$461$41 ;
+  wire \port$461$41 ;
+  output \port$461$42 ;
+  wire \port$461$42 ;
+  output \port$461$43 ;
+  wire \port$461$43 ;
+  output \port$461$44 ;
+  wire \port$461$44 ;
+  output \port$461$45 ;
+  wire \port$461$45 ;
+  output \port$461$46 ;
+  wire \port$461$46 ;
+  output \port$461$47 ;
+  wire \port$461$47 ;
+  output \port$461$48 ;
+  wire \port$461$48 ;
+  output \port$461$49 ;
+  wire \port$461$49 ;
+  output \port$461$5 ;
+  wire \port$461$5 ;
+  output \port$461$50 ;
+  wire \port$461$50 ;
+  output \port$461$51 ;
+  wire \port$461$51 ;
+  output \port$461$52 ;
+  wire \port$461$52 ;
+  output \port$461$6 ;
+  wire \port$461$6 ;
+  output \port$461$7 ;
+  wire \port$461$7 ;
+  output \port$461$8 ;
+  wire \port$461$8 ;
+  output \port$461$9 ;
+  wire \port$461$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27231,60 +27224,60 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$455$0 , \port$455$1 , \port$455
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$455$0 ),
-    .R1(\port$455$1 ),
-    .R10(\port$455$10 ),
-    .R11(\port$455$11 ),
-    .R12(\port$455$12 ),
-    .R13(\port$455$13 ),
-    .R14(\port$455$14 ),
-    .R15(\port$455$15 ),
-    .R16(\port$455$16 ),
-    .R17(\port$455$17 ),
-    .R18(\port$455$18 ),
-    .R19(\port$455$19 ),
-    .R2(\port$455$2 ),
-    .R20(\port$455$20 ),
-    .R21(\port$455$21 ),
-    .R22(\port$455$22 ),
-    .R23(\port$455$23 ),
-    .R24(\port$455$24 ),
-    .R25(\port$455$25 ),
+    .R0(\port$461$0 ),
+    .R1(\port$461$1 ),
+    .R10(\port$461$10 ),
+    .R11(\port$461$11 ),
+    .R12(\port$461$12 ),
+    .R13(\port$461$13 ),
+    .R14(\port$461$14 ),
+    .R15(\port$461$15 ),
+    .R16(\port$461$16 ),
+    .R17(\port$461$17 ),
+    .R18(\port$461$18 ),
+    .R19(\port$461$19 ),
+    .R2(\port$461$2 ),
+    .R20(\port$461$20 ),
+    .R21(\port$461$21 ),
+    .R22(\port$461$22 ),
+    .R23(\port$461$23 ),
+    .R24(\port$461$24 ),
+    .R25(\port$461$25 ),
     .R26(r[26]),
-    .R27(\port$455$27 ),
-    .R28(\port$455$28 ),
-    .R29(\port$455$29 ),
-    .R3(\port$455$3 ),
-    .R30(\port$455$30 ),
-    .R31(\port$455$31 ),
-    .R32(\port$455$32 ),
-    .R33(\port$455$33 ),
-    .R34(\port$455$34 ),
-    .R35(\port$455$35 ),
-    .R36(\port$455$36 ),
-    .R37(\port$455$37 ),
-    .R38(\port$455$38 ),
-    .R39(\port$455$39 ),
-    .R4(\port$455$4 ),
-    .R40(\port$455$40 ),
-    .R41(\port$455$41 ),
-    .R42(\port$455$42 ),
-    .R43(\port$455$43 ),
-    .R44(\port$455$44 ),
-    .R45(\port$455$45 ),
-    .R46(\port$455$46 ),
-    .R47(\port$455$47 ),
-    .R48(\port$455$48 ),
-    .R49(\port$455$49 ),
-    .R5(\port$455$5 ),
-    .R50(\port$455$50 ),
-    .R51(\port$455$51 ),
-    .R52(\port$455$52 ),
+    .R27(\port$461$27 ),
+    .R28(\port$461$28 ),
+    .R29(\port$461$29 ),
+    .R3(\port$461$3 ),
+    .R30(\port$461$30 ),
+    .R31(\port$461$31 ),
+    .R32(\port$461$32 ),
+    .R33(\port$461$33 ),
+    .R34(\port$461$34 ),
+    .R35(\port$461$35 ),
+    .R36(\port$461$36 ),
+    .R37(\port$461$37 ),
+    .R38(\port$461$38 ),
+    .R39(\port$461$39 ),
+    .R4(\port$461$4 ),
+    .R40(\port$461$40 ),
+    .R41(\port$461$41 ),
+    .R42(\port$461$42 ),
+    .R43(\port$461$43 ),
+    .R44(\port$461$44 ),
+    .R45(\port$461$45 ),
+    .R46(\port$461$46 ),
+    .R47(\port$461$47 ),
+    .R48(\port$461$48 ),
+    .R49(\port$461$49 ),
+    .R5(\port$461$5 ),
+    .R50(\port$461$50 ),
+    .R51(\port$461$51 ),
+    .R52(\port$461$52 ),
     .R53(r[53]),
-    .R6(\port$455$6 ),
-    .R7(\port$455$7 ),
-    .R8(\port$455$8 ),
-    .R9(\port$455$9 ),
+    .R6(\port$461$6 ),
+    .R7(\port$461$7 ),
+    .R8(\port$461$8 ),
+    .R9(\port$461$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -27557,13 +27550,13 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$455$0 , \port$455$1 , \port$455
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$455$52 , \port$455$51 , \port$455$50 , \port$455$49 , \port$455$48 , \port$455$47 , \port$455$46 , \port$455$45 , \port$455$44 , \port$455$43 , \port$455$42 , \port$455$41 , \port$455$40 , \port$455$39 , \port$455$38 , \port$455$37 , \port$455$36 , \port$455$35 , \port$455$34 , \port$455$33 , \port$455$32 , \port$455$31 , \port$455$30 , \port$455$29 , \port$455$28 , \port$455$27 , \port$455$25 , \port$455$24 , \port$455$23 , \port$455$22 , \port$455$21 , \port$455$20 , \port$455$19 , \port$455$18 , \port$455$17 , \port$455$16 , \port$455$15 , \port$455$14 , \port$455$13 , \port$455$12 , \port$455$11 , \port$455$10 , \port$455$9 , \port$455$8 , \port$455$7 , \port$455$6 , \port$455$5 , \port$455$4 , \port$455$3 , \port$455$2 , \port$455$1 , \port$455$0  };
+  assign { r[52:27], r[25:0] } = { \port$461$52 , \port$461$51 , \port$461$50 , \port$461$49 , \port$461$48 , \port$461$47 , \port$461$46 , \port$461$45 , \port$461$44 , \port$461$43 , \port$461$42 , \port$461$41 , \port$461$40 , \port$461$39 , \port$461$38 , \port$461$37 , \port$461$36 , \port$461$35 , \port$461$34 , \port$461$33 , \port$461$32 , \port$461$31 , \port$461$30 , \port$461$29 , \port$461$28 , \port$461$27 , \port$461$25 , \port$461$24 , \port$461$23 , \port$461$22 , \port$461$21 , \port$461$20 , \port$461$19 , \port$461$18 , \port$461$17 , \port$461$16 , \port$461$15 , \port$461$14 , \port$461$13 , \port$461$12 , \port$461$11 , \port$461$10 , \port$461$9 , \port$461$8 , \port$461$7 , \port$461$6 , \port$461$5 , \port$461$4 , \port$461$3 , \port$461$2 , \port$461$1 , \port$461$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_2 (rst, \port$460$0 , \port$460$1 , \port$460$2 , \port$460$3 , \port$460$4 , \port$460$5 , \port$460$6 , \port$460$7 , \port$460$8 , \port$460$9 , \port$460$10 , \port$460$11 , \port$460$12 , \port$460$13 , \port$460$14 , \port$460$15 , \port$460$16 , \port$460$17 , \port$460$18 , \port$460$19 
-, \port$460$20 , \port$460$21 , \port$460$22 , \port$460$23 , \port$460$24 , \port$460$25 , \port$460$27 , \port$460$28 , \port$460$29 , \port$460$30 , \port$460$31 , \port$460$32 , \port$460$33 , \port$460$34 , \port$460$35 , \port$460$36 , \port$460$37 , \port$460$38 , \port$460$39 , \port$460$40 , \port$460$41 
-, \port$460$42 , \port$460$43 , \port$460$44 , \port$460$45 , \port$460$46 , \port$460$47 , \port$460$48 , \port$460$49 , \port$460$50 , \port$460$51 , \port$460$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_2 (rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , \port$466$16 , \port$466$17 , \port$466$18 , \port$466$19 
+, \port$466$20 , \port$466$21 , \port$466$22 , \port$466$23 , \port$466$24 , \port$466$25 , \port$466$27 , \port$466$28 , \port$466$29 , \port$466$30 , \port$466$31 , \port$466$32 , \port$466$33 , \port$466$34 , \port$466$35 , \port$466$36 , \port$466$37 , \port$466$38 , \port$466$39 , \port$466$40 , \port$466$41 
+, \port$466$42 , \port$466$43 , \port$466$44 , \port$466$45 , \port$466$46 , \port$466$47 , \port$466$48 , \port$466$49 , \port$466$50 , \port$466$51 , \port$466$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -27571,110 +27564,110 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$460$0 , \port$460$1 , \port$460
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$460$0 ;
-  wire \port$460$0 ;
-  output \port$460$1 ;
-  wire \port$460$1 ;
-  output \port$460$10 ;
-  wire \port$460$10 ;
-  output \port$460$11 ;
-  wire \port$460$11 ;
-  output \port$460$12 ;
-  wire \port$460$12 ;
-  output \port$460$13 ;
-  wire \port$460$13 ;
-  output \port$460$14 ;
-  wire \port$460$14 ;
-  output \port$460$15 ;
-  wire \port$460$15 ;
-  output \port$460$16 ;
-  wire \port$460$16 ;
-  output \port$460$17 ;
-  wire \port$460$17 ;
-  output \port$460$18 ;
-  wire \port$460$18 ;
-  output \port$460$19 ;
-  wire \port$460$19 ;
-  output \port$460$2 ;
-  wire \port$460$2 ;
-  output \port$460$20 ;
-  wire \port$460$20 ;
-  output \port$460$21 ;
-  wire \port$460$21 ;
-  output \port$460$22 ;
-  wire \port$460$22 ;
-  output \port$460$23 ;
-  wire \port$460$23 ;
-  output \port$460$24 ;
-  wire \port$460$24 ;
-  output \port$460$25 ;
-  wire \port$460$25 ;
-  output \port$460$27 ;
-  wire \port$460$27 ;
-  output \port$460$28 ;
-  wire \port$460$28 ;
-  output \port$460$29 ;
-  wire \port$460$29 ;
-  output \port$460$3 ;
-  wire \port$460$3 ;
-  output \port$460$30 ;
-  wire \port$460$30 ;
-  output \port$460$31 ;
-  wire \port$460$31 ;
-  output \port$460$32 ;
-  wire \port$460$32 ;
-  output \port$460$33 ;
-  wire \port$460$33 ;
-  output \port$460$34 ;
-  wire \port$460$34 ;
-  output \port$460$35 ;
-  wire \port$460$35 ;
-  output \port$460$36 ;
-  wire \port$460$36 ;
-  output \port$460$37 ;
-  wire \port$460$37 ;
-  output \port$460$38 ;
-  wire \port$460$38 ;
-  output \port$460$39 ;
-  wire \port$460$39 ;
-  output \port$460$4 ;
-  wire \port$460$4 ;
-  output \port$460$40 ;
-  wire \port$460$40 ;
-  output \port$460$41 ;
-  wire \port$460$41 ;
-  output \port$460$42 ;
-  wire \port$460$42 ;
-  output \port$460$43 ;
-  wire \port$460$43 ;
-  output \port$460$44 ;
-  wire \port$460$44 ;
-  output \port$460$45 ;
-  wire \port$460$45 ;
-  output \port$460$46 ;
-  wire \port$460$46 ;
-  output \port$460$47 ;
-  wire \port$460$47 ;
-  output \port$460$48 ;
-  wire \port$460$48 ;
-  output \port$460$49 ;
-  wire \port$460$49 ;
-  output \port$460$5 ;
-  wire \port$460$5 ;
-  output \port$460$50 ;
-  wire \port$460$50 ;
-  output \port$460$51 ;
-  wire \port$460$51 ;
-  output \port$460$52 ;
-  wire \port$460$52 ;
-  output \port$460$6 ;
-  wire \port$460$6 ;
-  output \port$460$7 ;
-  wire \port$460$7 ;
-  output \port$460$8 ;
-  wire \port$460$8 ;
-  output \port$460$9 ;
-  wire \port$460$9 ;
+  output \port$466$0 ;
+  wire \port$466$0 ;
+  output \port$466$1 ;
+  wire \port$466$1 ;
+  output \port$466$10 ;
+  wire \port$466$10 ;
+  output \port$466$11 ;
+  wire \port$466$11 ;
+  output \port$466$12 ;
+  wire \port$466$12 ;
+  output \port$466$13 ;
+  wire \port$466$13 ;
+  output \port$466$14 ;
+  wire \port$466$14 ;
+  output \port$466$15 ;
+  wire \port$466$15 ;
+  output \port$466$16 ;
+  wire \port$466$16 ;
+  output \port$466$17 ;
+  wire \port$466$17 ;
+  output \port$466$18 ;
+  wire \port$466$18 ;
+  output \port$466$19 ;
+  wire \port$466$19 ;
+  output \port$466$2 ;
+  wire \port$466$2 ;
+  output \port$466$20 ;
+  wire \port$466$20 ;
+  output \port$466$21 ;
+  wire \port$466$21 ;
+  output \port$466$22 ;
+  wire \port$466$22 ;
+  output \port$466$23 ;
+  wire \port$466$23 ;
+  output \port$466$24 ;
+  wire \port$466$24 ;
+  output \port$466$25 ;
+  wire \port$466$25 ;
+  output \port$466$27 ;
+  wire \port$466$27 ;
+  output \port$466$28 ;
+  wire \port$466$28 ;
+  output \port$466$29 ;
+  wire \port$466$29 ;
+  output \port$466$3 ;
+  wire \port$466$3 ;
+  output \port$466$30 ;
+  wire \port$466$30 ;
+  output \port$466$31 ;
+  wire \port$466$31 ;
+  output \port$466$32 ;
+  wire \port$466$32 ;
+  output \port$466$33 ;
+  wire \port$466$33 ;
+  output \port$466$34 ;
+  wire \port$466$34 ;
+  output \port$466$35 ;
+  wire \port$466$35 ;
+  output \port$466$36 ;
+  wire \port$466$36 ;
+  output \port$466$37 ;
+  wire \port$466$37 ;
+  output \port$466$38 ;
+  wire \port$466$38 ;
+  output \port$466$39 ;
+  wire \port$466$39 ;
+  output \port$466$4 ;
+  wire \port$466$4 ;
+  output \port$466$40 ;
+  wire \port$466$40 ;
+  output \port$466$41 ;
+  wire \port$466$41 ;
+  output \port$466$42 ;
+  wire \port$466$42 ;
+  output \port$466$43 ;
+  wire \port$466$43 ;
+  output \port$466$44 ;
+  wire \port$466$44 ;
+  output \port$466$45 ;
+  wire \port$466$45 ;
+  output \port$466$46 ;
+  wire \port$466$46 ;
+  output \port$466$47 ;
+  wire \port$466$47 ;
+  output \port$466$48 ;
+  wire \port$466$48 ;
+  output \port$466$49 ;
+  wire \port$466$49 ;
+  output \port$466$5 ;
+  wire \port$466$5 ;
+  output \port$466$50 ;
+  wire \port$466$50 ;
+  output \port$466$51 ;
+  wire \port$466$51 ;
+  output \port$466$52 ;
+  wire \port$466$52 ;
+  output \port$466$6 ;
+  wire \port$466$6 ;
+  output \port$466$7 ;
+  wire \port$466$7 ;
+  output \port$466$8 ;
+  wire \port$466$8 ;
+  output \port$466$9 ;
+  wire \port$466$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27871,60 +27864,60 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$460$0 , \port$460$1 , \port$460
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$460$0 ),
-    .R1(\port$460$1 ),
-    .R10(\port$460$10 ),
-    .R11(\port$460$11 ),
-    .R12(\port$460$12 ),
-    .R13(\port$460$13 ),
-    .R14(\port$460$14 ),
-    .R15(\port$460$15 ),
-    .R16(\port$460$16 ),
-    .R17(\port$460$17 ),
-    .R18(\port$460$18 ),
-    .R19(\port$460$19 ),
-    .R2(\port$460$2 ),
-    .R20(\port$460$20 ),
-    .R21(\port$460$21 ),
-    .R22(\port$460$22 ),
-    .R23(\port$460$23 ),
-    .R24(\port$460$24 ),
-    .R25(\port$460$25 ),
+    .R0(\port$466$0 ),
+    .R1(\port$466$1 ),
+    .R10(\port$466$10 ),
+    .R11(\port$466$11 ),
+    .R12(\port$466$12 ),
+    .R13(\port$466$13 ),
+    .R14(\port$466$14 ),
+    .R15(\port$466$15 ),
+    .R16(\port$466$16 ),
+    .R17(\port$466$17 ),
+    .R18(\port$466$18 ),
+    .R19(\port$466$19 ),
+    .R2(\port$466$2 ),
+    .R20(\port$466$20 ),
+    .R21(\port$466$21 ),
+    .R22(\port$466$22 ),
+    .R23(\port$466$23 ),
+    .R24(\port$466$24 ),
+    .R25(\port$466$25 ),
     .R26(r[26]),
-    .R27(\port$460$27 ),
-    .R28(\port$460$28 ),
-    .R29(\port$460$29 ),
-    .R3(\port$460$3 ),
-    .R30(\port$460$30 ),
-    .R31(\port$460$31 ),
-    .R32(\port$460$32 ),
-    .R33(\port$460$33 ),
-    .R34(\port$460$34 ),
-    .R35(\port$460$35 ),
-    .R36(\port$460$36 ),
-    .R37(\port$460$37 ),
-    .R38(\port$460$38 ),
-    .R39(\port$460$39 ),
-    .R4(\port$460$4 ),
-    .R40(\port$460$40 ),
-    .R41(\port$460$41 ),
-    .R42(\port$460$42 ),
-    .R43(\port$460$43 ),
-    .R44(\port$460$44 ),
-    .R45(\port$460$45 ),
-    .R46(\port$460$46 ),
-    .R47(\port$460$47 ),
-    .R48(\port$460$48 ),
-    .R49(\port$460$49 ),
-    .R5(\port$460$5 ),
-    .R50(\port$460$50 ),
-    .R51(\port$460$51 ),
-    .R52(\port$460$52 ),
+    .R27(\port$466$27 ),
+    .R28(\port$466$28 ),
+    .R29(\port$466$29 ),
+    .R3(\port$466$3 ),
+    .R30(\port$466$30 ),
+    .R31(\port$466$31 ),
+    .R32(\port$466$32 ),
+    .R33(\port$466$33 ),
+    .R34(\port$466$34 ),
+    .R35(\port$466$35 ),
+    .R36(\port$466$36 ),
+    .R37(\port$466$37 ),
+    .R38(\port$466$38 ),
+    .R39(\port$466$39 ),
+    .R4(\port$466$4 ),
+    .R40(\port$466$40 ),
+    .R41(\port$466$41 ),
+    .R42(\port$466$42 ),
+    .R43(\port$466$43 ),
+    .R44(\port$466$44 ),
+    .R45(\port$466$45 ),
+    .R46(\port$466$46 ),
+    .R47(\port$466$47 ),
+    .R48(\port$466$48 ),
+    .R49(\port$466$49 ),
+    .R5(\port$466$5 ),
+    .R50(\port$466$50 ),
+    .R51(\port$466$51 ),
+    .R52(\port$466$52 ),
     .R53(r[53]),
-    .R6(\port$460$6 ),
-    .R7(\port$460$7 ),
-    .R8(\port$460$8 ),
-    .R9(\port$460$9 ),
+    .R6(\port$466$6 ),
+    .R7(\port$466$7 ),
+    .R8(\port$466$8 ),
+    .R9(\port$466$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28197,13 +28190,13 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$460$0 , \port$460$1 , \port$460
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$460$52 , \port$460$51 , \port$460$50 , \port$460$49 , \port$460$48 , \port$460$47 , \port$460$46 , \port$460$45 , \port$460$44 , \port$460$43 , \port$460$42 , \port$460$41 , \port$460$40 , \port$460$39 , \port$460$38 , \port$460$37 , \port$460$36 , \port$460$35 , \port$460$34 , \port$460$33 , \port$460$32 , \port$460$31 , \port$460$30 , \port$460$29 , \port$460$28 , \port$460$27 , \port$460$25 , \port$460$24 , \port$460$23 , \port$460$22 , \port$460$21 , \port$460$20 , \port$460$19 , \port$460$18 , \port$460$17 , \port$460$16 , \port$460$15 , \port$460$14 , \port$460$13 , \port$460$12 , \port$460$11 , \port$460$10 , \port$460$9 , \port$460$8 , \port$460$7 , \port$460$6 , \port$460$5 , \port$460$4 , \port$460$3 , \port$460$2 , \port$460$1 , \port$460$0  };
+  assign { r[52:27], r[25:0] } = { \port$466$52 , \port$466$51 , \port$466$50 , \port$466$49 , \port$466$48 , \port$466$47 , \port$466$46 , \port$466$45 , \port$466$44 , \port$466$43 , \port$466$42 , \port$466$41 , \port$466$40 , \port$466$39 , \port$466$38 , \port$466$37 , \port$466$36 , \port$466$35 , \port$466$34 , \port$466$33 , \port$466$32 , \port$466$31 , \port$466$30 , \port$466$29 , \port$466$28 , \port$466$27 , \port$466$25 , \port$466$24 , \port$466$23 , \port$466$22 , \port$466$21 , \port$466$20 , \port$466$19 , \port$466$18 , \port$466$17 , \port$466$16 , \port$466$15 , \port$466$14 , \port$466$13 , \port$466$12 , \port$466$11 , \port$466$10 , \port$466$9 , \port$466$8 , \port$466$7 , \port$466$6 , \port$466$5 , \port$466$4 , \port$466$3 , \port$466$2 , \port$466$1 , \port$466$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_3 (rst, \port$465$0 , \port$465$1 , \port$465$2 , \port$465$3 , \port$465$4 , \port$465$5 , \port$465$6 , \port$465$7 , \port$465$8 , \port$465$9 , \port$465$10 , \port$465$11 , \port$465$12 , \port$465$13 , \port$465$14 , \port$465$15 , \port$465$16 , \port$465$17 , \port$465$18 , \port$465$19 
-, \port$465$20 , \port$465$21 , \port$465$22 , \port$465$23 , \port$465$24 , \port$465$25 , \port$465$27 , \port$465$28 , \port$465$29 , \port$465$30 , \port$465$31 , \port$465$32 , \port$465$33 , \port$465$34 , \port$465$35 , \port$465$36 , \port$465$37 , \port$465$38 , \port$465$39 , \port$465$40 , \port$465$41 
-, \port$465$42 , \port$465$43 , \port$465$44 , \port$465$45 , \port$465$46 , \port$465$47 , \port$465$48 , \port$465$49 , \port$465$50 , \port$465$51 , \port$465$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_3 (rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , \port$471$16 , \port$471$17 , \port$471$18 , \port$471$19 
+, \port$471$20 , \port$471$21 , \port$471$22 , \port$471$23 , \port$471$24 , \port$471$25 , \port$471$27 , \port$471$28 , \port$471$29 , \port$471$30 , \port$471$31 , \port$471$32 , \port$471$33 , \port$471$34 , \port$471$35 , \port$471$36 , \port$471$37 , \port$471$38 , \port$471$39 , \port$471$40 , \port$471$41 
+, \port$471$42 , \port$471$43 , \port$471$44 , \port$471$45 , \port$471$46 , \port$471$47 , \port$471$48 , \port$471$49 , \port$471$50 , \port$471$51 , \port$471$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28211,110 +28204,110 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$465$0 , \port$465$1 , \port$465
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$465$0 ;
-  wire \port$465$0 ;
-  output \port$465$1 ;
-  wire \port$465$1 ;
-  output \port$465$10 ;
-  wire \port$465$10 ;
-  output \port$465$11 ;
-  wire \port$465$11 ;
-  output \port$465$12 ;
-  wire \port$465$12 ;
-  output \port$465$13 ;
-  wire \port$465$13 ;
-  output \port$465$14 ;
-  wire \port$465$14 ;
-  output \port$465$15 ;
-  wire \port$465$15 ;
-  output \port$465$16 ;
-  wire \port$465$16 ;
-  output \port$465$17 ;
-  wire \port$465$17 ;
-  output \port$465$18 ;
-  wire \port$465$18 ;
-  output \port$465$19 ;
-  wire \port$465$19 ;
-  output \port$465$2 ;
-  wire \port$465$2 ;
-  output \port$465$20 ;
-  wire \port$465$20 ;
-  output \port$465$21 ;
-  wire \port$465$21 ;
-  output \port$465$22 ;
-  wire \port$465$22 ;
-  output \port$465$23 ;
-  wire \port$465$23 ;
-  output \port$465$24 ;
-  wire \port$465$24 ;
-  output \port$465$25 ;
-  wire \port$465$25 ;
-  output \port$465$27 ;
-  wire \port$465$27 ;
-  output \port$465$28 ;
-  wire \port$465$28 ;
-  output \port$465$29 ;
-  wire \port$465$29 ;
-  output \port$465$3 ;
-  wire \port$465$3 ;
-  output \port$465$30 ;
-  wire \port$465$30 ;
-  output \port$465$31 ;
-  wire \port$465$31 ;
-  output \port$465$32 ;
-  wire \port$465$32 ;
-  output \port$465$33 ;
-  wire \port$465$33 ;
-  output \port$465$34 ;
-  wire \port$465$34 ;
-  output \port$465$35 ;
-  wire \port$465$35 ;
-  output \port$465$36 ;
-  wire \port$465$36 ;
-  output \port$465$37 ;
-  wire \port$465$37 ;
-  output \port$465$38 ;
-  wire \port$465$38 ;
-  output \port$465$39 ;
-  wire \port$465$39 ;
-  output \port$465$4 ;
-  wire \port$465$4 ;
-  output \port$465$40 ;
-  wire \port$465$40 ;
-  output \port$465$41 ;
-  wire \port$465$41 ;
-  output \port$465$42 ;
-  wire \port$465$42 ;
-  output \port$465$43 ;
-  wire \port$465$43 ;
-  output \port$465$44 ;
-  wire \port$465$44 ;
-  output \port$465$45 ;
-  wire \port$465$45 ;
-  output \port$465$46 ;
-  wire \port$465$46 ;
-  output \port$465$47 ;
-  wire \port$465$47 ;
-  output \port$465$48 ;
-  wire \port$465$48 ;
-  output \port$465$49 ;
-  wire \port$465$49 ;
-  output \port$465$5 ;
-  wire \port$465$5 ;
-  output \port$465$50 ;
-  wire \port$465$50 ;
-  output \port$465$51 ;
-  wire \port$465$51 ;
-  output \port$465$52 ;
-  wire \port$465$52 ;
-  output \port$465$6 ;
-  wire \port$465$6 ;
-  output \port$465$7 ;
-  wire \port$465$7 ;
-  output \port$465$8 ;
-  wire \port$465$8 ;
-  output \port$465$9 ;
-  wire \port$465$9 ;
+  output \port$471$0 ;
+  wire \port$471$0 ;
+  output \port$471$1 ;
+  wire \port$471$1 ;
+  output \port$471$10 ;
+  wire \port$471$10 ;
+  output \port$471$11 ;
+  wire \port$471$11 ;
+  output \port$471$12 ;
+  wire \port$471$12 ;
+  output \port$471$13 ;
+  wire \port$471$13 ;
+  output \port$471$14 ;
+  wire \port$471$14 ;
+  output \port$471$15 ;
+  wire \port$471$15 ;
+  output \port$471$16 ;
+  wire \port$471$16 ;
+  output \port$471$17 ;
+  wire \port$471$17 ;
+  output \port$471$18 ;
+  wire \port$471$18 ;
+  output \port$471$19 ;
+  wire \port$471$19 ;
+  output \port$471$2 ;
+  wire \port$471$2 ;
+  output \port$471$20 ;
+  wire \port$471$20 ;
+  output \port$471$21 ;
+  wire \port$471$21 ;
+  output \port$471$22 ;
+  wire \port$471$22 ;
+  output \port$471$23 ;
+  wire \port$471$23 ;
+  output \port$471$24 ;
+  wire \port$471$24 ;
+  output \port$471$25 ;
+  wire \port$471$25 ;
+  output \port$471$27 ;
+  wire \port$471$27 ;
+  output \port$471$28 ;
+  wire \port$471$28 ;
+  output \port$471$29 ;
+  wire \port$471$29 ;
+  output \port$471$3 ;
+  wire \port$471$3 ;
+  output \port$471$30 ;
+  wire \port$471$30 ;
+  output \port$471$31 ;
+  wire \port$471$31 ;
+  output \port$471$32 ;
+  wire \port$471$32 ;
+  output \port$471$33 ;
+  wire \port$471$33 ;
+  output \port$471$34 ;
+  wire \port$471$34 ;
+  output \port$471$35 ;
+  wire \port$471$35 ;
+  output \port$471$36 ;
+  wire \port$471$36 ;
+  output \port$471$37 ;
+  wire \port$471$37 ;
+  output \port$471$38 ;
+  wire \port$471$38 ;
+  output \port$471$39 ;
+  wire \port$471$39 ;
+  output \port$471$4 ;
+  wire \port$471$4 ;
+  output \port$471$40 ;
+  wire \port$471$40 ;
+  output \port$471$41 ;
+  wire \port$471$41 ;
+  output \port$471$42 ;
+  wire \port$471$42 ;
+  output \port$471$43 ;
+  wire \port$471$43 ;
+  output \port$471$44 ;
+  wire \port$471$44 ;
+  output \port$471$45 ;
+  wire \port$471$45 ;
+  output \port$471$46 ;
+  wire \port$471$46 ;
+  output \port$471$47 ;
+  wire \port$471$47 ;
+  output \port$471$48 ;
+  wire \port$471$48 ;
+  output \port$471$49 ;
+  wire \port$471$49 ;
+  output \port$471$5 ;
+  wire \port$471$5 ;
+  output \port$471$50 ;
+  wire \port$471$50 ;
+  output \port$471$51 ;
+  wire \port$471$51 ;
+  output \port$471$52 ;
+  wire \port$471$52 ;
+  output \port$471$6 ;
+  wire \port$471$6 ;
+  output \port$471$7 ;
+  wire \port$471$7 ;
+  output \port$471$8 ;
+  wire \port$471$8 ;
+  output \port$471$9 ;
+  wire \port$471$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -28511,60 +28504,60 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$465$0 , \port$465$1 , \port$465
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$465$0 ),
-    .R1(\port$465$1 ),
-    .R10(\port$465$10 ),
-    .R11(\port$465$11 ),
-    .R12(\port$465$12 ),
-    .R13(\port$465$13 ),
-    .R14(\port$465$14 ),
-    .R15(\port$465$15 ),
-    .R16(\port$465$16 ),
-    .R17(\port$465$17 ),
-    .R18(\port$465$18 ),
-    .R19(\port$465$19 ),
-    .R2(\port$465$2 ),
-    .R20(\port$465$20 ),
-    .R21(\port$465$21 ),
-    .R22(\port$465$22 ),
-    .R23(\port$465$23 ),
-    .R24(\port$465$24 ),
-    .R25(\port$465$25 ),
+    .R0(\port$471$0 ),
+    .R1(\port$471$1 ),
+    .R10(\port$471$10 ),
+    .R11(\port$471$11 ),
+    .R12(\port$471$12 ),
+    .R13(\port$471$13 ),
+    .R14(\port$471$14 ),
+    .R15(\port$471$15 ),
+    .R16(\port$471$16 ),
+    .R17(\port$471$17 ),
+    .R18(\port$471$18 ),
+    .R19(\port$471$19 ),
+    .R2(\port$471$2 ),
+    .R20(\port$471$20 ),
+    .R21(\port$471$21 ),
+    .R22(\port$471$22 ),
+    .R23(\port$471$23 ),
+    .R24(\port$471$24 ),
+    .R25(\port$471$25 ),
     .R26(r[26]),
-    .R27(\port$465$27 ),
-    .R28(\port$465$28 ),
-    .R29(\port$465$29 ),
-    .R3(\port$465$3 ),
-    .R30(\port$465$30 ),
-    .R31(\port$465$31 ),
-    .R32(\port$465$32 ),
-    .R33(\port$465$33 ),
-    .R34(\port$465$34 ),
-    .R35(\port$465$35 ),
-    .R36(\port$465$36 ),
-    .R37(\port$465$37 ),
-    .R38(\port$465$38 ),
-    .R39(\port$465$39 ),
-    .R4(\port$465$4 ),
-    .R40(\port$465$40 ),
-    .R41(\port$465$41 ),
-    .R42(\port$465$42 ),
-    .R43(\port$465$43 ),
-    .R44(\port$465$44 ),
-    .R45(\port$465$45 ),
-    .R46(\port$465$46 ),
-    .R47(\port$465$47 ),
-    .R48(\port$465$48 ),
-    .R49(\port$465$49 ),
-    .R5(\port$465$5 ),
-    .R50(\port$465$50 ),
-    .R51(\port$465$51 ),
-    .R52(\port$465$52 ),
+    .R27(\port$471$27 ),
+    .R28(\port$471$28 ),
+    .R29(\port$471$29 ),
+    .R3(\port$471$3 ),
+    .R30(\port$471$30 ),
+    .R31(\port$471$31 ),
+    .R32(\port$471$32 ),
+    .R33(\port$471$33 ),
+    .R34(\port$471$34 ),
+    .R35(\port$471$35 ),
+    .R36(\port$471$36 ),
+    .R37(\port$471$37 ),
+    .R38(\port$471$38 ),
+    .R39(\port$471$39 ),
+    .R4(\port$471$4 ),
+    .R40(\port$471$40 ),
+    .R41(\port$471$41 ),
+    .R42(\port$471$42 ),
+    .R43(\port$471$43 ),
+    .R44(\port$471$44 ),
+    .R45(\port$471$45 ),
+    .R46(\port$471$46 ),
+    .R47(\port$471$47 ),
+    .R48(\port$471$48 ),
+    .R49(\port$471$49 ),
+    .R5(\port$471$5 ),
+    .R50(\port$471$50 ),
+    .R51(\port$471$51 ),
+    .R52(\port$471$52 ),
     .R53(r[53]),
-    .R6(\port$465$6 ),
-    .R7(\port$465$7 ),
-    .R8(\port$465$8 ),
-    .R9(\port$465$9 ),
+    .R6(\port$471$6 ),
+    .R7(\port$471$7 ),
+    .R8(\port$471$8 ),
+    .R9(\port$471$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28837,13 +28830,13 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$465$0 , \port$465$1 , \port$465
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$465$52 , \port$465$51 , \port$465$50 , \port$465$49 , \port$465$48 , \port$465$47 , \port$465$46 , \port$465$45 , \port$465$44 , \port$465$43 , \port$465$42 , \port$465$41 , \port$465$40 , \port$465$39 , \port$465$38 , \port$465$37 , \port$465$36 , \port$465$35 , \port$465$34 , \port$465$33 , \port$465$32 , \port$465$31 , \port$465$30 , \port$465$29 , \port$465$28 , \port$465$27 , \port$465$25 , \port$465$24 , \port$465$23 , \port$465$22 , \port$465$21 , \port$465$20 , \port$465$19 , \port$465$18 , \port$465$17 , \port$465$16 , \port$465$15 , \port$465$14 , \port$465$13 , \port$465$12 , \port$465$11 , \port$465$10 , \port$465$9 , \port$465$8 , \port$465$7 , \port$465$6 , \port$465$5 , \port$465$4 , \port$465$3 , \port$465$2 , \port$465$1 , \port$465$0  };
+  assign { r[52:27], r[25:0] } = { \port$471$52 , \port$471$51 , \port$471$50 , \port$471$49 , \port$471$48 , \port$471$47 , \port$471$46 , \port$471$45 , \port$471$44 , \port$471$43 , \port$471$42 , \port$471$41 , \port$471$40 , \port$471$39 , \port$471$38 , \port$471$37 , \port$471$36 , \port$471$35 , \port$471$34 , \port$471$33 , \port$471$32 , \port$471$31 , \port$471$30 , \port$471$29 , \port$471$28 , \port$471$27 , \port$471$25 , \port$471$24 , \port$471$23 , \port$471$22 , \port$471$21 , \port$471$20 , \port$471$19 , \port$471$18 , \port$471$17 , \port$471$16 , \port$471$15 , \port$471$14 , \port$471$13 , \port$471$12 , \port$471$11 , \port$471$10 , \port$471$9 , \port$471$8 , \port$471$7 , \port$471$6 , \port$471$5 , \port$471$4 , \port$471$3 , \port$471$2 , \port$471$1 , \port$471$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_0 (rst, \port$470$0 , \port$470$1 , \port$470$2 , \port$470$3 , \port$470$4 , \port$470$5 , \port$470$6 , \port$470$7 , \port$470$8 , \port$470$9 , \port$470$10 , \port$470$11 , \port$470$12 , \port$470$13 , \port$470$14 , \port$470$15 , \port$470$16 , \port$470$17 , \port$470$18 , \port$470$19 
-, \port$470$20 , \port$470$21 , \port$470$22 , \port$470$23 , \port$470$24 , \port$470$25 , \port$470$27 , \port$470$28 , \port$470$29 , \port$470$30 , \port$470$31 , \port$470$32 , \port$470$33 , \port$470$34 , \port$470$35 , \port$470$36 , \port$470$37 , \port$470$38 , \port$470$39 , \port$470$40 , \port$470$41 
-, \port$470$42 , \port$470$43 , \port$470$44 , \port$470$45 , \port$470$46 , \port$470$47 , \port$470$48 , \port$470$49 , \port$470$50 , \port$470$51 , \port$470$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_4_0 (rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , \port$476$16 , \port$476$17 , \port$476$18 , \port$476$19 
+, \port$476$20 , \port$476$21 , \port$476$22 , \port$476$23 , \port$476$24 , \port$476$25 , \port$476$27 , \port$476$28 , \port$476$29 , \port$476$30 , \port$476$31 , \port$476$32 , \port$476$33 , \port$476$34 , \port$476$35 , \port$476$36 , \port$476$37 , \port$476$38 , \port$476$39 , \port$476$40 , \port$476$41 
+, \port$476$42 , \port$476$43 , \port$476$44 , \port$476$45 , \port$476$46 , \port$476$47 , \port$476$48 , \port$476$49 , \port$476$50 , \port$476$51 , \port$476$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28851,110 +28844,110 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$470$0 , \port$470$1 , \port$470
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$470$0 ;
-  wire \port$470$0 ;
-  output \port$470$1 ;
-  wire \port$470$1 ;
-  output \port$470$10 ;
-  wire \port$470$10 ;
-  output \port$470$11 ;
-  wire \port$470$11 ;
-  output \port$470$12 ;
-  wire \port$470$12 ;
-  output \port$470$13 ;
-  wire \port$470$13 ;
-  output \port$470$14 ;
-  wire \port$470$14 ;
-  output \port$470$15 ;
-  wire \port$470$15 ;
-  output \port$470$16 ;
-  wire \port$470$16 ;
-  output \port$470$17 ;
-  wire \port$470$17 ;
-  output \port$470$18 ;
-  wire \port$470$18 ;
-  output \port$470$19 ;
-  wire \port$470$19 ;
-  output \port$470$2 ;
-  wire \port$470$2 ;
-  output \port$470$20 ;
-  wire \port$470$20 ;
-  output \port$470$21 ;
-  wire \port$470$21 ;
-  output \port$470$22 ;
-  wire \port$470$22 ;
-  output \port$470$23 ;
-  wire \port$470$23 ;
-  output \port$470$24 ;
-  wire \port$470$24 ;
-  output \port$470$25 ;
-  wire \port$470$25 ;
-  output \port$470$27 ;
-  wire \port$470$27 ;
-  output \port$470$28 ;
-  wire \port$470$28 ;
-  output \port$470$29 ;
-  wire \port$470$29 ;
-  output \port$470$3 ;
-  wire \port$470$3 ;
-  output \port$470$30 ;
-  wire \port$470$30 ;
-  output \port$470$31 ;
-  wire \port$470$31 ;
-  output \port$470$32 ;
-  wire \port$470$32 ;
-  output \port$470$33 ;
-  wire \port$470$33 ;
-  output \port$470$34 ;
-  wire \port$470$34 ;
-  output \port$470$35 ;
-  wire \port$470$35 ;
-  output \port$470$36 ;
-  wire \port$470$36 ;
-  output \port$470$37 ;
-  wire \port$470$37 ;
-  output \port$470$38 ;
-  wire \port$470$38 ;
-  output \port$470$39 ;
-  wire \port$470$39 ;
-  output \port$470$4 ;
-  wire \port$470$4 ;
-  output \port$470$40 ;
-  wire \port$470$40 ;
-  output \port$470$41 ;
-  wire \port$470$41 ;
-  output \port$470$42 ;
-  wire \port$470$42 ;
-  output \port$470$43 ;
-  wire \port$470$43 ;
-  output \port$470$44 ;
-  wire \port$470$44 ;
-  output \port$470$45 ;
-  wire \port$470$45 ;
-  output \port$470$46 ;
-  wire \port$470$46 ;
-  output \port$470$47 ;
-  wire \port$470$47 ;
-  output \port$470$48 ;
-  wire \port$470$48 ;
-  output \port$470$49 ;
-  wire \port$470$49 ;
-  output \port$470$5 ;
-  wire \port$470$5 ;
-  output \port$470$50 ;
-  wire \port$470$50 ;
-  output \port$470$51 ;
-  wire \port$470$51 ;
-  output \port$470$52 ;
-  wire \port$470$52 ;
-  output \port$470$6 ;
-  wire \port$470$6 ;
-  output \port$470$7 ;
-  wire \port$470$7 ;
-  output \port$470$8 ;
-  wire \port$470$8 ;
-  output \port$470$9 ;
-  wire \port$470$9 ;
+  output \port$476$0 ;
+  wire \port$476$0 ;
+  output \port$476$1 ;
+  wire \port$476$1 ;
+  output \port$476$10 ;
+  wire \port$476$10 ;
+  output \port$476$11 ;
+  wire \port$476$11 ;
+  output \port$476$12 ;
+  wire \port$476$12 ;
+  output \port$476$13 ;
+  wire \port$476$13 ;
+  output \port$476$14 ;
+  wire \port$476$14 ;
+  output \port$476$15 ;
+  wire \port$476$15 ;
+  output \port$476$16 ;
+  wire \port$476$16 ;
+  output \port$476$17 ;
+  wire \port$476$17 ;
+  output \port$476$18 ;
+  wire \port$476$18 ;
+  output \port$476$19 ;
+  wire \port$476$19 ;
+  output \port$476$2 ;
+  wire \port$476$2 ;
+  output \port$476$20 ;
+  wire \port$476$20 ;
+  output \port$476$21 ;
+  wire \port$476$21 ;
+  output \port$476$22 ;
+  wire \port$476$22 ;
+  output \port$476$23 ;
+  wire \port$476$23 ;
+  output \port$476$24 ;
+  wire \port$476$24 ;
+  output \port$476$25 ;
+  wire \port$476$25 ;
+  output \port$476$27 ;
+  wire \port$476$27 ;
+  output \port$476$28 ;
+  wire \port$476$28 ;
+  output \port$476$29 ;
+  wire \port$476$29 ;
+  output \port$476$3 ;
+  wire \port$476$3 ;
+  output \port$476$30 ;
+  wire \port$476$30 ;
+  output \port$476$31 ;
+  wire \port$476$31 ;
+  output \port$476$32 ;
+  wire \port$476$32 ;
+  output \port$476$33 ;
+  wire \port$476$33 ;
+  output \port$476$34 ;
+  wire \port$476$34 ;
+  output \port$476$35 ;
+  wire \port$476$35 ;
+  output \port$476$36 ;
+  wire \port$476$36 ;
+  output \port$476$37 ;
+  wire \port$476$37 ;
+  output \port$476$38 ;
+  wire \port$476$38 ;
+  output \port$476$39 ;
+  wire \port$476$39 ;
+  output \port$476$4 ;
+  wire \port$476$4 ;
+  output \port$476$40 ;
+  wire \port$476$40 ;
+  output \port$476$41 ;
+  wire \port$476$41 ;
+  output \port$476$42 ;
+  wire \port$476$42 ;
+  output \port$476$43 ;
+  wire \port$476$43 ;
+  output \port$476$44 ;
+  wire \port$476$44 ;
+  output \port$476$45 ;
+  wire \port$476$45 ;
+  output \port$476$46 ;
+  wire \port$476$46 ;
+  output \port$476$47 ;
+  wire \port$476$47 ;
+  output \port$476$48 ;
+  wire \port$476$48 ;
+  output \port$476$49 ;
+  wire \port$476$49 ;
+  output \port$476$5 ;
+  wire \port$476$5 ;
+  output \port$476$50 ;
+  wire \port$476$50 ;
+  output \port$476$51 ;
+  wire \port$476$51 ;
+  output \port$476$52 ;
+  wire \port$476$52 ;
+  output \port$476$6 ;
+  wire \port$476$6 ;
+  output \port$476$7 ;
+  wire \port$476$7 ;
+  output \port$476$8 ;
+  wire \port$476$8 ;
+  output \port$476$9 ;
+  wire \port$476$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29151,60 +29144,60 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$470$0 , \port$470$1 , \port$470
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$470$0 ),
-    .R1(\port$470$1 ),
-    .R10(\port$470$10 ),
-    .R11(\port$470$11 ),
-    .R12(\port$470$12 ),
-    .R13(\port$470$13 ),
-    .R14(\port$470$14 ),
-    .R15(\port$470$15 ),
-    .R16(\port$470$16 ),
-    .R17(\port$470$17 ),
-    .R18(\port$470$18 ),
-    .R19(\port$470$19 ),
-    .R2(\port$470$2 ),
-    .R20(\port$470$20 ),
-    .R21(\port$470$21 ),
-    .R22(\port$470$22 ),
-    .R23(\port$470$23 ),
-    .R24(\port$470$24 ),
-    .R25(\port$470$25 ),
+    .R0(\port$476$0 ),
+    .R1(\port$476$1 ),
+    .R10(\port$476$10 ),
+    .R11(\port$476$11 ),
+    .R12(\port$476$12 ),
+    .R13(\port$476$13 ),
+    .R14(\port$476$14 ),
+    .R15(\port$476$15 ),
+    .R16(\port$476$16 ),
+    .R17(\port$476$17 ),
+    .R18(\port$476$18 ),
+    .R19(\port$476$19 ),
+    .R2(\port$476$2 ),
+    .R20(\port$476$20 ),
+    .R21(\port$476$21 ),
+    .R22(\port$476$22 ),
+    .R23(\port$476$23 ),
+    .R24(\port$476$24 ),
+    .R25(\port$476$25 ),
     .R26(r[26]),
-    .R27(\port$470$27 ),
-    .R28(\port$470$28 ),
-    .R29(\port$470$29 ),
-    .R3(\port$470$3 ),
-    .R30(\port$470$30 ),
-    .R31(\port$470$31 ),
-    .R32(\port$470$32 ),
-    .R33(\port$470$33 ),
-    .R34(\port$470$34 ),
-    .R35(\port$470$35 ),
-    .R36(\port$470$36 ),
-    .R37(\port$470$37 ),
-    .R38(\port$470$38 ),
-    .R39(\port$470$39 ),
-    .R4(\port$470$4 ),
-    .R40(\port$470$40 ),
-    .R41(\port$470$41 ),
-    .R42(\port$470$42 ),
-    .R43(\port$470$43 ),
-    .R44(\port$470$44 ),
-    .R45(\port$470$45 ),
-    .R46(\port$470$46 ),
-    .R47(\port$470$47 ),
-    .R48(\port$470$48 ),
-    .R49(\port$470$49 ),
-    .R5(\port$470$5 ),
-    .R50(\port$470$50 ),
-    .R51(\port$470$51 ),
-    .R52(\port$470$52 ),
+    .R27(\port$476$27 ),
+    .R28(\port$476$28 ),
+    .R29(\port$476$29 ),
+    .R3(\port$476$3 ),
+    .R30(\port$476$30 ),
+    .R31(\port$476$31 ),
+    .R32(\port$476$32 ),
+    .R33(\port$476$33 ),
+    .R34(\port$476$34 ),
+    .R35(\port$476$35 ),
+    .R36(\port$476$36 ),
+    .R37(\port$476$37 ),
+    .R38(\port$476$38 ),
+    .R39(\port$476$39 ),
+    .R4(\port$476$4 ),
+    .R40(\port$476$40 ),
+    .R41(\port$476$41 ),
+    .R42(\port$476$42 ),
+    .R43(\port$476$43 ),
+    .R44(\port$476$44 ),
+    .R45(\port$476$45 ),
+    .R46(\port$476$46 ),
+    .R47(\port$476$47 ),
+    .R48(\port$476$48 ),
+    .R49(\port$476$49 ),
+    .R5(\port$476$5 ),
+    .R50(\port$476$50 ),
+    .R51(\port$476$51 ),
+    .R52(\port$476$52 ),
     .R53(r[53]),
-    .R6(\port$470$6 ),
-    .R7(\port$470$7 ),
-    .R8(\port$470$8 ),
-    .R9(\port$470$9 ),
+    .R6(\port$476$6 ),
+    .R7(\port$476$7 ),
+    .R8(\port$476$8 ),
+    .R9(\port$476$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -29477,13 +29470,13 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$470$0 , \port$470$1 , \port$470
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$470$52 , \port$470$51 , \port$470$50 , \port$470$49 , \port$470$48 , \port$470$47 , \port$470$46 , \port$470$45 , \port$470$44 , \port$470$43 , \port$470$42 , \port$470$41 , \port$470$40 , \port$470$39 , \port$470$38 , \port$470$37 , \port$470$36 , \port$470$35 , \port$470$34 , \port$470$33 , \port$470$32 , \port$470$31 , \port$470$30 , \port$470$29 , \port$470$28 , \port$470$27 , \port$470$25 , \port$470$24 , \port$470$23 , \port$470$22 , \port$470$21 , \port$470$20 , \port$470$19 , \port$470$18 , \port$470$17 , \port$470$16 , \port$470$15 , \port$470$14 , \port$470$13 , \port$470$12 , \port$470$11 , \port$470$10 , \port$470$9 , \port$470$8 , \port$470$7 , \port$470$6 , \port$470$5 , \port$470$4 , \port$470$3 , \port$470$2 , \port$470$1 , \port$470$0  };
+  assign { r[52:27], r[25:0] } = { \port$476$52 , \port$476$51 , \port$476$50 , \port$476$49 , \port$476$48 , \port$476$47 , \port$476$46 , \port$476$45 , \port$476$44 , \port$476$43 , \port$476$42 , \port$476$41 , \port$476$40 , \port$476$39 , \port$476$38 , \port$476$37 , \port$476$36 , \port$476$35 , \port$476$34 , \port$476$33 , \port$476$32 , \port$476$31 , \port$476$30 , \port$476$29 , \port$476$28 , \port$476$27 , \port$476$25 , \port$476$24 , \port$476$23 , \port$476$22 , \port$476$21 , \port$476$20 , \port$476$19 , \port$476$18 , \port$476$17 , \port$476$16 , \port$476$15 , \port$476$14 , \port$476$13 , \port$476$12 , \port$476$11 , \port$476$10 , \port$476$9 , \port$476$8 , \port$476$7 , \port$476$6 , \port$476$5 , \port$476$4 , \port$476$3 , \port$476$2 , \port$476$1 , \port$476$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_1 (rst, \port$475$0 , \port$475$1 , \port$475$2 , \port$475$3 , \port$475$4 , \port$475$5 , \port$475$6 , \port$475$7 , \port$475$8 , \port$475$9 , \port$475$10 , \port$475$11 , \port$475$12 , \port$475$13 , \port$475$14 , \port$475$15 , \port$475$16 , \port$475$17 , \port$475$18 , \port$475$19 
-, \port$475$20 , \port$475$21 , \port$475$22 , \port$475$23 , \port$475$24 , \port$475$25 , \port$475$27 , \port$475$28 , \port$475$29 , \port$475$30 , \port$475$31 , \port$475$32 , \port$475$33 , \port$475$34 , \port$475$35 , \port$475$36 , \port$475$37 , \port$475$38 , \port$475$39 , \port$475$40 , \port$475$41 
-, \port$475$42 , \port$475$43 , \port$475$44 , \port$475$45 , \port$475$46 , \port$475$47 , \port$475$48 , \port$475$49 , \port$475$50 , \port$475$51 , \port$475$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_1 (rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , \port$481$16 , \port$481$17 , \port$481$18 , \port$481$19 
+, \port$481$20 , \port$481$21 , \port$481$22 , \port$481$23 , \port$481$24 , \port$481$25 , \port$481$27 , \port$481$28 , \port$481$29 , \port$481$30 , \port$481$31 , \port$481$32 , \port$481$33 , \port$481$34 , \port$481$35 , \port$481$36 , \port$481$37 , \port$481$38 , \port$481$39 , \port$481$40 , \port$481$41 
+, \port$481$42 , \port$481$43 , \port$481$44 , \port$481$45 , \port$481$46 , \port$481$47 , \port$481$48 , \port$481$49 , \port$481$50 , \port$481$51 , \port$481$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -29491,110 +29484,110 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$475$0 , \port$475$1 , \port$475
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$475$0 ;
-  wire \port$475$0 ;
-  output \port$475$1 ;
-  wire \port$475$1 ;
-  output \port$475$10 ;
-  wire \port$475$10 ;
-  output \port$475$11 ;
-  wire \port$475$11 ;
-  output \port$475$12 ;
-  wire \port$475$12 ;
-  output \port$475$13 ;
-  wire \port$475$13 ;
-  output \port$475$14 ;
-  wire \port$475$14 ;
-  output \port$475$15 ;
-  wire \port$475$15 ;
-  output \port$475$16 ;
-  wire \port$475$16 ;
-  output \port$475$17 ;
-  wire \port$475$17 ;
-  output \port$475$18 ;
-  wire \port$475$18 ;
-  output \port$475$19 ;
-  wire \port$475$19 ;
-  output \port$475$2 ;
-  wire \port$475$2 ;
-  output \port$475$20 ;
-  wire \port$475$20 ;
-  output \port$475$21 ;
-  wire \port$475$21 ;
-  output \port$475$22 ;
-  wire \port$475$22 ;
-  output \port$475$23 ;
-  wire \port$475$23 ;
-  output \port$475$24 ;
-  wire \port$475$24 ;
-  output \port$475$25 ;
-  wire \port$475$25 ;
-  output \port$475$27 ;
-  wire \port$475$27 ;
-  output \port$475$28 ;
-  wire \port$475$28 ;
-  output \port$475$29 ;
-  wire \port$475$29 ;
-  output \port$475$3 ;
-  wire \port$475$3 ;
-  output \port$475$30 ;
-  wire \port$475$30 ;
-  output \port$475$31 ;
-  wire \port$475$31 ;
-  output \port$475$32 ;
-  wire \port$475$32 ;
-  output \port$475$33 ;
-  wire \port$475$33 ;
-  output \port$475$34 ;
-  wire \port$475$34 ;
-  output \port$475$35 ;
-  wire \port$475$35 ;
-  output \port$475$36 ;
-  wire \port$475$36 ;
-  output \port$475$37 ;
-  wire \port$475$37 ;
-  output \port$475$38 ;
-  wire \port$475$38 ;
-  output \port$475$39 ;
-  wire \port$475$39 ;
-  output \port$475$4 ;
-  wire \port$475$4 ;
-  output \port$475$40 ;
-  wire \port$475$40 ;
-  output \port$475$41 ;
-  wire \port$475$41 ;
-  output \port$475$42 ;
-  wire \port$475$42 ;
-  output \port$475$43 ;
-  wire \port$475$43 ;
-  output \port$475$44 ;
-  wire \port$475$44 ;
-  output \port$475$45 ;
-  wire \port$475$45 ;
-  output \port$475$46 ;
-  wire \port$475$46 ;
-  output \port$475$47 ;
-  wire \port$475$47 ;
-  output \port$475$48 ;
-  wire \port$475$48 ;
-  output \port$475$49 ;
-  wire \port$475$49 ;
-  output \port$475$5 ;
-  wire \port$475$5 ;
-  output \port$475$50 ;
-  wire \port$475$50 ;
-  output \port$475$51 ;
-  wire \port$475$51 ;
-  output \port$475$52 ;
-  wire \port$475$52 ;
-  output \port$475$6 ;
-  wire \port$475$6 ;
-  output \port$475$7 ;
-  wire \port$475$7 ;
-  output \port$475$8 ;
-  wire \port$475$8 ;
-  output \port$475$9 ;
-  wire \port$475$9 ;
+  output \port$481$0 ;
+  wire \port$481$0 ;
+  output \port$481$1 ;
+  wire \port$481$1 ;
+  output \port$481$10 ;
+  wire \port$481$10 ;
+  output \port$481$11 ;
+  wire \port$481$11 ;
+  output \port$481$12 ;
+  wire \port$481$12 ;
+  output \port$481$13 ;
+  wire \port$481$13 ;
+  output \port$481$14 ;
+  wire \port$481$14 ;
+  output \port$481$15 ;
+  wire \port$481$15 ;
+  output \port$481$16 ;
+  wire \port$481$16 ;
+  output \port$481$17 ;
+  wire \port$481$17 ;
+  output \port$481$18 ;
+  wire \port$481$18 ;
+  output \port$481$19 ;
+  wire \port$481$19 ;
+  output \port$481$2 ;
+  wire \port$481$2 ;
+  output \port$481$20 ;
+  wire \port$481$20 ;
+  output \port$481$21 ;
+  wire \port$481$21 ;
+  output \port$481$22 ;
+  wire \port$481$22 ;
+  output \port$481$23 ;
+  wire \port$481$23 ;
+  output \port$481$24 ;
+  wire \port$481$24 ;
+  output \port$481$25 ;
+  wire \port$481$25 ;
+  output \port$481$27 ;
+  wire \port$481$27 ;
+  output \port$481$28 ;
+  wire \port$481$28 ;
+  output \port$481$29 ;
+  wire \port$481$29 ;
+  output \port$481$3 ;
+  wire \port$481$3 ;
+  output \port$481$30 ;
+  wire \port$481$30 ;
+  output \port$481$31 ;
+  wire \port$481$31 ;
+  output \port$481$32 ;
+  wire \port$481$32 ;
+  output \port$481$33 ;
+  wire \port$481$33 ;
+  output \port$481$34 ;
+  wire \port$481$34 ;
+  output \port$481$35 ;
+  wire \port$481$35 ;
+  output \port$481$36 ;
+  wire \port$481$36 ;
+  output \port$481$37 ;
+  wire \port$481$37 ;
+  output \port$481$38 ;
+  wire \port$481$38 ;
+  output \port$481$39 ;
+  wire \port$481$39 ;
+  output \port$481$4 ;
+  wire \port$481$4 ;
+  output \port$481$40 ;
+  wire \port$481$40 ;
+  output \port$481$41 ;
+  wire \port$481$41 ;
+  output \port$481$42 ;
+  wire \port$481$42 ;
+  output \port$481$43 ;
+  wire \port$481$43 ;
+  output \port$481$44 ;
+  wire \port$481$44 ;
+  output \port$481$45 ;
+  wire \port$481$45 ;
+  output \port$481$46 ;
+  wire \port$481$46 ;
+  output \port$481$47 ;
+  wire \port$481$47 ;
+  output \port$481$48 ;
+  wire \port$481$48 ;
+  output \port$481$49 ;
+  wire \port$481$49 ;
+  output \port$481$5 ;
+  wire \port$481$5 ;
+  output \port$481$50 ;
+  wire \port$481$50 ;
+  output \port$481$51 ;
+  wire \port$481$51 ;
+  output \port$481$52 ;
+  wire \port$481$52 ;
+  output \port$481$6 ;
+  wire \port$481$6 ;
+  output \port$481$7 ;
+  wire \port$481$7 ;
+  output \port$481$8 ;
+  wire \port$481$8 ;
+  output \port$481$9 ;
+  wire \port$481$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29791,60 +29784,60 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$475$0 , \port$475$1 , \port$475
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$475$0 ),
-    .R1(\port$475$1 ),
-    .R10(\port$475$10 ),
-    .R11(\port$475$11 ),
-    .R12(\port$475$12 ),
-    .R13(\port$475$13 ),
-    .R14(\port$475$14 ),
-    .R15(\port$475$15 ),
-    .R16(\port$475$16 ),
-    .R17(\port$475$17 ),
-    .R18(\port$475$18 ),
-    .R19(\port$475$19 ),
-    .R2(\port$475$2 ),
-    .R20(\port$475$20 ),
-    .R21(\port$475$21 ),
-    .R22(\port$475$22 ),
-    .R23(\port$475$23 ),
-    .R24(\port$475$24 ),
-    .R25(\port$475$25 ),
+    .R0(\port$481$0 ),
+    .R1(\port$481$1 ),
+    .R10(\port$481$10 ),
+    .R11(\port$481$11 ),
+    .R12(\port$481$12 ),
+    .R13(\port$481$13 ),
+    .R14(\port$481$14 ),
+    .R15(\port$481$15 ),
+    .R16(\port$481$16 ),
+    .R17(\port$481$17 ),
+    .R18(\port$481$18 ),
+    .R19(\port$481$19 ),
+    .R2(\port$481$2 ),
+    .R20(\port$481$20 ),
+    .R21(\port$481$21 ),
+    .R22(\port$481$22 ),
+    .R23(\port$481$23 ),
+    .R24(\port$481$24 ),
+    .R25(\port$481$25 ),
     .R26(r[26]),
-    .R27(\port$475$27 ),
-    .R28(\port$475$28 ),
-    .R29(\port$475$29 ),
-    .R3(\port$475$3 ),
-    .R30(\port$475$30 ),
-    .R31(\port$475$31 ),
-    .R32(\port$475$32 ),
-    .R33(\port$475$33 ),
-    .R34(\port$475$34 ),
-    .R35(\port$475$35 ),
-    .R36(\port$475$36 ),
-    .R37(\port$475$37 ),
-    .R38(\port$475$38 ),
-    .R39(\port$475$39 ),
-    .R4(\port$475$4 ),
-    .R40(\port$475$40 ),
-    .R41(\port$475$41 ),
-    .R42(\port$475$42 ),
-    .R43(\port$475$43 ),
-    .R44(\port$475$44 ),
-    .R45(\port$475$45 ),
-    .R46(\port$475$46 ),
-    .R47(\port$475$47 ),
-    .R48(\port$475$48 ),
-    .R49(\port$475$49 ),
-    .R5(\port$475$5 ),
-    .R50(\port$475$50 ),
-    .R51(\port$475$51 ),
-    .R52(\port$475$52 ),
+    .R27(\port$481$27 ),
+    .R28(\port$481$28 ),
+    .R29(\port$481$29 ),
+    .R3(\port$481$3 ),
+    .R30(\port$481$30 ),
+    .R31(\port$481$31 ),
+    .R32(\port$481$32 ),
+    .R33(\port$481$33 ),
+    .R34(\port$481$34 ),
+    .R35(\port$481$35 ),
+    .R36(\port$481$36 ),
+    .R37(\port$481$37 ),
+    .R38(\port$481$38 ),
+    .R39(\port$481$39 ),
+    .R4(\port$481$4 ),
+    .R40(\port$481$40 ),
+    .R41(\port$481$41 ),
+    .R42(\port$481$42 ),
+    .R43(\port$481$43 ),
+    .R44(\port$481$44 ),
+    .R45(\port$481$45 ),
+    .R46(\port$481$46 ),
+    .R47(\port$481$47 ),
+    .R48(\port$481$48 ),
+    .R49(\port$481$49 ),
+    .R5(\port$481$5 ),
+    .R50(\port$481$50 ),
+    .R51(\port$481$51 ),
+    .R52(\port$481$52 ),
     .R53(r[53]),
-    .R6(\port$475$6 ),
-    .R7(\port$475$7 ),
-    .R8(\port$475$8 ),
-    .R9(\port$475$9 ),
+    .R6(\port$481$6 ),
+    .R7(\port$481$7 ),
+    .R8(\port$481$8 ),
+    .R9(\port$481$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30117,13 +30110,13 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$475$0 , \port$475$1 , \port$475
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$475$52 , \port$475$51 , \port$475$50 , \port$475$49 , \port$475$48 , \port$475$47 , \port$475$46 , \port$475$45 , \port$475$44 , \port$475$43 , \port$475$42 , \port$475$41 , \port$475$40 , \port$475$39 , \port$475$38 , \port$475$37 , \port$475$36 , \port$475$35 , \port$475$34 , \port$475$33 , \port$475$32 , \port$475$31 , \port$475$30 , \port$475$29 , \port$475$28 , \port$475$27 , \port$475$25 , \port$475$24 , \port$475$23 , \port$475$22 , \port$475$21 , \port$475$20 , \port$475$19 , \port$475$18 , \port$475$17 , \port$475$16 , \port$475$15 , \port$475$14 , \port$475$13 , \port$475$12 , \port$475$11 , \port$475$10 , \port$475$9 , \port$475$8 , \port$475$7 , \port$475$6 , \port$475$5 , \port$475$4 , \port$475$3 , \port$475$2 , \port$475$1 , \port$475$0  };
+  assign { r[52:27], r[25:0] } = { \port$481$52 , \port$481$51 , \port$481$50 , \port$481$49 , \port$481$48 , \port$481$47 , \port$481$46 , \port$481$45 , \port$481$44 , \port$481$43 , \port$481$42 , \port$481$41 , \port$481$40 , \port$481$39 , \port$481$38 , \port$481$37 , \port$481$36 , \port$481$35 , \port$481$34 , \port$481$33 , \port$481$32 , \port$481$31 , \port$481$30 , \port$481$29 , \port$481$28 , \port$481$27 , \port$481$25 , \port$481$24 , \port$481$23 , \port$481$22 , \port$481$21 , \port$481$20 , \port$481$19 , \port$481$18 , \port$481$17 , \port$481$16 , \port$481$15 , \port$481$14 , \port$481$13 , \port$481$12 , \port$481$11 , \port$481$10 , \port$481$9 , \port$481$8 , \port$481$7 , \port$481$6 , \port$481$5 , \port$481$4 , \port$481$3 , \port$481$2 , \port$481$1 , \port$481$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_2 (rst, \port$480$0 , \port$480$1 , \port$480$2 , \port$480$3 , \port$480$4 , \port$480$5 , \port$480$6 , \port$480$7 , \port$480$8 , \port$480$9 , \port$480$10 , \port$480$11 , \port$480$12 , \port$480$13 , \port$480$14 , \port$480$15 , \port$480$16 , \port$480$17 , \port$480$18 , \port$480$19 
-, \port$480$20 , \port$480$21 , \port$480$22 , \port$480$23 , \port$480$24 , \port$480$25 , \port$480$27 , \port$480$28 , \port$480$29 , \port$480$30 , \port$480$31 , \port$480$32 , \port$480$33 , \port$480$34 , \port$480$35 , \port$480$36 , \port$480$37 , \port$480$38 , \port$480$39 , \port$480$40 , \port$480$41 
-, \port$480$42 , \port$480$43 , \port$480$44 , \port$480$45 , \port$480$46 , \port$480$47 , \port$480$48 , \port$480$49 , \port$480$50 , \port$480$51 , \port$480$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_2 (rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , \port$486$16 , \port$486$17 , \port$486$18 , \port$486$19 
+, \port$486$20 , \port$486$21 , \port$486$22 , \port$486$23 , \port$486$24 , \port$486$25 , \port$486$27 , \port$486$28 , \port$486$29 , \port$486$30 , \port$486$31 , \port$486$32 , \port$486$33 , \port$486$34 , \port$486$35 , \port$486$36 , \port$486$37 , \port$486$38 , \port$486$39 , \port$486$40 , \port$486$41 
+, \port$486$42 , \port$486$43 , \port$486$44 , \port$486$45 , \port$486$46 , \port$486$47 , \port$486$48 , \port$486$49 , \port$486$50 , \port$486$51 , \port$486$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30131,110 +30124,110 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$480$0 , \port$480$1 , \port$480
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$480$0 ;
-  wire \port$480$0 ;
-  output \port$480$1 ;
-  wire \port$480$1 ;
-  output \port$480$10 ;
-  wire \port$480$10 ;
-  output \port$480$11 ;
-  wire \port$480$11 ;
-  output \port$480$12 ;
-  wire \port$480$12 ;
-  output \port$480$13 ;
-  wire \port$480$13 ;
-  output \port$480$14 ;
-  wire \port$480$14 ;
-  output \port$480$15 ;
-  wire \port$480$15 ;
-  output \port$480$16 ;
-  wire \port$480$16 ;
-  output \port$480$17 ;
-  wire \port$480$17 ;
-  output \port$480$18 ;
-  wire \port$480$18 ;
-  output \port$480$19 ;
-  wire \port$480$19 ;
-  output \port$480$2 ;
-  wire \port$480$2 ;
-  output \port$480$20 ;
-  wire \port$480$20 ;
-  output \port$480$21 ;
-  wire \port$480$21 ;
-  output \port$480$22 ;
-  wire \port$480$22 ;
-  output \port$480$23 ;
-  wire \port$480$23 ;
-  output \port$480$24 ;
-  wire \port$480$24 ;
-  output \port$480$25 ;
-  wire \port$480$25 ;
-  output \port$480$27 ;
-  wire \port$480$27 ;
-  output \port$480$28 ;
-  wire \port$480$28 ;
-  output \port$480$29 ;
-  wire \port$480$29 ;
-  output \port$480$3 ;
-  wire \port$480$3 ;
-  output \port$480$30 ;
-  wire \port$480$30 ;
-  output \port$480$31 ;
-  wire \port$480$31 ;
-  output \port$480$32 ;
-  wire \port$480$32 ;
-  output \port$480$33 ;
-  wire \port$480$33 ;
-  output \port$480$34 ;
-  wire \port$480$34 ;
-  output \port$480$35 ;
-  wire \port$480$35 ;
-  output \port$480$36 ;
-  wire \port$480$36 ;
-  output \port$480$37 ;
-  wire \port$480$37 ;
-  output \port$480$38 ;
-  wire \port$480$38 ;
-  output \port$480$39 ;
-  wire \port$480$39 ;
-  output \port$480$4 ;
-  wire \port$480$4 ;
-  output \port$480$40 ;
-  wire \port$480$40 ;
-  output \port$480$41 ;
-  wire \port$480$41 ;
-  output \port$480$42 ;
-  wire \port$480$42 ;
-  output \port$480$43 ;
-  wire \port$480$43 ;
-  output \port$480$44 ;
-  wire \port$480$44 ;
-  output \port$480$45 ;
-  wire \port$480$45 ;
-  output \port$480$46 ;
-  wire \port$480$46 ;
-  output \port$480$47 ;
-  wire \port$480$47 ;
-  output \port$480$48 ;
-  wire \port$480$48 ;
-  output \port$480$49 ;
-  wire \port$480$49 ;
-  output \port$480$5 ;
-  wire \port$480$5 ;
-  output \port$480$50 ;
-  wire \port$480$50 ;
-  output \port$480$51 ;
-  wire \port$480$51 ;
-  output \port$480$52 ;
-  wire \port$480$52 ;
-  output \port$480$6 ;
-  wire \port$480$6 ;
-  output \port$480$7 ;
-  wire \port$480$7 ;
-  output \port$480$8 ;
-  wire \port$480$8 ;
-  output \port$480$9 ;
-  wire \port$480$9 ;
+  output \port$486$0 ;
+  wire \port$486$0 ;
+  output \port$486$1 ;
+  wire \port$486$1 ;
+  output \port$486$10 ;
+  wire \port$486$10 ;
+  output \port$486$11 ;
+  wire \port$486$11 ;
+  output \port$486$12 ;
+  wire \port$486$12 ;
+  output \port$486$13 ;
+  wire \port$486$13 ;
+  output \port$486$14 ;
+  wire \port$486$14 ;
+  output \port$486$15 ;
+  wire \port$486$15 ;
+  output \port$486$16 ;
+  wire \port$486$16 ;
+  output \port$486$17 ;
+  wire \port$486$17 ;
+  output \port$486$18 ;
+  wire \port$486$18 ;
+  output \port$486$19 ;
+  wire \port$486$19 ;
+  output \port$486$2 ;
+  wire \port$486$2 ;
+  output \port$486$20 ;
+  wire \port$486$20 ;
+  output \port$486$21 ;
+  wire \port$486$21 ;
+  output \port$486$22 ;
+  wire \port$486$22 ;
+  output \port$486$23 ;
+  wire \port$486$23 ;
+  output \port$486$24 ;
+  wire \port$486$24 ;
+  output \port$486$25 ;
+  wire \port$486$25 ;
+  output \port$486$27 ;
+  wire \port$486$27 ;
+  output \port$486$28 ;
+  wire \port$486$28 ;
+  output \port$486$29 ;
+  wire \port$486$29 ;
+  output \port$486$3 ;
+  wire \port$486$3 ;
+  output \port$486$30 ;
+  wire \port$486$30 ;
+  output \port$486$31 ;
+  wire \port$486$31 ;
+  output \port$486$32 ;
+  wire \port$486$32 ;
+  output \port$486$33 ;
+  wire \port$486$33 ;
+  output \port$486$34 ;
+  wire \port$486$34 ;
+  output \port$486$35 ;
+  wire \port$486$35 ;
+  output \port$486$36 ;
+  wire \port$486$36 ;
+  output \port$486$37 ;
+  wire \port$486$37 ;
+  output \port$486$38 ;
+  wire \port$486$38 ;
+  output \port$486$39 ;
+  wire \port$486$39 ;
+  output \port$486$4 ;
+  wire \port$486$4 ;
+  output \port$486$40 ;
+  wire \port$486$40 ;
+  output \port$486$41 ;
+  wire \port$486$41 ;
+  output \port$486$42 ;
+  wire \port$486$42 ;
+  output \port$486$43 ;
+  wire \port$486$43 ;
+  output \port$486$44 ;
+  wire \port$486$44 ;
+  output \port$486$45 ;
+  wire \port$486$45 ;
+  output \port$486$46 ;
+  wire \port$486$46 ;
+  output \port$486$47 ;
+  wire \port$486$47 ;
+  output \port$486$48 ;
+  wire \port$486$48 ;
+  output \port$486$49 ;
+  wire \port$486$49 ;
+  output \port$486$5 ;
+  wire \port$486$5 ;
+  output \port$486$50 ;
+  wire \port$486$50 ;
+  output \port$486$51 ;
+  wire \port$486$51 ;
+  output \port$486$52 ;
+  wire \port$486$52 ;
+  output \port$486$6 ;
+  wire \port$486$6 ;
+  output \port$486$7 ;
+  wire \port$486$7 ;
+  output \port$486$8 ;
+  wire \port$486$8 ;
+  output \port$486$9 ;
+  wire \port$486$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -30431,60 +30424,60 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$480$0 , \port$480$1 , \port$480
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$480$0 ),
-    .R1(\port$480$1 ),
-    .R10(\port$480$10 ),
-    .R11(\port$480$11 ),
-    .R12(\port$480$12 ),
-    .R13(\port$480$13 ),
-    .R14(\port$480$14 ),
-    .R15(\port$480$15 ),
-    .R16(\port$480$16 ),
-    .R17(\port$480$17 ),
-    .R18(\port$480$18 ),
-    .R19(\port$480$19 ),
-    .R2(\port$480$2 ),
-    .R20(\port$480$20 ),
-    .R21(\port$480$21 ),
-    .R22(\port$480$22 ),
-    .R23(\port$480$23 ),
-    .R24(\port$480$24 ),
-    .R25(\port$480$25 ),
+    .R0(\port$486$0 ),
+    .R1(\port$486$1 ),
+    .R10(\port$486$10 ),
+    .R11(\port$486$11 ),
+    .R12(\port$486$12 ),
+    .R13(\port$486$13 ),
+    .R14(\port$486$14 ),
+    .R15(\port$486$15 ),
+    .R16(\port$486$16 ),
+    .R17(\port$486$17 ),
+    .R18(\port$486$18 ),
+    .R19(\port$486$19 ),
+    .R2(\port$486$2 ),
+    .R20(\port$486$20 ),
+    .R21(\port$486$21 ),
+    .R22(\port$486$22 ),
+    .R23(\port$486$23 ),
+    .R24(\port$486$24 ),
+    .R25(\port$486$25 ),
     .R26(r[26]),
-    .R27(\port$480$27 ),
-    .R28(\port$480$28 ),
-    .R29(\port$480$29 ),
-    .R3(\port$480$3 ),
-    .R30(\port$480$30 ),
-    .R31(\port$480$31 ),
-    .R32(\port$480$32 ),
-    .R33(\port$480$33 ),
-    .R34(\port$480$34 ),
-    .R35(\port$480$35 ),
-    .R36(\port$480$36 ),
-    .R37(\port$480$37 ),
-    .R38(\port$480$38 ),
-    .R39(\port$480$39 ),
-    .R4(\port$480$4 ),
-    .R40(\port$480$40 ),
-    .R41(\port$480$41 ),
-    .R42(\port$480$42 ),
-    .R43(\port$480$43 ),
-    .R44(\port$480$44 ),
-    .R45(\port$480$45 ),
-    .R46(\port$480$46 ),
-    .R47(\port$480$47 ),
-    .R48(\port$480$48 ),
-    .R49(\port$480$49 ),
-    .R5(\port$480$5 ),
-    .R50(\port$480$50 ),
-    .R51(\port$480$51 ),
-    .R52(\port$480$52 ),
+    .R27(\port$486$27 ),
+    .R28(\port$486$28 ),
+    .R29(\port$486$29 ),
+    .R3(\port$486$3 ),
+    .R30(\port$486$30 ),
+    .R31(\port$486$31 ),
+    .R32(\port$486$32 ),
+    .R33(\port$486$33 ),
+    .R34(\port$486$34 ),
+    .R35(\port$486$35 ),
+    .R36(\port$486$36 ),
+    .R37(\port$486$37 ),
+    .R38(\port$486$38 ),
+    .R39(\port$486$39 ),
+    .R4(\port$486$4 ),
+    .R40(\port$486$40 ),
+    .R41(\port$486$41 ),
+    .R42(\port$486$42 ),
+    .R43(\port$486$43 ),
+    .R44(\port$486$44 ),
+    .R45(\port$486$45 ),
+    .R46(\port$486$46 ),
+    .R47(\port$486$47 ),
+    .R48(\port$486$48 ),
+    .R49(\port$486$49 ),
+    .R5(\port$486$5 ),
+    .R50(\port$486$50 ),
+    .R51(\port$486$51 ),
+    .R52(\port$486$52 ),
     .R53(r[53]),
-    .R6(\port$480$6 ),
-    .R7(\port$480$7 ),
-    .R8(\port$480$8 ),
-    .R9(\port$480$9 ),
+    .R6(\port$486$6 ),
+    .R7(\port$486$7 ),
+    .R8(\port$486$8 ),
+    .R9(\port$486$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30757,13 +30750,13 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$480$0 , \port$480$1 , \port$480
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$480$52 , \port$480$51 , \port$480$50 , \port$480$49 , \port$480$48 , \port$480$47 , \port$480$46 , \port$480$45 , \port$480$44 , \port$480$43 , \port$480$42 , \port$480$41 , \port$480$40 , \port$480$39 , \port$480$38 , \port$480$37 , \port$480$36 , \port$480$35 , \port$480$34 , \port$480$33 , \port$480$32 , \port$480$31 , \port$480$30 , \port$480$29 , \port$480$28 , \port$480$27 , \port$480$25 , \port$480$24 , \port$480$23 , \port$480$22 , \port$480$21 , \port$480$20 , \port$480$19 , \port$480$18 , \port$480$17 , \port$480$16 , \port$480$15 , \port$480$14 , \port$480$13 , \port$480$12 , \port$480$11 , \port$480$10 , \port$480$9 , \port$480$8 , \port$480$7 , \port$480$6 , \port$480$5 , \port$480$4 , \port$480$3 , \port$480$2 , \port$480$1 , \port$480$0  };
+  assign { r[52:27], r[25:0] } = { \port$486$52 , \port$486$51 , \port$486$50 , \port$486$49 , \port$486$48 , \port$486$47 , \port$486$46 , \port$486$45 , \port$486$44 , \port$486$43 , \port$486$42 , \port$486$41 , \port$486$40 , \port$486$39 , \port$486$38 , \port$486$37 , \port$486$36 , \port$486$35 , \port$486$34 , \port$486$33 , \port$486$32 , \port$486$31 , \port$486$30 , \port$486$29 , \port$486$28 , \port$486$27 , \port$486$25 , \port$486$24 , \port$486$23 , \port$486$22 , \port$486$21 , \port$486$20 , \port$486$19 , \port$486$18 , \port$486$17 , \port$486$16 , \port$486$15 , \port$486$14 , \port$486$13 , \port$486$12 , \port$486$11 , \port$486$10 , \port$486$9 , \port$486$8 , \port$486$7 , \port$486$6 , \port$486$5 , \port$486$4 , \port$486$3 , \port$486$2 , \port$486$1 , \port$486$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_3 (rst, \port$485$0 , \port$485$1 , \port$485$2 , \port$485$3 , \port$485$4 , \port$485$5 , \port$485$6 , \port$485$7 , \port$485$8 , \port$485$9 , \port$485$10 , \port$485$11 , \port$485$12 , \port$485$13 , \port$485$14 , \port$485$15 , \port$485$16 , \port$485$17 , \port$485$18 , \port$485$19 
-, \port$485$20 , \port$485$21 , \port$485$22 , \port$485$23 , \port$485$24 , \port$485$25 , \port$485$27 , \port$485$28 , \port$485$29 , \port$485$30 , \port$485$31 , \port$485$32 , \port$485$33 , \port$485$34 , \port$485$35 , \port$485$36 , \port$485$37 , \port$485$38 , \port$485$39 , \port$485$40 , \port$485$41 
-, \port$485$42 , \port$485$43 , \port$485$44 , \port$485$45 , \port$485$46 , \port$485$47 , \port$485$48 , \port$485$49 , \port$485$50 , \port$485$51 , \port$485$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_3 (rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , \port$491$16 , \port$491$17 , \port$491$18 , \port$491$19 
+, \port$491$20 , \port$491$21 , \port$491$22 , \port$491$23 , \port$491$24 , \port$491$25 , \port$491$27 , \port$491$28 , \port$491$29 , \port$491$30 , \port$491$31 , \port$491$32 , \port$491$33 , \port$491$34 , \port$491$35 , \port$491$36 , \port$491$37 , \port$491$38 , \port$491$39 , \port$491$40 , \port$491$41 
+, \port$491$42 , \port$491$43 , \port$491$44 , \port$491$45 , \port$491$46 , \port$491$47 , \port$491$48 , \port$491$49 , \port$491$50 , \port$491$51 , \port$491$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30771,110 +30764,110 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$485$0 , \port$485$1 , \port$485
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$485$0 ;
-  wire \port$485$0 ;
-  output \port$485$1 ;
-  wire \port$485$1 ;
-  output \port$485$10 ;
-  wire \port$485$10 ;
-  output \port$485$11 ;
-  wire \port$485$11 ;
-  output \port$485$12 ;
-  wire \port$485$12 ;
-  output \port$485$13 ;
-  wire \port$485$13 ;
-  output \port$485$14 ;
-  wire \port$485$14 ;
-  output \port$485$15 ;
-  wire \port$485$15 ;
-  output \port$485$16 ;
-  wire \port$485$16 ;
-  output \port$485$17 ;
-  wire \port$485$17 ;
-  output \port$485$18 ;
-  wire \port$485$18 ;
-  output \port$485$19 ;
-  wire \port$485$19 ;
-  output \port$485$2 ;
-  wire \port$485$2 ;
-  output \port$485$20 ;
-  wire \port$485$20 ;
-  output \port$485$21 ;
-  wire \port$485$21 ;
-  output \port$485$22 ;
-  wire \port$485$22 ;
-  output \port$485$23 ;
-  wire \port$485$23 ;
-  output \port$485$24 ;
-  wire \port$485$24 ;
-  output \port$485$25 ;
-  wire \port$485$25 ;
-  output \port$485$27 ;
-  wire \port$485$27 ;
-  output \port$485$28 ;
-  wire \port$485$28 ;
-  output \port$485$29 ;
-  wire \port$485$29 ;
-  output \port$485$3 ;
-  wire \port$485$3 ;
-  output \port$485$30 ;
-  wire \port$485$30 ;
-  output \port$485$31 ;
-  wire \port$485$31 ;
-  output \port$485$32 ;
-  wire \port$485$32 ;
-  output \port$485$33 ;
-  wire \port$485$33 ;
-  output \port$485$34 ;
-  wire \port$485$34 ;
-  output \port$485$35 ;
-  wire \port$485$35 ;
-  output \port$485$36 ;
-  wire \port$485$36 ;
-  output \port$485$37 ;
-  wire \port$485$37 ;
-  output \port$485$38 ;
-  wire \port$485$38 ;
-  output \port$485$39 ;
-  wire \port$485$39 ;
-  output \port$485$4 ;
-  wire \port$485$4 ;
-  output \port$485$40 ;
-  wire \port$485$40 ;
-  output \port$485$41 ;
-  wire \port$485$41 ;
-  output \port$485$42 ;
-  wire \port$485$42 ;
-  output \port$485$43 ;
-  wire \port$485$43 ;
-  output \port$485$44 ;
-  wire \port$485$44 ;
-  output \port$485$45 ;
-  wire \port$485$45 ;
-  output \port$485$46 ;
-  wire \port$485$46 ;
-  output \port$485$47 ;
-  wire \port$485$47 ;
-  output \port$485$48 ;
-  wire \port$485$48 ;
-  output \port$485$49 ;
-  wire \port$485$49 ;
-  output \port$485$5 ;
-  wire \port$485$5 ;
-  output \port$485$50 ;
-  wire \port$485$50 ;
-  output \port$485$51 ;
-  wire \port$485$51 ;
-  output \port$485$52 ;
-  wire \port$485$52 ;
-  output \port$485$6 ;
-  wire \port$485$6 ;
-  output \port$485$7 ;
-  wire \port$485$7 ;
-  output \port$485$8 ;
-  wire \port$485$8 ;
-  output \port$485$9 ;
-  wire \port$485$9 ;
+  output \port$491$0 ;
+  wire \port$491$0 ;
+  output \port$491$1 ;
+  wire \port$491$1 ;
+  output \port$491$10 ;
+  wire \port$491$10 ;
+  output \port$491$11 ;
+  wire \port$491$11 ;
+  output \port$491$12 ;
+  wire \port$491$12 ;
+  output \port$491$13 ;
+  wire \port$491$13 ;
+  output \port$491$14 ;
+  wire \port$491$14 ;
+  output \port$491$15 ;
+  wire \port$491$15 ;
+  output \port$491$16 ;
+  wire \port$491$16 ;
+  output \port$491$17 ;
+  wire \port$491$17 ;
+  output \port$491$18 ;
+  wire \port$491$18 ;
+  output \port$491$19 ;
+  wire \port$491$19 ;
+  output \port$491$2 ;
+  wire \port$491$2 ;
+  output \port$491$20 ;
+  wire \port$491$20 ;
+  output \port$491$21 ;
+  wire \port$491$21 ;
+  output \port$491$22 ;
+  wire \port$491$22 ;
+  output \port$491$23 ;
+  wire \port$491$23 ;
+  output \port$491$24 ;
+  wire \port$491$24 ;
+  output \port$491$25 ;
+  wire \port$491$25 ;
+  output \port$491$27 ;
+  wire \port$491$27 ;
+  output \port$491$28 ;
+  wire \port$491$28 ;
+  output \port$491$29 ;
+  wire \port$491$29 ;
+  output \port$491$3 ;
+  wire \port$491$3 ;
+  output \port$491$30 ;
+  wire \port$491$30 ;
+  output \port$491$31 ;
+  wire \port$491$31 ;
+  output \port$491$32 ;
+  wire \port$491$32 ;
+  output \port$491$33 ;
+  wire \port$491$33 ;
+  output \port$491$34 ;
+  wire \port$491$34 ;
+  output \port$491$35 ;
+  wire \port$491$35 ;
+  output \port$491$36 ;
+  wire \port$491$36 ;
+  output \port$491$37 ;
+  wire \port$491$37 ;
+  output \port$491$38 ;
+  wire \port$491$38 ;
+  output \port$491$39 ;
+  wire \port$491$39 ;
+  output \port$491$4 ;
+  wire \port$491$4 ;
+  output \port$491$40 ;
+  wire \port$491$40 ;
+  output \port$491$41 ;
+  wire \port$491$41 ;
+  output \port$491$42 ;
+  wire \port$491$42 ;
+  output \port$491$43 ;
+  wire \port$491$43 ;
+  output \port$491$44 ;
+  wire \port$491$44 ;
+  output \port$491$45 ;
+  wire \port$491$45 ;
+  output \port$491$46 ;
+  wire \port$491$46 ;
+  output \port$491$47 ;
+  wire \port$491$47 ;
+  output \port$491$48 ;
+  wire \port$491$48 ;
+  output \port$491$49 ;
+  wire \port$491$49 ;
+  output \port$491$5 ;
+  wire \port$491$5 ;
+  output \port$491$50 ;
+  wire \port$491$50 ;
+  output \port$491$51 ;
+  wire \port$491$51 ;
+  output \port$491$52 ;
+  wire \port$491$52 ;
+  output \port$491$6 ;
+  wire \port$491$6 ;
+  output \port$491$7 ;
+  wire \port$491$7 ;
+  output \port$491$8 ;
+  wire \port$491$8 ;
+  output \port$491$9 ;
+  wire \port$491$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31071,60 +31064,60 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$485$0 , \port$485$1 , \port$485
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$485$0 ),
-    .R1(\port$485$1 ),
-    .R10(\port$485$10 ),
-    .R11(\port$485$11 ),
-    .R12(\port$485$12 ),
-    .R13(\port$485$13 ),
-    .R14(\port$485$14 ),
-    .R15(\port$485$15 ),
-    .R16(\port$485$16 ),
-    .R17(\port$485$17 ),
-    .R18(\port$485$18 ),
-    .R19(\port$485$19 ),
-    .R2(\port$485$2 ),
-    .R20(\port$485$20 ),
-    .R21(\port$485$21 ),
-    .R22(\port$485$22 ),
-    .R23(\port$485$23 ),
-    .R24(\port$485$24 ),
-    .R25(\port$485$25 ),
+    .R0(\port$491$0 ),
+    .R1(\port$491$1 ),
+    .R10(\port$491$10 ),
+    .R11(\port$491$11 ),
+    .R12(\port$491$12 ),
+    .R13(\port$491$13 ),
+    .R14(\port$491$14 ),
+    .R15(\port$491$15 ),
+    .R16(\port$491$16 ),
+    .R17(\port$491$17 ),
+    .R18(\port$491$18 ),
+    .R19(\port$491$19 ),
+    .R2(\port$491$2 ),
+    .R20(\port$491$20 ),
+    .R21(\port$491$21 ),
+    .R22(\port$491$22 ),
+    .R23(\port$491$23 ),
+    .R24(\port$491$24 ),
+    .R25(\port$491$25 ),
     .R26(r[26]),
-    .R27(\port$485$27 ),
-    .R28(\port$485$28 ),
-    .R29(\port$485$29 ),
-    .R3(\port$485$3 ),
-    .R30(\port$485$30 ),
-    .R31(\port$485$31 ),
-    .R32(\port$485$32 ),
-    .R33(\port$485$33 ),
-    .R34(\port$485$34 ),
-    .R35(\port$485$35 ),
-    .R36(\port$485$36 ),
-    .R37(\port$485$37 ),
-    .R38(\port$485$38 ),
-    .R39(\port$485$39 ),
-    .R4(\port$485$4 ),
-    .R40(\port$485$40 ),
-    .R41(\port$485$41 ),
-    .R42(\port$485$42 ),
-    .R43(\port$485$43 ),
-    .R44(\port$485$44 ),
-    .R45(\port$485$45 ),
-    .R46(\port$485$46 ),
-    .R47(\port$485$47 ),
-    .R48(\port$485$48 ),
-    .R49(\port$485$49 ),
-    .R5(\port$485$5 ),
-    .R50(\port$485$50 ),
-    .R51(\port$485$51 ),
-    .R52(\port$485$52 ),
+    .R27(\port$491$27 ),
+    .R28(\port$491$28 ),
+    .R29(\port$491$29 ),
+    .R3(\port$491$3 ),
+    .R30(\port$491$30 ),
+    .R31(\port$491$31 ),
+    .R32(\port$491$32 ),
+    .R33(\port$491$33 ),
+    .R34(\port$491$34 ),
+    .R35(\port$491$35 ),
+    .R36(\port$491$36 ),
+    .R37(\port$491$37 ),
+    .R38(\port$491$38 ),
+    .R39(\port$491$39 ),
+    .R4(\port$491$4 ),
+    .R40(\port$491$40 ),
+    .R41(\port$491$41 ),
+    .R42(\port$491$42 ),
+    .R43(\port$491$43 ),
+    .R44(\port$491$44 ),
+    .R45(\port$491$45 ),
+    .R46(\port$491$46 ),
+    .R47(\port$491$47 ),
+    .R48(\port$491$48 ),
+    .R49(\port$491$49 ),
+    .R5(\port$491$5 ),
+    .R50(\port$491$50 ),
+    .R51(\port$491$51 ),
+    .R52(\port$491$52 ),
     .R53(r[53]),
-    .R6(\port$485$6 ),
-    .R7(\port$485$7 ),
-    .R8(\port$485$8 ),
-    .R9(\port$485$9 ),
+    .R6(\port$491$6 ),
+    .R7(\port$491$7 ),
+    .R8(\port$491$8 ),
+    .R9(\port$491$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -31397,13 +31390,13 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$485$0 , \port$485$1 , \port$485
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$485$52 , \port$485$51 , \port$485$50 , \port$485$49 , \port$485$48 , \port$485$47 , \port$485$46 , \port$485$45 , \port$485$44 , \port$485$43 , \port$485$42 , \port$485$41 , \port$485$40 , \port$485$39 , \port$485$38 , \port$485$37 , \port$485$36 , \port$485$35 , \port$485$34 , \port$485$33 , \port$485$32 , \port$485$31 , \port$485$30 , \port$485$29 , \port$485$28 , \port$485$27 , \port$485$25 , \port$485$24 , \port$485$23 , \port$485$22 , \port$485$21 , \port$485$20 , \port$485$19 , \port$485$18 , \port$485$17 , \port$485$16 , \port$485$15 , \port$485$14 , \port$485$13 , \port$485$12 , \port$485$11 , \port$485$10 , \port$485$9 , \port$485$8 , \port$485$7 , \port$485$6 , \port$485$5 , \port$485$4 , \port$485$3 , \port$485$2 , \port$485$1 , \port$485$0  };
+  assign { r[52:27], r[25:0] } = { \port$491$52 , \port$491$51 , \port$491$50 , \port$491$49 , \port$491$48 , \port$491$47 , \port$491$46 , \port$491$45 , \port$491$44 , \port$491$43 , \port$491$42 , \port$491$41 , \port$491$40 , \port$491$39 , \port$491$38 , \port$491$37 , \port$491$36 , \port$491$35 , \port$491$34 , \port$491$33 , \port$491$32 , \port$491$31 , \port$491$30 , \port$491$29 , \port$491$28 , \port$491$27 , \port$491$25 , \port$491$24 , \port$491$23 , \port$491$22 , \port$491$21 , \port$491$20 , \port$491$19 , \port$491$18 , \port$491$17 , \port$491$16 , \port$491$15 , \port$491$14 , \port$491$13 , \port$491$12 , \port$491$11 , \port$491$10 , \port$491$9 , \port$491$8 , \port$491$7 , \port$491$6 , \port$491$5 , \port$491$4 , \port$491$3 , \port$491$2 , \port$491$1 , \port$491$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_0 (rst, \port$490$0 , \port$490$1 , \port$490$2 , \port$490$3 , \port$490$4 , \port$490$5 , \port$490$6 , \port$490$7 , \port$490$8 , \port$490$9 , \port$490$10 , \port$490$11 , \port$490$12 , \port$490$13 , \port$490$14 , \port$490$15 , \port$490$16 , \port$490$17 , \port$490$18 , \port$490$19 
-, \port$490$20 , \port$490$21 , \port$490$22 , \port$490$23 , \port$490$24 , \port$490$25 , \port$490$27 , \port$490$28 , \port$490$29 , \port$490$30 , \port$490$31 , \port$490$32 , \port$490$33 , \port$490$34 , \port$490$35 , \port$490$36 , \port$490$37 , \port$490$38 , \port$490$39 , \port$490$40 , \port$490$41 
-, \port$490$42 , \port$490$43 , \port$490$44 , \port$490$45 , \port$490$46 , \port$490$47 , \port$490$48 , \port$490$49 , \port$490$50 , \port$490$51 , \port$490$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_5_0 (rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , \port$496$16 , \port$496$17 , \port$496$18 , \port$496$19 
+, \port$496$20 , \port$496$21 , \port$496$22 , \port$496$23 , \port$496$24 , \port$496$25 , \port$496$27 , \port$496$28 , \port$496$29 , \port$496$30 , \port$496$31 , \port$496$32 , \port$496$33 , \port$496$34 , \port$496$35 , \port$496$36 , \port$496$37 , \port$496$38 , \port$496$39 , \port$496$40 , \port$496$41 
+, \port$496$42 , \port$496$43 , \port$496$44 , \port$496$45 , \port$496$46 , \port$496$47 , \port$496$48 , \port$496$49 , \port$496$50 , \port$496$51 , \port$496$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -31411,110 +31404,110 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$490$0 , \port$490$1 , \port$490
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$490$0 ;
-  wire \port$490$0 ;
-  output \port$490$1 ;
-  wire \port$490$1 ;
-  output \port$490$10 ;
-  wire \port$490$10 ;
-  output \port$490$11 ;
-  wire \port$490$11 ;
-  output \port$490$12 ;
-  wire \port$490$12 ;
-  output \port$490$13 ;
-  wire \port$490$13 ;
-  output \port$490$14 ;
-  wire \port$490$14 ;
-  output \port$490$15 ;
-  wire \port$490$15 ;
-  output \port$490$16 ;
-  wire \port$490$16 ;
-  output \port$490$17 ;
-  wire \port$490$17 ;
-  output \port$490$18 ;
-  wire \port$490$18 ;
-  output \port$490$19 ;
-  wire \port$490$19 ;
-  output \port$490$2 ;
-  wire \port$490$2 ;
-  output \port$490$20 ;
-  wire \port$490$20 ;
-  output \port$490$21 ;
-  wire \port$490$21 ;
-  output \port$490$22 ;
-  wire \port$490$22 ;
-  output \port$490$23 ;
-  wire \port$490$23 ;
-  output \port$490$24 ;
-  wire \port$490$24 ;
-  output \port$490$25 ;
-  wire \port$490$25 ;
-  output \port$490$27 ;
-  wire \port$490$27 ;
-  output \port$490$28 ;
-  wire \port$490$28 ;
-  output \port$490$29 ;
-  wire \port$490$29 ;
-  output \port$490$3 ;
-  wire \port$490$3 ;
-  output \port$490$30 ;
-  wire \port$490$30 ;
-  output \port$490$31 ;
-  wire \port$490$31 ;
-  output \port$490$32 ;
-  wire \port$490$32 ;
-  output \port$490$33 ;
-  wire \port$490$33 ;
-  output \port$490$34 ;
-  wire \port$490$34 ;
-  output \port$490$35 ;
-  wire \port$490$35 ;
-  output \port$490$36 ;
-  wire \port$490$36 ;
-  output \port$490$37 ;
-  wire \port$490$37 ;
-  output \port$490$38 ;
-  wire \port$490$38 ;
-  output \port$490$39 ;
-  wire \port$490$39 ;
-  output \port$490$4 ;
-  wire \port$490$4 ;
-  output \port$490$40 ;
-  wire \port$490$40 ;
-  output \port$490$41 ;
-  wire \port$490$41 ;
-  output \port$490$42 ;
-  wire \port$490$42 ;
-  output \port$490$43 ;
-  wire \port$490$43 ;
-  output \port$490$44 ;
-  wire \port$490$44 ;
-  output \port$490$45 ;
-  wire \port$490$45 ;
-  output \port$490$46 ;
-  wire \port$490$46 ;
-  output \port$490$47 ;
-  wire \port$490$47 ;
-  output \port$490$48 ;
-  wire \port$490$48 ;
-  output \port$490$49 ;
-  wire \port$490$49 ;
-  output \port$490$5 ;
-  wire \port$490$5 ;
-  output \port$490$50 ;
-  wire \port$490$50 ;
-  output \port$490$51 ;
-  wire \port$490$51 ;
-  output \port$490$52 ;
-  wire \port$490$52 ;
-  output \port$490$6 ;
-  wire \port$490$6 ;
-  output \port$490$7 ;
-  wire \port$490$7 ;
-  output \port$490$8 ;
-  wire \port$490$8 ;
-  output \port$490$9 ;
-  wire \port$490$9 ;
+  output \port$496$0 ;
+  wire \port$496$0 ;
+  output \port$496$1 ;
+  wire \port$496$1 ;
+  output \port$496$10 ;
+  wire \port$496$10 ;
+  output \port$496$11 ;
+  wire \port$496$11 ;
+  output \port$496$12 ;
+  wire \port$496$12 ;
+  output \port$496$13 ;
+  wire \port$496$13 ;
+  output \port$496$14 ;
+  wire \port$496$14 ;
+  output \port$496$15 ;
+  wire \port$496$15 ;
+  output \port$496$16 ;
+  wire \port$496$16 ;
+  output \port$496$17 ;
+  wire \port$496$17 ;
+  output \port$496$18 ;
+  wire \port$496$18 ;
+  output \port$496$19 ;
+  wire \port$496$19 ;
+  output \port$496$2 ;
+  wire \port$496$2 ;
+  output \port$496$20 ;
+  wire \port$496$20 ;
+  output \port$496$21 ;
+  wire \port$496$21 ;
+  output \port$496$22 ;
+  wire \port$496$22 ;
+  output \port$496$23 ;
+  wire \port$496$23 ;
+  output \port$496$24 ;
+  wire \port$496$24 ;
+  output \port$496$25 ;
+  wire \port$496$25 ;
+  output \port$496$27 ;
+  wire \port$496$27 ;
+  output \port$496$28 ;
+  wire \port$496$28 ;
+  output \port$496$29 ;
+  wire \port$496$29 ;
+  output \port$496$3 ;
+  wire \port$496$3 ;
+  output \port$496$30 ;
+  wire \port$496$30 ;
+  output \port$496$31 ;
+  wire \port$496$31 ;
+  output \port$496$32 ;
+  wire \port$496$32 ;
+  output \port$496$33 ;
+  wire \port$496$33 ;
+  output \port$496$34 ;
+  wire \port$496$34 ;
+  output \port$496$35 ;
+  wire \port$496$35 ;
+  output \port$496$36 ;
+  wire \port$496$36 ;
+  output \port$496$37 ;
+  wire \port$496$37 ;
+  output \port$496$38 ;
+  wire \port$496$38 ;
+  output \port$496$39 ;
+  wire \port$496$39 ;
+  output \port$496$4 ;
+  wire \port$496$4 ;
+  output \port$496$40 ;
+  wire \port$496$40 ;
+  output \port$496$41 ;
+  wire \port$496$41 ;
+  output \port$496$42 ;
+  wire \port$496$42 ;
+  output \port$496$43 ;
+  wire \port$496$43 ;
+  output \port$496$44 ;
+  wire \port$496$44 ;
+  output \port$496$45 ;
+  wire \port$496$45 ;
+  output \port$496$46 ;
+  wire \port$496$46 ;
+  output \port$496$47 ;
+  wire \port$496$47 ;
+  output \port$496$48 ;
+  wire \port$496$48 ;
+  output \port$496$49 ;
+  wire \port$496$49 ;
+  output \port$496$5 ;
+  wire \port$496$5 ;
+  output \port$496$50 ;
+  wire \port$496$50 ;
+  output \port$496$51 ;
+  wire \port$496$51 ;
+  output \port$496$52 ;
+  wire \port$496$52 ;
+  output \port$496$6 ;
+  wire \port$496$6 ;
+  output \port$496$7 ;
+  wire \port$496$7 ;
+  output \port$496$8 ;
+  wire \port$496$8 ;
+  output \port$496$9 ;
+  wire \port$496$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31711,60 +31704,60 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$490$0 , \port$490$1 , \port$490
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$490$0 ),
-    .R1(\port$490$1 ),
-    .R10(\port$490$10 ),
-    .R11(\port$490$11 ),
-    .R12(\port$490$12 ),
-    .R13(\port$490$13 ),
-    .R14(\port$490$14 ),
-    .R15(\port$490$15 ),
-    .R16(\port$490$16 ),
-    .R17(\port$490$17 ),
-    .R18(\port$490$18 ),
-    .R19(\port$490$19 ),
-    .R2(\port$490$2 ),
-    .R20(\port$490$20 ),
-    .R21(\port$490$21 ),
-    .R22(\port$490$22 ),
-    .R23(\port$490$23 ),
-    .R24(\port$490$24 ),
-    .R25(\port$490$25 ),
+    .R0(\port$496$0 ),
+    .R1(\port$496$1 ),
+    .R10(\port$496$10 ),
+    .R11(\port$496$11 ),
+    .R12(\port$496$12 ),
+    .R13(\port$496$13 ),
+    .R14(\port$496$14 ),
+    .R15(\port$496$15 ),
+    .R16(\port$496$16 ),
+    .R17(\port$496$17 ),
+    .R18(\port$496$18 ),
+    .R19(\port$496$19 ),
+    .R2(\port$496$2 ),
+    .R20(\port$496$20 ),
+    .R21(\port$496$21 ),
+    .R22(\port$496$22 ),
+    .R23(\port$496$23 ),
+    .R24(\port$496$24 ),
+    .R25(\port$496$25 ),
     .R26(r[26]),
-    .R27(\port$490$27 ),
-    .R28(\port$490$28 ),
-    .R29(\port$490$29 ),
-    .R3(\port$490$3 ),
-    .R30(\port$490$30 ),
-    .R31(\port$490$31 ),
-    .R32(\port$490$32 ),
-    .R33(\port$490$33 ),
-    .R34(\port$490$34 ),
-    .R35(\port$490$35 ),
-    .R36(\port$490$36 ),
-    .R37(\port$490$37 ),
-    .R38(\port$490$38 ),
-    .R39(\port$490$39 ),
-    .R4(\port$490$4 ),
-    .R40(\port$490$40 ),
-    .R41(\port$490$41 ),
-    .R42(\port$490$42 ),
-    .R43(\port$490$43 ),
-    .R44(\port$490$44 ),
-    .R45(\port$490$45 ),
-    .R46(\port$490$46 ),
-    .R47(\port$490$47 ),
-    .R48(\port$490$48 ),
-    .R49(\port$490$49 ),
-    .R5(\port$490$5 ),
-    .R50(\port$490$50 ),
-    .R51(\port$490$51 ),
-    .R52(\port$490$52 ),
+    .R27(\port$496$27 ),
+    .R28(\port$496$28 ),
+    .R29(\port$496$29 ),
+    .R3(\port$496$3 ),
+    .R30(\port$496$30 ),
+    .R31(\port$496$31 ),
+    .R32(\port$496$32 ),
+    .R33(\port$496$33 ),
+    .R34(\port$496$34 ),
+    .R35(\port$496$35 ),
+    .R36(\port$496$36 ),
+    .R37(\port$496$37 ),
+    .R38(\port$496$38 ),
+    .R39(\port$496$39 ),
+    .R4(\port$496$4 ),
+    .R40(\port$496$40 ),
+    .R41(\port$496$41 ),
+    .R42(\port$496$42 ),
+    .R43(\port$496$43 ),
+    .R44(\port$496$44 ),
+    .R45(\port$496$45 ),
+    .R46(\port$496$46 ),
+    .R47(\port$496$47 ),
+    .R48(\port$496$48 ),
+    .R49(\port$496$49 ),
+    .R5(\port$496$5 ),
+    .R50(\port$496$50 ),
+    .R51(\port$496$51 ),
+    .R52(\port$496$52 ),
     .R53(r[53]),
-    .R6(\port$490$6 ),
-    .R7(\port$490$7 ),
-    .R8(\port$490$8 ),
-    .R9(\port$490$9 ),
+    .R6(\port$496$6 ),
+    .R7(\port$496$7 ),
+    .R8(\port$496$8 ),
+    .R9(\port$496$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32037,13 +32030,13 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$490$0 , \port$490$1 , \port$490
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$490$52 , \port$490$51 , \port$490$50 , \port$490$49 , \port$490$48 , \port$490$47 , \port$490$46 , \port$490$45 , \port$490$44 , \port$490$43 , \port$490$42 , \port$490$41 , \port$490$40 , \port$490$39 , \port$490$38 , \port$490$37 , \port$490$36 , \port$490$35 , \port$490$34 , \port$490$33 , \port$490$32 , \port$490$31 , \port$490$30 , \port$490$29 , \port$490$28 , \port$490$27 , \port$490$25 , \port$490$24 , \port$490$23 , \port$490$22 , \port$490$21 , \port$490$20 , \port$490$19 , \port$490$18 , \port$490$17 , \port$490$16 , \port$490$15 , \port$490$14 , \port$490$13 , \port$490$12 , \port$490$11 , \port$490$10 , \port$490$9 , \port$490$8 , \port$490$7 , \port$490$6 , \port$490$5 , \port$490$4 , \port$490$3 , \port$490$2 , \port$490$1 , \port$490$0  };
+  assign { r[52:27], r[25:0] } = { \port$496$52 , \port$496$51 , \port$496$50 , \port$496$49 , \port$496$48 , \port$496$47 , \port$496$46 , \port$496$45 , \port$496$44 , \port$496$43 , \port$496$42 , \port$496$41 , \port$496$40 , \port$496$39 , \port$496$38 , \port$496$37 , \port$496$36 , \port$496$35 , \port$496$34 , \port$496$33 , \port$496$32 , \port$496$31 , \port$496$30 , \port$496$29 , \port$496$28 , \port$496$27 , \port$496$25 , \port$496$24 , \port$496$23 , \port$496$22 , \port$496$21 , \port$496$20 , \port$496$19 , \port$496$18 , \port$496$17 , \port$496$16 , \port$496$15 , \port$496$14 , \port$496$13 , \port$496$12 , \port$496$11 , \port$496$10 , \port$496$9 , \port$496$8 , \port$496$7 , \port$496$6 , \port$496$5 , \port$496$4 , \port$496$3 , \port$496$2 , \port$496$1 , \port$496$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_1 (rst, \port$495$0 , \port$495$1 , \port$495$2 , \port$495$3 , \port$495$4 , \port$495$5 , \port$495$6 , \port$495$7 , \port$495$8 , \port$495$9 , \port$495$10 , \port$495$11 , \port$495$12 , \port$495$13 , \port$495$14 , \port$495$15 , \port$495$16 , \port$495$17 , \port$495$18 , \port$495$19 
-, \port$495$20 , \port$495$21 , \port$495$22 , \port$495$23 , \port$495$24 , \port$495$25 , \port$495$27 , \port$495$28 , \port$495$29 , \port$495$30 , \port$495$31 , \port$495$32 , \port$495$33 , \port$495$34 , \port$495$35 , \port$495$36 , \port$495$37 , \port$495$38 , \port$495$39 , \port$495$40 , \port$495$41 
-, \port$495$42 , \port$495$43 , \port$495$44 , \port$495$45 , \port$495$46 , \port$495$47 , \port$495$48 , \port$495$49 , \port$495$50 , \port$495$51 , \port$495$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_1 (rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , \port$501$16 , \port$501$17 , \port$501$18 , \port$501$19 
+, \port$501$20 , \port$501$21 , \port$501$22 , \port$501$23 , \port$501$24 , \port$501$25 , \port$501$27 , \port$501$28 , \port$501$29 , \port$501$30 , \port$501$31 , \port$501$32 , \port$501$33 , \port$501$34 , \port$501$35 , \port$501$36 , \port$501$37 , \port$501$38 , \port$501$39 , \port$501$40 , \port$501$41 
+, \port$501$42 , \port$501$43 , \port$501$44 , \port$501$45 , \port$501$46 , \port$501$47 , \port$501$48 , \port$501$49 , \port$501$50 , \port$501$51 , \port$501$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32051,110 +32044,110 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$495$0 , \port$495$1 , \port$495
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$495$0 ;
-  wire \port$495$0 ;
-  output \port$495$1 ;
-  wire \port$495$1 ;
-  output \port$495$10 ;
-  wire \port$495$10 ;
-  output \port$495$11 ;
-  wire \port$495$11 ;
-  output \port$495$12 ;
-  wire \port$495$12 ;
-  output \port$495$13 ;
-  wire \port$495$13 ;
-  output \port$495$14 ;
-  wire \port$495$14 ;
-  output \port$495$15 ;
-  wire \port$495$15 ;
-  output \port$495$16 ;
-  wire \port$495$16 ;
-  output \port$495$17 ;
-  wire \port$495$17 ;
-  output \port$495$18 ;
-  wire \port$495$18 ;
-  output \port$495$19 ;
-  wire \port$495$19 ;
-  output \port$495$2 ;
-  wire \port$495$2 ;
-  output \port$495$20 ;
-  wire \port$495$20 ;
-  output \port$495$21 ;
-  wire \port$495$21 ;
-  output \port$495$22 ;
-  wire \port$495$22 ;
-  output \port$495$23 ;
-  wire \port$495$23 ;
-  output \port$495$24 ;
-  wire \port$495$24 ;
-  output \port$495$25 ;
-  wire \port$495$25 ;
-  output \port$495$27 ;
-  wire \port$495$27 ;
-  output \port$495$28 ;
-  wire \port$495$28 ;
-  output \port$495$29 ;
-  wire \port$495$29 ;
-  output \port$495$3 ;
-  wire \port$495$3 ;
-  output \port$495$30 ;
-  wire \port$495$30 ;
-  output \port$495$31 ;
-  wire \port$495$31 ;
-  output \port$495$32 ;
-  wire \port$495$32 ;
-  output \port$495$33 ;
-  wire \port$495$33 ;
-  output \port$495$34 ;
-  wire \port$495$34 ;
-  output \port$495$35 ;
-  wire \port$495$35 ;
-  output \port$495$36 ;
-  wire \port$495$36 ;
-  output \port$495$37 ;
-  wire \port$495$37 ;
-  output \port$495$38 ;
-  wire \port$495$38 ;
-  output \port$495$39 ;
-  wire \port$495$39 ;
-  output \port$495$4 ;
-  wire \port$495$4 ;
-  output \port$495$40 ;
-  wire \port$495$40 ;
-  output \port$495$41 ;
-  wire \port$495$41 ;
-  output \port$495$42 ;
-  wire \port$495$42 ;
-  output \port$495$43 ;
-  wire \port$495$43 ;
-  output \port$495$44 ;
-  wire \port$495$44 ;
-  output \port$495$45 ;
-  wire \port$495$45 ;
-  output \port$495$46 ;
-  wire \port$495$46 ;
-  output \port$495$47 ;
-  wire \port$495$47 ;
-  output \port$495$48 ;
-  wire \port$495$48 ;
-  output \port$495$49 ;
-  wire \port$495$49 ;
-  output \port$495$5 ;
-  wire \port$495$5 ;
-  output \port$495$50 ;
-  wire \port$495$50 ;
-  output \port$495$51 ;
-  wire \port$495$51 ;
-  output \port$495$52 ;
-  wire \port$495$52 ;
-  output \port$495$6 ;
-  wire \port$495$6 ;
-  output \port$495$7 ;
-  wire \port$495$7 ;
-  output \port$495$8 ;
-  wire \port$495$8 ;
-  output \port$495$9 ;
-  wire \port$495$9 ;
+  output \port$501$0 ;
+  wire \port$501$0 ;
+  output \port$501$1 ;
+  wire \port$501$1 ;
+  output \port$501$10 ;
+  wire \port$501$10 ;
+  output \port$501$11 ;
+  wire \port$501$11 ;
+  output \port$501$12 ;
+  wire \port$501$12 ;
+  output \port$501$13 ;
+  wire \port$501$13 ;
+  output \port$501$14 ;
+  wire \port$501$14 ;
+  output \port$501$15 ;
+  wire \port$501$15 ;
+  output \port$501$16 ;
+  wire \port$501$16 ;
+  output \port$501$17 ;
+  wire \port$501$17 ;
+  output \port$501$18 ;
+  wire \port$501$18 ;
+  output \port$501$19 ;
+  wire \port$501$19 ;
+  output \port$501$2 ;
+  wire \port$501$2 ;
+  output \port$501$20 ;
+  wire \port$501$20 ;
+  output \port$501$21 ;
+  wire \port$501$21 ;
+  output \port$501$22 ;
+  wire \port$501$22 ;
+  output \port$501$23 ;
+  wire \port$501$23 ;
+  output \port$501$24 ;
+  wire \port$501$24 ;
+  output \port$501$25 ;
+  wire \port$501$25 ;
+  output \port$501$27 ;
+  wire \port$501$27 ;
+  output \port$501$28 ;
+  wire \port$501$28 ;
+  output \port$501$29 ;
+  wire \port$501$29 ;
+  output \port$501$3 ;
+  wire \port$501$3 ;
+  output \port$501$30 ;
+  wire \port$501$30 ;
+  output \port$501$31 ;
+  wire \port$501$31 ;
+  output \port$501$32 ;
+  wire \port$501$32 ;
+  output \port$501$33 ;
+  wire \port$501$33 ;
+  output \port$501$34 ;
+  wire \port$501$34 ;
+  output \port$501$35 ;
+  wire \port$501$35 ;
+  output \port$501$36 ;
+  wire \port$501$36 ;
+  output \port$501$37 ;
+  wire \port$501$37 ;
+  output \port$501$38 ;
+  wire \port$501$38 ;
+  output \port$501$39 ;
+  wire \port$501$39 ;
+  output \port$501$4 ;
+  wire \port$501$4 ;
+  output \port$501$40 ;
+  wire \port$501$40 ;
+  output \port$501$41 ;
+  wire \port$501$41 ;
+  output \port$501$42 ;
+  wire \port$501$42 ;
+  output \port$501$43 ;
+  wire \port$501$43 ;
+  output \port$501$44 ;
+  wire \port$501$44 ;
+  output \port$501$45 ;
+  wire \port$501$45 ;
+  output \port$501$46 ;
+  wire \port$501$46 ;
+  output \port$501$47 ;
+  wire \port$501$47 ;
+  output \port$501$48 ;
+  wire \port$501$48 ;
+  output \port$501$49 ;
+  wire \port$501$49 ;
+  output \port$501$5 ;
+  wire \port$501$5 ;
+  output \port$501$50 ;
+  wire \port$501$50 ;
+  output \port$501$51 ;
+  wire \port$501$51 ;
+  output \port$501$52 ;
+  wire \port$501$52 ;
+  output \port$501$6 ;
+  wire \port$501$6 ;
+  output \port$501$7 ;
+  wire \port$501$7 ;
+  output \port$501$8 ;
+  wire \port$501$8 ;
+  output \port$501$9 ;
+  wire \port$501$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32351,60 +32344,60 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$495$0 , \port$495$1 , \port$495
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$495$0 ),
-    .R1(\port$495$1 ),
-    .R10(\port$495$10 ),
-    .R11(\port$495$11 ),
-    .R12(\port$495$12 ),
-    .R13(\port$495$13 ),
-    .R14(\port$495$14 ),
-    .R15(\port$495$15 ),
-    .R16(\port$495$16 ),
-    .R17(\port$495$17 ),
-    .R18(\port$495$18 ),
-    .R19(\port$495$19 ),
-    .R2(\port$495$2 ),
-    .R20(\port$495$20 ),
-    .R21(\port$495$21 ),
-    .R22(\port$495$22 ),
-    .R23(\port$495$23 ),
-    .R24(\port$495$24 ),
-    .R25(\port$495$25 ),
+    .R0(\port$501$0 ),
+    .R1(\port$501$1 ),
+    .R10(\port$501$10 ),
+    .R11(\port$501$11 ),
+    .R12(\port$501$12 ),
+    .R13(\port$501$13 ),
+    .R14(\port$501$14 ),
+    .R15(\port$501$15 ),
+    .R16(\port$501$16 ),
+    .R17(\port$501$17 ),
+    .R18(\port$501$18 ),
+    .R19(\port$501$19 ),
+    .R2(\port$501$2 ),
+    .R20(\port$501$20 ),
+    .R21(\port$501$21 ),
+    .R22(\port$501$22 ),
+    .R23(\port$501$23 ),
+    .R24(\port$501$24 ),
+    .R25(\port$501$25 ),
     .R26(r[26]),
-    .R27(\port$495$27 ),
-    .R28(\port$495$28 ),
-    .R29(\port$495$29 ),
-    .R3(\port$495$3 ),
-    .R30(\port$495$30 ),
-    .R31(\port$495$31 ),
-    .R32(\port$495$32 ),
-    .R33(\port$495$33 ),
-    .R34(\port$495$34 ),
-    .R35(\port$495$35 ),
-    .R36(\port$495$36 ),
-    .R37(\port$495$37 ),
-    .R38(\port$495$38 ),
-    .R39(\port$495$39 ),
-    .R4(\port$495$4 ),
-    .R40(\port$495$40 ),
-    .R41(\port$495$41 ),
-    .R42(\port$495$42 ),
-    .R43(\port$495$43 ),
-    .R44(\port$495$44 ),
-    .R45(\port$495$45 ),
-    .R46(\port$495$46 ),
-    .R47(\port$495$47 ),
-    .R48(\port$495$48 ),
-    .R49(\port$495$49 ),
-    .R5(\port$495$5 ),
-    .R50(\port$495$50 ),
-    .R51(\port$495$51 ),
-    .R52(\port$495$52 ),
+    .R27(\port$501$27 ),
+    .R28(\port$501$28 ),
+    .R29(\port$501$29 ),
+    .R3(\port$501$3 ),
+    .R30(\port$501$30 ),
+    .R31(\port$501$31 ),
+    .R32(\port$501$32 ),
+    .R33(\port$501$33 ),
+    .R34(\port$501$34 ),
+    .R35(\port$501$35 ),
+    .R36(\port$501$36 ),
+    .R37(\port$501$37 ),
+    .R38(\port$501$38 ),
+    .R39(\port$501$39 ),
+    .R4(\port$501$4 ),
+    .R40(\port$501$40 ),
+    .R41(\port$501$41 ),
+    .R42(\port$501$42 ),
+    .R43(\port$501$43 ),
+    .R44(\port$501$44 ),
+    .R45(\port$501$45 ),
+    .R46(\port$501$46 ),
+    .R47(\port$501$47 ),
+    .R48(\port$501$48 ),
+    .R49(\port$501$49 ),
+    .R5(\port$501$5 ),
+    .R50(\port$501$50 ),
+    .R51(\port$501$51 ),
+    .R52(\port$501$52 ),
     .R53(r[53]),
-    .R6(\port$495$6 ),
-    .R7(\port$495$7 ),
-    .R8(\port$495$8 ),
-    .R9(\port$495$9 ),
+    .R6(\port$501$6 ),
+    .R7(\port$501$7 ),
+    .R8(\port$501$8 ),
+    .R9(\port$501$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32677,13 +32670,13 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$495$0 , \port$495$1 , \port$495
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$495$52 , \port$495$51 , \port$495$50 , \port$495$49 , \port$495$48 , \port$495$47 , \port$495$46 , \port$495$45 , \port$495$44 , \port$495$43 , \port$495$42 , \port$495$41 , \port$495$40 , \port$495$39 , \port$495$38 , \port$495$37 , \port$495$36 , \port$495$35 , \port$495$34 , \port$495$33 , \port$495$32 , \port$495$31 , \port$495$30 , \port$495$29 , \port$495$28 , \port$495$27 , \port$495$25 , \port$495$24 , \port$495$23 , \port$495$22 , \port$495$21 , \port$495$20 , \port$495$19 , \port$495$18 , \port$495$17 , \port$495$16 , \port$495$15 , \port$495$14 , \port$495$13 , \port$495$12 , \port$495$11 , \port$495$10 , \port$495$9 , \port$495$8 , \port$495$7 , \port$495$6 , \port$495$5 , \port$495$4 , \port$495$3 , \port$495$2 , \port$495$1 , \port$495$0  };
+  assign { r[52:27], r[25:0] } = { \port$501$52 , \port$501$51 , \port$501$50 , \port$501$49 , \port$501$48 , \port$501$47 , \port$501$46 , \port$501$45 , \port$501$44 , \port$501$43 , \port$501$42 , \port$501$41 , \port$501$40 , \port$501$39 , \port$501$38 , \port$501$37 , \port$501$36 , \port$501$35 , \port$501$34 , \port$501$33 , \port$501$32 , \port$501$31 , \port$501$30 , \port$501$29 , \port$501$28 , \port$501$27 , \port$501$25 , \port$501$24 , \port$501$23 , \port$501$22 , \port$501$21 , \port$501$20 , \port$501$19 , \port$501$18 , \port$501$17 , \port$501$16 , \port$501$15 , \port$501$14 , \port$501$13 , \port$501$12 , \port$501$11 , \port$501$10 , \port$501$9 , \port$501$8 , \port$501$7 , \port$501$6 , \port$501$5 , \port$501$4 , \port$501$3 , \port$501$2 , \port$501$1 , \port$501$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_2 (rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , \port$500$16 , \port$500$17 , \port$500$18 , \port$500$19 
-, \port$500$20 , \port$500$21 , \port$500$22 , \port$500$23 , \port$500$24 , \port$500$25 , \port$500$27 , \port$500$28 , \port$500$29 , \port$500$30 , \port$500$31 , \port$500$32 , \port$500$33 , \port$500$34 , \port$500$35 , \port$500$36 , \port$500$37 , \port$500$38 , \port$500$39 , \port$500$40 , \port$500$41 
-, \port$500$42 , \port$500$43 , \port$500$44 , \port$500$45 , \port$500$46 , \port$500$47 , \port$500$48 , \port$500$49 , \port$500$50 , \port$500$51 , \port$500$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_2 (rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , \port$506$16 , \port$506$17 , \port$506$18 , \port$506$19 
+, \port$506$20 , \port$506$21 , \port$506$22 , \port$506$23 , \port$506$24 , \port$506$25 , \port$506$27 , \port$506$28 , \port$506$29 , \port$506$30 , \port$506$31 , \port$506$32 , \port$506$33 , \port$506$34 , \port$506$35 , \port$506$36 , \port$506$37 , \port$506$38 , \port$506$39 , \port$506$40 , \port$506$41 
+, \port$506$42 , \port$506$43 , \port$506$44 , \port$506$45 , \port$506$46 , \port$506$47 , \port$506$48 , \port$506$49 , \port$506$50 , \port$506$51 , \port$506$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32691,110 +32684,110 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$500$0 , \port$500$1 , \port$500
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$500$0 ;
-  wire \port$500$0 ;
-  output \port$500$1 ;
-  wire \port$500$1 ;
-  output \port$500$10 ;
-  wire \port$500$10 ;
-  output \port$500$11 ;
-  wire \port$500$11 ;
-  output \port$500$12 ;
-  wire \port$500$12 ;
-  output \port$500$13 ;
-  wire \port$500$13 ;
-  output \port$500$14 ;
-  wire \port$500$14 ;
-  output \port$500$15 ;
-  wire \port$500$15 ;
-  output \port$500$16 ;
-  wire \port$500$16 ;
-  output \port$500$17 ;
-  wire \port$500$17 ;
-  output \port$500$18 ;
-  wire \port$500$18 ;
-  output \port$500$19 ;
-  wire \port$500$19 ;
-  output \port$500$2 ;
-  wire \port$500$2 ;
-  output \port$500$20 ;
-  wire \port$500$20 ;
-  output \port$500$21 ;
-  wire \port$500$21 ;
-  output \port$500$22 ;
-  wire \port$500$22 ;
-  output \port$500$23 ;
-  wire \port$500$23 ;
-  output \port$500$24 ;
-  wire \port$500$24 ;
-  output \port$500$25 ;
-  wire \port$500$25 ;
-  output \port$500$27 ;
-  wire \port$500$27 ;
-  output \port$500$28 ;
-  wire \port$500$28 ;
-  output \port$500$29 ;
-  wire \port$500$29 ;
-  output \port$500$3 ;
-  wire \port$500$3 ;
-  output \port$500$30 ;
-  wire \port$500$30 ;
-  output \port$500$31 ;
-  wire \port$500$31 ;
-  output \port$500$32 ;
-  wire \port$500$32 ;
-  output \port$500$33 ;
-  wire \port$500$33 ;
-  output \port$500$34 ;
-  wire \port$500$34 ;
-  output \port$500$35 ;
-  wire \port$500$35 ;
-  output \port$500$36 ;
-  wire \port$500$36 ;
-  output \port$500$37 ;
-  wire \port$500$37 ;
-  output \port$500$38 ;
-  wire \port$500$38 ;
-  output \port$500$39 ;
-  wire \port$500$39 ;
-  output \port$500$4 ;
-  wire \port$500$4 ;
-  output \port$500$40 ;
-  wire \port$500$40 ;
-  output \port$500$41 ;
-  wire \port$500$41 ;
-  output \port$500$42 ;
-  wire \port$500$42 ;
-  output \port$500$43 ;
-  wire \port$500$43 ;
-  output \port$500$44 ;
-  wire \port$500$44 ;
-  output \port$500$45 ;
-  wire \port$500$45 ;
-  output \port$500$46 ;
-  wire \port$500$46 ;
-  output \port$500$47 ;
-  wire \port$500$47 ;
-  output \port$500$48 ;
-  wire \port$500$48 ;
-  output \port$500$49 ;
-  wire \port$500$49 ;
-  output \port$500$5 ;
-  wire \port$500$5 ;
-  output \port$500$50 ;
-  wire \port$500$50 ;
-  output \port$500$51 ;
-  wire \port$500$51 ;
-  output \port$500$52 ;
-  wire \port$500$52 ;
-  output \port$500$6 ;
-  wire \port$500$6 ;
-  output \port$500$7 ;
-  wire \port$500$7 ;
-  output \port$500$8 ;
-  wire \port$500$8 ;
-  output \port$500$9 ;
-  wire \port$500$9 ;
+  output \port$506$0 ;
+  wire \port$506$0 ;
+  output \port$506$1 ;
+  wire \port$506$1 ;
+  output \port$506$10 ;
+  wire \port$506$10 ;
+  output \port$506$11 ;
+  wire \port$506$11 ;
+  output \port$506$12 ;
+  wire \port$506$12 ;
+  output \port$506$13 ;
+  wire \port$506$13 ;
+  output \port$506$14 ;
+  wire \port$506$14 ;
+  output \port$506$15 ;
+  wire \port$506$15 ;
+  output \port$506$16 ;
+  wire \port$506$16 ;
+  output \port$506$17 ;
+  wire \port$506$17 ;
+  output \port$506$18 ;
+  wire \port$506$18 ;
+  output \port$506$19 ;
+  wire \port$506$19 ;
+  output \port$506$2 ;
+  wire \port$506$2 ;
+  output \port$506$20 ;
+  wire \port$506$20 ;
+  output \port$506$21 ;
+  wire \port$506$21 ;
+  output \port$506$22 ;
+  wire \port$506$22 ;
+  output \port$506$23 ;
+  wire \port$506$23 ;
+  output \port$506$24 ;
+  wire \port$506$24 ;
+  output \port$506$25 ;
+  wire \port$506$25 ;
+  output \port$506$27 ;
+  wire \port$506$27 ;
+  output \port$506$28 ;
+  wire \port$506$28 ;
+  output \port$506$29 ;
+  wire \port$506$29 ;
+  output \port$506$3 ;
+  wire \port$506$3 ;
+  output \port$506$30 ;
+  wire \port$506$30 ;
+  output \port$506$31 ;
+  wire \port$506$31 ;
+  output \port$506$32 ;
+  wire \port$506$32 ;
+  output \port$506$33 ;
+  wire \port$506$33 ;
+  output \port$506$34 ;
+  wire \port$506$34 ;
+  output \port$506$35 ;
+  wire \port$506$35 ;
+  output \port$506$36 ;
+  wire \port$506$36 ;
+  output \port$506$37 ;
+  wire \port$506$37 ;
+  output \port$506$38 ;
+  wire \port$506$38 ;
+  output \port$506$39 ;
+  wire \port$506$39 ;
+  output \port$506$4 ;
+  wire \port$506$4 ;
+  output \port$506$40 ;
+  wire \port$506$40 ;
+  output \port$506$41 ;
+  wire \port$506$41 ;
+  output \port$506$42 ;
+  wire \port$506$42 ;
+  output \port$506$43 ;
+  wire \port$506$43 ;
+  output \port$506$44 ;
+  wire \port$506$44 ;
+  output \port$506$45 ;
+  wire \port$506$45 ;
+  output \port$506$46 ;
+  wire \port$506$46 ;
+  output \port$506$47 ;
+  wire \port$506$47 ;
+  output \port$506$48 ;
+  wire \port$506$48 ;
+  output \port$506$49 ;
+  wire \port$506$49 ;
+  output \port$506$5 ;
+  wire \port$506$5 ;
+  output \port$506$50 ;
+  wire \port$506$50 ;
+  output \port$506$51 ;
+  wire \port$506$51 ;
+  output \port$506$52 ;
+  wire \port$506$52 ;
+  output \port$506$6 ;
+  wire \port$506$6 ;
+  output \port$506$7 ;
+  wire \port$506$7 ;
+  output \port$506$8 ;
+  wire \port$506$8 ;
+  output \port$506$9 ;
+  wire \port$506$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32991,60 +32984,60 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$500$0 , \port$500$1 , \port$500
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$500$0 ),
-    .R1(\port$500$1 ),
-    .R10(\port$500$10 ),
-    .R11(\port$500$11 ),
-    .R12(\port$500$12 ),
-    .R13(\port$500$13 ),
-    .R14(\port$500$14 ),
-    .R15(\port$500$15 ),
-    .R16(\port$500$16 ),
-    .R17(\port$500$17 ),
-    .R18(\port$500$18 ),
-    .R19(\port$500$19 ),
-    .R2(\port$500$2 ),
-    .R20(\port$500$20 ),
-    .R21(\port$500$21 ),
-    .R22(\port$500$22 ),
-    .R23(\port$500$23 ),
-    .R24(\port$500$24 ),
-    .R25(\port$500$25 ),
+    .R0(\port$506$0 ),
+    .R1(\port$506$1 ),
+    .R10(\port$506$10 ),
+    .R11(\port$506$11 ),
+    .R12(\port$506$12 ),
+    .R13(\port$506$13 ),
+    .R14(\port$506$14 ),
+    .R15(\port$506$15 ),
+    .R16(\port$506$16 ),
+    .R17(\port$506$17 ),
+    .R18(\port$506$18 ),
+    .R19(\port$506$19 ),
+    .R2(\port$506$2 ),
+    .R20(\port$506$20 ),
+    .R21(\port$506$21 ),
+    .R22(\port$506$22 ),
+    .R23(\port$506$23 ),
+    .R24(\port$506$24 ),
+    .R25(\port$506$25 ),
     .R26(r[26]),
-    .R27(\port$500$27 ),
-    .R28(\port$500$28 ),
-    .R29(\port$500$29 ),
-    .R3(\port$500$3 ),
-    .R30(\port$500$30 ),
-    .R31(\port$500$31 ),
-    .R32(\port$500$32 ),
-    .R33(\port$500$33 ),
-    .R34(\port$500$34 ),
-    .R35(\port$500$35 ),
-    .R36(\port$500$36 ),
-    .R37(\port$500$37 ),
-    .R38(\port$500$38 ),
-    .R39(\port$500$39 ),
-    .R4(\port$500$4 ),
-    .R40(\port$500$40 ),
-    .R41(\port$500$41 ),
-    .R42(\port$500$42 ),
-    .R43(\port$500$43 ),
-    .R44(\port$500$44 ),
-    .R45(\port$500$45 ),
-    .R46(\port$500$46 ),
-    .R47(\port$500$47 ),
-    .R48(\port$500$48 ),
-    .R49(\port$500$49 ),
-    .R5(\port$500$5 ),
-    .R50(\port$500$50 ),
-    .R51(\port$500$51 ),
-    .R52(\port$500$52 ),
+    .R27(\port$506$27 ),
+    .R28(\port$506$28 ),
+    .R29(\port$506$29 ),
+    .R3(\port$506$3 ),
+    .R30(\port$506$30 ),
+    .R31(\port$506$31 ),
+    .R32(\port$506$32 ),
+    .R33(\port$506$33 ),
+    .R34(\port$506$34 ),
+    .R35(\port$506$35 ),
+    .R36(\port$506$36 ),
+    .R37(\port$506$37 ),
+    .R38(\port$506$38 ),
+    .R39(\port$506$39 ),
+    .R4(\port$506$4 ),
+    .R40(\port$506$40 ),
+    .R41(\port$506$41 ),
+    .R42(\port$506$42 ),
+    .R43(\port$506$43 ),
+    .R44(\port$506$44 ),
+    .R45(\port$506$45 ),
+    .R46(\port$506$46 ),
+    .R47(\port$506$47 ),
+    .R48(\port$506$48 ),
+    .R49(\port$506$49 ),
+    .R5(\port$506$5 ),
+    .R50(\port$506$50 ),
+    .R51(\port$506$51 ),
+    .R52(\port$506$52 ),
     .R53(r[53]),
-    .R6(\port$500$6 ),
-    .R7(\port$500$7 ),
-    .R8(\port$500$8 ),
-    .R9(\port$500$9 ),
+    .R6(\port$506$6 ),
+    .R7(\port$506$7 ),
+    .R8(\port$506$8 ),
+    .R9(\port$506$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33317,13 +33310,13 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$500$0 , \port$500$1 , \port$500
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$500$52 , \port$500$51 , \port$500$50 , \port$500$49 , \port$500$48 , \port$500$47 , \port$500$46 , \port$500$45 , \port$500$44 , \port$500$43 , \port$500$42 , \port$500$41 , \port$500$40 , \port$500$39 , \port$500$38 , \port$500$37 , \port$500$36 , \port$500$35 , \port$500$34 , \port$500$33 , \port$500$32 , \port$500$31 , \port$500$30 , \port$500$29 , \port$500$28 , \port$500$27 , \port$500$25 , \port$500$24 , \port$500$23 , \port$500$22 , \port$500$21 , \port$500$20 , \port$500$19 , \port$500$18 , \port$500$17 , \port$500$16 , \port$500$15 , \port$500$14 , \port$500$13 , \port$500$12 , \port$500$11 , \port$500$10 , \port$500$9 , \port$500$8 , \port$500$7 , \port$500$6 , \port$500$5 , \port$500$4 , \port$500$3 , \port$500$2 , \port$500$1 , \port$500$0  };
+  assign { r[52:27], r[25:0] } = { \port$506$52 , \port$506$51 , \port$506$50 , \port$506$49 , \port$506$48 , \port$506$47 , \port$506$46 , \port$506$45 , \port$506$44 , \port$506$43 , \port$506$42 , \port$506$41 , \port$506$40 , \port$506$39 , \port$506$38 , \port$506$37 , \port$506$36 , \port$506$35 , \port$506$34 , \port$506$33 , \port$506$32 , \port$506$31 , \port$506$30 , \port$506$29 , \port$506$28 , \port$506$27 , \port$506$25 , \port$506$24 , \port$506$23 , \port$506$22 , \port$506$21 , \port$506$20 , \port$506$19 , \port$506$18 , \port$506$17 , \port$506$16 , \port$506$15 , \port$506$14 , \port$506$13 , \port$506$12 , \port$506$11 , \port$506$10 , \port$506$9 , \port$506$8 , \port$506$7 , \port$506$6 , \port$506$5 , \port$506$4 , \port$506$3 , \port$506$2 , \port$506$1 , \port$506$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_3 (rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , \port$505$16 , \port$505$17 , \port$505$18 , \port$505$19 
-, \port$505$20 , \port$505$21 , \port$505$22 , \port$505$23 , \port$505$24 , \port$505$25 , \port$505$27 , \port$505$28 , \port$505$29 , \port$505$30 , \port$505$31 , \port$505$32 , \port$505$33 , \port$505$34 , \port$505$35 , \port$505$36 , \port$505$37 , \port$505$38 , \port$505$39 , \port$505$40 , \port$505$41 
-, \port$505$42 , \port$505$43 , \port$505$44 , \port$505$45 , \port$505$46 , \port$505$47 , \port$505$48 , \port$505$49 , \port$505$50 , \port$505$51 , \port$505$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_3 (rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , \port$511$16 , \port$511$17 , \port$511$18 , \port$511$19 
+, \port$511$20 , \port$511$21 , \port$511$22 , \port$511$23 , \port$511$24 , \port$511$25 , \port$511$27 , \port$511$28 , \port$511$29 , \port$511$30 , \port$511$31 , \port$511$32 , \port$511$33 , \port$511$34 , \port$511$35 , \port$511$36 , \port$511$37 , \port$511$38 , \port$511$39 , \port$511$40 , \port$511$41 
+, \port$511$42 , \port$511$43 , \port$511$44 , \port$511$45 , \port$511$46 , \port$511$47 , \port$511$48 , \port$511$49 , \port$511$50 , \port$511$51 , \port$511$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33331,110 +33324,110 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$505$0 , \port$505$1 , \port$505
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$505$0 ;
-  wire \port$505$0 ;
-  output \port$505$1 ;
-  wire \port$505$1 ;
-  output \port$505$10 ;
-  wire \port$505$10 ;
-  output \port$505$11 ;
-  wire \port$505$11 ;
-  output \port$505$12 ;
-  wire \port$505$12 ;
-  output \port$505$13 ;
-  wire \port$505$13 ;
-  output \port$505$14 ;
-  wire \port$505$14 ;
-  output \port$505$15 ;
-  wire \port$505$15 ;
-  output \port$505$16 ;
-  wire \port$505$16 ;
-  output \port$505$17 ;
-  wire \port$505$17 ;
-  output \port$505$18 ;
-  wire \port$505$18 ;
-  output \port$505$19 ;
-  wire \port$505$19 ;
-  output \port$505$2 ;
-  wire \port$505$2 ;
-  output \port$505$20 ;
-  wire \port$505$20 ;
-  output \port$505$21 ;
-  wire \port$505$21 ;
-  output \port$505$22 ;
-  wire \port$505$22 ;
-  output \port$505$23 ;
-  wire \port$505$23 ;
-  output \port$505$24 ;
-  wire \port$505$24 ;
-  output \port$505$25 ;
-  wire \port$505$25 ;
-  output \port$505$27 ;
-  wire \port$505$27 ;
-  output \port$505$28 ;
-  wire \port$505$28 ;
-  output \port$505$29 ;
-  wire \port$505$29 ;
-  output \port$505$3 ;
-  wire \port$505$3 ;
-  output \port$505$30 ;
-  wire \port$505$30 ;
-  output \port$505$31 ;
-  wire \port$505$31 ;
-  output \port$505$32 ;
-  wire \port$505$32 ;
-  output \port$505$33 ;
-  wire \port$505$33 ;
-  output \port$505$34 ;
-  wire \port$505$34 ;
-  output \port$505$35 ;
-  wire \port$505$35 ;
-  output \port$505$36 ;
-  wire \port$505$36 ;
-  output \port$505$37 ;
-  wire \port$505$37 ;
-  output \port$505$38 ;
-  wire \port$505$38 ;
-  output \port$505$39 ;
-  wire \port$505$39 ;
-  output \port$505$4 ;
-  wire \port$505$4 ;
-  output \port$505$40 ;
-  wire \port$505$40 ;
-  output \port$505$41 ;
-  wire \port$505$41 ;
-  output \port$505$42 ;
-  wire \port$505$42 ;
-  output \port$505$43 ;
-  wire \port$505$43 ;
-  output \port$505$44 ;
-  wire \port$505$44 ;
-  output \port$505$45 ;
-  wire \port$505$45 ;
-  output \port$505$46 ;
-  wire \port$505$46 ;
-  output \port$505$47 ;
-  wire \port$505$47 ;
-  output \port$505$48 ;
-  wire \port$505$48 ;
-  output \port$505$49 ;
-  wire \port$505$49 ;
-  output \port$505$5 ;
-  wire \port$505$5 ;
-  output \port$505$50 ;
-  wire \port$505$50 ;
-  output \port$505$51 ;
-  wire \port$505$51 ;
-  output \port$505$52 ;
-  wire \port$505$52 ;
-  output \port$505$6 ;
-  wire \port$505$6 ;
-  output \port$505$7 ;
-  wire \port$505$7 ;
-  output \port$505$8 ;
-  wire \port$505$8 ;
-  output \port$505$9 ;
-  wire \port$505$9 ;
+  output \port$511$0 ;
+  wire \port$511$0 ;
+  output \port$511$1 ;
+  wire \port$511$1 ;
+  output \port$511$10 ;
+  wire \port$511$10 ;
+  output \port$511$11 ;
+  wire \port$511$11 ;
+  output \port$511$12 ;
+  wire \port$511$12 ;
+  output \port$511$13 ;
+  wire \port$511$13 ;
+  output \port$511$14 ;
+  wire \port$511$14 ;
+  output \port$511$15 ;
+  wire \port$511$15 ;
+  output \port$511$16 ;
+  wire \port$511$16 ;
+  output \port$511$17 ;
+  wire \port$511$17 ;
+  output \port$511$18 ;
+  wire \port$511$18 ;
+  output \port$511$19 ;
+  wire \port$511$19 ;
+  output \port$511$2 ;
+  wire \port$511$2 ;
+  output \port$511$20 ;
+  wire \port$511$20 ;
+  output \port$511$21 ;
+  wire \port$511$21 ;
+  output \port$511$22 ;
+  wire \port$511$22 ;
+  output \port$511$23 ;
+  wire \port$511$23 ;
+  output \port$511$24 ;
+  wire \port$511$24 ;
+  output \port$511$25 ;
+  wire \port$511$25 ;
+  output \port$511$27 ;
+  wire \port$511$27 ;
+  output \port$511$28 ;
+  wire \port$511$28 ;
+  output \port$511$29 ;
+  wire \port$511$29 ;
+  output \port$511$3 ;
+  wire \port$511$3 ;
+  output \port$511$30 ;
+  wire \port$511$30 ;
+  output \port$511$31 ;
+  wire \port$511$31 ;
+  output \port$511$32 ;
+  wire \port$511$32 ;
+  output \port$511$33 ;
+  wire \port$511$33 ;
+  output \port$511$34 ;
+  wire \port$511$34 ;
+  output \port$511$35 ;
+  wire \port$511$35 ;
+  output \port$511$36 ;
+  wire \port$511$36 ;
+  output \port$511$37 ;
+  wire \port$511$37 ;
+  output \port$511$38 ;
+  wire \port$511$38 ;
+  output \port$511$39 ;
+  wire \port$511$39 ;
+  output \port$511$4 ;
+  wire \port$511$4 ;
+  output \port$511$40 ;
+  wire \port$511$40 ;
+  output \port$511$41 ;
+  wire \port$511$41 ;
+  output \port$511$42 ;
+  wire \port$511$42 ;
+  output \port$511$43 ;
+  wire \port$511$43 ;
+  output \port$511$44 ;
+  wire \port$511$44 ;
+  output \port$511$45 ;
+  wire \port$511$45 ;
+  output \port$511$46 ;
+  wire \port$511$46 ;
+  output \port$511$47 ;
+  wire \port$511$47 ;
+  output \port$511$48 ;
+  wire \port$511$48 ;
+  output \port$511$49 ;
+  wire \port$511$49 ;
+  output \port$511$5 ;
+  wire \port$511$5 ;
+  output \port$511$50 ;
+  wire \port$511$50 ;
+  output \port$511$51 ;
+  wire \port$511$51 ;
+  output \port$511$52 ;
+  wire \port$511$52 ;
+  output \port$511$6 ;
+  wire \port$511$6 ;
+  output \port$511$7 ;
+  wire \port$511$7 ;
+  output \port$511$8 ;
+  wire \port$511$8 ;
+  output \port$511$9 ;
+  wire \port$511$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -33631,60 +33624,60 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$505$0 , \port$505$1 , \port$505
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$505$0 ),
-    .R1(\port$505$1 ),
-    .R10(\port$505$10 ),
-    .R11(\port$505$11 ),
-    .R12(\port$505$12 ),
-    .R13(\port$505$13 ),
-    .R14(\port$505$14 ),
-    .R15(\port$505$15 ),
-    .R16(\port$505$16 ),
-    .R17(\port$505$17 ),
-    .R18(\port$505$18 ),
-    .R19(\port$505$19 ),
-    .R2(\port$505$2 ),
-    .R20(\port$505$20 ),
-    .R21(\port$505$21 ),
-    .R22(\port$505$22 ),
-    .R23(\port$505$23 ),
-    .R24(\port$505$24 ),
-    .R25(\port$505$25 ),
+    .R0(\port$511$0 ),
+    .R1(\port$511$1 ),
+    .R10(\port$511$10 ),
+    .R11(\port$511$11 ),
+    .R12(\port$511$12 ),
+    .R13(\port$511$13 ),
+    .R14(\port$511$14 ),
+    .R15(\port$511$15 ),
+    .R16(\port$511$16 ),
+    .R17(\port$511$17 ),
+    .R18(\port$511$18 ),
+    .R19(\port$511$19 ),
+    .R2(\port$511$2 ),
+    .R20(\port$511$20 ),
+    .R21(\port$511$21 ),
+    .R22(\port$511$22 ),
+    .R23(\port$511$23 ),
+    .R24(\port$511$24 ),
+    .R25(\port$511$25 ),
     .R26(r[26]),
-    .R27(\port$505$27 ),
-    .R28(\port$505$28 ),
-    .R29(\port$505$29 ),
-    .R3(\port$505$3 ),
-    .R30(\port$505$30 ),
-    .R31(\port$505$31 ),
-    .R32(\port$505$32 ),
-    .R33(\port$505$33 ),
-    .R34(\port$505$34 ),
-    .R35(\port$505$35 ),
-    .R36(\port$505$36 ),
-    .R37(\port$505$37 ),
-    .R38(\port$505$38 ),
-    .R39(\port$505$39 ),
-    .R4(\port$505$4 ),
-    .R40(\port$505$40 ),
-    .R41(\port$505$41 ),
-    .R42(\port$505$42 ),
-    .R43(\port$505$43 ),
-    .R44(\port$505$44 ),
-    .R45(\port$505$45 ),
-    .R46(\port$505$46 ),
-    .R47(\port$505$47 ),
-    .R48(\port$505$48 ),
-    .R49(\port$505$49 ),
-    .R5(\port$505$5 ),
-    .R50(\port$505$50 ),
-    .R51(\port$505$51 ),
-    .R52(\port$505$52 ),
+    .R27(\port$511$27 ),
+    .R28(\port$511$28 ),
+    .R29(\port$511$29 ),
+    .R3(\port$511$3 ),
+    .R30(\port$511$30 ),
+    .R31(\port$511$31 ),
+    .R32(\port$511$32 ),
+    .R33(\port$511$33 ),
+    .R34(\port$511$34 ),
+    .R35(\port$511$35 ),
+    .R36(\port$511$36 ),
+    .R37(\port$511$37 ),
+    .R38(\port$511$38 ),
+    .R39(\port$511$39 ),
+    .R4(\port$511$4 ),
+    .R40(\port$511$40 ),
+    .R41(\port$511$41 ),
+    .R42(\port$511$42 ),
+    .R43(\port$511$43 ),
+    .R44(\port$511$44 ),
+    .R45(\port$511$45 ),
+    .R46(\port$511$46 ),
+    .R47(\port$511$47 ),
+    .R48(\port$511$48 ),
+    .R49(\port$511$49 ),
+    .R5(\port$511$5 ),
+    .R50(\port$511$50 ),
+    .R51(\port$511$51 ),
+    .R52(\port$511$52 ),
     .R53(r[53]),
-    .R6(\port$505$6 ),
-    .R7(\port$505$7 ),
-    .R8(\port$505$8 ),
-    .R9(\port$505$9 ),
+    .R6(\port$511$6 ),
+    .R7(\port$511$7 ),
+    .R8(\port$511$8 ),
+    .R9(\port$511$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33957,13 +33950,13 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$505$0 , \port$505$1 , \port$505
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$505$52 , \port$505$51 , \port$505$50 , \port$505$49 , \port$505$48 , \port$505$47 , \port$505$46 , \port$505$45 , \port$505$44 , \port$505$43 , \port$505$42 , \port$505$41 , \port$505$40 , \port$505$39 , \port$505$38 , \port$505$37 , \port$505$36 , \port$505$35 , \port$505$34 , \port$505$33 , \port$505$32 , \port$505$31 , \port$505$30 , \port$505$29 , \port$505$28 , \port$505$27 , \port$505$25 , \port$505$24 , \port$505$23 , \port$505$22 , \port$505$21 , \port$505$20 , \port$505$19 , \port$505$18 , \port$505$17 , \port$505$16 , \port$505$15 , \port$505$14 , \port$505$13 , \port$505$12 , \port$505$11 , \port$505$10 , \port$505$9 , \port$505$8 , \port$505$7 , \port$505$6 , \port$505$5 , \port$505$4 , \port$505$3 , \port$505$2 , \port$505$1 , \port$505$0  };
+  assign { r[52:27], r[25:0] } = { \port$511$52 , \port$511$51 , \port$511$50 , \port$511$49 , \port$511$48 , \port$511$47 , \port$511$46 , \port$511$45 , \port$511$44 , \port$511$43 , \port$511$42 , \port$511$41 , \port$511$40 , \port$511$39 , \port$511$38 , \port$511$37 , \port$511$36 , \port$511$35 , \port$511$34 , \port$511$33 , \port$511$32 , \port$511$31 , \port$511$30 , \port$511$29 , \port$511$28 , \port$511$27 , \port$511$25 , \port$511$24 , \port$511$23 , \port$511$22 , \port$511$21 , \port$511$20 , \port$511$19 , \port$511$18 , \port$511$17 , \port$511$16 , \port$511$15 , \port$511$14 , \port$511$13 , \port$511$12 , \port$511$11 , \port$511$10 , \port$511$9 , \port$511$8 , \port$511$7 , \port$511$6 , \port$511$5 , \port$511$4 , \port$511$3 , \port$511$2 , \port$511$1 , \port$511$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_0 (rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , \port$510$16 , \port$510$17 , \port$510$18 , \port$510$19 
-, \port$510$20 , \port$510$21 , \port$510$22 , \port$510$23 , \port$510$24 , \port$510$25 , \port$510$27 , \port$510$28 , \port$510$29 , \port$510$30 , \port$510$31 , \port$510$32 , \port$510$33 , \port$510$34 , \port$510$35 , \port$510$36 , \port$510$37 , \port$510$38 , \port$510$39 , \port$510$40 , \port$510$41 
-, \port$510$42 , \port$510$43 , \port$510$44 , \port$510$45 , \port$510$46 , \port$510$47 , \port$510$48 , \port$510$49 , \port$510$50 , \port$510$51 , \port$510$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_6_0 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , \port$516$16 , \port$516$17 , \port$516$18 , \port$516$19 
+, \port$516$20 , \port$516$21 , \port$516$22 , \port$516$23 , \port$516$24 , \port$516$25 , \port$516$27 , \port$516$28 , \port$516$29 , \port$516$30 , \port$516$31 , \port$516$32 , \port$516$33 , \port$516$34 , \port$516$35 , \port$516$36 , \port$516$37 , \port$516$38 , \port$516$39 , \port$516$40 , \port$516$41 
+, \port$516$42 , \port$516$43 , \port$516$44 , \port$516$45 , \port$516$46 , \port$516$47 , \port$516$48 , \port$516$49 , \port$516$50 , \port$516$51 , \port$516$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33971,110 +33964,110 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$510$0 , \port$510$1 , \port$510
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$510$0 ;
-  wire \port$510$0 ;
-  output \port$510$1 ;
-  wire \port$510$1 ;
-  output \port$510$10 ;
-  wire \port$510$10 ;
-  output \port$510$11 ;
-  wire \port$510$11 ;
-  output \port$510$12 ;
-  wire \port$510$12 ;
-  output \port$510$13 ;
-  wire \port$510$13 ;
-  output \port$510$14 ;
-  wire \port$510$14 ;
-  output \port$510$15 ;
-  wire \port$510$15 ;
-  output \port$510$16 ;
-  wire \port$510$16 ;
-  output \port$510$17 ;
-  wire \port$510$17 ;
-  output \port$510$18 ;
-  wire \port$510$18 ;
-  output \port$510$19 ;
-  wire \port$510$19 ;
-  output \port$510$2 ;
-  wire \port$510$2 ;
-  output \port$510$20 ;
-  wire \port$510$20 ;
-  output \port$510$21 ;
-  wire \port$510$21 ;
-  output \port$510$22 ;
-  wire \port$510$22 ;
-  output \port$510$23 ;
-  wire \port$510$23 ;
-  output \port$510$24 ;
-  wire \port$510$24 ;
-  output \port$510$25 ;
-  wire \port$510$25 ;
-  output \port$510$27 ;
-  wire \port$510$27 ;
-  output \port$510$28 ;
-  wire \port$510$28 ;
-  output \port$510$29 ;
-  wire \port$510$29 ;
-  output \port$510$3 ;
-  wire \port$510$3 ;
-  output \port$510$30 ;
-  wire \port$510$30 ;
-  output \port$510$31 ;
-  wire \port$510$31 ;
-  output \port$510$32 ;
-  wire \port$510$32 ;
-  output \port$510$33 ;
-  wire \port$510$33 ;
-  output \port$510$34 ;
-  wire \port$510$34 ;
-  output \port$510$35 ;
-  wire \port$510$35 ;
-  output \port$510$36 ;
-  wire \port$510$36 ;
-  output \port$510$37 ;
-  wire \port$510$37 ;
-  output \port$510$38 ;
-  wire \port$510$38 ;
-  output \port$510$39 ;
-  wire \port$510$39 ;
-  output \port$510$4 ;
-  wire \port$510$4 ;
-  output \port$510$40 ;
-  wire \port$510$40 ;
-  output \port$510$41 ;
-  wire \port$510$41 ;
-  output \port$510$42 ;
-  wire \port$510$42 ;
-  output \port$510$43 ;
-  wire \port$510$43 ;
-  output \port$510$44 ;
-  wire \port$510$44 ;
-  output \port$510$45 ;
-  wire \port$510$45 ;
-  output \port$510$46 ;
-  wire \port$510$46 ;
-  output \port$510$47 ;
-  wire \port$510$47 ;
-  output \port$510$48 ;
-  wire \port$510$48 ;
-  output \port$510$49 ;
-  wire \port$510$49 ;
-  output \port$510$5 ;
-  wire \port$510$5 ;
-  output \port$510$50 ;
-  wire \port$510$50 ;
-  output \port$510$51 ;
-  wire \port$510$51 ;
-  output \port$510$52 ;
-  wire \port$510$52 ;
-  output \port$510$6 ;
-  wire \port$510$6 ;
-  output \port$510$7 ;
-  wire \port$510$7 ;
-  output \port$510$8 ;
-  wire \port$510$8 ;
-  output \port$510$9 ;
-  wire \port$510$9 ;
+  output \port$516$0 ;
+  wire \port$516$0 ;
+  output \port$516$1 ;
+  wire \port$516$1 ;
+  output \port$516$10 ;
+  wire \port$516$10 ;
+  output \port$516$11 ;
+  wire \port$516$11 ;
+  output \port$516$12 ;
+  wire \port$516$12 ;
+  output \port$516$13 ;
+  wire \port$516$13 ;
+  output \port$516$14 ;
+  wire \port$516$14 ;
+  output \port$516$15 ;
+  wire \port$516$15 ;
+  output \port$516$16 ;
+  wire \port$516$16 ;
+  output \port$516$17 ;
+  wire \port$516$17 ;
+  output \port$516$18 ;
+  wire \port$516$18 ;
+  output \port$516$19 ;
+  wire \port$516$19 ;
+  output \port$516$2 ;
+  wire \port$516$2 ;
+  output \port$516$20 ;
+  wire \port$516$20 ;
+  output \port$516$21 ;
+  wire \port$516$21 ;
+  output \port$516$22 ;
+  wire \port$516$22 ;
+  output \port$516$23 ;
+  wire \port$516$23 ;
+  output \port$516$24 ;
+  wire \port$516$24 ;
+  output \port$516$25 ;
+  wire \port$516$25 ;
+  output \port$516$27 ;
+  wire \port$516$27 ;
+  output \port$516$28 ;
+  wire \port$516$28 ;
+  output \port$516$29 ;
+  wire \port$516$29 ;
+  output \port$516$3 ;
+  wire \port$516$3 ;
+  output \port$516$30 ;
+  wire \port$516$30 ;
+  output \port$516$31 ;
+  wire \port$516$31 ;
+  output \port$516$32 ;
+  wire \port$516$32 ;
+  output \port$516$33 ;
+  wire \port$516$33 ;
+  output \port$516$34 ;
+  wire \port$516$34 ;
+  output \port$516$35 ;
+  wire \port$516$35 ;
+  output \port$516$36 ;
+  wire \port$516$36 ;
+  output \port$516$37 ;
+  wire \port$516$37 ;
+  output \port$516$38 ;
+  wire \port$516$38 ;
+  output \port$516$39 ;
+  wire \port$516$39 ;
+  output \port$516$4 ;
+  wire \port$516$4 ;
+  output \port$516$40 ;
+  wire \port$516$40 ;
+  output \port$516$41 ;
+  wire \port$516$41 ;
+  output \port$516$42 ;
+  wire \port$516$42 ;
+  output \port$516$43 ;
+  wire \port$516$43 ;
+  output \port$516$44 ;
+  wire \port$516$44 ;
+  output \port$516$45 ;
+  wire \port$516$45 ;
+  output \port$516$46 ;
+  wire \port$516$46 ;
+  output \port$516$47 ;
+  wire \port$516$47 ;
+  output \port$516$48 ;
+  wire \port$516$48 ;
+  output \port$516$49 ;
+  wire \port$516$49 ;
+  output \port$516$5 ;
+  wire \port$516$5 ;
+  output \port$516$50 ;
+  wire \port$516$50 ;
+  output \port$516$51 ;
+  wire \port$516$51 ;
+  output \port$516$52 ;
+  wire \port$516$52 ;
+  output \port$516$6 ;
+  wire \port$516$6 ;
+  output \port$516$7 ;
+  wire \port$516$7 ;
+  output \port$516$8 ;
+  wire \port$516$8 ;
+  output \port$516$9 ;
+  wire \port$516$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34271,60 +34264,60 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$510$0 , \port$510$1 , \port$510
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$510$0 ),
-    .R1(\port$510$1 ),
-    .R10(\port$510$10 ),
-    .R11(\port$510$11 ),
-    .R12(\port$510$12 ),
-    .R13(\port$510$13 ),
-    .R14(\port$510$14 ),
-    .R15(\port$510$15 ),
-    .R16(\port$510$16 ),
-    .R17(\port$510$17 ),
-    .R18(\port$510$18 ),
-    .R19(\port$510$19 ),
-    .R2(\port$510$2 ),
-    .R20(\port$510$20 ),
-    .R21(\port$510$21 ),
-    .R22(\port$510$22 ),
-    .R23(\port$510$23 ),
-    .R24(\port$510$24 ),
-    .R25(\port$510$25 ),
+    .R0(\port$516$0 ),
+    .R1(\port$516$1 ),
+    .R10(\port$516$10 ),
+    .R11(\port$516$11 ),
+    .R12(\port$516$12 ),
+    .R13(\port$516$13 ),
+    .R14(\port$516$14 ),
+    .R15(\port$516$15 ),
+    .R16(\port$516$16 ),
+    .R17(\port$516$17 ),
+    .R18(\port$516$18 ),
+    .R19(\port$516$19 ),
+    .R2(\port$516$2 ),
+    .R20(\port$516$20 ),
+    .R21(\port$516$21 ),
+    .R22(\port$516$22 ),
+    .R23(\port$516$23 ),
+    .R24(\port$516$24 ),
+    .R25(\port$516$25 ),
     .R26(r[26]),
-    .R27(\port$510$27 ),
-    .R28(\port$510$28 ),
-    .R29(\port$510$29 ),
-    .R3(\port$510$3 ),
-    .R30(\port$510$30 ),
-    .R31(\port$510$31 ),
-    .R32(\port$510$32 ),
-    .R33(\port$510$33 ),
-    .R34(\port$510$34 ),
-    .R35(\port$510$35 ),
-    .R36(\port$510$36 ),
-    .R37(\port$510$37 ),
-    .R38(\port$510$38 ),
-    .R39(\port$510$39 ),
-    .R4(\port$510$4 ),
-    .R40(\port$510$40 ),
-    .R41(\port$510$41 ),
-    .R42(\port$510$42 ),
-    .R43(\port$510$43 ),
-    .R44(\port$510$44 ),
-    .R45(\port$510$45 ),
-    .R46(\port$510$46 ),
-    .R47(\port$510$47 ),
-    .R48(\port$510$48 ),
-    .R49(\port$510$49 ),
-    .R5(\port$510$5 ),
-    .R50(\port$510$50 ),
-    .R51(\port$510$51 ),
-    .R52(\port$510$52 ),
+    .R27(\port$516$27 ),
+    .R28(\port$516$28 ),
+    .R29(\port$516$29 ),
+    .R3(\port$516$3 ),
+    .R30(\port$516$30 ),
+    .R31(\port$516$31 ),
+    .R32(\port$516$32 ),
+    .R33(\port$516$33 ),
+    .R34(\port$516$34 ),
+    .R35(\port$516$35 ),
+    .R36(\port$516$36 ),
+    .R37(\port$516$37 ),
+    .R38(\port$516$38 ),
+    .R39(\port$516$39 ),
+    .R4(\port$516$4 ),
+    .R40(\port$516$40 ),
+    .R41(\port$516$41 ),
+    .R42(\port$516$42 ),
+    .R43(\port$516$43 ),
+    .R44(\port$516$44 ),
+    .R45(\port$516$45 ),
+    .R46(\port$516$46 ),
+    .R47(\port$516$47 ),
+    .R48(\port$516$48 ),
+    .R49(\port$516$49 ),
+    .R5(\port$516$5 ),
+    .R50(\port$516$50 ),
+    .R51(\port$516$51 ),
+    .R52(\port$516$52 ),
     .R53(r[53]),
-    .R6(\port$510$6 ),
-    .R7(\port$510$7 ),
-    .R8(\port$510$8 ),
-    .R9(\port$510$9 ),
+    .R6(\port$516$6 ),
+    .R7(\port$516$7 ),
+    .R8(\port$516$8 ),
+    .R9(\port$516$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -34597,13 +34590,13 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$510$0 , \port$510$1 , \port$510
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$510$52 , \port$510$51 , \port$510$50 , \port$510$49 , \port$510$48 , \port$510$47 , \port$510$46 , \port$510$45 , \port$510$44 , \port$510$43 , \port$510$42 , \port$510$41 , \port$510$40 , \port$510$39 , \port$510$38 , \port$510$37 , \port$510$36 , \port$510$35 , \port$510$34 , \port$510$33 , \port$510$32 , \port$510$31 , \port$510$30 , \port$510$29 , \port$510$28 , \port$510$27 , \port$510$25 , \port$510$24 , \port$510$23 , \port$510$22 , \port$510$21 , \port$510$20 , \port$510$19 , \port$510$18 , \port$510$17 , \port$510$16 , \port$510$15 , \port$510$14 , \port$510$13 , \port$510$12 , \port$510$11 , \port$510$10 , \port$510$9 , \port$510$8 , \port$510$7 , \port$510$6 , \port$510$5 , \port$510$4 , \port$510$3 , \port$510$2 , \port$510$1 , \port$510$0  };
+  assign { r[52:27], r[25:0] } = { \port$516$52 , \port$516$51 , \port$516$50 , \port$516$49 , \port$516$48 , \port$516$47 , \port$516$46 , \port$516$45 , \port$516$44 , \port$516$43 , \port$516$42 , \port$516$41 , \port$516$40 , \port$516$39 , \port$516$38 , \port$516$37 , \port$516$36 , \port$516$35 , \port$516$34 , \port$516$33 , \port$516$32 , \port$516$31 , \port$516$30 , \port$516$29 , \port$516$28 , \port$516$27 , \port$516$25 , \port$516$24 , \port$516$23 , \port$516$22 , \port$516$21 , \port$516$20 , \port$516$19 , \port$516$18 , \port$516$17 , \port$516$16 , \port$516$15 , \port$516$14 , \port$516$13 , \port$516$12 , \port$516$11 , \port$516$10 , \port$516$9 , \port$516$8 , \port$516$7 , \port$516$6 , \port$516$5 , \port$516$4 , \port$516$3 , \port$516$2 , \port$516$1 , \port$516$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_1 (rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , \port$515$16 , \port$515$17 , \port$515$18 , \port$515$19 
-, \port$515$20 , \port$515$21 , \port$515$22 , \port$515$23 , \port$515$24 , \port$515$25 , \port$515$27 , \port$515$28 , \port$515$29 , \port$515$30 , \port$515$31 , \port$515$32 , \port$515$33 , \port$515$34 , \port$515$35 , \port$515$36 , \port$515$37 , \port$515$38 , \port$515$39 , \port$515$40 , \port$515$41 
-, \port$515$42 , \port$515$43 , \port$515$44 , \port$515$45 , \port$515$46 , \port$515$47 , \port$515$48 , \port$515$49 , \port$515$50 , \port$515$51 , \port$515$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_1 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , \port$521$16 , \port$521$17 , \port$521$18 , \port$521$19 
+, \port$521$20 , \port$521$21 , \port$521$22 , \port$521$23 , \port$521$24 , \port$521$25 , \port$521$27 , \port$521$28 , \port$521$29 , \port$521$30 , \port$521$31 , \port$521$32 , \port$521$33 , \port$521$34 , \port$521$35 , \port$521$36 , \port$521$37 , \port$521$38 , \port$521$39 , \port$521$40 , \port$521$41 
+, \port$521$42 , \port$521$43 , \port$521$44 , \port$521$45 , \port$521$46 , \port$521$47 , \port$521$48 , \port$521$49 , \port$521$50 , \port$521$51 , \port$521$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -34611,110 +34604,110 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$515$0 , \port$515$1 , \port$515
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$515$0 ;
-  wire \port$515$0 ;
-  output \port$515$1 ;
-  wire \port$515$1 ;
-  output \port$515$10 ;
-  wire \port$515$10 ;
-  output \port$515$11 ;
-  wire \port$515$11 ;
-  output \port$515$12 ;
-  wire \port$515$12 ;
-  output \port$515$13 ;
-  wire \port$515$13 ;
-  output \port$515$14 ;
-  wire \port$515$14 ;
-  output \port$515$15 ;
-  wire \port$515$15 ;
-  output \port$515$16 ;
-  wire \port$515$16 ;
-  output \port$515$17 ;
-  wire \port$515$17 ;
-  output \port$515$18 ;
-  wire \port$515$18 ;
-  output \port$515$19 ;
-  wire \port$515$19 ;
-  output \port$515$2 ;
-  wire \port$515$2 ;
-  output \port$515$20 ;
-  wire \port$515$20 ;
-  output \port$515$21 ;
-  wire \port$515$21 ;
-  output \port$515$22 ;
-  wire \port$515$22 ;
-  output \port$515$23 ;
-  wire \port$515$23 ;
-  output \port$515$24 ;
-  wire \port$515$24 ;
-  output \port$515$25 ;
-  wire \port$515$25 ;
-  output \port$515$27 ;
-  wire \port$515$27 ;
-  output \port$515$28 ;
-  wire \port$515$28 ;
-  output \port$515$29 ;
-  wire \port$515$29 ;
-  output \port$515$3 ;
-  wire \port$515$3 ;
-  output \port$515$30 ;
-  wire \port$515$30 ;
-  output \port$515$31 ;
-  wire \port$515$31 ;
-  output \port$515$32 ;
-  wire \port$515$32 ;
-  output \port$515$33 ;
-  wire \port$515$33 ;
-  output \port$515$34 ;
-  wire \port$515$34 ;
-  output \port$515$35 ;
-  wire \port$515$35 ;
-  output \port$515$36 ;
-  wire \port$515$36 ;
-  output \port$515$37 ;
-  wire \port$515$37 ;
-  output \port$515$38 ;
-  wire \port$515$38 ;
-  output \port$515$39 ;
-  wire \port$515$39 ;
-  output \port$515$4 ;
-  wire \port$515$4 ;
-  output \port$515$40 ;
-  wire \port$515$40 ;
-  output \port$515$41 ;
-  wire \port$515$41 ;
-  output \port$515$42 ;
-  wire \port$515$42 ;
-  output \port$515$43 ;
-  wire \port$515$43 ;
-  output \port$515$44 ;
-  wire \port$515$44 ;
-  output \port$515$45 ;
-  wire \port$515$45 ;
-  output \port$515$46 ;
-  wire \port$515$46 ;
-  output \port$515$47 ;
-  wire \port$515$47 ;
-  output \port$515$48 ;
-  wire \port$515$48 ;
-  output \port$515$49 ;
-  wire \port$515$49 ;
-  output \port$515$5 ;
-  wire \port$515$5 ;
-  output \port$515$50 ;
-  wire \port$515$50 ;
-  output \port$515$51 ;
-  wire \port$515$51 ;
-  output \port$515$52 ;
-  wire \port$515$52 ;
-  output \port$515$6 ;
-  wire \port$515$6 ;
-  output \port$515$7 ;
-  wire \port$515$7 ;
-  output \port$515$8 ;
-  wire \port$515$8 ;
-  output \port$515$9 ;
-  wire \port$515$9 ;
+  output \port$521$0 ;
+  wire \port$521$0 ;
+  output \port$521$1 ;
+  wire \port$521$1 ;
+  output \port$521$10 ;
+  wire \port$521$10 ;
+  output \port$521$11 ;
+  wire \port$521$11 ;
+  output \port$521$12 ;
+  wire \port$521$12 ;
+  output \port$521$13 ;
+  wire \port$521$13 ;
+  output \port$521$14 ;
+  wire \port$521$14 ;
+  output \port$521$15 ;
+  wire \port$521$15 ;
+  output \port$521$16 ;
+  wire \port$521$16 ;
+  output \port$521$17 ;
+  wire \port$521$17 ;
+  output \port$521$18 ;
+  wire \port$521$18 ;
+  output \port$521$19 ;
+  wire \port$521$19 ;
+  output \port$521$2 ;
+  wire \port$521$2 ;
+  output \port$521$20 ;
+  wire \port$521$20 ;
+  output \port$521$21 ;
+  wire \port$521$21 ;
+  output \port$521$22 ;
+  wire \port$521$22 ;
+  output \port$521$23 ;
+  wire \port$521$23 ;
+  output \port$521$24 ;
+  wire \port$521$24 ;
+  output \port$521$25 ;
+  wire \port$521$25 ;
+  output \port$521$27 ;
+  wire \port$521$27 ;
+  output \port$521$28 ;
+  wire \port$521$28 ;
+  output \port$521$29 ;
+  wire \port$521$29 ;
+  output \port$521$3 ;
+  wire \port$521$3 ;
+  output \port$521$30 ;
+  wire \port$521$30 ;
+  output \port$521$31 ;
+  wire \port$521$31 ;
+  output \port$521$32 ;
+  wire \port$521$32 ;
+  output \port$521$33 ;
+  wire \port$521$33 ;
+  output \port$521$34 ;
+  wire \port$521$34 ;
+  output \port$521$35 ;
+  wire \port$521$35 ;
+  output \port$521$36 ;
+  wire \port$521$36 ;
+  output \port$521$37 ;
+  wire \port$521$37 ;
+  output \port$521$38 ;
+  wire \port$521$38 ;
+  output \port$521$39 ;
+  wire \port$521$39 ;
+  output \port$521$4 ;
+  wire \port$521$4 ;
+  output \port$521$40 ;
+  wire \port$521$40 ;
+  output \port$521$41 ;
+  wire \port$521$41 ;
+  output \port$521$42 ;
+  wire \port$521$42 ;
+  output \port$521$43 ;
+  wire \port$521$43 ;
+  output \port$521$44 ;
+  wire \port$521$44 ;
+  output \port$521$45 ;
+  wire \port$521$45 ;
+  output \port$521$46 ;
+  wire \port$521$46 ;
+  output \port$521$47 ;
+  wire \port$521$47 ;
+  output \port$521$48 ;
+  wire \port$521$48 ;
+  output \port$521$49 ;
+  wire \port$521$49 ;
+  output \port$521$5 ;
+  wire \port$521$5 ;
+  output \port$521$50 ;
+  wire \port$521$50 ;
+  output \port$521$51 ;
+  wire \port$521$51 ;
+  output \port$521$52 ;
+  wire \port$521$52 ;
+  output \port$521$6 ;
+  wire \port$521$6 ;
+  output \port$521$7 ;
+  wire \port$521$7 ;
+  output \port$521$8 ;
+  wire \port$521$8 ;
+  output \port$521$9 ;
+  wire \port$521$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34911,60 +34904,60 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$515$0 , \port$515$1 , \port$515
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$515$0 ),
-    .R1(\port$515$1 ),
-    .R10(\port$515$10 ),
-    .R11(\port$515$11 ),
-    .R12(\port$515$12 ),
-    .R13(\port$515$13 ),
-    .R14(\port$515$14 ),
-    .R15(\port$515$15 ),
-    .R16(\port$515$16 ),
-    .R17(\port$515$17 ),
-    .R18(\port$515$18 ),
-    .R19(\port$515$19 ),
-    .R2(\port$515$2 ),
-    .R20(\port$515$20 ),
-    .R21(\port$515$21 ),
-    .R22(\port$515$22 ),
-    .R23(\port$515$23 ),
-    .R24(\port$515$24 ),
-    .R25(\port$515$25 ),
+    .R0(\port$521$0 ),
+    .R1(\port$521$1 ),
+    .R10(\port$521$10 ),
+    .R11(\port$521$11 ),
+    .R12(\port$521$12 ),
+    .R13(\port$521$13 ),
+    .R14(\port$521$14 ),
+    .R15(\port$521$15 ),
+    .R16(\port$521$16 ),
+    .R17(\port$521$17 ),
+    .R18(\port$521$18 ),
+    .R19(\port$521$19 ),
+    .R2(\port$521$2 ),
+    .R20(\port$521$20 ),
+    .R21(\port$521$21 ),
+    .R22(\port$521$22 ),
+    .R23(\port$521$23 ),
+    .R24(\port$521$24 ),
+    .R25(\port$521$25 ),
     .R26(r[26]),
-    .R27(\port$515$27 ),
-    .R28(\port$515$28 ),
-    .R29(\port$515$29 ),
-    .R3(\port$515$3 ),
-    .R30(\port$515$30 ),
-    .R31(\port$515$31 ),
-    .R32(\port$515$32 ),
-    .R33(\port$515$33 ),
-    .R34(\port$515$34 ),
-    .R35(\port$515$35 ),
-    .R36(\port$515$36 ),
-    .R37(\port$515$37 ),
-    .R38(\port$515$38 ),
-    .R39(\port$515$39 ),
-    .R4(\port$515$4 ),
-    .R40(\port$515$40 ),
-    .R41(\port$515$41 ),
-    .R42(\port$515$42 ),
-    .R43(\port$515$43 ),
-    .R44(\port$515$44 ),
-    .R45(\port$515$45 ),
-    .R46(\port$515$46 ),
-    .R47(\port$515$47 ),
-    .R48(\port$515$48 ),
-    .R49(\port$515$49 ),
-    .R5(\port$515$5 ),
-    .R50(\port$515$50 ),
-    .R51(\port$515$51 ),
-    .R52(\port$515$52 ),
+    .R27(\port$521$27 ),
+    .R28(\port$521$28 ),
+    .R29(\port$521$29 ),
+    .R3(\port$521$3 ),
+    .R30(\port$521$30 ),
+    .R31(\port$521$31 ),
+    .R32(\port$521$32 ),
+    .R33(\port$521$33 ),
+    .R34(\port$521$34 ),
+    .R35(\port$521$35 ),
+    .R36(\port$521$36 ),
+    .R37(\port$521$37 ),
+    .R38(\port$521$38 ),
+    .R39(\port$521$39 ),
+    .R4(\port$521$4 ),
+    .R40(\port$521$40 ),
+    .R41(\port$521$41 ),
+    .R42(\port$521$42 ),
+    .R43(\port$521$43 ),
+    .R44(\port$521$44 ),
+    .R45(\port$521$45 ),
+    .R46(\port$521$46 ),
+    .R47(\port$521$47 ),
+    .R48(\port$521$48 ),
+    .R49(\port$521$49 ),
+    .R5(\port$521$5 ),
+    .R50(\port$521$50 ),
+    .R51(\port$521$51 ),
+    .R52(\port$521$52 ),
     .R53(r[53]),
-    .R6(\port$515$6 ),
-    .R7(\port$515$7 ),
-    .R8(\port$515$8 ),
-    .R9(\port$515$9 ),
+    .R6(\port$521$6 ),
+    .R7(\port$521$7 ),
+    .R8(\port$521$8 ),
+    .R9(\port$521$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35237,13 +35230,13 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$515$0 , \port$515$1 , \port$515
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$515$52 , \port$515$51 , \port$515$50 , \port$515$49 , \port$515$48 , \port$515$47 , \port$515$46 , \port$515$45 , \port$515$44 , \port$515$43 , \port$515$42 , \port$515$41 , \port$515$40 , \port$515$39 , \port$515$38 , \port$515$37 , \port$515$36 , \port$515$35 , \port$515$34 , \port$515$33 , \port$515$32 , \port$515$31 , \port$515$30 , \port$515$29 , \port$515$28 , \port$515$27 , \port$515$25 , \port$515$24 , \port$515$23 , \port$515$22 , \port$515$21 , \port$515$20 , \port$515$19 , \port$515$18 , \port$515$17 , \port$515$16 , \port$515$15 , \port$515$14 , \port$515$13 , \port$515$12 , \port$515$11 , \port$515$10 , \port$515$9 , \port$515$8 , \port$515$7 , \port$515$6 , \port$515$5 , \port$515$4 , \port$515$3 , \port$515$2 , \port$515$1 , \port$515$0  };
+  assign { r[52:27], r[25:0] } = { \port$521$52 , \port$521$51 , \port$521$50 , \port$521$49 , \port$521$48 , \port$521$47 , \port$521$46 , \port$521$45 , \port$521$44 , \port$521$43 , \port$521$42 , \port$521$41 , \port$521$40 , \port$521$39 , \port$521$38 , \port$521$37 , \port$521$36 , \port$521$35 , \port$521$34 , \port$521$33 , \port$521$32 , \port$521$31 , \port$521$30 , \port$521$29 , \port$521$28 , \port$521$27 , \port$521$25 , \port$521$24 , \port$521$23 , \port$521$22 , \port$521$21 , \port$521$20 , \port$521$19 , \port$521$18 , \port$521$17 , \port$521$16 , \port$521$15 , \port$521$14 , \port$521$13 , \port$521$12 , \port$521$11 , \port$521$10 , \port$521$9 , \port$521$8 , \port$521$7 , \port$521$6 , \port$521$5 , \port$521$4 , \port$521$3 , \port$521$2 , \port$521$1 , \port$521$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_2 (rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , \port$520$16 , \port$520$17 , \port$520$18 , \port$520$19 
-, \port$520$20 , \port$520$21 , \port$520$22 , \port$520$23 , \port$520$24 , \port$520$25 , \port$520$27 , \port$520$28 , \port$520$29 , \port$520$30 , \port$520$31 , \port$520$32 , \port$520$33 , \port$520$34 , \port$520$35 , \port$520$36 , \port$520$37 , \port$520$38 , \port$520$39 , \port$520$40 , \port$520$41 
-, \port$520$42 , \port$520$43 , \port$520$44 , \port$520$45 , \port$520$46 , \port$520$47 , \port$520$48 , \port$520$49 , \port$520$50 , \port$520$51 , \port$520$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_2 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , \port$526$16 , \port$526$17 , \port$526$18 , \port$526$19 
+, \port$526$20 , \port$526$21 , \port$526$22 , \port$526$23 , \port$526$24 , \port$526$25 , \port$526$27 , \port$526$28 , \port$526$29 , \port$526$30 , \port$526$31 , \port$526$32 , \port$526$33 , \port$526$34 , \port$526$35 , \port$526$36 , \port$526$37 , \port$526$38 , \port$526$39 , \port$526$40 , \port$526$41 
+, \port$526$42 , \port$526$43 , \port$526$44 , \port$526$45 , \port$526$46 , \port$526$47 , \port$526$48 , \port$526$49 , \port$526$50 , \port$526$51 , \port$526$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35251,110 +35244,110 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$520$0 , \port$520$1 , \port$520
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$520$0 ;
-  wire \port$520$0 ;
-  output \port$520$1 ;
-  wire \port$520$1 ;
-  output \port$520$10 ;
-  wire \port$520$10 ;
-  output \port$520$11 ;
-  wire \port$520$11 ;
-  output \port$520$12 ;
-  wire \port$520$12 ;
-  output \port$520$13 ;
-  wire \port$520$13 ;
-  output \port$520$14 ;
-  wire \port$520$14 ;
-  output \port$520$15 ;
-  wire \port$520$15 ;
-  output \port$520$16 ;
-  wire \port$520$16 ;
-  output \port$520$17 ;
-  wire \port$520$17 ;
-  output \port$520$18 ;
-  wire \port$520$18 ;
-  output \port$520$19 ;
-  wire \port$520$19 ;
-  output \port$520$2 ;
-  wire \port$520$2 ;
-  output \port$520$20 ;
-  wire \port$520$20 ;
-  output \port$520$21 ;
-  wire \port$520$21 ;
-  output \port$520$22 ;
-  wire \port$520$22 ;
-  output \port$520$23 ;
-  wire \port$520$23 ;
-  output \port$520$24 ;
-  wire \port$520$24 ;
-  output \port$520$25 ;
-  wire \port$520$25 ;
-  output \port$520$27 ;
-  wire \port$520$27 ;
-  output \port$520$28 ;
-  wire \port$520$28 ;
-  output \port$520$29 ;
-  wire \port$520$29 ;
-  output \port$520$3 ;
-  wire \port$520$3 ;
-  output \port$520$30 ;
-  wire \port$520$30 ;
-  output \port$520$31 ;
-  wire \port$520$31 ;
-  output \port$520$32 ;
-  wire \port$520$32 ;
-  output \port$520$33 ;
-  wire \port$520$33 ;
-  output \port$520$34 ;
-  wire \port$520$34 ;
-  output \port$520$35 ;
-  wire \port$520$35 ;
-  output \port$520$36 ;
-  wire \port$520$36 ;
-  output \port$520$37 ;
-  wire \port$520$37 ;
-  output \port$520$38 ;
-  wire \port$520$38 ;
-  output \port$520$39 ;
-  wire \port$520$39 ;
-  output \port$520$4 ;
-  wire \port$520$4 ;
-  output \port$520$40 ;
-  wire \port$520$40 ;
-  output \port$520$41 ;
-  wire \port$520$41 ;
-  output \port$520$42 ;
-  wire \port$520$42 ;
-  output \port$520$43 ;
-  wire \port$520$43 ;
-  output \port$520$44 ;
-  wire \port$520$44 ;
-  output \port$520$45 ;
-  wire \port$520$45 ;
-  output \port$520$46 ;
-  wire \port$520$46 ;
-  output \port$520$47 ;
-  wire \port$520$47 ;
-  output \port$520$48 ;
-  wire \port$520$48 ;
-  output \port$520$49 ;
-  wire \port$520$49 ;
-  output \port$520$5 ;
-  wire \port$520$5 ;
-  output \port$520$50 ;
-  wire \port$520$50 ;
-  output \port$520$51 ;
-  wire \port$520$51 ;
-  output \port$520$52 ;
-  wire \port$520$52 ;
-  output \port$520$6 ;
-  wire \port$520$6 ;
-  output \port$520$7 ;
-  wire \port$520$7 ;
-  output \port$520$8 ;
-  wire \port$520$8 ;
-  output \port$520$9 ;
-  wire \port$520$9 ;
+  output \port$526$0 ;
+  wire \port$526$0 ;
+  output \port$526$1 ;
+  wire \port$526$1 ;
+  output \port$526$10 ;
+  wire \port$526$10 ;
+  output \port$526$11 ;
+  wire \port$526$11 ;
+  output \port$526$12 ;
+  wire \port$526$12 ;
+  output \port$526$13 ;
+  wire \port$526$13 ;
+  output \port$526$14 ;
+  wire \port$526$14 ;
+  output \port$526$15 ;
+  wire \port$526$15 ;
+  output \port$526$16 ;
+  wire \port$526$16 ;
+  output \port$526$17 ;
+  wire \port$526$17 ;
+  output \port$526$18 ;
+  wire \port$526$18 ;
+  output \port$526$19 ;
+  wire \port$526$19 ;
+  output \port$526$2 ;
+  wire \port$526$2 ;
+  output \port$526$20 ;
+  wire \port$526$20 ;
+  output \port$526$21 ;
+  wire \port$526$21 ;
+  output \port$526$22 ;
+  wire \port$526$22 ;
+  output \port$526$23 ;
+  wire \port$526$23 ;
+  output \port$526$24 ;
+  wire \port$526$24 ;
+  output \port$526$25 ;
+  wire \port$526$25 ;
+  output \port$526$27 ;
+  wire \port$526$27 ;
+  output \port$526$28 ;
+  wire \port$526$28 ;
+  output \port$526$29 ;
+  wire \port$526$29 ;
+  output \port$526$3 ;
+  wire \port$526$3 ;
+  output \port$526$30 ;
+  wire \port$526$30 ;
+  output \port$526$31 ;
+  wire \port$526$31 ;
+  output \port$526$32 ;
+  wire \port$526$32 ;
+  output \port$526$33 ;
+  wire \port$526$33 ;
+  output \port$526$34 ;
+  wire \port$526$34 ;
+  output \port$526$35 ;
+  wire \port$526$35 ;
+  output \port$526$36 ;
+  wire \port$526$36 ;
+  output \port$526$37 ;
+  wire \port$526$37 ;
+  output \port$526$38 ;
+  wire \port$526$38 ;
+  output \port$526$39 ;
+  wire \port$526$39 ;
+  output \port$526$4 ;
+  wire \port$526$4 ;
+  output \port$526$40 ;
+  wire \port$526$40 ;
+  output \port$526$41 ;
+  wire \port$526$41 ;
+  output \port$526$42 ;
+  wire \port$526$42 ;
+  output \port$526$43 ;
+  wire \port$526$43 ;
+  output \port$526$44 ;
+  wire \port$526$44 ;
+  output \port$526$45 ;
+  wire \port$526$45 ;
+  output \port$526$46 ;
+  wire \port$526$46 ;
+  output \port$526$47 ;
+  wire \port$526$47 ;
+  output \port$526$48 ;
+  wire \port$526$48 ;
+  output \port$526$49 ;
+  wire \port$526$49 ;
+  output \port$526$5 ;
+  wire \port$526$5 ;
+  output \port$526$50 ;
+  wire \port$526$50 ;
+  output \port$526$51 ;
+  wire \port$526$51 ;
+  output \port$526$52 ;
+  wire \port$526$52 ;
+  output \port$526$6 ;
+  wire \port$526$6 ;
+  output \port$526$7 ;
+  wire \port$526$7 ;
+  output \port$526$8 ;
+  wire \port$526$8 ;
+  output \port$526$9 ;
+  wire \port$526$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -35551,60 +35544,60 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$520$0 , \port$520$1 , \port$520
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$520$0 ),
-    .R1(\port$520$1 ),
-    .R10(\port$520$10 ),
-    .R11(\port$520$11 ),
-    .R12(\port$520$12 ),
-    .R13(\port$520$13 ),
-    .R14(\port$520$14 ),
-    .R15(\port$520$15 ),
-    .R16(\port$520$16 ),
-    .R17(\port$520$17 ),
-    .R18(\port$520$18 ),
-    .R19(\port$520$19 ),
-    .R2(\port$520$2 ),
-    .R20(\port$520$20 ),
-    .R21(\port$520$21 ),
-    .R22(\port$520$22 ),
-    .R23(\port$520$23 ),
-    .R24(\port$520$24 ),
-    .R25(\port$520$25 ),
+    .R0(\port$526$0 ),
+    .R1(\port$526$1 ),
+    .R10(\port$526$10 ),
+    .R11(\port$526$11 ),
+    .R12(\port$526$12 ),
+    .R13(\port$526$13 ),
+    .R14(\port$526$14 ),
+    .R15(\port$526$15 ),
+    .R16(\port$526$16 ),
+    .R17(\port$526$17 ),
+    .R18(\port$526$18 ),
+    .R19(\port$526$19 ),
+    .R2(\port$526$2 ),
+    .R20(\port$526$20 ),
+    .R21(\port$526$21 ),
+    .R22(\port$526$22 ),
+    .R23(\port$526$23 ),
+    .R24(\port$526$24 ),
+    .R25(\port$526$25 ),
     .R26(r[26]),
-    .R27(\port$520$27 ),
-    .R28(\port$520$28 ),
-    .R29(\port$520$29 ),
-    .R3(\port$520$3 ),
-    .R30(\port$520$30 ),
-    .R31(\port$520$31 ),
-    .R32(\port$520$32 ),
-    .R33(\port$520$33 ),
-    .R34(\port$520$34 ),
-    .R35(\port$520$35 ),
-    .R36(\port$520$36 ),
-    .R37(\port$520$37 ),
-    .R38(\port$520$38 ),
-    .R39(\port$520$39 ),
-    .R4(\port$520$4 ),
-    .R40(\port$520$40 ),
-    .R41(\port$520$41 ),
-    .R42(\port$520$42 ),
-    .R43(\port$520$43 ),
-    .R44(\port$520$44 ),
-    .R45(\port$520$45 ),
-    .R46(\port$520$46 ),
-    .R47(\port$520$47 ),
-    .R48(\port$520$48 ),
-    .R49(\port$520$49 ),
-    .R5(\port$520$5 ),
-    .R50(\port$520$50 ),
-    .R51(\port$520$51 ),
-    .R52(\port$520$52 ),
+    .R27(\port$526$27 ),
+    .R28(\port$526$28 ),
+    .R29(\port$526$29 ),
+    .R3(\port$526$3 ),
+    .R30(\port$526$30 ),
+    .R31(\port$526$31 ),
+    .R32(\port$526$32 ),
+    .R33(\port$526$33 ),
+    .R34(\port$526$34 ),
+    .R35(\port$526$35 ),
+    .R36(\port$526$36 ),
+    .R37(\port$526$37 ),
+    .R38(\port$526$38 ),
+    .R39(\port$526$39 ),
+    .R4(\port$526$4 ),
+    .R40(\port$526$40 ),
+    .R41(\port$526$41 ),
+    .R42(\port$526$42 ),
+    .R43(\port$526$43 ),
+    .R44(\port$526$44 ),
+    .R45(\port$526$45 ),
+    .R46(\port$526$46 ),
+    .R47(\port$526$47 ),
+    .R48(\port$526$48 ),
+    .R49(\port$526$49 ),
+    .R5(\port$526$5 ),
+    .R50(\port$526$50 ),
+    .R51(\port$526$51 ),
+    .R52(\port$526$52 ),
     .R53(r[53]),
-    .R6(\port$520$6 ),
-    .R7(\port$520$7 ),
-    .R8(\port$520$8 ),
-    .R9(\port$520$9 ),
+    .R6(\port$526$6 ),
+    .R7(\port$526$7 ),
+    .R8(\port$526$8 ),
+    .R9(\port$526$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35877,13 +35870,13 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$520$0 , \port$520$1 , \port$520
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$520$52 , \port$520$51 , \port$520$50 , \port$520$49 , \port$520$48 , \port$520$47 , \port$520$46 , \port$520$45 , \port$520$44 , \port$520$43 , \port$520$42 , \port$520$41 , \port$520$40 , \port$520$39 , \port$520$38 , \port$520$37 , \port$520$36 , \port$520$35 , \port$520$34 , \port$520$33 , \port$520$32 , \port$520$31 , \port$520$30 , \port$520$29 , \port$520$28 , \port$520$27 , \port$520$25 , \port$520$24 , \port$520$23 , \port$520$22 , \port$520$21 , \port$520$20 , \port$520$19 , \port$520$18 , \port$520$17 , \port$520$16 , \port$520$15 , \port$520$14 , \port$520$13 , \port$520$12 , \port$520$11 , \port$520$10 , \port$520$9 , \port$520$8 , \port$520$7 , \port$520$6 , \port$520$5 , \port$520$4 , \port$520$3 , \port$520$2 , \port$520$1 , \port$520$0  };
+  assign { r[52:27], r[25:0] } = { \port$526$52 , \port$526$51 , \port$526$50 , \port$526$49 , \port$526$48 , \port$526$47 , \port$526$46 , \port$526$45 , \port$526$44 , \port$526$43 , \port$526$42 , \port$526$41 , \port$526$40 , \port$526$39 , \port$526$38 , \port$526$37 , \port$526$36 , \port$526$35 , \port$526$34 , \port$526$33 , \port$526$32 , \port$526$31 , \port$526$30 , \port$526$29 , \port$526$28 , \port$526$27 , \port$526$25 , \port$526$24 , \port$526$23 , \port$526$22 , \port$526$21 , \port$526$20 , \port$526$19 , \port$526$18 , \port$526$17 , \port$526$16 , \port$526$15 , \port$526$14 , \port$526$13 , \port$526$12 , \port$526$11 , \port$526$10 , \port$526$9 , \port$526$8 , \port$526$7 , \port$526$6 , \port$526$5 , \port$526$4 , \port$526$3 , \port$526$2 , \port$526$1 , \port$526$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_3 (rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , \port$525$16 , \port$525$17 , \port$525$18 , \port$525$19 
-, \port$525$20 , \port$525$21 , \port$525$22 , \port$525$23 , \port$525$24 , \port$525$25 , \port$525$27 , \port$525$28 , \port$525$29 , \port$525$30 , \port$525$31 , \port$525$32 , \port$525$33 , \port$525$34 , \port$525$35 , \port$525$36 , \port$525$37 , \port$525$38 , \port$525$39 , \port$525$40 , \port$525$41 
-, \port$525$42 , \port$525$43 , \port$525$44 , \port$525$45 , \port$525$46 , \port$525$47 , \port$525$48 , \port$525$49 , \port$525$50 , \port$525$51 , \port$525$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_3 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , \port$531$16 , \port$531$17 , \port$531$18 , \port$531$19 
+, \port$531$20 , \port$531$21 , \port$531$22 , \port$531$23 , \port$531$24 , \port$531$25 , \port$531$27 , \port$531$28 , \port$531$29 , \port$531$30 , \port$531$31 , \port$531$32 , \port$531$33 , \port$531$34 , \port$531$35 , \port$531$36 , \port$531$37 , \port$531$38 , \port$531$39 , \port$531$40 , \port$531$41 
+, \port$531$42 , \port$531$43 , \port$531$44 , \port$531$45 , \port$531$46 , \port$531$47 , \port$531$48 , \port$531$49 , \port$531$50 , \port$531$51 , \port$531$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35891,110 +35884,110 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$525$0 , \port$525$1 , \port$525
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$525$0 ;
-  wire \port$525$0 ;
-  output \port$525$1 ;
-  wire \port$525$1 ;
-  output \port$525$10 ;
-  wire \port$525$10 ;
-  output \port$525$11 ;
-  wire \port$525$11 ;
-  output \port$525$12 ;
-  wire \port$525$12 ;
-  output \port$525$13 ;
-  wire \port$525$13 ;
-  output \port$525$14 ;
-  wire \port$525$14 ;
-  output \port$525$15 ;
-  wire \port$525$15 ;
-  output \port$525$16 ;
-  wire \port$525$16 ;
-  output \port$525$17 ;
-  wire \port$525$17 ;
-  output \port$525$18 ;
-  wire \port$525$18 ;
-  output \port$525$19 ;
-  wire \port$525$19 ;
-  output \port$525$2 ;
-  wire \port$525$2 ;
-  output \port$525$20 ;
-  wire \port$525$20 ;
-  output \port$525$21 ;
-  wire \port$525$21 ;
-  output \port$525$22 ;
-  wire \port$525$22 ;
-  output \port$525$23 ;
-  wire \port$525$23 ;
-  output \port$525$24 ;
-  wire \port$525$24 ;
-  output \port$525$25 ;
-  wire \port$525$25 ;
-  output \port$525$27 ;
-  wire \port$525$27 ;
-  output \port$525$28 ;
-  wire \port$525$28 ;
-  output \port$525$29 ;
-  wire \port$525$29 ;
-  output \port$525$3 ;
-  wire \port$525$3 ;
-  output \port$525$30 ;
-  wire \port$525$30 ;
-  output \port$525$31 ;
-  wire \port$525$31 ;
-  output \port$525$32 ;
-  wire \port$525$32 ;
-  output \port$525$33 ;
-  wire \port$525$33 ;
-  output \port$525$34 ;
-  wire \port$525$34 ;
-  output \port$525$35 ;
-  wire \port$525$35 ;
-  output \port$525$36 ;
-  wire \port$525$36 ;
-  output \port$525$37 ;
-  wire \port$525$37 ;
-  output \port$525$38 ;
-  wire \port$525$38 ;
-  output \port$525$39 ;
-  wire \port$525$39 ;
-  output \port$525$4 ;
-  wire \port$525$4 ;
-  output \port$525$40 ;
-  wire \port$525$40 ;
-  output \port$525$41 ;
-  wire \port$525$41 ;
-  output \port$525$42 ;
-  wire \port$525$42 ;
-  output \port$525$43 ;
-  wire \port$525$43 ;
-  output \port$525$44 ;
-  wire \port$525$44 ;
-  output \port$525$45 ;
-  wire \port$525$45 ;
-  output \port$525$46 ;
-  wire \port$525$46 ;
-  output \port$525$47 ;
-  wire \port$525$47 ;
-  output \port$525$48 ;
-  wire \port$525$48 ;
-  output \port$525$49 ;
-  wire \port$525$49 ;
-  output \port$525$5 ;
-  wire \port$525$5 ;
-  output \port$525$50 ;
-  wire \port$525$50 ;
-  output \port$525$51 ;
-  wire \port$525$51 ;
-  output \port$525$52 ;
-  wire \port$525$52 ;
-  output \port$525$6 ;
-  wire \port$525$6 ;
-  output \port$525$7 ;
-  wire \port$525$7 ;
-  output \port$525$8 ;
-  wire \port$525$8 ;
-  output \port$525$9 ;
-  wire \port$525$9 ;
+  output \port$531$0 ;
+  wire \port$531$0 ;
+  output \port$531$1 ;
+  wire \port$531$1 ;
+  output \port$531$10 ;
+  wire \port$531$10 ;
+  output \port$531$11 ;
+  wire \port$531$11 ;
+  output \port$531$12 ;
+  wire \port$531$12 ;
+  output \port$531$13 ;
+  wire \port$531$13 ;
+  output \port$531$14 ;
+  wire \port$531$14 ;
+  output \port$531$15 ;
+  wire \port$531$15 ;
+  output \port$531$16 ;
+  wire \port$531$16 ;
+  output \port$531$17 ;
+  wire \port$531$17 ;
+  output \port$531$18 ;
+  wire \port$531$18 ;
+  output \port$531$19 ;
+  wire \port$531$19 ;
+  output \port$531$2 ;
+  wire \port$531$2 ;
+  output \port$531$20 ;
+  wire \port$531$20 ;
+  output \port$531$21 ;
+  wire \port$531$21 ;
+  output \port$531$22 ;
+  wire \port$531$22 ;
+  output \port$531$23 ;
+  wire \port$531$23 ;
+  output \port$531$24 ;
+  wire \port$531$24 ;
+  output \port$531$25 ;
+  wire \port$531$25 ;
+  output \port$531$27 ;
+  wire \port$531$27 ;
+  output \port$531$28 ;
+  wire \port$531$28 ;
+  output \port$531$29 ;
+  wire \port$531$29 ;
+  output \port$531$3 ;
+  wire \port$531$3 ;
+  output \port$531$30 ;
+  wire \port$531$30 ;
+  output \port$531$31 ;
+  wire \port$531$31 ;
+  output \port$531$32 ;
+  wire \port$531$32 ;
+  output \port$531$33 ;
+  wire \port$531$33 ;
+  output \port$531$34 ;
+  wire \port$531$34 ;
+  output \port$531$35 ;
+  wire \port$531$35 ;
+  output \port$531$36 ;
+  wire \port$531$36 ;
+  output \port$531$37 ;
+  wire \port$531$37 ;
+  output \port$531$38 ;
+  wire \port$531$38 ;
+  output \port$531$39 ;
+  wire \port$531$39 ;
+  output \port$531$4 ;
+  wire \port$531$4 ;
+  output \port$531$40 ;
+  wire \port$531$40 ;
+  output \port$531$41 ;
+  wire \port$531$41 ;
+  output \port$531$42 ;
+  wire \port$531$42 ;
+  output \port$531$43 ;
+  wire \port$531$43 ;
+  output \port$531$44 ;
+  wire \port$531$44 ;
+  output \port$531$45 ;
+  wire \port$531$45 ;
+  output \port$531$46 ;
+  wire \port$531$46 ;
+  output \port$531$47 ;
+  wire \port$531$47 ;
+  output \port$531$48 ;
+  wire \port$531$48 ;
+  output \port$531$49 ;
+  wire \port$531$49 ;
+  output \port$531$5 ;
+  wire \port$531$5 ;
+  output \port$531$50 ;
+  wire \port$531$50 ;
+  output \port$531$51 ;
+  wire \port$531$51 ;
+  output \port$531$52 ;
+  wire \port$531$52 ;
+  output \port$531$6 ;
+  wire \port$531$6 ;
+  output \port$531$7 ;
+  wire \port$531$7 ;
+  output \port$531$8 ;
+  wire \port$531$8 ;
+  output \port$531$9 ;
+  wire \port$531$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36191,60 +36184,60 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$525$0 , \port$525$1 , \port$525
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$525$0 ),
-    .R1(\port$525$1 ),
-    .R10(\port$525$10 ),
-    .R11(\port$525$11 ),
-    .R12(\port$525$12 ),
-    .R13(\port$525$13 ),
-    .R14(\port$525$14 ),
-    .R15(\port$525$15 ),
-    .R16(\port$525$16 ),
-    .R17(\port$525$17 ),
-    .R18(\port$525$18 ),
-    .R19(\port$525$19 ),
-    .R2(\port$525$2 ),
-    .R20(\port$525$20 ),
-    .R21(\port$525$21 ),
-    .R22(\port$525$22 ),
-    .R23(\port$525$23 ),
-    .R24(\port$525$24 ),
-    .R25(\port$525$25 ),
+    .R0(\port$531$0 ),
+    .R1(\port$531$1 ),
+    .R10(\port$531$10 ),
+    .R11(\port$531$11 ),
+    .R12(\port$531$12 ),
+    .R13(\port$531$13 ),
+    .R14(\port$531$14 ),
+    .R15(\port$531$15 ),
+    .R16(\port$531$16 ),
+    .R17(\port$531$17 ),
+    .R18(\port$531$18 ),
+    .R19(\port$531$19 ),
+    .R2(\port$531$2 ),
+    .R20(\port$531$20 ),
+    .R21(\port$531$21 ),
+    .R22(\port$531$22 ),
+    .R23(\port$531$23 ),
+    .R24(\port$531$24 ),
+    .R25(\port$531$25 ),
     .R26(r[26]),
-    .R27(\port$525$27 ),
-    .R28(\port$525$28 ),
-    .R29(\port$525$29 ),
-    .R3(\port$525$3 ),
-    .R30(\port$525$30 ),
-    .R31(\port$525$31 ),
-    .R32(\port$525$32 ),
-    .R33(\port$525$33 ),
-    .R34(\port$525$34 ),
-    .R35(\port$525$35 ),
-    .R36(\port$525$36 ),
-    .R37(\port$525$37 ),
-    .R38(\port$525$38 ),
-    .R39(\port$525$39 ),
-    .R4(\port$525$4 ),
-    .R40(\port$525$40 ),
-    .R41(\port$525$41 ),
-    .R42(\port$525$42 ),
-    .R43(\port$525$43 ),
-    .R44(\port$525$44 ),
-    .R45(\port$525$45 ),
-    .R46(\port$525$46 ),
-    .R47(\port$525$47 ),
-    .R48(\port$525$48 ),
-    .R49(\port$525$49 ),
-    .R5(\port$525$5 ),
-    .R50(\port$525$50 ),
-    .R51(\port$525$51 ),
-    .R52(\port$525$52 ),
+    .R27(\port$531$27 ),
+    .R28(\port$531$28 ),
+    .R29(\port$531$29 ),
+    .R3(\port$531$3 ),
+    .R30(\port$531$30 ),
+    .R31(\port$531$31 ),
+    .R32(\port$531$32 ),
+    .R33(\port$531$33 ),
+    .R34(\port$531$34 ),
+    .R35(\port$531$35 ),
+    .R36(\port$531$36 ),
+    .R37(\port$531$37 ),
+    .R38(\port$531$38 ),
+    .R39(\port$531$39 ),
+    .R4(\port$531$4 ),
+    .R40(\port$531$40 ),
+    .R41(\port$531$41 ),
+    .R42(\port$531$42 ),
+    .R43(\port$531$43 ),
+    .R44(\port$531$44 ),
+    .R45(\port$531$45 ),
+    .R46(\port$531$46 ),
+    .R47(\port$531$47 ),
+    .R48(\port$531$48 ),
+    .R49(\port$531$49 ),
+    .R5(\port$531$5 ),
+    .R50(\port$531$50 ),
+    .R51(\port$531$51 ),
+    .R52(\port$531$52 ),
     .R53(r[53]),
-    .R6(\port$525$6 ),
-    .R7(\port$525$7 ),
-    .R8(\port$525$8 ),
-    .R9(\port$525$9 ),
+    .R6(\port$531$6 ),
+    .R7(\port$531$7 ),
+    .R8(\port$531$8 ),
+    .R9(\port$531$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -36517,13 +36510,13 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$525$0 , \port$525$1 , \port$525
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$525$52 , \port$525$51 , \port$525$50 , \port$525$49 , \port$525$48 , \port$525$47 , \port$525$46 , \port$525$45 , \port$525$44 , \port$525$43 , \port$525$42 , \port$525$41 , \port$525$40 , \port$525$39 , \port$525$38 , \port$525$37 , \port$525$36 , \port$525$35 , \port$525$34 , \port$525$33 , \port$525$32 , \port$525$31 , \port$525$30 , \port$525$29 , \port$525$28 , \port$525$27 , \port$525$25 , \port$525$24 , \port$525$23 , \port$525$22 , \port$525$21 , \port$525$20 , \port$525$19 , \port$525$18 , \port$525$17 , \port$525$16 , \port$525$15 , \port$525$14 , \port$525$13 , \port$525$12 , \port$525$11 , \port$525$10 , \port$525$9 , \port$525$8 , \port$525$7 , \port$525$6 , \port$525$5 , \port$525$4 , \port$525$3 , \port$525$2 , \port$525$1 , \port$525$0  };
+  assign { r[52:27], r[25:0] } = { \port$531$52 , \port$531$51 , \port$531$50 , \port$531$49 , \port$531$48 , \port$531$47 , \port$531$46 , \port$531$45 , \port$531$44 , \port$531$43 , \port$531$42 , \port$531$41 , \port$531$40 , \port$531$39 , \port$531$38 , \port$531$37 , \port$531$36 , \port$531$35 , \port$531$34 , \port$531$33 , \port$531$32 , \port$531$31 , \port$531$30 , \port$531$29 , \port$531$28 , \port$531$27 , \port$531$25 , \port$531$24 , \port$531$23 , \port$531$22 , \port$531$21 , \port$531$20 , \port$531$19 , \port$531$18 , \port$531$17 , \port$531$16 , \port$531$15 , \port$531$14 , \port$531$13 , \port$531$12 , \port$531$11 , \port$531$10 , \port$531$9 , \port$531$8 , \port$531$7 , \port$531$6 , \port$531$5 , \port$531$4 , \port$531$3 , \port$531$2 , \port$531$1 , \port$531$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_0 (rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , \port$530$16 , \port$530$17 , \port$530$18 , \port$530$19 
-, \port$530$20 , \port$530$21 , \port$530$22 , \port$530$23 , \port$530$24 , \port$530$25 , \port$530$27 , \port$530$28 , \port$530$29 , \port$530$30 , \port$530$31 , \port$530$32 , \port$530$33 , \port$530$34 , \port$530$35 , \port$530$36 , \port$530$37 , \port$530$38 , \port$530$39 , \port$530$40 , \port$530$41 
-, \port$530$42 , \port$530$43 , \port$530$44 , \port$530$45 , \port$530$46 , \port$530$47 , \port$530$48 , \port$530$49 , \port$530$50 , \port$530$51 , \port$530$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_7_0 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , \port$536$16 , \port$536$17 , \port$536$18 , \port$536$19 
+, \port$536$20 , \port$536$21 , \port$536$22 , \port$536$23 , \port$536$24 , \port$536$25 , \port$536$27 , \port$536$28 , \port$536$29 , \port$536$30 , \port$536$31 , \port$536$32 , \port$536$33 , \port$536$34 , \port$536$35 , \port$536$36 , \port$536$37 , \port$536$38 , \port$536$39 , \port$536$40 , \port$536$41 
+, \port$536$42 , \port$536$43 , \port$536$44 , \port$536$45 , \port$536$46 , \port$536$47 , \port$536$48 , \port$536$49 , \port$536$50 , \port$536$51 , \port$536$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -36531,110 +36524,110 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$530$0 , \port$530$1 , \port$530
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$530$0 ;
-  wire \port$530$0 ;
-  output \port$530$1 ;
-  wire \port$530$1 ;
-  output \port$530$10 ;
-  wire \port$530$10 ;
-  output \port$530$11 ;
-  wire \port$530$11 ;
-  output \port$530$12 ;
-  wire \port$530$12 ;
-  output \port$530$13 ;
-  wire \port$530$13 ;
-  output \port$530$14 ;
-  wire \port$530$14 ;
-  output \port$530$15 ;
-  wire \port$530$15 ;
-  output \port$530$16 ;
-  wire \port$530$16 ;
-  output \port$530$17 ;
-  wire \port$530$17 ;
-  output \port$530$18 ;
-  wire \port$530$18 ;
-  output \port$530$19 ;
-  wire \port$530$19 ;
-  output \port$530$2 ;
-  wire \port$530$2 ;
-  output \port$530$20 ;
-  wire \port$530$20 ;
-  output \port$530$21 ;
-  wire \port$530$21 ;
-  output \port$530$22 ;
-  wire \port$530$22 ;
-  output \port$530$23 ;
-  wire \port$530$23 ;
-  output \port$530$24 ;
-  wire \port$530$24 ;
-  output \port$530$25 ;
-  wire \port$530$25 ;
-  output \port$530$27 ;
-  wire \port$530$27 ;
-  output \port$530$28 ;
-  wire \port$530$28 ;
-  output \port$530$29 ;
-  wire \port$530$29 ;
-  output \port$530$3 ;
-  wire \port$530$3 ;
-  output \port$530$30 ;
-  wire \port$530$30 ;
-  output \port$530$31 ;
-  wire \port$530$31 ;
-  output \port$530$32 ;
-  wire \port$530$32 ;
-  output \port$530$33 ;
-  wire \port$530$33 ;
-  output \port$530$34 ;
-  wire \port$530$34 ;
-  output \port$530$35 ;
-  wire \port$530$35 ;
-  output \port$530$36 ;
-  wire \port$530$36 ;
-  output \port$530$37 ;
-  wire \port$530$37 ;
-  output \port$530$38 ;
-  wire \port$530$38 ;
-  output \port$530$39 ;
-  wire \port$530$39 ;
-  output \port$530$4 ;
-  wire \port$530$4 ;
-  output \port$530$40 ;
-  wire \port$530$40 ;
-  output \port$530$41 ;
-  wire \port$530$41 ;
-  output \port$530$42 ;
-  wire \port$530$42 ;
-  output \port$530$43 ;
-  wire \port$530$43 ;
-  output \port$530$44 ;
-  wire \port$530$44 ;
-  output \port$530$45 ;
-  wire \port$530$45 ;
-  output \port$530$46 ;
-  wire \port$530$46 ;
-  output \port$530$47 ;
-  wire \port$530$47 ;
-  output \port$530$48 ;
-  wire \port$530$48 ;
-  output \port$530$49 ;
-  wire \port$530$49 ;
-  output \port$530$5 ;
-  wire \port$530$5 ;
-  output \port$530$50 ;
-  wire \port$530$50 ;
-  output \port$530$51 ;
-  wire \port$530$51 ;
-  output \port$530$52 ;
-  wire \port$530$52 ;
-  output \port$530$6 ;
-  wire \port$530$6 ;
-  output \port$530$7 ;
-  wire \port$530$7 ;
-  output \port$530$8 ;
-  wire \port$530$8 ;
-  output \port$530$9 ;
-  wire \port$530$9 ;
+  output \port$536$0 ;
+  wire \port$536$0 ;
+  output \port$536$1 ;
+  wire \port$536$1 ;
+  output \port$536$10 ;
+  wire \port$536$10 ;
+  output \port$536$11 ;
+  wire \port$536$11 ;
+  output \port$536$12 ;
+  wire \port$536$12 ;
+  output \port$536$13 ;
+  wire \port$536$13 ;
+  output \port$536$14 ;
+  wire \port$536$14 ;
+  output \port$536$15 ;
+  wire \port$536$15 ;
+  output \port$536$16 ;
+  wire \port$536$16 ;
+  output \port$536$17 ;
+  wire \port$536$17 ;
+  output \port$536$18 ;
+  wire \port$536$18 ;
+  output \port$536$19 ;
+  wire \port$536$19 ;
+  output \port$536$2 ;
+  wire \port$536$2 ;
+  output \port$536$20 ;
+  wire \port$536$20 ;
+  output \port$536$21 ;
+  wire \port$536$21 ;
+  output \port$536$22 ;
+  wire \port$536$22 ;
+  output \port$536$23 ;
+  wire \port$536$23 ;
+  output \port$536$24 ;
+  wire \port$536$24 ;
+  output \port$536$25 ;
+  wire \port$536$25 ;
+  output \port$536$27 ;
+  wire \port$536$27 ;
+  output \port$536$28 ;
+  wire \port$536$28 ;
+  output \port$536$29 ;
+  wire \port$536$29 ;
+  output \port$536$3 ;
+  wire \port$536$3 ;
+  output \port$536$30 ;
+  wire \port$536$30 ;
+  output \port$536$31 ;
+  wire \port$536$31 ;
+  output \port$536$32 ;
+  wire \port$536$32 ;
+  output \port$536$33 ;
+  wire \port$536$33 ;
+  output \port$536$34 ;
+  wire \port$536$34 ;
+  output \port$536$35 ;
+  wire \port$536$35 ;
+  output \port$536$36 ;
+  wire \port$536$36 ;
+  output \port$536$37 ;
+  wire \port$536$37 ;
+  output \port$536$38 ;
+  wire \port$536$38 ;
+  output \port$536$39 ;
+  wire \port$536$39 ;
+  output \port$536$4 ;
+  wire \port$536$4 ;
+  output \port$536$40 ;
+  wire \port$536$40 ;
+  output \port$536$41 ;
+  wire \port$536$41 ;
+  output \port$536$42 ;
+  wire \port$536$42 ;
+  output \port$536$43 ;
+  wire \port$536$43 ;
+  output \port$536$44 ;
+  wire \port$536$44 ;
+  output \port$536$45 ;
+  wire \port$536$45 ;
+  output \port$536$46 ;
+  wire \port$536$46 ;
+  output \port$536$47 ;
+  wire \port$536$47 ;
+  output \port$536$48 ;
+  wire \port$536$48 ;
+  output \port$536$49 ;
+  wire \port$536$49 ;
+  output \port$536$5 ;
+  wire \port$536$5 ;
+  output \port$536$50 ;
+  wire \port$536$50 ;
+  output \port$536$51 ;
+  wire \port$536$51 ;
+  output \port$536$52 ;
+  wire \port$536$52 ;
+  output \port$536$6 ;
+  wire \port$536$6 ;
+  output \port$536$7 ;
+  wire \port$536$7 ;
+  output \port$536$8 ;
+  wire \port$536$8 ;
+  output \port$536$9 ;
+  wire \port$536$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36831,60 +36824,60 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$530$0 , \port$530$1 , \port$530
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$530$0 ),
-    .R1(\port$530$1 ),
-    .R10(\port$530$10 ),
-    .R11(\port$530$11 ),
-    .R12(\port$530$12 ),
-    .R13(\port$530$13 ),
-    .R14(\port$530$14 ),
-    .R15(\port$530$15 ),
-    .R16(\port$530$16 ),
-    .R17(\port$530$17 ),
-    .R18(\port$530$18 ),
-    .R19(\port$530$19 ),
-    .R2(\port$530$2 ),
-    .R20(\port$530$20 ),
-    .R21(\port$530$21 ),
-    .R22(\port$530$22 ),
-    .R23(\port$530$23 ),
-    .R24(\port$530$24 ),
-    .R25(\port$530$25 ),
+    .R0(\port$536$0 ),
+    .R1(\port$536$1 ),
+    .R10(\port$536$10 ),
+    .R11(\port$536$11 ),
+    .R12(\port$536$12 ),
+    .R13(\port$536$13 ),
+    .R14(\port$536$14 ),
+    .R15(\port$536$15 ),
+    .R16(\port$536$16 ),
+    .R17(\port$536$17 ),
+    .R18(\port$536$18 ),
+    .R19(\port$536$19 ),
+    .R2(\port$536$2 ),
+    .R20(\port$536$20 ),
+    .R21(\port$536$21 ),
+    .R22(\port$536$22 ),
+    .R23(\port$536$23 ),
+    .R24(\port$536$24 ),
+    .R25(\port$536$25 ),
     .R26(r[26]),
-    .R27(\port$530$27 ),
-    .R28(\port$530$28 ),
-    .R29(\port$530$29 ),
-    .R3(\port$530$3 ),
-    .R30(\port$530$30 ),
-    .R31(\port$530$31 ),
-    .R32(\port$530$32 ),
-    .R33(\port$530$33 ),
-    .R34(\port$530$34 ),
-    .R35(\port$530$35 ),
-    .R36(\port$530$36 ),
-    .R37(\port$530$37 ),
-    .R38(\port$530$38 ),
-    .R39(\port$530$39 ),
-    .R4(\port$530$4 ),
-    .R40(\port$530$40 ),
-    .R41(\port$530$41 ),
-    .R42(\port$530$42 ),
-    .R43(\port$530$43 ),
-    .R44(\port$530$44 ),
-    .R45(\port$530$45 ),
-    .R46(\port$530$46 ),
-    .R47(\port$530$47 ),
-    .R48(\port$530$48 ),
-    .R49(\port$530$49 ),
-    .R5(\port$530$5 ),
-    .R50(\port$530$50 ),
-    .R51(\port$530$51 ),
-    .R52(\port$530$52 ),
+    .R27(\port$536$27 ),
+    .R28(\port$536$28 ),
+    .R29(\port$536$29 ),
+    .R3(\port$536$3 ),
+    .R30(\port$536$30 ),
+    .R31(\port$536$31 ),
+    .R32(\port$536$32 ),
+    .R33(\port$536$33 ),
+    .R34(\port$536$34 ),
+    .R35(\port$536$35 ),
+    .R36(\port$536$36 ),
+    .R37(\port$536$37 ),
+    .R38(\port$536$38 ),
+    .R39(\port$536$39 ),
+    .R4(\port$536$4 ),
+    .R40(\port$536$40 ),
+    .R41(\port$536$41 ),
+    .R42(\port$536$42 ),
+    .R43(\port$536$43 ),
+    .R44(\port$536$44 ),
+    .R45(\port$536$45 ),
+    .R46(\port$536$46 ),
+    .R47(\port$536$47 ),
+    .R48(\port$536$48 ),
+    .R49(\port$536$49 ),
+    .R5(\port$536$5 ),
+    .R50(\port$536$50 ),
+    .R51(\port$536$51 ),
+    .R52(\port$536$52 ),
     .R53(r[53]),
-    .R6(\port$530$6 ),
-    .R7(\port$530$7 ),
-    .R8(\port$530$8 ),
-    .R9(\port$530$9 ),
+    .R6(\port$536$6 ),
+    .R7(\port$536$7 ),
+    .R8(\port$536$8 ),
+    .R9(\port$536$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37157,13 +37150,13 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$530$0 , \port$530$1 , \port$530
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$530$52 , \port$530$51 , \port$530$50 , \port$530$49 , \port$530$48 , \port$530$47 , \port$530$46 , \port$530$45 , \port$530$44 , \port$530$43 , \port$530$42 , \port$530$41 , \port$530$40 , \port$530$39 , \port$530$38 , \port$530$37 , \port$530$36 , \port$530$35 , \port$530$34 , \port$530$33 , \port$530$32 , \port$530$31 , \port$530$30 , \port$530$29 , \port$530$28 , \port$530$27 , \port$530$25 , \port$530$24 , \port$530$23 , \port$530$22 , \port$530$21 , \port$530$20 , \port$530$19 , \port$530$18 , \port$530$17 , \port$530$16 , \port$530$15 , \port$530$14 , \port$530$13 , \port$530$12 , \port$530$11 , \port$530$10 , \port$530$9 , \port$530$8 , \port$530$7 , \port$530$6 , \port$530$5 , \port$530$4 , \port$530$3 , \port$530$2 , \port$530$1 , \port$530$0  };
+  assign { r[52:27], r[25:0] } = { \port$536$52 , \port$536$51 , \port$536$50 , \port$536$49 , \port$536$48 , \port$536$47 , \port$536$46 , \port$536$45 , \port$536$44 , \port$536$43 , \port$536$42 , \port$536$41 , \port$536$40 , \port$536$39 , \port$536$38 , \port$536$37 , \port$536$36 , \port$536$35 , \port$536$34 , \port$536$33 , \port$536$32 , \port$536$31 , \port$536$30 , \port$536$29 , \port$536$28 , \port$536$27 , \port$536$25 , \port$536$24 , \port$536$23 , \port$536$22 , \port$536$21 , \port$536$20 , \port$536$19 , \port$536$18 , \port$536$17 , \port$536$16 , \port$536$15 , \port$536$14 , \port$536$13 , \port$536$12 , \port$536$11 , \port$536$10 , \port$536$9 , \port$536$8 , \port$536$7 , \port$536$6 , \port$536$5 , \port$536$4 , \port$536$3 , \port$536$2 , \port$536$1 , \port$536$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_1 (rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , \port$535$16 , \port$535$17 , \port$535$18 , \port$535$19 
-, \port$535$20 , \port$535$21 , \port$535$22 , \port$535$23 , \port$535$24 , \port$535$25 , \port$535$27 , \port$535$28 , \port$535$29 , \port$535$30 , \port$535$31 , \port$535$32 , \port$535$33 , \port$535$34 , \port$535$35 , \port$535$36 , \port$535$37 , \port$535$38 , \port$535$39 , \port$535$40 , \port$535$41 
-, \port$535$42 , \port$535$43 , \port$535$44 , \port$535$45 , \port$535$46 , \port$535$47 , \port$535$48 , \port$535$49 , \port$535$50 , \port$535$51 , \port$535$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_1 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , \port$541$16 , \port$541$17 , \port$541$18 , \port$541$19 
+, \port$541$20 , \port$541$21 , \port$541$22 , \port$541$23 , \port$541$24 , \port$541$25 , \port$541$27 , \port$541$28 , \port$541$29 , \port$541$30 , \port$541$31 , \port$541$32 , \port$541$33 , \port$541$34 , \port$541$35 , \port$541$36 , \port$541$37 , \port$541$38 , \port$541$39 , \port$541$40 , \port$541$41 
+, \port$541$42 , \port$541$43 , \port$541$44 , \port$541$45 , \port$541$46 , \port$541$47 , \port$541$48 , \port$541$49 , \port$541$50 , \port$541$51 , \port$541$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37171,110 +37164,110 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$535$0 , \port$535$1 , \port$535
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$535$0 ;
-  wire \port$535$0 ;
-  output \port$535$1 ;
-  wire \port$535$1 ;
-  output \port$535$10 ;
-  wire \port$535$10 ;
-  output \port$535$11 ;
-  wire \port$535$11 ;
-  output \port$535$12 ;
-  wire \port$535$12 ;
-  output \port$535$13 ;
-  wire \port$535$13 ;
-  output \port$535$14 ;
-  wire \port$535$14 ;
-  output \port$535$15 ;
-  wire \port$535$15 ;
-  output \port$535$16 ;
-  wire \port$535$16 ;
-  output \port$535$17 ;
-  wire \port$535$17 ;
-  output \port$535$18 ;
-  wire \port$535$18 ;
-  output \port$535$19 ;
-  wire \port$535$19 ;
-  output \port$535$2 ;
-  wire \port$535$2 ;
-  output \port$535$20 ;
-  wire \port$535$20 ;
-  output \port$535$21 ;
-  wire \port$535$21 ;
-  output \port$535$22 ;
-  wire \port$535$22 ;
-  output \port$535$23 ;
-  wire \port$535$23 ;
-  output \port$535$24 ;
-  wire \port$535$24 ;
-  output \port$535$25 ;
-  wire \port$535$25 ;
-  output \port$535$27 ;
-  wire \port$535$27 ;
-  output \port$535$28 ;
-  wire \port$535$28 ;
-  output \port$535$29 ;
-  wire \port$535$29 ;
-  output \port$535$3 ;
-  wire \port$535$3 ;
-  output \port$535$30 ;
-  wire \port$535$30 ;
-  output \port$535$31 ;
-  wire \port$535$31 ;
-  output \port$535$32 ;
-  wire \port$535$32 ;
-  output \port$535$33 ;
-  wire \port$535$33 ;
-  output \port$535$34 ;
-  wire \port$535$34 ;
-  output \port$535$35 ;
-  wire \port$535$35 ;
-  output \port$535$36 ;
-  wire \port$535$36 ;
-  output \port$535$37 ;
-  wire \port$535$37 ;
-  output \port$535$38 ;
-  wire \port$535$38 ;
-  output \port$535$39 ;
-  wire \port$535$39 ;
-  output \port$535$4 ;
-  wire \port$535$4 ;
-  output \port$535$40 ;
-  wire \port$535$40 ;
-  output \port$535$41 ;
-  wire \port$535$41 ;
-  output \port$535$42 ;
-  wire \port$535$42 ;
-  output \port$535$43 ;
-  wire \port$535$43 ;
-  output \port$535$44 ;
-  wire \port$535$44 ;
-  output \port$535$45 ;
-  wire \port$535$45 ;
-  output \port$535$46 ;
-  wire \port$535$46 ;
-  output \port$535$47 ;
-  wire \port$535$47 ;
-  output \port$535$48 ;
-  wire \port$535$48 ;
-  output \port$535$49 ;
-  wire \port$535$49 ;
-  output \port$535$5 ;
-  wire \port$535$5 ;
-  output \port$535$50 ;
-  wire \port$535$50 ;
-  output \port$535$51 ;
-  wire \port$535$51 ;
-  output \port$535$52 ;
-  wire \port$535$52 ;
-  output \port$535$6 ;
-  wire \port$535$6 ;
-  output \port$535$7 ;
-  wire \port$535$7 ;
-  output \port$535$8 ;
-  wire \port$535$8 ;
-  output \port$535$9 ;
-  wire \port$535$9 ;
+  output \port$541$0 ;
+  wire \port$541$0 ;
+  output \port$541$1 ;
+  wire \port$541$1 ;
+  output \port$541$10 ;
+  wire \port$541$10 ;
+  output \port$541$11 ;
+  wire \port$541$11 ;
+  output \port$541$12 ;
+  wire \port$541$12 ;
+  output \port$541$13 ;
+  wire \port$541$13 ;
+  output \port$541$14 ;
+  wire \port$541$14 ;
+  output \port$541$15 ;
+  wire \port$541$15 ;
+  output \port$541$16 ;
+  wire \port$541$16 ;
+  output \port$541$17 ;
+  wire \port$541$17 ;
+  output \port$541$18 ;
+  wire \port$541$18 ;
+  output \port$541$19 ;
+  wire \port$541$19 ;
+  output \port$541$2 ;
+  wire \port$541$2 ;
+  output \port$541$20 ;
+  wire \port$541$20 ;
+  output \port$541$21 ;
+  wire \port$541$21 ;
+  output \port$541$22 ;
+  wire \port$541$22 ;
+  output \port$541$23 ;
+  wire \port$541$23 ;
+  output \port$541$24 ;
+  wire \port$541$24 ;
+  output \port$541$25 ;
+  wire \port$541$25 ;
+  output \port$541$27 ;
+  wire \port$541$27 ;
+  output \port$541$28 ;
+  wire \port$541$28 ;
+  output \port$541$29 ;
+  wire \port$541$29 ;
+  output \port$541$3 ;
+  wire \port$541$3 ;
+  output \port$541$30 ;
+  wire \port$541$30 ;
+  output \port$541$31 ;
+  wire \port$541$31 ;
+  output \port$541$32 ;
+  wire \port$541$32 ;
+  output \port$541$33 ;
+  wire \port$541$33 ;
+  output \port$541$34 ;
+  wire \port$541$34 ;
+  output \port$541$35 ;
+  wire \port$541$35 ;
+  output \port$541$36 ;
+  wire \port$541$36 ;
+  output \port$541$37 ;
+  wire \port$541$37 ;
+  output \port$541$38 ;
+  wire \port$541$38 ;
+  output \port$541$39 ;
+  wire \port$541$39 ;
+  output \port$541$4 ;
+  wire \port$541$4 ;
+  output \port$541$40 ;
+  wire \port$541$40 ;
+  output \port$541$41 ;
+  wire \port$541$41 ;
+  output \port$541$42 ;
+  wire \port$541$42 ;
+  output \port$541$43 ;
+  wire \port$541$43 ;
+  output \port$541$44 ;
+  wire \port$541$44 ;
+  output \port$541$45 ;
+  wire \port$541$45 ;
+  output \port$541$46 ;
+  wire \port$541$46 ;
+  output \port$541$47 ;
+  wire \port$541$47 ;
+  output \port$541$48 ;
+  wire \port$541$48 ;
+  output \port$541$49 ;
+  wire \port$541$49 ;
+  output \port$541$5 ;
+  wire \port$541$5 ;
+  output \port$541$50 ;
+  wire \port$541$50 ;
+  output \port$541$51 ;
+  wire \port$541$51 ;
+  output \port$541$52 ;
+  wire \port$541$52 ;
+  output \port$541$6 ;
+  wire \port$541$6 ;
+  output \port$541$7 ;
+  wire \port$541$7 ;
+  output \port$541$8 ;
+  wire \port$541$8 ;
+  output \port$541$9 ;
+  wire \port$541$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -37471,60 +37464,60 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$535$0 , \port$535$1 , \port$535
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$535$0 ),
-    .R1(\port$535$1 ),
-    .R10(\port$535$10 ),
-    .R11(\port$535$11 ),
-    .R12(\port$535$12 ),
-    .R13(\port$535$13 ),
-    .R14(\port$535$14 ),
-    .R15(\port$535$15 ),
-    .R16(\port$535$16 ),
-    .R17(\port$535$17 ),
-    .R18(\port$535$18 ),
-    .R19(\port$535$19 ),
-    .R2(\port$535$2 ),
-    .R20(\port$535$20 ),
-    .R21(\port$535$21 ),
-    .R22(\port$535$22 ),
-    .R23(\port$535$23 ),
-    .R24(\port$535$24 ),
-    .R25(\port$535$25 ),
+    .R0(\port$541$0 ),
+    .R1(\port$541$1 ),
+    .R10(\port$541$10 ),
+    .R11(\port$541$11 ),
+    .R12(\port$541$12 ),
+    .R13(\port$541$13 ),
+    .R14(\port$541$14 ),
+    .R15(\port$541$15 ),
+    .R16(\port$541$16 ),
+    .R17(\port$541$17 ),
+    .R18(\port$541$18 ),
+    .R19(\port$541$19 ),
+    .R2(\port$541$2 ),
+    .R20(\port$541$20 ),
+    .R21(\port$541$21 ),
+    .R22(\port$541$22 ),
+    .R23(\port$541$23 ),
+    .R24(\port$541$24 ),
+    .R25(\port$541$25 ),
     .R26(r[26]),
-    .R27(\port$535$27 ),
-    .R28(\port$535$28 ),
-    .R29(\port$535$29 ),
-    .R3(\port$535$3 ),
-    .R30(\port$535$30 ),
-    .R31(\port$535$31 ),
-    .R32(\port$535$32 ),
-    .R33(\port$535$33 ),
-    .R34(\port$535$34 ),
-    .R35(\port$535$35 ),
-    .R36(\port$535$36 ),
-    .R37(\port$535$37 ),
-    .R38(\port$535$38 ),
-    .R39(\port$535$39 ),
-    .R4(\port$535$4 ),
-    .R40(\port$535$40 ),
-    .R41(\port$535$41 ),
-    .R42(\port$535$42 ),
-    .R43(\port$535$43 ),
-    .R44(\port$535$44 ),
-    .R45(\port$535$45 ),
-    .R46(\port$535$46 ),
-    .R47(\port$535$47 ),
-    .R48(\port$535$48 ),
-    .R49(\port$535$49 ),
-    .R5(\port$535$5 ),
-    .R50(\port$535$50 ),
-    .R51(\port$535$51 ),
-    .R52(\port$535$52 ),
+    .R27(\port$541$27 ),
+    .R28(\port$541$28 ),
+    .R29(\port$541$29 ),
+    .R3(\port$541$3 ),
+    .R30(\port$541$30 ),
+    .R31(\port$541$31 ),
+    .R32(\port$541$32 ),
+    .R33(\port$541$33 ),
+    .R34(\port$541$34 ),
+    .R35(\port$541$35 ),
+    .R36(\port$541$36 ),
+    .R37(\port$541$37 ),
+    .R38(\port$541$38 ),
+    .R39(\port$541$39 ),
+    .R4(\port$541$4 ),
+    .R40(\port$541$40 ),
+    .R41(\port$541$41 ),
+    .R42(\port$541$42 ),
+    .R43(\port$541$43 ),
+    .R44(\port$541$44 ),
+    .R45(\port$541$45 ),
+    .R46(\port$541$46 ),
+    .R47(\port$541$47 ),
+    .R48(\port$541$48 ),
+    .R49(\port$541$49 ),
+    .R5(\port$541$5 ),
+    .R50(\port$541$50 ),
+    .R51(\port$541$51 ),
+    .R52(\port$541$52 ),
     .R53(r[53]),
-    .R6(\port$535$6 ),
-    .R7(\port$535$7 ),
-    .R8(\port$535$8 ),
-    .R9(\port$535$9 ),
+    .R6(\port$541$6 ),
+    .R7(\port$541$7 ),
+    .R8(\port$541$8 ),
+    .R9(\port$541$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37797,13 +37790,13 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$535$0 , \port$535$1 , \port$535
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$535$52 , \port$535$51 , \port$535$50 , \port$535$49 , \port$535$48 , \port$535$47 , \port$535$46 , \port$535$45 , \port$535$44 , \port$535$43 , \port$535$42 , \port$535$41 , \port$535$40 , \port$535$39 , \port$535$38 , \port$535$37 , \port$535$36 , \port$535$35 , \port$535$34 , \port$535$33 , \port$535$32 , \port$535$31 , \port$535$30 , \port$535$29 , \port$535$28 , \port$535$27 , \port$535$25 , \port$535$24 , \port$535$23 , \port$535$22 , \port$535$21 , \port$535$20 , \port$535$19 , \port$535$18 , \port$535$17 , \port$535$16 , \port$535$15 , \port$535$14 , \port$535$13 , \port$535$12 , \port$535$11 , \port$535$10 , \port$535$9 , \port$535$8 , \port$535$7 , \port$535$6 , \port$535$5 , \port$535$4 , \port$535$3 , \port$535$2 , \port$535$1 , \port$535$0  };
+  assign { r[52:27], r[25:0] } = { \port$541$52 , \port$541$51 , \port$541$50 , \port$541$49 , \port$541$48 , \port$541$47 , \port$541$46 , \port$541$45 , \port$541$44 , \port$541$43 , \port$541$42 , \port$541$41 , \port$541$40 , \port$541$39 , \port$541$38 , \port$541$37 , \port$541$36 , \port$541$35 , \port$541$34 , \port$541$33 , \port$541$32 , \port$541$31 , \port$541$30 , \port$541$29 , \port$541$28 , \port$541$27 , \port$541$25 , \port$541$24 , \port$541$23 , \port$541$22 , \port$541$21 , \port$541$20 , \port$541$19 , \port$541$18 , \port$541$17 , \port$541$16 , \port$541$15 , \port$541$14 , \port$541$13 , \port$541$12 , \port$541$11 , \port$541$10 , \port$541$9 , \port$541$8 , \port$541$7 , \port$541$6 , \port$541$5 , \port$541$4 , \port$541$3 , \port$541$2 , \port$541$1 , \port$541$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_2 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , \port$540$16 , \port$540$17 , \port$540$18 , \port$540$19 
-, \port$540$20 , \port$540$21 , \port$540$22 , \port$540$23 , \port$540$24 , \port$540$25 , \port$540$27 , \port$540$28 , \port$540$29 , \port$540$30 , \port$540$31 , \port$540$32 , \port$540$33 , \port$540$34 , \port$540$35 , \port$540$36 , \port$540$37 , \port$540$38 , \port$540$39 , \port$540$40 , \port$540$41 
-, \port$540$42 , \port$540$43 , \port$540$44 , \port$540$45 , \port$540$46 , \port$540$47 , \port$540$48 , \port$540$49 , \port$540$50 , \port$540$51 , \port$540$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_2 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , \port$546$16 , \port$546$17 , \port$546$18 , \port$546$19 
+, \port$546$20 , \port$546$21 , \port$546$22 , \port$546$23 , \port$546$24 , \port$546$25 , \port$546$27 , \port$546$28 , \port$546$29 , \port$546$30 , \port$546$31 , \port$546$32 , \port$546$33 , \port$546$34 , \port$546$35 , \port$546$36 , \port$546$37 , \port$546$38 , \port$546$39 , \port$546$40 , \port$546$41 
+, \port$546$42 , \port$546$43 , \port$546$44 , \port$546$45 , \port$546$46 , \port$546$47 , \port$546$48 , \port$546$49 , \port$546$50 , \port$546$51 , \port$546$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37811,110 +37804,110 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$540$0 , \port$540$1 , \port$540
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$540$0 ;
-  wire \port$540$0 ;
-  output \port$540$1 ;
-  wire \port$540$1 ;
-  output \port$540$10 ;
-  wire \port$540$10 ;
-  output \port$540$11 ;
-  wire \port$540$11 ;
-  output \port$540$12 ;
-  wire \port$540$12 ;
-  output \port$540$13 ;
-  wire \port$540$13 ;
-  output \port$540$14 ;
-  wire \port$540$14 ;
-  output \port$540$15 ;
-  wire \port$540$15 ;
-  output \port$540$16 ;
-  wire \port$540$16 ;
-  output \port$540$17 ;
-  wire \port$540$17 ;
-  output \port$540$18 ;
-  wire \port$540$18 ;
-  output \port$540$19 ;
-  wire \port$540$19 ;
-  output \port$540$2 ;
-  wire \port$540$2 ;
-  output \port$540$20 ;
-  wire \port$540$20 ;
-  output \port$540$21 ;
-  wire \port$540$21 ;
-  output \port$540$22 ;
-  wire \port$540$22 ;
-  output \port$540$23 ;
-  wire \port$540$23 ;
-  output \port$540$24 ;
-  wire \port$540$24 ;
-  output \port$540$25 ;
-  wire \port$540$25 ;
-  output \port$540$27 ;
-  wire \port$540$27 ;
-  output \port$540$28 ;
-  wire \port$540$28 ;
-  output \port$540$29 ;
-  wire \port$540$29 ;
-  output \port$540$3 ;
-  wire \port$540$3 ;
-  output \port$540$30 ;
-  wire \port$540$30 ;
-  output \port$540$31 ;
-  wire \port$540$31 ;
-  output \port$540$32 ;
-  wire \port$540$32 ;
-  output \port$540$33 ;
-  wire \port$540$33 ;
-  output \port$540$34 ;
-  wire \port$540$34 ;
-  output \port$540$35 ;
-  wire \port$540$35 ;
-  output \port$540$36 ;
-  wire \port$540$36 ;
-  output \port$540$37 ;
-  wire \port$540$37 ;
-  output \port$540$38 ;
-  wire \port$540$38 ;
-  output \port$540$39 ;
-  wire \port$540$39 ;
-  output \port$540$4 ;
-  wire \port$540$4 ;
-  output \port$540$40 ;
-  wire \port$540$40 ;
-  output \port$540$41 ;
-  wire \port$540$41 ;
-  output \port$540$42 ;
-  wire \port$540$42 ;
-  output \port$540$43 ;
-  wire \port$540$43 ;
-  output \port$540$44 ;
-  wire \port$540$44 ;
-  output \port$540$45 ;
-  wire \port$540$45 ;
-  output \port$540$46 ;
-  wire \port$540$46 ;
-  output \port$540$47 ;
-  wire \port$540$47 ;
-  output \port$540$48 ;
-  wire \port$540$48 ;
-  output \port$540$49 ;
-  wire \port$540$49 ;
-  output \port$540$5 ;
-  wire \port$540$5 ;
-  output \port$540$50 ;
-  wire \port$540$50 ;
-  output \port$540$51 ;
-  wire \port$540$51 ;
-  output \port$540$52 ;
-  wire \port$540$52 ;
-  output \port$540$6 ;
-  wire \port$540$6 ;
-  output \port$540$7 ;
-  wire \port$540$7 ;
-  output \port$540$8 ;
-  wire \port$540$8 ;
-  output \port$540$9 ;
-  wire \port$540$9 ;
+  output \port$546$0 ;
+  wire \port$546$0 ;
+  output \port$546$1 ;
+  wire \port$546$1 ;
+  output \port$546$10 ;
+  wire \port$546$10 ;
+  output \port$546$11 ;
+  wire \port$546$11 ;
+  output \port$546$12 ;
+  wire \port$546$12 ;
+  output \port$546$13 ;
+  wire \port$546$13 ;
+  output \port$546$14 ;
+  wire \port$546$14 ;
+  output \port$546$15 ;
+  wire \port$546$15 ;
+  output \port$546$16 ;
+  wire \port$546$16 ;
+  output \port$546$17 ;
+  wire \port$546$17 ;
+  output \port$546$18 ;
+  wire \port$546$18 ;
+  output \port$546$19 ;
+  wire \port$546$19 ;
+  output \port$546$2 ;
+  wire \port$546$2 ;
+  output \port$546$20 ;
+  wire \port$546$20 ;
+  output \port$546$21 ;
+  wire \port$546$21 ;
+  output \port$546$22 ;
+  wire \port$546$22 ;
+  output \port$546$23 ;
+  wire \port$546$23 ;
+  output \port$546$24 ;
+  wire \port$546$24 ;
+  output \port$546$25 ;
+  wire \port$546$25 ;
+  output \port$546$27 ;
+  wire \port$546$27 ;
+  output \port$546$28 ;
+  wire \port$546$28 ;
+  output \port$546$29 ;
+  wire \port$546$29 ;
+  output \port$546$3 ;
+  wire \port$546$3 ;
+  output \port$546$30 ;
+  wire \port$546$30 ;
+  output \port$546$31 ;
+  wire \port$546$31 ;
+  output \port$546$32 ;
+  wire \port$546$32 ;
+  output \port$546$33 ;
+  wire \port$546$33 ;
+  output \port$546$34 ;
+  wire \port$546$34 ;
+  output \port$546$35 ;
+  wire \port$546$35 ;
+  output \port$546$36 ;
+  wire \port$546$36 ;
+  output \port$546$37 ;
+  wire \port$546$37 ;
+  output \port$546$38 ;
+  wire \port$546$38 ;
+  output \port$546$39 ;
+  wire \port$546$39 ;
+  output \port$546$4 ;
+  wire \port$546$4 ;
+  output \port$546$40 ;
+  wire \port$546$40 ;
+  output \port$546$41 ;
+  wire \port$546$41 ;
+  output \port$546$42 ;
+  wire \port$546$42 ;
+  output \port$546$43 ;
+  wire \port$546$43 ;
+  output \port$546$44 ;
+  wire \port$546$44 ;
+  output \port$546$45 ;
+  wire \port$546$45 ;
+  output \port$546$46 ;
+  wire \port$546$46 ;
+  output \port$546$47 ;
+  wire \port$546$47 ;
+  output \port$546$48 ;
+  wire \port$546$48 ;
+  output \port$546$49 ;
+  wire \port$546$49 ;
+  output \port$546$5 ;
+  wire \port$546$5 ;
+  output \port$546$50 ;
+  wire \port$546$50 ;
+  output \port$546$51 ;
+  wire \port$546$51 ;
+  output \port$546$52 ;
+  wire \port$546$52 ;
+  output \port$546$6 ;
+  wire \port$546$6 ;
+  output \port$546$7 ;
+  wire \port$546$7 ;
+  output \port$546$8 ;
+  wire \port$546$8 ;
+  output \port$546$9 ;
+  wire \port$546$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38111,60 +38104,60 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$540$0 , \port$540$1 , \port$540
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$540$0 ),
-    .R1(\port$540$1 ),
-    .R10(\port$540$10 ),
-    .R11(\port$540$11 ),
-    .R12(\port$540$12 ),
-    .R13(\port$540$13 ),
-    .R14(\port$540$14 ),
-    .R15(\port$540$15 ),
-    .R16(\port$540$16 ),
-    .R17(\port$540$17 ),
-    .R18(\port$540$18 ),
-    .R19(\port$540$19 ),
-    .R2(\port$540$2 ),
-    .R20(\port$540$20 ),
-    .R21(\port$540$21 ),
-    .R22(\port$540$22 ),
-    .R23(\port$540$23 ),
-    .R24(\port$540$24 ),
-    .R25(\port$540$25 ),
+    .R0(\port$546$0 ),
+    .R1(\port$546$1 ),
+    .R10(\port$546$10 ),
+    .R11(\port$546$11 ),
+    .R12(\port$546$12 ),
+    .R13(\port$546$13 ),
+    .R14(\port$546$14 ),
+    .R15(\port$546$15 ),
+    .R16(\port$546$16 ),
+    .R17(\port$546$17 ),
+    .R18(\port$546$18 ),
+    .R19(\port$546$19 ),
+    .R2(\port$546$2 ),
+    .R20(\port$546$20 ),
+    .R21(\port$546$21 ),
+    .R22(\port$546$22 ),
+    .R23(\port$546$23 ),
+    .R24(\port$546$24 ),
+    .R25(\port$546$25 ),
     .R26(r[26]),
-    .R27(\port$540$27 ),
-    .R28(\port$540$28 ),
-    .R29(\port$540$29 ),
-    .R3(\port$540$3 ),
-    .R30(\port$540$30 ),
-    .R31(\port$540$31 ),
-    .R32(\port$540$32 ),
-    .R33(\port$540$33 ),
-    .R34(\port$540$34 ),
-    .R35(\port$540$35 ),
-    .R36(\port$540$36 ),
-    .R37(\port$540$37 ),
-    .R38(\port$540$38 ),
-    .R39(\port$540$39 ),
-    .R4(\port$540$4 ),
-    .R40(\port$540$40 ),
-    .R41(\port$540$41 ),
-    .R42(\port$540$42 ),
-    .R43(\port$540$43 ),
-    .R44(\port$540$44 ),
-    .R45(\port$540$45 ),
-    .R46(\port$540$46 ),
-    .R47(\port$540$47 ),
-    .R48(\port$540$48 ),
-    .R49(\port$540$49 ),
-    .R5(\port$540$5 ),
-    .R50(\port$540$50 ),
-    .R51(\port$540$51 ),
-    .R52(\port$540$52 ),
+    .R27(\port$546$27 ),
+    .R28(\port$546$28 ),
+    .R29(\port$546$29 ),
+    .R3(\port$546$3 ),
+    .R30(\port$546$30 ),
+    .R31(\port$546$31 ),
+    .R32(\port$546$32 ),
+    .R33(\port$546$33 ),
+    .R34(\port$546$34 ),
+    .R35(\port$546$35 ),
+    .R36(\port$546$36 ),
+    .R37(\port$546$37 ),
+    .R38(\port$546$38 ),
+    .R39(\port$546$39 ),
+    .R4(\port$546$4 ),
+    .R40(\port$546$40 ),
+    .R41(\port$546$41 ),
+    .R42(\port$546$42 ),
+    .R43(\port$546$43 ),
+    .R44(\port$546$44 ),
+    .R45(\port$546$45 ),
+    .R46(\port$546$46 ),
+    .R47(\port$546$47 ),
+    .R48(\port$546$48 ),
+    .R49(\port$546$49 ),
+    .R5(\port$546$5 ),
+    .R50(\port$546$50 ),
+    .R51(\port$546$51 ),
+    .R52(\port$546$52 ),
     .R53(r[53]),
-    .R6(\port$540$6 ),
-    .R7(\port$540$7 ),
-    .R8(\port$540$8 ),
-    .R9(\port$540$9 ),
+    .R6(\port$546$6 ),
+    .R7(\port$546$7 ),
+    .R8(\port$546$8 ),
+    .R9(\port$546$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -38437,13 +38430,13 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$540$0 , \port$540$1 , \port$540
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$540$52 , \port$540$51 , \port$540$50 , \port$540$49 , \port$540$48 , \port$540$47 , \port$540$46 , \port$540$45 , \port$540$44 , \port$540$43 , \port$540$42 , \port$540$41 , \port$540$40 , \port$540$39 , \port$540$38 , \port$540$37 , \port$540$36 , \port$540$35 , \port$540$34 , \port$540$33 , \port$540$32 , \port$540$31 , \port$540$30 , \port$540$29 , \port$540$28 , \port$540$27 , \port$540$25 , \port$540$24 , \port$540$23 , \port$540$22 , \port$540$21 , \port$540$20 , \port$540$19 , \port$540$18 , \port$540$17 , \port$540$16 , \port$540$15 , \port$540$14 , \port$540$13 , \port$540$12 , \port$540$11 , \port$540$10 , \port$540$9 , \port$540$8 , \port$540$7 , \port$540$6 , \port$540$5 , \port$540$4 , \port$540$3 , \port$540$2 , \port$540$1 , \port$540$0  };
+  assign { r[52:27], r[25:0] } = { \port$546$52 , \port$546$51 , \port$546$50 , \port$546$49 , \port$546$48 , \port$546$47 , \port$546$46 , \port$546$45 , \port$546$44 , \port$546$43 , \port$546$42 , \port$546$41 , \port$546$40 , \port$546$39 , \port$546$38 , \port$546$37 , \port$546$36 , \port$546$35 , \port$546$34 , \port$546$33 , \port$546$32 , \port$546$31 , \port$546$30 , \port$546$29 , \port$546$28 , \port$546$27 , \port$546$25 , \port$546$24 , \port$546$23 , \port$546$22 , \port$546$21 , \port$546$20 , \port$546$19 , \port$546$18 , \port$546$17 , \port$546$16 , \port$546$15 , \port$546$14 , \port$546$13 , \port$546$12 , \port$546$11 , \port$546$10 , \port$546$9 , \port$546$8 , \port$546$7 , \port$546$6 , \port$546$5 , \port$546$4 , \port$546$3 , \port$546$2 , \port$546$1 , \port$546$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_3 (rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , \port$545$16 , \port$545$17 , \port$545$18 , \port$545$19 
-, \port$545$20 , \port$545$21 , \port$545$22 , \port$545$23 , \port$545$24 , \port$545$25 , \port$545$27 , \port$545$28 , \port$545$29 , \port$545$30 , \port$545$31 , \port$545$32 , \port$545$33 , \port$545$34 , \port$545$35 , \port$545$36 , \port$545$37 , \port$545$38 , \port$545$39 , \port$545$40 , \port$545$41 
-, \port$545$42 , \port$545$43 , \port$545$44 , \port$545$45 , \port$545$46 , \port$545$47 , \port$545$48 , \port$545$49 , \port$545$50 , \port$545$51 , \port$545$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_3 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , \port$551$16 , \port$551$17 , \port$551$18 , \port$551$19 
+, \port$551$20 , \port$551$21 , \port$551$22 , \port$551$23 , \port$551$24 , \port$551$25 , \port$551$27 , \port$551$28 , \port$551$29 , \port$551$30 , \port$551$31 , \port$551$32 , \port$551$33 , \port$551$34 , \port$551$35 , \port$551$36 , \port$551$37 , \port$551$38 , \port$551$39 , \port$551$40 , \port$551$41 
+, \port$551$42 , \port$551$43 , \port$551$44 , \port$551$45 , \port$551$46 , \port$551$47 , \port$551$48 , \port$551$49 , \port$551$50 , \port$551$51 , \port$551$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -38451,110 +38444,110 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$545$0 , \port$545$1 , \port$545
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$545$0 ;
-  wire \port$545$0 ;
-  output \port$545$1 ;
-  wire \port$545$1 ;
-  output \port$545$10 ;
-  wire \port$545$10 ;
-  output \port$545$11 ;
-  wire \port$545$11 ;
-  output \port$545$12 ;
-  wire \port$545$12 ;
-  output \port$545$13 ;
-  wire \port$545$13 ;
-  output \port$545$14 ;
-  wire \port$545$14 ;
-  output \port$545$15 ;
-  wire \port$545$15 ;
-  output \port$545$16 ;
-  wire \port$545$16 ;
-  output \port$545$17 ;
-  wire \port$545$17 ;
-  output \port$545$18 ;
-  wire \port$545$18 ;
-  output \port$545$19 ;
-  wire \port$545$19 ;
-  output \port$545$2 ;
-  wire \port$545$2 ;
-  output \port$545$20 ;
-  wire \port$545$20 ;
-  output \port$545$21 ;
-  wire \port$545$21 ;
-  output \port$545$22 ;
-  wire \port$545$22 ;
-  output \port$545$23 ;
-  wire \port$545$23 ;
-  output \port$545$24 ;
-  wire \port$545$24 ;
-  output \port$545$25 ;
-  wire \port$545$25 ;
-  output \port$545$27 ;
-  wire \port$545$27 ;
-  output \port$545$28 ;
-  wire \port$545$28 ;
-  output \port$545$29 ;
-  wire \port$545$29 ;
-  output \port$545$3 ;
-  wire \port$545$3 ;
-  output \port$545$30 ;
-  wire \port$545$30 ;
-  output \port$545$31 ;
-  wire \port$545$31 ;
-  output \port$545$32 ;
-  wire \port$545$32 ;
-  output \port$545$33 ;
-  wire \port$545$33 ;
-  output \port$545$34 ;
-  wire \port$545$34 ;
-  output \port$545$35 ;
-  wire \port$545$35 ;
-  output \port$545$36 ;
-  wire \port$545$36 ;
-  output \port$545$37 ;
-  wire \port$545$37 ;
-  output \port$545$38 ;
-  wire \port$545$38 ;
-  output \port$545$39 ;
-  wire \port$545$39 ;
-  output \port$545$4 ;
-  wire \port$545$4 ;
-  output \port$545$40 ;
-  wire \port$545$40 ;
-  output \port$545$41 ;
-  wire \port$545$41 ;
-  output \port$545$42 ;
-  wire \port$545$42 ;
-  output \port$545$43 ;
-  wire \port$545$43 ;
-  output \port$545$44 ;
-  wire \port$545$44 ;
-  output \port$545$45 ;
-  wire \port$545$45 ;
-  output \port$545$46 ;
-  wire \port$545$46 ;
-  output \port$545$47 ;
-  wire \port$545$47 ;
-  output \port$545$48 ;
-  wire \port$545$48 ;
-  output \port$545$49 ;
-  wire \port$545$49 ;
-  output \port$545$5 ;
-  wire \port$545$5 ;
-  output \port$545$50 ;
-  wire \port$545$50 ;
-  output \port$545$51 ;
-  wire \port$545$51 ;
-  output \port$545$52 ;
-  wire \port$545$52 ;
-  output \port$545$6 ;
-  wire \port$545$6 ;
-  output \port$545$7 ;
-  wire \port$545$7 ;
-  output \port$545$8 ;
-  wire \port$545$8 ;
-  output \port$545$9 ;
-  wire \port$545$9 ;
+  output \port$551$0 ;
+  wire \port$551$0 ;
+  output \port$551$1 ;
+  wire \port$551$1 ;
+  output \port$551$10 ;
+  wire \port$551$10 ;
+  output \port$551$11 ;
+  wire \port$551$11 ;
+  output \port$551$12 ;
+  wire \port$551$12 ;
+  output \port$551$13 ;
+  wire \port$551$13 ;
+  output \port$551$14 ;
+  wire \port$551$14 ;
+  output \port$551$15 ;
+  wire \port$551$15 ;
+  output \port$551$16 ;
+  wire \port$551$16 ;
+  output \port$551$17 ;
+  wire \port$551$17 ;
+  output \port$551$18 ;
+  wire \port$551$18 ;
+  output \port$551$19 ;
+  wire \port$551$19 ;
+  output \port$551$2 ;
+  wire \port$551$2 ;
+  output \port$551$20 ;
+  wire \port$551$20 ;
+  output \port$551$21 ;
+  wire \port$551$21 ;
+  output \port$551$22 ;
+  wire \port$551$22 ;
+  output \port$551$23 ;
+  wire \port$551$23 ;
+  output \port$551$24 ;
+  wire \port$551$24 ;
+  output \port$551$25 ;
+  wire \port$551$25 ;
+  output \port$551$27 ;
+  wire \port$551$27 ;
+  output \port$551$28 ;
+  wire \port$551$28 ;
+  output \port$551$29 ;
+  wire \port$551$29 ;
+  output \port$551$3 ;
+  wire \port$551$3 ;
+  output \port$551$30 ;
+  wire \port$551$30 ;
+  output \port$551$31 ;
+  wire \port$551$31 ;
+  output \port$551$32 ;
+  wire \port$551$32 ;
+  output \port$551$33 ;
+  wire \port$551$33 ;
+  output \port$551$34 ;
+  wire \port$551$34 ;
+  output \port$551$35 ;
+  wire \port$551$35 ;
+  output \port$551$36 ;
+  wire \port$551$36 ;
+  output \port$551$37 ;
+  wire \port$551$37 ;
+  output \port$551$38 ;
+  wire \port$551$38 ;
+  output \port$551$39 ;
+  wire \port$551$39 ;
+  output \port$551$4 ;
+  wire \port$551$4 ;
+  output \port$551$40 ;
+  wire \port$551$40 ;
+  output \port$551$41 ;
+  wire \port$551$41 ;
+  output \port$551$42 ;
+  wire \port$551$42 ;
+  output \port$551$43 ;
+  wire \port$551$43 ;
+  output \port$551$44 ;
+  wire \port$551$44 ;
+  output \port$551$45 ;
+  wire \port$551$45 ;
+  output \port$551$46 ;
+  wire \port$551$46 ;
+  output \port$551$47 ;
+  wire \port$551$47 ;
+  output \port$551$48 ;
+  wire \port$551$48 ;
+  output \port$551$49 ;
+  wire \port$551$49 ;
+  output \port$551$5 ;
+  wire \port$551$5 ;
+  output \port$551$50 ;
+  wire \port$551$50 ;
+  output \port$551$51 ;
+  wire \port$551$51 ;
+  output \port$551$52 ;
+  wire \port$551$52 ;
+  output \port$551$6 ;
+  wire \port$551$6 ;
+  output \port$551$7 ;
+  wire \port$551$7 ;
+  output \port$551$8 ;
+  wire \port$551$8 ;
+  output \port$551$9 ;
+  wire \port$551$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38751,60 +38744,60 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$545$0 , \port$545$1 , \port$545
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$545$0 ),
-    .R1(\port$545$1 ),
-    .R10(\port$545$10 ),
-    .R11(\port$545$11 ),
-    .R12(\port$545$12 ),
-    .R13(\port$545$13 ),
-    .R14(\port$545$14 ),
-    .R15(\port$545$15 ),
-    .R16(\port$545$16 ),
-    .R17(\port$545$17 ),
-    .R18(\port$545$18 ),
-    .R19(\port$545$19 ),
-    .R2(\port$545$2 ),
-    .R20(\port$545$20 ),
-    .R21(\port$545$21 ),
-    .R22(\port$545$22 ),
-    .R23(\port$545$23 ),
-    .R24(\port$545$24 ),
-    .R25(\port$545$25 ),
+    .R0(\port$551$0 ),
+    .R1(\port$551$1 ),
+    .R10(\port$551$10 ),
+    .R11(\port$551$11 ),
+    .R12(\port$551$12 ),
+    .R13(\port$551$13 ),
+    .R14(\port$551$14 ),
+    .R15(\port$551$15 ),
+    .R16(\port$551$16 ),
+    .R17(\port$551$17 ),
+    .R18(\port$551$18 ),
+    .R19(\port$551$19 ),
+    .R2(\port$551$2 ),
+    .R20(\port$551$20 ),
+    .R21(\port$551$21 ),
+    .R22(\port$551$22 ),
+    .R23(\port$551$23 ),
+    .R24(\port$551$24 ),
+    .R25(\port$551$25 ),
     .R26(r[26]),
-    .R27(\port$545$27 ),
-    .R28(\port$545$28 ),
-    .R29(\port$545$29 ),
-    .R3(\port$545$3 ),
-    .R30(\port$545$30 ),
-    .R31(\port$545$31 ),
-    .R32(\port$545$32 ),
-    .R33(\port$545$33 ),
-    .R34(\port$545$34 ),
-    .R35(\port$545$35 ),
-    .R36(\port$545$36 ),
-    .R37(\port$545$37 ),
-    .R38(\port$545$38 ),
-    .R39(\port$545$39 ),
-    .R4(\port$545$4 ),
-    .R40(\port$545$40 ),
-    .R41(\port$545$41 ),
-    .R42(\port$545$42 ),
-    .R43(\port$545$43 ),
-    .R44(\port$545$44 ),
-    .R45(\port$545$45 ),
-    .R46(\port$545$46 ),
-    .R47(\port$545$47 ),
-    .R48(\port$545$48 ),
-    .R49(\port$545$49 ),
-    .R5(\port$545$5 ),
-    .R50(\port$545$50 ),
-    .R51(\port$545$51 ),
-    .R52(\port$545$52 ),
+    .R27(\port$551$27 ),
+    .R28(\port$551$28 ),
+    .R29(\port$551$29 ),
+    .R3(\port$551$3 ),
+    .R30(\port$551$30 ),
+    .R31(\port$551$31 ),
+    .R32(\port$551$32 ),
+    .R33(\port$551$33 ),
+    .R34(\port$551$34 ),
+    .R35(\port$551$35 ),
+    .R36(\port$551$36 ),
+    .R37(\port$551$37 ),
+    .R38(\port$551$38 ),
+    .R39(\port$551$39 ),
+    .R4(\port$551$4 ),
+    .R40(\port$551$40 ),
+    .R41(\port$551$41 ),
+    .R42(\port$551$42 ),
+    .R43(\port$551$43 ),
+    .R44(\port$551$44 ),
+    .R45(\port$551$45 ),
+    .R46(\port$551$46 ),
+    .R47(\port$551$47 ),
+    .R48(\port$551$48 ),
+    .R49(\port$551$49 ),
+    .R5(\port$551$5 ),
+    .R50(\port$551$50 ),
+    .R51(\port$551$51 ),
+    .R52(\port$551$52 ),
     .R53(r[53]),
-    .R6(\port$545$6 ),
-    .R7(\port$545$7 ),
-    .R8(\port$545$8 ),
-    .R9(\port$545$9 ),
+    .R6(\port$551$6 ),
+    .R7(\port$551$7 ),
+    .R8(\port$551$8 ),
+    .R9(\port$551$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -39077,7 +39070,7 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$545$0 , \port$545$1 , \port$545
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$545$52 , \port$545$51 , \port$545$50 , \port$545$49 , \port$545$48 , \port$545$47 , \port$545$46 , \port$545$45 , \port$545$44 , \port$545$43 , \port$545$42 , \port$545$41 , \port$545$40 , \port$545$39 , \port$545$38 , \port$545$37 , \port$545$36 , \port$545$35 , \port$545$34 , \port$545$33 , \port$545$32 , \port$545$31 , \port$545$30 , \port$545$29 , \port$545$28 , \port$545$27 , \port$545$25 , \port$545$24 , \port$545$23 , \port$545$22 , \port$545$21 , \port$545$20 , \port$545$19 , \port$545$18 , \port$545$17 , \port$545$16 , \port$545$15 , \port$545$14 , \port$545$13 , \port$545$12 , \port$545$11 , \port$545$10 , \port$545$9 , \port$545$8 , \port$545$7 , \port$545$6 , \port$545$5 , \port$545$4 , \port$545$3 , \port$545$2 , \port$545$1 , \port$545$0  };
+  assign { r[52:27], r[25:0] } = { \port$551$52 , \port$551$51 , \port$551$50 , \port$551$49 , \port$551$48 , \port$551$47 , \port$551$46 , \port$551$45 , \port$551$44 , \port$551$43 , \port$551$42 , \port$551$41 , \port$551$40 , \port$551$39 , \port$551$38 , \port$551$37 , \port$551$36 , \port$551$35 , \port$551$34 , \port$551$33 , \port$551$32 , \port$551$31 , \port$551$30 , \port$551$29 , \port$551$28 , \port$551$27 , \port$551$25 , \port$551$24 , \port$551$23 , \port$551$22 , \port$551$21 , \port$551$20 , \port$551$19 , \port$551$18 , \port$551$17 , \port$551$16 , \port$551$15 , \port$551$14 , \port$551$13 , \port$551$12 , \port$551$11 , \port$551$10 , \port$551$9 , \port$551$8 , \port$551$7 , \port$551$6 , \port$551$5 , \port$551$4 , \port$551$3 , \port$551$2 , \port$551$1 , \port$551$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -39526,14 +39519,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2766$0 , \port$2768$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2776$0 , \port$2778$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2766$0 ;
-  wire [2:0] \port$2766$0 ;
-  input [4:0] \port$2768$0 ;
-  wire [4:0] \port$2768$0 ;
+  input [2:0] \port$2776$0 ;
+  wire [2:0] \port$2776$0 ;
+  input [4:0] \port$2778$0 ;
+  wire [4:0] \port$2778$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -39571,18 +39564,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2766$0 , \port$2768$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2768$0 [2]),
-    .ADB11(\port$2768$0 [3]),
-    .ADB12(\port$2768$0 [4]),
+    .ADB10(\port$2778$0 [2]),
+    .ADB11(\port$2778$0 [3]),
+    .ADB12(\port$2778$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2766$0 [0]),
-    .ADB6(\port$2766$0 [1]),
-    .ADB7(\port$2766$0 [2]),
-    .ADB8(\port$2768$0 [0]),
-    .ADB9(\port$2768$0 [1]),
+    .ADB5(\port$2776$0 [0]),
+    .ADB6(\port$2776$0 [1]),
+    .ADB7(\port$2776$0 [2]),
+    .ADB8(\port$2778$0 [0]),
+    .ADB9(\port$2778$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39701,18 +39694,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2766$0 , \port$2768$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2768$0 [2]),
-    .ADB11(\port$2768$0 [3]),
-    .ADB12(\port$2768$0 [4]),
+    .ADB10(\port$2778$0 [2]),
+    .ADB11(\port$2778$0 [3]),
+    .ADB12(\port$2778$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2766$0 [0]),
-    .ADB6(\port$2766$0 [1]),
-    .ADB7(\port$2766$0 [2]),
-    .ADB8(\port$2768$0 [0]),
-    .ADB9(\port$2768$0 [1]),
+    .ADB5(\port$2776$0 [0]),
+    .ADB6(\port$2776$0 [1]),
+    .ADB7(\port$2776$0 [2]),
+    .ADB8(\port$2778$0 [0]),
+    .ADB9(\port$2778$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39806,7 +39799,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2766$0 , \port$2768$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3894$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3908$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -39931,8 +39924,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$52 ;
   wire [31:0] \p$54 ;
   wire [28:0] \p$56 ;
-  input [68:0] \port$3894$0 ;
-  wire [68:0] \port$3894$0 ;
+  input [68:0] \port$3908$0 ;
+  wire [68:0] \port$3908$0 ;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -40248,150 +40241,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$2295$0 (\p$56 [0]),
-    .\port$2295$1 (\p$56 [1]),
-    .\port$2295$10 (\p$56 [10]),
-    .\port$2295$11 (\p$56 [11]),
-    .\port$2295$12 (\p$56 [12]),
-    .\port$2295$13 (\p$56 [13]),
-    .\port$2295$14 (\p$56 [14]),
-    .\port$2295$15 (\p$56 [15]),
-    .\port$2295$16 (\p$56 [16]),
-    .\port$2295$17 (\p$56 [17]),
-    .\port$2295$18 (\p$56 [18]),
-    .\port$2295$19 (\p$56 [19]),
-    .\port$2295$2 (\p$56 [2]),
-    .\port$2295$20 (\p$56 [20]),
-    .\port$2295$21 (\p$56 [21]),
-    .\port$2295$22 (\p$56 [22]),
-    .\port$2295$23 (\p$56 [23]),
-    .\port$2295$24 (\p$56 [24]),
-    .\port$2295$25 (\p$56 [25]),
-    .\port$2295$26 (\p$56 [26]),
-    .\port$2295$27 (\p$56 [27]),
-    .\port$2295$28 (\p$56 [28]),
-    .\port$2295$3 (\p$56 [3]),
-    .\port$2295$4 (\p$56 [4]),
-    .\port$2295$5 (\p$56 [5]),
-    .\port$2295$6 (\p$56 [6]),
-    .\port$2295$7 (\p$56 [7]),
-    .\port$2295$8 (\p$56 [8]),
-    .\port$2295$9 (\p$56 [9]),
+    .\port$2301$0 (\p$56 [0]),
+    .\port$2301$1 (\p$56 [1]),
+    .\port$2301$10 (\p$56 [10]),
+    .\port$2301$11 (\p$56 [11]),
+    .\port$2301$12 (\p$56 [12]),
+    .\port$2301$13 (\p$56 [13]),
+    .\port$2301$14 (\p$56 [14]),
+    .\port$2301$15 (\p$56 [15]),
+    .\port$2301$16 (\p$56 [16]),
+    .\port$2301$17 (\p$56 [17]),
+    .\port$2301$18 (\p$56 [18]),
+    .\port$2301$19 (\p$56 [19]),
+    .\port$2301$2 (\p$56 [2]),
+    .\port$2301$20 (\p$56 [20]),
+    .\port$2301$21 (\p$56 [21]),
+    .\port$2301$22 (\p$56 [22]),
+    .\port$2301$23 (\p$56 [23]),
+    .\port$2301$24 (\p$56 [24]),
+    .\port$2301$25 (\p$56 [25]),
+    .\port$2301$26 (\p$56 [26]),
+    .\port$2301$27 (\p$56 [27]),
+    .\port$2301$28 (\p$56 [28]),
+    .\port$2301$3 (\p$56 [3]),
+    .\port$2301$4 (\p$56 [4]),
+    .\port$2301$5 (\p$56 [5]),
+    .\port$2301$6 (\p$56 [6]),
+    .\port$2301$7 (\p$56 [7]),
+    .\port$2301$8 (\p$56 [8]),
+    .\port$2301$9 (\p$56 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$2294$0 (\p$54 [0]),
-    .\port$2294$1 (\p$54 [1]),
-    .\port$2294$10 (\p$54 [10]),
-    .\port$2294$11 (\p$54 [11]),
-    .\port$2294$12 (\p$54 [12]),
-    .\port$2294$13 (\p$54 [13]),
-    .\port$2294$14 (\p$54 [14]),
-    .\port$2294$15 (\p$54 [15]),
-    .\port$2294$16 (\p$54 [16]),
-    .\port$2294$17 (\p$54 [17]),
-    .\port$2294$18 (\p$54 [18]),
-    .\port$2294$19 (\p$54 [19]),
-    .\port$2294$2 (\p$54 [2]),
-    .\port$2294$20 (\p$54 [20]),
-    .\port$2294$21 (\p$54 [21]),
-    .\port$2294$22 (\p$54 [22]),
-    .\port$2294$23 (\p$54 [23]),
-    .\port$2294$24 (\p$54 [24]),
-    .\port$2294$25 (\p$54 [25]),
-    .\port$2294$26 (\p$54 [26]),
-    .\port$2294$27 (\p$54 [27]),
-    .\port$2294$28 (\p$54 [28]),
-    .\port$2294$29 (\p$54 [29]),
-    .\port$2294$3 (\p$54 [3]),
-    .\port$2294$30 (\p$54 [30]),
-    .\port$2294$31 (\p$54 [31]),
-    .\port$2294$4 (\p$54 [4]),
-    .\port$2294$5 (\p$54 [5]),
-    .\port$2294$6 (\p$54 [6]),
-    .\port$2294$7 (\p$54 [7]),
-    .\port$2294$8 (\p$54 [8]),
-    .\port$2294$9 (\p$54 [9]),
+    .\port$2300$0 (\p$54 [0]),
+    .\port$2300$1 (\p$54 [1]),
+    .\port$2300$10 (\p$54 [10]),
+    .\port$2300$11 (\p$54 [11]),
+    .\port$2300$12 (\p$54 [12]),
+    .\port$2300$13 (\p$54 [13]),
+    .\port$2300$14 (\p$54 [14]),
+    .\port$2300$15 (\p$54 [15]),
+    .\port$2300$16 (\p$54 [16]),
+    .\port$2300$17 (\p$54 [17]),
+    .\port$2300$18 (\p$54 [18]),
+    .\port$2300$19 (\p$54 [19]),
+    .\port$2300$2 (\p$54 [2]),
+    .\port$2300$20 (\p$54 [20]),
+    .\port$2300$21 (\p$54 [21]),
+    .\port$2300$22 (\p$54 [22]),
+    .\port$2300$23 (\p$54 [23]),
+    .\port$2300$24 (\p$54 [24]),
+    .\port$2300$25 (\p$54 [25]),
+    .\port$2300$26 (\p$54 [26]),
+    .\port$2300$27 (\p$54 [27]),
+    .\port$2300$28 (\p$54 [28]),
+    .\port$2300$29 (\p$54 [29]),
+    .\port$2300$3 (\p$54 [3]),
+    .\port$2300$30 (\p$54 [30]),
+    .\port$2300$31 (\p$54 [31]),
+    .\port$2300$4 (\p$54 [4]),
+    .\port$2300$5 (\p$54 [5]),
+    .\port$2300$6 (\p$54 [6]),
+    .\port$2300$7 (\p$54 [7]),
+    .\port$2300$8 (\p$54 [8]),
+    .\port$2300$9 (\p$54 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$2293$0 (\p$52 [0]),
-    .\port$2293$1 (\p$52 [1]),
-    .\port$2293$10 (\p$52 [10]),
-    .\port$2293$11 (\p$52 [11]),
-    .\port$2293$12 (\p$52 [12]),
-    .\port$2293$13 (\p$52 [13]),
-    .\port$2293$14 (\p$52 [14]),
-    .\port$2293$15 (\p$52 [15]),
-    .\port$2293$16 (\p$52 [16]),
-    .\port$2293$17 (\p$52 [17]),
-    .\port$2293$18 (\p$52 [18]),
-    .\port$2293$19 (\p$52 [19]),
-    .\port$2293$2 (\p$52 [2]),
-    .\port$2293$20 (\p$52 [20]),
-    .\port$2293$21 (\p$52 [21]),
-    .\port$2293$22 (\p$52 [22]),
-    .\port$2293$23 (\p$52 [23]),
-    .\port$2293$24 (\p$52 [24]),
-    .\port$2293$25 (\p$52 [25]),
-    .\port$2293$26 (\p$52 [26]),
-    .\port$2293$27 (\p$52 [27]),
-    .\port$2293$28 (\p$52 [28]),
-    .\port$2293$29 (\p$52 [29]),
-    .\port$2293$3 (\p$52 [3]),
-    .\port$2293$30 (\p$52 [30]),
-    .\port$2293$4 (\p$52 [4]),
-    .\port$2293$5 (\p$52 [5]),
-    .\port$2293$6 (\p$52 [6]),
-    .\port$2293$7 (\p$52 [7]),
-    .\port$2293$8 (\p$52 [8]),
-    .\port$2293$9 (\p$52 [9]),
+    .\port$2299$0 (\p$52 [0]),
+    .\port$2299$1 (\p$52 [1]),
+    .\port$2299$10 (\p$52 [10]),
+    .\port$2299$11 (\p$52 [11]),
+    .\port$2299$12 (\p$52 [12]),
+    .\port$2299$13 (\p$52 [13]),
+    .\port$2299$14 (\p$52 [14]),
+    .\port$2299$15 (\p$52 [15]),
+    .\port$2299$16 (\p$52 [16]),
+    .\port$2299$17 (\p$52 [17]),
+    .\port$2299$18 (\p$52 [18]),
+    .\port$2299$19 (\p$52 [19]),
+    .\port$2299$2 (\p$52 [2]),
+    .\port$2299$20 (\p$52 [20]),
+    .\port$2299$21 (\p$52 [21]),
+    .\port$2299$22 (\p$52 [22]),
+    .\port$2299$23 (\p$52 [23]),
+    .\port$2299$24 (\p$52 [24]),
+    .\port$2299$25 (\p$52 [25]),
+    .\port$2299$26 (\p$52 [26]),
+    .\port$2299$27 (\p$52 [27]),
+    .\port$2299$28 (\p$52 [28]),
+    .\port$2299$29 (\p$52 [29]),
+    .\port$2299$3 (\p$52 [3]),
+    .\port$2299$30 (\p$52 [30]),
+    .\port$2299$4 (\p$52 [4]),
+    .\port$2299$5 (\p$52 [5]),
+    .\port$2299$6 (\p$52 [6]),
+    .\port$2299$7 (\p$52 [7]),
+    .\port$2299$8 (\p$52 [8]),
+    .\port$2299$9 (\p$52 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$2292$0 (p[0]),
-    .\port$2292$1 (p[1]),
-    .\port$2292$10 (p[10]),
-    .\port$2292$11 (p[11]),
-    .\port$2292$12 (p[12]),
-    .\port$2292$13 (p[13]),
-    .\port$2292$14 (p[14]),
-    .\port$2292$15 (p[15]),
-    .\port$2292$16 (p[16]),
-    .\port$2292$17 (p[17]),
-    .\port$2292$18 (p[18]),
-    .\port$2292$19 (p[19]),
-    .\port$2292$2 (p[2]),
-    .\port$2292$20 (p[20]),
-    .\port$2292$21 (p[21]),
-    .\port$2292$22 (p[22]),
-    .\port$2292$23 (p[23]),
-    .\port$2292$24 (p[24]),
-    .\port$2292$25 (p[25]),
-    .\port$2292$26 (p[26]),
-    .\port$2292$27 (p[27]),
-    .\port$2292$28 (p[28]),
-    .\port$2292$29 (p[29]),
-    .\port$2292$3 (p[3]),
-    .\port$2292$30 (p[30]),
-    .\port$2292$31 (p[31]),
-    .\port$2292$32 (p[32]),
-    .\port$2292$33 (p[33]),
-    .\port$2292$4 (p[4]),
-    .\port$2292$5 (p[5]),
-    .\port$2292$6 (p[6]),
-    .\port$2292$7 (p[7]),
-    .\port$2292$8 (p[8]),
-    .\port$2292$9 (p[9]),
+    .\port$2298$0 (p[0]),
+    .\port$2298$1 (p[1]),
+    .\port$2298$10 (p[10]),
+    .\port$2298$11 (p[11]),
+    .\port$2298$12 (p[12]),
+    .\port$2298$13 (p[13]),
+    .\port$2298$14 (p[14]),
+    .\port$2298$15 (p[15]),
+    .\port$2298$16 (p[16]),
+    .\port$2298$17 (p[17]),
+    .\port$2298$18 (p[18]),
+    .\port$2298$19 (p[19]),
+    .\port$2298$2 (p[2]),
+    .\port$2298$20 (p[20]),
+    .\port$2298$21 (p[21]),
+    .\port$2298$22 (p[22]),
+    .\port$2298$23 (p[23]),
+    .\port$2298$24 (p[24]),
+    .\port$2298$25 (p[25]),
+    .\port$2298$26 (p[26]),
+    .\port$2298$27 (p[27]),
+    .\port$2298$28 (p[28]),
+    .\port$2298$29 (p[29]),
+    .\port$2298$3 (p[3]),
+    .\port$2298$30 (p[30]),
+    .\port$2298$31 (p[31]),
+    .\port$2298$32 (p[32]),
+    .\port$2298$33 (p[33]),
+    .\port$2298$4 (p[4]),
+    .\port$2298$5 (p[5]),
+    .\port$2298$6 (p[6]),
+    .\port$2298$7 (p[7]),
+    .\port$2298$8 (p[8]),
+    .\port$2298$9 (p[9]),
     .rst(rst)
   );
   assign _036_[33] = _036_[34];
@@ -40549,17 +40542,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_048_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$3894$0 [31:0];
+      rq0_b0 <= \port$3908$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$3894$0 [68:63];
-      rq0_m0 <= \port$3894$0 [62:32];
+      rq0_e0 <= \port$3908$0 [68:63];
+      rq0_m0 <= \port$3908$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2295$2 , \port$2295$3 , \port$2295$4 , \port$2295$5 , \port$2295$6 , \port$2295$7 , \port$2295$8 , \port$2295$9 , \port$2295$10 , \port$2295$11 , \port$2295$12 , \port$2295$13 , \port$2295$14 , \port$2295$15 , \port$2295$16 , \port$2295$17 , \port$2295$18 , \port$2295$19 
-, \port$2295$20 , \port$2295$21 , \port$2295$22 , \port$2295$23 , \port$2295$24 , \port$2295$25 , \port$2295$26 , \port$2295$27 , \port$2295$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$2301$0 , \port$2301$1 , \port$2301$2 , \port$2301$3 , \port$2301$4 , \port$2301$5 , \port$2301$6 , \port$2301$7 , \port$2301$8 , \port$2301$9 , \port$2301$10 , \port$2301$11 , \port$2301$12 , \port$2301$13 , \port$2301$14 , \port$2301$15 , \port$2301$16 , \port$2301$17 , \port$2301$18 , \port$2301$19 
+, \port$2301$20 , \port$2301$21 , \port$2301$22 , \port$2301$23 , \port$2301$24 , \port$2301$25 , \port$2301$26 , \port$2301$27 , \port$2301$28 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -40567,64 +40560,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2295$0 ;
-  wire \port$2295$0 ;
-  output \port$2295$1 ;
-  wire \port$2295$1 ;
-  output \port$2295$10 ;
-  wire \port$2295$10 ;
-  output \port$2295$11 ;
-  wire \port$2295$11 ;
-  output \port$2295$12 ;
-  wire \port$2295$12 ;
-  output \port$2295$13 ;
-  wire \port$2295$13 ;
-  output \port$2295$14 ;
-  wire \port$2295$14 ;
-  output \port$2295$15 ;
-  wire \port$2295$15 ;
-  output \port$2295$16 ;
-  wire \port$2295$16 ;
-  output \port$2295$17 ;
-  wire \port$2295$17 ;
-  output \port$2295$18 ;
-  wire \port$2295$18 ;
-  output \port$2295$19 ;
-  wire \port$2295$19 ;
-  output \port$2295$2 ;
-  wire \port$2295$2 ;
-  output \port$2295$20 ;
-  wire \port$2295$20 ;
-  output \port$2295$21 ;
-  wire \port$2295$21 ;
-  output \port$2295$22 ;
-  wire \port$2295$22 ;
-  output \port$2295$23 ;
-  wire \port$2295$23 ;
-  output \port$2295$24 ;
-  wire \port$2295$24 ;
-  output \port$2295$25 ;
-  wire \port$2295$25 ;
-  output \port$2295$26 ;
-  wire \port$2295$26 ;
-  output \port$2295$27 ;
-  wire \port$2295$27 ;
-  output \port$2295$28 ;
-  wire \port$2295$28 ;
-  output \port$2295$3 ;
-  wire \port$2295$3 ;
-  output \port$2295$4 ;
-  wire \port$2295$4 ;
-  output \port$2295$5 ;
-  wire \port$2295$5 ;
-  output \port$2295$6 ;
-  wire \port$2295$6 ;
-  output \port$2295$7 ;
-  wire \port$2295$7 ;
-  output \port$2295$8 ;
-  wire \port$2295$8 ;
-  output \port$2295$9 ;
-  wire \port$2295$9 ;
+  output \port$2301$0 ;
+  wire \port$2301$0 ;
+  output \port$2301$1 ;
+  wire \port$2301$1 ;
+  output \port$2301$10 ;
+  wire \port$2301$10 ;
+  output \port$2301$11 ;
+  wire \port$2301$11 ;
+  output \port$2301$12 ;
+  wire \port$2301$12 ;
+  output \port$2301$13 ;
+  wire \port$2301$13 ;
+  output \port$2301$14 ;
+  wire \port$2301$14 ;
+  output \port$2301$15 ;
+  wire \port$2301$15 ;
+  output \port$2301$16 ;
+  wire \port$2301$16 ;
+  output \port$2301$17 ;
+  wire \port$2301$17 ;
+  output \port$2301$18 ;
+  wire \port$2301$18 ;
+  output \port$2301$19 ;
+  wire \port$2301$19 ;
+  output \port$2301$2 ;
+  wire \port$2301$2 ;
+  output \port$2301$20 ;
+  wire \port$2301$20 ;
+  output \port$2301$21 ;
+  wire \port$2301$21 ;
+  output \port$2301$22 ;
+  wire \port$2301$22 ;
+  output \port$2301$23 ;
+  wire \port$2301$23 ;
+  output \port$2301$24 ;
+  wire \port$2301$24 ;
+  output \port$2301$25 ;
+  wire \port$2301$25 ;
+  output \port$2301$26 ;
+  wire \port$2301$26 ;
+  output \port$2301$27 ;
+  wire \port$2301$27 ;
+  output \port$2301$28 ;
+  wire \port$2301$28 ;
+  output \port$2301$3 ;
+  wire \port$2301$3 ;
+  output \port$2301$4 ;
+  wire \port$2301$4 ;
+  output \port$2301$5 ;
+  wire \port$2301$5 ;
+  output \port$2301$6 ;
+  wire \port$2301$6 ;
+  output \port$2301$7 ;
+  wire \port$2301$7 ;
+  output \port$2301$8 ;
+  wire \port$2301$8 ;
+  output \port$2301$9 ;
+  wire \port$2301$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40700,54 +40693,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2295$0 , \port$2295$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2295$0 ),
-    .P1(\port$2295$1 ),
-    .P10(\port$2295$10 ),
-    .P11(\port$2295$11 ),
-    .P12(\port$2295$12 ),
-    .P13(\port$2295$13 ),
-    .P14(\port$2295$14 ),
-    .P15(\port$2295$15 ),
-    .P16(\port$2295$16 ),
-    .P17(\port$2295$17 ),
-    .P18(\port$2295$18 ),
-    .P19(\port$2295$19 ),
-    .P2(\port$2295$2 ),
-    .P20(\port$2295$20 ),
-    .P21(\port$2295$21 ),
-    .P22(\port$2295$22 ),
-    .P23(\port$2295$23 ),
-    .P24(\port$2295$24 ),
-    .P25(\port$2295$25 ),
-    .P26(\port$2295$26 ),
-    .P27(\port$2295$27 ),
-    .P28(\port$2295$28 ),
+    .P0(\port$2301$0 ),
+    .P1(\port$2301$1 ),
+    .P10(\port$2301$10 ),
+    .P11(\port$2301$11 ),
+    .P12(\port$2301$12 ),
+    .P13(\port$2301$13 ),
+    .P14(\port$2301$14 ),
+    .P15(\port$2301$15 ),
+    .P16(\port$2301$16 ),
+    .P17(\port$2301$17 ),
+    .P18(\port$2301$18 ),
+    .P19(\port$2301$19 ),
+    .P2(\port$2301$2 ),
+    .P20(\port$2301$20 ),
+    .P21(\port$2301$21 ),
+    .P22(\port$2301$22 ),
+    .P23(\port$2301$23 ),
+    .P24(\port$2301$24 ),
+    .P25(\port$2301$25 ),
+    .P26(\port$2301$26 ),
+    .P27(\port$2301$27 ),
+    .P28(\port$2301$28 ),
     .P29(p36[29]),
-    .P3(\port$2295$3 ),
+    .P3(\port$2301$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2295$4 ),
-    .P5(\port$2295$5 ),
-    .P6(\port$2295$6 ),
-    .P7(\port$2295$7 ),
-    .P8(\port$2295$8 ),
-    .P9(\port$2295$9 ),
+    .P4(\port$2301$4 ),
+    .P5(\port$2301$5 ),
+    .P6(\port$2301$6 ),
+    .P7(\port$2301$7 ),
+    .P8(\port$2301$8 ),
+    .P9(\port$2301$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$2295$28 , \port$2295$27 , \port$2295$26 , \port$2295$25 , \port$2295$24 , \port$2295$23 , \port$2295$22 , \port$2295$21 , \port$2295$20 , \port$2295$19 , \port$2295$18 , \port$2295$17 , \port$2295$16 , \port$2295$15 , \port$2295$14 , \port$2295$13 , \port$2295$12 , \port$2295$11 , \port$2295$10 , \port$2295$9 , \port$2295$8 , \port$2295$7 , \port$2295$6 , \port$2295$5 , \port$2295$4 , \port$2295$3 , \port$2295$2 , \port$2295$1 , \port$2295$0  };
+  assign p36[28:0] = { \port$2301$28 , \port$2301$27 , \port$2301$26 , \port$2301$25 , \port$2301$24 , \port$2301$23 , \port$2301$22 , \port$2301$21 , \port$2301$20 , \port$2301$19 , \port$2301$18 , \port$2301$17 , \port$2301$16 , \port$2301$15 , \port$2301$14 , \port$2301$13 , \port$2301$12 , \port$2301$11 , \port$2301$10 , \port$2301$9 , \port$2301$8 , \port$2301$7 , \port$2301$6 , \port$2301$5 , \port$2301$4 , \port$2301$3 , \port$2301$2 , \port$2301$1 , \port$2301$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$2294$0 , \port$2294$1 , \port$2294$2 , \port$2294$3 , \port$2294$4 , \port$2294$5 , \port$2294$6 , \port$2294$7 , \port$2294$8 , \port$2294$9 , \port$2294$10 , \port$2294$11 , \port$2294$12 , \port$2294$13 , \port$2294$14 , \port$2294$15 , \port$2294$16 , \port$2294$17 , \port$2294$18 , \port$2294$19 
-, \port$2294$20 , \port$2294$21 , \port$2294$22 , \port$2294$23 , \port$2294$24 , \port$2294$25 , \port$2294$26 , \port$2294$27 , \port$2294$28 , \port$2294$29 , \port$2294$30 , \port$2294$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$2300$0 , \port$2300$1 , \port$2300$2 , \port$2300$3 , \port$2300$4 , \port$2300$5 , \port$2300$6 , \port$2300$7 , \port$2300$8 , \port$2300$9 , \port$2300$10 , \port$2300$11 , \port$2300$12 , \port$2300$13 , \port$2300$14 , \port$2300$15 , \port$2300$16 , \port$2300$17 , \port$2300$18 , \port$2300$19 
+, \port$2300$20 , \port$2300$21 , \port$2300$22 , \port$2300$23 , \port$2300$24 , \port$2300$25 , \port$2300$26 , \port$2300$27 , \port$2300$28 , \port$2300$29 , \port$2300$30 , \port$2300$31 , b, a, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -40755,70 +40748,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2294$0 , \port$2294$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2294$0 ;
-  wire \port$2294$0 ;
-  output \port$2294$1 ;
-  wire \port$2294$1 ;
-  output \port$2294$10 ;
-  wire \port$2294$10 ;
-  output \port$2294$11 ;
-  wire \port$2294$11 ;
-  output \port$2294$12 ;
-  wire \port$2294$12 ;
-  output \port$2294$13 ;
-  wire \port$2294$13 ;
-  output \port$2294$14 ;
-  wire \port$2294$14 ;
-  output \port$2294$15 ;
-  wire \port$2294$15 ;
-  output \port$2294$16 ;
-  wire \port$2294$16 ;
-  output \port$2294$17 ;
-  wire \port$2294$17 ;
-  output \port$2294$18 ;
-  wire \port$2294$18 ;
-  output \port$2294$19 ;
-  wire \port$2294$19 ;
-  output \port$2294$2 ;
-  wire \port$2294$2 ;
-  output \port$2294$20 ;
-  wire \port$2294$20 ;
-  output \port$2294$21 ;
-  wire \port$2294$21 ;
-  output \port$2294$22 ;
-  wire \port$2294$22 ;
-  output \port$2294$23 ;
-  wire \port$2294$23 ;
-  output \port$2294$24 ;
-  wire \port$2294$24 ;
-  output \port$2294$25 ;
-  wire \port$2294$25 ;
-  output \port$2294$26 ;
-  wire \port$2294$26 ;
-  output \port$2294$27 ;
-  wire \port$2294$27 ;
-  output \port$2294$28 ;
-  wire \port$2294$28 ;
-  output \port$2294$29 ;
-  wire \port$2294$29 ;
-  output \port$2294$3 ;
-  wire \port$2294$3 ;
-  output \port$2294$30 ;
-  wire \port$2294$30 ;
-  output \port$2294$31 ;
-  wire \port$2294$31 ;
-  output \port$2294$4 ;
-  wire \port$2294$4 ;
-  output \port$2294$5 ;
-  wire \port$2294$5 ;
-  output \port$2294$6 ;
-  wire \port$2294$6 ;
-  output \port$2294$7 ;
-  wire \port$2294$7 ;
-  output \port$2294$8 ;
-  wire \port$2294$8 ;
-  output \port$2294$9 ;
-  wire \port$2294$9 ;
+  output \port$2300$0 ;
+  wire \port$2300$0 ;
+  output \port$2300$1 ;
+  wire \port$2300$1 ;
+  output \port$2300$10 ;
+  wire \port$2300$10 ;
+  output \port$2300$11 ;
+  wire \port$2300$11 ;
+  output \port$2300$12 ;
+  wire \port$2300$12 ;
+  output \port$2300$13 ;
+  wire \port$2300$13 ;
+  output \port$2300$14 ;
+  wire \port$2300$14 ;
+  output \port$2300$15 ;
+  wire \port$2300$15 ;
+  output \port$2300$16 ;
+  wire \port$2300$16 ;
+  output \port$2300$17 ;
+  wire \port$2300$17 ;
+  output \port$2300$18 ;
+  wire \port$2300$18 ;
+  output \port$2300$19 ;
+  wire \port$2300$19 ;
+  output \port$2300$2 ;
+  wire \port$2300$2 ;
+  output \port$2300$20 ;
+  wire \port$2300$20 ;
+  output \port$2300$21 ;
+  wire \port$2300$21 ;
+  output \port$2300$22 ;
+  wire \port$2300$22 ;
+  output \port$2300$23 ;
+  wire \port$2300$23 ;
+  output \port$2300$24 ;
+  wire \port$2300$24 ;
+  output \port$2300$25 ;
+  wire \port$2300$25 ;
+  output \port$2300$26 ;
+  wire \port$2300$26 ;
+  output \port$2300$27 ;
+  wire \port$2300$27 ;
+  output \port$2300$28 ;
+  wire \port$2300$28 ;
+  output \port$2300$29 ;
+  wire \port$2300$29 ;
+  output \port$2300$3 ;
+  wire \port$2300$3 ;
+  output \port$2300$30 ;
+  wire \port$2300$30 ;
+  output \port$2300$31 ;
+  wire \port$2300$31 ;
+  output \port$2300$4 ;
+  wire \port$2300$4 ;
+  output \port$2300$5 ;
+  wire \port$2300$5 ;
+  output \port$2300$6 ;
+  wire \port$2300$6 ;
+  output \port$2300$7 ;
+  wire \port$2300$7 ;
+  output \port$2300$8 ;
+  wire \port$2300$8 ;
+  output \port$2300$9 ;
+  wire \port$2300$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40894,54 +40887,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2294$0 , \port$2294$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2294$0 ),
-    .P1(\port$2294$1 ),
-    .P10(\port$2294$10 ),
-    .P11(\port$2294$11 ),
-    .P12(\port$2294$12 ),
-    .P13(\port$2294$13 ),
-    .P14(\port$2294$14 ),
-    .P15(\port$2294$15 ),
-    .P16(\port$2294$16 ),
-    .P17(\port$2294$17 ),
-    .P18(\port$2294$18 ),
-    .P19(\port$2294$19 ),
-    .P2(\port$2294$2 ),
-    .P20(\port$2294$20 ),
-    .P21(\port$2294$21 ),
-    .P22(\port$2294$22 ),
-    .P23(\port$2294$23 ),
-    .P24(\port$2294$24 ),
-    .P25(\port$2294$25 ),
-    .P26(\port$2294$26 ),
-    .P27(\port$2294$27 ),
-    .P28(\port$2294$28 ),
-    .P29(\port$2294$29 ),
-    .P3(\port$2294$3 ),
-    .P30(\port$2294$30 ),
-    .P31(\port$2294$31 ),
+    .P0(\port$2300$0 ),
+    .P1(\port$2300$1 ),
+    .P10(\port$2300$10 ),
+    .P11(\port$2300$11 ),
+    .P12(\port$2300$12 ),
+    .P13(\port$2300$13 ),
+    .P14(\port$2300$14 ),
+    .P15(\port$2300$15 ),
+    .P16(\port$2300$16 ),
+    .P17(\port$2300$17 ),
+    .P18(\port$2300$18 ),
+    .P19(\port$2300$19 ),
+    .P2(\port$2300$2 ),
+    .P20(\port$2300$20 ),
+    .P21(\port$2300$21 ),
+    .P22(\port$2300$22 ),
+    .P23(\port$2300$23 ),
+    .P24(\port$2300$24 ),
+    .P25(\port$2300$25 ),
+    .P26(\port$2300$26 ),
+    .P27(\port$2300$27 ),
+    .P28(\port$2300$28 ),
+    .P29(\port$2300$29 ),
+    .P3(\port$2300$3 ),
+    .P30(\port$2300$30 ),
+    .P31(\port$2300$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2294$4 ),
-    .P5(\port$2294$5 ),
-    .P6(\port$2294$6 ),
-    .P7(\port$2294$7 ),
-    .P8(\port$2294$8 ),
-    .P9(\port$2294$9 ),
+    .P4(\port$2300$4 ),
+    .P5(\port$2300$5 ),
+    .P6(\port$2300$6 ),
+    .P7(\port$2300$7 ),
+    .P8(\port$2300$8 ),
+    .P9(\port$2300$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$2294$31 , \port$2294$30 , \port$2294$29 , \port$2294$28 , \port$2294$27 , \port$2294$26 , \port$2294$25 , \port$2294$24 , \port$2294$23 , \port$2294$22 , \port$2294$21 , \port$2294$20 , \port$2294$19 , \port$2294$18 , \port$2294$17 , \port$2294$16 , \port$2294$15 , \port$2294$14 , \port$2294$13 , \port$2294$12 , \port$2294$11 , \port$2294$10 , \port$2294$9 , \port$2294$8 , \port$2294$7 , \port$2294$6 , \port$2294$5 , \port$2294$4 , \port$2294$3 , \port$2294$2 , \port$2294$1 , \port$2294$0  };
+  assign p36[31:0] = { \port$2300$31 , \port$2300$30 , \port$2300$29 , \port$2300$28 , \port$2300$27 , \port$2300$26 , \port$2300$25 , \port$2300$24 , \port$2300$23 , \port$2300$22 , \port$2300$21 , \port$2300$20 , \port$2300$19 , \port$2300$18 , \port$2300$17 , \port$2300$16 , \port$2300$15 , \port$2300$14 , \port$2300$13 , \port$2300$12 , \port$2300$11 , \port$2300$10 , \port$2300$9 , \port$2300$8 , \port$2300$7 , \port$2300$6 , \port$2300$5 , \port$2300$4 , \port$2300$3 , \port$2300$2 , \port$2300$1 , \port$2300$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$2293$0 , \port$2293$1 , \port$2293$2 , \port$2293$3 , \port$2293$4 , \port$2293$5 , \port$2293$6 , \port$2293$7 , \port$2293$8 , \port$2293$9 , \port$2293$10 , \port$2293$11 , \port$2293$12 , \port$2293$13 , \port$2293$14 , \port$2293$15 , \port$2293$16 , \port$2293$17 , \port$2293$18 , \port$2293$19 
-, \port$2293$20 , \port$2293$21 , \port$2293$22 , \port$2293$23 , \port$2293$24 , \port$2293$25 , \port$2293$26 , \port$2293$27 , \port$2293$28 , \port$2293$29 , \port$2293$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$2299$0 , \port$2299$1 , \port$2299$2 , \port$2299$3 , \port$2299$4 , \port$2299$5 , \port$2299$6 , \port$2299$7 , \port$2299$8 , \port$2299$9 , \port$2299$10 , \port$2299$11 , \port$2299$12 , \port$2299$13 , \port$2299$14 , \port$2299$15 , \port$2299$16 , \port$2299$17 , \port$2299$18 , \port$2299$19 
+, \port$2299$20 , \port$2299$21 , \port$2299$22 , \port$2299$23 , \port$2299$24 , \port$2299$25 , \port$2299$26 , \port$2299$27 , \port$2299$28 , \port$2299$29 , \port$2299$30 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -40949,68 +40942,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2293$0 , \port$2293$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2293$0 ;
-  wire \port$2293$0 ;
-  output \port$2293$1 ;
-  wire \port$2293$1 ;
-  output \port$2293$10 ;
-  wire \port$2293$10 ;
-  output \port$2293$11 ;
-  wire \port$2293$11 ;
-  output \port$2293$12 ;
-  wire \port$2293$12 ;
-  output \port$2293$13 ;
-  wire \port$2293$13 ;
-  output \port$2293$14 ;
-  wire \port$2293$14 ;
-  output \port$2293$15 ;
-  wire \port$2293$15 ;
-  output \port$2293$16 ;
-  wire \port$2293$16 ;
-  output \port$2293$17 ;
-  wire \port$2293$17 ;
-  output \port$2293$18 ;
-  wire \port$2293$18 ;
-  output \port$2293$19 ;
-  wire \port$2293$19 ;
-  output \port$2293$2 ;
-  wire \port$2293$2 ;
-  output \port$2293$20 ;
-  wire \port$2293$20 ;
-  output \port$2293$21 ;
-  wire \port$2293$21 ;
-  output \port$2293$22 ;
-  wire \port$2293$22 ;
-  output \port$2293$23 ;
-  wire \port$2293$23 ;
-  output \port$2293$24 ;
-  wire \port$2293$24 ;
-  output \port$2293$25 ;
-  wire \port$2293$25 ;
-  output \port$2293$26 ;
-  wire \port$2293$26 ;
-  output \port$2293$27 ;
-  wire \port$2293$27 ;
-  output \port$2293$28 ;
-  wire \port$2293$28 ;
-  output \port$2293$29 ;
-  wire \port$2293$29 ;
-  output \port$2293$3 ;
-  wire \port$2293$3 ;
-  output \port$2293$30 ;
-  wire \port$2293$30 ;
-  output \port$2293$4 ;
-  wire \port$2293$4 ;
-  output \port$2293$5 ;
-  wire \port$2293$5 ;
-  output \port$2293$6 ;
-  wire \port$2293$6 ;
-  output \port$2293$7 ;
-  wire \port$2293$7 ;
-  output \port$2293$8 ;
-  wire \port$2293$8 ;
-  output \port$2293$9 ;
-  wire \port$2293$9 ;
+  output \port$2299$0 ;
+  wire \port$2299$0 ;
+  output \port$2299$1 ;
+  wire \port$2299$1 ;
+  output \port$2299$10 ;
+  wire \port$2299$10 ;
+  output \port$2299$11 ;
+  wire \port$2299$11 ;
+  output \port$2299$12 ;
+  wire \port$2299$12 ;
+  output \port$2299$13 ;
+  wire \port$2299$13 ;
+  output \port$2299$14 ;
+  wire \port$2299$14 ;
+  output \port$2299$15 ;
+  wire \port$2299$15 ;
+  output \port$2299$16 ;
+  wire \port$2299$16 ;
+  output \port$2299$17 ;
+  wire \port$2299$17 ;
+  output \port$2299$18 ;
+  wire \port$2299$18 ;
+  output \port$2299$19 ;
+  wire \port$2299$19 ;
+  output \port$2299$2 ;
+  wire \port$2299$2 ;
+  output \port$2299$20 ;
+  wire \port$2299$20 ;
+  output \port$2299$21 ;
+  wire \port$2299$21 ;
+  output \port$2299$22 ;
+  wire \port$2299$22 ;
+  output \port$2299$23 ;
+  wire \port$2299$23 ;
+  output \port$2299$24 ;
+  wire \port$2299$24 ;
+  output \port$2299$25 ;
+  wire \port$2299$25 ;
+  output \port$2299$26 ;
+  wire \port$2299$26 ;
+  output \port$2299$27 ;
+  wire \port$2299$27 ;
+  output \port$2299$28 ;
+  wire \port$2299$28 ;
+  output \port$2299$29 ;
+  wire \port$2299$29 ;
+  output \port$2299$3 ;
+  wire \port$2299$3 ;
+  output \port$2299$30 ;
+  wire \port$2299$30 ;
+  output \port$2299$4 ;
+  wire \port$2299$4 ;
+  output \port$2299$5 ;
+  wire \port$2299$5 ;
+  output \port$2299$6 ;
+  wire \port$2299$6 ;
+  output \port$2299$7 ;
+  wire \port$2299$7 ;
+  output \port$2299$8 ;
+  wire \port$2299$8 ;
+  output \port$2299$9 ;
+  wire \port$2299$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41086,54 +41079,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2293$0 , \port$2293$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2293$0 ),
-    .P1(\port$2293$1 ),
-    .P10(\port$2293$10 ),
-    .P11(\port$2293$11 ),
-    .P12(\port$2293$12 ),
-    .P13(\port$2293$13 ),
-    .P14(\port$2293$14 ),
-    .P15(\port$2293$15 ),
-    .P16(\port$2293$16 ),
-    .P17(\port$2293$17 ),
-    .P18(\port$2293$18 ),
-    .P19(\port$2293$19 ),
-    .P2(\port$2293$2 ),
-    .P20(\port$2293$20 ),
-    .P21(\port$2293$21 ),
-    .P22(\port$2293$22 ),
-    .P23(\port$2293$23 ),
-    .P24(\port$2293$24 ),
-    .P25(\port$2293$25 ),
-    .P26(\port$2293$26 ),
-    .P27(\port$2293$27 ),
-    .P28(\port$2293$28 ),
-    .P29(\port$2293$29 ),
-    .P3(\port$2293$3 ),
-    .P30(\port$2293$30 ),
+    .P0(\port$2299$0 ),
+    .P1(\port$2299$1 ),
+    .P10(\port$2299$10 ),
+    .P11(\port$2299$11 ),
+    .P12(\port$2299$12 ),
+    .P13(\port$2299$13 ),
+    .P14(\port$2299$14 ),
+    .P15(\port$2299$15 ),
+    .P16(\port$2299$16 ),
+    .P17(\port$2299$17 ),
+    .P18(\port$2299$18 ),
+    .P19(\port$2299$19 ),
+    .P2(\port$2299$2 ),
+    .P20(\port$2299$20 ),
+    .P21(\port$2299$21 ),
+    .P22(\port$2299$22 ),
+    .P23(\port$2299$23 ),
+    .P24(\port$2299$24 ),
+    .P25(\port$2299$25 ),
+    .P26(\port$2299$26 ),
+    .P27(\port$2299$27 ),
+    .P28(\port$2299$28 ),
+    .P29(\port$2299$29 ),
+    .P3(\port$2299$3 ),
+    .P30(\port$2299$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2293$4 ),
-    .P5(\port$2293$5 ),
-    .P6(\port$2293$6 ),
-    .P7(\port$2293$7 ),
-    .P8(\port$2293$8 ),
-    .P9(\port$2293$9 ),
+    .P4(\port$2299$4 ),
+    .P5(\port$2299$5 ),
+    .P6(\port$2299$6 ),
+    .P7(\port$2299$7 ),
+    .P8(\port$2299$8 ),
+    .P9(\port$2299$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$2293$30 , \port$2293$29 , \port$2293$28 , \port$2293$27 , \port$2293$26 , \port$2293$25 , \port$2293$24 , \port$2293$23 , \port$2293$22 , \port$2293$21 , \port$2293$20 , \port$2293$19 , \port$2293$18 , \port$2293$17 , \port$2293$16 , \port$2293$15 , \port$2293$14 , \port$2293$13 , \port$2293$12 , \port$2293$11 , \port$2293$10 , \port$2293$9 , \port$2293$8 , \port$2293$7 , \port$2293$6 , \port$2293$5 , \port$2293$4 , \port$2293$3 , \port$2293$2 , \port$2293$1 , \port$2293$0  };
+  assign p36[30:0] = { \port$2299$30 , \port$2299$29 , \port$2299$28 , \port$2299$27 , \port$2299$26 , \port$2299$25 , \port$2299$24 , \port$2299$23 , \port$2299$22 , \port$2299$21 , \port$2299$20 , \port$2299$19 , \port$2299$18 , \port$2299$17 , \port$2299$16 , \port$2299$15 , \port$2299$14 , \port$2299$13 , \port$2299$12 , \port$2299$11 , \port$2299$10 , \port$2299$9 , \port$2299$8 , \port$2299$7 , \port$2299$6 , \port$2299$5 , \port$2299$4 , \port$2299$3 , \port$2299$2 , \port$2299$1 , \port$2299$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$2292$0 , \port$2292$1 , \port$2292$2 , \port$2292$3 , \port$2292$4 , \port$2292$5 , \port$2292$6 , \port$2292$7 , \port$2292$8 , \port$2292$9 , \port$2292$10 , \port$2292$11 , \port$2292$12 , \port$2292$13 , \port$2292$14 , \port$2292$15 , \port$2292$16 , \port$2292$17 , \port$2292$18 , \port$2292$19 
-, \port$2292$20 , \port$2292$21 , \port$2292$22 , \port$2292$23 , \port$2292$24 , \port$2292$25 , \port$2292$26 , \port$2292$27 , \port$2292$28 , \port$2292$29 , \port$2292$30 , \port$2292$31 , \port$2292$32 , \port$2292$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$2298$0 , \port$2298$1 , \port$2298$2 , \port$2298$3 , \port$2298$4 , \port$2298$5 , \port$2298$6 , \port$2298$7 , \port$2298$8 , \port$2298$9 , \port$2298$10 , \port$2298$11 , \port$2298$12 , \port$2298$13 , \port$2298$14 , \port$2298$15 , \port$2298$16 , \port$2298$17 , \port$2298$18 , \port$2298$19 
+, \port$2298$20 , \port$2298$21 , \port$2298$22 , \port$2298$23 , \port$2298$24 , \port$2298$25 , \port$2298$26 , \port$2298$27 , \port$2298$28 , \port$2298$29 , \port$2298$30 , \port$2298$31 , \port$2298$32 , \port$2298$33 , b, a, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -41141,74 +41134,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2292$0 , \port$2292$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2292$0 ;
-  wire \port$2292$0 ;
-  output \port$2292$1 ;
-  wire \port$2292$1 ;
-  output \port$2292$10 ;
-  wire \port$2292$10 ;
-  output \port$2292$11 ;
-  wire \port$2292$11 ;
-  output \port$2292$12 ;
-  wire \port$2292$12 ;
-  output \port$2292$13 ;
-  wire \port$2292$13 ;
-  output \port$2292$14 ;
-  wire \port$2292$14 ;
-  output \port$2292$15 ;
-  wire \port$2292$15 ;
-  output \port$2292$16 ;
-  wire \port$2292$16 ;
-  output \port$2292$17 ;
-  wire \port$2292$17 ;
-  output \port$2292$18 ;
-  wire \port$2292$18 ;
-  output \port$2292$19 ;
-  wire \port$2292$19 ;
-  output \port$2292$2 ;
-  wire \port$2292$2 ;
-  output \port$2292$20 ;
-  wire \port$2292$20 ;
-  output \port$2292$21 ;
-  wire \port$2292$21 ;
-  output \port$2292$22 ;
-  wire \port$2292$22 ;
-  output \port$2292$23 ;
-  wire \port$2292$23 ;
-  output \port$2292$24 ;
-  wire \port$2292$24 ;
-  output \port$2292$25 ;
-  wire \port$2292$25 ;
-  output \port$2292$26 ;
-  wire \port$2292$26 ;
-  output \port$2292$27 ;
-  wire \port$2292$27 ;
-  output \port$2292$28 ;
-  wire \port$2292$28 ;
-  output \port$2292$29 ;
-  wire \port$2292$29 ;
-  output \port$2292$3 ;
-  wire \port$2292$3 ;
-  output \port$2292$30 ;
-  wire \port$2292$30 ;
-  output \port$2292$31 ;
-  wire \port$2292$31 ;
-  output \port$2292$32 ;
-  wire \port$2292$32 ;
-  output \port$2292$33 ;
-  wire \port$2292$33 ;
-  output \port$2292$4 ;
-  wire \port$2292$4 ;
-  output \port$2292$5 ;
-  wire \port$2292$5 ;
-  output \port$2292$6 ;
-  wire \port$2292$6 ;
-  output \port$2292$7 ;
-  wire \port$2292$7 ;
-  output \port$2292$8 ;
-  wire \port$2292$8 ;
-  output \port$2292$9 ;
-  wire \port$2292$9 ;
+  output \port$2298$0 ;
+  wire \port$2298$0 ;
+  output \port$2298$1 ;
+  wire \port$2298$1 ;
+  output \port$2298$10 ;
+  wire \port$2298$10 ;
+  output \port$2298$11 ;
+  wire \port$2298$11 ;
+  output \port$2298$12 ;
+  wire \port$2298$12 ;
+  output \port$2298$13 ;
+  wire \port$2298$13 ;
+  output \port$2298$14 ;
+  wire \port$2298$14 ;
+  output \port$2298$15 ;
+  wire \port$2298$15 ;
+  output \port$2298$16 ;
+  wire \port$2298$16 ;
+  output \port$2298$17 ;
+  wire \port$2298$17 ;
+  output \port$2298$18 ;
+  wire \port$2298$18 ;
+  output \port$2298$19 ;
+  wire \port$2298$19 ;
+  output \port$2298$2 ;
+  wire \port$2298$2 ;
+  output \port$2298$20 ;
+  wire \port$2298$20 ;
+  output \port$2298$21 ;
+  wire \port$2298$21 ;
+  output \port$2298$22 ;
+  wire \port$2298$22 ;
+  output \port$2298$23 ;
+  wire \port$2298$23 ;
+  output \port$2298$24 ;
+  wire \port$2298$24 ;
+  output \port$2298$25 ;
+  wire \port$2298$25 ;
+  output \port$2298$26 ;
+  wire \port$2298$26 ;
+  output \port$2298$27 ;
+  wire \port$2298$27 ;
+  output \port$2298$28 ;
+  wire \port$2298$28 ;
+  output \port$2298$29 ;
+  wire \port$2298$29 ;
+  output \port$2298$3 ;
+  wire \port$2298$3 ;
+  output \port$2298$30 ;
+  wire \port$2298$30 ;
+  output \port$2298$31 ;
+  wire \port$2298$31 ;
+  output \port$2298$32 ;
+  wire \port$2298$32 ;
+  output \port$2298$33 ;
+  wire \port$2298$33 ;
+  output \port$2298$4 ;
+  wire \port$2298$4 ;
+  output \port$2298$5 ;
+  wire \port$2298$5 ;
+  output \port$2298$6 ;
+  wire \port$2298$6 ;
+  output \port$2298$7 ;
+  wire \port$2298$7 ;
+  output \port$2298$8 ;
+  wire \port$2298$8 ;
+  output \port$2298$9 ;
+  wire \port$2298$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41284,47 +41277,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2292$0 , \port$2292$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2292$0 ),
-    .P1(\port$2292$1 ),
-    .P10(\port$2292$10 ),
-    .P11(\port$2292$11 ),
-    .P12(\port$2292$12 ),
-    .P13(\port$2292$13 ),
-    .P14(\port$2292$14 ),
-    .P15(\port$2292$15 ),
-    .P16(\port$2292$16 ),
-    .P17(\port$2292$17 ),
-    .P18(\port$2292$18 ),
-    .P19(\port$2292$19 ),
-    .P2(\port$2292$2 ),
-    .P20(\port$2292$20 ),
-    .P21(\port$2292$21 ),
-    .P22(\port$2292$22 ),
-    .P23(\port$2292$23 ),
-    .P24(\port$2292$24 ),
-    .P25(\port$2292$25 ),
-    .P26(\port$2292$26 ),
-    .P27(\port$2292$27 ),
-    .P28(\port$2292$28 ),
-    .P29(\port$2292$29 ),
-    .P3(\port$2292$3 ),
-    .P30(\port$2292$30 ),
-    .P31(\port$2292$31 ),
-    .P32(\port$2292$32 ),
-    .P33(\port$2292$33 ),
+    .P0(\port$2298$0 ),
+    .P1(\port$2298$1 ),
+    .P10(\port$2298$10 ),
+    .P11(\port$2298$11 ),
+    .P12(\port$2298$12 ),
+    .P13(\port$2298$13 ),
+    .P14(\port$2298$14 ),
+    .P15(\port$2298$15 ),
+    .P16(\port$2298$16 ),
+    .P17(\port$2298$17 ),
+    .P18(\port$2298$18 ),
+    .P19(\port$2298$19 ),
+    .P2(\port$2298$2 ),
+    .P20(\port$2298$20 ),
+    .P21(\port$2298$21 ),
+    .P22(\port$2298$22 ),
+    .P23(\port$2298$23 ),
+    .P24(\port$2298$24 ),
+    .P25(\port$2298$25 ),
+    .P26(\port$2298$26 ),
+    .P27(\port$2298$27 ),
+    .P28(\port$2298$28 ),
+    .P29(\port$2298$29 ),
+    .P3(\port$2298$3 ),
+    .P30(\port$2298$30 ),
+    .P31(\port$2298$31 ),
+    .P32(\port$2298$32 ),
+    .P33(\port$2298$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2292$4 ),
-    .P5(\port$2292$5 ),
-    .P6(\port$2292$6 ),
-    .P7(\port$2292$7 ),
-    .P8(\port$2292$8 ),
-    .P9(\port$2292$9 ),
+    .P4(\port$2298$4 ),
+    .P5(\port$2298$5 ),
+    .P6(\port$2298$6 ),
+    .P7(\port$2298$7 ),
+    .P8(\port$2298$8 ),
+    .P9(\port$2298$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$2292$33 , \port$2292$32 , \port$2292$31 , \port$2292$30 , \port$2292$29 , \port$2292$28 , \port$2292$27 , \port$2292$26 , \port$2292$25 , \port$2292$24 , \port$2292$23 , \port$2292$22 , \port$2292$21 , \port$2292$20 , \port$2292$19 , \port$2292$18 , \port$2292$17 , \port$2292$16 , \port$2292$15 , \port$2292$14 , \port$2292$13 , \port$2292$12 , \port$2292$11 , \port$2292$10 , \port$2292$9 , \port$2292$8 , \port$2292$7 , \port$2292$6 , \port$2292$5 , \port$2292$4 , \port$2292$3 , \port$2292$2 , \port$2292$1 , \port$2292$0  };
+  assign p36[33:0] = { \port$2298$33 , \port$2298$32 , \port$2298$31 , \port$2298$30 , \port$2298$29 , \port$2298$28 , \port$2298$27 , \port$2298$26 , \port$2298$25 , \port$2298$24 , \port$2298$23 , \port$2298$22 , \port$2298$21 , \port$2298$20 , \port$2298$19 , \port$2298$18 , \port$2298$17 , \port$2298$16 , \port$2298$15 , \port$2298$14 , \port$2298$13 , \port$2298$12 , \port$2298$11 , \port$2298$10 , \port$2298$9 , \port$2298$8 , \port$2298$7 , \port$2298$6 , \port$2298$5 , \port$2298$4 , \port$2298$3 , \port$2298$2 , \port$2298$1 , \port$2298$0  };
 endmodule

@@ -3,18 +3,21 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _002_;
-  wire _004_;
-  wire _005_;
-  wire _013_;
-  wire [1:0] _014_;
-  wire _015_;
+  wire _003_;
+  wire _006_;
+  wire _007_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _019_;
+  wire [1:0] _020_;
+  wire _021_;
   (* unused_bits = "2" *)
-  wire [2:0] _016_;
-  wire [2:0] _018_;
-  wire _024_;
-  wire [1:0] _025_;
-  wire [1:0] _026_;
+  wire [2:0] _022_;
+  wire [1:0] _023_;
+  wire _029_;
+  wire [1:0] _030_;
+  wire [1:0] _031_;
   wire [7:0] a0;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -49,9 +52,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] drain_3 = 24'h000000;
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [1:0] drain_count = 2'h0;
   reg drain_row = 1'h0;
-  wire draining;
   input en;
   wire en;
   input [15:0] i_a;
@@ -142,9 +146,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
   reg [7:0] w_0_3 = 8'h00;
-  assign _002_ = en & drain_advance;
-  assign _004_ = | count_next;
-  assign _005_ = beat_next == 2'h3;
+  assign _003_ = en & drain_advance;
+  assign _006_ = ~ cap_1_3;
+  assign _007_ = ~ drain_advance;
+  assign _008_ = _007_ & drain_busy;
+  assign _009_ = _008_ & drain_beat_pen;
+  assign _010_ = en ? _009_ : drain_advance;
   assign a0 = in_idle ? 8'h00 : in_a0;
   assign b0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0_d2;
@@ -155,17 +162,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_1_1 = en & lr_1_1_d2;
   assign cap_1_2 = en & lr_1_2_d2;
   assign cap_1_3 = en & lr_1_3_d2;
-  assign draining = | drain_count;
-  assign _013_ = en & drain_advance;
-  assign _014_ = drain_count - 1'h1;
-  assign _015_ = en & draining;
-  assign _016_[1:0] = drain_beat + 1'h1;
-  assign _018_[1:0] = drain_advance ? 2'h0 : _016_[1:0];
-  assign _024_ = | { rst, cap_1_3 };
-  assign _025_ = _015_ ? _018_[1:0] : drain_beat;
-  assign beat_next = cap_1_3 ? 2'h0 : _025_;
-  assign _026_ = _013_ ? _014_ : drain_count;
-  assign count_next = cap_1_3 ? 2'h2 : _026_;
+  assign _019_ = en & drain_advance;
+  assign _020_ = drain_count - 1'h1;
+  assign _021_ = en & drain_busy;
+  assign _022_[1:0] = drain_beat + 1'h1;
+  assign _023_ = drain_advance ? 2'h0 : _022_[1:0];
+  assign _029_ = | { rst, cap_1_3 };
+  assign _030_ = _021_ ? _023_ : drain_beat;
+  assign beat_next = cap_1_3 ? 2'h0 : _030_;
+  assign _031_ = _019_ ? _020_ : drain_count;
+  assign count_next = cap_1_3 ? 2'h2 : _031_;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
@@ -206,7 +212,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .o({ \p1$126 , \p0$113  }),
     .rst(rst)
   );
-  assign _018_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -287,7 +292,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
-      o_valid <= draining;
+      o_valid <= drain_busy;
       begin if (lr_1_3_d2) acc_1_3 <= 24'h000000; else acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3); end
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
@@ -347,16 +352,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (rst) begin
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 2'h0;
+      drain_busy <= 1'h0;
     end else begin
-      drain_advance <= _004_ & _005_;
+      drain_advance <= _006_ & _010_;
+      drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
     end
-    if (_024_) begin
+    if (_029_) begin
       drain_row <= 1'h0;
-    end else if (_002_) begin
+    end else if (_003_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_1_3) begin

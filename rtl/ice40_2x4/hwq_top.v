@@ -234,70 +234,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
-  wire _197_;
-  wire _198_;
-  wire _199_;
   wire _200_;
-  wire _201_;
-  wire _205_;
-  wire _211_;
-  wire _214_;
-  wire [16:0] _217_;
-  wire [3:0] _223_;
-  wire _228_;
+  wire _206_;
+  wire _209_;
+  wire [16:0] _212_;
+  wire [3:0] _218_;
+  wire _223_;
+  wire _224_;
+  wire _226_;
+  wire _227_;
   wire _229_;
-  wire _231_;
-  wire _232_;
-  wire _234_;
-  wire _251_;
-  wire _252_;
+  wire _246_;
+  wire _247_;
+  wire _248_;
+  wire _249_;
+  wire _250_;
+  wire [1:0] _251_;
   wire _253_;
-  wire _254_;
+  wire [1:0] _254_;
   wire _255_;
   wire [1:0] _256_;
+  wire [1:0] _257_;
   wire _258_;
   wire [1:0] _259_;
   wire _260_;
-  wire [1:0] _261_;
-  wire [1:0] _262_;
+  wire [16:0] _261_;
   wire _263_;
-  wire [1:0] _264_;
+  wire [16:0] _264_;
   wire _265_;
-  wire [16:0] _266_;
+  wire _266_;
+  wire _267_;
   wire _268_;
-  wire [16:0] _269_;
   wire _270_;
   wire _271_;
   wire _272_;
   wire _273_;
+  wire _274_;
   wire _275_;
   wire _276_;
   wire _277_;
   wire _278_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
+  wire [1:0] _279_;
+  wire [1:0] _280_;
+  wire [1:0] _281_;
   wire _283_;
   wire [1:0] _284_;
-  wire [1:0] _285_;
-  wire [1:0] _286_;
-  wire _288_;
-  wire [1:0] _289_;
-  wire _290_;
-  wire [5:0] _291_;
-  wire [5:0] _292_;
-  wire _294_;
-  wire [5:0] _295_;
+  wire _285_;
+  wire [5:0] _286_;
+  wire [5:0] _287_;
+  wire _289_;
+  wire [5:0] _290_;
+  wire _291_;
+  wire [3:0] _292_;
+  wire [3:0] _293_;
+  wire [3:0] _294_;
   wire _296_;
   wire [3:0] _297_;
-  wire [3:0] _298_;
-  wire [3:0] _299_;
-  wire _301_;
-  wire [3:0] _302_;
+  wire _298_;
+  wire _299_;
+  wire _300_;
+  wire _302_;
   wire _303_;
   wire _304_;
   wire _305_;
+  wire _306_;
   wire _307_;
   wire _308_;
   wire _309_;
@@ -306,30 +306,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _312_;
   wire _313_;
   wire _314_;
-  wire _315_;
-  wire _316_;
   wire _317_;
   wire _318_;
   wire _319_;
   wire _320_;
   wire _321_;
   wire _322_;
+  wire _323_;
+  wire _324_;
   wire _325_;
   wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
   wire \$signal ;
-  reg \$signal$101  = 1'h0;
-  reg \$signal$102  = 1'h0;
-  reg \$signal$105  = 1'h1;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$144  = 1'h0;
+  reg \$signal$103  = 1'h0;
+  reg \$signal$104  = 1'h0;
+  reg \$signal$107  = 1'h1;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$146  = 1'h0;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
   reg [7:0] act_max = 8'h00;
@@ -379,6 +371,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [15:0] i_a;
   wire [15:0] i_a;
   reg [23:0] i_acc = 24'h000000;
@@ -406,7 +401,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$147 ;
+  wire [95:0] \o_data$149 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$75 ;
@@ -540,10 +535,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _021_ = r_en & m_out__valid;
   assign _023_ = ~ row_valid;
   assign _024_ = row_end & _023_;
-  reg [16:0] _470_ = 17'h00000;
-  assign drain_back[16:0] = _470_;
-  reg [16:0] _471_ = 17'h00000;
-  assign drain_plus[16:0] = _471_;
+  reg [16:0] _463_ = 17'h00000;
+  assign drain_back[16:0] = _463_;
+  reg [16:0] _464_ = 17'h00000;
+  assign drain_plus[16:0] = _464_;
   assign _111_ = { compute, adv } != 2'h2;
   assign _112_ = { compute, adv } != 2'h2;
   assign _113_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -552,39 +547,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _116_ = { compute, adv } != 2'h2;
   assign _117_ = { tile_end, compute } != 1'h1;
   assign _118_ = { tile_end, compute } != 1'h1;
-  assign _119_ = { _252_, _251_ } != 1'h0;
-  assign _120_ = { _263_, s_param__valid } != 2'h2;
-  assign _121_ = { _265_, s_param__valid } != 2'h2;
-  assign _122_ = { _263_, ch_left[16], s_param__valid } != 3'h5;
-  assign _123_ = { _260_, compute } != 2'h3;
-  assign _124_ = { _258_, _064_ } != 2'h2;
-  assign _125_ = { _265_, _263_, _260_, _258_ } != 1'h0;
-  assign _126_ = { _268_, s_param__valid } != 2'h2;
-  assign _127_ = { _270_, s_param__valid } != 2'h2;
-  assign _128_ = { _270_, _268_ } != 1'h0;
-  assign _129_ = { _275_, s_param__valid } != 2'h2;
-  assign _130_ = { _277_, s_param__valid } != 2'h2;
-  assign _131_ = { _275_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _132_ = { _277_, _275_ } != 1'h0;
-  assign _133_ = { _281_, s_param__valid } != 2'h2;
-  assign _134_ = { _283_, s_param__valid } != 2'h2;
-  assign _135_ = { _283_, _281_ } != 1'h0;
-  assign _136_ = { _288_, s_param__valid } != 2'h2;
-  assign _137_ = { _290_, s_param__valid } != 2'h2;
-  assign _138_ = { _288_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _139_ = { _290_, _288_ } != 1'h0;
-  assign _140_ = { _294_, s_param__valid } != 2'h2;
-  assign _141_ = { _296_, s_param__valid } != 2'h2;
-  assign _142_ = { _294_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _143_ = { _296_, _294_ } != 1'h0;
-  assign _144_ = { _301_, s_param__valid } != 2'h2;
-  assign _145_ = { _303_, s_param__valid } != 2'h2;
-  assign _146_ = { _301_, \$signal$105 , s_param__valid } != 3'h5;
-  assign _147_ = { _301_, wb_last, \$signal$105 , s_param__valid } != 4'hb;
-  assign _148_ = { _303_, _301_ } != 1'h0;
-  assign _149_ = { _307_, s_param__valid } != 2'h2;
-  assign _150_ = { _309_, s_param__valid } != 2'h2;
-  assign _151_ = { _309_, _307_ } != 1'h0;
+  assign _119_ = { _247_, _246_ } != 1'h0;
+  assign _120_ = { _258_, s_param__valid } != 2'h2;
+  assign _121_ = { _260_, s_param__valid } != 2'h2;
+  assign _122_ = { _258_, ch_left[16], s_param__valid } != 3'h5;
+  assign _123_ = { _255_, compute } != 2'h3;
+  assign _124_ = { _253_, _064_ } != 2'h2;
+  assign _125_ = { _260_, _258_, _255_, _253_ } != 1'h0;
+  assign _126_ = { _263_, s_param__valid } != 2'h2;
+  assign _127_ = { _265_, s_param__valid } != 2'h2;
+  assign _128_ = { _265_, _263_ } != 1'h0;
+  assign _129_ = { _270_, s_param__valid } != 2'h2;
+  assign _130_ = { _272_, s_param__valid } != 2'h2;
+  assign _131_ = { _270_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _132_ = { _272_, _270_ } != 1'h0;
+  assign _133_ = { _276_, s_param__valid } != 2'h2;
+  assign _134_ = { _278_, s_param__valid } != 2'h2;
+  assign _135_ = { _278_, _276_ } != 1'h0;
+  assign _136_ = { _283_, s_param__valid } != 2'h2;
+  assign _137_ = { _285_, s_param__valid } != 2'h2;
+  assign _138_ = { _283_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _139_ = { _285_, _283_ } != 1'h0;
+  assign _140_ = { _289_, s_param__valid } != 2'h2;
+  assign _141_ = { _291_, s_param__valid } != 2'h2;
+  assign _142_ = { _289_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _143_ = { _291_, _289_ } != 1'h0;
+  assign _144_ = { _296_, s_param__valid } != 2'h2;
+  assign _145_ = { _298_, s_param__valid } != 2'h2;
+  assign _146_ = { _296_, \$signal$107 , s_param__valid } != 3'h5;
+  assign _147_ = { _296_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
+  assign _148_ = { _298_, _296_ } != 1'h0;
+  assign _149_ = { _302_, s_param__valid } != 2'h2;
+  assign _150_ = { _304_, s_param__valid } != 2'h2;
+  assign _151_ = { _304_, _302_ } != 1'h0;
   assign _152_ = { _006_, enter_q, drain_dn_step } != 3'h4;
   assign _153_ = { _006_, enter_q } != 1'h0;
   assign _154_ = { _107_, _105_, drain_restart } != 1'h0;
@@ -592,9 +587,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _156_ = { _006_, drain_restart } != 1'h0;
   assign _157_ = & { _114_, _113_ };
   assign _158_ = & { tile_end, fn_last };
-  assign _159_ = & { _253_, ch_left[16], s_param__valid };
-  assign _160_ = & { _254_, ch_left[16], s_param__valid };
-  assign _161_ = & { _255_, ch_left[16], s_param__valid };
+  assign _159_ = & { _248_, ch_left[16], s_param__valid };
+  assign _160_ = & { _249_, ch_left[16], s_param__valid };
+  assign _161_ = & { _250_, ch_left[16], s_param__valid };
   assign _162_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
   assign _163_ = & { _128_, _127_, _126_ };
   assign _164_ = & { _132_, _131_, _130_, _129_ };
@@ -603,49 +598,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _167_ = & { _143_, _142_, _141_, _140_ };
   assign _168_ = & { _148_, _147_, _146_, _145_, _144_ };
   assign _169_ = & { _151_, _150_, _149_ };
-  assign _170_ = & { _310_, s_param__valid };
-  assign _171_ = & { _311_, s_param__valid };
-  assign _172_ = & { _312_, s_param__valid };
-  assign _173_ = & { _313_, s_param__valid };
-  assign _174_ = & { _314_, s_param__valid };
-  assign _175_ = & { _315_, s_param__valid };
-  assign _176_ = & { _316_, s_param__valid };
-  assign _177_ = & { _317_, s_param__valid };
-  assign _178_ = & { _318_, s_param__valid };
-  assign _179_ = & { _319_, s_param__valid };
-  assign _180_ = & { _320_, s_param__valid };
-  assign _181_ = & { _321_, s_param__valid };
-  assign _182_ = & { _322_, s_param__valid };
-  assign _183_ = & { _199_, \o_valid$75  };
-  assign _184_ = & { _200_, \o_valid$75  };
-  assign _185_ = & { _201_, \o_valid$75  };
-  assign _186_ = & { _153_, _152_ };
-  assign _187_ = & { _101_, o_valid };
-  assign _196_ = ~ _332_;
-  assign _197_ = ~ compute;
-  assign _198_ = ~ _328_;
-  assign _188_ = | { dn_last, rst };
-  assign _189_ = | { _196_, rst };
-  assign _190_ = | { d_last, rst };
-  assign _191_ = | { _197_, rst };
-  assign _192_ = | { _065_, rst };
-  assign _193_ = | { _198_, rst };
-  assign _194_ = | { drain_restart, rst };
-  assign _195_ = | { drain_restart, rst };
-  assign _199_ = ob == 2'h2;
-  assign _200_ = ob == 1'h1;
-  assign _201_ = ! ob;
-  assign _205_ = drain_restart ? 1'h0 : d_last;
-  assign _211_ = drain_restart ? m_one : row_last;
-  assign _214_ = drain_restart ? 1'h1 : row_valid;
-  assign _217_ = drain_restart ? 17'h00000 : row;
-  assign _223_ = drain_restart ? 4'h0 : dn;
-  assign _228_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$102  : _079_;
-  assign _229_ = adv ? _228_ : 1'hx;
-  assign _231_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$101  : _078_;
-  assign _232_ = adv ? _231_ : 1'hx;
-  assign _234_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _682_;
+  assign _170_ = & { _305_, s_param__valid };
+  assign _171_ = & { _306_, s_param__valid };
+  assign _172_ = & { _307_, s_param__valid };
+  assign _173_ = & { _308_, s_param__valid };
+  assign _174_ = & { _309_, s_param__valid };
+  assign _175_ = & { _310_, s_param__valid };
+  assign _176_ = & { _311_, s_param__valid };
+  assign _177_ = & { _312_, s_param__valid };
+  assign _178_ = & { _313_, s_param__valid };
+  assign _179_ = & { _314_, s_param__valid };
+  assign _180_ = & { _194_, \o_valid$75  };
+  assign _181_ = & { _195_, \o_valid$75  };
+  assign _182_ = & { _196_, \o_valid$75  };
+  assign _183_ = & { _153_, _152_ };
+  assign _184_ = & { _101_, o_valid };
+  assign _192_ = ~ compute;
+  assign _193_ = ~ _320_;
+  assign _185_ = | { dn_last, rst };
+  assign _186_ = | { d_last, rst };
+  assign _187_ = | { _192_, rst };
+  assign _188_ = | { _065_, rst };
+  assign _189_ = | { _193_, rst };
+  assign _190_ = | { drain_restart, rst };
+  assign _191_ = | { drain_restart, rst };
+  assign _194_ = ob == 2'h2;
+  assign _195_ = ob == 1'h1;
+  assign _196_ = ! ob;
+  assign _200_ = drain_restart ? 1'h0 : d_last;
+  assign _206_ = drain_restart ? m_one : row_last;
+  assign _209_ = drain_restart ? 1'h1 : row_valid;
+  assign _212_ = drain_restart ? 17'h00000 : row;
+  assign _218_ = drain_restart ? 4'h0 : dn;
+  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _079_;
+  assign _224_ = adv ? _223_ : 1'hx;
+  assign _226_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _078_;
+  assign _227_ = adv ? _226_ : 1'hx;
+  assign _229_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _671_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -653,20 +643,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _682_ = b[5:0];
+        _671_ = b[5:0];
       2'b1?:
-        _682_ = b[11:6];
+        _671_ = b[11:6];
       default:
-        _682_ = a;
+        _671_ = a;
     endcase
   endfunction
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = _064_ ? 2'h0 : 2'hx;
-  function [1:0] _689_;
+  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = _064_ ? 2'h0 : 2'hx;
+  function [1:0] _678_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -674,200 +664,198 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _689_ = b[1:0];
+        _678_ = b[1:0];
       4'b??1?:
-        _689_ = b[3:2];
+        _678_ = b[3:2];
       4'b?1??:
-        _689_ = b[5:4];
+        _678_ = b[5:4];
       4'b1???:
-        _689_ = b[7:6];
+        _678_ = b[7:6];
       default:
-        _689_ = a;
+        _678_ = a;
     endcase
   endfunction
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _259_ = compute ? 2'hx : 2'h3;
-  assign _260_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _261_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _262_ = s_param__valid ? _261_ : 2'hx;
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _264_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _265_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _266_ = s_param__valid ? _054_[16:0] : 17'hxxxxx;
-  function [16:0] _699_;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = compute ? 2'hx : 2'h3;
+  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _256_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _257_ = s_param__valid ? _256_ : 2'hx;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _261_ = s_param__valid ? _054_[16:0] : 17'hxxxxx;
+  function [16:0] _688_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _699_ = b[16:0];
+        _688_ = b[16:0];
       2'b1?:
-        _699_ = b[33:17];
+        _688_ = b[33:17];
       default:
-        _699_ = a;
+        _688_ = a;
     endcase
   endfunction
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? _053_ : 17'hxxxxx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _058_;
-  assign _272_ = \$signal$105  ? _271_ : 1'hx;
-  assign _273_ = s_param__valid ? _272_ : 1'hx;
-  function [0:0] _706_;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = s_param__valid ? _053_ : 17'hxxxxx;
+  assign _265_ = ! ctrl_state;
+  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _058_;
+  assign _267_ = \$signal$107  ? _266_ : 1'hx;
+  assign _268_ = s_param__valid ? _267_ : 1'hx;
+  function [0:0] _695_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _706_ = b[0:0];
+        _695_ = b[0:0];
       2'b1?:
-        _706_ = b[1:1];
+        _695_ = b[1:1];
       default:
-        _706_ = a;
+        _695_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _279_ = s_param__valid ? _278_ : 1'hx;
-  function [0:0] _712_;
+  assign _270_ = ctrl_state == 1'h1;
+  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _272_ = ! ctrl_state;
+  assign _273_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  function [0:0] _701_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[0:0];
+        _701_ = b[0:0];
       2'b1?:
-        _712_ = b[1:1];
+        _701_ = b[1:1];
       default:
-        _712_ = a;
+        _701_ = a;
     endcase
   endfunction
-  assign _280_ = _712_(1'hx, { _282_, _279_ }, { _283_, _281_ });
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _057_[1:0];
-  assign _285_ = \$signal$105  ? _284_ : 2'hx;
-  assign _286_ = s_param__valid ? _285_ : 2'hx;
-  function [1:0] _719_;
+  assign _275_ = _701_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _057_[1:0];
+  assign _280_ = \$signal$107  ? _279_ : 2'hx;
+  assign _281_ = s_param__valid ? _280_ : 2'hx;
+  function [1:0] _708_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _719_ = b[1:0];
+        _708_ = b[1:0];
       2'b1?:
-        _719_ = b[3:2];
+        _708_ = b[3:2];
       default:
-        _719_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = \$signal$105  ? _055_[5:0] : 6'hxx;
-  assign _292_ = s_param__valid ? _291_ : 6'hxx;
-  function [5:0] _725_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = \$signal$107  ? _055_[5:0] : 6'hxx;
+  assign _287_ = s_param__valid ? _286_ : 6'hxx;
+  function [5:0] _714_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _725_ = b[5:0];
+        _714_ = b[5:0];
       2'b1?:
-        _725_ = b[11:6];
+        _714_ = b[11:6];
       default:
-        _725_ = a;
+        _714_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = wb_last ? _056_[3:0] : 4'hx;
-  assign _298_ = \$signal$105  ? _297_ : 4'hx;
-  assign _299_ = s_param__valid ? _298_ : 4'hx;
-  function [3:0] _732_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = wb_last ? _056_[3:0] : 4'hx;
+  assign _293_ = \$signal$107  ? _292_ : 4'hx;
+  assign _294_ = s_param__valid ? _293_ : 4'hx;
+  function [3:0] _721_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _732_ = b[3:0];
+        _721_ = b[3:0];
       2'b1?:
-        _732_ = b[7:4];
+        _721_ = b[7:4];
       default:
-        _732_ = a;
+        _721_ = a;
     endcase
   endfunction
-  assign _301_ = ctrl_state == 1'h1;
-  assign _302_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = \$signal$105  ? (* full_case = 32'd1 *) 1'h0 : _059_[0];
-  assign _305_ = s_param__valid ? _304_ : 1'hx;
-  function [0:0] _738_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _298_ = ! ctrl_state;
+  assign _299_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _059_[0];
+  assign _300_ = s_param__valid ? _299_ : 1'hx;
+  function [0:0] _727_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[0:0];
+        _727_ = b[0:0];
       2'b1?:
-        _738_ = b[1:1];
+        _727_ = b[1:1];
       default:
-        _738_ = a;
+        _727_ = a;
     endcase
   endfunction
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
   assign _309_ = ! ctrl_state;
   assign _310_ = ! ctrl_state;
   assign _311_ = ! ctrl_state;
   assign _312_ = ! ctrl_state;
   assign _313_ = ! ctrl_state;
   assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _325_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _326_ = s_param__valid ? _325_ : 1'h0;
-  assign enter = _327_ ? _326_ : 1'h0;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ! ctrl_state;
-  function [0:0] _766_;
+  assign _317_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _318_ = s_param__valid ? _317_ : 1'h0;
+  assign enter = _319_ ? _318_ : 1'h0;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ctrl_state == 1'h1;
+  assign _322_ = ctrl_state == 1'h1;
+  assign _323_ = ctrl_state == 1'h1;
+  assign header_taken = _324_ ? s_param__valid : 1'h0;
+  assign _324_ = ! ctrl_state;
+  function [0:0] _753_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _766_ = b[0:0];
+        _753_ = b[0:0];
       2'b1?:
-        _766_ = b[1:1];
+        _753_ = b[1:1];
       default:
-        _766_ = a;
+        _753_ = a;
     endcase
   endfunction
-  assign s_param__ready = _766_(1'h0, 2'h3, { _334_, _333_ });
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ! ctrl_state;
+  assign s_param__ready = _753_(1'h0, 2'h3, { _326_, _325_ });
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -875,7 +863,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$147 ),
+    .o_data(\o_data$149 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -889,8 +877,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$819$0 (ra_beat),
-    .\port$821$0 (ra_blk),
+    .\port$829$0 (ra_beat),
+    .\port$831$0 (ra_blk),
     .r_data(r_data),
     .rst(rst),
     .wp__addr(w_addr),
@@ -907,7 +895,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$75 ),
-    .\port$1235$0 (r_data),
+    .\port$1249$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -917,22 +905,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _008_[1] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (_195_) begin
+    hdr_out_q <= hdr[71:48];
+    if (_191_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
       ra_beat <= _099_[1:0];
     end
-    if (_188_) begin
+    if (_185_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= _098_[3:0];
     end
-    if (_189_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
     if (rst) begin
+      drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
@@ -943,9 +928,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _470_ <= 17'h00000;
-      _471_ <= 17'h00000;
+      _463_ <= 17'h00000;
+      _464_ <= 17'h00000;
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hb;
       last_mblock <= 1'h0;
@@ -954,7 +940,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$55  <= 1'h0;
       \i_valid$53  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$144  <= 1'h0;
+      \$signal$146  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -966,6 +952,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row <= 17'h00000;
       dn <= 4'h0;
     end else begin
+      drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _094_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -976,48 +963,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _470_ <= _082_[16:0];
-      _471_ <= _081_[16:0];
+      _463_ <= _082_[16:0];
+      _464_ <= _081_[16:0];
       tile_end <= _066_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _035_ : _036_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _034_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _021_ + _024_;
       \w_en$78  <= \w_en$74 ;
       \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$144 ;
+      \i_valid$53  <= \$signal$146 ;
       part_last <= _014_ & dn_last;
-      \$signal$144  <= _012_;
+      \$signal$146  <= _012_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _110_ & row_end;
-      begin if (_105_) d_last <= _205_; else d_last <= _107_ ? \$signal$132  : _205_; end
-      begin if (_105_) row_last <= _211_; else begin if (_107_) row_last <= row_last_next; else row_last <= _211_; end end
-      begin if (_105_) row_valid <= _214_; else begin if (_107_) row_valid <= row_valid_next; else row_valid <= _214_; end end
-      begin if (_105_) row <= _217_; else begin if (_107_) row <= row_next; else row <= _217_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _223_; end else dn <= _223_; end
+      begin if (_105_) d_last <= _200_; else d_last <= _107_ ? \$signal$134  : _200_; end
+      begin if (_105_) row_last <= _206_; else begin if (_107_) row_last <= row_last_next; else row_last <= _206_; end end
+      begin if (_105_) row_valid <= _209_; else begin if (_107_) row_valid <= row_valid_next; else row_valid <= _209_; end end
+      begin if (_105_) row <= _212_; else begin if (_107_) row <= row_next; else row <= _212_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _218_; end else dn <= _218_; end
     end
-    if (_190_) begin
-      \$signal$132  <= 1'h0;
+    if (_186_) begin
+      \$signal$134  <= 1'h0;
     end else begin
-      \$signal$132  <= drain_d_pen;
+      \$signal$134  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_111_) begin
-      at_tile_last <= compute ? _229_ : \$signal$102 ;
+      at_tile_last <= compute ? _224_ : \$signal$104 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_112_) begin
-      at_k_last <= compute ? _232_ : \$signal$101 ;
+      at_k_last <= compute ? _227_ : \$signal$103 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_157_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _234_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 8'h00;
@@ -1039,7 +1027,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_118_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _072_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_191_) begin
+    if (_187_) begin
       fm0 <= 17'h00000;
     end else if (_158_) begin
       fm0 <= _071_[16:0];
@@ -1047,9 +1035,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 6'h00;
     end else if (_119_) begin
-      flush <= _682_(6'hxx, { 6'h23, _063_[5:0] }, { _252_, _251_ });
+      flush <= _671_(6'hxx, { 6'h23, _063_[5:0] }, { _247_, _246_ });
     end
-    if (_192_) begin
+    if (_188_) begin
       compute <= 1'h0;
     end else if (_159_) begin
       compute <= 1'h1;
@@ -1067,52 +1055,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_162_) begin
-      ctrl_state <= _689_(2'hx, { _264_, _262_, _259_, _256_ }, { _265_, _263_, _260_, _258_ });
+      ctrl_state <= _678_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_163_) begin
-      ch_left <= _699_(17'hxxxxx, { _269_, _266_ }, { _270_, _268_ });
+      ch_left <= _688_(17'hxxxxx, { _264_, _261_ }, { _265_, _263_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
     end else if (_164_) begin
-      wb_last <= _706_(1'hx, { _276_, _273_ }, { _277_, _275_ });
+      wb_last <= _695_(1'hx, { _271_, _268_ }, { _272_, _270_ });
     end
     if (rst) begin
-      \$signal$105  <= 1'h1;
+      \$signal$107  <= 1'h1;
     end else if (_165_) begin
-      \$signal$105  <= _280_;
+      \$signal$107  <= _275_;
     end
     if (rst) begin
       wb <= 2'h0;
     end else if (_166_) begin
-      wb <= _719_(2'hx, { _289_, _286_ }, { _290_, _288_ });
+      wb <= _708_(2'hx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       wa <= 6'h00;
     end else if (_167_) begin
-      wa <= _725_(6'hxx, { _295_, _292_ }, { _296_, _294_ });
+      wa <= _714_(6'hxx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_168_) begin
-      blk <= _732_(4'hx, { _302_, _299_ }, { _303_, _301_ });
+      blk <= _721_(4'hx, { _297_, _294_ }, { _298_, _296_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_169_) begin
-      lane <= _738_(1'hx, { _308_, _305_ }, { _309_, _307_ });
+      lane <= _727_(1'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
-      \$signal$102  <= 1'h0;
+      \$signal$104  <= 1'h0;
     end else if (_170_) begin
-      \$signal$102  <= _052_;
+      \$signal$104  <= _052_;
     end
     if (rst) begin
-      \$signal$101  <= 1'h0;
+      \$signal$103  <= 1'h0;
     end else if (_171_) begin
-      \$signal$101  <= _048_;
+      \$signal$103  <= _048_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
@@ -1125,66 +1113,60 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_174_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_175_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_176_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_177_) begin
+    end else if (_174_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_178_) begin
+    end else if (_175_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_179_) begin
+    end else if (_176_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_177_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_181_) begin
+    end else if (_178_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_179_) begin
       m_less <= hdr[15:0] - 2'h2;
     end
-    if (_193_) begin
+    if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (_189_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _029_;
     end
-    if (!_329_) begin
+    if (!_321_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_330_) begin
+    if (!_322_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_331_) begin
+    if (!_323_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1196,17 +1178,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_183_) begin
+    end else if (_180_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_184_) begin
+    end else if (_181_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_185_) begin
+    end else if (_182_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1216,16 +1198,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob_last <= ob == 2'h2;
       begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$144 ) begin
+    if (\$signal$146 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$147 [95:48] : \o_data$147 [47:0];
+      acc_pair <= beat[1] ? \o_data$149 [95:48] : \o_data$149 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_186_) begin
+    end else if (_183_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
@@ -1243,9 +1225,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_156_) begin
       begin if (_006_) d <= _008_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
     end
-    if (_194_) begin
+    if (_190_) begin
       ra_blk <= 4'h0;
-    end else if (_187_) begin
+    end else if (_184_) begin
       ra_blk <= ra_blk_next;
     end
   end
@@ -1253,24 +1235,26 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire _002_;
-  wire _007_;
-  wire [1:0] _010_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire [1:0] _014_;
   (* unused_bits = "2" *)
-  wire [2:0] _011_;
-  wire [1:0] _012_;
-  wire _013_;
-  wire _014_;
-  wire _015_;
-  wire _016_;
+  wire [2:0] _015_;
+  wire [1:0] _016_;
   wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
-  wire [1:0] _023_;
-  wire [1:0] _024_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire [1:0] _027_;
+  wire [1:0] _028_;
   wire [7:0] a0;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -1297,11 +1281,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [23:0] drain_3 = 24'h000000;
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [1:0] drain_count = 2'h0;
   reg drain_row = 1'h0;
   output drain_valid;
   reg drain_valid = 1'h0;
-  wire draining;
   input [15:0] i_a;
   wire [15:0] i_a;
   input i_last;
@@ -1388,28 +1373,29 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
   reg [7:0] w_0_3 = 8'h00;
-  assign _002_ = | count_next;
-  assign _007_ = beat_next == 2'h3;
+  assign _008_ = ~ lr_1_3_d2;
+  assign _009_ = ~ drain_advance;
+  assign _010_ = _009_ & drain_busy;
+  assign _011_ = _010_ & drain_beat_pen;
   assign a0 = in_idle ? 8'h00 : in_a0;
   assign b0 = in_idle ? 8'h00 : in_w0;
-  assign draining = | drain_count;
-  assign _010_ = drain_count - 1'h1;
-  assign _011_[1:0] = drain_beat + 1'h1;
-  assign _012_ = drain_advance ? 2'h0 : _011_[1:0];
-  assign _013_ = | { lr_1_3_d2, rst };
-  assign _014_ = | { lr_1_3_d2, rst };
-  assign _015_ = | { lr_1_2_d2, rst };
-  assign _016_ = | { lr_1_1_d2, rst };
-  assign _017_ = | { lr_1_0_d2, rst };
-  assign _018_ = | { lr_0_3_d2, rst };
-  assign _019_ = | { lr_0_2_d2, rst };
-  assign _020_ = | { lr_0_1_d2, rst };
-  assign _021_ = | { lr_0_0_d2, rst };
-  assign _022_ = | { in_idle, rst };
-  assign _023_ = draining ? _012_ : drain_beat;
-  assign beat_next = lr_1_3_d2 ? 2'h0 : _023_;
-  assign _024_ = drain_advance ? _010_ : drain_count;
-  assign count_next = lr_1_3_d2 ? 2'h2 : _024_;
+  assign _014_ = drain_count - 1'h1;
+  assign _015_[1:0] = drain_beat + 1'h1;
+  assign _016_ = drain_advance ? 2'h0 : _015_[1:0];
+  assign _017_ = | { lr_1_3_d2, rst };
+  assign _018_ = | { lr_1_3_d2, rst };
+  assign _019_ = | { lr_1_2_d2, rst };
+  assign _020_ = | { lr_1_1_d2, rst };
+  assign _021_ = | { lr_1_0_d2, rst };
+  assign _022_ = | { lr_0_3_d2, rst };
+  assign _023_ = | { lr_0_2_d2, rst };
+  assign _024_ = | { lr_0_1_d2, rst };
+  assign _025_ = | { lr_0_0_d2, rst };
+  assign _026_ = | { in_idle, rst };
+  assign _027_ = drain_busy ? _016_ : drain_beat;
+  assign beat_next = lr_1_3_d2 ? 2'h0 : _027_;
+  assign _028_ = drain_advance ? _014_ : drain_count;
+  assign count_next = lr_1_3_d2 ? 2'h2 : _028_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
@@ -1468,8 +1454,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (rst) begin
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 2'h0;
+      drain_busy <= 1'h0;
       lr_1_3_d2 <= 1'h0;
       lr_1_3_d1 <= 1'h0;
       lr_1_3_d0 <= 1'h0;
@@ -1518,10 +1506,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= draining;
-      drain_advance <= _002_ & _007_;
+      drain_valid <= drain_busy;
+      drain_advance <= _008_ & _011_;
+      drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
@@ -1570,7 +1560,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_013_) begin
+    if (_017_) begin
       drain_row <= 1'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1578,7 +1568,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3_d2) begin
       out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
     end
-    if (_014_) begin
+    if (_018_) begin
       acc_1_3 <= 24'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
@@ -1586,7 +1576,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2_d2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
     end
-    if (_015_) begin
+    if (_019_) begin
       acc_1_2 <= 24'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
@@ -1594,7 +1584,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1_d2) begin
       out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
     end
-    if (_016_) begin
+    if (_020_) begin
       acc_1_1 <= 24'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
@@ -1602,7 +1592,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0_d2) begin
       out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
     end
-    if (_017_) begin
+    if (_021_) begin
       acc_1_0 <= 24'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
@@ -1610,7 +1600,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3_d2) begin
       out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
     end
-    if (_018_) begin
+    if (_022_) begin
       acc_0_3 <= 24'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
@@ -1618,7 +1608,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2_d2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
     end
-    if (_019_) begin
+    if (_023_) begin
       acc_0_2 <= 24'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
@@ -1626,7 +1616,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1_d2) begin
       out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
     end
-    if (_020_) begin
+    if (_024_) begin
       acc_0_1 <= 24'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
@@ -1634,7 +1624,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0_d2) begin
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (_021_) begin
+    if (_025_) begin
       acc_0_0 <= 24'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
@@ -1648,7 +1638,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_022_) begin
+    if (_026_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
@@ -2248,13 +2238,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$819$0 , \port$821$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$829$0 , \port$831$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$819$0 ;
-  wire [1:0] \port$819$0 ;
-  input [3:0] \port$821$0 ;
-  wire [3:0] \port$821$0 ;
+  input [1:0] \port$829$0 ;
+  wire [1:0] \port$829$0 ;
+  input [3:0] \port$831$0 ;
+  wire [3:0] \port$831$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
   input rst;
@@ -2339,7 +2329,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$819$0 , \
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$821$0 , \port$819$0  }];
+    _1_ <= mem[{ \port$831$0 , \port$829$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2347,7 +2337,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$819$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1235$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1249$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2470,8 +2460,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1235$0 ;
-  wire [68:0] \port$1235$0 ;
+  input [68:0] \port$1249$0 ;
+  wire [68:0] \port$1249$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2901,10 +2891,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_049_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1235$0 [31:0];
+      rq0_b0 <= \port$1249$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1235$0 [68:63];
-      rq0_m0 <= \port$1235$0 [62:32];
+      rq0_e0 <= \port$1249$0 [68:63];
+      rq0_m0 <= \port$1249$0 [62:32];
     end
   end
 endmodule

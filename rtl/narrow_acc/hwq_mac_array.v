@@ -3,11 +3,11 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _010_;
-  wire _030_;
-  wire [2:0] _031_;
-  wire _035_;
-  wire [2:0] _036_;
+  wire _012_;
+  wire _031_;
+  wire [2:0] _032_;
+  wire _036_;
+  wire [2:0] _037_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -61,6 +61,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [21:0] drain_2 = 22'h000000;
   reg [21:0] drain_3 = 22'h000000;
   reg drain_advance = 1'h0;
+  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
   input en;
@@ -180,7 +181,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _010_ = en & drain_advance;
+  assign _012_ = en & drain_advance;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
@@ -199,11 +200,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_1 = en & lr_3_1;
   assign cap_3_2 = en & lr_3_2;
   assign cap_3_3 = en & lr_3_3;
-  assign _030_ = en & drain_advance;
-  assign _031_ = drain_count - 1'h1;
-  assign _035_ = | { rst, cap_3_3 };
-  assign _036_ = _030_ ? _031_ : drain_count;
-  assign count_next = cap_3_3 ? 3'h4 : _036_;
+  assign _031_ = en & drain_advance;
+  assign _032_ = drain_count - 1'h1;
+  assign _036_ = | { rst, cap_3_3 };
+  assign _037_ = _031_ ? _032_ : drain_count;
+  assign count_next = cap_3_3 ? 3'h4 : _037_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -324,7 +325,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
-      o_valid <= | drain_count;
+      o_valid <= drain_busy;
       begin if (lr_3_3) acc_3_3 <= 22'h000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
@@ -415,13 +416,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (rst) begin
       drain_advance <= 1'h0;
       drain_count <= 3'h0;
+      drain_busy <= 1'h0;
     end else begin
       drain_advance <= | count_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
     end
-    if (_035_) begin
+    if (_036_) begin
       drain_row <= 2'h0;
-    end else if (_010_) begin
+    end else if (_012_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_3) begin

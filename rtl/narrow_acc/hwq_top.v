@@ -227,98 +227,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _173_;
   wire _174_;
   wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
   wire _179_;
-  wire _180_;
-  wire _184_;
-  wire _190_;
-  wire _193_;
-  wire [16:0] _196_;
-  wire [2:0] _199_;
-  wire _204_;
+  wire _185_;
+  wire _188_;
+  wire [16:0] _191_;
+  wire [2:0] _194_;
+  wire _199_;
+  wire _200_;
+  wire _202_;
+  wire _203_;
   wire _205_;
-  wire _207_;
-  wire _208_;
-  wire _210_;
-  wire _227_;
-  wire _228_;
+  wire _222_;
+  wire _223_;
+  wire _224_;
+  wire _225_;
+  wire _226_;
+  wire [1:0] _227_;
   wire _229_;
-  wire _230_;
+  wire [1:0] _230_;
   wire _231_;
   wire [1:0] _232_;
+  wire [1:0] _233_;
   wire _234_;
   wire [1:0] _235_;
   wire _236_;
-  wire [1:0] _237_;
-  wire [1:0] _238_;
+  wire [16:0] _237_;
   wire _239_;
-  wire [1:0] _240_;
+  wire [16:0] _240_;
   wire _241_;
-  wire [16:0] _242_;
+  wire _242_;
+  wire _243_;
   wire _244_;
-  wire [16:0] _245_;
   wire _246_;
   wire _247_;
   wire _248_;
   wire _249_;
+  wire _250_;
   wire _251_;
   wire _252_;
   wire _253_;
   wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
+  wire [2:0] _255_;
+  wire [2:0] _256_;
   wire _258_;
-  wire _259_;
-  wire [2:0] _260_;
+  wire [2:0] _259_;
+  wire _260_;
   wire [2:0] _261_;
-  wire _263_;
-  wire [2:0] _264_;
+  wire [2:0] _262_;
+  wire [2:0] _263_;
   wire _265_;
   wire [2:0] _266_;
-  wire [2:0] _267_;
-  wire [2:0] _268_;
-  wire _270_;
-  wire [2:0] _271_;
-  wire _272_;
-  wire [1:0] _273_;
-  wire [1:0] _274_;
+  wire _267_;
+  wire [1:0] _268_;
+  wire [1:0] _269_;
+  wire _271_;
+  wire [1:0] _272_;
+  wire _273_;
+  wire _274_;
+  wire _275_;
   wire _276_;
-  wire [1:0] _277_;
+  wire _277_;
   wire _278_;
   wire _279_;
   wire _280_;
   wire _281_;
   wire _282_;
   wire _283_;
-  wire _284_;
-  wire _285_;
   wire _286_;
   wire _287_;
   wire _288_;
   wire _289_;
   wire _290_;
   wire _291_;
+  wire _292_;
+  wire _293_;
   wire _294_;
   wire _295_;
   wire _296_;
   wire _297_;
   wire _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
   wire \$signal ;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$136  = 1'h0;
-  reg \$signal$152  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$138  = 1'h0;
+  reg \$signal$154  = 1'h0;
   wire \$signal$72 ;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -352,6 +344,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [31:0] i_a;
   wire [31:0] i_a;
   reg [87:0] i_acc = 88'h0000000000000000000000;
@@ -379,7 +374,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$155 ;
+  wire [87:0] \o_data$157 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$111 ;
@@ -512,100 +507,95 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _010_ = r_en & m_out__valid;
   assign _012_ = ~ row_valid;
   assign _013_ = row_end & _012_;
-  assign _098_ = { _241_, s_param__valid } != 2'h2;
-  assign _099_ = { _239_, ch_left[16], s_param__valid } != 3'h5;
-  assign _100_ = { _236_, compute } != 2'h3;
-  assign _101_ = { _234_, _072_ } != 2'h2;
-  assign _102_ = { _241_, _239_, _236_, _234_ } != 1'h0;
-  assign _103_ = { _244_, s_param__valid } != 2'h2;
-  assign _104_ = { _246_, s_param__valid } != 2'h2;
-  assign _105_ = { _246_, _244_ } != 1'h0;
-  assign _106_ = { _251_, s_param__valid } != 2'h2;
-  assign _107_ = { _253_, s_param__valid } != 2'h2;
-  assign _108_ = { _251_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _109_ = { _253_, _251_ } != 1'h0;
-  assign _110_ = { _257_, s_param__valid } != 2'h2;
-  assign _111_ = { _259_, s_param__valid } != 2'h2;
-  assign _112_ = { _259_, _257_ } != 1'h0;
-  assign _113_ = { _263_, s_param__valid } != 2'h2;
+  assign _098_ = { _229_, _072_ } != 2'h2;
+  assign _099_ = { _236_, _234_, _231_, _229_ } != 1'h0;
+  assign _100_ = { _239_, s_param__valid } != 2'h2;
+  assign _101_ = { _241_, s_param__valid } != 2'h2;
+  assign _102_ = { _241_, _239_ } != 1'h0;
+  assign _103_ = { _246_, s_param__valid } != 2'h2;
+  assign _104_ = { _248_, s_param__valid } != 2'h2;
+  assign _105_ = { _246_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _106_ = { _248_, _246_ } != 1'h0;
+  assign _107_ = { _252_, s_param__valid } != 2'h2;
+  assign _108_ = { _254_, s_param__valid } != 2'h2;
+  assign _109_ = { _254_, _252_ } != 1'h0;
+  assign _110_ = { _258_, s_param__valid } != 2'h2;
+  assign _111_ = { _260_, s_param__valid } != 2'h2;
+  assign _112_ = { _258_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _113_ = { _260_, _258_ } != 1'h0;
   assign _114_ = { _265_, s_param__valid } != 2'h2;
-  assign _115_ = { _263_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _116_ = { _265_, _263_ } != 1'h0;
-  assign _117_ = { _270_, s_param__valid } != 2'h2;
-  assign _118_ = { _272_, s_param__valid } != 2'h2;
-  assign _119_ = { _270_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _120_ = { _270_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _121_ = { _272_, _270_ } != 1'h0;
-  assign _122_ = { _276_, s_param__valid } != 2'h2;
-  assign _123_ = { _278_, s_param__valid } != 2'h2;
-  assign _124_ = { _278_, _276_ } != 1'h0;
-  assign _125_ = { _001_, enter_q, drain_dn_step } != 3'h4;
-  assign _126_ = { _001_, enter_q } != 1'h0;
-  assign _127_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _128_ = { _001_, drain_restart } != 1'h0;
+  assign _115_ = { _267_, s_param__valid } != 2'h2;
+  assign _116_ = { _265_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _117_ = { _265_, wb_last, \$signal$138 , s_param__valid } != 4'hb;
+  assign _118_ = { _267_, _265_ } != 1'h0;
+  assign _119_ = { _271_, s_param__valid } != 2'h2;
+  assign _120_ = { _273_, s_param__valid } != 2'h2;
+  assign _121_ = { _273_, _271_ } != 1'h0;
+  assign _122_ = { _001_, enter_q, drain_dn_step } != 3'h4;
+  assign _123_ = { _001_, enter_q } != 1'h0;
+  assign _124_ = { _096_, _094_, drain_restart } != 1'h0;
+  assign _125_ = { _001_, drain_restart } != 1'h0;
+  assign _126_ = { compute, adv } != 2'h2;
+  assign _127_ = { compute, adv } != 2'h2;
+  assign _128_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _129_ = { compute, adv } != 2'h2;
   assign _130_ = { compute, adv } != 2'h2;
-  assign _131_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _132_ = { compute, adv } != 2'h2;
-  assign _133_ = { compute, adv } != 2'h2;
-  assign _134_ = { compute, adv } != 2'h2;
-  assign _135_ = { tile_end, compute } != 1'h1;
-  assign _136_ = { tile_end, compute } != 1'h1;
-  assign _137_ = { _228_, _227_ } != 1'h0;
-  assign _138_ = { _239_, s_param__valid } != 2'h2;
-  assign _139_ = & { _102_, _101_, _100_, _099_, _098_, _138_ };
-  assign _140_ = & { _105_, _104_, _103_ };
-  assign _141_ = & { _109_, _108_, _107_, _106_ };
-  assign _142_ = & { _112_, _111_, _110_ };
-  assign _143_ = & { _116_, _115_, _114_, _113_ };
-  assign _144_ = & { _121_, _120_, _119_, _118_, _117_ };
-  assign _145_ = & { _124_, _123_, _122_ };
-  assign _146_ = & { _279_, s_param__valid };
-  assign _147_ = & { _280_, s_param__valid };
-  assign _148_ = & { _281_, s_param__valid };
-  assign _149_ = & { _282_, s_param__valid };
-  assign _150_ = & { _283_, s_param__valid };
-  assign _151_ = & { _284_, s_param__valid };
-  assign _152_ = & { _285_, s_param__valid };
-  assign _153_ = & { _286_, s_param__valid };
-  assign _154_ = & { _287_, s_param__valid };
-  assign _155_ = & { _288_, s_param__valid };
-  assign _156_ = & { _289_, s_param__valid };
-  assign _157_ = & { _290_, s_param__valid };
-  assign _158_ = & { _291_, s_param__valid };
-  assign _159_ = & { _126_, _125_ };
-  assign _160_ = & { _090_, o_valid };
-  assign _161_ = & { _132_, _131_ };
-  assign _162_ = & { tile_end, fn_last };
-  assign _163_ = & { _229_, ch_left[16], s_param__valid };
-  assign _164_ = & { _230_, ch_left[16], s_param__valid };
-  assign _165_ = & { _231_, ch_left[16], s_param__valid };
-  assign _175_ = ~ _297_;
-  assign _176_ = ~ _298_;
-  assign _177_ = ~ _299_;
-  assign _178_ = ~ _300_;
-  assign _179_ = ~ _304_;
-  assign _180_ = ~ compute;
-  assign _166_ = | { _175_, rst };
-  assign _167_ = | { _176_, rst };
-  assign _168_ = | { _177_, rst };
-  assign _169_ = | { _178_, rst };
-  assign _170_ = | { drain_restart, rst };
-  assign _171_ = | { dn_last, rst };
-  assign _172_ = | { _179_, rst };
-  assign _173_ = | { _180_, rst };
-  assign _174_ = | { _073_, rst };
-  assign _184_ = drain_restart ? 1'h0 : d_last;
-  assign _190_ = drain_restart ? m_one : row_last;
-  assign _193_ = drain_restart ? 1'h1 : row_valid;
-  assign _196_ = drain_restart ? 17'h00000 : row;
-  assign _199_ = drain_restart ? 3'h0 : dn;
-  assign _204_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
-  assign _205_ = adv ? _204_ : 1'hx;
-  assign _207_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
-  assign _208_ = adv ? _207_ : 1'hx;
-  assign _210_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _613_;
+  assign _131_ = { compute, adv } != 2'h2;
+  assign _132_ = { tile_end, compute } != 1'h1;
+  assign _133_ = { tile_end, compute } != 1'h1;
+  assign _134_ = { _223_, _222_ } != 1'h0;
+  assign _135_ = { _234_, s_param__valid } != 2'h2;
+  assign _136_ = { _236_, s_param__valid } != 2'h2;
+  assign _137_ = { _234_, ch_left[16], s_param__valid } != 3'h5;
+  assign _138_ = { _231_, compute } != 2'h3;
+  assign _139_ = & { _099_, _098_, _138_, _137_, _136_, _135_ };
+  assign _140_ = & { _102_, _101_, _100_ };
+  assign _141_ = & { _106_, _105_, _104_, _103_ };
+  assign _142_ = & { _109_, _108_, _107_ };
+  assign _143_ = & { _113_, _112_, _111_, _110_ };
+  assign _144_ = & { _118_, _117_, _116_, _115_, _114_ };
+  assign _145_ = & { _121_, _120_, _119_ };
+  assign _146_ = & { _274_, s_param__valid };
+  assign _147_ = & { _275_, s_param__valid };
+  assign _148_ = & { _276_, s_param__valid };
+  assign _149_ = & { _277_, s_param__valid };
+  assign _150_ = & { _278_, s_param__valid };
+  assign _151_ = & { _279_, s_param__valid };
+  assign _152_ = & { _280_, s_param__valid };
+  assign _153_ = & { _281_, s_param__valid };
+  assign _154_ = & { _282_, s_param__valid };
+  assign _155_ = & { _283_, s_param__valid };
+  assign _156_ = & { _123_, _122_ };
+  assign _157_ = & { _090_, o_valid };
+  assign _158_ = & { _129_, _128_ };
+  assign _159_ = & { tile_end, fn_last };
+  assign _160_ = & { _224_, ch_left[16], s_param__valid };
+  assign _161_ = & { _225_, ch_left[16], s_param__valid };
+  assign _162_ = & { _226_, ch_left[16], s_param__valid };
+  assign _171_ = ~ _289_;
+  assign _172_ = ~ _290_;
+  assign _173_ = ~ _291_;
+  assign _174_ = ~ _292_;
+  assign _175_ = ~ compute;
+  assign _163_ = | { _171_, rst };
+  assign _164_ = | { _172_, rst };
+  assign _165_ = | { _173_, rst };
+  assign _166_ = | { _174_, rst };
+  assign _167_ = | { drain_restart, rst };
+  assign _168_ = | { dn_last, rst };
+  assign _169_ = | { _175_, rst };
+  assign _170_ = | { _073_, rst };
+  assign _179_ = drain_restart ? 1'h0 : d_last;
+  assign _185_ = drain_restart ? m_one : row_last;
+  assign _188_ = drain_restart ? 1'h1 : row_valid;
+  assign _191_ = drain_restart ? 17'h00000 : row;
+  assign _194_ = drain_restart ? 3'h0 : dn;
+  assign _199_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _087_;
+  assign _200_ = adv ? _199_ : 1'hx;
+  assign _202_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _086_;
+  assign _203_ = adv ? _202_ : 1'hx;
+  assign _205_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _602_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -613,20 +603,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _613_ = b[4:0];
+        _602_ = b[4:0];
       2'b1?:
-        _613_ = b[9:5];
+        _602_ = b[9:5];
       default:
-        _613_ = a;
+        _602_ = a;
     endcase
   endfunction
-  assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _228_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _229_ = ctrl_state == 1'h1;
-  assign _230_ = ctrl_state == 1'h1;
-  assign _231_ = ctrl_state == 1'h1;
-  assign _232_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _620_;
+  assign _222_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _223_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _224_ = ctrl_state == 1'h1;
+  assign _225_ = ctrl_state == 1'h1;
+  assign _226_ = ctrl_state == 1'h1;
+  assign _227_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _609_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -634,183 +624,181 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _620_ = b[1:0];
+        _609_ = b[1:0];
       4'b??1?:
-        _620_ = b[3:2];
+        _609_ = b[3:2];
       4'b?1??:
-        _620_ = b[5:4];
+        _609_ = b[5:4];
       4'b1???:
-        _620_ = b[7:6];
+        _609_ = b[7:6];
       default:
-        _620_ = a;
+        _609_ = a;
     endcase
   endfunction
-  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _235_ = compute ? 2'hx : 2'h3;
-  assign _236_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _237_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _238_ = s_param__valid ? _237_ : 2'hx;
-  assign _239_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _240_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _241_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _242_ = s_param__valid ? _063_[16:0] : 17'hxxxxx;
-  function [16:0] _630_;
+  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _230_ = compute ? 2'hx : 2'h3;
+  assign _231_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _232_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _233_ = s_param__valid ? _232_ : 2'hx;
+  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _235_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _236_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _237_ = s_param__valid ? _063_[16:0] : 17'hxxxxx;
+  function [16:0] _619_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _630_ = b[16:0];
+        _619_ = b[16:0];
       2'b1?:
-        _630_ = b[33:17];
+        _619_ = b[33:17];
       default:
-        _630_ = a;
+        _619_ = a;
     endcase
   endfunction
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = s_param__valid ? _061_ : 17'hxxxxx;
-  assign _246_ = ! ctrl_state;
-  assign _247_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _248_ = \$signal$136  ? _247_ : 1'hx;
-  assign _249_ = s_param__valid ? _248_ : 1'hx;
-  function [0:0] _637_;
+  assign _239_ = ctrl_state == 1'h1;
+  assign _240_ = s_param__valid ? _061_ : 17'hxxxxx;
+  assign _241_ = ! ctrl_state;
+  assign _242_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _243_ = \$signal$138  ? _242_ : 1'hx;
+  assign _244_ = s_param__valid ? _243_ : 1'hx;
+  function [0:0] _626_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _637_ = b[0:0];
+        _626_ = b[0:0];
       2'b1?:
-        _637_ = b[1:1];
+        _626_ = b[1:1];
       default:
-        _637_ = a;
+        _626_ = a;
     endcase
   endfunction
-  assign _251_ = ctrl_state == 1'h1;
-  assign _252_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _253_ = ! ctrl_state;
-  assign _254_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
-  assign _255_ = s_param__valid ? _254_ : 1'hx;
-  function [0:0] _643_;
+  assign _246_ = ctrl_state == 1'h1;
+  assign _247_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _248_ = ! ctrl_state;
+  assign _249_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h0 : _067_;
+  assign _250_ = s_param__valid ? _249_ : 1'hx;
+  function [0:0] _632_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _643_ = b[0:0];
+        _632_ = b[0:0];
       2'b1?:
-        _643_ = b[1:1];
+        _632_ = b[1:1];
       default:
-        _643_ = a;
+        _632_ = a;
     endcase
   endfunction
-  assign _256_ = _643_(1'hx, { _258_, _255_ }, { _259_, _257_ });
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _259_ = ! ctrl_state;
-  assign _260_ = \$signal$136  ? _064_[2:0] : 3'hx;
-  assign _261_ = s_param__valid ? _260_ : 3'hx;
-  function [2:0] _649_;
+  assign _251_ = _632_(1'hx, { _253_, _250_ }, { _254_, _252_ });
+  assign _252_ = ctrl_state == 1'h1;
+  assign _253_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _254_ = ! ctrl_state;
+  assign _255_ = \$signal$138  ? _064_[2:0] : 3'hx;
+  assign _256_ = s_param__valid ? _255_ : 3'hx;
+  function [2:0] _638_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _649_ = b[2:0];
+        _638_ = b[2:0];
       2'b1?:
-        _649_ = b[5:3];
+        _638_ = b[5:3];
       default:
-        _649_ = a;
+        _638_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = wb_last ? _065_[2:0] : 3'hx;
-  assign _267_ = \$signal$136  ? _266_ : 3'hx;
-  assign _268_ = s_param__valid ? _267_ : 3'hx;
-  function [2:0] _656_;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _260_ = ! ctrl_state;
+  assign _261_ = wb_last ? _065_[2:0] : 3'hx;
+  assign _262_ = \$signal$138  ? _261_ : 3'hx;
+  assign _263_ = s_param__valid ? _262_ : 3'hx;
+  function [2:0] _645_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _656_ = b[2:0];
+        _645_ = b[2:0];
       2'b1?:
-        _656_ = b[5:3];
+        _645_ = b[5:3];
       default:
-        _656_ = a;
+        _645_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _274_ = s_param__valid ? _273_ : 2'hx;
-  function [1:0] _662_;
+  assign _265_ = ctrl_state == 1'h1;
+  assign _266_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _267_ = ! ctrl_state;
+  assign _268_ = \$signal$138  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _269_ = s_param__valid ? _268_ : 2'hx;
+  function [1:0] _651_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _662_ = b[1:0];
+        _651_ = b[1:0];
       2'b1?:
-        _662_ = b[3:2];
+        _651_ = b[3:2];
       default:
-        _662_ = a;
+        _651_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = ! ctrl_state;
   assign _278_ = ! ctrl_state;
   assign _279_ = ! ctrl_state;
   assign _280_ = ! ctrl_state;
   assign _281_ = ! ctrl_state;
   assign _282_ = ! ctrl_state;
   assign _283_ = ! ctrl_state;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = ! ctrl_state;
-  assign _294_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _295_ = s_param__valid ? _294_ : 1'h0;
-  assign enter = _296_ ? _295_ : 1'h0;
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = ctrl_state == 1'h1;
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = ctrl_state == 1'h1;
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = ! ctrl_state;
-  function [0:0] _693_;
+  assign _286_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _287_ = s_param__valid ? _286_ : 1'h0;
+  assign enter = _288_ ? _287_ : 1'h0;
+  assign _288_ = ctrl_state == 1'h1;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = ctrl_state == 1'h1;
+  assign _295_ = ctrl_state == 1'h1;
+  assign header_taken = _296_ ? s_param__valid : 1'h0;
+  assign _296_ = ! ctrl_state;
+  function [0:0] _680_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _693_ = b[0:0];
+        _680_ = b[0:0];
       2'b1?:
-        _693_ = b[1:1];
+        _680_ = b[1:1];
       default:
-        _693_ = a;
+        _680_ = a;
     endcase
   endfunction
-  assign s_param__ready = _693_(1'h0, 2'h3, { _306_, _305_ });
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = ! ctrl_state;
+  assign s_param__ready = _680_(1'h0, 2'h3, { _298_, _297_ });
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -818,7 +806,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$155 ),
+    .o_data(\o_data$157 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -887,45 +875,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _003_[2] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    hdr_out_q <= hdr[71:48];
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_140_) begin
-      ch_left <= _630_(17'hxxxxx, { _245_, _242_ }, { _246_, _244_ });
+      ch_left <= _619_(17'hxxxxx, { _240_, _237_ }, { _241_, _239_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
     end else if (_141_) begin
-      wb_last <= _637_(1'hx, { _252_, _249_ }, { _253_, _251_ });
+      wb_last <= _626_(1'hx, { _247_, _244_ }, { _248_, _246_ });
     end
     if (rst) begin
-      \$signal$136  <= 1'h0;
+      \$signal$138  <= 1'h0;
     end else if (_142_) begin
-      \$signal$136  <= _256_;
+      \$signal$138  <= _251_;
     end
     if (rst) begin
       wa <= 3'h0;
     end else if (_143_) begin
-      wa <= _649_(3'hx, { _264_, _261_ }, { _265_, _263_ });
+      wa <= _638_(3'hx, { _259_, _256_ }, { _260_, _258_ });
     end
     if (rst) begin
       blk <= 3'h0;
     end else if (_144_) begin
-      blk <= _656_(3'hx, { _271_, _268_ }, { _272_, _270_ });
+      blk <= _645_(3'hx, { _266_, _263_ }, { _267_, _265_ });
     end
     if (rst) begin
       lane <= 2'h0;
     end else if (_145_) begin
-      lane <= _662_(2'hx, { _277_, _274_ }, { _278_, _276_ });
+      lane <= _651_(2'hx, { _272_, _269_ }, { _273_, _271_ });
     end
     if (rst) begin
-      \$signal$133  <= 1'h0;
+      \$signal$135  <= 1'h0;
     end else if (_146_) begin
-      \$signal$133  <= _060_;
+      \$signal$135  <= _060_;
     end
     if (rst) begin
-      \$signal$132  <= 1'h0;
+      \$signal$134  <= 1'h0;
     end else if (_147_) begin
-      \$signal$132  <= _057_;
+      \$signal$134  <= _057_;
     end
     if (rst) begin
       tile_pen <= 6'h00;
@@ -938,51 +927,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= _053_[5:0];
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_150_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_151_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_152_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_153_) begin
+    end else if (_150_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_154_) begin
+    end else if (_151_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_155_) begin
+    end else if (_152_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_156_) begin
+    end else if (_153_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_157_) begin
+    end else if (_154_) begin
       m_last <= _047_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_155_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (rst) begin
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h10;
       last_mblock <= 1'h0;
@@ -991,63 +975,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$91  <= 1'h0;
       \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$152  <= 1'h0;
+      \$signal$154  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 3'h0;
+      drain_restart <= 1'h0;
       tile_end <= 1'h0;
     end else begin
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _010_ + _013_;
       \w_en$113  <= \o_valid$111 ;
       \i_last$91  <= part_last;
-      \i_valid$89  <= \$signal$152 ;
+      \i_valid$89  <= \$signal$154 ;
       part_last <= _008_ & dn_last;
-      \$signal$152  <= _006_;
+      \$signal$154  <= _006_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _184_; else d_last <= _096_ ? \$signal$72  : _184_; end
-      begin if (_094_) row_last <= _190_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _190_; end end
-      begin if (_094_) row_valid <= _193_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _193_; end end
-      begin if (_094_) row <= _196_; else begin if (_096_) begin if (wrap) row <= row - 2'h3; else row <= _030_[16:0]; end else row <= _196_; end end
-      begin if (_001_) begin if (drain_dn_step) dn <= _005_[2:0]; else dn <= _199_; end else dn <= _199_; end
+      begin if (_094_) d_last <= _179_; else d_last <= _096_ ? \$signal$72  : _179_; end
+      begin if (_094_) row_last <= _185_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _185_; end end
+      begin if (_094_) row_valid <= _188_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
+      begin if (_094_) row <= _191_; else begin if (_096_) begin if (wrap) row <= row - 2'h3; else row <= _030_[16:0]; end else row <= _191_; end end
+      begin if (_001_) begin if (drain_dn_step) dn <= _005_[2:0]; else dn <= _194_; end else dn <= _194_; end
+      drain_restart <= header_taken;
       tile_end <= _074_ & at_tile_last;
     end
-    if (_166_) begin
+    if (_163_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _027_;
     end
-    if (_167_) begin
+    if (_164_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _025_;
     end
-    if (_168_) begin
+    if (_165_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _022_;
     end
-    if (_169_) begin
+    if (_166_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _019_;
     end
-    if (!_301_) begin
+    if (!_293_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_302_) begin
+    if (!_294_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_303_) begin
+    if (!_295_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1057,114 +1044,108 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$111 ) begin
       \w_data$115  <= { o_last, o_data };
     end
-    if (\$signal$152 ) begin
+    if (\$signal$154 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$155 ;
+      acc_chosen <= \o_data$157 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_159_) begin
+    end else if (_156_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_001_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_127_) begin
+    end else if (_124_) begin
       begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_128_) begin
+    end else if (_125_) begin
       begin if (_001_) d <= _003_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_170_) begin
+    if (_167_) begin
       ra <= 3'h0;
-    end else if (_160_) begin
+    end else if (_157_) begin
       ra <= ra_blk_next;
     end
-    if (_171_) begin
+    if (_168_) begin
       ra_blk_next <= 3'h0;
     end else begin
       ra_blk_next <= _088_[2:0];
     end
-    if (_172_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_129_) begin
-      at_tile_last <= compute ? _205_ : \$signal$133 ;
+    end else if (_126_) begin
+      at_tile_last <= compute ? _200_ : \$signal$135 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_130_) begin
-      at_k_last <= compute ? _208_ : \$signal$132 ;
+    end else if (_127_) begin
+      at_k_last <= compute ? _203_ : \$signal$134 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_161_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _210_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_158_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _205_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 6'h00;
-    end else if (_133_) begin
+    end else if (_130_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 6'h00;
-    end else if (_134_) begin
+    end else if (_131_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_135_) begin
+    end else if (_132_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_136_) begin
+    end else if (_133_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_173_) begin
+    if (_169_) begin
       fm0 <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_159_) begin
       fm0 <= _078_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_137_) begin
-      flush <= _613_(5'hxx, { 5'h15, _071_[4:0] }, { _228_, _227_ });
+    end else if (_134_) begin
+      flush <= _602_(5'hxx, { 5'h15, _071_[4:0] }, { _223_, _222_ });
     end
-    if (_174_) begin
+    if (_170_) begin
       compute <= 1'h0;
-    end else if (_163_) begin
+    end else if (_160_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_164_) begin
+    end else if (_161_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 4'h0;
-    end else if (_165_) begin
+    end else if (_162_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_139_) begin
-      ctrl_state <= _620_(2'hx, { _240_, _238_, _235_, _232_ }, { _241_, _239_, _236_, _234_ });
+      ctrl_state <= _609_(2'hx, { _235_, _233_, _230_, _227_ }, { _236_, _234_, _231_, _229_ });
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [2:0] _016_;
-  wire _017_;
+  wire [2:0] _017_;
   wire _018_;
   wire _019_;
   wire _020_;
@@ -1184,7 +1165,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _034_;
   wire _035_;
   wire _036_;
-  wire [2:0] _037_;
+  wire _037_;
+  wire [2:0] _038_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1222,6 +1204,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [21:0] drain_2 = 22'h000000;
   reg [21:0] drain_3 = 22'h000000;
   reg drain_advance = 1'h0;
+  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
   output drain_valid;
@@ -1341,29 +1324,29 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign _016_ = drain_count - 1'h1;
-  assign _017_ = | { lr_3_3, rst };
+  assign _017_ = drain_count - 1'h1;
   assign _018_ = | { lr_3_3, rst };
-  assign _019_ = | { lr_3_2, rst };
-  assign _020_ = | { lr_3_1, rst };
-  assign _021_ = | { lr_3_0, rst };
-  assign _022_ = | { lr_2_3, rst };
-  assign _023_ = | { lr_2_2, rst };
-  assign _024_ = | { lr_2_1, rst };
-  assign _025_ = | { lr_2_0, rst };
-  assign _026_ = | { lr_1_3, rst };
-  assign _027_ = | { lr_1_2, rst };
-  assign _028_ = | { lr_1_1, rst };
-  assign _029_ = | { lr_1_0, rst };
-  assign _030_ = | { lr_0_3, rst };
-  assign _031_ = | { lr_0_2, rst };
-  assign _032_ = | { lr_0_1, rst };
-  assign _033_ = | { lr_0_0, rst };
-  assign _034_ = | { in_idle, rst };
+  assign _019_ = | { lr_3_3, rst };
+  assign _020_ = | { lr_3_2, rst };
+  assign _021_ = | { lr_3_1, rst };
+  assign _022_ = | { lr_3_0, rst };
+  assign _023_ = | { lr_2_3, rst };
+  assign _024_ = | { lr_2_2, rst };
+  assign _025_ = | { lr_2_1, rst };
+  assign _026_ = | { lr_2_0, rst };
+  assign _027_ = | { lr_1_3, rst };
+  assign _028_ = | { lr_1_2, rst };
+  assign _029_ = | { lr_1_1, rst };
+  assign _030_ = | { lr_1_0, rst };
+  assign _031_ = | { lr_0_3, rst };
+  assign _032_ = | { lr_0_2, rst };
+  assign _033_ = | { lr_0_1, rst };
+  assign _034_ = | { lr_0_0, rst };
   assign _035_ = | { in_idle, rst };
   assign _036_ = | { in_idle, rst };
-  assign _037_ = drain_advance ? _016_ : drain_count;
-  assign count_next = lr_3_3 ? 3'h4 : _037_;
+  assign _037_ = | { in_idle, rst };
+  assign _038_ = drain_advance ? _017_ : drain_count;
+  assign count_next = lr_3_3 ? 3'h4 : _038_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1397,6 +1380,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_count <= 3'h0;
+      drain_busy <= 1'h0;
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
@@ -1465,9 +1449,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= | drain_count;
+      drain_valid <= drain_busy;
       drain_advance <= | count_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;
@@ -1536,7 +1521,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_017_) begin
+    if (_018_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1544,7 +1529,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_018_) begin
+    if (_019_) begin
       acc_3_3 <= 22'h000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -1552,7 +1537,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_019_) begin
+    if (_020_) begin
       acc_3_2 <= 22'h000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -1560,7 +1545,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_020_) begin
+    if (_021_) begin
       acc_3_1 <= 22'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1568,7 +1553,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_021_) begin
+    if (_022_) begin
       acc_3_0 <= 22'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1576,7 +1561,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_022_) begin
+    if (_023_) begin
       acc_2_3 <= 22'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1584,7 +1569,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_023_) begin
+    if (_024_) begin
       acc_2_2 <= 22'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1592,7 +1577,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_024_) begin
+    if (_025_) begin
       acc_2_1 <= 22'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1600,7 +1585,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_025_) begin
+    if (_026_) begin
       acc_2_0 <= 22'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1608,7 +1593,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_026_) begin
+    if (_027_) begin
       acc_1_3 <= 22'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1616,7 +1601,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_027_) begin
+    if (_028_) begin
       acc_1_2 <= 22'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1624,7 +1609,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_028_) begin
+    if (_029_) begin
       acc_1_1 <= 22'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1632,7 +1617,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_029_) begin
+    if (_030_) begin
       acc_1_0 <= 22'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1640,7 +1625,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_030_) begin
+    if (_031_) begin
       acc_0_3 <= 22'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1648,7 +1633,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_031_) begin
+    if (_032_) begin
       acc_0_2 <= 22'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1656,7 +1641,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_032_) begin
+    if (_033_) begin
       acc_0_1 <= 22'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1664,7 +1649,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_033_) begin
+    if (_034_) begin
       acc_0_0 <= 22'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -1678,17 +1663,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_034_) begin
+    if (_035_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_035_) begin
+    if (_036_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_036_) begin
+    if (_037_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

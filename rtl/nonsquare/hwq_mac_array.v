@@ -4,16 +4,20 @@
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _002_;
-  wire [1:0] _003_;
-  wire [2:0] _004_;
-  wire _022_;
-  wire _024_;
-  wire _026_;
-  wire _052_;
-  wire [2:0] _053_;
-  wire _054_;
-  wire [1:0] _055_;
-  wire [2:0] _056_;
+  wire [2:0] _003_;
+  wire _004_;
+  (* unused_bits = "2" *)
+  wire [2:0] _005_;
+  wire [1:0] _006_;
+  wire _025_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
+  wire _032_;
+  wire _033_;
+  wire _059_;
+  wire [1:0] _060_;
+  wire [2:0] _061_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -95,9 +99,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [24:0] drain_5 = 25'h0000000;
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
-  wire draining;
   input en;
   wire en;
   input [31:0] i_a;
@@ -240,9 +245,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
   wire [7:0] w_in0;
-  assign _022_ = en & drain_advance;
-  assign _024_ = | count_next;
-  assign _026_ = beat_next == 2'h2;
+  assign _025_ = en & drain_advance;
+  assign _029_ = ~ cap_3_5;
+  assign _030_ = ~ drain_advance;
+  assign _031_ = _030_ & drain_busy;
+  assign _032_ = _031_ & drain_beat_pen;
+  assign _033_ = en ? _032_ : drain_advance;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
@@ -293,18 +301,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_4 = en & l_3_3;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
   assign cap_3_5 = en & l_3_4;
-  assign draining = | drain_count;
-  assign _052_ = en & drain_advance;
-  assign _053_ = drain_count - 1'h1;
-  assign _002_ = en & draining;
-  assign _003_ = drain_beat + 1'h1;
-  assign _004_[1:0] = drain_advance ? 2'h0 : _003_;
-  assign _054_ = | { rst, cap_3_5 };
-  assign _055_ = _002_ ? _004_[1:0] : drain_beat;
-  assign beat_next = cap_3_5 ? 2'h0 : _055_;
-  assign _056_ = _052_ ? _053_ : drain_count;
-  assign count_next = cap_3_5 ? 3'h4 : _056_;
-  assign _004_[2] = 1'hx;
+  assign _002_ = en & drain_advance;
+  assign _003_ = drain_count - 1'h1;
+  assign _004_ = en & drain_busy;
+  assign _005_[1:0] = drain_beat + 1'h1;
+  assign _006_ = drain_advance ? 2'h0 : _005_[1:0];
+  assign _059_ = | { rst, cap_3_5 };
+  assign _060_ = _004_ ? _006_ : drain_beat;
+  assign beat_next = cap_3_5 ? 2'h0 : _060_;
+  assign _061_ = _002_ ? _003_ : drain_count;
+  assign count_next = cap_3_5 ? 3'h4 : _061_;
   assign o_data = { drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -434,7 +440,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
-      o_valid <= draining;
+      o_valid <= drain_busy;
       begin if (l_3_4) acc_3_5 <= 25'h0000000; else acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5); end
       begin if (l_3_3) acc_3_4 <= 25'h0000000; else acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4); end
       l_3_4 <= l_3_3;
@@ -516,16 +522,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (rst) begin
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
+      drain_busy <= 1'h0;
     end else begin
-      drain_advance <= _024_ & _026_;
+      drain_advance <= _029_ & _033_;
+      drain_beat_pen <= beat_next == 1'h1;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
     end
-    if (_054_) begin
+    if (_059_) begin
       drain_row <= 2'h0;
-    end else if (_022_) begin
+    end else if (_025_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_5) begin

@@ -243,75 +243,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _196_;
   wire _197_;
   wire _198_;
-  wire _199_;
+  wire [5:0] _199_;
   wire _200_;
   wire _201_;
-  wire _202_;
-  wire _203_;
-  wire [5:0] _204_;
   wire _205_;
-  wire _206_;
-  wire _210_;
-  wire _216_;
-  wire _219_;
-  wire [16:0] _222_;
-  wire [3:0] _228_;
+  wire _211_;
+  wire _214_;
+  wire [16:0] _217_;
+  wire [3:0] _223_;
   (* unused_bits = "0" *)
-  wire [5:0] _233_;
-  wire _234_;
+  wire [5:0] _228_;
+  wire _229_;
+  wire _230_;
+  wire _232_;
+  wire _233_;
   wire _235_;
-  wire _237_;
-  wire _238_;
-  wire _240_;
-  wire _257_;
-  wire _258_;
+  wire _252_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
+  wire _256_;
+  wire [1:0] _257_;
   wire _259_;
-  wire _260_;
+  wire [1:0] _260_;
   wire _261_;
   wire [1:0] _262_;
+  wire [1:0] _263_;
   wire _264_;
   wire [1:0] _265_;
   wire _266_;
-  wire [1:0] _267_;
-  wire [1:0] _268_;
+  wire [16:0] _267_;
   wire _269_;
-  wire [1:0] _270_;
+  wire [16:0] _270_;
   wire _271_;
-  wire [16:0] _272_;
+  wire _272_;
+  wire _273_;
   wire _274_;
-  wire [16:0] _275_;
   wire _276_;
   wire _277_;
   wire _278_;
   wire _279_;
+  wire _280_;
   wire _281_;
   wire _282_;
   wire _283_;
   wire _284_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
+  wire [1:0] _285_;
+  wire [1:0] _286_;
+  wire [1:0] _287_;
   wire _289_;
   wire [1:0] _290_;
-  wire [1:0] _291_;
-  wire [1:0] _292_;
-  wire _294_;
-  wire [1:0] _295_;
-  wire _296_;
-  wire [5:0] _297_;
-  wire [5:0] _298_;
-  wire _300_;
-  wire [5:0] _301_;
+  wire _291_;
+  wire [5:0] _292_;
+  wire [5:0] _293_;
+  wire _295_;
+  wire [5:0] _296_;
+  wire _297_;
+  wire [3:0] _298_;
+  wire [3:0] _299_;
+  wire [3:0] _300_;
   wire _302_;
   wire [3:0] _303_;
-  wire [3:0] _304_;
-  wire [3:0] _305_;
-  wire _307_;
-  wire [3:0] _308_;
+  wire _304_;
+  wire _305_;
+  wire _306_;
+  wire _308_;
   wire _309_;
   wire _310_;
   wire _311_;
+  wire _312_;
   wire _313_;
   wire _314_;
   wire _315_;
@@ -320,41 +320,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _318_;
   wire _319_;
   wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire [5:0] _331_;
-  wire [5:0] _332_;
-  wire [5:0] _333_;
-  wire [5:0] _334_;
-  wire [5:0] _335_;
-  wire [5:0] _336_;
-  wire [5:0] _337_;
-  wire [5:0] _338_;
+  wire [5:0] _323_;
+  wire [5:0] _324_;
+  wire [5:0] _325_;
+  wire [5:0] _326_;
+  wire [5:0] _327_;
+  wire [5:0] _328_;
+  wire [5:0] _329_;
+  wire [5:0] _330_;
+  wire _332_;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire _339_;
   wire _340_;
   wire _341_;
   wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
-  wire _350_;
   wire \$like ;
   wire [5:0] \$like$58 ;
   wire \$signal ;
-  reg \$signal$115  = 1'h0;
-  reg \$signal$116  = 1'h0;
-  reg \$signal$119  = 1'h0;
-  reg \$signal$146  = 1'h0;
-  reg \$signal$152  = 1'h0;
+  reg \$signal$117  = 1'h0;
+  reg \$signal$118  = 1'h0;
+  reg \$signal$121  = 1'h0;
+  reg \$signal$148  = 1'h0;
+  reg \$signal$154  = 1'h0;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -401,6 +393,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [31:0] i_a;
   wire [31:0] i_a;
   reg [49:0] i_acc = 50'h0000000000000;
@@ -428,7 +423,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$155 ;
+  wire [149:0] \o_data$157 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$89 ;
@@ -566,14 +561,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _016_ = o_valid & row_valid;
   assign _017_ = row_end & row_valid;
   assign _018_ = _017_ & row_last;
-  assign _020_ = beat[0] ? \o_data$155 [99:50] : \o_data$155 [49:0];
+  assign _020_ = beat[0] ? \o_data$157 [99:50] : \o_data$157 [49:0];
   assign _026_ = r_en & m_out__valid;
   assign _027_ = ~ row_valid;
   assign _028_ = row_end & _027_;
-  reg [16:0] _486_ = 17'h00000;
-  assign drain_back[16:0] = _486_;
-  reg [16:0] _487_ = 17'h00000;
-  assign drain_plus[16:0] = _487_;
+  reg [16:0] _477_ = 17'h00000;
+  assign drain_back[16:0] = _477_;
+  reg [16:0] _478_ = 17'h00000;
+  assign drain_plus[16:0] = _478_;
   assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -582,39 +577,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _258_, _257_ } != 1'h0;
-  assign _123_ = { _269_, s_param__valid } != 2'h2;
-  assign _124_ = { _271_, s_param__valid } != 2'h2;
-  assign _125_ = { _269_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _266_, compute } != 2'h3;
-  assign _127_ = { _264_, _080_ } != 2'h2;
-  assign _128_ = { _271_, _269_, _266_, _264_ } != 1'h0;
-  assign _129_ = { _274_, s_param__valid } != 2'h2;
-  assign _130_ = { _276_, s_param__valid } != 2'h2;
-  assign _131_ = { _276_, _274_ } != 1'h0;
-  assign _132_ = { _281_, s_param__valid } != 2'h2;
-  assign _133_ = { _283_, s_param__valid } != 2'h2;
-  assign _134_ = { _281_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _135_ = { _283_, _281_ } != 1'h0;
-  assign _136_ = { _287_, s_param__valid } != 2'h2;
-  assign _137_ = { _289_, s_param__valid } != 2'h2;
-  assign _138_ = { _289_, _287_ } != 1'h0;
-  assign _139_ = { _294_, s_param__valid } != 2'h2;
-  assign _140_ = { _296_, s_param__valid } != 2'h2;
-  assign _141_ = { _294_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _142_ = { _296_, _294_ } != 1'h0;
-  assign _143_ = { _300_, s_param__valid } != 2'h2;
-  assign _144_ = { _302_, s_param__valid } != 2'h2;
-  assign _145_ = { _300_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _146_ = { _302_, _300_ } != 1'h0;
-  assign _147_ = { _307_, s_param__valid } != 2'h2;
-  assign _148_ = { _309_, s_param__valid } != 2'h2;
-  assign _149_ = { _307_, \$signal$119 , s_param__valid } != 3'h5;
-  assign _150_ = { _307_, wb_last, \$signal$119 , s_param__valid } != 4'hb;
-  assign _151_ = { _309_, _307_ } != 1'h0;
-  assign _152_ = { _313_, s_param__valid } != 2'h2;
-  assign _153_ = { _315_, s_param__valid } != 2'h2;
-  assign _154_ = { _315_, _313_ } != 1'h0;
+  assign _122_ = { _253_, _252_ } != 1'h0;
+  assign _123_ = { _264_, s_param__valid } != 2'h2;
+  assign _124_ = { _266_, s_param__valid } != 2'h2;
+  assign _125_ = { _264_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _261_, compute } != 2'h3;
+  assign _127_ = { _259_, _080_ } != 2'h2;
+  assign _128_ = { _266_, _264_, _261_, _259_ } != 1'h0;
+  assign _129_ = { _269_, s_param__valid } != 2'h2;
+  assign _130_ = { _271_, s_param__valid } != 2'h2;
+  assign _131_ = { _271_, _269_ } != 1'h0;
+  assign _132_ = { _276_, s_param__valid } != 2'h2;
+  assign _133_ = { _278_, s_param__valid } != 2'h2;
+  assign _134_ = { _276_, \$signal$121 , s_param__valid } != 3'h5;
+  assign _135_ = { _278_, _276_ } != 1'h0;
+  assign _136_ = { _282_, s_param__valid } != 2'h2;
+  assign _137_ = { _284_, s_param__valid } != 2'h2;
+  assign _138_ = { _284_, _282_ } != 1'h0;
+  assign _139_ = { _289_, s_param__valid } != 2'h2;
+  assign _140_ = { _291_, s_param__valid } != 2'h2;
+  assign _141_ = { _289_, \$signal$121 , s_param__valid } != 3'h5;
+  assign _142_ = { _291_, _289_ } != 1'h0;
+  assign _143_ = { _295_, s_param__valid } != 2'h2;
+  assign _144_ = { _297_, s_param__valid } != 2'h2;
+  assign _145_ = { _295_, \$signal$121 , s_param__valid } != 3'h5;
+  assign _146_ = { _297_, _295_ } != 1'h0;
+  assign _147_ = { _302_, s_param__valid } != 2'h2;
+  assign _148_ = { _304_, s_param__valid } != 2'h2;
+  assign _149_ = { _302_, \$signal$121 , s_param__valid } != 3'h5;
+  assign _150_ = { _302_, wb_last, \$signal$121 , s_param__valid } != 4'hb;
+  assign _151_ = { _304_, _302_ } != 1'h0;
+  assign _152_ = { _308_, s_param__valid } != 2'h2;
+  assign _153_ = { _310_, s_param__valid } != 2'h2;
+  assign _154_ = { _310_, _308_ } != 1'h0;
   assign _155_ = { _010_, enter_q, drain_dn_step } != 3'h4;
   assign _156_ = { _010_, enter_q } != 1'h0;
   assign _157_ = { _006_, _004_, drain_restart } != 1'h0;
@@ -624,9 +619,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _161_ = { drain_restart, o_valid } != 1'h0;
   assign _162_ = & { _117_, _116_ };
   assign _163_ = & { tile_end, fn_last };
-  assign _164_ = & { _259_, ch_left[16], s_param__valid };
-  assign _165_ = & { _260_, ch_left[16], s_param__valid };
-  assign _166_ = & { _261_, ch_left[16], s_param__valid };
+  assign _164_ = & { _254_, ch_left[16], s_param__valid };
+  assign _165_ = & { _255_, ch_left[16], s_param__valid };
+  assign _166_ = & { _256_, ch_left[16], s_param__valid };
   assign _167_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
   assign _168_ = & { _131_, _130_, _129_ };
   assign _169_ = & { _135_, _134_, _133_, _132_ };
@@ -635,50 +630,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _172_ = & { _146_, _145_, _144_, _143_ };
   assign _173_ = & { _151_, _150_, _149_, _148_, _147_ };
   assign _174_ = & { _154_, _153_, _152_ };
-  assign _175_ = & { _316_, s_param__valid };
-  assign _176_ = & { _317_, s_param__valid };
-  assign _177_ = & { _318_, s_param__valid };
-  assign _178_ = & { _319_, s_param__valid };
-  assign _179_ = & { _320_, s_param__valid };
-  assign _180_ = & { _321_, s_param__valid };
-  assign _181_ = & { _322_, s_param__valid };
-  assign _182_ = & { _323_, s_param__valid };
-  assign _183_ = & { _324_, s_param__valid };
-  assign _184_ = & { _325_, s_param__valid };
-  assign _185_ = & { _326_, s_param__valid };
-  assign _186_ = & { _327_, s_param__valid };
-  assign _187_ = & { _328_, s_param__valid };
-  assign _188_ = & { _205_, \o_valid$89  };
-  assign _189_ = & { _206_, \o_valid$89  };
-  assign _190_ = & { _156_, _155_ };
-  assign _200_ = ~ compute;
-  assign _201_ = ~ _343_;
-  assign _202_ = ~ _344_;
-  assign _203_ = ~ _348_;
-  assign _191_ = | { d_last, rst };
-  assign _192_ = | { _200_, rst };
-  assign _193_ = | { _081_, rst };
-  assign _194_ = | { _201_, rst };
-  assign _195_ = | { _202_, rst };
-  assign _196_ = | { drain_restart, rst };
-  assign _197_ = | { drain_restart, rst };
-  assign _198_ = | { drain_restart, rst };
-  assign _199_ = | { _203_, rst };
-  assign _205_ = ob == 1'h1;
-  assign _206_ = ! ob;
-  assign _210_ = drain_restart ? 1'h0 : d_last;
-  assign _216_ = drain_restart ? m_one : row_last;
-  assign _219_ = drain_restart ? 1'h1 : row_valid;
-  assign _222_ = drain_restart ? 17'h00000 : row;
-  assign _228_ = drain_restart ? 4'h0 : dn;
-  assign _233_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _204_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$116  : _096_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _095_;
-  assign _238_ = adv ? _237_ : 1'hx;
-  assign _240_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _703_;
+  assign _175_ = & { _311_, s_param__valid };
+  assign _176_ = & { _312_, s_param__valid };
+  assign _177_ = & { _313_, s_param__valid };
+  assign _178_ = & { _314_, s_param__valid };
+  assign _179_ = & { _315_, s_param__valid };
+  assign _180_ = & { _316_, s_param__valid };
+  assign _181_ = & { _317_, s_param__valid };
+  assign _182_ = & { _318_, s_param__valid };
+  assign _183_ = & { _319_, s_param__valid };
+  assign _184_ = & { _320_, s_param__valid };
+  assign _185_ = & { _200_, \o_valid$89  };
+  assign _186_ = & { _201_, \o_valid$89  };
+  assign _187_ = & { _156_, _155_ };
+  assign _196_ = ~ compute;
+  assign _197_ = ~ _335_;
+  assign _198_ = ~ _336_;
+  assign _188_ = | { _196_, rst };
+  assign _189_ = | { _081_, rst };
+  assign _190_ = | { _197_, rst };
+  assign _191_ = | { _198_, rst };
+  assign _192_ = | { drain_restart, rst };
+  assign _193_ = | { drain_restart, rst };
+  assign _194_ = | { drain_restart, rst };
+  assign _195_ = | { d_last, rst };
+  assign _200_ = ob == 1'h1;
+  assign _201_ = ! ob;
+  assign _205_ = drain_restart ? 1'h0 : d_last;
+  assign _211_ = drain_restart ? m_one : row_last;
+  assign _214_ = drain_restart ? 1'h1 : row_valid;
+  assign _217_ = drain_restart ? 17'h00000 : row;
+  assign _223_ = drain_restart ? 4'h0 : dn;
+  assign _228_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
+  assign _199_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$118  : _096_;
+  assign _230_ = adv ? _229_ : 1'hx;
+  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$117  : _095_;
+  assign _233_ = adv ? _232_ : 1'hx;
+  assign _235_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _692_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -686,20 +676,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _703_ = b[4:0];
+        _692_ = b[4:0];
       2'b1?:
-        _703_ = b[9:5];
+        _692_ = b[9:5];
       default:
-        _703_ = a;
+        _692_ = a;
     endcase
   endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = _080_ ? 2'h0 : 2'hx;
-  function [1:0] _710_;
+  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = _080_ ? 2'h0 : 2'hx;
+  function [1:0] _699_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -707,211 +697,209 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _710_ = b[1:0];
+        _699_ = b[1:0];
       4'b??1?:
-        _710_ = b[3:2];
+        _699_ = b[3:2];
       4'b?1??:
-        _710_ = b[5:4];
+        _699_ = b[5:4];
       4'b1???:
-        _710_ = b[7:6];
+        _699_ = b[7:6];
       default:
-        _710_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _265_ = compute ? 2'hx : 2'h3;
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _267_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _268_ = s_param__valid ? _267_ : 2'hx;
-  assign _269_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _270_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _271_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _272_ = s_param__valid ? _069_[16:0] : 17'hxxxxx;
-  function [16:0] _720_;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _260_ = compute ? 2'hx : 2'h3;
+  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _262_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _263_ = s_param__valid ? _262_ : 2'hx;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _265_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _266_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _267_ = s_param__valid ? _069_[16:0] : 17'hxxxxx;
+  function [16:0] _709_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _720_ = b[16:0];
+        _709_ = b[16:0];
       2'b1?:
-        _720_ = b[33:17];
+        _709_ = b[33:17];
       default:
-        _720_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? _068_ : 17'hxxxxx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _073_;
-  assign _278_ = \$signal$119  ? _277_ : 1'hx;
-  assign _279_ = s_param__valid ? _278_ : 1'hx;
-  function [0:0] _727_;
+  assign _269_ = ctrl_state == 1'h1;
+  assign _270_ = s_param__valid ? _068_ : 17'hxxxxx;
+  assign _271_ = ! ctrl_state;
+  assign _272_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _073_;
+  assign _273_ = \$signal$121  ? _272_ : 1'hx;
+  assign _274_ = s_param__valid ? _273_ : 1'hx;
+  function [0:0] _716_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _716_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _716_ = b[1:1];
       default:
-        _727_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _076_;
-  assign _285_ = s_param__valid ? _284_ : 1'hx;
-  function [0:0] _733_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = \$signal$121  ? (* full_case = 32'd1 *) 1'h0 : _076_;
+  assign _280_ = s_param__valid ? _279_ : 1'hx;
+  function [0:0] _722_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _733_ = b[0:0];
+        _722_ = b[0:0];
       2'b1?:
-        _733_ = b[1:1];
+        _722_ = b[1:1];
       default:
-        _733_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _286_ = _733_(1'hx, { _288_, _285_ }, { _289_, _287_ });
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
-  assign _291_ = \$signal$119  ? _290_ : 2'hx;
-  assign _292_ = s_param__valid ? _291_ : 2'hx;
-  function [1:0] _740_;
+  assign _281_ = _722_(1'hx, { _283_, _280_ }, { _284_, _282_ });
+  assign _282_ = ctrl_state == 1'h1;
+  assign _283_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
+  assign _286_ = \$signal$121  ? _285_ : 2'hx;
+  assign _287_ = s_param__valid ? _286_ : 2'hx;
+  function [1:0] _729_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _740_ = b[1:0];
+        _729_ = b[1:0];
       2'b1?:
-        _740_ = b[3:2];
+        _729_ = b[3:2];
       default:
-        _740_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _294_ = ctrl_state == 1'h1;
-  assign _295_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = \$signal$119  ? _070_[5:0] : 6'hxx;
-  assign _298_ = s_param__valid ? _297_ : 6'hxx;
-  function [5:0] _746_;
+  assign _289_ = ctrl_state == 1'h1;
+  assign _290_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = \$signal$121  ? _070_[5:0] : 6'hxx;
+  assign _293_ = s_param__valid ? _292_ : 6'hxx;
+  function [5:0] _735_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _746_ = b[5:0];
+        _735_ = b[5:0];
       2'b1?:
-        _746_ = b[11:6];
+        _735_ = b[11:6];
       default:
-        _746_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = wb_last ? _071_[3:0] : 4'hx;
-  assign _304_ = \$signal$119  ? _303_ : 4'hx;
-  assign _305_ = s_param__valid ? _304_ : 4'hx;
-  function [3:0] _753_;
+  assign _295_ = ctrl_state == 1'h1;
+  assign _296_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _297_ = ! ctrl_state;
+  assign _298_ = wb_last ? _071_[3:0] : 4'hx;
+  assign _299_ = \$signal$121  ? _298_ : 4'hx;
+  assign _300_ = s_param__valid ? _299_ : 4'hx;
+  function [3:0] _742_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _753_ = b[3:0];
+        _742_ = b[3:0];
       2'b1?:
-        _753_ = b[7:4];
+        _742_ = b[7:4];
       default:
-        _753_ = a;
+        _742_ = a;
     endcase
   endfunction
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = \$signal$119  ? (* full_case = 32'd1 *) 1'h0 : _075_[0];
-  assign _311_ = s_param__valid ? _310_ : 1'hx;
-  function [0:0] _759_;
+  assign _302_ = ctrl_state == 1'h1;
+  assign _303_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = \$signal$121  ? (* full_case = 32'd1 *) 1'h0 : _075_[0];
+  assign _306_ = s_param__valid ? _305_ : 1'hx;
+  function [0:0] _748_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _759_ = b[0:0];
+        _748_ = b[0:0];
       2'b1?:
-        _759_ = b[1:1];
+        _748_ = b[1:1];
       default:
-        _759_ = a;
+        _748_ = a;
     endcase
   endfunction
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _308_ = ctrl_state == 1'h1;
+  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _310_ = ! ctrl_state;
+  assign _311_ = ! ctrl_state;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = ! ctrl_state;
   assign _315_ = ! ctrl_state;
   assign _316_ = ! ctrl_state;
   assign _317_ = ! ctrl_state;
   assign _318_ = ! ctrl_state;
   assign _319_ = ! ctrl_state;
   assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _331_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _043_[5:0];
-  assign _332_ = d_last ? (* full_case = 32'd1 *) _331_ : _041_[5:0];
-  assign _333_ = beat_last ? (* full_case = 32'd1 *) _332_ : _039_[5:0];
-  assign \$like$58  = o_valid ? _333_ : { 5'hxx, ra_row[0] };
-  assign _334_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _042_[5:0];
-  assign _335_ = d_last ? (* full_case = 32'd1 *) _334_ : _040_;
-  assign _336_ = beat_last ? (* full_case = 32'd1 *) _335_ : _038_;
-  assign \$like  = o_valid ? _336_[0] : 1'hx;
-  assign _337_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _338_ = d_last ? (* full_case = 32'd1 *) _337_ : ra_row;
-  assign _340_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _341_ = s_param__valid ? _340_ : 1'h0;
-  assign enter = _342_ ? _341_ : 1'h0;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = ctrl_state == 1'h1;
-  assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ! ctrl_state;
-  function [0:0] _799_;
+  assign _323_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _043_[5:0];
+  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _041_[5:0];
+  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _039_[5:0];
+  assign \$like$58  = o_valid ? _325_ : { 5'hxx, ra_row[0] };
+  assign _326_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _042_[5:0];
+  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : _040_;
+  assign _328_ = beat_last ? (* full_case = 32'd1 *) _327_ : _038_;
+  assign \$like  = o_valid ? _328_[0] : 1'hx;
+  assign _329_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : ra_row;
+  assign _332_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _333_ = s_param__valid ? _332_ : 1'h0;
+  assign enter = _334_ ? _333_ : 1'h0;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign _336_ = ctrl_state == 1'h1;
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ctrl_state == 1'h1;
+  assign _339_ = ctrl_state == 1'h1;
+  assign header_taken = _340_ ? s_param__valid : 1'h0;
+  assign _340_ = ! ctrl_state;
+  function [0:0] _786_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _799_ = b[0:0];
+        _786_ = b[0:0];
       2'b1?:
-        _799_ = b[1:1];
+        _786_ = b[1:1];
       default:
-        _799_ = a;
+        _786_ = a;
     endcase
   endfunction
-  assign s_param__ready = _799_(1'h0, 2'h3, { _350_, _349_ });
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = ! ctrl_state;
+  assign s_param__ready = _786_(1'h0, 2'h3, { _342_, _341_ });
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -919,7 +907,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$155 ),
+    .o_data(\o_data$157 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -968,12 +956,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _061_[15:9] = 7'hxx;
   assign _015_[4] = 1'hx;
   assign _106_[18:17] = 2'hx;
-  assign _204_[5:1] = 5'hxx;
+  assign _199_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
+    hdr_out_q <= hdr[71:48];
     if (rst) begin
-      row_last_next <= 1'h0;
-      row_valid_next <= 1'h0;
       row_next <= 17'h00000;
       drain_dn_pen <= 1'h0;
       drain_d_pen <= 1'h0;
@@ -981,9 +968,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _486_ <= 17'h00000;
-      _487_ <= 17'h00000;
+      _477_ <= 17'h00000;
+      _478_ <= 17'h00000;
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
@@ -992,17 +980,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$69  <= 1'h0;
       \i_valid$67  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$152  <= 1'h0;
+      \$signal$154  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
     end else begin
-      begin if (wrap) row_last_next <= drain_lt_wrap & _108_; else row_last_next <= drain_lt_last & _110_; end
-      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       row_next <= _106_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
@@ -1010,40 +999,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _486_ <= _098_[16:0];
-      _487_ <= _097_[16:0];
+      _477_ <= _098_[16:0];
+      _478_ <= _097_[16:0];
       tile_end <= _082_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _050_ : _051_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _049_[3:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _026_ + _028_;
       \w_en$92  <= \w_en$88 ;
       \i_last$69  <= part_last;
-      \i_valid$67  <= \$signal$152 ;
+      \i_valid$67  <= \$signal$154 ;
       part_last <= _018_ & dn_last;
-      \$signal$152  <= _016_;
+      \$signal$154  <= _016_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _210_; else d_last <= _006_ ? \$signal$146  : _210_; end
-      begin if (_004_) row_last <= _216_; else begin if (_006_) row_last <= row_last_next; else row_last <= _216_; end end
-      begin if (_004_) row_valid <= _219_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _219_; end end
-      begin if (_004_) row <= _222_; else begin if (_006_) row <= row_next; else row <= _222_; end end
-      begin if (_010_) begin if (drain_dn_step) dn <= _015_[3:0]; else dn <= _228_; end else dn <= _228_; end
+      begin if (_004_) d_last <= _205_; else d_last <= _006_ ? \$signal$148  : _205_; end
+      begin if (_004_) row_last <= _211_; else begin if (_006_) row_last <= row_last_next; else row_last <= _211_; end end
+      begin if (_004_) row_valid <= _214_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _214_; end end
+      begin if (_004_) row <= _217_; else begin if (_006_) row <= row_next; else row <= _217_; end end
+      begin if (_010_) begin if (drain_dn_step) dn <= _015_[3:0]; else dn <= _223_; end else dn <= _223_; end
+      drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _108_; else row_last_next <= drain_lt_last & _110_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_114_) begin
-      at_tile_last <= compute ? _235_ : \$signal$116 ;
+      at_tile_last <= compute ? _230_ : \$signal$118 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_115_) begin
-      at_k_last <= compute ? _238_ : \$signal$115 ;
+      at_k_last <= compute ? _233_ : \$signal$117 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_162_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _091_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _091_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
@@ -1065,7 +1058,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_121_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _088_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_192_) begin
+    if (_188_) begin
       fm0 <= 17'h00000;
     end else if (_163_) begin
       fm0 <= _087_[16:0];
@@ -1073,9 +1066,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 5'h00;
     end else if (_122_) begin
-      flush <= _703_(5'hxx, { 5'h1f, _079_[4:0] }, { _258_, _257_ });
+      flush <= _692_(5'hxx, { 5'h1f, _079_[4:0] }, { _253_, _252_ });
     end
-    if (_193_) begin
+    if (_189_) begin
       compute <= 1'h0;
     end else if (_164_) begin
       compute <= 1'h1;
@@ -1093,52 +1086,52 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_167_) begin
-      ctrl_state <= _710_(2'hx, { _270_, _268_, _265_, _262_ }, { _271_, _269_, _266_, _264_ });
+      ctrl_state <= _699_(2'hx, { _265_, _263_, _260_, _257_ }, { _266_, _264_, _261_, _259_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_168_) begin
-      ch_left <= _720_(17'hxxxxx, { _275_, _272_ }, { _276_, _274_ });
+      ch_left <= _709_(17'hxxxxx, { _270_, _267_ }, { _271_, _269_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
     end else if (_169_) begin
-      wb_last <= _727_(1'hx, { _282_, _279_ }, { _283_, _281_ });
+      wb_last <= _716_(1'hx, { _277_, _274_ }, { _278_, _276_ });
     end
     if (rst) begin
-      \$signal$119  <= 1'h0;
+      \$signal$121  <= 1'h0;
     end else if (_170_) begin
-      \$signal$119  <= _286_;
+      \$signal$121  <= _281_;
     end
     if (rst) begin
       wb <= 2'h0;
     end else if (_171_) begin
-      wb <= _740_(2'hx, { _295_, _292_ }, { _296_, _294_ });
+      wb <= _729_(2'hx, { _290_, _287_ }, { _291_, _289_ });
     end
     if (rst) begin
       wa <= 6'h00;
     end else if (_172_) begin
-      wa <= _746_(6'hxx, { _301_, _298_ }, { _302_, _300_ });
+      wa <= _735_(6'hxx, { _296_, _293_ }, { _297_, _295_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_173_) begin
-      blk <= _753_(4'hx, { _308_, _305_ }, { _309_, _307_ });
+      blk <= _742_(4'hx, { _303_, _300_ }, { _304_, _302_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_174_) begin
-      lane <= _759_(1'hx, { _314_, _311_ }, { _315_, _313_ });
+      lane <= _748_(1'hx, { _309_, _306_ }, { _310_, _308_ });
     end
     if (rst) begin
-      \$signal$116  <= 1'h0;
+      \$signal$118  <= 1'h0;
     end else if (_175_) begin
-      \$signal$116  <= _067_;
+      \$signal$118  <= _067_;
     end
     if (rst) begin
-      \$signal$115  <= 1'h0;
+      \$signal$117  <= 1'h0;
     end else if (_176_) begin
-      \$signal$115  <= _064_;
+      \$signal$117  <= _064_;
     end
     if (rst) begin
       tile_pen <= 9'h000;
@@ -1151,71 +1144,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= _059_[8:0];
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_179_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_180_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_181_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_182_) begin
+    end else if (_179_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_180_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_181_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_182_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_186_) begin
+    end else if (_183_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_187_) begin
+    end else if (_184_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
-    if (_194_) begin
+    if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (_190_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _035_;
     end
-    if (_195_) begin
+    if (_191_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _033_;
     end
-    if (!_345_) begin
+    if (!_337_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_346_) begin
+    if (!_338_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_347_) begin
+    if (!_339_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1227,12 +1214,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_188_) begin
+    end else if (_185_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_186_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1242,15 +1229,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob_last <= ob == 1'h1;
       begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$152 ) begin
+    if (\$signal$154 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$155 [149:100] : _020_;
+      acc_chosen <= beat[1] ? \o_data$157 [149:100] : _020_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_190_) begin
+    end else if (_187_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_010_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
@@ -1268,55 +1255,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_159_) begin
       begin if (_010_) begin if (d_last) d <= 2'h0; else d <= _012_[1:0]; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_196_) begin
+    if (_192_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _333_[0];
+      ra_row[0] <= _325_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
     end else if (_160_) begin
-      ra_row[5:1] <= _233_[5:1];
+      ra_row[5:1] <= _228_[5:1];
     end
-    if (_197_) begin
+    if (_193_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _336_[5:1];
+      ra_inc[5:1] <= _328_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
     end else if (_161_) begin
-      ra_inc[0] <= _204_[0];
+      ra_inc[0] <= _199_[0];
     end
-    if (_198_) begin
+    if (_194_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _338_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _330_ : ra_inc;
     end
-    if (_199_) begin
-      drain_restart <= 1'h0;
+    if (_195_) begin
+      \$signal$148  <= 1'h0;
     end else begin
-      drain_restart <= s_param__valid;
-    end
-    if (_191_) begin
-      \$signal$146  <= 1'h0;
-    end else begin
-      \$signal$146  <= drain_d_pen;
+      \$signal$148  <= drain_d_pen;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [1:0] _001_;
+  wire [2:0] _001_;
+  (* unused_bits = "2" *)
   wire [2:0] _002_;
-  wire _011_;
-  wire _012_;
-  wire [2:0] _026_;
-  wire _027_;
-  wire _028_;
-  wire _029_;
-  wire _030_;
+  wire [1:0] _003_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
   wire _031_;
   wire _032_;
   wire _033_;
@@ -1341,8 +1322,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _052_;
   wire _053_;
   wire _054_;
-  wire [1:0] _055_;
-  wire [2:0] _056_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
+  wire [1:0] _059_;
+  wire [2:0] _060_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1400,11 +1385,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [24:0] drain_5 = 25'h0000000;
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
   output drain_valid;
   reg drain_valid = 1'h0;
-  wire draining;
   input [31:0] i_a;
   wire [31:0] i_a;
   input i_last;
@@ -1543,8 +1529,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
   wire [7:0] w_in0;
-  assign _011_ = | count_next;
-  assign _012_ = beat_next == 2'h2;
+  assign _014_ = ~ l_3_4;
+  assign _015_ = ~ drain_advance;
+  assign _016_ = _015_ & drain_busy;
+  assign _017_ = _016_ & drain_beat_pen;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign p_0_0 = $signed(a_in0) * $signed(w_in0);
@@ -1571,44 +1559,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign draining = | drain_count;
-  assign _026_ = drain_count - 1'h1;
-  assign _001_ = drain_beat + 1'h1;
-  assign _002_[1:0] = drain_advance ? 2'h0 : _001_;
-  assign _027_ = | { l_3_4, rst };
-  assign _028_ = | { l_3_4, rst };
-  assign _029_ = | { l_3_3, rst };
-  assign _030_ = | { l_3_2, rst };
-  assign _031_ = | { l_3_1, rst };
-  assign _032_ = | { l_3_0, rst };
-  assign _033_ = | { skew_l3_d2, rst };
-  assign _034_ = | { l_2_4, rst };
-  assign _035_ = | { l_2_3, rst };
-  assign _036_ = | { l_2_2, rst };
-  assign _037_ = | { l_2_1, rst };
-  assign _038_ = | { l_2_0, rst };
-  assign _039_ = | { skew_l2_d1, rst };
-  assign _040_ = | { l_1_4, rst };
-  assign _041_ = | { l_1_3, rst };
-  assign _042_ = | { l_1_2, rst };
-  assign _043_ = | { l_1_1, rst };
-  assign _044_ = | { l_1_0, rst };
-  assign _045_ = | { skew_l1_d0, rst };
-  assign _046_ = | { l_0_4, rst };
-  assign _047_ = | { l_0_3, rst };
-  assign _048_ = | { l_0_2, rst };
-  assign _049_ = | { l_0_1, rst };
-  assign _050_ = | { l_0_0, rst };
-  assign _051_ = | { in_last, rst };
-  assign _052_ = | { in_idle, rst };
-  assign _053_ = | { in_idle, rst };
-  assign _054_ = | { in_idle, rst };
-  assign _055_ = draining ? _002_[1:0] : drain_beat;
-  assign beat_next = l_3_4 ? 2'h0 : _055_;
-  assign _056_ = drain_advance ? _026_ : drain_count;
-  assign count_next = l_3_4 ? 3'h4 : _056_;
+  assign _001_ = drain_count - 1'h1;
+  assign _002_[1:0] = drain_beat + 1'h1;
+  assign _003_ = drain_advance ? 2'h0 : _002_[1:0];
+  assign _031_ = | { l_3_4, rst };
+  assign _032_ = | { l_3_4, rst };
+  assign _033_ = | { l_3_3, rst };
+  assign _034_ = | { l_3_2, rst };
+  assign _035_ = | { l_3_1, rst };
+  assign _036_ = | { l_3_0, rst };
+  assign _037_ = | { skew_l3_d2, rst };
+  assign _038_ = | { l_2_4, rst };
+  assign _039_ = | { l_2_3, rst };
+  assign _040_ = | { l_2_2, rst };
+  assign _041_ = | { l_2_1, rst };
+  assign _042_ = | { l_2_0, rst };
+  assign _043_ = | { skew_l2_d1, rst };
+  assign _044_ = | { l_1_4, rst };
+  assign _045_ = | { l_1_3, rst };
+  assign _046_ = | { l_1_2, rst };
+  assign _047_ = | { l_1_1, rst };
+  assign _048_ = | { l_1_0, rst };
+  assign _049_ = | { skew_l1_d0, rst };
+  assign _050_ = | { l_0_4, rst };
+  assign _051_ = | { l_0_3, rst };
+  assign _052_ = | { l_0_2, rst };
+  assign _053_ = | { l_0_1, rst };
+  assign _054_ = | { l_0_0, rst };
+  assign _055_ = | { in_last, rst };
+  assign _056_ = | { in_idle, rst };
+  assign _057_ = | { in_idle, rst };
+  assign _058_ = | { in_idle, rst };
+  assign _059_ = drain_busy ? _003_ : drain_beat;
+  assign beat_next = l_3_4 ? 2'h0 : _059_;
+  assign _060_ = drain_advance ? _001_ : drain_count;
+  assign count_next = l_3_4 ? 3'h4 : _060_;
   assign o_data = { drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
-  assign _002_[2] = 1'hx;
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
     in_a1 <= i_a[15:8];
@@ -1657,8 +1643,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (rst) begin
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
+      drain_busy <= 1'h0;
       l_3_4 <= 1'h0;
       a_3_4 <= 8'h00;
       l_3_3 <= 1'h0;
@@ -1711,10 +1699,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= draining;
-      drain_advance <= _011_ & _012_;
+      drain_valid <= drain_busy;
+      drain_advance <= _014_ & _017_;
+      drain_beat_pen <= beat_next == 1'h1;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
       l_3_3 <= l_3_2;
@@ -1767,7 +1757,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_027_) begin
+    if (_031_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1775,7 +1765,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_4) begin
       out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
     end
-    if (_028_) begin
+    if (_032_) begin
       acc_3_5 <= 25'h0000000;
     end else begin
       acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
@@ -1783,7 +1773,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_3) begin
       out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
     end
-    if (_029_) begin
+    if (_033_) begin
       acc_3_4 <= 25'h0000000;
     end else begin
       acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
@@ -1791,7 +1781,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_2) begin
       out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
     end
-    if (_030_) begin
+    if (_034_) begin
       acc_3_3 <= 25'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
@@ -1799,7 +1789,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_1) begin
       out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
     end
-    if (_031_) begin
+    if (_035_) begin
       acc_3_2 <= 25'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
@@ -1807,7 +1797,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_0) begin
       out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
     end
-    if (_032_) begin
+    if (_036_) begin
       acc_3_1 <= 25'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
@@ -1815,7 +1805,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l3_d2) begin
       out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
     end
-    if (_033_) begin
+    if (_037_) begin
       acc_3_0 <= 25'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
@@ -1823,7 +1813,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_4) begin
       out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
     end
-    if (_034_) begin
+    if (_038_) begin
       acc_2_5 <= 25'h0000000;
     end else begin
       acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
@@ -1831,7 +1821,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_3) begin
       out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
     end
-    if (_035_) begin
+    if (_039_) begin
       acc_2_4 <= 25'h0000000;
     end else begin
       acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
@@ -1839,7 +1829,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_2) begin
       out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
     end
-    if (_036_) begin
+    if (_040_) begin
       acc_2_3 <= 25'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
@@ -1847,7 +1837,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_1) begin
       out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
     end
-    if (_037_) begin
+    if (_041_) begin
       acc_2_2 <= 25'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
@@ -1855,7 +1845,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_0) begin
       out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
     end
-    if (_038_) begin
+    if (_042_) begin
       acc_2_1 <= 25'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
@@ -1863,7 +1853,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l2_d1) begin
       out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
     end
-    if (_039_) begin
+    if (_043_) begin
       acc_2_0 <= 25'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
@@ -1871,7 +1861,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_4) begin
       out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
     end
-    if (_040_) begin
+    if (_044_) begin
       acc_1_5 <= 25'h0000000;
     end else begin
       acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
@@ -1879,7 +1869,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_3) begin
       out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
     end
-    if (_041_) begin
+    if (_045_) begin
       acc_1_4 <= 25'h0000000;
     end else begin
       acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
@@ -1887,7 +1877,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_2) begin
       out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
     end
-    if (_042_) begin
+    if (_046_) begin
       acc_1_3 <= 25'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
@@ -1895,7 +1885,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_1) begin
       out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
     end
-    if (_043_) begin
+    if (_047_) begin
       acc_1_2 <= 25'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
@@ -1903,7 +1893,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_0) begin
       out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
     end
-    if (_044_) begin
+    if (_048_) begin
       acc_1_1 <= 25'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
@@ -1911,7 +1901,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l1_d0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
     end
-    if (_045_) begin
+    if (_049_) begin
       acc_1_0 <= 25'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
@@ -1919,7 +1909,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_4) begin
       out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
     end
-    if (_046_) begin
+    if (_050_) begin
       acc_0_5 <= 25'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
@@ -1927,7 +1917,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_3) begin
       out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
     end
-    if (_047_) begin
+    if (_051_) begin
       acc_0_4 <= 25'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
@@ -1935,7 +1925,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_2) begin
       out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
     end
-    if (_048_) begin
+    if (_052_) begin
       acc_0_3 <= 25'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
@@ -1943,7 +1933,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_1) begin
       out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
     end
-    if (_049_) begin
+    if (_053_) begin
       acc_0_2 <= 25'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
@@ -1951,7 +1941,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_0) begin
       out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
     end
-    if (_050_) begin
+    if (_054_) begin
       acc_0_1 <= 25'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
@@ -1959,7 +1949,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (in_last) begin
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (_051_) begin
+    if (_055_) begin
       acc_0_0 <= 25'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
@@ -1977,17 +1967,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_052_) begin
+    if (_056_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_053_) begin
+    if (_057_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_054_) begin
+    if (_058_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

@@ -3,17 +3,20 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _010_;
-  wire _013_;
-  wire _014_;
-  wire _032_;
-  wire [2:0] _033_;
-  wire _035_;
-  wire [1:0] _036_;
-  wire [2:0] _037_;
+  wire _012_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
+  wire _019_;
+  wire _038_;
+  wire [2:0] _039_;
   wire _040_;
   wire [1:0] _041_;
-  wire [2:0] _042_;
+  wire [1:0] _042_;
+  wire _045_;
+  wire [1:0] _046_;
+  wire [2:0] _047_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -69,9 +72,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] drain_3 = 24'h000000;
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
-  wire draining;
   input en;
   wire en;
   input [31:0] i_a;
@@ -189,9 +193,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _010_ = en & drain_advance;
-  assign _013_ = | count_next;
-  assign _014_ = beat_next == 2'h3;
+  assign _012_ = en & drain_advance;
+  assign _015_ = ~ cap_3_3;
+  assign _016_ = ~ drain_advance;
+  assign _017_ = _016_ & drain_busy;
+  assign _018_ = _017_ & drain_beat_pen;
+  assign _019_ = en ? _018_ : drain_advance;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
@@ -210,18 +217,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_1 = en & lr_3_1;
   assign cap_3_2 = en & lr_3_2;
   assign cap_3_3 = en & lr_3_3;
-  assign draining = | drain_count;
-  assign _032_ = en & drain_advance;
-  assign _033_ = drain_count - 1'h1;
-  assign _035_ = en & draining;
-  assign _036_ = drain_beat + 1'h1;
-  assign _037_[1:0] = drain_advance ? 2'h0 : _036_;
-  assign _040_ = | { rst, cap_3_3 };
-  assign _041_ = _035_ ? _037_[1:0] : drain_beat;
-  assign beat_next = cap_3_3 ? 2'h0 : _041_;
-  assign _042_ = _032_ ? _033_ : drain_count;
-  assign count_next = cap_3_3 ? 3'h4 : _042_;
-  assign _037_[2] = 1'hx;
+  assign _038_ = en & drain_advance;
+  assign _039_ = drain_count - 1'h1;
+  assign _040_ = en & drain_busy;
+  assign _041_ = drain_beat + 1'h1;
+  assign _042_ = drain_advance ? 2'h0 : _041_;
+  assign _045_ = | { rst, cap_3_3 };
+  assign _046_ = _040_ ? _042_ : drain_beat;
+  assign beat_next = cap_3_3 ? 2'h0 : _046_;
+  assign _047_ = _038_ ? _039_ : drain_count;
+  assign count_next = cap_3_3 ? 3'h4 : _047_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -342,7 +347,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
-      o_valid <= draining;
+      o_valid <= drain_busy;
       begin if (lr_3_3) acc_3_3 <= 24'h000000; else acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3); end
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
@@ -432,16 +437,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (rst) begin
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
+      drain_busy <= 1'h0;
     end else begin
-      drain_advance <= _013_ & _014_;
+      drain_advance <= _015_ & _019_;
+      drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
     end
-    if (_040_) begin
+    if (_045_) begin
       drain_row <= 2'h0;
-    end else if (_010_) begin
+    end else if (_012_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_3) begin

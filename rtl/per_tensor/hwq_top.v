@@ -234,74 +234,74 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _201_;
   wire _202_;
   wire _203_;
-  wire _204_;
-  wire _205_;
-  wire _206_;
-  wire _210_;
+  wire _207_;
+  wire _213_;
   wire _216_;
-  wire _219_;
-  wire [16:0] _222_;
-  wire [3:0] _228_;
+  wire [16:0] _219_;
+  wire [3:0] _225_;
+  wire _230_;
+  wire _231_;
   wire _233_;
   wire _234_;
   wire _236_;
-  wire _237_;
-  wire _239_;
+  wire _253_;
+  wire _254_;
+  wire _255_;
   wire _256_;
   wire _257_;
   wire _258_;
   wire _259_;
-  wire _260_;
-  wire _261_;
+  wire [1:0] _260_;
   wire _262_;
   wire [1:0] _263_;
-  wire _265_;
+  wire _264_;
+  wire [1:0] _265_;
   wire [1:0] _266_;
   wire _267_;
   wire [1:0] _268_;
-  wire [1:0] _269_;
+  wire _269_;
   wire _270_;
-  wire [1:0] _271_;
   wire _272_;
   wire _273_;
-  wire _275_;
-  wire _276_;
+  wire _274_;
+  wire [16:0] _275_;
   wire _277_;
   wire [16:0] _278_;
+  wire _279_;
   wire _280_;
-  wire [16:0] _281_;
+  wire _281_;
   wire _282_;
-  wire _283_;
   wire _284_;
   wire _285_;
+  wire _286_;
   wire _287_;
   wire _288_;
   wire _289_;
   wire _290_;
   wire _291_;
   wire _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire [1:0] _296_;
-  wire [1:0] _297_;
+  wire [1:0] _293_;
+  wire [1:0] _294_;
+  wire [1:0] _295_;
+  wire _297_;
   wire [1:0] _298_;
-  wire _300_;
-  wire [1:0] _301_;
-  wire _302_;
-  wire [5:0] _303_;
+  wire _299_;
+  wire [5:0] _300_;
+  wire [5:0] _301_;
+  wire _303_;
   wire [5:0] _304_;
-  wire _306_;
-  wire [5:0] _307_;
-  wire _308_;
-  wire [3:0] _309_;
-  wire [3:0] _310_;
+  wire _305_;
+  wire [3:0] _306_;
+  wire [3:0] _307_;
+  wire [3:0] _308_;
+  wire _310_;
   wire [3:0] _311_;
+  wire _312_;
   wire _313_;
-  wire [3:0] _314_;
-  wire _315_;
+  wire _314_;
   wire _316_;
   wire _317_;
+  wire _318_;
   wire _319_;
   wire _320_;
   wire _321_;
@@ -312,24 +312,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _326_;
   wire _327_;
   wire _328_;
-  wire _329_;
-  wire _330_;
   wire _331_;
   wire _332_;
+  wire _333_;
+  wire _334_;
   wire _335_;
   wire _336_;
   wire _337_;
   wire _338_;
-  wire _339_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
   wire \$signal ;
-  reg \$signal$103  = 1'h0;
-  reg \$signal$104  = 1'h0;
-  reg \$signal$107  = 1'h1;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$144  = 1'h0;
+  reg \$signal$105  = 1'h0;
+  reg \$signal$106  = 1'h0;
+  reg \$signal$109  = 1'h1;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$146  = 1'h0;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
   (* unused_bits = "0 1 2 3 4 5 6 7" *)
@@ -383,6 +379,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [7:0] \hdr_out_q.zero_point  = 8'h00;
+  wire header_taken;
   input [31:0] i_a;
   wire [31:0] i_a;
   reg [23:0] i_acc = 24'h000000;
@@ -413,7 +412,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$147 ;
+  wire [95:0] \o_data$149 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$77 ;
@@ -543,116 +542,113 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _023_ = r_en & m_out__valid;
   assign _024_ = ~ row_valid;
   assign _025_ = row_end & _024_;
-  reg [16:0] _544_ = 17'h00000;
-  assign drain_back[16:0] = _544_;
-  reg [16:0] _545_ = 17'h00000;
-  assign drain_plus[16:0] = _545_;
-  assign _112_ = { compute, adv } != 2'h2;
+  reg [16:0] _541_ = 17'h00000;
+  assign drain_back[16:0] = _541_;
+  reg [16:0] _542_ = 17'h00000;
+  assign drain_plus[16:0] = _542_;
+  assign _112_ = { tile_end, compute } != 1'h1;
   assign _113_ = { tile_end, compute } != 1'h1;
-  assign _114_ = { tile_end, compute } != 1'h1;
-  assign _115_ = { _257_, _256_ } != 1'h0;
-  assign _116_ = { _270_, s_param__valid } != 2'h2;
-  assign _117_ = { _272_, s_param__valid } != 2'h2;
-  assign _118_ = { _270_, ch_left[16], s_param__valid } != 3'h5;
-  assign _119_ = { _267_, compute } != 2'h3;
-  assign _120_ = { _265_, _065_ } != 2'h2;
-  assign _121_ = { _272_, _270_, _267_, _265_ } != 1'h0;
-  assign _122_ = { _275_, s_param__valid } != 2'h2;
-  assign _123_ = { _277_, s_param__valid } != 2'h2;
-  assign _124_ = { _277_, _275_ } != 1'h0;
-  assign _125_ = { _280_, s_param__valid } != 2'h2;
-  assign _126_ = { _282_, s_param__valid } != 2'h2;
-  assign _127_ = { _282_, _280_ } != 1'h0;
-  assign _128_ = { _287_, s_param__valid } != 2'h2;
-  assign _129_ = { _289_, s_param__valid } != 2'h2;
-  assign _130_ = { _287_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _131_ = { _289_, _287_ } != 1'h0;
-  assign _132_ = { _293_, s_param__valid } != 2'h2;
-  assign _133_ = { _295_, s_param__valid } != 2'h2;
-  assign _134_ = { _295_, _293_ } != 1'h0;
-  assign _135_ = { _300_, s_param__valid } != 2'h2;
-  assign _136_ = { _302_, s_param__valid } != 2'h2;
-  assign _137_ = { _300_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _138_ = { _302_, _300_ } != 1'h0;
-  assign _139_ = { _306_, s_param__valid } != 2'h2;
-  assign _140_ = { _308_, s_param__valid } != 2'h2;
-  assign _141_ = { _306_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _142_ = { _308_, _306_ } != 1'h0;
-  assign _143_ = { _313_, s_param__valid } != 2'h2;
-  assign _144_ = { _315_, s_param__valid } != 2'h2;
-  assign _145_ = { _313_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _146_ = { _313_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
-  assign _147_ = { _315_, _313_ } != 1'h0;
-  assign _148_ = { _319_, s_param__valid } != 2'h2;
-  assign _149_ = { _321_, s_param__valid } != 2'h2;
-  assign _150_ = { _321_, _319_ } != 1'h0;
-  assign _151_ = { _006_, enter_q, drain_dn_step } != 3'h4;
-  assign _152_ = { _006_, enter_q } != 1'h0;
+  assign _114_ = { _254_, _253_ } != 1'h0;
+  assign _115_ = { _267_, s_param__valid } != 2'h2;
+  assign _116_ = { _269_, s_param__valid } != 2'h2;
+  assign _117_ = { _267_, ch_left[16], s_param__valid } != 3'h5;
+  assign _118_ = { _264_, compute } != 2'h3;
+  assign _119_ = { _262_, _065_ } != 2'h2;
+  assign _120_ = { _269_, _267_, _264_, _262_ } != 1'h0;
+  assign _121_ = { _272_, s_param__valid } != 2'h2;
+  assign _122_ = { _274_, s_param__valid } != 2'h2;
+  assign _123_ = { _274_, _272_ } != 1'h0;
+  assign _124_ = { _277_, s_param__valid } != 2'h2;
+  assign _125_ = { _279_, s_param__valid } != 2'h2;
+  assign _126_ = { _279_, _277_ } != 1'h0;
+  assign _127_ = { _284_, s_param__valid } != 2'h2;
+  assign _128_ = { _286_, s_param__valid } != 2'h2;
+  assign _129_ = { _284_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _130_ = { _286_, _284_ } != 1'h0;
+  assign _131_ = { _290_, s_param__valid } != 2'h2;
+  assign _132_ = { _292_, s_param__valid } != 2'h2;
+  assign _133_ = { _292_, _290_ } != 1'h0;
+  assign _134_ = { _297_, s_param__valid } != 2'h2;
+  assign _135_ = { _299_, s_param__valid } != 2'h2;
+  assign _136_ = { _297_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _137_ = { _299_, _297_ } != 1'h0;
+  assign _138_ = { _303_, s_param__valid } != 2'h2;
+  assign _139_ = { _305_, s_param__valid } != 2'h2;
+  assign _140_ = { _303_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _141_ = { _305_, _303_ } != 1'h0;
+  assign _142_ = { _310_, s_param__valid } != 2'h2;
+  assign _143_ = { _312_, s_param__valid } != 2'h2;
+  assign _144_ = { _310_, \$signal$109 , s_param__valid } != 3'h5;
+  assign _145_ = { _310_, wb_last, \$signal$109 , s_param__valid } != 4'hb;
+  assign _146_ = { _312_, _310_ } != 1'h0;
+  assign _147_ = { _316_, s_param__valid } != 2'h2;
+  assign _148_ = { _318_, s_param__valid } != 2'h2;
+  assign _149_ = { _318_, _316_ } != 1'h0;
+  assign _150_ = { _006_, enter_q, drain_dn_step } != 3'h4;
+  assign _151_ = { _006_, enter_q } != 1'h0;
+  assign _152_ = { _108_, _106_, drain_restart } != 1'h0;
   assign _153_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _154_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _155_ = { _006_, drain_restart } != 1'h0;
+  assign _154_ = { _006_, drain_restart } != 1'h0;
+  assign _155_ = { compute, adv } != 2'h2;
   assign _156_ = { compute, adv } != 2'h2;
-  assign _157_ = { compute, adv } != 2'h2;
-  assign _158_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _157_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _158_ = { compute, adv } != 2'h2;
   assign _159_ = { compute, adv } != 2'h2;
   assign _160_ = { compute, adv } != 2'h2;
   assign _161_ = & { tile_end, fn_last };
-  assign _162_ = & { _258_, ch_left[16], s_param__valid };
-  assign _163_ = & { _259_, ch_left[16], s_param__valid };
-  assign _164_ = & { _260_, ch_left[16], s_param__valid };
-  assign _165_ = & { _261_, ch_first, s_param__valid };
-  assign _166_ = & { _262_, ch_first, s_param__valid };
-  assign _167_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
-  assign _168_ = & { _124_, _123_, _122_ };
-  assign _169_ = & { _127_, _126_, _125_ };
-  assign _170_ = & { _131_, _130_, _129_, _128_ };
-  assign _171_ = & { _134_, _133_, _132_ };
-  assign _172_ = & { _138_, _137_, _136_, _135_ };
-  assign _173_ = & { _142_, _141_, _140_, _139_ };
-  assign _174_ = & { _147_, _146_, _145_, _144_, _143_ };
-  assign _175_ = & { _150_, _149_, _148_ };
-  assign _176_ = & { _322_, s_param__valid };
-  assign _177_ = & { _323_, s_param__valid };
-  assign _178_ = & { _324_, s_param__valid };
-  assign _179_ = & { _325_, s_param__valid };
-  assign _180_ = & { _326_, s_param__valid };
-  assign _181_ = & { _327_, s_param__valid };
-  assign _182_ = & { _328_, s_param__valid };
-  assign _183_ = & { _329_, s_param__valid };
-  assign _184_ = & { _330_, s_param__valid };
-  assign _185_ = & { _331_, s_param__valid };
-  assign _186_ = & { _332_, s_param__valid };
-  assign _187_ = & { _204_, \o_valid$77  };
-  assign _188_ = & { _205_, \o_valid$77  };
-  assign _189_ = & { _206_, \o_valid$77  };
-  assign _190_ = & { _152_, _151_ };
-  assign _191_ = & { _102_, o_valid };
-  assign _192_ = & { _159_, _158_ };
-  assign _201_ = ~ compute;
-  assign _202_ = ~ _338_;
-  assign _203_ = ~ _340_;
-  assign _193_ = | { _201_, rst };
-  assign _194_ = | { _066_, rst };
-  assign _195_ = | { _202_, rst };
+  assign _162_ = & { _255_, ch_left[16], s_param__valid };
+  assign _163_ = & { _256_, ch_left[16], s_param__valid };
+  assign _164_ = & { _257_, ch_left[16], s_param__valid };
+  assign _165_ = & { _258_, ch_first, s_param__valid };
+  assign _166_ = & { _259_, ch_first, s_param__valid };
+  assign _167_ = & { _120_, _119_, _118_, _117_, _116_, _115_ };
+  assign _168_ = & { _123_, _122_, _121_ };
+  assign _169_ = & { _126_, _125_, _124_ };
+  assign _170_ = & { _130_, _129_, _128_, _127_ };
+  assign _171_ = & { _133_, _132_, _131_ };
+  assign _172_ = & { _137_, _136_, _135_, _134_ };
+  assign _173_ = & { _141_, _140_, _139_, _138_ };
+  assign _174_ = & { _146_, _145_, _144_, _143_, _142_ };
+  assign _175_ = & { _149_, _148_, _147_ };
+  assign _176_ = & { _319_, s_param__valid };
+  assign _177_ = & { _320_, s_param__valid };
+  assign _178_ = & { _321_, s_param__valid };
+  assign _179_ = & { _322_, s_param__valid };
+  assign _180_ = & { _323_, s_param__valid };
+  assign _181_ = & { _324_, s_param__valid };
+  assign _182_ = & { _325_, s_param__valid };
+  assign _183_ = & { _326_, s_param__valid };
+  assign _184_ = & { _327_, s_param__valid };
+  assign _185_ = & { _328_, s_param__valid };
+  assign _186_ = & { _201_, \o_valid$77  };
+  assign _187_ = & { _202_, \o_valid$77  };
+  assign _188_ = & { _203_, \o_valid$77  };
+  assign _189_ = & { _151_, _150_ };
+  assign _190_ = & { _102_, o_valid };
+  assign _191_ = & { _158_, _157_ };
+  assign _199_ = ~ compute;
+  assign _200_ = ~ _334_;
+  assign _192_ = | { _199_, rst };
+  assign _193_ = | { _066_, rst };
+  assign _194_ = | { _200_, rst };
+  assign _195_ = | { drain_restart, rst };
   assign _196_ = | { drain_restart, rst };
-  assign _197_ = | { drain_restart, rst };
-  assign _198_ = | { dn_last, rst };
-  assign _199_ = | { _203_, rst };
-  assign _200_ = | { d_last, rst };
-  assign _204_ = ob == 2'h2;
-  assign _205_ = ob == 1'h1;
-  assign _206_ = ! ob;
-  assign _210_ = drain_restart ? 1'h0 : d_last;
-  assign _216_ = drain_restart ? m_one : row_last;
-  assign _219_ = drain_restart ? 1'h1 : row_valid;
-  assign _222_ = drain_restart ? 17'h00000 : row;
-  assign _228_ = drain_restart ? 4'h0 : dn;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _080_;
+  assign _197_ = | { dn_last, rst };
+  assign _198_ = | { d_last, rst };
+  assign _201_ = ob == 2'h2;
+  assign _202_ = ob == 1'h1;
+  assign _203_ = ! ob;
+  assign _207_ = drain_restart ? 1'h0 : d_last;
+  assign _213_ = drain_restart ? m_one : row_last;
+  assign _216_ = drain_restart ? 1'h1 : row_valid;
+  assign _219_ = drain_restart ? 17'h00000 : row;
+  assign _225_ = drain_restart ? 4'h0 : dn;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _079_;
   assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _079_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _239_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _693_;
+  assign _236_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _688_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -660,22 +656,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _693_ = b[5:0];
+        _688_ = b[5:0];
       2'b1?:
-        _693_ = b[11:6];
+        _688_ = b[11:6];
       default:
-        _693_ = a;
+        _688_ = a;
     endcase
   endfunction
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
   assign _258_ = ctrl_state == 1'h1;
   assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = _065_ ? 2'h0 : 2'hx;
-  function [1:0] _702_;
+  assign _260_ = _065_ ? 2'h0 : 2'hx;
+  function [1:0] _697_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -683,178 +679,181 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _702_ = b[1:0];
+        _697_ = b[1:0];
       4'b??1?:
-        _702_ = b[3:2];
+        _697_ = b[3:2];
       4'b?1??:
-        _702_ = b[5:4];
+        _697_ = b[5:4];
       4'b1???:
-        _702_ = b[7:6];
+        _697_ = b[7:6];
       default:
-        _702_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _266_ = compute ? 2'hx : 2'h3;
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _268_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _269_ = s_param__valid ? _268_ : 2'hx;
-  assign _270_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _271_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _272_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _273_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _712_;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _263_ = compute ? 2'hx : 2'h3;
+  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _265_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _266_ = s_param__valid ? _265_ : 2'hx;
+  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _270_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _707_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[0:0];
+        _707_ = b[0:0];
       2'b1?:
-        _712_ = b[1:1];
+        _707_ = b[1:1];
       default:
-        _712_ = a;
+        _707_ = a;
     endcase
   endfunction
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = s_param__valid ? _055_ : 17'hxxxxx;
-  function [16:0] _717_;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = s_param__valid ? _055_ : 17'hxxxxx;
+  function [16:0] _712_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[16:0];
+        _712_ = b[16:0];
       2'b1?:
-        _717_ = b[33:17];
+        _712_ = b[33:17];
       default:
-        _717_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? _054_ : 17'hxxxxx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
-  assign _284_ = \$signal$107  ? _283_ : 1'hx;
-  assign _285_ = s_param__valid ? _284_ : 1'hx;
-  function [0:0] _724_;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? _054_ : 17'hxxxxx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
+  assign _281_ = \$signal$109  ? _280_ : 1'hx;
+  assign _282_ = s_param__valid ? _281_ : 1'hx;
+  function [0:0] _719_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[0:0];
+        _719_ = b[0:0];
       2'b1?:
-        _724_ = b[1:1];
+        _719_ = b[1:1];
       default:
-        _724_ = a;
+        _719_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _291_ = s_param__valid ? _290_ : 1'hx;
-  function [0:0] _730_;
+  assign _284_ = ctrl_state == 1'h1;
+  assign _285_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _288_ = s_param__valid ? _287_ : 1'hx;
+  function [0:0] _725_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[0:0];
+        _725_ = b[0:0];
       2'b1?:
-        _730_ = b[1:1];
+        _725_ = b[1:1];
       default:
-        _730_ = a;
+        _725_ = a;
     endcase
   endfunction
-  assign _292_ = _730_(1'hx, { _294_, _291_ }, { _295_, _293_ });
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _058_[1:0];
-  assign _297_ = \$signal$107  ? _296_ : 2'hx;
-  assign _298_ = s_param__valid ? _297_ : 2'hx;
-  function [1:0] _737_;
+  assign _289_ = _725_(1'hx, { _291_, _288_ }, { _292_, _290_ });
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _058_[1:0];
+  assign _294_ = \$signal$109  ? _293_ : 2'hx;
+  assign _295_ = s_param__valid ? _294_ : 2'hx;
+  function [1:0] _732_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _737_ = b[1:0];
+        _732_ = b[1:0];
       2'b1?:
-        _737_ = b[3:2];
+        _732_ = b[3:2];
       default:
-        _737_ = a;
+        _732_ = a;
     endcase
   endfunction
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = \$signal$107  ? _056_[5:0] : 6'hxx;
-  assign _304_ = s_param__valid ? _303_ : 6'hxx;
-  function [5:0] _743_;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _299_ = ! ctrl_state;
+  assign _300_ = \$signal$109  ? _056_[5:0] : 6'hxx;
+  assign _301_ = s_param__valid ? _300_ : 6'hxx;
+  function [5:0] _738_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _743_ = b[5:0];
+        _738_ = b[5:0];
       2'b1?:
-        _743_ = b[11:6];
+        _738_ = b[11:6];
       default:
-        _743_ = a;
+        _738_ = a;
     endcase
   endfunction
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = wb_last ? _057_[3:0] : 4'hx;
-  assign _310_ = \$signal$107  ? _309_ : 4'hx;
-  assign _311_ = s_param__valid ? _310_ : 4'hx;
-  function [3:0] _750_;
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = wb_last ? _057_[3:0] : 4'hx;
+  assign _307_ = \$signal$109  ? _306_ : 4'hx;
+  assign _308_ = s_param__valid ? _307_ : 4'hx;
+  function [3:0] _745_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _750_ = b[3:0];
+        _745_ = b[3:0];
       2'b1?:
-        _750_ = b[7:4];
+        _745_ = b[7:4];
       default:
-        _750_ = a;
+        _745_ = a;
     endcase
   endfunction
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _060_[0];
-  assign _317_ = s_param__valid ? _316_ : 1'hx;
-  function [0:0] _756_;
+  assign _310_ = ctrl_state == 1'h1;
+  assign _311_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _312_ = ! ctrl_state;
+  assign _313_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h0 : _060_[0];
+  assign _314_ = s_param__valid ? _313_ : 1'hx;
+  function [0:0] _751_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _756_ = b[0:0];
+        _751_ = b[0:0];
       2'b1?:
-        _756_ = b[1:1];
+        _751_ = b[1:1];
       default:
-        _756_ = a;
+        _751_ = a;
     endcase
   endfunction
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _316_ = ctrl_state == 1'h1;
+  assign _317_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
   assign _321_ = ! ctrl_state;
   assign _322_ = ! ctrl_state;
   assign _323_ = ! ctrl_state;
@@ -863,34 +862,31 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _326_ = ! ctrl_state;
   assign _327_ = ! ctrl_state;
   assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = ! ctrl_state;
-  assign _332_ = ! ctrl_state;
-  assign _335_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _336_ = s_param__valid ? _335_ : 1'h0;
-  assign enter = _337_ ? _336_ : 1'h0;
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = ctrl_state == 1'h1;
-  assign _340_ = ! ctrl_state;
-  function [0:0] _780_;
+  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _332_ = s_param__valid ? _331_ : 1'h0;
+  assign enter = _333_ ? _332_ : 1'h0;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign header_taken = _336_ ? s_param__valid : 1'h0;
+  assign _336_ = ! ctrl_state;
+  function [0:0] _775_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _780_ = b[0:0];
+        _775_ = b[0:0];
       2'b1?:
-        _780_ = b[1:1];
+        _775_ = b[1:1];
       default:
-        _780_ = a;
+        _775_ = a;
     endcase
   endfunction
-  assign s_param__ready = _780_(1'h0, 2'h3, { _342_, _341_ });
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ! ctrl_state;
+  assign s_param__ready = _775_(1'h0, 2'h3, { _338_, _337_ });
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -898,7 +894,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$147 ),
+    .o_data(\o_data$149 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -912,8 +908,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$721$0 (ra_beat),
-    .\port$723$0 (ra_blk),
+    .\port$731$0 (ra_beat),
+    .\port$733$0 (ra_blk),
     .r_data(i_bias),
     .rst(rst),
     .wp__addr(w_addr),
@@ -939,28 +935,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _010_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
-    if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_112_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
-    end
+    \hdr_out_q.zero_point  <= hdr[55:48];
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_113_) begin
+    end else if (_112_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _074_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_114_) begin
+    end else if (_113_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _073_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_193_) begin
+    if (_192_) begin
       fm0 <= 17'h00000;
     end else if (_161_) begin
       fm0 <= _072_[16:0];
     end
     if (rst) begin
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
@@ -969,7 +962,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$55  <= 1'h0;
       \i_valid$53  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$144  <= 1'h0;
+      \$signal$146  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -980,6 +973,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
@@ -990,29 +984,31 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _544_ <= 17'h00000;
-      _545_ <= 17'h00000;
+      _541_ <= 17'h00000;
+      _542_ <= 17'h00000;
     end else begin
       tile_end <= _067_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _036_ : _037_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _035_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       give_back <= _023_ + _025_;
       \w_en$80  <= \w_en$76 ;
       \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$144 ;
+      \i_valid$53  <= \$signal$146 ;
       part_last <= _014_ & dn_last;
-      \$signal$144  <= _012_;
+      \$signal$146  <= _012_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
       drain_dn_step <= _003_ & d_last;
       drain_d_wrap <= d_last;
       drain_d_step <= _111_ & row_end;
-      begin if (_106_) d_last <= _210_; else d_last <= _108_ ? \$signal$132  : _210_; end
-      begin if (_106_) row_last <= _216_; else begin if (_108_) row_last <= row_last_next; else row_last <= _216_; end end
-      begin if (_106_) row_valid <= _219_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _219_; end end
-      begin if (_106_) row <= _222_; else begin if (_108_) row <= row_next; else row <= _222_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _228_; end else dn <= _228_; end
+      begin if (_106_) d_last <= _207_; else d_last <= _108_ ? \$signal$134  : _207_; end
+      begin if (_106_) row_last <= _213_; else begin if (_108_) row_last <= row_last_next; else row_last <= _213_; end end
+      begin if (_106_) row_valid <= _216_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _216_; end end
+      begin if (_106_) row <= _219_; else begin if (_108_) row <= row_next; else row <= _219_; end end
+      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _225_; end else dn <= _225_; end
+      drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
       begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
@@ -1023,15 +1019,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _544_ <= _083_[16:0];
-      _545_ <= _082_[16:0];
+      _541_ <= _083_[16:0];
+      _542_ <= _082_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_115_) begin
-      flush <= _693_(6'hxx, { 6'h23, _064_[5:0] }, { _257_, _256_ });
+    end else if (_114_) begin
+      flush <= _688_(6'hxx, { 6'h23, _064_[5:0] }, { _254_, _253_ });
     end
-    if (_194_) begin
+    if (_193_) begin
       compute <= 1'h0;
     end else if (_162_) begin
       compute <= 1'h1;
@@ -1059,57 +1055,57 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_167_) begin
-      ctrl_state <= _702_(2'hx, { _271_, _269_, _266_, _263_ }, { _272_, _270_, _267_, _265_ });
+      ctrl_state <= _697_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
     end
     if (rst) begin
       ch_first <= 1'h0;
     end else if (_168_) begin
-      ch_first <= _712_(1'hx, { _276_, _273_ }, { _277_, _275_ });
+      ch_first <= _707_(1'hx, { _273_, _270_ }, { _274_, _272_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_169_) begin
-      ch_left <= _717_(17'hxxxxx, { _281_, _278_ }, { _282_, _280_ });
+      ch_left <= _712_(17'hxxxxx, { _278_, _275_ }, { _279_, _277_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
     end else if (_170_) begin
-      wb_last <= _724_(1'hx, { _288_, _285_ }, { _289_, _287_ });
+      wb_last <= _719_(1'hx, { _285_, _282_ }, { _286_, _284_ });
     end
     if (rst) begin
-      \$signal$107  <= 1'h1;
+      \$signal$109  <= 1'h1;
     end else if (_171_) begin
-      \$signal$107  <= _292_;
+      \$signal$109  <= _289_;
     end
     if (rst) begin
       wb <= 2'h0;
     end else if (_172_) begin
-      wb <= _737_(2'hx, { _301_, _298_ }, { _302_, _300_ });
+      wb <= _732_(2'hx, { _298_, _295_ }, { _299_, _297_ });
     end
     if (rst) begin
       wa <= 6'h00;
     end else if (_173_) begin
-      wa <= _743_(6'hxx, { _307_, _304_ }, { _308_, _306_ });
+      wa <= _738_(6'hxx, { _304_, _301_ }, { _305_, _303_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_174_) begin
-      blk <= _750_(4'hx, { _314_, _311_ }, { _315_, _313_ });
+      blk <= _745_(4'hx, { _311_, _308_ }, { _312_, _310_ });
     end
     if (rst) begin
       lane <= 1'h0;
     end else if (_175_) begin
-      lane <= _756_(1'hx, { _320_, _317_ }, { _321_, _319_ });
+      lane <= _751_(1'hx, { _317_, _314_ }, { _318_, _316_ });
     end
     if (rst) begin
-      \$signal$104  <= 1'h0;
+      \$signal$106  <= 1'h0;
     end else if (_176_) begin
-      \$signal$104  <= _053_;
+      \$signal$106  <= _053_;
     end
     if (rst) begin
-      \$signal$103  <= 1'h0;
+      \$signal$105  <= 1'h0;
     end else if (_177_) begin
-      \$signal$103  <= _049_;
+      \$signal$105  <= _049_;
     end
     if (rst) begin
       tile_pen <= 8'h00;
@@ -1122,46 +1118,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= hdr[39:32] - 2'h2;
     end
     if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_180_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_181_) begin
+    end else if (_180_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_181_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_182_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_183_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_185_) begin
+    end else if (_184_) begin
       m_last <= _039_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_185_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
-    if (_195_) begin
+    if (rst) begin
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      zero_point <= \hdr_out_q.zero_point ;
+    end
+    if (_194_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _030_;
     end
-    if (!_339_) begin
+    if (!_335_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
@@ -1173,17 +1169,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_187_) begin
+    end else if (_186_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_188_) begin
+    end else if (_187_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_189_) begin
+    end else if (_188_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -1193,92 +1189,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob_last <= ob == 2'h2;
       ob <= _020_[1:0];
     end
-    if (\$signal$144 ) begin
+    if (\$signal$146 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$147 [95:72] : \o_data$147 [71:48]; else acc_chosen <= beat[0] ? \o_data$147 [47:24] : \o_data$147 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$149 [95:72] : \o_data$149 [71:48]; else acc_chosen <= beat[0] ? \o_data$149 [47:24] : \o_data$149 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_190_) begin
+    end else if (_189_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_153_) begin
+    end else if (_152_) begin
       begin if (_106_) beat_last <= beat == 2'h2; else begin if (_108_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_154_) begin
+    end else if (_153_) begin
       begin if (_106_) beat <= beat + 1'h1; else begin if (_108_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_155_) begin
+    end else if (_154_) begin
       begin if (_006_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_196_) begin
+    if (_195_) begin
       ra_blk <= 4'h0;
-    end else if (_191_) begin
+    end else if (_190_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_197_) begin
+    if (_196_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
       ra_beat <= _100_[1:0];
     end
-    if (_198_) begin
+    if (_197_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= ra_blk + 1'h1;
     end
-    if (_199_) begin
-      drain_restart <= 1'h0;
+    if (_198_) begin
+      \$signal$134  <= 1'h0;
     end else begin
-      drain_restart <= s_param__valid;
-    end
-    if (_200_) begin
-      \$signal$132  <= 1'h0;
-    end else begin
-      \$signal$132  <= drain_d_pen;
+      \$signal$134  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_156_) begin
-      at_tile_last <= compute ? _234_ : \$signal$104 ;
+    end else if (_155_) begin
+      at_tile_last <= compute ? _231_ : \$signal$106 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_157_) begin
-      at_k_last <= compute ? _237_ : \$signal$103 ;
+    end else if (_156_) begin
+      at_k_last <= compute ? _234_ : \$signal$105 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_192_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_191_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _236_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 8'h00;
-    end else if (_160_) begin
+    end else if (_159_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 8'h00;
+    end else if (_160_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire _003_;
-  wire _006_;
-  wire [2:0] _018_;
+  wire _009_;
+  wire _010_;
+  wire _011_;
+  wire _012_;
+  wire [2:0] _022_;
   (* unused_bits = "2" *)
-  wire [2:0] _019_;
-  wire [1:0] _020_;
-  wire _021_;
-  wire _022_;
-  wire _023_;
-  wire _024_;
+  wire [2:0] _023_;
+  wire [2:0] _024_;
   wire _025_;
   wire _026_;
   wire _027_;
@@ -1295,8 +1289,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _038_;
   wire _039_;
   wire _040_;
-  wire [1:0] _041_;
-  wire [2:0] _042_;
+  wire _041_;
+  wire _042_;
+  wire _043_;
+  wire _044_;
+  wire [1:0] _045_;
+  wire [2:0] _046_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1336,11 +1334,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [23:0] drain_3 = 24'h000000;
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
+  reg drain_beat_pen = 1'h0;
+  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
   output drain_valid;
   reg drain_valid = 1'h0;
-  wire draining;
   input [31:0] i_a;
   wire [31:0] i_a;
   input i_last;
@@ -1454,38 +1453,40 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _003_ = | count_next;
-  assign _006_ = beat_next == 2'h3;
+  assign _009_ = ~ lr_3_3;
+  assign _010_ = ~ drain_advance;
+  assign _011_ = _010_ & drain_busy;
+  assign _012_ = _011_ & drain_beat_pen;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign draining = | drain_count;
-  assign _018_ = drain_count - 1'h1;
-  assign _019_[1:0] = drain_beat + 1'h1;
-  assign _020_ = drain_advance ? 2'h0 : _019_[1:0];
-  assign _021_ = | { lr_3_3, rst };
-  assign _022_ = | { lr_3_3, rst };
-  assign _023_ = | { lr_3_2, rst };
-  assign _024_ = | { lr_3_1, rst };
-  assign _025_ = | { lr_3_0, rst };
-  assign _026_ = | { lr_2_3, rst };
-  assign _027_ = | { lr_2_2, rst };
-  assign _028_ = | { lr_2_1, rst };
-  assign _029_ = | { lr_2_0, rst };
-  assign _030_ = | { lr_1_3, rst };
-  assign _031_ = | { lr_1_2, rst };
-  assign _032_ = | { lr_1_1, rst };
-  assign _033_ = | { lr_1_0, rst };
-  assign _034_ = | { lr_0_3, rst };
-  assign _035_ = | { lr_0_2, rst };
-  assign _036_ = | { lr_0_1, rst };
-  assign _037_ = | { lr_0_0, rst };
-  assign _038_ = | { in_idle, rst };
-  assign _039_ = | { in_idle, rst };
-  assign _040_ = | { in_idle, rst };
-  assign _041_ = draining ? _020_ : drain_beat;
-  assign beat_next = lr_3_3 ? 2'h0 : _041_;
-  assign _042_ = drain_advance ? _018_ : drain_count;
-  assign count_next = lr_3_3 ? 3'h4 : _042_;
+  assign _022_ = drain_count - 1'h1;
+  assign _023_[1:0] = drain_beat + 1'h1;
+  assign _024_[1:0] = drain_advance ? 2'h0 : _023_[1:0];
+  assign _025_ = | { lr_3_3, rst };
+  assign _026_ = | { lr_3_3, rst };
+  assign _027_ = | { lr_3_2, rst };
+  assign _028_ = | { lr_3_1, rst };
+  assign _029_ = | { lr_3_0, rst };
+  assign _030_ = | { lr_2_3, rst };
+  assign _031_ = | { lr_2_2, rst };
+  assign _032_ = | { lr_2_1, rst };
+  assign _033_ = | { lr_2_0, rst };
+  assign _034_ = | { lr_1_3, rst };
+  assign _035_ = | { lr_1_2, rst };
+  assign _036_ = | { lr_1_1, rst };
+  assign _037_ = | { lr_1_0, rst };
+  assign _038_ = | { lr_0_3, rst };
+  assign _039_ = | { lr_0_2, rst };
+  assign _040_ = | { lr_0_1, rst };
+  assign _041_ = | { lr_0_0, rst };
+  assign _042_ = | { in_idle, rst };
+  assign _043_ = | { in_idle, rst };
+  assign _044_ = | { in_idle, rst };
+  assign _045_ = drain_busy ? _024_[1:0] : drain_beat;
+  assign beat_next = lr_3_3 ? 2'h0 : _045_;
+  assign _046_ = drain_advance ? _022_ : drain_count;
+  assign count_next = lr_3_3 ? 3'h4 : _046_;
+  assign _024_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1518,8 +1519,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (rst) begin
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
+      drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
+      drain_busy <= 1'h0;
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
@@ -1588,10 +1591,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= draining;
-      drain_advance <= _003_ & _006_;
+      drain_valid <= drain_busy;
+      drain_advance <= _009_ & _012_;
+      drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;
@@ -1660,7 +1665,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_021_) begin
+    if (_025_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1668,7 +1673,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_022_) begin
+    if (_026_) begin
       acc_3_3 <= 24'h000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -1676,7 +1681,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_023_) begin
+    if (_027_) begin
       acc_3_2 <= 24'h000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -1684,7 +1689,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_024_) begin
+    if (_028_) begin
       acc_3_1 <= 24'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1692,7 +1697,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_025_) begin
+    if (_029_) begin
       acc_3_0 <= 24'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1700,7 +1705,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_026_) begin
+    if (_030_) begin
       acc_2_3 <= 24'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1708,7 +1713,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_027_) begin
+    if (_031_) begin
       acc_2_2 <= 24'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1716,7 +1721,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_028_) begin
+    if (_032_) begin
       acc_2_1 <= 24'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1724,7 +1729,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_029_) begin
+    if (_033_) begin
       acc_2_0 <= 24'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1732,7 +1737,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_030_) begin
+    if (_034_) begin
       acc_1_3 <= 24'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1740,7 +1745,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_031_) begin
+    if (_035_) begin
       acc_1_2 <= 24'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1748,7 +1753,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_032_) begin
+    if (_036_) begin
       acc_1_1 <= 24'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1756,7 +1761,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_033_) begin
+    if (_037_) begin
       acc_1_0 <= 24'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1764,7 +1769,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_034_) begin
+    if (_038_) begin
       acc_0_3 <= 24'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1772,7 +1777,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_035_) begin
+    if (_039_) begin
       acc_0_2 <= 24'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1780,7 +1785,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_036_) begin
+    if (_040_) begin
       acc_0_1 <= 24'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1788,7 +1793,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_037_) begin
+    if (_041_) begin
       acc_0_0 <= 24'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -1802,17 +1807,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_038_) begin
+    if (_042_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_039_) begin
+    if (_043_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_040_) begin
+    if (_044_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
@@ -2176,13 +2181,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$721$0 , \port$723$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$731$0 , \port$733$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$721$0 ;
-  wire [1:0] \port$721$0 ;
-  input [3:0] \port$723$0 ;
-  wire [3:0] \port$723$0 ;
+  input [1:0] \port$731$0 ;
+  wire [1:0] \port$731$0 ;
+  input [3:0] \port$733$0 ;
+  wire [3:0] \port$733$0 ;
   output [31:0] r_data;
   reg [31:0] r_data = 32'd0;
   input rst;
@@ -2267,7 +2272,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$721$0 , \
   end
   reg [31:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$723$0 , \port$721$0  }];
+    _1_ <= mem[{ \port$733$0 , \port$731$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;

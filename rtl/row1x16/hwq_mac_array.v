@@ -58,6 +58,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire clk;
   wire count_next;
   reg drain_advance = 1'h0;
+  reg drain_count = 1'h0;
   input en;
   wire en;
   input [7:0] i_a;
@@ -296,12 +297,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_0_14 = en & lr_0_14;
   assign cap_0_15 = en & lr_0_15;
   assign _014_ = en & drain_advance;
-  assign _015_ = o_valid - 1'h1;
-  assign _020_ = _014_ ? _015_ : o_valid;
+  assign _015_ = drain_count - 1'h1;
+  assign _020_ = _014_ ? _015_ : drain_count;
   assign count_next = cap_0_15 ? 1'h1 : _020_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     if (en) begin
+      in_w8 <= i_w[71:64];
+      in_w7 <= i_w[63:56];
+      in_w6 <= i_w[55:48];
       in_w5 <= i_w[47:40];
       in_w4 <= i_w[39:32];
       in_w3 <= i_w[31:24];
@@ -421,9 +425,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_w11 <= i_w[95:88];
       in_w10 <= i_w[87:80];
       in_w9 <= i_w[79:72];
-      in_w8 <= i_w[71:64];
-      in_w7 <= i_w[63:56];
-      in_w6 <= i_w[55:48];
     end
     if (rst) begin
       in_last <= 1'h0;
@@ -590,9 +591,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (rst) begin
       drain_advance <= 1'h0;
+      drain_count <= 1'h0;
       o_valid <= 1'h0;
     end else begin
       drain_advance <= count_next;
+      drain_count <= count_next;
       o_valid <= count_next;
     end
     if (cap_0_15) begin

@@ -266,25 +266,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _218_;
   wire _219_;
   wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
+  wire [3:0] _221_;
+  wire [3:0] _222_;
   wire _224_;
   wire [3:0] _225_;
-  wire [3:0] _226_;
-  wire _228_;
+  wire _226_;
+  wire [3:0] _227_;
+  wire [3:0] _228_;
   wire [3:0] _229_;
-  wire _230_;
-  wire [3:0] _231_;
+  wire _231_;
   wire [3:0] _232_;
-  wire [3:0] _233_;
-  wire _235_;
-  wire [3:0] _236_;
+  wire _233_;
+  wire [3:0] _234_;
+  wire [3:0] _235_;
   wire _237_;
   wire [3:0] _238_;
-  wire [3:0] _239_;
+  wire _239_;
+  wire _240_;
   wire _241_;
-  wire [3:0] _242_;
+  wire _242_;
   wire _243_;
   wire _244_;
   wire _245_;
@@ -292,13 +292,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _247_;
   wire _248_;
   wire _249_;
-  wire _250_;
-  wire _251_;
   wire _252_;
   wire _253_;
   wire _254_;
   wire _255_;
   wire _256_;
+  wire _257_;
+  wire _258_;
   wire _259_;
   wire _260_;
   wire _261_;
@@ -317,59 +317,51 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _274_;
   wire _275_;
   wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
   wire _280_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _287_;
-  wire _293_;
-  wire _296_;
-  wire [16:0] _299_;
-  wire [3:0] _302_;
-  wire _305_;
-  wire _306_;
-  wire _308_;
-  wire _309_;
-  wire _311_;
+  wire _286_;
+  wire _289_;
+  wire [16:0] _292_;
+  wire [3:0] _295_;
+  wire _298_;
+  wire _299_;
+  wire _301_;
+  wire _302_;
+  wire _304_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire [1:0] _326_;
   wire _328_;
-  wire _329_;
+  wire [1:0] _329_;
   wire _330_;
-  wire _331_;
-  wire _332_;
-  wire [1:0] _333_;
+  wire [1:0] _331_;
+  wire [1:0] _332_;
+  wire _333_;
+  wire [1:0] _334_;
   wire _335_;
-  wire [1:0] _336_;
-  wire _337_;
-  wire [1:0] _338_;
-  wire [1:0] _339_;
+  wire [16:0] _336_;
+  wire _338_;
+  wire [16:0] _339_;
   wire _340_;
-  wire [1:0] _341_;
+  wire _341_;
   wire _342_;
-  wire [16:0] _343_;
+  wire _343_;
   wire _345_;
-  wire [16:0] _346_;
+  wire _346_;
   wire _347_;
   wire _348_;
   wire _349_;
   wire _350_;
+  wire _351_;
   wire _352_;
-  wire _353_;
-  wire _354_;
-  wire _355_;
-  wire _356_;
-  wire _357_;
-  wire _358_;
-  wire _359_;
-  wire _360_;
   wire \$signal ;
   wire \$signal$132 ;
-  reg \$signal$216  = 1'h0;
-  reg \$signal$217  = 1'h0;
-  reg \$signal$220  = 1'h0;
-  reg \$signal$235  = 1'h0;
+  reg \$signal$218  = 1'h0;
+  reg \$signal$219  = 1'h0;
+  reg \$signal$222  = 1'h0;
+  reg \$signal$237  = 1'h0;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -401,6 +393,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [7:0] i_a;
   wire [7:0] i_a;
   reg [431:0] i_acc = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
@@ -428,7 +423,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$238 ;
+  wire [431:0] \o_data$240 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$195 ;
@@ -614,42 +609,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _128_ = { compute, adv } != 2'h2;
   assign _129_ = { tile_end, compute } != 1'h1;
   assign _130_ = { tile_end, compute } != 1'h1;
-  assign _131_ = { _329_, _328_ } != 1'h0;
-  assign _132_ = { _340_, s_param__valid } != 2'h2;
-  assign _133_ = { _342_, s_param__valid } != 2'h2;
-  assign _134_ = { _340_, ch_left[16], s_param__valid } != 3'h5;
-  assign _135_ = { _337_, compute } != 2'h3;
-  assign _136_ = { _335_, _115_ } != 2'h2;
-  assign _137_ = { _342_, _340_, _337_, _335_ } != 1'h0;
-  assign _138_ = { _345_, s_param__valid } != 2'h2;
-  assign _139_ = { _347_, s_param__valid } != 2'h2;
-  assign _140_ = { _347_, _345_ } != 1'h0;
-  assign _141_ = { _352_, s_param__valid } != 2'h2;
-  assign _142_ = { _354_, s_param__valid } != 2'h2;
-  assign _143_ = { _352_, \$signal$220 , s_param__valid } != 3'h5;
-  assign _144_ = { _354_, _352_ } != 1'h0;
-  assign _145_ = { _358_, s_param__valid } != 2'h2;
-  assign _146_ = { _360_, s_param__valid } != 2'h2;
-  assign _147_ = { _360_, _358_ } != 1'h0;
-  assign _148_ = { _228_, s_param__valid } != 2'h2;
-  assign _149_ = { _230_, s_param__valid } != 2'h2;
-  assign _150_ = { _228_, \$signal$220 , s_param__valid } != 3'h5;
-  assign _151_ = { _230_, _228_ } != 1'h0;
-  assign _152_ = { _235_, s_param__valid } != 2'h2;
-  assign _153_ = { _237_, s_param__valid } != 2'h2;
-  assign _154_ = { _235_, \$signal$220 , s_param__valid } != 3'h5;
-  assign _155_ = { _235_, wb_last, \$signal$220 , s_param__valid } != 4'hb;
-  assign _156_ = { _237_, _235_ } != 1'h0;
-  assign _157_ = { _241_, s_param__valid } != 2'h2;
-  assign _158_ = { _243_, s_param__valid } != 2'h2;
-  assign _159_ = { _243_, _241_ } != 1'h0;
+  assign _131_ = { _322_, _321_ } != 1'h0;
+  assign _132_ = { _333_, s_param__valid } != 2'h2;
+  assign _133_ = { _335_, s_param__valid } != 2'h2;
+  assign _134_ = { _333_, ch_left[16], s_param__valid } != 3'h5;
+  assign _135_ = { _330_, compute } != 2'h3;
+  assign _136_ = { _328_, _115_ } != 2'h2;
+  assign _137_ = { _335_, _333_, _330_, _328_ } != 1'h0;
+  assign _138_ = { _338_, s_param__valid } != 2'h2;
+  assign _139_ = { _340_, s_param__valid } != 2'h2;
+  assign _140_ = { _340_, _338_ } != 1'h0;
+  assign _141_ = { _345_, s_param__valid } != 2'h2;
+  assign _142_ = { _347_, s_param__valid } != 2'h2;
+  assign _143_ = { _345_, \$signal$222 , s_param__valid } != 3'h5;
+  assign _144_ = { _347_, _345_ } != 1'h0;
+  assign _145_ = { _351_, s_param__valid } != 2'h2;
+  assign _146_ = { _220_, s_param__valid } != 2'h2;
+  assign _147_ = { _220_, _351_ } != 1'h0;
+  assign _148_ = { _224_, s_param__valid } != 2'h2;
+  assign _149_ = { _226_, s_param__valid } != 2'h2;
+  assign _150_ = { _224_, \$signal$222 , s_param__valid } != 3'h5;
+  assign _151_ = { _226_, _224_ } != 1'h0;
+  assign _152_ = { _231_, s_param__valid } != 2'h2;
+  assign _153_ = { _233_, s_param__valid } != 2'h2;
+  assign _154_ = { _231_, \$signal$222 , s_param__valid } != 3'h5;
+  assign _155_ = { _231_, wb_last, \$signal$222 , s_param__valid } != 4'hb;
+  assign _156_ = { _233_, _231_ } != 1'h0;
+  assign _157_ = { _237_, s_param__valid } != 2'h2;
+  assign _158_ = { _239_, s_param__valid } != 2'h2;
+  assign _159_ = { _239_, _237_ } != 1'h0;
   assign _160_ = & { _121_, _120_ };
   assign _161_ = & { _013_, o_valid };
   assign _162_ = & { _126_, _125_ };
   assign _163_ = & { tile_end, fn_last };
-  assign _164_ = & { _330_, ch_left[16], s_param__valid };
-  assign _165_ = & { _331_, ch_left[16], s_param__valid };
-  assign _166_ = & { _332_, ch_left[16], s_param__valid };
+  assign _164_ = & { _323_, ch_left[16], s_param__valid };
+  assign _165_ = & { _324_, ch_left[16], s_param__valid };
+  assign _166_ = & { _325_, ch_left[16], s_param__valid };
   assign _167_ = & { _137_, _136_, _135_, _134_, _133_, _132_ };
   assign _168_ = & { _140_, _139_, _138_ };
   assign _169_ = & { _144_, _143_, _142_, _141_ };
@@ -657,114 +652,114 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _171_ = & { _151_, _150_, _149_, _148_ };
   assign _172_ = & { _156_, _155_, _154_, _153_, _152_ };
   assign _173_ = & { _159_, _158_, _157_ };
-  assign _174_ = & { _244_, s_param__valid };
-  assign _175_ = & { _245_, s_param__valid };
-  assign _176_ = & { _246_, s_param__valid };
-  assign _177_ = & { _247_, s_param__valid };
-  assign _178_ = & { _248_, s_param__valid };
-  assign _179_ = & { _249_, s_param__valid };
-  assign _180_ = & { _250_, s_param__valid };
-  assign _181_ = & { _251_, s_param__valid };
-  assign _182_ = & { _252_, s_param__valid };
-  assign _183_ = & { _253_, s_param__valid };
-  assign _184_ = & { _254_, s_param__valid };
-  assign _185_ = & { _255_, s_param__valid };
-  assign _186_ = & { _256_, s_param__valid };
-  assign _207_ = ~ _281_;
-  assign _208_ = ~ compute;
-  assign _209_ = ~ _262_;
-  assign _210_ = ~ _263_;
-  assign _211_ = ~ _264_;
-  assign _212_ = ~ _265_;
-  assign _213_ = ~ _266_;
-  assign _214_ = ~ _267_;
-  assign _215_ = ~ _268_;
-  assign _216_ = ~ _269_;
-  assign _217_ = ~ _270_;
-  assign _218_ = ~ _271_;
-  assign _219_ = ~ _272_;
-  assign _220_ = ~ _273_;
-  assign _221_ = ~ _274_;
-  assign _222_ = ~ _275_;
-  assign _223_ = ~ _276_;
-  assign _224_ = ~ _277_;
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { _207_, rst };
-  assign _189_ = | { _208_, rst };
-  assign _190_ = | { _116_, rst };
-  assign _191_ = | { _209_, rst };
-  assign _192_ = | { _210_, rst };
-  assign _193_ = | { _211_, rst };
-  assign _194_ = | { _212_, rst };
-  assign _195_ = | { _213_, rst };
-  assign _196_ = | { _214_, rst };
-  assign _197_ = | { _215_, rst };
-  assign _198_ = | { _216_, rst };
-  assign _199_ = | { _217_, rst };
-  assign _200_ = | { _218_, rst };
-  assign _201_ = | { _219_, rst };
-  assign _202_ = | { _220_, rst };
-  assign _203_ = | { _221_, rst };
-  assign _204_ = | { _222_, rst };
-  assign _205_ = | { _223_, rst };
-  assign _206_ = | { _224_, rst };
-  assign _225_ = \$signal$220  ? _107_[3:0] : 4'hx;
-  assign _226_ = s_param__valid ? _225_ : 4'hx;
-  function [3:0] _678_;
+  assign _174_ = & { _240_, s_param__valid };
+  assign _175_ = & { _241_, s_param__valid };
+  assign _176_ = & { _242_, s_param__valid };
+  assign _177_ = & { _243_, s_param__valid };
+  assign _178_ = & { _244_, s_param__valid };
+  assign _179_ = & { _245_, s_param__valid };
+  assign _180_ = & { _246_, s_param__valid };
+  assign _181_ = & { _247_, s_param__valid };
+  assign _182_ = & { _248_, s_param__valid };
+  assign _183_ = & { _249_, s_param__valid };
+  assign _203_ = ~ compute;
+  assign _204_ = ~ _255_;
+  assign _205_ = ~ _256_;
+  assign _206_ = ~ _257_;
+  assign _207_ = ~ _258_;
+  assign _208_ = ~ _259_;
+  assign _209_ = ~ _260_;
+  assign _210_ = ~ _261_;
+  assign _211_ = ~ _262_;
+  assign _212_ = ~ _263_;
+  assign _213_ = ~ _264_;
+  assign _214_ = ~ _265_;
+  assign _215_ = ~ _266_;
+  assign _216_ = ~ _267_;
+  assign _217_ = ~ _268_;
+  assign _218_ = ~ _269_;
+  assign _219_ = ~ _270_;
+  assign _184_ = | { drain_restart, rst };
+  assign _185_ = | { _203_, rst };
+  assign _186_ = | { _116_, rst };
+  assign _187_ = | { _204_, rst };
+  assign _188_ = | { _205_, rst };
+  assign _189_ = | { _206_, rst };
+  assign _190_ = | { _207_, rst };
+  assign _191_ = | { _208_, rst };
+  assign _192_ = | { _209_, rst };
+  assign _193_ = | { _210_, rst };
+  assign _194_ = | { _211_, rst };
+  assign _195_ = | { _212_, rst };
+  assign _196_ = | { _213_, rst };
+  assign _197_ = | { _214_, rst };
+  assign _198_ = | { _215_, rst };
+  assign _199_ = | { _216_, rst };
+  assign _200_ = | { _217_, rst };
+  assign _201_ = | { _218_, rst };
+  assign _202_ = | { _219_, rst };
+  assign _220_ = ! ctrl_state;
+  assign _221_ = \$signal$222  ? _107_[3:0] : 4'hx;
+  assign _222_ = s_param__valid ? _221_ : 4'hx;
+  function [3:0] _668_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _678_ = b[3:0];
+        _668_ = b[3:0];
       2'b1?:
-        _678_ = b[7:4];
+        _668_ = b[7:4];
       default:
-        _678_ = a;
+        _668_ = a;
     endcase
   endfunction
-  assign _228_ = ctrl_state == 1'h1;
-  assign _229_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _230_ = ! ctrl_state;
-  assign _231_ = wb_last ? _108_[3:0] : 4'hx;
-  assign _232_ = \$signal$220  ? _231_ : 4'hx;
-  assign _233_ = s_param__valid ? _232_ : 4'hx;
-  function [3:0] _685_;
+  assign _224_ = ctrl_state == 1'h1;
+  assign _225_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _226_ = ! ctrl_state;
+  assign _227_ = wb_last ? _108_[3:0] : 4'hx;
+  assign _228_ = \$signal$222  ? _227_ : 4'hx;
+  assign _229_ = s_param__valid ? _228_ : 4'hx;
+  function [3:0] _675_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _685_ = b[3:0];
+        _675_ = b[3:0];
       2'b1?:
-        _685_ = b[7:4];
+        _675_ = b[7:4];
       default:
-        _685_ = a;
+        _675_ = a;
     endcase
   endfunction
-  assign _235_ = ctrl_state == 1'h1;
-  assign _236_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _237_ = ! ctrl_state;
-  assign _238_ = \$signal$220  ? (* full_case = 32'd1 *) 4'h0 : _109_[3:0];
-  assign _239_ = s_param__valid ? _238_ : 4'hx;
-  function [3:0] _691_;
+  assign _231_ = ctrl_state == 1'h1;
+  assign _232_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _233_ = ! ctrl_state;
+  assign _234_ = \$signal$222  ? (* full_case = 32'd1 *) 4'h0 : _109_[3:0];
+  assign _235_ = s_param__valid ? _234_ : 4'hx;
+  function [3:0] _681_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _691_ = b[3:0];
+        _681_ = b[3:0];
       2'b1?:
-        _691_ = b[7:4];
+        _681_ = b[7:4];
       default:
-        _691_ = a;
+        _681_ = a;
     endcase
   endfunction
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _237_ = ctrl_state == 1'h1;
+  assign _238_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _239_ = ! ctrl_state;
+  assign _240_ = ! ctrl_state;
+  assign _241_ = ! ctrl_state;
+  assign _242_ = ! ctrl_state;
   assign _243_ = ! ctrl_state;
   assign _244_ = ! ctrl_state;
   assign _245_ = ! ctrl_state;
@@ -772,16 +767,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _247_ = ! ctrl_state;
   assign _248_ = ! ctrl_state;
   assign _249_ = ! ctrl_state;
-  assign _250_ = ! ctrl_state;
-  assign _251_ = ! ctrl_state;
-  assign _252_ = ! ctrl_state;
-  assign _253_ = ! ctrl_state;
-  assign _254_ = ! ctrl_state;
-  assign _255_ = ! ctrl_state;
-  assign _256_ = ! ctrl_state;
-  assign _259_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _260_ = s_param__valid ? _259_ : 1'h0;
-  assign enter = _261_ ? _260_ : 1'h0;
+  assign _252_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _253_ = s_param__valid ? _252_ : 1'h0;
+  assign enter = _254_ ? _253_ : 1'h0;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == 1'h1;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
   assign _261_ = ctrl_state == 1'h1;
   assign _262_ = ctrl_state == 1'h1;
   assign _263_ = ctrl_state == 1'h1;
@@ -795,42 +790,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _271_ = ctrl_state == 1'h1;
   assign _272_ = ctrl_state == 1'h1;
   assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = ! ctrl_state;
-  function [0:0] _734_;
+  assign header_taken = _274_ ? s_param__valid : 1'h0;
+  assign _274_ = ! ctrl_state;
+  function [0:0] _722_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _734_ = b[0:0];
+        _722_ = b[0:0];
       2'b1?:
-        _734_ = b[1:1];
+        _722_ = b[1:1];
       default:
-        _734_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign s_param__ready = _734_(1'h0, 2'h3, { _283_, _282_ });
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = ! ctrl_state;
-  assign _287_ = drain_restart ? 1'h1 : d_last;
-  assign _293_ = drain_restart ? m_one : row_last;
-  assign _296_ = drain_restart ? 1'h1 : row_valid;
-  assign _299_ = drain_restart ? 17'h00000 : row;
-  assign _302_ = drain_restart ? 4'h0 : dn;
-  assign _305_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$217  : _012_;
-  assign _306_ = adv ? _305_ : 1'hx;
-  assign _308_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$216  : _010_;
-  assign _309_ = adv ? _308_ : 1'hx;
-  assign _311_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _780_;
+  assign s_param__ready = _722_(1'h0, 2'h3, { _276_, _275_ });
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ! ctrl_state;
+  assign _280_ = drain_restart ? 1'h1 : d_last;
+  assign _286_ = drain_restart ? m_one : row_last;
+  assign _289_ = drain_restart ? 1'h1 : row_valid;
+  assign _292_ = drain_restart ? 17'h00000 : row;
+  assign _295_ = drain_restart ? 4'h0 : dn;
+  assign _298_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$219  : _012_;
+  assign _299_ = adv ? _298_ : 1'hx;
+  assign _301_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _010_;
+  assign _302_ = adv ? _301_ : 1'hx;
+  assign _304_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _768_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -838,20 +827,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _780_ = b[4:0];
+        _768_ = b[4:0];
       2'b1?:
-        _780_ = b[9:5];
+        _768_ = b[9:5];
       default:
-        _780_ = a;
+        _768_ = a;
     endcase
   endfunction
-  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _329_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = _115_ ? 2'h0 : 2'hx;
-  function [1:0] _787_;
+  assign _321_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _322_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = ctrl_state == 1'h1;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = _115_ ? 2'h0 : 2'hx;
+  function [1:0] _775_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -859,91 +848,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _787_ = b[1:0];
+        _775_ = b[1:0];
       4'b??1?:
-        _787_ = b[3:2];
+        _775_ = b[3:2];
       4'b?1??:
-        _787_ = b[5:4];
+        _775_ = b[5:4];
       4'b1???:
-        _787_ = b[7:6];
+        _775_ = b[7:6];
       default:
-        _787_ = a;
+        _775_ = a;
     endcase
   endfunction
-  assign _335_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _336_ = compute ? 2'hx : 2'h3;
-  assign _337_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _338_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _339_ = s_param__valid ? _338_ : 2'hx;
-  assign _340_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _341_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _342_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _343_ = s_param__valid ? _106_[16:0] : 17'hxxxxx;
-  function [16:0] _797_;
+  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _329_ = compute ? 2'hx : 2'h3;
+  assign _330_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _331_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _332_ = s_param__valid ? _331_ : 2'hx;
+  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _334_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _335_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _336_ = s_param__valid ? _106_[16:0] : 17'hxxxxx;
+  function [16:0] _785_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _797_ = b[16:0];
+        _785_ = b[16:0];
       2'b1?:
-        _797_ = b[33:17];
+        _785_ = b[33:17];
       default:
-        _797_ = a;
+        _785_ = a;
+    endcase
+  endfunction
+  assign _338_ = ctrl_state == 1'h1;
+  assign _339_ = s_param__valid ? _105_ : 17'hxxxxx;
+  assign _340_ = ! ctrl_state;
+  assign _341_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _342_ = \$signal$222  ? _341_ : 1'hx;
+  assign _343_ = s_param__valid ? _342_ : 1'hx;
+  function [0:0] _792_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _792_ = b[0:0];
+      2'b1?:
+        _792_ = b[1:1];
+      default:
+        _792_ = a;
     endcase
   endfunction
   assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = s_param__valid ? _105_ : 17'hxxxxx;
+  assign _346_ = s_param__valid ? 1'h1 : 1'hx;
   assign _347_ = ! ctrl_state;
-  assign _348_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _349_ = \$signal$220  ? _348_ : 1'hx;
-  assign _350_ = s_param__valid ? _349_ : 1'hx;
-  function [0:0] _804_;
+  assign _348_ = \$signal$222  ? (* full_case = 32'd1 *) 1'h0 : _110_;
+  assign _349_ = s_param__valid ? _348_ : 1'hx;
+  function [0:0] _798_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _804_ = b[0:0];
+        _798_ = b[0:0];
       2'b1?:
-        _804_ = b[1:1];
+        _798_ = b[1:1];
       default:
-        _804_ = a;
+        _798_ = a;
     endcase
   endfunction
-  assign _352_ = ctrl_state == 1'h1;
-  assign _353_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _354_ = ! ctrl_state;
-  assign _355_ = \$signal$220  ? (* full_case = 32'd1 *) 1'h0 : _110_;
-  assign _356_ = s_param__valid ? _355_ : 1'hx;
-  function [0:0] _810_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _810_ = b[0:0];
-      2'b1?:
-        _810_ = b[1:1];
-      default:
-        _810_ = a;
-    endcase
-  endfunction
-  assign _357_ = _810_(1'hx, { _359_, _356_ }, { _360_, _358_ });
-  assign _358_ = ctrl_state == 1'h1;
-  assign _359_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _360_ = ! ctrl_state;
+  assign _350_ = _798_(1'hx, { _352_, _349_ }, { _220_, _351_ });
+  assign _351_ = ctrl_state == 1'h1;
+  assign _352_ = s_param__valid ? 1'h0 : 1'hx;
   \hwq_top.engine.array  array (
     .clk(clk),
-    .draining(o_valid),
+    .drain_busy(o_valid),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$238 ),
+    .o_data(\o_data$240 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -1120,20 +1108,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _015_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
       \w_en$197  <= 1'h0;
       \i_last$163  <= 1'h0;
       \i_valid$161  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$235  <= 1'h0;
+      \$signal$237  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      drain_restart <= 1'h0;
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 3'h6;
       last_mblock <= 1'h0;
@@ -1141,16 +1132,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _032_ + _034_;
       \w_en$197  <= \o_valid$195 ;
       \i_last$163  <= part_last;
-      \i_valid$161  <= \$signal$235 ;
+      \i_valid$161  <= \$signal$237 ;
       part_last <= _030_ & dn_last;
-      \$signal$235  <= _027_;
+      \$signal$237  <= _027_;
       enter_q <= enter;
-      begin if (_019_) d_last <= _287_; else d_last <= _021_ ? \$signal$132  : _287_; end
-      begin if (_019_) row_last <= _293_; else begin if (_021_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _293_; end end
-      begin if (_019_) row_valid <= _296_; else begin if (_021_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _296_; end end
-      begin if (_019_) row <= _299_; else begin if (_021_) begin if (wrap) row <= row - 1'h0; else row <= _074_[16:0]; end else row <= _299_; end end
-      begin if (_024_) begin if (drain_dn_step) dn <= _026_[3:0]; else dn <= _302_; end else dn <= _302_; end
+      begin if (_019_) d_last <= _280_; else d_last <= _021_ ? \$signal$132  : _280_; end
+      begin if (_019_) row_last <= _286_; else begin if (_021_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _286_; end end
+      begin if (_019_) row_valid <= _289_; else begin if (_021_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _289_; end end
+      begin if (_019_) row <= _292_; else begin if (_021_) begin if (wrap) row <= row - 1'h0; else row <= _074_[16:0]; end else row <= _292_; end end
+      begin if (_024_) begin if (drain_dn_step) dn <= _026_[3:0]; else dn <= _295_; end else dn <= _295_; end
+      drain_restart <= header_taken;
       tile_end <= _117_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _087_ : _088_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _086_ : kept[2:0];
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
@@ -1160,11 +1153,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$195 ) begin
       \w_data$199  <= { o_last, o_data };
     end
-    if (\$signal$235 ) begin
+    if (\$signal$237 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$238 ;
+      acc_chosen <= \o_data$240 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
@@ -1176,30 +1169,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_122_) begin
       begin if (_019_) beat_last <= 1'h0; else begin if (_021_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_187_) begin
+    if (_184_) begin
       ra <= 4'h0;
     end else if (_161_) begin
       ra <= _015_[3:0];
     end
-    if (_188_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_123_) begin
-      at_tile_last <= compute ? _306_ : \$signal$217 ;
+      at_tile_last <= compute ? _299_ : \$signal$219 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_124_) begin
-      at_k_last <= compute ? _309_ : \$signal$216 ;
+      at_k_last <= compute ? _302_ : \$signal$218 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_162_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _007_ : _311_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _007_ : _304_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
@@ -1221,7 +1209,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_130_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _004_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_189_) begin
+    if (_185_) begin
       fm0 <= 17'h00000;
     end else if (_163_) begin
       fm0 <= fm0 + 1'h1;
@@ -1229,9 +1217,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 5'h00;
     end else if (_131_) begin
-      flush <= _780_(5'hxx, { 5'h1c, _114_[4:0] }, { _329_, _328_ });
+      flush <= _768_(5'hxx, { 5'h1c, _114_[4:0] }, { _322_, _321_ });
     end
-    if (_190_) begin
+    if (_186_) begin
       compute <= 1'h0;
     end else if (_164_) begin
       compute <= 1'h1;
@@ -1249,47 +1237,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_167_) begin
-      ctrl_state <= _787_(2'hx, { _341_, _339_, _336_, _333_ }, { _342_, _340_, _337_, _335_ });
+      ctrl_state <= _775_(2'hx, { _334_, _332_, _329_, _326_ }, { _335_, _333_, _330_, _328_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_168_) begin
-      ch_left <= _797_(17'hxxxxx, { _346_, _343_ }, { _347_, _345_ });
+      ch_left <= _785_(17'hxxxxx, { _339_, _336_ }, { _340_, _338_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
     end else if (_169_) begin
-      wb_last <= _804_(1'hx, { _353_, _350_ }, { _354_, _352_ });
+      wb_last <= _792_(1'hx, { _346_, _343_ }, { _347_, _345_ });
     end
     if (rst) begin
-      \$signal$220  <= 1'h0;
+      \$signal$222  <= 1'h0;
     end else if (_170_) begin
-      \$signal$220  <= _357_;
+      \$signal$222  <= _350_;
     end
     if (rst) begin
       wa <= 4'h0;
     end else if (_171_) begin
-      wa <= _678_(4'hx, { _229_, _226_ }, { _230_, _228_ });
+      wa <= _668_(4'hx, { _225_, _222_ }, { _226_, _224_ });
     end
     if (rst) begin
       blk <= 4'h0;
     end else if (_172_) begin
-      blk <= _685_(4'hx, { _236_, _233_ }, { _237_, _235_ });
+      blk <= _675_(4'hx, { _232_, _229_ }, { _233_, _231_ });
     end
     if (rst) begin
       lane <= 4'h0;
     end else if (_173_) begin
-      lane <= _691_(4'hx, { _242_, _239_ }, { _243_, _241_ });
+      lane <= _681_(4'hx, { _238_, _235_ }, { _239_, _237_ });
     end
     if (rst) begin
-      \$signal$217  <= 1'h0;
+      \$signal$219  <= 1'h0;
     end else if (_174_) begin
-      \$signal$217  <= _104_;
+      \$signal$219  <= _104_;
     end
     if (rst) begin
-      \$signal$216  <= 1'h0;
+      \$signal$218  <= 1'h0;
     end else if (_175_) begin
-      \$signal$216  <= _100_;
+      \$signal$218  <= _100_;
     end
     if (rst) begin
       tile_pen <= 11'h000;
@@ -1302,141 +1290,135 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= _096_[10:0];
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_178_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_179_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_180_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_181_) begin
+    end else if (_178_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_179_) begin
       m_wrap_pen <= hdr[15:0] + 17'h1ffff;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_180_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_181_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_185_) begin
+    end else if (_182_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_183_) begin
       m_less <= hdr[15:0] - 1'h1;
     end
-    if (_191_) begin
+    if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (_187_) begin
       \w_en$67  <= 1'h0;
     end else begin
       \w_en$67  <= _071_;
     end
-    if (_192_) begin
+    if (_188_) begin
       \w_en$63  <= 1'h0;
     end else begin
       \w_en$63  <= _069_;
     end
-    if (_193_) begin
+    if (_189_) begin
       \w_en$59  <= 1'h0;
     end else begin
       \w_en$59  <= _067_;
     end
-    if (_194_) begin
+    if (_190_) begin
       \w_en$55  <= 1'h0;
     end else begin
       \w_en$55  <= _065_;
     end
-    if (_195_) begin
+    if (_191_) begin
       \w_en$51  <= 1'h0;
     end else begin
       \w_en$51  <= _062_;
     end
-    if (_196_) begin
+    if (_192_) begin
       \w_en$47  <= 1'h0;
     end else begin
       \w_en$47  <= _060_;
     end
-    if (_197_) begin
+    if (_193_) begin
       \w_en$43  <= 1'h0;
     end else begin
       \w_en$43  <= _058_;
     end
-    if (_198_) begin
+    if (_194_) begin
       \w_en$39  <= 1'h0;
     end else begin
       \w_en$39  <= _056_;
     end
-    if (_199_) begin
+    if (_195_) begin
       \w_en$35  <= 1'h0;
     end else begin
       \w_en$35  <= _054_;
     end
-    if (_200_) begin
+    if (_196_) begin
       \w_en$31  <= 1'h0;
     end else begin
       \w_en$31  <= _051_;
     end
-    if (_201_) begin
+    if (_197_) begin
       \w_en$27  <= 1'h0;
     end else begin
       \w_en$27  <= _049_;
     end
-    if (_202_) begin
+    if (_198_) begin
       \w_en$23  <= 1'h0;
     end else begin
       \w_en$23  <= _047_;
     end
-    if (_203_) begin
+    if (_199_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _045_;
     end
-    if (_204_) begin
+    if (_200_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _043_;
     end
-    if (_205_) begin
+    if (_201_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _040_;
     end
-    if (_206_) begin
+    if (_202_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _037_;
     end
-    if (!_278_) begin
+    if (!_271_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_279_) begin
+    if (!_272_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_280_) begin
+    if (!_273_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1445,7 +1427,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data, i_a);
   wire _002_;
   wire _003_;
   wire _004_;
@@ -1500,8 +1482,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   wire clk;
   wire count_next;
   reg drain_advance = 1'h0;
-  output draining;
-  reg draining = 1'h0;
+  output drain_busy;
+  reg drain_busy = 1'h0;
+  reg drain_count = 1'h0;
   input [7:0] i_a;
   wire [7:0] i_a;
   input i_last;
@@ -1719,7 +1702,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   wire [7:0] w_in0;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign _002_ = draining - 1'h1;
+  assign _002_ = drain_count - 1'h1;
   assign _003_ = | { lr_0_15, rst };
   assign _004_ = | { lr_0_14, rst };
   assign _005_ = | { lr_0_13, rst };
@@ -1736,7 +1719,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
   assign _016_ = | { lr_0_2, rst };
   assign _017_ = | { lr_0_1, rst };
   assign _018_ = | { lr_0_0, rst };
-  assign _019_ = drain_advance ? _002_ : draining;
+  assign _019_ = drain_advance ? _002_ : drain_count;
   assign count_next = lr_0_15 ? 1'h1 : _019_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
@@ -1864,7 +1847,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
     skew_w15_d14 <= skew_w15_d13;
     if (rst) begin
       drain_advance <= 1'h0;
-      draining <= 1'h0;
+      drain_count <= 1'h0;
+      drain_busy <= 1'h0;
       lr_0_15 <= 1'h0;
       pr_0_15 <= 16'h0000;
       lr_0_14 <= 1'h0;
@@ -1931,7 +1915,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, draining, o_data, 
       in_idle <= 1'h1;
     end else begin
       drain_advance <= count_next;
-      draining <= count_next;
+      drain_count <= count_next;
+      drain_busy <= count_next;
       lr_0_15 <= l_0_14;
       pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
       lr_0_14 <= l_0_13;

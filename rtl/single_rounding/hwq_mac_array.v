@@ -5,9 +5,9 @@
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _005_;
   wire [3:0] _006_;
-  wire _030_;
-  wire _067_;
-  wire [3:0] _068_;
+  wire _031_;
+  wire _068_;
+  wire [3:0] _069_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -105,6 +105,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] drain_2 = 26'h0000000;
   reg [25:0] drain_3 = 26'h0000000;
   reg drain_advance = 1'h0;
+  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row = 3'h0;
   input en;
@@ -348,7 +349,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
   wire [7:0] w_in0;
-  assign _030_ = en & drain_advance;
+  assign _031_ = en & drain_advance;
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
@@ -385,13 +386,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_3 = en & lr_7_3;
   assign _005_ = en & drain_advance;
   assign _006_ = drain_count - 1'h1;
-  assign _067_ = | { rst, cap_7_3 };
-  assign _068_ = _005_ ? _006_ : drain_count;
-  assign count_next = cap_7_3 ? 4'h8 : _068_;
+  assign _068_ = | { rst, cap_7_3 };
+  assign _069_ = _005_ ? _006_ : drain_count;
+  assign count_next = cap_7_3 ? 4'h8 : _069_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (rst) begin
-      l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
       acc_3_1 <= 26'h0000000;
       lr_3_1 <= 1'h0;
@@ -594,8 +594,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       acc_3_2 <= 26'h0000000;
       lr_3_2 <= 1'h0;
       pr_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
     end else if (en) begin
-      l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       begin if (lr_3_1) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
       lr_3_1 <= l_3_0;
@@ -719,7 +719,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
-      o_valid <= | drain_count;
+      o_valid <= drain_busy;
       begin if (lr_7_3) acc_7_3 <= 26'h0000000; else acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3); end
       lr_7_3 <= l_7_2;
       pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
@@ -798,6 +798,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       begin if (lr_3_2) acc_3_2 <= 26'h0000000; else acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2); end
       lr_3_2 <= l_3_1;
       pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+      l_3_2 <= l_3_1;
     end
     if (cap_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -902,13 +903,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (rst) begin
       drain_advance <= 1'h0;
       drain_count <= 4'h0;
+      drain_busy <= 1'h0;
     end else begin
       drain_advance <= | count_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
     end
-    if (_067_) begin
+    if (_068_) begin
       drain_row <= 3'h0;
-    end else if (_030_) begin
+    end else if (_031_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_7_3) begin

@@ -220,50 +220,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _175_;
   wire _176_;
   wire _177_;
-  wire _178_;
-  wire _179_;
+  wire [1:0] _178_;
   wire _180_;
-  wire _181_;
-  wire [1:0] _182_;
-  wire _184_;
-  wire [1:0] _185_;
-  wire _186_;
-  wire [1:0] _187_;
-  wire [1:0] _188_;
-  wire _189_;
-  wire [1:0] _190_;
-  wire _191_;
-  wire [16:0] _192_;
+  wire [1:0] _181_;
+  wire _182_;
+  wire [1:0] _183_;
+  wire [1:0] _184_;
+  wire _185_;
+  wire [1:0] _186_;
+  wire _187_;
+  wire [16:0] _188_;
+  wire _190_;
+  wire [16:0] _191_;
+  wire _192_;
+  wire _193_;
   wire _194_;
-  wire [16:0] _195_;
-  wire _196_;
+  wire _195_;
   wire _197_;
   wire _198_;
   wire _199_;
+  wire _200_;
   wire _201_;
   wire _202_;
   wire _203_;
   wire _204_;
   wire _205_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
+  wire [4:0] _206_;
+  wire [4:0] _207_;
   wire _209_;
   wire [4:0] _210_;
-  wire [4:0] _211_;
-  wire _213_;
+  wire _211_;
+  wire [4:0] _212_;
+  wire [4:0] _213_;
   wire [4:0] _214_;
-  wire _215_;
-  wire [4:0] _216_;
+  wire _216_;
   wire [4:0] _217_;
-  wire [4:0] _218_;
-  wire _220_;
-  wire [4:0] _221_;
+  wire _218_;
+  wire [1:0] _219_;
+  wire [1:0] _220_;
   wire _222_;
   wire [1:0] _223_;
-  wire [1:0] _224_;
+  wire _224_;
+  wire _225_;
   wire _226_;
-  wire [1:0] _227_;
+  wire _227_;
   wire _228_;
   wire _229_;
   wire _230_;
@@ -271,45 +271,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _232_;
   wire _233_;
   wire _234_;
-  wire _235_;
-  wire _236_;
   wire _237_;
   wire _238_;
   wire _239_;
   wire _240_;
   wire _241_;
+  wire _242_;
+  wire _243_;
   wire _244_;
   wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
   wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
   wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _260_;
-  wire _266_;
-  wire _269_;
-  wire [16:0] _272_;
-  wire [4:0] _275_;
-  wire _280_;
-  wire _281_;
-  wire _283_;
-  wire _284_;
-  wire _286_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
+  wire _259_;
+  wire _262_;
+  wire [16:0] _265_;
+  wire [4:0] _268_;
+  wire _273_;
+  wire _274_;
+  wire _276_;
+  wire _277_;
+  wire _279_;
+  wire _296_;
+  wire _297_;
+  wire _298_;
   wire \$signal ;
-  reg \$signal$132  = 1'h0;
-  reg \$signal$133  = 1'h0;
-  reg \$signal$136  = 1'h0;
-  reg \$signal$152  = 1'h0;
+  reg \$signal$134  = 1'h0;
+  reg \$signal$135  = 1'h0;
+  reg \$signal$138  = 1'h0;
+  reg \$signal$154  = 1'h0;
   wire \$signal$72 ;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -343,6 +335,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
+  reg hdr_out_load = 1'h0;
+  reg [23:0] hdr_out_q = 24'h000000;
+  wire header_taken;
   input [63:0] i_a;
   wire [63:0] i_a;
   reg [103:0] i_acc = 104'h00000000000000000000000000;
@@ -370,7 +365,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$155 ;
+  wire [103:0] \o_data$157 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$111 ;
@@ -512,42 +507,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _107_ = { compute, adv } != 2'h2;
   assign _108_ = { tile_end, compute } != 1'h1;
   assign _109_ = { tile_end, compute } != 1'h1;
-  assign _110_ = { _304_, _303_ } != 1'h0;
-  assign _111_ = { _189_, s_param__valid } != 2'h2;
-  assign _112_ = { _191_, s_param__valid } != 2'h2;
-  assign _113_ = { _189_, ch_left[16], s_param__valid } != 3'h5;
-  assign _114_ = { _186_, compute } != 2'h3;
-  assign _115_ = { _184_, _072_ } != 2'h2;
-  assign _116_ = { _191_, _189_, _186_, _184_ } != 1'h0;
-  assign _117_ = { _194_, s_param__valid } != 2'h2;
-  assign _118_ = { _196_, s_param__valid } != 2'h2;
-  assign _119_ = { _196_, _194_ } != 1'h0;
-  assign _120_ = { _201_, s_param__valid } != 2'h2;
-  assign _121_ = { _203_, s_param__valid } != 2'h2;
-  assign _122_ = { _201_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _123_ = { _203_, _201_ } != 1'h0;
-  assign _124_ = { _207_, s_param__valid } != 2'h2;
-  assign _125_ = { _209_, s_param__valid } != 2'h2;
-  assign _126_ = { _209_, _207_ } != 1'h0;
-  assign _127_ = { _213_, s_param__valid } != 2'h2;
-  assign _128_ = { _215_, s_param__valid } != 2'h2;
-  assign _129_ = { _213_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _130_ = { _215_, _213_ } != 1'h0;
-  assign _131_ = { _220_, s_param__valid } != 2'h2;
-  assign _132_ = { _222_, s_param__valid } != 2'h2;
-  assign _133_ = { _220_, \$signal$136 , s_param__valid } != 3'h5;
-  assign _134_ = { _220_, wb_last, \$signal$136 , s_param__valid } != 4'hb;
-  assign _135_ = { _222_, _220_ } != 1'h0;
-  assign _136_ = { _226_, s_param__valid } != 2'h2;
-  assign _137_ = { _228_, s_param__valid } != 2'h2;
-  assign _138_ = { _228_, _226_ } != 1'h0;
+  assign _110_ = { _297_, _296_ } != 1'h0;
+  assign _111_ = { _185_, s_param__valid } != 2'h2;
+  assign _112_ = { _187_, s_param__valid } != 2'h2;
+  assign _113_ = { _185_, ch_left[16], s_param__valid } != 3'h5;
+  assign _114_ = { _182_, compute } != 2'h3;
+  assign _115_ = { _180_, _072_ } != 2'h2;
+  assign _116_ = { _187_, _185_, _182_, _180_ } != 1'h0;
+  assign _117_ = { _190_, s_param__valid } != 2'h2;
+  assign _118_ = { _192_, s_param__valid } != 2'h2;
+  assign _119_ = { _192_, _190_ } != 1'h0;
+  assign _120_ = { _197_, s_param__valid } != 2'h2;
+  assign _121_ = { _199_, s_param__valid } != 2'h2;
+  assign _122_ = { _197_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _123_ = { _199_, _197_ } != 1'h0;
+  assign _124_ = { _203_, s_param__valid } != 2'h2;
+  assign _125_ = { _205_, s_param__valid } != 2'h2;
+  assign _126_ = { _205_, _203_ } != 1'h0;
+  assign _127_ = { _209_, s_param__valid } != 2'h2;
+  assign _128_ = { _211_, s_param__valid } != 2'h2;
+  assign _129_ = { _209_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _130_ = { _211_, _209_ } != 1'h0;
+  assign _131_ = { _216_, s_param__valid } != 2'h2;
+  assign _132_ = { _218_, s_param__valid } != 2'h2;
+  assign _133_ = { _216_, \$signal$138 , s_param__valid } != 3'h5;
+  assign _134_ = { _216_, wb_last, \$signal$138 , s_param__valid } != 4'hb;
+  assign _135_ = { _218_, _216_ } != 1'h0;
+  assign _136_ = { _222_, s_param__valid } != 2'h2;
+  assign _137_ = { _224_, s_param__valid } != 2'h2;
+  assign _138_ = { _224_, _222_ } != 1'h0;
   assign _139_ = & { _099_, _098_ };
   assign _140_ = & { _090_, o_valid };
   assign _141_ = & { _105_, _104_ };
   assign _142_ = & { tile_end, fn_last };
-  assign _143_ = & { _305_, ch_left[16], s_param__valid };
-  assign _144_ = & { _306_, ch_left[16], s_param__valid };
-  assign _145_ = & { _181_, ch_left[16], s_param__valid };
+  assign _143_ = & { _298_, ch_left[16], s_param__valid };
+  assign _144_ = & { _176_, ch_left[16], s_param__valid };
+  assign _145_ = & { _177_, ch_left[16], s_param__valid };
   assign _146_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
   assign _147_ = & { _119_, _118_, _117_ };
   assign _148_ = & { _123_, _122_, _121_, _120_ };
@@ -555,37 +550,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _150_ = & { _130_, _129_, _128_, _127_ };
   assign _151_ = & { _135_, _134_, _133_, _132_, _131_ };
   assign _152_ = & { _138_, _137_, _136_ };
-  assign _153_ = & { _229_, s_param__valid };
-  assign _154_ = & { _230_, s_param__valid };
-  assign _155_ = & { _231_, s_param__valid };
-  assign _156_ = & { _232_, s_param__valid };
-  assign _157_ = & { _233_, s_param__valid };
-  assign _158_ = & { _234_, s_param__valid };
-  assign _159_ = & { _235_, s_param__valid };
-  assign _160_ = & { _236_, s_param__valid };
-  assign _161_ = & { _237_, s_param__valid };
-  assign _162_ = & { _238_, s_param__valid };
-  assign _163_ = & { _239_, s_param__valid };
-  assign _164_ = & { _240_, s_param__valid };
-  assign _165_ = & { _241_, s_param__valid };
-  assign _175_ = ~ _254_;
-  assign _176_ = ~ compute;
-  assign _177_ = ~ _247_;
-  assign _178_ = ~ _248_;
-  assign _179_ = ~ _249_;
-  assign _180_ = ~ _250_;
-  assign _166_ = | { drain_restart, rst };
-  assign _167_ = | { dn_last, rst };
-  assign _168_ = | { _175_, rst };
-  assign _169_ = | { _176_, rst };
-  assign _170_ = | { _073_, rst };
-  assign _171_ = | { _177_, rst };
-  assign _172_ = | { _178_, rst };
-  assign _173_ = | { _179_, rst };
-  assign _174_ = | { _180_, rst };
-  assign _181_ = ctrl_state == 1'h1;
-  assign _182_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _570_;
+  assign _153_ = & { _225_, s_param__valid };
+  assign _154_ = & { _226_, s_param__valid };
+  assign _155_ = & { _227_, s_param__valid };
+  assign _156_ = & { _228_, s_param__valid };
+  assign _157_ = & { _229_, s_param__valid };
+  assign _158_ = & { _230_, s_param__valid };
+  assign _159_ = & { _231_, s_param__valid };
+  assign _160_ = & { _232_, s_param__valid };
+  assign _161_ = & { _233_, s_param__valid };
+  assign _162_ = & { _234_, s_param__valid };
+  assign _171_ = ~ compute;
+  assign _172_ = ~ _240_;
+  assign _173_ = ~ _241_;
+  assign _174_ = ~ _242_;
+  assign _175_ = ~ _243_;
+  assign _163_ = | { drain_restart, rst };
+  assign _164_ = | { dn_last, rst };
+  assign _165_ = | { _171_, rst };
+  assign _166_ = | { _073_, rst };
+  assign _167_ = | { _172_, rst };
+  assign _168_ = | { _173_, rst };
+  assign _169_ = | { _174_, rst };
+  assign _170_ = | { _175_, rst };
+  assign _176_ = ctrl_state == 1'h1;
+  assign _177_ = ctrl_state == 1'h1;
+  assign _178_ = _072_ ? 2'h0 : 2'hx;
+  function [1:0] _560_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -593,140 +584,144 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _570_ = b[1:0];
+        _560_ = b[1:0];
       4'b??1?:
-        _570_ = b[3:2];
+        _560_ = b[3:2];
       4'b?1??:
-        _570_ = b[5:4];
+        _560_ = b[5:4];
       4'b1???:
-        _570_ = b[7:6];
+        _560_ = b[7:6];
       default:
-        _570_ = a;
+        _560_ = a;
     endcase
   endfunction
-  assign _184_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _185_ = compute ? 2'hx : 2'h3;
-  assign _186_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _187_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _188_ = s_param__valid ? _187_ : 2'hx;
-  assign _189_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _190_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _191_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _192_ = s_param__valid ? _063_ : 17'hxxxxx;
-  function [16:0] _580_;
+  assign _180_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _181_ = compute ? 2'hx : 2'h3;
+  assign _182_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _183_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _184_ = s_param__valid ? _183_ : 2'hx;
+  assign _185_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _186_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _187_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _188_ = s_param__valid ? _063_ : 17'hxxxxx;
+  function [16:0] _570_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _580_ = b[16:0];
+        _570_ = b[16:0];
       2'b1?:
-        _580_ = b[33:17];
+        _570_ = b[33:17];
       default:
-        _580_ = a;
+        _570_ = a;
     endcase
   endfunction
-  assign _194_ = ctrl_state == 1'h1;
-  assign _195_ = s_param__valid ? _061_ : 17'hxxxxx;
-  assign _196_ = ! ctrl_state;
-  assign _197_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _198_ = \$signal$136  ? _197_ : 1'hx;
-  assign _199_ = s_param__valid ? _198_ : 1'hx;
-  function [0:0] _587_;
+  assign _190_ = ctrl_state == 1'h1;
+  assign _191_ = s_param__valid ? _061_ : 17'hxxxxx;
+  assign _192_ = ! ctrl_state;
+  assign _193_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _194_ = \$signal$138  ? _193_ : 1'hx;
+  assign _195_ = s_param__valid ? _194_ : 1'hx;
+  function [0:0] _577_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _587_ = b[0:0];
+        _577_ = b[0:0];
       2'b1?:
-        _587_ = b[1:1];
+        _577_ = b[1:1];
       default:
-        _587_ = a;
+        _577_ = a;
     endcase
   endfunction
-  assign _201_ = ctrl_state == 1'h1;
-  assign _202_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _203_ = ! ctrl_state;
-  assign _204_ = \$signal$136  ? (* full_case = 32'd1 *) 1'h0 : _067_;
-  assign _205_ = s_param__valid ? _204_ : 1'hx;
-  function [0:0] _593_;
+  assign _197_ = ctrl_state == 1'h1;
+  assign _198_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _199_ = ! ctrl_state;
+  assign _200_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h0 : _067_;
+  assign _201_ = s_param__valid ? _200_ : 1'hx;
+  function [0:0] _583_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _593_ = b[0:0];
+        _583_ = b[0:0];
       2'b1?:
-        _593_ = b[1:1];
+        _583_ = b[1:1];
       default:
-        _593_ = a;
+        _583_ = a;
     endcase
   endfunction
-  assign _206_ = _593_(1'hx, { _208_, _205_ }, { _209_, _207_ });
-  assign _207_ = ctrl_state == 1'h1;
-  assign _208_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _209_ = ! ctrl_state;
-  assign _210_ = \$signal$136  ? _064_[4:0] : 5'hxx;
-  assign _211_ = s_param__valid ? _210_ : 5'hxx;
-  function [4:0] _599_;
+  assign _202_ = _583_(1'hx, { _204_, _201_ }, { _205_, _203_ });
+  assign _203_ = ctrl_state == 1'h1;
+  assign _204_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _205_ = ! ctrl_state;
+  assign _206_ = \$signal$138  ? _064_[4:0] : 5'hxx;
+  assign _207_ = s_param__valid ? _206_ : 5'hxx;
+  function [4:0] _589_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _599_ = b[4:0];
+        _589_ = b[4:0];
       2'b1?:
-        _599_ = b[9:5];
+        _589_ = b[9:5];
       default:
-        _599_ = a;
+        _589_ = a;
     endcase
   endfunction
-  assign _213_ = ctrl_state == 1'h1;
-  assign _214_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _215_ = ! ctrl_state;
-  assign _216_ = wb_last ? _065_[4:0] : 5'hxx;
-  assign _217_ = \$signal$136  ? _216_ : 5'hxx;
-  assign _218_ = s_param__valid ? _217_ : 5'hxx;
-  function [4:0] _606_;
+  assign _209_ = ctrl_state == 1'h1;
+  assign _210_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _211_ = ! ctrl_state;
+  assign _212_ = wb_last ? _065_[4:0] : 5'hxx;
+  assign _213_ = \$signal$138  ? _212_ : 5'hxx;
+  assign _214_ = s_param__valid ? _213_ : 5'hxx;
+  function [4:0] _596_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _606_ = b[4:0];
+        _596_ = b[4:0];
       2'b1?:
-        _606_ = b[9:5];
+        _596_ = b[9:5];
       default:
-        _606_ = a;
+        _596_ = a;
     endcase
   endfunction
-  assign _220_ = ctrl_state == 1'h1;
-  assign _221_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _222_ = ! ctrl_state;
-  assign _223_ = \$signal$136  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _224_ = s_param__valid ? _223_ : 2'hx;
-  function [1:0] _612_;
+  assign _216_ = ctrl_state == 1'h1;
+  assign _217_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _218_ = ! ctrl_state;
+  assign _219_ = \$signal$138  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _220_ = s_param__valid ? _219_ : 2'hx;
+  function [1:0] _602_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _612_ = b[1:0];
+        _602_ = b[1:0];
       2'b1?:
-        _612_ = b[3:2];
+        _602_ = b[3:2];
       default:
-        _612_ = a;
+        _602_ = a;
     endcase
   endfunction
-  assign _226_ = ctrl_state == 1'h1;
-  assign _227_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _222_ = ctrl_state == 1'h1;
+  assign _223_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _224_ = ! ctrl_state;
+  assign _225_ = ! ctrl_state;
+  assign _226_ = ! ctrl_state;
+  assign _227_ = ! ctrl_state;
   assign _228_ = ! ctrl_state;
   assign _229_ = ! ctrl_state;
   assign _230_ = ! ctrl_state;
@@ -734,53 +729,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _232_ = ! ctrl_state;
   assign _233_ = ! ctrl_state;
   assign _234_ = ! ctrl_state;
-  assign _235_ = ! ctrl_state;
-  assign _236_ = ! ctrl_state;
-  assign _237_ = ! ctrl_state;
-  assign _238_ = ! ctrl_state;
-  assign _239_ = ! ctrl_state;
-  assign _240_ = ! ctrl_state;
-  assign _241_ = ! ctrl_state;
-  assign _244_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _245_ = s_param__valid ? _244_ : 1'h0;
-  assign enter = _246_ ? _245_ : 1'h0;
+  assign _237_ = ch_left[16] ? 1'h1 : 1'h0;
+  assign _238_ = s_param__valid ? _237_ : 1'h0;
+  assign enter = _239_ ? _238_ : 1'h0;
+  assign _239_ = ctrl_state == 1'h1;
+  assign _240_ = ctrl_state == 1'h1;
+  assign _241_ = ctrl_state == 1'h1;
+  assign _242_ = ctrl_state == 1'h1;
+  assign _243_ = ctrl_state == 1'h1;
+  assign _244_ = ctrl_state == 1'h1;
+  assign _245_ = ctrl_state == 1'h1;
   assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = ctrl_state == 1'h1;
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ! ctrl_state;
-  function [0:0] _643_;
+  assign header_taken = _247_ ? s_param__valid : 1'h0;
+  assign _247_ = ! ctrl_state;
+  function [0:0] _631_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _643_ = b[0:0];
+        _631_ = b[0:0];
       2'b1?:
-        _643_ = b[1:1];
+        _631_ = b[1:1];
       default:
-        _643_ = a;
+        _631_ = a;
     endcase
   endfunction
-  assign s_param__ready = _643_(1'h0, 2'h3, { _256_, _255_ });
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ! ctrl_state;
-  assign _260_ = drain_restart ? 1'h0 : d_last;
-  assign _266_ = drain_restart ? m_one : row_last;
-  assign _269_ = drain_restart ? 1'h1 : row_valid;
-  assign _272_ = drain_restart ? 17'h00000 : row;
-  assign _275_ = drain_restart ? 5'h00 : dn;
-  assign _280_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$133  : _087_;
-  assign _281_ = adv ? _280_ : 1'hx;
-  assign _283_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$132  : _086_;
-  assign _284_ = adv ? _283_ : 1'hx;
-  assign _286_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _691_;
+  assign s_param__ready = _631_(1'h0, 2'h3, { _249_, _248_ });
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ! ctrl_state;
+  assign _253_ = drain_restart ? 1'h0 : d_last;
+  assign _259_ = drain_restart ? m_one : row_last;
+  assign _262_ = drain_restart ? 1'h1 : row_valid;
+  assign _265_ = drain_restart ? 17'h00000 : row;
+  assign _268_ = drain_restart ? 5'h00 : dn;
+  assign _273_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _087_;
+  assign _274_ = adv ? _273_ : 1'hx;
+  assign _276_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _086_;
+  assign _277_ = adv ? _276_ : 1'hx;
+  assign _279_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _679_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -788,17 +777,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _691_ = b[4:0];
+        _679_ = b[4:0];
       2'b1?:
-        _691_ = b[9:5];
+        _679_ = b[9:5];
       default:
-        _691_ = a;
+        _679_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _304_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = ctrl_state == 1'h1;
+  assign _296_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _297_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _298_ = ctrl_state == 1'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -806,7 +794,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$155 ),
+    .o_data(\o_data$157 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -875,20 +863,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _003_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
       \w_en$113  <= 1'h0;
       \i_last$91  <= 1'h0;
       \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$152  <= 1'h0;
+      \$signal$154  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_restart <= 1'h0;
       tile_end <= 1'h0;
+      hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h1c;
       last_mblock <= 1'h0;
@@ -896,16 +887,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       give_back <= _010_ + _013_;
       \w_en$113  <= \o_valid$111 ;
       \i_last$91  <= part_last;
-      \i_valid$89  <= \$signal$152 ;
+      \i_valid$89  <= \$signal$154 ;
       part_last <= _008_ & dn_last;
-      \$signal$152  <= _006_;
+      \$signal$154  <= _006_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _260_; else d_last <= _096_ ? \$signal$72  : _260_; end
-      begin if (_094_) row_last <= _266_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _266_; end end
-      begin if (_094_) row_valid <= _269_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _269_; end end
-      begin if (_094_) row <= _272_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _272_; end end
-      begin if (_001_) begin if (drain_dn_step) dn <= _005_[4:0]; else dn <= _275_; end else dn <= _275_; end
+      begin if (_094_) d_last <= _253_; else d_last <= _096_ ? \$signal$72  : _253_; end
+      begin if (_094_) row_last <= _259_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _259_; end end
+      begin if (_094_) row_valid <= _262_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _262_; end end
+      begin if (_094_) row <= _265_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _265_; end end
+      begin if (_001_) begin if (drain_dn_step) dn <= _005_[4:0]; else dn <= _268_; end else dn <= _268_; end
+      drain_restart <= header_taken;
       tile_end <= _074_ & at_tile_last;
+      hdr_out_load <= header_taken;
       credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
       credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
@@ -915,11 +908,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (\o_valid$111 ) begin
       \w_data$115  <= { o_last, o_data };
     end
-    if (\$signal$152 ) begin
+    if (\$signal$154 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$155 ;
+      acc_chosen <= \o_data$157 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
@@ -936,35 +929,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_101_) begin
       begin if (_001_) d <= _003_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_166_) begin
+    if (_163_) begin
       ra <= 5'h00;
     end else if (_140_) begin
       ra <= ra_blk_next;
     end
-    if (_167_) begin
+    if (_164_) begin
       ra_blk_next <= 5'h00;
     end else begin
       ra_blk_next <= _088_[4:0];
     end
-    if (_168_) begin
-      drain_restart <= 1'h0;
-    end else begin
-      drain_restart <= s_param__valid;
-    end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_102_) begin
-      at_tile_last <= compute ? _281_ : \$signal$133 ;
+      at_tile_last <= compute ? _274_ : \$signal$135 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_103_) begin
-      at_k_last <= compute ? _284_ : \$signal$132 ;
+      at_k_last <= compute ? _277_ : \$signal$134 ;
     end
     if (rst) begin
       in_data <= 1'h0;
     end else if (_141_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _286_; else in_data <= 1'hx; end else in_data <= enter; end
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _279_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
@@ -986,7 +974,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_109_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_169_) begin
+    if (_165_) begin
       fm0 <= 17'h00000;
     end else if (_142_) begin
       fm0 <= fm0 + 4'h8;
@@ -994,9 +982,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       flush <= 5'h00;
     end else if (_110_) begin
-      flush <= _691_(5'hxx, { 5'h1f, _071_ }, { _304_, _303_ });
+      flush <= _679_(5'hxx, { 5'h1f, _071_ }, { _297_, _296_ });
     end
-    if (_170_) begin
+    if (_166_) begin
       compute <= 1'h0;
     end else if (_143_) begin
       compute <= 1'h1;
@@ -1014,47 +1002,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     if (rst) begin
       ctrl_state <= 2'h0;
     end else if (_146_) begin
-      ctrl_state <= _570_(2'hx, { _190_, _188_, _185_, _182_ }, { _191_, _189_, _186_, _184_ });
+      ctrl_state <= _560_(2'hx, { _186_, _184_, _181_, _178_ }, { _187_, _185_, _182_, _180_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
     end else if (_147_) begin
-      ch_left <= _580_(17'hxxxxx, { _195_, _192_ }, { _196_, _194_ });
+      ch_left <= _570_(17'hxxxxx, { _191_, _188_ }, { _192_, _190_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
     end else if (_148_) begin
-      wb_last <= _587_(1'hx, { _202_, _199_ }, { _203_, _201_ });
+      wb_last <= _577_(1'hx, { _198_, _195_ }, { _199_, _197_ });
     end
     if (rst) begin
-      \$signal$136  <= 1'h0;
+      \$signal$138  <= 1'h0;
     end else if (_149_) begin
-      \$signal$136  <= _206_;
+      \$signal$138  <= _202_;
     end
     if (rst) begin
       wa <= 5'h00;
     end else if (_150_) begin
-      wa <= _599_(5'hxx, { _214_, _211_ }, { _215_, _213_ });
+      wa <= _589_(5'hxx, { _210_, _207_ }, { _211_, _209_ });
     end
     if (rst) begin
       blk <= 5'h00;
     end else if (_151_) begin
-      blk <= _606_(5'hxx, { _221_, _218_ }, { _222_, _220_ });
+      blk <= _596_(5'hxx, { _217_, _214_ }, { _218_, _216_ });
     end
     if (rst) begin
       lane <= 2'h0;
     end else if (_152_) begin
-      lane <= _612_(2'hx, { _227_, _224_ }, { _228_, _226_ });
+      lane <= _602_(2'hx, { _223_, _220_ }, { _224_, _222_ });
     end
     if (rst) begin
-      \$signal$133  <= 1'h0;
+      \$signal$135  <= 1'h0;
     end else if (_153_) begin
-      \$signal$133  <= _060_;
+      \$signal$135  <= _060_;
     end
     if (rst) begin
-      \$signal$132  <= 1'h0;
+      \$signal$134  <= 1'h0;
     end else if (_154_) begin
-      \$signal$132  <= _057_;
+      \$signal$134  <= _057_;
     end
     if (rst) begin
       tile_pen <= 10'h000;
@@ -1067,81 +1055,75 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
-      act_max <= 8'h00;
-    end else if (_157_) begin
-      act_max <= hdr[71:64];
-    end
-    if (rst) begin
-      act_min <= 8'h00;
-    end else if (_158_) begin
-      act_min <= hdr[63:56];
-    end
-    if (rst) begin
-      zero_point <= 8'h00;
-    end else if (_159_) begin
-      zero_point <= hdr[55:48];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_160_) begin
+    end else if (_157_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_161_) begin
+    end else if (_158_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_159_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_160_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_164_) begin
+    end else if (_161_) begin
       m_last <= _047_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_165_) begin
+    end else if (_162_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
-    if (_171_) begin
+    if (rst) begin
+      act_max <= 8'h00;
+      act_min <= 8'h00;
+      zero_point <= 8'h00;
+    end else if (hdr_out_load) begin
+      act_max <= hdr_out_q[23:16];
+      act_min <= hdr_out_q[15:8];
+      zero_point <= hdr_out_q[7:0];
+    end
+    if (_167_) begin
       \w_en$19  <= 1'h0;
     end else begin
       \w_en$19  <= _027_;
     end
-    if (_172_) begin
+    if (_168_) begin
       \w_en$15  <= 1'h0;
     end else begin
       \w_en$15  <= _025_;
     end
-    if (_173_) begin
+    if (_169_) begin
       \w_en$11  <= 1'h0;
     end else begin
       \w_en$11  <= _022_;
     end
-    if (_174_) begin
+    if (_170_) begin
       w_en <= 1'h0;
     end else begin
       w_en <= s_param__valid & _019_;
     end
-    if (!_251_) begin
+    if (!_244_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_252_) begin
+    if (!_245_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_253_) begin
+    if (!_246_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -1152,7 +1134,6 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   wire [3:0] _001_;
-  wire _033_;
   wire _034_;
   wire _035_;
   wire _036_;
@@ -1192,7 +1173,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _070_;
   wire _071_;
   wire _072_;
-  wire [3:0] _073_;
+  wire _073_;
+  wire [3:0] _074_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1258,6 +1240,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] drain_2 = 26'h0000000;
   reg [25:0] drain_3 = 26'h0000000;
   reg drain_advance = 1'h0;
+  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row = 3'h0;
   output drain_valid;
@@ -1502,48 +1485,48 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign a_in0 = in_idle ? 8'h00 : in_a0;
   assign w_in0 = in_idle ? 8'h00 : in_w0;
   assign _001_ = drain_count - 1'h1;
-  assign _033_ = | { lr_3_1, rst };
-  assign _034_ = | { lr_3_0, rst };
-  assign _035_ = | { lr_2_3, rst };
-  assign _036_ = | { lr_2_2, rst };
-  assign _037_ = | { lr_2_1, rst };
-  assign _038_ = | { lr_2_0, rst };
-  assign _039_ = | { lr_1_3, rst };
-  assign _040_ = | { lr_1_2, rst };
-  assign _041_ = | { lr_1_1, rst };
-  assign _042_ = | { lr_1_0, rst };
-  assign _043_ = | { lr_0_3, rst };
-  assign _044_ = | { lr_0_2, rst };
-  assign _045_ = | { lr_0_1, rst };
-  assign _046_ = | { lr_0_0, rst };
-  assign _047_ = | { in_idle, rst };
+  assign _034_ = | { lr_3_1, rst };
+  assign _035_ = | { lr_3_0, rst };
+  assign _036_ = | { lr_2_3, rst };
+  assign _037_ = | { lr_2_2, rst };
+  assign _038_ = | { lr_2_1, rst };
+  assign _039_ = | { lr_2_0, rst };
+  assign _040_ = | { lr_1_3, rst };
+  assign _041_ = | { lr_1_2, rst };
+  assign _042_ = | { lr_1_1, rst };
+  assign _043_ = | { lr_1_0, rst };
+  assign _044_ = | { lr_0_3, rst };
+  assign _045_ = | { lr_0_2, rst };
+  assign _046_ = | { lr_0_1, rst };
+  assign _047_ = | { lr_0_0, rst };
   assign _048_ = | { in_idle, rst };
   assign _049_ = | { in_idle, rst };
   assign _050_ = | { in_idle, rst };
   assign _051_ = | { in_idle, rst };
   assign _052_ = | { in_idle, rst };
   assign _053_ = | { in_idle, rst };
-  assign _054_ = | { lr_7_3, rst };
+  assign _054_ = | { in_idle, rst };
   assign _055_ = | { lr_7_3, rst };
-  assign _056_ = | { lr_7_2, rst };
-  assign _057_ = | { lr_7_1, rst };
-  assign _058_ = | { lr_7_0, rst };
-  assign _059_ = | { lr_6_3, rst };
-  assign _060_ = | { lr_6_2, rst };
-  assign _061_ = | { lr_6_1, rst };
-  assign _062_ = | { lr_6_0, rst };
-  assign _063_ = | { lr_5_3, rst };
-  assign _064_ = | { lr_5_2, rst };
-  assign _065_ = | { lr_5_1, rst };
-  assign _066_ = | { lr_5_0, rst };
-  assign _067_ = | { lr_4_3, rst };
-  assign _068_ = | { lr_4_2, rst };
-  assign _069_ = | { lr_4_1, rst };
-  assign _070_ = | { lr_4_0, rst };
-  assign _071_ = | { lr_3_3, rst };
-  assign _072_ = | { lr_3_2, rst };
-  assign _073_ = drain_advance ? _001_ : drain_count;
-  assign count_next = lr_7_3 ? 4'h8 : _073_;
+  assign _056_ = | { lr_7_3, rst };
+  assign _057_ = | { lr_7_2, rst };
+  assign _058_ = | { lr_7_1, rst };
+  assign _059_ = | { lr_7_0, rst };
+  assign _060_ = | { lr_6_3, rst };
+  assign _061_ = | { lr_6_2, rst };
+  assign _062_ = | { lr_6_1, rst };
+  assign _063_ = | { lr_6_0, rst };
+  assign _064_ = | { lr_5_3, rst };
+  assign _065_ = | { lr_5_2, rst };
+  assign _066_ = | { lr_5_1, rst };
+  assign _067_ = | { lr_5_0, rst };
+  assign _068_ = | { lr_4_3, rst };
+  assign _069_ = | { lr_4_2, rst };
+  assign _070_ = | { lr_4_1, rst };
+  assign _071_ = | { lr_4_0, rst };
+  assign _072_ = | { lr_3_3, rst };
+  assign _073_ = | { lr_3_2, rst };
+  assign _074_ = drain_advance ? _001_ : drain_count;
+  assign count_next = lr_7_3 ? 4'h8 : _074_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     w_3_2 <= w_2_2;
@@ -1594,7 +1577,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_3_0 <= w_2_0;
     w_3_1 <= w_2_1;
     if (rst) begin
-      l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
       lr_3_1 <= 1'h0;
       pr_3_1 <= 16'h0000;
@@ -1700,6 +1682,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_count <= 4'h0;
+      drain_busy <= 1'h0;
       lr_7_3 <= 1'h0;
       pr_7_3 <= 16'h0000;
       lr_7_2 <= 1'h0;
@@ -1760,8 +1743,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
       pr_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
     end else begin
-      l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lr_3_1 <= l_3_0;
       pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
@@ -1864,9 +1847,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
-      drain_valid <= | drain_count;
+      drain_valid <= drain_busy;
       drain_advance <= | count_next;
       drain_count <= count_next;
+      drain_busy <= | count_next;
       lr_7_3 <= l_7_2;
       pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
       lr_7_2 <= l_7_1;
@@ -1927,11 +1911,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;
       pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+      l_3_2 <= l_3_1;
     end
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_033_) begin
+    if (_034_) begin
       acc_3_1 <= 26'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1939,7 +1924,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_034_) begin
+    if (_035_) begin
       acc_3_0 <= 26'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1947,7 +1932,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_035_) begin
+    if (_036_) begin
       acc_2_3 <= 26'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1955,7 +1940,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_036_) begin
+    if (_037_) begin
       acc_2_2 <= 26'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1963,7 +1948,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_037_) begin
+    if (_038_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1971,7 +1956,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_038_) begin
+    if (_039_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1979,7 +1964,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_039_) begin
+    if (_040_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1987,7 +1972,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_040_) begin
+    if (_041_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1995,7 +1980,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_041_) begin
+    if (_042_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -2003,7 +1988,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_042_) begin
+    if (_043_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -2011,7 +1996,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_043_) begin
+    if (_044_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -2019,7 +2004,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_044_) begin
+    if (_045_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -2027,7 +2012,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_045_) begin
+    if (_046_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -2035,7 +2020,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_046_) begin
+    if (_047_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -2049,42 +2034,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
-    if (_047_) begin
+    if (_048_) begin
       skew_a7_d0 <= 8'h00;
     end else begin
       skew_a7_d0 <= in_a7;
     end
-    if (_048_) begin
+    if (_049_) begin
       skew_a6_d0 <= 8'h00;
     end else begin
       skew_a6_d0 <= in_a6;
     end
-    if (_049_) begin
+    if (_050_) begin
       skew_a5_d0 <= 8'h00;
     end else begin
       skew_a5_d0 <= in_a5;
     end
-    if (_050_) begin
+    if (_051_) begin
       skew_a4_d0 <= 8'h00;
     end else begin
       skew_a4_d0 <= in_a4;
     end
-    if (_051_) begin
+    if (_052_) begin
       skew_a3_d0 <= 8'h00;
     end else begin
       skew_a3_d0 <= in_a3;
     end
-    if (_052_) begin
+    if (_053_) begin
       skew_a2_d0 <= 8'h00;
     end else begin
       skew_a2_d0 <= in_a2;
     end
-    if (_053_) begin
+    if (_054_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
     end
-    if (_054_) begin
+    if (_055_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -2092,7 +2077,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_3) begin
       out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
     end
-    if (_055_) begin
+    if (_056_) begin
       acc_7_3 <= 26'h0000000;
     end else begin
       acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
@@ -2100,7 +2085,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_2) begin
       out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
     end
-    if (_056_) begin
+    if (_057_) begin
       acc_7_2 <= 26'h0000000;
     end else begin
       acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
@@ -2108,7 +2093,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_1) begin
       out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
     end
-    if (_057_) begin
+    if (_058_) begin
       acc_7_1 <= 26'h0000000;
     end else begin
       acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
@@ -2116,7 +2101,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_0) begin
       out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
     end
-    if (_058_) begin
+    if (_059_) begin
       acc_7_0 <= 26'h0000000;
     end else begin
       acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
@@ -2124,7 +2109,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_3) begin
       out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
     end
-    if (_059_) begin
+    if (_060_) begin
       acc_6_3 <= 26'h0000000;
     end else begin
       acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
@@ -2132,7 +2117,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_2) begin
       out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
     end
-    if (_060_) begin
+    if (_061_) begin
       acc_6_2 <= 26'h0000000;
     end else begin
       acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
@@ -2140,7 +2125,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_1) begin
       out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
     end
-    if (_061_) begin
+    if (_062_) begin
       acc_6_1 <= 26'h0000000;
     end else begin
       acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
@@ -2148,7 +2133,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_0) begin
       out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
     end
-    if (_062_) begin
+    if (_063_) begin
       acc_6_0 <= 26'h0000000;
     end else begin
       acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
@@ -2156,7 +2141,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_3) begin
       out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
     end
-    if (_063_) begin
+    if (_064_) begin
       acc_5_3 <= 26'h0000000;
     end else begin
       acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
@@ -2164,7 +2149,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_2) begin
       out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
     end
-    if (_064_) begin
+    if (_065_) begin
       acc_5_2 <= 26'h0000000;
     end else begin
       acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
@@ -2172,7 +2157,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_1) begin
       out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
     end
-    if (_065_) begin
+    if (_066_) begin
       acc_5_1 <= 26'h0000000;
     end else begin
       acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
@@ -2180,7 +2165,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_0) begin
       out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
     end
-    if (_066_) begin
+    if (_067_) begin
       acc_5_0 <= 26'h0000000;
     end else begin
       acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
@@ -2188,7 +2173,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_3) begin
       out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
     end
-    if (_067_) begin
+    if (_068_) begin
       acc_4_3 <= 26'h0000000;
     end else begin
       acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
@@ -2196,7 +2181,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_2) begin
       out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
     end
-    if (_068_) begin
+    if (_069_) begin
       acc_4_2 <= 26'h0000000;
     end else begin
       acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
@@ -2204,7 +2189,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_1) begin
       out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
     end
-    if (_069_) begin
+    if (_070_) begin
       acc_4_1 <= 26'h0000000;
     end else begin
       acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
@@ -2212,7 +2197,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_0) begin
       out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
     end
-    if (_070_) begin
+    if (_071_) begin
       acc_4_0 <= 26'h0000000;
     end else begin
       acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
@@ -2220,7 +2205,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_071_) begin
+    if (_072_) begin
       acc_3_3 <= 26'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -2228,7 +2213,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_072_) begin
+    if (_073_) begin
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
