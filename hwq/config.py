@@ -26,7 +26,7 @@ A config file is YAML with these sections (every field optional; defaults shown)
                               # logic and fewer DSPs, longer minimum tiles (min_tile_steps)
     pipeline:
       multiplier: true        # register each PE's product before accumulating
-      requant_stages: 4       # 2..13 register stages in the requantizer (see Requantizer)
+      requant_stages: 4       # 2..15 register stages in the requantizer (see Requantizer)
     out_fifo_depth: 4         # output words buffered beyond those that keep tiles streaming
                               # (HwConfig.stream_words): room for a consumer's stalls
     target: generic           # generic | ecp5 | ice40: DSP primitives with their own registers
@@ -66,7 +66,7 @@ __all__ = ["HwConfig", "load_config", "min_accumulator_width", "min_tile_steps",
 DEFAULT_CONFIG_NAME = "default"
 ROUNDINGS = ("double", "single", "double_half_up")
 #: The most register stages the requantizer has (hwq.hw.requant.Requantizer lists them).
-MAX_REQUANT_STAGES = 13
+MAX_REQUANT_STAGES = 15
 
 _SCHEMA = {
     "name": None,

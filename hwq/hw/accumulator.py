@@ -5,7 +5,7 @@ from amaranth.hdl import Const, Instance, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Accumulator", "CCU2C_MASKED_ADD"]
+__all__ = ["Accumulator", "CCU2C_MASKED_ADD", "CCU2C_CARRY_NOT_A_OR_B", "ccu2c_add"]
 
 # A CCU2C half's LUT4 over {D, C, B, A} = {acc bit, clear, 0, addend bit}: the propagate of
 # (acc and not clear) + addend, p = (D & ~C) ^ A. The cell takes the generate (the carry out
@@ -14,6 +14,42 @@ __all__ = ["Accumulator", "CCU2C_MASKED_ADD"]
 # Bit {D, C, B, A} of the INIT is p at those inputs: D = 0 or C = 1 gives A (1010 per four
 # bits), D = 1 with C = 0 gives not A (0101).
 CCU2C_MASKED_ADD = 0xA5AA
+# A chain's leading half that only makes its carry-in: with D tied high and C low its
+# propagate is INIT bit 8 + 2B + A, all zero, so its carry out is the generate, INIT's low four
+# bits over {B, A}: 1 at (B, A) = 00, 10 and 11, 0 at 01 — the carry-in ~A | B, from flip-flops
+# straight into the chain, where a LUT in front of the first cell would cost a level and a route.
+CCU2C_CARRY_NOT_A_OR_B = 0x000D
+
+
+def ccu2c_add(m: Module, name: str, acc, addend, clear=None, carry=None) -> Signal:
+    """``(acc and not clear) + addend + c`` in ``len(acc)`` bits (wrapping), as a chain of
+    CCU2C cells ``{name}{k}`` added to ``m`` (:data:`CCU2C_MASKED_ADD`: ``acc`` on each half's
+    D, ``clear`` (None: 0) on C, the ``addend`` bit, as wide as ``acc``, on A). The carry-in
+    ``c`` is 0, or with ``carry = (a, b)`` the bit ``~a | b``, made in a half of its own ahead
+    of bit 0 (:data:`CCU2C_CARRY_NOT_A_OR_B`). A pad half's sum is dropped."""
+    width = len(acc)
+    clear = Const(0) if clear is None else clear
+    halves = [] if carry is None else [(CCU2C_CARRY_NOT_A_OR_B, carry[0], carry[1], Const(0),
+                                         Const(1))]
+    halves += [(CCU2C_MASKED_ADD, addend[k], Const(0), clear, acc[k]) for k in range(width)]
+    if len(halves) % 2:
+        halves.append((CCU2C_MASKED_ADD, Const(0), Const(0), Const(0), Const(0)))
+    sums = Signal(len(halves), name=f"{name}_s")
+    cin = Const(0)
+    for k in range(0, len(halves), 2):
+        (init0, a0, b0, c0, d0), (init1, a1, b1, c1, d1) = halves[k], halves[k + 1]
+        cout = Signal(name=f"{name}_carry{k + 1}")
+        m.submodules[f"{name}{k}"] = Instance(
+            "CCU2C",
+            p_INIT0=Const(init0, 16), p_INIT1=Const(init1, 16),
+            p_INJECT1_0="NO", p_INJECT1_1="NO",
+            i_CIN=cin, i_A0=a0, i_B0=b0, i_C0=c0, i_D0=d0, i_A1=a1, i_B1=b1, i_C1=c1, i_D1=d1,
+            o_S0=sums[k], o_S1=sums[k + 1], o_COUT=cout)
+        cin = cout
+    first = 0 if carry is None else 1
+    total = Signal(width, name=f"{name}_sum")
+    m.d.comb += total.eq(sums[first:first + width])
+    return total
 
 
 class Accumulator(wiring.Component):
@@ -51,22 +87,9 @@ class Accumulator(wiring.Component):
             with m.If(self.en):
                 m.d.sync += self.acc.eq(Mux(self.clear, 0, self.acc) + self.addend)
             return m
-        # the operands padded to whole cells; the pad bit's sum is dropped
-        width = W + W % 2
-        addend, acc, total = Signal(width), Signal(width), Signal(width)
-        m.d.comb += [addend.eq(self.addend), acc.eq(self.acc)]
-        carry = Const(0)
-        for k in range(0, W, 2):
-            cout = Signal(name=f"carry{k + 1}")
-            m.submodules[f"ccu{k}"] = Instance(
-                "CCU2C",
-                p_INIT0=Const(CCU2C_MASKED_ADD, 16), p_INIT1=Const(CCU2C_MASKED_ADD, 16),
-                p_INJECT1_0="NO", p_INJECT1_1="NO",
-                i_CIN=carry,
-                i_A0=addend[k], i_B0=Const(0), i_C0=self.clear, i_D0=acc[k],
-                i_A1=addend[k + 1], i_B1=Const(0), i_C1=self.clear, i_D1=acc[k + 1],
-                o_S0=total[k], o_S1=total[k + 1], o_COUT=cout)
-            carry = cout
+        addend = Signal(W)
+        m.d.comb += addend.eq(self.addend)          # sign-extended to the accumulator's width
+        total = ccu2c_add(m, "ccu", self.acc.as_unsigned(), addend, clear=self.clear)
         with m.If(self.en):
             m.d.sync += self.acc.eq(total[:W])
         return m

@@ -120,8 +120,8 @@ class GemmEngine(wiring.Component):
         m_one = Signal()                         # M = 1
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
-        # K − 2 and the tile length − 2 in the width of the step counters (wrapping below 0 to
-        # a value they never reach), loaded into them at each tile's start; and `in_data`
+        # K − 2 and the tile length − 2 as the step counters take them (signed: K − 2 is −1
+        # for K = 1), loaded into them at each tile's start; and `in_data`
         # (step < K) as a register: the step enable that every register of the datapath waits
         # on is then one gate from flip-flops
         # (a tile takes at least 3 steps, even where the array allows fewer (1×1 and 1×2):
@@ -129,8 +129,9 @@ class GemmEngine(wiring.Component):
         # HwConfig.min_tile_steps includes that)
         shortest = cfg.min_tile_steps
         steps_width = max(1, (max(cfg.max_k, shortest) - 1).bit_length())
-        k_pen = Signal(steps_width)
-        tile_pen = Signal(steps_width)
+        # (signed, a bit wider: a counter's sign then tells it has passed zero, see k_rem)
+        k_pen = Signal(signed(steps_width + 1))
+        tile_pen = Signal(signed(steps_width + 1))
         in_data = Signal()
         # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
         # 1-block engine becomes a `[-1:0]` vector in Verilog)
@@ -154,6 +155,13 @@ class GemmEngine(wiring.Component):
         # count with 1 beside the count, which ABC mapped as a chain of five LUTs at times)
         ch_left = Signal(signed(17))
         ch_first = Signal()
+        # the FSM is in CHANNELS and the current channel is the last, as a register kept
+        # beside ch_left (its next value from the loaded count's or the decrement's sign):
+        # `enter` is then it and the parameter stream's valid. The decoded state in front of
+        # `enter` put `in_data` three LUT levels behind the state register (late at 4-5
+        # seeds of 16 on ecp5_8x8_dsp)
+        armed = Signal()
+        n_pen, ch_dec = Signal(signed(17)), Signal(signed(17))
 
         m.d.sync += [w_addr_q.eq(wa), w_data_q.eq(w_word)] + \
             [w_en_q[j].eq(w_lane[j]) for j in range(L)]
@@ -164,13 +172,22 @@ class GemmEngine(wiring.Component):
         # ------------------------------------------------------------ issue
         # A tile's steps and a row block's column blocks are counted down, to the step before
         # the last (K − 2 − step, tile length − 2 − step, nb_last − 1 − column block): the
-        # flags of the next step's being the last are then compares of a counter with zero, in
+        # flags of the next step's being the last then come from the counter alone, in
         # parallel with `adv` (the up-counters' compares with K − 2, … took one more LUT level
-        # and were ecp5_8x8's critical path). Below zero a counter wraps (K = 1, and the
-        # padding steps after the K-th; one column block): a tile has at most 2^width steps,
-        # so it never comes back to zero before it is loaded again.
-        k_rem = Signal(steps_width)
-        t_rem = Signal(steps_width)
+        # and were ecp5_8x8's critical path). The step counters are signed and a bit wider
+        # than a tile's steps, so they never wrap (K = 1, and the padding steps after the K-th,
+        # go below zero: K − 2 − step is at least −2^steps_width at a tile's last step); a
+        # counter is zero exactly when it is not negative and its decrement is, so "the next
+        # step is the K-th" is the decrement's own carry chain (its sign) and one gate, not a
+        # compare of every bit with zero (three LUT levels in front of the flag's own: at_k_last
+        # and at_tile_last were ecp5_8x8_dsp's latest arrivals at 6 seeds of 16). The column
+        # block counter wraps below zero (one column block): it is loaded again before it
+        # could come back to zero.
+        k_rem = Signal(signed(steps_width + 1))
+        t_rem = Signal(signed(steps_width + 1))
+        k_dec = Signal(signed(steps_width + 1))
+        t_dec = Signal(signed(steps_width + 1))
+        m.d.comb += [k_dec.eq(k_rem - 1), t_dec.eq(t_rem - 1)]
         fm0 = Signal(17)
         fn_rem = Signal(len(nb_pen))
         # after the last tile: its drain (array latency + rows), the two register stages into
@@ -206,6 +223,7 @@ class GemmEngine(wiring.Component):
         at_k_last = Signal()                     # the step is the tile's K-th, as a register
         at_tile_last = Signal()                  # the step is the tile's last, likewise
         ch_last = ch_left[-1]                    # the current channel is the last
+        m.d.comb += [n_pen.eq(hdr.n - 2), ch_dec.eq(ch_left - 1)]
 
         # The issue side's state: `compute` is a flip-flop set with the layer's last channel
         # and cleared with its last tile (the FSM's COMPUTE state, kept as one register so that
@@ -216,6 +234,7 @@ class GemmEngine(wiring.Component):
         # (take | ~in_data).
         compute = Signal()
         enter = Signal()                         # the clock that sets `compute`
+        m.d.comb += enter.eq(armed & self.s_param.valid)
         adv = Signal()
         block_end = Signal()                     # a row block's last tile ends with this step
         m.d.comb += [
@@ -261,7 +280,7 @@ class GemmEngine(wiring.Component):
                         k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
                         lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
                         lane_last.eq(L == 1), wb_last.eq(B == 1),
-                        ch_left.eq(hdr.n - 2), ch_first.eq(1),
+                        ch_left.eq(n_pen), armed.eq(n_pen[-1]), ch_first.eq(1),
                     ]
                     m.next = "CHANNELS"
             with m.State("CHANNELS"):
@@ -276,7 +295,8 @@ class GemmEngine(wiring.Component):
                     with m.If(ch_first):
                         m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
                                      pt_shift.eq(chan.shift[:6])]
-                    m.d.sync += [ch_left.eq(ch_left - 1), ch_first.eq(0)]
+                    m.d.sync += [ch_left.eq(ch_dec), ch_first.eq(0),
+                                 armed.eq(ch_dec[-1] & ~ch_last)]
                     with m.If(lane_last):
                         m.d.sync += [lane.eq(0), lane_last.eq(L == 1), wa.eq(wa + 1)]
                         # `beats` words make a block of `cols` channels
@@ -287,7 +307,6 @@ class GemmEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += [lane.eq(lane + 1), lane_last.eq(lane == L - 2)]
                     with m.If(ch_last):
-                        m.d.comb += enter.eq(1)
                         m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), nb_one.eq(blk == 0),
                                      compute.eq(1)]
                         m.next = "COMPUTE"
@@ -336,8 +355,9 @@ class GemmEngine(wiring.Component):
                              in_data.eq(~(fn_last & last_mblock)),
                              at_k_last.eq(k_one), at_tile_last.eq(tile_one)]
             with m.Else():
-                m.d.sync += [k_rem.eq(k_rem - 1), t_rem.eq(t_rem - 1),
-                             at_k_last.eq(k_rem == 0), at_tile_last.eq(t_rem == 0)]
+                m.d.sync += [k_rem.eq(k_dec), t_rem.eq(t_dec),
+                             at_k_last.eq(~k_rem[-1] & k_dec[-1]),
+                             at_tile_last.eq(~t_rem[-1] & t_dec[-1])]
                 with m.If(at_k_last):
                     m.d.sync += in_data.eq(0)     # idle steps pad a short tile
 

@@ -5,6 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..config import MAX_REQUANT_STAGES
+from .accumulator import ccu2c_add
 from .dsp import Mul18
 from .layouts import lanes
 
@@ -42,7 +43,7 @@ class Requantizer(wiring.Component):
     o_data : Out(ArrayLayout(signed(8), lanes)) — meaningful with ``o_valid``; the data
     registers of every stage load only with a valid step, so between results they hold
 
-    Latency: ``stages`` steps (2..13): registers after the multiplier and on the output always,
+    Latency: ``stages`` steps (2..15): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
     from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
     DSP multiplier, so the registers sit right behind the DSPs; with ``target="ice40"`` they
@@ -52,7 +53,9 @@ class Requantizer(wiring.Component):
     output's low byte (before the final selection) at 10, and between the two halves of the
     left shift (by ``left mod 4``, then by the rest) at 11, and between the two halves of the
     right shift (the same way) at 12, and between the clamp's tests and its selection at 13
-    (the wide test in parts of at most 12 bits, then the selection of each bound). The shift
+    (the wide test in parts of three bits, then the selection of each bound), on each
+    partial product's own operands (a copy beside each multiplier) at 14, and a second one
+    behind the partial products at 15. The shift
     amount is decoded
     (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
     ``target="ecp5"`` and 6+ stages the partial products go through MULT18X18D primitives with
@@ -121,6 +124,8 @@ class Requantizer(wiring.Component):
         reg_shift2 = self._stages >= 11
         reg_shift3 = self._stages >= 12
         reg_clamp2 = self._stages >= 13
+        reg_ops = self._stages >= 14
+        reg_prod2 = self._stages >= 15
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -222,7 +227,7 @@ class Requantizer(wiring.Component):
         # complement bits as an unsigned number, a + 2^32·[a < 0]: M·2^32 comes off in 2c.
         q = self._split
         s2b = drop(s2a, "a")
-        products = {}
+        operands = {}
         for lane in range(L):
             a, mult = s2a[f"a{lane}"], par(s2a, "m", lane)
             if q == 16:
@@ -233,21 +238,45 @@ class Requantizer(wiring.Component):
             m_lo, m_hi = mult[:q], mult[q:]
             for name, x, y in (("pll", a_lo, m_lo), ("plh", a_lo, m_hi), ("phl", a_hi, m_lo),
                                ("phh", a_hi, m_hi)):
-                if self._dsp:
-                    mul = Mul18(x.shape(), y.shape(), self._target, self._model)
-                    m.submodules[f"{name}_{lane}"] = mul
-                    m.d.comb += [mul.en.eq(en), mul.a.eq(x), mul.b.eq(y)]
-                    products[f"{name}{lane}"] = mul.p
-                else:
-                    s2b[f"{name}{lane}"] = x * y
+                operands[f"{name}{lane}"] = (x, y)
+        if reg_ops:
+            # from 14 stages each partial product's operands get a register of their own: one
+            # beside each multiplier, one (a) behind the left shift; the route between them
+            # (the multipliers sit wherever the DSP columns have room) was among
+            # ecp5_8x8_dsp's latest arrivals. Each operand feeds two products, and synthesis
+            # merges two registers of one value: the second copy loads on every step instead
+            # of every valid one (data are read only with their valid flag), which keeps it
+            s2b = stage(s2b, True, "rq2e")
+            seen = []
+            for key, pair in operands.items():
+                regs = []
+                for xy, v in zip("xy", pair, strict=True):
+                    r = Signal(v.shape(), name=f"rq2e_{xy}{key}", reset_less=True)
+                    second = any(v is u for u in seen)
+                    seen.append(v)
+                    with m.If(en if second else en & s2a["valid"]):
+                        m.d.sync += r.eq(v)
+                    regs.append(r)
+                operands[key] = tuple(regs)
+        products = {}
+        for key, (x, y) in operands.items():
+            if self._dsp:
+                mul = Mul18(x.shape(), y.shape(), self._target, self._model)
+                m.submodules[f"{key[:3]}_{key[3:]}"] = mul
+                m.d.comb += [mul.en.eq(en), mul.a.eq(x), mul.b.eq(y)]
+                products[key] = mul.p
+            else:
+                s2b[key] = x * y
         if self._dsp:
             # the DSP's two register steps, then a fabric register next to the adders (the
             # DSP's clock-to-out and the route out of it otherwise precede the carry chain);
-            # the rest waits as long
+            # the rest waits as long. From 15 stages a second fabric register follows it (the
+            # route from a DSP output to the adders was among the latest arrivals too)
             s2b = stage(stage(stage(s2b, True, "rq2b"), True, "rq2c"), True, "rq2d") \
                 | stage(products, True, "rq2p")
         else:
             s2b = stage(s2b, reg_prod, "rq2b")
+        s2b = stage(s2b, reg_prod2, "rq2q")
 
         # step 2c: sum the partial products and round: h = (a·M + 2^30) >> 31, or for single
         # rounding s·M + 2^(30−e) (shifted in step 3); 2^(r−1) for step 3 is decoded here
@@ -344,13 +373,18 @@ class Requantizer(wiring.Component):
                     # carry-in [h ≥ 0 or r = 0]: h's sign reaches the carry chain's input
                     # alone, instead of choosing each bit of the constant (a 34-way fanout
                     # in front of the chain). 2^(r−1) − 1 is all ones for r = 0.
+                    # Bits b + 2 > r_max are r = 0 alone: the register holds the bits below
+                    # them and step 3a takes the rest from r = 0's own register (copies of one
+                    # register bit in a vector are what Verilator lints as a loop)
                     r_zero = s2m[f"rz{p}"]
-                    below = Signal(unsigned(32), name=f"halfm_{p}")
-                    m.d.comb += below.eq(Cat(*(
-                        flag(hi_ge, ((b + 2) >> 2) + 1)
-                        | (flag(hi_eq, (b + 2) >> 2) & lo_ge[(b + 2) & 3]) | r_zero
-                        if b + 2 <= r_max else r_zero for b in range(32))))
-                    s2[f"hm{p}"] = below
+                    n_below = min(32, max(r_max - 1, 0))
+                    if n_below:
+                        below = Signal(unsigned(n_below), name=f"halfm_{p}")
+                        m.d.comb += below.eq(Cat(*(
+                            flag(hi_ge, ((b + 2) >> 2) + 1)
+                            | (flag(hi_eq, (b + 2) >> 2) & lo_ge[(b + 2) & 3]) | r_zero
+                            for b in range(n_below))))
+                        s2[f"hm{p}"] = below
                 else:
                     half = Signal(unsigned(32), name=f"half_{p}")
                     m.d.comb += half.eq(Cat(*(
@@ -382,10 +416,19 @@ class Requantizer(wiring.Component):
                 continue
             u = Signal(signed(34), name=f"u_{lane}")
             if flags and self._rounding == "double":
-                # (the constant's sign extension is its bit 31, set by r = 0 alone: r ≤ 31)
-                below = par(s2, "hm", lane)
-                m.d.comb += u.eq(h + Cat(below, below[31], below[31]).as_signed()
-                                 + (~h[-1] | par(s2, "rz", lane)))
+                # (the constant's bits from r_max − 1 up, its sign extension included, are
+                # r = 0: r ≤ r_max ≤ 31)
+                r_zero = par(s2, "rz", lane)
+                low = [par(s2, "hm", lane)] if r_max > 1 else []
+                below = Cat(*low, r_zero.replicate(34 - sum(len(v) for v in low)))
+                if self._target == "ecp5" and not self._model:
+                    # the carry-in from h's sign and r = 0 in the chain's own first cell (a
+                    # LUT in front of the chain and its route were late at some seeds)
+                    # (h is 33 bits: one copy of its sign extends it to u's 34)
+                    m.d.comb += u.eq(ccu2c_add(m, f"round{lane}", Cat(h, h[-1]), below,
+                                               carry=(h[-1], r_zero)))
+                else:
+                    m.d.comb += u.eq(h + below.as_signed() + (~h[-1] | r_zero))
             elif self._rounding == "double":
                 half = par(s2, "hf", lane)
                 m.d.comb += u.eq(h + Mux(h < 0, par(s2, "hm", lane), half))
@@ -443,19 +486,28 @@ class Requantizer(wiring.Component):
             t = Signal(8, name=f"t_{lane}")
             m.d.comb += t.eq(y[:8] + self.zero_point.as_unsigned())
             sign = y[-1]
-            # (from 13 stages the wide test in parts of at most 12 bits, each two LUT4 levels:
-            # the whole of it was three, and ecp5_8x8's slowest register at some seeds)
+            # (from 13 stages the wide test in parts of three bits, each with the sign one
+            # LUT4: the whole of it was three levels, ecp5_8x8's slowest register at some
+            # seeds; parts of 12 bits were two levels, which the mapping made up to four
+            # with wide-function multiplexers, late at some seeds of ecp5_8x8_dsp)
             wide = y[8:-1]
-            step = 12 if reg_clamp2 else len(wide)
+            step = 3 if reg_clamp2 else len(wide)
             parts = {}
             for c in range(0, len(wide), step):
                 tag = f"_{c // step}" if reg_clamp2 else ""
                 fits = Signal(name=f"fits_{lane}{tag}")
                 m.d.comb += fits.eq(wide[c:c + step] == sign.replicate(len(wide[c:c + step])))
                 parts[f"fits{lane}{tag}"] = fits
+            # y9 < lo_z and y9 > hi_z as the signs of differences, which lie in [−511, 510]
+            # and so fit 10 bits: the sign is the carry chain's last sum, where a compare put
+            # two LUT levels behind its chain (the clamp's test was ecp5_8x8_dsp's latest
+            # arrival at 3 seeds of 8)
             y9 = y[:9].as_signed()
+            under = Signal(signed(10), name=f"under_{lane}")
+            over = Signal(signed(10), name=f"over_{lane}")
+            m.d.comb += [under.eq(y9 - lo_z), over.eq(hi_z - y9)]
             s4 |= {f"t{lane}": t, f"neg{lane}": sign, **parts,
-                   f"below{lane}": y9 < lo_z, f"above{lane}": y9 > hi_z}
+                   f"below{lane}": under[-1], f"above{lane}": over[-1]}
         s4 = stage(s4, reg_clamp, "rq4")
         # each bound is taken when y is below (above) it, told by the 9-bit compare when y
         # fits 9 bits, by its sign when it does not; from 13 stages that choice is registered

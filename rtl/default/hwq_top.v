@@ -64,28 +64,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _005_;
   wire _006_;
   wire _007_;
-  wire [2:0] _008_;
+  wire _008_;
   wire _009_;
-  wire [3:0] _010_;
+  wire _010_;
+  wire [2:0] _011_;
+  wire [3:0] _012_;
   (* unused_bits = "5" *)
-  wire [5:0] _011_;
-  wire [5:0] _012_;
-  wire _013_;
-  wire _014_;
+  wire [5:0] _013_;
+  wire [5:0] _014_;
   wire _015_;
+  wire _016_;
   wire _017_;
-  wire _018_;
   wire _019_;
   wire _020_;
+  wire _021_;
   wire _022_;
-  wire _023_;
   wire _024_;
   wire _025_;
+  wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
   wire _032_;
   wire _033_;
   wire _034_;
@@ -98,62 +98,63 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _041_;
   wire _042_;
   wire _043_;
-  wire _050_;
-  wire _051_;
+  wire _044_;
+  wire _045_;
+  wire _046_;
+  (* unused_bits = "17" *)
+  wire [17:0] _048_;
   wire _053_;
-  wire _054_;
   wire _055_;
+  wire _056_;
   wire _057_;
+  wire _058_;
   (* unused_bits = "5" *)
-  wire [5:0] _058_;
-  wire _059_;
-  wire _060_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _067_;
-  wire _068_;
-  wire _069_;
-  wire [15:0] _070_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _071_;
-  wire _072_;
-  wire _073_;
-  wire [15:0] _074_;
+  wire [5:0] _060_;
+  wire _061_;
+  wire _062_;
+  (* unused_bits = "16" *)
+  wire [16:0] _064_;
+  wire _067_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _070_;
+  wire _071_;
+  wire [15:0] _072_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _073_;
+  wire _074_;
   wire _075_;
-  wire [16:0] _076_;
-  (* unused_bits = "17" *)
-  wire [17:0] _077_;
-  (* unused_bits = "5" *)
-  wire [5:0] _078_;
+  wire [15:0] _076_;
+  wire _077_;
+  wire _078_;
   wire _079_;
+  wire _080_;
   (* unused_bits = "5" *)
-  wire [5:0] _080_;
+  wire [5:0] _081_;
+  (* unused_bits = "5" *)
+  wire [5:0] _082_;
   (* unused_bits = "3" *)
-  wire [3:0] _081_;
-  wire _082_;
-  (* unused_bits = "6" *)
-  wire [6:0] _085_;
-  wire _086_;
+  wire [3:0] _083_;
+  wire _084_;
   wire _087_;
-  wire _088_;
-  wire _089_;
-  (* unused_bits = "17" *)
-  wire [17:0] _093_;
   (* unused_bits = "6" *)
-  wire [6:0] _094_;
-  wire _095_;
+  wire [6:0] _088_;
+  wire _089_;
+  wire _090_;
+  wire _091_;
+  (* unused_bits = "17" *)
+  wire [17:0] _095_;
   wire _096_;
-  wire _097_;
+  (* unused_bits = "6" *)
+  wire [6:0] _097_;
   wire _098_;
-  (* unused_bits = "10" *)
-  wire [10:0] _099_;
-  (* unused_bits = "10" *)
-  wire [10:0] _100_;
+  wire _099_;
+  wire _100_;
   wire _101_;
   wire _102_;
-  (* unused_bits = "5" *)
-  wire [5:0] _103_;
+  wire _103_;
   wire _104_;
-  wire _105_;
+  (* unused_bits = "5" *)
+  wire [5:0] _105_;
   wire _106_;
   wire _107_;
   wire _108_;
@@ -240,72 +241,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _189_;
   wire _190_;
   wire _191_;
+  wire _192_;
+  wire _193_;
+  wire _194_;
   wire _195_;
-  wire _201_;
-  wire _204_;
-  wire [16:0] _207_;
-  wire [4:0] _210_;
-  wire _215_;
-  wire _216_;
-  wire _218_;
+  wire _199_;
+  wire _205_;
+  wire _208_;
+  wire [16:0] _211_;
+  wire [4:0] _214_;
   wire _219_;
-  wire _221_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
-  wire _241_;
+  wire _220_;
+  wire _222_;
+  wire _223_;
+  wire _225_;
   wire _242_;
-  wire [1:0] _243_;
+  wire _243_;
+  wire _244_;
   wire _245_;
-  wire [1:0] _246_;
-  wire _247_;
-  wire [1:0] _248_;
-  wire [1:0] _249_;
-  wire _250_;
-  wire [1:0] _251_;
-  wire _252_;
-  wire [16:0] _253_;
-  wire _255_;
-  wire [16:0] _256_;
+  wire _246_;
+  wire [1:0] _247_;
+  wire _249_;
+  wire [1:0] _250_;
+  wire _251_;
+  wire [1:0] _252_;
+  wire [1:0] _253_;
+  wire _254_;
+  wire [1:0] _255_;
+  wire _256_;
   wire _257_;
-  wire _258_;
   wire _259_;
   wire _260_;
-  wire _262_;
-  wire _263_;
+  wire _261_;
+  wire [16:0] _262_;
   wire _264_;
-  wire _265_;
+  wire [16:0] _265_;
   wire _266_;
   wire _267_;
   wire _268_;
   wire _269_;
-  wire _270_;
-  wire [4:0] _271_;
-  wire [4:0] _272_;
+  wire _271_;
+  wire _272_;
+  wire _273_;
   wire _274_;
-  wire [4:0] _275_;
+  wire _275_;
   wire _276_;
-  wire [4:0] _277_;
-  wire [4:0] _278_;
-  wire [4:0] _279_;
-  wire _281_;
-  wire [4:0] _282_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
+  wire [4:0] _280_;
+  wire [4:0] _281_;
   wire _283_;
-  wire [2:0] _284_;
-  wire [2:0] _285_;
-  wire _287_;
-  wire [2:0] _288_;
-  wire _289_;
+  wire [4:0] _284_;
+  wire _285_;
+  wire [4:0] _286_;
+  wire [4:0] _287_;
+  wire [4:0] _288_;
   wire _290_;
-  wire _291_;
+  wire [4:0] _291_;
   wire _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
+  wire [2:0] _293_;
+  wire [2:0] _294_;
   wire _296_;
-  wire _297_;
+  wire [2:0] _297_;
   wire _298_;
   wire _299_;
+  wire _300_;
+  wire _301_;
   wire _302_;
   wire _303_;
   wire _304_;
@@ -313,8 +315,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _306_;
   wire _307_;
   wire _308_;
-  wire _309_;
-  wire _310_;
   wire _311_;
   wire _312_;
   wire _313_;
@@ -323,21 +323,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _316_;
   wire _317_;
   wire _318_;
-  wire \$signal ;
-  reg \$signal$162  = 1'h0;
-  reg \$signal$163  = 1'h0;
-  reg \$signal$166  = 1'h0;
-  reg \$signal$182  = 1'h0;
-  wire \$signal$92 ;
+  wire _319_;
+  wire _320_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire [16:0] \$signal ;
+  reg \$signal$169  = 1'h0;
+  reg \$signal$170  = 1'h0;
+  reg \$signal$173  = 1'h0;
+  reg \$signal$187  = 1'h0;
+  wire \$signal$56 ;
+  wire \$signal$99 ;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
+  wire [16:0] ch_dec;
   reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
@@ -368,13 +377,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [207:0] i_acc = 208'h0000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$115  = 1'h0;
-  reg \i_valid$113  = 1'h0;
+  reg \i_last$122  = 1'h0;
+  reg \i_valid$120  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
-  reg [9:0] k_pen = 10'h000;
-  reg [9:0] k_rem = 10'h000;
+  wire [10:0] k_dec;
+  reg [10:0] k_pen = 11'h000;
+  reg [10:0] k_rem = 11'h000;
   wire [4:0] kept;
   reg [2:0] lane = 3'h0;
   reg last_mblock = 1'h0;
@@ -391,19 +401,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$185 ;
+  wire [207:0] \o_data$190 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$139 ;
+  wire \o_valid$146 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$127 ;
-  wire [68:0] \r_data$128 ;
-  wire [68:0] \r_data$129 ;
-  wire [68:0] \r_data$130 ;
-  wire [68:0] \r_data$131 ;
-  wire [68:0] \r_data$132 ;
-  wire [68:0] \r_data$133 ;
+  wire [68:0] \r_data$134 ;
+  wire [68:0] \r_data$135 ;
+  wire [68:0] \r_data$136 ;
+  wire [68:0] \r_data$137 ;
+  wire [68:0] \r_data$138 ;
+  wire [68:0] \r_data$139 ;
+  wire [68:0] \r_data$140 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
@@ -422,17 +432,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [9:0] t_rem = 10'h000;
+  wire [10:0] t_dec;
+  reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [9:0] tile_pen = 10'h000;
+  reg [10:0] tile_pen = 11'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$143  = 65'h00000000000000000;
+  reg [64:0] \w_data$150  = 65'h00000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$141  = 1'h0;
+  reg \w_en$148  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg \w_en$23  = 1'h0;
@@ -443,105 +454,112 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _029_ = s_act__valid & s_wgt__valid;
-  assign _040_ = in_data & _029_;
-  assign _050_ = ~ at_k_last;
-  assign _057_ = credit_ok | _050_;
-  assign take = _040_ & _057_;
-  assign _068_ = s_act__valid & s_wgt__valid;
-  assign _079_ = in_data & _068_;
-  assign _087_ = _079_ & credit_ok;
-  assign \$signal  = _087_ & at_k_last;
-  assign _096_ = ~ in_data;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _009_ = ~ at_k_last;
-  assign _020_ = credit_ok | _009_;
-  assign _022_ = _000_ & _020_;
-  assign adv = _096_ | _022_;
-  assign _023_ = compute & adv;
-  assign _024_ = _023_ & at_tile_last;
-  assign block_end = _024_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _058_ = s_act__valid & s_wgt__valid;
+  assign _067_ = in_data & _058_;
+  assign _078_ = ~ at_k_last;
+  assign _087_ = credit_ok | _078_;
+  assign take = _067_ & _087_;
+  assign _096_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _096_;
+  assign _008_ = _000_ & credit_ok;
+  assign \$signal$56  = _008_ & at_k_last;
+  assign _019_ = ~ in_data;
+  assign _024_ = s_act__valid & s_wgt__valid;
+  assign _025_ = ~ at_k_last;
+  assign _026_ = credit_ok | _025_;
+  assign _027_ = _024_ & _026_;
+  assign adv = _019_ | _027_;
+  assign _028_ = compute & adv;
+  assign _029_ = _028_ & at_tile_last;
+  assign block_end = _029_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _025_ = ! lane;
-  assign _027_ = lane == 1'h1;
-  assign _028_ = s_param__valid & _027_;
-  assign _030_ = lane == 2'h2;
-  assign _031_ = s_param__valid & _030_;
-  assign _032_ = lane == 2'h3;
+  assign _030_ = ! lane;
+  assign _032_ = lane == 1'h1;
   assign _033_ = s_param__valid & _032_;
-  assign _034_ = lane == 3'h4;
+  assign _034_ = lane == 2'h2;
   assign _035_ = s_param__valid & _034_;
-  assign _036_ = lane == 3'h5;
+  assign _036_ = lane == 2'h3;
   assign _037_ = s_param__valid & _036_;
-  assign _038_ = lane == 3'h6;
+  assign _038_ = lane == 3'h4;
   assign _039_ = s_param__valid & _038_;
-  assign _041_ = lane == 3'h7;
-  assign _042_ = s_param__valid & _041_;
+  assign _040_ = lane == 3'h5;
+  assign _041_ = s_param__valid & _040_;
+  assign _042_ = lane == 3'h6;
+  assign _043_ = s_param__valid & _042_;
+  assign _044_ = lane == 3'h7;
+  assign _045_ = s_param__valid & _044_;
   assign row_end = o_valid & beat_last;
-  assign _043_ = ~ dn_last;
-  assign wrap = d_last & _043_;
-  assign _051_ = d == 3'h6;
-  assign \$signal$92  = d_last ? 1'h0 : _051_;
-  assign _053_ = ~ drain_restart;
-  assign drain_d_step = _053_ & row_end;
-  assign _054_ = ~ drain_restart;
-  assign _055_ = _054_ & row_end;
-  assign drain_dn_step = _055_ & d_last;
-  assign _058_[4:0] = kept - 4'h8;
-  assign _059_ = kept >= 5'h10;
-  assign _060_ = kept >= 4'h8;
-  assign _067_[9:0] = hdr[41:32] - 2'h2;
-  assign _069_ = hdr[47:32] > 4'hf;
-  assign _070_[9:0] = _069_ ? hdr[41:32] : 10'h00f;
-  assign _071_[9:0] = _070_[9:0] - 2'h2;
-  assign _072_ = hdr[47:32] == 1'h1;
-  assign _073_ = hdr[47:32] > 4'hf;
-  assign _074_ = _073_ ? hdr[47:32] : 16'h000f;
-  assign _075_ = _074_ == 1'h1;
-  assign _076_ = hdr[31:16] - 2'h2;
-  assign _077_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _078_[4:0] = wa + 1'h1;
-  assign _080_[4:0] = blk + 1'h1;
-  assign _081_[2:0] = lane + 1'h1;
-  assign _082_ = lane == 3'h6;
-  assign _085_[5:0] = flush - 1'h1;
-  assign _086_ = ! flush;
-  assign _088_ = block_end & last_mblock;
-  assign _089_ = compute & adv;
-  assign _093_[16:0] = fm0 + 4'h8;
-  assign _094_[5:0] = fn_rem - 1'h1;
-  assign _095_ = ! fn_rem;
-  assign _097_ = fn_last & last_mblock;
-  assign _098_ = ~ _097_;
-  assign _099_[9:0] = k_rem - 1'h1;
-  assign _100_[9:0] = t_rem - 1'h1;
-  assign _101_ = ! k_rem;
-  assign _102_ = ! t_rem;
-  assign _103_[4:0] = ra + 1'h1;
-  assign _104_ = beat_last & d_last;
-  assign _105_ = ~ drain_restart;
-  assign _001_ = _105_ & o_valid;
-  assign _002_ = ~ beat_last;
-  assign _003_ = _001_ & _002_;
-  assign _004_ = ~ drain_restart;
-  assign _005_ = _004_ & row_end;
+  assign _046_ = ~ dn_last;
+  assign wrap = d_last & _046_;
+  assign _048_[16:0] = row + 1'h1;
+  assign _053_ = d == 3'h6;
+  assign \$signal$99  = d_last ? 1'h0 : _053_;
+  assign _055_ = ~ drain_restart;
+  assign drain_d_step = _055_ & row_end;
+  assign _056_ = ~ drain_restart;
+  assign _057_ = _056_ & row_end;
+  assign drain_dn_step = _057_ & d_last;
+  assign _060_[4:0] = kept - 4'h8;
+  assign _061_ = kept >= 5'h10;
+  assign _062_ = kept >= 4'h8;
+  assign _064_[15:0] = hdr[15:0] - 1'h1;
+  assign _070_[10:0] = hdr[42:32] - 2'h2;
+  assign _071_ = hdr[47:32] > 4'hf;
+  assign _072_[10:0] = _071_ ? hdr[42:32] : 11'h00f;
+  assign _073_[10:0] = _072_[10:0] - 2'h2;
+  assign _074_ = hdr[47:32] == 1'h1;
+  assign _075_ = hdr[47:32] > 4'hf;
+  assign _076_ = _075_ ? hdr[47:32] : 16'h000f;
+  assign _077_ = _076_ == 1'h1;
+  assign _079_ = ~ ch_left[16];
+  assign _080_ = ch_dec[16] & _079_;
+  assign _081_[4:0] = wa + 1'h1;
+  assign _082_[4:0] = blk + 1'h1;
+  assign _083_[2:0] = lane + 1'h1;
+  assign _084_ = lane == 3'h6;
+  assign _088_[5:0] = flush - 1'h1;
+  assign _089_ = ! flush;
+  assign _090_ = block_end & last_mblock;
+  assign _091_ = compute & adv;
+  assign _095_[16:0] = fm0 + 4'h8;
+  assign _097_[5:0] = fn_rem - 1'h1;
+  assign _098_ = ! fn_rem;
+  assign _099_ = fn_last & last_mblock;
+  assign _100_ = ~ _099_;
+  assign _101_ = ~ k_rem[10];
+  assign _102_ = _101_ & k_dec[10];
+  assign _103_ = ~ t_rem[10];
+  assign _104_ = _103_ & t_dec[10];
+  assign _105_[4:0] = ra + 1'h1;
+  assign _001_ = beat_last & d_last;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = _002_ & o_valid;
+  assign _004_ = ~ beat_last;
+  assign _005_ = _003_ & _004_;
   assign _006_ = ~ drain_restart;
-  assign _007_ = drain_d_step & _006_;
-  assign _008_ = d + 1'h1;
-  assign _010_[2:0] = d_last ? 3'h0 : _008_;
-  assign _011_[4:0] = dn + 1'h1;
-  assign _012_[4:0] = dn_last ? 5'h00 : _011_[4:0];
-  assign _013_ = o_valid & row_valid;
-  assign _014_ = row_end & row_valid;
-  assign _015_ = _014_ & row_last;
-  assign _017_ = r_en & m_out__valid;
-  assign _018_ = ~ row_valid;
-  assign _019_ = row_end & _018_;
-  assign _106_ = { _007_, enter_q, drain_dn_step } != 3'h4;
-  assign _107_ = { _007_, enter_q } != 1'h0;
-  assign _108_ = { _005_, _003_, drain_restart } != 1'h0;
-  assign _109_ = { _007_, drain_restart } != 1'h0;
+  assign _007_ = _006_ & row_end;
+  assign _009_ = ~ drain_restart;
+  assign _010_ = drain_d_step & _009_;
+  assign _011_ = d + 1'h1;
+  assign _012_[2:0] = d_last ? 3'h0 : _011_;
+  assign _013_[4:0] = dn + 1'h1;
+  assign _014_[4:0] = dn_last ? 5'h00 : _013_[4:0];
+  assign _015_ = o_valid & row_valid;
+  assign _016_ = row_end & row_valid;
+  assign _017_ = _016_ & row_last;
+  assign _020_ = r_en & m_out__valid;
+  assign _021_ = ~ row_valid;
+  assign _022_ = row_end & _021_;
+  assign _106_ = { _010_, enter_q, drain_dn_step } != 3'h4;
+  assign _107_ = { _010_, enter_q } != 1'h0;
+  assign _108_ = { _007_, _005_, drain_restart } != 1'h0;
+  assign _109_ = { _010_, drain_restart } != 1'h0;
   assign _110_ = { compute, adv } != 2'h2;
   assign _111_ = { compute, adv } != 2'h2;
   assign _112_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -550,91 +568,95 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { tile_end, compute } != 1'h1;
   assign _117_ = { tile_end, compute } != 1'h1;
-  assign _118_ = { _239_, _238_ } != 1'h0;
-  assign _119_ = { _250_, s_param__valid } != 2'h2;
-  assign _120_ = { _252_, s_param__valid } != 2'h2;
-  assign _121_ = { _250_, ch_left[16], s_param__valid } != 3'h5;
-  assign _122_ = { _247_, compute } != 2'h3;
-  assign _123_ = { _245_, _086_ } != 2'h2;
-  assign _124_ = { _252_, _250_, _247_, _245_ } != 1'h0;
-  assign _125_ = { _255_, s_param__valid } != 2'h2;
-  assign _126_ = { _257_, s_param__valid } != 2'h2;
-  assign _127_ = { _257_, _255_ } != 1'h0;
-  assign _128_ = { _262_, s_param__valid } != 2'h2;
-  assign _129_ = { _264_, s_param__valid } != 2'h2;
-  assign _130_ = { _262_, \$signal$166 , s_param__valid } != 3'h5;
-  assign _131_ = { _264_, _262_ } != 1'h0;
-  assign _132_ = { _268_, s_param__valid } != 2'h2;
-  assign _133_ = { _270_, s_param__valid } != 2'h2;
-  assign _134_ = { _270_, _268_ } != 1'h0;
-  assign _135_ = { _274_, s_param__valid } != 2'h2;
-  assign _136_ = { _276_, s_param__valid } != 2'h2;
-  assign _137_ = { _274_, \$signal$166 , s_param__valid } != 3'h5;
-  assign _138_ = { _276_, _274_ } != 1'h0;
-  assign _139_ = { _281_, s_param__valid } != 2'h2;
-  assign _140_ = { _283_, s_param__valid } != 2'h2;
-  assign _141_ = { _281_, \$signal$166 , s_param__valid } != 3'h5;
-  assign _142_ = { _281_, wb_last, \$signal$166 , s_param__valid } != 4'hb;
-  assign _143_ = { _283_, _281_ } != 1'h0;
-  assign _144_ = { _287_, s_param__valid } != 2'h2;
-  assign _145_ = { _289_, s_param__valid } != 2'h2;
-  assign _146_ = { _289_, _287_ } != 1'h0;
-  assign _147_ = & { _107_, _106_ };
-  assign _148_ = & { _104_, o_valid };
-  assign _149_ = & { _113_, _112_ };
-  assign _150_ = & { tile_end, fn_last };
-  assign _151_ = & { _240_, ch_left[16], s_param__valid };
-  assign _152_ = & { _241_, ch_left[16], s_param__valid };
-  assign _153_ = & { _242_, ch_left[16], s_param__valid };
-  assign _154_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
-  assign _155_ = & { _127_, _126_, _125_ };
-  assign _156_ = & { _131_, _130_, _129_, _128_ };
-  assign _157_ = & { _134_, _133_, _132_ };
-  assign _158_ = & { _138_, _137_, _136_, _135_ };
-  assign _159_ = & { _143_, _142_, _141_, _140_, _139_ };
-  assign _160_ = & { _146_, _145_, _144_ };
-  assign _161_ = & { _290_, s_param__valid };
-  assign _162_ = & { _291_, s_param__valid };
-  assign _163_ = & { _292_, s_param__valid };
-  assign _164_ = & { _293_, s_param__valid };
-  assign _165_ = & { _294_, s_param__valid };
-  assign _166_ = & { _295_, s_param__valid };
-  assign _167_ = & { _296_, s_param__valid };
-  assign _168_ = & { _297_, s_param__valid };
-  assign _169_ = & { _298_, s_param__valid };
-  assign _170_ = & { _299_, s_param__valid };
-  assign _183_ = ~ compute;
-  assign _184_ = ~ _305_;
-  assign _185_ = ~ _306_;
-  assign _186_ = ~ _307_;
-  assign _187_ = ~ _308_;
-  assign _188_ = ~ _309_;
-  assign _189_ = ~ _310_;
-  assign _190_ = ~ _311_;
-  assign _191_ = ~ _312_;
-  assign _171_ = | { drain_restart, rst };
-  assign _172_ = | { dn_last, rst };
-  assign _173_ = | { _183_, rst };
-  assign _174_ = | { _088_, rst };
-  assign _175_ = | { _184_, rst };
-  assign _176_ = | { _185_, rst };
-  assign _177_ = | { _186_, rst };
-  assign _178_ = | { _187_, rst };
+  assign _118_ = { _243_, _242_ } != 1'h0;
+  assign _119_ = { _254_, s_param__valid } != 2'h2;
+  assign _120_ = { _256_, s_param__valid } != 2'h2;
+  assign _121_ = { _254_, ch_left[16], s_param__valid } != 3'h5;
+  assign _122_ = { _251_, compute } != 2'h3;
+  assign _123_ = { _249_, _089_ } != 2'h2;
+  assign _124_ = { _256_, _254_, _251_, _249_ } != 1'h0;
+  assign _125_ = { _259_, s_param__valid } != 2'h2;
+  assign _126_ = { _261_, s_param__valid } != 2'h2;
+  assign _127_ = { _261_, _259_ } != 1'h0;
+  assign _128_ = { _264_, s_param__valid } != 2'h2;
+  assign _129_ = { _266_, s_param__valid } != 2'h2;
+  assign _130_ = { _266_, _264_ } != 1'h0;
+  assign _131_ = { _271_, s_param__valid } != 2'h2;
+  assign _132_ = { _273_, s_param__valid } != 2'h2;
+  assign _133_ = { _271_, \$signal$173 , s_param__valid } != 3'h5;
+  assign _134_ = { _273_, _271_ } != 1'h0;
+  assign _135_ = { _277_, s_param__valid } != 2'h2;
+  assign _136_ = { _279_, s_param__valid } != 2'h2;
+  assign _137_ = { _279_, _277_ } != 1'h0;
+  assign _138_ = { _283_, s_param__valid } != 2'h2;
+  assign _139_ = { _285_, s_param__valid } != 2'h2;
+  assign _140_ = { _283_, \$signal$173 , s_param__valid } != 3'h5;
+  assign _141_ = { _285_, _283_ } != 1'h0;
+  assign _142_ = { _290_, s_param__valid } != 2'h2;
+  assign _143_ = { _292_, s_param__valid } != 2'h2;
+  assign _144_ = { _290_, \$signal$173 , s_param__valid } != 3'h5;
+  assign _145_ = { _290_, wb_last, \$signal$173 , s_param__valid } != 4'hb;
+  assign _146_ = { _292_, _290_ } != 1'h0;
+  assign _147_ = { _296_, s_param__valid } != 2'h2;
+  assign _148_ = { _298_, s_param__valid } != 2'h2;
+  assign _149_ = { _298_, _296_ } != 1'h0;
+  assign _150_ = & { _107_, _106_ };
+  assign _151_ = & { _001_, o_valid };
+  assign _152_ = & { _113_, _112_ };
+  assign _153_ = & { tile_end, fn_last };
+  assign _154_ = & { _244_, ch_left[16], s_param__valid };
+  assign _155_ = & { _245_, ch_left[16], s_param__valid };
+  assign _156_ = & { _246_, ch_left[16], s_param__valid };
+  assign _157_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
+  assign _158_ = & { _127_, _126_, _125_ };
+  assign _159_ = & { _130_, _129_, _128_ };
+  assign _160_ = & { _134_, _133_, _132_, _131_ };
+  assign _161_ = & { _137_, _136_, _135_ };
+  assign _162_ = & { _141_, _140_, _139_, _138_ };
+  assign _163_ = & { _146_, _145_, _144_, _143_, _142_ };
+  assign _164_ = & { _149_, _148_, _147_ };
+  assign _165_ = & { _299_, s_param__valid };
+  assign _166_ = & { _300_, s_param__valid };
+  assign _167_ = & { _301_, s_param__valid };
+  assign _168_ = & { _302_, s_param__valid };
+  assign _169_ = & { _303_, s_param__valid };
+  assign _170_ = & { _304_, s_param__valid };
+  assign _171_ = & { _305_, s_param__valid };
+  assign _172_ = & { _306_, s_param__valid };
+  assign _173_ = & { _307_, s_param__valid };
+  assign _174_ = & { _308_, s_param__valid };
+  assign _187_ = ~ compute;
+  assign _188_ = ~ _311_;
+  assign _189_ = ~ _312_;
+  assign _190_ = ~ _313_;
+  assign _191_ = ~ _314_;
+  assign _192_ = ~ _315_;
+  assign _193_ = ~ _316_;
+  assign _194_ = ~ _317_;
+  assign _195_ = ~ _318_;
+  assign _175_ = | { drain_restart, rst };
+  assign _176_ = | { dn_last, rst };
+  assign _177_ = | { _187_, rst };
+  assign _178_ = | { _090_, rst };
   assign _179_ = | { _188_, rst };
   assign _180_ = | { _189_, rst };
   assign _181_ = | { _190_, rst };
   assign _182_ = | { _191_, rst };
-  assign _195_ = drain_restart ? 1'h0 : d_last;
-  assign _201_ = drain_restart ? m_one : row_last;
-  assign _204_ = drain_restart ? 1'h1 : row_valid;
-  assign _207_ = drain_restart ? 17'h00000 : row;
-  assign _210_ = drain_restart ? 5'h00 : dn;
-  assign _215_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$163  : _102_;
-  assign _216_ = adv ? _215_ : 1'hx;
-  assign _218_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$162  : _101_;
-  assign _219_ = adv ? _218_ : 1'hx;
-  assign _221_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _642_;
+  assign _183_ = | { _192_, rst };
+  assign _184_ = | { _193_, rst };
+  assign _185_ = | { _194_, rst };
+  assign _186_ = | { _195_, rst };
+  assign _199_ = drain_restart ? 1'h0 : d_last;
+  assign _205_ = drain_restart ? m_one : row_last;
+  assign _208_ = drain_restart ? 1'h1 : row_valid;
+  assign _211_ = drain_restart ? 17'h00000 : row;
+  assign _214_ = drain_restart ? 5'h00 : dn;
+  assign _219_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$170  : _104_;
+  assign _220_ = adv ? _219_ : 1'hx;
+  assign _222_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$169  : _102_;
+  assign _223_ = adv ? _222_ : 1'hx;
+  assign _225_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _658_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -642,20 +664,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _642_ = b[5:0];
+        _658_ = b[5:0];
       2'b1?:
-        _642_ = b[11:6];
+        _658_ = b[11:6];
       default:
-        _642_ = a;
+        _658_ = a;
     endcase
   endfunction
-  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _239_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _240_ = ctrl_state == 1'h1;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = _086_ ? 2'h0 : 2'hx;
-  function [1:0] _649_;
+  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _243_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _244_ = ctrl_state == 1'h1;
+  assign _245_ = ctrl_state == 1'h1;
+  assign _246_ = ctrl_state == 1'h1;
+  assign _247_ = _089_ ? 2'h0 : 2'hx;
+  function [1:0] _665_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -663,185 +685,199 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _649_ = b[1:0];
+        _665_ = b[1:0];
       4'b??1?:
-        _649_ = b[3:2];
+        _665_ = b[3:2];
       4'b?1??:
-        _649_ = b[5:4];
+        _665_ = b[5:4];
       4'b1???:
-        _649_ = b[7:6];
+        _665_ = b[7:6];
       default:
-        _649_ = a;
+        _665_ = a;
     endcase
   endfunction
-  assign _245_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _246_ = compute ? 2'hx : 2'h3;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _248_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _249_ = s_param__valid ? _248_ : 2'hx;
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _251_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _252_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _253_ = s_param__valid ? _077_[16:0] : 17'hxxxxx;
-  function [16:0] _659_;
+  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _250_ = compute ? 2'hx : 2'h3;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _252_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _253_ = s_param__valid ? _252_ : 2'hx;
+  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _255_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _256_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _257_ = s_param__valid ? _080_ : 1'hx;
+  function [0:0] _675_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _675_ = b[0:0];
+      2'b1?:
+        _675_ = b[1:1];
+      default:
+        _675_ = a;
+    endcase
+  endfunction
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _261_ = ! ctrl_state;
+  assign _262_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _680_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _659_ = b[16:0];
+        _680_ = b[16:0];
       2'b1?:
-        _659_ = b[33:17];
+        _680_ = b[33:17];
       default:
-        _659_ = a;
+        _680_ = a;
     endcase
   endfunction
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = s_param__valid ? _076_ : 17'hxxxxx;
-  assign _257_ = ! ctrl_state;
-  assign _258_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _259_ = \$signal$166  ? _258_ : 1'hx;
-  assign _260_ = s_param__valid ? _259_ : 1'hx;
-  function [0:0] _666_;
+  assign _264_ = ctrl_state == 1'h1;
+  assign _265_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _266_ = ! ctrl_state;
+  assign _267_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _268_ = \$signal$173  ? _267_ : 1'hx;
+  assign _269_ = s_param__valid ? _268_ : 1'hx;
+  function [0:0] _687_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _666_ = b[0:0];
+        _687_ = b[0:0];
       2'b1?:
-        _666_ = b[1:1];
+        _687_ = b[1:1];
       default:
-        _666_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _264_ = ! ctrl_state;
-  assign _265_ = \$signal$166  ? (* full_case = 32'd1 *) 1'h0 : _082_;
-  assign _266_ = s_param__valid ? _265_ : 1'hx;
-  function [0:0] _672_;
+  assign _271_ = ctrl_state == 1'h1;
+  assign _272_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _273_ = ! ctrl_state;
+  assign _274_ = \$signal$173  ? (* full_case = 32'd1 *) 1'h0 : _084_;
+  assign _275_ = s_param__valid ? _274_ : 1'hx;
+  function [0:0] _693_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _672_ = b[0:0];
+        _693_ = b[0:0];
       2'b1?:
-        _672_ = b[1:1];
+        _693_ = b[1:1];
       default:
-        _672_ = a;
+        _693_ = a;
     endcase
   endfunction
-  assign _267_ = _672_(1'hx, { _269_, _266_ }, { _270_, _268_ });
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _270_ = ! ctrl_state;
-  assign _271_ = \$signal$166  ? _078_[4:0] : 5'hxx;
-  assign _272_ = s_param__valid ? _271_ : 5'hxx;
-  function [4:0] _678_;
+  assign _276_ = _693_(1'hx, { _278_, _275_ }, { _279_, _277_ });
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _279_ = ! ctrl_state;
+  assign _280_ = \$signal$173  ? _081_[4:0] : 5'hxx;
+  assign _281_ = s_param__valid ? _280_ : 5'hxx;
+  function [4:0] _699_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _678_ = b[4:0];
+        _699_ = b[4:0];
       2'b1?:
-        _678_ = b[9:5];
+        _699_ = b[9:5];
       default:
-        _678_ = a;
+        _699_ = a;
     endcase
   endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = wb_last ? _080_[4:0] : 5'hxx;
-  assign _278_ = \$signal$166  ? _277_ : 5'hxx;
-  assign _279_ = s_param__valid ? _278_ : 5'hxx;
-  function [4:0] _685_;
+  assign _283_ = ctrl_state == 1'h1;
+  assign _284_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = wb_last ? _082_[4:0] : 5'hxx;
+  assign _287_ = \$signal$173  ? _286_ : 5'hxx;
+  assign _288_ = s_param__valid ? _287_ : 5'hxx;
+  function [4:0] _706_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _685_ = b[4:0];
+        _706_ = b[4:0];
       2'b1?:
-        _685_ = b[9:5];
+        _706_ = b[9:5];
       default:
-        _685_ = a;
+        _706_ = a;
     endcase
   endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = \$signal$166  ? (* full_case = 32'd1 *) 3'h0 : _081_[2:0];
-  assign _285_ = s_param__valid ? _284_ : 3'hx;
-  function [2:0] _691_;
+  assign _290_ = ctrl_state == 1'h1;
+  assign _291_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _292_ = ! ctrl_state;
+  assign _293_ = \$signal$173  ? (* full_case = 32'd1 *) 3'h0 : _083_[2:0];
+  assign _294_ = s_param__valid ? _293_ : 3'hx;
+  function [2:0] _712_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _691_ = b[2:0];
+        _712_ = b[2:0];
       2'b1?:
-        _691_ = b[5:3];
+        _712_ = b[5:3];
       default:
-        _691_ = a;
+        _712_ = a;
     endcase
   endfunction
-  assign _287_ = ctrl_state == 1'h1;
-  assign _288_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = ! ctrl_state;
-  assign _297_ = ! ctrl_state;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = s_param__valid ? 3'h0 : 3'hx;
   assign _298_ = ! ctrl_state;
   assign _299_ = ! ctrl_state;
-  assign _302_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _303_ = s_param__valid ? _302_ : 1'h0;
-  assign enter = _304_ ? _303_ : 1'h0;
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = ctrl_state == 1'h1;
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = ctrl_state == 1'h1;
-  assign _310_ = ctrl_state == 1'h1;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = ! ctrl_state;
+  assign _303_ = ! ctrl_state;
+  assign _304_ = ! ctrl_state;
+  assign _305_ = ! ctrl_state;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = ! ctrl_state;
   assign _311_ = ctrl_state == 1'h1;
   assign _312_ = ctrl_state == 1'h1;
   assign _313_ = ctrl_state == 1'h1;
   assign _314_ = ctrl_state == 1'h1;
   assign _315_ = ctrl_state == 1'h1;
-  assign header_taken = _316_ ? s_param__valid : 1'h0;
-  assign _316_ = ! ctrl_state;
-  function [0:0] _724_;
+  assign _316_ = ctrl_state == 1'h1;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = ctrl_state == 1'h1;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = ctrl_state == 1'h1;
+  assign _321_ = ctrl_state == 1'h1;
+  assign header_taken = _322_ ? s_param__valid : 1'h0;
+  assign _322_ = ! ctrl_state;
+  function [0:0] _741_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _724_ = b[0:0];
+        _741_ = b[0:0];
       2'b1?:
-        _724_ = b[1:1];
+        _741_ = b[1:1];
       default:
-        _724_ = a;
+        _741_ = a;
     endcase
   endfunction
-  assign s_param__ready = _724_(1'h0, 2'h3, { _318_, _317_ });
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = ! ctrl_state;
+  assign s_param__ready = _741_(1'h0, 2'h3, { _324_, _323_ });
+  assign _323_ = ctrl_state == 1'h1;
+  assign _324_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -849,7 +885,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$185 ),
+    .o_data(\o_data$190 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -858,8 +894,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$143 ),
-    .wp__en(\w_en$141 )
+    .wp__data(\w_data$150 ),
+    .wp__en(\w_en$148 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -872,7 +908,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$127 ),
+    .r_data(\r_data$134 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -881,7 +917,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$128 ),
+    .r_data(\r_data$135 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -890,7 +926,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$129 ),
+    .r_data(\r_data$136 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -899,7 +935,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$130 ),
+    .r_data(\r_data$137 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -908,7 +944,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$131 ),
+    .r_data(\r_data$138 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -917,7 +953,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$132 ),
+    .r_data(\r_data$139 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -926,7 +962,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$133 ),
+    .r_data(\r_data$140 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -938,30 +974,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$133 [31:0], \r_data$132 [31:0], \r_data$131 [31:0], \r_data$130 [31:0], \r_data$129 [31:0], \r_data$128 [31:0], \r_data$127 [31:0], r_data[31:0] }),
-    .i_last(\i_last$115 ),
-    .i_multiplier({ \r_data$133 [62:32], \r_data$132 [62:32], \r_data$131 [62:32], \r_data$130 [62:32], \r_data$129 [62:32], \r_data$128 [62:32], \r_data$127 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$133 [68:63], \r_data$132 [68:63], \r_data$131 [68:63], \r_data$130 [68:63], \r_data$129 [68:63], \r_data$128 [68:63], \r_data$127 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$113 ),
+    .i_bias({ \r_data$140 [31:0], \r_data$139 [31:0], \r_data$138 [31:0], \r_data$137 [31:0], \r_data$136 [31:0], \r_data$135 [31:0], \r_data$134 [31:0], r_data[31:0] }),
+    .i_last(\i_last$122 ),
+    .i_multiplier({ \r_data$140 [62:32], \r_data$139 [62:32], \r_data$138 [62:32], \r_data$137 [62:32], \r_data$136 [62:32], \r_data$135 [62:32], \r_data$134 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$140 [68:63], \r_data$139 [68:63], \r_data$138 [68:63], \r_data$137 [68:63], \r_data$136 [68:63], \r_data$135 [68:63], \r_data$134 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$120 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$139 ),
+    .o_valid(\o_valid$146 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _070_[15:10] = 6'hxx;
-  assign _012_[5] = 1'hx;
-  assign _010_[3] = 1'hx;
+  assign _072_[15:11] = 5'hxx;
+  assign _014_[5] = 1'hx;
+  assign _012_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$141  <= 1'h0;
-      \i_last$115  <= 1'h0;
-      \i_valid$113  <= 1'h0;
+      \w_en$148  <= 1'h0;
+      \i_last$122  <= 1'h0;
+      \i_valid$120  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$182  <= 1'h0;
+      \$signal$187  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -975,204 +1011,209 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h19;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _017_ + _019_;
-      \w_en$141  <= \o_valid$139 ;
-      \i_last$115  <= part_last;
-      \i_valid$113  <= \$signal$182 ;
-      part_last <= _015_ & dn_last;
-      \$signal$182  <= _013_;
+      give_back <= _020_ + _022_;
+      \w_en$148  <= \o_valid$146 ;
+      \i_last$122  <= part_last;
+      \i_valid$120  <= \$signal$187 ;
+      part_last <= _017_ & dn_last;
+      \$signal$187  <= _015_;
       enter_q <= enter;
-      begin if (_003_) d_last <= _195_; else d_last <= _005_ ? \$signal$92  : _195_; end
-      begin if (_003_) row_last <= _201_; else begin if (_005_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _201_; end end
-      begin if (_003_) row_valid <= _204_; else begin if (_005_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _204_; end end
-      begin if (_003_) row <= _207_; else begin if (_005_) begin if (wrap) row <= row - 3'h7; else row <= row + 1'h1; end else row <= _207_; end end
-      begin if (_007_) begin if (drain_dn_step) dn <= _012_[4:0]; else dn <= _210_; end else dn <= _210_; end
+      begin if (_005_) d_last <= _199_; else d_last <= _007_ ? \$signal$99  : _199_; end
+      begin if (_005_) row_last <= _205_; else begin if (_007_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _205_; end end
+      begin if (_005_) row_valid <= _208_; else begin if (_007_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _208_; end end
+      begin if (_005_) row <= _211_; else begin if (_007_) begin if (wrap) row <= row - 3'h7; else row <= _048_[16:0]; end else row <= _211_; end end
+      begin if (_010_) begin if (drain_dn_step) dn <= _014_[4:0]; else dn <= _214_; end else dn <= _214_; end
       drain_restart <= header_taken;
-      tile_end <= _089_ & at_tile_last;
+      tile_end <= _091_ & at_tile_last;
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _059_ : _060_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _058_[4:0] : kept;
+      credit_ok <= \$signal$56  ? (* full_case = 32'd1 *) _061_ : _062_;
+      credits <= \$signal$56  ? (* full_case = 32'd1 *) _060_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$143  <= 65'h00000000000000000;
-    end else if (\o_valid$139 ) begin
-      \w_data$143  <= { o_last, o_data };
+      \w_data$150  <= 65'h00000000000000000;
+    end else if (\o_valid$146 ) begin
+      \w_data$150  <= { o_last, o_data };
     end
-    if (\$signal$182 ) begin
+    if (\$signal$187 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$185 ;
+      acc_chosen <= \o_data$190 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_147_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_007_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_150_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_010_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_108_) begin
-      begin if (_003_) beat_last <= 1'h0; else begin if (_005_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_005_) beat_last <= 1'h0; else begin if (_007_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
     end else if (_109_) begin
-      begin if (_007_) d <= _010_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+      begin if (_010_) d <= _012_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_171_) begin
+    if (_175_) begin
       ra <= 5'h00;
-    end else if (_148_) begin
+    end else if (_151_) begin
       ra <= ra_blk_next;
     end
-    if (_172_) begin
+    if (_176_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _103_[4:0];
+      ra_blk_next <= _105_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_110_) begin
-      at_tile_last <= compute ? _216_ : \$signal$163 ;
+      at_tile_last <= compute ? _220_ : \$signal$170 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_111_) begin
-      at_k_last <= compute ? _219_ : \$signal$162 ;
+      at_k_last <= compute ? _223_ : \$signal$169 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_149_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _098_ : _221_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_152_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _100_ : _225_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 10'h000;
+      t_rem <= 11'h000;
     end else if (_114_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _100_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 10'h000;
+      k_rem <= 11'h000;
     end else if (_115_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _099_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_116_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _095_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
     end else if (_117_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _094_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _097_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_173_) begin
+    if (_177_) begin
       fm0 <= 17'h00000;
-    end else if (_150_) begin
-      fm0 <= _093_[16:0];
+    end else if (_153_) begin
+      fm0 <= _095_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
     end else if (_118_) begin
-      flush <= _642_(6'hxx, { 6'h23, _085_[5:0] }, { _239_, _238_ });
+      flush <= _658_(6'hxx, { 6'h23, _088_[5:0] }, { _243_, _242_ });
     end
-    if (_174_) begin
+    if (_178_) begin
       compute <= 1'h0;
-    end else if (_151_) begin
+    end else if (_154_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_152_) begin
+    end else if (_155_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_153_) begin
+    end else if (_156_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_154_) begin
-      ctrl_state <= _649_(2'hx, { _251_, _249_, _246_, _243_ }, { _252_, _250_, _247_, _245_ });
+    end else if (_157_) begin
+      ctrl_state <= _665_(2'hx, { _255_, _253_, _250_, _247_ }, { _256_, _254_, _251_, _249_ });
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_158_) begin
+      armed <= _675_(1'hx, { _260_, _257_ }, { _261_, _259_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_155_) begin
-      ch_left <= _659_(17'hxxxxx, { _256_, _253_ }, { _257_, _255_ });
+    end else if (_159_) begin
+      ch_left <= _680_(17'hxxxxx, { _265_, _262_ }, { _266_, _264_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_156_) begin
-      wb_last <= _666_(1'hx, { _263_, _260_ }, { _264_, _262_ });
+    end else if (_160_) begin
+      wb_last <= _687_(1'hx, { _272_, _269_ }, { _273_, _271_ });
     end
     if (rst) begin
-      \$signal$166  <= 1'h0;
-    end else if (_157_) begin
-      \$signal$166  <= _267_;
+      \$signal$173  <= 1'h0;
+    end else if (_161_) begin
+      \$signal$173  <= _276_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_158_) begin
-      wa <= _678_(5'hxx, { _275_, _272_ }, { _276_, _274_ });
+    end else if (_162_) begin
+      wa <= _699_(5'hxx, { _284_, _281_ }, { _285_, _283_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_159_) begin
-      blk <= _685_(5'hxx, { _282_, _279_ }, { _283_, _281_ });
+    end else if (_163_) begin
+      blk <= _706_(5'hxx, { _291_, _288_ }, { _292_, _290_ });
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_160_) begin
-      lane <= _691_(3'hx, { _288_, _285_ }, { _289_, _287_ });
-    end
-    if (rst) begin
-      \$signal$163  <= 1'h0;
-    end else if (_161_) begin
-      \$signal$163  <= _075_;
-    end
-    if (rst) begin
-      \$signal$162  <= 1'h0;
-    end else if (_162_) begin
-      \$signal$162  <= _072_;
-    end
-    if (rst) begin
-      tile_pen <= 10'h000;
-    end else if (_163_) begin
-      tile_pen <= _071_[9:0];
-    end
-    if (rst) begin
-      k_pen <= 10'h000;
     end else if (_164_) begin
-      k_pen <= _067_[9:0];
+      lane <= _712_(3'hx, { _297_, _294_ }, { _298_, _296_ });
+    end
+    if (rst) begin
+      \$signal$170  <= 1'h0;
+    end else if (_165_) begin
+      \$signal$170  <= _077_;
+    end
+    if (rst) begin
+      \$signal$169  <= 1'h0;
+    end else if (_166_) begin
+      \$signal$169  <= _074_;
+    end
+    if (rst) begin
+      tile_pen <= 11'h000;
+    end else if (_167_) begin
+      tile_pen <= _073_[10:0];
+    end
+    if (rst) begin
+      k_pen <= 11'h000;
+    end else if (_168_) begin
+      k_pen <= _070_[10:0];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_165_) begin
+    end else if (_169_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_170_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_167_) begin
+    end else if (_171_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_172_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_169_) begin
-      m_last <= hdr[15:0] - 1'h1;
+    end else if (_173_) begin
+      m_last <= _064_[15:0];
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_170_) begin
+    end else if (_174_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -1184,57 +1225,57 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_175_) begin
+    if (_179_) begin
       \w_en$35  <= 1'h0;
     end else begin
-      \w_en$35  <= _042_;
-    end
-    if (_176_) begin
-      \w_en$31  <= 1'h0;
-    end else begin
-      \w_en$31  <= _039_;
-    end
-    if (_177_) begin
-      \w_en$27  <= 1'h0;
-    end else begin
-      \w_en$27  <= _037_;
-    end
-    if (_178_) begin
-      \w_en$23  <= 1'h0;
-    end else begin
-      \w_en$23  <= _035_;
-    end
-    if (_179_) begin
-      \w_en$19  <= 1'h0;
-    end else begin
-      \w_en$19  <= _033_;
+      \w_en$35  <= _045_;
     end
     if (_180_) begin
-      \w_en$15  <= 1'h0;
+      \w_en$31  <= 1'h0;
     end else begin
-      \w_en$15  <= _031_;
+      \w_en$31  <= _043_;
     end
     if (_181_) begin
-      \w_en$11  <= 1'h0;
+      \w_en$27  <= 1'h0;
     end else begin
-      \w_en$11  <= _028_;
+      \w_en$27  <= _041_;
     end
     if (_182_) begin
+      \w_en$23  <= 1'h0;
+    end else begin
+      \w_en$23  <= _039_;
+    end
+    if (_183_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _037_;
+    end
+    if (_184_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _035_;
+    end
+    if (_185_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _033_;
+    end
+    if (_186_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _025_;
+      w_en <= s_param__valid & _030_;
     end
-    if (!_313_) begin
+    if (!_319_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_314_) begin
+    if (!_320_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_315_) begin
+    if (!_321_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -4506,68 +4547,52 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _075_;
   wire _076_;
   wire _077_;
-  wire _078_;
+  wire [31:0] _078_;
   wire _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  wire _087_;
-  wire _088_;
-  wire _089_;
-  wire _090_;
-  wire _091_;
+  wire [30:0] _080_;
+  wire [32:0] _081_;
+  wire [31:0] _082_;
+  wire [30:0] _083_;
+  wire [32:0] _084_;
+  wire [31:0] _085_;
+  wire [30:0] _086_;
+  wire [32:0] _087_;
+  wire [31:0] _088_;
+  wire [30:0] _089_;
+  wire [32:0] _090_;
+  wire [31:0] _091_;
   wire _092_;
-  wire _093_;
-  wire [31:0] _094_;
-  wire _095_;
+  wire [30:0] _093_;
+  wire [32:0] _094_;
+  wire [31:0] _095_;
   wire [30:0] _096_;
   wire [32:0] _097_;
   wire [31:0] _098_;
-  wire [30:0] _099_;
-  wire [32:0] _100_;
-  wire [31:0] _101_;
-  wire [30:0] _102_;
-  wire [32:0] _103_;
-  wire [31:0] _104_;
-  wire [30:0] _105_;
-  wire [32:0] _106_;
-  wire [31:0] _107_;
-  wire _108_;
-  wire [30:0] _109_;
-  wire [32:0] _110_;
-  wire [31:0] _111_;
-  wire [30:0] _112_;
-  wire [32:0] _113_;
-  wire [31:0] _114_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _115_;
-  wire [30:0] _116_;
-  wire [32:0] _117_;
-  wire [31:0] _118_;
-  wire [30:0] _119_;
-  wire [32:0] _120_;
+  wire [6:0] _099_;
+  wire [30:0] _100_;
+  wire [32:0] _101_;
+  wire [31:0] _102_;
+  wire [30:0] _103_;
+  wire [32:0] _104_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _121_;
-  wire [7:0] _122_;
-  wire [7:0] _123_;
-  wire [7:0] _124_;
-  wire [7:0] _125_;
-  wire [7:0] _126_;
-  wire [7:0] _127_;
-  wire [7:0] _128_;
-  wire [7:0] _129_;
-  wire [7:0] _130_;
-  wire [7:0] _131_;
-  wire [7:0] _132_;
-  wire [7:0] _133_;
-  wire [7:0] _134_;
-  wire [7:0] _135_;
-  wire [7:0] _136_;
-  wire [7:0] _137_;
+  wire [46:0] _105_;
+  wire [7:0] _106_;
+  wire [7:0] _107_;
+  wire [7:0] _108_;
+  wire [7:0] _109_;
+  wire [7:0] _110_;
+  wire [7:0] _111_;
+  wire [7:0] _112_;
+  wire [7:0] _113_;
+  wire [7:0] _114_;
+  wire [7:0] _115_;
+  wire [7:0] _116_;
+  wire [7:0] _117_;
+  wire [7:0] _118_;
+  wire [7:0] _119_;
+  wire [7:0] _120_;
+  wire [7:0] _121_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -4660,6 +4685,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_6;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_7;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_4;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_5;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_6;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_7;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg [4:0] rq1_l2 = 5'h00;
@@ -4756,6 +4797,22 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] u_5;
   wire [33:0] u_6;
   wire [33:0] u_7;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_4;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_5;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_6;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign halfm_7[17] = rq1_r7 >= 5'h13;
@@ -4799,65 +4856,65 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _051_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
   assign t_1 = rq3_y1[7:0] + zero_point;
   assign fits_1 = $signed(rq3_y1[32:8]) == $signed(rq3_y1[33]);
+  assign under_1 = $signed(rq3_y1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y1[8:0]);
   assign t_2 = rq3_y2[7:0] + zero_point;
   assign fits_2 = $signed(rq3_y2[32:8]) == $signed(rq3_y2[33]);
+  assign under_2 = $signed(rq3_y2[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_2 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y2[8:0]);
   assign t_3 = rq3_y3[7:0] + zero_point;
   assign fits_3 = $signed(rq3_y3[32:8]) == $signed(rq3_y3[33]);
+  assign under_3 = $signed(rq3_y3[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_3 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y3[8:0]);
   assign t_4 = rq3_y4[7:0] + zero_point;
   assign fits_4 = $signed(rq3_y4[32:8]) == $signed(rq3_y4[33]);
+  assign under_4 = $signed(rq3_y4[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_4 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y4[8:0]);
   assign t_5 = rq3_y5[7:0] + zero_point;
   assign fits_5 = $signed(rq3_y5[32:8]) == $signed(rq3_y5[33]);
+  assign under_5 = $signed(rq3_y5[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_5 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y5[8:0]);
   assign t_6 = rq3_y6[7:0] + zero_point;
   assign fits_6 = $signed(rq3_y6[32:8]) == $signed(rq3_y6[33]);
+  assign under_6 = $signed(rq3_y6[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_6 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y6[8:0]);
   assign t_7 = rq3_y7[7:0] + zero_point;
   assign fits_7 = $signed(rq3_y7[32:8]) == $signed(rq3_y7[33]);
-  assign _054_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _055_ = fits_0 ? _054_ : rq3_y0[33];
-  assign _056_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _057_ = ~ rq3_y0[33];
-  assign _058_ = fits_0 ? _056_ : _057_;
-  assign _059_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _060_ = fits_1 ? _059_ : rq3_y1[33];
-  assign _061_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _062_ = ~ rq3_y1[33];
-  assign _063_ = fits_1 ? _061_ : _062_;
-  assign _064_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _065_ = fits_2 ? _064_ : rq3_y2[33];
-  assign _066_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _067_ = ~ rq3_y2[33];
-  assign _068_ = fits_2 ? _066_ : _067_;
-  assign _069_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _070_ = fits_3 ? _069_ : rq3_y3[33];
-  assign _071_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _072_ = ~ rq3_y3[33];
-  assign _073_ = fits_3 ? _071_ : _072_;
-  assign _074_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _075_ = fits_4 ? _074_ : rq3_y4[33];
-  assign _076_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _077_ = ~ rq3_y4[33];
-  assign _078_ = fits_4 ? _076_ : _077_;
-  assign _079_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _080_ = fits_5 ? _079_ : rq3_y5[33];
-  assign _081_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _082_ = ~ rq3_y5[33];
-  assign _083_ = fits_5 ? _081_ : _082_;
-  assign _084_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _085_ = fits_6 ? _084_ : rq3_y6[33];
-  assign _086_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _087_ = ~ rq3_y6[33];
-  assign _088_ = fits_6 ? _086_ : _087_;
-  assign _089_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _090_ = fits_7 ? _089_ : rq3_y7[33];
-  assign _091_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _092_ = ~ rq3_y7[33];
-  assign _093_ = fits_7 ? _091_ : _092_;
+  assign under_7 = $signed(rq3_y7[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_7 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y7[8:0]);
+  assign _054_ = fits_0 ? under_0[9] : rq3_y0[33];
+  assign _055_ = ~ rq3_y0[33];
+  assign _056_ = fits_0 ? over_0[9] : _055_;
+  assign _057_ = fits_1 ? under_1[9] : rq3_y1[33];
+  assign _058_ = ~ rq3_y1[33];
+  assign _059_ = fits_1 ? over_1[9] : _058_;
+  assign _060_ = fits_2 ? under_2[9] : rq3_y2[33];
+  assign _061_ = ~ rq3_y2[33];
+  assign _062_ = fits_2 ? over_2[9] : _061_;
+  assign _063_ = fits_3 ? under_3[9] : rq3_y3[33];
+  assign _064_ = ~ rq3_y3[33];
+  assign _065_ = fits_3 ? over_3[9] : _064_;
+  assign _066_ = fits_4 ? under_4[9] : rq3_y4[33];
+  assign _067_ = ~ rq3_y4[33];
+  assign _068_ = fits_4 ? over_4[9] : _067_;
+  assign _069_ = fits_5 ? under_5[9] : rq3_y5[33];
+  assign _070_ = ~ rq3_y5[33];
+  assign _071_ = fits_5 ? over_5[9] : _070_;
+  assign _072_ = fits_6 ? under_6[9] : rq3_y6[33];
+  assign _073_ = ~ rq3_y6[33];
+  assign _074_ = fits_6 ? over_6[9] : _073_;
+  assign _075_ = fits_7 ? under_7[9] : rq3_y7[33];
+  assign _076_ = ~ rq3_y7[33];
+  assign _077_ = fits_7 ? over_7[9] : _076_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _026_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _095_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _108_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _115_[4:0] = - $signed(i_shift[10:6]);
+  assign _079_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _092_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _099_[4:0] = - $signed(i_shift[10:6]);
   assign _004_ = $signed(i_shift[17:12]) > $signed(1'h0);
   assign _010_ = $signed(i_shift[17:12]) < $signed(1'h0);
   assign _013_ = $signed(i_shift[23:18]) > $signed(1'h0);
@@ -4884,53 +4941,53 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_7 = $signed(rq1_s7) << rq1_l7;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _094_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _096_ = a_0[16:0] * rq1_m0[30:17];
-  assign _097_ = $signed(_094_) + $signed({ 1'h0, _096_ });
-  assign mid_0 = $signed(_097_) + $signed(15'h2000);
+  assign _078_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _080_ = a_0[16:0] * rq1_m0[30:17];
+  assign _081_ = $signed(_078_) + $signed({ 1'h0, _080_ });
+  assign mid_0 = $signed(_081_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _098_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _099_ = a_1[16:0] * rq1_m1[30:17];
-  assign _100_ = $signed(_098_) + $signed({ 1'h0, _099_ });
-  assign mid_1 = $signed(_100_) + $signed(15'h2000);
+  assign _082_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _083_ = a_1[16:0] * rq1_m1[30:17];
+  assign _084_ = $signed(_082_) + $signed({ 1'h0, _083_ });
+  assign mid_1 = $signed(_084_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _101_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _102_ = a_2[16:0] * rq1_m2[30:17];
-  assign _103_ = $signed(_101_) + $signed({ 1'h0, _102_ });
-  assign mid_2 = $signed(_103_) + $signed(15'h2000);
+  assign _085_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _086_ = a_2[16:0] * rq1_m2[30:17];
+  assign _087_ = $signed(_085_) + $signed({ 1'h0, _086_ });
+  assign mid_2 = $signed(_087_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _104_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _105_ = a_3[16:0] * rq1_m3[30:17];
-  assign _106_ = $signed(_104_) + $signed({ 1'h0, _105_ });
-  assign mid_3 = $signed(_106_) + $signed(15'h2000);
+  assign _088_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _089_ = a_3[16:0] * rq1_m3[30:17];
+  assign _090_ = $signed(_088_) + $signed({ 1'h0, _089_ });
+  assign mid_3 = $signed(_090_) + $signed(15'h2000);
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _107_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _109_ = a_4[16:0] * rq1_m4[30:17];
-  assign _110_ = $signed(_107_) + $signed({ 1'h0, _109_ });
-  assign mid_4 = $signed(_110_) + $signed(15'h2000);
+  assign _091_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _093_ = a_4[16:0] * rq1_m4[30:17];
+  assign _094_ = $signed(_091_) + $signed({ 1'h0, _093_ });
+  assign mid_4 = $signed(_094_) + $signed(15'h2000);
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _111_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _112_ = a_5[16:0] * rq1_m5[30:17];
-  assign _113_ = $signed(_111_) + $signed({ 1'h0, _112_ });
-  assign mid_5 = $signed(_113_) + $signed(15'h2000);
+  assign _095_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _096_ = a_5[16:0] * rq1_m5[30:17];
+  assign _097_ = $signed(_095_) + $signed({ 1'h0, _096_ });
+  assign mid_5 = $signed(_097_) + $signed(15'h2000);
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _114_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _116_ = a_6[16:0] * rq1_m6[30:17];
-  assign _117_ = $signed(_114_) + $signed({ 1'h0, _116_ });
-  assign mid_6 = $signed(_117_) + $signed(15'h2000);
+  assign _098_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _100_ = a_6[16:0] * rq1_m6[30:17];
+  assign _101_ = $signed(_098_) + $signed({ 1'h0, _100_ });
+  assign mid_6 = $signed(_101_) + $signed(15'h2000);
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _118_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _119_ = a_7[16:0] * rq1_m7[30:17];
-  assign _120_ = $signed(_118_) + $signed({ 1'h0, _119_ });
-  assign mid_7 = $signed(_120_) + $signed(15'h2000);
-  assign { h_0, _121_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign _102_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _103_ = a_7[16:0] * rq1_m7[30:17];
+  assign _104_ = $signed(_102_) + $signed({ 1'h0, _103_ });
+  assign mid_7 = $signed(_104_) + $signed(15'h2000);
+  assign { h_0, _105_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
   assign { h_1, _001_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
   assign { h_2, _002_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
   assign { h_3, _003_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
@@ -5187,26 +5244,26 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_7[14] = rq1_r7 >= 5'h10;
   assign halfm_7[15] = rq1_r7 >= 5'h11;
   assign halfm_7[16] = rq1_r7 >= 5'h12;
-  reg [8:0] _591_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _591_;
-  reg [8:0] _592_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _592_;
-  assign _122_ = _093_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _123_ = _090_ ? (* full_case = 32'd1 *) act_min : _122_;
-  assign _124_ = _083_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _125_ = _080_ ? (* full_case = 32'd1 *) act_min : _124_;
-  assign _126_ = _078_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _127_ = _075_ ? (* full_case = 32'd1 *) act_min : _126_;
-  assign _128_ = _073_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _129_ = _070_ ? (* full_case = 32'd1 *) act_min : _128_;
-  assign _130_ = _068_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _131_ = _065_ ? (* full_case = 32'd1 *) act_min : _130_;
-  assign _132_ = _063_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _133_ = _060_ ? (* full_case = 32'd1 *) act_min : _132_;
-  assign _134_ = _058_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _135_ = _055_ ? (* full_case = 32'd1 *) act_min : _134_;
-  assign _136_ = _088_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _137_ = _085_ ? (* full_case = 32'd1 *) act_min : _136_;
+  reg [8:0] _575_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _575_;
+  reg [8:0] _576_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _576_;
+  assign _106_ = _077_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _107_ = _075_ ? (* full_case = 32'd1 *) act_min : _106_;
+  assign _108_ = _071_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _109_ = _069_ ? (* full_case = 32'd1 *) act_min : _108_;
+  assign _110_ = _068_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _111_ = _066_ ? (* full_case = 32'd1 *) act_min : _110_;
+  assign _112_ = _065_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _113_ = _063_ ? (* full_case = 32'd1 *) act_min : _112_;
+  assign _114_ = _062_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _115_ = _060_ ? (* full_case = 32'd1 *) act_min : _114_;
+  assign _116_ = _059_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _117_ = _057_ ? (* full_case = 32'd1 *) act_min : _116_;
+  assign _118_ = _056_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _119_ = _054_ ? (* full_case = 32'd1 *) act_min : _118_;
+  assign _120_ = _074_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _121_ = _072_ ? (* full_case = 32'd1 *) act_min : _120_;
   assign _028_[32:1] = half_6;
   assign _025_[32:1] = half_5;
   assign _021_[32:1] = half_4;
@@ -5224,13 +5281,13 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign _001_[46:14] = h_1;
   assign _031_[32:1] = half_7;
   assign lo_z[8] = lo_z[9];
-  assign _121_[46:14] = h_0;
+  assign _105_[46:14] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _591_ <= 9'h000;
-      _592_ <= 9'h000;
+      _575_ <= 9'h000;
+      _576_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -5240,8 +5297,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _591_ <= $signed(act_max) - $signed(zero_point);
-      _592_ <= $signed(act_min) - $signed(zero_point);
+      _575_ <= $signed(act_max) - $signed(zero_point);
+      _576_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -5252,7 +5309,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 64'h0000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _123_, _137_, _125_, _127_, _129_, _131_, _133_, _135_ };
+      o_data <= { _107_, _121_, _109_, _111_, _113_, _115_, _117_, _119_ };
     end
     if (rq2_valid) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
@@ -5353,10 +5410,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       if (!_004_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (i_valid)
-      if (!_108_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= _115_[4:0];
+      if (!_092_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _099_[4:0];
     if (i_valid)
-      if (!_095_) rq1_l1 <= 5'h00;
+      if (!_079_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
       if (!_026_) rq1_r0 <= 5'h00;

@@ -2519,7 +2519,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign count_next = cap_7_7 ? 4'h8 : _042_;
   \hwq_mac_array.acc_0_0  acc_0_0 (
     .acc(acc),
-    .addend(p_0_0),
+    .\addend$1 (p_0_0),
     .clear(lf_0_0_d0),
     .clk(clk),
     .en(en),
@@ -2527,7 +2527,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_0_1  acc_0_1 (
     .acc(\acc$184 ),
-    .addend(p_0_1),
+    .\addend$1 (p_0_1),
     .clear(lf_0_1_d0),
     .clk(clk),
     .en(en),
@@ -2535,7 +2535,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_0_2  acc_0_2 (
     .acc(\acc$196 ),
-    .addend(p_0_2),
+    .\addend$1 (p_0_2),
     .clear(lf_0_2_d0),
     .clk(clk),
     .en(en),
@@ -2543,7 +2543,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_0_3  acc_0_3 (
     .acc(\acc$208 ),
-    .addend(p_0_3),
+    .\addend$1 (p_0_3),
     .clear(lf_0_3_d0),
     .clk(clk),
     .en(en),
@@ -2551,7 +2551,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_0_4  acc_0_4 (
     .acc(\acc$220 ),
-    .addend(p_0_4),
+    .\addend$1 (p_0_4),
     .clear(lf_0_4_d0),
     .clk(clk),
     .en(en),
@@ -2559,7 +2559,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_0_5  acc_0_5 (
     .acc(\acc$232 ),
-    .addend(p_0_5),
+    .\addend$1 (p_0_5),
     .clear(lf_0_5_d0),
     .clk(clk),
     .en(en),
@@ -2567,7 +2567,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_0_6  acc_0_6 (
     .acc(\acc$244 ),
-    .addend(p_0_6),
+    .\addend$1 (p_0_6),
     .clear(lf_0_6_d0),
     .clk(clk),
     .en(en),
@@ -2575,7 +2575,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_0_7  acc_0_7 (
     .acc(\acc$256 ),
-    .addend(p_0_7),
+    .\addend$1 (p_0_7),
     .clear(lf_0_7_d0),
     .clk(clk),
     .en(en),
@@ -2583,7 +2583,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_0  acc_1_0 (
     .acc(\acc$268 ),
-    .addend(p_1_0),
+    .\addend$1 (p_1_0),
     .clear(lf_1_0_d0),
     .clk(clk),
     .en(en),
@@ -2591,7 +2591,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_1  acc_1_1 (
     .acc(\acc$280 ),
-    .addend(p_1_1),
+    .\addend$1 (p_1_1),
     .clear(lf_1_1_d0),
     .clk(clk),
     .en(en),
@@ -2599,7 +2599,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_2  acc_1_2 (
     .acc(\acc$292 ),
-    .addend(p_1_2),
+    .\addend$1 (p_1_2),
     .clear(lf_1_2_d0),
     .clk(clk),
     .en(en),
@@ -2607,7 +2607,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_3  acc_1_3 (
     .acc(\acc$304 ),
-    .addend(p_1_3),
+    .\addend$1 (p_1_3),
     .clear(lf_1_3_d0),
     .clk(clk),
     .en(en),
@@ -2615,7 +2615,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_4  acc_1_4 (
     .acc(\acc$316 ),
-    .addend(p_1_4),
+    .\addend$1 (p_1_4),
     .clear(lf_1_4_d0),
     .clk(clk),
     .en(en),
@@ -2623,7 +2623,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_5  acc_1_5 (
     .acc(\acc$328 ),
-    .addend(p_1_5),
+    .\addend$1 (p_1_5),
     .clear(lf_1_5_d0),
     .clk(clk),
     .en(en),
@@ -2631,7 +2631,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_6  acc_1_6 (
     .acc(\acc$340 ),
-    .addend(p_1_6),
+    .\addend$1 (p_1_6),
     .clear(lf_1_6_d0),
     .clk(clk),
     .en(en),
@@ -2639,7 +2639,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_1_7  acc_1_7 (
     .acc(\acc$352 ),
-    .addend(p_1_7),
+    .\addend$1 (p_1_7),
     .clear(lf_1_7_d0),
     .clk(clk),
     .en(en),
@@ -2647,7 +2647,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_0  acc_2_0 (
     .acc(\acc$364 ),
-    .addend(p_2_0),
+    .\addend$1 (p_2_0),
     .clear(lf_2_0_d0),
     .clk(clk),
     .en(en),
@@ -2655,7 +2655,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_1  acc_2_1 (
     .acc(\acc$376 ),
-    .addend(p_2_1),
+    .\addend$1 (p_2_1),
     .clear(lf_2_1_d0),
     .clk(clk),
     .en(en),
@@ -2663,7 +2663,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_2  acc_2_2 (
     .acc(\acc$388 ),
-    .addend(p_2_2),
+    .\addend$1 (p_2_2),
     .clear(lf_2_2_d0),
     .clk(clk),
     .en(en),
@@ -2671,7 +2671,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_3  acc_2_3 (
     .acc(\acc$400 ),
-    .addend(p_2_3),
+    .\addend$1 (p_2_3),
     .clear(lf_2_3_d0),
     .clk(clk),
     .en(en),
@@ -2679,7 +2679,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_4  acc_2_4 (
     .acc(\acc$412 ),
-    .addend(p_2_4),
+    .\addend$1 (p_2_4),
     .clear(lf_2_4_d0),
     .clk(clk),
     .en(en),
@@ -2687,7 +2687,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_5  acc_2_5 (
     .acc(\acc$424 ),
-    .addend(p_2_5),
+    .\addend$1 (p_2_5),
     .clear(lf_2_5_d0),
     .clk(clk),
     .en(en),
@@ -2695,7 +2695,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_6  acc_2_6 (
     .acc(\acc$436 ),
-    .addend(p_2_6),
+    .\addend$1 (p_2_6),
     .clear(lf_2_6_d0),
     .clk(clk),
     .en(en),
@@ -2703,7 +2703,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_2_7  acc_2_7 (
     .acc(\acc$448 ),
-    .addend(p_2_7),
+    .\addend$1 (p_2_7),
     .clear(lf_2_7_d0),
     .clk(clk),
     .en(en),
@@ -2711,7 +2711,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_0  acc_3_0 (
     .acc(\acc$460 ),
-    .addend(p_3_0),
+    .\addend$1 (p_3_0),
     .clear(lf_3_0_d0),
     .clk(clk),
     .en(en),
@@ -2719,7 +2719,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_1  acc_3_1 (
     .acc(\acc$472 ),
-    .addend(p_3_1),
+    .\addend$1 (p_3_1),
     .clear(lf_3_1_d0),
     .clk(clk),
     .en(en),
@@ -2727,7 +2727,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_2  acc_3_2 (
     .acc(\acc$484 ),
-    .addend(p_3_2),
+    .\addend$1 (p_3_2),
     .clear(lf_3_2_d0),
     .clk(clk),
     .en(en),
@@ -2735,7 +2735,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_3  acc_3_3 (
     .acc(\acc$496 ),
-    .addend(p_3_3),
+    .\addend$1 (p_3_3),
     .clear(lf_3_3_d0),
     .clk(clk),
     .en(en),
@@ -2743,7 +2743,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_4  acc_3_4 (
     .acc(\acc$508 ),
-    .addend(p_3_4),
+    .\addend$1 (p_3_4),
     .clear(lf_3_4_d0),
     .clk(clk),
     .en(en),
@@ -2751,7 +2751,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_5  acc_3_5 (
     .acc(\acc$520 ),
-    .addend(p_3_5),
+    .\addend$1 (p_3_5),
     .clear(lf_3_5_d0),
     .clk(clk),
     .en(en),
@@ -2759,7 +2759,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_6  acc_3_6 (
     .acc(\acc$532 ),
-    .addend(p_3_6),
+    .\addend$1 (p_3_6),
     .clear(lf_3_6_d0),
     .clk(clk),
     .en(en),
@@ -2767,7 +2767,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_3_7  acc_3_7 (
     .acc(\acc$544 ),
-    .addend(p_3_7),
+    .\addend$1 (p_3_7),
     .clear(lf_3_7_d0),
     .clk(clk),
     .en(en),
@@ -2775,7 +2775,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_0  acc_4_0 (
     .acc(\acc$556 ),
-    .addend(p_4_0),
+    .\addend$1 (p_4_0),
     .clear(lf_4_0_d0),
     .clk(clk),
     .en(en),
@@ -2783,7 +2783,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_1  acc_4_1 (
     .acc(\acc$568 ),
-    .addend(p_4_1),
+    .\addend$1 (p_4_1),
     .clear(lf_4_1_d0),
     .clk(clk),
     .en(en),
@@ -2791,7 +2791,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_2  acc_4_2 (
     .acc(\acc$580 ),
-    .addend(p_4_2),
+    .\addend$1 (p_4_2),
     .clear(lf_4_2_d0),
     .clk(clk),
     .en(en),
@@ -2799,7 +2799,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_3  acc_4_3 (
     .acc(\acc$592 ),
-    .addend(p_4_3),
+    .\addend$1 (p_4_3),
     .clear(lf_4_3_d0),
     .clk(clk),
     .en(en),
@@ -2807,7 +2807,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_4  acc_4_4 (
     .acc(\acc$604 ),
-    .addend(p_4_4),
+    .\addend$1 (p_4_4),
     .clear(lf_4_4_d0),
     .clk(clk),
     .en(en),
@@ -2815,7 +2815,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_5  acc_4_5 (
     .acc(\acc$616 ),
-    .addend(p_4_5),
+    .\addend$1 (p_4_5),
     .clear(lf_4_5_d0),
     .clk(clk),
     .en(en),
@@ -2823,7 +2823,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_6  acc_4_6 (
     .acc(\acc$628 ),
-    .addend(p_4_6),
+    .\addend$1 (p_4_6),
     .clear(lf_4_6_d0),
     .clk(clk),
     .en(en),
@@ -2831,7 +2831,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_4_7  acc_4_7 (
     .acc(\acc$640 ),
-    .addend(p_4_7),
+    .\addend$1 (p_4_7),
     .clear(lf_4_7_d0),
     .clk(clk),
     .en(en),
@@ -2839,7 +2839,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_0  acc_5_0 (
     .acc(\acc$652 ),
-    .addend(p_5_0),
+    .\addend$1 (p_5_0),
     .clear(lf_5_0_d0),
     .clk(clk),
     .en(en),
@@ -2847,7 +2847,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_1  acc_5_1 (
     .acc(\acc$664 ),
-    .addend(p_5_1),
+    .\addend$1 (p_5_1),
     .clear(lf_5_1_d0),
     .clk(clk),
     .en(en),
@@ -2855,7 +2855,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_2  acc_5_2 (
     .acc(\acc$676 ),
-    .addend(p_5_2),
+    .\addend$1 (p_5_2),
     .clear(lf_5_2_d0),
     .clk(clk),
     .en(en),
@@ -2863,7 +2863,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_3  acc_5_3 (
     .acc(\acc$688 ),
-    .addend(p_5_3),
+    .\addend$1 (p_5_3),
     .clear(lf_5_3_d0),
     .clk(clk),
     .en(en),
@@ -2871,7 +2871,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_4  acc_5_4 (
     .acc(\acc$700 ),
-    .addend(p_5_4),
+    .\addend$1 (p_5_4),
     .clear(lf_5_4_d0),
     .clk(clk),
     .en(en),
@@ -2879,7 +2879,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_5  acc_5_5 (
     .acc(\acc$712 ),
-    .addend(p_5_5),
+    .\addend$1 (p_5_5),
     .clear(lf_5_5_d0),
     .clk(clk),
     .en(en),
@@ -2887,7 +2887,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_6  acc_5_6 (
     .acc(\acc$724 ),
-    .addend(p_5_6),
+    .\addend$1 (p_5_6),
     .clear(lf_5_6_d0),
     .clk(clk),
     .en(en),
@@ -2895,7 +2895,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_5_7  acc_5_7 (
     .acc(\acc$736 ),
-    .addend(p_5_7),
+    .\addend$1 (p_5_7),
     .clear(lf_5_7_d0),
     .clk(clk),
     .en(en),
@@ -2903,7 +2903,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_0  acc_6_0 (
     .acc(\acc$748 ),
-    .addend(p_6_0),
+    .\addend$1 (p_6_0),
     .clear(lf_6_0_d0),
     .clk(clk),
     .en(en),
@@ -2911,7 +2911,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_1  acc_6_1 (
     .acc(\acc$760 ),
-    .addend(p_6_1),
+    .\addend$1 (p_6_1),
     .clear(lf_6_1_d0),
     .clk(clk),
     .en(en),
@@ -2919,7 +2919,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_2  acc_6_2 (
     .acc(\acc$772 ),
-    .addend(p_6_2),
+    .\addend$1 (p_6_2),
     .clear(lf_6_2_d0),
     .clk(clk),
     .en(en),
@@ -2927,7 +2927,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_3  acc_6_3 (
     .acc(\acc$784 ),
-    .addend(p_6_3),
+    .\addend$1 (p_6_3),
     .clear(lf_6_3_d0),
     .clk(clk),
     .en(en),
@@ -2935,7 +2935,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_4  acc_6_4 (
     .acc(\acc$796 ),
-    .addend(p_6_4),
+    .\addend$1 (p_6_4),
     .clear(lf_6_4_d0),
     .clk(clk),
     .en(en),
@@ -2943,7 +2943,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_5  acc_6_5 (
     .acc(\acc$808 ),
-    .addend(p_6_5),
+    .\addend$1 (p_6_5),
     .clear(lf_6_5_d0),
     .clk(clk),
     .en(en),
@@ -2951,7 +2951,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_6  acc_6_6 (
     .acc(\acc$820 ),
-    .addend(p_6_6),
+    .\addend$1 (p_6_6),
     .clear(lf_6_6_d0),
     .clk(clk),
     .en(en),
@@ -2959,7 +2959,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_6_7  acc_6_7 (
     .acc(\acc$832 ),
-    .addend(p_6_7),
+    .\addend$1 (p_6_7),
     .clear(lf_6_7_d0),
     .clk(clk),
     .en(en),
@@ -2967,7 +2967,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_0  acc_7_0 (
     .acc(\acc$844 ),
-    .addend(p_7_0),
+    .\addend$1 (p_7_0),
     .clear(lf_7_0_d0),
     .clk(clk),
     .en(en),
@@ -2975,7 +2975,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_1  acc_7_1 (
     .acc(\acc$856 ),
-    .addend(p_7_1),
+    .\addend$1 (p_7_1),
     .clear(lf_7_1_d0),
     .clk(clk),
     .en(en),
@@ -2983,7 +2983,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_2  acc_7_2 (
     .acc(\acc$868 ),
-    .addend(p_7_2),
+    .\addend$1 (p_7_2),
     .clear(lf_7_2_d0),
     .clk(clk),
     .en(en),
@@ -2991,7 +2991,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_3  acc_7_3 (
     .acc(\acc$880 ),
-    .addend(p_7_3),
+    .\addend$1 (p_7_3),
     .clear(lf_7_3_d0),
     .clk(clk),
     .en(en),
@@ -2999,7 +2999,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_4  acc_7_4 (
     .acc(\acc$892 ),
-    .addend(p_7_4),
+    .\addend$1 (p_7_4),
     .clear(lf_7_4_d0),
     .clk(clk),
     .en(en),
@@ -3007,7 +3007,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_5  acc_7_5 (
     .acc(\acc$904 ),
-    .addend(p_7_5),
+    .\addend$1 (p_7_5),
     .clear(lf_7_5_d0),
     .clk(clk),
     .en(en),
@@ -3015,7 +3015,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_6  acc_7_6 (
     .acc(\acc$916 ),
-    .addend(p_7_6),
+    .\addend$1 (p_7_6),
     .clear(lf_7_6_d0),
     .clk(clk),
     .en(en),
@@ -3023,7 +3023,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   );
   \hwq_mac_array.acc_7_7  acc_7_7 (
     .acc(\acc$928 ),
-    .addend(p_7_7),
+    .\addend$1 (p_7_7),
     .clear(lf_7_7_d0),
     .clk(clk),
     .en(en),
@@ -17152,24 +17152,25 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -17178,25 +17179,24 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17204,18 +17204,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17223,18 +17223,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17242,18 +17242,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17261,18 +17261,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17280,18 +17280,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17299,18 +17299,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17318,18 +17318,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17337,18 +17337,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17356,18 +17356,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17375,18 +17375,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17394,18 +17394,18 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17413,47 +17413,48 @@ module \hwq_mac_array.acc_0_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -17462,25 +17463,24 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17488,18 +17488,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17507,18 +17507,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17526,18 +17526,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17545,18 +17545,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17564,18 +17564,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17583,18 +17583,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17602,18 +17602,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17621,18 +17621,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17640,18 +17640,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17659,18 +17659,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17678,18 +17678,18 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17697,47 +17697,48 @@ module \hwq_mac_array.acc_0_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -17746,25 +17747,24 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17772,18 +17772,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17791,18 +17791,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17810,18 +17810,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17829,18 +17829,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17848,18 +17848,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17867,18 +17867,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17886,18 +17886,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17905,18 +17905,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17924,18 +17924,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17943,18 +17943,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17962,18 +17962,18 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -17981,47 +17981,48 @@ module \hwq_mac_array.acc_0_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -18030,25 +18031,24 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18056,18 +18056,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18075,18 +18075,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18094,18 +18094,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18113,18 +18113,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18132,18 +18132,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18151,18 +18151,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18170,18 +18170,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18189,18 +18189,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18208,18 +18208,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18227,18 +18227,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18246,18 +18246,18 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18265,47 +18265,48 @@ module \hwq_mac_array.acc_0_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -18314,25 +18315,24 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18340,18 +18340,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18359,18 +18359,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18378,18 +18378,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18397,18 +18397,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18416,18 +18416,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18435,18 +18435,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18454,18 +18454,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18473,18 +18473,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18492,18 +18492,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18511,18 +18511,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18530,18 +18530,18 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18549,47 +18549,48 @@ module \hwq_mac_array.acc_0_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -18598,25 +18599,24 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18624,18 +18624,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18643,18 +18643,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18662,18 +18662,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18681,18 +18681,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18700,18 +18700,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18719,18 +18719,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18738,18 +18738,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18757,18 +18757,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18776,18 +18776,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18795,18 +18795,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18814,18 +18814,18 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18833,47 +18833,48 @@ module \hwq_mac_array.acc_0_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -18882,25 +18883,24 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18908,18 +18908,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18927,18 +18927,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18946,18 +18946,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18965,18 +18965,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -18984,18 +18984,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19003,18 +19003,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19022,18 +19022,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19041,18 +19041,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19060,18 +19060,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19079,18 +19079,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19098,18 +19098,18 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19117,47 +19117,48 @@ module \hwq_mac_array.acc_0_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_0_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -19166,25 +19167,24 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19192,18 +19192,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19211,18 +19211,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19230,18 +19230,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19249,18 +19249,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19268,18 +19268,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19287,18 +19287,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19306,18 +19306,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19325,18 +19325,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19344,18 +19344,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19363,18 +19363,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19382,18 +19382,18 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19401,47 +19401,48 @@ module \hwq_mac_array.acc_0_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -19450,25 +19451,24 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19476,18 +19476,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19495,18 +19495,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19514,18 +19514,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19533,18 +19533,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19552,18 +19552,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19571,18 +19571,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19590,18 +19590,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19609,18 +19609,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19628,18 +19628,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19647,18 +19647,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19666,18 +19666,18 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19685,47 +19685,48 @@ module \hwq_mac_array.acc_1_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -19734,25 +19735,24 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19760,18 +19760,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19779,18 +19779,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19798,18 +19798,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19817,18 +19817,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19836,18 +19836,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19855,18 +19855,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19874,18 +19874,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19893,18 +19893,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19912,18 +19912,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19931,18 +19931,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19950,18 +19950,18 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -19969,47 +19969,48 @@ module \hwq_mac_array.acc_1_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -20018,25 +20019,24 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20044,18 +20044,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20063,18 +20063,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20082,18 +20082,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20101,18 +20101,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20120,18 +20120,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20139,18 +20139,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20158,18 +20158,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20177,18 +20177,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20196,18 +20196,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20215,18 +20215,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20234,18 +20234,18 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20253,47 +20253,48 @@ module \hwq_mac_array.acc_1_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -20302,25 +20303,24 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20328,18 +20328,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20347,18 +20347,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20366,18 +20366,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20385,18 +20385,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20404,18 +20404,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20423,18 +20423,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20442,18 +20442,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20461,18 +20461,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20480,18 +20480,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20499,18 +20499,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20518,18 +20518,18 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20537,47 +20537,48 @@ module \hwq_mac_array.acc_1_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -20586,25 +20587,24 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20612,18 +20612,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20631,18 +20631,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20650,18 +20650,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20669,18 +20669,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20688,18 +20688,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20707,18 +20707,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20726,18 +20726,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20745,18 +20745,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20764,18 +20764,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20783,18 +20783,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20802,18 +20802,18 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20821,47 +20821,48 @@ module \hwq_mac_array.acc_1_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -20870,25 +20871,24 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20896,18 +20896,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20915,18 +20915,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20934,18 +20934,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20953,18 +20953,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20972,18 +20972,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -20991,18 +20991,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21010,18 +21010,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21029,18 +21029,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21048,18 +21048,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21067,18 +21067,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21086,18 +21086,18 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21105,47 +21105,48 @@ module \hwq_mac_array.acc_1_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -21154,25 +21155,24 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21180,18 +21180,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21199,18 +21199,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21218,18 +21218,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21237,18 +21237,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21256,18 +21256,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21275,18 +21275,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21294,18 +21294,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21313,18 +21313,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21332,18 +21332,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21351,18 +21351,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21370,18 +21370,18 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21389,47 +21389,48 @@ module \hwq_mac_array.acc_1_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_1_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -21438,25 +21439,24 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21464,18 +21464,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21483,18 +21483,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21502,18 +21502,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21521,18 +21521,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21540,18 +21540,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21559,18 +21559,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21578,18 +21578,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21597,18 +21597,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21616,18 +21616,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21635,18 +21635,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21654,18 +21654,18 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21673,47 +21673,48 @@ module \hwq_mac_array.acc_1_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -21722,25 +21723,24 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21748,18 +21748,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21767,18 +21767,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21786,18 +21786,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21805,18 +21805,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21824,18 +21824,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21843,18 +21843,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21862,18 +21862,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21881,18 +21881,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21900,18 +21900,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21919,18 +21919,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21938,18 +21938,18 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -21957,47 +21957,48 @@ module \hwq_mac_array.acc_2_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -22006,25 +22007,24 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22032,18 +22032,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22051,18 +22051,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22070,18 +22070,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22089,18 +22089,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22108,18 +22108,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22127,18 +22127,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22146,18 +22146,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22165,18 +22165,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22184,18 +22184,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22203,18 +22203,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22222,18 +22222,18 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22241,47 +22241,48 @@ module \hwq_mac_array.acc_2_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -22290,25 +22291,24 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22316,18 +22316,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22335,18 +22335,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22354,18 +22354,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22373,18 +22373,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22392,18 +22392,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22411,18 +22411,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22430,18 +22430,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22449,18 +22449,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22468,18 +22468,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22487,18 +22487,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22506,18 +22506,18 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22525,47 +22525,48 @@ module \hwq_mac_array.acc_2_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -22574,25 +22575,24 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22600,18 +22600,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22619,18 +22619,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22638,18 +22638,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22657,18 +22657,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22676,18 +22676,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22695,18 +22695,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22714,18 +22714,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22733,18 +22733,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22752,18 +22752,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22771,18 +22771,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22790,18 +22790,18 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22809,47 +22809,48 @@ module \hwq_mac_array.acc_2_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -22858,25 +22859,24 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22884,18 +22884,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22903,18 +22903,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22922,18 +22922,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22941,18 +22941,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22960,18 +22960,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22979,18 +22979,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -22998,18 +22998,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23017,18 +23017,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23036,18 +23036,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23055,18 +23055,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23074,18 +23074,18 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23093,47 +23093,48 @@ module \hwq_mac_array.acc_2_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -23142,25 +23143,24 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23168,18 +23168,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23187,18 +23187,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23206,18 +23206,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23225,18 +23225,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23244,18 +23244,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23263,18 +23263,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23282,18 +23282,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23301,18 +23301,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23320,18 +23320,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23339,18 +23339,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23358,18 +23358,18 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23377,47 +23377,48 @@ module \hwq_mac_array.acc_2_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -23426,25 +23427,24 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23452,18 +23452,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23471,18 +23471,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23490,18 +23490,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23509,18 +23509,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23528,18 +23528,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23547,18 +23547,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23566,18 +23566,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23585,18 +23585,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23604,18 +23604,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23623,18 +23623,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23642,18 +23642,18 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23661,47 +23661,48 @@ module \hwq_mac_array.acc_2_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_2_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -23710,25 +23711,24 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23736,18 +23736,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23755,18 +23755,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23774,18 +23774,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23793,18 +23793,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23812,18 +23812,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23831,18 +23831,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23850,18 +23850,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23869,18 +23869,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23888,18 +23888,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23907,18 +23907,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23926,18 +23926,18 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -23945,47 +23945,48 @@ module \hwq_mac_array.acc_2_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -23994,25 +23995,24 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24020,18 +24020,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24039,18 +24039,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24058,18 +24058,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24077,18 +24077,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24096,18 +24096,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24115,18 +24115,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24134,18 +24134,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24153,18 +24153,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24172,18 +24172,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24191,18 +24191,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24210,18 +24210,18 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24229,47 +24229,48 @@ module \hwq_mac_array.acc_3_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -24278,25 +24279,24 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24304,18 +24304,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24323,18 +24323,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24342,18 +24342,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24361,18 +24361,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24380,18 +24380,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24399,18 +24399,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24418,18 +24418,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24437,18 +24437,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24456,18 +24456,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24475,18 +24475,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24494,18 +24494,18 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24513,47 +24513,48 @@ module \hwq_mac_array.acc_3_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -24562,25 +24563,24 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24588,18 +24588,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24607,18 +24607,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24626,18 +24626,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24645,18 +24645,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24664,18 +24664,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24683,18 +24683,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24702,18 +24702,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24721,18 +24721,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24740,18 +24740,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24759,18 +24759,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24778,18 +24778,18 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24797,47 +24797,48 @@ module \hwq_mac_array.acc_3_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -24846,25 +24847,24 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24872,18 +24872,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24891,18 +24891,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24910,18 +24910,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24929,18 +24929,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24948,18 +24948,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24967,18 +24967,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -24986,18 +24986,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25005,18 +25005,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25024,18 +25024,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25043,18 +25043,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25062,18 +25062,18 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25081,47 +25081,48 @@ module \hwq_mac_array.acc_3_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -25130,25 +25131,24 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25156,18 +25156,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25175,18 +25175,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25194,18 +25194,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25213,18 +25213,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25232,18 +25232,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25251,18 +25251,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25270,18 +25270,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25289,18 +25289,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25308,18 +25308,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25327,18 +25327,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25346,18 +25346,18 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25365,47 +25365,48 @@ module \hwq_mac_array.acc_3_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -25414,25 +25415,24 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25440,18 +25440,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25459,18 +25459,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25478,18 +25478,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25497,18 +25497,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25516,18 +25516,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25535,18 +25535,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25554,18 +25554,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25573,18 +25573,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25592,18 +25592,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25611,18 +25611,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25630,18 +25630,18 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25649,47 +25649,48 @@ module \hwq_mac_array.acc_3_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -25698,25 +25699,24 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25724,18 +25724,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25743,18 +25743,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25762,18 +25762,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25781,18 +25781,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25800,18 +25800,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25819,18 +25819,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25838,18 +25838,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25857,18 +25857,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25876,18 +25876,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25895,18 +25895,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25914,18 +25914,18 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -25933,47 +25933,48 @@ module \hwq_mac_array.acc_3_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_3_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -25982,25 +25983,24 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26008,18 +26008,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26027,18 +26027,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26046,18 +26046,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26065,18 +26065,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26084,18 +26084,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26103,18 +26103,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26122,18 +26122,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26141,18 +26141,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26160,18 +26160,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26179,18 +26179,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26198,18 +26198,18 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26217,47 +26217,48 @@ module \hwq_mac_array.acc_3_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -26266,25 +26267,24 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26292,18 +26292,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26311,18 +26311,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26330,18 +26330,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26349,18 +26349,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26368,18 +26368,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26387,18 +26387,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26406,18 +26406,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26425,18 +26425,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26444,18 +26444,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26463,18 +26463,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26482,18 +26482,18 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26501,47 +26501,48 @@ module \hwq_mac_array.acc_4_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -26550,25 +26551,24 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26576,18 +26576,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26595,18 +26595,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26614,18 +26614,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26633,18 +26633,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26652,18 +26652,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26671,18 +26671,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26690,18 +26690,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26709,18 +26709,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26728,18 +26728,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26747,18 +26747,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26766,18 +26766,18 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26785,47 +26785,48 @@ module \hwq_mac_array.acc_4_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -26834,25 +26835,24 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26860,18 +26860,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26879,18 +26879,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26898,18 +26898,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26917,18 +26917,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26936,18 +26936,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26955,18 +26955,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26974,18 +26974,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -26993,18 +26993,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27012,18 +27012,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27031,18 +27031,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27050,18 +27050,18 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27069,47 +27069,48 @@ module \hwq_mac_array.acc_4_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -27118,25 +27119,24 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27144,18 +27144,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27163,18 +27163,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27182,18 +27182,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27201,18 +27201,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27220,18 +27220,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27239,18 +27239,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27258,18 +27258,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27277,18 +27277,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27296,18 +27296,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27315,18 +27315,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27334,18 +27334,18 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27353,47 +27353,48 @@ module \hwq_mac_array.acc_4_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -27402,25 +27403,24 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27428,18 +27428,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27447,18 +27447,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27466,18 +27466,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27485,18 +27485,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27504,18 +27504,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27523,18 +27523,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27542,18 +27542,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27561,18 +27561,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27580,18 +27580,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27599,18 +27599,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27618,18 +27618,18 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27637,47 +27637,48 @@ module \hwq_mac_array.acc_4_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -27686,25 +27687,24 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27712,18 +27712,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27731,18 +27731,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27750,18 +27750,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27769,18 +27769,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27788,18 +27788,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27807,18 +27807,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27826,18 +27826,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27845,18 +27845,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27864,18 +27864,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27883,18 +27883,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27902,18 +27902,18 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27921,47 +27921,48 @@ module \hwq_mac_array.acc_4_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -27970,25 +27971,24 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -27996,18 +27996,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28015,18 +28015,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28034,18 +28034,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28053,18 +28053,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28072,18 +28072,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28091,18 +28091,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28110,18 +28110,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28129,18 +28129,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28148,18 +28148,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28167,18 +28167,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28186,18 +28186,18 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28205,47 +28205,48 @@ module \hwq_mac_array.acc_4_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_4_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -28254,25 +28255,24 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28280,18 +28280,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28299,18 +28299,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28318,18 +28318,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28337,18 +28337,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28356,18 +28356,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28375,18 +28375,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28394,18 +28394,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28413,18 +28413,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28432,18 +28432,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28451,18 +28451,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28470,18 +28470,18 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28489,47 +28489,48 @@ module \hwq_mac_array.acc_4_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -28538,25 +28539,24 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28564,18 +28564,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28583,18 +28583,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28602,18 +28602,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28621,18 +28621,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28640,18 +28640,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28659,18 +28659,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28678,18 +28678,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28697,18 +28697,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28716,18 +28716,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28735,18 +28735,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28754,18 +28754,18 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28773,47 +28773,48 @@ module \hwq_mac_array.acc_5_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -28822,25 +28823,24 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28848,18 +28848,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28867,18 +28867,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28886,18 +28886,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28905,18 +28905,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28924,18 +28924,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28943,18 +28943,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28962,18 +28962,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -28981,18 +28981,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29000,18 +29000,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29019,18 +29019,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29038,18 +29038,18 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29057,47 +29057,48 @@ module \hwq_mac_array.acc_5_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -29106,25 +29107,24 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29132,18 +29132,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29151,18 +29151,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29170,18 +29170,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29189,18 +29189,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29208,18 +29208,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29227,18 +29227,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29246,18 +29246,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29265,18 +29265,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29284,18 +29284,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29303,18 +29303,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29322,18 +29322,18 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29341,47 +29341,48 @@ module \hwq_mac_array.acc_5_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -29390,25 +29391,24 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29416,18 +29416,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29435,18 +29435,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29454,18 +29454,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29473,18 +29473,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29492,18 +29492,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29511,18 +29511,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29530,18 +29530,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29549,18 +29549,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29568,18 +29568,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29587,18 +29587,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29606,18 +29606,18 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29625,47 +29625,48 @@ module \hwq_mac_array.acc_5_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -29674,25 +29675,24 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29700,18 +29700,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29719,18 +29719,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29738,18 +29738,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29757,18 +29757,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29776,18 +29776,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29795,18 +29795,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29814,18 +29814,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29833,18 +29833,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29852,18 +29852,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29871,18 +29871,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29890,18 +29890,18 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29909,47 +29909,48 @@ module \hwq_mac_array.acc_5_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -29958,25 +29959,24 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -29984,18 +29984,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30003,18 +30003,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30022,18 +30022,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30041,18 +30041,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30060,18 +30060,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30079,18 +30079,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30098,18 +30098,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30117,18 +30117,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30136,18 +30136,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30155,18 +30155,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30174,18 +30174,18 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30193,47 +30193,48 @@ module \hwq_mac_array.acc_5_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -30242,25 +30243,24 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30268,18 +30268,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30287,18 +30287,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30306,18 +30306,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30325,18 +30325,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30344,18 +30344,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30363,18 +30363,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30382,18 +30382,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30401,18 +30401,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30420,18 +30420,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30439,18 +30439,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30458,18 +30458,18 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30477,47 +30477,48 @@ module \hwq_mac_array.acc_5_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_5_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -30526,25 +30527,24 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30552,18 +30552,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30571,18 +30571,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30590,18 +30590,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30609,18 +30609,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30628,18 +30628,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30647,18 +30647,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30666,18 +30666,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30685,18 +30685,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30704,18 +30704,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30723,18 +30723,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30742,18 +30742,18 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30761,47 +30761,48 @@ module \hwq_mac_array.acc_5_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -30810,25 +30811,24 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30836,18 +30836,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30855,18 +30855,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30874,18 +30874,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30893,18 +30893,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30912,18 +30912,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30931,18 +30931,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30950,18 +30950,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30969,18 +30969,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -30988,18 +30988,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31007,18 +31007,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31026,18 +31026,18 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31045,47 +31045,48 @@ module \hwq_mac_array.acc_6_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -31094,25 +31095,24 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31120,18 +31120,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31139,18 +31139,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31158,18 +31158,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31177,18 +31177,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31196,18 +31196,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31215,18 +31215,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31234,18 +31234,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31253,18 +31253,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31272,18 +31272,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31291,18 +31291,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31310,18 +31310,18 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31329,47 +31329,48 @@ module \hwq_mac_array.acc_6_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -31378,25 +31379,24 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31404,18 +31404,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31423,18 +31423,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31442,18 +31442,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31461,18 +31461,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31480,18 +31480,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31499,18 +31499,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31518,18 +31518,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31537,18 +31537,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31556,18 +31556,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31575,18 +31575,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31594,18 +31594,18 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31613,47 +31613,48 @@ module \hwq_mac_array.acc_6_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -31662,25 +31663,24 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31688,18 +31688,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31707,18 +31707,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31726,18 +31726,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31745,18 +31745,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31764,18 +31764,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31783,18 +31783,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31802,18 +31802,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31821,18 +31821,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31840,18 +31840,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31859,18 +31859,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31878,18 +31878,18 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31897,47 +31897,48 @@ module \hwq_mac_array.acc_6_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -31946,25 +31947,24 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31972,18 +31972,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -31991,18 +31991,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32010,18 +32010,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32029,18 +32029,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32048,18 +32048,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32067,18 +32067,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32086,18 +32086,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32105,18 +32105,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32124,18 +32124,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32143,18 +32143,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32162,18 +32162,18 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32181,47 +32181,48 @@ module \hwq_mac_array.acc_6_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -32230,25 +32231,24 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32256,18 +32256,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32275,18 +32275,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32294,18 +32294,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32313,18 +32313,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32332,18 +32332,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32351,18 +32351,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32370,18 +32370,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32389,18 +32389,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32408,18 +32408,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32427,18 +32427,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32446,18 +32446,18 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32465,47 +32465,48 @@ module \hwq_mac_array.acc_6_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -32514,25 +32515,24 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32540,18 +32540,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32559,18 +32559,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32578,18 +32578,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32597,18 +32597,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32616,18 +32616,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32635,18 +32635,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32654,18 +32654,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32673,18 +32673,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32692,18 +32692,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32711,18 +32711,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32730,18 +32730,18 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32749,47 +32749,48 @@ module \hwq_mac_array.acc_6_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_6_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -32798,25 +32799,24 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32824,18 +32824,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32843,18 +32843,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32862,18 +32862,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32881,18 +32881,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32900,18 +32900,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32919,18 +32919,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32938,18 +32938,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32957,18 +32957,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32976,18 +32976,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -32995,18 +32995,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33014,18 +33014,18 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33033,47 +33033,48 @@ module \hwq_mac_array.acc_6_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_0 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -33082,25 +33083,24 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33108,18 +33108,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33127,18 +33127,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33146,18 +33146,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33165,18 +33165,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33184,18 +33184,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33203,18 +33203,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33222,18 +33222,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33241,18 +33241,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33260,18 +33260,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33279,18 +33279,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33298,18 +33298,18 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33317,47 +33317,48 @@ module \hwq_mac_array.acc_7_0 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_1 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -33366,25 +33367,24 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33392,18 +33392,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33411,18 +33411,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33430,18 +33430,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33449,18 +33449,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33468,18 +33468,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33487,18 +33487,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33506,18 +33506,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33525,18 +33525,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33544,18 +33544,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33563,18 +33563,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33582,18 +33582,18 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33601,47 +33601,48 @@ module \hwq_mac_array.acc_7_1 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_2 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -33650,25 +33651,24 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33676,18 +33676,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33695,18 +33695,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33714,18 +33714,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33733,18 +33733,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33752,18 +33752,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33771,18 +33771,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33790,18 +33790,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33809,18 +33809,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33828,18 +33828,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33847,18 +33847,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33866,18 +33866,18 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33885,47 +33885,48 @@ module \hwq_mac_array.acc_7_2 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_3 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -33934,25 +33935,24 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33960,18 +33960,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33979,18 +33979,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -33998,18 +33998,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34017,18 +34017,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34036,18 +34036,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34055,18 +34055,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34074,18 +34074,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34093,18 +34093,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34112,18 +34112,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34131,18 +34131,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34150,18 +34150,18 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34169,47 +34169,48 @@ module \hwq_mac_array.acc_7_3 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_4 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -34218,25 +34219,24 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34244,18 +34244,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34263,18 +34263,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34282,18 +34282,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34301,18 +34301,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34320,18 +34320,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34339,18 +34339,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34358,18 +34358,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34377,18 +34377,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34396,18 +34396,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34415,18 +34415,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34434,18 +34434,18 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34453,47 +34453,48 @@ module \hwq_mac_array.acc_7_4 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_5 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -34502,25 +34503,24 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34528,18 +34528,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34547,18 +34547,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34566,18 +34566,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34585,18 +34585,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34604,18 +34604,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34623,18 +34623,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34642,18 +34642,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34661,18 +34661,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34680,18 +34680,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34699,18 +34699,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34718,18 +34718,18 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34737,47 +34737,48 @@ module \hwq_mac_array.acc_7_5 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_6 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -34786,25 +34787,24 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34812,18 +34812,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34831,18 +34831,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34850,18 +34850,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34869,18 +34869,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34888,18 +34888,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34907,18 +34907,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34926,18 +34926,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34945,18 +34945,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34964,18 +34964,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -34983,18 +34983,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35002,18 +35002,18 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35021,47 +35021,48 @@ module \hwq_mac_array.acc_7_6 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
+module \hwq_mac_array.acc_7_7 (clk, rst, \addend$1 , clear, acc, en);
   wire _0_;
   output [25:0] acc;
   reg [25:0] acc = 26'h0000000;
-  input [15:0] addend;
-  wire [15:0] addend;
-  wire carry1;
-  wire carry11;
-  wire carry13;
-  wire carry15;
-  wire carry17;
-  wire carry19;
-  wire carry21;
-  wire carry23;
-  wire carry3;
-  wire carry5;
-  wire carry7;
-  wire carry9;
+  input [15:0] \addend$1 ;
+  wire [15:0] \addend$1 ;
+  wire ccu_carry1;
+  wire ccu_carry11;
+  wire ccu_carry13;
+  wire ccu_carry15;
+  wire ccu_carry17;
+  wire ccu_carry19;
+  wire ccu_carry21;
+  wire ccu_carry23;
+  wire ccu_carry3;
+  wire ccu_carry5;
+  wire ccu_carry7;
+  wire ccu_carry9;
+  wire [25:0] ccu_s;
   input clear;
   wire clear;
   input clk;
@@ -35070,25 +35071,24 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
   wire en;
   input rst;
   wire rst;
-  wire [25:0] total;
   CCU2C #(
     .INIT0(16'ha5aa),
     .INIT1(16'ha5aa),
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu0 (
-    .A0(addend[0]),
-    .A1(addend[1]),
+    .A0(\addend$1 [0]),
+    .A1(\addend$1 [1]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
     .CIN(1'h0),
-    .COUT(carry1),
+    .COUT(ccu_carry1),
     .D0(acc[0]),
     .D1(acc[1]),
-    .S0(total[0]),
-    .S1(total[1])
+    .S0(ccu_s[0]),
+    .S1(ccu_s[1])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35096,18 +35096,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu10 (
-    .A0(addend[10]),
-    .A1(addend[11]),
+    .A0(\addend$1 [10]),
+    .A1(\addend$1 [11]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry9),
-    .COUT(carry11),
+    .CIN(ccu_carry9),
+    .COUT(ccu_carry11),
     .D0(acc[10]),
     .D1(acc[11]),
-    .S0(total[10]),
-    .S1(total[11])
+    .S0(ccu_s[10]),
+    .S1(ccu_s[11])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35115,18 +35115,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu12 (
-    .A0(addend[12]),
-    .A1(addend[13]),
+    .A0(\addend$1 [12]),
+    .A1(\addend$1 [13]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry11),
-    .COUT(carry13),
+    .CIN(ccu_carry11),
+    .COUT(ccu_carry13),
     .D0(acc[12]),
     .D1(acc[13]),
-    .S0(total[12]),
-    .S1(total[13])
+    .S0(ccu_s[12]),
+    .S1(ccu_s[13])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35134,18 +35134,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu14 (
-    .A0(addend[14]),
-    .A1(addend[15]),
+    .A0(\addend$1 [14]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry13),
-    .COUT(carry15),
+    .CIN(ccu_carry13),
+    .COUT(ccu_carry15),
     .D0(acc[14]),
     .D1(acc[15]),
-    .S0(total[14]),
-    .S1(total[15])
+    .S0(ccu_s[14]),
+    .S1(ccu_s[15])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35153,18 +35153,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu16 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry15),
-    .COUT(carry17),
+    .CIN(ccu_carry15),
+    .COUT(ccu_carry17),
     .D0(acc[16]),
     .D1(acc[17]),
-    .S0(total[16]),
-    .S1(total[17])
+    .S0(ccu_s[16]),
+    .S1(ccu_s[17])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35172,18 +35172,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu18 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry17),
-    .COUT(carry19),
+    .CIN(ccu_carry17),
+    .COUT(ccu_carry19),
     .D0(acc[18]),
     .D1(acc[19]),
-    .S0(total[18]),
-    .S1(total[19])
+    .S0(ccu_s[18]),
+    .S1(ccu_s[19])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35191,18 +35191,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu2 (
-    .A0(addend[2]),
-    .A1(addend[3]),
+    .A0(\addend$1 [2]),
+    .A1(\addend$1 [3]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry1),
-    .COUT(carry3),
+    .CIN(ccu_carry1),
+    .COUT(ccu_carry3),
     .D0(acc[2]),
     .D1(acc[3]),
-    .S0(total[2]),
-    .S1(total[3])
+    .S0(ccu_s[2]),
+    .S1(ccu_s[3])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35210,18 +35210,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu20 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry19),
-    .COUT(carry21),
+    .CIN(ccu_carry19),
+    .COUT(ccu_carry21),
     .D0(acc[20]),
     .D1(acc[21]),
-    .S0(total[20]),
-    .S1(total[21])
+    .S0(ccu_s[20]),
+    .S1(ccu_s[21])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35229,18 +35229,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu22 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry21),
-    .COUT(carry23),
+    .CIN(ccu_carry21),
+    .COUT(ccu_carry23),
     .D0(acc[22]),
     .D1(acc[23]),
-    .S0(total[22]),
-    .S1(total[23])
+    .S0(ccu_s[22]),
+    .S1(ccu_s[23])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35248,18 +35248,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu24 (
-    .A0(addend[15]),
-    .A1(addend[15]),
+    .A0(\addend$1 [15]),
+    .A1(\addend$1 [15]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry23),
+    .CIN(ccu_carry23),
     .COUT(_0_),
     .D0(acc[24]),
     .D1(acc[25]),
-    .S0(total[24]),
-    .S1(total[25])
+    .S0(ccu_s[24]),
+    .S1(ccu_s[25])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35267,18 +35267,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu4 (
-    .A0(addend[4]),
-    .A1(addend[5]),
+    .A0(\addend$1 [4]),
+    .A1(\addend$1 [5]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry3),
-    .COUT(carry5),
+    .CIN(ccu_carry3),
+    .COUT(ccu_carry5),
     .D0(acc[4]),
     .D1(acc[5]),
-    .S0(total[4]),
-    .S1(total[5])
+    .S0(ccu_s[4]),
+    .S1(ccu_s[5])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35286,18 +35286,18 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu6 (
-    .A0(addend[6]),
-    .A1(addend[7]),
+    .A0(\addend$1 [6]),
+    .A1(\addend$1 [7]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry5),
-    .COUT(carry7),
+    .CIN(ccu_carry5),
+    .COUT(ccu_carry7),
     .D0(acc[6]),
     .D1(acc[7]),
-    .S0(total[6]),
-    .S1(total[7])
+    .S0(ccu_s[6]),
+    .S1(ccu_s[7])
   );
   CCU2C #(
     .INIT0(16'ha5aa),
@@ -35305,24 +35305,24 @@ module \hwq_mac_array.acc_7_7 (clk, rst, addend, clear, acc, en);
     .INJECT1_0("NO"),
     .INJECT1_1("NO")
   ) ccu8 (
-    .A0(addend[8]),
-    .A1(addend[9]),
+    .A0(\addend$1 [8]),
+    .A1(\addend$1 [9]),
     .B0(1'h0),
     .B1(1'h0),
     .C0(clear),
     .C1(clear),
-    .CIN(carry7),
-    .COUT(carry9),
+    .CIN(ccu_carry7),
+    .COUT(ccu_carry9),
     .D0(acc[8]),
     .D1(acc[9]),
-    .S0(total[8]),
-    .S1(total[9])
+    .S0(ccu_s[8]),
+    .S1(ccu_s[9])
   );
   always @(posedge clk) begin
     if (rst) begin
       acc <= 26'h0000000;
     end else if (en) begin
-      acc <= total;
+      acc <= ccu_s;
     end
   end
 endmodule

@@ -46,7 +46,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _040_;
   wire _041_;
   wire _042_;
-  wire [34:0] _043_;
+  wire _043_;
   wire _044_;
   wire _045_;
   wire _046_;
@@ -69,6 +69,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _063_;
   wire _064_;
   wire _065_;
+  wire _066_;
+  wire _067_;
   wire _068_;
   wire _069_;
   wire _070_;
@@ -76,19 +78,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _072_;
   wire _073_;
   wire _074_;
+  wire _075_;
   wire _076_;
+  wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
   wire _081_;
+  wire _082_;
   wire _083_;
   wire _084_;
-  wire _087_;
-  wire _088_;
+  wire _085_;
+  wire _086_;
   wire _089_;
   wire _090_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _092_;
+  wire _091_;
+  wire _092_;
   wire _093_;
   wire _094_;
   wire _095_;
@@ -102,18 +107,15 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _103_;
   wire _104_;
   wire _105_;
-  wire _106_;
   wire _107_;
   wire _108_;
   wire _109_;
-  wire _110_;
-  wire _111_;
   wire _112_;
   wire _113_;
   wire _114_;
-  wire _115_;
   wire _116_;
-  wire _117_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _117_;
   wire _118_;
   wire _119_;
   wire _120_;
@@ -130,17 +132,29 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _131_;
   wire _132_;
   wire _133_;
-  wire [7:0] _134_;
+  wire _134_;
   wire _135_;
+  wire _136_;
   wire _137_;
   wire _138_;
   wire _139_;
   wire _140_;
   wire _141_;
+  wire _142_;
+  wire _143_;
+  wire _144_;
+  wire _145_;
+  wire [7:0] _146_;
+  wire _147_;
+  wire _149_;
+  wire _150_;
+  wire _151_;
+  wire _152_;
+  wire _153_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$133 ;
-  wire [3:0] \$signal$134 ;
-  wire [3:0] \$signal$135 ;
+  wire [7:0] \$signal$167 ;
+  wire [3:0] \$signal$168 ;
+  wire [3:0] \$signal$169 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -150,7 +164,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input en;
   wire en;
   wire [32:0] h_0;
-  wire [31:0] halfm_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [25:0] i_acc;
@@ -175,10 +189,30 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   output o_valid;
   reg o_valid = 1'h0;
   wire [32:0] outer_hi_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
   wire [33:0] p;
-  wire [30:0] \p$58 ;
-  wire [31:0] \p$60 ;
-  wire [28:0] \p$62 ;
+  wire [30:0] \p$70 ;
+  wire [31:0] \p$72 ;
+  wire [28:0] \p$74 ;
+  wire round0_carry1;
+  wire round0_carry11;
+  wire round0_carry13;
+  wire round0_carry15;
+  wire round0_carry17;
+  wire round0_carry19;
+  wire round0_carry21;
+  wire round0_carry23;
+  wire round0_carry25;
+  wire round0_carry27;
+  wire round0_carry29;
+  wire round0_carry3;
+  wire round0_carry31;
+  wire round0_carry33;
+  wire round0_carry5;
+  wire round0_carry7;
+  wire round0_carry9;
+  wire [35:0] round0_s;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -199,8 +233,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'b0x000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
+  reg [29:0] rq2_hm0 = 30'h00000000;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_rz0 = 1'h0;
@@ -219,6 +252,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq2d_last = 1'h0;
   reg [4:0] rq2d_r0 = 5'h00;
   reg rq2d_valid = 1'h0;
+  reg rq2e_last = 1'h0;
+  reg [4:0] rq2e_r0 = 5'h00;
+  reg rq2e_valid = 1'h0;
+  reg [14:0] rq2e_xphh0 = 15'h0000;
+  reg [14:0] rq2e_xphl0 = 15'h0000;
+  reg [16:0] rq2e_xplh0 = 17'h00000;
+  reg [16:0] rq2e_xpll0 = 17'h00000;
+  reg [13:0] rq2e_yphh0 = 14'h0000;
+  reg [16:0] rq2e_yphl0 = 17'h00000;
+  reg [13:0] rq2e_yplh0 = 14'h0000;
+  reg [16:0] rq2e_ypll0 = 17'h00000;
   (* unused_bits = "8" *)
   reg [15:0] rq2m_dh0 = 16'h0000;
   (* unused_bits = "0 1 2 3" *)
@@ -235,6 +279,13 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq2p_phl0 = 32'd0;
   reg [30:0] rq2p_plh0 = 31'h00000000;
   reg [33:0] rq2p_pll0 = 34'h000000000;
+  reg rq2q_last = 1'h0;
+  reg [28:0] rq2q_phh0 = 29'h00000000;
+  reg [31:0] rq2q_phl0 = 32'd0;
+  reg [30:0] rq2q_plh0 = 31'h00000000;
+  reg [33:0] rq2q_pll0 = 34'h000000000;
+  reg [4:0] rq2q_r0 = 5'h00;
+  reg rq2q_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
@@ -252,6 +303,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq4_fits0_0 = 1'h0;
   reg rq4_fits0_1 = 1'h0;
   reg rq4_fits0_2 = 1'h0;
+  reg rq4_fits0_3 = 1'h0;
+  reg rq4_fits0_4 = 1'h0;
+  reg rq4_fits0_5 = 1'h0;
+  reg rq4_fits0_6 = 1'h0;
+  reg rq4_fits0_7 = 1'h0;
+  reg rq4_fits0_8 = 1'h0;
   reg rq4_last = 1'h0;
   reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
@@ -263,157 +320,172 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq5_valid = 1'h0;
   input rst;
   wire rst;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _048_ = en & i_valid;
   assign _057_ = en & i_valid;
-  assign _068_ = en & i_valid;
-  assign _079_ = en & rq0_valid;
-  assign _089_ = en & rq0_valid;
-  assign _093_ = en & rq0_valid;
-  assign _100_ = en & rq0_valid;
-  assign _108_ = en & rq1_valid;
+  assign _065_ = en & i_valid;
+  assign _075_ = en & i_valid;
+  assign _086_ = en & rq0_valid;
+  assign _097_ = en & rq0_valid;
+  assign _108_ = en & rq0_valid;
+  assign _116_ = en & rq0_valid;
+  assign _120_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
-  assign _008_ = en & rq1_valid;
+  assign _009_ = en & rq1_valid;
   assign _016_ = en & rq1_valid;
   assign _024_ = en & rq1b_valid;
-  assign _031_ = en & rq1b_valid;
+  assign _032_ = en & rq1b_valid;
   assign _039_ = en & rq1b_valid;
-  assign _046_ = en & rq2a_valid;
-  assign _047_ = en & rq2b_valid;
-  assign _049_ = en & rq2c_valid;
-  assign _050_ = en & rq2d_valid;
-  assign _051_ = en & rq2d_valid;
-  assign _052_ = en & rq2d_valid;
-  assign _053_ = en & rq2d_valid;
-  assign _054_ = en & rq2d_valid;
-  assign _055_ = en & rq2d_valid;
-  assign _056_ = en & rq2m_valid;
-  assign _058_ = en & rq2m_valid;
-  assign _059_ = en & rq2m_valid;
-  assign _060_ = en & rq2m_valid;
-  assign _061_ = en & rq2_valid;
-  assign _062_ = en & rq2_valid;
-  assign _063_ = en & rq3a_valid;
-  assign _064_ = en & rq3a_valid;
-  assign _065_ = en & rq3b_valid;
-  assign _069_ = en & rq3_valid;
-  assign _070_ = en & rq3_valid;
-  assign _071_ = en & rq3_valid;
-  assign _072_ = en & rq3_valid;
-  assign _073_ = en & rq3_valid;
-  assign _074_ = en & rq3_valid;
-  assign _076_ = en & rq3_valid;
-  assign _078_ = en & rq4_valid;
-  assign _080_ = en & rq4_valid;
-  assign _081_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _083_ = en & rq4_valid;
-  assign _084_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _087_ = en & rq5_valid;
-  assign _088_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _090_ = $signed(rq0_e0) < $signed(1'h0);
-  assign outer_hi_0 = $signed({ rq2p_phh0, rq2p_pll0[33:30] }) + $signed(2'h1);
-  assign { mid_0[33], mid_0[31:0] } = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _092_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
-  assign _094_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _095_ = rq2m_dh0[9] | _094_;
-  assign halfm_0[0] = _095_ | rq2m_rz0;
-  assign _096_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _097_ = rq2m_dh0[9] | _096_;
-  assign halfm_0[1] = _097_ | rq2m_rz0;
-  assign _098_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _099_ = rq2m_dh0[10] | _098_;
-  assign halfm_0[2] = _099_ | rq2m_rz0;
-  assign _101_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign _102_ = rq2m_dh0[10] | _101_;
-  assign halfm_0[3] = _102_ | rq2m_rz0;
-  assign _103_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _104_ = rq2m_dh0[10] | _103_;
-  assign halfm_0[4] = _104_ | rq2m_rz0;
-  assign _105_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _106_ = rq2m_dh0[10] | _105_;
-  assign halfm_0[5] = _106_ | rq2m_rz0;
-  assign _107_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign _109_ = rq2m_dh0[11] | _107_;
-  assign halfm_0[6] = _109_ | rq2m_rz0;
-  assign _110_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign _111_ = rq2m_dh0[11] | _110_;
-  assign halfm_0[7] = _111_ | rq2m_rz0;
-  assign _112_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _113_ = rq2m_dh0[11] | _112_;
-  assign halfm_0[8] = _113_ | rq2m_rz0;
-  assign _114_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign _115_ = rq2m_dh0[11] | _114_;
-  assign halfm_0[9] = _115_ | rq2m_rz0;
-  assign _002_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign _003_ = rq2m_dh0[12] | _002_;
-  assign halfm_0[10] = _003_ | rq2m_rz0;
-  assign _004_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign _005_ = rq2m_dh0[12] | _004_;
-  assign halfm_0[11] = _005_ | rq2m_rz0;
-  assign _006_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _007_ = rq2m_dh0[12] | _006_;
-  assign halfm_0[12] = _007_ | rq2m_rz0;
-  assign _009_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _010_ = rq2m_dh0[12] | _009_;
-  assign halfm_0[13] = _010_ | rq2m_rz0;
-  assign _011_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _012_ = rq2m_dh0[13] | _011_;
-  assign halfm_0[14] = _012_ | rq2m_rz0;
-  assign _013_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _014_ = rq2m_dh0[13] | _013_;
-  assign halfm_0[15] = _014_ | rq2m_rz0;
-  assign _015_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _017_ = rq2m_dh0[13] | _015_;
-  assign halfm_0[16] = _017_ | rq2m_rz0;
-  assign _018_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _019_ = rq2m_dh0[13] | _018_;
-  assign halfm_0[17] = _019_ | rq2m_rz0;
-  assign _020_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _021_ = rq2m_dh0[14] | _020_;
-  assign halfm_0[18] = _021_ | rq2m_rz0;
-  assign _022_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _023_ = rq2m_dh0[14] | _022_;
-  assign halfm_0[19] = _023_ | rq2m_rz0;
-  assign _025_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _026_ = rq2m_dh0[14] | _025_;
-  assign halfm_0[20] = _026_ | rq2m_rz0;
-  assign _027_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _028_ = rq2m_dh0[14] | _027_;
-  assign halfm_0[21] = _028_ | rq2m_rz0;
-  assign _029_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _030_ = rq2m_dh0[15] | _029_;
-  assign halfm_0[22] = _030_ | rq2m_rz0;
-  assign _032_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _033_ = rq2m_dh0[15] | _032_;
-  assign halfm_0[23] = _033_ | rq2m_rz0;
-  assign _034_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _035_ = rq2m_dh0[15] | _034_;
-  assign halfm_0[24] = _035_ | rq2m_rz0;
-  assign _036_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _037_ = rq2m_dh0[15] | _036_;
-  assign halfm_0[25] = _037_ | rq2m_rz0;
-  assign _038_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _038_ | rq2m_rz0;
-  assign _040_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _040_ | rq2m_rz0;
-  assign _041_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _041_ | rq2m_rz0;
-  assign _042_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _042_ | rq2m_rz0;
-  assign { _043_[34], _043_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _044_ = ~ rq2_h0[32];
-  assign _045_ = _044_ | rq2_rz0;
-  reg [8:0] _318_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _318_;
-  reg [8:0] _319_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _319_;
-  reg [30:0] _331_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _331_;
-  reg [32:0] _340_ = 33'h000000000;
-  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _340_;
-  function [3:0] _381_;
+  assign _052_ = en & rq2a_valid;
+  assign _055_ = en & rq2a_valid;
+  assign _056_ = en & rq2a_valid;
+  assign _058_ = en & rq2a_valid;
+  assign _059_ = en & rq2a_valid;
+  assign _061_ = en & rq2e_valid;
+  assign _062_ = en & rq2b_valid;
+  assign _063_ = en & rq2c_valid;
+  assign _064_ = en & rq2d_valid;
+  assign _066_ = en & rq2d_valid;
+  assign _067_ = en & rq2d_valid;
+  assign _068_ = en & rq2d_valid;
+  assign _069_ = en & rq2d_valid;
+  assign _070_ = en & rq2q_valid;
+  assign _071_ = en & rq2q_valid;
+  assign _072_ = en & rq2q_valid;
+  assign _073_ = en & rq2q_valid;
+  assign _074_ = en & rq2q_valid;
+  assign _076_ = en & rq2q_valid;
+  assign _077_ = en & rq2m_valid;
+  assign _078_ = en & rq2m_valid;
+  assign _079_ = en & rq2m_valid;
+  assign _080_ = en & rq2m_valid;
+  assign _081_ = en & rq2_valid;
+  assign _082_ = en & rq2_valid;
+  assign _083_ = en & rq3a_valid;
+  assign _084_ = en & rq3a_valid;
+  assign _085_ = en & rq3b_valid;
+  assign _089_ = en & rq3_valid;
+  assign _090_ = en & rq3_valid;
+  assign _091_ = en & rq3_valid;
+  assign _092_ = en & rq3_valid;
+  assign _093_ = en & rq3_valid;
+  assign _094_ = en & rq3_valid;
+  assign _095_ = en & rq3_valid;
+  assign _096_ = en & rq3_valid;
+  assign _098_ = en & rq3_valid;
+  assign _099_ = en & rq3_valid;
+  assign _100_ = en & rq3_valid;
+  assign _101_ = en & rq3_valid;
+  assign _102_ = en & rq3_valid;
+  assign _103_ = en & rq4_valid;
+  assign _104_ = en & rq4_valid;
+  assign _105_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _107_ = en & rq4_valid;
+  assign _109_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _112_ = en & rq5_valid;
+  assign _113_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _114_ = $signed(rq0_e0) < $signed(1'h0);
+  assign outer_hi_0 = $signed({ rq2q_phh0, rq2q_pll0[33:30] }) + $signed(2'h1);
+  assign { mid_0[33], mid_0[31:0] } = $signed(rq2q_phl0) + $signed({ 1'h0, rq2q_plh0 });
+  assign { h_0, _117_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
+  assign _118_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _119_ = rq2m_dh0[9] | _118_;
+  assign halfm_0[0] = _119_ | rq2m_rz0;
+  assign _121_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _122_ = rq2m_dh0[9] | _121_;
+  assign halfm_0[1] = _122_ | rq2m_rz0;
+  assign _123_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _124_ = rq2m_dh0[10] | _123_;
+  assign halfm_0[2] = _124_ | rq2m_rz0;
+  assign _125_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _126_ = rq2m_dh0[10] | _125_;
+  assign halfm_0[3] = _126_ | rq2m_rz0;
+  assign _127_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _002_ = rq2m_dh0[10] | _127_;
+  assign halfm_0[4] = _002_ | rq2m_rz0;
+  assign _003_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _004_ = rq2m_dh0[10] | _003_;
+  assign halfm_0[5] = _004_ | rq2m_rz0;
+  assign _005_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _006_ = rq2m_dh0[11] | _005_;
+  assign halfm_0[6] = _006_ | rq2m_rz0;
+  assign _007_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _008_ = rq2m_dh0[11] | _007_;
+  assign halfm_0[7] = _008_ | rq2m_rz0;
+  assign _010_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _011_ = rq2m_dh0[11] | _010_;
+  assign halfm_0[8] = _011_ | rq2m_rz0;
+  assign _012_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _013_ = rq2m_dh0[11] | _012_;
+  assign halfm_0[9] = _013_ | rq2m_rz0;
+  assign _014_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _015_ = rq2m_dh0[12] | _014_;
+  assign halfm_0[10] = _015_ | rq2m_rz0;
+  assign _017_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _018_ = rq2m_dh0[12] | _017_;
+  assign halfm_0[11] = _018_ | rq2m_rz0;
+  assign _019_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _020_ = rq2m_dh0[12] | _019_;
+  assign halfm_0[12] = _020_ | rq2m_rz0;
+  assign _021_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _022_ = rq2m_dh0[12] | _021_;
+  assign halfm_0[13] = _022_ | rq2m_rz0;
+  assign _023_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _025_ = rq2m_dh0[13] | _023_;
+  assign halfm_0[14] = _025_ | rq2m_rz0;
+  assign _026_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _027_ = rq2m_dh0[13] | _026_;
+  assign halfm_0[15] = _027_ | rq2m_rz0;
+  assign _028_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _029_ = rq2m_dh0[13] | _028_;
+  assign halfm_0[16] = _029_ | rq2m_rz0;
+  assign _030_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _031_ = rq2m_dh0[13] | _030_;
+  assign halfm_0[17] = _031_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _034_ = rq2m_dh0[14] | _033_;
+  assign halfm_0[18] = _034_ | rq2m_rz0;
+  assign _035_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _036_ = rq2m_dh0[14] | _035_;
+  assign halfm_0[19] = _036_ | rq2m_rz0;
+  assign _037_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _038_ = rq2m_dh0[14] | _037_;
+  assign halfm_0[20] = _038_ | rq2m_rz0;
+  assign _040_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _041_ = rq2m_dh0[14] | _040_;
+  assign halfm_0[21] = _041_ | rq2m_rz0;
+  assign _042_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _043_ = rq2m_dh0[15] | _042_;
+  assign halfm_0[22] = _043_ | rq2m_rz0;
+  assign _044_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _045_ = rq2m_dh0[15] | _044_;
+  assign halfm_0[23] = _045_ | rq2m_rz0;
+  assign _046_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _047_ = rq2m_dh0[15] | _046_;
+  assign halfm_0[24] = _047_ | rq2m_rz0;
+  assign _048_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _049_ = rq2m_dh0[15] | _048_;
+  assign halfm_0[25] = _049_ | rq2m_rz0;
+  assign _050_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _050_ | rq2m_rz0;
+  assign _051_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _051_ | rq2m_rz0;
+  assign _053_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _053_ | rq2m_rz0;
+  assign _054_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _054_ | rq2m_rz0;
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
+  reg [8:0] _354_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _354_;
+  reg [8:0] _355_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _355_;
+  reg [32:0] _376_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _376_;
+  function [3:0] _435_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -421,20 +493,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _381_ = b[3:0];
+        _435_ = b[3:0];
       4'b??1?:
-        _381_ = b[7:4];
+        _435_ = b[7:4];
       4'b?1??:
-        _381_ = b[11:8];
+        _435_ = b[11:8];
       4'b1???:
-        _381_ = b[15:12];
+        _435_ = b[15:12];
       default:
-        _381_ = a;
+        _435_ = a;
     endcase
   endfunction
-  assign \$signal$135  = _381_(4'hx, 16'h137f, { _138_, _137_, _135_, _133_ });
-  assign _116_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [7:0] _383_;
+  assign \$signal$169  = _435_(4'hx, 16'h137f, { _150_, _149_, _147_, _145_ });
+  assign _128_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
+  function [7:0] _437_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -442,35 +514,35 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _383_ = b[7:0];
+        _437_ = b[7:0];
       8'b??????1?:
-        _383_ = b[15:8];
+        _437_ = b[15:8];
       8'b?????1??:
-        _383_ = b[23:16];
+        _437_ = b[23:16];
       8'b????1???:
-        _383_ = b[31:24];
+        _437_ = b[31:24];
       8'b???1????:
-        _383_ = b[39:32];
+        _437_ = b[39:32];
       8'b??1?????:
-        _383_ = b[47:40];
+        _437_ = b[47:40];
       8'b?1??????:
-        _383_ = b[55:48];
+        _437_ = b[55:48];
       8'b1???????:
-        _383_ = b[63:56];
+        _437_ = b[63:56];
       default:
-        _383_ = a;
+        _437_ = a;
     endcase
   endfunction
-  assign \$signal$133  = _383_(8'hxx, 64'h0103070f1f3f7fff, { _124_, _123_, _122_, _121_, _120_, _119_, _118_, _117_ });
-  assign _117_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _118_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _119_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _120_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _121_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _122_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _123_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _124_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  function [7:0] _392_;
+  assign \$signal$167  = _437_(8'hxx, 64'h0103070f1f3f7fff, { _136_, _135_, _134_, _133_, _132_, _131_, _130_, _129_ });
+  assign _129_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _130_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _131_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _132_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _133_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _134_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _135_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _136_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
+  function [7:0] _446_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -478,40 +550,40 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _392_ = b[7:0];
+        _446_ = b[7:0];
       8'b??????1?:
-        _392_ = b[15:8];
+        _446_ = b[15:8];
       8'b?????1??:
-        _392_ = b[23:16];
+        _446_ = b[23:16];
       8'b????1???:
-        _392_ = b[31:24];
+        _446_ = b[31:24];
       8'b???1????:
-        _392_ = b[39:32];
+        _446_ = b[39:32];
       8'b??1?????:
-        _392_ = b[47:40];
+        _446_ = b[47:40];
       8'b?1??????:
-        _392_ = b[55:48];
+        _446_ = b[55:48];
       8'b1???????:
-        _392_ = b[63:56];
+        _446_ = b[63:56];
       default:
-        _392_ = a;
+        _446_ = a;
     endcase
   endfunction
-  assign \$signal  = _392_(8'hxx, 64'h0102040810204080, { _132_, _131_, _130_, _129_, _128_, _127_, _126_, _125_ });
-  assign _125_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _126_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _127_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _128_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _129_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _130_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _131_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _132_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  assign _133_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _134_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
-  assign _135_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _137_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _138_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [3:0] _407_;
+  assign \$signal  = _446_(8'hxx, 64'h0102040810204080, { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_ });
+  assign _137_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _138_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _139_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _140_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _141_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _142_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _143_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _144_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
+  assign _145_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _146_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
+  assign _147_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _149_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _150_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
+  function [3:0] _461_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -519,183 +591,522 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _407_ = b[3:0];
+        _461_ = b[3:0];
       4'b??1?:
-        _407_ = b[7:4];
+        _461_ = b[7:4];
       4'b?1??:
-        _407_ = b[11:8];
+        _461_ = b[11:8];
       4'b1???:
-        _407_ = b[15:12];
+        _461_ = b[15:12];
       default:
-        _407_ = a;
+        _461_ = a;
     endcase
   endfunction
-  assign \$signal$134  = _407_(4'hx, 16'h1248, { _116_, _141_, _140_, _139_ });
-  assign _139_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _140_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _141_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign \$signal$168  = _461_(4'hx, 16'h1248, { _128_, _153_, _152_, _151_ });
+  assign _151_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _152_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _153_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   \hwq_requant.phh_0  phh_0 (
-    .a(rq2a_a0[31:17]),
-    .b(rq2a_m0[30:17]),
+    .a(rq2e_xphh0),
+    .b(rq2e_yphh0),
     .clk(clk),
     .en(en),
-    .\port$294$0 (\p$62 [0]),
-    .\port$294$1 (\p$62 [1]),
-    .\port$294$10 (\p$62 [10]),
-    .\port$294$11 (\p$62 [11]),
-    .\port$294$12 (\p$62 [12]),
-    .\port$294$13 (\p$62 [13]),
-    .\port$294$14 (\p$62 [14]),
-    .\port$294$15 (\p$62 [15]),
-    .\port$294$16 (\p$62 [16]),
-    .\port$294$17 (\p$62 [17]),
-    .\port$294$18 (\p$62 [18]),
-    .\port$294$19 (\p$62 [19]),
-    .\port$294$2 (\p$62 [2]),
-    .\port$294$20 (\p$62 [20]),
-    .\port$294$21 (\p$62 [21]),
-    .\port$294$22 (\p$62 [22]),
-    .\port$294$23 (\p$62 [23]),
-    .\port$294$24 (\p$62 [24]),
-    .\port$294$25 (\p$62 [25]),
-    .\port$294$26 (\p$62 [26]),
-    .\port$294$27 (\p$62 [27]),
-    .\port$294$28 (\p$62 [28]),
-    .\port$294$3 (\p$62 [3]),
-    .\port$294$4 (\p$62 [4]),
-    .\port$294$5 (\p$62 [5]),
-    .\port$294$6 (\p$62 [6]),
-    .\port$294$7 (\p$62 [7]),
-    .\port$294$8 (\p$62 [8]),
-    .\port$294$9 (\p$62 [9]),
+    .\port$352$0 (\p$74 [0]),
+    .\port$352$1 (\p$74 [1]),
+    .\port$352$10 (\p$74 [10]),
+    .\port$352$11 (\p$74 [11]),
+    .\port$352$12 (\p$74 [12]),
+    .\port$352$13 (\p$74 [13]),
+    .\port$352$14 (\p$74 [14]),
+    .\port$352$15 (\p$74 [15]),
+    .\port$352$16 (\p$74 [16]),
+    .\port$352$17 (\p$74 [17]),
+    .\port$352$18 (\p$74 [18]),
+    .\port$352$19 (\p$74 [19]),
+    .\port$352$2 (\p$74 [2]),
+    .\port$352$20 (\p$74 [20]),
+    .\port$352$21 (\p$74 [21]),
+    .\port$352$22 (\p$74 [22]),
+    .\port$352$23 (\p$74 [23]),
+    .\port$352$24 (\p$74 [24]),
+    .\port$352$25 (\p$74 [25]),
+    .\port$352$26 (\p$74 [26]),
+    .\port$352$27 (\p$74 [27]),
+    .\port$352$28 (\p$74 [28]),
+    .\port$352$3 (\p$74 [3]),
+    .\port$352$4 (\p$74 [4]),
+    .\port$352$5 (\p$74 [5]),
+    .\port$352$6 (\p$74 [6]),
+    .\port$352$7 (\p$74 [7]),
+    .\port$352$8 (\p$74 [8]),
+    .\port$352$9 (\p$74 [9]),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
-    .a(rq2a_a0[31:17]),
-    .b(rq2a_m0[16:0]),
+    .a(rq2e_xphl0),
+    .b(rq2e_yphl0),
     .clk(clk),
     .en(en),
-    .\port$293$0 (\p$60 [0]),
-    .\port$293$1 (\p$60 [1]),
-    .\port$293$10 (\p$60 [10]),
-    .\port$293$11 (\p$60 [11]),
-    .\port$293$12 (\p$60 [12]),
-    .\port$293$13 (\p$60 [13]),
-    .\port$293$14 (\p$60 [14]),
-    .\port$293$15 (\p$60 [15]),
-    .\port$293$16 (\p$60 [16]),
-    .\port$293$17 (\p$60 [17]),
-    .\port$293$18 (\p$60 [18]),
-    .\port$293$19 (\p$60 [19]),
-    .\port$293$2 (\p$60 [2]),
-    .\port$293$20 (\p$60 [20]),
-    .\port$293$21 (\p$60 [21]),
-    .\port$293$22 (\p$60 [22]),
-    .\port$293$23 (\p$60 [23]),
-    .\port$293$24 (\p$60 [24]),
-    .\port$293$25 (\p$60 [25]),
-    .\port$293$26 (\p$60 [26]),
-    .\port$293$27 (\p$60 [27]),
-    .\port$293$28 (\p$60 [28]),
-    .\port$293$29 (\p$60 [29]),
-    .\port$293$3 (\p$60 [3]),
-    .\port$293$30 (\p$60 [30]),
-    .\port$293$31 (\p$60 [31]),
-    .\port$293$4 (\p$60 [4]),
-    .\port$293$5 (\p$60 [5]),
-    .\port$293$6 (\p$60 [6]),
-    .\port$293$7 (\p$60 [7]),
-    .\port$293$8 (\p$60 [8]),
-    .\port$293$9 (\p$60 [9]),
+    .\port$351$0 (\p$72 [0]),
+    .\port$351$1 (\p$72 [1]),
+    .\port$351$10 (\p$72 [10]),
+    .\port$351$11 (\p$72 [11]),
+    .\port$351$12 (\p$72 [12]),
+    .\port$351$13 (\p$72 [13]),
+    .\port$351$14 (\p$72 [14]),
+    .\port$351$15 (\p$72 [15]),
+    .\port$351$16 (\p$72 [16]),
+    .\port$351$17 (\p$72 [17]),
+    .\port$351$18 (\p$72 [18]),
+    .\port$351$19 (\p$72 [19]),
+    .\port$351$2 (\p$72 [2]),
+    .\port$351$20 (\p$72 [20]),
+    .\port$351$21 (\p$72 [21]),
+    .\port$351$22 (\p$72 [22]),
+    .\port$351$23 (\p$72 [23]),
+    .\port$351$24 (\p$72 [24]),
+    .\port$351$25 (\p$72 [25]),
+    .\port$351$26 (\p$72 [26]),
+    .\port$351$27 (\p$72 [27]),
+    .\port$351$28 (\p$72 [28]),
+    .\port$351$29 (\p$72 [29]),
+    .\port$351$3 (\p$72 [3]),
+    .\port$351$30 (\p$72 [30]),
+    .\port$351$31 (\p$72 [31]),
+    .\port$351$4 (\p$72 [4]),
+    .\port$351$5 (\p$72 [5]),
+    .\port$351$6 (\p$72 [6]),
+    .\port$351$7 (\p$72 [7]),
+    .\port$351$8 (\p$72 [8]),
+    .\port$351$9 (\p$72 [9]),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
-    .a(rq2a_a0[16:0]),
-    .b(rq2a_m0[30:17]),
+    .a(rq2e_xplh0),
+    .b(rq2e_yplh0),
     .clk(clk),
     .en(en),
-    .\port$292$0 (\p$58 [0]),
-    .\port$292$1 (\p$58 [1]),
-    .\port$292$10 (\p$58 [10]),
-    .\port$292$11 (\p$58 [11]),
-    .\port$292$12 (\p$58 [12]),
-    .\port$292$13 (\p$58 [13]),
-    .\port$292$14 (\p$58 [14]),
-    .\port$292$15 (\p$58 [15]),
-    .\port$292$16 (\p$58 [16]),
-    .\port$292$17 (\p$58 [17]),
-    .\port$292$18 (\p$58 [18]),
-    .\port$292$19 (\p$58 [19]),
-    .\port$292$2 (\p$58 [2]),
-    .\port$292$20 (\p$58 [20]),
-    .\port$292$21 (\p$58 [21]),
-    .\port$292$22 (\p$58 [22]),
-    .\port$292$23 (\p$58 [23]),
-    .\port$292$24 (\p$58 [24]),
-    .\port$292$25 (\p$58 [25]),
-    .\port$292$26 (\p$58 [26]),
-    .\port$292$27 (\p$58 [27]),
-    .\port$292$28 (\p$58 [28]),
-    .\port$292$29 (\p$58 [29]),
-    .\port$292$3 (\p$58 [3]),
-    .\port$292$30 (\p$58 [30]),
-    .\port$292$4 (\p$58 [4]),
-    .\port$292$5 (\p$58 [5]),
-    .\port$292$6 (\p$58 [6]),
-    .\port$292$7 (\p$58 [7]),
-    .\port$292$8 (\p$58 [8]),
-    .\port$292$9 (\p$58 [9]),
+    .\port$350$0 (\p$70 [0]),
+    .\port$350$1 (\p$70 [1]),
+    .\port$350$10 (\p$70 [10]),
+    .\port$350$11 (\p$70 [11]),
+    .\port$350$12 (\p$70 [12]),
+    .\port$350$13 (\p$70 [13]),
+    .\port$350$14 (\p$70 [14]),
+    .\port$350$15 (\p$70 [15]),
+    .\port$350$16 (\p$70 [16]),
+    .\port$350$17 (\p$70 [17]),
+    .\port$350$18 (\p$70 [18]),
+    .\port$350$19 (\p$70 [19]),
+    .\port$350$2 (\p$70 [2]),
+    .\port$350$20 (\p$70 [20]),
+    .\port$350$21 (\p$70 [21]),
+    .\port$350$22 (\p$70 [22]),
+    .\port$350$23 (\p$70 [23]),
+    .\port$350$24 (\p$70 [24]),
+    .\port$350$25 (\p$70 [25]),
+    .\port$350$26 (\p$70 [26]),
+    .\port$350$27 (\p$70 [27]),
+    .\port$350$28 (\p$70 [28]),
+    .\port$350$29 (\p$70 [29]),
+    .\port$350$3 (\p$70 [3]),
+    .\port$350$30 (\p$70 [30]),
+    .\port$350$4 (\p$70 [4]),
+    .\port$350$5 (\p$70 [5]),
+    .\port$350$6 (\p$70 [6]),
+    .\port$350$7 (\p$70 [7]),
+    .\port$350$8 (\p$70 [8]),
+    .\port$350$9 (\p$70 [9]),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
-    .a(rq2a_a0[16:0]),
-    .b(rq2a_m0[16:0]),
+    .a(rq2e_xpll0),
+    .b(rq2e_ypll0),
     .clk(clk),
     .en(en),
-    .\port$291$0 (p[0]),
-    .\port$291$1 (p[1]),
-    .\port$291$10 (p[10]),
-    .\port$291$11 (p[11]),
-    .\port$291$12 (p[12]),
-    .\port$291$13 (p[13]),
-    .\port$291$14 (p[14]),
-    .\port$291$15 (p[15]),
-    .\port$291$16 (p[16]),
-    .\port$291$17 (p[17]),
-    .\port$291$18 (p[18]),
-    .\port$291$19 (p[19]),
-    .\port$291$2 (p[2]),
-    .\port$291$20 (p[20]),
-    .\port$291$21 (p[21]),
-    .\port$291$22 (p[22]),
-    .\port$291$23 (p[23]),
-    .\port$291$24 (p[24]),
-    .\port$291$25 (p[25]),
-    .\port$291$26 (p[26]),
-    .\port$291$27 (p[27]),
-    .\port$291$28 (p[28]),
-    .\port$291$29 (p[29]),
-    .\port$291$3 (p[3]),
-    .\port$291$30 (p[30]),
-    .\port$291$31 (p[31]),
-    .\port$291$32 (p[32]),
-    .\port$291$33 (p[33]),
-    .\port$291$4 (p[4]),
-    .\port$291$5 (p[5]),
-    .\port$291$6 (p[6]),
-    .\port$291$7 (p[7]),
-    .\port$291$8 (p[8]),
-    .\port$291$9 (p[9]),
+    .\port$349$0 (p[0]),
+    .\port$349$1 (p[1]),
+    .\port$349$10 (p[10]),
+    .\port$349$11 (p[11]),
+    .\port$349$12 (p[12]),
+    .\port$349$13 (p[13]),
+    .\port$349$14 (p[14]),
+    .\port$349$15 (p[15]),
+    .\port$349$16 (p[16]),
+    .\port$349$17 (p[17]),
+    .\port$349$18 (p[18]),
+    .\port$349$19 (p[19]),
+    .\port$349$2 (p[2]),
+    .\port$349$20 (p[20]),
+    .\port$349$21 (p[21]),
+    .\port$349$22 (p[22]),
+    .\port$349$23 (p[23]),
+    .\port$349$24 (p[24]),
+    .\port$349$25 (p[25]),
+    .\port$349$26 (p[26]),
+    .\port$349$27 (p[27]),
+    .\port$349$28 (p[28]),
+    .\port$349$29 (p[29]),
+    .\port$349$3 (p[3]),
+    .\port$349$30 (p[30]),
+    .\port$349$31 (p[31]),
+    .\port$349$32 (p[32]),
+    .\port$349$33 (p[33]),
+    .\port$349$4 (p[4]),
+    .\port$349$5 (p[5]),
+    .\port$349$6 (p[6]),
+    .\port$349$7 (p[7]),
+    .\port$349$8 (p[8]),
+    .\port$349$9 (p[9]),
     .rst(rst)
   );
-  assign _043_[33] = _043_[34];
-  assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
+  CCU2C #(
+    .INIT0(16'h000d),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round00 (
+    .A0(rq2_h0[32]),
+    .A1(rq2_hm0[0]),
+    .B0(rq2_rz0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(1'h0),
+    .COUT(round0_carry1),
+    .D0(1'h1),
+    .D1(rq2_h0[0]),
+    .S0(round0_s[0]),
+    .S1(round0_s[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round010 (
+    .A0(rq2_hm0[9]),
+    .A1(rq2_hm0[10]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry9),
+    .COUT(round0_carry11),
+    .D0(rq2_h0[9]),
+    .D1(rq2_h0[10]),
+    .S0(round0_s[10]),
+    .S1(round0_s[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round012 (
+    .A0(rq2_hm0[11]),
+    .A1(rq2_hm0[12]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry11),
+    .COUT(round0_carry13),
+    .D0(rq2_h0[11]),
+    .D1(rq2_h0[12]),
+    .S0(round0_s[12]),
+    .S1(round0_s[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round014 (
+    .A0(rq2_hm0[13]),
+    .A1(rq2_hm0[14]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry13),
+    .COUT(round0_carry15),
+    .D0(rq2_h0[13]),
+    .D1(rq2_h0[14]),
+    .S0(round0_s[14]),
+    .S1(round0_s[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round016 (
+    .A0(rq2_hm0[15]),
+    .A1(rq2_hm0[16]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry15),
+    .COUT(round0_carry17),
+    .D0(rq2_h0[15]),
+    .D1(rq2_h0[16]),
+    .S0(round0_s[16]),
+    .S1(round0_s[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round018 (
+    .A0(rq2_hm0[17]),
+    .A1(rq2_hm0[18]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry17),
+    .COUT(round0_carry19),
+    .D0(rq2_h0[17]),
+    .D1(rq2_h0[18]),
+    .S0(round0_s[18]),
+    .S1(round0_s[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round02 (
+    .A0(rq2_hm0[1]),
+    .A1(rq2_hm0[2]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry1),
+    .COUT(round0_carry3),
+    .D0(rq2_h0[1]),
+    .D1(rq2_h0[2]),
+    .S0(round0_s[2]),
+    .S1(round0_s[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round020 (
+    .A0(rq2_hm0[19]),
+    .A1(rq2_hm0[20]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry19),
+    .COUT(round0_carry21),
+    .D0(rq2_h0[19]),
+    .D1(rq2_h0[20]),
+    .S0(round0_s[20]),
+    .S1(round0_s[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round022 (
+    .A0(rq2_hm0[21]),
+    .A1(rq2_hm0[22]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry21),
+    .COUT(round0_carry23),
+    .D0(rq2_h0[21]),
+    .D1(rq2_h0[22]),
+    .S0(round0_s[22]),
+    .S1(round0_s[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round024 (
+    .A0(rq2_hm0[23]),
+    .A1(rq2_hm0[24]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry23),
+    .COUT(round0_carry25),
+    .D0(rq2_h0[23]),
+    .D1(rq2_h0[24]),
+    .S0(round0_s[24]),
+    .S1(round0_s[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round026 (
+    .A0(rq2_hm0[25]),
+    .A1(rq2_hm0[26]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry25),
+    .COUT(round0_carry27),
+    .D0(rq2_h0[25]),
+    .D1(rq2_h0[26]),
+    .S0(round0_s[26]),
+    .S1(round0_s[27])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round028 (
+    .A0(rq2_hm0[27]),
+    .A1(rq2_hm0[28]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry27),
+    .COUT(round0_carry29),
+    .D0(rq2_h0[27]),
+    .D1(rq2_h0[28]),
+    .S0(round0_s[28]),
+    .S1(round0_s[29])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round030 (
+    .A0(rq2_hm0[29]),
+    .A1(rq2_rz0),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry29),
+    .COUT(round0_carry31),
+    .D0(rq2_h0[29]),
+    .D1(rq2_h0[30]),
+    .S0(round0_s[30]),
+    .S1(round0_s[31])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round032 (
+    .A0(rq2_rz0),
+    .A1(rq2_rz0),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry31),
+    .COUT(round0_carry33),
+    .D0(rq2_h0[31]),
+    .D1(rq2_h0[32]),
+    .S0(round0_s[32]),
+    .S1(round0_s[33])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round034 (
+    .A0(rq2_rz0),
+    .A1(1'h0),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry33),
+    .COUT(_060_),
+    .D0(rq2_h0[32]),
+    .D1(1'h0),
+    .S0(round0_s[34]),
+    .S1(round0_s[35])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round04 (
+    .A0(rq2_hm0[3]),
+    .A1(rq2_hm0[4]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry3),
+    .COUT(round0_carry5),
+    .D0(rq2_h0[3]),
+    .D1(rq2_h0[4]),
+    .S0(round0_s[4]),
+    .S1(round0_s[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round06 (
+    .A0(rq2_hm0[5]),
+    .A1(rq2_hm0[6]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry5),
+    .COUT(round0_carry7),
+    .D0(rq2_h0[5]),
+    .D1(rq2_h0[6]),
+    .S0(round0_s[6]),
+    .S1(round0_s[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round08 (
+    .A0(rq2_hm0[7]),
+    .A1(rq2_hm0[8]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry7),
+    .COUT(round0_carry9),
+    .D0(rq2_h0[7]),
+    .D1(rq2_h0[8]),
+    .S0(round0_s[8]),
+    .S1(round0_s[9])
+  );
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
   assign mid_0[32] = mid_0[33];
-  assign _092_[46:14] = h_0;
-  assign rq2_hm0[30] = rq2_hm0[31];
   assign rq2m_mi0[32] = rq2m_mi0[33];
+  assign _117_[46:14] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
@@ -704,8 +1115,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq5_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _318_ <= 9'h000;
-      _319_ <= 9'h000;
+      _354_ <= 9'h000;
+      _355_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -716,12 +1127,16 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq2_valid <= 1'h0;
       rq2m_last <= 1'h0;
       rq2m_valid <= 1'h0;
+      rq2q_last <= 1'h0;
+      rq2q_valid <= 1'h0;
       rq2d_last <= 1'h0;
       rq2d_valid <= 1'h0;
       rq2c_last <= 1'h0;
       rq2c_valid <= 1'h0;
       rq2b_last <= 1'h0;
       rq2b_valid <= 1'h0;
+      rq2e_last <= 1'h0;
+      rq2e_valid <= 1'h0;
       rq2a_last <= 1'h0;
       rq2a_valid <= 1'h0;
       rq1b_last <= 1'h0;
@@ -737,8 +1152,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq5_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _318_ <= $signed(act_max) - $signed(zero_point);
-      _319_ <= $signed(act_min) - $signed(zero_point);
+      _354_ <= $signed(act_max) - $signed(zero_point);
+      _355_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -747,14 +1162,18 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq3a_valid <= rq2_valid;
       rq2_last <= rq2m_last;
       rq2_valid <= rq2m_valid;
-      rq2m_last <= rq2d_last;
-      rq2m_valid <= rq2d_valid;
+      rq2m_last <= rq2q_last;
+      rq2m_valid <= rq2q_valid;
+      rq2q_last <= rq2d_last;
+      rq2q_valid <= rq2d_valid;
       rq2d_last <= rq2c_last;
       rq2d_valid <= rq2c_valid;
       rq2c_last <= rq2b_last;
       rq2c_valid <= rq2b_valid;
-      rq2b_last <= rq2a_last;
-      rq2b_valid <= rq2a_valid;
+      rq2b_last <= rq2e_last;
+      rq2b_valid <= rq2e_valid;
+      rq2e_last <= rq2a_last;
+      rq2e_valid <= rq2a_valid;
       rq2a_last <= rq1b_last;
       rq2a_valid <= rq1b_valid;
       rq1b_last <= rq1_last;
@@ -766,103 +1185,155 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_087_) begin
-      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _134_;
+    end else if (_112_) begin
+      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _146_;
     end
-    if (_083_) begin
-      begin if (_084_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
+    if (_107_) begin
+      begin if (_109_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
     end
-    if (_080_) begin
-      begin if (_081_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
+    if (_104_) begin
+      begin if (_105_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
     end
-    if (_078_) begin
+    if (_103_) begin
       rq5_t0 <= rq4_t0;
     end
-    if (_076_) begin
-      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+    if (_102_) begin
+      rq4_above0 <= over_0[9];
     end
-    if (_074_) begin
-      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+    if (_101_) begin
+      rq4_below0 <= under_0[9];
     end
-    if (_073_) begin
-      rq4_fits0_2 <= rq3_y0[32] == rq3_y0[33];
+    if (_100_) begin
+      rq4_fits0_8 <= rq3_y0[32] == rq3_y0[33];
     end
-    if (_072_) begin
-      rq4_fits0_1 <= $signed(rq3_y0[31:20]) == $signed(rq3_y0[33]);
+    if (_099_) begin
+      rq4_fits0_7 <= $signed(rq3_y0[31:29]) == $signed(rq3_y0[33]);
     end
-    if (_071_) begin
-      rq4_fits0_0 <= $signed(rq3_y0[19:8]) == $signed(rq3_y0[33]);
+    if (_098_) begin
+      rq4_fits0_6 <= $signed(rq3_y0[28:26]) == $signed(rq3_y0[33]);
     end
-    if (_070_) begin
+    if (_096_) begin
+      rq4_fits0_5 <= $signed(rq3_y0[25:23]) == $signed(rq3_y0[33]);
+    end
+    if (_095_) begin
+      rq4_fits0_4 <= $signed(rq3_y0[22:20]) == $signed(rq3_y0[33]);
+    end
+    if (_094_) begin
+      rq4_fits0_3 <= $signed(rq3_y0[19:17]) == $signed(rq3_y0[33]);
+    end
+    if (_093_) begin
+      rq4_fits0_2 <= $signed(rq3_y0[16:14]) == $signed(rq3_y0[33]);
+    end
+    if (_092_) begin
+      rq4_fits0_1 <= $signed(rq3_y0[13:11]) == $signed(rq3_y0[33]);
+    end
+    if (_091_) begin
+      rq4_fits0_0 <= $signed(rq3_y0[10:8]) == $signed(rq3_y0[33]);
+    end
+    if (_090_) begin
       rq4_neg0 <= rq3_y0[33];
     end
-    if (_069_) begin
+    if (_089_) begin
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
-    if (_065_) begin
+    if (_085_) begin
       rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
-    if (_064_) begin
+    if (_084_) begin
       rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
-    if (_063_) begin
+    if (_083_) begin
       rq3b_r0 <= rq3a_r0;
     end
-    if (_062_) begin
-      rq3a_u0 <= $signed({ _043_[34], _043_[32:0] }) + $signed({ 1'h0, _045_ });
+    if (_082_) begin
+      rq3a_u0 <= round0_s[34:1];
     end
-    if (_061_) begin
+    if (_081_) begin
       rq3a_r0 <= rq2_r0;
     end
-    if (_060_) begin
-      _331_ <= { rq2m_rz0, halfm_0[29:0] };
+    if (_080_) begin
+      rq2_hm0 <= halfm_0;
     end
-    if (_059_) begin
+    if (_079_) begin
       rq2_h0 <= h_0;
     end
-    if (_058_) begin
+    if (_078_) begin
       rq2_rz0 <= rq2m_rz0;
     end
-    if (_056_) begin
+    if (_077_) begin
       rq2_r0 <= rq2m_r0;
     end
-    if (_055_) begin
-      rq2m_rz0 <= ! rq2d_r0;
+    if (_076_) begin
+      rq2m_rz0 <= ! rq2q_r0;
     end
-    if (_054_) begin
-      rq2m_dl0 <= { \$signal$135 , \$signal$134  };
+    if (_074_) begin
+      rq2m_dl0 <= { \$signal$169 , \$signal$168  };
     end
-    if (_053_) begin
-      rq2m_dh0 <= { \$signal$133 , \$signal  };
+    if (_073_) begin
+      rq2m_dh0 <= { \$signal$167 , \$signal  };
     end
-    if (_052_) begin
-      _340_ <= { mid_0[33], mid_0[31:0] };
+    if (_072_) begin
+      _376_ <= { mid_0[33], mid_0[31:0] };
     end
-    if (_051_) begin
-      rq2m_o0 <= { outer_hi_0, rq2p_pll0[29:0] };
+    if (_071_) begin
+      rq2m_o0 <= { outer_hi_0, rq2q_pll0[29:0] };
     end
-    if (_050_) begin
-      rq2m_r0 <= rq2d_r0;
+    if (_070_) begin
+      rq2m_r0 <= rq2q_r0;
+    end
+    if (_069_) begin
+      rq2q_phh0 <= rq2p_phh0;
+    end
+    if (_068_) begin
+      rq2q_phl0 <= rq2p_phl0;
+    end
+    if (_067_) begin
+      rq2q_plh0 <= rq2p_plh0;
+    end
+    if (_066_) begin
+      rq2q_pll0 <= rq2p_pll0;
+    end
+    if (_064_) begin
+      rq2q_r0 <= rq2d_r0;
     end
     if (en) begin
-      rq2p_phh0 <= \p$62 ;
-      rq2p_phl0 <= \p$60 ;
-      rq2p_plh0 <= \p$58 ;
+      rq2p_phh0 <= \p$74 ;
+      rq2p_phl0 <= \p$72 ;
+      rq2p_plh0 <= \p$70 ;
       rq2p_pll0 <= p;
+      rq2e_yphh0 <= rq2a_m0[30:17];
+      rq2e_xphh0 <= rq2a_a0[31:17];
+      rq2e_yphl0 <= rq2a_m0[16:0];
+      rq2e_xplh0 <= rq2a_a0[16:0];
     end
-    if (_049_) begin
+    if (_063_) begin
       rq2d_r0 <= rq2c_r0;
     end
-    if (_047_) begin
+    if (_062_) begin
       rq2c_r0 <= rq2b_r0;
     end
-    if (_046_) begin
-      rq2b_r0 <= rq2a_r0;
+    if (_061_) begin
+      rq2b_r0 <= rq2e_r0;
+    end
+    if (_059_) begin
+      rq2e_xphl0 <= rq2a_a0[31:17];
+    end
+    if (_058_) begin
+      rq2e_yplh0 <= rq2a_m0[30:17];
+    end
+    if (_056_) begin
+      rq2e_ypll0 <= rq2a_m0[16:0];
+    end
+    if (_055_) begin
+      rq2e_xpll0 <= rq2a_a0[16:0];
+    end
+    if (_052_) begin
+      rq2e_r0 <= rq2a_r0;
     end
     if (_039_) begin
       rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
     end
-    if (_031_) begin
+    if (_032_) begin
       rq2a_r0 <= rq1b_r0;
     end
     if (_024_) begin
@@ -871,34 +1342,34 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_016_) begin
       rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
     end
-    if (_008_) begin
+    if (_009_) begin
       rq1b_r0 <= rq1_r0;
     end
     if (_001_) begin
       rq1b_l0 <= rq1_l0;
     end
-    if (_108_) begin
+    if (_120_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_100_) begin
+    if (_116_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_093_)
-      if (!_090_) rq1_r0 <= 5'h00;
+    if (_108_)
+      if (!_114_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
-    if (_089_)
-      if (!_088_) rq1_l0 <= 5'h00;
+    if (_097_)
+      if (!_113_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_079_) begin
+    if (_086_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_068_) begin
+    if (_075_) begin
       rq0_b0 <= i_bias;
     end
-    if (_057_) begin
+    if (_065_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_048_) begin
+    if (_057_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin
@@ -908,8 +1379,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2 , \port$294$3 , \port$294$4 , \port$294$5 , \port$294$6 , \port$294$7 , \port$294$8 , \port$294$9 , \port$294$10 , \port$294$11 , \port$294$12 , \port$294$13 , \port$294$14 , \port$294$15 , \port$294$16 , \port$294$17 , \port$294$18 
-, \port$294$19 , \port$294$20 , \port$294$21 , \port$294$22 , \port$294$23 , \port$294$24 , \port$294$25 , \port$294$26 , \port$294$27 , \port$294$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, rst, \port$352$0 , \port$352$1 , \port$352$2 , \port$352$3 , \port$352$4 , \port$352$5 , \port$352$6 , \port$352$7 , \port$352$8 , \port$352$9 , \port$352$10 , \port$352$11 , \port$352$12 , \port$352$13 , \port$352$14 , \port$352$15 , \port$352$16 , \port$352$17 , \port$352$18 
+, \port$352$19 , \port$352$20 , \port$352$21 , \port$352$22 , \port$352$23 , \port$352$24 , \port$352$25 , \port$352$26 , \port$352$27 , \port$352$28 , a, b, en);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -919,64 +1390,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$294$0 ;
-  wire \port$294$0 ;
-  output \port$294$1 ;
-  wire \port$294$1 ;
-  output \port$294$10 ;
-  wire \port$294$10 ;
-  output \port$294$11 ;
-  wire \port$294$11 ;
-  output \port$294$12 ;
-  wire \port$294$12 ;
-  output \port$294$13 ;
-  wire \port$294$13 ;
-  output \port$294$14 ;
-  wire \port$294$14 ;
-  output \port$294$15 ;
-  wire \port$294$15 ;
-  output \port$294$16 ;
-  wire \port$294$16 ;
-  output \port$294$17 ;
-  wire \port$294$17 ;
-  output \port$294$18 ;
-  wire \port$294$18 ;
-  output \port$294$19 ;
-  wire \port$294$19 ;
-  output \port$294$2 ;
-  wire \port$294$2 ;
-  output \port$294$20 ;
-  wire \port$294$20 ;
-  output \port$294$21 ;
-  wire \port$294$21 ;
-  output \port$294$22 ;
-  wire \port$294$22 ;
-  output \port$294$23 ;
-  wire \port$294$23 ;
-  output \port$294$24 ;
-  wire \port$294$24 ;
-  output \port$294$25 ;
-  wire \port$294$25 ;
-  output \port$294$26 ;
-  wire \port$294$26 ;
-  output \port$294$27 ;
-  wire \port$294$27 ;
-  output \port$294$28 ;
-  wire \port$294$28 ;
-  output \port$294$3 ;
-  wire \port$294$3 ;
-  output \port$294$4 ;
-  wire \port$294$4 ;
-  output \port$294$5 ;
-  wire \port$294$5 ;
-  output \port$294$6 ;
-  wire \port$294$6 ;
-  output \port$294$7 ;
-  wire \port$294$7 ;
-  output \port$294$8 ;
-  wire \port$294$8 ;
-  output \port$294$9 ;
-  wire \port$294$9 ;
+  output \port$352$0 ;
+  wire \port$352$0 ;
+  output \port$352$1 ;
+  wire \port$352$1 ;
+  output \port$352$10 ;
+  wire \port$352$10 ;
+  output \port$352$11 ;
+  wire \port$352$11 ;
+  output \port$352$12 ;
+  wire \port$352$12 ;
+  output \port$352$13 ;
+  wire \port$352$13 ;
+  output \port$352$14 ;
+  wire \port$352$14 ;
+  output \port$352$15 ;
+  wire \port$352$15 ;
+  output \port$352$16 ;
+  wire \port$352$16 ;
+  output \port$352$17 ;
+  wire \port$352$17 ;
+  output \port$352$18 ;
+  wire \port$352$18 ;
+  output \port$352$19 ;
+  wire \port$352$19 ;
+  output \port$352$2 ;
+  wire \port$352$2 ;
+  output \port$352$20 ;
+  wire \port$352$20 ;
+  output \port$352$21 ;
+  wire \port$352$21 ;
+  output \port$352$22 ;
+  wire \port$352$22 ;
+  output \port$352$23 ;
+  wire \port$352$23 ;
+  output \port$352$24 ;
+  wire \port$352$24 ;
+  output \port$352$25 ;
+  wire \port$352$25 ;
+  output \port$352$26 ;
+  wire \port$352$26 ;
+  output \port$352$27 ;
+  wire \port$352$27 ;
+  output \port$352$28 ;
+  wire \port$352$28 ;
+  output \port$352$3 ;
+  wire \port$352$3 ;
+  output \port$352$4 ;
+  wire \port$352$4 ;
+  output \port$352$5 ;
+  wire \port$352$5 ;
+  output \port$352$6 ;
+  wire \port$352$6 ;
+  output \port$352$7 ;
+  wire \port$352$7 ;
+  output \port$352$8 ;
+  wire \port$352$8 ;
+  output \port$352$9 ;
+  wire \port$352$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1052,54 +1523,54 @@ module \hwq_requant.phh_0 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$294$0 ),
-    .P1(\port$294$1 ),
-    .P10(\port$294$10 ),
-    .P11(\port$294$11 ),
-    .P12(\port$294$12 ),
-    .P13(\port$294$13 ),
-    .P14(\port$294$14 ),
-    .P15(\port$294$15 ),
-    .P16(\port$294$16 ),
-    .P17(\port$294$17 ),
-    .P18(\port$294$18 ),
-    .P19(\port$294$19 ),
-    .P2(\port$294$2 ),
-    .P20(\port$294$20 ),
-    .P21(\port$294$21 ),
-    .P22(\port$294$22 ),
-    .P23(\port$294$23 ),
-    .P24(\port$294$24 ),
-    .P25(\port$294$25 ),
-    .P26(\port$294$26 ),
-    .P27(\port$294$27 ),
-    .P28(\port$294$28 ),
+    .P0(\port$352$0 ),
+    .P1(\port$352$1 ),
+    .P10(\port$352$10 ),
+    .P11(\port$352$11 ),
+    .P12(\port$352$12 ),
+    .P13(\port$352$13 ),
+    .P14(\port$352$14 ),
+    .P15(\port$352$15 ),
+    .P16(\port$352$16 ),
+    .P17(\port$352$17 ),
+    .P18(\port$352$18 ),
+    .P19(\port$352$19 ),
+    .P2(\port$352$2 ),
+    .P20(\port$352$20 ),
+    .P21(\port$352$21 ),
+    .P22(\port$352$22 ),
+    .P23(\port$352$23 ),
+    .P24(\port$352$24 ),
+    .P25(\port$352$25 ),
+    .P26(\port$352$26 ),
+    .P27(\port$352$27 ),
+    .P28(\port$352$28 ),
     .P29(p36[29]),
-    .P3(\port$294$3 ),
+    .P3(\port$352$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$294$4 ),
-    .P5(\port$294$5 ),
-    .P6(\port$294$6 ),
-    .P7(\port$294$7 ),
-    .P8(\port$294$8 ),
-    .P9(\port$294$9 ),
+    .P4(\port$352$4 ),
+    .P5(\port$352$5 ),
+    .P6(\port$352$6 ),
+    .P7(\port$352$7 ),
+    .P8(\port$352$8 ),
+    .P9(\port$352$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$294$28 , \port$294$27 , \port$294$26 , \port$294$25 , \port$294$24 , \port$294$23 , \port$294$22 , \port$294$21 , \port$294$20 , \port$294$19 , \port$294$18 , \port$294$17 , \port$294$16 , \port$294$15 , \port$294$14 , \port$294$13 , \port$294$12 , \port$294$11 , \port$294$10 , \port$294$9 , \port$294$8 , \port$294$7 , \port$294$6 , \port$294$5 , \port$294$4 , \port$294$3 , \port$294$2 , \port$294$1 , \port$294$0  };
+  assign p36[28:0] = { \port$352$28 , \port$352$27 , \port$352$26 , \port$352$25 , \port$352$24 , \port$352$23 , \port$352$22 , \port$352$21 , \port$352$20 , \port$352$19 , \port$352$18 , \port$352$17 , \port$352$16 , \port$352$15 , \port$352$14 , \port$352$13 , \port$352$12 , \port$352$11 , \port$352$10 , \port$352$9 , \port$352$8 , \port$352$7 , \port$352$6 , \port$352$5 , \port$352$4 , \port$352$3 , \port$352$2 , \port$352$1 , \port$352$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2 , \port$293$3 , \port$293$4 , \port$293$5 , \port$293$6 , \port$293$7 , \port$293$8 , \port$293$9 , \port$293$10 , \port$293$11 , \port$293$12 , \port$293$13 , \port$293$14 , \port$293$15 , \port$293$16 , \port$293$17 , \port$293$18 
-, \port$293$19 , \port$293$20 , \port$293$21 , \port$293$22 , \port$293$23 , \port$293$24 , \port$293$25 , \port$293$26 , \port$293$27 , \port$293$28 , \port$293$29 , \port$293$30 , \port$293$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, rst, \port$351$0 , \port$351$1 , \port$351$2 , \port$351$3 , \port$351$4 , \port$351$5 , \port$351$6 , \port$351$7 , \port$351$8 , \port$351$9 , \port$351$10 , \port$351$11 , \port$351$12 , \port$351$13 , \port$351$14 , \port$351$15 , \port$351$16 , \port$351$17 , \port$351$18 
+, \port$351$19 , \port$351$20 , \port$351$21 , \port$351$22 , \port$351$23 , \port$351$24 , \port$351$25 , \port$351$26 , \port$351$27 , \port$351$28 , \port$351$29 , \port$351$30 , \port$351$31 , a, b, en);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -1109,70 +1580,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$293$0 ;
-  wire \port$293$0 ;
-  output \port$293$1 ;
-  wire \port$293$1 ;
-  output \port$293$10 ;
-  wire \port$293$10 ;
-  output \port$293$11 ;
-  wire \port$293$11 ;
-  output \port$293$12 ;
-  wire \port$293$12 ;
-  output \port$293$13 ;
-  wire \port$293$13 ;
-  output \port$293$14 ;
-  wire \port$293$14 ;
-  output \port$293$15 ;
-  wire \port$293$15 ;
-  output \port$293$16 ;
-  wire \port$293$16 ;
-  output \port$293$17 ;
-  wire \port$293$17 ;
-  output \port$293$18 ;
-  wire \port$293$18 ;
-  output \port$293$19 ;
-  wire \port$293$19 ;
-  output \port$293$2 ;
-  wire \port$293$2 ;
-  output \port$293$20 ;
-  wire \port$293$20 ;
-  output \port$293$21 ;
-  wire \port$293$21 ;
-  output \port$293$22 ;
-  wire \port$293$22 ;
-  output \port$293$23 ;
-  wire \port$293$23 ;
-  output \port$293$24 ;
-  wire \port$293$24 ;
-  output \port$293$25 ;
-  wire \port$293$25 ;
-  output \port$293$26 ;
-  wire \port$293$26 ;
-  output \port$293$27 ;
-  wire \port$293$27 ;
-  output \port$293$28 ;
-  wire \port$293$28 ;
-  output \port$293$29 ;
-  wire \port$293$29 ;
-  output \port$293$3 ;
-  wire \port$293$3 ;
-  output \port$293$30 ;
-  wire \port$293$30 ;
-  output \port$293$31 ;
-  wire \port$293$31 ;
-  output \port$293$4 ;
-  wire \port$293$4 ;
-  output \port$293$5 ;
-  wire \port$293$5 ;
-  output \port$293$6 ;
-  wire \port$293$6 ;
-  output \port$293$7 ;
-  wire \port$293$7 ;
-  output \port$293$8 ;
-  wire \port$293$8 ;
-  output \port$293$9 ;
-  wire \port$293$9 ;
+  output \port$351$0 ;
+  wire \port$351$0 ;
+  output \port$351$1 ;
+  wire \port$351$1 ;
+  output \port$351$10 ;
+  wire \port$351$10 ;
+  output \port$351$11 ;
+  wire \port$351$11 ;
+  output \port$351$12 ;
+  wire \port$351$12 ;
+  output \port$351$13 ;
+  wire \port$351$13 ;
+  output \port$351$14 ;
+  wire \port$351$14 ;
+  output \port$351$15 ;
+  wire \port$351$15 ;
+  output \port$351$16 ;
+  wire \port$351$16 ;
+  output \port$351$17 ;
+  wire \port$351$17 ;
+  output \port$351$18 ;
+  wire \port$351$18 ;
+  output \port$351$19 ;
+  wire \port$351$19 ;
+  output \port$351$2 ;
+  wire \port$351$2 ;
+  output \port$351$20 ;
+  wire \port$351$20 ;
+  output \port$351$21 ;
+  wire \port$351$21 ;
+  output \port$351$22 ;
+  wire \port$351$22 ;
+  output \port$351$23 ;
+  wire \port$351$23 ;
+  output \port$351$24 ;
+  wire \port$351$24 ;
+  output \port$351$25 ;
+  wire \port$351$25 ;
+  output \port$351$26 ;
+  wire \port$351$26 ;
+  output \port$351$27 ;
+  wire \port$351$27 ;
+  output \port$351$28 ;
+  wire \port$351$28 ;
+  output \port$351$29 ;
+  wire \port$351$29 ;
+  output \port$351$3 ;
+  wire \port$351$3 ;
+  output \port$351$30 ;
+  wire \port$351$30 ;
+  output \port$351$31 ;
+  wire \port$351$31 ;
+  output \port$351$4 ;
+  wire \port$351$4 ;
+  output \port$351$5 ;
+  wire \port$351$5 ;
+  output \port$351$6 ;
+  wire \port$351$6 ;
+  output \port$351$7 ;
+  wire \port$351$7 ;
+  output \port$351$8 ;
+  wire \port$351$8 ;
+  output \port$351$9 ;
+  wire \port$351$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1248,54 +1719,54 @@ module \hwq_requant.phl_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$293$0 ),
-    .P1(\port$293$1 ),
-    .P10(\port$293$10 ),
-    .P11(\port$293$11 ),
-    .P12(\port$293$12 ),
-    .P13(\port$293$13 ),
-    .P14(\port$293$14 ),
-    .P15(\port$293$15 ),
-    .P16(\port$293$16 ),
-    .P17(\port$293$17 ),
-    .P18(\port$293$18 ),
-    .P19(\port$293$19 ),
-    .P2(\port$293$2 ),
-    .P20(\port$293$20 ),
-    .P21(\port$293$21 ),
-    .P22(\port$293$22 ),
-    .P23(\port$293$23 ),
-    .P24(\port$293$24 ),
-    .P25(\port$293$25 ),
-    .P26(\port$293$26 ),
-    .P27(\port$293$27 ),
-    .P28(\port$293$28 ),
-    .P29(\port$293$29 ),
-    .P3(\port$293$3 ),
-    .P30(\port$293$30 ),
-    .P31(\port$293$31 ),
+    .P0(\port$351$0 ),
+    .P1(\port$351$1 ),
+    .P10(\port$351$10 ),
+    .P11(\port$351$11 ),
+    .P12(\port$351$12 ),
+    .P13(\port$351$13 ),
+    .P14(\port$351$14 ),
+    .P15(\port$351$15 ),
+    .P16(\port$351$16 ),
+    .P17(\port$351$17 ),
+    .P18(\port$351$18 ),
+    .P19(\port$351$19 ),
+    .P2(\port$351$2 ),
+    .P20(\port$351$20 ),
+    .P21(\port$351$21 ),
+    .P22(\port$351$22 ),
+    .P23(\port$351$23 ),
+    .P24(\port$351$24 ),
+    .P25(\port$351$25 ),
+    .P26(\port$351$26 ),
+    .P27(\port$351$27 ),
+    .P28(\port$351$28 ),
+    .P29(\port$351$29 ),
+    .P3(\port$351$3 ),
+    .P30(\port$351$30 ),
+    .P31(\port$351$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$293$4 ),
-    .P5(\port$293$5 ),
-    .P6(\port$293$6 ),
-    .P7(\port$293$7 ),
-    .P8(\port$293$8 ),
-    .P9(\port$293$9 ),
+    .P4(\port$351$4 ),
+    .P5(\port$351$5 ),
+    .P6(\port$351$6 ),
+    .P7(\port$351$7 ),
+    .P8(\port$351$8 ),
+    .P9(\port$351$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$293$31 , \port$293$30 , \port$293$29 , \port$293$28 , \port$293$27 , \port$293$26 , \port$293$25 , \port$293$24 , \port$293$23 , \port$293$22 , \port$293$21 , \port$293$20 , \port$293$19 , \port$293$18 , \port$293$17 , \port$293$16 , \port$293$15 , \port$293$14 , \port$293$13 , \port$293$12 , \port$293$11 , \port$293$10 , \port$293$9 , \port$293$8 , \port$293$7 , \port$293$6 , \port$293$5 , \port$293$4 , \port$293$3 , \port$293$2 , \port$293$1 , \port$293$0  };
+  assign p36[31:0] = { \port$351$31 , \port$351$30 , \port$351$29 , \port$351$28 , \port$351$27 , \port$351$26 , \port$351$25 , \port$351$24 , \port$351$23 , \port$351$22 , \port$351$21 , \port$351$20 , \port$351$19 , \port$351$18 , \port$351$17 , \port$351$16 , \port$351$15 , \port$351$14 , \port$351$13 , \port$351$12 , \port$351$11 , \port$351$10 , \port$351$9 , \port$351$8 , \port$351$7 , \port$351$6 , \port$351$5 , \port$351$4 , \port$351$3 , \port$351$2 , \port$351$1 , \port$351$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$292$0 , \port$292$1 , \port$292$2 , \port$292$3 , \port$292$4 , \port$292$5 , \port$292$6 , \port$292$7 , \port$292$8 , \port$292$9 , \port$292$10 , \port$292$11 , \port$292$12 , \port$292$13 , \port$292$14 , \port$292$15 , \port$292$16 , \port$292$17 , \port$292$18 
-, \port$292$19 , \port$292$20 , \port$292$21 , \port$292$22 , \port$292$23 , \port$292$24 , \port$292$25 , \port$292$26 , \port$292$27 , \port$292$28 , \port$292$29 , \port$292$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, rst, \port$350$0 , \port$350$1 , \port$350$2 , \port$350$3 , \port$350$4 , \port$350$5 , \port$350$6 , \port$350$7 , \port$350$8 , \port$350$9 , \port$350$10 , \port$350$11 , \port$350$12 , \port$350$13 , \port$350$14 , \port$350$15 , \port$350$16 , \port$350$17 , \port$350$18 
+, \port$350$19 , \port$350$20 , \port$350$21 , \port$350$22 , \port$350$23 , \port$350$24 , \port$350$25 , \port$350$26 , \port$350$27 , \port$350$28 , \port$350$29 , \port$350$30 , a, b, en);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -1305,68 +1776,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$292$0 , \port$292$1 , \port$292$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$292$0 ;
-  wire \port$292$0 ;
-  output \port$292$1 ;
-  wire \port$292$1 ;
-  output \port$292$10 ;
-  wire \port$292$10 ;
-  output \port$292$11 ;
-  wire \port$292$11 ;
-  output \port$292$12 ;
-  wire \port$292$12 ;
-  output \port$292$13 ;
-  wire \port$292$13 ;
-  output \port$292$14 ;
-  wire \port$292$14 ;
-  output \port$292$15 ;
-  wire \port$292$15 ;
-  output \port$292$16 ;
-  wire \port$292$16 ;
-  output \port$292$17 ;
-  wire \port$292$17 ;
-  output \port$292$18 ;
-  wire \port$292$18 ;
-  output \port$292$19 ;
-  wire \port$292$19 ;
-  output \port$292$2 ;
-  wire \port$292$2 ;
-  output \port$292$20 ;
-  wire \port$292$20 ;
-  output \port$292$21 ;
-  wire \port$292$21 ;
-  output \port$292$22 ;
-  wire \port$292$22 ;
-  output \port$292$23 ;
-  wire \port$292$23 ;
-  output \port$292$24 ;
-  wire \port$292$24 ;
-  output \port$292$25 ;
-  wire \port$292$25 ;
-  output \port$292$26 ;
-  wire \port$292$26 ;
-  output \port$292$27 ;
-  wire \port$292$27 ;
-  output \port$292$28 ;
-  wire \port$292$28 ;
-  output \port$292$29 ;
-  wire \port$292$29 ;
-  output \port$292$3 ;
-  wire \port$292$3 ;
-  output \port$292$30 ;
-  wire \port$292$30 ;
-  output \port$292$4 ;
-  wire \port$292$4 ;
-  output \port$292$5 ;
-  wire \port$292$5 ;
-  output \port$292$6 ;
-  wire \port$292$6 ;
-  output \port$292$7 ;
-  wire \port$292$7 ;
-  output \port$292$8 ;
-  wire \port$292$8 ;
-  output \port$292$9 ;
-  wire \port$292$9 ;
+  output \port$350$0 ;
+  wire \port$350$0 ;
+  output \port$350$1 ;
+  wire \port$350$1 ;
+  output \port$350$10 ;
+  wire \port$350$10 ;
+  output \port$350$11 ;
+  wire \port$350$11 ;
+  output \port$350$12 ;
+  wire \port$350$12 ;
+  output \port$350$13 ;
+  wire \port$350$13 ;
+  output \port$350$14 ;
+  wire \port$350$14 ;
+  output \port$350$15 ;
+  wire \port$350$15 ;
+  output \port$350$16 ;
+  wire \port$350$16 ;
+  output \port$350$17 ;
+  wire \port$350$17 ;
+  output \port$350$18 ;
+  wire \port$350$18 ;
+  output \port$350$19 ;
+  wire \port$350$19 ;
+  output \port$350$2 ;
+  wire \port$350$2 ;
+  output \port$350$20 ;
+  wire \port$350$20 ;
+  output \port$350$21 ;
+  wire \port$350$21 ;
+  output \port$350$22 ;
+  wire \port$350$22 ;
+  output \port$350$23 ;
+  wire \port$350$23 ;
+  output \port$350$24 ;
+  wire \port$350$24 ;
+  output \port$350$25 ;
+  wire \port$350$25 ;
+  output \port$350$26 ;
+  wire \port$350$26 ;
+  output \port$350$27 ;
+  wire \port$350$27 ;
+  output \port$350$28 ;
+  wire \port$350$28 ;
+  output \port$350$29 ;
+  wire \port$350$29 ;
+  output \port$350$3 ;
+  wire \port$350$3 ;
+  output \port$350$30 ;
+  wire \port$350$30 ;
+  output \port$350$4 ;
+  wire \port$350$4 ;
+  output \port$350$5 ;
+  wire \port$350$5 ;
+  output \port$350$6 ;
+  wire \port$350$6 ;
+  output \port$350$7 ;
+  wire \port$350$7 ;
+  output \port$350$8 ;
+  wire \port$350$8 ;
+  output \port$350$9 ;
+  wire \port$350$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1442,54 +1913,54 @@ module \hwq_requant.plh_0 (clk, rst, \port$292$0 , \port$292$1 , \port$292$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$292$0 ),
-    .P1(\port$292$1 ),
-    .P10(\port$292$10 ),
-    .P11(\port$292$11 ),
-    .P12(\port$292$12 ),
-    .P13(\port$292$13 ),
-    .P14(\port$292$14 ),
-    .P15(\port$292$15 ),
-    .P16(\port$292$16 ),
-    .P17(\port$292$17 ),
-    .P18(\port$292$18 ),
-    .P19(\port$292$19 ),
-    .P2(\port$292$2 ),
-    .P20(\port$292$20 ),
-    .P21(\port$292$21 ),
-    .P22(\port$292$22 ),
-    .P23(\port$292$23 ),
-    .P24(\port$292$24 ),
-    .P25(\port$292$25 ),
-    .P26(\port$292$26 ),
-    .P27(\port$292$27 ),
-    .P28(\port$292$28 ),
-    .P29(\port$292$29 ),
-    .P3(\port$292$3 ),
-    .P30(\port$292$30 ),
+    .P0(\port$350$0 ),
+    .P1(\port$350$1 ),
+    .P10(\port$350$10 ),
+    .P11(\port$350$11 ),
+    .P12(\port$350$12 ),
+    .P13(\port$350$13 ),
+    .P14(\port$350$14 ),
+    .P15(\port$350$15 ),
+    .P16(\port$350$16 ),
+    .P17(\port$350$17 ),
+    .P18(\port$350$18 ),
+    .P19(\port$350$19 ),
+    .P2(\port$350$2 ),
+    .P20(\port$350$20 ),
+    .P21(\port$350$21 ),
+    .P22(\port$350$22 ),
+    .P23(\port$350$23 ),
+    .P24(\port$350$24 ),
+    .P25(\port$350$25 ),
+    .P26(\port$350$26 ),
+    .P27(\port$350$27 ),
+    .P28(\port$350$28 ),
+    .P29(\port$350$29 ),
+    .P3(\port$350$3 ),
+    .P30(\port$350$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$292$4 ),
-    .P5(\port$292$5 ),
-    .P6(\port$292$6 ),
-    .P7(\port$292$7 ),
-    .P8(\port$292$8 ),
-    .P9(\port$292$9 ),
+    .P4(\port$350$4 ),
+    .P5(\port$350$5 ),
+    .P6(\port$350$6 ),
+    .P7(\port$350$7 ),
+    .P8(\port$350$8 ),
+    .P9(\port$350$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$292$30 , \port$292$29 , \port$292$28 , \port$292$27 , \port$292$26 , \port$292$25 , \port$292$24 , \port$292$23 , \port$292$22 , \port$292$21 , \port$292$20 , \port$292$19 , \port$292$18 , \port$292$17 , \port$292$16 , \port$292$15 , \port$292$14 , \port$292$13 , \port$292$12 , \port$292$11 , \port$292$10 , \port$292$9 , \port$292$8 , \port$292$7 , \port$292$6 , \port$292$5 , \port$292$4 , \port$292$3 , \port$292$2 , \port$292$1 , \port$292$0  };
+  assign p36[30:0] = { \port$350$30 , \port$350$29 , \port$350$28 , \port$350$27 , \port$350$26 , \port$350$25 , \port$350$24 , \port$350$23 , \port$350$22 , \port$350$21 , \port$350$20 , \port$350$19 , \port$350$18 , \port$350$17 , \port$350$16 , \port$350$15 , \port$350$14 , \port$350$13 , \port$350$12 , \port$350$11 , \port$350$10 , \port$350$9 , \port$350$8 , \port$350$7 , \port$350$6 , \port$350$5 , \port$350$4 , \port$350$3 , \port$350$2 , \port$350$1 , \port$350$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$291$0 , \port$291$1 , \port$291$2 , \port$291$3 , \port$291$4 , \port$291$5 , \port$291$6 , \port$291$7 , \port$291$8 , \port$291$9 , \port$291$10 , \port$291$11 , \port$291$12 , \port$291$13 , \port$291$14 , \port$291$15 , \port$291$16 , \port$291$17 , \port$291$18 
-, \port$291$19 , \port$291$20 , \port$291$21 , \port$291$22 , \port$291$23 , \port$291$24 , \port$291$25 , \port$291$26 , \port$291$27 , \port$291$28 , \port$291$29 , \port$291$30 , \port$291$31 , \port$291$32 , \port$291$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2 , \port$349$3 , \port$349$4 , \port$349$5 , \port$349$6 , \port$349$7 , \port$349$8 , \port$349$9 , \port$349$10 , \port$349$11 , \port$349$12 , \port$349$13 , \port$349$14 , \port$349$15 , \port$349$16 , \port$349$17 , \port$349$18 
+, \port$349$19 , \port$349$20 , \port$349$21 , \port$349$22 , \port$349$23 , \port$349$24 , \port$349$25 , \port$349$26 , \port$349$27 , \port$349$28 , \port$349$29 , \port$349$30 , \port$349$31 , \port$349$32 , \port$349$33 , a, b, en);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -1499,74 +1970,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$291$0 , \port$291$1 , \port$291$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$291$0 ;
-  wire \port$291$0 ;
-  output \port$291$1 ;
-  wire \port$291$1 ;
-  output \port$291$10 ;
-  wire \port$291$10 ;
-  output \port$291$11 ;
-  wire \port$291$11 ;
-  output \port$291$12 ;
-  wire \port$291$12 ;
-  output \port$291$13 ;
-  wire \port$291$13 ;
-  output \port$291$14 ;
-  wire \port$291$14 ;
-  output \port$291$15 ;
-  wire \port$291$15 ;
-  output \port$291$16 ;
-  wire \port$291$16 ;
-  output \port$291$17 ;
-  wire \port$291$17 ;
-  output \port$291$18 ;
-  wire \port$291$18 ;
-  output \port$291$19 ;
-  wire \port$291$19 ;
-  output \port$291$2 ;
-  wire \port$291$2 ;
-  output \port$291$20 ;
-  wire \port$291$20 ;
-  output \port$291$21 ;
-  wire \port$291$21 ;
-  output \port$291$22 ;
-  wire \port$291$22 ;
-  output \port$291$23 ;
-  wire \port$291$23 ;
-  output \port$291$24 ;
-  wire \port$291$24 ;
-  output \port$291$25 ;
-  wire \port$291$25 ;
-  output \port$291$26 ;
-  wire \port$291$26 ;
-  output \port$291$27 ;
-  wire \port$291$27 ;
-  output \port$291$28 ;
-  wire \port$291$28 ;
-  output \port$291$29 ;
-  wire \port$291$29 ;
-  output \port$291$3 ;
-  wire \port$291$3 ;
-  output \port$291$30 ;
-  wire \port$291$30 ;
-  output \port$291$31 ;
-  wire \port$291$31 ;
-  output \port$291$32 ;
-  wire \port$291$32 ;
-  output \port$291$33 ;
-  wire \port$291$33 ;
-  output \port$291$4 ;
-  wire \port$291$4 ;
-  output \port$291$5 ;
-  wire \port$291$5 ;
-  output \port$291$6 ;
-  wire \port$291$6 ;
-  output \port$291$7 ;
-  wire \port$291$7 ;
-  output \port$291$8 ;
-  wire \port$291$8 ;
-  output \port$291$9 ;
-  wire \port$291$9 ;
+  output \port$349$0 ;
+  wire \port$349$0 ;
+  output \port$349$1 ;
+  wire \port$349$1 ;
+  output \port$349$10 ;
+  wire \port$349$10 ;
+  output \port$349$11 ;
+  wire \port$349$11 ;
+  output \port$349$12 ;
+  wire \port$349$12 ;
+  output \port$349$13 ;
+  wire \port$349$13 ;
+  output \port$349$14 ;
+  wire \port$349$14 ;
+  output \port$349$15 ;
+  wire \port$349$15 ;
+  output \port$349$16 ;
+  wire \port$349$16 ;
+  output \port$349$17 ;
+  wire \port$349$17 ;
+  output \port$349$18 ;
+  wire \port$349$18 ;
+  output \port$349$19 ;
+  wire \port$349$19 ;
+  output \port$349$2 ;
+  wire \port$349$2 ;
+  output \port$349$20 ;
+  wire \port$349$20 ;
+  output \port$349$21 ;
+  wire \port$349$21 ;
+  output \port$349$22 ;
+  wire \port$349$22 ;
+  output \port$349$23 ;
+  wire \port$349$23 ;
+  output \port$349$24 ;
+  wire \port$349$24 ;
+  output \port$349$25 ;
+  wire \port$349$25 ;
+  output \port$349$26 ;
+  wire \port$349$26 ;
+  output \port$349$27 ;
+  wire \port$349$27 ;
+  output \port$349$28 ;
+  wire \port$349$28 ;
+  output \port$349$29 ;
+  wire \port$349$29 ;
+  output \port$349$3 ;
+  wire \port$349$3 ;
+  output \port$349$30 ;
+  wire \port$349$30 ;
+  output \port$349$31 ;
+  wire \port$349$31 ;
+  output \port$349$32 ;
+  wire \port$349$32 ;
+  output \port$349$33 ;
+  wire \port$349$33 ;
+  output \port$349$4 ;
+  wire \port$349$4 ;
+  output \port$349$5 ;
+  wire \port$349$5 ;
+  output \port$349$6 ;
+  wire \port$349$6 ;
+  output \port$349$7 ;
+  wire \port$349$7 ;
+  output \port$349$8 ;
+  wire \port$349$8 ;
+  output \port$349$9 ;
+  wire \port$349$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1642,47 +2113,47 @@ module \hwq_requant.pll_0 (clk, rst, \port$291$0 , \port$291$1 , \port$291$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$291$0 ),
-    .P1(\port$291$1 ),
-    .P10(\port$291$10 ),
-    .P11(\port$291$11 ),
-    .P12(\port$291$12 ),
-    .P13(\port$291$13 ),
-    .P14(\port$291$14 ),
-    .P15(\port$291$15 ),
-    .P16(\port$291$16 ),
-    .P17(\port$291$17 ),
-    .P18(\port$291$18 ),
-    .P19(\port$291$19 ),
-    .P2(\port$291$2 ),
-    .P20(\port$291$20 ),
-    .P21(\port$291$21 ),
-    .P22(\port$291$22 ),
-    .P23(\port$291$23 ),
-    .P24(\port$291$24 ),
-    .P25(\port$291$25 ),
-    .P26(\port$291$26 ),
-    .P27(\port$291$27 ),
-    .P28(\port$291$28 ),
-    .P29(\port$291$29 ),
-    .P3(\port$291$3 ),
-    .P30(\port$291$30 ),
-    .P31(\port$291$31 ),
-    .P32(\port$291$32 ),
-    .P33(\port$291$33 ),
+    .P0(\port$349$0 ),
+    .P1(\port$349$1 ),
+    .P10(\port$349$10 ),
+    .P11(\port$349$11 ),
+    .P12(\port$349$12 ),
+    .P13(\port$349$13 ),
+    .P14(\port$349$14 ),
+    .P15(\port$349$15 ),
+    .P16(\port$349$16 ),
+    .P17(\port$349$17 ),
+    .P18(\port$349$18 ),
+    .P19(\port$349$19 ),
+    .P2(\port$349$2 ),
+    .P20(\port$349$20 ),
+    .P21(\port$349$21 ),
+    .P22(\port$349$22 ),
+    .P23(\port$349$23 ),
+    .P24(\port$349$24 ),
+    .P25(\port$349$25 ),
+    .P26(\port$349$26 ),
+    .P27(\port$349$27 ),
+    .P28(\port$349$28 ),
+    .P29(\port$349$29 ),
+    .P3(\port$349$3 ),
+    .P30(\port$349$30 ),
+    .P31(\port$349$31 ),
+    .P32(\port$349$32 ),
+    .P33(\port$349$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$291$4 ),
-    .P5(\port$291$5 ),
-    .P6(\port$291$6 ),
-    .P7(\port$291$7 ),
-    .P8(\port$291$8 ),
-    .P9(\port$291$9 ),
+    .P4(\port$349$4 ),
+    .P5(\port$349$5 ),
+    .P6(\port$349$6 ),
+    .P7(\port$349$7 ),
+    .P8(\port$349$8 ),
+    .P9(\port$349$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$291$33 , \port$291$32 , \port$291$31 , \port$291$30 , \port$291$29 , \port$291$28 , \port$291$27 , \port$291$26 , \port$291$25 , \port$291$24 , \port$291$23 , \port$291$22 , \port$291$21 , \port$291$20 , \port$291$19 , \port$291$18 , \port$291$17 , \port$291$16 , \port$291$15 , \port$291$14 , \port$291$13 , \port$291$12 , \port$291$11 , \port$291$10 , \port$291$9 , \port$291$8 , \port$291$7 , \port$291$6 , \port$291$5 , \port$291$4 , \port$291$3 , \port$291$2 , \port$291$1 , \port$291$0  };
+  assign p36[33:0] = { \port$349$33 , \port$349$32 , \port$349$31 , \port$349$30 , \port$349$29 , \port$349$28 , \port$349$27 , \port$349$26 , \port$349$25 , \port$349$24 , \port$349$23 , \port$349$22 , \port$349$21 , \port$349$20 , \port$349$19 , \port$349$18 , \port$349$17 , \port$349$16 , \port$349$15 , \port$349$14 , \port$349$13 , \port$349$12 , \port$349$11 , \port$349$10 , \port$349$9 , \port$349$8 , \port$349$7 , \port$349$6 , \port$349$5 , \port$349$4 , \port$349$3 , \port$349$2 , \port$349$1 , \port$349$0  };
 endmodule

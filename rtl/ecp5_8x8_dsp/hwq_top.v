@@ -57,97 +57,88 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _002_;
   wire _003_;
   wire _005_;
   wire _006_;
-  (* unused_bits = "5" *)
-  wire [5:0] _009_;
-  wire [5:0] _010_;
+  wire _008_;
+  wire _009_;
+  wire [2:0] _010_;
   wire _011_;
-  wire _012_;
-  wire _013_;
-  wire _014_;
-  wire _019_;
-  wire _020_;
-  wire _021_;
+  wire [3:0] _012_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  (* unused_bits = "3" *)
+  wire [3:0] _019_;
+  wire [3:0] _020_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
   wire _027_;
+  wire _028_;
   wire _029_;
   wire _030_;
-  wire [4:0] _032_;
+  wire _031_;
+  wire _032_;
   wire _033_;
-  wire _034_;
+  wire _035_;
+  wire [4:0] _037_;
   wire _038_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _042_;
-  wire _043_;
-  wire [15:0] _044_;
-  (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _045_;
-  wire _046_;
+  wire _039_;
   wire _047_;
-  wire [15:0] _048_;
-  wire _049_;
+  wire [10:0] _048_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _049_;
   wire _050_;
-  wire [16:0] _051_;
-  (* unused_bits = "17" *)
-  wire [17:0] _052_;
-  (* unused_bits = "8" *)
-  wire [8:0] _053_;
+  wire _051_;
+  wire [15:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _055_;
+  wire [7:0] _056_;
   (* unused_bits = "5" *)
-  wire [5:0] _054_;
-  (* unused_bits = "3" *)
-  wire [3:0] _055_;
-  wire _056_;
-  (* unused_bits = "1" *)
-  wire [1:0] _057_;
+  wire [5:0] _057_;
+  wire [2:0] _058_;
   wire _059_;
+  wire _060_;
+  (* unused_bits = "1" *)
+  wire [1:0] _061_;
   (* unused_bits = "7" *)
-  wire [7:0] _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  wire _068_;
-  (* unused_bits = "17" *)
-  wire [17:0] _069_;
+  wire [7:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _069_;
   (* unused_bits = "6" *)
-  wire [6:0] _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
-  (* unused_bits = "10" *)
-  wire [10:0] _074_;
-  (* unused_bits = "10" *)
-  wire [10:0] _075_;
+  wire [6:0] _073_;
+  wire _074_;
+  wire _075_;
   wire _076_;
   wire _077_;
   wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
   (* unused_bits = "17" *)
-  wire [17:0] _079_;
+  wire [17:0] _082_;
   (* unused_bits = "17" *)
-  wire [17:0] _080_;
-  wire [18:0] _087_;
+  wire [17:0] _083_;
   wire _089_;
-  wire _090_;
-  wire _092_;
-  (* unused_bits = "5" *)
-  wire [5:0] _096_;
-  (* unused_bits = "3" *)
-  wire [3:0] _097_;
-  wire _098_;
+  wire [18:0] _091_;
+  wire _093_;
+  wire _095_;
   wire _099_;
-  wire _100_;
-  wire _101_;
+  (* unused_bits = "5" *)
+  wire [5:0] _100_;
+  (* unused_bits = "3" *)
+  wire [3:0] _101_;
   wire _102_;
   wire _103_;
   wire _104_;
   wire _105_;
-  (* unused_bits = "3" *)
-  wire [3:0] _106_;
+  wire _106_;
+  wire _107_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -237,78 +228,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
   wire _200_;
+  wire _201_;
+  wire _202_;
+  wire _203_;
+  wire _204_;
+  wire _205_;
   wire _206_;
-  wire _209_;
-  wire [16:0] _212_;
-  wire [4:0] _218_;
-  wire _223_;
-  wire _224_;
-  wire _226_;
-  wire _227_;
-  wire _229_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire [1:0] _251_;
-  wire _253_;
-  wire [1:0] _254_;
-  wire _255_;
-  wire [1:0] _256_;
-  wire [1:0] _257_;
+  wire _210_;
+  wire _216_;
+  wire _219_;
+  wire [16:0] _222_;
+  wire [4:0] _228_;
+  wire _233_;
+  wire _234_;
+  wire _236_;
+  wire _237_;
+  wire _239_;
+  wire _256_;
+  wire _257_;
   wire _258_;
-  wire [1:0] _259_;
+  wire _259_;
   wire _260_;
-  wire [16:0] _261_;
+  wire [1:0] _261_;
   wire _263_;
-  wire [16:0] _264_;
+  wire [1:0] _264_;
   wire _265_;
-  wire _266_;
-  wire _267_;
+  wire [1:0] _266_;
+  wire [1:0] _267_;
   wire _268_;
+  wire [1:0] _269_;
   wire _270_;
   wire _271_;
-  wire _272_;
   wire _273_;
   wire _274_;
   wire _275_;
-  wire _276_;
-  wire _277_;
+  wire [16:0] _276_;
   wire _278_;
-  wire [2:0] _279_;
-  wire [2:0] _280_;
-  wire [2:0] _281_;
+  wire [16:0] _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
   wire _283_;
-  wire [2:0] _284_;
   wire _285_;
-  wire [7:0] _286_;
-  wire [7:0] _287_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
   wire _289_;
-  wire [7:0] _290_;
+  wire _290_;
   wire _291_;
-  wire [4:0] _292_;
-  wire [4:0] _293_;
-  wire [4:0] _294_;
-  wire _296_;
-  wire [4:0] _297_;
+  wire _292_;
+  wire _293_;
+  wire [2:0] _294_;
+  wire [2:0] _295_;
+  wire [2:0] _296_;
   wire _298_;
-  wire _299_;
+  wire [2:0] _299_;
   wire _300_;
-  wire _302_;
-  wire _303_;
+  wire [7:0] _301_;
+  wire [7:0] _302_;
   wire _304_;
-  wire _305_;
+  wire [7:0] _305_;
   wire _306_;
-  wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
+  wire [4:0] _307_;
+  wire [4:0] _308_;
+  wire [4:0] _309_;
   wire _311_;
-  wire _312_;
+  wire [4:0] _312_;
   wire _313_;
   wire _314_;
+  wire _315_;
   wire _317_;
   wire _318_;
   wire _319_;
@@ -322,15 +314,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _327_;
   wire _328_;
   wire _329_;
-  wire _330_;
-  wire _331_;
   wire _332_;
-  wire \$signal ;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$138  = 1'h1;
-  reg \$signal$165  = 1'h0;
-  reg \$signal$177  = 1'h0;
+  wire _333_;
+  wire _334_;
+  wire _335_;
+  wire _336_;
+  wire _337_;
+  wire _338_;
+  wire [16:0] \$signal ;
+  reg \$signal$141  = 1'h0;
+  reg \$signal$142  = 1'h0;
+  reg \$signal$145  = 1'h1;
+  reg \$signal$170  = 1'h0;
+  reg \$signal$182  = 1'h0;
+  wire \$signal$28 ;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
   wire acc_sel_g0_f0_1;
@@ -517,12 +514,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [2:0] beat = 3'h0;
   reg beat_last = 1'h0;
   reg [4:0] blk = 5'h00;
   wire block_end;
+  wire [16:0] ch_dec;
   reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
@@ -568,13 +567,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
   wire i_last;
-  reg \i_last$82  = 1'h0;
-  reg \i_valid$80  = 1'h0;
+  reg \i_last$89  = 1'h0;
+  reg \i_valid$87  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
-  reg [9:0] k_pen = 10'h000;
-  reg [9:0] k_rem = 10'h000;
+  wire [10:0] k_dec;
+  reg [10:0] k_pen = 11'h000;
+  reg [10:0] k_rem = 11'h000;
   wire [4:0] kept;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -591,10 +591,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$181 ;
+  wire [207:0] \o_data$186 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$106 ;
+  wire \o_valid$113 ;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -628,115 +628,120 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [9:0] t_rem = 10'h000;
+  wire [10:0] t_dec;
+  reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [9:0] tile_pen = 10'h000;
+  reg [10:0] tile_pen = 11'h000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$111  = 65'h00000000000000000;
+  reg [64:0] \w_data$118  = 65'h00000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$105 ;
-  reg \w_en$109  = 1'h0;
+  wire \w_en$112 ;
+  reg \w_en$116  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _030_ = s_act__valid & s_wgt__valid;
-  assign _038_ = in_data & _030_;
-  assign _049_ = ~ at_k_last;
-  assign _059_ = credit_ok | _049_;
-  assign take = _038_ & _059_;
-  assign _068_ = s_act__valid & s_wgt__valid;
-  assign _078_ = in_data & _068_;
-  assign _089_ = _078_ & credit_ok;
-  assign \$signal  = _089_ & at_k_last;
-  assign _098_ = ~ in_data;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _024_ = _000_ & _022_;
-  assign adv = _098_ | _024_;
-  assign _025_ = compute & adv;
-  assign _026_ = _025_ & at_tile_last;
-  assign block_end = _026_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _060_ = s_act__valid & s_wgt__valid;
+  assign _069_ = in_data & _060_;
+  assign _078_ = ~ at_k_last;
+  assign _089_ = credit_ok | _078_;
+  assign take = _069_ & _089_;
+  assign _099_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _099_;
+  assign _011_ = _000_ & credit_ok;
+  assign \$signal$28  = _011_ & at_k_last;
+  assign _022_ = ~ in_data;
+  assign _027_ = s_act__valid & s_wgt__valid;
+  assign _028_ = ~ at_k_last;
+  assign _029_ = credit_ok | _028_;
+  assign _030_ = _027_ & _029_;
+  assign adv = _022_ | _030_;
+  assign _031_ = compute & adv;
+  assign _032_ = _031_ & at_tile_last;
+  assign block_end = _032_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _027_ = ! lane;
+  assign _033_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _029_ = ~ dn_last;
-  assign wrap = d_last & _029_;
-  assign \w_en$105  = \o_valid$106  & ob_last;
-  assign _032_ = kept - 4'h8;
-  assign _033_ = kept >= 5'h10;
-  assign _034_ = kept >= 4'h8;
-  assign _042_[9:0] = hdr[41:32] - 2'h2;
-  assign _043_ = hdr[47:32] > 7'h43;
-  assign _044_[9:0] = _043_ ? hdr[41:32] : 10'h043;
-  assign _045_[9:0] = _044_[9:0] - 2'h2;
-  assign _046_ = hdr[47:32] == 1'h1;
+  assign _035_ = ~ dn_last;
+  assign wrap = d_last & _035_;
+  assign \w_en$112  = \o_valid$113  & ob_last;
+  assign _037_ = kept - 4'h8;
+  assign _038_ = kept >= 5'h10;
+  assign _039_ = kept >= 4'h8;
   assign _047_ = hdr[47:32] > 7'h43;
-  assign _048_ = _047_ ? hdr[47:32] : 16'h0043;
-  assign _050_ = _048_ == 1'h1;
-  assign _051_ = hdr[31:16] - 2'h2;
-  assign _052_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _053_[7:0] = wa + 1'h1;
-  assign _054_[4:0] = blk + 1'h1;
-  assign _055_[2:0] = wb + 1'h1;
-  assign _056_ = wb == 3'h6;
-  assign _057_[0] = lane + 1'h1;
-  assign _061_[6:0] = flush - 1'h1;
-  assign _062_ = ! flush;
-  assign _063_ = block_end & last_mblock;
-  assign _064_ = compute & adv;
-  assign _069_[16:0] = fm0 + 4'h8;
-  assign _070_[5:0] = fn_rem - 1'h1;
-  assign _071_ = ! fn_rem;
-  assign _072_ = fn_last & last_mblock;
-  assign _073_ = ~ _072_;
-  assign _074_[9:0] = k_rem - 1'h1;
-  assign _075_[9:0] = t_rem - 1'h1;
-  assign _076_ = ! k_rem;
-  assign _077_ = ! t_rem;
-  assign _079_[16:0] = row + 1'h1;
-  assign _080_[16:0] = row - 3'h7;
-  assign _087_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _090_ = ~ drain_lt_wrap_pen;
-  assign _092_ = ~ drain_lt_pen;
-  assign _096_[4:0] = ra_blk + 1'h1;
-  assign _097_[2:0] = ra_beat + 1'h1;
-  assign _099_ = beat_last & d_last;
-  assign _100_ = ~ drain_restart;
-  assign _101_ = _100_ & o_valid;
-  assign _102_ = ~ beat_last;
-  assign _103_ = _101_ & _102_;
-  assign _104_ = ~ drain_restart;
-  assign _105_ = _104_ & row_end;
-  assign _106_[2:0] = beat + 1'h1;
-  assign _108_ = ~ drain_restart;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = _002_ & row_end;
+  assign _048_ = _047_ ? hdr[42:32] : 11'h043;
+  assign _049_[10:0] = _048_ - 2'h2;
+  assign _050_ = hdr[47:32] == 1'h1;
+  assign _051_ = hdr[47:32] > 7'h43;
+  assign _052_ = _051_ ? hdr[47:32] : 16'h0043;
+  assign _053_ = _052_ == 1'h1;
+  assign _054_ = ~ ch_left[16];
+  assign _055_ = ch_dec[16] & _054_;
+  assign _056_ = wa + 1'h1;
+  assign _057_[4:0] = blk + 1'h1;
+  assign _058_ = wb + 1'h1;
+  assign _059_ = wb == 3'h6;
+  assign _061_[0] = lane + 1'h1;
+  assign _064_[6:0] = flush - 1'h1;
+  assign _065_ = ! flush;
+  assign _066_ = block_end & last_mblock;
+  assign _067_ = compute & adv;
+  assign _073_[5:0] = fn_rem - 1'h1;
+  assign _074_ = ! fn_rem;
+  assign _075_ = fn_last & last_mblock;
+  assign _076_ = ~ _075_;
+  assign _077_ = ~ k_rem[10];
+  assign _079_ = _077_ & k_dec[10];
+  assign _080_ = ~ t_rem[10];
+  assign _081_ = _080_ & t_dec[10];
+  assign _082_[16:0] = row + 1'h1;
+  assign _083_[16:0] = row - 3'h7;
+  assign _091_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _093_ = ~ drain_lt_wrap_pen;
+  assign _095_ = ~ drain_lt_pen;
+  assign _100_[4:0] = ra_blk + 1'h1;
+  assign _101_[2:0] = ra_beat + 1'h1;
+  assign _102_ = beat_last & d_last;
+  assign _103_ = ~ drain_restart;
+  assign _104_ = _103_ & o_valid;
+  assign _105_ = ~ beat_last;
+  assign _106_ = _104_ & _105_;
+  assign _107_ = ~ drain_restart;
+  assign _108_ = _107_ & row_end;
+  assign _003_ = ~ drain_restart;
   assign _005_ = ~ drain_restart;
-  assign _006_ = drain_d_step & _005_;
-  assign _009_[4:0] = dn + 1'h1;
-  assign _010_[4:0] = drain_dn_wrap ? 5'h00 : _009_[4:0];
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _019_ = r_en & m_out__valid;
-  assign _020_ = ~ row_valid;
-  assign _021_ = row_end & _020_;
-  reg [16:0] _500_ = 17'h00000;
-  assign drain_back[16:0] = _500_;
-  reg [16:0] _501_ = 17'h00000;
-  assign drain_plus[16:0] = _501_;
-  assign _109_ = { _006_, enter_q, drain_dn_step } != 3'h4;
-  assign _110_ = { _006_, enter_q } != 1'h0;
-  assign _111_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _112_ = { _105_, _103_, drain_restart } != 1'h0;
-  assign _113_ = { _006_, drain_restart } != 1'h0;
+  assign _006_ = _005_ & row_end;
+  assign _008_ = ~ drain_restart;
+  assign _009_ = drain_d_step & _008_;
+  assign _010_ = d + 1'h1;
+  assign _012_[2:0] = drain_d_wrap ? 3'h0 : _010_;
+  assign _015_ = o_valid & row_valid;
+  assign _016_ = row_end & row_valid;
+  assign _017_ = _016_ & row_last;
+  assign _019_[2:0] = ob + 1'h1;
+  assign _020_[2:0] = ob_last ? 3'h0 : _019_[2:0];
+  assign _023_ = r_en & m_out__valid;
+  assign _024_ = ~ row_valid;
+  assign _025_ = row_end & _024_;
+  reg [16:0] _511_ = 17'h00000;
+  assign drain_back[16:0] = _511_;
+  reg [16:0] _512_ = 17'h00000;
+  assign drain_plus[16:0] = _512_;
+  assign _109_ = { _009_, enter_q, drain_dn_step } != 3'h4;
+  assign _110_ = { _009_, enter_q } != 1'h0;
+  assign _111_ = { _108_, _106_, drain_restart } != 1'h0;
+  assign _112_ = { _108_, _106_, drain_restart } != 1'h0;
+  assign _113_ = { _009_, drain_restart } != 1'h0;
   assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -745,92 +750,102 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _247_, _246_ } != 1'h0;
-  assign _123_ = { _258_, s_param__valid } != 2'h2;
-  assign _124_ = { _260_, s_param__valid } != 2'h2;
-  assign _125_ = { _258_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _255_, compute } != 2'h3;
-  assign _127_ = { _253_, _062_ } != 2'h2;
-  assign _128_ = { _260_, _258_, _255_, _253_ } != 1'h0;
-  assign _129_ = { _263_, s_param__valid } != 2'h2;
-  assign _130_ = { _265_, s_param__valid } != 2'h2;
-  assign _131_ = { _265_, _263_ } != 1'h0;
-  assign _132_ = { _270_, s_param__valid } != 2'h2;
-  assign _133_ = { _272_, s_param__valid } != 2'h2;
-  assign _134_ = { _270_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _135_ = { _272_, _270_ } != 1'h0;
-  assign _136_ = { _276_, s_param__valid } != 2'h2;
-  assign _137_ = { _278_, s_param__valid } != 2'h2;
-  assign _138_ = { _278_, _276_ } != 1'h0;
-  assign _139_ = { _283_, s_param__valid } != 2'h2;
-  assign _140_ = { _285_, s_param__valid } != 2'h2;
-  assign _141_ = { _283_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _142_ = { _285_, _283_ } != 1'h0;
-  assign _143_ = { _289_, s_param__valid } != 2'h2;
-  assign _144_ = { _291_, s_param__valid } != 2'h2;
-  assign _145_ = { _289_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _146_ = { _291_, _289_ } != 1'h0;
-  assign _147_ = { _296_, s_param__valid } != 2'h2;
-  assign _148_ = { _298_, s_param__valid } != 2'h2;
-  assign _149_ = { _296_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _150_ = { _296_, wb_last, \$signal$138 , s_param__valid } != 4'hb;
-  assign _151_ = { _298_, _296_ } != 1'h0;
-  assign _152_ = { _302_, s_param__valid } != 2'h2;
-  assign _153_ = { _304_, s_param__valid } != 2'h2;
-  assign _154_ = { _304_, _302_ } != 1'h0;
-  assign _155_ = & { _327_, \o_valid$106  };
-  assign _156_ = & { _328_, \o_valid$106  };
-  assign _157_ = & { _329_, \o_valid$106  };
-  assign _158_ = & { _330_, \o_valid$106  };
-  assign _159_ = & { _331_, \o_valid$106  };
-  assign _160_ = & { _332_, \o_valid$106  };
-  assign _161_ = & { _196_, \o_valid$106  };
-  assign _162_ = & { _110_, _109_ };
-  assign _163_ = & { _099_, o_valid };
-  assign _164_ = & { _117_, _116_ };
-  assign _165_ = & { tile_end, fn_last };
-  assign _166_ = & { _248_, ch_left[16], s_param__valid };
-  assign _167_ = & { _249_, ch_left[16], s_param__valid };
-  assign _168_ = & { _250_, ch_left[16], s_param__valid };
-  assign _169_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
-  assign _170_ = & { _131_, _130_, _129_ };
-  assign _171_ = & { _135_, _134_, _133_, _132_ };
-  assign _172_ = & { _138_, _137_, _136_ };
-  assign _173_ = & { _142_, _141_, _140_, _139_ };
-  assign _174_ = & { _146_, _145_, _144_, _143_ };
-  assign _175_ = & { _151_, _150_, _149_, _148_, _147_ };
-  assign _176_ = & { _154_, _153_, _152_ };
-  assign _177_ = & { _305_, s_param__valid };
-  assign _178_ = & { _306_, s_param__valid };
-  assign _179_ = & { _307_, s_param__valid };
-  assign _180_ = & { _308_, s_param__valid };
-  assign _181_ = & { _309_, s_param__valid };
-  assign _182_ = & { _310_, s_param__valid };
-  assign _183_ = & { _311_, s_param__valid };
-  assign _184_ = & { _312_, s_param__valid };
-  assign _185_ = & { _313_, s_param__valid };
-  assign _186_ = & { _314_, s_param__valid };
-  assign _194_ = ~ compute;
-  assign _195_ = ~ _320_;
-  assign _187_ = | { drain_restart, rst };
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { dn_last, rst };
-  assign _190_ = | { d_last, rst };
-  assign _191_ = | { _194_, rst };
-  assign _192_ = | { _063_, rst };
-  assign _193_ = | { _195_, rst };
-  assign _196_ = ! ob;
-  assign _200_ = drain_restart ? 1'h0 : d_last;
-  assign _206_ = drain_restart ? m_one : row_last;
-  assign _209_ = drain_restart ? 1'h1 : row_valid;
-  assign _212_ = drain_restart ? 17'h00000 : row;
-  assign _218_ = drain_restart ? 5'h00 : dn;
-  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _077_;
-  assign _224_ = adv ? _223_ : 1'hx;
-  assign _226_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _076_;
-  assign _227_ = adv ? _226_ : 1'hx;
-  assign _229_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _680_;
+  assign _122_ = { _257_, _256_ } != 1'h0;
+  assign _123_ = { _268_, s_param__valid } != 2'h2;
+  assign _124_ = { _270_, s_param__valid } != 2'h2;
+  assign _125_ = { _268_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _265_, compute } != 2'h3;
+  assign _127_ = { _263_, _065_ } != 2'h2;
+  assign _128_ = { _270_, _268_, _265_, _263_ } != 1'h0;
+  assign _129_ = { _273_, s_param__valid } != 2'h2;
+  assign _130_ = { _275_, s_param__valid } != 2'h2;
+  assign _131_ = { _275_, _273_ } != 1'h0;
+  assign _132_ = { _278_, s_param__valid } != 2'h2;
+  assign _133_ = { _280_, s_param__valid } != 2'h2;
+  assign _134_ = { _280_, _278_ } != 1'h0;
+  assign _135_ = { _285_, s_param__valid } != 2'h2;
+  assign _136_ = { _287_, s_param__valid } != 2'h2;
+  assign _137_ = { _285_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _138_ = { _287_, _285_ } != 1'h0;
+  assign _139_ = { _291_, s_param__valid } != 2'h2;
+  assign _140_ = { _293_, s_param__valid } != 2'h2;
+  assign _141_ = { _293_, _291_ } != 1'h0;
+  assign _142_ = { _298_, s_param__valid } != 2'h2;
+  assign _143_ = { _300_, s_param__valid } != 2'h2;
+  assign _144_ = { _298_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _145_ = { _300_, _298_ } != 1'h0;
+  assign _146_ = { _304_, s_param__valid } != 2'h2;
+  assign _147_ = { _306_, s_param__valid } != 2'h2;
+  assign _148_ = { _304_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _149_ = { _306_, _304_ } != 1'h0;
+  assign _150_ = { _311_, s_param__valid } != 2'h2;
+  assign _151_ = { _313_, s_param__valid } != 2'h2;
+  assign _152_ = { _311_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _153_ = { _311_, wb_last, \$signal$145 , s_param__valid } != 4'hb;
+  assign _154_ = { _313_, _311_ } != 1'h0;
+  assign _155_ = { _317_, s_param__valid } != 2'h2;
+  assign _156_ = { _319_, s_param__valid } != 2'h2;
+  assign _157_ = { _319_, _317_ } != 1'h0;
+  assign _158_ = & { _200_, \o_valid$113  };
+  assign _159_ = & { _201_, \o_valid$113  };
+  assign _160_ = & { _202_, \o_valid$113  };
+  assign _161_ = & { _203_, \o_valid$113  };
+  assign _162_ = & { _204_, \o_valid$113  };
+  assign _163_ = & { _205_, \o_valid$113  };
+  assign _164_ = & { _206_, \o_valid$113  };
+  assign _165_ = & { _110_, _109_ };
+  assign _166_ = & { _102_, o_valid };
+  assign _167_ = & { _117_, _116_ };
+  assign _168_ = & { tile_end, fn_last };
+  assign _169_ = & { _258_, ch_left[16], s_param__valid };
+  assign _170_ = & { _259_, ch_left[16], s_param__valid };
+  assign _171_ = & { _260_, ch_left[16], s_param__valid };
+  assign _172_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
+  assign _173_ = & { _131_, _130_, _129_ };
+  assign _174_ = & { _134_, _133_, _132_ };
+  assign _175_ = & { _138_, _137_, _136_, _135_ };
+  assign _176_ = & { _141_, _140_, _139_ };
+  assign _177_ = & { _145_, _144_, _143_, _142_ };
+  assign _178_ = & { _149_, _148_, _147_, _146_ };
+  assign _179_ = & { _154_, _153_, _152_, _151_, _150_ };
+  assign _180_ = & { _157_, _156_, _155_ };
+  assign _181_ = & { _320_, s_param__valid };
+  assign _182_ = & { _321_, s_param__valid };
+  assign _183_ = & { _322_, s_param__valid };
+  assign _184_ = & { _323_, s_param__valid };
+  assign _185_ = & { _324_, s_param__valid };
+  assign _186_ = & { _325_, s_param__valid };
+  assign _187_ = & { _326_, s_param__valid };
+  assign _188_ = & { _327_, s_param__valid };
+  assign _189_ = & { _328_, s_param__valid };
+  assign _190_ = & { _329_, s_param__valid };
+  assign _198_ = ~ compute;
+  assign _199_ = ~ _332_;
+  assign _191_ = | { drain_restart, rst };
+  assign _192_ = | { drain_restart, rst };
+  assign _193_ = | { dn_last, rst };
+  assign _194_ = | { d_last, rst };
+  assign _195_ = | { _198_, rst };
+  assign _196_ = | { _066_, rst };
+  assign _197_ = | { _199_, rst };
+  assign _200_ = ob == 3'h6;
+  assign _201_ = ob == 3'h5;
+  assign _202_ = ob == 3'h4;
+  assign _203_ = ob == 2'h3;
+  assign _204_ = ob == 2'h2;
+  assign _205_ = ob == 1'h1;
+  assign _206_ = ! ob;
+  assign _210_ = drain_restart ? 1'h0 : d_last;
+  assign _216_ = drain_restart ? m_one : row_last;
+  assign _219_ = drain_restart ? 1'h1 : row_valid;
+  assign _222_ = drain_restart ? 17'h00000 : row;
+  assign _228_ = drain_restart ? 5'h00 : dn;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$142  : _081_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$141  : _079_;
+  assign _237_ = adv ? _236_ : 1'hx;
+  assign _239_ = at_k_last ? 1'h0 : 1'hx;
+  function [6:0] _702_;
     input [6:0] a;
     input [13:0] b;
     input [1:0] s;
@@ -838,20 +853,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _680_ = b[6:0];
+        _702_ = b[6:0];
       2'b1?:
-        _680_ = b[13:7];
+        _702_ = b[13:7];
       default:
-        _680_ = a;
+        _702_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = _062_ ? 2'h0 : 2'hx;
-  function [1:0] _687_;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = _065_ ? 2'h0 : 2'hx;
+  function [1:0] _709_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -859,204 +874,212 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _687_ = b[1:0];
+        _709_ = b[1:0];
       4'b??1?:
-        _687_ = b[3:2];
+        _709_ = b[3:2];
       4'b?1??:
-        _687_ = b[5:4];
+        _709_ = b[5:4];
       4'b1???:
-        _687_ = b[7:6];
+        _709_ = b[7:6];
       default:
-        _687_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = compute ? 2'hx : 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _257_ = s_param__valid ? _256_ : 2'hx;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _261_ = s_param__valid ? _052_[16:0] : 17'hxxxxx;
-  function [16:0] _697_;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _264_ = compute ? 2'hx : 2'h3;
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _266_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _267_ = s_param__valid ? _266_ : 2'hx;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _269_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _270_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _271_ = s_param__valid ? _055_ : 1'hx;
+  function [0:0] _719_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _719_ = b[0:0];
+      2'b1?:
+        _719_ = b[1:1];
+      default:
+        _719_ = a;
+    endcase
+  endfunction
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _724_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _697_ = b[16:0];
+        _724_ = b[16:0];
       2'b1?:
-        _697_ = b[33:17];
+        _724_ = b[33:17];
       default:
-        _697_ = a;
+        _724_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _051_ : 17'hxxxxx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _056_;
-  assign _267_ = \$signal$138  ? _266_ : 1'hx;
-  assign _268_ = s_param__valid ? _267_ : 1'hx;
-  function [0:0] _704_;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _280_ = ! ctrl_state;
+  assign _281_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
+  assign _282_ = \$signal$145  ? _281_ : 1'hx;
+  assign _283_ = s_param__valid ? _282_ : 1'hx;
+  function [0:0] _731_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _704_ = b[0:0];
+        _731_ = b[0:0];
       2'b1?:
-        _704_ = b[1:1];
+        _731_ = b[1:1];
       default:
-        _704_ = a;
+        _731_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _274_ = s_param__valid ? _273_ : 1'hx;
-  function [0:0] _710_;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _289_ = s_param__valid ? _288_ : 1'hx;
+  function [0:0] _737_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _710_ = b[0:0];
+        _737_ = b[0:0];
       2'b1?:
-        _710_ = b[1:1];
+        _737_ = b[1:1];
       default:
-        _710_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign _275_ = _710_(1'hx, { _277_, _274_ }, { _278_, _276_ });
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _055_[2:0];
-  assign _280_ = \$signal$138  ? _279_ : 3'hx;
-  assign _281_ = s_param__valid ? _280_ : 3'hx;
-  function [2:0] _717_;
+  assign _290_ = _737_(1'hx, { _292_, _289_ }, { _293_, _291_ });
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _058_;
+  assign _295_ = \$signal$145  ? _294_ : 3'hx;
+  assign _296_ = s_param__valid ? _295_ : 3'hx;
+  function [2:0] _744_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _717_ = b[2:0];
+        _744_ = b[2:0];
       2'b1?:
-        _717_ = b[5:3];
+        _744_ = b[5:3];
       default:
-        _717_ = a;
+        _744_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = \$signal$138  ? _053_[7:0] : 8'hxx;
-  assign _287_ = s_param__valid ? _286_ : 8'hxx;
-  function [7:0] _723_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = \$signal$145  ? _056_ : 8'hxx;
+  assign _302_ = s_param__valid ? _301_ : 8'hxx;
+  function [7:0] _750_;
     input [7:0] a;
     input [15:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _723_ = b[7:0];
+        _750_ = b[7:0];
       2'b1?:
-        _723_ = b[15:8];
+        _750_ = b[15:8];
       default:
-        _723_ = a;
+        _750_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = wb_last ? _054_[4:0] : 5'hxx;
-  assign _293_ = \$signal$138  ? _292_ : 5'hxx;
-  assign _294_ = s_param__valid ? _293_ : 5'hxx;
-  function [4:0] _730_;
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = s_param__valid ? 8'h00 : 8'hxx;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = wb_last ? _057_[4:0] : 5'hxx;
+  assign _308_ = \$signal$145  ? _307_ : 5'hxx;
+  assign _309_ = s_param__valid ? _308_ : 5'hxx;
+  function [4:0] _757_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _730_ = b[4:0];
+        _757_ = b[4:0];
       2'b1?:
-        _730_ = b[9:5];
+        _757_ = b[9:5];
       default:
-        _730_ = a;
+        _757_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h0 : _057_[0];
-  assign _300_ = s_param__valid ? _299_ : 1'hx;
-  function [0:0] _736_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _736_ = b[0:0];
-      2'b1?:
-        _736_ = b[1:1];
-      default:
-        _736_ = a;
-    endcase
-  endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 5'h00 : 5'hxx;
   assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _317_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _318_ = s_param__valid ? _317_ : 1'h0;
-  assign enter = _319_ ? _318_ : 1'h0;
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ctrl_state == 1'h1;
-  assign header_taken = _324_ ? s_param__valid : 1'h0;
-  assign _324_ = ! ctrl_state;
-  function [0:0] _762_;
+  assign _314_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h0 : _061_[0];
+  assign _315_ = s_param__valid ? _314_ : 1'hx;
+  function [0:0] _763_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _762_ = b[0:0];
+        _763_ = b[0:0];
       2'b1?:
-        _762_ = b[1:1];
+        _763_ = b[1:1];
       default:
-        _762_ = a;
+        _763_ = a;
     endcase
   endfunction
-  assign s_param__ready = _762_(1'h0, 2'h3, { _326_, _325_ });
-  assign _325_ = ctrl_state == 1'h1;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
   assign _326_ = ! ctrl_state;
-  assign _327_ = ob == 3'h6;
-  assign _328_ = ob == 3'h5;
-  assign _329_ = ob == 3'h4;
-  assign _330_ = ob == 2'h3;
-  assign _331_ = ob == 2'h2;
-  assign _332_ = ob == 1'h1;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _332_ = ctrl_state == 1'h1;
+  assign _333_ = ctrl_state == 1'h1;
+  assign _334_ = ctrl_state == 1'h1;
+  assign _335_ = ctrl_state == 1'h1;
+  assign header_taken = _336_ ? s_param__valid : 1'h0;
+  assign _336_ = ! ctrl_state;
+  function [0:0] _785_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _785_ = b[0:0];
+      2'b1?:
+        _785_ = b[1:1];
+      default:
+        _785_ = a;
+    endcase
+  endfunction
+  assign s_param__ready = _785_(1'h0, 2'h3, { _338_, _337_ });
+  assign _337_ = ctrl_state == 1'h1;
+  assign _338_ = ! ctrl_state;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -1216,8 +1239,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$181 [0]),
-    .B(\o_data$181 [26]),
+    .A(\o_data$186 [0]),
+    .B(\o_data$186 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -1225,8 +1248,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$181 [1]),
-    .B(\o_data$181 [27]),
+    .A(\o_data$186 [1]),
+    .B(\o_data$186 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -1234,8 +1257,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$181 [10]),
-    .B(\o_data$181 [36]),
+    .A(\o_data$186 [10]),
+    .B(\o_data$186 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -1243,8 +1266,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$181 [11]),
-    .B(\o_data$181 [37]),
+    .A(\o_data$186 [11]),
+    .B(\o_data$186 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -1252,8 +1275,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$181 [12]),
-    .B(\o_data$181 [38]),
+    .A(\o_data$186 [12]),
+    .B(\o_data$186 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -1261,8 +1284,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$181 [13]),
-    .B(\o_data$181 [39]),
+    .A(\o_data$186 [13]),
+    .B(\o_data$186 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -1270,8 +1293,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$181 [14]),
-    .B(\o_data$181 [40]),
+    .A(\o_data$186 [14]),
+    .B(\o_data$186 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -1279,8 +1302,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$181 [15]),
-    .B(\o_data$181 [41]),
+    .A(\o_data$186 [15]),
+    .B(\o_data$186 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -1288,8 +1311,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$181 [16]),
-    .B(\o_data$181 [42]),
+    .A(\o_data$186 [16]),
+    .B(\o_data$186 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -1297,8 +1320,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$181 [17]),
-    .B(\o_data$181 [43]),
+    .A(\o_data$186 [17]),
+    .B(\o_data$186 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -1306,8 +1329,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$181 [18]),
-    .B(\o_data$181 [44]),
+    .A(\o_data$186 [18]),
+    .B(\o_data$186 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -1315,8 +1338,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$181 [19]),
-    .B(\o_data$181 [45]),
+    .A(\o_data$186 [19]),
+    .B(\o_data$186 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -1324,8 +1347,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$181 [2]),
-    .B(\o_data$181 [28]),
+    .A(\o_data$186 [2]),
+    .B(\o_data$186 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -1333,8 +1356,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$181 [20]),
-    .B(\o_data$181 [46]),
+    .A(\o_data$186 [20]),
+    .B(\o_data$186 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -1342,8 +1365,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$181 [21]),
-    .B(\o_data$181 [47]),
+    .A(\o_data$186 [21]),
+    .B(\o_data$186 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -1351,8 +1374,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$181 [22]),
-    .B(\o_data$181 [48]),
+    .A(\o_data$186 [22]),
+    .B(\o_data$186 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -1360,8 +1383,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$181 [23]),
-    .B(\o_data$181 [49]),
+    .A(\o_data$186 [23]),
+    .B(\o_data$186 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1369,8 +1392,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$181 [24]),
-    .B(\o_data$181 [50]),
+    .A(\o_data$186 [24]),
+    .B(\o_data$186 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1378,8 +1401,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$181 [25]),
-    .B(\o_data$181 [51]),
+    .A(\o_data$186 [25]),
+    .B(\o_data$186 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1387,8 +1410,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$181 [3]),
-    .B(\o_data$181 [29]),
+    .A(\o_data$186 [3]),
+    .B(\o_data$186 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1396,8 +1419,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$181 [4]),
-    .B(\o_data$181 [30]),
+    .A(\o_data$186 [4]),
+    .B(\o_data$186 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1405,8 +1428,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$181 [5]),
-    .B(\o_data$181 [31]),
+    .A(\o_data$186 [5]),
+    .B(\o_data$186 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1414,8 +1437,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$181 [6]),
-    .B(\o_data$181 [32]),
+    .A(\o_data$186 [6]),
+    .B(\o_data$186 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1423,8 +1446,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$181 [7]),
-    .B(\o_data$181 [33]),
+    .A(\o_data$186 [7]),
+    .B(\o_data$186 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1432,8 +1455,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$181 [8]),
-    .B(\o_data$181 [34]),
+    .A(\o_data$186 [8]),
+    .B(\o_data$186 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1441,8 +1464,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$181 [9]),
-    .B(\o_data$181 [35]),
+    .A(\o_data$186 [9]),
+    .B(\o_data$186 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1450,8 +1473,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$181 [52]),
-    .B(\o_data$181 [78]),
+    .A(\o_data$186 [52]),
+    .B(\o_data$186 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1459,8 +1482,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$181 [53]),
-    .B(\o_data$181 [79]),
+    .A(\o_data$186 [53]),
+    .B(\o_data$186 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1468,8 +1491,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$181 [62]),
-    .B(\o_data$181 [88]),
+    .A(\o_data$186 [62]),
+    .B(\o_data$186 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1477,8 +1500,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$181 [63]),
-    .B(\o_data$181 [89]),
+    .A(\o_data$186 [63]),
+    .B(\o_data$186 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1486,8 +1509,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$181 [64]),
-    .B(\o_data$181 [90]),
+    .A(\o_data$186 [64]),
+    .B(\o_data$186 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1495,8 +1518,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$181 [65]),
-    .B(\o_data$181 [91]),
+    .A(\o_data$186 [65]),
+    .B(\o_data$186 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1504,8 +1527,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$181 [66]),
-    .B(\o_data$181 [92]),
+    .A(\o_data$186 [66]),
+    .B(\o_data$186 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1513,8 +1536,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$181 [67]),
-    .B(\o_data$181 [93]),
+    .A(\o_data$186 [67]),
+    .B(\o_data$186 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1522,8 +1545,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$181 [68]),
-    .B(\o_data$181 [94]),
+    .A(\o_data$186 [68]),
+    .B(\o_data$186 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1531,8 +1554,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$181 [69]),
-    .B(\o_data$181 [95]),
+    .A(\o_data$186 [69]),
+    .B(\o_data$186 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1540,8 +1563,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$181 [70]),
-    .B(\o_data$181 [96]),
+    .A(\o_data$186 [70]),
+    .B(\o_data$186 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1549,8 +1572,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$181 [71]),
-    .B(\o_data$181 [97]),
+    .A(\o_data$186 [71]),
+    .B(\o_data$186 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1558,8 +1581,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$181 [54]),
-    .B(\o_data$181 [80]),
+    .A(\o_data$186 [54]),
+    .B(\o_data$186 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1567,8 +1590,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$181 [72]),
-    .B(\o_data$181 [98]),
+    .A(\o_data$186 [72]),
+    .B(\o_data$186 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1576,8 +1599,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$181 [73]),
-    .B(\o_data$181 [99]),
+    .A(\o_data$186 [73]),
+    .B(\o_data$186 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1585,8 +1608,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$181 [74]),
-    .B(\o_data$181 [100]),
+    .A(\o_data$186 [74]),
+    .B(\o_data$186 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1594,8 +1617,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$181 [75]),
-    .B(\o_data$181 [101]),
+    .A(\o_data$186 [75]),
+    .B(\o_data$186 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1603,8 +1626,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$181 [76]),
-    .B(\o_data$181 [102]),
+    .A(\o_data$186 [76]),
+    .B(\o_data$186 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1612,8 +1635,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$181 [77]),
-    .B(\o_data$181 [103]),
+    .A(\o_data$186 [77]),
+    .B(\o_data$186 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1621,8 +1644,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$181 [55]),
-    .B(\o_data$181 [81]),
+    .A(\o_data$186 [55]),
+    .B(\o_data$186 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1630,8 +1653,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$181 [56]),
-    .B(\o_data$181 [82]),
+    .A(\o_data$186 [56]),
+    .B(\o_data$186 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1639,8 +1662,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$181 [57]),
-    .B(\o_data$181 [83]),
+    .A(\o_data$186 [57]),
+    .B(\o_data$186 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1648,8 +1671,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$181 [58]),
-    .B(\o_data$181 [84]),
+    .A(\o_data$186 [58]),
+    .B(\o_data$186 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1657,8 +1680,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$181 [59]),
-    .B(\o_data$181 [85]),
+    .A(\o_data$186 [59]),
+    .B(\o_data$186 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1666,8 +1689,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$181 [60]),
-    .B(\o_data$181 [86]),
+    .A(\o_data$186 [60]),
+    .B(\o_data$186 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1675,8 +1698,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$181 [61]),
-    .B(\o_data$181 [87]),
+    .A(\o_data$186 [61]),
+    .B(\o_data$186 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1684,8 +1707,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$181 [104]),
-    .B(\o_data$181 [130]),
+    .A(\o_data$186 [104]),
+    .B(\o_data$186 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1693,8 +1716,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$181 [105]),
-    .B(\o_data$181 [131]),
+    .A(\o_data$186 [105]),
+    .B(\o_data$186 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1702,8 +1725,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$181 [114]),
-    .B(\o_data$181 [140]),
+    .A(\o_data$186 [114]),
+    .B(\o_data$186 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1711,8 +1734,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$181 [115]),
-    .B(\o_data$181 [141]),
+    .A(\o_data$186 [115]),
+    .B(\o_data$186 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1720,8 +1743,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$181 [116]),
-    .B(\o_data$181 [142]),
+    .A(\o_data$186 [116]),
+    .B(\o_data$186 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1729,8 +1752,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$181 [117]),
-    .B(\o_data$181 [143]),
+    .A(\o_data$186 [117]),
+    .B(\o_data$186 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1738,8 +1761,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$181 [118]),
-    .B(\o_data$181 [144]),
+    .A(\o_data$186 [118]),
+    .B(\o_data$186 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1747,8 +1770,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$181 [119]),
-    .B(\o_data$181 [145]),
+    .A(\o_data$186 [119]),
+    .B(\o_data$186 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1756,8 +1779,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$181 [120]),
-    .B(\o_data$181 [146]),
+    .A(\o_data$186 [120]),
+    .B(\o_data$186 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1765,8 +1788,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$181 [121]),
-    .B(\o_data$181 [147]),
+    .A(\o_data$186 [121]),
+    .B(\o_data$186 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1774,8 +1797,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$181 [122]),
-    .B(\o_data$181 [148]),
+    .A(\o_data$186 [122]),
+    .B(\o_data$186 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1783,8 +1806,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$181 [123]),
-    .B(\o_data$181 [149]),
+    .A(\o_data$186 [123]),
+    .B(\o_data$186 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1792,8 +1815,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$181 [106]),
-    .B(\o_data$181 [132]),
+    .A(\o_data$186 [106]),
+    .B(\o_data$186 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1801,8 +1824,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$181 [124]),
-    .B(\o_data$181 [150]),
+    .A(\o_data$186 [124]),
+    .B(\o_data$186 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1810,8 +1833,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$181 [125]),
-    .B(\o_data$181 [151]),
+    .A(\o_data$186 [125]),
+    .B(\o_data$186 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1819,8 +1842,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$181 [126]),
-    .B(\o_data$181 [152]),
+    .A(\o_data$186 [126]),
+    .B(\o_data$186 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1828,8 +1851,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$181 [127]),
-    .B(\o_data$181 [153]),
+    .A(\o_data$186 [127]),
+    .B(\o_data$186 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1837,8 +1860,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$181 [128]),
-    .B(\o_data$181 [154]),
+    .A(\o_data$186 [128]),
+    .B(\o_data$186 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1846,8 +1869,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$181 [129]),
-    .B(\o_data$181 [155]),
+    .A(\o_data$186 [129]),
+    .B(\o_data$186 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1855,8 +1878,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$181 [107]),
-    .B(\o_data$181 [133]),
+    .A(\o_data$186 [107]),
+    .B(\o_data$186 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1864,8 +1887,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$181 [108]),
-    .B(\o_data$181 [134]),
+    .A(\o_data$186 [108]),
+    .B(\o_data$186 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1873,8 +1896,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$181 [109]),
-    .B(\o_data$181 [135]),
+    .A(\o_data$186 [109]),
+    .B(\o_data$186 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1882,8 +1905,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$181 [110]),
-    .B(\o_data$181 [136]),
+    .A(\o_data$186 [110]),
+    .B(\o_data$186 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1891,8 +1914,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$181 [111]),
-    .B(\o_data$181 [137]),
+    .A(\o_data$186 [111]),
+    .B(\o_data$186 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1900,8 +1923,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$181 [112]),
-    .B(\o_data$181 [138]),
+    .A(\o_data$186 [112]),
+    .B(\o_data$186 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1909,8 +1932,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$181 [113]),
-    .B(\o_data$181 [139]),
+    .A(\o_data$186 [113]),
+    .B(\o_data$186 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1918,8 +1941,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$181 [156]),
-    .B(\o_data$181 [182]),
+    .A(\o_data$186 [156]),
+    .B(\o_data$186 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1927,8 +1950,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$181 [157]),
-    .B(\o_data$181 [183]),
+    .A(\o_data$186 [157]),
+    .B(\o_data$186 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1936,8 +1959,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$181 [166]),
-    .B(\o_data$181 [192]),
+    .A(\o_data$186 [166]),
+    .B(\o_data$186 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1945,8 +1968,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$181 [167]),
-    .B(\o_data$181 [193]),
+    .A(\o_data$186 [167]),
+    .B(\o_data$186 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1954,8 +1977,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$181 [168]),
-    .B(\o_data$181 [194]),
+    .A(\o_data$186 [168]),
+    .B(\o_data$186 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1963,8 +1986,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$181 [169]),
-    .B(\o_data$181 [195]),
+    .A(\o_data$186 [169]),
+    .B(\o_data$186 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1972,8 +1995,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$181 [170]),
-    .B(\o_data$181 [196]),
+    .A(\o_data$186 [170]),
+    .B(\o_data$186 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -1981,8 +2004,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$181 [171]),
-    .B(\o_data$181 [197]),
+    .A(\o_data$186 [171]),
+    .B(\o_data$186 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -1990,8 +2013,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$181 [172]),
-    .B(\o_data$181 [198]),
+    .A(\o_data$186 [172]),
+    .B(\o_data$186 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -1999,8 +2022,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$181 [173]),
-    .B(\o_data$181 [199]),
+    .A(\o_data$186 [173]),
+    .B(\o_data$186 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -2008,8 +2031,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$181 [174]),
-    .B(\o_data$181 [200]),
+    .A(\o_data$186 [174]),
+    .B(\o_data$186 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -2017,8 +2040,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$181 [175]),
-    .B(\o_data$181 [201]),
+    .A(\o_data$186 [175]),
+    .B(\o_data$186 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -2026,8 +2049,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$181 [158]),
-    .B(\o_data$181 [184]),
+    .A(\o_data$186 [158]),
+    .B(\o_data$186 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -2035,8 +2058,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$181 [176]),
-    .B(\o_data$181 [202]),
+    .A(\o_data$186 [176]),
+    .B(\o_data$186 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -2044,8 +2067,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$181 [177]),
-    .B(\o_data$181 [203]),
+    .A(\o_data$186 [177]),
+    .B(\o_data$186 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -2053,8 +2076,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$181 [178]),
-    .B(\o_data$181 [204]),
+    .A(\o_data$186 [178]),
+    .B(\o_data$186 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -2062,8 +2085,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$181 [179]),
-    .B(\o_data$181 [205]),
+    .A(\o_data$186 [179]),
+    .B(\o_data$186 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -2071,8 +2094,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$181 [180]),
-    .B(\o_data$181 [206]),
+    .A(\o_data$186 [180]),
+    .B(\o_data$186 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -2080,8 +2103,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$181 [181]),
-    .B(\o_data$181 [207]),
+    .A(\o_data$186 [181]),
+    .B(\o_data$186 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -2089,8 +2112,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$181 [159]),
-    .B(\o_data$181 [185]),
+    .A(\o_data$186 [159]),
+    .B(\o_data$186 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -2098,8 +2121,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$181 [160]),
-    .B(\o_data$181 [186]),
+    .A(\o_data$186 [160]),
+    .B(\o_data$186 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -2107,8 +2130,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$181 [161]),
-    .B(\o_data$181 [187]),
+    .A(\o_data$186 [161]),
+    .B(\o_data$186 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -2116,8 +2139,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$181 [162]),
-    .B(\o_data$181 [188]),
+    .A(\o_data$186 [162]),
+    .B(\o_data$186 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -2125,8 +2148,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$181 [163]),
-    .B(\o_data$181 [189]),
+    .A(\o_data$186 [163]),
+    .B(\o_data$186 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -2134,8 +2157,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$181 [164]),
-    .B(\o_data$181 [190]),
+    .A(\o_data$186 [164]),
+    .B(\o_data$186 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -2143,8 +2166,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$181 [165]),
-    .B(\o_data$181 [191]),
+    .A(\o_data$186 [165]),
+    .B(\o_data$186 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2468,7 +2491,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$181 ),
+    .o_data(\o_data$186 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2477,13 +2500,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$111 ),
-    .wp__en(\w_en$109 )
+    .wp__data(\w_data$118 ),
+    .wp__en(\w_en$116 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2776$0 (ra_beat),
-    .\port$2778$0 (ra_blk),
+    .\port$2858$0 (ra_beat),
+    .\port$2860$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2494,28 +2517,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$82 ),
-    .i_valid(\i_valid$80 ),
+    .i_last(\i_last$89 ),
+    .i_valid(\i_valid$87 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$106 ),
-    .\port$3908$0 (r_data),
+    .o_valid(\o_valid$113 ),
+    .\port$4042$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _087_[18:17] = 2'hx;
-  assign _044_[15:10] = 6'hxx;
-  assign _010_[5] = 1'hx;
+  assign _091_[18:17] = 2'hx;
+  assign _020_[3] = 1'hx;
+  assign _012_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$109  <= 1'h0;
-      \i_last$82  <= 1'h0;
-      \i_valid$80  <= 1'h0;
+      \w_en$116  <= 1'h0;
+      \i_last$89  <= 1'h0;
+      \i_valid$87  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$177  <= 1'h0;
+      \$signal$182  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -2537,97 +2560,97 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _500_ <= 17'h00000;
-      _501_ <= 17'h00000;
+      _511_ <= 17'h00000;
+      _512_ <= 17'h00000;
       tile_end <= 1'h0;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h10;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _019_ + _021_;
-      \w_en$109  <= \w_en$105 ;
-      \i_last$82  <= part_last;
-      \i_valid$80  <= \$signal$177 ;
-      part_last <= _014_ & dn_last;
-      \$signal$177  <= _012_;
+      give_back <= _023_ + _025_;
+      \w_en$116  <= \w_en$112 ;
+      \i_last$89  <= part_last;
+      \i_valid$87  <= \$signal$182 ;
+      part_last <= _017_ & dn_last;
+      \$signal$182  <= _015_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _003_ & d_last;
+      drain_dn_step <= _006_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _108_ & row_end;
-      begin if (_103_) d_last <= _200_; else d_last <= _105_ ? \$signal$165  : _200_; end
-      begin if (_103_) row_last <= _206_; else begin if (_105_) row_last <= row_last_next; else row_last <= _206_; end end
-      begin if (_103_) row_valid <= _209_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _209_; end end
-      begin if (_103_) row <= _212_; else begin if (_105_) row <= row_next; else row <= _212_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[4:0]; else dn <= _218_; end else dn <= _218_; end
+      drain_d_step <= _003_ & row_end;
+      begin if (_106_) d_last <= _210_; else d_last <= _108_ ? \$signal$170  : _210_; end
+      begin if (_106_) row_last <= _216_; else begin if (_108_) row_last <= row_last_next; else row_last <= _216_; end end
+      begin if (_106_) row_valid <= _219_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _219_; end end
+      begin if (_106_) row <= _222_; else begin if (_108_) row <= row_next; else row <= _222_; end end
+      begin if (_009_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 5'h00; else dn <= dn + 1'h1; end else dn <= _228_; end else dn <= _228_; end
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _090_; else row_last_next <= drain_lt_last & _092_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _087_[16:0];
+      row_next <= _091_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _500_ <= _080_[16:0];
-      _501_ <= _079_[16:0];
-      tile_end <= _064_ & at_tile_last;
+      _511_ <= _083_[16:0];
+      _512_ <= _082_[16:0];
+      tile_end <= _067_ & at_tile_last;
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _033_ : _034_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _032_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _038_ : _039_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _037_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$111  <= 65'h00000000000000000;
-    end else if (\w_en$105 ) begin
-      \w_data$111  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
+      \w_data$118  <= 65'h00000000000000000;
+    end else if (\w_en$112 ) begin
+      \w_data$118  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_155_) begin
+    end else if (_158_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_156_) begin
+    end else if (_159_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_157_) begin
+    end else if (_160_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_158_) begin
+    end else if (_161_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_159_) begin
+    end else if (_162_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_160_) begin
+    end else if (_163_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_161_) begin
+    end else if (_164_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 3'h0;
-    end else if (\o_valid$106 ) begin
+    end else if (\o_valid$113 ) begin
       ob_last <= ob == 3'h6;
-      begin if (ob_last) ob <= 3'h0; else ob <= ob + 1'h1; end
+      ob <= _020_[2:0];
     end
-    if (\$signal$177 ) begin
+    if (\$signal$182 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2635,192 +2658,197 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_162_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_165_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_009_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
     end else if (_111_) begin
-      begin if (_103_) beat_last <= beat == 3'h6; else begin if (_105_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+      begin if (_106_) beat_last <= beat == 3'h6; else begin if (_108_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
     end else if (_112_) begin
-      begin if (_103_) beat <= _106_[2:0]; else begin if (_105_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+      begin if (_106_) beat <= beat + 1'h1; else begin if (_108_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
     end else if (_113_) begin
-      begin if (_006_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+      begin if (_009_) d <= _012_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_187_) begin
+    if (_191_) begin
       ra_blk <= 5'h00;
-    end else if (_163_) begin
+    end else if (_166_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_188_) begin
+    if (_192_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
-      ra_beat <= _097_[2:0];
+      ra_beat <= _101_[2:0];
     end
-    if (_189_) begin
+    if (_193_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _096_[4:0];
+      ra_blk_next <= _100_[4:0];
     end
-    if (_190_) begin
-      \$signal$165  <= 1'h0;
+    if (_194_) begin
+      \$signal$170  <= 1'h0;
     end else begin
-      \$signal$165  <= drain_d_pen;
+      \$signal$170  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_114_) begin
-      at_tile_last <= compute ? _224_ : \$signal$135 ;
+      at_tile_last <= compute ? _234_ : \$signal$142 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_115_) begin
-      at_k_last <= compute ? _227_ : \$signal$134 ;
+      at_k_last <= compute ? _237_ : \$signal$141 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_164_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_167_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 10'h000;
+      t_rem <= 11'h000;
     end else if (_118_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _075_[9:0]; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 10'h000;
+      k_rem <= 11'h000;
     end else if (_119_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _074_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_120_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _071_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _074_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
     end else if (_121_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _073_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_191_) begin
+    if (_195_) begin
       fm0 <= 17'h00000;
-    end else if (_165_) begin
-      fm0 <= _069_[16:0];
+    end else if (_168_) begin
+      fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       flush <= 7'h00;
     end else if (_122_) begin
-      flush <= _680_(7'hxx, { 7'h66, _061_[6:0] }, { _247_, _246_ });
+      flush <= _702_(7'hxx, { 7'h68, _064_[6:0] }, { _257_, _256_ });
     end
-    if (_192_) begin
+    if (_196_) begin
       compute <= 1'h0;
-    end else if (_166_) begin
+    end else if (_169_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_167_) begin
+    end else if (_170_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_168_) begin
+    end else if (_171_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_169_) begin
-      ctrl_state <= _687_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    end else if (_172_) begin
+      ctrl_state <= _709_(2'hx, { _269_, _267_, _264_, _261_ }, { _270_, _268_, _265_, _263_ });
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_173_) begin
+      armed <= _719_(1'hx, { _274_, _271_ }, { _275_, _273_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_170_) begin
-      ch_left <= _697_(17'hxxxxx, { _264_, _261_ }, { _265_, _263_ });
+    end else if (_174_) begin
+      ch_left <= _724_(17'hxxxxx, { _279_, _276_ }, { _280_, _278_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_171_) begin
-      wb_last <= _704_(1'hx, { _271_, _268_ }, { _272_, _270_ });
+    end else if (_175_) begin
+      wb_last <= _731_(1'hx, { _286_, _283_ }, { _287_, _285_ });
     end
     if (rst) begin
-      \$signal$138  <= 1'h1;
-    end else if (_172_) begin
-      \$signal$138  <= _275_;
+      \$signal$145  <= 1'h1;
+    end else if (_176_) begin
+      \$signal$145  <= _290_;
     end
     if (rst) begin
       wb <= 3'h0;
-    end else if (_173_) begin
-      wb <= _717_(3'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_177_) begin
+      wb <= _744_(3'hx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       wa <= 8'h00;
-    end else if (_174_) begin
-      wa <= _723_(8'hxx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_178_) begin
+      wa <= _750_(8'hxx, { _305_, _302_ }, { _306_, _304_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_175_) begin
-      blk <= _730_(5'hxx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_179_) begin
+      blk <= _757_(5'hxx, { _312_, _309_ }, { _313_, _311_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_176_) begin
-      lane <= _736_(1'hx, { _303_, _300_ }, { _304_, _302_ });
-    end
-    if (rst) begin
-      \$signal$135  <= 1'h0;
-    end else if (_177_) begin
-      \$signal$135  <= _050_;
-    end
-    if (rst) begin
-      \$signal$134  <= 1'h0;
-    end else if (_178_) begin
-      \$signal$134  <= _046_;
-    end
-    if (rst) begin
-      tile_pen <= 10'h000;
-    end else if (_179_) begin
-      tile_pen <= _045_[9:0];
-    end
-    if (rst) begin
-      k_pen <= 10'h000;
     end else if (_180_) begin
-      k_pen <= _042_[9:0];
+      lane <= _763_(1'hx, { _318_, _315_ }, { _319_, _317_ });
+    end
+    if (rst) begin
+      \$signal$142  <= 1'h0;
+    end else if (_181_) begin
+      \$signal$142  <= _053_;
+    end
+    if (rst) begin
+      \$signal$141  <= 1'h0;
+    end else if (_182_) begin
+      \$signal$141  <= _050_;
+    end
+    if (rst) begin
+      tile_pen <= 11'h000;
+    end else if (_183_) begin
+      tile_pen <= _049_[10:0];
+    end
+    if (rst) begin
+      k_pen <= 11'h000;
+    end else if (_184_) begin
+      k_pen <= hdr[42:32] - 2'h2;
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_181_) begin
+    end else if (_185_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_186_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_187_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_188_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_185_) begin
+    end else if (_189_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_186_) begin
+    end else if (_190_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -2832,22 +2860,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_193_) begin
+    if (_197_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _027_;
+      w_en <= s_param__valid & _033_;
     end
-    if (!_321_) begin
+    if (!_333_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_322_) begin
+    if (!_334_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_323_) begin
+    if (!_335_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -15907,58 +15935,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
-    .\port$396$0 (s0[0]),
-    .\port$396$1 (s0[1]),
-    .\port$396$10 (s0[10]),
-    .\port$396$11 (s0[11]),
-    .\port$396$12 (s0[12]),
-    .\port$396$13 (s0[13]),
-    .\port$396$14 (s0[14]),
-    .\port$396$15 (s0[15]),
-    .\port$396$16 (s0[16]),
-    .\port$396$17 (s0[17]),
-    .\port$396$18 (s0[18]),
-    .\port$396$19 (s0[19]),
-    .\port$396$2 (s0[2]),
-    .\port$396$20 (s0[20]),
-    .\port$396$21 (s0[21]),
-    .\port$396$22 (s0[22]),
-    .\port$396$23 (s0[23]),
-    .\port$396$24 (s0[24]),
-    .\port$396$25 (s0[25]),
-    .\port$396$27 (s1[0]),
-    .\port$396$28 (s1[1]),
-    .\port$396$29 (s1[2]),
-    .\port$396$3 (s0[3]),
-    .\port$396$30 (s1[3]),
-    .\port$396$31 (s1[4]),
-    .\port$396$32 (s1[5]),
-    .\port$396$33 (s1[6]),
-    .\port$396$34 (s1[7]),
-    .\port$396$35 (s1[8]),
-    .\port$396$36 (s1[9]),
-    .\port$396$37 (s1[10]),
-    .\port$396$38 (s1[11]),
-    .\port$396$39 (s1[12]),
-    .\port$396$4 (s0[4]),
-    .\port$396$40 (s1[13]),
-    .\port$396$41 (s1[14]),
-    .\port$396$42 (s1[15]),
-    .\port$396$43 (s1[16]),
-    .\port$396$44 (s1[17]),
-    .\port$396$45 (s1[18]),
-    .\port$396$46 (s1[19]),
-    .\port$396$47 (s1[20]),
-    .\port$396$48 (s1[21]),
-    .\port$396$49 (s1[22]),
-    .\port$396$5 (s0[5]),
-    .\port$396$50 (s1[23]),
-    .\port$396$51 (s1[24]),
-    .\port$396$52 (s1[25]),
-    .\port$396$6 (s0[6]),
-    .\port$396$7 (s0[7]),
-    .\port$396$8 (s0[8]),
-    .\port$396$9 (s0[9]),
+    .\port$401$0 (s0[0]),
+    .\port$401$1 (s0[1]),
+    .\port$401$10 (s0[10]),
+    .\port$401$11 (s0[11]),
+    .\port$401$12 (s0[12]),
+    .\port$401$13 (s0[13]),
+    .\port$401$14 (s0[14]),
+    .\port$401$15 (s0[15]),
+    .\port$401$16 (s0[16]),
+    .\port$401$17 (s0[17]),
+    .\port$401$18 (s0[18]),
+    .\port$401$19 (s0[19]),
+    .\port$401$2 (s0[2]),
+    .\port$401$20 (s0[20]),
+    .\port$401$21 (s0[21]),
+    .\port$401$22 (s0[22]),
+    .\port$401$23 (s0[23]),
+    .\port$401$24 (s0[24]),
+    .\port$401$25 (s0[25]),
+    .\port$401$27 (s1[0]),
+    .\port$401$28 (s1[1]),
+    .\port$401$29 (s1[2]),
+    .\port$401$3 (s0[3]),
+    .\port$401$30 (s1[3]),
+    .\port$401$31 (s1[4]),
+    .\port$401$32 (s1[5]),
+    .\port$401$33 (s1[6]),
+    .\port$401$34 (s1[7]),
+    .\port$401$35 (s1[8]),
+    .\port$401$36 (s1[9]),
+    .\port$401$37 (s1[10]),
+    .\port$401$38 (s1[11]),
+    .\port$401$39 (s1[12]),
+    .\port$401$4 (s0[4]),
+    .\port$401$40 (s1[13]),
+    .\port$401$41 (s1[14]),
+    .\port$401$42 (s1[15]),
+    .\port$401$43 (s1[16]),
+    .\port$401$44 (s1[17]),
+    .\port$401$45 (s1[18]),
+    .\port$401$46 (s1[19]),
+    .\port$401$47 (s1[20]),
+    .\port$401$48 (s1[21]),
+    .\port$401$49 (s1[22]),
+    .\port$401$5 (s0[5]),
+    .\port$401$50 (s1[23]),
+    .\port$401$51 (s1[24]),
+    .\port$401$52 (s1[25]),
+    .\port$401$6 (s0[6]),
+    .\port$401$7 (s0[7]),
+    .\port$401$8 (s0[8]),
+    .\port$401$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -15967,58 +15995,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_1  mac_0_1 (
     .a(a_0_0),
     .clk(clk),
-    .\port$401$0 (\s0$163 [0]),
-    .\port$401$1 (\s0$163 [1]),
-    .\port$401$10 (\s0$163 [10]),
-    .\port$401$11 (\s0$163 [11]),
-    .\port$401$12 (\s0$163 [12]),
-    .\port$401$13 (\s0$163 [13]),
-    .\port$401$14 (\s0$163 [14]),
-    .\port$401$15 (\s0$163 [15]),
-    .\port$401$16 (\s0$163 [16]),
-    .\port$401$17 (\s0$163 [17]),
-    .\port$401$18 (\s0$163 [18]),
-    .\port$401$19 (\s0$163 [19]),
-    .\port$401$2 (\s0$163 [2]),
-    .\port$401$20 (\s0$163 [20]),
-    .\port$401$21 (\s0$163 [21]),
-    .\port$401$22 (\s0$163 [22]),
-    .\port$401$23 (\s0$163 [23]),
-    .\port$401$24 (\s0$163 [24]),
-    .\port$401$25 (\s0$163 [25]),
-    .\port$401$27 (\s1$165 [0]),
-    .\port$401$28 (\s1$165 [1]),
-    .\port$401$29 (\s1$165 [2]),
-    .\port$401$3 (\s0$163 [3]),
-    .\port$401$30 (\s1$165 [3]),
-    .\port$401$31 (\s1$165 [4]),
-    .\port$401$32 (\s1$165 [5]),
-    .\port$401$33 (\s1$165 [6]),
-    .\port$401$34 (\s1$165 [7]),
-    .\port$401$35 (\s1$165 [8]),
-    .\port$401$36 (\s1$165 [9]),
-    .\port$401$37 (\s1$165 [10]),
-    .\port$401$38 (\s1$165 [11]),
-    .\port$401$39 (\s1$165 [12]),
-    .\port$401$4 (\s0$163 [4]),
-    .\port$401$40 (\s1$165 [13]),
-    .\port$401$41 (\s1$165 [14]),
-    .\port$401$42 (\s1$165 [15]),
-    .\port$401$43 (\s1$165 [16]),
-    .\port$401$44 (\s1$165 [17]),
-    .\port$401$45 (\s1$165 [18]),
-    .\port$401$46 (\s1$165 [19]),
-    .\port$401$47 (\s1$165 [20]),
-    .\port$401$48 (\s1$165 [21]),
-    .\port$401$49 (\s1$165 [22]),
-    .\port$401$5 (\s0$163 [5]),
-    .\port$401$50 (\s1$165 [23]),
-    .\port$401$51 (\s1$165 [24]),
-    .\port$401$52 (\s1$165 [25]),
-    .\port$401$6 (\s0$163 [6]),
-    .\port$401$7 (\s0$163 [7]),
-    .\port$401$8 (\s0$163 [8]),
-    .\port$401$9 (\s0$163 [9]),
+    .\port$406$0 (\s0$163 [0]),
+    .\port$406$1 (\s0$163 [1]),
+    .\port$406$10 (\s0$163 [10]),
+    .\port$406$11 (\s0$163 [11]),
+    .\port$406$12 (\s0$163 [12]),
+    .\port$406$13 (\s0$163 [13]),
+    .\port$406$14 (\s0$163 [14]),
+    .\port$406$15 (\s0$163 [15]),
+    .\port$406$16 (\s0$163 [16]),
+    .\port$406$17 (\s0$163 [17]),
+    .\port$406$18 (\s0$163 [18]),
+    .\port$406$19 (\s0$163 [19]),
+    .\port$406$2 (\s0$163 [2]),
+    .\port$406$20 (\s0$163 [20]),
+    .\port$406$21 (\s0$163 [21]),
+    .\port$406$22 (\s0$163 [22]),
+    .\port$406$23 (\s0$163 [23]),
+    .\port$406$24 (\s0$163 [24]),
+    .\port$406$25 (\s0$163 [25]),
+    .\port$406$27 (\s1$165 [0]),
+    .\port$406$28 (\s1$165 [1]),
+    .\port$406$29 (\s1$165 [2]),
+    .\port$406$3 (\s0$163 [3]),
+    .\port$406$30 (\s1$165 [3]),
+    .\port$406$31 (\s1$165 [4]),
+    .\port$406$32 (\s1$165 [5]),
+    .\port$406$33 (\s1$165 [6]),
+    .\port$406$34 (\s1$165 [7]),
+    .\port$406$35 (\s1$165 [8]),
+    .\port$406$36 (\s1$165 [9]),
+    .\port$406$37 (\s1$165 [10]),
+    .\port$406$38 (\s1$165 [11]),
+    .\port$406$39 (\s1$165 [12]),
+    .\port$406$4 (\s0$163 [4]),
+    .\port$406$40 (\s1$165 [13]),
+    .\port$406$41 (\s1$165 [14]),
+    .\port$406$42 (\s1$165 [15]),
+    .\port$406$43 (\s1$165 [16]),
+    .\port$406$44 (\s1$165 [17]),
+    .\port$406$45 (\s1$165 [18]),
+    .\port$406$46 (\s1$165 [19]),
+    .\port$406$47 (\s1$165 [20]),
+    .\port$406$48 (\s1$165 [21]),
+    .\port$406$49 (\s1$165 [22]),
+    .\port$406$5 (\s0$163 [5]),
+    .\port$406$50 (\s1$165 [23]),
+    .\port$406$51 (\s1$165 [24]),
+    .\port$406$52 (\s1$165 [25]),
+    .\port$406$6 (\s0$163 [6]),
+    .\port$406$7 (\s0$163 [7]),
+    .\port$406$8 (\s0$163 [8]),
+    .\port$406$9 (\s0$163 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -16027,58 +16055,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_2  mac_0_2 (
     .a(a_0_1),
     .clk(clk),
-    .\port$406$0 (\s0$175 [0]),
-    .\port$406$1 (\s0$175 [1]),
-    .\port$406$10 (\s0$175 [10]),
-    .\port$406$11 (\s0$175 [11]),
-    .\port$406$12 (\s0$175 [12]),
-    .\port$406$13 (\s0$175 [13]),
-    .\port$406$14 (\s0$175 [14]),
-    .\port$406$15 (\s0$175 [15]),
-    .\port$406$16 (\s0$175 [16]),
-    .\port$406$17 (\s0$175 [17]),
-    .\port$406$18 (\s0$175 [18]),
-    .\port$406$19 (\s0$175 [19]),
-    .\port$406$2 (\s0$175 [2]),
-    .\port$406$20 (\s0$175 [20]),
-    .\port$406$21 (\s0$175 [21]),
-    .\port$406$22 (\s0$175 [22]),
-    .\port$406$23 (\s0$175 [23]),
-    .\port$406$24 (\s0$175 [24]),
-    .\port$406$25 (\s0$175 [25]),
-    .\port$406$27 (\s1$177 [0]),
-    .\port$406$28 (\s1$177 [1]),
-    .\port$406$29 (\s1$177 [2]),
-    .\port$406$3 (\s0$175 [3]),
-    .\port$406$30 (\s1$177 [3]),
-    .\port$406$31 (\s1$177 [4]),
-    .\port$406$32 (\s1$177 [5]),
-    .\port$406$33 (\s1$177 [6]),
-    .\port$406$34 (\s1$177 [7]),
-    .\port$406$35 (\s1$177 [8]),
-    .\port$406$36 (\s1$177 [9]),
-    .\port$406$37 (\s1$177 [10]),
-    .\port$406$38 (\s1$177 [11]),
-    .\port$406$39 (\s1$177 [12]),
-    .\port$406$4 (\s0$175 [4]),
-    .\port$406$40 (\s1$177 [13]),
-    .\port$406$41 (\s1$177 [14]),
-    .\port$406$42 (\s1$177 [15]),
-    .\port$406$43 (\s1$177 [16]),
-    .\port$406$44 (\s1$177 [17]),
-    .\port$406$45 (\s1$177 [18]),
-    .\port$406$46 (\s1$177 [19]),
-    .\port$406$47 (\s1$177 [20]),
-    .\port$406$48 (\s1$177 [21]),
-    .\port$406$49 (\s1$177 [22]),
-    .\port$406$5 (\s0$175 [5]),
-    .\port$406$50 (\s1$177 [23]),
-    .\port$406$51 (\s1$177 [24]),
-    .\port$406$52 (\s1$177 [25]),
-    .\port$406$6 (\s0$175 [6]),
-    .\port$406$7 (\s0$175 [7]),
-    .\port$406$8 (\s0$175 [8]),
-    .\port$406$9 (\s0$175 [9]),
+    .\port$411$0 (\s0$175 [0]),
+    .\port$411$1 (\s0$175 [1]),
+    .\port$411$10 (\s0$175 [10]),
+    .\port$411$11 (\s0$175 [11]),
+    .\port$411$12 (\s0$175 [12]),
+    .\port$411$13 (\s0$175 [13]),
+    .\port$411$14 (\s0$175 [14]),
+    .\port$411$15 (\s0$175 [15]),
+    .\port$411$16 (\s0$175 [16]),
+    .\port$411$17 (\s0$175 [17]),
+    .\port$411$18 (\s0$175 [18]),
+    .\port$411$19 (\s0$175 [19]),
+    .\port$411$2 (\s0$175 [2]),
+    .\port$411$20 (\s0$175 [20]),
+    .\port$411$21 (\s0$175 [21]),
+    .\port$411$22 (\s0$175 [22]),
+    .\port$411$23 (\s0$175 [23]),
+    .\port$411$24 (\s0$175 [24]),
+    .\port$411$25 (\s0$175 [25]),
+    .\port$411$27 (\s1$177 [0]),
+    .\port$411$28 (\s1$177 [1]),
+    .\port$411$29 (\s1$177 [2]),
+    .\port$411$3 (\s0$175 [3]),
+    .\port$411$30 (\s1$177 [3]),
+    .\port$411$31 (\s1$177 [4]),
+    .\port$411$32 (\s1$177 [5]),
+    .\port$411$33 (\s1$177 [6]),
+    .\port$411$34 (\s1$177 [7]),
+    .\port$411$35 (\s1$177 [8]),
+    .\port$411$36 (\s1$177 [9]),
+    .\port$411$37 (\s1$177 [10]),
+    .\port$411$38 (\s1$177 [11]),
+    .\port$411$39 (\s1$177 [12]),
+    .\port$411$4 (\s0$175 [4]),
+    .\port$411$40 (\s1$177 [13]),
+    .\port$411$41 (\s1$177 [14]),
+    .\port$411$42 (\s1$177 [15]),
+    .\port$411$43 (\s1$177 [16]),
+    .\port$411$44 (\s1$177 [17]),
+    .\port$411$45 (\s1$177 [18]),
+    .\port$411$46 (\s1$177 [19]),
+    .\port$411$47 (\s1$177 [20]),
+    .\port$411$48 (\s1$177 [21]),
+    .\port$411$49 (\s1$177 [22]),
+    .\port$411$5 (\s0$175 [5]),
+    .\port$411$50 (\s1$177 [23]),
+    .\port$411$51 (\s1$177 [24]),
+    .\port$411$52 (\s1$177 [25]),
+    .\port$411$6 (\s0$175 [6]),
+    .\port$411$7 (\s0$175 [7]),
+    .\port$411$8 (\s0$175 [8]),
+    .\port$411$9 (\s0$175 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -16087,58 +16115,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_3  mac_0_3 (
     .a(a_0_2),
     .clk(clk),
-    .\port$411$0 (\s0$187 [0]),
-    .\port$411$1 (\s0$187 [1]),
-    .\port$411$10 (\s0$187 [10]),
-    .\port$411$11 (\s0$187 [11]),
-    .\port$411$12 (\s0$187 [12]),
-    .\port$411$13 (\s0$187 [13]),
-    .\port$411$14 (\s0$187 [14]),
-    .\port$411$15 (\s0$187 [15]),
-    .\port$411$16 (\s0$187 [16]),
-    .\port$411$17 (\s0$187 [17]),
-    .\port$411$18 (\s0$187 [18]),
-    .\port$411$19 (\s0$187 [19]),
-    .\port$411$2 (\s0$187 [2]),
-    .\port$411$20 (\s0$187 [20]),
-    .\port$411$21 (\s0$187 [21]),
-    .\port$411$22 (\s0$187 [22]),
-    .\port$411$23 (\s0$187 [23]),
-    .\port$411$24 (\s0$187 [24]),
-    .\port$411$25 (\s0$187 [25]),
-    .\port$411$27 (\s1$189 [0]),
-    .\port$411$28 (\s1$189 [1]),
-    .\port$411$29 (\s1$189 [2]),
-    .\port$411$3 (\s0$187 [3]),
-    .\port$411$30 (\s1$189 [3]),
-    .\port$411$31 (\s1$189 [4]),
-    .\port$411$32 (\s1$189 [5]),
-    .\port$411$33 (\s1$189 [6]),
-    .\port$411$34 (\s1$189 [7]),
-    .\port$411$35 (\s1$189 [8]),
-    .\port$411$36 (\s1$189 [9]),
-    .\port$411$37 (\s1$189 [10]),
-    .\port$411$38 (\s1$189 [11]),
-    .\port$411$39 (\s1$189 [12]),
-    .\port$411$4 (\s0$187 [4]),
-    .\port$411$40 (\s1$189 [13]),
-    .\port$411$41 (\s1$189 [14]),
-    .\port$411$42 (\s1$189 [15]),
-    .\port$411$43 (\s1$189 [16]),
-    .\port$411$44 (\s1$189 [17]),
-    .\port$411$45 (\s1$189 [18]),
-    .\port$411$46 (\s1$189 [19]),
-    .\port$411$47 (\s1$189 [20]),
-    .\port$411$48 (\s1$189 [21]),
-    .\port$411$49 (\s1$189 [22]),
-    .\port$411$5 (\s0$187 [5]),
-    .\port$411$50 (\s1$189 [23]),
-    .\port$411$51 (\s1$189 [24]),
-    .\port$411$52 (\s1$189 [25]),
-    .\port$411$6 (\s0$187 [6]),
-    .\port$411$7 (\s0$187 [7]),
-    .\port$411$8 (\s0$187 [8]),
-    .\port$411$9 (\s0$187 [9]),
+    .\port$416$0 (\s0$187 [0]),
+    .\port$416$1 (\s0$187 [1]),
+    .\port$416$10 (\s0$187 [10]),
+    .\port$416$11 (\s0$187 [11]),
+    .\port$416$12 (\s0$187 [12]),
+    .\port$416$13 (\s0$187 [13]),
+    .\port$416$14 (\s0$187 [14]),
+    .\port$416$15 (\s0$187 [15]),
+    .\port$416$16 (\s0$187 [16]),
+    .\port$416$17 (\s0$187 [17]),
+    .\port$416$18 (\s0$187 [18]),
+    .\port$416$19 (\s0$187 [19]),
+    .\port$416$2 (\s0$187 [2]),
+    .\port$416$20 (\s0$187 [20]),
+    .\port$416$21 (\s0$187 [21]),
+    .\port$416$22 (\s0$187 [22]),
+    .\port$416$23 (\s0$187 [23]),
+    .\port$416$24 (\s0$187 [24]),
+    .\port$416$25 (\s0$187 [25]),
+    .\port$416$27 (\s1$189 [0]),
+    .\port$416$28 (\s1$189 [1]),
+    .\port$416$29 (\s1$189 [2]),
+    .\port$416$3 (\s0$187 [3]),
+    .\port$416$30 (\s1$189 [3]),
+    .\port$416$31 (\s1$189 [4]),
+    .\port$416$32 (\s1$189 [5]),
+    .\port$416$33 (\s1$189 [6]),
+    .\port$416$34 (\s1$189 [7]),
+    .\port$416$35 (\s1$189 [8]),
+    .\port$416$36 (\s1$189 [9]),
+    .\port$416$37 (\s1$189 [10]),
+    .\port$416$38 (\s1$189 [11]),
+    .\port$416$39 (\s1$189 [12]),
+    .\port$416$4 (\s0$187 [4]),
+    .\port$416$40 (\s1$189 [13]),
+    .\port$416$41 (\s1$189 [14]),
+    .\port$416$42 (\s1$189 [15]),
+    .\port$416$43 (\s1$189 [16]),
+    .\port$416$44 (\s1$189 [17]),
+    .\port$416$45 (\s1$189 [18]),
+    .\port$416$46 (\s1$189 [19]),
+    .\port$416$47 (\s1$189 [20]),
+    .\port$416$48 (\s1$189 [21]),
+    .\port$416$49 (\s1$189 [22]),
+    .\port$416$5 (\s0$187 [5]),
+    .\port$416$50 (\s1$189 [23]),
+    .\port$416$51 (\s1$189 [24]),
+    .\port$416$52 (\s1$189 [25]),
+    .\port$416$6 (\s0$187 [6]),
+    .\port$416$7 (\s0$187 [7]),
+    .\port$416$8 (\s0$187 [8]),
+    .\port$416$9 (\s0$187 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -16147,58 +16175,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_0  mac_1_0 (
     .a(skew_a1_d0),
     .clk(clk),
-    .\port$416$0 (\s0$199 [0]),
-    .\port$416$1 (\s0$199 [1]),
-    .\port$416$10 (\s0$199 [10]),
-    .\port$416$11 (\s0$199 [11]),
-    .\port$416$12 (\s0$199 [12]),
-    .\port$416$13 (\s0$199 [13]),
-    .\port$416$14 (\s0$199 [14]),
-    .\port$416$15 (\s0$199 [15]),
-    .\port$416$16 (\s0$199 [16]),
-    .\port$416$17 (\s0$199 [17]),
-    .\port$416$18 (\s0$199 [18]),
-    .\port$416$19 (\s0$199 [19]),
-    .\port$416$2 (\s0$199 [2]),
-    .\port$416$20 (\s0$199 [20]),
-    .\port$416$21 (\s0$199 [21]),
-    .\port$416$22 (\s0$199 [22]),
-    .\port$416$23 (\s0$199 [23]),
-    .\port$416$24 (\s0$199 [24]),
-    .\port$416$25 (\s0$199 [25]),
-    .\port$416$27 (\s1$201 [0]),
-    .\port$416$28 (\s1$201 [1]),
-    .\port$416$29 (\s1$201 [2]),
-    .\port$416$3 (\s0$199 [3]),
-    .\port$416$30 (\s1$201 [3]),
-    .\port$416$31 (\s1$201 [4]),
-    .\port$416$32 (\s1$201 [5]),
-    .\port$416$33 (\s1$201 [6]),
-    .\port$416$34 (\s1$201 [7]),
-    .\port$416$35 (\s1$201 [8]),
-    .\port$416$36 (\s1$201 [9]),
-    .\port$416$37 (\s1$201 [10]),
-    .\port$416$38 (\s1$201 [11]),
-    .\port$416$39 (\s1$201 [12]),
-    .\port$416$4 (\s0$199 [4]),
-    .\port$416$40 (\s1$201 [13]),
-    .\port$416$41 (\s1$201 [14]),
-    .\port$416$42 (\s1$201 [15]),
-    .\port$416$43 (\s1$201 [16]),
-    .\port$416$44 (\s1$201 [17]),
-    .\port$416$45 (\s1$201 [18]),
-    .\port$416$46 (\s1$201 [19]),
-    .\port$416$47 (\s1$201 [20]),
-    .\port$416$48 (\s1$201 [21]),
-    .\port$416$49 (\s1$201 [22]),
-    .\port$416$5 (\s0$199 [5]),
-    .\port$416$50 (\s1$201 [23]),
-    .\port$416$51 (\s1$201 [24]),
-    .\port$416$52 (\s1$201 [25]),
-    .\port$416$6 (\s0$199 [6]),
-    .\port$416$7 (\s0$199 [7]),
-    .\port$416$8 (\s0$199 [8]),
-    .\port$416$9 (\s0$199 [9]),
+    .\port$421$0 (\s0$199 [0]),
+    .\port$421$1 (\s0$199 [1]),
+    .\port$421$10 (\s0$199 [10]),
+    .\port$421$11 (\s0$199 [11]),
+    .\port$421$12 (\s0$199 [12]),
+    .\port$421$13 (\s0$199 [13]),
+    .\port$421$14 (\s0$199 [14]),
+    .\port$421$15 (\s0$199 [15]),
+    .\port$421$16 (\s0$199 [16]),
+    .\port$421$17 (\s0$199 [17]),
+    .\port$421$18 (\s0$199 [18]),
+    .\port$421$19 (\s0$199 [19]),
+    .\port$421$2 (\s0$199 [2]),
+    .\port$421$20 (\s0$199 [20]),
+    .\port$421$21 (\s0$199 [21]),
+    .\port$421$22 (\s0$199 [22]),
+    .\port$421$23 (\s0$199 [23]),
+    .\port$421$24 (\s0$199 [24]),
+    .\port$421$25 (\s0$199 [25]),
+    .\port$421$27 (\s1$201 [0]),
+    .\port$421$28 (\s1$201 [1]),
+    .\port$421$29 (\s1$201 [2]),
+    .\port$421$3 (\s0$199 [3]),
+    .\port$421$30 (\s1$201 [3]),
+    .\port$421$31 (\s1$201 [4]),
+    .\port$421$32 (\s1$201 [5]),
+    .\port$421$33 (\s1$201 [6]),
+    .\port$421$34 (\s1$201 [7]),
+    .\port$421$35 (\s1$201 [8]),
+    .\port$421$36 (\s1$201 [9]),
+    .\port$421$37 (\s1$201 [10]),
+    .\port$421$38 (\s1$201 [11]),
+    .\port$421$39 (\s1$201 [12]),
+    .\port$421$4 (\s0$199 [4]),
+    .\port$421$40 (\s1$201 [13]),
+    .\port$421$41 (\s1$201 [14]),
+    .\port$421$42 (\s1$201 [15]),
+    .\port$421$43 (\s1$201 [16]),
+    .\port$421$44 (\s1$201 [17]),
+    .\port$421$45 (\s1$201 [18]),
+    .\port$421$46 (\s1$201 [19]),
+    .\port$421$47 (\s1$201 [20]),
+    .\port$421$48 (\s1$201 [21]),
+    .\port$421$49 (\s1$201 [22]),
+    .\port$421$5 (\s0$199 [5]),
+    .\port$421$50 (\s1$201 [23]),
+    .\port$421$51 (\s1$201 [24]),
+    .\port$421$52 (\s1$201 [25]),
+    .\port$421$6 (\s0$199 [6]),
+    .\port$421$7 (\s0$199 [7]),
+    .\port$421$8 (\s0$199 [8]),
+    .\port$421$9 (\s0$199 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -16207,58 +16235,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_1  mac_1_1 (
     .a(a_1_0),
     .clk(clk),
-    .\port$421$0 (\s0$211 [0]),
-    .\port$421$1 (\s0$211 [1]),
-    .\port$421$10 (\s0$211 [10]),
-    .\port$421$11 (\s0$211 [11]),
-    .\port$421$12 (\s0$211 [12]),
-    .\port$421$13 (\s0$211 [13]),
-    .\port$421$14 (\s0$211 [14]),
-    .\port$421$15 (\s0$211 [15]),
-    .\port$421$16 (\s0$211 [16]),
-    .\port$421$17 (\s0$211 [17]),
-    .\port$421$18 (\s0$211 [18]),
-    .\port$421$19 (\s0$211 [19]),
-    .\port$421$2 (\s0$211 [2]),
-    .\port$421$20 (\s0$211 [20]),
-    .\port$421$21 (\s0$211 [21]),
-    .\port$421$22 (\s0$211 [22]),
-    .\port$421$23 (\s0$211 [23]),
-    .\port$421$24 (\s0$211 [24]),
-    .\port$421$25 (\s0$211 [25]),
-    .\port$421$27 (\s1$213 [0]),
-    .\port$421$28 (\s1$213 [1]),
-    .\port$421$29 (\s1$213 [2]),
-    .\port$421$3 (\s0$211 [3]),
-    .\port$421$30 (\s1$213 [3]),
-    .\port$421$31 (\s1$213 [4]),
-    .\port$421$32 (\s1$213 [5]),
-    .\port$421$33 (\s1$213 [6]),
-    .\port$421$34 (\s1$213 [7]),
-    .\port$421$35 (\s1$213 [8]),
-    .\port$421$36 (\s1$213 [9]),
-    .\port$421$37 (\s1$213 [10]),
-    .\port$421$38 (\s1$213 [11]),
-    .\port$421$39 (\s1$213 [12]),
-    .\port$421$4 (\s0$211 [4]),
-    .\port$421$40 (\s1$213 [13]),
-    .\port$421$41 (\s1$213 [14]),
-    .\port$421$42 (\s1$213 [15]),
-    .\port$421$43 (\s1$213 [16]),
-    .\port$421$44 (\s1$213 [17]),
-    .\port$421$45 (\s1$213 [18]),
-    .\port$421$46 (\s1$213 [19]),
-    .\port$421$47 (\s1$213 [20]),
-    .\port$421$48 (\s1$213 [21]),
-    .\port$421$49 (\s1$213 [22]),
-    .\port$421$5 (\s0$211 [5]),
-    .\port$421$50 (\s1$213 [23]),
-    .\port$421$51 (\s1$213 [24]),
-    .\port$421$52 (\s1$213 [25]),
-    .\port$421$6 (\s0$211 [6]),
-    .\port$421$7 (\s0$211 [7]),
-    .\port$421$8 (\s0$211 [8]),
-    .\port$421$9 (\s0$211 [9]),
+    .\port$426$0 (\s0$211 [0]),
+    .\port$426$1 (\s0$211 [1]),
+    .\port$426$10 (\s0$211 [10]),
+    .\port$426$11 (\s0$211 [11]),
+    .\port$426$12 (\s0$211 [12]),
+    .\port$426$13 (\s0$211 [13]),
+    .\port$426$14 (\s0$211 [14]),
+    .\port$426$15 (\s0$211 [15]),
+    .\port$426$16 (\s0$211 [16]),
+    .\port$426$17 (\s0$211 [17]),
+    .\port$426$18 (\s0$211 [18]),
+    .\port$426$19 (\s0$211 [19]),
+    .\port$426$2 (\s0$211 [2]),
+    .\port$426$20 (\s0$211 [20]),
+    .\port$426$21 (\s0$211 [21]),
+    .\port$426$22 (\s0$211 [22]),
+    .\port$426$23 (\s0$211 [23]),
+    .\port$426$24 (\s0$211 [24]),
+    .\port$426$25 (\s0$211 [25]),
+    .\port$426$27 (\s1$213 [0]),
+    .\port$426$28 (\s1$213 [1]),
+    .\port$426$29 (\s1$213 [2]),
+    .\port$426$3 (\s0$211 [3]),
+    .\port$426$30 (\s1$213 [3]),
+    .\port$426$31 (\s1$213 [4]),
+    .\port$426$32 (\s1$213 [5]),
+    .\port$426$33 (\s1$213 [6]),
+    .\port$426$34 (\s1$213 [7]),
+    .\port$426$35 (\s1$213 [8]),
+    .\port$426$36 (\s1$213 [9]),
+    .\port$426$37 (\s1$213 [10]),
+    .\port$426$38 (\s1$213 [11]),
+    .\port$426$39 (\s1$213 [12]),
+    .\port$426$4 (\s0$211 [4]),
+    .\port$426$40 (\s1$213 [13]),
+    .\port$426$41 (\s1$213 [14]),
+    .\port$426$42 (\s1$213 [15]),
+    .\port$426$43 (\s1$213 [16]),
+    .\port$426$44 (\s1$213 [17]),
+    .\port$426$45 (\s1$213 [18]),
+    .\port$426$46 (\s1$213 [19]),
+    .\port$426$47 (\s1$213 [20]),
+    .\port$426$48 (\s1$213 [21]),
+    .\port$426$49 (\s1$213 [22]),
+    .\port$426$5 (\s0$211 [5]),
+    .\port$426$50 (\s1$213 [23]),
+    .\port$426$51 (\s1$213 [24]),
+    .\port$426$52 (\s1$213 [25]),
+    .\port$426$6 (\s0$211 [6]),
+    .\port$426$7 (\s0$211 [7]),
+    .\port$426$8 (\s0$211 [8]),
+    .\port$426$9 (\s0$211 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -16267,58 +16295,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_2  mac_1_2 (
     .a(a_1_1),
     .clk(clk),
-    .\port$426$0 (\s0$223 [0]),
-    .\port$426$1 (\s0$223 [1]),
-    .\port$426$10 (\s0$223 [10]),
-    .\port$426$11 (\s0$223 [11]),
-    .\port$426$12 (\s0$223 [12]),
-    .\port$426$13 (\s0$223 [13]),
-    .\port$426$14 (\s0$223 [14]),
-    .\port$426$15 (\s0$223 [15]),
-    .\port$426$16 (\s0$223 [16]),
-    .\port$426$17 (\s0$223 [17]),
-    .\port$426$18 (\s0$223 [18]),
-    .\port$426$19 (\s0$223 [19]),
-    .\port$426$2 (\s0$223 [2]),
-    .\port$426$20 (\s0$223 [20]),
-    .\port$426$21 (\s0$223 [21]),
-    .\port$426$22 (\s0$223 [22]),
-    .\port$426$23 (\s0$223 [23]),
-    .\port$426$24 (\s0$223 [24]),
-    .\port$426$25 (\s0$223 [25]),
-    .\port$426$27 (\s1$225 [0]),
-    .\port$426$28 (\s1$225 [1]),
-    .\port$426$29 (\s1$225 [2]),
-    .\port$426$3 (\s0$223 [3]),
-    .\port$426$30 (\s1$225 [3]),
-    .\port$426$31 (\s1$225 [4]),
-    .\port$426$32 (\s1$225 [5]),
-    .\port$426$33 (\s1$225 [6]),
-    .\port$426$34 (\s1$225 [7]),
-    .\port$426$35 (\s1$225 [8]),
-    .\port$426$36 (\s1$225 [9]),
-    .\port$426$37 (\s1$225 [10]),
-    .\port$426$38 (\s1$225 [11]),
-    .\port$426$39 (\s1$225 [12]),
-    .\port$426$4 (\s0$223 [4]),
-    .\port$426$40 (\s1$225 [13]),
-    .\port$426$41 (\s1$225 [14]),
-    .\port$426$42 (\s1$225 [15]),
-    .\port$426$43 (\s1$225 [16]),
-    .\port$426$44 (\s1$225 [17]),
-    .\port$426$45 (\s1$225 [18]),
-    .\port$426$46 (\s1$225 [19]),
-    .\port$426$47 (\s1$225 [20]),
-    .\port$426$48 (\s1$225 [21]),
-    .\port$426$49 (\s1$225 [22]),
-    .\port$426$5 (\s0$223 [5]),
-    .\port$426$50 (\s1$225 [23]),
-    .\port$426$51 (\s1$225 [24]),
-    .\port$426$52 (\s1$225 [25]),
-    .\port$426$6 (\s0$223 [6]),
-    .\port$426$7 (\s0$223 [7]),
-    .\port$426$8 (\s0$223 [8]),
-    .\port$426$9 (\s0$223 [9]),
+    .\port$431$0 (\s0$223 [0]),
+    .\port$431$1 (\s0$223 [1]),
+    .\port$431$10 (\s0$223 [10]),
+    .\port$431$11 (\s0$223 [11]),
+    .\port$431$12 (\s0$223 [12]),
+    .\port$431$13 (\s0$223 [13]),
+    .\port$431$14 (\s0$223 [14]),
+    .\port$431$15 (\s0$223 [15]),
+    .\port$431$16 (\s0$223 [16]),
+    .\port$431$17 (\s0$223 [17]),
+    .\port$431$18 (\s0$223 [18]),
+    .\port$431$19 (\s0$223 [19]),
+    .\port$431$2 (\s0$223 [2]),
+    .\port$431$20 (\s0$223 [20]),
+    .\port$431$21 (\s0$223 [21]),
+    .\port$431$22 (\s0$223 [22]),
+    .\port$431$23 (\s0$223 [23]),
+    .\port$431$24 (\s0$223 [24]),
+    .\port$431$25 (\s0$223 [25]),
+    .\port$431$27 (\s1$225 [0]),
+    .\port$431$28 (\s1$225 [1]),
+    .\port$431$29 (\s1$225 [2]),
+    .\port$431$3 (\s0$223 [3]),
+    .\port$431$30 (\s1$225 [3]),
+    .\port$431$31 (\s1$225 [4]),
+    .\port$431$32 (\s1$225 [5]),
+    .\port$431$33 (\s1$225 [6]),
+    .\port$431$34 (\s1$225 [7]),
+    .\port$431$35 (\s1$225 [8]),
+    .\port$431$36 (\s1$225 [9]),
+    .\port$431$37 (\s1$225 [10]),
+    .\port$431$38 (\s1$225 [11]),
+    .\port$431$39 (\s1$225 [12]),
+    .\port$431$4 (\s0$223 [4]),
+    .\port$431$40 (\s1$225 [13]),
+    .\port$431$41 (\s1$225 [14]),
+    .\port$431$42 (\s1$225 [15]),
+    .\port$431$43 (\s1$225 [16]),
+    .\port$431$44 (\s1$225 [17]),
+    .\port$431$45 (\s1$225 [18]),
+    .\port$431$46 (\s1$225 [19]),
+    .\port$431$47 (\s1$225 [20]),
+    .\port$431$48 (\s1$225 [21]),
+    .\port$431$49 (\s1$225 [22]),
+    .\port$431$5 (\s0$223 [5]),
+    .\port$431$50 (\s1$225 [23]),
+    .\port$431$51 (\s1$225 [24]),
+    .\port$431$52 (\s1$225 [25]),
+    .\port$431$6 (\s0$223 [6]),
+    .\port$431$7 (\s0$223 [7]),
+    .\port$431$8 (\s0$223 [8]),
+    .\port$431$9 (\s0$223 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -16327,58 +16355,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_3  mac_1_3 (
     .a(a_1_2),
     .clk(clk),
-    .\port$431$0 (\s0$235 [0]),
-    .\port$431$1 (\s0$235 [1]),
-    .\port$431$10 (\s0$235 [10]),
-    .\port$431$11 (\s0$235 [11]),
-    .\port$431$12 (\s0$235 [12]),
-    .\port$431$13 (\s0$235 [13]),
-    .\port$431$14 (\s0$235 [14]),
-    .\port$431$15 (\s0$235 [15]),
-    .\port$431$16 (\s0$235 [16]),
-    .\port$431$17 (\s0$235 [17]),
-    .\port$431$18 (\s0$235 [18]),
-    .\port$431$19 (\s0$235 [19]),
-    .\port$431$2 (\s0$235 [2]),
-    .\port$431$20 (\s0$235 [20]),
-    .\port$431$21 (\s0$235 [21]),
-    .\port$431$22 (\s0$235 [22]),
-    .\port$431$23 (\s0$235 [23]),
-    .\port$431$24 (\s0$235 [24]),
-    .\port$431$25 (\s0$235 [25]),
-    .\port$431$27 (\s1$237 [0]),
-    .\port$431$28 (\s1$237 [1]),
-    .\port$431$29 (\s1$237 [2]),
-    .\port$431$3 (\s0$235 [3]),
-    .\port$431$30 (\s1$237 [3]),
-    .\port$431$31 (\s1$237 [4]),
-    .\port$431$32 (\s1$237 [5]),
-    .\port$431$33 (\s1$237 [6]),
-    .\port$431$34 (\s1$237 [7]),
-    .\port$431$35 (\s1$237 [8]),
-    .\port$431$36 (\s1$237 [9]),
-    .\port$431$37 (\s1$237 [10]),
-    .\port$431$38 (\s1$237 [11]),
-    .\port$431$39 (\s1$237 [12]),
-    .\port$431$4 (\s0$235 [4]),
-    .\port$431$40 (\s1$237 [13]),
-    .\port$431$41 (\s1$237 [14]),
-    .\port$431$42 (\s1$237 [15]),
-    .\port$431$43 (\s1$237 [16]),
-    .\port$431$44 (\s1$237 [17]),
-    .\port$431$45 (\s1$237 [18]),
-    .\port$431$46 (\s1$237 [19]),
-    .\port$431$47 (\s1$237 [20]),
-    .\port$431$48 (\s1$237 [21]),
-    .\port$431$49 (\s1$237 [22]),
-    .\port$431$5 (\s0$235 [5]),
-    .\port$431$50 (\s1$237 [23]),
-    .\port$431$51 (\s1$237 [24]),
-    .\port$431$52 (\s1$237 [25]),
-    .\port$431$6 (\s0$235 [6]),
-    .\port$431$7 (\s0$235 [7]),
-    .\port$431$8 (\s0$235 [8]),
-    .\port$431$9 (\s0$235 [9]),
+    .\port$436$0 (\s0$235 [0]),
+    .\port$436$1 (\s0$235 [1]),
+    .\port$436$10 (\s0$235 [10]),
+    .\port$436$11 (\s0$235 [11]),
+    .\port$436$12 (\s0$235 [12]),
+    .\port$436$13 (\s0$235 [13]),
+    .\port$436$14 (\s0$235 [14]),
+    .\port$436$15 (\s0$235 [15]),
+    .\port$436$16 (\s0$235 [16]),
+    .\port$436$17 (\s0$235 [17]),
+    .\port$436$18 (\s0$235 [18]),
+    .\port$436$19 (\s0$235 [19]),
+    .\port$436$2 (\s0$235 [2]),
+    .\port$436$20 (\s0$235 [20]),
+    .\port$436$21 (\s0$235 [21]),
+    .\port$436$22 (\s0$235 [22]),
+    .\port$436$23 (\s0$235 [23]),
+    .\port$436$24 (\s0$235 [24]),
+    .\port$436$25 (\s0$235 [25]),
+    .\port$436$27 (\s1$237 [0]),
+    .\port$436$28 (\s1$237 [1]),
+    .\port$436$29 (\s1$237 [2]),
+    .\port$436$3 (\s0$235 [3]),
+    .\port$436$30 (\s1$237 [3]),
+    .\port$436$31 (\s1$237 [4]),
+    .\port$436$32 (\s1$237 [5]),
+    .\port$436$33 (\s1$237 [6]),
+    .\port$436$34 (\s1$237 [7]),
+    .\port$436$35 (\s1$237 [8]),
+    .\port$436$36 (\s1$237 [9]),
+    .\port$436$37 (\s1$237 [10]),
+    .\port$436$38 (\s1$237 [11]),
+    .\port$436$39 (\s1$237 [12]),
+    .\port$436$4 (\s0$235 [4]),
+    .\port$436$40 (\s1$237 [13]),
+    .\port$436$41 (\s1$237 [14]),
+    .\port$436$42 (\s1$237 [15]),
+    .\port$436$43 (\s1$237 [16]),
+    .\port$436$44 (\s1$237 [17]),
+    .\port$436$45 (\s1$237 [18]),
+    .\port$436$46 (\s1$237 [19]),
+    .\port$436$47 (\s1$237 [20]),
+    .\port$436$48 (\s1$237 [21]),
+    .\port$436$49 (\s1$237 [22]),
+    .\port$436$5 (\s0$235 [5]),
+    .\port$436$50 (\s1$237 [23]),
+    .\port$436$51 (\s1$237 [24]),
+    .\port$436$52 (\s1$237 [25]),
+    .\port$436$6 (\s0$235 [6]),
+    .\port$436$7 (\s0$235 [7]),
+    .\port$436$8 (\s0$235 [8]),
+    .\port$436$9 (\s0$235 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -16387,58 +16415,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_0  mac_2_0 (
     .a(skew_a2_d1),
     .clk(clk),
-    .\port$436$0 (\s0$247 [0]),
-    .\port$436$1 (\s0$247 [1]),
-    .\port$436$10 (\s0$247 [10]),
-    .\port$436$11 (\s0$247 [11]),
-    .\port$436$12 (\s0$247 [12]),
-    .\port$436$13 (\s0$247 [13]),
-    .\port$436$14 (\s0$247 [14]),
-    .\port$436$15 (\s0$247 [15]),
-    .\port$436$16 (\s0$247 [16]),
-    .\port$436$17 (\s0$247 [17]),
-    .\port$436$18 (\s0$247 [18]),
-    .\port$436$19 (\s0$247 [19]),
-    .\port$436$2 (\s0$247 [2]),
-    .\port$436$20 (\s0$247 [20]),
-    .\port$436$21 (\s0$247 [21]),
-    .\port$436$22 (\s0$247 [22]),
-    .\port$436$23 (\s0$247 [23]),
-    .\port$436$24 (\s0$247 [24]),
-    .\port$436$25 (\s0$247 [25]),
-    .\port$436$27 (\s1$249 [0]),
-    .\port$436$28 (\s1$249 [1]),
-    .\port$436$29 (\s1$249 [2]),
-    .\port$436$3 (\s0$247 [3]),
-    .\port$436$30 (\s1$249 [3]),
-    .\port$436$31 (\s1$249 [4]),
-    .\port$436$32 (\s1$249 [5]),
-    .\port$436$33 (\s1$249 [6]),
-    .\port$436$34 (\s1$249 [7]),
-    .\port$436$35 (\s1$249 [8]),
-    .\port$436$36 (\s1$249 [9]),
-    .\port$436$37 (\s1$249 [10]),
-    .\port$436$38 (\s1$249 [11]),
-    .\port$436$39 (\s1$249 [12]),
-    .\port$436$4 (\s0$247 [4]),
-    .\port$436$40 (\s1$249 [13]),
-    .\port$436$41 (\s1$249 [14]),
-    .\port$436$42 (\s1$249 [15]),
-    .\port$436$43 (\s1$249 [16]),
-    .\port$436$44 (\s1$249 [17]),
-    .\port$436$45 (\s1$249 [18]),
-    .\port$436$46 (\s1$249 [19]),
-    .\port$436$47 (\s1$249 [20]),
-    .\port$436$48 (\s1$249 [21]),
-    .\port$436$49 (\s1$249 [22]),
-    .\port$436$5 (\s0$247 [5]),
-    .\port$436$50 (\s1$249 [23]),
-    .\port$436$51 (\s1$249 [24]),
-    .\port$436$52 (\s1$249 [25]),
-    .\port$436$6 (\s0$247 [6]),
-    .\port$436$7 (\s0$247 [7]),
-    .\port$436$8 (\s0$247 [8]),
-    .\port$436$9 (\s0$247 [9]),
+    .\port$441$0 (\s0$247 [0]),
+    .\port$441$1 (\s0$247 [1]),
+    .\port$441$10 (\s0$247 [10]),
+    .\port$441$11 (\s0$247 [11]),
+    .\port$441$12 (\s0$247 [12]),
+    .\port$441$13 (\s0$247 [13]),
+    .\port$441$14 (\s0$247 [14]),
+    .\port$441$15 (\s0$247 [15]),
+    .\port$441$16 (\s0$247 [16]),
+    .\port$441$17 (\s0$247 [17]),
+    .\port$441$18 (\s0$247 [18]),
+    .\port$441$19 (\s0$247 [19]),
+    .\port$441$2 (\s0$247 [2]),
+    .\port$441$20 (\s0$247 [20]),
+    .\port$441$21 (\s0$247 [21]),
+    .\port$441$22 (\s0$247 [22]),
+    .\port$441$23 (\s0$247 [23]),
+    .\port$441$24 (\s0$247 [24]),
+    .\port$441$25 (\s0$247 [25]),
+    .\port$441$27 (\s1$249 [0]),
+    .\port$441$28 (\s1$249 [1]),
+    .\port$441$29 (\s1$249 [2]),
+    .\port$441$3 (\s0$247 [3]),
+    .\port$441$30 (\s1$249 [3]),
+    .\port$441$31 (\s1$249 [4]),
+    .\port$441$32 (\s1$249 [5]),
+    .\port$441$33 (\s1$249 [6]),
+    .\port$441$34 (\s1$249 [7]),
+    .\port$441$35 (\s1$249 [8]),
+    .\port$441$36 (\s1$249 [9]),
+    .\port$441$37 (\s1$249 [10]),
+    .\port$441$38 (\s1$249 [11]),
+    .\port$441$39 (\s1$249 [12]),
+    .\port$441$4 (\s0$247 [4]),
+    .\port$441$40 (\s1$249 [13]),
+    .\port$441$41 (\s1$249 [14]),
+    .\port$441$42 (\s1$249 [15]),
+    .\port$441$43 (\s1$249 [16]),
+    .\port$441$44 (\s1$249 [17]),
+    .\port$441$45 (\s1$249 [18]),
+    .\port$441$46 (\s1$249 [19]),
+    .\port$441$47 (\s1$249 [20]),
+    .\port$441$48 (\s1$249 [21]),
+    .\port$441$49 (\s1$249 [22]),
+    .\port$441$5 (\s0$247 [5]),
+    .\port$441$50 (\s1$249 [23]),
+    .\port$441$51 (\s1$249 [24]),
+    .\port$441$52 (\s1$249 [25]),
+    .\port$441$6 (\s0$247 [6]),
+    .\port$441$7 (\s0$247 [7]),
+    .\port$441$8 (\s0$247 [8]),
+    .\port$441$9 (\s0$247 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -16447,58 +16475,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_1  mac_2_1 (
     .a(a_2_0),
     .clk(clk),
-    .\port$441$0 (\s0$259 [0]),
-    .\port$441$1 (\s0$259 [1]),
-    .\port$441$10 (\s0$259 [10]),
-    .\port$441$11 (\s0$259 [11]),
-    .\port$441$12 (\s0$259 [12]),
-    .\port$441$13 (\s0$259 [13]),
-    .\port$441$14 (\s0$259 [14]),
-    .\port$441$15 (\s0$259 [15]),
-    .\port$441$16 (\s0$259 [16]),
-    .\port$441$17 (\s0$259 [17]),
-    .\port$441$18 (\s0$259 [18]),
-    .\port$441$19 (\s0$259 [19]),
-    .\port$441$2 (\s0$259 [2]),
-    .\port$441$20 (\s0$259 [20]),
-    .\port$441$21 (\s0$259 [21]),
-    .\port$441$22 (\s0$259 [22]),
-    .\port$441$23 (\s0$259 [23]),
-    .\port$441$24 (\s0$259 [24]),
-    .\port$441$25 (\s0$259 [25]),
-    .\port$441$27 (\s1$261 [0]),
-    .\port$441$28 (\s1$261 [1]),
-    .\port$441$29 (\s1$261 [2]),
-    .\port$441$3 (\s0$259 [3]),
-    .\port$441$30 (\s1$261 [3]),
-    .\port$441$31 (\s1$261 [4]),
-    .\port$441$32 (\s1$261 [5]),
-    .\port$441$33 (\s1$261 [6]),
-    .\port$441$34 (\s1$261 [7]),
-    .\port$441$35 (\s1$261 [8]),
-    .\port$441$36 (\s1$261 [9]),
-    .\port$441$37 (\s1$261 [10]),
-    .\port$441$38 (\s1$261 [11]),
-    .\port$441$39 (\s1$261 [12]),
-    .\port$441$4 (\s0$259 [4]),
-    .\port$441$40 (\s1$261 [13]),
-    .\port$441$41 (\s1$261 [14]),
-    .\port$441$42 (\s1$261 [15]),
-    .\port$441$43 (\s1$261 [16]),
-    .\port$441$44 (\s1$261 [17]),
-    .\port$441$45 (\s1$261 [18]),
-    .\port$441$46 (\s1$261 [19]),
-    .\port$441$47 (\s1$261 [20]),
-    .\port$441$48 (\s1$261 [21]),
-    .\port$441$49 (\s1$261 [22]),
-    .\port$441$5 (\s0$259 [5]),
-    .\port$441$50 (\s1$261 [23]),
-    .\port$441$51 (\s1$261 [24]),
-    .\port$441$52 (\s1$261 [25]),
-    .\port$441$6 (\s0$259 [6]),
-    .\port$441$7 (\s0$259 [7]),
-    .\port$441$8 (\s0$259 [8]),
-    .\port$441$9 (\s0$259 [9]),
+    .\port$446$0 (\s0$259 [0]),
+    .\port$446$1 (\s0$259 [1]),
+    .\port$446$10 (\s0$259 [10]),
+    .\port$446$11 (\s0$259 [11]),
+    .\port$446$12 (\s0$259 [12]),
+    .\port$446$13 (\s0$259 [13]),
+    .\port$446$14 (\s0$259 [14]),
+    .\port$446$15 (\s0$259 [15]),
+    .\port$446$16 (\s0$259 [16]),
+    .\port$446$17 (\s0$259 [17]),
+    .\port$446$18 (\s0$259 [18]),
+    .\port$446$19 (\s0$259 [19]),
+    .\port$446$2 (\s0$259 [2]),
+    .\port$446$20 (\s0$259 [20]),
+    .\port$446$21 (\s0$259 [21]),
+    .\port$446$22 (\s0$259 [22]),
+    .\port$446$23 (\s0$259 [23]),
+    .\port$446$24 (\s0$259 [24]),
+    .\port$446$25 (\s0$259 [25]),
+    .\port$446$27 (\s1$261 [0]),
+    .\port$446$28 (\s1$261 [1]),
+    .\port$446$29 (\s1$261 [2]),
+    .\port$446$3 (\s0$259 [3]),
+    .\port$446$30 (\s1$261 [3]),
+    .\port$446$31 (\s1$261 [4]),
+    .\port$446$32 (\s1$261 [5]),
+    .\port$446$33 (\s1$261 [6]),
+    .\port$446$34 (\s1$261 [7]),
+    .\port$446$35 (\s1$261 [8]),
+    .\port$446$36 (\s1$261 [9]),
+    .\port$446$37 (\s1$261 [10]),
+    .\port$446$38 (\s1$261 [11]),
+    .\port$446$39 (\s1$261 [12]),
+    .\port$446$4 (\s0$259 [4]),
+    .\port$446$40 (\s1$261 [13]),
+    .\port$446$41 (\s1$261 [14]),
+    .\port$446$42 (\s1$261 [15]),
+    .\port$446$43 (\s1$261 [16]),
+    .\port$446$44 (\s1$261 [17]),
+    .\port$446$45 (\s1$261 [18]),
+    .\port$446$46 (\s1$261 [19]),
+    .\port$446$47 (\s1$261 [20]),
+    .\port$446$48 (\s1$261 [21]),
+    .\port$446$49 (\s1$261 [22]),
+    .\port$446$5 (\s0$259 [5]),
+    .\port$446$50 (\s1$261 [23]),
+    .\port$446$51 (\s1$261 [24]),
+    .\port$446$52 (\s1$261 [25]),
+    .\port$446$6 (\s0$259 [6]),
+    .\port$446$7 (\s0$259 [7]),
+    .\port$446$8 (\s0$259 [8]),
+    .\port$446$9 (\s0$259 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -16507,58 +16535,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_2  mac_2_2 (
     .a(a_2_1),
     .clk(clk),
-    .\port$446$0 (\s0$271 [0]),
-    .\port$446$1 (\s0$271 [1]),
-    .\port$446$10 (\s0$271 [10]),
-    .\port$446$11 (\s0$271 [11]),
-    .\port$446$12 (\s0$271 [12]),
-    .\port$446$13 (\s0$271 [13]),
-    .\port$446$14 (\s0$271 [14]),
-    .\port$446$15 (\s0$271 [15]),
-    .\port$446$16 (\s0$271 [16]),
-    .\port$446$17 (\s0$271 [17]),
-    .\port$446$18 (\s0$271 [18]),
-    .\port$446$19 (\s0$271 [19]),
-    .\port$446$2 (\s0$271 [2]),
-    .\port$446$20 (\s0$271 [20]),
-    .\port$446$21 (\s0$271 [21]),
-    .\port$446$22 (\s0$271 [22]),
-    .\port$446$23 (\s0$271 [23]),
-    .\port$446$24 (\s0$271 [24]),
-    .\port$446$25 (\s0$271 [25]),
-    .\port$446$27 (\s1$273 [0]),
-    .\port$446$28 (\s1$273 [1]),
-    .\port$446$29 (\s1$273 [2]),
-    .\port$446$3 (\s0$271 [3]),
-    .\port$446$30 (\s1$273 [3]),
-    .\port$446$31 (\s1$273 [4]),
-    .\port$446$32 (\s1$273 [5]),
-    .\port$446$33 (\s1$273 [6]),
-    .\port$446$34 (\s1$273 [7]),
-    .\port$446$35 (\s1$273 [8]),
-    .\port$446$36 (\s1$273 [9]),
-    .\port$446$37 (\s1$273 [10]),
-    .\port$446$38 (\s1$273 [11]),
-    .\port$446$39 (\s1$273 [12]),
-    .\port$446$4 (\s0$271 [4]),
-    .\port$446$40 (\s1$273 [13]),
-    .\port$446$41 (\s1$273 [14]),
-    .\port$446$42 (\s1$273 [15]),
-    .\port$446$43 (\s1$273 [16]),
-    .\port$446$44 (\s1$273 [17]),
-    .\port$446$45 (\s1$273 [18]),
-    .\port$446$46 (\s1$273 [19]),
-    .\port$446$47 (\s1$273 [20]),
-    .\port$446$48 (\s1$273 [21]),
-    .\port$446$49 (\s1$273 [22]),
-    .\port$446$5 (\s0$271 [5]),
-    .\port$446$50 (\s1$273 [23]),
-    .\port$446$51 (\s1$273 [24]),
-    .\port$446$52 (\s1$273 [25]),
-    .\port$446$6 (\s0$271 [6]),
-    .\port$446$7 (\s0$271 [7]),
-    .\port$446$8 (\s0$271 [8]),
-    .\port$446$9 (\s0$271 [9]),
+    .\port$451$0 (\s0$271 [0]),
+    .\port$451$1 (\s0$271 [1]),
+    .\port$451$10 (\s0$271 [10]),
+    .\port$451$11 (\s0$271 [11]),
+    .\port$451$12 (\s0$271 [12]),
+    .\port$451$13 (\s0$271 [13]),
+    .\port$451$14 (\s0$271 [14]),
+    .\port$451$15 (\s0$271 [15]),
+    .\port$451$16 (\s0$271 [16]),
+    .\port$451$17 (\s0$271 [17]),
+    .\port$451$18 (\s0$271 [18]),
+    .\port$451$19 (\s0$271 [19]),
+    .\port$451$2 (\s0$271 [2]),
+    .\port$451$20 (\s0$271 [20]),
+    .\port$451$21 (\s0$271 [21]),
+    .\port$451$22 (\s0$271 [22]),
+    .\port$451$23 (\s0$271 [23]),
+    .\port$451$24 (\s0$271 [24]),
+    .\port$451$25 (\s0$271 [25]),
+    .\port$451$27 (\s1$273 [0]),
+    .\port$451$28 (\s1$273 [1]),
+    .\port$451$29 (\s1$273 [2]),
+    .\port$451$3 (\s0$271 [3]),
+    .\port$451$30 (\s1$273 [3]),
+    .\port$451$31 (\s1$273 [4]),
+    .\port$451$32 (\s1$273 [5]),
+    .\port$451$33 (\s1$273 [6]),
+    .\port$451$34 (\s1$273 [7]),
+    .\port$451$35 (\s1$273 [8]),
+    .\port$451$36 (\s1$273 [9]),
+    .\port$451$37 (\s1$273 [10]),
+    .\port$451$38 (\s1$273 [11]),
+    .\port$451$39 (\s1$273 [12]),
+    .\port$451$4 (\s0$271 [4]),
+    .\port$451$40 (\s1$273 [13]),
+    .\port$451$41 (\s1$273 [14]),
+    .\port$451$42 (\s1$273 [15]),
+    .\port$451$43 (\s1$273 [16]),
+    .\port$451$44 (\s1$273 [17]),
+    .\port$451$45 (\s1$273 [18]),
+    .\port$451$46 (\s1$273 [19]),
+    .\port$451$47 (\s1$273 [20]),
+    .\port$451$48 (\s1$273 [21]),
+    .\port$451$49 (\s1$273 [22]),
+    .\port$451$5 (\s0$271 [5]),
+    .\port$451$50 (\s1$273 [23]),
+    .\port$451$51 (\s1$273 [24]),
+    .\port$451$52 (\s1$273 [25]),
+    .\port$451$6 (\s0$271 [6]),
+    .\port$451$7 (\s0$271 [7]),
+    .\port$451$8 (\s0$271 [8]),
+    .\port$451$9 (\s0$271 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -16567,58 +16595,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_3  mac_2_3 (
     .a(a_2_2),
     .clk(clk),
-    .\port$451$0 (\s0$283 [0]),
-    .\port$451$1 (\s0$283 [1]),
-    .\port$451$10 (\s0$283 [10]),
-    .\port$451$11 (\s0$283 [11]),
-    .\port$451$12 (\s0$283 [12]),
-    .\port$451$13 (\s0$283 [13]),
-    .\port$451$14 (\s0$283 [14]),
-    .\port$451$15 (\s0$283 [15]),
-    .\port$451$16 (\s0$283 [16]),
-    .\port$451$17 (\s0$283 [17]),
-    .\port$451$18 (\s0$283 [18]),
-    .\port$451$19 (\s0$283 [19]),
-    .\port$451$2 (\s0$283 [2]),
-    .\port$451$20 (\s0$283 [20]),
-    .\port$451$21 (\s0$283 [21]),
-    .\port$451$22 (\s0$283 [22]),
-    .\port$451$23 (\s0$283 [23]),
-    .\port$451$24 (\s0$283 [24]),
-    .\port$451$25 (\s0$283 [25]),
-    .\port$451$27 (\s1$285 [0]),
-    .\port$451$28 (\s1$285 [1]),
-    .\port$451$29 (\s1$285 [2]),
-    .\port$451$3 (\s0$283 [3]),
-    .\port$451$30 (\s1$285 [3]),
-    .\port$451$31 (\s1$285 [4]),
-    .\port$451$32 (\s1$285 [5]),
-    .\port$451$33 (\s1$285 [6]),
-    .\port$451$34 (\s1$285 [7]),
-    .\port$451$35 (\s1$285 [8]),
-    .\port$451$36 (\s1$285 [9]),
-    .\port$451$37 (\s1$285 [10]),
-    .\port$451$38 (\s1$285 [11]),
-    .\port$451$39 (\s1$285 [12]),
-    .\port$451$4 (\s0$283 [4]),
-    .\port$451$40 (\s1$285 [13]),
-    .\port$451$41 (\s1$285 [14]),
-    .\port$451$42 (\s1$285 [15]),
-    .\port$451$43 (\s1$285 [16]),
-    .\port$451$44 (\s1$285 [17]),
-    .\port$451$45 (\s1$285 [18]),
-    .\port$451$46 (\s1$285 [19]),
-    .\port$451$47 (\s1$285 [20]),
-    .\port$451$48 (\s1$285 [21]),
-    .\port$451$49 (\s1$285 [22]),
-    .\port$451$5 (\s0$283 [5]),
-    .\port$451$50 (\s1$285 [23]),
-    .\port$451$51 (\s1$285 [24]),
-    .\port$451$52 (\s1$285 [25]),
-    .\port$451$6 (\s0$283 [6]),
-    .\port$451$7 (\s0$283 [7]),
-    .\port$451$8 (\s0$283 [8]),
-    .\port$451$9 (\s0$283 [9]),
+    .\port$456$0 (\s0$283 [0]),
+    .\port$456$1 (\s0$283 [1]),
+    .\port$456$10 (\s0$283 [10]),
+    .\port$456$11 (\s0$283 [11]),
+    .\port$456$12 (\s0$283 [12]),
+    .\port$456$13 (\s0$283 [13]),
+    .\port$456$14 (\s0$283 [14]),
+    .\port$456$15 (\s0$283 [15]),
+    .\port$456$16 (\s0$283 [16]),
+    .\port$456$17 (\s0$283 [17]),
+    .\port$456$18 (\s0$283 [18]),
+    .\port$456$19 (\s0$283 [19]),
+    .\port$456$2 (\s0$283 [2]),
+    .\port$456$20 (\s0$283 [20]),
+    .\port$456$21 (\s0$283 [21]),
+    .\port$456$22 (\s0$283 [22]),
+    .\port$456$23 (\s0$283 [23]),
+    .\port$456$24 (\s0$283 [24]),
+    .\port$456$25 (\s0$283 [25]),
+    .\port$456$27 (\s1$285 [0]),
+    .\port$456$28 (\s1$285 [1]),
+    .\port$456$29 (\s1$285 [2]),
+    .\port$456$3 (\s0$283 [3]),
+    .\port$456$30 (\s1$285 [3]),
+    .\port$456$31 (\s1$285 [4]),
+    .\port$456$32 (\s1$285 [5]),
+    .\port$456$33 (\s1$285 [6]),
+    .\port$456$34 (\s1$285 [7]),
+    .\port$456$35 (\s1$285 [8]),
+    .\port$456$36 (\s1$285 [9]),
+    .\port$456$37 (\s1$285 [10]),
+    .\port$456$38 (\s1$285 [11]),
+    .\port$456$39 (\s1$285 [12]),
+    .\port$456$4 (\s0$283 [4]),
+    .\port$456$40 (\s1$285 [13]),
+    .\port$456$41 (\s1$285 [14]),
+    .\port$456$42 (\s1$285 [15]),
+    .\port$456$43 (\s1$285 [16]),
+    .\port$456$44 (\s1$285 [17]),
+    .\port$456$45 (\s1$285 [18]),
+    .\port$456$46 (\s1$285 [19]),
+    .\port$456$47 (\s1$285 [20]),
+    .\port$456$48 (\s1$285 [21]),
+    .\port$456$49 (\s1$285 [22]),
+    .\port$456$5 (\s0$283 [5]),
+    .\port$456$50 (\s1$285 [23]),
+    .\port$456$51 (\s1$285 [24]),
+    .\port$456$52 (\s1$285 [25]),
+    .\port$456$6 (\s0$283 [6]),
+    .\port$456$7 (\s0$283 [7]),
+    .\port$456$8 (\s0$283 [8]),
+    .\port$456$9 (\s0$283 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -16627,58 +16655,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_0  mac_3_0 (
     .a(skew_a3_d2),
     .clk(clk),
-    .\port$456$0 (\s0$295 [0]),
-    .\port$456$1 (\s0$295 [1]),
-    .\port$456$10 (\s0$295 [10]),
-    .\port$456$11 (\s0$295 [11]),
-    .\port$456$12 (\s0$295 [12]),
-    .\port$456$13 (\s0$295 [13]),
-    .\port$456$14 (\s0$295 [14]),
-    .\port$456$15 (\s0$295 [15]),
-    .\port$456$16 (\s0$295 [16]),
-    .\port$456$17 (\s0$295 [17]),
-    .\port$456$18 (\s0$295 [18]),
-    .\port$456$19 (\s0$295 [19]),
-    .\port$456$2 (\s0$295 [2]),
-    .\port$456$20 (\s0$295 [20]),
-    .\port$456$21 (\s0$295 [21]),
-    .\port$456$22 (\s0$295 [22]),
-    .\port$456$23 (\s0$295 [23]),
-    .\port$456$24 (\s0$295 [24]),
-    .\port$456$25 (\s0$295 [25]),
-    .\port$456$27 (\s1$297 [0]),
-    .\port$456$28 (\s1$297 [1]),
-    .\port$456$29 (\s1$297 [2]),
-    .\port$456$3 (\s0$295 [3]),
-    .\port$456$30 (\s1$297 [3]),
-    .\port$456$31 (\s1$297 [4]),
-    .\port$456$32 (\s1$297 [5]),
-    .\port$456$33 (\s1$297 [6]),
-    .\port$456$34 (\s1$297 [7]),
-    .\port$456$35 (\s1$297 [8]),
-    .\port$456$36 (\s1$297 [9]),
-    .\port$456$37 (\s1$297 [10]),
-    .\port$456$38 (\s1$297 [11]),
-    .\port$456$39 (\s1$297 [12]),
-    .\port$456$4 (\s0$295 [4]),
-    .\port$456$40 (\s1$297 [13]),
-    .\port$456$41 (\s1$297 [14]),
-    .\port$456$42 (\s1$297 [15]),
-    .\port$456$43 (\s1$297 [16]),
-    .\port$456$44 (\s1$297 [17]),
-    .\port$456$45 (\s1$297 [18]),
-    .\port$456$46 (\s1$297 [19]),
-    .\port$456$47 (\s1$297 [20]),
-    .\port$456$48 (\s1$297 [21]),
-    .\port$456$49 (\s1$297 [22]),
-    .\port$456$5 (\s0$295 [5]),
-    .\port$456$50 (\s1$297 [23]),
-    .\port$456$51 (\s1$297 [24]),
-    .\port$456$52 (\s1$297 [25]),
-    .\port$456$6 (\s0$295 [6]),
-    .\port$456$7 (\s0$295 [7]),
-    .\port$456$8 (\s0$295 [8]),
-    .\port$456$9 (\s0$295 [9]),
+    .\port$461$0 (\s0$295 [0]),
+    .\port$461$1 (\s0$295 [1]),
+    .\port$461$10 (\s0$295 [10]),
+    .\port$461$11 (\s0$295 [11]),
+    .\port$461$12 (\s0$295 [12]),
+    .\port$461$13 (\s0$295 [13]),
+    .\port$461$14 (\s0$295 [14]),
+    .\port$461$15 (\s0$295 [15]),
+    .\port$461$16 (\s0$295 [16]),
+    .\port$461$17 (\s0$295 [17]),
+    .\port$461$18 (\s0$295 [18]),
+    .\port$461$19 (\s0$295 [19]),
+    .\port$461$2 (\s0$295 [2]),
+    .\port$461$20 (\s0$295 [20]),
+    .\port$461$21 (\s0$295 [21]),
+    .\port$461$22 (\s0$295 [22]),
+    .\port$461$23 (\s0$295 [23]),
+    .\port$461$24 (\s0$295 [24]),
+    .\port$461$25 (\s0$295 [25]),
+    .\port$461$27 (\s1$297 [0]),
+    .\port$461$28 (\s1$297 [1]),
+    .\port$461$29 (\s1$297 [2]),
+    .\port$461$3 (\s0$295 [3]),
+    .\port$461$30 (\s1$297 [3]),
+    .\port$461$31 (\s1$297 [4]),
+    .\port$461$32 (\s1$297 [5]),
+    .\port$461$33 (\s1$297 [6]),
+    .\port$461$34 (\s1$297 [7]),
+    .\port$461$35 (\s1$297 [8]),
+    .\port$461$36 (\s1$297 [9]),
+    .\port$461$37 (\s1$297 [10]),
+    .\port$461$38 (\s1$297 [11]),
+    .\port$461$39 (\s1$297 [12]),
+    .\port$461$4 (\s0$295 [4]),
+    .\port$461$40 (\s1$297 [13]),
+    .\port$461$41 (\s1$297 [14]),
+    .\port$461$42 (\s1$297 [15]),
+    .\port$461$43 (\s1$297 [16]),
+    .\port$461$44 (\s1$297 [17]),
+    .\port$461$45 (\s1$297 [18]),
+    .\port$461$46 (\s1$297 [19]),
+    .\port$461$47 (\s1$297 [20]),
+    .\port$461$48 (\s1$297 [21]),
+    .\port$461$49 (\s1$297 [22]),
+    .\port$461$5 (\s0$295 [5]),
+    .\port$461$50 (\s1$297 [23]),
+    .\port$461$51 (\s1$297 [24]),
+    .\port$461$52 (\s1$297 [25]),
+    .\port$461$6 (\s0$295 [6]),
+    .\port$461$7 (\s0$295 [7]),
+    .\port$461$8 (\s0$295 [8]),
+    .\port$461$9 (\s0$295 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -16687,58 +16715,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_1  mac_3_1 (
     .a(a_3_0),
     .clk(clk),
-    .\port$461$0 (\s0$307 [0]),
-    .\port$461$1 (\s0$307 [1]),
-    .\port$461$10 (\s0$307 [10]),
-    .\port$461$11 (\s0$307 [11]),
-    .\port$461$12 (\s0$307 [12]),
-    .\port$461$13 (\s0$307 [13]),
-    .\port$461$14 (\s0$307 [14]),
-    .\port$461$15 (\s0$307 [15]),
-    .\port$461$16 (\s0$307 [16]),
-    .\port$461$17 (\s0$307 [17]),
-    .\port$461$18 (\s0$307 [18]),
-    .\port$461$19 (\s0$307 [19]),
-    .\port$461$2 (\s0$307 [2]),
-    .\port$461$20 (\s0$307 [20]),
-    .\port$461$21 (\s0$307 [21]),
-    .\port$461$22 (\s0$307 [22]),
-    .\port$461$23 (\s0$307 [23]),
-    .\port$461$24 (\s0$307 [24]),
-    .\port$461$25 (\s0$307 [25]),
-    .\port$461$27 (\s1$309 [0]),
-    .\port$461$28 (\s1$309 [1]),
-    .\port$461$29 (\s1$309 [2]),
-    .\port$461$3 (\s0$307 [3]),
-    .\port$461$30 (\s1$309 [3]),
-    .\port$461$31 (\s1$309 [4]),
-    .\port$461$32 (\s1$309 [5]),
-    .\port$461$33 (\s1$309 [6]),
-    .\port$461$34 (\s1$309 [7]),
-    .\port$461$35 (\s1$309 [8]),
-    .\port$461$36 (\s1$309 [9]),
-    .\port$461$37 (\s1$309 [10]),
-    .\port$461$38 (\s1$309 [11]),
-    .\port$461$39 (\s1$309 [12]),
-    .\port$461$4 (\s0$307 [4]),
-    .\port$461$40 (\s1$309 [13]),
-    .\port$461$41 (\s1$309 [14]),
-    .\port$461$42 (\s1$309 [15]),
-    .\port$461$43 (\s1$309 [16]),
-    .\port$461$44 (\s1$309 [17]),
-    .\port$461$45 (\s1$309 [18]),
-    .\port$461$46 (\s1$309 [19]),
-    .\port$461$47 (\s1$309 [20]),
-    .\port$461$48 (\s1$309 [21]),
-    .\port$461$49 (\s1$309 [22]),
-    .\port$461$5 (\s0$307 [5]),
-    .\port$461$50 (\s1$309 [23]),
-    .\port$461$51 (\s1$309 [24]),
-    .\port$461$52 (\s1$309 [25]),
-    .\port$461$6 (\s0$307 [6]),
-    .\port$461$7 (\s0$307 [7]),
-    .\port$461$8 (\s0$307 [8]),
-    .\port$461$9 (\s0$307 [9]),
+    .\port$466$0 (\s0$307 [0]),
+    .\port$466$1 (\s0$307 [1]),
+    .\port$466$10 (\s0$307 [10]),
+    .\port$466$11 (\s0$307 [11]),
+    .\port$466$12 (\s0$307 [12]),
+    .\port$466$13 (\s0$307 [13]),
+    .\port$466$14 (\s0$307 [14]),
+    .\port$466$15 (\s0$307 [15]),
+    .\port$466$16 (\s0$307 [16]),
+    .\port$466$17 (\s0$307 [17]),
+    .\port$466$18 (\s0$307 [18]),
+    .\port$466$19 (\s0$307 [19]),
+    .\port$466$2 (\s0$307 [2]),
+    .\port$466$20 (\s0$307 [20]),
+    .\port$466$21 (\s0$307 [21]),
+    .\port$466$22 (\s0$307 [22]),
+    .\port$466$23 (\s0$307 [23]),
+    .\port$466$24 (\s0$307 [24]),
+    .\port$466$25 (\s0$307 [25]),
+    .\port$466$27 (\s1$309 [0]),
+    .\port$466$28 (\s1$309 [1]),
+    .\port$466$29 (\s1$309 [2]),
+    .\port$466$3 (\s0$307 [3]),
+    .\port$466$30 (\s1$309 [3]),
+    .\port$466$31 (\s1$309 [4]),
+    .\port$466$32 (\s1$309 [5]),
+    .\port$466$33 (\s1$309 [6]),
+    .\port$466$34 (\s1$309 [7]),
+    .\port$466$35 (\s1$309 [8]),
+    .\port$466$36 (\s1$309 [9]),
+    .\port$466$37 (\s1$309 [10]),
+    .\port$466$38 (\s1$309 [11]),
+    .\port$466$39 (\s1$309 [12]),
+    .\port$466$4 (\s0$307 [4]),
+    .\port$466$40 (\s1$309 [13]),
+    .\port$466$41 (\s1$309 [14]),
+    .\port$466$42 (\s1$309 [15]),
+    .\port$466$43 (\s1$309 [16]),
+    .\port$466$44 (\s1$309 [17]),
+    .\port$466$45 (\s1$309 [18]),
+    .\port$466$46 (\s1$309 [19]),
+    .\port$466$47 (\s1$309 [20]),
+    .\port$466$48 (\s1$309 [21]),
+    .\port$466$49 (\s1$309 [22]),
+    .\port$466$5 (\s0$307 [5]),
+    .\port$466$50 (\s1$309 [23]),
+    .\port$466$51 (\s1$309 [24]),
+    .\port$466$52 (\s1$309 [25]),
+    .\port$466$6 (\s0$307 [6]),
+    .\port$466$7 (\s0$307 [7]),
+    .\port$466$8 (\s0$307 [8]),
+    .\port$466$9 (\s0$307 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -16747,58 +16775,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_2  mac_3_2 (
     .a(a_3_1),
     .clk(clk),
-    .\port$466$0 (\s0$319 [0]),
-    .\port$466$1 (\s0$319 [1]),
-    .\port$466$10 (\s0$319 [10]),
-    .\port$466$11 (\s0$319 [11]),
-    .\port$466$12 (\s0$319 [12]),
-    .\port$466$13 (\s0$319 [13]),
-    .\port$466$14 (\s0$319 [14]),
-    .\port$466$15 (\s0$319 [15]),
-    .\port$466$16 (\s0$319 [16]),
-    .\port$466$17 (\s0$319 [17]),
-    .\port$466$18 (\s0$319 [18]),
-    .\port$466$19 (\s0$319 [19]),
-    .\port$466$2 (\s0$319 [2]),
-    .\port$466$20 (\s0$319 [20]),
-    .\port$466$21 (\s0$319 [21]),
-    .\port$466$22 (\s0$319 [22]),
-    .\port$466$23 (\s0$319 [23]),
-    .\port$466$24 (\s0$319 [24]),
-    .\port$466$25 (\s0$319 [25]),
-    .\port$466$27 (\s1$321 [0]),
-    .\port$466$28 (\s1$321 [1]),
-    .\port$466$29 (\s1$321 [2]),
-    .\port$466$3 (\s0$319 [3]),
-    .\port$466$30 (\s1$321 [3]),
-    .\port$466$31 (\s1$321 [4]),
-    .\port$466$32 (\s1$321 [5]),
-    .\port$466$33 (\s1$321 [6]),
-    .\port$466$34 (\s1$321 [7]),
-    .\port$466$35 (\s1$321 [8]),
-    .\port$466$36 (\s1$321 [9]),
-    .\port$466$37 (\s1$321 [10]),
-    .\port$466$38 (\s1$321 [11]),
-    .\port$466$39 (\s1$321 [12]),
-    .\port$466$4 (\s0$319 [4]),
-    .\port$466$40 (\s1$321 [13]),
-    .\port$466$41 (\s1$321 [14]),
-    .\port$466$42 (\s1$321 [15]),
-    .\port$466$43 (\s1$321 [16]),
-    .\port$466$44 (\s1$321 [17]),
-    .\port$466$45 (\s1$321 [18]),
-    .\port$466$46 (\s1$321 [19]),
-    .\port$466$47 (\s1$321 [20]),
-    .\port$466$48 (\s1$321 [21]),
-    .\port$466$49 (\s1$321 [22]),
-    .\port$466$5 (\s0$319 [5]),
-    .\port$466$50 (\s1$321 [23]),
-    .\port$466$51 (\s1$321 [24]),
-    .\port$466$52 (\s1$321 [25]),
-    .\port$466$6 (\s0$319 [6]),
-    .\port$466$7 (\s0$319 [7]),
-    .\port$466$8 (\s0$319 [8]),
-    .\port$466$9 (\s0$319 [9]),
+    .\port$471$0 (\s0$319 [0]),
+    .\port$471$1 (\s0$319 [1]),
+    .\port$471$10 (\s0$319 [10]),
+    .\port$471$11 (\s0$319 [11]),
+    .\port$471$12 (\s0$319 [12]),
+    .\port$471$13 (\s0$319 [13]),
+    .\port$471$14 (\s0$319 [14]),
+    .\port$471$15 (\s0$319 [15]),
+    .\port$471$16 (\s0$319 [16]),
+    .\port$471$17 (\s0$319 [17]),
+    .\port$471$18 (\s0$319 [18]),
+    .\port$471$19 (\s0$319 [19]),
+    .\port$471$2 (\s0$319 [2]),
+    .\port$471$20 (\s0$319 [20]),
+    .\port$471$21 (\s0$319 [21]),
+    .\port$471$22 (\s0$319 [22]),
+    .\port$471$23 (\s0$319 [23]),
+    .\port$471$24 (\s0$319 [24]),
+    .\port$471$25 (\s0$319 [25]),
+    .\port$471$27 (\s1$321 [0]),
+    .\port$471$28 (\s1$321 [1]),
+    .\port$471$29 (\s1$321 [2]),
+    .\port$471$3 (\s0$319 [3]),
+    .\port$471$30 (\s1$321 [3]),
+    .\port$471$31 (\s1$321 [4]),
+    .\port$471$32 (\s1$321 [5]),
+    .\port$471$33 (\s1$321 [6]),
+    .\port$471$34 (\s1$321 [7]),
+    .\port$471$35 (\s1$321 [8]),
+    .\port$471$36 (\s1$321 [9]),
+    .\port$471$37 (\s1$321 [10]),
+    .\port$471$38 (\s1$321 [11]),
+    .\port$471$39 (\s1$321 [12]),
+    .\port$471$4 (\s0$319 [4]),
+    .\port$471$40 (\s1$321 [13]),
+    .\port$471$41 (\s1$321 [14]),
+    .\port$471$42 (\s1$321 [15]),
+    .\port$471$43 (\s1$321 [16]),
+    .\port$471$44 (\s1$321 [17]),
+    .\port$471$45 (\s1$321 [18]),
+    .\port$471$46 (\s1$321 [19]),
+    .\port$471$47 (\s1$321 [20]),
+    .\port$471$48 (\s1$321 [21]),
+    .\port$471$49 (\s1$321 [22]),
+    .\port$471$5 (\s0$319 [5]),
+    .\port$471$50 (\s1$321 [23]),
+    .\port$471$51 (\s1$321 [24]),
+    .\port$471$52 (\s1$321 [25]),
+    .\port$471$6 (\s0$319 [6]),
+    .\port$471$7 (\s0$319 [7]),
+    .\port$471$8 (\s0$319 [8]),
+    .\port$471$9 (\s0$319 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -16807,58 +16835,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_3  mac_3_3 (
     .a(a_3_2),
     .clk(clk),
-    .\port$471$0 (\s0$331 [0]),
-    .\port$471$1 (\s0$331 [1]),
-    .\port$471$10 (\s0$331 [10]),
-    .\port$471$11 (\s0$331 [11]),
-    .\port$471$12 (\s0$331 [12]),
-    .\port$471$13 (\s0$331 [13]),
-    .\port$471$14 (\s0$331 [14]),
-    .\port$471$15 (\s0$331 [15]),
-    .\port$471$16 (\s0$331 [16]),
-    .\port$471$17 (\s0$331 [17]),
-    .\port$471$18 (\s0$331 [18]),
-    .\port$471$19 (\s0$331 [19]),
-    .\port$471$2 (\s0$331 [2]),
-    .\port$471$20 (\s0$331 [20]),
-    .\port$471$21 (\s0$331 [21]),
-    .\port$471$22 (\s0$331 [22]),
-    .\port$471$23 (\s0$331 [23]),
-    .\port$471$24 (\s0$331 [24]),
-    .\port$471$25 (\s0$331 [25]),
-    .\port$471$27 (\s1$333 [0]),
-    .\port$471$28 (\s1$333 [1]),
-    .\port$471$29 (\s1$333 [2]),
-    .\port$471$3 (\s0$331 [3]),
-    .\port$471$30 (\s1$333 [3]),
-    .\port$471$31 (\s1$333 [4]),
-    .\port$471$32 (\s1$333 [5]),
-    .\port$471$33 (\s1$333 [6]),
-    .\port$471$34 (\s1$333 [7]),
-    .\port$471$35 (\s1$333 [8]),
-    .\port$471$36 (\s1$333 [9]),
-    .\port$471$37 (\s1$333 [10]),
-    .\port$471$38 (\s1$333 [11]),
-    .\port$471$39 (\s1$333 [12]),
-    .\port$471$4 (\s0$331 [4]),
-    .\port$471$40 (\s1$333 [13]),
-    .\port$471$41 (\s1$333 [14]),
-    .\port$471$42 (\s1$333 [15]),
-    .\port$471$43 (\s1$333 [16]),
-    .\port$471$44 (\s1$333 [17]),
-    .\port$471$45 (\s1$333 [18]),
-    .\port$471$46 (\s1$333 [19]),
-    .\port$471$47 (\s1$333 [20]),
-    .\port$471$48 (\s1$333 [21]),
-    .\port$471$49 (\s1$333 [22]),
-    .\port$471$5 (\s0$331 [5]),
-    .\port$471$50 (\s1$333 [23]),
-    .\port$471$51 (\s1$333 [24]),
-    .\port$471$52 (\s1$333 [25]),
-    .\port$471$6 (\s0$331 [6]),
-    .\port$471$7 (\s0$331 [7]),
-    .\port$471$8 (\s0$331 [8]),
-    .\port$471$9 (\s0$331 [9]),
+    .\port$476$0 (\s0$331 [0]),
+    .\port$476$1 (\s0$331 [1]),
+    .\port$476$10 (\s0$331 [10]),
+    .\port$476$11 (\s0$331 [11]),
+    .\port$476$12 (\s0$331 [12]),
+    .\port$476$13 (\s0$331 [13]),
+    .\port$476$14 (\s0$331 [14]),
+    .\port$476$15 (\s0$331 [15]),
+    .\port$476$16 (\s0$331 [16]),
+    .\port$476$17 (\s0$331 [17]),
+    .\port$476$18 (\s0$331 [18]),
+    .\port$476$19 (\s0$331 [19]),
+    .\port$476$2 (\s0$331 [2]),
+    .\port$476$20 (\s0$331 [20]),
+    .\port$476$21 (\s0$331 [21]),
+    .\port$476$22 (\s0$331 [22]),
+    .\port$476$23 (\s0$331 [23]),
+    .\port$476$24 (\s0$331 [24]),
+    .\port$476$25 (\s0$331 [25]),
+    .\port$476$27 (\s1$333 [0]),
+    .\port$476$28 (\s1$333 [1]),
+    .\port$476$29 (\s1$333 [2]),
+    .\port$476$3 (\s0$331 [3]),
+    .\port$476$30 (\s1$333 [3]),
+    .\port$476$31 (\s1$333 [4]),
+    .\port$476$32 (\s1$333 [5]),
+    .\port$476$33 (\s1$333 [6]),
+    .\port$476$34 (\s1$333 [7]),
+    .\port$476$35 (\s1$333 [8]),
+    .\port$476$36 (\s1$333 [9]),
+    .\port$476$37 (\s1$333 [10]),
+    .\port$476$38 (\s1$333 [11]),
+    .\port$476$39 (\s1$333 [12]),
+    .\port$476$4 (\s0$331 [4]),
+    .\port$476$40 (\s1$333 [13]),
+    .\port$476$41 (\s1$333 [14]),
+    .\port$476$42 (\s1$333 [15]),
+    .\port$476$43 (\s1$333 [16]),
+    .\port$476$44 (\s1$333 [17]),
+    .\port$476$45 (\s1$333 [18]),
+    .\port$476$46 (\s1$333 [19]),
+    .\port$476$47 (\s1$333 [20]),
+    .\port$476$48 (\s1$333 [21]),
+    .\port$476$49 (\s1$333 [22]),
+    .\port$476$5 (\s0$331 [5]),
+    .\port$476$50 (\s1$333 [23]),
+    .\port$476$51 (\s1$333 [24]),
+    .\port$476$52 (\s1$333 [25]),
+    .\port$476$6 (\s0$331 [6]),
+    .\port$476$7 (\s0$331 [7]),
+    .\port$476$8 (\s0$331 [8]),
+    .\port$476$9 (\s0$331 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -16867,58 +16895,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_0  mac_4_0 (
     .a(skew_a4_d3),
     .clk(clk),
-    .\port$476$0 (\s0$343 [0]),
-    .\port$476$1 (\s0$343 [1]),
-    .\port$476$10 (\s0$343 [10]),
-    .\port$476$11 (\s0$343 [11]),
-    .\port$476$12 (\s0$343 [12]),
-    .\port$476$13 (\s0$343 [13]),
-    .\port$476$14 (\s0$343 [14]),
-    .\port$476$15 (\s0$343 [15]),
-    .\port$476$16 (\s0$343 [16]),
-    .\port$476$17 (\s0$343 [17]),
-    .\port$476$18 (\s0$343 [18]),
-    .\port$476$19 (\s0$343 [19]),
-    .\port$476$2 (\s0$343 [2]),
-    .\port$476$20 (\s0$343 [20]),
-    .\port$476$21 (\s0$343 [21]),
-    .\port$476$22 (\s0$343 [22]),
-    .\port$476$23 (\s0$343 [23]),
-    .\port$476$24 (\s0$343 [24]),
-    .\port$476$25 (\s0$343 [25]),
-    .\port$476$27 (\s1$345 [0]),
-    .\port$476$28 (\s1$345 [1]),
-    .\port$476$29 (\s1$345 [2]),
-    .\port$476$3 (\s0$343 [3]),
-    .\port$476$30 (\s1$345 [3]),
-    .\port$476$31 (\s1$345 [4]),
-    .\port$476$32 (\s1$345 [5]),
-    .\port$476$33 (\s1$345 [6]),
-    .\port$476$34 (\s1$345 [7]),
-    .\port$476$35 (\s1$345 [8]),
-    .\port$476$36 (\s1$345 [9]),
-    .\port$476$37 (\s1$345 [10]),
-    .\port$476$38 (\s1$345 [11]),
-    .\port$476$39 (\s1$345 [12]),
-    .\port$476$4 (\s0$343 [4]),
-    .\port$476$40 (\s1$345 [13]),
-    .\port$476$41 (\s1$345 [14]),
-    .\port$476$42 (\s1$345 [15]),
-    .\port$476$43 (\s1$345 [16]),
-    .\port$476$44 (\s1$345 [17]),
-    .\port$476$45 (\s1$345 [18]),
-    .\port$476$46 (\s1$345 [19]),
-    .\port$476$47 (\s1$345 [20]),
-    .\port$476$48 (\s1$345 [21]),
-    .\port$476$49 (\s1$345 [22]),
-    .\port$476$5 (\s0$343 [5]),
-    .\port$476$50 (\s1$345 [23]),
-    .\port$476$51 (\s1$345 [24]),
-    .\port$476$52 (\s1$345 [25]),
-    .\port$476$6 (\s0$343 [6]),
-    .\port$476$7 (\s0$343 [7]),
-    .\port$476$8 (\s0$343 [8]),
-    .\port$476$9 (\s0$343 [9]),
+    .\port$481$0 (\s0$343 [0]),
+    .\port$481$1 (\s0$343 [1]),
+    .\port$481$10 (\s0$343 [10]),
+    .\port$481$11 (\s0$343 [11]),
+    .\port$481$12 (\s0$343 [12]),
+    .\port$481$13 (\s0$343 [13]),
+    .\port$481$14 (\s0$343 [14]),
+    .\port$481$15 (\s0$343 [15]),
+    .\port$481$16 (\s0$343 [16]),
+    .\port$481$17 (\s0$343 [17]),
+    .\port$481$18 (\s0$343 [18]),
+    .\port$481$19 (\s0$343 [19]),
+    .\port$481$2 (\s0$343 [2]),
+    .\port$481$20 (\s0$343 [20]),
+    .\port$481$21 (\s0$343 [21]),
+    .\port$481$22 (\s0$343 [22]),
+    .\port$481$23 (\s0$343 [23]),
+    .\port$481$24 (\s0$343 [24]),
+    .\port$481$25 (\s0$343 [25]),
+    .\port$481$27 (\s1$345 [0]),
+    .\port$481$28 (\s1$345 [1]),
+    .\port$481$29 (\s1$345 [2]),
+    .\port$481$3 (\s0$343 [3]),
+    .\port$481$30 (\s1$345 [3]),
+    .\port$481$31 (\s1$345 [4]),
+    .\port$481$32 (\s1$345 [5]),
+    .\port$481$33 (\s1$345 [6]),
+    .\port$481$34 (\s1$345 [7]),
+    .\port$481$35 (\s1$345 [8]),
+    .\port$481$36 (\s1$345 [9]),
+    .\port$481$37 (\s1$345 [10]),
+    .\port$481$38 (\s1$345 [11]),
+    .\port$481$39 (\s1$345 [12]),
+    .\port$481$4 (\s0$343 [4]),
+    .\port$481$40 (\s1$345 [13]),
+    .\port$481$41 (\s1$345 [14]),
+    .\port$481$42 (\s1$345 [15]),
+    .\port$481$43 (\s1$345 [16]),
+    .\port$481$44 (\s1$345 [17]),
+    .\port$481$45 (\s1$345 [18]),
+    .\port$481$46 (\s1$345 [19]),
+    .\port$481$47 (\s1$345 [20]),
+    .\port$481$48 (\s1$345 [21]),
+    .\port$481$49 (\s1$345 [22]),
+    .\port$481$5 (\s0$343 [5]),
+    .\port$481$50 (\s1$345 [23]),
+    .\port$481$51 (\s1$345 [24]),
+    .\port$481$52 (\s1$345 [25]),
+    .\port$481$6 (\s0$343 [6]),
+    .\port$481$7 (\s0$343 [7]),
+    .\port$481$8 (\s0$343 [8]),
+    .\port$481$9 (\s0$343 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -16927,58 +16955,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_1  mac_4_1 (
     .a(a_4_0),
     .clk(clk),
-    .\port$481$0 (\s0$355 [0]),
-    .\port$481$1 (\s0$355 [1]),
-    .\port$481$10 (\s0$355 [10]),
-    .\port$481$11 (\s0$355 [11]),
-    .\port$481$12 (\s0$355 [12]),
-    .\port$481$13 (\s0$355 [13]),
-    .\port$481$14 (\s0$355 [14]),
-    .\port$481$15 (\s0$355 [15]),
-    .\port$481$16 (\s0$355 [16]),
-    .\port$481$17 (\s0$355 [17]),
-    .\port$481$18 (\s0$355 [18]),
-    .\port$481$19 (\s0$355 [19]),
-    .\port$481$2 (\s0$355 [2]),
-    .\port$481$20 (\s0$355 [20]),
-    .\port$481$21 (\s0$355 [21]),
-    .\port$481$22 (\s0$355 [22]),
-    .\port$481$23 (\s0$355 [23]),
-    .\port$481$24 (\s0$355 [24]),
-    .\port$481$25 (\s0$355 [25]),
-    .\port$481$27 (\s1$357 [0]),
-    .\port$481$28 (\s1$357 [1]),
-    .\port$481$29 (\s1$357 [2]),
-    .\port$481$3 (\s0$355 [3]),
-    .\port$481$30 (\s1$357 [3]),
-    .\port$481$31 (\s1$357 [4]),
-    .\port$481$32 (\s1$357 [5]),
-    .\port$481$33 (\s1$357 [6]),
-    .\port$481$34 (\s1$357 [7]),
-    .\port$481$35 (\s1$357 [8]),
-    .\port$481$36 (\s1$357 [9]),
-    .\port$481$37 (\s1$357 [10]),
-    .\port$481$38 (\s1$357 [11]),
-    .\port$481$39 (\s1$357 [12]),
-    .\port$481$4 (\s0$355 [4]),
-    .\port$481$40 (\s1$357 [13]),
-    .\port$481$41 (\s1$357 [14]),
-    .\port$481$42 (\s1$357 [15]),
-    .\port$481$43 (\s1$357 [16]),
-    .\port$481$44 (\s1$357 [17]),
-    .\port$481$45 (\s1$357 [18]),
-    .\port$481$46 (\s1$357 [19]),
-    .\port$481$47 (\s1$357 [20]),
-    .\port$481$48 (\s1$357 [21]),
-    .\port$481$49 (\s1$357 [22]),
-    .\port$481$5 (\s0$355 [5]),
-    .\port$481$50 (\s1$357 [23]),
-    .\port$481$51 (\s1$357 [24]),
-    .\port$481$52 (\s1$357 [25]),
-    .\port$481$6 (\s0$355 [6]),
-    .\port$481$7 (\s0$355 [7]),
-    .\port$481$8 (\s0$355 [8]),
-    .\port$481$9 (\s0$355 [9]),
+    .\port$486$0 (\s0$355 [0]),
+    .\port$486$1 (\s0$355 [1]),
+    .\port$486$10 (\s0$355 [10]),
+    .\port$486$11 (\s0$355 [11]),
+    .\port$486$12 (\s0$355 [12]),
+    .\port$486$13 (\s0$355 [13]),
+    .\port$486$14 (\s0$355 [14]),
+    .\port$486$15 (\s0$355 [15]),
+    .\port$486$16 (\s0$355 [16]),
+    .\port$486$17 (\s0$355 [17]),
+    .\port$486$18 (\s0$355 [18]),
+    .\port$486$19 (\s0$355 [19]),
+    .\port$486$2 (\s0$355 [2]),
+    .\port$486$20 (\s0$355 [20]),
+    .\port$486$21 (\s0$355 [21]),
+    .\port$486$22 (\s0$355 [22]),
+    .\port$486$23 (\s0$355 [23]),
+    .\port$486$24 (\s0$355 [24]),
+    .\port$486$25 (\s0$355 [25]),
+    .\port$486$27 (\s1$357 [0]),
+    .\port$486$28 (\s1$357 [1]),
+    .\port$486$29 (\s1$357 [2]),
+    .\port$486$3 (\s0$355 [3]),
+    .\port$486$30 (\s1$357 [3]),
+    .\port$486$31 (\s1$357 [4]),
+    .\port$486$32 (\s1$357 [5]),
+    .\port$486$33 (\s1$357 [6]),
+    .\port$486$34 (\s1$357 [7]),
+    .\port$486$35 (\s1$357 [8]),
+    .\port$486$36 (\s1$357 [9]),
+    .\port$486$37 (\s1$357 [10]),
+    .\port$486$38 (\s1$357 [11]),
+    .\port$486$39 (\s1$357 [12]),
+    .\port$486$4 (\s0$355 [4]),
+    .\port$486$40 (\s1$357 [13]),
+    .\port$486$41 (\s1$357 [14]),
+    .\port$486$42 (\s1$357 [15]),
+    .\port$486$43 (\s1$357 [16]),
+    .\port$486$44 (\s1$357 [17]),
+    .\port$486$45 (\s1$357 [18]),
+    .\port$486$46 (\s1$357 [19]),
+    .\port$486$47 (\s1$357 [20]),
+    .\port$486$48 (\s1$357 [21]),
+    .\port$486$49 (\s1$357 [22]),
+    .\port$486$5 (\s0$355 [5]),
+    .\port$486$50 (\s1$357 [23]),
+    .\port$486$51 (\s1$357 [24]),
+    .\port$486$52 (\s1$357 [25]),
+    .\port$486$6 (\s0$355 [6]),
+    .\port$486$7 (\s0$355 [7]),
+    .\port$486$8 (\s0$355 [8]),
+    .\port$486$9 (\s0$355 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -16987,58 +17015,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_2  mac_4_2 (
     .a(a_4_1),
     .clk(clk),
-    .\port$486$0 (\s0$367 [0]),
-    .\port$486$1 (\s0$367 [1]),
-    .\port$486$10 (\s0$367 [10]),
-    .\port$486$11 (\s0$367 [11]),
-    .\port$486$12 (\s0$367 [12]),
-    .\port$486$13 (\s0$367 [13]),
-    .\port$486$14 (\s0$367 [14]),
-    .\port$486$15 (\s0$367 [15]),
-    .\port$486$16 (\s0$367 [16]),
-    .\port$486$17 (\s0$367 [17]),
-    .\port$486$18 (\s0$367 [18]),
-    .\port$486$19 (\s0$367 [19]),
-    .\port$486$2 (\s0$367 [2]),
-    .\port$486$20 (\s0$367 [20]),
-    .\port$486$21 (\s0$367 [21]),
-    .\port$486$22 (\s0$367 [22]),
-    .\port$486$23 (\s0$367 [23]),
-    .\port$486$24 (\s0$367 [24]),
-    .\port$486$25 (\s0$367 [25]),
-    .\port$486$27 (\s1$369 [0]),
-    .\port$486$28 (\s1$369 [1]),
-    .\port$486$29 (\s1$369 [2]),
-    .\port$486$3 (\s0$367 [3]),
-    .\port$486$30 (\s1$369 [3]),
-    .\port$486$31 (\s1$369 [4]),
-    .\port$486$32 (\s1$369 [5]),
-    .\port$486$33 (\s1$369 [6]),
-    .\port$486$34 (\s1$369 [7]),
-    .\port$486$35 (\s1$369 [8]),
-    .\port$486$36 (\s1$369 [9]),
-    .\port$486$37 (\s1$369 [10]),
-    .\port$486$38 (\s1$369 [11]),
-    .\port$486$39 (\s1$369 [12]),
-    .\port$486$4 (\s0$367 [4]),
-    .\port$486$40 (\s1$369 [13]),
-    .\port$486$41 (\s1$369 [14]),
-    .\port$486$42 (\s1$369 [15]),
-    .\port$486$43 (\s1$369 [16]),
-    .\port$486$44 (\s1$369 [17]),
-    .\port$486$45 (\s1$369 [18]),
-    .\port$486$46 (\s1$369 [19]),
-    .\port$486$47 (\s1$369 [20]),
-    .\port$486$48 (\s1$369 [21]),
-    .\port$486$49 (\s1$369 [22]),
-    .\port$486$5 (\s0$367 [5]),
-    .\port$486$50 (\s1$369 [23]),
-    .\port$486$51 (\s1$369 [24]),
-    .\port$486$52 (\s1$369 [25]),
-    .\port$486$6 (\s0$367 [6]),
-    .\port$486$7 (\s0$367 [7]),
-    .\port$486$8 (\s0$367 [8]),
-    .\port$486$9 (\s0$367 [9]),
+    .\port$491$0 (\s0$367 [0]),
+    .\port$491$1 (\s0$367 [1]),
+    .\port$491$10 (\s0$367 [10]),
+    .\port$491$11 (\s0$367 [11]),
+    .\port$491$12 (\s0$367 [12]),
+    .\port$491$13 (\s0$367 [13]),
+    .\port$491$14 (\s0$367 [14]),
+    .\port$491$15 (\s0$367 [15]),
+    .\port$491$16 (\s0$367 [16]),
+    .\port$491$17 (\s0$367 [17]),
+    .\port$491$18 (\s0$367 [18]),
+    .\port$491$19 (\s0$367 [19]),
+    .\port$491$2 (\s0$367 [2]),
+    .\port$491$20 (\s0$367 [20]),
+    .\port$491$21 (\s0$367 [21]),
+    .\port$491$22 (\s0$367 [22]),
+    .\port$491$23 (\s0$367 [23]),
+    .\port$491$24 (\s0$367 [24]),
+    .\port$491$25 (\s0$367 [25]),
+    .\port$491$27 (\s1$369 [0]),
+    .\port$491$28 (\s1$369 [1]),
+    .\port$491$29 (\s1$369 [2]),
+    .\port$491$3 (\s0$367 [3]),
+    .\port$491$30 (\s1$369 [3]),
+    .\port$491$31 (\s1$369 [4]),
+    .\port$491$32 (\s1$369 [5]),
+    .\port$491$33 (\s1$369 [6]),
+    .\port$491$34 (\s1$369 [7]),
+    .\port$491$35 (\s1$369 [8]),
+    .\port$491$36 (\s1$369 [9]),
+    .\port$491$37 (\s1$369 [10]),
+    .\port$491$38 (\s1$369 [11]),
+    .\port$491$39 (\s1$369 [12]),
+    .\port$491$4 (\s0$367 [4]),
+    .\port$491$40 (\s1$369 [13]),
+    .\port$491$41 (\s1$369 [14]),
+    .\port$491$42 (\s1$369 [15]),
+    .\port$491$43 (\s1$369 [16]),
+    .\port$491$44 (\s1$369 [17]),
+    .\port$491$45 (\s1$369 [18]),
+    .\port$491$46 (\s1$369 [19]),
+    .\port$491$47 (\s1$369 [20]),
+    .\port$491$48 (\s1$369 [21]),
+    .\port$491$49 (\s1$369 [22]),
+    .\port$491$5 (\s0$367 [5]),
+    .\port$491$50 (\s1$369 [23]),
+    .\port$491$51 (\s1$369 [24]),
+    .\port$491$52 (\s1$369 [25]),
+    .\port$491$6 (\s0$367 [6]),
+    .\port$491$7 (\s0$367 [7]),
+    .\port$491$8 (\s0$367 [8]),
+    .\port$491$9 (\s0$367 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -17047,58 +17075,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_3  mac_4_3 (
     .a(a_4_2),
     .clk(clk),
-    .\port$491$0 (\s0$379 [0]),
-    .\port$491$1 (\s0$379 [1]),
-    .\port$491$10 (\s0$379 [10]),
-    .\port$491$11 (\s0$379 [11]),
-    .\port$491$12 (\s0$379 [12]),
-    .\port$491$13 (\s0$379 [13]),
-    .\port$491$14 (\s0$379 [14]),
-    .\port$491$15 (\s0$379 [15]),
-    .\port$491$16 (\s0$379 [16]),
-    .\port$491$17 (\s0$379 [17]),
-    .\port$491$18 (\s0$379 [18]),
-    .\port$491$19 (\s0$379 [19]),
-    .\port$491$2 (\s0$379 [2]),
-    .\port$491$20 (\s0$379 [20]),
-    .\port$491$21 (\s0$379 [21]),
-    .\port$491$22 (\s0$379 [22]),
-    .\port$491$23 (\s0$379 [23]),
-    .\port$491$24 (\s0$379 [24]),
-    .\port$491$25 (\s0$379 [25]),
-    .\port$491$27 (\s1$381 [0]),
-    .\port$491$28 (\s1$381 [1]),
-    .\port$491$29 (\s1$381 [2]),
-    .\port$491$3 (\s0$379 [3]),
-    .\port$491$30 (\s1$381 [3]),
-    .\port$491$31 (\s1$381 [4]),
-    .\port$491$32 (\s1$381 [5]),
-    .\port$491$33 (\s1$381 [6]),
-    .\port$491$34 (\s1$381 [7]),
-    .\port$491$35 (\s1$381 [8]),
-    .\port$491$36 (\s1$381 [9]),
-    .\port$491$37 (\s1$381 [10]),
-    .\port$491$38 (\s1$381 [11]),
-    .\port$491$39 (\s1$381 [12]),
-    .\port$491$4 (\s0$379 [4]),
-    .\port$491$40 (\s1$381 [13]),
-    .\port$491$41 (\s1$381 [14]),
-    .\port$491$42 (\s1$381 [15]),
-    .\port$491$43 (\s1$381 [16]),
-    .\port$491$44 (\s1$381 [17]),
-    .\port$491$45 (\s1$381 [18]),
-    .\port$491$46 (\s1$381 [19]),
-    .\port$491$47 (\s1$381 [20]),
-    .\port$491$48 (\s1$381 [21]),
-    .\port$491$49 (\s1$381 [22]),
-    .\port$491$5 (\s0$379 [5]),
-    .\port$491$50 (\s1$381 [23]),
-    .\port$491$51 (\s1$381 [24]),
-    .\port$491$52 (\s1$381 [25]),
-    .\port$491$6 (\s0$379 [6]),
-    .\port$491$7 (\s0$379 [7]),
-    .\port$491$8 (\s0$379 [8]),
-    .\port$491$9 (\s0$379 [9]),
+    .\port$496$0 (\s0$379 [0]),
+    .\port$496$1 (\s0$379 [1]),
+    .\port$496$10 (\s0$379 [10]),
+    .\port$496$11 (\s0$379 [11]),
+    .\port$496$12 (\s0$379 [12]),
+    .\port$496$13 (\s0$379 [13]),
+    .\port$496$14 (\s0$379 [14]),
+    .\port$496$15 (\s0$379 [15]),
+    .\port$496$16 (\s0$379 [16]),
+    .\port$496$17 (\s0$379 [17]),
+    .\port$496$18 (\s0$379 [18]),
+    .\port$496$19 (\s0$379 [19]),
+    .\port$496$2 (\s0$379 [2]),
+    .\port$496$20 (\s0$379 [20]),
+    .\port$496$21 (\s0$379 [21]),
+    .\port$496$22 (\s0$379 [22]),
+    .\port$496$23 (\s0$379 [23]),
+    .\port$496$24 (\s0$379 [24]),
+    .\port$496$25 (\s0$379 [25]),
+    .\port$496$27 (\s1$381 [0]),
+    .\port$496$28 (\s1$381 [1]),
+    .\port$496$29 (\s1$381 [2]),
+    .\port$496$3 (\s0$379 [3]),
+    .\port$496$30 (\s1$381 [3]),
+    .\port$496$31 (\s1$381 [4]),
+    .\port$496$32 (\s1$381 [5]),
+    .\port$496$33 (\s1$381 [6]),
+    .\port$496$34 (\s1$381 [7]),
+    .\port$496$35 (\s1$381 [8]),
+    .\port$496$36 (\s1$381 [9]),
+    .\port$496$37 (\s1$381 [10]),
+    .\port$496$38 (\s1$381 [11]),
+    .\port$496$39 (\s1$381 [12]),
+    .\port$496$4 (\s0$379 [4]),
+    .\port$496$40 (\s1$381 [13]),
+    .\port$496$41 (\s1$381 [14]),
+    .\port$496$42 (\s1$381 [15]),
+    .\port$496$43 (\s1$381 [16]),
+    .\port$496$44 (\s1$381 [17]),
+    .\port$496$45 (\s1$381 [18]),
+    .\port$496$46 (\s1$381 [19]),
+    .\port$496$47 (\s1$381 [20]),
+    .\port$496$48 (\s1$381 [21]),
+    .\port$496$49 (\s1$381 [22]),
+    .\port$496$5 (\s0$379 [5]),
+    .\port$496$50 (\s1$381 [23]),
+    .\port$496$51 (\s1$381 [24]),
+    .\port$496$52 (\s1$381 [25]),
+    .\port$496$6 (\s0$379 [6]),
+    .\port$496$7 (\s0$379 [7]),
+    .\port$496$8 (\s0$379 [8]),
+    .\port$496$9 (\s0$379 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -17107,58 +17135,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_0  mac_5_0 (
     .a(skew_a5_d4),
     .clk(clk),
-    .\port$496$0 (\s0$391 [0]),
-    .\port$496$1 (\s0$391 [1]),
-    .\port$496$10 (\s0$391 [10]),
-    .\port$496$11 (\s0$391 [11]),
-    .\port$496$12 (\s0$391 [12]),
-    .\port$496$13 (\s0$391 [13]),
-    .\port$496$14 (\s0$391 [14]),
-    .\port$496$15 (\s0$391 [15]),
-    .\port$496$16 (\s0$391 [16]),
-    .\port$496$17 (\s0$391 [17]),
-    .\port$496$18 (\s0$391 [18]),
-    .\port$496$19 (\s0$391 [19]),
-    .\port$496$2 (\s0$391 [2]),
-    .\port$496$20 (\s0$391 [20]),
-    .\port$496$21 (\s0$391 [21]),
-    .\port$496$22 (\s0$391 [22]),
-    .\port$496$23 (\s0$391 [23]),
-    .\port$496$24 (\s0$391 [24]),
-    .\port$496$25 (\s0$391 [25]),
-    .\port$496$27 (\s1$393 [0]),
-    .\port$496$28 (\s1$393 [1]),
-    .\port$496$29 (\s1$393 [2]),
-    .\port$496$3 (\s0$391 [3]),
-    .\port$496$30 (\s1$393 [3]),
-    .\port$496$31 (\s1$393 [4]),
-    .\port$496$32 (\s1$393 [5]),
-    .\port$496$33 (\s1$393 [6]),
-    .\port$496$34 (\s1$393 [7]),
-    .\port$496$35 (\s1$393 [8]),
-    .\port$496$36 (\s1$393 [9]),
-    .\port$496$37 (\s1$393 [10]),
-    .\port$496$38 (\s1$393 [11]),
-    .\port$496$39 (\s1$393 [12]),
-    .\port$496$4 (\s0$391 [4]),
-    .\port$496$40 (\s1$393 [13]),
-    .\port$496$41 (\s1$393 [14]),
-    .\port$496$42 (\s1$393 [15]),
-    .\port$496$43 (\s1$393 [16]),
-    .\port$496$44 (\s1$393 [17]),
-    .\port$496$45 (\s1$393 [18]),
-    .\port$496$46 (\s1$393 [19]),
-    .\port$496$47 (\s1$393 [20]),
-    .\port$496$48 (\s1$393 [21]),
-    .\port$496$49 (\s1$393 [22]),
-    .\port$496$5 (\s0$391 [5]),
-    .\port$496$50 (\s1$393 [23]),
-    .\port$496$51 (\s1$393 [24]),
-    .\port$496$52 (\s1$393 [25]),
-    .\port$496$6 (\s0$391 [6]),
-    .\port$496$7 (\s0$391 [7]),
-    .\port$496$8 (\s0$391 [8]),
-    .\port$496$9 (\s0$391 [9]),
+    .\port$501$0 (\s0$391 [0]),
+    .\port$501$1 (\s0$391 [1]),
+    .\port$501$10 (\s0$391 [10]),
+    .\port$501$11 (\s0$391 [11]),
+    .\port$501$12 (\s0$391 [12]),
+    .\port$501$13 (\s0$391 [13]),
+    .\port$501$14 (\s0$391 [14]),
+    .\port$501$15 (\s0$391 [15]),
+    .\port$501$16 (\s0$391 [16]),
+    .\port$501$17 (\s0$391 [17]),
+    .\port$501$18 (\s0$391 [18]),
+    .\port$501$19 (\s0$391 [19]),
+    .\port$501$2 (\s0$391 [2]),
+    .\port$501$20 (\s0$391 [20]),
+    .\port$501$21 (\s0$391 [21]),
+    .\port$501$22 (\s0$391 [22]),
+    .\port$501$23 (\s0$391 [23]),
+    .\port$501$24 (\s0$391 [24]),
+    .\port$501$25 (\s0$391 [25]),
+    .\port$501$27 (\s1$393 [0]),
+    .\port$501$28 (\s1$393 [1]),
+    .\port$501$29 (\s1$393 [2]),
+    .\port$501$3 (\s0$391 [3]),
+    .\port$501$30 (\s1$393 [3]),
+    .\port$501$31 (\s1$393 [4]),
+    .\port$501$32 (\s1$393 [5]),
+    .\port$501$33 (\s1$393 [6]),
+    .\port$501$34 (\s1$393 [7]),
+    .\port$501$35 (\s1$393 [8]),
+    .\port$501$36 (\s1$393 [9]),
+    .\port$501$37 (\s1$393 [10]),
+    .\port$501$38 (\s1$393 [11]),
+    .\port$501$39 (\s1$393 [12]),
+    .\port$501$4 (\s0$391 [4]),
+    .\port$501$40 (\s1$393 [13]),
+    .\port$501$41 (\s1$393 [14]),
+    .\port$501$42 (\s1$393 [15]),
+    .\port$501$43 (\s1$393 [16]),
+    .\port$501$44 (\s1$393 [17]),
+    .\port$501$45 (\s1$393 [18]),
+    .\port$501$46 (\s1$393 [19]),
+    .\port$501$47 (\s1$393 [20]),
+    .\port$501$48 (\s1$393 [21]),
+    .\port$501$49 (\s1$393 [22]),
+    .\port$501$5 (\s0$391 [5]),
+    .\port$501$50 (\s1$393 [23]),
+    .\port$501$51 (\s1$393 [24]),
+    .\port$501$52 (\s1$393 [25]),
+    .\port$501$6 (\s0$391 [6]),
+    .\port$501$7 (\s0$391 [7]),
+    .\port$501$8 (\s0$391 [8]),
+    .\port$501$9 (\s0$391 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -17167,58 +17195,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_1  mac_5_1 (
     .a(a_5_0),
     .clk(clk),
-    .\port$501$0 (\s0$403 [0]),
-    .\port$501$1 (\s0$403 [1]),
-    .\port$501$10 (\s0$403 [10]),
-    .\port$501$11 (\s0$403 [11]),
-    .\port$501$12 (\s0$403 [12]),
-    .\port$501$13 (\s0$403 [13]),
-    .\port$501$14 (\s0$403 [14]),
-    .\port$501$15 (\s0$403 [15]),
-    .\port$501$16 (\s0$403 [16]),
-    .\port$501$17 (\s0$403 [17]),
-    .\port$501$18 (\s0$403 [18]),
-    .\port$501$19 (\s0$403 [19]),
-    .\port$501$2 (\s0$403 [2]),
-    .\port$501$20 (\s0$403 [20]),
-    .\port$501$21 (\s0$403 [21]),
-    .\port$501$22 (\s0$403 [22]),
-    .\port$501$23 (\s0$403 [23]),
-    .\port$501$24 (\s0$403 [24]),
-    .\port$501$25 (\s0$403 [25]),
-    .\port$501$27 (\s1$405 [0]),
-    .\port$501$28 (\s1$405 [1]),
-    .\port$501$29 (\s1$405 [2]),
-    .\port$501$3 (\s0$403 [3]),
-    .\port$501$30 (\s1$405 [3]),
-    .\port$501$31 (\s1$405 [4]),
-    .\port$501$32 (\s1$405 [5]),
-    .\port$501$33 (\s1$405 [6]),
-    .\port$501$34 (\s1$405 [7]),
-    .\port$501$35 (\s1$405 [8]),
-    .\port$501$36 (\s1$405 [9]),
-    .\port$501$37 (\s1$405 [10]),
-    .\port$501$38 (\s1$405 [11]),
-    .\port$501$39 (\s1$405 [12]),
-    .\port$501$4 (\s0$403 [4]),
-    .\port$501$40 (\s1$405 [13]),
-    .\port$501$41 (\s1$405 [14]),
-    .\port$501$42 (\s1$405 [15]),
-    .\port$501$43 (\s1$405 [16]),
-    .\port$501$44 (\s1$405 [17]),
-    .\port$501$45 (\s1$405 [18]),
-    .\port$501$46 (\s1$405 [19]),
-    .\port$501$47 (\s1$405 [20]),
-    .\port$501$48 (\s1$405 [21]),
-    .\port$501$49 (\s1$405 [22]),
-    .\port$501$5 (\s0$403 [5]),
-    .\port$501$50 (\s1$405 [23]),
-    .\port$501$51 (\s1$405 [24]),
-    .\port$501$52 (\s1$405 [25]),
-    .\port$501$6 (\s0$403 [6]),
-    .\port$501$7 (\s0$403 [7]),
-    .\port$501$8 (\s0$403 [8]),
-    .\port$501$9 (\s0$403 [9]),
+    .\port$506$0 (\s0$403 [0]),
+    .\port$506$1 (\s0$403 [1]),
+    .\port$506$10 (\s0$403 [10]),
+    .\port$506$11 (\s0$403 [11]),
+    .\port$506$12 (\s0$403 [12]),
+    .\port$506$13 (\s0$403 [13]),
+    .\port$506$14 (\s0$403 [14]),
+    .\port$506$15 (\s0$403 [15]),
+    .\port$506$16 (\s0$403 [16]),
+    .\port$506$17 (\s0$403 [17]),
+    .\port$506$18 (\s0$403 [18]),
+    .\port$506$19 (\s0$403 [19]),
+    .\port$506$2 (\s0$403 [2]),
+    .\port$506$20 (\s0$403 [20]),
+    .\port$506$21 (\s0$403 [21]),
+    .\port$506$22 (\s0$403 [22]),
+    .\port$506$23 (\s0$403 [23]),
+    .\port$506$24 (\s0$403 [24]),
+    .\port$506$25 (\s0$403 [25]),
+    .\port$506$27 (\s1$405 [0]),
+    .\port$506$28 (\s1$405 [1]),
+    .\port$506$29 (\s1$405 [2]),
+    .\port$506$3 (\s0$403 [3]),
+    .\port$506$30 (\s1$405 [3]),
+    .\port$506$31 (\s1$405 [4]),
+    .\port$506$32 (\s1$405 [5]),
+    .\port$506$33 (\s1$405 [6]),
+    .\port$506$34 (\s1$405 [7]),
+    .\port$506$35 (\s1$405 [8]),
+    .\port$506$36 (\s1$405 [9]),
+    .\port$506$37 (\s1$405 [10]),
+    .\port$506$38 (\s1$405 [11]),
+    .\port$506$39 (\s1$405 [12]),
+    .\port$506$4 (\s0$403 [4]),
+    .\port$506$40 (\s1$405 [13]),
+    .\port$506$41 (\s1$405 [14]),
+    .\port$506$42 (\s1$405 [15]),
+    .\port$506$43 (\s1$405 [16]),
+    .\port$506$44 (\s1$405 [17]),
+    .\port$506$45 (\s1$405 [18]),
+    .\port$506$46 (\s1$405 [19]),
+    .\port$506$47 (\s1$405 [20]),
+    .\port$506$48 (\s1$405 [21]),
+    .\port$506$49 (\s1$405 [22]),
+    .\port$506$5 (\s0$403 [5]),
+    .\port$506$50 (\s1$405 [23]),
+    .\port$506$51 (\s1$405 [24]),
+    .\port$506$52 (\s1$405 [25]),
+    .\port$506$6 (\s0$403 [6]),
+    .\port$506$7 (\s0$403 [7]),
+    .\port$506$8 (\s0$403 [8]),
+    .\port$506$9 (\s0$403 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -17227,58 +17255,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_2  mac_5_2 (
     .a(a_5_1),
     .clk(clk),
-    .\port$506$0 (\s0$415 [0]),
-    .\port$506$1 (\s0$415 [1]),
-    .\port$506$10 (\s0$415 [10]),
-    .\port$506$11 (\s0$415 [11]),
-    .\port$506$12 (\s0$415 [12]),
-    .\port$506$13 (\s0$415 [13]),
-    .\port$506$14 (\s0$415 [14]),
-    .\port$506$15 (\s0$415 [15]),
-    .\port$506$16 (\s0$415 [16]),
-    .\port$506$17 (\s0$415 [17]),
-    .\port$506$18 (\s0$415 [18]),
-    .\port$506$19 (\s0$415 [19]),
-    .\port$506$2 (\s0$415 [2]),
-    .\port$506$20 (\s0$415 [20]),
-    .\port$506$21 (\s0$415 [21]),
-    .\port$506$22 (\s0$415 [22]),
-    .\port$506$23 (\s0$415 [23]),
-    .\port$506$24 (\s0$415 [24]),
-    .\port$506$25 (\s0$415 [25]),
-    .\port$506$27 (\s1$417 [0]),
-    .\port$506$28 (\s1$417 [1]),
-    .\port$506$29 (\s1$417 [2]),
-    .\port$506$3 (\s0$415 [3]),
-    .\port$506$30 (\s1$417 [3]),
-    .\port$506$31 (\s1$417 [4]),
-    .\port$506$32 (\s1$417 [5]),
-    .\port$506$33 (\s1$417 [6]),
-    .\port$506$34 (\s1$417 [7]),
-    .\port$506$35 (\s1$417 [8]),
-    .\port$506$36 (\s1$417 [9]),
-    .\port$506$37 (\s1$417 [10]),
-    .\port$506$38 (\s1$417 [11]),
-    .\port$506$39 (\s1$417 [12]),
-    .\port$506$4 (\s0$415 [4]),
-    .\port$506$40 (\s1$417 [13]),
-    .\port$506$41 (\s1$417 [14]),
-    .\port$506$42 (\s1$417 [15]),
-    .\port$506$43 (\s1$417 [16]),
-    .\port$506$44 (\s1$417 [17]),
-    .\port$506$45 (\s1$417 [18]),
-    .\port$506$46 (\s1$417 [19]),
-    .\port$506$47 (\s1$417 [20]),
-    .\port$506$48 (\s1$417 [21]),
-    .\port$506$49 (\s1$417 [22]),
-    .\port$506$5 (\s0$415 [5]),
-    .\port$506$50 (\s1$417 [23]),
-    .\port$506$51 (\s1$417 [24]),
-    .\port$506$52 (\s1$417 [25]),
-    .\port$506$6 (\s0$415 [6]),
-    .\port$506$7 (\s0$415 [7]),
-    .\port$506$8 (\s0$415 [8]),
-    .\port$506$9 (\s0$415 [9]),
+    .\port$511$0 (\s0$415 [0]),
+    .\port$511$1 (\s0$415 [1]),
+    .\port$511$10 (\s0$415 [10]),
+    .\port$511$11 (\s0$415 [11]),
+    .\port$511$12 (\s0$415 [12]),
+    .\port$511$13 (\s0$415 [13]),
+    .\port$511$14 (\s0$415 [14]),
+    .\port$511$15 (\s0$415 [15]),
+    .\port$511$16 (\s0$415 [16]),
+    .\port$511$17 (\s0$415 [17]),
+    .\port$511$18 (\s0$415 [18]),
+    .\port$511$19 (\s0$415 [19]),
+    .\port$511$2 (\s0$415 [2]),
+    .\port$511$20 (\s0$415 [20]),
+    .\port$511$21 (\s0$415 [21]),
+    .\port$511$22 (\s0$415 [22]),
+    .\port$511$23 (\s0$415 [23]),
+    .\port$511$24 (\s0$415 [24]),
+    .\port$511$25 (\s0$415 [25]),
+    .\port$511$27 (\s1$417 [0]),
+    .\port$511$28 (\s1$417 [1]),
+    .\port$511$29 (\s1$417 [2]),
+    .\port$511$3 (\s0$415 [3]),
+    .\port$511$30 (\s1$417 [3]),
+    .\port$511$31 (\s1$417 [4]),
+    .\port$511$32 (\s1$417 [5]),
+    .\port$511$33 (\s1$417 [6]),
+    .\port$511$34 (\s1$417 [7]),
+    .\port$511$35 (\s1$417 [8]),
+    .\port$511$36 (\s1$417 [9]),
+    .\port$511$37 (\s1$417 [10]),
+    .\port$511$38 (\s1$417 [11]),
+    .\port$511$39 (\s1$417 [12]),
+    .\port$511$4 (\s0$415 [4]),
+    .\port$511$40 (\s1$417 [13]),
+    .\port$511$41 (\s1$417 [14]),
+    .\port$511$42 (\s1$417 [15]),
+    .\port$511$43 (\s1$417 [16]),
+    .\port$511$44 (\s1$417 [17]),
+    .\port$511$45 (\s1$417 [18]),
+    .\port$511$46 (\s1$417 [19]),
+    .\port$511$47 (\s1$417 [20]),
+    .\port$511$48 (\s1$417 [21]),
+    .\port$511$49 (\s1$417 [22]),
+    .\port$511$5 (\s0$415 [5]),
+    .\port$511$50 (\s1$417 [23]),
+    .\port$511$51 (\s1$417 [24]),
+    .\port$511$52 (\s1$417 [25]),
+    .\port$511$6 (\s0$415 [6]),
+    .\port$511$7 (\s0$415 [7]),
+    .\port$511$8 (\s0$415 [8]),
+    .\port$511$9 (\s0$415 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -17287,58 +17315,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_3  mac_5_3 (
     .a(a_5_2),
     .clk(clk),
-    .\port$511$0 (\s0$427 [0]),
-    .\port$511$1 (\s0$427 [1]),
-    .\port$511$10 (\s0$427 [10]),
-    .\port$511$11 (\s0$427 [11]),
-    .\port$511$12 (\s0$427 [12]),
-    .\port$511$13 (\s0$427 [13]),
-    .\port$511$14 (\s0$427 [14]),
-    .\port$511$15 (\s0$427 [15]),
-    .\port$511$16 (\s0$427 [16]),
-    .\port$511$17 (\s0$427 [17]),
-    .\port$511$18 (\s0$427 [18]),
-    .\port$511$19 (\s0$427 [19]),
-    .\port$511$2 (\s0$427 [2]),
-    .\port$511$20 (\s0$427 [20]),
-    .\port$511$21 (\s0$427 [21]),
-    .\port$511$22 (\s0$427 [22]),
-    .\port$511$23 (\s0$427 [23]),
-    .\port$511$24 (\s0$427 [24]),
-    .\port$511$25 (\s0$427 [25]),
-    .\port$511$27 (\s1$429 [0]),
-    .\port$511$28 (\s1$429 [1]),
-    .\port$511$29 (\s1$429 [2]),
-    .\port$511$3 (\s0$427 [3]),
-    .\port$511$30 (\s1$429 [3]),
-    .\port$511$31 (\s1$429 [4]),
-    .\port$511$32 (\s1$429 [5]),
-    .\port$511$33 (\s1$429 [6]),
-    .\port$511$34 (\s1$429 [7]),
-    .\port$511$35 (\s1$429 [8]),
-    .\port$511$36 (\s1$429 [9]),
-    .\port$511$37 (\s1$429 [10]),
-    .\port$511$38 (\s1$429 [11]),
-    .\port$511$39 (\s1$429 [12]),
-    .\port$511$4 (\s0$427 [4]),
-    .\port$511$40 (\s1$429 [13]),
-    .\port$511$41 (\s1$429 [14]),
-    .\port$511$42 (\s1$429 [15]),
-    .\port$511$43 (\s1$429 [16]),
-    .\port$511$44 (\s1$429 [17]),
-    .\port$511$45 (\s1$429 [18]),
-    .\port$511$46 (\s1$429 [19]),
-    .\port$511$47 (\s1$429 [20]),
-    .\port$511$48 (\s1$429 [21]),
-    .\port$511$49 (\s1$429 [22]),
-    .\port$511$5 (\s0$427 [5]),
-    .\port$511$50 (\s1$429 [23]),
-    .\port$511$51 (\s1$429 [24]),
-    .\port$511$52 (\s1$429 [25]),
-    .\port$511$6 (\s0$427 [6]),
-    .\port$511$7 (\s0$427 [7]),
-    .\port$511$8 (\s0$427 [8]),
-    .\port$511$9 (\s0$427 [9]),
+    .\port$516$0 (\s0$427 [0]),
+    .\port$516$1 (\s0$427 [1]),
+    .\port$516$10 (\s0$427 [10]),
+    .\port$516$11 (\s0$427 [11]),
+    .\port$516$12 (\s0$427 [12]),
+    .\port$516$13 (\s0$427 [13]),
+    .\port$516$14 (\s0$427 [14]),
+    .\port$516$15 (\s0$427 [15]),
+    .\port$516$16 (\s0$427 [16]),
+    .\port$516$17 (\s0$427 [17]),
+    .\port$516$18 (\s0$427 [18]),
+    .\port$516$19 (\s0$427 [19]),
+    .\port$516$2 (\s0$427 [2]),
+    .\port$516$20 (\s0$427 [20]),
+    .\port$516$21 (\s0$427 [21]),
+    .\port$516$22 (\s0$427 [22]),
+    .\port$516$23 (\s0$427 [23]),
+    .\port$516$24 (\s0$427 [24]),
+    .\port$516$25 (\s0$427 [25]),
+    .\port$516$27 (\s1$429 [0]),
+    .\port$516$28 (\s1$429 [1]),
+    .\port$516$29 (\s1$429 [2]),
+    .\port$516$3 (\s0$427 [3]),
+    .\port$516$30 (\s1$429 [3]),
+    .\port$516$31 (\s1$429 [4]),
+    .\port$516$32 (\s1$429 [5]),
+    .\port$516$33 (\s1$429 [6]),
+    .\port$516$34 (\s1$429 [7]),
+    .\port$516$35 (\s1$429 [8]),
+    .\port$516$36 (\s1$429 [9]),
+    .\port$516$37 (\s1$429 [10]),
+    .\port$516$38 (\s1$429 [11]),
+    .\port$516$39 (\s1$429 [12]),
+    .\port$516$4 (\s0$427 [4]),
+    .\port$516$40 (\s1$429 [13]),
+    .\port$516$41 (\s1$429 [14]),
+    .\port$516$42 (\s1$429 [15]),
+    .\port$516$43 (\s1$429 [16]),
+    .\port$516$44 (\s1$429 [17]),
+    .\port$516$45 (\s1$429 [18]),
+    .\port$516$46 (\s1$429 [19]),
+    .\port$516$47 (\s1$429 [20]),
+    .\port$516$48 (\s1$429 [21]),
+    .\port$516$49 (\s1$429 [22]),
+    .\port$516$5 (\s0$427 [5]),
+    .\port$516$50 (\s1$429 [23]),
+    .\port$516$51 (\s1$429 [24]),
+    .\port$516$52 (\s1$429 [25]),
+    .\port$516$6 (\s0$427 [6]),
+    .\port$516$7 (\s0$427 [7]),
+    .\port$516$8 (\s0$427 [8]),
+    .\port$516$9 (\s0$427 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -17347,58 +17375,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_0  mac_6_0 (
     .a(skew_a6_d5),
     .clk(clk),
-    .\port$516$0 (\s0$439 [0]),
-    .\port$516$1 (\s0$439 [1]),
-    .\port$516$10 (\s0$439 [10]),
-    .\port$516$11 (\s0$439 [11]),
-    .\port$516$12 (\s0$439 [12]),
-    .\port$516$13 (\s0$439 [13]),
-    .\port$516$14 (\s0$439 [14]),
-    .\port$516$15 (\s0$439 [15]),
-    .\port$516$16 (\s0$439 [16]),
-    .\port$516$17 (\s0$439 [17]),
-    .\port$516$18 (\s0$439 [18]),
-    .\port$516$19 (\s0$439 [19]),
-    .\port$516$2 (\s0$439 [2]),
-    .\port$516$20 (\s0$439 [20]),
-    .\port$516$21 (\s0$439 [21]),
-    .\port$516$22 (\s0$439 [22]),
-    .\port$516$23 (\s0$439 [23]),
-    .\port$516$24 (\s0$439 [24]),
-    .\port$516$25 (\s0$439 [25]),
-    .\port$516$27 (\s1$441 [0]),
-    .\port$516$28 (\s1$441 [1]),
-    .\port$516$29 (\s1$441 [2]),
-    .\port$516$3 (\s0$439 [3]),
-    .\port$516$30 (\s1$441 [3]),
-    .\port$516$31 (\s1$441 [4]),
-    .\port$516$32 (\s1$441 [5]),
-    .\port$516$33 (\s1$441 [6]),
-    .\port$516$34 (\s1$441 [7]),
-    .\port$516$35 (\s1$441 [8]),
-    .\port$516$36 (\s1$441 [9]),
-    .\port$516$37 (\s1$441 [10]),
-    .\port$516$38 (\s1$441 [11]),
-    .\port$516$39 (\s1$441 [12]),
-    .\port$516$4 (\s0$439 [4]),
-    .\port$516$40 (\s1$441 [13]),
-    .\port$516$41 (\s1$441 [14]),
-    .\port$516$42 (\s1$441 [15]),
-    .\port$516$43 (\s1$441 [16]),
-    .\port$516$44 (\s1$441 [17]),
-    .\port$516$45 (\s1$441 [18]),
-    .\port$516$46 (\s1$441 [19]),
-    .\port$516$47 (\s1$441 [20]),
-    .\port$516$48 (\s1$441 [21]),
-    .\port$516$49 (\s1$441 [22]),
-    .\port$516$5 (\s0$439 [5]),
-    .\port$516$50 (\s1$441 [23]),
-    .\port$516$51 (\s1$441 [24]),
-    .\port$516$52 (\s1$441 [25]),
-    .\port$516$6 (\s0$439 [6]),
-    .\port$516$7 (\s0$439 [7]),
-    .\port$516$8 (\s0$439 [8]),
-    .\port$516$9 (\s0$439 [9]),
+    .\port$521$0 (\s0$439 [0]),
+    .\port$521$1 (\s0$439 [1]),
+    .\port$521$10 (\s0$439 [10]),
+    .\port$521$11 (\s0$439 [11]),
+    .\port$521$12 (\s0$439 [12]),
+    .\port$521$13 (\s0$439 [13]),
+    .\port$521$14 (\s0$439 [14]),
+    .\port$521$15 (\s0$439 [15]),
+    .\port$521$16 (\s0$439 [16]),
+    .\port$521$17 (\s0$439 [17]),
+    .\port$521$18 (\s0$439 [18]),
+    .\port$521$19 (\s0$439 [19]),
+    .\port$521$2 (\s0$439 [2]),
+    .\port$521$20 (\s0$439 [20]),
+    .\port$521$21 (\s0$439 [21]),
+    .\port$521$22 (\s0$439 [22]),
+    .\port$521$23 (\s0$439 [23]),
+    .\port$521$24 (\s0$439 [24]),
+    .\port$521$25 (\s0$439 [25]),
+    .\port$521$27 (\s1$441 [0]),
+    .\port$521$28 (\s1$441 [1]),
+    .\port$521$29 (\s1$441 [2]),
+    .\port$521$3 (\s0$439 [3]),
+    .\port$521$30 (\s1$441 [3]),
+    .\port$521$31 (\s1$441 [4]),
+    .\port$521$32 (\s1$441 [5]),
+    .\port$521$33 (\s1$441 [6]),
+    .\port$521$34 (\s1$441 [7]),
+    .\port$521$35 (\s1$441 [8]),
+    .\port$521$36 (\s1$441 [9]),
+    .\port$521$37 (\s1$441 [10]),
+    .\port$521$38 (\s1$441 [11]),
+    .\port$521$39 (\s1$441 [12]),
+    .\port$521$4 (\s0$439 [4]),
+    .\port$521$40 (\s1$441 [13]),
+    .\port$521$41 (\s1$441 [14]),
+    .\port$521$42 (\s1$441 [15]),
+    .\port$521$43 (\s1$441 [16]),
+    .\port$521$44 (\s1$441 [17]),
+    .\port$521$45 (\s1$441 [18]),
+    .\port$521$46 (\s1$441 [19]),
+    .\port$521$47 (\s1$441 [20]),
+    .\port$521$48 (\s1$441 [21]),
+    .\port$521$49 (\s1$441 [22]),
+    .\port$521$5 (\s0$439 [5]),
+    .\port$521$50 (\s1$441 [23]),
+    .\port$521$51 (\s1$441 [24]),
+    .\port$521$52 (\s1$441 [25]),
+    .\port$521$6 (\s0$439 [6]),
+    .\port$521$7 (\s0$439 [7]),
+    .\port$521$8 (\s0$439 [8]),
+    .\port$521$9 (\s0$439 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -17407,58 +17435,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_1  mac_6_1 (
     .a(a_6_0),
     .clk(clk),
-    .\port$521$0 (\s0$451 [0]),
-    .\port$521$1 (\s0$451 [1]),
-    .\port$521$10 (\s0$451 [10]),
-    .\port$521$11 (\s0$451 [11]),
-    .\port$521$12 (\s0$451 [12]),
-    .\port$521$13 (\s0$451 [13]),
-    .\port$521$14 (\s0$451 [14]),
-    .\port$521$15 (\s0$451 [15]),
-    .\port$521$16 (\s0$451 [16]),
-    .\port$521$17 (\s0$451 [17]),
-    .\port$521$18 (\s0$451 [18]),
-    .\port$521$19 (\s0$451 [19]),
-    .\port$521$2 (\s0$451 [2]),
-    .\port$521$20 (\s0$451 [20]),
-    .\port$521$21 (\s0$451 [21]),
-    .\port$521$22 (\s0$451 [22]),
-    .\port$521$23 (\s0$451 [23]),
-    .\port$521$24 (\s0$451 [24]),
-    .\port$521$25 (\s0$451 [25]),
-    .\port$521$27 (\s1$453 [0]),
-    .\port$521$28 (\s1$453 [1]),
-    .\port$521$29 (\s1$453 [2]),
-    .\port$521$3 (\s0$451 [3]),
-    .\port$521$30 (\s1$453 [3]),
-    .\port$521$31 (\s1$453 [4]),
-    .\port$521$32 (\s1$453 [5]),
-    .\port$521$33 (\s1$453 [6]),
-    .\port$521$34 (\s1$453 [7]),
-    .\port$521$35 (\s1$453 [8]),
-    .\port$521$36 (\s1$453 [9]),
-    .\port$521$37 (\s1$453 [10]),
-    .\port$521$38 (\s1$453 [11]),
-    .\port$521$39 (\s1$453 [12]),
-    .\port$521$4 (\s0$451 [4]),
-    .\port$521$40 (\s1$453 [13]),
-    .\port$521$41 (\s1$453 [14]),
-    .\port$521$42 (\s1$453 [15]),
-    .\port$521$43 (\s1$453 [16]),
-    .\port$521$44 (\s1$453 [17]),
-    .\port$521$45 (\s1$453 [18]),
-    .\port$521$46 (\s1$453 [19]),
-    .\port$521$47 (\s1$453 [20]),
-    .\port$521$48 (\s1$453 [21]),
-    .\port$521$49 (\s1$453 [22]),
-    .\port$521$5 (\s0$451 [5]),
-    .\port$521$50 (\s1$453 [23]),
-    .\port$521$51 (\s1$453 [24]),
-    .\port$521$52 (\s1$453 [25]),
-    .\port$521$6 (\s0$451 [6]),
-    .\port$521$7 (\s0$451 [7]),
-    .\port$521$8 (\s0$451 [8]),
-    .\port$521$9 (\s0$451 [9]),
+    .\port$526$0 (\s0$451 [0]),
+    .\port$526$1 (\s0$451 [1]),
+    .\port$526$10 (\s0$451 [10]),
+    .\port$526$11 (\s0$451 [11]),
+    .\port$526$12 (\s0$451 [12]),
+    .\port$526$13 (\s0$451 [13]),
+    .\port$526$14 (\s0$451 [14]),
+    .\port$526$15 (\s0$451 [15]),
+    .\port$526$16 (\s0$451 [16]),
+    .\port$526$17 (\s0$451 [17]),
+    .\port$526$18 (\s0$451 [18]),
+    .\port$526$19 (\s0$451 [19]),
+    .\port$526$2 (\s0$451 [2]),
+    .\port$526$20 (\s0$451 [20]),
+    .\port$526$21 (\s0$451 [21]),
+    .\port$526$22 (\s0$451 [22]),
+    .\port$526$23 (\s0$451 [23]),
+    .\port$526$24 (\s0$451 [24]),
+    .\port$526$25 (\s0$451 [25]),
+    .\port$526$27 (\s1$453 [0]),
+    .\port$526$28 (\s1$453 [1]),
+    .\port$526$29 (\s1$453 [2]),
+    .\port$526$3 (\s0$451 [3]),
+    .\port$526$30 (\s1$453 [3]),
+    .\port$526$31 (\s1$453 [4]),
+    .\port$526$32 (\s1$453 [5]),
+    .\port$526$33 (\s1$453 [6]),
+    .\port$526$34 (\s1$453 [7]),
+    .\port$526$35 (\s1$453 [8]),
+    .\port$526$36 (\s1$453 [9]),
+    .\port$526$37 (\s1$453 [10]),
+    .\port$526$38 (\s1$453 [11]),
+    .\port$526$39 (\s1$453 [12]),
+    .\port$526$4 (\s0$451 [4]),
+    .\port$526$40 (\s1$453 [13]),
+    .\port$526$41 (\s1$453 [14]),
+    .\port$526$42 (\s1$453 [15]),
+    .\port$526$43 (\s1$453 [16]),
+    .\port$526$44 (\s1$453 [17]),
+    .\port$526$45 (\s1$453 [18]),
+    .\port$526$46 (\s1$453 [19]),
+    .\port$526$47 (\s1$453 [20]),
+    .\port$526$48 (\s1$453 [21]),
+    .\port$526$49 (\s1$453 [22]),
+    .\port$526$5 (\s0$451 [5]),
+    .\port$526$50 (\s1$453 [23]),
+    .\port$526$51 (\s1$453 [24]),
+    .\port$526$52 (\s1$453 [25]),
+    .\port$526$6 (\s0$451 [6]),
+    .\port$526$7 (\s0$451 [7]),
+    .\port$526$8 (\s0$451 [8]),
+    .\port$526$9 (\s0$451 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -17467,58 +17495,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_2  mac_6_2 (
     .a(a_6_1),
     .clk(clk),
-    .\port$526$0 (\s0$463 [0]),
-    .\port$526$1 (\s0$463 [1]),
-    .\port$526$10 (\s0$463 [10]),
-    .\port$526$11 (\s0$463 [11]),
-    .\port$526$12 (\s0$463 [12]),
-    .\port$526$13 (\s0$463 [13]),
-    .\port$526$14 (\s0$463 [14]),
-    .\port$526$15 (\s0$463 [15]),
-    .\port$526$16 (\s0$463 [16]),
-    .\port$526$17 (\s0$463 [17]),
-    .\port$526$18 (\s0$463 [18]),
-    .\port$526$19 (\s0$463 [19]),
-    .\port$526$2 (\s0$463 [2]),
-    .\port$526$20 (\s0$463 [20]),
-    .\port$526$21 (\s0$463 [21]),
-    .\port$526$22 (\s0$463 [22]),
-    .\port$526$23 (\s0$463 [23]),
-    .\port$526$24 (\s0$463 [24]),
-    .\port$526$25 (\s0$463 [25]),
-    .\port$526$27 (\s1$465 [0]),
-    .\port$526$28 (\s1$465 [1]),
-    .\port$526$29 (\s1$465 [2]),
-    .\port$526$3 (\s0$463 [3]),
-    .\port$526$30 (\s1$465 [3]),
-    .\port$526$31 (\s1$465 [4]),
-    .\port$526$32 (\s1$465 [5]),
-    .\port$526$33 (\s1$465 [6]),
-    .\port$526$34 (\s1$465 [7]),
-    .\port$526$35 (\s1$465 [8]),
-    .\port$526$36 (\s1$465 [9]),
-    .\port$526$37 (\s1$465 [10]),
-    .\port$526$38 (\s1$465 [11]),
-    .\port$526$39 (\s1$465 [12]),
-    .\port$526$4 (\s0$463 [4]),
-    .\port$526$40 (\s1$465 [13]),
-    .\port$526$41 (\s1$465 [14]),
-    .\port$526$42 (\s1$465 [15]),
-    .\port$526$43 (\s1$465 [16]),
-    .\port$526$44 (\s1$465 [17]),
-    .\port$526$45 (\s1$465 [18]),
-    .\port$526$46 (\s1$465 [19]),
-    .\port$526$47 (\s1$465 [20]),
-    .\port$526$48 (\s1$465 [21]),
-    .\port$526$49 (\s1$465 [22]),
-    .\port$526$5 (\s0$463 [5]),
-    .\port$526$50 (\s1$465 [23]),
-    .\port$526$51 (\s1$465 [24]),
-    .\port$526$52 (\s1$465 [25]),
-    .\port$526$6 (\s0$463 [6]),
-    .\port$526$7 (\s0$463 [7]),
-    .\port$526$8 (\s0$463 [8]),
-    .\port$526$9 (\s0$463 [9]),
+    .\port$531$0 (\s0$463 [0]),
+    .\port$531$1 (\s0$463 [1]),
+    .\port$531$10 (\s0$463 [10]),
+    .\port$531$11 (\s0$463 [11]),
+    .\port$531$12 (\s0$463 [12]),
+    .\port$531$13 (\s0$463 [13]),
+    .\port$531$14 (\s0$463 [14]),
+    .\port$531$15 (\s0$463 [15]),
+    .\port$531$16 (\s0$463 [16]),
+    .\port$531$17 (\s0$463 [17]),
+    .\port$531$18 (\s0$463 [18]),
+    .\port$531$19 (\s0$463 [19]),
+    .\port$531$2 (\s0$463 [2]),
+    .\port$531$20 (\s0$463 [20]),
+    .\port$531$21 (\s0$463 [21]),
+    .\port$531$22 (\s0$463 [22]),
+    .\port$531$23 (\s0$463 [23]),
+    .\port$531$24 (\s0$463 [24]),
+    .\port$531$25 (\s0$463 [25]),
+    .\port$531$27 (\s1$465 [0]),
+    .\port$531$28 (\s1$465 [1]),
+    .\port$531$29 (\s1$465 [2]),
+    .\port$531$3 (\s0$463 [3]),
+    .\port$531$30 (\s1$465 [3]),
+    .\port$531$31 (\s1$465 [4]),
+    .\port$531$32 (\s1$465 [5]),
+    .\port$531$33 (\s1$465 [6]),
+    .\port$531$34 (\s1$465 [7]),
+    .\port$531$35 (\s1$465 [8]),
+    .\port$531$36 (\s1$465 [9]),
+    .\port$531$37 (\s1$465 [10]),
+    .\port$531$38 (\s1$465 [11]),
+    .\port$531$39 (\s1$465 [12]),
+    .\port$531$4 (\s0$463 [4]),
+    .\port$531$40 (\s1$465 [13]),
+    .\port$531$41 (\s1$465 [14]),
+    .\port$531$42 (\s1$465 [15]),
+    .\port$531$43 (\s1$465 [16]),
+    .\port$531$44 (\s1$465 [17]),
+    .\port$531$45 (\s1$465 [18]),
+    .\port$531$46 (\s1$465 [19]),
+    .\port$531$47 (\s1$465 [20]),
+    .\port$531$48 (\s1$465 [21]),
+    .\port$531$49 (\s1$465 [22]),
+    .\port$531$5 (\s0$463 [5]),
+    .\port$531$50 (\s1$465 [23]),
+    .\port$531$51 (\s1$465 [24]),
+    .\port$531$52 (\s1$465 [25]),
+    .\port$531$6 (\s0$463 [6]),
+    .\port$531$7 (\s0$463 [7]),
+    .\port$531$8 (\s0$463 [8]),
+    .\port$531$9 (\s0$463 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -17527,58 +17555,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_3  mac_6_3 (
     .a(a_6_2),
     .clk(clk),
-    .\port$531$0 (\s0$475 [0]),
-    .\port$531$1 (\s0$475 [1]),
-    .\port$531$10 (\s0$475 [10]),
-    .\port$531$11 (\s0$475 [11]),
-    .\port$531$12 (\s0$475 [12]),
-    .\port$531$13 (\s0$475 [13]),
-    .\port$531$14 (\s0$475 [14]),
-    .\port$531$15 (\s0$475 [15]),
-    .\port$531$16 (\s0$475 [16]),
-    .\port$531$17 (\s0$475 [17]),
-    .\port$531$18 (\s0$475 [18]),
-    .\port$531$19 (\s0$475 [19]),
-    .\port$531$2 (\s0$475 [2]),
-    .\port$531$20 (\s0$475 [20]),
-    .\port$531$21 (\s0$475 [21]),
-    .\port$531$22 (\s0$475 [22]),
-    .\port$531$23 (\s0$475 [23]),
-    .\port$531$24 (\s0$475 [24]),
-    .\port$531$25 (\s0$475 [25]),
-    .\port$531$27 (\s1$477 [0]),
-    .\port$531$28 (\s1$477 [1]),
-    .\port$531$29 (\s1$477 [2]),
-    .\port$531$3 (\s0$475 [3]),
-    .\port$531$30 (\s1$477 [3]),
-    .\port$531$31 (\s1$477 [4]),
-    .\port$531$32 (\s1$477 [5]),
-    .\port$531$33 (\s1$477 [6]),
-    .\port$531$34 (\s1$477 [7]),
-    .\port$531$35 (\s1$477 [8]),
-    .\port$531$36 (\s1$477 [9]),
-    .\port$531$37 (\s1$477 [10]),
-    .\port$531$38 (\s1$477 [11]),
-    .\port$531$39 (\s1$477 [12]),
-    .\port$531$4 (\s0$475 [4]),
-    .\port$531$40 (\s1$477 [13]),
-    .\port$531$41 (\s1$477 [14]),
-    .\port$531$42 (\s1$477 [15]),
-    .\port$531$43 (\s1$477 [16]),
-    .\port$531$44 (\s1$477 [17]),
-    .\port$531$45 (\s1$477 [18]),
-    .\port$531$46 (\s1$477 [19]),
-    .\port$531$47 (\s1$477 [20]),
-    .\port$531$48 (\s1$477 [21]),
-    .\port$531$49 (\s1$477 [22]),
-    .\port$531$5 (\s0$475 [5]),
-    .\port$531$50 (\s1$477 [23]),
-    .\port$531$51 (\s1$477 [24]),
-    .\port$531$52 (\s1$477 [25]),
-    .\port$531$6 (\s0$475 [6]),
-    .\port$531$7 (\s0$475 [7]),
-    .\port$531$8 (\s0$475 [8]),
-    .\port$531$9 (\s0$475 [9]),
+    .\port$536$0 (\s0$475 [0]),
+    .\port$536$1 (\s0$475 [1]),
+    .\port$536$10 (\s0$475 [10]),
+    .\port$536$11 (\s0$475 [11]),
+    .\port$536$12 (\s0$475 [12]),
+    .\port$536$13 (\s0$475 [13]),
+    .\port$536$14 (\s0$475 [14]),
+    .\port$536$15 (\s0$475 [15]),
+    .\port$536$16 (\s0$475 [16]),
+    .\port$536$17 (\s0$475 [17]),
+    .\port$536$18 (\s0$475 [18]),
+    .\port$536$19 (\s0$475 [19]),
+    .\port$536$2 (\s0$475 [2]),
+    .\port$536$20 (\s0$475 [20]),
+    .\port$536$21 (\s0$475 [21]),
+    .\port$536$22 (\s0$475 [22]),
+    .\port$536$23 (\s0$475 [23]),
+    .\port$536$24 (\s0$475 [24]),
+    .\port$536$25 (\s0$475 [25]),
+    .\port$536$27 (\s1$477 [0]),
+    .\port$536$28 (\s1$477 [1]),
+    .\port$536$29 (\s1$477 [2]),
+    .\port$536$3 (\s0$475 [3]),
+    .\port$536$30 (\s1$477 [3]),
+    .\port$536$31 (\s1$477 [4]),
+    .\port$536$32 (\s1$477 [5]),
+    .\port$536$33 (\s1$477 [6]),
+    .\port$536$34 (\s1$477 [7]),
+    .\port$536$35 (\s1$477 [8]),
+    .\port$536$36 (\s1$477 [9]),
+    .\port$536$37 (\s1$477 [10]),
+    .\port$536$38 (\s1$477 [11]),
+    .\port$536$39 (\s1$477 [12]),
+    .\port$536$4 (\s0$475 [4]),
+    .\port$536$40 (\s1$477 [13]),
+    .\port$536$41 (\s1$477 [14]),
+    .\port$536$42 (\s1$477 [15]),
+    .\port$536$43 (\s1$477 [16]),
+    .\port$536$44 (\s1$477 [17]),
+    .\port$536$45 (\s1$477 [18]),
+    .\port$536$46 (\s1$477 [19]),
+    .\port$536$47 (\s1$477 [20]),
+    .\port$536$48 (\s1$477 [21]),
+    .\port$536$49 (\s1$477 [22]),
+    .\port$536$5 (\s0$475 [5]),
+    .\port$536$50 (\s1$477 [23]),
+    .\port$536$51 (\s1$477 [24]),
+    .\port$536$52 (\s1$477 [25]),
+    .\port$536$6 (\s0$475 [6]),
+    .\port$536$7 (\s0$475 [7]),
+    .\port$536$8 (\s0$475 [8]),
+    .\port$536$9 (\s0$475 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -17587,58 +17615,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_0  mac_7_0 (
     .a(skew_a7_d6),
     .clk(clk),
-    .\port$536$0 (\s0$487 [0]),
-    .\port$536$1 (\s0$487 [1]),
-    .\port$536$10 (\s0$487 [10]),
-    .\port$536$11 (\s0$487 [11]),
-    .\port$536$12 (\s0$487 [12]),
-    .\port$536$13 (\s0$487 [13]),
-    .\port$536$14 (\s0$487 [14]),
-    .\port$536$15 (\s0$487 [15]),
-    .\port$536$16 (\s0$487 [16]),
-    .\port$536$17 (\s0$487 [17]),
-    .\port$536$18 (\s0$487 [18]),
-    .\port$536$19 (\s0$487 [19]),
-    .\port$536$2 (\s0$487 [2]),
-    .\port$536$20 (\s0$487 [20]),
-    .\port$536$21 (\s0$487 [21]),
-    .\port$536$22 (\s0$487 [22]),
-    .\port$536$23 (\s0$487 [23]),
-    .\port$536$24 (\s0$487 [24]),
-    .\port$536$25 (\s0$487 [25]),
-    .\port$536$27 (\s1$489 [0]),
-    .\port$536$28 (\s1$489 [1]),
-    .\port$536$29 (\s1$489 [2]),
-    .\port$536$3 (\s0$487 [3]),
-    .\port$536$30 (\s1$489 [3]),
-    .\port$536$31 (\s1$489 [4]),
-    .\port$536$32 (\s1$489 [5]),
-    .\port$536$33 (\s1$489 [6]),
-    .\port$536$34 (\s1$489 [7]),
-    .\port$536$35 (\s1$489 [8]),
-    .\port$536$36 (\s1$489 [9]),
-    .\port$536$37 (\s1$489 [10]),
-    .\port$536$38 (\s1$489 [11]),
-    .\port$536$39 (\s1$489 [12]),
-    .\port$536$4 (\s0$487 [4]),
-    .\port$536$40 (\s1$489 [13]),
-    .\port$536$41 (\s1$489 [14]),
-    .\port$536$42 (\s1$489 [15]),
-    .\port$536$43 (\s1$489 [16]),
-    .\port$536$44 (\s1$489 [17]),
-    .\port$536$45 (\s1$489 [18]),
-    .\port$536$46 (\s1$489 [19]),
-    .\port$536$47 (\s1$489 [20]),
-    .\port$536$48 (\s1$489 [21]),
-    .\port$536$49 (\s1$489 [22]),
-    .\port$536$5 (\s0$487 [5]),
-    .\port$536$50 (\s1$489 [23]),
-    .\port$536$51 (\s1$489 [24]),
-    .\port$536$52 (\s1$489 [25]),
-    .\port$536$6 (\s0$487 [6]),
-    .\port$536$7 (\s0$487 [7]),
-    .\port$536$8 (\s0$487 [8]),
-    .\port$536$9 (\s0$487 [9]),
+    .\port$541$0 (\s0$487 [0]),
+    .\port$541$1 (\s0$487 [1]),
+    .\port$541$10 (\s0$487 [10]),
+    .\port$541$11 (\s0$487 [11]),
+    .\port$541$12 (\s0$487 [12]),
+    .\port$541$13 (\s0$487 [13]),
+    .\port$541$14 (\s0$487 [14]),
+    .\port$541$15 (\s0$487 [15]),
+    .\port$541$16 (\s0$487 [16]),
+    .\port$541$17 (\s0$487 [17]),
+    .\port$541$18 (\s0$487 [18]),
+    .\port$541$19 (\s0$487 [19]),
+    .\port$541$2 (\s0$487 [2]),
+    .\port$541$20 (\s0$487 [20]),
+    .\port$541$21 (\s0$487 [21]),
+    .\port$541$22 (\s0$487 [22]),
+    .\port$541$23 (\s0$487 [23]),
+    .\port$541$24 (\s0$487 [24]),
+    .\port$541$25 (\s0$487 [25]),
+    .\port$541$27 (\s1$489 [0]),
+    .\port$541$28 (\s1$489 [1]),
+    .\port$541$29 (\s1$489 [2]),
+    .\port$541$3 (\s0$487 [3]),
+    .\port$541$30 (\s1$489 [3]),
+    .\port$541$31 (\s1$489 [4]),
+    .\port$541$32 (\s1$489 [5]),
+    .\port$541$33 (\s1$489 [6]),
+    .\port$541$34 (\s1$489 [7]),
+    .\port$541$35 (\s1$489 [8]),
+    .\port$541$36 (\s1$489 [9]),
+    .\port$541$37 (\s1$489 [10]),
+    .\port$541$38 (\s1$489 [11]),
+    .\port$541$39 (\s1$489 [12]),
+    .\port$541$4 (\s0$487 [4]),
+    .\port$541$40 (\s1$489 [13]),
+    .\port$541$41 (\s1$489 [14]),
+    .\port$541$42 (\s1$489 [15]),
+    .\port$541$43 (\s1$489 [16]),
+    .\port$541$44 (\s1$489 [17]),
+    .\port$541$45 (\s1$489 [18]),
+    .\port$541$46 (\s1$489 [19]),
+    .\port$541$47 (\s1$489 [20]),
+    .\port$541$48 (\s1$489 [21]),
+    .\port$541$49 (\s1$489 [22]),
+    .\port$541$5 (\s0$487 [5]),
+    .\port$541$50 (\s1$489 [23]),
+    .\port$541$51 (\s1$489 [24]),
+    .\port$541$52 (\s1$489 [25]),
+    .\port$541$6 (\s0$487 [6]),
+    .\port$541$7 (\s0$487 [7]),
+    .\port$541$8 (\s0$487 [8]),
+    .\port$541$9 (\s0$487 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -17647,58 +17675,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_1  mac_7_1 (
     .a(a_7_0),
     .clk(clk),
-    .\port$541$0 (\s0$499 [0]),
-    .\port$541$1 (\s0$499 [1]),
-    .\port$541$10 (\s0$499 [10]),
-    .\port$541$11 (\s0$499 [11]),
-    .\port$541$12 (\s0$499 [12]),
-    .\port$541$13 (\s0$499 [13]),
-    .\port$541$14 (\s0$499 [14]),
-    .\port$541$15 (\s0$499 [15]),
-    .\port$541$16 (\s0$499 [16]),
-    .\port$541$17 (\s0$499 [17]),
-    .\port$541$18 (\s0$499 [18]),
-    .\port$541$19 (\s0$499 [19]),
-    .\port$541$2 (\s0$499 [2]),
-    .\port$541$20 (\s0$499 [20]),
-    .\port$541$21 (\s0$499 [21]),
-    .\port$541$22 (\s0$499 [22]),
-    .\port$541$23 (\s0$499 [23]),
-    .\port$541$24 (\s0$499 [24]),
-    .\port$541$25 (\s0$499 [25]),
-    .\port$541$27 (\s1$501 [0]),
-    .\port$541$28 (\s1$501 [1]),
-    .\port$541$29 (\s1$501 [2]),
-    .\port$541$3 (\s0$499 [3]),
-    .\port$541$30 (\s1$501 [3]),
-    .\port$541$31 (\s1$501 [4]),
-    .\port$541$32 (\s1$501 [5]),
-    .\port$541$33 (\s1$501 [6]),
-    .\port$541$34 (\s1$501 [7]),
-    .\port$541$35 (\s1$501 [8]),
-    .\port$541$36 (\s1$501 [9]),
-    .\port$541$37 (\s1$501 [10]),
-    .\port$541$38 (\s1$501 [11]),
-    .\port$541$39 (\s1$501 [12]),
-    .\port$541$4 (\s0$499 [4]),
-    .\port$541$40 (\s1$501 [13]),
-    .\port$541$41 (\s1$501 [14]),
-    .\port$541$42 (\s1$501 [15]),
-    .\port$541$43 (\s1$501 [16]),
-    .\port$541$44 (\s1$501 [17]),
-    .\port$541$45 (\s1$501 [18]),
-    .\port$541$46 (\s1$501 [19]),
-    .\port$541$47 (\s1$501 [20]),
-    .\port$541$48 (\s1$501 [21]),
-    .\port$541$49 (\s1$501 [22]),
-    .\port$541$5 (\s0$499 [5]),
-    .\port$541$50 (\s1$501 [23]),
-    .\port$541$51 (\s1$501 [24]),
-    .\port$541$52 (\s1$501 [25]),
-    .\port$541$6 (\s0$499 [6]),
-    .\port$541$7 (\s0$499 [7]),
-    .\port$541$8 (\s0$499 [8]),
-    .\port$541$9 (\s0$499 [9]),
+    .\port$546$0 (\s0$499 [0]),
+    .\port$546$1 (\s0$499 [1]),
+    .\port$546$10 (\s0$499 [10]),
+    .\port$546$11 (\s0$499 [11]),
+    .\port$546$12 (\s0$499 [12]),
+    .\port$546$13 (\s0$499 [13]),
+    .\port$546$14 (\s0$499 [14]),
+    .\port$546$15 (\s0$499 [15]),
+    .\port$546$16 (\s0$499 [16]),
+    .\port$546$17 (\s0$499 [17]),
+    .\port$546$18 (\s0$499 [18]),
+    .\port$546$19 (\s0$499 [19]),
+    .\port$546$2 (\s0$499 [2]),
+    .\port$546$20 (\s0$499 [20]),
+    .\port$546$21 (\s0$499 [21]),
+    .\port$546$22 (\s0$499 [22]),
+    .\port$546$23 (\s0$499 [23]),
+    .\port$546$24 (\s0$499 [24]),
+    .\port$546$25 (\s0$499 [25]),
+    .\port$546$27 (\s1$501 [0]),
+    .\port$546$28 (\s1$501 [1]),
+    .\port$546$29 (\s1$501 [2]),
+    .\port$546$3 (\s0$499 [3]),
+    .\port$546$30 (\s1$501 [3]),
+    .\port$546$31 (\s1$501 [4]),
+    .\port$546$32 (\s1$501 [5]),
+    .\port$546$33 (\s1$501 [6]),
+    .\port$546$34 (\s1$501 [7]),
+    .\port$546$35 (\s1$501 [8]),
+    .\port$546$36 (\s1$501 [9]),
+    .\port$546$37 (\s1$501 [10]),
+    .\port$546$38 (\s1$501 [11]),
+    .\port$546$39 (\s1$501 [12]),
+    .\port$546$4 (\s0$499 [4]),
+    .\port$546$40 (\s1$501 [13]),
+    .\port$546$41 (\s1$501 [14]),
+    .\port$546$42 (\s1$501 [15]),
+    .\port$546$43 (\s1$501 [16]),
+    .\port$546$44 (\s1$501 [17]),
+    .\port$546$45 (\s1$501 [18]),
+    .\port$546$46 (\s1$501 [19]),
+    .\port$546$47 (\s1$501 [20]),
+    .\port$546$48 (\s1$501 [21]),
+    .\port$546$49 (\s1$501 [22]),
+    .\port$546$5 (\s0$499 [5]),
+    .\port$546$50 (\s1$501 [23]),
+    .\port$546$51 (\s1$501 [24]),
+    .\port$546$52 (\s1$501 [25]),
+    .\port$546$6 (\s0$499 [6]),
+    .\port$546$7 (\s0$499 [7]),
+    .\port$546$8 (\s0$499 [8]),
+    .\port$546$9 (\s0$499 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -17707,58 +17735,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_2  mac_7_2 (
     .a(a_7_1),
     .clk(clk),
-    .\port$546$0 (\s0$511 [0]),
-    .\port$546$1 (\s0$511 [1]),
-    .\port$546$10 (\s0$511 [10]),
-    .\port$546$11 (\s0$511 [11]),
-    .\port$546$12 (\s0$511 [12]),
-    .\port$546$13 (\s0$511 [13]),
-    .\port$546$14 (\s0$511 [14]),
-    .\port$546$15 (\s0$511 [15]),
-    .\port$546$16 (\s0$511 [16]),
-    .\port$546$17 (\s0$511 [17]),
-    .\port$546$18 (\s0$511 [18]),
-    .\port$546$19 (\s0$511 [19]),
-    .\port$546$2 (\s0$511 [2]),
-    .\port$546$20 (\s0$511 [20]),
-    .\port$546$21 (\s0$511 [21]),
-    .\port$546$22 (\s0$511 [22]),
-    .\port$546$23 (\s0$511 [23]),
-    .\port$546$24 (\s0$511 [24]),
-    .\port$546$25 (\s0$511 [25]),
-    .\port$546$27 (\s1$513 [0]),
-    .\port$546$28 (\s1$513 [1]),
-    .\port$546$29 (\s1$513 [2]),
-    .\port$546$3 (\s0$511 [3]),
-    .\port$546$30 (\s1$513 [3]),
-    .\port$546$31 (\s1$513 [4]),
-    .\port$546$32 (\s1$513 [5]),
-    .\port$546$33 (\s1$513 [6]),
-    .\port$546$34 (\s1$513 [7]),
-    .\port$546$35 (\s1$513 [8]),
-    .\port$546$36 (\s1$513 [9]),
-    .\port$546$37 (\s1$513 [10]),
-    .\port$546$38 (\s1$513 [11]),
-    .\port$546$39 (\s1$513 [12]),
-    .\port$546$4 (\s0$511 [4]),
-    .\port$546$40 (\s1$513 [13]),
-    .\port$546$41 (\s1$513 [14]),
-    .\port$546$42 (\s1$513 [15]),
-    .\port$546$43 (\s1$513 [16]),
-    .\port$546$44 (\s1$513 [17]),
-    .\port$546$45 (\s1$513 [18]),
-    .\port$546$46 (\s1$513 [19]),
-    .\port$546$47 (\s1$513 [20]),
-    .\port$546$48 (\s1$513 [21]),
-    .\port$546$49 (\s1$513 [22]),
-    .\port$546$5 (\s0$511 [5]),
-    .\port$546$50 (\s1$513 [23]),
-    .\port$546$51 (\s1$513 [24]),
-    .\port$546$52 (\s1$513 [25]),
-    .\port$546$6 (\s0$511 [6]),
-    .\port$546$7 (\s0$511 [7]),
-    .\port$546$8 (\s0$511 [8]),
-    .\port$546$9 (\s0$511 [9]),
+    .\port$551$0 (\s0$511 [0]),
+    .\port$551$1 (\s0$511 [1]),
+    .\port$551$10 (\s0$511 [10]),
+    .\port$551$11 (\s0$511 [11]),
+    .\port$551$12 (\s0$511 [12]),
+    .\port$551$13 (\s0$511 [13]),
+    .\port$551$14 (\s0$511 [14]),
+    .\port$551$15 (\s0$511 [15]),
+    .\port$551$16 (\s0$511 [16]),
+    .\port$551$17 (\s0$511 [17]),
+    .\port$551$18 (\s0$511 [18]),
+    .\port$551$19 (\s0$511 [19]),
+    .\port$551$2 (\s0$511 [2]),
+    .\port$551$20 (\s0$511 [20]),
+    .\port$551$21 (\s0$511 [21]),
+    .\port$551$22 (\s0$511 [22]),
+    .\port$551$23 (\s0$511 [23]),
+    .\port$551$24 (\s0$511 [24]),
+    .\port$551$25 (\s0$511 [25]),
+    .\port$551$27 (\s1$513 [0]),
+    .\port$551$28 (\s1$513 [1]),
+    .\port$551$29 (\s1$513 [2]),
+    .\port$551$3 (\s0$511 [3]),
+    .\port$551$30 (\s1$513 [3]),
+    .\port$551$31 (\s1$513 [4]),
+    .\port$551$32 (\s1$513 [5]),
+    .\port$551$33 (\s1$513 [6]),
+    .\port$551$34 (\s1$513 [7]),
+    .\port$551$35 (\s1$513 [8]),
+    .\port$551$36 (\s1$513 [9]),
+    .\port$551$37 (\s1$513 [10]),
+    .\port$551$38 (\s1$513 [11]),
+    .\port$551$39 (\s1$513 [12]),
+    .\port$551$4 (\s0$511 [4]),
+    .\port$551$40 (\s1$513 [13]),
+    .\port$551$41 (\s1$513 [14]),
+    .\port$551$42 (\s1$513 [15]),
+    .\port$551$43 (\s1$513 [16]),
+    .\port$551$44 (\s1$513 [17]),
+    .\port$551$45 (\s1$513 [18]),
+    .\port$551$46 (\s1$513 [19]),
+    .\port$551$47 (\s1$513 [20]),
+    .\port$551$48 (\s1$513 [21]),
+    .\port$551$49 (\s1$513 [22]),
+    .\port$551$5 (\s0$511 [5]),
+    .\port$551$50 (\s1$513 [23]),
+    .\port$551$51 (\s1$513 [24]),
+    .\port$551$52 (\s1$513 [25]),
+    .\port$551$6 (\s0$511 [6]),
+    .\port$551$7 (\s0$511 [7]),
+    .\port$551$8 (\s0$511 [8]),
+    .\port$551$9 (\s0$511 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -17767,58 +17795,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_3  mac_7_3 (
     .a(a_7_2),
     .clk(clk),
-    .\port$551$0 (\s0$524 [0]),
-    .\port$551$1 (\s0$524 [1]),
-    .\port$551$10 (\s0$524 [10]),
-    .\port$551$11 (\s0$524 [11]),
-    .\port$551$12 (\s0$524 [12]),
-    .\port$551$13 (\s0$524 [13]),
-    .\port$551$14 (\s0$524 [14]),
-    .\port$551$15 (\s0$524 [15]),
-    .\port$551$16 (\s0$524 [16]),
-    .\port$551$17 (\s0$524 [17]),
-    .\port$551$18 (\s0$524 [18]),
-    .\port$551$19 (\s0$524 [19]),
-    .\port$551$2 (\s0$524 [2]),
-    .\port$551$20 (\s0$524 [20]),
-    .\port$551$21 (\s0$524 [21]),
-    .\port$551$22 (\s0$524 [22]),
-    .\port$551$23 (\s0$524 [23]),
-    .\port$551$24 (\s0$524 [24]),
-    .\port$551$25 (\s0$524 [25]),
-    .\port$551$27 (\s1$526 [0]),
-    .\port$551$28 (\s1$526 [1]),
-    .\port$551$29 (\s1$526 [2]),
-    .\port$551$3 (\s0$524 [3]),
-    .\port$551$30 (\s1$526 [3]),
-    .\port$551$31 (\s1$526 [4]),
-    .\port$551$32 (\s1$526 [5]),
-    .\port$551$33 (\s1$526 [6]),
-    .\port$551$34 (\s1$526 [7]),
-    .\port$551$35 (\s1$526 [8]),
-    .\port$551$36 (\s1$526 [9]),
-    .\port$551$37 (\s1$526 [10]),
-    .\port$551$38 (\s1$526 [11]),
-    .\port$551$39 (\s1$526 [12]),
-    .\port$551$4 (\s0$524 [4]),
-    .\port$551$40 (\s1$526 [13]),
-    .\port$551$41 (\s1$526 [14]),
-    .\port$551$42 (\s1$526 [15]),
-    .\port$551$43 (\s1$526 [16]),
-    .\port$551$44 (\s1$526 [17]),
-    .\port$551$45 (\s1$526 [18]),
-    .\port$551$46 (\s1$526 [19]),
-    .\port$551$47 (\s1$526 [20]),
-    .\port$551$48 (\s1$526 [21]),
-    .\port$551$49 (\s1$526 [22]),
-    .\port$551$5 (\s0$524 [5]),
-    .\port$551$50 (\s1$526 [23]),
-    .\port$551$51 (\s1$526 [24]),
-    .\port$551$52 (\s1$526 [25]),
-    .\port$551$6 (\s0$524 [6]),
-    .\port$551$7 (\s0$524 [7]),
-    .\port$551$8 (\s0$524 [8]),
-    .\port$551$9 (\s0$524 [9]),
+    .\port$556$0 (\s0$524 [0]),
+    .\port$556$1 (\s0$524 [1]),
+    .\port$556$10 (\s0$524 [10]),
+    .\port$556$11 (\s0$524 [11]),
+    .\port$556$12 (\s0$524 [12]),
+    .\port$556$13 (\s0$524 [13]),
+    .\port$556$14 (\s0$524 [14]),
+    .\port$556$15 (\s0$524 [15]),
+    .\port$556$16 (\s0$524 [16]),
+    .\port$556$17 (\s0$524 [17]),
+    .\port$556$18 (\s0$524 [18]),
+    .\port$556$19 (\s0$524 [19]),
+    .\port$556$2 (\s0$524 [2]),
+    .\port$556$20 (\s0$524 [20]),
+    .\port$556$21 (\s0$524 [21]),
+    .\port$556$22 (\s0$524 [22]),
+    .\port$556$23 (\s0$524 [23]),
+    .\port$556$24 (\s0$524 [24]),
+    .\port$556$25 (\s0$524 [25]),
+    .\port$556$27 (\s1$526 [0]),
+    .\port$556$28 (\s1$526 [1]),
+    .\port$556$29 (\s1$526 [2]),
+    .\port$556$3 (\s0$524 [3]),
+    .\port$556$30 (\s1$526 [3]),
+    .\port$556$31 (\s1$526 [4]),
+    .\port$556$32 (\s1$526 [5]),
+    .\port$556$33 (\s1$526 [6]),
+    .\port$556$34 (\s1$526 [7]),
+    .\port$556$35 (\s1$526 [8]),
+    .\port$556$36 (\s1$526 [9]),
+    .\port$556$37 (\s1$526 [10]),
+    .\port$556$38 (\s1$526 [11]),
+    .\port$556$39 (\s1$526 [12]),
+    .\port$556$4 (\s0$524 [4]),
+    .\port$556$40 (\s1$526 [13]),
+    .\port$556$41 (\s1$526 [14]),
+    .\port$556$42 (\s1$526 [15]),
+    .\port$556$43 (\s1$526 [16]),
+    .\port$556$44 (\s1$526 [17]),
+    .\port$556$45 (\s1$526 [18]),
+    .\port$556$46 (\s1$526 [19]),
+    .\port$556$47 (\s1$526 [20]),
+    .\port$556$48 (\s1$526 [21]),
+    .\port$556$49 (\s1$526 [22]),
+    .\port$556$5 (\s0$524 [5]),
+    .\port$556$50 (\s1$526 [23]),
+    .\port$556$51 (\s1$526 [24]),
+    .\port$556$52 (\s1$526 [25]),
+    .\port$556$6 (\s0$524 [6]),
+    .\port$556$7 (\s0$524 [7]),
+    .\port$556$8 (\s0$524 [8]),
+    .\port$556$9 (\s0$524 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
@@ -18594,649 +18622,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_0 (rst, \port$396$0 , \port$396$1 , \port$396$2 , \port$396$3 , \port$396$4 , \port$396$5 , \port$396$6 , \port$396$7 , \port$396$8 , \port$396$9 , \port$396$10 , \port$396$11 , \port$396$12 , \port$396$13 , \port$396$14 , \port$396$15 , \port$396$16 , \port$396$17 , \port$396$18 , \port$396$19 
-, \port$396$20 , \port$396$21 , \port$396$22 , \port$396$23 , \port$396$24 , \port$396$25 , \port$396$27 , \port$396$28 , \port$396$29 , \port$396$30 , \port$396$31 , \port$396$32 , \port$396$33 , \port$396$34 , \port$396$35 , \port$396$36 , \port$396$37 , \port$396$38 , \port$396$39 , \port$396$40 , \port$396$41 
-, \port$396$42 , \port$396$43 , \port$396$44 , \port$396$45 , \port$396$46 , \port$396$47 , \port$396$48 , \port$396$49 , \port$396$50 , \port$396$51 , \port$396$52 , a, w0, w1, restart, clk);
-  wire _0_;
-  input [7:0] a;
-  wire [7:0] a;
-  input clk;
-  wire clk;
-  wire [35:0] p_0;
-  wire [35:0] p_1;
-  output \port$396$0 ;
-  wire \port$396$0 ;
-  output \port$396$1 ;
-  wire \port$396$1 ;
-  output \port$396$10 ;
-  wire \port$396$10 ;
-  output \port$396$11 ;
-  wire \port$396$11 ;
-  output \port$396$12 ;
-  wire \port$396$12 ;
-  output \port$396$13 ;
-  wire \port$396$13 ;
-  output \port$396$14 ;
-  wire \port$396$14 ;
-  output \port$396$15 ;
-  wire \port$396$15 ;
-  output \port$396$16 ;
-  wire \port$396$16 ;
-  output \port$396$17 ;
-  wire \port$396$17 ;
-  output \port$396$18 ;
-  wire \port$396$18 ;
-  output \port$396$19 ;
-  wire \port$396$19 ;
-  output \port$396$2 ;
-  wire \port$396$2 ;
-  output \port$396$20 ;
-  wire \port$396$20 ;
-  output \port$396$21 ;
-  wire \port$396$21 ;
-  output \port$396$22 ;
-  wire \port$396$22 ;
-  output \port$396$23 ;
-  wire \port$396$23 ;
-  output \port$396$24 ;
-  wire \port$396$24 ;
-  output \port$396$25 ;
-  wire \port$396$25 ;
-  output \port$396$27 ;
-  wire \port$396$27 ;
-  output \port$396$28 ;
-  wire \port$396$28 ;
-  output \port$396$29 ;
-  wire \port$396$29 ;
-  output \port$396$3 ;
-  wire \port$396$3 ;
-  output \port$396$30 ;
-  wire \port$396$30 ;
-  output \port$396$31 ;
-  wire \port$396$31 ;
-  output \port$396$32 ;
-  wire \port$396$32 ;
-  output \port$396$33 ;
-  wire \port$396$33 ;
-  output \port$396$34 ;
-  wire \port$396$34 ;
-  output \port$396$35 ;
-  wire \port$396$35 ;
-  output \port$396$36 ;
-  wire \port$396$36 ;
-  output \port$396$37 ;
-  wire \port$396$37 ;
-  output \port$396$38 ;
-  wire \port$396$38 ;
-  output \port$396$39 ;
-  wire \port$396$39 ;
-  output \port$396$4 ;
-  wire \port$396$4 ;
-  output \port$396$40 ;
-  wire \port$396$40 ;
-  output \port$396$41 ;
-  wire \port$396$41 ;
-  output \port$396$42 ;
-  wire \port$396$42 ;
-  output \port$396$43 ;
-  wire \port$396$43 ;
-  output \port$396$44 ;
-  wire \port$396$44 ;
-  output \port$396$45 ;
-  wire \port$396$45 ;
-  output \port$396$46 ;
-  wire \port$396$46 ;
-  output \port$396$47 ;
-  wire \port$396$47 ;
-  output \port$396$48 ;
-  wire \port$396$48 ;
-  output \port$396$49 ;
-  wire \port$396$49 ;
-  output \port$396$5 ;
-  wire \port$396$5 ;
-  output \port$396$50 ;
-  wire \port$396$50 ;
-  output \port$396$51 ;
-  wire \port$396$51 ;
-  output \port$396$52 ;
-  wire \port$396$52 ;
-  output \port$396$6 ;
-  wire \port$396$6 ;
-  output \port$396$7 ;
-  wire \port$396$7 ;
-  output \port$396$8 ;
-  wire \port$396$8 ;
-  output \port$396$9 ;
-  wire \port$396$9 ;
-  wire [53:0] r;
-  input restart;
-  wire restart;
-  wire [17:0] roa_0;
-  wire [17:0] roa_1;
-  wire [17:0] rob_0;
-  wire [17:0] rob_1;
-  input rst;
-  wire rst;
-  wire signedp_0;
-  wire signedp_1;
-  input [7:0] w0;
-  wire [7:0] w0;
-  input [7:0] w1;
-  wire [7:0] w1;
-  assign _0_ = ~ restart;
-  ALU54B #(
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .LEGACY("DISABLED"),
-    .MULT9_MODE("DISABLED"),
-    .REG_FLAG_CLK("NONE"),
-    .REG_INPUTC0_CLK("NONE"),
-    .REG_INPUTC1_CLK("NONE"),
-    .REG_INPUTCFB_CLK("NONE"),
-    .REG_OPCODEIN_0_CLK("NONE"),
-    .REG_OPCODEIN_1_CLK("NONE"),
-    .REG_OPCODEOP0_0_CLK("NONE"),
-    .REG_OPCODEOP0_1_CLK("NONE"),
-    .REG_OPCODEOP1_0_CLK("NONE"),
-    .REG_OPCODEOP1_1_CLK("NONE"),
-    .REG_OUTPUT0_CLK("CLK0"),
-    .REG_OUTPUT1_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .RNDPAT("0x00000004000000")
-  ) alu (
-    .A0(roa_0[0]),
-    .A1(roa_0[1]),
-    .A10(roa_0[10]),
-    .A11(roa_0[11]),
-    .A12(roa_0[12]),
-    .A13(roa_0[13]),
-    .A14(roa_0[14]),
-    .A15(roa_0[15]),
-    .A16(roa_0[16]),
-    .A17(roa_0[17]),
-    .A18(rob_0[0]),
-    .A19(rob_0[1]),
-    .A2(roa_0[2]),
-    .A20(rob_0[2]),
-    .A21(rob_0[3]),
-    .A22(rob_0[4]),
-    .A23(rob_0[5]),
-    .A24(rob_0[6]),
-    .A25(rob_0[7]),
-    .A26(rob_0[8]),
-    .A27(rob_0[9]),
-    .A28(rob_0[10]),
-    .A29(rob_0[11]),
-    .A3(roa_0[3]),
-    .A30(rob_0[12]),
-    .A31(rob_0[13]),
-    .A32(rob_0[14]),
-    .A33(rob_0[15]),
-    .A34(rob_0[16]),
-    .A35(rob_0[17]),
-    .A4(roa_0[4]),
-    .A5(roa_0[5]),
-    .A6(roa_0[6]),
-    .A7(roa_0[7]),
-    .A8(roa_0[8]),
-    .A9(roa_0[9]),
-    .B0(roa_1[0]),
-    .B1(roa_1[1]),
-    .B10(roa_1[10]),
-    .B11(roa_1[11]),
-    .B12(roa_1[12]),
-    .B13(roa_1[13]),
-    .B14(roa_1[14]),
-    .B15(roa_1[15]),
-    .B16(roa_1[16]),
-    .B17(roa_1[17]),
-    .B18(rob_1[0]),
-    .B19(rob_1[1]),
-    .B2(roa_1[2]),
-    .B20(rob_1[2]),
-    .B21(rob_1[3]),
-    .B22(rob_1[4]),
-    .B23(rob_1[5]),
-    .B24(rob_1[6]),
-    .B25(rob_1[7]),
-    .B26(rob_1[8]),
-    .B27(rob_1[9]),
-    .B28(rob_1[10]),
-    .B29(rob_1[11]),
-    .B3(roa_1[3]),
-    .B30(rob_1[12]),
-    .B31(rob_1[13]),
-    .B32(rob_1[14]),
-    .B33(rob_1[15]),
-    .B34(rob_1[16]),
-    .B35(rob_1[17]),
-    .B4(roa_1[4]),
-    .B5(roa_1[5]),
-    .B6(roa_1[6]),
-    .B7(roa_1[7]),
-    .B8(roa_1[8]),
-    .B9(roa_1[9]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .MA0(p_0[0]),
-    .MA1(p_0[1]),
-    .MA10(p_0[10]),
-    .MA11(p_0[11]),
-    .MA12(p_0[12]),
-    .MA13(p_0[13]),
-    .MA14(p_0[14]),
-    .MA15(p_0[15]),
-    .MA16(p_0[16]),
-    .MA17(p_0[17]),
-    .MA18(p_0[18]),
-    .MA19(p_0[19]),
-    .MA2(p_0[2]),
-    .MA20(p_0[20]),
-    .MA21(p_0[21]),
-    .MA22(p_0[22]),
-    .MA23(p_0[23]),
-    .MA24(p_0[24]),
-    .MA25(p_0[25]),
-    .MA26(p_0[26]),
-    .MA27(p_0[27]),
-    .MA28(p_0[28]),
-    .MA29(p_0[29]),
-    .MA3(p_0[3]),
-    .MA30(p_0[30]),
-    .MA31(p_0[31]),
-    .MA32(p_0[32]),
-    .MA33(p_0[33]),
-    .MA34(p_0[34]),
-    .MA35(p_0[35]),
-    .MA4(p_0[4]),
-    .MA5(p_0[5]),
-    .MA6(p_0[6]),
-    .MA7(p_0[7]),
-    .MA8(p_0[8]),
-    .MA9(p_0[9]),
-    .MB0(p_1[0]),
-    .MB1(p_1[1]),
-    .MB10(p_1[10]),
-    .MB11(p_1[11]),
-    .MB12(p_1[12]),
-    .MB13(p_1[13]),
-    .MB14(p_1[14]),
-    .MB15(p_1[15]),
-    .MB16(p_1[16]),
-    .MB17(p_1[17]),
-    .MB18(p_1[18]),
-    .MB19(p_1[19]),
-    .MB2(p_1[2]),
-    .MB20(p_1[20]),
-    .MB21(p_1[21]),
-    .MB22(p_1[22]),
-    .MB23(p_1[23]),
-    .MB24(p_1[24]),
-    .MB25(p_1[25]),
-    .MB26(p_1[26]),
-    .MB27(p_1[27]),
-    .MB28(p_1[28]),
-    .MB29(p_1[29]),
-    .MB3(p_1[3]),
-    .MB30(p_1[30]),
-    .MB31(p_1[31]),
-    .MB32(p_1[32]),
-    .MB33(p_1[33]),
-    .MB34(p_1[34]),
-    .MB35(p_1[35]),
-    .MB4(p_1[4]),
-    .MB5(p_1[5]),
-    .MB6(p_1[6]),
-    .MB7(p_1[7]),
-    .MB8(p_1[8]),
-    .MB9(p_1[9]),
-    .OP0(1'h1),
-    .OP1(1'h0),
-    .OP10(1'h0),
-    .OP2(1'h0),
-    .OP3(1'h0),
-    .OP4(_0_),
-    .OP5(restart),
-    .OP6(1'h1),
-    .OP7(1'h0),
-    .OP8(1'h0),
-    .OP9(1'h1),
-    .R0(\port$396$0 ),
-    .R1(\port$396$1 ),
-    .R10(\port$396$10 ),
-    .R11(\port$396$11 ),
-    .R12(\port$396$12 ),
-    .R13(\port$396$13 ),
-    .R14(\port$396$14 ),
-    .R15(\port$396$15 ),
-    .R16(\port$396$16 ),
-    .R17(\port$396$17 ),
-    .R18(\port$396$18 ),
-    .R19(\port$396$19 ),
-    .R2(\port$396$2 ),
-    .R20(\port$396$20 ),
-    .R21(\port$396$21 ),
-    .R22(\port$396$22 ),
-    .R23(\port$396$23 ),
-    .R24(\port$396$24 ),
-    .R25(\port$396$25 ),
-    .R26(r[26]),
-    .R27(\port$396$27 ),
-    .R28(\port$396$28 ),
-    .R29(\port$396$29 ),
-    .R3(\port$396$3 ),
-    .R30(\port$396$30 ),
-    .R31(\port$396$31 ),
-    .R32(\port$396$32 ),
-    .R33(\port$396$33 ),
-    .R34(\port$396$34 ),
-    .R35(\port$396$35 ),
-    .R36(\port$396$36 ),
-    .R37(\port$396$37 ),
-    .R38(\port$396$38 ),
-    .R39(\port$396$39 ),
-    .R4(\port$396$4 ),
-    .R40(\port$396$40 ),
-    .R41(\port$396$41 ),
-    .R42(\port$396$42 ),
-    .R43(\port$396$43 ),
-    .R44(\port$396$44 ),
-    .R45(\port$396$45 ),
-    .R46(\port$396$46 ),
-    .R47(\port$396$47 ),
-    .R48(\port$396$48 ),
-    .R49(\port$396$49 ),
-    .R5(\port$396$5 ),
-    .R50(\port$396$50 ),
-    .R51(\port$396$51 ),
-    .R52(\port$396$52 ),
-    .R53(r[53]),
-    .R6(\port$396$6 ),
-    .R7(\port$396$7 ),
-    .R8(\port$396$8 ),
-    .R9(\port$396$9 ),
-    .RST0(rst),
-    .SIGNEDIA(signedp_0),
-    .SIGNEDIB(signedp_1)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul0 (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(w0[0]),
-    .B1(w0[1]),
-    .B10(w0[7]),
-    .B11(w0[7]),
-    .B12(w0[7]),
-    .B13(w0[7]),
-    .B14(w0[7]),
-    .B15(w0[7]),
-    .B16(w0[7]),
-    .B17(w0[7]),
-    .B2(w0[2]),
-    .B3(w0[3]),
-    .B4(w0[4]),
-    .B5(w0[5]),
-    .B6(w0[6]),
-    .B7(w0[7]),
-    .B8(w0[7]),
-    .B9(w0[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_0[0]),
-    .P1(p_0[1]),
-    .P10(p_0[10]),
-    .P11(p_0[11]),
-    .P12(p_0[12]),
-    .P13(p_0[13]),
-    .P14(p_0[14]),
-    .P15(p_0[15]),
-    .P16(p_0[16]),
-    .P17(p_0[17]),
-    .P18(p_0[18]),
-    .P19(p_0[19]),
-    .P2(p_0[2]),
-    .P20(p_0[20]),
-    .P21(p_0[21]),
-    .P22(p_0[22]),
-    .P23(p_0[23]),
-    .P24(p_0[24]),
-    .P25(p_0[25]),
-    .P26(p_0[26]),
-    .P27(p_0[27]),
-    .P28(p_0[28]),
-    .P29(p_0[29]),
-    .P3(p_0[3]),
-    .P30(p_0[30]),
-    .P31(p_0[31]),
-    .P32(p_0[32]),
-    .P33(p_0[33]),
-    .P34(p_0[34]),
-    .P35(p_0[35]),
-    .P4(p_0[4]),
-    .P5(p_0[5]),
-    .P6(p_0[6]),
-    .P7(p_0[7]),
-    .P8(p_0[8]),
-    .P9(p_0[9]),
-    .ROA0(roa_0[0]),
-    .ROA1(roa_0[1]),
-    .ROA10(roa_0[10]),
-    .ROA11(roa_0[11]),
-    .ROA12(roa_0[12]),
-    .ROA13(roa_0[13]),
-    .ROA14(roa_0[14]),
-    .ROA15(roa_0[15]),
-    .ROA16(roa_0[16]),
-    .ROA17(roa_0[17]),
-    .ROA2(roa_0[2]),
-    .ROA3(roa_0[3]),
-    .ROA4(roa_0[4]),
-    .ROA5(roa_0[5]),
-    .ROA6(roa_0[6]),
-    .ROA7(roa_0[7]),
-    .ROA8(roa_0[8]),
-    .ROA9(roa_0[9]),
-    .ROB0(rob_0[0]),
-    .ROB1(rob_0[1]),
-    .ROB10(rob_0[10]),
-    .ROB11(rob_0[11]),
-    .ROB12(rob_0[12]),
-    .ROB13(rob_0[13]),
-    .ROB14(rob_0[14]),
-    .ROB15(rob_0[15]),
-    .ROB16(rob_0[16]),
-    .ROB17(rob_0[17]),
-    .ROB2(rob_0[2]),
-    .ROB3(rob_0[3]),
-    .ROB4(rob_0[4]),
-    .ROB5(rob_0[5]),
-    .ROB6(rob_0[6]),
-    .ROB7(rob_0[7]),
-    .ROB8(rob_0[8]),
-    .ROB9(rob_0[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_0),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("NONE"),
-    .REG_PIPELINE_CLK("CLK0"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) mul1 (
-    .A0(1'h0),
-    .A1(1'h0),
-    .A10(a[1]),
-    .A11(a[2]),
-    .A12(a[3]),
-    .A13(a[4]),
-    .A14(a[5]),
-    .A15(a[6]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(1'h0),
-    .A3(1'h0),
-    .A4(1'h0),
-    .A5(1'h0),
-    .A6(1'h0),
-    .A7(1'h0),
-    .A8(1'h0),
-    .A9(a[0]),
-    .B0(w1[0]),
-    .B1(w1[1]),
-    .B10(w1[7]),
-    .B11(w1[7]),
-    .B12(w1[7]),
-    .B13(w1[7]),
-    .B14(w1[7]),
-    .B15(w1[7]),
-    .B16(w1[7]),
-    .B17(w1[7]),
-    .B2(w1[2]),
-    .B3(w1[3]),
-    .B4(w1[4]),
-    .B5(w1[5]),
-    .B6(w1[6]),
-    .B7(w1[7]),
-    .B8(w1[7]),
-    .B9(w1[7]),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(p_1[0]),
-    .P1(p_1[1]),
-    .P10(p_1[10]),
-    .P11(p_1[11]),
-    .P12(p_1[12]),
-    .P13(p_1[13]),
-    .P14(p_1[14]),
-    .P15(p_1[15]),
-    .P16(p_1[16]),
-    .P17(p_1[17]),
-    .P18(p_1[18]),
-    .P19(p_1[19]),
-    .P2(p_1[2]),
-    .P20(p_1[20]),
-    .P21(p_1[21]),
-    .P22(p_1[22]),
-    .P23(p_1[23]),
-    .P24(p_1[24]),
-    .P25(p_1[25]),
-    .P26(p_1[26]),
-    .P27(p_1[27]),
-    .P28(p_1[28]),
-    .P29(p_1[29]),
-    .P3(p_1[3]),
-    .P30(p_1[30]),
-    .P31(p_1[31]),
-    .P32(p_1[32]),
-    .P33(p_1[33]),
-    .P34(p_1[34]),
-    .P35(p_1[35]),
-    .P4(p_1[4]),
-    .P5(p_1[5]),
-    .P6(p_1[6]),
-    .P7(p_1[7]),
-    .P8(p_1[8]),
-    .P9(p_1[9]),
-    .ROA0(roa_1[0]),
-    .ROA1(roa_1[1]),
-    .ROA10(roa_1[10]),
-    .ROA11(roa_1[11]),
-    .ROA12(roa_1[12]),
-    .ROA13(roa_1[13]),
-    .ROA14(roa_1[14]),
-    .ROA15(roa_1[15]),
-    .ROA16(roa_1[16]),
-    .ROA17(roa_1[17]),
-    .ROA2(roa_1[2]),
-    .ROA3(roa_1[3]),
-    .ROA4(roa_1[4]),
-    .ROA5(roa_1[5]),
-    .ROA6(roa_1[6]),
-    .ROA7(roa_1[7]),
-    .ROA8(roa_1[8]),
-    .ROA9(roa_1[9]),
-    .ROB0(rob_1[0]),
-    .ROB1(rob_1[1]),
-    .ROB10(rob_1[10]),
-    .ROB11(rob_1[11]),
-    .ROB12(rob_1[12]),
-    .ROB13(rob_1[13]),
-    .ROB14(rob_1[14]),
-    .ROB15(rob_1[15]),
-    .ROB16(rob_1[16]),
-    .ROB17(rob_1[17]),
-    .ROB2(rob_1[2]),
-    .ROB3(rob_1[3]),
-    .ROB4(rob_1[4]),
-    .ROB5(rob_1[5]),
-    .ROB6(rob_1[6]),
-    .ROB7(rob_1[7]),
-    .ROB8(rob_1[8]),
-    .ROB9(rob_1[9]),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SIGNEDP(signedp_1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign { r[52:27], r[25:0] } = { \port$396$52 , \port$396$51 , \port$396$50 , \port$396$49 , \port$396$48 , \port$396$47 , \port$396$46 , \port$396$45 , \port$396$44 , \port$396$43 , \port$396$42 , \port$396$41 , \port$396$40 , \port$396$39 , \port$396$38 , \port$396$37 , \port$396$36 , \port$396$35 , \port$396$34 , \port$396$33 , \port$396$32 , \port$396$31 , \port$396$30 , \port$396$29 , \port$396$28 , \port$396$27 , \port$396$25 , \port$396$24 , \port$396$23 , \port$396$22 , \port$396$21 , \port$396$20 , \port$396$19 , \port$396$18 , \port$396$17 , \port$396$16 , \port$396$15 , \port$396$14 , \port$396$13 , \port$396$12 , \port$396$11 , \port$396$10 , \port$396$9 , \port$396$8 , \port$396$7 , \port$396$6 , \port$396$5 , \port$396$4 , \port$396$3 , \port$396$2 , \port$396$1 , \port$396$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_1 (rst, \port$401$0 , \port$401$1 , \port$401$2 , \port$401$3 , \port$401$4 , \port$401$5 , \port$401$6 , \port$401$7 , \port$401$8 , \port$401$9 , \port$401$10 , \port$401$11 , \port$401$12 , \port$401$13 , \port$401$14 , \port$401$15 , \port$401$16 , \port$401$17 , \port$401$18 , \port$401$19 
+module \hwq_top.engine.array.mac_0_0 (rst, \port$401$0 , \port$401$1 , \port$401$2 , \port$401$3 , \port$401$4 , \port$401$5 , \port$401$6 , \port$401$7 , \port$401$8 , \port$401$9 , \port$401$10 , \port$401$11 , \port$401$12 , \port$401$13 , \port$401$14 , \port$401$15 , \port$401$16 , \port$401$17 , \port$401$18 , \port$401$19 
 , \port$401$20 , \port$401$21 , \port$401$22 , \port$401$23 , \port$401$24 , \port$401$25 , \port$401$27 , \port$401$28 , \port$401$29 , \port$401$30 , \port$401$31 , \port$401$32 , \port$401$33 , \port$401$34 , \port$401$35 , \port$401$36 , \port$401$37 , \port$401$38 , \port$401$39 , \port$401$40 , \port$401$41 
-, \port$401$42 , \port$401$43 , \port$401$44 , \port$401$45 , \port$401$46 , \port$401$47 , \port$401$48 , \port$401$49 , \port$401$50 , \port$401$51 , \port$401$52 , w0, w1, a, restart, clk);
+, \port$401$42 , \port$401$43 , \port$401$44 , \port$401$45 , \port$401$46 , \port$401$47 , \port$401$48 , \port$401$49 , \port$401$50 , \port$401$51 , \port$401$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19874,7 +19262,7 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$401$0 , \port$401$1 , \port$401
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_2 (rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , \port$406$16 , \port$406$17 , \port$406$18 , \port$406$19 
+module \hwq_top.engine.array.mac_0_1 (rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , \port$406$16 , \port$406$17 , \port$406$18 , \port$406$19 
 , \port$406$20 , \port$406$21 , \port$406$22 , \port$406$23 , \port$406$24 , \port$406$25 , \port$406$27 , \port$406$28 , \port$406$29 , \port$406$30 , \port$406$31 , \port$406$32 , \port$406$33 , \port$406$34 , \port$406$35 , \port$406$36 , \port$406$37 , \port$406$38 , \port$406$39 , \port$406$40 , \port$406$41 
 , \port$406$42 , \port$406$43 , \port$406$44 , \port$406$45 , \port$406$46 , \port$406$47 , \port$406$48 , \port$406$49 , \port$406$50 , \port$406$51 , \port$406$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -20514,7 +19902,7 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$406$0 , \port$406$1 , \port$406
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_3 (rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , \port$411$16 , \port$411$17 , \port$411$18 , \port$411$19 
+module \hwq_top.engine.array.mac_0_2 (rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , \port$411$16 , \port$411$17 , \port$411$18 , \port$411$19 
 , \port$411$20 , \port$411$21 , \port$411$22 , \port$411$23 , \port$411$24 , \port$411$25 , \port$411$27 , \port$411$28 , \port$411$29 , \port$411$30 , \port$411$31 , \port$411$32 , \port$411$33 , \port$411$34 , \port$411$35 , \port$411$36 , \port$411$37 , \port$411$38 , \port$411$39 , \port$411$40 , \port$411$41 
 , \port$411$42 , \port$411$43 , \port$411$44 , \port$411$45 , \port$411$46 , \port$411$47 , \port$411$48 , \port$411$49 , \port$411$50 , \port$411$51 , \port$411$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -21154,9 +20542,9 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$411$0 , \port$411$1 , \port$411
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_0 (rst, \port$416$0 , \port$416$1 , \port$416$2 , \port$416$3 , \port$416$4 , \port$416$5 , \port$416$6 , \port$416$7 , \port$416$8 , \port$416$9 , \port$416$10 , \port$416$11 , \port$416$12 , \port$416$13 , \port$416$14 , \port$416$15 , \port$416$16 , \port$416$17 , \port$416$18 , \port$416$19 
+module \hwq_top.engine.array.mac_0_3 (rst, \port$416$0 , \port$416$1 , \port$416$2 , \port$416$3 , \port$416$4 , \port$416$5 , \port$416$6 , \port$416$7 , \port$416$8 , \port$416$9 , \port$416$10 , \port$416$11 , \port$416$12 , \port$416$13 , \port$416$14 , \port$416$15 , \port$416$16 , \port$416$17 , \port$416$18 , \port$416$19 
 , \port$416$20 , \port$416$21 , \port$416$22 , \port$416$23 , \port$416$24 , \port$416$25 , \port$416$27 , \port$416$28 , \port$416$29 , \port$416$30 , \port$416$31 , \port$416$32 , \port$416$33 , \port$416$34 , \port$416$35 , \port$416$36 , \port$416$37 , \port$416$38 , \port$416$39 , \port$416$40 , \port$416$41 
-, \port$416$42 , \port$416$43 , \port$416$44 , \port$416$45 , \port$416$46 , \port$416$47 , \port$416$48 , \port$416$49 , \port$416$50 , \port$416$51 , \port$416$52 , a, w0, w1, restart, clk);
+, \port$416$42 , \port$416$43 , \port$416$44 , \port$416$45 , \port$416$46 , \port$416$47 , \port$416$48 , \port$416$49 , \port$416$50 , \port$416$51 , \port$416$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21794,9 +21182,9 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$416$0 , \port$416$1 , \port$416
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_1 (rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , \port$421$16 , \port$421$17 , \port$421$18 , \port$421$19 
+module \hwq_top.engine.array.mac_1_0 (rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , \port$421$16 , \port$421$17 , \port$421$18 , \port$421$19 
 , \port$421$20 , \port$421$21 , \port$421$22 , \port$421$23 , \port$421$24 , \port$421$25 , \port$421$27 , \port$421$28 , \port$421$29 , \port$421$30 , \port$421$31 , \port$421$32 , \port$421$33 , \port$421$34 , \port$421$35 , \port$421$36 , \port$421$37 , \port$421$38 , \port$421$39 , \port$421$40 , \port$421$41 
-, \port$421$42 , \port$421$43 , \port$421$44 , \port$421$45 , \port$421$46 , \port$421$47 , \port$421$48 , \port$421$49 , \port$421$50 , \port$421$51 , \port$421$52 , w0, w1, a, restart, clk);
+, \port$421$42 , \port$421$43 , \port$421$44 , \port$421$45 , \port$421$46 , \port$421$47 , \port$421$48 , \port$421$49 , \port$421$50 , \port$421$51 , \port$421$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22434,7 +21822,7 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$421$0 , \port$421$1 , \port$421
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_2 (rst, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , \port$426$16 , \port$426$17 , \port$426$18 , \port$426$19 
+module \hwq_top.engine.array.mac_1_1 (rst, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , \port$426$16 , \port$426$17 , \port$426$18 , \port$426$19 
 , \port$426$20 , \port$426$21 , \port$426$22 , \port$426$23 , \port$426$24 , \port$426$25 , \port$426$27 , \port$426$28 , \port$426$29 , \port$426$30 , \port$426$31 , \port$426$32 , \port$426$33 , \port$426$34 , \port$426$35 , \port$426$36 , \port$426$37 , \port$426$38 , \port$426$39 , \port$426$40 , \port$426$41 
 , \port$426$42 , \port$426$43 , \port$426$44 , \port$426$45 , \port$426$46 , \port$426$47 , \port$426$48 , \port$426$49 , \port$426$50 , \port$426$51 , \port$426$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -23074,7 +22462,7 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$426$0 , \port$426$1 , \port$426
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_3 (rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , \port$431$16 , \port$431$17 , \port$431$18 , \port$431$19 
+module \hwq_top.engine.array.mac_1_2 (rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , \port$431$16 , \port$431$17 , \port$431$18 , \port$431$19 
 , \port$431$20 , \port$431$21 , \port$431$22 , \port$431$23 , \port$431$24 , \port$431$25 , \port$431$27 , \port$431$28 , \port$431$29 , \port$431$30 , \port$431$31 , \port$431$32 , \port$431$33 , \port$431$34 , \port$431$35 , \port$431$36 , \port$431$37 , \port$431$38 , \port$431$39 , \port$431$40 , \port$431$41 
 , \port$431$42 , \port$431$43 , \port$431$44 , \port$431$45 , \port$431$46 , \port$431$47 , \port$431$48 , \port$431$49 , \port$431$50 , \port$431$51 , \port$431$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -23714,9 +23102,9 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$431$0 , \port$431$1 , \port$431
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_0 (rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , \port$436$16 , \port$436$17 , \port$436$18 , \port$436$19 
+module \hwq_top.engine.array.mac_1_3 (rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , \port$436$16 , \port$436$17 , \port$436$18 , \port$436$19 
 , \port$436$20 , \port$436$21 , \port$436$22 , \port$436$23 , \port$436$24 , \port$436$25 , \port$436$27 , \port$436$28 , \port$436$29 , \port$436$30 , \port$436$31 , \port$436$32 , \port$436$33 , \port$436$34 , \port$436$35 , \port$436$36 , \port$436$37 , \port$436$38 , \port$436$39 , \port$436$40 , \port$436$41 
-, \port$436$42 , \port$436$43 , \port$436$44 , \port$436$45 , \port$436$46 , \port$436$47 , \port$436$48 , \port$436$49 , \port$436$50 , \port$436$51 , \port$436$52 , a, w0, w1, restart, clk);
+, \port$436$42 , \port$436$43 , \port$436$44 , \port$436$45 , \port$436$46 , \port$436$47 , \port$436$48 , \port$436$49 , \port$436$50 , \port$436$51 , \port$436$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24354,9 +23742,9 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$436$0 , \port$436$1 , \port$436
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_1 (rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , \port$441$16 , \port$441$17 , \port$441$18 , \port$441$19 
+module \hwq_top.engine.array.mac_2_0 (rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , \port$441$16 , \port$441$17 , \port$441$18 , \port$441$19 
 , \port$441$20 , \port$441$21 , \port$441$22 , \port$441$23 , \port$441$24 , \port$441$25 , \port$441$27 , \port$441$28 , \port$441$29 , \port$441$30 , \port$441$31 , \port$441$32 , \port$441$33 , \port$441$34 , \port$441$35 , \port$441$36 , \port$441$37 , \port$441$38 , \port$441$39 , \port$441$40 , \port$441$41 
-, \port$441$42 , \port$441$43 , \port$441$44 , \port$441$45 , \port$441$46 , \port$441$47 , \port$441$48 , \port$441$49 , \port$441$50 , \port$441$51 , \port$441$52 , w0, w1, a, restart, clk);
+, \port$441$42 , \port$441$43 , \port$441$44 , \port$441$45 , \port$441$46 , \port$441$47 , \port$441$48 , \port$441$49 , \port$441$50 , \port$441$51 , \port$441$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24994,7 +24382,7 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$441$0 , \port$441$1 , \port$441
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_2 (rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , \port$446$16 , \port$446$17 , \port$446$18 , \port$446$19 
+module \hwq_top.engine.array.mac_2_1 (rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , \port$446$16 , \port$446$17 , \port$446$18 , \port$446$19 
 , \port$446$20 , \port$446$21 , \port$446$22 , \port$446$23 , \port$446$24 , \port$446$25 , \port$446$27 , \port$446$28 , \port$446$29 , \port$446$30 , \port$446$31 , \port$446$32 , \port$446$33 , \port$446$34 , \port$446$35 , \port$446$36 , \port$446$37 , \port$446$38 , \port$446$39 , \port$446$40 , \port$446$41 
 , \port$446$42 , \port$446$43 , \port$446$44 , \port$446$45 , \port$446$46 , \port$446$47 , \port$446$48 , \port$446$49 , \port$446$50 , \port$446$51 , \port$446$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -25634,7 +25022,7 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$446$0 , \port$446$1 , \port$446
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_3 (rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , \port$451$16 , \port$451$17 , \port$451$18 , \port$451$19 
+module \hwq_top.engine.array.mac_2_2 (rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , \port$451$16 , \port$451$17 , \port$451$18 , \port$451$19 
 , \port$451$20 , \port$451$21 , \port$451$22 , \port$451$23 , \port$451$24 , \port$451$25 , \port$451$27 , \port$451$28 , \port$451$29 , \port$451$30 , \port$451$31 , \port$451$32 , \port$451$33 , \port$451$34 , \port$451$35 , \port$451$36 , \port$451$37 , \port$451$38 , \port$451$39 , \port$451$40 , \port$451$41 
 , \port$451$42 , \port$451$43 , \port$451$44 , \port$451$45 , \port$451$46 , \port$451$47 , \port$451$48 , \port$451$49 , \port$451$50 , \port$451$51 , \port$451$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -26274,9 +25662,9 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$451$0 , \port$451$1 , \port$451
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_0 (rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , \port$456$16 , \port$456$17 , \port$456$18 , \port$456$19 
+module \hwq_top.engine.array.mac_2_3 (rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , \port$456$16 , \port$456$17 , \port$456$18 , \port$456$19 
 , \port$456$20 , \port$456$21 , \port$456$22 , \port$456$23 , \port$456$24 , \port$456$25 , \port$456$27 , \port$456$28 , \port$456$29 , \port$456$30 , \port$456$31 , \port$456$32 , \port$456$33 , \port$456$34 , \port$456$35 , \port$456$36 , \port$456$37 , \port$456$38 , \port$456$39 , \port$456$40 , \port$456$41 
-, \port$456$42 , \port$456$43 , \port$456$44 , \port$456$45 , \port$456$46 , \port$456$47 , \port$456$48 , \port$456$49 , \port$456$50 , \port$456$51 , \port$456$52 , a, w0, w1, restart, clk);
+, \port$456$42 , \port$456$43 , \port$456$44 , \port$456$45 , \port$456$46 , \port$456$47 , \port$456$48 , \port$456$49 , \port$456$50 , \port$456$51 , \port$456$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26914,9 +26302,9 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$456$0 , \port$456$1 , \port$456
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_1 (rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , \port$461$16 , \port$461$17 , \port$461$18 , \port$461$19 
+module \hwq_top.engine.array.mac_3_0 (rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , \port$461$16 , \port$461$17 , \port$461$18 , \port$461$19 
 , \port$461$20 , \port$461$21 , \port$461$22 , \port$461$23 , \port$461$24 , \port$461$25 , \port$461$27 , \port$461$28 , \port$461$29 , \port$461$30 , \port$461$31 , \port$461$32 , \port$461$33 , \port$461$34 , \port$461$35 , \port$461$36 , \port$461$37 , \port$461$38 , \port$461$39 , \port$461$40 , \port$461$41 
-, \port$461$42 , \port$461$43 , \port$461$44 , \port$461$45 , \port$461$46 , \port$461$47 , \port$461$48 , \port$461$49 , \port$461$50 , \port$461$51 , \port$461$52 , w0, w1, a, restart, clk);
+, \port$461$42 , \port$461$43 , \port$461$44 , \port$461$45 , \port$461$46 , \port$461$47 , \port$461$48 , \port$461$49 , \port$461$50 , \port$461$51 , \port$461$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -27554,7 +26942,7 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$461$0 , \port$461$1 , \port$461
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_2 (rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , \port$466$16 , \port$466$17 , \port$466$18 , \port$466$19 
+module \hwq_top.engine.array.mac_3_1 (rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , \port$466$16 , \port$466$17 , \port$466$18 , \port$466$19 
 , \port$466$20 , \port$466$21 , \port$466$22 , \port$466$23 , \port$466$24 , \port$466$25 , \port$466$27 , \port$466$28 , \port$466$29 , \port$466$30 , \port$466$31 , \port$466$32 , \port$466$33 , \port$466$34 , \port$466$35 , \port$466$36 , \port$466$37 , \port$466$38 , \port$466$39 , \port$466$40 , \port$466$41 
 , \port$466$42 , \port$466$43 , \port$466$44 , \port$466$45 , \port$466$46 , \port$466$47 , \port$466$48 , \port$466$49 , \port$466$50 , \port$466$51 , \port$466$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -28194,7 +27582,7 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$466$0 , \port$466$1 , \port$466
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_3 (rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , \port$471$16 , \port$471$17 , \port$471$18 , \port$471$19 
+module \hwq_top.engine.array.mac_3_2 (rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , \port$471$16 , \port$471$17 , \port$471$18 , \port$471$19 
 , \port$471$20 , \port$471$21 , \port$471$22 , \port$471$23 , \port$471$24 , \port$471$25 , \port$471$27 , \port$471$28 , \port$471$29 , \port$471$30 , \port$471$31 , \port$471$32 , \port$471$33 , \port$471$34 , \port$471$35 , \port$471$36 , \port$471$37 , \port$471$38 , \port$471$39 , \port$471$40 , \port$471$41 
 , \port$471$42 , \port$471$43 , \port$471$44 , \port$471$45 , \port$471$46 , \port$471$47 , \port$471$48 , \port$471$49 , \port$471$50 , \port$471$51 , \port$471$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -28834,9 +28222,9 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$471$0 , \port$471$1 , \port$471
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_0 (rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , \port$476$16 , \port$476$17 , \port$476$18 , \port$476$19 
+module \hwq_top.engine.array.mac_3_3 (rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , \port$476$16 , \port$476$17 , \port$476$18 , \port$476$19 
 , \port$476$20 , \port$476$21 , \port$476$22 , \port$476$23 , \port$476$24 , \port$476$25 , \port$476$27 , \port$476$28 , \port$476$29 , \port$476$30 , \port$476$31 , \port$476$32 , \port$476$33 , \port$476$34 , \port$476$35 , \port$476$36 , \port$476$37 , \port$476$38 , \port$476$39 , \port$476$40 , \port$476$41 
-, \port$476$42 , \port$476$43 , \port$476$44 , \port$476$45 , \port$476$46 , \port$476$47 , \port$476$48 , \port$476$49 , \port$476$50 , \port$476$51 , \port$476$52 , a, w0, w1, restart, clk);
+, \port$476$42 , \port$476$43 , \port$476$44 , \port$476$45 , \port$476$46 , \port$476$47 , \port$476$48 , \port$476$49 , \port$476$50 , \port$476$51 , \port$476$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -29474,9 +28862,9 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$476$0 , \port$476$1 , \port$476
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_1 (rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , \port$481$16 , \port$481$17 , \port$481$18 , \port$481$19 
+module \hwq_top.engine.array.mac_4_0 (rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , \port$481$16 , \port$481$17 , \port$481$18 , \port$481$19 
 , \port$481$20 , \port$481$21 , \port$481$22 , \port$481$23 , \port$481$24 , \port$481$25 , \port$481$27 , \port$481$28 , \port$481$29 , \port$481$30 , \port$481$31 , \port$481$32 , \port$481$33 , \port$481$34 , \port$481$35 , \port$481$36 , \port$481$37 , \port$481$38 , \port$481$39 , \port$481$40 , \port$481$41 
-, \port$481$42 , \port$481$43 , \port$481$44 , \port$481$45 , \port$481$46 , \port$481$47 , \port$481$48 , \port$481$49 , \port$481$50 , \port$481$51 , \port$481$52 , w0, w1, a, restart, clk);
+, \port$481$42 , \port$481$43 , \port$481$44 , \port$481$45 , \port$481$46 , \port$481$47 , \port$481$48 , \port$481$49 , \port$481$50 , \port$481$51 , \port$481$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30114,7 +29502,7 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$481$0 , \port$481$1 , \port$481
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_2 (rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , \port$486$16 , \port$486$17 , \port$486$18 , \port$486$19 
+module \hwq_top.engine.array.mac_4_1 (rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , \port$486$16 , \port$486$17 , \port$486$18 , \port$486$19 
 , \port$486$20 , \port$486$21 , \port$486$22 , \port$486$23 , \port$486$24 , \port$486$25 , \port$486$27 , \port$486$28 , \port$486$29 , \port$486$30 , \port$486$31 , \port$486$32 , \port$486$33 , \port$486$34 , \port$486$35 , \port$486$36 , \port$486$37 , \port$486$38 , \port$486$39 , \port$486$40 , \port$486$41 
 , \port$486$42 , \port$486$43 , \port$486$44 , \port$486$45 , \port$486$46 , \port$486$47 , \port$486$48 , \port$486$49 , \port$486$50 , \port$486$51 , \port$486$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -30754,7 +30142,7 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$486$0 , \port$486$1 , \port$486
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_3 (rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , \port$491$16 , \port$491$17 , \port$491$18 , \port$491$19 
+module \hwq_top.engine.array.mac_4_2 (rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , \port$491$16 , \port$491$17 , \port$491$18 , \port$491$19 
 , \port$491$20 , \port$491$21 , \port$491$22 , \port$491$23 , \port$491$24 , \port$491$25 , \port$491$27 , \port$491$28 , \port$491$29 , \port$491$30 , \port$491$31 , \port$491$32 , \port$491$33 , \port$491$34 , \port$491$35 , \port$491$36 , \port$491$37 , \port$491$38 , \port$491$39 , \port$491$40 , \port$491$41 
 , \port$491$42 , \port$491$43 , \port$491$44 , \port$491$45 , \port$491$46 , \port$491$47 , \port$491$48 , \port$491$49 , \port$491$50 , \port$491$51 , \port$491$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -31394,9 +30782,9 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$491$0 , \port$491$1 , \port$491
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_0 (rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , \port$496$16 , \port$496$17 , \port$496$18 , \port$496$19 
+module \hwq_top.engine.array.mac_4_3 (rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , \port$496$16 , \port$496$17 , \port$496$18 , \port$496$19 
 , \port$496$20 , \port$496$21 , \port$496$22 , \port$496$23 , \port$496$24 , \port$496$25 , \port$496$27 , \port$496$28 , \port$496$29 , \port$496$30 , \port$496$31 , \port$496$32 , \port$496$33 , \port$496$34 , \port$496$35 , \port$496$36 , \port$496$37 , \port$496$38 , \port$496$39 , \port$496$40 , \port$496$41 
-, \port$496$42 , \port$496$43 , \port$496$44 , \port$496$45 , \port$496$46 , \port$496$47 , \port$496$48 , \port$496$49 , \port$496$50 , \port$496$51 , \port$496$52 , a, w0, w1, restart, clk);
+, \port$496$42 , \port$496$43 , \port$496$44 , \port$496$45 , \port$496$46 , \port$496$47 , \port$496$48 , \port$496$49 , \port$496$50 , \port$496$51 , \port$496$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32034,9 +31422,9 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$496$0 , \port$496$1 , \port$496
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_1 (rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , \port$501$16 , \port$501$17 , \port$501$18 , \port$501$19 
+module \hwq_top.engine.array.mac_5_0 (rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , \port$501$16 , \port$501$17 , \port$501$18 , \port$501$19 
 , \port$501$20 , \port$501$21 , \port$501$22 , \port$501$23 , \port$501$24 , \port$501$25 , \port$501$27 , \port$501$28 , \port$501$29 , \port$501$30 , \port$501$31 , \port$501$32 , \port$501$33 , \port$501$34 , \port$501$35 , \port$501$36 , \port$501$37 , \port$501$38 , \port$501$39 , \port$501$40 , \port$501$41 
-, \port$501$42 , \port$501$43 , \port$501$44 , \port$501$45 , \port$501$46 , \port$501$47 , \port$501$48 , \port$501$49 , \port$501$50 , \port$501$51 , \port$501$52 , w0, w1, a, restart, clk);
+, \port$501$42 , \port$501$43 , \port$501$44 , \port$501$45 , \port$501$46 , \port$501$47 , \port$501$48 , \port$501$49 , \port$501$50 , \port$501$51 , \port$501$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32674,7 +32062,7 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$501$0 , \port$501$1 , \port$501
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_2 (rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , \port$506$16 , \port$506$17 , \port$506$18 , \port$506$19 
+module \hwq_top.engine.array.mac_5_1 (rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , \port$506$16 , \port$506$17 , \port$506$18 , \port$506$19 
 , \port$506$20 , \port$506$21 , \port$506$22 , \port$506$23 , \port$506$24 , \port$506$25 , \port$506$27 , \port$506$28 , \port$506$29 , \port$506$30 , \port$506$31 , \port$506$32 , \port$506$33 , \port$506$34 , \port$506$35 , \port$506$36 , \port$506$37 , \port$506$38 , \port$506$39 , \port$506$40 , \port$506$41 
 , \port$506$42 , \port$506$43 , \port$506$44 , \port$506$45 , \port$506$46 , \port$506$47 , \port$506$48 , \port$506$49 , \port$506$50 , \port$506$51 , \port$506$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -33314,7 +32702,7 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$506$0 , \port$506$1 , \port$506
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_3 (rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , \port$511$16 , \port$511$17 , \port$511$18 , \port$511$19 
+module \hwq_top.engine.array.mac_5_2 (rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , \port$511$16 , \port$511$17 , \port$511$18 , \port$511$19 
 , \port$511$20 , \port$511$21 , \port$511$22 , \port$511$23 , \port$511$24 , \port$511$25 , \port$511$27 , \port$511$28 , \port$511$29 , \port$511$30 , \port$511$31 , \port$511$32 , \port$511$33 , \port$511$34 , \port$511$35 , \port$511$36 , \port$511$37 , \port$511$38 , \port$511$39 , \port$511$40 , \port$511$41 
 , \port$511$42 , \port$511$43 , \port$511$44 , \port$511$45 , \port$511$46 , \port$511$47 , \port$511$48 , \port$511$49 , \port$511$50 , \port$511$51 , \port$511$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -33954,9 +33342,9 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$511$0 , \port$511$1 , \port$511
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_0 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , \port$516$16 , \port$516$17 , \port$516$18 , \port$516$19 
+module \hwq_top.engine.array.mac_5_3 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , \port$516$16 , \port$516$17 , \port$516$18 , \port$516$19 
 , \port$516$20 , \port$516$21 , \port$516$22 , \port$516$23 , \port$516$24 , \port$516$25 , \port$516$27 , \port$516$28 , \port$516$29 , \port$516$30 , \port$516$31 , \port$516$32 , \port$516$33 , \port$516$34 , \port$516$35 , \port$516$36 , \port$516$37 , \port$516$38 , \port$516$39 , \port$516$40 , \port$516$41 
-, \port$516$42 , \port$516$43 , \port$516$44 , \port$516$45 , \port$516$46 , \port$516$47 , \port$516$48 , \port$516$49 , \port$516$50 , \port$516$51 , \port$516$52 , a, w0, w1, restart, clk);
+, \port$516$42 , \port$516$43 , \port$516$44 , \port$516$45 , \port$516$46 , \port$516$47 , \port$516$48 , \port$516$49 , \port$516$50 , \port$516$51 , \port$516$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -34594,9 +33982,9 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$516$0 , \port$516$1 , \port$516
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_1 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , \port$521$16 , \port$521$17 , \port$521$18 , \port$521$19 
+module \hwq_top.engine.array.mac_6_0 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , \port$521$16 , \port$521$17 , \port$521$18 , \port$521$19 
 , \port$521$20 , \port$521$21 , \port$521$22 , \port$521$23 , \port$521$24 , \port$521$25 , \port$521$27 , \port$521$28 , \port$521$29 , \port$521$30 , \port$521$31 , \port$521$32 , \port$521$33 , \port$521$34 , \port$521$35 , \port$521$36 , \port$521$37 , \port$521$38 , \port$521$39 , \port$521$40 , \port$521$41 
-, \port$521$42 , \port$521$43 , \port$521$44 , \port$521$45 , \port$521$46 , \port$521$47 , \port$521$48 , \port$521$49 , \port$521$50 , \port$521$51 , \port$521$52 , w0, w1, a, restart, clk);
+, \port$521$42 , \port$521$43 , \port$521$44 , \port$521$45 , \port$521$46 , \port$521$47 , \port$521$48 , \port$521$49 , \port$521$50 , \port$521$51 , \port$521$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35234,7 +34622,7 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$521$0 , \port$521$1 , \port$521
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_2 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , \port$526$16 , \port$526$17 , \port$526$18 , \port$526$19 
+module \hwq_top.engine.array.mac_6_1 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , \port$526$16 , \port$526$17 , \port$526$18 , \port$526$19 
 , \port$526$20 , \port$526$21 , \port$526$22 , \port$526$23 , \port$526$24 , \port$526$25 , \port$526$27 , \port$526$28 , \port$526$29 , \port$526$30 , \port$526$31 , \port$526$32 , \port$526$33 , \port$526$34 , \port$526$35 , \port$526$36 , \port$526$37 , \port$526$38 , \port$526$39 , \port$526$40 , \port$526$41 
 , \port$526$42 , \port$526$43 , \port$526$44 , \port$526$45 , \port$526$46 , \port$526$47 , \port$526$48 , \port$526$49 , \port$526$50 , \port$526$51 , \port$526$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -35874,7 +35262,7 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$526$0 , \port$526$1 , \port$526
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_3 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , \port$531$16 , \port$531$17 , \port$531$18 , \port$531$19 
+module \hwq_top.engine.array.mac_6_2 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , \port$531$16 , \port$531$17 , \port$531$18 , \port$531$19 
 , \port$531$20 , \port$531$21 , \port$531$22 , \port$531$23 , \port$531$24 , \port$531$25 , \port$531$27 , \port$531$28 , \port$531$29 , \port$531$30 , \port$531$31 , \port$531$32 , \port$531$33 , \port$531$34 , \port$531$35 , \port$531$36 , \port$531$37 , \port$531$38 , \port$531$39 , \port$531$40 , \port$531$41 
 , \port$531$42 , \port$531$43 , \port$531$44 , \port$531$45 , \port$531$46 , \port$531$47 , \port$531$48 , \port$531$49 , \port$531$50 , \port$531$51 , \port$531$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -36514,9 +35902,9 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$531$0 , \port$531$1 , \port$531
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_0 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , \port$536$16 , \port$536$17 , \port$536$18 , \port$536$19 
+module \hwq_top.engine.array.mac_6_3 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , \port$536$16 , \port$536$17 , \port$536$18 , \port$536$19 
 , \port$536$20 , \port$536$21 , \port$536$22 , \port$536$23 , \port$536$24 , \port$536$25 , \port$536$27 , \port$536$28 , \port$536$29 , \port$536$30 , \port$536$31 , \port$536$32 , \port$536$33 , \port$536$34 , \port$536$35 , \port$536$36 , \port$536$37 , \port$536$38 , \port$536$39 , \port$536$40 , \port$536$41 
-, \port$536$42 , \port$536$43 , \port$536$44 , \port$536$45 , \port$536$46 , \port$536$47 , \port$536$48 , \port$536$49 , \port$536$50 , \port$536$51 , \port$536$52 , a, w0, w1, restart, clk);
+, \port$536$42 , \port$536$43 , \port$536$44 , \port$536$45 , \port$536$46 , \port$536$47 , \port$536$48 , \port$536$49 , \port$536$50 , \port$536$51 , \port$536$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37154,9 +36542,9 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$536$0 , \port$536$1 , \port$536
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_1 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , \port$541$16 , \port$541$17 , \port$541$18 , \port$541$19 
+module \hwq_top.engine.array.mac_7_0 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , \port$541$16 , \port$541$17 , \port$541$18 , \port$541$19 
 , \port$541$20 , \port$541$21 , \port$541$22 , \port$541$23 , \port$541$24 , \port$541$25 , \port$541$27 , \port$541$28 , \port$541$29 , \port$541$30 , \port$541$31 , \port$541$32 , \port$541$33 , \port$541$34 , \port$541$35 , \port$541$36 , \port$541$37 , \port$541$38 , \port$541$39 , \port$541$40 , \port$541$41 
-, \port$541$42 , \port$541$43 , \port$541$44 , \port$541$45 , \port$541$46 , \port$541$47 , \port$541$48 , \port$541$49 , \port$541$50 , \port$541$51 , \port$541$52 , w0, w1, a, restart, clk);
+, \port$541$42 , \port$541$43 , \port$541$44 , \port$541$45 , \port$541$46 , \port$541$47 , \port$541$48 , \port$541$49 , \port$541$50 , \port$541$51 , \port$541$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37794,7 +37182,7 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$541$0 , \port$541$1 , \port$541
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_2 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , \port$546$16 , \port$546$17 , \port$546$18 , \port$546$19 
+module \hwq_top.engine.array.mac_7_1 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , \port$546$16 , \port$546$17 , \port$546$18 , \port$546$19 
 , \port$546$20 , \port$546$21 , \port$546$22 , \port$546$23 , \port$546$24 , \port$546$25 , \port$546$27 , \port$546$28 , \port$546$29 , \port$546$30 , \port$546$31 , \port$546$32 , \port$546$33 , \port$546$34 , \port$546$35 , \port$546$36 , \port$546$37 , \port$546$38 , \port$546$39 , \port$546$40 , \port$546$41 
 , \port$546$42 , \port$546$43 , \port$546$44 , \port$546$45 , \port$546$46 , \port$546$47 , \port$546$48 , \port$546$49 , \port$546$50 , \port$546$51 , \port$546$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -38434,7 +37822,7 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$546$0 , \port$546$1 , \port$546
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_3 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , \port$551$16 , \port$551$17 , \port$551$18 , \port$551$19 
+module \hwq_top.engine.array.mac_7_2 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , \port$551$16 , \port$551$17 , \port$551$18 , \port$551$19 
 , \port$551$20 , \port$551$21 , \port$551$22 , \port$551$23 , \port$551$24 , \port$551$25 , \port$551$27 , \port$551$28 , \port$551$29 , \port$551$30 , \port$551$31 , \port$551$32 , \port$551$33 , \port$551$34 , \port$551$35 , \port$551$36 , \port$551$37 , \port$551$38 , \port$551$39 , \port$551$40 , \port$551$41 
 , \port$551$42 , \port$551$43 , \port$551$44 , \port$551$45 , \port$551$46 , \port$551$47 , \port$551$48 , \port$551$49 , \port$551$50 , \port$551$51 , \port$551$52 , w0, w1, a, restart, clk);
   wire _0_;
@@ -39074,6 +38462,646 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$551$0 , \port$551$1 , \port$551
 endmodule
 
 (* generator = "Amaranth" *)
+module \hwq_top.engine.array.mac_7_3 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , \port$556$16 , \port$556$17 , \port$556$18 , \port$556$19 
+, \port$556$20 , \port$556$21 , \port$556$22 , \port$556$23 , \port$556$24 , \port$556$25 , \port$556$27 , \port$556$28 , \port$556$29 , \port$556$30 , \port$556$31 , \port$556$32 , \port$556$33 , \port$556$34 , \port$556$35 , \port$556$36 , \port$556$37 , \port$556$38 , \port$556$39 , \port$556$40 , \port$556$41 
+, \port$556$42 , \port$556$43 , \port$556$44 , \port$556$45 , \port$556$46 , \port$556$47 , \port$556$48 , \port$556$49 , \port$556$50 , \port$556$51 , \port$556$52 , w0, w1, a, restart, clk);
+  wire _0_;
+  input [7:0] a;
+  wire [7:0] a;
+  input clk;
+  wire clk;
+  wire [35:0] p_0;
+  wire [35:0] p_1;
+  output \port$556$0 ;
+  wire \port$556$0 ;
+  output \port$556$1 ;
+  wire \port$556$1 ;
+  output \port$556$10 ;
+  wire \port$556$10 ;
+  output \port$556$11 ;
+  wire \port$556$11 ;
+  output \port$556$12 ;
+  wire \port$556$12 ;
+  output \port$556$13 ;
+  wire \port$556$13 ;
+  output \port$556$14 ;
+  wire \port$556$14 ;
+  output \port$556$15 ;
+  wire \port$556$15 ;
+  output \port$556$16 ;
+  wire \port$556$16 ;
+  output \port$556$17 ;
+  wire \port$556$17 ;
+  output \port$556$18 ;
+  wire \port$556$18 ;
+  output \port$556$19 ;
+  wire \port$556$19 ;
+  output \port$556$2 ;
+  wire \port$556$2 ;
+  output \port$556$20 ;
+  wire \port$556$20 ;
+  output \port$556$21 ;
+  wire \port$556$21 ;
+  output \port$556$22 ;
+  wire \port$556$22 ;
+  output \port$556$23 ;
+  wire \port$556$23 ;
+  output \port$556$24 ;
+  wire \port$556$24 ;
+  output \port$556$25 ;
+  wire \port$556$25 ;
+  output \port$556$27 ;
+  wire \port$556$27 ;
+  output \port$556$28 ;
+  wire \port$556$28 ;
+  output \port$556$29 ;
+  wire \port$556$29 ;
+  output \port$556$3 ;
+  wire \port$556$3 ;
+  output \port$556$30 ;
+  wire \port$556$30 ;
+  output \port$556$31 ;
+  wire \port$556$31 ;
+  output \port$556$32 ;
+  wire \port$556$32 ;
+  output \port$556$33 ;
+  wire \port$556$33 ;
+  output \port$556$34 ;
+  wire \port$556$34 ;
+  output \port$556$35 ;
+  wire \port$556$35 ;
+  output \port$556$36 ;
+  wire \port$556$36 ;
+  output \port$556$37 ;
+  wire \port$556$37 ;
+  output \port$556$38 ;
+  wire \port$556$38 ;
+  output \port$556$39 ;
+  wire \port$556$39 ;
+  output \port$556$4 ;
+  wire \port$556$4 ;
+  output \port$556$40 ;
+  wire \port$556$40 ;
+  output \port$556$41 ;
+  wire \port$556$41 ;
+  output \port$556$42 ;
+  wire \port$556$42 ;
+  output \port$556$43 ;
+  wire \port$556$43 ;
+  output \port$556$44 ;
+  wire \port$556$44 ;
+  output \port$556$45 ;
+  wire \port$556$45 ;
+  output \port$556$46 ;
+  wire \port$556$46 ;
+  output \port$556$47 ;
+  wire \port$556$47 ;
+  output \port$556$48 ;
+  wire \port$556$48 ;
+  output \port$556$49 ;
+  wire \port$556$49 ;
+  output \port$556$5 ;
+  wire \port$556$5 ;
+  output \port$556$50 ;
+  wire \port$556$50 ;
+  output \port$556$51 ;
+  wire \port$556$51 ;
+  output \port$556$52 ;
+  wire \port$556$52 ;
+  output \port$556$6 ;
+  wire \port$556$6 ;
+  output \port$556$7 ;
+  wire \port$556$7 ;
+  output \port$556$8 ;
+  wire \port$556$8 ;
+  output \port$556$9 ;
+  wire \port$556$9 ;
+  wire [53:0] r;
+  input restart;
+  wire restart;
+  wire [17:0] roa_0;
+  wire [17:0] roa_1;
+  wire [17:0] rob_0;
+  wire [17:0] rob_1;
+  input rst;
+  wire rst;
+  wire signedp_0;
+  wire signedp_1;
+  input [7:0] w0;
+  wire [7:0] w0;
+  input [7:0] w1;
+  wire [7:0] w1;
+  assign _0_ = ~ restart;
+  ALU54B #(
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .LEGACY("DISABLED"),
+    .MULT9_MODE("DISABLED"),
+    .REG_FLAG_CLK("NONE"),
+    .REG_INPUTC0_CLK("NONE"),
+    .REG_INPUTC1_CLK("NONE"),
+    .REG_INPUTCFB_CLK("NONE"),
+    .REG_OPCODEIN_0_CLK("NONE"),
+    .REG_OPCODEIN_1_CLK("NONE"),
+    .REG_OPCODEOP0_0_CLK("NONE"),
+    .REG_OPCODEOP0_1_CLK("NONE"),
+    .REG_OPCODEOP1_0_CLK("NONE"),
+    .REG_OPCODEOP1_1_CLK("NONE"),
+    .REG_OUTPUT0_CLK("CLK0"),
+    .REG_OUTPUT1_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .RNDPAT("0x00000004000000")
+  ) alu (
+    .A0(roa_0[0]),
+    .A1(roa_0[1]),
+    .A10(roa_0[10]),
+    .A11(roa_0[11]),
+    .A12(roa_0[12]),
+    .A13(roa_0[13]),
+    .A14(roa_0[14]),
+    .A15(roa_0[15]),
+    .A16(roa_0[16]),
+    .A17(roa_0[17]),
+    .A18(rob_0[0]),
+    .A19(rob_0[1]),
+    .A2(roa_0[2]),
+    .A20(rob_0[2]),
+    .A21(rob_0[3]),
+    .A22(rob_0[4]),
+    .A23(rob_0[5]),
+    .A24(rob_0[6]),
+    .A25(rob_0[7]),
+    .A26(rob_0[8]),
+    .A27(rob_0[9]),
+    .A28(rob_0[10]),
+    .A29(rob_0[11]),
+    .A3(roa_0[3]),
+    .A30(rob_0[12]),
+    .A31(rob_0[13]),
+    .A32(rob_0[14]),
+    .A33(rob_0[15]),
+    .A34(rob_0[16]),
+    .A35(rob_0[17]),
+    .A4(roa_0[4]),
+    .A5(roa_0[5]),
+    .A6(roa_0[6]),
+    .A7(roa_0[7]),
+    .A8(roa_0[8]),
+    .A9(roa_0[9]),
+    .B0(roa_1[0]),
+    .B1(roa_1[1]),
+    .B10(roa_1[10]),
+    .B11(roa_1[11]),
+    .B12(roa_1[12]),
+    .B13(roa_1[13]),
+    .B14(roa_1[14]),
+    .B15(roa_1[15]),
+    .B16(roa_1[16]),
+    .B17(roa_1[17]),
+    .B18(rob_1[0]),
+    .B19(rob_1[1]),
+    .B2(roa_1[2]),
+    .B20(rob_1[2]),
+    .B21(rob_1[3]),
+    .B22(rob_1[4]),
+    .B23(rob_1[5]),
+    .B24(rob_1[6]),
+    .B25(rob_1[7]),
+    .B26(rob_1[8]),
+    .B27(rob_1[9]),
+    .B28(rob_1[10]),
+    .B29(rob_1[11]),
+    .B3(roa_1[3]),
+    .B30(rob_1[12]),
+    .B31(rob_1[13]),
+    .B32(rob_1[14]),
+    .B33(rob_1[15]),
+    .B34(rob_1[16]),
+    .B35(rob_1[17]),
+    .B4(roa_1[4]),
+    .B5(roa_1[5]),
+    .B6(roa_1[6]),
+    .B7(roa_1[7]),
+    .B8(roa_1[8]),
+    .B9(roa_1[9]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .MA0(p_0[0]),
+    .MA1(p_0[1]),
+    .MA10(p_0[10]),
+    .MA11(p_0[11]),
+    .MA12(p_0[12]),
+    .MA13(p_0[13]),
+    .MA14(p_0[14]),
+    .MA15(p_0[15]),
+    .MA16(p_0[16]),
+    .MA17(p_0[17]),
+    .MA18(p_0[18]),
+    .MA19(p_0[19]),
+    .MA2(p_0[2]),
+    .MA20(p_0[20]),
+    .MA21(p_0[21]),
+    .MA22(p_0[22]),
+    .MA23(p_0[23]),
+    .MA24(p_0[24]),
+    .MA25(p_0[25]),
+    .MA26(p_0[26]),
+    .MA27(p_0[27]),
+    .MA28(p_0[28]),
+    .MA29(p_0[29]),
+    .MA3(p_0[3]),
+    .MA30(p_0[30]),
+    .MA31(p_0[31]),
+    .MA32(p_0[32]),
+    .MA33(p_0[33]),
+    .MA34(p_0[34]),
+    .MA35(p_0[35]),
+    .MA4(p_0[4]),
+    .MA5(p_0[5]),
+    .MA6(p_0[6]),
+    .MA7(p_0[7]),
+    .MA8(p_0[8]),
+    .MA9(p_0[9]),
+    .MB0(p_1[0]),
+    .MB1(p_1[1]),
+    .MB10(p_1[10]),
+    .MB11(p_1[11]),
+    .MB12(p_1[12]),
+    .MB13(p_1[13]),
+    .MB14(p_1[14]),
+    .MB15(p_1[15]),
+    .MB16(p_1[16]),
+    .MB17(p_1[17]),
+    .MB18(p_1[18]),
+    .MB19(p_1[19]),
+    .MB2(p_1[2]),
+    .MB20(p_1[20]),
+    .MB21(p_1[21]),
+    .MB22(p_1[22]),
+    .MB23(p_1[23]),
+    .MB24(p_1[24]),
+    .MB25(p_1[25]),
+    .MB26(p_1[26]),
+    .MB27(p_1[27]),
+    .MB28(p_1[28]),
+    .MB29(p_1[29]),
+    .MB3(p_1[3]),
+    .MB30(p_1[30]),
+    .MB31(p_1[31]),
+    .MB32(p_1[32]),
+    .MB33(p_1[33]),
+    .MB34(p_1[34]),
+    .MB35(p_1[35]),
+    .MB4(p_1[4]),
+    .MB5(p_1[5]),
+    .MB6(p_1[6]),
+    .MB7(p_1[7]),
+    .MB8(p_1[8]),
+    .MB9(p_1[9]),
+    .OP0(1'h1),
+    .OP1(1'h0),
+    .OP10(1'h0),
+    .OP2(1'h0),
+    .OP3(1'h0),
+    .OP4(_0_),
+    .OP5(restart),
+    .OP6(1'h1),
+    .OP7(1'h0),
+    .OP8(1'h0),
+    .OP9(1'h1),
+    .R0(\port$556$0 ),
+    .R1(\port$556$1 ),
+    .R10(\port$556$10 ),
+    .R11(\port$556$11 ),
+    .R12(\port$556$12 ),
+    .R13(\port$556$13 ),
+    .R14(\port$556$14 ),
+    .R15(\port$556$15 ),
+    .R16(\port$556$16 ),
+    .R17(\port$556$17 ),
+    .R18(\port$556$18 ),
+    .R19(\port$556$19 ),
+    .R2(\port$556$2 ),
+    .R20(\port$556$20 ),
+    .R21(\port$556$21 ),
+    .R22(\port$556$22 ),
+    .R23(\port$556$23 ),
+    .R24(\port$556$24 ),
+    .R25(\port$556$25 ),
+    .R26(r[26]),
+    .R27(\port$556$27 ),
+    .R28(\port$556$28 ),
+    .R29(\port$556$29 ),
+    .R3(\port$556$3 ),
+    .R30(\port$556$30 ),
+    .R31(\port$556$31 ),
+    .R32(\port$556$32 ),
+    .R33(\port$556$33 ),
+    .R34(\port$556$34 ),
+    .R35(\port$556$35 ),
+    .R36(\port$556$36 ),
+    .R37(\port$556$37 ),
+    .R38(\port$556$38 ),
+    .R39(\port$556$39 ),
+    .R4(\port$556$4 ),
+    .R40(\port$556$40 ),
+    .R41(\port$556$41 ),
+    .R42(\port$556$42 ),
+    .R43(\port$556$43 ),
+    .R44(\port$556$44 ),
+    .R45(\port$556$45 ),
+    .R46(\port$556$46 ),
+    .R47(\port$556$47 ),
+    .R48(\port$556$48 ),
+    .R49(\port$556$49 ),
+    .R5(\port$556$5 ),
+    .R50(\port$556$50 ),
+    .R51(\port$556$51 ),
+    .R52(\port$556$52 ),
+    .R53(r[53]),
+    .R6(\port$556$6 ),
+    .R7(\port$556$7 ),
+    .R8(\port$556$8 ),
+    .R9(\port$556$9 ),
+    .RST0(rst),
+    .SIGNEDIA(signedp_0),
+    .SIGNEDIB(signedp_1)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul0 (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(w0[0]),
+    .B1(w0[1]),
+    .B10(w0[7]),
+    .B11(w0[7]),
+    .B12(w0[7]),
+    .B13(w0[7]),
+    .B14(w0[7]),
+    .B15(w0[7]),
+    .B16(w0[7]),
+    .B17(w0[7]),
+    .B2(w0[2]),
+    .B3(w0[3]),
+    .B4(w0[4]),
+    .B5(w0[5]),
+    .B6(w0[6]),
+    .B7(w0[7]),
+    .B8(w0[7]),
+    .B9(w0[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_0[0]),
+    .P1(p_0[1]),
+    .P10(p_0[10]),
+    .P11(p_0[11]),
+    .P12(p_0[12]),
+    .P13(p_0[13]),
+    .P14(p_0[14]),
+    .P15(p_0[15]),
+    .P16(p_0[16]),
+    .P17(p_0[17]),
+    .P18(p_0[18]),
+    .P19(p_0[19]),
+    .P2(p_0[2]),
+    .P20(p_0[20]),
+    .P21(p_0[21]),
+    .P22(p_0[22]),
+    .P23(p_0[23]),
+    .P24(p_0[24]),
+    .P25(p_0[25]),
+    .P26(p_0[26]),
+    .P27(p_0[27]),
+    .P28(p_0[28]),
+    .P29(p_0[29]),
+    .P3(p_0[3]),
+    .P30(p_0[30]),
+    .P31(p_0[31]),
+    .P32(p_0[32]),
+    .P33(p_0[33]),
+    .P34(p_0[34]),
+    .P35(p_0[35]),
+    .P4(p_0[4]),
+    .P5(p_0[5]),
+    .P6(p_0[6]),
+    .P7(p_0[7]),
+    .P8(p_0[8]),
+    .P9(p_0[9]),
+    .ROA0(roa_0[0]),
+    .ROA1(roa_0[1]),
+    .ROA10(roa_0[10]),
+    .ROA11(roa_0[11]),
+    .ROA12(roa_0[12]),
+    .ROA13(roa_0[13]),
+    .ROA14(roa_0[14]),
+    .ROA15(roa_0[15]),
+    .ROA16(roa_0[16]),
+    .ROA17(roa_0[17]),
+    .ROA2(roa_0[2]),
+    .ROA3(roa_0[3]),
+    .ROA4(roa_0[4]),
+    .ROA5(roa_0[5]),
+    .ROA6(roa_0[6]),
+    .ROA7(roa_0[7]),
+    .ROA8(roa_0[8]),
+    .ROA9(roa_0[9]),
+    .ROB0(rob_0[0]),
+    .ROB1(rob_0[1]),
+    .ROB10(rob_0[10]),
+    .ROB11(rob_0[11]),
+    .ROB12(rob_0[12]),
+    .ROB13(rob_0[13]),
+    .ROB14(rob_0[14]),
+    .ROB15(rob_0[15]),
+    .ROB16(rob_0[16]),
+    .ROB17(rob_0[17]),
+    .ROB2(rob_0[2]),
+    .ROB3(rob_0[3]),
+    .ROB4(rob_0[4]),
+    .ROB5(rob_0[5]),
+    .ROB6(rob_0[6]),
+    .ROB7(rob_0[7]),
+    .ROB8(rob_0[8]),
+    .ROB9(rob_0[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_0),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("NONE"),
+    .REG_PIPELINE_CLK("CLK0"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) mul1 (
+    .A0(1'h0),
+    .A1(1'h0),
+    .A10(a[1]),
+    .A11(a[2]),
+    .A12(a[3]),
+    .A13(a[4]),
+    .A14(a[5]),
+    .A15(a[6]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(1'h0),
+    .A3(1'h0),
+    .A4(1'h0),
+    .A5(1'h0),
+    .A6(1'h0),
+    .A7(1'h0),
+    .A8(1'h0),
+    .A9(a[0]),
+    .B0(w1[0]),
+    .B1(w1[1]),
+    .B10(w1[7]),
+    .B11(w1[7]),
+    .B12(w1[7]),
+    .B13(w1[7]),
+    .B14(w1[7]),
+    .B15(w1[7]),
+    .B16(w1[7]),
+    .B17(w1[7]),
+    .B2(w1[2]),
+    .B3(w1[3]),
+    .B4(w1[4]),
+    .B5(w1[5]),
+    .B6(w1[6]),
+    .B7(w1[7]),
+    .B8(w1[7]),
+    .B9(w1[7]),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(p_1[0]),
+    .P1(p_1[1]),
+    .P10(p_1[10]),
+    .P11(p_1[11]),
+    .P12(p_1[12]),
+    .P13(p_1[13]),
+    .P14(p_1[14]),
+    .P15(p_1[15]),
+    .P16(p_1[16]),
+    .P17(p_1[17]),
+    .P18(p_1[18]),
+    .P19(p_1[19]),
+    .P2(p_1[2]),
+    .P20(p_1[20]),
+    .P21(p_1[21]),
+    .P22(p_1[22]),
+    .P23(p_1[23]),
+    .P24(p_1[24]),
+    .P25(p_1[25]),
+    .P26(p_1[26]),
+    .P27(p_1[27]),
+    .P28(p_1[28]),
+    .P29(p_1[29]),
+    .P3(p_1[3]),
+    .P30(p_1[30]),
+    .P31(p_1[31]),
+    .P32(p_1[32]),
+    .P33(p_1[33]),
+    .P34(p_1[34]),
+    .P35(p_1[35]),
+    .P4(p_1[4]),
+    .P5(p_1[5]),
+    .P6(p_1[6]),
+    .P7(p_1[7]),
+    .P8(p_1[8]),
+    .P9(p_1[9]),
+    .ROA0(roa_1[0]),
+    .ROA1(roa_1[1]),
+    .ROA10(roa_1[10]),
+    .ROA11(roa_1[11]),
+    .ROA12(roa_1[12]),
+    .ROA13(roa_1[13]),
+    .ROA14(roa_1[14]),
+    .ROA15(roa_1[15]),
+    .ROA16(roa_1[16]),
+    .ROA17(roa_1[17]),
+    .ROA2(roa_1[2]),
+    .ROA3(roa_1[3]),
+    .ROA4(roa_1[4]),
+    .ROA5(roa_1[5]),
+    .ROA6(roa_1[6]),
+    .ROA7(roa_1[7]),
+    .ROA8(roa_1[8]),
+    .ROA9(roa_1[9]),
+    .ROB0(rob_1[0]),
+    .ROB1(rob_1[1]),
+    .ROB10(rob_1[10]),
+    .ROB11(rob_1[11]),
+    .ROB12(rob_1[12]),
+    .ROB13(rob_1[13]),
+    .ROB14(rob_1[14]),
+    .ROB15(rob_1[15]),
+    .ROB16(rob_1[16]),
+    .ROB17(rob_1[17]),
+    .ROB2(rob_1[2]),
+    .ROB3(rob_1[3]),
+    .ROB4(rob_1[4]),
+    .ROB5(rob_1[5]),
+    .ROB6(rob_1[6]),
+    .ROB7(rob_1[7]),
+    .ROB8(rob_1[8]),
+    .ROB9(rob_1[9]),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SIGNEDP(signedp_1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign { r[52:27], r[25:0] } = { \port$556$52 , \port$556$51 , \port$556$50 , \port$556$49 , \port$556$48 , \port$556$47 , \port$556$46 , \port$556$45 , \port$556$44 , \port$556$43 , \port$556$42 , \port$556$41 , \port$556$40 , \port$556$39 , \port$556$38 , \port$556$37 , \port$556$36 , \port$556$35 , \port$556$34 , \port$556$33 , \port$556$32 , \port$556$31 , \port$556$30 , \port$556$29 , \port$556$28 , \port$556$27 , \port$556$25 , \port$556$24 , \port$556$23 , \port$556$22 , \port$556$21 , \port$556$20 , \port$556$19 , \port$556$18 , \port$556$17 , \port$556$16 , \port$556$15 , \port$556$14 , \port$556$13 , \port$556$12 , \port$556$11 , \port$556$10 , \port$556$9 , \port$556$8 , \port$556$7 , \port$556$6 , \port$556$5 , \port$556$4 , \port$556$3 , \port$556$2 , \port$556$1 , \port$556$0  };
+endmodule
+
+(* generator = "Amaranth" *)
 module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
   wire _001_;
   wire _002_;
@@ -39519,14 +39547,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2776$0 , \port$2778$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2858$0 , \port$2860$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2776$0 ;
-  wire [2:0] \port$2776$0 ;
-  input [4:0] \port$2778$0 ;
-  wire [4:0] \port$2778$0 ;
+  input [2:0] \port$2858$0 ;
+  wire [2:0] \port$2858$0 ;
+  input [4:0] \port$2860$0 ;
+  wire [4:0] \port$2860$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -39564,18 +39592,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2776$0 , \port$2778$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2778$0 [2]),
-    .ADB11(\port$2778$0 [3]),
-    .ADB12(\port$2778$0 [4]),
+    .ADB10(\port$2860$0 [2]),
+    .ADB11(\port$2860$0 [3]),
+    .ADB12(\port$2860$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2776$0 [0]),
-    .ADB6(\port$2776$0 [1]),
-    .ADB7(\port$2776$0 [2]),
-    .ADB8(\port$2778$0 [0]),
-    .ADB9(\port$2778$0 [1]),
+    .ADB5(\port$2858$0 [0]),
+    .ADB6(\port$2858$0 [1]),
+    .ADB7(\port$2858$0 [2]),
+    .ADB8(\port$2860$0 [0]),
+    .ADB9(\port$2860$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39694,18 +39722,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2776$0 , \port$2778$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2778$0 [2]),
-    .ADB11(\port$2778$0 [3]),
-    .ADB12(\port$2778$0 [4]),
+    .ADB10(\port$2860$0 [2]),
+    .ADB11(\port$2860$0 [3]),
+    .ADB12(\port$2860$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2776$0 [0]),
-    .ADB6(\port$2776$0 [1]),
-    .ADB7(\port$2776$0 [2]),
-    .ADB8(\port$2778$0 [0]),
-    .ADB9(\port$2778$0 [1]),
+    .ADB5(\port$2858$0 [0]),
+    .ADB6(\port$2858$0 [1]),
+    .ADB7(\port$2858$0 [2]),
+    .ADB8(\port$2860$0 [0]),
+    .ADB9(\port$2860$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39799,7 +39827,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2776$0 , \port$2778$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$3908$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$4042$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -39836,22 +39864,24 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _033_;
   wire _034_;
   wire _035_;
-  wire [34:0] _036_;
+  wire _036_;
   wire _037_;
   wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
   wire _043_;
+  wire _044_;
   wire _045_;
-  wire _048_;
-  wire _049_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _051_;
+  wire _046_;
+  wire _047_;
+  wire _050_;
   wire _052_;
-  wire _053_;
-  wire _054_;
   wire _055_;
   wire _056_;
-  wire _057_;
-  wire _058_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _058_;
   wire _059_;
   wire _060_;
   wire _061_;
@@ -39885,15 +39915,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _089_;
   wire _090_;
   wire _091_;
-  wire _092_;
-  wire _093_;
-  wire _094_;
-  wire _095_;
-  wire [7:0] _096_;
+  wire [7:0] _092_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$133 ;
-  wire [3:0] \$signal$134 ;
-  wire [3:0] \$signal$135 ;
+  wire [7:0] \$signal$167 ;
+  wire [3:0] \$signal$168 ;
+  wire [3:0] \$signal$169 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -39901,7 +39927,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   input clk;
   wire clk;
   wire [32:0] h_0;
-  wire [31:0] halfm_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   input [25:0] i_acc;
@@ -39920,12 +39946,32 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   output o_valid;
   reg o_valid = 1'h0;
   wire [32:0] outer_hi_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
   wire [33:0] p;
-  wire [30:0] \p$52 ;
-  wire [31:0] \p$54 ;
-  wire [28:0] \p$56 ;
-  input [68:0] \port$3908$0 ;
-  wire [68:0] \port$3908$0 ;
+  wire [30:0] \p$64 ;
+  wire [31:0] \p$66 ;
+  wire [28:0] \p$68 ;
+  input [68:0] \port$4042$0 ;
+  wire [68:0] \port$4042$0 ;
+  wire round0_carry1;
+  wire round0_carry11;
+  wire round0_carry13;
+  wire round0_carry15;
+  wire round0_carry17;
+  wire round0_carry19;
+  wire round0_carry21;
+  wire round0_carry23;
+  wire round0_carry25;
+  wire round0_carry27;
+  wire round0_carry29;
+  wire round0_carry3;
+  wire round0_carry31;
+  wire round0_carry33;
+  wire round0_carry5;
+  wire round0_carry7;
+  wire round0_carry9;
+  wire [35:0] round0_s;
   reg [25:0] rq0_acc0 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -39946,8 +39992,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'b0x000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
+  reg [29:0] rq2_hm0 = 30'h00000000;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_rz0 = 1'h0;
@@ -39966,6 +40011,17 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq2d_last = 1'h0;
   reg [4:0] rq2d_r0 = 5'h00;
   reg rq2d_valid = 1'h0;
+  reg rq2e_last = 1'h0;
+  reg [4:0] rq2e_r0 = 5'h00;
+  reg rq2e_valid = 1'h0;
+  reg [14:0] rq2e_xphh0 = 15'h0000;
+  reg [14:0] rq2e_xphl0 = 15'h0000;
+  reg [16:0] rq2e_xplh0 = 17'h00000;
+  reg [16:0] rq2e_xpll0 = 17'h00000;
+  reg [13:0] rq2e_yphh0 = 14'h0000;
+  reg [16:0] rq2e_yphl0 = 17'h00000;
+  reg [13:0] rq2e_yplh0 = 14'h0000;
+  reg [16:0] rq2e_ypll0 = 17'h00000;
   (* unused_bits = "8" *)
   reg [15:0] rq2m_dh0 = 16'h0000;
   (* unused_bits = "0 1 2 3" *)
@@ -39982,6 +40038,13 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [31:0] rq2p_phl0 = 32'd0;
   reg [30:0] rq2p_plh0 = 31'h00000000;
   reg [33:0] rq2p_pll0 = 34'h000000000;
+  reg rq2q_last = 1'h0;
+  reg [28:0] rq2q_phh0 = 29'h00000000;
+  reg [31:0] rq2q_phl0 = 32'd0;
+  reg [30:0] rq2q_plh0 = 31'h00000000;
+  reg [33:0] rq2q_pll0 = 34'h000000000;
+  reg [4:0] rq2q_r0 = 5'h00;
+  reg rq2q_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
@@ -39999,6 +40062,12 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq4_fits0_0 = 1'h0;
   reg rq4_fits0_1 = 1'h0;
   reg rq4_fits0_2 = 1'h0;
+  reg rq4_fits0_3 = 1'h0;
+  reg rq4_fits0_4 = 1'h0;
+  reg rq4_fits0_5 = 1'h0;
+  reg rq4_fits0_6 = 1'h0;
+  reg rq4_fits0_7 = 1'h0;
+  reg rq4_fits0_8 = 1'h0;
   reg rq4_last = 1'h0;
   reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
@@ -40010,113 +40079,112 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq5_valid = 1'h0;
   input rst;
   wire rst;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _043_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _045_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _048_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _049_ = $signed(rq0_e0) < $signed(1'h0);
-  assign outer_hi_0 = $signed({ rq2p_phh0, rq2p_pll0[33:30] }) + $signed(2'h1);
-  assign { mid_0[33], mid_0[31:0] } = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign { h_0, _051_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
-  assign _052_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _053_ = rq2m_dh0[9] | _052_;
-  assign halfm_0[0] = _053_ | rq2m_rz0;
-  assign _054_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _055_ = rq2m_dh0[9] | _054_;
-  assign halfm_0[1] = _055_ | rq2m_rz0;
-  assign _056_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _057_ = rq2m_dh0[10] | _056_;
-  assign halfm_0[2] = _057_ | rq2m_rz0;
-  assign _058_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign _059_ = rq2m_dh0[10] | _058_;
-  assign halfm_0[3] = _059_ | rq2m_rz0;
-  assign _060_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _061_ = rq2m_dh0[10] | _060_;
-  assign halfm_0[4] = _061_ | rq2m_rz0;
-  assign _062_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _063_ = rq2m_dh0[10] | _062_;
-  assign halfm_0[5] = _063_ | rq2m_rz0;
-  assign _064_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign _065_ = rq2m_dh0[11] | _064_;
-  assign halfm_0[6] = _065_ | rq2m_rz0;
-  assign _066_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign _067_ = rq2m_dh0[11] | _066_;
-  assign halfm_0[7] = _067_ | rq2m_rz0;
-  assign _068_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _069_ = rq2m_dh0[11] | _068_;
-  assign halfm_0[8] = _069_ | rq2m_rz0;
-  assign _070_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign _071_ = rq2m_dh0[11] | _070_;
-  assign halfm_0[9] = _071_ | rq2m_rz0;
-  assign _000_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign _001_ = rq2m_dh0[12] | _000_;
-  assign halfm_0[10] = _001_ | rq2m_rz0;
-  assign _002_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign _003_ = rq2m_dh0[12] | _002_;
-  assign halfm_0[11] = _003_ | rq2m_rz0;
-  assign _004_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _005_ = rq2m_dh0[12] | _004_;
-  assign halfm_0[12] = _005_ | rq2m_rz0;
-  assign _006_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _007_ = rq2m_dh0[12] | _006_;
-  assign halfm_0[13] = _007_ | rq2m_rz0;
-  assign _008_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _009_ = rq2m_dh0[13] | _008_;
-  assign halfm_0[14] = _009_ | rq2m_rz0;
-  assign _010_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _011_ = rq2m_dh0[13] | _010_;
-  assign halfm_0[15] = _011_ | rq2m_rz0;
-  assign _012_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _013_ = rq2m_dh0[13] | _012_;
-  assign halfm_0[16] = _013_ | rq2m_rz0;
-  assign _014_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _015_ = rq2m_dh0[13] | _014_;
-  assign halfm_0[17] = _015_ | rq2m_rz0;
-  assign _016_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _017_ = rq2m_dh0[14] | _016_;
-  assign halfm_0[18] = _017_ | rq2m_rz0;
-  assign _018_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _019_ = rq2m_dh0[14] | _018_;
-  assign halfm_0[19] = _019_ | rq2m_rz0;
-  assign _020_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _021_ = rq2m_dh0[14] | _020_;
-  assign halfm_0[20] = _021_ | rq2m_rz0;
-  assign _022_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _023_ = rq2m_dh0[14] | _022_;
-  assign halfm_0[21] = _023_ | rq2m_rz0;
-  assign _024_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _025_ = rq2m_dh0[15] | _024_;
-  assign halfm_0[22] = _025_ | rq2m_rz0;
-  assign _026_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _027_ = rq2m_dh0[15] | _026_;
-  assign halfm_0[23] = _027_ | rq2m_rz0;
-  assign _028_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _029_ = rq2m_dh0[15] | _028_;
-  assign halfm_0[24] = _029_ | rq2m_rz0;
-  assign _030_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _031_ = rq2m_dh0[15] | _030_;
-  assign halfm_0[25] = _031_ | rq2m_rz0;
-  assign _032_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _032_ | rq2m_rz0;
-  assign _033_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _033_ | rq2m_rz0;
-  assign _034_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _034_ | rq2m_rz0;
-  assign _035_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _035_ | rq2m_rz0;
-  assign { _036_[34], _036_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _037_ = ~ rq2_h0[32];
-  assign _038_ = _037_ | rq2_rz0;
-  reg [8:0] _234_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _234_;
-  reg [8:0] _235_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _235_;
-  reg [30:0] _247_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _247_;
-  reg [32:0] _256_ = 33'h000000000;
-  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _256_;
-  function [3:0] _293_;
+  assign _050_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _052_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _055_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _056_ = $signed(rq0_e0) < $signed(1'h0);
+  assign outer_hi_0 = $signed({ rq2q_phh0, rq2q_pll0[33:30] }) + $signed(2'h1);
+  assign { mid_0[33], mid_0[31:0] } = $signed(rq2q_phl0) + $signed({ 1'h0, rq2q_plh0 });
+  assign { h_0, _058_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
+  assign _059_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _060_ = rq2m_dh0[9] | _059_;
+  assign halfm_0[0] = _060_ | rq2m_rz0;
+  assign _061_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _062_ = rq2m_dh0[9] | _061_;
+  assign halfm_0[1] = _062_ | rq2m_rz0;
+  assign _063_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _064_ = rq2m_dh0[10] | _063_;
+  assign halfm_0[2] = _064_ | rq2m_rz0;
+  assign _065_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _066_ = rq2m_dh0[10] | _065_;
+  assign halfm_0[3] = _066_ | rq2m_rz0;
+  assign _067_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _000_ = rq2m_dh0[10] | _067_;
+  assign halfm_0[4] = _000_ | rq2m_rz0;
+  assign _001_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _002_ = rq2m_dh0[10] | _001_;
+  assign halfm_0[5] = _002_ | rq2m_rz0;
+  assign _003_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _004_ = rq2m_dh0[11] | _003_;
+  assign halfm_0[6] = _004_ | rq2m_rz0;
+  assign _005_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _006_ = rq2m_dh0[11] | _005_;
+  assign halfm_0[7] = _006_ | rq2m_rz0;
+  assign _007_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _008_ = rq2m_dh0[11] | _007_;
+  assign halfm_0[8] = _008_ | rq2m_rz0;
+  assign _009_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _010_ = rq2m_dh0[11] | _009_;
+  assign halfm_0[9] = _010_ | rq2m_rz0;
+  assign _011_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _012_ = rq2m_dh0[12] | _011_;
+  assign halfm_0[10] = _012_ | rq2m_rz0;
+  assign _013_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _014_ = rq2m_dh0[12] | _013_;
+  assign halfm_0[11] = _014_ | rq2m_rz0;
+  assign _015_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _016_ = rq2m_dh0[12] | _015_;
+  assign halfm_0[12] = _016_ | rq2m_rz0;
+  assign _017_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _018_ = rq2m_dh0[12] | _017_;
+  assign halfm_0[13] = _018_ | rq2m_rz0;
+  assign _019_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _020_ = rq2m_dh0[13] | _019_;
+  assign halfm_0[14] = _020_ | rq2m_rz0;
+  assign _021_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _022_ = rq2m_dh0[13] | _021_;
+  assign halfm_0[15] = _022_ | rq2m_rz0;
+  assign _023_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _024_ = rq2m_dh0[13] | _023_;
+  assign halfm_0[16] = _024_ | rq2m_rz0;
+  assign _025_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _026_ = rq2m_dh0[13] | _025_;
+  assign halfm_0[17] = _026_ | rq2m_rz0;
+  assign _027_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _028_ = rq2m_dh0[14] | _027_;
+  assign halfm_0[18] = _028_ | rq2m_rz0;
+  assign _029_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _030_ = rq2m_dh0[14] | _029_;
+  assign halfm_0[19] = _030_ | rq2m_rz0;
+  assign _031_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _032_ = rq2m_dh0[14] | _031_;
+  assign halfm_0[20] = _032_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _034_ = rq2m_dh0[14] | _033_;
+  assign halfm_0[21] = _034_ | rq2m_rz0;
+  assign _035_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _036_ = rq2m_dh0[15] | _035_;
+  assign halfm_0[22] = _036_ | rq2m_rz0;
+  assign _037_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _038_ = rq2m_dh0[15] | _037_;
+  assign halfm_0[23] = _038_ | rq2m_rz0;
+  assign _039_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _040_ = rq2m_dh0[15] | _039_;
+  assign halfm_0[24] = _040_ | rq2m_rz0;
+  assign _041_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _042_ = rq2m_dh0[15] | _041_;
+  assign halfm_0[25] = _042_ | rq2m_rz0;
+  assign _043_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _043_ | rq2m_rz0;
+  assign _044_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _044_ | rq2m_rz0;
+  assign _045_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _045_ | rq2m_rz0;
+  assign _046_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _046_ | rq2m_rz0;
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
+  reg [8:0] _242_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _242_;
+  reg [8:0] _243_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _243_;
+  reg [32:0] _264_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _264_;
+  function [3:0] _315_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -40124,23 +40192,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _293_ = b[3:0];
+        _315_ = b[3:0];
       4'b??1?:
-        _293_ = b[7:4];
+        _315_ = b[7:4];
       4'b?1??:
-        _293_ = b[11:8];
+        _315_ = b[11:8];
       4'b1???:
-        _293_ = b[15:12];
+        _315_ = b[15:12];
       default:
-        _293_ = a;
+        _315_ = a;
     endcase
   endfunction
-  assign \$signal$135  = _293_(4'hx, 16'h137f, { _075_, _074_, _073_, _072_ });
-  assign _072_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _073_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _074_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _075_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [3:0] _298_;
+  assign \$signal$169  = _315_(4'hx, 16'h137f, { _071_, _070_, _069_, _068_ });
+  assign _068_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _069_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _070_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _071_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
+  function [3:0] _320_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -40148,23 +40216,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _298_ = b[3:0];
+        _320_ = b[3:0];
       4'b??1?:
-        _298_ = b[7:4];
+        _320_ = b[7:4];
       4'b?1??:
-        _298_ = b[11:8];
+        _320_ = b[11:8];
       4'b1???:
-        _298_ = b[15:12];
+        _320_ = b[15:12];
       default:
-        _298_ = a;
+        _320_ = a;
     endcase
   endfunction
-  assign \$signal$134  = _298_(4'hx, 16'h1248, { _079_, _078_, _077_, _076_ });
-  assign _076_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _077_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _078_ = rq2d_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _079_ = ! (* full_case = 32'd1 *) rq2d_r0[1:0];
-  function [7:0] _303_;
+  assign \$signal$168  = _320_(4'hx, 16'h1248, { _075_, _074_, _073_, _072_ });
+  assign _072_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _073_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _074_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _075_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
+  function [7:0] _325_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -40172,35 +40240,35 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _303_ = b[7:0];
+        _325_ = b[7:0];
       8'b??????1?:
-        _303_ = b[15:8];
+        _325_ = b[15:8];
       8'b?????1??:
-        _303_ = b[23:16];
+        _325_ = b[23:16];
       8'b????1???:
-        _303_ = b[31:24];
+        _325_ = b[31:24];
       8'b???1????:
-        _303_ = b[39:32];
+        _325_ = b[39:32];
       8'b??1?????:
-        _303_ = b[47:40];
+        _325_ = b[47:40];
       8'b?1??????:
-        _303_ = b[55:48];
+        _325_ = b[55:48];
       8'b1???????:
-        _303_ = b[63:56];
+        _325_ = b[63:56];
       default:
-        _303_ = a;
+        _325_ = a;
     endcase
   endfunction
-  assign \$signal$133  = _303_(8'hxx, 64'h0103070f1f3f7fff, { _087_, _086_, _085_, _084_, _083_, _082_, _081_, _080_ });
-  assign _080_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _081_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _082_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _083_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _084_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _085_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _086_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _087_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  function [7:0] _312_;
+  assign \$signal$167  = _325_(8'hxx, 64'h0103070f1f3f7fff, { _083_, _082_, _081_, _080_, _079_, _078_, _077_, _076_ });
+  assign _076_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _077_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _078_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _079_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _080_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _081_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _082_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _083_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
+  function [7:0] _334_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -40208,198 +40276,541 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _312_ = b[7:0];
+        _334_ = b[7:0];
       8'b??????1?:
-        _312_ = b[15:8];
+        _334_ = b[15:8];
       8'b?????1??:
-        _312_ = b[23:16];
+        _334_ = b[23:16];
       8'b????1???:
-        _312_ = b[31:24];
+        _334_ = b[31:24];
       8'b???1????:
-        _312_ = b[39:32];
+        _334_ = b[39:32];
       8'b??1?????:
-        _312_ = b[47:40];
+        _334_ = b[47:40];
       8'b?1??????:
-        _312_ = b[55:48];
+        _334_ = b[55:48];
       8'b1???????:
-        _312_ = b[63:56];
+        _334_ = b[63:56];
       default:
-        _312_ = a;
+        _334_ = a;
     endcase
   endfunction
-  assign \$signal  = _312_(8'hxx, 64'h0102040810204080, { _095_, _094_, _093_, _092_, _091_, _090_, _089_, _088_ });
-  assign _088_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _089_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _090_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _091_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _092_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _093_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _094_ = rq2d_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _095_ = ! (* full_case = 32'd1 *) rq2d_r0[4:2];
-  assign _096_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
+  assign \$signal  = _334_(8'hxx, 64'h0102040810204080, { _091_, _090_, _089_, _088_, _087_, _086_, _085_, _084_ });
+  assign _084_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _085_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _086_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _087_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _088_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _089_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _090_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _091_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
+  assign _092_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
   \hwq_top.engine.requant.phh_0  phh_0 (
-    .a(rq2a_a0[31:17]),
-    .b(rq2a_m0[30:17]),
+    .a(rq2e_xphh0),
+    .b(rq2e_yphh0),
     .clk(clk),
-    .\port$2301$0 (\p$56 [0]),
-    .\port$2301$1 (\p$56 [1]),
-    .\port$2301$10 (\p$56 [10]),
-    .\port$2301$11 (\p$56 [11]),
-    .\port$2301$12 (\p$56 [12]),
-    .\port$2301$13 (\p$56 [13]),
-    .\port$2301$14 (\p$56 [14]),
-    .\port$2301$15 (\p$56 [15]),
-    .\port$2301$16 (\p$56 [16]),
-    .\port$2301$17 (\p$56 [17]),
-    .\port$2301$18 (\p$56 [18]),
-    .\port$2301$19 (\p$56 [19]),
-    .\port$2301$2 (\p$56 [2]),
-    .\port$2301$20 (\p$56 [20]),
-    .\port$2301$21 (\p$56 [21]),
-    .\port$2301$22 (\p$56 [22]),
-    .\port$2301$23 (\p$56 [23]),
-    .\port$2301$24 (\p$56 [24]),
-    .\port$2301$25 (\p$56 [25]),
-    .\port$2301$26 (\p$56 [26]),
-    .\port$2301$27 (\p$56 [27]),
-    .\port$2301$28 (\p$56 [28]),
-    .\port$2301$3 (\p$56 [3]),
-    .\port$2301$4 (\p$56 [4]),
-    .\port$2301$5 (\p$56 [5]),
-    .\port$2301$6 (\p$56 [6]),
-    .\port$2301$7 (\p$56 [7]),
-    .\port$2301$8 (\p$56 [8]),
-    .\port$2301$9 (\p$56 [9]),
+    .\port$2364$0 (\p$68 [0]),
+    .\port$2364$1 (\p$68 [1]),
+    .\port$2364$10 (\p$68 [10]),
+    .\port$2364$11 (\p$68 [11]),
+    .\port$2364$12 (\p$68 [12]),
+    .\port$2364$13 (\p$68 [13]),
+    .\port$2364$14 (\p$68 [14]),
+    .\port$2364$15 (\p$68 [15]),
+    .\port$2364$16 (\p$68 [16]),
+    .\port$2364$17 (\p$68 [17]),
+    .\port$2364$18 (\p$68 [18]),
+    .\port$2364$19 (\p$68 [19]),
+    .\port$2364$2 (\p$68 [2]),
+    .\port$2364$20 (\p$68 [20]),
+    .\port$2364$21 (\p$68 [21]),
+    .\port$2364$22 (\p$68 [22]),
+    .\port$2364$23 (\p$68 [23]),
+    .\port$2364$24 (\p$68 [24]),
+    .\port$2364$25 (\p$68 [25]),
+    .\port$2364$26 (\p$68 [26]),
+    .\port$2364$27 (\p$68 [27]),
+    .\port$2364$28 (\p$68 [28]),
+    .\port$2364$3 (\p$68 [3]),
+    .\port$2364$4 (\p$68 [4]),
+    .\port$2364$5 (\p$68 [5]),
+    .\port$2364$6 (\p$68 [6]),
+    .\port$2364$7 (\p$68 [7]),
+    .\port$2364$8 (\p$68 [8]),
+    .\port$2364$9 (\p$68 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
-    .a(rq2a_a0[31:17]),
-    .b(rq2a_m0[16:0]),
+    .a(rq2e_xphl0),
+    .b(rq2e_yphl0),
     .clk(clk),
-    .\port$2300$0 (\p$54 [0]),
-    .\port$2300$1 (\p$54 [1]),
-    .\port$2300$10 (\p$54 [10]),
-    .\port$2300$11 (\p$54 [11]),
-    .\port$2300$12 (\p$54 [12]),
-    .\port$2300$13 (\p$54 [13]),
-    .\port$2300$14 (\p$54 [14]),
-    .\port$2300$15 (\p$54 [15]),
-    .\port$2300$16 (\p$54 [16]),
-    .\port$2300$17 (\p$54 [17]),
-    .\port$2300$18 (\p$54 [18]),
-    .\port$2300$19 (\p$54 [19]),
-    .\port$2300$2 (\p$54 [2]),
-    .\port$2300$20 (\p$54 [20]),
-    .\port$2300$21 (\p$54 [21]),
-    .\port$2300$22 (\p$54 [22]),
-    .\port$2300$23 (\p$54 [23]),
-    .\port$2300$24 (\p$54 [24]),
-    .\port$2300$25 (\p$54 [25]),
-    .\port$2300$26 (\p$54 [26]),
-    .\port$2300$27 (\p$54 [27]),
-    .\port$2300$28 (\p$54 [28]),
-    .\port$2300$29 (\p$54 [29]),
-    .\port$2300$3 (\p$54 [3]),
-    .\port$2300$30 (\p$54 [30]),
-    .\port$2300$31 (\p$54 [31]),
-    .\port$2300$4 (\p$54 [4]),
-    .\port$2300$5 (\p$54 [5]),
-    .\port$2300$6 (\p$54 [6]),
-    .\port$2300$7 (\p$54 [7]),
-    .\port$2300$8 (\p$54 [8]),
-    .\port$2300$9 (\p$54 [9]),
+    .\port$2363$0 (\p$66 [0]),
+    .\port$2363$1 (\p$66 [1]),
+    .\port$2363$10 (\p$66 [10]),
+    .\port$2363$11 (\p$66 [11]),
+    .\port$2363$12 (\p$66 [12]),
+    .\port$2363$13 (\p$66 [13]),
+    .\port$2363$14 (\p$66 [14]),
+    .\port$2363$15 (\p$66 [15]),
+    .\port$2363$16 (\p$66 [16]),
+    .\port$2363$17 (\p$66 [17]),
+    .\port$2363$18 (\p$66 [18]),
+    .\port$2363$19 (\p$66 [19]),
+    .\port$2363$2 (\p$66 [2]),
+    .\port$2363$20 (\p$66 [20]),
+    .\port$2363$21 (\p$66 [21]),
+    .\port$2363$22 (\p$66 [22]),
+    .\port$2363$23 (\p$66 [23]),
+    .\port$2363$24 (\p$66 [24]),
+    .\port$2363$25 (\p$66 [25]),
+    .\port$2363$26 (\p$66 [26]),
+    .\port$2363$27 (\p$66 [27]),
+    .\port$2363$28 (\p$66 [28]),
+    .\port$2363$29 (\p$66 [29]),
+    .\port$2363$3 (\p$66 [3]),
+    .\port$2363$30 (\p$66 [30]),
+    .\port$2363$31 (\p$66 [31]),
+    .\port$2363$4 (\p$66 [4]),
+    .\port$2363$5 (\p$66 [5]),
+    .\port$2363$6 (\p$66 [6]),
+    .\port$2363$7 (\p$66 [7]),
+    .\port$2363$8 (\p$66 [8]),
+    .\port$2363$9 (\p$66 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
-    .a(rq2a_a0[16:0]),
-    .b(rq2a_m0[30:17]),
+    .a(rq2e_xplh0),
+    .b(rq2e_yplh0),
     .clk(clk),
-    .\port$2299$0 (\p$52 [0]),
-    .\port$2299$1 (\p$52 [1]),
-    .\port$2299$10 (\p$52 [10]),
-    .\port$2299$11 (\p$52 [11]),
-    .\port$2299$12 (\p$52 [12]),
-    .\port$2299$13 (\p$52 [13]),
-    .\port$2299$14 (\p$52 [14]),
-    .\port$2299$15 (\p$52 [15]),
-    .\port$2299$16 (\p$52 [16]),
-    .\port$2299$17 (\p$52 [17]),
-    .\port$2299$18 (\p$52 [18]),
-    .\port$2299$19 (\p$52 [19]),
-    .\port$2299$2 (\p$52 [2]),
-    .\port$2299$20 (\p$52 [20]),
-    .\port$2299$21 (\p$52 [21]),
-    .\port$2299$22 (\p$52 [22]),
-    .\port$2299$23 (\p$52 [23]),
-    .\port$2299$24 (\p$52 [24]),
-    .\port$2299$25 (\p$52 [25]),
-    .\port$2299$26 (\p$52 [26]),
-    .\port$2299$27 (\p$52 [27]),
-    .\port$2299$28 (\p$52 [28]),
-    .\port$2299$29 (\p$52 [29]),
-    .\port$2299$3 (\p$52 [3]),
-    .\port$2299$30 (\p$52 [30]),
-    .\port$2299$4 (\p$52 [4]),
-    .\port$2299$5 (\p$52 [5]),
-    .\port$2299$6 (\p$52 [6]),
-    .\port$2299$7 (\p$52 [7]),
-    .\port$2299$8 (\p$52 [8]),
-    .\port$2299$9 (\p$52 [9]),
+    .\port$2362$0 (\p$64 [0]),
+    .\port$2362$1 (\p$64 [1]),
+    .\port$2362$10 (\p$64 [10]),
+    .\port$2362$11 (\p$64 [11]),
+    .\port$2362$12 (\p$64 [12]),
+    .\port$2362$13 (\p$64 [13]),
+    .\port$2362$14 (\p$64 [14]),
+    .\port$2362$15 (\p$64 [15]),
+    .\port$2362$16 (\p$64 [16]),
+    .\port$2362$17 (\p$64 [17]),
+    .\port$2362$18 (\p$64 [18]),
+    .\port$2362$19 (\p$64 [19]),
+    .\port$2362$2 (\p$64 [2]),
+    .\port$2362$20 (\p$64 [20]),
+    .\port$2362$21 (\p$64 [21]),
+    .\port$2362$22 (\p$64 [22]),
+    .\port$2362$23 (\p$64 [23]),
+    .\port$2362$24 (\p$64 [24]),
+    .\port$2362$25 (\p$64 [25]),
+    .\port$2362$26 (\p$64 [26]),
+    .\port$2362$27 (\p$64 [27]),
+    .\port$2362$28 (\p$64 [28]),
+    .\port$2362$29 (\p$64 [29]),
+    .\port$2362$3 (\p$64 [3]),
+    .\port$2362$30 (\p$64 [30]),
+    .\port$2362$4 (\p$64 [4]),
+    .\port$2362$5 (\p$64 [5]),
+    .\port$2362$6 (\p$64 [6]),
+    .\port$2362$7 (\p$64 [7]),
+    .\port$2362$8 (\p$64 [8]),
+    .\port$2362$9 (\p$64 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
-    .a(rq2a_a0[16:0]),
-    .b(rq2a_m0[16:0]),
+    .a(rq2e_xpll0),
+    .b(rq2e_ypll0),
     .clk(clk),
-    .\port$2298$0 (p[0]),
-    .\port$2298$1 (p[1]),
-    .\port$2298$10 (p[10]),
-    .\port$2298$11 (p[11]),
-    .\port$2298$12 (p[12]),
-    .\port$2298$13 (p[13]),
-    .\port$2298$14 (p[14]),
-    .\port$2298$15 (p[15]),
-    .\port$2298$16 (p[16]),
-    .\port$2298$17 (p[17]),
-    .\port$2298$18 (p[18]),
-    .\port$2298$19 (p[19]),
-    .\port$2298$2 (p[2]),
-    .\port$2298$20 (p[20]),
-    .\port$2298$21 (p[21]),
-    .\port$2298$22 (p[22]),
-    .\port$2298$23 (p[23]),
-    .\port$2298$24 (p[24]),
-    .\port$2298$25 (p[25]),
-    .\port$2298$26 (p[26]),
-    .\port$2298$27 (p[27]),
-    .\port$2298$28 (p[28]),
-    .\port$2298$29 (p[29]),
-    .\port$2298$3 (p[3]),
-    .\port$2298$30 (p[30]),
-    .\port$2298$31 (p[31]),
-    .\port$2298$32 (p[32]),
-    .\port$2298$33 (p[33]),
-    .\port$2298$4 (p[4]),
-    .\port$2298$5 (p[5]),
-    .\port$2298$6 (p[6]),
-    .\port$2298$7 (p[7]),
-    .\port$2298$8 (p[8]),
-    .\port$2298$9 (p[9]),
+    .\port$2361$0 (p[0]),
+    .\port$2361$1 (p[1]),
+    .\port$2361$10 (p[10]),
+    .\port$2361$11 (p[11]),
+    .\port$2361$12 (p[12]),
+    .\port$2361$13 (p[13]),
+    .\port$2361$14 (p[14]),
+    .\port$2361$15 (p[15]),
+    .\port$2361$16 (p[16]),
+    .\port$2361$17 (p[17]),
+    .\port$2361$18 (p[18]),
+    .\port$2361$19 (p[19]),
+    .\port$2361$2 (p[2]),
+    .\port$2361$20 (p[20]),
+    .\port$2361$21 (p[21]),
+    .\port$2361$22 (p[22]),
+    .\port$2361$23 (p[23]),
+    .\port$2361$24 (p[24]),
+    .\port$2361$25 (p[25]),
+    .\port$2361$26 (p[26]),
+    .\port$2361$27 (p[27]),
+    .\port$2361$28 (p[28]),
+    .\port$2361$29 (p[29]),
+    .\port$2361$3 (p[3]),
+    .\port$2361$30 (p[30]),
+    .\port$2361$31 (p[31]),
+    .\port$2361$32 (p[32]),
+    .\port$2361$33 (p[33]),
+    .\port$2361$4 (p[4]),
+    .\port$2361$5 (p[5]),
+    .\port$2361$6 (p[6]),
+    .\port$2361$7 (p[7]),
+    .\port$2361$8 (p[8]),
+    .\port$2361$9 (p[9]),
     .rst(rst)
   );
-  assign _036_[33] = _036_[34];
-  assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
+  CCU2C #(
+    .INIT0(16'h000d),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round00 (
+    .A0(rq2_h0[32]),
+    .A1(rq2_hm0[0]),
+    .B0(rq2_rz0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(1'h0),
+    .COUT(round0_carry1),
+    .D0(1'h1),
+    .D1(rq2_h0[0]),
+    .S0(round0_s[0]),
+    .S1(round0_s[1])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round010 (
+    .A0(rq2_hm0[9]),
+    .A1(rq2_hm0[10]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry9),
+    .COUT(round0_carry11),
+    .D0(rq2_h0[9]),
+    .D1(rq2_h0[10]),
+    .S0(round0_s[10]),
+    .S1(round0_s[11])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round012 (
+    .A0(rq2_hm0[11]),
+    .A1(rq2_hm0[12]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry11),
+    .COUT(round0_carry13),
+    .D0(rq2_h0[11]),
+    .D1(rq2_h0[12]),
+    .S0(round0_s[12]),
+    .S1(round0_s[13])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round014 (
+    .A0(rq2_hm0[13]),
+    .A1(rq2_hm0[14]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry13),
+    .COUT(round0_carry15),
+    .D0(rq2_h0[13]),
+    .D1(rq2_h0[14]),
+    .S0(round0_s[14]),
+    .S1(round0_s[15])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round016 (
+    .A0(rq2_hm0[15]),
+    .A1(rq2_hm0[16]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry15),
+    .COUT(round0_carry17),
+    .D0(rq2_h0[15]),
+    .D1(rq2_h0[16]),
+    .S0(round0_s[16]),
+    .S1(round0_s[17])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round018 (
+    .A0(rq2_hm0[17]),
+    .A1(rq2_hm0[18]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry17),
+    .COUT(round0_carry19),
+    .D0(rq2_h0[17]),
+    .D1(rq2_h0[18]),
+    .S0(round0_s[18]),
+    .S1(round0_s[19])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round02 (
+    .A0(rq2_hm0[1]),
+    .A1(rq2_hm0[2]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry1),
+    .COUT(round0_carry3),
+    .D0(rq2_h0[1]),
+    .D1(rq2_h0[2]),
+    .S0(round0_s[2]),
+    .S1(round0_s[3])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round020 (
+    .A0(rq2_hm0[19]),
+    .A1(rq2_hm0[20]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry19),
+    .COUT(round0_carry21),
+    .D0(rq2_h0[19]),
+    .D1(rq2_h0[20]),
+    .S0(round0_s[20]),
+    .S1(round0_s[21])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round022 (
+    .A0(rq2_hm0[21]),
+    .A1(rq2_hm0[22]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry21),
+    .COUT(round0_carry23),
+    .D0(rq2_h0[21]),
+    .D1(rq2_h0[22]),
+    .S0(round0_s[22]),
+    .S1(round0_s[23])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round024 (
+    .A0(rq2_hm0[23]),
+    .A1(rq2_hm0[24]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry23),
+    .COUT(round0_carry25),
+    .D0(rq2_h0[23]),
+    .D1(rq2_h0[24]),
+    .S0(round0_s[24]),
+    .S1(round0_s[25])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round026 (
+    .A0(rq2_hm0[25]),
+    .A1(rq2_hm0[26]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry25),
+    .COUT(round0_carry27),
+    .D0(rq2_h0[25]),
+    .D1(rq2_h0[26]),
+    .S0(round0_s[26]),
+    .S1(round0_s[27])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round028 (
+    .A0(rq2_hm0[27]),
+    .A1(rq2_hm0[28]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry27),
+    .COUT(round0_carry29),
+    .D0(rq2_h0[27]),
+    .D1(rq2_h0[28]),
+    .S0(round0_s[28]),
+    .S1(round0_s[29])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round030 (
+    .A0(rq2_hm0[29]),
+    .A1(rq2_rz0),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry29),
+    .COUT(round0_carry31),
+    .D0(rq2_h0[29]),
+    .D1(rq2_h0[30]),
+    .S0(round0_s[30]),
+    .S1(round0_s[31])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round032 (
+    .A0(rq2_rz0),
+    .A1(rq2_rz0),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry31),
+    .COUT(round0_carry33),
+    .D0(rq2_h0[31]),
+    .D1(rq2_h0[32]),
+    .S0(round0_s[32]),
+    .S1(round0_s[33])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round034 (
+    .A0(rq2_rz0),
+    .A1(1'h0),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry33),
+    .COUT(_047_),
+    .D0(rq2_h0[32]),
+    .D1(1'h0),
+    .S0(round0_s[34]),
+    .S1(round0_s[35])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round04 (
+    .A0(rq2_hm0[3]),
+    .A1(rq2_hm0[4]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry3),
+    .COUT(round0_carry5),
+    .D0(rq2_h0[3]),
+    .D1(rq2_h0[4]),
+    .S0(round0_s[4]),
+    .S1(round0_s[5])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round06 (
+    .A0(rq2_hm0[5]),
+    .A1(rq2_hm0[6]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry5),
+    .COUT(round0_carry7),
+    .D0(rq2_h0[5]),
+    .D1(rq2_h0[6]),
+    .S0(round0_s[6]),
+    .S1(round0_s[7])
+  );
+  CCU2C #(
+    .INIT0(16'ha5aa),
+    .INIT1(16'ha5aa),
+    .INJECT1_0("NO"),
+    .INJECT1_1("NO")
+  ) round08 (
+    .A0(rq2_hm0[7]),
+    .A1(rq2_hm0[8]),
+    .B0(1'h0),
+    .B1(1'h0),
+    .C0(1'h0),
+    .C1(1'h0),
+    .CIN(round0_carry7),
+    .COUT(round0_carry9),
+    .D0(rq2_h0[7]),
+    .D1(rq2_h0[8]),
+    .S0(round0_s[8]),
+    .S1(round0_s[9])
+  );
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
   assign mid_0[32] = mid_0[33];
-  assign _051_[46:14] = h_0;
-  assign rq2_hm0[30] = rq2_hm0[31];
   assign rq2m_mi0[32] = rq2m_mi0[33];
+  assign _058_[46:14] = h_0;
   always @(posedge clk) begin
+    rq2e_xplh0 <= rq2a_a0[16:0];
+    rq2e_yphl0 <= rq2a_m0[16:0];
+    rq2e_xphh0 <= rq2a_a0[31:17];
+    rq2e_yphh0 <= rq2a_m0[30:17];
     rq2p_pll0 <= p;
-    rq2p_plh0 <= \p$52 ;
-    rq2p_phl0 <= \p$54 ;
-    rq2p_phh0 <= \p$56 ;
+    rq2p_plh0 <= \p$64 ;
+    rq2p_phl0 <= \p$66 ;
+    rq2p_phh0 <= \p$68 ;
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
@@ -40407,8 +40818,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq5_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _234_ <= 9'h000;
-      _235_ <= 9'h000;
+      _242_ <= 9'h000;
+      _243_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -40419,12 +40830,16 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq2_valid <= 1'h0;
       rq2m_last <= 1'h0;
       rq2m_valid <= 1'h0;
+      rq2q_last <= 1'h0;
+      rq2q_valid <= 1'h0;
       rq2d_last <= 1'h0;
       rq2d_valid <= 1'h0;
       rq2c_last <= 1'h0;
       rq2c_valid <= 1'h0;
       rq2b_last <= 1'h0;
       rq2b_valid <= 1'h0;
+      rq2e_last <= 1'h0;
+      rq2e_valid <= 1'h0;
       rq2a_last <= 1'h0;
       rq2a_valid <= 1'h0;
       rq1b_last <= 1'h0;
@@ -40440,8 +40855,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq5_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _234_ <= $signed(act_max) - $signed(zero_point);
-      _235_ <= $signed(act_min) - $signed(zero_point);
+      _242_ <= $signed(act_max) - $signed(zero_point);
+      _243_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -40450,14 +40865,18 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq3a_valid <= rq2_valid;
       rq2_last <= rq2m_last;
       rq2_valid <= rq2m_valid;
-      rq2m_last <= rq2d_last;
-      rq2m_valid <= rq2d_valid;
+      rq2m_last <= rq2q_last;
+      rq2m_valid <= rq2q_valid;
+      rq2q_last <= rq2d_last;
+      rq2q_valid <= rq2d_valid;
       rq2d_last <= rq2c_last;
       rq2d_valid <= rq2c_valid;
       rq2c_last <= rq2b_last;
       rq2c_valid <= rq2b_valid;
-      rq2b_last <= rq2a_last;
-      rq2b_valid <= rq2a_valid;
+      rq2b_last <= rq2e_last;
+      rq2b_valid <= rq2e_valid;
+      rq2e_last <= rq2a_last;
+      rq2e_valid <= rq2a_valid;
       rq2a_last <= rq1b_last;
       rq2a_valid <= rq1b_valid;
       rq1b_last <= rq1_last;
@@ -40470,19 +40889,25 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq5_valid) begin
-      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _096_;
+      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _092_;
     end
     if (rq4_valid) begin
-      begin if (_045_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
-      begin if (_043_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
+      begin if (_052_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
+      begin if (_050_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
       rq5_t0 <= rq4_t0;
     end
     if (rq3_valid) begin
-      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-      rq4_fits0_2 <= rq3_y0[32] == rq3_y0[33];
-      rq4_fits0_1 <= $signed(rq3_y0[31:20]) == $signed(rq3_y0[33]);
-      rq4_fits0_0 <= $signed(rq3_y0[19:8]) == $signed(rq3_y0[33]);
+      rq4_above0 <= over_0[9];
+      rq4_below0 <= under_0[9];
+      rq4_fits0_8 <= rq3_y0[32] == rq3_y0[33];
+      rq4_fits0_7 <= $signed(rq3_y0[31:29]) == $signed(rq3_y0[33]);
+      rq4_fits0_6 <= $signed(rq3_y0[28:26]) == $signed(rq3_y0[33]);
+      rq4_fits0_5 <= $signed(rq3_y0[25:23]) == $signed(rq3_y0[33]);
+      rq4_fits0_4 <= $signed(rq3_y0[22:20]) == $signed(rq3_y0[33]);
+      rq4_fits0_3 <= $signed(rq3_y0[19:17]) == $signed(rq3_y0[33]);
+      rq4_fits0_2 <= $signed(rq3_y0[16:14]) == $signed(rq3_y0[33]);
+      rq4_fits0_1 <= $signed(rq3_y0[13:11]) == $signed(rq3_y0[33]);
+      rq4_fits0_0 <= $signed(rq3_y0[10:8]) == $signed(rq3_y0[33]);
       rq4_neg0 <= rq3_y0[33];
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
@@ -40494,22 +40919,29 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed({ _036_[34], _036_[32:0] }) + $signed({ 1'h0, _038_ });
+      rq3a_u0 <= round0_s[34:1];
       rq3a_r0 <= rq2_r0;
     end
     if (rq2m_valid) begin
-      _247_ <= { rq2m_rz0, halfm_0[29:0] };
+      rq2_hm0 <= halfm_0;
       rq2_h0 <= h_0;
       rq2_rz0 <= rq2m_rz0;
       rq2_r0 <= rq2m_r0;
     end
+    if (rq2q_valid) begin
+      rq2m_rz0 <= ! rq2q_r0;
+      rq2m_dl0 <= { \$signal$169 , \$signal$168  };
+      rq2m_dh0 <= { \$signal$167 , \$signal  };
+      _264_ <= { mid_0[33], mid_0[31:0] };
+      rq2m_o0 <= { outer_hi_0, rq2q_pll0[29:0] };
+      rq2m_r0 <= rq2q_r0;
+    end
     if (rq2d_valid) begin
-      rq2m_rz0 <= ! rq2d_r0;
-      rq2m_dl0 <= { \$signal$135 , \$signal$134  };
-      rq2m_dh0 <= { \$signal$133 , \$signal  };
-      _256_ <= { mid_0[33], mid_0[31:0] };
-      rq2m_o0 <= { outer_hi_0, rq2p_pll0[29:0] };
-      rq2m_r0 <= rq2d_r0;
+      rq2q_phh0 <= rq2p_phh0;
+      rq2q_phl0 <= rq2p_phl0;
+      rq2q_plh0 <= rq2p_plh0;
+      rq2q_pll0 <= rq2p_pll0;
+      rq2q_r0 <= rq2d_r0;
     end
     if (rq2c_valid) begin
       rq2d_r0 <= rq2c_r0;
@@ -40517,8 +40949,15 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rq2b_valid) begin
       rq2c_r0 <= rq2b_r0;
     end
+    if (rq2e_valid) begin
+      rq2b_r0 <= rq2e_r0;
+    end
     if (rq2a_valid) begin
-      rq2b_r0 <= rq2a_r0;
+      rq2e_xphl0 <= rq2a_a0[31:17];
+      rq2e_yplh0 <= rq2a_m0[30:17];
+      rq2e_ypll0 <= rq2a_m0[16:0];
+      rq2e_xpll0 <= rq2a_a0[16:0];
+      rq2e_r0 <= rq2a_r0;
     end
     if (rq1b_valid) begin
       rq2a_a0 <= $signed(rq1b_s0) << { rq1b_l0[4:2], 2'h0 };
@@ -40536,23 +40975,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_049_) rq1_r0 <= 5'h00;
+      if (!_056_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_048_) rq1_l0 <= 5'h00;
+      if (!_055_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$3908$0 [31:0];
+      rq0_b0 <= \port$4042$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$3908$0 [68:63];
-      rq0_m0 <= \port$3908$0 [62:32];
+      rq0_e0 <= \port$4042$0 [68:63];
+      rq0_m0 <= \port$4042$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$2301$0 , \port$2301$1 , \port$2301$2 , \port$2301$3 , \port$2301$4 , \port$2301$5 , \port$2301$6 , \port$2301$7 , \port$2301$8 , \port$2301$9 , \port$2301$10 , \port$2301$11 , \port$2301$12 , \port$2301$13 , \port$2301$14 , \port$2301$15 , \port$2301$16 , \port$2301$17 , \port$2301$18 , \port$2301$19 
-, \port$2301$20 , \port$2301$21 , \port$2301$22 , \port$2301$23 , \port$2301$24 , \port$2301$25 , \port$2301$26 , \port$2301$27 , \port$2301$28 , b, a, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$2364$0 , \port$2364$1 , \port$2364$2 , \port$2364$3 , \port$2364$4 , \port$2364$5 , \port$2364$6 , \port$2364$7 , \port$2364$8 , \port$2364$9 , \port$2364$10 , \port$2364$11 , \port$2364$12 , \port$2364$13 , \port$2364$14 , \port$2364$15 , \port$2364$16 , \port$2364$17 , \port$2364$18 , \port$2364$19 
+, \port$2364$20 , \port$2364$21 , \port$2364$22 , \port$2364$23 , \port$2364$24 , \port$2364$25 , \port$2364$26 , \port$2364$27 , \port$2364$28 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -40560,64 +40999,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2301$0 , \port$2301$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2301$0 ;
-  wire \port$2301$0 ;
-  output \port$2301$1 ;
-  wire \port$2301$1 ;
-  output \port$2301$10 ;
-  wire \port$2301$10 ;
-  output \port$2301$11 ;
-  wire \port$2301$11 ;
-  output \port$2301$12 ;
-  wire \port$2301$12 ;
-  output \port$2301$13 ;
-  wire \port$2301$13 ;
-  output \port$2301$14 ;
-  wire \port$2301$14 ;
-  output \port$2301$15 ;
-  wire \port$2301$15 ;
-  output \port$2301$16 ;
-  wire \port$2301$16 ;
-  output \port$2301$17 ;
-  wire \port$2301$17 ;
-  output \port$2301$18 ;
-  wire \port$2301$18 ;
-  output \port$2301$19 ;
-  wire \port$2301$19 ;
-  output \port$2301$2 ;
-  wire \port$2301$2 ;
-  output \port$2301$20 ;
-  wire \port$2301$20 ;
-  output \port$2301$21 ;
-  wire \port$2301$21 ;
-  output \port$2301$22 ;
-  wire \port$2301$22 ;
-  output \port$2301$23 ;
-  wire \port$2301$23 ;
-  output \port$2301$24 ;
-  wire \port$2301$24 ;
-  output \port$2301$25 ;
-  wire \port$2301$25 ;
-  output \port$2301$26 ;
-  wire \port$2301$26 ;
-  output \port$2301$27 ;
-  wire \port$2301$27 ;
-  output \port$2301$28 ;
-  wire \port$2301$28 ;
-  output \port$2301$3 ;
-  wire \port$2301$3 ;
-  output \port$2301$4 ;
-  wire \port$2301$4 ;
-  output \port$2301$5 ;
-  wire \port$2301$5 ;
-  output \port$2301$6 ;
-  wire \port$2301$6 ;
-  output \port$2301$7 ;
-  wire \port$2301$7 ;
-  output \port$2301$8 ;
-  wire \port$2301$8 ;
-  output \port$2301$9 ;
-  wire \port$2301$9 ;
+  output \port$2364$0 ;
+  wire \port$2364$0 ;
+  output \port$2364$1 ;
+  wire \port$2364$1 ;
+  output \port$2364$10 ;
+  wire \port$2364$10 ;
+  output \port$2364$11 ;
+  wire \port$2364$11 ;
+  output \port$2364$12 ;
+  wire \port$2364$12 ;
+  output \port$2364$13 ;
+  wire \port$2364$13 ;
+  output \port$2364$14 ;
+  wire \port$2364$14 ;
+  output \port$2364$15 ;
+  wire \port$2364$15 ;
+  output \port$2364$16 ;
+  wire \port$2364$16 ;
+  output \port$2364$17 ;
+  wire \port$2364$17 ;
+  output \port$2364$18 ;
+  wire \port$2364$18 ;
+  output \port$2364$19 ;
+  wire \port$2364$19 ;
+  output \port$2364$2 ;
+  wire \port$2364$2 ;
+  output \port$2364$20 ;
+  wire \port$2364$20 ;
+  output \port$2364$21 ;
+  wire \port$2364$21 ;
+  output \port$2364$22 ;
+  wire \port$2364$22 ;
+  output \port$2364$23 ;
+  wire \port$2364$23 ;
+  output \port$2364$24 ;
+  wire \port$2364$24 ;
+  output \port$2364$25 ;
+  wire \port$2364$25 ;
+  output \port$2364$26 ;
+  wire \port$2364$26 ;
+  output \port$2364$27 ;
+  wire \port$2364$27 ;
+  output \port$2364$28 ;
+  wire \port$2364$28 ;
+  output \port$2364$3 ;
+  wire \port$2364$3 ;
+  output \port$2364$4 ;
+  wire \port$2364$4 ;
+  output \port$2364$5 ;
+  wire \port$2364$5 ;
+  output \port$2364$6 ;
+  wire \port$2364$6 ;
+  output \port$2364$7 ;
+  wire \port$2364$7 ;
+  output \port$2364$8 ;
+  wire \port$2364$8 ;
+  output \port$2364$9 ;
+  wire \port$2364$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40693,54 +41132,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2301$0 , \port$2301$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2301$0 ),
-    .P1(\port$2301$1 ),
-    .P10(\port$2301$10 ),
-    .P11(\port$2301$11 ),
-    .P12(\port$2301$12 ),
-    .P13(\port$2301$13 ),
-    .P14(\port$2301$14 ),
-    .P15(\port$2301$15 ),
-    .P16(\port$2301$16 ),
-    .P17(\port$2301$17 ),
-    .P18(\port$2301$18 ),
-    .P19(\port$2301$19 ),
-    .P2(\port$2301$2 ),
-    .P20(\port$2301$20 ),
-    .P21(\port$2301$21 ),
-    .P22(\port$2301$22 ),
-    .P23(\port$2301$23 ),
-    .P24(\port$2301$24 ),
-    .P25(\port$2301$25 ),
-    .P26(\port$2301$26 ),
-    .P27(\port$2301$27 ),
-    .P28(\port$2301$28 ),
+    .P0(\port$2364$0 ),
+    .P1(\port$2364$1 ),
+    .P10(\port$2364$10 ),
+    .P11(\port$2364$11 ),
+    .P12(\port$2364$12 ),
+    .P13(\port$2364$13 ),
+    .P14(\port$2364$14 ),
+    .P15(\port$2364$15 ),
+    .P16(\port$2364$16 ),
+    .P17(\port$2364$17 ),
+    .P18(\port$2364$18 ),
+    .P19(\port$2364$19 ),
+    .P2(\port$2364$2 ),
+    .P20(\port$2364$20 ),
+    .P21(\port$2364$21 ),
+    .P22(\port$2364$22 ),
+    .P23(\port$2364$23 ),
+    .P24(\port$2364$24 ),
+    .P25(\port$2364$25 ),
+    .P26(\port$2364$26 ),
+    .P27(\port$2364$27 ),
+    .P28(\port$2364$28 ),
     .P29(p36[29]),
-    .P3(\port$2301$3 ),
+    .P3(\port$2364$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2301$4 ),
-    .P5(\port$2301$5 ),
-    .P6(\port$2301$6 ),
-    .P7(\port$2301$7 ),
-    .P8(\port$2301$8 ),
-    .P9(\port$2301$9 ),
+    .P4(\port$2364$4 ),
+    .P5(\port$2364$5 ),
+    .P6(\port$2364$6 ),
+    .P7(\port$2364$7 ),
+    .P8(\port$2364$8 ),
+    .P9(\port$2364$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$2301$28 , \port$2301$27 , \port$2301$26 , \port$2301$25 , \port$2301$24 , \port$2301$23 , \port$2301$22 , \port$2301$21 , \port$2301$20 , \port$2301$19 , \port$2301$18 , \port$2301$17 , \port$2301$16 , \port$2301$15 , \port$2301$14 , \port$2301$13 , \port$2301$12 , \port$2301$11 , \port$2301$10 , \port$2301$9 , \port$2301$8 , \port$2301$7 , \port$2301$6 , \port$2301$5 , \port$2301$4 , \port$2301$3 , \port$2301$2 , \port$2301$1 , \port$2301$0  };
+  assign p36[28:0] = { \port$2364$28 , \port$2364$27 , \port$2364$26 , \port$2364$25 , \port$2364$24 , \port$2364$23 , \port$2364$22 , \port$2364$21 , \port$2364$20 , \port$2364$19 , \port$2364$18 , \port$2364$17 , \port$2364$16 , \port$2364$15 , \port$2364$14 , \port$2364$13 , \port$2364$12 , \port$2364$11 , \port$2364$10 , \port$2364$9 , \port$2364$8 , \port$2364$7 , \port$2364$6 , \port$2364$5 , \port$2364$4 , \port$2364$3 , \port$2364$2 , \port$2364$1 , \port$2364$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$2300$0 , \port$2300$1 , \port$2300$2 , \port$2300$3 , \port$2300$4 , \port$2300$5 , \port$2300$6 , \port$2300$7 , \port$2300$8 , \port$2300$9 , \port$2300$10 , \port$2300$11 , \port$2300$12 , \port$2300$13 , \port$2300$14 , \port$2300$15 , \port$2300$16 , \port$2300$17 , \port$2300$18 , \port$2300$19 
-, \port$2300$20 , \port$2300$21 , \port$2300$22 , \port$2300$23 , \port$2300$24 , \port$2300$25 , \port$2300$26 , \port$2300$27 , \port$2300$28 , \port$2300$29 , \port$2300$30 , \port$2300$31 , b, a, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$2363$0 , \port$2363$1 , \port$2363$2 , \port$2363$3 , \port$2363$4 , \port$2363$5 , \port$2363$6 , \port$2363$7 , \port$2363$8 , \port$2363$9 , \port$2363$10 , \port$2363$11 , \port$2363$12 , \port$2363$13 , \port$2363$14 , \port$2363$15 , \port$2363$16 , \port$2363$17 , \port$2363$18 , \port$2363$19 
+, \port$2363$20 , \port$2363$21 , \port$2363$22 , \port$2363$23 , \port$2363$24 , \port$2363$25 , \port$2363$26 , \port$2363$27 , \port$2363$28 , \port$2363$29 , \port$2363$30 , \port$2363$31 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -40748,70 +41187,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2300$0 , \port$2300$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2300$0 ;
-  wire \port$2300$0 ;
-  output \port$2300$1 ;
-  wire \port$2300$1 ;
-  output \port$2300$10 ;
-  wire \port$2300$10 ;
-  output \port$2300$11 ;
-  wire \port$2300$11 ;
-  output \port$2300$12 ;
-  wire \port$2300$12 ;
-  output \port$2300$13 ;
-  wire \port$2300$13 ;
-  output \port$2300$14 ;
-  wire \port$2300$14 ;
-  output \port$2300$15 ;
-  wire \port$2300$15 ;
-  output \port$2300$16 ;
-  wire \port$2300$16 ;
-  output \port$2300$17 ;
-  wire \port$2300$17 ;
-  output \port$2300$18 ;
-  wire \port$2300$18 ;
-  output \port$2300$19 ;
-  wire \port$2300$19 ;
-  output \port$2300$2 ;
-  wire \port$2300$2 ;
-  output \port$2300$20 ;
-  wire \port$2300$20 ;
-  output \port$2300$21 ;
-  wire \port$2300$21 ;
-  output \port$2300$22 ;
-  wire \port$2300$22 ;
-  output \port$2300$23 ;
-  wire \port$2300$23 ;
-  output \port$2300$24 ;
-  wire \port$2300$24 ;
-  output \port$2300$25 ;
-  wire \port$2300$25 ;
-  output \port$2300$26 ;
-  wire \port$2300$26 ;
-  output \port$2300$27 ;
-  wire \port$2300$27 ;
-  output \port$2300$28 ;
-  wire \port$2300$28 ;
-  output \port$2300$29 ;
-  wire \port$2300$29 ;
-  output \port$2300$3 ;
-  wire \port$2300$3 ;
-  output \port$2300$30 ;
-  wire \port$2300$30 ;
-  output \port$2300$31 ;
-  wire \port$2300$31 ;
-  output \port$2300$4 ;
-  wire \port$2300$4 ;
-  output \port$2300$5 ;
-  wire \port$2300$5 ;
-  output \port$2300$6 ;
-  wire \port$2300$6 ;
-  output \port$2300$7 ;
-  wire \port$2300$7 ;
-  output \port$2300$8 ;
-  wire \port$2300$8 ;
-  output \port$2300$9 ;
-  wire \port$2300$9 ;
+  output \port$2363$0 ;
+  wire \port$2363$0 ;
+  output \port$2363$1 ;
+  wire \port$2363$1 ;
+  output \port$2363$10 ;
+  wire \port$2363$10 ;
+  output \port$2363$11 ;
+  wire \port$2363$11 ;
+  output \port$2363$12 ;
+  wire \port$2363$12 ;
+  output \port$2363$13 ;
+  wire \port$2363$13 ;
+  output \port$2363$14 ;
+  wire \port$2363$14 ;
+  output \port$2363$15 ;
+  wire \port$2363$15 ;
+  output \port$2363$16 ;
+  wire \port$2363$16 ;
+  output \port$2363$17 ;
+  wire \port$2363$17 ;
+  output \port$2363$18 ;
+  wire \port$2363$18 ;
+  output \port$2363$19 ;
+  wire \port$2363$19 ;
+  output \port$2363$2 ;
+  wire \port$2363$2 ;
+  output \port$2363$20 ;
+  wire \port$2363$20 ;
+  output \port$2363$21 ;
+  wire \port$2363$21 ;
+  output \port$2363$22 ;
+  wire \port$2363$22 ;
+  output \port$2363$23 ;
+  wire \port$2363$23 ;
+  output \port$2363$24 ;
+  wire \port$2363$24 ;
+  output \port$2363$25 ;
+  wire \port$2363$25 ;
+  output \port$2363$26 ;
+  wire \port$2363$26 ;
+  output \port$2363$27 ;
+  wire \port$2363$27 ;
+  output \port$2363$28 ;
+  wire \port$2363$28 ;
+  output \port$2363$29 ;
+  wire \port$2363$29 ;
+  output \port$2363$3 ;
+  wire \port$2363$3 ;
+  output \port$2363$30 ;
+  wire \port$2363$30 ;
+  output \port$2363$31 ;
+  wire \port$2363$31 ;
+  output \port$2363$4 ;
+  wire \port$2363$4 ;
+  output \port$2363$5 ;
+  wire \port$2363$5 ;
+  output \port$2363$6 ;
+  wire \port$2363$6 ;
+  output \port$2363$7 ;
+  wire \port$2363$7 ;
+  output \port$2363$8 ;
+  wire \port$2363$8 ;
+  output \port$2363$9 ;
+  wire \port$2363$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40887,54 +41326,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2300$0 , \port$2300$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2300$0 ),
-    .P1(\port$2300$1 ),
-    .P10(\port$2300$10 ),
-    .P11(\port$2300$11 ),
-    .P12(\port$2300$12 ),
-    .P13(\port$2300$13 ),
-    .P14(\port$2300$14 ),
-    .P15(\port$2300$15 ),
-    .P16(\port$2300$16 ),
-    .P17(\port$2300$17 ),
-    .P18(\port$2300$18 ),
-    .P19(\port$2300$19 ),
-    .P2(\port$2300$2 ),
-    .P20(\port$2300$20 ),
-    .P21(\port$2300$21 ),
-    .P22(\port$2300$22 ),
-    .P23(\port$2300$23 ),
-    .P24(\port$2300$24 ),
-    .P25(\port$2300$25 ),
-    .P26(\port$2300$26 ),
-    .P27(\port$2300$27 ),
-    .P28(\port$2300$28 ),
-    .P29(\port$2300$29 ),
-    .P3(\port$2300$3 ),
-    .P30(\port$2300$30 ),
-    .P31(\port$2300$31 ),
+    .P0(\port$2363$0 ),
+    .P1(\port$2363$1 ),
+    .P10(\port$2363$10 ),
+    .P11(\port$2363$11 ),
+    .P12(\port$2363$12 ),
+    .P13(\port$2363$13 ),
+    .P14(\port$2363$14 ),
+    .P15(\port$2363$15 ),
+    .P16(\port$2363$16 ),
+    .P17(\port$2363$17 ),
+    .P18(\port$2363$18 ),
+    .P19(\port$2363$19 ),
+    .P2(\port$2363$2 ),
+    .P20(\port$2363$20 ),
+    .P21(\port$2363$21 ),
+    .P22(\port$2363$22 ),
+    .P23(\port$2363$23 ),
+    .P24(\port$2363$24 ),
+    .P25(\port$2363$25 ),
+    .P26(\port$2363$26 ),
+    .P27(\port$2363$27 ),
+    .P28(\port$2363$28 ),
+    .P29(\port$2363$29 ),
+    .P3(\port$2363$3 ),
+    .P30(\port$2363$30 ),
+    .P31(\port$2363$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2300$4 ),
-    .P5(\port$2300$5 ),
-    .P6(\port$2300$6 ),
-    .P7(\port$2300$7 ),
-    .P8(\port$2300$8 ),
-    .P9(\port$2300$9 ),
+    .P4(\port$2363$4 ),
+    .P5(\port$2363$5 ),
+    .P6(\port$2363$6 ),
+    .P7(\port$2363$7 ),
+    .P8(\port$2363$8 ),
+    .P9(\port$2363$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$2300$31 , \port$2300$30 , \port$2300$29 , \port$2300$28 , \port$2300$27 , \port$2300$26 , \port$2300$25 , \port$2300$24 , \port$2300$23 , \port$2300$22 , \port$2300$21 , \port$2300$20 , \port$2300$19 , \port$2300$18 , \port$2300$17 , \port$2300$16 , \port$2300$15 , \port$2300$14 , \port$2300$13 , \port$2300$12 , \port$2300$11 , \port$2300$10 , \port$2300$9 , \port$2300$8 , \port$2300$7 , \port$2300$6 , \port$2300$5 , \port$2300$4 , \port$2300$3 , \port$2300$2 , \port$2300$1 , \port$2300$0  };
+  assign p36[31:0] = { \port$2363$31 , \port$2363$30 , \port$2363$29 , \port$2363$28 , \port$2363$27 , \port$2363$26 , \port$2363$25 , \port$2363$24 , \port$2363$23 , \port$2363$22 , \port$2363$21 , \port$2363$20 , \port$2363$19 , \port$2363$18 , \port$2363$17 , \port$2363$16 , \port$2363$15 , \port$2363$14 , \port$2363$13 , \port$2363$12 , \port$2363$11 , \port$2363$10 , \port$2363$9 , \port$2363$8 , \port$2363$7 , \port$2363$6 , \port$2363$5 , \port$2363$4 , \port$2363$3 , \port$2363$2 , \port$2363$1 , \port$2363$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$2299$0 , \port$2299$1 , \port$2299$2 , \port$2299$3 , \port$2299$4 , \port$2299$5 , \port$2299$6 , \port$2299$7 , \port$2299$8 , \port$2299$9 , \port$2299$10 , \port$2299$11 , \port$2299$12 , \port$2299$13 , \port$2299$14 , \port$2299$15 , \port$2299$16 , \port$2299$17 , \port$2299$18 , \port$2299$19 
-, \port$2299$20 , \port$2299$21 , \port$2299$22 , \port$2299$23 , \port$2299$24 , \port$2299$25 , \port$2299$26 , \port$2299$27 , \port$2299$28 , \port$2299$29 , \port$2299$30 , b, a, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$2362$0 , \port$2362$1 , \port$2362$2 , \port$2362$3 , \port$2362$4 , \port$2362$5 , \port$2362$6 , \port$2362$7 , \port$2362$8 , \port$2362$9 , \port$2362$10 , \port$2362$11 , \port$2362$12 , \port$2362$13 , \port$2362$14 , \port$2362$15 , \port$2362$16 , \port$2362$17 , \port$2362$18 , \port$2362$19 
+, \port$2362$20 , \port$2362$21 , \port$2362$22 , \port$2362$23 , \port$2362$24 , \port$2362$25 , \port$2362$26 , \port$2362$27 , \port$2362$28 , \port$2362$29 , \port$2362$30 , a, b, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -40942,68 +41381,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2299$0 , \port$2299$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2299$0 ;
-  wire \port$2299$0 ;
-  output \port$2299$1 ;
-  wire \port$2299$1 ;
-  output \port$2299$10 ;
-  wire \port$2299$10 ;
-  output \port$2299$11 ;
-  wire \port$2299$11 ;
-  output \port$2299$12 ;
-  wire \port$2299$12 ;
-  output \port$2299$13 ;
-  wire \port$2299$13 ;
-  output \port$2299$14 ;
-  wire \port$2299$14 ;
-  output \port$2299$15 ;
-  wire \port$2299$15 ;
-  output \port$2299$16 ;
-  wire \port$2299$16 ;
-  output \port$2299$17 ;
-  wire \port$2299$17 ;
-  output \port$2299$18 ;
-  wire \port$2299$18 ;
-  output \port$2299$19 ;
-  wire \port$2299$19 ;
-  output \port$2299$2 ;
-  wire \port$2299$2 ;
-  output \port$2299$20 ;
-  wire \port$2299$20 ;
-  output \port$2299$21 ;
-  wire \port$2299$21 ;
-  output \port$2299$22 ;
-  wire \port$2299$22 ;
-  output \port$2299$23 ;
-  wire \port$2299$23 ;
-  output \port$2299$24 ;
-  wire \port$2299$24 ;
-  output \port$2299$25 ;
-  wire \port$2299$25 ;
-  output \port$2299$26 ;
-  wire \port$2299$26 ;
-  output \port$2299$27 ;
-  wire \port$2299$27 ;
-  output \port$2299$28 ;
-  wire \port$2299$28 ;
-  output \port$2299$29 ;
-  wire \port$2299$29 ;
-  output \port$2299$3 ;
-  wire \port$2299$3 ;
-  output \port$2299$30 ;
-  wire \port$2299$30 ;
-  output \port$2299$4 ;
-  wire \port$2299$4 ;
-  output \port$2299$5 ;
-  wire \port$2299$5 ;
-  output \port$2299$6 ;
-  wire \port$2299$6 ;
-  output \port$2299$7 ;
-  wire \port$2299$7 ;
-  output \port$2299$8 ;
-  wire \port$2299$8 ;
-  output \port$2299$9 ;
-  wire \port$2299$9 ;
+  output \port$2362$0 ;
+  wire \port$2362$0 ;
+  output \port$2362$1 ;
+  wire \port$2362$1 ;
+  output \port$2362$10 ;
+  wire \port$2362$10 ;
+  output \port$2362$11 ;
+  wire \port$2362$11 ;
+  output \port$2362$12 ;
+  wire \port$2362$12 ;
+  output \port$2362$13 ;
+  wire \port$2362$13 ;
+  output \port$2362$14 ;
+  wire \port$2362$14 ;
+  output \port$2362$15 ;
+  wire \port$2362$15 ;
+  output \port$2362$16 ;
+  wire \port$2362$16 ;
+  output \port$2362$17 ;
+  wire \port$2362$17 ;
+  output \port$2362$18 ;
+  wire \port$2362$18 ;
+  output \port$2362$19 ;
+  wire \port$2362$19 ;
+  output \port$2362$2 ;
+  wire \port$2362$2 ;
+  output \port$2362$20 ;
+  wire \port$2362$20 ;
+  output \port$2362$21 ;
+  wire \port$2362$21 ;
+  output \port$2362$22 ;
+  wire \port$2362$22 ;
+  output \port$2362$23 ;
+  wire \port$2362$23 ;
+  output \port$2362$24 ;
+  wire \port$2362$24 ;
+  output \port$2362$25 ;
+  wire \port$2362$25 ;
+  output \port$2362$26 ;
+  wire \port$2362$26 ;
+  output \port$2362$27 ;
+  wire \port$2362$27 ;
+  output \port$2362$28 ;
+  wire \port$2362$28 ;
+  output \port$2362$29 ;
+  wire \port$2362$29 ;
+  output \port$2362$3 ;
+  wire \port$2362$3 ;
+  output \port$2362$30 ;
+  wire \port$2362$30 ;
+  output \port$2362$4 ;
+  wire \port$2362$4 ;
+  output \port$2362$5 ;
+  wire \port$2362$5 ;
+  output \port$2362$6 ;
+  wire \port$2362$6 ;
+  output \port$2362$7 ;
+  wire \port$2362$7 ;
+  output \port$2362$8 ;
+  wire \port$2362$8 ;
+  output \port$2362$9 ;
+  wire \port$2362$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41079,54 +41518,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2299$0 , \port$2299$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2299$0 ),
-    .P1(\port$2299$1 ),
-    .P10(\port$2299$10 ),
-    .P11(\port$2299$11 ),
-    .P12(\port$2299$12 ),
-    .P13(\port$2299$13 ),
-    .P14(\port$2299$14 ),
-    .P15(\port$2299$15 ),
-    .P16(\port$2299$16 ),
-    .P17(\port$2299$17 ),
-    .P18(\port$2299$18 ),
-    .P19(\port$2299$19 ),
-    .P2(\port$2299$2 ),
-    .P20(\port$2299$20 ),
-    .P21(\port$2299$21 ),
-    .P22(\port$2299$22 ),
-    .P23(\port$2299$23 ),
-    .P24(\port$2299$24 ),
-    .P25(\port$2299$25 ),
-    .P26(\port$2299$26 ),
-    .P27(\port$2299$27 ),
-    .P28(\port$2299$28 ),
-    .P29(\port$2299$29 ),
-    .P3(\port$2299$3 ),
-    .P30(\port$2299$30 ),
+    .P0(\port$2362$0 ),
+    .P1(\port$2362$1 ),
+    .P10(\port$2362$10 ),
+    .P11(\port$2362$11 ),
+    .P12(\port$2362$12 ),
+    .P13(\port$2362$13 ),
+    .P14(\port$2362$14 ),
+    .P15(\port$2362$15 ),
+    .P16(\port$2362$16 ),
+    .P17(\port$2362$17 ),
+    .P18(\port$2362$18 ),
+    .P19(\port$2362$19 ),
+    .P2(\port$2362$2 ),
+    .P20(\port$2362$20 ),
+    .P21(\port$2362$21 ),
+    .P22(\port$2362$22 ),
+    .P23(\port$2362$23 ),
+    .P24(\port$2362$24 ),
+    .P25(\port$2362$25 ),
+    .P26(\port$2362$26 ),
+    .P27(\port$2362$27 ),
+    .P28(\port$2362$28 ),
+    .P29(\port$2362$29 ),
+    .P3(\port$2362$3 ),
+    .P30(\port$2362$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2299$4 ),
-    .P5(\port$2299$5 ),
-    .P6(\port$2299$6 ),
-    .P7(\port$2299$7 ),
-    .P8(\port$2299$8 ),
-    .P9(\port$2299$9 ),
+    .P4(\port$2362$4 ),
+    .P5(\port$2362$5 ),
+    .P6(\port$2362$6 ),
+    .P7(\port$2362$7 ),
+    .P8(\port$2362$8 ),
+    .P9(\port$2362$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$2299$30 , \port$2299$29 , \port$2299$28 , \port$2299$27 , \port$2299$26 , \port$2299$25 , \port$2299$24 , \port$2299$23 , \port$2299$22 , \port$2299$21 , \port$2299$20 , \port$2299$19 , \port$2299$18 , \port$2299$17 , \port$2299$16 , \port$2299$15 , \port$2299$14 , \port$2299$13 , \port$2299$12 , \port$2299$11 , \port$2299$10 , \port$2299$9 , \port$2299$8 , \port$2299$7 , \port$2299$6 , \port$2299$5 , \port$2299$4 , \port$2299$3 , \port$2299$2 , \port$2299$1 , \port$2299$0  };
+  assign p36[30:0] = { \port$2362$30 , \port$2362$29 , \port$2362$28 , \port$2362$27 , \port$2362$26 , \port$2362$25 , \port$2362$24 , \port$2362$23 , \port$2362$22 , \port$2362$21 , \port$2362$20 , \port$2362$19 , \port$2362$18 , \port$2362$17 , \port$2362$16 , \port$2362$15 , \port$2362$14 , \port$2362$13 , \port$2362$12 , \port$2362$11 , \port$2362$10 , \port$2362$9 , \port$2362$8 , \port$2362$7 , \port$2362$6 , \port$2362$5 , \port$2362$4 , \port$2362$3 , \port$2362$2 , \port$2362$1 , \port$2362$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$2298$0 , \port$2298$1 , \port$2298$2 , \port$2298$3 , \port$2298$4 , \port$2298$5 , \port$2298$6 , \port$2298$7 , \port$2298$8 , \port$2298$9 , \port$2298$10 , \port$2298$11 , \port$2298$12 , \port$2298$13 , \port$2298$14 , \port$2298$15 , \port$2298$16 , \port$2298$17 , \port$2298$18 , \port$2298$19 
-, \port$2298$20 , \port$2298$21 , \port$2298$22 , \port$2298$23 , \port$2298$24 , \port$2298$25 , \port$2298$26 , \port$2298$27 , \port$2298$28 , \port$2298$29 , \port$2298$30 , \port$2298$31 , \port$2298$32 , \port$2298$33 , b, a, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$2361$0 , \port$2361$1 , \port$2361$2 , \port$2361$3 , \port$2361$4 , \port$2361$5 , \port$2361$6 , \port$2361$7 , \port$2361$8 , \port$2361$9 , \port$2361$10 , \port$2361$11 , \port$2361$12 , \port$2361$13 , \port$2361$14 , \port$2361$15 , \port$2361$16 , \port$2361$17 , \port$2361$18 , \port$2361$19 
+, \port$2361$20 , \port$2361$21 , \port$2361$22 , \port$2361$23 , \port$2361$24 , \port$2361$25 , \port$2361$26 , \port$2361$27 , \port$2361$28 , \port$2361$29 , \port$2361$30 , \port$2361$31 , \port$2361$32 , \port$2361$33 , a, b, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -41134,74 +41573,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2298$0 , \port$2298$1 , \port$2
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$2298$0 ;
-  wire \port$2298$0 ;
-  output \port$2298$1 ;
-  wire \port$2298$1 ;
-  output \port$2298$10 ;
-  wire \port$2298$10 ;
-  output \port$2298$11 ;
-  wire \port$2298$11 ;
-  output \port$2298$12 ;
-  wire \port$2298$12 ;
-  output \port$2298$13 ;
-  wire \port$2298$13 ;
-  output \port$2298$14 ;
-  wire \port$2298$14 ;
-  output \port$2298$15 ;
-  wire \port$2298$15 ;
-  output \port$2298$16 ;
-  wire \port$2298$16 ;
-  output \port$2298$17 ;
-  wire \port$2298$17 ;
-  output \port$2298$18 ;
-  wire \port$2298$18 ;
-  output \port$2298$19 ;
-  wire \port$2298$19 ;
-  output \port$2298$2 ;
-  wire \port$2298$2 ;
-  output \port$2298$20 ;
-  wire \port$2298$20 ;
-  output \port$2298$21 ;
-  wire \port$2298$21 ;
-  output \port$2298$22 ;
-  wire \port$2298$22 ;
-  output \port$2298$23 ;
-  wire \port$2298$23 ;
-  output \port$2298$24 ;
-  wire \port$2298$24 ;
-  output \port$2298$25 ;
-  wire \port$2298$25 ;
-  output \port$2298$26 ;
-  wire \port$2298$26 ;
-  output \port$2298$27 ;
-  wire \port$2298$27 ;
-  output \port$2298$28 ;
-  wire \port$2298$28 ;
-  output \port$2298$29 ;
-  wire \port$2298$29 ;
-  output \port$2298$3 ;
-  wire \port$2298$3 ;
-  output \port$2298$30 ;
-  wire \port$2298$30 ;
-  output \port$2298$31 ;
-  wire \port$2298$31 ;
-  output \port$2298$32 ;
-  wire \port$2298$32 ;
-  output \port$2298$33 ;
-  wire \port$2298$33 ;
-  output \port$2298$4 ;
-  wire \port$2298$4 ;
-  output \port$2298$5 ;
-  wire \port$2298$5 ;
-  output \port$2298$6 ;
-  wire \port$2298$6 ;
-  output \port$2298$7 ;
-  wire \port$2298$7 ;
-  output \port$2298$8 ;
-  wire \port$2298$8 ;
-  output \port$2298$9 ;
-  wire \port$2298$9 ;
+  output \port$2361$0 ;
+  wire \port$2361$0 ;
+  output \port$2361$1 ;
+  wire \port$2361$1 ;
+  output \port$2361$10 ;
+  wire \port$2361$10 ;
+  output \port$2361$11 ;
+  wire \port$2361$11 ;
+  output \port$2361$12 ;
+  wire \port$2361$12 ;
+  output \port$2361$13 ;
+  wire \port$2361$13 ;
+  output \port$2361$14 ;
+  wire \port$2361$14 ;
+  output \port$2361$15 ;
+  wire \port$2361$15 ;
+  output \port$2361$16 ;
+  wire \port$2361$16 ;
+  output \port$2361$17 ;
+  wire \port$2361$17 ;
+  output \port$2361$18 ;
+  wire \port$2361$18 ;
+  output \port$2361$19 ;
+  wire \port$2361$19 ;
+  output \port$2361$2 ;
+  wire \port$2361$2 ;
+  output \port$2361$20 ;
+  wire \port$2361$20 ;
+  output \port$2361$21 ;
+  wire \port$2361$21 ;
+  output \port$2361$22 ;
+  wire \port$2361$22 ;
+  output \port$2361$23 ;
+  wire \port$2361$23 ;
+  output \port$2361$24 ;
+  wire \port$2361$24 ;
+  output \port$2361$25 ;
+  wire \port$2361$25 ;
+  output \port$2361$26 ;
+  wire \port$2361$26 ;
+  output \port$2361$27 ;
+  wire \port$2361$27 ;
+  output \port$2361$28 ;
+  wire \port$2361$28 ;
+  output \port$2361$29 ;
+  wire \port$2361$29 ;
+  output \port$2361$3 ;
+  wire \port$2361$3 ;
+  output \port$2361$30 ;
+  wire \port$2361$30 ;
+  output \port$2361$31 ;
+  wire \port$2361$31 ;
+  output \port$2361$32 ;
+  wire \port$2361$32 ;
+  output \port$2361$33 ;
+  wire \port$2361$33 ;
+  output \port$2361$4 ;
+  wire \port$2361$4 ;
+  output \port$2361$5 ;
+  wire \port$2361$5 ;
+  output \port$2361$6 ;
+  wire \port$2361$6 ;
+  output \port$2361$7 ;
+  wire \port$2361$7 ;
+  output \port$2361$8 ;
+  wire \port$2361$8 ;
+  output \port$2361$9 ;
+  wire \port$2361$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41277,47 +41716,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2298$0 , \port$2298$1 , \port$2
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$2298$0 ),
-    .P1(\port$2298$1 ),
-    .P10(\port$2298$10 ),
-    .P11(\port$2298$11 ),
-    .P12(\port$2298$12 ),
-    .P13(\port$2298$13 ),
-    .P14(\port$2298$14 ),
-    .P15(\port$2298$15 ),
-    .P16(\port$2298$16 ),
-    .P17(\port$2298$17 ),
-    .P18(\port$2298$18 ),
-    .P19(\port$2298$19 ),
-    .P2(\port$2298$2 ),
-    .P20(\port$2298$20 ),
-    .P21(\port$2298$21 ),
-    .P22(\port$2298$22 ),
-    .P23(\port$2298$23 ),
-    .P24(\port$2298$24 ),
-    .P25(\port$2298$25 ),
-    .P26(\port$2298$26 ),
-    .P27(\port$2298$27 ),
-    .P28(\port$2298$28 ),
-    .P29(\port$2298$29 ),
-    .P3(\port$2298$3 ),
-    .P30(\port$2298$30 ),
-    .P31(\port$2298$31 ),
-    .P32(\port$2298$32 ),
-    .P33(\port$2298$33 ),
+    .P0(\port$2361$0 ),
+    .P1(\port$2361$1 ),
+    .P10(\port$2361$10 ),
+    .P11(\port$2361$11 ),
+    .P12(\port$2361$12 ),
+    .P13(\port$2361$13 ),
+    .P14(\port$2361$14 ),
+    .P15(\port$2361$15 ),
+    .P16(\port$2361$16 ),
+    .P17(\port$2361$17 ),
+    .P18(\port$2361$18 ),
+    .P19(\port$2361$19 ),
+    .P2(\port$2361$2 ),
+    .P20(\port$2361$20 ),
+    .P21(\port$2361$21 ),
+    .P22(\port$2361$22 ),
+    .P23(\port$2361$23 ),
+    .P24(\port$2361$24 ),
+    .P25(\port$2361$25 ),
+    .P26(\port$2361$26 ),
+    .P27(\port$2361$27 ),
+    .P28(\port$2361$28 ),
+    .P29(\port$2361$29 ),
+    .P3(\port$2361$3 ),
+    .P30(\port$2361$30 ),
+    .P31(\port$2361$31 ),
+    .P32(\port$2361$32 ),
+    .P33(\port$2361$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$2298$4 ),
-    .P5(\port$2298$5 ),
-    .P6(\port$2298$6 ),
-    .P7(\port$2298$7 ),
-    .P8(\port$2298$8 ),
-    .P9(\port$2298$9 ),
+    .P4(\port$2361$4 ),
+    .P5(\port$2361$5 ),
+    .P6(\port$2361$6 ),
+    .P7(\port$2361$7 ),
+    .P8(\port$2361$8 ),
+    .P9(\port$2361$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$2298$33 , \port$2298$32 , \port$2298$31 , \port$2298$30 , \port$2298$29 , \port$2298$28 , \port$2298$27 , \port$2298$26 , \port$2298$25 , \port$2298$24 , \port$2298$23 , \port$2298$22 , \port$2298$21 , \port$2298$20 , \port$2298$19 , \port$2298$18 , \port$2298$17 , \port$2298$16 , \port$2298$15 , \port$2298$14 , \port$2298$13 , \port$2298$12 , \port$2298$11 , \port$2298$10 , \port$2298$9 , \port$2298$8 , \port$2298$7 , \port$2298$6 , \port$2298$5 , \port$2298$4 , \port$2298$3 , \port$2298$2 , \port$2298$1 , \port$2298$0  };
+  assign p36[33:0] = { \port$2361$33 , \port$2361$32 , \port$2361$31 , \port$2361$30 , \port$2361$29 , \port$2361$28 , \port$2361$27 , \port$2361$26 , \port$2361$25 , \port$2361$24 , \port$2361$23 , \port$2361$22 , \port$2361$21 , \port$2361$20 , \port$2361$19 , \port$2361$18 , \port$2361$17 , \port$2361$16 , \port$2361$15 , \port$2361$14 , \port$2361$13 , \port$2361$12 , \port$2361$11 , \port$2361$10 , \port$2361$9 , \port$2361$8 , \port$2361$7 , \port$2361$6 , \port$2361$5 , \port$2361$4 , \port$2361$3 , \port$2361$2 , \port$2361$1 , \port$2361$0  };
 endmodule

@@ -44,18 +44,18 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _038_;
   wire _039_;
   wire _040_;
-  wire _041_;
-  wire [34:0] _042_;
+  wire [34:0] _041_;
+  wire _042_;
   wire _043_;
   wire _044_;
   wire _045_;
   wire _046_;
   wire _047_;
   wire _048_;
-  wire _049_;
-  wire _051_;
-  wire _053_;
-  wire _055_;
+  wire _050_;
+  wire _052_;
+  wire _054_;
+  wire _056_;
   wire _057_;
   wire _058_;
   wire _059_;
@@ -72,24 +72,26 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _070_;
   wire _071_;
   wire _072_;
-  wire _073_;
+  wire _075_;
   wire _076_;
   wire _077_;
   wire _078_;
   wire _079_;
+  wire _080_;
   wire _081_;
   wire _082_;
+  wire _083_;
   wire _084_;
   wire _085_;
   wire _086_;
-  wire _087_;
   wire _088_;
-  wire _089_;
-  wire _091_;
-  wire [30:0] _092_;
-  wire [32:0] _093_;
+  wire [30:0] _089_;
+  wire [32:0] _090_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _094_;
+  wire [47:0] _091_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
   wire _095_;
   wire _096_;
   wire _097_;
@@ -130,19 +132,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _132_;
   wire _133_;
   wire _134_;
-  wire _135_;
+  wire [7:0] _135_;
   wire _136_;
-  wire [7:0] _137_;
   wire _138_;
+  wire _139_;
   wire _140_;
   wire _141_;
   wire _142_;
-  wire _143_;
-  wire _144_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$101 ;
-  wire [3:0] \$signal$102 ;
-  wire [3:0] \$signal$103 ;
+  wire [7:0] \$signal$103 ;
+  wire [3:0] \$signal$104 ;
+  wire [3:0] \$signal$105 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -152,7 +152,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input en;
   wire en;
   wire [32:0] h_0;
-  wire [31:0] halfm_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   wire [31:0] high_0;
@@ -176,6 +176,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -196,8 +198,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'b0x000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
+  reg [29:0] rq2_hm0 = 30'h00000000;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_rz0 = 1'h0;
@@ -248,156 +249,158 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq4_valid = 1'h0;
   input rst;
   wire rst;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _049_ = en & i_valid;
-  assign _059_ = en & i_valid;
-  assign _070_ = en & i_valid;
-  assign _081_ = en & rq0_valid;
-  assign _091_ = en & rq0_valid;
-  assign _096_ = en & rq0_valid;
-  assign _104_ = en & rq0_valid;
-  assign _111_ = en & rq1_valid;
+  assign _048_ = en & i_valid;
+  assign _058_ = en & i_valid;
+  assign _069_ = en & i_valid;
+  assign _080_ = en & rq0_valid;
+  assign _088_ = en & rq0_valid;
+  assign _094_ = en & rq0_valid;
+  assign _102_ = en & rq0_valid;
+  assign _110_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
   assign _009_ = en & rq1_valid;
-  assign _016_ = en & rq1_valid;
+  assign _017_ = en & rq1_valid;
   assign _024_ = en & rq1b_valid;
   assign _032_ = en & rq1b_valid;
   assign _038_ = en & rq1b_valid;
-  assign _043_ = en & rq2a_valid;
+  assign _044_ = en & rq2a_valid;
+  assign _045_ = en & rq2a_valid;
   assign _046_ = en & rq2a_valid;
   assign _047_ = en & rq2a_valid;
-  assign _048_ = en & rq2a_valid;
-  assign _051_ = en & rq2a_valid;
-  assign _053_ = en & rq2a_valid;
-  assign _055_ = en & rq2a_valid;
+  assign _050_ = en & rq2a_valid;
+  assign _052_ = en & rq2a_valid;
+  assign _054_ = en & rq2a_valid;
+  assign _056_ = en & rq2b_valid;
   assign _057_ = en & rq2b_valid;
-  assign _058_ = en & rq2b_valid;
+  assign _059_ = en & rq2b_valid;
   assign _060_ = en & rq2b_valid;
   assign _061_ = en & rq2b_valid;
   assign _062_ = en & rq2b_valid;
-  assign _063_ = en & rq2b_valid;
+  assign _063_ = en & rq2m_valid;
   assign _064_ = en & rq2m_valid;
   assign _065_ = en & rq2m_valid;
   assign _066_ = en & rq2m_valid;
-  assign _067_ = en & rq2m_valid;
+  assign _067_ = en & rq2_valid;
   assign _068_ = en & rq2_valid;
-  assign _069_ = en & rq2_valid;
+  assign _070_ = en & rq3a_valid;
   assign _071_ = en & rq3a_valid;
-  assign _072_ = en & rq3a_valid;
-  assign _073_ = en & rq3b_valid;
+  assign _072_ = en & rq3b_valid;
+  assign _075_ = en & rq3_valid;
   assign _076_ = en & rq3_valid;
   assign _077_ = en & rq3_valid;
   assign _078_ = en & rq3_valid;
   assign _079_ = en & rq3_valid;
-  assign _082_ = en & rq3_valid;
-  assign _084_ = en & rq4_valid;
-  assign _085_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _086_ = ~ rq4_neg0;
-  assign _087_ = rq4_fits0 ? rq4_above0 : _086_;
-  assign _088_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _089_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _092_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign high_0 = rq2b_phh0 - _092_;
-  assign _093_ = rq2b_phl0 + rq2b_plh0;
-  assign { h_0, _094_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
-  assign _095_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _097_ = rq2m_dh0[9] | _095_;
-  assign halfm_0[0] = _097_ | rq2m_rz0;
-  assign _098_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _099_ = rq2m_dh0[9] | _098_;
-  assign halfm_0[1] = _099_ | rq2m_rz0;
-  assign _100_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _101_ = rq2m_dh0[10] | _100_;
-  assign halfm_0[2] = _101_ | rq2m_rz0;
-  assign _102_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign _103_ = rq2m_dh0[10] | _102_;
-  assign halfm_0[3] = _103_ | rq2m_rz0;
-  assign _105_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _106_ = rq2m_dh0[10] | _105_;
-  assign halfm_0[4] = _106_ | rq2m_rz0;
-  assign _107_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _108_ = rq2m_dh0[10] | _107_;
-  assign halfm_0[5] = _108_ | rq2m_rz0;
-  assign _109_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign _110_ = rq2m_dh0[11] | _109_;
-  assign halfm_0[6] = _110_ | rq2m_rz0;
-  assign _112_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign _113_ = rq2m_dh0[11] | _112_;
-  assign halfm_0[7] = _113_ | rq2m_rz0;
-  assign _114_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _115_ = rq2m_dh0[11] | _114_;
-  assign halfm_0[8] = _115_ | rq2m_rz0;
-  assign _116_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign _117_ = rq2m_dh0[11] | _116_;
-  assign halfm_0[9] = _117_ | rq2m_rz0;
-  assign _118_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign _002_ = rq2m_dh0[12] | _118_;
-  assign halfm_0[10] = _002_ | rq2m_rz0;
-  assign _003_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign _004_ = rq2m_dh0[12] | _003_;
-  assign halfm_0[11] = _004_ | rq2m_rz0;
-  assign _005_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _006_ = rq2m_dh0[12] | _005_;
-  assign halfm_0[12] = _006_ | rq2m_rz0;
-  assign _007_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _008_ = rq2m_dh0[12] | _007_;
-  assign halfm_0[13] = _008_ | rq2m_rz0;
-  assign _010_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _011_ = rq2m_dh0[13] | _010_;
-  assign halfm_0[14] = _011_ | rq2m_rz0;
-  assign _012_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _013_ = rq2m_dh0[13] | _012_;
-  assign halfm_0[15] = _013_ | rq2m_rz0;
-  assign _014_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _015_ = rq2m_dh0[13] | _014_;
-  assign halfm_0[16] = _015_ | rq2m_rz0;
-  assign _017_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _018_ = rq2m_dh0[13] | _017_;
-  assign halfm_0[17] = _018_ | rq2m_rz0;
-  assign _019_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _020_ = rq2m_dh0[14] | _019_;
-  assign halfm_0[18] = _020_ | rq2m_rz0;
-  assign _021_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _022_ = rq2m_dh0[14] | _021_;
-  assign halfm_0[19] = _022_ | rq2m_rz0;
-  assign _023_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _025_ = rq2m_dh0[14] | _023_;
-  assign halfm_0[20] = _025_ | rq2m_rz0;
-  assign _026_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _027_ = rq2m_dh0[14] | _026_;
-  assign halfm_0[21] = _027_ | rq2m_rz0;
-  assign _028_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _029_ = rq2m_dh0[15] | _028_;
-  assign halfm_0[22] = _029_ | rq2m_rz0;
-  assign _030_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _031_ = rq2m_dh0[15] | _030_;
-  assign halfm_0[23] = _031_ | rq2m_rz0;
-  assign _033_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _034_ = rq2m_dh0[15] | _033_;
-  assign halfm_0[24] = _034_ | rq2m_rz0;
-  assign _035_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _036_ = rq2m_dh0[15] | _035_;
-  assign halfm_0[25] = _036_ | rq2m_rz0;
-  assign _037_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _037_ | rq2m_rz0;
-  assign _039_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _039_ | rq2m_rz0;
-  assign _040_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _040_ | rq2m_rz0;
-  assign _041_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _041_ | rq2m_rz0;
-  assign { _042_[34], _042_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _044_ = ~ rq2_h0[32];
-  assign _045_ = _044_ | rq2_rz0;
-  reg [8:0] _315_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _315_;
-  reg [8:0] _316_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _316_;
-  reg [30:0] _328_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _328_;
-  function [3:0] _374_;
+  assign _081_ = en & rq4_valid;
+  assign _082_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _083_ = ~ rq4_neg0;
+  assign _084_ = rq4_fits0 ? rq4_above0 : _083_;
+  assign _085_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _086_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _089_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign high_0 = rq2b_phh0 - _089_;
+  assign _090_ = rq2b_phl0 + rq2b_plh0;
+  assign { h_0, _091_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
+  assign _092_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _093_ = rq2m_dh0[9] | _092_;
+  assign halfm_0[0] = _093_ | rq2m_rz0;
+  assign _095_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _096_ = rq2m_dh0[9] | _095_;
+  assign halfm_0[1] = _096_ | rq2m_rz0;
+  assign _097_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _098_ = rq2m_dh0[10] | _097_;
+  assign halfm_0[2] = _098_ | rq2m_rz0;
+  assign _099_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _100_ = rq2m_dh0[10] | _099_;
+  assign halfm_0[3] = _100_ | rq2m_rz0;
+  assign _101_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _103_ = rq2m_dh0[10] | _101_;
+  assign halfm_0[4] = _103_ | rq2m_rz0;
+  assign _104_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _105_ = rq2m_dh0[10] | _104_;
+  assign halfm_0[5] = _105_ | rq2m_rz0;
+  assign _106_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _107_ = rq2m_dh0[11] | _106_;
+  assign halfm_0[6] = _107_ | rq2m_rz0;
+  assign _108_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _109_ = rq2m_dh0[11] | _108_;
+  assign halfm_0[7] = _109_ | rq2m_rz0;
+  assign _111_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _112_ = rq2m_dh0[11] | _111_;
+  assign halfm_0[8] = _112_ | rq2m_rz0;
+  assign _113_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _114_ = rq2m_dh0[11] | _113_;
+  assign halfm_0[9] = _114_ | rq2m_rz0;
+  assign _115_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _116_ = rq2m_dh0[12] | _115_;
+  assign halfm_0[10] = _116_ | rq2m_rz0;
+  assign _002_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _003_ = rq2m_dh0[12] | _002_;
+  assign halfm_0[11] = _003_ | rq2m_rz0;
+  assign _004_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _005_ = rq2m_dh0[12] | _004_;
+  assign halfm_0[12] = _005_ | rq2m_rz0;
+  assign _006_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _007_ = rq2m_dh0[12] | _006_;
+  assign halfm_0[13] = _007_ | rq2m_rz0;
+  assign _008_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _010_ = rq2m_dh0[13] | _008_;
+  assign halfm_0[14] = _010_ | rq2m_rz0;
+  assign _011_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _012_ = rq2m_dh0[13] | _011_;
+  assign halfm_0[15] = _012_ | rq2m_rz0;
+  assign _013_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _014_ = rq2m_dh0[13] | _013_;
+  assign halfm_0[16] = _014_ | rq2m_rz0;
+  assign _015_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _016_ = rq2m_dh0[13] | _015_;
+  assign halfm_0[17] = _016_ | rq2m_rz0;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _019_ = rq2m_dh0[14] | _018_;
+  assign halfm_0[18] = _019_ | rq2m_rz0;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _021_ = rq2m_dh0[14] | _020_;
+  assign halfm_0[19] = _021_ | rq2m_rz0;
+  assign _022_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _023_ = rq2m_dh0[14] | _022_;
+  assign halfm_0[20] = _023_ | rq2m_rz0;
+  assign _025_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _026_ = rq2m_dh0[14] | _025_;
+  assign halfm_0[21] = _026_ | rq2m_rz0;
+  assign _027_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _028_ = rq2m_dh0[15] | _027_;
+  assign halfm_0[22] = _028_ | rq2m_rz0;
+  assign _029_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _030_ = rq2m_dh0[15] | _029_;
+  assign halfm_0[23] = _030_ | rq2m_rz0;
+  assign _031_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _033_ = rq2m_dh0[15] | _031_;
+  assign halfm_0[24] = _033_ | rq2m_rz0;
+  assign _034_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _035_ = rq2m_dh0[15] | _034_;
+  assign halfm_0[25] = _035_ | rq2m_rz0;
+  assign _036_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _036_ | rq2m_rz0;
+  assign _037_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _037_ | rq2m_rz0;
+  assign _039_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _039_ | rq2m_rz0;
+  assign _040_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _040_ | rq2m_rz0;
+  assign { _041_[34], _041_[32:0] } = $signed(rq2_h0) + $signed({ rq2_rz0, rq2_hm0 });
+  assign _042_ = ~ rq2_h0[32];
+  assign _043_ = _042_ | rq2_rz0;
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
+  reg [8:0] _313_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _313_;
+  reg [8:0] _314_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _314_;
+  function [3:0] _372_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -405,20 +408,56 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _374_ = b[3:0];
+        _372_ = b[3:0];
       4'b??1?:
-        _374_ = b[7:4];
+        _372_ = b[7:4];
       4'b?1??:
-        _374_ = b[11:8];
+        _372_ = b[11:8];
       4'b1???:
-        _374_ = b[15:12];
+        _372_ = b[15:12];
+      default:
+        _372_ = a;
+    endcase
+  endfunction
+  assign \$signal$105  = _372_(4'hx, 16'h137f, { _139_, _138_, _136_, _134_ });
+  assign _117_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _374_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _374_ = b[7:0];
+      8'b??????1?:
+        _374_ = b[15:8];
+      8'b?????1??:
+        _374_ = b[23:16];
+      8'b????1???:
+        _374_ = b[31:24];
+      8'b???1????:
+        _374_ = b[39:32];
+      8'b??1?????:
+        _374_ = b[47:40];
+      8'b?1??????:
+        _374_ = b[55:48];
+      8'b1???????:
+        _374_ = b[63:56];
       default:
         _374_ = a;
     endcase
   endfunction
-  assign \$signal$103  = _374_(4'hx, 16'h137f, { _141_, _140_, _138_, _136_ });
-  assign _119_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [7:0] _376_;
+  assign \$signal$103  = _374_(8'hxx, 64'h0103070f1f3f7fff, { _125_, _124_, _123_, _122_, _121_, _120_, _119_, _118_ });
+  assign _118_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _119_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _120_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _121_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _122_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _123_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _124_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _125_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _383_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -426,76 +465,40 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _376_ = b[7:0];
+        _383_ = b[7:0];
       8'b??????1?:
-        _376_ = b[15:8];
+        _383_ = b[15:8];
       8'b?????1??:
-        _376_ = b[23:16];
+        _383_ = b[23:16];
       8'b????1???:
-        _376_ = b[31:24];
+        _383_ = b[31:24];
       8'b???1????:
-        _376_ = b[39:32];
+        _383_ = b[39:32];
       8'b??1?????:
-        _376_ = b[47:40];
+        _383_ = b[47:40];
       8'b?1??????:
-        _376_ = b[55:48];
+        _383_ = b[55:48];
       8'b1???????:
-        _376_ = b[63:56];
+        _383_ = b[63:56];
       default:
-        _376_ = a;
+        _383_ = a;
     endcase
   endfunction
-  assign \$signal$101  = _376_(8'hxx, 64'h0103070f1f3f7fff, { _127_, _126_, _125_, _124_, _123_, _122_, _121_, _120_ });
-  assign _120_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _121_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _122_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _123_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _124_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _125_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _126_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _127_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  function [7:0] _385_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _385_ = b[7:0];
-      8'b??????1?:
-        _385_ = b[15:8];
-      8'b?????1??:
-        _385_ = b[23:16];
-      8'b????1???:
-        _385_ = b[31:24];
-      8'b???1????:
-        _385_ = b[39:32];
-      8'b??1?????:
-        _385_ = b[47:40];
-      8'b?1??????:
-        _385_ = b[55:48];
-      8'b1???????:
-        _385_ = b[63:56];
-      default:
-        _385_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _385_(8'hxx, 64'h0102040810204080, { _135_, _134_, _133_, _132_, _131_, _130_, _129_, _128_ });
-  assign _128_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _129_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _130_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _131_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _132_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _133_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _134_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _135_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  assign _136_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _137_ = _087_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  assign _138_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _140_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _141_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [3:0] _400_;
+  assign \$signal  = _383_(8'hxx, 64'h0102040810204080, { _133_, _132_, _131_, _130_, _129_, _128_, _127_, _126_ });
+  assign _126_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _127_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _128_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _129_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _130_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _131_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _132_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _133_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _134_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _135_ = _084_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  assign _136_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _138_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _139_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _398_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -503,35 +506,33 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _400_ = b[3:0];
+        _398_ = b[3:0];
       4'b??1?:
-        _400_ = b[7:4];
+        _398_ = b[7:4];
       4'b?1??:
-        _400_ = b[11:8];
+        _398_ = b[11:8];
       4'b1???:
-        _400_ = b[15:12];
+        _398_ = b[15:12];
       default:
-        _400_ = a;
+        _398_ = a;
     endcase
   endfunction
-  assign \$signal$102  = _400_(4'hx, 16'h1248, { _119_, _144_, _143_, _142_ });
-  assign _142_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _143_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _144_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _042_[33] = _042_[34];
-  assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
+  assign \$signal$104  = _398_(4'hx, 16'h1248, { _117_, _142_, _141_, _140_ });
+  assign _140_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _141_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _142_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _041_[33] = _041_[34];
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign _094_[47:15] = h_0;
-  assign rq2_hm0[30] = rq2_hm0[31];
+  assign _091_[47:15] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _315_ <= 9'h000;
-      _316_ <= 9'h000;
+      _313_ <= 9'h000;
+      _314_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -557,8 +558,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _315_ <= $signed(act_max) - $signed(zero_point);
-      _316_ <= $signed(act_min) - $signed(zero_point);
+      _313_ <= $signed(act_max) - $signed(zero_point);
+      _314_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -582,88 +583,88 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_084_) begin
-      o_data <= _085_ ? (* full_case = 32'd1 *) act_min : _137_;
-    end
-    if (_082_) begin
-      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+    end else if (_081_) begin
+      o_data <= _082_ ? (* full_case = 32'd1 *) act_min : _135_;
     end
     if (_079_) begin
-      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+      rq4_above0 <= over_0[9];
     end
     if (_078_) begin
-      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+      rq4_below0 <= under_0[9];
     end
     if (_077_) begin
-      rq4_neg0 <= rq3_y0[33];
+      rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
     end
     if (_076_) begin
+      rq4_neg0 <= rq3_y0[33];
+    end
+    if (_075_) begin
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
-    if (_073_) begin
+    if (_072_) begin
       rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
-    if (_072_) begin
+    if (_071_) begin
       rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
-    if (_071_) begin
+    if (_070_) begin
       rq3b_r0 <= rq3a_r0;
     end
-    if (_069_) begin
-      rq3a_u0 <= $signed({ _042_[34], _042_[32:0] }) + $signed({ 1'h0, _045_ });
-    end
     if (_068_) begin
-      rq3a_r0 <= rq2_r0;
+      rq3a_u0 <= $signed({ _041_[34], _041_[32:0] }) + $signed({ 1'h0, _043_ });
     end
     if (_067_) begin
-      _328_ <= { rq2m_rz0, halfm_0[29:0] };
+      rq3a_r0 <= rq2_r0;
     end
     if (_066_) begin
-      rq2_h0 <= h_0;
+      rq2_hm0 <= halfm_0;
     end
     if (_065_) begin
-      rq2_rz0 <= rq2m_rz0;
+      rq2_h0 <= h_0;
     end
     if (_064_) begin
-      rq2_r0 <= rq2m_r0;
+      rq2_rz0 <= rq2m_rz0;
     end
     if (_063_) begin
-      rq2m_rz0 <= ! rq2b_r0;
+      rq2_r0 <= rq2m_r0;
     end
     if (_062_) begin
-      rq2m_dl0 <= { \$signal$103 , \$signal$102  };
+      rq2m_rz0 <= ! rq2b_r0;
     end
     if (_061_) begin
-      rq2m_dh0 <= { \$signal$101 , \$signal  };
+      rq2m_dl0 <= { \$signal$105 , \$signal$104  };
     end
     if (_060_) begin
-      rq2m_mi0 <= _093_ + 15'h4000;
+      rq2m_dh0 <= { \$signal$103 , \$signal  };
     end
-    if (_058_) begin
-      rq2m_o0 <= { high_0, rq2b_pll0 };
+    if (_059_) begin
+      rq2m_mi0 <= _090_ + 15'h4000;
     end
     if (_057_) begin
+      rq2m_o0 <= { high_0, rq2b_pll0 };
+    end
+    if (_056_) begin
       rq2m_r0 <= rq2b_r0;
     end
-    if (_055_) begin
+    if (_054_) begin
       rq2b_phh0 <= rq2a_a0[31:16] * rq2a_m0[30:16];
     end
-    if (_053_) begin
+    if (_052_) begin
       rq2b_phl0 <= rq2a_a0[31:16] * rq2a_m0[15:0];
     end
-    if (_051_) begin
+    if (_050_) begin
       rq2b_plh0 <= rq2a_a0[15:0] * rq2a_m0[30:16];
     end
-    if (_048_) begin
+    if (_047_) begin
       rq2b_pll0 <= rq2a_a0[15:0] * rq2a_m0[15:0];
     end
-    if (_047_) begin
+    if (_046_) begin
       rq2b_ng0 <= rq2a_a0[31];
     end
-    if (_046_) begin
+    if (_045_) begin
       rq2b_r0 <= rq2a_r0;
     end
-    if (_043_) begin
+    if (_044_) begin
       rq2b_m0 <= rq2a_m0;
     end
     if (_038_) begin
@@ -675,7 +676,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_024_) begin
       rq2a_m0 <= rq1b_m0;
     end
-    if (_016_) begin
+    if (_017_) begin
       rq1b_s0 <= $signed(rq1_s0) << rq1_l0[1:0];
     end
     if (_009_) begin
@@ -684,28 +685,28 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_001_) begin
       rq1b_l0 <= rq1_l0;
     end
-    if (_111_) begin
+    if (_110_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_104_) begin
+    if (_102_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_096_)
-      if (!_089_) rq1_r0 <= 5'h00;
+    if (_094_)
+      if (!_086_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
-    if (_091_)
-      if (!_088_) rq1_l0 <= 5'h00;
+    if (_088_)
+      if (!_085_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_081_) begin
+    if (_080_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_070_) begin
+    if (_069_) begin
       rq0_b0 <= i_bias;
     end
-    if (_059_) begin
+    if (_058_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_049_) begin
+    if (_048_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin

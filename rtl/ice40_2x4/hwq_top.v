@@ -57,96 +57,95 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _002_;
   wire _003_;
   wire _005_;
   wire _006_;
-  wire _007_;
-  wire [1:0] _008_;
-  wire [3:0] _009_;
-  wire [4:0] _010_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
   wire _011_;
-  wire _012_;
-  wire _013_;
-  wire _014_;
-  wire _021_;
+  wire [1:0] _012_;
+  wire [3:0] _013_;
+  wire [4:0] _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire [1:0] _021_;
   wire _022_;
-  wire _023_;
-  wire _024_;
+  wire [2:0] _023_;
+  wire _025_;
   wire _026_;
   wire _027_;
-  wire _028_;
   wire _029_;
+  wire _030_;
   wire _031_;
   wire _032_;
-  wire [3:0] _034_;
+  wire _033_;
+  wire _034_;
   wire _035_;
-  wire _036_;
+  wire _037_;
+  wire [3:0] _039_;
   wire _040_;
-  wire _045_;
-  wire [15:0] _046_;
-  (* unused_bits = "8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _047_;
-  wire _048_;
+  wire _041_;
+  (* unused_bits = "9 10 11 12 13 14 15 16" *)
+  wire [16:0] _048_;
   wire _049_;
   wire [15:0] _050_;
-  wire _051_;
+  (* unused_bits = "9 10 11 12 13 14 15 16" *)
+  wire [16:0] _051_;
   wire _052_;
-  wire [16:0] _053_;
-  (* unused_bits = "17" *)
-  wire [17:0] _054_;
+  wire _053_;
+  wire [15:0] _054_;
+  wire _055_;
+  wire _056_;
+  wire _057_;
   (* unused_bits = "6" *)
-  wire [6:0] _055_;
+  wire [6:0] _058_;
   (* unused_bits = "4" *)
-  wire [4:0] _056_;
+  wire [4:0] _059_;
   (* unused_bits = "2" *)
-  wire [2:0] _057_;
-  wire _058_;
-  (* unused_bits = "1" *)
-  wire [1:0] _059_;
+  wire [2:0] _060_;
   wire _061_;
+  wire _062_;
+  (* unused_bits = "1" *)
+  wire [1:0] _063_;
   (* unused_bits = "6" *)
-  wire [6:0] _063_;
-  wire _064_;
-  wire _065_;
-  wire _066_;
-  wire _070_;
+  wire [6:0] _066_;
+  wire _067_;
+  wire _068_;
+  wire _069_;
+  wire _071_;
   (* unused_bits = "17" *)
-  wire [17:0] _071_;
+  wire [17:0] _074_;
   (* unused_bits = "5" *)
-  wire [5:0] _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
-  (* unused_bits = "8" *)
-  wire [8:0] _076_;
-  (* unused_bits = "8" *)
-  wire [8:0] _077_;
+  wire [5:0] _075_;
+  wire _076_;
+  wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
   (* unused_bits = "17" *)
-  wire [17:0] _081_;
+  wire [17:0] _084_;
   (* unused_bits = "17" *)
-  wire [17:0] _082_;
-  wire [18:0] _089_;
+  wire [17:0] _085_;
   wire _091_;
-  wire _092_;
-  wire _094_;
-  (* unused_bits = "4" *)
-  wire [4:0] _098_;
-  (* unused_bits = "2" *)
-  wire [2:0] _099_;
-  wire _100_;
+  wire [18:0] _093_;
+  wire _095_;
+  wire _097_;
   wire _101_;
-  wire _102_;
-  wire _103_;
+  (* unused_bits = "4" *)
+  wire [4:0] _102_;
+  (* unused_bits = "2" *)
+  wire [2:0] _103_;
   wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
-  (* unused_bits = "2" *)
-  wire [2:0] _108_;
+  wire _108_;
+  wire _109_;
   wire _110_;
   wire _111_;
   wire _112_;
@@ -234,78 +233,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _194_;
   wire _195_;
   wire _196_;
+  wire _197_;
+  wire _198_;
+  wire _199_;
   wire _200_;
-  wire _206_;
-  wire _209_;
-  wire [16:0] _212_;
-  wire [3:0] _218_;
-  wire _223_;
-  wire _224_;
-  wire _226_;
+  wire _204_;
+  wire _210_;
+  wire _213_;
+  wire [16:0] _216_;
+  wire [3:0] _222_;
   wire _227_;
-  wire _229_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
+  wire _228_;
+  wire _230_;
+  wire _231_;
+  wire _233_;
   wire _250_;
-  wire [1:0] _251_;
+  wire _251_;
+  wire _252_;
   wire _253_;
-  wire [1:0] _254_;
-  wire _255_;
-  wire [1:0] _256_;
-  wire [1:0] _257_;
-  wire _258_;
-  wire [1:0] _259_;
-  wire _260_;
-  wire [16:0] _261_;
-  wire _263_;
-  wire [16:0] _264_;
+  wire _254_;
+  wire [1:0] _255_;
+  wire _257_;
+  wire [1:0] _258_;
+  wire _259_;
+  wire [1:0] _260_;
+  wire [1:0] _261_;
+  wire _262_;
+  wire [1:0] _263_;
+  wire _264_;
   wire _265_;
-  wire _266_;
   wire _267_;
   wire _268_;
-  wire _270_;
-  wire _271_;
+  wire _269_;
+  wire [16:0] _270_;
   wire _272_;
-  wire _273_;
+  wire [16:0] _273_;
   wire _274_;
   wire _275_;
   wire _276_;
   wire _277_;
-  wire _278_;
-  wire [1:0] _279_;
-  wire [1:0] _280_;
-  wire [1:0] _281_;
+  wire _279_;
+  wire _280_;
+  wire _281_;
+  wire _282_;
   wire _283_;
-  wire [1:0] _284_;
+  wire _284_;
   wire _285_;
-  wire [5:0] _286_;
-  wire [5:0] _287_;
-  wire _289_;
-  wire [5:0] _290_;
-  wire _291_;
-  wire [3:0] _292_;
-  wire [3:0] _293_;
-  wire [3:0] _294_;
-  wire _296_;
-  wire [3:0] _297_;
+  wire _286_;
+  wire _287_;
+  wire [1:0] _288_;
+  wire [1:0] _289_;
+  wire [1:0] _290_;
+  wire _292_;
+  wire [1:0] _293_;
+  wire _294_;
+  wire [5:0] _295_;
+  wire [5:0] _296_;
   wire _298_;
-  wire _299_;
+  wire [5:0] _299_;
   wire _300_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
+  wire [3:0] _301_;
+  wire [3:0] _302_;
+  wire [3:0] _303_;
   wire _305_;
-  wire _306_;
+  wire [3:0] _306_;
   wire _307_;
   wire _308_;
   wire _309_;
-  wire _310_;
   wire _311_;
   wire _312_;
   wire _313_;
   wire _314_;
+  wire _315_;
+  wire _316_;
   wire _317_;
   wire _318_;
   wire _319_;
@@ -313,26 +313,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _321_;
   wire _322_;
   wire _323_;
-  wire _324_;
-  wire _325_;
   wire _326_;
-  wire \$signal ;
-  reg \$signal$103  = 1'h0;
-  reg \$signal$104  = 1'h0;
-  reg \$signal$107  = 1'h1;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$146  = 1'h0;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire _330_;
+  wire _331_;
+  wire _332_;
+  wire [16:0] \$signal ;
+  reg \$signal$110  = 1'h0;
+  reg \$signal$111  = 1'h0;
+  reg \$signal$114  = 1'h1;
+  reg \$signal$139  = 1'h0;
+  reg \$signal$151  = 1'h0;
+  wire \$signal$28 ;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [1:0] beat = 2'h0;
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
+  wire [16:0] ch_dec;
   reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
@@ -378,13 +385,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] i_a;
   reg [23:0] i_acc = 24'h000000;
   wire i_last;
-  reg \i_last$55  = 1'h0;
-  reg \i_valid$53  = 1'h0;
+  reg \i_last$62  = 1'h0;
+  reg \i_valid$60  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [7:0] k_pen = 8'h00;
-  reg [7:0] k_rem = 8'h00;
+  wire [8:0] k_dec;
+  reg [8:0] k_pen = 9'h000;
+  reg [8:0] k_rem = 9'h000;
   wire [3:0] kept;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -401,10 +409,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$149 ;
+  wire [95:0] \o_data$154 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$75 ;
+  wire \o_valid$82 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -434,111 +442,119 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [7:0] t_rem = 8'h00;
+  wire [8:0] t_dec;
+  reg [8:0] t_rem = 9'h000;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [7:0] tile_pen = 8'h00;
+  reg [8:0] tile_pen = 9'h000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$80  = 33'h000000000;
+  reg [32:0] \w_data$87  = 33'h000000000;
   reg w_en = 1'h0;
-  wire \w_en$74 ;
-  reg \w_en$78  = 1'h0;
+  wire \w_en$81 ;
+  reg \w_en$85  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _032_ = s_act__valid & s_wgt__valid;
-  assign _040_ = in_data & _032_;
-  assign _051_ = ~ at_k_last;
-  assign _061_ = credit_ok | _051_;
-  assign take = _040_ & _061_;
-  assign _070_ = s_act__valid & s_wgt__valid;
-  assign _080_ = in_data & _070_;
-  assign _091_ = _080_ & credit_ok;
-  assign \$signal  = _091_ & at_k_last;
-  assign _100_ = ~ in_data;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _026_ = _000_ & _022_;
-  assign adv = _100_ | _026_;
-  assign _027_ = compute & adv;
-  assign _028_ = _027_ & at_tile_last;
-  assign block_end = _028_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _062_ = s_act__valid & s_wgt__valid;
+  assign _071_ = in_data & _062_;
+  assign _080_ = ~ at_k_last;
+  assign _091_ = credit_ok | _080_;
+  assign take = _071_ & _091_;
+  assign _101_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _101_;
+  assign _011_ = _000_ & credit_ok;
+  assign \$signal$28  = _011_ & at_k_last;
+  assign _022_ = ~ in_data;
+  assign _029_ = s_act__valid & s_wgt__valid;
+  assign _030_ = ~ at_k_last;
+  assign _031_ = credit_ok | _030_;
+  assign _032_ = _029_ & _031_;
+  assign adv = _022_ | _032_;
+  assign _033_ = compute & adv;
+  assign _034_ = _033_ & at_tile_last;
+  assign block_end = _034_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _029_ = ! lane;
+  assign _035_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _031_ = ~ dn_last;
-  assign wrap = d_last & _031_;
-  assign \w_en$74  = \o_valid$75  & ob_last;
-  assign _034_ = kept - 2'h2;
-  assign _035_ = kept >= 3'h4;
-  assign _036_ = kept >= 2'h2;
-  assign _045_ = hdr[47:32] > 4'hb;
-  assign _046_[7:0] = _045_ ? hdr[39:32] : 8'h0b;
-  assign _047_[7:0] = _046_[7:0] - 2'h2;
-  assign _048_ = hdr[47:32] == 1'h1;
+  assign _037_ = ~ dn_last;
+  assign wrap = d_last & _037_;
+  assign \w_en$81  = \o_valid$82  & ob_last;
+  assign _039_ = kept - 2'h2;
+  assign _040_ = kept >= 3'h4;
+  assign _041_ = kept >= 2'h2;
+  assign _048_[8:0] = hdr[40:32] - 2'h2;
   assign _049_ = hdr[47:32] > 4'hb;
-  assign _050_ = _049_ ? hdr[47:32] : 16'h000b;
-  assign _052_ = _050_ == 1'h1;
-  assign _053_ = hdr[31:16] - 2'h2;
-  assign _054_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _055_[5:0] = wa + 1'h1;
-  assign _056_[3:0] = blk + 1'h1;
-  assign _057_[1:0] = wb + 1'h1;
-  assign _058_ = wb == 2'h2;
-  assign _059_[0] = lane + 1'h1;
-  assign _063_[5:0] = flush - 1'h1;
-  assign _064_ = ! flush;
-  assign _065_ = block_end & last_mblock;
-  assign _066_ = compute & adv;
-  assign _071_[16:0] = fm0 + 2'h2;
-  assign _072_[4:0] = fn_rem - 1'h1;
-  assign _073_ = ! fn_rem;
-  assign _074_ = fn_last & last_mblock;
-  assign _075_ = ~ _074_;
-  assign _076_[7:0] = k_rem - 1'h1;
-  assign _077_[7:0] = t_rem - 1'h1;
-  assign _078_ = ! k_rem;
-  assign _079_ = ! t_rem;
-  assign _081_[16:0] = row + 1'h1;
-  assign _082_[16:0] = row - 1'h1;
-  assign _089_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _092_ = ~ drain_lt_wrap_pen;
-  assign _094_ = ~ drain_lt_pen;
-  assign _098_[3:0] = ra_blk + 1'h1;
-  assign _099_[1:0] = ra_beat + 1'h1;
-  assign _101_ = beat_last & d_last;
-  assign _102_ = ~ drain_restart;
-  assign _103_ = _102_ & o_valid;
-  assign _104_ = ~ beat_last;
-  assign _105_ = _103_ & _104_;
-  assign _106_ = ~ drain_restart;
-  assign _107_ = _106_ & row_end;
-  assign _108_[1:0] = beat + 1'h1;
-  assign _110_ = ~ drain_restart;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = _002_ & row_end;
+  assign _050_[8:0] = _049_ ? hdr[40:32] : 9'h00b;
+  assign _051_[8:0] = _050_[8:0] - 2'h2;
+  assign _052_ = hdr[47:32] == 1'h1;
+  assign _053_ = hdr[47:32] > 4'hb;
+  assign _054_ = _053_ ? hdr[47:32] : 16'h000b;
+  assign _055_ = _054_ == 1'h1;
+  assign _056_ = ~ ch_left[16];
+  assign _057_ = ch_dec[16] & _056_;
+  assign _058_[5:0] = wa + 1'h1;
+  assign _059_[3:0] = blk + 1'h1;
+  assign _060_[1:0] = wb + 1'h1;
+  assign _061_ = wb == 2'h2;
+  assign _063_[0] = lane + 1'h1;
+  assign _066_[5:0] = flush - 1'h1;
+  assign _067_ = ! flush;
+  assign _068_ = block_end & last_mblock;
+  assign _069_ = compute & adv;
+  assign _074_[16:0] = fm0 + 2'h2;
+  assign _075_[4:0] = fn_rem - 1'h1;
+  assign _076_ = ! fn_rem;
+  assign _077_ = fn_last & last_mblock;
+  assign _078_ = ~ _077_;
+  assign _079_ = ~ k_rem[8];
+  assign _081_ = _079_ & k_dec[8];
+  assign _082_ = ~ t_rem[8];
+  assign _083_ = _082_ & t_dec[8];
+  assign _084_[16:0] = row + 1'h1;
+  assign _085_[16:0] = row - 1'h1;
+  assign _093_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _095_ = ~ drain_lt_wrap_pen;
+  assign _097_ = ~ drain_lt_pen;
+  assign _102_[3:0] = ra_blk + 1'h1;
+  assign _103_[1:0] = ra_beat + 1'h1;
+  assign _104_ = beat_last & d_last;
+  assign _105_ = ~ drain_restart;
+  assign _106_ = _105_ & o_valid;
+  assign _107_ = ~ beat_last;
+  assign _108_ = _106_ & _107_;
+  assign _109_ = ~ drain_restart;
+  assign _110_ = _109_ & row_end;
+  assign _003_ = ~ drain_restart;
   assign _005_ = ~ drain_restart;
-  assign _006_ = drain_d_step & _005_;
-  assign _007_ = d + 1'h1;
-  assign _008_[0] = drain_d_wrap ? 1'h0 : _007_;
-  assign _009_ = dn + 1'h1;
-  assign _010_[3:0] = drain_dn_wrap ? 4'h0 : _009_;
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _021_ = r_en & m_out__valid;
-  assign _023_ = ~ row_valid;
-  assign _024_ = row_end & _023_;
-  reg [16:0] _463_ = 17'h00000;
-  assign drain_back[16:0] = _463_;
-  reg [16:0] _464_ = 17'h00000;
-  assign drain_plus[16:0] = _464_;
+  assign _006_ = _005_ & row_end;
+  assign _008_ = ~ drain_restart;
+  assign _009_ = drain_d_step & _008_;
+  assign _010_ = d + 1'h1;
+  assign _012_[0] = drain_d_wrap ? 1'h0 : _010_;
+  assign _013_ = dn + 1'h1;
+  assign _014_[3:0] = drain_dn_wrap ? 4'h0 : _013_;
+  assign _015_ = o_valid & row_valid;
+  assign _016_ = row_end & row_valid;
+  assign _017_ = _016_ & row_last;
+  assign _021_ = ob + 1'h1;
+  assign _023_[1:0] = ob_last ? 2'h0 : _021_;
+  assign _025_ = r_en & m_out__valid;
+  assign _026_ = ~ row_valid;
+  assign _027_ = row_end & _026_;
+  reg [16:0] _474_ = 17'h00000;
+  assign drain_back[16:0] = _474_;
+  reg [16:0] _475_ = 17'h00000;
+  assign drain_plus[16:0] = _475_;
   assign _111_ = { compute, adv } != 2'h2;
   assign _112_ = { compute, adv } != 2'h2;
   assign _113_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -547,95 +563,99 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _116_ = { compute, adv } != 2'h2;
   assign _117_ = { tile_end, compute } != 1'h1;
   assign _118_ = { tile_end, compute } != 1'h1;
-  assign _119_ = { _247_, _246_ } != 1'h0;
-  assign _120_ = { _258_, s_param__valid } != 2'h2;
-  assign _121_ = { _260_, s_param__valid } != 2'h2;
-  assign _122_ = { _258_, ch_left[16], s_param__valid } != 3'h5;
-  assign _123_ = { _255_, compute } != 2'h3;
-  assign _124_ = { _253_, _064_ } != 2'h2;
-  assign _125_ = { _260_, _258_, _255_, _253_ } != 1'h0;
-  assign _126_ = { _263_, s_param__valid } != 2'h2;
-  assign _127_ = { _265_, s_param__valid } != 2'h2;
-  assign _128_ = { _265_, _263_ } != 1'h0;
-  assign _129_ = { _270_, s_param__valid } != 2'h2;
-  assign _130_ = { _272_, s_param__valid } != 2'h2;
-  assign _131_ = { _270_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _132_ = { _272_, _270_ } != 1'h0;
-  assign _133_ = { _276_, s_param__valid } != 2'h2;
-  assign _134_ = { _278_, s_param__valid } != 2'h2;
-  assign _135_ = { _278_, _276_ } != 1'h0;
-  assign _136_ = { _283_, s_param__valid } != 2'h2;
-  assign _137_ = { _285_, s_param__valid } != 2'h2;
-  assign _138_ = { _283_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _139_ = { _285_, _283_ } != 1'h0;
-  assign _140_ = { _289_, s_param__valid } != 2'h2;
-  assign _141_ = { _291_, s_param__valid } != 2'h2;
-  assign _142_ = { _289_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _143_ = { _291_, _289_ } != 1'h0;
-  assign _144_ = { _296_, s_param__valid } != 2'h2;
-  assign _145_ = { _298_, s_param__valid } != 2'h2;
-  assign _146_ = { _296_, \$signal$107 , s_param__valid } != 3'h5;
-  assign _147_ = { _296_, wb_last, \$signal$107 , s_param__valid } != 4'hb;
-  assign _148_ = { _298_, _296_ } != 1'h0;
-  assign _149_ = { _302_, s_param__valid } != 2'h2;
-  assign _150_ = { _304_, s_param__valid } != 2'h2;
-  assign _151_ = { _304_, _302_ } != 1'h0;
-  assign _152_ = { _006_, enter_q, drain_dn_step } != 3'h4;
-  assign _153_ = { _006_, enter_q } != 1'h0;
-  assign _154_ = { _107_, _105_, drain_restart } != 1'h0;
-  assign _155_ = { _107_, _105_, drain_restart } != 1'h0;
-  assign _156_ = { _006_, drain_restart } != 1'h0;
-  assign _157_ = & { _114_, _113_ };
-  assign _158_ = & { tile_end, fn_last };
-  assign _159_ = & { _248_, ch_left[16], s_param__valid };
-  assign _160_ = & { _249_, ch_left[16], s_param__valid };
-  assign _161_ = & { _250_, ch_left[16], s_param__valid };
-  assign _162_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
-  assign _163_ = & { _128_, _127_, _126_ };
-  assign _164_ = & { _132_, _131_, _130_, _129_ };
-  assign _165_ = & { _135_, _134_, _133_ };
-  assign _166_ = & { _139_, _138_, _137_, _136_ };
-  assign _167_ = & { _143_, _142_, _141_, _140_ };
-  assign _168_ = & { _148_, _147_, _146_, _145_, _144_ };
-  assign _169_ = & { _151_, _150_, _149_ };
-  assign _170_ = & { _305_, s_param__valid };
-  assign _171_ = & { _306_, s_param__valid };
-  assign _172_ = & { _307_, s_param__valid };
-  assign _173_ = & { _308_, s_param__valid };
-  assign _174_ = & { _309_, s_param__valid };
-  assign _175_ = & { _310_, s_param__valid };
-  assign _176_ = & { _311_, s_param__valid };
-  assign _177_ = & { _312_, s_param__valid };
-  assign _178_ = & { _313_, s_param__valid };
-  assign _179_ = & { _314_, s_param__valid };
-  assign _180_ = & { _194_, \o_valid$75  };
-  assign _181_ = & { _195_, \o_valid$75  };
-  assign _182_ = & { _196_, \o_valid$75  };
-  assign _183_ = & { _153_, _152_ };
-  assign _184_ = & { _101_, o_valid };
-  assign _192_ = ~ compute;
-  assign _193_ = ~ _320_;
-  assign _185_ = | { dn_last, rst };
-  assign _186_ = | { d_last, rst };
-  assign _187_ = | { _192_, rst };
-  assign _188_ = | { _065_, rst };
-  assign _189_ = | { _193_, rst };
-  assign _190_ = | { drain_restart, rst };
-  assign _191_ = | { drain_restart, rst };
-  assign _194_ = ob == 2'h2;
-  assign _195_ = ob == 1'h1;
-  assign _196_ = ! ob;
-  assign _200_ = drain_restart ? 1'h0 : d_last;
-  assign _206_ = drain_restart ? m_one : row_last;
-  assign _209_ = drain_restart ? 1'h1 : row_valid;
-  assign _212_ = drain_restart ? 17'h00000 : row;
-  assign _218_ = drain_restart ? 4'h0 : dn;
-  assign _223_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$104  : _079_;
-  assign _224_ = adv ? _223_ : 1'hx;
-  assign _226_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$103  : _078_;
-  assign _227_ = adv ? _226_ : 1'hx;
-  assign _229_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _671_;
+  assign _119_ = { _251_, _250_ } != 1'h0;
+  assign _120_ = { _262_, s_param__valid } != 2'h2;
+  assign _121_ = { _264_, s_param__valid } != 2'h2;
+  assign _122_ = { _262_, ch_left[16], s_param__valid } != 3'h5;
+  assign _123_ = { _259_, compute } != 2'h3;
+  assign _124_ = { _257_, _067_ } != 2'h2;
+  assign _125_ = { _264_, _262_, _259_, _257_ } != 1'h0;
+  assign _126_ = { _267_, s_param__valid } != 2'h2;
+  assign _127_ = { _269_, s_param__valid } != 2'h2;
+  assign _128_ = { _269_, _267_ } != 1'h0;
+  assign _129_ = { _272_, s_param__valid } != 2'h2;
+  assign _130_ = { _274_, s_param__valid } != 2'h2;
+  assign _131_ = { _274_, _272_ } != 1'h0;
+  assign _132_ = { _279_, s_param__valid } != 2'h2;
+  assign _133_ = { _281_, s_param__valid } != 2'h2;
+  assign _134_ = { _279_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _135_ = { _281_, _279_ } != 1'h0;
+  assign _136_ = { _285_, s_param__valid } != 2'h2;
+  assign _137_ = { _287_, s_param__valid } != 2'h2;
+  assign _138_ = { _287_, _285_ } != 1'h0;
+  assign _139_ = { _292_, s_param__valid } != 2'h2;
+  assign _140_ = { _294_, s_param__valid } != 2'h2;
+  assign _141_ = { _292_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _142_ = { _294_, _292_ } != 1'h0;
+  assign _143_ = { _298_, s_param__valid } != 2'h2;
+  assign _144_ = { _300_, s_param__valid } != 2'h2;
+  assign _145_ = { _298_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _146_ = { _300_, _298_ } != 1'h0;
+  assign _147_ = { _305_, s_param__valid } != 2'h2;
+  assign _148_ = { _307_, s_param__valid } != 2'h2;
+  assign _149_ = { _305_, \$signal$114 , s_param__valid } != 3'h5;
+  assign _150_ = { _305_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
+  assign _151_ = { _307_, _305_ } != 1'h0;
+  assign _152_ = { _311_, s_param__valid } != 2'h2;
+  assign _153_ = { _313_, s_param__valid } != 2'h2;
+  assign _154_ = { _313_, _311_ } != 1'h0;
+  assign _155_ = { _009_, enter_q, drain_dn_step } != 3'h4;
+  assign _156_ = { _009_, enter_q } != 1'h0;
+  assign _157_ = { _110_, _108_, drain_restart } != 1'h0;
+  assign _158_ = { _110_, _108_, drain_restart } != 1'h0;
+  assign _159_ = { _009_, drain_restart } != 1'h0;
+  assign _160_ = & { _114_, _113_ };
+  assign _161_ = & { tile_end, fn_last };
+  assign _162_ = & { _252_, ch_left[16], s_param__valid };
+  assign _163_ = & { _253_, ch_left[16], s_param__valid };
+  assign _164_ = & { _254_, ch_left[16], s_param__valid };
+  assign _165_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
+  assign _166_ = & { _128_, _127_, _126_ };
+  assign _167_ = & { _131_, _130_, _129_ };
+  assign _168_ = & { _135_, _134_, _133_, _132_ };
+  assign _169_ = & { _138_, _137_, _136_ };
+  assign _170_ = & { _142_, _141_, _140_, _139_ };
+  assign _171_ = & { _146_, _145_, _144_, _143_ };
+  assign _172_ = & { _151_, _150_, _149_, _148_, _147_ };
+  assign _173_ = & { _154_, _153_, _152_ };
+  assign _174_ = & { _314_, s_param__valid };
+  assign _175_ = & { _315_, s_param__valid };
+  assign _176_ = & { _316_, s_param__valid };
+  assign _177_ = & { _317_, s_param__valid };
+  assign _178_ = & { _318_, s_param__valid };
+  assign _179_ = & { _319_, s_param__valid };
+  assign _180_ = & { _320_, s_param__valid };
+  assign _181_ = & { _321_, s_param__valid };
+  assign _182_ = & { _322_, s_param__valid };
+  assign _183_ = & { _323_, s_param__valid };
+  assign _184_ = & { _198_, \o_valid$82  };
+  assign _185_ = & { _199_, \o_valid$82  };
+  assign _186_ = & { _200_, \o_valid$82  };
+  assign _187_ = & { _156_, _155_ };
+  assign _188_ = & { _104_, o_valid };
+  assign _196_ = ~ compute;
+  assign _197_ = ~ _326_;
+  assign _189_ = | { drain_restart, rst };
+  assign _190_ = | { dn_last, rst };
+  assign _191_ = | { d_last, rst };
+  assign _192_ = | { _196_, rst };
+  assign _193_ = | { _068_, rst };
+  assign _194_ = | { _197_, rst };
+  assign _195_ = | { drain_restart, rst };
+  assign _198_ = ob == 2'h2;
+  assign _199_ = ob == 1'h1;
+  assign _200_ = ! ob;
+  assign _204_ = drain_restart ? 1'h0 : d_last;
+  assign _210_ = drain_restart ? m_one : row_last;
+  assign _213_ = drain_restart ? 1'h1 : row_valid;
+  assign _216_ = drain_restart ? 17'h00000 : row;
+  assign _222_ = drain_restart ? 4'h0 : dn;
+  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _083_;
+  assign _228_ = adv ? _227_ : 1'hx;
+  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _081_;
+  assign _231_ = adv ? _230_ : 1'hx;
+  assign _233_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _687_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -643,20 +663,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _671_ = b[5:0];
+        _687_ = b[5:0];
       2'b1?:
-        _671_ = b[11:6];
+        _687_ = b[11:6];
       default:
-        _671_ = a;
+        _687_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _247_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = _064_ ? 2'h0 : 2'hx;
-  function [1:0] _678_;
+  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _252_ = ctrl_state == 1'h1;
+  assign _253_ = ctrl_state == 1'h1;
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = _067_ ? 2'h0 : 2'hx;
+  function [1:0] _694_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -664,198 +684,212 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _678_ = b[1:0];
+        _694_ = b[1:0];
       4'b??1?:
-        _678_ = b[3:2];
+        _694_ = b[3:2];
       4'b?1??:
-        _678_ = b[5:4];
+        _694_ = b[5:4];
       4'b1???:
-        _678_ = b[7:6];
+        _694_ = b[7:6];
       default:
-        _678_ = a;
+        _694_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = compute ? 2'hx : 2'h3;
-  assign _255_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _256_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _257_ = s_param__valid ? _256_ : 2'hx;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _259_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _260_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _261_ = s_param__valid ? _054_[16:0] : 17'hxxxxx;
-  function [16:0] _688_;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = compute ? 2'hx : 2'h3;
+  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _260_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _261_ = s_param__valid ? _260_ : 2'hx;
+  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _265_ = s_param__valid ? _057_ : 1'hx;
+  function [0:0] _704_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _704_ = b[0:0];
+      2'b1?:
+        _704_ = b[1:1];
+      default:
+        _704_ = a;
+    endcase
+  endfunction
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _709_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _688_ = b[16:0];
+        _709_ = b[16:0];
       2'b1?:
-        _688_ = b[33:17];
+        _709_ = b[33:17];
       default:
-        _688_ = a;
+        _709_ = a;
     endcase
   endfunction
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = s_param__valid ? _053_ : 17'hxxxxx;
-  assign _265_ = ! ctrl_state;
-  assign _266_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _058_;
-  assign _267_ = \$signal$107  ? _266_ : 1'hx;
-  assign _268_ = s_param__valid ? _267_ : 1'hx;
-  function [0:0] _695_;
+  assign _272_ = ctrl_state == 1'h1;
+  assign _273_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _274_ = ! ctrl_state;
+  assign _275_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _061_;
+  assign _276_ = \$signal$114  ? _275_ : 1'hx;
+  assign _277_ = s_param__valid ? _276_ : 1'hx;
+  function [0:0] _716_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _695_ = b[0:0];
+        _716_ = b[0:0];
       2'b1?:
-        _695_ = b[1:1];
+        _716_ = b[1:1];
       default:
-        _695_ = a;
+        _716_ = a;
     endcase
   endfunction
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _272_ = ! ctrl_state;
-  assign _273_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _274_ = s_param__valid ? _273_ : 1'hx;
-  function [0:0] _701_;
+  assign _279_ = ctrl_state == 1'h1;
+  assign _280_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _281_ = ! ctrl_state;
+  assign _282_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _283_ = s_param__valid ? _282_ : 1'hx;
+  function [0:0] _722_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _701_ = b[0:0];
+        _722_ = b[0:0];
       2'b1?:
-        _701_ = b[1:1];
+        _722_ = b[1:1];
       default:
-        _701_ = a;
+        _722_ = a;
     endcase
   endfunction
-  assign _275_ = _701_(1'hx, { _277_, _274_ }, { _278_, _276_ });
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _057_[1:0];
-  assign _280_ = \$signal$107  ? _279_ : 2'hx;
-  assign _281_ = s_param__valid ? _280_ : 2'hx;
-  function [1:0] _708_;
+  assign _284_ = _722_(1'hx, { _286_, _283_ }, { _287_, _285_ });
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _060_[1:0];
+  assign _289_ = \$signal$114  ? _288_ : 2'hx;
+  assign _290_ = s_param__valid ? _289_ : 2'hx;
+  function [1:0] _729_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _708_ = b[1:0];
+        _729_ = b[1:0];
       2'b1?:
-        _708_ = b[3:2];
+        _729_ = b[3:2];
       default:
-        _708_ = a;
+        _729_ = a;
     endcase
   endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = \$signal$107  ? _055_[5:0] : 6'hxx;
-  assign _287_ = s_param__valid ? _286_ : 6'hxx;
-  function [5:0] _714_;
+  assign _292_ = ctrl_state == 1'h1;
+  assign _293_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _294_ = ! ctrl_state;
+  assign _295_ = \$signal$114  ? _058_[5:0] : 6'hxx;
+  assign _296_ = s_param__valid ? _295_ : 6'hxx;
+  function [5:0] _735_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _714_ = b[5:0];
+        _735_ = b[5:0];
       2'b1?:
-        _714_ = b[11:6];
+        _735_ = b[11:6];
       default:
-        _714_ = a;
+        _735_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = wb_last ? _056_[3:0] : 4'hx;
-  assign _293_ = \$signal$107  ? _292_ : 4'hx;
-  assign _294_ = s_param__valid ? _293_ : 4'hx;
-  function [3:0] _721_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = wb_last ? _059_[3:0] : 4'hx;
+  assign _302_ = \$signal$114  ? _301_ : 4'hx;
+  assign _303_ = s_param__valid ? _302_ : 4'hx;
+  function [3:0] _742_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _721_ = b[3:0];
+        _742_ = b[3:0];
       2'b1?:
-        _721_ = b[7:4];
+        _742_ = b[7:4];
       default:
-        _721_ = a;
+        _742_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = \$signal$107  ? (* full_case = 32'd1 *) 1'h0 : _059_[0];
-  assign _300_ = s_param__valid ? _299_ : 1'hx;
-  function [0:0] _727_;
+  assign _305_ = ctrl_state == 1'h1;
+  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _307_ = ! ctrl_state;
+  assign _308_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _063_[0];
+  assign _309_ = s_param__valid ? _308_ : 1'hx;
+  function [0:0] _748_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _727_ = b[0:0];
+        _748_ = b[0:0];
       2'b1?:
-        _727_ = b[1:1];
+        _748_ = b[1:1];
       default:
-        _727_ = a;
+        _748_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = ! ctrl_state;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 1'h0 : 1'hx;
   assign _313_ = ! ctrl_state;
   assign _314_ = ! ctrl_state;
-  assign _317_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _318_ = s_param__valid ? _317_ : 1'h0;
-  assign enter = _319_ ? _318_ : 1'h0;
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = ctrl_state == 1'h1;
-  assign _322_ = ctrl_state == 1'h1;
-  assign _323_ = ctrl_state == 1'h1;
-  assign header_taken = _324_ ? s_param__valid : 1'h0;
-  assign _324_ = ! ctrl_state;
-  function [0:0] _753_;
+  assign _315_ = ! ctrl_state;
+  assign _316_ = ! ctrl_state;
+  assign _317_ = ! ctrl_state;
+  assign _318_ = ! ctrl_state;
+  assign _319_ = ! ctrl_state;
+  assign _320_ = ! ctrl_state;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _326_ = ctrl_state == 1'h1;
+  assign _327_ = ctrl_state == 1'h1;
+  assign _328_ = ctrl_state == 1'h1;
+  assign _329_ = ctrl_state == 1'h1;
+  assign header_taken = _330_ ? s_param__valid : 1'h0;
+  assign _330_ = ! ctrl_state;
+  function [0:0] _770_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _753_ = b[0:0];
+        _770_ = b[0:0];
       2'b1?:
-        _753_ = b[1:1];
+        _770_ = b[1:1];
       default:
-        _753_ = a;
+        _770_ = a;
     endcase
   endfunction
-  assign s_param__ready = _753_(1'h0, 2'h3, { _326_, _325_ });
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = ! ctrl_state;
+  assign s_param__ready = _770_(1'h0, 2'h3, { _332_, _331_ });
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -863,7 +897,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$149 ),
+    .o_data(\o_data$154 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -872,13 +906,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$80 ),
-    .wp__en(\w_en$78 )
+    .wp__data(\w_data$87 ),
+    .wp__en(\w_en$85 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$829$0 (ra_beat),
-    .\port$831$0 (ra_blk),
+    .\port$835$0 (ra_beat),
+    .\port$837$0 (ra_blk),
     .r_data(r_data),
     .rst(rst),
     .wp__addr(w_addr),
@@ -890,31 +924,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$55 ),
-    .i_valid(\i_valid$53 ),
+    .i_last(\i_last$62 ),
+    .i_valid(\i_valid$60 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$75 ),
-    .\port$1249$0 (r_data),
+    .o_valid(\o_valid$82 ),
+    .\port$1255$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _089_[18:17] = 2'hx;
-  assign _046_[15:8] = 8'hxx;
-  assign _010_[4] = 1'hx;
-  assign _008_[1] = 1'hx;
+  assign _093_[18:17] = 2'hx;
+  assign _050_[15:9] = 7'hxx;
+  assign _023_[2] = 1'hx;
+  assign _014_[4] = 1'hx;
+  assign _012_[1] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     hdr_out_q <= hdr[71:48];
-    if (_191_) begin
+    if (_189_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
-      ra_beat <= _099_[1:0];
+      ra_beat <= _103_[1:0];
     end
-    if (_185_) begin
+    if (_190_) begin
       ra_blk_next <= 4'h0;
     end else begin
-      ra_blk_next <= _098_[3:0];
+      ra_blk_next <= _102_[3:0];
     end
     if (rst) begin
       drain_restart <= 1'h0;
@@ -928,19 +963,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _463_ <= 17'h00000;
-      _464_ <= 17'h00000;
+      _474_ <= 17'h00000;
+      _475_ <= 17'h00000;
       tile_end <= 1'h0;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hb;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$78  <= 1'h0;
-      \i_last$55  <= 1'h0;
-      \i_valid$53  <= 1'h0;
+      \w_en$85  <= 1'h0;
+      \i_last$62  <= 1'h0;
+      \i_valid$60  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$146  <= 1'h0;
+      \$signal$151  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -954,192 +989,197 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else begin
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _092_; else row_last_next <= drain_lt_last & _094_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _095_; else row_last_next <= drain_lt_last & _097_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _089_[16:0];
+      row_next <= _093_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= ! d;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _463_ <= _082_[16:0];
-      _464_ <= _081_[16:0];
-      tile_end <= _066_ & at_tile_last;
+      _474_ <= _085_[16:0];
+      _475_ <= _084_[16:0];
+      tile_end <= _069_ & at_tile_last;
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _035_ : _036_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _034_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _040_ : _041_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _039_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _021_ + _024_;
-      \w_en$78  <= \w_en$74 ;
-      \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$146 ;
-      part_last <= _014_ & dn_last;
-      \$signal$146  <= _012_;
+      give_back <= _025_ + _027_;
+      \w_en$85  <= \w_en$81 ;
+      \i_last$62  <= part_last;
+      \i_valid$60  <= \$signal$151 ;
+      part_last <= _017_ & dn_last;
+      \$signal$151  <= _015_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _003_ & d_last;
+      drain_dn_step <= _006_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _110_ & row_end;
-      begin if (_105_) d_last <= _200_; else d_last <= _107_ ? \$signal$134  : _200_; end
-      begin if (_105_) row_last <= _206_; else begin if (_107_) row_last <= row_last_next; else row_last <= _206_; end end
-      begin if (_105_) row_valid <= _209_; else begin if (_107_) row_valid <= row_valid_next; else row_valid <= _209_; end end
-      begin if (_105_) row <= _212_; else begin if (_107_) row <= row_next; else row <= _212_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _218_; end else dn <= _218_; end
+      drain_d_step <= _003_ & row_end;
+      begin if (_108_) d_last <= _204_; else d_last <= _110_ ? \$signal$139  : _204_; end
+      begin if (_108_) row_last <= _210_; else begin if (_110_) row_last <= row_last_next; else row_last <= _210_; end end
+      begin if (_108_) row_valid <= _213_; else begin if (_110_) row_valid <= row_valid_next; else row_valid <= _213_; end end
+      begin if (_108_) row <= _216_; else begin if (_110_) row <= row_next; else row <= _216_; end end
+      begin if (_009_) begin if (drain_dn_step) dn <= _014_[3:0]; else dn <= _222_; end else dn <= _222_; end
     end
-    if (_186_) begin
-      \$signal$134  <= 1'h0;
+    if (_191_) begin
+      \$signal$139  <= 1'h0;
     end else begin
-      \$signal$134  <= drain_d_pen;
+      \$signal$139  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_111_) begin
-      at_tile_last <= compute ? _224_ : \$signal$104 ;
+      at_tile_last <= compute ? _228_ : \$signal$111 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_112_) begin
-      at_k_last <= compute ? _227_ : \$signal$103 ;
+      at_k_last <= compute ? _231_ : \$signal$110 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_157_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _075_ : _229_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_160_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _078_ : _233_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 8'h00;
+      t_rem <= 9'h000;
     end else if (_115_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _077_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 8'h00;
+      k_rem <= 9'h000;
     end else if (_116_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _076_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_117_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _073_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
     end else if (_118_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _072_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_187_) begin
+    if (_192_) begin
       fm0 <= 17'h00000;
-    end else if (_158_) begin
-      fm0 <= _071_[16:0];
+    end else if (_161_) begin
+      fm0 <= _074_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
     end else if (_119_) begin
-      flush <= _671_(6'hxx, { 6'h23, _063_[5:0] }, { _247_, _246_ });
+      flush <= _687_(6'hxx, { 6'h23, _066_[5:0] }, { _251_, _250_ });
     end
-    if (_188_) begin
+    if (_193_) begin
       compute <= 1'h0;
-    end else if (_159_) begin
+    end else if (_162_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_160_) begin
+    end else if (_163_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_161_) begin
+    end else if (_164_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_162_) begin
-      ctrl_state <= _678_(2'hx, { _259_, _257_, _254_, _251_ }, { _260_, _258_, _255_, _253_ });
+    end else if (_165_) begin
+      ctrl_state <= _694_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_166_) begin
+      armed <= _704_(1'hx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_163_) begin
-      ch_left <= _688_(17'hxxxxx, { _264_, _261_ }, { _265_, _263_ });
+    end else if (_167_) begin
+      ch_left <= _709_(17'hxxxxx, { _273_, _270_ }, { _274_, _272_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_164_) begin
-      wb_last <= _695_(1'hx, { _271_, _268_ }, { _272_, _270_ });
+    end else if (_168_) begin
+      wb_last <= _716_(1'hx, { _280_, _277_ }, { _281_, _279_ });
     end
     if (rst) begin
-      \$signal$107  <= 1'h1;
-    end else if (_165_) begin
-      \$signal$107  <= _275_;
+      \$signal$114  <= 1'h1;
+    end else if (_169_) begin
+      \$signal$114  <= _284_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_166_) begin
-      wb <= _708_(2'hx, { _284_, _281_ }, { _285_, _283_ });
+    end else if (_170_) begin
+      wb <= _729_(2'hx, { _293_, _290_ }, { _294_, _292_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_167_) begin
-      wa <= _714_(6'hxx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_171_) begin
+      wa <= _735_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_168_) begin
-      blk <= _721_(4'hx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_172_) begin
+      blk <= _742_(4'hx, { _306_, _303_ }, { _307_, _305_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_169_) begin
-      lane <= _727_(1'hx, { _303_, _300_ }, { _304_, _302_ });
-    end
-    if (rst) begin
-      \$signal$104  <= 1'h0;
-    end else if (_170_) begin
-      \$signal$104  <= _052_;
-    end
-    if (rst) begin
-      \$signal$103  <= 1'h0;
-    end else if (_171_) begin
-      \$signal$103  <= _048_;
-    end
-    if (rst) begin
-      tile_pen <= 8'h00;
-    end else if (_172_) begin
-      tile_pen <= _047_[7:0];
-    end
-    if (rst) begin
-      k_pen <= 8'h00;
     end else if (_173_) begin
-      k_pen <= hdr[39:32] - 2'h2;
+      lane <= _748_(1'hx, { _312_, _309_ }, { _313_, _311_ });
+    end
+    if (rst) begin
+      \$signal$111  <= 1'h0;
+    end else if (_174_) begin
+      \$signal$111  <= _055_;
+    end
+    if (rst) begin
+      \$signal$110  <= 1'h0;
+    end else if (_175_) begin
+      \$signal$110  <= _052_;
+    end
+    if (rst) begin
+      tile_pen <= 9'h000;
+    end else if (_176_) begin
+      tile_pen <= _051_[8:0];
+    end
+    if (rst) begin
+      k_pen <= 9'h000;
+    end else if (_177_) begin
+      k_pen <= _048_[8:0];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_174_) begin
+    end else if (_178_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_175_) begin
+    end else if (_179_) begin
       m_wrap_pen <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_176_) begin
+    end else if (_180_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_177_) begin
+    end else if (_181_) begin
       m_wrap <= hdr[15:0] + 1'h1;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_178_) begin
+    end else if (_182_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_179_) begin
+    end else if (_183_) begin
       m_less <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
@@ -1151,83 +1191,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_189_) begin
+    if (_194_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _029_;
+      w_en <= s_param__valid & _035_;
     end
-    if (!_321_) begin
+    if (!_327_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_322_) begin
+    if (!_328_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_323_) begin
+    if (!_329_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$80  <= 33'h000000000;
-    end else if (\w_en$74 ) begin
-      \w_data$80  <= { o_last, o_data, part2, part1, part0 };
+      \w_data$87  <= 33'h000000000;
+    end else if (\w_en$81 ) begin
+      \w_data$87  <= { o_last, o_data, part2, part1, part0 };
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_180_) begin
+    end else if (_184_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_181_) begin
+    end else if (_185_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_182_) begin
+    end else if (_186_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$75 ) begin
+    end else if (\o_valid$82 ) begin
       ob_last <= ob == 2'h2;
-      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
+      ob <= _023_[1:0];
     end
-    if (\$signal$146 ) begin
+    if (\$signal$151 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$149 [95:48] : \o_data$149 [47:0];
+      acc_pair <= beat[1] ? \o_data$154 [95:48] : \o_data$154 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_183_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_187_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_009_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_154_) begin
-      begin if (_105_) beat_last <= beat == 2'h2; else begin if (_107_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_157_) begin
+      begin if (_108_) beat_last <= beat == 2'h2; else begin if (_110_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_155_) begin
-      begin if (_105_) beat <= _108_[1:0]; else begin if (_107_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_158_) begin
+      begin if (_108_) beat <= beat + 1'h1; else begin if (_110_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 1'h0;
-    end else if (_156_) begin
-      begin if (_006_) d <= _008_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
+    end else if (_159_) begin
+      begin if (_009_) d <= _012_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
     end
-    if (_190_) begin
+    if (_195_) begin
       ra_blk <= 4'h0;
-    end else if (_184_) begin
+    end else if (_188_) begin
       ra_blk <= ra_blk_next;
     end
   end
@@ -2238,13 +2278,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$829$0 , \port$831$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$835$0 , \port$837$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$829$0 ;
-  wire [1:0] \port$829$0 ;
-  input [3:0] \port$831$0 ;
-  wire [3:0] \port$831$0 ;
+  input [1:0] \port$835$0 ;
+  wire [1:0] \port$835$0 ;
+  input [3:0] \port$837$0 ;
+  wire [3:0] \port$837$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
   input rst;
@@ -2329,7 +2369,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$829$0 , \
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$831$0 , \port$829$0  }];
+    _1_ <= mem[{ \port$837$0 , \port$835$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2337,7 +2377,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$829$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1249$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1255$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2372,19 +2412,21 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _031_;
   wire _032_;
   wire _033_;
-  wire _034_;
-  wire [34:0] _035_;
+  wire [34:0] _034_;
+  wire _035_;
   wire _036_;
-  wire _037_;
+  wire _043_;
+  wire _044_;
+  wire _045_;
   wire _046_;
   wire _047_;
-  wire _048_;
-  wire _049_;
-  wire _050_;
-  wire [30:0] _052_;
-  wire [32:0] _053_;
+  wire [30:0] _049_;
+  wire [32:0] _050_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14" *)
-  wire [47:0] _054_;
+  wire [47:0] _051_;
+  wire _052_;
+  wire _053_;
+  wire _054_;
   wire _055_;
   wire _056_;
   wire _057_;
@@ -2409,9 +2451,9 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _076_;
   wire _077_;
   wire _078_;
-  wire _079_;
-  wire _080_;
-  wire [7:0] _081_;
+  wire [7:0] _079_;
+  wire _081_;
+  wire _082_;
   wire _083_;
   wire _084_;
   wire _085_;
@@ -2429,12 +2471,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _097_;
   wire _098_;
   wire _099_;
-  wire _100_;
-  wire _101_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$101 ;
-  wire [3:0] \$signal$102 ;
-  wire [3:0] \$signal$103 ;
+  wire [7:0] \$signal$103 ;
+  wire [3:0] \$signal$104 ;
+  wire [3:0] \$signal$105 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -2442,7 +2482,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   input clk;
   wire clk;
   wire [32:0] h_0;
-  wire [31:0] halfm_0;
+  wire [29:0] halfm_0;
   (* init = 10'b0x00000000 *)
   wire [9:0] hi_z;
   wire [31:0] high_0;
@@ -2460,8 +2500,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  input [68:0] \port$1249$0 ;
-  wire [68:0] \port$1249$0 ;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  input [68:0] \port$1255$0 ;
+  wire [68:0] \port$1255$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2482,8 +2524,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg [31:0] rq1b_s0 = 32'd0;
   reg rq1b_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  (* init = 32'b0x000000000000000000000000000000 *)
-  wire [31:0] rq2_hm0;
+  reg [29:0] rq2_hm0 = 30'h00000000;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_rz0 = 1'h0;
@@ -2534,119 +2575,121 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq4_valid = 1'h0;
   input rst;
   wire rst;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _046_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
-  assign _047_ = ~ rq4_neg0;
-  assign _048_ = rq4_fits0 ? rq4_above0 : _047_;
-  assign _049_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _050_ = $signed(rq0_e0) < $signed(1'h0);
-  assign _052_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
-  assign high_0 = rq2b_phh0 - _052_;
-  assign _053_ = rq2b_phl0 + rq2b_plh0;
-  assign { h_0, _054_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
-  assign _055_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _056_ = rq2m_dh0[9] | _055_;
-  assign halfm_0[0] = _056_ | rq2m_rz0;
-  assign _057_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _058_ = rq2m_dh0[9] | _057_;
-  assign halfm_0[1] = _058_ | rq2m_rz0;
-  assign _059_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _060_ = rq2m_dh0[10] | _059_;
-  assign halfm_0[2] = _060_ | rq2m_rz0;
-  assign _061_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign _062_ = rq2m_dh0[10] | _061_;
-  assign halfm_0[3] = _062_ | rq2m_rz0;
-  assign _063_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _064_ = rq2m_dh0[10] | _063_;
-  assign halfm_0[4] = _064_ | rq2m_rz0;
-  assign _065_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _066_ = rq2m_dh0[10] | _065_;
-  assign halfm_0[5] = _066_ | rq2m_rz0;
-  assign _067_ = rq2m_dh0[2] & rq2m_dl0[4];
-  assign _068_ = rq2m_dh0[11] | _067_;
-  assign halfm_0[6] = _068_ | rq2m_rz0;
-  assign _069_ = rq2m_dh0[2] & rq2m_dl0[5];
-  assign _070_ = rq2m_dh0[11] | _069_;
-  assign halfm_0[7] = _070_ | rq2m_rz0;
-  assign _071_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _072_ = rq2m_dh0[11] | _071_;
-  assign halfm_0[8] = _072_ | rq2m_rz0;
-  assign _073_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign _074_ = rq2m_dh0[11] | _073_;
-  assign halfm_0[9] = _074_ | rq2m_rz0;
-  assign _075_ = rq2m_dh0[3] & rq2m_dl0[4];
-  assign _000_ = rq2m_dh0[12] | _075_;
-  assign halfm_0[10] = _000_ | rq2m_rz0;
-  assign _001_ = rq2m_dh0[3] & rq2m_dl0[5];
-  assign _002_ = rq2m_dh0[12] | _001_;
-  assign halfm_0[11] = _002_ | rq2m_rz0;
-  assign _003_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _004_ = rq2m_dh0[12] | _003_;
-  assign halfm_0[12] = _004_ | rq2m_rz0;
-  assign _005_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _006_ = rq2m_dh0[12] | _005_;
-  assign halfm_0[13] = _006_ | rq2m_rz0;
-  assign _007_ = rq2m_dh0[4] & rq2m_dl0[4];
-  assign _008_ = rq2m_dh0[13] | _007_;
-  assign halfm_0[14] = _008_ | rq2m_rz0;
-  assign _009_ = rq2m_dh0[4] & rq2m_dl0[5];
-  assign _010_ = rq2m_dh0[13] | _009_;
-  assign halfm_0[15] = _010_ | rq2m_rz0;
-  assign _011_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _012_ = rq2m_dh0[13] | _011_;
-  assign halfm_0[16] = _012_ | rq2m_rz0;
-  assign _013_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _014_ = rq2m_dh0[13] | _013_;
-  assign halfm_0[17] = _014_ | rq2m_rz0;
-  assign _015_ = rq2m_dh0[5] & rq2m_dl0[4];
-  assign _016_ = rq2m_dh0[14] | _015_;
-  assign halfm_0[18] = _016_ | rq2m_rz0;
-  assign _017_ = rq2m_dh0[5] & rq2m_dl0[5];
-  assign _018_ = rq2m_dh0[14] | _017_;
-  assign halfm_0[19] = _018_ | rq2m_rz0;
-  assign _019_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _020_ = rq2m_dh0[14] | _019_;
-  assign halfm_0[20] = _020_ | rq2m_rz0;
-  assign _021_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _022_ = rq2m_dh0[14] | _021_;
-  assign halfm_0[21] = _022_ | rq2m_rz0;
-  assign _023_ = rq2m_dh0[6] & rq2m_dl0[4];
-  assign _024_ = rq2m_dh0[15] | _023_;
-  assign halfm_0[22] = _024_ | rq2m_rz0;
-  assign _025_ = rq2m_dh0[6] & rq2m_dl0[5];
-  assign _026_ = rq2m_dh0[15] | _025_;
-  assign halfm_0[23] = _026_ | rq2m_rz0;
-  assign _027_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _028_ = rq2m_dh0[15] | _027_;
-  assign halfm_0[24] = _028_ | rq2m_rz0;
-  assign _029_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _030_ = rq2m_dh0[15] | _029_;
-  assign halfm_0[25] = _030_ | rq2m_rz0;
-  assign _031_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _031_ | rq2m_rz0;
-  assign _032_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _032_ | rq2m_rz0;
-  assign _033_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _033_ | rq2m_rz0;
-  assign _034_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _034_ | rq2m_rz0;
-  assign { _035_[34], _035_[32:0] } = $signed(rq2_h0) + $signed({ rq2_hm0[31], rq2_hm0[29:0] });
-  assign _036_ = ~ rq2_h0[32];
-  assign _037_ = _036_ | rq2_rz0;
-  reg [8:0] _229_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _229_;
-  reg [8:0] _230_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _230_;
-  reg [30:0] _242_ = 31'h00000000;
-  assign { rq2_hm0[31], rq2_hm0[29:0] } = _242_;
-  assign _076_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _077_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _078_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _079_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _080_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  assign _081_ = _048_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
-  function [3:0] _295_;
+  assign _043_ = rq4_fits0 ? rq4_below0 : rq4_neg0;
+  assign _044_ = ~ rq4_neg0;
+  assign _045_ = rq4_fits0 ? rq4_above0 : _044_;
+  assign _046_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _047_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _049_ = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign high_0 = rq2b_phh0 - _049_;
+  assign _050_ = rq2b_phl0 + rq2b_plh0;
+  assign { h_0, _051_[14:0] } = $signed(rq2m_o0[63:16]) + $signed(rq2m_mi0);
+  assign _052_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _053_ = rq2m_dh0[9] | _052_;
+  assign halfm_0[0] = _053_ | rq2m_rz0;
+  assign _054_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _055_ = rq2m_dh0[9] | _054_;
+  assign halfm_0[1] = _055_ | rq2m_rz0;
+  assign _056_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _057_ = rq2m_dh0[10] | _056_;
+  assign halfm_0[2] = _057_ | rq2m_rz0;
+  assign _058_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _059_ = rq2m_dh0[10] | _058_;
+  assign halfm_0[3] = _059_ | rq2m_rz0;
+  assign _060_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _061_ = rq2m_dh0[10] | _060_;
+  assign halfm_0[4] = _061_ | rq2m_rz0;
+  assign _062_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _063_ = rq2m_dh0[10] | _062_;
+  assign halfm_0[5] = _063_ | rq2m_rz0;
+  assign _064_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _065_ = rq2m_dh0[11] | _064_;
+  assign halfm_0[6] = _065_ | rq2m_rz0;
+  assign _066_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _067_ = rq2m_dh0[11] | _066_;
+  assign halfm_0[7] = _067_ | rq2m_rz0;
+  assign _068_ = rq2m_dh0[2] & rq2m_dl0[6];
+  assign _069_ = rq2m_dh0[11] | _068_;
+  assign halfm_0[8] = _069_ | rq2m_rz0;
+  assign _070_ = rq2m_dh0[2] & rq2m_dl0[7];
+  assign _071_ = rq2m_dh0[11] | _070_;
+  assign halfm_0[9] = _071_ | rq2m_rz0;
+  assign _072_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _073_ = rq2m_dh0[12] | _072_;
+  assign halfm_0[10] = _073_ | rq2m_rz0;
+  assign _000_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _001_ = rq2m_dh0[12] | _000_;
+  assign halfm_0[11] = _001_ | rq2m_rz0;
+  assign _002_ = rq2m_dh0[3] & rq2m_dl0[6];
+  assign _003_ = rq2m_dh0[12] | _002_;
+  assign halfm_0[12] = _003_ | rq2m_rz0;
+  assign _004_ = rq2m_dh0[3] & rq2m_dl0[7];
+  assign _005_ = rq2m_dh0[12] | _004_;
+  assign halfm_0[13] = _005_ | rq2m_rz0;
+  assign _006_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _007_ = rq2m_dh0[13] | _006_;
+  assign halfm_0[14] = _007_ | rq2m_rz0;
+  assign _008_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _009_ = rq2m_dh0[13] | _008_;
+  assign halfm_0[15] = _009_ | rq2m_rz0;
+  assign _010_ = rq2m_dh0[4] & rq2m_dl0[6];
+  assign _011_ = rq2m_dh0[13] | _010_;
+  assign halfm_0[16] = _011_ | rq2m_rz0;
+  assign _012_ = rq2m_dh0[4] & rq2m_dl0[7];
+  assign _013_ = rq2m_dh0[13] | _012_;
+  assign halfm_0[17] = _013_ | rq2m_rz0;
+  assign _014_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _015_ = rq2m_dh0[14] | _014_;
+  assign halfm_0[18] = _015_ | rq2m_rz0;
+  assign _016_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _017_ = rq2m_dh0[14] | _016_;
+  assign halfm_0[19] = _017_ | rq2m_rz0;
+  assign _018_ = rq2m_dh0[5] & rq2m_dl0[6];
+  assign _019_ = rq2m_dh0[14] | _018_;
+  assign halfm_0[20] = _019_ | rq2m_rz0;
+  assign _020_ = rq2m_dh0[5] & rq2m_dl0[7];
+  assign _021_ = rq2m_dh0[14] | _020_;
+  assign halfm_0[21] = _021_ | rq2m_rz0;
+  assign _022_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _023_ = rq2m_dh0[15] | _022_;
+  assign halfm_0[22] = _023_ | rq2m_rz0;
+  assign _024_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _025_ = rq2m_dh0[15] | _024_;
+  assign halfm_0[23] = _025_ | rq2m_rz0;
+  assign _026_ = rq2m_dh0[6] & rq2m_dl0[6];
+  assign _027_ = rq2m_dh0[15] | _026_;
+  assign halfm_0[24] = _027_ | rq2m_rz0;
+  assign _028_ = rq2m_dh0[6] & rq2m_dl0[7];
+  assign _029_ = rq2m_dh0[15] | _028_;
+  assign halfm_0[25] = _029_ | rq2m_rz0;
+  assign _030_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _030_ | rq2m_rz0;
+  assign _031_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _031_ | rq2m_rz0;
+  assign _032_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _032_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _033_ | rq2m_rz0;
+  assign { _034_[34], _034_[32:0] } = $signed(rq2_h0) + $signed({ rq2_rz0, rq2_hm0 });
+  assign _035_ = ~ rq2_h0[32];
+  assign _036_ = _035_ | rq2_rz0;
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
+  reg [8:0] _227_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _227_;
+  reg [8:0] _228_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _228_;
+  assign _074_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _075_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _076_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _077_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _078_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  assign _079_ = _045_ ? (* full_case = 32'd1 *) act_max : rq4_t0;
+  function [3:0] _293_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2654,23 +2697,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _295_ = b[3:0];
+        _293_ = b[3:0];
       4'b??1?:
-        _295_ = b[7:4];
+        _293_ = b[7:4];
       4'b?1??:
-        _295_ = b[11:8];
+        _293_ = b[11:8];
       4'b1???:
-        _295_ = b[15:12];
+        _293_ = b[15:12];
       default:
-        _295_ = a;
+        _293_ = a;
     endcase
   endfunction
-  assign \$signal$103  = _295_(4'hx, 16'h137f, { _086_, _085_, _084_, _083_ });
-  assign _083_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _084_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _085_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _086_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [3:0] _300_;
+  assign \$signal$105  = _293_(4'hx, 16'h137f, { _084_, _083_, _082_, _081_ });
+  assign _081_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _082_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _083_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _084_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [3:0] _298_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -2678,23 +2721,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _300_ = b[3:0];
+        _298_ = b[3:0];
       4'b??1?:
-        _300_ = b[7:4];
+        _298_ = b[7:4];
       4'b?1??:
-        _300_ = b[11:8];
+        _298_ = b[11:8];
       4'b1???:
-        _300_ = b[15:12];
+        _298_ = b[15:12];
       default:
-        _300_ = a;
+        _298_ = a;
     endcase
   endfunction
-  assign \$signal$102  = _300_(4'hx, 16'h1248, { _090_, _089_, _088_, _087_ });
-  assign _087_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _088_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _089_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _090_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
-  function [7:0] _305_;
+  assign \$signal$104  = _298_(4'hx, 16'h1248, { _088_, _087_, _086_, _085_ });
+  assign _085_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _086_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _087_ = rq2b_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _088_ = ! (* full_case = 32'd1 *) rq2b_r0[1:0];
+  function [7:0] _303_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -2702,35 +2745,35 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _305_ = b[7:0];
+        _303_ = b[7:0];
       8'b??????1?:
-        _305_ = b[15:8];
+        _303_ = b[15:8];
       8'b?????1??:
-        _305_ = b[23:16];
+        _303_ = b[23:16];
       8'b????1???:
-        _305_ = b[31:24];
+        _303_ = b[31:24];
       8'b???1????:
-        _305_ = b[39:32];
+        _303_ = b[39:32];
       8'b??1?????:
-        _305_ = b[47:40];
+        _303_ = b[47:40];
       8'b?1??????:
-        _305_ = b[55:48];
+        _303_ = b[55:48];
       8'b1???????:
-        _305_ = b[63:56];
+        _303_ = b[63:56];
       default:
-        _305_ = a;
+        _303_ = a;
     endcase
   endfunction
-  assign \$signal$101  = _305_(8'hxx, 64'h0103070f1f3f7fff, { _098_, _097_, _096_, _095_, _094_, _093_, _092_, _091_ });
-  assign _091_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _092_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _093_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _094_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _095_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _096_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _097_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _098_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
-  function [7:0] _314_;
+  assign \$signal$103  = _303_(8'hxx, 64'h0103070f1f3f7fff, { _096_, _095_, _094_, _093_, _092_, _091_, _090_, _089_ });
+  assign _089_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _090_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _091_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _092_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _093_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _094_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _095_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _096_ = ! (* full_case = 32'd1 *) rq2b_r0[4:2];
+  function [7:0] _312_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -2738,43 +2781,41 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _314_ = b[7:0];
+        _312_ = b[7:0];
       8'b??????1?:
-        _314_ = b[15:8];
+        _312_ = b[15:8];
       8'b?????1??:
-        _314_ = b[23:16];
+        _312_ = b[23:16];
       8'b????1???:
-        _314_ = b[31:24];
+        _312_ = b[31:24];
       8'b???1????:
-        _314_ = b[39:32];
+        _312_ = b[39:32];
       8'b??1?????:
-        _314_ = b[47:40];
+        _312_ = b[47:40];
       8'b?1??????:
-        _314_ = b[55:48];
+        _312_ = b[55:48];
       8'b1???????:
-        _314_ = b[63:56];
+        _312_ = b[63:56];
       default:
-        _314_ = a;
+        _312_ = a;
     endcase
   endfunction
-  assign \$signal  = _314_(8'hxx, 64'h0102040810204080, { _080_, _079_, _078_, _077_, _076_, _101_, _100_, _099_ });
-  assign _099_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _100_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _101_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _035_[33] = _035_[34];
-  assign halfm_0[31:30] = { rq2m_rz0, rq2m_rz0 };
+  assign \$signal  = _312_(8'hxx, 64'h0102040810204080, { _078_, _077_, _076_, _075_, _074_, _099_, _098_, _097_ });
+  assign _097_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _098_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _099_ = rq2b_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _034_[33] = _034_[34];
   assign hi_z[8] = hi_z[9];
   assign lo_z[8] = lo_z[9];
-  assign _054_[47:15] = h_0;
-  assign rq2_hm0[30] = rq2_hm0[31];
+  assign _051_[47:15] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _229_ <= 9'h000;
-      _230_ <= 9'h000;
+      _227_ <= 9'h000;
+      _228_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -2800,8 +2841,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       o_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _229_ <= $signed(act_max) - $signed(zero_point);
-      _230_ <= $signed(act_min) - $signed(zero_point);
+      _227_ <= $signed(act_max) - $signed(zero_point);
+      _228_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -2826,11 +2867,11 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq4_valid) begin
-      o_data <= _046_ ? (* full_case = 32'd1 *) act_min : _081_;
+      o_data <= _043_ ? (* full_case = 32'd1 *) act_min : _079_;
     end
     if (rq3_valid) begin
-      rq4_above0 <= $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-      rq4_below0 <= $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
+      rq4_above0 <= over_0[9];
+      rq4_below0 <= under_0[9];
       rq4_fits0 <= $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
       rq4_neg0 <= rq3_y0[33];
       rq4_t0 <= rq3_y0[7:0] + zero_point;
@@ -2843,20 +2884,20 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq3b_r0 <= rq3a_r0;
     end
     if (rq2_valid) begin
-      rq3a_u0 <= $signed({ _035_[34], _035_[32:0] }) + $signed({ 1'h0, _037_ });
+      rq3a_u0 <= $signed({ _034_[34], _034_[32:0] }) + $signed({ 1'h0, _036_ });
       rq3a_r0 <= rq2_r0;
     end
     if (rq2m_valid) begin
-      _242_ <= { rq2m_rz0, halfm_0[29:0] };
+      rq2_hm0 <= halfm_0;
       rq2_h0 <= h_0;
       rq2_rz0 <= rq2m_rz0;
       rq2_r0 <= rq2m_r0;
     end
     if (rq2b_valid) begin
       rq2m_rz0 <= ! rq2b_r0;
-      rq2m_dl0 <= { \$signal$103 , \$signal$102  };
-      rq2m_dh0 <= { \$signal$101 , \$signal  };
-      rq2m_mi0 <= _053_ + 15'h4000;
+      rq2m_dl0 <= { \$signal$105 , \$signal$104  };
+      rq2m_dh0 <= { \$signal$103 , \$signal  };
+      rq2m_mi0 <= _050_ + 15'h4000;
       rq2m_o0 <= { high_0, rq2b_pll0 };
       rq2m_r0 <= rq2b_r0;
     end
@@ -2885,16 +2926,16 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_050_) rq1_r0 <= 5'h00;
+      if (!_047_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_049_) rq1_l0 <= 5'h00;
+      if (!_046_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1249$0 [31:0];
+      rq0_b0 <= \port$1255$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1249$0 [68:63];
-      rq0_m0 <= \port$1249$0 [62:32];
+      rq0_e0 <= \port$1255$0 [68:63];
+      rq0_m0 <= \port$1255$0 [62:32];
     end
   end
 endmodule

@@ -53,50 +53,42 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _046_;
   wire _047_;
   wire _048_;
-  wire _049_;
-  wire _050_;
-  wire _051_;
-  wire _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire _056_;
-  wire [31:0] _057_;
-  wire [30:0] _058_;
-  wire [32:0] _059_;
-  wire [31:0] _060_;
-  wire [30:0] _061_;
-  wire [32:0] _062_;
-  wire [4:0] _063_;
-  wire [31:0] _064_;
-  wire [30:0] _065_;
-  wire [32:0] _066_;
-  wire [31:0] _067_;
-  wire [30:0] _068_;
-  wire [32:0] _069_;
+  wire [31:0] _049_;
+  wire [30:0] _050_;
+  wire [32:0] _051_;
+  wire [31:0] _052_;
+  wire [30:0] _053_;
+  wire [32:0] _054_;
+  wire [4:0] _055_;
+  wire [31:0] _056_;
+  wire [30:0] _057_;
+  wire [32:0] _058_;
+  wire [31:0] _059_;
+  wire [30:0] _060_;
+  wire [32:0] _061_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _070_;
+  wire [46:0] _062_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _071_;
+  wire [46:0] _063_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _072_;
+  wire [46:0] _064_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _073_;
-  wire _074_;
+  wire [46:0] _065_;
+  wire _066_;
   (* unused_bits = "0" *)
-  wire [32:0] _075_;
-  wire _076_;
-  wire [4:0] _077_;
+  wire [32:0] _067_;
+  wire _068_;
+  wire [4:0] _069_;
   (* unused_bits = "0" *)
-  wire [32:0] _078_;
-  wire [7:0] _079_;
-  wire [7:0] _080_;
-  wire [7:0] _081_;
-  wire [7:0] _082_;
-  wire [7:0] _083_;
-  wire [7:0] _084_;
-  wire [7:0] _085_;
-  wire [7:0] _086_;
+  wire [32:0] _070_;
+  wire [7:0] _071_;
+  wire [7:0] _072_;
+  wire [7:0] _073_;
+  wire [7:0] _074_;
+  wire [7:0] _075_;
+  wire [7:0] _076_;
+  wire [7:0] _077_;
+  wire [7:0] _078_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -163,6 +155,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_2;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -199,6 +199,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] u_1;
   wire [33:0] u_2;
   wire [33:0] u_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_3;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
@@ -207,14 +215,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] zero_point;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign left_0 = _000_ ? i_shift[4:0] : 5'h00;
-  assign _056_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _063_ = - $signed(i_shift[4:0]);
-  assign r_0 = _056_ ? _063_ : 5'h00;
-  assign _074_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign left_1 = _074_ ? i_shift[10:6] : 5'h00;
-  assign _076_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _077_ = - $signed(i_shift[10:6]);
-  assign r_1 = _076_ ? _077_ : 5'h00;
+  assign _048_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _055_ = - $signed(i_shift[4:0]);
+  assign r_0 = _048_ ? _055_ : 5'h00;
+  assign _066_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign left_1 = _066_ ? i_shift[10:6] : 5'h00;
+  assign _068_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _069_ = - $signed(i_shift[10:6]);
+  assign r_1 = _068_ ? _069_ : 5'h00;
   assign _001_ = $signed(i_shift[17:12]) > $signed(1'h0);
   assign left_2 = _001_ ? i_shift[16:12] : 5'h00;
   assign _003_ = $signed(i_shift[17:12]) < $signed(1'h0);
@@ -235,33 +243,33 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_3 = $signed(s_3) << left_3;
   assign outer_0[33:0] = a_0[16:0] * i_multiplier[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign _057_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign _058_ = a_0[16:0] * i_multiplier[30:17];
-  assign _059_ = $signed(_057_) + $signed({ 1'h0, _058_ });
-  assign mid_0 = $signed(_059_) + $signed(15'h2000);
+  assign _049_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign _050_ = a_0[16:0] * i_multiplier[30:17];
+  assign _051_ = $signed(_049_) + $signed({ 1'h0, _050_ });
+  assign mid_0 = $signed(_051_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * i_multiplier[47:31];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign _060_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign _061_ = a_1[16:0] * i_multiplier[61:48];
-  assign _062_ = $signed(_060_) + $signed({ 1'h0, _061_ });
-  assign mid_1 = $signed(_062_) + $signed(15'h2000);
+  assign _052_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _053_ = a_1[16:0] * i_multiplier[61:48];
+  assign _054_ = $signed(_052_) + $signed({ 1'h0, _053_ });
+  assign mid_1 = $signed(_054_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * i_multiplier[78:62];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign _064_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign _065_ = a_2[16:0] * i_multiplier[92:79];
-  assign _066_ = $signed(_064_) + $signed({ 1'h0, _065_ });
-  assign mid_2 = $signed(_066_) + $signed(15'h2000);
+  assign _056_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _057_ = a_2[16:0] * i_multiplier[92:79];
+  assign _058_ = $signed(_056_) + $signed({ 1'h0, _057_ });
+  assign mid_2 = $signed(_058_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * i_multiplier[109:93];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign _067_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign _068_ = a_3[16:0] * i_multiplier[123:110];
-  assign _069_ = $signed(_067_) + $signed({ 1'h0, _068_ });
-  assign mid_3 = $signed(_069_) + $signed(15'h2000);
-  assign { h_0, _070_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _071_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _072_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _073_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { half_0, _075_[0] } = 1'h1 << r_0;
+  assign _059_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _060_ = a_3[16:0] * i_multiplier[123:110];
+  assign _061_ = $signed(_059_) + $signed({ 1'h0, _060_ });
+  assign mid_3 = $signed(_061_) + $signed(15'h2000);
+  assign { h_0, _062_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _063_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _064_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _065_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { half_0, _067_[0] } = 1'h1 << r_0;
   assign halfm_0[0] = r_0 >= 2'h2;
   assign halfm_0[1] = r_0 >= 2'h3;
   assign halfm_0[2] = r_0 >= 3'h4;
@@ -294,7 +302,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign halfm_0[29] = r_0 >= 5'h1f;
   assign halfm_0[30] = r_0 >= 6'h20;
   assign halfm_0[31] = r_0 >= 6'h21;
-  assign { half_1, _078_[0] } = 1'h1 << r_1;
+  assign { half_1, _070_[0] } = 1'h1 << r_1;
   assign halfm_1[0] = r_1 >= 2'h2;
   assign halfm_1[1] = r_1 >= 2'h3;
   assign halfm_1[2] = r_1 >= 3'h4;
@@ -411,12 +419,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign y_3 = $signed(u_3) >>> rq2_r3;
   assign t_0 = y_0[7:0] + zero_point;
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
+  assign under_0 = $signed(y_0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_0[8:0]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
+  assign under_1 = $signed(y_1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_1[8:0]);
   assign t_2 = y_2[7:0] + zero_point;
   assign fits_2 = $signed(y_2[32:8]) == $signed(y_2[33]);
+  assign under_2 = $signed(y_2[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_2 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_2[8:0]);
   assign t_3 = y_3[7:0] + zero_point;
   assign fits_3 = $signed(y_3[32:8]) == $signed(y_3[33]);
+  assign under_3 = $signed(y_3[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_3 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_3[8:0]);
   assign _017_ = en & i_valid;
   assign _018_ = en & i_valid;
   assign _019_ = en & i_valid;
@@ -434,59 +450,51 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _031_ = en & i_valid;
   assign _032_ = en & i_valid;
   assign _035_ = en & rq2_valid;
-  assign _036_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _037_ = fits_0 ? _036_ : y_0[33];
-  assign _038_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _039_ = ~ y_0[33];
-  assign _040_ = fits_0 ? _038_ : _039_;
-  assign _041_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _042_ = fits_1 ? _041_ : y_1[33];
-  assign _043_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _044_ = ~ y_1[33];
-  assign _045_ = fits_1 ? _043_ : _044_;
-  assign _046_ = $signed(y_2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _047_ = fits_2 ? _046_ : y_2[33];
-  assign _048_ = $signed(y_2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _049_ = ~ y_2[33];
-  assign _050_ = fits_2 ? _048_ : _049_;
-  assign _051_ = $signed(y_3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _052_ = fits_3 ? _051_ : y_3[33];
-  assign _053_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _054_ = ~ y_3[33];
-  assign _055_ = fits_3 ? _053_ : _054_;
-  reg [8:0] _338_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _338_;
-  reg [8:0] _339_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _339_;
-  assign _079_ = _055_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _080_ = _052_ ? (* full_case = 32'd1 *) act_min : _079_;
-  assign _081_ = _045_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _082_ = _042_ ? (* full_case = 32'd1 *) act_min : _081_;
-  assign _083_ = _040_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _084_ = _037_ ? (* full_case = 32'd1 *) act_min : _083_;
-  assign _085_ = _050_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _086_ = _047_ ? (* full_case = 32'd1 *) act_min : _085_;
+  assign _036_ = fits_0 ? under_0[9] : y_0[33];
+  assign _037_ = ~ y_0[33];
+  assign _038_ = fits_0 ? over_0[9] : _037_;
+  assign _039_ = fits_1 ? under_1[9] : y_1[33];
+  assign _040_ = ~ y_1[33];
+  assign _041_ = fits_1 ? over_1[9] : _040_;
+  assign _042_ = fits_2 ? under_2[9] : y_2[33];
+  assign _043_ = ~ y_2[33];
+  assign _044_ = fits_2 ? over_2[9] : _043_;
+  assign _045_ = fits_3 ? under_3[9] : y_3[33];
+  assign _046_ = ~ y_3[33];
+  assign _047_ = fits_3 ? over_3[9] : _046_;
+  reg [8:0] _330_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _330_;
+  reg [8:0] _331_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _331_;
+  assign _071_ = _047_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _072_ = _045_ ? (* full_case = 32'd1 *) act_min : _071_;
+  assign _073_ = _041_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _074_ = _039_ ? (* full_case = 32'd1 *) act_min : _073_;
+  assign _075_ = _038_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _076_ = _036_ ? (* full_case = 32'd1 *) act_min : _075_;
+  assign _077_ = _044_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _078_ = _042_ ? (* full_case = 32'd1 *) act_min : _077_;
   assign _006_[32:1] = half_3;
-  assign _070_[46:14] = h_0;
-  assign _071_[46:14] = h_1;
-  assign _072_[46:14] = h_2;
-  assign _073_[46:14] = h_3;
-  assign _075_[32:1] = half_0;
+  assign _062_[46:14] = h_0;
+  assign _063_[46:14] = h_1;
+  assign _064_[46:14] = h_2;
+  assign _065_[46:14] = h_3;
+  assign _067_[32:1] = half_0;
   assign hi_z[8] = hi_z[9];
   assign _002_[32:1] = half_2;
   assign lo_z[8] = lo_z[9];
-  assign _078_[32:1] = half_1;
+  assign _070_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
-      _338_ <= 9'h000;
-      _339_ <= 9'h000;
+      _330_ <= 9'h000;
+      _331_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       o_last <= 1'h0;
       o_valid <= 1'h0;
     end else if (en) begin
-      _338_ <= $signed(act_max) - $signed(zero_point);
-      _339_ <= $signed(act_min) - $signed(zero_point);
+      _330_ <= $signed(act_max) - $signed(zero_point);
+      _331_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= i_last;
       rq2_valid <= i_valid;
       o_last <= rq2_last;
@@ -543,7 +551,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (rst) begin
       o_data <= 32'd0;
     end else if (_035_) begin
-      o_data <= { _080_, _086_, _082_, _084_ };
+      o_data <= { _072_, _078_, _074_, _076_ };
     end
   end
 endmodule

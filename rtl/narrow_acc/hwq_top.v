@@ -58,90 +58,84 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
-  wire [1:0] _002_;
-  wire [2:0] _003_;
+  wire _002_;
+  wire [1:0] _003_;
   wire [2:0] _004_;
+  (* unused_bits = "3" *)
   wire [3:0] _005_;
-  wire _006_;
   wire _007_;
   wire _008_;
+  wire _009_;
   wire _010_;
-  wire _011_;
   wire _012_;
   wire _013_;
-  wire _015_;
+  wire _014_;
   wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
+  wire _020_;
   wire _021_;
   wire _022_;
   wire _023_;
-  wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
   (* unused_bits = "17" *)
-  wire [17:0] _030_;
-  wire _033_;
-  wire _036_;
+  wire [17:0] _033_;
   wire _038_;
-  wire _039_;
   wire _040_;
   wire _041_;
-  (* unused_bits = "5" *)
-  wire [5:0] _043_;
-  wire _044_;
+  wire _042_;
+  wire [4:0] _044_;
   wire _045_;
-  (* unused_bits = "16" *)
-  wire [16:0] _047_;
-  wire _051_;
-  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _053_;
-  wire _054_;
-  wire [15:0] _055_;
-  (* unused_bits = "6 7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _056_;
-  wire _057_;
+  wire _046_;
+  wire _049_;
+  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _054_;
+  wire _055_;
+  wire [15:0] _056_;
+  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _057_;
   wire _058_;
-  wire [15:0] _059_;
+  wire _059_;
   wire _060_;
-  wire [16:0] _061_;
+  wire [15:0] _061_;
   wire _062_;
-  (* unused_bits = "17" *)
-  wire [17:0] _063_;
-  (* unused_bits = "3" *)
-  wire [3:0] _064_;
+  wire _063_;
+  wire _064_;
   (* unused_bits = "3" *)
   wire [3:0] _065_;
+  (* unused_bits = "3" *)
+  wire [3:0] _066_;
   (* unused_bits = "2" *)
-  wire [2:0] _066_;
-  wire _067_;
-  wire _070_;
+  wire [2:0] _067_;
+  wire _068_;
+  wire _069_;
   (* unused_bits = "5" *)
-  wire [5:0] _071_;
-  wire _072_;
+  wire [5:0] _072_;
   wire _073_;
   wire _074_;
+  wire _075_;
+  wire _078_;
   (* unused_bits = "17" *)
-  wire [17:0] _078_;
+  wire [17:0] _080_;
   (* unused_bits = "4" *)
-  wire [4:0] _079_;
-  wire _080_;
-  wire _081_;
+  wire [4:0] _081_;
   wire _082_;
   wire _083_;
-  (* unused_bits = "6" *)
-  wire [6:0] _084_;
-  (* unused_bits = "6" *)
-  wire [6:0] _085_;
+  wire _084_;
+  wire _085_;
   wire _086_;
   wire _087_;
-  (* unused_bits = "3" *)
-  wire [3:0] _088_;
+  wire _088_;
   wire _089_;
-  wire _090_;
+  (* unused_bits = "3" *)
+  wire [3:0] _090_;
   wire _091_;
   wire _092_;
   wire _093_;
@@ -227,72 +221,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _173_;
   wire _174_;
   wire _175_;
+  wire _176_;
+  wire _177_;
+  wire _178_;
   wire _179_;
-  wire _185_;
-  wire _188_;
-  wire [16:0] _191_;
-  wire [2:0] _194_;
-  wire _199_;
-  wire _200_;
-  wire _202_;
+  wire _183_;
+  wire _189_;
+  wire _192_;
+  wire [16:0] _195_;
+  wire [2:0] _198_;
   wire _203_;
-  wire _205_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
+  wire _204_;
+  wire _206_;
+  wire _207_;
+  wire _209_;
   wire _226_;
-  wire [1:0] _227_;
+  wire _227_;
+  wire _228_;
   wire _229_;
-  wire [1:0] _230_;
-  wire _231_;
-  wire [1:0] _232_;
-  wire [1:0] _233_;
-  wire _234_;
-  wire [1:0] _235_;
-  wire _236_;
-  wire [16:0] _237_;
-  wire _239_;
-  wire [16:0] _240_;
+  wire _230_;
+  wire [1:0] _231_;
+  wire _233_;
+  wire [1:0] _234_;
+  wire _235_;
+  wire [1:0] _236_;
+  wire [1:0] _237_;
+  wire _238_;
+  wire [1:0] _239_;
+  wire _240_;
   wire _241_;
-  wire _242_;
   wire _243_;
   wire _244_;
-  wire _246_;
-  wire _247_;
+  wire _245_;
+  wire [16:0] _246_;
   wire _248_;
-  wire _249_;
+  wire [16:0] _249_;
   wire _250_;
   wire _251_;
   wire _252_;
   wire _253_;
-  wire _254_;
-  wire [2:0] _255_;
-  wire [2:0] _256_;
+  wire _255_;
+  wire _256_;
+  wire _257_;
   wire _258_;
-  wire [2:0] _259_;
+  wire _259_;
   wire _260_;
-  wire [2:0] _261_;
-  wire [2:0] _262_;
-  wire [2:0] _263_;
-  wire _265_;
-  wire [2:0] _266_;
+  wire _261_;
+  wire _262_;
+  wire _263_;
+  wire [2:0] _264_;
+  wire [2:0] _265_;
   wire _267_;
-  wire [1:0] _268_;
-  wire [1:0] _269_;
-  wire _271_;
-  wire [1:0] _272_;
-  wire _273_;
+  wire [2:0] _268_;
+  wire _269_;
+  wire [2:0] _270_;
+  wire [2:0] _271_;
+  wire [2:0] _272_;
   wire _274_;
-  wire _275_;
+  wire [2:0] _275_;
   wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
+  wire [1:0] _277_;
+  wire [1:0] _278_;
   wire _280_;
-  wire _281_;
+  wire [1:0] _281_;
   wire _282_;
   wire _283_;
+  wire _284_;
+  wire _285_;
   wire _286_;
   wire _287_;
   wire _288_;
@@ -300,27 +295,34 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _290_;
   wire _291_;
   wire _292_;
-  wire _293_;
-  wire _294_;
   wire _295_;
   wire _296_;
   wire _297_;
   wire _298_;
-  wire \$signal ;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$138  = 1'h0;
-  reg \$signal$154  = 1'h0;
-  wire \$signal$72 ;
+  wire _299_;
+  wire _300_;
+  wire _301_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire [16:0] \$signal ;
+  reg \$signal$141  = 1'h0;
+  reg \$signal$142  = 1'h0;
+  reg \$signal$145  = 1'h0;
+  reg \$signal$159  = 1'h0;
+  wire \$signal$40 ;
+  wire \$signal$79 ;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg beat_last = 1'h1;
   reg [2:0] blk = 3'h0;
   wire block_end;
+  wire [16:0] ch_dec;
   reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
@@ -351,13 +353,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [87:0] i_acc = 88'h0000000000000000000000;
   wire i_last;
-  reg \i_last$91  = 1'h0;
-  reg \i_valid$89  = 1'h0;
+  reg \i_last$98  = 1'h0;
+  reg \i_valid$96  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [5:0] k_pen = 6'h00;
-  reg [5:0] k_rem = 6'h00;
+  wire [6:0] k_dec;
+  reg [6:0] k_pen = 7'h00;
+  reg [6:0] k_rem = 7'h00;
   wire [4:0] kept;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
@@ -374,15 +377,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$157 ;
+  wire [87:0] \o_data$162 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$111 ;
+  wire \o_valid$118 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$103 ;
-  wire [68:0] \r_data$104 ;
-  wire [68:0] \r_data$105 ;
+  wire [68:0] \r_data$110 ;
+  wire [68:0] \r_data$111 ;
+  wire [68:0] \r_data$112 ;
   input r_en;
   wire r_en;
   reg [2:0] ra = 3'h0;
@@ -401,201 +404,209 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [5:0] t_rem = 6'h00;
+  wire [6:0] t_dec;
+  reg [6:0] t_rem = 7'h00;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [5:0] tile_pen = 6'h00;
+  reg [6:0] tile_pen = 7'h00;
   reg [2:0] w_addr = 3'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$115  = 33'h000000000;
+  reg [32:0] \w_data$122  = 33'h000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$113  = 1'h0;
+  reg \w_en$120  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [2:0] wa = 3'h0;
   reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _023_ = s_act__valid & s_wgt__valid;
-  assign _033_ = in_data & _023_;
-  assign _041_ = ~ at_k_last;
-  assign _051_ = credit_ok | _041_;
-  assign take = _033_ & _051_;
-  assign _062_ = s_act__valid & s_wgt__valid;
-  assign _070_ = in_data & _062_;
-  assign _080_ = _070_ & credit_ok;
-  assign \$signal  = _080_ & at_k_last;
-  assign _089_ = ~ in_data;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _015_ = credit_ok | _011_;
-  assign _016_ = _000_ & _015_;
-  assign adv = _089_ | _016_;
-  assign _017_ = compute & adv;
-  assign _018_ = _017_ & at_tile_last;
-  assign block_end = _018_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _049_ = s_act__valid & s_wgt__valid;
+  assign _060_ = in_data & _049_;
+  assign _069_ = ~ at_k_last;
+  assign _078_ = credit_ok | _069_;
+  assign take = _060_ & _078_;
+  assign _088_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _088_;
+  assign _009_ = _000_ & credit_ok;
+  assign \$signal$40  = _009_ & at_k_last;
+  assign _016_ = ~ in_data;
+  assign _017_ = s_act__valid & s_wgt__valid;
+  assign _018_ = ~ at_k_last;
+  assign _019_ = credit_ok | _018_;
+  assign _020_ = _017_ & _019_;
+  assign adv = _016_ | _020_;
+  assign _021_ = compute & adv;
+  assign _022_ = _021_ & at_tile_last;
+  assign block_end = _022_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _019_ = ! lane;
-  assign _021_ = lane == 1'h1;
-  assign _022_ = s_param__valid & _021_;
-  assign _024_ = lane == 2'h2;
-  assign _025_ = s_param__valid & _024_;
-  assign _026_ = lane == 2'h3;
-  assign _027_ = s_param__valid & _026_;
+  assign _023_ = ! lane;
+  assign _025_ = lane == 1'h1;
+  assign _026_ = s_param__valid & _025_;
+  assign _027_ = lane == 2'h2;
+  assign _028_ = s_param__valid & _027_;
+  assign _029_ = lane == 2'h3;
+  assign _030_ = s_param__valid & _029_;
   assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
-  assign _030_[16:0] = row + 1'h1;
-  assign _036_ = d == 2'h2;
-  assign \$signal$72  = d_last ? 1'h0 : _036_;
-  assign _038_ = ~ drain_restart;
-  assign drain_d_step = _038_ & row_end;
-  assign _039_ = ~ drain_restart;
-  assign _040_ = _039_ & row_end;
-  assign drain_dn_step = _040_ & d_last;
-  assign _043_[4:0] = kept - 3'h4;
-  assign _044_ = kept >= 4'h8;
-  assign _045_ = kept >= 3'h4;
-  assign _047_[15:0] = hdr[15:0] - 1'h1;
-  assign _053_[5:0] = hdr[37:32] - 2'h2;
-  assign _054_ = hdr[47:32] > 3'h7;
-  assign _055_[5:0] = _054_ ? hdr[37:32] : 6'h07;
-  assign _056_[5:0] = _055_[5:0] - 2'h2;
-  assign _057_ = hdr[47:32] == 1'h1;
-  assign _058_ = hdr[47:32] > 3'h7;
-  assign _059_ = _058_ ? hdr[47:32] : 16'h0007;
-  assign _060_ = _059_ == 1'h1;
-  assign _061_ = hdr[31:16] - 2'h2;
-  assign _063_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _064_[2:0] = wa + 1'h1;
-  assign _065_[2:0] = blk + 1'h1;
-  assign _066_[1:0] = lane + 1'h1;
-  assign _067_ = lane == 2'h2;
-  assign _071_[4:0] = flush - 1'h1;
-  assign _072_ = ! flush;
-  assign _073_ = block_end & last_mblock;
-  assign _074_ = compute & adv;
-  assign _078_[16:0] = fm0 + 3'h4;
-  assign _079_[3:0] = fn_rem - 1'h1;
-  assign _081_ = ! fn_rem;
-  assign _082_ = fn_last & last_mblock;
-  assign _083_ = ~ _082_;
-  assign _084_[5:0] = k_rem - 1'h1;
-  assign _085_[5:0] = t_rem - 1'h1;
-  assign _086_ = ! k_rem;
-  assign _087_ = ! t_rem;
-  assign _088_[2:0] = ra + 1'h1;
-  assign _090_ = beat_last & d_last;
-  assign _091_ = ~ drain_restart;
-  assign _092_ = _091_ & o_valid;
-  assign _093_ = ~ beat_last;
-  assign _094_ = _092_ & _093_;
-  assign _095_ = ~ drain_restart;
-  assign _096_ = _095_ & row_end;
-  assign _097_ = ~ drain_restart;
-  assign _001_ = drain_d_step & _097_;
-  assign _002_ = d + 1'h1;
-  assign _003_[1:0] = d_last ? 2'h0 : _002_;
-  assign _004_ = dn + 1'h1;
-  assign _005_[2:0] = dn_last ? 3'h0 : _004_;
-  assign _006_ = o_valid & row_valid;
-  assign _007_ = row_end & row_valid;
-  assign _008_ = _007_ & row_last;
-  assign _010_ = r_en & m_out__valid;
-  assign _012_ = ~ row_valid;
-  assign _013_ = row_end & _012_;
-  assign _098_ = { _229_, _072_ } != 2'h2;
-  assign _099_ = { _236_, _234_, _231_, _229_ } != 1'h0;
-  assign _100_ = { _239_, s_param__valid } != 2'h2;
-  assign _101_ = { _241_, s_param__valid } != 2'h2;
-  assign _102_ = { _241_, _239_ } != 1'h0;
-  assign _103_ = { _246_, s_param__valid } != 2'h2;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
+  assign _033_[16:0] = row + 1'h1;
+  assign _038_ = d == 2'h2;
+  assign \$signal$79  = d_last ? 1'h0 : _038_;
+  assign _040_ = ~ drain_restart;
+  assign drain_d_step = _040_ & row_end;
+  assign _041_ = ~ drain_restart;
+  assign _042_ = _041_ & row_end;
+  assign drain_dn_step = _042_ & d_last;
+  assign _044_ = kept - 3'h4;
+  assign _045_ = kept >= 4'h8;
+  assign _046_ = kept >= 3'h4;
+  assign _054_[6:0] = hdr[38:32] - 2'h2;
+  assign _055_ = hdr[47:32] > 3'h7;
+  assign _056_[6:0] = _055_ ? hdr[38:32] : 7'h07;
+  assign _057_[6:0] = _056_[6:0] - 2'h2;
+  assign _058_ = hdr[47:32] == 1'h1;
+  assign _059_ = hdr[47:32] > 3'h7;
+  assign _061_ = _059_ ? hdr[47:32] : 16'h0007;
+  assign _062_ = _061_ == 1'h1;
+  assign _063_ = ~ ch_left[16];
+  assign _064_ = ch_dec[16] & _063_;
+  assign _065_[2:0] = wa + 1'h1;
+  assign _066_[2:0] = blk + 1'h1;
+  assign _067_[1:0] = lane + 1'h1;
+  assign _068_ = lane == 2'h2;
+  assign _072_[4:0] = flush - 1'h1;
+  assign _073_ = ! flush;
+  assign _074_ = block_end & last_mblock;
+  assign _075_ = compute & adv;
+  assign _080_[16:0] = fm0 + 3'h4;
+  assign _081_[3:0] = fn_rem - 1'h1;
+  assign _082_ = ! fn_rem;
+  assign _083_ = fn_last & last_mblock;
+  assign _084_ = ~ _083_;
+  assign _085_ = ~ k_rem[6];
+  assign _086_ = _085_ & k_dec[6];
+  assign _087_ = ~ t_rem[6];
+  assign _089_ = _087_ & t_dec[6];
+  assign _090_[2:0] = ra + 1'h1;
+  assign _091_ = beat_last & d_last;
+  assign _092_ = ~ drain_restart;
+  assign _093_ = _092_ & o_valid;
+  assign _094_ = ~ beat_last;
+  assign _095_ = _093_ & _094_;
+  assign _096_ = ~ drain_restart;
+  assign _097_ = _096_ & row_end;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = drain_d_step & _001_;
+  assign _003_ = d + 1'h1;
+  assign _004_[1:0] = d_last ? 2'h0 : _003_;
+  assign _005_[2:0] = dn + 1'h1;
+  assign _007_ = o_valid & row_valid;
+  assign _008_ = row_end & row_valid;
+  assign _010_ = _008_ & row_last;
+  assign _012_ = r_en & m_out__valid;
+  assign _013_ = ~ row_valid;
+  assign _014_ = row_end & _013_;
+  assign _141_ = { _238_, ch_left[16], s_param__valid } != 3'h5;
+  assign _098_ = { _235_, compute } != 2'h3;
+  assign _099_ = { _233_, _073_ } != 2'h2;
+  assign _100_ = { _240_, _238_, _235_, _233_ } != 1'h0;
+  assign _101_ = { _243_, s_param__valid } != 2'h2;
+  assign _102_ = { _245_, s_param__valid } != 2'h2;
+  assign _103_ = { _245_, _243_ } != 1'h0;
   assign _104_ = { _248_, s_param__valid } != 2'h2;
-  assign _105_ = { _246_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _106_ = { _248_, _246_ } != 1'h0;
-  assign _107_ = { _252_, s_param__valid } != 2'h2;
-  assign _108_ = { _254_, s_param__valid } != 2'h2;
-  assign _109_ = { _254_, _252_ } != 1'h0;
-  assign _110_ = { _258_, s_param__valid } != 2'h2;
-  assign _111_ = { _260_, s_param__valid } != 2'h2;
-  assign _112_ = { _258_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _113_ = { _260_, _258_ } != 1'h0;
-  assign _114_ = { _265_, s_param__valid } != 2'h2;
-  assign _115_ = { _267_, s_param__valid } != 2'h2;
-  assign _116_ = { _265_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _117_ = { _265_, wb_last, \$signal$138 , s_param__valid } != 4'hb;
-  assign _118_ = { _267_, _265_ } != 1'h0;
-  assign _119_ = { _271_, s_param__valid } != 2'h2;
-  assign _120_ = { _273_, s_param__valid } != 2'h2;
-  assign _121_ = { _273_, _271_ } != 1'h0;
-  assign _122_ = { _001_, enter_q, drain_dn_step } != 3'h4;
-  assign _123_ = { _001_, enter_q } != 1'h0;
-  assign _124_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _125_ = { _001_, drain_restart } != 1'h0;
-  assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { compute, adv } != 2'h2;
-  assign _128_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _129_ = { compute, adv } != 2'h2;
+  assign _105_ = { _250_, s_param__valid } != 2'h2;
+  assign _106_ = { _250_, _248_ } != 1'h0;
+  assign _107_ = { _255_, s_param__valid } != 2'h2;
+  assign _108_ = { _257_, s_param__valid } != 2'h2;
+  assign _109_ = { _255_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _110_ = { _257_, _255_ } != 1'h0;
+  assign _111_ = { _261_, s_param__valid } != 2'h2;
+  assign _112_ = { _263_, s_param__valid } != 2'h2;
+  assign _113_ = { _263_, _261_ } != 1'h0;
+  assign _114_ = { _267_, s_param__valid } != 2'h2;
+  assign _115_ = { _269_, s_param__valid } != 2'h2;
+  assign _116_ = { _267_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _117_ = { _269_, _267_ } != 1'h0;
+  assign _118_ = { _274_, s_param__valid } != 2'h2;
+  assign _119_ = { _276_, s_param__valid } != 2'h2;
+  assign _120_ = { _274_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _121_ = { _274_, wb_last, \$signal$145 , s_param__valid } != 4'hb;
+  assign _122_ = { _276_, _274_ } != 1'h0;
+  assign _123_ = { _280_, s_param__valid } != 2'h2;
+  assign _124_ = { _282_, s_param__valid } != 2'h2;
+  assign _125_ = { _282_, _280_ } != 1'h0;
+  assign _126_ = { _002_, enter_q, drain_dn_step } != 3'h4;
+  assign _127_ = { _002_, enter_q } != 1'h0;
+  assign _128_ = { _097_, _095_, drain_restart } != 1'h0;
+  assign _129_ = { _002_, drain_restart } != 1'h0;
   assign _130_ = { compute, adv } != 2'h2;
   assign _131_ = { compute, adv } != 2'h2;
-  assign _132_ = { tile_end, compute } != 1'h1;
-  assign _133_ = { tile_end, compute } != 1'h1;
-  assign _134_ = { _223_, _222_ } != 1'h0;
-  assign _135_ = { _234_, s_param__valid } != 2'h2;
-  assign _136_ = { _236_, s_param__valid } != 2'h2;
-  assign _137_ = { _234_, ch_left[16], s_param__valid } != 3'h5;
-  assign _138_ = { _231_, compute } != 2'h3;
-  assign _139_ = & { _099_, _098_, _138_, _137_, _136_, _135_ };
-  assign _140_ = & { _102_, _101_, _100_ };
-  assign _141_ = & { _106_, _105_, _104_, _103_ };
-  assign _142_ = & { _109_, _108_, _107_ };
-  assign _143_ = & { _113_, _112_, _111_, _110_ };
-  assign _144_ = & { _118_, _117_, _116_, _115_, _114_ };
-  assign _145_ = & { _121_, _120_, _119_ };
-  assign _146_ = & { _274_, s_param__valid };
-  assign _147_ = & { _275_, s_param__valid };
-  assign _148_ = & { _276_, s_param__valid };
-  assign _149_ = & { _277_, s_param__valid };
-  assign _150_ = & { _278_, s_param__valid };
-  assign _151_ = & { _279_, s_param__valid };
-  assign _152_ = & { _280_, s_param__valid };
-  assign _153_ = & { _281_, s_param__valid };
-  assign _154_ = & { _282_, s_param__valid };
-  assign _155_ = & { _283_, s_param__valid };
-  assign _156_ = & { _123_, _122_ };
-  assign _157_ = & { _090_, o_valid };
-  assign _158_ = & { _129_, _128_ };
-  assign _159_ = & { tile_end, fn_last };
-  assign _160_ = & { _224_, ch_left[16], s_param__valid };
-  assign _161_ = & { _225_, ch_left[16], s_param__valid };
-  assign _162_ = & { _226_, ch_left[16], s_param__valid };
-  assign _171_ = ~ _289_;
-  assign _172_ = ~ _290_;
-  assign _173_ = ~ _291_;
-  assign _174_ = ~ _292_;
-  assign _175_ = ~ compute;
-  assign _163_ = | { _171_, rst };
-  assign _164_ = | { _172_, rst };
-  assign _165_ = | { _173_, rst };
-  assign _166_ = | { _174_, rst };
-  assign _167_ = | { drain_restart, rst };
-  assign _168_ = | { dn_last, rst };
-  assign _169_ = | { _175_, rst };
-  assign _170_ = | { _073_, rst };
-  assign _179_ = drain_restart ? 1'h0 : d_last;
-  assign _185_ = drain_restart ? m_one : row_last;
-  assign _188_ = drain_restart ? 1'h1 : row_valid;
-  assign _191_ = drain_restart ? 17'h00000 : row;
-  assign _194_ = drain_restart ? 3'h0 : dn;
-  assign _199_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _087_;
-  assign _200_ = adv ? _199_ : 1'hx;
-  assign _202_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _086_;
-  assign _203_ = adv ? _202_ : 1'hx;
-  assign _205_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _602_;
+  assign _132_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _133_ = { compute, adv } != 2'h2;
+  assign _134_ = { compute, adv } != 2'h2;
+  assign _135_ = { compute, adv } != 2'h2;
+  assign _136_ = { tile_end, compute } != 1'h1;
+  assign _137_ = { tile_end, compute } != 1'h1;
+  assign _138_ = { _227_, _226_ } != 1'h0;
+  assign _139_ = { _238_, s_param__valid } != 2'h2;
+  assign _140_ = { _240_, s_param__valid } != 2'h2;
+  assign _142_ = & { _100_, _099_, _098_, _141_, _140_, _139_ };
+  assign _143_ = & { _103_, _102_, _101_ };
+  assign _144_ = & { _106_, _105_, _104_ };
+  assign _145_ = & { _110_, _109_, _108_, _107_ };
+  assign _146_ = & { _113_, _112_, _111_ };
+  assign _147_ = & { _117_, _116_, _115_, _114_ };
+  assign _148_ = & { _122_, _121_, _120_, _119_, _118_ };
+  assign _149_ = & { _125_, _124_, _123_ };
+  assign _150_ = & { _283_, s_param__valid };
+  assign _151_ = & { _284_, s_param__valid };
+  assign _152_ = & { _285_, s_param__valid };
+  assign _153_ = & { _286_, s_param__valid };
+  assign _154_ = & { _287_, s_param__valid };
+  assign _155_ = & { _288_, s_param__valid };
+  assign _156_ = & { _289_, s_param__valid };
+  assign _157_ = & { _290_, s_param__valid };
+  assign _158_ = & { _291_, s_param__valid };
+  assign _159_ = & { _292_, s_param__valid };
+  assign _160_ = & { _127_, _126_ };
+  assign _161_ = & { _091_, o_valid };
+  assign _162_ = & { _133_, _132_ };
+  assign _163_ = & { tile_end, fn_last };
+  assign _164_ = & { _228_, ch_left[16], s_param__valid };
+  assign _165_ = & { _229_, ch_left[16], s_param__valid };
+  assign _166_ = & { _230_, ch_left[16], s_param__valid };
+  assign _175_ = ~ _295_;
+  assign _176_ = ~ _296_;
+  assign _177_ = ~ _297_;
+  assign _178_ = ~ _298_;
+  assign _179_ = ~ compute;
+  assign _167_ = | { _175_, rst };
+  assign _168_ = | { _176_, rst };
+  assign _169_ = | { _177_, rst };
+  assign _170_ = | { _178_, rst };
+  assign _171_ = | { drain_restart, rst };
+  assign _172_ = | { dn_last, rst };
+  assign _173_ = | { _179_, rst };
+  assign _174_ = | { _074_, rst };
+  assign _183_ = drain_restart ? 1'h0 : d_last;
+  assign _189_ = drain_restart ? m_one : row_last;
+  assign _192_ = drain_restart ? 1'h1 : row_valid;
+  assign _195_ = drain_restart ? 17'h00000 : row;
+  assign _198_ = drain_restart ? 3'h0 : dn;
+  assign _203_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$142  : _089_;
+  assign _204_ = adv ? _203_ : 1'hx;
+  assign _206_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$141  : _086_;
+  assign _207_ = adv ? _206_ : 1'hx;
+  assign _209_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _618_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -603,20 +614,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _602_ = b[4:0];
+        _618_ = b[4:0];
       2'b1?:
-        _602_ = b[9:5];
+        _618_ = b[9:5];
       default:
-        _602_ = a;
+        _618_ = a;
     endcase
   endfunction
-  assign _222_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _223_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _224_ = ctrl_state == 1'h1;
-  assign _225_ = ctrl_state == 1'h1;
-  assign _226_ = ctrl_state == 1'h1;
-  assign _227_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _609_;
+  assign _226_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _228_ = ctrl_state == 1'h1;
+  assign _229_ = ctrl_state == 1'h1;
+  assign _230_ = ctrl_state == 1'h1;
+  assign _231_ = _073_ ? 2'h0 : 2'hx;
+  function [1:0] _625_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -624,181 +635,195 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _609_ = b[1:0];
+        _625_ = b[1:0];
       4'b??1?:
-        _609_ = b[3:2];
+        _625_ = b[3:2];
       4'b?1??:
-        _609_ = b[5:4];
+        _625_ = b[5:4];
       4'b1???:
-        _609_ = b[7:6];
+        _625_ = b[7:6];
       default:
-        _609_ = a;
+        _625_ = a;
     endcase
   endfunction
-  assign _229_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _230_ = compute ? 2'hx : 2'h3;
-  assign _231_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _232_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _233_ = s_param__valid ? _232_ : 2'hx;
-  assign _234_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _235_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _236_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _237_ = s_param__valid ? _063_[16:0] : 17'hxxxxx;
-  function [16:0] _619_;
+  assign _233_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _234_ = compute ? 2'hx : 2'h3;
+  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _236_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _237_ = s_param__valid ? _236_ : 2'hx;
+  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _239_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _240_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _241_ = s_param__valid ? _064_ : 1'hx;
+  function [0:0] _635_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _635_ = b[0:0];
+      2'b1?:
+        _635_ = b[1:1];
+      default:
+        _635_ = a;
+    endcase
+  endfunction
+  assign _243_ = ctrl_state == 1'h1;
+  assign _244_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _245_ = ! ctrl_state;
+  assign _246_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _640_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _619_ = b[16:0];
+        _640_ = b[16:0];
       2'b1?:
-        _619_ = b[33:17];
+        _640_ = b[33:17];
       default:
-        _619_ = a;
+        _640_ = a;
     endcase
   endfunction
-  assign _239_ = ctrl_state == 1'h1;
-  assign _240_ = s_param__valid ? _061_ : 17'hxxxxx;
-  assign _241_ = ! ctrl_state;
-  assign _242_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _243_ = \$signal$138  ? _242_ : 1'hx;
-  assign _244_ = s_param__valid ? _243_ : 1'hx;
-  function [0:0] _626_;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _250_ = ! ctrl_state;
+  assign _251_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _252_ = \$signal$145  ? _251_ : 1'hx;
+  assign _253_ = s_param__valid ? _252_ : 1'hx;
+  function [0:0] _647_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _626_ = b[0:0];
+        _647_ = b[0:0];
       2'b1?:
-        _626_ = b[1:1];
+        _647_ = b[1:1];
       default:
-        _626_ = a;
+        _647_ = a;
     endcase
   endfunction
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _248_ = ! ctrl_state;
-  assign _249_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h0 : _067_;
-  assign _250_ = s_param__valid ? _249_ : 1'hx;
-  function [0:0] _632_;
+  assign _255_ = ctrl_state == 1'h1;
+  assign _256_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _257_ = ! ctrl_state;
+  assign _258_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h0 : _068_;
+  assign _259_ = s_param__valid ? _258_ : 1'hx;
+  function [0:0] _653_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _632_ = b[0:0];
+        _653_ = b[0:0];
       2'b1?:
-        _632_ = b[1:1];
+        _653_ = b[1:1];
       default:
-        _632_ = a;
+        _653_ = a;
     endcase
   endfunction
-  assign _251_ = _632_(1'hx, { _253_, _250_ }, { _254_, _252_ });
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _254_ = ! ctrl_state;
-  assign _255_ = \$signal$138  ? _064_[2:0] : 3'hx;
-  assign _256_ = s_param__valid ? _255_ : 3'hx;
-  function [2:0] _638_;
+  assign _260_ = _653_(1'hx, { _262_, _259_ }, { _263_, _261_ });
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _263_ = ! ctrl_state;
+  assign _264_ = \$signal$145  ? _065_[2:0] : 3'hx;
+  assign _265_ = s_param__valid ? _264_ : 3'hx;
+  function [2:0] _659_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _638_ = b[2:0];
+        _659_ = b[2:0];
       2'b1?:
-        _638_ = b[5:3];
+        _659_ = b[5:3];
       default:
-        _638_ = a;
+        _659_ = a;
     endcase
   endfunction
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _260_ = ! ctrl_state;
-  assign _261_ = wb_last ? _065_[2:0] : 3'hx;
-  assign _262_ = \$signal$138  ? _261_ : 3'hx;
-  assign _263_ = s_param__valid ? _262_ : 3'hx;
-  function [2:0] _645_;
+  assign _267_ = ctrl_state == 1'h1;
+  assign _268_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _269_ = ! ctrl_state;
+  assign _270_ = wb_last ? _066_[2:0] : 3'hx;
+  assign _271_ = \$signal$145  ? _270_ : 3'hx;
+  assign _272_ = s_param__valid ? _271_ : 3'hx;
+  function [2:0] _666_;
     input [2:0] a;
     input [5:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _645_ = b[2:0];
+        _666_ = b[2:0];
       2'b1?:
-        _645_ = b[5:3];
+        _666_ = b[5:3];
       default:
-        _645_ = a;
+        _666_ = a;
     endcase
   endfunction
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _267_ = ! ctrl_state;
-  assign _268_ = \$signal$138  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _269_ = s_param__valid ? _268_ : 2'hx;
-  function [1:0] _651_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = s_param__valid ? 3'h0 : 3'hx;
+  assign _276_ = ! ctrl_state;
+  assign _277_ = \$signal$145  ? (* full_case = 32'd1 *) 2'h0 : _067_[1:0];
+  assign _278_ = s_param__valid ? _277_ : 2'hx;
+  function [1:0] _672_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _651_ = b[1:0];
+        _672_ = b[1:0];
       2'b1?:
-        _651_ = b[3:2];
+        _672_ = b[3:2];
       default:
-        _651_ = a;
+        _672_ = a;
     endcase
   endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = ! ctrl_state;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = ! ctrl_state;
+  assign _280_ = ctrl_state == 1'h1;
+  assign _281_ = s_param__valid ? 2'h0 : 2'hx;
   assign _282_ = ! ctrl_state;
   assign _283_ = ! ctrl_state;
-  assign _286_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _287_ = s_param__valid ? _286_ : 1'h0;
-  assign enter = _288_ ? _287_ : 1'h0;
-  assign _288_ = ctrl_state == 1'h1;
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = ctrl_state == 1'h1;
+  assign _284_ = ! ctrl_state;
+  assign _285_ = ! ctrl_state;
+  assign _286_ = ! ctrl_state;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = ! ctrl_state;
+  assign _290_ = ! ctrl_state;
+  assign _291_ = ! ctrl_state;
+  assign _292_ = ! ctrl_state;
   assign _295_ = ctrl_state == 1'h1;
-  assign header_taken = _296_ ? s_param__valid : 1'h0;
-  assign _296_ = ! ctrl_state;
-  function [0:0] _680_;
+  assign _296_ = ctrl_state == 1'h1;
+  assign _297_ = ctrl_state == 1'h1;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = ctrl_state == 1'h1;
+  assign _300_ = ctrl_state == 1'h1;
+  assign _301_ = ctrl_state == 1'h1;
+  assign header_taken = _302_ ? s_param__valid : 1'h0;
+  assign _302_ = ! ctrl_state;
+  function [0:0] _697_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _680_ = b[0:0];
+        _697_ = b[0:0];
       2'b1?:
-        _680_ = b[1:1];
+        _697_ = b[1:1];
       default:
-        _680_ = a;
+        _697_ = a;
     endcase
   endfunction
-  assign s_param__ready = _680_(1'h0, 2'h3, { _298_, _297_ });
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = ! ctrl_state;
+  assign s_param__ready = _697_(1'h0, 2'h3, { _304_, _303_ });
+  assign _303_ = ctrl_state == 1'h1;
+  assign _304_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -806,7 +831,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$157 ),
+    .o_data(\o_data$162 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -815,8 +840,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$115 ),
-    .wp__en(\w_en$113 )
+    .wp__data(\w_data$122 ),
+    .wp__en(\w_en$120 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -829,7 +854,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$103 ),
+    .r_data(\r_data$110 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -838,7 +863,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$104 ),
+    .r_data(\r_data$111 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -847,7 +872,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$105 ),
+    .r_data(\r_data$112 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -859,101 +884,105 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$105 [31:0], \r_data$104 [31:0], \r_data$103 [31:0], r_data[31:0] }),
-    .i_last(\i_last$91 ),
-    .i_multiplier({ \r_data$105 [62:32], \r_data$104 [62:32], \r_data$103 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$105 [68:63], \r_data$104 [68:63], \r_data$103 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$89 ),
+    .i_bias({ \r_data$112 [31:0], \r_data$111 [31:0], \r_data$110 [31:0], r_data[31:0] }),
+    .i_last(\i_last$98 ),
+    .i_multiplier({ \r_data$112 [62:32], \r_data$111 [62:32], \r_data$110 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$112 [68:63], \r_data$111 [68:63], \r_data$110 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$96 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$111 ),
+    .o_valid(\o_valid$118 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _055_[15:6] = 10'hxxx;
-  assign _005_[3] = 1'hx;
-  assign _003_[2] = 1'hx;
+  assign _056_[15:7] = 9'hxxx;
+  assign _004_[2] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     hdr_out_q <= hdr[71:48];
     if (rst) begin
+      armed <= 1'h0;
+    end else if (_143_) begin
+      armed <= _635_(1'hx, { _244_, _241_ }, { _245_, _243_ });
+    end
+    if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_140_) begin
-      ch_left <= _619_(17'hxxxxx, { _240_, _237_ }, { _241_, _239_ });
+    end else if (_144_) begin
+      ch_left <= _640_(17'hxxxxx, { _249_, _246_ }, { _250_, _248_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_141_) begin
-      wb_last <= _626_(1'hx, { _247_, _244_ }, { _248_, _246_ });
+    end else if (_145_) begin
+      wb_last <= _647_(1'hx, { _256_, _253_ }, { _257_, _255_ });
     end
     if (rst) begin
-      \$signal$138  <= 1'h0;
-    end else if (_142_) begin
-      \$signal$138  <= _251_;
+      \$signal$145  <= 1'h0;
+    end else if (_146_) begin
+      \$signal$145  <= _260_;
     end
     if (rst) begin
       wa <= 3'h0;
-    end else if (_143_) begin
-      wa <= _638_(3'hx, { _259_, _256_ }, { _260_, _258_ });
+    end else if (_147_) begin
+      wa <= _659_(3'hx, { _268_, _265_ }, { _269_, _267_ });
     end
     if (rst) begin
       blk <= 3'h0;
-    end else if (_144_) begin
-      blk <= _645_(3'hx, { _266_, _263_ }, { _267_, _265_ });
+    end else if (_148_) begin
+      blk <= _666_(3'hx, { _275_, _272_ }, { _276_, _274_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_145_) begin
-      lane <= _651_(2'hx, { _272_, _269_ }, { _273_, _271_ });
-    end
-    if (rst) begin
-      \$signal$135  <= 1'h0;
-    end else if (_146_) begin
-      \$signal$135  <= _060_;
-    end
-    if (rst) begin
-      \$signal$134  <= 1'h0;
-    end else if (_147_) begin
-      \$signal$134  <= _057_;
-    end
-    if (rst) begin
-      tile_pen <= 6'h00;
-    end else if (_148_) begin
-      tile_pen <= _056_[5:0];
-    end
-    if (rst) begin
-      k_pen <= 6'h00;
     end else if (_149_) begin
-      k_pen <= _053_[5:0];
+      lane <= _672_(2'hx, { _281_, _278_ }, { _282_, _280_ });
+    end
+    if (rst) begin
+      \$signal$142  <= 1'h0;
+    end else if (_150_) begin
+      \$signal$142  <= _062_;
+    end
+    if (rst) begin
+      \$signal$141  <= 1'h0;
+    end else if (_151_) begin
+      \$signal$141  <= _058_;
+    end
+    if (rst) begin
+      tile_pen <= 7'h00;
+    end else if (_152_) begin
+      tile_pen <= _057_[6:0];
+    end
+    if (rst) begin
+      k_pen <= 7'h00;
+    end else if (_153_) begin
+      k_pen <= _054_[6:0];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_150_) begin
+    end else if (_154_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_151_) begin
+    end else if (_155_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_152_) begin
+    end else if (_156_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_153_) begin
+    end else if (_157_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_154_) begin
-      m_last <= _047_[15:0];
+    end else if (_158_) begin
+      m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_155_) begin
+    end else if (_159_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -971,11 +1000,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h10;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$113  <= 1'h0;
-      \i_last$91  <= 1'h0;
-      \i_valid$89  <= 1'h0;
+      \w_en$120  <= 1'h0;
+      \i_last$98  <= 1'h0;
+      \i_valid$96  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$154  <= 1'h0;
+      \$signal$159  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -986,159 +1015,159 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       tile_end <= 1'h0;
     end else begin
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _045_ : _046_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _044_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _010_ + _013_;
-      \w_en$113  <= \o_valid$111 ;
-      \i_last$91  <= part_last;
-      \i_valid$89  <= \$signal$154 ;
-      part_last <= _008_ & dn_last;
-      \$signal$154  <= _006_;
+      give_back <= _012_ + _014_;
+      \w_en$120  <= \o_valid$118 ;
+      \i_last$98  <= part_last;
+      \i_valid$96  <= \$signal$159 ;
+      part_last <= _010_ & dn_last;
+      \$signal$159  <= _007_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _179_; else d_last <= _096_ ? \$signal$72  : _179_; end
-      begin if (_094_) row_last <= _185_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _185_; end end
-      begin if (_094_) row_valid <= _188_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _188_; end end
-      begin if (_094_) row <= _191_; else begin if (_096_) begin if (wrap) row <= row - 2'h3; else row <= _030_[16:0]; end else row <= _191_; end end
-      begin if (_001_) begin if (drain_dn_step) dn <= _005_[2:0]; else dn <= _194_; end else dn <= _194_; end
+      begin if (_095_) d_last <= _183_; else d_last <= _097_ ? \$signal$79  : _183_; end
+      begin if (_095_) row_last <= _189_; else begin if (_097_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _189_; end end
+      begin if (_095_) row_valid <= _192_; else begin if (_097_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _192_; end end
+      begin if (_095_) row <= _195_; else begin if (_097_) begin if (wrap) row <= row - 2'h3; else row <= _033_[16:0]; end else row <= _195_; end end
+      begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn <= 3'h0; else dn <= _005_[2:0]; end else dn <= _198_; end else dn <= _198_; end
       drain_restart <= header_taken;
-      tile_end <= _074_ & at_tile_last;
+      tile_end <= _075_ & at_tile_last;
     end
-    if (_163_) begin
+    if (_167_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _027_;
+      \w_en$19  <= _030_;
     end
-    if (_164_) begin
+    if (_168_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _025_;
+      \w_en$15  <= _028_;
     end
-    if (_165_) begin
+    if (_169_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _022_;
+      \w_en$11  <= _026_;
     end
-    if (_166_) begin
+    if (_170_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _019_;
+      w_en <= s_param__valid & _023_;
     end
-    if (!_293_) begin
+    if (!_299_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_294_) begin
+    if (!_300_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_295_) begin
+    if (!_301_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$115  <= 33'h000000000;
-    end else if (\o_valid$111 ) begin
-      \w_data$115  <= { o_last, o_data };
+      \w_data$122  <= 33'h000000000;
+    end else if (\o_valid$118 ) begin
+      \w_data$122  <= { o_last, o_data };
     end
-    if (\$signal$154 ) begin
+    if (\$signal$159 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$157 ;
+      acc_chosen <= \o_data$162 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_156_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_001_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_160_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_124_) begin
-      begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_128_) begin
+      begin if (_095_) beat_last <= 1'h0; else begin if (_097_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_125_) begin
-      begin if (_001_) d <= _003_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_129_) begin
+      begin if (_002_) d <= _004_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_167_) begin
+    if (_171_) begin
       ra <= 3'h0;
-    end else if (_157_) begin
+    end else if (_161_) begin
       ra <= ra_blk_next;
     end
-    if (_168_) begin
+    if (_172_) begin
       ra_blk_next <= 3'h0;
     end else begin
-      ra_blk_next <= _088_[2:0];
+      ra_blk_next <= _090_[2:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_126_) begin
-      at_tile_last <= compute ? _200_ : \$signal$135 ;
+    end else if (_130_) begin
+      at_tile_last <= compute ? _204_ : \$signal$142 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_127_) begin
-      at_k_last <= compute ? _203_ : \$signal$134 ;
+    end else if (_131_) begin
+      at_k_last <= compute ? _207_ : \$signal$141 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_158_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _205_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_162_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _209_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 6'h00;
-    end else if (_130_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_[5:0]; else t_rem <= 6'hxx; end else t_rem <= tile_pen; end
+      t_rem <= 7'h00;
+    end else if (_134_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 7'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 6'h00;
-    end else if (_131_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[5:0]; else k_rem <= 6'hxx; end else k_rem <= k_pen; end
+      k_rem <= 7'h00;
+    end else if (_135_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 7'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_132_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_136_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_133_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
+    end else if (_137_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _081_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_169_) begin
+    if (_173_) begin
       fm0 <= 17'h00000;
-    end else if (_159_) begin
-      fm0 <= _078_[16:0];
+    end else if (_163_) begin
+      fm0 <= _080_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
-    end else if (_134_) begin
-      flush <= _602_(5'hxx, { 5'h15, _071_[4:0] }, { _223_, _222_ });
+    end else if (_138_) begin
+      flush <= _618_(5'hxx, { 5'h15, _072_[4:0] }, { _227_, _226_ });
     end
-    if (_170_) begin
+    if (_174_) begin
       compute <= 1'h0;
-    end else if (_160_) begin
+    end else if (_164_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_161_) begin
+    end else if (_165_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 4'h0;
-    end else if (_162_) begin
+    end else if (_166_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_139_) begin
-      ctrl_state <= _609_(2'hx, { _235_, _233_, _230_, _227_ }, { _236_, _234_, _231_, _229_ });
+    end else if (_142_) begin
+      ctrl_state <= _625_(2'hx, { _239_, _237_, _234_, _231_ }, { _240_, _238_, _235_, _233_ });
     end
   end
 endmodule
@@ -2324,50 +2353,42 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _029_;
   wire _030_;
   wire _031_;
-  wire _032_;
-  wire _033_;
-  wire _034_;
-  wire _035_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
-  wire _039_;
-  wire [31:0] _040_;
-  wire [30:0] _041_;
-  wire [32:0] _042_;
-  wire [31:0] _043_;
-  wire [30:0] _044_;
-  wire [32:0] _045_;
-  wire [4:0] _046_;
-  wire [31:0] _047_;
-  wire [30:0] _048_;
-  wire [32:0] _049_;
-  wire [31:0] _050_;
-  wire [30:0] _051_;
-  wire [32:0] _052_;
+  wire [31:0] _032_;
+  wire [30:0] _033_;
+  wire [32:0] _034_;
+  wire [31:0] _035_;
+  wire [30:0] _036_;
+  wire [32:0] _037_;
+  wire [4:0] _038_;
+  wire [31:0] _039_;
+  wire [30:0] _040_;
+  wire [32:0] _041_;
+  wire [31:0] _042_;
+  wire [30:0] _043_;
+  wire [32:0] _044_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _053_;
+  wire [46:0] _045_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _054_;
+  wire [46:0] _046_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _055_;
+  wire [46:0] _047_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _056_;
-  wire _057_;
+  wire [46:0] _048_;
+  wire _049_;
   (* unused_bits = "0" *)
-  wire [32:0] _058_;
-  wire _059_;
-  wire [4:0] _060_;
+  wire [32:0] _050_;
+  wire _051_;
+  wire [4:0] _052_;
   (* unused_bits = "0" *)
-  wire [32:0] _061_;
-  wire [7:0] _062_;
-  wire [7:0] _063_;
-  wire [7:0] _064_;
-  wire [7:0] _065_;
-  wire [7:0] _066_;
-  wire [7:0] _067_;
-  wire [7:0] _068_;
-  wire [7:0] _069_;
+  wire [32:0] _053_;
+  wire [7:0] _054_;
+  wire [7:0] _055_;
+  wire [7:0] _056_;
+  wire [7:0] _057_;
+  wire [7:0] _058_;
+  wire [7:0] _059_;
+  wire [7:0] _060_;
+  wire [7:0] _061_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -2432,6 +2453,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_2;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -2468,6 +2497,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] u_1;
   wire [33:0] u_2;
   wire [33:0] u_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_3;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
@@ -2476,14 +2513,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] zero_point;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign left_0 = _000_ ? i_shift[4:0] : 5'h00;
-  assign _039_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _046_ = - $signed(i_shift[4:0]);
-  assign r_0 = _039_ ? _046_ : 5'h00;
-  assign _057_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign left_1 = _057_ ? i_shift[10:6] : 5'h00;
-  assign _059_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _060_ = - $signed(i_shift[10:6]);
-  assign r_1 = _059_ ? _060_ : 5'h00;
+  assign _031_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _038_ = - $signed(i_shift[4:0]);
+  assign r_0 = _031_ ? _038_ : 5'h00;
+  assign _049_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign left_1 = _049_ ? i_shift[10:6] : 5'h00;
+  assign _051_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _052_ = - $signed(i_shift[10:6]);
+  assign r_1 = _051_ ? _052_ : 5'h00;
   assign _001_ = $signed(i_shift[17:12]) > $signed(1'h0);
   assign left_2 = _001_ ? i_shift[16:12] : 5'h00;
   assign _003_ = $signed(i_shift[17:12]) < $signed(1'h0);
@@ -2504,33 +2541,33 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_3 = $signed(s_3) << left_3;
   assign outer_0[33:0] = a_0[16:0] * i_multiplier[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign _040_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign _041_ = a_0[16:0] * i_multiplier[30:17];
-  assign _042_ = $signed(_040_) + $signed({ 1'h0, _041_ });
-  assign mid_0 = $signed(_042_) + $signed(15'h2000);
+  assign _032_ = $signed(a_0[31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign _033_ = a_0[16:0] * i_multiplier[30:17];
+  assign _034_ = $signed(_032_) + $signed({ 1'h0, _033_ });
+  assign mid_0 = $signed(_034_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * i_multiplier[47:31];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign _043_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign _044_ = a_1[16:0] * i_multiplier[61:48];
-  assign _045_ = $signed(_043_) + $signed({ 1'h0, _044_ });
-  assign mid_1 = $signed(_045_) + $signed(15'h2000);
+  assign _035_ = $signed(a_1[31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign _036_ = a_1[16:0] * i_multiplier[61:48];
+  assign _037_ = $signed(_035_) + $signed({ 1'h0, _036_ });
+  assign mid_1 = $signed(_037_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * i_multiplier[78:62];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign _047_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign _048_ = a_2[16:0] * i_multiplier[92:79];
-  assign _049_ = $signed(_047_) + $signed({ 1'h0, _048_ });
-  assign mid_2 = $signed(_049_) + $signed(15'h2000);
+  assign _039_ = $signed(a_2[31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign _040_ = a_2[16:0] * i_multiplier[92:79];
+  assign _041_ = $signed(_039_) + $signed({ 1'h0, _040_ });
+  assign mid_2 = $signed(_041_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * i_multiplier[109:93];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign _050_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign _051_ = a_3[16:0] * i_multiplier[123:110];
-  assign _052_ = $signed(_050_) + $signed({ 1'h0, _051_ });
-  assign mid_3 = $signed(_052_) + $signed(15'h2000);
-  assign { h_0, _053_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _054_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _055_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _056_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { half_0, _058_[0] } = 1'h1 << r_0;
+  assign _042_ = $signed(a_3[31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign _043_ = a_3[16:0] * i_multiplier[123:110];
+  assign _044_ = $signed(_042_) + $signed({ 1'h0, _043_ });
+  assign mid_3 = $signed(_044_) + $signed(15'h2000);
+  assign { h_0, _045_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _046_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _047_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _048_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { half_0, _050_[0] } = 1'h1 << r_0;
   assign halfm_0[0] = r_0 >= 2'h2;
   assign halfm_0[1] = r_0 >= 2'h3;
   assign halfm_0[2] = r_0 >= 3'h4;
@@ -2563,7 +2600,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_0[29] = r_0 >= 5'h1f;
   assign halfm_0[30] = r_0 >= 6'h20;
   assign halfm_0[31] = r_0 >= 6'h21;
-  assign { half_1, _061_[0] } = 1'h1 << r_1;
+  assign { half_1, _053_[0] } = 1'h1 << r_1;
   assign halfm_1[0] = r_1 >= 2'h2;
   assign halfm_1[1] = r_1 >= 2'h3;
   assign halfm_1[2] = r_1 >= 3'h4;
@@ -2680,74 +2717,74 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign y_3 = $signed(u_3) >>> rq2_r3;
   assign t_0 = y_0[7:0] + zero_point;
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
+  assign under_0 = $signed(y_0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_0[8:0]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
+  assign under_1 = $signed(y_1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_1[8:0]);
   assign t_2 = y_2[7:0] + zero_point;
   assign fits_2 = $signed(y_2[32:8]) == $signed(y_2[33]);
+  assign under_2 = $signed(y_2[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_2 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_2[8:0]);
   assign t_3 = y_3[7:0] + zero_point;
   assign fits_3 = $signed(y_3[32:8]) == $signed(y_3[33]);
-  assign _019_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _020_ = fits_0 ? _019_ : y_0[33];
-  assign _021_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _022_ = ~ y_0[33];
-  assign _023_ = fits_0 ? _021_ : _022_;
-  assign _024_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _025_ = fits_1 ? _024_ : y_1[33];
-  assign _026_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _027_ = ~ y_1[33];
-  assign _028_ = fits_1 ? _026_ : _027_;
-  assign _029_ = $signed(y_2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _030_ = fits_2 ? _029_ : y_2[33];
-  assign _031_ = $signed(y_2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _032_ = ~ y_2[33];
-  assign _033_ = fits_2 ? _031_ : _032_;
-  assign _034_ = $signed(y_3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _035_ = fits_3 ? _034_ : y_3[33];
-  assign _036_ = $signed(y_3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _037_ = ~ y_3[33];
-  assign _038_ = fits_3 ? _036_ : _037_;
-  reg [8:0] _307_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _307_;
-  reg [8:0] _308_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _308_;
-  assign _062_ = _038_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _063_ = _035_ ? (* full_case = 32'd1 *) act_min : _062_;
-  assign _064_ = _028_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _065_ = _025_ ? (* full_case = 32'd1 *) act_min : _064_;
-  assign _066_ = _023_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _067_ = _020_ ? (* full_case = 32'd1 *) act_min : _066_;
-  assign _068_ = _033_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _069_ = _030_ ? (* full_case = 32'd1 *) act_min : _068_;
+  assign under_3 = $signed(y_3[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_3 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_3[8:0]);
+  assign _019_ = fits_0 ? under_0[9] : y_0[33];
+  assign _020_ = ~ y_0[33];
+  assign _021_ = fits_0 ? over_0[9] : _020_;
+  assign _022_ = fits_1 ? under_1[9] : y_1[33];
+  assign _023_ = ~ y_1[33];
+  assign _024_ = fits_1 ? over_1[9] : _023_;
+  assign _025_ = fits_2 ? under_2[9] : y_2[33];
+  assign _026_ = ~ y_2[33];
+  assign _027_ = fits_2 ? over_2[9] : _026_;
+  assign _028_ = fits_3 ? under_3[9] : y_3[33];
+  assign _029_ = ~ y_3[33];
+  assign _030_ = fits_3 ? over_3[9] : _029_;
+  reg [8:0] _299_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _299_;
+  reg [8:0] _300_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _300_;
+  assign _054_ = _030_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _055_ = _028_ ? (* full_case = 32'd1 *) act_min : _054_;
+  assign _056_ = _024_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _057_ = _022_ ? (* full_case = 32'd1 *) act_min : _056_;
+  assign _058_ = _021_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _059_ = _019_ ? (* full_case = 32'd1 *) act_min : _058_;
+  assign _060_ = _027_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _061_ = _025_ ? (* full_case = 32'd1 *) act_min : _060_;
   assign _006_[32:1] = half_3;
-  assign _053_[46:14] = h_0;
-  assign _054_[46:14] = h_1;
-  assign _055_[46:14] = h_2;
-  assign _056_[46:14] = h_3;
-  assign _058_[32:1] = half_0;
+  assign _045_[46:14] = h_0;
+  assign _046_[46:14] = h_1;
+  assign _047_[46:14] = h_2;
+  assign _048_[46:14] = h_3;
+  assign _050_[32:1] = half_0;
   assign hi_z[8] = hi_z[9];
   assign _002_[32:1] = half_2;
   assign lo_z[8] = lo_z[9];
-  assign _061_[32:1] = half_1;
+  assign _053_[32:1] = half_1;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _307_ <= 9'h000;
-      _308_ <= 9'h000;
+      _299_ <= 9'h000;
+      _300_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _307_ <= $signed(act_max) - $signed(zero_point);
-      _308_ <= $signed(act_min) - $signed(zero_point);
+      _299_ <= $signed(act_max) - $signed(zero_point);
+      _300_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= i_last;
       rq2_valid <= i_valid;
     end
     if (rst) begin
       o_data <= 32'd0;
     end else if (rq2_valid) begin
-      o_data <= { _063_, _069_, _065_, _067_ };
+      o_data <= { _055_, _061_, _057_, _059_ };
     end
     if (i_valid) begin
       rq2_hm3 <= halfm_3;

@@ -19,9 +19,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] _010_;
   (* unused_bits = "0" *)
   wire [32:0] _011_;
-  wire _012_;
   wire _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
@@ -42,16 +42,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _035_;
   wire _036_;
   wire _037_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _042_;
-  wire [7:0] _043_;
-  wire [7:0] _044_;
-  wire [7:0] _045_;
-  wire [7:0] _046_;
+  wire [6:0] _038_;
+  wire [7:0] _039_;
+  wire [7:0] _040_;
+  wire [7:0] _041_;
+  wire [7:0] _042_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -96,6 +92,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg rq1_last = 1'h0;
@@ -120,6 +120,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] t_1;
   wire [33:0] u_0;
   wire [33:0] u_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
   wire [33:0] y_0;
   wire [33:0] y_1;
   input [7:0] zero_point;
@@ -147,11 +151,15 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign t_0 = y_0[7:0] + zero_point;
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
+  assign under_0 = $signed(y_0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_0[8:0]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _012_ = en & i_valid;
+  assign under_1 = $signed(y_1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_1[8:0]);
   assign _013_ = en & i_valid;
   assign _014_ = en & i_valid;
+  assign _015_ = en & i_valid;
   assign _016_ = en & i_valid;
   assign _017_ = en & i_valid;
   assign _018_ = en & i_valid;
@@ -164,56 +172,52 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _025_ = en & rq1_valid;
   assign _026_ = en & rq1_valid;
   assign _029_ = en & rq2_valid;
-  assign _030_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _031_ = fits_0 ? _030_ : y_0[33];
-  assign _032_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _033_ = ~ y_0[33];
-  assign _034_ = fits_0 ? _032_ : _033_;
-  assign _035_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _037_ = fits_1 ? _035_ : y_1[33];
-  assign _038_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _039_ = ~ y_1[33];
-  assign _040_ = fits_1 ? _038_ : _039_;
+  assign _030_ = fits_0 ? under_0[9] : y_0[33];
+  assign _031_ = ~ y_0[33];
+  assign _033_ = fits_0 ? over_0[9] : _031_;
+  assign _034_ = fits_1 ? under_1[9] : y_1[33];
+  assign _035_ = ~ y_1[33];
+  assign _036_ = fits_1 ? over_1[9] : _035_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _036_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _041_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _042_[4:0] = - $signed(i_shift[10:6]);
+  assign _032_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _037_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _038_[4:0] = - $signed(i_shift[10:6]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
-  reg [8:0] _120_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _120_;
-  reg [8:0] _121_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _121_;
-  assign _043_ = _040_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _044_ = _037_ ? (* full_case = 32'd1 *) act_min : _043_;
-  assign _045_ = _034_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _046_ = _031_ ? (* full_case = 32'd1 *) act_min : _045_;
+  reg [8:0] _116_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _116_;
+  reg [8:0] _117_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _117_;
+  assign _039_ = _036_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _040_ = _034_ ? (* full_case = 32'd1 *) act_min : _039_;
+  assign _041_ = _033_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _042_ = _030_ ? (* full_case = 32'd1 *) act_min : _041_;
   assign _011_[32:1] = half_1;
   assign hi_z[8] = hi_z[9];
   assign _007_[46:14] = h_0;
   assign _008_[46:14] = h_1;
-  assign lo_z[8] = lo_z[9];
   assign _010_[32:1] = half_0;
+  assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
     if (_019_) begin
       rq1_s0 <= $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
     end
     if (_018_)
-      if (!_041_) rq1_r1 <= 5'h00;
-      else rq1_r1 <= _042_[4:0];
+      if (!_037_) rq1_r1 <= 5'h00;
+      else rq1_r1 <= _038_[4:0];
     if (_017_)
-      if (!_036_) rq1_l1 <= 5'h00;
+      if (!_032_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (_016_) begin
       rq1_m1 <= i_multiplier[61:31];
     end
-    if (_014_)
+    if (_015_)
       if (!_009_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
-    if (_013_)
+    if (_014_)
       if (!_000_) rq1_l0 <= 5'h00;
       else rq1_l0 <= i_shift[4:0];
-    if (_012_) begin
+    if (_013_) begin
       rq1_m0 <= i_multiplier[30:0];
     end
     if (rst) begin
@@ -221,8 +225,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_valid <= 1'h0;
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _120_ <= 9'h000;
-      _121_ <= 9'h000;
+      _116_ <= 9'h000;
+      _117_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
     end else if (en) begin
@@ -230,15 +234,15 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_valid <= i_valid;
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _120_ <= $signed(act_max) - $signed(zero_point);
-      _121_ <= $signed(act_min) - $signed(zero_point);
+      _116_ <= $signed(act_max) - $signed(zero_point);
+      _117_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
     end
     if (rst) begin
       o_data <= 16'h0000;
     end else if (_029_) begin
-      o_data <= { _044_, _046_ };
+      o_data <= { _040_, _042_ };
     end
     if (_026_) begin
       rq2_hf1 <= half_1;

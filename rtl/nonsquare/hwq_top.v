@@ -57,107 +57,97 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
-  wire _002_;
   wire _003_;
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _009_;
+  wire _007_;
+  wire _008_;
   wire _010_;
-  wire _011_;
-  (* unused_bits = "2" *)
-  wire [2:0] _012_;
-  (* unused_bits = "4" *)
-  wire [4:0] _014_;
-  wire [4:0] _015_;
-  wire _016_;
-  wire _017_;
+  wire _012_;
+  wire _013_;
+  wire [3:0] _016_;
+  wire [4:0] _017_;
   wire _018_;
-  wire [49:0] _020_;
-  wire _022_;
-  wire _026_;
-  wire _027_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
+  wire [49:0] _023_;
   wire _028_;
+  wire _029_;
   wire _030_;
-  wire _031_;
   wire _032_;
   wire _033_;
+  wire _034_;
   wire _035_;
   wire _036_;
   wire _037_;
-  wire [5:0] _038_;
+  wire _038_;
+  wire _040_;
+  wire _041_;
+  wire [5:0] _042_;
+  wire [5:0] _043_;
   (* unused_bits = "6" *)
-  wire [6:0] _039_;
-  wire [5:0] _040_;
+  wire [6:0] _044_;
   (* unused_bits = "6" *)
-  wire [6:0] _041_;
+  wire [6:0] _045_;
+  wire [5:0] _046_;
   (* unused_bits = "6" *)
-  wire [6:0] _042_;
-  (* unused_bits = "6" *)
-  wire [6:0] _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
-  wire _047_;
-  (* unused_bits = "4" *)
-  wire [4:0] _049_;
+  wire [6:0] _047_;
+  wire _048_;
+  wire _049_;
   wire _050_;
-  wire _051_;
-  wire _052_;
-  (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _059_;
-  wire _060_;
-  wire [15:0] _061_;
-  (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _062_;
+  wire [3:0] _052_;
+  wire _053_;
+  wire _054_;
+  wire _062_;
   wire _063_;
-  wire _064_;
-  wire _065_;
-  wire [15:0] _066_;
+  wire [15:0] _064_;
+  (* unused_bits = "10 11 12 13 14 15 16" *)
+  wire [16:0] _065_;
+  wire _066_;
   wire _067_;
-  wire [16:0] _068_;
-  (* unused_bits = "17" *)
-  wire [17:0] _069_;
+  wire [15:0] _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
   (* unused_bits = "6" *)
-  wire [6:0] _070_;
-  (* unused_bits = "4" *)
-  wire [4:0] _071_;
-  (* unused_bits = "2" *)
-  wire [2:0] _072_;
+  wire [6:0] _072_;
   wire _073_;
-  wire _074_;
-  (* unused_bits = "1" *)
-  wire [1:0] _075_;
+  (* unused_bits = "4" *)
+  wire [4:0] _074_;
+  (* unused_bits = "2" *)
+  wire [2:0] _075_;
   wire _076_;
+  (* unused_bits = "1" *)
+  wire [1:0] _077_;
+  wire _078_;
   (* unused_bits = "5" *)
-  wire [5:0] _079_;
-  wire _080_;
-  wire _081_;
+  wire [5:0] _081_;
   wire _082_;
+  wire _083_;
   wire _084_;
+  wire _085_;
   (* unused_bits = "17" *)
-  wire [17:0] _087_;
+  wire [17:0] _089_;
   (* unused_bits = "5" *)
-  wire [5:0] _088_;
-  wire _089_;
-  wire _090_;
+  wire [5:0] _090_;
   wire _091_;
-  (* unused_bits = "9" *)
-  wire [9:0] _092_;
+  wire _092_;
   wire _093_;
-  (* unused_bits = "9" *)
-  wire [9:0] _094_;
+  wire _094_;
   wire _095_;
   wire _096_;
+  wire _097_;
+  wire _098_;
   (* unused_bits = "17" *)
-  wire [17:0] _097_;
+  wire [17:0] _099_;
   (* unused_bits = "17" *)
-  wire [17:0] _098_;
-  wire _104_;
-  wire [18:0] _106_;
-  wire _108_;
+  wire [17:0] _100_;
+  wire _103_;
+  wire [18:0] _108_;
   wire _110_;
+  wire _112_;
   wire _114_;
   wire _115_;
   wire _116_;
@@ -243,120 +233,128 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _196_;
   wire _197_;
   wire _198_;
-  wire [5:0] _199_;
+  wire _199_;
   wire _200_;
   wire _201_;
+  wire _202_;
+  wire [5:0] _203_;
+  wire _204_;
   wire _205_;
-  wire _211_;
-  wire _214_;
-  wire [16:0] _217_;
-  wire [3:0] _223_;
+  wire _209_;
+  wire _215_;
+  wire _218_;
+  wire [16:0] _221_;
+  wire [3:0] _227_;
   (* unused_bits = "0" *)
-  wire [5:0] _228_;
-  wire _229_;
-  wire _230_;
-  wire _232_;
+  wire [5:0] _232_;
   wire _233_;
-  wire _235_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
+  wire _234_;
+  wire _236_;
+  wire _237_;
+  wire _239_;
   wire _256_;
-  wire [1:0] _257_;
+  wire _257_;
+  wire _258_;
   wire _259_;
-  wire [1:0] _260_;
-  wire _261_;
-  wire [1:0] _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire _266_;
-  wire [16:0] _267_;
-  wire _269_;
-  wire [16:0] _270_;
+  wire _260_;
+  wire [1:0] _261_;
+  wire _263_;
+  wire [1:0] _264_;
+  wire _265_;
+  wire [1:0] _266_;
+  wire [1:0] _267_;
+  wire _268_;
+  wire [1:0] _269_;
+  wire _270_;
   wire _271_;
-  wire _272_;
   wire _273_;
   wire _274_;
-  wire _276_;
-  wire _277_;
+  wire _275_;
+  wire [16:0] _276_;
   wire _278_;
-  wire _279_;
+  wire [16:0] _279_;
   wire _280_;
   wire _281_;
   wire _282_;
   wire _283_;
-  wire _284_;
-  wire [1:0] _285_;
-  wire [1:0] _286_;
-  wire [1:0] _287_;
+  wire _285_;
+  wire _286_;
+  wire _287_;
+  wire _288_;
   wire _289_;
-  wire [1:0] _290_;
+  wire _290_;
   wire _291_;
-  wire [5:0] _292_;
-  wire [5:0] _293_;
-  wire _295_;
-  wire [5:0] _296_;
-  wire _297_;
-  wire [3:0] _298_;
-  wire [3:0] _299_;
-  wire [3:0] _300_;
-  wire _302_;
-  wire [3:0] _303_;
+  wire _292_;
+  wire _293_;
+  wire [1:0] _294_;
+  wire [1:0] _295_;
+  wire [1:0] _296_;
+  wire _298_;
+  wire [1:0] _299_;
+  wire _300_;
+  wire [5:0] _301_;
+  wire [5:0] _302_;
   wire _304_;
-  wire _305_;
+  wire [5:0] _305_;
   wire _306_;
-  wire _308_;
-  wire _309_;
-  wire _310_;
+  wire [3:0] _307_;
+  wire [3:0] _308_;
+  wire [3:0] _309_;
   wire _311_;
-  wire _312_;
+  wire [3:0] _312_;
   wire _313_;
   wire _314_;
   wire _315_;
-  wire _316_;
   wire _317_;
   wire _318_;
   wire _319_;
   wire _320_;
-  wire [5:0] _323_;
-  wire [5:0] _324_;
-  wire [5:0] _325_;
-  wire [5:0] _326_;
-  wire [5:0] _327_;
-  wire [5:0] _328_;
-  wire [5:0] _329_;
-  wire [5:0] _330_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
-  wire _340_;
+  wire _321_;
+  wire _322_;
+  wire _323_;
+  wire _324_;
+  wire _325_;
+  wire _326_;
+  wire _327_;
+  wire _328_;
+  wire _329_;
+  wire [5:0] _332_;
+  wire [5:0] _333_;
+  wire [5:0] _334_;
+  wire [5:0] _335_;
+  wire [5:0] _336_;
+  wire [5:0] _337_;
+  wire [5:0] _338_;
+  wire [5:0] _339_;
   wire _341_;
   wire _342_;
+  wire _343_;
+  wire _344_;
+  wire _345_;
+  wire _346_;
+  wire _347_;
+  wire _348_;
   wire \$like ;
-  wire [5:0] \$like$58 ;
-  wire \$signal ;
-  reg \$signal$117  = 1'h0;
-  reg \$signal$118  = 1'h0;
-  reg \$signal$121  = 1'h0;
-  reg \$signal$148  = 1'h0;
-  reg \$signal$154  = 1'h0;
+  wire [5:0] \$like$65 ;
+  wire [16:0] \$signal ;
+  reg \$signal$124  = 1'h0;
+  reg \$signal$125  = 1'h0;
+  reg \$signal$128  = 1'h0;
+  reg \$signal$153  = 1'h0;
+  reg \$signal$159  = 1'h0;
+  wire \$signal$32 ;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [1:0] beat = 2'h0;
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
+  wire [16:0] ch_dec;
   reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
@@ -400,13 +398,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [49:0] i_acc = 50'h0000000000000;
   wire i_last;
-  reg \i_last$69  = 1'h0;
-  reg \i_valid$67  = 1'h0;
+  reg \i_last$76  = 1'h0;
+  reg \i_valid$74  = 1'h0;
   input [47:0] i_w;
   wire [47:0] i_w;
   reg in_data = 1'h0;
-  reg [8:0] k_pen = 9'h000;
-  reg [8:0] k_rem = 9'h000;
+  wire [9:0] k_dec;
+  reg [9:0] k_pen = 10'h000;
+  reg [9:0] k_rem = 10'h000;
   wire [3:0] kept;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -423,17 +422,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$157 ;
+  wire [149:0] \o_data$162 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$89 ;
+  wire \o_valid$96 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [15:0] part0 = 16'h0000;
   reg [15:0] part1 = 16'h0000;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$81 ;
+  wire [68:0] \r_data$88 ;
   input r_en;
   wire r_en;
   reg [5:0] ra = 6'h00;
@@ -456,119 +455,123 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [8:0] t_rem = 9'h000;
+  wire [9:0] t_dec;
+  reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [8:0] tile_pen = 9'h000;
+  reg [9:0] tile_pen = 10'h000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [48:0] \w_data$94  = 49'h0000000000000;
+  reg [48:0] \w_data$101  = 49'h0000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  wire \w_en$88 ;
-  reg \w_en$92  = 1'h0;
+  wire \w_en$95 ;
+  reg \w_en$99  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _036_ = s_act__valid & s_wgt__valid;
-  assign _045_ = in_data & _036_;
-  assign _052_ = ~ at_k_last;
-  assign _063_ = credit_ok | _052_;
-  assign take = _045_ & _063_;
-  assign _074_ = s_act__valid & s_wgt__valid;
-  assign _084_ = in_data & _074_;
-  assign _093_ = _084_ & credit_ok;
-  assign \$signal  = _093_ & at_k_last;
-  assign _104_ = ~ in_data;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _030_ = _000_ & _022_;
-  assign adv = _104_ | _030_;
-  assign _031_ = compute & adv;
-  assign _032_ = _031_ & at_tile_last;
-  assign block_end = _032_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _062_ = s_act__valid & s_wgt__valid;
+  assign _073_ = in_data & _062_;
+  assign _083_ = ~ at_k_last;
+  assign _092_ = credit_ok | _083_;
+  assign take = _073_ & _092_;
+  assign _103_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _103_;
+  assign _010_ = _000_ & credit_ok;
+  assign \$signal$32  = _010_ & at_k_last;
+  assign _021_ = ~ in_data;
+  assign _032_ = s_act__valid & s_wgt__valid;
+  assign _033_ = ~ at_k_last;
+  assign _034_ = credit_ok | _033_;
+  assign _035_ = _032_ & _034_;
+  assign adv = _021_ | _035_;
+  assign _036_ = compute & adv;
+  assign _037_ = _036_ & at_tile_last;
+  assign block_end = _037_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _033_ = ! lane;
-  assign _035_ = s_param__valid & lane;
+  assign _038_ = ! lane;
+  assign _040_ = s_param__valid & lane;
   assign row_end = o_valid & beat_last;
-  assign _037_ = ~ dn_last;
-  assign wrap = d_last & _037_;
-  assign _038_ = ra_inc + 1'h1;
-  assign _039_[5:0] = ra_inc + 6'h3e;
-  assign _040_ = ra_row + 1'h1;
-  assign _041_[5:0] = ra_row + 6'h3e;
-  assign _042_[5:0] = ra_inc + 1'h1;
-  assign _043_[5:0] = ra_inc + 6'h3e;
-  assign _044_ = ~ drain_restart;
-  assign drain_d_step = _044_ & row_end;
-  assign _046_ = ~ drain_restart;
-  assign _047_ = _046_ & row_end;
-  assign drain_dn_step = _047_ & d_last;
-  assign \w_en$88  = \o_valid$89  & ob_last;
-  assign _049_[3:0] = kept - 3'h4;
-  assign _050_ = kept >= 4'h8;
-  assign _051_ = kept >= 3'h4;
-  assign _059_[8:0] = hdr[40:32] - 2'h2;
-  assign _060_ = hdr[47:32] > 5'h11;
-  assign _061_[8:0] = _060_ ? hdr[40:32] : 9'h011;
-  assign _062_[8:0] = _061_[8:0] - 2'h2;
-  assign _064_ = hdr[47:32] == 1'h1;
-  assign _065_ = hdr[47:32] > 5'h11;
-  assign _066_ = _065_ ? hdr[47:32] : 16'h0011;
-  assign _067_ = _066_ == 1'h1;
-  assign _068_ = hdr[31:16] - 2'h2;
-  assign _069_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _070_[5:0] = wa + 1'h1;
-  assign _071_[3:0] = blk + 1'h1;
-  assign _072_[1:0] = wb + 1'h1;
-  assign _073_ = wb == 1'h1;
-  assign _075_[0] = lane + 1'h1;
-  assign _076_ = ! lane;
-  assign _079_[4:0] = flush - 1'h1;
-  assign _080_ = ! flush;
-  assign _081_ = block_end & last_mblock;
-  assign _082_ = compute & adv;
-  assign _087_[16:0] = fm0 + 3'h4;
-  assign _088_[4:0] = fn_rem - 1'h1;
-  assign _089_ = ! fn_rem;
-  assign _090_ = fn_last & last_mblock;
-  assign _091_ = ~ _090_;
-  assign _092_[8:0] = k_rem - 1'h1;
-  assign _094_[8:0] = t_rem - 1'h1;
-  assign _095_ = ! k_rem;
-  assign _096_ = ! t_rem;
-  assign _097_[16:0] = row + 1'h1;
-  assign _098_[16:0] = row - 2'h3;
-  assign _106_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _108_ = ~ drain_lt_wrap_pen;
-  assign _110_ = ~ drain_lt_pen;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & o_valid;
-  assign _003_ = ~ beat_last;
-  assign _004_ = _002_ & _003_;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _009_ = ~ drain_restart;
-  assign _010_ = drain_d_step & _009_;
-  assign _012_[1:0] = d + 1'h1;
-  assign _014_[3:0] = dn + 1'h1;
-  assign _015_[3:0] = dn_last ? 4'h0 : _014_[3:0];
-  assign _016_ = o_valid & row_valid;
-  assign _017_ = row_end & row_valid;
-  assign _018_ = _017_ & row_last;
-  assign _020_ = beat[0] ? \o_data$157 [99:50] : \o_data$157 [49:0];
-  assign _026_ = r_en & m_out__valid;
-  assign _027_ = ~ row_valid;
-  assign _028_ = row_end & _027_;
-  reg [16:0] _477_ = 17'h00000;
-  assign drain_back[16:0] = _477_;
-  reg [16:0] _478_ = 17'h00000;
-  assign drain_plus[16:0] = _478_;
+  assign _041_ = ~ dn_last;
+  assign wrap = d_last & _041_;
+  assign _042_ = ra_inc + 1'h1;
+  assign _043_ = ra_inc + 6'h3e;
+  assign _044_[5:0] = ra_row + 1'h1;
+  assign _045_[5:0] = ra_row + 6'h3e;
+  assign _046_ = ra_inc + 1'h1;
+  assign _047_[5:0] = ra_inc + 6'h3e;
+  assign _048_ = ~ drain_restart;
+  assign drain_d_step = _048_ & row_end;
+  assign _049_ = ~ drain_restart;
+  assign _050_ = _049_ & row_end;
+  assign drain_dn_step = _050_ & d_last;
+  assign \w_en$95  = \o_valid$96  & ob_last;
+  assign _052_ = kept - 3'h4;
+  assign _053_ = kept >= 4'h8;
+  assign _054_ = kept >= 3'h4;
+  assign _063_ = hdr[47:32] > 5'h11;
+  assign _064_[9:0] = _063_ ? hdr[41:32] : 10'h011;
+  assign _065_[9:0] = _064_[9:0] - 2'h2;
+  assign _066_ = hdr[47:32] == 1'h1;
+  assign _067_ = hdr[47:32] > 5'h11;
+  assign _068_ = _067_ ? hdr[47:32] : 16'h0011;
+  assign _069_ = _068_ == 1'h1;
+  assign _070_ = ~ ch_left[16];
+  assign _071_ = ch_dec[16] & _070_;
+  assign _072_[5:0] = wa + 1'h1;
+  assign _074_[3:0] = blk + 1'h1;
+  assign _075_[1:0] = wb + 1'h1;
+  assign _076_ = wb == 1'h1;
+  assign _077_[0] = lane + 1'h1;
+  assign _078_ = ! lane;
+  assign _081_[4:0] = flush - 1'h1;
+  assign _082_ = ! flush;
+  assign _084_ = block_end & last_mblock;
+  assign _085_ = compute & adv;
+  assign _089_[16:0] = fm0 + 3'h4;
+  assign _090_[4:0] = fn_rem - 1'h1;
+  assign _091_ = ! fn_rem;
+  assign _093_ = fn_last & last_mblock;
+  assign _094_ = ~ _093_;
+  assign _095_ = ~ k_rem[9];
+  assign _096_ = _095_ & k_dec[9];
+  assign _097_ = ~ t_rem[9];
+  assign _098_ = _097_ & t_dec[9];
+  assign _099_[16:0] = row + 1'h1;
+  assign _100_[16:0] = row - 2'h3;
+  assign _108_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _110_ = ~ drain_lt_wrap_pen;
+  assign _112_ = ~ drain_lt_pen;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = _003_ & o_valid;
+  assign _005_ = ~ beat_last;
+  assign _006_ = _004_ & _005_;
+  assign _007_ = ~ drain_restart;
+  assign _008_ = _007_ & row_end;
+  assign _012_ = ~ drain_restart;
+  assign _013_ = drain_d_step & _012_;
+  assign _016_ = dn + 1'h1;
+  assign _017_[3:0] = dn_last ? 4'h0 : _016_;
+  assign _018_ = o_valid & row_valid;
+  assign _019_ = row_end & row_valid;
+  assign _020_ = _019_ & row_last;
+  assign _023_ = beat[0] ? \o_data$162 [99:50] : \o_data$162 [49:0];
+  assign _028_ = r_en & m_out__valid;
+  assign _029_ = ~ row_valid;
+  assign _030_ = row_end & _029_;
+  reg [16:0] _490_ = 17'h00000;
+  assign drain_back[16:0] = _490_;
+  reg [16:0] _491_ = 17'h00000;
+  assign drain_plus[16:0] = _491_;
   assign _114_ = { compute, adv } != 2'h2;
   assign _115_ = { compute, adv } != 2'h2;
   assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -577,98 +580,102 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _253_, _252_ } != 1'h0;
-  assign _123_ = { _264_, s_param__valid } != 2'h2;
-  assign _124_ = { _266_, s_param__valid } != 2'h2;
-  assign _125_ = { _264_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _261_, compute } != 2'h3;
-  assign _127_ = { _259_, _080_ } != 2'h2;
-  assign _128_ = { _266_, _264_, _261_, _259_ } != 1'h0;
-  assign _129_ = { _269_, s_param__valid } != 2'h2;
-  assign _130_ = { _271_, s_param__valid } != 2'h2;
-  assign _131_ = { _271_, _269_ } != 1'h0;
-  assign _132_ = { _276_, s_param__valid } != 2'h2;
-  assign _133_ = { _278_, s_param__valid } != 2'h2;
-  assign _134_ = { _276_, \$signal$121 , s_param__valid } != 3'h5;
-  assign _135_ = { _278_, _276_ } != 1'h0;
-  assign _136_ = { _282_, s_param__valid } != 2'h2;
-  assign _137_ = { _284_, s_param__valid } != 2'h2;
-  assign _138_ = { _284_, _282_ } != 1'h0;
-  assign _139_ = { _289_, s_param__valid } != 2'h2;
-  assign _140_ = { _291_, s_param__valid } != 2'h2;
-  assign _141_ = { _289_, \$signal$121 , s_param__valid } != 3'h5;
-  assign _142_ = { _291_, _289_ } != 1'h0;
-  assign _143_ = { _295_, s_param__valid } != 2'h2;
-  assign _144_ = { _297_, s_param__valid } != 2'h2;
-  assign _145_ = { _295_, \$signal$121 , s_param__valid } != 3'h5;
-  assign _146_ = { _297_, _295_ } != 1'h0;
-  assign _147_ = { _302_, s_param__valid } != 2'h2;
-  assign _148_ = { _304_, s_param__valid } != 2'h2;
-  assign _149_ = { _302_, \$signal$121 , s_param__valid } != 3'h5;
-  assign _150_ = { _302_, wb_last, \$signal$121 , s_param__valid } != 4'hb;
-  assign _151_ = { _304_, _302_ } != 1'h0;
-  assign _152_ = { _308_, s_param__valid } != 2'h2;
-  assign _153_ = { _310_, s_param__valid } != 2'h2;
-  assign _154_ = { _310_, _308_ } != 1'h0;
-  assign _155_ = { _010_, enter_q, drain_dn_step } != 3'h4;
-  assign _156_ = { _010_, enter_q } != 1'h0;
-  assign _157_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _158_ = { _006_, _004_, drain_restart } != 1'h0;
-  assign _159_ = { _010_, drain_restart } != 1'h0;
-  assign _160_ = { drain_restart, o_valid } != 1'h0;
-  assign _161_ = { drain_restart, o_valid } != 1'h0;
-  assign _162_ = & { _117_, _116_ };
-  assign _163_ = & { tile_end, fn_last };
-  assign _164_ = & { _254_, ch_left[16], s_param__valid };
-  assign _165_ = & { _255_, ch_left[16], s_param__valid };
-  assign _166_ = & { _256_, ch_left[16], s_param__valid };
-  assign _167_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
-  assign _168_ = & { _131_, _130_, _129_ };
-  assign _169_ = & { _135_, _134_, _133_, _132_ };
-  assign _170_ = & { _138_, _137_, _136_ };
-  assign _171_ = & { _142_, _141_, _140_, _139_ };
-  assign _172_ = & { _146_, _145_, _144_, _143_ };
-  assign _173_ = & { _151_, _150_, _149_, _148_, _147_ };
-  assign _174_ = & { _154_, _153_, _152_ };
-  assign _175_ = & { _311_, s_param__valid };
-  assign _176_ = & { _312_, s_param__valid };
-  assign _177_ = & { _313_, s_param__valid };
-  assign _178_ = & { _314_, s_param__valid };
-  assign _179_ = & { _315_, s_param__valid };
-  assign _180_ = & { _316_, s_param__valid };
-  assign _181_ = & { _317_, s_param__valid };
-  assign _182_ = & { _318_, s_param__valid };
-  assign _183_ = & { _319_, s_param__valid };
-  assign _184_ = & { _320_, s_param__valid };
-  assign _185_ = & { _200_, \o_valid$89  };
-  assign _186_ = & { _201_, \o_valid$89  };
-  assign _187_ = & { _156_, _155_ };
-  assign _196_ = ~ compute;
-  assign _197_ = ~ _335_;
-  assign _198_ = ~ _336_;
-  assign _188_ = | { _196_, rst };
-  assign _189_ = | { _081_, rst };
-  assign _190_ = | { _197_, rst };
-  assign _191_ = | { _198_, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { drain_restart, rst };
-  assign _194_ = | { drain_restart, rst };
-  assign _195_ = | { d_last, rst };
-  assign _200_ = ob == 1'h1;
-  assign _201_ = ! ob;
-  assign _205_ = drain_restart ? 1'h0 : d_last;
-  assign _211_ = drain_restart ? m_one : row_last;
-  assign _214_ = drain_restart ? 1'h1 : row_valid;
-  assign _217_ = drain_restart ? 17'h00000 : row;
-  assign _223_ = drain_restart ? 4'h0 : dn;
-  assign _228_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$58 ;
-  assign _199_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _229_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$118  : _096_;
-  assign _230_ = adv ? _229_ : 1'hx;
-  assign _232_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$117  : _095_;
-  assign _233_ = adv ? _232_ : 1'hx;
-  assign _235_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _692_;
+  assign _122_ = { _257_, _256_ } != 1'h0;
+  assign _123_ = { _268_, s_param__valid } != 2'h2;
+  assign _124_ = { _270_, s_param__valid } != 2'h2;
+  assign _125_ = { _268_, ch_left[16], s_param__valid } != 3'h5;
+  assign _126_ = { _265_, compute } != 2'h3;
+  assign _127_ = { _263_, _082_ } != 2'h2;
+  assign _128_ = { _270_, _268_, _265_, _263_ } != 1'h0;
+  assign _129_ = { _273_, s_param__valid } != 2'h2;
+  assign _130_ = { _275_, s_param__valid } != 2'h2;
+  assign _131_ = { _275_, _273_ } != 1'h0;
+  assign _132_ = { _278_, s_param__valid } != 2'h2;
+  assign _133_ = { _280_, s_param__valid } != 2'h2;
+  assign _134_ = { _280_, _278_ } != 1'h0;
+  assign _135_ = { _285_, s_param__valid } != 2'h2;
+  assign _136_ = { _287_, s_param__valid } != 2'h2;
+  assign _137_ = { _285_, \$signal$128 , s_param__valid } != 3'h5;
+  assign _138_ = { _287_, _285_ } != 1'h0;
+  assign _139_ = { _291_, s_param__valid } != 2'h2;
+  assign _140_ = { _293_, s_param__valid } != 2'h2;
+  assign _141_ = { _293_, _291_ } != 1'h0;
+  assign _142_ = { _298_, s_param__valid } != 2'h2;
+  assign _143_ = { _300_, s_param__valid } != 2'h2;
+  assign _144_ = { _298_, \$signal$128 , s_param__valid } != 3'h5;
+  assign _145_ = { _300_, _298_ } != 1'h0;
+  assign _146_ = { _304_, s_param__valid } != 2'h2;
+  assign _147_ = { _306_, s_param__valid } != 2'h2;
+  assign _148_ = { _304_, \$signal$128 , s_param__valid } != 3'h5;
+  assign _149_ = { _306_, _304_ } != 1'h0;
+  assign _150_ = { _311_, s_param__valid } != 2'h2;
+  assign _151_ = { _313_, s_param__valid } != 2'h2;
+  assign _152_ = { _311_, \$signal$128 , s_param__valid } != 3'h5;
+  assign _153_ = { _311_, wb_last, \$signal$128 , s_param__valid } != 4'hb;
+  assign _154_ = { _313_, _311_ } != 1'h0;
+  assign _155_ = { _317_, s_param__valid } != 2'h2;
+  assign _156_ = { _319_, s_param__valid } != 2'h2;
+  assign _157_ = { _319_, _317_ } != 1'h0;
+  assign _158_ = { _013_, enter_q, drain_dn_step } != 3'h4;
+  assign _159_ = { _013_, enter_q } != 1'h0;
+  assign _160_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _161_ = { _008_, _006_, drain_restart } != 1'h0;
+  assign _162_ = { _013_, drain_restart } != 1'h0;
+  assign _163_ = { drain_restart, o_valid } != 1'h0;
+  assign _164_ = { drain_restart, o_valid } != 1'h0;
+  assign _165_ = & { _117_, _116_ };
+  assign _166_ = & { tile_end, fn_last };
+  assign _167_ = & { _258_, ch_left[16], s_param__valid };
+  assign _168_ = & { _259_, ch_left[16], s_param__valid };
+  assign _169_ = & { _260_, ch_left[16], s_param__valid };
+  assign _170_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
+  assign _171_ = & { _131_, _130_, _129_ };
+  assign _172_ = & { _134_, _133_, _132_ };
+  assign _173_ = & { _138_, _137_, _136_, _135_ };
+  assign _174_ = & { _141_, _140_, _139_ };
+  assign _175_ = & { _145_, _144_, _143_, _142_ };
+  assign _176_ = & { _149_, _148_, _147_, _146_ };
+  assign _177_ = & { _154_, _153_, _152_, _151_, _150_ };
+  assign _178_ = & { _157_, _156_, _155_ };
+  assign _179_ = & { _320_, s_param__valid };
+  assign _180_ = & { _321_, s_param__valid };
+  assign _181_ = & { _322_, s_param__valid };
+  assign _182_ = & { _323_, s_param__valid };
+  assign _183_ = & { _324_, s_param__valid };
+  assign _184_ = & { _325_, s_param__valid };
+  assign _185_ = & { _326_, s_param__valid };
+  assign _186_ = & { _327_, s_param__valid };
+  assign _187_ = & { _328_, s_param__valid };
+  assign _188_ = & { _329_, s_param__valid };
+  assign _189_ = & { _204_, \o_valid$96  };
+  assign _190_ = & { _205_, \o_valid$96  };
+  assign _191_ = & { _159_, _158_ };
+  assign _200_ = ~ compute;
+  assign _201_ = ~ _341_;
+  assign _202_ = ~ _342_;
+  assign _199_ = | { d_last, rst };
+  assign _192_ = | { _200_, rst };
+  assign _193_ = | { _084_, rst };
+  assign _194_ = | { _201_, rst };
+  assign _195_ = | { _202_, rst };
+  assign _196_ = | { drain_restart, rst };
+  assign _197_ = | { drain_restart, rst };
+  assign _198_ = | { drain_restart, rst };
+  assign _204_ = ob == 1'h1;
+  assign _205_ = ! ob;
+  assign _209_ = drain_restart ? 1'h0 : d_last;
+  assign _215_ = drain_restart ? m_one : row_last;
+  assign _218_ = drain_restart ? 1'h1 : row_valid;
+  assign _221_ = drain_restart ? 17'h00000 : row;
+  assign _227_ = drain_restart ? 4'h0 : dn;
+  assign _232_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$65 ;
+  assign _203_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$125  : _098_;
+  assign _234_ = adv ? _233_ : 1'hx;
+  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$124  : _096_;
+  assign _237_ = adv ? _236_ : 1'hx;
+  assign _239_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _708_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -676,20 +683,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _692_ = b[4:0];
+        _708_ = b[4:0];
       2'b1?:
-        _692_ = b[9:5];
+        _708_ = b[9:5];
       default:
-        _692_ = a;
+        _708_ = a;
     endcase
   endfunction
-  assign _252_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = _080_ ? 2'h0 : 2'hx;
-  function [1:0] _699_;
+  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _258_ = ctrl_state == 1'h1;
+  assign _259_ = ctrl_state == 1'h1;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = _082_ ? 2'h0 : 2'hx;
+  function [1:0] _715_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -697,209 +704,223 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _699_ = b[1:0];
+        _715_ = b[1:0];
       4'b??1?:
-        _699_ = b[3:2];
+        _715_ = b[3:2];
       4'b?1??:
-        _699_ = b[5:4];
+        _715_ = b[5:4];
       4'b1???:
-        _699_ = b[7:6];
+        _715_ = b[7:6];
       default:
-        _699_ = a;
+        _715_ = a;
     endcase
   endfunction
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _260_ = compute ? 2'hx : 2'h3;
-  assign _261_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _262_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _263_ = s_param__valid ? _262_ : 2'hx;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _265_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _266_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _267_ = s_param__valid ? _069_[16:0] : 17'hxxxxx;
-  function [16:0] _709_;
+  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _264_ = compute ? 2'hx : 2'h3;
+  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _266_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _267_ = s_param__valid ? _266_ : 2'hx;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _269_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _270_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _271_ = s_param__valid ? _071_ : 1'hx;
+  function [0:0] _725_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _725_ = b[0:0];
+      2'b1?:
+        _725_ = b[1:1];
+      default:
+        _725_ = a;
+    endcase
+  endfunction
+  assign _273_ = ctrl_state == 1'h1;
+  assign _274_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _275_ = ! ctrl_state;
+  assign _276_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _730_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _709_ = b[16:0];
+        _730_ = b[16:0];
       2'b1?:
-        _709_ = b[33:17];
+        _730_ = b[33:17];
       default:
-        _709_ = a;
+        _730_ = a;
     endcase
   endfunction
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = s_param__valid ? _068_ : 17'hxxxxx;
-  assign _271_ = ! ctrl_state;
-  assign _272_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _073_;
-  assign _273_ = \$signal$121  ? _272_ : 1'hx;
-  assign _274_ = s_param__valid ? _273_ : 1'hx;
-  function [0:0] _716_;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _280_ = ! ctrl_state;
+  assign _281_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _076_;
+  assign _282_ = \$signal$128  ? _281_ : 1'hx;
+  assign _283_ = s_param__valid ? _282_ : 1'hx;
+  function [0:0] _737_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _716_ = b[0:0];
+        _737_ = b[0:0];
       2'b1?:
-        _716_ = b[1:1];
+        _737_ = b[1:1];
       default:
-        _716_ = a;
+        _737_ = a;
     endcase
   endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = \$signal$121  ? (* full_case = 32'd1 *) 1'h0 : _076_;
-  assign _280_ = s_param__valid ? _279_ : 1'hx;
-  function [0:0] _722_;
+  assign _285_ = ctrl_state == 1'h1;
+  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _287_ = ! ctrl_state;
+  assign _288_ = \$signal$128  ? (* full_case = 32'd1 *) 1'h0 : _078_;
+  assign _289_ = s_param__valid ? _288_ : 1'hx;
+  function [0:0] _743_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[0:0];
+        _743_ = b[0:0];
       2'b1?:
-        _722_ = b[1:1];
+        _743_ = b[1:1];
       default:
-        _722_ = a;
+        _743_ = a;
     endcase
   endfunction
-  assign _281_ = _722_(1'hx, { _283_, _280_ }, { _284_, _282_ });
-  assign _282_ = ctrl_state == 1'h1;
-  assign _283_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _072_[1:0];
-  assign _286_ = \$signal$121  ? _285_ : 2'hx;
-  assign _287_ = s_param__valid ? _286_ : 2'hx;
-  function [1:0] _729_;
+  assign _290_ = _743_(1'hx, { _292_, _289_ }, { _293_, _291_ });
+  assign _291_ = ctrl_state == 1'h1;
+  assign _292_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _293_ = ! ctrl_state;
+  assign _294_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _075_[1:0];
+  assign _295_ = \$signal$128  ? _294_ : 2'hx;
+  assign _296_ = s_param__valid ? _295_ : 2'hx;
+  function [1:0] _750_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _729_ = b[1:0];
+        _750_ = b[1:0];
       2'b1?:
-        _729_ = b[3:2];
+        _750_ = b[3:2];
       default:
-        _729_ = a;
+        _750_ = a;
     endcase
   endfunction
-  assign _289_ = ctrl_state == 1'h1;
-  assign _290_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = \$signal$121  ? _070_[5:0] : 6'hxx;
-  assign _293_ = s_param__valid ? _292_ : 6'hxx;
-  function [5:0] _735_;
+  assign _298_ = ctrl_state == 1'h1;
+  assign _299_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _300_ = ! ctrl_state;
+  assign _301_ = \$signal$128  ? _072_[5:0] : 6'hxx;
+  assign _302_ = s_param__valid ? _301_ : 6'hxx;
+  function [5:0] _756_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _735_ = b[5:0];
+        _756_ = b[5:0];
       2'b1?:
-        _735_ = b[11:6];
+        _756_ = b[11:6];
       default:
-        _735_ = a;
+        _756_ = a;
     endcase
   endfunction
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _297_ = ! ctrl_state;
-  assign _298_ = wb_last ? _071_[3:0] : 4'hx;
-  assign _299_ = \$signal$121  ? _298_ : 4'hx;
-  assign _300_ = s_param__valid ? _299_ : 4'hx;
-  function [3:0] _742_;
+  assign _304_ = ctrl_state == 1'h1;
+  assign _305_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _306_ = ! ctrl_state;
+  assign _307_ = wb_last ? _074_[3:0] : 4'hx;
+  assign _308_ = \$signal$128  ? _307_ : 4'hx;
+  assign _309_ = s_param__valid ? _308_ : 4'hx;
+  function [3:0] _763_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _742_ = b[3:0];
+        _763_ = b[3:0];
       2'b1?:
-        _742_ = b[7:4];
+        _763_ = b[7:4];
       default:
-        _742_ = a;
+        _763_ = a;
     endcase
   endfunction
-  assign _302_ = ctrl_state == 1'h1;
-  assign _303_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = \$signal$121  ? (* full_case = 32'd1 *) 1'h0 : _075_[0];
-  assign _306_ = s_param__valid ? _305_ : 1'hx;
-  function [0:0] _748_;
+  assign _311_ = ctrl_state == 1'h1;
+  assign _312_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _313_ = ! ctrl_state;
+  assign _314_ = \$signal$128  ? (* full_case = 32'd1 *) 1'h0 : _077_[0];
+  assign _315_ = s_param__valid ? _314_ : 1'hx;
+  function [0:0] _769_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _748_ = b[0:0];
+        _769_ = b[0:0];
       2'b1?:
-        _748_ = b[1:1];
+        _769_ = b[1:1];
       default:
-        _748_ = a;
+        _769_ = a;
     endcase
   endfunction
-  assign _308_ = ctrl_state == 1'h1;
-  assign _309_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _310_ = ! ctrl_state;
-  assign _311_ = ! ctrl_state;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
+  assign _317_ = ctrl_state == 1'h1;
+  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
   assign _319_ = ! ctrl_state;
   assign _320_ = ! ctrl_state;
-  assign _323_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _043_[5:0];
-  assign _324_ = d_last ? (* full_case = 32'd1 *) _323_ : _041_[5:0];
-  assign _325_ = beat_last ? (* full_case = 32'd1 *) _324_ : _039_[5:0];
-  assign \$like$58  = o_valid ? _325_ : { 5'hxx, ra_row[0] };
-  assign _326_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _042_[5:0];
-  assign _327_ = d_last ? (* full_case = 32'd1 *) _326_ : _040_;
-  assign _328_ = beat_last ? (* full_case = 32'd1 *) _327_ : _038_;
-  assign \$like  = o_valid ? _328_[0] : 1'hx;
-  assign _329_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _330_ = d_last ? (* full_case = 32'd1 *) _329_ : ra_row;
-  assign _332_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _333_ = s_param__valid ? _332_ : 1'h0;
-  assign enter = _334_ ? _333_ : 1'h0;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign _336_ = ctrl_state == 1'h1;
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = ctrl_state == 1'h1;
-  assign header_taken = _340_ ? s_param__valid : 1'h0;
-  assign _340_ = ! ctrl_state;
-  function [0:0] _786_;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = ! ctrl_state;
+  assign _323_ = ! ctrl_state;
+  assign _324_ = ! ctrl_state;
+  assign _325_ = ! ctrl_state;
+  assign _326_ = ! ctrl_state;
+  assign _327_ = ! ctrl_state;
+  assign _328_ = ! ctrl_state;
+  assign _329_ = ! ctrl_state;
+  assign _332_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _047_[5:0];
+  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _045_[5:0];
+  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _043_;
+  assign \$like$65  = o_valid ? _334_ : { 5'hxx, ra_row[0] };
+  assign _335_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _046_;
+  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : _044_[5:0];
+  assign _337_ = beat_last ? (* full_case = 32'd1 *) _336_ : _042_;
+  assign \$like  = o_valid ? _337_[0] : 1'hx;
+  assign _338_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _339_ = d_last ? (* full_case = 32'd1 *) _338_ : ra_row;
+  assign _341_ = ctrl_state == 1'h1;
+  assign _342_ = ctrl_state == 1'h1;
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = ctrl_state == 1'h1;
+  assign header_taken = _346_ ? s_param__valid : 1'h0;
+  assign _346_ = ! ctrl_state;
+  function [0:0] _803_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _786_ = b[0:0];
+        _803_ = b[0:0];
       2'b1?:
-        _786_ = b[1:1];
+        _803_ = b[1:1];
       default:
-        _786_ = a;
+        _803_ = a;
     endcase
   endfunction
-  assign s_param__ready = _786_(1'h0, 2'h3, { _342_, _341_ });
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ! ctrl_state;
+  assign s_param__ready = _803_(1'h0, 2'h3, { _348_, _347_ });
+  assign _347_ = ctrl_state == 1'h1;
+  assign _348_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -907,7 +928,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$157 ),
+    .o_data(\o_data$162 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -916,8 +937,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$94 ),
-    .wp__en(\w_en$92 )
+    .wp__data(\w_data$101 ),
+    .wp__en(\w_en$99 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -930,7 +951,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$81 ),
+    .r_data(\r_data$88 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -942,25 +963,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$81 [31:0], r_data[31:0] }),
-    .i_last(\i_last$69 ),
-    .i_multiplier({ \r_data$81 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$81 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$67 ),
+    .i_bias({ \r_data$88 [31:0], r_data[31:0] }),
+    .i_last(\i_last$76 ),
+    .i_multiplier({ \r_data$88 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$88 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$74 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$89 ),
+    .o_valid(\o_valid$96 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _061_[15:9] = 7'hxx;
-  assign _015_[4] = 1'hx;
-  assign _106_[18:17] = 2'hx;
-  assign _199_[5:1] = 5'hxx;
+  assign _064_[15:10] = 6'hxx;
+  assign _017_[4] = 1'hx;
+  assign _108_[18:17] = 2'hx;
+  assign _203_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     hdr_out_q <= hdr[71:48];
     if (rst) begin
+      row_last_next <= 1'h0;
+      row_valid_next <= 1'h0;
       row_next <= 17'h00000;
       drain_dn_pen <= 1'h0;
       drain_d_pen <= 1'h0;
@@ -968,19 +991,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _477_ <= 17'h00000;
-      _478_ <= 17'h00000;
+      _490_ <= 17'h00000;
+      _491_ <= 17'h00000;
       tile_end <= 1'h0;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$92  <= 1'h0;
-      \i_last$69  <= 1'h0;
-      \i_valid$67  <= 1'h0;
+      \w_en$99  <= 1'h0;
+      \i_last$76  <= 1'h0;
+      \i_valid$74  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$154  <= 1'h0;
+      \$signal$159  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -989,188 +1012,191 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 4'h0;
       drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
-      row_last_next <= 1'h0;
-      row_valid_next <= 1'h0;
     end else begin
-      row_next <= _106_[16:0];
+      begin if (wrap) row_last_next <= drain_lt_wrap & _110_; else row_last_next <= drain_lt_last & _112_; end
+      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
+      row_next <= _108_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _477_ <= _098_[16:0];
-      _478_ <= _097_[16:0];
-      tile_end <= _082_ & at_tile_last;
+      _490_ <= _100_[16:0];
+      _491_ <= _099_[16:0];
+      tile_end <= _085_ & at_tile_last;
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _050_ : _051_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _049_[3:0] : kept;
+      credit_ok <= \$signal$32  ? (* full_case = 32'd1 *) _053_ : _054_;
+      credits <= \$signal$32  ? (* full_case = 32'd1 *) _052_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _026_ + _028_;
-      \w_en$92  <= \w_en$88 ;
-      \i_last$69  <= part_last;
-      \i_valid$67  <= \$signal$154 ;
-      part_last <= _018_ & dn_last;
-      \$signal$154  <= _016_;
+      give_back <= _028_ + _030_;
+      \w_en$99  <= \w_en$95 ;
+      \i_last$76  <= part_last;
+      \i_valid$74  <= \$signal$159 ;
+      part_last <= _020_ & dn_last;
+      \$signal$159  <= _018_;
       enter_q <= enter;
-      begin if (_004_) d_last <= _205_; else d_last <= _006_ ? \$signal$148  : _205_; end
-      begin if (_004_) row_last <= _211_; else begin if (_006_) row_last <= row_last_next; else row_last <= _211_; end end
-      begin if (_004_) row_valid <= _214_; else begin if (_006_) row_valid <= row_valid_next; else row_valid <= _214_; end end
-      begin if (_004_) row <= _217_; else begin if (_006_) row <= row_next; else row <= _217_; end end
-      begin if (_010_) begin if (drain_dn_step) dn <= _015_[3:0]; else dn <= _223_; end else dn <= _223_; end
+      begin if (_006_) d_last <= _209_; else d_last <= _008_ ? \$signal$153  : _209_; end
+      begin if (_006_) row_last <= _215_; else begin if (_008_) row_last <= row_last_next; else row_last <= _215_; end end
+      begin if (_006_) row_valid <= _218_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _218_; end end
+      begin if (_006_) row <= _221_; else begin if (_008_) row <= row_next; else row <= _221_; end end
+      begin if (_013_) begin if (drain_dn_step) dn <= _017_[3:0]; else dn <= _227_; end else dn <= _227_; end
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _108_; else row_last_next <= drain_lt_last & _110_; end
-      begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_114_) begin
-      at_tile_last <= compute ? _230_ : \$signal$118 ;
+      at_tile_last <= compute ? _234_ : \$signal$125 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_115_) begin
-      at_k_last <= compute ? _233_ : \$signal$117 ;
+      at_k_last <= compute ? _237_ : \$signal$124 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_162_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _091_ : _235_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_165_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _094_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 9'h000;
+      t_rem <= 10'h000;
     end else if (_118_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _094_[8:0]; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 9'h000;
+      k_rem <= 10'h000;
     end else if (_119_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _092_[8:0]; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_120_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _089_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _091_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
     end else if (_121_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _088_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _090_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_188_) begin
+    if (_192_) begin
       fm0 <= 17'h00000;
-    end else if (_163_) begin
-      fm0 <= _087_[16:0];
+    end else if (_166_) begin
+      fm0 <= _089_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_122_) begin
-      flush <= _692_(5'hxx, { 5'h1f, _079_[4:0] }, { _253_, _252_ });
+      flush <= _708_(5'hxx, { 5'h1f, _081_[4:0] }, { _257_, _256_ });
     end
-    if (_189_) begin
+    if (_193_) begin
       compute <= 1'h0;
-    end else if (_164_) begin
+    end else if (_167_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_165_) begin
+    end else if (_168_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_166_) begin
+    end else if (_169_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_167_) begin
-      ctrl_state <= _699_(2'hx, { _265_, _263_, _260_, _257_ }, { _266_, _264_, _261_, _259_ });
+    end else if (_170_) begin
+      ctrl_state <= _715_(2'hx, { _269_, _267_, _264_, _261_ }, { _270_, _268_, _265_, _263_ });
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_171_) begin
+      armed <= _725_(1'hx, { _274_, _271_ }, { _275_, _273_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_168_) begin
-      ch_left <= _709_(17'hxxxxx, { _270_, _267_ }, { _271_, _269_ });
+    end else if (_172_) begin
+      ch_left <= _730_(17'hxxxxx, { _279_, _276_ }, { _280_, _278_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_169_) begin
-      wb_last <= _716_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+    end else if (_173_) begin
+      wb_last <= _737_(1'hx, { _286_, _283_ }, { _287_, _285_ });
     end
     if (rst) begin
-      \$signal$121  <= 1'h0;
-    end else if (_170_) begin
-      \$signal$121  <= _281_;
+      \$signal$128  <= 1'h0;
+    end else if (_174_) begin
+      \$signal$128  <= _290_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_171_) begin
-      wb <= _729_(2'hx, { _290_, _287_ }, { _291_, _289_ });
+    end else if (_175_) begin
+      wb <= _750_(2'hx, { _299_, _296_ }, { _300_, _298_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_172_) begin
-      wa <= _735_(6'hxx, { _296_, _293_ }, { _297_, _295_ });
+    end else if (_176_) begin
+      wa <= _756_(6'hxx, { _305_, _302_ }, { _306_, _304_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_173_) begin
-      blk <= _742_(4'hx, { _303_, _300_ }, { _304_, _302_ });
+    end else if (_177_) begin
+      blk <= _763_(4'hx, { _312_, _309_ }, { _313_, _311_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_174_) begin
-      lane <= _748_(1'hx, { _309_, _306_ }, { _310_, _308_ });
-    end
-    if (rst) begin
-      \$signal$118  <= 1'h0;
-    end else if (_175_) begin
-      \$signal$118  <= _067_;
-    end
-    if (rst) begin
-      \$signal$117  <= 1'h0;
-    end else if (_176_) begin
-      \$signal$117  <= _064_;
-    end
-    if (rst) begin
-      tile_pen <= 9'h000;
-    end else if (_177_) begin
-      tile_pen <= _062_[8:0];
-    end
-    if (rst) begin
-      k_pen <= 9'h000;
     end else if (_178_) begin
-      k_pen <= _059_[8:0];
+      lane <= _769_(1'hx, { _318_, _315_ }, { _319_, _317_ });
+    end
+    if (rst) begin
+      \$signal$125  <= 1'h0;
+    end else if (_179_) begin
+      \$signal$125  <= _069_;
+    end
+    if (rst) begin
+      \$signal$124  <= 1'h0;
+    end else if (_180_) begin
+      \$signal$124  <= _066_;
+    end
+    if (rst) begin
+      tile_pen <= 10'h000;
+    end else if (_181_) begin
+      tile_pen <= _065_[9:0];
+    end
+    if (rst) begin
+      k_pen <= 10'h000;
+    end else if (_182_) begin
+      k_pen <= hdr[41:32] - 2'h2;
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_179_) begin
+    end else if (_183_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_184_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_185_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_186_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_183_) begin
+    end else if (_187_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_184_) begin
+    end else if (_188_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1182,108 +1208,108 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_190_) begin
+    if (_194_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _035_;
+      \w_en$11  <= _040_;
     end
-    if (_191_) begin
+    if (_195_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _033_;
+      w_en <= s_param__valid & _038_;
     end
-    if (!_337_) begin
+    if (!_343_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_338_) begin
+    if (!_344_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_339_) begin
+    if (!_345_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$94  <= 49'h0000000000000;
-    end else if (\w_en$88 ) begin
-      \w_data$94  <= { o_last, o_data, part1, part0 };
+      \w_data$101  <= 49'h0000000000000;
+    end else if (\w_en$95 ) begin
+      \w_data$101  <= { o_last, o_data, part1, part0 };
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_185_) begin
+    end else if (_189_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_186_) begin
+    end else if (_190_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$89 ) begin
+    end else if (\o_valid$96 ) begin
       ob_last <= ob == 1'h1;
       begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$154 ) begin
+    if (\$signal$159 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$157 [149:100] : _020_;
+      acc_chosen <= beat[1] ? \o_data$162 [149:100] : _023_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_187_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_010_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_191_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_013_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_157_) begin
-      begin if (_004_) beat_last <= beat == 1'h1; else begin if (_006_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_160_) begin
+      begin if (_006_) beat_last <= beat == 1'h1; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_158_) begin
-      begin if (_004_) beat <= beat + 1'h1; else begin if (_006_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_161_) begin
+      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_159_) begin
-      begin if (_010_) begin if (d_last) d <= 2'h0; else d <= _012_[1:0]; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_162_) begin
+      begin if (_013_) begin if (d_last) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_192_) begin
+    if (_196_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _325_[0];
+      ra_row[0] <= _334_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_160_) begin
-      ra_row[5:1] <= _228_[5:1];
+    end else if (_163_) begin
+      ra_row[5:1] <= _232_[5:1];
     end
-    if (_193_) begin
+    if (_197_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _328_[5:1];
+      ra_inc[5:1] <= _337_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_161_) begin
-      ra_inc[0] <= _199_[0];
+    end else if (_164_) begin
+      ra_inc[0] <= _203_[0];
     end
-    if (_194_) begin
+    if (_198_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _330_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _339_ : ra_inc;
     end
-    if (_195_) begin
-      \$signal$148  <= 1'h0;
+    if (_199_) begin
+      \$signal$153  <= 1'h0;
     end else begin
-      \$signal$148  <= drain_d_pen;
+      \$signal$153  <= drain_d_pen;
     end
   end
 endmodule
@@ -2528,14 +2554,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _020_;
   wire _021_;
   wire _022_;
-  wire _023_;
-  wire _024_;
-  wire _025_;
-  wire _026_;
-  wire [7:0] _028_;
-  wire [7:0] _029_;
-  wire [7:0] _030_;
-  wire [7:0] _031_;
+  wire [7:0] _024_;
+  wire [7:0] _025_;
+  wire [7:0] _026_;
+  wire [7:0] _027_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   input [7:0] act_max;
@@ -2578,6 +2600,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg rq1_last = 1'h0;
@@ -2602,6 +2628,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] t_1;
   wire [33:0] u_0;
   wire [33:0] u_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
   wire [33:0] y_0;
   wire [33:0] y_1;
   input [7:0] zero_point;
@@ -2629,31 +2659,31 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign y_1 = $signed(u_1) >>> rq2_r1;
   assign t_0 = y_0[7:0] + zero_point;
   assign fits_0 = $signed(y_0[32:8]) == $signed(y_0[33]);
+  assign under_0 = $signed(y_0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_0[8:0]);
   assign t_1 = y_1[7:0] + zero_point;
   assign fits_1 = $signed(y_1[32:8]) == $signed(y_1[33]);
-  assign _015_ = $signed(y_0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _016_ = fits_0 ? _015_ : y_0[33];
-  assign _017_ = $signed(y_0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _018_ = ~ y_0[33];
-  assign _019_ = fits_0 ? _017_ : _018_;
-  assign _020_ = $signed(y_1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _022_ = fits_1 ? _020_ : y_1[33];
-  assign _023_ = $signed(y_1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _024_ = ~ y_1[33];
-  assign _025_ = fits_1 ? _023_ : _024_;
+  assign under_1 = $signed(y_1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(y_1[8:0]);
+  assign _015_ = fits_0 ? under_0[9] : y_0[33];
+  assign _016_ = ~ y_0[33];
+  assign _018_ = fits_0 ? over_0[9] : _016_;
+  assign _019_ = fits_1 ? under_1[9] : y_1[33];
+  assign _020_ = ~ y_1[33];
+  assign _021_ = fits_1 ? over_1[9] : _020_;
   assign _000_ = $signed(i_shift[5:0]) > $signed(1'h0);
   assign _009_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _021_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _026_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _017_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _022_ = $signed(i_shift[11:6]) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
-  reg [8:0] _081_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _081_;
-  reg [8:0] _082_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _082_;
-  assign _028_ = _025_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _029_ = _022_ ? (* full_case = 32'd1 *) act_min : _028_;
-  assign _030_ = _019_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _031_ = _016_ ? (* full_case = 32'd1 *) act_min : _030_;
+  reg [8:0] _077_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _077_;
+  reg [8:0] _078_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _078_;
+  assign _024_ = _021_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _025_ = _019_ ? (* full_case = 32'd1 *) act_min : _024_;
+  assign _026_ = _018_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _027_ = _015_ ? (* full_case = 32'd1 *) act_min : _026_;
   assign _011_[32:1] = half_1;
   assign hi_z[8] = hi_z[9];
   assign _007_[46:14] = h_0;
@@ -2664,8 +2694,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _081_ <= 9'h000;
-      _082_ <= 9'h000;
+      _077_ <= 9'h000;
+      _078_ <= 9'h000;
       rq2_last <= 1'h0;
       rq2_valid <= 1'h0;
       rq1_last <= 1'h0;
@@ -2673,8 +2703,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq2_last;
       o_valid <= rq2_valid;
-      _081_ <= $signed(act_max) - $signed(zero_point);
-      _082_ <= $signed(act_min) - $signed(zero_point);
+      _077_ <= $signed(act_max) - $signed(zero_point);
+      _078_ <= $signed(act_min) - $signed(zero_point);
       rq2_last <= rq1_last;
       rq2_valid <= rq1_valid;
       rq1_last <= i_last;
@@ -2683,7 +2713,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 16'h0000;
     end else if (rq2_valid) begin
-      o_data <= { _029_, _031_ };
+      o_data <= { _025_, _027_ };
     end
     if (rq1_valid) begin
       rq2_hf1 <= half_1;
@@ -2700,10 +2730,10 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_026_) rq1_r1 <= 5'h00;
+      if (!_022_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_021_) rq1_l1 <= 5'h00;
+      if (!_017_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
       if (!_009_) rq1_r0 <= 5'h00;

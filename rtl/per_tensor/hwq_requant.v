@@ -27,9 +27,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
-  wire _026_;
-  wire [7:0] _027_;
+  wire [7:0] _025_;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
@@ -68,6 +66,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_valid = 1'h0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -87,6 +87,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire rst;
   wire [7:0] t_0;
   wire [33:0] u_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _002_ = a_0[16:0] * rq1_m0[30:17];
@@ -131,6 +133,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _009_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
   assign _010_ = en & i_valid;
   assign _011_ = en & i_valid;
   assign _012_ = en & i_valid;
@@ -141,24 +145,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _017_ = en & rq1_valid;
   assign _018_ = en & rq2_valid;
   assign _021_ = en & rq3_valid;
-  assign _022_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _023_ = fits_0 ? _022_ : rq3_y0[33];
-  assign _024_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _025_ = ~ rq3_y0[33];
-  assign _026_ = fits_0 ? _024_ : _025_;
+  assign _022_ = fits_0 ? under_0[9] : rq3_y0[33];
+  assign _023_ = ~ rq3_y0[33];
+  assign _024_ = fits_0 ? over_0[9] : _023_;
   assign _000_ = $signed(i_shift) > $signed(1'h0);
   assign _006_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign _001_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  reg [8:0] _101_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _101_;
-  reg [8:0] _102_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _102_;
-  assign _027_ = _026_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
-  assign hi_z[8] = hi_z[9];
+  reg [8:0] _099_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _099_;
+  reg [8:0] _100_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _100_;
+  assign _025_ = _024_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
   assign _004_[46:14] = h_0;
+  assign hi_z[8] = hi_z[9];
   assign _005_[32:1] = half_0;
   assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
@@ -166,8 +168,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_valid <= 1'h0;
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _101_ <= 9'h000;
-      _102_ <= 9'h000;
+      _099_ <= 9'h000;
+      _100_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -177,8 +179,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq1_valid <= i_valid;
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _101_ <= $signed(8'h7f) - $signed(zero_point);
-      _102_ <= $signed(8'h80) - $signed(zero_point);
+      _099_ <= $signed(8'h7f) - $signed(zero_point);
+      _100_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -188,7 +190,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (rst) begin
       o_data <= 8'h00;
     end else if (_021_) begin
-      o_data <= _023_ ? (* full_case = 32'd1 *) 8'h80 : _027_;
+      o_data <= _022_ ? (* full_case = 32'd1 *) 8'h80 : _025_;
     end
     if (_018_) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;

@@ -57,90 +57,85 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _002_;
   wire _003_;
   wire _005_;
   wire _006_;
-  wire [3:0] _009_;
-  wire [4:0] _010_;
+  wire _008_;
+  wire _009_;
   wire _011_;
-  wire _012_;
-  wire _013_;
-  wire _014_;
-  wire [1:0] _019_;
-  wire [2:0] _020_;
+  wire [3:0] _013_;
+  wire [4:0] _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
   wire _022_;
-  wire _023_;
-  wire _024_;
-  wire _025_;
+  wire _026_;
   wire _027_;
   wire _028_;
-  wire _029_;
   wire _030_;
+  wire _031_;
   wire _032_;
   wire _033_;
-  wire [3:0] _035_;
+  wire _034_;
+  wire _035_;
   wire _036_;
-  wire _037_;
-  (* unused_bits = "16" *)
-  wire [16:0] _039_;
+  wire _038_;
+  wire [3:0] _040_;
   wire _041_;
-  wire _046_;
-  wire [15:0] _047_;
-  wire _049_;
+  wire _042_;
   wire _050_;
   wire [15:0] _051_;
-  wire _052_;
   wire _053_;
-  wire [16:0] _054_;
-  wire [16:0] _055_;
+  wire _054_;
+  wire [15:0] _055_;
+  wire _056_;
+  wire _057_;
+  wire _058_;
   (* unused_bits = "6" *)
-  wire [6:0] _056_;
+  wire [6:0] _059_;
   (* unused_bits = "4" *)
-  wire [4:0] _057_;
+  wire [4:0] _060_;
   (* unused_bits = "2" *)
-  wire [2:0] _058_;
-  wire _059_;
-  (* unused_bits = "1" *)
-  wire [1:0] _060_;
+  wire [2:0] _061_;
   wire _062_;
+  wire _063_;
+  (* unused_bits = "1" *)
+  wire [1:0] _064_;
   (* unused_bits = "6" *)
-  wire [6:0] _064_;
-  wire _065_;
-  wire _066_;
-  wire _067_;
-  wire _071_;
+  wire [6:0] _067_;
+  wire _068_;
+  wire _069_;
+  wire _070_;
+  wire _072_;
   (* unused_bits = "17" *)
-  wire [17:0] _072_;
+  wire [17:0] _075_;
   (* unused_bits = "5" *)
-  wire [5:0] _073_;
-  wire _074_;
-  wire _075_;
-  wire _076_;
-  (* unused_bits = "8" *)
-  wire [8:0] _077_;
-  (* unused_bits = "8" *)
-  wire [8:0] _078_;
+  wire [5:0] _076_;
+  wire _077_;
+  wire _078_;
   wire _079_;
   wire _080_;
   wire _081_;
+  wire _082_;
+  wire _083_;
+  wire _084_;
   (* unused_bits = "17" *)
-  wire [17:0] _082_;
-  (* unused_bits = "17" *)
-  wire [17:0] _083_;
+  wire [17:0] _086_;
   wire _092_;
-  wire _093_;
-  wire _095_;
-  (* unused_bits = "2" *)
-  wire [2:0] _100_;
-  wire _101_;
+  wire [18:0] _094_;
+  wire _096_;
+  wire _098_;
   wire _102_;
-  wire _103_;
-  wire _104_;
+  (* unused_bits = "4" *)
+  wire [4:0] _103_;
+  (* unused_bits = "2" *)
+  wire [2:0] _104_;
   wire _105_;
   wire _106_;
   wire _107_;
   wire _108_;
+  wire _109_;
+  wire _110_;
   wire _111_;
   wire _112_;
   wire _113_;
@@ -234,84 +229,85 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _201_;
   wire _202_;
   wire _203_;
+  wire _204_;
+  wire _205_;
+  wire _206_;
   wire _207_;
-  wire _213_;
-  wire _216_;
-  wire [16:0] _219_;
-  wire [3:0] _225_;
-  wire _230_;
-  wire _231_;
-  wire _233_;
+  wire _211_;
+  wire _217_;
+  wire _220_;
+  wire [16:0] _223_;
+  wire [3:0] _229_;
   wire _234_;
-  wire _236_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
+  wire _235_;
+  wire _237_;
+  wire _238_;
+  wire _240_;
   wire _257_;
   wire _258_;
   wire _259_;
-  wire [1:0] _260_;
+  wire _260_;
+  wire _261_;
   wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire [1:0] _265_;
-  wire [1:0] _266_;
-  wire _267_;
-  wire [1:0] _268_;
-  wire _269_;
-  wire _270_;
-  wire _272_;
+  wire _263_;
+  wire [1:0] _264_;
+  wire _266_;
+  wire [1:0] _267_;
+  wire _268_;
+  wire [1:0] _269_;
+  wire [1:0] _270_;
+  wire _271_;
+  wire [1:0] _272_;
   wire _273_;
   wire _274_;
-  wire [16:0] _275_;
+  wire _276_;
   wire _277_;
-  wire [16:0] _278_;
+  wire _278_;
   wire _279_;
-  wire _280_;
   wire _281_;
   wire _282_;
-  wire _284_;
-  wire _285_;
+  wire _283_;
+  wire [16:0] _284_;
   wire _286_;
-  wire _287_;
+  wire [16:0] _287_;
   wire _288_;
   wire _289_;
   wire _290_;
   wire _291_;
-  wire _292_;
-  wire [1:0] _293_;
-  wire [1:0] _294_;
-  wire [1:0] _295_;
+  wire _293_;
+  wire _294_;
+  wire _295_;
+  wire _296_;
   wire _297_;
-  wire [1:0] _298_;
+  wire _298_;
   wire _299_;
-  wire [5:0] _300_;
-  wire [5:0] _301_;
-  wire _303_;
-  wire [5:0] _304_;
-  wire _305_;
-  wire [3:0] _306_;
-  wire [3:0] _307_;
-  wire [3:0] _308_;
-  wire _310_;
-  wire [3:0] _311_;
+  wire _300_;
+  wire _301_;
+  wire [1:0] _302_;
+  wire [1:0] _303_;
+  wire [1:0] _304_;
+  wire _306_;
+  wire [1:0] _307_;
+  wire _308_;
+  wire [5:0] _309_;
+  wire [5:0] _310_;
   wire _312_;
-  wire _313_;
+  wire [5:0] _313_;
   wire _314_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
+  wire [3:0] _315_;
+  wire [3:0] _316_;
+  wire [3:0] _317_;
   wire _319_;
-  wire _320_;
+  wire [3:0] _320_;
   wire _321_;
   wire _322_;
   wire _323_;
-  wire _324_;
   wire _325_;
   wire _326_;
   wire _327_;
   wire _328_;
+  wire _329_;
+  wire _330_;
   wire _331_;
   wire _332_;
   wire _333_;
@@ -319,13 +315,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _335_;
   wire _336_;
   wire _337_;
-  wire _338_;
-  wire \$signal ;
-  reg \$signal$105  = 1'h0;
-  reg \$signal$106  = 1'h0;
-  reg \$signal$109  = 1'h1;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$146  = 1'h0;
+  wire _340_;
+  wire _341_;
+  wire _342_;
+  wire _343_;
+  wire _344_;
+  wire [16:0] \$signal ;
+  reg \$signal$112  = 1'h0;
+  reg \$signal$113  = 1'h0;
+  reg \$signal$116  = 1'h1;
+  reg \$signal$139  = 1'h0;
+  reg \$signal$151  = 1'h0;
+  wire \$signal$28 ;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
   (* unused_bits = "0 1 2 3 4 5 6 7" *)
@@ -334,12 +335,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "0 1 2 3 4 5 6 7" *)
   wire [7:0] act_min;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [1:0] beat = 2'h0;
   reg beat_last = 1'h0;
   reg [3:0] blk = 4'h0;
   wire block_end;
+  wire [16:0] ch_dec;
   reg ch_first = 1'h0;
   reg [16:0] ch_left = 17'h00000;
   input clk;
@@ -387,15 +390,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [23:0] i_acc = 24'h000000;
   wire [31:0] i_bias;
   wire i_last;
-  reg \i_last$55  = 1'h0;
+  reg \i_last$62  = 1'h0;
   reg [30:0] i_multiplier = 31'h00000000;
   reg [5:0] i_shift = 6'h00;
-  reg \i_valid$53  = 1'h0;
+  reg \i_valid$60  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [7:0] k_pen = 8'h00;
-  reg [7:0] k_rem = 8'h00;
+  wire [8:0] k_dec;
+  reg [8:0] k_pen = 9'h000;
+  reg [8:0] k_rem = 9'h000;
   wire [3:0] kept;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
@@ -412,10 +416,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$149 ;
+  wire [95:0] \o_data$154 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$77 ;
+  wire \o_valid$84 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -444,211 +448,219 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [7:0] t_rem = 8'h00;
+  wire [8:0] t_dec;
+  reg [8:0] t_rem = 9'h000;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [7:0] tile_pen = 8'h00;
+  reg [8:0] tile_pen = 9'h000;
   reg [5:0] w_addr = 6'h00;
   reg [31:0] w_data = 32'd0;
-  reg [32:0] \w_data$82  = 33'h000000000;
+  reg [32:0] \w_data$89  = 33'h000000000;
   reg w_en = 1'h0;
-  wire \w_en$76 ;
-  reg \w_en$80  = 1'h0;
+  wire \w_en$83 ;
+  reg \w_en$87  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _033_ = s_act__valid & s_wgt__valid;
-  assign _041_ = in_data & _033_;
-  assign _052_ = ~ at_k_last;
-  assign _062_ = credit_ok | _052_;
-  assign take = _041_ & _062_;
-  assign _071_ = s_act__valid & s_wgt__valid;
-  assign _081_ = in_data & _071_;
-  assign _092_ = _081_ & credit_ok;
-  assign \$signal  = _092_ & at_k_last;
-  assign _101_ = ~ in_data;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _022_ = credit_ok | _011_;
-  assign _027_ = _000_ & _022_;
-  assign adv = _101_ | _027_;
-  assign _028_ = compute & adv;
-  assign _029_ = _028_ & at_tile_last;
-  assign block_end = _029_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _072_ = in_data & _063_;
+  assign _081_ = ~ at_k_last;
+  assign _092_ = credit_ok | _081_;
+  assign take = _072_ & _092_;
+  assign _102_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _102_;
+  assign _011_ = _000_ & credit_ok;
+  assign \$signal$28  = _011_ & at_k_last;
+  assign _022_ = ~ in_data;
+  assign _030_ = s_act__valid & s_wgt__valid;
+  assign _031_ = ~ at_k_last;
+  assign _032_ = credit_ok | _031_;
+  assign _033_ = _030_ & _032_;
+  assign adv = _022_ | _033_;
+  assign _034_ = compute & adv;
+  assign _035_ = _034_ & at_tile_last;
+  assign block_end = _035_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _030_ = ! lane;
+  assign _036_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _032_ = ~ dn_last;
-  assign wrap = d_last & _032_;
-  assign \w_en$76  = \o_valid$77  & ob_last;
-  assign _035_ = kept - 3'h4;
-  assign _036_ = kept >= 4'h8;
-  assign _037_ = kept >= 3'h4;
-  assign _039_[15:0] = hdr[15:0] - 1'h1;
-  assign _046_ = hdr[47:32] > 5'h13;
-  assign _047_[7:0] = _046_ ? hdr[39:32] : 8'h13;
-  assign _049_ = hdr[47:32] == 1'h1;
+  assign _038_ = ~ dn_last;
+  assign wrap = d_last & _038_;
+  assign \w_en$83  = \o_valid$84  & ob_last;
+  assign _040_ = kept - 3'h4;
+  assign _041_ = kept >= 4'h8;
+  assign _042_ = kept >= 3'h4;
   assign _050_ = hdr[47:32] > 5'h13;
-  assign _051_ = _050_ ? hdr[47:32] : 16'h0013;
-  assign _053_ = _051_ == 1'h1;
-  assign _054_ = hdr[31:16] - 2'h2;
-  assign _055_ = $signed(ch_left) - $signed(2'h1);
-  assign _056_[5:0] = wa + 1'h1;
-  assign _057_[3:0] = blk + 1'h1;
-  assign _058_[1:0] = wb + 1'h1;
-  assign _059_ = wb == 2'h2;
-  assign _060_[0] = lane + 1'h1;
-  assign _064_[5:0] = flush - 1'h1;
-  assign _065_ = ! flush;
-  assign _066_ = block_end & last_mblock;
-  assign _067_ = compute & adv;
-  assign _072_[16:0] = fm0 + 3'h4;
-  assign _073_[4:0] = fn_rem - 1'h1;
-  assign _074_ = ! fn_rem;
-  assign _075_ = fn_last & last_mblock;
-  assign _076_ = ~ _075_;
-  assign _077_[7:0] = k_rem - 1'h1;
-  assign _078_[7:0] = t_rem - 1'h1;
-  assign _079_ = ! k_rem;
-  assign _080_ = ! t_rem;
-  assign _082_[16:0] = row + 1'h1;
-  assign _083_[16:0] = row - 2'h3;
-  assign _093_ = ~ drain_lt_wrap_pen;
-  assign _095_ = ~ drain_lt_pen;
-  assign _100_[1:0] = ra_beat + 1'h1;
-  assign _102_ = beat_last & d_last;
-  assign _103_ = ~ drain_restart;
-  assign _104_ = _103_ & o_valid;
-  assign _105_ = ~ beat_last;
-  assign _106_ = _104_ & _105_;
-  assign _107_ = ~ drain_restart;
-  assign _108_ = _107_ & row_end;
-  assign _111_ = ~ drain_restart;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = _002_ & row_end;
+  assign _051_[8:0] = _050_ ? hdr[40:32] : 9'h013;
+  assign _053_ = hdr[47:32] == 1'h1;
+  assign _054_ = hdr[47:32] > 5'h13;
+  assign _055_ = _054_ ? hdr[47:32] : 16'h0013;
+  assign _056_ = _055_ == 1'h1;
+  assign _057_ = ~ ch_left[16];
+  assign _058_ = ch_dec[16] & _057_;
+  assign _059_[5:0] = wa + 1'h1;
+  assign _060_[3:0] = blk + 1'h1;
+  assign _061_[1:0] = wb + 1'h1;
+  assign _062_ = wb == 2'h2;
+  assign _064_[0] = lane + 1'h1;
+  assign _067_[5:0] = flush - 1'h1;
+  assign _068_ = ! flush;
+  assign _069_ = block_end & last_mblock;
+  assign _070_ = compute & adv;
+  assign _075_[16:0] = fm0 + 3'h4;
+  assign _076_[4:0] = fn_rem - 1'h1;
+  assign _077_ = ! fn_rem;
+  assign _078_ = fn_last & last_mblock;
+  assign _079_ = ~ _078_;
+  assign _080_ = ~ k_rem[8];
+  assign _082_ = _080_ & k_dec[8];
+  assign _083_ = ~ t_rem[8];
+  assign _084_ = _083_ & t_dec[8];
+  assign _086_[16:0] = row - 2'h3;
+  assign _094_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _096_ = ~ drain_lt_wrap_pen;
+  assign _098_ = ~ drain_lt_pen;
+  assign _103_[3:0] = ra_blk + 1'h1;
+  assign _104_[1:0] = ra_beat + 1'h1;
+  assign _105_ = beat_last & d_last;
+  assign _106_ = ~ drain_restart;
+  assign _107_ = _106_ & o_valid;
+  assign _108_ = ~ beat_last;
+  assign _109_ = _107_ & _108_;
+  assign _110_ = ~ drain_restart;
+  assign _111_ = _110_ & row_end;
+  assign _003_ = ~ drain_restart;
   assign _005_ = ~ drain_restart;
-  assign _006_ = drain_d_step & _005_;
-  assign _009_ = dn + 1'h1;
-  assign _010_[3:0] = drain_dn_wrap ? 4'h0 : _009_;
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _019_ = ob + 1'h1;
-  assign _020_[1:0] = ob_last ? 2'h0 : _019_;
-  assign _023_ = r_en & m_out__valid;
-  assign _024_ = ~ row_valid;
-  assign _025_ = row_end & _024_;
-  reg [16:0] _541_ = 17'h00000;
-  assign drain_back[16:0] = _541_;
-  reg [16:0] _542_ = 17'h00000;
-  assign drain_plus[16:0] = _542_;
-  assign _112_ = { tile_end, compute } != 1'h1;
+  assign _006_ = _005_ & row_end;
+  assign _008_ = ~ drain_restart;
+  assign _009_ = drain_d_step & _008_;
+  assign _013_ = dn + 1'h1;
+  assign _014_[3:0] = drain_dn_wrap ? 4'h0 : _013_;
+  assign _015_ = o_valid & row_valid;
+  assign _016_ = row_end & row_valid;
+  assign _017_ = _016_ & row_last;
+  assign _026_ = r_en & m_out__valid;
+  assign _027_ = ~ row_valid;
+  assign _028_ = row_end & _027_;
+  reg [16:0] _553_ = 17'h00000;
+  assign drain_back[16:0] = _553_;
+  reg [16:0] _554_ = 17'h00000;
+  assign drain_plus[16:0] = _554_;
+  assign _112_ = { compute, adv } != 2'h2;
   assign _113_ = { tile_end, compute } != 1'h1;
-  assign _114_ = { _254_, _253_ } != 1'h0;
-  assign _115_ = { _267_, s_param__valid } != 2'h2;
-  assign _116_ = { _269_, s_param__valid } != 2'h2;
-  assign _117_ = { _267_, ch_left[16], s_param__valid } != 3'h5;
-  assign _118_ = { _264_, compute } != 2'h3;
-  assign _119_ = { _262_, _065_ } != 2'h2;
-  assign _120_ = { _269_, _267_, _264_, _262_ } != 1'h0;
-  assign _121_ = { _272_, s_param__valid } != 2'h2;
-  assign _122_ = { _274_, s_param__valid } != 2'h2;
-  assign _123_ = { _274_, _272_ } != 1'h0;
-  assign _124_ = { _277_, s_param__valid } != 2'h2;
-  assign _125_ = { _279_, s_param__valid } != 2'h2;
-  assign _126_ = { _279_, _277_ } != 1'h0;
-  assign _127_ = { _284_, s_param__valid } != 2'h2;
+  assign _114_ = { tile_end, compute } != 1'h1;
+  assign _115_ = { _258_, _257_ } != 1'h0;
+  assign _116_ = { _271_, s_param__valid } != 2'h2;
+  assign _117_ = { _273_, s_param__valid } != 2'h2;
+  assign _118_ = { _271_, ch_left[16], s_param__valid } != 3'h5;
+  assign _119_ = { _268_, compute } != 2'h3;
+  assign _120_ = { _266_, _068_ } != 2'h2;
+  assign _121_ = { _273_, _271_, _268_, _266_ } != 1'h0;
+  assign _122_ = { _276_, s_param__valid } != 2'h2;
+  assign _123_ = { _278_, s_param__valid } != 2'h2;
+  assign _124_ = { _278_, _276_ } != 1'h0;
+  assign _125_ = { _281_, s_param__valid } != 2'h2;
+  assign _126_ = { _283_, s_param__valid } != 2'h2;
+  assign _127_ = { _283_, _281_ } != 1'h0;
   assign _128_ = { _286_, s_param__valid } != 2'h2;
-  assign _129_ = { _284_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _130_ = { _286_, _284_ } != 1'h0;
-  assign _131_ = { _290_, s_param__valid } != 2'h2;
-  assign _132_ = { _292_, s_param__valid } != 2'h2;
-  assign _133_ = { _292_, _290_ } != 1'h0;
-  assign _134_ = { _297_, s_param__valid } != 2'h2;
+  assign _129_ = { _288_, s_param__valid } != 2'h2;
+  assign _130_ = { _288_, _286_ } != 1'h0;
+  assign _131_ = { _293_, s_param__valid } != 2'h2;
+  assign _132_ = { _295_, s_param__valid } != 2'h2;
+  assign _133_ = { _293_, \$signal$116 , s_param__valid } != 3'h5;
+  assign _134_ = { _295_, _293_ } != 1'h0;
   assign _135_ = { _299_, s_param__valid } != 2'h2;
-  assign _136_ = { _297_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _137_ = { _299_, _297_ } != 1'h0;
-  assign _138_ = { _303_, s_param__valid } != 2'h2;
-  assign _139_ = { _305_, s_param__valid } != 2'h2;
-  assign _140_ = { _303_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _141_ = { _305_, _303_ } != 1'h0;
-  assign _142_ = { _310_, s_param__valid } != 2'h2;
-  assign _143_ = { _312_, s_param__valid } != 2'h2;
-  assign _144_ = { _310_, \$signal$109 , s_param__valid } != 3'h5;
-  assign _145_ = { _310_, wb_last, \$signal$109 , s_param__valid } != 4'hb;
-  assign _146_ = { _312_, _310_ } != 1'h0;
-  assign _147_ = { _316_, s_param__valid } != 2'h2;
-  assign _148_ = { _318_, s_param__valid } != 2'h2;
-  assign _149_ = { _318_, _316_ } != 1'h0;
-  assign _150_ = { _006_, enter_q, drain_dn_step } != 3'h4;
-  assign _151_ = { _006_, enter_q } != 1'h0;
-  assign _152_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _153_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _154_ = { _006_, drain_restart } != 1'h0;
-  assign _155_ = { compute, adv } != 2'h2;
-  assign _156_ = { compute, adv } != 2'h2;
-  assign _157_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _158_ = { compute, adv } != 2'h2;
+  assign _136_ = { _301_, s_param__valid } != 2'h2;
+  assign _137_ = { _301_, _299_ } != 1'h0;
+  assign _138_ = { _306_, s_param__valid } != 2'h2;
+  assign _139_ = { _308_, s_param__valid } != 2'h2;
+  assign _140_ = { _306_, \$signal$116 , s_param__valid } != 3'h5;
+  assign _141_ = { _308_, _306_ } != 1'h0;
+  assign _142_ = { _312_, s_param__valid } != 2'h2;
+  assign _143_ = { _314_, s_param__valid } != 2'h2;
+  assign _144_ = { _312_, \$signal$116 , s_param__valid } != 3'h5;
+  assign _145_ = { _314_, _312_ } != 1'h0;
+  assign _146_ = { _319_, s_param__valid } != 2'h2;
+  assign _147_ = { _321_, s_param__valid } != 2'h2;
+  assign _148_ = { _319_, \$signal$116 , s_param__valid } != 3'h5;
+  assign _149_ = { _319_, wb_last, \$signal$116 , s_param__valid } != 4'hb;
+  assign _150_ = { _321_, _319_ } != 1'h0;
+  assign _151_ = { _325_, s_param__valid } != 2'h2;
+  assign _152_ = { _327_, s_param__valid } != 2'h2;
+  assign _153_ = { _327_, _325_ } != 1'h0;
+  assign _154_ = { _009_, enter_q, drain_dn_step } != 3'h4;
+  assign _155_ = { _009_, enter_q } != 1'h0;
+  assign _156_ = { _111_, _109_, drain_restart } != 1'h0;
+  assign _157_ = { _111_, _109_, drain_restart } != 1'h0;
+  assign _158_ = { _009_, drain_restart } != 1'h0;
   assign _159_ = { compute, adv } != 2'h2;
   assign _160_ = { compute, adv } != 2'h2;
-  assign _161_ = & { tile_end, fn_last };
-  assign _162_ = & { _255_, ch_left[16], s_param__valid };
-  assign _163_ = & { _256_, ch_left[16], s_param__valid };
-  assign _164_ = & { _257_, ch_left[16], s_param__valid };
-  assign _165_ = & { _258_, ch_first, s_param__valid };
-  assign _166_ = & { _259_, ch_first, s_param__valid };
-  assign _167_ = & { _120_, _119_, _118_, _117_, _116_, _115_ };
-  assign _168_ = & { _123_, _122_, _121_ };
-  assign _169_ = & { _126_, _125_, _124_ };
-  assign _170_ = & { _130_, _129_, _128_, _127_ };
-  assign _171_ = & { _133_, _132_, _131_ };
-  assign _172_ = & { _137_, _136_, _135_, _134_ };
-  assign _173_ = & { _141_, _140_, _139_, _138_ };
-  assign _174_ = & { _146_, _145_, _144_, _143_, _142_ };
-  assign _175_ = & { _149_, _148_, _147_ };
-  assign _176_ = & { _319_, s_param__valid };
-  assign _177_ = & { _320_, s_param__valid };
-  assign _178_ = & { _321_, s_param__valid };
-  assign _179_ = & { _322_, s_param__valid };
-  assign _180_ = & { _323_, s_param__valid };
-  assign _181_ = & { _324_, s_param__valid };
-  assign _182_ = & { _325_, s_param__valid };
-  assign _183_ = & { _326_, s_param__valid };
-  assign _184_ = & { _327_, s_param__valid };
-  assign _185_ = & { _328_, s_param__valid };
-  assign _186_ = & { _201_, \o_valid$77  };
-  assign _187_ = & { _202_, \o_valid$77  };
-  assign _188_ = & { _203_, \o_valid$77  };
-  assign _189_ = & { _151_, _150_ };
-  assign _190_ = & { _102_, o_valid };
-  assign _191_ = & { _158_, _157_ };
-  assign _199_ = ~ compute;
-  assign _200_ = ~ _334_;
-  assign _192_ = | { _199_, rst };
-  assign _193_ = | { _066_, rst };
-  assign _194_ = | { _200_, rst };
-  assign _195_ = | { drain_restart, rst };
-  assign _196_ = | { drain_restart, rst };
-  assign _197_ = | { dn_last, rst };
-  assign _198_ = | { d_last, rst };
-  assign _201_ = ob == 2'h2;
-  assign _202_ = ob == 1'h1;
-  assign _203_ = ! ob;
-  assign _207_ = drain_restart ? 1'h0 : d_last;
-  assign _213_ = drain_restart ? m_one : row_last;
-  assign _216_ = drain_restart ? 1'h1 : row_valid;
-  assign _219_ = drain_restart ? 17'h00000 : row;
-  assign _225_ = drain_restart ? 4'h0 : dn;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$106  : _080_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$105  : _079_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _688_;
+  assign _161_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _162_ = { compute, adv } != 2'h2;
+  assign _163_ = { compute, adv } != 2'h2;
+  assign _164_ = & { tile_end, fn_last };
+  assign _165_ = & { _259_, ch_left[16], s_param__valid };
+  assign _166_ = & { _260_, ch_left[16], s_param__valid };
+  assign _167_ = & { _261_, ch_left[16], s_param__valid };
+  assign _168_ = & { _262_, ch_first, s_param__valid };
+  assign _169_ = & { _263_, ch_first, s_param__valid };
+  assign _170_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
+  assign _171_ = & { _124_, _123_, _122_ };
+  assign _172_ = & { _127_, _126_, _125_ };
+  assign _173_ = & { _130_, _129_, _128_ };
+  assign _174_ = & { _134_, _133_, _132_, _131_ };
+  assign _175_ = & { _137_, _136_, _135_ };
+  assign _176_ = & { _141_, _140_, _139_, _138_ };
+  assign _177_ = & { _145_, _144_, _143_, _142_ };
+  assign _178_ = & { _150_, _149_, _148_, _147_, _146_ };
+  assign _179_ = & { _153_, _152_, _151_ };
+  assign _180_ = & { _328_, s_param__valid };
+  assign _181_ = & { _329_, s_param__valid };
+  assign _182_ = & { _330_, s_param__valid };
+  assign _183_ = & { _331_, s_param__valid };
+  assign _184_ = & { _332_, s_param__valid };
+  assign _185_ = & { _333_, s_param__valid };
+  assign _186_ = & { _334_, s_param__valid };
+  assign _187_ = & { _335_, s_param__valid };
+  assign _188_ = & { _336_, s_param__valid };
+  assign _189_ = & { _337_, s_param__valid };
+  assign _190_ = & { _205_, \o_valid$84  };
+  assign _191_ = & { _206_, \o_valid$84  };
+  assign _192_ = & { _207_, \o_valid$84  };
+  assign _193_ = & { _155_, _154_ };
+  assign _194_ = & { _105_, o_valid };
+  assign _195_ = & { _162_, _161_ };
+  assign _203_ = ~ compute;
+  assign _204_ = ~ _340_;
+  assign _196_ = | { _203_, rst };
+  assign _197_ = | { _069_, rst };
+  assign _198_ = | { _204_, rst };
+  assign _199_ = | { drain_restart, rst };
+  assign _200_ = | { drain_restart, rst };
+  assign _201_ = | { dn_last, rst };
+  assign _202_ = | { d_last, rst };
+  assign _205_ = ob == 2'h2;
+  assign _206_ = ob == 1'h1;
+  assign _207_ = ! ob;
+  assign _211_ = drain_restart ? 1'h0 : d_last;
+  assign _217_ = drain_restart ? m_one : row_last;
+  assign _220_ = drain_restart ? 1'h1 : row_valid;
+  assign _223_ = drain_restart ? 17'h00000 : row;
+  assign _229_ = drain_restart ? 4'h0 : dn;
+  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _084_;
+  assign _235_ = adv ? _234_ : 1'hx;
+  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _082_;
+  assign _238_ = adv ? _237_ : 1'hx;
+  assign _240_ = at_k_last ? 1'h0 : 1'hx;
+  function [5:0] _704_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
@@ -656,22 +668,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _688_ = b[5:0];
+        _704_ = b[5:0];
       2'b1?:
-        _688_ = b[11:6];
+        _704_ = b[11:6];
       default:
-        _688_ = a;
+        _704_ = a;
     endcase
   endfunction
-  assign _253_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
+  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
   assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = _065_ ? 2'h0 : 2'hx;
-  function [1:0] _697_;
+  assign _260_ = ctrl_state == 1'h1;
+  assign _261_ = ctrl_state == 1'h1;
+  assign _262_ = ctrl_state == 1'h1;
+  assign _263_ = ctrl_state == 1'h1;
+  assign _264_ = _068_ ? 2'h0 : 2'hx;
+  function [1:0] _713_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -679,214 +691,228 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _697_ = b[1:0];
+        _713_ = b[1:0];
       4'b??1?:
-        _697_ = b[3:2];
+        _713_ = b[3:2];
       4'b?1??:
-        _697_ = b[5:4];
+        _713_ = b[5:4];
       4'b1???:
-        _697_ = b[7:6];
+        _713_ = b[7:6];
       default:
-        _697_ = a;
+        _713_ = a;
     endcase
   endfunction
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _263_ = compute ? 2'hx : 2'h3;
-  assign _264_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _265_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _266_ = s_param__valid ? _265_ : 2'hx;
-  assign _267_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _268_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _269_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _270_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _707_;
+  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _267_ = compute ? 2'hx : 2'h3;
+  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _269_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _270_ = s_param__valid ? _269_ : 2'hx;
+  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _272_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _273_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _274_ = s_param__valid ? 1'h0 : 1'hx;
+  function [0:0] _723_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _707_ = b[0:0];
+        _723_ = b[0:0];
       2'b1?:
-        _707_ = b[1:1];
+        _723_ = b[1:1];
       default:
-        _707_ = a;
+        _723_ = a;
     endcase
   endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = s_param__valid ? _055_ : 17'hxxxxx;
-  function [16:0] _712_;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _278_ = ! ctrl_state;
+  assign _279_ = s_param__valid ? _058_ : 1'hx;
+  function [0:0] _728_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _728_ = b[0:0];
+      2'b1?:
+        _728_ = b[1:1];
+      default:
+        _728_ = a;
+    endcase
+  endfunction
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _283_ = ! ctrl_state;
+  assign _284_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _733_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _712_ = b[16:0];
+        _733_ = b[16:0];
       2'b1?:
-        _712_ = b[33:17];
+        _733_ = b[33:17];
       default:
-        _712_ = a;
+        _733_ = a;
     endcase
   endfunction
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? _054_ : 17'hxxxxx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
-  assign _281_ = \$signal$109  ? _280_ : 1'hx;
-  assign _282_ = s_param__valid ? _281_ : 1'hx;
-  function [0:0] _719_;
+  assign _286_ = ctrl_state == 1'h1;
+  assign _287_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _288_ = ! ctrl_state;
+  assign _289_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _062_;
+  assign _290_ = \$signal$116  ? _289_ : 1'hx;
+  assign _291_ = s_param__valid ? _290_ : 1'hx;
+  function [0:0] _740_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _719_ = b[0:0];
+        _740_ = b[0:0];
       2'b1?:
-        _719_ = b[1:1];
+        _740_ = b[1:1];
       default:
-        _719_ = a;
+        _740_ = a;
     endcase
   endfunction
-  assign _284_ = ctrl_state == 1'h1;
-  assign _285_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _288_ = s_param__valid ? _287_ : 1'hx;
-  function [0:0] _725_;
+  assign _293_ = ctrl_state == 1'h1;
+  assign _294_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _295_ = ! ctrl_state;
+  assign _296_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _297_ = s_param__valid ? _296_ : 1'hx;
+  function [0:0] _746_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _725_ = b[0:0];
+        _746_ = b[0:0];
       2'b1?:
-        _725_ = b[1:1];
+        _746_ = b[1:1];
       default:
-        _725_ = a;
+        _746_ = a;
     endcase
   endfunction
-  assign _289_ = _725_(1'hx, { _291_, _288_ }, { _292_, _290_ });
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _058_[1:0];
-  assign _294_ = \$signal$109  ? _293_ : 2'hx;
-  assign _295_ = s_param__valid ? _294_ : 2'hx;
-  function [1:0] _732_;
+  assign _298_ = _746_(1'hx, { _300_, _297_ }, { _301_, _299_ });
+  assign _299_ = ctrl_state == 1'h1;
+  assign _300_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _301_ = ! ctrl_state;
+  assign _302_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _061_[1:0];
+  assign _303_ = \$signal$116  ? _302_ : 2'hx;
+  assign _304_ = s_param__valid ? _303_ : 2'hx;
+  function [1:0] _753_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _732_ = b[1:0];
+        _753_ = b[1:0];
       2'b1?:
-        _732_ = b[3:2];
+        _753_ = b[3:2];
       default:
-        _732_ = a;
+        _753_ = a;
     endcase
   endfunction
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = \$signal$109  ? _056_[5:0] : 6'hxx;
-  assign _301_ = s_param__valid ? _300_ : 6'hxx;
-  function [5:0] _738_;
+  assign _306_ = ctrl_state == 1'h1;
+  assign _307_ = s_param__valid ? 2'h0 : 2'hx;
+  assign _308_ = ! ctrl_state;
+  assign _309_ = \$signal$116  ? _059_[5:0] : 6'hxx;
+  assign _310_ = s_param__valid ? _309_ : 6'hxx;
+  function [5:0] _759_;
     input [5:0] a;
     input [11:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _738_ = b[5:0];
+        _759_ = b[5:0];
       2'b1?:
-        _738_ = b[11:6];
+        _759_ = b[11:6];
       default:
-        _738_ = a;
+        _759_ = a;
     endcase
   endfunction
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = wb_last ? _057_[3:0] : 4'hx;
-  assign _307_ = \$signal$109  ? _306_ : 4'hx;
-  assign _308_ = s_param__valid ? _307_ : 4'hx;
-  function [3:0] _745_;
+  assign _312_ = ctrl_state == 1'h1;
+  assign _313_ = s_param__valid ? 6'h00 : 6'hxx;
+  assign _314_ = ! ctrl_state;
+  assign _315_ = wb_last ? _060_[3:0] : 4'hx;
+  assign _316_ = \$signal$116  ? _315_ : 4'hx;
+  assign _317_ = s_param__valid ? _316_ : 4'hx;
+  function [3:0] _766_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _745_ = b[3:0];
+        _766_ = b[3:0];
       2'b1?:
-        _745_ = b[7:4];
+        _766_ = b[7:4];
       default:
-        _745_ = a;
+        _766_ = a;
     endcase
   endfunction
-  assign _310_ = ctrl_state == 1'h1;
-  assign _311_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _312_ = ! ctrl_state;
-  assign _313_ = \$signal$109  ? (* full_case = 32'd1 *) 1'h0 : _060_[0];
-  assign _314_ = s_param__valid ? _313_ : 1'hx;
-  function [0:0] _751_;
+  assign _319_ = ctrl_state == 1'h1;
+  assign _320_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _321_ = ! ctrl_state;
+  assign _322_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
+  assign _323_ = s_param__valid ? _322_ : 1'hx;
+  function [0:0] _772_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _751_ = b[0:0];
+        _772_ = b[0:0];
       2'b1?:
-        _751_ = b[1:1];
+        _772_ = b[1:1];
       default:
-        _751_ = a;
+        _772_ = a;
     endcase
   endfunction
-  assign _316_ = ctrl_state == 1'h1;
-  assign _317_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
+  assign _325_ = ctrl_state == 1'h1;
+  assign _326_ = s_param__valid ? 1'h0 : 1'hx;
   assign _327_ = ! ctrl_state;
   assign _328_ = ! ctrl_state;
-  assign _331_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _332_ = s_param__valid ? _331_ : 1'h0;
-  assign enter = _333_ ? _332_ : 1'h0;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign header_taken = _336_ ? s_param__valid : 1'h0;
+  assign _329_ = ! ctrl_state;
+  assign _330_ = ! ctrl_state;
+  assign _331_ = ! ctrl_state;
+  assign _332_ = ! ctrl_state;
+  assign _333_ = ! ctrl_state;
+  assign _334_ = ! ctrl_state;
+  assign _335_ = ! ctrl_state;
   assign _336_ = ! ctrl_state;
-  function [0:0] _775_;
+  assign _337_ = ! ctrl_state;
+  assign _340_ = ctrl_state == 1'h1;
+  assign _341_ = ctrl_state == 1'h1;
+  assign header_taken = _342_ ? s_param__valid : 1'h0;
+  assign _342_ = ! ctrl_state;
+  function [0:0] _792_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _775_ = b[0:0];
+        _792_ = b[0:0];
       2'b1?:
-        _775_ = b[1:1];
+        _792_ = b[1:1];
       default:
-        _775_ = a;
+        _792_ = a;
     endcase
   endfunction
-  assign s_param__ready = _775_(1'h0, 2'h3, { _338_, _337_ });
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
+  assign s_param__ready = _792_(1'h0, 2'h3, { _344_, _343_ });
+  assign _343_ = ctrl_state == 1'h1;
+  assign _344_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -894,7 +920,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$149 ),
+    .o_data(\o_data$154 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -903,13 +929,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$82 ),
-    .wp__en(\w_en$80 )
+    .wp__data(\w_data$89 ),
+    .wp__en(\w_en$87 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$731$0 (ra_beat),
-    .\port$733$0 (ra_blk),
+    .\port$737$0 (ra_beat),
+    .\port$739$0 (ra_blk),
     .r_data(i_bias),
     .rst(rst),
     .wp__addr(w_addr),
@@ -920,36 +946,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$55 ),
+    .i_last(\i_last$62 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$53 ),
+    .i_valid(\i_valid$60 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$77 ),
+    .o_valid(\o_valid$84 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _047_[15:8] = 8'hxx;
-  assign _020_[2] = 1'hx;
-  assign _010_[4] = 1'hx;
+  assign _094_[18:17] = 2'hx;
+  assign _051_[15:9] = 7'hxx;
+  assign _014_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     \hdr_out_q.zero_point  <= hdr[55:48];
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_112_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _074_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_113_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_113_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _073_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_114_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _076_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_192_) begin
+    if (_196_) begin
       fm0 <= 17'h00000;
-    end else if (_161_) begin
-      fm0 <= _072_[16:0];
+    end else if (_164_) begin
+      fm0 <= _075_[16:0];
     end
     if (rst) begin
       tile_end <= 1'h0;
@@ -958,11 +984,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 4'hc;
       last_mblock <= 1'h0;
       give_back <= 2'h0;
-      \w_en$80  <= 1'h0;
-      \i_last$55  <= 1'h0;
-      \i_valid$53  <= 1'h0;
+      \w_en$87  <= 1'h0;
+      \i_last$62  <= 1'h0;
+      \i_valid$60  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$146  <= 1'h0;
+      \$signal$151  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -984,167 +1010,172 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _541_ <= 17'h00000;
-      _542_ <= 17'h00000;
+      _553_ <= 17'h00000;
+      _554_ <= 17'h00000;
     end else begin
-      tile_end <= _067_ & at_tile_last;
+      tile_end <= _070_ & at_tile_last;
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _036_ : _037_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _035_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _041_ : _042_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _040_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _023_ + _025_;
-      \w_en$80  <= \w_en$76 ;
-      \i_last$55  <= part_last;
-      \i_valid$53  <= \$signal$146 ;
-      part_last <= _014_ & dn_last;
-      \$signal$146  <= _012_;
+      give_back <= _026_ + _028_;
+      \w_en$87  <= \w_en$83 ;
+      \i_last$62  <= part_last;
+      \i_valid$60  <= \$signal$151 ;
+      part_last <= _017_ & dn_last;
+      \$signal$151  <= _015_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _003_ & d_last;
+      drain_dn_step <= _006_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _111_ & row_end;
-      begin if (_106_) d_last <= _207_; else d_last <= _108_ ? \$signal$134  : _207_; end
-      begin if (_106_) row_last <= _213_; else begin if (_108_) row_last <= row_last_next; else row_last <= _213_; end end
-      begin if (_106_) row_valid <= _216_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _216_; end end
-      begin if (_106_) row <= _219_; else begin if (_108_) row <= row_next; else row <= _219_; end end
-      begin if (_006_) begin if (drain_dn_step) dn <= _010_[3:0]; else dn <= _225_; end else dn <= _225_; end
+      drain_d_step <= _003_ & row_end;
+      begin if (_109_) d_last <= _211_; else d_last <= _111_ ? \$signal$139  : _211_; end
+      begin if (_109_) row_last <= _217_; else begin if (_111_) row_last <= row_last_next; else row_last <= _217_; end end
+      begin if (_109_) row_valid <= _220_; else begin if (_111_) row_valid <= row_valid_next; else row_valid <= _220_; end end
+      begin if (_109_) row <= _223_; else begin if (_111_) row <= row_next; else row <= _223_; end end
+      begin if (_009_) begin if (drain_dn_step) dn <= _014_[3:0]; else dn <= _229_; end else dn <= _229_; end
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _098_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
+      row_next <= _094_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _541_ <= _083_[16:0];
-      _542_ <= _082_[16:0];
+      _553_ <= _086_[16:0];
+      _554_ <= row + 1'h1;
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_114_) begin
-      flush <= _688_(6'hxx, { 6'h23, _064_[5:0] }, { _254_, _253_ });
+    end else if (_115_) begin
+      flush <= _704_(6'hxx, { 6'h23, _067_[5:0] }, { _258_, _257_ });
     end
-    if (_193_) begin
+    if (_197_) begin
       compute <= 1'h0;
-    end else if (_162_) begin
+    end else if (_165_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_163_) begin
+    end else if (_166_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_164_) begin
+    end else if (_167_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_165_) begin
+    end else if (_168_) begin
       i_shift <= hdr[69:64];
     end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_166_) begin
+    end else if (_169_) begin
       i_multiplier <= hdr[62:32];
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_167_) begin
-      ctrl_state <= _697_(2'hx, { _268_, _266_, _263_, _260_ }, { _269_, _267_, _264_, _262_ });
+    end else if (_170_) begin
+      ctrl_state <= _713_(2'hx, { _272_, _270_, _267_, _264_ }, { _273_, _271_, _268_, _266_ });
     end
     if (rst) begin
       ch_first <= 1'h0;
-    end else if (_168_) begin
-      ch_first <= _707_(1'hx, { _273_, _270_ }, { _274_, _272_ });
+    end else if (_171_) begin
+      ch_first <= _723_(1'hx, { _277_, _274_ }, { _278_, _276_ });
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_172_) begin
+      armed <= _728_(1'hx, { _282_, _279_ }, { _283_, _281_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_169_) begin
-      ch_left <= _712_(17'hxxxxx, { _278_, _275_ }, { _279_, _277_ });
+    end else if (_173_) begin
+      ch_left <= _733_(17'hxxxxx, { _287_, _284_ }, { _288_, _286_ });
     end
     if (rst) begin
       wb_last <= 1'h0;
-    end else if (_170_) begin
-      wb_last <= _719_(1'hx, { _285_, _282_ }, { _286_, _284_ });
+    end else if (_174_) begin
+      wb_last <= _740_(1'hx, { _294_, _291_ }, { _295_, _293_ });
     end
     if (rst) begin
-      \$signal$109  <= 1'h1;
-    end else if (_171_) begin
-      \$signal$109  <= _289_;
+      \$signal$116  <= 1'h1;
+    end else if (_175_) begin
+      \$signal$116  <= _298_;
     end
     if (rst) begin
       wb <= 2'h0;
-    end else if (_172_) begin
-      wb <= _732_(2'hx, { _298_, _295_ }, { _299_, _297_ });
+    end else if (_176_) begin
+      wb <= _753_(2'hx, { _307_, _304_ }, { _308_, _306_ });
     end
     if (rst) begin
       wa <= 6'h00;
-    end else if (_173_) begin
-      wa <= _738_(6'hxx, { _304_, _301_ }, { _305_, _303_ });
+    end else if (_177_) begin
+      wa <= _759_(6'hxx, { _313_, _310_ }, { _314_, _312_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_174_) begin
-      blk <= _745_(4'hx, { _311_, _308_ }, { _312_, _310_ });
+    end else if (_178_) begin
+      blk <= _766_(4'hx, { _320_, _317_ }, { _321_, _319_ });
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_175_) begin
-      lane <= _751_(1'hx, { _317_, _314_ }, { _318_, _316_ });
-    end
-    if (rst) begin
-      \$signal$106  <= 1'h0;
-    end else if (_176_) begin
-      \$signal$106  <= _053_;
-    end
-    if (rst) begin
-      \$signal$105  <= 1'h0;
-    end else if (_177_) begin
-      \$signal$105  <= _049_;
-    end
-    if (rst) begin
-      tile_pen <= 8'h00;
-    end else if (_178_) begin
-      tile_pen <= _047_[7:0] - 2'h2;
-    end
-    if (rst) begin
-      k_pen <= 8'h00;
     end else if (_179_) begin
-      k_pen <= hdr[39:32] - 2'h2;
+      lane <= _772_(1'hx, { _326_, _323_ }, { _327_, _325_ });
+    end
+    if (rst) begin
+      \$signal$113  <= 1'h0;
+    end else if (_180_) begin
+      \$signal$113  <= _056_;
+    end
+    if (rst) begin
+      \$signal$112  <= 1'h0;
+    end else if (_181_) begin
+      \$signal$112  <= _053_;
+    end
+    if (rst) begin
+      tile_pen <= 9'h000;
+    end else if (_182_) begin
+      tile_pen <= _051_[8:0] - 2'h2;
+    end
+    if (rst) begin
+      k_pen <= 9'h000;
+    end else if (_183_) begin
+      k_pen <= hdr[40:32] - 2'h2;
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_180_) begin
+    end else if (_184_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_185_) begin
       m_wrap_pen <= hdr[15:0] + 2'h2;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_182_) begin
+    end else if (_186_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_187_) begin
       m_wrap <= hdr[15:0] + 2'h3;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_184_) begin
-      m_last <= _039_[15:0];
+    end else if (_188_) begin
+      m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_185_) begin
+    end else if (_189_) begin
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1152,113 +1183,113 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (hdr_out_load) begin
       zero_point <= \hdr_out_q.zero_point ;
     end
-    if (_194_) begin
+    if (_198_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _030_;
+      w_en <= s_param__valid & _036_;
     end
-    if (!_335_) begin
+    if (!_341_) begin
       w_data <= 32'd0;
     end else begin
       w_data <= hdr[31:0];
     end
     if (rst) begin
-      \w_data$82  <= 33'h000000000;
-    end else if (\w_en$76 ) begin
-      \w_data$82  <= { o_last, o_data, part2, part1, part0 };
+      \w_data$89  <= 33'h000000000;
+    end else if (\w_en$83 ) begin
+      \w_data$89  <= { o_last, o_data, part2, part1, part0 };
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_186_) begin
+    end else if (_190_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_187_) begin
+    end else if (_191_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_188_) begin
+    end else if (_192_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$77 ) begin
+    end else if (\o_valid$84 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _020_[1:0];
+      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$146 ) begin
+    if (\$signal$151 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$149 [95:72] : \o_data$149 [71:48]; else acc_chosen <= beat[0] ? \o_data$149 [47:24] : \o_data$149 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$154 [95:72] : \o_data$154 [71:48]; else acc_chosen <= beat[0] ? \o_data$154 [47:24] : \o_data$154 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_189_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_193_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_009_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_152_) begin
-      begin if (_106_) beat_last <= beat == 2'h2; else begin if (_108_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_156_) begin
+      begin if (_109_) beat_last <= beat == 2'h2; else begin if (_111_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_153_) begin
-      begin if (_106_) beat <= beat + 1'h1; else begin if (_108_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_157_) begin
+      begin if (_109_) beat <= beat + 1'h1; else begin if (_111_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_154_) begin
-      begin if (_006_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_158_) begin
+      begin if (_009_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_195_) begin
+    if (_199_) begin
       ra_blk <= 4'h0;
-    end else if (_190_) begin
+    end else if (_194_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_196_) begin
+    if (_200_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
-      ra_beat <= _100_[1:0];
+      ra_beat <= _104_[1:0];
     end
-    if (_197_) begin
+    if (_201_) begin
       ra_blk_next <= 4'h0;
     end else begin
-      ra_blk_next <= ra_blk + 1'h1;
+      ra_blk_next <= _103_[3:0];
     end
-    if (_198_) begin
-      \$signal$134  <= 1'h0;
+    if (_202_) begin
+      \$signal$139  <= 1'h0;
     end else begin
-      \$signal$134  <= drain_d_pen;
+      \$signal$139  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_155_) begin
-      at_tile_last <= compute ? _231_ : \$signal$106 ;
+    end else if (_159_) begin
+      at_tile_last <= compute ? _235_ : \$signal$113 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_156_) begin
-      at_k_last <= compute ? _234_ : \$signal$105 ;
+    end else if (_160_) begin
+      at_k_last <= compute ? _238_ : \$signal$112 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_191_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _236_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_195_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _079_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 8'h00;
-    end else if (_159_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _078_[7:0]; else t_rem <= 8'hxx; end else t_rem <= tile_pen; end
+      t_rem <= 9'h000;
+    end else if (_163_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 8'h00;
-    end else if (_160_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _077_[7:0]; else k_rem <= 8'hxx; end else k_rem <= k_pen; end
+      k_rem <= 9'h000;
+    end else if (_112_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
   end
 endmodule
@@ -2181,13 +2212,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$731$0 , \port$733$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$737$0 , \port$739$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$731$0 ;
-  wire [1:0] \port$731$0 ;
-  input [3:0] \port$733$0 ;
-  wire [3:0] \port$733$0 ;
+  input [1:0] \port$737$0 ;
+  wire [1:0] \port$737$0 ;
+  input [3:0] \port$739$0 ;
+  wire [3:0] \port$739$0 ;
   output [31:0] r_data;
   reg [31:0] r_data = 32'd0;
   input rst;
@@ -2272,7 +2303,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$731$0 , \
   end
   reg [31:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$733$0 , \port$731$0  }];
+    _1_ <= mem[{ \port$739$0 , \port$737$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2295,9 +2326,7 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire _12_;
   wire _13_;
   wire _14_;
-  wire _15_;
-  wire _16_;
-  wire [7:0] _17_;
+  wire [7:0] _15_;
   wire [31:0] a_0;
   input clk;
   wire clk;
@@ -2330,6 +2359,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   reg o_valid = 1'h0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
@@ -2349,6 +2380,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   wire rst;
   wire [7:0] t_0;
   wire [33:0] u_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _02_ = a_0[16:0] * rq1_m0[30:17];
@@ -2393,22 +2426,22 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _09_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
-  assign _12_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _13_ = fits_0 ? _12_ : rq3_y0[33];
-  assign _14_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _15_ = ~ rq3_y0[33];
-  assign _16_ = fits_0 ? _14_ : _15_;
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
+  assign _12_ = fits_0 ? under_0[9] : rq3_y0[33];
+  assign _13_ = ~ rq3_y0[33];
+  assign _14_ = fits_0 ? over_0[9] : _13_;
   assign _00_ = $signed(i_shift) > $signed(1'h0);
   assign _06_ = $signed(i_shift) < $signed(1'h0);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign _01_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  reg [8:0] _80_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _80_;
-  reg [8:0] _81_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _81_;
-  assign _17_ = _16_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
+  reg [8:0] _78_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _78_;
+  reg [8:0] _79_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _79_;
+  assign _15_ = _14_ ? (* full_case = 32'd1 *) 8'h7f : t_0;
   assign _04_[46:14] = h_0;
   assign hi_z[8] = hi_z[9];
   assign _05_[32:1] = half_0;
@@ -2417,8 +2450,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _80_ <= 9'h000;
-      _81_ <= 9'h000;
+      _78_ <= 9'h000;
+      _79_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -2428,8 +2461,8 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _80_ <= $signed(8'h7f) - $signed(zero_point);
-      _81_ <= $signed(8'h80) - $signed(zero_point);
+      _78_ <= $signed(8'h7f) - $signed(zero_point);
+      _79_ <= $signed(8'h80) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -2440,7 +2473,7 @@ module \hwq_top.engine.requant (rst, zero_point, i_multiplier, i_shift, i_valid,
     if (rst) begin
       o_data <= 8'h00;
     end else if (rq3_valid) begin
-      o_data <= _13_ ? (* full_case = 32'd1 *) 8'h80 : _17_;
+      o_data <= _12_ ? (* full_case = 32'd1 *) 8'h80 : _15_;
     end
     if (rq2_valid) begin
       rq3_y0 <= $signed(u_0) >>> rq2_r0;

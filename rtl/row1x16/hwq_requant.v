@@ -13,8 +13,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0007_;
   wire _0008_;
   wire _0009_;
-  wire _0010_;
-  wire _0011_;
   wire _0012_;
   wire _0013_;
   wire _0014_;
@@ -290,7 +288,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0251_;
   wire _0252_;
   wire _0253_;
-  wire _0254_;
   wire _0255_;
   wire _0256_;
   wire _0257_;
@@ -322,6 +319,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0283_;
   wire _0284_;
   wire _0285_;
+  wire _0286_;
   wire _0287_;
   wire _0288_;
   wire _0289_;
@@ -390,68 +388,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _0352_;
   wire _0353_;
   wire _0354_;
-  wire _0355_;
-  wire _0356_;
-  wire _0357_;
-  wire _0358_;
-  wire _0359_;
-  wire _0360_;
-  wire _0361_;
-  wire _0362_;
-  wire _0363_;
-  wire _0366_;
-  wire _0367_;
-  wire _0368_;
-  wire _0369_;
-  wire _0370_;
-  wire _0371_;
-  wire _0372_;
-  wire _0373_;
-  wire _0374_;
-  wire _0375_;
-  wire _0376_;
-  wire _0377_;
-  wire _0378_;
-  wire _0379_;
-  wire _0380_;
-  wire _0381_;
-  wire _0382_;
-  wire _0383_;
-  wire _0384_;
-  wire _0385_;
-  wire _0386_;
-  wire [7:0] _0387_;
-  wire [7:0] _0388_;
-  wire [7:0] _0389_;
-  wire [7:0] _0390_;
-  wire [7:0] _0391_;
-  wire [7:0] _0392_;
-  wire [7:0] _0393_;
-  wire [7:0] _0394_;
-  wire [7:0] _0395_;
-  wire [7:0] _0396_;
-  wire [7:0] _0397_;
-  wire [7:0] _0398_;
-  wire [7:0] _0399_;
-  wire [7:0] _0400_;
-  wire [7:0] _0401_;
-  wire [7:0] _0402_;
-  wire [7:0] _0403_;
-  wire [7:0] _0404_;
-  wire [7:0] _0405_;
-  wire [7:0] _0406_;
-  wire [7:0] _0407_;
-  wire [7:0] _0408_;
-  wire [7:0] _0409_;
-  wire [7:0] _0410_;
-  wire [7:0] _0411_;
-  wire [7:0] _0412_;
-  wire [7:0] _0413_;
-  wire [7:0] _0414_;
-  wire [7:0] _0415_;
-  wire [7:0] _0416_;
-  wire [7:0] _0417_;
-  wire [7:0] _0418_;
+  wire [7:0] _0355_;
+  wire [7:0] _0356_;
+  wire [7:0] _0357_;
+  wire [7:0] _0358_;
+  wire [7:0] _0359_;
+  wire [7:0] _0360_;
+  wire [7:0] _0361_;
+  wire [7:0] _0362_;
+  wire [7:0] _0363_;
+  wire [7:0] _0364_;
+  wire [7:0] _0365_;
+  wire [7:0] _0366_;
+  wire [7:0] _0367_;
+  wire [7:0] _0368_;
+  wire [7:0] _0369_;
+  wire [7:0] _0370_;
+  wire [7:0] _0371_;
+  wire [7:0] _0372_;
+  wire [7:0] _0373_;
+  wire [7:0] _0374_;
+  wire [7:0] _0375_;
+  wire [7:0] _0376_;
+  wire [7:0] _0377_;
+  wire [7:0] _0378_;
+  wire [7:0] _0379_;
+  wire [7:0] _0380_;
+  wire [7:0] _0381_;
+  wire [7:0] _0382_;
+  wire [7:0] _0383_;
+  wire [7:0] _0384_;
+  wire [7:0] _0385_;
+  wire [7:0] _0386_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -610,6 +578,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_8;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_9;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_10;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_11;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_12;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_13;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_14;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_15;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_4;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_5;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_6;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_7;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_8;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_9;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg [4:0] rq1_l10 = 5'h00;
@@ -794,6 +794,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] u_7;
   wire [33:0] u_8;
   wire [33:0] u_9;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_10;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_11;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_12;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_13;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_14;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_15;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_4;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_5;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_6;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_7;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_8;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_9;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
@@ -1542,36 +1574,68 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0218_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
   assign t_1 = rq3_y1[7:0] + zero_point;
   assign fits_1 = $signed(rq3_y1[32:8]) == $signed(rq3_y1[33]);
+  assign under_1 = $signed(rq3_y1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y1[8:0]);
   assign t_2 = rq3_y2[7:0] + zero_point;
   assign fits_2 = $signed(rq3_y2[32:8]) == $signed(rq3_y2[33]);
+  assign under_2 = $signed(rq3_y2[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_2 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y2[8:0]);
   assign t_3 = rq3_y3[7:0] + zero_point;
   assign fits_3 = $signed(rq3_y3[32:8]) == $signed(rq3_y3[33]);
+  assign under_3 = $signed(rq3_y3[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_3 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y3[8:0]);
   assign t_4 = rq3_y4[7:0] + zero_point;
   assign fits_4 = $signed(rq3_y4[32:8]) == $signed(rq3_y4[33]);
+  assign under_4 = $signed(rq3_y4[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_4 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y4[8:0]);
   assign t_5 = rq3_y5[7:0] + zero_point;
   assign fits_5 = $signed(rq3_y5[32:8]) == $signed(rq3_y5[33]);
+  assign under_5 = $signed(rq3_y5[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_5 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y5[8:0]);
   assign t_6 = rq3_y6[7:0] + zero_point;
   assign fits_6 = $signed(rq3_y6[32:8]) == $signed(rq3_y6[33]);
+  assign under_6 = $signed(rq3_y6[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_6 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y6[8:0]);
   assign t_7 = rq3_y7[7:0] + zero_point;
   assign fits_7 = $signed(rq3_y7[32:8]) == $signed(rq3_y7[33]);
+  assign under_7 = $signed(rq3_y7[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_7 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y7[8:0]);
   assign t_8 = rq3_y8[7:0] + zero_point;
   assign fits_8 = $signed(rq3_y8[32:8]) == $signed(rq3_y8[33]);
+  assign under_8 = $signed(rq3_y8[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_8 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y8[8:0]);
   assign t_9 = rq3_y9[7:0] + zero_point;
   assign fits_9 = $signed(rq3_y9[32:8]) == $signed(rq3_y9[33]);
+  assign under_9 = $signed(rq3_y9[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_9 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y9[8:0]);
   assign t_10 = rq3_y10[7:0] + zero_point;
   assign fits_10 = $signed(rq3_y10[32:8]) == $signed(rq3_y10[33]);
+  assign under_10 = $signed(rq3_y10[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_10 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y10[8:0]);
   assign t_11 = rq3_y11[7:0] + zero_point;
   assign fits_11 = $signed(rq3_y11[32:8]) == $signed(rq3_y11[33]);
+  assign under_11 = $signed(rq3_y11[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_11 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y11[8:0]);
   assign t_12 = rq3_y12[7:0] + zero_point;
   assign fits_12 = $signed(rq3_y12[32:8]) == $signed(rq3_y12[33]);
+  assign under_12 = $signed(rq3_y12[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_12 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y12[8:0]);
   assign t_13 = rq3_y13[7:0] + zero_point;
   assign fits_13 = $signed(rq3_y13[32:8]) == $signed(rq3_y13[33]);
+  assign under_13 = $signed(rq3_y13[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_13 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y13[8:0]);
   assign t_14 = rq3_y14[7:0] + zero_point;
   assign fits_14 = $signed(rq3_y14[32:8]) == $signed(rq3_y14[33]);
+  assign under_14 = $signed(rq3_y14[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_14 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y14[8:0]);
   assign t_15 = rq3_y15[7:0] + zero_point;
   assign fits_15 = $signed(rq3_y15[32:8]) == $signed(rq3_y15[33]);
+  assign under_15 = $signed(rq3_y15[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_15 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y15[8:0]);
   assign _0219_ = en & i_valid;
   assign _0220_ = en & i_valid;
   assign _0221_ = en & i_valid;
@@ -1607,7 +1671,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0251_ = en & i_valid;
   assign _0252_ = en & i_valid;
   assign _0253_ = en & i_valid;
-  assign _0254_ = en & i_valid;
   assign _0255_ = en & i_valid;
   assign _0256_ = en & i_valid;
   assign _0257_ = en & i_valid;
@@ -1636,9 +1699,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0280_ = en & i_valid;
   assign _0281_ = en & i_valid;
   assign _0282_ = en & i_valid;
-  assign _0283_ = en & rq1_valid;
+  assign _0283_ = en & i_valid;
   assign _0284_ = en & rq1_valid;
   assign _0285_ = en & rq1_valid;
+  assign _0286_ = en & rq1_valid;
   assign _0287_ = en & rq1_valid;
   assign _0288_ = en & rq1_valid;
   assign _0289_ = en & rq1_valid;
@@ -1707,132 +1771,113 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0352_ = en & rq2_valid;
   assign _0353_ = en & rq2_valid;
   assign _0354_ = en & rq2_valid;
-  assign _0355_ = en & rq2_valid;
-  assign _0356_ = en & rq2_valid;
-  assign _0357_ = en & rq2_valid;
-  assign _0358_ = en & rq2_valid;
-  assign _0359_ = en & rq2_valid;
-  assign _0360_ = en & rq2_valid;
-  assign _0361_ = en & rq2_valid;
-  assign _0362_ = en & rq2_valid;
-  assign _0363_ = en & rq2_valid;
-  assign _0366_ = en & rq3_valid;
-  assign _0367_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0368_ = fits_0 ? _0367_ : rq3_y0[33];
-  assign _0369_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0370_ = ~ rq3_y0[33];
-  assign _0371_ = fits_0 ? _0369_ : _0370_;
-  assign _0372_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0373_ = fits_1 ? _0372_ : rq3_y1[33];
-  assign _0374_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0375_ = ~ rq3_y1[33];
-  assign _0376_ = fits_1 ? _0374_ : _0375_;
-  assign _0377_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0378_ = fits_2 ? _0377_ : rq3_y2[33];
-  assign _0379_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0380_ = ~ rq3_y2[33];
-  assign _0381_ = fits_2 ? _0379_ : _0380_;
-  assign _0382_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0383_ = fits_3 ? _0382_ : rq3_y3[33];
-  assign _0384_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0385_ = ~ rq3_y3[33];
-  assign _0386_ = fits_3 ? _0384_ : _0385_;
-  assign _0001_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0002_ = fits_4 ? _0001_ : rq3_y4[33];
-  assign _0003_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0004_ = ~ rq3_y4[33];
-  assign _0005_ = fits_4 ? _0003_ : _0004_;
-  assign _0006_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0007_ = fits_5 ? _0006_ : rq3_y5[33];
-  assign _0008_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0009_ = ~ rq3_y5[33];
-  assign _0010_ = fits_5 ? _0008_ : _0009_;
-  assign _0011_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0012_ = fits_6 ? _0011_ : rq3_y6[33];
-  assign _0013_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0014_ = ~ rq3_y6[33];
-  assign _0015_ = fits_6 ? _0013_ : _0014_;
-  assign _0016_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0017_ = fits_7 ? _0016_ : rq3_y7[33];
-  assign _0018_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0019_ = ~ rq3_y7[33];
-  assign _0020_ = fits_7 ? _0018_ : _0019_;
-  assign _0021_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0022_ = fits_8 ? _0021_ : rq3_y8[33];
-  assign _0023_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0024_ = ~ rq3_y8[33];
-  assign _0025_ = fits_8 ? _0023_ : _0024_;
-  assign _0026_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0027_ = fits_9 ? _0026_ : rq3_y9[33];
-  assign _0028_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0029_ = ~ rq3_y9[33];
-  assign _0030_ = fits_9 ? _0028_ : _0029_;
-  assign _0031_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0032_ = fits_10 ? _0031_ : rq3_y10[33];
-  assign _0033_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0034_ = ~ rq3_y10[33];
-  assign _0035_ = fits_10 ? _0033_ : _0034_;
-  assign _0036_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0037_ = fits_11 ? _0036_ : rq3_y11[33];
-  assign _0038_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0039_ = ~ rq3_y11[33];
-  assign _0040_ = fits_11 ? _0038_ : _0039_;
-  assign _0041_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0042_ = fits_12 ? _0041_ : rq3_y12[33];
-  assign _0043_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0044_ = ~ rq3_y12[33];
-  assign _0045_ = fits_12 ? _0043_ : _0044_;
-  assign _0046_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0047_ = fits_13 ? _0046_ : rq3_y13[33];
-  assign _0048_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0049_ = ~ rq3_y13[33];
-  assign _0050_ = fits_13 ? _0048_ : _0049_;
-  assign _0051_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0052_ = fits_14 ? _0051_ : rq3_y14[33];
-  assign _0053_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0054_ = ~ rq3_y14[33];
-  assign _0055_ = fits_14 ? _0053_ : _0054_;
-  assign _0056_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0057_ = fits_15 ? _0056_ : rq3_y15[33];
-  assign _0058_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign _0001_ = en & rq2_valid;
+  assign _0002_ = en & rq2_valid;
+  assign _0003_ = en & rq2_valid;
+  assign _0004_ = en & rq2_valid;
+  assign _0005_ = en & rq2_valid;
+  assign _0006_ = en & rq2_valid;
+  assign _0007_ = en & rq2_valid;
+  assign _0008_ = en & rq2_valid;
+  assign _0009_ = en & rq2_valid;
+  assign _0012_ = en & rq3_valid;
+  assign _0013_ = fits_0 ? under_0[9] : rq3_y0[33];
+  assign _0014_ = ~ rq3_y0[33];
+  assign _0015_ = fits_0 ? over_0[9] : _0014_;
+  assign _0016_ = fits_1 ? under_1[9] : rq3_y1[33];
+  assign _0017_ = ~ rq3_y1[33];
+  assign _0018_ = fits_1 ? over_1[9] : _0017_;
+  assign _0019_ = fits_2 ? under_2[9] : rq3_y2[33];
+  assign _0020_ = ~ rq3_y2[33];
+  assign _0021_ = fits_2 ? over_2[9] : _0020_;
+  assign _0022_ = fits_3 ? under_3[9] : rq3_y3[33];
+  assign _0023_ = ~ rq3_y3[33];
+  assign _0024_ = fits_3 ? over_3[9] : _0023_;
+  assign _0025_ = fits_4 ? under_4[9] : rq3_y4[33];
+  assign _0026_ = ~ rq3_y4[33];
+  assign _0027_ = fits_4 ? over_4[9] : _0026_;
+  assign _0028_ = fits_5 ? under_5[9] : rq3_y5[33];
+  assign _0029_ = ~ rq3_y5[33];
+  assign _0030_ = fits_5 ? over_5[9] : _0029_;
+  assign _0031_ = fits_6 ? under_6[9] : rq3_y6[33];
+  assign _0032_ = ~ rq3_y6[33];
+  assign _0033_ = fits_6 ? over_6[9] : _0032_;
+  assign _0034_ = fits_7 ? under_7[9] : rq3_y7[33];
+  assign _0035_ = ~ rq3_y7[33];
+  assign _0036_ = fits_7 ? over_7[9] : _0035_;
+  assign _0037_ = fits_8 ? under_8[9] : rq3_y8[33];
+  assign _0038_ = ~ rq3_y8[33];
+  assign _0039_ = fits_8 ? over_8[9] : _0038_;
+  assign _0040_ = fits_9 ? under_9[9] : rq3_y9[33];
+  assign _0041_ = ~ rq3_y9[33];
+  assign _0042_ = fits_9 ? over_9[9] : _0041_;
+  assign _0043_ = fits_10 ? under_10[9] : rq3_y10[33];
+  assign _0044_ = ~ rq3_y10[33];
+  assign _0045_ = fits_10 ? over_10[9] : _0044_;
+  assign _0046_ = fits_11 ? under_11[9] : rq3_y11[33];
+  assign _0047_ = ~ rq3_y11[33];
+  assign _0048_ = fits_11 ? over_11[9] : _0047_;
+  assign _0049_ = fits_12 ? under_12[9] : rq3_y12[33];
+  assign _0050_ = ~ rq3_y12[33];
+  assign _0051_ = fits_12 ? over_12[9] : _0050_;
+  assign _0052_ = fits_13 ? under_13[9] : rq3_y13[33];
+  assign _0053_ = ~ rq3_y13[33];
+  assign _0054_ = fits_13 ? over_13[9] : _0053_;
+  assign _0055_ = fits_14 ? under_14[9] : rq3_y14[33];
+  assign _0056_ = ~ rq3_y14[33];
+  assign _0057_ = fits_14 ? over_14[9] : _0056_;
+  assign _0058_ = fits_15 ? under_15[9] : rq3_y15[33];
   assign _0059_ = ~ rq3_y15[33];
-  assign _0060_ = fits_15 ? _0058_ : _0059_;
-  reg [8:0] _1465_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1465_;
-  reg [8:0] _1466_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1466_;
-  assign _0390_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0387_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0388_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0387_;
-  assign _0389_ = _0386_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0391_ = _0383_ ? (* full_case = 32'd1 *) act_min : _0389_;
-  assign _0392_ = _0381_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0396_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0390_;
-  assign _0393_ = _0378_ ? (* full_case = 32'd1 *) act_min : _0392_;
-  assign _0394_ = _0376_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0395_ = _0373_ ? (* full_case = 32'd1 *) act_min : _0394_;
-  assign _0397_ = _0371_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0398_ = _0368_ ? (* full_case = 32'd1 *) act_min : _0397_;
-  assign _0399_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0400_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0399_;
-  assign _0401_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0402_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0401_;
-  assign _0403_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0404_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0403_;
-  assign _0405_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0406_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0405_;
-  assign _0407_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
-  assign _0408_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0407_;
-  assign _0409_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0410_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0409_;
-  assign _0411_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0412_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0411_;
-  assign _0413_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0414_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0413_;
-  assign _0415_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0416_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0415_;
-  assign _0417_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0418_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0417_;
+  assign _0060_ = fits_15 ? over_15[9] : _0059_;
+  reg [8:0] _1433_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1433_;
+  reg [8:0] _1434_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1434_;
+  assign _0358_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0355_ = _0027_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0356_ = _0025_ ? (* full_case = 32'd1 *) act_min : _0355_;
+  assign _0357_ = _0024_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0359_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0357_;
+  assign _0360_ = _0021_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0364_ = _0058_ ? (* full_case = 32'd1 *) act_min : _0358_;
+  assign _0361_ = _0019_ ? (* full_case = 32'd1 *) act_min : _0360_;
+  assign _0362_ = _0018_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0363_ = _0016_ ? (* full_case = 32'd1 *) act_min : _0362_;
+  assign _0365_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0366_ = _0013_ ? (* full_case = 32'd1 *) act_min : _0365_;
+  assign _0367_ = _0057_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0368_ = _0055_ ? (* full_case = 32'd1 *) act_min : _0367_;
+  assign _0369_ = _0054_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0370_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0369_;
+  assign _0371_ = _0051_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0372_ = _0049_ ? (* full_case = 32'd1 *) act_min : _0371_;
+  assign _0373_ = _0048_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0374_ = _0046_ ? (* full_case = 32'd1 *) act_min : _0373_;
+  assign _0375_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0376_ = _0043_ ? (* full_case = 32'd1 *) act_min : _0375_;
+  assign _0377_ = _0042_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0378_ = _0040_ ? (* full_case = 32'd1 *) act_min : _0377_;
+  assign _0379_ = _0039_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0380_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0379_;
+  assign _0381_ = _0036_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0382_ = _0034_ ? (* full_case = 32'd1 *) act_min : _0381_;
+  assign _0383_ = _0033_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0384_ = _0031_ ? (* full_case = 32'd1 *) act_min : _0383_;
+  assign _0385_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0386_ = _0028_ ? (* full_case = 32'd1 *) act_min : _0385_;
+  assign _0146_[32:1] = half_4;
+  assign _0151_[32:1] = half_5;
+  assign _0154_[32:1] = half_6;
+  assign _0156_[32:1] = half_7;
+  assign _0160_[32:1] = half_8;
+  assign _0163_[32:1] = half_9;
+  assign _0166_[32:1] = half_10;
+  assign _0170_[32:1] = half_11;
+  assign _0173_[32:1] = half_12;
+  assign _0176_[32:1] = half_13;
+  assign _0179_[32:1] = half_14;
+  assign _0182_[32:1] = half_15;
+  assign hi_z[8] = hi_z[9];
   assign _0115_[46:14] = h_0;
   assign _0116_[46:14] = h_1;
   assign _0117_[46:14] = h_2;
@@ -1847,32 +1892,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _0127_[46:14] = h_11;
   assign _0129_[46:14] = h_12;
   assign _0130_[46:14] = h_13;
+  assign lo_z[8] = lo_z[9];
   assign _0131_[46:14] = h_14;
   assign _0132_[46:14] = h_15;
   assign _0134_[32:1] = half_0;
   assign _0136_[32:1] = half_1;
   assign _0140_[32:1] = half_2;
   assign _0144_[32:1] = half_3;
-  assign _0146_[32:1] = half_4;
-  assign _0151_[32:1] = half_5;
-  assign _0154_[32:1] = half_6;
-  assign _0156_[32:1] = half_7;
-  assign _0160_[32:1] = half_8;
-  assign _0163_[32:1] = half_9;
-  assign _0166_[32:1] = half_10;
-  assign _0170_[32:1] = half_11;
-  assign _0173_[32:1] = half_12;
-  assign _0176_[32:1] = half_13;
-  assign _0179_[32:1] = half_14;
-  assign _0182_[32:1] = half_15;
-  assign hi_z[8] = hi_z[9];
-  assign lo_z[8] = lo_z[9];
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1465_ <= 9'h000;
-      _1466_ <= 9'h000;
+      _1433_ <= 9'h000;
+      _1434_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -1882,8 +1914,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end else if (en) begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1465_ <= $signed(act_max) - $signed(zero_point);
-      _1466_ <= $signed(act_min) - $signed(zero_point);
+      _1433_ <= $signed(act_max) - $signed(zero_point);
+      _1434_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -1893,34 +1925,34 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
-    end else if (_0366_) begin
-      o_data <= { _0396_, _0400_, _0402_, _0404_, _0406_, _0408_, _0410_, _0412_, _0414_, _0416_, _0418_, _0388_, _0391_, _0393_, _0395_, _0398_ };
+    end else if (_0012_) begin
+      o_data <= { _0364_, _0368_, _0370_, _0372_, _0374_, _0376_, _0378_, _0380_, _0382_, _0384_, _0386_, _0356_, _0359_, _0361_, _0363_, _0366_ };
     end
-    if (_0363_) begin
+    if (_0009_) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;
     end
-    if (_0362_) begin
+    if (_0008_) begin
       rq3_y14 <= $signed(u_14) >>> rq2_r14;
     end
-    if (_0361_) begin
+    if (_0007_) begin
       rq3_y13 <= $signed(u_13) >>> rq2_r13;
     end
-    if (_0360_) begin
+    if (_0006_) begin
       rq3_y12 <= $signed(u_12) >>> rq2_r12;
     end
-    if (_0359_) begin
+    if (_0005_) begin
       rq3_y11 <= $signed(u_11) >>> rq2_r11;
     end
-    if (_0358_) begin
+    if (_0004_) begin
       rq3_y10 <= $signed(u_10) >>> rq2_r10;
     end
-    if (_0357_) begin
+    if (_0003_) begin
       rq3_y9 <= $signed(u_9) >>> rq2_r9;
     end
-    if (_0356_) begin
+    if (_0002_) begin
       rq3_y8 <= $signed(u_8) >>> rq2_r8;
     end
-    if (_0355_) begin
+    if (_0001_) begin
       rq3_y7 <= $signed(u_7) >>> rq2_r7;
     end
     if (_0354_) begin
@@ -2127,100 +2159,100 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_0287_) begin
       rq2_r3 <= rq1_r3;
     end
-    if (_0285_) begin
+    if (_0286_) begin
       rq2_r2 <= rq1_r2;
     end
-    if (_0284_) begin
+    if (_0285_) begin
       rq2_r1 <= rq1_r1;
     end
-    if (_0283_) begin
+    if (_0284_) begin
       rq2_r0 <= rq1_r0;
     end
-    if (_0282_) begin
+    if (_0283_) begin
       rq1_s15 <= $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
     end
-    if (_0281_) begin
+    if (_0282_) begin
       rq1_s14 <= $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
     end
-    if (_0280_) begin
+    if (_0281_) begin
       rq1_s13 <= $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
     end
-    if (_0279_) begin
+    if (_0280_) begin
       rq1_s12 <= $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
     end
-    if (_0278_) begin
+    if (_0279_) begin
       rq1_s11 <= $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
     end
-    if (_0277_) begin
+    if (_0278_) begin
       rq1_s10 <= $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
     end
-    if (_0276_) begin
+    if (_0277_) begin
       rq1_s9 <= $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
     end
-    if (_0275_) begin
+    if (_0276_) begin
       rq1_s8 <= $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
     end
-    if (_0274_) begin
+    if (_0275_) begin
       rq1_s7 <= $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
     end
-    if (_0273_) begin
+    if (_0274_) begin
       rq1_s6 <= $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
     end
-    if (_0272_) begin
+    if (_0273_) begin
       rq1_s5 <= $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
     end
-    if (_0271_) begin
+    if (_0272_) begin
       rq1_s4 <= $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
     end
-    if (_0270_) begin
+    if (_0271_) begin
       rq1_s3 <= $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
     end
-    if (_0269_) begin
+    if (_0270_) begin
       rq1_s2 <= $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
     end
-    if (_0268_) begin
+    if (_0269_) begin
       rq1_s1 <= $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
     end
-    if (_0267_) begin
+    if (_0268_) begin
       rq1_s0 <= $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
     end
-    if (_0266_)
+    if (_0267_)
       if (!_0184_) rq1_r15 <= 5'h00;
       else rq1_r15 <= _0190_[4:0];
-    if (_0265_)
+    if (_0266_)
       if (!_0183_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
-    if (_0264_) begin
+    if (_0265_) begin
       rq1_m15 <= i_multiplier[495:465];
     end
-    if (_0263_)
+    if (_0264_)
       if (!_0180_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
-    if (_0262_)
+    if (_0263_)
       if (!_0178_) rq1_l14 <= 5'h00;
       else rq1_l14 <= i_shift[88:84];
-    if (_0261_) begin
+    if (_0262_) begin
       rq1_m14 <= i_multiplier[464:434];
     end
-    if (_0260_)
+    if (_0261_)
       if (!_0175_) rq1_r13 <= 5'h00;
       else rq1_r13 <= _0177_[4:0];
-    if (_0259_)
+    if (_0260_)
       if (!_0174_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
-    if (_0258_) begin
+    if (_0259_) begin
       rq1_m13 <= i_multiplier[433:403];
     end
-    if (_0257_)
+    if (_0258_)
       if (!_0171_) rq1_r12 <= 5'h00;
       else rq1_r12 <= _0172_[4:0];
-    if (_0256_)
+    if (_0257_)
       if (!_0169_) rq1_l12 <= 5'h00;
       else rq1_l12 <= i_shift[76:72];
-    if (_0255_) begin
+    if (_0256_) begin
       rq1_m12 <= i_multiplier[402:372];
     end
-    if (_0254_)
+    if (_0255_)
       if (!_0165_) rq1_r11 <= 5'h00;
       else rq1_r11 <= _0167_[4:0];
     if (_0253_)

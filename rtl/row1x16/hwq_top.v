@@ -57,24 +57,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
   (* unused_bits = "5" *)
-  wire [5:0] _004_;
-  wire _005_;
+  wire [5:0] _005_;
   wire _006_;
   wire _007_;
-  (* unused_bits = "11" *)
-  wire [11:0] _008_;
-  (* unused_bits = "11" *)
-  wire [11:0] _009_;
+  wire _008_;
+  wire _009_;
   wire _010_;
   wire _011_;
   wire _012_;
   wire _013_;
-  (* unused_bits = "4" *)
-  wire [4:0] _014_;
-  wire [4:0] _015_;
-  wire _016_;
+  wire _014_;
   wire _017_;
   wire _018_;
   wire _019_;
@@ -83,22 +76,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _022_;
   wire _023_;
   wire _024_;
+  wire _025_;
   (* unused_bits = "4" *)
-  wire [4:0] _025_;
   wire [4:0] _026_;
   wire _027_;
-  wire _028_;
+  wire [4:0] _028_;
   wire _029_;
   wire _030_;
-  wire _032_;
+  wire _031_;
   wire _033_;
   wire _034_;
-  wire _036_;
+  wire _035_;
   wire _037_;
+  wire _038_;
   wire _039_;
   wire _040_;
   wire _041_;
-  wire _042_;
   wire _043_;
   wire _044_;
   wire _045_;
@@ -129,42 +122,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _070_;
   wire _071_;
   wire _072_;
-  (* unused_bits = "17" *)
-  wire [17:0] _074_;
+  wire _073_;
+  wire _074_;
   wire _075_;
-  wire _081_;
-  wire _082_;
   wire _083_;
   wire _084_;
-  wire [2:0] _086_;
-  wire _087_;
-  wire _088_;
+  wire _085_;
+  wire _086_;
+  (* unused_bits = "3 4" *)
+  wire [4:0] _088_;
+  wire _089_;
+  wire _090_;
   wire _091_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _096_;
-  wire _097_;
-  wire [15:0] _098_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
-  wire [15:0] _103_;
-  wire _104_;
-  wire [16:0] _105_;
   (* unused_bits = "17" *)
-  wire [17:0] _106_;
-  (* unused_bits = "4" *)
-  wire [4:0] _107_;
-  (* unused_bits = "4" *)
-  wire [4:0] _108_;
+  wire [17:0] _096_;
+  (* unused_bits = "12 13 14 15 16" *)
+  wire [16:0] _098_;
+  wire _099_;
+  wire [15:0] _100_;
+  wire _101_;
+  (* unused_bits = "12 13 14 15 16" *)
+  wire [16:0] _102_;
+  wire _103_;
+  wire _104_;
+  wire [15:0] _105_;
+  wire _106_;
+  wire _107_;
+  wire _108_;
   (* unused_bits = "4" *)
   wire [4:0] _109_;
-  wire _110_;
+  (* unused_bits = "4" *)
+  wire [4:0] _110_;
   wire _111_;
+  (* unused_bits = "4" *)
+  wire [4:0] _112_;
+  wire _113_;
   (* unused_bits = "5" *)
-  wire [5:0] _114_;
-  wire _115_;
-  wire _116_;
+  wire [5:0] _116_;
   wire _117_;
+  wire _118_;
+  wire _119_;
   wire _120_;
   wire _121_;
   wire _122_;
@@ -266,32 +263,34 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _218_;
   wire _219_;
   wire _220_;
-  wire [3:0] _221_;
-  wire [3:0] _222_;
+  wire _221_;
+  wire _222_;
+  wire _223_;
   wire _224_;
-  wire [3:0] _225_;
+  wire _225_;
   wire _226_;
-  wire [3:0] _227_;
-  wire [3:0] _228_;
-  wire [3:0] _229_;
-  wire _231_;
-  wire [3:0] _232_;
+  wire _227_;
+  wire _228_;
+  wire _229_;
+  wire [3:0] _230_;
+  wire [3:0] _231_;
   wire _233_;
   wire [3:0] _234_;
-  wire [3:0] _235_;
-  wire _237_;
+  wire _235_;
+  wire [3:0] _236_;
+  wire [3:0] _237_;
   wire [3:0] _238_;
-  wire _239_;
   wire _240_;
-  wire _241_;
+  wire [3:0] _241_;
   wire _242_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
+  wire [3:0] _243_;
+  wire [3:0] _244_;
   wire _246_;
-  wire _247_;
+  wire [3:0] _247_;
   wire _248_;
   wire _249_;
+  wire _250_;
+  wire _251_;
   wire _252_;
   wire _253_;
   wire _254_;
@@ -299,8 +298,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _256_;
   wire _257_;
   wire _258_;
-  wire _259_;
-  wire _260_;
   wire _261_;
   wire _262_;
   wire _263_;
@@ -317,60 +314,68 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _274_;
   wire _275_;
   wire _276_;
+  wire _277_;
+  wire _278_;
+  wire _279_;
   wire _280_;
+  wire _281_;
+  wire _282_;
   wire _286_;
-  wire _289_;
-  wire [16:0] _292_;
-  wire [3:0] _295_;
-  wire _298_;
-  wire _299_;
-  wire _301_;
-  wire _302_;
+  wire _292_;
+  wire _295_;
+  wire [16:0] _298_;
+  wire [3:0] _301_;
   wire _304_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire [1:0] _326_;
+  wire _305_;
+  wire _307_;
+  wire _308_;
+  wire _310_;
+  wire _327_;
   wire _328_;
-  wire [1:0] _329_;
+  wire _329_;
   wire _330_;
-  wire [1:0] _331_;
+  wire _331_;
   wire [1:0] _332_;
-  wire _333_;
-  wire [1:0] _334_;
-  wire _335_;
-  wire [16:0] _336_;
-  wire _338_;
-  wire [16:0] _339_;
-  wire _340_;
+  wire _334_;
+  wire [1:0] _335_;
+  wire _336_;
+  wire [1:0] _337_;
+  wire [1:0] _338_;
+  wire _339_;
+  wire [1:0] _340_;
   wire _341_;
   wire _342_;
-  wire _343_;
+  wire _344_;
   wire _345_;
   wire _346_;
-  wire _347_;
-  wire _348_;
+  wire [16:0] _347_;
   wire _349_;
-  wire _350_;
+  wire [16:0] _350_;
   wire _351_;
   wire _352_;
-  wire \$signal ;
-  wire \$signal$132 ;
-  reg \$signal$218  = 1'h0;
-  reg \$signal$219  = 1'h0;
-  reg \$signal$222  = 1'h0;
-  reg \$signal$237  = 1'h0;
+  wire _353_;
+  wire _354_;
+  wire _356_;
+  wire _357_;
+  wire _358_;
+  wire [16:0] \$signal ;
+  wire \$signal$139 ;
+  reg \$signal$225  = 1'h0;
+  reg \$signal$226  = 1'h0;
+  reg \$signal$229  = 1'h0;
+  reg \$signal$242  = 1'h0;
+  wire \$signal$88 ;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg beat_last = 1'h1;
   reg [3:0] blk = 4'h0;
   wire block_end;
+  wire [16:0] ch_dec;
   reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
@@ -400,13 +405,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] i_a;
   reg [431:0] i_acc = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$163  = 1'h0;
-  reg \i_valid$161  = 1'h0;
+  reg \i_last$170  = 1'h0;
+  reg \i_valid$168  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   reg in_data = 1'h0;
-  reg [10:0] k_pen = 11'h000;
-  reg [10:0] k_rem = 11'h000;
+  wire [11:0] k_dec;
+  reg [11:0] k_pen = 12'h000;
+  reg [11:0] k_rem = 12'h000;
   wire [3:0] kept;
   reg [3:0] lane = 4'h0;
   reg last_mblock = 1'h0;
@@ -423,19 +429,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$240 ;
+  wire [431:0] \o_data$245 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$195 ;
+  wire \o_valid$202 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$175 ;
-  wire [68:0] \r_data$176 ;
-  wire [68:0] \r_data$177 ;
-  wire [68:0] \r_data$178 ;
-  wire [68:0] \r_data$179 ;
-  wire [68:0] \r_data$180 ;
-  wire [68:0] \r_data$181 ;
   wire [68:0] \r_data$182 ;
   wire [68:0] \r_data$183 ;
   wire [68:0] \r_data$184 ;
@@ -444,6 +443,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \r_data$187 ;
   wire [68:0] \r_data$188 ;
   wire [68:0] \r_data$189 ;
+  wire [68:0] \r_data$190 ;
+  wire [68:0] \r_data$191 ;
+  wire [68:0] \r_data$192 ;
+  wire [68:0] \r_data$193 ;
+  wire [68:0] \r_data$194 ;
+  wire [68:0] \r_data$195 ;
+  wire [68:0] \r_data$196 ;
   input r_en;
   wire r_en;
   reg [3:0] ra = 4'h0;
@@ -461,19 +467,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [10:0] t_rem = 11'h000;
+  wire [11:0] t_dec;
+  reg [11:0] t_rem = 12'h000;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [10:0] tile_pen = 11'h000;
+  reg [11:0] tile_pen = 12'h000;
   reg [3:0] w_addr = 4'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [128:0] \w_data$199  = 129'h000000000000000000000000000000000;
+  reg [128:0] \w_data$206  = 129'h000000000000000000000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
-  reg \w_en$197  = 1'h0;
+  reg \w_en$204  = 1'h0;
   reg \w_en$23  = 1'h0;
   reg \w_en$27  = 1'h0;
   reg \w_en$31  = 1'h0;
@@ -490,117 +497,121 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _042_ = in_data & _000_;
-  assign _053_ = ~ at_k_last;
-  assign _064_ = credit_ok | _053_;
-  assign take = _042_ & _064_;
-  assign _075_ = s_act__valid & s_wgt__valid;
-  assign _084_ = in_data & _075_;
-  assign _091_ = _084_ & credit_ok;
-  assign \$signal  = _091_ & at_k_last;
-  assign _102_ = ~ in_data;
-  assign _111_ = s_act__valid & s_wgt__valid;
-  assign _001_ = ~ at_k_last;
-  assign _011_ = credit_ok | _001_;
-  assign _022_ = _111_ & _011_;
-  assign adv = _102_ | _022_;
-  assign _029_ = compute & adv;
-  assign _036_ = _029_ & at_tile_last;
-  assign block_end = _036_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _063_ = s_act__valid & s_wgt__valid;
+  assign _074_ = in_data & _063_;
+  assign _083_ = ~ at_k_last;
+  assign _090_ = credit_ok | _083_;
+  assign take = _074_ & _090_;
+  assign _101_ = s_act__valid & s_wgt__valid;
+  assign _111_ = in_data & _101_;
+  assign _000_ = _111_ & credit_ok;
+  assign \$signal$88  = _000_ & at_k_last;
+  assign _009_ = ~ in_data;
+  assign _020_ = s_act__valid & s_wgt__valid;
+  assign _027_ = ~ at_k_last;
+  assign _037_ = credit_ok | _027_;
+  assign _038_ = _020_ & _037_;
+  assign adv = _009_ | _038_;
+  assign _039_ = compute & adv;
+  assign _040_ = _039_ & at_tile_last;
+  assign block_end = _040_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _037_ = ! lane;
-  assign _039_ = lane == 1'h1;
-  assign _040_ = s_param__valid & _039_;
-  assign _041_ = lane == 2'h2;
-  assign _043_ = s_param__valid & _041_;
-  assign _044_ = lane == 2'h3;
-  assign _045_ = s_param__valid & _044_;
-  assign _046_ = lane == 3'h4;
-  assign _047_ = s_param__valid & _046_;
-  assign _048_ = lane == 3'h5;
-  assign _049_ = s_param__valid & _048_;
-  assign _050_ = lane == 3'h6;
-  assign _051_ = s_param__valid & _050_;
-  assign _052_ = lane == 3'h7;
-  assign _054_ = s_param__valid & _052_;
-  assign _055_ = lane == 4'h8;
+  assign _041_ = ! lane;
+  assign _043_ = lane == 1'h1;
+  assign _044_ = s_param__valid & _043_;
+  assign _045_ = lane == 2'h2;
+  assign _046_ = s_param__valid & _045_;
+  assign _047_ = lane == 2'h3;
+  assign _048_ = s_param__valid & _047_;
+  assign _049_ = lane == 3'h4;
+  assign _050_ = s_param__valid & _049_;
+  assign _051_ = lane == 3'h5;
+  assign _052_ = s_param__valid & _051_;
+  assign _053_ = lane == 3'h6;
+  assign _054_ = s_param__valid & _053_;
+  assign _055_ = lane == 3'h7;
   assign _056_ = s_param__valid & _055_;
-  assign _057_ = lane == 4'h9;
+  assign _057_ = lane == 4'h8;
   assign _058_ = s_param__valid & _057_;
-  assign _059_ = lane == 4'ha;
+  assign _059_ = lane == 4'h9;
   assign _060_ = s_param__valid & _059_;
-  assign _061_ = lane == 4'hb;
+  assign _061_ = lane == 4'ha;
   assign _062_ = s_param__valid & _061_;
-  assign _063_ = lane == 4'hc;
-  assign _065_ = s_param__valid & _063_;
-  assign _066_ = lane == 4'hd;
+  assign _064_ = lane == 4'hb;
+  assign _065_ = s_param__valid & _064_;
+  assign _066_ = lane == 4'hc;
   assign _067_ = s_param__valid & _066_;
-  assign _068_ = lane == 4'he;
+  assign _068_ = lane == 4'hd;
   assign _069_ = s_param__valid & _068_;
-  assign _070_ = lane == 4'hf;
+  assign _070_ = lane == 4'he;
   assign _071_ = s_param__valid & _070_;
+  assign _072_ = lane == 4'hf;
+  assign _073_ = s_param__valid & _072_;
   assign row_end = o_valid & beat_last;
-  assign _072_ = ~ dn_last;
-  assign wrap = d_last & _072_;
-  assign _074_[16:0] = row + 1'h1;
-  assign \$signal$132  = d_last ? 1'h1 : 1'h0;
-  assign _081_ = ~ drain_restart;
-  assign drain_d_step = _081_ & row_end;
-  assign _082_ = ~ drain_restart;
-  assign _083_ = _082_ & row_end;
-  assign drain_dn_step = _083_ & d_last;
-  assign _086_ = kept[2:0] - 1'h1;
-  assign _087_ = kept >= 2'h2;
-  assign _088_ = kept >= 1'h1;
-  assign _096_[10:0] = hdr[42:32] - 2'h2;
-  assign _097_ = hdr[47:32] > 5'h10;
-  assign _098_[10:0] = _097_ ? hdr[42:32] : 11'h010;
-  assign _100_ = hdr[47:32] == 1'h1;
-  assign _101_ = hdr[47:32] > 5'h10;
-  assign _103_ = _101_ ? hdr[47:32] : 16'h0010;
-  assign _104_ = _103_ == 1'h1;
-  assign _105_ = hdr[31:16] - 2'h2;
-  assign _106_[16:0] = $signed(ch_left) - $signed(2'h1);
-  assign _107_[3:0] = wa + 1'h1;
-  assign _108_[3:0] = blk + 1'h1;
-  assign _109_[3:0] = lane + 1'h1;
-  assign _110_ = lane == 4'he;
-  assign _114_[4:0] = flush - 1'h1;
-  assign _115_ = ! flush;
-  assign _116_ = block_end & last_mblock;
-  assign _117_ = compute & adv;
-  assign _004_[4:0] = fn_rem - 1'h1;
-  assign _005_ = ! fn_rem;
-  assign _006_ = fn_last & last_mblock;
-  assign _007_ = ~ _006_;
-  assign _008_[10:0] = k_rem - 1'h1;
-  assign _009_[10:0] = t_rem - 1'h1;
-  assign _010_ = ! k_rem;
-  assign _012_ = ! t_rem;
-  assign _013_ = beat_last & d_last;
-  assign _014_[3:0] = ra + 1'h1;
-  assign _015_[3:0] = dn_last ? 4'h0 : _014_[3:0];
-  assign _016_ = ~ drain_restart;
-  assign _017_ = _016_ & o_valid;
-  assign _018_ = ~ beat_last;
-  assign _019_ = _017_ & _018_;
-  assign _020_ = ~ drain_restart;
-  assign _021_ = _020_ & row_end;
-  assign _023_ = ~ drain_restart;
-  assign _024_ = drain_d_step & _023_;
-  assign _025_[3:0] = dn + 1'h1;
-  assign _026_[3:0] = dn_last ? 4'h0 : _025_[3:0];
-  assign _027_ = o_valid & row_valid;
-  assign _028_ = row_end & row_valid;
-  assign _030_ = _028_ & row_last;
-  assign _032_ = r_en & m_out__valid;
-  assign _033_ = ~ row_valid;
-  assign _034_ = row_end & _033_;
-  assign _120_ = { _024_, enter_q, drain_dn_step } != 3'h4;
-  assign _121_ = { _024_, enter_q } != 1'h0;
-  assign _122_ = { _021_, _019_, drain_restart } != 1'h0;
+  assign _075_ = ~ dn_last;
+  assign wrap = d_last & _075_;
+  assign \$signal$139  = d_last ? 1'h1 : 1'h0;
+  assign _084_ = ~ drain_restart;
+  assign drain_d_step = _084_ & row_end;
+  assign _085_ = ~ drain_restart;
+  assign _086_ = _085_ & row_end;
+  assign drain_dn_step = _086_ & d_last;
+  assign _088_[2:0] = kept[2:0] - 1'h1;
+  assign _089_ = kept >= 2'h2;
+  assign _091_ = kept >= 1'h1;
+  assign _096_[16:0] = hdr[15:0] + 17'h1ffff;
+  assign _098_[11:0] = hdr[43:32] - 2'h2;
+  assign _099_ = hdr[47:32] > 5'h10;
+  assign _100_[11:0] = _099_ ? hdr[43:32] : 12'h010;
+  assign _102_[11:0] = _100_[11:0] - 2'h2;
+  assign _103_ = hdr[47:32] == 1'h1;
+  assign _104_ = hdr[47:32] > 5'h10;
+  assign _105_ = _104_ ? hdr[47:32] : 16'h0010;
+  assign _106_ = _105_ == 1'h1;
+  assign _107_ = ~ ch_left[16];
+  assign _108_ = ch_dec[16] & _107_;
+  assign _109_[3:0] = wa + 1'h1;
+  assign _110_[3:0] = blk + 1'h1;
+  assign _112_[3:0] = lane + 1'h1;
+  assign _113_ = lane == 4'he;
+  assign _116_[4:0] = flush - 1'h1;
+  assign _117_ = ! flush;
+  assign _118_ = block_end & last_mblock;
+  assign _119_ = compute & adv;
+  assign _005_[4:0] = fn_rem - 1'h1;
+  assign _006_ = ! fn_rem;
+  assign _007_ = fn_last & last_mblock;
+  assign _008_ = ~ _007_;
+  assign _010_ = ~ k_rem[11];
+  assign _011_ = _010_ & k_dec[11];
+  assign _012_ = ~ t_rem[11];
+  assign _013_ = _012_ & t_dec[11];
+  assign _014_ = beat_last & d_last;
+  assign _017_ = ~ drain_restart;
+  assign _018_ = _017_ & o_valid;
+  assign _019_ = ~ beat_last;
+  assign _021_ = _018_ & _019_;
+  assign _022_ = ~ drain_restart;
+  assign _023_ = _022_ & row_end;
+  assign _024_ = ~ drain_restart;
+  assign _025_ = drain_d_step & _024_;
+  assign _026_[3:0] = dn + 1'h1;
+  assign _028_[3:0] = dn_last ? 4'h0 : _026_[3:0];
+  assign _029_ = o_valid & row_valid;
+  assign _030_ = row_end & row_valid;
+  assign _031_ = _030_ & row_last;
+  assign _033_ = r_en & m_out__valid;
+  assign _034_ = ~ row_valid;
+  assign _035_ = row_end & _034_;
+  assign _120_ = { _025_, enter_q, drain_dn_step } != 3'h4;
+  assign _121_ = { _025_, enter_q } != 1'h0;
+  assign _122_ = { _023_, _021_, drain_restart } != 1'h0;
   assign _123_ = { compute, adv } != 2'h2;
   assign _124_ = { compute, adv } != 2'h2;
   assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -609,83 +620,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _128_ = { compute, adv } != 2'h2;
   assign _129_ = { tile_end, compute } != 1'h1;
   assign _130_ = { tile_end, compute } != 1'h1;
-  assign _131_ = { _322_, _321_ } != 1'h0;
-  assign _132_ = { _333_, s_param__valid } != 2'h2;
-  assign _133_ = { _335_, s_param__valid } != 2'h2;
-  assign _134_ = { _333_, ch_left[16], s_param__valid } != 3'h5;
-  assign _135_ = { _330_, compute } != 2'h3;
-  assign _136_ = { _328_, _115_ } != 2'h2;
-  assign _137_ = { _335_, _333_, _330_, _328_ } != 1'h0;
-  assign _138_ = { _338_, s_param__valid } != 2'h2;
-  assign _139_ = { _340_, s_param__valid } != 2'h2;
-  assign _140_ = { _340_, _338_ } != 1'h0;
-  assign _141_ = { _345_, s_param__valid } != 2'h2;
-  assign _142_ = { _347_, s_param__valid } != 2'h2;
-  assign _143_ = { _345_, \$signal$222 , s_param__valid } != 3'h5;
-  assign _144_ = { _347_, _345_ } != 1'h0;
-  assign _145_ = { _351_, s_param__valid } != 2'h2;
-  assign _146_ = { _220_, s_param__valid } != 2'h2;
-  assign _147_ = { _220_, _351_ } != 1'h0;
-  assign _148_ = { _224_, s_param__valid } != 2'h2;
-  assign _149_ = { _226_, s_param__valid } != 2'h2;
-  assign _150_ = { _224_, \$signal$222 , s_param__valid } != 3'h5;
-  assign _151_ = { _226_, _224_ } != 1'h0;
-  assign _152_ = { _231_, s_param__valid } != 2'h2;
-  assign _153_ = { _233_, s_param__valid } != 2'h2;
-  assign _154_ = { _231_, \$signal$222 , s_param__valid } != 3'h5;
-  assign _155_ = { _231_, wb_last, \$signal$222 , s_param__valid } != 4'hb;
-  assign _156_ = { _233_, _231_ } != 1'h0;
-  assign _157_ = { _237_, s_param__valid } != 2'h2;
-  assign _158_ = { _239_, s_param__valid } != 2'h2;
-  assign _159_ = { _239_, _237_ } != 1'h0;
-  assign _160_ = & { _121_, _120_ };
-  assign _161_ = & { _013_, o_valid };
-  assign _162_ = & { _126_, _125_ };
-  assign _163_ = & { tile_end, fn_last };
-  assign _164_ = & { _323_, ch_left[16], s_param__valid };
-  assign _165_ = & { _324_, ch_left[16], s_param__valid };
-  assign _166_ = & { _325_, ch_left[16], s_param__valid };
-  assign _167_ = & { _137_, _136_, _135_, _134_, _133_, _132_ };
-  assign _168_ = & { _140_, _139_, _138_ };
-  assign _169_ = & { _144_, _143_, _142_, _141_ };
-  assign _170_ = & { _147_, _146_, _145_ };
-  assign _171_ = & { _151_, _150_, _149_, _148_ };
-  assign _172_ = & { _156_, _155_, _154_, _153_, _152_ };
-  assign _173_ = & { _159_, _158_, _157_ };
-  assign _174_ = & { _240_, s_param__valid };
-  assign _175_ = & { _241_, s_param__valid };
-  assign _176_ = & { _242_, s_param__valid };
-  assign _177_ = & { _243_, s_param__valid };
-  assign _178_ = & { _244_, s_param__valid };
-  assign _179_ = & { _245_, s_param__valid };
-  assign _180_ = & { _246_, s_param__valid };
-  assign _181_ = & { _247_, s_param__valid };
-  assign _182_ = & { _248_, s_param__valid };
-  assign _183_ = & { _249_, s_param__valid };
-  assign _203_ = ~ compute;
-  assign _204_ = ~ _255_;
-  assign _205_ = ~ _256_;
-  assign _206_ = ~ _257_;
-  assign _207_ = ~ _258_;
-  assign _208_ = ~ _259_;
-  assign _209_ = ~ _260_;
-  assign _210_ = ~ _261_;
-  assign _211_ = ~ _262_;
-  assign _212_ = ~ _263_;
-  assign _213_ = ~ _264_;
-  assign _214_ = ~ _265_;
-  assign _215_ = ~ _266_;
-  assign _216_ = ~ _267_;
-  assign _217_ = ~ _268_;
-  assign _218_ = ~ _269_;
-  assign _219_ = ~ _270_;
-  assign _184_ = | { drain_restart, rst };
-  assign _185_ = | { _203_, rst };
-  assign _186_ = | { _116_, rst };
-  assign _187_ = | { _204_, rst };
-  assign _188_ = | { _205_, rst };
-  assign _189_ = | { _206_, rst };
-  assign _190_ = | { _207_, rst };
+  assign _131_ = { _328_, _327_ } != 1'h0;
+  assign _132_ = { _339_, s_param__valid } != 2'h2;
+  assign _133_ = { _341_, s_param__valid } != 2'h2;
+  assign _134_ = { _339_, ch_left[16], s_param__valid } != 3'h5;
+  assign _135_ = { _336_, compute } != 2'h3;
+  assign _136_ = { _334_, _117_ } != 2'h2;
+  assign _137_ = { _341_, _339_, _336_, _334_ } != 1'h0;
+  assign _138_ = { _344_, s_param__valid } != 2'h2;
+  assign _139_ = { _346_, s_param__valid } != 2'h2;
+  assign _140_ = { _346_, _344_ } != 1'h0;
+  assign _141_ = { _349_, s_param__valid } != 2'h2;
+  assign _142_ = { _351_, s_param__valid } != 2'h2;
+  assign _143_ = { _351_, _349_ } != 1'h0;
+  assign _144_ = { _356_, s_param__valid } != 2'h2;
+  assign _145_ = { _358_, s_param__valid } != 2'h2;
+  assign _146_ = { _356_, \$signal$229 , s_param__valid } != 3'h5;
+  assign _147_ = { _358_, _356_ } != 1'h0;
+  assign _148_ = { _227_, s_param__valid } != 2'h2;
+  assign _149_ = { _229_, s_param__valid } != 2'h2;
+  assign _150_ = { _229_, _227_ } != 1'h0;
+  assign _151_ = { _233_, s_param__valid } != 2'h2;
+  assign _152_ = { _235_, s_param__valid } != 2'h2;
+  assign _153_ = { _233_, \$signal$229 , s_param__valid } != 3'h5;
+  assign _154_ = { _235_, _233_ } != 1'h0;
+  assign _155_ = { _240_, s_param__valid } != 2'h2;
+  assign _156_ = { _242_, s_param__valid } != 2'h2;
+  assign _157_ = { _240_, \$signal$229 , s_param__valid } != 3'h5;
+  assign _158_ = { _240_, wb_last, \$signal$229 , s_param__valid } != 4'hb;
+  assign _159_ = { _242_, _240_ } != 1'h0;
+  assign _160_ = { _246_, s_param__valid } != 2'h2;
+  assign _161_ = { _248_, s_param__valid } != 2'h2;
+  assign _162_ = { _248_, _246_ } != 1'h0;
+  assign _163_ = & { _121_, _120_ };
+  assign _164_ = & { _014_, o_valid };
+  assign _165_ = & { _126_, _125_ };
+  assign _166_ = & { tile_end, fn_last };
+  assign _167_ = & { _329_, ch_left[16], s_param__valid };
+  assign _168_ = & { _330_, ch_left[16], s_param__valid };
+  assign _169_ = & { _331_, ch_left[16], s_param__valid };
+  assign _170_ = & { _137_, _136_, _135_, _134_, _133_, _132_ };
+  assign _171_ = & { _140_, _139_, _138_ };
+  assign _172_ = & { _143_, _142_, _141_ };
+  assign _173_ = & { _147_, _146_, _145_, _144_ };
+  assign _174_ = & { _150_, _149_, _148_ };
+  assign _175_ = & { _154_, _153_, _152_, _151_ };
+  assign _176_ = & { _159_, _158_, _157_, _156_, _155_ };
+  assign _177_ = & { _162_, _161_, _160_ };
+  assign _178_ = & { _249_, s_param__valid };
+  assign _179_ = & { _250_, s_param__valid };
+  assign _180_ = & { _251_, s_param__valid };
+  assign _181_ = & { _252_, s_param__valid };
+  assign _182_ = & { _253_, s_param__valid };
+  assign _183_ = & { _254_, s_param__valid };
+  assign _184_ = & { _255_, s_param__valid };
+  assign _185_ = & { _256_, s_param__valid };
+  assign _186_ = & { _257_, s_param__valid };
+  assign _187_ = & { _258_, s_param__valid };
+  assign _207_ = ~ compute;
+  assign _208_ = ~ _261_;
+  assign _209_ = ~ _262_;
+  assign _210_ = ~ _263_;
+  assign _211_ = ~ _264_;
+  assign _212_ = ~ _265_;
+  assign _213_ = ~ _266_;
+  assign _214_ = ~ _267_;
+  assign _215_ = ~ _268_;
+  assign _216_ = ~ _269_;
+  assign _217_ = ~ _270_;
+  assign _218_ = ~ _271_;
+  assign _219_ = ~ _272_;
+  assign _220_ = ~ _273_;
+  assign _221_ = ~ _274_;
+  assign _222_ = ~ _275_;
+  assign _223_ = ~ _276_;
+  assign _188_ = | { drain_restart, rst };
+  assign _189_ = | { _207_, rst };
+  assign _190_ = | { _118_, rst };
   assign _191_ = | { _208_, rst };
   assign _192_ = | { _209_, rst };
   assign _193_ = | { _210_, rst };
@@ -698,85 +709,98 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _200_ = | { _217_, rst };
   assign _201_ = | { _218_, rst };
   assign _202_ = | { _219_, rst };
-  assign _220_ = ! ctrl_state;
-  assign _221_ = \$signal$222  ? _107_[3:0] : 4'hx;
-  assign _222_ = s_param__valid ? _221_ : 4'hx;
-  function [3:0] _668_;
+  assign _203_ = | { _220_, rst };
+  assign _204_ = | { _221_, rst };
+  assign _205_ = | { _222_, rst };
+  assign _206_ = | { _223_, rst };
+  assign _224_ = \$signal$229  ? (* full_case = 32'd1 *) 1'h0 : _113_;
+  assign _225_ = s_param__valid ? _224_ : 1'hx;
+  function [0:0] _683_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _683_ = b[0:0];
+      2'b1?:
+        _683_ = b[1:1];
+      default:
+        _683_ = a;
+    endcase
+  endfunction
+  assign _226_ = _683_(1'hx, { _228_, _225_ }, { _229_, _227_ });
+  assign _227_ = ctrl_state == 1'h1;
+  assign _228_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _229_ = ! ctrl_state;
+  assign _230_ = \$signal$229  ? _109_[3:0] : 4'hx;
+  assign _231_ = s_param__valid ? _230_ : 4'hx;
+  function [3:0] _689_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _668_ = b[3:0];
+        _689_ = b[3:0];
       2'b1?:
-        _668_ = b[7:4];
+        _689_ = b[7:4];
       default:
-        _668_ = a;
+        _689_ = a;
     endcase
   endfunction
-  assign _224_ = ctrl_state == 1'h1;
-  assign _225_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _226_ = ! ctrl_state;
-  assign _227_ = wb_last ? _108_[3:0] : 4'hx;
-  assign _228_ = \$signal$222  ? _227_ : 4'hx;
-  assign _229_ = s_param__valid ? _228_ : 4'hx;
-  function [3:0] _675_;
+  assign _233_ = ctrl_state == 1'h1;
+  assign _234_ = s_param__valid ? 4'h0 : 4'hx;
+  assign _235_ = ! ctrl_state;
+  assign _236_ = wb_last ? _110_[3:0] : 4'hx;
+  assign _237_ = \$signal$229  ? _236_ : 4'hx;
+  assign _238_ = s_param__valid ? _237_ : 4'hx;
+  function [3:0] _696_;
     input [3:0] a;
     input [7:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _675_ = b[3:0];
+        _696_ = b[3:0];
       2'b1?:
-        _675_ = b[7:4];
+        _696_ = b[7:4];
       default:
-        _675_ = a;
+        _696_ = a;
     endcase
   endfunction
-  assign _231_ = ctrl_state == 1'h1;
-  assign _232_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _233_ = ! ctrl_state;
-  assign _234_ = \$signal$222  ? (* full_case = 32'd1 *) 4'h0 : _109_[3:0];
-  assign _235_ = s_param__valid ? _234_ : 4'hx;
-  function [3:0] _681_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _681_ = b[3:0];
-      2'b1?:
-        _681_ = b[7:4];
-      default:
-        _681_ = a;
-    endcase
-  endfunction
-  assign _237_ = ctrl_state == 1'h1;
-  assign _238_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _239_ = ! ctrl_state;
-  assign _240_ = ! ctrl_state;
-  assign _241_ = ! ctrl_state;
+  assign _240_ = ctrl_state == 1'h1;
+  assign _241_ = s_param__valid ? 4'h0 : 4'hx;
   assign _242_ = ! ctrl_state;
-  assign _243_ = ! ctrl_state;
-  assign _244_ = ! ctrl_state;
-  assign _245_ = ! ctrl_state;
-  assign _246_ = ! ctrl_state;
-  assign _247_ = ! ctrl_state;
+  assign _243_ = \$signal$229  ? (* full_case = 32'd1 *) 4'h0 : _112_[3:0];
+  assign _244_ = s_param__valid ? _243_ : 4'hx;
+  function [3:0] _702_;
+    input [3:0] a;
+    input [7:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _702_ = b[3:0];
+      2'b1?:
+        _702_ = b[7:4];
+      default:
+        _702_ = a;
+    endcase
+  endfunction
+  assign _246_ = ctrl_state == 1'h1;
+  assign _247_ = s_param__valid ? 4'h0 : 4'hx;
   assign _248_ = ! ctrl_state;
   assign _249_ = ! ctrl_state;
-  assign _252_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _253_ = s_param__valid ? _252_ : 1'h0;
-  assign enter = _254_ ? _253_ : 1'h0;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = ctrl_state == 1'h1;
-  assign _257_ = ctrl_state == 1'h1;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
+  assign _250_ = ! ctrl_state;
+  assign _251_ = ! ctrl_state;
+  assign _252_ = ! ctrl_state;
+  assign _253_ = ! ctrl_state;
+  assign _254_ = ! ctrl_state;
+  assign _255_ = ! ctrl_state;
+  assign _256_ = ! ctrl_state;
+  assign _257_ = ! ctrl_state;
+  assign _258_ = ! ctrl_state;
   assign _261_ = ctrl_state == 1'h1;
   assign _262_ = ctrl_state == 1'h1;
   assign _263_ = ctrl_state == 1'h1;
@@ -790,36 +814,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _271_ = ctrl_state == 1'h1;
   assign _272_ = ctrl_state == 1'h1;
   assign _273_ = ctrl_state == 1'h1;
-  assign header_taken = _274_ ? s_param__valid : 1'h0;
-  assign _274_ = ! ctrl_state;
-  function [0:0] _722_;
+  assign _274_ = ctrl_state == 1'h1;
+  assign _275_ = ctrl_state == 1'h1;
+  assign _276_ = ctrl_state == 1'h1;
+  assign _277_ = ctrl_state == 1'h1;
+  assign _278_ = ctrl_state == 1'h1;
+  assign _279_ = ctrl_state == 1'h1;
+  assign header_taken = _280_ ? s_param__valid : 1'h0;
+  assign _280_ = ! ctrl_state;
+  function [0:0] _739_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _722_ = b[0:0];
+        _739_ = b[0:0];
       2'b1?:
-        _722_ = b[1:1];
+        _739_ = b[1:1];
       default:
-        _722_ = a;
+        _739_ = a;
     endcase
   endfunction
-  assign s_param__ready = _722_(1'h0, 2'h3, { _276_, _275_ });
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ! ctrl_state;
-  assign _280_ = drain_restart ? 1'h1 : d_last;
-  assign _286_ = drain_restart ? m_one : row_last;
-  assign _289_ = drain_restart ? 1'h1 : row_valid;
-  assign _292_ = drain_restart ? 17'h00000 : row;
-  assign _295_ = drain_restart ? 4'h0 : dn;
-  assign _298_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$219  : _012_;
-  assign _299_ = adv ? _298_ : 1'hx;
-  assign _301_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$218  : _010_;
-  assign _302_ = adv ? _301_ : 1'hx;
-  assign _304_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _768_;
+  assign s_param__ready = _739_(1'h0, 2'h3, { _282_, _281_ });
+  assign _281_ = ctrl_state == 1'h1;
+  assign _282_ = ! ctrl_state;
+  assign _286_ = drain_restart ? 1'h1 : d_last;
+  assign _292_ = drain_restart ? m_one : row_last;
+  assign _295_ = drain_restart ? 1'h1 : row_valid;
+  assign _298_ = drain_restart ? 17'h00000 : row;
+  assign _301_ = drain_restart ? 4'h0 : dn;
+  assign _304_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$226  : _013_;
+  assign _305_ = adv ? _304_ : 1'hx;
+  assign _307_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$225  : _011_;
+  assign _308_ = adv ? _307_ : 1'hx;
+  assign _310_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _785_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -827,20 +857,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _768_ = b[4:0];
+        _785_ = b[4:0];
       2'b1?:
-        _768_ = b[9:5];
+        _785_ = b[9:5];
       default:
-        _768_ = a;
+        _785_ = a;
     endcase
   endfunction
-  assign _321_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _322_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ctrl_state == 1'h1;
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = _115_ ? 2'h0 : 2'hx;
-  function [1:0] _775_;
+  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _329_ = ctrl_state == 1'h1;
+  assign _330_ = ctrl_state == 1'h1;
+  assign _331_ = ctrl_state == 1'h1;
+  assign _332_ = _117_ ? 2'h0 : 2'hx;
+  function [1:0] _792_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -848,82 +878,81 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _775_ = b[1:0];
+        _792_ = b[1:0];
       4'b??1?:
-        _775_ = b[3:2];
+        _792_ = b[3:2];
       4'b?1??:
-        _775_ = b[5:4];
+        _792_ = b[5:4];
       4'b1???:
-        _775_ = b[7:6];
+        _792_ = b[7:6];
       default:
-        _775_ = a;
+        _792_ = a;
     endcase
   endfunction
-  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _329_ = compute ? 2'hx : 2'h3;
-  assign _330_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _331_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _332_ = s_param__valid ? _331_ : 2'hx;
-  assign _333_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _334_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _335_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _336_ = s_param__valid ? _106_[16:0] : 17'hxxxxx;
-  function [16:0] _785_;
+  assign _334_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _335_ = compute ? 2'hx : 2'h3;
+  assign _336_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _337_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _338_ = s_param__valid ? _337_ : 2'hx;
+  assign _339_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _340_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _341_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _342_ = s_param__valid ? _108_ : 1'hx;
+  function [0:0] _802_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _802_ = b[0:0];
+      2'b1?:
+        _802_ = b[1:1];
+      default:
+        _802_ = a;
+    endcase
+  endfunction
+  assign _344_ = ctrl_state == 1'h1;
+  assign _345_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _346_ = ! ctrl_state;
+  assign _347_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _807_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _785_ = b[16:0];
+        _807_ = b[16:0];
       2'b1?:
-        _785_ = b[33:17];
+        _807_ = b[33:17];
       default:
-        _785_ = a;
+        _807_ = a;
     endcase
   endfunction
-  assign _338_ = ctrl_state == 1'h1;
-  assign _339_ = s_param__valid ? _105_ : 17'hxxxxx;
-  assign _340_ = ! ctrl_state;
-  assign _341_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _342_ = \$signal$222  ? _341_ : 1'hx;
-  assign _343_ = s_param__valid ? _342_ : 1'hx;
-  function [0:0] _792_;
+  assign _349_ = ctrl_state == 1'h1;
+  assign _350_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _351_ = ! ctrl_state;
+  assign _352_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _353_ = \$signal$229  ? _352_ : 1'hx;
+  assign _354_ = s_param__valid ? _353_ : 1'hx;
+  function [0:0] _814_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _792_ = b[0:0];
+        _814_ = b[0:0];
       2'b1?:
-        _792_ = b[1:1];
+        _814_ = b[1:1];
       default:
-        _792_ = a;
+        _814_ = a;
     endcase
   endfunction
-  assign _345_ = ctrl_state == 1'h1;
-  assign _346_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _347_ = ! ctrl_state;
-  assign _348_ = \$signal$222  ? (* full_case = 32'd1 *) 1'h0 : _110_;
-  assign _349_ = s_param__valid ? _348_ : 1'hx;
-  function [0:0] _798_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _798_ = b[0:0];
-      2'b1?:
-        _798_ = b[1:1];
-      default:
-        _798_ = a;
-    endcase
-  endfunction
-  assign _350_ = _798_(1'hx, { _352_, _349_ }, { _220_, _351_ });
-  assign _351_ = ctrl_state == 1'h1;
-  assign _352_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _356_ = ctrl_state == 1'h1;
+  assign _357_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _358_ = ! ctrl_state;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_busy(o_valid),
@@ -931,7 +960,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$240 ),
+    .o_data(\o_data$245 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -940,8 +969,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$199 ),
-    .wp__en(\w_en$197 )
+    .wp__data(\w_data$206 ),
+    .wp__en(\w_en$204 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -954,7 +983,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$175 ),
+    .r_data(\r_data$182 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -963,7 +992,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$184 ),
+    .r_data(\r_data$191 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -972,7 +1001,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params11  params11 (
     .clk(clk),
-    .r_data(\r_data$185 ),
+    .r_data(\r_data$192 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -981,7 +1010,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params12  params12 (
     .clk(clk),
-    .r_data(\r_data$186 ),
+    .r_data(\r_data$193 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -990,7 +1019,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params13  params13 (
     .clk(clk),
-    .r_data(\r_data$187 ),
+    .r_data(\r_data$194 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -999,7 +1028,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params14  params14 (
     .clk(clk),
-    .r_data(\r_data$188 ),
+    .r_data(\r_data$195 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1008,7 +1037,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params15  params15 (
     .clk(clk),
-    .r_data(\r_data$189 ),
+    .r_data(\r_data$196 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1017,7 +1046,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$176 ),
+    .r_data(\r_data$183 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1026,7 +1055,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$177 ),
+    .r_data(\r_data$184 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1035,7 +1064,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$178 ),
+    .r_data(\r_data$185 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1044,7 +1073,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$179 ),
+    .r_data(\r_data$186 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1053,7 +1082,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$180 ),
+    .r_data(\r_data$187 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1062,7 +1091,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$181 ),
+    .r_data(\r_data$188 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1071,7 +1100,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params8  params8 (
     .clk(clk),
-    .r_data(\r_data$182 ),
+    .r_data(\r_data$189 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1080,7 +1109,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params9  params9 (
     .clk(clk),
-    .r_data(\r_data$183 ),
+    .r_data(\r_data$190 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1092,30 +1121,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$189 [31:0], \r_data$188 [31:0], \r_data$187 [31:0], \r_data$186 [31:0], \r_data$185 [31:0], \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], \r_data$181 [31:0], \r_data$180 [31:0], \r_data$179 [31:0], \r_data$178 [31:0], \r_data$177 [31:0], \r_data$176 [31:0], \r_data$175 [31:0], r_data[31:0] }),
-    .i_last(\i_last$163 ),
-    .i_multiplier({ \r_data$189 [62:32], \r_data$188 [62:32], \r_data$187 [62:32], \r_data$186 [62:32], \r_data$185 [62:32], \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], \r_data$181 [62:32], \r_data$180 [62:32], \r_data$179 [62:32], \r_data$178 [62:32], \r_data$177 [62:32], \r_data$176 [62:32], \r_data$175 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$189 [68:63], \r_data$188 [68:63], \r_data$187 [68:63], \r_data$186 [68:63], \r_data$185 [68:63], \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], \r_data$181 [68:63], \r_data$180 [68:63], \r_data$179 [68:63], \r_data$178 [68:63], \r_data$177 [68:63], \r_data$176 [68:63], \r_data$175 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$161 ),
+    .i_bias({ \r_data$196 [31:0], \r_data$195 [31:0], \r_data$194 [31:0], \r_data$193 [31:0], \r_data$192 [31:0], \r_data$191 [31:0], \r_data$190 [31:0], \r_data$189 [31:0], \r_data$188 [31:0], \r_data$187 [31:0], \r_data$186 [31:0], \r_data$185 [31:0], \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], r_data[31:0] }),
+    .i_last(\i_last$170 ),
+    .i_multiplier({ \r_data$196 [62:32], \r_data$195 [62:32], \r_data$194 [62:32], \r_data$193 [62:32], \r_data$192 [62:32], \r_data$191 [62:32], \r_data$190 [62:32], \r_data$189 [62:32], \r_data$188 [62:32], \r_data$187 [62:32], \r_data$186 [62:32], \r_data$185 [62:32], \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$196 [68:63], \r_data$195 [68:63], \r_data$194 [68:63], \r_data$193 [68:63], \r_data$192 [68:63], \r_data$191 [68:63], \r_data$190 [68:63], \r_data$189 [68:63], \r_data$188 [68:63], \r_data$187 [68:63], \r_data$186 [68:63], \r_data$185 [68:63], \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$168 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$195 ),
+    .o_valid(\o_valid$202 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _098_[15:11] = 5'hxx;
-  assign _026_[4] = 1'hx;
-  assign _015_[4] = 1'hx;
+  assign _100_[15:12] = 4'hx;
+  assign _028_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$197  <= 1'h0;
-      \i_last$163  <= 1'h0;
-      \i_valid$161  <= 1'h0;
+      \w_en$204  <= 1'h0;
+      \i_last$170  <= 1'h0;
+      \i_valid$168  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$237  <= 1'h0;
+      \$signal$242  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
@@ -1129,194 +1157,199 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 3'h6;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _032_ + _034_;
-      \w_en$197  <= \o_valid$195 ;
-      \i_last$163  <= part_last;
-      \i_valid$161  <= \$signal$237 ;
-      part_last <= _030_ & dn_last;
-      \$signal$237  <= _027_;
+      give_back <= _033_ + _035_;
+      \w_en$204  <= \o_valid$202 ;
+      \i_last$170  <= part_last;
+      \i_valid$168  <= \$signal$242 ;
+      part_last <= _031_ & dn_last;
+      \$signal$242  <= _029_;
       enter_q <= enter;
-      begin if (_019_) d_last <= _280_; else d_last <= _021_ ? \$signal$132  : _280_; end
-      begin if (_019_) row_last <= _286_; else begin if (_021_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _286_; end end
-      begin if (_019_) row_valid <= _289_; else begin if (_021_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _289_; end end
-      begin if (_019_) row <= _292_; else begin if (_021_) begin if (wrap) row <= row - 1'h0; else row <= _074_[16:0]; end else row <= _292_; end end
-      begin if (_024_) begin if (drain_dn_step) dn <= _026_[3:0]; else dn <= _295_; end else dn <= _295_; end
+      begin if (_021_) d_last <= _286_; else d_last <= _023_ ? \$signal$139  : _286_; end
+      begin if (_021_) row_last <= _292_; else begin if (_023_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _292_; end end
+      begin if (_021_) row_valid <= _295_; else begin if (_023_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _295_; end end
+      begin if (_021_) row <= _298_; else begin if (_023_) begin if (wrap) row <= row - 1'h0; else row <= row + 1'h1; end else row <= _298_; end end
+      begin if (_025_) begin if (drain_dn_step) dn <= _028_[3:0]; else dn <= _301_; end else dn <= _301_; end
       drain_restart <= header_taken;
-      tile_end <= _117_ & at_tile_last;
+      tile_end <= _119_ & at_tile_last;
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _087_ : _088_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _086_ : kept[2:0];
+      credit_ok <= \$signal$88  ? (* full_case = 32'd1 *) _089_ : _091_;
+      credits <= \$signal$88  ? (* full_case = 32'd1 *) _088_[2:0] : kept[2:0];
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$199  <= 129'h000000000000000000000000000000000;
-    end else if (\o_valid$195 ) begin
-      \w_data$199  <= { o_last, o_data };
+      \w_data$206  <= 129'h000000000000000000000000000000000;
+    end else if (\o_valid$202 ) begin
+      \w_data$206  <= { o_last, o_data };
     end
-    if (\$signal$237 ) begin
+    if (\$signal$242 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$240 ;
+      acc_chosen <= \o_data$245 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_160_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_024_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_163_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_025_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_122_) begin
-      begin if (_019_) beat_last <= 1'h0; else begin if (_021_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_021_) beat_last <= 1'h0; else begin if (_023_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_184_) begin
+    if (_188_) begin
       ra <= 4'h0;
-    end else if (_161_) begin
-      ra <= _015_[3:0];
+    end else if (_164_) begin
+      begin if (dn_last) ra <= 4'h0; else ra <= ra + 1'h1; end
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_123_) begin
-      at_tile_last <= compute ? _299_ : \$signal$219 ;
+      at_tile_last <= compute ? _305_ : \$signal$226 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_124_) begin
-      at_k_last <= compute ? _302_ : \$signal$218 ;
+      at_k_last <= compute ? _308_ : \$signal$225 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_162_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _007_ : _304_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_165_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _008_ : _310_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 11'h000;
+      t_rem <= 12'h000;
     end else if (_127_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _009_[10:0]; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 12'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 11'h000;
+      k_rem <= 12'h000;
     end else if (_128_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _008_[10:0]; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 12'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_129_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _005_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _006_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
     end else if (_130_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _004_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _005_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_185_) begin
+    if (_189_) begin
       fm0 <= 17'h00000;
-    end else if (_163_) begin
+    end else if (_166_) begin
       fm0 <= fm0 + 1'h1;
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_131_) begin
-      flush <= _768_(5'hxx, { 5'h1c, _114_[4:0] }, { _322_, _321_ });
+      flush <= _785_(5'hxx, { 5'h1c, _116_[4:0] }, { _328_, _327_ });
     end
-    if (_186_) begin
+    if (_190_) begin
       compute <= 1'h0;
-    end else if (_164_) begin
+    end else if (_167_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_165_) begin
+    end else if (_168_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_166_) begin
+    end else if (_169_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_167_) begin
-      ctrl_state <= _775_(2'hx, { _334_, _332_, _329_, _326_ }, { _335_, _333_, _330_, _328_ });
+    end else if (_170_) begin
+      ctrl_state <= _792_(2'hx, { _340_, _338_, _335_, _332_ }, { _341_, _339_, _336_, _334_ });
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_171_) begin
+      armed <= _802_(1'hx, { _345_, _342_ }, { _346_, _344_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_168_) begin
-      ch_left <= _785_(17'hxxxxx, { _339_, _336_ }, { _340_, _338_ });
+    end else if (_172_) begin
+      ch_left <= _807_(17'hxxxxx, { _350_, _347_ }, { _351_, _349_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_169_) begin
-      wb_last <= _792_(1'hx, { _346_, _343_ }, { _347_, _345_ });
+    end else if (_173_) begin
+      wb_last <= _814_(1'hx, { _357_, _354_ }, { _358_, _356_ });
     end
     if (rst) begin
-      \$signal$222  <= 1'h0;
-    end else if (_170_) begin
-      \$signal$222  <= _350_;
+      \$signal$229  <= 1'h0;
+    end else if (_174_) begin
+      \$signal$229  <= _226_;
     end
     if (rst) begin
       wa <= 4'h0;
-    end else if (_171_) begin
-      wa <= _668_(4'hx, { _225_, _222_ }, { _226_, _224_ });
+    end else if (_175_) begin
+      wa <= _689_(4'hx, { _234_, _231_ }, { _235_, _233_ });
     end
     if (rst) begin
       blk <= 4'h0;
-    end else if (_172_) begin
-      blk <= _675_(4'hx, { _232_, _229_ }, { _233_, _231_ });
+    end else if (_176_) begin
+      blk <= _696_(4'hx, { _241_, _238_ }, { _242_, _240_ });
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_173_) begin
-      lane <= _681_(4'hx, { _238_, _235_ }, { _239_, _237_ });
-    end
-    if (rst) begin
-      \$signal$219  <= 1'h0;
-    end else if (_174_) begin
-      \$signal$219  <= _104_;
-    end
-    if (rst) begin
-      \$signal$218  <= 1'h0;
-    end else if (_175_) begin
-      \$signal$218  <= _100_;
-    end
-    if (rst) begin
-      tile_pen <= 11'h000;
-    end else if (_176_) begin
-      tile_pen <= _098_[10:0] - 2'h2;
-    end
-    if (rst) begin
-      k_pen <= 11'h000;
     end else if (_177_) begin
-      k_pen <= _096_[10:0];
+      lane <= _702_(4'hx, { _247_, _244_ }, { _248_, _246_ });
+    end
+    if (rst) begin
+      \$signal$226  <= 1'h0;
+    end else if (_178_) begin
+      \$signal$226  <= _106_;
+    end
+    if (rst) begin
+      \$signal$225  <= 1'h0;
+    end else if (_179_) begin
+      \$signal$225  <= _103_;
+    end
+    if (rst) begin
+      tile_pen <= 12'h000;
+    end else if (_180_) begin
+      tile_pen <= _102_[11:0];
+    end
+    if (rst) begin
+      k_pen <= 12'h000;
+    end else if (_181_) begin
+      k_pen <= _098_[11:0];
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_178_) begin
+    end else if (_182_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_179_) begin
-      m_wrap_pen <= hdr[15:0] + 17'h1ffff;
+    end else if (_183_) begin
+      m_wrap_pen <= _096_[16:0];
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_180_) begin
+    end else if (_184_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_181_) begin
+    end else if (_185_) begin
       m_wrap <= hdr[15:0] + 1'h0;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_182_) begin
+    end else if (_186_) begin
       m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_183_) begin
+    end else if (_187_) begin
       m_less <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
@@ -1328,97 +1361,97 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_187_) begin
+    if (_191_) begin
       \w_en$67  <= 1'h0;
     end else begin
-      \w_en$67  <= _071_;
-    end
-    if (_188_) begin
-      \w_en$63  <= 1'h0;
-    end else begin
-      \w_en$63  <= _069_;
-    end
-    if (_189_) begin
-      \w_en$59  <= 1'h0;
-    end else begin
-      \w_en$59  <= _067_;
-    end
-    if (_190_) begin
-      \w_en$55  <= 1'h0;
-    end else begin
-      \w_en$55  <= _065_;
-    end
-    if (_191_) begin
-      \w_en$51  <= 1'h0;
-    end else begin
-      \w_en$51  <= _062_;
+      \w_en$67  <= _073_;
     end
     if (_192_) begin
-      \w_en$47  <= 1'h0;
+      \w_en$63  <= 1'h0;
     end else begin
-      \w_en$47  <= _060_;
+      \w_en$63  <= _071_;
     end
     if (_193_) begin
-      \w_en$43  <= 1'h0;
+      \w_en$59  <= 1'h0;
     end else begin
-      \w_en$43  <= _058_;
+      \w_en$59  <= _069_;
     end
     if (_194_) begin
-      \w_en$39  <= 1'h0;
+      \w_en$55  <= 1'h0;
     end else begin
-      \w_en$39  <= _056_;
+      \w_en$55  <= _067_;
     end
     if (_195_) begin
-      \w_en$35  <= 1'h0;
+      \w_en$51  <= 1'h0;
     end else begin
-      \w_en$35  <= _054_;
+      \w_en$51  <= _065_;
     end
     if (_196_) begin
-      \w_en$31  <= 1'h0;
+      \w_en$47  <= 1'h0;
     end else begin
-      \w_en$31  <= _051_;
+      \w_en$47  <= _062_;
     end
     if (_197_) begin
-      \w_en$27  <= 1'h0;
+      \w_en$43  <= 1'h0;
     end else begin
-      \w_en$27  <= _049_;
+      \w_en$43  <= _060_;
     end
     if (_198_) begin
-      \w_en$23  <= 1'h0;
+      \w_en$39  <= 1'h0;
     end else begin
-      \w_en$23  <= _047_;
+      \w_en$39  <= _058_;
     end
     if (_199_) begin
-      \w_en$19  <= 1'h0;
+      \w_en$35  <= 1'h0;
     end else begin
-      \w_en$19  <= _045_;
+      \w_en$35  <= _056_;
     end
     if (_200_) begin
-      \w_en$15  <= 1'h0;
+      \w_en$31  <= 1'h0;
     end else begin
-      \w_en$15  <= _043_;
+      \w_en$31  <= _054_;
     end
     if (_201_) begin
-      \w_en$11  <= 1'h0;
+      \w_en$27  <= 1'h0;
     end else begin
-      \w_en$11  <= _040_;
+      \w_en$27  <= _052_;
     end
     if (_202_) begin
+      \w_en$23  <= 1'h0;
+    end else begin
+      \w_en$23  <= _050_;
+    end
+    if (_203_) begin
+      \w_en$19  <= 1'h0;
+    end else begin
+      \w_en$19  <= _048_;
+    end
+    if (_204_) begin
+      \w_en$15  <= 1'h0;
+    end else begin
+      \w_en$15  <= _046_;
+    end
+    if (_205_) begin
+      \w_en$11  <= 1'h0;
+    end else begin
+      \w_en$11  <= _044_;
+    end
+    if (_206_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _037_;
+      w_en <= s_param__valid & _041_;
     end
-    if (!_271_) begin
+    if (!_277_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_272_) begin
+    if (!_278_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_273_) begin
+    if (!_279_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3149,8 +3182,6 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, clk);
   wire _0000_;
-  wire _0001_;
-  wire _0002_;
   wire _0003_;
   wire _0004_;
   wire _0005_;
@@ -3200,15 +3231,15 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _0049_;
   wire _0050_;
   wire _0051_;
-  wire _0052_;
-  wire _0053_;
-  wire _0054_;
-  wire _0055_;
-  wire _0056_;
-  wire _0057_;
-  wire _0058_;
-  wire _0059_;
-  wire _0060_;
+  wire [31:0] _0052_;
+  wire [30:0] _0053_;
+  wire [32:0] _0054_;
+  wire [31:0] _0055_;
+  wire [30:0] _0056_;
+  wire [32:0] _0057_;
+  wire [31:0] _0058_;
+  wire [30:0] _0059_;
+  wire [32:0] _0060_;
   wire _0061_;
   wire [31:0] _0062_;
   wire [30:0] _0063_;
@@ -3216,19 +3247,19 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [31:0] _0065_;
   wire [30:0] _0066_;
   wire [32:0] _0067_;
-  wire [31:0] _0068_;
-  wire [30:0] _0069_;
-  wire [32:0] _0070_;
-  wire _0071_;
+  wire [31:0] _0069_;
+  wire [30:0] _0070_;
+  wire [32:0] _0071_;
   wire [31:0] _0072_;
   wire [30:0] _0073_;
   wire [32:0] _0074_;
   wire [31:0] _0075_;
   wire [30:0] _0076_;
   wire [32:0] _0077_;
-  wire [31:0] _0079_;
-  wire [30:0] _0080_;
-  wire [32:0] _0081_;
+  wire [31:0] _0078_;
+  wire [30:0] _0079_;
+  wire [32:0] _0080_;
+  wire _0081_;
   wire [31:0] _0082_;
   wire [30:0] _0083_;
   wire [32:0] _0084_;
@@ -3238,63 +3269,68 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [31:0] _0088_;
   wire [30:0] _0089_;
   wire [32:0] _0090_;
-  wire _0091_;
-  wire [31:0] _0092_;
-  wire [30:0] _0093_;
-  wire [32:0] _0094_;
+  wire [31:0] _0091_;
+  wire [30:0] _0092_;
+  wire [32:0] _0093_;
+  wire _0094_;
   wire [31:0] _0095_;
   wire [30:0] _0096_;
   wire [32:0] _0097_;
   wire [31:0] _0098_;
   wire [30:0] _0099_;
   wire [32:0] _0100_;
-  wire [31:0] _0101_;
-  wire [30:0] _0102_;
-  wire [32:0] _0103_;
-  wire _0104_;
-  wire [31:0] _0105_;
-  wire [30:0] _0106_;
-  wire [32:0] _0107_;
-  wire [31:0] _0108_;
-  wire [30:0] _0109_;
-  wire [32:0] _0110_;
-  wire [31:0] _0112_;
-  wire [30:0] _0113_;
-  wire [32:0] _0114_;
+  wire [31:0] _0102_;
+  wire [30:0] _0103_;
+  wire [32:0] _0104_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0105_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0106_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0107_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0108_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0109_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0110_;
+  wire _0111_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0112_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0113_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0114_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0115_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0116_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0117_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0118_;
+  wire _0118_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0119_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0120_;
-  wire _0121_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _0121_;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
   wire [46:0] _0122_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0123_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0124_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0125_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0126_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0127_;
-  wire _0128_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0129_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0130_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0131_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _0132_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0123_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0124_;
+  wire _0125_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0126_;
+  wire _0127_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0128_;
+  wire _0129_;
+  (* unused_bits = "0" *)
+  wire [32:0] _0130_;
+  wire _0131_;
+  wire _0132_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0133_;
   (* unused_bits = "0" *)
@@ -3303,12 +3339,9 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   (* unused_bits = "0" *)
   wire [32:0] _0136_;
   wire _0137_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0138_;
-  wire _0139_;
+  wire _0140_;
   (* unused_bits = "0" *)
-  wire [32:0] _0140_;
-  wire _0141_;
+  wire [32:0] _0141_;
   wire _0142_;
   (* unused_bits = "5 6" *)
   wire [6:0] _0143_;
@@ -3318,22 +3351,25 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   (* unused_bits = "0" *)
   wire [32:0] _0146_;
   wire _0147_;
-  wire _0150_;
+  wire _0149_;
   (* unused_bits = "0" *)
-  wire [32:0] _0151_;
-  wire _0152_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0153_;
+  wire [32:0] _0150_;
+  wire _0151_;
   (* unused_bits = "0" *)
-  wire [32:0] _0154_;
+  wire [32:0] _0153_;
+  wire _0154_;
   wire _0155_;
   (* unused_bits = "0" *)
   wire [32:0] _0156_;
-  wire _0157_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0157_;
+  wire _0158_;
   wire _0159_;
   (* unused_bits = "0" *)
   wire [32:0] _0160_;
   wire _0161_;
+  (* unused_bits = "5 6" *)
+  wire [6:0] _0162_;
   (* unused_bits = "0" *)
   wire [32:0] _0163_;
   wire _0164_;
@@ -3343,45 +3379,40 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   (* unused_bits = "5 6" *)
   wire [6:0] _0167_;
   wire _0168_;
-  wire _0169_;
   (* unused_bits = "0" *)
-  wire [32:0] _0170_;
-  wire _0171_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0172_;
+  wire [32:0] _0169_;
+  wire _0170_;
   (* unused_bits = "0" *)
-  wire [32:0] _0173_;
+  wire [32:0] _0172_;
+  wire _0173_;
   wire _0174_;
   wire _0175_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0176_;
+  wire [31:0] _0176_;
+  wire _0177_;
+  wire [31:0] _0178_;
+  wire _0179_;
   (* unused_bits = "5 6" *)
-  wire [6:0] _0177_;
-  wire _0178_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0179_;
-  wire _0180_;
-  (* unused_bits = "0" *)
-  wire [32:0] _0182_;
-  wire _0183_;
+  wire [6:0] _0180_;
+  wire [31:0] _0181_;
+  wire _0182_;
+  wire [31:0] _0183_;
   wire _0184_;
-  wire _0185_;
-  wire [31:0] _0186_;
-  wire _0187_;
-  wire [31:0] _0188_;
-  wire _0189_;
-  (* unused_bits = "5 6" *)
-  wire [6:0] _0190_;
-  wire [31:0] _0191_;
-  wire _0192_;
-  wire [31:0] _0193_;
-  wire _0194_;
-  wire [31:0] _0195_;
-  wire _0196_;
-  wire [31:0] _0197_;
-  wire _0198_;
-  wire [31:0] _0199_;
-  wire _0200_;
+  wire [31:0] _0185_;
+  wire _0186_;
+  wire [31:0] _0187_;
+  wire _0188_;
+  wire [31:0] _0189_;
+  wire _0190_;
+  wire _0191_;
+  wire [31:0] _0192_;
+  wire _0193_;
+  wire [31:0] _0194_;
+  wire _0195_;
+  wire [31:0] _0196_;
+  wire _0197_;
+  wire [31:0] _0198_;
+  wire _0199_;
+  wire [31:0] _0200_;
   wire _0201_;
   wire [31:0] _0202_;
   wire _0203_;
@@ -3390,68 +3421,38 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [31:0] _0206_;
   wire _0207_;
   wire [31:0] _0208_;
-  wire _0209_;
-  wire [31:0] _0210_;
-  wire _0211_;
-  wire [31:0] _0212_;
-  wire _0213_;
-  wire [31:0] _0214_;
-  wire _0215_;
-  wire [31:0] _0216_;
-  wire _0217_;
-  wire [31:0] _0218_;
-  wire _0222_;
-  wire _0223_;
-  wire _0224_;
-  wire _0225_;
-  wire _0226_;
-  wire _0227_;
-  wire _0228_;
-  wire _0229_;
-  wire _0230_;
-  wire _0231_;
-  wire _0232_;
-  wire _0233_;
-  wire _0234_;
-  wire _0235_;
-  wire _0236_;
-  wire _0237_;
-  wire _0238_;
-  wire _0239_;
-  wire _0240_;
-  wire _0241_;
-  wire [7:0] _0242_;
-  wire [7:0] _0243_;
-  wire [7:0] _0244_;
-  wire [7:0] _0245_;
-  wire [7:0] _0246_;
-  wire [7:0] _0247_;
-  wire [7:0] _0248_;
-  wire [7:0] _0249_;
-  wire [7:0] _0250_;
-  wire [7:0] _0251_;
-  wire [7:0] _0252_;
-  wire [7:0] _0253_;
-  wire [7:0] _0254_;
-  wire [7:0] _0255_;
-  wire [7:0] _0256_;
-  wire [7:0] _0257_;
-  wire [7:0] _0258_;
-  wire [7:0] _0259_;
-  wire [7:0] _0260_;
-  wire [7:0] _0261_;
-  wire [7:0] _0262_;
-  wire [7:0] _0263_;
-  wire [7:0] _0264_;
-  wire [7:0] _0265_;
-  wire [7:0] _0266_;
-  wire [7:0] _0267_;
-  wire [7:0] _0268_;
-  wire [7:0] _0269_;
-  wire [7:0] _0270_;
-  wire [7:0] _0271_;
-  wire [7:0] _0272_;
-  wire [7:0] _0273_;
+  wire [7:0] _0210_;
+  wire [7:0] _0211_;
+  wire [7:0] _0212_;
+  wire [7:0] _0213_;
+  wire [7:0] _0214_;
+  wire [7:0] _0215_;
+  wire [7:0] _0216_;
+  wire [7:0] _0217_;
+  wire [7:0] _0218_;
+  wire [7:0] _0219_;
+  wire [7:0] _0220_;
+  wire [7:0] _0221_;
+  wire [7:0] _0222_;
+  wire [7:0] _0223_;
+  wire [7:0] _0224_;
+  wire [7:0] _0225_;
+  wire [7:0] _0226_;
+  wire [7:0] _0227_;
+  wire [7:0] _0228_;
+  wire [7:0] _0229_;
+  wire [7:0] _0230_;
+  wire [7:0] _0231_;
+  wire [7:0] _0232_;
+  wire [7:0] _0233_;
+  wire [7:0] _0234_;
+  wire [7:0] _0235_;
+  wire [7:0] _0236_;
+  wire [7:0] _0237_;
+  wire [7:0] _0238_;
+  wire [7:0] _0239_;
+  wire [7:0] _0240_;
+  wire [7:0] _0241_;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -3608,6 +3609,38 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_8;
   (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16" *)
   wire [62:0] outer_9;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_10;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_11;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_12;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_13;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_14;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_15;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_4;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_5;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_6;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_7;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_8;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_9;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
   reg [4:0] rq1_l10 = 5'h00;
@@ -3792,48 +3825,80 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [33:0] u_7;
   wire [33:0] u_8;
   wire [33:0] u_9;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_10;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_11;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_12;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_13;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_14;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_15;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_4;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_5;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_6;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_7;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_8;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_9;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _0000_ = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign _0139_ = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign _0168_ = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign _0201_ = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign _0061_ = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign _0071_ = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign _0091_ = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign _0104_ = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign _0121_ = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign _0128_ = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign _0133_[4:0] = - $signed(i_shift[28:24]);
-  assign _0135_ = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign _0137_ = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign _0138_[4:0] = - $signed(i_shift[34:30]);
-  assign _0141_ = $signed(i_shift[41:36]) > $signed(1'h0);
-  assign _0142_ = $signed(i_shift[41:36]) < $signed(1'h0);
-  assign _0143_[4:0] = - $signed(i_shift[40:36]);
-  assign _0145_ = $signed(i_shift[47:42]) > $signed(1'h0);
-  assign _0147_ = $signed(i_shift[47:42]) < $signed(1'h0);
-  assign _0150_ = $signed(i_shift[53:48]) > $signed(1'h0);
-  assign _0152_ = $signed(i_shift[53:48]) < $signed(1'h0);
-  assign _0153_[4:0] = - $signed(i_shift[52:48]);
-  assign _0155_ = $signed(i_shift[59:54]) > $signed(1'h0);
-  assign _0157_ = $signed(i_shift[59:54]) < $signed(1'h0);
-  assign _0159_ = $signed(i_shift[65:60]) > $signed(1'h0);
-  assign _0161_ = $signed(i_shift[65:60]) < $signed(1'h0);
-  assign _0164_ = $signed(i_shift[71:66]) > $signed(1'h0);
-  assign _0165_ = $signed(i_shift[71:66]) < $signed(1'h0);
-  assign _0167_[4:0] = - $signed(i_shift[70:66]);
-  assign _0169_ = $signed(i_shift[77:72]) > $signed(1'h0);
-  assign _0171_ = $signed(i_shift[77:72]) < $signed(1'h0);
-  assign _0172_[4:0] = - $signed(i_shift[76:72]);
-  assign _0174_ = $signed(i_shift[83:78]) > $signed(1'h0);
-  assign _0175_ = $signed(i_shift[83:78]) < $signed(1'h0);
-  assign _0177_[4:0] = - $signed(i_shift[82:78]);
-  assign _0178_ = $signed(i_shift[89:84]) > $signed(1'h0);
-  assign _0180_ = $signed(i_shift[89:84]) < $signed(1'h0);
-  assign _0183_ = $signed(i_shift[95:90]) > $signed(1'h0);
-  assign _0184_ = $signed(i_shift[95:90]) < $signed(1'h0);
-  assign _0190_[4:0] = - $signed(i_shift[94:90]);
+  assign _0129_ = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign _0158_ = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign _0191_ = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign _0051_ = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign _0061_ = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign _0081_ = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign _0094_ = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign _0111_ = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign _0118_ = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign _0123_[4:0] = - $signed(i_shift[28:24]);
+  assign _0125_ = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign _0127_ = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign _0128_[4:0] = - $signed(i_shift[34:30]);
+  assign _0131_ = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign _0132_ = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign _0133_[4:0] = - $signed(i_shift[40:36]);
+  assign _0135_ = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign _0137_ = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign _0140_ = $signed(i_shift[53:48]) > $signed(1'h0);
+  assign _0142_ = $signed(i_shift[53:48]) < $signed(1'h0);
+  assign _0143_[4:0] = - $signed(i_shift[52:48]);
+  assign _0145_ = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign _0147_ = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign _0149_ = $signed(i_shift[65:60]) > $signed(1'h0);
+  assign _0151_ = $signed(i_shift[65:60]) < $signed(1'h0);
+  assign _0154_ = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign _0155_ = $signed(i_shift[71:66]) < $signed(1'h0);
+  assign _0157_[4:0] = - $signed(i_shift[70:66]);
+  assign _0159_ = $signed(i_shift[77:72]) > $signed(1'h0);
+  assign _0161_ = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign _0162_[4:0] = - $signed(i_shift[76:72]);
+  assign _0164_ = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign _0165_ = $signed(i_shift[83:78]) < $signed(1'h0);
+  assign _0167_[4:0] = - $signed(i_shift[82:78]);
+  assign _0168_ = $signed(i_shift[89:84]) > $signed(1'h0);
+  assign _0170_ = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign _0173_ = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign _0174_ = $signed(i_shift[95:90]) < $signed(1'h0);
+  assign _0180_[4:0] = - $signed(i_shift[94:90]);
   assign a_0 = $signed(rq1_s0) << rq1_l0;
   assign a_1 = $signed(rq1_s1) << rq1_l1;
   assign a_2 = $signed(rq1_s2) << rq1_l2;
@@ -3852,117 +3917,117 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign a_15 = $signed(rq1_s15) << rq1_l15;
   assign outer_0[33:0] = a_0[16:0] * rq1_m0[16:0];
   assign outer_0[62:34] = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign _0062_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign _0063_ = a_0[16:0] * rq1_m0[30:17];
-  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
-  assign mid_0 = $signed(_0064_) + $signed(15'h2000);
+  assign _0052_ = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign _0053_ = a_0[16:0] * rq1_m0[30:17];
+  assign _0054_ = $signed(_0052_) + $signed({ 1'h0, _0053_ });
+  assign mid_0 = $signed(_0054_) + $signed(15'h2000);
   assign outer_1[33:0] = a_1[16:0] * rq1_m1[16:0];
   assign outer_1[62:34] = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign _0065_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign _0066_ = a_1[16:0] * rq1_m1[30:17];
-  assign _0067_ = $signed(_0065_) + $signed({ 1'h0, _0066_ });
-  assign mid_1 = $signed(_0067_) + $signed(15'h2000);
+  assign _0055_ = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign _0056_ = a_1[16:0] * rq1_m1[30:17];
+  assign _0057_ = $signed(_0055_) + $signed({ 1'h0, _0056_ });
+  assign mid_1 = $signed(_0057_) + $signed(15'h2000);
   assign outer_2[33:0] = a_2[16:0] * rq1_m2[16:0];
   assign outer_2[62:34] = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign _0068_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign _0069_ = a_2[16:0] * rq1_m2[30:17];
-  assign _0070_ = $signed(_0068_) + $signed({ 1'h0, _0069_ });
-  assign mid_2 = $signed(_0070_) + $signed(15'h2000);
+  assign _0058_ = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign _0059_ = a_2[16:0] * rq1_m2[30:17];
+  assign _0060_ = $signed(_0058_) + $signed({ 1'h0, _0059_ });
+  assign mid_2 = $signed(_0060_) + $signed(15'h2000);
   assign outer_3[33:0] = a_3[16:0] * rq1_m3[16:0];
   assign outer_3[62:34] = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign _0072_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign _0073_ = a_3[16:0] * rq1_m3[30:17];
-  assign _0074_ = $signed(_0072_) + $signed({ 1'h0, _0073_ });
-  assign mid_3 = $signed(_0074_) + $signed(15'h2000);
+  assign _0062_ = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign _0063_ = a_3[16:0] * rq1_m3[30:17];
+  assign _0064_ = $signed(_0062_) + $signed({ 1'h0, _0063_ });
+  assign mid_3 = $signed(_0064_) + $signed(15'h2000);
   assign outer_4[33:0] = a_4[16:0] * rq1_m4[16:0];
   assign outer_4[62:34] = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign _0075_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign _0076_ = a_4[16:0] * rq1_m4[30:17];
-  assign _0077_ = $signed(_0075_) + $signed({ 1'h0, _0076_ });
-  assign mid_4 = $signed(_0077_) + $signed(15'h2000);
+  assign _0065_ = $signed(a_4[31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign _0066_ = a_4[16:0] * rq1_m4[30:17];
+  assign _0067_ = $signed(_0065_) + $signed({ 1'h0, _0066_ });
+  assign mid_4 = $signed(_0067_) + $signed(15'h2000);
   assign outer_5[33:0] = a_5[16:0] * rq1_m5[16:0];
   assign outer_5[62:34] = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign _0079_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign _0080_ = a_5[16:0] * rq1_m5[30:17];
-  assign _0081_ = $signed(_0079_) + $signed({ 1'h0, _0080_ });
-  assign mid_5 = $signed(_0081_) + $signed(15'h2000);
+  assign _0069_ = $signed(a_5[31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign _0070_ = a_5[16:0] * rq1_m5[30:17];
+  assign _0071_ = $signed(_0069_) + $signed({ 1'h0, _0070_ });
+  assign mid_5 = $signed(_0071_) + $signed(15'h2000);
   assign outer_6[33:0] = a_6[16:0] * rq1_m6[16:0];
   assign outer_6[62:34] = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign _0082_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign _0083_ = a_6[16:0] * rq1_m6[30:17];
-  assign _0084_ = $signed(_0082_) + $signed({ 1'h0, _0083_ });
-  assign mid_6 = $signed(_0084_) + $signed(15'h2000);
+  assign _0072_ = $signed(a_6[31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign _0073_ = a_6[16:0] * rq1_m6[30:17];
+  assign _0074_ = $signed(_0072_) + $signed({ 1'h0, _0073_ });
+  assign mid_6 = $signed(_0074_) + $signed(15'h2000);
   assign outer_7[33:0] = a_7[16:0] * rq1_m7[16:0];
   assign outer_7[62:34] = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign _0085_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign _0086_ = a_7[16:0] * rq1_m7[30:17];
-  assign _0087_ = $signed(_0085_) + $signed({ 1'h0, _0086_ });
-  assign mid_7 = $signed(_0087_) + $signed(15'h2000);
+  assign _0075_ = $signed(a_7[31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign _0076_ = a_7[16:0] * rq1_m7[30:17];
+  assign _0077_ = $signed(_0075_) + $signed({ 1'h0, _0076_ });
+  assign mid_7 = $signed(_0077_) + $signed(15'h2000);
   assign outer_8[33:0] = a_8[16:0] * rq1_m8[16:0];
   assign outer_8[62:34] = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign _0088_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign _0089_ = a_8[16:0] * rq1_m8[30:17];
-  assign _0090_ = $signed(_0088_) + $signed({ 1'h0, _0089_ });
-  assign mid_8 = $signed(_0090_) + $signed(15'h2000);
+  assign _0078_ = $signed(a_8[31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign _0079_ = a_8[16:0] * rq1_m8[30:17];
+  assign _0080_ = $signed(_0078_) + $signed({ 1'h0, _0079_ });
+  assign mid_8 = $signed(_0080_) + $signed(15'h2000);
   assign outer_9[33:0] = a_9[16:0] * rq1_m9[16:0];
   assign outer_9[62:34] = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign _0092_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign _0093_ = a_9[16:0] * rq1_m9[30:17];
-  assign _0094_ = $signed(_0092_) + $signed({ 1'h0, _0093_ });
-  assign mid_9 = $signed(_0094_) + $signed(15'h2000);
+  assign _0082_ = $signed(a_9[31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign _0083_ = a_9[16:0] * rq1_m9[30:17];
+  assign _0084_ = $signed(_0082_) + $signed({ 1'h0, _0083_ });
+  assign mid_9 = $signed(_0084_) + $signed(15'h2000);
   assign outer_10[33:0] = a_10[16:0] * rq1_m10[16:0];
   assign outer_10[62:34] = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign _0095_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign _0096_ = a_10[16:0] * rq1_m10[30:17];
-  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
-  assign mid_10 = $signed(_0097_) + $signed(15'h2000);
+  assign _0085_ = $signed(a_10[31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign _0086_ = a_10[16:0] * rq1_m10[30:17];
+  assign _0087_ = $signed(_0085_) + $signed({ 1'h0, _0086_ });
+  assign mid_10 = $signed(_0087_) + $signed(15'h2000);
   assign outer_11[33:0] = a_11[16:0] * rq1_m11[16:0];
   assign outer_11[62:34] = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign _0098_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign _0099_ = a_11[16:0] * rq1_m11[30:17];
-  assign _0100_ = $signed(_0098_) + $signed({ 1'h0, _0099_ });
-  assign mid_11 = $signed(_0100_) + $signed(15'h2000);
+  assign _0088_ = $signed(a_11[31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign _0089_ = a_11[16:0] * rq1_m11[30:17];
+  assign _0090_ = $signed(_0088_) + $signed({ 1'h0, _0089_ });
+  assign mid_11 = $signed(_0090_) + $signed(15'h2000);
   assign outer_12[33:0] = a_12[16:0] * rq1_m12[16:0];
   assign outer_12[62:34] = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign _0101_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign _0102_ = a_12[16:0] * rq1_m12[30:17];
-  assign _0103_ = $signed(_0101_) + $signed({ 1'h0, _0102_ });
-  assign mid_12 = $signed(_0103_) + $signed(15'h2000);
+  assign _0091_ = $signed(a_12[31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign _0092_ = a_12[16:0] * rq1_m12[30:17];
+  assign _0093_ = $signed(_0091_) + $signed({ 1'h0, _0092_ });
+  assign mid_12 = $signed(_0093_) + $signed(15'h2000);
   assign outer_13[33:0] = a_13[16:0] * rq1_m13[16:0];
   assign outer_13[62:34] = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign _0105_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign _0106_ = a_13[16:0] * rq1_m13[30:17];
-  assign _0107_ = $signed(_0105_) + $signed({ 1'h0, _0106_ });
-  assign mid_13 = $signed(_0107_) + $signed(15'h2000);
+  assign _0095_ = $signed(a_13[31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign _0096_ = a_13[16:0] * rq1_m13[30:17];
+  assign _0097_ = $signed(_0095_) + $signed({ 1'h0, _0096_ });
+  assign mid_13 = $signed(_0097_) + $signed(15'h2000);
   assign outer_14[33:0] = a_14[16:0] * rq1_m14[16:0];
   assign outer_14[62:34] = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign _0108_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign _0109_ = a_14[16:0] * rq1_m14[30:17];
-  assign _0110_ = $signed(_0108_) + $signed({ 1'h0, _0109_ });
-  assign mid_14 = $signed(_0110_) + $signed(15'h2000);
+  assign _0098_ = $signed(a_14[31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign _0099_ = a_14[16:0] * rq1_m14[30:17];
+  assign _0100_ = $signed(_0098_) + $signed({ 1'h0, _0099_ });
+  assign mid_14 = $signed(_0100_) + $signed(15'h2000);
   assign outer_15[33:0] = a_15[16:0] * rq1_m15[16:0];
   assign outer_15[62:34] = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign _0112_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign _0113_ = a_15[16:0] * rq1_m15[30:17];
-  assign _0114_ = $signed(_0112_) + $signed({ 1'h0, _0113_ });
-  assign mid_15 = $signed(_0114_) + $signed(15'h2000);
-  assign { h_0, _0115_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
-  assign { h_1, _0116_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
-  assign { h_2, _0117_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
-  assign { h_3, _0118_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
-  assign { h_4, _0119_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
-  assign { h_5, _0120_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
-  assign { h_6, _0122_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
-  assign { h_7, _0123_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
-  assign { h_8, _0124_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
-  assign { h_9, _0125_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
-  assign { h_10, _0126_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
-  assign { h_11, _0127_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
-  assign { h_12, _0129_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
-  assign { h_13, _0130_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
-  assign { h_14, _0131_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
-  assign { h_15, _0132_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
-  assign { half_0, _0134_[0] } = 1'h1 << rq1_r0;
+  assign _0102_ = $signed(a_15[31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign _0103_ = a_15[16:0] * rq1_m15[30:17];
+  assign _0104_ = $signed(_0102_) + $signed({ 1'h0, _0103_ });
+  assign mid_15 = $signed(_0104_) + $signed(15'h2000);
+  assign { h_0, _0105_[13:0] } = $signed(outer_0[62:17]) + $signed(mid_0);
+  assign { h_1, _0106_[13:0] } = $signed(outer_1[62:17]) + $signed(mid_1);
+  assign { h_2, _0107_[13:0] } = $signed(outer_2[62:17]) + $signed(mid_2);
+  assign { h_3, _0108_[13:0] } = $signed(outer_3[62:17]) + $signed(mid_3);
+  assign { h_4, _0109_[13:0] } = $signed(outer_4[62:17]) + $signed(mid_4);
+  assign { h_5, _0110_[13:0] } = $signed(outer_5[62:17]) + $signed(mid_5);
+  assign { h_6, _0112_[13:0] } = $signed(outer_6[62:17]) + $signed(mid_6);
+  assign { h_7, _0113_[13:0] } = $signed(outer_7[62:17]) + $signed(mid_7);
+  assign { h_8, _0114_[13:0] } = $signed(outer_8[62:17]) + $signed(mid_8);
+  assign { h_9, _0115_[13:0] } = $signed(outer_9[62:17]) + $signed(mid_9);
+  assign { h_10, _0116_[13:0] } = $signed(outer_10[62:17]) + $signed(mid_10);
+  assign { h_11, _0117_[13:0] } = $signed(outer_11[62:17]) + $signed(mid_11);
+  assign { h_12, _0119_[13:0] } = $signed(outer_12[62:17]) + $signed(mid_12);
+  assign { h_13, _0120_[13:0] } = $signed(outer_13[62:17]) + $signed(mid_13);
+  assign { h_14, _0121_[13:0] } = $signed(outer_14[62:17]) + $signed(mid_14);
+  assign { h_15, _0122_[13:0] } = $signed(outer_15[62:17]) + $signed(mid_15);
+  assign { half_0, _0124_[0] } = 1'h1 << rq1_r0;
   assign halfm_0[0] = rq1_r0 >= 2'h2;
   assign halfm_0[1] = rq1_r0 >= 2'h3;
   assign halfm_0[2] = rq1_r0 >= 3'h4;
@@ -3995,7 +4060,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_0[29] = rq1_r0 >= 5'h1f;
   assign halfm_0[30] = rq1_r0 >= 6'h20;
   assign halfm_0[31] = rq1_r0 >= 6'h21;
-  assign { half_1, _0136_[0] } = 1'h1 << rq1_r1;
+  assign { half_1, _0126_[0] } = 1'h1 << rq1_r1;
   assign halfm_1[0] = rq1_r1 >= 2'h2;
   assign halfm_1[1] = rq1_r1 >= 2'h3;
   assign halfm_1[2] = rq1_r1 >= 3'h4;
@@ -4028,7 +4093,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_1[29] = rq1_r1 >= 5'h1f;
   assign halfm_1[30] = rq1_r1 >= 6'h20;
   assign halfm_1[31] = rq1_r1 >= 6'h21;
-  assign { half_2, _0140_[0] } = 1'h1 << rq1_r2;
+  assign { half_2, _0130_[0] } = 1'h1 << rq1_r2;
   assign halfm_2[0] = rq1_r2 >= 2'h2;
   assign halfm_2[1] = rq1_r2 >= 2'h3;
   assign halfm_2[2] = rq1_r2 >= 3'h4;
@@ -4061,7 +4126,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_2[29] = rq1_r2 >= 5'h1f;
   assign halfm_2[30] = rq1_r2 >= 6'h20;
   assign halfm_2[31] = rq1_r2 >= 6'h21;
-  assign { half_3, _0144_[0] } = 1'h1 << rq1_r3;
+  assign { half_3, _0134_[0] } = 1'h1 << rq1_r3;
   assign halfm_3[0] = rq1_r3 >= 2'h2;
   assign halfm_3[1] = rq1_r3 >= 2'h3;
   assign halfm_3[2] = rq1_r3 >= 3'h4;
@@ -4094,7 +4159,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_3[29] = rq1_r3 >= 5'h1f;
   assign halfm_3[30] = rq1_r3 >= 6'h20;
   assign halfm_3[31] = rq1_r3 >= 6'h21;
-  assign { half_4, _0146_[0] } = 1'h1 << rq1_r4;
+  assign { half_4, _0136_[0] } = 1'h1 << rq1_r4;
   assign halfm_4[0] = rq1_r4 >= 2'h2;
   assign halfm_4[1] = rq1_r4 >= 2'h3;
   assign halfm_4[2] = rq1_r4 >= 3'h4;
@@ -4127,7 +4192,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_4[29] = rq1_r4 >= 5'h1f;
   assign halfm_4[30] = rq1_r4 >= 6'h20;
   assign halfm_4[31] = rq1_r4 >= 6'h21;
-  assign { half_5, _0151_[0] } = 1'h1 << rq1_r5;
+  assign { half_5, _0141_[0] } = 1'h1 << rq1_r5;
   assign halfm_5[0] = rq1_r5 >= 2'h2;
   assign halfm_5[1] = rq1_r5 >= 2'h3;
   assign halfm_5[2] = rq1_r5 >= 3'h4;
@@ -4160,7 +4225,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_5[29] = rq1_r5 >= 5'h1f;
   assign halfm_5[30] = rq1_r5 >= 6'h20;
   assign halfm_5[31] = rq1_r5 >= 6'h21;
-  assign { half_6, _0154_[0] } = 1'h1 << rq1_r6;
+  assign { half_6, _0144_[0] } = 1'h1 << rq1_r6;
   assign halfm_6[0] = rq1_r6 >= 2'h2;
   assign halfm_6[1] = rq1_r6 >= 2'h3;
   assign halfm_6[2] = rq1_r6 >= 3'h4;
@@ -4193,7 +4258,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_6[29] = rq1_r6 >= 5'h1f;
   assign halfm_6[30] = rq1_r6 >= 6'h20;
   assign halfm_6[31] = rq1_r6 >= 6'h21;
-  assign { half_7, _0156_[0] } = 1'h1 << rq1_r7;
+  assign { half_7, _0146_[0] } = 1'h1 << rq1_r7;
   assign halfm_7[0] = rq1_r7 >= 2'h2;
   assign halfm_7[1] = rq1_r7 >= 2'h3;
   assign halfm_7[2] = rq1_r7 >= 3'h4;
@@ -4226,7 +4291,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_7[29] = rq1_r7 >= 5'h1f;
   assign halfm_7[30] = rq1_r7 >= 6'h20;
   assign halfm_7[31] = rq1_r7 >= 6'h21;
-  assign { half_8, _0160_[0] } = 1'h1 << rq1_r8;
+  assign { half_8, _0150_[0] } = 1'h1 << rq1_r8;
   assign halfm_8[0] = rq1_r8 >= 2'h2;
   assign halfm_8[1] = rq1_r8 >= 2'h3;
   assign halfm_8[2] = rq1_r8 >= 3'h4;
@@ -4259,7 +4324,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_8[29] = rq1_r8 >= 5'h1f;
   assign halfm_8[30] = rq1_r8 >= 6'h20;
   assign halfm_8[31] = rq1_r8 >= 6'h21;
-  assign { half_9, _0163_[0] } = 1'h1 << rq1_r9;
+  assign { half_9, _0153_[0] } = 1'h1 << rq1_r9;
   assign halfm_9[0] = rq1_r9 >= 2'h2;
   assign halfm_9[1] = rq1_r9 >= 2'h3;
   assign halfm_9[2] = rq1_r9 >= 3'h4;
@@ -4292,7 +4357,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_9[29] = rq1_r9 >= 5'h1f;
   assign halfm_9[30] = rq1_r9 >= 6'h20;
   assign halfm_9[31] = rq1_r9 >= 6'h21;
-  assign { half_10, _0166_[0] } = 1'h1 << rq1_r10;
+  assign { half_10, _0156_[0] } = 1'h1 << rq1_r10;
   assign halfm_10[0] = rq1_r10 >= 2'h2;
   assign halfm_10[1] = rq1_r10 >= 2'h3;
   assign halfm_10[2] = rq1_r10 >= 3'h4;
@@ -4325,7 +4390,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_10[29] = rq1_r10 >= 5'h1f;
   assign halfm_10[30] = rq1_r10 >= 6'h20;
   assign halfm_10[31] = rq1_r10 >= 6'h21;
-  assign { half_11, _0170_[0] } = 1'h1 << rq1_r11;
+  assign { half_11, _0160_[0] } = 1'h1 << rq1_r11;
   assign halfm_11[0] = rq1_r11 >= 2'h2;
   assign halfm_11[1] = rq1_r11 >= 2'h3;
   assign halfm_11[2] = rq1_r11 >= 3'h4;
@@ -4358,7 +4423,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_11[29] = rq1_r11 >= 5'h1f;
   assign halfm_11[30] = rq1_r11 >= 6'h20;
   assign halfm_11[31] = rq1_r11 >= 6'h21;
-  assign { half_12, _0173_[0] } = 1'h1 << rq1_r12;
+  assign { half_12, _0163_[0] } = 1'h1 << rq1_r12;
   assign halfm_12[0] = rq1_r12 >= 2'h2;
   assign halfm_12[1] = rq1_r12 >= 2'h3;
   assign halfm_12[2] = rq1_r12 >= 3'h4;
@@ -4391,7 +4456,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_12[29] = rq1_r12 >= 5'h1f;
   assign halfm_12[30] = rq1_r12 >= 6'h20;
   assign halfm_12[31] = rq1_r12 >= 6'h21;
-  assign { half_13, _0176_[0] } = 1'h1 << rq1_r13;
+  assign { half_13, _0166_[0] } = 1'h1 << rq1_r13;
   assign halfm_13[0] = rq1_r13 >= 2'h2;
   assign halfm_13[1] = rq1_r13 >= 2'h3;
   assign halfm_13[2] = rq1_r13 >= 3'h4;
@@ -4424,7 +4489,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_13[29] = rq1_r13 >= 5'h1f;
   assign halfm_13[30] = rq1_r13 >= 6'h20;
   assign halfm_13[31] = rq1_r13 >= 6'h21;
-  assign { half_14, _0179_[0] } = 1'h1 << rq1_r14;
+  assign { half_14, _0169_[0] } = 1'h1 << rq1_r14;
   assign halfm_14[0] = rq1_r14 >= 2'h2;
   assign halfm_14[1] = rq1_r14 >= 2'h3;
   assign halfm_14[2] = rq1_r14 >= 3'h4;
@@ -4457,7 +4522,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_14[29] = rq1_r14 >= 5'h1f;
   assign halfm_14[30] = rq1_r14 >= 6'h20;
   assign halfm_14[31] = rq1_r14 >= 6'h21;
-  assign { half_15, _0182_[0] } = 1'h1 << rq1_r15;
+  assign { half_15, _0172_[0] } = 1'h1 << rq1_r15;
   assign halfm_15[0] = rq1_r15 >= 2'h2;
   assign halfm_15[1] = rq1_r15 >= 2'h3;
   assign halfm_15[2] = rq1_r15 >= 3'h4;
@@ -4490,242 +4555,242 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign halfm_15[29] = rq1_r15 >= 5'h1f;
   assign halfm_15[30] = rq1_r15 >= 6'h20;
   assign halfm_15[31] = rq1_r15 >= 6'h21;
-  assign _0185_ = $signed(rq2_h0) < $signed(1'h0);
-  assign _0186_ = _0185_ ? rq2_hm0 : rq2_hf0;
-  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0186_ });
-  assign _0187_ = $signed(rq2_h1) < $signed(1'h0);
-  assign _0188_ = _0187_ ? rq2_hm1 : rq2_hf1;
-  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0188_ });
-  assign _0189_ = $signed(rq2_h2) < $signed(1'h0);
-  assign _0191_ = _0189_ ? rq2_hm2 : rq2_hf2;
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0191_ });
-  assign _0192_ = $signed(rq2_h3) < $signed(1'h0);
-  assign _0193_ = _0192_ ? rq2_hm3 : rq2_hf3;
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0193_ });
-  assign _0194_ = $signed(rq2_h4) < $signed(1'h0);
-  assign _0195_ = _0194_ ? rq2_hm4 : rq2_hf4;
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0195_ });
-  assign _0196_ = $signed(rq2_h5) < $signed(1'h0);
-  assign _0197_ = _0196_ ? rq2_hm5 : rq2_hf5;
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0197_ });
-  assign _0198_ = $signed(rq2_h6) < $signed(1'h0);
-  assign _0199_ = _0198_ ? rq2_hm6 : rq2_hf6;
-  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0199_ });
-  assign _0200_ = $signed(rq2_h7) < $signed(1'h0);
-  assign _0202_ = _0200_ ? rq2_hm7 : rq2_hf7;
-  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0202_ });
-  assign _0203_ = $signed(rq2_h8) < $signed(1'h0);
-  assign _0204_ = _0203_ ? rq2_hm8 : rq2_hf8;
-  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0204_ });
-  assign _0205_ = $signed(rq2_h9) < $signed(1'h0);
-  assign _0206_ = _0205_ ? rq2_hm9 : rq2_hf9;
-  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0206_ });
-  assign _0207_ = $signed(rq2_h10) < $signed(1'h0);
-  assign _0208_ = _0207_ ? rq2_hm10 : rq2_hf10;
-  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0208_ });
-  assign _0209_ = $signed(rq2_h11) < $signed(1'h0);
-  assign _0210_ = _0209_ ? rq2_hm11 : rq2_hf11;
-  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0210_ });
-  assign _0211_ = $signed(rq2_h12) < $signed(1'h0);
-  assign _0212_ = _0211_ ? rq2_hm12 : rq2_hf12;
-  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0212_ });
-  assign _0213_ = $signed(rq2_h13) < $signed(1'h0);
-  assign _0214_ = _0213_ ? rq2_hm13 : rq2_hf13;
-  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0214_ });
-  assign _0215_ = $signed(rq2_h14) < $signed(1'h0);
-  assign _0216_ = _0215_ ? rq2_hm14 : rq2_hf14;
-  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0216_ });
-  assign _0217_ = $signed(rq2_h15) < $signed(1'h0);
-  assign _0218_ = _0217_ ? rq2_hm15 : rq2_hf15;
-  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0218_ });
+  assign _0175_ = $signed(rq2_h0) < $signed(1'h0);
+  assign _0176_ = _0175_ ? rq2_hm0 : rq2_hf0;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, _0176_ });
+  assign _0177_ = $signed(rq2_h1) < $signed(1'h0);
+  assign _0178_ = _0177_ ? rq2_hm1 : rq2_hf1;
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, _0178_ });
+  assign _0179_ = $signed(rq2_h2) < $signed(1'h0);
+  assign _0181_ = _0179_ ? rq2_hm2 : rq2_hf2;
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, _0181_ });
+  assign _0182_ = $signed(rq2_h3) < $signed(1'h0);
+  assign _0183_ = _0182_ ? rq2_hm3 : rq2_hf3;
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, _0183_ });
+  assign _0184_ = $signed(rq2_h4) < $signed(1'h0);
+  assign _0185_ = _0184_ ? rq2_hm4 : rq2_hf4;
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, _0185_ });
+  assign _0186_ = $signed(rq2_h5) < $signed(1'h0);
+  assign _0187_ = _0186_ ? rq2_hm5 : rq2_hf5;
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, _0187_ });
+  assign _0188_ = $signed(rq2_h6) < $signed(1'h0);
+  assign _0189_ = _0188_ ? rq2_hm6 : rq2_hf6;
+  assign u_6 = $signed(rq2_h6) + $signed({ 1'h0, _0189_ });
+  assign _0190_ = $signed(rq2_h7) < $signed(1'h0);
+  assign _0192_ = _0190_ ? rq2_hm7 : rq2_hf7;
+  assign u_7 = $signed(rq2_h7) + $signed({ 1'h0, _0192_ });
+  assign _0193_ = $signed(rq2_h8) < $signed(1'h0);
+  assign _0194_ = _0193_ ? rq2_hm8 : rq2_hf8;
+  assign u_8 = $signed(rq2_h8) + $signed({ 1'h0, _0194_ });
+  assign _0195_ = $signed(rq2_h9) < $signed(1'h0);
+  assign _0196_ = _0195_ ? rq2_hm9 : rq2_hf9;
+  assign u_9 = $signed(rq2_h9) + $signed({ 1'h0, _0196_ });
+  assign _0197_ = $signed(rq2_h10) < $signed(1'h0);
+  assign _0198_ = _0197_ ? rq2_hm10 : rq2_hf10;
+  assign u_10 = $signed(rq2_h10) + $signed({ 1'h0, _0198_ });
+  assign _0199_ = $signed(rq2_h11) < $signed(1'h0);
+  assign _0200_ = _0199_ ? rq2_hm11 : rq2_hf11;
+  assign u_11 = $signed(rq2_h11) + $signed({ 1'h0, _0200_ });
+  assign _0201_ = $signed(rq2_h12) < $signed(1'h0);
+  assign _0202_ = _0201_ ? rq2_hm12 : rq2_hf12;
+  assign u_12 = $signed(rq2_h12) + $signed({ 1'h0, _0202_ });
+  assign _0203_ = $signed(rq2_h13) < $signed(1'h0);
+  assign _0204_ = _0203_ ? rq2_hm13 : rq2_hf13;
+  assign u_13 = $signed(rq2_h13) + $signed({ 1'h0, _0204_ });
+  assign _0205_ = $signed(rq2_h14) < $signed(1'h0);
+  assign _0206_ = _0205_ ? rq2_hm14 : rq2_hf14;
+  assign u_14 = $signed(rq2_h14) + $signed({ 1'h0, _0206_ });
+  assign _0207_ = $signed(rq2_h15) < $signed(1'h0);
+  assign _0208_ = _0207_ ? rq2_hm15 : rq2_hf15;
+  assign u_15 = $signed(rq2_h15) + $signed({ 1'h0, _0208_ });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[32:8]) == $signed(rq3_y0[33]);
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
   assign t_1 = rq3_y1[7:0] + zero_point;
   assign fits_1 = $signed(rq3_y1[32:8]) == $signed(rq3_y1[33]);
+  assign under_1 = $signed(rq3_y1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y1[8:0]);
   assign t_2 = rq3_y2[7:0] + zero_point;
   assign fits_2 = $signed(rq3_y2[32:8]) == $signed(rq3_y2[33]);
+  assign under_2 = $signed(rq3_y2[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_2 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y2[8:0]);
   assign t_3 = rq3_y3[7:0] + zero_point;
   assign fits_3 = $signed(rq3_y3[32:8]) == $signed(rq3_y3[33]);
+  assign under_3 = $signed(rq3_y3[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_3 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y3[8:0]);
   assign t_4 = rq3_y4[7:0] + zero_point;
   assign fits_4 = $signed(rq3_y4[32:8]) == $signed(rq3_y4[33]);
+  assign under_4 = $signed(rq3_y4[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_4 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y4[8:0]);
   assign t_5 = rq3_y5[7:0] + zero_point;
   assign fits_5 = $signed(rq3_y5[32:8]) == $signed(rq3_y5[33]);
+  assign under_5 = $signed(rq3_y5[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_5 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y5[8:0]);
   assign t_6 = rq3_y6[7:0] + zero_point;
   assign fits_6 = $signed(rq3_y6[32:8]) == $signed(rq3_y6[33]);
+  assign under_6 = $signed(rq3_y6[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_6 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y6[8:0]);
   assign t_7 = rq3_y7[7:0] + zero_point;
   assign fits_7 = $signed(rq3_y7[32:8]) == $signed(rq3_y7[33]);
+  assign under_7 = $signed(rq3_y7[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_7 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y7[8:0]);
   assign t_8 = rq3_y8[7:0] + zero_point;
   assign fits_8 = $signed(rq3_y8[32:8]) == $signed(rq3_y8[33]);
+  assign under_8 = $signed(rq3_y8[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_8 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y8[8:0]);
   assign t_9 = rq3_y9[7:0] + zero_point;
   assign fits_9 = $signed(rq3_y9[32:8]) == $signed(rq3_y9[33]);
+  assign under_9 = $signed(rq3_y9[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_9 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y9[8:0]);
   assign t_10 = rq3_y10[7:0] + zero_point;
   assign fits_10 = $signed(rq3_y10[32:8]) == $signed(rq3_y10[33]);
+  assign under_10 = $signed(rq3_y10[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_10 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y10[8:0]);
   assign t_11 = rq3_y11[7:0] + zero_point;
   assign fits_11 = $signed(rq3_y11[32:8]) == $signed(rq3_y11[33]);
+  assign under_11 = $signed(rq3_y11[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_11 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y11[8:0]);
   assign t_12 = rq3_y12[7:0] + zero_point;
   assign fits_12 = $signed(rq3_y12[32:8]) == $signed(rq3_y12[33]);
+  assign under_12 = $signed(rq3_y12[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_12 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y12[8:0]);
   assign t_13 = rq3_y13[7:0] + zero_point;
   assign fits_13 = $signed(rq3_y13[32:8]) == $signed(rq3_y13[33]);
+  assign under_13 = $signed(rq3_y13[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_13 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y13[8:0]);
   assign t_14 = rq3_y14[7:0] + zero_point;
   assign fits_14 = $signed(rq3_y14[32:8]) == $signed(rq3_y14[33]);
+  assign under_14 = $signed(rq3_y14[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_14 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y14[8:0]);
   assign t_15 = rq3_y15[7:0] + zero_point;
   assign fits_15 = $signed(rq3_y15[32:8]) == $signed(rq3_y15[33]);
-  assign _0222_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0223_ = fits_0 ? _0222_ : rq3_y0[33];
-  assign _0224_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0225_ = ~ rq3_y0[33];
-  assign _0226_ = fits_0 ? _0224_ : _0225_;
-  assign _0227_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0228_ = fits_1 ? _0227_ : rq3_y1[33];
-  assign _0229_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0230_ = ~ rq3_y1[33];
-  assign _0231_ = fits_1 ? _0229_ : _0230_;
-  assign _0232_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0233_ = fits_2 ? _0232_ : rq3_y2[33];
-  assign _0234_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0235_ = ~ rq3_y2[33];
-  assign _0236_ = fits_2 ? _0234_ : _0235_;
-  assign _0237_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0238_ = fits_3 ? _0237_ : rq3_y3[33];
-  assign _0239_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0240_ = ~ rq3_y3[33];
-  assign _0241_ = fits_3 ? _0239_ : _0240_;
-  assign _0001_ = $signed(rq3_y4[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0002_ = fits_4 ? _0001_ : rq3_y4[33];
-  assign _0003_ = $signed(rq3_y4[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0004_ = ~ rq3_y4[33];
-  assign _0005_ = fits_4 ? _0003_ : _0004_;
-  assign _0006_ = $signed(rq3_y5[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0007_ = fits_5 ? _0006_ : rq3_y5[33];
-  assign _0008_ = $signed(rq3_y5[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0009_ = ~ rq3_y5[33];
-  assign _0010_ = fits_5 ? _0008_ : _0009_;
-  assign _0011_ = $signed(rq3_y6[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0012_ = fits_6 ? _0011_ : rq3_y6[33];
-  assign _0013_ = $signed(rq3_y6[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0014_ = ~ rq3_y6[33];
-  assign _0015_ = fits_6 ? _0013_ : _0014_;
-  assign _0016_ = $signed(rq3_y7[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0017_ = fits_7 ? _0016_ : rq3_y7[33];
-  assign _0018_ = $signed(rq3_y7[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0019_ = ~ rq3_y7[33];
-  assign _0020_ = fits_7 ? _0018_ : _0019_;
-  assign _0021_ = $signed(rq3_y8[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0022_ = fits_8 ? _0021_ : rq3_y8[33];
-  assign _0023_ = $signed(rq3_y8[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0024_ = ~ rq3_y8[33];
-  assign _0025_ = fits_8 ? _0023_ : _0024_;
-  assign _0026_ = $signed(rq3_y9[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0027_ = fits_9 ? _0026_ : rq3_y9[33];
-  assign _0028_ = $signed(rq3_y9[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0029_ = ~ rq3_y9[33];
-  assign _0030_ = fits_9 ? _0028_ : _0029_;
-  assign _0031_ = $signed(rq3_y10[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0032_ = fits_10 ? _0031_ : rq3_y10[33];
-  assign _0033_ = $signed(rq3_y10[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
+  assign under_15 = $signed(rq3_y15[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_15 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y15[8:0]);
+  assign _0003_ = fits_0 ? under_0[9] : rq3_y0[33];
+  assign _0004_ = ~ rq3_y0[33];
+  assign _0005_ = fits_0 ? over_0[9] : _0004_;
+  assign _0006_ = fits_1 ? under_1[9] : rq3_y1[33];
+  assign _0007_ = ~ rq3_y1[33];
+  assign _0008_ = fits_1 ? over_1[9] : _0007_;
+  assign _0009_ = fits_2 ? under_2[9] : rq3_y2[33];
+  assign _0010_ = ~ rq3_y2[33];
+  assign _0011_ = fits_2 ? over_2[9] : _0010_;
+  assign _0012_ = fits_3 ? under_3[9] : rq3_y3[33];
+  assign _0013_ = ~ rq3_y3[33];
+  assign _0014_ = fits_3 ? over_3[9] : _0013_;
+  assign _0015_ = fits_4 ? under_4[9] : rq3_y4[33];
+  assign _0016_ = ~ rq3_y4[33];
+  assign _0017_ = fits_4 ? over_4[9] : _0016_;
+  assign _0018_ = fits_5 ? under_5[9] : rq3_y5[33];
+  assign _0019_ = ~ rq3_y5[33];
+  assign _0020_ = fits_5 ? over_5[9] : _0019_;
+  assign _0021_ = fits_6 ? under_6[9] : rq3_y6[33];
+  assign _0022_ = ~ rq3_y6[33];
+  assign _0023_ = fits_6 ? over_6[9] : _0022_;
+  assign _0024_ = fits_7 ? under_7[9] : rq3_y7[33];
+  assign _0025_ = ~ rq3_y7[33];
+  assign _0026_ = fits_7 ? over_7[9] : _0025_;
+  assign _0027_ = fits_8 ? under_8[9] : rq3_y8[33];
+  assign _0028_ = ~ rq3_y8[33];
+  assign _0029_ = fits_8 ? over_8[9] : _0028_;
+  assign _0030_ = fits_9 ? under_9[9] : rq3_y9[33];
+  assign _0031_ = ~ rq3_y9[33];
+  assign _0032_ = fits_9 ? over_9[9] : _0031_;
+  assign _0033_ = fits_10 ? under_10[9] : rq3_y10[33];
   assign _0034_ = ~ rq3_y10[33];
-  assign _0035_ = fits_10 ? _0033_ : _0034_;
-  assign _0036_ = $signed(rq3_y11[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0037_ = fits_11 ? _0036_ : rq3_y11[33];
-  assign _0038_ = $signed(rq3_y11[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0039_ = ~ rq3_y11[33];
-  assign _0040_ = fits_11 ? _0038_ : _0039_;
-  assign _0041_ = $signed(rq3_y12[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0042_ = fits_12 ? _0041_ : rq3_y12[33];
-  assign _0043_ = $signed(rq3_y12[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0044_ = ~ rq3_y12[33];
-  assign _0045_ = fits_12 ? _0043_ : _0044_;
-  assign _0046_ = $signed(rq3_y13[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0047_ = fits_13 ? _0046_ : rq3_y13[33];
-  assign _0048_ = $signed(rq3_y13[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0049_ = ~ rq3_y13[33];
-  assign _0050_ = fits_13 ? _0048_ : _0049_;
-  assign _0051_ = $signed(rq3_y14[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0052_ = fits_14 ? _0051_ : rq3_y14[33];
-  assign _0053_ = $signed(rq3_y14[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0054_ = ~ rq3_y14[33];
-  assign _0055_ = fits_14 ? _0053_ : _0054_;
-  assign _0056_ = $signed(rq3_y15[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _0057_ = fits_15 ? _0056_ : rq3_y15[33];
-  assign _0058_ = $signed(rq3_y15[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _0059_ = ~ rq3_y15[33];
-  assign _0060_ = fits_15 ? _0058_ : _0059_;
-  reg [8:0] _1175_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _1175_;
-  reg [8:0] _1176_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _1176_;
-  assign _0242_ = _0025_ ? (* full_case = 32'd1 *) act_max : t_8;
-  assign _0243_ = _0022_ ? (* full_case = 32'd1 *) act_min : _0242_;
-  assign _0244_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_7;
-  assign _0245_ = _0017_ ? (* full_case = 32'd1 *) act_min : _0244_;
-  assign _0246_ = _0015_ ? (* full_case = 32'd1 *) act_max : t_6;
-  assign _0247_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0246_;
-  assign _0248_ = _0010_ ? (* full_case = 32'd1 *) act_max : t_5;
-  assign _0249_ = _0007_ ? (* full_case = 32'd1 *) act_min : _0248_;
-  assign _0250_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_4;
-  assign _0251_ = _0002_ ? (* full_case = 32'd1 *) act_min : _0250_;
-  assign _0252_ = _0241_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _0253_ = _0238_ ? (* full_case = 32'd1 *) act_min : _0252_;
-  assign _0254_ = _0236_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _0255_ = _0233_ ? (* full_case = 32'd1 *) act_min : _0254_;
-  assign _0256_ = _0231_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _0257_ = _0228_ ? (* full_case = 32'd1 *) act_min : _0256_;
-  assign _0258_ = _0226_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _0259_ = _0223_ ? (* full_case = 32'd1 *) act_min : _0258_;
-  assign _0260_ = _0055_ ? (* full_case = 32'd1 *) act_max : t_14;
-  assign _0261_ = _0052_ ? (* full_case = 32'd1 *) act_min : _0260_;
-  assign _0262_ = _0060_ ? (* full_case = 32'd1 *) act_max : t_15;
-  assign _0263_ = _0057_ ? (* full_case = 32'd1 *) act_min : _0262_;
-  assign _0264_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_13;
-  assign _0265_ = _0047_ ? (* full_case = 32'd1 *) act_min : _0264_;
-  assign _0266_ = _0045_ ? (* full_case = 32'd1 *) act_max : t_12;
-  assign _0267_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0266_;
-  assign _0268_ = _0040_ ? (* full_case = 32'd1 *) act_max : t_11;
-  assign _0269_ = _0037_ ? (* full_case = 32'd1 *) act_min : _0268_;
-  assign _0270_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
-  assign _0271_ = _0032_ ? (* full_case = 32'd1 *) act_min : _0270_;
-  assign _0272_ = _0030_ ? (* full_case = 32'd1 *) act_max : t_9;
-  assign _0273_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0272_;
-  assign _0115_[46:14] = h_0;
-  assign _0116_[46:14] = h_1;
-  assign _0117_[46:14] = h_2;
-  assign _0118_[46:14] = h_3;
-  assign _0119_[46:14] = h_4;
-  assign _0120_[46:14] = h_5;
-  assign _0122_[46:14] = h_6;
-  assign _0123_[46:14] = h_7;
-  assign _0124_[46:14] = h_8;
-  assign _0125_[46:14] = h_9;
-  assign _0126_[46:14] = h_10;
-  assign _0127_[46:14] = h_11;
-  assign _0129_[46:14] = h_12;
-  assign _0130_[46:14] = h_13;
-  assign _0131_[46:14] = h_14;
-  assign _0132_[46:14] = h_15;
-  assign _0134_[32:1] = half_0;
-  assign _0136_[32:1] = half_1;
-  assign _0140_[32:1] = half_2;
-  assign _0144_[32:1] = half_3;
-  assign _0146_[32:1] = half_4;
-  assign _0151_[32:1] = half_5;
-  assign _0154_[32:1] = half_6;
-  assign _0156_[32:1] = half_7;
-  assign _0160_[32:1] = half_8;
-  assign _0163_[32:1] = half_9;
-  assign _0166_[32:1] = half_10;
-  assign _0170_[32:1] = half_11;
-  assign _0173_[32:1] = half_12;
-  assign _0176_[32:1] = half_13;
-  assign _0179_[32:1] = half_14;
-  assign _0182_[32:1] = half_15;
+  assign _0035_ = fits_10 ? over_10[9] : _0034_;
+  assign _0036_ = fits_11 ? under_11[9] : rq3_y11[33];
+  assign _0037_ = ~ rq3_y11[33];
+  assign _0038_ = fits_11 ? over_11[9] : _0037_;
+  assign _0039_ = fits_12 ? under_12[9] : rq3_y12[33];
+  assign _0040_ = ~ rq3_y12[33];
+  assign _0041_ = fits_12 ? over_12[9] : _0040_;
+  assign _0042_ = fits_13 ? under_13[9] : rq3_y13[33];
+  assign _0043_ = ~ rq3_y13[33];
+  assign _0044_ = fits_13 ? over_13[9] : _0043_;
+  assign _0045_ = fits_14 ? under_14[9] : rq3_y14[33];
+  assign _0046_ = ~ rq3_y14[33];
+  assign _0047_ = fits_14 ? over_14[9] : _0046_;
+  assign _0048_ = fits_15 ? under_15[9] : rq3_y15[33];
+  assign _0049_ = ~ rq3_y15[33];
+  assign _0050_ = fits_15 ? over_15[9] : _0049_;
+  reg [8:0] _1143_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _1143_;
+  reg [8:0] _1144_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _1144_;
+  assign _0210_ = _0029_ ? (* full_case = 32'd1 *) act_max : t_8;
+  assign _0211_ = _0027_ ? (* full_case = 32'd1 *) act_min : _0210_;
+  assign _0212_ = _0026_ ? (* full_case = 32'd1 *) act_max : t_7;
+  assign _0213_ = _0024_ ? (* full_case = 32'd1 *) act_min : _0212_;
+  assign _0214_ = _0023_ ? (* full_case = 32'd1 *) act_max : t_6;
+  assign _0215_ = _0021_ ? (* full_case = 32'd1 *) act_min : _0214_;
+  assign _0216_ = _0020_ ? (* full_case = 32'd1 *) act_max : t_5;
+  assign _0217_ = _0018_ ? (* full_case = 32'd1 *) act_min : _0216_;
+  assign _0218_ = _0017_ ? (* full_case = 32'd1 *) act_max : t_4;
+  assign _0219_ = _0015_ ? (* full_case = 32'd1 *) act_min : _0218_;
+  assign _0220_ = _0014_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _0221_ = _0012_ ? (* full_case = 32'd1 *) act_min : _0220_;
+  assign _0222_ = _0011_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _0223_ = _0009_ ? (* full_case = 32'd1 *) act_min : _0222_;
+  assign _0224_ = _0008_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _0225_ = _0006_ ? (* full_case = 32'd1 *) act_min : _0224_;
+  assign _0226_ = _0005_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _0227_ = _0003_ ? (* full_case = 32'd1 *) act_min : _0226_;
+  assign _0228_ = _0047_ ? (* full_case = 32'd1 *) act_max : t_14;
+  assign _0229_ = _0045_ ? (* full_case = 32'd1 *) act_min : _0228_;
+  assign _0230_ = _0050_ ? (* full_case = 32'd1 *) act_max : t_15;
+  assign _0231_ = _0048_ ? (* full_case = 32'd1 *) act_min : _0230_;
+  assign _0232_ = _0044_ ? (* full_case = 32'd1 *) act_max : t_13;
+  assign _0233_ = _0042_ ? (* full_case = 32'd1 *) act_min : _0232_;
+  assign _0234_ = _0041_ ? (* full_case = 32'd1 *) act_max : t_12;
+  assign _0235_ = _0039_ ? (* full_case = 32'd1 *) act_min : _0234_;
+  assign _0236_ = _0038_ ? (* full_case = 32'd1 *) act_max : t_11;
+  assign _0237_ = _0036_ ? (* full_case = 32'd1 *) act_min : _0236_;
+  assign _0238_ = _0035_ ? (* full_case = 32'd1 *) act_max : t_10;
+  assign _0239_ = _0033_ ? (* full_case = 32'd1 *) act_min : _0238_;
+  assign _0240_ = _0032_ ? (* full_case = 32'd1 *) act_max : t_9;
+  assign _0241_ = _0030_ ? (* full_case = 32'd1 *) act_min : _0240_;
+  assign _0146_[32:1] = half_7;
+  assign _0150_[32:1] = half_8;
+  assign _0153_[32:1] = half_9;
+  assign _0156_[32:1] = half_10;
+  assign _0160_[32:1] = half_11;
+  assign _0163_[32:1] = half_12;
+  assign _0166_[32:1] = half_13;
+  assign _0169_[32:1] = half_14;
+  assign _0172_[32:1] = half_15;
   assign hi_z[8] = hi_z[9];
+  assign _0105_[46:14] = h_0;
+  assign _0106_[46:14] = h_1;
+  assign _0107_[46:14] = h_2;
+  assign _0108_[46:14] = h_3;
+  assign _0109_[46:14] = h_4;
+  assign _0110_[46:14] = h_5;
+  assign _0112_[46:14] = h_6;
+  assign _0113_[46:14] = h_7;
+  assign _0114_[46:14] = h_8;
+  assign _0115_[46:14] = h_9;
+  assign _0116_[46:14] = h_10;
+  assign _0117_[46:14] = h_11;
+  assign _0119_[46:14] = h_12;
+  assign _0120_[46:14] = h_13;
+  assign _0121_[46:14] = h_14;
+  assign _0122_[46:14] = h_15;
+  assign _0124_[32:1] = half_0;
+  assign _0126_[32:1] = half_1;
   assign lo_z[8] = lo_z[9];
+  assign _0130_[32:1] = half_2;
+  assign _0134_[32:1] = half_3;
+  assign _0136_[32:1] = half_4;
+  assign _0141_[32:1] = half_5;
+  assign _0144_[32:1] = half_6;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _1175_ <= 9'h000;
-      _1176_ <= 9'h000;
+      _1143_ <= 9'h000;
+      _1144_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -4735,8 +4800,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _1175_ <= $signed(act_max) - $signed(zero_point);
-      _1176_ <= $signed(act_min) - $signed(zero_point);
+      _1143_ <= $signed(act_max) - $signed(zero_point);
+      _1144_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -4747,7 +4812,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 128'h00000000000000000000000000000000;
     end else if (rq3_valid) begin
-      o_data <= { _0263_, _0261_, _0265_, _0267_, _0269_, _0271_, _0273_, _0243_, _0245_, _0247_, _0249_, _0251_, _0253_, _0255_, _0257_, _0259_ };
+      o_data <= { _0231_, _0229_, _0233_, _0235_, _0237_, _0239_, _0241_, _0211_, _0213_, _0215_, _0217_, _0219_, _0221_, _0223_, _0225_, _0227_ };
     end
     if (rq2_valid) begin
       rq3_y15 <= $signed(u_15) >>> rq2_r15;
@@ -4868,97 +4933,97 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
       rq1_m0 <= i_multiplier[30:0];
     end
     if (i_valid)
-      if (!_0184_) rq1_r15 <= 5'h00;
-      else rq1_r15 <= _0190_[4:0];
+      if (!_0174_) rq1_r15 <= 5'h00;
+      else rq1_r15 <= _0180_[4:0];
     if (i_valid)
-      if (!_0183_) rq1_l15 <= 5'h00;
+      if (!_0173_) rq1_l15 <= 5'h00;
       else rq1_l15 <= i_shift[94:90];
     if (i_valid)
-      if (!_0180_) rq1_r14 <= 5'h00;
+      if (!_0170_) rq1_r14 <= 5'h00;
       else rq1_r14 <= - $signed(i_shift[88:84]);
     if (i_valid)
-      if (!_0178_) rq1_l14 <= 5'h00;
+      if (!_0168_) rq1_l14 <= 5'h00;
       else rq1_l14 <= i_shift[88:84];
     if (i_valid)
-      if (!_0175_) rq1_r13 <= 5'h00;
-      else rq1_r13 <= _0177_[4:0];
+      if (!_0165_) rq1_r13 <= 5'h00;
+      else rq1_r13 <= _0167_[4:0];
     if (i_valid)
-      if (!_0174_) rq1_l13 <= 5'h00;
+      if (!_0164_) rq1_l13 <= 5'h00;
       else rq1_l13 <= i_shift[82:78];
     if (i_valid)
-      if (!_0171_) rq1_r12 <= 5'h00;
-      else rq1_r12 <= _0172_[4:0];
+      if (!_0161_) rq1_r12 <= 5'h00;
+      else rq1_r12 <= _0162_[4:0];
     if (i_valid)
-      if (!_0169_) rq1_l12 <= 5'h00;
+      if (!_0159_) rq1_l12 <= 5'h00;
       else rq1_l12 <= i_shift[76:72];
     if (i_valid)
-      if (!_0165_) rq1_r11 <= 5'h00;
-      else rq1_r11 <= _0167_[4:0];
+      if (!_0155_) rq1_r11 <= 5'h00;
+      else rq1_r11 <= _0157_[4:0];
     if (i_valid)
-      if (!_0164_) rq1_l11 <= 5'h00;
+      if (!_0154_) rq1_l11 <= 5'h00;
       else rq1_l11 <= i_shift[70:66];
     if (i_valid)
-      if (!_0161_) rq1_r10 <= 5'h00;
+      if (!_0151_) rq1_r10 <= 5'h00;
       else rq1_r10 <= - $signed(i_shift[64:60]);
     if (i_valid)
-      if (!_0159_) rq1_l10 <= 5'h00;
+      if (!_0149_) rq1_l10 <= 5'h00;
       else rq1_l10 <= i_shift[64:60];
     if (i_valid)
-      if (!_0157_) rq1_r9 <= 5'h00;
+      if (!_0147_) rq1_r9 <= 5'h00;
       else rq1_r9 <= - $signed(i_shift[58:54]);
     if (i_valid)
-      if (!_0155_) rq1_l9 <= 5'h00;
+      if (!_0145_) rq1_l9 <= 5'h00;
       else rq1_l9 <= i_shift[58:54];
     if (i_valid)
-      if (!_0152_) rq1_r8 <= 5'h00;
-      else rq1_r8 <= _0153_[4:0];
+      if (!_0142_) rq1_r8 <= 5'h00;
+      else rq1_r8 <= _0143_[4:0];
     if (i_valid)
-      if (!_0150_) rq1_l8 <= 5'h00;
+      if (!_0140_) rq1_l8 <= 5'h00;
       else rq1_l8 <= i_shift[52:48];
     if (i_valid)
-      if (!_0147_) rq1_r7 <= 5'h00;
+      if (!_0137_) rq1_r7 <= 5'h00;
       else rq1_r7 <= - $signed(i_shift[46:42]);
     if (i_valid)
-      if (!_0145_) rq1_l7 <= 5'h00;
+      if (!_0135_) rq1_l7 <= 5'h00;
       else rq1_l7 <= i_shift[46:42];
     if (i_valid)
-      if (!_0142_) rq1_r6 <= 5'h00;
-      else rq1_r6 <= _0143_[4:0];
+      if (!_0132_) rq1_r6 <= 5'h00;
+      else rq1_r6 <= _0133_[4:0];
     if (i_valid)
-      if (!_0141_) rq1_l6 <= 5'h00;
+      if (!_0131_) rq1_l6 <= 5'h00;
       else rq1_l6 <= i_shift[40:36];
     if (i_valid)
-      if (!_0137_) rq1_r5 <= 5'h00;
-      else rq1_r5 <= _0138_[4:0];
+      if (!_0127_) rq1_r5 <= 5'h00;
+      else rq1_r5 <= _0128_[4:0];
     if (i_valid)
-      if (!_0135_) rq1_l5 <= 5'h00;
+      if (!_0125_) rq1_l5 <= 5'h00;
       else rq1_l5 <= i_shift[34:30];
     if (i_valid)
-      if (!_0128_) rq1_r4 <= 5'h00;
-      else rq1_r4 <= _0133_[4:0];
+      if (!_0118_) rq1_r4 <= 5'h00;
+      else rq1_r4 <= _0123_[4:0];
     if (i_valid)
-      if (!_0121_) rq1_l4 <= 5'h00;
+      if (!_0111_) rq1_l4 <= 5'h00;
       else rq1_l4 <= i_shift[28:24];
     if (i_valid)
-      if (!_0104_) rq1_r3 <= 5'h00;
+      if (!_0094_) rq1_r3 <= 5'h00;
       else rq1_r3 <= - $signed(i_shift[22:18]);
     if (i_valid)
-      if (!_0091_) rq1_l3 <= 5'h00;
+      if (!_0081_) rq1_l3 <= 5'h00;
       else rq1_l3 <= i_shift[22:18];
     if (i_valid)
-      if (!_0071_) rq1_r2 <= 5'h00;
+      if (!_0061_) rq1_r2 <= 5'h00;
       else rq1_r2 <= - $signed(i_shift[16:12]);
     if (i_valid)
-      if (!_0061_) rq1_l2 <= 5'h00;
+      if (!_0051_) rq1_l2 <= 5'h00;
       else rq1_l2 <= i_shift[16:12];
     if (i_valid)
-      if (!_0201_) rq1_r1 <= 5'h00;
+      if (!_0191_) rq1_r1 <= 5'h00;
       else rq1_r1 <= - $signed(i_shift[10:6]);
     if (i_valid)
-      if (!_0168_) rq1_l1 <= 5'h00;
+      if (!_0158_) rq1_l1 <= 5'h00;
       else rq1_l1 <= i_shift[10:6];
     if (i_valid)
-      if (!_0139_) rq1_r0 <= 5'h00;
+      if (!_0129_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(i_shift[4:0]);
     if (i_valid)
       if (!_0000_) rq1_l0 <= 5'h00;

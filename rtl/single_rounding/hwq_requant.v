@@ -52,7 +52,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _045_;
   wire _046_;
   wire _047_;
-  wire _048_;
+  (* unused_bits = "0" *)
+  wire [62:0] _048_;
   wire _049_;
   wire _050_;
   wire _051_;
@@ -60,26 +61,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _053_;
   wire _054_;
   wire _055_;
-  (* unused_bits = "0" *)
-  wire [62:0] _056_;
+  wire _056_;
   wire _057_;
   wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  wire _065_;
-  wire _066_;
-  wire [7:0] _067_;
-  wire [7:0] _068_;
-  wire [7:0] _069_;
-  wire [7:0] _070_;
-  wire [7:0] _071_;
-  wire [7:0] _072_;
-  wire [7:0] _073_;
-  wire [7:0] _074_;
+  wire [7:0] _059_;
+  wire [7:0] _060_;
+  wire [7:0] _061_;
+  wire [7:0] _062_;
+  wire [7:0] _063_;
+  wire [7:0] _064_;
+  wire [7:0] _065_;
+  wire [7:0] _066_;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -126,6 +118,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_1;
   wire [62:0] outer_2;
   wire [62:0] outer_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_3;
   wire [61:0] rc_0;
   wire [61:0] rc_1;
   wire [61:0] rc_2;
@@ -162,9 +162,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] t_1;
   wire [7:0] t_2;
   wire [7:0] t_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign { rc_0, _056_[0] } = 1'h1 << rq1_t0;
+  assign { rc_0, _048_[0] } = 1'h1 << rq1_t0;
   assign { rc_1, _000_[0] } = 1'h1 << rq1_t1;
   assign { rc_2, _001_[0] } = 1'h1 << rq1_t2;
   assign { rc_3, _002_[0] } = 1'h1 << rq1_t3;
@@ -198,12 +206,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign { _018_[65], _018_[62:0] } = $signed(outer_3) + $signed({ mid_3, 17'h00000 });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[62:8]) == $signed(rq3_y0[63]);
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
   assign t_1 = rq3_y1[7:0] + zero_point;
   assign fits_1 = $signed(rq3_y1[62:8]) == $signed(rq3_y1[63]);
+  assign under_1 = $signed(rq3_y1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y1[8:0]);
   assign t_2 = rq3_y2[7:0] + zero_point;
   assign fits_2 = $signed(rq3_y2[62:8]) == $signed(rq3_y2[63]);
+  assign under_2 = $signed(rq3_y2[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_2 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y2[8:0]);
   assign t_3 = rq3_y3[7:0] + zero_point;
   assign fits_3 = $signed(rq3_y3[62:8]) == $signed(rq3_y3[63]);
+  assign under_3 = $signed(rq3_y3[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_3 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y3[8:0]);
   assign _019_ = en & i_valid;
   assign _020_ = en & i_valid;
   assign _021_ = en & i_valid;
@@ -229,54 +245,46 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign _041_ = en & rq2_valid;
   assign _042_ = en & rq2_valid;
   assign _045_ = en & rq3_valid;
-  assign _046_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _047_ = fits_0 ? _046_ : rq3_y0[63];
-  assign _048_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _049_ = ~ rq3_y0[63];
-  assign _050_ = fits_0 ? _048_ : _049_;
-  assign _051_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _052_ = fits_1 ? _051_ : rq3_y1[63];
-  assign _053_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _054_ = ~ rq3_y1[63];
-  assign _055_ = fits_1 ? _053_ : _054_;
-  assign _057_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _058_ = fits_2 ? _057_ : rq3_y2[63];
-  assign _059_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _060_ = ~ rq3_y2[63];
-  assign _061_ = fits_2 ? _059_ : _060_;
-  assign _062_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _063_ = fits_3 ? _062_ : rq3_y3[63];
-  assign _064_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _065_ = ~ rq3_y3[63];
-  assign _066_ = fits_3 ? _064_ : _065_;
-  reg [8:0] _181_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _181_;
-  reg [8:0] _182_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _182_;
-  assign _067_ = _066_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _068_ = _063_ ? (* full_case = 32'd1 *) act_min : _067_;
-  assign _069_ = _055_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _070_ = _052_ ? (* full_case = 32'd1 *) act_min : _069_;
-  assign _071_ = _050_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _072_ = _047_ ? (* full_case = 32'd1 *) act_min : _071_;
-  assign _073_ = _061_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _074_ = _058_ ? (* full_case = 32'd1 *) act_min : _073_;
+  assign _046_ = fits_0 ? under_0[9] : rq3_y0[63];
+  assign _047_ = ~ rq3_y0[63];
+  assign _049_ = fits_0 ? over_0[9] : _047_;
+  assign _050_ = fits_1 ? under_1[9] : rq3_y1[63];
+  assign _051_ = ~ rq3_y1[63];
+  assign _052_ = fits_1 ? over_1[9] : _051_;
+  assign _053_ = fits_2 ? under_2[9] : rq3_y2[63];
+  assign _054_ = ~ rq3_y2[63];
+  assign _055_ = fits_2 ? over_2[9] : _054_;
+  assign _056_ = fits_3 ? under_3[9] : rq3_y3[63];
+  assign _057_ = ~ rq3_y3[63];
+  assign _058_ = fits_3 ? over_3[9] : _057_;
+  reg [8:0] _173_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _173_;
+  reg [8:0] _174_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _174_;
+  assign _059_ = _058_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _060_ = _056_ ? (* full_case = 32'd1 *) act_min : _059_;
+  assign _061_ = _052_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _062_ = _050_ ? (* full_case = 32'd1 *) act_min : _061_;
+  assign _063_ = _049_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _064_ = _046_ ? (* full_case = 32'd1 *) act_min : _063_;
+  assign _065_ = _055_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _066_ = _053_ ? (* full_case = 32'd1 *) act_min : _065_;
   assign _017_[64:63] = { _017_[65], _017_[65] };
   assign _018_[64:63] = { _018_[65], _018_[65] };
   assign _002_[62:1] = rc_3;
   assign hi_z[8] = hi_z[9];
   assign _015_[64:63] = { _015_[65], _015_[65] };
+  assign _016_[64:63] = { _016_[65], _016_[65] };
   assign _001_[62:1] = rc_2;
   assign lo_z[8] = lo_z[9];
   assign _000_[62:1] = rc_1;
-  assign _016_[64:63] = { _016_[65], _016_[65] };
-  assign _056_[62:1] = rc_0;
+  assign _048_[62:1] = rc_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _181_ <= 9'h000;
-      _182_ <= 9'h000;
+      _173_ <= 9'h000;
+      _174_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -286,8 +294,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end else if (en) begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _181_ <= $signed(act_max) - $signed(zero_point);
-      _182_ <= $signed(act_min) - $signed(zero_point);
+      _173_ <= $signed(act_max) - $signed(zero_point);
+      _174_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -298,7 +306,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (rst) begin
       o_data <= 32'd0;
     end else if (_045_) begin
-      o_data <= { _068_, _074_, _070_, _072_ };
+      o_data <= { _060_, _066_, _062_, _064_ };
     end
     if (_042_) begin
       rq3_y3 <= $signed(rq2_h3) >>> rq2_t3;

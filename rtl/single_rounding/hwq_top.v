@@ -58,81 +58,80 @@ endmodule
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
   wire _000_;
   wire _001_;
-  wire [2:0] _002_;
-  wire [3:0] _003_;
-  wire [4:0] _004_;
+  wire _002_;
+  (* unused_bits = "5" *)
   wire [5:0] _005_;
-  wire _006_;
   wire _007_;
   wire _008_;
+  wire _009_;
   wire _010_;
-  wire _011_;
   wire _012_;
   wire _013_;
-  wire _015_;
+  wire _014_;
   wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
+  wire _020_;
   wire _021_;
   wire _022_;
   wire _023_;
-  wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
+  wire _029_;
+  wire _030_;
+  wire _031_;
   (* unused_bits = "17" *)
-  wire [17:0] _030_;
-  wire _033_;
-  wire _036_;
+  wire [17:0] _033_;
   wire _038_;
-  wire _039_;
   wire _040_;
   wire _041_;
-  (* unused_bits = "5" *)
-  wire [5:0] _043_;
-  wire _044_;
+  wire _042_;
+  wire [4:0] _044_;
   wire _045_;
-  (* unused_bits = "16" *)
-  wire [16:0] _047_;
-  wire _051_;
-  wire _054_;
-  wire [15:0] _055_;
-  wire _057_;
+  wire _046_;
+  wire _049_;
+  wire _055_;
+  wire [10:0] _056_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _057_;
   wire _058_;
-  wire [15:0] _059_;
+  wire _059_;
   wire _060_;
-  wire [16:0] _061_;
+  wire [15:0] _061_;
   wire _062_;
-  wire [16:0] _063_;
-  (* unused_bits = "5" *)
-  wire [5:0] _064_;
+  wire _063_;
+  wire _064_;
   (* unused_bits = "5" *)
   wire [5:0] _065_;
+  (* unused_bits = "5" *)
+  wire [5:0] _066_;
   (* unused_bits = "2" *)
-  wire [2:0] _066_;
-  wire _067_;
-  wire _070_;
-  wire [4:0] _071_;
-  wire _072_;
+  wire [2:0] _067_;
+  wire _068_;
+  wire _069_;
+  (* unused_bits = "5" *)
+  wire [5:0] _072_;
   wire _073_;
   wire _074_;
+  wire _075_;
+  wire _078_;
+  (* unused_bits = "17" *)
+  wire [17:0] _080_;
   (* unused_bits = "6" *)
-  wire [6:0] _079_;
-  wire _080_;
-  wire _081_;
+  wire [6:0] _081_;
   wire _082_;
   wire _083_;
-  (* unused_bits = "10" *)
-  wire [10:0] _084_;
-  wire [9:0] _085_;
+  wire _084_;
+  wire _085_;
   wire _086_;
   wire _087_;
-  (* unused_bits = "5" *)
-  wire [5:0] _088_;
+  wire _088_;
   wire _089_;
-  wire _090_;
+  (* unused_bits = "5" *)
+  wire [5:0] _090_;
   wire _091_;
   wire _092_;
   wire _093_;
@@ -220,57 +219,58 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _175_;
   wire _176_;
   wire _177_;
-  wire [1:0] _178_;
+  wire _178_;
+  wire _179_;
   wire _180_;
-  wire [1:0] _181_;
-  wire _182_;
-  wire [1:0] _183_;
-  wire [1:0] _184_;
-  wire _185_;
-  wire [1:0] _186_;
-  wire _187_;
-  wire [16:0] _188_;
-  wire _190_;
-  wire [16:0] _191_;
+  wire _181_;
+  wire [1:0] _182_;
+  wire _184_;
+  wire [1:0] _185_;
+  wire _186_;
+  wire [1:0] _187_;
+  wire [1:0] _188_;
+  wire _189_;
+  wire [1:0] _190_;
+  wire _191_;
   wire _192_;
-  wire _193_;
   wire _194_;
   wire _195_;
-  wire _197_;
-  wire _198_;
+  wire _196_;
+  wire [16:0] _197_;
   wire _199_;
-  wire _200_;
+  wire [16:0] _200_;
   wire _201_;
   wire _202_;
   wire _203_;
   wire _204_;
-  wire _205_;
-  wire [4:0] _206_;
-  wire [4:0] _207_;
+  wire _206_;
+  wire _207_;
+  wire _208_;
   wire _209_;
-  wire [4:0] _210_;
+  wire _210_;
   wire _211_;
-  wire [4:0] _212_;
-  wire [4:0] _213_;
-  wire [4:0] _214_;
-  wire _216_;
-  wire [4:0] _217_;
+  wire _212_;
+  wire _213_;
+  wire _214_;
+  wire [4:0] _215_;
+  wire [4:0] _216_;
   wire _218_;
-  wire [1:0] _219_;
-  wire [1:0] _220_;
-  wire _222_;
-  wire [1:0] _223_;
-  wire _224_;
+  wire [4:0] _219_;
+  wire _220_;
+  wire [4:0] _221_;
+  wire [4:0] _222_;
+  wire [4:0] _223_;
   wire _225_;
-  wire _226_;
+  wire [4:0] _226_;
   wire _227_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
+  wire [1:0] _228_;
+  wire [1:0] _229_;
   wire _231_;
-  wire _232_;
+  wire [1:0] _232_;
   wire _233_;
   wire _234_;
+  wire _235_;
+  wire _236_;
   wire _237_;
   wire _238_;
   wire _239_;
@@ -278,40 +278,47 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _241_;
   wire _242_;
   wire _243_;
-  wire _244_;
-  wire _245_;
   wire _246_;
   wire _247_;
   wire _248_;
   wire _249_;
+  wire _250_;
+  wire _251_;
+  wire _252_;
   wire _253_;
+  wire _254_;
+  wire _255_;
   wire _259_;
-  wire _262_;
-  wire [16:0] _265_;
-  wire [4:0] _268_;
-  wire _273_;
-  wire _274_;
-  wire _276_;
-  wire _277_;
+  wire _265_;
+  wire _268_;
+  wire [16:0] _271_;
+  wire [4:0] _274_;
   wire _279_;
-  wire _296_;
-  wire _297_;
-  wire _298_;
-  wire \$signal ;
-  reg \$signal$134  = 1'h0;
-  reg \$signal$135  = 1'h0;
-  reg \$signal$138  = 1'h0;
-  reg \$signal$154  = 1'h0;
-  wire \$signal$72 ;
+  wire _280_;
+  wire _282_;
+  wire _283_;
+  wire _285_;
+  wire _302_;
+  wire _303_;
+  wire _304_;
+  wire [16:0] \$signal ;
+  reg \$signal$141  = 1'h0;
+  reg \$signal$142  = 1'h0;
+  reg \$signal$145  = 1'h0;
+  reg \$signal$159  = 1'h0;
+  wire \$signal$40 ;
+  wire \$signal$79 ;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
   wire adv;
+  reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
+  wire [16:0] ch_dec;
   reg [16:0] ch_left = 17'h00000;
   input clk;
   wire clk;
@@ -342,13 +349,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [103:0] i_acc = 104'h00000000000000000000000000;
   wire i_last;
-  reg \i_last$91  = 1'h0;
-  reg \i_valid$89  = 1'h0;
+  reg \i_last$98  = 1'h0;
+  reg \i_valid$96  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
-  reg [9:0] k_pen = 10'h000;
-  reg [9:0] k_rem = 10'h000;
+  wire [10:0] k_dec;
+  reg [10:0] k_pen = 11'h000;
+  reg [10:0] k_rem = 11'h000;
   wire [4:0] kept;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
@@ -365,15 +373,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$157 ;
+  wire [103:0] \o_data$162 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$111 ;
+  wire \o_valid$118 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$103 ;
-  wire [68:0] \r_data$104 ;
-  wire [68:0] \r_data$105 ;
+  wire [68:0] \r_data$110 ;
+  wire [68:0] \r_data$111 ;
+  wire [68:0] \r_data$112 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
@@ -392,113 +400,117 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
-  reg [9:0] t_rem = 10'h000;
+  wire [10:0] t_dec;
+  reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
   reg tile_end = 1'h0;
-  reg [9:0] tile_pen = 10'h000;
+  reg [10:0] tile_pen = 11'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$115  = 33'h000000000;
+  reg [32:0] \w_data$122  = 33'h000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$113  = 1'h0;
+  reg \w_en$120  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg [4:0] wa = 5'h00;
   reg wb_last = 1'h1;
   wire wrap;
   reg [7:0] zero_point = 8'h00;
+  assign k_dec = $signed(k_rem) - $signed(2'h1);
+  assign t_dec = $signed(t_rem) - $signed(2'h1);
   assign kept = credits + give_back;
-  assign _023_ = s_act__valid & s_wgt__valid;
-  assign _033_ = in_data & _023_;
-  assign _041_ = ~ at_k_last;
-  assign _051_ = credit_ok | _041_;
-  assign take = _033_ & _051_;
-  assign _062_ = s_act__valid & s_wgt__valid;
-  assign _070_ = in_data & _062_;
-  assign _080_ = _070_ & credit_ok;
-  assign \$signal  = _080_ & at_k_last;
-  assign _089_ = ~ in_data;
-  assign _000_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _015_ = credit_ok | _011_;
-  assign _016_ = _000_ & _015_;
-  assign adv = _089_ | _016_;
-  assign _017_ = compute & adv;
-  assign _018_ = _017_ & at_tile_last;
-  assign block_end = _018_ & fn_last;
+  assign \$signal  = hdr[31:16] - 2'h2;
+  assign ch_dec = $signed(ch_left) - $signed(2'h1);
+  assign enter = armed & s_param__valid;
+  assign _049_ = s_act__valid & s_wgt__valid;
+  assign _060_ = in_data & _049_;
+  assign _069_ = ~ at_k_last;
+  assign _078_ = credit_ok | _069_;
+  assign take = _060_ & _078_;
+  assign _088_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _088_;
+  assign _009_ = _000_ & credit_ok;
+  assign \$signal$40  = _009_ & at_k_last;
+  assign _016_ = ~ in_data;
+  assign _017_ = s_act__valid & s_wgt__valid;
+  assign _018_ = ~ at_k_last;
+  assign _019_ = credit_ok | _018_;
+  assign _020_ = _017_ & _019_;
+  assign adv = _016_ | _020_;
+  assign _021_ = compute & adv;
+  assign _022_ = _021_ & at_tile_last;
+  assign block_end = _022_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _019_ = ! lane;
-  assign _021_ = lane == 1'h1;
-  assign _022_ = s_param__valid & _021_;
-  assign _024_ = lane == 2'h2;
-  assign _025_ = s_param__valid & _024_;
-  assign _026_ = lane == 2'h3;
-  assign _027_ = s_param__valid & _026_;
+  assign _023_ = ! lane;
+  assign _025_ = lane == 1'h1;
+  assign _026_ = s_param__valid & _025_;
+  assign _027_ = lane == 2'h2;
+  assign _028_ = s_param__valid & _027_;
+  assign _029_ = lane == 2'h3;
+  assign _030_ = s_param__valid & _029_;
   assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
-  assign _030_[16:0] = row + 1'h1;
-  assign _036_ = d == 3'h6;
-  assign \$signal$72  = d_last ? 1'h0 : _036_;
-  assign _038_ = ~ drain_restart;
-  assign drain_d_step = _038_ & row_end;
-  assign _039_ = ~ drain_restart;
-  assign _040_ = _039_ & row_end;
-  assign drain_dn_step = _040_ & d_last;
-  assign _043_[4:0] = kept - 4'h8;
-  assign _044_ = kept >= 5'h10;
-  assign _045_ = kept >= 4'h8;
-  assign _047_[15:0] = hdr[15:0] - 1'h1;
-  assign _054_ = hdr[47:32] > 4'hb;
-  assign _055_[9:0] = _054_ ? hdr[41:32] : 10'h00b;
-  assign _057_ = hdr[47:32] == 1'h1;
-  assign _058_ = hdr[47:32] > 4'hb;
-  assign _059_ = _058_ ? hdr[47:32] : 16'h000b;
-  assign _060_ = _059_ == 1'h1;
-  assign _061_ = hdr[31:16] - 2'h2;
-  assign _063_ = $signed(ch_left) - $signed(2'h1);
-  assign _064_[4:0] = wa + 1'h1;
-  assign _065_[4:0] = blk + 1'h1;
-  assign _066_[1:0] = lane + 1'h1;
-  assign _067_ = lane == 2'h2;
-  assign _071_ = flush - 1'h1;
-  assign _072_ = ! flush;
-  assign _073_ = block_end & last_mblock;
-  assign _074_ = compute & adv;
-  assign _079_[5:0] = fn_rem - 1'h1;
-  assign _081_ = ! fn_rem;
-  assign _082_ = fn_last & last_mblock;
-  assign _083_ = ~ _082_;
-  assign _084_[9:0] = k_rem - 1'h1;
-  assign _085_ = t_rem - 1'h1;
-  assign _086_ = ! k_rem;
-  assign _087_ = ! t_rem;
-  assign _088_[4:0] = ra + 1'h1;
-  assign _090_ = beat_last & d_last;
-  assign _091_ = ~ drain_restart;
-  assign _092_ = _091_ & o_valid;
-  assign _093_ = ~ beat_last;
-  assign _094_ = _092_ & _093_;
-  assign _095_ = ~ drain_restart;
-  assign _096_ = _095_ & row_end;
-  assign _097_ = ~ drain_restart;
-  assign _001_ = drain_d_step & _097_;
-  assign _002_ = d + 1'h1;
-  assign _003_[2:0] = d_last ? 3'h0 : _002_;
-  assign _004_ = dn + 1'h1;
-  assign _005_[4:0] = dn_last ? 5'h00 : _004_;
-  assign _006_ = o_valid & row_valid;
-  assign _007_ = row_end & row_valid;
-  assign _008_ = _007_ & row_last;
-  assign _010_ = r_en & m_out__valid;
-  assign _012_ = ~ row_valid;
-  assign _013_ = row_end & _012_;
-  assign _098_ = { _001_, enter_q, drain_dn_step } != 3'h4;
-  assign _099_ = { _001_, enter_q } != 1'h0;
-  assign _100_ = { _096_, _094_, drain_restart } != 1'h0;
-  assign _101_ = { _001_, drain_restart } != 1'h0;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
+  assign _033_[16:0] = row + 1'h1;
+  assign _038_ = d == 3'h6;
+  assign \$signal$79  = d_last ? 1'h0 : _038_;
+  assign _040_ = ~ drain_restart;
+  assign drain_d_step = _040_ & row_end;
+  assign _041_ = ~ drain_restart;
+  assign _042_ = _041_ & row_end;
+  assign drain_dn_step = _042_ & d_last;
+  assign _044_ = kept - 4'h8;
+  assign _045_ = kept >= 5'h10;
+  assign _046_ = kept >= 4'h8;
+  assign _055_ = hdr[47:32] > 4'hb;
+  assign _056_ = _055_ ? hdr[42:32] : 11'h00b;
+  assign _057_[10:0] = _056_ - 2'h2;
+  assign _058_ = hdr[47:32] == 1'h1;
+  assign _059_ = hdr[47:32] > 4'hb;
+  assign _061_ = _059_ ? hdr[47:32] : 16'h000b;
+  assign _062_ = _061_ == 1'h1;
+  assign _063_ = ~ ch_left[16];
+  assign _064_ = ch_dec[16] & _063_;
+  assign _065_[4:0] = wa + 1'h1;
+  assign _066_[4:0] = blk + 1'h1;
+  assign _067_[1:0] = lane + 1'h1;
+  assign _068_ = lane == 2'h2;
+  assign _072_[4:0] = flush - 1'h1;
+  assign _073_ = ! flush;
+  assign _074_ = block_end & last_mblock;
+  assign _075_ = compute & adv;
+  assign _080_[16:0] = fm0 + 4'h8;
+  assign _081_[5:0] = fn_rem - 1'h1;
+  assign _082_ = ! fn_rem;
+  assign _083_ = fn_last & last_mblock;
+  assign _084_ = ~ _083_;
+  assign _085_ = ~ k_rem[10];
+  assign _086_ = _085_ & k_dec[10];
+  assign _087_ = ~ t_rem[10];
+  assign _089_ = _087_ & t_dec[10];
+  assign _090_[4:0] = ra + 1'h1;
+  assign _091_ = beat_last & d_last;
+  assign _092_ = ~ drain_restart;
+  assign _093_ = _092_ & o_valid;
+  assign _094_ = ~ beat_last;
+  assign _095_ = _093_ & _094_;
+  assign _096_ = ~ drain_restart;
+  assign _097_ = _096_ & row_end;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = drain_d_step & _001_;
+  assign _005_[4:0] = dn + 1'h1;
+  assign _007_ = o_valid & row_valid;
+  assign _008_ = row_end & row_valid;
+  assign _010_ = _008_ & row_last;
+  assign _012_ = r_en & m_out__valid;
+  assign _013_ = ~ row_valid;
+  assign _014_ = row_end & _013_;
+  assign _098_ = { _002_, enter_q, drain_dn_step } != 3'h4;
+  assign _099_ = { _002_, enter_q } != 1'h0;
+  assign _100_ = { _097_, _095_, drain_restart } != 1'h0;
+  assign _101_ = { _002_, drain_restart } != 1'h0;
   assign _102_ = { compute, adv } != 2'h2;
   assign _103_ = { compute, adv } != 2'h2;
   assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
@@ -507,76 +519,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _107_ = { compute, adv } != 2'h2;
   assign _108_ = { tile_end, compute } != 1'h1;
   assign _109_ = { tile_end, compute } != 1'h1;
-  assign _110_ = { _297_, _296_ } != 1'h0;
-  assign _111_ = { _185_, s_param__valid } != 2'h2;
-  assign _112_ = { _187_, s_param__valid } != 2'h2;
-  assign _113_ = { _185_, ch_left[16], s_param__valid } != 3'h5;
-  assign _114_ = { _182_, compute } != 2'h3;
-  assign _115_ = { _180_, _072_ } != 2'h2;
-  assign _116_ = { _187_, _185_, _182_, _180_ } != 1'h0;
-  assign _117_ = { _190_, s_param__valid } != 2'h2;
-  assign _118_ = { _192_, s_param__valid } != 2'h2;
-  assign _119_ = { _192_, _190_ } != 1'h0;
-  assign _120_ = { _197_, s_param__valid } != 2'h2;
-  assign _121_ = { _199_, s_param__valid } != 2'h2;
-  assign _122_ = { _197_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _123_ = { _199_, _197_ } != 1'h0;
-  assign _124_ = { _203_, s_param__valid } != 2'h2;
-  assign _125_ = { _205_, s_param__valid } != 2'h2;
-  assign _126_ = { _205_, _203_ } != 1'h0;
-  assign _127_ = { _209_, s_param__valid } != 2'h2;
-  assign _128_ = { _211_, s_param__valid } != 2'h2;
-  assign _129_ = { _209_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _130_ = { _211_, _209_ } != 1'h0;
-  assign _131_ = { _216_, s_param__valid } != 2'h2;
-  assign _132_ = { _218_, s_param__valid } != 2'h2;
-  assign _133_ = { _216_, \$signal$138 , s_param__valid } != 3'h5;
-  assign _134_ = { _216_, wb_last, \$signal$138 , s_param__valid } != 4'hb;
-  assign _135_ = { _218_, _216_ } != 1'h0;
-  assign _136_ = { _222_, s_param__valid } != 2'h2;
-  assign _137_ = { _224_, s_param__valid } != 2'h2;
-  assign _138_ = { _224_, _222_ } != 1'h0;
-  assign _139_ = & { _099_, _098_ };
-  assign _140_ = & { _090_, o_valid };
-  assign _141_ = & { _105_, _104_ };
-  assign _142_ = & { tile_end, fn_last };
-  assign _143_ = & { _298_, ch_left[16], s_param__valid };
-  assign _144_ = & { _176_, ch_left[16], s_param__valid };
-  assign _145_ = & { _177_, ch_left[16], s_param__valid };
-  assign _146_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
-  assign _147_ = & { _119_, _118_, _117_ };
-  assign _148_ = & { _123_, _122_, _121_, _120_ };
-  assign _149_ = & { _126_, _125_, _124_ };
-  assign _150_ = & { _130_, _129_, _128_, _127_ };
-  assign _151_ = & { _135_, _134_, _133_, _132_, _131_ };
-  assign _152_ = & { _138_, _137_, _136_ };
-  assign _153_ = & { _225_, s_param__valid };
-  assign _154_ = & { _226_, s_param__valid };
-  assign _155_ = & { _227_, s_param__valid };
-  assign _156_ = & { _228_, s_param__valid };
-  assign _157_ = & { _229_, s_param__valid };
-  assign _158_ = & { _230_, s_param__valid };
-  assign _159_ = & { _231_, s_param__valid };
-  assign _160_ = & { _232_, s_param__valid };
-  assign _161_ = & { _233_, s_param__valid };
-  assign _162_ = & { _234_, s_param__valid };
-  assign _171_ = ~ compute;
-  assign _172_ = ~ _240_;
-  assign _173_ = ~ _241_;
-  assign _174_ = ~ _242_;
-  assign _175_ = ~ _243_;
-  assign _163_ = | { drain_restart, rst };
-  assign _164_ = | { dn_last, rst };
-  assign _165_ = | { _171_, rst };
-  assign _166_ = | { _073_, rst };
-  assign _167_ = | { _172_, rst };
-  assign _168_ = | { _173_, rst };
-  assign _169_ = | { _174_, rst };
-  assign _170_ = | { _175_, rst };
-  assign _176_ = ctrl_state == 1'h1;
-  assign _177_ = ctrl_state == 1'h1;
-  assign _178_ = _072_ ? 2'h0 : 2'hx;
-  function [1:0] _560_;
+  assign _110_ = { _303_, _302_ } != 1'h0;
+  assign _111_ = { _189_, s_param__valid } != 2'h2;
+  assign _112_ = { _191_, s_param__valid } != 2'h2;
+  assign _113_ = { _189_, ch_left[16], s_param__valid } != 3'h5;
+  assign _114_ = { _186_, compute } != 2'h3;
+  assign _115_ = { _184_, _073_ } != 2'h2;
+  assign _116_ = { _191_, _189_, _186_, _184_ } != 1'h0;
+  assign _117_ = { _194_, s_param__valid } != 2'h2;
+  assign _118_ = { _196_, s_param__valid } != 2'h2;
+  assign _119_ = { _196_, _194_ } != 1'h0;
+  assign _120_ = { _199_, s_param__valid } != 2'h2;
+  assign _121_ = { _201_, s_param__valid } != 2'h2;
+  assign _122_ = { _201_, _199_ } != 1'h0;
+  assign _123_ = { _206_, s_param__valid } != 2'h2;
+  assign _124_ = { _208_, s_param__valid } != 2'h2;
+  assign _125_ = { _206_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _126_ = { _208_, _206_ } != 1'h0;
+  assign _127_ = { _212_, s_param__valid } != 2'h2;
+  assign _128_ = { _214_, s_param__valid } != 2'h2;
+  assign _129_ = { _214_, _212_ } != 1'h0;
+  assign _130_ = { _218_, s_param__valid } != 2'h2;
+  assign _131_ = { _220_, s_param__valid } != 2'h2;
+  assign _132_ = { _218_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _133_ = { _220_, _218_ } != 1'h0;
+  assign _134_ = { _225_, s_param__valid } != 2'h2;
+  assign _135_ = { _227_, s_param__valid } != 2'h2;
+  assign _136_ = { _225_, \$signal$145 , s_param__valid } != 3'h5;
+  assign _137_ = { _225_, wb_last, \$signal$145 , s_param__valid } != 4'hb;
+  assign _138_ = { _227_, _225_ } != 1'h0;
+  assign _139_ = { _231_, s_param__valid } != 2'h2;
+  assign _140_ = { _233_, s_param__valid } != 2'h2;
+  assign _141_ = { _233_, _231_ } != 1'h0;
+  assign _142_ = & { _099_, _098_ };
+  assign _143_ = & { _091_, o_valid };
+  assign _144_ = & { _105_, _104_ };
+  assign _145_ = & { tile_end, fn_last };
+  assign _146_ = & { _304_, ch_left[16], s_param__valid };
+  assign _147_ = & { _180_, ch_left[16], s_param__valid };
+  assign _148_ = & { _181_, ch_left[16], s_param__valid };
+  assign _149_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
+  assign _150_ = & { _119_, _118_, _117_ };
+  assign _151_ = & { _122_, _121_, _120_ };
+  assign _152_ = & { _126_, _125_, _124_, _123_ };
+  assign _153_ = & { _129_, _128_, _127_ };
+  assign _154_ = & { _133_, _132_, _131_, _130_ };
+  assign _155_ = & { _138_, _137_, _136_, _135_, _134_ };
+  assign _156_ = & { _141_, _140_, _139_ };
+  assign _157_ = & { _234_, s_param__valid };
+  assign _158_ = & { _235_, s_param__valid };
+  assign _159_ = & { _236_, s_param__valid };
+  assign _160_ = & { _237_, s_param__valid };
+  assign _161_ = & { _238_, s_param__valid };
+  assign _162_ = & { _239_, s_param__valid };
+  assign _163_ = & { _240_, s_param__valid };
+  assign _164_ = & { _241_, s_param__valid };
+  assign _165_ = & { _242_, s_param__valid };
+  assign _166_ = & { _243_, s_param__valid };
+  assign _175_ = ~ compute;
+  assign _176_ = ~ _246_;
+  assign _177_ = ~ _247_;
+  assign _178_ = ~ _248_;
+  assign _179_ = ~ _249_;
+  assign _167_ = | { drain_restart, rst };
+  assign _168_ = | { dn_last, rst };
+  assign _169_ = | { _175_, rst };
+  assign _170_ = | { _074_, rst };
+  assign _171_ = | { _176_, rst };
+  assign _172_ = | { _177_, rst };
+  assign _173_ = | { _178_, rst };
+  assign _174_ = | { _179_, rst };
+  assign _180_ = ctrl_state == 1'h1;
+  assign _181_ = ctrl_state == 1'h1;
+  assign _182_ = _073_ ? 2'h0 : 2'hx;
+  function [1:0] _576_;
     input [1:0] a;
     input [7:0] b;
     input [3:0] s;
@@ -584,192 +600,206 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _560_ = b[1:0];
+        _576_ = b[1:0];
       4'b??1?:
-        _560_ = b[3:2];
+        _576_ = b[3:2];
       4'b?1??:
-        _560_ = b[5:4];
+        _576_ = b[5:4];
       4'b1???:
-        _560_ = b[7:6];
+        _576_ = b[7:6];
       default:
-        _560_ = a;
+        _576_ = a;
     endcase
   endfunction
-  assign _180_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _181_ = compute ? 2'hx : 2'h3;
-  assign _182_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _183_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _184_ = s_param__valid ? _183_ : 2'hx;
-  assign _185_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _186_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _187_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _188_ = s_param__valid ? _063_ : 17'hxxxxx;
-  function [16:0] _570_;
+  assign _184_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _185_ = compute ? 2'hx : 2'h3;
+  assign _186_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _187_ = ch_left[16] ? 2'h2 : 2'hx;
+  assign _188_ = s_param__valid ? _187_ : 2'hx;
+  assign _189_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
+  assign _190_ = s_param__valid ? 2'h1 : 2'hx;
+  assign _191_ = ! (* full_case = 32'd1 *) ctrl_state;
+  assign _192_ = s_param__valid ? _064_ : 1'hx;
+  function [0:0] _586_;
+    input [0:0] a;
+    input [1:0] b;
+    input [1:0] s;
+    (* parallel_case *)
+    casez (s)
+      2'b?1:
+        _586_ = b[0:0];
+      2'b1?:
+        _586_ = b[1:1];
+      default:
+        _586_ = a;
+    endcase
+  endfunction
+  assign _194_ = ctrl_state == 1'h1;
+  assign _195_ = s_param__valid ? \$signal [16] : 1'hx;
+  assign _196_ = ! ctrl_state;
+  assign _197_ = s_param__valid ? ch_dec : 17'hxxxxx;
+  function [16:0] _591_;
     input [16:0] a;
     input [33:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _570_ = b[16:0];
+        _591_ = b[16:0];
       2'b1?:
-        _570_ = b[33:17];
+        _591_ = b[33:17];
       default:
-        _570_ = a;
+        _591_ = a;
     endcase
   endfunction
-  assign _190_ = ctrl_state == 1'h1;
-  assign _191_ = s_param__valid ? _061_ : 17'hxxxxx;
-  assign _192_ = ! ctrl_state;
-  assign _193_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _194_ = \$signal$138  ? _193_ : 1'hx;
-  assign _195_ = s_param__valid ? _194_ : 1'hx;
-  function [0:0] _577_;
+  assign _199_ = ctrl_state == 1'h1;
+  assign _200_ = s_param__valid ? \$signal  : 17'hxxxxx;
+  assign _201_ = ! ctrl_state;
+  assign _202_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _203_ = \$signal$145  ? _202_ : 1'hx;
+  assign _204_ = s_param__valid ? _203_ : 1'hx;
+  function [0:0] _598_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _577_ = b[0:0];
+        _598_ = b[0:0];
       2'b1?:
-        _577_ = b[1:1];
+        _598_ = b[1:1];
       default:
-        _577_ = a;
+        _598_ = a;
     endcase
   endfunction
-  assign _197_ = ctrl_state == 1'h1;
-  assign _198_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _199_ = ! ctrl_state;
-  assign _200_ = \$signal$138  ? (* full_case = 32'd1 *) 1'h0 : _067_;
-  assign _201_ = s_param__valid ? _200_ : 1'hx;
-  function [0:0] _583_;
+  assign _206_ = ctrl_state == 1'h1;
+  assign _207_ = s_param__valid ? 1'h1 : 1'hx;
+  assign _208_ = ! ctrl_state;
+  assign _209_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h0 : _068_;
+  assign _210_ = s_param__valid ? _209_ : 1'hx;
+  function [0:0] _604_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _583_ = b[0:0];
+        _604_ = b[0:0];
       2'b1?:
-        _583_ = b[1:1];
+        _604_ = b[1:1];
       default:
-        _583_ = a;
+        _604_ = a;
     endcase
   endfunction
-  assign _202_ = _583_(1'hx, { _204_, _201_ }, { _205_, _203_ });
-  assign _203_ = ctrl_state == 1'h1;
-  assign _204_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _205_ = ! ctrl_state;
-  assign _206_ = \$signal$138  ? _064_[4:0] : 5'hxx;
-  assign _207_ = s_param__valid ? _206_ : 5'hxx;
-  function [4:0] _589_;
+  assign _211_ = _604_(1'hx, { _213_, _210_ }, { _214_, _212_ });
+  assign _212_ = ctrl_state == 1'h1;
+  assign _213_ = s_param__valid ? 1'h0 : 1'hx;
+  assign _214_ = ! ctrl_state;
+  assign _215_ = \$signal$145  ? _065_[4:0] : 5'hxx;
+  assign _216_ = s_param__valid ? _215_ : 5'hxx;
+  function [4:0] _610_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _589_ = b[4:0];
+        _610_ = b[4:0];
       2'b1?:
-        _589_ = b[9:5];
+        _610_ = b[9:5];
       default:
-        _589_ = a;
+        _610_ = a;
     endcase
   endfunction
-  assign _209_ = ctrl_state == 1'h1;
-  assign _210_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _211_ = ! ctrl_state;
-  assign _212_ = wb_last ? _065_[4:0] : 5'hxx;
-  assign _213_ = \$signal$138  ? _212_ : 5'hxx;
-  assign _214_ = s_param__valid ? _213_ : 5'hxx;
-  function [4:0] _596_;
+  assign _218_ = ctrl_state == 1'h1;
+  assign _219_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _220_ = ! ctrl_state;
+  assign _221_ = wb_last ? _066_[4:0] : 5'hxx;
+  assign _222_ = \$signal$145  ? _221_ : 5'hxx;
+  assign _223_ = s_param__valid ? _222_ : 5'hxx;
+  function [4:0] _617_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _596_ = b[4:0];
+        _617_ = b[4:0];
       2'b1?:
-        _596_ = b[9:5];
+        _617_ = b[9:5];
       default:
-        _596_ = a;
+        _617_ = a;
     endcase
   endfunction
-  assign _216_ = ctrl_state == 1'h1;
-  assign _217_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _218_ = ! ctrl_state;
-  assign _219_ = \$signal$138  ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _220_ = s_param__valid ? _219_ : 2'hx;
-  function [1:0] _602_;
+  assign _225_ = ctrl_state == 1'h1;
+  assign _226_ = s_param__valid ? 5'h00 : 5'hxx;
+  assign _227_ = ! ctrl_state;
+  assign _228_ = \$signal$145  ? (* full_case = 32'd1 *) 2'h0 : _067_[1:0];
+  assign _229_ = s_param__valid ? _228_ : 2'hx;
+  function [1:0] _623_;
     input [1:0] a;
     input [3:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _602_ = b[1:0];
+        _623_ = b[1:0];
       2'b1?:
-        _602_ = b[3:2];
+        _623_ = b[3:2];
       default:
-        _602_ = a;
+        _623_ = a;
     endcase
   endfunction
-  assign _222_ = ctrl_state == 1'h1;
-  assign _223_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _224_ = ! ctrl_state;
-  assign _225_ = ! ctrl_state;
-  assign _226_ = ! ctrl_state;
-  assign _227_ = ! ctrl_state;
-  assign _228_ = ! ctrl_state;
-  assign _229_ = ! ctrl_state;
-  assign _230_ = ! ctrl_state;
-  assign _231_ = ! ctrl_state;
-  assign _232_ = ! ctrl_state;
+  assign _231_ = ctrl_state == 1'h1;
+  assign _232_ = s_param__valid ? 2'h0 : 2'hx;
   assign _233_ = ! ctrl_state;
   assign _234_ = ! ctrl_state;
-  assign _237_ = ch_left[16] ? 1'h1 : 1'h0;
-  assign _238_ = s_param__valid ? _237_ : 1'h0;
-  assign enter = _239_ ? _238_ : 1'h0;
-  assign _239_ = ctrl_state == 1'h1;
-  assign _240_ = ctrl_state == 1'h1;
-  assign _241_ = ctrl_state == 1'h1;
-  assign _242_ = ctrl_state == 1'h1;
-  assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = ctrl_state == 1'h1;
+  assign _235_ = ! ctrl_state;
+  assign _236_ = ! ctrl_state;
+  assign _237_ = ! ctrl_state;
+  assign _238_ = ! ctrl_state;
+  assign _239_ = ! ctrl_state;
+  assign _240_ = ! ctrl_state;
+  assign _241_ = ! ctrl_state;
+  assign _242_ = ! ctrl_state;
+  assign _243_ = ! ctrl_state;
   assign _246_ = ctrl_state == 1'h1;
-  assign header_taken = _247_ ? s_param__valid : 1'h0;
-  assign _247_ = ! ctrl_state;
-  function [0:0] _631_;
+  assign _247_ = ctrl_state == 1'h1;
+  assign _248_ = ctrl_state == 1'h1;
+  assign _249_ = ctrl_state == 1'h1;
+  assign _250_ = ctrl_state == 1'h1;
+  assign _251_ = ctrl_state == 1'h1;
+  assign _252_ = ctrl_state == 1'h1;
+  assign header_taken = _253_ ? s_param__valid : 1'h0;
+  assign _253_ = ! ctrl_state;
+  function [0:0] _648_;
     input [0:0] a;
     input [1:0] b;
     input [1:0] s;
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _631_ = b[0:0];
+        _648_ = b[0:0];
       2'b1?:
-        _631_ = b[1:1];
+        _648_ = b[1:1];
       default:
-        _631_ = a;
+        _648_ = a;
     endcase
   endfunction
-  assign s_param__ready = _631_(1'h0, 2'h3, { _249_, _248_ });
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ! ctrl_state;
-  assign _253_ = drain_restart ? 1'h0 : d_last;
-  assign _259_ = drain_restart ? m_one : row_last;
-  assign _262_ = drain_restart ? 1'h1 : row_valid;
-  assign _265_ = drain_restart ? 17'h00000 : row;
-  assign _268_ = drain_restart ? 5'h00 : dn;
-  assign _273_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$135  : _087_;
-  assign _274_ = adv ? _273_ : 1'hx;
-  assign _276_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$134  : _086_;
-  assign _277_ = adv ? _276_ : 1'hx;
-  assign _279_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _679_;
+  assign s_param__ready = _648_(1'h0, 2'h3, { _255_, _254_ });
+  assign _254_ = ctrl_state == 1'h1;
+  assign _255_ = ! ctrl_state;
+  assign _259_ = drain_restart ? 1'h0 : d_last;
+  assign _265_ = drain_restart ? m_one : row_last;
+  assign _268_ = drain_restart ? 1'h1 : row_valid;
+  assign _271_ = drain_restart ? 17'h00000 : row;
+  assign _274_ = drain_restart ? 5'h00 : dn;
+  assign _279_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$142  : _089_;
+  assign _280_ = adv ? _279_ : 1'hx;
+  assign _282_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$141  : _086_;
+  assign _283_ = adv ? _282_ : 1'hx;
+  assign _285_ = at_k_last ? 1'h0 : 1'hx;
+  function [4:0] _696_;
     input [4:0] a;
     input [9:0] b;
     input [1:0] s;
@@ -777,16 +807,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     (* parallel_case *)
     casez (s)
       2'b?1:
-        _679_ = b[4:0];
+        _696_ = b[4:0];
       2'b1?:
-        _679_ = b[9:5];
+        _696_ = b[9:5];
       default:
-        _679_ = a;
+        _696_ = a;
     endcase
   endfunction
-  assign _296_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _297_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _298_ = ctrl_state == 1'h1;
+  assign _302_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
+  assign _303_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
+  assign _304_ = ctrl_state == 1'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -794,7 +824,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$157 ),
+    .o_data(\o_data$162 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -803,8 +833,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$115 ),
-    .wp__en(\w_en$113 )
+    .wp__data(\w_data$122 ),
+    .wp__en(\w_en$120 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -817,7 +847,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$103 ),
+    .r_data(\r_data$110 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -826,7 +856,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$104 ),
+    .r_data(\r_data$111 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -835,7 +865,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$105 ),
+    .r_data(\r_data$112 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -847,30 +877,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$105 [31:0], \r_data$104 [31:0], \r_data$103 [31:0], r_data[31:0] }),
-    .i_last(\i_last$91 ),
-    .i_multiplier({ \r_data$105 [62:32], \r_data$104 [62:32], \r_data$103 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$105 [68:63], \r_data$104 [68:63], \r_data$103 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$89 ),
+    .i_bias({ \r_data$112 [31:0], \r_data$111 [31:0], \r_data$110 [31:0], r_data[31:0] }),
+    .i_last(\i_last$98 ),
+    .i_multiplier({ \r_data$112 [62:32], \r_data$111 [62:32], \r_data$110 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$112 [68:63], \r_data$111 [68:63], \r_data$110 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$96 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$111 ),
+    .o_valid(\o_valid$118 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _055_[15:10] = 6'hxx;
-  assign _005_[5] = 1'hx;
-  assign _003_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$113  <= 1'h0;
-      \i_last$91  <= 1'h0;
-      \i_valid$89  <= 1'h0;
+      \w_en$120  <= 1'h0;
+      \i_last$98  <= 1'h0;
+      \i_valid$96  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$154  <= 1'h0;
+      \$signal$159  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -884,204 +911,209 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       credits <= 5'h1c;
       last_mblock <= 1'h0;
     end else begin
-      give_back <= _010_ + _013_;
-      \w_en$113  <= \o_valid$111 ;
-      \i_last$91  <= part_last;
-      \i_valid$89  <= \$signal$154 ;
-      part_last <= _008_ & dn_last;
-      \$signal$154  <= _006_;
+      give_back <= _012_ + _014_;
+      \w_en$120  <= \o_valid$118 ;
+      \i_last$98  <= part_last;
+      \i_valid$96  <= \$signal$159 ;
+      part_last <= _010_ & dn_last;
+      \$signal$159  <= _007_;
       enter_q <= enter;
-      begin if (_094_) d_last <= _253_; else d_last <= _096_ ? \$signal$72  : _253_; end
-      begin if (_094_) row_last <= _259_; else begin if (_096_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _259_; end end
-      begin if (_094_) row_valid <= _262_; else begin if (_096_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _262_; end end
-      begin if (_094_) row <= _265_; else begin if (_096_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _265_; end end
-      begin if (_001_) begin if (drain_dn_step) dn <= _005_[4:0]; else dn <= _268_; end else dn <= _268_; end
+      begin if (_095_) d_last <= _259_; else d_last <= _097_ ? \$signal$79  : _259_; end
+      begin if (_095_) row_last <= _265_; else begin if (_097_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _265_; end end
+      begin if (_095_) row_valid <= _268_; else begin if (_097_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _268_; end end
+      begin if (_095_) row <= _271_; else begin if (_097_) begin if (wrap) row <= row - 3'h7; else row <= _033_[16:0]; end else row <= _271_; end end
+      begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn <= 5'h00; else dn <= _005_[4:0]; end else dn <= _274_; end else dn <= _274_; end
       drain_restart <= header_taken;
-      tile_end <= _074_ & at_tile_last;
+      tile_end <= _075_ & at_tile_last;
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal  ? (* full_case = 32'd1 *) _044_ : _045_;
-      credits <= \$signal  ? (* full_case = 32'd1 *) _043_[4:0] : kept;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _045_ : _046_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _044_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
     end
     if (rst) begin
-      \w_data$115  <= 33'h000000000;
-    end else if (\o_valid$111 ) begin
-      \w_data$115  <= { o_last, o_data };
+      \w_data$122  <= 33'h000000000;
+    end else if (\o_valid$118 ) begin
+      \w_data$122  <= { o_last, o_data };
     end
-    if (\$signal$154 ) begin
+    if (\$signal$159 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$157 ;
+      acc_chosen <= \o_data$162 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_139_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_001_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_142_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
     end else if (_100_) begin
-      begin if (_094_) beat_last <= 1'h0; else begin if (_096_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+      begin if (_095_) beat_last <= 1'h0; else begin if (_097_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
     end else if (_101_) begin
-      begin if (_001_) d <= _003_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+      begin if (_002_) begin if (d_last) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_163_) begin
+    if (_167_) begin
       ra <= 5'h00;
-    end else if (_140_) begin
+    end else if (_143_) begin
       ra <= ra_blk_next;
     end
-    if (_164_) begin
+    if (_168_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _088_[4:0];
+      ra_blk_next <= _090_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
     end else if (_102_) begin
-      at_tile_last <= compute ? _274_ : \$signal$135 ;
+      at_tile_last <= compute ? _280_ : \$signal$142 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
     end else if (_103_) begin
-      at_k_last <= compute ? _277_ : \$signal$134 ;
+      at_k_last <= compute ? _283_ : \$signal$141 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_141_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _083_ : _279_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_144_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _285_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
-      t_rem <= 10'h000;
+      t_rem <= 11'h000;
     end else if (_106_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : _085_; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
-      k_rem <= 10'h000;
+      k_rem <= 11'h000;
     end else if (_107_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : _084_[9:0]; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
     end else if (_108_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _081_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
     end else if (_109_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _079_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _081_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_165_) begin
+    if (_169_) begin
       fm0 <= 17'h00000;
-    end else if (_142_) begin
-      fm0 <= fm0 + 4'h8;
+    end else if (_145_) begin
+      fm0 <= _080_[16:0];
     end
     if (rst) begin
       flush <= 5'h00;
     end else if (_110_) begin
-      flush <= _679_(5'hxx, { 5'h1f, _071_ }, { _297_, _296_ });
+      flush <= _696_(5'hxx, { 5'h1f, _072_[4:0] }, { _303_, _302_ });
     end
-    if (_166_) begin
+    if (_170_) begin
       compute <= 1'h0;
-    end else if (_143_) begin
+    end else if (_146_) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_144_) begin
+    end else if (_147_) begin
       nb_one <= ! blk;
     end
     if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_145_) begin
+    end else if (_148_) begin
       nb_pen <= blk - 1'h1;
     end
     if (rst) begin
       ctrl_state <= 2'h0;
-    end else if (_146_) begin
-      ctrl_state <= _560_(2'hx, { _186_, _184_, _181_, _178_ }, { _187_, _185_, _182_, _180_ });
+    end else if (_149_) begin
+      ctrl_state <= _576_(2'hx, { _190_, _188_, _185_, _182_ }, { _191_, _189_, _186_, _184_ });
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_150_) begin
+      armed <= _586_(1'hx, { _195_, _192_ }, { _196_, _194_ });
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_147_) begin
-      ch_left <= _570_(17'hxxxxx, { _191_, _188_ }, { _192_, _190_ });
+    end else if (_151_) begin
+      ch_left <= _591_(17'hxxxxx, { _200_, _197_ }, { _201_, _199_ });
     end
     if (rst) begin
       wb_last <= 1'h1;
-    end else if (_148_) begin
-      wb_last <= _577_(1'hx, { _198_, _195_ }, { _199_, _197_ });
+    end else if (_152_) begin
+      wb_last <= _598_(1'hx, { _207_, _204_ }, { _208_, _206_ });
     end
     if (rst) begin
-      \$signal$138  <= 1'h0;
-    end else if (_149_) begin
-      \$signal$138  <= _202_;
+      \$signal$145  <= 1'h0;
+    end else if (_153_) begin
+      \$signal$145  <= _211_;
     end
     if (rst) begin
       wa <= 5'h00;
-    end else if (_150_) begin
-      wa <= _589_(5'hxx, { _210_, _207_ }, { _211_, _209_ });
+    end else if (_154_) begin
+      wa <= _610_(5'hxx, { _219_, _216_ }, { _220_, _218_ });
     end
     if (rst) begin
       blk <= 5'h00;
-    end else if (_151_) begin
-      blk <= _596_(5'hxx, { _217_, _214_ }, { _218_, _216_ });
+    end else if (_155_) begin
+      blk <= _617_(5'hxx, { _226_, _223_ }, { _227_, _225_ });
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_152_) begin
-      lane <= _602_(2'hx, { _223_, _220_ }, { _224_, _222_ });
-    end
-    if (rst) begin
-      \$signal$135  <= 1'h0;
-    end else if (_153_) begin
-      \$signal$135  <= _060_;
-    end
-    if (rst) begin
-      \$signal$134  <= 1'h0;
-    end else if (_154_) begin
-      \$signal$134  <= _057_;
-    end
-    if (rst) begin
-      tile_pen <= 10'h000;
-    end else if (_155_) begin
-      tile_pen <= _055_[9:0] - 2'h2;
-    end
-    if (rst) begin
-      k_pen <= 10'h000;
     end else if (_156_) begin
-      k_pen <= hdr[41:32] - 2'h2;
+      lane <= _623_(2'hx, { _232_, _229_ }, { _233_, _231_ });
+    end
+    if (rst) begin
+      \$signal$142  <= 1'h0;
+    end else if (_157_) begin
+      \$signal$142  <= _062_;
+    end
+    if (rst) begin
+      \$signal$141  <= 1'h0;
+    end else if (_158_) begin
+      \$signal$141  <= _058_;
+    end
+    if (rst) begin
+      tile_pen <= 11'h000;
+    end else if (_159_) begin
+      tile_pen <= _057_[10:0];
+    end
+    if (rst) begin
+      k_pen <= 11'h000;
+    end else if (_160_) begin
+      k_pen <= hdr[42:32] - 2'h2;
     end
     if (rst) begin
       m_one <= 1'h0;
-    end else if (_157_) begin
+    end else if (_161_) begin
       m_one <= hdr[15:0] == 1'h1;
     end
     if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_158_) begin
+    end else if (_162_) begin
       m_wrap_pen <= hdr[15:0] + 3'h6;
     end
     if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_159_) begin
+    end else if (_163_) begin
       m_pen <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_160_) begin
+    end else if (_164_) begin
       m_wrap <= hdr[15:0] + 3'h7;
     end
     if (rst) begin
       m_last <= 16'h0000;
-    end else if (_161_) begin
-      m_last <= _047_[15:0];
+    end else if (_165_) begin
+      m_last <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
       m_less <= 17'h00000;
-    end else if (_162_) begin
+    end else if (_166_) begin
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -1093,37 +1125,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_167_) begin
+    if (_171_) begin
       \w_en$19  <= 1'h0;
     end else begin
-      \w_en$19  <= _027_;
+      \w_en$19  <= _030_;
     end
-    if (_168_) begin
+    if (_172_) begin
       \w_en$15  <= 1'h0;
     end else begin
-      \w_en$15  <= _025_;
+      \w_en$15  <= _028_;
     end
-    if (_169_) begin
+    if (_173_) begin
       \w_en$11  <= 1'h0;
     end else begin
-      \w_en$11  <= _022_;
+      \w_en$11  <= _026_;
     end
-    if (_170_) begin
+    if (_174_) begin
       w_en <= 1'h0;
     end else begin
-      w_en <= s_param__valid & _019_;
+      w_en <= s_param__valid & _023_;
     end
-    if (!_244_) begin
+    if (!_250_) begin
       w_data[68:63] <= 6'h00;
     end else begin
       w_data[68:63] <= hdr[69:64];
     end
-    if (!_245_) begin
+    if (!_251_) begin
       w_data[62:32] <= 31'h00000000;
     end else begin
       w_data[62:32] <= hdr[62:32];
     end
-    if (!_246_) begin
+    if (!_252_) begin
       w_data[31:0] <= 32'd0;
     end else begin
       w_data[31:0] <= hdr[31:0];
@@ -3251,7 +3283,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [65:0] _018_;
   wire _021_;
   wire _022_;
-  wire _023_;
+  (* unused_bits = "0" *)
+  wire [62:0] _023_;
   wire _024_;
   wire _025_;
   wire _026_;
@@ -3259,26 +3292,17 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire _028_;
   wire _029_;
   wire _030_;
-  (* unused_bits = "0" *)
-  wire [62:0] _031_;
+  wire _031_;
   wire _032_;
   wire _033_;
-  wire _034_;
-  wire _035_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
-  wire [7:0] _042_;
-  wire [7:0] _043_;
-  wire [7:0] _044_;
-  wire [7:0] _045_;
-  wire [7:0] _046_;
-  wire [7:0] _047_;
-  wire [7:0] _048_;
-  wire [7:0] _049_;
+  wire [7:0] _034_;
+  wire [7:0] _035_;
+  wire [7:0] _036_;
+  wire [7:0] _037_;
+  wire [7:0] _038_;
+  wire [7:0] _039_;
+  wire [7:0] _040_;
+  wire [7:0] _041_;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -3323,6 +3347,14 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [62:0] outer_1;
   wire [62:0] outer_2;
   wire [62:0] outer_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] over_3;
   wire [61:0] rc_0;
   wire [61:0] rc_1;
   wire [61:0] rc_2;
@@ -3359,9 +3391,17 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   wire [7:0] t_1;
   wire [7:0] t_2;
   wire [7:0] t_3;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_0;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_1;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_2;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
+  wire [9:0] under_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign { rc_0, _031_[0] } = 1'h1 << rq1_t0;
+  assign { rc_0, _023_[0] } = 1'h1 << rq1_t0;
   assign { rc_1, _000_[0] } = 1'h1 << rq1_t1;
   assign { rc_2, _001_[0] } = 1'h1 << rq1_t2;
   assign { rc_3, _002_[0] } = 1'h1 << rq1_t3;
@@ -3395,60 +3435,60 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
   assign { _018_[65], _018_[62:0] } = $signed(outer_3) + $signed({ mid_3, 17'h00000 });
   assign t_0 = rq3_y0[7:0] + zero_point;
   assign fits_0 = $signed(rq3_y0[62:8]) == $signed(rq3_y0[63]);
+  assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
   assign t_1 = rq3_y1[7:0] + zero_point;
   assign fits_1 = $signed(rq3_y1[62:8]) == $signed(rq3_y1[63]);
+  assign under_1 = $signed(rq3_y1[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_1 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y1[8:0]);
   assign t_2 = rq3_y2[7:0] + zero_point;
   assign fits_2 = $signed(rq3_y2[62:8]) == $signed(rq3_y2[63]);
+  assign under_2 = $signed(rq3_y2[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_2 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y2[8:0]);
   assign t_3 = rq3_y3[7:0] + zero_point;
   assign fits_3 = $signed(rq3_y3[62:8]) == $signed(rq3_y3[63]);
-  assign _021_ = $signed(rq3_y0[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _022_ = fits_0 ? _021_ : rq3_y0[63];
-  assign _023_ = $signed(rq3_y0[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _024_ = ~ rq3_y0[63];
-  assign _025_ = fits_0 ? _023_ : _024_;
-  assign _026_ = $signed(rq3_y1[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _027_ = fits_1 ? _026_ : rq3_y1[63];
-  assign _028_ = $signed(rq3_y1[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _029_ = ~ rq3_y1[63];
-  assign _030_ = fits_1 ? _028_ : _029_;
-  assign _032_ = $signed(rq3_y2[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _033_ = fits_2 ? _032_ : rq3_y2[63];
-  assign _034_ = $signed(rq3_y2[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _035_ = ~ rq3_y2[63];
-  assign _036_ = fits_2 ? _034_ : _035_;
-  assign _037_ = $signed(rq3_y3[8:0]) < $signed({ lo_z[9], lo_z[7:0] });
-  assign _038_ = fits_3 ? _037_ : rq3_y3[63];
-  assign _039_ = $signed(rq3_y3[8:0]) > $signed({ hi_z[9], hi_z[7:0] });
-  assign _040_ = ~ rq3_y3[63];
-  assign _041_ = fits_3 ? _039_ : _040_;
-  reg [8:0] _131_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _131_;
-  reg [8:0] _132_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _132_;
-  assign _042_ = _041_ ? (* full_case = 32'd1 *) act_max : t_3;
-  assign _043_ = _038_ ? (* full_case = 32'd1 *) act_min : _042_;
-  assign _044_ = _030_ ? (* full_case = 32'd1 *) act_max : t_1;
-  assign _045_ = _027_ ? (* full_case = 32'd1 *) act_min : _044_;
-  assign _046_ = _025_ ? (* full_case = 32'd1 *) act_max : t_0;
-  assign _047_ = _022_ ? (* full_case = 32'd1 *) act_min : _046_;
-  assign _048_ = _036_ ? (* full_case = 32'd1 *) act_max : t_2;
-  assign _049_ = _033_ ? (* full_case = 32'd1 *) act_min : _048_;
-  assign _002_[62:1] = rc_3;
+  assign under_3 = $signed(rq3_y3[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
+  assign over_3 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y3[8:0]);
+  assign _021_ = fits_0 ? under_0[9] : rq3_y0[63];
+  assign _022_ = ~ rq3_y0[63];
+  assign _024_ = fits_0 ? over_0[9] : _022_;
+  assign _025_ = fits_1 ? under_1[9] : rq3_y1[63];
+  assign _026_ = ~ rq3_y1[63];
+  assign _027_ = fits_1 ? over_1[9] : _026_;
+  assign _028_ = fits_2 ? under_2[9] : rq3_y2[63];
+  assign _029_ = ~ rq3_y2[63];
+  assign _030_ = fits_2 ? over_2[9] : _029_;
+  assign _031_ = fits_3 ? under_3[9] : rq3_y3[63];
+  assign _032_ = ~ rq3_y3[63];
+  assign _033_ = fits_3 ? over_3[9] : _032_;
+  reg [8:0] _123_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _123_;
+  reg [8:0] _124_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _124_;
+  assign _034_ = _033_ ? (* full_case = 32'd1 *) act_max : t_3;
+  assign _035_ = _031_ ? (* full_case = 32'd1 *) act_min : _034_;
+  assign _036_ = _027_ ? (* full_case = 32'd1 *) act_max : t_1;
+  assign _037_ = _025_ ? (* full_case = 32'd1 *) act_min : _036_;
+  assign _038_ = _024_ ? (* full_case = 32'd1 *) act_max : t_0;
+  assign _039_ = _021_ ? (* full_case = 32'd1 *) act_min : _038_;
+  assign _040_ = _030_ ? (* full_case = 32'd1 *) act_max : t_2;
+  assign _041_ = _028_ ? (* full_case = 32'd1 *) act_min : _040_;
   assign _018_[64:63] = { _018_[65], _018_[65] };
   assign hi_z[8] = hi_z[9];
   assign _015_[64:63] = { _015_[65], _015_[65] };
   assign _016_[64:63] = { _016_[65], _016_[65] };
+  assign _017_[64:63] = { _017_[65], _017_[65] };
   assign _001_[62:1] = rc_2;
   assign lo_z[8] = lo_z[9];
   assign _000_[62:1] = rc_1;
-  assign _017_[64:63] = { _017_[65], _017_[65] };
-  assign _031_[62:1] = rc_0;
+  assign _002_[62:1] = rc_3;
+  assign _023_[62:1] = rc_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
       o_valid <= 1'h0;
-      _131_ <= 9'h000;
-      _132_ <= 9'h000;
+      _123_ <= 9'h000;
+      _124_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq2_last <= 1'h0;
@@ -3458,8 +3498,8 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     end else begin
       o_last <= rq3_last;
       o_valid <= rq3_valid;
-      _131_ <= $signed(act_max) - $signed(zero_point);
-      _132_ <= $signed(act_min) - $signed(zero_point);
+      _123_ <= $signed(act_max) - $signed(zero_point);
+      _124_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq2_last;
       rq3_valid <= rq2_valid;
       rq2_last <= rq1_last;
@@ -3470,7 +3510,7 @@ module \hwq_top.engine.requant (rst, i_bias, i_multiplier, i_shift, zero_point, 
     if (rst) begin
       o_data <= 32'd0;
     end else if (rq3_valid) begin
-      o_data <= { _043_, _049_, _045_, _047_ };
+      o_data <= { _035_, _041_, _037_, _039_ };
     end
     if (rq2_valid) begin
       rq3_y3 <= $signed(rq2_h3) >>> rq2_t3;

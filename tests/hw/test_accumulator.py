@@ -9,12 +9,15 @@ import subprocess
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 from cells import truth_table, yosys_ecp5_models
 from simulators import require
 
 from hwq.build import to_verilog
-from hwq.hw.accumulator import CCU2C_MASKED_ADD, Accumulator
+from hwq.hw.accumulator import CCU2C_CARRY_NOT_A_OR_B, CCU2C_MASKED_ADD, Accumulator, ccu2c_add
 from hwq.hw.dsp import sim_models
 
 
@@ -150,6 +153,7 @@ def _cell_table(tmp_path, model, tag, init0, init1):
 
 # hwq's masked addition; Yosys' own adder mapping (C = subtract, D = 1); and other functions
 @pytest.mark.parametrize("init0, init1", [(CCU2C_MASKED_ADD, CCU2C_MASKED_ADD),
+                                          (CCU2C_CARRY_NOT_A_OR_B, CCU2C_MASKED_ADD),
                                           (0x96AA, 0x96AA), (0x1234, 0xFEDC), (0xFFFF, 0x0)])
 def test_ccu2c_model_matches_yosys_model(tmp_path, init0, init1):
     require("icarus")
@@ -178,3 +182,43 @@ def test_masked_add_cell_is_two_bits_of_a_masked_sum(tmp_path):
         assert bits == f"{total & 1}{total >> 1 & 1}{total >> 2}", (i, bits)
         checked += 1
     assert checked == 64
+
+
+class _Adder(wiring.Component):
+    """ccu2c_add on ports, for the bench below: x = {b, a, clear, addend, acc}."""
+
+    def __init__(self, width, carry):
+        self._width, self._carry = width, carry
+        super().__init__({"x": In(2 * width + 3), "total": Out(width)})
+
+    def elaborate(self, platform):
+        m = Module()
+        W, x = self._width, self.x
+        acc, addend, clear, a, b = x[:W], x[W:2 * W], x[2 * W], x[2 * W + 1], x[2 * W + 2]
+        total = ccu2c_add(m, "add", acc, addend, clear=clear,
+                          carry=(a, b) if self._carry else None)
+        m.d.comb += self.total.eq(total)
+        return m
+
+
+@pytest.mark.parametrize("width", [4, 5])
+@pytest.mark.parametrize("carry", [False, True])
+def test_ccu2c_add_every_input_on_the_model(tmp_path, width, carry):
+    """ccu2c_add's chain on hwq's CCU2C model (as the RTL regression runs it), for every acc,
+    addend, clear and carry input: (acc if not clear else 0) + addend + c mod 2^width, with
+    c = ~a | b for a generated carry-in (one half ahead of bit 0: an odd width has no pad
+    half, an even one has), c = 0 without."""
+    require("icarus")
+    bits = 2 * width + 3
+    model = tmp_path / "add.v"          # the adder and the cell model it instantiates
+    model.write_text(to_verilog(_Adder(width, carry), "add") + sim_models("ecp5")["ecp5_ccu2c.v"])
+    table = truth_table(tmp_path, "add", model, bits,
+                        f"wire [{width - 1}:0] total;\n    add dut(.x(x), .total(total));",
+                        '"%0d", total')
+    assert len(table) == 1 << bits
+    W = width
+    for i, got in enumerate(table):
+        acc, addend = i & (1 << W) - 1, i >> W & (1 << W) - 1
+        clear, a, b = i >> 2 * W & 1, i >> 2 * W + 1 & 1, i >> 2 * W + 2 & 1
+        c = (1 - a) | b if carry else 0
+        assert int(got) == ((0 if clear else acc) + addend + c) % (1 << W), (i, got)

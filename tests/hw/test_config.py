@@ -39,8 +39,8 @@ def test_derived_accumulator_width():
     ({"requant": {"lanes": 0}}, r"^requant\.lanes must be an integer in 1\.\.8, not 0$"),
     ({"array": {"cols": 6}, "requant": {"lanes": 12}},
      r"^requant\.lanes must be an integer in 1\.\.6, not 12$"),
-    ({"pipeline": {"requant_stages": 14}},
-     r"^pipeline\.requant_stages must be an integer in 2\.\.13, not 14$"),
+    ({"pipeline": {"requant_stages": 16}},
+     r"^pipeline\.requant_stages must be an integer in 2\.\.15, not 16$"),
     ({"out_fifo_depth": -1}, r"^out_fifo_depth must be an integer in 0\.\.1024, not -1$"),
     ({"pipeline": {"multiplier": "yes"}}, r"^pipeline\.multiplier must be true or false, "
                                           r"not 'yes'$"),

@@ -229,7 +229,7 @@ def test_per_tensor_narrow_shift_range_and_no_clamp():
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [6, 9, 10, 11, 12])
+@pytest.mark.parametrize("stages", [6, 9, 10, 11, 12, 14, 15])
 def test_dsp_partial_products_two_steps_later(rounding, stages):
     """target="ecp5" puts the partial products through two DSP register steps (here their
     plain-logic twin) and a fabric register: two steps more latency, the same results, under
