@@ -158,7 +158,7 @@ class GemmEngine(wiring.Component):
         # the FSM is in CHANNELS and the current channel is the last, as a register kept
         # beside ch_left (its next value from the loaded count's or the decrement's sign):
         # `enter` is then it and the parameter stream's valid. The decoded state in front of
-        # `enter` put `in_data` three LUT levels behind the state register (late at 4-5
+        # `enter` put `in_data` three LUT levels behind the state register (late at 4-6
         # seeds of 16 on ecp5_8x8_dsp)
         armed = Signal()
         n_pen, ch_dec = Signal(signed(17)), Signal(signed(17))

@@ -498,7 +498,7 @@ class Requantizer(wiring.Component):
                 fits = Signal(name=f"fits_{lane}{tag}")
                 m.d.comb += fits.eq(wide[c:c + step] == sign.replicate(len(wide[c:c + step])))
                 parts[f"fits{lane}{tag}"] = fits
-            # y9 < lo_z and y9 > hi_z as the signs of differences, which lie in [−511, 510]
+            # y9 < lo_z and y9 > hi_z as the signs of differences, which lie in [−511, 511]
             # and so fit 10 bits: the sign is the carry chain's last sum, where a compare put
             # two LUT levels behind its chain (the clamp's test was ecp5_8x8_dsp's latest
             # arrival at 3 seeds of 8)
