@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from hwq.config import load_config
-from hwq.fpga import parse_seeds, sweep, synth
+from hwq.fpga import parse_seeds, path_ns, sweep, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,10 +94,10 @@ def main(argv=None):
                   f"MHz, {min(f):.1f}..{max(f):.1f}", flush=True)
         if placed:
             worst = min(placed, key=lambda r: r.fmax_mhz)
-            print(f"{'':<14} latest arrivals, seed {worst.seed} (ns after the clock edge, "
-                  f"setup not included):", flush=True)
+            print(f"{'':<14} slowest paths, seed {worst.seed} (ns: the latest arrival after "
+                  f"the clock edge and the input's setup):", flush=True)
             for g in worst.slowest[:6]:
-                print(f"{'':<16}{g['arrival_ns']:6.2f}  {g['register']}.{g['port']} "
+                print(f"{'':<16}{path_ns(g):6.2f}  {g['register']}.{g['port']} "
                       f"({g['endpoints']})", flush=True)
     print("\nlanes: requantizer lanes (requant.lanes). MUL-4L: multipliers left for the array "
           "after 4 per requantizer lane (the target is one per MAC).")

@@ -163,8 +163,8 @@ def _print_closure(c) -> None:
           f"{len(met)} of {c['runs']} seed{'s' if c['runs'] > 1 else ''}{which}")
     if c["late"]:
         more = f", the first 10 of {len(c['late'])}" if len(c["late"]) > 10 else ""
-        print(f"  registers the data reach later than the period, by the number of seeds they "
-              f"are late at{more}:")
+        print(f"  registers whose paths are longer than the period (arrival and setup), by the "
+              f"number of seeds they are late at{more}:")
         for g in c["late"][:10]:
             print(f"    {g['seeds']:>3}/{c['runs']:<3} {g['worst_ns']:6.2f} ns  "
                   f"{g['register']}.{g['port']}")
@@ -186,7 +186,7 @@ def _print_blocks(res) -> None:
 
 def _cmd_synth(args) -> int:
     from .config import load_config
-    from .fpga import parse_seeds, sweep, synth, timing_closure
+    from .fpga import parse_seeds, path_ns, sweep, synth, timing_closure
 
     config = load_config(args.config if args.config else _default_config_path())
     if args.target == "generic" and args.package:
@@ -258,10 +258,10 @@ def _cmd_synth(args) -> int:
     print(f"  Fmax        {fmax}" + (f", critical path {res.critical_path}"
                                        if res.critical_path else ""))
     if res.slowest:
-        print(f"  latest arrivals (ns after the clock edge, setup not included; seed "
-              f"{res.seed}, placer timing weight {res.timing_weight}):")
+        print(f"  slowest paths (ns: the latest arrival after the clock edge and the input's "
+              f"setup; seed {res.seed}, placer timing weight {res.timing_weight}):")
         for g in res.slowest[:5]:
-            print(f"    {g['arrival_ns']:6.2f}  {g['register']}.{g['port']}"
+            print(f"    {path_ns(g):6.2f}  {g['register']}.{g['port']}"
                   f"  ({g['endpoints']} endpoint{'s' if g['endpoints'] > 1 else ''})")
     if res.wrapper_ffs:
         print(f"  (placed in a pin wrapper: {res.wrapper_ffs} of the flip-flops and about one "

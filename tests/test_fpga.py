@@ -21,6 +21,7 @@ from hwq.fpga import (
     floorplan_pairs,
     pair_sites,
     parse_seeds,
+    path_ns,
     slowest_registers,
     sweep,
     synth,
@@ -41,11 +42,11 @@ def test_ecp5_place_and_route_out_of_context():
     start_end, delay = r.critical_path.split(" (")
     assert " -> " in start_end
     assert float(delay.split(" ns")[0]) == pytest.approx(1000 / r.fmax_mhz, rel=0.35)
-    # the latest arrivals: no data arrive after the clock period Fmax allows (the critical
-    # path is an arrival plus its register's setup time), latest first
-    arrivals = [g["arrival_ns"] for g in r.slowest]
-    assert len(r.slowest) == 10 and arrivals == sorted(arrivals, reverse=True)
-    assert 0.5 * 1000 / r.fmax_mhz < arrivals[0] <= 1000 / r.fmax_mhz + 0.01
+    # the slowest paths (an arrival plus its input's setup time): none longer than the clock
+    # period Fmax allows, slowest first
+    paths = [path_ns(g) for g in r.slowest]
+    assert len(r.slowest) == 10 and paths == sorted(paths, reverse=True)
+    assert 0.5 * 1000 / r.fmax_mhz < paths[0] <= 1000 / r.fmax_mhz + 0.01
     assert r.seed == 1 and r.timing_weight == 10           # nextpnr's default, recorded
 
 
@@ -217,7 +218,9 @@ def test_nextpnr_gets_the_placer_timing_weight(monkeypatch, tmp_path, target, we
 def test_slowest_registers_group_the_bits_of_a_register():
     """Endpoints of one register (nextpnr's flip-flop names end in the bit's suffix) form one
     group per input port, with their count and latest arrival (the larger of each endpoint's
-    min/max pair); DSP endpoints keep their own names; latest first, ties by name."""
+    min/max pair); DSP endpoints keep their own names; slowest path (arrival and setup) first,
+    ties by name. An ECP5 flip-flop's LSR needs 0.424 ns of setup: its 5.25 ns arrival is a
+    5.674 ns path, slower than the 5.5 ns arrival at a DSP input."""
     def net(*ends):
         return {"net": "n", "driver": "d", "port": "Q", "event": "posedge clk", "sources": [],
                 "endpoints": [{"cell": c, "port": p, "delay": [lo, hi], "event": "posedge clk"}
@@ -231,15 +234,21 @@ def test_slowest_registers_group_the_bits_of_a_register():
             ("top.row_SB_DFFESR_Q", "D", 1.5, 2.5),
             ("top.row_SB_DFFESR_Q_3_D_SB_LUT4_O_LC", "D", 1.0, 1.5)),
         net(("engine.credits_TRELLIS_FF_Q_4", "DI", 6.0, 4.0)),
+        net(("engine.array.skew_a1_d0_TRELLIS_FF_Q_2", "LSR", 4.0, 5.25)),
     ]}
     assert slowest_registers(report) == [
-        {"register": "engine.credits", "port": "DI", "endpoints": 3, "arrival_ns": 6.0},
+        {"register": "engine.credits", "port": "DI", "endpoints": 3, "arrival_ns": 6.0,
+         "setup_ns": 0.0},
+        {"register": "engine.array.skew_a1_d0", "port": "LSR", "endpoints": 1,
+         "arrival_ns": 5.25, "setup_ns": 0.424},
         {"register": "engine.array.mul_0_0.dsp", "port": "A7", "endpoints": 1,
-         "arrival_ns": 5.5},
-        {"register": "engine.credits", "port": "CE", "endpoints": 1, "arrival_ns": 3.0},
-        {"register": "top.row", "port": "D", "endpoints": 3, "arrival_ns": 2.5},
+         "arrival_ns": 5.5, "setup_ns": 0.0},
+        {"register": "engine.credits", "port": "CE", "endpoints": 1, "arrival_ns": 3.0,
+         "setup_ns": 0.0},
+        {"register": "top.row", "port": "D", "endpoints": 3, "arrival_ns": 2.5,
+         "setup_ns": 0.0},
     ]
-    assert slowest_registers(report, limit=1)[0]["arrival_ns"] == 6.0
+    assert [path_ns(g) for g in slowest_registers(report, limit=2)] == [6.0, 5.674]
     assert slowest_registers({}) == []
 
 
@@ -526,10 +535,13 @@ def test_timing_closure_counts_the_seeds_each_register_is_late_at():
 _BLOCKS = {"modules": {
     "\\hwq_top": {"num_cells_by_type": {"hwq_top.engine": 1}},
     "\\hwq_top.engine": {"num_cells_by_type": {"LUT4": 5, "CCU2C": 1, "TRELLIS_FF": 3}}}}
-# seed 1 (150 MHz: its report's own endpoint arrives at 6.667 ns) and seed 2 (190 MHz)
+# seed 1 (150 MHz: its report's own endpoint arrives at 6.667 ns) and seed 2 (190 MHz); at
+# seed 2 engine.z's LSR is reached at 6.0 ns, 0.25 before the 160 MHz period, but it needs
+# 0.424 ns of setup: its path, 6.424 ns, is late; seed 1's engine.b, 6.0 ns at CE (no
+# setup), is not
 _ARRIVALS = {1: [("engine.a_TRELLIS_FF_Q_1", "DI", 7.0), ("engine.a_TRELLIS_FF_Q_0", "DI", 6.3),
                  ("engine.b_TRELLIS_FF_Q", "CE", 6.0)],
-             2: [("engine.a_TRELLIS_FF_Q", "DI", 6.5)]}
+             2: [("engine.a_TRELLIS_FF_Q", "DI", 6.5), ("engine.z_TRELLIS_FF_Q_3", "LSR", 6.0)]}
 
 
 def test_sweep_with_a_clock_and_the_blocks(monkeypatch, tmp_path):
@@ -545,11 +557,13 @@ def test_sweep_with_a_clock_and_the_blocks(monkeypatch, tmp_path):
                              "brams": 0}] for r in runs)
     assert [(g["register"], g["arrival_ns"]) for g in runs[0].late] == [
         ("engine.a", 7.0), ("engine.r1", 6.667)]
-    assert [(g["register"], g["arrival_ns"]) for g in runs[1].late] == [("engine.a", 6.5)]
+    assert [(g["register"], g["arrival_ns"]) for g in runs[1].late] == [
+        ("engine.a", 6.5), ("engine.z", 6.0)]
     assert all(r.clock_mhz == 160 for r in runs)
     c = timing_closure(runs)
-    assert c["met"] == [2] and [(g["register"], g["seeds"]) for g in c["late"]] == [
-        ("engine.a", 2), ("engine.r1", 1)]
+    assert c["met"] == [2] and [(g["register"], g["seeds"], g["worst_ns"])
+                                for g in c["late"]] == [
+        ("engine.a", 2, 7.0), ("engine.r1", 1, 6.667), ("engine.z", 1, 6.424)]
     # without them, one synthesis and nothing late listed
     calls = _fake_tools(monkeypatch, {1: 150.0, 2: 190.0}, arrivals=_ARRIVALS)
     plain = sweep(TINY, "ecp5", [1, 2], workdir=tmp_path / "plain")
@@ -566,12 +580,14 @@ def test_cli_clock_and_blocks(monkeypatch, tmp_path, capsys):
     assert "  clock 160 MHz (period 6.250 ns): met at 1 of 2 seeds (seed 2)\n" in text
     assert "      2/2     7.00 ns  engine.a.DI\n" in text
     assert "      1/2     6.67 ns  engine.r1.DI\n" in text
+    assert "      1/2     6.42 ns  engine.z.LSR\n" in text
     assert "engine.b" not in text                    # 6.0 ns: in time
     assert re.search(r"\n    engine +7 +3 +0 +0\n    total +7 +3 +0 +0\n", text)
     assert cli.main(["synth", str(cfg), "--seed", "1", "--clock", "160", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["closure"]["met"] == [] and out["closure"]["runs"] == 1
     assert [g["register"] for g in out["closure"]["late"]] == ["engine.a", "engine.r1"]
+    assert [path_ns(g) for g in out["slowest"][:2]] == [7.0, 6.667]
     assert out["blocks"] == [] and out["clock_mhz"] == 160
 
 
