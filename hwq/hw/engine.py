@@ -193,7 +193,7 @@ class GemmEngine(wiring.Component):
         # after the last tile: its drain (array latency + rows), the two register stages into
         # the requantizer, the requantizer itself and the FIFO's write register, plus margin
         flush_len = cfg.array_latency + R * B + 2 + cfg.requant_latency + 3
-        flush = Signal(range(flush_len + 1))
+        flush = Signal(signed(flush_len.bit_length() + 1))   # flush_len − 1 down to −1
         header_taken = Signal()
         operands = self.s_act.valid & self.s_wgt.valid
         take = Signal()
@@ -267,62 +267,73 @@ class GemmEngine(wiring.Component):
         # a tile's steps: K, or min_tile_steps when K is shorter (idle steps pad it)
         tile_len = Mux(hdr.k > shortest, hdr.k, shortest)
 
-        with m.FSM(name="ctrl"):
-            with m.State("HEADER"):
-                m.d.comb += self.s_param.ready.eq(1)
-                m.d.comb += header_taken.eq(self.s_param.valid)
-                with m.If(self.s_param.valid):
-                    m.d.sync += [
-                        m_less.eq(hdr.m - R), m_last.eq(hdr.m - 1), m_wrap.eq(hdr.m + (R - 1)),
-                        m_pen.eq(hdr.m - 2), m_wrap_pen.eq(hdr.m + (R - 2)),
-                        m_one.eq(hdr.m == 1),
-                        k_pen.eq(hdr.k - 2), tile_pen.eq(tile_len - 2),
-                        k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
-                        lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
-                        lane_last.eq(L == 1), wb_last.eq(B == 1),
-                        ch_left.eq(n_pen), armed.eq(n_pen[-1]), ch_first.eq(1),
-                    ]
-                    m.next = "CHANNELS"
-            with m.State("CHANNELS"):
-                m.d.comb += self.s_param.ready.eq(1)
-                m.d.comb += w_word.bias.eq(chan.bias)
-                if cfg.per_channel:
-                    m.d.comb += [w_word.multiplier.eq(chan.multiplier[:31]),
-                                 w_word.shift.eq(chan.shift[:6])]
-                for j in range(L):
-                    m.d.comb += w_lane[j].eq(self.s_param.valid & (lane == j))
-                with m.If(self.s_param.valid):
-                    with m.If(ch_first):
-                        m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
-                                     pt_shift.eq(chan.shift[:6])]
-                    m.d.sync += [ch_left.eq(ch_dec), ch_first.eq(0),
-                                 armed.eq(ch_dec[-1] & ~ch_last)]
-                    with m.If(lane_last):
-                        m.d.sync += [lane.eq(0), lane_last.eq(L == 1), wa.eq(wa + 1)]
-                        # `beats` words make a block of `cols` channels
-                        with m.If(wb_last):
-                            m.d.sync += [wb.eq(0), wb_last.eq(B == 1), blk.eq(blk + 1)]
-                        with m.Else():
-                            m.d.sync += [wb.eq(wb + 1), wb_last.eq(wb == B - 2)]
-                    with m.Else():
-                        m.d.sync += [lane.eq(lane + 1), lane_last.eq(lane == L - 2)]
-                    with m.If(ch_last):
-                        m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), nb_one.eq(blk == 0),
-                                     compute.eq(1)]
-                        m.next = "COMPUTE"
-            with m.State("COMPUTE"):
-                # (the flush count is loaded on every computing clock, not only on the last
-                # one: its load then waits on the state alone, not on the step's operands;
-                # and the state moves on the clock after `compute` fell with the last tile's
-                # last step, from that flip-flop instead of the step's operands)
-                m.d.sync += flush.eq(flush_len)
-                with m.If(~compute):
-                    m.next = "FLUSH"
-            with m.State("FLUSH"):
-                # until the last tile has drained through the requantizer into the FIFO
-                m.d.sync += flush.eq(flush - 1)
-                with m.If(flush == 0):
-                    m.next = "HEADER"
+        # The control's state, one flip-flop each (HEADER, CHANNELS, COMPUTE, FLUSH; one-hot):
+        # a state's loads are enabled by its flip-flop and the stream's valid, one gate, where
+        # a decode of an encoded state had two LUT levels and a route between them in front
+        # of the channel registers' enables (the state's decode behind `ctrl_state` was among
+        # ecp5_8x8_dsp's slowest paths at 3-4 seeds of 16: 5.2-5.4 ns)
+        st_header = Signal(init=1, name="st_header")
+        st_channels, st_compute, st_flush = (Signal(name=f"st_{n}")
+                                              for n in ("channels", "compute", "flush"))
+        take_ch = Signal()                       # a channel word is taken
+        m.d.comb += [
+            self.s_param.ready.eq(st_header | st_channels),
+            header_taken.eq(st_header & self.s_param.valid),
+            take_ch.eq(st_channels & self.s_param.valid),
+            # (read only with a lane's write enable)
+            w_word.bias.eq(chan.bias),
+        ]
+        if cfg.per_channel:
+            m.d.comb += [w_word.multiplier.eq(chan.multiplier[:31]),
+                         w_word.shift.eq(chan.shift[:6])]
+        with m.If(header_taken):
+            m.d.sync += [
+                m_less.eq(hdr.m - R), m_last.eq(hdr.m - 1), m_wrap.eq(hdr.m + (R - 1)),
+                m_pen.eq(hdr.m - 2), m_wrap_pen.eq(hdr.m + (R - 2)),
+                m_one.eq(hdr.m == 1),
+                k_pen.eq(hdr.k - 2), tile_pen.eq(tile_len - 2),
+                k_one.eq(hdr.k == 1), tile_one.eq(tile_len == 1),
+                lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
+                lane_last.eq(L == 1), wb_last.eq(B == 1),
+                ch_left.eq(n_pen), armed.eq(n_pen[-1]), ch_first.eq(1),
+                st_header.eq(0), st_channels.eq(1),
+            ]
+        for j in range(L):
+            m.d.comb += w_lane[j].eq(take_ch & (lane == j))
+        with m.If(take_ch):
+            with m.If(ch_first):
+                m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
+                             pt_shift.eq(chan.shift[:6])]
+            m.d.sync += [ch_left.eq(ch_dec), ch_first.eq(0),
+                         armed.eq(ch_dec[-1] & ~ch_last)]
+            with m.If(lane_last):
+                m.d.sync += [lane.eq(0), lane_last.eq(L == 1), wa.eq(wa + 1)]
+                # `beats` words make a block of `cols` channels
+                with m.If(wb_last):
+                    m.d.sync += [wb.eq(0), wb_last.eq(B == 1), blk.eq(blk + 1)]
+                with m.Else():
+                    m.d.sync += [wb.eq(wb + 1), wb_last.eq(wb == B - 2)]
+            with m.Else():
+                m.d.sync += [lane.eq(lane + 1), lane_last.eq(lane == L - 2)]
+        # the layer's last channel (`enter` is CHANNELS, the last channel and valid: `armed`
+        # is set only in CHANNELS)
+        with m.If(enter):
+            m.d.sync += [nb_last.eq(blk), nb_pen.eq(blk - 1), nb_one.eq(blk == 0),
+                         compute.eq(1), st_channels.eq(0), st_compute.eq(1)]
+        # (the flush count is loaded on every computing clock, not only on the last one: its
+        # load then waits on the state alone, not on the step's operands; and the state moves
+        # on the clock after `compute` fell with the last tile's last step, from that
+        # flip-flop instead of the step's operands)
+        with m.If(st_compute):
+            m.d.sync += flush.eq(flush_len - 1)
+            with m.If(~compute):
+                m.d.sync += [st_compute.eq(0), st_flush.eq(1)]
+        # FLUSH: until the last tile has drained through the requantizer into the FIFO,
+        # flush_len + 1 clocks (the count runs from flush_len − 1 to −1: its sign ends it)
+        with m.If(st_flush):
+            m.d.sync += flush.eq(flush - 1)
+            with m.If(flush[-1]):
+                m.d.sync += [st_flush.eq(0), st_header.eq(1)]
 
         # `compute` falls with the layer's last step (only set while in COMPUTE: block_end
         # holds `compute`, and the FSM leaves COMPUTE on the clock after)

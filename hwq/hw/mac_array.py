@@ -160,9 +160,9 @@ class MacArray(wiring.Component):
             # so they are zeroed on their way in (the register's synchronous reset, with the
             # domain's: no stale operand survives a reset): a zeroing LUT between it and the
             # DSP, behind a flag that loads the whole array, made paths of up to 6.7 ns. The
-            # other lanes are zeroed behind it as on the other targets, into their first skew
-            # register's synchronous reset (zeroing all lanes on the way in had 19×8's reset
-            # net of 27 × 8 flip-flops at 8.9 ns). With DSP accumulators column 1 steps with
+            # other lanes are zeroed behind it as on the other targets, in their skew
+            # registers (zeroing all lanes on the way in had 19×8's reset net of 27 × 8
+            # flip-flops at 8.9 ns). With DSP accumulators column 1 steps with
             # column 0 (no skew register) and is zeroed here too: behind the zeroing LUT, the
             # route into element (0, 0)'s second multiplier was among ecp5_8x8_dsp's latest
             # arrivals (5.5–6.0 ns).
@@ -181,22 +181,56 @@ class MacArray(wiring.Component):
             idle, last_in, a_q, w_q = idle2, last2, a_2, w_2
         else:
             zeroed_a = zeroed_w = 0
-        a_0 = a_q[:zeroed_a] + [Signal(signed(8), name=f"a_in{i}") for i in range(zeroed_a, R)]
+        # The other lanes are zeroed in their last skew register, the one beside the element
+        # it feeds, by `idle` delayed to match: one flag register per skew depth, each the
+        # synchronous reset of a lane or two only (zeroing in the first skew register had
+        # every lane's reset behind in_idle2, a net across the array's edge: 4.6-5.1 ns into
+        # LSR at 4 of 16 seeds of ecp5_8x8_dsp). The activations' skew registers reset with
+        # the domain as before; the weights' have no reset, and their flags none either (a
+        # stale weight meets only zero activations).
         # (an invalid step's zero activation alone would make its products zero, but its
         # weight may be undefined — AXI-Stream data is, without tvalid — and a simulator's
         # 0·x is x: the weights are zeroed too)
-        w_0 = w_q[:zeroed_w] + [Signal(signed(8), name=f"w_in{j}") for j in range(zeroed_w, C)]
-        m.d.comb += [a_0[i].eq(Mux(idle, 0, a_q[i])) for i in range(zeroed_a, R)]
-        m.d.comb += [w_0[j].eq(Mux(idle, 0, w_q[j])) for j in range(zeroed_w, C)]
+
+        def idle_taps(n, name, reset_less):
+            """``idle`` and its copies 1 … n − 1 enabled steps later."""
+            taps = [idle]
+            for k in range(1, n):
+                r = Signal(name=f"{name}{k}", init=1, reset_less=reset_less)
+                with m.If(en):
+                    m.d.sync += r.eq(taps[-1])
+                taps.append(r)
+            return taps
+
+        def skewed(value, steps, name, taps, reset_less=False):
+            """``value`` delayed by ``steps`` enabled steps, zeroed while ``idle`` (or into
+            the last register, by the tap of its depth, if ``taps``)."""
+            if not taps:
+                return delayed(value, steps, name, reset_less)
+            if steps == 0:
+                return Mux(idle, 0, value)
+            for d in range(steps):
+                r = Signal.like(value, name=f"{name}_d{d}", reset_less=reset_less)
+                with m.If(en):
+                    m.d.sync += r.eq(Mux(taps[d], 0, value) if d == steps - 1 else value)
+                value = r
+            return value
+
+        # (two chains, one along the array's west edge and one along its north edge: the
+        # activations' flags reset, to 1, and the weights' do not, so synthesis does not
+        # merge the two)
+        w_skew = [j // 2 if self._pairs else j for j in range(C)]
+        a_taps = idle_taps(R, "zero_a", reset_less=False)
+        w_taps = idle_taps(max(w_skew) + 1, "zero_w", reset_less=True)
         west = []
         for i in range(R):
-            a = delayed(a_0[i], i, f"skew_a{i}")
+            a = skewed(a_q[i], i, f"skew_a{i}", a_taps if i >= zeroed_a else None)
             last = delayed(last_in, i, f"skew_l{i}")
             west.append((a, last))
         # (with DSP accumulators the two columns of a pair step together: both are delayed by
         # the pair's index)
-        north = [delayed(w_0[j], j // 2 if self._pairs else j, f"skew_w{j}", reset_less=True)
-                 for j in range(C)]
+        north = [skewed(w_q[j], w_skew[j], f"skew_w{j}", w_taps if j >= zeroed_w else None,
+                        reset_less=True) for j in range(C)]
 
         # weights and output registers need no reset: a weight only meets zero activations
         # until a valid step arrives with its own, and an output register is read only after

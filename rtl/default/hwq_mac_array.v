@@ -3,11 +3,13 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _0045_;
-  wire [3:0] _0046_;
-  wire _0093_;
-  wire _0128_;
-  wire [3:0] _0129_;
+  wire [7:0] _0044_;
+  wire [7:0] _0045_;
+  wire _0057_;
+  wire [3:0] _0058_;
+  wire _0121_;
+  wire _0138_;
+  wire [3:0] _0139_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -64,7 +66,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_7_4 = 8'h00;
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
-  wire [7:0] a_in0;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -630,7 +631,26 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  wire [7:0] w_in0;
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_a3 = 1'h1;
+  reg zero_a4 = 1'h1;
+  reg zero_a5 = 1'h1;
+  reg zero_a6 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  reg zero_w3 = 1'h1;
+  reg zero_w4 = 1'h1;
+  reg zero_w5 = 1'h1;
+  reg zero_w6 = 1'h1;
+  assign cap_0_1 = en & lr_0_1;
+  assign cap_0_2 = en & lr_0_2;
+  assign cap_0_3 = en & lr_0_3;
+  assign cap_0_4 = en & lr_0_4;
+  assign cap_0_5 = en & lr_0_5;
+  assign cap_0_6 = en & lr_0_6;
+  assign cap_0_7 = en & lr_0_7;
+  assign cap_1_0 = en & lr_1_0;
   assign cap_1_1 = en & lr_1_1;
   assign cap_1_2 = en & lr_1_2;
   assign cap_1_3 = en & lr_1_3;
@@ -686,23 +706,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_5 = en & lr_7_5;
   assign cap_7_6 = en & lr_7_6;
   assign cap_7_7 = en & lr_7_7;
-  assign _0045_ = en & drain_advance;
-  assign _0046_ = drain_count - 1'h1;
-  assign _0093_ = en & drain_advance;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  assign _0057_ = en & drain_advance;
+  assign _0058_ = drain_count - 1'h1;
+  assign _0121_ = en & drain_advance;
+  assign _0044_ = in_idle ? 8'h00 : in_a0;
+  assign _0045_ = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
-  assign cap_0_1 = en & lr_0_1;
-  assign cap_0_2 = en & lr_0_2;
-  assign cap_0_3 = en & lr_0_3;
-  assign cap_0_4 = en & lr_0_4;
-  assign cap_0_5 = en & lr_0_5;
-  assign cap_0_6 = en & lr_0_6;
-  assign cap_0_7 = en & lr_0_7;
-  assign cap_1_0 = en & lr_1_0;
-  assign _0128_ = | { rst, cap_7_7 };
-  assign _0129_ = _0045_ ? _0046_ : drain_count;
-  assign count_next = cap_7_7 ? 4'h8 : _0129_;
+  assign _0138_ = | { rst, cap_7_7 };
+  assign _0139_ = _0057_ ? _0058_ : drain_count;
+  assign count_next = cap_7_7 ? 4'h8 : _0139_;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -769,28 +781,33 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= w_in0;
-      skew_w7_d6 <= skew_w7_d5;
       skew_w7_d5 <= skew_w7_d4;
       skew_w7_d4 <= skew_w7_d3;
       skew_w7_d3 <= skew_w7_d2;
       skew_w7_d2 <= skew_w7_d1;
       skew_w7_d1 <= skew_w7_d0;
-      skew_w6_d5 <= skew_w6_d4;
+      skew_w7_d0 <= in_w7;
       skew_w6_d4 <= skew_w6_d3;
       skew_w6_d3 <= skew_w6_d2;
       skew_w6_d2 <= skew_w6_d1;
       skew_w6_d1 <= skew_w6_d0;
-      skew_w5_d4 <= skew_w5_d3;
+      skew_w6_d0 <= in_w6;
       skew_w5_d3 <= skew_w5_d2;
       skew_w5_d2 <= skew_w5_d1;
       skew_w5_d1 <= skew_w5_d0;
-      skew_w4_d3 <= skew_w4_d2;
+      skew_w5_d0 <= in_w5;
       skew_w4_d2 <= skew_w4_d1;
       skew_w4_d1 <= skew_w4_d0;
-      skew_w3_d2 <= skew_w3_d1;
+      skew_w4_d0 <= in_w4;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      zero_w6 <= zero_w5;
+      zero_w5 <= zero_w4;
+      zero_w4 <= zero_w3;
+      zero_w3 <= zero_w2;
+      zero_w2 <= zero_w1;
+      zero_w1 <= in_idle;
       in_w7 <= i_w[63:56];
       in_w6 <= i_w[55:48];
       in_w5 <= i_w[47:40];
@@ -1170,6 +1187,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
+      zero_a6 <= 1'h1;
+      zero_a5 <= 1'h1;
+      zero_a4 <= 1'h1;
+      zero_a3 <= 1'h1;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
@@ -1475,9 +1498,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_0044_) * $signed(_0045_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
+      begin if (in_idle) a_0_0 <= 8'h00; else a_0_0 <= in_a0; end
       skew_l7_d6 <= skew_l7_d5;
       skew_l7_d5 <= skew_l7_d4;
       skew_l7_d4 <= skew_l7_d3;
@@ -1485,55 +1508,61 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l7_d2 <= skew_l7_d1;
       skew_l7_d1 <= skew_l7_d0;
       skew_l7_d0 <= in_last;
-      skew_a7_d6 <= skew_a7_d5;
+      begin if (zero_a6) skew_a7_d6 <= 8'h00; else skew_a7_d6 <= skew_a7_d5; end
       skew_a7_d5 <= skew_a7_d4;
       skew_a7_d4 <= skew_a7_d3;
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
-      begin if (in_idle) skew_a7_d0 <= 8'h00; else skew_a7_d0 <= in_a7; end
+      skew_a7_d0 <= in_a7;
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
       skew_l6_d2 <= skew_l6_d1;
       skew_l6_d1 <= skew_l6_d0;
       skew_l6_d0 <= in_last;
-      skew_a6_d5 <= skew_a6_d4;
+      begin if (zero_a5) skew_a6_d5 <= 8'h00; else skew_a6_d5 <= skew_a6_d4; end
       skew_a6_d4 <= skew_a6_d3;
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
-      begin if (in_idle) skew_a6_d0 <= 8'h00; else skew_a6_d0 <= in_a6; end
+      skew_a6_d0 <= in_a6;
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
       skew_l5_d1 <= skew_l5_d0;
       skew_l5_d0 <= in_last;
-      skew_a5_d4 <= skew_a5_d3;
+      begin if (zero_a4) skew_a5_d4 <= 8'h00; else skew_a5_d4 <= skew_a5_d3; end
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
-      begin if (in_idle) skew_a5_d0 <= 8'h00; else skew_a5_d0 <= in_a5; end
+      skew_a5_d0 <= in_a5;
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
       skew_l4_d0 <= in_last;
-      skew_a4_d3 <= skew_a4_d2;
+      begin if (zero_a3) skew_a4_d3 <= 8'h00; else skew_a4_d3 <= skew_a4_d2; end
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
-      begin if (in_idle) skew_a4_d0 <= 8'h00; else skew_a4_d0 <= in_a4; end
+      skew_a4_d0 <= in_a4;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
+      begin if (zero_a2) skew_a3_d2 <= 8'h00; else skew_a3_d2 <= skew_a3_d1; end
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
-      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
+      begin if (zero_a1) skew_a2_d1 <= 8'h00; else skew_a2_d1 <= skew_a2_d0; end
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
       begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
+      zero_a6 <= zero_a5;
+      zero_a5 <= zero_a4;
+      zero_a4 <= zero_a3;
+      zero_a3 <= zero_a2;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
@@ -1546,9 +1575,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_count <= count_next;
       drain_busy <= | count_next;
     end
-    if (_0128_) begin
+    if (_0138_) begin
       drain_row <= 3'h0;
-    end else if (_0093_) begin
+    end else if (_0121_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_7_7) begin
@@ -1744,23 +1773,26 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (in_idle) skew_w7_d0 <= 8'h00;
-      else skew_w7_d0 <= in_w7;
+      if (in_idle) w_0_0 <= 8'h00;
+      else w_0_0 <= in_w0;
     if (en)
-      if (in_idle) skew_w6_d0 <= 8'h00;
-      else skew_w6_d0 <= in_w6;
+      if (zero_w6) skew_w7_d6 <= 8'h00;
+      else skew_w7_d6 <= skew_w7_d5;
     if (en)
-      if (in_idle) skew_w5_d0 <= 8'h00;
-      else skew_w5_d0 <= in_w5;
+      if (zero_w5) skew_w6_d5 <= 8'h00;
+      else skew_w6_d5 <= skew_w6_d4;
     if (en)
-      if (in_idle) skew_w4_d0 <= 8'h00;
-      else skew_w4_d0 <= in_w4;
+      if (zero_w4) skew_w5_d4 <= 8'h00;
+      else skew_w5_d4 <= skew_w5_d3;
     if (en)
-      if (in_idle) skew_w3_d0 <= 8'h00;
-      else skew_w3_d0 <= in_w3;
+      if (zero_w3) skew_w4_d3 <= 8'h00;
+      else skew_w4_d3 <= skew_w4_d2;
     if (en)
-      if (in_idle) skew_w2_d0 <= 8'h00;
-      else skew_w2_d0 <= in_w2;
+      if (zero_w2) skew_w3_d2 <= 8'h00;
+      else skew_w3_d2 <= skew_w3_d1;
+    if (en)
+      if (zero_w1) skew_w2_d1 <= 8'h00;
+      else skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;

@@ -55,97 +55,97 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
-  wire _002_;
-  wire _003_;
+  wire [4:0] _002_;
+  wire [5:0] _003_;
   wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
-  wire [2:0] _011_;
-  wire [3:0] _012_;
-  (* unused_bits = "5" *)
-  wire [5:0] _013_;
-  wire [5:0] _014_;
+  wire _011_;
+  wire _013_;
+  wire _014_;
   wire _015_;
   wire _016_;
   wire _017_;
+  wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
-  wire _029_;
-  wire _030_;
-  wire _032_;
-  wire _033_;
-  wire _034_;
+  (* unused_bits = "17" *)
+  wire [17:0] _030_;
   wire _035_;
-  wire _036_;
   wire _037_;
   wire _038_;
   wire _039_;
-  wire _040_;
-  wire _041_;
+  (* unused_bits = "5" *)
+  wire [5:0] _041_;
   wire _042_;
   wire _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
-  (* unused_bits = "17" *)
-  wire [17:0] _048_;
-  wire _053_;
+  (* unused_bits = "16" *)
+  wire [16:0] _045_;
+  wire _050_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _051_;
+  wire _052_;
+  wire [15:0] _053_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _054_;
   wire _055_;
   wire _056_;
-  wire _057_;
+  wire [15:0] _057_;
   wire _058_;
-  (* unused_bits = "5" *)
-  wire [5:0] _060_;
+  wire _059_;
   wire _061_;
-  wire _062_;
-  (* unused_bits = "16" *)
-  wire [16:0] _064_;
-  wire _067_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _070_;
+  (* unused_bits = "5" *)
+  wire [5:0] _062_;
+  (* unused_bits = "5" *)
+  wire [5:0] _063_;
+  (* unused_bits = "3" *)
+  wire [3:0] _064_;
+  wire _065_;
+  (* unused_bits = "7" *)
+  wire [7:0] _068_;
+  wire _069_;
+  wire _070_;
   wire _071_;
-  wire [15:0] _072_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _073_;
-  wire _074_;
-  wire _075_;
-  wire [15:0] _076_;
+  (* unused_bits = "17" *)
+  wire [17:0] _075_;
+  (* unused_bits = "6" *)
+  wire [6:0] _076_;
   wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
-  (* unused_bits = "5" *)
-  wire [5:0] _081_;
-  (* unused_bits = "5" *)
-  wire [5:0] _082_;
-  (* unused_bits = "3" *)
-  wire [3:0] _083_;
+  wire _081_;
+  wire _082_;
+  wire _083_;
   wire _084_;
+  (* unused_bits = "5" *)
+  wire [5:0] _085_;
+  wire _086_;
   wire _087_;
-  (* unused_bits = "6" *)
-  wire [6:0] _088_;
+  wire _088_;
   wire _089_;
   wire _090_;
   wire _091_;
-  (* unused_bits = "17" *)
-  wire [17:0] _095_;
-  wire _096_;
-  (* unused_bits = "6" *)
-  wire [6:0] _097_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  (* unused_bits = "3" *)
+  wire [3:0] _096_;
+  wire _097_;
   wire _098_;
   wire _099_;
   wire _100_;
@@ -153,8 +153,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _102_;
   wire _103_;
   wire _104_;
-  (* unused_bits = "5" *)
-  wire [5:0] _105_;
+  wire _105_;
   wire _106_;
   wire _107_;
   wire _108_;
@@ -173,169 +172,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _121_;
   wire _122_;
   wire _123_;
-  wire _124_;
-  wire _125_;
-  wire _126_;
   wire _127_;
-  wire _128_;
-  wire _129_;
-  wire _130_;
-  wire _131_;
-  wire _132_;
   wire _133_;
-  wire _134_;
-  wire _135_;
   wire _136_;
-  wire _137_;
-  wire _138_;
-  wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _142_;
-  wire _143_;
-  wire _144_;
-  wire _145_;
-  wire _146_;
+  wire [16:0] _139_;
+  wire [4:0] _142_;
   wire _147_;
   wire _148_;
-  wire _149_;
   wire _150_;
   wire _151_;
-  wire _152_;
   wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
   wire _169_;
   wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
   wire _175_;
-  wire _176_;
-  wire _177_;
   wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
   wire _185_;
   wire _186_;
-  wire _187_;
-  wire _188_;
   wire _189_;
   wire _190_;
   wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _199_;
-  wire _205_;
-  wire _208_;
-  wire [16:0] _211_;
-  wire [4:0] _214_;
-  wire _219_;
-  wire _220_;
-  wire _222_;
-  wire _223_;
-  wire _225_;
-  wire _242_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
-  wire _246_;
-  wire [1:0] _247_;
-  wire _249_;
-  wire [1:0] _250_;
-  wire _251_;
-  wire [1:0] _252_;
-  wire [1:0] _253_;
-  wire _254_;
-  wire [1:0] _255_;
-  wire _256_;
-  wire _257_;
-  wire _259_;
-  wire _260_;
-  wire _261_;
-  wire [16:0] _262_;
-  wire _264_;
-  wire [16:0] _265_;
-  wire _266_;
-  wire _267_;
-  wire _268_;
-  wire _269_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
-  wire [4:0] _280_;
-  wire [4:0] _281_;
-  wire _283_;
-  wire [4:0] _284_;
-  wire _285_;
-  wire [4:0] _286_;
-  wire [4:0] _287_;
-  wire [4:0] _288_;
-  wire _290_;
-  wire [4:0] _291_;
-  wire _292_;
-  wire [2:0] _293_;
-  wire [2:0] _294_;
-  wire _296_;
-  wire [2:0] _297_;
-  wire _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _308_;
-  wire _311_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
+  wire [4:0] _192_;
+  wire [4:0] _195_;
+  wire [4:0] _196_;
   wire [16:0] \$signal ;
-  reg \$signal$169  = 1'h0;
-  reg \$signal$170  = 1'h0;
-  reg \$signal$173  = 1'h0;
-  reg \$signal$187  = 1'h0;
+  wire \$signal$101 ;
+  reg \$signal$171  = 1'h0;
+  reg \$signal$172  = 1'h0;
+  reg \$signal$175  = 1'h0;
+  reg \$signal$191  = 1'h0;
   wire \$signal$56 ;
-  wire \$signal$99 ;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -353,7 +218,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [4:0] credits = 5'h19;
-  reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
   reg [4:0] dn = 5'h00;
@@ -363,7 +227,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [5:0] flush = 6'h00;
+  reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [5:0] fn_rem = 6'h00;
@@ -377,8 +241,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [207:0] i_acc = 208'h0000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$122  = 1'h0;
-  reg \i_valid$120  = 1'h0;
+  reg \i_last$124  = 1'h0;
+  reg \i_valid$122  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -401,19 +265,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$190 ;
+  wire [207:0] \o_data$194 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$146 ;
+  wire \o_valid$148 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$134 ;
-  wire [68:0] \r_data$135 ;
   wire [68:0] \r_data$136 ;
   wire [68:0] \r_data$137 ;
   wire [68:0] \r_data$138 ;
   wire [68:0] \r_data$139 ;
   wire [68:0] \r_data$140 ;
+  wire [68:0] \r_data$141 ;
+  wire [68:0] \r_data$142 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
@@ -432,24 +296,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [10:0] t_dec;
   reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [10:0] tile_pen = 11'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$150  = 65'h00000000000000000;
+  reg [64:0] \w_data$152  = 65'h00000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$148  = 1'h0;
   reg \w_en$15  = 1'h0;
+  reg \w_en$150  = 1'h0;
   reg \w_en$19  = 1'h0;
   reg \w_en$23  = 1'h0;
   reg \w_en$27  = 1'h0;
   reg \w_en$31  = 1'h0;
   reg \w_en$35  = 1'h0;
+  wire w_lane1;
+  wire w_lane2;
+  wire w_lane3;
+  wire w_lane4;
+  wire w_lane5;
+  wire w_lane6;
+  wire w_lane7;
   reg [4:0] wa = 5'h00;
   reg wb_last = 1'h1;
   wire wrap;
@@ -460,424 +336,151 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _058_ = s_act__valid & s_wgt__valid;
-  assign _067_ = in_data & _058_;
-  assign _078_ = ~ at_k_last;
-  assign _087_ = credit_ok | _078_;
-  assign take = _067_ & _087_;
-  assign _096_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _096_;
-  assign _008_ = _000_ & credit_ok;
-  assign \$signal$56  = _008_ & at_k_last;
-  assign _019_ = ~ in_data;
-  assign _024_ = s_act__valid & s_wgt__valid;
-  assign _025_ = ~ at_k_last;
-  assign _026_ = credit_ok | _025_;
-  assign _027_ = _024_ & _026_;
-  assign adv = _019_ | _027_;
-  assign _028_ = compute & adv;
-  assign _029_ = _028_ & at_tile_last;
-  assign block_end = _029_ & fn_last;
+  assign _050_ = s_act__valid & s_wgt__valid;
+  assign _061_ = in_data & _050_;
+  assign _069_ = ~ at_k_last;
+  assign _078_ = credit_ok | _069_;
+  assign take = _061_ & _078_;
+  assign _088_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _088_;
+  assign _011_ = _000_ & credit_ok;
+  assign \$signal$56  = _011_ & at_k_last;
+  assign _013_ = ~ in_data;
+  assign _014_ = s_act__valid & s_wgt__valid;
+  assign _015_ = ~ at_k_last;
+  assign _016_ = credit_ok | _015_;
+  assign _017_ = _014_ & _016_;
+  assign adv = _013_ | _017_;
+  assign _018_ = compute & adv;
+  assign _019_ = _018_ & at_tile_last;
+  assign block_end = _019_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _030_ = ! lane;
-  assign _032_ = lane == 1'h1;
-  assign _033_ = s_param__valid & _032_;
-  assign _034_ = lane == 2'h2;
-  assign _035_ = s_param__valid & _034_;
-  assign _036_ = lane == 2'h3;
-  assign _037_ = s_param__valid & _036_;
-  assign _038_ = lane == 3'h4;
-  assign _039_ = s_param__valid & _038_;
-  assign _040_ = lane == 3'h5;
-  assign _041_ = s_param__valid & _040_;
-  assign _042_ = lane == 3'h6;
-  assign _043_ = s_param__valid & _042_;
-  assign _044_ = lane == 3'h7;
-  assign _045_ = s_param__valid & _044_;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _020_ = ! lane;
+  assign _021_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _021_;
+  assign _022_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _022_;
+  assign _023_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _023_;
+  assign _024_ = lane == 3'h4;
+  assign w_lane4 = take_ch & _024_;
+  assign _025_ = lane == 3'h5;
+  assign w_lane5 = take_ch & _025_;
+  assign _026_ = lane == 3'h6;
+  assign w_lane6 = take_ch & _026_;
+  assign _027_ = lane == 3'h7;
+  assign w_lane7 = take_ch & _027_;
   assign row_end = o_valid & beat_last;
-  assign _046_ = ~ dn_last;
-  assign wrap = d_last & _046_;
-  assign _048_[16:0] = row + 1'h1;
-  assign _053_ = d == 3'h6;
-  assign \$signal$99  = d_last ? 1'h0 : _053_;
-  assign _055_ = ~ drain_restart;
-  assign drain_d_step = _055_ & row_end;
-  assign _056_ = ~ drain_restart;
-  assign _057_ = _056_ & row_end;
-  assign drain_dn_step = _057_ & d_last;
-  assign _060_[4:0] = kept - 4'h8;
-  assign _061_ = kept >= 5'h10;
-  assign _062_ = kept >= 4'h8;
-  assign _064_[15:0] = hdr[15:0] - 1'h1;
-  assign _070_[10:0] = hdr[42:32] - 2'h2;
-  assign _071_ = hdr[47:32] > 4'hf;
-  assign _072_[10:0] = _071_ ? hdr[42:32] : 11'h00f;
-  assign _073_[10:0] = _072_[10:0] - 2'h2;
-  assign _074_ = hdr[47:32] == 1'h1;
-  assign _075_ = hdr[47:32] > 4'hf;
-  assign _076_ = _075_ ? hdr[47:32] : 16'h000f;
-  assign _077_ = _076_ == 1'h1;
-  assign _079_ = ~ ch_left[16];
-  assign _080_ = ch_dec[16] & _079_;
-  assign _081_[4:0] = wa + 1'h1;
-  assign _082_[4:0] = blk + 1'h1;
-  assign _083_[2:0] = lane + 1'h1;
-  assign _084_ = lane == 3'h6;
-  assign _088_[5:0] = flush - 1'h1;
-  assign _089_ = ! flush;
-  assign _090_ = block_end & last_mblock;
-  assign _091_ = compute & adv;
-  assign _095_[16:0] = fm0 + 4'h8;
-  assign _097_[5:0] = fn_rem - 1'h1;
-  assign _098_ = ! fn_rem;
-  assign _099_ = fn_last & last_mblock;
-  assign _100_ = ~ _099_;
-  assign _101_ = ~ k_rem[10];
-  assign _102_ = _101_ & k_dec[10];
-  assign _103_ = ~ t_rem[10];
-  assign _104_ = _103_ & t_dec[10];
-  assign _105_[4:0] = ra + 1'h1;
-  assign _001_ = beat_last & d_last;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = _002_ & o_valid;
-  assign _004_ = ~ beat_last;
-  assign _005_ = _003_ & _004_;
-  assign _006_ = ~ drain_restart;
-  assign _007_ = _006_ & row_end;
-  assign _009_ = ~ drain_restart;
-  assign _010_ = drain_d_step & _009_;
-  assign _011_ = d + 1'h1;
-  assign _012_[2:0] = d_last ? 3'h0 : _011_;
-  assign _013_[4:0] = dn + 1'h1;
-  assign _014_[4:0] = dn_last ? 5'h00 : _013_[4:0];
-  assign _015_ = o_valid & row_valid;
-  assign _016_ = row_end & row_valid;
-  assign _017_ = _016_ & row_last;
-  assign _020_ = r_en & m_out__valid;
-  assign _021_ = ~ row_valid;
-  assign _022_ = row_end & _021_;
-  assign _106_ = { _010_, enter_q, drain_dn_step } != 3'h4;
-  assign _107_ = { _010_, enter_q } != 1'h0;
-  assign _108_ = { _007_, _005_, drain_restart } != 1'h0;
-  assign _109_ = { _010_, drain_restart } != 1'h0;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { compute, adv } != 2'h2;
-  assign _112_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { tile_end, compute } != 1'h1;
-  assign _117_ = { tile_end, compute } != 1'h1;
-  assign _118_ = { _243_, _242_ } != 1'h0;
-  assign _119_ = { _254_, s_param__valid } != 2'h2;
-  assign _120_ = { _256_, s_param__valid } != 2'h2;
-  assign _121_ = { _254_, ch_left[16], s_param__valid } != 3'h5;
-  assign _122_ = { _251_, compute } != 2'h3;
-  assign _123_ = { _249_, _089_ } != 2'h2;
-  assign _124_ = { _256_, _254_, _251_, _249_ } != 1'h0;
-  assign _125_ = { _259_, s_param__valid } != 2'h2;
-  assign _126_ = { _261_, s_param__valid } != 2'h2;
-  assign _127_ = { _261_, _259_ } != 1'h0;
-  assign _128_ = { _264_, s_param__valid } != 2'h2;
-  assign _129_ = { _266_, s_param__valid } != 2'h2;
-  assign _130_ = { _266_, _264_ } != 1'h0;
-  assign _131_ = { _271_, s_param__valid } != 2'h2;
-  assign _132_ = { _273_, s_param__valid } != 2'h2;
-  assign _133_ = { _271_, \$signal$173 , s_param__valid } != 3'h5;
-  assign _134_ = { _273_, _271_ } != 1'h0;
-  assign _135_ = { _277_, s_param__valid } != 2'h2;
-  assign _136_ = { _279_, s_param__valid } != 2'h2;
-  assign _137_ = { _279_, _277_ } != 1'h0;
-  assign _138_ = { _283_, s_param__valid } != 2'h2;
-  assign _139_ = { _285_, s_param__valid } != 2'h2;
-  assign _140_ = { _283_, \$signal$173 , s_param__valid } != 3'h5;
-  assign _141_ = { _285_, _283_ } != 1'h0;
-  assign _142_ = { _290_, s_param__valid } != 2'h2;
-  assign _143_ = { _292_, s_param__valid } != 2'h2;
-  assign _144_ = { _290_, \$signal$173 , s_param__valid } != 3'h5;
-  assign _145_ = { _290_, wb_last, \$signal$173 , s_param__valid } != 4'hb;
-  assign _146_ = { _292_, _290_ } != 1'h0;
-  assign _147_ = { _296_, s_param__valid } != 2'h2;
-  assign _148_ = { _298_, s_param__valid } != 2'h2;
-  assign _149_ = { _298_, _296_ } != 1'h0;
-  assign _150_ = & { _107_, _106_ };
-  assign _151_ = & { _001_, o_valid };
-  assign _152_ = & { _113_, _112_ };
-  assign _153_ = & { tile_end, fn_last };
-  assign _154_ = & { _244_, ch_left[16], s_param__valid };
-  assign _155_ = & { _245_, ch_left[16], s_param__valid };
-  assign _156_ = & { _246_, ch_left[16], s_param__valid };
-  assign _157_ = & { _124_, _123_, _122_, _121_, _120_, _119_ };
-  assign _158_ = & { _127_, _126_, _125_ };
-  assign _159_ = & { _130_, _129_, _128_ };
-  assign _160_ = & { _134_, _133_, _132_, _131_ };
-  assign _161_ = & { _137_, _136_, _135_ };
-  assign _162_ = & { _141_, _140_, _139_, _138_ };
-  assign _163_ = & { _146_, _145_, _144_, _143_, _142_ };
-  assign _164_ = & { _149_, _148_, _147_ };
-  assign _165_ = & { _299_, s_param__valid };
-  assign _166_ = & { _300_, s_param__valid };
-  assign _167_ = & { _301_, s_param__valid };
-  assign _168_ = & { _302_, s_param__valid };
-  assign _169_ = & { _303_, s_param__valid };
-  assign _170_ = & { _304_, s_param__valid };
-  assign _171_ = & { _305_, s_param__valid };
-  assign _172_ = & { _306_, s_param__valid };
-  assign _173_ = & { _307_, s_param__valid };
-  assign _174_ = & { _308_, s_param__valid };
-  assign _187_ = ~ compute;
-  assign _188_ = ~ _311_;
-  assign _189_ = ~ _312_;
-  assign _190_ = ~ _313_;
-  assign _191_ = ~ _314_;
-  assign _192_ = ~ _315_;
-  assign _193_ = ~ _316_;
-  assign _194_ = ~ _317_;
-  assign _195_ = ~ _318_;
-  assign _175_ = | { drain_restart, rst };
-  assign _176_ = | { dn_last, rst };
-  assign _177_ = | { _187_, rst };
-  assign _178_ = | { _090_, rst };
-  assign _179_ = | { _188_, rst };
-  assign _180_ = | { _189_, rst };
-  assign _181_ = | { _190_, rst };
-  assign _182_ = | { _191_, rst };
-  assign _183_ = | { _192_, rst };
-  assign _184_ = | { _193_, rst };
-  assign _185_ = | { _194_, rst };
-  assign _186_ = | { _195_, rst };
-  assign _199_ = drain_restart ? 1'h0 : d_last;
-  assign _205_ = drain_restart ? m_one : row_last;
-  assign _208_ = drain_restart ? 1'h1 : row_valid;
-  assign _211_ = drain_restart ? 17'h00000 : row;
-  assign _214_ = drain_restart ? 5'h00 : dn;
-  assign _219_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$170  : _104_;
-  assign _220_ = adv ? _219_ : 1'hx;
-  assign _222_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$169  : _102_;
-  assign _223_ = adv ? _222_ : 1'hx;
-  assign _225_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _658_;
-    input [5:0] a;
-    input [11:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _658_ = b[5:0];
-      2'b1?:
-        _658_ = b[11:6];
-      default:
-        _658_ = a;
-    endcase
-  endfunction
-  assign _242_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _243_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _244_ = ctrl_state == 1'h1;
-  assign _245_ = ctrl_state == 1'h1;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = _089_ ? 2'h0 : 2'hx;
-  function [1:0] _665_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _665_ = b[1:0];
-      4'b??1?:
-        _665_ = b[3:2];
-      4'b?1??:
-        _665_ = b[5:4];
-      4'b1???:
-        _665_ = b[7:6];
-      default:
-        _665_ = a;
-    endcase
-  endfunction
-  assign _249_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _250_ = compute ? 2'hx : 2'h3;
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _252_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _253_ = s_param__valid ? _252_ : 2'hx;
-  assign _254_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _255_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _256_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _257_ = s_param__valid ? _080_ : 1'hx;
-  function [0:0] _675_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _675_ = b[0:0];
-      2'b1?:
-        _675_ = b[1:1];
-      default:
-        _675_ = a;
-    endcase
-  endfunction
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _261_ = ! ctrl_state;
-  assign _262_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _680_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _680_ = b[16:0];
-      2'b1?:
-        _680_ = b[33:17];
-      default:
-        _680_ = a;
-    endcase
-  endfunction
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _266_ = ! ctrl_state;
-  assign _267_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _268_ = \$signal$173  ? _267_ : 1'hx;
-  assign _269_ = s_param__valid ? _268_ : 1'hx;
-  function [0:0] _687_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _687_ = b[0:0];
-      2'b1?:
-        _687_ = b[1:1];
-      default:
-        _687_ = a;
-    endcase
-  endfunction
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _273_ = ! ctrl_state;
-  assign _274_ = \$signal$173  ? (* full_case = 32'd1 *) 1'h0 : _084_;
-  assign _275_ = s_param__valid ? _274_ : 1'hx;
-  function [0:0] _693_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _693_ = b[0:0];
-      2'b1?:
-        _693_ = b[1:1];
-      default:
-        _693_ = a;
-    endcase
-  endfunction
-  assign _276_ = _693_(1'hx, { _278_, _275_ }, { _279_, _277_ });
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _279_ = ! ctrl_state;
-  assign _280_ = \$signal$173  ? _081_[4:0] : 5'hxx;
-  assign _281_ = s_param__valid ? _280_ : 5'hxx;
-  function [4:0] _699_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _699_ = b[4:0];
-      2'b1?:
-        _699_ = b[9:5];
-      default:
-        _699_ = a;
-    endcase
-  endfunction
-  assign _283_ = ctrl_state == 1'h1;
-  assign _284_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = wb_last ? _082_[4:0] : 5'hxx;
-  assign _287_ = \$signal$173  ? _286_ : 5'hxx;
-  assign _288_ = s_param__valid ? _287_ : 5'hxx;
-  function [4:0] _706_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _706_ = b[4:0];
-      2'b1?:
-        _706_ = b[9:5];
-      default:
-        _706_ = a;
-    endcase
-  endfunction
-  assign _290_ = ctrl_state == 1'h1;
-  assign _291_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _292_ = ! ctrl_state;
-  assign _293_ = \$signal$173  ? (* full_case = 32'd1 *) 3'h0 : _083_[2:0];
-  assign _294_ = s_param__valid ? _293_ : 3'hx;
-  function [2:0] _712_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _712_ = b[2:0];
-      2'b1?:
-        _712_ = b[5:3];
-      default:
-        _712_ = a;
-    endcase
-  endfunction
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _298_ = ! ctrl_state;
-  assign _299_ = ! ctrl_state;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = ! ctrl_state;
-  assign _303_ = ! ctrl_state;
-  assign _304_ = ! ctrl_state;
-  assign _305_ = ! ctrl_state;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = ! ctrl_state;
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = ctrl_state == 1'h1;
-  assign _314_ = ctrl_state == 1'h1;
-  assign _315_ = ctrl_state == 1'h1;
-  assign _316_ = ctrl_state == 1'h1;
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = ctrl_state == 1'h1;
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = ctrl_state == 1'h1;
-  assign _321_ = ctrl_state == 1'h1;
-  assign header_taken = _322_ ? s_param__valid : 1'h0;
-  assign _322_ = ! ctrl_state;
-  function [0:0] _741_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _741_ = b[0:0];
-      2'b1?:
-        _741_ = b[1:1];
-      default:
-        _741_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _741_(1'h0, 2'h3, { _324_, _323_ });
-  assign _323_ = ctrl_state == 1'h1;
-  assign _324_ = ! ctrl_state;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
+  assign _030_[16:0] = row + 1'h1;
+  assign _035_ = d == 3'h6;
+  assign \$signal$101  = d_last ? 1'h0 : _035_;
+  assign _037_ = ~ drain_restart;
+  assign drain_d_step = _037_ & row_end;
+  assign _038_ = ~ drain_restart;
+  assign _039_ = _038_ & row_end;
+  assign drain_dn_step = _039_ & d_last;
+  assign _041_[4:0] = kept - 4'h8;
+  assign _042_ = kept >= 5'h10;
+  assign _043_ = kept >= 4'h8;
+  assign _045_[15:0] = hdr[15:0] - 1'h1;
+  assign _051_[10:0] = hdr[42:32] - 2'h2;
+  assign _052_ = hdr[47:32] > 4'hf;
+  assign _053_[10:0] = _052_ ? hdr[42:32] : 11'h00f;
+  assign _054_[10:0] = _053_[10:0] - 2'h2;
+  assign _055_ = hdr[47:32] == 1'h1;
+  assign _056_ = hdr[47:32] > 4'hf;
+  assign _057_ = _056_ ? hdr[47:32] : 16'h000f;
+  assign _058_ = _057_ == 1'h1;
+  assign _059_ = ~ ch_left[16];
+  assign _062_[4:0] = wa + 1'h1;
+  assign _063_[4:0] = blk + 1'h1;
+  assign _064_[2:0] = lane + 1'h1;
+  assign _065_ = lane == 3'h6;
+  assign _068_[6:0] = $signed(flush) - $signed(2'h1);
+  assign _070_ = block_end & last_mblock;
+  assign _071_ = compute & adv;
+  assign _075_[16:0] = fm0 + 4'h8;
+  assign _076_[5:0] = fn_rem - 1'h1;
+  assign _077_ = ! fn_rem;
+  assign _079_ = fn_last & last_mblock;
+  assign _080_ = ~ _079_;
+  assign _081_ = ~ k_rem[10];
+  assign _082_ = _081_ & k_dec[10];
+  assign _083_ = ~ t_rem[10];
+  assign _084_ = _083_ & t_dec[10];
+  assign _085_[4:0] = ra + 1'h1;
+  assign _086_ = beat_last & d_last;
+  assign _087_ = ~ drain_restart;
+  assign _089_ = _087_ & o_valid;
+  assign _090_ = ~ beat_last;
+  assign _091_ = _089_ & _090_;
+  assign _092_ = ~ drain_restart;
+  assign _093_ = _092_ & row_end;
+  assign _094_ = ~ drain_restart;
+  assign _095_ = drain_d_step & _094_;
+  assign _096_[2:0] = d + 1'h1;
+  assign _002_ = dn + 1'h1;
+  assign _003_[4:0] = dn_last ? 5'h00 : _002_;
+  assign _004_ = o_valid & row_valid;
+  assign _005_ = row_end & row_valid;
+  assign _006_ = _005_ & row_last;
+  assign _008_ = r_en & m_out__valid;
+  assign _009_ = ~ row_valid;
+  assign _010_ = row_end & _009_;
+  assign _097_ = { _095_, enter_q, drain_dn_step } != 3'h4;
+  assign _098_ = { _095_, enter_q } != 1'h0;
+  assign _099_ = { _093_, _091_, drain_restart } != 1'h0;
+  assign _100_ = { _095_, drain_restart } != 1'h0;
+  assign _101_ = { compute, adv } != 2'h2;
+  assign _102_ = { compute, adv } != 2'h2;
+  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { compute, adv } != 2'h2;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { tile_end, compute } != 1'h1;
+  assign _108_ = { tile_end, compute } != 1'h1;
+  assign _109_ = { st_flush, st_compute } != 1'h0;
+  assign _110_ = { take_ch, header_taken } != 1'h0;
+  assign _111_ = { take_ch, header_taken } != 1'h0;
+  assign _112_ = { take_ch, header_taken } != 1'h0;
+  assign _113_ = { take_ch, header_taken } != 1'h0;
+  assign _114_ = & { _098_, _097_ };
+  assign _115_ = & { _086_, o_valid };
+  assign _116_ = & { _104_, _103_ };
+  assign _117_ = & { tile_end, fn_last };
+  assign _123_ = ~ compute;
+  assign _118_ = | { drain_restart, rst };
+  assign _119_ = | { dn_last, rst };
+  assign _120_ = | { _123_, rst };
+  assign _121_ = | { _070_, rst };
+  assign _122_ = | { enter, rst };
+  assign _127_ = drain_restart ? 1'h0 : d_last;
+  assign _133_ = drain_restart ? m_one : row_last;
+  assign _136_ = drain_restart ? 1'h1 : row_valid;
+  assign _139_ = drain_restart ? 17'h00000 : row;
+  assign _142_ = drain_restart ? 5'h00 : dn;
+  assign _147_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$172  : _084_;
+  assign _148_ = adv ? _147_ : 1'hx;
+  assign _150_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$171  : _082_;
+  assign _151_ = adv ? _150_ : 1'hx;
+  assign _153_ = at_k_last ? 1'h0 : 1'hx;
+  assign _169_ = compute ? st_flush : 1'h1;
+  assign _170_ = st_compute ? _169_ : st_flush;
+  assign _175_ = enter ? 1'h1 : st_compute;
+  assign _178_ = header_taken ? 1'h0 : st_header;
+  assign _185_ = header_taken ? 1'h1 : wb_last;
+  assign _186_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _189_ = header_taken ? 1'h0 : 1'hx;
+  assign _190_ = \$signal$175  ? (* full_case = 32'd1 *) 1'h0 : _065_;
+  assign _191_ = take_ch ? _190_ : _189_;
+  assign _192_ = header_taken ? 5'h00 : wa;
+  assign _195_ = header_taken ? 5'h00 : blk;
+  assign _196_ = wb_last ? _063_[4:0] : _195_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -885,7 +488,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$190 ),
+    .o_data(\o_data$194 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -894,8 +497,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$150 ),
-    .wp__en(\w_en$148 )
+    .wp__data(\w_data$152 ),
+    .wp__en(\w_en$150 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -908,7 +511,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$134 ),
+    .r_data(\r_data$136 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -917,7 +520,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$135 ),
+    .r_data(\r_data$137 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -926,7 +529,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$136 ),
+    .r_data(\r_data$138 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -935,7 +538,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$137 ),
+    .r_data(\r_data$139 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -944,7 +547,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$138 ),
+    .r_data(\r_data$140 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -953,7 +556,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$139 ),
+    .r_data(\r_data$141 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -962,7 +565,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$140 ),
+    .r_data(\r_data$142 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -974,30 +577,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$140 [31:0], \r_data$139 [31:0], \r_data$138 [31:0], \r_data$137 [31:0], \r_data$136 [31:0], \r_data$135 [31:0], \r_data$134 [31:0], r_data[31:0] }),
-    .i_last(\i_last$122 ),
-    .i_multiplier({ \r_data$140 [62:32], \r_data$139 [62:32], \r_data$138 [62:32], \r_data$137 [62:32], \r_data$136 [62:32], \r_data$135 [62:32], \r_data$134 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$140 [68:63], \r_data$139 [68:63], \r_data$138 [68:63], \r_data$137 [68:63], \r_data$136 [68:63], \r_data$135 [68:63], \r_data$134 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$120 ),
+    .i_bias({ \r_data$142 [31:0], \r_data$141 [31:0], \r_data$140 [31:0], \r_data$139 [31:0], \r_data$138 [31:0], \r_data$137 [31:0], \r_data$136 [31:0], r_data[31:0] }),
+    .i_last(\i_last$124 ),
+    .i_multiplier({ \r_data$142 [62:32], \r_data$141 [62:32], \r_data$140 [62:32], \r_data$139 [62:32], \r_data$138 [62:32], \r_data$137 [62:32], \r_data$136 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$142 [68:63], \r_data$141 [68:63], \r_data$140 [68:63], \r_data$139 [68:63], \r_data$138 [68:63], \r_data$137 [68:63], \r_data$136 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$122 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$146 ),
+    .o_valid(\o_valid$148 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _072_[15:11] = 5'hxx;
-  assign _014_[5] = 1'hx;
-  assign _012_[3] = 1'hx;
+  assign _053_[15:11] = 5'hxx;
+  assign _003_[5] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$148  <= 1'h0;
-      \i_last$122  <= 1'h0;
-      \i_valid$120  <= 1'h0;
+      \w_en$150  <= 1'h0;
+      \i_last$124  <= 1'h0;
+      \i_valid$122  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$187  <= 1'h0;
+      \$signal$191  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -1006,214 +609,197 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 5'h00;
       drain_restart <= 1'h0;
       tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
+      wb_last <= 1'h1;
+      wa <= 5'h00;
+      blk <= 5'h00;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h19;
       last_mblock <= 1'h0;
+      \w_en$35  <= 1'h0;
+      \w_en$31  <= 1'h0;
+      \w_en$27  <= 1'h0;
+      \w_en$23  <= 1'h0;
+      \w_en$19  <= 1'h0;
+      \w_en$15  <= 1'h0;
+      \w_en$11  <= 1'h0;
+      w_en <= 1'h0;
     end else begin
-      give_back <= _020_ + _022_;
-      \w_en$148  <= \o_valid$146 ;
-      \i_last$122  <= part_last;
-      \i_valid$120  <= \$signal$187 ;
-      part_last <= _017_ & dn_last;
-      \$signal$187  <= _015_;
+      give_back <= _008_ + _010_;
+      \w_en$150  <= \o_valid$148 ;
+      \i_last$124  <= part_last;
+      \i_valid$122  <= \$signal$191 ;
+      part_last <= _006_ & dn_last;
+      \$signal$191  <= _004_;
       enter_q <= enter;
-      begin if (_005_) d_last <= _199_; else d_last <= _007_ ? \$signal$99  : _199_; end
-      begin if (_005_) row_last <= _205_; else begin if (_007_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _205_; end end
-      begin if (_005_) row_valid <= _208_; else begin if (_007_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _208_; end end
-      begin if (_005_) row <= _211_; else begin if (_007_) begin if (wrap) row <= row - 3'h7; else row <= _048_[16:0]; end else row <= _211_; end end
-      begin if (_010_) begin if (drain_dn_step) dn <= _014_[4:0]; else dn <= _214_; end else dn <= _214_; end
+      begin if (_091_) d_last <= _127_; else d_last <= _093_ ? \$signal$101  : _127_; end
+      begin if (_091_) row_last <= _133_; else begin if (_093_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _133_; end end
+      begin if (_091_) row_valid <= _136_; else begin if (_093_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _136_; end end
+      begin if (_091_) row <= _139_; else begin if (_093_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _139_; end end
+      begin if (_095_) begin if (drain_dn_step) dn <= _003_[4:0]; else dn <= _142_; end else dn <= _142_; end
       drain_restart <= header_taken;
-      tile_end <= _091_ & at_tile_last;
+      tile_end <= _071_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _170_; end else st_flush <= _170_; end
+      begin if (st_compute) begin if (compute) st_compute <= _175_; else st_compute <= 1'h0; end else st_compute <= _175_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _178_; end else st_header <= _178_; end
+      begin if (take_ch) wb_last <= \$signal$175  ? _186_ : _185_; else wb_last <= _185_; end
+      begin if (take_ch) wa <= \$signal$175  ? _062_[4:0] : _192_; else wa <= _192_; end
+      begin if (take_ch) blk <= \$signal$175  ? _196_ : _195_; else blk <= _195_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$56  ? (* full_case = 32'd1 *) _061_ : _062_;
-      credits <= \$signal$56  ? (* full_case = 32'd1 *) _060_[4:0] : kept;
+      credit_ok <= \$signal$56  ? (* full_case = 32'd1 *) _042_ : _043_;
+      credits <= \$signal$56  ? (* full_case = 32'd1 *) _041_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      \w_en$35  <= w_lane7;
+      \w_en$31  <= w_lane6;
+      \w_en$27  <= w_lane5;
+      \w_en$23  <= w_lane4;
+      \w_en$19  <= w_lane3;
+      \w_en$15  <= w_lane2;
+      \w_en$11  <= w_lane1;
+      w_en <= take_ch & _020_;
     end
     if (rst) begin
-      \w_data$150  <= 65'h00000000000000000;
-    end else if (\o_valid$146 ) begin
-      \w_data$150  <= { o_last, o_data };
+      \w_data$152  <= 65'h00000000000000000;
+    end else if (\o_valid$148 ) begin
+      \w_data$152  <= { o_last, o_data };
     end
-    if (\$signal$187 ) begin
+    if (\$signal$191 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$190 ;
+      acc_chosen <= \o_data$194 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_150_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_010_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_114_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_095_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_108_) begin
-      begin if (_005_) beat_last <= 1'h0; else begin if (_007_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_099_) begin
+      begin if (_091_) beat_last <= 1'h0; else begin if (_093_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_109_) begin
-      begin if (_010_) d <= _012_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_100_) begin
+      begin if (_095_) begin if (d_last) d <= 3'h0; else d <= _096_[2:0]; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_175_) begin
+    if (_118_) begin
       ra <= 5'h00;
-    end else if (_151_) begin
+    end else if (_115_) begin
       ra <= ra_blk_next;
     end
-    if (_176_) begin
+    if (_119_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _105_[4:0];
+      ra_blk_next <= _085_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_110_) begin
-      at_tile_last <= compute ? _220_ : \$signal$170 ;
+    end else if (_101_) begin
+      at_tile_last <= compute ? _148_ : \$signal$172 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_111_) begin
-      at_k_last <= compute ? _223_ : \$signal$169 ;
+    end else if (_102_) begin
+      at_k_last <= compute ? _151_ : \$signal$171 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_152_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _100_ : _225_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_116_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _153_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_114_) begin
+    end else if (_105_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_115_) begin
+    end else if (_106_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_116_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _098_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_107_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_117_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _097_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_108_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _076_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_177_) begin
+    if (_120_) begin
       fm0 <= 17'h00000;
-    end else if (_153_) begin
-      fm0 <= _095_[16:0];
+    end else if (_117_) begin
+      fm0 <= _075_[16:0];
     end
     if (rst) begin
-      flush <= 6'h00;
-    end else if (_118_) begin
-      flush <= _658_(6'hxx, { 6'h23, _088_[5:0] }, { _243_, _242_ });
+      flush <= 7'h00;
+    end else if (_109_) begin
+      begin if (st_flush) flush <= _068_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (_178_) begin
+    if (_121_) begin
       compute <= 1'h0;
-    end else if (_154_) begin
+    end else if (enter) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_155_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_156_) begin
+    end else if (enter) begin
+      nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_157_) begin
-      ctrl_state <= _665_(2'hx, { _255_, _253_, _250_, _247_ }, { _256_, _254_, _251_, _249_ });
+    if (_122_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_158_) begin
-      armed <= _675_(1'hx, { _260_, _257_ }, { _261_, _259_ });
+    end else if (_110_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _059_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_159_) begin
-      ch_left <= _680_(17'hxxxxx, { _265_, _262_ }, { _266_, _264_ });
+    end else if (_111_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h1;
-    end else if (_160_) begin
-      wb_last <= _687_(1'hx, { _272_, _269_ }, { _273_, _271_ });
-    end
-    if (rst) begin
-      \$signal$173  <= 1'h0;
-    end else if (_161_) begin
-      \$signal$173  <= _276_;
-    end
-    if (rst) begin
-      wa <= 5'h00;
-    end else if (_162_) begin
-      wa <= _699_(5'hxx, { _284_, _281_ }, { _285_, _283_ });
-    end
-    if (rst) begin
-      blk <= 5'h00;
-    end else if (_163_) begin
-      blk <= _706_(5'hxx, { _291_, _288_ }, { _292_, _290_ });
+      \$signal$175  <= 1'h0;
+    end else if (_112_) begin
+      \$signal$175  <= _191_;
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_164_) begin
-      lane <= _712_(3'hx, { _297_, _294_ }, { _298_, _296_ });
+    end else if (_113_) begin
+      begin if (take_ch) lane <= \$signal$175  ? (* full_case = 32'd1 *) 3'h0 : _064_[2:0]; else begin if (header_taken) lane <= 3'h0; else lane <= 3'hx; end end
     end
     if (rst) begin
-      \$signal$170  <= 1'h0;
-    end else if (_165_) begin
-      \$signal$170  <= _077_;
-    end
-    if (rst) begin
-      \$signal$169  <= 1'h0;
-    end else if (_166_) begin
-      \$signal$169  <= _074_;
-    end
-    if (rst) begin
+      \$signal$172  <= 1'h0;
+      \$signal$171  <= 1'h0;
       tile_pen <= 11'h000;
-    end else if (_167_) begin
-      tile_pen <= _073_[10:0];
-    end
-    if (rst) begin
       k_pen <= 11'h000;
-    end else if (_168_) begin
-      k_pen <= _070_[10:0];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_169_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_170_) begin
-      m_wrap_pen <= hdr[15:0] + 3'h6;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_171_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_172_) begin
-      m_wrap <= hdr[15:0] + 3'h7;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_173_) begin
-      m_last <= _064_[15:0];
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_174_) begin
+    end else if (header_taken) begin
+      \$signal$172  <= _058_;
+      \$signal$171  <= _055_;
+      tile_pen <= _054_[10:0];
+      k_pen <= _051_[10:0];
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 3'h6;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 3'h7;
+      m_last <= _045_[15:0];
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -1225,69 +811,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_179_) begin
-      \w_en$35  <= 1'h0;
-    end else begin
-      \w_en$35  <= _045_;
-    end
-    if (_180_) begin
-      \w_en$31  <= 1'h0;
-    end else begin
-      \w_en$31  <= _043_;
-    end
-    if (_181_) begin
-      \w_en$27  <= 1'h0;
-    end else begin
-      \w_en$27  <= _041_;
-    end
-    if (_182_) begin
-      \w_en$23  <= 1'h0;
-    end else begin
-      \w_en$23  <= _039_;
-    end
-    if (_183_) begin
-      \w_en$19  <= 1'h0;
-    end else begin
-      \w_en$19  <= _037_;
-    end
-    if (_184_) begin
-      \w_en$15  <= 1'h0;
-    end else begin
-      \w_en$15  <= _035_;
-    end
-    if (_185_) begin
-      \w_en$11  <= 1'h0;
-    end else begin
-      \w_en$11  <= _033_;
-    end
-    if (_186_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _030_;
-    end
-    if (!_319_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_320_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_321_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [3:0] _0029_;
-  wire _0062_;
-  wire _0063_;
+  wire [7:0] _0044_;
+  wire [7:0] _0045_;
+  wire [3:0] _0047_;
   wire _0064_;
   wire _0065_;
   wire _0066_;
@@ -1358,7 +889,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _0131_;
   wire _0132_;
   wire _0133_;
-  wire [3:0] _0134_;
+  wire _0134_;
+  wire _0135_;
+  wire _0136_;
+  wire [3:0] _0137_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1415,7 +949,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_7_4 = 8'h00;
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
-  wire [7:0] a_in0;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -1915,84 +1448,96 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  wire [7:0] w_in0;
-  assign _0029_ = drain_count - 1'h1;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign _0062_ = | { lr_7_7, rst };
-  assign _0063_ = | { lr_7_7, rst };
-  assign _0064_ = | { lr_7_6, rst };
-  assign _0065_ = | { lr_7_5, rst };
-  assign _0066_ = | { lr_7_4, rst };
-  assign _0067_ = | { lr_7_3, rst };
-  assign _0068_ = | { lr_7_2, rst };
-  assign _0069_ = | { lr_7_1, rst };
-  assign _0070_ = | { lr_7_0, rst };
-  assign _0071_ = | { lr_6_7, rst };
-  assign _0072_ = | { lr_6_6, rst };
-  assign _0073_ = | { lr_6_5, rst };
-  assign _0074_ = | { lr_6_4, rst };
-  assign _0075_ = | { lr_6_3, rst };
-  assign _0076_ = | { lr_6_2, rst };
-  assign _0077_ = | { lr_6_1, rst };
-  assign _0078_ = | { lr_6_0, rst };
-  assign _0079_ = | { lr_5_7, rst };
-  assign _0080_ = | { lr_5_6, rst };
-  assign _0081_ = | { lr_5_5, rst };
-  assign _0082_ = | { lr_5_4, rst };
-  assign _0083_ = | { lr_5_3, rst };
-  assign _0084_ = | { lr_5_2, rst };
-  assign _0085_ = | { lr_5_1, rst };
-  assign _0086_ = | { lr_5_0, rst };
-  assign _0087_ = | { lr_4_7, rst };
-  assign _0088_ = | { lr_4_6, rst };
-  assign _0089_ = | { lr_4_5, rst };
-  assign _0090_ = | { lr_4_4, rst };
-  assign _0091_ = | { lr_4_3, rst };
-  assign _0092_ = | { lr_4_2, rst };
-  assign _0093_ = | { lr_4_1, rst };
-  assign _0094_ = | { lr_4_0, rst };
-  assign _0095_ = | { lr_3_7, rst };
-  assign _0096_ = | { lr_3_6, rst };
-  assign _0097_ = | { lr_3_5, rst };
-  assign _0098_ = | { lr_3_4, rst };
-  assign _0099_ = | { lr_3_3, rst };
-  assign _0100_ = | { lr_3_2, rst };
-  assign _0101_ = | { lr_3_1, rst };
-  assign _0102_ = | { lr_3_0, rst };
-  assign _0103_ = | { lr_2_7, rst };
-  assign _0104_ = | { lr_2_6, rst };
-  assign _0105_ = | { lr_2_5, rst };
-  assign _0106_ = | { lr_2_4, rst };
-  assign _0107_ = | { lr_2_3, rst };
-  assign _0108_ = | { lr_2_2, rst };
-  assign _0109_ = | { lr_2_1, rst };
-  assign _0110_ = | { lr_2_0, rst };
-  assign _0111_ = | { lr_1_7, rst };
-  assign _0112_ = | { lr_1_6, rst };
-  assign _0113_ = | { lr_1_5, rst };
-  assign _0114_ = | { lr_1_4, rst };
-  assign _0115_ = | { lr_1_3, rst };
-  assign _0116_ = | { lr_1_2, rst };
-  assign _0117_ = | { lr_1_1, rst };
-  assign _0118_ = | { lr_1_0, rst };
-  assign _0119_ = | { lr_0_7, rst };
-  assign _0120_ = | { lr_0_6, rst };
-  assign _0121_ = | { lr_0_5, rst };
-  assign _0122_ = | { lr_0_4, rst };
-  assign _0123_ = | { lr_0_3, rst };
-  assign _0124_ = | { lr_0_2, rst };
-  assign _0125_ = | { lr_0_1, rst };
-  assign _0126_ = | { lr_0_0, rst };
-  assign _0127_ = | { in_idle, rst };
-  assign _0128_ = | { in_idle, rst };
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_a3 = 1'h1;
+  reg zero_a4 = 1'h1;
+  reg zero_a5 = 1'h1;
+  reg zero_a6 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  reg zero_w3 = 1'h1;
+  reg zero_w4 = 1'h1;
+  reg zero_w5 = 1'h1;
+  reg zero_w6 = 1'h1;
+  assign _0047_ = drain_count - 1'h1;
+  assign _0044_ = in_idle ? 8'h00 : in_a0;
+  assign _0045_ = in_idle ? 8'h00 : in_w0;
+  assign _0064_ = | { lr_7_7, rst };
+  assign _0065_ = | { lr_7_7, rst };
+  assign _0066_ = | { lr_7_6, rst };
+  assign _0067_ = | { lr_7_5, rst };
+  assign _0068_ = | { lr_7_4, rst };
+  assign _0069_ = | { lr_7_3, rst };
+  assign _0070_ = | { lr_7_2, rst };
+  assign _0071_ = | { lr_7_1, rst };
+  assign _0072_ = | { lr_7_0, rst };
+  assign _0073_ = | { lr_6_7, rst };
+  assign _0074_ = | { lr_6_6, rst };
+  assign _0075_ = | { lr_6_5, rst };
+  assign _0076_ = | { lr_6_4, rst };
+  assign _0077_ = | { lr_6_3, rst };
+  assign _0078_ = | { lr_6_2, rst };
+  assign _0079_ = | { lr_6_1, rst };
+  assign _0080_ = | { lr_6_0, rst };
+  assign _0081_ = | { lr_5_7, rst };
+  assign _0082_ = | { lr_5_6, rst };
+  assign _0083_ = | { lr_5_5, rst };
+  assign _0084_ = | { lr_5_4, rst };
+  assign _0085_ = | { lr_5_3, rst };
+  assign _0086_ = | { lr_5_2, rst };
+  assign _0087_ = | { lr_5_1, rst };
+  assign _0088_ = | { lr_5_0, rst };
+  assign _0089_ = | { lr_4_7, rst };
+  assign _0090_ = | { lr_4_6, rst };
+  assign _0091_ = | { lr_4_5, rst };
+  assign _0092_ = | { lr_4_4, rst };
+  assign _0093_ = | { lr_4_3, rst };
+  assign _0094_ = | { lr_4_2, rst };
+  assign _0095_ = | { lr_4_1, rst };
+  assign _0096_ = | { lr_4_0, rst };
+  assign _0097_ = | { lr_3_7, rst };
+  assign _0098_ = | { lr_3_6, rst };
+  assign _0099_ = | { lr_3_5, rst };
+  assign _0100_ = | { lr_3_4, rst };
+  assign _0101_ = | { lr_3_3, rst };
+  assign _0102_ = | { lr_3_2, rst };
+  assign _0103_ = | { lr_3_1, rst };
+  assign _0104_ = | { lr_3_0, rst };
+  assign _0105_ = | { lr_2_7, rst };
+  assign _0106_ = | { lr_2_6, rst };
+  assign _0107_ = | { lr_2_5, rst };
+  assign _0108_ = | { lr_2_4, rst };
+  assign _0109_ = | { lr_2_3, rst };
+  assign _0110_ = | { lr_2_2, rst };
+  assign _0111_ = | { lr_2_1, rst };
+  assign _0112_ = | { lr_2_0, rst };
+  assign _0113_ = | { lr_1_7, rst };
+  assign _0114_ = | { lr_1_6, rst };
+  assign _0115_ = | { lr_1_5, rst };
+  assign _0116_ = | { lr_1_4, rst };
+  assign _0117_ = | { lr_1_3, rst };
+  assign _0118_ = | { lr_1_2, rst };
+  assign _0119_ = | { lr_1_1, rst };
+  assign _0120_ = | { lr_1_0, rst };
+  assign _0121_ = | { lr_0_7, rst };
+  assign _0122_ = | { lr_0_6, rst };
+  assign _0123_ = | { lr_0_5, rst };
+  assign _0124_ = | { lr_0_4, rst };
+  assign _0125_ = | { lr_0_3, rst };
+  assign _0126_ = | { lr_0_2, rst };
+  assign _0127_ = | { lr_0_1, rst };
+  assign _0128_ = | { lr_0_0, rst };
   assign _0129_ = | { in_idle, rst };
-  assign _0130_ = | { in_idle, rst };
-  assign _0131_ = | { in_idle, rst };
-  assign _0132_ = | { in_idle, rst };
-  assign _0133_ = | { in_idle, rst };
-  assign _0134_ = drain_advance ? _0029_ : drain_count;
-  assign count_next = lr_7_7 ? 4'h8 : _0134_;
+  assign _0130_ = | { zero_a6, rst };
+  assign _0131_ = | { zero_a5, rst };
+  assign _0132_ = | { zero_a4, rst };
+  assign _0133_ = | { zero_a3, rst };
+  assign _0134_ = | { zero_a2, rst };
+  assign _0135_ = | { zero_a1, rst };
+  assign _0136_ = | { in_idle, rst };
+  assign _0137_ = drain_advance ? _0047_ : drain_count;
+  assign count_next = lr_7_7 ? 4'h8 : _0137_;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -2011,28 +1556,33 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w5 <= i_w[47:40];
     in_w6 <= i_w[55:48];
     in_w7 <= i_w[63:56];
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle;
+    zero_w2 <= zero_w1;
+    zero_w3 <= zero_w2;
+    zero_w4 <= zero_w3;
+    zero_w5 <= zero_w4;
+    zero_w6 <= zero_w5;
+    skew_w2_d0 <= in_w2;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
-    skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
-    skew_w5_d4 <= skew_w5_d3;
+    skew_w6_d0 <= in_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
-    skew_w6_d5 <= skew_w6_d4;
+    skew_w7_d0 <= in_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
-    skew_w7_d6 <= skew_w7_d5;
-    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -2340,7 +1890,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_0_0 <= 1'h0;
       pr_0_0 <= 16'h0000;
       l_0_0 <= 1'h0;
-      a_0_0 <= 8'h00;
       skew_l7_d6 <= 1'h0;
       skew_l7_d5 <= 1'h0;
       skew_l7_d4 <= 1'h0;
@@ -2348,48 +1897,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= 1'h0;
       skew_l7_d1 <= 1'h0;
       skew_l7_d0 <= 1'h0;
-      skew_a7_d6 <= 8'h00;
       skew_a7_d5 <= 8'h00;
       skew_a7_d4 <= 8'h00;
       skew_a7_d3 <= 8'h00;
       skew_a7_d2 <= 8'h00;
       skew_a7_d1 <= 8'h00;
+      skew_a7_d0 <= 8'h00;
       skew_l6_d5 <= 1'h0;
       skew_l6_d4 <= 1'h0;
       skew_l6_d3 <= 1'h0;
       skew_l6_d2 <= 1'h0;
       skew_l6_d1 <= 1'h0;
       skew_l6_d0 <= 1'h0;
-      skew_a6_d5 <= 8'h00;
       skew_a6_d4 <= 8'h00;
       skew_a6_d3 <= 8'h00;
       skew_a6_d2 <= 8'h00;
       skew_a6_d1 <= 8'h00;
+      skew_a6_d0 <= 8'h00;
       skew_l5_d4 <= 1'h0;
       skew_l5_d3 <= 1'h0;
       skew_l5_d2 <= 1'h0;
       skew_l5_d1 <= 1'h0;
       skew_l5_d0 <= 1'h0;
-      skew_a5_d4 <= 8'h00;
       skew_a5_d3 <= 8'h00;
       skew_a5_d2 <= 8'h00;
       skew_a5_d1 <= 8'h00;
+      skew_a5_d0 <= 8'h00;
       skew_l4_d3 <= 1'h0;
       skew_l4_d2 <= 1'h0;
       skew_l4_d1 <= 1'h0;
       skew_l4_d0 <= 1'h0;
-      skew_a4_d3 <= 8'h00;
       skew_a4_d2 <= 8'h00;
       skew_a4_d1 <= 8'h00;
+      skew_a4_d0 <= 8'h00;
       skew_l3_d2 <= 1'h0;
       skew_l3_d1 <= 1'h0;
       skew_l3_d0 <= 1'h0;
-      skew_a3_d2 <= 8'h00;
       skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
       skew_l2_d1 <= 1'h0;
       skew_l2_d0 <= 1'h0;
-      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      zero_a6 <= 1'h1;
+      zero_a5 <= 1'h1;
+      zero_a4 <= 1'h1;
+      zero_a3 <= 1'h1;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
@@ -2634,9 +2189,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_0044_) * $signed(_0045_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
       skew_l7_d5 <= skew_l7_d4;
       skew_l7_d4 <= skew_l7_d3;
@@ -2644,52 +2198,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= skew_l7_d1;
       skew_l7_d1 <= skew_l7_d0;
       skew_l7_d0 <= in_last;
-      skew_a7_d6 <= skew_a7_d5;
       skew_a7_d5 <= skew_a7_d4;
       skew_a7_d4 <= skew_a7_d3;
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
+      skew_a7_d0 <= in_a7;
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
       skew_l6_d2 <= skew_l6_d1;
       skew_l6_d1 <= skew_l6_d0;
       skew_l6_d0 <= in_last;
-      skew_a6_d5 <= skew_a6_d4;
       skew_a6_d4 <= skew_a6_d3;
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
+      skew_a6_d0 <= in_a6;
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
       skew_l5_d1 <= skew_l5_d0;
       skew_l5_d0 <= in_last;
-      skew_a5_d4 <= skew_a5_d3;
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
+      skew_a5_d0 <= in_a5;
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
       skew_l4_d0 <= in_last;
-      skew_a4_d3 <= skew_a4_d2;
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
+      skew_a4_d0 <= in_a4;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
+      zero_a6 <= zero_a5;
+      zero_a5 <= zero_a4;
+      zero_a4 <= zero_a3;
+      zero_a3 <= zero_a2;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_0062_) begin
+    if (_0064_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -2697,7 +2257,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_7) begin
       out_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
     end
-    if (_0063_) begin
+    if (_0065_) begin
       acc_7_7 <= 26'h0000000;
     end else begin
       acc_7_7 <= $signed(acc_7_7) + $signed(pr_7_7);
@@ -2705,7 +2265,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_6) begin
       out_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
     end
-    if (_0064_) begin
+    if (_0066_) begin
       acc_7_6 <= 26'h0000000;
     end else begin
       acc_7_6 <= $signed(acc_7_6) + $signed(pr_7_6);
@@ -2713,7 +2273,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_5) begin
       out_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
     end
-    if (_0065_) begin
+    if (_0067_) begin
       acc_7_5 <= 26'h0000000;
     end else begin
       acc_7_5 <= $signed(acc_7_5) + $signed(pr_7_5);
@@ -2721,7 +2281,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_4) begin
       out_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
     end
-    if (_0066_) begin
+    if (_0068_) begin
       acc_7_4 <= 26'h0000000;
     end else begin
       acc_7_4 <= $signed(acc_7_4) + $signed(pr_7_4);
@@ -2729,7 +2289,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_3) begin
       out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
     end
-    if (_0067_) begin
+    if (_0069_) begin
       acc_7_3 <= 26'h0000000;
     end else begin
       acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
@@ -2737,7 +2297,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_2) begin
       out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
     end
-    if (_0068_) begin
+    if (_0070_) begin
       acc_7_2 <= 26'h0000000;
     end else begin
       acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
@@ -2745,7 +2305,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_1) begin
       out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
     end
-    if (_0069_) begin
+    if (_0071_) begin
       acc_7_1 <= 26'h0000000;
     end else begin
       acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
@@ -2753,7 +2313,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_0) begin
       out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
     end
-    if (_0070_) begin
+    if (_0072_) begin
       acc_7_0 <= 26'h0000000;
     end else begin
       acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
@@ -2761,7 +2321,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_7) begin
       out_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
     end
-    if (_0071_) begin
+    if (_0073_) begin
       acc_6_7 <= 26'h0000000;
     end else begin
       acc_6_7 <= $signed(acc_6_7) + $signed(pr_6_7);
@@ -2769,7 +2329,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_6) begin
       out_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
     end
-    if (_0072_) begin
+    if (_0074_) begin
       acc_6_6 <= 26'h0000000;
     end else begin
       acc_6_6 <= $signed(acc_6_6) + $signed(pr_6_6);
@@ -2777,7 +2337,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_5) begin
       out_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
     end
-    if (_0073_) begin
+    if (_0075_) begin
       acc_6_5 <= 26'h0000000;
     end else begin
       acc_6_5 <= $signed(acc_6_5) + $signed(pr_6_5);
@@ -2785,7 +2345,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_4) begin
       out_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
     end
-    if (_0074_) begin
+    if (_0076_) begin
       acc_6_4 <= 26'h0000000;
     end else begin
       acc_6_4 <= $signed(acc_6_4) + $signed(pr_6_4);
@@ -2793,7 +2353,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_3) begin
       out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
     end
-    if (_0075_) begin
+    if (_0077_) begin
       acc_6_3 <= 26'h0000000;
     end else begin
       acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
@@ -2801,7 +2361,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_2) begin
       out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
     end
-    if (_0076_) begin
+    if (_0078_) begin
       acc_6_2 <= 26'h0000000;
     end else begin
       acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
@@ -2809,7 +2369,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_1) begin
       out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
     end
-    if (_0077_) begin
+    if (_0079_) begin
       acc_6_1 <= 26'h0000000;
     end else begin
       acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
@@ -2817,7 +2377,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_0) begin
       out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
     end
-    if (_0078_) begin
+    if (_0080_) begin
       acc_6_0 <= 26'h0000000;
     end else begin
       acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
@@ -2825,7 +2385,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_7) begin
       out_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
     end
-    if (_0079_) begin
+    if (_0081_) begin
       acc_5_7 <= 26'h0000000;
     end else begin
       acc_5_7 <= $signed(acc_5_7) + $signed(pr_5_7);
@@ -2833,7 +2393,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_6) begin
       out_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
     end
-    if (_0080_) begin
+    if (_0082_) begin
       acc_5_6 <= 26'h0000000;
     end else begin
       acc_5_6 <= $signed(acc_5_6) + $signed(pr_5_6);
@@ -2841,7 +2401,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_5) begin
       out_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
     end
-    if (_0081_) begin
+    if (_0083_) begin
       acc_5_5 <= 26'h0000000;
     end else begin
       acc_5_5 <= $signed(acc_5_5) + $signed(pr_5_5);
@@ -2849,7 +2409,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_4) begin
       out_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
     end
-    if (_0082_) begin
+    if (_0084_) begin
       acc_5_4 <= 26'h0000000;
     end else begin
       acc_5_4 <= $signed(acc_5_4) + $signed(pr_5_4);
@@ -2857,7 +2417,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_3) begin
       out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
     end
-    if (_0083_) begin
+    if (_0085_) begin
       acc_5_3 <= 26'h0000000;
     end else begin
       acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
@@ -2865,7 +2425,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_2) begin
       out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
     end
-    if (_0084_) begin
+    if (_0086_) begin
       acc_5_2 <= 26'h0000000;
     end else begin
       acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
@@ -2873,7 +2433,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_1) begin
       out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
     end
-    if (_0085_) begin
+    if (_0087_) begin
       acc_5_1 <= 26'h0000000;
     end else begin
       acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
@@ -2881,7 +2441,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_0) begin
       out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
     end
-    if (_0086_) begin
+    if (_0088_) begin
       acc_5_0 <= 26'h0000000;
     end else begin
       acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
@@ -2889,7 +2449,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_7) begin
       out_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
     end
-    if (_0087_) begin
+    if (_0089_) begin
       acc_4_7 <= 26'h0000000;
     end else begin
       acc_4_7 <= $signed(acc_4_7) + $signed(pr_4_7);
@@ -2897,7 +2457,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_6) begin
       out_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
     end
-    if (_0088_) begin
+    if (_0090_) begin
       acc_4_6 <= 26'h0000000;
     end else begin
       acc_4_6 <= $signed(acc_4_6) + $signed(pr_4_6);
@@ -2905,7 +2465,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_5) begin
       out_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
     end
-    if (_0089_) begin
+    if (_0091_) begin
       acc_4_5 <= 26'h0000000;
     end else begin
       acc_4_5 <= $signed(acc_4_5) + $signed(pr_4_5);
@@ -2913,7 +2473,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_4) begin
       out_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
     end
-    if (_0090_) begin
+    if (_0092_) begin
       acc_4_4 <= 26'h0000000;
     end else begin
       acc_4_4 <= $signed(acc_4_4) + $signed(pr_4_4);
@@ -2921,7 +2481,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_3) begin
       out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
     end
-    if (_0091_) begin
+    if (_0093_) begin
       acc_4_3 <= 26'h0000000;
     end else begin
       acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
@@ -2929,7 +2489,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_2) begin
       out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
     end
-    if (_0092_) begin
+    if (_0094_) begin
       acc_4_2 <= 26'h0000000;
     end else begin
       acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
@@ -2937,7 +2497,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_1) begin
       out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
     end
-    if (_0093_) begin
+    if (_0095_) begin
       acc_4_1 <= 26'h0000000;
     end else begin
       acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
@@ -2945,7 +2505,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_0) begin
       out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
     end
-    if (_0094_) begin
+    if (_0096_) begin
       acc_4_0 <= 26'h0000000;
     end else begin
       acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
@@ -2953,7 +2513,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_7) begin
       out_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
     end
-    if (_0095_) begin
+    if (_0097_) begin
       acc_3_7 <= 26'h0000000;
     end else begin
       acc_3_7 <= $signed(acc_3_7) + $signed(pr_3_7);
@@ -2961,7 +2521,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_6) begin
       out_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
     end
-    if (_0096_) begin
+    if (_0098_) begin
       acc_3_6 <= 26'h0000000;
     end else begin
       acc_3_6 <= $signed(acc_3_6) + $signed(pr_3_6);
@@ -2969,7 +2529,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_5) begin
       out_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
     end
-    if (_0097_) begin
+    if (_0099_) begin
       acc_3_5 <= 26'h0000000;
     end else begin
       acc_3_5 <= $signed(acc_3_5) + $signed(pr_3_5);
@@ -2977,7 +2537,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_4) begin
       out_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
     end
-    if (_0098_) begin
+    if (_0100_) begin
       acc_3_4 <= 26'h0000000;
     end else begin
       acc_3_4 <= $signed(acc_3_4) + $signed(pr_3_4);
@@ -2985,7 +2545,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_0099_) begin
+    if (_0101_) begin
       acc_3_3 <= 26'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -2993,7 +2553,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_0100_) begin
+    if (_0102_) begin
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -3001,7 +2561,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_0101_) begin
+    if (_0103_) begin
       acc_3_1 <= 26'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -3009,7 +2569,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_0102_) begin
+    if (_0104_) begin
       acc_3_0 <= 26'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -3017,7 +2577,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_7) begin
       out_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
     end
-    if (_0103_) begin
+    if (_0105_) begin
       acc_2_7 <= 26'h0000000;
     end else begin
       acc_2_7 <= $signed(acc_2_7) + $signed(pr_2_7);
@@ -3025,7 +2585,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_6) begin
       out_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
     end
-    if (_0104_) begin
+    if (_0106_) begin
       acc_2_6 <= 26'h0000000;
     end else begin
       acc_2_6 <= $signed(acc_2_6) + $signed(pr_2_6);
@@ -3033,7 +2593,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_5) begin
       out_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
     end
-    if (_0105_) begin
+    if (_0107_) begin
       acc_2_5 <= 26'h0000000;
     end else begin
       acc_2_5 <= $signed(acc_2_5) + $signed(pr_2_5);
@@ -3041,7 +2601,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_4) begin
       out_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
     end
-    if (_0106_) begin
+    if (_0108_) begin
       acc_2_4 <= 26'h0000000;
     end else begin
       acc_2_4 <= $signed(acc_2_4) + $signed(pr_2_4);
@@ -3049,7 +2609,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_0107_) begin
+    if (_0109_) begin
       acc_2_3 <= 26'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -3057,7 +2617,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_0108_) begin
+    if (_0110_) begin
       acc_2_2 <= 26'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -3065,7 +2625,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_0109_) begin
+    if (_0111_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -3073,7 +2633,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_0110_) begin
+    if (_0112_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -3081,7 +2641,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_7) begin
       out_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
     end
-    if (_0111_) begin
+    if (_0113_) begin
       acc_1_7 <= 26'h0000000;
     end else begin
       acc_1_7 <= $signed(acc_1_7) + $signed(pr_1_7);
@@ -3089,7 +2649,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_6) begin
       out_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
     end
-    if (_0112_) begin
+    if (_0114_) begin
       acc_1_6 <= 26'h0000000;
     end else begin
       acc_1_6 <= $signed(acc_1_6) + $signed(pr_1_6);
@@ -3097,7 +2657,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_5) begin
       out_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
     end
-    if (_0113_) begin
+    if (_0115_) begin
       acc_1_5 <= 26'h0000000;
     end else begin
       acc_1_5 <= $signed(acc_1_5) + $signed(pr_1_5);
@@ -3105,7 +2665,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_4) begin
       out_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
     end
-    if (_0114_) begin
+    if (_0116_) begin
       acc_1_4 <= 26'h0000000;
     end else begin
       acc_1_4 <= $signed(acc_1_4) + $signed(pr_1_4);
@@ -3113,7 +2673,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_0115_) begin
+    if (_0117_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -3121,7 +2681,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_0116_) begin
+    if (_0118_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -3129,7 +2689,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_0117_) begin
+    if (_0119_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -3137,7 +2697,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_0118_) begin
+    if (_0120_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -3145,7 +2705,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_7) begin
       out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
     end
-    if (_0119_) begin
+    if (_0121_) begin
       acc_0_7 <= 26'h0000000;
     end else begin
       acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
@@ -3153,7 +2713,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_6) begin
       out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
     end
-    if (_0120_) begin
+    if (_0122_) begin
       acc_0_6 <= 26'h0000000;
     end else begin
       acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
@@ -3161,7 +2721,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_5) begin
       out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
     end
-    if (_0121_) begin
+    if (_0123_) begin
       acc_0_5 <= 26'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
@@ -3169,7 +2729,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_4) begin
       out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
     end
-    if (_0122_) begin
+    if (_0124_) begin
       acc_0_4 <= 26'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
@@ -3177,7 +2737,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_0123_) begin
+    if (_0125_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -3185,7 +2745,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_0124_) begin
+    if (_0126_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -3193,7 +2753,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_0125_) begin
+    if (_0127_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -3201,59 +2761,84 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_0126_) begin
+    if (_0128_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (in_idle) begin
-      skew_w7_d0 <= 8'h00;
-      skew_w6_d0 <= 8'h00;
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
+      w_0_0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w7_d0 <= in_w7;
-      skew_w6_d0 <= in_w6;
-      skew_w5_d0 <= in_w5;
-      skew_w4_d0 <= in_w4;
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
+      w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_0127_) begin
-      skew_a7_d0 <= 8'h00;
-    end else begin
-      skew_a7_d0 <= in_a7;
-    end
-    if (_0128_) begin
-      skew_a6_d0 <= 8'h00;
-    end else begin
-      skew_a6_d0 <= in_a6;
-    end
     if (_0129_) begin
-      skew_a5_d0 <= 8'h00;
+      a_0_0 <= 8'h00;
     end else begin
-      skew_a5_d0 <= in_a5;
+      a_0_0 <= in_a0;
+    end
+    if (zero_w6) begin
+      skew_w7_d6 <= 8'h00;
+    end else begin
+      skew_w7_d6 <= skew_w7_d5;
+    end
+    if (zero_w5) begin
+      skew_w6_d5 <= 8'h00;
+    end else begin
+      skew_w6_d5 <= skew_w6_d4;
+    end
+    if (zero_w4) begin
+      skew_w5_d4 <= 8'h00;
+    end else begin
+      skew_w5_d4 <= skew_w5_d3;
+    end
+    if (zero_w3) begin
+      skew_w4_d3 <= 8'h00;
+    end else begin
+      skew_w4_d3 <= skew_w4_d2;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
     end
     if (_0130_) begin
-      skew_a4_d0 <= 8'h00;
+      skew_a7_d6 <= 8'h00;
     end else begin
-      skew_a4_d0 <= in_a4;
+      skew_a7_d6 <= skew_a7_d5;
     end
     if (_0131_) begin
-      skew_a3_d0 <= 8'h00;
+      skew_a6_d5 <= 8'h00;
     end else begin
-      skew_a3_d0 <= in_a3;
+      skew_a6_d5 <= skew_a6_d4;
     end
     if (_0132_) begin
-      skew_a2_d0 <= 8'h00;
+      skew_a5_d4 <= 8'h00;
     end else begin
-      skew_a2_d0 <= in_a2;
+      skew_a5_d4 <= skew_a5_d3;
     end
     if (_0133_) begin
+      skew_a4_d3 <= 8'h00;
+    end else begin
+      skew_a4_d3 <= skew_a4_d2;
+    end
+    if (_0134_) begin
+      skew_a3_d2 <= 8'h00;
+    end else begin
+      skew_a3_d2 <= skew_a3_d1;
+    end
+    if (_0135_) begin
+      skew_a2_d1 <= 8'h00;
+    end else begin
+      skew_a2_d1 <= skew_a2_d0;
+    end
+    if (_0136_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

@@ -55,87 +55,86 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
+  wire _002_;
   wire _003_;
-  wire _005_;
-  wire _006_;
+  wire [2:0] _004_;
+  wire [3:0] _005_;
+  wire [4:0] _006_;
+  wire [5:0] _007_;
   wire _008_;
   wire _009_;
-  wire [2:0] _010_;
+  wire _010_;
   wire _011_;
-  wire [3:0] _012_;
-  wire _015_;
+  wire [2:0] _013_;
+  wire [3:0] _014_;
   wire _016_;
   wire _017_;
-  (* unused_bits = "3" *)
-  wire [3:0] _019_;
-  wire [3:0] _020_;
+  wire _018_;
+  wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
+  wire _026_;
   wire _027_;
   wire _028_;
-  wire _029_;
-  wire _030_;
+  wire [4:0] _030_;
   wire _031_;
   wire _032_;
-  wire _033_;
-  wire _035_;
-  wire [4:0] _037_;
-  wire _038_;
-  wire _039_;
+  wire _040_;
+  wire [10:0] _041_;
+  wire _043_;
+  wire _044_;
+  wire [15:0] _045_;
+  wire _046_;
   wire _047_;
-  wire [10:0] _048_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _049_;
-  wire _050_;
-  wire _051_;
-  wire [15:0] _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire [7:0] _056_;
+  (* unused_bits = "8" *)
+  wire [8:0] _049_;
   (* unused_bits = "5" *)
-  wire [5:0] _057_;
-  wire [2:0] _058_;
-  wire _059_;
-  wire _060_;
+  wire [5:0] _050_;
+  (* unused_bits = "3" *)
+  wire [3:0] _051_;
+  wire _052_;
   (* unused_bits = "1" *)
-  wire [1:0] _061_;
-  (* unused_bits = "7" *)
-  wire [7:0] _064_;
+  wire [1:0] _053_;
+  wire _056_;
+  (* unused_bits = "8" *)
+  wire [8:0] _057_;
+  wire _058_;
+  wire _059_;
+  (* unused_bits = "6" *)
+  wire [6:0] _064_;
   wire _065_;
   wire _066_;
   wire _067_;
+  wire _068_;
   wire _069_;
-  (* unused_bits = "6" *)
-  wire [6:0] _073_;
-  wire _074_;
-  wire _075_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
   wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire _080_;
-  wire _081_;
-  (* unused_bits = "17" *)
-  wire [17:0] _082_;
-  (* unused_bits = "17" *)
-  wire [17:0] _083_;
-  wire _089_;
-  wire [18:0] _091_;
-  wire _093_;
-  wire _095_;
-  wire _099_;
+  wire [18:0] _082_;
+  wire _084_;
+  wire _086_;
+  wire _087_;
   (* unused_bits = "5" *)
-  wire [5:0] _100_;
+  wire [5:0] _091_;
+  (* unused_bits = "3" *)
+  wire [3:0] _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
   (* unused_bits = "3" *)
   wire [3:0] _101_;
-  wire _102_;
   wire _103_;
-  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
@@ -182,151 +181,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _148_;
   wire _149_;
   wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
   wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
   wire _160_;
-  wire _161_;
-  wire _162_;
   wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
+  wire [16:0] _166_;
+  wire [4:0] _172_;
   wire _177_;
   wire _178_;
-  wire _179_;
   wire _180_;
   wire _181_;
-  wire _182_;
   wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
   wire _199_;
   wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
   wire _205_;
-  wire _206_;
-  wire _210_;
+  wire _208_;
+  wire _215_;
   wire _216_;
   wire _219_;
-  wire [16:0] _222_;
-  wire [4:0] _228_;
-  wire _233_;
-  wire _234_;
-  wire _236_;
-  wire _237_;
-  wire _239_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire [1:0] _261_;
-  wire _263_;
-  wire [1:0] _264_;
-  wire _265_;
-  wire [1:0] _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire [1:0] _269_;
-  wire _270_;
-  wire _271_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire [16:0] _276_;
-  wire _278_;
-  wire [16:0] _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
-  wire _290_;
-  wire _291_;
-  wire _292_;
-  wire _293_;
-  wire [2:0] _294_;
-  wire [2:0] _295_;
-  wire [2:0] _296_;
-  wire _298_;
-  wire [2:0] _299_;
-  wire _300_;
-  wire [7:0] _301_;
-  wire [7:0] _302_;
-  wire _304_;
-  wire [7:0] _305_;
-  wire _306_;
-  wire [4:0] _307_;
-  wire [4:0] _308_;
-  wire [4:0] _309_;
-  wire _311_;
-  wire [4:0] _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
+  wire _220_;
+  wire _221_;
+  wire [2:0] _222_;
+  wire [2:0] _223_;
+  wire [7:0] _226_;
+  wire [4:0] _229_;
+  wire [4:0] _230_;
   wire [16:0] \$signal ;
-  reg \$signal$141  = 1'h0;
-  reg \$signal$142  = 1'h0;
-  reg \$signal$145  = 1'h1;
-  reg \$signal$170  = 1'h0;
-  reg \$signal$182  = 1'h0;
+  reg \$signal$143  = 1'h0;
+  reg \$signal$144  = 1'h0;
+  reg \$signal$147  = 1'h1;
+  reg \$signal$174  = 1'h0;
+  reg \$signal$186  = 1'h0;
   wire \$signal$28 ;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
@@ -528,7 +412,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [4:0] credits = 5'h14;
-  reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
   reg [4:0] dn = 5'h00;
@@ -553,7 +436,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [6:0] flush = 7'h00;
+  reg [7:0] flush = 8'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [5:0] fn_rem = 6'h00;
@@ -567,8 +450,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
   wire i_last;
-  reg \i_last$89  = 1'h0;
-  reg \i_valid$87  = 1'h0;
+  reg \i_last$91  = 1'h0;
+  reg \i_valid$89  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -591,10 +474,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$186 ;
+  wire [207:0] \o_data$190 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$113 ;
+  wire \o_valid$115 ;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -628,18 +511,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [10:0] t_dec;
   reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [10:0] tile_pen = 11'h000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$118  = 65'h00000000000000000;
+  reg [64:0] \w_data$120  = 65'h00000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$112 ;
-  reg \w_en$116  = 1'h0;
+  wire \w_en$114 ;
+  reg \w_en$118  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   reg wb_last = 1'h0;
@@ -651,435 +539,161 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _060_ = s_act__valid & s_wgt__valid;
-  assign _069_ = in_data & _060_;
-  assign _078_ = ~ at_k_last;
-  assign _089_ = credit_ok | _078_;
-  assign take = _069_ & _089_;
-  assign _099_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _099_;
+  assign _056_ = s_act__valid & s_wgt__valid;
+  assign _066_ = in_data & _056_;
+  assign _076_ = ~ at_k_last;
+  assign _087_ = credit_ok | _076_;
+  assign take = _066_ & _087_;
+  assign _096_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _096_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _022_ = ~ in_data;
-  assign _027_ = s_act__valid & s_wgt__valid;
-  assign _028_ = ~ at_k_last;
-  assign _029_ = credit_ok | _028_;
-  assign _030_ = _027_ & _029_;
-  assign adv = _022_ | _030_;
-  assign _031_ = compute & adv;
-  assign _032_ = _031_ & at_tile_last;
-  assign block_end = _032_ & fn_last;
+  assign _020_ = ~ in_data;
+  assign _021_ = s_act__valid & s_wgt__valid;
+  assign _022_ = ~ at_k_last;
+  assign _023_ = credit_ok | _022_;
+  assign _024_ = _021_ & _023_;
+  assign adv = _020_ | _024_;
+  assign _025_ = compute & adv;
+  assign _026_ = _025_ & at_tile_last;
+  assign block_end = _026_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _033_ = ! lane;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _027_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _035_ = ~ dn_last;
-  assign wrap = d_last & _035_;
-  assign \w_en$112  = \o_valid$113  & ob_last;
-  assign _037_ = kept - 4'h8;
-  assign _038_ = kept >= 5'h10;
-  assign _039_ = kept >= 4'h8;
-  assign _047_ = hdr[47:32] > 7'h47;
-  assign _048_ = _047_ ? hdr[42:32] : 11'h047;
-  assign _049_[10:0] = _048_ - 2'h2;
-  assign _050_ = hdr[47:32] == 1'h1;
-  assign _051_ = hdr[47:32] > 7'h47;
-  assign _052_ = _051_ ? hdr[47:32] : 16'h0047;
-  assign _053_ = _052_ == 1'h1;
-  assign _054_ = ~ ch_left[16];
-  assign _055_ = ch_dec[16] & _054_;
-  assign _056_ = wa + 1'h1;
-  assign _057_[4:0] = blk + 1'h1;
-  assign _058_ = wb + 1'h1;
-  assign _059_ = wb == 3'h6;
-  assign _061_[0] = lane + 1'h1;
-  assign _064_[6:0] = flush - 1'h1;
-  assign _065_ = ! flush;
-  assign _066_ = block_end & last_mblock;
-  assign _067_ = compute & adv;
-  assign _073_[5:0] = fn_rem - 1'h1;
-  assign _074_ = ! fn_rem;
-  assign _075_ = fn_last & last_mblock;
-  assign _076_ = ~ _075_;
-  assign _077_ = ~ k_rem[10];
-  assign _079_ = _077_ & k_dec[10];
-  assign _080_ = ~ t_rem[10];
-  assign _081_ = _080_ & t_dec[10];
-  assign _082_[16:0] = row + 1'h1;
-  assign _083_[16:0] = row - 3'h7;
-  assign _091_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _093_ = ~ drain_lt_wrap_pen;
-  assign _095_ = ~ drain_lt_pen;
-  assign _100_[4:0] = ra_blk + 1'h1;
-  assign _101_[2:0] = ra_beat + 1'h1;
-  assign _102_ = beat_last & d_last;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
+  assign \w_en$114  = \o_valid$115  & ob_last;
+  assign _030_ = kept - 4'h8;
+  assign _031_ = kept >= 5'h10;
+  assign _032_ = kept >= 4'h8;
+  assign _040_ = hdr[47:32] > 7'h47;
+  assign _041_ = _040_ ? hdr[42:32] : 11'h047;
+  assign _043_ = hdr[47:32] == 1'h1;
+  assign _044_ = hdr[47:32] > 7'h47;
+  assign _045_ = _044_ ? hdr[47:32] : 16'h0047;
+  assign _046_ = _045_ == 1'h1;
+  assign _047_ = ~ ch_left[16];
+  assign _049_[7:0] = wa + 1'h1;
+  assign _050_[4:0] = blk + 1'h1;
+  assign _051_[2:0] = wb + 1'h1;
+  assign _052_ = wb == 3'h6;
+  assign _053_[0] = lane + 1'h1;
+  assign _057_[7:0] = $signed(flush) - $signed(2'h1);
+  assign _058_ = block_end & last_mblock;
+  assign _059_ = compute & adv;
+  assign _064_[5:0] = fn_rem - 1'h1;
+  assign _065_ = ! fn_rem;
+  assign _067_ = fn_last & last_mblock;
+  assign _068_ = ~ _067_;
+  assign _069_ = ~ k_rem[10];
+  assign _070_ = _069_ & k_dec[10];
+  assign _071_ = ~ t_rem[10];
+  assign _072_ = _071_ & t_dec[10];
+  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _084_ = ~ drain_lt_wrap_pen;
+  assign _086_ = ~ drain_lt_pen;
+  assign _091_[4:0] = ra_blk + 1'h1;
+  assign _092_[2:0] = ra_beat + 1'h1;
+  assign _093_ = beat_last & d_last;
+  assign _094_ = ~ drain_restart;
+  assign _095_ = _094_ & o_valid;
+  assign _097_ = ~ beat_last;
+  assign _098_ = _095_ & _097_;
+  assign _099_ = ~ drain_restart;
+  assign _100_ = _099_ & row_end;
+  assign _101_[2:0] = beat + 1'h1;
   assign _103_ = ~ drain_restart;
-  assign _104_ = _103_ & o_valid;
-  assign _105_ = ~ beat_last;
-  assign _106_ = _104_ & _105_;
-  assign _107_ = ~ drain_restart;
-  assign _108_ = _107_ & row_end;
-  assign _003_ = ~ drain_restart;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _008_ = ~ drain_restart;
-  assign _009_ = drain_d_step & _008_;
-  assign _010_ = d + 1'h1;
-  assign _012_[2:0] = drain_d_wrap ? 3'h0 : _010_;
-  assign _015_ = o_valid & row_valid;
-  assign _016_ = row_end & row_valid;
-  assign _017_ = _016_ & row_last;
-  assign _019_[2:0] = ob + 1'h1;
-  assign _020_[2:0] = ob_last ? 3'h0 : _019_[2:0];
-  assign _023_ = r_en & m_out__valid;
-  assign _024_ = ~ row_valid;
-  assign _025_ = row_end & _024_;
-  reg [16:0] _511_ = 17'h00000;
-  assign drain_back[16:0] = _511_;
-  reg [16:0] _512_ = 17'h00000;
-  assign drain_plus[16:0] = _512_;
-  assign _109_ = { _009_, enter_q, drain_dn_step } != 3'h4;
-  assign _110_ = { _009_, enter_q } != 1'h0;
-  assign _111_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _112_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _113_ = { _009_, drain_restart } != 1'h0;
-  assign _114_ = { compute, adv } != 2'h2;
+  assign _105_ = ~ drain_restart;
+  assign _106_ = _105_ & row_end;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = drain_d_step & _002_;
+  assign _004_ = d + 1'h1;
+  assign _005_[2:0] = drain_d_wrap ? 3'h0 : _004_;
+  assign _006_ = dn + 1'h1;
+  assign _007_[4:0] = drain_dn_wrap ? 5'h00 : _006_;
+  assign _008_ = o_valid & row_valid;
+  assign _009_ = row_end & row_valid;
+  assign _010_ = _009_ & row_last;
+  assign _013_ = ob + 1'h1;
+  assign _014_[2:0] = ob_last ? 3'h0 : _013_;
+  assign _016_ = r_en & m_out__valid;
+  assign _017_ = ~ row_valid;
+  assign _018_ = row_end & _017_;
+  reg [16:0] _413_ = 17'h00000;
+  assign drain_back[16:0] = _413_;
+  reg [16:0] _414_ = 17'h00000;
+  assign drain_plus[16:0] = _414_;
+  assign _107_ = { _003_, enter_q, drain_dn_step } != 3'h4;
+  assign _108_ = { _003_, enter_q } != 1'h0;
+  assign _109_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _110_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _111_ = { _003_, drain_restart } != 1'h0;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _116_ = { compute, adv } != 2'h2;
   assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { tile_end, compute } != 1'h1;
-  assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _257_, _256_ } != 1'h0;
-  assign _123_ = { _268_, s_param__valid } != 2'h2;
-  assign _124_ = { _270_, s_param__valid } != 2'h2;
-  assign _125_ = { _268_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _265_, compute } != 2'h3;
-  assign _127_ = { _263_, _065_ } != 2'h2;
-  assign _128_ = { _270_, _268_, _265_, _263_ } != 1'h0;
-  assign _129_ = { _273_, s_param__valid } != 2'h2;
-  assign _130_ = { _275_, s_param__valid } != 2'h2;
-  assign _131_ = { _275_, _273_ } != 1'h0;
-  assign _132_ = { _278_, s_param__valid } != 2'h2;
-  assign _133_ = { _280_, s_param__valid } != 2'h2;
-  assign _134_ = { _280_, _278_ } != 1'h0;
-  assign _135_ = { _285_, s_param__valid } != 2'h2;
-  assign _136_ = { _287_, s_param__valid } != 2'h2;
-  assign _137_ = { _285_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _138_ = { _287_, _285_ } != 1'h0;
-  assign _139_ = { _291_, s_param__valid } != 2'h2;
-  assign _140_ = { _293_, s_param__valid } != 2'h2;
-  assign _141_ = { _293_, _291_ } != 1'h0;
-  assign _142_ = { _298_, s_param__valid } != 2'h2;
-  assign _143_ = { _300_, s_param__valid } != 2'h2;
-  assign _144_ = { _298_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _145_ = { _300_, _298_ } != 1'h0;
-  assign _146_ = { _304_, s_param__valid } != 2'h2;
-  assign _147_ = { _306_, s_param__valid } != 2'h2;
-  assign _148_ = { _304_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _149_ = { _306_, _304_ } != 1'h0;
-  assign _150_ = { _311_, s_param__valid } != 2'h2;
-  assign _151_ = { _313_, s_param__valid } != 2'h2;
-  assign _152_ = { _311_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _153_ = { _311_, wb_last, \$signal$145 , s_param__valid } != 4'hb;
-  assign _154_ = { _313_, _311_ } != 1'h0;
-  assign _155_ = { _317_, s_param__valid } != 2'h2;
-  assign _156_ = { _319_, s_param__valid } != 2'h2;
-  assign _157_ = { _319_, _317_ } != 1'h0;
-  assign _158_ = & { _200_, \o_valid$113  };
-  assign _159_ = & { _201_, \o_valid$113  };
-  assign _160_ = & { _202_, \o_valid$113  };
-  assign _161_ = & { _203_, \o_valid$113  };
-  assign _162_ = & { _204_, \o_valid$113  };
-  assign _163_ = & { _205_, \o_valid$113  };
-  assign _164_ = & { _206_, \o_valid$113  };
-  assign _165_ = & { _110_, _109_ };
-  assign _166_ = & { _102_, o_valid };
-  assign _167_ = & { _117_, _116_ };
-  assign _168_ = & { tile_end, fn_last };
-  assign _169_ = & { _258_, ch_left[16], s_param__valid };
-  assign _170_ = & { _259_, ch_left[16], s_param__valid };
-  assign _171_ = & { _260_, ch_left[16], s_param__valid };
-  assign _172_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
-  assign _173_ = & { _131_, _130_, _129_ };
-  assign _174_ = & { _134_, _133_, _132_ };
-  assign _175_ = & { _138_, _137_, _136_, _135_ };
-  assign _176_ = & { _141_, _140_, _139_ };
-  assign _177_ = & { _145_, _144_, _143_, _142_ };
-  assign _178_ = & { _149_, _148_, _147_, _146_ };
-  assign _179_ = & { _154_, _153_, _152_, _151_, _150_ };
-  assign _180_ = & { _157_, _156_, _155_ };
-  assign _181_ = & { _320_, s_param__valid };
-  assign _182_ = & { _321_, s_param__valid };
-  assign _183_ = & { _322_, s_param__valid };
-  assign _184_ = & { _323_, s_param__valid };
-  assign _185_ = & { _324_, s_param__valid };
-  assign _186_ = & { _325_, s_param__valid };
-  assign _187_ = & { _326_, s_param__valid };
-  assign _188_ = & { _327_, s_param__valid };
-  assign _189_ = & { _328_, s_param__valid };
-  assign _190_ = & { _329_, s_param__valid };
-  assign _198_ = ~ compute;
-  assign _199_ = ~ _332_;
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { dn_last, rst };
-  assign _194_ = | { d_last, rst };
-  assign _195_ = | { _198_, rst };
-  assign _196_ = | { _066_, rst };
-  assign _197_ = | { _199_, rst };
-  assign _200_ = ob == 3'h6;
-  assign _201_ = ob == 3'h5;
-  assign _202_ = ob == 3'h4;
-  assign _203_ = ob == 2'h3;
-  assign _204_ = ob == 2'h2;
-  assign _205_ = ob == 1'h1;
-  assign _206_ = ! ob;
-  assign _210_ = drain_restart ? 1'h0 : d_last;
-  assign _216_ = drain_restart ? m_one : row_last;
-  assign _219_ = drain_restart ? 1'h1 : row_valid;
-  assign _222_ = drain_restart ? 17'h00000 : row;
-  assign _228_ = drain_restart ? 5'h00 : dn;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$142  : _081_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$141  : _079_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _239_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _702_;
-    input [6:0] a;
-    input [13:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _702_ = b[6:0];
-      2'b1?:
-        _702_ = b[13:7];
-      default:
-        _702_ = a;
-    endcase
-  endfunction
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = _065_ ? 2'h0 : 2'hx;
-  function [1:0] _709_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _709_ = b[1:0];
-      4'b??1?:
-        _709_ = b[3:2];
-      4'b?1??:
-        _709_ = b[5:4];
-      4'b1???:
-        _709_ = b[7:6];
-      default:
-        _709_ = a;
-    endcase
-  endfunction
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _264_ = compute ? 2'hx : 2'h3;
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _266_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _267_ = s_param__valid ? _266_ : 2'hx;
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _269_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _270_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _271_ = s_param__valid ? _055_ : 1'hx;
-  function [0:0] _719_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _719_ = b[0:0];
-      2'b1?:
-        _719_ = b[1:1];
-      default:
-        _719_ = a;
-    endcase
-  endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _724_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _724_ = b[16:0];
-      2'b1?:
-        _724_ = b[33:17];
-      default:
-        _724_ = a;
-    endcase
-  endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
-  assign _282_ = \$signal$145  ? _281_ : 1'hx;
-  assign _283_ = s_param__valid ? _282_ : 1'hx;
-  function [0:0] _731_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _731_ = b[0:0];
-      2'b1?:
-        _731_ = b[1:1];
-      default:
-        _731_ = a;
-    endcase
-  endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _289_ = s_param__valid ? _288_ : 1'hx;
-  function [0:0] _737_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _737_ = b[0:0];
-      2'b1?:
-        _737_ = b[1:1];
-      default:
-        _737_ = a;
-    endcase
-  endfunction
-  assign _290_ = _737_(1'hx, { _292_, _289_ }, { _293_, _291_ });
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _058_;
-  assign _295_ = \$signal$145  ? _294_ : 3'hx;
-  assign _296_ = s_param__valid ? _295_ : 3'hx;
-  function [2:0] _744_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _744_ = b[2:0];
-      2'b1?:
-        _744_ = b[5:3];
-      default:
-        _744_ = a;
-    endcase
-  endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = \$signal$145  ? _056_ : 8'hxx;
-  assign _302_ = s_param__valid ? _301_ : 8'hxx;
-  function [7:0] _750_;
-    input [7:0] a;
-    input [15:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _750_ = b[7:0];
-      2'b1?:
-        _750_ = b[15:8];
-      default:
-        _750_ = a;
-    endcase
-  endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = wb_last ? _057_[4:0] : 5'hxx;
-  assign _308_ = \$signal$145  ? _307_ : 5'hxx;
-  assign _309_ = s_param__valid ? _308_ : 5'hxx;
-  function [4:0] _757_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _757_ = b[4:0];
-      2'b1?:
-        _757_ = b[9:5];
-      default:
-        _757_ = a;
-    endcase
-  endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h0 : _061_[0];
-  assign _315_ = s_param__valid ? _314_ : 1'hx;
-  function [0:0] _763_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _763_ = b[0:0];
-      2'b1?:
-        _763_ = b[1:1];
-      default:
-        _763_ = a;
-    endcase
-  endfunction
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign header_taken = _336_ ? s_param__valid : 1'h0;
-  assign _336_ = ! ctrl_state;
-  function [0:0] _785_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _785_ = b[0:0];
-      2'b1?:
-        _785_ = b[1:1];
-      default:
-        _785_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _785_(1'h0, 2'h3, { _338_, _337_ });
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
+  assign _118_ = { tile_end, compute } != 1'h1;
+  assign _119_ = { tile_end, compute } != 1'h1;
+  assign _120_ = { st_flush, st_compute } != 1'h0;
+  assign _121_ = { take_ch, header_taken } != 1'h0;
+  assign _122_ = { take_ch, header_taken } != 1'h0;
+  assign _123_ = { take_ch, header_taken } != 1'h0;
+  assign _124_ = { take_ch, header_taken } != 1'h0;
+  assign _125_ = & { _144_, \o_valid$115  };
+  assign _126_ = & { _145_, \o_valid$115  };
+  assign _127_ = & { _146_, \o_valid$115  };
+  assign _128_ = & { _147_, \o_valid$115  };
+  assign _129_ = & { _148_, \o_valid$115  };
+  assign _130_ = & { _149_, \o_valid$115  };
+  assign _131_ = & { _150_, \o_valid$115  };
+  assign _132_ = & { _108_, _107_ };
+  assign _133_ = & { _093_, o_valid };
+  assign _134_ = & { _115_, _114_ };
+  assign _135_ = & { tile_end, fn_last };
+  assign _143_ = ~ compute;
+  assign _136_ = | { drain_restart, rst };
+  assign _137_ = | { drain_restart, rst };
+  assign _138_ = | { dn_last, rst };
+  assign _139_ = | { d_last, rst };
+  assign _140_ = | { _143_, rst };
+  assign _141_ = | { _058_, rst };
+  assign _142_ = | { enter, rst };
+  assign _144_ = ob == 3'h6;
+  assign _145_ = ob == 3'h5;
+  assign _146_ = ob == 3'h4;
+  assign _147_ = ob == 2'h3;
+  assign _148_ = ob == 2'h2;
+  assign _149_ = ob == 1'h1;
+  assign _150_ = ! ob;
+  assign _154_ = drain_restart ? 1'h0 : d_last;
+  assign _160_ = drain_restart ? m_one : row_last;
+  assign _163_ = drain_restart ? 1'h1 : row_valid;
+  assign _166_ = drain_restart ? 17'h00000 : row;
+  assign _172_ = drain_restart ? 5'h00 : dn;
+  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _072_;
+  assign _178_ = adv ? _177_ : 1'hx;
+  assign _180_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _070_;
+  assign _181_ = adv ? _180_ : 1'hx;
+  assign _183_ = at_k_last ? 1'h0 : 1'hx;
+  assign _199_ = compute ? st_flush : 1'h1;
+  assign _200_ = st_compute ? _199_ : st_flush;
+  assign _205_ = enter ? 1'h1 : st_compute;
+  assign _208_ = header_taken ? 1'h0 : st_header;
+  assign _215_ = header_taken ? 1'h0 : wb_last;
+  assign _216_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _052_;
+  assign _219_ = header_taken ? 1'h1 : 1'hx;
+  assign _220_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _221_ = take_ch ? _220_ : _219_;
+  assign _222_ = header_taken ? 3'h0 : wb;
+  assign _223_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _051_[2:0];
+  assign _226_ = header_taken ? 8'h00 : wa;
+  assign _229_ = header_taken ? 5'h00 : blk;
+  assign _230_ = wb_last ? _050_[4:0] : _229_;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -1239,8 +853,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$186 [0]),
-    .B(\o_data$186 [26]),
+    .A(\o_data$190 [0]),
+    .B(\o_data$190 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -1248,8 +862,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$186 [1]),
-    .B(\o_data$186 [27]),
+    .A(\o_data$190 [1]),
+    .B(\o_data$190 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -1257,8 +871,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$186 [10]),
-    .B(\o_data$186 [36]),
+    .A(\o_data$190 [10]),
+    .B(\o_data$190 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -1266,8 +880,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$186 [11]),
-    .B(\o_data$186 [37]),
+    .A(\o_data$190 [11]),
+    .B(\o_data$190 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -1275,8 +889,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$186 [12]),
-    .B(\o_data$186 [38]),
+    .A(\o_data$190 [12]),
+    .B(\o_data$190 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -1284,8 +898,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$186 [13]),
-    .B(\o_data$186 [39]),
+    .A(\o_data$190 [13]),
+    .B(\o_data$190 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -1293,8 +907,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$186 [14]),
-    .B(\o_data$186 [40]),
+    .A(\o_data$190 [14]),
+    .B(\o_data$190 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -1302,8 +916,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$186 [15]),
-    .B(\o_data$186 [41]),
+    .A(\o_data$190 [15]),
+    .B(\o_data$190 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -1311,8 +925,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$186 [16]),
-    .B(\o_data$186 [42]),
+    .A(\o_data$190 [16]),
+    .B(\o_data$190 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -1320,8 +934,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$186 [17]),
-    .B(\o_data$186 [43]),
+    .A(\o_data$190 [17]),
+    .B(\o_data$190 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -1329,8 +943,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$186 [18]),
-    .B(\o_data$186 [44]),
+    .A(\o_data$190 [18]),
+    .B(\o_data$190 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -1338,8 +952,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$186 [19]),
-    .B(\o_data$186 [45]),
+    .A(\o_data$190 [19]),
+    .B(\o_data$190 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -1347,8 +961,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$186 [2]),
-    .B(\o_data$186 [28]),
+    .A(\o_data$190 [2]),
+    .B(\o_data$190 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -1356,8 +970,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$186 [20]),
-    .B(\o_data$186 [46]),
+    .A(\o_data$190 [20]),
+    .B(\o_data$190 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -1365,8 +979,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$186 [21]),
-    .B(\o_data$186 [47]),
+    .A(\o_data$190 [21]),
+    .B(\o_data$190 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -1374,8 +988,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$186 [22]),
-    .B(\o_data$186 [48]),
+    .A(\o_data$190 [22]),
+    .B(\o_data$190 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -1383,8 +997,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$186 [23]),
-    .B(\o_data$186 [49]),
+    .A(\o_data$190 [23]),
+    .B(\o_data$190 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1392,8 +1006,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$186 [24]),
-    .B(\o_data$186 [50]),
+    .A(\o_data$190 [24]),
+    .B(\o_data$190 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1401,8 +1015,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$186 [25]),
-    .B(\o_data$186 [51]),
+    .A(\o_data$190 [25]),
+    .B(\o_data$190 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1410,8 +1024,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$186 [3]),
-    .B(\o_data$186 [29]),
+    .A(\o_data$190 [3]),
+    .B(\o_data$190 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1419,8 +1033,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$186 [4]),
-    .B(\o_data$186 [30]),
+    .A(\o_data$190 [4]),
+    .B(\o_data$190 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1428,8 +1042,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$186 [5]),
-    .B(\o_data$186 [31]),
+    .A(\o_data$190 [5]),
+    .B(\o_data$190 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1437,8 +1051,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$186 [6]),
-    .B(\o_data$186 [32]),
+    .A(\o_data$190 [6]),
+    .B(\o_data$190 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1446,8 +1060,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$186 [7]),
-    .B(\o_data$186 [33]),
+    .A(\o_data$190 [7]),
+    .B(\o_data$190 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1455,8 +1069,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$186 [8]),
-    .B(\o_data$186 [34]),
+    .A(\o_data$190 [8]),
+    .B(\o_data$190 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1464,8 +1078,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$186 [9]),
-    .B(\o_data$186 [35]),
+    .A(\o_data$190 [9]),
+    .B(\o_data$190 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1473,8 +1087,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$186 [52]),
-    .B(\o_data$186 [78]),
+    .A(\o_data$190 [52]),
+    .B(\o_data$190 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1482,8 +1096,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$186 [53]),
-    .B(\o_data$186 [79]),
+    .A(\o_data$190 [53]),
+    .B(\o_data$190 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1491,8 +1105,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$186 [62]),
-    .B(\o_data$186 [88]),
+    .A(\o_data$190 [62]),
+    .B(\o_data$190 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1500,8 +1114,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$186 [63]),
-    .B(\o_data$186 [89]),
+    .A(\o_data$190 [63]),
+    .B(\o_data$190 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1509,8 +1123,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$186 [64]),
-    .B(\o_data$186 [90]),
+    .A(\o_data$190 [64]),
+    .B(\o_data$190 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1518,8 +1132,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$186 [65]),
-    .B(\o_data$186 [91]),
+    .A(\o_data$190 [65]),
+    .B(\o_data$190 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1527,8 +1141,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$186 [66]),
-    .B(\o_data$186 [92]),
+    .A(\o_data$190 [66]),
+    .B(\o_data$190 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1536,8 +1150,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$186 [67]),
-    .B(\o_data$186 [93]),
+    .A(\o_data$190 [67]),
+    .B(\o_data$190 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1545,8 +1159,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$186 [68]),
-    .B(\o_data$186 [94]),
+    .A(\o_data$190 [68]),
+    .B(\o_data$190 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1554,8 +1168,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$186 [69]),
-    .B(\o_data$186 [95]),
+    .A(\o_data$190 [69]),
+    .B(\o_data$190 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1563,8 +1177,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$186 [70]),
-    .B(\o_data$186 [96]),
+    .A(\o_data$190 [70]),
+    .B(\o_data$190 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1572,8 +1186,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$186 [71]),
-    .B(\o_data$186 [97]),
+    .A(\o_data$190 [71]),
+    .B(\o_data$190 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1581,8 +1195,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$186 [54]),
-    .B(\o_data$186 [80]),
+    .A(\o_data$190 [54]),
+    .B(\o_data$190 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1590,8 +1204,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$186 [72]),
-    .B(\o_data$186 [98]),
+    .A(\o_data$190 [72]),
+    .B(\o_data$190 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1599,8 +1213,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$186 [73]),
-    .B(\o_data$186 [99]),
+    .A(\o_data$190 [73]),
+    .B(\o_data$190 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1608,8 +1222,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$186 [74]),
-    .B(\o_data$186 [100]),
+    .A(\o_data$190 [74]),
+    .B(\o_data$190 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1617,8 +1231,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$186 [75]),
-    .B(\o_data$186 [101]),
+    .A(\o_data$190 [75]),
+    .B(\o_data$190 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1626,8 +1240,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$186 [76]),
-    .B(\o_data$186 [102]),
+    .A(\o_data$190 [76]),
+    .B(\o_data$190 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1635,8 +1249,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$186 [77]),
-    .B(\o_data$186 [103]),
+    .A(\o_data$190 [77]),
+    .B(\o_data$190 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1644,8 +1258,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$186 [55]),
-    .B(\o_data$186 [81]),
+    .A(\o_data$190 [55]),
+    .B(\o_data$190 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1653,8 +1267,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$186 [56]),
-    .B(\o_data$186 [82]),
+    .A(\o_data$190 [56]),
+    .B(\o_data$190 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1662,8 +1276,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$186 [57]),
-    .B(\o_data$186 [83]),
+    .A(\o_data$190 [57]),
+    .B(\o_data$190 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1671,8 +1285,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$186 [58]),
-    .B(\o_data$186 [84]),
+    .A(\o_data$190 [58]),
+    .B(\o_data$190 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1680,8 +1294,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$186 [59]),
-    .B(\o_data$186 [85]),
+    .A(\o_data$190 [59]),
+    .B(\o_data$190 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1689,8 +1303,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$186 [60]),
-    .B(\o_data$186 [86]),
+    .A(\o_data$190 [60]),
+    .B(\o_data$190 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1698,8 +1312,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$186 [61]),
-    .B(\o_data$186 [87]),
+    .A(\o_data$190 [61]),
+    .B(\o_data$190 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1707,8 +1321,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$186 [104]),
-    .B(\o_data$186 [130]),
+    .A(\o_data$190 [104]),
+    .B(\o_data$190 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1716,8 +1330,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$186 [105]),
-    .B(\o_data$186 [131]),
+    .A(\o_data$190 [105]),
+    .B(\o_data$190 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1725,8 +1339,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$186 [114]),
-    .B(\o_data$186 [140]),
+    .A(\o_data$190 [114]),
+    .B(\o_data$190 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1734,8 +1348,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$186 [115]),
-    .B(\o_data$186 [141]),
+    .A(\o_data$190 [115]),
+    .B(\o_data$190 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1743,8 +1357,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$186 [116]),
-    .B(\o_data$186 [142]),
+    .A(\o_data$190 [116]),
+    .B(\o_data$190 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1752,8 +1366,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$186 [117]),
-    .B(\o_data$186 [143]),
+    .A(\o_data$190 [117]),
+    .B(\o_data$190 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1761,8 +1375,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$186 [118]),
-    .B(\o_data$186 [144]),
+    .A(\o_data$190 [118]),
+    .B(\o_data$190 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1770,8 +1384,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$186 [119]),
-    .B(\o_data$186 [145]),
+    .A(\o_data$190 [119]),
+    .B(\o_data$190 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1779,8 +1393,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$186 [120]),
-    .B(\o_data$186 [146]),
+    .A(\o_data$190 [120]),
+    .B(\o_data$190 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1788,8 +1402,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$186 [121]),
-    .B(\o_data$186 [147]),
+    .A(\o_data$190 [121]),
+    .B(\o_data$190 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1797,8 +1411,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$186 [122]),
-    .B(\o_data$186 [148]),
+    .A(\o_data$190 [122]),
+    .B(\o_data$190 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1806,8 +1420,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$186 [123]),
-    .B(\o_data$186 [149]),
+    .A(\o_data$190 [123]),
+    .B(\o_data$190 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1815,8 +1429,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$186 [106]),
-    .B(\o_data$186 [132]),
+    .A(\o_data$190 [106]),
+    .B(\o_data$190 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1824,8 +1438,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$186 [124]),
-    .B(\o_data$186 [150]),
+    .A(\o_data$190 [124]),
+    .B(\o_data$190 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1833,8 +1447,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$186 [125]),
-    .B(\o_data$186 [151]),
+    .A(\o_data$190 [125]),
+    .B(\o_data$190 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1842,8 +1456,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$186 [126]),
-    .B(\o_data$186 [152]),
+    .A(\o_data$190 [126]),
+    .B(\o_data$190 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1851,8 +1465,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$186 [127]),
-    .B(\o_data$186 [153]),
+    .A(\o_data$190 [127]),
+    .B(\o_data$190 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1860,8 +1474,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$186 [128]),
-    .B(\o_data$186 [154]),
+    .A(\o_data$190 [128]),
+    .B(\o_data$190 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1869,8 +1483,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$186 [129]),
-    .B(\o_data$186 [155]),
+    .A(\o_data$190 [129]),
+    .B(\o_data$190 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1878,8 +1492,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$186 [107]),
-    .B(\o_data$186 [133]),
+    .A(\o_data$190 [107]),
+    .B(\o_data$190 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1887,8 +1501,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$186 [108]),
-    .B(\o_data$186 [134]),
+    .A(\o_data$190 [108]),
+    .B(\o_data$190 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1896,8 +1510,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$186 [109]),
-    .B(\o_data$186 [135]),
+    .A(\o_data$190 [109]),
+    .B(\o_data$190 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1905,8 +1519,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$186 [110]),
-    .B(\o_data$186 [136]),
+    .A(\o_data$190 [110]),
+    .B(\o_data$190 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1914,8 +1528,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$186 [111]),
-    .B(\o_data$186 [137]),
+    .A(\o_data$190 [111]),
+    .B(\o_data$190 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1923,8 +1537,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$186 [112]),
-    .B(\o_data$186 [138]),
+    .A(\o_data$190 [112]),
+    .B(\o_data$190 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1932,8 +1546,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$186 [113]),
-    .B(\o_data$186 [139]),
+    .A(\o_data$190 [113]),
+    .B(\o_data$190 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1941,8 +1555,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$186 [156]),
-    .B(\o_data$186 [182]),
+    .A(\o_data$190 [156]),
+    .B(\o_data$190 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1950,8 +1564,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$186 [157]),
-    .B(\o_data$186 [183]),
+    .A(\o_data$190 [157]),
+    .B(\o_data$190 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1959,8 +1573,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$186 [166]),
-    .B(\o_data$186 [192]),
+    .A(\o_data$190 [166]),
+    .B(\o_data$190 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1968,8 +1582,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$186 [167]),
-    .B(\o_data$186 [193]),
+    .A(\o_data$190 [167]),
+    .B(\o_data$190 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1977,8 +1591,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$186 [168]),
-    .B(\o_data$186 [194]),
+    .A(\o_data$190 [168]),
+    .B(\o_data$190 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1986,8 +1600,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$186 [169]),
-    .B(\o_data$186 [195]),
+    .A(\o_data$190 [169]),
+    .B(\o_data$190 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1995,8 +1609,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$186 [170]),
-    .B(\o_data$186 [196]),
+    .A(\o_data$190 [170]),
+    .B(\o_data$190 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -2004,8 +1618,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$186 [171]),
-    .B(\o_data$186 [197]),
+    .A(\o_data$190 [171]),
+    .B(\o_data$190 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -2013,8 +1627,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$186 [172]),
-    .B(\o_data$186 [198]),
+    .A(\o_data$190 [172]),
+    .B(\o_data$190 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -2022,8 +1636,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$186 [173]),
-    .B(\o_data$186 [199]),
+    .A(\o_data$190 [173]),
+    .B(\o_data$190 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -2031,8 +1645,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$186 [174]),
-    .B(\o_data$186 [200]),
+    .A(\o_data$190 [174]),
+    .B(\o_data$190 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -2040,8 +1654,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$186 [175]),
-    .B(\o_data$186 [201]),
+    .A(\o_data$190 [175]),
+    .B(\o_data$190 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -2049,8 +1663,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$186 [158]),
-    .B(\o_data$186 [184]),
+    .A(\o_data$190 [158]),
+    .B(\o_data$190 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -2058,8 +1672,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$186 [176]),
-    .B(\o_data$186 [202]),
+    .A(\o_data$190 [176]),
+    .B(\o_data$190 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -2067,8 +1681,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$186 [177]),
-    .B(\o_data$186 [203]),
+    .A(\o_data$190 [177]),
+    .B(\o_data$190 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -2076,8 +1690,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$186 [178]),
-    .B(\o_data$186 [204]),
+    .A(\o_data$190 [178]),
+    .B(\o_data$190 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -2085,8 +1699,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$186 [179]),
-    .B(\o_data$186 [205]),
+    .A(\o_data$190 [179]),
+    .B(\o_data$190 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -2094,8 +1708,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$186 [180]),
-    .B(\o_data$186 [206]),
+    .A(\o_data$190 [180]),
+    .B(\o_data$190 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -2103,8 +1717,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$186 [181]),
-    .B(\o_data$186 [207]),
+    .A(\o_data$190 [181]),
+    .B(\o_data$190 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -2112,8 +1726,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$186 [159]),
-    .B(\o_data$186 [185]),
+    .A(\o_data$190 [159]),
+    .B(\o_data$190 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -2121,8 +1735,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$186 [160]),
-    .B(\o_data$186 [186]),
+    .A(\o_data$190 [160]),
+    .B(\o_data$190 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -2130,8 +1744,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$186 [161]),
-    .B(\o_data$186 [187]),
+    .A(\o_data$190 [161]),
+    .B(\o_data$190 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -2139,8 +1753,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$186 [162]),
-    .B(\o_data$186 [188]),
+    .A(\o_data$190 [162]),
+    .B(\o_data$190 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -2148,8 +1762,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$186 [163]),
-    .B(\o_data$186 [189]),
+    .A(\o_data$190 [163]),
+    .B(\o_data$190 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -2157,8 +1771,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$186 [164]),
-    .B(\o_data$186 [190]),
+    .A(\o_data$190 [164]),
+    .B(\o_data$190 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -2166,8 +1780,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$186 [165]),
-    .B(\o_data$186 [191]),
+    .A(\o_data$190 [165]),
+    .B(\o_data$190 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2491,7 +2105,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$186 ),
+    .o_data(\o_data$190 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2500,13 +2114,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$118 ),
-    .wp__en(\w_en$116 )
+    .wp__data(\w_data$120 ),
+    .wp__en(\w_en$118 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$3858$0 (ra_beat),
-    .\port$3860$0 (ra_blk),
+    .\port$3862$0 (ra_beat),
+    .\port$3864$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2517,28 +2131,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$89 ),
-    .i_valid(\i_valid$87 ),
+    .i_last(\i_last$91 ),
+    .i_valid(\i_valid$89 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$113 ),
-    .\port$5904$0 (r_data),
+    .o_valid(\o_valid$115 ),
+    .\port$5936$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _091_[18:17] = 2'hx;
-  assign _020_[3] = 1'hx;
-  assign _012_[3] = 1'hx;
+  assign _082_[18:17] = 2'hx;
+  assign _014_[3] = 1'hx;
+  assign _007_[5] = 1'hx;
+  assign _005_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$116  <= 1'h0;
-      \i_last$89  <= 1'h0;
-      \i_valid$87  <= 1'h0;
+      \w_en$118  <= 1'h0;
+      \i_last$91  <= 1'h0;
+      \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$182  <= 1'h0;
+      \$signal$186  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -2560,97 +2176,113 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _511_ <= 17'h00000;
-      _512_ <= 17'h00000;
+      _413_ <= 17'h00000;
+      _414_ <= 17'h00000;
       tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
+      wb_last <= 1'h0;
+      wb <= 3'h0;
+      wa <= 8'h00;
+      blk <= 5'h00;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h14;
       last_mblock <= 1'h0;
+      w_en <= 1'h0;
     end else begin
-      give_back <= _023_ + _025_;
-      \w_en$116  <= \w_en$112 ;
-      \i_last$89  <= part_last;
-      \i_valid$87  <= \$signal$182 ;
-      part_last <= _017_ & dn_last;
-      \$signal$182  <= _015_;
+      give_back <= _016_ + _018_;
+      \w_en$118  <= \w_en$114 ;
+      \i_last$91  <= part_last;
+      \i_valid$89  <= \$signal$186 ;
+      part_last <= _010_ & dn_last;
+      \$signal$186  <= _008_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _006_ & d_last;
+      drain_dn_step <= _106_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _003_ & row_end;
-      begin if (_106_) d_last <= _210_; else d_last <= _108_ ? \$signal$170  : _210_; end
-      begin if (_106_) row_last <= _216_; else begin if (_108_) row_last <= row_last_next; else row_last <= _216_; end end
-      begin if (_106_) row_valid <= _219_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _219_; end end
-      begin if (_106_) row <= _222_; else begin if (_108_) row <= row_next; else row <= _222_; end end
-      begin if (_009_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 5'h00; else dn <= dn + 1'h1; end else dn <= _228_; end else dn <= _228_; end
+      drain_d_step <= _103_ & row_end;
+      begin if (_098_) d_last <= _154_; else d_last <= _100_ ? \$signal$174  : _154_; end
+      begin if (_098_) row_last <= _160_; else begin if (_100_) row_last <= row_last_next; else row_last <= _160_; end end
+      begin if (_098_) row_valid <= _163_; else begin if (_100_) row_valid <= row_valid_next; else row_valid <= _163_; end end
+      begin if (_098_) row <= _166_; else begin if (_100_) row <= row_next; else row <= _166_; end end
+      begin if (_003_) begin if (drain_dn_step) dn <= _007_[4:0]; else dn <= _172_; end else dn <= _172_; end
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _091_[16:0];
+      row_next <= _082_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _511_ <= _083_[16:0];
-      _512_ <= _082_[16:0];
-      tile_end <= _067_ & at_tile_last;
+      _413_ <= row - 3'h7;
+      _414_ <= row + 1'h1;
+      tile_end <= _059_ & at_tile_last;
+      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _200_; end else st_flush <= _200_; end
+      begin if (st_compute) begin if (compute) st_compute <= _205_; else st_compute <= 1'h0; end else st_compute <= _205_; end
+      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _208_; end else st_header <= _208_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _216_ : _215_; else wb_last <= _215_; end
+      begin if (take_ch) wb <= \$signal$147  ? _223_ : _222_; else wb <= _222_; end
+      begin if (take_ch) wa <= \$signal$147  ? _049_[7:0] : _226_; else wa <= _226_; end
+      begin if (take_ch) blk <= \$signal$147  ? _230_ : _229_; else blk <= _229_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _038_ : _039_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _037_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _031_ : _032_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      w_en <= take_ch & _027_;
     end
     if (rst) begin
-      \w_data$118  <= 65'h00000000000000000;
-    end else if (\w_en$112 ) begin
-      \w_data$118  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
+      \w_data$120  <= 65'h00000000000000000;
+    end else if (\w_en$114 ) begin
+      \w_data$120  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_158_) begin
+    end else if (_125_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_159_) begin
+    end else if (_126_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_160_) begin
+    end else if (_127_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_161_) begin
+    end else if (_128_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_162_) begin
+    end else if (_129_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_163_) begin
+    end else if (_130_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_164_) begin
+    end else if (_131_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 3'h0;
-    end else if (\o_valid$113 ) begin
+    end else if (\o_valid$115 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _020_[2:0];
+      ob <= _014_[2:0];
     end
-    if (\$signal$182 ) begin
+    if (\$signal$186 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2658,197 +2290,147 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_165_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_009_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_132_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_111_) begin
-      begin if (_106_) beat_last <= beat == 3'h6; else begin if (_108_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_109_) begin
+      begin if (_098_) beat_last <= beat == 3'h6; else begin if (_100_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_112_) begin
-      begin if (_106_) beat <= beat + 1'h1; else begin if (_108_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_110_) begin
+      begin if (_098_) beat <= _101_[2:0]; else begin if (_100_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_113_) begin
-      begin if (_009_) d <= _012_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_111_) begin
+      begin if (_003_) d <= _005_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_191_) begin
+    if (_136_) begin
       ra_blk <= 5'h00;
-    end else if (_166_) begin
+    end else if (_133_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_192_) begin
+    if (_137_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
-      ra_beat <= _101_[2:0];
+      ra_beat <= _092_[2:0];
     end
-    if (_193_) begin
+    if (_138_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _100_[4:0];
+      ra_blk_next <= _091_[4:0];
     end
-    if (_194_) begin
-      \$signal$170  <= 1'h0;
+    if (_139_) begin
+      \$signal$174  <= 1'h0;
     end else begin
-      \$signal$170  <= drain_d_pen;
+      \$signal$174  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_114_) begin
-      at_tile_last <= compute ? _234_ : \$signal$142 ;
+    end else if (_112_) begin
+      at_tile_last <= compute ? _178_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_115_) begin
-      at_k_last <= compute ? _237_ : \$signal$141 ;
+    end else if (_113_) begin
+      at_k_last <= compute ? _181_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_167_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_134_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _183_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_118_) begin
+    end else if (_116_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_119_) begin
+    end else if (_117_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_120_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _074_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_118_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_121_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _073_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_119_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_195_) begin
+    if (_140_) begin
       fm0 <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_135_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
-      flush <= 7'h00;
-    end else if (_122_) begin
-      flush <= _702_(7'hxx, { 7'h6d, _064_[6:0] }, { _257_, _256_ });
+      flush <= 8'h00;
+    end else if (_120_) begin
+      begin if (st_flush) flush <= _057_[7:0]; else begin if (st_compute) flush <= 8'h6c; else flush <= 8'hxx; end end
     end
-    if (_196_) begin
+    if (_141_) begin
       compute <= 1'h0;
-    end else if (_169_) begin
+    end else if (enter) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_170_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_171_) begin
+    end else if (enter) begin
+      nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_172_) begin
-      ctrl_state <= _709_(2'hx, { _269_, _267_, _264_, _261_ }, { _270_, _268_, _265_, _263_ });
+    if (_142_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_173_) begin
-      armed <= _719_(1'hx, { _274_, _271_ }, { _275_, _273_ });
+    end else if (_121_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _047_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_174_) begin
-      ch_left <= _724_(17'hxxxxx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_122_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h0;
-    end else if (_175_) begin
-      wb_last <= _731_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-    end
-    if (rst) begin
-      \$signal$145  <= 1'h1;
-    end else if (_176_) begin
-      \$signal$145  <= _290_;
-    end
-    if (rst) begin
-      wb <= 3'h0;
-    end else if (_177_) begin
-      wb <= _744_(3'hx, { _299_, _296_ }, { _300_, _298_ });
-    end
-    if (rst) begin
-      wa <= 8'h00;
-    end else if (_178_) begin
-      wa <= _750_(8'hxx, { _305_, _302_ }, { _306_, _304_ });
-    end
-    if (rst) begin
-      blk <= 5'h00;
-    end else if (_179_) begin
-      blk <= _757_(5'hxx, { _312_, _309_ }, { _313_, _311_ });
+      \$signal$147  <= 1'h1;
+    end else if (_123_) begin
+      \$signal$147  <= _221_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_180_) begin
-      lane <= _763_(1'hx, { _318_, _315_ }, { _319_, _317_ });
+    end else if (_124_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _053_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
-      \$signal$142  <= 1'h0;
-    end else if (_181_) begin
-      \$signal$142  <= _053_;
-    end
-    if (rst) begin
-      \$signal$141  <= 1'h0;
-    end else if (_182_) begin
-      \$signal$141  <= _050_;
-    end
-    if (rst) begin
+      \$signal$144  <= 1'h0;
+      \$signal$143  <= 1'h0;
       tile_pen <= 11'h000;
-    end else if (_183_) begin
-      tile_pen <= _049_[10:0];
-    end
-    if (rst) begin
       k_pen <= 11'h000;
-    end else if (_184_) begin
-      k_pen <= hdr[42:32] - 2'h2;
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_185_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_186_) begin
-      m_wrap_pen <= hdr[15:0] + 3'h6;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_187_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_188_) begin
-      m_wrap <= hdr[15:0] + 3'h7;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_189_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_190_) begin
+    end else if (header_taken) begin
+      \$signal$144  <= _046_;
+      \$signal$143  <= _043_;
+      tile_pen <= _041_ - 2'h2;
+      k_pen <= hdr[42:32] - 2'h2;
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 3'h6;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 3'h7;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -2860,45 +2442,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_197_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _033_;
-    end
-    if (!_333_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_334_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_335_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   (* unused_bits = "3" *)
-  wire [3:0] _002_;
-  (* unused_bits = "3" *)
   wire [3:0] _004_;
   (* unused_bits = "3" *)
+  wire [3:0] _005_;
+  (* unused_bits = "3" *)
   wire [3:0] _007_;
-  wire _010_;
-  wire _011_;
+  (* unused_bits = "3" *)
+  wire [3:0] _009_;
   wire _012_;
   wire _013_;
-  wire [3:0] _015_;
-  (* unused_bits = "3" *)
-  wire [3:0] _016_;
+  wire _014_;
+  wire _015_;
   wire [3:0] _017_;
+  (* unused_bits = "3" *)
+  wire [3:0] _018_;
+  wire [3:0] _019_;
   wire _020_;
   wire _021_;
   wire _022_;
@@ -5031,16 +4595,29 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  assign _002_[2:0] = drain_row2 + 1'h1;
-  assign _004_[2:0] = drain_row4 + 1'h1;
-  assign _007_[2:0] = drain_row6 + 1'h1;
-  assign _010_ = ~ lf_7_7_d0;
-  assign _011_ = ~ drain_advance;
-  assign _012_ = _011_ & drain_busy;
-  assign _013_ = _012_ & drain_beat_pen;
-  assign _015_ = drain_count - 1'h1;
-  assign _016_[2:0] = drain_beat + 1'h1;
-  assign _017_[2:0] = drain_advance ? 3'h0 : _016_[2:0];
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_a3 = 1'h1;
+  reg zero_a4 = 1'h1;
+  reg zero_a5 = 1'h1;
+  reg zero_a6 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  reg zero_w3 = 1'h1;
+  reg zero_w4 = 1'h1;
+  reg zero_w5 = 1'h1;
+  reg zero_w6 = 1'h1;
+  assign _004_[2:0] = drain_row1 + 1'h1;
+  assign _005_[2:0] = drain_row2 + 1'h1;
+  assign _007_[2:0] = drain_row4 + 1'h1;
+  assign _009_[2:0] = drain_row6 + 1'h1;
+  assign _012_ = ~ lf_7_7_d0;
+  assign _013_ = ~ drain_advance;
+  assign _014_ = _013_ & drain_busy;
+  assign _015_ = _014_ & drain_beat_pen;
+  assign _017_ = drain_count - 1'h1;
+  assign _018_[2:0] = drain_beat + 1'h1;
+  assign _019_[2:0] = drain_advance ? 3'h0 : _018_[2:0];
   assign _020_ = | { lf_7_7_d0, rst };
   assign _021_ = | { lf_7_7_d0, rst };
   assign _022_ = | { lf_7_7_d0, rst };
@@ -5049,18 +4626,18 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _025_ = | { lf_7_7_d0, rst };
   assign _026_ = | { lf_7_7_d0, rst };
   assign _027_ = | { lf_7_7_d0, rst };
-  assign _028_ = | { in_idle2, rst };
-  assign _029_ = | { in_idle2, rst };
-  assign _030_ = | { in_idle2, rst };
-  assign _031_ = | { in_idle2, rst };
-  assign _032_ = | { in_idle2, rst };
-  assign _033_ = | { in_idle2, rst };
+  assign _028_ = | { zero_a6, rst };
+  assign _029_ = | { zero_a5, rst };
+  assign _030_ = | { zero_a4, rst };
+  assign _031_ = | { zero_a3, rst };
+  assign _032_ = | { zero_a2, rst };
+  assign _033_ = | { zero_a1, rst };
   assign _034_ = | { in_idle2, rst };
   assign _035_ = | { in_idle_m1, rst };
   assign _036_ = | { in_idle_m1, rst };
-  assign _037_ = drain_busy ? _017_[2:0] : drain_beat;
+  assign _037_ = drain_busy ? _019_[2:0] : drain_beat;
   assign beat_next = lf_7_7_d0 ? 3'h0 : _037_;
-  assign _038_ = drain_advance ? _015_ : drain_count;
+  assign _038_ = drain_advance ? _017_ : drain_count;
   assign count_next = lf_7_7_d0 ? 4'h8 : _038_;
   \hwq_top.engine.array.acc_0_0  acc_0_0 (
     .acc(acc),
@@ -16746,1411 +16323,1411 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$493$0 (p[0]),
-    .\port$493$1 (p[1]),
-    .\port$493$10 (p[10]),
-    .\port$493$11 (p[11]),
-    .\port$493$12 (p[12]),
-    .\port$493$13 (p[13]),
-    .\port$493$14 (p[14]),
-    .\port$493$15 (p[15]),
-    .\port$493$2 (p[2]),
-    .\port$493$3 (p[3]),
-    .\port$493$4 (p[4]),
-    .\port$493$5 (p[5]),
-    .\port$493$6 (p[6]),
-    .\port$493$7 (p[7]),
-    .\port$493$8 (p[8]),
-    .\port$493$9 (p[9]),
+    .\port$494$0 (p[0]),
+    .\port$494$1 (p[1]),
+    .\port$494$10 (p[10]),
+    .\port$494$11 (p[11]),
+    .\port$494$12 (p[12]),
+    .\port$494$13 (p[13]),
+    .\port$494$14 (p[14]),
+    .\port$494$15 (p[15]),
+    .\port$494$2 (p[2]),
+    .\port$494$3 (p[3]),
+    .\port$494$4 (p[4]),
+    .\port$494$5 (p[5]),
+    .\port$494$6 (p[6]),
+    .\port$494$7 (p[7]),
+    .\port$494$8 (p[8]),
+    .\port$494$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$509$0 (\p$175 [0]),
-    .\port$509$1 (\p$175 [1]),
-    .\port$509$10 (\p$175 [10]),
-    .\port$509$11 (\p$175 [11]),
-    .\port$509$12 (\p$175 [12]),
-    .\port$509$13 (\p$175 [13]),
-    .\port$509$14 (\p$175 [14]),
-    .\port$509$15 (\p$175 [15]),
-    .\port$509$2 (\p$175 [2]),
-    .\port$509$3 (\p$175 [3]),
-    .\port$509$4 (\p$175 [4]),
-    .\port$509$5 (\p$175 [5]),
-    .\port$509$6 (\p$175 [6]),
-    .\port$509$7 (\p$175 [7]),
-    .\port$509$8 (\p$175 [8]),
-    .\port$509$9 (\p$175 [9]),
+    .\port$510$0 (\p$175 [0]),
+    .\port$510$1 (\p$175 [1]),
+    .\port$510$10 (\p$175 [10]),
+    .\port$510$11 (\p$175 [11]),
+    .\port$510$12 (\p$175 [12]),
+    .\port$510$13 (\p$175 [13]),
+    .\port$510$14 (\p$175 [14]),
+    .\port$510$15 (\p$175 [15]),
+    .\port$510$2 (\p$175 [2]),
+    .\port$510$3 (\p$175 [3]),
+    .\port$510$4 (\p$175 [4]),
+    .\port$510$5 (\p$175 [5]),
+    .\port$510$6 (\p$175 [6]),
+    .\port$510$7 (\p$175 [7]),
+    .\port$510$8 (\p$175 [8]),
+    .\port$510$9 (\p$175 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$525$0 (\p$187 [0]),
-    .\port$525$1 (\p$187 [1]),
-    .\port$525$10 (\p$187 [10]),
-    .\port$525$11 (\p$187 [11]),
-    .\port$525$12 (\p$187 [12]),
-    .\port$525$13 (\p$187 [13]),
-    .\port$525$14 (\p$187 [14]),
-    .\port$525$15 (\p$187 [15]),
-    .\port$525$2 (\p$187 [2]),
-    .\port$525$3 (\p$187 [3]),
-    .\port$525$4 (\p$187 [4]),
-    .\port$525$5 (\p$187 [5]),
-    .\port$525$6 (\p$187 [6]),
-    .\port$525$7 (\p$187 [7]),
-    .\port$525$8 (\p$187 [8]),
-    .\port$525$9 (\p$187 [9]),
+    .\port$526$0 (\p$187 [0]),
+    .\port$526$1 (\p$187 [1]),
+    .\port$526$10 (\p$187 [10]),
+    .\port$526$11 (\p$187 [11]),
+    .\port$526$12 (\p$187 [12]),
+    .\port$526$13 (\p$187 [13]),
+    .\port$526$14 (\p$187 [14]),
+    .\port$526$15 (\p$187 [15]),
+    .\port$526$2 (\p$187 [2]),
+    .\port$526$3 (\p$187 [3]),
+    .\port$526$4 (\p$187 [4]),
+    .\port$526$5 (\p$187 [5]),
+    .\port$526$6 (\p$187 [6]),
+    .\port$526$7 (\p$187 [7]),
+    .\port$526$8 (\p$187 [8]),
+    .\port$526$9 (\p$187 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$541$0 (\p$199 [0]),
-    .\port$541$1 (\p$199 [1]),
-    .\port$541$10 (\p$199 [10]),
-    .\port$541$11 (\p$199 [11]),
-    .\port$541$12 (\p$199 [12]),
-    .\port$541$13 (\p$199 [13]),
-    .\port$541$14 (\p$199 [14]),
-    .\port$541$15 (\p$199 [15]),
-    .\port$541$2 (\p$199 [2]),
-    .\port$541$3 (\p$199 [3]),
-    .\port$541$4 (\p$199 [4]),
-    .\port$541$5 (\p$199 [5]),
-    .\port$541$6 (\p$199 [6]),
-    .\port$541$7 (\p$199 [7]),
-    .\port$541$8 (\p$199 [8]),
-    .\port$541$9 (\p$199 [9]),
+    .\port$542$0 (\p$199 [0]),
+    .\port$542$1 (\p$199 [1]),
+    .\port$542$10 (\p$199 [10]),
+    .\port$542$11 (\p$199 [11]),
+    .\port$542$12 (\p$199 [12]),
+    .\port$542$13 (\p$199 [13]),
+    .\port$542$14 (\p$199 [14]),
+    .\port$542$15 (\p$199 [15]),
+    .\port$542$2 (\p$199 [2]),
+    .\port$542$3 (\p$199 [3]),
+    .\port$542$4 (\p$199 [4]),
+    .\port$542$5 (\p$199 [5]),
+    .\port$542$6 (\p$199 [6]),
+    .\port$542$7 (\p$199 [7]),
+    .\port$542$8 (\p$199 [8]),
+    .\port$542$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$557$0 (\p$211 [0]),
-    .\port$557$1 (\p$211 [1]),
-    .\port$557$10 (\p$211 [10]),
-    .\port$557$11 (\p$211 [11]),
-    .\port$557$12 (\p$211 [12]),
-    .\port$557$13 (\p$211 [13]),
-    .\port$557$14 (\p$211 [14]),
-    .\port$557$15 (\p$211 [15]),
-    .\port$557$2 (\p$211 [2]),
-    .\port$557$3 (\p$211 [3]),
-    .\port$557$4 (\p$211 [4]),
-    .\port$557$5 (\p$211 [5]),
-    .\port$557$6 (\p$211 [6]),
-    .\port$557$7 (\p$211 [7]),
-    .\port$557$8 (\p$211 [8]),
-    .\port$557$9 (\p$211 [9]),
+    .\port$558$0 (\p$211 [0]),
+    .\port$558$1 (\p$211 [1]),
+    .\port$558$10 (\p$211 [10]),
+    .\port$558$11 (\p$211 [11]),
+    .\port$558$12 (\p$211 [12]),
+    .\port$558$13 (\p$211 [13]),
+    .\port$558$14 (\p$211 [14]),
+    .\port$558$15 (\p$211 [15]),
+    .\port$558$2 (\p$211 [2]),
+    .\port$558$3 (\p$211 [3]),
+    .\port$558$4 (\p$211 [4]),
+    .\port$558$5 (\p$211 [5]),
+    .\port$558$6 (\p$211 [6]),
+    .\port$558$7 (\p$211 [7]),
+    .\port$558$8 (\p$211 [8]),
+    .\port$558$9 (\p$211 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$573$0 (\p$223 [0]),
-    .\port$573$1 (\p$223 [1]),
-    .\port$573$10 (\p$223 [10]),
-    .\port$573$11 (\p$223 [11]),
-    .\port$573$12 (\p$223 [12]),
-    .\port$573$13 (\p$223 [13]),
-    .\port$573$14 (\p$223 [14]),
-    .\port$573$15 (\p$223 [15]),
-    .\port$573$2 (\p$223 [2]),
-    .\port$573$3 (\p$223 [3]),
-    .\port$573$4 (\p$223 [4]),
-    .\port$573$5 (\p$223 [5]),
-    .\port$573$6 (\p$223 [6]),
-    .\port$573$7 (\p$223 [7]),
-    .\port$573$8 (\p$223 [8]),
-    .\port$573$9 (\p$223 [9]),
+    .\port$574$0 (\p$223 [0]),
+    .\port$574$1 (\p$223 [1]),
+    .\port$574$10 (\p$223 [10]),
+    .\port$574$11 (\p$223 [11]),
+    .\port$574$12 (\p$223 [12]),
+    .\port$574$13 (\p$223 [13]),
+    .\port$574$14 (\p$223 [14]),
+    .\port$574$15 (\p$223 [15]),
+    .\port$574$2 (\p$223 [2]),
+    .\port$574$3 (\p$223 [3]),
+    .\port$574$4 (\p$223 [4]),
+    .\port$574$5 (\p$223 [5]),
+    .\port$574$6 (\p$223 [6]),
+    .\port$574$7 (\p$223 [7]),
+    .\port$574$8 (\p$223 [8]),
+    .\port$574$9 (\p$223 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$589$0 (\p$235 [0]),
-    .\port$589$1 (\p$235 [1]),
-    .\port$589$10 (\p$235 [10]),
-    .\port$589$11 (\p$235 [11]),
-    .\port$589$12 (\p$235 [12]),
-    .\port$589$13 (\p$235 [13]),
-    .\port$589$14 (\p$235 [14]),
-    .\port$589$15 (\p$235 [15]),
-    .\port$589$2 (\p$235 [2]),
-    .\port$589$3 (\p$235 [3]),
-    .\port$589$4 (\p$235 [4]),
-    .\port$589$5 (\p$235 [5]),
-    .\port$589$6 (\p$235 [6]),
-    .\port$589$7 (\p$235 [7]),
-    .\port$589$8 (\p$235 [8]),
-    .\port$589$9 (\p$235 [9]),
+    .\port$590$0 (\p$235 [0]),
+    .\port$590$1 (\p$235 [1]),
+    .\port$590$10 (\p$235 [10]),
+    .\port$590$11 (\p$235 [11]),
+    .\port$590$12 (\p$235 [12]),
+    .\port$590$13 (\p$235 [13]),
+    .\port$590$14 (\p$235 [14]),
+    .\port$590$15 (\p$235 [15]),
+    .\port$590$2 (\p$235 [2]),
+    .\port$590$3 (\p$235 [3]),
+    .\port$590$4 (\p$235 [4]),
+    .\port$590$5 (\p$235 [5]),
+    .\port$590$6 (\p$235 [6]),
+    .\port$590$7 (\p$235 [7]),
+    .\port$590$8 (\p$235 [8]),
+    .\port$590$9 (\p$235 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$605$0 (\p$247 [0]),
-    .\port$605$1 (\p$247 [1]),
-    .\port$605$10 (\p$247 [10]),
-    .\port$605$11 (\p$247 [11]),
-    .\port$605$12 (\p$247 [12]),
-    .\port$605$13 (\p$247 [13]),
-    .\port$605$14 (\p$247 [14]),
-    .\port$605$15 (\p$247 [15]),
-    .\port$605$2 (\p$247 [2]),
-    .\port$605$3 (\p$247 [3]),
-    .\port$605$4 (\p$247 [4]),
-    .\port$605$5 (\p$247 [5]),
-    .\port$605$6 (\p$247 [6]),
-    .\port$605$7 (\p$247 [7]),
-    .\port$605$8 (\p$247 [8]),
-    .\port$605$9 (\p$247 [9]),
+    .\port$606$0 (\p$247 [0]),
+    .\port$606$1 (\p$247 [1]),
+    .\port$606$10 (\p$247 [10]),
+    .\port$606$11 (\p$247 [11]),
+    .\port$606$12 (\p$247 [12]),
+    .\port$606$13 (\p$247 [13]),
+    .\port$606$14 (\p$247 [14]),
+    .\port$606$15 (\p$247 [15]),
+    .\port$606$2 (\p$247 [2]),
+    .\port$606$3 (\p$247 [3]),
+    .\port$606$4 (\p$247 [4]),
+    .\port$606$5 (\p$247 [5]),
+    .\port$606$6 (\p$247 [6]),
+    .\port$606$7 (\p$247 [7]),
+    .\port$606$8 (\p$247 [8]),
+    .\port$606$9 (\p$247 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$621$0 (\p$259 [0]),
-    .\port$621$1 (\p$259 [1]),
-    .\port$621$10 (\p$259 [10]),
-    .\port$621$11 (\p$259 [11]),
-    .\port$621$12 (\p$259 [12]),
-    .\port$621$13 (\p$259 [13]),
-    .\port$621$14 (\p$259 [14]),
-    .\port$621$15 (\p$259 [15]),
-    .\port$621$2 (\p$259 [2]),
-    .\port$621$3 (\p$259 [3]),
-    .\port$621$4 (\p$259 [4]),
-    .\port$621$5 (\p$259 [5]),
-    .\port$621$6 (\p$259 [6]),
-    .\port$621$7 (\p$259 [7]),
-    .\port$621$8 (\p$259 [8]),
-    .\port$621$9 (\p$259 [9]),
+    .\port$622$0 (\p$259 [0]),
+    .\port$622$1 (\p$259 [1]),
+    .\port$622$10 (\p$259 [10]),
+    .\port$622$11 (\p$259 [11]),
+    .\port$622$12 (\p$259 [12]),
+    .\port$622$13 (\p$259 [13]),
+    .\port$622$14 (\p$259 [14]),
+    .\port$622$15 (\p$259 [15]),
+    .\port$622$2 (\p$259 [2]),
+    .\port$622$3 (\p$259 [3]),
+    .\port$622$4 (\p$259 [4]),
+    .\port$622$5 (\p$259 [5]),
+    .\port$622$6 (\p$259 [6]),
+    .\port$622$7 (\p$259 [7]),
+    .\port$622$8 (\p$259 [8]),
+    .\port$622$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$637$0 (\p$271 [0]),
-    .\port$637$1 (\p$271 [1]),
-    .\port$637$10 (\p$271 [10]),
-    .\port$637$11 (\p$271 [11]),
-    .\port$637$12 (\p$271 [12]),
-    .\port$637$13 (\p$271 [13]),
-    .\port$637$14 (\p$271 [14]),
-    .\port$637$15 (\p$271 [15]),
-    .\port$637$2 (\p$271 [2]),
-    .\port$637$3 (\p$271 [3]),
-    .\port$637$4 (\p$271 [4]),
-    .\port$637$5 (\p$271 [5]),
-    .\port$637$6 (\p$271 [6]),
-    .\port$637$7 (\p$271 [7]),
-    .\port$637$8 (\p$271 [8]),
-    .\port$637$9 (\p$271 [9]),
+    .\port$638$0 (\p$271 [0]),
+    .\port$638$1 (\p$271 [1]),
+    .\port$638$10 (\p$271 [10]),
+    .\port$638$11 (\p$271 [11]),
+    .\port$638$12 (\p$271 [12]),
+    .\port$638$13 (\p$271 [13]),
+    .\port$638$14 (\p$271 [14]),
+    .\port$638$15 (\p$271 [15]),
+    .\port$638$2 (\p$271 [2]),
+    .\port$638$3 (\p$271 [3]),
+    .\port$638$4 (\p$271 [4]),
+    .\port$638$5 (\p$271 [5]),
+    .\port$638$6 (\p$271 [6]),
+    .\port$638$7 (\p$271 [7]),
+    .\port$638$8 (\p$271 [8]),
+    .\port$638$9 (\p$271 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$653$0 (\p$283 [0]),
-    .\port$653$1 (\p$283 [1]),
-    .\port$653$10 (\p$283 [10]),
-    .\port$653$11 (\p$283 [11]),
-    .\port$653$12 (\p$283 [12]),
-    .\port$653$13 (\p$283 [13]),
-    .\port$653$14 (\p$283 [14]),
-    .\port$653$15 (\p$283 [15]),
-    .\port$653$2 (\p$283 [2]),
-    .\port$653$3 (\p$283 [3]),
-    .\port$653$4 (\p$283 [4]),
-    .\port$653$5 (\p$283 [5]),
-    .\port$653$6 (\p$283 [6]),
-    .\port$653$7 (\p$283 [7]),
-    .\port$653$8 (\p$283 [8]),
-    .\port$653$9 (\p$283 [9]),
+    .\port$654$0 (\p$283 [0]),
+    .\port$654$1 (\p$283 [1]),
+    .\port$654$10 (\p$283 [10]),
+    .\port$654$11 (\p$283 [11]),
+    .\port$654$12 (\p$283 [12]),
+    .\port$654$13 (\p$283 [13]),
+    .\port$654$14 (\p$283 [14]),
+    .\port$654$15 (\p$283 [15]),
+    .\port$654$2 (\p$283 [2]),
+    .\port$654$3 (\p$283 [3]),
+    .\port$654$4 (\p$283 [4]),
+    .\port$654$5 (\p$283 [5]),
+    .\port$654$6 (\p$283 [6]),
+    .\port$654$7 (\p$283 [7]),
+    .\port$654$8 (\p$283 [8]),
+    .\port$654$9 (\p$283 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$669$0 (\p$295 [0]),
-    .\port$669$1 (\p$295 [1]),
-    .\port$669$10 (\p$295 [10]),
-    .\port$669$11 (\p$295 [11]),
-    .\port$669$12 (\p$295 [12]),
-    .\port$669$13 (\p$295 [13]),
-    .\port$669$14 (\p$295 [14]),
-    .\port$669$15 (\p$295 [15]),
-    .\port$669$2 (\p$295 [2]),
-    .\port$669$3 (\p$295 [3]),
-    .\port$669$4 (\p$295 [4]),
-    .\port$669$5 (\p$295 [5]),
-    .\port$669$6 (\p$295 [6]),
-    .\port$669$7 (\p$295 [7]),
-    .\port$669$8 (\p$295 [8]),
-    .\port$669$9 (\p$295 [9]),
+    .\port$670$0 (\p$295 [0]),
+    .\port$670$1 (\p$295 [1]),
+    .\port$670$10 (\p$295 [10]),
+    .\port$670$11 (\p$295 [11]),
+    .\port$670$12 (\p$295 [12]),
+    .\port$670$13 (\p$295 [13]),
+    .\port$670$14 (\p$295 [14]),
+    .\port$670$15 (\p$295 [15]),
+    .\port$670$2 (\p$295 [2]),
+    .\port$670$3 (\p$295 [3]),
+    .\port$670$4 (\p$295 [4]),
+    .\port$670$5 (\p$295 [5]),
+    .\port$670$6 (\p$295 [6]),
+    .\port$670$7 (\p$295 [7]),
+    .\port$670$8 (\p$295 [8]),
+    .\port$670$9 (\p$295 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$685$0 (\p$307 [0]),
-    .\port$685$1 (\p$307 [1]),
-    .\port$685$10 (\p$307 [10]),
-    .\port$685$11 (\p$307 [11]),
-    .\port$685$12 (\p$307 [12]),
-    .\port$685$13 (\p$307 [13]),
-    .\port$685$14 (\p$307 [14]),
-    .\port$685$15 (\p$307 [15]),
-    .\port$685$2 (\p$307 [2]),
-    .\port$685$3 (\p$307 [3]),
-    .\port$685$4 (\p$307 [4]),
-    .\port$685$5 (\p$307 [5]),
-    .\port$685$6 (\p$307 [6]),
-    .\port$685$7 (\p$307 [7]),
-    .\port$685$8 (\p$307 [8]),
-    .\port$685$9 (\p$307 [9]),
+    .\port$686$0 (\p$307 [0]),
+    .\port$686$1 (\p$307 [1]),
+    .\port$686$10 (\p$307 [10]),
+    .\port$686$11 (\p$307 [11]),
+    .\port$686$12 (\p$307 [12]),
+    .\port$686$13 (\p$307 [13]),
+    .\port$686$14 (\p$307 [14]),
+    .\port$686$15 (\p$307 [15]),
+    .\port$686$2 (\p$307 [2]),
+    .\port$686$3 (\p$307 [3]),
+    .\port$686$4 (\p$307 [4]),
+    .\port$686$5 (\p$307 [5]),
+    .\port$686$6 (\p$307 [6]),
+    .\port$686$7 (\p$307 [7]),
+    .\port$686$8 (\p$307 [8]),
+    .\port$686$9 (\p$307 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$701$0 (\p$319 [0]),
-    .\port$701$1 (\p$319 [1]),
-    .\port$701$10 (\p$319 [10]),
-    .\port$701$11 (\p$319 [11]),
-    .\port$701$12 (\p$319 [12]),
-    .\port$701$13 (\p$319 [13]),
-    .\port$701$14 (\p$319 [14]),
-    .\port$701$15 (\p$319 [15]),
-    .\port$701$2 (\p$319 [2]),
-    .\port$701$3 (\p$319 [3]),
-    .\port$701$4 (\p$319 [4]),
-    .\port$701$5 (\p$319 [5]),
-    .\port$701$6 (\p$319 [6]),
-    .\port$701$7 (\p$319 [7]),
-    .\port$701$8 (\p$319 [8]),
-    .\port$701$9 (\p$319 [9]),
+    .\port$702$0 (\p$319 [0]),
+    .\port$702$1 (\p$319 [1]),
+    .\port$702$10 (\p$319 [10]),
+    .\port$702$11 (\p$319 [11]),
+    .\port$702$12 (\p$319 [12]),
+    .\port$702$13 (\p$319 [13]),
+    .\port$702$14 (\p$319 [14]),
+    .\port$702$15 (\p$319 [15]),
+    .\port$702$2 (\p$319 [2]),
+    .\port$702$3 (\p$319 [3]),
+    .\port$702$4 (\p$319 [4]),
+    .\port$702$5 (\p$319 [5]),
+    .\port$702$6 (\p$319 [6]),
+    .\port$702$7 (\p$319 [7]),
+    .\port$702$8 (\p$319 [8]),
+    .\port$702$9 (\p$319 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$717$0 (\p$331 [0]),
-    .\port$717$1 (\p$331 [1]),
-    .\port$717$10 (\p$331 [10]),
-    .\port$717$11 (\p$331 [11]),
-    .\port$717$12 (\p$331 [12]),
-    .\port$717$13 (\p$331 [13]),
-    .\port$717$14 (\p$331 [14]),
-    .\port$717$15 (\p$331 [15]),
-    .\port$717$2 (\p$331 [2]),
-    .\port$717$3 (\p$331 [3]),
-    .\port$717$4 (\p$331 [4]),
-    .\port$717$5 (\p$331 [5]),
-    .\port$717$6 (\p$331 [6]),
-    .\port$717$7 (\p$331 [7]),
-    .\port$717$8 (\p$331 [8]),
-    .\port$717$9 (\p$331 [9]),
+    .\port$718$0 (\p$331 [0]),
+    .\port$718$1 (\p$331 [1]),
+    .\port$718$10 (\p$331 [10]),
+    .\port$718$11 (\p$331 [11]),
+    .\port$718$12 (\p$331 [12]),
+    .\port$718$13 (\p$331 [13]),
+    .\port$718$14 (\p$331 [14]),
+    .\port$718$15 (\p$331 [15]),
+    .\port$718$2 (\p$331 [2]),
+    .\port$718$3 (\p$331 [3]),
+    .\port$718$4 (\p$331 [4]),
+    .\port$718$5 (\p$331 [5]),
+    .\port$718$6 (\p$331 [6]),
+    .\port$718$7 (\p$331 [7]),
+    .\port$718$8 (\p$331 [8]),
+    .\port$718$9 (\p$331 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$733$0 (\p$343 [0]),
-    .\port$733$1 (\p$343 [1]),
-    .\port$733$10 (\p$343 [10]),
-    .\port$733$11 (\p$343 [11]),
-    .\port$733$12 (\p$343 [12]),
-    .\port$733$13 (\p$343 [13]),
-    .\port$733$14 (\p$343 [14]),
-    .\port$733$15 (\p$343 [15]),
-    .\port$733$2 (\p$343 [2]),
-    .\port$733$3 (\p$343 [3]),
-    .\port$733$4 (\p$343 [4]),
-    .\port$733$5 (\p$343 [5]),
-    .\port$733$6 (\p$343 [6]),
-    .\port$733$7 (\p$343 [7]),
-    .\port$733$8 (\p$343 [8]),
-    .\port$733$9 (\p$343 [9]),
+    .\port$734$0 (\p$343 [0]),
+    .\port$734$1 (\p$343 [1]),
+    .\port$734$10 (\p$343 [10]),
+    .\port$734$11 (\p$343 [11]),
+    .\port$734$12 (\p$343 [12]),
+    .\port$734$13 (\p$343 [13]),
+    .\port$734$14 (\p$343 [14]),
+    .\port$734$15 (\p$343 [15]),
+    .\port$734$2 (\p$343 [2]),
+    .\port$734$3 (\p$343 [3]),
+    .\port$734$4 (\p$343 [4]),
+    .\port$734$5 (\p$343 [5]),
+    .\port$734$6 (\p$343 [6]),
+    .\port$734$7 (\p$343 [7]),
+    .\port$734$8 (\p$343 [8]),
+    .\port$734$9 (\p$343 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$749$0 (\p$355 [0]),
-    .\port$749$1 (\p$355 [1]),
-    .\port$749$10 (\p$355 [10]),
-    .\port$749$11 (\p$355 [11]),
-    .\port$749$12 (\p$355 [12]),
-    .\port$749$13 (\p$355 [13]),
-    .\port$749$14 (\p$355 [14]),
-    .\port$749$15 (\p$355 [15]),
-    .\port$749$2 (\p$355 [2]),
-    .\port$749$3 (\p$355 [3]),
-    .\port$749$4 (\p$355 [4]),
-    .\port$749$5 (\p$355 [5]),
-    .\port$749$6 (\p$355 [6]),
-    .\port$749$7 (\p$355 [7]),
-    .\port$749$8 (\p$355 [8]),
-    .\port$749$9 (\p$355 [9]),
+    .\port$750$0 (\p$355 [0]),
+    .\port$750$1 (\p$355 [1]),
+    .\port$750$10 (\p$355 [10]),
+    .\port$750$11 (\p$355 [11]),
+    .\port$750$12 (\p$355 [12]),
+    .\port$750$13 (\p$355 [13]),
+    .\port$750$14 (\p$355 [14]),
+    .\port$750$15 (\p$355 [15]),
+    .\port$750$2 (\p$355 [2]),
+    .\port$750$3 (\p$355 [3]),
+    .\port$750$4 (\p$355 [4]),
+    .\port$750$5 (\p$355 [5]),
+    .\port$750$6 (\p$355 [6]),
+    .\port$750$7 (\p$355 [7]),
+    .\port$750$8 (\p$355 [8]),
+    .\port$750$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$765$0 (\p$367 [0]),
-    .\port$765$1 (\p$367 [1]),
-    .\port$765$10 (\p$367 [10]),
-    .\port$765$11 (\p$367 [11]),
-    .\port$765$12 (\p$367 [12]),
-    .\port$765$13 (\p$367 [13]),
-    .\port$765$14 (\p$367 [14]),
-    .\port$765$15 (\p$367 [15]),
-    .\port$765$2 (\p$367 [2]),
-    .\port$765$3 (\p$367 [3]),
-    .\port$765$4 (\p$367 [4]),
-    .\port$765$5 (\p$367 [5]),
-    .\port$765$6 (\p$367 [6]),
-    .\port$765$7 (\p$367 [7]),
-    .\port$765$8 (\p$367 [8]),
-    .\port$765$9 (\p$367 [9]),
+    .\port$766$0 (\p$367 [0]),
+    .\port$766$1 (\p$367 [1]),
+    .\port$766$10 (\p$367 [10]),
+    .\port$766$11 (\p$367 [11]),
+    .\port$766$12 (\p$367 [12]),
+    .\port$766$13 (\p$367 [13]),
+    .\port$766$14 (\p$367 [14]),
+    .\port$766$15 (\p$367 [15]),
+    .\port$766$2 (\p$367 [2]),
+    .\port$766$3 (\p$367 [3]),
+    .\port$766$4 (\p$367 [4]),
+    .\port$766$5 (\p$367 [5]),
+    .\port$766$6 (\p$367 [6]),
+    .\port$766$7 (\p$367 [7]),
+    .\port$766$8 (\p$367 [8]),
+    .\port$766$9 (\p$367 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$781$0 (\p$379 [0]),
-    .\port$781$1 (\p$379 [1]),
-    .\port$781$10 (\p$379 [10]),
-    .\port$781$11 (\p$379 [11]),
-    .\port$781$12 (\p$379 [12]),
-    .\port$781$13 (\p$379 [13]),
-    .\port$781$14 (\p$379 [14]),
-    .\port$781$15 (\p$379 [15]),
-    .\port$781$2 (\p$379 [2]),
-    .\port$781$3 (\p$379 [3]),
-    .\port$781$4 (\p$379 [4]),
-    .\port$781$5 (\p$379 [5]),
-    .\port$781$6 (\p$379 [6]),
-    .\port$781$7 (\p$379 [7]),
-    .\port$781$8 (\p$379 [8]),
-    .\port$781$9 (\p$379 [9]),
+    .\port$782$0 (\p$379 [0]),
+    .\port$782$1 (\p$379 [1]),
+    .\port$782$10 (\p$379 [10]),
+    .\port$782$11 (\p$379 [11]),
+    .\port$782$12 (\p$379 [12]),
+    .\port$782$13 (\p$379 [13]),
+    .\port$782$14 (\p$379 [14]),
+    .\port$782$15 (\p$379 [15]),
+    .\port$782$2 (\p$379 [2]),
+    .\port$782$3 (\p$379 [3]),
+    .\port$782$4 (\p$379 [4]),
+    .\port$782$5 (\p$379 [5]),
+    .\port$782$6 (\p$379 [6]),
+    .\port$782$7 (\p$379 [7]),
+    .\port$782$8 (\p$379 [8]),
+    .\port$782$9 (\p$379 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$797$0 (\p$391 [0]),
-    .\port$797$1 (\p$391 [1]),
-    .\port$797$10 (\p$391 [10]),
-    .\port$797$11 (\p$391 [11]),
-    .\port$797$12 (\p$391 [12]),
-    .\port$797$13 (\p$391 [13]),
-    .\port$797$14 (\p$391 [14]),
-    .\port$797$15 (\p$391 [15]),
-    .\port$797$2 (\p$391 [2]),
-    .\port$797$3 (\p$391 [3]),
-    .\port$797$4 (\p$391 [4]),
-    .\port$797$5 (\p$391 [5]),
-    .\port$797$6 (\p$391 [6]),
-    .\port$797$7 (\p$391 [7]),
-    .\port$797$8 (\p$391 [8]),
-    .\port$797$9 (\p$391 [9]),
+    .\port$798$0 (\p$391 [0]),
+    .\port$798$1 (\p$391 [1]),
+    .\port$798$10 (\p$391 [10]),
+    .\port$798$11 (\p$391 [11]),
+    .\port$798$12 (\p$391 [12]),
+    .\port$798$13 (\p$391 [13]),
+    .\port$798$14 (\p$391 [14]),
+    .\port$798$15 (\p$391 [15]),
+    .\port$798$2 (\p$391 [2]),
+    .\port$798$3 (\p$391 [3]),
+    .\port$798$4 (\p$391 [4]),
+    .\port$798$5 (\p$391 [5]),
+    .\port$798$6 (\p$391 [6]),
+    .\port$798$7 (\p$391 [7]),
+    .\port$798$8 (\p$391 [8]),
+    .\port$798$9 (\p$391 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$813$0 (\p$403 [0]),
-    .\port$813$1 (\p$403 [1]),
-    .\port$813$10 (\p$403 [10]),
-    .\port$813$11 (\p$403 [11]),
-    .\port$813$12 (\p$403 [12]),
-    .\port$813$13 (\p$403 [13]),
-    .\port$813$14 (\p$403 [14]),
-    .\port$813$15 (\p$403 [15]),
-    .\port$813$2 (\p$403 [2]),
-    .\port$813$3 (\p$403 [3]),
-    .\port$813$4 (\p$403 [4]),
-    .\port$813$5 (\p$403 [5]),
-    .\port$813$6 (\p$403 [6]),
-    .\port$813$7 (\p$403 [7]),
-    .\port$813$8 (\p$403 [8]),
-    .\port$813$9 (\p$403 [9]),
+    .\port$814$0 (\p$403 [0]),
+    .\port$814$1 (\p$403 [1]),
+    .\port$814$10 (\p$403 [10]),
+    .\port$814$11 (\p$403 [11]),
+    .\port$814$12 (\p$403 [12]),
+    .\port$814$13 (\p$403 [13]),
+    .\port$814$14 (\p$403 [14]),
+    .\port$814$15 (\p$403 [15]),
+    .\port$814$2 (\p$403 [2]),
+    .\port$814$3 (\p$403 [3]),
+    .\port$814$4 (\p$403 [4]),
+    .\port$814$5 (\p$403 [5]),
+    .\port$814$6 (\p$403 [6]),
+    .\port$814$7 (\p$403 [7]),
+    .\port$814$8 (\p$403 [8]),
+    .\port$814$9 (\p$403 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$829$0 (\p$415 [0]),
-    .\port$829$1 (\p$415 [1]),
-    .\port$829$10 (\p$415 [10]),
-    .\port$829$11 (\p$415 [11]),
-    .\port$829$12 (\p$415 [12]),
-    .\port$829$13 (\p$415 [13]),
-    .\port$829$14 (\p$415 [14]),
-    .\port$829$15 (\p$415 [15]),
-    .\port$829$2 (\p$415 [2]),
-    .\port$829$3 (\p$415 [3]),
-    .\port$829$4 (\p$415 [4]),
-    .\port$829$5 (\p$415 [5]),
-    .\port$829$6 (\p$415 [6]),
-    .\port$829$7 (\p$415 [7]),
-    .\port$829$8 (\p$415 [8]),
-    .\port$829$9 (\p$415 [9]),
+    .\port$830$0 (\p$415 [0]),
+    .\port$830$1 (\p$415 [1]),
+    .\port$830$10 (\p$415 [10]),
+    .\port$830$11 (\p$415 [11]),
+    .\port$830$12 (\p$415 [12]),
+    .\port$830$13 (\p$415 [13]),
+    .\port$830$14 (\p$415 [14]),
+    .\port$830$15 (\p$415 [15]),
+    .\port$830$2 (\p$415 [2]),
+    .\port$830$3 (\p$415 [3]),
+    .\port$830$4 (\p$415 [4]),
+    .\port$830$5 (\p$415 [5]),
+    .\port$830$6 (\p$415 [6]),
+    .\port$830$7 (\p$415 [7]),
+    .\port$830$8 (\p$415 [8]),
+    .\port$830$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$845$0 (\p$427 [0]),
-    .\port$845$1 (\p$427 [1]),
-    .\port$845$10 (\p$427 [10]),
-    .\port$845$11 (\p$427 [11]),
-    .\port$845$12 (\p$427 [12]),
-    .\port$845$13 (\p$427 [13]),
-    .\port$845$14 (\p$427 [14]),
-    .\port$845$15 (\p$427 [15]),
-    .\port$845$2 (\p$427 [2]),
-    .\port$845$3 (\p$427 [3]),
-    .\port$845$4 (\p$427 [4]),
-    .\port$845$5 (\p$427 [5]),
-    .\port$845$6 (\p$427 [6]),
-    .\port$845$7 (\p$427 [7]),
-    .\port$845$8 (\p$427 [8]),
-    .\port$845$9 (\p$427 [9]),
+    .\port$846$0 (\p$427 [0]),
+    .\port$846$1 (\p$427 [1]),
+    .\port$846$10 (\p$427 [10]),
+    .\port$846$11 (\p$427 [11]),
+    .\port$846$12 (\p$427 [12]),
+    .\port$846$13 (\p$427 [13]),
+    .\port$846$14 (\p$427 [14]),
+    .\port$846$15 (\p$427 [15]),
+    .\port$846$2 (\p$427 [2]),
+    .\port$846$3 (\p$427 [3]),
+    .\port$846$4 (\p$427 [4]),
+    .\port$846$5 (\p$427 [5]),
+    .\port$846$6 (\p$427 [6]),
+    .\port$846$7 (\p$427 [7]),
+    .\port$846$8 (\p$427 [8]),
+    .\port$846$9 (\p$427 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$861$0 (\p$439 [0]),
-    .\port$861$1 (\p$439 [1]),
-    .\port$861$10 (\p$439 [10]),
-    .\port$861$11 (\p$439 [11]),
-    .\port$861$12 (\p$439 [12]),
-    .\port$861$13 (\p$439 [13]),
-    .\port$861$14 (\p$439 [14]),
-    .\port$861$15 (\p$439 [15]),
-    .\port$861$2 (\p$439 [2]),
-    .\port$861$3 (\p$439 [3]),
-    .\port$861$4 (\p$439 [4]),
-    .\port$861$5 (\p$439 [5]),
-    .\port$861$6 (\p$439 [6]),
-    .\port$861$7 (\p$439 [7]),
-    .\port$861$8 (\p$439 [8]),
-    .\port$861$9 (\p$439 [9]),
+    .\port$862$0 (\p$439 [0]),
+    .\port$862$1 (\p$439 [1]),
+    .\port$862$10 (\p$439 [10]),
+    .\port$862$11 (\p$439 [11]),
+    .\port$862$12 (\p$439 [12]),
+    .\port$862$13 (\p$439 [13]),
+    .\port$862$14 (\p$439 [14]),
+    .\port$862$15 (\p$439 [15]),
+    .\port$862$2 (\p$439 [2]),
+    .\port$862$3 (\p$439 [3]),
+    .\port$862$4 (\p$439 [4]),
+    .\port$862$5 (\p$439 [5]),
+    .\port$862$6 (\p$439 [6]),
+    .\port$862$7 (\p$439 [7]),
+    .\port$862$8 (\p$439 [8]),
+    .\port$862$9 (\p$439 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$877$0 (\p$451 [0]),
-    .\port$877$1 (\p$451 [1]),
-    .\port$877$10 (\p$451 [10]),
-    .\port$877$11 (\p$451 [11]),
-    .\port$877$12 (\p$451 [12]),
-    .\port$877$13 (\p$451 [13]),
-    .\port$877$14 (\p$451 [14]),
-    .\port$877$15 (\p$451 [15]),
-    .\port$877$2 (\p$451 [2]),
-    .\port$877$3 (\p$451 [3]),
-    .\port$877$4 (\p$451 [4]),
-    .\port$877$5 (\p$451 [5]),
-    .\port$877$6 (\p$451 [6]),
-    .\port$877$7 (\p$451 [7]),
-    .\port$877$8 (\p$451 [8]),
-    .\port$877$9 (\p$451 [9]),
+    .\port$878$0 (\p$451 [0]),
+    .\port$878$1 (\p$451 [1]),
+    .\port$878$10 (\p$451 [10]),
+    .\port$878$11 (\p$451 [11]),
+    .\port$878$12 (\p$451 [12]),
+    .\port$878$13 (\p$451 [13]),
+    .\port$878$14 (\p$451 [14]),
+    .\port$878$15 (\p$451 [15]),
+    .\port$878$2 (\p$451 [2]),
+    .\port$878$3 (\p$451 [3]),
+    .\port$878$4 (\p$451 [4]),
+    .\port$878$5 (\p$451 [5]),
+    .\port$878$6 (\p$451 [6]),
+    .\port$878$7 (\p$451 [7]),
+    .\port$878$8 (\p$451 [8]),
+    .\port$878$9 (\p$451 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$893$0 (\p$463 [0]),
-    .\port$893$1 (\p$463 [1]),
-    .\port$893$10 (\p$463 [10]),
-    .\port$893$11 (\p$463 [11]),
-    .\port$893$12 (\p$463 [12]),
-    .\port$893$13 (\p$463 [13]),
-    .\port$893$14 (\p$463 [14]),
-    .\port$893$15 (\p$463 [15]),
-    .\port$893$2 (\p$463 [2]),
-    .\port$893$3 (\p$463 [3]),
-    .\port$893$4 (\p$463 [4]),
-    .\port$893$5 (\p$463 [5]),
-    .\port$893$6 (\p$463 [6]),
-    .\port$893$7 (\p$463 [7]),
-    .\port$893$8 (\p$463 [8]),
-    .\port$893$9 (\p$463 [9]),
+    .\port$894$0 (\p$463 [0]),
+    .\port$894$1 (\p$463 [1]),
+    .\port$894$10 (\p$463 [10]),
+    .\port$894$11 (\p$463 [11]),
+    .\port$894$12 (\p$463 [12]),
+    .\port$894$13 (\p$463 [13]),
+    .\port$894$14 (\p$463 [14]),
+    .\port$894$15 (\p$463 [15]),
+    .\port$894$2 (\p$463 [2]),
+    .\port$894$3 (\p$463 [3]),
+    .\port$894$4 (\p$463 [4]),
+    .\port$894$5 (\p$463 [5]),
+    .\port$894$6 (\p$463 [6]),
+    .\port$894$7 (\p$463 [7]),
+    .\port$894$8 (\p$463 [8]),
+    .\port$894$9 (\p$463 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$909$0 (\p$475 [0]),
-    .\port$909$1 (\p$475 [1]),
-    .\port$909$10 (\p$475 [10]),
-    .\port$909$11 (\p$475 [11]),
-    .\port$909$12 (\p$475 [12]),
-    .\port$909$13 (\p$475 [13]),
-    .\port$909$14 (\p$475 [14]),
-    .\port$909$15 (\p$475 [15]),
-    .\port$909$2 (\p$475 [2]),
-    .\port$909$3 (\p$475 [3]),
-    .\port$909$4 (\p$475 [4]),
-    .\port$909$5 (\p$475 [5]),
-    .\port$909$6 (\p$475 [6]),
-    .\port$909$7 (\p$475 [7]),
-    .\port$909$8 (\p$475 [8]),
-    .\port$909$9 (\p$475 [9]),
+    .\port$910$0 (\p$475 [0]),
+    .\port$910$1 (\p$475 [1]),
+    .\port$910$10 (\p$475 [10]),
+    .\port$910$11 (\p$475 [11]),
+    .\port$910$12 (\p$475 [12]),
+    .\port$910$13 (\p$475 [13]),
+    .\port$910$14 (\p$475 [14]),
+    .\port$910$15 (\p$475 [15]),
+    .\port$910$2 (\p$475 [2]),
+    .\port$910$3 (\p$475 [3]),
+    .\port$910$4 (\p$475 [4]),
+    .\port$910$5 (\p$475 [5]),
+    .\port$910$6 (\p$475 [6]),
+    .\port$910$7 (\p$475 [7]),
+    .\port$910$8 (\p$475 [8]),
+    .\port$910$9 (\p$475 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$925$0 (\p$487 [0]),
-    .\port$925$1 (\p$487 [1]),
-    .\port$925$10 (\p$487 [10]),
-    .\port$925$11 (\p$487 [11]),
-    .\port$925$12 (\p$487 [12]),
-    .\port$925$13 (\p$487 [13]),
-    .\port$925$14 (\p$487 [14]),
-    .\port$925$15 (\p$487 [15]),
-    .\port$925$2 (\p$487 [2]),
-    .\port$925$3 (\p$487 [3]),
-    .\port$925$4 (\p$487 [4]),
-    .\port$925$5 (\p$487 [5]),
-    .\port$925$6 (\p$487 [6]),
-    .\port$925$7 (\p$487 [7]),
-    .\port$925$8 (\p$487 [8]),
-    .\port$925$9 (\p$487 [9]),
+    .\port$926$0 (\p$487 [0]),
+    .\port$926$1 (\p$487 [1]),
+    .\port$926$10 (\p$487 [10]),
+    .\port$926$11 (\p$487 [11]),
+    .\port$926$12 (\p$487 [12]),
+    .\port$926$13 (\p$487 [13]),
+    .\port$926$14 (\p$487 [14]),
+    .\port$926$15 (\p$487 [15]),
+    .\port$926$2 (\p$487 [2]),
+    .\port$926$3 (\p$487 [3]),
+    .\port$926$4 (\p$487 [4]),
+    .\port$926$5 (\p$487 [5]),
+    .\port$926$6 (\p$487 [6]),
+    .\port$926$7 (\p$487 [7]),
+    .\port$926$8 (\p$487 [8]),
+    .\port$926$9 (\p$487 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$941$0 (\p$499 [0]),
-    .\port$941$1 (\p$499 [1]),
-    .\port$941$10 (\p$499 [10]),
-    .\port$941$11 (\p$499 [11]),
-    .\port$941$12 (\p$499 [12]),
-    .\port$941$13 (\p$499 [13]),
-    .\port$941$14 (\p$499 [14]),
-    .\port$941$15 (\p$499 [15]),
-    .\port$941$2 (\p$499 [2]),
-    .\port$941$3 (\p$499 [3]),
-    .\port$941$4 (\p$499 [4]),
-    .\port$941$5 (\p$499 [5]),
-    .\port$941$6 (\p$499 [6]),
-    .\port$941$7 (\p$499 [7]),
-    .\port$941$8 (\p$499 [8]),
-    .\port$941$9 (\p$499 [9]),
+    .\port$942$0 (\p$499 [0]),
+    .\port$942$1 (\p$499 [1]),
+    .\port$942$10 (\p$499 [10]),
+    .\port$942$11 (\p$499 [11]),
+    .\port$942$12 (\p$499 [12]),
+    .\port$942$13 (\p$499 [13]),
+    .\port$942$14 (\p$499 [14]),
+    .\port$942$15 (\p$499 [15]),
+    .\port$942$2 (\p$499 [2]),
+    .\port$942$3 (\p$499 [3]),
+    .\port$942$4 (\p$499 [4]),
+    .\port$942$5 (\p$499 [5]),
+    .\port$942$6 (\p$499 [6]),
+    .\port$942$7 (\p$499 [7]),
+    .\port$942$8 (\p$499 [8]),
+    .\port$942$9 (\p$499 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$957$0 (\p$511 [0]),
-    .\port$957$1 (\p$511 [1]),
-    .\port$957$10 (\p$511 [10]),
-    .\port$957$11 (\p$511 [11]),
-    .\port$957$12 (\p$511 [12]),
-    .\port$957$13 (\p$511 [13]),
-    .\port$957$14 (\p$511 [14]),
-    .\port$957$15 (\p$511 [15]),
-    .\port$957$2 (\p$511 [2]),
-    .\port$957$3 (\p$511 [3]),
-    .\port$957$4 (\p$511 [4]),
-    .\port$957$5 (\p$511 [5]),
-    .\port$957$6 (\p$511 [6]),
-    .\port$957$7 (\p$511 [7]),
-    .\port$957$8 (\p$511 [8]),
-    .\port$957$9 (\p$511 [9]),
+    .\port$958$0 (\p$511 [0]),
+    .\port$958$1 (\p$511 [1]),
+    .\port$958$10 (\p$511 [10]),
+    .\port$958$11 (\p$511 [11]),
+    .\port$958$12 (\p$511 [12]),
+    .\port$958$13 (\p$511 [13]),
+    .\port$958$14 (\p$511 [14]),
+    .\port$958$15 (\p$511 [15]),
+    .\port$958$2 (\p$511 [2]),
+    .\port$958$3 (\p$511 [3]),
+    .\port$958$4 (\p$511 [4]),
+    .\port$958$5 (\p$511 [5]),
+    .\port$958$6 (\p$511 [6]),
+    .\port$958$7 (\p$511 [7]),
+    .\port$958$8 (\p$511 [8]),
+    .\port$958$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$973$0 (\p$523 [0]),
-    .\port$973$1 (\p$523 [1]),
-    .\port$973$10 (\p$523 [10]),
-    .\port$973$11 (\p$523 [11]),
-    .\port$973$12 (\p$523 [12]),
-    .\port$973$13 (\p$523 [13]),
-    .\port$973$14 (\p$523 [14]),
-    .\port$973$15 (\p$523 [15]),
-    .\port$973$2 (\p$523 [2]),
-    .\port$973$3 (\p$523 [3]),
-    .\port$973$4 (\p$523 [4]),
-    .\port$973$5 (\p$523 [5]),
-    .\port$973$6 (\p$523 [6]),
-    .\port$973$7 (\p$523 [7]),
-    .\port$973$8 (\p$523 [8]),
-    .\port$973$9 (\p$523 [9]),
+    .\port$974$0 (\p$523 [0]),
+    .\port$974$1 (\p$523 [1]),
+    .\port$974$10 (\p$523 [10]),
+    .\port$974$11 (\p$523 [11]),
+    .\port$974$12 (\p$523 [12]),
+    .\port$974$13 (\p$523 [13]),
+    .\port$974$14 (\p$523 [14]),
+    .\port$974$15 (\p$523 [15]),
+    .\port$974$2 (\p$523 [2]),
+    .\port$974$3 (\p$523 [3]),
+    .\port$974$4 (\p$523 [4]),
+    .\port$974$5 (\p$523 [5]),
+    .\port$974$6 (\p$523 [6]),
+    .\port$974$7 (\p$523 [7]),
+    .\port$974$8 (\p$523 [8]),
+    .\port$974$9 (\p$523 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$989$0 (\p$535 [0]),
-    .\port$989$1 (\p$535 [1]),
-    .\port$989$10 (\p$535 [10]),
-    .\port$989$11 (\p$535 [11]),
-    .\port$989$12 (\p$535 [12]),
-    .\port$989$13 (\p$535 [13]),
-    .\port$989$14 (\p$535 [14]),
-    .\port$989$15 (\p$535 [15]),
-    .\port$989$2 (\p$535 [2]),
-    .\port$989$3 (\p$535 [3]),
-    .\port$989$4 (\p$535 [4]),
-    .\port$989$5 (\p$535 [5]),
-    .\port$989$6 (\p$535 [6]),
-    .\port$989$7 (\p$535 [7]),
-    .\port$989$8 (\p$535 [8]),
-    .\port$989$9 (\p$535 [9]),
+    .\port$990$0 (\p$535 [0]),
+    .\port$990$1 (\p$535 [1]),
+    .\port$990$10 (\p$535 [10]),
+    .\port$990$11 (\p$535 [11]),
+    .\port$990$12 (\p$535 [12]),
+    .\port$990$13 (\p$535 [13]),
+    .\port$990$14 (\p$535 [14]),
+    .\port$990$15 (\p$535 [15]),
+    .\port$990$2 (\p$535 [2]),
+    .\port$990$3 (\p$535 [3]),
+    .\port$990$4 (\p$535 [4]),
+    .\port$990$5 (\p$535 [5]),
+    .\port$990$6 (\p$535 [6]),
+    .\port$990$7 (\p$535 [7]),
+    .\port$990$8 (\p$535 [8]),
+    .\port$990$9 (\p$535 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$1005$0 (\p$547 [0]),
-    .\port$1005$1 (\p$547 [1]),
-    .\port$1005$10 (\p$547 [10]),
-    .\port$1005$11 (\p$547 [11]),
-    .\port$1005$12 (\p$547 [12]),
-    .\port$1005$13 (\p$547 [13]),
-    .\port$1005$14 (\p$547 [14]),
-    .\port$1005$15 (\p$547 [15]),
-    .\port$1005$2 (\p$547 [2]),
-    .\port$1005$3 (\p$547 [3]),
-    .\port$1005$4 (\p$547 [4]),
-    .\port$1005$5 (\p$547 [5]),
-    .\port$1005$6 (\p$547 [6]),
-    .\port$1005$7 (\p$547 [7]),
-    .\port$1005$8 (\p$547 [8]),
-    .\port$1005$9 (\p$547 [9]),
+    .\port$1006$0 (\p$547 [0]),
+    .\port$1006$1 (\p$547 [1]),
+    .\port$1006$10 (\p$547 [10]),
+    .\port$1006$11 (\p$547 [11]),
+    .\port$1006$12 (\p$547 [12]),
+    .\port$1006$13 (\p$547 [13]),
+    .\port$1006$14 (\p$547 [14]),
+    .\port$1006$15 (\p$547 [15]),
+    .\port$1006$2 (\p$547 [2]),
+    .\port$1006$3 (\p$547 [3]),
+    .\port$1006$4 (\p$547 [4]),
+    .\port$1006$5 (\p$547 [5]),
+    .\port$1006$6 (\p$547 [6]),
+    .\port$1006$7 (\p$547 [7]),
+    .\port$1006$8 (\p$547 [8]),
+    .\port$1006$9 (\p$547 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1021$0 (\p$559 [0]),
-    .\port$1021$1 (\p$559 [1]),
-    .\port$1021$10 (\p$559 [10]),
-    .\port$1021$11 (\p$559 [11]),
-    .\port$1021$12 (\p$559 [12]),
-    .\port$1021$13 (\p$559 [13]),
-    .\port$1021$14 (\p$559 [14]),
-    .\port$1021$15 (\p$559 [15]),
-    .\port$1021$2 (\p$559 [2]),
-    .\port$1021$3 (\p$559 [3]),
-    .\port$1021$4 (\p$559 [4]),
-    .\port$1021$5 (\p$559 [5]),
-    .\port$1021$6 (\p$559 [6]),
-    .\port$1021$7 (\p$559 [7]),
-    .\port$1021$8 (\p$559 [8]),
-    .\port$1021$9 (\p$559 [9]),
+    .\port$1022$0 (\p$559 [0]),
+    .\port$1022$1 (\p$559 [1]),
+    .\port$1022$10 (\p$559 [10]),
+    .\port$1022$11 (\p$559 [11]),
+    .\port$1022$12 (\p$559 [12]),
+    .\port$1022$13 (\p$559 [13]),
+    .\port$1022$14 (\p$559 [14]),
+    .\port$1022$15 (\p$559 [15]),
+    .\port$1022$2 (\p$559 [2]),
+    .\port$1022$3 (\p$559 [3]),
+    .\port$1022$4 (\p$559 [4]),
+    .\port$1022$5 (\p$559 [5]),
+    .\port$1022$6 (\p$559 [6]),
+    .\port$1022$7 (\p$559 [7]),
+    .\port$1022$8 (\p$559 [8]),
+    .\port$1022$9 (\p$559 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1037$0 (\p$571 [0]),
-    .\port$1037$1 (\p$571 [1]),
-    .\port$1037$10 (\p$571 [10]),
-    .\port$1037$11 (\p$571 [11]),
-    .\port$1037$12 (\p$571 [12]),
-    .\port$1037$13 (\p$571 [13]),
-    .\port$1037$14 (\p$571 [14]),
-    .\port$1037$15 (\p$571 [15]),
-    .\port$1037$2 (\p$571 [2]),
-    .\port$1037$3 (\p$571 [3]),
-    .\port$1037$4 (\p$571 [4]),
-    .\port$1037$5 (\p$571 [5]),
-    .\port$1037$6 (\p$571 [6]),
-    .\port$1037$7 (\p$571 [7]),
-    .\port$1037$8 (\p$571 [8]),
-    .\port$1037$9 (\p$571 [9]),
+    .\port$1038$0 (\p$571 [0]),
+    .\port$1038$1 (\p$571 [1]),
+    .\port$1038$10 (\p$571 [10]),
+    .\port$1038$11 (\p$571 [11]),
+    .\port$1038$12 (\p$571 [12]),
+    .\port$1038$13 (\p$571 [13]),
+    .\port$1038$14 (\p$571 [14]),
+    .\port$1038$15 (\p$571 [15]),
+    .\port$1038$2 (\p$571 [2]),
+    .\port$1038$3 (\p$571 [3]),
+    .\port$1038$4 (\p$571 [4]),
+    .\port$1038$5 (\p$571 [5]),
+    .\port$1038$6 (\p$571 [6]),
+    .\port$1038$7 (\p$571 [7]),
+    .\port$1038$8 (\p$571 [8]),
+    .\port$1038$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1053$0 (\p$583 [0]),
-    .\port$1053$1 (\p$583 [1]),
-    .\port$1053$10 (\p$583 [10]),
-    .\port$1053$11 (\p$583 [11]),
-    .\port$1053$12 (\p$583 [12]),
-    .\port$1053$13 (\p$583 [13]),
-    .\port$1053$14 (\p$583 [14]),
-    .\port$1053$15 (\p$583 [15]),
-    .\port$1053$2 (\p$583 [2]),
-    .\port$1053$3 (\p$583 [3]),
-    .\port$1053$4 (\p$583 [4]),
-    .\port$1053$5 (\p$583 [5]),
-    .\port$1053$6 (\p$583 [6]),
-    .\port$1053$7 (\p$583 [7]),
-    .\port$1053$8 (\p$583 [8]),
-    .\port$1053$9 (\p$583 [9]),
+    .\port$1054$0 (\p$583 [0]),
+    .\port$1054$1 (\p$583 [1]),
+    .\port$1054$10 (\p$583 [10]),
+    .\port$1054$11 (\p$583 [11]),
+    .\port$1054$12 (\p$583 [12]),
+    .\port$1054$13 (\p$583 [13]),
+    .\port$1054$14 (\p$583 [14]),
+    .\port$1054$15 (\p$583 [15]),
+    .\port$1054$2 (\p$583 [2]),
+    .\port$1054$3 (\p$583 [3]),
+    .\port$1054$4 (\p$583 [4]),
+    .\port$1054$5 (\p$583 [5]),
+    .\port$1054$6 (\p$583 [6]),
+    .\port$1054$7 (\p$583 [7]),
+    .\port$1054$8 (\p$583 [8]),
+    .\port$1054$9 (\p$583 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1069$0 (\p$595 [0]),
-    .\port$1069$1 (\p$595 [1]),
-    .\port$1069$10 (\p$595 [10]),
-    .\port$1069$11 (\p$595 [11]),
-    .\port$1069$12 (\p$595 [12]),
-    .\port$1069$13 (\p$595 [13]),
-    .\port$1069$14 (\p$595 [14]),
-    .\port$1069$15 (\p$595 [15]),
-    .\port$1069$2 (\p$595 [2]),
-    .\port$1069$3 (\p$595 [3]),
-    .\port$1069$4 (\p$595 [4]),
-    .\port$1069$5 (\p$595 [5]),
-    .\port$1069$6 (\p$595 [6]),
-    .\port$1069$7 (\p$595 [7]),
-    .\port$1069$8 (\p$595 [8]),
-    .\port$1069$9 (\p$595 [9]),
+    .\port$1070$0 (\p$595 [0]),
+    .\port$1070$1 (\p$595 [1]),
+    .\port$1070$10 (\p$595 [10]),
+    .\port$1070$11 (\p$595 [11]),
+    .\port$1070$12 (\p$595 [12]),
+    .\port$1070$13 (\p$595 [13]),
+    .\port$1070$14 (\p$595 [14]),
+    .\port$1070$15 (\p$595 [15]),
+    .\port$1070$2 (\p$595 [2]),
+    .\port$1070$3 (\p$595 [3]),
+    .\port$1070$4 (\p$595 [4]),
+    .\port$1070$5 (\p$595 [5]),
+    .\port$1070$6 (\p$595 [6]),
+    .\port$1070$7 (\p$595 [7]),
+    .\port$1070$8 (\p$595 [8]),
+    .\port$1070$9 (\p$595 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1085$0 (\p$607 [0]),
-    .\port$1085$1 (\p$607 [1]),
-    .\port$1085$10 (\p$607 [10]),
-    .\port$1085$11 (\p$607 [11]),
-    .\port$1085$12 (\p$607 [12]),
-    .\port$1085$13 (\p$607 [13]),
-    .\port$1085$14 (\p$607 [14]),
-    .\port$1085$15 (\p$607 [15]),
-    .\port$1085$2 (\p$607 [2]),
-    .\port$1085$3 (\p$607 [3]),
-    .\port$1085$4 (\p$607 [4]),
-    .\port$1085$5 (\p$607 [5]),
-    .\port$1085$6 (\p$607 [6]),
-    .\port$1085$7 (\p$607 [7]),
-    .\port$1085$8 (\p$607 [8]),
-    .\port$1085$9 (\p$607 [9]),
+    .\port$1086$0 (\p$607 [0]),
+    .\port$1086$1 (\p$607 [1]),
+    .\port$1086$10 (\p$607 [10]),
+    .\port$1086$11 (\p$607 [11]),
+    .\port$1086$12 (\p$607 [12]),
+    .\port$1086$13 (\p$607 [13]),
+    .\port$1086$14 (\p$607 [14]),
+    .\port$1086$15 (\p$607 [15]),
+    .\port$1086$2 (\p$607 [2]),
+    .\port$1086$3 (\p$607 [3]),
+    .\port$1086$4 (\p$607 [4]),
+    .\port$1086$5 (\p$607 [5]),
+    .\port$1086$6 (\p$607 [6]),
+    .\port$1086$7 (\p$607 [7]),
+    .\port$1086$8 (\p$607 [8]),
+    .\port$1086$9 (\p$607 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1101$0 (\p$619 [0]),
-    .\port$1101$1 (\p$619 [1]),
-    .\port$1101$10 (\p$619 [10]),
-    .\port$1101$11 (\p$619 [11]),
-    .\port$1101$12 (\p$619 [12]),
-    .\port$1101$13 (\p$619 [13]),
-    .\port$1101$14 (\p$619 [14]),
-    .\port$1101$15 (\p$619 [15]),
-    .\port$1101$2 (\p$619 [2]),
-    .\port$1101$3 (\p$619 [3]),
-    .\port$1101$4 (\p$619 [4]),
-    .\port$1101$5 (\p$619 [5]),
-    .\port$1101$6 (\p$619 [6]),
-    .\port$1101$7 (\p$619 [7]),
-    .\port$1101$8 (\p$619 [8]),
-    .\port$1101$9 (\p$619 [9]),
+    .\port$1102$0 (\p$619 [0]),
+    .\port$1102$1 (\p$619 [1]),
+    .\port$1102$10 (\p$619 [10]),
+    .\port$1102$11 (\p$619 [11]),
+    .\port$1102$12 (\p$619 [12]),
+    .\port$1102$13 (\p$619 [13]),
+    .\port$1102$14 (\p$619 [14]),
+    .\port$1102$15 (\p$619 [15]),
+    .\port$1102$2 (\p$619 [2]),
+    .\port$1102$3 (\p$619 [3]),
+    .\port$1102$4 (\p$619 [4]),
+    .\port$1102$5 (\p$619 [5]),
+    .\port$1102$6 (\p$619 [6]),
+    .\port$1102$7 (\p$619 [7]),
+    .\port$1102$8 (\p$619 [8]),
+    .\port$1102$9 (\p$619 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1117$0 (\p$631 [0]),
-    .\port$1117$1 (\p$631 [1]),
-    .\port$1117$10 (\p$631 [10]),
-    .\port$1117$11 (\p$631 [11]),
-    .\port$1117$12 (\p$631 [12]),
-    .\port$1117$13 (\p$631 [13]),
-    .\port$1117$14 (\p$631 [14]),
-    .\port$1117$15 (\p$631 [15]),
-    .\port$1117$2 (\p$631 [2]),
-    .\port$1117$3 (\p$631 [3]),
-    .\port$1117$4 (\p$631 [4]),
-    .\port$1117$5 (\p$631 [5]),
-    .\port$1117$6 (\p$631 [6]),
-    .\port$1117$7 (\p$631 [7]),
-    .\port$1117$8 (\p$631 [8]),
-    .\port$1117$9 (\p$631 [9]),
+    .\port$1118$0 (\p$631 [0]),
+    .\port$1118$1 (\p$631 [1]),
+    .\port$1118$10 (\p$631 [10]),
+    .\port$1118$11 (\p$631 [11]),
+    .\port$1118$12 (\p$631 [12]),
+    .\port$1118$13 (\p$631 [13]),
+    .\port$1118$14 (\p$631 [14]),
+    .\port$1118$15 (\p$631 [15]),
+    .\port$1118$2 (\p$631 [2]),
+    .\port$1118$3 (\p$631 [3]),
+    .\port$1118$4 (\p$631 [4]),
+    .\port$1118$5 (\p$631 [5]),
+    .\port$1118$6 (\p$631 [6]),
+    .\port$1118$7 (\p$631 [7]),
+    .\port$1118$8 (\p$631 [8]),
+    .\port$1118$9 (\p$631 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1133$0 (\p$643 [0]),
-    .\port$1133$1 (\p$643 [1]),
-    .\port$1133$10 (\p$643 [10]),
-    .\port$1133$11 (\p$643 [11]),
-    .\port$1133$12 (\p$643 [12]),
-    .\port$1133$13 (\p$643 [13]),
-    .\port$1133$14 (\p$643 [14]),
-    .\port$1133$15 (\p$643 [15]),
-    .\port$1133$2 (\p$643 [2]),
-    .\port$1133$3 (\p$643 [3]),
-    .\port$1133$4 (\p$643 [4]),
-    .\port$1133$5 (\p$643 [5]),
-    .\port$1133$6 (\p$643 [6]),
-    .\port$1133$7 (\p$643 [7]),
-    .\port$1133$8 (\p$643 [8]),
-    .\port$1133$9 (\p$643 [9]),
+    .\port$1134$0 (\p$643 [0]),
+    .\port$1134$1 (\p$643 [1]),
+    .\port$1134$10 (\p$643 [10]),
+    .\port$1134$11 (\p$643 [11]),
+    .\port$1134$12 (\p$643 [12]),
+    .\port$1134$13 (\p$643 [13]),
+    .\port$1134$14 (\p$643 [14]),
+    .\port$1134$15 (\p$643 [15]),
+    .\port$1134$2 (\p$643 [2]),
+    .\port$1134$3 (\p$643 [3]),
+    .\port$1134$4 (\p$643 [4]),
+    .\port$1134$5 (\p$643 [5]),
+    .\port$1134$6 (\p$643 [6]),
+    .\port$1134$7 (\p$643 [7]),
+    .\port$1134$8 (\p$643 [8]),
+    .\port$1134$9 (\p$643 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1149$0 (\p$655 [0]),
-    .\port$1149$1 (\p$655 [1]),
-    .\port$1149$10 (\p$655 [10]),
-    .\port$1149$11 (\p$655 [11]),
-    .\port$1149$12 (\p$655 [12]),
-    .\port$1149$13 (\p$655 [13]),
-    .\port$1149$14 (\p$655 [14]),
-    .\port$1149$15 (\p$655 [15]),
-    .\port$1149$2 (\p$655 [2]),
-    .\port$1149$3 (\p$655 [3]),
-    .\port$1149$4 (\p$655 [4]),
-    .\port$1149$5 (\p$655 [5]),
-    .\port$1149$6 (\p$655 [6]),
-    .\port$1149$7 (\p$655 [7]),
-    .\port$1149$8 (\p$655 [8]),
-    .\port$1149$9 (\p$655 [9]),
+    .\port$1150$0 (\p$655 [0]),
+    .\port$1150$1 (\p$655 [1]),
+    .\port$1150$10 (\p$655 [10]),
+    .\port$1150$11 (\p$655 [11]),
+    .\port$1150$12 (\p$655 [12]),
+    .\port$1150$13 (\p$655 [13]),
+    .\port$1150$14 (\p$655 [14]),
+    .\port$1150$15 (\p$655 [15]),
+    .\port$1150$2 (\p$655 [2]),
+    .\port$1150$3 (\p$655 [3]),
+    .\port$1150$4 (\p$655 [4]),
+    .\port$1150$5 (\p$655 [5]),
+    .\port$1150$6 (\p$655 [6]),
+    .\port$1150$7 (\p$655 [7]),
+    .\port$1150$8 (\p$655 [8]),
+    .\port$1150$9 (\p$655 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1165$0 (\p$667 [0]),
-    .\port$1165$1 (\p$667 [1]),
-    .\port$1165$10 (\p$667 [10]),
-    .\port$1165$11 (\p$667 [11]),
-    .\port$1165$12 (\p$667 [12]),
-    .\port$1165$13 (\p$667 [13]),
-    .\port$1165$14 (\p$667 [14]),
-    .\port$1165$15 (\p$667 [15]),
-    .\port$1165$2 (\p$667 [2]),
-    .\port$1165$3 (\p$667 [3]),
-    .\port$1165$4 (\p$667 [4]),
-    .\port$1165$5 (\p$667 [5]),
-    .\port$1165$6 (\p$667 [6]),
-    .\port$1165$7 (\p$667 [7]),
-    .\port$1165$8 (\p$667 [8]),
-    .\port$1165$9 (\p$667 [9]),
+    .\port$1166$0 (\p$667 [0]),
+    .\port$1166$1 (\p$667 [1]),
+    .\port$1166$10 (\p$667 [10]),
+    .\port$1166$11 (\p$667 [11]),
+    .\port$1166$12 (\p$667 [12]),
+    .\port$1166$13 (\p$667 [13]),
+    .\port$1166$14 (\p$667 [14]),
+    .\port$1166$15 (\p$667 [15]),
+    .\port$1166$2 (\p$667 [2]),
+    .\port$1166$3 (\p$667 [3]),
+    .\port$1166$4 (\p$667 [4]),
+    .\port$1166$5 (\p$667 [5]),
+    .\port$1166$6 (\p$667 [6]),
+    .\port$1166$7 (\p$667 [7]),
+    .\port$1166$8 (\p$667 [8]),
+    .\port$1166$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1181$0 (\p$679 [0]),
-    .\port$1181$1 (\p$679 [1]),
-    .\port$1181$10 (\p$679 [10]),
-    .\port$1181$11 (\p$679 [11]),
-    .\port$1181$12 (\p$679 [12]),
-    .\port$1181$13 (\p$679 [13]),
-    .\port$1181$14 (\p$679 [14]),
-    .\port$1181$15 (\p$679 [15]),
-    .\port$1181$2 (\p$679 [2]),
-    .\port$1181$3 (\p$679 [3]),
-    .\port$1181$4 (\p$679 [4]),
-    .\port$1181$5 (\p$679 [5]),
-    .\port$1181$6 (\p$679 [6]),
-    .\port$1181$7 (\p$679 [7]),
-    .\port$1181$8 (\p$679 [8]),
-    .\port$1181$9 (\p$679 [9]),
+    .\port$1182$0 (\p$679 [0]),
+    .\port$1182$1 (\p$679 [1]),
+    .\port$1182$10 (\p$679 [10]),
+    .\port$1182$11 (\p$679 [11]),
+    .\port$1182$12 (\p$679 [12]),
+    .\port$1182$13 (\p$679 [13]),
+    .\port$1182$14 (\p$679 [14]),
+    .\port$1182$15 (\p$679 [15]),
+    .\port$1182$2 (\p$679 [2]),
+    .\port$1182$3 (\p$679 [3]),
+    .\port$1182$4 (\p$679 [4]),
+    .\port$1182$5 (\p$679 [5]),
+    .\port$1182$6 (\p$679 [6]),
+    .\port$1182$7 (\p$679 [7]),
+    .\port$1182$8 (\p$679 [8]),
+    .\port$1182$9 (\p$679 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1197$0 (\p$691 [0]),
-    .\port$1197$1 (\p$691 [1]),
-    .\port$1197$10 (\p$691 [10]),
-    .\port$1197$11 (\p$691 [11]),
-    .\port$1197$12 (\p$691 [12]),
-    .\port$1197$13 (\p$691 [13]),
-    .\port$1197$14 (\p$691 [14]),
-    .\port$1197$15 (\p$691 [15]),
-    .\port$1197$2 (\p$691 [2]),
-    .\port$1197$3 (\p$691 [3]),
-    .\port$1197$4 (\p$691 [4]),
-    .\port$1197$5 (\p$691 [5]),
-    .\port$1197$6 (\p$691 [6]),
-    .\port$1197$7 (\p$691 [7]),
-    .\port$1197$8 (\p$691 [8]),
-    .\port$1197$9 (\p$691 [9]),
+    .\port$1198$0 (\p$691 [0]),
+    .\port$1198$1 (\p$691 [1]),
+    .\port$1198$10 (\p$691 [10]),
+    .\port$1198$11 (\p$691 [11]),
+    .\port$1198$12 (\p$691 [12]),
+    .\port$1198$13 (\p$691 [13]),
+    .\port$1198$14 (\p$691 [14]),
+    .\port$1198$15 (\p$691 [15]),
+    .\port$1198$2 (\p$691 [2]),
+    .\port$1198$3 (\p$691 [3]),
+    .\port$1198$4 (\p$691 [4]),
+    .\port$1198$5 (\p$691 [5]),
+    .\port$1198$6 (\p$691 [6]),
+    .\port$1198$7 (\p$691 [7]),
+    .\port$1198$8 (\p$691 [8]),
+    .\port$1198$9 (\p$691 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1213$0 (\p$703 [0]),
-    .\port$1213$1 (\p$703 [1]),
-    .\port$1213$10 (\p$703 [10]),
-    .\port$1213$11 (\p$703 [11]),
-    .\port$1213$12 (\p$703 [12]),
-    .\port$1213$13 (\p$703 [13]),
-    .\port$1213$14 (\p$703 [14]),
-    .\port$1213$15 (\p$703 [15]),
-    .\port$1213$2 (\p$703 [2]),
-    .\port$1213$3 (\p$703 [3]),
-    .\port$1213$4 (\p$703 [4]),
-    .\port$1213$5 (\p$703 [5]),
-    .\port$1213$6 (\p$703 [6]),
-    .\port$1213$7 (\p$703 [7]),
-    .\port$1213$8 (\p$703 [8]),
-    .\port$1213$9 (\p$703 [9]),
+    .\port$1214$0 (\p$703 [0]),
+    .\port$1214$1 (\p$703 [1]),
+    .\port$1214$10 (\p$703 [10]),
+    .\port$1214$11 (\p$703 [11]),
+    .\port$1214$12 (\p$703 [12]),
+    .\port$1214$13 (\p$703 [13]),
+    .\port$1214$14 (\p$703 [14]),
+    .\port$1214$15 (\p$703 [15]),
+    .\port$1214$2 (\p$703 [2]),
+    .\port$1214$3 (\p$703 [3]),
+    .\port$1214$4 (\p$703 [4]),
+    .\port$1214$5 (\p$703 [5]),
+    .\port$1214$6 (\p$703 [6]),
+    .\port$1214$7 (\p$703 [7]),
+    .\port$1214$8 (\p$703 [8]),
+    .\port$1214$9 (\p$703 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1229$0 (\p$715 [0]),
-    .\port$1229$1 (\p$715 [1]),
-    .\port$1229$10 (\p$715 [10]),
-    .\port$1229$11 (\p$715 [11]),
-    .\port$1229$12 (\p$715 [12]),
-    .\port$1229$13 (\p$715 [13]),
-    .\port$1229$14 (\p$715 [14]),
-    .\port$1229$15 (\p$715 [15]),
-    .\port$1229$2 (\p$715 [2]),
-    .\port$1229$3 (\p$715 [3]),
-    .\port$1229$4 (\p$715 [4]),
-    .\port$1229$5 (\p$715 [5]),
-    .\port$1229$6 (\p$715 [6]),
-    .\port$1229$7 (\p$715 [7]),
-    .\port$1229$8 (\p$715 [8]),
-    .\port$1229$9 (\p$715 [9]),
+    .\port$1230$0 (\p$715 [0]),
+    .\port$1230$1 (\p$715 [1]),
+    .\port$1230$10 (\p$715 [10]),
+    .\port$1230$11 (\p$715 [11]),
+    .\port$1230$12 (\p$715 [12]),
+    .\port$1230$13 (\p$715 [13]),
+    .\port$1230$14 (\p$715 [14]),
+    .\port$1230$15 (\p$715 [15]),
+    .\port$1230$2 (\p$715 [2]),
+    .\port$1230$3 (\p$715 [3]),
+    .\port$1230$4 (\p$715 [4]),
+    .\port$1230$5 (\p$715 [5]),
+    .\port$1230$6 (\p$715 [6]),
+    .\port$1230$7 (\p$715 [7]),
+    .\port$1230$8 (\p$715 [8]),
+    .\port$1230$9 (\p$715 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1245$0 (\p$727 [0]),
-    .\port$1245$1 (\p$727 [1]),
-    .\port$1245$10 (\p$727 [10]),
-    .\port$1245$11 (\p$727 [11]),
-    .\port$1245$12 (\p$727 [12]),
-    .\port$1245$13 (\p$727 [13]),
-    .\port$1245$14 (\p$727 [14]),
-    .\port$1245$15 (\p$727 [15]),
-    .\port$1245$2 (\p$727 [2]),
-    .\port$1245$3 (\p$727 [3]),
-    .\port$1245$4 (\p$727 [4]),
-    .\port$1245$5 (\p$727 [5]),
-    .\port$1245$6 (\p$727 [6]),
-    .\port$1245$7 (\p$727 [7]),
-    .\port$1245$8 (\p$727 [8]),
-    .\port$1245$9 (\p$727 [9]),
+    .\port$1246$0 (\p$727 [0]),
+    .\port$1246$1 (\p$727 [1]),
+    .\port$1246$10 (\p$727 [10]),
+    .\port$1246$11 (\p$727 [11]),
+    .\port$1246$12 (\p$727 [12]),
+    .\port$1246$13 (\p$727 [13]),
+    .\port$1246$14 (\p$727 [14]),
+    .\port$1246$15 (\p$727 [15]),
+    .\port$1246$2 (\p$727 [2]),
+    .\port$1246$3 (\p$727 [3]),
+    .\port$1246$4 (\p$727 [4]),
+    .\port$1246$5 (\p$727 [5]),
+    .\port$1246$6 (\p$727 [6]),
+    .\port$1246$7 (\p$727 [7]),
+    .\port$1246$8 (\p$727 [8]),
+    .\port$1246$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1261$0 (\p$739 [0]),
-    .\port$1261$1 (\p$739 [1]),
-    .\port$1261$10 (\p$739 [10]),
-    .\port$1261$11 (\p$739 [11]),
-    .\port$1261$12 (\p$739 [12]),
-    .\port$1261$13 (\p$739 [13]),
-    .\port$1261$14 (\p$739 [14]),
-    .\port$1261$15 (\p$739 [15]),
-    .\port$1261$2 (\p$739 [2]),
-    .\port$1261$3 (\p$739 [3]),
-    .\port$1261$4 (\p$739 [4]),
-    .\port$1261$5 (\p$739 [5]),
-    .\port$1261$6 (\p$739 [6]),
-    .\port$1261$7 (\p$739 [7]),
-    .\port$1261$8 (\p$739 [8]),
-    .\port$1261$9 (\p$739 [9]),
+    .\port$1262$0 (\p$739 [0]),
+    .\port$1262$1 (\p$739 [1]),
+    .\port$1262$10 (\p$739 [10]),
+    .\port$1262$11 (\p$739 [11]),
+    .\port$1262$12 (\p$739 [12]),
+    .\port$1262$13 (\p$739 [13]),
+    .\port$1262$14 (\p$739 [14]),
+    .\port$1262$15 (\p$739 [15]),
+    .\port$1262$2 (\p$739 [2]),
+    .\port$1262$3 (\p$739 [3]),
+    .\port$1262$4 (\p$739 [4]),
+    .\port$1262$5 (\p$739 [5]),
+    .\port$1262$6 (\p$739 [6]),
+    .\port$1262$7 (\p$739 [7]),
+    .\port$1262$8 (\p$739 [8]),
+    .\port$1262$9 (\p$739 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1277$0 (\p$751 [0]),
-    .\port$1277$1 (\p$751 [1]),
-    .\port$1277$10 (\p$751 [10]),
-    .\port$1277$11 (\p$751 [11]),
-    .\port$1277$12 (\p$751 [12]),
-    .\port$1277$13 (\p$751 [13]),
-    .\port$1277$14 (\p$751 [14]),
-    .\port$1277$15 (\p$751 [15]),
-    .\port$1277$2 (\p$751 [2]),
-    .\port$1277$3 (\p$751 [3]),
-    .\port$1277$4 (\p$751 [4]),
-    .\port$1277$5 (\p$751 [5]),
-    .\port$1277$6 (\p$751 [6]),
-    .\port$1277$7 (\p$751 [7]),
-    .\port$1277$8 (\p$751 [8]),
-    .\port$1277$9 (\p$751 [9]),
+    .\port$1278$0 (\p$751 [0]),
+    .\port$1278$1 (\p$751 [1]),
+    .\port$1278$10 (\p$751 [10]),
+    .\port$1278$11 (\p$751 [11]),
+    .\port$1278$12 (\p$751 [12]),
+    .\port$1278$13 (\p$751 [13]),
+    .\port$1278$14 (\p$751 [14]),
+    .\port$1278$15 (\p$751 [15]),
+    .\port$1278$2 (\p$751 [2]),
+    .\port$1278$3 (\p$751 [3]),
+    .\port$1278$4 (\p$751 [4]),
+    .\port$1278$5 (\p$751 [5]),
+    .\port$1278$6 (\p$751 [6]),
+    .\port$1278$7 (\p$751 [7]),
+    .\port$1278$8 (\p$751 [8]),
+    .\port$1278$9 (\p$751 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1293$0 (\p$763 [0]),
-    .\port$1293$1 (\p$763 [1]),
-    .\port$1293$10 (\p$763 [10]),
-    .\port$1293$11 (\p$763 [11]),
-    .\port$1293$12 (\p$763 [12]),
-    .\port$1293$13 (\p$763 [13]),
-    .\port$1293$14 (\p$763 [14]),
-    .\port$1293$15 (\p$763 [15]),
-    .\port$1293$2 (\p$763 [2]),
-    .\port$1293$3 (\p$763 [3]),
-    .\port$1293$4 (\p$763 [4]),
-    .\port$1293$5 (\p$763 [5]),
-    .\port$1293$6 (\p$763 [6]),
-    .\port$1293$7 (\p$763 [7]),
-    .\port$1293$8 (\p$763 [8]),
-    .\port$1293$9 (\p$763 [9]),
+    .\port$1294$0 (\p$763 [0]),
+    .\port$1294$1 (\p$763 [1]),
+    .\port$1294$10 (\p$763 [10]),
+    .\port$1294$11 (\p$763 [11]),
+    .\port$1294$12 (\p$763 [12]),
+    .\port$1294$13 (\p$763 [13]),
+    .\port$1294$14 (\p$763 [14]),
+    .\port$1294$15 (\p$763 [15]),
+    .\port$1294$2 (\p$763 [2]),
+    .\port$1294$3 (\p$763 [3]),
+    .\port$1294$4 (\p$763 [4]),
+    .\port$1294$5 (\p$763 [5]),
+    .\port$1294$6 (\p$763 [6]),
+    .\port$1294$7 (\p$763 [7]),
+    .\port$1294$8 (\p$763 [8]),
+    .\port$1294$9 (\p$763 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1309$0 (\p$775 [0]),
-    .\port$1309$1 (\p$775 [1]),
-    .\port$1309$10 (\p$775 [10]),
-    .\port$1309$11 (\p$775 [11]),
-    .\port$1309$12 (\p$775 [12]),
-    .\port$1309$13 (\p$775 [13]),
-    .\port$1309$14 (\p$775 [14]),
-    .\port$1309$15 (\p$775 [15]),
-    .\port$1309$2 (\p$775 [2]),
-    .\port$1309$3 (\p$775 [3]),
-    .\port$1309$4 (\p$775 [4]),
-    .\port$1309$5 (\p$775 [5]),
-    .\port$1309$6 (\p$775 [6]),
-    .\port$1309$7 (\p$775 [7]),
-    .\port$1309$8 (\p$775 [8]),
-    .\port$1309$9 (\p$775 [9]),
+    .\port$1310$0 (\p$775 [0]),
+    .\port$1310$1 (\p$775 [1]),
+    .\port$1310$10 (\p$775 [10]),
+    .\port$1310$11 (\p$775 [11]),
+    .\port$1310$12 (\p$775 [12]),
+    .\port$1310$13 (\p$775 [13]),
+    .\port$1310$14 (\p$775 [14]),
+    .\port$1310$15 (\p$775 [15]),
+    .\port$1310$2 (\p$775 [2]),
+    .\port$1310$3 (\p$775 [3]),
+    .\port$1310$4 (\p$775 [4]),
+    .\port$1310$5 (\p$775 [5]),
+    .\port$1310$6 (\p$775 [6]),
+    .\port$1310$7 (\p$775 [7]),
+    .\port$1310$8 (\p$775 [8]),
+    .\port$1310$9 (\p$775 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1325$0 (\p$787 [0]),
-    .\port$1325$1 (\p$787 [1]),
-    .\port$1325$10 (\p$787 [10]),
-    .\port$1325$11 (\p$787 [11]),
-    .\port$1325$12 (\p$787 [12]),
-    .\port$1325$13 (\p$787 [13]),
-    .\port$1325$14 (\p$787 [14]),
-    .\port$1325$15 (\p$787 [15]),
-    .\port$1325$2 (\p$787 [2]),
-    .\port$1325$3 (\p$787 [3]),
-    .\port$1325$4 (\p$787 [4]),
-    .\port$1325$5 (\p$787 [5]),
-    .\port$1325$6 (\p$787 [6]),
-    .\port$1325$7 (\p$787 [7]),
-    .\port$1325$8 (\p$787 [8]),
-    .\port$1325$9 (\p$787 [9]),
+    .\port$1326$0 (\p$787 [0]),
+    .\port$1326$1 (\p$787 [1]),
+    .\port$1326$10 (\p$787 [10]),
+    .\port$1326$11 (\p$787 [11]),
+    .\port$1326$12 (\p$787 [12]),
+    .\port$1326$13 (\p$787 [13]),
+    .\port$1326$14 (\p$787 [14]),
+    .\port$1326$15 (\p$787 [15]),
+    .\port$1326$2 (\p$787 [2]),
+    .\port$1326$3 (\p$787 [3]),
+    .\port$1326$4 (\p$787 [4]),
+    .\port$1326$5 (\p$787 [5]),
+    .\port$1326$6 (\p$787 [6]),
+    .\port$1326$7 (\p$787 [7]),
+    .\port$1326$8 (\p$787 [8]),
+    .\port$1326$9 (\p$787 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1341$0 (\p$799 [0]),
-    .\port$1341$1 (\p$799 [1]),
-    .\port$1341$10 (\p$799 [10]),
-    .\port$1341$11 (\p$799 [11]),
-    .\port$1341$12 (\p$799 [12]),
-    .\port$1341$13 (\p$799 [13]),
-    .\port$1341$14 (\p$799 [14]),
-    .\port$1341$15 (\p$799 [15]),
-    .\port$1341$2 (\p$799 [2]),
-    .\port$1341$3 (\p$799 [3]),
-    .\port$1341$4 (\p$799 [4]),
-    .\port$1341$5 (\p$799 [5]),
-    .\port$1341$6 (\p$799 [6]),
-    .\port$1341$7 (\p$799 [7]),
-    .\port$1341$8 (\p$799 [8]),
-    .\port$1341$9 (\p$799 [9]),
+    .\port$1342$0 (\p$799 [0]),
+    .\port$1342$1 (\p$799 [1]),
+    .\port$1342$10 (\p$799 [10]),
+    .\port$1342$11 (\p$799 [11]),
+    .\port$1342$12 (\p$799 [12]),
+    .\port$1342$13 (\p$799 [13]),
+    .\port$1342$14 (\p$799 [14]),
+    .\port$1342$15 (\p$799 [15]),
+    .\port$1342$2 (\p$799 [2]),
+    .\port$1342$3 (\p$799 [3]),
+    .\port$1342$4 (\p$799 [4]),
+    .\port$1342$5 (\p$799 [5]),
+    .\port$1342$6 (\p$799 [6]),
+    .\port$1342$7 (\p$799 [7]),
+    .\port$1342$8 (\p$799 [8]),
+    .\port$1342$9 (\p$799 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1357$0 (\p$811 [0]),
-    .\port$1357$1 (\p$811 [1]),
-    .\port$1357$10 (\p$811 [10]),
-    .\port$1357$11 (\p$811 [11]),
-    .\port$1357$12 (\p$811 [12]),
-    .\port$1357$13 (\p$811 [13]),
-    .\port$1357$14 (\p$811 [14]),
-    .\port$1357$15 (\p$811 [15]),
-    .\port$1357$2 (\p$811 [2]),
-    .\port$1357$3 (\p$811 [3]),
-    .\port$1357$4 (\p$811 [4]),
-    .\port$1357$5 (\p$811 [5]),
-    .\port$1357$6 (\p$811 [6]),
-    .\port$1357$7 (\p$811 [7]),
-    .\port$1357$8 (\p$811 [8]),
-    .\port$1357$9 (\p$811 [9]),
+    .\port$1358$0 (\p$811 [0]),
+    .\port$1358$1 (\p$811 [1]),
+    .\port$1358$10 (\p$811 [10]),
+    .\port$1358$11 (\p$811 [11]),
+    .\port$1358$12 (\p$811 [12]),
+    .\port$1358$13 (\p$811 [13]),
+    .\port$1358$14 (\p$811 [14]),
+    .\port$1358$15 (\p$811 [15]),
+    .\port$1358$2 (\p$811 [2]),
+    .\port$1358$3 (\p$811 [3]),
+    .\port$1358$4 (\p$811 [4]),
+    .\port$1358$5 (\p$811 [5]),
+    .\port$1358$6 (\p$811 [6]),
+    .\port$1358$7 (\p$811 [7]),
+    .\port$1358$8 (\p$811 [8]),
+    .\port$1358$9 (\p$811 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1373$0 (\p$823 [0]),
-    .\port$1373$1 (\p$823 [1]),
-    .\port$1373$10 (\p$823 [10]),
-    .\port$1373$11 (\p$823 [11]),
-    .\port$1373$12 (\p$823 [12]),
-    .\port$1373$13 (\p$823 [13]),
-    .\port$1373$14 (\p$823 [14]),
-    .\port$1373$15 (\p$823 [15]),
-    .\port$1373$2 (\p$823 [2]),
-    .\port$1373$3 (\p$823 [3]),
-    .\port$1373$4 (\p$823 [4]),
-    .\port$1373$5 (\p$823 [5]),
-    .\port$1373$6 (\p$823 [6]),
-    .\port$1373$7 (\p$823 [7]),
-    .\port$1373$8 (\p$823 [8]),
-    .\port$1373$9 (\p$823 [9]),
+    .\port$1374$0 (\p$823 [0]),
+    .\port$1374$1 (\p$823 [1]),
+    .\port$1374$10 (\p$823 [10]),
+    .\port$1374$11 (\p$823 [11]),
+    .\port$1374$12 (\p$823 [12]),
+    .\port$1374$13 (\p$823 [13]),
+    .\port$1374$14 (\p$823 [14]),
+    .\port$1374$15 (\p$823 [15]),
+    .\port$1374$2 (\p$823 [2]),
+    .\port$1374$3 (\p$823 [3]),
+    .\port$1374$4 (\p$823 [4]),
+    .\port$1374$5 (\p$823 [5]),
+    .\port$1374$6 (\p$823 [6]),
+    .\port$1374$7 (\p$823 [7]),
+    .\port$1374$8 (\p$823 [8]),
+    .\port$1374$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1389$0 (\p$835 [0]),
-    .\port$1389$1 (\p$835 [1]),
-    .\port$1389$10 (\p$835 [10]),
-    .\port$1389$11 (\p$835 [11]),
-    .\port$1389$12 (\p$835 [12]),
-    .\port$1389$13 (\p$835 [13]),
-    .\port$1389$14 (\p$835 [14]),
-    .\port$1389$15 (\p$835 [15]),
-    .\port$1389$2 (\p$835 [2]),
-    .\port$1389$3 (\p$835 [3]),
-    .\port$1389$4 (\p$835 [4]),
-    .\port$1389$5 (\p$835 [5]),
-    .\port$1389$6 (\p$835 [6]),
-    .\port$1389$7 (\p$835 [7]),
-    .\port$1389$8 (\p$835 [8]),
-    .\port$1389$9 (\p$835 [9]),
+    .\port$1390$0 (\p$835 [0]),
+    .\port$1390$1 (\p$835 [1]),
+    .\port$1390$10 (\p$835 [10]),
+    .\port$1390$11 (\p$835 [11]),
+    .\port$1390$12 (\p$835 [12]),
+    .\port$1390$13 (\p$835 [13]),
+    .\port$1390$14 (\p$835 [14]),
+    .\port$1390$15 (\p$835 [15]),
+    .\port$1390$2 (\p$835 [2]),
+    .\port$1390$3 (\p$835 [3]),
+    .\port$1390$4 (\p$835 [4]),
+    .\port$1390$5 (\p$835 [5]),
+    .\port$1390$6 (\p$835 [6]),
+    .\port$1390$7 (\p$835 [7]),
+    .\port$1390$8 (\p$835 [8]),
+    .\port$1390$9 (\p$835 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1405$0 (\p$847 [0]),
-    .\port$1405$1 (\p$847 [1]),
-    .\port$1405$10 (\p$847 [10]),
-    .\port$1405$11 (\p$847 [11]),
-    .\port$1405$12 (\p$847 [12]),
-    .\port$1405$13 (\p$847 [13]),
-    .\port$1405$14 (\p$847 [14]),
-    .\port$1405$15 (\p$847 [15]),
-    .\port$1405$2 (\p$847 [2]),
-    .\port$1405$3 (\p$847 [3]),
-    .\port$1405$4 (\p$847 [4]),
-    .\port$1405$5 (\p$847 [5]),
-    .\port$1405$6 (\p$847 [6]),
-    .\port$1405$7 (\p$847 [7]),
-    .\port$1405$8 (\p$847 [8]),
-    .\port$1405$9 (\p$847 [9]),
+    .\port$1406$0 (\p$847 [0]),
+    .\port$1406$1 (\p$847 [1]),
+    .\port$1406$10 (\p$847 [10]),
+    .\port$1406$11 (\p$847 [11]),
+    .\port$1406$12 (\p$847 [12]),
+    .\port$1406$13 (\p$847 [13]),
+    .\port$1406$14 (\p$847 [14]),
+    .\port$1406$15 (\p$847 [15]),
+    .\port$1406$2 (\p$847 [2]),
+    .\port$1406$3 (\p$847 [3]),
+    .\port$1406$4 (\p$847 [4]),
+    .\port$1406$5 (\p$847 [5]),
+    .\port$1406$6 (\p$847 [6]),
+    .\port$1406$7 (\p$847 [7]),
+    .\port$1406$8 (\p$847 [8]),
+    .\port$1406$9 (\p$847 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1421$0 (\p$859 [0]),
-    .\port$1421$1 (\p$859 [1]),
-    .\port$1421$10 (\p$859 [10]),
-    .\port$1421$11 (\p$859 [11]),
-    .\port$1421$12 (\p$859 [12]),
-    .\port$1421$13 (\p$859 [13]),
-    .\port$1421$14 (\p$859 [14]),
-    .\port$1421$15 (\p$859 [15]),
-    .\port$1421$2 (\p$859 [2]),
-    .\port$1421$3 (\p$859 [3]),
-    .\port$1421$4 (\p$859 [4]),
-    .\port$1421$5 (\p$859 [5]),
-    .\port$1421$6 (\p$859 [6]),
-    .\port$1421$7 (\p$859 [7]),
-    .\port$1421$8 (\p$859 [8]),
-    .\port$1421$9 (\p$859 [9]),
+    .\port$1422$0 (\p$859 [0]),
+    .\port$1422$1 (\p$859 [1]),
+    .\port$1422$10 (\p$859 [10]),
+    .\port$1422$11 (\p$859 [11]),
+    .\port$1422$12 (\p$859 [12]),
+    .\port$1422$13 (\p$859 [13]),
+    .\port$1422$14 (\p$859 [14]),
+    .\port$1422$15 (\p$859 [15]),
+    .\port$1422$2 (\p$859 [2]),
+    .\port$1422$3 (\p$859 [3]),
+    .\port$1422$4 (\p$859 [4]),
+    .\port$1422$5 (\p$859 [5]),
+    .\port$1422$6 (\p$859 [6]),
+    .\port$1422$7 (\p$859 [7]),
+    .\port$1422$8 (\p$859 [8]),
+    .\port$1422$9 (\p$859 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1437$0 (\p$871 [0]),
-    .\port$1437$1 (\p$871 [1]),
-    .\port$1437$10 (\p$871 [10]),
-    .\port$1437$11 (\p$871 [11]),
-    .\port$1437$12 (\p$871 [12]),
-    .\port$1437$13 (\p$871 [13]),
-    .\port$1437$14 (\p$871 [14]),
-    .\port$1437$15 (\p$871 [15]),
-    .\port$1437$2 (\p$871 [2]),
-    .\port$1437$3 (\p$871 [3]),
-    .\port$1437$4 (\p$871 [4]),
-    .\port$1437$5 (\p$871 [5]),
-    .\port$1437$6 (\p$871 [6]),
-    .\port$1437$7 (\p$871 [7]),
-    .\port$1437$8 (\p$871 [8]),
-    .\port$1437$9 (\p$871 [9]),
+    .\port$1438$0 (\p$871 [0]),
+    .\port$1438$1 (\p$871 [1]),
+    .\port$1438$10 (\p$871 [10]),
+    .\port$1438$11 (\p$871 [11]),
+    .\port$1438$12 (\p$871 [12]),
+    .\port$1438$13 (\p$871 [13]),
+    .\port$1438$14 (\p$871 [14]),
+    .\port$1438$15 (\p$871 [15]),
+    .\port$1438$2 (\p$871 [2]),
+    .\port$1438$3 (\p$871 [3]),
+    .\port$1438$4 (\p$871 [4]),
+    .\port$1438$5 (\p$871 [5]),
+    .\port$1438$6 (\p$871 [6]),
+    .\port$1438$7 (\p$871 [7]),
+    .\port$1438$8 (\p$871 [8]),
+    .\port$1438$9 (\p$871 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1453$0 (\p$883 [0]),
-    .\port$1453$1 (\p$883 [1]),
-    .\port$1453$10 (\p$883 [10]),
-    .\port$1453$11 (\p$883 [11]),
-    .\port$1453$12 (\p$883 [12]),
-    .\port$1453$13 (\p$883 [13]),
-    .\port$1453$14 (\p$883 [14]),
-    .\port$1453$15 (\p$883 [15]),
-    .\port$1453$2 (\p$883 [2]),
-    .\port$1453$3 (\p$883 [3]),
-    .\port$1453$4 (\p$883 [4]),
-    .\port$1453$5 (\p$883 [5]),
-    .\port$1453$6 (\p$883 [6]),
-    .\port$1453$7 (\p$883 [7]),
-    .\port$1453$8 (\p$883 [8]),
-    .\port$1453$9 (\p$883 [9]),
+    .\port$1454$0 (\p$883 [0]),
+    .\port$1454$1 (\p$883 [1]),
+    .\port$1454$10 (\p$883 [10]),
+    .\port$1454$11 (\p$883 [11]),
+    .\port$1454$12 (\p$883 [12]),
+    .\port$1454$13 (\p$883 [13]),
+    .\port$1454$14 (\p$883 [14]),
+    .\port$1454$15 (\p$883 [15]),
+    .\port$1454$2 (\p$883 [2]),
+    .\port$1454$3 (\p$883 [3]),
+    .\port$1454$4 (\p$883 [4]),
+    .\port$1454$5 (\p$883 [5]),
+    .\port$1454$6 (\p$883 [6]),
+    .\port$1454$7 (\p$883 [7]),
+    .\port$1454$8 (\p$883 [8]),
+    .\port$1454$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1469$0 (\p$895 [0]),
-    .\port$1469$1 (\p$895 [1]),
-    .\port$1469$10 (\p$895 [10]),
-    .\port$1469$11 (\p$895 [11]),
-    .\port$1469$12 (\p$895 [12]),
-    .\port$1469$13 (\p$895 [13]),
-    .\port$1469$14 (\p$895 [14]),
-    .\port$1469$15 (\p$895 [15]),
-    .\port$1469$2 (\p$895 [2]),
-    .\port$1469$3 (\p$895 [3]),
-    .\port$1469$4 (\p$895 [4]),
-    .\port$1469$5 (\p$895 [5]),
-    .\port$1469$6 (\p$895 [6]),
-    .\port$1469$7 (\p$895 [7]),
-    .\port$1469$8 (\p$895 [8]),
-    .\port$1469$9 (\p$895 [9]),
+    .\port$1470$0 (\p$895 [0]),
+    .\port$1470$1 (\p$895 [1]),
+    .\port$1470$10 (\p$895 [10]),
+    .\port$1470$11 (\p$895 [11]),
+    .\port$1470$12 (\p$895 [12]),
+    .\port$1470$13 (\p$895 [13]),
+    .\port$1470$14 (\p$895 [14]),
+    .\port$1470$15 (\p$895 [15]),
+    .\port$1470$2 (\p$895 [2]),
+    .\port$1470$3 (\p$895 [3]),
+    .\port$1470$4 (\p$895 [4]),
+    .\port$1470$5 (\p$895 [5]),
+    .\port$1470$6 (\p$895 [6]),
+    .\port$1470$7 (\p$895 [7]),
+    .\port$1470$8 (\p$895 [8]),
+    .\port$1470$9 (\p$895 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1485$0 (\p$907 [0]),
-    .\port$1485$1 (\p$907 [1]),
-    .\port$1485$10 (\p$907 [10]),
-    .\port$1485$11 (\p$907 [11]),
-    .\port$1485$12 (\p$907 [12]),
-    .\port$1485$13 (\p$907 [13]),
-    .\port$1485$14 (\p$907 [14]),
-    .\port$1485$15 (\p$907 [15]),
-    .\port$1485$2 (\p$907 [2]),
-    .\port$1485$3 (\p$907 [3]),
-    .\port$1485$4 (\p$907 [4]),
-    .\port$1485$5 (\p$907 [5]),
-    .\port$1485$6 (\p$907 [6]),
-    .\port$1485$7 (\p$907 [7]),
-    .\port$1485$8 (\p$907 [8]),
-    .\port$1485$9 (\p$907 [9]),
+    .\port$1486$0 (\p$907 [0]),
+    .\port$1486$1 (\p$907 [1]),
+    .\port$1486$10 (\p$907 [10]),
+    .\port$1486$11 (\p$907 [11]),
+    .\port$1486$12 (\p$907 [12]),
+    .\port$1486$13 (\p$907 [13]),
+    .\port$1486$14 (\p$907 [14]),
+    .\port$1486$15 (\p$907 [15]),
+    .\port$1486$2 (\p$907 [2]),
+    .\port$1486$3 (\p$907 [3]),
+    .\port$1486$4 (\p$907 [4]),
+    .\port$1486$5 (\p$907 [5]),
+    .\port$1486$6 (\p$907 [6]),
+    .\port$1486$7 (\p$907 [7]),
+    .\port$1486$8 (\p$907 [8]),
+    .\port$1486$9 (\p$907 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1501$0 (\p$919 [0]),
-    .\port$1501$1 (\p$919 [1]),
-    .\port$1501$10 (\p$919 [10]),
-    .\port$1501$11 (\p$919 [11]),
-    .\port$1501$12 (\p$919 [12]),
-    .\port$1501$13 (\p$919 [13]),
-    .\port$1501$14 (\p$919 [14]),
-    .\port$1501$15 (\p$919 [15]),
-    .\port$1501$2 (\p$919 [2]),
-    .\port$1501$3 (\p$919 [3]),
-    .\port$1501$4 (\p$919 [4]),
-    .\port$1501$5 (\p$919 [5]),
-    .\port$1501$6 (\p$919 [6]),
-    .\port$1501$7 (\p$919 [7]),
-    .\port$1501$8 (\p$919 [8]),
-    .\port$1501$9 (\p$919 [9]),
+    .\port$1502$0 (\p$919 [0]),
+    .\port$1502$1 (\p$919 [1]),
+    .\port$1502$10 (\p$919 [10]),
+    .\port$1502$11 (\p$919 [11]),
+    .\port$1502$12 (\p$919 [12]),
+    .\port$1502$13 (\p$919 [13]),
+    .\port$1502$14 (\p$919 [14]),
+    .\port$1502$15 (\p$919 [15]),
+    .\port$1502$2 (\p$919 [2]),
+    .\port$1502$3 (\p$919 [3]),
+    .\port$1502$4 (\p$919 [4]),
+    .\port$1502$5 (\p$919 [5]),
+    .\port$1502$6 (\p$919 [6]),
+    .\port$1502$7 (\p$919 [7]),
+    .\port$1502$8 (\p$919 [8]),
+    .\port$1502$9 (\p$919 [9]),
     .rst(rst)
   );
-  assign _017_[3] = 1'hx;
+  assign _019_[3] = 1'hx;
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -18199,27 +17776,33 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in2_w5 <= inm1_w5;
     in2_w6 <= inm1_w6;
     in2_w7 <= inm1_w7;
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle2;
+    zero_w2 <= zero_w1;
+    zero_w3 <= zero_w2;
+    zero_w4 <= zero_w3;
+    zero_w5 <= zero_w4;
+    zero_w6 <= zero_w5;
+    skew_w2_d0 <= in2_w2;
+    skew_w3_d0 <= in2_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d0 <= in2_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
-    skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d0 <= in2_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
-    skew_w5_d4 <= skew_w5_d3;
+    skew_w6_d0 <= in2_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
-    skew_w6_d5 <= skew_w6_d4;
+    skew_w7_d0 <= in2_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
-    skew_w7_d6 <= skew_w7_d5;
     w_0_0 <= in2_w0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
@@ -18730,48 +18313,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= 1'h0;
       skew_l7_d1 <= 1'h0;
       skew_l7_d0 <= 1'h0;
-      skew_a7_d6 <= 8'h00;
       skew_a7_d5 <= 8'h00;
       skew_a7_d4 <= 8'h00;
       skew_a7_d3 <= 8'h00;
       skew_a7_d2 <= 8'h00;
       skew_a7_d1 <= 8'h00;
+      skew_a7_d0 <= 8'h00;
       skew_l6_d5 <= 1'h0;
       skew_l6_d4 <= 1'h0;
       skew_l6_d3 <= 1'h0;
       skew_l6_d2 <= 1'h0;
       skew_l6_d1 <= 1'h0;
       skew_l6_d0 <= 1'h0;
-      skew_a6_d5 <= 8'h00;
       skew_a6_d4 <= 8'h00;
       skew_a6_d3 <= 8'h00;
       skew_a6_d2 <= 8'h00;
       skew_a6_d1 <= 8'h00;
+      skew_a6_d0 <= 8'h00;
       skew_l5_d4 <= 1'h0;
       skew_l5_d3 <= 1'h0;
       skew_l5_d2 <= 1'h0;
       skew_l5_d1 <= 1'h0;
       skew_l5_d0 <= 1'h0;
-      skew_a5_d4 <= 8'h00;
       skew_a5_d3 <= 8'h00;
       skew_a5_d2 <= 8'h00;
       skew_a5_d1 <= 8'h00;
+      skew_a5_d0 <= 8'h00;
       skew_l4_d3 <= 1'h0;
       skew_l4_d2 <= 1'h0;
       skew_l4_d1 <= 1'h0;
       skew_l4_d0 <= 1'h0;
-      skew_a4_d3 <= 8'h00;
       skew_a4_d2 <= 8'h00;
       skew_a4_d1 <= 8'h00;
+      skew_a4_d0 <= 8'h00;
       skew_l3_d2 <= 1'h0;
       skew_l3_d1 <= 1'h0;
       skew_l3_d0 <= 1'h0;
-      skew_a3_d2 <= 8'h00;
       skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
       skew_l2_d1 <= 1'h0;
       skew_l2_d0 <= 1'h0;
-      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      zero_a6 <= 1'h1;
+      zero_a5 <= 1'h1;
+      zero_a4 <= 1'h1;
+      zero_a3 <= 1'h1;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last2 <= 1'h0;
       in_idle2 <= 1'h1;
       in_last_m1 <= 1'h0;
@@ -18780,7 +18369,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_idle <= 1'h1;
     end else begin
       drain_valid <= drain_busy;
-      drain_advance <= _010_ & _013_;
+      drain_advance <= _012_ & _015_;
       drain_beat_pen <= beat_next == 3'h6;
       drain_beat <= beat_next;
       drain_count <= count_next;
@@ -19224,48 +18813,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= skew_l7_d1;
       skew_l7_d1 <= skew_l7_d0;
       skew_l7_d0 <= in_last2;
-      skew_a7_d6 <= skew_a7_d5;
       skew_a7_d5 <= skew_a7_d4;
       skew_a7_d4 <= skew_a7_d3;
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
+      skew_a7_d0 <= in2_a7;
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
       skew_l6_d2 <= skew_l6_d1;
       skew_l6_d1 <= skew_l6_d0;
       skew_l6_d0 <= in_last2;
-      skew_a6_d5 <= skew_a6_d4;
       skew_a6_d4 <= skew_a6_d3;
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
+      skew_a6_d0 <= in2_a6;
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
       skew_l5_d1 <= skew_l5_d0;
       skew_l5_d0 <= in_last2;
-      skew_a5_d4 <= skew_a5_d3;
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
+      skew_a5_d0 <= in2_a5;
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
       skew_l4_d0 <= in_last2;
-      skew_a4_d3 <= skew_a4_d2;
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
+      skew_a4_d0 <= in2_a4;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last2;
-      skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
+      skew_a3_d0 <= in2_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last2;
-      skew_a2_d1 <= skew_a2_d0;
+      skew_a2_d0 <= in2_a2;
       skew_l1_d0 <= in_last2;
+      zero_a6 <= zero_a5;
+      zero_a5 <= zero_a4;
+      zero_a4 <= zero_a3;
+      zero_a3 <= zero_a2;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle2;
       in_last2 <= in_last_m1;
       in_idle2 <= in_idle_m1;
       in_last_m1 <= in_last;
@@ -19281,7 +18876,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (_021_) begin
       drain_row6 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row6 <= _007_[2:0];
+      drain_row6 <= _009_[2:0];
     end
     if (_022_) begin
       drain_row5 <= 3'h0;
@@ -19291,7 +18886,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (_023_) begin
       drain_row4 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row4 <= _004_[2:0];
+      drain_row4 <= _007_[2:0];
     end
     if (_024_) begin
       drain_row3 <= 3'h0;
@@ -19301,12 +18896,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (_025_) begin
       drain_row2 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row2 <= _002_[2:0];
+      drain_row2 <= _005_[2:0];
     end
     if (_026_) begin
       drain_row1 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row1 <= drain_row1 + 1'h1;
+      drain_row1 <= _004_[2:0];
     end
     if (_027_) begin
       drain_row0 <= 3'h0;
@@ -19505,52 +19100,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lf_0_0_d0) begin
       out_0_0 <= acc;
     end
+    if (zero_w6) begin
+      skew_w7_d6 <= 8'h00;
+    end else begin
+      skew_w7_d6 <= skew_w7_d5;
+    end
+    if (zero_w5) begin
+      skew_w6_d5 <= 8'h00;
+    end else begin
+      skew_w6_d5 <= skew_w6_d4;
+    end
+    if (zero_w4) begin
+      skew_w5_d4 <= 8'h00;
+    end else begin
+      skew_w5_d4 <= skew_w5_d3;
+    end
+    if (zero_w3) begin
+      skew_w4_d3 <= 8'h00;
+    end else begin
+      skew_w4_d3 <= skew_w4_d2;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
+    end
     if (in_idle2) begin
-      skew_w7_d0 <= 8'h00;
-      skew_w6_d0 <= 8'h00;
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w7_d0 <= in2_w7;
-      skew_w6_d0 <= in2_w6;
-      skew_w5_d0 <= in2_w5;
-      skew_w4_d0 <= in2_w4;
-      skew_w3_d0 <= in2_w3;
-      skew_w2_d0 <= in2_w2;
       skew_w1_d0 <= in2_w1;
     end
     if (_028_) begin
-      skew_a7_d0 <= 8'h00;
+      skew_a7_d6 <= 8'h00;
     end else begin
-      skew_a7_d0 <= in2_a7;
+      skew_a7_d6 <= skew_a7_d5;
     end
     if (_029_) begin
-      skew_a6_d0 <= 8'h00;
+      skew_a6_d5 <= 8'h00;
     end else begin
-      skew_a6_d0 <= in2_a6;
+      skew_a6_d5 <= skew_a6_d4;
     end
     if (_030_) begin
-      skew_a5_d0 <= 8'h00;
+      skew_a5_d4 <= 8'h00;
     end else begin
-      skew_a5_d0 <= in2_a5;
+      skew_a5_d4 <= skew_a5_d3;
     end
     if (_031_) begin
-      skew_a4_d0 <= 8'h00;
+      skew_a4_d3 <= 8'h00;
     end else begin
-      skew_a4_d0 <= in2_a4;
+      skew_a4_d3 <= skew_a4_d2;
     end
     if (_032_) begin
-      skew_a3_d0 <= 8'h00;
+      skew_a3_d2 <= 8'h00;
     end else begin
-      skew_a3_d0 <= in2_a3;
+      skew_a3_d2 <= skew_a3_d1;
     end
     if (_033_) begin
-      skew_a2_d0 <= 8'h00;
+      skew_a2_d1 <= 8'h00;
     end else begin
-      skew_a2_d0 <= in2_a2;
+      skew_a2_d1 <= skew_a2_d0;
     end
     if (_034_) begin
       skew_a1_d0 <= 8'h00;
@@ -37619,7 +37232,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, \addend$1 , clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$493$0 , \port$493$1 , \port$493$2 , \port$493$3 , \port$493$4 , \port$493$5 , \port$493$6 , \port$493$7 , \port$493$8 , \port$493$9 , \port$493$10 , \port$493$11 , \port$493$12 , \port$493$13 , \port$493$14 , \port$493$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$494$0 , \port$494$1 , \port$494$2 , \port$494$3 , \port$494$4 , \port$494$5 , \port$494$6 , \port$494$7 , \port$494$8 , \port$494$9 , \port$494$10 , \port$494$11 , \port$494$12 , \port$494$13 , \port$494$14 , \port$494$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37627,38 +37240,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$493$0 , \port$493$1 , \port$493
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$493$0 ;
-  wire \port$493$0 ;
-  output \port$493$1 ;
-  wire \port$493$1 ;
-  output \port$493$10 ;
-  wire \port$493$10 ;
-  output \port$493$11 ;
-  wire \port$493$11 ;
-  output \port$493$12 ;
-  wire \port$493$12 ;
-  output \port$493$13 ;
-  wire \port$493$13 ;
-  output \port$493$14 ;
-  wire \port$493$14 ;
-  output \port$493$15 ;
-  wire \port$493$15 ;
-  output \port$493$2 ;
-  wire \port$493$2 ;
-  output \port$493$3 ;
-  wire \port$493$3 ;
-  output \port$493$4 ;
-  wire \port$493$4 ;
-  output \port$493$5 ;
-  wire \port$493$5 ;
-  output \port$493$6 ;
-  wire \port$493$6 ;
-  output \port$493$7 ;
-  wire \port$493$7 ;
-  output \port$493$8 ;
-  wire \port$493$8 ;
-  output \port$493$9 ;
-  wire \port$493$9 ;
+  output \port$494$0 ;
+  wire \port$494$0 ;
+  output \port$494$1 ;
+  wire \port$494$1 ;
+  output \port$494$10 ;
+  wire \port$494$10 ;
+  output \port$494$11 ;
+  wire \port$494$11 ;
+  output \port$494$12 ;
+  wire \port$494$12 ;
+  output \port$494$13 ;
+  wire \port$494$13 ;
+  output \port$494$14 ;
+  wire \port$494$14 ;
+  output \port$494$15 ;
+  wire \port$494$15 ;
+  output \port$494$2 ;
+  wire \port$494$2 ;
+  output \port$494$3 ;
+  wire \port$494$3 ;
+  output \port$494$4 ;
+  wire \port$494$4 ;
+  output \port$494$5 ;
+  wire \port$494$5 ;
+  output \port$494$6 ;
+  wire \port$494$6 ;
+  output \port$494$7 ;
+  wire \port$494$7 ;
+  output \port$494$8 ;
+  wire \port$494$8 ;
+  output \port$494$9 ;
+  wire \port$494$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37734,19 +37347,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$493$0 , \port$493$1 , \port$493
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$493$0 ),
-    .P1(\port$493$1 ),
-    .P10(\port$493$10 ),
-    .P11(\port$493$11 ),
-    .P12(\port$493$12 ),
-    .P13(\port$493$13 ),
-    .P14(\port$493$14 ),
-    .P15(\port$493$15 ),
+    .P0(\port$494$0 ),
+    .P1(\port$494$1 ),
+    .P10(\port$494$10 ),
+    .P11(\port$494$11 ),
+    .P12(\port$494$12 ),
+    .P13(\port$494$13 ),
+    .P14(\port$494$14 ),
+    .P15(\port$494$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$493$2 ),
+    .P2(\port$494$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37757,30 +37370,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$493$0 , \port$493$1 , \port$493
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$493$3 ),
+    .P3(\port$494$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$493$4 ),
-    .P5(\port$493$5 ),
-    .P6(\port$493$6 ),
-    .P7(\port$493$7 ),
-    .P8(\port$493$8 ),
-    .P9(\port$493$9 ),
+    .P4(\port$494$4 ),
+    .P5(\port$494$5 ),
+    .P6(\port$494$6 ),
+    .P7(\port$494$7 ),
+    .P8(\port$494$8 ),
+    .P9(\port$494$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$493$15 , \port$493$14 , \port$493$13 , \port$493$12 , \port$493$11 , \port$493$10 , \port$493$9 , \port$493$8 , \port$493$7 , \port$493$6 , \port$493$5 , \port$493$4 , \port$493$3 , \port$493$2 , \port$493$1 , \port$493$0  };
+  assign p36[15:0] = { \port$494$15 , \port$494$14 , \port$494$13 , \port$494$12 , \port$494$11 , \port$494$10 , \port$494$9 , \port$494$8 , \port$494$7 , \port$494$6 , \port$494$5 , \port$494$4 , \port$494$3 , \port$494$2 , \port$494$1 , \port$494$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$509$0 , \port$509$1 , \port$509$2 , \port$509$3 , \port$509$4 , \port$509$5 , \port$509$6 , \port$509$7 , \port$509$8 , \port$509$9 , \port$509$10 , \port$509$11 , \port$509$12 , \port$509$13 , \port$509$14 , \port$509$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37788,38 +37401,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$509$0 , \port$509$1 , \port$509
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$509$0 ;
-  wire \port$509$0 ;
-  output \port$509$1 ;
-  wire \port$509$1 ;
-  output \port$509$10 ;
-  wire \port$509$10 ;
-  output \port$509$11 ;
-  wire \port$509$11 ;
-  output \port$509$12 ;
-  wire \port$509$12 ;
-  output \port$509$13 ;
-  wire \port$509$13 ;
-  output \port$509$14 ;
-  wire \port$509$14 ;
-  output \port$509$15 ;
-  wire \port$509$15 ;
-  output \port$509$2 ;
-  wire \port$509$2 ;
-  output \port$509$3 ;
-  wire \port$509$3 ;
-  output \port$509$4 ;
-  wire \port$509$4 ;
-  output \port$509$5 ;
-  wire \port$509$5 ;
-  output \port$509$6 ;
-  wire \port$509$6 ;
-  output \port$509$7 ;
-  wire \port$509$7 ;
-  output \port$509$8 ;
-  wire \port$509$8 ;
-  output \port$509$9 ;
-  wire \port$509$9 ;
+  output \port$510$0 ;
+  wire \port$510$0 ;
+  output \port$510$1 ;
+  wire \port$510$1 ;
+  output \port$510$10 ;
+  wire \port$510$10 ;
+  output \port$510$11 ;
+  wire \port$510$11 ;
+  output \port$510$12 ;
+  wire \port$510$12 ;
+  output \port$510$13 ;
+  wire \port$510$13 ;
+  output \port$510$14 ;
+  wire \port$510$14 ;
+  output \port$510$15 ;
+  wire \port$510$15 ;
+  output \port$510$2 ;
+  wire \port$510$2 ;
+  output \port$510$3 ;
+  wire \port$510$3 ;
+  output \port$510$4 ;
+  wire \port$510$4 ;
+  output \port$510$5 ;
+  wire \port$510$5 ;
+  output \port$510$6 ;
+  wire \port$510$6 ;
+  output \port$510$7 ;
+  wire \port$510$7 ;
+  output \port$510$8 ;
+  wire \port$510$8 ;
+  output \port$510$9 ;
+  wire \port$510$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37895,19 +37508,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$509$0 , \port$509$1 , \port$509
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$509$0 ),
-    .P1(\port$509$1 ),
-    .P10(\port$509$10 ),
-    .P11(\port$509$11 ),
-    .P12(\port$509$12 ),
-    .P13(\port$509$13 ),
-    .P14(\port$509$14 ),
-    .P15(\port$509$15 ),
+    .P0(\port$510$0 ),
+    .P1(\port$510$1 ),
+    .P10(\port$510$10 ),
+    .P11(\port$510$11 ),
+    .P12(\port$510$12 ),
+    .P13(\port$510$13 ),
+    .P14(\port$510$14 ),
+    .P15(\port$510$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$509$2 ),
+    .P2(\port$510$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37918,30 +37531,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$509$0 , \port$509$1 , \port$509
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$509$3 ),
+    .P3(\port$510$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$509$4 ),
-    .P5(\port$509$5 ),
-    .P6(\port$509$6 ),
-    .P7(\port$509$7 ),
-    .P8(\port$509$8 ),
-    .P9(\port$509$9 ),
+    .P4(\port$510$4 ),
+    .P5(\port$510$5 ),
+    .P6(\port$510$6 ),
+    .P7(\port$510$7 ),
+    .P8(\port$510$8 ),
+    .P9(\port$510$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$509$15 , \port$509$14 , \port$509$13 , \port$509$12 , \port$509$11 , \port$509$10 , \port$509$9 , \port$509$8 , \port$509$7 , \port$509$6 , \port$509$5 , \port$509$4 , \port$509$3 , \port$509$2 , \port$509$1 , \port$509$0  };
+  assign p36[15:0] = { \port$510$15 , \port$510$14 , \port$510$13 , \port$510$12 , \port$510$11 , \port$510$10 , \port$510$9 , \port$510$8 , \port$510$7 , \port$510$6 , \port$510$5 , \port$510$4 , \port$510$3 , \port$510$2 , \port$510$1 , \port$510$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37949,38 +37562,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$525$0 , \port$525$1 , \port$525
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$525$0 ;
-  wire \port$525$0 ;
-  output \port$525$1 ;
-  wire \port$525$1 ;
-  output \port$525$10 ;
-  wire \port$525$10 ;
-  output \port$525$11 ;
-  wire \port$525$11 ;
-  output \port$525$12 ;
-  wire \port$525$12 ;
-  output \port$525$13 ;
-  wire \port$525$13 ;
-  output \port$525$14 ;
-  wire \port$525$14 ;
-  output \port$525$15 ;
-  wire \port$525$15 ;
-  output \port$525$2 ;
-  wire \port$525$2 ;
-  output \port$525$3 ;
-  wire \port$525$3 ;
-  output \port$525$4 ;
-  wire \port$525$4 ;
-  output \port$525$5 ;
-  wire \port$525$5 ;
-  output \port$525$6 ;
-  wire \port$525$6 ;
-  output \port$525$7 ;
-  wire \port$525$7 ;
-  output \port$525$8 ;
-  wire \port$525$8 ;
-  output \port$525$9 ;
-  wire \port$525$9 ;
+  output \port$526$0 ;
+  wire \port$526$0 ;
+  output \port$526$1 ;
+  wire \port$526$1 ;
+  output \port$526$10 ;
+  wire \port$526$10 ;
+  output \port$526$11 ;
+  wire \port$526$11 ;
+  output \port$526$12 ;
+  wire \port$526$12 ;
+  output \port$526$13 ;
+  wire \port$526$13 ;
+  output \port$526$14 ;
+  wire \port$526$14 ;
+  output \port$526$15 ;
+  wire \port$526$15 ;
+  output \port$526$2 ;
+  wire \port$526$2 ;
+  output \port$526$3 ;
+  wire \port$526$3 ;
+  output \port$526$4 ;
+  wire \port$526$4 ;
+  output \port$526$5 ;
+  wire \port$526$5 ;
+  output \port$526$6 ;
+  wire \port$526$6 ;
+  output \port$526$7 ;
+  wire \port$526$7 ;
+  output \port$526$8 ;
+  wire \port$526$8 ;
+  output \port$526$9 ;
+  wire \port$526$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38056,19 +37669,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$525$0 , \port$525$1 , \port$525
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$525$0 ),
-    .P1(\port$525$1 ),
-    .P10(\port$525$10 ),
-    .P11(\port$525$11 ),
-    .P12(\port$525$12 ),
-    .P13(\port$525$13 ),
-    .P14(\port$525$14 ),
-    .P15(\port$525$15 ),
+    .P0(\port$526$0 ),
+    .P1(\port$526$1 ),
+    .P10(\port$526$10 ),
+    .P11(\port$526$11 ),
+    .P12(\port$526$12 ),
+    .P13(\port$526$13 ),
+    .P14(\port$526$14 ),
+    .P15(\port$526$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$525$2 ),
+    .P2(\port$526$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38079,30 +37692,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$525$0 , \port$525$1 , \port$525
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$525$3 ),
+    .P3(\port$526$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$525$4 ),
-    .P5(\port$525$5 ),
-    .P6(\port$525$6 ),
-    .P7(\port$525$7 ),
-    .P8(\port$525$8 ),
-    .P9(\port$525$9 ),
+    .P4(\port$526$4 ),
+    .P5(\port$526$5 ),
+    .P6(\port$526$6 ),
+    .P7(\port$526$7 ),
+    .P8(\port$526$8 ),
+    .P9(\port$526$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$525$15 , \port$525$14 , \port$525$13 , \port$525$12 , \port$525$11 , \port$525$10 , \port$525$9 , \port$525$8 , \port$525$7 , \port$525$6 , \port$525$5 , \port$525$4 , \port$525$3 , \port$525$2 , \port$525$1 , \port$525$0  };
+  assign p36[15:0] = { \port$526$15 , \port$526$14 , \port$526$13 , \port$526$12 , \port$526$11 , \port$526$10 , \port$526$9 , \port$526$8 , \port$526$7 , \port$526$6 , \port$526$5 , \port$526$4 , \port$526$3 , \port$526$2 , \port$526$1 , \port$526$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38110,38 +37723,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$541$0 , \port$541$1 , \port$541
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$541$0 ;
-  wire \port$541$0 ;
-  output \port$541$1 ;
-  wire \port$541$1 ;
-  output \port$541$10 ;
-  wire \port$541$10 ;
-  output \port$541$11 ;
-  wire \port$541$11 ;
-  output \port$541$12 ;
-  wire \port$541$12 ;
-  output \port$541$13 ;
-  wire \port$541$13 ;
-  output \port$541$14 ;
-  wire \port$541$14 ;
-  output \port$541$15 ;
-  wire \port$541$15 ;
-  output \port$541$2 ;
-  wire \port$541$2 ;
-  output \port$541$3 ;
-  wire \port$541$3 ;
-  output \port$541$4 ;
-  wire \port$541$4 ;
-  output \port$541$5 ;
-  wire \port$541$5 ;
-  output \port$541$6 ;
-  wire \port$541$6 ;
-  output \port$541$7 ;
-  wire \port$541$7 ;
-  output \port$541$8 ;
-  wire \port$541$8 ;
-  output \port$541$9 ;
-  wire \port$541$9 ;
+  output \port$542$0 ;
+  wire \port$542$0 ;
+  output \port$542$1 ;
+  wire \port$542$1 ;
+  output \port$542$10 ;
+  wire \port$542$10 ;
+  output \port$542$11 ;
+  wire \port$542$11 ;
+  output \port$542$12 ;
+  wire \port$542$12 ;
+  output \port$542$13 ;
+  wire \port$542$13 ;
+  output \port$542$14 ;
+  wire \port$542$14 ;
+  output \port$542$15 ;
+  wire \port$542$15 ;
+  output \port$542$2 ;
+  wire \port$542$2 ;
+  output \port$542$3 ;
+  wire \port$542$3 ;
+  output \port$542$4 ;
+  wire \port$542$4 ;
+  output \port$542$5 ;
+  wire \port$542$5 ;
+  output \port$542$6 ;
+  wire \port$542$6 ;
+  output \port$542$7 ;
+  wire \port$542$7 ;
+  output \port$542$8 ;
+  wire \port$542$8 ;
+  output \port$542$9 ;
+  wire \port$542$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38217,19 +37830,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$541$0 , \port$541$1 , \port$541
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$541$0 ),
-    .P1(\port$541$1 ),
-    .P10(\port$541$10 ),
-    .P11(\port$541$11 ),
-    .P12(\port$541$12 ),
-    .P13(\port$541$13 ),
-    .P14(\port$541$14 ),
-    .P15(\port$541$15 ),
+    .P0(\port$542$0 ),
+    .P1(\port$542$1 ),
+    .P10(\port$542$10 ),
+    .P11(\port$542$11 ),
+    .P12(\port$542$12 ),
+    .P13(\port$542$13 ),
+    .P14(\port$542$14 ),
+    .P15(\port$542$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$541$2 ),
+    .P2(\port$542$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38240,30 +37853,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$541$0 , \port$541$1 , \port$541
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$541$3 ),
+    .P3(\port$542$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$541$4 ),
-    .P5(\port$541$5 ),
-    .P6(\port$541$6 ),
-    .P7(\port$541$7 ),
-    .P8(\port$541$8 ),
-    .P9(\port$541$9 ),
+    .P4(\port$542$4 ),
+    .P5(\port$542$5 ),
+    .P6(\port$542$6 ),
+    .P7(\port$542$7 ),
+    .P8(\port$542$8 ),
+    .P9(\port$542$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$541$15 , \port$541$14 , \port$541$13 , \port$541$12 , \port$541$11 , \port$541$10 , \port$541$9 , \port$541$8 , \port$541$7 , \port$541$6 , \port$541$5 , \port$541$4 , \port$541$3 , \port$541$2 , \port$541$1 , \port$541$0  };
+  assign p36[15:0] = { \port$542$15 , \port$542$14 , \port$542$13 , \port$542$12 , \port$542$11 , \port$542$10 , \port$542$9 , \port$542$8 , \port$542$7 , \port$542$6 , \port$542$5 , \port$542$4 , \port$542$3 , \port$542$2 , \port$542$1 , \port$542$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$558$0 , \port$558$1 , \port$558$2 , \port$558$3 , \port$558$4 , \port$558$5 , \port$558$6 , \port$558$7 , \port$558$8 , \port$558$9 , \port$558$10 , \port$558$11 , \port$558$12 , \port$558$13 , \port$558$14 , \port$558$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38271,38 +37884,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$557$0 , \port$557$1 , \port$557
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$557$0 ;
-  wire \port$557$0 ;
-  output \port$557$1 ;
-  wire \port$557$1 ;
-  output \port$557$10 ;
-  wire \port$557$10 ;
-  output \port$557$11 ;
-  wire \port$557$11 ;
-  output \port$557$12 ;
-  wire \port$557$12 ;
-  output \port$557$13 ;
-  wire \port$557$13 ;
-  output \port$557$14 ;
-  wire \port$557$14 ;
-  output \port$557$15 ;
-  wire \port$557$15 ;
-  output \port$557$2 ;
-  wire \port$557$2 ;
-  output \port$557$3 ;
-  wire \port$557$3 ;
-  output \port$557$4 ;
-  wire \port$557$4 ;
-  output \port$557$5 ;
-  wire \port$557$5 ;
-  output \port$557$6 ;
-  wire \port$557$6 ;
-  output \port$557$7 ;
-  wire \port$557$7 ;
-  output \port$557$8 ;
-  wire \port$557$8 ;
-  output \port$557$9 ;
-  wire \port$557$9 ;
+  output \port$558$0 ;
+  wire \port$558$0 ;
+  output \port$558$1 ;
+  wire \port$558$1 ;
+  output \port$558$10 ;
+  wire \port$558$10 ;
+  output \port$558$11 ;
+  wire \port$558$11 ;
+  output \port$558$12 ;
+  wire \port$558$12 ;
+  output \port$558$13 ;
+  wire \port$558$13 ;
+  output \port$558$14 ;
+  wire \port$558$14 ;
+  output \port$558$15 ;
+  wire \port$558$15 ;
+  output \port$558$2 ;
+  wire \port$558$2 ;
+  output \port$558$3 ;
+  wire \port$558$3 ;
+  output \port$558$4 ;
+  wire \port$558$4 ;
+  output \port$558$5 ;
+  wire \port$558$5 ;
+  output \port$558$6 ;
+  wire \port$558$6 ;
+  output \port$558$7 ;
+  wire \port$558$7 ;
+  output \port$558$8 ;
+  wire \port$558$8 ;
+  output \port$558$9 ;
+  wire \port$558$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38378,19 +37991,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$557$0 , \port$557$1 , \port$557
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$557$0 ),
-    .P1(\port$557$1 ),
-    .P10(\port$557$10 ),
-    .P11(\port$557$11 ),
-    .P12(\port$557$12 ),
-    .P13(\port$557$13 ),
-    .P14(\port$557$14 ),
-    .P15(\port$557$15 ),
+    .P0(\port$558$0 ),
+    .P1(\port$558$1 ),
+    .P10(\port$558$10 ),
+    .P11(\port$558$11 ),
+    .P12(\port$558$12 ),
+    .P13(\port$558$13 ),
+    .P14(\port$558$14 ),
+    .P15(\port$558$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$557$2 ),
+    .P2(\port$558$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38401,30 +38014,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$557$0 , \port$557$1 , \port$557
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$557$3 ),
+    .P3(\port$558$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$557$4 ),
-    .P5(\port$557$5 ),
-    .P6(\port$557$6 ),
-    .P7(\port$557$7 ),
-    .P8(\port$557$8 ),
-    .P9(\port$557$9 ),
+    .P4(\port$558$4 ),
+    .P5(\port$558$5 ),
+    .P6(\port$558$6 ),
+    .P7(\port$558$7 ),
+    .P8(\port$558$8 ),
+    .P9(\port$558$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$557$15 , \port$557$14 , \port$557$13 , \port$557$12 , \port$557$11 , \port$557$10 , \port$557$9 , \port$557$8 , \port$557$7 , \port$557$6 , \port$557$5 , \port$557$4 , \port$557$3 , \port$557$2 , \port$557$1 , \port$557$0  };
+  assign p36[15:0] = { \port$558$15 , \port$558$14 , \port$558$13 , \port$558$12 , \port$558$11 , \port$558$10 , \port$558$9 , \port$558$8 , \port$558$7 , \port$558$6 , \port$558$5 , \port$558$4 , \port$558$3 , \port$558$2 , \port$558$1 , \port$558$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$573$0 , \port$573$1 , \port$573$2 , \port$573$3 , \port$573$4 , \port$573$5 , \port$573$6 , \port$573$7 , \port$573$8 , \port$573$9 , \port$573$10 , \port$573$11 , \port$573$12 , \port$573$13 , \port$573$14 , \port$573$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$574$0 , \port$574$1 , \port$574$2 , \port$574$3 , \port$574$4 , \port$574$5 , \port$574$6 , \port$574$7 , \port$574$8 , \port$574$9 , \port$574$10 , \port$574$11 , \port$574$12 , \port$574$13 , \port$574$14 , \port$574$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38432,38 +38045,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$573$0 , \port$573$1 , \port$573
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$573$0 ;
-  wire \port$573$0 ;
-  output \port$573$1 ;
-  wire \port$573$1 ;
-  output \port$573$10 ;
-  wire \port$573$10 ;
-  output \port$573$11 ;
-  wire \port$573$11 ;
-  output \port$573$12 ;
-  wire \port$573$12 ;
-  output \port$573$13 ;
-  wire \port$573$13 ;
-  output \port$573$14 ;
-  wire \port$573$14 ;
-  output \port$573$15 ;
-  wire \port$573$15 ;
-  output \port$573$2 ;
-  wire \port$573$2 ;
-  output \port$573$3 ;
-  wire \port$573$3 ;
-  output \port$573$4 ;
-  wire \port$573$4 ;
-  output \port$573$5 ;
-  wire \port$573$5 ;
-  output \port$573$6 ;
-  wire \port$573$6 ;
-  output \port$573$7 ;
-  wire \port$573$7 ;
-  output \port$573$8 ;
-  wire \port$573$8 ;
-  output \port$573$9 ;
-  wire \port$573$9 ;
+  output \port$574$0 ;
+  wire \port$574$0 ;
+  output \port$574$1 ;
+  wire \port$574$1 ;
+  output \port$574$10 ;
+  wire \port$574$10 ;
+  output \port$574$11 ;
+  wire \port$574$11 ;
+  output \port$574$12 ;
+  wire \port$574$12 ;
+  output \port$574$13 ;
+  wire \port$574$13 ;
+  output \port$574$14 ;
+  wire \port$574$14 ;
+  output \port$574$15 ;
+  wire \port$574$15 ;
+  output \port$574$2 ;
+  wire \port$574$2 ;
+  output \port$574$3 ;
+  wire \port$574$3 ;
+  output \port$574$4 ;
+  wire \port$574$4 ;
+  output \port$574$5 ;
+  wire \port$574$5 ;
+  output \port$574$6 ;
+  wire \port$574$6 ;
+  output \port$574$7 ;
+  wire \port$574$7 ;
+  output \port$574$8 ;
+  wire \port$574$8 ;
+  output \port$574$9 ;
+  wire \port$574$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38539,19 +38152,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$573$0 , \port$573$1 , \port$573
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$573$0 ),
-    .P1(\port$573$1 ),
-    .P10(\port$573$10 ),
-    .P11(\port$573$11 ),
-    .P12(\port$573$12 ),
-    .P13(\port$573$13 ),
-    .P14(\port$573$14 ),
-    .P15(\port$573$15 ),
+    .P0(\port$574$0 ),
+    .P1(\port$574$1 ),
+    .P10(\port$574$10 ),
+    .P11(\port$574$11 ),
+    .P12(\port$574$12 ),
+    .P13(\port$574$13 ),
+    .P14(\port$574$14 ),
+    .P15(\port$574$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$573$2 ),
+    .P2(\port$574$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38562,30 +38175,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$573$0 , \port$573$1 , \port$573
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$573$3 ),
+    .P3(\port$574$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$573$4 ),
-    .P5(\port$573$5 ),
-    .P6(\port$573$6 ),
-    .P7(\port$573$7 ),
-    .P8(\port$573$8 ),
-    .P9(\port$573$9 ),
+    .P4(\port$574$4 ),
+    .P5(\port$574$5 ),
+    .P6(\port$574$6 ),
+    .P7(\port$574$7 ),
+    .P8(\port$574$8 ),
+    .P9(\port$574$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$573$15 , \port$573$14 , \port$573$13 , \port$573$12 , \port$573$11 , \port$573$10 , \port$573$9 , \port$573$8 , \port$573$7 , \port$573$6 , \port$573$5 , \port$573$4 , \port$573$3 , \port$573$2 , \port$573$1 , \port$573$0  };
+  assign p36[15:0] = { \port$574$15 , \port$574$14 , \port$574$13 , \port$574$12 , \port$574$11 , \port$574$10 , \port$574$9 , \port$574$8 , \port$574$7 , \port$574$6 , \port$574$5 , \port$574$4 , \port$574$3 , \port$574$2 , \port$574$1 , \port$574$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$589$0 , \port$589$1 , \port$589$2 , \port$589$3 , \port$589$4 , \port$589$5 , \port$589$6 , \port$589$7 , \port$589$8 , \port$589$9 , \port$589$10 , \port$589$11 , \port$589$12 , \port$589$13 , \port$589$14 , \port$589$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$590$0 , \port$590$1 , \port$590$2 , \port$590$3 , \port$590$4 , \port$590$5 , \port$590$6 , \port$590$7 , \port$590$8 , \port$590$9 , \port$590$10 , \port$590$11 , \port$590$12 , \port$590$13 , \port$590$14 , \port$590$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38593,38 +38206,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$589$0 , \port$589$1 , \port$589
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$589$0 ;
-  wire \port$589$0 ;
-  output \port$589$1 ;
-  wire \port$589$1 ;
-  output \port$589$10 ;
-  wire \port$589$10 ;
-  output \port$589$11 ;
-  wire \port$589$11 ;
-  output \port$589$12 ;
-  wire \port$589$12 ;
-  output \port$589$13 ;
-  wire \port$589$13 ;
-  output \port$589$14 ;
-  wire \port$589$14 ;
-  output \port$589$15 ;
-  wire \port$589$15 ;
-  output \port$589$2 ;
-  wire \port$589$2 ;
-  output \port$589$3 ;
-  wire \port$589$3 ;
-  output \port$589$4 ;
-  wire \port$589$4 ;
-  output \port$589$5 ;
-  wire \port$589$5 ;
-  output \port$589$6 ;
-  wire \port$589$6 ;
-  output \port$589$7 ;
-  wire \port$589$7 ;
-  output \port$589$8 ;
-  wire \port$589$8 ;
-  output \port$589$9 ;
-  wire \port$589$9 ;
+  output \port$590$0 ;
+  wire \port$590$0 ;
+  output \port$590$1 ;
+  wire \port$590$1 ;
+  output \port$590$10 ;
+  wire \port$590$10 ;
+  output \port$590$11 ;
+  wire \port$590$11 ;
+  output \port$590$12 ;
+  wire \port$590$12 ;
+  output \port$590$13 ;
+  wire \port$590$13 ;
+  output \port$590$14 ;
+  wire \port$590$14 ;
+  output \port$590$15 ;
+  wire \port$590$15 ;
+  output \port$590$2 ;
+  wire \port$590$2 ;
+  output \port$590$3 ;
+  wire \port$590$3 ;
+  output \port$590$4 ;
+  wire \port$590$4 ;
+  output \port$590$5 ;
+  wire \port$590$5 ;
+  output \port$590$6 ;
+  wire \port$590$6 ;
+  output \port$590$7 ;
+  wire \port$590$7 ;
+  output \port$590$8 ;
+  wire \port$590$8 ;
+  output \port$590$9 ;
+  wire \port$590$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38700,19 +38313,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$589$0 , \port$589$1 , \port$589
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$589$0 ),
-    .P1(\port$589$1 ),
-    .P10(\port$589$10 ),
-    .P11(\port$589$11 ),
-    .P12(\port$589$12 ),
-    .P13(\port$589$13 ),
-    .P14(\port$589$14 ),
-    .P15(\port$589$15 ),
+    .P0(\port$590$0 ),
+    .P1(\port$590$1 ),
+    .P10(\port$590$10 ),
+    .P11(\port$590$11 ),
+    .P12(\port$590$12 ),
+    .P13(\port$590$13 ),
+    .P14(\port$590$14 ),
+    .P15(\port$590$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$589$2 ),
+    .P2(\port$590$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38723,30 +38336,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$589$0 , \port$589$1 , \port$589
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$589$3 ),
+    .P3(\port$590$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$589$4 ),
-    .P5(\port$589$5 ),
-    .P6(\port$589$6 ),
-    .P7(\port$589$7 ),
-    .P8(\port$589$8 ),
-    .P9(\port$589$9 ),
+    .P4(\port$590$4 ),
+    .P5(\port$590$5 ),
+    .P6(\port$590$6 ),
+    .P7(\port$590$7 ),
+    .P8(\port$590$8 ),
+    .P9(\port$590$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$589$15 , \port$589$14 , \port$589$13 , \port$589$12 , \port$589$11 , \port$589$10 , \port$589$9 , \port$589$8 , \port$589$7 , \port$589$6 , \port$589$5 , \port$589$4 , \port$589$3 , \port$589$2 , \port$589$1 , \port$589$0  };
+  assign p36[15:0] = { \port$590$15 , \port$590$14 , \port$590$13 , \port$590$12 , \port$590$11 , \port$590$10 , \port$590$9 , \port$590$8 , \port$590$7 , \port$590$6 , \port$590$5 , \port$590$4 , \port$590$3 , \port$590$2 , \port$590$1 , \port$590$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$605$0 , \port$605$1 , \port$605$2 , \port$605$3 , \port$605$4 , \port$605$5 , \port$605$6 , \port$605$7 , \port$605$8 , \port$605$9 , \port$605$10 , \port$605$11 , \port$605$12 , \port$605$13 , \port$605$14 , \port$605$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38754,38 +38367,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$605$0 , \port$605$1 , \port$605
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$605$0 ;
-  wire \port$605$0 ;
-  output \port$605$1 ;
-  wire \port$605$1 ;
-  output \port$605$10 ;
-  wire \port$605$10 ;
-  output \port$605$11 ;
-  wire \port$605$11 ;
-  output \port$605$12 ;
-  wire \port$605$12 ;
-  output \port$605$13 ;
-  wire \port$605$13 ;
-  output \port$605$14 ;
-  wire \port$605$14 ;
-  output \port$605$15 ;
-  wire \port$605$15 ;
-  output \port$605$2 ;
-  wire \port$605$2 ;
-  output \port$605$3 ;
-  wire \port$605$3 ;
-  output \port$605$4 ;
-  wire \port$605$4 ;
-  output \port$605$5 ;
-  wire \port$605$5 ;
-  output \port$605$6 ;
-  wire \port$605$6 ;
-  output \port$605$7 ;
-  wire \port$605$7 ;
-  output \port$605$8 ;
-  wire \port$605$8 ;
-  output \port$605$9 ;
-  wire \port$605$9 ;
+  output \port$606$0 ;
+  wire \port$606$0 ;
+  output \port$606$1 ;
+  wire \port$606$1 ;
+  output \port$606$10 ;
+  wire \port$606$10 ;
+  output \port$606$11 ;
+  wire \port$606$11 ;
+  output \port$606$12 ;
+  wire \port$606$12 ;
+  output \port$606$13 ;
+  wire \port$606$13 ;
+  output \port$606$14 ;
+  wire \port$606$14 ;
+  output \port$606$15 ;
+  wire \port$606$15 ;
+  output \port$606$2 ;
+  wire \port$606$2 ;
+  output \port$606$3 ;
+  wire \port$606$3 ;
+  output \port$606$4 ;
+  wire \port$606$4 ;
+  output \port$606$5 ;
+  wire \port$606$5 ;
+  output \port$606$6 ;
+  wire \port$606$6 ;
+  output \port$606$7 ;
+  wire \port$606$7 ;
+  output \port$606$8 ;
+  wire \port$606$8 ;
+  output \port$606$9 ;
+  wire \port$606$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38861,19 +38474,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$605$0 , \port$605$1 , \port$605
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$605$0 ),
-    .P1(\port$605$1 ),
-    .P10(\port$605$10 ),
-    .P11(\port$605$11 ),
-    .P12(\port$605$12 ),
-    .P13(\port$605$13 ),
-    .P14(\port$605$14 ),
-    .P15(\port$605$15 ),
+    .P0(\port$606$0 ),
+    .P1(\port$606$1 ),
+    .P10(\port$606$10 ),
+    .P11(\port$606$11 ),
+    .P12(\port$606$12 ),
+    .P13(\port$606$13 ),
+    .P14(\port$606$14 ),
+    .P15(\port$606$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$605$2 ),
+    .P2(\port$606$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38884,30 +38497,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$605$0 , \port$605$1 , \port$605
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$605$3 ),
+    .P3(\port$606$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$605$4 ),
-    .P5(\port$605$5 ),
-    .P6(\port$605$6 ),
-    .P7(\port$605$7 ),
-    .P8(\port$605$8 ),
-    .P9(\port$605$9 ),
+    .P4(\port$606$4 ),
+    .P5(\port$606$5 ),
+    .P6(\port$606$6 ),
+    .P7(\port$606$7 ),
+    .P8(\port$606$8 ),
+    .P9(\port$606$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$605$15 , \port$605$14 , \port$605$13 , \port$605$12 , \port$605$11 , \port$605$10 , \port$605$9 , \port$605$8 , \port$605$7 , \port$605$6 , \port$605$5 , \port$605$4 , \port$605$3 , \port$605$2 , \port$605$1 , \port$605$0  };
+  assign p36[15:0] = { \port$606$15 , \port$606$14 , \port$606$13 , \port$606$12 , \port$606$11 , \port$606$10 , \port$606$9 , \port$606$8 , \port$606$7 , \port$606$6 , \port$606$5 , \port$606$4 , \port$606$3 , \port$606$2 , \port$606$1 , \port$606$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$621$0 , \port$621$1 , \port$621$2 , \port$621$3 , \port$621$4 , \port$621$5 , \port$621$6 , \port$621$7 , \port$621$8 , \port$621$9 , \port$621$10 , \port$621$11 , \port$621$12 , \port$621$13 , \port$621$14 , \port$621$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38915,38 +38528,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$621$0 , \port$621$1 , \port$621
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$621$0 ;
-  wire \port$621$0 ;
-  output \port$621$1 ;
-  wire \port$621$1 ;
-  output \port$621$10 ;
-  wire \port$621$10 ;
-  output \port$621$11 ;
-  wire \port$621$11 ;
-  output \port$621$12 ;
-  wire \port$621$12 ;
-  output \port$621$13 ;
-  wire \port$621$13 ;
-  output \port$621$14 ;
-  wire \port$621$14 ;
-  output \port$621$15 ;
-  wire \port$621$15 ;
-  output \port$621$2 ;
-  wire \port$621$2 ;
-  output \port$621$3 ;
-  wire \port$621$3 ;
-  output \port$621$4 ;
-  wire \port$621$4 ;
-  output \port$621$5 ;
-  wire \port$621$5 ;
-  output \port$621$6 ;
-  wire \port$621$6 ;
-  output \port$621$7 ;
-  wire \port$621$7 ;
-  output \port$621$8 ;
-  wire \port$621$8 ;
-  output \port$621$9 ;
-  wire \port$621$9 ;
+  output \port$622$0 ;
+  wire \port$622$0 ;
+  output \port$622$1 ;
+  wire \port$622$1 ;
+  output \port$622$10 ;
+  wire \port$622$10 ;
+  output \port$622$11 ;
+  wire \port$622$11 ;
+  output \port$622$12 ;
+  wire \port$622$12 ;
+  output \port$622$13 ;
+  wire \port$622$13 ;
+  output \port$622$14 ;
+  wire \port$622$14 ;
+  output \port$622$15 ;
+  wire \port$622$15 ;
+  output \port$622$2 ;
+  wire \port$622$2 ;
+  output \port$622$3 ;
+  wire \port$622$3 ;
+  output \port$622$4 ;
+  wire \port$622$4 ;
+  output \port$622$5 ;
+  wire \port$622$5 ;
+  output \port$622$6 ;
+  wire \port$622$6 ;
+  output \port$622$7 ;
+  wire \port$622$7 ;
+  output \port$622$8 ;
+  wire \port$622$8 ;
+  output \port$622$9 ;
+  wire \port$622$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39022,19 +38635,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$621$0 , \port$621$1 , \port$621
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$621$0 ),
-    .P1(\port$621$1 ),
-    .P10(\port$621$10 ),
-    .P11(\port$621$11 ),
-    .P12(\port$621$12 ),
-    .P13(\port$621$13 ),
-    .P14(\port$621$14 ),
-    .P15(\port$621$15 ),
+    .P0(\port$622$0 ),
+    .P1(\port$622$1 ),
+    .P10(\port$622$10 ),
+    .P11(\port$622$11 ),
+    .P12(\port$622$12 ),
+    .P13(\port$622$13 ),
+    .P14(\port$622$14 ),
+    .P15(\port$622$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$621$2 ),
+    .P2(\port$622$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39045,30 +38658,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$621$0 , \port$621$1 , \port$621
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$621$3 ),
+    .P3(\port$622$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$621$4 ),
-    .P5(\port$621$5 ),
-    .P6(\port$621$6 ),
-    .P7(\port$621$7 ),
-    .P8(\port$621$8 ),
-    .P9(\port$621$9 ),
+    .P4(\port$622$4 ),
+    .P5(\port$622$5 ),
+    .P6(\port$622$6 ),
+    .P7(\port$622$7 ),
+    .P8(\port$622$8 ),
+    .P9(\port$622$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$621$15 , \port$621$14 , \port$621$13 , \port$621$12 , \port$621$11 , \port$621$10 , \port$621$9 , \port$621$8 , \port$621$7 , \port$621$6 , \port$621$5 , \port$621$4 , \port$621$3 , \port$621$2 , \port$621$1 , \port$621$0  };
+  assign p36[15:0] = { \port$622$15 , \port$622$14 , \port$622$13 , \port$622$12 , \port$622$11 , \port$622$10 , \port$622$9 , \port$622$8 , \port$622$7 , \port$622$6 , \port$622$5 , \port$622$4 , \port$622$3 , \port$622$2 , \port$622$1 , \port$622$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$637$0 , \port$637$1 , \port$637$2 , \port$637$3 , \port$637$4 , \port$637$5 , \port$637$6 , \port$637$7 , \port$637$8 , \port$637$9 , \port$637$10 , \port$637$11 , \port$637$12 , \port$637$13 , \port$637$14 , \port$637$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39076,38 +38689,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$637$0 , \port$637$1 , \port$637
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$637$0 ;
-  wire \port$637$0 ;
-  output \port$637$1 ;
-  wire \port$637$1 ;
-  output \port$637$10 ;
-  wire \port$637$10 ;
-  output \port$637$11 ;
-  wire \port$637$11 ;
-  output \port$637$12 ;
-  wire \port$637$12 ;
-  output \port$637$13 ;
-  wire \port$637$13 ;
-  output \port$637$14 ;
-  wire \port$637$14 ;
-  output \port$637$15 ;
-  wire \port$637$15 ;
-  output \port$637$2 ;
-  wire \port$637$2 ;
-  output \port$637$3 ;
-  wire \port$637$3 ;
-  output \port$637$4 ;
-  wire \port$637$4 ;
-  output \port$637$5 ;
-  wire \port$637$5 ;
-  output \port$637$6 ;
-  wire \port$637$6 ;
-  output \port$637$7 ;
-  wire \port$637$7 ;
-  output \port$637$8 ;
-  wire \port$637$8 ;
-  output \port$637$9 ;
-  wire \port$637$9 ;
+  output \port$638$0 ;
+  wire \port$638$0 ;
+  output \port$638$1 ;
+  wire \port$638$1 ;
+  output \port$638$10 ;
+  wire \port$638$10 ;
+  output \port$638$11 ;
+  wire \port$638$11 ;
+  output \port$638$12 ;
+  wire \port$638$12 ;
+  output \port$638$13 ;
+  wire \port$638$13 ;
+  output \port$638$14 ;
+  wire \port$638$14 ;
+  output \port$638$15 ;
+  wire \port$638$15 ;
+  output \port$638$2 ;
+  wire \port$638$2 ;
+  output \port$638$3 ;
+  wire \port$638$3 ;
+  output \port$638$4 ;
+  wire \port$638$4 ;
+  output \port$638$5 ;
+  wire \port$638$5 ;
+  output \port$638$6 ;
+  wire \port$638$6 ;
+  output \port$638$7 ;
+  wire \port$638$7 ;
+  output \port$638$8 ;
+  wire \port$638$8 ;
+  output \port$638$9 ;
+  wire \port$638$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39183,19 +38796,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$637$0 , \port$637$1 , \port$637
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$637$0 ),
-    .P1(\port$637$1 ),
-    .P10(\port$637$10 ),
-    .P11(\port$637$11 ),
-    .P12(\port$637$12 ),
-    .P13(\port$637$13 ),
-    .P14(\port$637$14 ),
-    .P15(\port$637$15 ),
+    .P0(\port$638$0 ),
+    .P1(\port$638$1 ),
+    .P10(\port$638$10 ),
+    .P11(\port$638$11 ),
+    .P12(\port$638$12 ),
+    .P13(\port$638$13 ),
+    .P14(\port$638$14 ),
+    .P15(\port$638$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$637$2 ),
+    .P2(\port$638$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39206,30 +38819,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$637$0 , \port$637$1 , \port$637
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$637$3 ),
+    .P3(\port$638$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$637$4 ),
-    .P5(\port$637$5 ),
-    .P6(\port$637$6 ),
-    .P7(\port$637$7 ),
-    .P8(\port$637$8 ),
-    .P9(\port$637$9 ),
+    .P4(\port$638$4 ),
+    .P5(\port$638$5 ),
+    .P6(\port$638$6 ),
+    .P7(\port$638$7 ),
+    .P8(\port$638$8 ),
+    .P9(\port$638$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$637$15 , \port$637$14 , \port$637$13 , \port$637$12 , \port$637$11 , \port$637$10 , \port$637$9 , \port$637$8 , \port$637$7 , \port$637$6 , \port$637$5 , \port$637$4 , \port$637$3 , \port$637$2 , \port$637$1 , \port$637$0  };
+  assign p36[15:0] = { \port$638$15 , \port$638$14 , \port$638$13 , \port$638$12 , \port$638$11 , \port$638$10 , \port$638$9 , \port$638$8 , \port$638$7 , \port$638$6 , \port$638$5 , \port$638$4 , \port$638$3 , \port$638$2 , \port$638$1 , \port$638$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$653$0 , \port$653$1 , \port$653$2 , \port$653$3 , \port$653$4 , \port$653$5 , \port$653$6 , \port$653$7 , \port$653$8 , \port$653$9 , \port$653$10 , \port$653$11 , \port$653$12 , \port$653$13 , \port$653$14 , \port$653$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39237,38 +38850,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$653$0 , \port$653$1 , \port$653
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$653$0 ;
-  wire \port$653$0 ;
-  output \port$653$1 ;
-  wire \port$653$1 ;
-  output \port$653$10 ;
-  wire \port$653$10 ;
-  output \port$653$11 ;
-  wire \port$653$11 ;
-  output \port$653$12 ;
-  wire \port$653$12 ;
-  output \port$653$13 ;
-  wire \port$653$13 ;
-  output \port$653$14 ;
-  wire \port$653$14 ;
-  output \port$653$15 ;
-  wire \port$653$15 ;
-  output \port$653$2 ;
-  wire \port$653$2 ;
-  output \port$653$3 ;
-  wire \port$653$3 ;
-  output \port$653$4 ;
-  wire \port$653$4 ;
-  output \port$653$5 ;
-  wire \port$653$5 ;
-  output \port$653$6 ;
-  wire \port$653$6 ;
-  output \port$653$7 ;
-  wire \port$653$7 ;
-  output \port$653$8 ;
-  wire \port$653$8 ;
-  output \port$653$9 ;
-  wire \port$653$9 ;
+  output \port$654$0 ;
+  wire \port$654$0 ;
+  output \port$654$1 ;
+  wire \port$654$1 ;
+  output \port$654$10 ;
+  wire \port$654$10 ;
+  output \port$654$11 ;
+  wire \port$654$11 ;
+  output \port$654$12 ;
+  wire \port$654$12 ;
+  output \port$654$13 ;
+  wire \port$654$13 ;
+  output \port$654$14 ;
+  wire \port$654$14 ;
+  output \port$654$15 ;
+  wire \port$654$15 ;
+  output \port$654$2 ;
+  wire \port$654$2 ;
+  output \port$654$3 ;
+  wire \port$654$3 ;
+  output \port$654$4 ;
+  wire \port$654$4 ;
+  output \port$654$5 ;
+  wire \port$654$5 ;
+  output \port$654$6 ;
+  wire \port$654$6 ;
+  output \port$654$7 ;
+  wire \port$654$7 ;
+  output \port$654$8 ;
+  wire \port$654$8 ;
+  output \port$654$9 ;
+  wire \port$654$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39344,19 +38957,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$653$0 , \port$653$1 , \port$653
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$653$0 ),
-    .P1(\port$653$1 ),
-    .P10(\port$653$10 ),
-    .P11(\port$653$11 ),
-    .P12(\port$653$12 ),
-    .P13(\port$653$13 ),
-    .P14(\port$653$14 ),
-    .P15(\port$653$15 ),
+    .P0(\port$654$0 ),
+    .P1(\port$654$1 ),
+    .P10(\port$654$10 ),
+    .P11(\port$654$11 ),
+    .P12(\port$654$12 ),
+    .P13(\port$654$13 ),
+    .P14(\port$654$14 ),
+    .P15(\port$654$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$653$2 ),
+    .P2(\port$654$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39367,30 +38980,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$653$0 , \port$653$1 , \port$653
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$653$3 ),
+    .P3(\port$654$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$653$4 ),
-    .P5(\port$653$5 ),
-    .P6(\port$653$6 ),
-    .P7(\port$653$7 ),
-    .P8(\port$653$8 ),
-    .P9(\port$653$9 ),
+    .P4(\port$654$4 ),
+    .P5(\port$654$5 ),
+    .P6(\port$654$6 ),
+    .P7(\port$654$7 ),
+    .P8(\port$654$8 ),
+    .P9(\port$654$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$653$15 , \port$653$14 , \port$653$13 , \port$653$12 , \port$653$11 , \port$653$10 , \port$653$9 , \port$653$8 , \port$653$7 , \port$653$6 , \port$653$5 , \port$653$4 , \port$653$3 , \port$653$2 , \port$653$1 , \port$653$0  };
+  assign p36[15:0] = { \port$654$15 , \port$654$14 , \port$654$13 , \port$654$12 , \port$654$11 , \port$654$10 , \port$654$9 , \port$654$8 , \port$654$7 , \port$654$6 , \port$654$5 , \port$654$4 , \port$654$3 , \port$654$2 , \port$654$1 , \port$654$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$669$0 , \port$669$1 , \port$669$2 , \port$669$3 , \port$669$4 , \port$669$5 , \port$669$6 , \port$669$7 , \port$669$8 , \port$669$9 , \port$669$10 , \port$669$11 , \port$669$12 , \port$669$13 , \port$669$14 , \port$669$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39398,38 +39011,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$669$0 , \port$669$1 , \port$669
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$669$0 ;
-  wire \port$669$0 ;
-  output \port$669$1 ;
-  wire \port$669$1 ;
-  output \port$669$10 ;
-  wire \port$669$10 ;
-  output \port$669$11 ;
-  wire \port$669$11 ;
-  output \port$669$12 ;
-  wire \port$669$12 ;
-  output \port$669$13 ;
-  wire \port$669$13 ;
-  output \port$669$14 ;
-  wire \port$669$14 ;
-  output \port$669$15 ;
-  wire \port$669$15 ;
-  output \port$669$2 ;
-  wire \port$669$2 ;
-  output \port$669$3 ;
-  wire \port$669$3 ;
-  output \port$669$4 ;
-  wire \port$669$4 ;
-  output \port$669$5 ;
-  wire \port$669$5 ;
-  output \port$669$6 ;
-  wire \port$669$6 ;
-  output \port$669$7 ;
-  wire \port$669$7 ;
-  output \port$669$8 ;
-  wire \port$669$8 ;
-  output \port$669$9 ;
-  wire \port$669$9 ;
+  output \port$670$0 ;
+  wire \port$670$0 ;
+  output \port$670$1 ;
+  wire \port$670$1 ;
+  output \port$670$10 ;
+  wire \port$670$10 ;
+  output \port$670$11 ;
+  wire \port$670$11 ;
+  output \port$670$12 ;
+  wire \port$670$12 ;
+  output \port$670$13 ;
+  wire \port$670$13 ;
+  output \port$670$14 ;
+  wire \port$670$14 ;
+  output \port$670$15 ;
+  wire \port$670$15 ;
+  output \port$670$2 ;
+  wire \port$670$2 ;
+  output \port$670$3 ;
+  wire \port$670$3 ;
+  output \port$670$4 ;
+  wire \port$670$4 ;
+  output \port$670$5 ;
+  wire \port$670$5 ;
+  output \port$670$6 ;
+  wire \port$670$6 ;
+  output \port$670$7 ;
+  wire \port$670$7 ;
+  output \port$670$8 ;
+  wire \port$670$8 ;
+  output \port$670$9 ;
+  wire \port$670$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39505,19 +39118,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$669$0 , \port$669$1 , \port$669
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$669$0 ),
-    .P1(\port$669$1 ),
-    .P10(\port$669$10 ),
-    .P11(\port$669$11 ),
-    .P12(\port$669$12 ),
-    .P13(\port$669$13 ),
-    .P14(\port$669$14 ),
-    .P15(\port$669$15 ),
+    .P0(\port$670$0 ),
+    .P1(\port$670$1 ),
+    .P10(\port$670$10 ),
+    .P11(\port$670$11 ),
+    .P12(\port$670$12 ),
+    .P13(\port$670$13 ),
+    .P14(\port$670$14 ),
+    .P15(\port$670$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$669$2 ),
+    .P2(\port$670$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39528,30 +39141,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$669$0 , \port$669$1 , \port$669
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$669$3 ),
+    .P3(\port$670$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$669$4 ),
-    .P5(\port$669$5 ),
-    .P6(\port$669$6 ),
-    .P7(\port$669$7 ),
-    .P8(\port$669$8 ),
-    .P9(\port$669$9 ),
+    .P4(\port$670$4 ),
+    .P5(\port$670$5 ),
+    .P6(\port$670$6 ),
+    .P7(\port$670$7 ),
+    .P8(\port$670$8 ),
+    .P9(\port$670$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$669$15 , \port$669$14 , \port$669$13 , \port$669$12 , \port$669$11 , \port$669$10 , \port$669$9 , \port$669$8 , \port$669$7 , \port$669$6 , \port$669$5 , \port$669$4 , \port$669$3 , \port$669$2 , \port$669$1 , \port$669$0  };
+  assign p36[15:0] = { \port$670$15 , \port$670$14 , \port$670$13 , \port$670$12 , \port$670$11 , \port$670$10 , \port$670$9 , \port$670$8 , \port$670$7 , \port$670$6 , \port$670$5 , \port$670$4 , \port$670$3 , \port$670$2 , \port$670$1 , \port$670$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$685$0 , \port$685$1 , \port$685$2 , \port$685$3 , \port$685$4 , \port$685$5 , \port$685$6 , \port$685$7 , \port$685$8 , \port$685$9 , \port$685$10 , \port$685$11 , \port$685$12 , \port$685$13 , \port$685$14 , \port$685$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39559,38 +39172,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$685$0 , \port$685$1 , \port$685
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$685$0 ;
-  wire \port$685$0 ;
-  output \port$685$1 ;
-  wire \port$685$1 ;
-  output \port$685$10 ;
-  wire \port$685$10 ;
-  output \port$685$11 ;
-  wire \port$685$11 ;
-  output \port$685$12 ;
-  wire \port$685$12 ;
-  output \port$685$13 ;
-  wire \port$685$13 ;
-  output \port$685$14 ;
-  wire \port$685$14 ;
-  output \port$685$15 ;
-  wire \port$685$15 ;
-  output \port$685$2 ;
-  wire \port$685$2 ;
-  output \port$685$3 ;
-  wire \port$685$3 ;
-  output \port$685$4 ;
-  wire \port$685$4 ;
-  output \port$685$5 ;
-  wire \port$685$5 ;
-  output \port$685$6 ;
-  wire \port$685$6 ;
-  output \port$685$7 ;
-  wire \port$685$7 ;
-  output \port$685$8 ;
-  wire \port$685$8 ;
-  output \port$685$9 ;
-  wire \port$685$9 ;
+  output \port$686$0 ;
+  wire \port$686$0 ;
+  output \port$686$1 ;
+  wire \port$686$1 ;
+  output \port$686$10 ;
+  wire \port$686$10 ;
+  output \port$686$11 ;
+  wire \port$686$11 ;
+  output \port$686$12 ;
+  wire \port$686$12 ;
+  output \port$686$13 ;
+  wire \port$686$13 ;
+  output \port$686$14 ;
+  wire \port$686$14 ;
+  output \port$686$15 ;
+  wire \port$686$15 ;
+  output \port$686$2 ;
+  wire \port$686$2 ;
+  output \port$686$3 ;
+  wire \port$686$3 ;
+  output \port$686$4 ;
+  wire \port$686$4 ;
+  output \port$686$5 ;
+  wire \port$686$5 ;
+  output \port$686$6 ;
+  wire \port$686$6 ;
+  output \port$686$7 ;
+  wire \port$686$7 ;
+  output \port$686$8 ;
+  wire \port$686$8 ;
+  output \port$686$9 ;
+  wire \port$686$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39666,19 +39279,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$685$0 , \port$685$1 , \port$685
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$685$0 ),
-    .P1(\port$685$1 ),
-    .P10(\port$685$10 ),
-    .P11(\port$685$11 ),
-    .P12(\port$685$12 ),
-    .P13(\port$685$13 ),
-    .P14(\port$685$14 ),
-    .P15(\port$685$15 ),
+    .P0(\port$686$0 ),
+    .P1(\port$686$1 ),
+    .P10(\port$686$10 ),
+    .P11(\port$686$11 ),
+    .P12(\port$686$12 ),
+    .P13(\port$686$13 ),
+    .P14(\port$686$14 ),
+    .P15(\port$686$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$685$2 ),
+    .P2(\port$686$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39689,30 +39302,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$685$0 , \port$685$1 , \port$685
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$685$3 ),
+    .P3(\port$686$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$685$4 ),
-    .P5(\port$685$5 ),
-    .P6(\port$685$6 ),
-    .P7(\port$685$7 ),
-    .P8(\port$685$8 ),
-    .P9(\port$685$9 ),
+    .P4(\port$686$4 ),
+    .P5(\port$686$5 ),
+    .P6(\port$686$6 ),
+    .P7(\port$686$7 ),
+    .P8(\port$686$8 ),
+    .P9(\port$686$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$685$15 , \port$685$14 , \port$685$13 , \port$685$12 , \port$685$11 , \port$685$10 , \port$685$9 , \port$685$8 , \port$685$7 , \port$685$6 , \port$685$5 , \port$685$4 , \port$685$3 , \port$685$2 , \port$685$1 , \port$685$0  };
+  assign p36[15:0] = { \port$686$15 , \port$686$14 , \port$686$13 , \port$686$12 , \port$686$11 , \port$686$10 , \port$686$9 , \port$686$8 , \port$686$7 , \port$686$6 , \port$686$5 , \port$686$4 , \port$686$3 , \port$686$2 , \port$686$1 , \port$686$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$701$0 , \port$701$1 , \port$701$2 , \port$701$3 , \port$701$4 , \port$701$5 , \port$701$6 , \port$701$7 , \port$701$8 , \port$701$9 , \port$701$10 , \port$701$11 , \port$701$12 , \port$701$13 , \port$701$14 , \port$701$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39720,38 +39333,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$701$0 , \port$701$1 , \port$701
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$701$0 ;
-  wire \port$701$0 ;
-  output \port$701$1 ;
-  wire \port$701$1 ;
-  output \port$701$10 ;
-  wire \port$701$10 ;
-  output \port$701$11 ;
-  wire \port$701$11 ;
-  output \port$701$12 ;
-  wire \port$701$12 ;
-  output \port$701$13 ;
-  wire \port$701$13 ;
-  output \port$701$14 ;
-  wire \port$701$14 ;
-  output \port$701$15 ;
-  wire \port$701$15 ;
-  output \port$701$2 ;
-  wire \port$701$2 ;
-  output \port$701$3 ;
-  wire \port$701$3 ;
-  output \port$701$4 ;
-  wire \port$701$4 ;
-  output \port$701$5 ;
-  wire \port$701$5 ;
-  output \port$701$6 ;
-  wire \port$701$6 ;
-  output \port$701$7 ;
-  wire \port$701$7 ;
-  output \port$701$8 ;
-  wire \port$701$8 ;
-  output \port$701$9 ;
-  wire \port$701$9 ;
+  output \port$702$0 ;
+  wire \port$702$0 ;
+  output \port$702$1 ;
+  wire \port$702$1 ;
+  output \port$702$10 ;
+  wire \port$702$10 ;
+  output \port$702$11 ;
+  wire \port$702$11 ;
+  output \port$702$12 ;
+  wire \port$702$12 ;
+  output \port$702$13 ;
+  wire \port$702$13 ;
+  output \port$702$14 ;
+  wire \port$702$14 ;
+  output \port$702$15 ;
+  wire \port$702$15 ;
+  output \port$702$2 ;
+  wire \port$702$2 ;
+  output \port$702$3 ;
+  wire \port$702$3 ;
+  output \port$702$4 ;
+  wire \port$702$4 ;
+  output \port$702$5 ;
+  wire \port$702$5 ;
+  output \port$702$6 ;
+  wire \port$702$6 ;
+  output \port$702$7 ;
+  wire \port$702$7 ;
+  output \port$702$8 ;
+  wire \port$702$8 ;
+  output \port$702$9 ;
+  wire \port$702$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39827,19 +39440,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$701$0 , \port$701$1 , \port$701
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$701$0 ),
-    .P1(\port$701$1 ),
-    .P10(\port$701$10 ),
-    .P11(\port$701$11 ),
-    .P12(\port$701$12 ),
-    .P13(\port$701$13 ),
-    .P14(\port$701$14 ),
-    .P15(\port$701$15 ),
+    .P0(\port$702$0 ),
+    .P1(\port$702$1 ),
+    .P10(\port$702$10 ),
+    .P11(\port$702$11 ),
+    .P12(\port$702$12 ),
+    .P13(\port$702$13 ),
+    .P14(\port$702$14 ),
+    .P15(\port$702$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$701$2 ),
+    .P2(\port$702$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39850,30 +39463,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$701$0 , \port$701$1 , \port$701
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$701$3 ),
+    .P3(\port$702$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$701$4 ),
-    .P5(\port$701$5 ),
-    .P6(\port$701$6 ),
-    .P7(\port$701$7 ),
-    .P8(\port$701$8 ),
-    .P9(\port$701$9 ),
+    .P4(\port$702$4 ),
+    .P5(\port$702$5 ),
+    .P6(\port$702$6 ),
+    .P7(\port$702$7 ),
+    .P8(\port$702$8 ),
+    .P9(\port$702$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$701$15 , \port$701$14 , \port$701$13 , \port$701$12 , \port$701$11 , \port$701$10 , \port$701$9 , \port$701$8 , \port$701$7 , \port$701$6 , \port$701$5 , \port$701$4 , \port$701$3 , \port$701$2 , \port$701$1 , \port$701$0  };
+  assign p36[15:0] = { \port$702$15 , \port$702$14 , \port$702$13 , \port$702$12 , \port$702$11 , \port$702$10 , \port$702$9 , \port$702$8 , \port$702$7 , \port$702$6 , \port$702$5 , \port$702$4 , \port$702$3 , \port$702$2 , \port$702$1 , \port$702$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39881,38 +39494,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$717$0 , \port$717$1 , \port$717
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$717$0 ;
-  wire \port$717$0 ;
-  output \port$717$1 ;
-  wire \port$717$1 ;
-  output \port$717$10 ;
-  wire \port$717$10 ;
-  output \port$717$11 ;
-  wire \port$717$11 ;
-  output \port$717$12 ;
-  wire \port$717$12 ;
-  output \port$717$13 ;
-  wire \port$717$13 ;
-  output \port$717$14 ;
-  wire \port$717$14 ;
-  output \port$717$15 ;
-  wire \port$717$15 ;
-  output \port$717$2 ;
-  wire \port$717$2 ;
-  output \port$717$3 ;
-  wire \port$717$3 ;
-  output \port$717$4 ;
-  wire \port$717$4 ;
-  output \port$717$5 ;
-  wire \port$717$5 ;
-  output \port$717$6 ;
-  wire \port$717$6 ;
-  output \port$717$7 ;
-  wire \port$717$7 ;
-  output \port$717$8 ;
-  wire \port$717$8 ;
-  output \port$717$9 ;
-  wire \port$717$9 ;
+  output \port$718$0 ;
+  wire \port$718$0 ;
+  output \port$718$1 ;
+  wire \port$718$1 ;
+  output \port$718$10 ;
+  wire \port$718$10 ;
+  output \port$718$11 ;
+  wire \port$718$11 ;
+  output \port$718$12 ;
+  wire \port$718$12 ;
+  output \port$718$13 ;
+  wire \port$718$13 ;
+  output \port$718$14 ;
+  wire \port$718$14 ;
+  output \port$718$15 ;
+  wire \port$718$15 ;
+  output \port$718$2 ;
+  wire \port$718$2 ;
+  output \port$718$3 ;
+  wire \port$718$3 ;
+  output \port$718$4 ;
+  wire \port$718$4 ;
+  output \port$718$5 ;
+  wire \port$718$5 ;
+  output \port$718$6 ;
+  wire \port$718$6 ;
+  output \port$718$7 ;
+  wire \port$718$7 ;
+  output \port$718$8 ;
+  wire \port$718$8 ;
+  output \port$718$9 ;
+  wire \port$718$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39988,19 +39601,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$717$0 , \port$717$1 , \port$717
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$717$0 ),
-    .P1(\port$717$1 ),
-    .P10(\port$717$10 ),
-    .P11(\port$717$11 ),
-    .P12(\port$717$12 ),
-    .P13(\port$717$13 ),
-    .P14(\port$717$14 ),
-    .P15(\port$717$15 ),
+    .P0(\port$718$0 ),
+    .P1(\port$718$1 ),
+    .P10(\port$718$10 ),
+    .P11(\port$718$11 ),
+    .P12(\port$718$12 ),
+    .P13(\port$718$13 ),
+    .P14(\port$718$14 ),
+    .P15(\port$718$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$717$2 ),
+    .P2(\port$718$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40011,30 +39624,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$717$0 , \port$717$1 , \port$717
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$717$3 ),
+    .P3(\port$718$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$717$4 ),
-    .P5(\port$717$5 ),
-    .P6(\port$717$6 ),
-    .P7(\port$717$7 ),
-    .P8(\port$717$8 ),
-    .P9(\port$717$9 ),
+    .P4(\port$718$4 ),
+    .P5(\port$718$5 ),
+    .P6(\port$718$6 ),
+    .P7(\port$718$7 ),
+    .P8(\port$718$8 ),
+    .P9(\port$718$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$717$15 , \port$717$14 , \port$717$13 , \port$717$12 , \port$717$11 , \port$717$10 , \port$717$9 , \port$717$8 , \port$717$7 , \port$717$6 , \port$717$5 , \port$717$4 , \port$717$3 , \port$717$2 , \port$717$1 , \port$717$0  };
+  assign p36[15:0] = { \port$718$15 , \port$718$14 , \port$718$13 , \port$718$12 , \port$718$11 , \port$718$10 , \port$718$9 , \port$718$8 , \port$718$7 , \port$718$6 , \port$718$5 , \port$718$4 , \port$718$3 , \port$718$2 , \port$718$1 , \port$718$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40042,38 +39655,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$733$0 , \port$733$1 , \port$733
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$733$0 ;
-  wire \port$733$0 ;
-  output \port$733$1 ;
-  wire \port$733$1 ;
-  output \port$733$10 ;
-  wire \port$733$10 ;
-  output \port$733$11 ;
-  wire \port$733$11 ;
-  output \port$733$12 ;
-  wire \port$733$12 ;
-  output \port$733$13 ;
-  wire \port$733$13 ;
-  output \port$733$14 ;
-  wire \port$733$14 ;
-  output \port$733$15 ;
-  wire \port$733$15 ;
-  output \port$733$2 ;
-  wire \port$733$2 ;
-  output \port$733$3 ;
-  wire \port$733$3 ;
-  output \port$733$4 ;
-  wire \port$733$4 ;
-  output \port$733$5 ;
-  wire \port$733$5 ;
-  output \port$733$6 ;
-  wire \port$733$6 ;
-  output \port$733$7 ;
-  wire \port$733$7 ;
-  output \port$733$8 ;
-  wire \port$733$8 ;
-  output \port$733$9 ;
-  wire \port$733$9 ;
+  output \port$734$0 ;
+  wire \port$734$0 ;
+  output \port$734$1 ;
+  wire \port$734$1 ;
+  output \port$734$10 ;
+  wire \port$734$10 ;
+  output \port$734$11 ;
+  wire \port$734$11 ;
+  output \port$734$12 ;
+  wire \port$734$12 ;
+  output \port$734$13 ;
+  wire \port$734$13 ;
+  output \port$734$14 ;
+  wire \port$734$14 ;
+  output \port$734$15 ;
+  wire \port$734$15 ;
+  output \port$734$2 ;
+  wire \port$734$2 ;
+  output \port$734$3 ;
+  wire \port$734$3 ;
+  output \port$734$4 ;
+  wire \port$734$4 ;
+  output \port$734$5 ;
+  wire \port$734$5 ;
+  output \port$734$6 ;
+  wire \port$734$6 ;
+  output \port$734$7 ;
+  wire \port$734$7 ;
+  output \port$734$8 ;
+  wire \port$734$8 ;
+  output \port$734$9 ;
+  wire \port$734$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40149,19 +39762,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$733$0 , \port$733$1 , \port$733
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$733$0 ),
-    .P1(\port$733$1 ),
-    .P10(\port$733$10 ),
-    .P11(\port$733$11 ),
-    .P12(\port$733$12 ),
-    .P13(\port$733$13 ),
-    .P14(\port$733$14 ),
-    .P15(\port$733$15 ),
+    .P0(\port$734$0 ),
+    .P1(\port$734$1 ),
+    .P10(\port$734$10 ),
+    .P11(\port$734$11 ),
+    .P12(\port$734$12 ),
+    .P13(\port$734$13 ),
+    .P14(\port$734$14 ),
+    .P15(\port$734$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$733$2 ),
+    .P2(\port$734$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40172,30 +39785,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$733$0 , \port$733$1 , \port$733
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$733$3 ),
+    .P3(\port$734$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$733$4 ),
-    .P5(\port$733$5 ),
-    .P6(\port$733$6 ),
-    .P7(\port$733$7 ),
-    .P8(\port$733$8 ),
-    .P9(\port$733$9 ),
+    .P4(\port$734$4 ),
+    .P5(\port$734$5 ),
+    .P6(\port$734$6 ),
+    .P7(\port$734$7 ),
+    .P8(\port$734$8 ),
+    .P9(\port$734$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$733$15 , \port$733$14 , \port$733$13 , \port$733$12 , \port$733$11 , \port$733$10 , \port$733$9 , \port$733$8 , \port$733$7 , \port$733$6 , \port$733$5 , \port$733$4 , \port$733$3 , \port$733$2 , \port$733$1 , \port$733$0  };
+  assign p36[15:0] = { \port$734$15 , \port$734$14 , \port$734$13 , \port$734$12 , \port$734$11 , \port$734$10 , \port$734$9 , \port$734$8 , \port$734$7 , \port$734$6 , \port$734$5 , \port$734$4 , \port$734$3 , \port$734$2 , \port$734$1 , \port$734$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$750$0 , \port$750$1 , \port$750$2 , \port$750$3 , \port$750$4 , \port$750$5 , \port$750$6 , \port$750$7 , \port$750$8 , \port$750$9 , \port$750$10 , \port$750$11 , \port$750$12 , \port$750$13 , \port$750$14 , \port$750$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40203,38 +39816,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$749$0 , \port$749$1 , \port$749
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$749$0 ;
-  wire \port$749$0 ;
-  output \port$749$1 ;
-  wire \port$749$1 ;
-  output \port$749$10 ;
-  wire \port$749$10 ;
-  output \port$749$11 ;
-  wire \port$749$11 ;
-  output \port$749$12 ;
-  wire \port$749$12 ;
-  output \port$749$13 ;
-  wire \port$749$13 ;
-  output \port$749$14 ;
-  wire \port$749$14 ;
-  output \port$749$15 ;
-  wire \port$749$15 ;
-  output \port$749$2 ;
-  wire \port$749$2 ;
-  output \port$749$3 ;
-  wire \port$749$3 ;
-  output \port$749$4 ;
-  wire \port$749$4 ;
-  output \port$749$5 ;
-  wire \port$749$5 ;
-  output \port$749$6 ;
-  wire \port$749$6 ;
-  output \port$749$7 ;
-  wire \port$749$7 ;
-  output \port$749$8 ;
-  wire \port$749$8 ;
-  output \port$749$9 ;
-  wire \port$749$9 ;
+  output \port$750$0 ;
+  wire \port$750$0 ;
+  output \port$750$1 ;
+  wire \port$750$1 ;
+  output \port$750$10 ;
+  wire \port$750$10 ;
+  output \port$750$11 ;
+  wire \port$750$11 ;
+  output \port$750$12 ;
+  wire \port$750$12 ;
+  output \port$750$13 ;
+  wire \port$750$13 ;
+  output \port$750$14 ;
+  wire \port$750$14 ;
+  output \port$750$15 ;
+  wire \port$750$15 ;
+  output \port$750$2 ;
+  wire \port$750$2 ;
+  output \port$750$3 ;
+  wire \port$750$3 ;
+  output \port$750$4 ;
+  wire \port$750$4 ;
+  output \port$750$5 ;
+  wire \port$750$5 ;
+  output \port$750$6 ;
+  wire \port$750$6 ;
+  output \port$750$7 ;
+  wire \port$750$7 ;
+  output \port$750$8 ;
+  wire \port$750$8 ;
+  output \port$750$9 ;
+  wire \port$750$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40310,19 +39923,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$749$0 , \port$749$1 , \port$749
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$749$0 ),
-    .P1(\port$749$1 ),
-    .P10(\port$749$10 ),
-    .P11(\port$749$11 ),
-    .P12(\port$749$12 ),
-    .P13(\port$749$13 ),
-    .P14(\port$749$14 ),
-    .P15(\port$749$15 ),
+    .P0(\port$750$0 ),
+    .P1(\port$750$1 ),
+    .P10(\port$750$10 ),
+    .P11(\port$750$11 ),
+    .P12(\port$750$12 ),
+    .P13(\port$750$13 ),
+    .P14(\port$750$14 ),
+    .P15(\port$750$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$749$2 ),
+    .P2(\port$750$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40333,30 +39946,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$749$0 , \port$749$1 , \port$749
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$749$3 ),
+    .P3(\port$750$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$749$4 ),
-    .P5(\port$749$5 ),
-    .P6(\port$749$6 ),
-    .P7(\port$749$7 ),
-    .P8(\port$749$8 ),
-    .P9(\port$749$9 ),
+    .P4(\port$750$4 ),
+    .P5(\port$750$5 ),
+    .P6(\port$750$6 ),
+    .P7(\port$750$7 ),
+    .P8(\port$750$8 ),
+    .P9(\port$750$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$749$15 , \port$749$14 , \port$749$13 , \port$749$12 , \port$749$11 , \port$749$10 , \port$749$9 , \port$749$8 , \port$749$7 , \port$749$6 , \port$749$5 , \port$749$4 , \port$749$3 , \port$749$2 , \port$749$1 , \port$749$0  };
+  assign p36[15:0] = { \port$750$15 , \port$750$14 , \port$750$13 , \port$750$12 , \port$750$11 , \port$750$10 , \port$750$9 , \port$750$8 , \port$750$7 , \port$750$6 , \port$750$5 , \port$750$4 , \port$750$3 , \port$750$2 , \port$750$1 , \port$750$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$765$0 , \port$765$1 , \port$765$2 , \port$765$3 , \port$765$4 , \port$765$5 , \port$765$6 , \port$765$7 , \port$765$8 , \port$765$9 , \port$765$10 , \port$765$11 , \port$765$12 , \port$765$13 , \port$765$14 , \port$765$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$766$0 , \port$766$1 , \port$766$2 , \port$766$3 , \port$766$4 , \port$766$5 , \port$766$6 , \port$766$7 , \port$766$8 , \port$766$9 , \port$766$10 , \port$766$11 , \port$766$12 , \port$766$13 , \port$766$14 , \port$766$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40364,38 +39977,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$765$0 , \port$765$1 , \port$765
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$765$0 ;
-  wire \port$765$0 ;
-  output \port$765$1 ;
-  wire \port$765$1 ;
-  output \port$765$10 ;
-  wire \port$765$10 ;
-  output \port$765$11 ;
-  wire \port$765$11 ;
-  output \port$765$12 ;
-  wire \port$765$12 ;
-  output \port$765$13 ;
-  wire \port$765$13 ;
-  output \port$765$14 ;
-  wire \port$765$14 ;
-  output \port$765$15 ;
-  wire \port$765$15 ;
-  output \port$765$2 ;
-  wire \port$765$2 ;
-  output \port$765$3 ;
-  wire \port$765$3 ;
-  output \port$765$4 ;
-  wire \port$765$4 ;
-  output \port$765$5 ;
-  wire \port$765$5 ;
-  output \port$765$6 ;
-  wire \port$765$6 ;
-  output \port$765$7 ;
-  wire \port$765$7 ;
-  output \port$765$8 ;
-  wire \port$765$8 ;
-  output \port$765$9 ;
-  wire \port$765$9 ;
+  output \port$766$0 ;
+  wire \port$766$0 ;
+  output \port$766$1 ;
+  wire \port$766$1 ;
+  output \port$766$10 ;
+  wire \port$766$10 ;
+  output \port$766$11 ;
+  wire \port$766$11 ;
+  output \port$766$12 ;
+  wire \port$766$12 ;
+  output \port$766$13 ;
+  wire \port$766$13 ;
+  output \port$766$14 ;
+  wire \port$766$14 ;
+  output \port$766$15 ;
+  wire \port$766$15 ;
+  output \port$766$2 ;
+  wire \port$766$2 ;
+  output \port$766$3 ;
+  wire \port$766$3 ;
+  output \port$766$4 ;
+  wire \port$766$4 ;
+  output \port$766$5 ;
+  wire \port$766$5 ;
+  output \port$766$6 ;
+  wire \port$766$6 ;
+  output \port$766$7 ;
+  wire \port$766$7 ;
+  output \port$766$8 ;
+  wire \port$766$8 ;
+  output \port$766$9 ;
+  wire \port$766$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40471,19 +40084,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$765$0 , \port$765$1 , \port$765
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$765$0 ),
-    .P1(\port$765$1 ),
-    .P10(\port$765$10 ),
-    .P11(\port$765$11 ),
-    .P12(\port$765$12 ),
-    .P13(\port$765$13 ),
-    .P14(\port$765$14 ),
-    .P15(\port$765$15 ),
+    .P0(\port$766$0 ),
+    .P1(\port$766$1 ),
+    .P10(\port$766$10 ),
+    .P11(\port$766$11 ),
+    .P12(\port$766$12 ),
+    .P13(\port$766$13 ),
+    .P14(\port$766$14 ),
+    .P15(\port$766$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$765$2 ),
+    .P2(\port$766$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40494,30 +40107,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$765$0 , \port$765$1 , \port$765
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$765$3 ),
+    .P3(\port$766$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$765$4 ),
-    .P5(\port$765$5 ),
-    .P6(\port$765$6 ),
-    .P7(\port$765$7 ),
-    .P8(\port$765$8 ),
-    .P9(\port$765$9 ),
+    .P4(\port$766$4 ),
+    .P5(\port$766$5 ),
+    .P6(\port$766$6 ),
+    .P7(\port$766$7 ),
+    .P8(\port$766$8 ),
+    .P9(\port$766$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$765$15 , \port$765$14 , \port$765$13 , \port$765$12 , \port$765$11 , \port$765$10 , \port$765$9 , \port$765$8 , \port$765$7 , \port$765$6 , \port$765$5 , \port$765$4 , \port$765$3 , \port$765$2 , \port$765$1 , \port$765$0  };
+  assign p36[15:0] = { \port$766$15 , \port$766$14 , \port$766$13 , \port$766$12 , \port$766$11 , \port$766$10 , \port$766$9 , \port$766$8 , \port$766$7 , \port$766$6 , \port$766$5 , \port$766$4 , \port$766$3 , \port$766$2 , \port$766$1 , \port$766$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$781$0 , \port$781$1 , \port$781$2 , \port$781$3 , \port$781$4 , \port$781$5 , \port$781$6 , \port$781$7 , \port$781$8 , \port$781$9 , \port$781$10 , \port$781$11 , \port$781$12 , \port$781$13 , \port$781$14 , \port$781$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$782$0 , \port$782$1 , \port$782$2 , \port$782$3 , \port$782$4 , \port$782$5 , \port$782$6 , \port$782$7 , \port$782$8 , \port$782$9 , \port$782$10 , \port$782$11 , \port$782$12 , \port$782$13 , \port$782$14 , \port$782$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40525,38 +40138,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$781$0 , \port$781$1 , \port$781
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$781$0 ;
-  wire \port$781$0 ;
-  output \port$781$1 ;
-  wire \port$781$1 ;
-  output \port$781$10 ;
-  wire \port$781$10 ;
-  output \port$781$11 ;
-  wire \port$781$11 ;
-  output \port$781$12 ;
-  wire \port$781$12 ;
-  output \port$781$13 ;
-  wire \port$781$13 ;
-  output \port$781$14 ;
-  wire \port$781$14 ;
-  output \port$781$15 ;
-  wire \port$781$15 ;
-  output \port$781$2 ;
-  wire \port$781$2 ;
-  output \port$781$3 ;
-  wire \port$781$3 ;
-  output \port$781$4 ;
-  wire \port$781$4 ;
-  output \port$781$5 ;
-  wire \port$781$5 ;
-  output \port$781$6 ;
-  wire \port$781$6 ;
-  output \port$781$7 ;
-  wire \port$781$7 ;
-  output \port$781$8 ;
-  wire \port$781$8 ;
-  output \port$781$9 ;
-  wire \port$781$9 ;
+  output \port$782$0 ;
+  wire \port$782$0 ;
+  output \port$782$1 ;
+  wire \port$782$1 ;
+  output \port$782$10 ;
+  wire \port$782$10 ;
+  output \port$782$11 ;
+  wire \port$782$11 ;
+  output \port$782$12 ;
+  wire \port$782$12 ;
+  output \port$782$13 ;
+  wire \port$782$13 ;
+  output \port$782$14 ;
+  wire \port$782$14 ;
+  output \port$782$15 ;
+  wire \port$782$15 ;
+  output \port$782$2 ;
+  wire \port$782$2 ;
+  output \port$782$3 ;
+  wire \port$782$3 ;
+  output \port$782$4 ;
+  wire \port$782$4 ;
+  output \port$782$5 ;
+  wire \port$782$5 ;
+  output \port$782$6 ;
+  wire \port$782$6 ;
+  output \port$782$7 ;
+  wire \port$782$7 ;
+  output \port$782$8 ;
+  wire \port$782$8 ;
+  output \port$782$9 ;
+  wire \port$782$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40632,19 +40245,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$781$0 , \port$781$1 , \port$781
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$781$0 ),
-    .P1(\port$781$1 ),
-    .P10(\port$781$10 ),
-    .P11(\port$781$11 ),
-    .P12(\port$781$12 ),
-    .P13(\port$781$13 ),
-    .P14(\port$781$14 ),
-    .P15(\port$781$15 ),
+    .P0(\port$782$0 ),
+    .P1(\port$782$1 ),
+    .P10(\port$782$10 ),
+    .P11(\port$782$11 ),
+    .P12(\port$782$12 ),
+    .P13(\port$782$13 ),
+    .P14(\port$782$14 ),
+    .P15(\port$782$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$781$2 ),
+    .P2(\port$782$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40655,30 +40268,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$781$0 , \port$781$1 , \port$781
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$781$3 ),
+    .P3(\port$782$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$781$4 ),
-    .P5(\port$781$5 ),
-    .P6(\port$781$6 ),
-    .P7(\port$781$7 ),
-    .P8(\port$781$8 ),
-    .P9(\port$781$9 ),
+    .P4(\port$782$4 ),
+    .P5(\port$782$5 ),
+    .P6(\port$782$6 ),
+    .P7(\port$782$7 ),
+    .P8(\port$782$8 ),
+    .P9(\port$782$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$781$15 , \port$781$14 , \port$781$13 , \port$781$12 , \port$781$11 , \port$781$10 , \port$781$9 , \port$781$8 , \port$781$7 , \port$781$6 , \port$781$5 , \port$781$4 , \port$781$3 , \port$781$2 , \port$781$1 , \port$781$0  };
+  assign p36[15:0] = { \port$782$15 , \port$782$14 , \port$782$13 , \port$782$12 , \port$782$11 , \port$782$10 , \port$782$9 , \port$782$8 , \port$782$7 , \port$782$6 , \port$782$5 , \port$782$4 , \port$782$3 , \port$782$2 , \port$782$1 , \port$782$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$797$0 , \port$797$1 , \port$797$2 , \port$797$3 , \port$797$4 , \port$797$5 , \port$797$6 , \port$797$7 , \port$797$8 , \port$797$9 , \port$797$10 , \port$797$11 , \port$797$12 , \port$797$13 , \port$797$14 , \port$797$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$798$0 , \port$798$1 , \port$798$2 , \port$798$3 , \port$798$4 , \port$798$5 , \port$798$6 , \port$798$7 , \port$798$8 , \port$798$9 , \port$798$10 , \port$798$11 , \port$798$12 , \port$798$13 , \port$798$14 , \port$798$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40686,38 +40299,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$797$0 , \port$797$1 , \port$797
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$797$0 ;
-  wire \port$797$0 ;
-  output \port$797$1 ;
-  wire \port$797$1 ;
-  output \port$797$10 ;
-  wire \port$797$10 ;
-  output \port$797$11 ;
-  wire \port$797$11 ;
-  output \port$797$12 ;
-  wire \port$797$12 ;
-  output \port$797$13 ;
-  wire \port$797$13 ;
-  output \port$797$14 ;
-  wire \port$797$14 ;
-  output \port$797$15 ;
-  wire \port$797$15 ;
-  output \port$797$2 ;
-  wire \port$797$2 ;
-  output \port$797$3 ;
-  wire \port$797$3 ;
-  output \port$797$4 ;
-  wire \port$797$4 ;
-  output \port$797$5 ;
-  wire \port$797$5 ;
-  output \port$797$6 ;
-  wire \port$797$6 ;
-  output \port$797$7 ;
-  wire \port$797$7 ;
-  output \port$797$8 ;
-  wire \port$797$8 ;
-  output \port$797$9 ;
-  wire \port$797$9 ;
+  output \port$798$0 ;
+  wire \port$798$0 ;
+  output \port$798$1 ;
+  wire \port$798$1 ;
+  output \port$798$10 ;
+  wire \port$798$10 ;
+  output \port$798$11 ;
+  wire \port$798$11 ;
+  output \port$798$12 ;
+  wire \port$798$12 ;
+  output \port$798$13 ;
+  wire \port$798$13 ;
+  output \port$798$14 ;
+  wire \port$798$14 ;
+  output \port$798$15 ;
+  wire \port$798$15 ;
+  output \port$798$2 ;
+  wire \port$798$2 ;
+  output \port$798$3 ;
+  wire \port$798$3 ;
+  output \port$798$4 ;
+  wire \port$798$4 ;
+  output \port$798$5 ;
+  wire \port$798$5 ;
+  output \port$798$6 ;
+  wire \port$798$6 ;
+  output \port$798$7 ;
+  wire \port$798$7 ;
+  output \port$798$8 ;
+  wire \port$798$8 ;
+  output \port$798$9 ;
+  wire \port$798$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40793,19 +40406,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$797$0 , \port$797$1 , \port$797
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$797$0 ),
-    .P1(\port$797$1 ),
-    .P10(\port$797$10 ),
-    .P11(\port$797$11 ),
-    .P12(\port$797$12 ),
-    .P13(\port$797$13 ),
-    .P14(\port$797$14 ),
-    .P15(\port$797$15 ),
+    .P0(\port$798$0 ),
+    .P1(\port$798$1 ),
+    .P10(\port$798$10 ),
+    .P11(\port$798$11 ),
+    .P12(\port$798$12 ),
+    .P13(\port$798$13 ),
+    .P14(\port$798$14 ),
+    .P15(\port$798$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$797$2 ),
+    .P2(\port$798$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40816,30 +40429,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$797$0 , \port$797$1 , \port$797
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$797$3 ),
+    .P3(\port$798$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$797$4 ),
-    .P5(\port$797$5 ),
-    .P6(\port$797$6 ),
-    .P7(\port$797$7 ),
-    .P8(\port$797$8 ),
-    .P9(\port$797$9 ),
+    .P4(\port$798$4 ),
+    .P5(\port$798$5 ),
+    .P6(\port$798$6 ),
+    .P7(\port$798$7 ),
+    .P8(\port$798$8 ),
+    .P9(\port$798$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$797$15 , \port$797$14 , \port$797$13 , \port$797$12 , \port$797$11 , \port$797$10 , \port$797$9 , \port$797$8 , \port$797$7 , \port$797$6 , \port$797$5 , \port$797$4 , \port$797$3 , \port$797$2 , \port$797$1 , \port$797$0  };
+  assign p36[15:0] = { \port$798$15 , \port$798$14 , \port$798$13 , \port$798$12 , \port$798$11 , \port$798$10 , \port$798$9 , \port$798$8 , \port$798$7 , \port$798$6 , \port$798$5 , \port$798$4 , \port$798$3 , \port$798$2 , \port$798$1 , \port$798$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$813$0 , \port$813$1 , \port$813$2 , \port$813$3 , \port$813$4 , \port$813$5 , \port$813$6 , \port$813$7 , \port$813$8 , \port$813$9 , \port$813$10 , \port$813$11 , \port$813$12 , \port$813$13 , \port$813$14 , \port$813$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$814$0 , \port$814$1 , \port$814$2 , \port$814$3 , \port$814$4 , \port$814$5 , \port$814$6 , \port$814$7 , \port$814$8 , \port$814$9 , \port$814$10 , \port$814$11 , \port$814$12 , \port$814$13 , \port$814$14 , \port$814$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40847,38 +40460,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$813$0 , \port$813$1 , \port$813
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$813$0 ;
-  wire \port$813$0 ;
-  output \port$813$1 ;
-  wire \port$813$1 ;
-  output \port$813$10 ;
-  wire \port$813$10 ;
-  output \port$813$11 ;
-  wire \port$813$11 ;
-  output \port$813$12 ;
-  wire \port$813$12 ;
-  output \port$813$13 ;
-  wire \port$813$13 ;
-  output \port$813$14 ;
-  wire \port$813$14 ;
-  output \port$813$15 ;
-  wire \port$813$15 ;
-  output \port$813$2 ;
-  wire \port$813$2 ;
-  output \port$813$3 ;
-  wire \port$813$3 ;
-  output \port$813$4 ;
-  wire \port$813$4 ;
-  output \port$813$5 ;
-  wire \port$813$5 ;
-  output \port$813$6 ;
-  wire \port$813$6 ;
-  output \port$813$7 ;
-  wire \port$813$7 ;
-  output \port$813$8 ;
-  wire \port$813$8 ;
-  output \port$813$9 ;
-  wire \port$813$9 ;
+  output \port$814$0 ;
+  wire \port$814$0 ;
+  output \port$814$1 ;
+  wire \port$814$1 ;
+  output \port$814$10 ;
+  wire \port$814$10 ;
+  output \port$814$11 ;
+  wire \port$814$11 ;
+  output \port$814$12 ;
+  wire \port$814$12 ;
+  output \port$814$13 ;
+  wire \port$814$13 ;
+  output \port$814$14 ;
+  wire \port$814$14 ;
+  output \port$814$15 ;
+  wire \port$814$15 ;
+  output \port$814$2 ;
+  wire \port$814$2 ;
+  output \port$814$3 ;
+  wire \port$814$3 ;
+  output \port$814$4 ;
+  wire \port$814$4 ;
+  output \port$814$5 ;
+  wire \port$814$5 ;
+  output \port$814$6 ;
+  wire \port$814$6 ;
+  output \port$814$7 ;
+  wire \port$814$7 ;
+  output \port$814$8 ;
+  wire \port$814$8 ;
+  output \port$814$9 ;
+  wire \port$814$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40954,19 +40567,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$813$0 , \port$813$1 , \port$813
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$813$0 ),
-    .P1(\port$813$1 ),
-    .P10(\port$813$10 ),
-    .P11(\port$813$11 ),
-    .P12(\port$813$12 ),
-    .P13(\port$813$13 ),
-    .P14(\port$813$14 ),
-    .P15(\port$813$15 ),
+    .P0(\port$814$0 ),
+    .P1(\port$814$1 ),
+    .P10(\port$814$10 ),
+    .P11(\port$814$11 ),
+    .P12(\port$814$12 ),
+    .P13(\port$814$13 ),
+    .P14(\port$814$14 ),
+    .P15(\port$814$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$813$2 ),
+    .P2(\port$814$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40977,30 +40590,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$813$0 , \port$813$1 , \port$813
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$813$3 ),
+    .P3(\port$814$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$813$4 ),
-    .P5(\port$813$5 ),
-    .P6(\port$813$6 ),
-    .P7(\port$813$7 ),
-    .P8(\port$813$8 ),
-    .P9(\port$813$9 ),
+    .P4(\port$814$4 ),
+    .P5(\port$814$5 ),
+    .P6(\port$814$6 ),
+    .P7(\port$814$7 ),
+    .P8(\port$814$8 ),
+    .P9(\port$814$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$813$15 , \port$813$14 , \port$813$13 , \port$813$12 , \port$813$11 , \port$813$10 , \port$813$9 , \port$813$8 , \port$813$7 , \port$813$6 , \port$813$5 , \port$813$4 , \port$813$3 , \port$813$2 , \port$813$1 , \port$813$0  };
+  assign p36[15:0] = { \port$814$15 , \port$814$14 , \port$814$13 , \port$814$12 , \port$814$11 , \port$814$10 , \port$814$9 , \port$814$8 , \port$814$7 , \port$814$6 , \port$814$5 , \port$814$4 , \port$814$3 , \port$814$2 , \port$814$1 , \port$814$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$829$0 , \port$829$1 , \port$829$2 , \port$829$3 , \port$829$4 , \port$829$5 , \port$829$6 , \port$829$7 , \port$829$8 , \port$829$9 , \port$829$10 , \port$829$11 , \port$829$12 , \port$829$13 , \port$829$14 , \port$829$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$830$0 , \port$830$1 , \port$830$2 , \port$830$3 , \port$830$4 , \port$830$5 , \port$830$6 , \port$830$7 , \port$830$8 , \port$830$9 , \port$830$10 , \port$830$11 , \port$830$12 , \port$830$13 , \port$830$14 , \port$830$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41008,38 +40621,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$829$0 , \port$829$1 , \port$829
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$829$0 ;
-  wire \port$829$0 ;
-  output \port$829$1 ;
-  wire \port$829$1 ;
-  output \port$829$10 ;
-  wire \port$829$10 ;
-  output \port$829$11 ;
-  wire \port$829$11 ;
-  output \port$829$12 ;
-  wire \port$829$12 ;
-  output \port$829$13 ;
-  wire \port$829$13 ;
-  output \port$829$14 ;
-  wire \port$829$14 ;
-  output \port$829$15 ;
-  wire \port$829$15 ;
-  output \port$829$2 ;
-  wire \port$829$2 ;
-  output \port$829$3 ;
-  wire \port$829$3 ;
-  output \port$829$4 ;
-  wire \port$829$4 ;
-  output \port$829$5 ;
-  wire \port$829$5 ;
-  output \port$829$6 ;
-  wire \port$829$6 ;
-  output \port$829$7 ;
-  wire \port$829$7 ;
-  output \port$829$8 ;
-  wire \port$829$8 ;
-  output \port$829$9 ;
-  wire \port$829$9 ;
+  output \port$830$0 ;
+  wire \port$830$0 ;
+  output \port$830$1 ;
+  wire \port$830$1 ;
+  output \port$830$10 ;
+  wire \port$830$10 ;
+  output \port$830$11 ;
+  wire \port$830$11 ;
+  output \port$830$12 ;
+  wire \port$830$12 ;
+  output \port$830$13 ;
+  wire \port$830$13 ;
+  output \port$830$14 ;
+  wire \port$830$14 ;
+  output \port$830$15 ;
+  wire \port$830$15 ;
+  output \port$830$2 ;
+  wire \port$830$2 ;
+  output \port$830$3 ;
+  wire \port$830$3 ;
+  output \port$830$4 ;
+  wire \port$830$4 ;
+  output \port$830$5 ;
+  wire \port$830$5 ;
+  output \port$830$6 ;
+  wire \port$830$6 ;
+  output \port$830$7 ;
+  wire \port$830$7 ;
+  output \port$830$8 ;
+  wire \port$830$8 ;
+  output \port$830$9 ;
+  wire \port$830$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41115,19 +40728,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$829$0 , \port$829$1 , \port$829
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$829$0 ),
-    .P1(\port$829$1 ),
-    .P10(\port$829$10 ),
-    .P11(\port$829$11 ),
-    .P12(\port$829$12 ),
-    .P13(\port$829$13 ),
-    .P14(\port$829$14 ),
-    .P15(\port$829$15 ),
+    .P0(\port$830$0 ),
+    .P1(\port$830$1 ),
+    .P10(\port$830$10 ),
+    .P11(\port$830$11 ),
+    .P12(\port$830$12 ),
+    .P13(\port$830$13 ),
+    .P14(\port$830$14 ),
+    .P15(\port$830$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$829$2 ),
+    .P2(\port$830$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41138,30 +40751,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$829$0 , \port$829$1 , \port$829
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$829$3 ),
+    .P3(\port$830$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$829$4 ),
-    .P5(\port$829$5 ),
-    .P6(\port$829$6 ),
-    .P7(\port$829$7 ),
-    .P8(\port$829$8 ),
-    .P9(\port$829$9 ),
+    .P4(\port$830$4 ),
+    .P5(\port$830$5 ),
+    .P6(\port$830$6 ),
+    .P7(\port$830$7 ),
+    .P8(\port$830$8 ),
+    .P9(\port$830$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$829$15 , \port$829$14 , \port$829$13 , \port$829$12 , \port$829$11 , \port$829$10 , \port$829$9 , \port$829$8 , \port$829$7 , \port$829$6 , \port$829$5 , \port$829$4 , \port$829$3 , \port$829$2 , \port$829$1 , \port$829$0  };
+  assign p36[15:0] = { \port$830$15 , \port$830$14 , \port$830$13 , \port$830$12 , \port$830$11 , \port$830$10 , \port$830$9 , \port$830$8 , \port$830$7 , \port$830$6 , \port$830$5 , \port$830$4 , \port$830$3 , \port$830$2 , \port$830$1 , \port$830$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$845$0 , \port$845$1 , \port$845$2 , \port$845$3 , \port$845$4 , \port$845$5 , \port$845$6 , \port$845$7 , \port$845$8 , \port$845$9 , \port$845$10 , \port$845$11 , \port$845$12 , \port$845$13 , \port$845$14 , \port$845$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$846$0 , \port$846$1 , \port$846$2 , \port$846$3 , \port$846$4 , \port$846$5 , \port$846$6 , \port$846$7 , \port$846$8 , \port$846$9 , \port$846$10 , \port$846$11 , \port$846$12 , \port$846$13 , \port$846$14 , \port$846$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41169,38 +40782,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$845$0 , \port$845$1 , \port$845
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$845$0 ;
-  wire \port$845$0 ;
-  output \port$845$1 ;
-  wire \port$845$1 ;
-  output \port$845$10 ;
-  wire \port$845$10 ;
-  output \port$845$11 ;
-  wire \port$845$11 ;
-  output \port$845$12 ;
-  wire \port$845$12 ;
-  output \port$845$13 ;
-  wire \port$845$13 ;
-  output \port$845$14 ;
-  wire \port$845$14 ;
-  output \port$845$15 ;
-  wire \port$845$15 ;
-  output \port$845$2 ;
-  wire \port$845$2 ;
-  output \port$845$3 ;
-  wire \port$845$3 ;
-  output \port$845$4 ;
-  wire \port$845$4 ;
-  output \port$845$5 ;
-  wire \port$845$5 ;
-  output \port$845$6 ;
-  wire \port$845$6 ;
-  output \port$845$7 ;
-  wire \port$845$7 ;
-  output \port$845$8 ;
-  wire \port$845$8 ;
-  output \port$845$9 ;
-  wire \port$845$9 ;
+  output \port$846$0 ;
+  wire \port$846$0 ;
+  output \port$846$1 ;
+  wire \port$846$1 ;
+  output \port$846$10 ;
+  wire \port$846$10 ;
+  output \port$846$11 ;
+  wire \port$846$11 ;
+  output \port$846$12 ;
+  wire \port$846$12 ;
+  output \port$846$13 ;
+  wire \port$846$13 ;
+  output \port$846$14 ;
+  wire \port$846$14 ;
+  output \port$846$15 ;
+  wire \port$846$15 ;
+  output \port$846$2 ;
+  wire \port$846$2 ;
+  output \port$846$3 ;
+  wire \port$846$3 ;
+  output \port$846$4 ;
+  wire \port$846$4 ;
+  output \port$846$5 ;
+  wire \port$846$5 ;
+  output \port$846$6 ;
+  wire \port$846$6 ;
+  output \port$846$7 ;
+  wire \port$846$7 ;
+  output \port$846$8 ;
+  wire \port$846$8 ;
+  output \port$846$9 ;
+  wire \port$846$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41276,19 +40889,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$845$0 , \port$845$1 , \port$845
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$845$0 ),
-    .P1(\port$845$1 ),
-    .P10(\port$845$10 ),
-    .P11(\port$845$11 ),
-    .P12(\port$845$12 ),
-    .P13(\port$845$13 ),
-    .P14(\port$845$14 ),
-    .P15(\port$845$15 ),
+    .P0(\port$846$0 ),
+    .P1(\port$846$1 ),
+    .P10(\port$846$10 ),
+    .P11(\port$846$11 ),
+    .P12(\port$846$12 ),
+    .P13(\port$846$13 ),
+    .P14(\port$846$14 ),
+    .P15(\port$846$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$845$2 ),
+    .P2(\port$846$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41299,30 +40912,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$845$0 , \port$845$1 , \port$845
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$845$3 ),
+    .P3(\port$846$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$845$4 ),
-    .P5(\port$845$5 ),
-    .P6(\port$845$6 ),
-    .P7(\port$845$7 ),
-    .P8(\port$845$8 ),
-    .P9(\port$845$9 ),
+    .P4(\port$846$4 ),
+    .P5(\port$846$5 ),
+    .P6(\port$846$6 ),
+    .P7(\port$846$7 ),
+    .P8(\port$846$8 ),
+    .P9(\port$846$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$845$15 , \port$845$14 , \port$845$13 , \port$845$12 , \port$845$11 , \port$845$10 , \port$845$9 , \port$845$8 , \port$845$7 , \port$845$6 , \port$845$5 , \port$845$4 , \port$845$3 , \port$845$2 , \port$845$1 , \port$845$0  };
+  assign p36[15:0] = { \port$846$15 , \port$846$14 , \port$846$13 , \port$846$12 , \port$846$11 , \port$846$10 , \port$846$9 , \port$846$8 , \port$846$7 , \port$846$6 , \port$846$5 , \port$846$4 , \port$846$3 , \port$846$2 , \port$846$1 , \port$846$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$861$0 , \port$861$1 , \port$861$2 , \port$861$3 , \port$861$4 , \port$861$5 , \port$861$6 , \port$861$7 , \port$861$8 , \port$861$9 , \port$861$10 , \port$861$11 , \port$861$12 , \port$861$13 , \port$861$14 , \port$861$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$862$0 , \port$862$1 , \port$862$2 , \port$862$3 , \port$862$4 , \port$862$5 , \port$862$6 , \port$862$7 , \port$862$8 , \port$862$9 , \port$862$10 , \port$862$11 , \port$862$12 , \port$862$13 , \port$862$14 , \port$862$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41330,38 +40943,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$861$0 , \port$861$1 , \port$861
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$861$0 ;
-  wire \port$861$0 ;
-  output \port$861$1 ;
-  wire \port$861$1 ;
-  output \port$861$10 ;
-  wire \port$861$10 ;
-  output \port$861$11 ;
-  wire \port$861$11 ;
-  output \port$861$12 ;
-  wire \port$861$12 ;
-  output \port$861$13 ;
-  wire \port$861$13 ;
-  output \port$861$14 ;
-  wire \port$861$14 ;
-  output \port$861$15 ;
-  wire \port$861$15 ;
-  output \port$861$2 ;
-  wire \port$861$2 ;
-  output \port$861$3 ;
-  wire \port$861$3 ;
-  output \port$861$4 ;
-  wire \port$861$4 ;
-  output \port$861$5 ;
-  wire \port$861$5 ;
-  output \port$861$6 ;
-  wire \port$861$6 ;
-  output \port$861$7 ;
-  wire \port$861$7 ;
-  output \port$861$8 ;
-  wire \port$861$8 ;
-  output \port$861$9 ;
-  wire \port$861$9 ;
+  output \port$862$0 ;
+  wire \port$862$0 ;
+  output \port$862$1 ;
+  wire \port$862$1 ;
+  output \port$862$10 ;
+  wire \port$862$10 ;
+  output \port$862$11 ;
+  wire \port$862$11 ;
+  output \port$862$12 ;
+  wire \port$862$12 ;
+  output \port$862$13 ;
+  wire \port$862$13 ;
+  output \port$862$14 ;
+  wire \port$862$14 ;
+  output \port$862$15 ;
+  wire \port$862$15 ;
+  output \port$862$2 ;
+  wire \port$862$2 ;
+  output \port$862$3 ;
+  wire \port$862$3 ;
+  output \port$862$4 ;
+  wire \port$862$4 ;
+  output \port$862$5 ;
+  wire \port$862$5 ;
+  output \port$862$6 ;
+  wire \port$862$6 ;
+  output \port$862$7 ;
+  wire \port$862$7 ;
+  output \port$862$8 ;
+  wire \port$862$8 ;
+  output \port$862$9 ;
+  wire \port$862$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41437,19 +41050,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$861$0 , \port$861$1 , \port$861
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$861$0 ),
-    .P1(\port$861$1 ),
-    .P10(\port$861$10 ),
-    .P11(\port$861$11 ),
-    .P12(\port$861$12 ),
-    .P13(\port$861$13 ),
-    .P14(\port$861$14 ),
-    .P15(\port$861$15 ),
+    .P0(\port$862$0 ),
+    .P1(\port$862$1 ),
+    .P10(\port$862$10 ),
+    .P11(\port$862$11 ),
+    .P12(\port$862$12 ),
+    .P13(\port$862$13 ),
+    .P14(\port$862$14 ),
+    .P15(\port$862$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$861$2 ),
+    .P2(\port$862$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41460,30 +41073,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$861$0 , \port$861$1 , \port$861
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$861$3 ),
+    .P3(\port$862$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$861$4 ),
-    .P5(\port$861$5 ),
-    .P6(\port$861$6 ),
-    .P7(\port$861$7 ),
-    .P8(\port$861$8 ),
-    .P9(\port$861$9 ),
+    .P4(\port$862$4 ),
+    .P5(\port$862$5 ),
+    .P6(\port$862$6 ),
+    .P7(\port$862$7 ),
+    .P8(\port$862$8 ),
+    .P9(\port$862$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$861$15 , \port$861$14 , \port$861$13 , \port$861$12 , \port$861$11 , \port$861$10 , \port$861$9 , \port$861$8 , \port$861$7 , \port$861$6 , \port$861$5 , \port$861$4 , \port$861$3 , \port$861$2 , \port$861$1 , \port$861$0  };
+  assign p36[15:0] = { \port$862$15 , \port$862$14 , \port$862$13 , \port$862$12 , \port$862$11 , \port$862$10 , \port$862$9 , \port$862$8 , \port$862$7 , \port$862$6 , \port$862$5 , \port$862$4 , \port$862$3 , \port$862$2 , \port$862$1 , \port$862$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$877$0 , \port$877$1 , \port$877$2 , \port$877$3 , \port$877$4 , \port$877$5 , \port$877$6 , \port$877$7 , \port$877$8 , \port$877$9 , \port$877$10 , \port$877$11 , \port$877$12 , \port$877$13 , \port$877$14 , \port$877$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$878$0 , \port$878$1 , \port$878$2 , \port$878$3 , \port$878$4 , \port$878$5 , \port$878$6 , \port$878$7 , \port$878$8 , \port$878$9 , \port$878$10 , \port$878$11 , \port$878$12 , \port$878$13 , \port$878$14 , \port$878$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41491,38 +41104,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$877$0 , \port$877$1 , \port$877
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$877$0 ;
-  wire \port$877$0 ;
-  output \port$877$1 ;
-  wire \port$877$1 ;
-  output \port$877$10 ;
-  wire \port$877$10 ;
-  output \port$877$11 ;
-  wire \port$877$11 ;
-  output \port$877$12 ;
-  wire \port$877$12 ;
-  output \port$877$13 ;
-  wire \port$877$13 ;
-  output \port$877$14 ;
-  wire \port$877$14 ;
-  output \port$877$15 ;
-  wire \port$877$15 ;
-  output \port$877$2 ;
-  wire \port$877$2 ;
-  output \port$877$3 ;
-  wire \port$877$3 ;
-  output \port$877$4 ;
-  wire \port$877$4 ;
-  output \port$877$5 ;
-  wire \port$877$5 ;
-  output \port$877$6 ;
-  wire \port$877$6 ;
-  output \port$877$7 ;
-  wire \port$877$7 ;
-  output \port$877$8 ;
-  wire \port$877$8 ;
-  output \port$877$9 ;
-  wire \port$877$9 ;
+  output \port$878$0 ;
+  wire \port$878$0 ;
+  output \port$878$1 ;
+  wire \port$878$1 ;
+  output \port$878$10 ;
+  wire \port$878$10 ;
+  output \port$878$11 ;
+  wire \port$878$11 ;
+  output \port$878$12 ;
+  wire \port$878$12 ;
+  output \port$878$13 ;
+  wire \port$878$13 ;
+  output \port$878$14 ;
+  wire \port$878$14 ;
+  output \port$878$15 ;
+  wire \port$878$15 ;
+  output \port$878$2 ;
+  wire \port$878$2 ;
+  output \port$878$3 ;
+  wire \port$878$3 ;
+  output \port$878$4 ;
+  wire \port$878$4 ;
+  output \port$878$5 ;
+  wire \port$878$5 ;
+  output \port$878$6 ;
+  wire \port$878$6 ;
+  output \port$878$7 ;
+  wire \port$878$7 ;
+  output \port$878$8 ;
+  wire \port$878$8 ;
+  output \port$878$9 ;
+  wire \port$878$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41598,19 +41211,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$877$0 , \port$877$1 , \port$877
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$877$0 ),
-    .P1(\port$877$1 ),
-    .P10(\port$877$10 ),
-    .P11(\port$877$11 ),
-    .P12(\port$877$12 ),
-    .P13(\port$877$13 ),
-    .P14(\port$877$14 ),
-    .P15(\port$877$15 ),
+    .P0(\port$878$0 ),
+    .P1(\port$878$1 ),
+    .P10(\port$878$10 ),
+    .P11(\port$878$11 ),
+    .P12(\port$878$12 ),
+    .P13(\port$878$13 ),
+    .P14(\port$878$14 ),
+    .P15(\port$878$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$877$2 ),
+    .P2(\port$878$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41621,30 +41234,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$877$0 , \port$877$1 , \port$877
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$877$3 ),
+    .P3(\port$878$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$877$4 ),
-    .P5(\port$877$5 ),
-    .P6(\port$877$6 ),
-    .P7(\port$877$7 ),
-    .P8(\port$877$8 ),
-    .P9(\port$877$9 ),
+    .P4(\port$878$4 ),
+    .P5(\port$878$5 ),
+    .P6(\port$878$6 ),
+    .P7(\port$878$7 ),
+    .P8(\port$878$8 ),
+    .P9(\port$878$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$877$15 , \port$877$14 , \port$877$13 , \port$877$12 , \port$877$11 , \port$877$10 , \port$877$9 , \port$877$8 , \port$877$7 , \port$877$6 , \port$877$5 , \port$877$4 , \port$877$3 , \port$877$2 , \port$877$1 , \port$877$0  };
+  assign p36[15:0] = { \port$878$15 , \port$878$14 , \port$878$13 , \port$878$12 , \port$878$11 , \port$878$10 , \port$878$9 , \port$878$8 , \port$878$7 , \port$878$6 , \port$878$5 , \port$878$4 , \port$878$3 , \port$878$2 , \port$878$1 , \port$878$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$893$0 , \port$893$1 , \port$893$2 , \port$893$3 , \port$893$4 , \port$893$5 , \port$893$6 , \port$893$7 , \port$893$8 , \port$893$9 , \port$893$10 , \port$893$11 , \port$893$12 , \port$893$13 , \port$893$14 , \port$893$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$894$0 , \port$894$1 , \port$894$2 , \port$894$3 , \port$894$4 , \port$894$5 , \port$894$6 , \port$894$7 , \port$894$8 , \port$894$9 , \port$894$10 , \port$894$11 , \port$894$12 , \port$894$13 , \port$894$14 , \port$894$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41652,38 +41265,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$893$0 , \port$893$1 , \port$893
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$893$0 ;
-  wire \port$893$0 ;
-  output \port$893$1 ;
-  wire \port$893$1 ;
-  output \port$893$10 ;
-  wire \port$893$10 ;
-  output \port$893$11 ;
-  wire \port$893$11 ;
-  output \port$893$12 ;
-  wire \port$893$12 ;
-  output \port$893$13 ;
-  wire \port$893$13 ;
-  output \port$893$14 ;
-  wire \port$893$14 ;
-  output \port$893$15 ;
-  wire \port$893$15 ;
-  output \port$893$2 ;
-  wire \port$893$2 ;
-  output \port$893$3 ;
-  wire \port$893$3 ;
-  output \port$893$4 ;
-  wire \port$893$4 ;
-  output \port$893$5 ;
-  wire \port$893$5 ;
-  output \port$893$6 ;
-  wire \port$893$6 ;
-  output \port$893$7 ;
-  wire \port$893$7 ;
-  output \port$893$8 ;
-  wire \port$893$8 ;
-  output \port$893$9 ;
-  wire \port$893$9 ;
+  output \port$894$0 ;
+  wire \port$894$0 ;
+  output \port$894$1 ;
+  wire \port$894$1 ;
+  output \port$894$10 ;
+  wire \port$894$10 ;
+  output \port$894$11 ;
+  wire \port$894$11 ;
+  output \port$894$12 ;
+  wire \port$894$12 ;
+  output \port$894$13 ;
+  wire \port$894$13 ;
+  output \port$894$14 ;
+  wire \port$894$14 ;
+  output \port$894$15 ;
+  wire \port$894$15 ;
+  output \port$894$2 ;
+  wire \port$894$2 ;
+  output \port$894$3 ;
+  wire \port$894$3 ;
+  output \port$894$4 ;
+  wire \port$894$4 ;
+  output \port$894$5 ;
+  wire \port$894$5 ;
+  output \port$894$6 ;
+  wire \port$894$6 ;
+  output \port$894$7 ;
+  wire \port$894$7 ;
+  output \port$894$8 ;
+  wire \port$894$8 ;
+  output \port$894$9 ;
+  wire \port$894$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41759,19 +41372,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$893$0 , \port$893$1 , \port$893
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$893$0 ),
-    .P1(\port$893$1 ),
-    .P10(\port$893$10 ),
-    .P11(\port$893$11 ),
-    .P12(\port$893$12 ),
-    .P13(\port$893$13 ),
-    .P14(\port$893$14 ),
-    .P15(\port$893$15 ),
+    .P0(\port$894$0 ),
+    .P1(\port$894$1 ),
+    .P10(\port$894$10 ),
+    .P11(\port$894$11 ),
+    .P12(\port$894$12 ),
+    .P13(\port$894$13 ),
+    .P14(\port$894$14 ),
+    .P15(\port$894$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$893$2 ),
+    .P2(\port$894$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41782,30 +41395,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$893$0 , \port$893$1 , \port$893
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$893$3 ),
+    .P3(\port$894$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$893$4 ),
-    .P5(\port$893$5 ),
-    .P6(\port$893$6 ),
-    .P7(\port$893$7 ),
-    .P8(\port$893$8 ),
-    .P9(\port$893$9 ),
+    .P4(\port$894$4 ),
+    .P5(\port$894$5 ),
+    .P6(\port$894$6 ),
+    .P7(\port$894$7 ),
+    .P8(\port$894$8 ),
+    .P9(\port$894$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$893$15 , \port$893$14 , \port$893$13 , \port$893$12 , \port$893$11 , \port$893$10 , \port$893$9 , \port$893$8 , \port$893$7 , \port$893$6 , \port$893$5 , \port$893$4 , \port$893$3 , \port$893$2 , \port$893$1 , \port$893$0  };
+  assign p36[15:0] = { \port$894$15 , \port$894$14 , \port$894$13 , \port$894$12 , \port$894$11 , \port$894$10 , \port$894$9 , \port$894$8 , \port$894$7 , \port$894$6 , \port$894$5 , \port$894$4 , \port$894$3 , \port$894$2 , \port$894$1 , \port$894$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$909$0 , \port$909$1 , \port$909$2 , \port$909$3 , \port$909$4 , \port$909$5 , \port$909$6 , \port$909$7 , \port$909$8 , \port$909$9 , \port$909$10 , \port$909$11 , \port$909$12 , \port$909$13 , \port$909$14 , \port$909$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$910$0 , \port$910$1 , \port$910$2 , \port$910$3 , \port$910$4 , \port$910$5 , \port$910$6 , \port$910$7 , \port$910$8 , \port$910$9 , \port$910$10 , \port$910$11 , \port$910$12 , \port$910$13 , \port$910$14 , \port$910$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41813,38 +41426,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$909$0 , \port$909$1 , \port$909
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$909$0 ;
-  wire \port$909$0 ;
-  output \port$909$1 ;
-  wire \port$909$1 ;
-  output \port$909$10 ;
-  wire \port$909$10 ;
-  output \port$909$11 ;
-  wire \port$909$11 ;
-  output \port$909$12 ;
-  wire \port$909$12 ;
-  output \port$909$13 ;
-  wire \port$909$13 ;
-  output \port$909$14 ;
-  wire \port$909$14 ;
-  output \port$909$15 ;
-  wire \port$909$15 ;
-  output \port$909$2 ;
-  wire \port$909$2 ;
-  output \port$909$3 ;
-  wire \port$909$3 ;
-  output \port$909$4 ;
-  wire \port$909$4 ;
-  output \port$909$5 ;
-  wire \port$909$5 ;
-  output \port$909$6 ;
-  wire \port$909$6 ;
-  output \port$909$7 ;
-  wire \port$909$7 ;
-  output \port$909$8 ;
-  wire \port$909$8 ;
-  output \port$909$9 ;
-  wire \port$909$9 ;
+  output \port$910$0 ;
+  wire \port$910$0 ;
+  output \port$910$1 ;
+  wire \port$910$1 ;
+  output \port$910$10 ;
+  wire \port$910$10 ;
+  output \port$910$11 ;
+  wire \port$910$11 ;
+  output \port$910$12 ;
+  wire \port$910$12 ;
+  output \port$910$13 ;
+  wire \port$910$13 ;
+  output \port$910$14 ;
+  wire \port$910$14 ;
+  output \port$910$15 ;
+  wire \port$910$15 ;
+  output \port$910$2 ;
+  wire \port$910$2 ;
+  output \port$910$3 ;
+  wire \port$910$3 ;
+  output \port$910$4 ;
+  wire \port$910$4 ;
+  output \port$910$5 ;
+  wire \port$910$5 ;
+  output \port$910$6 ;
+  wire \port$910$6 ;
+  output \port$910$7 ;
+  wire \port$910$7 ;
+  output \port$910$8 ;
+  wire \port$910$8 ;
+  output \port$910$9 ;
+  wire \port$910$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41920,19 +41533,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$909$0 , \port$909$1 , \port$909
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$909$0 ),
-    .P1(\port$909$1 ),
-    .P10(\port$909$10 ),
-    .P11(\port$909$11 ),
-    .P12(\port$909$12 ),
-    .P13(\port$909$13 ),
-    .P14(\port$909$14 ),
-    .P15(\port$909$15 ),
+    .P0(\port$910$0 ),
+    .P1(\port$910$1 ),
+    .P10(\port$910$10 ),
+    .P11(\port$910$11 ),
+    .P12(\port$910$12 ),
+    .P13(\port$910$13 ),
+    .P14(\port$910$14 ),
+    .P15(\port$910$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$909$2 ),
+    .P2(\port$910$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41943,30 +41556,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$909$0 , \port$909$1 , \port$909
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$909$3 ),
+    .P3(\port$910$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$909$4 ),
-    .P5(\port$909$5 ),
-    .P6(\port$909$6 ),
-    .P7(\port$909$7 ),
-    .P8(\port$909$8 ),
-    .P9(\port$909$9 ),
+    .P4(\port$910$4 ),
+    .P5(\port$910$5 ),
+    .P6(\port$910$6 ),
+    .P7(\port$910$7 ),
+    .P8(\port$910$8 ),
+    .P9(\port$910$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$909$15 , \port$909$14 , \port$909$13 , \port$909$12 , \port$909$11 , \port$909$10 , \port$909$9 , \port$909$8 , \port$909$7 , \port$909$6 , \port$909$5 , \port$909$4 , \port$909$3 , \port$909$2 , \port$909$1 , \port$909$0  };
+  assign p36[15:0] = { \port$910$15 , \port$910$14 , \port$910$13 , \port$910$12 , \port$910$11 , \port$910$10 , \port$910$9 , \port$910$8 , \port$910$7 , \port$910$6 , \port$910$5 , \port$910$4 , \port$910$3 , \port$910$2 , \port$910$1 , \port$910$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$925$0 , \port$925$1 , \port$925$2 , \port$925$3 , \port$925$4 , \port$925$5 , \port$925$6 , \port$925$7 , \port$925$8 , \port$925$9 , \port$925$10 , \port$925$11 , \port$925$12 , \port$925$13 , \port$925$14 , \port$925$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$926$0 , \port$926$1 , \port$926$2 , \port$926$3 , \port$926$4 , \port$926$5 , \port$926$6 , \port$926$7 , \port$926$8 , \port$926$9 , \port$926$10 , \port$926$11 , \port$926$12 , \port$926$13 , \port$926$14 , \port$926$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41974,38 +41587,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$925$0 , \port$925$1 , \port$925
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$925$0 ;
-  wire \port$925$0 ;
-  output \port$925$1 ;
-  wire \port$925$1 ;
-  output \port$925$10 ;
-  wire \port$925$10 ;
-  output \port$925$11 ;
-  wire \port$925$11 ;
-  output \port$925$12 ;
-  wire \port$925$12 ;
-  output \port$925$13 ;
-  wire \port$925$13 ;
-  output \port$925$14 ;
-  wire \port$925$14 ;
-  output \port$925$15 ;
-  wire \port$925$15 ;
-  output \port$925$2 ;
-  wire \port$925$2 ;
-  output \port$925$3 ;
-  wire \port$925$3 ;
-  output \port$925$4 ;
-  wire \port$925$4 ;
-  output \port$925$5 ;
-  wire \port$925$5 ;
-  output \port$925$6 ;
-  wire \port$925$6 ;
-  output \port$925$7 ;
-  wire \port$925$7 ;
-  output \port$925$8 ;
-  wire \port$925$8 ;
-  output \port$925$9 ;
-  wire \port$925$9 ;
+  output \port$926$0 ;
+  wire \port$926$0 ;
+  output \port$926$1 ;
+  wire \port$926$1 ;
+  output \port$926$10 ;
+  wire \port$926$10 ;
+  output \port$926$11 ;
+  wire \port$926$11 ;
+  output \port$926$12 ;
+  wire \port$926$12 ;
+  output \port$926$13 ;
+  wire \port$926$13 ;
+  output \port$926$14 ;
+  wire \port$926$14 ;
+  output \port$926$15 ;
+  wire \port$926$15 ;
+  output \port$926$2 ;
+  wire \port$926$2 ;
+  output \port$926$3 ;
+  wire \port$926$3 ;
+  output \port$926$4 ;
+  wire \port$926$4 ;
+  output \port$926$5 ;
+  wire \port$926$5 ;
+  output \port$926$6 ;
+  wire \port$926$6 ;
+  output \port$926$7 ;
+  wire \port$926$7 ;
+  output \port$926$8 ;
+  wire \port$926$8 ;
+  output \port$926$9 ;
+  wire \port$926$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42081,19 +41694,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$925$0 , \port$925$1 , \port$925
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$925$0 ),
-    .P1(\port$925$1 ),
-    .P10(\port$925$10 ),
-    .P11(\port$925$11 ),
-    .P12(\port$925$12 ),
-    .P13(\port$925$13 ),
-    .P14(\port$925$14 ),
-    .P15(\port$925$15 ),
+    .P0(\port$926$0 ),
+    .P1(\port$926$1 ),
+    .P10(\port$926$10 ),
+    .P11(\port$926$11 ),
+    .P12(\port$926$12 ),
+    .P13(\port$926$13 ),
+    .P14(\port$926$14 ),
+    .P15(\port$926$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$925$2 ),
+    .P2(\port$926$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42104,30 +41717,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$925$0 , \port$925$1 , \port$925
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$925$3 ),
+    .P3(\port$926$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$925$4 ),
-    .P5(\port$925$5 ),
-    .P6(\port$925$6 ),
-    .P7(\port$925$7 ),
-    .P8(\port$925$8 ),
-    .P9(\port$925$9 ),
+    .P4(\port$926$4 ),
+    .P5(\port$926$5 ),
+    .P6(\port$926$6 ),
+    .P7(\port$926$7 ),
+    .P8(\port$926$8 ),
+    .P9(\port$926$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$925$15 , \port$925$14 , \port$925$13 , \port$925$12 , \port$925$11 , \port$925$10 , \port$925$9 , \port$925$8 , \port$925$7 , \port$925$6 , \port$925$5 , \port$925$4 , \port$925$3 , \port$925$2 , \port$925$1 , \port$925$0  };
+  assign p36[15:0] = { \port$926$15 , \port$926$14 , \port$926$13 , \port$926$12 , \port$926$11 , \port$926$10 , \port$926$9 , \port$926$8 , \port$926$7 , \port$926$6 , \port$926$5 , \port$926$4 , \port$926$3 , \port$926$2 , \port$926$1 , \port$926$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$941$0 , \port$941$1 , \port$941$2 , \port$941$3 , \port$941$4 , \port$941$5 , \port$941$6 , \port$941$7 , \port$941$8 , \port$941$9 , \port$941$10 , \port$941$11 , \port$941$12 , \port$941$13 , \port$941$14 , \port$941$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$942$0 , \port$942$1 , \port$942$2 , \port$942$3 , \port$942$4 , \port$942$5 , \port$942$6 , \port$942$7 , \port$942$8 , \port$942$9 , \port$942$10 , \port$942$11 , \port$942$12 , \port$942$13 , \port$942$14 , \port$942$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42135,38 +41748,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$941$0 , \port$941$1 , \port$941
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$941$0 ;
-  wire \port$941$0 ;
-  output \port$941$1 ;
-  wire \port$941$1 ;
-  output \port$941$10 ;
-  wire \port$941$10 ;
-  output \port$941$11 ;
-  wire \port$941$11 ;
-  output \port$941$12 ;
-  wire \port$941$12 ;
-  output \port$941$13 ;
-  wire \port$941$13 ;
-  output \port$941$14 ;
-  wire \port$941$14 ;
-  output \port$941$15 ;
-  wire \port$941$15 ;
-  output \port$941$2 ;
-  wire \port$941$2 ;
-  output \port$941$3 ;
-  wire \port$941$3 ;
-  output \port$941$4 ;
-  wire \port$941$4 ;
-  output \port$941$5 ;
-  wire \port$941$5 ;
-  output \port$941$6 ;
-  wire \port$941$6 ;
-  output \port$941$7 ;
-  wire \port$941$7 ;
-  output \port$941$8 ;
-  wire \port$941$8 ;
-  output \port$941$9 ;
-  wire \port$941$9 ;
+  output \port$942$0 ;
+  wire \port$942$0 ;
+  output \port$942$1 ;
+  wire \port$942$1 ;
+  output \port$942$10 ;
+  wire \port$942$10 ;
+  output \port$942$11 ;
+  wire \port$942$11 ;
+  output \port$942$12 ;
+  wire \port$942$12 ;
+  output \port$942$13 ;
+  wire \port$942$13 ;
+  output \port$942$14 ;
+  wire \port$942$14 ;
+  output \port$942$15 ;
+  wire \port$942$15 ;
+  output \port$942$2 ;
+  wire \port$942$2 ;
+  output \port$942$3 ;
+  wire \port$942$3 ;
+  output \port$942$4 ;
+  wire \port$942$4 ;
+  output \port$942$5 ;
+  wire \port$942$5 ;
+  output \port$942$6 ;
+  wire \port$942$6 ;
+  output \port$942$7 ;
+  wire \port$942$7 ;
+  output \port$942$8 ;
+  wire \port$942$8 ;
+  output \port$942$9 ;
+  wire \port$942$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42242,19 +41855,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$941$0 , \port$941$1 , \port$941
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$941$0 ),
-    .P1(\port$941$1 ),
-    .P10(\port$941$10 ),
-    .P11(\port$941$11 ),
-    .P12(\port$941$12 ),
-    .P13(\port$941$13 ),
-    .P14(\port$941$14 ),
-    .P15(\port$941$15 ),
+    .P0(\port$942$0 ),
+    .P1(\port$942$1 ),
+    .P10(\port$942$10 ),
+    .P11(\port$942$11 ),
+    .P12(\port$942$12 ),
+    .P13(\port$942$13 ),
+    .P14(\port$942$14 ),
+    .P15(\port$942$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$941$2 ),
+    .P2(\port$942$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42265,30 +41878,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$941$0 , \port$941$1 , \port$941
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$941$3 ),
+    .P3(\port$942$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$941$4 ),
-    .P5(\port$941$5 ),
-    .P6(\port$941$6 ),
-    .P7(\port$941$7 ),
-    .P8(\port$941$8 ),
-    .P9(\port$941$9 ),
+    .P4(\port$942$4 ),
+    .P5(\port$942$5 ),
+    .P6(\port$942$6 ),
+    .P7(\port$942$7 ),
+    .P8(\port$942$8 ),
+    .P9(\port$942$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$941$15 , \port$941$14 , \port$941$13 , \port$941$12 , \port$941$11 , \port$941$10 , \port$941$9 , \port$941$8 , \port$941$7 , \port$941$6 , \port$941$5 , \port$941$4 , \port$941$3 , \port$941$2 , \port$941$1 , \port$941$0  };
+  assign p36[15:0] = { \port$942$15 , \port$942$14 , \port$942$13 , \port$942$12 , \port$942$11 , \port$942$10 , \port$942$9 , \port$942$8 , \port$942$7 , \port$942$6 , \port$942$5 , \port$942$4 , \port$942$3 , \port$942$2 , \port$942$1 , \port$942$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$957$0 , \port$957$1 , \port$957$2 , \port$957$3 , \port$957$4 , \port$957$5 , \port$957$6 , \port$957$7 , \port$957$8 , \port$957$9 , \port$957$10 , \port$957$11 , \port$957$12 , \port$957$13 , \port$957$14 , \port$957$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$958$0 , \port$958$1 , \port$958$2 , \port$958$3 , \port$958$4 , \port$958$5 , \port$958$6 , \port$958$7 , \port$958$8 , \port$958$9 , \port$958$10 , \port$958$11 , \port$958$12 , \port$958$13 , \port$958$14 , \port$958$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42296,38 +41909,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$957$0 , \port$957$1 , \port$957
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$957$0 ;
-  wire \port$957$0 ;
-  output \port$957$1 ;
-  wire \port$957$1 ;
-  output \port$957$10 ;
-  wire \port$957$10 ;
-  output \port$957$11 ;
-  wire \port$957$11 ;
-  output \port$957$12 ;
-  wire \port$957$12 ;
-  output \port$957$13 ;
-  wire \port$957$13 ;
-  output \port$957$14 ;
-  wire \port$957$14 ;
-  output \port$957$15 ;
-  wire \port$957$15 ;
-  output \port$957$2 ;
-  wire \port$957$2 ;
-  output \port$957$3 ;
-  wire \port$957$3 ;
-  output \port$957$4 ;
-  wire \port$957$4 ;
-  output \port$957$5 ;
-  wire \port$957$5 ;
-  output \port$957$6 ;
-  wire \port$957$6 ;
-  output \port$957$7 ;
-  wire \port$957$7 ;
-  output \port$957$8 ;
-  wire \port$957$8 ;
-  output \port$957$9 ;
-  wire \port$957$9 ;
+  output \port$958$0 ;
+  wire \port$958$0 ;
+  output \port$958$1 ;
+  wire \port$958$1 ;
+  output \port$958$10 ;
+  wire \port$958$10 ;
+  output \port$958$11 ;
+  wire \port$958$11 ;
+  output \port$958$12 ;
+  wire \port$958$12 ;
+  output \port$958$13 ;
+  wire \port$958$13 ;
+  output \port$958$14 ;
+  wire \port$958$14 ;
+  output \port$958$15 ;
+  wire \port$958$15 ;
+  output \port$958$2 ;
+  wire \port$958$2 ;
+  output \port$958$3 ;
+  wire \port$958$3 ;
+  output \port$958$4 ;
+  wire \port$958$4 ;
+  output \port$958$5 ;
+  wire \port$958$5 ;
+  output \port$958$6 ;
+  wire \port$958$6 ;
+  output \port$958$7 ;
+  wire \port$958$7 ;
+  output \port$958$8 ;
+  wire \port$958$8 ;
+  output \port$958$9 ;
+  wire \port$958$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42403,19 +42016,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$957$0 , \port$957$1 , \port$957
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$957$0 ),
-    .P1(\port$957$1 ),
-    .P10(\port$957$10 ),
-    .P11(\port$957$11 ),
-    .P12(\port$957$12 ),
-    .P13(\port$957$13 ),
-    .P14(\port$957$14 ),
-    .P15(\port$957$15 ),
+    .P0(\port$958$0 ),
+    .P1(\port$958$1 ),
+    .P10(\port$958$10 ),
+    .P11(\port$958$11 ),
+    .P12(\port$958$12 ),
+    .P13(\port$958$13 ),
+    .P14(\port$958$14 ),
+    .P15(\port$958$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$957$2 ),
+    .P2(\port$958$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42426,30 +42039,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$957$0 , \port$957$1 , \port$957
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$957$3 ),
+    .P3(\port$958$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$957$4 ),
-    .P5(\port$957$5 ),
-    .P6(\port$957$6 ),
-    .P7(\port$957$7 ),
-    .P8(\port$957$8 ),
-    .P9(\port$957$9 ),
+    .P4(\port$958$4 ),
+    .P5(\port$958$5 ),
+    .P6(\port$958$6 ),
+    .P7(\port$958$7 ),
+    .P8(\port$958$8 ),
+    .P9(\port$958$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$957$15 , \port$957$14 , \port$957$13 , \port$957$12 , \port$957$11 , \port$957$10 , \port$957$9 , \port$957$8 , \port$957$7 , \port$957$6 , \port$957$5 , \port$957$4 , \port$957$3 , \port$957$2 , \port$957$1 , \port$957$0  };
+  assign p36[15:0] = { \port$958$15 , \port$958$14 , \port$958$13 , \port$958$12 , \port$958$11 , \port$958$10 , \port$958$9 , \port$958$8 , \port$958$7 , \port$958$6 , \port$958$5 , \port$958$4 , \port$958$3 , \port$958$2 , \port$958$1 , \port$958$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$973$0 , \port$973$1 , \port$973$2 , \port$973$3 , \port$973$4 , \port$973$5 , \port$973$6 , \port$973$7 , \port$973$8 , \port$973$9 , \port$973$10 , \port$973$11 , \port$973$12 , \port$973$13 , \port$973$14 , \port$973$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$974$0 , \port$974$1 , \port$974$2 , \port$974$3 , \port$974$4 , \port$974$5 , \port$974$6 , \port$974$7 , \port$974$8 , \port$974$9 , \port$974$10 , \port$974$11 , \port$974$12 , \port$974$13 , \port$974$14 , \port$974$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42457,38 +42070,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$973$0 , \port$973$1 , \port$973
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$973$0 ;
-  wire \port$973$0 ;
-  output \port$973$1 ;
-  wire \port$973$1 ;
-  output \port$973$10 ;
-  wire \port$973$10 ;
-  output \port$973$11 ;
-  wire \port$973$11 ;
-  output \port$973$12 ;
-  wire \port$973$12 ;
-  output \port$973$13 ;
-  wire \port$973$13 ;
-  output \port$973$14 ;
-  wire \port$973$14 ;
-  output \port$973$15 ;
-  wire \port$973$15 ;
-  output \port$973$2 ;
-  wire \port$973$2 ;
-  output \port$973$3 ;
-  wire \port$973$3 ;
-  output \port$973$4 ;
-  wire \port$973$4 ;
-  output \port$973$5 ;
-  wire \port$973$5 ;
-  output \port$973$6 ;
-  wire \port$973$6 ;
-  output \port$973$7 ;
-  wire \port$973$7 ;
-  output \port$973$8 ;
-  wire \port$973$8 ;
-  output \port$973$9 ;
-  wire \port$973$9 ;
+  output \port$974$0 ;
+  wire \port$974$0 ;
+  output \port$974$1 ;
+  wire \port$974$1 ;
+  output \port$974$10 ;
+  wire \port$974$10 ;
+  output \port$974$11 ;
+  wire \port$974$11 ;
+  output \port$974$12 ;
+  wire \port$974$12 ;
+  output \port$974$13 ;
+  wire \port$974$13 ;
+  output \port$974$14 ;
+  wire \port$974$14 ;
+  output \port$974$15 ;
+  wire \port$974$15 ;
+  output \port$974$2 ;
+  wire \port$974$2 ;
+  output \port$974$3 ;
+  wire \port$974$3 ;
+  output \port$974$4 ;
+  wire \port$974$4 ;
+  output \port$974$5 ;
+  wire \port$974$5 ;
+  output \port$974$6 ;
+  wire \port$974$6 ;
+  output \port$974$7 ;
+  wire \port$974$7 ;
+  output \port$974$8 ;
+  wire \port$974$8 ;
+  output \port$974$9 ;
+  wire \port$974$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42564,19 +42177,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$973$0 , \port$973$1 , \port$973
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$973$0 ),
-    .P1(\port$973$1 ),
-    .P10(\port$973$10 ),
-    .P11(\port$973$11 ),
-    .P12(\port$973$12 ),
-    .P13(\port$973$13 ),
-    .P14(\port$973$14 ),
-    .P15(\port$973$15 ),
+    .P0(\port$974$0 ),
+    .P1(\port$974$1 ),
+    .P10(\port$974$10 ),
+    .P11(\port$974$11 ),
+    .P12(\port$974$12 ),
+    .P13(\port$974$13 ),
+    .P14(\port$974$14 ),
+    .P15(\port$974$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$973$2 ),
+    .P2(\port$974$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42587,30 +42200,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$973$0 , \port$973$1 , \port$973
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$973$3 ),
+    .P3(\port$974$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$973$4 ),
-    .P5(\port$973$5 ),
-    .P6(\port$973$6 ),
-    .P7(\port$973$7 ),
-    .P8(\port$973$8 ),
-    .P9(\port$973$9 ),
+    .P4(\port$974$4 ),
+    .P5(\port$974$5 ),
+    .P6(\port$974$6 ),
+    .P7(\port$974$7 ),
+    .P8(\port$974$8 ),
+    .P9(\port$974$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$973$15 , \port$973$14 , \port$973$13 , \port$973$12 , \port$973$11 , \port$973$10 , \port$973$9 , \port$973$8 , \port$973$7 , \port$973$6 , \port$973$5 , \port$973$4 , \port$973$3 , \port$973$2 , \port$973$1 , \port$973$0  };
+  assign p36[15:0] = { \port$974$15 , \port$974$14 , \port$974$13 , \port$974$12 , \port$974$11 , \port$974$10 , \port$974$9 , \port$974$8 , \port$974$7 , \port$974$6 , \port$974$5 , \port$974$4 , \port$974$3 , \port$974$2 , \port$974$1 , \port$974$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$989$0 , \port$989$1 , \port$989$2 , \port$989$3 , \port$989$4 , \port$989$5 , \port$989$6 , \port$989$7 , \port$989$8 , \port$989$9 , \port$989$10 , \port$989$11 , \port$989$12 , \port$989$13 , \port$989$14 , \port$989$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$990$0 , \port$990$1 , \port$990$2 , \port$990$3 , \port$990$4 , \port$990$5 , \port$990$6 , \port$990$7 , \port$990$8 , \port$990$9 , \port$990$10 , \port$990$11 , \port$990$12 , \port$990$13 , \port$990$14 , \port$990$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42618,38 +42231,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$989$0 , \port$989$1 , \port$989
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$989$0 ;
-  wire \port$989$0 ;
-  output \port$989$1 ;
-  wire \port$989$1 ;
-  output \port$989$10 ;
-  wire \port$989$10 ;
-  output \port$989$11 ;
-  wire \port$989$11 ;
-  output \port$989$12 ;
-  wire \port$989$12 ;
-  output \port$989$13 ;
-  wire \port$989$13 ;
-  output \port$989$14 ;
-  wire \port$989$14 ;
-  output \port$989$15 ;
-  wire \port$989$15 ;
-  output \port$989$2 ;
-  wire \port$989$2 ;
-  output \port$989$3 ;
-  wire \port$989$3 ;
-  output \port$989$4 ;
-  wire \port$989$4 ;
-  output \port$989$5 ;
-  wire \port$989$5 ;
-  output \port$989$6 ;
-  wire \port$989$6 ;
-  output \port$989$7 ;
-  wire \port$989$7 ;
-  output \port$989$8 ;
-  wire \port$989$8 ;
-  output \port$989$9 ;
-  wire \port$989$9 ;
+  output \port$990$0 ;
+  wire \port$990$0 ;
+  output \port$990$1 ;
+  wire \port$990$1 ;
+  output \port$990$10 ;
+  wire \port$990$10 ;
+  output \port$990$11 ;
+  wire \port$990$11 ;
+  output \port$990$12 ;
+  wire \port$990$12 ;
+  output \port$990$13 ;
+  wire \port$990$13 ;
+  output \port$990$14 ;
+  wire \port$990$14 ;
+  output \port$990$15 ;
+  wire \port$990$15 ;
+  output \port$990$2 ;
+  wire \port$990$2 ;
+  output \port$990$3 ;
+  wire \port$990$3 ;
+  output \port$990$4 ;
+  wire \port$990$4 ;
+  output \port$990$5 ;
+  wire \port$990$5 ;
+  output \port$990$6 ;
+  wire \port$990$6 ;
+  output \port$990$7 ;
+  wire \port$990$7 ;
+  output \port$990$8 ;
+  wire \port$990$8 ;
+  output \port$990$9 ;
+  wire \port$990$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42725,19 +42338,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$989$0 , \port$989$1 , \port$989
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$989$0 ),
-    .P1(\port$989$1 ),
-    .P10(\port$989$10 ),
-    .P11(\port$989$11 ),
-    .P12(\port$989$12 ),
-    .P13(\port$989$13 ),
-    .P14(\port$989$14 ),
-    .P15(\port$989$15 ),
+    .P0(\port$990$0 ),
+    .P1(\port$990$1 ),
+    .P10(\port$990$10 ),
+    .P11(\port$990$11 ),
+    .P12(\port$990$12 ),
+    .P13(\port$990$13 ),
+    .P14(\port$990$14 ),
+    .P15(\port$990$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$989$2 ),
+    .P2(\port$990$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42748,30 +42361,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$989$0 , \port$989$1 , \port$989
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$989$3 ),
+    .P3(\port$990$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$989$4 ),
-    .P5(\port$989$5 ),
-    .P6(\port$989$6 ),
-    .P7(\port$989$7 ),
-    .P8(\port$989$8 ),
-    .P9(\port$989$9 ),
+    .P4(\port$990$4 ),
+    .P5(\port$990$5 ),
+    .P6(\port$990$6 ),
+    .P7(\port$990$7 ),
+    .P8(\port$990$8 ),
+    .P9(\port$990$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$989$15 , \port$989$14 , \port$989$13 , \port$989$12 , \port$989$11 , \port$989$10 , \port$989$9 , \port$989$8 , \port$989$7 , \port$989$6 , \port$989$5 , \port$989$4 , \port$989$3 , \port$989$2 , \port$989$1 , \port$989$0  };
+  assign p36[15:0] = { \port$990$15 , \port$990$14 , \port$990$13 , \port$990$12 , \port$990$11 , \port$990$10 , \port$990$9 , \port$990$8 , \port$990$7 , \port$990$6 , \port$990$5 , \port$990$4 , \port$990$3 , \port$990$2 , \port$990$1 , \port$990$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$1005$0 , \port$1005$1 , \port$1005$2 , \port$1005$3 , \port$1005$4 , \port$1005$5 , \port$1005$6 , \port$1005$7 , \port$1005$8 , \port$1005$9 , \port$1005$10 , \port$1005$11 , \port$1005$12 , \port$1005$13 , \port$1005$14 , \port$1005$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$1006$0 , \port$1006$1 , \port$1006$2 , \port$1006$3 , \port$1006$4 , \port$1006$5 , \port$1006$6 , \port$1006$7 , \port$1006$8 , \port$1006$9 , \port$1006$10 , \port$1006$11 , \port$1006$12 , \port$1006$13 , \port$1006$14 , \port$1006$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42779,38 +42392,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1005$0 , \port$1005$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1005$0 ;
-  wire \port$1005$0 ;
-  output \port$1005$1 ;
-  wire \port$1005$1 ;
-  output \port$1005$10 ;
-  wire \port$1005$10 ;
-  output \port$1005$11 ;
-  wire \port$1005$11 ;
-  output \port$1005$12 ;
-  wire \port$1005$12 ;
-  output \port$1005$13 ;
-  wire \port$1005$13 ;
-  output \port$1005$14 ;
-  wire \port$1005$14 ;
-  output \port$1005$15 ;
-  wire \port$1005$15 ;
-  output \port$1005$2 ;
-  wire \port$1005$2 ;
-  output \port$1005$3 ;
-  wire \port$1005$3 ;
-  output \port$1005$4 ;
-  wire \port$1005$4 ;
-  output \port$1005$5 ;
-  wire \port$1005$5 ;
-  output \port$1005$6 ;
-  wire \port$1005$6 ;
-  output \port$1005$7 ;
-  wire \port$1005$7 ;
-  output \port$1005$8 ;
-  wire \port$1005$8 ;
-  output \port$1005$9 ;
-  wire \port$1005$9 ;
+  output \port$1006$0 ;
+  wire \port$1006$0 ;
+  output \port$1006$1 ;
+  wire \port$1006$1 ;
+  output \port$1006$10 ;
+  wire \port$1006$10 ;
+  output \port$1006$11 ;
+  wire \port$1006$11 ;
+  output \port$1006$12 ;
+  wire \port$1006$12 ;
+  output \port$1006$13 ;
+  wire \port$1006$13 ;
+  output \port$1006$14 ;
+  wire \port$1006$14 ;
+  output \port$1006$15 ;
+  wire \port$1006$15 ;
+  output \port$1006$2 ;
+  wire \port$1006$2 ;
+  output \port$1006$3 ;
+  wire \port$1006$3 ;
+  output \port$1006$4 ;
+  wire \port$1006$4 ;
+  output \port$1006$5 ;
+  wire \port$1006$5 ;
+  output \port$1006$6 ;
+  wire \port$1006$6 ;
+  output \port$1006$7 ;
+  wire \port$1006$7 ;
+  output \port$1006$8 ;
+  wire \port$1006$8 ;
+  output \port$1006$9 ;
+  wire \port$1006$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42886,19 +42499,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1005$0 , \port$1005$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1005$0 ),
-    .P1(\port$1005$1 ),
-    .P10(\port$1005$10 ),
-    .P11(\port$1005$11 ),
-    .P12(\port$1005$12 ),
-    .P13(\port$1005$13 ),
-    .P14(\port$1005$14 ),
-    .P15(\port$1005$15 ),
+    .P0(\port$1006$0 ),
+    .P1(\port$1006$1 ),
+    .P10(\port$1006$10 ),
+    .P11(\port$1006$11 ),
+    .P12(\port$1006$12 ),
+    .P13(\port$1006$13 ),
+    .P14(\port$1006$14 ),
+    .P15(\port$1006$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1005$2 ),
+    .P2(\port$1006$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42909,30 +42522,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1005$0 , \port$1005$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1005$3 ),
+    .P3(\port$1006$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1005$4 ),
-    .P5(\port$1005$5 ),
-    .P6(\port$1005$6 ),
-    .P7(\port$1005$7 ),
-    .P8(\port$1005$8 ),
-    .P9(\port$1005$9 ),
+    .P4(\port$1006$4 ),
+    .P5(\port$1006$5 ),
+    .P6(\port$1006$6 ),
+    .P7(\port$1006$7 ),
+    .P8(\port$1006$8 ),
+    .P9(\port$1006$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1005$15 , \port$1005$14 , \port$1005$13 , \port$1005$12 , \port$1005$11 , \port$1005$10 , \port$1005$9 , \port$1005$8 , \port$1005$7 , \port$1005$6 , \port$1005$5 , \port$1005$4 , \port$1005$3 , \port$1005$2 , \port$1005$1 , \port$1005$0  };
+  assign p36[15:0] = { \port$1006$15 , \port$1006$14 , \port$1006$13 , \port$1006$12 , \port$1006$11 , \port$1006$10 , \port$1006$9 , \port$1006$8 , \port$1006$7 , \port$1006$6 , \port$1006$5 , \port$1006$4 , \port$1006$3 , \port$1006$2 , \port$1006$1 , \port$1006$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1021$0 , \port$1021$1 , \port$1021$2 , \port$1021$3 , \port$1021$4 , \port$1021$5 , \port$1021$6 , \port$1021$7 , \port$1021$8 , \port$1021$9 , \port$1021$10 , \port$1021$11 , \port$1021$12 , \port$1021$13 , \port$1021$14 , \port$1021$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1022$0 , \port$1022$1 , \port$1022$2 , \port$1022$3 , \port$1022$4 , \port$1022$5 , \port$1022$6 , \port$1022$7 , \port$1022$8 , \port$1022$9 , \port$1022$10 , \port$1022$11 , \port$1022$12 , \port$1022$13 , \port$1022$14 , \port$1022$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42940,38 +42553,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1021$0 , \port$1021$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1021$0 ;
-  wire \port$1021$0 ;
-  output \port$1021$1 ;
-  wire \port$1021$1 ;
-  output \port$1021$10 ;
-  wire \port$1021$10 ;
-  output \port$1021$11 ;
-  wire \port$1021$11 ;
-  output \port$1021$12 ;
-  wire \port$1021$12 ;
-  output \port$1021$13 ;
-  wire \port$1021$13 ;
-  output \port$1021$14 ;
-  wire \port$1021$14 ;
-  output \port$1021$15 ;
-  wire \port$1021$15 ;
-  output \port$1021$2 ;
-  wire \port$1021$2 ;
-  output \port$1021$3 ;
-  wire \port$1021$3 ;
-  output \port$1021$4 ;
-  wire \port$1021$4 ;
-  output \port$1021$5 ;
-  wire \port$1021$5 ;
-  output \port$1021$6 ;
-  wire \port$1021$6 ;
-  output \port$1021$7 ;
-  wire \port$1021$7 ;
-  output \port$1021$8 ;
-  wire \port$1021$8 ;
-  output \port$1021$9 ;
-  wire \port$1021$9 ;
+  output \port$1022$0 ;
+  wire \port$1022$0 ;
+  output \port$1022$1 ;
+  wire \port$1022$1 ;
+  output \port$1022$10 ;
+  wire \port$1022$10 ;
+  output \port$1022$11 ;
+  wire \port$1022$11 ;
+  output \port$1022$12 ;
+  wire \port$1022$12 ;
+  output \port$1022$13 ;
+  wire \port$1022$13 ;
+  output \port$1022$14 ;
+  wire \port$1022$14 ;
+  output \port$1022$15 ;
+  wire \port$1022$15 ;
+  output \port$1022$2 ;
+  wire \port$1022$2 ;
+  output \port$1022$3 ;
+  wire \port$1022$3 ;
+  output \port$1022$4 ;
+  wire \port$1022$4 ;
+  output \port$1022$5 ;
+  wire \port$1022$5 ;
+  output \port$1022$6 ;
+  wire \port$1022$6 ;
+  output \port$1022$7 ;
+  wire \port$1022$7 ;
+  output \port$1022$8 ;
+  wire \port$1022$8 ;
+  output \port$1022$9 ;
+  wire \port$1022$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43047,19 +42660,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1021$0 , \port$1021$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1021$0 ),
-    .P1(\port$1021$1 ),
-    .P10(\port$1021$10 ),
-    .P11(\port$1021$11 ),
-    .P12(\port$1021$12 ),
-    .P13(\port$1021$13 ),
-    .P14(\port$1021$14 ),
-    .P15(\port$1021$15 ),
+    .P0(\port$1022$0 ),
+    .P1(\port$1022$1 ),
+    .P10(\port$1022$10 ),
+    .P11(\port$1022$11 ),
+    .P12(\port$1022$12 ),
+    .P13(\port$1022$13 ),
+    .P14(\port$1022$14 ),
+    .P15(\port$1022$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1021$2 ),
+    .P2(\port$1022$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43070,30 +42683,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1021$0 , \port$1021$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1021$3 ),
+    .P3(\port$1022$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1021$4 ),
-    .P5(\port$1021$5 ),
-    .P6(\port$1021$6 ),
-    .P7(\port$1021$7 ),
-    .P8(\port$1021$8 ),
-    .P9(\port$1021$9 ),
+    .P4(\port$1022$4 ),
+    .P5(\port$1022$5 ),
+    .P6(\port$1022$6 ),
+    .P7(\port$1022$7 ),
+    .P8(\port$1022$8 ),
+    .P9(\port$1022$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1021$15 , \port$1021$14 , \port$1021$13 , \port$1021$12 , \port$1021$11 , \port$1021$10 , \port$1021$9 , \port$1021$8 , \port$1021$7 , \port$1021$6 , \port$1021$5 , \port$1021$4 , \port$1021$3 , \port$1021$2 , \port$1021$1 , \port$1021$0  };
+  assign p36[15:0] = { \port$1022$15 , \port$1022$14 , \port$1022$13 , \port$1022$12 , \port$1022$11 , \port$1022$10 , \port$1022$9 , \port$1022$8 , \port$1022$7 , \port$1022$6 , \port$1022$5 , \port$1022$4 , \port$1022$3 , \port$1022$2 , \port$1022$1 , \port$1022$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1037$0 , \port$1037$1 , \port$1037$2 , \port$1037$3 , \port$1037$4 , \port$1037$5 , \port$1037$6 , \port$1037$7 , \port$1037$8 , \port$1037$9 , \port$1037$10 , \port$1037$11 , \port$1037$12 , \port$1037$13 , \port$1037$14 , \port$1037$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1038$0 , \port$1038$1 , \port$1038$2 , \port$1038$3 , \port$1038$4 , \port$1038$5 , \port$1038$6 , \port$1038$7 , \port$1038$8 , \port$1038$9 , \port$1038$10 , \port$1038$11 , \port$1038$12 , \port$1038$13 , \port$1038$14 , \port$1038$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43101,38 +42714,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1037$0 , \port$1037$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1037$0 ;
-  wire \port$1037$0 ;
-  output \port$1037$1 ;
-  wire \port$1037$1 ;
-  output \port$1037$10 ;
-  wire \port$1037$10 ;
-  output \port$1037$11 ;
-  wire \port$1037$11 ;
-  output \port$1037$12 ;
-  wire \port$1037$12 ;
-  output \port$1037$13 ;
-  wire \port$1037$13 ;
-  output \port$1037$14 ;
-  wire \port$1037$14 ;
-  output \port$1037$15 ;
-  wire \port$1037$15 ;
-  output \port$1037$2 ;
-  wire \port$1037$2 ;
-  output \port$1037$3 ;
-  wire \port$1037$3 ;
-  output \port$1037$4 ;
-  wire \port$1037$4 ;
-  output \port$1037$5 ;
-  wire \port$1037$5 ;
-  output \port$1037$6 ;
-  wire \port$1037$6 ;
-  output \port$1037$7 ;
-  wire \port$1037$7 ;
-  output \port$1037$8 ;
-  wire \port$1037$8 ;
-  output \port$1037$9 ;
-  wire \port$1037$9 ;
+  output \port$1038$0 ;
+  wire \port$1038$0 ;
+  output \port$1038$1 ;
+  wire \port$1038$1 ;
+  output \port$1038$10 ;
+  wire \port$1038$10 ;
+  output \port$1038$11 ;
+  wire \port$1038$11 ;
+  output \port$1038$12 ;
+  wire \port$1038$12 ;
+  output \port$1038$13 ;
+  wire \port$1038$13 ;
+  output \port$1038$14 ;
+  wire \port$1038$14 ;
+  output \port$1038$15 ;
+  wire \port$1038$15 ;
+  output \port$1038$2 ;
+  wire \port$1038$2 ;
+  output \port$1038$3 ;
+  wire \port$1038$3 ;
+  output \port$1038$4 ;
+  wire \port$1038$4 ;
+  output \port$1038$5 ;
+  wire \port$1038$5 ;
+  output \port$1038$6 ;
+  wire \port$1038$6 ;
+  output \port$1038$7 ;
+  wire \port$1038$7 ;
+  output \port$1038$8 ;
+  wire \port$1038$8 ;
+  output \port$1038$9 ;
+  wire \port$1038$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43208,19 +42821,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1037$0 , \port$1037$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1037$0 ),
-    .P1(\port$1037$1 ),
-    .P10(\port$1037$10 ),
-    .P11(\port$1037$11 ),
-    .P12(\port$1037$12 ),
-    .P13(\port$1037$13 ),
-    .P14(\port$1037$14 ),
-    .P15(\port$1037$15 ),
+    .P0(\port$1038$0 ),
+    .P1(\port$1038$1 ),
+    .P10(\port$1038$10 ),
+    .P11(\port$1038$11 ),
+    .P12(\port$1038$12 ),
+    .P13(\port$1038$13 ),
+    .P14(\port$1038$14 ),
+    .P15(\port$1038$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1037$2 ),
+    .P2(\port$1038$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43231,30 +42844,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1037$0 , \port$1037$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1037$3 ),
+    .P3(\port$1038$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1037$4 ),
-    .P5(\port$1037$5 ),
-    .P6(\port$1037$6 ),
-    .P7(\port$1037$7 ),
-    .P8(\port$1037$8 ),
-    .P9(\port$1037$9 ),
+    .P4(\port$1038$4 ),
+    .P5(\port$1038$5 ),
+    .P6(\port$1038$6 ),
+    .P7(\port$1038$7 ),
+    .P8(\port$1038$8 ),
+    .P9(\port$1038$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1037$15 , \port$1037$14 , \port$1037$13 , \port$1037$12 , \port$1037$11 , \port$1037$10 , \port$1037$9 , \port$1037$8 , \port$1037$7 , \port$1037$6 , \port$1037$5 , \port$1037$4 , \port$1037$3 , \port$1037$2 , \port$1037$1 , \port$1037$0  };
+  assign p36[15:0] = { \port$1038$15 , \port$1038$14 , \port$1038$13 , \port$1038$12 , \port$1038$11 , \port$1038$10 , \port$1038$9 , \port$1038$8 , \port$1038$7 , \port$1038$6 , \port$1038$5 , \port$1038$4 , \port$1038$3 , \port$1038$2 , \port$1038$1 , \port$1038$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1053$0 , \port$1053$1 , \port$1053$2 , \port$1053$3 , \port$1053$4 , \port$1053$5 , \port$1053$6 , \port$1053$7 , \port$1053$8 , \port$1053$9 , \port$1053$10 , \port$1053$11 , \port$1053$12 , \port$1053$13 , \port$1053$14 , \port$1053$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1054$0 , \port$1054$1 , \port$1054$2 , \port$1054$3 , \port$1054$4 , \port$1054$5 , \port$1054$6 , \port$1054$7 , \port$1054$8 , \port$1054$9 , \port$1054$10 , \port$1054$11 , \port$1054$12 , \port$1054$13 , \port$1054$14 , \port$1054$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43262,38 +42875,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1053$0 , \port$1053$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1053$0 ;
-  wire \port$1053$0 ;
-  output \port$1053$1 ;
-  wire \port$1053$1 ;
-  output \port$1053$10 ;
-  wire \port$1053$10 ;
-  output \port$1053$11 ;
-  wire \port$1053$11 ;
-  output \port$1053$12 ;
-  wire \port$1053$12 ;
-  output \port$1053$13 ;
-  wire \port$1053$13 ;
-  output \port$1053$14 ;
-  wire \port$1053$14 ;
-  output \port$1053$15 ;
-  wire \port$1053$15 ;
-  output \port$1053$2 ;
-  wire \port$1053$2 ;
-  output \port$1053$3 ;
-  wire \port$1053$3 ;
-  output \port$1053$4 ;
-  wire \port$1053$4 ;
-  output \port$1053$5 ;
-  wire \port$1053$5 ;
-  output \port$1053$6 ;
-  wire \port$1053$6 ;
-  output \port$1053$7 ;
-  wire \port$1053$7 ;
-  output \port$1053$8 ;
-  wire \port$1053$8 ;
-  output \port$1053$9 ;
-  wire \port$1053$9 ;
+  output \port$1054$0 ;
+  wire \port$1054$0 ;
+  output \port$1054$1 ;
+  wire \port$1054$1 ;
+  output \port$1054$10 ;
+  wire \port$1054$10 ;
+  output \port$1054$11 ;
+  wire \port$1054$11 ;
+  output \port$1054$12 ;
+  wire \port$1054$12 ;
+  output \port$1054$13 ;
+  wire \port$1054$13 ;
+  output \port$1054$14 ;
+  wire \port$1054$14 ;
+  output \port$1054$15 ;
+  wire \port$1054$15 ;
+  output \port$1054$2 ;
+  wire \port$1054$2 ;
+  output \port$1054$3 ;
+  wire \port$1054$3 ;
+  output \port$1054$4 ;
+  wire \port$1054$4 ;
+  output \port$1054$5 ;
+  wire \port$1054$5 ;
+  output \port$1054$6 ;
+  wire \port$1054$6 ;
+  output \port$1054$7 ;
+  wire \port$1054$7 ;
+  output \port$1054$8 ;
+  wire \port$1054$8 ;
+  output \port$1054$9 ;
+  wire \port$1054$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43369,19 +42982,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1053$0 , \port$1053$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1053$0 ),
-    .P1(\port$1053$1 ),
-    .P10(\port$1053$10 ),
-    .P11(\port$1053$11 ),
-    .P12(\port$1053$12 ),
-    .P13(\port$1053$13 ),
-    .P14(\port$1053$14 ),
-    .P15(\port$1053$15 ),
+    .P0(\port$1054$0 ),
+    .P1(\port$1054$1 ),
+    .P10(\port$1054$10 ),
+    .P11(\port$1054$11 ),
+    .P12(\port$1054$12 ),
+    .P13(\port$1054$13 ),
+    .P14(\port$1054$14 ),
+    .P15(\port$1054$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1053$2 ),
+    .P2(\port$1054$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43392,30 +43005,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1053$0 , \port$1053$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1053$3 ),
+    .P3(\port$1054$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1053$4 ),
-    .P5(\port$1053$5 ),
-    .P6(\port$1053$6 ),
-    .P7(\port$1053$7 ),
-    .P8(\port$1053$8 ),
-    .P9(\port$1053$9 ),
+    .P4(\port$1054$4 ),
+    .P5(\port$1054$5 ),
+    .P6(\port$1054$6 ),
+    .P7(\port$1054$7 ),
+    .P8(\port$1054$8 ),
+    .P9(\port$1054$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1053$15 , \port$1053$14 , \port$1053$13 , \port$1053$12 , \port$1053$11 , \port$1053$10 , \port$1053$9 , \port$1053$8 , \port$1053$7 , \port$1053$6 , \port$1053$5 , \port$1053$4 , \port$1053$3 , \port$1053$2 , \port$1053$1 , \port$1053$0  };
+  assign p36[15:0] = { \port$1054$15 , \port$1054$14 , \port$1054$13 , \port$1054$12 , \port$1054$11 , \port$1054$10 , \port$1054$9 , \port$1054$8 , \port$1054$7 , \port$1054$6 , \port$1054$5 , \port$1054$4 , \port$1054$3 , \port$1054$2 , \port$1054$1 , \port$1054$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1069$0 , \port$1069$1 , \port$1069$2 , \port$1069$3 , \port$1069$4 , \port$1069$5 , \port$1069$6 , \port$1069$7 , \port$1069$8 , \port$1069$9 , \port$1069$10 , \port$1069$11 , \port$1069$12 , \port$1069$13 , \port$1069$14 , \port$1069$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1070$0 , \port$1070$1 , \port$1070$2 , \port$1070$3 , \port$1070$4 , \port$1070$5 , \port$1070$6 , \port$1070$7 , \port$1070$8 , \port$1070$9 , \port$1070$10 , \port$1070$11 , \port$1070$12 , \port$1070$13 , \port$1070$14 , \port$1070$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43423,38 +43036,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1069$0 , \port$1069$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1069$0 ;
-  wire \port$1069$0 ;
-  output \port$1069$1 ;
-  wire \port$1069$1 ;
-  output \port$1069$10 ;
-  wire \port$1069$10 ;
-  output \port$1069$11 ;
-  wire \port$1069$11 ;
-  output \port$1069$12 ;
-  wire \port$1069$12 ;
-  output \port$1069$13 ;
-  wire \port$1069$13 ;
-  output \port$1069$14 ;
-  wire \port$1069$14 ;
-  output \port$1069$15 ;
-  wire \port$1069$15 ;
-  output \port$1069$2 ;
-  wire \port$1069$2 ;
-  output \port$1069$3 ;
-  wire \port$1069$3 ;
-  output \port$1069$4 ;
-  wire \port$1069$4 ;
-  output \port$1069$5 ;
-  wire \port$1069$5 ;
-  output \port$1069$6 ;
-  wire \port$1069$6 ;
-  output \port$1069$7 ;
-  wire \port$1069$7 ;
-  output \port$1069$8 ;
-  wire \port$1069$8 ;
-  output \port$1069$9 ;
-  wire \port$1069$9 ;
+  output \port$1070$0 ;
+  wire \port$1070$0 ;
+  output \port$1070$1 ;
+  wire \port$1070$1 ;
+  output \port$1070$10 ;
+  wire \port$1070$10 ;
+  output \port$1070$11 ;
+  wire \port$1070$11 ;
+  output \port$1070$12 ;
+  wire \port$1070$12 ;
+  output \port$1070$13 ;
+  wire \port$1070$13 ;
+  output \port$1070$14 ;
+  wire \port$1070$14 ;
+  output \port$1070$15 ;
+  wire \port$1070$15 ;
+  output \port$1070$2 ;
+  wire \port$1070$2 ;
+  output \port$1070$3 ;
+  wire \port$1070$3 ;
+  output \port$1070$4 ;
+  wire \port$1070$4 ;
+  output \port$1070$5 ;
+  wire \port$1070$5 ;
+  output \port$1070$6 ;
+  wire \port$1070$6 ;
+  output \port$1070$7 ;
+  wire \port$1070$7 ;
+  output \port$1070$8 ;
+  wire \port$1070$8 ;
+  output \port$1070$9 ;
+  wire \port$1070$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43530,19 +43143,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1069$0 , \port$1069$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1069$0 ),
-    .P1(\port$1069$1 ),
-    .P10(\port$1069$10 ),
-    .P11(\port$1069$11 ),
-    .P12(\port$1069$12 ),
-    .P13(\port$1069$13 ),
-    .P14(\port$1069$14 ),
-    .P15(\port$1069$15 ),
+    .P0(\port$1070$0 ),
+    .P1(\port$1070$1 ),
+    .P10(\port$1070$10 ),
+    .P11(\port$1070$11 ),
+    .P12(\port$1070$12 ),
+    .P13(\port$1070$13 ),
+    .P14(\port$1070$14 ),
+    .P15(\port$1070$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1069$2 ),
+    .P2(\port$1070$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43553,30 +43166,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1069$0 , \port$1069$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1069$3 ),
+    .P3(\port$1070$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1069$4 ),
-    .P5(\port$1069$5 ),
-    .P6(\port$1069$6 ),
-    .P7(\port$1069$7 ),
-    .P8(\port$1069$8 ),
-    .P9(\port$1069$9 ),
+    .P4(\port$1070$4 ),
+    .P5(\port$1070$5 ),
+    .P6(\port$1070$6 ),
+    .P7(\port$1070$7 ),
+    .P8(\port$1070$8 ),
+    .P9(\port$1070$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1069$15 , \port$1069$14 , \port$1069$13 , \port$1069$12 , \port$1069$11 , \port$1069$10 , \port$1069$9 , \port$1069$8 , \port$1069$7 , \port$1069$6 , \port$1069$5 , \port$1069$4 , \port$1069$3 , \port$1069$2 , \port$1069$1 , \port$1069$0  };
+  assign p36[15:0] = { \port$1070$15 , \port$1070$14 , \port$1070$13 , \port$1070$12 , \port$1070$11 , \port$1070$10 , \port$1070$9 , \port$1070$8 , \port$1070$7 , \port$1070$6 , \port$1070$5 , \port$1070$4 , \port$1070$3 , \port$1070$2 , \port$1070$1 , \port$1070$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1085$0 , \port$1085$1 , \port$1085$2 , \port$1085$3 , \port$1085$4 , \port$1085$5 , \port$1085$6 , \port$1085$7 , \port$1085$8 , \port$1085$9 , \port$1085$10 , \port$1085$11 , \port$1085$12 , \port$1085$13 , \port$1085$14 , \port$1085$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1086$0 , \port$1086$1 , \port$1086$2 , \port$1086$3 , \port$1086$4 , \port$1086$5 , \port$1086$6 , \port$1086$7 , \port$1086$8 , \port$1086$9 , \port$1086$10 , \port$1086$11 , \port$1086$12 , \port$1086$13 , \port$1086$14 , \port$1086$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43584,38 +43197,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1085$0 , \port$1085$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1085$0 ;
-  wire \port$1085$0 ;
-  output \port$1085$1 ;
-  wire \port$1085$1 ;
-  output \port$1085$10 ;
-  wire \port$1085$10 ;
-  output \port$1085$11 ;
-  wire \port$1085$11 ;
-  output \port$1085$12 ;
-  wire \port$1085$12 ;
-  output \port$1085$13 ;
-  wire \port$1085$13 ;
-  output \port$1085$14 ;
-  wire \port$1085$14 ;
-  output \port$1085$15 ;
-  wire \port$1085$15 ;
-  output \port$1085$2 ;
-  wire \port$1085$2 ;
-  output \port$1085$3 ;
-  wire \port$1085$3 ;
-  output \port$1085$4 ;
-  wire \port$1085$4 ;
-  output \port$1085$5 ;
-  wire \port$1085$5 ;
-  output \port$1085$6 ;
-  wire \port$1085$6 ;
-  output \port$1085$7 ;
-  wire \port$1085$7 ;
-  output \port$1085$8 ;
-  wire \port$1085$8 ;
-  output \port$1085$9 ;
-  wire \port$1085$9 ;
+  output \port$1086$0 ;
+  wire \port$1086$0 ;
+  output \port$1086$1 ;
+  wire \port$1086$1 ;
+  output \port$1086$10 ;
+  wire \port$1086$10 ;
+  output \port$1086$11 ;
+  wire \port$1086$11 ;
+  output \port$1086$12 ;
+  wire \port$1086$12 ;
+  output \port$1086$13 ;
+  wire \port$1086$13 ;
+  output \port$1086$14 ;
+  wire \port$1086$14 ;
+  output \port$1086$15 ;
+  wire \port$1086$15 ;
+  output \port$1086$2 ;
+  wire \port$1086$2 ;
+  output \port$1086$3 ;
+  wire \port$1086$3 ;
+  output \port$1086$4 ;
+  wire \port$1086$4 ;
+  output \port$1086$5 ;
+  wire \port$1086$5 ;
+  output \port$1086$6 ;
+  wire \port$1086$6 ;
+  output \port$1086$7 ;
+  wire \port$1086$7 ;
+  output \port$1086$8 ;
+  wire \port$1086$8 ;
+  output \port$1086$9 ;
+  wire \port$1086$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43691,19 +43304,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1085$0 , \port$1085$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1085$0 ),
-    .P1(\port$1085$1 ),
-    .P10(\port$1085$10 ),
-    .P11(\port$1085$11 ),
-    .P12(\port$1085$12 ),
-    .P13(\port$1085$13 ),
-    .P14(\port$1085$14 ),
-    .P15(\port$1085$15 ),
+    .P0(\port$1086$0 ),
+    .P1(\port$1086$1 ),
+    .P10(\port$1086$10 ),
+    .P11(\port$1086$11 ),
+    .P12(\port$1086$12 ),
+    .P13(\port$1086$13 ),
+    .P14(\port$1086$14 ),
+    .P15(\port$1086$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1085$2 ),
+    .P2(\port$1086$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43714,30 +43327,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1085$0 , \port$1085$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1085$3 ),
+    .P3(\port$1086$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1085$4 ),
-    .P5(\port$1085$5 ),
-    .P6(\port$1085$6 ),
-    .P7(\port$1085$7 ),
-    .P8(\port$1085$8 ),
-    .P9(\port$1085$9 ),
+    .P4(\port$1086$4 ),
+    .P5(\port$1086$5 ),
+    .P6(\port$1086$6 ),
+    .P7(\port$1086$7 ),
+    .P8(\port$1086$8 ),
+    .P9(\port$1086$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1085$15 , \port$1085$14 , \port$1085$13 , \port$1085$12 , \port$1085$11 , \port$1085$10 , \port$1085$9 , \port$1085$8 , \port$1085$7 , \port$1085$6 , \port$1085$5 , \port$1085$4 , \port$1085$3 , \port$1085$2 , \port$1085$1 , \port$1085$0  };
+  assign p36[15:0] = { \port$1086$15 , \port$1086$14 , \port$1086$13 , \port$1086$12 , \port$1086$11 , \port$1086$10 , \port$1086$9 , \port$1086$8 , \port$1086$7 , \port$1086$6 , \port$1086$5 , \port$1086$4 , \port$1086$3 , \port$1086$2 , \port$1086$1 , \port$1086$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1101$0 , \port$1101$1 , \port$1101$2 , \port$1101$3 , \port$1101$4 , \port$1101$5 , \port$1101$6 , \port$1101$7 , \port$1101$8 , \port$1101$9 , \port$1101$10 , \port$1101$11 , \port$1101$12 , \port$1101$13 , \port$1101$14 , \port$1101$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1102$0 , \port$1102$1 , \port$1102$2 , \port$1102$3 , \port$1102$4 , \port$1102$5 , \port$1102$6 , \port$1102$7 , \port$1102$8 , \port$1102$9 , \port$1102$10 , \port$1102$11 , \port$1102$12 , \port$1102$13 , \port$1102$14 , \port$1102$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43745,38 +43358,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1101$0 , \port$1101$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1101$0 ;
-  wire \port$1101$0 ;
-  output \port$1101$1 ;
-  wire \port$1101$1 ;
-  output \port$1101$10 ;
-  wire \port$1101$10 ;
-  output \port$1101$11 ;
-  wire \port$1101$11 ;
-  output \port$1101$12 ;
-  wire \port$1101$12 ;
-  output \port$1101$13 ;
-  wire \port$1101$13 ;
-  output \port$1101$14 ;
-  wire \port$1101$14 ;
-  output \port$1101$15 ;
-  wire \port$1101$15 ;
-  output \port$1101$2 ;
-  wire \port$1101$2 ;
-  output \port$1101$3 ;
-  wire \port$1101$3 ;
-  output \port$1101$4 ;
-  wire \port$1101$4 ;
-  output \port$1101$5 ;
-  wire \port$1101$5 ;
-  output \port$1101$6 ;
-  wire \port$1101$6 ;
-  output \port$1101$7 ;
-  wire \port$1101$7 ;
-  output \port$1101$8 ;
-  wire \port$1101$8 ;
-  output \port$1101$9 ;
-  wire \port$1101$9 ;
+  output \port$1102$0 ;
+  wire \port$1102$0 ;
+  output \port$1102$1 ;
+  wire \port$1102$1 ;
+  output \port$1102$10 ;
+  wire \port$1102$10 ;
+  output \port$1102$11 ;
+  wire \port$1102$11 ;
+  output \port$1102$12 ;
+  wire \port$1102$12 ;
+  output \port$1102$13 ;
+  wire \port$1102$13 ;
+  output \port$1102$14 ;
+  wire \port$1102$14 ;
+  output \port$1102$15 ;
+  wire \port$1102$15 ;
+  output \port$1102$2 ;
+  wire \port$1102$2 ;
+  output \port$1102$3 ;
+  wire \port$1102$3 ;
+  output \port$1102$4 ;
+  wire \port$1102$4 ;
+  output \port$1102$5 ;
+  wire \port$1102$5 ;
+  output \port$1102$6 ;
+  wire \port$1102$6 ;
+  output \port$1102$7 ;
+  wire \port$1102$7 ;
+  output \port$1102$8 ;
+  wire \port$1102$8 ;
+  output \port$1102$9 ;
+  wire \port$1102$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43852,19 +43465,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1101$0 , \port$1101$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1101$0 ),
-    .P1(\port$1101$1 ),
-    .P10(\port$1101$10 ),
-    .P11(\port$1101$11 ),
-    .P12(\port$1101$12 ),
-    .P13(\port$1101$13 ),
-    .P14(\port$1101$14 ),
-    .P15(\port$1101$15 ),
+    .P0(\port$1102$0 ),
+    .P1(\port$1102$1 ),
+    .P10(\port$1102$10 ),
+    .P11(\port$1102$11 ),
+    .P12(\port$1102$12 ),
+    .P13(\port$1102$13 ),
+    .P14(\port$1102$14 ),
+    .P15(\port$1102$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1101$2 ),
+    .P2(\port$1102$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43875,30 +43488,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1101$0 , \port$1101$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1101$3 ),
+    .P3(\port$1102$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1101$4 ),
-    .P5(\port$1101$5 ),
-    .P6(\port$1101$6 ),
-    .P7(\port$1101$7 ),
-    .P8(\port$1101$8 ),
-    .P9(\port$1101$9 ),
+    .P4(\port$1102$4 ),
+    .P5(\port$1102$5 ),
+    .P6(\port$1102$6 ),
+    .P7(\port$1102$7 ),
+    .P8(\port$1102$8 ),
+    .P9(\port$1102$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1101$15 , \port$1101$14 , \port$1101$13 , \port$1101$12 , \port$1101$11 , \port$1101$10 , \port$1101$9 , \port$1101$8 , \port$1101$7 , \port$1101$6 , \port$1101$5 , \port$1101$4 , \port$1101$3 , \port$1101$2 , \port$1101$1 , \port$1101$0  };
+  assign p36[15:0] = { \port$1102$15 , \port$1102$14 , \port$1102$13 , \port$1102$12 , \port$1102$11 , \port$1102$10 , \port$1102$9 , \port$1102$8 , \port$1102$7 , \port$1102$6 , \port$1102$5 , \port$1102$4 , \port$1102$3 , \port$1102$2 , \port$1102$1 , \port$1102$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1117$0 , \port$1117$1 , \port$1117$2 , \port$1117$3 , \port$1117$4 , \port$1117$5 , \port$1117$6 , \port$1117$7 , \port$1117$8 , \port$1117$9 , \port$1117$10 , \port$1117$11 , \port$1117$12 , \port$1117$13 , \port$1117$14 , \port$1117$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1118$0 , \port$1118$1 , \port$1118$2 , \port$1118$3 , \port$1118$4 , \port$1118$5 , \port$1118$6 , \port$1118$7 , \port$1118$8 , \port$1118$9 , \port$1118$10 , \port$1118$11 , \port$1118$12 , \port$1118$13 , \port$1118$14 , \port$1118$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43906,38 +43519,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1117$0 , \port$1117$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1117$0 ;
-  wire \port$1117$0 ;
-  output \port$1117$1 ;
-  wire \port$1117$1 ;
-  output \port$1117$10 ;
-  wire \port$1117$10 ;
-  output \port$1117$11 ;
-  wire \port$1117$11 ;
-  output \port$1117$12 ;
-  wire \port$1117$12 ;
-  output \port$1117$13 ;
-  wire \port$1117$13 ;
-  output \port$1117$14 ;
-  wire \port$1117$14 ;
-  output \port$1117$15 ;
-  wire \port$1117$15 ;
-  output \port$1117$2 ;
-  wire \port$1117$2 ;
-  output \port$1117$3 ;
-  wire \port$1117$3 ;
-  output \port$1117$4 ;
-  wire \port$1117$4 ;
-  output \port$1117$5 ;
-  wire \port$1117$5 ;
-  output \port$1117$6 ;
-  wire \port$1117$6 ;
-  output \port$1117$7 ;
-  wire \port$1117$7 ;
-  output \port$1117$8 ;
-  wire \port$1117$8 ;
-  output \port$1117$9 ;
-  wire \port$1117$9 ;
+  output \port$1118$0 ;
+  wire \port$1118$0 ;
+  output \port$1118$1 ;
+  wire \port$1118$1 ;
+  output \port$1118$10 ;
+  wire \port$1118$10 ;
+  output \port$1118$11 ;
+  wire \port$1118$11 ;
+  output \port$1118$12 ;
+  wire \port$1118$12 ;
+  output \port$1118$13 ;
+  wire \port$1118$13 ;
+  output \port$1118$14 ;
+  wire \port$1118$14 ;
+  output \port$1118$15 ;
+  wire \port$1118$15 ;
+  output \port$1118$2 ;
+  wire \port$1118$2 ;
+  output \port$1118$3 ;
+  wire \port$1118$3 ;
+  output \port$1118$4 ;
+  wire \port$1118$4 ;
+  output \port$1118$5 ;
+  wire \port$1118$5 ;
+  output \port$1118$6 ;
+  wire \port$1118$6 ;
+  output \port$1118$7 ;
+  wire \port$1118$7 ;
+  output \port$1118$8 ;
+  wire \port$1118$8 ;
+  output \port$1118$9 ;
+  wire \port$1118$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44013,19 +43626,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1117$0 , \port$1117$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1117$0 ),
-    .P1(\port$1117$1 ),
-    .P10(\port$1117$10 ),
-    .P11(\port$1117$11 ),
-    .P12(\port$1117$12 ),
-    .P13(\port$1117$13 ),
-    .P14(\port$1117$14 ),
-    .P15(\port$1117$15 ),
+    .P0(\port$1118$0 ),
+    .P1(\port$1118$1 ),
+    .P10(\port$1118$10 ),
+    .P11(\port$1118$11 ),
+    .P12(\port$1118$12 ),
+    .P13(\port$1118$13 ),
+    .P14(\port$1118$14 ),
+    .P15(\port$1118$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1117$2 ),
+    .P2(\port$1118$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44036,30 +43649,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1117$0 , \port$1117$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1117$3 ),
+    .P3(\port$1118$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1117$4 ),
-    .P5(\port$1117$5 ),
-    .P6(\port$1117$6 ),
-    .P7(\port$1117$7 ),
-    .P8(\port$1117$8 ),
-    .P9(\port$1117$9 ),
+    .P4(\port$1118$4 ),
+    .P5(\port$1118$5 ),
+    .P6(\port$1118$6 ),
+    .P7(\port$1118$7 ),
+    .P8(\port$1118$8 ),
+    .P9(\port$1118$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1117$15 , \port$1117$14 , \port$1117$13 , \port$1117$12 , \port$1117$11 , \port$1117$10 , \port$1117$9 , \port$1117$8 , \port$1117$7 , \port$1117$6 , \port$1117$5 , \port$1117$4 , \port$1117$3 , \port$1117$2 , \port$1117$1 , \port$1117$0  };
+  assign p36[15:0] = { \port$1118$15 , \port$1118$14 , \port$1118$13 , \port$1118$12 , \port$1118$11 , \port$1118$10 , \port$1118$9 , \port$1118$8 , \port$1118$7 , \port$1118$6 , \port$1118$5 , \port$1118$4 , \port$1118$3 , \port$1118$2 , \port$1118$1 , \port$1118$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1133$0 , \port$1133$1 , \port$1133$2 , \port$1133$3 , \port$1133$4 , \port$1133$5 , \port$1133$6 , \port$1133$7 , \port$1133$8 , \port$1133$9 , \port$1133$10 , \port$1133$11 , \port$1133$12 , \port$1133$13 , \port$1133$14 , \port$1133$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1134$0 , \port$1134$1 , \port$1134$2 , \port$1134$3 , \port$1134$4 , \port$1134$5 , \port$1134$6 , \port$1134$7 , \port$1134$8 , \port$1134$9 , \port$1134$10 , \port$1134$11 , \port$1134$12 , \port$1134$13 , \port$1134$14 , \port$1134$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44067,38 +43680,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1133$0 , \port$1133$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1133$0 ;
-  wire \port$1133$0 ;
-  output \port$1133$1 ;
-  wire \port$1133$1 ;
-  output \port$1133$10 ;
-  wire \port$1133$10 ;
-  output \port$1133$11 ;
-  wire \port$1133$11 ;
-  output \port$1133$12 ;
-  wire \port$1133$12 ;
-  output \port$1133$13 ;
-  wire \port$1133$13 ;
-  output \port$1133$14 ;
-  wire \port$1133$14 ;
-  output \port$1133$15 ;
-  wire \port$1133$15 ;
-  output \port$1133$2 ;
-  wire \port$1133$2 ;
-  output \port$1133$3 ;
-  wire \port$1133$3 ;
-  output \port$1133$4 ;
-  wire \port$1133$4 ;
-  output \port$1133$5 ;
-  wire \port$1133$5 ;
-  output \port$1133$6 ;
-  wire \port$1133$6 ;
-  output \port$1133$7 ;
-  wire \port$1133$7 ;
-  output \port$1133$8 ;
-  wire \port$1133$8 ;
-  output \port$1133$9 ;
-  wire \port$1133$9 ;
+  output \port$1134$0 ;
+  wire \port$1134$0 ;
+  output \port$1134$1 ;
+  wire \port$1134$1 ;
+  output \port$1134$10 ;
+  wire \port$1134$10 ;
+  output \port$1134$11 ;
+  wire \port$1134$11 ;
+  output \port$1134$12 ;
+  wire \port$1134$12 ;
+  output \port$1134$13 ;
+  wire \port$1134$13 ;
+  output \port$1134$14 ;
+  wire \port$1134$14 ;
+  output \port$1134$15 ;
+  wire \port$1134$15 ;
+  output \port$1134$2 ;
+  wire \port$1134$2 ;
+  output \port$1134$3 ;
+  wire \port$1134$3 ;
+  output \port$1134$4 ;
+  wire \port$1134$4 ;
+  output \port$1134$5 ;
+  wire \port$1134$5 ;
+  output \port$1134$6 ;
+  wire \port$1134$6 ;
+  output \port$1134$7 ;
+  wire \port$1134$7 ;
+  output \port$1134$8 ;
+  wire \port$1134$8 ;
+  output \port$1134$9 ;
+  wire \port$1134$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44174,19 +43787,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1133$0 , \port$1133$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1133$0 ),
-    .P1(\port$1133$1 ),
-    .P10(\port$1133$10 ),
-    .P11(\port$1133$11 ),
-    .P12(\port$1133$12 ),
-    .P13(\port$1133$13 ),
-    .P14(\port$1133$14 ),
-    .P15(\port$1133$15 ),
+    .P0(\port$1134$0 ),
+    .P1(\port$1134$1 ),
+    .P10(\port$1134$10 ),
+    .P11(\port$1134$11 ),
+    .P12(\port$1134$12 ),
+    .P13(\port$1134$13 ),
+    .P14(\port$1134$14 ),
+    .P15(\port$1134$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1133$2 ),
+    .P2(\port$1134$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44197,30 +43810,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1133$0 , \port$1133$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1133$3 ),
+    .P3(\port$1134$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1133$4 ),
-    .P5(\port$1133$5 ),
-    .P6(\port$1133$6 ),
-    .P7(\port$1133$7 ),
-    .P8(\port$1133$8 ),
-    .P9(\port$1133$9 ),
+    .P4(\port$1134$4 ),
+    .P5(\port$1134$5 ),
+    .P6(\port$1134$6 ),
+    .P7(\port$1134$7 ),
+    .P8(\port$1134$8 ),
+    .P9(\port$1134$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1133$15 , \port$1133$14 , \port$1133$13 , \port$1133$12 , \port$1133$11 , \port$1133$10 , \port$1133$9 , \port$1133$8 , \port$1133$7 , \port$1133$6 , \port$1133$5 , \port$1133$4 , \port$1133$3 , \port$1133$2 , \port$1133$1 , \port$1133$0  };
+  assign p36[15:0] = { \port$1134$15 , \port$1134$14 , \port$1134$13 , \port$1134$12 , \port$1134$11 , \port$1134$10 , \port$1134$9 , \port$1134$8 , \port$1134$7 , \port$1134$6 , \port$1134$5 , \port$1134$4 , \port$1134$3 , \port$1134$2 , \port$1134$1 , \port$1134$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1149$0 , \port$1149$1 , \port$1149$2 , \port$1149$3 , \port$1149$4 , \port$1149$5 , \port$1149$6 , \port$1149$7 , \port$1149$8 , \port$1149$9 , \port$1149$10 , \port$1149$11 , \port$1149$12 , \port$1149$13 , \port$1149$14 , \port$1149$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1150$0 , \port$1150$1 , \port$1150$2 , \port$1150$3 , \port$1150$4 , \port$1150$5 , \port$1150$6 , \port$1150$7 , \port$1150$8 , \port$1150$9 , \port$1150$10 , \port$1150$11 , \port$1150$12 , \port$1150$13 , \port$1150$14 , \port$1150$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44228,38 +43841,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1149$0 , \port$1149$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1149$0 ;
-  wire \port$1149$0 ;
-  output \port$1149$1 ;
-  wire \port$1149$1 ;
-  output \port$1149$10 ;
-  wire \port$1149$10 ;
-  output \port$1149$11 ;
-  wire \port$1149$11 ;
-  output \port$1149$12 ;
-  wire \port$1149$12 ;
-  output \port$1149$13 ;
-  wire \port$1149$13 ;
-  output \port$1149$14 ;
-  wire \port$1149$14 ;
-  output \port$1149$15 ;
-  wire \port$1149$15 ;
-  output \port$1149$2 ;
-  wire \port$1149$2 ;
-  output \port$1149$3 ;
-  wire \port$1149$3 ;
-  output \port$1149$4 ;
-  wire \port$1149$4 ;
-  output \port$1149$5 ;
-  wire \port$1149$5 ;
-  output \port$1149$6 ;
-  wire \port$1149$6 ;
-  output \port$1149$7 ;
-  wire \port$1149$7 ;
-  output \port$1149$8 ;
-  wire \port$1149$8 ;
-  output \port$1149$9 ;
-  wire \port$1149$9 ;
+  output \port$1150$0 ;
+  wire \port$1150$0 ;
+  output \port$1150$1 ;
+  wire \port$1150$1 ;
+  output \port$1150$10 ;
+  wire \port$1150$10 ;
+  output \port$1150$11 ;
+  wire \port$1150$11 ;
+  output \port$1150$12 ;
+  wire \port$1150$12 ;
+  output \port$1150$13 ;
+  wire \port$1150$13 ;
+  output \port$1150$14 ;
+  wire \port$1150$14 ;
+  output \port$1150$15 ;
+  wire \port$1150$15 ;
+  output \port$1150$2 ;
+  wire \port$1150$2 ;
+  output \port$1150$3 ;
+  wire \port$1150$3 ;
+  output \port$1150$4 ;
+  wire \port$1150$4 ;
+  output \port$1150$5 ;
+  wire \port$1150$5 ;
+  output \port$1150$6 ;
+  wire \port$1150$6 ;
+  output \port$1150$7 ;
+  wire \port$1150$7 ;
+  output \port$1150$8 ;
+  wire \port$1150$8 ;
+  output \port$1150$9 ;
+  wire \port$1150$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44335,19 +43948,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1149$0 , \port$1149$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1149$0 ),
-    .P1(\port$1149$1 ),
-    .P10(\port$1149$10 ),
-    .P11(\port$1149$11 ),
-    .P12(\port$1149$12 ),
-    .P13(\port$1149$13 ),
-    .P14(\port$1149$14 ),
-    .P15(\port$1149$15 ),
+    .P0(\port$1150$0 ),
+    .P1(\port$1150$1 ),
+    .P10(\port$1150$10 ),
+    .P11(\port$1150$11 ),
+    .P12(\port$1150$12 ),
+    .P13(\port$1150$13 ),
+    .P14(\port$1150$14 ),
+    .P15(\port$1150$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1149$2 ),
+    .P2(\port$1150$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44358,30 +43971,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1149$0 , \port$1149$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1149$3 ),
+    .P3(\port$1150$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1149$4 ),
-    .P5(\port$1149$5 ),
-    .P6(\port$1149$6 ),
-    .P7(\port$1149$7 ),
-    .P8(\port$1149$8 ),
-    .P9(\port$1149$9 ),
+    .P4(\port$1150$4 ),
+    .P5(\port$1150$5 ),
+    .P6(\port$1150$6 ),
+    .P7(\port$1150$7 ),
+    .P8(\port$1150$8 ),
+    .P9(\port$1150$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1149$15 , \port$1149$14 , \port$1149$13 , \port$1149$12 , \port$1149$11 , \port$1149$10 , \port$1149$9 , \port$1149$8 , \port$1149$7 , \port$1149$6 , \port$1149$5 , \port$1149$4 , \port$1149$3 , \port$1149$2 , \port$1149$1 , \port$1149$0  };
+  assign p36[15:0] = { \port$1150$15 , \port$1150$14 , \port$1150$13 , \port$1150$12 , \port$1150$11 , \port$1150$10 , \port$1150$9 , \port$1150$8 , \port$1150$7 , \port$1150$6 , \port$1150$5 , \port$1150$4 , \port$1150$3 , \port$1150$2 , \port$1150$1 , \port$1150$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1165$0 , \port$1165$1 , \port$1165$2 , \port$1165$3 , \port$1165$4 , \port$1165$5 , \port$1165$6 , \port$1165$7 , \port$1165$8 , \port$1165$9 , \port$1165$10 , \port$1165$11 , \port$1165$12 , \port$1165$13 , \port$1165$14 , \port$1165$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1166$0 , \port$1166$1 , \port$1166$2 , \port$1166$3 , \port$1166$4 , \port$1166$5 , \port$1166$6 , \port$1166$7 , \port$1166$8 , \port$1166$9 , \port$1166$10 , \port$1166$11 , \port$1166$12 , \port$1166$13 , \port$1166$14 , \port$1166$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44389,38 +44002,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1165$0 , \port$1165$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1165$0 ;
-  wire \port$1165$0 ;
-  output \port$1165$1 ;
-  wire \port$1165$1 ;
-  output \port$1165$10 ;
-  wire \port$1165$10 ;
-  output \port$1165$11 ;
-  wire \port$1165$11 ;
-  output \port$1165$12 ;
-  wire \port$1165$12 ;
-  output \port$1165$13 ;
-  wire \port$1165$13 ;
-  output \port$1165$14 ;
-  wire \port$1165$14 ;
-  output \port$1165$15 ;
-  wire \port$1165$15 ;
-  output \port$1165$2 ;
-  wire \port$1165$2 ;
-  output \port$1165$3 ;
-  wire \port$1165$3 ;
-  output \port$1165$4 ;
-  wire \port$1165$4 ;
-  output \port$1165$5 ;
-  wire \port$1165$5 ;
-  output \port$1165$6 ;
-  wire \port$1165$6 ;
-  output \port$1165$7 ;
-  wire \port$1165$7 ;
-  output \port$1165$8 ;
-  wire \port$1165$8 ;
-  output \port$1165$9 ;
-  wire \port$1165$9 ;
+  output \port$1166$0 ;
+  wire \port$1166$0 ;
+  output \port$1166$1 ;
+  wire \port$1166$1 ;
+  output \port$1166$10 ;
+  wire \port$1166$10 ;
+  output \port$1166$11 ;
+  wire \port$1166$11 ;
+  output \port$1166$12 ;
+  wire \port$1166$12 ;
+  output \port$1166$13 ;
+  wire \port$1166$13 ;
+  output \port$1166$14 ;
+  wire \port$1166$14 ;
+  output \port$1166$15 ;
+  wire \port$1166$15 ;
+  output \port$1166$2 ;
+  wire \port$1166$2 ;
+  output \port$1166$3 ;
+  wire \port$1166$3 ;
+  output \port$1166$4 ;
+  wire \port$1166$4 ;
+  output \port$1166$5 ;
+  wire \port$1166$5 ;
+  output \port$1166$6 ;
+  wire \port$1166$6 ;
+  output \port$1166$7 ;
+  wire \port$1166$7 ;
+  output \port$1166$8 ;
+  wire \port$1166$8 ;
+  output \port$1166$9 ;
+  wire \port$1166$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44496,19 +44109,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1165$0 , \port$1165$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1165$0 ),
-    .P1(\port$1165$1 ),
-    .P10(\port$1165$10 ),
-    .P11(\port$1165$11 ),
-    .P12(\port$1165$12 ),
-    .P13(\port$1165$13 ),
-    .P14(\port$1165$14 ),
-    .P15(\port$1165$15 ),
+    .P0(\port$1166$0 ),
+    .P1(\port$1166$1 ),
+    .P10(\port$1166$10 ),
+    .P11(\port$1166$11 ),
+    .P12(\port$1166$12 ),
+    .P13(\port$1166$13 ),
+    .P14(\port$1166$14 ),
+    .P15(\port$1166$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1165$2 ),
+    .P2(\port$1166$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44519,30 +44132,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1165$0 , \port$1165$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1165$3 ),
+    .P3(\port$1166$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1165$4 ),
-    .P5(\port$1165$5 ),
-    .P6(\port$1165$6 ),
-    .P7(\port$1165$7 ),
-    .P8(\port$1165$8 ),
-    .P9(\port$1165$9 ),
+    .P4(\port$1166$4 ),
+    .P5(\port$1166$5 ),
+    .P6(\port$1166$6 ),
+    .P7(\port$1166$7 ),
+    .P8(\port$1166$8 ),
+    .P9(\port$1166$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1165$15 , \port$1165$14 , \port$1165$13 , \port$1165$12 , \port$1165$11 , \port$1165$10 , \port$1165$9 , \port$1165$8 , \port$1165$7 , \port$1165$6 , \port$1165$5 , \port$1165$4 , \port$1165$3 , \port$1165$2 , \port$1165$1 , \port$1165$0  };
+  assign p36[15:0] = { \port$1166$15 , \port$1166$14 , \port$1166$13 , \port$1166$12 , \port$1166$11 , \port$1166$10 , \port$1166$9 , \port$1166$8 , \port$1166$7 , \port$1166$6 , \port$1166$5 , \port$1166$4 , \port$1166$3 , \port$1166$2 , \port$1166$1 , \port$1166$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1181$0 , \port$1181$1 , \port$1181$2 , \port$1181$3 , \port$1181$4 , \port$1181$5 , \port$1181$6 , \port$1181$7 , \port$1181$8 , \port$1181$9 , \port$1181$10 , \port$1181$11 , \port$1181$12 , \port$1181$13 , \port$1181$14 , \port$1181$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1182$0 , \port$1182$1 , \port$1182$2 , \port$1182$3 , \port$1182$4 , \port$1182$5 , \port$1182$6 , \port$1182$7 , \port$1182$8 , \port$1182$9 , \port$1182$10 , \port$1182$11 , \port$1182$12 , \port$1182$13 , \port$1182$14 , \port$1182$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44550,38 +44163,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1181$0 , \port$1181$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1181$0 ;
-  wire \port$1181$0 ;
-  output \port$1181$1 ;
-  wire \port$1181$1 ;
-  output \port$1181$10 ;
-  wire \port$1181$10 ;
-  output \port$1181$11 ;
-  wire \port$1181$11 ;
-  output \port$1181$12 ;
-  wire \port$1181$12 ;
-  output \port$1181$13 ;
-  wire \port$1181$13 ;
-  output \port$1181$14 ;
-  wire \port$1181$14 ;
-  output \port$1181$15 ;
-  wire \port$1181$15 ;
-  output \port$1181$2 ;
-  wire \port$1181$2 ;
-  output \port$1181$3 ;
-  wire \port$1181$3 ;
-  output \port$1181$4 ;
-  wire \port$1181$4 ;
-  output \port$1181$5 ;
-  wire \port$1181$5 ;
-  output \port$1181$6 ;
-  wire \port$1181$6 ;
-  output \port$1181$7 ;
-  wire \port$1181$7 ;
-  output \port$1181$8 ;
-  wire \port$1181$8 ;
-  output \port$1181$9 ;
-  wire \port$1181$9 ;
+  output \port$1182$0 ;
+  wire \port$1182$0 ;
+  output \port$1182$1 ;
+  wire \port$1182$1 ;
+  output \port$1182$10 ;
+  wire \port$1182$10 ;
+  output \port$1182$11 ;
+  wire \port$1182$11 ;
+  output \port$1182$12 ;
+  wire \port$1182$12 ;
+  output \port$1182$13 ;
+  wire \port$1182$13 ;
+  output \port$1182$14 ;
+  wire \port$1182$14 ;
+  output \port$1182$15 ;
+  wire \port$1182$15 ;
+  output \port$1182$2 ;
+  wire \port$1182$2 ;
+  output \port$1182$3 ;
+  wire \port$1182$3 ;
+  output \port$1182$4 ;
+  wire \port$1182$4 ;
+  output \port$1182$5 ;
+  wire \port$1182$5 ;
+  output \port$1182$6 ;
+  wire \port$1182$6 ;
+  output \port$1182$7 ;
+  wire \port$1182$7 ;
+  output \port$1182$8 ;
+  wire \port$1182$8 ;
+  output \port$1182$9 ;
+  wire \port$1182$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44657,19 +44270,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1181$0 , \port$1181$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1181$0 ),
-    .P1(\port$1181$1 ),
-    .P10(\port$1181$10 ),
-    .P11(\port$1181$11 ),
-    .P12(\port$1181$12 ),
-    .P13(\port$1181$13 ),
-    .P14(\port$1181$14 ),
-    .P15(\port$1181$15 ),
+    .P0(\port$1182$0 ),
+    .P1(\port$1182$1 ),
+    .P10(\port$1182$10 ),
+    .P11(\port$1182$11 ),
+    .P12(\port$1182$12 ),
+    .P13(\port$1182$13 ),
+    .P14(\port$1182$14 ),
+    .P15(\port$1182$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1181$2 ),
+    .P2(\port$1182$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44680,30 +44293,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1181$0 , \port$1181$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1181$3 ),
+    .P3(\port$1182$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1181$4 ),
-    .P5(\port$1181$5 ),
-    .P6(\port$1181$6 ),
-    .P7(\port$1181$7 ),
-    .P8(\port$1181$8 ),
-    .P9(\port$1181$9 ),
+    .P4(\port$1182$4 ),
+    .P5(\port$1182$5 ),
+    .P6(\port$1182$6 ),
+    .P7(\port$1182$7 ),
+    .P8(\port$1182$8 ),
+    .P9(\port$1182$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1181$15 , \port$1181$14 , \port$1181$13 , \port$1181$12 , \port$1181$11 , \port$1181$10 , \port$1181$9 , \port$1181$8 , \port$1181$7 , \port$1181$6 , \port$1181$5 , \port$1181$4 , \port$1181$3 , \port$1181$2 , \port$1181$1 , \port$1181$0  };
+  assign p36[15:0] = { \port$1182$15 , \port$1182$14 , \port$1182$13 , \port$1182$12 , \port$1182$11 , \port$1182$10 , \port$1182$9 , \port$1182$8 , \port$1182$7 , \port$1182$6 , \port$1182$5 , \port$1182$4 , \port$1182$3 , \port$1182$2 , \port$1182$1 , \port$1182$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1197$0 , \port$1197$1 , \port$1197$2 , \port$1197$3 , \port$1197$4 , \port$1197$5 , \port$1197$6 , \port$1197$7 , \port$1197$8 , \port$1197$9 , \port$1197$10 , \port$1197$11 , \port$1197$12 , \port$1197$13 , \port$1197$14 , \port$1197$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1198$0 , \port$1198$1 , \port$1198$2 , \port$1198$3 , \port$1198$4 , \port$1198$5 , \port$1198$6 , \port$1198$7 , \port$1198$8 , \port$1198$9 , \port$1198$10 , \port$1198$11 , \port$1198$12 , \port$1198$13 , \port$1198$14 , \port$1198$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44711,38 +44324,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1197$0 , \port$1197$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1197$0 ;
-  wire \port$1197$0 ;
-  output \port$1197$1 ;
-  wire \port$1197$1 ;
-  output \port$1197$10 ;
-  wire \port$1197$10 ;
-  output \port$1197$11 ;
-  wire \port$1197$11 ;
-  output \port$1197$12 ;
-  wire \port$1197$12 ;
-  output \port$1197$13 ;
-  wire \port$1197$13 ;
-  output \port$1197$14 ;
-  wire \port$1197$14 ;
-  output \port$1197$15 ;
-  wire \port$1197$15 ;
-  output \port$1197$2 ;
-  wire \port$1197$2 ;
-  output \port$1197$3 ;
-  wire \port$1197$3 ;
-  output \port$1197$4 ;
-  wire \port$1197$4 ;
-  output \port$1197$5 ;
-  wire \port$1197$5 ;
-  output \port$1197$6 ;
-  wire \port$1197$6 ;
-  output \port$1197$7 ;
-  wire \port$1197$7 ;
-  output \port$1197$8 ;
-  wire \port$1197$8 ;
-  output \port$1197$9 ;
-  wire \port$1197$9 ;
+  output \port$1198$0 ;
+  wire \port$1198$0 ;
+  output \port$1198$1 ;
+  wire \port$1198$1 ;
+  output \port$1198$10 ;
+  wire \port$1198$10 ;
+  output \port$1198$11 ;
+  wire \port$1198$11 ;
+  output \port$1198$12 ;
+  wire \port$1198$12 ;
+  output \port$1198$13 ;
+  wire \port$1198$13 ;
+  output \port$1198$14 ;
+  wire \port$1198$14 ;
+  output \port$1198$15 ;
+  wire \port$1198$15 ;
+  output \port$1198$2 ;
+  wire \port$1198$2 ;
+  output \port$1198$3 ;
+  wire \port$1198$3 ;
+  output \port$1198$4 ;
+  wire \port$1198$4 ;
+  output \port$1198$5 ;
+  wire \port$1198$5 ;
+  output \port$1198$6 ;
+  wire \port$1198$6 ;
+  output \port$1198$7 ;
+  wire \port$1198$7 ;
+  output \port$1198$8 ;
+  wire \port$1198$8 ;
+  output \port$1198$9 ;
+  wire \port$1198$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44818,19 +44431,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1197$0 , \port$1197$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1197$0 ),
-    .P1(\port$1197$1 ),
-    .P10(\port$1197$10 ),
-    .P11(\port$1197$11 ),
-    .P12(\port$1197$12 ),
-    .P13(\port$1197$13 ),
-    .P14(\port$1197$14 ),
-    .P15(\port$1197$15 ),
+    .P0(\port$1198$0 ),
+    .P1(\port$1198$1 ),
+    .P10(\port$1198$10 ),
+    .P11(\port$1198$11 ),
+    .P12(\port$1198$12 ),
+    .P13(\port$1198$13 ),
+    .P14(\port$1198$14 ),
+    .P15(\port$1198$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1197$2 ),
+    .P2(\port$1198$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44841,30 +44454,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1197$0 , \port$1197$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1197$3 ),
+    .P3(\port$1198$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1197$4 ),
-    .P5(\port$1197$5 ),
-    .P6(\port$1197$6 ),
-    .P7(\port$1197$7 ),
-    .P8(\port$1197$8 ),
-    .P9(\port$1197$9 ),
+    .P4(\port$1198$4 ),
+    .P5(\port$1198$5 ),
+    .P6(\port$1198$6 ),
+    .P7(\port$1198$7 ),
+    .P8(\port$1198$8 ),
+    .P9(\port$1198$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1197$15 , \port$1197$14 , \port$1197$13 , \port$1197$12 , \port$1197$11 , \port$1197$10 , \port$1197$9 , \port$1197$8 , \port$1197$7 , \port$1197$6 , \port$1197$5 , \port$1197$4 , \port$1197$3 , \port$1197$2 , \port$1197$1 , \port$1197$0  };
+  assign p36[15:0] = { \port$1198$15 , \port$1198$14 , \port$1198$13 , \port$1198$12 , \port$1198$11 , \port$1198$10 , \port$1198$9 , \port$1198$8 , \port$1198$7 , \port$1198$6 , \port$1198$5 , \port$1198$4 , \port$1198$3 , \port$1198$2 , \port$1198$1 , \port$1198$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1213$0 , \port$1213$1 , \port$1213$2 , \port$1213$3 , \port$1213$4 , \port$1213$5 , \port$1213$6 , \port$1213$7 , \port$1213$8 , \port$1213$9 , \port$1213$10 , \port$1213$11 , \port$1213$12 , \port$1213$13 , \port$1213$14 , \port$1213$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1214$0 , \port$1214$1 , \port$1214$2 , \port$1214$3 , \port$1214$4 , \port$1214$5 , \port$1214$6 , \port$1214$7 , \port$1214$8 , \port$1214$9 , \port$1214$10 , \port$1214$11 , \port$1214$12 , \port$1214$13 , \port$1214$14 , \port$1214$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44872,38 +44485,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1213$0 , \port$1213$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1213$0 ;
-  wire \port$1213$0 ;
-  output \port$1213$1 ;
-  wire \port$1213$1 ;
-  output \port$1213$10 ;
-  wire \port$1213$10 ;
-  output \port$1213$11 ;
-  wire \port$1213$11 ;
-  output \port$1213$12 ;
-  wire \port$1213$12 ;
-  output \port$1213$13 ;
-  wire \port$1213$13 ;
-  output \port$1213$14 ;
-  wire \port$1213$14 ;
-  output \port$1213$15 ;
-  wire \port$1213$15 ;
-  output \port$1213$2 ;
-  wire \port$1213$2 ;
-  output \port$1213$3 ;
-  wire \port$1213$3 ;
-  output \port$1213$4 ;
-  wire \port$1213$4 ;
-  output \port$1213$5 ;
-  wire \port$1213$5 ;
-  output \port$1213$6 ;
-  wire \port$1213$6 ;
-  output \port$1213$7 ;
-  wire \port$1213$7 ;
-  output \port$1213$8 ;
-  wire \port$1213$8 ;
-  output \port$1213$9 ;
-  wire \port$1213$9 ;
+  output \port$1214$0 ;
+  wire \port$1214$0 ;
+  output \port$1214$1 ;
+  wire \port$1214$1 ;
+  output \port$1214$10 ;
+  wire \port$1214$10 ;
+  output \port$1214$11 ;
+  wire \port$1214$11 ;
+  output \port$1214$12 ;
+  wire \port$1214$12 ;
+  output \port$1214$13 ;
+  wire \port$1214$13 ;
+  output \port$1214$14 ;
+  wire \port$1214$14 ;
+  output \port$1214$15 ;
+  wire \port$1214$15 ;
+  output \port$1214$2 ;
+  wire \port$1214$2 ;
+  output \port$1214$3 ;
+  wire \port$1214$3 ;
+  output \port$1214$4 ;
+  wire \port$1214$4 ;
+  output \port$1214$5 ;
+  wire \port$1214$5 ;
+  output \port$1214$6 ;
+  wire \port$1214$6 ;
+  output \port$1214$7 ;
+  wire \port$1214$7 ;
+  output \port$1214$8 ;
+  wire \port$1214$8 ;
+  output \port$1214$9 ;
+  wire \port$1214$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44979,19 +44592,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1213$0 , \port$1213$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1213$0 ),
-    .P1(\port$1213$1 ),
-    .P10(\port$1213$10 ),
-    .P11(\port$1213$11 ),
-    .P12(\port$1213$12 ),
-    .P13(\port$1213$13 ),
-    .P14(\port$1213$14 ),
-    .P15(\port$1213$15 ),
+    .P0(\port$1214$0 ),
+    .P1(\port$1214$1 ),
+    .P10(\port$1214$10 ),
+    .P11(\port$1214$11 ),
+    .P12(\port$1214$12 ),
+    .P13(\port$1214$13 ),
+    .P14(\port$1214$14 ),
+    .P15(\port$1214$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1213$2 ),
+    .P2(\port$1214$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45002,30 +44615,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1213$0 , \port$1213$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1213$3 ),
+    .P3(\port$1214$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1213$4 ),
-    .P5(\port$1213$5 ),
-    .P6(\port$1213$6 ),
-    .P7(\port$1213$7 ),
-    .P8(\port$1213$8 ),
-    .P9(\port$1213$9 ),
+    .P4(\port$1214$4 ),
+    .P5(\port$1214$5 ),
+    .P6(\port$1214$6 ),
+    .P7(\port$1214$7 ),
+    .P8(\port$1214$8 ),
+    .P9(\port$1214$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1213$15 , \port$1213$14 , \port$1213$13 , \port$1213$12 , \port$1213$11 , \port$1213$10 , \port$1213$9 , \port$1213$8 , \port$1213$7 , \port$1213$6 , \port$1213$5 , \port$1213$4 , \port$1213$3 , \port$1213$2 , \port$1213$1 , \port$1213$0  };
+  assign p36[15:0] = { \port$1214$15 , \port$1214$14 , \port$1214$13 , \port$1214$12 , \port$1214$11 , \port$1214$10 , \port$1214$9 , \port$1214$8 , \port$1214$7 , \port$1214$6 , \port$1214$5 , \port$1214$4 , \port$1214$3 , \port$1214$2 , \port$1214$1 , \port$1214$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1229$0 , \port$1229$1 , \port$1229$2 , \port$1229$3 , \port$1229$4 , \port$1229$5 , \port$1229$6 , \port$1229$7 , \port$1229$8 , \port$1229$9 , \port$1229$10 , \port$1229$11 , \port$1229$12 , \port$1229$13 , \port$1229$14 , \port$1229$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1230$0 , \port$1230$1 , \port$1230$2 , \port$1230$3 , \port$1230$4 , \port$1230$5 , \port$1230$6 , \port$1230$7 , \port$1230$8 , \port$1230$9 , \port$1230$10 , \port$1230$11 , \port$1230$12 , \port$1230$13 , \port$1230$14 , \port$1230$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45033,38 +44646,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1229$0 , \port$1229$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1229$0 ;
-  wire \port$1229$0 ;
-  output \port$1229$1 ;
-  wire \port$1229$1 ;
-  output \port$1229$10 ;
-  wire \port$1229$10 ;
-  output \port$1229$11 ;
-  wire \port$1229$11 ;
-  output \port$1229$12 ;
-  wire \port$1229$12 ;
-  output \port$1229$13 ;
-  wire \port$1229$13 ;
-  output \port$1229$14 ;
-  wire \port$1229$14 ;
-  output \port$1229$15 ;
-  wire \port$1229$15 ;
-  output \port$1229$2 ;
-  wire \port$1229$2 ;
-  output \port$1229$3 ;
-  wire \port$1229$3 ;
-  output \port$1229$4 ;
-  wire \port$1229$4 ;
-  output \port$1229$5 ;
-  wire \port$1229$5 ;
-  output \port$1229$6 ;
-  wire \port$1229$6 ;
-  output \port$1229$7 ;
-  wire \port$1229$7 ;
-  output \port$1229$8 ;
-  wire \port$1229$8 ;
-  output \port$1229$9 ;
-  wire \port$1229$9 ;
+  output \port$1230$0 ;
+  wire \port$1230$0 ;
+  output \port$1230$1 ;
+  wire \port$1230$1 ;
+  output \port$1230$10 ;
+  wire \port$1230$10 ;
+  output \port$1230$11 ;
+  wire \port$1230$11 ;
+  output \port$1230$12 ;
+  wire \port$1230$12 ;
+  output \port$1230$13 ;
+  wire \port$1230$13 ;
+  output \port$1230$14 ;
+  wire \port$1230$14 ;
+  output \port$1230$15 ;
+  wire \port$1230$15 ;
+  output \port$1230$2 ;
+  wire \port$1230$2 ;
+  output \port$1230$3 ;
+  wire \port$1230$3 ;
+  output \port$1230$4 ;
+  wire \port$1230$4 ;
+  output \port$1230$5 ;
+  wire \port$1230$5 ;
+  output \port$1230$6 ;
+  wire \port$1230$6 ;
+  output \port$1230$7 ;
+  wire \port$1230$7 ;
+  output \port$1230$8 ;
+  wire \port$1230$8 ;
+  output \port$1230$9 ;
+  wire \port$1230$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45140,19 +44753,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1229$0 , \port$1229$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1229$0 ),
-    .P1(\port$1229$1 ),
-    .P10(\port$1229$10 ),
-    .P11(\port$1229$11 ),
-    .P12(\port$1229$12 ),
-    .P13(\port$1229$13 ),
-    .P14(\port$1229$14 ),
-    .P15(\port$1229$15 ),
+    .P0(\port$1230$0 ),
+    .P1(\port$1230$1 ),
+    .P10(\port$1230$10 ),
+    .P11(\port$1230$11 ),
+    .P12(\port$1230$12 ),
+    .P13(\port$1230$13 ),
+    .P14(\port$1230$14 ),
+    .P15(\port$1230$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1229$2 ),
+    .P2(\port$1230$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45163,30 +44776,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1229$0 , \port$1229$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1229$3 ),
+    .P3(\port$1230$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1229$4 ),
-    .P5(\port$1229$5 ),
-    .P6(\port$1229$6 ),
-    .P7(\port$1229$7 ),
-    .P8(\port$1229$8 ),
-    .P9(\port$1229$9 ),
+    .P4(\port$1230$4 ),
+    .P5(\port$1230$5 ),
+    .P6(\port$1230$6 ),
+    .P7(\port$1230$7 ),
+    .P8(\port$1230$8 ),
+    .P9(\port$1230$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1229$15 , \port$1229$14 , \port$1229$13 , \port$1229$12 , \port$1229$11 , \port$1229$10 , \port$1229$9 , \port$1229$8 , \port$1229$7 , \port$1229$6 , \port$1229$5 , \port$1229$4 , \port$1229$3 , \port$1229$2 , \port$1229$1 , \port$1229$0  };
+  assign p36[15:0] = { \port$1230$15 , \port$1230$14 , \port$1230$13 , \port$1230$12 , \port$1230$11 , \port$1230$10 , \port$1230$9 , \port$1230$8 , \port$1230$7 , \port$1230$6 , \port$1230$5 , \port$1230$4 , \port$1230$3 , \port$1230$2 , \port$1230$1 , \port$1230$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1245$0 , \port$1245$1 , \port$1245$2 , \port$1245$3 , \port$1245$4 , \port$1245$5 , \port$1245$6 , \port$1245$7 , \port$1245$8 , \port$1245$9 , \port$1245$10 , \port$1245$11 , \port$1245$12 , \port$1245$13 , \port$1245$14 , \port$1245$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1246$0 , \port$1246$1 , \port$1246$2 , \port$1246$3 , \port$1246$4 , \port$1246$5 , \port$1246$6 , \port$1246$7 , \port$1246$8 , \port$1246$9 , \port$1246$10 , \port$1246$11 , \port$1246$12 , \port$1246$13 , \port$1246$14 , \port$1246$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45194,38 +44807,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1245$0 , \port$1245$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1245$0 ;
-  wire \port$1245$0 ;
-  output \port$1245$1 ;
-  wire \port$1245$1 ;
-  output \port$1245$10 ;
-  wire \port$1245$10 ;
-  output \port$1245$11 ;
-  wire \port$1245$11 ;
-  output \port$1245$12 ;
-  wire \port$1245$12 ;
-  output \port$1245$13 ;
-  wire \port$1245$13 ;
-  output \port$1245$14 ;
-  wire \port$1245$14 ;
-  output \port$1245$15 ;
-  wire \port$1245$15 ;
-  output \port$1245$2 ;
-  wire \port$1245$2 ;
-  output \port$1245$3 ;
-  wire \port$1245$3 ;
-  output \port$1245$4 ;
-  wire \port$1245$4 ;
-  output \port$1245$5 ;
-  wire \port$1245$5 ;
-  output \port$1245$6 ;
-  wire \port$1245$6 ;
-  output \port$1245$7 ;
-  wire \port$1245$7 ;
-  output \port$1245$8 ;
-  wire \port$1245$8 ;
-  output \port$1245$9 ;
-  wire \port$1245$9 ;
+  output \port$1246$0 ;
+  wire \port$1246$0 ;
+  output \port$1246$1 ;
+  wire \port$1246$1 ;
+  output \port$1246$10 ;
+  wire \port$1246$10 ;
+  output \port$1246$11 ;
+  wire \port$1246$11 ;
+  output \port$1246$12 ;
+  wire \port$1246$12 ;
+  output \port$1246$13 ;
+  wire \port$1246$13 ;
+  output \port$1246$14 ;
+  wire \port$1246$14 ;
+  output \port$1246$15 ;
+  wire \port$1246$15 ;
+  output \port$1246$2 ;
+  wire \port$1246$2 ;
+  output \port$1246$3 ;
+  wire \port$1246$3 ;
+  output \port$1246$4 ;
+  wire \port$1246$4 ;
+  output \port$1246$5 ;
+  wire \port$1246$5 ;
+  output \port$1246$6 ;
+  wire \port$1246$6 ;
+  output \port$1246$7 ;
+  wire \port$1246$7 ;
+  output \port$1246$8 ;
+  wire \port$1246$8 ;
+  output \port$1246$9 ;
+  wire \port$1246$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45301,19 +44914,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1245$0 , \port$1245$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1245$0 ),
-    .P1(\port$1245$1 ),
-    .P10(\port$1245$10 ),
-    .P11(\port$1245$11 ),
-    .P12(\port$1245$12 ),
-    .P13(\port$1245$13 ),
-    .P14(\port$1245$14 ),
-    .P15(\port$1245$15 ),
+    .P0(\port$1246$0 ),
+    .P1(\port$1246$1 ),
+    .P10(\port$1246$10 ),
+    .P11(\port$1246$11 ),
+    .P12(\port$1246$12 ),
+    .P13(\port$1246$13 ),
+    .P14(\port$1246$14 ),
+    .P15(\port$1246$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1245$2 ),
+    .P2(\port$1246$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45324,30 +44937,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1245$0 , \port$1245$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1245$3 ),
+    .P3(\port$1246$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1245$4 ),
-    .P5(\port$1245$5 ),
-    .P6(\port$1245$6 ),
-    .P7(\port$1245$7 ),
-    .P8(\port$1245$8 ),
-    .P9(\port$1245$9 ),
+    .P4(\port$1246$4 ),
+    .P5(\port$1246$5 ),
+    .P6(\port$1246$6 ),
+    .P7(\port$1246$7 ),
+    .P8(\port$1246$8 ),
+    .P9(\port$1246$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1245$15 , \port$1245$14 , \port$1245$13 , \port$1245$12 , \port$1245$11 , \port$1245$10 , \port$1245$9 , \port$1245$8 , \port$1245$7 , \port$1245$6 , \port$1245$5 , \port$1245$4 , \port$1245$3 , \port$1245$2 , \port$1245$1 , \port$1245$0  };
+  assign p36[15:0] = { \port$1246$15 , \port$1246$14 , \port$1246$13 , \port$1246$12 , \port$1246$11 , \port$1246$10 , \port$1246$9 , \port$1246$8 , \port$1246$7 , \port$1246$6 , \port$1246$5 , \port$1246$4 , \port$1246$3 , \port$1246$2 , \port$1246$1 , \port$1246$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1261$0 , \port$1261$1 , \port$1261$2 , \port$1261$3 , \port$1261$4 , \port$1261$5 , \port$1261$6 , \port$1261$7 , \port$1261$8 , \port$1261$9 , \port$1261$10 , \port$1261$11 , \port$1261$12 , \port$1261$13 , \port$1261$14 , \port$1261$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1262$0 , \port$1262$1 , \port$1262$2 , \port$1262$3 , \port$1262$4 , \port$1262$5 , \port$1262$6 , \port$1262$7 , \port$1262$8 , \port$1262$9 , \port$1262$10 , \port$1262$11 , \port$1262$12 , \port$1262$13 , \port$1262$14 , \port$1262$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45355,38 +44968,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1261$0 , \port$1261$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1261$0 ;
-  wire \port$1261$0 ;
-  output \port$1261$1 ;
-  wire \port$1261$1 ;
-  output \port$1261$10 ;
-  wire \port$1261$10 ;
-  output \port$1261$11 ;
-  wire \port$1261$11 ;
-  output \port$1261$12 ;
-  wire \port$1261$12 ;
-  output \port$1261$13 ;
-  wire \port$1261$13 ;
-  output \port$1261$14 ;
-  wire \port$1261$14 ;
-  output \port$1261$15 ;
-  wire \port$1261$15 ;
-  output \port$1261$2 ;
-  wire \port$1261$2 ;
-  output \port$1261$3 ;
-  wire \port$1261$3 ;
-  output \port$1261$4 ;
-  wire \port$1261$4 ;
-  output \port$1261$5 ;
-  wire \port$1261$5 ;
-  output \port$1261$6 ;
-  wire \port$1261$6 ;
-  output \port$1261$7 ;
-  wire \port$1261$7 ;
-  output \port$1261$8 ;
-  wire \port$1261$8 ;
-  output \port$1261$9 ;
-  wire \port$1261$9 ;
+  output \port$1262$0 ;
+  wire \port$1262$0 ;
+  output \port$1262$1 ;
+  wire \port$1262$1 ;
+  output \port$1262$10 ;
+  wire \port$1262$10 ;
+  output \port$1262$11 ;
+  wire \port$1262$11 ;
+  output \port$1262$12 ;
+  wire \port$1262$12 ;
+  output \port$1262$13 ;
+  wire \port$1262$13 ;
+  output \port$1262$14 ;
+  wire \port$1262$14 ;
+  output \port$1262$15 ;
+  wire \port$1262$15 ;
+  output \port$1262$2 ;
+  wire \port$1262$2 ;
+  output \port$1262$3 ;
+  wire \port$1262$3 ;
+  output \port$1262$4 ;
+  wire \port$1262$4 ;
+  output \port$1262$5 ;
+  wire \port$1262$5 ;
+  output \port$1262$6 ;
+  wire \port$1262$6 ;
+  output \port$1262$7 ;
+  wire \port$1262$7 ;
+  output \port$1262$8 ;
+  wire \port$1262$8 ;
+  output \port$1262$9 ;
+  wire \port$1262$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45462,19 +45075,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1261$0 , \port$1261$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1261$0 ),
-    .P1(\port$1261$1 ),
-    .P10(\port$1261$10 ),
-    .P11(\port$1261$11 ),
-    .P12(\port$1261$12 ),
-    .P13(\port$1261$13 ),
-    .P14(\port$1261$14 ),
-    .P15(\port$1261$15 ),
+    .P0(\port$1262$0 ),
+    .P1(\port$1262$1 ),
+    .P10(\port$1262$10 ),
+    .P11(\port$1262$11 ),
+    .P12(\port$1262$12 ),
+    .P13(\port$1262$13 ),
+    .P14(\port$1262$14 ),
+    .P15(\port$1262$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1261$2 ),
+    .P2(\port$1262$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45485,30 +45098,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1261$0 , \port$1261$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1261$3 ),
+    .P3(\port$1262$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1261$4 ),
-    .P5(\port$1261$5 ),
-    .P6(\port$1261$6 ),
-    .P7(\port$1261$7 ),
-    .P8(\port$1261$8 ),
-    .P9(\port$1261$9 ),
+    .P4(\port$1262$4 ),
+    .P5(\port$1262$5 ),
+    .P6(\port$1262$6 ),
+    .P7(\port$1262$7 ),
+    .P8(\port$1262$8 ),
+    .P9(\port$1262$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1261$15 , \port$1261$14 , \port$1261$13 , \port$1261$12 , \port$1261$11 , \port$1261$10 , \port$1261$9 , \port$1261$8 , \port$1261$7 , \port$1261$6 , \port$1261$5 , \port$1261$4 , \port$1261$3 , \port$1261$2 , \port$1261$1 , \port$1261$0  };
+  assign p36[15:0] = { \port$1262$15 , \port$1262$14 , \port$1262$13 , \port$1262$12 , \port$1262$11 , \port$1262$10 , \port$1262$9 , \port$1262$8 , \port$1262$7 , \port$1262$6 , \port$1262$5 , \port$1262$4 , \port$1262$3 , \port$1262$2 , \port$1262$1 , \port$1262$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1277$0 , \port$1277$1 , \port$1277$2 , \port$1277$3 , \port$1277$4 , \port$1277$5 , \port$1277$6 , \port$1277$7 , \port$1277$8 , \port$1277$9 , \port$1277$10 , \port$1277$11 , \port$1277$12 , \port$1277$13 , \port$1277$14 , \port$1277$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1278$0 , \port$1278$1 , \port$1278$2 , \port$1278$3 , \port$1278$4 , \port$1278$5 , \port$1278$6 , \port$1278$7 , \port$1278$8 , \port$1278$9 , \port$1278$10 , \port$1278$11 , \port$1278$12 , \port$1278$13 , \port$1278$14 , \port$1278$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45516,38 +45129,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1277$0 , \port$1277$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1277$0 ;
-  wire \port$1277$0 ;
-  output \port$1277$1 ;
-  wire \port$1277$1 ;
-  output \port$1277$10 ;
-  wire \port$1277$10 ;
-  output \port$1277$11 ;
-  wire \port$1277$11 ;
-  output \port$1277$12 ;
-  wire \port$1277$12 ;
-  output \port$1277$13 ;
-  wire \port$1277$13 ;
-  output \port$1277$14 ;
-  wire \port$1277$14 ;
-  output \port$1277$15 ;
-  wire \port$1277$15 ;
-  output \port$1277$2 ;
-  wire \port$1277$2 ;
-  output \port$1277$3 ;
-  wire \port$1277$3 ;
-  output \port$1277$4 ;
-  wire \port$1277$4 ;
-  output \port$1277$5 ;
-  wire \port$1277$5 ;
-  output \port$1277$6 ;
-  wire \port$1277$6 ;
-  output \port$1277$7 ;
-  wire \port$1277$7 ;
-  output \port$1277$8 ;
-  wire \port$1277$8 ;
-  output \port$1277$9 ;
-  wire \port$1277$9 ;
+  output \port$1278$0 ;
+  wire \port$1278$0 ;
+  output \port$1278$1 ;
+  wire \port$1278$1 ;
+  output \port$1278$10 ;
+  wire \port$1278$10 ;
+  output \port$1278$11 ;
+  wire \port$1278$11 ;
+  output \port$1278$12 ;
+  wire \port$1278$12 ;
+  output \port$1278$13 ;
+  wire \port$1278$13 ;
+  output \port$1278$14 ;
+  wire \port$1278$14 ;
+  output \port$1278$15 ;
+  wire \port$1278$15 ;
+  output \port$1278$2 ;
+  wire \port$1278$2 ;
+  output \port$1278$3 ;
+  wire \port$1278$3 ;
+  output \port$1278$4 ;
+  wire \port$1278$4 ;
+  output \port$1278$5 ;
+  wire \port$1278$5 ;
+  output \port$1278$6 ;
+  wire \port$1278$6 ;
+  output \port$1278$7 ;
+  wire \port$1278$7 ;
+  output \port$1278$8 ;
+  wire \port$1278$8 ;
+  output \port$1278$9 ;
+  wire \port$1278$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45623,19 +45236,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1277$0 , \port$1277$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1277$0 ),
-    .P1(\port$1277$1 ),
-    .P10(\port$1277$10 ),
-    .P11(\port$1277$11 ),
-    .P12(\port$1277$12 ),
-    .P13(\port$1277$13 ),
-    .P14(\port$1277$14 ),
-    .P15(\port$1277$15 ),
+    .P0(\port$1278$0 ),
+    .P1(\port$1278$1 ),
+    .P10(\port$1278$10 ),
+    .P11(\port$1278$11 ),
+    .P12(\port$1278$12 ),
+    .P13(\port$1278$13 ),
+    .P14(\port$1278$14 ),
+    .P15(\port$1278$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1277$2 ),
+    .P2(\port$1278$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45646,30 +45259,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1277$0 , \port$1277$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1277$3 ),
+    .P3(\port$1278$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1277$4 ),
-    .P5(\port$1277$5 ),
-    .P6(\port$1277$6 ),
-    .P7(\port$1277$7 ),
-    .P8(\port$1277$8 ),
-    .P9(\port$1277$9 ),
+    .P4(\port$1278$4 ),
+    .P5(\port$1278$5 ),
+    .P6(\port$1278$6 ),
+    .P7(\port$1278$7 ),
+    .P8(\port$1278$8 ),
+    .P9(\port$1278$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1277$15 , \port$1277$14 , \port$1277$13 , \port$1277$12 , \port$1277$11 , \port$1277$10 , \port$1277$9 , \port$1277$8 , \port$1277$7 , \port$1277$6 , \port$1277$5 , \port$1277$4 , \port$1277$3 , \port$1277$2 , \port$1277$1 , \port$1277$0  };
+  assign p36[15:0] = { \port$1278$15 , \port$1278$14 , \port$1278$13 , \port$1278$12 , \port$1278$11 , \port$1278$10 , \port$1278$9 , \port$1278$8 , \port$1278$7 , \port$1278$6 , \port$1278$5 , \port$1278$4 , \port$1278$3 , \port$1278$2 , \port$1278$1 , \port$1278$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1293$0 , \port$1293$1 , \port$1293$2 , \port$1293$3 , \port$1293$4 , \port$1293$5 , \port$1293$6 , \port$1293$7 , \port$1293$8 , \port$1293$9 , \port$1293$10 , \port$1293$11 , \port$1293$12 , \port$1293$13 , \port$1293$14 , \port$1293$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1294$0 , \port$1294$1 , \port$1294$2 , \port$1294$3 , \port$1294$4 , \port$1294$5 , \port$1294$6 , \port$1294$7 , \port$1294$8 , \port$1294$9 , \port$1294$10 , \port$1294$11 , \port$1294$12 , \port$1294$13 , \port$1294$14 , \port$1294$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45677,38 +45290,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1293$0 , \port$1293$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1293$0 ;
-  wire \port$1293$0 ;
-  output \port$1293$1 ;
-  wire \port$1293$1 ;
-  output \port$1293$10 ;
-  wire \port$1293$10 ;
-  output \port$1293$11 ;
-  wire \port$1293$11 ;
-  output \port$1293$12 ;
-  wire \port$1293$12 ;
-  output \port$1293$13 ;
-  wire \port$1293$13 ;
-  output \port$1293$14 ;
-  wire \port$1293$14 ;
-  output \port$1293$15 ;
-  wire \port$1293$15 ;
-  output \port$1293$2 ;
-  wire \port$1293$2 ;
-  output \port$1293$3 ;
-  wire \port$1293$3 ;
-  output \port$1293$4 ;
-  wire \port$1293$4 ;
-  output \port$1293$5 ;
-  wire \port$1293$5 ;
-  output \port$1293$6 ;
-  wire \port$1293$6 ;
-  output \port$1293$7 ;
-  wire \port$1293$7 ;
-  output \port$1293$8 ;
-  wire \port$1293$8 ;
-  output \port$1293$9 ;
-  wire \port$1293$9 ;
+  output \port$1294$0 ;
+  wire \port$1294$0 ;
+  output \port$1294$1 ;
+  wire \port$1294$1 ;
+  output \port$1294$10 ;
+  wire \port$1294$10 ;
+  output \port$1294$11 ;
+  wire \port$1294$11 ;
+  output \port$1294$12 ;
+  wire \port$1294$12 ;
+  output \port$1294$13 ;
+  wire \port$1294$13 ;
+  output \port$1294$14 ;
+  wire \port$1294$14 ;
+  output \port$1294$15 ;
+  wire \port$1294$15 ;
+  output \port$1294$2 ;
+  wire \port$1294$2 ;
+  output \port$1294$3 ;
+  wire \port$1294$3 ;
+  output \port$1294$4 ;
+  wire \port$1294$4 ;
+  output \port$1294$5 ;
+  wire \port$1294$5 ;
+  output \port$1294$6 ;
+  wire \port$1294$6 ;
+  output \port$1294$7 ;
+  wire \port$1294$7 ;
+  output \port$1294$8 ;
+  wire \port$1294$8 ;
+  output \port$1294$9 ;
+  wire \port$1294$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45784,19 +45397,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1293$0 , \port$1293$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1293$0 ),
-    .P1(\port$1293$1 ),
-    .P10(\port$1293$10 ),
-    .P11(\port$1293$11 ),
-    .P12(\port$1293$12 ),
-    .P13(\port$1293$13 ),
-    .P14(\port$1293$14 ),
-    .P15(\port$1293$15 ),
+    .P0(\port$1294$0 ),
+    .P1(\port$1294$1 ),
+    .P10(\port$1294$10 ),
+    .P11(\port$1294$11 ),
+    .P12(\port$1294$12 ),
+    .P13(\port$1294$13 ),
+    .P14(\port$1294$14 ),
+    .P15(\port$1294$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1293$2 ),
+    .P2(\port$1294$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45807,30 +45420,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1293$0 , \port$1293$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1293$3 ),
+    .P3(\port$1294$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1293$4 ),
-    .P5(\port$1293$5 ),
-    .P6(\port$1293$6 ),
-    .P7(\port$1293$7 ),
-    .P8(\port$1293$8 ),
-    .P9(\port$1293$9 ),
+    .P4(\port$1294$4 ),
+    .P5(\port$1294$5 ),
+    .P6(\port$1294$6 ),
+    .P7(\port$1294$7 ),
+    .P8(\port$1294$8 ),
+    .P9(\port$1294$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1293$15 , \port$1293$14 , \port$1293$13 , \port$1293$12 , \port$1293$11 , \port$1293$10 , \port$1293$9 , \port$1293$8 , \port$1293$7 , \port$1293$6 , \port$1293$5 , \port$1293$4 , \port$1293$3 , \port$1293$2 , \port$1293$1 , \port$1293$0  };
+  assign p36[15:0] = { \port$1294$15 , \port$1294$14 , \port$1294$13 , \port$1294$12 , \port$1294$11 , \port$1294$10 , \port$1294$9 , \port$1294$8 , \port$1294$7 , \port$1294$6 , \port$1294$5 , \port$1294$4 , \port$1294$3 , \port$1294$2 , \port$1294$1 , \port$1294$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1309$0 , \port$1309$1 , \port$1309$2 , \port$1309$3 , \port$1309$4 , \port$1309$5 , \port$1309$6 , \port$1309$7 , \port$1309$8 , \port$1309$9 , \port$1309$10 , \port$1309$11 , \port$1309$12 , \port$1309$13 , \port$1309$14 , \port$1309$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1310$0 , \port$1310$1 , \port$1310$2 , \port$1310$3 , \port$1310$4 , \port$1310$5 , \port$1310$6 , \port$1310$7 , \port$1310$8 , \port$1310$9 , \port$1310$10 , \port$1310$11 , \port$1310$12 , \port$1310$13 , \port$1310$14 , \port$1310$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45838,38 +45451,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1309$0 , \port$1309$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1309$0 ;
-  wire \port$1309$0 ;
-  output \port$1309$1 ;
-  wire \port$1309$1 ;
-  output \port$1309$10 ;
-  wire \port$1309$10 ;
-  output \port$1309$11 ;
-  wire \port$1309$11 ;
-  output \port$1309$12 ;
-  wire \port$1309$12 ;
-  output \port$1309$13 ;
-  wire \port$1309$13 ;
-  output \port$1309$14 ;
-  wire \port$1309$14 ;
-  output \port$1309$15 ;
-  wire \port$1309$15 ;
-  output \port$1309$2 ;
-  wire \port$1309$2 ;
-  output \port$1309$3 ;
-  wire \port$1309$3 ;
-  output \port$1309$4 ;
-  wire \port$1309$4 ;
-  output \port$1309$5 ;
-  wire \port$1309$5 ;
-  output \port$1309$6 ;
-  wire \port$1309$6 ;
-  output \port$1309$7 ;
-  wire \port$1309$7 ;
-  output \port$1309$8 ;
-  wire \port$1309$8 ;
-  output \port$1309$9 ;
-  wire \port$1309$9 ;
+  output \port$1310$0 ;
+  wire \port$1310$0 ;
+  output \port$1310$1 ;
+  wire \port$1310$1 ;
+  output \port$1310$10 ;
+  wire \port$1310$10 ;
+  output \port$1310$11 ;
+  wire \port$1310$11 ;
+  output \port$1310$12 ;
+  wire \port$1310$12 ;
+  output \port$1310$13 ;
+  wire \port$1310$13 ;
+  output \port$1310$14 ;
+  wire \port$1310$14 ;
+  output \port$1310$15 ;
+  wire \port$1310$15 ;
+  output \port$1310$2 ;
+  wire \port$1310$2 ;
+  output \port$1310$3 ;
+  wire \port$1310$3 ;
+  output \port$1310$4 ;
+  wire \port$1310$4 ;
+  output \port$1310$5 ;
+  wire \port$1310$5 ;
+  output \port$1310$6 ;
+  wire \port$1310$6 ;
+  output \port$1310$7 ;
+  wire \port$1310$7 ;
+  output \port$1310$8 ;
+  wire \port$1310$8 ;
+  output \port$1310$9 ;
+  wire \port$1310$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45945,19 +45558,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1309$0 , \port$1309$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1309$0 ),
-    .P1(\port$1309$1 ),
-    .P10(\port$1309$10 ),
-    .P11(\port$1309$11 ),
-    .P12(\port$1309$12 ),
-    .P13(\port$1309$13 ),
-    .P14(\port$1309$14 ),
-    .P15(\port$1309$15 ),
+    .P0(\port$1310$0 ),
+    .P1(\port$1310$1 ),
+    .P10(\port$1310$10 ),
+    .P11(\port$1310$11 ),
+    .P12(\port$1310$12 ),
+    .P13(\port$1310$13 ),
+    .P14(\port$1310$14 ),
+    .P15(\port$1310$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1309$2 ),
+    .P2(\port$1310$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45968,30 +45581,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1309$0 , \port$1309$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1309$3 ),
+    .P3(\port$1310$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1309$4 ),
-    .P5(\port$1309$5 ),
-    .P6(\port$1309$6 ),
-    .P7(\port$1309$7 ),
-    .P8(\port$1309$8 ),
-    .P9(\port$1309$9 ),
+    .P4(\port$1310$4 ),
+    .P5(\port$1310$5 ),
+    .P6(\port$1310$6 ),
+    .P7(\port$1310$7 ),
+    .P8(\port$1310$8 ),
+    .P9(\port$1310$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1309$15 , \port$1309$14 , \port$1309$13 , \port$1309$12 , \port$1309$11 , \port$1309$10 , \port$1309$9 , \port$1309$8 , \port$1309$7 , \port$1309$6 , \port$1309$5 , \port$1309$4 , \port$1309$3 , \port$1309$2 , \port$1309$1 , \port$1309$0  };
+  assign p36[15:0] = { \port$1310$15 , \port$1310$14 , \port$1310$13 , \port$1310$12 , \port$1310$11 , \port$1310$10 , \port$1310$9 , \port$1310$8 , \port$1310$7 , \port$1310$6 , \port$1310$5 , \port$1310$4 , \port$1310$3 , \port$1310$2 , \port$1310$1 , \port$1310$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1325$0 , \port$1325$1 , \port$1325$2 , \port$1325$3 , \port$1325$4 , \port$1325$5 , \port$1325$6 , \port$1325$7 , \port$1325$8 , \port$1325$9 , \port$1325$10 , \port$1325$11 , \port$1325$12 , \port$1325$13 , \port$1325$14 , \port$1325$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1326$0 , \port$1326$1 , \port$1326$2 , \port$1326$3 , \port$1326$4 , \port$1326$5 , \port$1326$6 , \port$1326$7 , \port$1326$8 , \port$1326$9 , \port$1326$10 , \port$1326$11 , \port$1326$12 , \port$1326$13 , \port$1326$14 , \port$1326$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45999,38 +45612,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1325$0 , \port$1325$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1325$0 ;
-  wire \port$1325$0 ;
-  output \port$1325$1 ;
-  wire \port$1325$1 ;
-  output \port$1325$10 ;
-  wire \port$1325$10 ;
-  output \port$1325$11 ;
-  wire \port$1325$11 ;
-  output \port$1325$12 ;
-  wire \port$1325$12 ;
-  output \port$1325$13 ;
-  wire \port$1325$13 ;
-  output \port$1325$14 ;
-  wire \port$1325$14 ;
-  output \port$1325$15 ;
-  wire \port$1325$15 ;
-  output \port$1325$2 ;
-  wire \port$1325$2 ;
-  output \port$1325$3 ;
-  wire \port$1325$3 ;
-  output \port$1325$4 ;
-  wire \port$1325$4 ;
-  output \port$1325$5 ;
-  wire \port$1325$5 ;
-  output \port$1325$6 ;
-  wire \port$1325$6 ;
-  output \port$1325$7 ;
-  wire \port$1325$7 ;
-  output \port$1325$8 ;
-  wire \port$1325$8 ;
-  output \port$1325$9 ;
-  wire \port$1325$9 ;
+  output \port$1326$0 ;
+  wire \port$1326$0 ;
+  output \port$1326$1 ;
+  wire \port$1326$1 ;
+  output \port$1326$10 ;
+  wire \port$1326$10 ;
+  output \port$1326$11 ;
+  wire \port$1326$11 ;
+  output \port$1326$12 ;
+  wire \port$1326$12 ;
+  output \port$1326$13 ;
+  wire \port$1326$13 ;
+  output \port$1326$14 ;
+  wire \port$1326$14 ;
+  output \port$1326$15 ;
+  wire \port$1326$15 ;
+  output \port$1326$2 ;
+  wire \port$1326$2 ;
+  output \port$1326$3 ;
+  wire \port$1326$3 ;
+  output \port$1326$4 ;
+  wire \port$1326$4 ;
+  output \port$1326$5 ;
+  wire \port$1326$5 ;
+  output \port$1326$6 ;
+  wire \port$1326$6 ;
+  output \port$1326$7 ;
+  wire \port$1326$7 ;
+  output \port$1326$8 ;
+  wire \port$1326$8 ;
+  output \port$1326$9 ;
+  wire \port$1326$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46106,19 +45719,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1325$0 , \port$1325$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1325$0 ),
-    .P1(\port$1325$1 ),
-    .P10(\port$1325$10 ),
-    .P11(\port$1325$11 ),
-    .P12(\port$1325$12 ),
-    .P13(\port$1325$13 ),
-    .P14(\port$1325$14 ),
-    .P15(\port$1325$15 ),
+    .P0(\port$1326$0 ),
+    .P1(\port$1326$1 ),
+    .P10(\port$1326$10 ),
+    .P11(\port$1326$11 ),
+    .P12(\port$1326$12 ),
+    .P13(\port$1326$13 ),
+    .P14(\port$1326$14 ),
+    .P15(\port$1326$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1325$2 ),
+    .P2(\port$1326$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46129,30 +45742,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1325$0 , \port$1325$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1325$3 ),
+    .P3(\port$1326$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1325$4 ),
-    .P5(\port$1325$5 ),
-    .P6(\port$1325$6 ),
-    .P7(\port$1325$7 ),
-    .P8(\port$1325$8 ),
-    .P9(\port$1325$9 ),
+    .P4(\port$1326$4 ),
+    .P5(\port$1326$5 ),
+    .P6(\port$1326$6 ),
+    .P7(\port$1326$7 ),
+    .P8(\port$1326$8 ),
+    .P9(\port$1326$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1325$15 , \port$1325$14 , \port$1325$13 , \port$1325$12 , \port$1325$11 , \port$1325$10 , \port$1325$9 , \port$1325$8 , \port$1325$7 , \port$1325$6 , \port$1325$5 , \port$1325$4 , \port$1325$3 , \port$1325$2 , \port$1325$1 , \port$1325$0  };
+  assign p36[15:0] = { \port$1326$15 , \port$1326$14 , \port$1326$13 , \port$1326$12 , \port$1326$11 , \port$1326$10 , \port$1326$9 , \port$1326$8 , \port$1326$7 , \port$1326$6 , \port$1326$5 , \port$1326$4 , \port$1326$3 , \port$1326$2 , \port$1326$1 , \port$1326$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1341$0 , \port$1341$1 , \port$1341$2 , \port$1341$3 , \port$1341$4 , \port$1341$5 , \port$1341$6 , \port$1341$7 , \port$1341$8 , \port$1341$9 , \port$1341$10 , \port$1341$11 , \port$1341$12 , \port$1341$13 , \port$1341$14 , \port$1341$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1342$0 , \port$1342$1 , \port$1342$2 , \port$1342$3 , \port$1342$4 , \port$1342$5 , \port$1342$6 , \port$1342$7 , \port$1342$8 , \port$1342$9 , \port$1342$10 , \port$1342$11 , \port$1342$12 , \port$1342$13 , \port$1342$14 , \port$1342$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46160,38 +45773,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1341$0 , \port$1341$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1341$0 ;
-  wire \port$1341$0 ;
-  output \port$1341$1 ;
-  wire \port$1341$1 ;
-  output \port$1341$10 ;
-  wire \port$1341$10 ;
-  output \port$1341$11 ;
-  wire \port$1341$11 ;
-  output \port$1341$12 ;
-  wire \port$1341$12 ;
-  output \port$1341$13 ;
-  wire \port$1341$13 ;
-  output \port$1341$14 ;
-  wire \port$1341$14 ;
-  output \port$1341$15 ;
-  wire \port$1341$15 ;
-  output \port$1341$2 ;
-  wire \port$1341$2 ;
-  output \port$1341$3 ;
-  wire \port$1341$3 ;
-  output \port$1341$4 ;
-  wire \port$1341$4 ;
-  output \port$1341$5 ;
-  wire \port$1341$5 ;
-  output \port$1341$6 ;
-  wire \port$1341$6 ;
-  output \port$1341$7 ;
-  wire \port$1341$7 ;
-  output \port$1341$8 ;
-  wire \port$1341$8 ;
-  output \port$1341$9 ;
-  wire \port$1341$9 ;
+  output \port$1342$0 ;
+  wire \port$1342$0 ;
+  output \port$1342$1 ;
+  wire \port$1342$1 ;
+  output \port$1342$10 ;
+  wire \port$1342$10 ;
+  output \port$1342$11 ;
+  wire \port$1342$11 ;
+  output \port$1342$12 ;
+  wire \port$1342$12 ;
+  output \port$1342$13 ;
+  wire \port$1342$13 ;
+  output \port$1342$14 ;
+  wire \port$1342$14 ;
+  output \port$1342$15 ;
+  wire \port$1342$15 ;
+  output \port$1342$2 ;
+  wire \port$1342$2 ;
+  output \port$1342$3 ;
+  wire \port$1342$3 ;
+  output \port$1342$4 ;
+  wire \port$1342$4 ;
+  output \port$1342$5 ;
+  wire \port$1342$5 ;
+  output \port$1342$6 ;
+  wire \port$1342$6 ;
+  output \port$1342$7 ;
+  wire \port$1342$7 ;
+  output \port$1342$8 ;
+  wire \port$1342$8 ;
+  output \port$1342$9 ;
+  wire \port$1342$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46267,19 +45880,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1341$0 , \port$1341$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1341$0 ),
-    .P1(\port$1341$1 ),
-    .P10(\port$1341$10 ),
-    .P11(\port$1341$11 ),
-    .P12(\port$1341$12 ),
-    .P13(\port$1341$13 ),
-    .P14(\port$1341$14 ),
-    .P15(\port$1341$15 ),
+    .P0(\port$1342$0 ),
+    .P1(\port$1342$1 ),
+    .P10(\port$1342$10 ),
+    .P11(\port$1342$11 ),
+    .P12(\port$1342$12 ),
+    .P13(\port$1342$13 ),
+    .P14(\port$1342$14 ),
+    .P15(\port$1342$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1341$2 ),
+    .P2(\port$1342$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46290,30 +45903,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1341$0 , \port$1341$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1341$3 ),
+    .P3(\port$1342$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1341$4 ),
-    .P5(\port$1341$5 ),
-    .P6(\port$1341$6 ),
-    .P7(\port$1341$7 ),
-    .P8(\port$1341$8 ),
-    .P9(\port$1341$9 ),
+    .P4(\port$1342$4 ),
+    .P5(\port$1342$5 ),
+    .P6(\port$1342$6 ),
+    .P7(\port$1342$7 ),
+    .P8(\port$1342$8 ),
+    .P9(\port$1342$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1341$15 , \port$1341$14 , \port$1341$13 , \port$1341$12 , \port$1341$11 , \port$1341$10 , \port$1341$9 , \port$1341$8 , \port$1341$7 , \port$1341$6 , \port$1341$5 , \port$1341$4 , \port$1341$3 , \port$1341$2 , \port$1341$1 , \port$1341$0  };
+  assign p36[15:0] = { \port$1342$15 , \port$1342$14 , \port$1342$13 , \port$1342$12 , \port$1342$11 , \port$1342$10 , \port$1342$9 , \port$1342$8 , \port$1342$7 , \port$1342$6 , \port$1342$5 , \port$1342$4 , \port$1342$3 , \port$1342$2 , \port$1342$1 , \port$1342$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1357$0 , \port$1357$1 , \port$1357$2 , \port$1357$3 , \port$1357$4 , \port$1357$5 , \port$1357$6 , \port$1357$7 , \port$1357$8 , \port$1357$9 , \port$1357$10 , \port$1357$11 , \port$1357$12 , \port$1357$13 , \port$1357$14 , \port$1357$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1358$0 , \port$1358$1 , \port$1358$2 , \port$1358$3 , \port$1358$4 , \port$1358$5 , \port$1358$6 , \port$1358$7 , \port$1358$8 , \port$1358$9 , \port$1358$10 , \port$1358$11 , \port$1358$12 , \port$1358$13 , \port$1358$14 , \port$1358$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46321,38 +45934,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1357$0 , \port$1357$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1357$0 ;
-  wire \port$1357$0 ;
-  output \port$1357$1 ;
-  wire \port$1357$1 ;
-  output \port$1357$10 ;
-  wire \port$1357$10 ;
-  output \port$1357$11 ;
-  wire \port$1357$11 ;
-  output \port$1357$12 ;
-  wire \port$1357$12 ;
-  output \port$1357$13 ;
-  wire \port$1357$13 ;
-  output \port$1357$14 ;
-  wire \port$1357$14 ;
-  output \port$1357$15 ;
-  wire \port$1357$15 ;
-  output \port$1357$2 ;
-  wire \port$1357$2 ;
-  output \port$1357$3 ;
-  wire \port$1357$3 ;
-  output \port$1357$4 ;
-  wire \port$1357$4 ;
-  output \port$1357$5 ;
-  wire \port$1357$5 ;
-  output \port$1357$6 ;
-  wire \port$1357$6 ;
-  output \port$1357$7 ;
-  wire \port$1357$7 ;
-  output \port$1357$8 ;
-  wire \port$1357$8 ;
-  output \port$1357$9 ;
-  wire \port$1357$9 ;
+  output \port$1358$0 ;
+  wire \port$1358$0 ;
+  output \port$1358$1 ;
+  wire \port$1358$1 ;
+  output \port$1358$10 ;
+  wire \port$1358$10 ;
+  output \port$1358$11 ;
+  wire \port$1358$11 ;
+  output \port$1358$12 ;
+  wire \port$1358$12 ;
+  output \port$1358$13 ;
+  wire \port$1358$13 ;
+  output \port$1358$14 ;
+  wire \port$1358$14 ;
+  output \port$1358$15 ;
+  wire \port$1358$15 ;
+  output \port$1358$2 ;
+  wire \port$1358$2 ;
+  output \port$1358$3 ;
+  wire \port$1358$3 ;
+  output \port$1358$4 ;
+  wire \port$1358$4 ;
+  output \port$1358$5 ;
+  wire \port$1358$5 ;
+  output \port$1358$6 ;
+  wire \port$1358$6 ;
+  output \port$1358$7 ;
+  wire \port$1358$7 ;
+  output \port$1358$8 ;
+  wire \port$1358$8 ;
+  output \port$1358$9 ;
+  wire \port$1358$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46428,19 +46041,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1357$0 , \port$1357$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1357$0 ),
-    .P1(\port$1357$1 ),
-    .P10(\port$1357$10 ),
-    .P11(\port$1357$11 ),
-    .P12(\port$1357$12 ),
-    .P13(\port$1357$13 ),
-    .P14(\port$1357$14 ),
-    .P15(\port$1357$15 ),
+    .P0(\port$1358$0 ),
+    .P1(\port$1358$1 ),
+    .P10(\port$1358$10 ),
+    .P11(\port$1358$11 ),
+    .P12(\port$1358$12 ),
+    .P13(\port$1358$13 ),
+    .P14(\port$1358$14 ),
+    .P15(\port$1358$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1357$2 ),
+    .P2(\port$1358$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46451,30 +46064,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1357$0 , \port$1357$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1357$3 ),
+    .P3(\port$1358$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1357$4 ),
-    .P5(\port$1357$5 ),
-    .P6(\port$1357$6 ),
-    .P7(\port$1357$7 ),
-    .P8(\port$1357$8 ),
-    .P9(\port$1357$9 ),
+    .P4(\port$1358$4 ),
+    .P5(\port$1358$5 ),
+    .P6(\port$1358$6 ),
+    .P7(\port$1358$7 ),
+    .P8(\port$1358$8 ),
+    .P9(\port$1358$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1357$15 , \port$1357$14 , \port$1357$13 , \port$1357$12 , \port$1357$11 , \port$1357$10 , \port$1357$9 , \port$1357$8 , \port$1357$7 , \port$1357$6 , \port$1357$5 , \port$1357$4 , \port$1357$3 , \port$1357$2 , \port$1357$1 , \port$1357$0  };
+  assign p36[15:0] = { \port$1358$15 , \port$1358$14 , \port$1358$13 , \port$1358$12 , \port$1358$11 , \port$1358$10 , \port$1358$9 , \port$1358$8 , \port$1358$7 , \port$1358$6 , \port$1358$5 , \port$1358$4 , \port$1358$3 , \port$1358$2 , \port$1358$1 , \port$1358$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1373$0 , \port$1373$1 , \port$1373$2 , \port$1373$3 , \port$1373$4 , \port$1373$5 , \port$1373$6 , \port$1373$7 , \port$1373$8 , \port$1373$9 , \port$1373$10 , \port$1373$11 , \port$1373$12 , \port$1373$13 , \port$1373$14 , \port$1373$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1374$0 , \port$1374$1 , \port$1374$2 , \port$1374$3 , \port$1374$4 , \port$1374$5 , \port$1374$6 , \port$1374$7 , \port$1374$8 , \port$1374$9 , \port$1374$10 , \port$1374$11 , \port$1374$12 , \port$1374$13 , \port$1374$14 , \port$1374$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46482,38 +46095,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1373$0 , \port$1373$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1373$0 ;
-  wire \port$1373$0 ;
-  output \port$1373$1 ;
-  wire \port$1373$1 ;
-  output \port$1373$10 ;
-  wire \port$1373$10 ;
-  output \port$1373$11 ;
-  wire \port$1373$11 ;
-  output \port$1373$12 ;
-  wire \port$1373$12 ;
-  output \port$1373$13 ;
-  wire \port$1373$13 ;
-  output \port$1373$14 ;
-  wire \port$1373$14 ;
-  output \port$1373$15 ;
-  wire \port$1373$15 ;
-  output \port$1373$2 ;
-  wire \port$1373$2 ;
-  output \port$1373$3 ;
-  wire \port$1373$3 ;
-  output \port$1373$4 ;
-  wire \port$1373$4 ;
-  output \port$1373$5 ;
-  wire \port$1373$5 ;
-  output \port$1373$6 ;
-  wire \port$1373$6 ;
-  output \port$1373$7 ;
-  wire \port$1373$7 ;
-  output \port$1373$8 ;
-  wire \port$1373$8 ;
-  output \port$1373$9 ;
-  wire \port$1373$9 ;
+  output \port$1374$0 ;
+  wire \port$1374$0 ;
+  output \port$1374$1 ;
+  wire \port$1374$1 ;
+  output \port$1374$10 ;
+  wire \port$1374$10 ;
+  output \port$1374$11 ;
+  wire \port$1374$11 ;
+  output \port$1374$12 ;
+  wire \port$1374$12 ;
+  output \port$1374$13 ;
+  wire \port$1374$13 ;
+  output \port$1374$14 ;
+  wire \port$1374$14 ;
+  output \port$1374$15 ;
+  wire \port$1374$15 ;
+  output \port$1374$2 ;
+  wire \port$1374$2 ;
+  output \port$1374$3 ;
+  wire \port$1374$3 ;
+  output \port$1374$4 ;
+  wire \port$1374$4 ;
+  output \port$1374$5 ;
+  wire \port$1374$5 ;
+  output \port$1374$6 ;
+  wire \port$1374$6 ;
+  output \port$1374$7 ;
+  wire \port$1374$7 ;
+  output \port$1374$8 ;
+  wire \port$1374$8 ;
+  output \port$1374$9 ;
+  wire \port$1374$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46589,19 +46202,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1373$0 , \port$1373$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1373$0 ),
-    .P1(\port$1373$1 ),
-    .P10(\port$1373$10 ),
-    .P11(\port$1373$11 ),
-    .P12(\port$1373$12 ),
-    .P13(\port$1373$13 ),
-    .P14(\port$1373$14 ),
-    .P15(\port$1373$15 ),
+    .P0(\port$1374$0 ),
+    .P1(\port$1374$1 ),
+    .P10(\port$1374$10 ),
+    .P11(\port$1374$11 ),
+    .P12(\port$1374$12 ),
+    .P13(\port$1374$13 ),
+    .P14(\port$1374$14 ),
+    .P15(\port$1374$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1373$2 ),
+    .P2(\port$1374$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46612,30 +46225,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1373$0 , \port$1373$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1373$3 ),
+    .P3(\port$1374$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1373$4 ),
-    .P5(\port$1373$5 ),
-    .P6(\port$1373$6 ),
-    .P7(\port$1373$7 ),
-    .P8(\port$1373$8 ),
-    .P9(\port$1373$9 ),
+    .P4(\port$1374$4 ),
+    .P5(\port$1374$5 ),
+    .P6(\port$1374$6 ),
+    .P7(\port$1374$7 ),
+    .P8(\port$1374$8 ),
+    .P9(\port$1374$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1373$15 , \port$1373$14 , \port$1373$13 , \port$1373$12 , \port$1373$11 , \port$1373$10 , \port$1373$9 , \port$1373$8 , \port$1373$7 , \port$1373$6 , \port$1373$5 , \port$1373$4 , \port$1373$3 , \port$1373$2 , \port$1373$1 , \port$1373$0  };
+  assign p36[15:0] = { \port$1374$15 , \port$1374$14 , \port$1374$13 , \port$1374$12 , \port$1374$11 , \port$1374$10 , \port$1374$9 , \port$1374$8 , \port$1374$7 , \port$1374$6 , \port$1374$5 , \port$1374$4 , \port$1374$3 , \port$1374$2 , \port$1374$1 , \port$1374$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1389$0 , \port$1389$1 , \port$1389$2 , \port$1389$3 , \port$1389$4 , \port$1389$5 , \port$1389$6 , \port$1389$7 , \port$1389$8 , \port$1389$9 , \port$1389$10 , \port$1389$11 , \port$1389$12 , \port$1389$13 , \port$1389$14 , \port$1389$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1390$0 , \port$1390$1 , \port$1390$2 , \port$1390$3 , \port$1390$4 , \port$1390$5 , \port$1390$6 , \port$1390$7 , \port$1390$8 , \port$1390$9 , \port$1390$10 , \port$1390$11 , \port$1390$12 , \port$1390$13 , \port$1390$14 , \port$1390$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46643,38 +46256,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1389$0 , \port$1389$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1389$0 ;
-  wire \port$1389$0 ;
-  output \port$1389$1 ;
-  wire \port$1389$1 ;
-  output \port$1389$10 ;
-  wire \port$1389$10 ;
-  output \port$1389$11 ;
-  wire \port$1389$11 ;
-  output \port$1389$12 ;
-  wire \port$1389$12 ;
-  output \port$1389$13 ;
-  wire \port$1389$13 ;
-  output \port$1389$14 ;
-  wire \port$1389$14 ;
-  output \port$1389$15 ;
-  wire \port$1389$15 ;
-  output \port$1389$2 ;
-  wire \port$1389$2 ;
-  output \port$1389$3 ;
-  wire \port$1389$3 ;
-  output \port$1389$4 ;
-  wire \port$1389$4 ;
-  output \port$1389$5 ;
-  wire \port$1389$5 ;
-  output \port$1389$6 ;
-  wire \port$1389$6 ;
-  output \port$1389$7 ;
-  wire \port$1389$7 ;
-  output \port$1389$8 ;
-  wire \port$1389$8 ;
-  output \port$1389$9 ;
-  wire \port$1389$9 ;
+  output \port$1390$0 ;
+  wire \port$1390$0 ;
+  output \port$1390$1 ;
+  wire \port$1390$1 ;
+  output \port$1390$10 ;
+  wire \port$1390$10 ;
+  output \port$1390$11 ;
+  wire \port$1390$11 ;
+  output \port$1390$12 ;
+  wire \port$1390$12 ;
+  output \port$1390$13 ;
+  wire \port$1390$13 ;
+  output \port$1390$14 ;
+  wire \port$1390$14 ;
+  output \port$1390$15 ;
+  wire \port$1390$15 ;
+  output \port$1390$2 ;
+  wire \port$1390$2 ;
+  output \port$1390$3 ;
+  wire \port$1390$3 ;
+  output \port$1390$4 ;
+  wire \port$1390$4 ;
+  output \port$1390$5 ;
+  wire \port$1390$5 ;
+  output \port$1390$6 ;
+  wire \port$1390$6 ;
+  output \port$1390$7 ;
+  wire \port$1390$7 ;
+  output \port$1390$8 ;
+  wire \port$1390$8 ;
+  output \port$1390$9 ;
+  wire \port$1390$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46750,19 +46363,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1389$0 , \port$1389$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1389$0 ),
-    .P1(\port$1389$1 ),
-    .P10(\port$1389$10 ),
-    .P11(\port$1389$11 ),
-    .P12(\port$1389$12 ),
-    .P13(\port$1389$13 ),
-    .P14(\port$1389$14 ),
-    .P15(\port$1389$15 ),
+    .P0(\port$1390$0 ),
+    .P1(\port$1390$1 ),
+    .P10(\port$1390$10 ),
+    .P11(\port$1390$11 ),
+    .P12(\port$1390$12 ),
+    .P13(\port$1390$13 ),
+    .P14(\port$1390$14 ),
+    .P15(\port$1390$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1389$2 ),
+    .P2(\port$1390$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46773,30 +46386,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1389$0 , \port$1389$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1389$3 ),
+    .P3(\port$1390$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1389$4 ),
-    .P5(\port$1389$5 ),
-    .P6(\port$1389$6 ),
-    .P7(\port$1389$7 ),
-    .P8(\port$1389$8 ),
-    .P9(\port$1389$9 ),
+    .P4(\port$1390$4 ),
+    .P5(\port$1390$5 ),
+    .P6(\port$1390$6 ),
+    .P7(\port$1390$7 ),
+    .P8(\port$1390$8 ),
+    .P9(\port$1390$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1389$15 , \port$1389$14 , \port$1389$13 , \port$1389$12 , \port$1389$11 , \port$1389$10 , \port$1389$9 , \port$1389$8 , \port$1389$7 , \port$1389$6 , \port$1389$5 , \port$1389$4 , \port$1389$3 , \port$1389$2 , \port$1389$1 , \port$1389$0  };
+  assign p36[15:0] = { \port$1390$15 , \port$1390$14 , \port$1390$13 , \port$1390$12 , \port$1390$11 , \port$1390$10 , \port$1390$9 , \port$1390$8 , \port$1390$7 , \port$1390$6 , \port$1390$5 , \port$1390$4 , \port$1390$3 , \port$1390$2 , \port$1390$1 , \port$1390$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1405$0 , \port$1405$1 , \port$1405$2 , \port$1405$3 , \port$1405$4 , \port$1405$5 , \port$1405$6 , \port$1405$7 , \port$1405$8 , \port$1405$9 , \port$1405$10 , \port$1405$11 , \port$1405$12 , \port$1405$13 , \port$1405$14 , \port$1405$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1406$0 , \port$1406$1 , \port$1406$2 , \port$1406$3 , \port$1406$4 , \port$1406$5 , \port$1406$6 , \port$1406$7 , \port$1406$8 , \port$1406$9 , \port$1406$10 , \port$1406$11 , \port$1406$12 , \port$1406$13 , \port$1406$14 , \port$1406$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46804,38 +46417,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1405$0 , \port$1405$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1405$0 ;
-  wire \port$1405$0 ;
-  output \port$1405$1 ;
-  wire \port$1405$1 ;
-  output \port$1405$10 ;
-  wire \port$1405$10 ;
-  output \port$1405$11 ;
-  wire \port$1405$11 ;
-  output \port$1405$12 ;
-  wire \port$1405$12 ;
-  output \port$1405$13 ;
-  wire \port$1405$13 ;
-  output \port$1405$14 ;
-  wire \port$1405$14 ;
-  output \port$1405$15 ;
-  wire \port$1405$15 ;
-  output \port$1405$2 ;
-  wire \port$1405$2 ;
-  output \port$1405$3 ;
-  wire \port$1405$3 ;
-  output \port$1405$4 ;
-  wire \port$1405$4 ;
-  output \port$1405$5 ;
-  wire \port$1405$5 ;
-  output \port$1405$6 ;
-  wire \port$1405$6 ;
-  output \port$1405$7 ;
-  wire \port$1405$7 ;
-  output \port$1405$8 ;
-  wire \port$1405$8 ;
-  output \port$1405$9 ;
-  wire \port$1405$9 ;
+  output \port$1406$0 ;
+  wire \port$1406$0 ;
+  output \port$1406$1 ;
+  wire \port$1406$1 ;
+  output \port$1406$10 ;
+  wire \port$1406$10 ;
+  output \port$1406$11 ;
+  wire \port$1406$11 ;
+  output \port$1406$12 ;
+  wire \port$1406$12 ;
+  output \port$1406$13 ;
+  wire \port$1406$13 ;
+  output \port$1406$14 ;
+  wire \port$1406$14 ;
+  output \port$1406$15 ;
+  wire \port$1406$15 ;
+  output \port$1406$2 ;
+  wire \port$1406$2 ;
+  output \port$1406$3 ;
+  wire \port$1406$3 ;
+  output \port$1406$4 ;
+  wire \port$1406$4 ;
+  output \port$1406$5 ;
+  wire \port$1406$5 ;
+  output \port$1406$6 ;
+  wire \port$1406$6 ;
+  output \port$1406$7 ;
+  wire \port$1406$7 ;
+  output \port$1406$8 ;
+  wire \port$1406$8 ;
+  output \port$1406$9 ;
+  wire \port$1406$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46911,19 +46524,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1405$0 , \port$1405$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1405$0 ),
-    .P1(\port$1405$1 ),
-    .P10(\port$1405$10 ),
-    .P11(\port$1405$11 ),
-    .P12(\port$1405$12 ),
-    .P13(\port$1405$13 ),
-    .P14(\port$1405$14 ),
-    .P15(\port$1405$15 ),
+    .P0(\port$1406$0 ),
+    .P1(\port$1406$1 ),
+    .P10(\port$1406$10 ),
+    .P11(\port$1406$11 ),
+    .P12(\port$1406$12 ),
+    .P13(\port$1406$13 ),
+    .P14(\port$1406$14 ),
+    .P15(\port$1406$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1405$2 ),
+    .P2(\port$1406$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46934,30 +46547,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1405$0 , \port$1405$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1405$3 ),
+    .P3(\port$1406$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1405$4 ),
-    .P5(\port$1405$5 ),
-    .P6(\port$1405$6 ),
-    .P7(\port$1405$7 ),
-    .P8(\port$1405$8 ),
-    .P9(\port$1405$9 ),
+    .P4(\port$1406$4 ),
+    .P5(\port$1406$5 ),
+    .P6(\port$1406$6 ),
+    .P7(\port$1406$7 ),
+    .P8(\port$1406$8 ),
+    .P9(\port$1406$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1405$15 , \port$1405$14 , \port$1405$13 , \port$1405$12 , \port$1405$11 , \port$1405$10 , \port$1405$9 , \port$1405$8 , \port$1405$7 , \port$1405$6 , \port$1405$5 , \port$1405$4 , \port$1405$3 , \port$1405$2 , \port$1405$1 , \port$1405$0  };
+  assign p36[15:0] = { \port$1406$15 , \port$1406$14 , \port$1406$13 , \port$1406$12 , \port$1406$11 , \port$1406$10 , \port$1406$9 , \port$1406$8 , \port$1406$7 , \port$1406$6 , \port$1406$5 , \port$1406$4 , \port$1406$3 , \port$1406$2 , \port$1406$1 , \port$1406$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1421$0 , \port$1421$1 , \port$1421$2 , \port$1421$3 , \port$1421$4 , \port$1421$5 , \port$1421$6 , \port$1421$7 , \port$1421$8 , \port$1421$9 , \port$1421$10 , \port$1421$11 , \port$1421$12 , \port$1421$13 , \port$1421$14 , \port$1421$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1422$0 , \port$1422$1 , \port$1422$2 , \port$1422$3 , \port$1422$4 , \port$1422$5 , \port$1422$6 , \port$1422$7 , \port$1422$8 , \port$1422$9 , \port$1422$10 , \port$1422$11 , \port$1422$12 , \port$1422$13 , \port$1422$14 , \port$1422$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46965,38 +46578,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1421$0 , \port$1421$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1421$0 ;
-  wire \port$1421$0 ;
-  output \port$1421$1 ;
-  wire \port$1421$1 ;
-  output \port$1421$10 ;
-  wire \port$1421$10 ;
-  output \port$1421$11 ;
-  wire \port$1421$11 ;
-  output \port$1421$12 ;
-  wire \port$1421$12 ;
-  output \port$1421$13 ;
-  wire \port$1421$13 ;
-  output \port$1421$14 ;
-  wire \port$1421$14 ;
-  output \port$1421$15 ;
-  wire \port$1421$15 ;
-  output \port$1421$2 ;
-  wire \port$1421$2 ;
-  output \port$1421$3 ;
-  wire \port$1421$3 ;
-  output \port$1421$4 ;
-  wire \port$1421$4 ;
-  output \port$1421$5 ;
-  wire \port$1421$5 ;
-  output \port$1421$6 ;
-  wire \port$1421$6 ;
-  output \port$1421$7 ;
-  wire \port$1421$7 ;
-  output \port$1421$8 ;
-  wire \port$1421$8 ;
-  output \port$1421$9 ;
-  wire \port$1421$9 ;
+  output \port$1422$0 ;
+  wire \port$1422$0 ;
+  output \port$1422$1 ;
+  wire \port$1422$1 ;
+  output \port$1422$10 ;
+  wire \port$1422$10 ;
+  output \port$1422$11 ;
+  wire \port$1422$11 ;
+  output \port$1422$12 ;
+  wire \port$1422$12 ;
+  output \port$1422$13 ;
+  wire \port$1422$13 ;
+  output \port$1422$14 ;
+  wire \port$1422$14 ;
+  output \port$1422$15 ;
+  wire \port$1422$15 ;
+  output \port$1422$2 ;
+  wire \port$1422$2 ;
+  output \port$1422$3 ;
+  wire \port$1422$3 ;
+  output \port$1422$4 ;
+  wire \port$1422$4 ;
+  output \port$1422$5 ;
+  wire \port$1422$5 ;
+  output \port$1422$6 ;
+  wire \port$1422$6 ;
+  output \port$1422$7 ;
+  wire \port$1422$7 ;
+  output \port$1422$8 ;
+  wire \port$1422$8 ;
+  output \port$1422$9 ;
+  wire \port$1422$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47072,19 +46685,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1421$0 , \port$1421$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1421$0 ),
-    .P1(\port$1421$1 ),
-    .P10(\port$1421$10 ),
-    .P11(\port$1421$11 ),
-    .P12(\port$1421$12 ),
-    .P13(\port$1421$13 ),
-    .P14(\port$1421$14 ),
-    .P15(\port$1421$15 ),
+    .P0(\port$1422$0 ),
+    .P1(\port$1422$1 ),
+    .P10(\port$1422$10 ),
+    .P11(\port$1422$11 ),
+    .P12(\port$1422$12 ),
+    .P13(\port$1422$13 ),
+    .P14(\port$1422$14 ),
+    .P15(\port$1422$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1421$2 ),
+    .P2(\port$1422$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47095,30 +46708,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1421$0 , \port$1421$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1421$3 ),
+    .P3(\port$1422$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1421$4 ),
-    .P5(\port$1421$5 ),
-    .P6(\port$1421$6 ),
-    .P7(\port$1421$7 ),
-    .P8(\port$1421$8 ),
-    .P9(\port$1421$9 ),
+    .P4(\port$1422$4 ),
+    .P5(\port$1422$5 ),
+    .P6(\port$1422$6 ),
+    .P7(\port$1422$7 ),
+    .P8(\port$1422$8 ),
+    .P9(\port$1422$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1421$15 , \port$1421$14 , \port$1421$13 , \port$1421$12 , \port$1421$11 , \port$1421$10 , \port$1421$9 , \port$1421$8 , \port$1421$7 , \port$1421$6 , \port$1421$5 , \port$1421$4 , \port$1421$3 , \port$1421$2 , \port$1421$1 , \port$1421$0  };
+  assign p36[15:0] = { \port$1422$15 , \port$1422$14 , \port$1422$13 , \port$1422$12 , \port$1422$11 , \port$1422$10 , \port$1422$9 , \port$1422$8 , \port$1422$7 , \port$1422$6 , \port$1422$5 , \port$1422$4 , \port$1422$3 , \port$1422$2 , \port$1422$1 , \port$1422$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1437$0 , \port$1437$1 , \port$1437$2 , \port$1437$3 , \port$1437$4 , \port$1437$5 , \port$1437$6 , \port$1437$7 , \port$1437$8 , \port$1437$9 , \port$1437$10 , \port$1437$11 , \port$1437$12 , \port$1437$13 , \port$1437$14 , \port$1437$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1438$0 , \port$1438$1 , \port$1438$2 , \port$1438$3 , \port$1438$4 , \port$1438$5 , \port$1438$6 , \port$1438$7 , \port$1438$8 , \port$1438$9 , \port$1438$10 , \port$1438$11 , \port$1438$12 , \port$1438$13 , \port$1438$14 , \port$1438$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47126,38 +46739,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1437$0 , \port$1437$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1437$0 ;
-  wire \port$1437$0 ;
-  output \port$1437$1 ;
-  wire \port$1437$1 ;
-  output \port$1437$10 ;
-  wire \port$1437$10 ;
-  output \port$1437$11 ;
-  wire \port$1437$11 ;
-  output \port$1437$12 ;
-  wire \port$1437$12 ;
-  output \port$1437$13 ;
-  wire \port$1437$13 ;
-  output \port$1437$14 ;
-  wire \port$1437$14 ;
-  output \port$1437$15 ;
-  wire \port$1437$15 ;
-  output \port$1437$2 ;
-  wire \port$1437$2 ;
-  output \port$1437$3 ;
-  wire \port$1437$3 ;
-  output \port$1437$4 ;
-  wire \port$1437$4 ;
-  output \port$1437$5 ;
-  wire \port$1437$5 ;
-  output \port$1437$6 ;
-  wire \port$1437$6 ;
-  output \port$1437$7 ;
-  wire \port$1437$7 ;
-  output \port$1437$8 ;
-  wire \port$1437$8 ;
-  output \port$1437$9 ;
-  wire \port$1437$9 ;
+  output \port$1438$0 ;
+  wire \port$1438$0 ;
+  output \port$1438$1 ;
+  wire \port$1438$1 ;
+  output \port$1438$10 ;
+  wire \port$1438$10 ;
+  output \port$1438$11 ;
+  wire \port$1438$11 ;
+  output \port$1438$12 ;
+  wire \port$1438$12 ;
+  output \port$1438$13 ;
+  wire \port$1438$13 ;
+  output \port$1438$14 ;
+  wire \port$1438$14 ;
+  output \port$1438$15 ;
+  wire \port$1438$15 ;
+  output \port$1438$2 ;
+  wire \port$1438$2 ;
+  output \port$1438$3 ;
+  wire \port$1438$3 ;
+  output \port$1438$4 ;
+  wire \port$1438$4 ;
+  output \port$1438$5 ;
+  wire \port$1438$5 ;
+  output \port$1438$6 ;
+  wire \port$1438$6 ;
+  output \port$1438$7 ;
+  wire \port$1438$7 ;
+  output \port$1438$8 ;
+  wire \port$1438$8 ;
+  output \port$1438$9 ;
+  wire \port$1438$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47233,19 +46846,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1437$0 , \port$1437$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1437$0 ),
-    .P1(\port$1437$1 ),
-    .P10(\port$1437$10 ),
-    .P11(\port$1437$11 ),
-    .P12(\port$1437$12 ),
-    .P13(\port$1437$13 ),
-    .P14(\port$1437$14 ),
-    .P15(\port$1437$15 ),
+    .P0(\port$1438$0 ),
+    .P1(\port$1438$1 ),
+    .P10(\port$1438$10 ),
+    .P11(\port$1438$11 ),
+    .P12(\port$1438$12 ),
+    .P13(\port$1438$13 ),
+    .P14(\port$1438$14 ),
+    .P15(\port$1438$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1437$2 ),
+    .P2(\port$1438$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47256,30 +46869,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1437$0 , \port$1437$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1437$3 ),
+    .P3(\port$1438$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1437$4 ),
-    .P5(\port$1437$5 ),
-    .P6(\port$1437$6 ),
-    .P7(\port$1437$7 ),
-    .P8(\port$1437$8 ),
-    .P9(\port$1437$9 ),
+    .P4(\port$1438$4 ),
+    .P5(\port$1438$5 ),
+    .P6(\port$1438$6 ),
+    .P7(\port$1438$7 ),
+    .P8(\port$1438$8 ),
+    .P9(\port$1438$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1437$15 , \port$1437$14 , \port$1437$13 , \port$1437$12 , \port$1437$11 , \port$1437$10 , \port$1437$9 , \port$1437$8 , \port$1437$7 , \port$1437$6 , \port$1437$5 , \port$1437$4 , \port$1437$3 , \port$1437$2 , \port$1437$1 , \port$1437$0  };
+  assign p36[15:0] = { \port$1438$15 , \port$1438$14 , \port$1438$13 , \port$1438$12 , \port$1438$11 , \port$1438$10 , \port$1438$9 , \port$1438$8 , \port$1438$7 , \port$1438$6 , \port$1438$5 , \port$1438$4 , \port$1438$3 , \port$1438$2 , \port$1438$1 , \port$1438$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1453$0 , \port$1453$1 , \port$1453$2 , \port$1453$3 , \port$1453$4 , \port$1453$5 , \port$1453$6 , \port$1453$7 , \port$1453$8 , \port$1453$9 , \port$1453$10 , \port$1453$11 , \port$1453$12 , \port$1453$13 , \port$1453$14 , \port$1453$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1454$0 , \port$1454$1 , \port$1454$2 , \port$1454$3 , \port$1454$4 , \port$1454$5 , \port$1454$6 , \port$1454$7 , \port$1454$8 , \port$1454$9 , \port$1454$10 , \port$1454$11 , \port$1454$12 , \port$1454$13 , \port$1454$14 , \port$1454$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47287,38 +46900,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1453$0 , \port$1453$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1453$0 ;
-  wire \port$1453$0 ;
-  output \port$1453$1 ;
-  wire \port$1453$1 ;
-  output \port$1453$10 ;
-  wire \port$1453$10 ;
-  output \port$1453$11 ;
-  wire \port$1453$11 ;
-  output \port$1453$12 ;
-  wire \port$1453$12 ;
-  output \port$1453$13 ;
-  wire \port$1453$13 ;
-  output \port$1453$14 ;
-  wire \port$1453$14 ;
-  output \port$1453$15 ;
-  wire \port$1453$15 ;
-  output \port$1453$2 ;
-  wire \port$1453$2 ;
-  output \port$1453$3 ;
-  wire \port$1453$3 ;
-  output \port$1453$4 ;
-  wire \port$1453$4 ;
-  output \port$1453$5 ;
-  wire \port$1453$5 ;
-  output \port$1453$6 ;
-  wire \port$1453$6 ;
-  output \port$1453$7 ;
-  wire \port$1453$7 ;
-  output \port$1453$8 ;
-  wire \port$1453$8 ;
-  output \port$1453$9 ;
-  wire \port$1453$9 ;
+  output \port$1454$0 ;
+  wire \port$1454$0 ;
+  output \port$1454$1 ;
+  wire \port$1454$1 ;
+  output \port$1454$10 ;
+  wire \port$1454$10 ;
+  output \port$1454$11 ;
+  wire \port$1454$11 ;
+  output \port$1454$12 ;
+  wire \port$1454$12 ;
+  output \port$1454$13 ;
+  wire \port$1454$13 ;
+  output \port$1454$14 ;
+  wire \port$1454$14 ;
+  output \port$1454$15 ;
+  wire \port$1454$15 ;
+  output \port$1454$2 ;
+  wire \port$1454$2 ;
+  output \port$1454$3 ;
+  wire \port$1454$3 ;
+  output \port$1454$4 ;
+  wire \port$1454$4 ;
+  output \port$1454$5 ;
+  wire \port$1454$5 ;
+  output \port$1454$6 ;
+  wire \port$1454$6 ;
+  output \port$1454$7 ;
+  wire \port$1454$7 ;
+  output \port$1454$8 ;
+  wire \port$1454$8 ;
+  output \port$1454$9 ;
+  wire \port$1454$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47394,19 +47007,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1453$0 , \port$1453$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1453$0 ),
-    .P1(\port$1453$1 ),
-    .P10(\port$1453$10 ),
-    .P11(\port$1453$11 ),
-    .P12(\port$1453$12 ),
-    .P13(\port$1453$13 ),
-    .P14(\port$1453$14 ),
-    .P15(\port$1453$15 ),
+    .P0(\port$1454$0 ),
+    .P1(\port$1454$1 ),
+    .P10(\port$1454$10 ),
+    .P11(\port$1454$11 ),
+    .P12(\port$1454$12 ),
+    .P13(\port$1454$13 ),
+    .P14(\port$1454$14 ),
+    .P15(\port$1454$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1453$2 ),
+    .P2(\port$1454$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47417,30 +47030,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1453$0 , \port$1453$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1453$3 ),
+    .P3(\port$1454$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1453$4 ),
-    .P5(\port$1453$5 ),
-    .P6(\port$1453$6 ),
-    .P7(\port$1453$7 ),
-    .P8(\port$1453$8 ),
-    .P9(\port$1453$9 ),
+    .P4(\port$1454$4 ),
+    .P5(\port$1454$5 ),
+    .P6(\port$1454$6 ),
+    .P7(\port$1454$7 ),
+    .P8(\port$1454$8 ),
+    .P9(\port$1454$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1453$15 , \port$1453$14 , \port$1453$13 , \port$1453$12 , \port$1453$11 , \port$1453$10 , \port$1453$9 , \port$1453$8 , \port$1453$7 , \port$1453$6 , \port$1453$5 , \port$1453$4 , \port$1453$3 , \port$1453$2 , \port$1453$1 , \port$1453$0  };
+  assign p36[15:0] = { \port$1454$15 , \port$1454$14 , \port$1454$13 , \port$1454$12 , \port$1454$11 , \port$1454$10 , \port$1454$9 , \port$1454$8 , \port$1454$7 , \port$1454$6 , \port$1454$5 , \port$1454$4 , \port$1454$3 , \port$1454$2 , \port$1454$1 , \port$1454$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1469$0 , \port$1469$1 , \port$1469$2 , \port$1469$3 , \port$1469$4 , \port$1469$5 , \port$1469$6 , \port$1469$7 , \port$1469$8 , \port$1469$9 , \port$1469$10 , \port$1469$11 , \port$1469$12 , \port$1469$13 , \port$1469$14 , \port$1469$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1470$0 , \port$1470$1 , \port$1470$2 , \port$1470$3 , \port$1470$4 , \port$1470$5 , \port$1470$6 , \port$1470$7 , \port$1470$8 , \port$1470$9 , \port$1470$10 , \port$1470$11 , \port$1470$12 , \port$1470$13 , \port$1470$14 , \port$1470$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47448,38 +47061,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1469$0 , \port$1469$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1469$0 ;
-  wire \port$1469$0 ;
-  output \port$1469$1 ;
-  wire \port$1469$1 ;
-  output \port$1469$10 ;
-  wire \port$1469$10 ;
-  output \port$1469$11 ;
-  wire \port$1469$11 ;
-  output \port$1469$12 ;
-  wire \port$1469$12 ;
-  output \port$1469$13 ;
-  wire \port$1469$13 ;
-  output \port$1469$14 ;
-  wire \port$1469$14 ;
-  output \port$1469$15 ;
-  wire \port$1469$15 ;
-  output \port$1469$2 ;
-  wire \port$1469$2 ;
-  output \port$1469$3 ;
-  wire \port$1469$3 ;
-  output \port$1469$4 ;
-  wire \port$1469$4 ;
-  output \port$1469$5 ;
-  wire \port$1469$5 ;
-  output \port$1469$6 ;
-  wire \port$1469$6 ;
-  output \port$1469$7 ;
-  wire \port$1469$7 ;
-  output \port$1469$8 ;
-  wire \port$1469$8 ;
-  output \port$1469$9 ;
-  wire \port$1469$9 ;
+  output \port$1470$0 ;
+  wire \port$1470$0 ;
+  output \port$1470$1 ;
+  wire \port$1470$1 ;
+  output \port$1470$10 ;
+  wire \port$1470$10 ;
+  output \port$1470$11 ;
+  wire \port$1470$11 ;
+  output \port$1470$12 ;
+  wire \port$1470$12 ;
+  output \port$1470$13 ;
+  wire \port$1470$13 ;
+  output \port$1470$14 ;
+  wire \port$1470$14 ;
+  output \port$1470$15 ;
+  wire \port$1470$15 ;
+  output \port$1470$2 ;
+  wire \port$1470$2 ;
+  output \port$1470$3 ;
+  wire \port$1470$3 ;
+  output \port$1470$4 ;
+  wire \port$1470$4 ;
+  output \port$1470$5 ;
+  wire \port$1470$5 ;
+  output \port$1470$6 ;
+  wire \port$1470$6 ;
+  output \port$1470$7 ;
+  wire \port$1470$7 ;
+  output \port$1470$8 ;
+  wire \port$1470$8 ;
+  output \port$1470$9 ;
+  wire \port$1470$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47555,19 +47168,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1469$0 , \port$1469$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1469$0 ),
-    .P1(\port$1469$1 ),
-    .P10(\port$1469$10 ),
-    .P11(\port$1469$11 ),
-    .P12(\port$1469$12 ),
-    .P13(\port$1469$13 ),
-    .P14(\port$1469$14 ),
-    .P15(\port$1469$15 ),
+    .P0(\port$1470$0 ),
+    .P1(\port$1470$1 ),
+    .P10(\port$1470$10 ),
+    .P11(\port$1470$11 ),
+    .P12(\port$1470$12 ),
+    .P13(\port$1470$13 ),
+    .P14(\port$1470$14 ),
+    .P15(\port$1470$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1469$2 ),
+    .P2(\port$1470$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47578,30 +47191,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1469$0 , \port$1469$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1469$3 ),
+    .P3(\port$1470$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1469$4 ),
-    .P5(\port$1469$5 ),
-    .P6(\port$1469$6 ),
-    .P7(\port$1469$7 ),
-    .P8(\port$1469$8 ),
-    .P9(\port$1469$9 ),
+    .P4(\port$1470$4 ),
+    .P5(\port$1470$5 ),
+    .P6(\port$1470$6 ),
+    .P7(\port$1470$7 ),
+    .P8(\port$1470$8 ),
+    .P9(\port$1470$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1469$15 , \port$1469$14 , \port$1469$13 , \port$1469$12 , \port$1469$11 , \port$1469$10 , \port$1469$9 , \port$1469$8 , \port$1469$7 , \port$1469$6 , \port$1469$5 , \port$1469$4 , \port$1469$3 , \port$1469$2 , \port$1469$1 , \port$1469$0  };
+  assign p36[15:0] = { \port$1470$15 , \port$1470$14 , \port$1470$13 , \port$1470$12 , \port$1470$11 , \port$1470$10 , \port$1470$9 , \port$1470$8 , \port$1470$7 , \port$1470$6 , \port$1470$5 , \port$1470$4 , \port$1470$3 , \port$1470$2 , \port$1470$1 , \port$1470$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1485$0 , \port$1485$1 , \port$1485$2 , \port$1485$3 , \port$1485$4 , \port$1485$5 , \port$1485$6 , \port$1485$7 , \port$1485$8 , \port$1485$9 , \port$1485$10 , \port$1485$11 , \port$1485$12 , \port$1485$13 , \port$1485$14 , \port$1485$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1486$0 , \port$1486$1 , \port$1486$2 , \port$1486$3 , \port$1486$4 , \port$1486$5 , \port$1486$6 , \port$1486$7 , \port$1486$8 , \port$1486$9 , \port$1486$10 , \port$1486$11 , \port$1486$12 , \port$1486$13 , \port$1486$14 , \port$1486$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47609,38 +47222,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1485$0 , \port$1485$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1485$0 ;
-  wire \port$1485$0 ;
-  output \port$1485$1 ;
-  wire \port$1485$1 ;
-  output \port$1485$10 ;
-  wire \port$1485$10 ;
-  output \port$1485$11 ;
-  wire \port$1485$11 ;
-  output \port$1485$12 ;
-  wire \port$1485$12 ;
-  output \port$1485$13 ;
-  wire \port$1485$13 ;
-  output \port$1485$14 ;
-  wire \port$1485$14 ;
-  output \port$1485$15 ;
-  wire \port$1485$15 ;
-  output \port$1485$2 ;
-  wire \port$1485$2 ;
-  output \port$1485$3 ;
-  wire \port$1485$3 ;
-  output \port$1485$4 ;
-  wire \port$1485$4 ;
-  output \port$1485$5 ;
-  wire \port$1485$5 ;
-  output \port$1485$6 ;
-  wire \port$1485$6 ;
-  output \port$1485$7 ;
-  wire \port$1485$7 ;
-  output \port$1485$8 ;
-  wire \port$1485$8 ;
-  output \port$1485$9 ;
-  wire \port$1485$9 ;
+  output \port$1486$0 ;
+  wire \port$1486$0 ;
+  output \port$1486$1 ;
+  wire \port$1486$1 ;
+  output \port$1486$10 ;
+  wire \port$1486$10 ;
+  output \port$1486$11 ;
+  wire \port$1486$11 ;
+  output \port$1486$12 ;
+  wire \port$1486$12 ;
+  output \port$1486$13 ;
+  wire \port$1486$13 ;
+  output \port$1486$14 ;
+  wire \port$1486$14 ;
+  output \port$1486$15 ;
+  wire \port$1486$15 ;
+  output \port$1486$2 ;
+  wire \port$1486$2 ;
+  output \port$1486$3 ;
+  wire \port$1486$3 ;
+  output \port$1486$4 ;
+  wire \port$1486$4 ;
+  output \port$1486$5 ;
+  wire \port$1486$5 ;
+  output \port$1486$6 ;
+  wire \port$1486$6 ;
+  output \port$1486$7 ;
+  wire \port$1486$7 ;
+  output \port$1486$8 ;
+  wire \port$1486$8 ;
+  output \port$1486$9 ;
+  wire \port$1486$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47716,19 +47329,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1485$0 , \port$1485$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1485$0 ),
-    .P1(\port$1485$1 ),
-    .P10(\port$1485$10 ),
-    .P11(\port$1485$11 ),
-    .P12(\port$1485$12 ),
-    .P13(\port$1485$13 ),
-    .P14(\port$1485$14 ),
-    .P15(\port$1485$15 ),
+    .P0(\port$1486$0 ),
+    .P1(\port$1486$1 ),
+    .P10(\port$1486$10 ),
+    .P11(\port$1486$11 ),
+    .P12(\port$1486$12 ),
+    .P13(\port$1486$13 ),
+    .P14(\port$1486$14 ),
+    .P15(\port$1486$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1485$2 ),
+    .P2(\port$1486$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47739,30 +47352,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1485$0 , \port$1485$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1485$3 ),
+    .P3(\port$1486$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1485$4 ),
-    .P5(\port$1485$5 ),
-    .P6(\port$1485$6 ),
-    .P7(\port$1485$7 ),
-    .P8(\port$1485$8 ),
-    .P9(\port$1485$9 ),
+    .P4(\port$1486$4 ),
+    .P5(\port$1486$5 ),
+    .P6(\port$1486$6 ),
+    .P7(\port$1486$7 ),
+    .P8(\port$1486$8 ),
+    .P9(\port$1486$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1485$15 , \port$1485$14 , \port$1485$13 , \port$1485$12 , \port$1485$11 , \port$1485$10 , \port$1485$9 , \port$1485$8 , \port$1485$7 , \port$1485$6 , \port$1485$5 , \port$1485$4 , \port$1485$3 , \port$1485$2 , \port$1485$1 , \port$1485$0  };
+  assign p36[15:0] = { \port$1486$15 , \port$1486$14 , \port$1486$13 , \port$1486$12 , \port$1486$11 , \port$1486$10 , \port$1486$9 , \port$1486$8 , \port$1486$7 , \port$1486$6 , \port$1486$5 , \port$1486$4 , \port$1486$3 , \port$1486$2 , \port$1486$1 , \port$1486$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1501$0 , \port$1501$1 , \port$1501$2 , \port$1501$3 , \port$1501$4 , \port$1501$5 , \port$1501$6 , \port$1501$7 , \port$1501$8 , \port$1501$9 , \port$1501$10 , \port$1501$11 , \port$1501$12 , \port$1501$13 , \port$1501$14 , \port$1501$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1502$0 , \port$1502$1 , \port$1502$2 , \port$1502$3 , \port$1502$4 , \port$1502$5 , \port$1502$6 , \port$1502$7 , \port$1502$8 , \port$1502$9 , \port$1502$10 , \port$1502$11 , \port$1502$12 , \port$1502$13 , \port$1502$14 , \port$1502$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47770,38 +47383,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1501$0 , \port$1501$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1501$0 ;
-  wire \port$1501$0 ;
-  output \port$1501$1 ;
-  wire \port$1501$1 ;
-  output \port$1501$10 ;
-  wire \port$1501$10 ;
-  output \port$1501$11 ;
-  wire \port$1501$11 ;
-  output \port$1501$12 ;
-  wire \port$1501$12 ;
-  output \port$1501$13 ;
-  wire \port$1501$13 ;
-  output \port$1501$14 ;
-  wire \port$1501$14 ;
-  output \port$1501$15 ;
-  wire \port$1501$15 ;
-  output \port$1501$2 ;
-  wire \port$1501$2 ;
-  output \port$1501$3 ;
-  wire \port$1501$3 ;
-  output \port$1501$4 ;
-  wire \port$1501$4 ;
-  output \port$1501$5 ;
-  wire \port$1501$5 ;
-  output \port$1501$6 ;
-  wire \port$1501$6 ;
-  output \port$1501$7 ;
-  wire \port$1501$7 ;
-  output \port$1501$8 ;
-  wire \port$1501$8 ;
-  output \port$1501$9 ;
-  wire \port$1501$9 ;
+  output \port$1502$0 ;
+  wire \port$1502$0 ;
+  output \port$1502$1 ;
+  wire \port$1502$1 ;
+  output \port$1502$10 ;
+  wire \port$1502$10 ;
+  output \port$1502$11 ;
+  wire \port$1502$11 ;
+  output \port$1502$12 ;
+  wire \port$1502$12 ;
+  output \port$1502$13 ;
+  wire \port$1502$13 ;
+  output \port$1502$14 ;
+  wire \port$1502$14 ;
+  output \port$1502$15 ;
+  wire \port$1502$15 ;
+  output \port$1502$2 ;
+  wire \port$1502$2 ;
+  output \port$1502$3 ;
+  wire \port$1502$3 ;
+  output \port$1502$4 ;
+  wire \port$1502$4 ;
+  output \port$1502$5 ;
+  wire \port$1502$5 ;
+  output \port$1502$6 ;
+  wire \port$1502$6 ;
+  output \port$1502$7 ;
+  wire \port$1502$7 ;
+  output \port$1502$8 ;
+  wire \port$1502$8 ;
+  output \port$1502$9 ;
+  wire \port$1502$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47877,19 +47490,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1501$0 , \port$1501$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1501$0 ),
-    .P1(\port$1501$1 ),
-    .P10(\port$1501$10 ),
-    .P11(\port$1501$11 ),
-    .P12(\port$1501$12 ),
-    .P13(\port$1501$13 ),
-    .P14(\port$1501$14 ),
-    .P15(\port$1501$15 ),
+    .P0(\port$1502$0 ),
+    .P1(\port$1502$1 ),
+    .P10(\port$1502$10 ),
+    .P11(\port$1502$11 ),
+    .P12(\port$1502$12 ),
+    .P13(\port$1502$13 ),
+    .P14(\port$1502$14 ),
+    .P15(\port$1502$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1501$2 ),
+    .P2(\port$1502$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47900,26 +47513,26 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1501$0 , \port$1501$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1501$3 ),
+    .P3(\port$1502$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1501$4 ),
-    .P5(\port$1501$5 ),
-    .P6(\port$1501$6 ),
-    .P7(\port$1501$7 ),
-    .P8(\port$1501$8 ),
-    .P9(\port$1501$9 ),
+    .P4(\port$1502$4 ),
+    .P5(\port$1502$5 ),
+    .P6(\port$1502$6 ),
+    .P7(\port$1502$7 ),
+    .P8(\port$1502$8 ),
+    .P9(\port$1502$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1501$15 , \port$1501$14 , \port$1501$13 , \port$1501$12 , \port$1501$11 , \port$1501$10 , \port$1501$9 , \port$1501$8 , \port$1501$7 , \port$1501$6 , \port$1501$5 , \port$1501$4 , \port$1501$3 , \port$1501$2 , \port$1501$1 , \port$1501$0  };
+  assign p36[15:0] = { \port$1502$15 , \port$1502$14 , \port$1502$13 , \port$1502$12 , \port$1502$11 , \port$1502$10 , \port$1502$9 , \port$1502$8 , \port$1502$7 , \port$1502$6 , \port$1502$5 , \port$1502$4 , \port$1502$3 , \port$1502$2 , \port$1502$1 , \port$1502$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48475,14 +48088,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3858$0 , \port$3860$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3862$0 , \port$3864$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$3858$0 ;
-  wire [2:0] \port$3858$0 ;
-  input [4:0] \port$3860$0 ;
-  wire [4:0] \port$3860$0 ;
+  input [2:0] \port$3862$0 ;
+  wire [2:0] \port$3862$0 ;
+  input [4:0] \port$3864$0 ;
+  wire [4:0] \port$3864$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -48520,18 +48133,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3858$0 , \port$3860$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3860$0 [2]),
-    .ADB11(\port$3860$0 [3]),
-    .ADB12(\port$3860$0 [4]),
+    .ADB10(\port$3864$0 [2]),
+    .ADB11(\port$3864$0 [3]),
+    .ADB12(\port$3864$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3858$0 [0]),
-    .ADB6(\port$3858$0 [1]),
-    .ADB7(\port$3858$0 [2]),
-    .ADB8(\port$3860$0 [0]),
-    .ADB9(\port$3860$0 [1]),
+    .ADB5(\port$3862$0 [0]),
+    .ADB6(\port$3862$0 [1]),
+    .ADB7(\port$3862$0 [2]),
+    .ADB8(\port$3864$0 [0]),
+    .ADB9(\port$3864$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48650,18 +48263,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3858$0 , \port$3860$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3860$0 [2]),
-    .ADB11(\port$3860$0 [3]),
-    .ADB12(\port$3860$0 [4]),
+    .ADB10(\port$3864$0 [2]),
+    .ADB11(\port$3864$0 [3]),
+    .ADB12(\port$3864$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3858$0 [0]),
-    .ADB6(\port$3858$0 [1]),
-    .ADB7(\port$3858$0 [2]),
-    .ADB8(\port$3860$0 [0]),
-    .ADB9(\port$3860$0 [1]),
+    .ADB5(\port$3862$0 [0]),
+    .ADB6(\port$3862$0 [1]),
+    .ADB7(\port$3862$0 [2]),
+    .ADB8(\port$3864$0 [0]),
+    .ADB9(\port$3864$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48755,7 +48368,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3858$0 , \port$3860$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5904$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5936$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -48880,8 +48493,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$64 ;
   wire [31:0] \p$66 ;
   wire [28:0] \p$68 ;
-  input [68:0] \port$5904$0 ;
-  wire [68:0] \port$5904$0 ;
+  input [68:0] \port$5936$0 ;
+  wire [68:0] \port$5936$0 ;
   wire round0_carry1;
   wire round0_carry11;
   wire round0_carry13;
@@ -49237,150 +48850,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2e_xphh0),
     .b(rq2e_yphh0),
     .clk(clk),
-    .\port$3324$0 (\p$68 [0]),
-    .\port$3324$1 (\p$68 [1]),
-    .\port$3324$10 (\p$68 [10]),
-    .\port$3324$11 (\p$68 [11]),
-    .\port$3324$12 (\p$68 [12]),
-    .\port$3324$13 (\p$68 [13]),
-    .\port$3324$14 (\p$68 [14]),
-    .\port$3324$15 (\p$68 [15]),
-    .\port$3324$16 (\p$68 [16]),
-    .\port$3324$17 (\p$68 [17]),
-    .\port$3324$18 (\p$68 [18]),
-    .\port$3324$19 (\p$68 [19]),
-    .\port$3324$2 (\p$68 [2]),
-    .\port$3324$20 (\p$68 [20]),
-    .\port$3324$21 (\p$68 [21]),
-    .\port$3324$22 (\p$68 [22]),
-    .\port$3324$23 (\p$68 [23]),
-    .\port$3324$24 (\p$68 [24]),
-    .\port$3324$25 (\p$68 [25]),
-    .\port$3324$26 (\p$68 [26]),
-    .\port$3324$27 (\p$68 [27]),
-    .\port$3324$28 (\p$68 [28]),
-    .\port$3324$3 (\p$68 [3]),
-    .\port$3324$4 (\p$68 [4]),
-    .\port$3324$5 (\p$68 [5]),
-    .\port$3324$6 (\p$68 [6]),
-    .\port$3324$7 (\p$68 [7]),
-    .\port$3324$8 (\p$68 [8]),
-    .\port$3324$9 (\p$68 [9]),
+    .\port$3325$0 (\p$68 [0]),
+    .\port$3325$1 (\p$68 [1]),
+    .\port$3325$10 (\p$68 [10]),
+    .\port$3325$11 (\p$68 [11]),
+    .\port$3325$12 (\p$68 [12]),
+    .\port$3325$13 (\p$68 [13]),
+    .\port$3325$14 (\p$68 [14]),
+    .\port$3325$15 (\p$68 [15]),
+    .\port$3325$16 (\p$68 [16]),
+    .\port$3325$17 (\p$68 [17]),
+    .\port$3325$18 (\p$68 [18]),
+    .\port$3325$19 (\p$68 [19]),
+    .\port$3325$2 (\p$68 [2]),
+    .\port$3325$20 (\p$68 [20]),
+    .\port$3325$21 (\p$68 [21]),
+    .\port$3325$22 (\p$68 [22]),
+    .\port$3325$23 (\p$68 [23]),
+    .\port$3325$24 (\p$68 [24]),
+    .\port$3325$25 (\p$68 [25]),
+    .\port$3325$26 (\p$68 [26]),
+    .\port$3325$27 (\p$68 [27]),
+    .\port$3325$28 (\p$68 [28]),
+    .\port$3325$3 (\p$68 [3]),
+    .\port$3325$4 (\p$68 [4]),
+    .\port$3325$5 (\p$68 [5]),
+    .\port$3325$6 (\p$68 [6]),
+    .\port$3325$7 (\p$68 [7]),
+    .\port$3325$8 (\p$68 [8]),
+    .\port$3325$9 (\p$68 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2e_xphl0),
     .b(rq2e_yphl0),
     .clk(clk),
-    .\port$3323$0 (\p$66 [0]),
-    .\port$3323$1 (\p$66 [1]),
-    .\port$3323$10 (\p$66 [10]),
-    .\port$3323$11 (\p$66 [11]),
-    .\port$3323$12 (\p$66 [12]),
-    .\port$3323$13 (\p$66 [13]),
-    .\port$3323$14 (\p$66 [14]),
-    .\port$3323$15 (\p$66 [15]),
-    .\port$3323$16 (\p$66 [16]),
-    .\port$3323$17 (\p$66 [17]),
-    .\port$3323$18 (\p$66 [18]),
-    .\port$3323$19 (\p$66 [19]),
-    .\port$3323$2 (\p$66 [2]),
-    .\port$3323$20 (\p$66 [20]),
-    .\port$3323$21 (\p$66 [21]),
-    .\port$3323$22 (\p$66 [22]),
-    .\port$3323$23 (\p$66 [23]),
-    .\port$3323$24 (\p$66 [24]),
-    .\port$3323$25 (\p$66 [25]),
-    .\port$3323$26 (\p$66 [26]),
-    .\port$3323$27 (\p$66 [27]),
-    .\port$3323$28 (\p$66 [28]),
-    .\port$3323$29 (\p$66 [29]),
-    .\port$3323$3 (\p$66 [3]),
-    .\port$3323$30 (\p$66 [30]),
-    .\port$3323$31 (\p$66 [31]),
-    .\port$3323$4 (\p$66 [4]),
-    .\port$3323$5 (\p$66 [5]),
-    .\port$3323$6 (\p$66 [6]),
-    .\port$3323$7 (\p$66 [7]),
-    .\port$3323$8 (\p$66 [8]),
-    .\port$3323$9 (\p$66 [9]),
+    .\port$3324$0 (\p$66 [0]),
+    .\port$3324$1 (\p$66 [1]),
+    .\port$3324$10 (\p$66 [10]),
+    .\port$3324$11 (\p$66 [11]),
+    .\port$3324$12 (\p$66 [12]),
+    .\port$3324$13 (\p$66 [13]),
+    .\port$3324$14 (\p$66 [14]),
+    .\port$3324$15 (\p$66 [15]),
+    .\port$3324$16 (\p$66 [16]),
+    .\port$3324$17 (\p$66 [17]),
+    .\port$3324$18 (\p$66 [18]),
+    .\port$3324$19 (\p$66 [19]),
+    .\port$3324$2 (\p$66 [2]),
+    .\port$3324$20 (\p$66 [20]),
+    .\port$3324$21 (\p$66 [21]),
+    .\port$3324$22 (\p$66 [22]),
+    .\port$3324$23 (\p$66 [23]),
+    .\port$3324$24 (\p$66 [24]),
+    .\port$3324$25 (\p$66 [25]),
+    .\port$3324$26 (\p$66 [26]),
+    .\port$3324$27 (\p$66 [27]),
+    .\port$3324$28 (\p$66 [28]),
+    .\port$3324$29 (\p$66 [29]),
+    .\port$3324$3 (\p$66 [3]),
+    .\port$3324$30 (\p$66 [30]),
+    .\port$3324$31 (\p$66 [31]),
+    .\port$3324$4 (\p$66 [4]),
+    .\port$3324$5 (\p$66 [5]),
+    .\port$3324$6 (\p$66 [6]),
+    .\port$3324$7 (\p$66 [7]),
+    .\port$3324$8 (\p$66 [8]),
+    .\port$3324$9 (\p$66 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2e_xplh0),
     .b(rq2e_yplh0),
     .clk(clk),
-    .\port$3322$0 (\p$64 [0]),
-    .\port$3322$1 (\p$64 [1]),
-    .\port$3322$10 (\p$64 [10]),
-    .\port$3322$11 (\p$64 [11]),
-    .\port$3322$12 (\p$64 [12]),
-    .\port$3322$13 (\p$64 [13]),
-    .\port$3322$14 (\p$64 [14]),
-    .\port$3322$15 (\p$64 [15]),
-    .\port$3322$16 (\p$64 [16]),
-    .\port$3322$17 (\p$64 [17]),
-    .\port$3322$18 (\p$64 [18]),
-    .\port$3322$19 (\p$64 [19]),
-    .\port$3322$2 (\p$64 [2]),
-    .\port$3322$20 (\p$64 [20]),
-    .\port$3322$21 (\p$64 [21]),
-    .\port$3322$22 (\p$64 [22]),
-    .\port$3322$23 (\p$64 [23]),
-    .\port$3322$24 (\p$64 [24]),
-    .\port$3322$25 (\p$64 [25]),
-    .\port$3322$26 (\p$64 [26]),
-    .\port$3322$27 (\p$64 [27]),
-    .\port$3322$28 (\p$64 [28]),
-    .\port$3322$29 (\p$64 [29]),
-    .\port$3322$3 (\p$64 [3]),
-    .\port$3322$30 (\p$64 [30]),
-    .\port$3322$4 (\p$64 [4]),
-    .\port$3322$5 (\p$64 [5]),
-    .\port$3322$6 (\p$64 [6]),
-    .\port$3322$7 (\p$64 [7]),
-    .\port$3322$8 (\p$64 [8]),
-    .\port$3322$9 (\p$64 [9]),
+    .\port$3323$0 (\p$64 [0]),
+    .\port$3323$1 (\p$64 [1]),
+    .\port$3323$10 (\p$64 [10]),
+    .\port$3323$11 (\p$64 [11]),
+    .\port$3323$12 (\p$64 [12]),
+    .\port$3323$13 (\p$64 [13]),
+    .\port$3323$14 (\p$64 [14]),
+    .\port$3323$15 (\p$64 [15]),
+    .\port$3323$16 (\p$64 [16]),
+    .\port$3323$17 (\p$64 [17]),
+    .\port$3323$18 (\p$64 [18]),
+    .\port$3323$19 (\p$64 [19]),
+    .\port$3323$2 (\p$64 [2]),
+    .\port$3323$20 (\p$64 [20]),
+    .\port$3323$21 (\p$64 [21]),
+    .\port$3323$22 (\p$64 [22]),
+    .\port$3323$23 (\p$64 [23]),
+    .\port$3323$24 (\p$64 [24]),
+    .\port$3323$25 (\p$64 [25]),
+    .\port$3323$26 (\p$64 [26]),
+    .\port$3323$27 (\p$64 [27]),
+    .\port$3323$28 (\p$64 [28]),
+    .\port$3323$29 (\p$64 [29]),
+    .\port$3323$3 (\p$64 [3]),
+    .\port$3323$30 (\p$64 [30]),
+    .\port$3323$4 (\p$64 [4]),
+    .\port$3323$5 (\p$64 [5]),
+    .\port$3323$6 (\p$64 [6]),
+    .\port$3323$7 (\p$64 [7]),
+    .\port$3323$8 (\p$64 [8]),
+    .\port$3323$9 (\p$64 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2e_xpll0),
     .b(rq2e_ypll0),
     .clk(clk),
-    .\port$3321$0 (p[0]),
-    .\port$3321$1 (p[1]),
-    .\port$3321$10 (p[10]),
-    .\port$3321$11 (p[11]),
-    .\port$3321$12 (p[12]),
-    .\port$3321$13 (p[13]),
-    .\port$3321$14 (p[14]),
-    .\port$3321$15 (p[15]),
-    .\port$3321$16 (p[16]),
-    .\port$3321$17 (p[17]),
-    .\port$3321$18 (p[18]),
-    .\port$3321$19 (p[19]),
-    .\port$3321$2 (p[2]),
-    .\port$3321$20 (p[20]),
-    .\port$3321$21 (p[21]),
-    .\port$3321$22 (p[22]),
-    .\port$3321$23 (p[23]),
-    .\port$3321$24 (p[24]),
-    .\port$3321$25 (p[25]),
-    .\port$3321$26 (p[26]),
-    .\port$3321$27 (p[27]),
-    .\port$3321$28 (p[28]),
-    .\port$3321$29 (p[29]),
-    .\port$3321$3 (p[3]),
-    .\port$3321$30 (p[30]),
-    .\port$3321$31 (p[31]),
-    .\port$3321$32 (p[32]),
-    .\port$3321$33 (p[33]),
-    .\port$3321$4 (p[4]),
-    .\port$3321$5 (p[5]),
-    .\port$3321$6 (p[6]),
-    .\port$3321$7 (p[7]),
-    .\port$3321$8 (p[8]),
-    .\port$3321$9 (p[9]),
+    .\port$3322$0 (p[0]),
+    .\port$3322$1 (p[1]),
+    .\port$3322$10 (p[10]),
+    .\port$3322$11 (p[11]),
+    .\port$3322$12 (p[12]),
+    .\port$3322$13 (p[13]),
+    .\port$3322$14 (p[14]),
+    .\port$3322$15 (p[15]),
+    .\port$3322$16 (p[16]),
+    .\port$3322$17 (p[17]),
+    .\port$3322$18 (p[18]),
+    .\port$3322$19 (p[19]),
+    .\port$3322$2 (p[2]),
+    .\port$3322$20 (p[20]),
+    .\port$3322$21 (p[21]),
+    .\port$3322$22 (p[22]),
+    .\port$3322$23 (p[23]),
+    .\port$3322$24 (p[24]),
+    .\port$3322$25 (p[25]),
+    .\port$3322$26 (p[26]),
+    .\port$3322$27 (p[27]),
+    .\port$3322$28 (p[28]),
+    .\port$3322$29 (p[29]),
+    .\port$3322$3 (p[3]),
+    .\port$3322$30 (p[30]),
+    .\port$3322$31 (p[31]),
+    .\port$3322$32 (p[32]),
+    .\port$3322$33 (p[33]),
+    .\port$3322$4 (p[4]),
+    .\port$3322$5 (p[5]),
+    .\port$3322$6 (p[6]),
+    .\port$3322$7 (p[7]),
+    .\port$3322$8 (p[8]),
+    .\port$3322$9 (p[9]),
     .rst(rst)
   );
   CCU2C #(
@@ -49909,21 +49522,209 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_055_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$5904$0 [31:0];
+      rq0_b0 <= \port$5936$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$5904$0 [68:63];
-      rq0_m0 <= \port$5904$0 [62:32];
+      rq0_e0 <= \port$5936$0 [68:63];
+      rq0_m0 <= \port$5936$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$3324$0 , \port$3324$1 , \port$3324$2 , \port$3324$3 , \port$3324$4 , \port$3324$5 , \port$3324$6 , \port$3324$7 , \port$3324$8 , \port$3324$9 , \port$3324$10 , \port$3324$11 , \port$3324$12 , \port$3324$13 , \port$3324$14 , \port$3324$15 , \port$3324$16 , \port$3324$17 , \port$3324$18 , \port$3324$19 
-, \port$3324$20 , \port$3324$21 , \port$3324$22 , \port$3324$23 , \port$3324$24 , \port$3324$25 , \port$3324$26 , \port$3324$27 , \port$3324$28 , a, b, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$3325$0 , \port$3325$1 , \port$3325$2 , \port$3325$3 , \port$3325$4 , \port$3325$5 , \port$3325$6 , \port$3325$7 , \port$3325$8 , \port$3325$9 , \port$3325$10 , \port$3325$11 , \port$3325$12 , \port$3325$13 , \port$3325$14 , \port$3325$15 , \port$3325$16 , \port$3325$17 , \port$3325$18 , \port$3325$19 
+, \port$3325$20 , \port$3325$21 , \port$3325$22 , \port$3325$23 , \port$3325$24 , \port$3325$25 , \port$3325$26 , \port$3325$27 , \port$3325$28 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
   wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$3325$0 ;
+  wire \port$3325$0 ;
+  output \port$3325$1 ;
+  wire \port$3325$1 ;
+  output \port$3325$10 ;
+  wire \port$3325$10 ;
+  output \port$3325$11 ;
+  wire \port$3325$11 ;
+  output \port$3325$12 ;
+  wire \port$3325$12 ;
+  output \port$3325$13 ;
+  wire \port$3325$13 ;
+  output \port$3325$14 ;
+  wire \port$3325$14 ;
+  output \port$3325$15 ;
+  wire \port$3325$15 ;
+  output \port$3325$16 ;
+  wire \port$3325$16 ;
+  output \port$3325$17 ;
+  wire \port$3325$17 ;
+  output \port$3325$18 ;
+  wire \port$3325$18 ;
+  output \port$3325$19 ;
+  wire \port$3325$19 ;
+  output \port$3325$2 ;
+  wire \port$3325$2 ;
+  output \port$3325$20 ;
+  wire \port$3325$20 ;
+  output \port$3325$21 ;
+  wire \port$3325$21 ;
+  output \port$3325$22 ;
+  wire \port$3325$22 ;
+  output \port$3325$23 ;
+  wire \port$3325$23 ;
+  output \port$3325$24 ;
+  wire \port$3325$24 ;
+  output \port$3325$25 ;
+  wire \port$3325$25 ;
+  output \port$3325$26 ;
+  wire \port$3325$26 ;
+  output \port$3325$27 ;
+  wire \port$3325$27 ;
+  output \port$3325$28 ;
+  wire \port$3325$28 ;
+  output \port$3325$3 ;
+  wire \port$3325$3 ;
+  output \port$3325$4 ;
+  wire \port$3325$4 ;
+  output \port$3325$5 ;
+  wire \port$3325$5 ;
+  output \port$3325$6 ;
+  wire \port$3325$6 ;
+  output \port$3325$7 ;
+  wire \port$3325$7 ;
+  output \port$3325$8 ;
+  wire \port$3325$8 ;
+  output \port$3325$9 ;
+  wire \port$3325$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$3325$0 ),
+    .P1(\port$3325$1 ),
+    .P10(\port$3325$10 ),
+    .P11(\port$3325$11 ),
+    .P12(\port$3325$12 ),
+    .P13(\port$3325$13 ),
+    .P14(\port$3325$14 ),
+    .P15(\port$3325$15 ),
+    .P16(\port$3325$16 ),
+    .P17(\port$3325$17 ),
+    .P18(\port$3325$18 ),
+    .P19(\port$3325$19 ),
+    .P2(\port$3325$2 ),
+    .P20(\port$3325$20 ),
+    .P21(\port$3325$21 ),
+    .P22(\port$3325$22 ),
+    .P23(\port$3325$23 ),
+    .P24(\port$3325$24 ),
+    .P25(\port$3325$25 ),
+    .P26(\port$3325$26 ),
+    .P27(\port$3325$27 ),
+    .P28(\port$3325$28 ),
+    .P29(p36[29]),
+    .P3(\port$3325$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$3325$4 ),
+    .P5(\port$3325$5 ),
+    .P6(\port$3325$6 ),
+    .P7(\port$3325$7 ),
+    .P8(\port$3325$8 ),
+    .P9(\port$3325$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[28:0] = { \port$3325$28 , \port$3325$27 , \port$3325$26 , \port$3325$25 , \port$3325$24 , \port$3325$23 , \port$3325$22 , \port$3325$21 , \port$3325$20 , \port$3325$19 , \port$3325$18 , \port$3325$17 , \port$3325$16 , \port$3325$15 , \port$3325$14 , \port$3325$13 , \port$3325$12 , \port$3325$11 , \port$3325$10 , \port$3325$9 , \port$3325$8 , \port$3325$7 , \port$3325$6 , \port$3325$5 , \port$3325$4 , \port$3325$3 , \port$3325$2 , \port$3325$1 , \port$3325$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.phl_0 (rst, \port$3324$0 , \port$3324$1 , \port$3324$2 , \port$3324$3 , \port$3324$4 , \port$3324$5 , \port$3324$6 , \port$3324$7 , \port$3324$8 , \port$3324$9 , \port$3324$10 , \port$3324$11 , \port$3324$12 , \port$3324$13 , \port$3324$14 , \port$3324$15 , \port$3324$16 , \port$3324$17 , \port$3324$18 , \port$3324$19 
+, \port$3324$20 , \port$3324$21 , \port$3324$22 , \port$3324$23 , \port$3324$24 , \port$3324$25 , \port$3324$26 , \port$3324$27 , \port$3324$28 , \port$3324$29 , \port$3324$30 , \port$3324$31 , a, b, clk);
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -49971,8 +49772,14 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3324$0 , \port$3324$1 , \port$3
   wire \port$3324$27 ;
   output \port$3324$28 ;
   wire \port$3324$28 ;
+  output \port$3324$29 ;
+  wire \port$3324$29 ;
   output \port$3324$3 ;
   wire \port$3324$3 ;
+  output \port$3324$30 ;
+  wire \port$3324$30 ;
+  output \port$3324$31 ;
+  wire \port$3324$31 ;
   output \port$3324$4 ;
   wire \port$3324$4 ;
   output \port$3324$5 ;
@@ -50028,9 +49835,9 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3324$0 , \port$3324$1 , \port$3
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -50082,10 +49889,10 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3324$0 , \port$3324$1 , \port$3
     .P26(\port$3324$26 ),
     .P27(\port$3324$27 ),
     .P28(\port$3324$28 ),
-    .P29(p36[29]),
+    .P29(\port$3324$29 ),
     .P3(\port$3324$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
+    .P30(\port$3324$30 ),
+    .P31(\port$3324$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
@@ -50102,16 +49909,16 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3324$0 , \port$3324$1 , \port$3
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$3324$28 , \port$3324$27 , \port$3324$26 , \port$3324$25 , \port$3324$24 , \port$3324$23 , \port$3324$22 , \port$3324$21 , \port$3324$20 , \port$3324$19 , \port$3324$18 , \port$3324$17 , \port$3324$16 , \port$3324$15 , \port$3324$14 , \port$3324$13 , \port$3324$12 , \port$3324$11 , \port$3324$10 , \port$3324$9 , \port$3324$8 , \port$3324$7 , \port$3324$6 , \port$3324$5 , \port$3324$4 , \port$3324$3 , \port$3324$2 , \port$3324$1 , \port$3324$0  };
+  assign p36[31:0] = { \port$3324$31 , \port$3324$30 , \port$3324$29 , \port$3324$28 , \port$3324$27 , \port$3324$26 , \port$3324$25 , \port$3324$24 , \port$3324$23 , \port$3324$22 , \port$3324$21 , \port$3324$20 , \port$3324$19 , \port$3324$18 , \port$3324$17 , \port$3324$16 , \port$3324$15 , \port$3324$14 , \port$3324$13 , \port$3324$12 , \port$3324$11 , \port$3324$10 , \port$3324$9 , \port$3324$8 , \port$3324$7 , \port$3324$6 , \port$3324$5 , \port$3324$4 , \port$3324$3 , \port$3324$2 , \port$3324$1 , \port$3324$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$3323$0 , \port$3323$1 , \port$3323$2 , \port$3323$3 , \port$3323$4 , \port$3323$5 , \port$3323$6 , \port$3323$7 , \port$3323$8 , \port$3323$9 , \port$3323$10 , \port$3323$11 , \port$3323$12 , \port$3323$13 , \port$3323$14 , \port$3323$15 , \port$3323$16 , \port$3323$17 , \port$3323$18 , \port$3323$19 
-, \port$3323$20 , \port$3323$21 , \port$3323$22 , \port$3323$23 , \port$3323$24 , \port$3323$25 , \port$3323$26 , \port$3323$27 , \port$3323$28 , \port$3323$29 , \port$3323$30 , \port$3323$31 , a, b, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+module \hwq_top.engine.requant.plh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3323$2 , \port$3323$3 , \port$3323$4 , \port$3323$5 , \port$3323$6 , \port$3323$7 , \port$3323$8 , \port$3323$9 , \port$3323$10 , \port$3323$11 , \port$3323$12 , \port$3323$13 , \port$3323$14 , \port$3323$15 , \port$3323$16 , \port$3323$17 , \port$3323$18 , \port$3323$19 
+, \port$3323$20 , \port$3323$21 , \port$3323$22 , \port$3323$23 , \port$3323$24 , \port$3323$25 , \port$3323$26 , \port$3323$27 , \port$3323$28 , \port$3323$29 , \port$3323$30 , a, b, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -50165,8 +49972,6 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
   wire \port$3323$3 ;
   output \port$3323$30 ;
   wire \port$3323$30 ;
-  output \port$3323$31 ;
-  wire \port$3323$31 ;
   output \port$3323$4 ;
   wire \port$3323$4 ;
   output \port$3323$5 ;
@@ -50205,9 +50010,9 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -50222,9 +50027,9 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -50279,7 +50084,7 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .P29(\port$3323$29 ),
     .P3(\port$3323$3 ),
     .P30(\port$3323$30 ),
-    .P31(\port$3323$31 ),
+    .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
@@ -50296,16 +50101,16 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$3323$31 , \port$3323$30 , \port$3323$29 , \port$3323$28 , \port$3323$27 , \port$3323$26 , \port$3323$25 , \port$3323$24 , \port$3323$23 , \port$3323$22 , \port$3323$21 , \port$3323$20 , \port$3323$19 , \port$3323$18 , \port$3323$17 , \port$3323$16 , \port$3323$15 , \port$3323$14 , \port$3323$13 , \port$3323$12 , \port$3323$11 , \port$3323$10 , \port$3323$9 , \port$3323$8 , \port$3323$7 , \port$3323$6 , \port$3323$5 , \port$3323$4 , \port$3323$3 , \port$3323$2 , \port$3323$1 , \port$3323$0  };
+  assign p36[30:0] = { \port$3323$30 , \port$3323$29 , \port$3323$28 , \port$3323$27 , \port$3323$26 , \port$3323$25 , \port$3323$24 , \port$3323$23 , \port$3323$22 , \port$3323$21 , \port$3323$20 , \port$3323$19 , \port$3323$18 , \port$3323$17 , \port$3323$16 , \port$3323$15 , \port$3323$14 , \port$3323$13 , \port$3323$12 , \port$3323$11 , \port$3323$10 , \port$3323$9 , \port$3323$8 , \port$3323$7 , \port$3323$6 , \port$3323$5 , \port$3323$4 , \port$3323$3 , \port$3323$2 , \port$3323$1 , \port$3323$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$3322$0 , \port$3322$1 , \port$3322$2 , \port$3322$3 , \port$3322$4 , \port$3322$5 , \port$3322$6 , \port$3322$7 , \port$3322$8 , \port$3322$9 , \port$3322$10 , \port$3322$11 , \port$3322$12 , \port$3322$13 , \port$3322$14 , \port$3322$15 , \port$3322$16 , \port$3322$17 , \port$3322$18 , \port$3322$19 
-, \port$3322$20 , \port$3322$21 , \port$3322$22 , \port$3322$23 , \port$3322$24 , \port$3322$25 , \port$3322$26 , \port$3322$27 , \port$3322$28 , \port$3322$29 , \port$3322$30 , a, b, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$3322$0 , \port$3322$1 , \port$3322$2 , \port$3322$3 , \port$3322$4 , \port$3322$5 , \port$3322$6 , \port$3322$7 , \port$3322$8 , \port$3322$9 , \port$3322$10 , \port$3322$11 , \port$3322$12 , \port$3322$13 , \port$3322$14 , \port$3322$15 , \port$3322$16 , \port$3322$17 , \port$3322$18 , \port$3322$19 
+, \port$3322$20 , \port$3322$21 , \port$3322$22 , \port$3322$23 , \port$3322$24 , \port$3322$25 , \port$3322$26 , \port$3322$27 , \port$3322$28 , \port$3322$29 , \port$3322$30 , \port$3322$31 , \port$3322$32 , \port$3322$33 , a, b, clk);
   input [16:0] a;
   wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [16:0] b;
+  wire [16:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -50359,6 +50164,12 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
   wire \port$3322$3 ;
   output \port$3322$30 ;
   wire \port$3322$30 ;
+  output \port$3322$31 ;
+  wire \port$3322$31 ;
+  output \port$3322$32 ;
+  wire \port$3322$32 ;
+  output \port$3322$33 ;
+  wire \port$3322$33 ;
   output \port$3322$4 ;
   wire \port$3322$4 ;
   output \port$3322$5 ;
@@ -50414,9 +50225,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -50471,9 +50282,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
     .P29(\port$3322$29 ),
     .P3(\port$3322$3 ),
     .P30(\port$3322$30 ),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
+    .P31(\port$3322$31 ),
+    .P32(\port$3322$32 ),
+    .P33(\port$3322$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$3322$4 ),
@@ -50488,203 +50299,5 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$3322$30 , \port$3322$29 , \port$3322$28 , \port$3322$27 , \port$3322$26 , \port$3322$25 , \port$3322$24 , \port$3322$23 , \port$3322$22 , \port$3322$21 , \port$3322$20 , \port$3322$19 , \port$3322$18 , \port$3322$17 , \port$3322$16 , \port$3322$15 , \port$3322$14 , \port$3322$13 , \port$3322$12 , \port$3322$11 , \port$3322$10 , \port$3322$9 , \port$3322$8 , \port$3322$7 , \port$3322$6 , \port$3322$5 , \port$3322$4 , \port$3322$3 , \port$3322$2 , \port$3322$1 , \port$3322$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$3321$0 , \port$3321$1 , \port$3321$2 , \port$3321$3 , \port$3321$4 , \port$3321$5 , \port$3321$6 , \port$3321$7 , \port$3321$8 , \port$3321$9 , \port$3321$10 , \port$3321$11 , \port$3321$12 , \port$3321$13 , \port$3321$14 , \port$3321$15 , \port$3321$16 , \port$3321$17 , \port$3321$18 , \port$3321$19 
-, \port$3321$20 , \port$3321$21 , \port$3321$22 , \port$3321$23 , \port$3321$24 , \port$3321$25 , \port$3321$26 , \port$3321$27 , \port$3321$28 , \port$3321$29 , \port$3321$30 , \port$3321$31 , \port$3321$32 , \port$3321$33 , a, b, clk);
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$3321$0 ;
-  wire \port$3321$0 ;
-  output \port$3321$1 ;
-  wire \port$3321$1 ;
-  output \port$3321$10 ;
-  wire \port$3321$10 ;
-  output \port$3321$11 ;
-  wire \port$3321$11 ;
-  output \port$3321$12 ;
-  wire \port$3321$12 ;
-  output \port$3321$13 ;
-  wire \port$3321$13 ;
-  output \port$3321$14 ;
-  wire \port$3321$14 ;
-  output \port$3321$15 ;
-  wire \port$3321$15 ;
-  output \port$3321$16 ;
-  wire \port$3321$16 ;
-  output \port$3321$17 ;
-  wire \port$3321$17 ;
-  output \port$3321$18 ;
-  wire \port$3321$18 ;
-  output \port$3321$19 ;
-  wire \port$3321$19 ;
-  output \port$3321$2 ;
-  wire \port$3321$2 ;
-  output \port$3321$20 ;
-  wire \port$3321$20 ;
-  output \port$3321$21 ;
-  wire \port$3321$21 ;
-  output \port$3321$22 ;
-  wire \port$3321$22 ;
-  output \port$3321$23 ;
-  wire \port$3321$23 ;
-  output \port$3321$24 ;
-  wire \port$3321$24 ;
-  output \port$3321$25 ;
-  wire \port$3321$25 ;
-  output \port$3321$26 ;
-  wire \port$3321$26 ;
-  output \port$3321$27 ;
-  wire \port$3321$27 ;
-  output \port$3321$28 ;
-  wire \port$3321$28 ;
-  output \port$3321$29 ;
-  wire \port$3321$29 ;
-  output \port$3321$3 ;
-  wire \port$3321$3 ;
-  output \port$3321$30 ;
-  wire \port$3321$30 ;
-  output \port$3321$31 ;
-  wire \port$3321$31 ;
-  output \port$3321$32 ;
-  wire \port$3321$32 ;
-  output \port$3321$33 ;
-  wire \port$3321$33 ;
-  output \port$3321$4 ;
-  wire \port$3321$4 ;
-  output \port$3321$5 ;
-  wire \port$3321$5 ;
-  output \port$3321$6 ;
-  wire \port$3321$6 ;
-  output \port$3321$7 ;
-  wire \port$3321$7 ;
-  output \port$3321$8 ;
-  wire \port$3321$8 ;
-  output \port$3321$9 ;
-  wire \port$3321$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$3321$0 ),
-    .P1(\port$3321$1 ),
-    .P10(\port$3321$10 ),
-    .P11(\port$3321$11 ),
-    .P12(\port$3321$12 ),
-    .P13(\port$3321$13 ),
-    .P14(\port$3321$14 ),
-    .P15(\port$3321$15 ),
-    .P16(\port$3321$16 ),
-    .P17(\port$3321$17 ),
-    .P18(\port$3321$18 ),
-    .P19(\port$3321$19 ),
-    .P2(\port$3321$2 ),
-    .P20(\port$3321$20 ),
-    .P21(\port$3321$21 ),
-    .P22(\port$3321$22 ),
-    .P23(\port$3321$23 ),
-    .P24(\port$3321$24 ),
-    .P25(\port$3321$25 ),
-    .P26(\port$3321$26 ),
-    .P27(\port$3321$27 ),
-    .P28(\port$3321$28 ),
-    .P29(\port$3321$29 ),
-    .P3(\port$3321$3 ),
-    .P30(\port$3321$30 ),
-    .P31(\port$3321$31 ),
-    .P32(\port$3321$32 ),
-    .P33(\port$3321$33 ),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$3321$4 ),
-    .P5(\port$3321$5 ),
-    .P6(\port$3321$6 ),
-    .P7(\port$3321$7 ),
-    .P8(\port$3321$8 ),
-    .P9(\port$3321$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[33:0] = { \port$3321$33 , \port$3321$32 , \port$3321$31 , \port$3321$30 , \port$3321$29 , \port$3321$28 , \port$3321$27 , \port$3321$26 , \port$3321$25 , \port$3321$24 , \port$3321$23 , \port$3321$22 , \port$3321$21 , \port$3321$20 , \port$3321$19 , \port$3321$18 , \port$3321$17 , \port$3321$16 , \port$3321$15 , \port$3321$14 , \port$3321$13 , \port$3321$12 , \port$3321$11 , \port$3321$10 , \port$3321$9 , \port$3321$8 , \port$3321$7 , \port$3321$6 , \port$3321$5 , \port$3321$4 , \port$3321$3 , \port$3321$2 , \port$3321$1 , \port$3321$0  };
+  assign p36[33:0] = { \port$3322$33 , \port$3322$32 , \port$3322$31 , \port$3322$30 , \port$3322$29 , \port$3322$28 , \port$3322$27 , \port$3322$26 , \port$3322$25 , \port$3322$24 , \port$3322$23 , \port$3322$22 , \port$3322$21 , \port$3322$20 , \port$3322$19 , \port$3322$18 , \port$3322$17 , \port$3322$16 , \port$3322$15 , \port$3322$14 , \port$3322$13 , \port$3322$12 , \port$3322$11 , \port$3322$10 , \port$3322$9 , \port$3322$8 , \port$3322$7 , \port$3322$6 , \port$3322$5 , \port$3322$4 , \port$3322$3 , \port$3322$2 , \port$3322$1 , \port$3322$0  };
 endmodule

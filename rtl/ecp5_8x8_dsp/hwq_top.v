@@ -55,87 +55,86 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
+  wire _002_;
   wire _003_;
-  wire _005_;
-  wire _006_;
+  wire [2:0] _004_;
+  wire [3:0] _005_;
+  wire [4:0] _006_;
+  wire [5:0] _007_;
   wire _008_;
   wire _009_;
-  wire [2:0] _010_;
+  wire _010_;
   wire _011_;
-  wire [3:0] _012_;
-  wire _015_;
+  wire [2:0] _013_;
+  wire [3:0] _014_;
   wire _016_;
   wire _017_;
-  (* unused_bits = "3" *)
-  wire [3:0] _019_;
-  wire [3:0] _020_;
+  wire _018_;
+  wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
+  wire _026_;
   wire _027_;
   wire _028_;
-  wire _029_;
-  wire _030_;
+  wire [4:0] _030_;
   wire _031_;
   wire _032_;
-  wire _033_;
-  wire _035_;
-  wire [4:0] _037_;
-  wire _038_;
-  wire _039_;
+  wire _040_;
+  wire [10:0] _041_;
+  wire _043_;
+  wire _044_;
+  wire [15:0] _045_;
+  wire _046_;
   wire _047_;
-  wire [10:0] _048_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _049_;
-  wire _050_;
-  wire _051_;
-  wire [15:0] _052_;
-  wire _053_;
-  wire _054_;
-  wire _055_;
-  wire [7:0] _056_;
+  (* unused_bits = "8" *)
+  wire [8:0] _049_;
   (* unused_bits = "5" *)
-  wire [5:0] _057_;
-  wire [2:0] _058_;
-  wire _059_;
-  wire _060_;
+  wire [5:0] _050_;
+  (* unused_bits = "3" *)
+  wire [3:0] _051_;
+  wire _052_;
   (* unused_bits = "1" *)
-  wire [1:0] _061_;
-  (* unused_bits = "7" *)
-  wire [7:0] _064_;
+  wire [1:0] _053_;
+  wire _056_;
+  (* unused_bits = "8" *)
+  wire [8:0] _057_;
+  wire _058_;
+  wire _059_;
+  (* unused_bits = "6" *)
+  wire [6:0] _064_;
   wire _065_;
   wire _066_;
   wire _067_;
+  wire _068_;
   wire _069_;
-  (* unused_bits = "6" *)
-  wire [6:0] _073_;
-  wire _074_;
-  wire _075_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
   wire _076_;
-  wire _077_;
-  wire _078_;
-  wire _079_;
-  wire _080_;
-  wire _081_;
-  (* unused_bits = "17" *)
-  wire [17:0] _082_;
-  (* unused_bits = "17" *)
-  wire [17:0] _083_;
-  wire _089_;
-  wire [18:0] _091_;
-  wire _093_;
-  wire _095_;
-  wire _099_;
+  wire [18:0] _082_;
+  wire _084_;
+  wire _086_;
+  wire _087_;
   (* unused_bits = "5" *)
-  wire [5:0] _100_;
+  wire [5:0] _091_;
+  (* unused_bits = "3" *)
+  wire [3:0] _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
   (* unused_bits = "3" *)
   wire [3:0] _101_;
-  wire _102_;
   wire _103_;
-  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
@@ -182,151 +181,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _148_;
   wire _149_;
   wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
   wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
   wire _160_;
-  wire _161_;
-  wire _162_;
   wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
+  wire [16:0] _166_;
+  wire [4:0] _172_;
   wire _177_;
   wire _178_;
-  wire _179_;
   wire _180_;
   wire _181_;
-  wire _182_;
   wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
   wire _199_;
   wire _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
   wire _205_;
-  wire _206_;
-  wire _210_;
+  wire _208_;
+  wire _215_;
   wire _216_;
   wire _219_;
-  wire [16:0] _222_;
-  wire [4:0] _228_;
-  wire _233_;
-  wire _234_;
-  wire _236_;
-  wire _237_;
-  wire _239_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire [1:0] _261_;
-  wire _263_;
-  wire [1:0] _264_;
-  wire _265_;
-  wire [1:0] _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire [1:0] _269_;
-  wire _270_;
-  wire _271_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire [16:0] _276_;
-  wire _278_;
-  wire [16:0] _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
-  wire _290_;
-  wire _291_;
-  wire _292_;
-  wire _293_;
-  wire [2:0] _294_;
-  wire [2:0] _295_;
-  wire [2:0] _296_;
-  wire _298_;
-  wire [2:0] _299_;
-  wire _300_;
-  wire [7:0] _301_;
-  wire [7:0] _302_;
-  wire _304_;
-  wire [7:0] _305_;
-  wire _306_;
-  wire [4:0] _307_;
-  wire [4:0] _308_;
-  wire [4:0] _309_;
-  wire _311_;
-  wire [4:0] _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
+  wire _220_;
+  wire _221_;
+  wire [2:0] _222_;
+  wire [2:0] _223_;
+  wire [7:0] _226_;
+  wire [4:0] _229_;
+  wire [4:0] _230_;
   wire [16:0] \$signal ;
-  reg \$signal$141  = 1'h0;
-  reg \$signal$142  = 1'h0;
-  reg \$signal$145  = 1'h1;
-  reg \$signal$170  = 1'h0;
-  reg \$signal$182  = 1'h0;
+  reg \$signal$143  = 1'h0;
+  reg \$signal$144  = 1'h0;
+  reg \$signal$147  = 1'h1;
+  reg \$signal$174  = 1'h0;
+  reg \$signal$186  = 1'h0;
   wire \$signal$28 ;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
@@ -528,7 +412,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [4:0] credits = 5'h10;
-  reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
   reg [4:0] dn = 5'h00;
@@ -553,7 +436,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [6:0] flush = 7'h00;
+  reg [7:0] flush = 8'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [5:0] fn_rem = 6'h00;
@@ -567,8 +450,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [25:0] i_acc = 26'h0000000;
   wire i_last;
-  reg \i_last$89  = 1'h0;
-  reg \i_valid$87  = 1'h0;
+  reg \i_last$91  = 1'h0;
+  reg \i_valid$89  = 1'h0;
   input [63:0] i_w;
   wire [63:0] i_w;
   reg in_data = 1'h0;
@@ -591,10 +474,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$186 ;
+  wire [207:0] \o_data$190 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$113 ;
+  wire \o_valid$115 ;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -628,18 +511,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [10:0] t_dec;
   reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [10:0] tile_pen = 11'h000;
   reg [7:0] w_addr = 8'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [64:0] \w_data$118  = 65'h00000000000000000;
+  reg [64:0] \w_data$120  = 65'h00000000000000000;
   reg w_en = 1'h0;
-  wire \w_en$112 ;
-  reg \w_en$116  = 1'h0;
+  wire \w_en$114 ;
+  reg \w_en$118  = 1'h0;
   reg [7:0] wa = 8'h00;
   reg [2:0] wb = 3'h0;
   reg wb_last = 1'h0;
@@ -651,435 +539,161 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _060_ = s_act__valid & s_wgt__valid;
-  assign _069_ = in_data & _060_;
-  assign _078_ = ~ at_k_last;
-  assign _089_ = credit_ok | _078_;
-  assign take = _069_ & _089_;
-  assign _099_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _099_;
+  assign _056_ = s_act__valid & s_wgt__valid;
+  assign _066_ = in_data & _056_;
+  assign _076_ = ~ at_k_last;
+  assign _087_ = credit_ok | _076_;
+  assign take = _066_ & _087_;
+  assign _096_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _096_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _022_ = ~ in_data;
-  assign _027_ = s_act__valid & s_wgt__valid;
-  assign _028_ = ~ at_k_last;
-  assign _029_ = credit_ok | _028_;
-  assign _030_ = _027_ & _029_;
-  assign adv = _022_ | _030_;
-  assign _031_ = compute & adv;
-  assign _032_ = _031_ & at_tile_last;
-  assign block_end = _032_ & fn_last;
+  assign _020_ = ~ in_data;
+  assign _021_ = s_act__valid & s_wgt__valid;
+  assign _022_ = ~ at_k_last;
+  assign _023_ = credit_ok | _022_;
+  assign _024_ = _021_ & _023_;
+  assign adv = _020_ | _024_;
+  assign _025_ = compute & adv;
+  assign _026_ = _025_ & at_tile_last;
+  assign block_end = _026_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _033_ = ! lane;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _027_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _035_ = ~ dn_last;
-  assign wrap = d_last & _035_;
-  assign \w_en$112  = \o_valid$113  & ob_last;
-  assign _037_ = kept - 4'h8;
-  assign _038_ = kept >= 5'h10;
-  assign _039_ = kept >= 4'h8;
-  assign _047_ = hdr[47:32] > 7'h43;
-  assign _048_ = _047_ ? hdr[42:32] : 11'h043;
-  assign _049_[10:0] = _048_ - 2'h2;
-  assign _050_ = hdr[47:32] == 1'h1;
-  assign _051_ = hdr[47:32] > 7'h43;
-  assign _052_ = _051_ ? hdr[47:32] : 16'h0043;
-  assign _053_ = _052_ == 1'h1;
-  assign _054_ = ~ ch_left[16];
-  assign _055_ = ch_dec[16] & _054_;
-  assign _056_ = wa + 1'h1;
-  assign _057_[4:0] = blk + 1'h1;
-  assign _058_ = wb + 1'h1;
-  assign _059_ = wb == 3'h6;
-  assign _061_[0] = lane + 1'h1;
-  assign _064_[6:0] = flush - 1'h1;
-  assign _065_ = ! flush;
-  assign _066_ = block_end & last_mblock;
-  assign _067_ = compute & adv;
-  assign _073_[5:0] = fn_rem - 1'h1;
-  assign _074_ = ! fn_rem;
-  assign _075_ = fn_last & last_mblock;
-  assign _076_ = ~ _075_;
-  assign _077_ = ~ k_rem[10];
-  assign _079_ = _077_ & k_dec[10];
-  assign _080_ = ~ t_rem[10];
-  assign _081_ = _080_ & t_dec[10];
-  assign _082_[16:0] = row + 1'h1;
-  assign _083_[16:0] = row - 3'h7;
-  assign _091_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _093_ = ~ drain_lt_wrap_pen;
-  assign _095_ = ~ drain_lt_pen;
-  assign _100_[4:0] = ra_blk + 1'h1;
-  assign _101_[2:0] = ra_beat + 1'h1;
-  assign _102_ = beat_last & d_last;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
+  assign \w_en$114  = \o_valid$115  & ob_last;
+  assign _030_ = kept - 4'h8;
+  assign _031_ = kept >= 5'h10;
+  assign _032_ = kept >= 4'h8;
+  assign _040_ = hdr[47:32] > 7'h43;
+  assign _041_ = _040_ ? hdr[42:32] : 11'h043;
+  assign _043_ = hdr[47:32] == 1'h1;
+  assign _044_ = hdr[47:32] > 7'h43;
+  assign _045_ = _044_ ? hdr[47:32] : 16'h0043;
+  assign _046_ = _045_ == 1'h1;
+  assign _047_ = ~ ch_left[16];
+  assign _049_[7:0] = wa + 1'h1;
+  assign _050_[4:0] = blk + 1'h1;
+  assign _051_[2:0] = wb + 1'h1;
+  assign _052_ = wb == 3'h6;
+  assign _053_[0] = lane + 1'h1;
+  assign _057_[7:0] = $signed(flush) - $signed(2'h1);
+  assign _058_ = block_end & last_mblock;
+  assign _059_ = compute & adv;
+  assign _064_[5:0] = fn_rem - 1'h1;
+  assign _065_ = ! fn_rem;
+  assign _067_ = fn_last & last_mblock;
+  assign _068_ = ~ _067_;
+  assign _069_ = ~ k_rem[10];
+  assign _070_ = _069_ & k_dec[10];
+  assign _071_ = ~ t_rem[10];
+  assign _072_ = _071_ & t_dec[10];
+  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _084_ = ~ drain_lt_wrap_pen;
+  assign _086_ = ~ drain_lt_pen;
+  assign _091_[4:0] = ra_blk + 1'h1;
+  assign _092_[2:0] = ra_beat + 1'h1;
+  assign _093_ = beat_last & d_last;
+  assign _094_ = ~ drain_restart;
+  assign _095_ = _094_ & o_valid;
+  assign _097_ = ~ beat_last;
+  assign _098_ = _095_ & _097_;
+  assign _099_ = ~ drain_restart;
+  assign _100_ = _099_ & row_end;
+  assign _101_[2:0] = beat + 1'h1;
   assign _103_ = ~ drain_restart;
-  assign _104_ = _103_ & o_valid;
-  assign _105_ = ~ beat_last;
-  assign _106_ = _104_ & _105_;
-  assign _107_ = ~ drain_restart;
-  assign _108_ = _107_ & row_end;
-  assign _003_ = ~ drain_restart;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _008_ = ~ drain_restart;
-  assign _009_ = drain_d_step & _008_;
-  assign _010_ = d + 1'h1;
-  assign _012_[2:0] = drain_d_wrap ? 3'h0 : _010_;
-  assign _015_ = o_valid & row_valid;
-  assign _016_ = row_end & row_valid;
-  assign _017_ = _016_ & row_last;
-  assign _019_[2:0] = ob + 1'h1;
-  assign _020_[2:0] = ob_last ? 3'h0 : _019_[2:0];
-  assign _023_ = r_en & m_out__valid;
-  assign _024_ = ~ row_valid;
-  assign _025_ = row_end & _024_;
-  reg [16:0] _511_ = 17'h00000;
-  assign drain_back[16:0] = _511_;
-  reg [16:0] _512_ = 17'h00000;
-  assign drain_plus[16:0] = _512_;
-  assign _109_ = { _009_, enter_q, drain_dn_step } != 3'h4;
-  assign _110_ = { _009_, enter_q } != 1'h0;
-  assign _111_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _112_ = { _108_, _106_, drain_restart } != 1'h0;
-  assign _113_ = { _009_, drain_restart } != 1'h0;
-  assign _114_ = { compute, adv } != 2'h2;
+  assign _105_ = ~ drain_restart;
+  assign _106_ = _105_ & row_end;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = drain_d_step & _002_;
+  assign _004_ = d + 1'h1;
+  assign _005_[2:0] = drain_d_wrap ? 3'h0 : _004_;
+  assign _006_ = dn + 1'h1;
+  assign _007_[4:0] = drain_dn_wrap ? 5'h00 : _006_;
+  assign _008_ = o_valid & row_valid;
+  assign _009_ = row_end & row_valid;
+  assign _010_ = _009_ & row_last;
+  assign _013_ = ob + 1'h1;
+  assign _014_[2:0] = ob_last ? 3'h0 : _013_;
+  assign _016_ = r_en & m_out__valid;
+  assign _017_ = ~ row_valid;
+  assign _018_ = row_end & _017_;
+  reg [16:0] _413_ = 17'h00000;
+  assign drain_back[16:0] = _413_;
+  reg [16:0] _414_ = 17'h00000;
+  assign drain_plus[16:0] = _414_;
+  assign _107_ = { _003_, enter_q, drain_dn_step } != 3'h4;
+  assign _108_ = { _003_, enter_q } != 1'h0;
+  assign _109_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _110_ = { _100_, _098_, drain_restart } != 1'h0;
+  assign _111_ = { _003_, drain_restart } != 1'h0;
+  assign _112_ = { compute, adv } != 2'h2;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _116_ = { compute, adv } != 2'h2;
   assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { tile_end, compute } != 1'h1;
-  assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _257_, _256_ } != 1'h0;
-  assign _123_ = { _268_, s_param__valid } != 2'h2;
-  assign _124_ = { _270_, s_param__valid } != 2'h2;
-  assign _125_ = { _268_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _265_, compute } != 2'h3;
-  assign _127_ = { _263_, _065_ } != 2'h2;
-  assign _128_ = { _270_, _268_, _265_, _263_ } != 1'h0;
-  assign _129_ = { _273_, s_param__valid } != 2'h2;
-  assign _130_ = { _275_, s_param__valid } != 2'h2;
-  assign _131_ = { _275_, _273_ } != 1'h0;
-  assign _132_ = { _278_, s_param__valid } != 2'h2;
-  assign _133_ = { _280_, s_param__valid } != 2'h2;
-  assign _134_ = { _280_, _278_ } != 1'h0;
-  assign _135_ = { _285_, s_param__valid } != 2'h2;
-  assign _136_ = { _287_, s_param__valid } != 2'h2;
-  assign _137_ = { _285_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _138_ = { _287_, _285_ } != 1'h0;
-  assign _139_ = { _291_, s_param__valid } != 2'h2;
-  assign _140_ = { _293_, s_param__valid } != 2'h2;
-  assign _141_ = { _293_, _291_ } != 1'h0;
-  assign _142_ = { _298_, s_param__valid } != 2'h2;
-  assign _143_ = { _300_, s_param__valid } != 2'h2;
-  assign _144_ = { _298_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _145_ = { _300_, _298_ } != 1'h0;
-  assign _146_ = { _304_, s_param__valid } != 2'h2;
-  assign _147_ = { _306_, s_param__valid } != 2'h2;
-  assign _148_ = { _304_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _149_ = { _306_, _304_ } != 1'h0;
-  assign _150_ = { _311_, s_param__valid } != 2'h2;
-  assign _151_ = { _313_, s_param__valid } != 2'h2;
-  assign _152_ = { _311_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _153_ = { _311_, wb_last, \$signal$145 , s_param__valid } != 4'hb;
-  assign _154_ = { _313_, _311_ } != 1'h0;
-  assign _155_ = { _317_, s_param__valid } != 2'h2;
-  assign _156_ = { _319_, s_param__valid } != 2'h2;
-  assign _157_ = { _319_, _317_ } != 1'h0;
-  assign _158_ = & { _200_, \o_valid$113  };
-  assign _159_ = & { _201_, \o_valid$113  };
-  assign _160_ = & { _202_, \o_valid$113  };
-  assign _161_ = & { _203_, \o_valid$113  };
-  assign _162_ = & { _204_, \o_valid$113  };
-  assign _163_ = & { _205_, \o_valid$113  };
-  assign _164_ = & { _206_, \o_valid$113  };
-  assign _165_ = & { _110_, _109_ };
-  assign _166_ = & { _102_, o_valid };
-  assign _167_ = & { _117_, _116_ };
-  assign _168_ = & { tile_end, fn_last };
-  assign _169_ = & { _258_, ch_left[16], s_param__valid };
-  assign _170_ = & { _259_, ch_left[16], s_param__valid };
-  assign _171_ = & { _260_, ch_left[16], s_param__valid };
-  assign _172_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
-  assign _173_ = & { _131_, _130_, _129_ };
-  assign _174_ = & { _134_, _133_, _132_ };
-  assign _175_ = & { _138_, _137_, _136_, _135_ };
-  assign _176_ = & { _141_, _140_, _139_ };
-  assign _177_ = & { _145_, _144_, _143_, _142_ };
-  assign _178_ = & { _149_, _148_, _147_, _146_ };
-  assign _179_ = & { _154_, _153_, _152_, _151_, _150_ };
-  assign _180_ = & { _157_, _156_, _155_ };
-  assign _181_ = & { _320_, s_param__valid };
-  assign _182_ = & { _321_, s_param__valid };
-  assign _183_ = & { _322_, s_param__valid };
-  assign _184_ = & { _323_, s_param__valid };
-  assign _185_ = & { _324_, s_param__valid };
-  assign _186_ = & { _325_, s_param__valid };
-  assign _187_ = & { _326_, s_param__valid };
-  assign _188_ = & { _327_, s_param__valid };
-  assign _189_ = & { _328_, s_param__valid };
-  assign _190_ = & { _329_, s_param__valid };
-  assign _198_ = ~ compute;
-  assign _199_ = ~ _332_;
-  assign _191_ = | { drain_restart, rst };
-  assign _192_ = | { drain_restart, rst };
-  assign _193_ = | { dn_last, rst };
-  assign _194_ = | { d_last, rst };
-  assign _195_ = | { _198_, rst };
-  assign _196_ = | { _066_, rst };
-  assign _197_ = | { _199_, rst };
-  assign _200_ = ob == 3'h6;
-  assign _201_ = ob == 3'h5;
-  assign _202_ = ob == 3'h4;
-  assign _203_ = ob == 2'h3;
-  assign _204_ = ob == 2'h2;
-  assign _205_ = ob == 1'h1;
-  assign _206_ = ! ob;
-  assign _210_ = drain_restart ? 1'h0 : d_last;
-  assign _216_ = drain_restart ? m_one : row_last;
-  assign _219_ = drain_restart ? 1'h1 : row_valid;
-  assign _222_ = drain_restart ? 17'h00000 : row;
-  assign _228_ = drain_restart ? 5'h00 : dn;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$142  : _081_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$141  : _079_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _239_ = at_k_last ? 1'h0 : 1'hx;
-  function [6:0] _702_;
-    input [6:0] a;
-    input [13:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _702_ = b[6:0];
-      2'b1?:
-        _702_ = b[13:7];
-      default:
-        _702_ = a;
-    endcase
-  endfunction
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = _065_ ? 2'h0 : 2'hx;
-  function [1:0] _709_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _709_ = b[1:0];
-      4'b??1?:
-        _709_ = b[3:2];
-      4'b?1??:
-        _709_ = b[5:4];
-      4'b1???:
-        _709_ = b[7:6];
-      default:
-        _709_ = a;
-    endcase
-  endfunction
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _264_ = compute ? 2'hx : 2'h3;
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _266_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _267_ = s_param__valid ? _266_ : 2'hx;
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _269_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _270_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _271_ = s_param__valid ? _055_ : 1'hx;
-  function [0:0] _719_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _719_ = b[0:0];
-      2'b1?:
-        _719_ = b[1:1];
-      default:
-        _719_ = a;
-    endcase
-  endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _724_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _724_ = b[16:0];
-      2'b1?:
-        _724_ = b[33:17];
-      default:
-        _724_ = a;
-    endcase
-  endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _059_;
-  assign _282_ = \$signal$145  ? _281_ : 1'hx;
-  assign _283_ = s_param__valid ? _282_ : 1'hx;
-  function [0:0] _731_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _731_ = b[0:0];
-      2'b1?:
-        _731_ = b[1:1];
-      default:
-        _731_ = a;
-    endcase
-  endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _289_ = s_param__valid ? _288_ : 1'hx;
-  function [0:0] _737_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _737_ = b[0:0];
-      2'b1?:
-        _737_ = b[1:1];
-      default:
-        _737_ = a;
-    endcase
-  endfunction
-  assign _290_ = _737_(1'hx, { _292_, _289_ }, { _293_, _291_ });
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _058_;
-  assign _295_ = \$signal$145  ? _294_ : 3'hx;
-  assign _296_ = s_param__valid ? _295_ : 3'hx;
-  function [2:0] _744_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _744_ = b[2:0];
-      2'b1?:
-        _744_ = b[5:3];
-      default:
-        _744_ = a;
-    endcase
-  endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = \$signal$145  ? _056_ : 8'hxx;
-  assign _302_ = s_param__valid ? _301_ : 8'hxx;
-  function [7:0] _750_;
-    input [7:0] a;
-    input [15:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _750_ = b[7:0];
-      2'b1?:
-        _750_ = b[15:8];
-      default:
-        _750_ = a;
-    endcase
-  endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 8'h00 : 8'hxx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = wb_last ? _057_[4:0] : 5'hxx;
-  assign _308_ = \$signal$145  ? _307_ : 5'hxx;
-  assign _309_ = s_param__valid ? _308_ : 5'hxx;
-  function [4:0] _757_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _757_ = b[4:0];
-      2'b1?:
-        _757_ = b[9:5];
-      default:
-        _757_ = a;
-    endcase
-  endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h0 : _061_[0];
-  assign _315_ = s_param__valid ? _314_ : 1'hx;
-  function [0:0] _763_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _763_ = b[0:0];
-      2'b1?:
-        _763_ = b[1:1];
-      default:
-        _763_ = a;
-    endcase
-  endfunction
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _332_ = ctrl_state == 1'h1;
-  assign _333_ = ctrl_state == 1'h1;
-  assign _334_ = ctrl_state == 1'h1;
-  assign _335_ = ctrl_state == 1'h1;
-  assign header_taken = _336_ ? s_param__valid : 1'h0;
-  assign _336_ = ! ctrl_state;
-  function [0:0] _785_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _785_ = b[0:0];
-      2'b1?:
-        _785_ = b[1:1];
-      default:
-        _785_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _785_(1'h0, 2'h3, { _338_, _337_ });
-  assign _337_ = ctrl_state == 1'h1;
-  assign _338_ = ! ctrl_state;
+  assign _118_ = { tile_end, compute } != 1'h1;
+  assign _119_ = { tile_end, compute } != 1'h1;
+  assign _120_ = { st_flush, st_compute } != 1'h0;
+  assign _121_ = { take_ch, header_taken } != 1'h0;
+  assign _122_ = { take_ch, header_taken } != 1'h0;
+  assign _123_ = { take_ch, header_taken } != 1'h0;
+  assign _124_ = { take_ch, header_taken } != 1'h0;
+  assign _125_ = & { _144_, \o_valid$115  };
+  assign _126_ = & { _145_, \o_valid$115  };
+  assign _127_ = & { _146_, \o_valid$115  };
+  assign _128_ = & { _147_, \o_valid$115  };
+  assign _129_ = & { _148_, \o_valid$115  };
+  assign _130_ = & { _149_, \o_valid$115  };
+  assign _131_ = & { _150_, \o_valid$115  };
+  assign _132_ = & { _108_, _107_ };
+  assign _133_ = & { _093_, o_valid };
+  assign _134_ = & { _115_, _114_ };
+  assign _135_ = & { tile_end, fn_last };
+  assign _143_ = ~ compute;
+  assign _136_ = | { drain_restart, rst };
+  assign _137_ = | { drain_restart, rst };
+  assign _138_ = | { dn_last, rst };
+  assign _139_ = | { d_last, rst };
+  assign _140_ = | { _143_, rst };
+  assign _141_ = | { _058_, rst };
+  assign _142_ = | { enter, rst };
+  assign _144_ = ob == 3'h6;
+  assign _145_ = ob == 3'h5;
+  assign _146_ = ob == 3'h4;
+  assign _147_ = ob == 2'h3;
+  assign _148_ = ob == 2'h2;
+  assign _149_ = ob == 1'h1;
+  assign _150_ = ! ob;
+  assign _154_ = drain_restart ? 1'h0 : d_last;
+  assign _160_ = drain_restart ? m_one : row_last;
+  assign _163_ = drain_restart ? 1'h1 : row_valid;
+  assign _166_ = drain_restart ? 17'h00000 : row;
+  assign _172_ = drain_restart ? 5'h00 : dn;
+  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _072_;
+  assign _178_ = adv ? _177_ : 1'hx;
+  assign _180_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _070_;
+  assign _181_ = adv ? _180_ : 1'hx;
+  assign _183_ = at_k_last ? 1'h0 : 1'hx;
+  assign _199_ = compute ? st_flush : 1'h1;
+  assign _200_ = st_compute ? _199_ : st_flush;
+  assign _205_ = enter ? 1'h1 : st_compute;
+  assign _208_ = header_taken ? 1'h0 : st_header;
+  assign _215_ = header_taken ? 1'h0 : wb_last;
+  assign _216_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _052_;
+  assign _219_ = header_taken ? 1'h1 : 1'hx;
+  assign _220_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _221_ = take_ch ? _220_ : _219_;
+  assign _222_ = header_taken ? 3'h0 : wb;
+  assign _223_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _051_[2:0];
+  assign _226_ = header_taken ? 8'h00 : wa;
+  assign _229_ = header_taken ? 5'h00 : blk;
+  assign _230_ = wb_last ? _050_[4:0] : _229_;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -1239,8 +853,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$186 [0]),
-    .B(\o_data$186 [26]),
+    .A(\o_data$190 [0]),
+    .B(\o_data$190 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -1248,8 +862,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$186 [1]),
-    .B(\o_data$186 [27]),
+    .A(\o_data$190 [1]),
+    .B(\o_data$190 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -1257,8 +871,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$186 [10]),
-    .B(\o_data$186 [36]),
+    .A(\o_data$190 [10]),
+    .B(\o_data$190 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -1266,8 +880,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$186 [11]),
-    .B(\o_data$186 [37]),
+    .A(\o_data$190 [11]),
+    .B(\o_data$190 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -1275,8 +889,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$186 [12]),
-    .B(\o_data$186 [38]),
+    .A(\o_data$190 [12]),
+    .B(\o_data$190 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -1284,8 +898,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$186 [13]),
-    .B(\o_data$186 [39]),
+    .A(\o_data$190 [13]),
+    .B(\o_data$190 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -1293,8 +907,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$186 [14]),
-    .B(\o_data$186 [40]),
+    .A(\o_data$190 [14]),
+    .B(\o_data$190 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -1302,8 +916,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$186 [15]),
-    .B(\o_data$186 [41]),
+    .A(\o_data$190 [15]),
+    .B(\o_data$190 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -1311,8 +925,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$186 [16]),
-    .B(\o_data$186 [42]),
+    .A(\o_data$190 [16]),
+    .B(\o_data$190 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -1320,8 +934,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$186 [17]),
-    .B(\o_data$186 [43]),
+    .A(\o_data$190 [17]),
+    .B(\o_data$190 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -1329,8 +943,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$186 [18]),
-    .B(\o_data$186 [44]),
+    .A(\o_data$190 [18]),
+    .B(\o_data$190 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -1338,8 +952,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$186 [19]),
-    .B(\o_data$186 [45]),
+    .A(\o_data$190 [19]),
+    .B(\o_data$190 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -1347,8 +961,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$186 [2]),
-    .B(\o_data$186 [28]),
+    .A(\o_data$190 [2]),
+    .B(\o_data$190 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -1356,8 +970,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$186 [20]),
-    .B(\o_data$186 [46]),
+    .A(\o_data$190 [20]),
+    .B(\o_data$190 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -1365,8 +979,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$186 [21]),
-    .B(\o_data$186 [47]),
+    .A(\o_data$190 [21]),
+    .B(\o_data$190 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -1374,8 +988,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$186 [22]),
-    .B(\o_data$186 [48]),
+    .A(\o_data$190 [22]),
+    .B(\o_data$190 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -1383,8 +997,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$186 [23]),
-    .B(\o_data$186 [49]),
+    .A(\o_data$190 [23]),
+    .B(\o_data$190 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1392,8 +1006,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$186 [24]),
-    .B(\o_data$186 [50]),
+    .A(\o_data$190 [24]),
+    .B(\o_data$190 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1401,8 +1015,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$186 [25]),
-    .B(\o_data$186 [51]),
+    .A(\o_data$190 [25]),
+    .B(\o_data$190 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1410,8 +1024,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$186 [3]),
-    .B(\o_data$186 [29]),
+    .A(\o_data$190 [3]),
+    .B(\o_data$190 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1419,8 +1033,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$186 [4]),
-    .B(\o_data$186 [30]),
+    .A(\o_data$190 [4]),
+    .B(\o_data$190 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1428,8 +1042,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$186 [5]),
-    .B(\o_data$186 [31]),
+    .A(\o_data$190 [5]),
+    .B(\o_data$190 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1437,8 +1051,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$186 [6]),
-    .B(\o_data$186 [32]),
+    .A(\o_data$190 [6]),
+    .B(\o_data$190 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1446,8 +1060,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$186 [7]),
-    .B(\o_data$186 [33]),
+    .A(\o_data$190 [7]),
+    .B(\o_data$190 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1455,8 +1069,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$186 [8]),
-    .B(\o_data$186 [34]),
+    .A(\o_data$190 [8]),
+    .B(\o_data$190 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1464,8 +1078,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$186 [9]),
-    .B(\o_data$186 [35]),
+    .A(\o_data$190 [9]),
+    .B(\o_data$190 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1473,8 +1087,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$186 [52]),
-    .B(\o_data$186 [78]),
+    .A(\o_data$190 [52]),
+    .B(\o_data$190 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1482,8 +1096,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$186 [53]),
-    .B(\o_data$186 [79]),
+    .A(\o_data$190 [53]),
+    .B(\o_data$190 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1491,8 +1105,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$186 [62]),
-    .B(\o_data$186 [88]),
+    .A(\o_data$190 [62]),
+    .B(\o_data$190 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1500,8 +1114,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$186 [63]),
-    .B(\o_data$186 [89]),
+    .A(\o_data$190 [63]),
+    .B(\o_data$190 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1509,8 +1123,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$186 [64]),
-    .B(\o_data$186 [90]),
+    .A(\o_data$190 [64]),
+    .B(\o_data$190 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1518,8 +1132,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$186 [65]),
-    .B(\o_data$186 [91]),
+    .A(\o_data$190 [65]),
+    .B(\o_data$190 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1527,8 +1141,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$186 [66]),
-    .B(\o_data$186 [92]),
+    .A(\o_data$190 [66]),
+    .B(\o_data$190 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1536,8 +1150,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$186 [67]),
-    .B(\o_data$186 [93]),
+    .A(\o_data$190 [67]),
+    .B(\o_data$190 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1545,8 +1159,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$186 [68]),
-    .B(\o_data$186 [94]),
+    .A(\o_data$190 [68]),
+    .B(\o_data$190 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1554,8 +1168,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$186 [69]),
-    .B(\o_data$186 [95]),
+    .A(\o_data$190 [69]),
+    .B(\o_data$190 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1563,8 +1177,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$186 [70]),
-    .B(\o_data$186 [96]),
+    .A(\o_data$190 [70]),
+    .B(\o_data$190 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1572,8 +1186,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$186 [71]),
-    .B(\o_data$186 [97]),
+    .A(\o_data$190 [71]),
+    .B(\o_data$190 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1581,8 +1195,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$186 [54]),
-    .B(\o_data$186 [80]),
+    .A(\o_data$190 [54]),
+    .B(\o_data$190 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1590,8 +1204,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$186 [72]),
-    .B(\o_data$186 [98]),
+    .A(\o_data$190 [72]),
+    .B(\o_data$190 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1599,8 +1213,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$186 [73]),
-    .B(\o_data$186 [99]),
+    .A(\o_data$190 [73]),
+    .B(\o_data$190 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1608,8 +1222,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$186 [74]),
-    .B(\o_data$186 [100]),
+    .A(\o_data$190 [74]),
+    .B(\o_data$190 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1617,8 +1231,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$186 [75]),
-    .B(\o_data$186 [101]),
+    .A(\o_data$190 [75]),
+    .B(\o_data$190 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1626,8 +1240,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$186 [76]),
-    .B(\o_data$186 [102]),
+    .A(\o_data$190 [76]),
+    .B(\o_data$190 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1635,8 +1249,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$186 [77]),
-    .B(\o_data$186 [103]),
+    .A(\o_data$190 [77]),
+    .B(\o_data$190 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1644,8 +1258,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$186 [55]),
-    .B(\o_data$186 [81]),
+    .A(\o_data$190 [55]),
+    .B(\o_data$190 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1653,8 +1267,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$186 [56]),
-    .B(\o_data$186 [82]),
+    .A(\o_data$190 [56]),
+    .B(\o_data$190 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1662,8 +1276,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$186 [57]),
-    .B(\o_data$186 [83]),
+    .A(\o_data$190 [57]),
+    .B(\o_data$190 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1671,8 +1285,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$186 [58]),
-    .B(\o_data$186 [84]),
+    .A(\o_data$190 [58]),
+    .B(\o_data$190 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1680,8 +1294,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$186 [59]),
-    .B(\o_data$186 [85]),
+    .A(\o_data$190 [59]),
+    .B(\o_data$190 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1689,8 +1303,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$186 [60]),
-    .B(\o_data$186 [86]),
+    .A(\o_data$190 [60]),
+    .B(\o_data$190 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1698,8 +1312,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$186 [61]),
-    .B(\o_data$186 [87]),
+    .A(\o_data$190 [61]),
+    .B(\o_data$190 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1707,8 +1321,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$186 [104]),
-    .B(\o_data$186 [130]),
+    .A(\o_data$190 [104]),
+    .B(\o_data$190 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1716,8 +1330,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$186 [105]),
-    .B(\o_data$186 [131]),
+    .A(\o_data$190 [105]),
+    .B(\o_data$190 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1725,8 +1339,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$186 [114]),
-    .B(\o_data$186 [140]),
+    .A(\o_data$190 [114]),
+    .B(\o_data$190 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1734,8 +1348,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$186 [115]),
-    .B(\o_data$186 [141]),
+    .A(\o_data$190 [115]),
+    .B(\o_data$190 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1743,8 +1357,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$186 [116]),
-    .B(\o_data$186 [142]),
+    .A(\o_data$190 [116]),
+    .B(\o_data$190 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1752,8 +1366,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$186 [117]),
-    .B(\o_data$186 [143]),
+    .A(\o_data$190 [117]),
+    .B(\o_data$190 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1761,8 +1375,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$186 [118]),
-    .B(\o_data$186 [144]),
+    .A(\o_data$190 [118]),
+    .B(\o_data$190 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1770,8 +1384,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$186 [119]),
-    .B(\o_data$186 [145]),
+    .A(\o_data$190 [119]),
+    .B(\o_data$190 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1779,8 +1393,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$186 [120]),
-    .B(\o_data$186 [146]),
+    .A(\o_data$190 [120]),
+    .B(\o_data$190 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1788,8 +1402,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$186 [121]),
-    .B(\o_data$186 [147]),
+    .A(\o_data$190 [121]),
+    .B(\o_data$190 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1797,8 +1411,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$186 [122]),
-    .B(\o_data$186 [148]),
+    .A(\o_data$190 [122]),
+    .B(\o_data$190 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1806,8 +1420,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$186 [123]),
-    .B(\o_data$186 [149]),
+    .A(\o_data$190 [123]),
+    .B(\o_data$190 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1815,8 +1429,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$186 [106]),
-    .B(\o_data$186 [132]),
+    .A(\o_data$190 [106]),
+    .B(\o_data$190 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1824,8 +1438,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$186 [124]),
-    .B(\o_data$186 [150]),
+    .A(\o_data$190 [124]),
+    .B(\o_data$190 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1833,8 +1447,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$186 [125]),
-    .B(\o_data$186 [151]),
+    .A(\o_data$190 [125]),
+    .B(\o_data$190 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1842,8 +1456,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$186 [126]),
-    .B(\o_data$186 [152]),
+    .A(\o_data$190 [126]),
+    .B(\o_data$190 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1851,8 +1465,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$186 [127]),
-    .B(\o_data$186 [153]),
+    .A(\o_data$190 [127]),
+    .B(\o_data$190 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1860,8 +1474,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$186 [128]),
-    .B(\o_data$186 [154]),
+    .A(\o_data$190 [128]),
+    .B(\o_data$190 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1869,8 +1483,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$186 [129]),
-    .B(\o_data$186 [155]),
+    .A(\o_data$190 [129]),
+    .B(\o_data$190 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1878,8 +1492,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$186 [107]),
-    .B(\o_data$186 [133]),
+    .A(\o_data$190 [107]),
+    .B(\o_data$190 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1887,8 +1501,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$186 [108]),
-    .B(\o_data$186 [134]),
+    .A(\o_data$190 [108]),
+    .B(\o_data$190 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1896,8 +1510,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$186 [109]),
-    .B(\o_data$186 [135]),
+    .A(\o_data$190 [109]),
+    .B(\o_data$190 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1905,8 +1519,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$186 [110]),
-    .B(\o_data$186 [136]),
+    .A(\o_data$190 [110]),
+    .B(\o_data$190 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1914,8 +1528,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$186 [111]),
-    .B(\o_data$186 [137]),
+    .A(\o_data$190 [111]),
+    .B(\o_data$190 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1923,8 +1537,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$186 [112]),
-    .B(\o_data$186 [138]),
+    .A(\o_data$190 [112]),
+    .B(\o_data$190 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1932,8 +1546,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$186 [113]),
-    .B(\o_data$186 [139]),
+    .A(\o_data$190 [113]),
+    .B(\o_data$190 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1941,8 +1555,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$186 [156]),
-    .B(\o_data$186 [182]),
+    .A(\o_data$190 [156]),
+    .B(\o_data$190 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1950,8 +1564,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$186 [157]),
-    .B(\o_data$186 [183]),
+    .A(\o_data$190 [157]),
+    .B(\o_data$190 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1959,8 +1573,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$186 [166]),
-    .B(\o_data$186 [192]),
+    .A(\o_data$190 [166]),
+    .B(\o_data$190 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1968,8 +1582,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$186 [167]),
-    .B(\o_data$186 [193]),
+    .A(\o_data$190 [167]),
+    .B(\o_data$190 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1977,8 +1591,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$186 [168]),
-    .B(\o_data$186 [194]),
+    .A(\o_data$190 [168]),
+    .B(\o_data$190 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1986,8 +1600,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$186 [169]),
-    .B(\o_data$186 [195]),
+    .A(\o_data$190 [169]),
+    .B(\o_data$190 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1995,8 +1609,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$186 [170]),
-    .B(\o_data$186 [196]),
+    .A(\o_data$190 [170]),
+    .B(\o_data$190 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -2004,8 +1618,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$186 [171]),
-    .B(\o_data$186 [197]),
+    .A(\o_data$190 [171]),
+    .B(\o_data$190 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -2013,8 +1627,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$186 [172]),
-    .B(\o_data$186 [198]),
+    .A(\o_data$190 [172]),
+    .B(\o_data$190 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -2022,8 +1636,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$186 [173]),
-    .B(\o_data$186 [199]),
+    .A(\o_data$190 [173]),
+    .B(\o_data$190 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -2031,8 +1645,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$186 [174]),
-    .B(\o_data$186 [200]),
+    .A(\o_data$190 [174]),
+    .B(\o_data$190 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -2040,8 +1654,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$186 [175]),
-    .B(\o_data$186 [201]),
+    .A(\o_data$190 [175]),
+    .B(\o_data$190 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -2049,8 +1663,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$186 [158]),
-    .B(\o_data$186 [184]),
+    .A(\o_data$190 [158]),
+    .B(\o_data$190 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -2058,8 +1672,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$186 [176]),
-    .B(\o_data$186 [202]),
+    .A(\o_data$190 [176]),
+    .B(\o_data$190 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -2067,8 +1681,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$186 [177]),
-    .B(\o_data$186 [203]),
+    .A(\o_data$190 [177]),
+    .B(\o_data$190 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -2076,8 +1690,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$186 [178]),
-    .B(\o_data$186 [204]),
+    .A(\o_data$190 [178]),
+    .B(\o_data$190 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -2085,8 +1699,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$186 [179]),
-    .B(\o_data$186 [205]),
+    .A(\o_data$190 [179]),
+    .B(\o_data$190 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -2094,8 +1708,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$186 [180]),
-    .B(\o_data$186 [206]),
+    .A(\o_data$190 [180]),
+    .B(\o_data$190 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -2103,8 +1717,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$186 [181]),
-    .B(\o_data$186 [207]),
+    .A(\o_data$190 [181]),
+    .B(\o_data$190 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -2112,8 +1726,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$186 [159]),
-    .B(\o_data$186 [185]),
+    .A(\o_data$190 [159]),
+    .B(\o_data$190 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -2121,8 +1735,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$186 [160]),
-    .B(\o_data$186 [186]),
+    .A(\o_data$190 [160]),
+    .B(\o_data$190 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -2130,8 +1744,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$186 [161]),
-    .B(\o_data$186 [187]),
+    .A(\o_data$190 [161]),
+    .B(\o_data$190 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -2139,8 +1753,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$186 [162]),
-    .B(\o_data$186 [188]),
+    .A(\o_data$190 [162]),
+    .B(\o_data$190 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -2148,8 +1762,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$186 [163]),
-    .B(\o_data$186 [189]),
+    .A(\o_data$190 [163]),
+    .B(\o_data$190 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -2157,8 +1771,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$186 [164]),
-    .B(\o_data$186 [190]),
+    .A(\o_data$190 [164]),
+    .B(\o_data$190 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -2166,8 +1780,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$186 [165]),
-    .B(\o_data$186 [191]),
+    .A(\o_data$190 [165]),
+    .B(\o_data$190 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2491,7 +2105,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$186 ),
+    .o_data(\o_data$190 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2500,13 +2114,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$118 ),
-    .wp__en(\w_en$116 )
+    .wp__data(\w_data$120 ),
+    .wp__en(\w_en$118 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$2858$0 (ra_beat),
-    .\port$2860$0 (ra_blk),
+    .\port$2862$0 (ra_beat),
+    .\port$2864$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2517,28 +2131,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$89 ),
-    .i_valid(\i_valid$87 ),
+    .i_last(\i_last$91 ),
+    .i_valid(\i_valid$89 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$113 ),
-    .\port$4042$0 (r_data),
+    .o_valid(\o_valid$115 ),
+    .\port$4066$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _091_[18:17] = 2'hx;
-  assign _020_[3] = 1'hx;
-  assign _012_[3] = 1'hx;
+  assign _082_[18:17] = 2'hx;
+  assign _014_[3] = 1'hx;
+  assign _007_[5] = 1'hx;
+  assign _005_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$116  <= 1'h0;
-      \i_last$89  <= 1'h0;
-      \i_valid$87  <= 1'h0;
+      \w_en$118  <= 1'h0;
+      \i_last$91  <= 1'h0;
+      \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$182  <= 1'h0;
+      \$signal$186  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -2560,97 +2176,113 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _511_ <= 17'h00000;
-      _512_ <= 17'h00000;
+      _413_ <= 17'h00000;
+      _414_ <= 17'h00000;
       tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
+      wb_last <= 1'h0;
+      wb <= 3'h0;
+      wa <= 8'h00;
+      blk <= 5'h00;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h10;
       last_mblock <= 1'h0;
+      w_en <= 1'h0;
     end else begin
-      give_back <= _023_ + _025_;
-      \w_en$116  <= \w_en$112 ;
-      \i_last$89  <= part_last;
-      \i_valid$87  <= \$signal$182 ;
-      part_last <= _017_ & dn_last;
-      \$signal$182  <= _015_;
+      give_back <= _016_ + _018_;
+      \w_en$118  <= \w_en$114 ;
+      \i_last$91  <= part_last;
+      \i_valid$89  <= \$signal$186 ;
+      part_last <= _010_ & dn_last;
+      \$signal$186  <= _008_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _006_ & d_last;
+      drain_dn_step <= _106_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _003_ & row_end;
-      begin if (_106_) d_last <= _210_; else d_last <= _108_ ? \$signal$170  : _210_; end
-      begin if (_106_) row_last <= _216_; else begin if (_108_) row_last <= row_last_next; else row_last <= _216_; end end
-      begin if (_106_) row_valid <= _219_; else begin if (_108_) row_valid <= row_valid_next; else row_valid <= _219_; end end
-      begin if (_106_) row <= _222_; else begin if (_108_) row <= row_next; else row <= _222_; end end
-      begin if (_009_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 5'h00; else dn <= dn + 1'h1; end else dn <= _228_; end else dn <= _228_; end
+      drain_d_step <= _103_ & row_end;
+      begin if (_098_) d_last <= _154_; else d_last <= _100_ ? \$signal$174  : _154_; end
+      begin if (_098_) row_last <= _160_; else begin if (_100_) row_last <= row_last_next; else row_last <= _160_; end end
+      begin if (_098_) row_valid <= _163_; else begin if (_100_) row_valid <= row_valid_next; else row_valid <= _163_; end end
+      begin if (_098_) row <= _166_; else begin if (_100_) row <= row_next; else row <= _166_; end end
+      begin if (_003_) begin if (drain_dn_step) dn <= _007_[4:0]; else dn <= _172_; end else dn <= _172_; end
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _093_; else row_last_next <= drain_lt_last & _095_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _091_[16:0];
+      row_next <= _082_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _511_ <= _083_[16:0];
-      _512_ <= _082_[16:0];
-      tile_end <= _067_ & at_tile_last;
+      _413_ <= row - 3'h7;
+      _414_ <= row + 1'h1;
+      tile_end <= _059_ & at_tile_last;
+      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _200_; end else st_flush <= _200_; end
+      begin if (st_compute) begin if (compute) st_compute <= _205_; else st_compute <= 1'h0; end else st_compute <= _205_; end
+      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _208_; end else st_header <= _208_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _216_ : _215_; else wb_last <= _215_; end
+      begin if (take_ch) wb <= \$signal$147  ? _223_ : _222_; else wb <= _222_; end
+      begin if (take_ch) wa <= \$signal$147  ? _049_[7:0] : _226_; else wa <= _226_; end
+      begin if (take_ch) blk <= \$signal$147  ? _230_ : _229_; else blk <= _229_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _038_ : _039_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _037_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _031_ : _032_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      w_en <= take_ch & _027_;
     end
     if (rst) begin
-      \w_data$118  <= 65'h00000000000000000;
-    end else if (\w_en$112 ) begin
-      \w_data$118  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
+      \w_data$120  <= 65'h00000000000000000;
+    end else if (\w_en$114 ) begin
+      \w_data$120  <= { o_last, o_data, part6, part5, part4, part3, part2, part1, part0 };
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_158_) begin
+    end else if (_125_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_159_) begin
+    end else if (_126_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_160_) begin
+    end else if (_127_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_161_) begin
+    end else if (_128_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_162_) begin
+    end else if (_129_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_163_) begin
+    end else if (_130_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_164_) begin
+    end else if (_131_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 3'h0;
-    end else if (\o_valid$113 ) begin
+    end else if (\o_valid$115 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _020_[2:0];
+      ob <= _014_[2:0];
     end
-    if (\$signal$182 ) begin
+    if (\$signal$186 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2658,197 +2290,147 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_165_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_009_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_132_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_111_) begin
-      begin if (_106_) beat_last <= beat == 3'h6; else begin if (_108_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_109_) begin
+      begin if (_098_) beat_last <= beat == 3'h6; else begin if (_100_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_112_) begin
-      begin if (_106_) beat <= beat + 1'h1; else begin if (_108_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_110_) begin
+      begin if (_098_) beat <= _101_[2:0]; else begin if (_100_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_113_) begin
-      begin if (_009_) d <= _012_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_111_) begin
+      begin if (_003_) d <= _005_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_191_) begin
+    if (_136_) begin
       ra_blk <= 5'h00;
-    end else if (_166_) begin
+    end else if (_133_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_192_) begin
+    if (_137_) begin
       ra_beat <= 3'h0;
     end else if (o_valid) begin
-      ra_beat <= _101_[2:0];
+      ra_beat <= _092_[2:0];
     end
-    if (_193_) begin
+    if (_138_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _100_[4:0];
+      ra_blk_next <= _091_[4:0];
     end
-    if (_194_) begin
-      \$signal$170  <= 1'h0;
+    if (_139_) begin
+      \$signal$174  <= 1'h0;
     end else begin
-      \$signal$170  <= drain_d_pen;
+      \$signal$174  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_114_) begin
-      at_tile_last <= compute ? _234_ : \$signal$142 ;
+    end else if (_112_) begin
+      at_tile_last <= compute ? _178_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_115_) begin
-      at_k_last <= compute ? _237_ : \$signal$141 ;
+    end else if (_113_) begin
+      at_k_last <= compute ? _181_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_167_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _076_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_134_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _183_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_118_) begin
+    end else if (_116_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_119_) begin
+    end else if (_117_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_120_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _074_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_118_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_121_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _073_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_119_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_195_) begin
+    if (_140_) begin
       fm0 <= 17'h00000;
-    end else if (_168_) begin
+    end else if (_135_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
-      flush <= 7'h00;
-    end else if (_122_) begin
-      flush <= _702_(7'hxx, { 7'h68, _064_[6:0] }, { _257_, _256_ });
+      flush <= 8'h00;
+    end else if (_120_) begin
+      begin if (st_flush) flush <= _057_[7:0]; else begin if (st_compute) flush <= 8'h67; else flush <= 8'hxx; end end
     end
-    if (_196_) begin
+    if (_141_) begin
       compute <= 1'h0;
-    end else if (_169_) begin
+    end else if (enter) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_170_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_171_) begin
+    end else if (enter) begin
+      nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_172_) begin
-      ctrl_state <= _709_(2'hx, { _269_, _267_, _264_, _261_ }, { _270_, _268_, _265_, _263_ });
+    if (_142_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_173_) begin
-      armed <= _719_(1'hx, { _274_, _271_ }, { _275_, _273_ });
+    end else if (_121_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _047_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_174_) begin
-      ch_left <= _724_(17'hxxxxx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_122_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h0;
-    end else if (_175_) begin
-      wb_last <= _731_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-    end
-    if (rst) begin
-      \$signal$145  <= 1'h1;
-    end else if (_176_) begin
-      \$signal$145  <= _290_;
-    end
-    if (rst) begin
-      wb <= 3'h0;
-    end else if (_177_) begin
-      wb <= _744_(3'hx, { _299_, _296_ }, { _300_, _298_ });
-    end
-    if (rst) begin
-      wa <= 8'h00;
-    end else if (_178_) begin
-      wa <= _750_(8'hxx, { _305_, _302_ }, { _306_, _304_ });
-    end
-    if (rst) begin
-      blk <= 5'h00;
-    end else if (_179_) begin
-      blk <= _757_(5'hxx, { _312_, _309_ }, { _313_, _311_ });
+      \$signal$147  <= 1'h1;
+    end else if (_123_) begin
+      \$signal$147  <= _221_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_180_) begin
-      lane <= _763_(1'hx, { _318_, _315_ }, { _319_, _317_ });
+    end else if (_124_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _053_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
-      \$signal$142  <= 1'h0;
-    end else if (_181_) begin
-      \$signal$142  <= _053_;
-    end
-    if (rst) begin
-      \$signal$141  <= 1'h0;
-    end else if (_182_) begin
-      \$signal$141  <= _050_;
-    end
-    if (rst) begin
+      \$signal$144  <= 1'h0;
+      \$signal$143  <= 1'h0;
       tile_pen <= 11'h000;
-    end else if (_183_) begin
-      tile_pen <= _049_[10:0];
-    end
-    if (rst) begin
       k_pen <= 11'h000;
-    end else if (_184_) begin
-      k_pen <= hdr[42:32] - 2'h2;
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_185_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_186_) begin
-      m_wrap_pen <= hdr[15:0] + 3'h6;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_187_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_188_) begin
-      m_wrap <= hdr[15:0] + 3'h7;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_189_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_190_) begin
+    end else if (header_taken) begin
+      \$signal$144  <= _046_;
+      \$signal$143  <= _043_;
+      tile_pen <= _041_ - 2'h2;
+      k_pen <= hdr[42:32] - 2'h2;
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 3'h6;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 3'h7;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -2860,47 +2442,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_197_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _033_;
-    end
-    if (!_333_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_334_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_335_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   (* unused_bits = "3" *)
-  wire [3:0] _002_;
-  (* unused_bits = "3" *)
-  wire [3:0] _003_;
+  wire [3:0] _004_;
   (* unused_bits = "3" *)
   wire [3:0] _005_;
   (* unused_bits = "3" *)
-  wire [3:0] _008_;
-  wire _011_;
+  wire [3:0] _007_;
+  (* unused_bits = "3" *)
+  wire [3:0] _009_;
   wire _012_;
   wire _013_;
   wire _014_;
-  wire [3:0] _016_;
-  (* unused_bits = "3" *)
+  wire _015_;
   wire [3:0] _017_;
+  (* unused_bits = "3" *)
   wire [3:0] _018_;
+  wire [3:0] _019_;
   wire _020_;
   wire _021_;
   wire _022_;
@@ -4480,69 +4042,69 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   input rst;
   wire rst;
   wire [25:0] s0;
-  wire [25:0] \s0$163 ;
-  wire [25:0] \s0$175 ;
-  wire [25:0] \s0$187 ;
-  wire [25:0] \s0$199 ;
-  wire [25:0] \s0$211 ;
-  wire [25:0] \s0$223 ;
-  wire [25:0] \s0$235 ;
-  wire [25:0] \s0$247 ;
-  wire [25:0] \s0$259 ;
-  wire [25:0] \s0$271 ;
-  wire [25:0] \s0$283 ;
-  wire [25:0] \s0$295 ;
-  wire [25:0] \s0$307 ;
-  wire [25:0] \s0$319 ;
-  wire [25:0] \s0$331 ;
-  wire [25:0] \s0$343 ;
-  wire [25:0] \s0$355 ;
-  wire [25:0] \s0$367 ;
-  wire [25:0] \s0$379 ;
-  wire [25:0] \s0$391 ;
-  wire [25:0] \s0$403 ;
-  wire [25:0] \s0$415 ;
-  wire [25:0] \s0$427 ;
-  wire [25:0] \s0$439 ;
-  wire [25:0] \s0$451 ;
-  wire [25:0] \s0$463 ;
-  wire [25:0] \s0$475 ;
-  wire [25:0] \s0$487 ;
-  wire [25:0] \s0$499 ;
-  wire [25:0] \s0$511 ;
-  wire [25:0] \s0$524 ;
+  wire [25:0] \s0$160 ;
+  wire [25:0] \s0$172 ;
+  wire [25:0] \s0$184 ;
+  wire [25:0] \s0$196 ;
+  wire [25:0] \s0$208 ;
+  wire [25:0] \s0$220 ;
+  wire [25:0] \s0$232 ;
+  wire [25:0] \s0$244 ;
+  wire [25:0] \s0$256 ;
+  wire [25:0] \s0$268 ;
+  wire [25:0] \s0$280 ;
+  wire [25:0] \s0$292 ;
+  wire [25:0] \s0$304 ;
+  wire [25:0] \s0$316 ;
+  wire [25:0] \s0$328 ;
+  wire [25:0] \s0$340 ;
+  wire [25:0] \s0$352 ;
+  wire [25:0] \s0$364 ;
+  wire [25:0] \s0$376 ;
+  wire [25:0] \s0$388 ;
+  wire [25:0] \s0$400 ;
+  wire [25:0] \s0$412 ;
+  wire [25:0] \s0$424 ;
+  wire [25:0] \s0$436 ;
+  wire [25:0] \s0$448 ;
+  wire [25:0] \s0$460 ;
+  wire [25:0] \s0$472 ;
+  wire [25:0] \s0$484 ;
+  wire [25:0] \s0$496 ;
+  wire [25:0] \s0$508 ;
+  wire [25:0] \s0$521 ;
   wire [25:0] s1;
-  wire [25:0] \s1$165 ;
-  wire [25:0] \s1$177 ;
-  wire [25:0] \s1$189 ;
-  wire [25:0] \s1$201 ;
-  wire [25:0] \s1$213 ;
-  wire [25:0] \s1$225 ;
-  wire [25:0] \s1$237 ;
-  wire [25:0] \s1$249 ;
-  wire [25:0] \s1$261 ;
-  wire [25:0] \s1$273 ;
-  wire [25:0] \s1$285 ;
-  wire [25:0] \s1$297 ;
-  wire [25:0] \s1$309 ;
-  wire [25:0] \s1$321 ;
-  wire [25:0] \s1$333 ;
-  wire [25:0] \s1$345 ;
-  wire [25:0] \s1$357 ;
-  wire [25:0] \s1$369 ;
-  wire [25:0] \s1$381 ;
-  wire [25:0] \s1$393 ;
-  wire [25:0] \s1$405 ;
-  wire [25:0] \s1$417 ;
-  wire [25:0] \s1$429 ;
-  wire [25:0] \s1$441 ;
-  wire [25:0] \s1$453 ;
-  wire [25:0] \s1$465 ;
-  wire [25:0] \s1$477 ;
-  wire [25:0] \s1$489 ;
-  wire [25:0] \s1$501 ;
-  wire [25:0] \s1$513 ;
-  wire [25:0] \s1$526 ;
+  wire [25:0] \s1$162 ;
+  wire [25:0] \s1$174 ;
+  wire [25:0] \s1$186 ;
+  wire [25:0] \s1$198 ;
+  wire [25:0] \s1$210 ;
+  wire [25:0] \s1$222 ;
+  wire [25:0] \s1$234 ;
+  wire [25:0] \s1$246 ;
+  wire [25:0] \s1$258 ;
+  wire [25:0] \s1$270 ;
+  wire [25:0] \s1$282 ;
+  wire [25:0] \s1$294 ;
+  wire [25:0] \s1$306 ;
+  wire [25:0] \s1$318 ;
+  wire [25:0] \s1$330 ;
+  wire [25:0] \s1$342 ;
+  wire [25:0] \s1$354 ;
+  wire [25:0] \s1$366 ;
+  wire [25:0] \s1$378 ;
+  wire [25:0] \s1$390 ;
+  wire [25:0] \s1$402 ;
+  wire [25:0] \s1$414 ;
+  wire [25:0] \s1$426 ;
+  wire [25:0] \s1$438 ;
+  wire [25:0] \s1$450 ;
+  wire [25:0] \s1$462 ;
+  wire [25:0] \s1$474 ;
+  wire [25:0] \s1$486 ;
+  wire [25:0] \s1$498 ;
+  wire [25:0] \s1$510 ;
+  wire [25:0] \s1$523 ;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -4667,17 +4229,25 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_5 = 8'h00;
   reg [7:0] w_6_6 = 8'h00;
   reg [7:0] w_6_7 = 8'h00;
-  assign _002_[2:0] = drain_row1 + 1'h1;
-  assign _003_[2:0] = drain_row2 + 1'h1;
-  assign _005_[2:0] = drain_row4 + 1'h1;
-  assign _008_[2:0] = drain_row6 + 1'h1;
-  assign _011_ = ~ lf_done_d0;
-  assign _012_ = ~ drain_advance;
-  assign _013_ = _012_ & drain_busy;
-  assign _014_ = _013_ & drain_beat_pen;
-  assign _016_ = drain_count - 1'h1;
-  assign _017_[2:0] = drain_beat + 1'h1;
-  assign _018_[2:0] = drain_advance ? 3'h0 : _017_[2:0];
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_a3 = 1'h1;
+  reg zero_a4 = 1'h1;
+  reg zero_a5 = 1'h1;
+  reg zero_a6 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _004_[2:0] = drain_row1 + 1'h1;
+  assign _005_[2:0] = drain_row2 + 1'h1;
+  assign _007_[2:0] = drain_row4 + 1'h1;
+  assign _009_[2:0] = drain_row6 + 1'h1;
+  assign _012_ = ~ lf_done_d0;
+  assign _013_ = ~ drain_advance;
+  assign _014_ = _013_ & drain_busy;
+  assign _015_ = _014_ & drain_beat_pen;
+  assign _017_ = drain_count - 1'h1;
+  assign _018_[2:0] = drain_beat + 1'h1;
+  assign _019_[2:0] = drain_advance ? 3'h0 : _018_[2:0];
   assign _020_ = | { lf_done_d0, rst };
   assign _021_ = | { lf_done_d0, rst };
   assign _022_ = | { lf_done_d0, rst };
@@ -4686,19 +4256,19 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _025_ = | { lf_done_d0, rst };
   assign _026_ = | { lf_done_d0, rst };
   assign _027_ = | { lf_done_d0, rst };
-  assign _028_ = | { in_idle2, rst };
-  assign _029_ = | { in_idle2, rst };
-  assign _030_ = | { in_idle2, rst };
-  assign _031_ = | { in_idle2, rst };
-  assign _032_ = | { in_idle2, rst };
-  assign _033_ = | { in_idle2, rst };
+  assign _028_ = | { zero_a6, rst };
+  assign _029_ = | { zero_a5, rst };
+  assign _030_ = | { zero_a4, rst };
+  assign _031_ = | { zero_a3, rst };
+  assign _032_ = | { zero_a2, rst };
+  assign _033_ = | { zero_a1, rst };
   assign _034_ = | { in_idle2, rst };
   assign _035_ = | { in_idle_m1, rst };
   assign _036_ = | { in_idle_m1, rst };
   assign _037_ = | { in_idle_m1, rst };
-  assign _038_ = drain_busy ? _018_[2:0] : drain_beat;
+  assign _038_ = drain_busy ? _019_[2:0] : drain_beat;
   assign beat_next = lf_done_d0 ? 3'h0 : _038_;
-  assign _039_ = drain_advance ? _016_ : drain_count;
+  assign _039_ = drain_advance ? _017_ : drain_count;
   assign count_next = lf_done_d0 ? 4'h8 : _039_;
   L6MUX21 drain_sel0_g0_l6mux_0 (
     .D0(drain_sel0_g0_f0_0),
@@ -15935,58 +15505,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
-    .\port$401$0 (s0[0]),
-    .\port$401$1 (s0[1]),
-    .\port$401$10 (s0[10]),
-    .\port$401$11 (s0[11]),
-    .\port$401$12 (s0[12]),
-    .\port$401$13 (s0[13]),
-    .\port$401$14 (s0[14]),
-    .\port$401$15 (s0[15]),
-    .\port$401$16 (s0[16]),
-    .\port$401$17 (s0[17]),
-    .\port$401$18 (s0[18]),
-    .\port$401$19 (s0[19]),
-    .\port$401$2 (s0[2]),
-    .\port$401$20 (s0[20]),
-    .\port$401$21 (s0[21]),
-    .\port$401$22 (s0[22]),
-    .\port$401$23 (s0[23]),
-    .\port$401$24 (s0[24]),
-    .\port$401$25 (s0[25]),
-    .\port$401$27 (s1[0]),
-    .\port$401$28 (s1[1]),
-    .\port$401$29 (s1[2]),
-    .\port$401$3 (s0[3]),
-    .\port$401$30 (s1[3]),
-    .\port$401$31 (s1[4]),
-    .\port$401$32 (s1[5]),
-    .\port$401$33 (s1[6]),
-    .\port$401$34 (s1[7]),
-    .\port$401$35 (s1[8]),
-    .\port$401$36 (s1[9]),
-    .\port$401$37 (s1[10]),
-    .\port$401$38 (s1[11]),
-    .\port$401$39 (s1[12]),
-    .\port$401$4 (s0[4]),
-    .\port$401$40 (s1[13]),
-    .\port$401$41 (s1[14]),
-    .\port$401$42 (s1[15]),
-    .\port$401$43 (s1[16]),
-    .\port$401$44 (s1[17]),
-    .\port$401$45 (s1[18]),
-    .\port$401$46 (s1[19]),
-    .\port$401$47 (s1[20]),
-    .\port$401$48 (s1[21]),
-    .\port$401$49 (s1[22]),
-    .\port$401$5 (s0[5]),
-    .\port$401$50 (s1[23]),
-    .\port$401$51 (s1[24]),
-    .\port$401$52 (s1[25]),
-    .\port$401$6 (s0[6]),
-    .\port$401$7 (s0[7]),
-    .\port$401$8 (s0[8]),
-    .\port$401$9 (s0[9]),
+    .\port$402$0 (s0[0]),
+    .\port$402$1 (s0[1]),
+    .\port$402$10 (s0[10]),
+    .\port$402$11 (s0[11]),
+    .\port$402$12 (s0[12]),
+    .\port$402$13 (s0[13]),
+    .\port$402$14 (s0[14]),
+    .\port$402$15 (s0[15]),
+    .\port$402$16 (s0[16]),
+    .\port$402$17 (s0[17]),
+    .\port$402$18 (s0[18]),
+    .\port$402$19 (s0[19]),
+    .\port$402$2 (s0[2]),
+    .\port$402$20 (s0[20]),
+    .\port$402$21 (s0[21]),
+    .\port$402$22 (s0[22]),
+    .\port$402$23 (s0[23]),
+    .\port$402$24 (s0[24]),
+    .\port$402$25 (s0[25]),
+    .\port$402$27 (s1[0]),
+    .\port$402$28 (s1[1]),
+    .\port$402$29 (s1[2]),
+    .\port$402$3 (s0[3]),
+    .\port$402$30 (s1[3]),
+    .\port$402$31 (s1[4]),
+    .\port$402$32 (s1[5]),
+    .\port$402$33 (s1[6]),
+    .\port$402$34 (s1[7]),
+    .\port$402$35 (s1[8]),
+    .\port$402$36 (s1[9]),
+    .\port$402$37 (s1[10]),
+    .\port$402$38 (s1[11]),
+    .\port$402$39 (s1[12]),
+    .\port$402$4 (s0[4]),
+    .\port$402$40 (s1[13]),
+    .\port$402$41 (s1[14]),
+    .\port$402$42 (s1[15]),
+    .\port$402$43 (s1[16]),
+    .\port$402$44 (s1[17]),
+    .\port$402$45 (s1[18]),
+    .\port$402$46 (s1[19]),
+    .\port$402$47 (s1[20]),
+    .\port$402$48 (s1[21]),
+    .\port$402$49 (s1[22]),
+    .\port$402$5 (s0[5]),
+    .\port$402$50 (s1[23]),
+    .\port$402$51 (s1[24]),
+    .\port$402$52 (s1[25]),
+    .\port$402$6 (s0[6]),
+    .\port$402$7 (s0[7]),
+    .\port$402$8 (s0[8]),
+    .\port$402$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -15995,58 +15565,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_1  mac_0_1 (
     .a(a_0_0),
     .clk(clk),
-    .\port$406$0 (\s0$163 [0]),
-    .\port$406$1 (\s0$163 [1]),
-    .\port$406$10 (\s0$163 [10]),
-    .\port$406$11 (\s0$163 [11]),
-    .\port$406$12 (\s0$163 [12]),
-    .\port$406$13 (\s0$163 [13]),
-    .\port$406$14 (\s0$163 [14]),
-    .\port$406$15 (\s0$163 [15]),
-    .\port$406$16 (\s0$163 [16]),
-    .\port$406$17 (\s0$163 [17]),
-    .\port$406$18 (\s0$163 [18]),
-    .\port$406$19 (\s0$163 [19]),
-    .\port$406$2 (\s0$163 [2]),
-    .\port$406$20 (\s0$163 [20]),
-    .\port$406$21 (\s0$163 [21]),
-    .\port$406$22 (\s0$163 [22]),
-    .\port$406$23 (\s0$163 [23]),
-    .\port$406$24 (\s0$163 [24]),
-    .\port$406$25 (\s0$163 [25]),
-    .\port$406$27 (\s1$165 [0]),
-    .\port$406$28 (\s1$165 [1]),
-    .\port$406$29 (\s1$165 [2]),
-    .\port$406$3 (\s0$163 [3]),
-    .\port$406$30 (\s1$165 [3]),
-    .\port$406$31 (\s1$165 [4]),
-    .\port$406$32 (\s1$165 [5]),
-    .\port$406$33 (\s1$165 [6]),
-    .\port$406$34 (\s1$165 [7]),
-    .\port$406$35 (\s1$165 [8]),
-    .\port$406$36 (\s1$165 [9]),
-    .\port$406$37 (\s1$165 [10]),
-    .\port$406$38 (\s1$165 [11]),
-    .\port$406$39 (\s1$165 [12]),
-    .\port$406$4 (\s0$163 [4]),
-    .\port$406$40 (\s1$165 [13]),
-    .\port$406$41 (\s1$165 [14]),
-    .\port$406$42 (\s1$165 [15]),
-    .\port$406$43 (\s1$165 [16]),
-    .\port$406$44 (\s1$165 [17]),
-    .\port$406$45 (\s1$165 [18]),
-    .\port$406$46 (\s1$165 [19]),
-    .\port$406$47 (\s1$165 [20]),
-    .\port$406$48 (\s1$165 [21]),
-    .\port$406$49 (\s1$165 [22]),
-    .\port$406$5 (\s0$163 [5]),
-    .\port$406$50 (\s1$165 [23]),
-    .\port$406$51 (\s1$165 [24]),
-    .\port$406$52 (\s1$165 [25]),
-    .\port$406$6 (\s0$163 [6]),
-    .\port$406$7 (\s0$163 [7]),
-    .\port$406$8 (\s0$163 [8]),
-    .\port$406$9 (\s0$163 [9]),
+    .\port$407$0 (\s0$160 [0]),
+    .\port$407$1 (\s0$160 [1]),
+    .\port$407$10 (\s0$160 [10]),
+    .\port$407$11 (\s0$160 [11]),
+    .\port$407$12 (\s0$160 [12]),
+    .\port$407$13 (\s0$160 [13]),
+    .\port$407$14 (\s0$160 [14]),
+    .\port$407$15 (\s0$160 [15]),
+    .\port$407$16 (\s0$160 [16]),
+    .\port$407$17 (\s0$160 [17]),
+    .\port$407$18 (\s0$160 [18]),
+    .\port$407$19 (\s0$160 [19]),
+    .\port$407$2 (\s0$160 [2]),
+    .\port$407$20 (\s0$160 [20]),
+    .\port$407$21 (\s0$160 [21]),
+    .\port$407$22 (\s0$160 [22]),
+    .\port$407$23 (\s0$160 [23]),
+    .\port$407$24 (\s0$160 [24]),
+    .\port$407$25 (\s0$160 [25]),
+    .\port$407$27 (\s1$162 [0]),
+    .\port$407$28 (\s1$162 [1]),
+    .\port$407$29 (\s1$162 [2]),
+    .\port$407$3 (\s0$160 [3]),
+    .\port$407$30 (\s1$162 [3]),
+    .\port$407$31 (\s1$162 [4]),
+    .\port$407$32 (\s1$162 [5]),
+    .\port$407$33 (\s1$162 [6]),
+    .\port$407$34 (\s1$162 [7]),
+    .\port$407$35 (\s1$162 [8]),
+    .\port$407$36 (\s1$162 [9]),
+    .\port$407$37 (\s1$162 [10]),
+    .\port$407$38 (\s1$162 [11]),
+    .\port$407$39 (\s1$162 [12]),
+    .\port$407$4 (\s0$160 [4]),
+    .\port$407$40 (\s1$162 [13]),
+    .\port$407$41 (\s1$162 [14]),
+    .\port$407$42 (\s1$162 [15]),
+    .\port$407$43 (\s1$162 [16]),
+    .\port$407$44 (\s1$162 [17]),
+    .\port$407$45 (\s1$162 [18]),
+    .\port$407$46 (\s1$162 [19]),
+    .\port$407$47 (\s1$162 [20]),
+    .\port$407$48 (\s1$162 [21]),
+    .\port$407$49 (\s1$162 [22]),
+    .\port$407$5 (\s0$160 [5]),
+    .\port$407$50 (\s1$162 [23]),
+    .\port$407$51 (\s1$162 [24]),
+    .\port$407$52 (\s1$162 [25]),
+    .\port$407$6 (\s0$160 [6]),
+    .\port$407$7 (\s0$160 [7]),
+    .\port$407$8 (\s0$160 [8]),
+    .\port$407$9 (\s0$160 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -16055,58 +15625,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_2  mac_0_2 (
     .a(a_0_1),
     .clk(clk),
-    .\port$411$0 (\s0$175 [0]),
-    .\port$411$1 (\s0$175 [1]),
-    .\port$411$10 (\s0$175 [10]),
-    .\port$411$11 (\s0$175 [11]),
-    .\port$411$12 (\s0$175 [12]),
-    .\port$411$13 (\s0$175 [13]),
-    .\port$411$14 (\s0$175 [14]),
-    .\port$411$15 (\s0$175 [15]),
-    .\port$411$16 (\s0$175 [16]),
-    .\port$411$17 (\s0$175 [17]),
-    .\port$411$18 (\s0$175 [18]),
-    .\port$411$19 (\s0$175 [19]),
-    .\port$411$2 (\s0$175 [2]),
-    .\port$411$20 (\s0$175 [20]),
-    .\port$411$21 (\s0$175 [21]),
-    .\port$411$22 (\s0$175 [22]),
-    .\port$411$23 (\s0$175 [23]),
-    .\port$411$24 (\s0$175 [24]),
-    .\port$411$25 (\s0$175 [25]),
-    .\port$411$27 (\s1$177 [0]),
-    .\port$411$28 (\s1$177 [1]),
-    .\port$411$29 (\s1$177 [2]),
-    .\port$411$3 (\s0$175 [3]),
-    .\port$411$30 (\s1$177 [3]),
-    .\port$411$31 (\s1$177 [4]),
-    .\port$411$32 (\s1$177 [5]),
-    .\port$411$33 (\s1$177 [6]),
-    .\port$411$34 (\s1$177 [7]),
-    .\port$411$35 (\s1$177 [8]),
-    .\port$411$36 (\s1$177 [9]),
-    .\port$411$37 (\s1$177 [10]),
-    .\port$411$38 (\s1$177 [11]),
-    .\port$411$39 (\s1$177 [12]),
-    .\port$411$4 (\s0$175 [4]),
-    .\port$411$40 (\s1$177 [13]),
-    .\port$411$41 (\s1$177 [14]),
-    .\port$411$42 (\s1$177 [15]),
-    .\port$411$43 (\s1$177 [16]),
-    .\port$411$44 (\s1$177 [17]),
-    .\port$411$45 (\s1$177 [18]),
-    .\port$411$46 (\s1$177 [19]),
-    .\port$411$47 (\s1$177 [20]),
-    .\port$411$48 (\s1$177 [21]),
-    .\port$411$49 (\s1$177 [22]),
-    .\port$411$5 (\s0$175 [5]),
-    .\port$411$50 (\s1$177 [23]),
-    .\port$411$51 (\s1$177 [24]),
-    .\port$411$52 (\s1$177 [25]),
-    .\port$411$6 (\s0$175 [6]),
-    .\port$411$7 (\s0$175 [7]),
-    .\port$411$8 (\s0$175 [8]),
-    .\port$411$9 (\s0$175 [9]),
+    .\port$412$0 (\s0$172 [0]),
+    .\port$412$1 (\s0$172 [1]),
+    .\port$412$10 (\s0$172 [10]),
+    .\port$412$11 (\s0$172 [11]),
+    .\port$412$12 (\s0$172 [12]),
+    .\port$412$13 (\s0$172 [13]),
+    .\port$412$14 (\s0$172 [14]),
+    .\port$412$15 (\s0$172 [15]),
+    .\port$412$16 (\s0$172 [16]),
+    .\port$412$17 (\s0$172 [17]),
+    .\port$412$18 (\s0$172 [18]),
+    .\port$412$19 (\s0$172 [19]),
+    .\port$412$2 (\s0$172 [2]),
+    .\port$412$20 (\s0$172 [20]),
+    .\port$412$21 (\s0$172 [21]),
+    .\port$412$22 (\s0$172 [22]),
+    .\port$412$23 (\s0$172 [23]),
+    .\port$412$24 (\s0$172 [24]),
+    .\port$412$25 (\s0$172 [25]),
+    .\port$412$27 (\s1$174 [0]),
+    .\port$412$28 (\s1$174 [1]),
+    .\port$412$29 (\s1$174 [2]),
+    .\port$412$3 (\s0$172 [3]),
+    .\port$412$30 (\s1$174 [3]),
+    .\port$412$31 (\s1$174 [4]),
+    .\port$412$32 (\s1$174 [5]),
+    .\port$412$33 (\s1$174 [6]),
+    .\port$412$34 (\s1$174 [7]),
+    .\port$412$35 (\s1$174 [8]),
+    .\port$412$36 (\s1$174 [9]),
+    .\port$412$37 (\s1$174 [10]),
+    .\port$412$38 (\s1$174 [11]),
+    .\port$412$39 (\s1$174 [12]),
+    .\port$412$4 (\s0$172 [4]),
+    .\port$412$40 (\s1$174 [13]),
+    .\port$412$41 (\s1$174 [14]),
+    .\port$412$42 (\s1$174 [15]),
+    .\port$412$43 (\s1$174 [16]),
+    .\port$412$44 (\s1$174 [17]),
+    .\port$412$45 (\s1$174 [18]),
+    .\port$412$46 (\s1$174 [19]),
+    .\port$412$47 (\s1$174 [20]),
+    .\port$412$48 (\s1$174 [21]),
+    .\port$412$49 (\s1$174 [22]),
+    .\port$412$5 (\s0$172 [5]),
+    .\port$412$50 (\s1$174 [23]),
+    .\port$412$51 (\s1$174 [24]),
+    .\port$412$52 (\s1$174 [25]),
+    .\port$412$6 (\s0$172 [6]),
+    .\port$412$7 (\s0$172 [7]),
+    .\port$412$8 (\s0$172 [8]),
+    .\port$412$9 (\s0$172 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -16115,58 +15685,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_3  mac_0_3 (
     .a(a_0_2),
     .clk(clk),
-    .\port$416$0 (\s0$187 [0]),
-    .\port$416$1 (\s0$187 [1]),
-    .\port$416$10 (\s0$187 [10]),
-    .\port$416$11 (\s0$187 [11]),
-    .\port$416$12 (\s0$187 [12]),
-    .\port$416$13 (\s0$187 [13]),
-    .\port$416$14 (\s0$187 [14]),
-    .\port$416$15 (\s0$187 [15]),
-    .\port$416$16 (\s0$187 [16]),
-    .\port$416$17 (\s0$187 [17]),
-    .\port$416$18 (\s0$187 [18]),
-    .\port$416$19 (\s0$187 [19]),
-    .\port$416$2 (\s0$187 [2]),
-    .\port$416$20 (\s0$187 [20]),
-    .\port$416$21 (\s0$187 [21]),
-    .\port$416$22 (\s0$187 [22]),
-    .\port$416$23 (\s0$187 [23]),
-    .\port$416$24 (\s0$187 [24]),
-    .\port$416$25 (\s0$187 [25]),
-    .\port$416$27 (\s1$189 [0]),
-    .\port$416$28 (\s1$189 [1]),
-    .\port$416$29 (\s1$189 [2]),
-    .\port$416$3 (\s0$187 [3]),
-    .\port$416$30 (\s1$189 [3]),
-    .\port$416$31 (\s1$189 [4]),
-    .\port$416$32 (\s1$189 [5]),
-    .\port$416$33 (\s1$189 [6]),
-    .\port$416$34 (\s1$189 [7]),
-    .\port$416$35 (\s1$189 [8]),
-    .\port$416$36 (\s1$189 [9]),
-    .\port$416$37 (\s1$189 [10]),
-    .\port$416$38 (\s1$189 [11]),
-    .\port$416$39 (\s1$189 [12]),
-    .\port$416$4 (\s0$187 [4]),
-    .\port$416$40 (\s1$189 [13]),
-    .\port$416$41 (\s1$189 [14]),
-    .\port$416$42 (\s1$189 [15]),
-    .\port$416$43 (\s1$189 [16]),
-    .\port$416$44 (\s1$189 [17]),
-    .\port$416$45 (\s1$189 [18]),
-    .\port$416$46 (\s1$189 [19]),
-    .\port$416$47 (\s1$189 [20]),
-    .\port$416$48 (\s1$189 [21]),
-    .\port$416$49 (\s1$189 [22]),
-    .\port$416$5 (\s0$187 [5]),
-    .\port$416$50 (\s1$189 [23]),
-    .\port$416$51 (\s1$189 [24]),
-    .\port$416$52 (\s1$189 [25]),
-    .\port$416$6 (\s0$187 [6]),
-    .\port$416$7 (\s0$187 [7]),
-    .\port$416$8 (\s0$187 [8]),
-    .\port$416$9 (\s0$187 [9]),
+    .\port$417$0 (\s0$184 [0]),
+    .\port$417$1 (\s0$184 [1]),
+    .\port$417$10 (\s0$184 [10]),
+    .\port$417$11 (\s0$184 [11]),
+    .\port$417$12 (\s0$184 [12]),
+    .\port$417$13 (\s0$184 [13]),
+    .\port$417$14 (\s0$184 [14]),
+    .\port$417$15 (\s0$184 [15]),
+    .\port$417$16 (\s0$184 [16]),
+    .\port$417$17 (\s0$184 [17]),
+    .\port$417$18 (\s0$184 [18]),
+    .\port$417$19 (\s0$184 [19]),
+    .\port$417$2 (\s0$184 [2]),
+    .\port$417$20 (\s0$184 [20]),
+    .\port$417$21 (\s0$184 [21]),
+    .\port$417$22 (\s0$184 [22]),
+    .\port$417$23 (\s0$184 [23]),
+    .\port$417$24 (\s0$184 [24]),
+    .\port$417$25 (\s0$184 [25]),
+    .\port$417$27 (\s1$186 [0]),
+    .\port$417$28 (\s1$186 [1]),
+    .\port$417$29 (\s1$186 [2]),
+    .\port$417$3 (\s0$184 [3]),
+    .\port$417$30 (\s1$186 [3]),
+    .\port$417$31 (\s1$186 [4]),
+    .\port$417$32 (\s1$186 [5]),
+    .\port$417$33 (\s1$186 [6]),
+    .\port$417$34 (\s1$186 [7]),
+    .\port$417$35 (\s1$186 [8]),
+    .\port$417$36 (\s1$186 [9]),
+    .\port$417$37 (\s1$186 [10]),
+    .\port$417$38 (\s1$186 [11]),
+    .\port$417$39 (\s1$186 [12]),
+    .\port$417$4 (\s0$184 [4]),
+    .\port$417$40 (\s1$186 [13]),
+    .\port$417$41 (\s1$186 [14]),
+    .\port$417$42 (\s1$186 [15]),
+    .\port$417$43 (\s1$186 [16]),
+    .\port$417$44 (\s1$186 [17]),
+    .\port$417$45 (\s1$186 [18]),
+    .\port$417$46 (\s1$186 [19]),
+    .\port$417$47 (\s1$186 [20]),
+    .\port$417$48 (\s1$186 [21]),
+    .\port$417$49 (\s1$186 [22]),
+    .\port$417$5 (\s0$184 [5]),
+    .\port$417$50 (\s1$186 [23]),
+    .\port$417$51 (\s1$186 [24]),
+    .\port$417$52 (\s1$186 [25]),
+    .\port$417$6 (\s0$184 [6]),
+    .\port$417$7 (\s0$184 [7]),
+    .\port$417$8 (\s0$184 [8]),
+    .\port$417$9 (\s0$184 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -16175,58 +15745,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_0  mac_1_0 (
     .a(skew_a1_d0),
     .clk(clk),
-    .\port$421$0 (\s0$199 [0]),
-    .\port$421$1 (\s0$199 [1]),
-    .\port$421$10 (\s0$199 [10]),
-    .\port$421$11 (\s0$199 [11]),
-    .\port$421$12 (\s0$199 [12]),
-    .\port$421$13 (\s0$199 [13]),
-    .\port$421$14 (\s0$199 [14]),
-    .\port$421$15 (\s0$199 [15]),
-    .\port$421$16 (\s0$199 [16]),
-    .\port$421$17 (\s0$199 [17]),
-    .\port$421$18 (\s0$199 [18]),
-    .\port$421$19 (\s0$199 [19]),
-    .\port$421$2 (\s0$199 [2]),
-    .\port$421$20 (\s0$199 [20]),
-    .\port$421$21 (\s0$199 [21]),
-    .\port$421$22 (\s0$199 [22]),
-    .\port$421$23 (\s0$199 [23]),
-    .\port$421$24 (\s0$199 [24]),
-    .\port$421$25 (\s0$199 [25]),
-    .\port$421$27 (\s1$201 [0]),
-    .\port$421$28 (\s1$201 [1]),
-    .\port$421$29 (\s1$201 [2]),
-    .\port$421$3 (\s0$199 [3]),
-    .\port$421$30 (\s1$201 [3]),
-    .\port$421$31 (\s1$201 [4]),
-    .\port$421$32 (\s1$201 [5]),
-    .\port$421$33 (\s1$201 [6]),
-    .\port$421$34 (\s1$201 [7]),
-    .\port$421$35 (\s1$201 [8]),
-    .\port$421$36 (\s1$201 [9]),
-    .\port$421$37 (\s1$201 [10]),
-    .\port$421$38 (\s1$201 [11]),
-    .\port$421$39 (\s1$201 [12]),
-    .\port$421$4 (\s0$199 [4]),
-    .\port$421$40 (\s1$201 [13]),
-    .\port$421$41 (\s1$201 [14]),
-    .\port$421$42 (\s1$201 [15]),
-    .\port$421$43 (\s1$201 [16]),
-    .\port$421$44 (\s1$201 [17]),
-    .\port$421$45 (\s1$201 [18]),
-    .\port$421$46 (\s1$201 [19]),
-    .\port$421$47 (\s1$201 [20]),
-    .\port$421$48 (\s1$201 [21]),
-    .\port$421$49 (\s1$201 [22]),
-    .\port$421$5 (\s0$199 [5]),
-    .\port$421$50 (\s1$201 [23]),
-    .\port$421$51 (\s1$201 [24]),
-    .\port$421$52 (\s1$201 [25]),
-    .\port$421$6 (\s0$199 [6]),
-    .\port$421$7 (\s0$199 [7]),
-    .\port$421$8 (\s0$199 [8]),
-    .\port$421$9 (\s0$199 [9]),
+    .\port$422$0 (\s0$196 [0]),
+    .\port$422$1 (\s0$196 [1]),
+    .\port$422$10 (\s0$196 [10]),
+    .\port$422$11 (\s0$196 [11]),
+    .\port$422$12 (\s0$196 [12]),
+    .\port$422$13 (\s0$196 [13]),
+    .\port$422$14 (\s0$196 [14]),
+    .\port$422$15 (\s0$196 [15]),
+    .\port$422$16 (\s0$196 [16]),
+    .\port$422$17 (\s0$196 [17]),
+    .\port$422$18 (\s0$196 [18]),
+    .\port$422$19 (\s0$196 [19]),
+    .\port$422$2 (\s0$196 [2]),
+    .\port$422$20 (\s0$196 [20]),
+    .\port$422$21 (\s0$196 [21]),
+    .\port$422$22 (\s0$196 [22]),
+    .\port$422$23 (\s0$196 [23]),
+    .\port$422$24 (\s0$196 [24]),
+    .\port$422$25 (\s0$196 [25]),
+    .\port$422$27 (\s1$198 [0]),
+    .\port$422$28 (\s1$198 [1]),
+    .\port$422$29 (\s1$198 [2]),
+    .\port$422$3 (\s0$196 [3]),
+    .\port$422$30 (\s1$198 [3]),
+    .\port$422$31 (\s1$198 [4]),
+    .\port$422$32 (\s1$198 [5]),
+    .\port$422$33 (\s1$198 [6]),
+    .\port$422$34 (\s1$198 [7]),
+    .\port$422$35 (\s1$198 [8]),
+    .\port$422$36 (\s1$198 [9]),
+    .\port$422$37 (\s1$198 [10]),
+    .\port$422$38 (\s1$198 [11]),
+    .\port$422$39 (\s1$198 [12]),
+    .\port$422$4 (\s0$196 [4]),
+    .\port$422$40 (\s1$198 [13]),
+    .\port$422$41 (\s1$198 [14]),
+    .\port$422$42 (\s1$198 [15]),
+    .\port$422$43 (\s1$198 [16]),
+    .\port$422$44 (\s1$198 [17]),
+    .\port$422$45 (\s1$198 [18]),
+    .\port$422$46 (\s1$198 [19]),
+    .\port$422$47 (\s1$198 [20]),
+    .\port$422$48 (\s1$198 [21]),
+    .\port$422$49 (\s1$198 [22]),
+    .\port$422$5 (\s0$196 [5]),
+    .\port$422$50 (\s1$198 [23]),
+    .\port$422$51 (\s1$198 [24]),
+    .\port$422$52 (\s1$198 [25]),
+    .\port$422$6 (\s0$196 [6]),
+    .\port$422$7 (\s0$196 [7]),
+    .\port$422$8 (\s0$196 [8]),
+    .\port$422$9 (\s0$196 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -16235,58 +15805,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_1  mac_1_1 (
     .a(a_1_0),
     .clk(clk),
-    .\port$426$0 (\s0$211 [0]),
-    .\port$426$1 (\s0$211 [1]),
-    .\port$426$10 (\s0$211 [10]),
-    .\port$426$11 (\s0$211 [11]),
-    .\port$426$12 (\s0$211 [12]),
-    .\port$426$13 (\s0$211 [13]),
-    .\port$426$14 (\s0$211 [14]),
-    .\port$426$15 (\s0$211 [15]),
-    .\port$426$16 (\s0$211 [16]),
-    .\port$426$17 (\s0$211 [17]),
-    .\port$426$18 (\s0$211 [18]),
-    .\port$426$19 (\s0$211 [19]),
-    .\port$426$2 (\s0$211 [2]),
-    .\port$426$20 (\s0$211 [20]),
-    .\port$426$21 (\s0$211 [21]),
-    .\port$426$22 (\s0$211 [22]),
-    .\port$426$23 (\s0$211 [23]),
-    .\port$426$24 (\s0$211 [24]),
-    .\port$426$25 (\s0$211 [25]),
-    .\port$426$27 (\s1$213 [0]),
-    .\port$426$28 (\s1$213 [1]),
-    .\port$426$29 (\s1$213 [2]),
-    .\port$426$3 (\s0$211 [3]),
-    .\port$426$30 (\s1$213 [3]),
-    .\port$426$31 (\s1$213 [4]),
-    .\port$426$32 (\s1$213 [5]),
-    .\port$426$33 (\s1$213 [6]),
-    .\port$426$34 (\s1$213 [7]),
-    .\port$426$35 (\s1$213 [8]),
-    .\port$426$36 (\s1$213 [9]),
-    .\port$426$37 (\s1$213 [10]),
-    .\port$426$38 (\s1$213 [11]),
-    .\port$426$39 (\s1$213 [12]),
-    .\port$426$4 (\s0$211 [4]),
-    .\port$426$40 (\s1$213 [13]),
-    .\port$426$41 (\s1$213 [14]),
-    .\port$426$42 (\s1$213 [15]),
-    .\port$426$43 (\s1$213 [16]),
-    .\port$426$44 (\s1$213 [17]),
-    .\port$426$45 (\s1$213 [18]),
-    .\port$426$46 (\s1$213 [19]),
-    .\port$426$47 (\s1$213 [20]),
-    .\port$426$48 (\s1$213 [21]),
-    .\port$426$49 (\s1$213 [22]),
-    .\port$426$5 (\s0$211 [5]),
-    .\port$426$50 (\s1$213 [23]),
-    .\port$426$51 (\s1$213 [24]),
-    .\port$426$52 (\s1$213 [25]),
-    .\port$426$6 (\s0$211 [6]),
-    .\port$426$7 (\s0$211 [7]),
-    .\port$426$8 (\s0$211 [8]),
-    .\port$426$9 (\s0$211 [9]),
+    .\port$427$0 (\s0$208 [0]),
+    .\port$427$1 (\s0$208 [1]),
+    .\port$427$10 (\s0$208 [10]),
+    .\port$427$11 (\s0$208 [11]),
+    .\port$427$12 (\s0$208 [12]),
+    .\port$427$13 (\s0$208 [13]),
+    .\port$427$14 (\s0$208 [14]),
+    .\port$427$15 (\s0$208 [15]),
+    .\port$427$16 (\s0$208 [16]),
+    .\port$427$17 (\s0$208 [17]),
+    .\port$427$18 (\s0$208 [18]),
+    .\port$427$19 (\s0$208 [19]),
+    .\port$427$2 (\s0$208 [2]),
+    .\port$427$20 (\s0$208 [20]),
+    .\port$427$21 (\s0$208 [21]),
+    .\port$427$22 (\s0$208 [22]),
+    .\port$427$23 (\s0$208 [23]),
+    .\port$427$24 (\s0$208 [24]),
+    .\port$427$25 (\s0$208 [25]),
+    .\port$427$27 (\s1$210 [0]),
+    .\port$427$28 (\s1$210 [1]),
+    .\port$427$29 (\s1$210 [2]),
+    .\port$427$3 (\s0$208 [3]),
+    .\port$427$30 (\s1$210 [3]),
+    .\port$427$31 (\s1$210 [4]),
+    .\port$427$32 (\s1$210 [5]),
+    .\port$427$33 (\s1$210 [6]),
+    .\port$427$34 (\s1$210 [7]),
+    .\port$427$35 (\s1$210 [8]),
+    .\port$427$36 (\s1$210 [9]),
+    .\port$427$37 (\s1$210 [10]),
+    .\port$427$38 (\s1$210 [11]),
+    .\port$427$39 (\s1$210 [12]),
+    .\port$427$4 (\s0$208 [4]),
+    .\port$427$40 (\s1$210 [13]),
+    .\port$427$41 (\s1$210 [14]),
+    .\port$427$42 (\s1$210 [15]),
+    .\port$427$43 (\s1$210 [16]),
+    .\port$427$44 (\s1$210 [17]),
+    .\port$427$45 (\s1$210 [18]),
+    .\port$427$46 (\s1$210 [19]),
+    .\port$427$47 (\s1$210 [20]),
+    .\port$427$48 (\s1$210 [21]),
+    .\port$427$49 (\s1$210 [22]),
+    .\port$427$5 (\s0$208 [5]),
+    .\port$427$50 (\s1$210 [23]),
+    .\port$427$51 (\s1$210 [24]),
+    .\port$427$52 (\s1$210 [25]),
+    .\port$427$6 (\s0$208 [6]),
+    .\port$427$7 (\s0$208 [7]),
+    .\port$427$8 (\s0$208 [8]),
+    .\port$427$9 (\s0$208 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -16295,58 +15865,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_2  mac_1_2 (
     .a(a_1_1),
     .clk(clk),
-    .\port$431$0 (\s0$223 [0]),
-    .\port$431$1 (\s0$223 [1]),
-    .\port$431$10 (\s0$223 [10]),
-    .\port$431$11 (\s0$223 [11]),
-    .\port$431$12 (\s0$223 [12]),
-    .\port$431$13 (\s0$223 [13]),
-    .\port$431$14 (\s0$223 [14]),
-    .\port$431$15 (\s0$223 [15]),
-    .\port$431$16 (\s0$223 [16]),
-    .\port$431$17 (\s0$223 [17]),
-    .\port$431$18 (\s0$223 [18]),
-    .\port$431$19 (\s0$223 [19]),
-    .\port$431$2 (\s0$223 [2]),
-    .\port$431$20 (\s0$223 [20]),
-    .\port$431$21 (\s0$223 [21]),
-    .\port$431$22 (\s0$223 [22]),
-    .\port$431$23 (\s0$223 [23]),
-    .\port$431$24 (\s0$223 [24]),
-    .\port$431$25 (\s0$223 [25]),
-    .\port$431$27 (\s1$225 [0]),
-    .\port$431$28 (\s1$225 [1]),
-    .\port$431$29 (\s1$225 [2]),
-    .\port$431$3 (\s0$223 [3]),
-    .\port$431$30 (\s1$225 [3]),
-    .\port$431$31 (\s1$225 [4]),
-    .\port$431$32 (\s1$225 [5]),
-    .\port$431$33 (\s1$225 [6]),
-    .\port$431$34 (\s1$225 [7]),
-    .\port$431$35 (\s1$225 [8]),
-    .\port$431$36 (\s1$225 [9]),
-    .\port$431$37 (\s1$225 [10]),
-    .\port$431$38 (\s1$225 [11]),
-    .\port$431$39 (\s1$225 [12]),
-    .\port$431$4 (\s0$223 [4]),
-    .\port$431$40 (\s1$225 [13]),
-    .\port$431$41 (\s1$225 [14]),
-    .\port$431$42 (\s1$225 [15]),
-    .\port$431$43 (\s1$225 [16]),
-    .\port$431$44 (\s1$225 [17]),
-    .\port$431$45 (\s1$225 [18]),
-    .\port$431$46 (\s1$225 [19]),
-    .\port$431$47 (\s1$225 [20]),
-    .\port$431$48 (\s1$225 [21]),
-    .\port$431$49 (\s1$225 [22]),
-    .\port$431$5 (\s0$223 [5]),
-    .\port$431$50 (\s1$225 [23]),
-    .\port$431$51 (\s1$225 [24]),
-    .\port$431$52 (\s1$225 [25]),
-    .\port$431$6 (\s0$223 [6]),
-    .\port$431$7 (\s0$223 [7]),
-    .\port$431$8 (\s0$223 [8]),
-    .\port$431$9 (\s0$223 [9]),
+    .\port$432$0 (\s0$220 [0]),
+    .\port$432$1 (\s0$220 [1]),
+    .\port$432$10 (\s0$220 [10]),
+    .\port$432$11 (\s0$220 [11]),
+    .\port$432$12 (\s0$220 [12]),
+    .\port$432$13 (\s0$220 [13]),
+    .\port$432$14 (\s0$220 [14]),
+    .\port$432$15 (\s0$220 [15]),
+    .\port$432$16 (\s0$220 [16]),
+    .\port$432$17 (\s0$220 [17]),
+    .\port$432$18 (\s0$220 [18]),
+    .\port$432$19 (\s0$220 [19]),
+    .\port$432$2 (\s0$220 [2]),
+    .\port$432$20 (\s0$220 [20]),
+    .\port$432$21 (\s0$220 [21]),
+    .\port$432$22 (\s0$220 [22]),
+    .\port$432$23 (\s0$220 [23]),
+    .\port$432$24 (\s0$220 [24]),
+    .\port$432$25 (\s0$220 [25]),
+    .\port$432$27 (\s1$222 [0]),
+    .\port$432$28 (\s1$222 [1]),
+    .\port$432$29 (\s1$222 [2]),
+    .\port$432$3 (\s0$220 [3]),
+    .\port$432$30 (\s1$222 [3]),
+    .\port$432$31 (\s1$222 [4]),
+    .\port$432$32 (\s1$222 [5]),
+    .\port$432$33 (\s1$222 [6]),
+    .\port$432$34 (\s1$222 [7]),
+    .\port$432$35 (\s1$222 [8]),
+    .\port$432$36 (\s1$222 [9]),
+    .\port$432$37 (\s1$222 [10]),
+    .\port$432$38 (\s1$222 [11]),
+    .\port$432$39 (\s1$222 [12]),
+    .\port$432$4 (\s0$220 [4]),
+    .\port$432$40 (\s1$222 [13]),
+    .\port$432$41 (\s1$222 [14]),
+    .\port$432$42 (\s1$222 [15]),
+    .\port$432$43 (\s1$222 [16]),
+    .\port$432$44 (\s1$222 [17]),
+    .\port$432$45 (\s1$222 [18]),
+    .\port$432$46 (\s1$222 [19]),
+    .\port$432$47 (\s1$222 [20]),
+    .\port$432$48 (\s1$222 [21]),
+    .\port$432$49 (\s1$222 [22]),
+    .\port$432$5 (\s0$220 [5]),
+    .\port$432$50 (\s1$222 [23]),
+    .\port$432$51 (\s1$222 [24]),
+    .\port$432$52 (\s1$222 [25]),
+    .\port$432$6 (\s0$220 [6]),
+    .\port$432$7 (\s0$220 [7]),
+    .\port$432$8 (\s0$220 [8]),
+    .\port$432$9 (\s0$220 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -16355,58 +15925,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_3  mac_1_3 (
     .a(a_1_2),
     .clk(clk),
-    .\port$436$0 (\s0$235 [0]),
-    .\port$436$1 (\s0$235 [1]),
-    .\port$436$10 (\s0$235 [10]),
-    .\port$436$11 (\s0$235 [11]),
-    .\port$436$12 (\s0$235 [12]),
-    .\port$436$13 (\s0$235 [13]),
-    .\port$436$14 (\s0$235 [14]),
-    .\port$436$15 (\s0$235 [15]),
-    .\port$436$16 (\s0$235 [16]),
-    .\port$436$17 (\s0$235 [17]),
-    .\port$436$18 (\s0$235 [18]),
-    .\port$436$19 (\s0$235 [19]),
-    .\port$436$2 (\s0$235 [2]),
-    .\port$436$20 (\s0$235 [20]),
-    .\port$436$21 (\s0$235 [21]),
-    .\port$436$22 (\s0$235 [22]),
-    .\port$436$23 (\s0$235 [23]),
-    .\port$436$24 (\s0$235 [24]),
-    .\port$436$25 (\s0$235 [25]),
-    .\port$436$27 (\s1$237 [0]),
-    .\port$436$28 (\s1$237 [1]),
-    .\port$436$29 (\s1$237 [2]),
-    .\port$436$3 (\s0$235 [3]),
-    .\port$436$30 (\s1$237 [3]),
-    .\port$436$31 (\s1$237 [4]),
-    .\port$436$32 (\s1$237 [5]),
-    .\port$436$33 (\s1$237 [6]),
-    .\port$436$34 (\s1$237 [7]),
-    .\port$436$35 (\s1$237 [8]),
-    .\port$436$36 (\s1$237 [9]),
-    .\port$436$37 (\s1$237 [10]),
-    .\port$436$38 (\s1$237 [11]),
-    .\port$436$39 (\s1$237 [12]),
-    .\port$436$4 (\s0$235 [4]),
-    .\port$436$40 (\s1$237 [13]),
-    .\port$436$41 (\s1$237 [14]),
-    .\port$436$42 (\s1$237 [15]),
-    .\port$436$43 (\s1$237 [16]),
-    .\port$436$44 (\s1$237 [17]),
-    .\port$436$45 (\s1$237 [18]),
-    .\port$436$46 (\s1$237 [19]),
-    .\port$436$47 (\s1$237 [20]),
-    .\port$436$48 (\s1$237 [21]),
-    .\port$436$49 (\s1$237 [22]),
-    .\port$436$5 (\s0$235 [5]),
-    .\port$436$50 (\s1$237 [23]),
-    .\port$436$51 (\s1$237 [24]),
-    .\port$436$52 (\s1$237 [25]),
-    .\port$436$6 (\s0$235 [6]),
-    .\port$436$7 (\s0$235 [7]),
-    .\port$436$8 (\s0$235 [8]),
-    .\port$436$9 (\s0$235 [9]),
+    .\port$437$0 (\s0$232 [0]),
+    .\port$437$1 (\s0$232 [1]),
+    .\port$437$10 (\s0$232 [10]),
+    .\port$437$11 (\s0$232 [11]),
+    .\port$437$12 (\s0$232 [12]),
+    .\port$437$13 (\s0$232 [13]),
+    .\port$437$14 (\s0$232 [14]),
+    .\port$437$15 (\s0$232 [15]),
+    .\port$437$16 (\s0$232 [16]),
+    .\port$437$17 (\s0$232 [17]),
+    .\port$437$18 (\s0$232 [18]),
+    .\port$437$19 (\s0$232 [19]),
+    .\port$437$2 (\s0$232 [2]),
+    .\port$437$20 (\s0$232 [20]),
+    .\port$437$21 (\s0$232 [21]),
+    .\port$437$22 (\s0$232 [22]),
+    .\port$437$23 (\s0$232 [23]),
+    .\port$437$24 (\s0$232 [24]),
+    .\port$437$25 (\s0$232 [25]),
+    .\port$437$27 (\s1$234 [0]),
+    .\port$437$28 (\s1$234 [1]),
+    .\port$437$29 (\s1$234 [2]),
+    .\port$437$3 (\s0$232 [3]),
+    .\port$437$30 (\s1$234 [3]),
+    .\port$437$31 (\s1$234 [4]),
+    .\port$437$32 (\s1$234 [5]),
+    .\port$437$33 (\s1$234 [6]),
+    .\port$437$34 (\s1$234 [7]),
+    .\port$437$35 (\s1$234 [8]),
+    .\port$437$36 (\s1$234 [9]),
+    .\port$437$37 (\s1$234 [10]),
+    .\port$437$38 (\s1$234 [11]),
+    .\port$437$39 (\s1$234 [12]),
+    .\port$437$4 (\s0$232 [4]),
+    .\port$437$40 (\s1$234 [13]),
+    .\port$437$41 (\s1$234 [14]),
+    .\port$437$42 (\s1$234 [15]),
+    .\port$437$43 (\s1$234 [16]),
+    .\port$437$44 (\s1$234 [17]),
+    .\port$437$45 (\s1$234 [18]),
+    .\port$437$46 (\s1$234 [19]),
+    .\port$437$47 (\s1$234 [20]),
+    .\port$437$48 (\s1$234 [21]),
+    .\port$437$49 (\s1$234 [22]),
+    .\port$437$5 (\s0$232 [5]),
+    .\port$437$50 (\s1$234 [23]),
+    .\port$437$51 (\s1$234 [24]),
+    .\port$437$52 (\s1$234 [25]),
+    .\port$437$6 (\s0$232 [6]),
+    .\port$437$7 (\s0$232 [7]),
+    .\port$437$8 (\s0$232 [8]),
+    .\port$437$9 (\s0$232 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -16415,58 +15985,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_0  mac_2_0 (
     .a(skew_a2_d1),
     .clk(clk),
-    .\port$441$0 (\s0$247 [0]),
-    .\port$441$1 (\s0$247 [1]),
-    .\port$441$10 (\s0$247 [10]),
-    .\port$441$11 (\s0$247 [11]),
-    .\port$441$12 (\s0$247 [12]),
-    .\port$441$13 (\s0$247 [13]),
-    .\port$441$14 (\s0$247 [14]),
-    .\port$441$15 (\s0$247 [15]),
-    .\port$441$16 (\s0$247 [16]),
-    .\port$441$17 (\s0$247 [17]),
-    .\port$441$18 (\s0$247 [18]),
-    .\port$441$19 (\s0$247 [19]),
-    .\port$441$2 (\s0$247 [2]),
-    .\port$441$20 (\s0$247 [20]),
-    .\port$441$21 (\s0$247 [21]),
-    .\port$441$22 (\s0$247 [22]),
-    .\port$441$23 (\s0$247 [23]),
-    .\port$441$24 (\s0$247 [24]),
-    .\port$441$25 (\s0$247 [25]),
-    .\port$441$27 (\s1$249 [0]),
-    .\port$441$28 (\s1$249 [1]),
-    .\port$441$29 (\s1$249 [2]),
-    .\port$441$3 (\s0$247 [3]),
-    .\port$441$30 (\s1$249 [3]),
-    .\port$441$31 (\s1$249 [4]),
-    .\port$441$32 (\s1$249 [5]),
-    .\port$441$33 (\s1$249 [6]),
-    .\port$441$34 (\s1$249 [7]),
-    .\port$441$35 (\s1$249 [8]),
-    .\port$441$36 (\s1$249 [9]),
-    .\port$441$37 (\s1$249 [10]),
-    .\port$441$38 (\s1$249 [11]),
-    .\port$441$39 (\s1$249 [12]),
-    .\port$441$4 (\s0$247 [4]),
-    .\port$441$40 (\s1$249 [13]),
-    .\port$441$41 (\s1$249 [14]),
-    .\port$441$42 (\s1$249 [15]),
-    .\port$441$43 (\s1$249 [16]),
-    .\port$441$44 (\s1$249 [17]),
-    .\port$441$45 (\s1$249 [18]),
-    .\port$441$46 (\s1$249 [19]),
-    .\port$441$47 (\s1$249 [20]),
-    .\port$441$48 (\s1$249 [21]),
-    .\port$441$49 (\s1$249 [22]),
-    .\port$441$5 (\s0$247 [5]),
-    .\port$441$50 (\s1$249 [23]),
-    .\port$441$51 (\s1$249 [24]),
-    .\port$441$52 (\s1$249 [25]),
-    .\port$441$6 (\s0$247 [6]),
-    .\port$441$7 (\s0$247 [7]),
-    .\port$441$8 (\s0$247 [8]),
-    .\port$441$9 (\s0$247 [9]),
+    .\port$442$0 (\s0$244 [0]),
+    .\port$442$1 (\s0$244 [1]),
+    .\port$442$10 (\s0$244 [10]),
+    .\port$442$11 (\s0$244 [11]),
+    .\port$442$12 (\s0$244 [12]),
+    .\port$442$13 (\s0$244 [13]),
+    .\port$442$14 (\s0$244 [14]),
+    .\port$442$15 (\s0$244 [15]),
+    .\port$442$16 (\s0$244 [16]),
+    .\port$442$17 (\s0$244 [17]),
+    .\port$442$18 (\s0$244 [18]),
+    .\port$442$19 (\s0$244 [19]),
+    .\port$442$2 (\s0$244 [2]),
+    .\port$442$20 (\s0$244 [20]),
+    .\port$442$21 (\s0$244 [21]),
+    .\port$442$22 (\s0$244 [22]),
+    .\port$442$23 (\s0$244 [23]),
+    .\port$442$24 (\s0$244 [24]),
+    .\port$442$25 (\s0$244 [25]),
+    .\port$442$27 (\s1$246 [0]),
+    .\port$442$28 (\s1$246 [1]),
+    .\port$442$29 (\s1$246 [2]),
+    .\port$442$3 (\s0$244 [3]),
+    .\port$442$30 (\s1$246 [3]),
+    .\port$442$31 (\s1$246 [4]),
+    .\port$442$32 (\s1$246 [5]),
+    .\port$442$33 (\s1$246 [6]),
+    .\port$442$34 (\s1$246 [7]),
+    .\port$442$35 (\s1$246 [8]),
+    .\port$442$36 (\s1$246 [9]),
+    .\port$442$37 (\s1$246 [10]),
+    .\port$442$38 (\s1$246 [11]),
+    .\port$442$39 (\s1$246 [12]),
+    .\port$442$4 (\s0$244 [4]),
+    .\port$442$40 (\s1$246 [13]),
+    .\port$442$41 (\s1$246 [14]),
+    .\port$442$42 (\s1$246 [15]),
+    .\port$442$43 (\s1$246 [16]),
+    .\port$442$44 (\s1$246 [17]),
+    .\port$442$45 (\s1$246 [18]),
+    .\port$442$46 (\s1$246 [19]),
+    .\port$442$47 (\s1$246 [20]),
+    .\port$442$48 (\s1$246 [21]),
+    .\port$442$49 (\s1$246 [22]),
+    .\port$442$5 (\s0$244 [5]),
+    .\port$442$50 (\s1$246 [23]),
+    .\port$442$51 (\s1$246 [24]),
+    .\port$442$52 (\s1$246 [25]),
+    .\port$442$6 (\s0$244 [6]),
+    .\port$442$7 (\s0$244 [7]),
+    .\port$442$8 (\s0$244 [8]),
+    .\port$442$9 (\s0$244 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -16475,58 +16045,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_1  mac_2_1 (
     .a(a_2_0),
     .clk(clk),
-    .\port$446$0 (\s0$259 [0]),
-    .\port$446$1 (\s0$259 [1]),
-    .\port$446$10 (\s0$259 [10]),
-    .\port$446$11 (\s0$259 [11]),
-    .\port$446$12 (\s0$259 [12]),
-    .\port$446$13 (\s0$259 [13]),
-    .\port$446$14 (\s0$259 [14]),
-    .\port$446$15 (\s0$259 [15]),
-    .\port$446$16 (\s0$259 [16]),
-    .\port$446$17 (\s0$259 [17]),
-    .\port$446$18 (\s0$259 [18]),
-    .\port$446$19 (\s0$259 [19]),
-    .\port$446$2 (\s0$259 [2]),
-    .\port$446$20 (\s0$259 [20]),
-    .\port$446$21 (\s0$259 [21]),
-    .\port$446$22 (\s0$259 [22]),
-    .\port$446$23 (\s0$259 [23]),
-    .\port$446$24 (\s0$259 [24]),
-    .\port$446$25 (\s0$259 [25]),
-    .\port$446$27 (\s1$261 [0]),
-    .\port$446$28 (\s1$261 [1]),
-    .\port$446$29 (\s1$261 [2]),
-    .\port$446$3 (\s0$259 [3]),
-    .\port$446$30 (\s1$261 [3]),
-    .\port$446$31 (\s1$261 [4]),
-    .\port$446$32 (\s1$261 [5]),
-    .\port$446$33 (\s1$261 [6]),
-    .\port$446$34 (\s1$261 [7]),
-    .\port$446$35 (\s1$261 [8]),
-    .\port$446$36 (\s1$261 [9]),
-    .\port$446$37 (\s1$261 [10]),
-    .\port$446$38 (\s1$261 [11]),
-    .\port$446$39 (\s1$261 [12]),
-    .\port$446$4 (\s0$259 [4]),
-    .\port$446$40 (\s1$261 [13]),
-    .\port$446$41 (\s1$261 [14]),
-    .\port$446$42 (\s1$261 [15]),
-    .\port$446$43 (\s1$261 [16]),
-    .\port$446$44 (\s1$261 [17]),
-    .\port$446$45 (\s1$261 [18]),
-    .\port$446$46 (\s1$261 [19]),
-    .\port$446$47 (\s1$261 [20]),
-    .\port$446$48 (\s1$261 [21]),
-    .\port$446$49 (\s1$261 [22]),
-    .\port$446$5 (\s0$259 [5]),
-    .\port$446$50 (\s1$261 [23]),
-    .\port$446$51 (\s1$261 [24]),
-    .\port$446$52 (\s1$261 [25]),
-    .\port$446$6 (\s0$259 [6]),
-    .\port$446$7 (\s0$259 [7]),
-    .\port$446$8 (\s0$259 [8]),
-    .\port$446$9 (\s0$259 [9]),
+    .\port$447$0 (\s0$256 [0]),
+    .\port$447$1 (\s0$256 [1]),
+    .\port$447$10 (\s0$256 [10]),
+    .\port$447$11 (\s0$256 [11]),
+    .\port$447$12 (\s0$256 [12]),
+    .\port$447$13 (\s0$256 [13]),
+    .\port$447$14 (\s0$256 [14]),
+    .\port$447$15 (\s0$256 [15]),
+    .\port$447$16 (\s0$256 [16]),
+    .\port$447$17 (\s0$256 [17]),
+    .\port$447$18 (\s0$256 [18]),
+    .\port$447$19 (\s0$256 [19]),
+    .\port$447$2 (\s0$256 [2]),
+    .\port$447$20 (\s0$256 [20]),
+    .\port$447$21 (\s0$256 [21]),
+    .\port$447$22 (\s0$256 [22]),
+    .\port$447$23 (\s0$256 [23]),
+    .\port$447$24 (\s0$256 [24]),
+    .\port$447$25 (\s0$256 [25]),
+    .\port$447$27 (\s1$258 [0]),
+    .\port$447$28 (\s1$258 [1]),
+    .\port$447$29 (\s1$258 [2]),
+    .\port$447$3 (\s0$256 [3]),
+    .\port$447$30 (\s1$258 [3]),
+    .\port$447$31 (\s1$258 [4]),
+    .\port$447$32 (\s1$258 [5]),
+    .\port$447$33 (\s1$258 [6]),
+    .\port$447$34 (\s1$258 [7]),
+    .\port$447$35 (\s1$258 [8]),
+    .\port$447$36 (\s1$258 [9]),
+    .\port$447$37 (\s1$258 [10]),
+    .\port$447$38 (\s1$258 [11]),
+    .\port$447$39 (\s1$258 [12]),
+    .\port$447$4 (\s0$256 [4]),
+    .\port$447$40 (\s1$258 [13]),
+    .\port$447$41 (\s1$258 [14]),
+    .\port$447$42 (\s1$258 [15]),
+    .\port$447$43 (\s1$258 [16]),
+    .\port$447$44 (\s1$258 [17]),
+    .\port$447$45 (\s1$258 [18]),
+    .\port$447$46 (\s1$258 [19]),
+    .\port$447$47 (\s1$258 [20]),
+    .\port$447$48 (\s1$258 [21]),
+    .\port$447$49 (\s1$258 [22]),
+    .\port$447$5 (\s0$256 [5]),
+    .\port$447$50 (\s1$258 [23]),
+    .\port$447$51 (\s1$258 [24]),
+    .\port$447$52 (\s1$258 [25]),
+    .\port$447$6 (\s0$256 [6]),
+    .\port$447$7 (\s0$256 [7]),
+    .\port$447$8 (\s0$256 [8]),
+    .\port$447$9 (\s0$256 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -16535,58 +16105,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_2  mac_2_2 (
     .a(a_2_1),
     .clk(clk),
-    .\port$451$0 (\s0$271 [0]),
-    .\port$451$1 (\s0$271 [1]),
-    .\port$451$10 (\s0$271 [10]),
-    .\port$451$11 (\s0$271 [11]),
-    .\port$451$12 (\s0$271 [12]),
-    .\port$451$13 (\s0$271 [13]),
-    .\port$451$14 (\s0$271 [14]),
-    .\port$451$15 (\s0$271 [15]),
-    .\port$451$16 (\s0$271 [16]),
-    .\port$451$17 (\s0$271 [17]),
-    .\port$451$18 (\s0$271 [18]),
-    .\port$451$19 (\s0$271 [19]),
-    .\port$451$2 (\s0$271 [2]),
-    .\port$451$20 (\s0$271 [20]),
-    .\port$451$21 (\s0$271 [21]),
-    .\port$451$22 (\s0$271 [22]),
-    .\port$451$23 (\s0$271 [23]),
-    .\port$451$24 (\s0$271 [24]),
-    .\port$451$25 (\s0$271 [25]),
-    .\port$451$27 (\s1$273 [0]),
-    .\port$451$28 (\s1$273 [1]),
-    .\port$451$29 (\s1$273 [2]),
-    .\port$451$3 (\s0$271 [3]),
-    .\port$451$30 (\s1$273 [3]),
-    .\port$451$31 (\s1$273 [4]),
-    .\port$451$32 (\s1$273 [5]),
-    .\port$451$33 (\s1$273 [6]),
-    .\port$451$34 (\s1$273 [7]),
-    .\port$451$35 (\s1$273 [8]),
-    .\port$451$36 (\s1$273 [9]),
-    .\port$451$37 (\s1$273 [10]),
-    .\port$451$38 (\s1$273 [11]),
-    .\port$451$39 (\s1$273 [12]),
-    .\port$451$4 (\s0$271 [4]),
-    .\port$451$40 (\s1$273 [13]),
-    .\port$451$41 (\s1$273 [14]),
-    .\port$451$42 (\s1$273 [15]),
-    .\port$451$43 (\s1$273 [16]),
-    .\port$451$44 (\s1$273 [17]),
-    .\port$451$45 (\s1$273 [18]),
-    .\port$451$46 (\s1$273 [19]),
-    .\port$451$47 (\s1$273 [20]),
-    .\port$451$48 (\s1$273 [21]),
-    .\port$451$49 (\s1$273 [22]),
-    .\port$451$5 (\s0$271 [5]),
-    .\port$451$50 (\s1$273 [23]),
-    .\port$451$51 (\s1$273 [24]),
-    .\port$451$52 (\s1$273 [25]),
-    .\port$451$6 (\s0$271 [6]),
-    .\port$451$7 (\s0$271 [7]),
-    .\port$451$8 (\s0$271 [8]),
-    .\port$451$9 (\s0$271 [9]),
+    .\port$452$0 (\s0$268 [0]),
+    .\port$452$1 (\s0$268 [1]),
+    .\port$452$10 (\s0$268 [10]),
+    .\port$452$11 (\s0$268 [11]),
+    .\port$452$12 (\s0$268 [12]),
+    .\port$452$13 (\s0$268 [13]),
+    .\port$452$14 (\s0$268 [14]),
+    .\port$452$15 (\s0$268 [15]),
+    .\port$452$16 (\s0$268 [16]),
+    .\port$452$17 (\s0$268 [17]),
+    .\port$452$18 (\s0$268 [18]),
+    .\port$452$19 (\s0$268 [19]),
+    .\port$452$2 (\s0$268 [2]),
+    .\port$452$20 (\s0$268 [20]),
+    .\port$452$21 (\s0$268 [21]),
+    .\port$452$22 (\s0$268 [22]),
+    .\port$452$23 (\s0$268 [23]),
+    .\port$452$24 (\s0$268 [24]),
+    .\port$452$25 (\s0$268 [25]),
+    .\port$452$27 (\s1$270 [0]),
+    .\port$452$28 (\s1$270 [1]),
+    .\port$452$29 (\s1$270 [2]),
+    .\port$452$3 (\s0$268 [3]),
+    .\port$452$30 (\s1$270 [3]),
+    .\port$452$31 (\s1$270 [4]),
+    .\port$452$32 (\s1$270 [5]),
+    .\port$452$33 (\s1$270 [6]),
+    .\port$452$34 (\s1$270 [7]),
+    .\port$452$35 (\s1$270 [8]),
+    .\port$452$36 (\s1$270 [9]),
+    .\port$452$37 (\s1$270 [10]),
+    .\port$452$38 (\s1$270 [11]),
+    .\port$452$39 (\s1$270 [12]),
+    .\port$452$4 (\s0$268 [4]),
+    .\port$452$40 (\s1$270 [13]),
+    .\port$452$41 (\s1$270 [14]),
+    .\port$452$42 (\s1$270 [15]),
+    .\port$452$43 (\s1$270 [16]),
+    .\port$452$44 (\s1$270 [17]),
+    .\port$452$45 (\s1$270 [18]),
+    .\port$452$46 (\s1$270 [19]),
+    .\port$452$47 (\s1$270 [20]),
+    .\port$452$48 (\s1$270 [21]),
+    .\port$452$49 (\s1$270 [22]),
+    .\port$452$5 (\s0$268 [5]),
+    .\port$452$50 (\s1$270 [23]),
+    .\port$452$51 (\s1$270 [24]),
+    .\port$452$52 (\s1$270 [25]),
+    .\port$452$6 (\s0$268 [6]),
+    .\port$452$7 (\s0$268 [7]),
+    .\port$452$8 (\s0$268 [8]),
+    .\port$452$9 (\s0$268 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -16595,58 +16165,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_3  mac_2_3 (
     .a(a_2_2),
     .clk(clk),
-    .\port$456$0 (\s0$283 [0]),
-    .\port$456$1 (\s0$283 [1]),
-    .\port$456$10 (\s0$283 [10]),
-    .\port$456$11 (\s0$283 [11]),
-    .\port$456$12 (\s0$283 [12]),
-    .\port$456$13 (\s0$283 [13]),
-    .\port$456$14 (\s0$283 [14]),
-    .\port$456$15 (\s0$283 [15]),
-    .\port$456$16 (\s0$283 [16]),
-    .\port$456$17 (\s0$283 [17]),
-    .\port$456$18 (\s0$283 [18]),
-    .\port$456$19 (\s0$283 [19]),
-    .\port$456$2 (\s0$283 [2]),
-    .\port$456$20 (\s0$283 [20]),
-    .\port$456$21 (\s0$283 [21]),
-    .\port$456$22 (\s0$283 [22]),
-    .\port$456$23 (\s0$283 [23]),
-    .\port$456$24 (\s0$283 [24]),
-    .\port$456$25 (\s0$283 [25]),
-    .\port$456$27 (\s1$285 [0]),
-    .\port$456$28 (\s1$285 [1]),
-    .\port$456$29 (\s1$285 [2]),
-    .\port$456$3 (\s0$283 [3]),
-    .\port$456$30 (\s1$285 [3]),
-    .\port$456$31 (\s1$285 [4]),
-    .\port$456$32 (\s1$285 [5]),
-    .\port$456$33 (\s1$285 [6]),
-    .\port$456$34 (\s1$285 [7]),
-    .\port$456$35 (\s1$285 [8]),
-    .\port$456$36 (\s1$285 [9]),
-    .\port$456$37 (\s1$285 [10]),
-    .\port$456$38 (\s1$285 [11]),
-    .\port$456$39 (\s1$285 [12]),
-    .\port$456$4 (\s0$283 [4]),
-    .\port$456$40 (\s1$285 [13]),
-    .\port$456$41 (\s1$285 [14]),
-    .\port$456$42 (\s1$285 [15]),
-    .\port$456$43 (\s1$285 [16]),
-    .\port$456$44 (\s1$285 [17]),
-    .\port$456$45 (\s1$285 [18]),
-    .\port$456$46 (\s1$285 [19]),
-    .\port$456$47 (\s1$285 [20]),
-    .\port$456$48 (\s1$285 [21]),
-    .\port$456$49 (\s1$285 [22]),
-    .\port$456$5 (\s0$283 [5]),
-    .\port$456$50 (\s1$285 [23]),
-    .\port$456$51 (\s1$285 [24]),
-    .\port$456$52 (\s1$285 [25]),
-    .\port$456$6 (\s0$283 [6]),
-    .\port$456$7 (\s0$283 [7]),
-    .\port$456$8 (\s0$283 [8]),
-    .\port$456$9 (\s0$283 [9]),
+    .\port$457$0 (\s0$280 [0]),
+    .\port$457$1 (\s0$280 [1]),
+    .\port$457$10 (\s0$280 [10]),
+    .\port$457$11 (\s0$280 [11]),
+    .\port$457$12 (\s0$280 [12]),
+    .\port$457$13 (\s0$280 [13]),
+    .\port$457$14 (\s0$280 [14]),
+    .\port$457$15 (\s0$280 [15]),
+    .\port$457$16 (\s0$280 [16]),
+    .\port$457$17 (\s0$280 [17]),
+    .\port$457$18 (\s0$280 [18]),
+    .\port$457$19 (\s0$280 [19]),
+    .\port$457$2 (\s0$280 [2]),
+    .\port$457$20 (\s0$280 [20]),
+    .\port$457$21 (\s0$280 [21]),
+    .\port$457$22 (\s0$280 [22]),
+    .\port$457$23 (\s0$280 [23]),
+    .\port$457$24 (\s0$280 [24]),
+    .\port$457$25 (\s0$280 [25]),
+    .\port$457$27 (\s1$282 [0]),
+    .\port$457$28 (\s1$282 [1]),
+    .\port$457$29 (\s1$282 [2]),
+    .\port$457$3 (\s0$280 [3]),
+    .\port$457$30 (\s1$282 [3]),
+    .\port$457$31 (\s1$282 [4]),
+    .\port$457$32 (\s1$282 [5]),
+    .\port$457$33 (\s1$282 [6]),
+    .\port$457$34 (\s1$282 [7]),
+    .\port$457$35 (\s1$282 [8]),
+    .\port$457$36 (\s1$282 [9]),
+    .\port$457$37 (\s1$282 [10]),
+    .\port$457$38 (\s1$282 [11]),
+    .\port$457$39 (\s1$282 [12]),
+    .\port$457$4 (\s0$280 [4]),
+    .\port$457$40 (\s1$282 [13]),
+    .\port$457$41 (\s1$282 [14]),
+    .\port$457$42 (\s1$282 [15]),
+    .\port$457$43 (\s1$282 [16]),
+    .\port$457$44 (\s1$282 [17]),
+    .\port$457$45 (\s1$282 [18]),
+    .\port$457$46 (\s1$282 [19]),
+    .\port$457$47 (\s1$282 [20]),
+    .\port$457$48 (\s1$282 [21]),
+    .\port$457$49 (\s1$282 [22]),
+    .\port$457$5 (\s0$280 [5]),
+    .\port$457$50 (\s1$282 [23]),
+    .\port$457$51 (\s1$282 [24]),
+    .\port$457$52 (\s1$282 [25]),
+    .\port$457$6 (\s0$280 [6]),
+    .\port$457$7 (\s0$280 [7]),
+    .\port$457$8 (\s0$280 [8]),
+    .\port$457$9 (\s0$280 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -16655,58 +16225,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_0  mac_3_0 (
     .a(skew_a3_d2),
     .clk(clk),
-    .\port$461$0 (\s0$295 [0]),
-    .\port$461$1 (\s0$295 [1]),
-    .\port$461$10 (\s0$295 [10]),
-    .\port$461$11 (\s0$295 [11]),
-    .\port$461$12 (\s0$295 [12]),
-    .\port$461$13 (\s0$295 [13]),
-    .\port$461$14 (\s0$295 [14]),
-    .\port$461$15 (\s0$295 [15]),
-    .\port$461$16 (\s0$295 [16]),
-    .\port$461$17 (\s0$295 [17]),
-    .\port$461$18 (\s0$295 [18]),
-    .\port$461$19 (\s0$295 [19]),
-    .\port$461$2 (\s0$295 [2]),
-    .\port$461$20 (\s0$295 [20]),
-    .\port$461$21 (\s0$295 [21]),
-    .\port$461$22 (\s0$295 [22]),
-    .\port$461$23 (\s0$295 [23]),
-    .\port$461$24 (\s0$295 [24]),
-    .\port$461$25 (\s0$295 [25]),
-    .\port$461$27 (\s1$297 [0]),
-    .\port$461$28 (\s1$297 [1]),
-    .\port$461$29 (\s1$297 [2]),
-    .\port$461$3 (\s0$295 [3]),
-    .\port$461$30 (\s1$297 [3]),
-    .\port$461$31 (\s1$297 [4]),
-    .\port$461$32 (\s1$297 [5]),
-    .\port$461$33 (\s1$297 [6]),
-    .\port$461$34 (\s1$297 [7]),
-    .\port$461$35 (\s1$297 [8]),
-    .\port$461$36 (\s1$297 [9]),
-    .\port$461$37 (\s1$297 [10]),
-    .\port$461$38 (\s1$297 [11]),
-    .\port$461$39 (\s1$297 [12]),
-    .\port$461$4 (\s0$295 [4]),
-    .\port$461$40 (\s1$297 [13]),
-    .\port$461$41 (\s1$297 [14]),
-    .\port$461$42 (\s1$297 [15]),
-    .\port$461$43 (\s1$297 [16]),
-    .\port$461$44 (\s1$297 [17]),
-    .\port$461$45 (\s1$297 [18]),
-    .\port$461$46 (\s1$297 [19]),
-    .\port$461$47 (\s1$297 [20]),
-    .\port$461$48 (\s1$297 [21]),
-    .\port$461$49 (\s1$297 [22]),
-    .\port$461$5 (\s0$295 [5]),
-    .\port$461$50 (\s1$297 [23]),
-    .\port$461$51 (\s1$297 [24]),
-    .\port$461$52 (\s1$297 [25]),
-    .\port$461$6 (\s0$295 [6]),
-    .\port$461$7 (\s0$295 [7]),
-    .\port$461$8 (\s0$295 [8]),
-    .\port$461$9 (\s0$295 [9]),
+    .\port$462$0 (\s0$292 [0]),
+    .\port$462$1 (\s0$292 [1]),
+    .\port$462$10 (\s0$292 [10]),
+    .\port$462$11 (\s0$292 [11]),
+    .\port$462$12 (\s0$292 [12]),
+    .\port$462$13 (\s0$292 [13]),
+    .\port$462$14 (\s0$292 [14]),
+    .\port$462$15 (\s0$292 [15]),
+    .\port$462$16 (\s0$292 [16]),
+    .\port$462$17 (\s0$292 [17]),
+    .\port$462$18 (\s0$292 [18]),
+    .\port$462$19 (\s0$292 [19]),
+    .\port$462$2 (\s0$292 [2]),
+    .\port$462$20 (\s0$292 [20]),
+    .\port$462$21 (\s0$292 [21]),
+    .\port$462$22 (\s0$292 [22]),
+    .\port$462$23 (\s0$292 [23]),
+    .\port$462$24 (\s0$292 [24]),
+    .\port$462$25 (\s0$292 [25]),
+    .\port$462$27 (\s1$294 [0]),
+    .\port$462$28 (\s1$294 [1]),
+    .\port$462$29 (\s1$294 [2]),
+    .\port$462$3 (\s0$292 [3]),
+    .\port$462$30 (\s1$294 [3]),
+    .\port$462$31 (\s1$294 [4]),
+    .\port$462$32 (\s1$294 [5]),
+    .\port$462$33 (\s1$294 [6]),
+    .\port$462$34 (\s1$294 [7]),
+    .\port$462$35 (\s1$294 [8]),
+    .\port$462$36 (\s1$294 [9]),
+    .\port$462$37 (\s1$294 [10]),
+    .\port$462$38 (\s1$294 [11]),
+    .\port$462$39 (\s1$294 [12]),
+    .\port$462$4 (\s0$292 [4]),
+    .\port$462$40 (\s1$294 [13]),
+    .\port$462$41 (\s1$294 [14]),
+    .\port$462$42 (\s1$294 [15]),
+    .\port$462$43 (\s1$294 [16]),
+    .\port$462$44 (\s1$294 [17]),
+    .\port$462$45 (\s1$294 [18]),
+    .\port$462$46 (\s1$294 [19]),
+    .\port$462$47 (\s1$294 [20]),
+    .\port$462$48 (\s1$294 [21]),
+    .\port$462$49 (\s1$294 [22]),
+    .\port$462$5 (\s0$292 [5]),
+    .\port$462$50 (\s1$294 [23]),
+    .\port$462$51 (\s1$294 [24]),
+    .\port$462$52 (\s1$294 [25]),
+    .\port$462$6 (\s0$292 [6]),
+    .\port$462$7 (\s0$292 [7]),
+    .\port$462$8 (\s0$292 [8]),
+    .\port$462$9 (\s0$292 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -16715,58 +16285,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_1  mac_3_1 (
     .a(a_3_0),
     .clk(clk),
-    .\port$466$0 (\s0$307 [0]),
-    .\port$466$1 (\s0$307 [1]),
-    .\port$466$10 (\s0$307 [10]),
-    .\port$466$11 (\s0$307 [11]),
-    .\port$466$12 (\s0$307 [12]),
-    .\port$466$13 (\s0$307 [13]),
-    .\port$466$14 (\s0$307 [14]),
-    .\port$466$15 (\s0$307 [15]),
-    .\port$466$16 (\s0$307 [16]),
-    .\port$466$17 (\s0$307 [17]),
-    .\port$466$18 (\s0$307 [18]),
-    .\port$466$19 (\s0$307 [19]),
-    .\port$466$2 (\s0$307 [2]),
-    .\port$466$20 (\s0$307 [20]),
-    .\port$466$21 (\s0$307 [21]),
-    .\port$466$22 (\s0$307 [22]),
-    .\port$466$23 (\s0$307 [23]),
-    .\port$466$24 (\s0$307 [24]),
-    .\port$466$25 (\s0$307 [25]),
-    .\port$466$27 (\s1$309 [0]),
-    .\port$466$28 (\s1$309 [1]),
-    .\port$466$29 (\s1$309 [2]),
-    .\port$466$3 (\s0$307 [3]),
-    .\port$466$30 (\s1$309 [3]),
-    .\port$466$31 (\s1$309 [4]),
-    .\port$466$32 (\s1$309 [5]),
-    .\port$466$33 (\s1$309 [6]),
-    .\port$466$34 (\s1$309 [7]),
-    .\port$466$35 (\s1$309 [8]),
-    .\port$466$36 (\s1$309 [9]),
-    .\port$466$37 (\s1$309 [10]),
-    .\port$466$38 (\s1$309 [11]),
-    .\port$466$39 (\s1$309 [12]),
-    .\port$466$4 (\s0$307 [4]),
-    .\port$466$40 (\s1$309 [13]),
-    .\port$466$41 (\s1$309 [14]),
-    .\port$466$42 (\s1$309 [15]),
-    .\port$466$43 (\s1$309 [16]),
-    .\port$466$44 (\s1$309 [17]),
-    .\port$466$45 (\s1$309 [18]),
-    .\port$466$46 (\s1$309 [19]),
-    .\port$466$47 (\s1$309 [20]),
-    .\port$466$48 (\s1$309 [21]),
-    .\port$466$49 (\s1$309 [22]),
-    .\port$466$5 (\s0$307 [5]),
-    .\port$466$50 (\s1$309 [23]),
-    .\port$466$51 (\s1$309 [24]),
-    .\port$466$52 (\s1$309 [25]),
-    .\port$466$6 (\s0$307 [6]),
-    .\port$466$7 (\s0$307 [7]),
-    .\port$466$8 (\s0$307 [8]),
-    .\port$466$9 (\s0$307 [9]),
+    .\port$467$0 (\s0$304 [0]),
+    .\port$467$1 (\s0$304 [1]),
+    .\port$467$10 (\s0$304 [10]),
+    .\port$467$11 (\s0$304 [11]),
+    .\port$467$12 (\s0$304 [12]),
+    .\port$467$13 (\s0$304 [13]),
+    .\port$467$14 (\s0$304 [14]),
+    .\port$467$15 (\s0$304 [15]),
+    .\port$467$16 (\s0$304 [16]),
+    .\port$467$17 (\s0$304 [17]),
+    .\port$467$18 (\s0$304 [18]),
+    .\port$467$19 (\s0$304 [19]),
+    .\port$467$2 (\s0$304 [2]),
+    .\port$467$20 (\s0$304 [20]),
+    .\port$467$21 (\s0$304 [21]),
+    .\port$467$22 (\s0$304 [22]),
+    .\port$467$23 (\s0$304 [23]),
+    .\port$467$24 (\s0$304 [24]),
+    .\port$467$25 (\s0$304 [25]),
+    .\port$467$27 (\s1$306 [0]),
+    .\port$467$28 (\s1$306 [1]),
+    .\port$467$29 (\s1$306 [2]),
+    .\port$467$3 (\s0$304 [3]),
+    .\port$467$30 (\s1$306 [3]),
+    .\port$467$31 (\s1$306 [4]),
+    .\port$467$32 (\s1$306 [5]),
+    .\port$467$33 (\s1$306 [6]),
+    .\port$467$34 (\s1$306 [7]),
+    .\port$467$35 (\s1$306 [8]),
+    .\port$467$36 (\s1$306 [9]),
+    .\port$467$37 (\s1$306 [10]),
+    .\port$467$38 (\s1$306 [11]),
+    .\port$467$39 (\s1$306 [12]),
+    .\port$467$4 (\s0$304 [4]),
+    .\port$467$40 (\s1$306 [13]),
+    .\port$467$41 (\s1$306 [14]),
+    .\port$467$42 (\s1$306 [15]),
+    .\port$467$43 (\s1$306 [16]),
+    .\port$467$44 (\s1$306 [17]),
+    .\port$467$45 (\s1$306 [18]),
+    .\port$467$46 (\s1$306 [19]),
+    .\port$467$47 (\s1$306 [20]),
+    .\port$467$48 (\s1$306 [21]),
+    .\port$467$49 (\s1$306 [22]),
+    .\port$467$5 (\s0$304 [5]),
+    .\port$467$50 (\s1$306 [23]),
+    .\port$467$51 (\s1$306 [24]),
+    .\port$467$52 (\s1$306 [25]),
+    .\port$467$6 (\s0$304 [6]),
+    .\port$467$7 (\s0$304 [7]),
+    .\port$467$8 (\s0$304 [8]),
+    .\port$467$9 (\s0$304 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -16775,58 +16345,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_2  mac_3_2 (
     .a(a_3_1),
     .clk(clk),
-    .\port$471$0 (\s0$319 [0]),
-    .\port$471$1 (\s0$319 [1]),
-    .\port$471$10 (\s0$319 [10]),
-    .\port$471$11 (\s0$319 [11]),
-    .\port$471$12 (\s0$319 [12]),
-    .\port$471$13 (\s0$319 [13]),
-    .\port$471$14 (\s0$319 [14]),
-    .\port$471$15 (\s0$319 [15]),
-    .\port$471$16 (\s0$319 [16]),
-    .\port$471$17 (\s0$319 [17]),
-    .\port$471$18 (\s0$319 [18]),
-    .\port$471$19 (\s0$319 [19]),
-    .\port$471$2 (\s0$319 [2]),
-    .\port$471$20 (\s0$319 [20]),
-    .\port$471$21 (\s0$319 [21]),
-    .\port$471$22 (\s0$319 [22]),
-    .\port$471$23 (\s0$319 [23]),
-    .\port$471$24 (\s0$319 [24]),
-    .\port$471$25 (\s0$319 [25]),
-    .\port$471$27 (\s1$321 [0]),
-    .\port$471$28 (\s1$321 [1]),
-    .\port$471$29 (\s1$321 [2]),
-    .\port$471$3 (\s0$319 [3]),
-    .\port$471$30 (\s1$321 [3]),
-    .\port$471$31 (\s1$321 [4]),
-    .\port$471$32 (\s1$321 [5]),
-    .\port$471$33 (\s1$321 [6]),
-    .\port$471$34 (\s1$321 [7]),
-    .\port$471$35 (\s1$321 [8]),
-    .\port$471$36 (\s1$321 [9]),
-    .\port$471$37 (\s1$321 [10]),
-    .\port$471$38 (\s1$321 [11]),
-    .\port$471$39 (\s1$321 [12]),
-    .\port$471$4 (\s0$319 [4]),
-    .\port$471$40 (\s1$321 [13]),
-    .\port$471$41 (\s1$321 [14]),
-    .\port$471$42 (\s1$321 [15]),
-    .\port$471$43 (\s1$321 [16]),
-    .\port$471$44 (\s1$321 [17]),
-    .\port$471$45 (\s1$321 [18]),
-    .\port$471$46 (\s1$321 [19]),
-    .\port$471$47 (\s1$321 [20]),
-    .\port$471$48 (\s1$321 [21]),
-    .\port$471$49 (\s1$321 [22]),
-    .\port$471$5 (\s0$319 [5]),
-    .\port$471$50 (\s1$321 [23]),
-    .\port$471$51 (\s1$321 [24]),
-    .\port$471$52 (\s1$321 [25]),
-    .\port$471$6 (\s0$319 [6]),
-    .\port$471$7 (\s0$319 [7]),
-    .\port$471$8 (\s0$319 [8]),
-    .\port$471$9 (\s0$319 [9]),
+    .\port$472$0 (\s0$316 [0]),
+    .\port$472$1 (\s0$316 [1]),
+    .\port$472$10 (\s0$316 [10]),
+    .\port$472$11 (\s0$316 [11]),
+    .\port$472$12 (\s0$316 [12]),
+    .\port$472$13 (\s0$316 [13]),
+    .\port$472$14 (\s0$316 [14]),
+    .\port$472$15 (\s0$316 [15]),
+    .\port$472$16 (\s0$316 [16]),
+    .\port$472$17 (\s0$316 [17]),
+    .\port$472$18 (\s0$316 [18]),
+    .\port$472$19 (\s0$316 [19]),
+    .\port$472$2 (\s0$316 [2]),
+    .\port$472$20 (\s0$316 [20]),
+    .\port$472$21 (\s0$316 [21]),
+    .\port$472$22 (\s0$316 [22]),
+    .\port$472$23 (\s0$316 [23]),
+    .\port$472$24 (\s0$316 [24]),
+    .\port$472$25 (\s0$316 [25]),
+    .\port$472$27 (\s1$318 [0]),
+    .\port$472$28 (\s1$318 [1]),
+    .\port$472$29 (\s1$318 [2]),
+    .\port$472$3 (\s0$316 [3]),
+    .\port$472$30 (\s1$318 [3]),
+    .\port$472$31 (\s1$318 [4]),
+    .\port$472$32 (\s1$318 [5]),
+    .\port$472$33 (\s1$318 [6]),
+    .\port$472$34 (\s1$318 [7]),
+    .\port$472$35 (\s1$318 [8]),
+    .\port$472$36 (\s1$318 [9]),
+    .\port$472$37 (\s1$318 [10]),
+    .\port$472$38 (\s1$318 [11]),
+    .\port$472$39 (\s1$318 [12]),
+    .\port$472$4 (\s0$316 [4]),
+    .\port$472$40 (\s1$318 [13]),
+    .\port$472$41 (\s1$318 [14]),
+    .\port$472$42 (\s1$318 [15]),
+    .\port$472$43 (\s1$318 [16]),
+    .\port$472$44 (\s1$318 [17]),
+    .\port$472$45 (\s1$318 [18]),
+    .\port$472$46 (\s1$318 [19]),
+    .\port$472$47 (\s1$318 [20]),
+    .\port$472$48 (\s1$318 [21]),
+    .\port$472$49 (\s1$318 [22]),
+    .\port$472$5 (\s0$316 [5]),
+    .\port$472$50 (\s1$318 [23]),
+    .\port$472$51 (\s1$318 [24]),
+    .\port$472$52 (\s1$318 [25]),
+    .\port$472$6 (\s0$316 [6]),
+    .\port$472$7 (\s0$316 [7]),
+    .\port$472$8 (\s0$316 [8]),
+    .\port$472$9 (\s0$316 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -16835,58 +16405,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_3  mac_3_3 (
     .a(a_3_2),
     .clk(clk),
-    .\port$476$0 (\s0$331 [0]),
-    .\port$476$1 (\s0$331 [1]),
-    .\port$476$10 (\s0$331 [10]),
-    .\port$476$11 (\s0$331 [11]),
-    .\port$476$12 (\s0$331 [12]),
-    .\port$476$13 (\s0$331 [13]),
-    .\port$476$14 (\s0$331 [14]),
-    .\port$476$15 (\s0$331 [15]),
-    .\port$476$16 (\s0$331 [16]),
-    .\port$476$17 (\s0$331 [17]),
-    .\port$476$18 (\s0$331 [18]),
-    .\port$476$19 (\s0$331 [19]),
-    .\port$476$2 (\s0$331 [2]),
-    .\port$476$20 (\s0$331 [20]),
-    .\port$476$21 (\s0$331 [21]),
-    .\port$476$22 (\s0$331 [22]),
-    .\port$476$23 (\s0$331 [23]),
-    .\port$476$24 (\s0$331 [24]),
-    .\port$476$25 (\s0$331 [25]),
-    .\port$476$27 (\s1$333 [0]),
-    .\port$476$28 (\s1$333 [1]),
-    .\port$476$29 (\s1$333 [2]),
-    .\port$476$3 (\s0$331 [3]),
-    .\port$476$30 (\s1$333 [3]),
-    .\port$476$31 (\s1$333 [4]),
-    .\port$476$32 (\s1$333 [5]),
-    .\port$476$33 (\s1$333 [6]),
-    .\port$476$34 (\s1$333 [7]),
-    .\port$476$35 (\s1$333 [8]),
-    .\port$476$36 (\s1$333 [9]),
-    .\port$476$37 (\s1$333 [10]),
-    .\port$476$38 (\s1$333 [11]),
-    .\port$476$39 (\s1$333 [12]),
-    .\port$476$4 (\s0$331 [4]),
-    .\port$476$40 (\s1$333 [13]),
-    .\port$476$41 (\s1$333 [14]),
-    .\port$476$42 (\s1$333 [15]),
-    .\port$476$43 (\s1$333 [16]),
-    .\port$476$44 (\s1$333 [17]),
-    .\port$476$45 (\s1$333 [18]),
-    .\port$476$46 (\s1$333 [19]),
-    .\port$476$47 (\s1$333 [20]),
-    .\port$476$48 (\s1$333 [21]),
-    .\port$476$49 (\s1$333 [22]),
-    .\port$476$5 (\s0$331 [5]),
-    .\port$476$50 (\s1$333 [23]),
-    .\port$476$51 (\s1$333 [24]),
-    .\port$476$52 (\s1$333 [25]),
-    .\port$476$6 (\s0$331 [6]),
-    .\port$476$7 (\s0$331 [7]),
-    .\port$476$8 (\s0$331 [8]),
-    .\port$476$9 (\s0$331 [9]),
+    .\port$477$0 (\s0$328 [0]),
+    .\port$477$1 (\s0$328 [1]),
+    .\port$477$10 (\s0$328 [10]),
+    .\port$477$11 (\s0$328 [11]),
+    .\port$477$12 (\s0$328 [12]),
+    .\port$477$13 (\s0$328 [13]),
+    .\port$477$14 (\s0$328 [14]),
+    .\port$477$15 (\s0$328 [15]),
+    .\port$477$16 (\s0$328 [16]),
+    .\port$477$17 (\s0$328 [17]),
+    .\port$477$18 (\s0$328 [18]),
+    .\port$477$19 (\s0$328 [19]),
+    .\port$477$2 (\s0$328 [2]),
+    .\port$477$20 (\s0$328 [20]),
+    .\port$477$21 (\s0$328 [21]),
+    .\port$477$22 (\s0$328 [22]),
+    .\port$477$23 (\s0$328 [23]),
+    .\port$477$24 (\s0$328 [24]),
+    .\port$477$25 (\s0$328 [25]),
+    .\port$477$27 (\s1$330 [0]),
+    .\port$477$28 (\s1$330 [1]),
+    .\port$477$29 (\s1$330 [2]),
+    .\port$477$3 (\s0$328 [3]),
+    .\port$477$30 (\s1$330 [3]),
+    .\port$477$31 (\s1$330 [4]),
+    .\port$477$32 (\s1$330 [5]),
+    .\port$477$33 (\s1$330 [6]),
+    .\port$477$34 (\s1$330 [7]),
+    .\port$477$35 (\s1$330 [8]),
+    .\port$477$36 (\s1$330 [9]),
+    .\port$477$37 (\s1$330 [10]),
+    .\port$477$38 (\s1$330 [11]),
+    .\port$477$39 (\s1$330 [12]),
+    .\port$477$4 (\s0$328 [4]),
+    .\port$477$40 (\s1$330 [13]),
+    .\port$477$41 (\s1$330 [14]),
+    .\port$477$42 (\s1$330 [15]),
+    .\port$477$43 (\s1$330 [16]),
+    .\port$477$44 (\s1$330 [17]),
+    .\port$477$45 (\s1$330 [18]),
+    .\port$477$46 (\s1$330 [19]),
+    .\port$477$47 (\s1$330 [20]),
+    .\port$477$48 (\s1$330 [21]),
+    .\port$477$49 (\s1$330 [22]),
+    .\port$477$5 (\s0$328 [5]),
+    .\port$477$50 (\s1$330 [23]),
+    .\port$477$51 (\s1$330 [24]),
+    .\port$477$52 (\s1$330 [25]),
+    .\port$477$6 (\s0$328 [6]),
+    .\port$477$7 (\s0$328 [7]),
+    .\port$477$8 (\s0$328 [8]),
+    .\port$477$9 (\s0$328 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -16895,58 +16465,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_0  mac_4_0 (
     .a(skew_a4_d3),
     .clk(clk),
-    .\port$481$0 (\s0$343 [0]),
-    .\port$481$1 (\s0$343 [1]),
-    .\port$481$10 (\s0$343 [10]),
-    .\port$481$11 (\s0$343 [11]),
-    .\port$481$12 (\s0$343 [12]),
-    .\port$481$13 (\s0$343 [13]),
-    .\port$481$14 (\s0$343 [14]),
-    .\port$481$15 (\s0$343 [15]),
-    .\port$481$16 (\s0$343 [16]),
-    .\port$481$17 (\s0$343 [17]),
-    .\port$481$18 (\s0$343 [18]),
-    .\port$481$19 (\s0$343 [19]),
-    .\port$481$2 (\s0$343 [2]),
-    .\port$481$20 (\s0$343 [20]),
-    .\port$481$21 (\s0$343 [21]),
-    .\port$481$22 (\s0$343 [22]),
-    .\port$481$23 (\s0$343 [23]),
-    .\port$481$24 (\s0$343 [24]),
-    .\port$481$25 (\s0$343 [25]),
-    .\port$481$27 (\s1$345 [0]),
-    .\port$481$28 (\s1$345 [1]),
-    .\port$481$29 (\s1$345 [2]),
-    .\port$481$3 (\s0$343 [3]),
-    .\port$481$30 (\s1$345 [3]),
-    .\port$481$31 (\s1$345 [4]),
-    .\port$481$32 (\s1$345 [5]),
-    .\port$481$33 (\s1$345 [6]),
-    .\port$481$34 (\s1$345 [7]),
-    .\port$481$35 (\s1$345 [8]),
-    .\port$481$36 (\s1$345 [9]),
-    .\port$481$37 (\s1$345 [10]),
-    .\port$481$38 (\s1$345 [11]),
-    .\port$481$39 (\s1$345 [12]),
-    .\port$481$4 (\s0$343 [4]),
-    .\port$481$40 (\s1$345 [13]),
-    .\port$481$41 (\s1$345 [14]),
-    .\port$481$42 (\s1$345 [15]),
-    .\port$481$43 (\s1$345 [16]),
-    .\port$481$44 (\s1$345 [17]),
-    .\port$481$45 (\s1$345 [18]),
-    .\port$481$46 (\s1$345 [19]),
-    .\port$481$47 (\s1$345 [20]),
-    .\port$481$48 (\s1$345 [21]),
-    .\port$481$49 (\s1$345 [22]),
-    .\port$481$5 (\s0$343 [5]),
-    .\port$481$50 (\s1$345 [23]),
-    .\port$481$51 (\s1$345 [24]),
-    .\port$481$52 (\s1$345 [25]),
-    .\port$481$6 (\s0$343 [6]),
-    .\port$481$7 (\s0$343 [7]),
-    .\port$481$8 (\s0$343 [8]),
-    .\port$481$9 (\s0$343 [9]),
+    .\port$482$0 (\s0$340 [0]),
+    .\port$482$1 (\s0$340 [1]),
+    .\port$482$10 (\s0$340 [10]),
+    .\port$482$11 (\s0$340 [11]),
+    .\port$482$12 (\s0$340 [12]),
+    .\port$482$13 (\s0$340 [13]),
+    .\port$482$14 (\s0$340 [14]),
+    .\port$482$15 (\s0$340 [15]),
+    .\port$482$16 (\s0$340 [16]),
+    .\port$482$17 (\s0$340 [17]),
+    .\port$482$18 (\s0$340 [18]),
+    .\port$482$19 (\s0$340 [19]),
+    .\port$482$2 (\s0$340 [2]),
+    .\port$482$20 (\s0$340 [20]),
+    .\port$482$21 (\s0$340 [21]),
+    .\port$482$22 (\s0$340 [22]),
+    .\port$482$23 (\s0$340 [23]),
+    .\port$482$24 (\s0$340 [24]),
+    .\port$482$25 (\s0$340 [25]),
+    .\port$482$27 (\s1$342 [0]),
+    .\port$482$28 (\s1$342 [1]),
+    .\port$482$29 (\s1$342 [2]),
+    .\port$482$3 (\s0$340 [3]),
+    .\port$482$30 (\s1$342 [3]),
+    .\port$482$31 (\s1$342 [4]),
+    .\port$482$32 (\s1$342 [5]),
+    .\port$482$33 (\s1$342 [6]),
+    .\port$482$34 (\s1$342 [7]),
+    .\port$482$35 (\s1$342 [8]),
+    .\port$482$36 (\s1$342 [9]),
+    .\port$482$37 (\s1$342 [10]),
+    .\port$482$38 (\s1$342 [11]),
+    .\port$482$39 (\s1$342 [12]),
+    .\port$482$4 (\s0$340 [4]),
+    .\port$482$40 (\s1$342 [13]),
+    .\port$482$41 (\s1$342 [14]),
+    .\port$482$42 (\s1$342 [15]),
+    .\port$482$43 (\s1$342 [16]),
+    .\port$482$44 (\s1$342 [17]),
+    .\port$482$45 (\s1$342 [18]),
+    .\port$482$46 (\s1$342 [19]),
+    .\port$482$47 (\s1$342 [20]),
+    .\port$482$48 (\s1$342 [21]),
+    .\port$482$49 (\s1$342 [22]),
+    .\port$482$5 (\s0$340 [5]),
+    .\port$482$50 (\s1$342 [23]),
+    .\port$482$51 (\s1$342 [24]),
+    .\port$482$52 (\s1$342 [25]),
+    .\port$482$6 (\s0$340 [6]),
+    .\port$482$7 (\s0$340 [7]),
+    .\port$482$8 (\s0$340 [8]),
+    .\port$482$9 (\s0$340 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -16955,58 +16525,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_1  mac_4_1 (
     .a(a_4_0),
     .clk(clk),
-    .\port$486$0 (\s0$355 [0]),
-    .\port$486$1 (\s0$355 [1]),
-    .\port$486$10 (\s0$355 [10]),
-    .\port$486$11 (\s0$355 [11]),
-    .\port$486$12 (\s0$355 [12]),
-    .\port$486$13 (\s0$355 [13]),
-    .\port$486$14 (\s0$355 [14]),
-    .\port$486$15 (\s0$355 [15]),
-    .\port$486$16 (\s0$355 [16]),
-    .\port$486$17 (\s0$355 [17]),
-    .\port$486$18 (\s0$355 [18]),
-    .\port$486$19 (\s0$355 [19]),
-    .\port$486$2 (\s0$355 [2]),
-    .\port$486$20 (\s0$355 [20]),
-    .\port$486$21 (\s0$355 [21]),
-    .\port$486$22 (\s0$355 [22]),
-    .\port$486$23 (\s0$355 [23]),
-    .\port$486$24 (\s0$355 [24]),
-    .\port$486$25 (\s0$355 [25]),
-    .\port$486$27 (\s1$357 [0]),
-    .\port$486$28 (\s1$357 [1]),
-    .\port$486$29 (\s1$357 [2]),
-    .\port$486$3 (\s0$355 [3]),
-    .\port$486$30 (\s1$357 [3]),
-    .\port$486$31 (\s1$357 [4]),
-    .\port$486$32 (\s1$357 [5]),
-    .\port$486$33 (\s1$357 [6]),
-    .\port$486$34 (\s1$357 [7]),
-    .\port$486$35 (\s1$357 [8]),
-    .\port$486$36 (\s1$357 [9]),
-    .\port$486$37 (\s1$357 [10]),
-    .\port$486$38 (\s1$357 [11]),
-    .\port$486$39 (\s1$357 [12]),
-    .\port$486$4 (\s0$355 [4]),
-    .\port$486$40 (\s1$357 [13]),
-    .\port$486$41 (\s1$357 [14]),
-    .\port$486$42 (\s1$357 [15]),
-    .\port$486$43 (\s1$357 [16]),
-    .\port$486$44 (\s1$357 [17]),
-    .\port$486$45 (\s1$357 [18]),
-    .\port$486$46 (\s1$357 [19]),
-    .\port$486$47 (\s1$357 [20]),
-    .\port$486$48 (\s1$357 [21]),
-    .\port$486$49 (\s1$357 [22]),
-    .\port$486$5 (\s0$355 [5]),
-    .\port$486$50 (\s1$357 [23]),
-    .\port$486$51 (\s1$357 [24]),
-    .\port$486$52 (\s1$357 [25]),
-    .\port$486$6 (\s0$355 [6]),
-    .\port$486$7 (\s0$355 [7]),
-    .\port$486$8 (\s0$355 [8]),
-    .\port$486$9 (\s0$355 [9]),
+    .\port$487$0 (\s0$352 [0]),
+    .\port$487$1 (\s0$352 [1]),
+    .\port$487$10 (\s0$352 [10]),
+    .\port$487$11 (\s0$352 [11]),
+    .\port$487$12 (\s0$352 [12]),
+    .\port$487$13 (\s0$352 [13]),
+    .\port$487$14 (\s0$352 [14]),
+    .\port$487$15 (\s0$352 [15]),
+    .\port$487$16 (\s0$352 [16]),
+    .\port$487$17 (\s0$352 [17]),
+    .\port$487$18 (\s0$352 [18]),
+    .\port$487$19 (\s0$352 [19]),
+    .\port$487$2 (\s0$352 [2]),
+    .\port$487$20 (\s0$352 [20]),
+    .\port$487$21 (\s0$352 [21]),
+    .\port$487$22 (\s0$352 [22]),
+    .\port$487$23 (\s0$352 [23]),
+    .\port$487$24 (\s0$352 [24]),
+    .\port$487$25 (\s0$352 [25]),
+    .\port$487$27 (\s1$354 [0]),
+    .\port$487$28 (\s1$354 [1]),
+    .\port$487$29 (\s1$354 [2]),
+    .\port$487$3 (\s0$352 [3]),
+    .\port$487$30 (\s1$354 [3]),
+    .\port$487$31 (\s1$354 [4]),
+    .\port$487$32 (\s1$354 [5]),
+    .\port$487$33 (\s1$354 [6]),
+    .\port$487$34 (\s1$354 [7]),
+    .\port$487$35 (\s1$354 [8]),
+    .\port$487$36 (\s1$354 [9]),
+    .\port$487$37 (\s1$354 [10]),
+    .\port$487$38 (\s1$354 [11]),
+    .\port$487$39 (\s1$354 [12]),
+    .\port$487$4 (\s0$352 [4]),
+    .\port$487$40 (\s1$354 [13]),
+    .\port$487$41 (\s1$354 [14]),
+    .\port$487$42 (\s1$354 [15]),
+    .\port$487$43 (\s1$354 [16]),
+    .\port$487$44 (\s1$354 [17]),
+    .\port$487$45 (\s1$354 [18]),
+    .\port$487$46 (\s1$354 [19]),
+    .\port$487$47 (\s1$354 [20]),
+    .\port$487$48 (\s1$354 [21]),
+    .\port$487$49 (\s1$354 [22]),
+    .\port$487$5 (\s0$352 [5]),
+    .\port$487$50 (\s1$354 [23]),
+    .\port$487$51 (\s1$354 [24]),
+    .\port$487$52 (\s1$354 [25]),
+    .\port$487$6 (\s0$352 [6]),
+    .\port$487$7 (\s0$352 [7]),
+    .\port$487$8 (\s0$352 [8]),
+    .\port$487$9 (\s0$352 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -17015,58 +16585,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_2  mac_4_2 (
     .a(a_4_1),
     .clk(clk),
-    .\port$491$0 (\s0$367 [0]),
-    .\port$491$1 (\s0$367 [1]),
-    .\port$491$10 (\s0$367 [10]),
-    .\port$491$11 (\s0$367 [11]),
-    .\port$491$12 (\s0$367 [12]),
-    .\port$491$13 (\s0$367 [13]),
-    .\port$491$14 (\s0$367 [14]),
-    .\port$491$15 (\s0$367 [15]),
-    .\port$491$16 (\s0$367 [16]),
-    .\port$491$17 (\s0$367 [17]),
-    .\port$491$18 (\s0$367 [18]),
-    .\port$491$19 (\s0$367 [19]),
-    .\port$491$2 (\s0$367 [2]),
-    .\port$491$20 (\s0$367 [20]),
-    .\port$491$21 (\s0$367 [21]),
-    .\port$491$22 (\s0$367 [22]),
-    .\port$491$23 (\s0$367 [23]),
-    .\port$491$24 (\s0$367 [24]),
-    .\port$491$25 (\s0$367 [25]),
-    .\port$491$27 (\s1$369 [0]),
-    .\port$491$28 (\s1$369 [1]),
-    .\port$491$29 (\s1$369 [2]),
-    .\port$491$3 (\s0$367 [3]),
-    .\port$491$30 (\s1$369 [3]),
-    .\port$491$31 (\s1$369 [4]),
-    .\port$491$32 (\s1$369 [5]),
-    .\port$491$33 (\s1$369 [6]),
-    .\port$491$34 (\s1$369 [7]),
-    .\port$491$35 (\s1$369 [8]),
-    .\port$491$36 (\s1$369 [9]),
-    .\port$491$37 (\s1$369 [10]),
-    .\port$491$38 (\s1$369 [11]),
-    .\port$491$39 (\s1$369 [12]),
-    .\port$491$4 (\s0$367 [4]),
-    .\port$491$40 (\s1$369 [13]),
-    .\port$491$41 (\s1$369 [14]),
-    .\port$491$42 (\s1$369 [15]),
-    .\port$491$43 (\s1$369 [16]),
-    .\port$491$44 (\s1$369 [17]),
-    .\port$491$45 (\s1$369 [18]),
-    .\port$491$46 (\s1$369 [19]),
-    .\port$491$47 (\s1$369 [20]),
-    .\port$491$48 (\s1$369 [21]),
-    .\port$491$49 (\s1$369 [22]),
-    .\port$491$5 (\s0$367 [5]),
-    .\port$491$50 (\s1$369 [23]),
-    .\port$491$51 (\s1$369 [24]),
-    .\port$491$52 (\s1$369 [25]),
-    .\port$491$6 (\s0$367 [6]),
-    .\port$491$7 (\s0$367 [7]),
-    .\port$491$8 (\s0$367 [8]),
-    .\port$491$9 (\s0$367 [9]),
+    .\port$492$0 (\s0$364 [0]),
+    .\port$492$1 (\s0$364 [1]),
+    .\port$492$10 (\s0$364 [10]),
+    .\port$492$11 (\s0$364 [11]),
+    .\port$492$12 (\s0$364 [12]),
+    .\port$492$13 (\s0$364 [13]),
+    .\port$492$14 (\s0$364 [14]),
+    .\port$492$15 (\s0$364 [15]),
+    .\port$492$16 (\s0$364 [16]),
+    .\port$492$17 (\s0$364 [17]),
+    .\port$492$18 (\s0$364 [18]),
+    .\port$492$19 (\s0$364 [19]),
+    .\port$492$2 (\s0$364 [2]),
+    .\port$492$20 (\s0$364 [20]),
+    .\port$492$21 (\s0$364 [21]),
+    .\port$492$22 (\s0$364 [22]),
+    .\port$492$23 (\s0$364 [23]),
+    .\port$492$24 (\s0$364 [24]),
+    .\port$492$25 (\s0$364 [25]),
+    .\port$492$27 (\s1$366 [0]),
+    .\port$492$28 (\s1$366 [1]),
+    .\port$492$29 (\s1$366 [2]),
+    .\port$492$3 (\s0$364 [3]),
+    .\port$492$30 (\s1$366 [3]),
+    .\port$492$31 (\s1$366 [4]),
+    .\port$492$32 (\s1$366 [5]),
+    .\port$492$33 (\s1$366 [6]),
+    .\port$492$34 (\s1$366 [7]),
+    .\port$492$35 (\s1$366 [8]),
+    .\port$492$36 (\s1$366 [9]),
+    .\port$492$37 (\s1$366 [10]),
+    .\port$492$38 (\s1$366 [11]),
+    .\port$492$39 (\s1$366 [12]),
+    .\port$492$4 (\s0$364 [4]),
+    .\port$492$40 (\s1$366 [13]),
+    .\port$492$41 (\s1$366 [14]),
+    .\port$492$42 (\s1$366 [15]),
+    .\port$492$43 (\s1$366 [16]),
+    .\port$492$44 (\s1$366 [17]),
+    .\port$492$45 (\s1$366 [18]),
+    .\port$492$46 (\s1$366 [19]),
+    .\port$492$47 (\s1$366 [20]),
+    .\port$492$48 (\s1$366 [21]),
+    .\port$492$49 (\s1$366 [22]),
+    .\port$492$5 (\s0$364 [5]),
+    .\port$492$50 (\s1$366 [23]),
+    .\port$492$51 (\s1$366 [24]),
+    .\port$492$52 (\s1$366 [25]),
+    .\port$492$6 (\s0$364 [6]),
+    .\port$492$7 (\s0$364 [7]),
+    .\port$492$8 (\s0$364 [8]),
+    .\port$492$9 (\s0$364 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -17075,58 +16645,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_3  mac_4_3 (
     .a(a_4_2),
     .clk(clk),
-    .\port$496$0 (\s0$379 [0]),
-    .\port$496$1 (\s0$379 [1]),
-    .\port$496$10 (\s0$379 [10]),
-    .\port$496$11 (\s0$379 [11]),
-    .\port$496$12 (\s0$379 [12]),
-    .\port$496$13 (\s0$379 [13]),
-    .\port$496$14 (\s0$379 [14]),
-    .\port$496$15 (\s0$379 [15]),
-    .\port$496$16 (\s0$379 [16]),
-    .\port$496$17 (\s0$379 [17]),
-    .\port$496$18 (\s0$379 [18]),
-    .\port$496$19 (\s0$379 [19]),
-    .\port$496$2 (\s0$379 [2]),
-    .\port$496$20 (\s0$379 [20]),
-    .\port$496$21 (\s0$379 [21]),
-    .\port$496$22 (\s0$379 [22]),
-    .\port$496$23 (\s0$379 [23]),
-    .\port$496$24 (\s0$379 [24]),
-    .\port$496$25 (\s0$379 [25]),
-    .\port$496$27 (\s1$381 [0]),
-    .\port$496$28 (\s1$381 [1]),
-    .\port$496$29 (\s1$381 [2]),
-    .\port$496$3 (\s0$379 [3]),
-    .\port$496$30 (\s1$381 [3]),
-    .\port$496$31 (\s1$381 [4]),
-    .\port$496$32 (\s1$381 [5]),
-    .\port$496$33 (\s1$381 [6]),
-    .\port$496$34 (\s1$381 [7]),
-    .\port$496$35 (\s1$381 [8]),
-    .\port$496$36 (\s1$381 [9]),
-    .\port$496$37 (\s1$381 [10]),
-    .\port$496$38 (\s1$381 [11]),
-    .\port$496$39 (\s1$381 [12]),
-    .\port$496$4 (\s0$379 [4]),
-    .\port$496$40 (\s1$381 [13]),
-    .\port$496$41 (\s1$381 [14]),
-    .\port$496$42 (\s1$381 [15]),
-    .\port$496$43 (\s1$381 [16]),
-    .\port$496$44 (\s1$381 [17]),
-    .\port$496$45 (\s1$381 [18]),
-    .\port$496$46 (\s1$381 [19]),
-    .\port$496$47 (\s1$381 [20]),
-    .\port$496$48 (\s1$381 [21]),
-    .\port$496$49 (\s1$381 [22]),
-    .\port$496$5 (\s0$379 [5]),
-    .\port$496$50 (\s1$381 [23]),
-    .\port$496$51 (\s1$381 [24]),
-    .\port$496$52 (\s1$381 [25]),
-    .\port$496$6 (\s0$379 [6]),
-    .\port$496$7 (\s0$379 [7]),
-    .\port$496$8 (\s0$379 [8]),
-    .\port$496$9 (\s0$379 [9]),
+    .\port$497$0 (\s0$376 [0]),
+    .\port$497$1 (\s0$376 [1]),
+    .\port$497$10 (\s0$376 [10]),
+    .\port$497$11 (\s0$376 [11]),
+    .\port$497$12 (\s0$376 [12]),
+    .\port$497$13 (\s0$376 [13]),
+    .\port$497$14 (\s0$376 [14]),
+    .\port$497$15 (\s0$376 [15]),
+    .\port$497$16 (\s0$376 [16]),
+    .\port$497$17 (\s0$376 [17]),
+    .\port$497$18 (\s0$376 [18]),
+    .\port$497$19 (\s0$376 [19]),
+    .\port$497$2 (\s0$376 [2]),
+    .\port$497$20 (\s0$376 [20]),
+    .\port$497$21 (\s0$376 [21]),
+    .\port$497$22 (\s0$376 [22]),
+    .\port$497$23 (\s0$376 [23]),
+    .\port$497$24 (\s0$376 [24]),
+    .\port$497$25 (\s0$376 [25]),
+    .\port$497$27 (\s1$378 [0]),
+    .\port$497$28 (\s1$378 [1]),
+    .\port$497$29 (\s1$378 [2]),
+    .\port$497$3 (\s0$376 [3]),
+    .\port$497$30 (\s1$378 [3]),
+    .\port$497$31 (\s1$378 [4]),
+    .\port$497$32 (\s1$378 [5]),
+    .\port$497$33 (\s1$378 [6]),
+    .\port$497$34 (\s1$378 [7]),
+    .\port$497$35 (\s1$378 [8]),
+    .\port$497$36 (\s1$378 [9]),
+    .\port$497$37 (\s1$378 [10]),
+    .\port$497$38 (\s1$378 [11]),
+    .\port$497$39 (\s1$378 [12]),
+    .\port$497$4 (\s0$376 [4]),
+    .\port$497$40 (\s1$378 [13]),
+    .\port$497$41 (\s1$378 [14]),
+    .\port$497$42 (\s1$378 [15]),
+    .\port$497$43 (\s1$378 [16]),
+    .\port$497$44 (\s1$378 [17]),
+    .\port$497$45 (\s1$378 [18]),
+    .\port$497$46 (\s1$378 [19]),
+    .\port$497$47 (\s1$378 [20]),
+    .\port$497$48 (\s1$378 [21]),
+    .\port$497$49 (\s1$378 [22]),
+    .\port$497$5 (\s0$376 [5]),
+    .\port$497$50 (\s1$378 [23]),
+    .\port$497$51 (\s1$378 [24]),
+    .\port$497$52 (\s1$378 [25]),
+    .\port$497$6 (\s0$376 [6]),
+    .\port$497$7 (\s0$376 [7]),
+    .\port$497$8 (\s0$376 [8]),
+    .\port$497$9 (\s0$376 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -17135,58 +16705,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_0  mac_5_0 (
     .a(skew_a5_d4),
     .clk(clk),
-    .\port$501$0 (\s0$391 [0]),
-    .\port$501$1 (\s0$391 [1]),
-    .\port$501$10 (\s0$391 [10]),
-    .\port$501$11 (\s0$391 [11]),
-    .\port$501$12 (\s0$391 [12]),
-    .\port$501$13 (\s0$391 [13]),
-    .\port$501$14 (\s0$391 [14]),
-    .\port$501$15 (\s0$391 [15]),
-    .\port$501$16 (\s0$391 [16]),
-    .\port$501$17 (\s0$391 [17]),
-    .\port$501$18 (\s0$391 [18]),
-    .\port$501$19 (\s0$391 [19]),
-    .\port$501$2 (\s0$391 [2]),
-    .\port$501$20 (\s0$391 [20]),
-    .\port$501$21 (\s0$391 [21]),
-    .\port$501$22 (\s0$391 [22]),
-    .\port$501$23 (\s0$391 [23]),
-    .\port$501$24 (\s0$391 [24]),
-    .\port$501$25 (\s0$391 [25]),
-    .\port$501$27 (\s1$393 [0]),
-    .\port$501$28 (\s1$393 [1]),
-    .\port$501$29 (\s1$393 [2]),
-    .\port$501$3 (\s0$391 [3]),
-    .\port$501$30 (\s1$393 [3]),
-    .\port$501$31 (\s1$393 [4]),
-    .\port$501$32 (\s1$393 [5]),
-    .\port$501$33 (\s1$393 [6]),
-    .\port$501$34 (\s1$393 [7]),
-    .\port$501$35 (\s1$393 [8]),
-    .\port$501$36 (\s1$393 [9]),
-    .\port$501$37 (\s1$393 [10]),
-    .\port$501$38 (\s1$393 [11]),
-    .\port$501$39 (\s1$393 [12]),
-    .\port$501$4 (\s0$391 [4]),
-    .\port$501$40 (\s1$393 [13]),
-    .\port$501$41 (\s1$393 [14]),
-    .\port$501$42 (\s1$393 [15]),
-    .\port$501$43 (\s1$393 [16]),
-    .\port$501$44 (\s1$393 [17]),
-    .\port$501$45 (\s1$393 [18]),
-    .\port$501$46 (\s1$393 [19]),
-    .\port$501$47 (\s1$393 [20]),
-    .\port$501$48 (\s1$393 [21]),
-    .\port$501$49 (\s1$393 [22]),
-    .\port$501$5 (\s0$391 [5]),
-    .\port$501$50 (\s1$393 [23]),
-    .\port$501$51 (\s1$393 [24]),
-    .\port$501$52 (\s1$393 [25]),
-    .\port$501$6 (\s0$391 [6]),
-    .\port$501$7 (\s0$391 [7]),
-    .\port$501$8 (\s0$391 [8]),
-    .\port$501$9 (\s0$391 [9]),
+    .\port$502$0 (\s0$388 [0]),
+    .\port$502$1 (\s0$388 [1]),
+    .\port$502$10 (\s0$388 [10]),
+    .\port$502$11 (\s0$388 [11]),
+    .\port$502$12 (\s0$388 [12]),
+    .\port$502$13 (\s0$388 [13]),
+    .\port$502$14 (\s0$388 [14]),
+    .\port$502$15 (\s0$388 [15]),
+    .\port$502$16 (\s0$388 [16]),
+    .\port$502$17 (\s0$388 [17]),
+    .\port$502$18 (\s0$388 [18]),
+    .\port$502$19 (\s0$388 [19]),
+    .\port$502$2 (\s0$388 [2]),
+    .\port$502$20 (\s0$388 [20]),
+    .\port$502$21 (\s0$388 [21]),
+    .\port$502$22 (\s0$388 [22]),
+    .\port$502$23 (\s0$388 [23]),
+    .\port$502$24 (\s0$388 [24]),
+    .\port$502$25 (\s0$388 [25]),
+    .\port$502$27 (\s1$390 [0]),
+    .\port$502$28 (\s1$390 [1]),
+    .\port$502$29 (\s1$390 [2]),
+    .\port$502$3 (\s0$388 [3]),
+    .\port$502$30 (\s1$390 [3]),
+    .\port$502$31 (\s1$390 [4]),
+    .\port$502$32 (\s1$390 [5]),
+    .\port$502$33 (\s1$390 [6]),
+    .\port$502$34 (\s1$390 [7]),
+    .\port$502$35 (\s1$390 [8]),
+    .\port$502$36 (\s1$390 [9]),
+    .\port$502$37 (\s1$390 [10]),
+    .\port$502$38 (\s1$390 [11]),
+    .\port$502$39 (\s1$390 [12]),
+    .\port$502$4 (\s0$388 [4]),
+    .\port$502$40 (\s1$390 [13]),
+    .\port$502$41 (\s1$390 [14]),
+    .\port$502$42 (\s1$390 [15]),
+    .\port$502$43 (\s1$390 [16]),
+    .\port$502$44 (\s1$390 [17]),
+    .\port$502$45 (\s1$390 [18]),
+    .\port$502$46 (\s1$390 [19]),
+    .\port$502$47 (\s1$390 [20]),
+    .\port$502$48 (\s1$390 [21]),
+    .\port$502$49 (\s1$390 [22]),
+    .\port$502$5 (\s0$388 [5]),
+    .\port$502$50 (\s1$390 [23]),
+    .\port$502$51 (\s1$390 [24]),
+    .\port$502$52 (\s1$390 [25]),
+    .\port$502$6 (\s0$388 [6]),
+    .\port$502$7 (\s0$388 [7]),
+    .\port$502$8 (\s0$388 [8]),
+    .\port$502$9 (\s0$388 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -17195,58 +16765,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_1  mac_5_1 (
     .a(a_5_0),
     .clk(clk),
-    .\port$506$0 (\s0$403 [0]),
-    .\port$506$1 (\s0$403 [1]),
-    .\port$506$10 (\s0$403 [10]),
-    .\port$506$11 (\s0$403 [11]),
-    .\port$506$12 (\s0$403 [12]),
-    .\port$506$13 (\s0$403 [13]),
-    .\port$506$14 (\s0$403 [14]),
-    .\port$506$15 (\s0$403 [15]),
-    .\port$506$16 (\s0$403 [16]),
-    .\port$506$17 (\s0$403 [17]),
-    .\port$506$18 (\s0$403 [18]),
-    .\port$506$19 (\s0$403 [19]),
-    .\port$506$2 (\s0$403 [2]),
-    .\port$506$20 (\s0$403 [20]),
-    .\port$506$21 (\s0$403 [21]),
-    .\port$506$22 (\s0$403 [22]),
-    .\port$506$23 (\s0$403 [23]),
-    .\port$506$24 (\s0$403 [24]),
-    .\port$506$25 (\s0$403 [25]),
-    .\port$506$27 (\s1$405 [0]),
-    .\port$506$28 (\s1$405 [1]),
-    .\port$506$29 (\s1$405 [2]),
-    .\port$506$3 (\s0$403 [3]),
-    .\port$506$30 (\s1$405 [3]),
-    .\port$506$31 (\s1$405 [4]),
-    .\port$506$32 (\s1$405 [5]),
-    .\port$506$33 (\s1$405 [6]),
-    .\port$506$34 (\s1$405 [7]),
-    .\port$506$35 (\s1$405 [8]),
-    .\port$506$36 (\s1$405 [9]),
-    .\port$506$37 (\s1$405 [10]),
-    .\port$506$38 (\s1$405 [11]),
-    .\port$506$39 (\s1$405 [12]),
-    .\port$506$4 (\s0$403 [4]),
-    .\port$506$40 (\s1$405 [13]),
-    .\port$506$41 (\s1$405 [14]),
-    .\port$506$42 (\s1$405 [15]),
-    .\port$506$43 (\s1$405 [16]),
-    .\port$506$44 (\s1$405 [17]),
-    .\port$506$45 (\s1$405 [18]),
-    .\port$506$46 (\s1$405 [19]),
-    .\port$506$47 (\s1$405 [20]),
-    .\port$506$48 (\s1$405 [21]),
-    .\port$506$49 (\s1$405 [22]),
-    .\port$506$5 (\s0$403 [5]),
-    .\port$506$50 (\s1$405 [23]),
-    .\port$506$51 (\s1$405 [24]),
-    .\port$506$52 (\s1$405 [25]),
-    .\port$506$6 (\s0$403 [6]),
-    .\port$506$7 (\s0$403 [7]),
-    .\port$506$8 (\s0$403 [8]),
-    .\port$506$9 (\s0$403 [9]),
+    .\port$507$0 (\s0$400 [0]),
+    .\port$507$1 (\s0$400 [1]),
+    .\port$507$10 (\s0$400 [10]),
+    .\port$507$11 (\s0$400 [11]),
+    .\port$507$12 (\s0$400 [12]),
+    .\port$507$13 (\s0$400 [13]),
+    .\port$507$14 (\s0$400 [14]),
+    .\port$507$15 (\s0$400 [15]),
+    .\port$507$16 (\s0$400 [16]),
+    .\port$507$17 (\s0$400 [17]),
+    .\port$507$18 (\s0$400 [18]),
+    .\port$507$19 (\s0$400 [19]),
+    .\port$507$2 (\s0$400 [2]),
+    .\port$507$20 (\s0$400 [20]),
+    .\port$507$21 (\s0$400 [21]),
+    .\port$507$22 (\s0$400 [22]),
+    .\port$507$23 (\s0$400 [23]),
+    .\port$507$24 (\s0$400 [24]),
+    .\port$507$25 (\s0$400 [25]),
+    .\port$507$27 (\s1$402 [0]),
+    .\port$507$28 (\s1$402 [1]),
+    .\port$507$29 (\s1$402 [2]),
+    .\port$507$3 (\s0$400 [3]),
+    .\port$507$30 (\s1$402 [3]),
+    .\port$507$31 (\s1$402 [4]),
+    .\port$507$32 (\s1$402 [5]),
+    .\port$507$33 (\s1$402 [6]),
+    .\port$507$34 (\s1$402 [7]),
+    .\port$507$35 (\s1$402 [8]),
+    .\port$507$36 (\s1$402 [9]),
+    .\port$507$37 (\s1$402 [10]),
+    .\port$507$38 (\s1$402 [11]),
+    .\port$507$39 (\s1$402 [12]),
+    .\port$507$4 (\s0$400 [4]),
+    .\port$507$40 (\s1$402 [13]),
+    .\port$507$41 (\s1$402 [14]),
+    .\port$507$42 (\s1$402 [15]),
+    .\port$507$43 (\s1$402 [16]),
+    .\port$507$44 (\s1$402 [17]),
+    .\port$507$45 (\s1$402 [18]),
+    .\port$507$46 (\s1$402 [19]),
+    .\port$507$47 (\s1$402 [20]),
+    .\port$507$48 (\s1$402 [21]),
+    .\port$507$49 (\s1$402 [22]),
+    .\port$507$5 (\s0$400 [5]),
+    .\port$507$50 (\s1$402 [23]),
+    .\port$507$51 (\s1$402 [24]),
+    .\port$507$52 (\s1$402 [25]),
+    .\port$507$6 (\s0$400 [6]),
+    .\port$507$7 (\s0$400 [7]),
+    .\port$507$8 (\s0$400 [8]),
+    .\port$507$9 (\s0$400 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -17255,58 +16825,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_2  mac_5_2 (
     .a(a_5_1),
     .clk(clk),
-    .\port$511$0 (\s0$415 [0]),
-    .\port$511$1 (\s0$415 [1]),
-    .\port$511$10 (\s0$415 [10]),
-    .\port$511$11 (\s0$415 [11]),
-    .\port$511$12 (\s0$415 [12]),
-    .\port$511$13 (\s0$415 [13]),
-    .\port$511$14 (\s0$415 [14]),
-    .\port$511$15 (\s0$415 [15]),
-    .\port$511$16 (\s0$415 [16]),
-    .\port$511$17 (\s0$415 [17]),
-    .\port$511$18 (\s0$415 [18]),
-    .\port$511$19 (\s0$415 [19]),
-    .\port$511$2 (\s0$415 [2]),
-    .\port$511$20 (\s0$415 [20]),
-    .\port$511$21 (\s0$415 [21]),
-    .\port$511$22 (\s0$415 [22]),
-    .\port$511$23 (\s0$415 [23]),
-    .\port$511$24 (\s0$415 [24]),
-    .\port$511$25 (\s0$415 [25]),
-    .\port$511$27 (\s1$417 [0]),
-    .\port$511$28 (\s1$417 [1]),
-    .\port$511$29 (\s1$417 [2]),
-    .\port$511$3 (\s0$415 [3]),
-    .\port$511$30 (\s1$417 [3]),
-    .\port$511$31 (\s1$417 [4]),
-    .\port$511$32 (\s1$417 [5]),
-    .\port$511$33 (\s1$417 [6]),
-    .\port$511$34 (\s1$417 [7]),
-    .\port$511$35 (\s1$417 [8]),
-    .\port$511$36 (\s1$417 [9]),
-    .\port$511$37 (\s1$417 [10]),
-    .\port$511$38 (\s1$417 [11]),
-    .\port$511$39 (\s1$417 [12]),
-    .\port$511$4 (\s0$415 [4]),
-    .\port$511$40 (\s1$417 [13]),
-    .\port$511$41 (\s1$417 [14]),
-    .\port$511$42 (\s1$417 [15]),
-    .\port$511$43 (\s1$417 [16]),
-    .\port$511$44 (\s1$417 [17]),
-    .\port$511$45 (\s1$417 [18]),
-    .\port$511$46 (\s1$417 [19]),
-    .\port$511$47 (\s1$417 [20]),
-    .\port$511$48 (\s1$417 [21]),
-    .\port$511$49 (\s1$417 [22]),
-    .\port$511$5 (\s0$415 [5]),
-    .\port$511$50 (\s1$417 [23]),
-    .\port$511$51 (\s1$417 [24]),
-    .\port$511$52 (\s1$417 [25]),
-    .\port$511$6 (\s0$415 [6]),
-    .\port$511$7 (\s0$415 [7]),
-    .\port$511$8 (\s0$415 [8]),
-    .\port$511$9 (\s0$415 [9]),
+    .\port$512$0 (\s0$412 [0]),
+    .\port$512$1 (\s0$412 [1]),
+    .\port$512$10 (\s0$412 [10]),
+    .\port$512$11 (\s0$412 [11]),
+    .\port$512$12 (\s0$412 [12]),
+    .\port$512$13 (\s0$412 [13]),
+    .\port$512$14 (\s0$412 [14]),
+    .\port$512$15 (\s0$412 [15]),
+    .\port$512$16 (\s0$412 [16]),
+    .\port$512$17 (\s0$412 [17]),
+    .\port$512$18 (\s0$412 [18]),
+    .\port$512$19 (\s0$412 [19]),
+    .\port$512$2 (\s0$412 [2]),
+    .\port$512$20 (\s0$412 [20]),
+    .\port$512$21 (\s0$412 [21]),
+    .\port$512$22 (\s0$412 [22]),
+    .\port$512$23 (\s0$412 [23]),
+    .\port$512$24 (\s0$412 [24]),
+    .\port$512$25 (\s0$412 [25]),
+    .\port$512$27 (\s1$414 [0]),
+    .\port$512$28 (\s1$414 [1]),
+    .\port$512$29 (\s1$414 [2]),
+    .\port$512$3 (\s0$412 [3]),
+    .\port$512$30 (\s1$414 [3]),
+    .\port$512$31 (\s1$414 [4]),
+    .\port$512$32 (\s1$414 [5]),
+    .\port$512$33 (\s1$414 [6]),
+    .\port$512$34 (\s1$414 [7]),
+    .\port$512$35 (\s1$414 [8]),
+    .\port$512$36 (\s1$414 [9]),
+    .\port$512$37 (\s1$414 [10]),
+    .\port$512$38 (\s1$414 [11]),
+    .\port$512$39 (\s1$414 [12]),
+    .\port$512$4 (\s0$412 [4]),
+    .\port$512$40 (\s1$414 [13]),
+    .\port$512$41 (\s1$414 [14]),
+    .\port$512$42 (\s1$414 [15]),
+    .\port$512$43 (\s1$414 [16]),
+    .\port$512$44 (\s1$414 [17]),
+    .\port$512$45 (\s1$414 [18]),
+    .\port$512$46 (\s1$414 [19]),
+    .\port$512$47 (\s1$414 [20]),
+    .\port$512$48 (\s1$414 [21]),
+    .\port$512$49 (\s1$414 [22]),
+    .\port$512$5 (\s0$412 [5]),
+    .\port$512$50 (\s1$414 [23]),
+    .\port$512$51 (\s1$414 [24]),
+    .\port$512$52 (\s1$414 [25]),
+    .\port$512$6 (\s0$412 [6]),
+    .\port$512$7 (\s0$412 [7]),
+    .\port$512$8 (\s0$412 [8]),
+    .\port$512$9 (\s0$412 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -17315,58 +16885,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_3  mac_5_3 (
     .a(a_5_2),
     .clk(clk),
-    .\port$516$0 (\s0$427 [0]),
-    .\port$516$1 (\s0$427 [1]),
-    .\port$516$10 (\s0$427 [10]),
-    .\port$516$11 (\s0$427 [11]),
-    .\port$516$12 (\s0$427 [12]),
-    .\port$516$13 (\s0$427 [13]),
-    .\port$516$14 (\s0$427 [14]),
-    .\port$516$15 (\s0$427 [15]),
-    .\port$516$16 (\s0$427 [16]),
-    .\port$516$17 (\s0$427 [17]),
-    .\port$516$18 (\s0$427 [18]),
-    .\port$516$19 (\s0$427 [19]),
-    .\port$516$2 (\s0$427 [2]),
-    .\port$516$20 (\s0$427 [20]),
-    .\port$516$21 (\s0$427 [21]),
-    .\port$516$22 (\s0$427 [22]),
-    .\port$516$23 (\s0$427 [23]),
-    .\port$516$24 (\s0$427 [24]),
-    .\port$516$25 (\s0$427 [25]),
-    .\port$516$27 (\s1$429 [0]),
-    .\port$516$28 (\s1$429 [1]),
-    .\port$516$29 (\s1$429 [2]),
-    .\port$516$3 (\s0$427 [3]),
-    .\port$516$30 (\s1$429 [3]),
-    .\port$516$31 (\s1$429 [4]),
-    .\port$516$32 (\s1$429 [5]),
-    .\port$516$33 (\s1$429 [6]),
-    .\port$516$34 (\s1$429 [7]),
-    .\port$516$35 (\s1$429 [8]),
-    .\port$516$36 (\s1$429 [9]),
-    .\port$516$37 (\s1$429 [10]),
-    .\port$516$38 (\s1$429 [11]),
-    .\port$516$39 (\s1$429 [12]),
-    .\port$516$4 (\s0$427 [4]),
-    .\port$516$40 (\s1$429 [13]),
-    .\port$516$41 (\s1$429 [14]),
-    .\port$516$42 (\s1$429 [15]),
-    .\port$516$43 (\s1$429 [16]),
-    .\port$516$44 (\s1$429 [17]),
-    .\port$516$45 (\s1$429 [18]),
-    .\port$516$46 (\s1$429 [19]),
-    .\port$516$47 (\s1$429 [20]),
-    .\port$516$48 (\s1$429 [21]),
-    .\port$516$49 (\s1$429 [22]),
-    .\port$516$5 (\s0$427 [5]),
-    .\port$516$50 (\s1$429 [23]),
-    .\port$516$51 (\s1$429 [24]),
-    .\port$516$52 (\s1$429 [25]),
-    .\port$516$6 (\s0$427 [6]),
-    .\port$516$7 (\s0$427 [7]),
-    .\port$516$8 (\s0$427 [8]),
-    .\port$516$9 (\s0$427 [9]),
+    .\port$517$0 (\s0$424 [0]),
+    .\port$517$1 (\s0$424 [1]),
+    .\port$517$10 (\s0$424 [10]),
+    .\port$517$11 (\s0$424 [11]),
+    .\port$517$12 (\s0$424 [12]),
+    .\port$517$13 (\s0$424 [13]),
+    .\port$517$14 (\s0$424 [14]),
+    .\port$517$15 (\s0$424 [15]),
+    .\port$517$16 (\s0$424 [16]),
+    .\port$517$17 (\s0$424 [17]),
+    .\port$517$18 (\s0$424 [18]),
+    .\port$517$19 (\s0$424 [19]),
+    .\port$517$2 (\s0$424 [2]),
+    .\port$517$20 (\s0$424 [20]),
+    .\port$517$21 (\s0$424 [21]),
+    .\port$517$22 (\s0$424 [22]),
+    .\port$517$23 (\s0$424 [23]),
+    .\port$517$24 (\s0$424 [24]),
+    .\port$517$25 (\s0$424 [25]),
+    .\port$517$27 (\s1$426 [0]),
+    .\port$517$28 (\s1$426 [1]),
+    .\port$517$29 (\s1$426 [2]),
+    .\port$517$3 (\s0$424 [3]),
+    .\port$517$30 (\s1$426 [3]),
+    .\port$517$31 (\s1$426 [4]),
+    .\port$517$32 (\s1$426 [5]),
+    .\port$517$33 (\s1$426 [6]),
+    .\port$517$34 (\s1$426 [7]),
+    .\port$517$35 (\s1$426 [8]),
+    .\port$517$36 (\s1$426 [9]),
+    .\port$517$37 (\s1$426 [10]),
+    .\port$517$38 (\s1$426 [11]),
+    .\port$517$39 (\s1$426 [12]),
+    .\port$517$4 (\s0$424 [4]),
+    .\port$517$40 (\s1$426 [13]),
+    .\port$517$41 (\s1$426 [14]),
+    .\port$517$42 (\s1$426 [15]),
+    .\port$517$43 (\s1$426 [16]),
+    .\port$517$44 (\s1$426 [17]),
+    .\port$517$45 (\s1$426 [18]),
+    .\port$517$46 (\s1$426 [19]),
+    .\port$517$47 (\s1$426 [20]),
+    .\port$517$48 (\s1$426 [21]),
+    .\port$517$49 (\s1$426 [22]),
+    .\port$517$5 (\s0$424 [5]),
+    .\port$517$50 (\s1$426 [23]),
+    .\port$517$51 (\s1$426 [24]),
+    .\port$517$52 (\s1$426 [25]),
+    .\port$517$6 (\s0$424 [6]),
+    .\port$517$7 (\s0$424 [7]),
+    .\port$517$8 (\s0$424 [8]),
+    .\port$517$9 (\s0$424 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -17375,58 +16945,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_0  mac_6_0 (
     .a(skew_a6_d5),
     .clk(clk),
-    .\port$521$0 (\s0$439 [0]),
-    .\port$521$1 (\s0$439 [1]),
-    .\port$521$10 (\s0$439 [10]),
-    .\port$521$11 (\s0$439 [11]),
-    .\port$521$12 (\s0$439 [12]),
-    .\port$521$13 (\s0$439 [13]),
-    .\port$521$14 (\s0$439 [14]),
-    .\port$521$15 (\s0$439 [15]),
-    .\port$521$16 (\s0$439 [16]),
-    .\port$521$17 (\s0$439 [17]),
-    .\port$521$18 (\s0$439 [18]),
-    .\port$521$19 (\s0$439 [19]),
-    .\port$521$2 (\s0$439 [2]),
-    .\port$521$20 (\s0$439 [20]),
-    .\port$521$21 (\s0$439 [21]),
-    .\port$521$22 (\s0$439 [22]),
-    .\port$521$23 (\s0$439 [23]),
-    .\port$521$24 (\s0$439 [24]),
-    .\port$521$25 (\s0$439 [25]),
-    .\port$521$27 (\s1$441 [0]),
-    .\port$521$28 (\s1$441 [1]),
-    .\port$521$29 (\s1$441 [2]),
-    .\port$521$3 (\s0$439 [3]),
-    .\port$521$30 (\s1$441 [3]),
-    .\port$521$31 (\s1$441 [4]),
-    .\port$521$32 (\s1$441 [5]),
-    .\port$521$33 (\s1$441 [6]),
-    .\port$521$34 (\s1$441 [7]),
-    .\port$521$35 (\s1$441 [8]),
-    .\port$521$36 (\s1$441 [9]),
-    .\port$521$37 (\s1$441 [10]),
-    .\port$521$38 (\s1$441 [11]),
-    .\port$521$39 (\s1$441 [12]),
-    .\port$521$4 (\s0$439 [4]),
-    .\port$521$40 (\s1$441 [13]),
-    .\port$521$41 (\s1$441 [14]),
-    .\port$521$42 (\s1$441 [15]),
-    .\port$521$43 (\s1$441 [16]),
-    .\port$521$44 (\s1$441 [17]),
-    .\port$521$45 (\s1$441 [18]),
-    .\port$521$46 (\s1$441 [19]),
-    .\port$521$47 (\s1$441 [20]),
-    .\port$521$48 (\s1$441 [21]),
-    .\port$521$49 (\s1$441 [22]),
-    .\port$521$5 (\s0$439 [5]),
-    .\port$521$50 (\s1$441 [23]),
-    .\port$521$51 (\s1$441 [24]),
-    .\port$521$52 (\s1$441 [25]),
-    .\port$521$6 (\s0$439 [6]),
-    .\port$521$7 (\s0$439 [7]),
-    .\port$521$8 (\s0$439 [8]),
-    .\port$521$9 (\s0$439 [9]),
+    .\port$522$0 (\s0$436 [0]),
+    .\port$522$1 (\s0$436 [1]),
+    .\port$522$10 (\s0$436 [10]),
+    .\port$522$11 (\s0$436 [11]),
+    .\port$522$12 (\s0$436 [12]),
+    .\port$522$13 (\s0$436 [13]),
+    .\port$522$14 (\s0$436 [14]),
+    .\port$522$15 (\s0$436 [15]),
+    .\port$522$16 (\s0$436 [16]),
+    .\port$522$17 (\s0$436 [17]),
+    .\port$522$18 (\s0$436 [18]),
+    .\port$522$19 (\s0$436 [19]),
+    .\port$522$2 (\s0$436 [2]),
+    .\port$522$20 (\s0$436 [20]),
+    .\port$522$21 (\s0$436 [21]),
+    .\port$522$22 (\s0$436 [22]),
+    .\port$522$23 (\s0$436 [23]),
+    .\port$522$24 (\s0$436 [24]),
+    .\port$522$25 (\s0$436 [25]),
+    .\port$522$27 (\s1$438 [0]),
+    .\port$522$28 (\s1$438 [1]),
+    .\port$522$29 (\s1$438 [2]),
+    .\port$522$3 (\s0$436 [3]),
+    .\port$522$30 (\s1$438 [3]),
+    .\port$522$31 (\s1$438 [4]),
+    .\port$522$32 (\s1$438 [5]),
+    .\port$522$33 (\s1$438 [6]),
+    .\port$522$34 (\s1$438 [7]),
+    .\port$522$35 (\s1$438 [8]),
+    .\port$522$36 (\s1$438 [9]),
+    .\port$522$37 (\s1$438 [10]),
+    .\port$522$38 (\s1$438 [11]),
+    .\port$522$39 (\s1$438 [12]),
+    .\port$522$4 (\s0$436 [4]),
+    .\port$522$40 (\s1$438 [13]),
+    .\port$522$41 (\s1$438 [14]),
+    .\port$522$42 (\s1$438 [15]),
+    .\port$522$43 (\s1$438 [16]),
+    .\port$522$44 (\s1$438 [17]),
+    .\port$522$45 (\s1$438 [18]),
+    .\port$522$46 (\s1$438 [19]),
+    .\port$522$47 (\s1$438 [20]),
+    .\port$522$48 (\s1$438 [21]),
+    .\port$522$49 (\s1$438 [22]),
+    .\port$522$5 (\s0$436 [5]),
+    .\port$522$50 (\s1$438 [23]),
+    .\port$522$51 (\s1$438 [24]),
+    .\port$522$52 (\s1$438 [25]),
+    .\port$522$6 (\s0$436 [6]),
+    .\port$522$7 (\s0$436 [7]),
+    .\port$522$8 (\s0$436 [8]),
+    .\port$522$9 (\s0$436 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -17435,58 +17005,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_1  mac_6_1 (
     .a(a_6_0),
     .clk(clk),
-    .\port$526$0 (\s0$451 [0]),
-    .\port$526$1 (\s0$451 [1]),
-    .\port$526$10 (\s0$451 [10]),
-    .\port$526$11 (\s0$451 [11]),
-    .\port$526$12 (\s0$451 [12]),
-    .\port$526$13 (\s0$451 [13]),
-    .\port$526$14 (\s0$451 [14]),
-    .\port$526$15 (\s0$451 [15]),
-    .\port$526$16 (\s0$451 [16]),
-    .\port$526$17 (\s0$451 [17]),
-    .\port$526$18 (\s0$451 [18]),
-    .\port$526$19 (\s0$451 [19]),
-    .\port$526$2 (\s0$451 [2]),
-    .\port$526$20 (\s0$451 [20]),
-    .\port$526$21 (\s0$451 [21]),
-    .\port$526$22 (\s0$451 [22]),
-    .\port$526$23 (\s0$451 [23]),
-    .\port$526$24 (\s0$451 [24]),
-    .\port$526$25 (\s0$451 [25]),
-    .\port$526$27 (\s1$453 [0]),
-    .\port$526$28 (\s1$453 [1]),
-    .\port$526$29 (\s1$453 [2]),
-    .\port$526$3 (\s0$451 [3]),
-    .\port$526$30 (\s1$453 [3]),
-    .\port$526$31 (\s1$453 [4]),
-    .\port$526$32 (\s1$453 [5]),
-    .\port$526$33 (\s1$453 [6]),
-    .\port$526$34 (\s1$453 [7]),
-    .\port$526$35 (\s1$453 [8]),
-    .\port$526$36 (\s1$453 [9]),
-    .\port$526$37 (\s1$453 [10]),
-    .\port$526$38 (\s1$453 [11]),
-    .\port$526$39 (\s1$453 [12]),
-    .\port$526$4 (\s0$451 [4]),
-    .\port$526$40 (\s1$453 [13]),
-    .\port$526$41 (\s1$453 [14]),
-    .\port$526$42 (\s1$453 [15]),
-    .\port$526$43 (\s1$453 [16]),
-    .\port$526$44 (\s1$453 [17]),
-    .\port$526$45 (\s1$453 [18]),
-    .\port$526$46 (\s1$453 [19]),
-    .\port$526$47 (\s1$453 [20]),
-    .\port$526$48 (\s1$453 [21]),
-    .\port$526$49 (\s1$453 [22]),
-    .\port$526$5 (\s0$451 [5]),
-    .\port$526$50 (\s1$453 [23]),
-    .\port$526$51 (\s1$453 [24]),
-    .\port$526$52 (\s1$453 [25]),
-    .\port$526$6 (\s0$451 [6]),
-    .\port$526$7 (\s0$451 [7]),
-    .\port$526$8 (\s0$451 [8]),
-    .\port$526$9 (\s0$451 [9]),
+    .\port$527$0 (\s0$448 [0]),
+    .\port$527$1 (\s0$448 [1]),
+    .\port$527$10 (\s0$448 [10]),
+    .\port$527$11 (\s0$448 [11]),
+    .\port$527$12 (\s0$448 [12]),
+    .\port$527$13 (\s0$448 [13]),
+    .\port$527$14 (\s0$448 [14]),
+    .\port$527$15 (\s0$448 [15]),
+    .\port$527$16 (\s0$448 [16]),
+    .\port$527$17 (\s0$448 [17]),
+    .\port$527$18 (\s0$448 [18]),
+    .\port$527$19 (\s0$448 [19]),
+    .\port$527$2 (\s0$448 [2]),
+    .\port$527$20 (\s0$448 [20]),
+    .\port$527$21 (\s0$448 [21]),
+    .\port$527$22 (\s0$448 [22]),
+    .\port$527$23 (\s0$448 [23]),
+    .\port$527$24 (\s0$448 [24]),
+    .\port$527$25 (\s0$448 [25]),
+    .\port$527$27 (\s1$450 [0]),
+    .\port$527$28 (\s1$450 [1]),
+    .\port$527$29 (\s1$450 [2]),
+    .\port$527$3 (\s0$448 [3]),
+    .\port$527$30 (\s1$450 [3]),
+    .\port$527$31 (\s1$450 [4]),
+    .\port$527$32 (\s1$450 [5]),
+    .\port$527$33 (\s1$450 [6]),
+    .\port$527$34 (\s1$450 [7]),
+    .\port$527$35 (\s1$450 [8]),
+    .\port$527$36 (\s1$450 [9]),
+    .\port$527$37 (\s1$450 [10]),
+    .\port$527$38 (\s1$450 [11]),
+    .\port$527$39 (\s1$450 [12]),
+    .\port$527$4 (\s0$448 [4]),
+    .\port$527$40 (\s1$450 [13]),
+    .\port$527$41 (\s1$450 [14]),
+    .\port$527$42 (\s1$450 [15]),
+    .\port$527$43 (\s1$450 [16]),
+    .\port$527$44 (\s1$450 [17]),
+    .\port$527$45 (\s1$450 [18]),
+    .\port$527$46 (\s1$450 [19]),
+    .\port$527$47 (\s1$450 [20]),
+    .\port$527$48 (\s1$450 [21]),
+    .\port$527$49 (\s1$450 [22]),
+    .\port$527$5 (\s0$448 [5]),
+    .\port$527$50 (\s1$450 [23]),
+    .\port$527$51 (\s1$450 [24]),
+    .\port$527$52 (\s1$450 [25]),
+    .\port$527$6 (\s0$448 [6]),
+    .\port$527$7 (\s0$448 [7]),
+    .\port$527$8 (\s0$448 [8]),
+    .\port$527$9 (\s0$448 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -17495,58 +17065,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_2  mac_6_2 (
     .a(a_6_1),
     .clk(clk),
-    .\port$531$0 (\s0$463 [0]),
-    .\port$531$1 (\s0$463 [1]),
-    .\port$531$10 (\s0$463 [10]),
-    .\port$531$11 (\s0$463 [11]),
-    .\port$531$12 (\s0$463 [12]),
-    .\port$531$13 (\s0$463 [13]),
-    .\port$531$14 (\s0$463 [14]),
-    .\port$531$15 (\s0$463 [15]),
-    .\port$531$16 (\s0$463 [16]),
-    .\port$531$17 (\s0$463 [17]),
-    .\port$531$18 (\s0$463 [18]),
-    .\port$531$19 (\s0$463 [19]),
-    .\port$531$2 (\s0$463 [2]),
-    .\port$531$20 (\s0$463 [20]),
-    .\port$531$21 (\s0$463 [21]),
-    .\port$531$22 (\s0$463 [22]),
-    .\port$531$23 (\s0$463 [23]),
-    .\port$531$24 (\s0$463 [24]),
-    .\port$531$25 (\s0$463 [25]),
-    .\port$531$27 (\s1$465 [0]),
-    .\port$531$28 (\s1$465 [1]),
-    .\port$531$29 (\s1$465 [2]),
-    .\port$531$3 (\s0$463 [3]),
-    .\port$531$30 (\s1$465 [3]),
-    .\port$531$31 (\s1$465 [4]),
-    .\port$531$32 (\s1$465 [5]),
-    .\port$531$33 (\s1$465 [6]),
-    .\port$531$34 (\s1$465 [7]),
-    .\port$531$35 (\s1$465 [8]),
-    .\port$531$36 (\s1$465 [9]),
-    .\port$531$37 (\s1$465 [10]),
-    .\port$531$38 (\s1$465 [11]),
-    .\port$531$39 (\s1$465 [12]),
-    .\port$531$4 (\s0$463 [4]),
-    .\port$531$40 (\s1$465 [13]),
-    .\port$531$41 (\s1$465 [14]),
-    .\port$531$42 (\s1$465 [15]),
-    .\port$531$43 (\s1$465 [16]),
-    .\port$531$44 (\s1$465 [17]),
-    .\port$531$45 (\s1$465 [18]),
-    .\port$531$46 (\s1$465 [19]),
-    .\port$531$47 (\s1$465 [20]),
-    .\port$531$48 (\s1$465 [21]),
-    .\port$531$49 (\s1$465 [22]),
-    .\port$531$5 (\s0$463 [5]),
-    .\port$531$50 (\s1$465 [23]),
-    .\port$531$51 (\s1$465 [24]),
-    .\port$531$52 (\s1$465 [25]),
-    .\port$531$6 (\s0$463 [6]),
-    .\port$531$7 (\s0$463 [7]),
-    .\port$531$8 (\s0$463 [8]),
-    .\port$531$9 (\s0$463 [9]),
+    .\port$532$0 (\s0$460 [0]),
+    .\port$532$1 (\s0$460 [1]),
+    .\port$532$10 (\s0$460 [10]),
+    .\port$532$11 (\s0$460 [11]),
+    .\port$532$12 (\s0$460 [12]),
+    .\port$532$13 (\s0$460 [13]),
+    .\port$532$14 (\s0$460 [14]),
+    .\port$532$15 (\s0$460 [15]),
+    .\port$532$16 (\s0$460 [16]),
+    .\port$532$17 (\s0$460 [17]),
+    .\port$532$18 (\s0$460 [18]),
+    .\port$532$19 (\s0$460 [19]),
+    .\port$532$2 (\s0$460 [2]),
+    .\port$532$20 (\s0$460 [20]),
+    .\port$532$21 (\s0$460 [21]),
+    .\port$532$22 (\s0$460 [22]),
+    .\port$532$23 (\s0$460 [23]),
+    .\port$532$24 (\s0$460 [24]),
+    .\port$532$25 (\s0$460 [25]),
+    .\port$532$27 (\s1$462 [0]),
+    .\port$532$28 (\s1$462 [1]),
+    .\port$532$29 (\s1$462 [2]),
+    .\port$532$3 (\s0$460 [3]),
+    .\port$532$30 (\s1$462 [3]),
+    .\port$532$31 (\s1$462 [4]),
+    .\port$532$32 (\s1$462 [5]),
+    .\port$532$33 (\s1$462 [6]),
+    .\port$532$34 (\s1$462 [7]),
+    .\port$532$35 (\s1$462 [8]),
+    .\port$532$36 (\s1$462 [9]),
+    .\port$532$37 (\s1$462 [10]),
+    .\port$532$38 (\s1$462 [11]),
+    .\port$532$39 (\s1$462 [12]),
+    .\port$532$4 (\s0$460 [4]),
+    .\port$532$40 (\s1$462 [13]),
+    .\port$532$41 (\s1$462 [14]),
+    .\port$532$42 (\s1$462 [15]),
+    .\port$532$43 (\s1$462 [16]),
+    .\port$532$44 (\s1$462 [17]),
+    .\port$532$45 (\s1$462 [18]),
+    .\port$532$46 (\s1$462 [19]),
+    .\port$532$47 (\s1$462 [20]),
+    .\port$532$48 (\s1$462 [21]),
+    .\port$532$49 (\s1$462 [22]),
+    .\port$532$5 (\s0$460 [5]),
+    .\port$532$50 (\s1$462 [23]),
+    .\port$532$51 (\s1$462 [24]),
+    .\port$532$52 (\s1$462 [25]),
+    .\port$532$6 (\s0$460 [6]),
+    .\port$532$7 (\s0$460 [7]),
+    .\port$532$8 (\s0$460 [8]),
+    .\port$532$9 (\s0$460 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -17555,58 +17125,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_3  mac_6_3 (
     .a(a_6_2),
     .clk(clk),
-    .\port$536$0 (\s0$475 [0]),
-    .\port$536$1 (\s0$475 [1]),
-    .\port$536$10 (\s0$475 [10]),
-    .\port$536$11 (\s0$475 [11]),
-    .\port$536$12 (\s0$475 [12]),
-    .\port$536$13 (\s0$475 [13]),
-    .\port$536$14 (\s0$475 [14]),
-    .\port$536$15 (\s0$475 [15]),
-    .\port$536$16 (\s0$475 [16]),
-    .\port$536$17 (\s0$475 [17]),
-    .\port$536$18 (\s0$475 [18]),
-    .\port$536$19 (\s0$475 [19]),
-    .\port$536$2 (\s0$475 [2]),
-    .\port$536$20 (\s0$475 [20]),
-    .\port$536$21 (\s0$475 [21]),
-    .\port$536$22 (\s0$475 [22]),
-    .\port$536$23 (\s0$475 [23]),
-    .\port$536$24 (\s0$475 [24]),
-    .\port$536$25 (\s0$475 [25]),
-    .\port$536$27 (\s1$477 [0]),
-    .\port$536$28 (\s1$477 [1]),
-    .\port$536$29 (\s1$477 [2]),
-    .\port$536$3 (\s0$475 [3]),
-    .\port$536$30 (\s1$477 [3]),
-    .\port$536$31 (\s1$477 [4]),
-    .\port$536$32 (\s1$477 [5]),
-    .\port$536$33 (\s1$477 [6]),
-    .\port$536$34 (\s1$477 [7]),
-    .\port$536$35 (\s1$477 [8]),
-    .\port$536$36 (\s1$477 [9]),
-    .\port$536$37 (\s1$477 [10]),
-    .\port$536$38 (\s1$477 [11]),
-    .\port$536$39 (\s1$477 [12]),
-    .\port$536$4 (\s0$475 [4]),
-    .\port$536$40 (\s1$477 [13]),
-    .\port$536$41 (\s1$477 [14]),
-    .\port$536$42 (\s1$477 [15]),
-    .\port$536$43 (\s1$477 [16]),
-    .\port$536$44 (\s1$477 [17]),
-    .\port$536$45 (\s1$477 [18]),
-    .\port$536$46 (\s1$477 [19]),
-    .\port$536$47 (\s1$477 [20]),
-    .\port$536$48 (\s1$477 [21]),
-    .\port$536$49 (\s1$477 [22]),
-    .\port$536$5 (\s0$475 [5]),
-    .\port$536$50 (\s1$477 [23]),
-    .\port$536$51 (\s1$477 [24]),
-    .\port$536$52 (\s1$477 [25]),
-    .\port$536$6 (\s0$475 [6]),
-    .\port$536$7 (\s0$475 [7]),
-    .\port$536$8 (\s0$475 [8]),
-    .\port$536$9 (\s0$475 [9]),
+    .\port$537$0 (\s0$472 [0]),
+    .\port$537$1 (\s0$472 [1]),
+    .\port$537$10 (\s0$472 [10]),
+    .\port$537$11 (\s0$472 [11]),
+    .\port$537$12 (\s0$472 [12]),
+    .\port$537$13 (\s0$472 [13]),
+    .\port$537$14 (\s0$472 [14]),
+    .\port$537$15 (\s0$472 [15]),
+    .\port$537$16 (\s0$472 [16]),
+    .\port$537$17 (\s0$472 [17]),
+    .\port$537$18 (\s0$472 [18]),
+    .\port$537$19 (\s0$472 [19]),
+    .\port$537$2 (\s0$472 [2]),
+    .\port$537$20 (\s0$472 [20]),
+    .\port$537$21 (\s0$472 [21]),
+    .\port$537$22 (\s0$472 [22]),
+    .\port$537$23 (\s0$472 [23]),
+    .\port$537$24 (\s0$472 [24]),
+    .\port$537$25 (\s0$472 [25]),
+    .\port$537$27 (\s1$474 [0]),
+    .\port$537$28 (\s1$474 [1]),
+    .\port$537$29 (\s1$474 [2]),
+    .\port$537$3 (\s0$472 [3]),
+    .\port$537$30 (\s1$474 [3]),
+    .\port$537$31 (\s1$474 [4]),
+    .\port$537$32 (\s1$474 [5]),
+    .\port$537$33 (\s1$474 [6]),
+    .\port$537$34 (\s1$474 [7]),
+    .\port$537$35 (\s1$474 [8]),
+    .\port$537$36 (\s1$474 [9]),
+    .\port$537$37 (\s1$474 [10]),
+    .\port$537$38 (\s1$474 [11]),
+    .\port$537$39 (\s1$474 [12]),
+    .\port$537$4 (\s0$472 [4]),
+    .\port$537$40 (\s1$474 [13]),
+    .\port$537$41 (\s1$474 [14]),
+    .\port$537$42 (\s1$474 [15]),
+    .\port$537$43 (\s1$474 [16]),
+    .\port$537$44 (\s1$474 [17]),
+    .\port$537$45 (\s1$474 [18]),
+    .\port$537$46 (\s1$474 [19]),
+    .\port$537$47 (\s1$474 [20]),
+    .\port$537$48 (\s1$474 [21]),
+    .\port$537$49 (\s1$474 [22]),
+    .\port$537$5 (\s0$472 [5]),
+    .\port$537$50 (\s1$474 [23]),
+    .\port$537$51 (\s1$474 [24]),
+    .\port$537$52 (\s1$474 [25]),
+    .\port$537$6 (\s0$472 [6]),
+    .\port$537$7 (\s0$472 [7]),
+    .\port$537$8 (\s0$472 [8]),
+    .\port$537$9 (\s0$472 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -17615,58 +17185,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_0  mac_7_0 (
     .a(skew_a7_d6),
     .clk(clk),
-    .\port$541$0 (\s0$487 [0]),
-    .\port$541$1 (\s0$487 [1]),
-    .\port$541$10 (\s0$487 [10]),
-    .\port$541$11 (\s0$487 [11]),
-    .\port$541$12 (\s0$487 [12]),
-    .\port$541$13 (\s0$487 [13]),
-    .\port$541$14 (\s0$487 [14]),
-    .\port$541$15 (\s0$487 [15]),
-    .\port$541$16 (\s0$487 [16]),
-    .\port$541$17 (\s0$487 [17]),
-    .\port$541$18 (\s0$487 [18]),
-    .\port$541$19 (\s0$487 [19]),
-    .\port$541$2 (\s0$487 [2]),
-    .\port$541$20 (\s0$487 [20]),
-    .\port$541$21 (\s0$487 [21]),
-    .\port$541$22 (\s0$487 [22]),
-    .\port$541$23 (\s0$487 [23]),
-    .\port$541$24 (\s0$487 [24]),
-    .\port$541$25 (\s0$487 [25]),
-    .\port$541$27 (\s1$489 [0]),
-    .\port$541$28 (\s1$489 [1]),
-    .\port$541$29 (\s1$489 [2]),
-    .\port$541$3 (\s0$487 [3]),
-    .\port$541$30 (\s1$489 [3]),
-    .\port$541$31 (\s1$489 [4]),
-    .\port$541$32 (\s1$489 [5]),
-    .\port$541$33 (\s1$489 [6]),
-    .\port$541$34 (\s1$489 [7]),
-    .\port$541$35 (\s1$489 [8]),
-    .\port$541$36 (\s1$489 [9]),
-    .\port$541$37 (\s1$489 [10]),
-    .\port$541$38 (\s1$489 [11]),
-    .\port$541$39 (\s1$489 [12]),
-    .\port$541$4 (\s0$487 [4]),
-    .\port$541$40 (\s1$489 [13]),
-    .\port$541$41 (\s1$489 [14]),
-    .\port$541$42 (\s1$489 [15]),
-    .\port$541$43 (\s1$489 [16]),
-    .\port$541$44 (\s1$489 [17]),
-    .\port$541$45 (\s1$489 [18]),
-    .\port$541$46 (\s1$489 [19]),
-    .\port$541$47 (\s1$489 [20]),
-    .\port$541$48 (\s1$489 [21]),
-    .\port$541$49 (\s1$489 [22]),
-    .\port$541$5 (\s0$487 [5]),
-    .\port$541$50 (\s1$489 [23]),
-    .\port$541$51 (\s1$489 [24]),
-    .\port$541$52 (\s1$489 [25]),
-    .\port$541$6 (\s0$487 [6]),
-    .\port$541$7 (\s0$487 [7]),
-    .\port$541$8 (\s0$487 [8]),
-    .\port$541$9 (\s0$487 [9]),
+    .\port$542$0 (\s0$484 [0]),
+    .\port$542$1 (\s0$484 [1]),
+    .\port$542$10 (\s0$484 [10]),
+    .\port$542$11 (\s0$484 [11]),
+    .\port$542$12 (\s0$484 [12]),
+    .\port$542$13 (\s0$484 [13]),
+    .\port$542$14 (\s0$484 [14]),
+    .\port$542$15 (\s0$484 [15]),
+    .\port$542$16 (\s0$484 [16]),
+    .\port$542$17 (\s0$484 [17]),
+    .\port$542$18 (\s0$484 [18]),
+    .\port$542$19 (\s0$484 [19]),
+    .\port$542$2 (\s0$484 [2]),
+    .\port$542$20 (\s0$484 [20]),
+    .\port$542$21 (\s0$484 [21]),
+    .\port$542$22 (\s0$484 [22]),
+    .\port$542$23 (\s0$484 [23]),
+    .\port$542$24 (\s0$484 [24]),
+    .\port$542$25 (\s0$484 [25]),
+    .\port$542$27 (\s1$486 [0]),
+    .\port$542$28 (\s1$486 [1]),
+    .\port$542$29 (\s1$486 [2]),
+    .\port$542$3 (\s0$484 [3]),
+    .\port$542$30 (\s1$486 [3]),
+    .\port$542$31 (\s1$486 [4]),
+    .\port$542$32 (\s1$486 [5]),
+    .\port$542$33 (\s1$486 [6]),
+    .\port$542$34 (\s1$486 [7]),
+    .\port$542$35 (\s1$486 [8]),
+    .\port$542$36 (\s1$486 [9]),
+    .\port$542$37 (\s1$486 [10]),
+    .\port$542$38 (\s1$486 [11]),
+    .\port$542$39 (\s1$486 [12]),
+    .\port$542$4 (\s0$484 [4]),
+    .\port$542$40 (\s1$486 [13]),
+    .\port$542$41 (\s1$486 [14]),
+    .\port$542$42 (\s1$486 [15]),
+    .\port$542$43 (\s1$486 [16]),
+    .\port$542$44 (\s1$486 [17]),
+    .\port$542$45 (\s1$486 [18]),
+    .\port$542$46 (\s1$486 [19]),
+    .\port$542$47 (\s1$486 [20]),
+    .\port$542$48 (\s1$486 [21]),
+    .\port$542$49 (\s1$486 [22]),
+    .\port$542$5 (\s0$484 [5]),
+    .\port$542$50 (\s1$486 [23]),
+    .\port$542$51 (\s1$486 [24]),
+    .\port$542$52 (\s1$486 [25]),
+    .\port$542$6 (\s0$484 [6]),
+    .\port$542$7 (\s0$484 [7]),
+    .\port$542$8 (\s0$484 [8]),
+    .\port$542$9 (\s0$484 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -17675,58 +17245,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_1  mac_7_1 (
     .a(a_7_0),
     .clk(clk),
-    .\port$546$0 (\s0$499 [0]),
-    .\port$546$1 (\s0$499 [1]),
-    .\port$546$10 (\s0$499 [10]),
-    .\port$546$11 (\s0$499 [11]),
-    .\port$546$12 (\s0$499 [12]),
-    .\port$546$13 (\s0$499 [13]),
-    .\port$546$14 (\s0$499 [14]),
-    .\port$546$15 (\s0$499 [15]),
-    .\port$546$16 (\s0$499 [16]),
-    .\port$546$17 (\s0$499 [17]),
-    .\port$546$18 (\s0$499 [18]),
-    .\port$546$19 (\s0$499 [19]),
-    .\port$546$2 (\s0$499 [2]),
-    .\port$546$20 (\s0$499 [20]),
-    .\port$546$21 (\s0$499 [21]),
-    .\port$546$22 (\s0$499 [22]),
-    .\port$546$23 (\s0$499 [23]),
-    .\port$546$24 (\s0$499 [24]),
-    .\port$546$25 (\s0$499 [25]),
-    .\port$546$27 (\s1$501 [0]),
-    .\port$546$28 (\s1$501 [1]),
-    .\port$546$29 (\s1$501 [2]),
-    .\port$546$3 (\s0$499 [3]),
-    .\port$546$30 (\s1$501 [3]),
-    .\port$546$31 (\s1$501 [4]),
-    .\port$546$32 (\s1$501 [5]),
-    .\port$546$33 (\s1$501 [6]),
-    .\port$546$34 (\s1$501 [7]),
-    .\port$546$35 (\s1$501 [8]),
-    .\port$546$36 (\s1$501 [9]),
-    .\port$546$37 (\s1$501 [10]),
-    .\port$546$38 (\s1$501 [11]),
-    .\port$546$39 (\s1$501 [12]),
-    .\port$546$4 (\s0$499 [4]),
-    .\port$546$40 (\s1$501 [13]),
-    .\port$546$41 (\s1$501 [14]),
-    .\port$546$42 (\s1$501 [15]),
-    .\port$546$43 (\s1$501 [16]),
-    .\port$546$44 (\s1$501 [17]),
-    .\port$546$45 (\s1$501 [18]),
-    .\port$546$46 (\s1$501 [19]),
-    .\port$546$47 (\s1$501 [20]),
-    .\port$546$48 (\s1$501 [21]),
-    .\port$546$49 (\s1$501 [22]),
-    .\port$546$5 (\s0$499 [5]),
-    .\port$546$50 (\s1$501 [23]),
-    .\port$546$51 (\s1$501 [24]),
-    .\port$546$52 (\s1$501 [25]),
-    .\port$546$6 (\s0$499 [6]),
-    .\port$546$7 (\s0$499 [7]),
-    .\port$546$8 (\s0$499 [8]),
-    .\port$546$9 (\s0$499 [9]),
+    .\port$547$0 (\s0$496 [0]),
+    .\port$547$1 (\s0$496 [1]),
+    .\port$547$10 (\s0$496 [10]),
+    .\port$547$11 (\s0$496 [11]),
+    .\port$547$12 (\s0$496 [12]),
+    .\port$547$13 (\s0$496 [13]),
+    .\port$547$14 (\s0$496 [14]),
+    .\port$547$15 (\s0$496 [15]),
+    .\port$547$16 (\s0$496 [16]),
+    .\port$547$17 (\s0$496 [17]),
+    .\port$547$18 (\s0$496 [18]),
+    .\port$547$19 (\s0$496 [19]),
+    .\port$547$2 (\s0$496 [2]),
+    .\port$547$20 (\s0$496 [20]),
+    .\port$547$21 (\s0$496 [21]),
+    .\port$547$22 (\s0$496 [22]),
+    .\port$547$23 (\s0$496 [23]),
+    .\port$547$24 (\s0$496 [24]),
+    .\port$547$25 (\s0$496 [25]),
+    .\port$547$27 (\s1$498 [0]),
+    .\port$547$28 (\s1$498 [1]),
+    .\port$547$29 (\s1$498 [2]),
+    .\port$547$3 (\s0$496 [3]),
+    .\port$547$30 (\s1$498 [3]),
+    .\port$547$31 (\s1$498 [4]),
+    .\port$547$32 (\s1$498 [5]),
+    .\port$547$33 (\s1$498 [6]),
+    .\port$547$34 (\s1$498 [7]),
+    .\port$547$35 (\s1$498 [8]),
+    .\port$547$36 (\s1$498 [9]),
+    .\port$547$37 (\s1$498 [10]),
+    .\port$547$38 (\s1$498 [11]),
+    .\port$547$39 (\s1$498 [12]),
+    .\port$547$4 (\s0$496 [4]),
+    .\port$547$40 (\s1$498 [13]),
+    .\port$547$41 (\s1$498 [14]),
+    .\port$547$42 (\s1$498 [15]),
+    .\port$547$43 (\s1$498 [16]),
+    .\port$547$44 (\s1$498 [17]),
+    .\port$547$45 (\s1$498 [18]),
+    .\port$547$46 (\s1$498 [19]),
+    .\port$547$47 (\s1$498 [20]),
+    .\port$547$48 (\s1$498 [21]),
+    .\port$547$49 (\s1$498 [22]),
+    .\port$547$5 (\s0$496 [5]),
+    .\port$547$50 (\s1$498 [23]),
+    .\port$547$51 (\s1$498 [24]),
+    .\port$547$52 (\s1$498 [25]),
+    .\port$547$6 (\s0$496 [6]),
+    .\port$547$7 (\s0$496 [7]),
+    .\port$547$8 (\s0$496 [8]),
+    .\port$547$9 (\s0$496 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -17735,58 +17305,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_2  mac_7_2 (
     .a(a_7_1),
     .clk(clk),
-    .\port$551$0 (\s0$511 [0]),
-    .\port$551$1 (\s0$511 [1]),
-    .\port$551$10 (\s0$511 [10]),
-    .\port$551$11 (\s0$511 [11]),
-    .\port$551$12 (\s0$511 [12]),
-    .\port$551$13 (\s0$511 [13]),
-    .\port$551$14 (\s0$511 [14]),
-    .\port$551$15 (\s0$511 [15]),
-    .\port$551$16 (\s0$511 [16]),
-    .\port$551$17 (\s0$511 [17]),
-    .\port$551$18 (\s0$511 [18]),
-    .\port$551$19 (\s0$511 [19]),
-    .\port$551$2 (\s0$511 [2]),
-    .\port$551$20 (\s0$511 [20]),
-    .\port$551$21 (\s0$511 [21]),
-    .\port$551$22 (\s0$511 [22]),
-    .\port$551$23 (\s0$511 [23]),
-    .\port$551$24 (\s0$511 [24]),
-    .\port$551$25 (\s0$511 [25]),
-    .\port$551$27 (\s1$513 [0]),
-    .\port$551$28 (\s1$513 [1]),
-    .\port$551$29 (\s1$513 [2]),
-    .\port$551$3 (\s0$511 [3]),
-    .\port$551$30 (\s1$513 [3]),
-    .\port$551$31 (\s1$513 [4]),
-    .\port$551$32 (\s1$513 [5]),
-    .\port$551$33 (\s1$513 [6]),
-    .\port$551$34 (\s1$513 [7]),
-    .\port$551$35 (\s1$513 [8]),
-    .\port$551$36 (\s1$513 [9]),
-    .\port$551$37 (\s1$513 [10]),
-    .\port$551$38 (\s1$513 [11]),
-    .\port$551$39 (\s1$513 [12]),
-    .\port$551$4 (\s0$511 [4]),
-    .\port$551$40 (\s1$513 [13]),
-    .\port$551$41 (\s1$513 [14]),
-    .\port$551$42 (\s1$513 [15]),
-    .\port$551$43 (\s1$513 [16]),
-    .\port$551$44 (\s1$513 [17]),
-    .\port$551$45 (\s1$513 [18]),
-    .\port$551$46 (\s1$513 [19]),
-    .\port$551$47 (\s1$513 [20]),
-    .\port$551$48 (\s1$513 [21]),
-    .\port$551$49 (\s1$513 [22]),
-    .\port$551$5 (\s0$511 [5]),
-    .\port$551$50 (\s1$513 [23]),
-    .\port$551$51 (\s1$513 [24]),
-    .\port$551$52 (\s1$513 [25]),
-    .\port$551$6 (\s0$511 [6]),
-    .\port$551$7 (\s0$511 [7]),
-    .\port$551$8 (\s0$511 [8]),
-    .\port$551$9 (\s0$511 [9]),
+    .\port$552$0 (\s0$508 [0]),
+    .\port$552$1 (\s0$508 [1]),
+    .\port$552$10 (\s0$508 [10]),
+    .\port$552$11 (\s0$508 [11]),
+    .\port$552$12 (\s0$508 [12]),
+    .\port$552$13 (\s0$508 [13]),
+    .\port$552$14 (\s0$508 [14]),
+    .\port$552$15 (\s0$508 [15]),
+    .\port$552$16 (\s0$508 [16]),
+    .\port$552$17 (\s0$508 [17]),
+    .\port$552$18 (\s0$508 [18]),
+    .\port$552$19 (\s0$508 [19]),
+    .\port$552$2 (\s0$508 [2]),
+    .\port$552$20 (\s0$508 [20]),
+    .\port$552$21 (\s0$508 [21]),
+    .\port$552$22 (\s0$508 [22]),
+    .\port$552$23 (\s0$508 [23]),
+    .\port$552$24 (\s0$508 [24]),
+    .\port$552$25 (\s0$508 [25]),
+    .\port$552$27 (\s1$510 [0]),
+    .\port$552$28 (\s1$510 [1]),
+    .\port$552$29 (\s1$510 [2]),
+    .\port$552$3 (\s0$508 [3]),
+    .\port$552$30 (\s1$510 [3]),
+    .\port$552$31 (\s1$510 [4]),
+    .\port$552$32 (\s1$510 [5]),
+    .\port$552$33 (\s1$510 [6]),
+    .\port$552$34 (\s1$510 [7]),
+    .\port$552$35 (\s1$510 [8]),
+    .\port$552$36 (\s1$510 [9]),
+    .\port$552$37 (\s1$510 [10]),
+    .\port$552$38 (\s1$510 [11]),
+    .\port$552$39 (\s1$510 [12]),
+    .\port$552$4 (\s0$508 [4]),
+    .\port$552$40 (\s1$510 [13]),
+    .\port$552$41 (\s1$510 [14]),
+    .\port$552$42 (\s1$510 [15]),
+    .\port$552$43 (\s1$510 [16]),
+    .\port$552$44 (\s1$510 [17]),
+    .\port$552$45 (\s1$510 [18]),
+    .\port$552$46 (\s1$510 [19]),
+    .\port$552$47 (\s1$510 [20]),
+    .\port$552$48 (\s1$510 [21]),
+    .\port$552$49 (\s1$510 [22]),
+    .\port$552$5 (\s0$508 [5]),
+    .\port$552$50 (\s1$510 [23]),
+    .\port$552$51 (\s1$510 [24]),
+    .\port$552$52 (\s1$510 [25]),
+    .\port$552$6 (\s0$508 [6]),
+    .\port$552$7 (\s0$508 [7]),
+    .\port$552$8 (\s0$508 [8]),
+    .\port$552$9 (\s0$508 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -17795,65 +17365,65 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_3  mac_7_3 (
     .a(a_7_2),
     .clk(clk),
-    .\port$556$0 (\s0$524 [0]),
-    .\port$556$1 (\s0$524 [1]),
-    .\port$556$10 (\s0$524 [10]),
-    .\port$556$11 (\s0$524 [11]),
-    .\port$556$12 (\s0$524 [12]),
-    .\port$556$13 (\s0$524 [13]),
-    .\port$556$14 (\s0$524 [14]),
-    .\port$556$15 (\s0$524 [15]),
-    .\port$556$16 (\s0$524 [16]),
-    .\port$556$17 (\s0$524 [17]),
-    .\port$556$18 (\s0$524 [18]),
-    .\port$556$19 (\s0$524 [19]),
-    .\port$556$2 (\s0$524 [2]),
-    .\port$556$20 (\s0$524 [20]),
-    .\port$556$21 (\s0$524 [21]),
-    .\port$556$22 (\s0$524 [22]),
-    .\port$556$23 (\s0$524 [23]),
-    .\port$556$24 (\s0$524 [24]),
-    .\port$556$25 (\s0$524 [25]),
-    .\port$556$27 (\s1$526 [0]),
-    .\port$556$28 (\s1$526 [1]),
-    .\port$556$29 (\s1$526 [2]),
-    .\port$556$3 (\s0$524 [3]),
-    .\port$556$30 (\s1$526 [3]),
-    .\port$556$31 (\s1$526 [4]),
-    .\port$556$32 (\s1$526 [5]),
-    .\port$556$33 (\s1$526 [6]),
-    .\port$556$34 (\s1$526 [7]),
-    .\port$556$35 (\s1$526 [8]),
-    .\port$556$36 (\s1$526 [9]),
-    .\port$556$37 (\s1$526 [10]),
-    .\port$556$38 (\s1$526 [11]),
-    .\port$556$39 (\s1$526 [12]),
-    .\port$556$4 (\s0$524 [4]),
-    .\port$556$40 (\s1$526 [13]),
-    .\port$556$41 (\s1$526 [14]),
-    .\port$556$42 (\s1$526 [15]),
-    .\port$556$43 (\s1$526 [16]),
-    .\port$556$44 (\s1$526 [17]),
-    .\port$556$45 (\s1$526 [18]),
-    .\port$556$46 (\s1$526 [19]),
-    .\port$556$47 (\s1$526 [20]),
-    .\port$556$48 (\s1$526 [21]),
-    .\port$556$49 (\s1$526 [22]),
-    .\port$556$5 (\s0$524 [5]),
-    .\port$556$50 (\s1$526 [23]),
-    .\port$556$51 (\s1$526 [24]),
-    .\port$556$52 (\s1$526 [25]),
-    .\port$556$6 (\s0$524 [6]),
-    .\port$556$7 (\s0$524 [7]),
-    .\port$556$8 (\s0$524 [8]),
-    .\port$556$9 (\s0$524 [9]),
+    .\port$557$0 (\s0$521 [0]),
+    .\port$557$1 (\s0$521 [1]),
+    .\port$557$10 (\s0$521 [10]),
+    .\port$557$11 (\s0$521 [11]),
+    .\port$557$12 (\s0$521 [12]),
+    .\port$557$13 (\s0$521 [13]),
+    .\port$557$14 (\s0$521 [14]),
+    .\port$557$15 (\s0$521 [15]),
+    .\port$557$16 (\s0$521 [16]),
+    .\port$557$17 (\s0$521 [17]),
+    .\port$557$18 (\s0$521 [18]),
+    .\port$557$19 (\s0$521 [19]),
+    .\port$557$2 (\s0$521 [2]),
+    .\port$557$20 (\s0$521 [20]),
+    .\port$557$21 (\s0$521 [21]),
+    .\port$557$22 (\s0$521 [22]),
+    .\port$557$23 (\s0$521 [23]),
+    .\port$557$24 (\s0$521 [24]),
+    .\port$557$25 (\s0$521 [25]),
+    .\port$557$27 (\s1$523 [0]),
+    .\port$557$28 (\s1$523 [1]),
+    .\port$557$29 (\s1$523 [2]),
+    .\port$557$3 (\s0$521 [3]),
+    .\port$557$30 (\s1$523 [3]),
+    .\port$557$31 (\s1$523 [4]),
+    .\port$557$32 (\s1$523 [5]),
+    .\port$557$33 (\s1$523 [6]),
+    .\port$557$34 (\s1$523 [7]),
+    .\port$557$35 (\s1$523 [8]),
+    .\port$557$36 (\s1$523 [9]),
+    .\port$557$37 (\s1$523 [10]),
+    .\port$557$38 (\s1$523 [11]),
+    .\port$557$39 (\s1$523 [12]),
+    .\port$557$4 (\s0$521 [4]),
+    .\port$557$40 (\s1$523 [13]),
+    .\port$557$41 (\s1$523 [14]),
+    .\port$557$42 (\s1$523 [15]),
+    .\port$557$43 (\s1$523 [16]),
+    .\port$557$44 (\s1$523 [17]),
+    .\port$557$45 (\s1$523 [18]),
+    .\port$557$46 (\s1$523 [19]),
+    .\port$557$47 (\s1$523 [20]),
+    .\port$557$48 (\s1$523 [21]),
+    .\port$557$49 (\s1$523 [22]),
+    .\port$557$5 (\s0$521 [5]),
+    .\port$557$50 (\s1$523 [23]),
+    .\port$557$51 (\s1$523 [24]),
+    .\port$557$52 (\s1$523 [25]),
+    .\port$557$6 (\s0$521 [6]),
+    .\port$557$7 (\s0$521 [7]),
+    .\port$557$8 (\s0$521 [8]),
+    .\port$557$9 (\s0$521 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
     .w1(w_6_7)
   );
   assign o_data = { drain_7, drain_6, drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
-  assign _018_[3] = 1'hx;
+  assign _019_[3] = 1'hx;
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
     in_a1 <= i_a[15:8];
@@ -17900,12 +17470,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in2_w5 <= inm1_w5;
     in2_w6 <= inm1_w6;
     in2_w7 <= inm1_w7;
-    skew_w4_d1 <= skew_w4_d0;
-    skew_w5_d1 <= skew_w5_d0;
+    zero_w1 <= in_idle2;
+    zero_w2 <= zero_w1;
+    skew_w4_d0 <= in2_w4;
+    skew_w5_d0 <= in2_w5;
+    skew_w6_d0 <= in2_w6;
     skew_w6_d1 <= skew_w6_d0;
-    skew_w6_d2 <= skew_w6_d1;
+    skew_w7_d0 <= in2_w7;
     skew_w7_d1 <= skew_w7_d0;
-    skew_w7_d2 <= skew_w7_d1;
     w_0_0 <= in2_w0;
     w_0_1 <= in2_w1;
     w_0_2 <= skew_w2_d0;
@@ -18129,48 +17701,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= 1'h0;
       skew_l7_d1 <= 1'h0;
       skew_l7_d0 <= 1'h0;
-      skew_a7_d6 <= 8'h00;
       skew_a7_d5 <= 8'h00;
       skew_a7_d4 <= 8'h00;
       skew_a7_d3 <= 8'h00;
       skew_a7_d2 <= 8'h00;
       skew_a7_d1 <= 8'h00;
+      skew_a7_d0 <= 8'h00;
       skew_l6_d5 <= 1'h0;
       skew_l6_d4 <= 1'h0;
       skew_l6_d3 <= 1'h0;
       skew_l6_d2 <= 1'h0;
       skew_l6_d1 <= 1'h0;
       skew_l6_d0 <= 1'h0;
-      skew_a6_d5 <= 8'h00;
       skew_a6_d4 <= 8'h00;
       skew_a6_d3 <= 8'h00;
       skew_a6_d2 <= 8'h00;
       skew_a6_d1 <= 8'h00;
+      skew_a6_d0 <= 8'h00;
       skew_l5_d4 <= 1'h0;
       skew_l5_d3 <= 1'h0;
       skew_l5_d2 <= 1'h0;
       skew_l5_d1 <= 1'h0;
       skew_l5_d0 <= 1'h0;
-      skew_a5_d4 <= 8'h00;
       skew_a5_d3 <= 8'h00;
       skew_a5_d2 <= 8'h00;
       skew_a5_d1 <= 8'h00;
+      skew_a5_d0 <= 8'h00;
       skew_l4_d3 <= 1'h0;
       skew_l4_d2 <= 1'h0;
       skew_l4_d1 <= 1'h0;
       skew_l4_d0 <= 1'h0;
-      skew_a4_d3 <= 8'h00;
       skew_a4_d2 <= 8'h00;
       skew_a4_d1 <= 8'h00;
+      skew_a4_d0 <= 8'h00;
       skew_l3_d2 <= 1'h0;
       skew_l3_d1 <= 1'h0;
       skew_l3_d0 <= 1'h0;
-      skew_a3_d2 <= 8'h00;
       skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
       skew_l2_d1 <= 1'h0;
       skew_l2_d0 <= 1'h0;
-      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      zero_a6 <= 1'h1;
+      zero_a5 <= 1'h1;
+      zero_a4 <= 1'h1;
+      zero_a3 <= 1'h1;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last2 <= 1'h0;
       in_idle2 <= 1'h1;
       in_last_m1 <= 1'h0;
@@ -18179,7 +17757,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_idle <= 1'h1;
     end else begin
       drain_valid <= drain_busy;
-      drain_advance <= _011_ & _014_;
+      drain_advance <= _012_ & _015_;
       drain_beat_pen <= beat_next == 3'h6;
       drain_beat <= beat_next;
       drain_count <= count_next;
@@ -18336,48 +17914,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= skew_l7_d1;
       skew_l7_d1 <= skew_l7_d0;
       skew_l7_d0 <= in_last2;
-      skew_a7_d6 <= skew_a7_d5;
       skew_a7_d5 <= skew_a7_d4;
       skew_a7_d4 <= skew_a7_d3;
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
+      skew_a7_d0 <= in2_a7;
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
       skew_l6_d2 <= skew_l6_d1;
       skew_l6_d1 <= skew_l6_d0;
       skew_l6_d0 <= in_last2;
-      skew_a6_d5 <= skew_a6_d4;
       skew_a6_d4 <= skew_a6_d3;
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
+      skew_a6_d0 <= in2_a6;
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
       skew_l5_d1 <= skew_l5_d0;
       skew_l5_d0 <= in_last2;
-      skew_a5_d4 <= skew_a5_d3;
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
+      skew_a5_d0 <= in2_a5;
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
       skew_l4_d0 <= in_last2;
-      skew_a4_d3 <= skew_a4_d2;
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
+      skew_a4_d0 <= in2_a4;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last2;
-      skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
+      skew_a3_d0 <= in2_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last2;
-      skew_a2_d1 <= skew_a2_d0;
+      skew_a2_d0 <= in2_a2;
       skew_l1_d0 <= in_last2;
+      zero_a6 <= zero_a5;
+      zero_a5 <= zero_a4;
+      zero_a4 <= zero_a3;
+      zero_a3 <= zero_a2;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle2;
       in_last2 <= in_last_m1;
       in_idle2 <= in_idle_m1;
       in_last_m1 <= in_last;
@@ -18393,7 +17977,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (_021_) begin
       drain_row6 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row6 <= _008_[2:0];
+      drain_row6 <= _009_[2:0];
     end
     if (_022_) begin
       drain_row5 <= 3'h0;
@@ -18403,7 +17987,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (_023_) begin
       drain_row4 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row4 <= _005_[2:0];
+      drain_row4 <= _007_[2:0];
     end
     if (_024_) begin
       drain_row3 <= 3'h0;
@@ -18413,12 +17997,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (_025_) begin
       drain_row2 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row2 <= _003_[2:0];
+      drain_row2 <= _005_[2:0];
     end
     if (_026_) begin
       drain_row1 <= 3'h0;
     end else if (drain_advance) begin
-      drain_row1 <= _002_[2:0];
+      drain_row1 <= _004_[2:0];
     end
     if (_027_) begin
       drain_row0 <= 3'h0;
@@ -18426,177 +18010,183 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_row0 <= drain_row0 + 1'h1;
     end
     if (lf_done_d0) begin
-      out_7_7 <= \s1$526 ;
-      out_7_6 <= \s0$524 ;
+      out_7_7 <= \s1$523 ;
+      out_7_6 <= \s0$521 ;
     end
     if (lf_7_2) begin
-      out_7_5 <= \s1$513 ;
-      out_7_4 <= \s0$511 ;
+      out_7_5 <= \s1$510 ;
+      out_7_4 <= \s0$508 ;
     end
     if (lf_7_1) begin
-      out_7_3 <= \s1$501 ;
-      out_7_2 <= \s0$499 ;
+      out_7_3 <= \s1$498 ;
+      out_7_2 <= \s0$496 ;
     end
     if (lf_7_0) begin
-      out_7_1 <= \s1$489 ;
-      out_7_0 <= \s0$487 ;
+      out_7_1 <= \s1$486 ;
+      out_7_0 <= \s0$484 ;
     end
     if (lf_6_3) begin
-      out_6_7 <= \s1$477 ;
-      out_6_6 <= \s0$475 ;
+      out_6_7 <= \s1$474 ;
+      out_6_6 <= \s0$472 ;
     end
     if (lf_6_2) begin
-      out_6_5 <= \s1$465 ;
-      out_6_4 <= \s0$463 ;
+      out_6_5 <= \s1$462 ;
+      out_6_4 <= \s0$460 ;
     end
     if (lf_6_1) begin
-      out_6_3 <= \s1$453 ;
-      out_6_2 <= \s0$451 ;
+      out_6_3 <= \s1$450 ;
+      out_6_2 <= \s0$448 ;
     end
     if (lf_6_0) begin
-      out_6_1 <= \s1$441 ;
-      out_6_0 <= \s0$439 ;
+      out_6_1 <= \s1$438 ;
+      out_6_0 <= \s0$436 ;
     end
     if (lf_5_3) begin
-      out_5_7 <= \s1$429 ;
-      out_5_6 <= \s0$427 ;
+      out_5_7 <= \s1$426 ;
+      out_5_6 <= \s0$424 ;
     end
     if (lf_5_2) begin
-      out_5_5 <= \s1$417 ;
-      out_5_4 <= \s0$415 ;
+      out_5_5 <= \s1$414 ;
+      out_5_4 <= \s0$412 ;
     end
     if (lf_5_1) begin
-      out_5_3 <= \s1$405 ;
-      out_5_2 <= \s0$403 ;
+      out_5_3 <= \s1$402 ;
+      out_5_2 <= \s0$400 ;
     end
     if (lf_5_0) begin
-      out_5_1 <= \s1$393 ;
-      out_5_0 <= \s0$391 ;
+      out_5_1 <= \s1$390 ;
+      out_5_0 <= \s0$388 ;
     end
     if (lf_4_3) begin
-      out_4_7 <= \s1$381 ;
-      out_4_6 <= \s0$379 ;
+      out_4_7 <= \s1$378 ;
+      out_4_6 <= \s0$376 ;
     end
     if (lf_4_2) begin
-      out_4_5 <= \s1$369 ;
-      out_4_4 <= \s0$367 ;
+      out_4_5 <= \s1$366 ;
+      out_4_4 <= \s0$364 ;
     end
     if (lf_4_1) begin
-      out_4_3 <= \s1$357 ;
-      out_4_2 <= \s0$355 ;
+      out_4_3 <= \s1$354 ;
+      out_4_2 <= \s0$352 ;
     end
     if (lf_4_0) begin
-      out_4_1 <= \s1$345 ;
-      out_4_0 <= \s0$343 ;
+      out_4_1 <= \s1$342 ;
+      out_4_0 <= \s0$340 ;
     end
     if (lf_3_3) begin
-      out_3_7 <= \s1$333 ;
-      out_3_6 <= \s0$331 ;
+      out_3_7 <= \s1$330 ;
+      out_3_6 <= \s0$328 ;
     end
     if (lf_3_2) begin
-      out_3_5 <= \s1$321 ;
-      out_3_4 <= \s0$319 ;
+      out_3_5 <= \s1$318 ;
+      out_3_4 <= \s0$316 ;
     end
     if (lf_3_1) begin
-      out_3_3 <= \s1$309 ;
-      out_3_2 <= \s0$307 ;
+      out_3_3 <= \s1$306 ;
+      out_3_2 <= \s0$304 ;
     end
     if (lf_3_0) begin
-      out_3_1 <= \s1$297 ;
-      out_3_0 <= \s0$295 ;
+      out_3_1 <= \s1$294 ;
+      out_3_0 <= \s0$292 ;
     end
     if (lf_2_3) begin
-      out_2_7 <= \s1$285 ;
-      out_2_6 <= \s0$283 ;
+      out_2_7 <= \s1$282 ;
+      out_2_6 <= \s0$280 ;
     end
     if (lf_2_2) begin
-      out_2_5 <= \s1$273 ;
-      out_2_4 <= \s0$271 ;
+      out_2_5 <= \s1$270 ;
+      out_2_4 <= \s0$268 ;
     end
     if (lf_2_1) begin
-      out_2_3 <= \s1$261 ;
-      out_2_2 <= \s0$259 ;
+      out_2_3 <= \s1$258 ;
+      out_2_2 <= \s0$256 ;
     end
     if (lf_2_0) begin
-      out_2_1 <= \s1$249 ;
-      out_2_0 <= \s0$247 ;
+      out_2_1 <= \s1$246 ;
+      out_2_0 <= \s0$244 ;
     end
     if (lf_1_3) begin
-      out_1_7 <= \s1$237 ;
-      out_1_6 <= \s0$235 ;
+      out_1_7 <= \s1$234 ;
+      out_1_6 <= \s0$232 ;
     end
     if (lf_1_2) begin
-      out_1_5 <= \s1$225 ;
-      out_1_4 <= \s0$223 ;
+      out_1_5 <= \s1$222 ;
+      out_1_4 <= \s0$220 ;
     end
     if (lf_1_1) begin
-      out_1_3 <= \s1$213 ;
-      out_1_2 <= \s0$211 ;
+      out_1_3 <= \s1$210 ;
+      out_1_2 <= \s0$208 ;
     end
     if (lf_1_0) begin
-      out_1_1 <= \s1$201 ;
-      out_1_0 <= \s0$199 ;
+      out_1_1 <= \s1$198 ;
+      out_1_0 <= \s0$196 ;
     end
     if (lf_0_3) begin
-      out_0_7 <= \s1$189 ;
-      out_0_6 <= \s0$187 ;
+      out_0_7 <= \s1$186 ;
+      out_0_6 <= \s0$184 ;
     end
     if (lf_0_2) begin
-      out_0_5 <= \s1$177 ;
-      out_0_4 <= \s0$175 ;
+      out_0_5 <= \s1$174 ;
+      out_0_4 <= \s0$172 ;
     end
     if (lf_0_1) begin
-      out_0_3 <= \s1$165 ;
-      out_0_2 <= \s0$163 ;
+      out_0_3 <= \s1$162 ;
+      out_0_2 <= \s0$160 ;
     end
     if (lf_0_0) begin
       out_0_1 <= s1;
       out_0_0 <= s0;
     end
+    if (zero_w2) begin
+      skew_w7_d2 <= 8'h00;
+      skew_w6_d2 <= 8'h00;
+    end else begin
+      skew_w7_d2 <= skew_w7_d1;
+      skew_w6_d2 <= skew_w6_d1;
+    end
+    if (zero_w1) begin
+      skew_w5_d1 <= 8'h00;
+      skew_w4_d1 <= 8'h00;
+    end else begin
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w4_d1 <= skew_w4_d0;
+    end
     if (in_idle2) begin
-      skew_w7_d0 <= 8'h00;
-      skew_w6_d0 <= 8'h00;
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
       skew_w3_d0 <= 8'h00;
       skew_w2_d0 <= 8'h00;
     end else begin
-      skew_w7_d0 <= in2_w7;
-      skew_w6_d0 <= in2_w6;
-      skew_w5_d0 <= in2_w5;
-      skew_w4_d0 <= in2_w4;
       skew_w3_d0 <= in2_w3;
       skew_w2_d0 <= in2_w2;
     end
     if (_028_) begin
-      skew_a7_d0 <= 8'h00;
+      skew_a7_d6 <= 8'h00;
     end else begin
-      skew_a7_d0 <= in2_a7;
+      skew_a7_d6 <= skew_a7_d5;
     end
     if (_029_) begin
-      skew_a6_d0 <= 8'h00;
+      skew_a6_d5 <= 8'h00;
     end else begin
-      skew_a6_d0 <= in2_a6;
+      skew_a6_d5 <= skew_a6_d4;
     end
     if (_030_) begin
-      skew_a5_d0 <= 8'h00;
+      skew_a5_d4 <= 8'h00;
     end else begin
-      skew_a5_d0 <= in2_a5;
+      skew_a5_d4 <= skew_a5_d3;
     end
     if (_031_) begin
-      skew_a4_d0 <= 8'h00;
+      skew_a4_d3 <= 8'h00;
     end else begin
-      skew_a4_d0 <= in2_a4;
+      skew_a4_d3 <= skew_a4_d2;
     end
     if (_032_) begin
-      skew_a3_d0 <= 8'h00;
+      skew_a3_d2 <= 8'h00;
     end else begin
-      skew_a3_d0 <= in2_a3;
+      skew_a3_d2 <= skew_a3_d1;
     end
     if (_033_) begin
-      skew_a2_d0 <= 8'h00;
+      skew_a2_d1 <= 8'h00;
     end else begin
-      skew_a2_d0 <= in2_a2;
+      skew_a2_d1 <= skew_a2_d0;
     end
     if (_034_) begin
       skew_a1_d0 <= 8'h00;
@@ -18622,9 +18212,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_0 (rst, \port$401$0 , \port$401$1 , \port$401$2 , \port$401$3 , \port$401$4 , \port$401$5 , \port$401$6 , \port$401$7 , \port$401$8 , \port$401$9 , \port$401$10 , \port$401$11 , \port$401$12 , \port$401$13 , \port$401$14 , \port$401$15 , \port$401$16 , \port$401$17 , \port$401$18 , \port$401$19 
-, \port$401$20 , \port$401$21 , \port$401$22 , \port$401$23 , \port$401$24 , \port$401$25 , \port$401$27 , \port$401$28 , \port$401$29 , \port$401$30 , \port$401$31 , \port$401$32 , \port$401$33 , \port$401$34 , \port$401$35 , \port$401$36 , \port$401$37 , \port$401$38 , \port$401$39 , \port$401$40 , \port$401$41 
-, \port$401$42 , \port$401$43 , \port$401$44 , \port$401$45 , \port$401$46 , \port$401$47 , \port$401$48 , \port$401$49 , \port$401$50 , \port$401$51 , \port$401$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_0_0 (rst, \port$402$0 , \port$402$1 , \port$402$2 , \port$402$3 , \port$402$4 , \port$402$5 , \port$402$6 , \port$402$7 , \port$402$8 , \port$402$9 , \port$402$10 , \port$402$11 , \port$402$12 , \port$402$13 , \port$402$14 , \port$402$15 , \port$402$16 , \port$402$17 , \port$402$18 , \port$402$19 
+, \port$402$20 , \port$402$21 , \port$402$22 , \port$402$23 , \port$402$24 , \port$402$25 , \port$402$27 , \port$402$28 , \port$402$29 , \port$402$30 , \port$402$31 , \port$402$32 , \port$402$33 , \port$402$34 , \port$402$35 , \port$402$36 , \port$402$37 , \port$402$38 , \port$402$39 , \port$402$40 , \port$402$41 
+, \port$402$42 , \port$402$43 , \port$402$44 , \port$402$45 , \port$402$46 , \port$402$47 , \port$402$48 , \port$402$49 , \port$402$50 , \port$402$51 , \port$402$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18632,110 +18222,110 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$401$0 , \port$401$1 , \port$401
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$401$0 ;
-  wire \port$401$0 ;
-  output \port$401$1 ;
-  wire \port$401$1 ;
-  output \port$401$10 ;
-  wire \port$401$10 ;
-  output \port$401$11 ;
-  wire \port$401$11 ;
-  output \port$401$12 ;
-  wire \port$401$12 ;
-  output \port$401$13 ;
-  wire \port$401$13 ;
-  output \port$401$14 ;
-  wire \port$401$14 ;
-  output \port$401$15 ;
-  wire \port$401$15 ;
-  output \port$401$16 ;
-  wire \port$401$16 ;
-  output \port$401$17 ;
-  wire \port$401$17 ;
-  output \port$401$18 ;
-  wire \port$401$18 ;
-  output \port$401$19 ;
-  wire \port$401$19 ;
-  output \port$401$2 ;
-  wire \port$401$2 ;
-  output \port$401$20 ;
-  wire \port$401$20 ;
-  output \port$401$21 ;
-  wire \port$401$21 ;
-  output \port$401$22 ;
-  wire \port$401$22 ;
-  output \port$401$23 ;
-  wire \port$401$23 ;
-  output \port$401$24 ;
-  wire \port$401$24 ;
-  output \port$401$25 ;
-  wire \port$401$25 ;
-  output \port$401$27 ;
-  wire \port$401$27 ;
-  output \port$401$28 ;
-  wire \port$401$28 ;
-  output \port$401$29 ;
-  wire \port$401$29 ;
-  output \port$401$3 ;
-  wire \port$401$3 ;
-  output \port$401$30 ;
-  wire \port$401$30 ;
-  output \port$401$31 ;
-  wire \port$401$31 ;
-  output \port$401$32 ;
-  wire \port$401$32 ;
-  output \port$401$33 ;
-  wire \port$401$33 ;
-  output \port$401$34 ;
-  wire \port$401$34 ;
-  output \port$401$35 ;
-  wire \port$401$35 ;
-  output \port$401$36 ;
-  wire \port$401$36 ;
-  output \port$401$37 ;
-  wire \port$401$37 ;
-  output \port$401$38 ;
-  wire \port$401$38 ;
-  output \port$401$39 ;
-  wire \port$401$39 ;
-  output \port$401$4 ;
-  wire \port$401$4 ;
-  output \port$401$40 ;
-  wire \port$401$40 ;
-  output \port$401$41 ;
-  wire \port$401$41 ;
-  output \port$401$42 ;
-  wire \port$401$42 ;
-  output \port$401$43 ;
-  wire \port$401$43 ;
-  output \port$401$44 ;
-  wire \port$401$44 ;
-  output \port$401$45 ;
-  wire \port$401$45 ;
-  output \port$401$46 ;
-  wire \port$401$46 ;
-  output \port$401$47 ;
-  wire \port$401$47 ;
-  output \port$401$48 ;
-  wire \port$401$48 ;
-  output \port$401$49 ;
-  wire \port$401$49 ;
-  output \port$401$5 ;
-  wire \port$401$5 ;
-  output \port$401$50 ;
-  wire \port$401$50 ;
-  output \port$401$51 ;
-  wire \port$401$51 ;
-  output \port$401$52 ;
-  wire \port$401$52 ;
-  output \port$401$6 ;
-  wire \port$401$6 ;
-  output \port$401$7 ;
-  wire \port$401$7 ;
-  output \port$401$8 ;
-  wire \port$401$8 ;
-  output \port$401$9 ;
-  wire \port$401$9 ;
+  output \port$402$0 ;
+  wire \port$402$0 ;
+  output \port$402$1 ;
+  wire \port$402$1 ;
+  output \port$402$10 ;
+  wire \port$402$10 ;
+  output \port$402$11 ;
+  wire \port$402$11 ;
+  output \port$402$12 ;
+  wire \port$402$12 ;
+  output \port$402$13 ;
+  wire \port$402$13 ;
+  output \port$402$14 ;
+  wire \port$402$14 ;
+  output \port$402$15 ;
+  wire \port$402$15 ;
+  output \port$402$16 ;
+  wire \port$402$16 ;
+  output \port$402$17 ;
+  wire \port$402$17 ;
+  output \port$402$18 ;
+  wire \port$402$18 ;
+  output \port$402$19 ;
+  wire \port$402$19 ;
+  output \port$402$2 ;
+  wire \port$402$2 ;
+  output \port$402$20 ;
+  wire \port$402$20 ;
+  output \port$402$21 ;
+  wire \port$402$21 ;
+  output \port$402$22 ;
+  wire \port$402$22 ;
+  output \port$402$23 ;
+  wire \port$402$23 ;
+  output \port$402$24 ;
+  wire \port$402$24 ;
+  output \port$402$25 ;
+  wire \port$402$25 ;
+  output \port$402$27 ;
+  wire \port$402$27 ;
+  output \port$402$28 ;
+  wire \port$402$28 ;
+  output \port$402$29 ;
+  wire \port$402$29 ;
+  output \port$402$3 ;
+  wire \port$402$3 ;
+  output \port$402$30 ;
+  wire \port$402$30 ;
+  output \port$402$31 ;
+  wire \port$402$31 ;
+  output \port$402$32 ;
+  wire \port$402$32 ;
+  output \port$402$33 ;
+  wire \port$402$33 ;
+  output \port$402$34 ;
+  wire \port$402$34 ;
+  output \port$402$35 ;
+  wire \port$402$35 ;
+  output \port$402$36 ;
+  wire \port$402$36 ;
+  output \port$402$37 ;
+  wire \port$402$37 ;
+  output \port$402$38 ;
+  wire \port$402$38 ;
+  output \port$402$39 ;
+  wire \port$402$39 ;
+  output \port$402$4 ;
+  wire \port$402$4 ;
+  output \port$402$40 ;
+  wire \port$402$40 ;
+  output \port$402$41 ;
+  wire \port$402$41 ;
+  output \port$402$42 ;
+  wire \port$402$42 ;
+  output \port$402$43 ;
+  wire \port$402$43 ;
+  output \port$402$44 ;
+  wire \port$402$44 ;
+  output \port$402$45 ;
+  wire \port$402$45 ;
+  output \port$402$46 ;
+  wire \port$402$46 ;
+  output \port$402$47 ;
+  wire \port$402$47 ;
+  output \port$402$48 ;
+  wire \port$402$48 ;
+  output \port$402$49 ;
+  wire \port$402$49 ;
+  output \port$402$5 ;
+  wire \port$402$5 ;
+  output \port$402$50 ;
+  wire \port$402$50 ;
+  output \port$402$51 ;
+  wire \port$402$51 ;
+  output \port$402$52 ;
+  wire \port$402$52 ;
+  output \port$402$6 ;
+  wire \port$402$6 ;
+  output \port$402$7 ;
+  wire \port$402$7 ;
+  output \port$402$8 ;
+  wire \port$402$8 ;
+  output \port$402$9 ;
+  wire \port$402$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -18932,60 +18522,60 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$401$0 , \port$401$1 , \port$401
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$401$0 ),
-    .R1(\port$401$1 ),
-    .R10(\port$401$10 ),
-    .R11(\port$401$11 ),
-    .R12(\port$401$12 ),
-    .R13(\port$401$13 ),
-    .R14(\port$401$14 ),
-    .R15(\port$401$15 ),
-    .R16(\port$401$16 ),
-    .R17(\port$401$17 ),
-    .R18(\port$401$18 ),
-    .R19(\port$401$19 ),
-    .R2(\port$401$2 ),
-    .R20(\port$401$20 ),
-    .R21(\port$401$21 ),
-    .R22(\port$401$22 ),
-    .R23(\port$401$23 ),
-    .R24(\port$401$24 ),
-    .R25(\port$401$25 ),
+    .R0(\port$402$0 ),
+    .R1(\port$402$1 ),
+    .R10(\port$402$10 ),
+    .R11(\port$402$11 ),
+    .R12(\port$402$12 ),
+    .R13(\port$402$13 ),
+    .R14(\port$402$14 ),
+    .R15(\port$402$15 ),
+    .R16(\port$402$16 ),
+    .R17(\port$402$17 ),
+    .R18(\port$402$18 ),
+    .R19(\port$402$19 ),
+    .R2(\port$402$2 ),
+    .R20(\port$402$20 ),
+    .R21(\port$402$21 ),
+    .R22(\port$402$22 ),
+    .R23(\port$402$23 ),
+    .R24(\port$402$24 ),
+    .R25(\port$402$25 ),
     .R26(r[26]),
-    .R27(\port$401$27 ),
-    .R28(\port$401$28 ),
-    .R29(\port$401$29 ),
-    .R3(\port$401$3 ),
-    .R30(\port$401$30 ),
-    .R31(\port$401$31 ),
-    .R32(\port$401$32 ),
-    .R33(\port$401$33 ),
-    .R34(\port$401$34 ),
-    .R35(\port$401$35 ),
-    .R36(\port$401$36 ),
-    .R37(\port$401$37 ),
-    .R38(\port$401$38 ),
-    .R39(\port$401$39 ),
-    .R4(\port$401$4 ),
-    .R40(\port$401$40 ),
-    .R41(\port$401$41 ),
-    .R42(\port$401$42 ),
-    .R43(\port$401$43 ),
-    .R44(\port$401$44 ),
-    .R45(\port$401$45 ),
-    .R46(\port$401$46 ),
-    .R47(\port$401$47 ),
-    .R48(\port$401$48 ),
-    .R49(\port$401$49 ),
-    .R5(\port$401$5 ),
-    .R50(\port$401$50 ),
-    .R51(\port$401$51 ),
-    .R52(\port$401$52 ),
+    .R27(\port$402$27 ),
+    .R28(\port$402$28 ),
+    .R29(\port$402$29 ),
+    .R3(\port$402$3 ),
+    .R30(\port$402$30 ),
+    .R31(\port$402$31 ),
+    .R32(\port$402$32 ),
+    .R33(\port$402$33 ),
+    .R34(\port$402$34 ),
+    .R35(\port$402$35 ),
+    .R36(\port$402$36 ),
+    .R37(\port$402$37 ),
+    .R38(\port$402$38 ),
+    .R39(\port$402$39 ),
+    .R4(\port$402$4 ),
+    .R40(\port$402$40 ),
+    .R41(\port$402$41 ),
+    .R42(\port$402$42 ),
+    .R43(\port$402$43 ),
+    .R44(\port$402$44 ),
+    .R45(\port$402$45 ),
+    .R46(\port$402$46 ),
+    .R47(\port$402$47 ),
+    .R48(\port$402$48 ),
+    .R49(\port$402$49 ),
+    .R5(\port$402$5 ),
+    .R50(\port$402$50 ),
+    .R51(\port$402$51 ),
+    .R52(\port$402$52 ),
     .R53(r[53]),
-    .R6(\port$401$6 ),
-    .R7(\port$401$7 ),
-    .R8(\port$401$8 ),
-    .R9(\port$401$9 ),
+    .R6(\port$402$6 ),
+    .R7(\port$402$7 ),
+    .R8(\port$402$8 ),
+    .R9(\port$402$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19258,13 +18848,13 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$401$0 , \port$401$1 , \port$401
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$401$52 , \port$401$51 , \port$401$50 , \port$401$49 , \port$401$48 , \port$401$47 , \port$401$46 , \port$401$45 , \port$401$44 , \port$401$43 , \port$401$42 , \port$401$41 , \port$401$40 , \port$401$39 , \port$401$38 , \port$401$37 , \port$401$36 , \port$401$35 , \port$401$34 , \port$401$33 , \port$401$32 , \port$401$31 , \port$401$30 , \port$401$29 , \port$401$28 , \port$401$27 , \port$401$25 , \port$401$24 , \port$401$23 , \port$401$22 , \port$401$21 , \port$401$20 , \port$401$19 , \port$401$18 , \port$401$17 , \port$401$16 , \port$401$15 , \port$401$14 , \port$401$13 , \port$401$12 , \port$401$11 , \port$401$10 , \port$401$9 , \port$401$8 , \port$401$7 , \port$401$6 , \port$401$5 , \port$401$4 , \port$401$3 , \port$401$2 , \port$401$1 , \port$401$0  };
+  assign { r[52:27], r[25:0] } = { \port$402$52 , \port$402$51 , \port$402$50 , \port$402$49 , \port$402$48 , \port$402$47 , \port$402$46 , \port$402$45 , \port$402$44 , \port$402$43 , \port$402$42 , \port$402$41 , \port$402$40 , \port$402$39 , \port$402$38 , \port$402$37 , \port$402$36 , \port$402$35 , \port$402$34 , \port$402$33 , \port$402$32 , \port$402$31 , \port$402$30 , \port$402$29 , \port$402$28 , \port$402$27 , \port$402$25 , \port$402$24 , \port$402$23 , \port$402$22 , \port$402$21 , \port$402$20 , \port$402$19 , \port$402$18 , \port$402$17 , \port$402$16 , \port$402$15 , \port$402$14 , \port$402$13 , \port$402$12 , \port$402$11 , \port$402$10 , \port$402$9 , \port$402$8 , \port$402$7 , \port$402$6 , \port$402$5 , \port$402$4 , \port$402$3 , \port$402$2 , \port$402$1 , \port$402$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_1 (rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , \port$406$16 , \port$406$17 , \port$406$18 , \port$406$19 
-, \port$406$20 , \port$406$21 , \port$406$22 , \port$406$23 , \port$406$24 , \port$406$25 , \port$406$27 , \port$406$28 , \port$406$29 , \port$406$30 , \port$406$31 , \port$406$32 , \port$406$33 , \port$406$34 , \port$406$35 , \port$406$36 , \port$406$37 , \port$406$38 , \port$406$39 , \port$406$40 , \port$406$41 
-, \port$406$42 , \port$406$43 , \port$406$44 , \port$406$45 , \port$406$46 , \port$406$47 , \port$406$48 , \port$406$49 , \port$406$50 , \port$406$51 , \port$406$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_1 (rst, \port$407$0 , \port$407$1 , \port$407$2 , \port$407$3 , \port$407$4 , \port$407$5 , \port$407$6 , \port$407$7 , \port$407$8 , \port$407$9 , \port$407$10 , \port$407$11 , \port$407$12 , \port$407$13 , \port$407$14 , \port$407$15 , \port$407$16 , \port$407$17 , \port$407$18 , \port$407$19 
+, \port$407$20 , \port$407$21 , \port$407$22 , \port$407$23 , \port$407$24 , \port$407$25 , \port$407$27 , \port$407$28 , \port$407$29 , \port$407$30 , \port$407$31 , \port$407$32 , \port$407$33 , \port$407$34 , \port$407$35 , \port$407$36 , \port$407$37 , \port$407$38 , \port$407$39 , \port$407$40 , \port$407$41 
+, \port$407$42 , \port$407$43 , \port$407$44 , \port$407$45 , \port$407$46 , \port$407$47 , \port$407$48 , \port$407$49 , \port$407$50 , \port$407$51 , \port$407$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19272,110 +18862,110 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$406$0 , \port$406$1 , \port$406
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$406$0 ;
-  wire \port$406$0 ;
-  output \port$406$1 ;
-  wire \port$406$1 ;
-  output \port$406$10 ;
-  wire \port$406$10 ;
-  output \port$406$11 ;
-  wire \port$406$11 ;
-  output \port$406$12 ;
-  wire \port$406$12 ;
-  output \port$406$13 ;
-  wire \port$406$13 ;
-  output \port$406$14 ;
-  wire \port$406$14 ;
-  output \port$406$15 ;
-  wire \port$406$15 ;
-  output \port$406$16 ;
-  wire \port$406$16 ;
-  output \port$406$17 ;
-  wire \port$406$17 ;
-  output \port$406$18 ;
-  wire \port$406$18 ;
-  output \port$406$19 ;
-  wire \port$406$19 ;
-  output \port$406$2 ;
-  wire \port$406$2 ;
-  output \port$406$20 ;
-  wire \port$406$20 ;
-  output \port$406$21 ;
-  wire \port$406$21 ;
-  output \port$406$22 ;
-  wire \port$406$22 ;
-  output \port$406$23 ;
-  wire \port$406$23 ;
-  output \port$406$24 ;
-  wire \port$406$24 ;
-  output \port$406$25 ;
-  wire \port$406$25 ;
-  output \port$406$27 ;
-  wire \port$406$27 ;
-  output \port$406$28 ;
-  wire \port$406$28 ;
-  output \port$406$29 ;
-  wire \port$406$29 ;
-  output \port$406$3 ;
-  wire \port$406$3 ;
-  output \port$406$30 ;
-  wire \port$406$30 ;
-  output \port$406$31 ;
-  wire \port$406$31 ;
-  output \port$406$32 ;
-  wire \port$406$32 ;
-  output \port$406$33 ;
-  wire \port$406$33 ;
-  output \port$406$34 ;
-  wire \port$406$34 ;
-  output \port$406$35 ;
-  wire \port$406$35 ;
-  output \port$406$36 ;
-  wire \port$406$36 ;
-  output \port$406$37 ;
-  wire \port$406$37 ;
-  output \port$406$38 ;
-  wire \port$406$38 ;
-  output \port$406$39 ;
-  wire \port$406$39 ;
-  output \port$406$4 ;
-  wire \port$406$4 ;
-  output \port$406$40 ;
-  wire \port$406$40 ;
-  output \port$406$41 ;
-  wire \port$406$41 ;
-  output \port$406$42 ;
-  wire \port$406$42 ;
-  output \port$406$43 ;
-  wire \port$406$43 ;
-  output \port$406$44 ;
-  wire \port$406$44 ;
-  output \port$406$45 ;
-  wire \port$406$45 ;
-  output \port$406$46 ;
-  wire \port$406$46 ;
-  output \port$406$47 ;
-  wire \port$406$47 ;
-  output \port$406$48 ;
-  wire \port$406$48 ;
-  output \port$406$49 ;
-  wire \port$406$49 ;
-  output \port$406$5 ;
-  wire \port$406$5 ;
-  output \port$406$50 ;
-  wire \port$406$50 ;
-  output \port$406$51 ;
-  wire \port$406$51 ;
-  output \port$406$52 ;
-  wire \port$406$52 ;
-  output \port$406$6 ;
-  wire \port$406$6 ;
-  output \port$406$7 ;
-  wire \port$406$7 ;
-  output \port$406$8 ;
-  wire \port$406$8 ;
-  output \port$406$9 ;
-  wire \port$406$9 ;
+  output \port$407$0 ;
+  wire \port$407$0 ;
+  output \port$407$1 ;
+  wire \port$407$1 ;
+  output \port$407$10 ;
+  wire \port$407$10 ;
+  output \port$407$11 ;
+  wire \port$407$11 ;
+  output \port$407$12 ;
+  wire \port$407$12 ;
+  output \port$407$13 ;
+  wire \port$407$13 ;
+  output \port$407$14 ;
+  wire \port$407$14 ;
+  output \port$407$15 ;
+  wire \port$407$15 ;
+  output \port$407$16 ;
+  wire \port$407$16 ;
+  output \port$407$17 ;
+  wire \port$407$17 ;
+  output \port$407$18 ;
+  wire \port$407$18 ;
+  output \port$407$19 ;
+  wire \port$407$19 ;
+  output \port$407$2 ;
+  wire \port$407$2 ;
+  output \port$407$20 ;
+  wire \port$407$20 ;
+  output \port$407$21 ;
+  wire \port$407$21 ;
+  output \port$407$22 ;
+  wire \port$407$22 ;
+  output \port$407$23 ;
+  wire \port$407$23 ;
+  output \port$407$24 ;
+  wire \port$407$24 ;
+  output \port$407$25 ;
+  wire \port$407$25 ;
+  output \port$407$27 ;
+  wire \port$407$27 ;
+  output \port$407$28 ;
+  wire \port$407$28 ;
+  output \port$407$29 ;
+  wire \port$407$29 ;
+  output \port$407$3 ;
+  wire \port$407$3 ;
+  output \port$407$30 ;
+  wire \port$407$30 ;
+  output \port$407$31 ;
+  wire \port$407$31 ;
+  output \port$407$32 ;
+  wire \port$407$32 ;
+  output \port$407$33 ;
+  wire \port$407$33 ;
+  output \port$407$34 ;
+  wire \port$407$34 ;
+  output \port$407$35 ;
+  wire \port$407$35 ;
+  output \port$407$36 ;
+  wire \port$407$36 ;
+  output \port$407$37 ;
+  wire \port$407$37 ;
+  output \port$407$38 ;
+  wire \port$407$38 ;
+  output \port$407$39 ;
+  wire \port$407$39 ;
+  output \port$407$4 ;
+  wire \port$407$4 ;
+  output \port$407$40 ;
+  wire \port$407$40 ;
+  output \port$407$41 ;
+  wire \port$407$41 ;
+  output \port$407$42 ;
+  wire \port$407$42 ;
+  output \port$407$43 ;
+  wire \port$407$43 ;
+  output \port$407$44 ;
+  wire \port$407$44 ;
+  output \port$407$45 ;
+  wire \port$407$45 ;
+  output \port$407$46 ;
+  wire \port$407$46 ;
+  output \port$407$47 ;
+  wire \port$407$47 ;
+  output \port$407$48 ;
+  wire \port$407$48 ;
+  output \port$407$49 ;
+  wire \port$407$49 ;
+  output \port$407$5 ;
+  wire \port$407$5 ;
+  output \port$407$50 ;
+  wire \port$407$50 ;
+  output \port$407$51 ;
+  wire \port$407$51 ;
+  output \port$407$52 ;
+  wire \port$407$52 ;
+  output \port$407$6 ;
+  wire \port$407$6 ;
+  output \port$407$7 ;
+  wire \port$407$7 ;
+  output \port$407$8 ;
+  wire \port$407$8 ;
+  output \port$407$9 ;
+  wire \port$407$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19572,60 +19162,60 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$406$0 , \port$406$1 , \port$406
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$406$0 ),
-    .R1(\port$406$1 ),
-    .R10(\port$406$10 ),
-    .R11(\port$406$11 ),
-    .R12(\port$406$12 ),
-    .R13(\port$406$13 ),
-    .R14(\port$406$14 ),
-    .R15(\port$406$15 ),
-    .R16(\port$406$16 ),
-    .R17(\port$406$17 ),
-    .R18(\port$406$18 ),
-    .R19(\port$406$19 ),
-    .R2(\port$406$2 ),
-    .R20(\port$406$20 ),
-    .R21(\port$406$21 ),
-    .R22(\port$406$22 ),
-    .R23(\port$406$23 ),
-    .R24(\port$406$24 ),
-    .R25(\port$406$25 ),
+    .R0(\port$407$0 ),
+    .R1(\port$407$1 ),
+    .R10(\port$407$10 ),
+    .R11(\port$407$11 ),
+    .R12(\port$407$12 ),
+    .R13(\port$407$13 ),
+    .R14(\port$407$14 ),
+    .R15(\port$407$15 ),
+    .R16(\port$407$16 ),
+    .R17(\port$407$17 ),
+    .R18(\port$407$18 ),
+    .R19(\port$407$19 ),
+    .R2(\port$407$2 ),
+    .R20(\port$407$20 ),
+    .R21(\port$407$21 ),
+    .R22(\port$407$22 ),
+    .R23(\port$407$23 ),
+    .R24(\port$407$24 ),
+    .R25(\port$407$25 ),
     .R26(r[26]),
-    .R27(\port$406$27 ),
-    .R28(\port$406$28 ),
-    .R29(\port$406$29 ),
-    .R3(\port$406$3 ),
-    .R30(\port$406$30 ),
-    .R31(\port$406$31 ),
-    .R32(\port$406$32 ),
-    .R33(\port$406$33 ),
-    .R34(\port$406$34 ),
-    .R35(\port$406$35 ),
-    .R36(\port$406$36 ),
-    .R37(\port$406$37 ),
-    .R38(\port$406$38 ),
-    .R39(\port$406$39 ),
-    .R4(\port$406$4 ),
-    .R40(\port$406$40 ),
-    .R41(\port$406$41 ),
-    .R42(\port$406$42 ),
-    .R43(\port$406$43 ),
-    .R44(\port$406$44 ),
-    .R45(\port$406$45 ),
-    .R46(\port$406$46 ),
-    .R47(\port$406$47 ),
-    .R48(\port$406$48 ),
-    .R49(\port$406$49 ),
-    .R5(\port$406$5 ),
-    .R50(\port$406$50 ),
-    .R51(\port$406$51 ),
-    .R52(\port$406$52 ),
+    .R27(\port$407$27 ),
+    .R28(\port$407$28 ),
+    .R29(\port$407$29 ),
+    .R3(\port$407$3 ),
+    .R30(\port$407$30 ),
+    .R31(\port$407$31 ),
+    .R32(\port$407$32 ),
+    .R33(\port$407$33 ),
+    .R34(\port$407$34 ),
+    .R35(\port$407$35 ),
+    .R36(\port$407$36 ),
+    .R37(\port$407$37 ),
+    .R38(\port$407$38 ),
+    .R39(\port$407$39 ),
+    .R4(\port$407$4 ),
+    .R40(\port$407$40 ),
+    .R41(\port$407$41 ),
+    .R42(\port$407$42 ),
+    .R43(\port$407$43 ),
+    .R44(\port$407$44 ),
+    .R45(\port$407$45 ),
+    .R46(\port$407$46 ),
+    .R47(\port$407$47 ),
+    .R48(\port$407$48 ),
+    .R49(\port$407$49 ),
+    .R5(\port$407$5 ),
+    .R50(\port$407$50 ),
+    .R51(\port$407$51 ),
+    .R52(\port$407$52 ),
     .R53(r[53]),
-    .R6(\port$406$6 ),
-    .R7(\port$406$7 ),
-    .R8(\port$406$8 ),
-    .R9(\port$406$9 ),
+    .R6(\port$407$6 ),
+    .R7(\port$407$7 ),
+    .R8(\port$407$8 ),
+    .R9(\port$407$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19898,13 +19488,13 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$406$0 , \port$406$1 , \port$406
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$406$52 , \port$406$51 , \port$406$50 , \port$406$49 , \port$406$48 , \port$406$47 , \port$406$46 , \port$406$45 , \port$406$44 , \port$406$43 , \port$406$42 , \port$406$41 , \port$406$40 , \port$406$39 , \port$406$38 , \port$406$37 , \port$406$36 , \port$406$35 , \port$406$34 , \port$406$33 , \port$406$32 , \port$406$31 , \port$406$30 , \port$406$29 , \port$406$28 , \port$406$27 , \port$406$25 , \port$406$24 , \port$406$23 , \port$406$22 , \port$406$21 , \port$406$20 , \port$406$19 , \port$406$18 , \port$406$17 , \port$406$16 , \port$406$15 , \port$406$14 , \port$406$13 , \port$406$12 , \port$406$11 , \port$406$10 , \port$406$9 , \port$406$8 , \port$406$7 , \port$406$6 , \port$406$5 , \port$406$4 , \port$406$3 , \port$406$2 , \port$406$1 , \port$406$0  };
+  assign { r[52:27], r[25:0] } = { \port$407$52 , \port$407$51 , \port$407$50 , \port$407$49 , \port$407$48 , \port$407$47 , \port$407$46 , \port$407$45 , \port$407$44 , \port$407$43 , \port$407$42 , \port$407$41 , \port$407$40 , \port$407$39 , \port$407$38 , \port$407$37 , \port$407$36 , \port$407$35 , \port$407$34 , \port$407$33 , \port$407$32 , \port$407$31 , \port$407$30 , \port$407$29 , \port$407$28 , \port$407$27 , \port$407$25 , \port$407$24 , \port$407$23 , \port$407$22 , \port$407$21 , \port$407$20 , \port$407$19 , \port$407$18 , \port$407$17 , \port$407$16 , \port$407$15 , \port$407$14 , \port$407$13 , \port$407$12 , \port$407$11 , \port$407$10 , \port$407$9 , \port$407$8 , \port$407$7 , \port$407$6 , \port$407$5 , \port$407$4 , \port$407$3 , \port$407$2 , \port$407$1 , \port$407$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_2 (rst, \port$411$0 , \port$411$1 , \port$411$2 , \port$411$3 , \port$411$4 , \port$411$5 , \port$411$6 , \port$411$7 , \port$411$8 , \port$411$9 , \port$411$10 , \port$411$11 , \port$411$12 , \port$411$13 , \port$411$14 , \port$411$15 , \port$411$16 , \port$411$17 , \port$411$18 , \port$411$19 
-, \port$411$20 , \port$411$21 , \port$411$22 , \port$411$23 , \port$411$24 , \port$411$25 , \port$411$27 , \port$411$28 , \port$411$29 , \port$411$30 , \port$411$31 , \port$411$32 , \port$411$33 , \port$411$34 , \port$411$35 , \port$411$36 , \port$411$37 , \port$411$38 , \port$411$39 , \port$411$40 , \port$411$41 
-, \port$411$42 , \port$411$43 , \port$411$44 , \port$411$45 , \port$411$46 , \port$411$47 , \port$411$48 , \port$411$49 , \port$411$50 , \port$411$51 , \port$411$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_2 (rst, \port$412$0 , \port$412$1 , \port$412$2 , \port$412$3 , \port$412$4 , \port$412$5 , \port$412$6 , \port$412$7 , \port$412$8 , \port$412$9 , \port$412$10 , \port$412$11 , \port$412$12 , \port$412$13 , \port$412$14 , \port$412$15 , \port$412$16 , \port$412$17 , \port$412$18 , \port$412$19 
+, \port$412$20 , \port$412$21 , \port$412$22 , \port$412$23 , \port$412$24 , \port$412$25 , \port$412$27 , \port$412$28 , \port$412$29 , \port$412$30 , \port$412$31 , \port$412$32 , \port$412$33 , \port$412$34 , \port$412$35 , \port$412$36 , \port$412$37 , \port$412$38 , \port$412$39 , \port$412$40 , \port$412$41 
+, \port$412$42 , \port$412$43 , \port$412$44 , \port$412$45 , \port$412$46 , \port$412$47 , \port$412$48 , \port$412$49 , \port$412$50 , \port$412$51 , \port$412$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19912,110 +19502,110 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$411$0 , \port$411$1 , \port$411
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$411$0 ;
-  wire \port$411$0 ;
-  output \port$411$1 ;
-  wire \port$411$1 ;
-  output \port$411$10 ;
-  wire \port$411$10 ;
-  output \port$411$11 ;
-  wire \port$411$11 ;
-  output \port$411$12 ;
-  wire \port$411$12 ;
-  output \port$411$13 ;
-  wire \port$411$13 ;
-  output \port$411$14 ;
-  wire \port$411$14 ;
-  output \port$411$15 ;
-  wire \port$411$15 ;
-  output \port$411$16 ;
-  wire \port$411$16 ;
-  output \port$411$17 ;
-  wire \port$411$17 ;
-  output \port$411$18 ;
-  wire \port$411$18 ;
-  output \port$411$19 ;
-  wire \port$411$19 ;
-  output \port$411$2 ;
-  wire \port$411$2 ;
-  output \port$411$20 ;
-  wire \port$411$20 ;
-  output \port$411$21 ;
-  wire \port$411$21 ;
-  output \port$411$22 ;
-  wire \port$411$22 ;
-  output \port$411$23 ;
-  wire \port$411$23 ;
-  output \port$411$24 ;
-  wire \port$411$24 ;
-  output \port$411$25 ;
-  wire \port$411$25 ;
-  output \port$411$27 ;
-  wire \port$411$27 ;
-  output \port$411$28 ;
-  wire \port$411$28 ;
-  output \port$411$29 ;
-  wire \port$411$29 ;
-  output \port$411$3 ;
-  wire \port$411$3 ;
-  output \port$411$30 ;
-  wire \port$411$30 ;
-  output \port$411$31 ;
-  wire \port$411$31 ;
-  output \port$411$32 ;
-  wire \port$411$32 ;
-  output \port$411$33 ;
-  wire \port$411$33 ;
-  output \port$411$34 ;
-  wire \port$411$34 ;
-  output \port$411$35 ;
-  wire \port$411$35 ;
-  output \port$411$36 ;
-  wire \port$411$36 ;
-  output \port$411$37 ;
-  wire \port$411$37 ;
-  output \port$411$38 ;
-  wire \port$411$38 ;
-  output \port$411$39 ;
-  wire \port$411$39 ;
-  output \port$411$4 ;
-  wire \port$411$4 ;
-  output \port$411$40 ;
-  wire \port$411$40 ;
-  output \port$411$41 ;
-  wire \port$411$41 ;
-  output \port$411$42 ;
-  wire \port$411$42 ;
-  output \port$411$43 ;
-  wire \port$411$43 ;
-  output \port$411$44 ;
-  wire \port$411$44 ;
-  output \port$411$45 ;
-  wire \port$411$45 ;
-  output \port$411$46 ;
-  wire \port$411$46 ;
-  output \port$411$47 ;
-  wire \port$411$47 ;
-  output \port$411$48 ;
-  wire \port$411$48 ;
-  output \port$411$49 ;
-  wire \port$411$49 ;
-  output \port$411$5 ;
-  wire \port$411$5 ;
-  output \port$411$50 ;
-  wire \port$411$50 ;
-  output \port$411$51 ;
-  wire \port$411$51 ;
-  output \port$411$52 ;
-  wire \port$411$52 ;
-  output \port$411$6 ;
-  wire \port$411$6 ;
-  output \port$411$7 ;
-  wire \port$411$7 ;
-  output \port$411$8 ;
-  wire \port$411$8 ;
-  output \port$411$9 ;
-  wire \port$411$9 ;
+  output \port$412$0 ;
+  wire \port$412$0 ;
+  output \port$412$1 ;
+  wire \port$412$1 ;
+  output \port$412$10 ;
+  wire \port$412$10 ;
+  output \port$412$11 ;
+  wire \port$412$11 ;
+  output \port$412$12 ;
+  wire \port$412$12 ;
+  output \port$412$13 ;
+  wire \port$412$13 ;
+  output \port$412$14 ;
+  wire \port$412$14 ;
+  output \port$412$15 ;
+  wire \port$412$15 ;
+  output \port$412$16 ;
+  wire \port$412$16 ;
+  output \port$412$17 ;
+  wire \port$412$17 ;
+  output \port$412$18 ;
+  wire \port$412$18 ;
+  output \port$412$19 ;
+  wire \port$412$19 ;
+  output \port$412$2 ;
+  wire \port$412$2 ;
+  output \port$412$20 ;
+  wire \port$412$20 ;
+  output \port$412$21 ;
+  wire \port$412$21 ;
+  output \port$412$22 ;
+  wire \port$412$22 ;
+  output \port$412$23 ;
+  wire \port$412$23 ;
+  output \port$412$24 ;
+  wire \port$412$24 ;
+  output \port$412$25 ;
+  wire \port$412$25 ;
+  output \port$412$27 ;
+  wire \port$412$27 ;
+  output \port$412$28 ;
+  wire \port$412$28 ;
+  output \port$412$29 ;
+  wire \port$412$29 ;
+  output \port$412$3 ;
+  wire \port$412$3 ;
+  output \port$412$30 ;
+  wire \port$412$30 ;
+  output \port$412$31 ;
+  wire \port$412$31 ;
+  output \port$412$32 ;
+  wire \port$412$32 ;
+  output \port$412$33 ;
+  wire \port$412$33 ;
+  output \port$412$34 ;
+  wire \port$412$34 ;
+  output \port$412$35 ;
+  wire \port$412$35 ;
+  output \port$412$36 ;
+  wire \port$412$36 ;
+  output \port$412$37 ;
+  wire \port$412$37 ;
+  output \port$412$38 ;
+  wire \port$412$38 ;
+  output \port$412$39 ;
+  wire \port$412$39 ;
+  output \port$412$4 ;
+  wire \port$412$4 ;
+  output \port$412$40 ;
+  wire \port$412$40 ;
+  output \port$412$41 ;
+  wire \port$412$41 ;
+  output \port$412$42 ;
+  wire \port$412$42 ;
+  output \port$412$43 ;
+  wire \port$412$43 ;
+  output \port$412$44 ;
+  wire \port$412$44 ;
+  output \port$412$45 ;
+  wire \port$412$45 ;
+  output \port$412$46 ;
+  wire \port$412$46 ;
+  output \port$412$47 ;
+  wire \port$412$47 ;
+  output \port$412$48 ;
+  wire \port$412$48 ;
+  output \port$412$49 ;
+  wire \port$412$49 ;
+  output \port$412$5 ;
+  wire \port$412$5 ;
+  output \port$412$50 ;
+  wire \port$412$50 ;
+  output \port$412$51 ;
+  wire \port$412$51 ;
+  output \port$412$52 ;
+  wire \port$412$52 ;
+  output \port$412$6 ;
+  wire \port$412$6 ;
+  output \port$412$7 ;
+  wire \port$412$7 ;
+  output \port$412$8 ;
+  wire \port$412$8 ;
+  output \port$412$9 ;
+  wire \port$412$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20212,60 +19802,60 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$411$0 , \port$411$1 , \port$411
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$411$0 ),
-    .R1(\port$411$1 ),
-    .R10(\port$411$10 ),
-    .R11(\port$411$11 ),
-    .R12(\port$411$12 ),
-    .R13(\port$411$13 ),
-    .R14(\port$411$14 ),
-    .R15(\port$411$15 ),
-    .R16(\port$411$16 ),
-    .R17(\port$411$17 ),
-    .R18(\port$411$18 ),
-    .R19(\port$411$19 ),
-    .R2(\port$411$2 ),
-    .R20(\port$411$20 ),
-    .R21(\port$411$21 ),
-    .R22(\port$411$22 ),
-    .R23(\port$411$23 ),
-    .R24(\port$411$24 ),
-    .R25(\port$411$25 ),
+    .R0(\port$412$0 ),
+    .R1(\port$412$1 ),
+    .R10(\port$412$10 ),
+    .R11(\port$412$11 ),
+    .R12(\port$412$12 ),
+    .R13(\port$412$13 ),
+    .R14(\port$412$14 ),
+    .R15(\port$412$15 ),
+    .R16(\port$412$16 ),
+    .R17(\port$412$17 ),
+    .R18(\port$412$18 ),
+    .R19(\port$412$19 ),
+    .R2(\port$412$2 ),
+    .R20(\port$412$20 ),
+    .R21(\port$412$21 ),
+    .R22(\port$412$22 ),
+    .R23(\port$412$23 ),
+    .R24(\port$412$24 ),
+    .R25(\port$412$25 ),
     .R26(r[26]),
-    .R27(\port$411$27 ),
-    .R28(\port$411$28 ),
-    .R29(\port$411$29 ),
-    .R3(\port$411$3 ),
-    .R30(\port$411$30 ),
-    .R31(\port$411$31 ),
-    .R32(\port$411$32 ),
-    .R33(\port$411$33 ),
-    .R34(\port$411$34 ),
-    .R35(\port$411$35 ),
-    .R36(\port$411$36 ),
-    .R37(\port$411$37 ),
-    .R38(\port$411$38 ),
-    .R39(\port$411$39 ),
-    .R4(\port$411$4 ),
-    .R40(\port$411$40 ),
-    .R41(\port$411$41 ),
-    .R42(\port$411$42 ),
-    .R43(\port$411$43 ),
-    .R44(\port$411$44 ),
-    .R45(\port$411$45 ),
-    .R46(\port$411$46 ),
-    .R47(\port$411$47 ),
-    .R48(\port$411$48 ),
-    .R49(\port$411$49 ),
-    .R5(\port$411$5 ),
-    .R50(\port$411$50 ),
-    .R51(\port$411$51 ),
-    .R52(\port$411$52 ),
+    .R27(\port$412$27 ),
+    .R28(\port$412$28 ),
+    .R29(\port$412$29 ),
+    .R3(\port$412$3 ),
+    .R30(\port$412$30 ),
+    .R31(\port$412$31 ),
+    .R32(\port$412$32 ),
+    .R33(\port$412$33 ),
+    .R34(\port$412$34 ),
+    .R35(\port$412$35 ),
+    .R36(\port$412$36 ),
+    .R37(\port$412$37 ),
+    .R38(\port$412$38 ),
+    .R39(\port$412$39 ),
+    .R4(\port$412$4 ),
+    .R40(\port$412$40 ),
+    .R41(\port$412$41 ),
+    .R42(\port$412$42 ),
+    .R43(\port$412$43 ),
+    .R44(\port$412$44 ),
+    .R45(\port$412$45 ),
+    .R46(\port$412$46 ),
+    .R47(\port$412$47 ),
+    .R48(\port$412$48 ),
+    .R49(\port$412$49 ),
+    .R5(\port$412$5 ),
+    .R50(\port$412$50 ),
+    .R51(\port$412$51 ),
+    .R52(\port$412$52 ),
     .R53(r[53]),
-    .R6(\port$411$6 ),
-    .R7(\port$411$7 ),
-    .R8(\port$411$8 ),
-    .R9(\port$411$9 ),
+    .R6(\port$412$6 ),
+    .R7(\port$412$7 ),
+    .R8(\port$412$8 ),
+    .R9(\port$412$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20538,13 +20128,13 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$411$0 , \port$411$1 , \port$411
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$411$52 , \port$411$51 , \port$411$50 , \port$411$49 , \port$411$48 , \port$411$47 , \port$411$46 , \port$411$45 , \port$411$44 , \port$411$43 , \port$411$42 , \port$411$41 , \port$411$40 , \port$411$39 , \port$411$38 , \port$411$37 , \port$411$36 , \port$411$35 , \port$411$34 , \port$411$33 , \port$411$32 , \port$411$31 , \port$411$30 , \port$411$29 , \port$411$28 , \port$411$27 , \port$411$25 , \port$411$24 , \port$411$23 , \port$411$22 , \port$411$21 , \port$411$20 , \port$411$19 , \port$411$18 , \port$411$17 , \port$411$16 , \port$411$15 , \port$411$14 , \port$411$13 , \port$411$12 , \port$411$11 , \port$411$10 , \port$411$9 , \port$411$8 , \port$411$7 , \port$411$6 , \port$411$5 , \port$411$4 , \port$411$3 , \port$411$2 , \port$411$1 , \port$411$0  };
+  assign { r[52:27], r[25:0] } = { \port$412$52 , \port$412$51 , \port$412$50 , \port$412$49 , \port$412$48 , \port$412$47 , \port$412$46 , \port$412$45 , \port$412$44 , \port$412$43 , \port$412$42 , \port$412$41 , \port$412$40 , \port$412$39 , \port$412$38 , \port$412$37 , \port$412$36 , \port$412$35 , \port$412$34 , \port$412$33 , \port$412$32 , \port$412$31 , \port$412$30 , \port$412$29 , \port$412$28 , \port$412$27 , \port$412$25 , \port$412$24 , \port$412$23 , \port$412$22 , \port$412$21 , \port$412$20 , \port$412$19 , \port$412$18 , \port$412$17 , \port$412$16 , \port$412$15 , \port$412$14 , \port$412$13 , \port$412$12 , \port$412$11 , \port$412$10 , \port$412$9 , \port$412$8 , \port$412$7 , \port$412$6 , \port$412$5 , \port$412$4 , \port$412$3 , \port$412$2 , \port$412$1 , \port$412$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_3 (rst, \port$416$0 , \port$416$1 , \port$416$2 , \port$416$3 , \port$416$4 , \port$416$5 , \port$416$6 , \port$416$7 , \port$416$8 , \port$416$9 , \port$416$10 , \port$416$11 , \port$416$12 , \port$416$13 , \port$416$14 , \port$416$15 , \port$416$16 , \port$416$17 , \port$416$18 , \port$416$19 
-, \port$416$20 , \port$416$21 , \port$416$22 , \port$416$23 , \port$416$24 , \port$416$25 , \port$416$27 , \port$416$28 , \port$416$29 , \port$416$30 , \port$416$31 , \port$416$32 , \port$416$33 , \port$416$34 , \port$416$35 , \port$416$36 , \port$416$37 , \port$416$38 , \port$416$39 , \port$416$40 , \port$416$41 
-, \port$416$42 , \port$416$43 , \port$416$44 , \port$416$45 , \port$416$46 , \port$416$47 , \port$416$48 , \port$416$49 , \port$416$50 , \port$416$51 , \port$416$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_3 (rst, \port$417$0 , \port$417$1 , \port$417$2 , \port$417$3 , \port$417$4 , \port$417$5 , \port$417$6 , \port$417$7 , \port$417$8 , \port$417$9 , \port$417$10 , \port$417$11 , \port$417$12 , \port$417$13 , \port$417$14 , \port$417$15 , \port$417$16 , \port$417$17 , \port$417$18 , \port$417$19 
+, \port$417$20 , \port$417$21 , \port$417$22 , \port$417$23 , \port$417$24 , \port$417$25 , \port$417$27 , \port$417$28 , \port$417$29 , \port$417$30 , \port$417$31 , \port$417$32 , \port$417$33 , \port$417$34 , \port$417$35 , \port$417$36 , \port$417$37 , \port$417$38 , \port$417$39 , \port$417$40 , \port$417$41 
+, \port$417$42 , \port$417$43 , \port$417$44 , \port$417$45 , \port$417$46 , \port$417$47 , \port$417$48 , \port$417$49 , \port$417$50 , \port$417$51 , \port$417$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20552,110 +20142,110 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$416$0 , \port$416$1 , \port$416
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$416$0 ;
-  wire \port$416$0 ;
-  output \port$416$1 ;
-  wire \port$416$1 ;
-  output \port$416$10 ;
-  wire \port$416$10 ;
-  output \port$416$11 ;
-  wire \port$416$11 ;
-  output \port$416$12 ;
-  wire \port$416$12 ;
-  output \port$416$13 ;
-  wire \port$416$13 ;
-  output \port$416$14 ;
-  wire \port$416$14 ;
-  output \port$416$15 ;
-  wire \port$416$15 ;
-  output \port$416$16 ;
-  wire \port$416$16 ;
-  output \port$416$17 ;
-  wire \port$416$17 ;
-  output \port$416$18 ;
-  wire \port$416$18 ;
-  output \port$416$19 ;
-  wire \port$416$19 ;
-  output \port$416$2 ;
-  wire \port$416$2 ;
-  output \port$416$20 ;
-  wire \port$416$20 ;
-  output \port$416$21 ;
-  wire \port$416$21 ;
-  output \port$416$22 ;
-  wire \port$416$22 ;
-  output \port$416$23 ;
-  wire \port$416$23 ;
-  output \port$416$24 ;
-  wire \port$416$24 ;
-  output \port$416$25 ;
-  wire \port$416$25 ;
-  output \port$416$27 ;
-  wire \port$416$27 ;
-  output \port$416$28 ;
-  wire \port$416$28 ;
-  output \port$416$29 ;
-  wire \port$416$29 ;
-  output \port$416$3 ;
-  wire \port$416$3 ;
-  output \port$416$30 ;
-  wire \port$416$30 ;
-  output \port$416$31 ;
-  wire \port$416$31 ;
-  output \port$416$32 ;
-  wire \port$416$32 ;
-  output \port$416$33 ;
-  wire \port$416$33 ;
-  output \port$416$34 ;
-  wire \port$416$34 ;
-  output \port$416$35 ;
-  wire \port$416$35 ;
-  output \port$416$36 ;
-  wire \port$416$36 ;
-  output \port$416$37 ;
-  wire \port$416$37 ;
-  output \port$416$38 ;
-  wire \port$416$38 ;
-  output \port$416$39 ;
-  wire \port$416$39 ;
-  output \port$416$4 ;
-  wire \port$416$4 ;
-  output \port$416$40 ;
-  wire \port$416$40 ;
-  output \port$416$41 ;
-  wire \port$416$41 ;
-  output \port$416$42 ;
-  wire \port$416$42 ;
-  output \port$416$43 ;
-  wire \port$416$43 ;
-  output \port$416$44 ;
-  wire \port$416$44 ;
-  output \port$416$45 ;
-  wire \port$416$45 ;
-  output \port$416$46 ;
-  wire \port$416$46 ;
-  output \port$416$47 ;
-  wire \port$416$47 ;
-  output \port$416$48 ;
-  wire \port$416$48 ;
-  output \port$416$49 ;
-  wire \port$416$49 ;
-  output \port$416$5 ;
-  wire \port$416$5 ;
-  output \port$416$50 ;
-  wire \port$416$50 ;
-  output \port$416$51 ;
-  wire \port$416$51 ;
-  output \port$416$52 ;
-  wire \port$416$52 ;
-  output \port$416$6 ;
-  wire \port$416$6 ;
-  output \port$416$7 ;
-  wire \port$416$7 ;
-  output \port$416$8 ;
-  wire \port$416$8 ;
-  output \port$416$9 ;
-  wire \port$416$9 ;
+  output \port$417$0 ;
+  wire \port$417$0 ;
+  output \port$417$1 ;
+  wire \port$417$1 ;
+  output \port$417$10 ;
+  wire \port$417$10 ;
+  output \port$417$11 ;
+  wire \port$417$11 ;
+  output \port$417$12 ;
+  wire \port$417$12 ;
+  output \port$417$13 ;
+  wire \port$417$13 ;
+  output \port$417$14 ;
+  wire \port$417$14 ;
+  output \port$417$15 ;
+  wire \port$417$15 ;
+  output \port$417$16 ;
+  wire \port$417$16 ;
+  output \port$417$17 ;
+  wire \port$417$17 ;
+  output \port$417$18 ;
+  wire \port$417$18 ;
+  output \port$417$19 ;
+  wire \port$417$19 ;
+  output \port$417$2 ;
+  wire \port$417$2 ;
+  output \port$417$20 ;
+  wire \port$417$20 ;
+  output \port$417$21 ;
+  wire \port$417$21 ;
+  output \port$417$22 ;
+  wire \port$417$22 ;
+  output \port$417$23 ;
+  wire \port$417$23 ;
+  output \port$417$24 ;
+  wire \port$417$24 ;
+  output \port$417$25 ;
+  wire \port$417$25 ;
+  output \port$417$27 ;
+  wire \port$417$27 ;
+  output \port$417$28 ;
+  wire \port$417$28 ;
+  output \port$417$29 ;
+  wire \port$417$29 ;
+  output \port$417$3 ;
+  wire \port$417$3 ;
+  output \port$417$30 ;
+  wire \port$417$30 ;
+  output \port$417$31 ;
+  wire \port$417$31 ;
+  output \port$417$32 ;
+  wire \port$417$32 ;
+  output \port$417$33 ;
+  wire \port$417$33 ;
+  output \port$417$34 ;
+  wire \port$417$34 ;
+  output \port$417$35 ;
+  wire \port$417$35 ;
+  output \port$417$36 ;
+  wire \port$417$36 ;
+  output \port$417$37 ;
+  wire \port$417$37 ;
+  output \port$417$38 ;
+  wire \port$417$38 ;
+  output \port$417$39 ;
+  wire \port$417$39 ;
+  output \port$417$4 ;
+  wire \port$417$4 ;
+  output \port$417$40 ;
+  wire \port$417$40 ;
+  output \port$417$41 ;
+  wire \port$417$41 ;
+  output \port$417$42 ;
+  wire \port$417$42 ;
+  output \port$417$43 ;
+  wire \port$417$43 ;
+  output \port$417$44 ;
+  wire \port$417$44 ;
+  output \port$417$45 ;
+  wire \port$417$45 ;
+  output \port$417$46 ;
+  wire \port$417$46 ;
+  output \port$417$47 ;
+  wire \port$417$47 ;
+  output \port$417$48 ;
+  wire \port$417$48 ;
+  output \port$417$49 ;
+  wire \port$417$49 ;
+  output \port$417$5 ;
+  wire \port$417$5 ;
+  output \port$417$50 ;
+  wire \port$417$50 ;
+  output \port$417$51 ;
+  wire \port$417$51 ;
+  output \port$417$52 ;
+  wire \port$417$52 ;
+  output \port$417$6 ;
+  wire \port$417$6 ;
+  output \port$417$7 ;
+  wire \port$417$7 ;
+  output \port$417$8 ;
+  wire \port$417$8 ;
+  output \port$417$9 ;
+  wire \port$417$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20852,60 +20442,60 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$416$0 , \port$416$1 , \port$416
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$416$0 ),
-    .R1(\port$416$1 ),
-    .R10(\port$416$10 ),
-    .R11(\port$416$11 ),
-    .R12(\port$416$12 ),
-    .R13(\port$416$13 ),
-    .R14(\port$416$14 ),
-    .R15(\port$416$15 ),
-    .R16(\port$416$16 ),
-    .R17(\port$416$17 ),
-    .R18(\port$416$18 ),
-    .R19(\port$416$19 ),
-    .R2(\port$416$2 ),
-    .R20(\port$416$20 ),
-    .R21(\port$416$21 ),
-    .R22(\port$416$22 ),
-    .R23(\port$416$23 ),
-    .R24(\port$416$24 ),
-    .R25(\port$416$25 ),
+    .R0(\port$417$0 ),
+    .R1(\port$417$1 ),
+    .R10(\port$417$10 ),
+    .R11(\port$417$11 ),
+    .R12(\port$417$12 ),
+    .R13(\port$417$13 ),
+    .R14(\port$417$14 ),
+    .R15(\port$417$15 ),
+    .R16(\port$417$16 ),
+    .R17(\port$417$17 ),
+    .R18(\port$417$18 ),
+    .R19(\port$417$19 ),
+    .R2(\port$417$2 ),
+    .R20(\port$417$20 ),
+    .R21(\port$417$21 ),
+    .R22(\port$417$22 ),
+    .R23(\port$417$23 ),
+    .R24(\port$417$24 ),
+    .R25(\port$417$25 ),
     .R26(r[26]),
-    .R27(\port$416$27 ),
-    .R28(\port$416$28 ),
-    .R29(\port$416$29 ),
-    .R3(\port$416$3 ),
-    .R30(\port$416$30 ),
-    .R31(\port$416$31 ),
-    .R32(\port$416$32 ),
-    .R33(\port$416$33 ),
-    .R34(\port$416$34 ),
-    .R35(\port$416$35 ),
-    .R36(\port$416$36 ),
-    .R37(\port$416$37 ),
-    .R38(\port$416$38 ),
-    .R39(\port$416$39 ),
-    .R4(\port$416$4 ),
-    .R40(\port$416$40 ),
-    .R41(\port$416$41 ),
-    .R42(\port$416$42 ),
-    .R43(\port$416$43 ),
-    .R44(\port$416$44 ),
-    .R45(\port$416$45 ),
-    .R46(\port$416$46 ),
-    .R47(\port$416$47 ),
-    .R48(\port$416$48 ),
-    .R49(\port$416$49 ),
-    .R5(\port$416$5 ),
-    .R50(\port$416$50 ),
-    .R51(\port$416$51 ),
-    .R52(\port$416$52 ),
+    .R27(\port$417$27 ),
+    .R28(\port$417$28 ),
+    .R29(\port$417$29 ),
+    .R3(\port$417$3 ),
+    .R30(\port$417$30 ),
+    .R31(\port$417$31 ),
+    .R32(\port$417$32 ),
+    .R33(\port$417$33 ),
+    .R34(\port$417$34 ),
+    .R35(\port$417$35 ),
+    .R36(\port$417$36 ),
+    .R37(\port$417$37 ),
+    .R38(\port$417$38 ),
+    .R39(\port$417$39 ),
+    .R4(\port$417$4 ),
+    .R40(\port$417$40 ),
+    .R41(\port$417$41 ),
+    .R42(\port$417$42 ),
+    .R43(\port$417$43 ),
+    .R44(\port$417$44 ),
+    .R45(\port$417$45 ),
+    .R46(\port$417$46 ),
+    .R47(\port$417$47 ),
+    .R48(\port$417$48 ),
+    .R49(\port$417$49 ),
+    .R5(\port$417$5 ),
+    .R50(\port$417$50 ),
+    .R51(\port$417$51 ),
+    .R52(\port$417$52 ),
     .R53(r[53]),
-    .R6(\port$416$6 ),
-    .R7(\port$416$7 ),
-    .R8(\port$416$8 ),
-    .R9(\port$416$9 ),
+    .R6(\port$417$6 ),
+    .R7(\port$417$7 ),
+    .R8(\port$417$8 ),
+    .R9(\port$417$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21178,13 +20768,13 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$416$0 , \port$416$1 , \port$416
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$416$52 , \port$416$51 , \port$416$50 , \port$416$49 , \port$416$48 , \port$416$47 , \port$416$46 , \port$416$45 , \port$416$44 , \port$416$43 , \port$416$42 , \port$416$41 , \port$416$40 , \port$416$39 , \port$416$38 , \port$416$37 , \port$416$36 , \port$416$35 , \port$416$34 , \port$416$33 , \port$416$32 , \port$416$31 , \port$416$30 , \port$416$29 , \port$416$28 , \port$416$27 , \port$416$25 , \port$416$24 , \port$416$23 , \port$416$22 , \port$416$21 , \port$416$20 , \port$416$19 , \port$416$18 , \port$416$17 , \port$416$16 , \port$416$15 , \port$416$14 , \port$416$13 , \port$416$12 , \port$416$11 , \port$416$10 , \port$416$9 , \port$416$8 , \port$416$7 , \port$416$6 , \port$416$5 , \port$416$4 , \port$416$3 , \port$416$2 , \port$416$1 , \port$416$0  };
+  assign { r[52:27], r[25:0] } = { \port$417$52 , \port$417$51 , \port$417$50 , \port$417$49 , \port$417$48 , \port$417$47 , \port$417$46 , \port$417$45 , \port$417$44 , \port$417$43 , \port$417$42 , \port$417$41 , \port$417$40 , \port$417$39 , \port$417$38 , \port$417$37 , \port$417$36 , \port$417$35 , \port$417$34 , \port$417$33 , \port$417$32 , \port$417$31 , \port$417$30 , \port$417$29 , \port$417$28 , \port$417$27 , \port$417$25 , \port$417$24 , \port$417$23 , \port$417$22 , \port$417$21 , \port$417$20 , \port$417$19 , \port$417$18 , \port$417$17 , \port$417$16 , \port$417$15 , \port$417$14 , \port$417$13 , \port$417$12 , \port$417$11 , \port$417$10 , \port$417$9 , \port$417$8 , \port$417$7 , \port$417$6 , \port$417$5 , \port$417$4 , \port$417$3 , \port$417$2 , \port$417$1 , \port$417$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_0 (rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , \port$421$16 , \port$421$17 , \port$421$18 , \port$421$19 
-, \port$421$20 , \port$421$21 , \port$421$22 , \port$421$23 , \port$421$24 , \port$421$25 , \port$421$27 , \port$421$28 , \port$421$29 , \port$421$30 , \port$421$31 , \port$421$32 , \port$421$33 , \port$421$34 , \port$421$35 , \port$421$36 , \port$421$37 , \port$421$38 , \port$421$39 , \port$421$40 , \port$421$41 
-, \port$421$42 , \port$421$43 , \port$421$44 , \port$421$45 , \port$421$46 , \port$421$47 , \port$421$48 , \port$421$49 , \port$421$50 , \port$421$51 , \port$421$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_1_0 (rst, \port$422$0 , \port$422$1 , \port$422$2 , \port$422$3 , \port$422$4 , \port$422$5 , \port$422$6 , \port$422$7 , \port$422$8 , \port$422$9 , \port$422$10 , \port$422$11 , \port$422$12 , \port$422$13 , \port$422$14 , \port$422$15 , \port$422$16 , \port$422$17 , \port$422$18 , \port$422$19 
+, \port$422$20 , \port$422$21 , \port$422$22 , \port$422$23 , \port$422$24 , \port$422$25 , \port$422$27 , \port$422$28 , \port$422$29 , \port$422$30 , \port$422$31 , \port$422$32 , \port$422$33 , \port$422$34 , \port$422$35 , \port$422$36 , \port$422$37 , \port$422$38 , \port$422$39 , \port$422$40 , \port$422$41 
+, \port$422$42 , \port$422$43 , \port$422$44 , \port$422$45 , \port$422$46 , \port$422$47 , \port$422$48 , \port$422$49 , \port$422$50 , \port$422$51 , \port$422$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21192,110 +20782,110 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$421$0 , \port$421$1 , \port$421
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$421$0 ;
-  wire \port$421$0 ;
-  output \port$421$1 ;
-  wire \port$421$1 ;
-  output \port$421$10 ;
-  wire \port$421$10 ;
-  output \port$421$11 ;
-  wire \port$421$11 ;
-  output \port$421$12 ;
-  wire \port$421$12 ;
-  output \port$421$13 ;
-  wire \port$421$13 ;
-  output \port$421$14 ;
-  wire \port$421$14 ;
-  output \port$421$15 ;
-  wire \port$421$15 ;
-  output \port$421$16 ;
-  wire \port$421$16 ;
-  output \port$421$17 ;
-  wire \port$421$17 ;
-  output \port$421$18 ;
-  wire \port$421$18 ;
-  output \port$421$19 ;
-  wire \port$421$19 ;
-  output \port$421$2 ;
-  wire \port$421$2 ;
-  output \port$421$20 ;
-  wire \port$421$20 ;
-  output \port$421$21 ;
-  wire \port$421$21 ;
-  output \port$421$22 ;
-  wire \port$421$22 ;
-  output \port$421$23 ;
-  wire \port$421$23 ;
-  output \port$421$24 ;
-  wire \port$421$24 ;
-  output \port$421$25 ;
-  wire \port$421$25 ;
-  output \port$421$27 ;
-  wire \port$421$27 ;
-  output \port$421$28 ;
-  wire \port$421$28 ;
-  output \port$421$29 ;
-  wire \port$421$29 ;
-  output \port$421$3 ;
-  wire \port$421$3 ;
-  output \port$421$30 ;
-  wire \port$421$30 ;
-  output \port$421$31 ;
-  wire \port$421$31 ;
-  output \port$421$32 ;
-  wire \port$421$32 ;
-  output \port$421$33 ;
-  wire \port$421$33 ;
-  output \port$421$34 ;
-  wire \port$421$34 ;
-  output \port$421$35 ;
-  wire \port$421$35 ;
-  output \port$421$36 ;
-  wire \port$421$36 ;
-  output \port$421$37 ;
-  wire \port$421$37 ;
-  output \port$421$38 ;
-  wire \port$421$38 ;
-  output \port$421$39 ;
-  wire \port$421$39 ;
-  output \port$421$4 ;
-  wire \port$421$4 ;
-  output \port$421$40 ;
-  wire \port$421$40 ;
-  output \port$421$41 ;
-  wire \port$421$41 ;
-  output \port$421$42 ;
-  wire \port$421$42 ;
-  output \port$421$43 ;
-  wire \port$421$43 ;
-  output \port$421$44 ;
-  wire \port$421$44 ;
-  output \port$421$45 ;
-  wire \port$421$45 ;
-  output \port$421$46 ;
-  wire \port$421$46 ;
-  output \port$421$47 ;
-  wire \port$421$47 ;
-  output \port$421$48 ;
-  wire \port$421$48 ;
-  output \port$421$49 ;
-  wire \port$421$49 ;
-  output \port$421$5 ;
-  wire \port$421$5 ;
-  output \port$421$50 ;
-  wire \port$421$50 ;
-  output \port$421$51 ;
-  wire \port$421$51 ;
-  output \port$421$52 ;
-  wire \port$421$52 ;
-  output \port$421$6 ;
-  wire \port$421$6 ;
-  output \port$421$7 ;
-  wire \port$421$7 ;
-  output \port$421$8 ;
-  wire \port$421$8 ;
-  output \port$421$9 ;
-  wire \port$421$9 ;
+  output \port$422$0 ;
+  wire \port$422$0 ;
+  output \port$422$1 ;
+  wire \port$422$1 ;
+  output \port$422$10 ;
+  wire \port$422$10 ;
+  output \port$422$11 ;
+  wire \port$422$11 ;
+  output \port$422$12 ;
+  wire \port$422$12 ;
+  output \port$422$13 ;
+  wire \port$422$13 ;
+  output \port$422$14 ;
+  wire \port$422$14 ;
+  output \port$422$15 ;
+  wire \port$422$15 ;
+  output \port$422$16 ;
+  wire \port$422$16 ;
+  output \port$422$17 ;
+  wire \port$422$17 ;
+  output \port$422$18 ;
+  wire \port$422$18 ;
+  output \port$422$19 ;
+  wire \port$422$19 ;
+  output \port$422$2 ;
+  wire \port$422$2 ;
+  output \port$422$20 ;
+  wire \port$422$20 ;
+  output \port$422$21 ;
+  wire \port$422$21 ;
+  output \port$422$22 ;
+  wire \port$422$22 ;
+  output \port$422$23 ;
+  wire \port$422$23 ;
+  output \port$422$24 ;
+  wire \port$422$24 ;
+  output \port$422$25 ;
+  wire \port$422$25 ;
+  output \port$422$27 ;
+  wire \port$422$27 ;
+  output \port$422$28 ;
+  wire \port$422$28 ;
+  output \port$422$29 ;
+  wire \port$422$29 ;
+  output \port$422$3 ;
+  wire \port$422$3 ;
+  output \port$422$30 ;
+  wire \port$422$30 ;
+  output \port$422$31 ;
+  wire \port$422$31 ;
+  output \port$422$32 ;
+  wire \port$422$32 ;
+  output \port$422$33 ;
+  wire \port$422$33 ;
+  output \port$422$34 ;
+  wire \port$422$34 ;
+  output \port$422$35 ;
+  wire \port$422$35 ;
+  output \port$422$36 ;
+  wire \port$422$36 ;
+  output \port$422$37 ;
+  wire \port$422$37 ;
+  output \port$422$38 ;
+  wire \port$422$38 ;
+  output \port$422$39 ;
+  wire \port$422$39 ;
+  output \port$422$4 ;
+  wire \port$422$4 ;
+  output \port$422$40 ;
+  wire \port$422$40 ;
+  output \port$422$41 ;
+  wire \port$422$41 ;
+  output \port$422$42 ;
+  wire \port$422$42 ;
+  output \port$422$43 ;
+  wire \port$422$43 ;
+  output \port$422$44 ;
+  wire \port$422$44 ;
+  output \port$422$45 ;
+  wire \port$422$45 ;
+  output \port$422$46 ;
+  wire \port$422$46 ;
+  output \port$422$47 ;
+  wire \port$422$47 ;
+  output \port$422$48 ;
+  wire \port$422$48 ;
+  output \port$422$49 ;
+  wire \port$422$49 ;
+  output \port$422$5 ;
+  wire \port$422$5 ;
+  output \port$422$50 ;
+  wire \port$422$50 ;
+  output \port$422$51 ;
+  wire \port$422$51 ;
+  output \port$422$52 ;
+  wire \port$422$52 ;
+  output \port$422$6 ;
+  wire \port$422$6 ;
+  output \port$422$7 ;
+  wire \port$422$7 ;
+  output \port$422$8 ;
+  wire \port$422$8 ;
+  output \port$422$9 ;
+  wire \port$422$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -21492,60 +21082,60 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$421$0 , \port$421$1 , \port$421
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$421$0 ),
-    .R1(\port$421$1 ),
-    .R10(\port$421$10 ),
-    .R11(\port$421$11 ),
-    .R12(\port$421$12 ),
-    .R13(\port$421$13 ),
-    .R14(\port$421$14 ),
-    .R15(\port$421$15 ),
-    .R16(\port$421$16 ),
-    .R17(\port$421$17 ),
-    .R18(\port$421$18 ),
-    .R19(\port$421$19 ),
-    .R2(\port$421$2 ),
-    .R20(\port$421$20 ),
-    .R21(\port$421$21 ),
-    .R22(\port$421$22 ),
-    .R23(\port$421$23 ),
-    .R24(\port$421$24 ),
-    .R25(\port$421$25 ),
+    .R0(\port$422$0 ),
+    .R1(\port$422$1 ),
+    .R10(\port$422$10 ),
+    .R11(\port$422$11 ),
+    .R12(\port$422$12 ),
+    .R13(\port$422$13 ),
+    .R14(\port$422$14 ),
+    .R15(\port$422$15 ),
+    .R16(\port$422$16 ),
+    .R17(\port$422$17 ),
+    .R18(\port$422$18 ),
+    .R19(\port$422$19 ),
+    .R2(\port$422$2 ),
+    .R20(\port$422$20 ),
+    .R21(\port$422$21 ),
+    .R22(\port$422$22 ),
+    .R23(\port$422$23 ),
+    .R24(\port$422$24 ),
+    .R25(\port$422$25 ),
     .R26(r[26]),
-    .R27(\port$421$27 ),
-    .R28(\port$421$28 ),
-    .R29(\port$421$29 ),
-    .R3(\port$421$3 ),
-    .R30(\port$421$30 ),
-    .R31(\port$421$31 ),
-    .R32(\port$421$32 ),
-    .R33(\port$421$33 ),
-    .R34(\port$421$34 ),
-    .R35(\port$421$35 ),
-    .R36(\port$421$36 ),
-    .R37(\port$421$37 ),
-    .R38(\port$421$38 ),
-    .R39(\port$421$39 ),
-    .R4(\port$421$4 ),
-    .R40(\port$421$40 ),
-    .R41(\port$421$41 ),
-    .R42(\port$421$42 ),
-    .R43(\port$421$43 ),
-    .R44(\port$421$44 ),
-    .R45(\port$421$45 ),
-    .R46(\port$421$46 ),
-    .R47(\port$421$47 ),
-    .R48(\port$421$48 ),
-    .R49(\port$421$49 ),
-    .R5(\port$421$5 ),
-    .R50(\port$421$50 ),
-    .R51(\port$421$51 ),
-    .R52(\port$421$52 ),
+    .R27(\port$422$27 ),
+    .R28(\port$422$28 ),
+    .R29(\port$422$29 ),
+    .R3(\port$422$3 ),
+    .R30(\port$422$30 ),
+    .R31(\port$422$31 ),
+    .R32(\port$422$32 ),
+    .R33(\port$422$33 ),
+    .R34(\port$422$34 ),
+    .R35(\port$422$35 ),
+    .R36(\port$422$36 ),
+    .R37(\port$422$37 ),
+    .R38(\port$422$38 ),
+    .R39(\port$422$39 ),
+    .R4(\port$422$4 ),
+    .R40(\port$422$40 ),
+    .R41(\port$422$41 ),
+    .R42(\port$422$42 ),
+    .R43(\port$422$43 ),
+    .R44(\port$422$44 ),
+    .R45(\port$422$45 ),
+    .R46(\port$422$46 ),
+    .R47(\port$422$47 ),
+    .R48(\port$422$48 ),
+    .R49(\port$422$49 ),
+    .R5(\port$422$5 ),
+    .R50(\port$422$50 ),
+    .R51(\port$422$51 ),
+    .R52(\port$422$52 ),
     .R53(r[53]),
-    .R6(\port$421$6 ),
-    .R7(\port$421$7 ),
-    .R8(\port$421$8 ),
-    .R9(\port$421$9 ),
+    .R6(\port$422$6 ),
+    .R7(\port$422$7 ),
+    .R8(\port$422$8 ),
+    .R9(\port$422$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21818,13 +21408,13 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$421$0 , \port$421$1 , \port$421
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$421$52 , \port$421$51 , \port$421$50 , \port$421$49 , \port$421$48 , \port$421$47 , \port$421$46 , \port$421$45 , \port$421$44 , \port$421$43 , \port$421$42 , \port$421$41 , \port$421$40 , \port$421$39 , \port$421$38 , \port$421$37 , \port$421$36 , \port$421$35 , \port$421$34 , \port$421$33 , \port$421$32 , \port$421$31 , \port$421$30 , \port$421$29 , \port$421$28 , \port$421$27 , \port$421$25 , \port$421$24 , \port$421$23 , \port$421$22 , \port$421$21 , \port$421$20 , \port$421$19 , \port$421$18 , \port$421$17 , \port$421$16 , \port$421$15 , \port$421$14 , \port$421$13 , \port$421$12 , \port$421$11 , \port$421$10 , \port$421$9 , \port$421$8 , \port$421$7 , \port$421$6 , \port$421$5 , \port$421$4 , \port$421$3 , \port$421$2 , \port$421$1 , \port$421$0  };
+  assign { r[52:27], r[25:0] } = { \port$422$52 , \port$422$51 , \port$422$50 , \port$422$49 , \port$422$48 , \port$422$47 , \port$422$46 , \port$422$45 , \port$422$44 , \port$422$43 , \port$422$42 , \port$422$41 , \port$422$40 , \port$422$39 , \port$422$38 , \port$422$37 , \port$422$36 , \port$422$35 , \port$422$34 , \port$422$33 , \port$422$32 , \port$422$31 , \port$422$30 , \port$422$29 , \port$422$28 , \port$422$27 , \port$422$25 , \port$422$24 , \port$422$23 , \port$422$22 , \port$422$21 , \port$422$20 , \port$422$19 , \port$422$18 , \port$422$17 , \port$422$16 , \port$422$15 , \port$422$14 , \port$422$13 , \port$422$12 , \port$422$11 , \port$422$10 , \port$422$9 , \port$422$8 , \port$422$7 , \port$422$6 , \port$422$5 , \port$422$4 , \port$422$3 , \port$422$2 , \port$422$1 , \port$422$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_1 (rst, \port$426$0 , \port$426$1 , \port$426$2 , \port$426$3 , \port$426$4 , \port$426$5 , \port$426$6 , \port$426$7 , \port$426$8 , \port$426$9 , \port$426$10 , \port$426$11 , \port$426$12 , \port$426$13 , \port$426$14 , \port$426$15 , \port$426$16 , \port$426$17 , \port$426$18 , \port$426$19 
-, \port$426$20 , \port$426$21 , \port$426$22 , \port$426$23 , \port$426$24 , \port$426$25 , \port$426$27 , \port$426$28 , \port$426$29 , \port$426$30 , \port$426$31 , \port$426$32 , \port$426$33 , \port$426$34 , \port$426$35 , \port$426$36 , \port$426$37 , \port$426$38 , \port$426$39 , \port$426$40 , \port$426$41 
-, \port$426$42 , \port$426$43 , \port$426$44 , \port$426$45 , \port$426$46 , \port$426$47 , \port$426$48 , \port$426$49 , \port$426$50 , \port$426$51 , \port$426$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_1 (rst, \port$427$0 , \port$427$1 , \port$427$2 , \port$427$3 , \port$427$4 , \port$427$5 , \port$427$6 , \port$427$7 , \port$427$8 , \port$427$9 , \port$427$10 , \port$427$11 , \port$427$12 , \port$427$13 , \port$427$14 , \port$427$15 , \port$427$16 , \port$427$17 , \port$427$18 , \port$427$19 
+, \port$427$20 , \port$427$21 , \port$427$22 , \port$427$23 , \port$427$24 , \port$427$25 , \port$427$27 , \port$427$28 , \port$427$29 , \port$427$30 , \port$427$31 , \port$427$32 , \port$427$33 , \port$427$34 , \port$427$35 , \port$427$36 , \port$427$37 , \port$427$38 , \port$427$39 , \port$427$40 , \port$427$41 
+, \port$427$42 , \port$427$43 , \port$427$44 , \port$427$45 , \port$427$46 , \port$427$47 , \port$427$48 , \port$427$49 , \port$427$50 , \port$427$51 , \port$427$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21832,110 +21422,110 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$426$0 , \port$426$1 , \port$426
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$426$0 ;
-  wire \port$426$0 ;
-  output \port$426$1 ;
-  wire \port$426$1 ;
-  output \port$426$10 ;
-  wire \port$426$10 ;
-  output \port$426$11 ;
-  wire \port$426$11 ;
-  output \port$426$12 ;
-  wire \port$426$12 ;
-  output \port$426$13 ;
-  wire \port$426$13 ;
-  output \port$426$14 ;
-  wire \port$426$14 ;
-  output \port$426$15 ;
-  wire \port$426$15 ;
-  output \port$426$16 ;
-  wire \port$426$16 ;
-  output \port$426$17 ;
-  wire \port$426$17 ;
-  output \port$426$18 ;
-  wire \port$426$18 ;
-  output \port$426$19 ;
-  wire \port$426$19 ;
-  output \port$426$2 ;
-  wire \port$426$2 ;
-  output \port$426$20 ;
-  wire \port$426$20 ;
-  output \port$426$21 ;
-  wire \port$426$21 ;
-  output \port$426$22 ;
-  wire \port$426$22 ;
-  output \port$426$23 ;
-  wire \port$426$23 ;
-  output \port$426$24 ;
-  wire \port$426$24 ;
-  output \port$426$25 ;
-  wire \port$426$25 ;
-  output \port$426$27 ;
-  wire \port$426$27 ;
-  output \port$426$28 ;
-  wire \port$426$28 ;
-  output \port$426$29 ;
-  wire \port$426$29 ;
-  output \port$426$3 ;
-  wire \port$426$3 ;
-  output \port$426$30 ;
-  wire \port$426$30 ;
-  output \port$426$31 ;
-  wire \port$426$31 ;
-  output \port$426$32 ;
-  wire \port$426$32 ;
-  output \port$426$33 ;
-  wire \port$426$33 ;
-  output \port$426$34 ;
-  wire \port$426$34 ;
-  output \port$426$35 ;
-  wire \port$426$35 ;
-  output \port$426$36 ;
-  wire \port$426$36 ;
-  output \port$426$37 ;
-  wire \port$426$37 ;
-  output \port$426$38 ;
-  wire \port$426$38 ;
-  output \port$426$39 ;
-  wire \port$426$39 ;
-  output \port$426$4 ;
-  wire \port$426$4 ;
-  output \port$426$40 ;
-  wire \port$426$40 ;
-  output \port$426$41 ;
-  wire \port$426$41 ;
-  output \port$426$42 ;
-  wire \port$426$42 ;
-  output \port$426$43 ;
-  wire \port$426$43 ;
-  output \port$426$44 ;
-  wire \port$426$44 ;
-  output \port$426$45 ;
-  wire \port$426$45 ;
-  output \port$426$46 ;
-  wire \port$426$46 ;
-  output \port$426$47 ;
-  wire \port$426$47 ;
-  output \port$426$48 ;
-  wire \port$426$48 ;
-  output \port$426$49 ;
-  wire \port$426$49 ;
-  output \port$426$5 ;
-  wire \port$426$5 ;
-  output \port$426$50 ;
-  wire \port$426$50 ;
-  output \port$426$51 ;
-  wire \port$426$51 ;
-  output \port$426$52 ;
-  wire \port$426$52 ;
-  output \port$426$6 ;
-  wire \port$426$6 ;
-  output \port$426$7 ;
-  wire \port$426$7 ;
-  output \port$426$8 ;
-  wire \port$426$8 ;
-  output \port$426$9 ;
-  wire \port$426$9 ;
+  output \port$427$0 ;
+  wire \port$427$0 ;
+  output \port$427$1 ;
+  wire \port$427$1 ;
+  output \port$427$10 ;
+  wire \port$427$10 ;
+  output \port$427$11 ;
+  wire \port$427$11 ;
+  output \port$427$12 ;
+  wire \port$427$12 ;
+  output \port$427$13 ;
+  wire \port$427$13 ;
+  output \port$427$14 ;
+  wire \port$427$14 ;
+  output \port$427$15 ;
+  wire \port$427$15 ;
+  output \port$427$16 ;
+  wire \port$427$16 ;
+  output \port$427$17 ;
+  wire \port$427$17 ;
+  output \port$427$18 ;
+  wire \port$427$18 ;
+  output \port$427$19 ;
+  wire \port$427$19 ;
+  output \port$427$2 ;
+  wire \port$427$2 ;
+  output \port$427$20 ;
+  wire \port$427$20 ;
+  output \port$427$21 ;
+  wire \port$427$21 ;
+  output \port$427$22 ;
+  wire \port$427$22 ;
+  output \port$427$23 ;
+  wire \port$427$23 ;
+  output \port$427$24 ;
+  wire \port$427$24 ;
+  output \port$427$25 ;
+  wire \port$427$25 ;
+  output \port$427$27 ;
+  wire \port$427$27 ;
+  output \port$427$28 ;
+  wire \port$427$28 ;
+  output \port$427$29 ;
+  wire \port$427$29 ;
+  output \port$427$3 ;
+  wire \port$427$3 ;
+  output \port$427$30 ;
+  wire \port$427$30 ;
+  output \port$427$31 ;
+  wire \port$427$31 ;
+  output \port$427$32 ;
+  wire \port$427$32 ;
+  output \port$427$33 ;
+  wire \port$427$33 ;
+  output \port$427$34 ;
+  wire \port$427$34 ;
+  output \port$427$35 ;
+  wire \port$427$35 ;
+  output \port$427$36 ;
+  wire \port$427$36 ;
+  output \port$427$37 ;
+  wire \port$427$37 ;
+  output \port$427$38 ;
+  wire \port$427$38 ;
+  output \port$427$39 ;
+  wire \port$427$39 ;
+  output \port$427$4 ;
+  wire \port$427$4 ;
+  output \port$427$40 ;
+  wire \port$427$40 ;
+  output \port$427$41 ;
+  wire \port$427$41 ;
+  output \port$427$42 ;
+  wire \port$427$42 ;
+  output \port$427$43 ;
+  wire \port$427$43 ;
+  output \port$427$44 ;
+  wire \port$427$44 ;
+  output \port$427$45 ;
+  wire \port$427$45 ;
+  output \port$427$46 ;
+  wire \port$427$46 ;
+  output \port$427$47 ;
+  wire \port$427$47 ;
+  output \port$427$48 ;
+  wire \port$427$48 ;
+  output \port$427$49 ;
+  wire \port$427$49 ;
+  output \port$427$5 ;
+  wire \port$427$5 ;
+  output \port$427$50 ;
+  wire \port$427$50 ;
+  output \port$427$51 ;
+  wire \port$427$51 ;
+  output \port$427$52 ;
+  wire \port$427$52 ;
+  output \port$427$6 ;
+  wire \port$427$6 ;
+  output \port$427$7 ;
+  wire \port$427$7 ;
+  output \port$427$8 ;
+  wire \port$427$8 ;
+  output \port$427$9 ;
+  wire \port$427$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22132,60 +21722,60 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$426$0 , \port$426$1 , \port$426
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$426$0 ),
-    .R1(\port$426$1 ),
-    .R10(\port$426$10 ),
-    .R11(\port$426$11 ),
-    .R12(\port$426$12 ),
-    .R13(\port$426$13 ),
-    .R14(\port$426$14 ),
-    .R15(\port$426$15 ),
-    .R16(\port$426$16 ),
-    .R17(\port$426$17 ),
-    .R18(\port$426$18 ),
-    .R19(\port$426$19 ),
-    .R2(\port$426$2 ),
-    .R20(\port$426$20 ),
-    .R21(\port$426$21 ),
-    .R22(\port$426$22 ),
-    .R23(\port$426$23 ),
-    .R24(\port$426$24 ),
-    .R25(\port$426$25 ),
+    .R0(\port$427$0 ),
+    .R1(\port$427$1 ),
+    .R10(\port$427$10 ),
+    .R11(\port$427$11 ),
+    .R12(\port$427$12 ),
+    .R13(\port$427$13 ),
+    .R14(\port$427$14 ),
+    .R15(\port$427$15 ),
+    .R16(\port$427$16 ),
+    .R17(\port$427$17 ),
+    .R18(\port$427$18 ),
+    .R19(\port$427$19 ),
+    .R2(\port$427$2 ),
+    .R20(\port$427$20 ),
+    .R21(\port$427$21 ),
+    .R22(\port$427$22 ),
+    .R23(\port$427$23 ),
+    .R24(\port$427$24 ),
+    .R25(\port$427$25 ),
     .R26(r[26]),
-    .R27(\port$426$27 ),
-    .R28(\port$426$28 ),
-    .R29(\port$426$29 ),
-    .R3(\port$426$3 ),
-    .R30(\port$426$30 ),
-    .R31(\port$426$31 ),
-    .R32(\port$426$32 ),
-    .R33(\port$426$33 ),
-    .R34(\port$426$34 ),
-    .R35(\port$426$35 ),
-    .R36(\port$426$36 ),
-    .R37(\port$426$37 ),
-    .R38(\port$426$38 ),
-    .R39(\port$426$39 ),
-    .R4(\port$426$4 ),
-    .R40(\port$426$40 ),
-    .R41(\port$426$41 ),
-    .R42(\port$426$42 ),
-    .R43(\port$426$43 ),
-    .R44(\port$426$44 ),
-    .R45(\port$426$45 ),
-    .R46(\port$426$46 ),
-    .R47(\port$426$47 ),
-    .R48(\port$426$48 ),
-    .R49(\port$426$49 ),
-    .R5(\port$426$5 ),
-    .R50(\port$426$50 ),
-    .R51(\port$426$51 ),
-    .R52(\port$426$52 ),
+    .R27(\port$427$27 ),
+    .R28(\port$427$28 ),
+    .R29(\port$427$29 ),
+    .R3(\port$427$3 ),
+    .R30(\port$427$30 ),
+    .R31(\port$427$31 ),
+    .R32(\port$427$32 ),
+    .R33(\port$427$33 ),
+    .R34(\port$427$34 ),
+    .R35(\port$427$35 ),
+    .R36(\port$427$36 ),
+    .R37(\port$427$37 ),
+    .R38(\port$427$38 ),
+    .R39(\port$427$39 ),
+    .R4(\port$427$4 ),
+    .R40(\port$427$40 ),
+    .R41(\port$427$41 ),
+    .R42(\port$427$42 ),
+    .R43(\port$427$43 ),
+    .R44(\port$427$44 ),
+    .R45(\port$427$45 ),
+    .R46(\port$427$46 ),
+    .R47(\port$427$47 ),
+    .R48(\port$427$48 ),
+    .R49(\port$427$49 ),
+    .R5(\port$427$5 ),
+    .R50(\port$427$50 ),
+    .R51(\port$427$51 ),
+    .R52(\port$427$52 ),
     .R53(r[53]),
-    .R6(\port$426$6 ),
-    .R7(\port$426$7 ),
-    .R8(\port$426$8 ),
-    .R9(\port$426$9 ),
+    .R6(\port$427$6 ),
+    .R7(\port$427$7 ),
+    .R8(\port$427$8 ),
+    .R9(\port$427$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -22458,13 +22048,13 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$426$0 , \port$426$1 , \port$426
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$426$52 , \port$426$51 , \port$426$50 , \port$426$49 , \port$426$48 , \port$426$47 , \port$426$46 , \port$426$45 , \port$426$44 , \port$426$43 , \port$426$42 , \port$426$41 , \port$426$40 , \port$426$39 , \port$426$38 , \port$426$37 , \port$426$36 , \port$426$35 , \port$426$34 , \port$426$33 , \port$426$32 , \port$426$31 , \port$426$30 , \port$426$29 , \port$426$28 , \port$426$27 , \port$426$25 , \port$426$24 , \port$426$23 , \port$426$22 , \port$426$21 , \port$426$20 , \port$426$19 , \port$426$18 , \port$426$17 , \port$426$16 , \port$426$15 , \port$426$14 , \port$426$13 , \port$426$12 , \port$426$11 , \port$426$10 , \port$426$9 , \port$426$8 , \port$426$7 , \port$426$6 , \port$426$5 , \port$426$4 , \port$426$3 , \port$426$2 , \port$426$1 , \port$426$0  };
+  assign { r[52:27], r[25:0] } = { \port$427$52 , \port$427$51 , \port$427$50 , \port$427$49 , \port$427$48 , \port$427$47 , \port$427$46 , \port$427$45 , \port$427$44 , \port$427$43 , \port$427$42 , \port$427$41 , \port$427$40 , \port$427$39 , \port$427$38 , \port$427$37 , \port$427$36 , \port$427$35 , \port$427$34 , \port$427$33 , \port$427$32 , \port$427$31 , \port$427$30 , \port$427$29 , \port$427$28 , \port$427$27 , \port$427$25 , \port$427$24 , \port$427$23 , \port$427$22 , \port$427$21 , \port$427$20 , \port$427$19 , \port$427$18 , \port$427$17 , \port$427$16 , \port$427$15 , \port$427$14 , \port$427$13 , \port$427$12 , \port$427$11 , \port$427$10 , \port$427$9 , \port$427$8 , \port$427$7 , \port$427$6 , \port$427$5 , \port$427$4 , \port$427$3 , \port$427$2 , \port$427$1 , \port$427$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_2 (rst, \port$431$0 , \port$431$1 , \port$431$2 , \port$431$3 , \port$431$4 , \port$431$5 , \port$431$6 , \port$431$7 , \port$431$8 , \port$431$9 , \port$431$10 , \port$431$11 , \port$431$12 , \port$431$13 , \port$431$14 , \port$431$15 , \port$431$16 , \port$431$17 , \port$431$18 , \port$431$19 
-, \port$431$20 , \port$431$21 , \port$431$22 , \port$431$23 , \port$431$24 , \port$431$25 , \port$431$27 , \port$431$28 , \port$431$29 , \port$431$30 , \port$431$31 , \port$431$32 , \port$431$33 , \port$431$34 , \port$431$35 , \port$431$36 , \port$431$37 , \port$431$38 , \port$431$39 , \port$431$40 , \port$431$41 
-, \port$431$42 , \port$431$43 , \port$431$44 , \port$431$45 , \port$431$46 , \port$431$47 , \port$431$48 , \port$431$49 , \port$431$50 , \port$431$51 , \port$431$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_2 (rst, \port$432$0 , \port$432$1 , \port$432$2 , \port$432$3 , \port$432$4 , \port$432$5 , \port$432$6 , \port$432$7 , \port$432$8 , \port$432$9 , \port$432$10 , \port$432$11 , \port$432$12 , \port$432$13 , \port$432$14 , \port$432$15 , \port$432$16 , \port$432$17 , \port$432$18 , \port$432$19 
+, \port$432$20 , \port$432$21 , \port$432$22 , \port$432$23 , \port$432$24 , \port$432$25 , \port$432$27 , \port$432$28 , \port$432$29 , \port$432$30 , \port$432$31 , \port$432$32 , \port$432$33 , \port$432$34 , \port$432$35 , \port$432$36 , \port$432$37 , \port$432$38 , \port$432$39 , \port$432$40 , \port$432$41 
+, \port$432$42 , \port$432$43 , \port$432$44 , \port$432$45 , \port$432$46 , \port$432$47 , \port$432$48 , \port$432$49 , \port$432$50 , \port$432$51 , \port$432$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22472,110 +22062,110 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$431$0 , \port$431$1 , \port$431
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$431$0 ;
-  wire \port$431$0 ;
-  output \port$431$1 ;
-  wire \port$431$1 ;
-  output \port$431$10 ;
-  wire \port$431$10 ;
-  output \port$431$11 ;
-  wire \port$431$11 ;
-  output \port$431$12 ;
-  wire \port$431$12 ;
-  output \port$431$13 ;
-  wire \port$431$13 ;
-  output \port$431$14 ;
-  wire \port$431$14 ;
-  output \port$431$15 ;
-  wire \port$431$15 ;
-  output \port$431$16 ;
-  wire \port$431$16 ;
-  output \port$431$17 ;
-  wire \port$431$17 ;
-  output \port$431$18 ;
-  wire \port$431$18 ;
-  output \port$431$19 ;
-  wire \port$431$19 ;
-  output \port$431$2 ;
-  wire \port$431$2 ;
-  output \port$431$20 ;
-  wire \port$431$20 ;
-  output \port$431$21 ;
-  wire \port$431$21 ;
-  output \port$431$22 ;
-  wire \port$431$22 ;
-  output \port$431$23 ;
-  wire \port$431$23 ;
-  output \port$431$24 ;
-  wire \port$431$24 ;
-  output \port$431$25 ;
-  wire \port$431$25 ;
-  output \port$431$27 ;
-  wire \port$431$27 ;
-  output \port$431$28 ;
-  wire \port$431$28 ;
-  output \port$431$29 ;
-  wire \port$431$29 ;
-  output \port$431$3 ;
-  wire \port$431$3 ;
-  output \port$431$30 ;
-  wire \port$431$30 ;
-  output \port$431$31 ;
-  wire \port$431$31 ;
-  output \port$431$32 ;
-  wire \port$431$32 ;
-  output \port$431$33 ;
-  wire \port$431$33 ;
-  output \port$431$34 ;
-  wire \port$431$34 ;
-  output \port$431$35 ;
-  wire \port$431$35 ;
-  output \port$431$36 ;
-  wire \port$431$36 ;
-  output \port$431$37 ;
-  wire \port$431$37 ;
-  output \port$431$38 ;
-  wire \port$431$38 ;
-  output \port$431$39 ;
-  wire \port$431$39 ;
-  output \port$431$4 ;
-  wire \port$431$4 ;
-  output \port$431$40 ;
-  wire \port$431$40 ;
-  output \port$431$41 ;
-  wire \port$431$41 ;
-  output \port$431$42 ;
-  wire \port$431$42 ;
-  output \port$431$43 ;
-  wire \port$431$43 ;
-  output \port$431$44 ;
-  wire \port$431$44 ;
-  output \port$431$45 ;
-  wire \port$431$45 ;
-  output \port$431$46 ;
-  wire \port$431$46 ;
-  output \port$431$47 ;
-  wire \port$431$47 ;
-  output \port$431$48 ;
-  wire \port$431$48 ;
-  output \port$431$49 ;
-  wire \port$431$49 ;
-  output \port$431$5 ;
-  wire \port$431$5 ;
-  output \port$431$50 ;
-  wire \port$431$50 ;
-  output \port$431$51 ;
-  wire \port$431$51 ;
-  output \port$431$52 ;
-  wire \port$431$52 ;
-  output \port$431$6 ;
-  wire \port$431$6 ;
-  output \port$431$7 ;
-  wire \port$431$7 ;
-  output \port$431$8 ;
-  wire \port$431$8 ;
-  output \port$431$9 ;
-  wire \port$431$9 ;
+  output \port$432$0 ;
+  wire \port$432$0 ;
+  output \port$432$1 ;
+  wire \port$432$1 ;
+  output \port$432$10 ;
+  wire \port$432$10 ;
+  output \port$432$11 ;
+  wire \port$432$11 ;
+  output \port$432$12 ;
+  wire \port$432$12 ;
+  output \port$432$13 ;
+  wire \port$432$13 ;
+  output \port$432$14 ;
+  wire \port$432$14 ;
+  output \port$432$15 ;
+  wire \port$432$15 ;
+  output \port$432$16 ;
+  wire \port$432$16 ;
+  output \port$432$17 ;
+  wire \port$432$17 ;
+  output \port$432$18 ;
+  wire \port$432$18 ;
+  output \port$432$19 ;
+  wire \port$432$19 ;
+  output \port$432$2 ;
+  wire \port$432$2 ;
+  output \port$432$20 ;
+  wire \port$432$20 ;
+  output \port$432$21 ;
+  wire \port$432$21 ;
+  output \port$432$22 ;
+  wire \port$432$22 ;
+  output \port$432$23 ;
+  wire \port$432$23 ;
+  output \port$432$24 ;
+  wire \port$432$24 ;
+  output \port$432$25 ;
+  wire \port$432$25 ;
+  output \port$432$27 ;
+  wire \port$432$27 ;
+  output \port$432$28 ;
+  wire \port$432$28 ;
+  output \port$432$29 ;
+  wire \port$432$29 ;
+  output \port$432$3 ;
+  wire \port$432$3 ;
+  output \port$432$30 ;
+  wire \port$432$30 ;
+  output \port$432$31 ;
+  wire \port$432$31 ;
+  output \port$432$32 ;
+  wire \port$432$32 ;
+  output \port$432$33 ;
+  wire \port$432$33 ;
+  output \port$432$34 ;
+  wire \port$432$34 ;
+  output \port$432$35 ;
+  wire \port$432$35 ;
+  output \port$432$36 ;
+  wire \port$432$36 ;
+  output \port$432$37 ;
+  wire \port$432$37 ;
+  output \port$432$38 ;
+  wire \port$432$38 ;
+  output \port$432$39 ;
+  wire \port$432$39 ;
+  output \port$432$4 ;
+  wire \port$432$4 ;
+  output \port$432$40 ;
+  wire \port$432$40 ;
+  output \port$432$41 ;
+  wire \port$432$41 ;
+  output \port$432$42 ;
+  wire \port$432$42 ;
+  output \port$432$43 ;
+  wire \port$432$43 ;
+  output \port$432$44 ;
+  wire \port$432$44 ;
+  output \port$432$45 ;
+  wire \port$432$45 ;
+  output \port$432$46 ;
+  wire \port$432$46 ;
+  output \port$432$47 ;
+  wire \port$432$47 ;
+  output \port$432$48 ;
+  wire \port$432$48 ;
+  output \port$432$49 ;
+  wire \port$432$49 ;
+  output \port$432$5 ;
+  wire \port$432$5 ;
+  output \port$432$50 ;
+  wire \port$432$50 ;
+  output \port$432$51 ;
+  wire \port$432$51 ;
+  output \port$432$52 ;
+  wire \port$432$52 ;
+  output \port$432$6 ;
+  wire \port$432$6 ;
+  output \port$432$7 ;
+  wire \port$432$7 ;
+  output \port$432$8 ;
+  wire \port$432$8 ;
+  output \port$432$9 ;
+  wire \port$432$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22772,60 +22362,60 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$431$0 , \port$431$1 , \port$431
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$431$0 ),
-    .R1(\port$431$1 ),
-    .R10(\port$431$10 ),
-    .R11(\port$431$11 ),
-    .R12(\port$431$12 ),
-    .R13(\port$431$13 ),
-    .R14(\port$431$14 ),
-    .R15(\port$431$15 ),
-    .R16(\port$431$16 ),
-    .R17(\port$431$17 ),
-    .R18(\port$431$18 ),
-    .R19(\port$431$19 ),
-    .R2(\port$431$2 ),
-    .R20(\port$431$20 ),
-    .R21(\port$431$21 ),
-    .R22(\port$431$22 ),
-    .R23(\port$431$23 ),
-    .R24(\port$431$24 ),
-    .R25(\port$431$25 ),
+    .R0(\port$432$0 ),
+    .R1(\port$432$1 ),
+    .R10(\port$432$10 ),
+    .R11(\port$432$11 ),
+    .R12(\port$432$12 ),
+    .R13(\port$432$13 ),
+    .R14(\port$432$14 ),
+    .R15(\port$432$15 ),
+    .R16(\port$432$16 ),
+    .R17(\port$432$17 ),
+    .R18(\port$432$18 ),
+    .R19(\port$432$19 ),
+    .R2(\port$432$2 ),
+    .R20(\port$432$20 ),
+    .R21(\port$432$21 ),
+    .R22(\port$432$22 ),
+    .R23(\port$432$23 ),
+    .R24(\port$432$24 ),
+    .R25(\port$432$25 ),
     .R26(r[26]),
-    .R27(\port$431$27 ),
-    .R28(\port$431$28 ),
-    .R29(\port$431$29 ),
-    .R3(\port$431$3 ),
-    .R30(\port$431$30 ),
-    .R31(\port$431$31 ),
-    .R32(\port$431$32 ),
-    .R33(\port$431$33 ),
-    .R34(\port$431$34 ),
-    .R35(\port$431$35 ),
-    .R36(\port$431$36 ),
-    .R37(\port$431$37 ),
-    .R38(\port$431$38 ),
-    .R39(\port$431$39 ),
-    .R4(\port$431$4 ),
-    .R40(\port$431$40 ),
-    .R41(\port$431$41 ),
-    .R42(\port$431$42 ),
-    .R43(\port$431$43 ),
-    .R44(\port$431$44 ),
-    .R45(\port$431$45 ),
-    .R46(\port$431$46 ),
-    .R47(\port$431$47 ),
-    .R48(\port$431$48 ),
-    .R49(\port$431$49 ),
-    .R5(\port$431$5 ),
-    .R50(\port$431$50 ),
-    .R51(\port$431$51 ),
-    .R52(\port$431$52 ),
+    .R27(\port$432$27 ),
+    .R28(\port$432$28 ),
+    .R29(\port$432$29 ),
+    .R3(\port$432$3 ),
+    .R30(\port$432$30 ),
+    .R31(\port$432$31 ),
+    .R32(\port$432$32 ),
+    .R33(\port$432$33 ),
+    .R34(\port$432$34 ),
+    .R35(\port$432$35 ),
+    .R36(\port$432$36 ),
+    .R37(\port$432$37 ),
+    .R38(\port$432$38 ),
+    .R39(\port$432$39 ),
+    .R4(\port$432$4 ),
+    .R40(\port$432$40 ),
+    .R41(\port$432$41 ),
+    .R42(\port$432$42 ),
+    .R43(\port$432$43 ),
+    .R44(\port$432$44 ),
+    .R45(\port$432$45 ),
+    .R46(\port$432$46 ),
+    .R47(\port$432$47 ),
+    .R48(\port$432$48 ),
+    .R49(\port$432$49 ),
+    .R5(\port$432$5 ),
+    .R50(\port$432$50 ),
+    .R51(\port$432$51 ),
+    .R52(\port$432$52 ),
     .R53(r[53]),
-    .R6(\port$431$6 ),
-    .R7(\port$431$7 ),
-    .R8(\port$431$8 ),
-    .R9(\port$431$9 ),
+    .R6(\port$432$6 ),
+    .R7(\port$432$7 ),
+    .R8(\port$432$8 ),
+    .R9(\port$432$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23098,13 +22688,13 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$431$0 , \port$431$1 , \port$431
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$431$52 , \port$431$51 , \port$431$50 , \port$431$49 , \port$431$48 , \port$431$47 , \port$431$46 , \port$431$45 , \port$431$44 , \port$431$43 , \port$431$42 , \port$431$41 , \port$431$40 , \port$431$39 , \port$431$38 , \port$431$37 , \port$431$36 , \port$431$35 , \port$431$34 , \port$431$33 , \port$431$32 , \port$431$31 , \port$431$30 , \port$431$29 , \port$431$28 , \port$431$27 , \port$431$25 , \port$431$24 , \port$431$23 , \port$431$22 , \port$431$21 , \port$431$20 , \port$431$19 , \port$431$18 , \port$431$17 , \port$431$16 , \port$431$15 , \port$431$14 , \port$431$13 , \port$431$12 , \port$431$11 , \port$431$10 , \port$431$9 , \port$431$8 , \port$431$7 , \port$431$6 , \port$431$5 , \port$431$4 , \port$431$3 , \port$431$2 , \port$431$1 , \port$431$0  };
+  assign { r[52:27], r[25:0] } = { \port$432$52 , \port$432$51 , \port$432$50 , \port$432$49 , \port$432$48 , \port$432$47 , \port$432$46 , \port$432$45 , \port$432$44 , \port$432$43 , \port$432$42 , \port$432$41 , \port$432$40 , \port$432$39 , \port$432$38 , \port$432$37 , \port$432$36 , \port$432$35 , \port$432$34 , \port$432$33 , \port$432$32 , \port$432$31 , \port$432$30 , \port$432$29 , \port$432$28 , \port$432$27 , \port$432$25 , \port$432$24 , \port$432$23 , \port$432$22 , \port$432$21 , \port$432$20 , \port$432$19 , \port$432$18 , \port$432$17 , \port$432$16 , \port$432$15 , \port$432$14 , \port$432$13 , \port$432$12 , \port$432$11 , \port$432$10 , \port$432$9 , \port$432$8 , \port$432$7 , \port$432$6 , \port$432$5 , \port$432$4 , \port$432$3 , \port$432$2 , \port$432$1 , \port$432$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_3 (rst, \port$436$0 , \port$436$1 , \port$436$2 , \port$436$3 , \port$436$4 , \port$436$5 , \port$436$6 , \port$436$7 , \port$436$8 , \port$436$9 , \port$436$10 , \port$436$11 , \port$436$12 , \port$436$13 , \port$436$14 , \port$436$15 , \port$436$16 , \port$436$17 , \port$436$18 , \port$436$19 
-, \port$436$20 , \port$436$21 , \port$436$22 , \port$436$23 , \port$436$24 , \port$436$25 , \port$436$27 , \port$436$28 , \port$436$29 , \port$436$30 , \port$436$31 , \port$436$32 , \port$436$33 , \port$436$34 , \port$436$35 , \port$436$36 , \port$436$37 , \port$436$38 , \port$436$39 , \port$436$40 , \port$436$41 
-, \port$436$42 , \port$436$43 , \port$436$44 , \port$436$45 , \port$436$46 , \port$436$47 , \port$436$48 , \port$436$49 , \port$436$50 , \port$436$51 , \port$436$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_3 (rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , \port$437$16 , \port$437$17 , \port$437$18 , \port$437$19 
+, \port$437$20 , \port$437$21 , \port$437$22 , \port$437$23 , \port$437$24 , \port$437$25 , \port$437$27 , \port$437$28 , \port$437$29 , \port$437$30 , \port$437$31 , \port$437$32 , \port$437$33 , \port$437$34 , \port$437$35 , \port$437$36 , \port$437$37 , \port$437$38 , \port$437$39 , \port$437$40 , \port$437$41 
+, \port$437$42 , \port$437$43 , \port$437$44 , \port$437$45 , \port$437$46 , \port$437$47 , \port$437$48 , \port$437$49 , \port$437$50 , \port$437$51 , \port$437$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23112,110 +22702,110 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$436$0 , \port$436$1 , \port$436
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$436$0 ;
-  wire \port$436$0 ;
-  output \port$436$1 ;
-  wire \port$436$1 ;
-  output \port$436$10 ;
-  wire \port$436$10 ;
-  output \port$436$11 ;
-  wire \port$436$11 ;
-  output \port$436$12 ;
-  wire \port$436$12 ;
-  output \port$436$13 ;
-  wire \port$436$13 ;
-  output \port$436$14 ;
-  wire \port$436$14 ;
-  output \port$436$15 ;
-  wire \port$436$15 ;
-  output \port$436$16 ;
-  wire \port$436$16 ;
-  output \port$436$17 ;
-  wire \port$436$17 ;
-  output \port$436$18 ;
-  wire \port$436$18 ;
-  output \port$436$19 ;
-  wire \port$436$19 ;
-  output \port$436$2 ;
-  wire \port$436$2 ;
-  output \port$436$20 ;
-  wire \port$436$20 ;
-  output \port$436$21 ;
-  wire \port$436$21 ;
-  output \port$436$22 ;
-  wire \port$436$22 ;
-  output \port$436$23 ;
-  wire \port$436$23 ;
-  output \port$436$24 ;
-  wire \port$436$24 ;
-  output \port$436$25 ;
-  wire \port$436$25 ;
-  output \port$436$27 ;
-  wire \port$436$27 ;
-  output \port$436$28 ;
-  wire \port$436$28 ;
-  output \port$436$29 ;
-  wire \port$436$29 ;
-  output \port$436$3 ;
-  wire \port$436$3 ;
-  output \port$436$30 ;
-  wire \port$436$30 ;
-  output \port$436$31 ;
-  wire \port$436$31 ;
-  output \port$436$32 ;
-  wire \port$436$32 ;
-  output \port$436$33 ;
-  wire \port$436$33 ;
-  output \port$436$34 ;
-  wire \port$436$34 ;
-  output \port$436$35 ;
-  wire \port$436$35 ;
-  output \port$436$36 ;
-  wire \port$436$36 ;
-  output \port$436$37 ;
-  wire \port$436$37 ;
-  output \port$436$38 ;
-  wire \port$436$38 ;
-  output \port$436$39 ;
-  wire \port$436$39 ;
-  output \port$436$4 ;
-  wire \port$436$4 ;
-  output \port$436$40 ;
-  wire \port$436$40 ;
-  output \port$436$41 ;
-  wire \port$436$41 ;
-  output \port$436$42 ;
-  wire \port$436$42 ;
-  output \port$436$43 ;
-  wire \port$436$43 ;
-  output \port$436$44 ;
-  wire \port$436$44 ;
-  output \port$436$45 ;
-  wire \port$436$45 ;
-  output \port$436$46 ;
-  wire \port$436$46 ;
-  output \port$436$47 ;
-  wire \port$436$47 ;
-  output \port$436$48 ;
-  wire \port$436$48 ;
-  output \port$436$49 ;
-  wire \port$436$49 ;
-  output \port$436$5 ;
-  wire \port$436$5 ;
-  output \port$436$50 ;
-  wire \port$436$50 ;
-  output \port$436$51 ;
-  wire \port$436$51 ;
-  output \port$436$52 ;
-  wire \port$436$52 ;
-  output \port$436$6 ;
-  wire \port$436$6 ;
-  output \port$436$7 ;
-  wire \port$436$7 ;
-  output \port$436$8 ;
-  wire \port$436$8 ;
-  output \port$436$9 ;
-  wire \port$436$9 ;
+  output \port$437$0 ;
+  wire \port$437$0 ;
+  output \port$437$1 ;
+  wire \port$437$1 ;
+  output \port$437$10 ;
+  wire \port$437$10 ;
+  output \port$437$11 ;
+  wire \port$437$11 ;
+  output \port$437$12 ;
+  wire \port$437$12 ;
+  output \port$437$13 ;
+  wire \port$437$13 ;
+  output \port$437$14 ;
+  wire \port$437$14 ;
+  output \port$437$15 ;
+  wire \port$437$15 ;
+  output \port$437$16 ;
+  wire \port$437$16 ;
+  output \port$437$17 ;
+  wire \port$437$17 ;
+  output \port$437$18 ;
+  wire \port$437$18 ;
+  output \port$437$19 ;
+  wire \port$437$19 ;
+  output \port$437$2 ;
+  wire \port$437$2 ;
+  output \port$437$20 ;
+  wire \port$437$20 ;
+  output \port$437$21 ;
+  wire \port$437$21 ;
+  output \port$437$22 ;
+  wire \port$437$22 ;
+  output \port$437$23 ;
+  wire \port$437$23 ;
+  output \port$437$24 ;
+  wire \port$437$24 ;
+  output \port$437$25 ;
+  wire \port$437$25 ;
+  output \port$437$27 ;
+  wire \port$437$27 ;
+  output \port$437$28 ;
+  wire \port$437$28 ;
+  output \port$437$29 ;
+  wire \port$437$29 ;
+  output \port$437$3 ;
+  wire \port$437$3 ;
+  output \port$437$30 ;
+  wire \port$437$30 ;
+  output \port$437$31 ;
+  wire \port$437$31 ;
+  output \port$437$32 ;
+  wire \port$437$32 ;
+  output \port$437$33 ;
+  wire \port$437$33 ;
+  output \port$437$34 ;
+  wire \port$437$34 ;
+  output \port$437$35 ;
+  wire \port$437$35 ;
+  output \port$437$36 ;
+  wire \port$437$36 ;
+  output \port$437$37 ;
+  wire \port$437$37 ;
+  output \port$437$38 ;
+  wire \port$437$38 ;
+  output \port$437$39 ;
+  wire \port$437$39 ;
+  output \port$437$4 ;
+  wire \port$437$4 ;
+  output \port$437$40 ;
+  wire \port$437$40 ;
+  output \port$437$41 ;
+  wire \port$437$41 ;
+  output \port$437$42 ;
+  wire \port$437$42 ;
+  output \port$437$43 ;
+  wire \port$437$43 ;
+  output \port$437$44 ;
+  wire \port$437$44 ;
+  output \port$437$45 ;
+  wire \port$437$45 ;
+  output \port$437$46 ;
+  wire \port$437$46 ;
+  output \port$437$47 ;
+  wire \port$437$47 ;
+  output \port$437$48 ;
+  wire \port$437$48 ;
+  output \port$437$49 ;
+  wire \port$437$49 ;
+  output \port$437$5 ;
+  wire \port$437$5 ;
+  output \port$437$50 ;
+  wire \port$437$50 ;
+  output \port$437$51 ;
+  wire \port$437$51 ;
+  output \port$437$52 ;
+  wire \port$437$52 ;
+  output \port$437$6 ;
+  wire \port$437$6 ;
+  output \port$437$7 ;
+  wire \port$437$7 ;
+  output \port$437$8 ;
+  wire \port$437$8 ;
+  output \port$437$9 ;
+  wire \port$437$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -23412,60 +23002,60 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$436$0 , \port$436$1 , \port$436
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$436$0 ),
-    .R1(\port$436$1 ),
-    .R10(\port$436$10 ),
-    .R11(\port$436$11 ),
-    .R12(\port$436$12 ),
-    .R13(\port$436$13 ),
-    .R14(\port$436$14 ),
-    .R15(\port$436$15 ),
-    .R16(\port$436$16 ),
-    .R17(\port$436$17 ),
-    .R18(\port$436$18 ),
-    .R19(\port$436$19 ),
-    .R2(\port$436$2 ),
-    .R20(\port$436$20 ),
-    .R21(\port$436$21 ),
-    .R22(\port$436$22 ),
-    .R23(\port$436$23 ),
-    .R24(\port$436$24 ),
-    .R25(\port$436$25 ),
+    .R0(\port$437$0 ),
+    .R1(\port$437$1 ),
+    .R10(\port$437$10 ),
+    .R11(\port$437$11 ),
+    .R12(\port$437$12 ),
+    .R13(\port$437$13 ),
+    .R14(\port$437$14 ),
+    .R15(\port$437$15 ),
+    .R16(\port$437$16 ),
+    .R17(\port$437$17 ),
+    .R18(\port$437$18 ),
+    .R19(\port$437$19 ),
+    .R2(\port$437$2 ),
+    .R20(\port$437$20 ),
+    .R21(\port$437$21 ),
+    .R22(\port$437$22 ),
+    .R23(\port$437$23 ),
+    .R24(\port$437$24 ),
+    .R25(\port$437$25 ),
     .R26(r[26]),
-    .R27(\port$436$27 ),
-    .R28(\port$436$28 ),
-    .R29(\port$436$29 ),
-    .R3(\port$436$3 ),
-    .R30(\port$436$30 ),
-    .R31(\port$436$31 ),
-    .R32(\port$436$32 ),
-    .R33(\port$436$33 ),
-    .R34(\port$436$34 ),
-    .R35(\port$436$35 ),
-    .R36(\port$436$36 ),
-    .R37(\port$436$37 ),
-    .R38(\port$436$38 ),
-    .R39(\port$436$39 ),
-    .R4(\port$436$4 ),
-    .R40(\port$436$40 ),
-    .R41(\port$436$41 ),
-    .R42(\port$436$42 ),
-    .R43(\port$436$43 ),
-    .R44(\port$436$44 ),
-    .R45(\port$436$45 ),
-    .R46(\port$436$46 ),
-    .R47(\port$436$47 ),
-    .R48(\port$436$48 ),
-    .R49(\port$436$49 ),
-    .R5(\port$436$5 ),
-    .R50(\port$436$50 ),
-    .R51(\port$436$51 ),
-    .R52(\port$436$52 ),
+    .R27(\port$437$27 ),
+    .R28(\port$437$28 ),
+    .R29(\port$437$29 ),
+    .R3(\port$437$3 ),
+    .R30(\port$437$30 ),
+    .R31(\port$437$31 ),
+    .R32(\port$437$32 ),
+    .R33(\port$437$33 ),
+    .R34(\port$437$34 ),
+    .R35(\port$437$35 ),
+    .R36(\port$437$36 ),
+    .R37(\port$437$37 ),
+    .R38(\port$437$38 ),
+    .R39(\port$437$39 ),
+    .R4(\port$437$4 ),
+    .R40(\port$437$40 ),
+    .R41(\port$437$41 ),
+    .R42(\port$437$42 ),
+    .R43(\port$437$43 ),
+    .R44(\port$437$44 ),
+    .R45(\port$437$45 ),
+    .R46(\port$437$46 ),
+    .R47(\port$437$47 ),
+    .R48(\port$437$48 ),
+    .R49(\port$437$49 ),
+    .R5(\port$437$5 ),
+    .R50(\port$437$50 ),
+    .R51(\port$437$51 ),
+    .R52(\port$437$52 ),
     .R53(r[53]),
-    .R6(\port$436$6 ),
-    .R7(\port$436$7 ),
-    .R8(\port$436$8 ),
-    .R9(\port$436$9 ),
+    .R6(\port$437$6 ),
+    .R7(\port$437$7 ),
+    .R8(\port$437$8 ),
+    .R9(\port$437$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23738,13 +23328,13 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$436$0 , \port$436$1 , \port$436
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$436$52 , \port$436$51 , \port$436$50 , \port$436$49 , \port$436$48 , \port$436$47 , \port$436$46 , \port$436$45 , \port$436$44 , \port$436$43 , \port$436$42 , \port$436$41 , \port$436$40 , \port$436$39 , \port$436$38 , \port$436$37 , \port$436$36 , \port$436$35 , \port$436$34 , \port$436$33 , \port$436$32 , \port$436$31 , \port$436$30 , \port$436$29 , \port$436$28 , \port$436$27 , \port$436$25 , \port$436$24 , \port$436$23 , \port$436$22 , \port$436$21 , \port$436$20 , \port$436$19 , \port$436$18 , \port$436$17 , \port$436$16 , \port$436$15 , \port$436$14 , \port$436$13 , \port$436$12 , \port$436$11 , \port$436$10 , \port$436$9 , \port$436$8 , \port$436$7 , \port$436$6 , \port$436$5 , \port$436$4 , \port$436$3 , \port$436$2 , \port$436$1 , \port$436$0  };
+  assign { r[52:27], r[25:0] } = { \port$437$52 , \port$437$51 , \port$437$50 , \port$437$49 , \port$437$48 , \port$437$47 , \port$437$46 , \port$437$45 , \port$437$44 , \port$437$43 , \port$437$42 , \port$437$41 , \port$437$40 , \port$437$39 , \port$437$38 , \port$437$37 , \port$437$36 , \port$437$35 , \port$437$34 , \port$437$33 , \port$437$32 , \port$437$31 , \port$437$30 , \port$437$29 , \port$437$28 , \port$437$27 , \port$437$25 , \port$437$24 , \port$437$23 , \port$437$22 , \port$437$21 , \port$437$20 , \port$437$19 , \port$437$18 , \port$437$17 , \port$437$16 , \port$437$15 , \port$437$14 , \port$437$13 , \port$437$12 , \port$437$11 , \port$437$10 , \port$437$9 , \port$437$8 , \port$437$7 , \port$437$6 , \port$437$5 , \port$437$4 , \port$437$3 , \port$437$2 , \port$437$1 , \port$437$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_0 (rst, \port$441$0 , \port$441$1 , \port$441$2 , \port$441$3 , \port$441$4 , \port$441$5 , \port$441$6 , \port$441$7 , \port$441$8 , \port$441$9 , \port$441$10 , \port$441$11 , \port$441$12 , \port$441$13 , \port$441$14 , \port$441$15 , \port$441$16 , \port$441$17 , \port$441$18 , \port$441$19 
-, \port$441$20 , \port$441$21 , \port$441$22 , \port$441$23 , \port$441$24 , \port$441$25 , \port$441$27 , \port$441$28 , \port$441$29 , \port$441$30 , \port$441$31 , \port$441$32 , \port$441$33 , \port$441$34 , \port$441$35 , \port$441$36 , \port$441$37 , \port$441$38 , \port$441$39 , \port$441$40 , \port$441$41 
-, \port$441$42 , \port$441$43 , \port$441$44 , \port$441$45 , \port$441$46 , \port$441$47 , \port$441$48 , \port$441$49 , \port$441$50 , \port$441$51 , \port$441$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_2_0 (rst, \port$442$0 , \port$442$1 , \port$442$2 , \port$442$3 , \port$442$4 , \port$442$5 , \port$442$6 , \port$442$7 , \port$442$8 , \port$442$9 , \port$442$10 , \port$442$11 , \port$442$12 , \port$442$13 , \port$442$14 , \port$442$15 , \port$442$16 , \port$442$17 , \port$442$18 , \port$442$19 
+, \port$442$20 , \port$442$21 , \port$442$22 , \port$442$23 , \port$442$24 , \port$442$25 , \port$442$27 , \port$442$28 , \port$442$29 , \port$442$30 , \port$442$31 , \port$442$32 , \port$442$33 , \port$442$34 , \port$442$35 , \port$442$36 , \port$442$37 , \port$442$38 , \port$442$39 , \port$442$40 , \port$442$41 
+, \port$442$42 , \port$442$43 , \port$442$44 , \port$442$45 , \port$442$46 , \port$442$47 , \port$442$48 , \port$442$49 , \port$442$50 , \port$442$51 , \port$442$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23752,110 +23342,110 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$441$0 , \port$441$1 , \port$441
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$441$0 ;
-  wire \port$441$0 ;
-  output \port$441$1 ;
-  wire \port$441$1 ;
-  output \port$441$10 ;
-  wire \port$441$10 ;
-  output \port$441$11 ;
-  wire \port$441$11 ;
-  output \port$441$12 ;
-  wire \port$441$12 ;
-  output \port$441$13 ;
-  wire \port$441$13 ;
-  output \port$441$14 ;
-  wire \port$441$14 ;
-  output \port$441$15 ;
-  wire \port$441$15 ;
-  output \port$441$16 ;
-  wire \port$441$16 ;
-  output \port$441$17 ;
-  wire \port$441$17 ;
-  output \port$441$18 ;
-  wire \port$441$18 ;
-  output \port$441$19 ;
-  wire \port$441$19 ;
-  output \port$441$2 ;
-  wire \port$441$2 ;
-  output \port$441$20 ;
-  wire \port$441$20 ;
-  output \port$441$21 ;
-  wire \port$441$21 ;
-  output \port$441$22 ;
-  wire \port$441$22 ;
-  output \port$441$23 ;
-  wire \port$441$23 ;
-  output \port$441$24 ;
-  wire \port$441$24 ;
-  output \port$441$25 ;
-  wire \port$441$25 ;
-  output \port$441$27 ;
-  wire \port$441$27 ;
-  output \port$441$28 ;
-  wire \port$441$28 ;
-  output \port$441$29 ;
-  wire \port$441$29 ;
-  output \port$441$3 ;
-  wire \port$441$3 ;
-  output \port$441$30 ;
-  wire \port$441$30 ;
-  output \port$441$31 ;
-  wire \port$441$31 ;
-  output \port$441$32 ;
-  wire \port$441$32 ;
-  output \port$441$33 ;
-  wire \port$441$33 ;
-  output \port$441$34 ;
-  wire \port$441$34 ;
-  output \port$441$35 ;
-  wire \port$441$35 ;
-  output \port$441$36 ;
-  wire \port$441$36 ;
-  output \port$441$37 ;
-  wire \port$441$37 ;
-  output \port$441$38 ;
-  wire \port$441$38 ;
-  output \port$441$39 ;
-  wire \port$441$39 ;
-  output \port$441$4 ;
-  wire \port$441$4 ;
-  output \port$441$40 ;
-  wire \port$441$40 ;
-  output \port$441$41 ;
-  wire \port$441$41 ;
-  output \port$441$42 ;
-  wire \port$441$42 ;
-  output \port$441$43 ;
-  wire \port$441$43 ;
-  output \port$441$44 ;
-  wire \port$441$44 ;
-  output \port$441$45 ;
-  wire \port$441$45 ;
-  output \port$441$46 ;
-  wire \port$441$46 ;
-  output \port$441$47 ;
-  wire \port$441$47 ;
-  output \port$441$48 ;
-  wire \port$441$48 ;
-  output \port$441$49 ;
-  wire \port$441$49 ;
-  output \port$441$5 ;
-  wire \port$441$5 ;
-  output \port$441$50 ;
-  wire \port$441$50 ;
-  output \port$441$51 ;
-  wire \port$441$51 ;
-  output \port$441$52 ;
-  wire \port$441$52 ;
-  output \port$441$6 ;
-  wire \port$441$6 ;
-  output \port$441$7 ;
-  wire \port$441$7 ;
-  output \port$441$8 ;
-  wire \port$441$8 ;
-  output \port$441$9 ;
-  wire \port$441$9 ;
+  output \port$442$0 ;
+  wire \port$442$0 ;
+  output \port$442$1 ;
+  wire \port$442$1 ;
+  output \port$442$10 ;
+  wire \port$442$10 ;
+  output \port$442$11 ;
+  wire \port$442$11 ;
+  output \port$442$12 ;
+  wire \port$442$12 ;
+  output \port$442$13 ;
+  wire \port$442$13 ;
+  output \port$442$14 ;
+  wire \port$442$14 ;
+  output \port$442$15 ;
+  wire \port$442$15 ;
+  output \port$442$16 ;
+  wire \port$442$16 ;
+  output \port$442$17 ;
+  wire \port$442$17 ;
+  output \port$442$18 ;
+  wire \port$442$18 ;
+  output \port$442$19 ;
+  wire \port$442$19 ;
+  output \port$442$2 ;
+  wire \port$442$2 ;
+  output \port$442$20 ;
+  wire \port$442$20 ;
+  output \port$442$21 ;
+  wire \port$442$21 ;
+  output \port$442$22 ;
+  wire \port$442$22 ;
+  output \port$442$23 ;
+  wire \port$442$23 ;
+  output \port$442$24 ;
+  wire \port$442$24 ;
+  output \port$442$25 ;
+  wire \port$442$25 ;
+  output \port$442$27 ;
+  wire \port$442$27 ;
+  output \port$442$28 ;
+  wire \port$442$28 ;
+  output \port$442$29 ;
+  wire \port$442$29 ;
+  output \port$442$3 ;
+  wire \port$442$3 ;
+  output \port$442$30 ;
+  wire \port$442$30 ;
+  output \port$442$31 ;
+  wire \port$442$31 ;
+  output \port$442$32 ;
+  wire \port$442$32 ;
+  output \port$442$33 ;
+  wire \port$442$33 ;
+  output \port$442$34 ;
+  wire \port$442$34 ;
+  output \port$442$35 ;
+  wire \port$442$35 ;
+  output \port$442$36 ;
+  wire \port$442$36 ;
+  output \port$442$37 ;
+  wire \port$442$37 ;
+  output \port$442$38 ;
+  wire \port$442$38 ;
+  output \port$442$39 ;
+  wire \port$442$39 ;
+  output \port$442$4 ;
+  wire \port$442$4 ;
+  output \port$442$40 ;
+  wire \port$442$40 ;
+  output \port$442$41 ;
+  wire \port$442$41 ;
+  output \port$442$42 ;
+  wire \port$442$42 ;
+  output \port$442$43 ;
+  wire \port$442$43 ;
+  output \port$442$44 ;
+  wire \port$442$44 ;
+  output \port$442$45 ;
+  wire \port$442$45 ;
+  output \port$442$46 ;
+  wire \port$442$46 ;
+  output \port$442$47 ;
+  wire \port$442$47 ;
+  output \port$442$48 ;
+  wire \port$442$48 ;
+  output \port$442$49 ;
+  wire \port$442$49 ;
+  output \port$442$5 ;
+  wire \port$442$5 ;
+  output \port$442$50 ;
+  wire \port$442$50 ;
+  output \port$442$51 ;
+  wire \port$442$51 ;
+  output \port$442$52 ;
+  wire \port$442$52 ;
+  output \port$442$6 ;
+  wire \port$442$6 ;
+  output \port$442$7 ;
+  wire \port$442$7 ;
+  output \port$442$8 ;
+  wire \port$442$8 ;
+  output \port$442$9 ;
+  wire \port$442$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24052,60 +23642,60 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$441$0 , \port$441$1 , \port$441
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$441$0 ),
-    .R1(\port$441$1 ),
-    .R10(\port$441$10 ),
-    .R11(\port$441$11 ),
-    .R12(\port$441$12 ),
-    .R13(\port$441$13 ),
-    .R14(\port$441$14 ),
-    .R15(\port$441$15 ),
-    .R16(\port$441$16 ),
-    .R17(\port$441$17 ),
-    .R18(\port$441$18 ),
-    .R19(\port$441$19 ),
-    .R2(\port$441$2 ),
-    .R20(\port$441$20 ),
-    .R21(\port$441$21 ),
-    .R22(\port$441$22 ),
-    .R23(\port$441$23 ),
-    .R24(\port$441$24 ),
-    .R25(\port$441$25 ),
+    .R0(\port$442$0 ),
+    .R1(\port$442$1 ),
+    .R10(\port$442$10 ),
+    .R11(\port$442$11 ),
+    .R12(\port$442$12 ),
+    .R13(\port$442$13 ),
+    .R14(\port$442$14 ),
+    .R15(\port$442$15 ),
+    .R16(\port$442$16 ),
+    .R17(\port$442$17 ),
+    .R18(\port$442$18 ),
+    .R19(\port$442$19 ),
+    .R2(\port$442$2 ),
+    .R20(\port$442$20 ),
+    .R21(\port$442$21 ),
+    .R22(\port$442$22 ),
+    .R23(\port$442$23 ),
+    .R24(\port$442$24 ),
+    .R25(\port$442$25 ),
     .R26(r[26]),
-    .R27(\port$441$27 ),
-    .R28(\port$441$28 ),
-    .R29(\port$441$29 ),
-    .R3(\port$441$3 ),
-    .R30(\port$441$30 ),
-    .R31(\port$441$31 ),
-    .R32(\port$441$32 ),
-    .R33(\port$441$33 ),
-    .R34(\port$441$34 ),
-    .R35(\port$441$35 ),
-    .R36(\port$441$36 ),
-    .R37(\port$441$37 ),
-    .R38(\port$441$38 ),
-    .R39(\port$441$39 ),
-    .R4(\port$441$4 ),
-    .R40(\port$441$40 ),
-    .R41(\port$441$41 ),
-    .R42(\port$441$42 ),
-    .R43(\port$441$43 ),
-    .R44(\port$441$44 ),
-    .R45(\port$441$45 ),
-    .R46(\port$441$46 ),
-    .R47(\port$441$47 ),
-    .R48(\port$441$48 ),
-    .R49(\port$441$49 ),
-    .R5(\port$441$5 ),
-    .R50(\port$441$50 ),
-    .R51(\port$441$51 ),
-    .R52(\port$441$52 ),
+    .R27(\port$442$27 ),
+    .R28(\port$442$28 ),
+    .R29(\port$442$29 ),
+    .R3(\port$442$3 ),
+    .R30(\port$442$30 ),
+    .R31(\port$442$31 ),
+    .R32(\port$442$32 ),
+    .R33(\port$442$33 ),
+    .R34(\port$442$34 ),
+    .R35(\port$442$35 ),
+    .R36(\port$442$36 ),
+    .R37(\port$442$37 ),
+    .R38(\port$442$38 ),
+    .R39(\port$442$39 ),
+    .R4(\port$442$4 ),
+    .R40(\port$442$40 ),
+    .R41(\port$442$41 ),
+    .R42(\port$442$42 ),
+    .R43(\port$442$43 ),
+    .R44(\port$442$44 ),
+    .R45(\port$442$45 ),
+    .R46(\port$442$46 ),
+    .R47(\port$442$47 ),
+    .R48(\port$442$48 ),
+    .R49(\port$442$49 ),
+    .R5(\port$442$5 ),
+    .R50(\port$442$50 ),
+    .R51(\port$442$51 ),
+    .R52(\port$442$52 ),
     .R53(r[53]),
-    .R6(\port$441$6 ),
-    .R7(\port$441$7 ),
-    .R8(\port$441$8 ),
-    .R9(\port$441$9 ),
+    .R6(\port$442$6 ),
+    .R7(\port$442$7 ),
+    .R8(\port$442$8 ),
+    .R9(\port$442$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24378,13 +23968,13 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$441$0 , \port$441$1 , \port$441
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$441$52 , \port$441$51 , \port$441$50 , \port$441$49 , \port$441$48 , \port$441$47 , \port$441$46 , \port$441$45 , \port$441$44 , \port$441$43 , \port$441$42 , \port$441$41 , \port$441$40 , \port$441$39 , \port$441$38 , \port$441$37 , \port$441$36 , \port$441$35 , \port$441$34 , \port$441$33 , \port$441$32 , \port$441$31 , \port$441$30 , \port$441$29 , \port$441$28 , \port$441$27 , \port$441$25 , \port$441$24 , \port$441$23 , \port$441$22 , \port$441$21 , \port$441$20 , \port$441$19 , \port$441$18 , \port$441$17 , \port$441$16 , \port$441$15 , \port$441$14 , \port$441$13 , \port$441$12 , \port$441$11 , \port$441$10 , \port$441$9 , \port$441$8 , \port$441$7 , \port$441$6 , \port$441$5 , \port$441$4 , \port$441$3 , \port$441$2 , \port$441$1 , \port$441$0  };
+  assign { r[52:27], r[25:0] } = { \port$442$52 , \port$442$51 , \port$442$50 , \port$442$49 , \port$442$48 , \port$442$47 , \port$442$46 , \port$442$45 , \port$442$44 , \port$442$43 , \port$442$42 , \port$442$41 , \port$442$40 , \port$442$39 , \port$442$38 , \port$442$37 , \port$442$36 , \port$442$35 , \port$442$34 , \port$442$33 , \port$442$32 , \port$442$31 , \port$442$30 , \port$442$29 , \port$442$28 , \port$442$27 , \port$442$25 , \port$442$24 , \port$442$23 , \port$442$22 , \port$442$21 , \port$442$20 , \port$442$19 , \port$442$18 , \port$442$17 , \port$442$16 , \port$442$15 , \port$442$14 , \port$442$13 , \port$442$12 , \port$442$11 , \port$442$10 , \port$442$9 , \port$442$8 , \port$442$7 , \port$442$6 , \port$442$5 , \port$442$4 , \port$442$3 , \port$442$2 , \port$442$1 , \port$442$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_1 (rst, \port$446$0 , \port$446$1 , \port$446$2 , \port$446$3 , \port$446$4 , \port$446$5 , \port$446$6 , \port$446$7 , \port$446$8 , \port$446$9 , \port$446$10 , \port$446$11 , \port$446$12 , \port$446$13 , \port$446$14 , \port$446$15 , \port$446$16 , \port$446$17 , \port$446$18 , \port$446$19 
-, \port$446$20 , \port$446$21 , \port$446$22 , \port$446$23 , \port$446$24 , \port$446$25 , \port$446$27 , \port$446$28 , \port$446$29 , \port$446$30 , \port$446$31 , \port$446$32 , \port$446$33 , \port$446$34 , \port$446$35 , \port$446$36 , \port$446$37 , \port$446$38 , \port$446$39 , \port$446$40 , \port$446$41 
-, \port$446$42 , \port$446$43 , \port$446$44 , \port$446$45 , \port$446$46 , \port$446$47 , \port$446$48 , \port$446$49 , \port$446$50 , \port$446$51 , \port$446$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_1 (rst, \port$447$0 , \port$447$1 , \port$447$2 , \port$447$3 , \port$447$4 , \port$447$5 , \port$447$6 , \port$447$7 , \port$447$8 , \port$447$9 , \port$447$10 , \port$447$11 , \port$447$12 , \port$447$13 , \port$447$14 , \port$447$15 , \port$447$16 , \port$447$17 , \port$447$18 , \port$447$19 
+, \port$447$20 , \port$447$21 , \port$447$22 , \port$447$23 , \port$447$24 , \port$447$25 , \port$447$27 , \port$447$28 , \port$447$29 , \port$447$30 , \port$447$31 , \port$447$32 , \port$447$33 , \port$447$34 , \port$447$35 , \port$447$36 , \port$447$37 , \port$447$38 , \port$447$39 , \port$447$40 , \port$447$41 
+, \port$447$42 , \port$447$43 , \port$447$44 , \port$447$45 , \port$447$46 , \port$447$47 , \port$447$48 , \port$447$49 , \port$447$50 , \port$447$51 , \port$447$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24392,110 +23982,110 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$446$0 , \port$446$1 , \port$446
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$446$0 ;
-  wire \port$446$0 ;
-  output \port$446$1 ;
-  wire \port$446$1 ;
-  output \port$446$10 ;
-  wire \port$446$10 ;
-  output \port$446$11 ;
-  wire \port$446$11 ;
-  output \port$446$12 ;
-  wire \port$446$12 ;
-  output \port$446$13 ;
-  wire \port$446$13 ;
-  output \port$446$14 ;
-  wire \port$446$14 ;
-  output \port$446$15 ;
-  wire \port$446$15 ;
-  output \port$446$16 ;
-  wire \port$446$16 ;
-  output \port$446$17 ;
-  wire \port$446$17 ;
-  output \port$446$18 ;
-  wire \port$446$18 ;
-  output \port$446$19 ;
-  wire \port$446$19 ;
-  output \port$446$2 ;
-  wire \port$446$2 ;
-  output \port$446$20 ;
-  wire \port$446$20 ;
-  output \port$446$21 ;
-  wire \port$446$21 ;
-  output \port$446$22 ;
-  wire \port$446$22 ;
-  output \port$446$23 ;
-  wire \port$446$23 ;
-  output \port$446$24 ;
-  wire \port$446$24 ;
-  output \port$446$25 ;
-  wire \port$446$25 ;
-  output \port$446$27 ;
-  wire \port$446$27 ;
-  output \port$446$28 ;
-  wire \port$446$28 ;
-  output \port$446$29 ;
-  wire \port$446$29 ;
-  output \port$446$3 ;
-  wire \port$446$3 ;
-  output \port$446$30 ;
-  wire \port$446$30 ;
-  output \port$446$31 ;
-  wire \port$446$31 ;
-  output \port$446$32 ;
-  wire \port$446$32 ;
-  output \port$446$33 ;
-  wire \port$446$33 ;
-  output \port$446$34 ;
-  wire \port$446$34 ;
-  output \port$446$35 ;
-  wire \port$446$35 ;
-  output \port$446$36 ;
-  wire \port$446$36 ;
-  output \port$446$37 ;
-  wire \port$446$37 ;
-  output \port$446$38 ;
-  wire \port$446$38 ;
-  output \port$446$39 ;
-  wire \port$446$39 ;
-  output \port$446$4 ;
-  wire \port$446$4 ;
-  output \port$446$40 ;
-  wire \port$446$40 ;
-  output \port$446$41 ;
-  wire \port$446$41 ;
-  output \port$446$42 ;
-  wire \port$446$42 ;
-  output \port$446$43 ;
-  wire \port$446$43 ;
-  output \port$446$44 ;
-  wire \port$446$44 ;
-  output \port$446$45 ;
-  wire \port$446$45 ;
-  output \port$446$46 ;
-  wire \port$446$46 ;
-  output \port$446$47 ;
-  wire \port$446$47 ;
-  output \port$446$48 ;
-  wire \port$446$48 ;
-  output \port$446$49 ;
-  wire \port$446$49 ;
-  output \port$446$5 ;
-  wire \port$446$5 ;
-  output \port$446$50 ;
-  wire \port$446$50 ;
-  output \port$446$51 ;
-  wire \port$446$51 ;
-  output \port$446$52 ;
-  wire \port$446$52 ;
-  output \port$446$6 ;
-  wire \port$446$6 ;
-  output \port$446$7 ;
-  wire \port$446$7 ;
-  output \port$446$8 ;
-  wire \port$446$8 ;
-  output \port$446$9 ;
-  wire \port$446$9 ;
+  output \port$447$0 ;
+  wire \port$447$0 ;
+  output \port$447$1 ;
+  wire \port$447$1 ;
+  output \port$447$10 ;
+  wire \port$447$10 ;
+  output \port$447$11 ;
+  wire \port$447$11 ;
+  output \port$447$12 ;
+  wire \port$447$12 ;
+  output \port$447$13 ;
+  wire \port$447$13 ;
+  output \port$447$14 ;
+  wire \port$447$14 ;
+  output \port$447$15 ;
+  wire \port$447$15 ;
+  output \port$447$16 ;
+  wire \port$447$16 ;
+  output \port$447$17 ;
+  wire \port$447$17 ;
+  output \port$447$18 ;
+  wire \port$447$18 ;
+  output \port$447$19 ;
+  wire \port$447$19 ;
+  output \port$447$2 ;
+  wire \port$447$2 ;
+  output \port$447$20 ;
+  wire \port$447$20 ;
+  output \port$447$21 ;
+  wire \port$447$21 ;
+  output \port$447$22 ;
+  wire \port$447$22 ;
+  output \port$447$23 ;
+  wire \port$447$23 ;
+  output \port$447$24 ;
+  wire \port$447$24 ;
+  output \port$447$25 ;
+  wire \port$447$25 ;
+  output \port$447$27 ;
+  wire \port$447$27 ;
+  output \port$447$28 ;
+  wire \port$447$28 ;
+  output \port$447$29 ;
+  wire \port$447$29 ;
+  output \port$447$3 ;
+  wire \port$447$3 ;
+  output \port$447$30 ;
+  wire \port$447$30 ;
+  output \port$447$31 ;
+  wire \port$447$31 ;
+  output \port$447$32 ;
+  wire \port$447$32 ;
+  output \port$447$33 ;
+  wire \port$447$33 ;
+  output \port$447$34 ;
+  wire \port$447$34 ;
+  output \port$447$35 ;
+  wire \port$447$35 ;
+  output \port$447$36 ;
+  wire \port$447$36 ;
+  output \port$447$37 ;
+  wire \port$447$37 ;
+  output \port$447$38 ;
+  wire \port$447$38 ;
+  output \port$447$39 ;
+  wire \port$447$39 ;
+  output \port$447$4 ;
+  wire \port$447$4 ;
+  output \port$447$40 ;
+  wire \port$447$40 ;
+  output \port$447$41 ;
+  wire \port$447$41 ;
+  output \port$447$42 ;
+  wire \port$447$42 ;
+  output \port$447$43 ;
+  wire \port$447$43 ;
+  output \port$447$44 ;
+  wire \port$447$44 ;
+  output \port$447$45 ;
+  wire \port$447$45 ;
+  output \port$447$46 ;
+  wire \port$447$46 ;
+  output \port$447$47 ;
+  wire \port$447$47 ;
+  output \port$447$48 ;
+  wire \port$447$48 ;
+  output \port$447$49 ;
+  wire \port$447$49 ;
+  output \port$447$5 ;
+  wire \port$447$5 ;
+  output \port$447$50 ;
+  wire \port$447$50 ;
+  output \port$447$51 ;
+  wire \port$447$51 ;
+  output \port$447$52 ;
+  wire \port$447$52 ;
+  output \port$447$6 ;
+  wire \port$447$6 ;
+  output \port$447$7 ;
+  wire \port$447$7 ;
+  output \port$447$8 ;
+  wire \port$447$8 ;
+  output \port$447$9 ;
+  wire \port$447$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24692,60 +24282,60 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$446$0 , \port$446$1 , \port$446
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$446$0 ),
-    .R1(\port$446$1 ),
-    .R10(\port$446$10 ),
-    .R11(\port$446$11 ),
-    .R12(\port$446$12 ),
-    .R13(\port$446$13 ),
-    .R14(\port$446$14 ),
-    .R15(\port$446$15 ),
-    .R16(\port$446$16 ),
-    .R17(\port$446$17 ),
-    .R18(\port$446$18 ),
-    .R19(\port$446$19 ),
-    .R2(\port$446$2 ),
-    .R20(\port$446$20 ),
-    .R21(\port$446$21 ),
-    .R22(\port$446$22 ),
-    .R23(\port$446$23 ),
-    .R24(\port$446$24 ),
-    .R25(\port$446$25 ),
+    .R0(\port$447$0 ),
+    .R1(\port$447$1 ),
+    .R10(\port$447$10 ),
+    .R11(\port$447$11 ),
+    .R12(\port$447$12 ),
+    .R13(\port$447$13 ),
+    .R14(\port$447$14 ),
+    .R15(\port$447$15 ),
+    .R16(\port$447$16 ),
+    .R17(\port$447$17 ),
+    .R18(\port$447$18 ),
+    .R19(\port$447$19 ),
+    .R2(\port$447$2 ),
+    .R20(\port$447$20 ),
+    .R21(\port$447$21 ),
+    .R22(\port$447$22 ),
+    .R23(\port$447$23 ),
+    .R24(\port$447$24 ),
+    .R25(\port$447$25 ),
     .R26(r[26]),
-    .R27(\port$446$27 ),
-    .R28(\port$446$28 ),
-    .R29(\port$446$29 ),
-    .R3(\port$446$3 ),
-    .R30(\port$446$30 ),
-    .R31(\port$446$31 ),
-    .R32(\port$446$32 ),
-    .R33(\port$446$33 ),
-    .R34(\port$446$34 ),
-    .R35(\port$446$35 ),
-    .R36(\port$446$36 ),
-    .R37(\port$446$37 ),
-    .R38(\port$446$38 ),
-    .R39(\port$446$39 ),
-    .R4(\port$446$4 ),
-    .R40(\port$446$40 ),
-    .R41(\port$446$41 ),
-    .R42(\port$446$42 ),
-    .R43(\port$446$43 ),
-    .R44(\port$446$44 ),
-    .R45(\port$446$45 ),
-    .R46(\port$446$46 ),
-    .R47(\port$446$47 ),
-    .R48(\port$446$48 ),
-    .R49(\port$446$49 ),
-    .R5(\port$446$5 ),
-    .R50(\port$446$50 ),
-    .R51(\port$446$51 ),
-    .R52(\port$446$52 ),
+    .R27(\port$447$27 ),
+    .R28(\port$447$28 ),
+    .R29(\port$447$29 ),
+    .R3(\port$447$3 ),
+    .R30(\port$447$30 ),
+    .R31(\port$447$31 ),
+    .R32(\port$447$32 ),
+    .R33(\port$447$33 ),
+    .R34(\port$447$34 ),
+    .R35(\port$447$35 ),
+    .R36(\port$447$36 ),
+    .R37(\port$447$37 ),
+    .R38(\port$447$38 ),
+    .R39(\port$447$39 ),
+    .R4(\port$447$4 ),
+    .R40(\port$447$40 ),
+    .R41(\port$447$41 ),
+    .R42(\port$447$42 ),
+    .R43(\port$447$43 ),
+    .R44(\port$447$44 ),
+    .R45(\port$447$45 ),
+    .R46(\port$447$46 ),
+    .R47(\port$447$47 ),
+    .R48(\port$447$48 ),
+    .R49(\port$447$49 ),
+    .R5(\port$447$5 ),
+    .R50(\port$447$50 ),
+    .R51(\port$447$51 ),
+    .R52(\port$447$52 ),
     .R53(r[53]),
-    .R6(\port$446$6 ),
-    .R7(\port$446$7 ),
-    .R8(\port$446$8 ),
-    .R9(\port$446$9 ),
+    .R6(\port$447$6 ),
+    .R7(\port$447$7 ),
+    .R8(\port$447$8 ),
+    .R9(\port$447$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -25018,13 +24608,13 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$446$0 , \port$446$1 , \port$446
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$446$52 , \port$446$51 , \port$446$50 , \port$446$49 , \port$446$48 , \port$446$47 , \port$446$46 , \port$446$45 , \port$446$44 , \port$446$43 , \port$446$42 , \port$446$41 , \port$446$40 , \port$446$39 , \port$446$38 , \port$446$37 , \port$446$36 , \port$446$35 , \port$446$34 , \port$446$33 , \port$446$32 , \port$446$31 , \port$446$30 , \port$446$29 , \port$446$28 , \port$446$27 , \port$446$25 , \port$446$24 , \port$446$23 , \port$446$22 , \port$446$21 , \port$446$20 , \port$446$19 , \port$446$18 , \port$446$17 , \port$446$16 , \port$446$15 , \port$446$14 , \port$446$13 , \port$446$12 , \port$446$11 , \port$446$10 , \port$446$9 , \port$446$8 , \port$446$7 , \port$446$6 , \port$446$5 , \port$446$4 , \port$446$3 , \port$446$2 , \port$446$1 , \port$446$0  };
+  assign { r[52:27], r[25:0] } = { \port$447$52 , \port$447$51 , \port$447$50 , \port$447$49 , \port$447$48 , \port$447$47 , \port$447$46 , \port$447$45 , \port$447$44 , \port$447$43 , \port$447$42 , \port$447$41 , \port$447$40 , \port$447$39 , \port$447$38 , \port$447$37 , \port$447$36 , \port$447$35 , \port$447$34 , \port$447$33 , \port$447$32 , \port$447$31 , \port$447$30 , \port$447$29 , \port$447$28 , \port$447$27 , \port$447$25 , \port$447$24 , \port$447$23 , \port$447$22 , \port$447$21 , \port$447$20 , \port$447$19 , \port$447$18 , \port$447$17 , \port$447$16 , \port$447$15 , \port$447$14 , \port$447$13 , \port$447$12 , \port$447$11 , \port$447$10 , \port$447$9 , \port$447$8 , \port$447$7 , \port$447$6 , \port$447$5 , \port$447$4 , \port$447$3 , \port$447$2 , \port$447$1 , \port$447$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_2 (rst, \port$451$0 , \port$451$1 , \port$451$2 , \port$451$3 , \port$451$4 , \port$451$5 , \port$451$6 , \port$451$7 , \port$451$8 , \port$451$9 , \port$451$10 , \port$451$11 , \port$451$12 , \port$451$13 , \port$451$14 , \port$451$15 , \port$451$16 , \port$451$17 , \port$451$18 , \port$451$19 
-, \port$451$20 , \port$451$21 , \port$451$22 , \port$451$23 , \port$451$24 , \port$451$25 , \port$451$27 , \port$451$28 , \port$451$29 , \port$451$30 , \port$451$31 , \port$451$32 , \port$451$33 , \port$451$34 , \port$451$35 , \port$451$36 , \port$451$37 , \port$451$38 , \port$451$39 , \port$451$40 , \port$451$41 
-, \port$451$42 , \port$451$43 , \port$451$44 , \port$451$45 , \port$451$46 , \port$451$47 , \port$451$48 , \port$451$49 , \port$451$50 , \port$451$51 , \port$451$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_2 (rst, \port$452$0 , \port$452$1 , \port$452$2 , \port$452$3 , \port$452$4 , \port$452$5 , \port$452$6 , \port$452$7 , \port$452$8 , \port$452$9 , \port$452$10 , \port$452$11 , \port$452$12 , \port$452$13 , \port$452$14 , \port$452$15 , \port$452$16 , \port$452$17 , \port$452$18 , \port$452$19 
+, \port$452$20 , \port$452$21 , \port$452$22 , \port$452$23 , \port$452$24 , \port$452$25 , \port$452$27 , \port$452$28 , \port$452$29 , \port$452$30 , \port$452$31 , \port$452$32 , \port$452$33 , \port$452$34 , \port$452$35 , \port$452$36 , \port$452$37 , \port$452$38 , \port$452$39 , \port$452$40 , \port$452$41 
+, \port$452$42 , \port$452$43 , \port$452$44 , \port$452$45 , \port$452$46 , \port$452$47 , \port$452$48 , \port$452$49 , \port$452$50 , \port$452$51 , \port$452$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25032,110 +24622,110 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$451$0 , \port$451$1 , \port$451
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$451$0 ;
-  wire \port$451$0 ;
-  output \port$451$1 ;
-  wire \port$451$1 ;
-  output \port$451$10 ;
-  wire \port$451$10 ;
-  output \port$451$11 ;
-  wire \port$451$11 ;
-  output \port$451$12 ;
-  wire \port$451$12 ;
-  output \port$451$13 ;
-  wire \port$451$13 ;
-  output \port$451$14 ;
-  wire \port$451$14 ;
-  output \port$451$15 ;
-  wire \port$451$15 ;
-  output \port$451$16 ;
-  wire \port$451$16 ;
-  output \port$451$17 ;
-  wire \port$451$17 ;
-  output \port$451$18 ;
-  wire \port$451$18 ;
-  output \port$451$19 ;
-  wire \port$451$19 ;
-  output \port$451$2 ;
-  wire \port$451$2 ;
-  output \port$451$20 ;
-  wire \port$451$20 ;
-  output \port$451$21 ;
-  wire \port$451$21 ;
-  output \port$451$22 ;
-  wire \port$451$22 ;
-  output \port$451$23 ;
-  wire \port$451$23 ;
-  output \port$451$24 ;
-  wire \port$451$24 ;
-  output \port$451$25 ;
-  wire \port$451$25 ;
-  output \port$451$27 ;
-  wire \port$451$27 ;
-  output \port$451$28 ;
-  wire \port$451$28 ;
-  output \port$451$29 ;
-  wire \port$451$29 ;
-  output \port$451$3 ;
-  wire \port$451$3 ;
-  output \port$451$30 ;
-  wire \port$451$30 ;
-  output \port$451$31 ;
-  wire \port$451$31 ;
-  output \port$451$32 ;
-  wire \port$451$32 ;
-  output \port$451$33 ;
-  wire \port$451$33 ;
-  output \port$451$34 ;
-  wire \port$451$34 ;
-  output \port$451$35 ;
-  wire \port$451$35 ;
-  output \port$451$36 ;
-  wire \port$451$36 ;
-  output \port$451$37 ;
-  wire \port$451$37 ;
-  output \port$451$38 ;
-  wire \port$451$38 ;
-  output \port$451$39 ;
-  wire \port$451$39 ;
-  output \port$451$4 ;
-  wire \port$451$4 ;
-  output \port$451$40 ;
-  wire \port$451$40 ;
-  output \port$451$41 ;
-  wire \port$451$41 ;
-  output \port$451$42 ;
-  wire \port$451$42 ;
-  output \port$451$43 ;
-  wire \port$451$43 ;
-  output \port$451$44 ;
-  wire \port$451$44 ;
-  output \port$451$45 ;
-  wire \port$451$45 ;
-  output \port$451$46 ;
-  wire \port$451$46 ;
-  output \port$451$47 ;
-  wire \port$451$47 ;
-  output \port$451$48 ;
-  wire \port$451$48 ;
-  output \port$451$49 ;
-  wire \port$451$49 ;
-  output \port$451$5 ;
-  wire \port$451$5 ;
-  output \port$451$50 ;
-  wire \port$451$50 ;
-  output \port$451$51 ;
-  wire \port$451$51 ;
-  output \port$451$52 ;
-  wire \port$451$52 ;
-  output \port$451$6 ;
-  wire \port$451$6 ;
-  output \port$451$7 ;
-  wire \port$451$7 ;
-  output \port$451$8 ;
-  wire \port$451$8 ;
-  output \port$451$9 ;
-  wire \port$451$9 ;
+  output \port$452$0 ;
+  wire \port$452$0 ;
+  output \port$452$1 ;
+  wire \port$452$1 ;
+  output \port$452$10 ;
+  wire \port$452$10 ;
+  output \port$452$11 ;
+  wire \port$452$11 ;
+  output \port$452$12 ;
+  wire \port$452$12 ;
+  output \port$452$13 ;
+  wire \port$452$13 ;
+  output \port$452$14 ;
+  wire \port$452$14 ;
+  output \port$452$15 ;
+  wire \port$452$15 ;
+  output \port$452$16 ;
+  wire \port$452$16 ;
+  output \port$452$17 ;
+  wire \port$452$17 ;
+  output \port$452$18 ;
+  wire \port$452$18 ;
+  output \port$452$19 ;
+  wire \port$452$19 ;
+  output \port$452$2 ;
+  wire \port$452$2 ;
+  output \port$452$20 ;
+  wire \port$452$20 ;
+  output \port$452$21 ;
+  wire \port$452$21 ;
+  output \port$452$22 ;
+  wire \port$452$22 ;
+  output \port$452$23 ;
+  wire \port$452$23 ;
+  output \port$452$24 ;
+  wire \port$452$24 ;
+  output \port$452$25 ;
+  wire \port$452$25 ;
+  output \port$452$27 ;
+  wire \port$452$27 ;
+  output \port$452$28 ;
+  wire \port$452$28 ;
+  output \port$452$29 ;
+  wire \port$452$29 ;
+  output \port$452$3 ;
+  wire \port$452$3 ;
+  output \port$452$30 ;
+  wire \port$452$30 ;
+  output \port$452$31 ;
+  wire \port$452$31 ;
+  output \port$452$32 ;
+  wire \port$452$32 ;
+  output \port$452$33 ;
+  wire \port$452$33 ;
+  output \port$452$34 ;
+  wire \port$452$34 ;
+  output \port$452$35 ;
+  wire \port$452$35 ;
+  output \port$452$36 ;
+  wire \port$452$36 ;
+  output \port$452$37 ;
+  wire \port$452$37 ;
+  output \port$452$38 ;
+  wire \port$452$38 ;
+  output \port$452$39 ;
+  wire \port$452$39 ;
+  output \port$452$4 ;
+  wire \port$452$4 ;
+  output \port$452$40 ;
+  wire \port$452$40 ;
+  output \port$452$41 ;
+  wire \port$452$41 ;
+  output \port$452$42 ;
+  wire \port$452$42 ;
+  output \port$452$43 ;
+  wire \port$452$43 ;
+  output \port$452$44 ;
+  wire \port$452$44 ;
+  output \port$452$45 ;
+  wire \port$452$45 ;
+  output \port$452$46 ;
+  wire \port$452$46 ;
+  output \port$452$47 ;
+  wire \port$452$47 ;
+  output \port$452$48 ;
+  wire \port$452$48 ;
+  output \port$452$49 ;
+  wire \port$452$49 ;
+  output \port$452$5 ;
+  wire \port$452$5 ;
+  output \port$452$50 ;
+  wire \port$452$50 ;
+  output \port$452$51 ;
+  wire \port$452$51 ;
+  output \port$452$52 ;
+  wire \port$452$52 ;
+  output \port$452$6 ;
+  wire \port$452$6 ;
+  output \port$452$7 ;
+  wire \port$452$7 ;
+  output \port$452$8 ;
+  wire \port$452$8 ;
+  output \port$452$9 ;
+  wire \port$452$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25332,60 +24922,60 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$451$0 , \port$451$1 , \port$451
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$451$0 ),
-    .R1(\port$451$1 ),
-    .R10(\port$451$10 ),
-    .R11(\port$451$11 ),
-    .R12(\port$451$12 ),
-    .R13(\port$451$13 ),
-    .R14(\port$451$14 ),
-    .R15(\port$451$15 ),
-    .R16(\port$451$16 ),
-    .R17(\port$451$17 ),
-    .R18(\port$451$18 ),
-    .R19(\port$451$19 ),
-    .R2(\port$451$2 ),
-    .R20(\port$451$20 ),
-    .R21(\port$451$21 ),
-    .R22(\port$451$22 ),
-    .R23(\port$451$23 ),
-    .R24(\port$451$24 ),
-    .R25(\port$451$25 ),
+    .R0(\port$452$0 ),
+    .R1(\port$452$1 ),
+    .R10(\port$452$10 ),
+    .R11(\port$452$11 ),
+    .R12(\port$452$12 ),
+    .R13(\port$452$13 ),
+    .R14(\port$452$14 ),
+    .R15(\port$452$15 ),
+    .R16(\port$452$16 ),
+    .R17(\port$452$17 ),
+    .R18(\port$452$18 ),
+    .R19(\port$452$19 ),
+    .R2(\port$452$2 ),
+    .R20(\port$452$20 ),
+    .R21(\port$452$21 ),
+    .R22(\port$452$22 ),
+    .R23(\port$452$23 ),
+    .R24(\port$452$24 ),
+    .R25(\port$452$25 ),
     .R26(r[26]),
-    .R27(\port$451$27 ),
-    .R28(\port$451$28 ),
-    .R29(\port$451$29 ),
-    .R3(\port$451$3 ),
-    .R30(\port$451$30 ),
-    .R31(\port$451$31 ),
-    .R32(\port$451$32 ),
-    .R33(\port$451$33 ),
-    .R34(\port$451$34 ),
-    .R35(\port$451$35 ),
-    .R36(\port$451$36 ),
-    .R37(\port$451$37 ),
-    .R38(\port$451$38 ),
-    .R39(\port$451$39 ),
-    .R4(\port$451$4 ),
-    .R40(\port$451$40 ),
-    .R41(\port$451$41 ),
-    .R42(\port$451$42 ),
-    .R43(\port$451$43 ),
-    .R44(\port$451$44 ),
-    .R45(\port$451$45 ),
-    .R46(\port$451$46 ),
-    .R47(\port$451$47 ),
-    .R48(\port$451$48 ),
-    .R49(\port$451$49 ),
-    .R5(\port$451$5 ),
-    .R50(\port$451$50 ),
-    .R51(\port$451$51 ),
-    .R52(\port$451$52 ),
+    .R27(\port$452$27 ),
+    .R28(\port$452$28 ),
+    .R29(\port$452$29 ),
+    .R3(\port$452$3 ),
+    .R30(\port$452$30 ),
+    .R31(\port$452$31 ),
+    .R32(\port$452$32 ),
+    .R33(\port$452$33 ),
+    .R34(\port$452$34 ),
+    .R35(\port$452$35 ),
+    .R36(\port$452$36 ),
+    .R37(\port$452$37 ),
+    .R38(\port$452$38 ),
+    .R39(\port$452$39 ),
+    .R4(\port$452$4 ),
+    .R40(\port$452$40 ),
+    .R41(\port$452$41 ),
+    .R42(\port$452$42 ),
+    .R43(\port$452$43 ),
+    .R44(\port$452$44 ),
+    .R45(\port$452$45 ),
+    .R46(\port$452$46 ),
+    .R47(\port$452$47 ),
+    .R48(\port$452$48 ),
+    .R49(\port$452$49 ),
+    .R5(\port$452$5 ),
+    .R50(\port$452$50 ),
+    .R51(\port$452$51 ),
+    .R52(\port$452$52 ),
     .R53(r[53]),
-    .R6(\port$451$6 ),
-    .R7(\port$451$7 ),
-    .R8(\port$451$8 ),
-    .R9(\port$451$9 ),
+    .R6(\port$452$6 ),
+    .R7(\port$452$7 ),
+    .R8(\port$452$8 ),
+    .R9(\port$452$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -25658,13 +25248,13 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$451$0 , \port$451$1 , \port$451
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$451$52 , \port$451$51 , \port$451$50 , \port$451$49 , \port$451$48 , \port$451$47 , \port$451$46 , \port$451$45 , \port$451$44 , \port$451$43 , \port$451$42 , \port$451$41 , \port$451$40 , \port$451$39 , \port$451$38 , \port$451$37 , \port$451$36 , \port$451$35 , \port$451$34 , \port$451$33 , \port$451$32 , \port$451$31 , \port$451$30 , \port$451$29 , \port$451$28 , \port$451$27 , \port$451$25 , \port$451$24 , \port$451$23 , \port$451$22 , \port$451$21 , \port$451$20 , \port$451$19 , \port$451$18 , \port$451$17 , \port$451$16 , \port$451$15 , \port$451$14 , \port$451$13 , \port$451$12 , \port$451$11 , \port$451$10 , \port$451$9 , \port$451$8 , \port$451$7 , \port$451$6 , \port$451$5 , \port$451$4 , \port$451$3 , \port$451$2 , \port$451$1 , \port$451$0  };
+  assign { r[52:27], r[25:0] } = { \port$452$52 , \port$452$51 , \port$452$50 , \port$452$49 , \port$452$48 , \port$452$47 , \port$452$46 , \port$452$45 , \port$452$44 , \port$452$43 , \port$452$42 , \port$452$41 , \port$452$40 , \port$452$39 , \port$452$38 , \port$452$37 , \port$452$36 , \port$452$35 , \port$452$34 , \port$452$33 , \port$452$32 , \port$452$31 , \port$452$30 , \port$452$29 , \port$452$28 , \port$452$27 , \port$452$25 , \port$452$24 , \port$452$23 , \port$452$22 , \port$452$21 , \port$452$20 , \port$452$19 , \port$452$18 , \port$452$17 , \port$452$16 , \port$452$15 , \port$452$14 , \port$452$13 , \port$452$12 , \port$452$11 , \port$452$10 , \port$452$9 , \port$452$8 , \port$452$7 , \port$452$6 , \port$452$5 , \port$452$4 , \port$452$3 , \port$452$2 , \port$452$1 , \port$452$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_3 (rst, \port$456$0 , \port$456$1 , \port$456$2 , \port$456$3 , \port$456$4 , \port$456$5 , \port$456$6 , \port$456$7 , \port$456$8 , \port$456$9 , \port$456$10 , \port$456$11 , \port$456$12 , \port$456$13 , \port$456$14 , \port$456$15 , \port$456$16 , \port$456$17 , \port$456$18 , \port$456$19 
-, \port$456$20 , \port$456$21 , \port$456$22 , \port$456$23 , \port$456$24 , \port$456$25 , \port$456$27 , \port$456$28 , \port$456$29 , \port$456$30 , \port$456$31 , \port$456$32 , \port$456$33 , \port$456$34 , \port$456$35 , \port$456$36 , \port$456$37 , \port$456$38 , \port$456$39 , \port$456$40 , \port$456$41 
-, \port$456$42 , \port$456$43 , \port$456$44 , \port$456$45 , \port$456$46 , \port$456$47 , \port$456$48 , \port$456$49 , \port$456$50 , \port$456$51 , \port$456$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_3 (rst, \port$457$0 , \port$457$1 , \port$457$2 , \port$457$3 , \port$457$4 , \port$457$5 , \port$457$6 , \port$457$7 , \port$457$8 , \port$457$9 , \port$457$10 , \port$457$11 , \port$457$12 , \port$457$13 , \port$457$14 , \port$457$15 , \port$457$16 , \port$457$17 , \port$457$18 , \port$457$19 
+, \port$457$20 , \port$457$21 , \port$457$22 , \port$457$23 , \port$457$24 , \port$457$25 , \port$457$27 , \port$457$28 , \port$457$29 , \port$457$30 , \port$457$31 , \port$457$32 , \port$457$33 , \port$457$34 , \port$457$35 , \port$457$36 , \port$457$37 , \port$457$38 , \port$457$39 , \port$457$40 , \port$457$41 
+, \port$457$42 , \port$457$43 , \port$457$44 , \port$457$45 , \port$457$46 , \port$457$47 , \port$457$48 , \port$457$49 , \port$457$50 , \port$457$51 , \port$457$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25672,110 +25262,110 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$456$0 , \port$456$1 , \port$456
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$456$0 ;
-  wire \port$456$0 ;
-  output \port$456$1 ;
-  wire \port$456$1 ;
-  output \port$456$10 ;
-  wire \port$456$10 ;
-  output \port$456$11 ;
-  wire \port$456$11 ;
-  output \port$456$12 ;
-  wire \port$456$12 ;
-  output \port$456$13 ;
-  wire \port$456$13 ;
-  output \port$456$14 ;
-  wire \port$456$14 ;
-  output \port$456$15 ;
-  wire \port$456$15 ;
-  output \port$456$16 ;
-  wire \port$456$16 ;
-  output \port$456$17 ;
-  wire \port$456$17 ;
-  output \port$456$18 ;
-  wire \port$456$18 ;
-  output \port$456$19 ;
-  wire \port$456$19 ;
-  output \port$456$2 ;
-  wire \port$456$2 ;
-  output \port$456$20 ;
-  wire \port$456$20 ;
-  output \port$456$21 ;
-  wire \port$456$21 ;
-  output \port$456$22 ;
-  wire \port$456$22 ;
-  output \port$456$23 ;
-  wire \port$456$23 ;
-  output \port$456$24 ;
-  wire \port$456$24 ;
-  output \port$456$25 ;
-  wire \port$456$25 ;
-  output \port$456$27 ;
-  wire \port$456$27 ;
-  output \port$456$28 ;
-  wire \port$456$28 ;
-  output \port$456$29 ;
-  wire \port$456$29 ;
-  output \port$456$3 ;
-  wire \port$456$3 ;
-  output \port$456$30 ;
-  wire \port$456$30 ;
-  output \port$456$31 ;
-  wire \port$456$31 ;
-  output \port$456$32 ;
-  wire \port$456$32 ;
-  output \port$456$33 ;
-  wire \port$456$33 ;
-  output \port$456$34 ;
-  wire \port$456$34 ;
-  output \port$456$35 ;
-  wire \port$456$35 ;
-  output \port$456$36 ;
-  wire \port$456$36 ;
-  output \port$456$37 ;
-  wire \port$456$37 ;
-  output \port$456$38 ;
-  wire \port$456$38 ;
-  output \port$456$39 ;
-  wire \port$456$39 ;
-  output \port$456$4 ;
-  wire \port$456$4 ;
-  output \port$456$40 ;
-  wire \port$456$40 ;
-  output \port$456$41 ;
-  wire \port$456$41 ;
-  output \port$456$42 ;
-  wire \port$456$42 ;
-  output \port$456$43 ;
-  wire \port$456$43 ;
-  output \port$456$44 ;
-  wire \port$456$44 ;
-  output \port$456$45 ;
-  wire \port$456$45 ;
-  output \port$456$46 ;
-  wire \port$456$46 ;
-  output \port$456$47 ;
-  wire \port$456$47 ;
-  output \port$456$48 ;
-  wire \port$456$48 ;
-  output \port$456$49 ;
-  wire \port$456$49 ;
-  output \port$456$5 ;
-  wire \port$456$5 ;
-  output \port$456$50 ;
-  wire \port$456$50 ;
-  output \port$456$51 ;
-  wire \port$456$51 ;
-  output \port$456$52 ;
-  wire \port$456$52 ;
-  output \port$456$6 ;
-  wire \port$456$6 ;
-  output \port$456$7 ;
-  wire \port$456$7 ;
-  output \port$456$8 ;
-  wire \port$456$8 ;
-  output \port$456$9 ;
-  wire \port$456$9 ;
+  output \port$457$0 ;
+  wire \port$457$0 ;
+  output \port$457$1 ;
+  wire \port$457$1 ;
+  output \port$457$10 ;
+  wire \port$457$10 ;
+  output \port$457$11 ;
+  wire \port$457$11 ;
+  output \port$457$12 ;
+  wire \port$457$12 ;
+  output \port$457$13 ;
+  wire \port$457$13 ;
+  output \port$457$14 ;
+  wire \port$457$14 ;
+  output \port$457$15 ;
+  wire \port$457$15 ;
+  output \port$457$16 ;
+  wire \port$457$16 ;
+  output \port$457$17 ;
+  wire \port$457$17 ;
+  output \port$457$18 ;
+  wire \port$457$18 ;
+  output \port$457$19 ;
+  wire \port$457$19 ;
+  output \port$457$2 ;
+  wire \port$457$2 ;
+  output \port$457$20 ;
+  wire \port$457$20 ;
+  output \port$457$21 ;
+  wire \port$457$21 ;
+  output \port$457$22 ;
+  wire \port$457$22 ;
+  output \port$457$23 ;
+  wire \port$457$23 ;
+  output \port$457$24 ;
+  wire \port$457$24 ;
+  output \port$457$25 ;
+  wire \port$457$25 ;
+  output \port$457$27 ;
+  wire \port$457$27 ;
+  output \port$457$28 ;
+  wire \port$457$28 ;
+  output \port$457$29 ;
+  wire \port$457$29 ;
+  output \port$457$3 ;
+  wire \port$457$3 ;
+  output \port$457$30 ;
+  wire \port$457$30 ;
+  output \port$457$31 ;
+  wire \port$457$31 ;
+  output \port$457$32 ;
+  wire \port$457$32 ;
+  output \port$457$33 ;
+  wire \port$457$33 ;
+  output \port$457$34 ;
+  wire \port$457$34 ;
+  output \port$457$35 ;
+  wire \port$457$35 ;
+  output \port$457$36 ;
+  wire \port$457$36 ;
+  output \port$457$37 ;
+  wire \port$457$37 ;
+  output \port$457$38 ;
+  wire \port$457$38 ;
+  output \port$457$39 ;
+  wire \port$457$39 ;
+  output \port$457$4 ;
+  wire \port$457$4 ;
+  output \port$457$40 ;
+  wire \port$457$40 ;
+  output \port$457$41 ;
+  wire \port$457$41 ;
+  output \port$457$42 ;
+  wire \port$457$42 ;
+  output \port$457$43 ;
+  wire \port$457$43 ;
+  output \port$457$44 ;
+  wire \port$457$44 ;
+  output \port$457$45 ;
+  wire \port$457$45 ;
+  output \port$457$46 ;
+  wire \port$457$46 ;
+  output \port$457$47 ;
+  wire \port$457$47 ;
+  output \port$457$48 ;
+  wire \port$457$48 ;
+  output \port$457$49 ;
+  wire \port$457$49 ;
+  output \port$457$5 ;
+  wire \port$457$5 ;
+  output \port$457$50 ;
+  wire \port$457$50 ;
+  output \port$457$51 ;
+  wire \port$457$51 ;
+  output \port$457$52 ;
+  wire \port$457$52 ;
+  output \port$457$6 ;
+  wire \port$457$6 ;
+  output \port$457$7 ;
+  wire \port$457$7 ;
+  output \port$457$8 ;
+  wire \port$457$8 ;
+  output \port$457$9 ;
+  wire \port$457$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25972,60 +25562,60 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$456$0 , \port$456$1 , \port$456
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$456$0 ),
-    .R1(\port$456$1 ),
-    .R10(\port$456$10 ),
-    .R11(\port$456$11 ),
-    .R12(\port$456$12 ),
-    .R13(\port$456$13 ),
-    .R14(\port$456$14 ),
-    .R15(\port$456$15 ),
-    .R16(\port$456$16 ),
-    .R17(\port$456$17 ),
-    .R18(\port$456$18 ),
-    .R19(\port$456$19 ),
-    .R2(\port$456$2 ),
-    .R20(\port$456$20 ),
-    .R21(\port$456$21 ),
-    .R22(\port$456$22 ),
-    .R23(\port$456$23 ),
-    .R24(\port$456$24 ),
-    .R25(\port$456$25 ),
+    .R0(\port$457$0 ),
+    .R1(\port$457$1 ),
+    .R10(\port$457$10 ),
+    .R11(\port$457$11 ),
+    .R12(\port$457$12 ),
+    .R13(\port$457$13 ),
+    .R14(\port$457$14 ),
+    .R15(\port$457$15 ),
+    .R16(\port$457$16 ),
+    .R17(\port$457$17 ),
+    .R18(\port$457$18 ),
+    .R19(\port$457$19 ),
+    .R2(\port$457$2 ),
+    .R20(\port$457$20 ),
+    .R21(\port$457$21 ),
+    .R22(\port$457$22 ),
+    .R23(\port$457$23 ),
+    .R24(\port$457$24 ),
+    .R25(\port$457$25 ),
     .R26(r[26]),
-    .R27(\port$456$27 ),
-    .R28(\port$456$28 ),
-    .R29(\port$456$29 ),
-    .R3(\port$456$3 ),
-    .R30(\port$456$30 ),
-    .R31(\port$456$31 ),
-    .R32(\port$456$32 ),
-    .R33(\port$456$33 ),
-    .R34(\port$456$34 ),
-    .R35(\port$456$35 ),
-    .R36(\port$456$36 ),
-    .R37(\port$456$37 ),
-    .R38(\port$456$38 ),
-    .R39(\port$456$39 ),
-    .R4(\port$456$4 ),
-    .R40(\port$456$40 ),
-    .R41(\port$456$41 ),
-    .R42(\port$456$42 ),
-    .R43(\port$456$43 ),
-    .R44(\port$456$44 ),
-    .R45(\port$456$45 ),
-    .R46(\port$456$46 ),
-    .R47(\port$456$47 ),
-    .R48(\port$456$48 ),
-    .R49(\port$456$49 ),
-    .R5(\port$456$5 ),
-    .R50(\port$456$50 ),
-    .R51(\port$456$51 ),
-    .R52(\port$456$52 ),
+    .R27(\port$457$27 ),
+    .R28(\port$457$28 ),
+    .R29(\port$457$29 ),
+    .R3(\port$457$3 ),
+    .R30(\port$457$30 ),
+    .R31(\port$457$31 ),
+    .R32(\port$457$32 ),
+    .R33(\port$457$33 ),
+    .R34(\port$457$34 ),
+    .R35(\port$457$35 ),
+    .R36(\port$457$36 ),
+    .R37(\port$457$37 ),
+    .R38(\port$457$38 ),
+    .R39(\port$457$39 ),
+    .R4(\port$457$4 ),
+    .R40(\port$457$40 ),
+    .R41(\port$457$41 ),
+    .R42(\port$457$42 ),
+    .R43(\port$457$43 ),
+    .R44(\port$457$44 ),
+    .R45(\port$457$45 ),
+    .R46(\port$457$46 ),
+    .R47(\port$457$47 ),
+    .R48(\port$457$48 ),
+    .R49(\port$457$49 ),
+    .R5(\port$457$5 ),
+    .R50(\port$457$50 ),
+    .R51(\port$457$51 ),
+    .R52(\port$457$52 ),
     .R53(r[53]),
-    .R6(\port$456$6 ),
-    .R7(\port$456$7 ),
-    .R8(\port$456$8 ),
-    .R9(\port$456$9 ),
+    .R6(\port$457$6 ),
+    .R7(\port$457$7 ),
+    .R8(\port$457$8 ),
+    .R9(\port$457$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26298,13 +25888,13 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$456$0 , \port$456$1 , \port$456
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$456$52 , \port$456$51 , \port$456$50 , \port$456$49 , \port$456$48 , \port$456$47 , \port$456$46 , \port$456$45 , \port$456$44 , \port$456$43 , \port$456$42 , \port$456$41 , \port$456$40 , \port$456$39 , \port$456$38 , \port$456$37 , \port$456$36 , \port$456$35 , \port$456$34 , \port$456$33 , \port$456$32 , \port$456$31 , \port$456$30 , \port$456$29 , \port$456$28 , \port$456$27 , \port$456$25 , \port$456$24 , \port$456$23 , \port$456$22 , \port$456$21 , \port$456$20 , \port$456$19 , \port$456$18 , \port$456$17 , \port$456$16 , \port$456$15 , \port$456$14 , \port$456$13 , \port$456$12 , \port$456$11 , \port$456$10 , \port$456$9 , \port$456$8 , \port$456$7 , \port$456$6 , \port$456$5 , \port$456$4 , \port$456$3 , \port$456$2 , \port$456$1 , \port$456$0  };
+  assign { r[52:27], r[25:0] } = { \port$457$52 , \port$457$51 , \port$457$50 , \port$457$49 , \port$457$48 , \port$457$47 , \port$457$46 , \port$457$45 , \port$457$44 , \port$457$43 , \port$457$42 , \port$457$41 , \port$457$40 , \port$457$39 , \port$457$38 , \port$457$37 , \port$457$36 , \port$457$35 , \port$457$34 , \port$457$33 , \port$457$32 , \port$457$31 , \port$457$30 , \port$457$29 , \port$457$28 , \port$457$27 , \port$457$25 , \port$457$24 , \port$457$23 , \port$457$22 , \port$457$21 , \port$457$20 , \port$457$19 , \port$457$18 , \port$457$17 , \port$457$16 , \port$457$15 , \port$457$14 , \port$457$13 , \port$457$12 , \port$457$11 , \port$457$10 , \port$457$9 , \port$457$8 , \port$457$7 , \port$457$6 , \port$457$5 , \port$457$4 , \port$457$3 , \port$457$2 , \port$457$1 , \port$457$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_0 (rst, \port$461$0 , \port$461$1 , \port$461$2 , \port$461$3 , \port$461$4 , \port$461$5 , \port$461$6 , \port$461$7 , \port$461$8 , \port$461$9 , \port$461$10 , \port$461$11 , \port$461$12 , \port$461$13 , \port$461$14 , \port$461$15 , \port$461$16 , \port$461$17 , \port$461$18 , \port$461$19 
-, \port$461$20 , \port$461$21 , \port$461$22 , \port$461$23 , \port$461$24 , \port$461$25 , \port$461$27 , \port$461$28 , \port$461$29 , \port$461$30 , \port$461$31 , \port$461$32 , \port$461$33 , \port$461$34 , \port$461$35 , \port$461$36 , \port$461$37 , \port$461$38 , \port$461$39 , \port$461$40 , \port$461$41 
-, \port$461$42 , \port$461$43 , \port$461$44 , \port$461$45 , \port$461$46 , \port$461$47 , \port$461$48 , \port$461$49 , \port$461$50 , \port$461$51 , \port$461$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_3_0 (rst, \port$462$0 , \port$462$1 , \port$462$2 , \port$462$3 , \port$462$4 , \port$462$5 , \port$462$6 , \port$462$7 , \port$462$8 , \port$462$9 , \port$462$10 , \port$462$11 , \port$462$12 , \port$462$13 , \port$462$14 , \port$462$15 , \port$462$16 , \port$462$17 , \port$462$18 , \port$462$19 
+, \port$462$20 , \port$462$21 , \port$462$22 , \port$462$23 , \port$462$24 , \port$462$25 , \port$462$27 , \port$462$28 , \port$462$29 , \port$462$30 , \port$462$31 , \port$462$32 , \port$462$33 , \port$462$34 , \port$462$35 , \port$462$36 , \port$462$37 , \port$462$38 , \port$462$39 , \port$462$40 , \port$462$41 
+, \port$462$42 , \port$462$43 , \port$462$44 , \port$462$45 , \port$462$46 , \port$462$47 , \port$462$48 , \port$462$49 , \port$462$50 , \port$462$51 , \port$462$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26312,110 +25902,110 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$461$0 , \port$461$1 , \port$461
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$461$0 ;
-  wire \port$461$0 ;
-  output \port$461$1 ;
-  wire \port$461$1 ;
-  output \port$461$10 ;
-  wire \port$461$10 ;
-  output \port$461$11 ;
-  wire \port$461$11 ;
-  output \port$461$12 ;
-  wire \port$461$12 ;
-  output \port$461$13 ;
-  wire \port$461$13 ;
-  output \port$461$14 ;
-  wire \port$461$14 ;
-  output \port$461$15 ;
-  wire \port$461$15 ;
-  output \port$461$16 ;
-  wire \port$461$16 ;
-  output \port$461$17 ;
-  wire \port$461$17 ;
-  output \port$461$18 ;
-  wire \port$461$18 ;
-  output \port$461$19 ;
-  wire \port$461$19 ;
-  output \port$461$2 ;
-  wire \port$461$2 ;
-  output \port$461$20 ;
-  wire \port$461$20 ;
-  output \port$461$21 ;
-  wire \port$461$21 ;
-  output \port$461$22 ;
-  wire \port$461$22 ;
-  output \port$461$23 ;
-  wire \port$461$23 ;
-  output \port$461$24 ;
-  wire \port$461$24 ;
-  output \port$461$25 ;
-  wire \port$461$25 ;
-  output \port$461$27 ;
-  wire \port$461$27 ;
-  output \port$461$28 ;
-  wire \port$461$28 ;
-  output \port$461$29 ;
-  wire \port$461$29 ;
-  output \port$461$3 ;
-  wire \port$461$3 ;
-  output \port$461$30 ;
-  wire \port$461$30 ;
-  output \port$461$31 ;
-  wire \port$461$31 ;
-  output \port$461$32 ;
-  wire \port$461$32 ;
-  output \port$461$33 ;
-  wire \port$461$33 ;
-  output \port$461$34 ;
-  wire \port$461$34 ;
-  output \port$461$35 ;
-  wire \port$461$35 ;
-  output \port$461$36 ;
-  wire \port$461$36 ;
-  output \port$461$37 ;
-  wire \port$461$37 ;
-  output \port$461$38 ;
-  wire \port$461$38 ;
-  output \port$461$39 ;
-  wire \port$461$39 ;
-  output \port$461$4 ;
-  wire \port$461$4 ;
-  output \port$461$40 ;
-  wire \port$461$40 ;
-  output \port$461$41 ;
-  wire \port$461$41 ;
-  output \port$461$42 ;
-  wire \port$461$42 ;
-  output \port$461$43 ;
-  wire \port$461$43 ;
-  output \port$461$44 ;
-  wire \port$461$44 ;
-  output \port$461$45 ;
-  wire \port$461$45 ;
-  output \port$461$46 ;
-  wire \port$461$46 ;
-  output \port$461$47 ;
-  wire \port$461$47 ;
-  output \port$461$48 ;
-  wire \port$461$48 ;
-  output \port$461$49 ;
-  wire \port$461$49 ;
-  output \port$461$5 ;
-  wire \port$461$5 ;
-  output \port$461$50 ;
-  wire \port$461$50 ;
-  output \port$461$51 ;
-  wire \port$461$51 ;
-  output \port$461$52 ;
-  wire \port$461$52 ;
-  output \port$461$6 ;
-  wire \port$461$6 ;
-  output \port$461$7 ;
-  wire \port$461$7 ;
-  output \port$461$8 ;
-  wire \port$461$8 ;
-  output \port$461$9 ;
-  wire \port$461$9 ;
+  output \port$462$0 ;
+  wire \port$462$0 ;
+  output \port$462$1 ;
+  wire \port$462$1 ;
+  output \port$462$10 ;
+  wire \port$462$10 ;
+  output \port$462$11 ;
+  wire \port$462$11 ;
+  output \port$462$12 ;
+  wire \port$462$12 ;
+  output \port$462$13 ;
+  wire \port$462$13 ;
+  output \port$462$14 ;
+  wire \port$462$14 ;
+  output \port$462$15 ;
+  wire \port$462$15 ;
+  output \port$462$16 ;
+  wire \port$462$16 ;
+  output \port$462$17 ;
+  wire \port$462$17 ;
+  output \port$462$18 ;
+  wire \port$462$18 ;
+  output \port$462$19 ;
+  wire \port$462$19 ;
+  output \port$462$2 ;
+  wire \port$462$2 ;
+  output \port$462$20 ;
+  wire \port$462$20 ;
+  output \port$462$21 ;
+  wire \port$462$21 ;
+  output \port$462$22 ;
+  wire \port$462$22 ;
+  output \port$462$23 ;
+  wire \port$462$23 ;
+  output \port$462$24 ;
+  wire \port$462$24 ;
+  output \port$462$25 ;
+  wire \port$462$25 ;
+  output \port$462$27 ;
+  wire \port$462$27 ;
+  output \port$462$28 ;
+  wire \port$462$28 ;
+  output \port$462$29 ;
+  wire \port$462$29 ;
+  output \port$462$3 ;
+  wire \port$462$3 ;
+  output \port$462$30 ;
+  wire \port$462$30 ;
+  output \port$462$31 ;
+  wire \port$462$31 ;
+  output \port$462$32 ;
+  wire \port$462$32 ;
+  output \port$462$33 ;
+  wire \port$462$33 ;
+  output \port$462$34 ;
+  wire \port$462$34 ;
+  output \port$462$35 ;
+  wire \port$462$35 ;
+  output \port$462$36 ;
+  wire \port$462$36 ;
+  output \port$462$37 ;
+  wire \port$462$37 ;
+  output \port$462$38 ;
+  wire \port$462$38 ;
+  output \port$462$39 ;
+  wire \port$462$39 ;
+  output \port$462$4 ;
+  wire \port$462$4 ;
+  output \port$462$40 ;
+  wire \port$462$40 ;
+  output \port$462$41 ;
+  wire \port$462$41 ;
+  output \port$462$42 ;
+  wire \port$462$42 ;
+  output \port$462$43 ;
+  wire \port$462$43 ;
+  output \port$462$44 ;
+  wire \port$462$44 ;
+  output \port$462$45 ;
+  wire \port$462$45 ;
+  output \port$462$46 ;
+  wire \port$462$46 ;
+  output \port$462$47 ;
+  wire \port$462$47 ;
+  output \port$462$48 ;
+  wire \port$462$48 ;
+  output \port$462$49 ;
+  wire \port$462$49 ;
+  output \port$462$5 ;
+  wire \port$462$5 ;
+  output \port$462$50 ;
+  wire \port$462$50 ;
+  output \port$462$51 ;
+  wire \port$462$51 ;
+  output \port$462$52 ;
+  wire \port$462$52 ;
+  output \port$462$6 ;
+  wire \port$462$6 ;
+  output \port$462$7 ;
+  wire \port$462$7 ;
+  output \port$462$8 ;
+  wire \port$462$8 ;
+  output \port$462$9 ;
+  wire \port$462$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -26612,60 +26202,60 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$461$0 , \port$461$1 , \port$461
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$461$0 ),
-    .R1(\port$461$1 ),
-    .R10(\port$461$10 ),
-    .R11(\port$461$11 ),
-    .R12(\port$461$12 ),
-    .R13(\port$461$13 ),
-    .R14(\port$461$14 ),
-    .R15(\port$461$15 ),
-    .R16(\port$461$16 ),
-    .R17(\port$461$17 ),
-    .R18(\port$461$18 ),
-    .R19(\port$461$19 ),
-    .R2(\port$461$2 ),
-    .R20(\port$461$20 ),
-    .R21(\port$461$21 ),
-    .R22(\port$461$22 ),
-    .R23(\port$461$23 ),
-    .R24(\port$461$24 ),
-    .R25(\port$461$25 ),
+    .R0(\port$462$0 ),
+    .R1(\port$462$1 ),
+    .R10(\port$462$10 ),
+    .R11(\port$462$11 ),
+    .R12(\port$462$12 ),
+    .R13(\port$462$13 ),
+    .R14(\port$462$14 ),
+    .R15(\port$462$15 ),
+    .R16(\port$462$16 ),
+    .R17(\port$462$17 ),
+    .R18(\port$462$18 ),
+    .R19(\port$462$19 ),
+    .R2(\port$462$2 ),
+    .R20(\port$462$20 ),
+    .R21(\port$462$21 ),
+    .R22(\port$462$22 ),
+    .R23(\port$462$23 ),
+    .R24(\port$462$24 ),
+    .R25(\port$462$25 ),
     .R26(r[26]),
-    .R27(\port$461$27 ),
-    .R28(\port$461$28 ),
-    .R29(\port$461$29 ),
-    .R3(\port$461$3 ),
-    .R30(\port$461$30 ),
-    .R31(\port$461$31 ),
-    .R32(\port$461$32 ),
-    .R33(\port$461$33 ),
-    .R34(\port$461$34 ),
-    .R35(\port$461$35 ),
-    .R36(\port$461$36 ),
-    .R37(\port$461$37 ),
-    .R38(\port$461$38 ),
-    .R39(\port$461$39 ),
-    .R4(\port$461$4 ),
-    .R40(\port$461$40 ),
-    .R41(\port$461$41 ),
-    .R42(\port$461$42 ),
-    .R43(\port$461$43 ),
-    .R44(\port$461$44 ),
-    .R45(\port$461$45 ),
-    .R46(\port$461$46 ),
-    .R47(\port$461$47 ),
-    .R48(\port$461$48 ),
-    .R49(\port$461$49 ),
-    .R5(\port$461$5 ),
-    .R50(\port$461$50 ),
-    .R51(\port$461$51 ),
-    .R52(\port$461$52 ),
+    .R27(\port$462$27 ),
+    .R28(\port$462$28 ),
+    .R29(\port$462$29 ),
+    .R3(\port$462$3 ),
+    .R30(\port$462$30 ),
+    .R31(\port$462$31 ),
+    .R32(\port$462$32 ),
+    .R33(\port$462$33 ),
+    .R34(\port$462$34 ),
+    .R35(\port$462$35 ),
+    .R36(\port$462$36 ),
+    .R37(\port$462$37 ),
+    .R38(\port$462$38 ),
+    .R39(\port$462$39 ),
+    .R4(\port$462$4 ),
+    .R40(\port$462$40 ),
+    .R41(\port$462$41 ),
+    .R42(\port$462$42 ),
+    .R43(\port$462$43 ),
+    .R44(\port$462$44 ),
+    .R45(\port$462$45 ),
+    .R46(\port$462$46 ),
+    .R47(\port$462$47 ),
+    .R48(\port$462$48 ),
+    .R49(\port$462$49 ),
+    .R5(\port$462$5 ),
+    .R50(\port$462$50 ),
+    .R51(\port$462$51 ),
+    .R52(\port$462$52 ),
     .R53(r[53]),
-    .R6(\port$461$6 ),
-    .R7(\port$461$7 ),
-    .R8(\port$461$8 ),
-    .R9(\port$461$9 ),
+    .R6(\port$462$6 ),
+    .R7(\port$462$7 ),
+    .R8(\port$462$8 ),
+    .R9(\port$462$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26938,13 +26528,13 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$461$0 , \port$461$1 , \port$461
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$461$52 , \port$461$51 , \port$461$50 , \port$461$49 , \port$461$48 , \port$461$47 , \port$461$46 , \port$461$45 , \port$461$44 , \port$461$43 , \port$461$42 , \port$461$41 , \port$461$40 , \port$461$39 , \port$461$38 , \port$461$37 , \port$461$36 , \port$461$35 , \port$461$34 , \port$461$33 , \port$461$32 , \port$461$31 , \port$461$30 , \port$461$29 , \port$461$28 , \port$461$27 , \port$461$25 , \port$461$24 , \port$461$23 , \port$461$22 , \port$461$21 , \port$461$20 , \port$461$19 , \port$461$18 , \port$461$17 , \port$461$16 , \port$461$15 , \port$461$14 , \port$461$13 , \port$461$12 , \port$461$11 , \port$461$10 , \port$461$9 , \port$461$8 , \port$461$7 , \port$461$6 , \port$461$5 , \port$461$4 , \port$461$3 , \port$461$2 , \port$461$1 , \port$461$0  };
+  assign { r[52:27], r[25:0] } = { \port$462$52 , \port$462$51 , \port$462$50 , \port$462$49 , \port$462$48 , \port$462$47 , \port$462$46 , \port$462$45 , \port$462$44 , \port$462$43 , \port$462$42 , \port$462$41 , \port$462$40 , \port$462$39 , \port$462$38 , \port$462$37 , \port$462$36 , \port$462$35 , \port$462$34 , \port$462$33 , \port$462$32 , \port$462$31 , \port$462$30 , \port$462$29 , \port$462$28 , \port$462$27 , \port$462$25 , \port$462$24 , \port$462$23 , \port$462$22 , \port$462$21 , \port$462$20 , \port$462$19 , \port$462$18 , \port$462$17 , \port$462$16 , \port$462$15 , \port$462$14 , \port$462$13 , \port$462$12 , \port$462$11 , \port$462$10 , \port$462$9 , \port$462$8 , \port$462$7 , \port$462$6 , \port$462$5 , \port$462$4 , \port$462$3 , \port$462$2 , \port$462$1 , \port$462$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_1 (rst, \port$466$0 , \port$466$1 , \port$466$2 , \port$466$3 , \port$466$4 , \port$466$5 , \port$466$6 , \port$466$7 , \port$466$8 , \port$466$9 , \port$466$10 , \port$466$11 , \port$466$12 , \port$466$13 , \port$466$14 , \port$466$15 , \port$466$16 , \port$466$17 , \port$466$18 , \port$466$19 
-, \port$466$20 , \port$466$21 , \port$466$22 , \port$466$23 , \port$466$24 , \port$466$25 , \port$466$27 , \port$466$28 , \port$466$29 , \port$466$30 , \port$466$31 , \port$466$32 , \port$466$33 , \port$466$34 , \port$466$35 , \port$466$36 , \port$466$37 , \port$466$38 , \port$466$39 , \port$466$40 , \port$466$41 
-, \port$466$42 , \port$466$43 , \port$466$44 , \port$466$45 , \port$466$46 , \port$466$47 , \port$466$48 , \port$466$49 , \port$466$50 , \port$466$51 , \port$466$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_1 (rst, \port$467$0 , \port$467$1 , \port$467$2 , \port$467$3 , \port$467$4 , \port$467$5 , \port$467$6 , \port$467$7 , \port$467$8 , \port$467$9 , \port$467$10 , \port$467$11 , \port$467$12 , \port$467$13 , \port$467$14 , \port$467$15 , \port$467$16 , \port$467$17 , \port$467$18 , \port$467$19 
+, \port$467$20 , \port$467$21 , \port$467$22 , \port$467$23 , \port$467$24 , \port$467$25 , \port$467$27 , \port$467$28 , \port$467$29 , \port$467$30 , \port$467$31 , \port$467$32 , \port$467$33 , \port$467$34 , \port$467$35 , \port$467$36 , \port$467$37 , \port$467$38 , \port$467$39 , \port$467$40 , \port$467$41 
+, \port$467$42 , \port$467$43 , \port$467$44 , \port$467$45 , \port$467$46 , \port$467$47 , \port$467$48 , \port$467$49 , \port$467$50 , \port$467$51 , \port$467$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26952,110 +26542,110 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$466$0 , \port$466$1 , \port$466
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$466$0 ;
-  wire \port$466$0 ;
-  output \port$466$1 ;
-  wire \port$466$1 ;
-  output \port$466$10 ;
-  wire \port$466$10 ;
-  output \port$466$11 ;
-  wire \port$466$11 ;
-  output \port$466$12 ;
-  wire \port$466$12 ;
-  output \port$466$13 ;
-  wire \port$466$13 ;
-  output \port$466$14 ;
-  wire \port$466$14 ;
-  output \port$466$15 ;
-  wire \port$466$15 ;
-  output \port$466$16 ;
-  wire \port$466$16 ;
-  output \port$466$17 ;
-  wire \port$466$17 ;
-  output \port$466$18 ;
-  wire \port$466$18 ;
-  output \port$466$19 ;
-  wire \port$466$19 ;
-  output \port$466$2 ;
-  wire \port$466$2 ;
-  output \port$466$20 ;
-  wire \port$466$20 ;
-  output \port$466$21 ;
-  wire \port$466$21 ;
-  output \port$466$22 ;
-  wire \port$466$22 ;
-  output \port$466$23 ;
-  wire \port$466$23 ;
-  output \port$466$24 ;
-  wire \port$466$24 ;
-  output \port$466$25 ;
-  wire \port$466$25 ;
-  output \port$466$27 ;
-  wire \port$466$27 ;
-  output \port$466$28 ;
-  wire \port$466$28 ;
-  output \port$466$29 ;
-  wire \port$466$29 ;
-  output \port$466$3 ;
-  wire \port$466$3 ;
-  output \port$466$30 ;
-  wire \port$466$30 ;
-  output \port$466$31 ;
-  wire \port$466$31 ;
-  output \port$466$32 ;
-  wire \port$466$32 ;
-  output \port$466$33 ;
-  wire \port$466$33 ;
-  output \port$466$34 ;
-  wire \port$466$34 ;
-  output \port$466$35 ;
-  wire \port$466$35 ;
-  output \port$466$36 ;
-  wire \port$466$36 ;
-  output \port$466$37 ;
-  wire \port$466$37 ;
-  output \port$466$38 ;
-  wire \port$466$38 ;
-  output \port$466$39 ;
-  wire \port$466$39 ;
-  output \port$466$4 ;
-  wire \port$466$4 ;
-  output \port$466$40 ;
-  wire \port$466$40 ;
-  output \port$466$41 ;
-  wire \port$466$41 ;
-  output \port$466$42 ;
-  wire \port$466$42 ;
-  output \port$466$43 ;
-  wire \port$466$43 ;
-  output \port$466$44 ;
-  wire \port$466$44 ;
-  output \port$466$45 ;
-  wire \port$466$45 ;
-  output \port$466$46 ;
-  wire \port$466$46 ;
-  output \port$466$47 ;
-  wire \port$466$47 ;
-  output \port$466$48 ;
-  wire \port$466$48 ;
-  output \port$466$49 ;
-  wire \port$466$49 ;
-  output \port$466$5 ;
-  wire \port$466$5 ;
-  output \port$466$50 ;
-  wire \port$466$50 ;
-  output \port$466$51 ;
-  wire \port$466$51 ;
-  output \port$466$52 ;
-  wire \port$466$52 ;
-  output \port$466$6 ;
-  wire \port$466$6 ;
-  output \port$466$7 ;
-  wire \port$466$7 ;
-  output \port$466$8 ;
-  wire \port$466$8 ;
-  output \port$466$9 ;
-  wire \port$466$9 ;
+  output \port$467$0 ;
+  wire \port$467$0 ;
+  output \port$467$1 ;
+  wire \port$467$1 ;
+  output \port$467$10 ;
+  wire \port$467$10 ;
+  output \port$467$11 ;
+  wire \port$467$11 ;
+  output \port$467$12 ;
+  wire \port$467$12 ;
+  output \port$467$13 ;
+  wire \port$467$13 ;
+  output \port$467$14 ;
+  wire \port$467$14 ;
+  output \port$467$15 ;
+  wire \port$467$15 ;
+  output \port$467$16 ;
+  wire \port$467$16 ;
+  output \port$467$17 ;
+  wire \port$467$17 ;
+  output \port$467$18 ;
+  wire \port$467$18 ;
+  output \port$467$19 ;
+  wire \port$467$19 ;
+  output \port$467$2 ;
+  wire \port$467$2 ;
+  output \port$467$20 ;
+  wire \port$467$20 ;
+  output \port$467$21 ;
+  wire \port$467$21 ;
+  output \port$467$22 ;
+  wire \port$467$22 ;
+  output \port$467$23 ;
+  wire \port$467$23 ;
+  output \port$467$24 ;
+  wire \port$467$24 ;
+  output \port$467$25 ;
+  wire \port$467$25 ;
+  output \port$467$27 ;
+  wire \port$467$27 ;
+  output \port$467$28 ;
+  wire \port$467$28 ;
+  output \port$467$29 ;
+  wire \port$467$29 ;
+  output \port$467$3 ;
+  wire \port$467$3 ;
+  output \port$467$30 ;
+  wire \port$467$30 ;
+  output \port$467$31 ;
+  wire \port$467$31 ;
+  output \port$467$32 ;
+  wire \port$467$32 ;
+  output \port$467$33 ;
+  wire \port$467$33 ;
+  output \port$467$34 ;
+  wire \port$467$34 ;
+  output \port$467$35 ;
+  wire \port$467$35 ;
+  output \port$467$36 ;
+  wire \port$467$36 ;
+  output \port$467$37 ;
+  wire \port$467$37 ;
+  output \port$467$38 ;
+  wire \port$467$38 ;
+  output \port$467$39 ;
+  wire \port$467$39 ;
+  output \port$467$4 ;
+  wire \port$467$4 ;
+  output \port$467$40 ;
+  wire \port$467$40 ;
+  output \port$467$41 ;
+  wire \port$467$41 ;
+  output \port$467$42 ;
+  wire \port$467$42 ;
+  output \port$467$43 ;
+  wire \port$467$43 ;
+  output \port$467$44 ;
+  wire \port$467$44 ;
+  output \port$467$45 ;
+  wire \port$467$45 ;
+  output \port$467$46 ;
+  wire \port$467$46 ;
+  output \port$467$47 ;
+  wire \port$467$47 ;
+  output \port$467$48 ;
+  wire \port$467$48 ;
+  output \port$467$49 ;
+  wire \port$467$49 ;
+  output \port$467$5 ;
+  wire \port$467$5 ;
+  output \port$467$50 ;
+  wire \port$467$50 ;
+  output \port$467$51 ;
+  wire \port$467$51 ;
+  output \port$467$52 ;
+  wire \port$467$52 ;
+  output \port$467$6 ;
+  wire \port$467$6 ;
+  output \port$467$7 ;
+  wire \port$467$7 ;
+  output \port$467$8 ;
+  wire \port$467$8 ;
+  output \port$467$9 ;
+  wire \port$467$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27252,60 +26842,60 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$466$0 , \port$466$1 , \port$466
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$466$0 ),
-    .R1(\port$466$1 ),
-    .R10(\port$466$10 ),
-    .R11(\port$466$11 ),
-    .R12(\port$466$12 ),
-    .R13(\port$466$13 ),
-    .R14(\port$466$14 ),
-    .R15(\port$466$15 ),
-    .R16(\port$466$16 ),
-    .R17(\port$466$17 ),
-    .R18(\port$466$18 ),
-    .R19(\port$466$19 ),
-    .R2(\port$466$2 ),
-    .R20(\port$466$20 ),
-    .R21(\port$466$21 ),
-    .R22(\port$466$22 ),
-    .R23(\port$466$23 ),
-    .R24(\port$466$24 ),
-    .R25(\port$466$25 ),
+    .R0(\port$467$0 ),
+    .R1(\port$467$1 ),
+    .R10(\port$467$10 ),
+    .R11(\port$467$11 ),
+    .R12(\port$467$12 ),
+    .R13(\port$467$13 ),
+    .R14(\port$467$14 ),
+    .R15(\port$467$15 ),
+    .R16(\port$467$16 ),
+    .R17(\port$467$17 ),
+    .R18(\port$467$18 ),
+    .R19(\port$467$19 ),
+    .R2(\port$467$2 ),
+    .R20(\port$467$20 ),
+    .R21(\port$467$21 ),
+    .R22(\port$467$22 ),
+    .R23(\port$467$23 ),
+    .R24(\port$467$24 ),
+    .R25(\port$467$25 ),
     .R26(r[26]),
-    .R27(\port$466$27 ),
-    .R28(\port$466$28 ),
-    .R29(\port$466$29 ),
-    .R3(\port$466$3 ),
-    .R30(\port$466$30 ),
-    .R31(\port$466$31 ),
-    .R32(\port$466$32 ),
-    .R33(\port$466$33 ),
-    .R34(\port$466$34 ),
-    .R35(\port$466$35 ),
-    .R36(\port$466$36 ),
-    .R37(\port$466$37 ),
-    .R38(\port$466$38 ),
-    .R39(\port$466$39 ),
-    .R4(\port$466$4 ),
-    .R40(\port$466$40 ),
-    .R41(\port$466$41 ),
-    .R42(\port$466$42 ),
-    .R43(\port$466$43 ),
-    .R44(\port$466$44 ),
-    .R45(\port$466$45 ),
-    .R46(\port$466$46 ),
-    .R47(\port$466$47 ),
-    .R48(\port$466$48 ),
-    .R49(\port$466$49 ),
-    .R5(\port$466$5 ),
-    .R50(\port$466$50 ),
-    .R51(\port$466$51 ),
-    .R52(\port$466$52 ),
+    .R27(\port$467$27 ),
+    .R28(\port$467$28 ),
+    .R29(\port$467$29 ),
+    .R3(\port$467$3 ),
+    .R30(\port$467$30 ),
+    .R31(\port$467$31 ),
+    .R32(\port$467$32 ),
+    .R33(\port$467$33 ),
+    .R34(\port$467$34 ),
+    .R35(\port$467$35 ),
+    .R36(\port$467$36 ),
+    .R37(\port$467$37 ),
+    .R38(\port$467$38 ),
+    .R39(\port$467$39 ),
+    .R4(\port$467$4 ),
+    .R40(\port$467$40 ),
+    .R41(\port$467$41 ),
+    .R42(\port$467$42 ),
+    .R43(\port$467$43 ),
+    .R44(\port$467$44 ),
+    .R45(\port$467$45 ),
+    .R46(\port$467$46 ),
+    .R47(\port$467$47 ),
+    .R48(\port$467$48 ),
+    .R49(\port$467$49 ),
+    .R5(\port$467$5 ),
+    .R50(\port$467$50 ),
+    .R51(\port$467$51 ),
+    .R52(\port$467$52 ),
     .R53(r[53]),
-    .R6(\port$466$6 ),
-    .R7(\port$466$7 ),
-    .R8(\port$466$8 ),
-    .R9(\port$466$9 ),
+    .R6(\port$467$6 ),
+    .R7(\port$467$7 ),
+    .R8(\port$467$8 ),
+    .R9(\port$467$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -27578,13 +27168,13 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$466$0 , \port$466$1 , \port$466
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$466$52 , \port$466$51 , \port$466$50 , \port$466$49 , \port$466$48 , \port$466$47 , \port$466$46 , \port$466$45 , \port$466$44 , \port$466$43 , \port$466$42 , \port$466$41 , \port$466$40 , \port$466$39 , \port$466$38 , \port$466$37 , \port$466$36 , \port$466$35 , \port$466$34 , \port$466$33 , \port$466$32 , \port$466$31 , \port$466$30 , \port$466$29 , \port$466$28 , \port$466$27 , \port$466$25 , \port$466$24 , \port$466$23 , \port$466$22 , \port$466$21 , \port$466$20 , \port$466$19 , \port$466$18 , \port$466$17 , \port$466$16 , \port$466$15 , \port$466$14 , \port$466$13 , \port$466$12 , \port$466$11 , \port$466$10 , \port$466$9 , \port$466$8 , \port$466$7 , \port$466$6 , \port$466$5 , \port$466$4 , \port$466$3 , \port$466$2 , \port$466$1 , \port$466$0  };
+  assign { r[52:27], r[25:0] } = { \port$467$52 , \port$467$51 , \port$467$50 , \port$467$49 , \port$467$48 , \port$467$47 , \port$467$46 , \port$467$45 , \port$467$44 , \port$467$43 , \port$467$42 , \port$467$41 , \port$467$40 , \port$467$39 , \port$467$38 , \port$467$37 , \port$467$36 , \port$467$35 , \port$467$34 , \port$467$33 , \port$467$32 , \port$467$31 , \port$467$30 , \port$467$29 , \port$467$28 , \port$467$27 , \port$467$25 , \port$467$24 , \port$467$23 , \port$467$22 , \port$467$21 , \port$467$20 , \port$467$19 , \port$467$18 , \port$467$17 , \port$467$16 , \port$467$15 , \port$467$14 , \port$467$13 , \port$467$12 , \port$467$11 , \port$467$10 , \port$467$9 , \port$467$8 , \port$467$7 , \port$467$6 , \port$467$5 , \port$467$4 , \port$467$3 , \port$467$2 , \port$467$1 , \port$467$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_2 (rst, \port$471$0 , \port$471$1 , \port$471$2 , \port$471$3 , \port$471$4 , \port$471$5 , \port$471$6 , \port$471$7 , \port$471$8 , \port$471$9 , \port$471$10 , \port$471$11 , \port$471$12 , \port$471$13 , \port$471$14 , \port$471$15 , \port$471$16 , \port$471$17 , \port$471$18 , \port$471$19 
-, \port$471$20 , \port$471$21 , \port$471$22 , \port$471$23 , \port$471$24 , \port$471$25 , \port$471$27 , \port$471$28 , \port$471$29 , \port$471$30 , \port$471$31 , \port$471$32 , \port$471$33 , \port$471$34 , \port$471$35 , \port$471$36 , \port$471$37 , \port$471$38 , \port$471$39 , \port$471$40 , \port$471$41 
-, \port$471$42 , \port$471$43 , \port$471$44 , \port$471$45 , \port$471$46 , \port$471$47 , \port$471$48 , \port$471$49 , \port$471$50 , \port$471$51 , \port$471$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_2 (rst, \port$472$0 , \port$472$1 , \port$472$2 , \port$472$3 , \port$472$4 , \port$472$5 , \port$472$6 , \port$472$7 , \port$472$8 , \port$472$9 , \port$472$10 , \port$472$11 , \port$472$12 , \port$472$13 , \port$472$14 , \port$472$15 , \port$472$16 , \port$472$17 , \port$472$18 , \port$472$19 
+, \port$472$20 , \port$472$21 , \port$472$22 , \port$472$23 , \port$472$24 , \port$472$25 , \port$472$27 , \port$472$28 , \port$472$29 , \port$472$30 , \port$472$31 , \port$472$32 , \port$472$33 , \port$472$34 , \port$472$35 , \port$472$36 , \port$472$37 , \port$472$38 , \port$472$39 , \port$472$40 , \port$472$41 
+, \port$472$42 , \port$472$43 , \port$472$44 , \port$472$45 , \port$472$46 , \port$472$47 , \port$472$48 , \port$472$49 , \port$472$50 , \port$472$51 , \port$472$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -27592,110 +27182,110 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$471$0 , \port$471$1 , \port$471
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$471$0 ;
-  wire \port$471$0 ;
-  output \port$471$1 ;
-  wire \port$471$1 ;
-  output \port$471$10 ;
-  wire \port$471$10 ;
-  output \port$471$11 ;
-  wire \port$471$11 ;
-  output \port$471$12 ;
-  wire \port$471$12 ;
-  output \port$471$13 ;
-  wire \port$471$13 ;
-  output \port$471$14 ;
-  wire \port$471$14 ;
-  output \port$471$15 ;
-  wire \port$471$15 ;
-  output \port$471$16 ;
-  wire \port$471$16 ;
-  output \port$471$17 ;
-  wire \port$471$17 ;
-  output \port$471$18 ;
-  wire \port$471$18 ;
-  output \port$471$19 ;
-  wire \port$471$19 ;
-  output \port$471$2 ;
-  wire \port$471$2 ;
-  output \port$471$20 ;
-  wire \port$471$20 ;
-  output \port$471$21 ;
-  wire \port$471$21 ;
-  output \port$471$22 ;
-  wire \port$471$22 ;
-  output \port$471$23 ;
-  wire \port$471$23 ;
-  output \port$471$24 ;
-  wire \port$471$24 ;
-  output \port$471$25 ;
-  wire \port$471$25 ;
-  output \port$471$27 ;
-  wire \port$471$27 ;
-  output \port$471$28 ;
-  wire \port$471$28 ;
-  output \port$471$29 ;
-  wire \port$471$29 ;
-  output \port$471$3 ;
-  wire \port$471$3 ;
-  output \port$471$30 ;
-  wire \port$471$30 ;
-  output \port$471$31 ;
-  wire \port$471$31 ;
-  output \port$471$32 ;
-  wire \port$471$32 ;
-  output \port$471$33 ;
-  wire \port$471$33 ;
-  output \port$471$34 ;
-  wire \port$471$34 ;
-  output \port$471$35 ;
-  wire \port$471$35 ;
-  output \port$471$36 ;
-  wire \port$471$36 ;
-  output \port$471$37 ;
-  wire \port$471$37 ;
-  output \port$471$38 ;
-  wire \port$471$38 ;
-  output \port$471$39 ;
-  wire \port$471$39 ;
-  output \port$471$4 ;
-  wire \port$471$4 ;
-  output \port$471$40 ;
-  wire \port$471$40 ;
-  output \port$471$41 ;
-  wire \port$471$41 ;
-  output \port$471$42 ;
-  wire \port$471$42 ;
-  output \port$471$43 ;
-  wire \port$471$43 ;
-  output \port$471$44 ;
-  wire \port$471$44 ;
-  output \port$471$45 ;
-  wire \port$471$45 ;
-  output \port$471$46 ;
-  wire \port$471$46 ;
-  output \port$471$47 ;
-  wire \port$471$47 ;
-  output \port$471$48 ;
-  wire \port$471$48 ;
-  output \port$471$49 ;
-  wire \port$471$49 ;
-  output \port$471$5 ;
-  wire \port$471$5 ;
-  output \port$471$50 ;
-  wire \port$471$50 ;
-  output \port$471$51 ;
-  wire \port$471$51 ;
-  output \port$471$52 ;
-  wire \port$471$52 ;
-  output \port$471$6 ;
-  wire \port$471$6 ;
-  output \port$471$7 ;
-  wire \port$471$7 ;
-  output \port$471$8 ;
-  wire \port$471$8 ;
-  output \port$471$9 ;
-  wire \port$471$9 ;
+  output \port$472$0 ;
+  wire \port$472$0 ;
+  output \port$472$1 ;
+  wire \port$472$1 ;
+  output \port$472$10 ;
+  wire \port$472$10 ;
+  output \port$472$11 ;
+  wire \port$472$11 ;
+  output \port$472$12 ;
+  wire \port$472$12 ;
+  output \port$472$13 ;
+  wire \port$472$13 ;
+  output \port$472$14 ;
+  wire \port$472$14 ;
+  output \port$472$15 ;
+  wire \port$472$15 ;
+  output \port$472$16 ;
+  wire \port$472$16 ;
+  output \port$472$17 ;
+  wire \port$472$17 ;
+  output \port$472$18 ;
+  wire \port$472$18 ;
+  output \port$472$19 ;
+  wire \port$472$19 ;
+  output \port$472$2 ;
+  wire \port$472$2 ;
+  output \port$472$20 ;
+  wire \port$472$20 ;
+  output \port$472$21 ;
+  wire \port$472$21 ;
+  output \port$472$22 ;
+  wire \port$472$22 ;
+  output \port$472$23 ;
+  wire \port$472$23 ;
+  output \port$472$24 ;
+  wire \port$472$24 ;
+  output \port$472$25 ;
+  wire \port$472$25 ;
+  output \port$472$27 ;
+  wire \port$472$27 ;
+  output \port$472$28 ;
+  wire \port$472$28 ;
+  output \port$472$29 ;
+  wire \port$472$29 ;
+  output \port$472$3 ;
+  wire \port$472$3 ;
+  output \port$472$30 ;
+  wire \port$472$30 ;
+  output \port$472$31 ;
+  wire \port$472$31 ;
+  output \port$472$32 ;
+  wire \port$472$32 ;
+  output \port$472$33 ;
+  wire \port$472$33 ;
+  output \port$472$34 ;
+  wire \port$472$34 ;
+  output \port$472$35 ;
+  wire \port$472$35 ;
+  output \port$472$36 ;
+  wire \port$472$36 ;
+  output \port$472$37 ;
+  wire \port$472$37 ;
+  output \port$472$38 ;
+  wire \port$472$38 ;
+  output \port$472$39 ;
+  wire \port$472$39 ;
+  output \port$472$4 ;
+  wire \port$472$4 ;
+  output \port$472$40 ;
+  wire \port$472$40 ;
+  output \port$472$41 ;
+  wire \port$472$41 ;
+  output \port$472$42 ;
+  wire \port$472$42 ;
+  output \port$472$43 ;
+  wire \port$472$43 ;
+  output \port$472$44 ;
+  wire \port$472$44 ;
+  output \port$472$45 ;
+  wire \port$472$45 ;
+  output \port$472$46 ;
+  wire \port$472$46 ;
+  output \port$472$47 ;
+  wire \port$472$47 ;
+  output \port$472$48 ;
+  wire \port$472$48 ;
+  output \port$472$49 ;
+  wire \port$472$49 ;
+  output \port$472$5 ;
+  wire \port$472$5 ;
+  output \port$472$50 ;
+  wire \port$472$50 ;
+  output \port$472$51 ;
+  wire \port$472$51 ;
+  output \port$472$52 ;
+  wire \port$472$52 ;
+  output \port$472$6 ;
+  wire \port$472$6 ;
+  output \port$472$7 ;
+  wire \port$472$7 ;
+  output \port$472$8 ;
+  wire \port$472$8 ;
+  output \port$472$9 ;
+  wire \port$472$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27892,60 +27482,60 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$471$0 , \port$471$1 , \port$471
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$471$0 ),
-    .R1(\port$471$1 ),
-    .R10(\port$471$10 ),
-    .R11(\port$471$11 ),
-    .R12(\port$471$12 ),
-    .R13(\port$471$13 ),
-    .R14(\port$471$14 ),
-    .R15(\port$471$15 ),
-    .R16(\port$471$16 ),
-    .R17(\port$471$17 ),
-    .R18(\port$471$18 ),
-    .R19(\port$471$19 ),
-    .R2(\port$471$2 ),
-    .R20(\port$471$20 ),
-    .R21(\port$471$21 ),
-    .R22(\port$471$22 ),
-    .R23(\port$471$23 ),
-    .R24(\port$471$24 ),
-    .R25(\port$471$25 ),
+    .R0(\port$472$0 ),
+    .R1(\port$472$1 ),
+    .R10(\port$472$10 ),
+    .R11(\port$472$11 ),
+    .R12(\port$472$12 ),
+    .R13(\port$472$13 ),
+    .R14(\port$472$14 ),
+    .R15(\port$472$15 ),
+    .R16(\port$472$16 ),
+    .R17(\port$472$17 ),
+    .R18(\port$472$18 ),
+    .R19(\port$472$19 ),
+    .R2(\port$472$2 ),
+    .R20(\port$472$20 ),
+    .R21(\port$472$21 ),
+    .R22(\port$472$22 ),
+    .R23(\port$472$23 ),
+    .R24(\port$472$24 ),
+    .R25(\port$472$25 ),
     .R26(r[26]),
-    .R27(\port$471$27 ),
-    .R28(\port$471$28 ),
-    .R29(\port$471$29 ),
-    .R3(\port$471$3 ),
-    .R30(\port$471$30 ),
-    .R31(\port$471$31 ),
-    .R32(\port$471$32 ),
-    .R33(\port$471$33 ),
-    .R34(\port$471$34 ),
-    .R35(\port$471$35 ),
-    .R36(\port$471$36 ),
-    .R37(\port$471$37 ),
-    .R38(\port$471$38 ),
-    .R39(\port$471$39 ),
-    .R4(\port$471$4 ),
-    .R40(\port$471$40 ),
-    .R41(\port$471$41 ),
-    .R42(\port$471$42 ),
-    .R43(\port$471$43 ),
-    .R44(\port$471$44 ),
-    .R45(\port$471$45 ),
-    .R46(\port$471$46 ),
-    .R47(\port$471$47 ),
-    .R48(\port$471$48 ),
-    .R49(\port$471$49 ),
-    .R5(\port$471$5 ),
-    .R50(\port$471$50 ),
-    .R51(\port$471$51 ),
-    .R52(\port$471$52 ),
+    .R27(\port$472$27 ),
+    .R28(\port$472$28 ),
+    .R29(\port$472$29 ),
+    .R3(\port$472$3 ),
+    .R30(\port$472$30 ),
+    .R31(\port$472$31 ),
+    .R32(\port$472$32 ),
+    .R33(\port$472$33 ),
+    .R34(\port$472$34 ),
+    .R35(\port$472$35 ),
+    .R36(\port$472$36 ),
+    .R37(\port$472$37 ),
+    .R38(\port$472$38 ),
+    .R39(\port$472$39 ),
+    .R4(\port$472$4 ),
+    .R40(\port$472$40 ),
+    .R41(\port$472$41 ),
+    .R42(\port$472$42 ),
+    .R43(\port$472$43 ),
+    .R44(\port$472$44 ),
+    .R45(\port$472$45 ),
+    .R46(\port$472$46 ),
+    .R47(\port$472$47 ),
+    .R48(\port$472$48 ),
+    .R49(\port$472$49 ),
+    .R5(\port$472$5 ),
+    .R50(\port$472$50 ),
+    .R51(\port$472$51 ),
+    .R52(\port$472$52 ),
     .R53(r[53]),
-    .R6(\port$471$6 ),
-    .R7(\port$471$7 ),
-    .R8(\port$471$8 ),
-    .R9(\port$471$9 ),
+    .R6(\port$472$6 ),
+    .R7(\port$472$7 ),
+    .R8(\port$472$8 ),
+    .R9(\port$472$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28218,13 +27808,13 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$471$0 , \port$471$1 , \port$471
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$471$52 , \port$471$51 , \port$471$50 , \port$471$49 , \port$471$48 , \port$471$47 , \port$471$46 , \port$471$45 , \port$471$44 , \port$471$43 , \port$471$42 , \port$471$41 , \port$471$40 , \port$471$39 , \port$471$38 , \port$471$37 , \port$471$36 , \port$471$35 , \port$471$34 , \port$471$33 , \port$471$32 , \port$471$31 , \port$471$30 , \port$471$29 , \port$471$28 , \port$471$27 , \port$471$25 , \port$471$24 , \port$471$23 , \port$471$22 , \port$471$21 , \port$471$20 , \port$471$19 , \port$471$18 , \port$471$17 , \port$471$16 , \port$471$15 , \port$471$14 , \port$471$13 , \port$471$12 , \port$471$11 , \port$471$10 , \port$471$9 , \port$471$8 , \port$471$7 , \port$471$6 , \port$471$5 , \port$471$4 , \port$471$3 , \port$471$2 , \port$471$1 , \port$471$0  };
+  assign { r[52:27], r[25:0] } = { \port$472$52 , \port$472$51 , \port$472$50 , \port$472$49 , \port$472$48 , \port$472$47 , \port$472$46 , \port$472$45 , \port$472$44 , \port$472$43 , \port$472$42 , \port$472$41 , \port$472$40 , \port$472$39 , \port$472$38 , \port$472$37 , \port$472$36 , \port$472$35 , \port$472$34 , \port$472$33 , \port$472$32 , \port$472$31 , \port$472$30 , \port$472$29 , \port$472$28 , \port$472$27 , \port$472$25 , \port$472$24 , \port$472$23 , \port$472$22 , \port$472$21 , \port$472$20 , \port$472$19 , \port$472$18 , \port$472$17 , \port$472$16 , \port$472$15 , \port$472$14 , \port$472$13 , \port$472$12 , \port$472$11 , \port$472$10 , \port$472$9 , \port$472$8 , \port$472$7 , \port$472$6 , \port$472$5 , \port$472$4 , \port$472$3 , \port$472$2 , \port$472$1 , \port$472$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_3 (rst, \port$476$0 , \port$476$1 , \port$476$2 , \port$476$3 , \port$476$4 , \port$476$5 , \port$476$6 , \port$476$7 , \port$476$8 , \port$476$9 , \port$476$10 , \port$476$11 , \port$476$12 , \port$476$13 , \port$476$14 , \port$476$15 , \port$476$16 , \port$476$17 , \port$476$18 , \port$476$19 
-, \port$476$20 , \port$476$21 , \port$476$22 , \port$476$23 , \port$476$24 , \port$476$25 , \port$476$27 , \port$476$28 , \port$476$29 , \port$476$30 , \port$476$31 , \port$476$32 , \port$476$33 , \port$476$34 , \port$476$35 , \port$476$36 , \port$476$37 , \port$476$38 , \port$476$39 , \port$476$40 , \port$476$41 
-, \port$476$42 , \port$476$43 , \port$476$44 , \port$476$45 , \port$476$46 , \port$476$47 , \port$476$48 , \port$476$49 , \port$476$50 , \port$476$51 , \port$476$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_3 (rst, \port$477$0 , \port$477$1 , \port$477$2 , \port$477$3 , \port$477$4 , \port$477$5 , \port$477$6 , \port$477$7 , \port$477$8 , \port$477$9 , \port$477$10 , \port$477$11 , \port$477$12 , \port$477$13 , \port$477$14 , \port$477$15 , \port$477$16 , \port$477$17 , \port$477$18 , \port$477$19 
+, \port$477$20 , \port$477$21 , \port$477$22 , \port$477$23 , \port$477$24 , \port$477$25 , \port$477$27 , \port$477$28 , \port$477$29 , \port$477$30 , \port$477$31 , \port$477$32 , \port$477$33 , \port$477$34 , \port$477$35 , \port$477$36 , \port$477$37 , \port$477$38 , \port$477$39 , \port$477$40 , \port$477$41 
+, \port$477$42 , \port$477$43 , \port$477$44 , \port$477$45 , \port$477$46 , \port$477$47 , \port$477$48 , \port$477$49 , \port$477$50 , \port$477$51 , \port$477$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28232,110 +27822,110 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$476$0 , \port$476$1 , \port$476
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$476$0 ;
-  wire \port$476$0 ;
-  output \port$476$1 ;
-  wire \port$476$1 ;
-  output \port$476$10 ;
-  wire \port$476$10 ;
-  output \port$476$11 ;
-  wire \port$476$11 ;
-  output \port$476$12 ;
-  wire \port$476$12 ;
-  output \port$476$13 ;
-  wire \port$476$13 ;
-  output \port$476$14 ;
-  wire \port$476$14 ;
-  output \port$476$15 ;
-  wire \port$476$15 ;
-  output \port$476$16 ;
-  wire \port$476$16 ;
-  output \port$476$17 ;
-  wire \port$476$17 ;
-  output \port$476$18 ;
-  wire \port$476$18 ;
-  output \port$476$19 ;
-  wire \port$476$19 ;
-  output \port$476$2 ;
-  wire \port$476$2 ;
-  output \port$476$20 ;
-  wire \port$476$20 ;
-  output \port$476$21 ;
-  wire \port$476$21 ;
-  output \port$476$22 ;
-  wire \port$476$22 ;
-  output \port$476$23 ;
-  wire \port$476$23 ;
-  output \port$476$24 ;
-  wire \port$476$24 ;
-  output \port$476$25 ;
-  wire \port$476$25 ;
-  output \port$476$27 ;
-  wire \port$476$27 ;
-  output \port$476$28 ;
-  wire \port$476$28 ;
-  output \port$476$29 ;
-  wire \port$476$29 ;
-  output \port$476$3 ;
-  wire \port$476$3 ;
-  output \port$476$30 ;
-  wire \port$476$30 ;
-  output \port$476$31 ;
-  wire \port$476$31 ;
-  output \port$476$32 ;
-  wire \port$476$32 ;
-  output \port$476$33 ;
-  wire \port$476$33 ;
-  output \port$476$34 ;
-  wire \port$476$34 ;
-  output \port$476$35 ;
-  wire \port$476$35 ;
-  output \port$476$36 ;
-  wire \port$476$36 ;
-  output \port$476$37 ;
-  wire \port$476$37 ;
-  output \port$476$38 ;
-  wire \port$476$38 ;
-  output \port$476$39 ;
-  wire \port$476$39 ;
-  output \port$476$4 ;
-  wire \port$476$4 ;
-  output \port$476$40 ;
-  wire \port$476$40 ;
-  output \port$476$41 ;
-  wire \port$476$41 ;
-  output \port$476$42 ;
-  wire \port$476$42 ;
-  output \port$476$43 ;
-  wire \port$476$43 ;
-  output \port$476$44 ;
-  wire \port$476$44 ;
-  output \port$476$45 ;
-  wire \port$476$45 ;
-  output \port$476$46 ;
-  wire \port$476$46 ;
-  output \port$476$47 ;
-  wire \port$476$47 ;
-  output \port$476$48 ;
-  wire \port$476$48 ;
-  output \port$476$49 ;
-  wire \port$476$49 ;
-  output \port$476$5 ;
-  wire \port$476$5 ;
-  output \port$476$50 ;
-  wire \port$476$50 ;
-  output \port$476$51 ;
-  wire \port$476$51 ;
-  output \port$476$52 ;
-  wire \port$476$52 ;
-  output \port$476$6 ;
-  wire \port$476$6 ;
-  output \port$476$7 ;
-  wire \port$476$7 ;
-  output \port$476$8 ;
-  wire \port$476$8 ;
-  output \port$476$9 ;
-  wire \port$476$9 ;
+  output \port$477$0 ;
+  wire \port$477$0 ;
+  output \port$477$1 ;
+  wire \port$477$1 ;
+  output \port$477$10 ;
+  wire \port$477$10 ;
+  output \port$477$11 ;
+  wire \port$477$11 ;
+  output \port$477$12 ;
+  wire \port$477$12 ;
+  output \port$477$13 ;
+  wire \port$477$13 ;
+  output \port$477$14 ;
+  wire \port$477$14 ;
+  output \port$477$15 ;
+  wire \port$477$15 ;
+  output \port$477$16 ;
+  wire \port$477$16 ;
+  output \port$477$17 ;
+  wire \port$477$17 ;
+  output \port$477$18 ;
+  wire \port$477$18 ;
+  output \port$477$19 ;
+  wire \port$477$19 ;
+  output \port$477$2 ;
+  wire \port$477$2 ;
+  output \port$477$20 ;
+  wire \port$477$20 ;
+  output \port$477$21 ;
+  wire \port$477$21 ;
+  output \port$477$22 ;
+  wire \port$477$22 ;
+  output \port$477$23 ;
+  wire \port$477$23 ;
+  output \port$477$24 ;
+  wire \port$477$24 ;
+  output \port$477$25 ;
+  wire \port$477$25 ;
+  output \port$477$27 ;
+  wire \port$477$27 ;
+  output \port$477$28 ;
+  wire \port$477$28 ;
+  output \port$477$29 ;
+  wire \port$477$29 ;
+  output \port$477$3 ;
+  wire \port$477$3 ;
+  output \port$477$30 ;
+  wire \port$477$30 ;
+  output \port$477$31 ;
+  wire \port$477$31 ;
+  output \port$477$32 ;
+  wire \port$477$32 ;
+  output \port$477$33 ;
+  wire \port$477$33 ;
+  output \port$477$34 ;
+  wire \port$477$34 ;
+  output \port$477$35 ;
+  wire \port$477$35 ;
+  output \port$477$36 ;
+  wire \port$477$36 ;
+  output \port$477$37 ;
+  wire \port$477$37 ;
+  output \port$477$38 ;
+  wire \port$477$38 ;
+  output \port$477$39 ;
+  wire \port$477$39 ;
+  output \port$477$4 ;
+  wire \port$477$4 ;
+  output \port$477$40 ;
+  wire \port$477$40 ;
+  output \port$477$41 ;
+  wire \port$477$41 ;
+  output \port$477$42 ;
+  wire \port$477$42 ;
+  output \port$477$43 ;
+  wire \port$477$43 ;
+  output \port$477$44 ;
+  wire \port$477$44 ;
+  output \port$477$45 ;
+  wire \port$477$45 ;
+  output \port$477$46 ;
+  wire \port$477$46 ;
+  output \port$477$47 ;
+  wire \port$477$47 ;
+  output \port$477$48 ;
+  wire \port$477$48 ;
+  output \port$477$49 ;
+  wire \port$477$49 ;
+  output \port$477$5 ;
+  wire \port$477$5 ;
+  output \port$477$50 ;
+  wire \port$477$50 ;
+  output \port$477$51 ;
+  wire \port$477$51 ;
+  output \port$477$52 ;
+  wire \port$477$52 ;
+  output \port$477$6 ;
+  wire \port$477$6 ;
+  output \port$477$7 ;
+  wire \port$477$7 ;
+  output \port$477$8 ;
+  wire \port$477$8 ;
+  output \port$477$9 ;
+  wire \port$477$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -28532,60 +28122,60 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$476$0 , \port$476$1 , \port$476
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$476$0 ),
-    .R1(\port$476$1 ),
-    .R10(\port$476$10 ),
-    .R11(\port$476$11 ),
-    .R12(\port$476$12 ),
-    .R13(\port$476$13 ),
-    .R14(\port$476$14 ),
-    .R15(\port$476$15 ),
-    .R16(\port$476$16 ),
-    .R17(\port$476$17 ),
-    .R18(\port$476$18 ),
-    .R19(\port$476$19 ),
-    .R2(\port$476$2 ),
-    .R20(\port$476$20 ),
-    .R21(\port$476$21 ),
-    .R22(\port$476$22 ),
-    .R23(\port$476$23 ),
-    .R24(\port$476$24 ),
-    .R25(\port$476$25 ),
+    .R0(\port$477$0 ),
+    .R1(\port$477$1 ),
+    .R10(\port$477$10 ),
+    .R11(\port$477$11 ),
+    .R12(\port$477$12 ),
+    .R13(\port$477$13 ),
+    .R14(\port$477$14 ),
+    .R15(\port$477$15 ),
+    .R16(\port$477$16 ),
+    .R17(\port$477$17 ),
+    .R18(\port$477$18 ),
+    .R19(\port$477$19 ),
+    .R2(\port$477$2 ),
+    .R20(\port$477$20 ),
+    .R21(\port$477$21 ),
+    .R22(\port$477$22 ),
+    .R23(\port$477$23 ),
+    .R24(\port$477$24 ),
+    .R25(\port$477$25 ),
     .R26(r[26]),
-    .R27(\port$476$27 ),
-    .R28(\port$476$28 ),
-    .R29(\port$476$29 ),
-    .R3(\port$476$3 ),
-    .R30(\port$476$30 ),
-    .R31(\port$476$31 ),
-    .R32(\port$476$32 ),
-    .R33(\port$476$33 ),
-    .R34(\port$476$34 ),
-    .R35(\port$476$35 ),
-    .R36(\port$476$36 ),
-    .R37(\port$476$37 ),
-    .R38(\port$476$38 ),
-    .R39(\port$476$39 ),
-    .R4(\port$476$4 ),
-    .R40(\port$476$40 ),
-    .R41(\port$476$41 ),
-    .R42(\port$476$42 ),
-    .R43(\port$476$43 ),
-    .R44(\port$476$44 ),
-    .R45(\port$476$45 ),
-    .R46(\port$476$46 ),
-    .R47(\port$476$47 ),
-    .R48(\port$476$48 ),
-    .R49(\port$476$49 ),
-    .R5(\port$476$5 ),
-    .R50(\port$476$50 ),
-    .R51(\port$476$51 ),
-    .R52(\port$476$52 ),
+    .R27(\port$477$27 ),
+    .R28(\port$477$28 ),
+    .R29(\port$477$29 ),
+    .R3(\port$477$3 ),
+    .R30(\port$477$30 ),
+    .R31(\port$477$31 ),
+    .R32(\port$477$32 ),
+    .R33(\port$477$33 ),
+    .R34(\port$477$34 ),
+    .R35(\port$477$35 ),
+    .R36(\port$477$36 ),
+    .R37(\port$477$37 ),
+    .R38(\port$477$38 ),
+    .R39(\port$477$39 ),
+    .R4(\port$477$4 ),
+    .R40(\port$477$40 ),
+    .R41(\port$477$41 ),
+    .R42(\port$477$42 ),
+    .R43(\port$477$43 ),
+    .R44(\port$477$44 ),
+    .R45(\port$477$45 ),
+    .R46(\port$477$46 ),
+    .R47(\port$477$47 ),
+    .R48(\port$477$48 ),
+    .R49(\port$477$49 ),
+    .R5(\port$477$5 ),
+    .R50(\port$477$50 ),
+    .R51(\port$477$51 ),
+    .R52(\port$477$52 ),
     .R53(r[53]),
-    .R6(\port$476$6 ),
-    .R7(\port$476$7 ),
-    .R8(\port$476$8 ),
-    .R9(\port$476$9 ),
+    .R6(\port$477$6 ),
+    .R7(\port$477$7 ),
+    .R8(\port$477$8 ),
+    .R9(\port$477$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28858,13 +28448,13 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$476$0 , \port$476$1 , \port$476
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$476$52 , \port$476$51 , \port$476$50 , \port$476$49 , \port$476$48 , \port$476$47 , \port$476$46 , \port$476$45 , \port$476$44 , \port$476$43 , \port$476$42 , \port$476$41 , \port$476$40 , \port$476$39 , \port$476$38 , \port$476$37 , \port$476$36 , \port$476$35 , \port$476$34 , \port$476$33 , \port$476$32 , \port$476$31 , \port$476$30 , \port$476$29 , \port$476$28 , \port$476$27 , \port$476$25 , \port$476$24 , \port$476$23 , \port$476$22 , \port$476$21 , \port$476$20 , \port$476$19 , \port$476$18 , \port$476$17 , \port$476$16 , \port$476$15 , \port$476$14 , \port$476$13 , \port$476$12 , \port$476$11 , \port$476$10 , \port$476$9 , \port$476$8 , \port$476$7 , \port$476$6 , \port$476$5 , \port$476$4 , \port$476$3 , \port$476$2 , \port$476$1 , \port$476$0  };
+  assign { r[52:27], r[25:0] } = { \port$477$52 , \port$477$51 , \port$477$50 , \port$477$49 , \port$477$48 , \port$477$47 , \port$477$46 , \port$477$45 , \port$477$44 , \port$477$43 , \port$477$42 , \port$477$41 , \port$477$40 , \port$477$39 , \port$477$38 , \port$477$37 , \port$477$36 , \port$477$35 , \port$477$34 , \port$477$33 , \port$477$32 , \port$477$31 , \port$477$30 , \port$477$29 , \port$477$28 , \port$477$27 , \port$477$25 , \port$477$24 , \port$477$23 , \port$477$22 , \port$477$21 , \port$477$20 , \port$477$19 , \port$477$18 , \port$477$17 , \port$477$16 , \port$477$15 , \port$477$14 , \port$477$13 , \port$477$12 , \port$477$11 , \port$477$10 , \port$477$9 , \port$477$8 , \port$477$7 , \port$477$6 , \port$477$5 , \port$477$4 , \port$477$3 , \port$477$2 , \port$477$1 , \port$477$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_0 (rst, \port$481$0 , \port$481$1 , \port$481$2 , \port$481$3 , \port$481$4 , \port$481$5 , \port$481$6 , \port$481$7 , \port$481$8 , \port$481$9 , \port$481$10 , \port$481$11 , \port$481$12 , \port$481$13 , \port$481$14 , \port$481$15 , \port$481$16 , \port$481$17 , \port$481$18 , \port$481$19 
-, \port$481$20 , \port$481$21 , \port$481$22 , \port$481$23 , \port$481$24 , \port$481$25 , \port$481$27 , \port$481$28 , \port$481$29 , \port$481$30 , \port$481$31 , \port$481$32 , \port$481$33 , \port$481$34 , \port$481$35 , \port$481$36 , \port$481$37 , \port$481$38 , \port$481$39 , \port$481$40 , \port$481$41 
-, \port$481$42 , \port$481$43 , \port$481$44 , \port$481$45 , \port$481$46 , \port$481$47 , \port$481$48 , \port$481$49 , \port$481$50 , \port$481$51 , \port$481$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_4_0 (rst, \port$482$0 , \port$482$1 , \port$482$2 , \port$482$3 , \port$482$4 , \port$482$5 , \port$482$6 , \port$482$7 , \port$482$8 , \port$482$9 , \port$482$10 , \port$482$11 , \port$482$12 , \port$482$13 , \port$482$14 , \port$482$15 , \port$482$16 , \port$482$17 , \port$482$18 , \port$482$19 
+, \port$482$20 , \port$482$21 , \port$482$22 , \port$482$23 , \port$482$24 , \port$482$25 , \port$482$27 , \port$482$28 , \port$482$29 , \port$482$30 , \port$482$31 , \port$482$32 , \port$482$33 , \port$482$34 , \port$482$35 , \port$482$36 , \port$482$37 , \port$482$38 , \port$482$39 , \port$482$40 , \port$482$41 
+, \port$482$42 , \port$482$43 , \port$482$44 , \port$482$45 , \port$482$46 , \port$482$47 , \port$482$48 , \port$482$49 , \port$482$50 , \port$482$51 , \port$482$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28872,110 +28462,110 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$481$0 , \port$481$1 , \port$481
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$481$0 ;
-  wire \port$481$0 ;
-  output \port$481$1 ;
-  wire \port$481$1 ;
-  output \port$481$10 ;
-  wire \port$481$10 ;
-  output \port$481$11 ;
-  wire \port$481$11 ;
-  output \port$481$12 ;
-  wire \port$481$12 ;
-  output \port$481$13 ;
-  wire \port$481$13 ;
-  output \port$481$14 ;
-  wire \port$481$14 ;
-  output \port$481$15 ;
-  wire \port$481$15 ;
-  output \port$481$16 ;
-  wire \port$481$16 ;
-  output \port$481$17 ;
-  wire \port$481$17 ;
-  output \port$481$18 ;
-  wire \port$481$18 ;
-  output \port$481$19 ;
-  wire \port$481$19 ;
-  output \port$481$2 ;
-  wire \port$481$2 ;
-  output \port$481$20 ;
-  wire \port$481$20 ;
-  output \port$481$21 ;
-  wire \port$481$21 ;
-  output \port$481$22 ;
-  wire \port$481$22 ;
-  output \port$481$23 ;
-  wire \port$481$23 ;
-  output \port$481$24 ;
-  wire \port$481$24 ;
-  output \port$481$25 ;
-  wire \port$481$25 ;
-  output \port$481$27 ;
-  wire \port$481$27 ;
-  output \port$481$28 ;
-  wire \port$481$28 ;
-  output \port$481$29 ;
-  wire \port$481$29 ;
-  output \port$481$3 ;
-  wire \port$481$3 ;
-  output \port$481$30 ;
-  wire \port$481$30 ;
-  output \port$481$31 ;
-  wire \port$481$31 ;
-  output \port$481$32 ;
-  wire \port$481$32 ;
-  output \port$481$33 ;
-  wire \port$481$33 ;
-  output \port$481$34 ;
-  wire \port$481$34 ;
-  output \port$481$35 ;
-  wire \port$481$35 ;
-  output \port$481$36 ;
-  wire \port$481$36 ;
-  output \port$481$37 ;
-  wire \port$481$37 ;
-  output \port$481$38 ;
-  wire \port$481$38 ;
-  output \port$481$39 ;
-  wire \port$481$39 ;
-  output \port$481$4 ;
-  wire \port$481$4 ;
-  output \port$481$40 ;
-  wire \port$481$40 ;
-  output \port$481$41 ;
-  wire \port$481$41 ;
-  output \port$481$42 ;
-  wire \port$481$42 ;
-  output \port$481$43 ;
-  wire \port$481$43 ;
-  output \port$481$44 ;
-  wire \port$481$44 ;
-  output \port$481$45 ;
-  wire \port$481$45 ;
-  output \port$481$46 ;
-  wire \port$481$46 ;
-  output \port$481$47 ;
-  wire \port$481$47 ;
-  output \port$481$48 ;
-  wire \port$481$48 ;
-  output \port$481$49 ;
-  wire \port$481$49 ;
-  output \port$481$5 ;
-  wire \port$481$5 ;
-  output \port$481$50 ;
-  wire \port$481$50 ;
-  output \port$481$51 ;
-  wire \port$481$51 ;
-  output \port$481$52 ;
-  wire \port$481$52 ;
-  output \port$481$6 ;
-  wire \port$481$6 ;
-  output \port$481$7 ;
-  wire \port$481$7 ;
-  output \port$481$8 ;
-  wire \port$481$8 ;
-  output \port$481$9 ;
-  wire \port$481$9 ;
+  output \port$482$0 ;
+  wire \port$482$0 ;
+  output \port$482$1 ;
+  wire \port$482$1 ;
+  output \port$482$10 ;
+  wire \port$482$10 ;
+  output \port$482$11 ;
+  wire \port$482$11 ;
+  output \port$482$12 ;
+  wire \port$482$12 ;
+  output \port$482$13 ;
+  wire \port$482$13 ;
+  output \port$482$14 ;
+  wire \port$482$14 ;
+  output \port$482$15 ;
+  wire \port$482$15 ;
+  output \port$482$16 ;
+  wire \port$482$16 ;
+  output \port$482$17 ;
+  wire \port$482$17 ;
+  output \port$482$18 ;
+  wire \port$482$18 ;
+  output \port$482$19 ;
+  wire \port$482$19 ;
+  output \port$482$2 ;
+  wire \port$482$2 ;
+  output \port$482$20 ;
+  wire \port$482$20 ;
+  output \port$482$21 ;
+  wire \port$482$21 ;
+  output \port$482$22 ;
+  wire \port$482$22 ;
+  output \port$482$23 ;
+  wire \port$482$23 ;
+  output \port$482$24 ;
+  wire \port$482$24 ;
+  output \port$482$25 ;
+  wire \port$482$25 ;
+  output \port$482$27 ;
+  wire \port$482$27 ;
+  output \port$482$28 ;
+  wire \port$482$28 ;
+  output \port$482$29 ;
+  wire \port$482$29 ;
+  output \port$482$3 ;
+  wire \port$482$3 ;
+  output \port$482$30 ;
+  wire \port$482$30 ;
+  output \port$482$31 ;
+  wire \port$482$31 ;
+  output \port$482$32 ;
+  wire \port$482$32 ;
+  output \port$482$33 ;
+  wire \port$482$33 ;
+  output \port$482$34 ;
+  wire \port$482$34 ;
+  output \port$482$35 ;
+  wire \port$482$35 ;
+  output \port$482$36 ;
+  wire \port$482$36 ;
+  output \port$482$37 ;
+  wire \port$482$37 ;
+  output \port$482$38 ;
+  wire \port$482$38 ;
+  output \port$482$39 ;
+  wire \port$482$39 ;
+  output \port$482$4 ;
+  wire \port$482$4 ;
+  output \port$482$40 ;
+  wire \port$482$40 ;
+  output \port$482$41 ;
+  wire \port$482$41 ;
+  output \port$482$42 ;
+  wire \port$482$42 ;
+  output \port$482$43 ;
+  wire \port$482$43 ;
+  output \port$482$44 ;
+  wire \port$482$44 ;
+  output \port$482$45 ;
+  wire \port$482$45 ;
+  output \port$482$46 ;
+  wire \port$482$46 ;
+  output \port$482$47 ;
+  wire \port$482$47 ;
+  output \port$482$48 ;
+  wire \port$482$48 ;
+  output \port$482$49 ;
+  wire \port$482$49 ;
+  output \port$482$5 ;
+  wire \port$482$5 ;
+  output \port$482$50 ;
+  wire \port$482$50 ;
+  output \port$482$51 ;
+  wire \port$482$51 ;
+  output \port$482$52 ;
+  wire \port$482$52 ;
+  output \port$482$6 ;
+  wire \port$482$6 ;
+  output \port$482$7 ;
+  wire \port$482$7 ;
+  output \port$482$8 ;
+  wire \port$482$8 ;
+  output \port$482$9 ;
+  wire \port$482$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29172,60 +28762,60 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$481$0 , \port$481$1 , \port$481
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$481$0 ),
-    .R1(\port$481$1 ),
-    .R10(\port$481$10 ),
-    .R11(\port$481$11 ),
-    .R12(\port$481$12 ),
-    .R13(\port$481$13 ),
-    .R14(\port$481$14 ),
-    .R15(\port$481$15 ),
-    .R16(\port$481$16 ),
-    .R17(\port$481$17 ),
-    .R18(\port$481$18 ),
-    .R19(\port$481$19 ),
-    .R2(\port$481$2 ),
-    .R20(\port$481$20 ),
-    .R21(\port$481$21 ),
-    .R22(\port$481$22 ),
-    .R23(\port$481$23 ),
-    .R24(\port$481$24 ),
-    .R25(\port$481$25 ),
+    .R0(\port$482$0 ),
+    .R1(\port$482$1 ),
+    .R10(\port$482$10 ),
+    .R11(\port$482$11 ),
+    .R12(\port$482$12 ),
+    .R13(\port$482$13 ),
+    .R14(\port$482$14 ),
+    .R15(\port$482$15 ),
+    .R16(\port$482$16 ),
+    .R17(\port$482$17 ),
+    .R18(\port$482$18 ),
+    .R19(\port$482$19 ),
+    .R2(\port$482$2 ),
+    .R20(\port$482$20 ),
+    .R21(\port$482$21 ),
+    .R22(\port$482$22 ),
+    .R23(\port$482$23 ),
+    .R24(\port$482$24 ),
+    .R25(\port$482$25 ),
     .R26(r[26]),
-    .R27(\port$481$27 ),
-    .R28(\port$481$28 ),
-    .R29(\port$481$29 ),
-    .R3(\port$481$3 ),
-    .R30(\port$481$30 ),
-    .R31(\port$481$31 ),
-    .R32(\port$481$32 ),
-    .R33(\port$481$33 ),
-    .R34(\port$481$34 ),
-    .R35(\port$481$35 ),
-    .R36(\port$481$36 ),
-    .R37(\port$481$37 ),
-    .R38(\port$481$38 ),
-    .R39(\port$481$39 ),
-    .R4(\port$481$4 ),
-    .R40(\port$481$40 ),
-    .R41(\port$481$41 ),
-    .R42(\port$481$42 ),
-    .R43(\port$481$43 ),
-    .R44(\port$481$44 ),
-    .R45(\port$481$45 ),
-    .R46(\port$481$46 ),
-    .R47(\port$481$47 ),
-    .R48(\port$481$48 ),
-    .R49(\port$481$49 ),
-    .R5(\port$481$5 ),
-    .R50(\port$481$50 ),
-    .R51(\port$481$51 ),
-    .R52(\port$481$52 ),
+    .R27(\port$482$27 ),
+    .R28(\port$482$28 ),
+    .R29(\port$482$29 ),
+    .R3(\port$482$3 ),
+    .R30(\port$482$30 ),
+    .R31(\port$482$31 ),
+    .R32(\port$482$32 ),
+    .R33(\port$482$33 ),
+    .R34(\port$482$34 ),
+    .R35(\port$482$35 ),
+    .R36(\port$482$36 ),
+    .R37(\port$482$37 ),
+    .R38(\port$482$38 ),
+    .R39(\port$482$39 ),
+    .R4(\port$482$4 ),
+    .R40(\port$482$40 ),
+    .R41(\port$482$41 ),
+    .R42(\port$482$42 ),
+    .R43(\port$482$43 ),
+    .R44(\port$482$44 ),
+    .R45(\port$482$45 ),
+    .R46(\port$482$46 ),
+    .R47(\port$482$47 ),
+    .R48(\port$482$48 ),
+    .R49(\port$482$49 ),
+    .R5(\port$482$5 ),
+    .R50(\port$482$50 ),
+    .R51(\port$482$51 ),
+    .R52(\port$482$52 ),
     .R53(r[53]),
-    .R6(\port$481$6 ),
-    .R7(\port$481$7 ),
-    .R8(\port$481$8 ),
-    .R9(\port$481$9 ),
+    .R6(\port$482$6 ),
+    .R7(\port$482$7 ),
+    .R8(\port$482$8 ),
+    .R9(\port$482$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -29498,13 +29088,13 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$481$0 , \port$481$1 , \port$481
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$481$52 , \port$481$51 , \port$481$50 , \port$481$49 , \port$481$48 , \port$481$47 , \port$481$46 , \port$481$45 , \port$481$44 , \port$481$43 , \port$481$42 , \port$481$41 , \port$481$40 , \port$481$39 , \port$481$38 , \port$481$37 , \port$481$36 , \port$481$35 , \port$481$34 , \port$481$33 , \port$481$32 , \port$481$31 , \port$481$30 , \port$481$29 , \port$481$28 , \port$481$27 , \port$481$25 , \port$481$24 , \port$481$23 , \port$481$22 , \port$481$21 , \port$481$20 , \port$481$19 , \port$481$18 , \port$481$17 , \port$481$16 , \port$481$15 , \port$481$14 , \port$481$13 , \port$481$12 , \port$481$11 , \port$481$10 , \port$481$9 , \port$481$8 , \port$481$7 , \port$481$6 , \port$481$5 , \port$481$4 , \port$481$3 , \port$481$2 , \port$481$1 , \port$481$0  };
+  assign { r[52:27], r[25:0] } = { \port$482$52 , \port$482$51 , \port$482$50 , \port$482$49 , \port$482$48 , \port$482$47 , \port$482$46 , \port$482$45 , \port$482$44 , \port$482$43 , \port$482$42 , \port$482$41 , \port$482$40 , \port$482$39 , \port$482$38 , \port$482$37 , \port$482$36 , \port$482$35 , \port$482$34 , \port$482$33 , \port$482$32 , \port$482$31 , \port$482$30 , \port$482$29 , \port$482$28 , \port$482$27 , \port$482$25 , \port$482$24 , \port$482$23 , \port$482$22 , \port$482$21 , \port$482$20 , \port$482$19 , \port$482$18 , \port$482$17 , \port$482$16 , \port$482$15 , \port$482$14 , \port$482$13 , \port$482$12 , \port$482$11 , \port$482$10 , \port$482$9 , \port$482$8 , \port$482$7 , \port$482$6 , \port$482$5 , \port$482$4 , \port$482$3 , \port$482$2 , \port$482$1 , \port$482$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_1 (rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , \port$486$16 , \port$486$17 , \port$486$18 , \port$486$19 
-, \port$486$20 , \port$486$21 , \port$486$22 , \port$486$23 , \port$486$24 , \port$486$25 , \port$486$27 , \port$486$28 , \port$486$29 , \port$486$30 , \port$486$31 , \port$486$32 , \port$486$33 , \port$486$34 , \port$486$35 , \port$486$36 , \port$486$37 , \port$486$38 , \port$486$39 , \port$486$40 , \port$486$41 
-, \port$486$42 , \port$486$43 , \port$486$44 , \port$486$45 , \port$486$46 , \port$486$47 , \port$486$48 , \port$486$49 , \port$486$50 , \port$486$51 , \port$486$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_1 (rst, \port$487$0 , \port$487$1 , \port$487$2 , \port$487$3 , \port$487$4 , \port$487$5 , \port$487$6 , \port$487$7 , \port$487$8 , \port$487$9 , \port$487$10 , \port$487$11 , \port$487$12 , \port$487$13 , \port$487$14 , \port$487$15 , \port$487$16 , \port$487$17 , \port$487$18 , \port$487$19 
+, \port$487$20 , \port$487$21 , \port$487$22 , \port$487$23 , \port$487$24 , \port$487$25 , \port$487$27 , \port$487$28 , \port$487$29 , \port$487$30 , \port$487$31 , \port$487$32 , \port$487$33 , \port$487$34 , \port$487$35 , \port$487$36 , \port$487$37 , \port$487$38 , \port$487$39 , \port$487$40 , \port$487$41 
+, \port$487$42 , \port$487$43 , \port$487$44 , \port$487$45 , \port$487$46 , \port$487$47 , \port$487$48 , \port$487$49 , \port$487$50 , \port$487$51 , \port$487$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -29512,110 +29102,110 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$486$0 , \port$486$1 , \port$486
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$486$0 ;
-  wire \port$486$0 ;
-  output \port$486$1 ;
-  wire \port$486$1 ;
-  output \port$486$10 ;
-  wire \port$486$10 ;
-  output \port$486$11 ;
-  wire \port$486$11 ;
-  output \port$486$12 ;
-  wire \port$486$12 ;
-  output \port$486$13 ;
-  wire \port$486$13 ;
-  output \port$486$14 ;
-  wire \port$486$14 ;
-  output \port$486$15 ;
-  wire \port$486$15 ;
-  output \port$486$16 ;
-  wire \port$486$16 ;
-  output \port$486$17 ;
-  wire \port$486$17 ;
-  output \port$486$18 ;
-  wire \port$486$18 ;
-  output \port$486$19 ;
-  wire \port$486$19 ;
-  output \port$486$2 ;
-  wire \port$486$2 ;
-  output \port$486$20 ;
-  wire \port$486$20 ;
-  output \port$486$21 ;
-  wire \port$486$21 ;
-  output \port$486$22 ;
-  wire \port$486$22 ;
-  output \port$486$23 ;
-  wire \port$486$23 ;
-  output \port$486$24 ;
-  wire \port$486$24 ;
-  output \port$486$25 ;
-  wire \port$486$25 ;
-  output \port$486$27 ;
-  wire \port$486$27 ;
-  output \port$486$28 ;
-  wire \port$486$28 ;
-  output \port$486$29 ;
-  wire \port$486$29 ;
-  output \port$486$3 ;
-  wire \port$486$3 ;
-  output \port$486$30 ;
-  wire \port$486$30 ;
-  output \port$486$31 ;
-  wire \port$486$31 ;
-  output \port$486$32 ;
-  wire \port$486$32 ;
-  output \port$486$33 ;
-  wire \port$486$33 ;
-  output \port$486$34 ;
-  wire \port$486$34 ;
-  output \port$486$35 ;
-  wire \port$486$35 ;
-  output \port$486$36 ;
-  wire \port$486$36 ;
-  output \port$486$37 ;
-  wire \port$486$37 ;
-  output \port$486$38 ;
-  wire \port$486$38 ;
-  output \port$486$39 ;
-  wire \port$486$39 ;
-  output \port$486$4 ;
-  wire \port$486$4 ;
-  output \port$486$40 ;
-  wire \port$486$40 ;
-  output \port$486$41 ;
-  wire \port$486$41 ;
-  output \port$486$42 ;
-  wire \port$486$42 ;
-  output \port$486$43 ;
-  wire \port$486$43 ;
-  output \port$486$44 ;
-  wire \port$486$44 ;
-  output \port$486$45 ;
-  wire \port$486$45 ;
-  output \port$486$46 ;
-  wire \port$486$46 ;
-  output \port$486$47 ;
-  wire \port$486$47 ;
-  output \port$486$48 ;
-  wire \port$486$48 ;
-  output \port$486$49 ;
-  wire \port$486$49 ;
-  output \port$486$5 ;
-  wire \port$486$5 ;
-  output \port$486$50 ;
-  wire \port$486$50 ;
-  output \port$486$51 ;
-  wire \port$486$51 ;
-  output \port$486$52 ;
-  wire \port$486$52 ;
-  output \port$486$6 ;
-  wire \port$486$6 ;
-  output \port$486$7 ;
-  wire \port$486$7 ;
-  output \port$486$8 ;
-  wire \port$486$8 ;
-  output \port$486$9 ;
-  wire \port$486$9 ;
+  output \port$487$0 ;
+  wire \port$487$0 ;
+  output \port$487$1 ;
+  wire \port$487$1 ;
+  output \port$487$10 ;
+  wire \port$487$10 ;
+  output \port$487$11 ;
+  wire \port$487$11 ;
+  output \port$487$12 ;
+  wire \port$487$12 ;
+  output \port$487$13 ;
+  wire \port$487$13 ;
+  output \port$487$14 ;
+  wire \port$487$14 ;
+  output \port$487$15 ;
+  wire \port$487$15 ;
+  output \port$487$16 ;
+  wire \port$487$16 ;
+  output \port$487$17 ;
+  wire \port$487$17 ;
+  output \port$487$18 ;
+  wire \port$487$18 ;
+  output \port$487$19 ;
+  wire \port$487$19 ;
+  output \port$487$2 ;
+  wire \port$487$2 ;
+  output \port$487$20 ;
+  wire \port$487$20 ;
+  output \port$487$21 ;
+  wire \port$487$21 ;
+  output \port$487$22 ;
+  wire \port$487$22 ;
+  output \port$487$23 ;
+  wire \port$487$23 ;
+  output \port$487$24 ;
+  wire \port$487$24 ;
+  output \port$487$25 ;
+  wire \port$487$25 ;
+  output \port$487$27 ;
+  wire \port$487$27 ;
+  output \port$487$28 ;
+  wire \port$487$28 ;
+  output \port$487$29 ;
+  wire \port$487$29 ;
+  output \port$487$3 ;
+  wire \port$487$3 ;
+  output \port$487$30 ;
+  wire \port$487$30 ;
+  output \port$487$31 ;
+  wire \port$487$31 ;
+  output \port$487$32 ;
+  wire \port$487$32 ;
+  output \port$487$33 ;
+  wire \port$487$33 ;
+  output \port$487$34 ;
+  wire \port$487$34 ;
+  output \port$487$35 ;
+  wire \port$487$35 ;
+  output \port$487$36 ;
+  wire \port$487$36 ;
+  output \port$487$37 ;
+  wire \port$487$37 ;
+  output \port$487$38 ;
+  wire \port$487$38 ;
+  output \port$487$39 ;
+  wire \port$487$39 ;
+  output \port$487$4 ;
+  wire \port$487$4 ;
+  output \port$487$40 ;
+  wire \port$487$40 ;
+  output \port$487$41 ;
+  wire \port$487$41 ;
+  output \port$487$42 ;
+  wire \port$487$42 ;
+  output \port$487$43 ;
+  wire \port$487$43 ;
+  output \port$487$44 ;
+  wire \port$487$44 ;
+  output \port$487$45 ;
+  wire \port$487$45 ;
+  output \port$487$46 ;
+  wire \port$487$46 ;
+  output \port$487$47 ;
+  wire \port$487$47 ;
+  output \port$487$48 ;
+  wire \port$487$48 ;
+  output \port$487$49 ;
+  wire \port$487$49 ;
+  output \port$487$5 ;
+  wire \port$487$5 ;
+  output \port$487$50 ;
+  wire \port$487$50 ;
+  output \port$487$51 ;
+  wire \port$487$51 ;
+  output \port$487$52 ;
+  wire \port$487$52 ;
+  output \port$487$6 ;
+  wire \port$487$6 ;
+  output \port$487$7 ;
+  wire \port$487$7 ;
+  output \port$487$8 ;
+  wire \port$487$8 ;
+  output \port$487$9 ;
+  wire \port$487$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29812,60 +29402,60 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$486$0 , \port$486$1 , \port$486
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$486$0 ),
-    .R1(\port$486$1 ),
-    .R10(\port$486$10 ),
-    .R11(\port$486$11 ),
-    .R12(\port$486$12 ),
-    .R13(\port$486$13 ),
-    .R14(\port$486$14 ),
-    .R15(\port$486$15 ),
-    .R16(\port$486$16 ),
-    .R17(\port$486$17 ),
-    .R18(\port$486$18 ),
-    .R19(\port$486$19 ),
-    .R2(\port$486$2 ),
-    .R20(\port$486$20 ),
-    .R21(\port$486$21 ),
-    .R22(\port$486$22 ),
-    .R23(\port$486$23 ),
-    .R24(\port$486$24 ),
-    .R25(\port$486$25 ),
+    .R0(\port$487$0 ),
+    .R1(\port$487$1 ),
+    .R10(\port$487$10 ),
+    .R11(\port$487$11 ),
+    .R12(\port$487$12 ),
+    .R13(\port$487$13 ),
+    .R14(\port$487$14 ),
+    .R15(\port$487$15 ),
+    .R16(\port$487$16 ),
+    .R17(\port$487$17 ),
+    .R18(\port$487$18 ),
+    .R19(\port$487$19 ),
+    .R2(\port$487$2 ),
+    .R20(\port$487$20 ),
+    .R21(\port$487$21 ),
+    .R22(\port$487$22 ),
+    .R23(\port$487$23 ),
+    .R24(\port$487$24 ),
+    .R25(\port$487$25 ),
     .R26(r[26]),
-    .R27(\port$486$27 ),
-    .R28(\port$486$28 ),
-    .R29(\port$486$29 ),
-    .R3(\port$486$3 ),
-    .R30(\port$486$30 ),
-    .R31(\port$486$31 ),
-    .R32(\port$486$32 ),
-    .R33(\port$486$33 ),
-    .R34(\port$486$34 ),
-    .R35(\port$486$35 ),
-    .R36(\port$486$36 ),
-    .R37(\port$486$37 ),
-    .R38(\port$486$38 ),
-    .R39(\port$486$39 ),
-    .R4(\port$486$4 ),
-    .R40(\port$486$40 ),
-    .R41(\port$486$41 ),
-    .R42(\port$486$42 ),
-    .R43(\port$486$43 ),
-    .R44(\port$486$44 ),
-    .R45(\port$486$45 ),
-    .R46(\port$486$46 ),
-    .R47(\port$486$47 ),
-    .R48(\port$486$48 ),
-    .R49(\port$486$49 ),
-    .R5(\port$486$5 ),
-    .R50(\port$486$50 ),
-    .R51(\port$486$51 ),
-    .R52(\port$486$52 ),
+    .R27(\port$487$27 ),
+    .R28(\port$487$28 ),
+    .R29(\port$487$29 ),
+    .R3(\port$487$3 ),
+    .R30(\port$487$30 ),
+    .R31(\port$487$31 ),
+    .R32(\port$487$32 ),
+    .R33(\port$487$33 ),
+    .R34(\port$487$34 ),
+    .R35(\port$487$35 ),
+    .R36(\port$487$36 ),
+    .R37(\port$487$37 ),
+    .R38(\port$487$38 ),
+    .R39(\port$487$39 ),
+    .R4(\port$487$4 ),
+    .R40(\port$487$40 ),
+    .R41(\port$487$41 ),
+    .R42(\port$487$42 ),
+    .R43(\port$487$43 ),
+    .R44(\port$487$44 ),
+    .R45(\port$487$45 ),
+    .R46(\port$487$46 ),
+    .R47(\port$487$47 ),
+    .R48(\port$487$48 ),
+    .R49(\port$487$49 ),
+    .R5(\port$487$5 ),
+    .R50(\port$487$50 ),
+    .R51(\port$487$51 ),
+    .R52(\port$487$52 ),
     .R53(r[53]),
-    .R6(\port$486$6 ),
-    .R7(\port$486$7 ),
-    .R8(\port$486$8 ),
-    .R9(\port$486$9 ),
+    .R6(\port$487$6 ),
+    .R7(\port$487$7 ),
+    .R8(\port$487$8 ),
+    .R9(\port$487$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30138,13 +29728,13 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$486$0 , \port$486$1 , \port$486
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$486$52 , \port$486$51 , \port$486$50 , \port$486$49 , \port$486$48 , \port$486$47 , \port$486$46 , \port$486$45 , \port$486$44 , \port$486$43 , \port$486$42 , \port$486$41 , \port$486$40 , \port$486$39 , \port$486$38 , \port$486$37 , \port$486$36 , \port$486$35 , \port$486$34 , \port$486$33 , \port$486$32 , \port$486$31 , \port$486$30 , \port$486$29 , \port$486$28 , \port$486$27 , \port$486$25 , \port$486$24 , \port$486$23 , \port$486$22 , \port$486$21 , \port$486$20 , \port$486$19 , \port$486$18 , \port$486$17 , \port$486$16 , \port$486$15 , \port$486$14 , \port$486$13 , \port$486$12 , \port$486$11 , \port$486$10 , \port$486$9 , \port$486$8 , \port$486$7 , \port$486$6 , \port$486$5 , \port$486$4 , \port$486$3 , \port$486$2 , \port$486$1 , \port$486$0  };
+  assign { r[52:27], r[25:0] } = { \port$487$52 , \port$487$51 , \port$487$50 , \port$487$49 , \port$487$48 , \port$487$47 , \port$487$46 , \port$487$45 , \port$487$44 , \port$487$43 , \port$487$42 , \port$487$41 , \port$487$40 , \port$487$39 , \port$487$38 , \port$487$37 , \port$487$36 , \port$487$35 , \port$487$34 , \port$487$33 , \port$487$32 , \port$487$31 , \port$487$30 , \port$487$29 , \port$487$28 , \port$487$27 , \port$487$25 , \port$487$24 , \port$487$23 , \port$487$22 , \port$487$21 , \port$487$20 , \port$487$19 , \port$487$18 , \port$487$17 , \port$487$16 , \port$487$15 , \port$487$14 , \port$487$13 , \port$487$12 , \port$487$11 , \port$487$10 , \port$487$9 , \port$487$8 , \port$487$7 , \port$487$6 , \port$487$5 , \port$487$4 , \port$487$3 , \port$487$2 , \port$487$1 , \port$487$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_2 (rst, \port$491$0 , \port$491$1 , \port$491$2 , \port$491$3 , \port$491$4 , \port$491$5 , \port$491$6 , \port$491$7 , \port$491$8 , \port$491$9 , \port$491$10 , \port$491$11 , \port$491$12 , \port$491$13 , \port$491$14 , \port$491$15 , \port$491$16 , \port$491$17 , \port$491$18 , \port$491$19 
-, \port$491$20 , \port$491$21 , \port$491$22 , \port$491$23 , \port$491$24 , \port$491$25 , \port$491$27 , \port$491$28 , \port$491$29 , \port$491$30 , \port$491$31 , \port$491$32 , \port$491$33 , \port$491$34 , \port$491$35 , \port$491$36 , \port$491$37 , \port$491$38 , \port$491$39 , \port$491$40 , \port$491$41 
-, \port$491$42 , \port$491$43 , \port$491$44 , \port$491$45 , \port$491$46 , \port$491$47 , \port$491$48 , \port$491$49 , \port$491$50 , \port$491$51 , \port$491$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_2 (rst, \port$492$0 , \port$492$1 , \port$492$2 , \port$492$3 , \port$492$4 , \port$492$5 , \port$492$6 , \port$492$7 , \port$492$8 , \port$492$9 , \port$492$10 , \port$492$11 , \port$492$12 , \port$492$13 , \port$492$14 , \port$492$15 , \port$492$16 , \port$492$17 , \port$492$18 , \port$492$19 
+, \port$492$20 , \port$492$21 , \port$492$22 , \port$492$23 , \port$492$24 , \port$492$25 , \port$492$27 , \port$492$28 , \port$492$29 , \port$492$30 , \port$492$31 , \port$492$32 , \port$492$33 , \port$492$34 , \port$492$35 , \port$492$36 , \port$492$37 , \port$492$38 , \port$492$39 , \port$492$40 , \port$492$41 
+, \port$492$42 , \port$492$43 , \port$492$44 , \port$492$45 , \port$492$46 , \port$492$47 , \port$492$48 , \port$492$49 , \port$492$50 , \port$492$51 , \port$492$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30152,110 +29742,110 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$491$0 , \port$491$1 , \port$491
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$491$0 ;
-  wire \port$491$0 ;
-  output \port$491$1 ;
-  wire \port$491$1 ;
-  output \port$491$10 ;
-  wire \port$491$10 ;
-  output \port$491$11 ;
-  wire \port$491$11 ;
-  output \port$491$12 ;
-  wire \port$491$12 ;
-  output \port$491$13 ;
-  wire \port$491$13 ;
-  output \port$491$14 ;
-  wire \port$491$14 ;
-  output \port$491$15 ;
-  wire \port$491$15 ;
-  output \port$491$16 ;
-  wire \port$491$16 ;
-  output \port$491$17 ;
-  wire \port$491$17 ;
-  output \port$491$18 ;
-  wire \port$491$18 ;
-  output \port$491$19 ;
-  wire \port$491$19 ;
-  output \port$491$2 ;
-  wire \port$491$2 ;
-  output \port$491$20 ;
-  wire \port$491$20 ;
-  output \port$491$21 ;
-  wire \port$491$21 ;
-  output \port$491$22 ;
-  wire \port$491$22 ;
-  output \port$491$23 ;
-  wire \port$491$23 ;
-  output \port$491$24 ;
-  wire \port$491$24 ;
-  output \port$491$25 ;
-  wire \port$491$25 ;
-  output \port$491$27 ;
-  wire \port$491$27 ;
-  output \port$491$28 ;
-  wire \port$491$28 ;
-  output \port$491$29 ;
-  wire \port$491$29 ;
-  output \port$491$3 ;
-  wire \port$491$3 ;
-  output \port$491$30 ;
-  wire \port$491$30 ;
-  output \port$491$31 ;
-  wire \port$491$31 ;
-  output \port$491$32 ;
-  wire \port$491$32 ;
-  output \port$491$33 ;
-  wire \port$491$33 ;
-  output \port$491$34 ;
-  wire \port$491$34 ;
-  output \port$491$35 ;
-  wire \port$491$35 ;
-  output \port$491$36 ;
-  wire \port$491$36 ;
-  output \port$491$37 ;
-  wire \port$491$37 ;
-  output \port$491$38 ;
-  wire \port$491$38 ;
-  output \port$491$39 ;
-  wire \port$491$39 ;
-  output \port$491$4 ;
-  wire \port$491$4 ;
-  output \port$491$40 ;
-  wire \port$491$40 ;
-  output \port$491$41 ;
-  wire \port$491$41 ;
-  output \port$491$42 ;
-  wire \port$491$42 ;
-  output \port$491$43 ;
-  wire \port$491$43 ;
-  output \port$491$44 ;
-  wire \port$491$44 ;
-  output \port$491$45 ;
-  wire \port$491$45 ;
-  output \port$491$46 ;
-  wire \port$491$46 ;
-  output \port$491$47 ;
-  wire \port$491$47 ;
-  output \port$491$48 ;
-  wire \port$491$48 ;
-  output \port$491$49 ;
-  wire \port$491$49 ;
-  output \port$491$5 ;
-  wire \port$491$5 ;
-  output \port$491$50 ;
-  wire \port$491$50 ;
-  output \port$491$51 ;
-  wire \port$491$51 ;
-  output \port$491$52 ;
-  wire \port$491$52 ;
-  output \port$491$6 ;
-  wire \port$491$6 ;
-  output \port$491$7 ;
-  wire \port$491$7 ;
-  output \port$491$8 ;
-  wire \port$491$8 ;
-  output \port$491$9 ;
-  wire \port$491$9 ;
+  output \port$492$0 ;
+  wire \port$492$0 ;
+  output \port$492$1 ;
+  wire \port$492$1 ;
+  output \port$492$10 ;
+  wire \port$492$10 ;
+  output \port$492$11 ;
+  wire \port$492$11 ;
+  output \port$492$12 ;
+  wire \port$492$12 ;
+  output \port$492$13 ;
+  wire \port$492$13 ;
+  output \port$492$14 ;
+  wire \port$492$14 ;
+  output \port$492$15 ;
+  wire \port$492$15 ;
+  output \port$492$16 ;
+  wire \port$492$16 ;
+  output \port$492$17 ;
+  wire \port$492$17 ;
+  output \port$492$18 ;
+  wire \port$492$18 ;
+  output \port$492$19 ;
+  wire \port$492$19 ;
+  output \port$492$2 ;
+  wire \port$492$2 ;
+  output \port$492$20 ;
+  wire \port$492$20 ;
+  output \port$492$21 ;
+  wire \port$492$21 ;
+  output \port$492$22 ;
+  wire \port$492$22 ;
+  output \port$492$23 ;
+  wire \port$492$23 ;
+  output \port$492$24 ;
+  wire \port$492$24 ;
+  output \port$492$25 ;
+  wire \port$492$25 ;
+  output \port$492$27 ;
+  wire \port$492$27 ;
+  output \port$492$28 ;
+  wire \port$492$28 ;
+  output \port$492$29 ;
+  wire \port$492$29 ;
+  output \port$492$3 ;
+  wire \port$492$3 ;
+  output \port$492$30 ;
+  wire \port$492$30 ;
+  output \port$492$31 ;
+  wire \port$492$31 ;
+  output \port$492$32 ;
+  wire \port$492$32 ;
+  output \port$492$33 ;
+  wire \port$492$33 ;
+  output \port$492$34 ;
+  wire \port$492$34 ;
+  output \port$492$35 ;
+  wire \port$492$35 ;
+  output \port$492$36 ;
+  wire \port$492$36 ;
+  output \port$492$37 ;
+  wire \port$492$37 ;
+  output \port$492$38 ;
+  wire \port$492$38 ;
+  output \port$492$39 ;
+  wire \port$492$39 ;
+  output \port$492$4 ;
+  wire \port$492$4 ;
+  output \port$492$40 ;
+  wire \port$492$40 ;
+  output \port$492$41 ;
+  wire \port$492$41 ;
+  output \port$492$42 ;
+  wire \port$492$42 ;
+  output \port$492$43 ;
+  wire \port$492$43 ;
+  output \port$492$44 ;
+  wire \port$492$44 ;
+  output \port$492$45 ;
+  wire \port$492$45 ;
+  output \port$492$46 ;
+  wire \port$492$46 ;
+  output \port$492$47 ;
+  wire \port$492$47 ;
+  output \port$492$48 ;
+  wire \port$492$48 ;
+  output \port$492$49 ;
+  wire \port$492$49 ;
+  output \port$492$5 ;
+  wire \port$492$5 ;
+  output \port$492$50 ;
+  wire \port$492$50 ;
+  output \port$492$51 ;
+  wire \port$492$51 ;
+  output \port$492$52 ;
+  wire \port$492$52 ;
+  output \port$492$6 ;
+  wire \port$492$6 ;
+  output \port$492$7 ;
+  wire \port$492$7 ;
+  output \port$492$8 ;
+  wire \port$492$8 ;
+  output \port$492$9 ;
+  wire \port$492$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -30452,60 +30042,60 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$491$0 , \port$491$1 , \port$491
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$491$0 ),
-    .R1(\port$491$1 ),
-    .R10(\port$491$10 ),
-    .R11(\port$491$11 ),
-    .R12(\port$491$12 ),
-    .R13(\port$491$13 ),
-    .R14(\port$491$14 ),
-    .R15(\port$491$15 ),
-    .R16(\port$491$16 ),
-    .R17(\port$491$17 ),
-    .R18(\port$491$18 ),
-    .R19(\port$491$19 ),
-    .R2(\port$491$2 ),
-    .R20(\port$491$20 ),
-    .R21(\port$491$21 ),
-    .R22(\port$491$22 ),
-    .R23(\port$491$23 ),
-    .R24(\port$491$24 ),
-    .R25(\port$491$25 ),
+    .R0(\port$492$0 ),
+    .R1(\port$492$1 ),
+    .R10(\port$492$10 ),
+    .R11(\port$492$11 ),
+    .R12(\port$492$12 ),
+    .R13(\port$492$13 ),
+    .R14(\port$492$14 ),
+    .R15(\port$492$15 ),
+    .R16(\port$492$16 ),
+    .R17(\port$492$17 ),
+    .R18(\port$492$18 ),
+    .R19(\port$492$19 ),
+    .R2(\port$492$2 ),
+    .R20(\port$492$20 ),
+    .R21(\port$492$21 ),
+    .R22(\port$492$22 ),
+    .R23(\port$492$23 ),
+    .R24(\port$492$24 ),
+    .R25(\port$492$25 ),
     .R26(r[26]),
-    .R27(\port$491$27 ),
-    .R28(\port$491$28 ),
-    .R29(\port$491$29 ),
-    .R3(\port$491$3 ),
-    .R30(\port$491$30 ),
-    .R31(\port$491$31 ),
-    .R32(\port$491$32 ),
-    .R33(\port$491$33 ),
-    .R34(\port$491$34 ),
-    .R35(\port$491$35 ),
-    .R36(\port$491$36 ),
-    .R37(\port$491$37 ),
-    .R38(\port$491$38 ),
-    .R39(\port$491$39 ),
-    .R4(\port$491$4 ),
-    .R40(\port$491$40 ),
-    .R41(\port$491$41 ),
-    .R42(\port$491$42 ),
-    .R43(\port$491$43 ),
-    .R44(\port$491$44 ),
-    .R45(\port$491$45 ),
-    .R46(\port$491$46 ),
-    .R47(\port$491$47 ),
-    .R48(\port$491$48 ),
-    .R49(\port$491$49 ),
-    .R5(\port$491$5 ),
-    .R50(\port$491$50 ),
-    .R51(\port$491$51 ),
-    .R52(\port$491$52 ),
+    .R27(\port$492$27 ),
+    .R28(\port$492$28 ),
+    .R29(\port$492$29 ),
+    .R3(\port$492$3 ),
+    .R30(\port$492$30 ),
+    .R31(\port$492$31 ),
+    .R32(\port$492$32 ),
+    .R33(\port$492$33 ),
+    .R34(\port$492$34 ),
+    .R35(\port$492$35 ),
+    .R36(\port$492$36 ),
+    .R37(\port$492$37 ),
+    .R38(\port$492$38 ),
+    .R39(\port$492$39 ),
+    .R4(\port$492$4 ),
+    .R40(\port$492$40 ),
+    .R41(\port$492$41 ),
+    .R42(\port$492$42 ),
+    .R43(\port$492$43 ),
+    .R44(\port$492$44 ),
+    .R45(\port$492$45 ),
+    .R46(\port$492$46 ),
+    .R47(\port$492$47 ),
+    .R48(\port$492$48 ),
+    .R49(\port$492$49 ),
+    .R5(\port$492$5 ),
+    .R50(\port$492$50 ),
+    .R51(\port$492$51 ),
+    .R52(\port$492$52 ),
     .R53(r[53]),
-    .R6(\port$491$6 ),
-    .R7(\port$491$7 ),
-    .R8(\port$491$8 ),
-    .R9(\port$491$9 ),
+    .R6(\port$492$6 ),
+    .R7(\port$492$7 ),
+    .R8(\port$492$8 ),
+    .R9(\port$492$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30778,13 +30368,13 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$491$0 , \port$491$1 , \port$491
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$491$52 , \port$491$51 , \port$491$50 , \port$491$49 , \port$491$48 , \port$491$47 , \port$491$46 , \port$491$45 , \port$491$44 , \port$491$43 , \port$491$42 , \port$491$41 , \port$491$40 , \port$491$39 , \port$491$38 , \port$491$37 , \port$491$36 , \port$491$35 , \port$491$34 , \port$491$33 , \port$491$32 , \port$491$31 , \port$491$30 , \port$491$29 , \port$491$28 , \port$491$27 , \port$491$25 , \port$491$24 , \port$491$23 , \port$491$22 , \port$491$21 , \port$491$20 , \port$491$19 , \port$491$18 , \port$491$17 , \port$491$16 , \port$491$15 , \port$491$14 , \port$491$13 , \port$491$12 , \port$491$11 , \port$491$10 , \port$491$9 , \port$491$8 , \port$491$7 , \port$491$6 , \port$491$5 , \port$491$4 , \port$491$3 , \port$491$2 , \port$491$1 , \port$491$0  };
+  assign { r[52:27], r[25:0] } = { \port$492$52 , \port$492$51 , \port$492$50 , \port$492$49 , \port$492$48 , \port$492$47 , \port$492$46 , \port$492$45 , \port$492$44 , \port$492$43 , \port$492$42 , \port$492$41 , \port$492$40 , \port$492$39 , \port$492$38 , \port$492$37 , \port$492$36 , \port$492$35 , \port$492$34 , \port$492$33 , \port$492$32 , \port$492$31 , \port$492$30 , \port$492$29 , \port$492$28 , \port$492$27 , \port$492$25 , \port$492$24 , \port$492$23 , \port$492$22 , \port$492$21 , \port$492$20 , \port$492$19 , \port$492$18 , \port$492$17 , \port$492$16 , \port$492$15 , \port$492$14 , \port$492$13 , \port$492$12 , \port$492$11 , \port$492$10 , \port$492$9 , \port$492$8 , \port$492$7 , \port$492$6 , \port$492$5 , \port$492$4 , \port$492$3 , \port$492$2 , \port$492$1 , \port$492$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_3 (rst, \port$496$0 , \port$496$1 , \port$496$2 , \port$496$3 , \port$496$4 , \port$496$5 , \port$496$6 , \port$496$7 , \port$496$8 , \port$496$9 , \port$496$10 , \port$496$11 , \port$496$12 , \port$496$13 , \port$496$14 , \port$496$15 , \port$496$16 , \port$496$17 , \port$496$18 , \port$496$19 
-, \port$496$20 , \port$496$21 , \port$496$22 , \port$496$23 , \port$496$24 , \port$496$25 , \port$496$27 , \port$496$28 , \port$496$29 , \port$496$30 , \port$496$31 , \port$496$32 , \port$496$33 , \port$496$34 , \port$496$35 , \port$496$36 , \port$496$37 , \port$496$38 , \port$496$39 , \port$496$40 , \port$496$41 
-, \port$496$42 , \port$496$43 , \port$496$44 , \port$496$45 , \port$496$46 , \port$496$47 , \port$496$48 , \port$496$49 , \port$496$50 , \port$496$51 , \port$496$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_3 (rst, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , \port$497$16 , \port$497$17 , \port$497$18 , \port$497$19 
+, \port$497$20 , \port$497$21 , \port$497$22 , \port$497$23 , \port$497$24 , \port$497$25 , \port$497$27 , \port$497$28 , \port$497$29 , \port$497$30 , \port$497$31 , \port$497$32 , \port$497$33 , \port$497$34 , \port$497$35 , \port$497$36 , \port$497$37 , \port$497$38 , \port$497$39 , \port$497$40 , \port$497$41 
+, \port$497$42 , \port$497$43 , \port$497$44 , \port$497$45 , \port$497$46 , \port$497$47 , \port$497$48 , \port$497$49 , \port$497$50 , \port$497$51 , \port$497$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30792,110 +30382,110 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$496$0 , \port$496$1 , \port$496
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$496$0 ;
-  wire \port$496$0 ;
-  output \port$496$1 ;
-  wire \port$496$1 ;
-  output \port$496$10 ;
-  wire \port$496$10 ;
-  output \port$496$11 ;
-  wire \port$496$11 ;
-  output \port$496$12 ;
-  wire \port$496$12 ;
-  output \port$496$13 ;
-  wire \port$496$13 ;
-  output \port$496$14 ;
-  wire \port$496$14 ;
-  output \port$496$15 ;
-  wire \port$496$15 ;
-  output \port$496$16 ;
-  wire \port$496$16 ;
-  output \port$496$17 ;
-  wire \port$496$17 ;
-  output \port$496$18 ;
-  wire \port$496$18 ;
-  output \port$496$19 ;
-  wire \port$496$19 ;
-  output \port$496$2 ;
-  wire \port$496$2 ;
-  output \port$496$20 ;
-  wire \port$496$20 ;
-  output \port$496$21 ;
-  wire \port$496$21 ;
-  output \port$496$22 ;
-  wire \port$496$22 ;
-  output \port$496$23 ;
-  wire \port$496$23 ;
-  output \port$496$24 ;
-  wire \port$496$24 ;
-  output \port$496$25 ;
-  wire \port$496$25 ;
-  output \port$496$27 ;
-  wire \port$496$27 ;
-  output \port$496$28 ;
-  wire \port$496$28 ;
-  output \port$496$29 ;
-  wire \port$496$29 ;
-  output \port$496$3 ;
-  wire \port$496$3 ;
-  output \port$496$30 ;
-  wire \port$496$30 ;
-  output \port$496$31 ;
-  wire \port$496$31 ;
-  output \port$496$32 ;
-  wire \port$496$32 ;
-  output \port$496$33 ;
-  wire \port$496$33 ;
-  output \port$496$34 ;
-  wire \port$496$34 ;
-  output \port$496$35 ;
-  wire \port$496$35 ;
-  output \port$496$36 ;
-  wire \port$496$36 ;
-  output \port$496$37 ;
-  wire \port$496$37 ;
-  output \port$496$38 ;
-  wire \port$496$38 ;
-  output \port$496$39 ;
-  wire \port$496$39 ;
-  output \port$496$4 ;
-  wire \port$496$4 ;
-  output \port$496$40 ;
-  wire \port$496$40 ;
-  output \port$496$41 ;
-  wire \port$496$41 ;
-  output \port$496$42 ;
-  wire \port$496$42 ;
-  output \port$496$43 ;
-  wire \port$496$43 ;
-  output \port$496$44 ;
-  wire \port$496$44 ;
-  output \port$496$45 ;
-  wire \port$496$45 ;
-  output \port$496$46 ;
-  wire \port$496$46 ;
-  output \port$496$47 ;
-  wire \port$496$47 ;
-  output \port$496$48 ;
-  wire \port$496$48 ;
-  output \port$496$49 ;
-  wire \port$496$49 ;
-  output \port$496$5 ;
-  wire \port$496$5 ;
-  output \port$496$50 ;
-  wire \port$496$50 ;
-  output \port$496$51 ;
-  wire \port$496$51 ;
-  output \port$496$52 ;
-  wire \port$496$52 ;
-  output \port$496$6 ;
-  wire \port$496$6 ;
-  output \port$496$7 ;
-  wire \port$496$7 ;
-  output \port$496$8 ;
-  wire \port$496$8 ;
-  output \port$496$9 ;
-  wire \port$496$9 ;
+  output \port$497$0 ;
+  wire \port$497$0 ;
+  output \port$497$1 ;
+  wire \port$497$1 ;
+  output \port$497$10 ;
+  wire \port$497$10 ;
+  output \port$497$11 ;
+  wire \port$497$11 ;
+  output \port$497$12 ;
+  wire \port$497$12 ;
+  output \port$497$13 ;
+  wire \port$497$13 ;
+  output \port$497$14 ;
+  wire \port$497$14 ;
+  output \port$497$15 ;
+  wire \port$497$15 ;
+  output \port$497$16 ;
+  wire \port$497$16 ;
+  output \port$497$17 ;
+  wire \port$497$17 ;
+  output \port$497$18 ;
+  wire \port$497$18 ;
+  output \port$497$19 ;
+  wire \port$497$19 ;
+  output \port$497$2 ;
+  wire \port$497$2 ;
+  output \port$497$20 ;
+  wire \port$497$20 ;
+  output \port$497$21 ;
+  wire \port$497$21 ;
+  output \port$497$22 ;
+  wire \port$497$22 ;
+  output \port$497$23 ;
+  wire \port$497$23 ;
+  output \port$497$24 ;
+  wire \port$497$24 ;
+  output \port$497$25 ;
+  wire \port$497$25 ;
+  output \port$497$27 ;
+  wire \port$497$27 ;
+  output \port$497$28 ;
+  wire \port$497$28 ;
+  output \port$497$29 ;
+  wire \port$497$29 ;
+  output \port$497$3 ;
+  wire \port$497$3 ;
+  output \port$497$30 ;
+  wire \port$497$30 ;
+  output \port$497$31 ;
+  wire \port$497$31 ;
+  output \port$497$32 ;
+  wire \port$497$32 ;
+  output \port$497$33 ;
+  wire \port$497$33 ;
+  output \port$497$34 ;
+  wire \port$497$34 ;
+  output \port$497$35 ;
+  wire \port$497$35 ;
+  output \port$497$36 ;
+  wire \port$497$36 ;
+  output \port$497$37 ;
+  wire \port$497$37 ;
+  output \port$497$38 ;
+  wire \port$497$38 ;
+  output \port$497$39 ;
+  wire \port$497$39 ;
+  output \port$497$4 ;
+  wire \port$497$4 ;
+  output \port$497$40 ;
+  wire \port$497$40 ;
+  output \port$497$41 ;
+  wire \port$497$41 ;
+  output \port$497$42 ;
+  wire \port$497$42 ;
+  output \port$497$43 ;
+  wire \port$497$43 ;
+  output \port$497$44 ;
+  wire \port$497$44 ;
+  output \port$497$45 ;
+  wire \port$497$45 ;
+  output \port$497$46 ;
+  wire \port$497$46 ;
+  output \port$497$47 ;
+  wire \port$497$47 ;
+  output \port$497$48 ;
+  wire \port$497$48 ;
+  output \port$497$49 ;
+  wire \port$497$49 ;
+  output \port$497$5 ;
+  wire \port$497$5 ;
+  output \port$497$50 ;
+  wire \port$497$50 ;
+  output \port$497$51 ;
+  wire \port$497$51 ;
+  output \port$497$52 ;
+  wire \port$497$52 ;
+  output \port$497$6 ;
+  wire \port$497$6 ;
+  output \port$497$7 ;
+  wire \port$497$7 ;
+  output \port$497$8 ;
+  wire \port$497$8 ;
+  output \port$497$9 ;
+  wire \port$497$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31092,60 +30682,60 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$496$0 , \port$496$1 , \port$496
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$496$0 ),
-    .R1(\port$496$1 ),
-    .R10(\port$496$10 ),
-    .R11(\port$496$11 ),
-    .R12(\port$496$12 ),
-    .R13(\port$496$13 ),
-    .R14(\port$496$14 ),
-    .R15(\port$496$15 ),
-    .R16(\port$496$16 ),
-    .R17(\port$496$17 ),
-    .R18(\port$496$18 ),
-    .R19(\port$496$19 ),
-    .R2(\port$496$2 ),
-    .R20(\port$496$20 ),
-    .R21(\port$496$21 ),
-    .R22(\port$496$22 ),
-    .R23(\port$496$23 ),
-    .R24(\port$496$24 ),
-    .R25(\port$496$25 ),
+    .R0(\port$497$0 ),
+    .R1(\port$497$1 ),
+    .R10(\port$497$10 ),
+    .R11(\port$497$11 ),
+    .R12(\port$497$12 ),
+    .R13(\port$497$13 ),
+    .R14(\port$497$14 ),
+    .R15(\port$497$15 ),
+    .R16(\port$497$16 ),
+    .R17(\port$497$17 ),
+    .R18(\port$497$18 ),
+    .R19(\port$497$19 ),
+    .R2(\port$497$2 ),
+    .R20(\port$497$20 ),
+    .R21(\port$497$21 ),
+    .R22(\port$497$22 ),
+    .R23(\port$497$23 ),
+    .R24(\port$497$24 ),
+    .R25(\port$497$25 ),
     .R26(r[26]),
-    .R27(\port$496$27 ),
-    .R28(\port$496$28 ),
-    .R29(\port$496$29 ),
-    .R3(\port$496$3 ),
-    .R30(\port$496$30 ),
-    .R31(\port$496$31 ),
-    .R32(\port$496$32 ),
-    .R33(\port$496$33 ),
-    .R34(\port$496$34 ),
-    .R35(\port$496$35 ),
-    .R36(\port$496$36 ),
-    .R37(\port$496$37 ),
-    .R38(\port$496$38 ),
-    .R39(\port$496$39 ),
-    .R4(\port$496$4 ),
-    .R40(\port$496$40 ),
-    .R41(\port$496$41 ),
-    .R42(\port$496$42 ),
-    .R43(\port$496$43 ),
-    .R44(\port$496$44 ),
-    .R45(\port$496$45 ),
-    .R46(\port$496$46 ),
-    .R47(\port$496$47 ),
-    .R48(\port$496$48 ),
-    .R49(\port$496$49 ),
-    .R5(\port$496$5 ),
-    .R50(\port$496$50 ),
-    .R51(\port$496$51 ),
-    .R52(\port$496$52 ),
+    .R27(\port$497$27 ),
+    .R28(\port$497$28 ),
+    .R29(\port$497$29 ),
+    .R3(\port$497$3 ),
+    .R30(\port$497$30 ),
+    .R31(\port$497$31 ),
+    .R32(\port$497$32 ),
+    .R33(\port$497$33 ),
+    .R34(\port$497$34 ),
+    .R35(\port$497$35 ),
+    .R36(\port$497$36 ),
+    .R37(\port$497$37 ),
+    .R38(\port$497$38 ),
+    .R39(\port$497$39 ),
+    .R4(\port$497$4 ),
+    .R40(\port$497$40 ),
+    .R41(\port$497$41 ),
+    .R42(\port$497$42 ),
+    .R43(\port$497$43 ),
+    .R44(\port$497$44 ),
+    .R45(\port$497$45 ),
+    .R46(\port$497$46 ),
+    .R47(\port$497$47 ),
+    .R48(\port$497$48 ),
+    .R49(\port$497$49 ),
+    .R5(\port$497$5 ),
+    .R50(\port$497$50 ),
+    .R51(\port$497$51 ),
+    .R52(\port$497$52 ),
     .R53(r[53]),
-    .R6(\port$496$6 ),
-    .R7(\port$496$7 ),
-    .R8(\port$496$8 ),
-    .R9(\port$496$9 ),
+    .R6(\port$497$6 ),
+    .R7(\port$497$7 ),
+    .R8(\port$497$8 ),
+    .R9(\port$497$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -31418,13 +31008,13 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$496$0 , \port$496$1 , \port$496
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$496$52 , \port$496$51 , \port$496$50 , \port$496$49 , \port$496$48 , \port$496$47 , \port$496$46 , \port$496$45 , \port$496$44 , \port$496$43 , \port$496$42 , \port$496$41 , \port$496$40 , \port$496$39 , \port$496$38 , \port$496$37 , \port$496$36 , \port$496$35 , \port$496$34 , \port$496$33 , \port$496$32 , \port$496$31 , \port$496$30 , \port$496$29 , \port$496$28 , \port$496$27 , \port$496$25 , \port$496$24 , \port$496$23 , \port$496$22 , \port$496$21 , \port$496$20 , \port$496$19 , \port$496$18 , \port$496$17 , \port$496$16 , \port$496$15 , \port$496$14 , \port$496$13 , \port$496$12 , \port$496$11 , \port$496$10 , \port$496$9 , \port$496$8 , \port$496$7 , \port$496$6 , \port$496$5 , \port$496$4 , \port$496$3 , \port$496$2 , \port$496$1 , \port$496$0  };
+  assign { r[52:27], r[25:0] } = { \port$497$52 , \port$497$51 , \port$497$50 , \port$497$49 , \port$497$48 , \port$497$47 , \port$497$46 , \port$497$45 , \port$497$44 , \port$497$43 , \port$497$42 , \port$497$41 , \port$497$40 , \port$497$39 , \port$497$38 , \port$497$37 , \port$497$36 , \port$497$35 , \port$497$34 , \port$497$33 , \port$497$32 , \port$497$31 , \port$497$30 , \port$497$29 , \port$497$28 , \port$497$27 , \port$497$25 , \port$497$24 , \port$497$23 , \port$497$22 , \port$497$21 , \port$497$20 , \port$497$19 , \port$497$18 , \port$497$17 , \port$497$16 , \port$497$15 , \port$497$14 , \port$497$13 , \port$497$12 , \port$497$11 , \port$497$10 , \port$497$9 , \port$497$8 , \port$497$7 , \port$497$6 , \port$497$5 , \port$497$4 , \port$497$3 , \port$497$2 , \port$497$1 , \port$497$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_0 (rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , \port$501$16 , \port$501$17 , \port$501$18 , \port$501$19 
-, \port$501$20 , \port$501$21 , \port$501$22 , \port$501$23 , \port$501$24 , \port$501$25 , \port$501$27 , \port$501$28 , \port$501$29 , \port$501$30 , \port$501$31 , \port$501$32 , \port$501$33 , \port$501$34 , \port$501$35 , \port$501$36 , \port$501$37 , \port$501$38 , \port$501$39 , \port$501$40 , \port$501$41 
-, \port$501$42 , \port$501$43 , \port$501$44 , \port$501$45 , \port$501$46 , \port$501$47 , \port$501$48 , \port$501$49 , \port$501$50 , \port$501$51 , \port$501$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_5_0 (rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , \port$502$16 , \port$502$17 , \port$502$18 , \port$502$19 
+, \port$502$20 , \port$502$21 , \port$502$22 , \port$502$23 , \port$502$24 , \port$502$25 , \port$502$27 , \port$502$28 , \port$502$29 , \port$502$30 , \port$502$31 , \port$502$32 , \port$502$33 , \port$502$34 , \port$502$35 , \port$502$36 , \port$502$37 , \port$502$38 , \port$502$39 , \port$502$40 , \port$502$41 
+, \port$502$42 , \port$502$43 , \port$502$44 , \port$502$45 , \port$502$46 , \port$502$47 , \port$502$48 , \port$502$49 , \port$502$50 , \port$502$51 , \port$502$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -31432,110 +31022,110 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$501$0 , \port$501$1 , \port$501
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$501$0 ;
-  wire \port$501$0 ;
-  output \port$501$1 ;
-  wire \port$501$1 ;
-  output \port$501$10 ;
-  wire \port$501$10 ;
-  output \port$501$11 ;
-  wire \port$501$11 ;
-  output \port$501$12 ;
-  wire \port$501$12 ;
-  output \port$501$13 ;
-  wire \port$501$13 ;
-  output \port$501$14 ;
-  wire \port$501$14 ;
-  output \port$501$15 ;
-  wire \port$501$15 ;
-  output \port$501$16 ;
-  wire \port$501$16 ;
-  output \port$501$17 ;
-  wire \port$501$17 ;
-  output \port$501$18 ;
-  wire \port$501$18 ;
-  output \port$501$19 ;
-  wire \port$501$19 ;
-  output \port$501$2 ;
-  wire \port$501$2 ;
-  output \port$501$20 ;
-  wire \port$501$20 ;
-  output \port$501$21 ;
-  wire \port$501$21 ;
-  output \port$501$22 ;
-  wire \port$501$22 ;
-  output \port$501$23 ;
-  wire \port$501$23 ;
-  output \port$501$24 ;
-  wire \port$501$24 ;
-  output \port$501$25 ;
-  wire \port$501$25 ;
-  output \port$501$27 ;
-  wire \port$501$27 ;
-  output \port$501$28 ;
-  wire \port$501$28 ;
-  output \port$501$29 ;
-  wire \port$501$29 ;
-  output \port$501$3 ;
-  wire \port$501$3 ;
-  output \port$501$30 ;
-  wire \port$501$30 ;
-  output \port$501$31 ;
-  wire \port$501$31 ;
-  output \port$501$32 ;
-  wire \port$501$32 ;
-  output \port$501$33 ;
-  wire \port$501$33 ;
-  output \port$501$34 ;
-  wire \port$501$34 ;
-  output \port$501$35 ;
-  wire \port$501$35 ;
-  output \port$501$36 ;
-  wire \port$501$36 ;
-  output \port$501$37 ;
-  wire \port$501$37 ;
-  output \port$501$38 ;
-  wire \port$501$38 ;
-  output \port$501$39 ;
-  wire \port$501$39 ;
-  output \port$501$4 ;
-  wire \port$501$4 ;
-  output \port$501$40 ;
-  wire \port$501$40 ;
-  output \port$501$41 ;
-  wire \port$501$41 ;
-  output \port$501$42 ;
-  wire \port$501$42 ;
-  output \port$501$43 ;
-  wire \port$501$43 ;
-  output \port$501$44 ;
-  wire \port$501$44 ;
-  output \port$501$45 ;
-  wire \port$501$45 ;
-  output \port$501$46 ;
-  wire \port$501$46 ;
-  output \port$501$47 ;
-  wire \port$501$47 ;
-  output \port$501$48 ;
-  wire \port$501$48 ;
-  output \port$501$49 ;
-  wire \port$501$49 ;
-  output \port$501$5 ;
-  wire \port$501$5 ;
-  output \port$501$50 ;
-  wire \port$501$50 ;
-  output \port$501$51 ;
-  wire \port$501$51 ;
-  output \port$501$52 ;
-  wire \port$501$52 ;
-  output \port$501$6 ;
-  wire \port$501$6 ;
-  output \port$501$7 ;
-  wire \port$501$7 ;
-  output \port$501$8 ;
-  wire \port$501$8 ;
-  output \port$501$9 ;
-  wire \port$501$9 ;
+  output \port$502$0 ;
+  wire \port$502$0 ;
+  output \port$502$1 ;
+  wire \port$502$1 ;
+  output \port$502$10 ;
+  wire \port$502$10 ;
+  output \port$502$11 ;
+  wire \port$502$11 ;
+  output \port$502$12 ;
+  wire \port$502$12 ;
+  output \port$502$13 ;
+  wire \port$502$13 ;
+  output \port$502$14 ;
+  wire \port$502$14 ;
+  output \port$502$15 ;
+  wire \port$502$15 ;
+  output \port$502$16 ;
+  wire \port$502$16 ;
+  output \port$502$17 ;
+  wire \port$502$17 ;
+  output \port$502$18 ;
+  wire \port$502$18 ;
+  output \port$502$19 ;
+  wire \port$502$19 ;
+  output \port$502$2 ;
+  wire \port$502$2 ;
+  output \port$502$20 ;
+  wire \port$502$20 ;
+  output \port$502$21 ;
+  wire \port$502$21 ;
+  output \port$502$22 ;
+  wire \port$502$22 ;
+  output \port$502$23 ;
+  wire \port$502$23 ;
+  output \port$502$24 ;
+  wire \port$502$24 ;
+  output \port$502$25 ;
+  wire \port$502$25 ;
+  output \port$502$27 ;
+  wire \port$502$27 ;
+  output \port$502$28 ;
+  wire \port$502$28 ;
+  output \port$502$29 ;
+  wire \port$502$29 ;
+  output \port$502$3 ;
+  wire \port$502$3 ;
+  output \port$502$30 ;
+  wire \port$502$30 ;
+  output \port$502$31 ;
+  wire \port$502$31 ;
+  output \port$502$32 ;
+  wire \port$502$32 ;
+  output \port$502$33 ;
+  wire \port$502$33 ;
+  output \port$502$34 ;
+  wire \port$502$34 ;
+  output \port$502$35 ;
+  wire \port$502$35 ;
+  output \port$502$36 ;
+  wire \port$502$36 ;
+  output \port$502$37 ;
+  wire \port$502$37 ;
+  output \port$502$38 ;
+  wire \port$502$38 ;
+  output \port$502$39 ;
+  wire \port$502$39 ;
+  output \port$502$4 ;
+  wire \port$502$4 ;
+  output \port$502$40 ;
+  wire \port$502$40 ;
+  output \port$502$41 ;
+  wire \port$502$41 ;
+  output \port$502$42 ;
+  wire \port$502$42 ;
+  output \port$502$43 ;
+  wire \port$502$43 ;
+  output \port$502$44 ;
+  wire \port$502$44 ;
+  output \port$502$45 ;
+  wire \port$502$45 ;
+  output \port$502$46 ;
+  wire \port$502$46 ;
+  output \port$502$47 ;
+  wire \port$502$47 ;
+  output \port$502$48 ;
+  wire \port$502$48 ;
+  output \port$502$49 ;
+  wire \port$502$49 ;
+  output \port$502$5 ;
+  wire \port$502$5 ;
+  output \port$502$50 ;
+  wire \port$502$50 ;
+  output \port$502$51 ;
+  wire \port$502$51 ;
+  output \port$502$52 ;
+  wire \port$502$52 ;
+  output \port$502$6 ;
+  wire \port$502$6 ;
+  output \port$502$7 ;
+  wire \port$502$7 ;
+  output \port$502$8 ;
+  wire \port$502$8 ;
+  output \port$502$9 ;
+  wire \port$502$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31732,60 +31322,60 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$501$0 , \port$501$1 , \port$501
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$501$0 ),
-    .R1(\port$501$1 ),
-    .R10(\port$501$10 ),
-    .R11(\port$501$11 ),
-    .R12(\port$501$12 ),
-    .R13(\port$501$13 ),
-    .R14(\port$501$14 ),
-    .R15(\port$501$15 ),
-    .R16(\port$501$16 ),
-    .R17(\port$501$17 ),
-    .R18(\port$501$18 ),
-    .R19(\port$501$19 ),
-    .R2(\port$501$2 ),
-    .R20(\port$501$20 ),
-    .R21(\port$501$21 ),
-    .R22(\port$501$22 ),
-    .R23(\port$501$23 ),
-    .R24(\port$501$24 ),
-    .R25(\port$501$25 ),
+    .R0(\port$502$0 ),
+    .R1(\port$502$1 ),
+    .R10(\port$502$10 ),
+    .R11(\port$502$11 ),
+    .R12(\port$502$12 ),
+    .R13(\port$502$13 ),
+    .R14(\port$502$14 ),
+    .R15(\port$502$15 ),
+    .R16(\port$502$16 ),
+    .R17(\port$502$17 ),
+    .R18(\port$502$18 ),
+    .R19(\port$502$19 ),
+    .R2(\port$502$2 ),
+    .R20(\port$502$20 ),
+    .R21(\port$502$21 ),
+    .R22(\port$502$22 ),
+    .R23(\port$502$23 ),
+    .R24(\port$502$24 ),
+    .R25(\port$502$25 ),
     .R26(r[26]),
-    .R27(\port$501$27 ),
-    .R28(\port$501$28 ),
-    .R29(\port$501$29 ),
-    .R3(\port$501$3 ),
-    .R30(\port$501$30 ),
-    .R31(\port$501$31 ),
-    .R32(\port$501$32 ),
-    .R33(\port$501$33 ),
-    .R34(\port$501$34 ),
-    .R35(\port$501$35 ),
-    .R36(\port$501$36 ),
-    .R37(\port$501$37 ),
-    .R38(\port$501$38 ),
-    .R39(\port$501$39 ),
-    .R4(\port$501$4 ),
-    .R40(\port$501$40 ),
-    .R41(\port$501$41 ),
-    .R42(\port$501$42 ),
-    .R43(\port$501$43 ),
-    .R44(\port$501$44 ),
-    .R45(\port$501$45 ),
-    .R46(\port$501$46 ),
-    .R47(\port$501$47 ),
-    .R48(\port$501$48 ),
-    .R49(\port$501$49 ),
-    .R5(\port$501$5 ),
-    .R50(\port$501$50 ),
-    .R51(\port$501$51 ),
-    .R52(\port$501$52 ),
+    .R27(\port$502$27 ),
+    .R28(\port$502$28 ),
+    .R29(\port$502$29 ),
+    .R3(\port$502$3 ),
+    .R30(\port$502$30 ),
+    .R31(\port$502$31 ),
+    .R32(\port$502$32 ),
+    .R33(\port$502$33 ),
+    .R34(\port$502$34 ),
+    .R35(\port$502$35 ),
+    .R36(\port$502$36 ),
+    .R37(\port$502$37 ),
+    .R38(\port$502$38 ),
+    .R39(\port$502$39 ),
+    .R4(\port$502$4 ),
+    .R40(\port$502$40 ),
+    .R41(\port$502$41 ),
+    .R42(\port$502$42 ),
+    .R43(\port$502$43 ),
+    .R44(\port$502$44 ),
+    .R45(\port$502$45 ),
+    .R46(\port$502$46 ),
+    .R47(\port$502$47 ),
+    .R48(\port$502$48 ),
+    .R49(\port$502$49 ),
+    .R5(\port$502$5 ),
+    .R50(\port$502$50 ),
+    .R51(\port$502$51 ),
+    .R52(\port$502$52 ),
     .R53(r[53]),
-    .R6(\port$501$6 ),
-    .R7(\port$501$7 ),
-    .R8(\port$501$8 ),
-    .R9(\port$501$9 ),
+    .R6(\port$502$6 ),
+    .R7(\port$502$7 ),
+    .R8(\port$502$8 ),
+    .R9(\port$502$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32058,13 +31648,13 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$501$0 , \port$501$1 , \port$501
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$501$52 , \port$501$51 , \port$501$50 , \port$501$49 , \port$501$48 , \port$501$47 , \port$501$46 , \port$501$45 , \port$501$44 , \port$501$43 , \port$501$42 , \port$501$41 , \port$501$40 , \port$501$39 , \port$501$38 , \port$501$37 , \port$501$36 , \port$501$35 , \port$501$34 , \port$501$33 , \port$501$32 , \port$501$31 , \port$501$30 , \port$501$29 , \port$501$28 , \port$501$27 , \port$501$25 , \port$501$24 , \port$501$23 , \port$501$22 , \port$501$21 , \port$501$20 , \port$501$19 , \port$501$18 , \port$501$17 , \port$501$16 , \port$501$15 , \port$501$14 , \port$501$13 , \port$501$12 , \port$501$11 , \port$501$10 , \port$501$9 , \port$501$8 , \port$501$7 , \port$501$6 , \port$501$5 , \port$501$4 , \port$501$3 , \port$501$2 , \port$501$1 , \port$501$0  };
+  assign { r[52:27], r[25:0] } = { \port$502$52 , \port$502$51 , \port$502$50 , \port$502$49 , \port$502$48 , \port$502$47 , \port$502$46 , \port$502$45 , \port$502$44 , \port$502$43 , \port$502$42 , \port$502$41 , \port$502$40 , \port$502$39 , \port$502$38 , \port$502$37 , \port$502$36 , \port$502$35 , \port$502$34 , \port$502$33 , \port$502$32 , \port$502$31 , \port$502$30 , \port$502$29 , \port$502$28 , \port$502$27 , \port$502$25 , \port$502$24 , \port$502$23 , \port$502$22 , \port$502$21 , \port$502$20 , \port$502$19 , \port$502$18 , \port$502$17 , \port$502$16 , \port$502$15 , \port$502$14 , \port$502$13 , \port$502$12 , \port$502$11 , \port$502$10 , \port$502$9 , \port$502$8 , \port$502$7 , \port$502$6 , \port$502$5 , \port$502$4 , \port$502$3 , \port$502$2 , \port$502$1 , \port$502$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_1 (rst, \port$506$0 , \port$506$1 , \port$506$2 , \port$506$3 , \port$506$4 , \port$506$5 , \port$506$6 , \port$506$7 , \port$506$8 , \port$506$9 , \port$506$10 , \port$506$11 , \port$506$12 , \port$506$13 , \port$506$14 , \port$506$15 , \port$506$16 , \port$506$17 , \port$506$18 , \port$506$19 
-, \port$506$20 , \port$506$21 , \port$506$22 , \port$506$23 , \port$506$24 , \port$506$25 , \port$506$27 , \port$506$28 , \port$506$29 , \port$506$30 , \port$506$31 , \port$506$32 , \port$506$33 , \port$506$34 , \port$506$35 , \port$506$36 , \port$506$37 , \port$506$38 , \port$506$39 , \port$506$40 , \port$506$41 
-, \port$506$42 , \port$506$43 , \port$506$44 , \port$506$45 , \port$506$46 , \port$506$47 , \port$506$48 , \port$506$49 , \port$506$50 , \port$506$51 , \port$506$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_1 (rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , \port$507$16 , \port$507$17 , \port$507$18 , \port$507$19 
+, \port$507$20 , \port$507$21 , \port$507$22 , \port$507$23 , \port$507$24 , \port$507$25 , \port$507$27 , \port$507$28 , \port$507$29 , \port$507$30 , \port$507$31 , \port$507$32 , \port$507$33 , \port$507$34 , \port$507$35 , \port$507$36 , \port$507$37 , \port$507$38 , \port$507$39 , \port$507$40 , \port$507$41 
+, \port$507$42 , \port$507$43 , \port$507$44 , \port$507$45 , \port$507$46 , \port$507$47 , \port$507$48 , \port$507$49 , \port$507$50 , \port$507$51 , \port$507$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32072,110 +31662,110 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$506$0 , \port$506$1 , \port$506
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$506$0 ;
-  wire \port$506$0 ;
-  output \port$506$1 ;
-  wire \port$506$1 ;
-  output \port$506$10 ;
-  wire \port$506$10 ;
-  output \port$506$11 ;
-  wire \port$506$11 ;
-  output \port$506$12 ;
-  wire \port$506$12 ;
-  output \port$506$13 ;
-  wire \port$506$13 ;
-  output \port$506$14 ;
-  wire \port$506$14 ;
-  output \port$506$15 ;
-  wire \port$506$15 ;
-  output \port$506$16 ;
-  wire \port$506$16 ;
-  output \port$506$17 ;
-  wire \port$506$17 ;
-  output \port$506$18 ;
-  wire \port$506$18 ;
-  output \port$506$19 ;
-  wire \port$506$19 ;
-  output \port$506$2 ;
-  wire \port$506$2 ;
-  output \port$506$20 ;
-  wire \port$506$20 ;
-  output \port$506$21 ;
-  wire \port$506$21 ;
-  output \port$506$22 ;
-  wire \port$506$22 ;
-  output \port$506$23 ;
-  wire \port$506$23 ;
-  output \port$506$24 ;
-  wire \port$506$24 ;
-  output \port$506$25 ;
-  wire \port$506$25 ;
-  output \port$506$27 ;
-  wire \port$506$27 ;
-  output \port$506$28 ;
-  wire \port$506$28 ;
-  output \port$506$29 ;
-  wire \port$506$29 ;
-  output \port$506$3 ;
-  wire \port$506$3 ;
-  output \port$506$30 ;
-  wire \port$506$30 ;
-  output \port$506$31 ;
-  wire \port$506$31 ;
-  output \port$506$32 ;
-  wire \port$506$32 ;
-  output \port$506$33 ;
-  wire \port$506$33 ;
-  output \port$506$34 ;
-  wire \port$506$34 ;
-  output \port$506$35 ;
-  wire \port$506$35 ;
-  output \port$506$36 ;
-  wire \port$506$36 ;
-  output \port$506$37 ;
-  wire \port$506$37 ;
-  output \port$506$38 ;
-  wire \port$506$38 ;
-  output \port$506$39 ;
-  wire \port$506$39 ;
-  output \port$506$4 ;
-  wire \port$506$4 ;
-  output \port$506$40 ;
-  wire \port$506$40 ;
-  output \port$506$41 ;
-  wire \port$506$41 ;
-  output \port$506$42 ;
-  wire \port$506$42 ;
-  output \port$506$43 ;
-  wire \port$506$43 ;
-  output \port$506$44 ;
-  wire \port$506$44 ;
-  output \port$506$45 ;
-  wire \port$506$45 ;
-  output \port$506$46 ;
-  wire \port$506$46 ;
-  output \port$506$47 ;
-  wire \port$506$47 ;
-  output \port$506$48 ;
-  wire \port$506$48 ;
-  output \port$506$49 ;
-  wire \port$506$49 ;
-  output \port$506$5 ;
-  wire \port$506$5 ;
-  output \port$506$50 ;
-  wire \port$506$50 ;
-  output \port$506$51 ;
-  wire \port$506$51 ;
-  output \port$506$52 ;
-  wire \port$506$52 ;
-  output \port$506$6 ;
-  wire \port$506$6 ;
-  output \port$506$7 ;
-  wire \port$506$7 ;
-  output \port$506$8 ;
-  wire \port$506$8 ;
-  output \port$506$9 ;
-  wire \port$506$9 ;
+  output \port$507$0 ;
+  wire \port$507$0 ;
+  output \port$507$1 ;
+  wire \port$507$1 ;
+  output \port$507$10 ;
+  wire \port$507$10 ;
+  output \port$507$11 ;
+  wire \port$507$11 ;
+  output \port$507$12 ;
+  wire \port$507$12 ;
+  output \port$507$13 ;
+  wire \port$507$13 ;
+  output \port$507$14 ;
+  wire \port$507$14 ;
+  output \port$507$15 ;
+  wire \port$507$15 ;
+  output \port$507$16 ;
+  wire \port$507$16 ;
+  output \port$507$17 ;
+  wire \port$507$17 ;
+  output \port$507$18 ;
+  wire \port$507$18 ;
+  output \port$507$19 ;
+  wire \port$507$19 ;
+  output \port$507$2 ;
+  wire \port$507$2 ;
+  output \port$507$20 ;
+  wire \port$507$20 ;
+  output \port$507$21 ;
+  wire \port$507$21 ;
+  output \port$507$22 ;
+  wire \port$507$22 ;
+  output \port$507$23 ;
+  wire \port$507$23 ;
+  output \port$507$24 ;
+  wire \port$507$24 ;
+  output \port$507$25 ;
+  wire \port$507$25 ;
+  output \port$507$27 ;
+  wire \port$507$27 ;
+  output \port$507$28 ;
+  wire \port$507$28 ;
+  output \port$507$29 ;
+  wire \port$507$29 ;
+  output \port$507$3 ;
+  wire \port$507$3 ;
+  output \port$507$30 ;
+  wire \port$507$30 ;
+  output \port$507$31 ;
+  wire \port$507$31 ;
+  output \port$507$32 ;
+  wire \port$507$32 ;
+  output \port$507$33 ;
+  wire \port$507$33 ;
+  output \port$507$34 ;
+  wire \port$507$34 ;
+  output \port$507$35 ;
+  wire \port$507$35 ;
+  output \port$507$36 ;
+  wire \port$507$36 ;
+  output \port$507$37 ;
+  wire \port$507$37 ;
+  output \port$507$38 ;
+  wire \port$507$38 ;
+  output \port$507$39 ;
+  wire \port$507$39 ;
+  output \port$507$4 ;
+  wire \port$507$4 ;
+  output \port$507$40 ;
+  wire \port$507$40 ;
+  output \port$507$41 ;
+  wire \port$507$41 ;
+  output \port$507$42 ;
+  wire \port$507$42 ;
+  output \port$507$43 ;
+  wire \port$507$43 ;
+  output \port$507$44 ;
+  wire \port$507$44 ;
+  output \port$507$45 ;
+  wire \port$507$45 ;
+  output \port$507$46 ;
+  wire \port$507$46 ;
+  output \port$507$47 ;
+  wire \port$507$47 ;
+  output \port$507$48 ;
+  wire \port$507$48 ;
+  output \port$507$49 ;
+  wire \port$507$49 ;
+  output \port$507$5 ;
+  wire \port$507$5 ;
+  output \port$507$50 ;
+  wire \port$507$50 ;
+  output \port$507$51 ;
+  wire \port$507$51 ;
+  output \port$507$52 ;
+  wire \port$507$52 ;
+  output \port$507$6 ;
+  wire \port$507$6 ;
+  output \port$507$7 ;
+  wire \port$507$7 ;
+  output \port$507$8 ;
+  wire \port$507$8 ;
+  output \port$507$9 ;
+  wire \port$507$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32372,60 +31962,60 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$506$0 , \port$506$1 , \port$506
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$506$0 ),
-    .R1(\port$506$1 ),
-    .R10(\port$506$10 ),
-    .R11(\port$506$11 ),
-    .R12(\port$506$12 ),
-    .R13(\port$506$13 ),
-    .R14(\port$506$14 ),
-    .R15(\port$506$15 ),
-    .R16(\port$506$16 ),
-    .R17(\port$506$17 ),
-    .R18(\port$506$18 ),
-    .R19(\port$506$19 ),
-    .R2(\port$506$2 ),
-    .R20(\port$506$20 ),
-    .R21(\port$506$21 ),
-    .R22(\port$506$22 ),
-    .R23(\port$506$23 ),
-    .R24(\port$506$24 ),
-    .R25(\port$506$25 ),
+    .R0(\port$507$0 ),
+    .R1(\port$507$1 ),
+    .R10(\port$507$10 ),
+    .R11(\port$507$11 ),
+    .R12(\port$507$12 ),
+    .R13(\port$507$13 ),
+    .R14(\port$507$14 ),
+    .R15(\port$507$15 ),
+    .R16(\port$507$16 ),
+    .R17(\port$507$17 ),
+    .R18(\port$507$18 ),
+    .R19(\port$507$19 ),
+    .R2(\port$507$2 ),
+    .R20(\port$507$20 ),
+    .R21(\port$507$21 ),
+    .R22(\port$507$22 ),
+    .R23(\port$507$23 ),
+    .R24(\port$507$24 ),
+    .R25(\port$507$25 ),
     .R26(r[26]),
-    .R27(\port$506$27 ),
-    .R28(\port$506$28 ),
-    .R29(\port$506$29 ),
-    .R3(\port$506$3 ),
-    .R30(\port$506$30 ),
-    .R31(\port$506$31 ),
-    .R32(\port$506$32 ),
-    .R33(\port$506$33 ),
-    .R34(\port$506$34 ),
-    .R35(\port$506$35 ),
-    .R36(\port$506$36 ),
-    .R37(\port$506$37 ),
-    .R38(\port$506$38 ),
-    .R39(\port$506$39 ),
-    .R4(\port$506$4 ),
-    .R40(\port$506$40 ),
-    .R41(\port$506$41 ),
-    .R42(\port$506$42 ),
-    .R43(\port$506$43 ),
-    .R44(\port$506$44 ),
-    .R45(\port$506$45 ),
-    .R46(\port$506$46 ),
-    .R47(\port$506$47 ),
-    .R48(\port$506$48 ),
-    .R49(\port$506$49 ),
-    .R5(\port$506$5 ),
-    .R50(\port$506$50 ),
-    .R51(\port$506$51 ),
-    .R52(\port$506$52 ),
+    .R27(\port$507$27 ),
+    .R28(\port$507$28 ),
+    .R29(\port$507$29 ),
+    .R3(\port$507$3 ),
+    .R30(\port$507$30 ),
+    .R31(\port$507$31 ),
+    .R32(\port$507$32 ),
+    .R33(\port$507$33 ),
+    .R34(\port$507$34 ),
+    .R35(\port$507$35 ),
+    .R36(\port$507$36 ),
+    .R37(\port$507$37 ),
+    .R38(\port$507$38 ),
+    .R39(\port$507$39 ),
+    .R4(\port$507$4 ),
+    .R40(\port$507$40 ),
+    .R41(\port$507$41 ),
+    .R42(\port$507$42 ),
+    .R43(\port$507$43 ),
+    .R44(\port$507$44 ),
+    .R45(\port$507$45 ),
+    .R46(\port$507$46 ),
+    .R47(\port$507$47 ),
+    .R48(\port$507$48 ),
+    .R49(\port$507$49 ),
+    .R5(\port$507$5 ),
+    .R50(\port$507$50 ),
+    .R51(\port$507$51 ),
+    .R52(\port$507$52 ),
     .R53(r[53]),
-    .R6(\port$506$6 ),
-    .R7(\port$506$7 ),
-    .R8(\port$506$8 ),
-    .R9(\port$506$9 ),
+    .R6(\port$507$6 ),
+    .R7(\port$507$7 ),
+    .R8(\port$507$8 ),
+    .R9(\port$507$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32698,13 +32288,13 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$506$0 , \port$506$1 , \port$506
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$506$52 , \port$506$51 , \port$506$50 , \port$506$49 , \port$506$48 , \port$506$47 , \port$506$46 , \port$506$45 , \port$506$44 , \port$506$43 , \port$506$42 , \port$506$41 , \port$506$40 , \port$506$39 , \port$506$38 , \port$506$37 , \port$506$36 , \port$506$35 , \port$506$34 , \port$506$33 , \port$506$32 , \port$506$31 , \port$506$30 , \port$506$29 , \port$506$28 , \port$506$27 , \port$506$25 , \port$506$24 , \port$506$23 , \port$506$22 , \port$506$21 , \port$506$20 , \port$506$19 , \port$506$18 , \port$506$17 , \port$506$16 , \port$506$15 , \port$506$14 , \port$506$13 , \port$506$12 , \port$506$11 , \port$506$10 , \port$506$9 , \port$506$8 , \port$506$7 , \port$506$6 , \port$506$5 , \port$506$4 , \port$506$3 , \port$506$2 , \port$506$1 , \port$506$0  };
+  assign { r[52:27], r[25:0] } = { \port$507$52 , \port$507$51 , \port$507$50 , \port$507$49 , \port$507$48 , \port$507$47 , \port$507$46 , \port$507$45 , \port$507$44 , \port$507$43 , \port$507$42 , \port$507$41 , \port$507$40 , \port$507$39 , \port$507$38 , \port$507$37 , \port$507$36 , \port$507$35 , \port$507$34 , \port$507$33 , \port$507$32 , \port$507$31 , \port$507$30 , \port$507$29 , \port$507$28 , \port$507$27 , \port$507$25 , \port$507$24 , \port$507$23 , \port$507$22 , \port$507$21 , \port$507$20 , \port$507$19 , \port$507$18 , \port$507$17 , \port$507$16 , \port$507$15 , \port$507$14 , \port$507$13 , \port$507$12 , \port$507$11 , \port$507$10 , \port$507$9 , \port$507$8 , \port$507$7 , \port$507$6 , \port$507$5 , \port$507$4 , \port$507$3 , \port$507$2 , \port$507$1 , \port$507$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_2 (rst, \port$511$0 , \port$511$1 , \port$511$2 , \port$511$3 , \port$511$4 , \port$511$5 , \port$511$6 , \port$511$7 , \port$511$8 , \port$511$9 , \port$511$10 , \port$511$11 , \port$511$12 , \port$511$13 , \port$511$14 , \port$511$15 , \port$511$16 , \port$511$17 , \port$511$18 , \port$511$19 
-, \port$511$20 , \port$511$21 , \port$511$22 , \port$511$23 , \port$511$24 , \port$511$25 , \port$511$27 , \port$511$28 , \port$511$29 , \port$511$30 , \port$511$31 , \port$511$32 , \port$511$33 , \port$511$34 , \port$511$35 , \port$511$36 , \port$511$37 , \port$511$38 , \port$511$39 , \port$511$40 , \port$511$41 
-, \port$511$42 , \port$511$43 , \port$511$44 , \port$511$45 , \port$511$46 , \port$511$47 , \port$511$48 , \port$511$49 , \port$511$50 , \port$511$51 , \port$511$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_2 (rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , \port$512$16 , \port$512$17 , \port$512$18 , \port$512$19 
+, \port$512$20 , \port$512$21 , \port$512$22 , \port$512$23 , \port$512$24 , \port$512$25 , \port$512$27 , \port$512$28 , \port$512$29 , \port$512$30 , \port$512$31 , \port$512$32 , \port$512$33 , \port$512$34 , \port$512$35 , \port$512$36 , \port$512$37 , \port$512$38 , \port$512$39 , \port$512$40 , \port$512$41 
+, \port$512$42 , \port$512$43 , \port$512$44 , \port$512$45 , \port$512$46 , \port$512$47 , \port$512$48 , \port$512$49 , \port$512$50 , \port$512$51 , \port$512$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32712,110 +32302,110 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$511$0 , \port$511$1 , \port$511
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$511$0 ;
-  wire \port$511$0 ;
-  output \port$511$1 ;
-  wire \port$511$1 ;
-  output \port$511$10 ;
-  wire \port$511$10 ;
-  output \port$511$11 ;
-  wire \port$511$11 ;
-  output \port$511$12 ;
-  wire \port$511$12 ;
-  output \port$511$13 ;
-  wire \port$511$13 ;
-  output \port$511$14 ;
-  wire \port$511$14 ;
-  output \port$511$15 ;
-  wire \port$511$15 ;
-  output \port$511$16 ;
-  wire \port$511$16 ;
-  output \port$511$17 ;
-  wire \port$511$17 ;
-  output \port$511$18 ;
-  wire \port$511$18 ;
-  output \port$511$19 ;
-  wire \port$511$19 ;
-  output \port$511$2 ;
-  wire \port$511$2 ;
-  output \port$511$20 ;
-  wire \port$511$20 ;
-  output \port$511$21 ;
-  wire \port$511$21 ;
-  output \port$511$22 ;
-  wire \port$511$22 ;
-  output \port$511$23 ;
-  wire \port$511$23 ;
-  output \port$511$24 ;
-  wire \port$511$24 ;
-  output \port$511$25 ;
-  wire \port$511$25 ;
-  output \port$511$27 ;
-  wire \port$511$27 ;
-  output \port$511$28 ;
-  wire \port$511$28 ;
-  output \port$511$29 ;
-  wire \port$511$29 ;
-  output \port$511$3 ;
-  wire \port$511$3 ;
-  output \port$511$30 ;
-  wire \port$511$30 ;
-  output \port$511$31 ;
-  wire \port$511$31 ;
-  output \port$511$32 ;
-  wire \port$511$32 ;
-  output \port$511$33 ;
-  wire \port$511$33 ;
-  output \port$511$34 ;
-  wire \port$511$34 ;
-  output \port$511$35 ;
-  wire \port$511$35 ;
-  output \port$511$36 ;
-  wire \port$511$36 ;
-  output \port$511$37 ;
-  wire \port$511$37 ;
-  output \port$511$38 ;
-  wire \port$511$38 ;
-  output \port$511$39 ;
-  wire \port$511$39 ;
-  output \port$511$4 ;
-  wire \port$511$4 ;
-  output \port$511$40 ;
-  wire \port$511$40 ;
-  output \port$511$41 ;
-  wire \port$511$41 ;
-  output \port$511$42 ;
-  wire \port$511$42 ;
-  output \port$511$43 ;
-  wire \port$511$43 ;
-  output \port$511$44 ;
-  wire \port$511$44 ;
-  output \port$511$45 ;
-  wire \port$511$45 ;
-  output \port$511$46 ;
-  wire \port$511$46 ;
-  output \port$511$47 ;
-  wire \port$511$47 ;
-  output \port$511$48 ;
-  wire \port$511$48 ;
-  output \port$511$49 ;
-  wire \port$511$49 ;
-  output \port$511$5 ;
-  wire \port$511$5 ;
-  output \port$511$50 ;
-  wire \port$511$50 ;
-  output \port$511$51 ;
-  wire \port$511$51 ;
-  output \port$511$52 ;
-  wire \port$511$52 ;
-  output \port$511$6 ;
-  wire \port$511$6 ;
-  output \port$511$7 ;
-  wire \port$511$7 ;
-  output \port$511$8 ;
-  wire \port$511$8 ;
-  output \port$511$9 ;
-  wire \port$511$9 ;
+  output \port$512$0 ;
+  wire \port$512$0 ;
+  output \port$512$1 ;
+  wire \port$512$1 ;
+  output \port$512$10 ;
+  wire \port$512$10 ;
+  output \port$512$11 ;
+  wire \port$512$11 ;
+  output \port$512$12 ;
+  wire \port$512$12 ;
+  output \port$512$13 ;
+  wire \port$512$13 ;
+  output \port$512$14 ;
+  wire \port$512$14 ;
+  output \port$512$15 ;
+  wire \port$512$15 ;
+  output \port$512$16 ;
+  wire \port$512$16 ;
+  output \port$512$17 ;
+  wire \port$512$17 ;
+  output \port$512$18 ;
+  wire \port$512$18 ;
+  output \port$512$19 ;
+  wire \port$512$19 ;
+  output \port$512$2 ;
+  wire \port$512$2 ;
+  output \port$512$20 ;
+  wire \port$512$20 ;
+  output \port$512$21 ;
+  wire \port$512$21 ;
+  output \port$512$22 ;
+  wire \port$512$22 ;
+  output \port$512$23 ;
+  wire \port$512$23 ;
+  output \port$512$24 ;
+  wire \port$512$24 ;
+  output \port$512$25 ;
+  wire \port$512$25 ;
+  output \port$512$27 ;
+  wire \port$512$27 ;
+  output \port$512$28 ;
+  wire \port$512$28 ;
+  output \port$512$29 ;
+  wire \port$512$29 ;
+  output \port$512$3 ;
+  wire \port$512$3 ;
+  output \port$512$30 ;
+  wire \port$512$30 ;
+  output \port$512$31 ;
+  wire \port$512$31 ;
+  output \port$512$32 ;
+  wire \port$512$32 ;
+  output \port$512$33 ;
+  wire \port$512$33 ;
+  output \port$512$34 ;
+  wire \port$512$34 ;
+  output \port$512$35 ;
+  wire \port$512$35 ;
+  output \port$512$36 ;
+  wire \port$512$36 ;
+  output \port$512$37 ;
+  wire \port$512$37 ;
+  output \port$512$38 ;
+  wire \port$512$38 ;
+  output \port$512$39 ;
+  wire \port$512$39 ;
+  output \port$512$4 ;
+  wire \port$512$4 ;
+  output \port$512$40 ;
+  wire \port$512$40 ;
+  output \port$512$41 ;
+  wire \port$512$41 ;
+  output \port$512$42 ;
+  wire \port$512$42 ;
+  output \port$512$43 ;
+  wire \port$512$43 ;
+  output \port$512$44 ;
+  wire \port$512$44 ;
+  output \port$512$45 ;
+  wire \port$512$45 ;
+  output \port$512$46 ;
+  wire \port$512$46 ;
+  output \port$512$47 ;
+  wire \port$512$47 ;
+  output \port$512$48 ;
+  wire \port$512$48 ;
+  output \port$512$49 ;
+  wire \port$512$49 ;
+  output \port$512$5 ;
+  wire \port$512$5 ;
+  output \port$512$50 ;
+  wire \port$512$50 ;
+  output \port$512$51 ;
+  wire \port$512$51 ;
+  output \port$512$52 ;
+  wire \port$512$52 ;
+  output \port$512$6 ;
+  wire \port$512$6 ;
+  output \port$512$7 ;
+  wire \port$512$7 ;
+  output \port$512$8 ;
+  wire \port$512$8 ;
+  output \port$512$9 ;
+  wire \port$512$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -33012,60 +32602,60 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$511$0 , \port$511$1 , \port$511
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$511$0 ),
-    .R1(\port$511$1 ),
-    .R10(\port$511$10 ),
-    .R11(\port$511$11 ),
-    .R12(\port$511$12 ),
-    .R13(\port$511$13 ),
-    .R14(\port$511$14 ),
-    .R15(\port$511$15 ),
-    .R16(\port$511$16 ),
-    .R17(\port$511$17 ),
-    .R18(\port$511$18 ),
-    .R19(\port$511$19 ),
-    .R2(\port$511$2 ),
-    .R20(\port$511$20 ),
-    .R21(\port$511$21 ),
-    .R22(\port$511$22 ),
-    .R23(\port$511$23 ),
-    .R24(\port$511$24 ),
-    .R25(\port$511$25 ),
+    .R0(\port$512$0 ),
+    .R1(\port$512$1 ),
+    .R10(\port$512$10 ),
+    .R11(\port$512$11 ),
+    .R12(\port$512$12 ),
+    .R13(\port$512$13 ),
+    .R14(\port$512$14 ),
+    .R15(\port$512$15 ),
+    .R16(\port$512$16 ),
+    .R17(\port$512$17 ),
+    .R18(\port$512$18 ),
+    .R19(\port$512$19 ),
+    .R2(\port$512$2 ),
+    .R20(\port$512$20 ),
+    .R21(\port$512$21 ),
+    .R22(\port$512$22 ),
+    .R23(\port$512$23 ),
+    .R24(\port$512$24 ),
+    .R25(\port$512$25 ),
     .R26(r[26]),
-    .R27(\port$511$27 ),
-    .R28(\port$511$28 ),
-    .R29(\port$511$29 ),
-    .R3(\port$511$3 ),
-    .R30(\port$511$30 ),
-    .R31(\port$511$31 ),
-    .R32(\port$511$32 ),
-    .R33(\port$511$33 ),
-    .R34(\port$511$34 ),
-    .R35(\port$511$35 ),
-    .R36(\port$511$36 ),
-    .R37(\port$511$37 ),
-    .R38(\port$511$38 ),
-    .R39(\port$511$39 ),
-    .R4(\port$511$4 ),
-    .R40(\port$511$40 ),
-    .R41(\port$511$41 ),
-    .R42(\port$511$42 ),
-    .R43(\port$511$43 ),
-    .R44(\port$511$44 ),
-    .R45(\port$511$45 ),
-    .R46(\port$511$46 ),
-    .R47(\port$511$47 ),
-    .R48(\port$511$48 ),
-    .R49(\port$511$49 ),
-    .R5(\port$511$5 ),
-    .R50(\port$511$50 ),
-    .R51(\port$511$51 ),
-    .R52(\port$511$52 ),
+    .R27(\port$512$27 ),
+    .R28(\port$512$28 ),
+    .R29(\port$512$29 ),
+    .R3(\port$512$3 ),
+    .R30(\port$512$30 ),
+    .R31(\port$512$31 ),
+    .R32(\port$512$32 ),
+    .R33(\port$512$33 ),
+    .R34(\port$512$34 ),
+    .R35(\port$512$35 ),
+    .R36(\port$512$36 ),
+    .R37(\port$512$37 ),
+    .R38(\port$512$38 ),
+    .R39(\port$512$39 ),
+    .R4(\port$512$4 ),
+    .R40(\port$512$40 ),
+    .R41(\port$512$41 ),
+    .R42(\port$512$42 ),
+    .R43(\port$512$43 ),
+    .R44(\port$512$44 ),
+    .R45(\port$512$45 ),
+    .R46(\port$512$46 ),
+    .R47(\port$512$47 ),
+    .R48(\port$512$48 ),
+    .R49(\port$512$49 ),
+    .R5(\port$512$5 ),
+    .R50(\port$512$50 ),
+    .R51(\port$512$51 ),
+    .R52(\port$512$52 ),
     .R53(r[53]),
-    .R6(\port$511$6 ),
-    .R7(\port$511$7 ),
-    .R8(\port$511$8 ),
-    .R9(\port$511$9 ),
+    .R6(\port$512$6 ),
+    .R7(\port$512$7 ),
+    .R8(\port$512$8 ),
+    .R9(\port$512$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33338,13 +32928,13 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$511$0 , \port$511$1 , \port$511
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$511$52 , \port$511$51 , \port$511$50 , \port$511$49 , \port$511$48 , \port$511$47 , \port$511$46 , \port$511$45 , \port$511$44 , \port$511$43 , \port$511$42 , \port$511$41 , \port$511$40 , \port$511$39 , \port$511$38 , \port$511$37 , \port$511$36 , \port$511$35 , \port$511$34 , \port$511$33 , \port$511$32 , \port$511$31 , \port$511$30 , \port$511$29 , \port$511$28 , \port$511$27 , \port$511$25 , \port$511$24 , \port$511$23 , \port$511$22 , \port$511$21 , \port$511$20 , \port$511$19 , \port$511$18 , \port$511$17 , \port$511$16 , \port$511$15 , \port$511$14 , \port$511$13 , \port$511$12 , \port$511$11 , \port$511$10 , \port$511$9 , \port$511$8 , \port$511$7 , \port$511$6 , \port$511$5 , \port$511$4 , \port$511$3 , \port$511$2 , \port$511$1 , \port$511$0  };
+  assign { r[52:27], r[25:0] } = { \port$512$52 , \port$512$51 , \port$512$50 , \port$512$49 , \port$512$48 , \port$512$47 , \port$512$46 , \port$512$45 , \port$512$44 , \port$512$43 , \port$512$42 , \port$512$41 , \port$512$40 , \port$512$39 , \port$512$38 , \port$512$37 , \port$512$36 , \port$512$35 , \port$512$34 , \port$512$33 , \port$512$32 , \port$512$31 , \port$512$30 , \port$512$29 , \port$512$28 , \port$512$27 , \port$512$25 , \port$512$24 , \port$512$23 , \port$512$22 , \port$512$21 , \port$512$20 , \port$512$19 , \port$512$18 , \port$512$17 , \port$512$16 , \port$512$15 , \port$512$14 , \port$512$13 , \port$512$12 , \port$512$11 , \port$512$10 , \port$512$9 , \port$512$8 , \port$512$7 , \port$512$6 , \port$512$5 , \port$512$4 , \port$512$3 , \port$512$2 , \port$512$1 , \port$512$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_3 (rst, \port$516$0 , \port$516$1 , \port$516$2 , \port$516$3 , \port$516$4 , \port$516$5 , \port$516$6 , \port$516$7 , \port$516$8 , \port$516$9 , \port$516$10 , \port$516$11 , \port$516$12 , \port$516$13 , \port$516$14 , \port$516$15 , \port$516$16 , \port$516$17 , \port$516$18 , \port$516$19 
-, \port$516$20 , \port$516$21 , \port$516$22 , \port$516$23 , \port$516$24 , \port$516$25 , \port$516$27 , \port$516$28 , \port$516$29 , \port$516$30 , \port$516$31 , \port$516$32 , \port$516$33 , \port$516$34 , \port$516$35 , \port$516$36 , \port$516$37 , \port$516$38 , \port$516$39 , \port$516$40 , \port$516$41 
-, \port$516$42 , \port$516$43 , \port$516$44 , \port$516$45 , \port$516$46 , \port$516$47 , \port$516$48 , \port$516$49 , \port$516$50 , \port$516$51 , \port$516$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_3 (rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , \port$517$16 , \port$517$17 , \port$517$18 , \port$517$19 
+, \port$517$20 , \port$517$21 , \port$517$22 , \port$517$23 , \port$517$24 , \port$517$25 , \port$517$27 , \port$517$28 , \port$517$29 , \port$517$30 , \port$517$31 , \port$517$32 , \port$517$33 , \port$517$34 , \port$517$35 , \port$517$36 , \port$517$37 , \port$517$38 , \port$517$39 , \port$517$40 , \port$517$41 
+, \port$517$42 , \port$517$43 , \port$517$44 , \port$517$45 , \port$517$46 , \port$517$47 , \port$517$48 , \port$517$49 , \port$517$50 , \port$517$51 , \port$517$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33352,110 +32942,110 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$516$0 , \port$516$1 , \port$516
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$516$0 ;
-  wire \port$516$0 ;
-  output \port$516$1 ;
-  wire \port$516$1 ;
-  output \port$516$10 ;
-  wire \port$516$10 ;
-  output \port$516$11 ;
-  wire \port$516$11 ;
-  output \port$516$12 ;
-  wire \port$516$12 ;
-  output \port$516$13 ;
-  wire \port$516$13 ;
-  output \port$516$14 ;
-  wire \port$516$14 ;
-  output \port$516$15 ;
-  wire \port$516$15 ;
-  output \port$516$16 ;
-  wire \port$516$16 ;
-  output \port$516$17 ;
-  wire \port$516$17 ;
-  output \port$516$18 ;
-  wire \port$516$18 ;
-  output \port$516$19 ;
-  wire \port$516$19 ;
-  output \port$516$2 ;
-  wire \port$516$2 ;
-  output \port$516$20 ;
-  wire \port$516$20 ;
-  output \port$516$21 ;
-  wire \port$516$21 ;
-  output \port$516$22 ;
-  wire \port$516$22 ;
-  output \port$516$23 ;
-  wire \port$516$23 ;
-  output \port$516$24 ;
-  wire \port$516$24 ;
-  output \port$516$25 ;
-  wire \port$516$25 ;
-  output \port$516$27 ;
-  wire \port$516$27 ;
-  output \port$516$28 ;
-  wire \port$516$28 ;
-  output \port$516$29 ;
-  wire \port$516$29 ;
-  output \port$516$3 ;
-  wire \port$516$3 ;
-  output \port$516$30 ;
-  wire \port$516$30 ;
-  output \port$516$31 ;
-  wire \port$516$31 ;
-  output \port$516$32 ;
-  wire \port$516$32 ;
-  output \port$516$33 ;
-  wire \port$516$33 ;
-  output \port$516$34 ;
-  wire \port$516$34 ;
-  output \port$516$35 ;
-  wire \port$516$35 ;
-  output \port$516$36 ;
-  wire \port$516$36 ;
-  output \port$516$37 ;
-  wire \port$516$37 ;
-  output \port$516$38 ;
-  wire \port$516$38 ;
-  output \port$516$39 ;
-  wire \port$516$39 ;
-  output \port$516$4 ;
-  wire \port$516$4 ;
-  output \port$516$40 ;
-  wire \port$516$40 ;
-  output \port$516$41 ;
-  wire \port$516$41 ;
-  output \port$516$42 ;
-  wire \port$516$42 ;
-  output \port$516$43 ;
-  wire \port$516$43 ;
-  output \port$516$44 ;
-  wire \port$516$44 ;
-  output \port$516$45 ;
-  wire \port$516$45 ;
-  output \port$516$46 ;
-  wire \port$516$46 ;
-  output \port$516$47 ;
-  wire \port$516$47 ;
-  output \port$516$48 ;
-  wire \port$516$48 ;
-  output \port$516$49 ;
-  wire \port$516$49 ;
-  output \port$516$5 ;
-  wire \port$516$5 ;
-  output \port$516$50 ;
-  wire \port$516$50 ;
-  output \port$516$51 ;
-  wire \port$516$51 ;
-  output \port$516$52 ;
-  wire \port$516$52 ;
-  output \port$516$6 ;
-  wire \port$516$6 ;
-  output \port$516$7 ;
-  wire \port$516$7 ;
-  output \port$516$8 ;
-  wire \port$516$8 ;
-  output \port$516$9 ;
-  wire \port$516$9 ;
+  output \port$517$0 ;
+  wire \port$517$0 ;
+  output \port$517$1 ;
+  wire \port$517$1 ;
+  output \port$517$10 ;
+  wire \port$517$10 ;
+  output \port$517$11 ;
+  wire \port$517$11 ;
+  output \port$517$12 ;
+  wire \port$517$12 ;
+  output \port$517$13 ;
+  wire \port$517$13 ;
+  output \port$517$14 ;
+  wire \port$517$14 ;
+  output \port$517$15 ;
+  wire \port$517$15 ;
+  output \port$517$16 ;
+  wire \port$517$16 ;
+  output \port$517$17 ;
+  wire \port$517$17 ;
+  output \port$517$18 ;
+  wire \port$517$18 ;
+  output \port$517$19 ;
+  wire \port$517$19 ;
+  output \port$517$2 ;
+  wire \port$517$2 ;
+  output \port$517$20 ;
+  wire \port$517$20 ;
+  output \port$517$21 ;
+  wire \port$517$21 ;
+  output \port$517$22 ;
+  wire \port$517$22 ;
+  output \port$517$23 ;
+  wire \port$517$23 ;
+  output \port$517$24 ;
+  wire \port$517$24 ;
+  output \port$517$25 ;
+  wire \port$517$25 ;
+  output \port$517$27 ;
+  wire \port$517$27 ;
+  output \port$517$28 ;
+  wire \port$517$28 ;
+  output \port$517$29 ;
+  wire \port$517$29 ;
+  output \port$517$3 ;
+  wire \port$517$3 ;
+  output \port$517$30 ;
+  wire \port$517$30 ;
+  output \port$517$31 ;
+  wire \port$517$31 ;
+  output \port$517$32 ;
+  wire \port$517$32 ;
+  output \port$517$33 ;
+  wire \port$517$33 ;
+  output \port$517$34 ;
+  wire \port$517$34 ;
+  output \port$517$35 ;
+  wire \port$517$35 ;
+  output \port$517$36 ;
+  wire \port$517$36 ;
+  output \port$517$37 ;
+  wire \port$517$37 ;
+  output \port$517$38 ;
+  wire \port$517$38 ;
+  output \port$517$39 ;
+  wire \port$517$39 ;
+  output \port$517$4 ;
+  wire \port$517$4 ;
+  output \port$517$40 ;
+  wire \port$517$40 ;
+  output \port$517$41 ;
+  wire \port$517$41 ;
+  output \port$517$42 ;
+  wire \port$517$42 ;
+  output \port$517$43 ;
+  wire \port$517$43 ;
+  output \port$517$44 ;
+  wire \port$517$44 ;
+  output \port$517$45 ;
+  wire \port$517$45 ;
+  output \port$517$46 ;
+  wire \port$517$46 ;
+  output \port$517$47 ;
+  wire \port$517$47 ;
+  output \port$517$48 ;
+  wire \port$517$48 ;
+  output \port$517$49 ;
+  wire \port$517$49 ;
+  output \port$517$5 ;
+  wire \port$517$5 ;
+  output \port$517$50 ;
+  wire \port$517$50 ;
+  output \port$517$51 ;
+  wire \port$517$51 ;
+  output \port$517$52 ;
+  wire \port$517$52 ;
+  output \port$517$6 ;
+  wire \port$517$6 ;
+  output \port$517$7 ;
+  wire \port$517$7 ;
+  output \port$517$8 ;
+  wire \port$517$8 ;
+  output \port$517$9 ;
+  wire \port$517$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -33652,60 +33242,60 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$516$0 , \port$516$1 , \port$516
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$516$0 ),
-    .R1(\port$516$1 ),
-    .R10(\port$516$10 ),
-    .R11(\port$516$11 ),
-    .R12(\port$516$12 ),
-    .R13(\port$516$13 ),
-    .R14(\port$516$14 ),
-    .R15(\port$516$15 ),
-    .R16(\port$516$16 ),
-    .R17(\port$516$17 ),
-    .R18(\port$516$18 ),
-    .R19(\port$516$19 ),
-    .R2(\port$516$2 ),
-    .R20(\port$516$20 ),
-    .R21(\port$516$21 ),
-    .R22(\port$516$22 ),
-    .R23(\port$516$23 ),
-    .R24(\port$516$24 ),
-    .R25(\port$516$25 ),
+    .R0(\port$517$0 ),
+    .R1(\port$517$1 ),
+    .R10(\port$517$10 ),
+    .R11(\port$517$11 ),
+    .R12(\port$517$12 ),
+    .R13(\port$517$13 ),
+    .R14(\port$517$14 ),
+    .R15(\port$517$15 ),
+    .R16(\port$517$16 ),
+    .R17(\port$517$17 ),
+    .R18(\port$517$18 ),
+    .R19(\port$517$19 ),
+    .R2(\port$517$2 ),
+    .R20(\port$517$20 ),
+    .R21(\port$517$21 ),
+    .R22(\port$517$22 ),
+    .R23(\port$517$23 ),
+    .R24(\port$517$24 ),
+    .R25(\port$517$25 ),
     .R26(r[26]),
-    .R27(\port$516$27 ),
-    .R28(\port$516$28 ),
-    .R29(\port$516$29 ),
-    .R3(\port$516$3 ),
-    .R30(\port$516$30 ),
-    .R31(\port$516$31 ),
-    .R32(\port$516$32 ),
-    .R33(\port$516$33 ),
-    .R34(\port$516$34 ),
-    .R35(\port$516$35 ),
-    .R36(\port$516$36 ),
-    .R37(\port$516$37 ),
-    .R38(\port$516$38 ),
-    .R39(\port$516$39 ),
-    .R4(\port$516$4 ),
-    .R40(\port$516$40 ),
-    .R41(\port$516$41 ),
-    .R42(\port$516$42 ),
-    .R43(\port$516$43 ),
-    .R44(\port$516$44 ),
-    .R45(\port$516$45 ),
-    .R46(\port$516$46 ),
-    .R47(\port$516$47 ),
-    .R48(\port$516$48 ),
-    .R49(\port$516$49 ),
-    .R5(\port$516$5 ),
-    .R50(\port$516$50 ),
-    .R51(\port$516$51 ),
-    .R52(\port$516$52 ),
+    .R27(\port$517$27 ),
+    .R28(\port$517$28 ),
+    .R29(\port$517$29 ),
+    .R3(\port$517$3 ),
+    .R30(\port$517$30 ),
+    .R31(\port$517$31 ),
+    .R32(\port$517$32 ),
+    .R33(\port$517$33 ),
+    .R34(\port$517$34 ),
+    .R35(\port$517$35 ),
+    .R36(\port$517$36 ),
+    .R37(\port$517$37 ),
+    .R38(\port$517$38 ),
+    .R39(\port$517$39 ),
+    .R4(\port$517$4 ),
+    .R40(\port$517$40 ),
+    .R41(\port$517$41 ),
+    .R42(\port$517$42 ),
+    .R43(\port$517$43 ),
+    .R44(\port$517$44 ),
+    .R45(\port$517$45 ),
+    .R46(\port$517$46 ),
+    .R47(\port$517$47 ),
+    .R48(\port$517$48 ),
+    .R49(\port$517$49 ),
+    .R5(\port$517$5 ),
+    .R50(\port$517$50 ),
+    .R51(\port$517$51 ),
+    .R52(\port$517$52 ),
     .R53(r[53]),
-    .R6(\port$516$6 ),
-    .R7(\port$516$7 ),
-    .R8(\port$516$8 ),
-    .R9(\port$516$9 ),
+    .R6(\port$517$6 ),
+    .R7(\port$517$7 ),
+    .R8(\port$517$8 ),
+    .R9(\port$517$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33978,13 +33568,13 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$516$0 , \port$516$1 , \port$516
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$516$52 , \port$516$51 , \port$516$50 , \port$516$49 , \port$516$48 , \port$516$47 , \port$516$46 , \port$516$45 , \port$516$44 , \port$516$43 , \port$516$42 , \port$516$41 , \port$516$40 , \port$516$39 , \port$516$38 , \port$516$37 , \port$516$36 , \port$516$35 , \port$516$34 , \port$516$33 , \port$516$32 , \port$516$31 , \port$516$30 , \port$516$29 , \port$516$28 , \port$516$27 , \port$516$25 , \port$516$24 , \port$516$23 , \port$516$22 , \port$516$21 , \port$516$20 , \port$516$19 , \port$516$18 , \port$516$17 , \port$516$16 , \port$516$15 , \port$516$14 , \port$516$13 , \port$516$12 , \port$516$11 , \port$516$10 , \port$516$9 , \port$516$8 , \port$516$7 , \port$516$6 , \port$516$5 , \port$516$4 , \port$516$3 , \port$516$2 , \port$516$1 , \port$516$0  };
+  assign { r[52:27], r[25:0] } = { \port$517$52 , \port$517$51 , \port$517$50 , \port$517$49 , \port$517$48 , \port$517$47 , \port$517$46 , \port$517$45 , \port$517$44 , \port$517$43 , \port$517$42 , \port$517$41 , \port$517$40 , \port$517$39 , \port$517$38 , \port$517$37 , \port$517$36 , \port$517$35 , \port$517$34 , \port$517$33 , \port$517$32 , \port$517$31 , \port$517$30 , \port$517$29 , \port$517$28 , \port$517$27 , \port$517$25 , \port$517$24 , \port$517$23 , \port$517$22 , \port$517$21 , \port$517$20 , \port$517$19 , \port$517$18 , \port$517$17 , \port$517$16 , \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_0 (rst, \port$521$0 , \port$521$1 , \port$521$2 , \port$521$3 , \port$521$4 , \port$521$5 , \port$521$6 , \port$521$7 , \port$521$8 , \port$521$9 , \port$521$10 , \port$521$11 , \port$521$12 , \port$521$13 , \port$521$14 , \port$521$15 , \port$521$16 , \port$521$17 , \port$521$18 , \port$521$19 
-, \port$521$20 , \port$521$21 , \port$521$22 , \port$521$23 , \port$521$24 , \port$521$25 , \port$521$27 , \port$521$28 , \port$521$29 , \port$521$30 , \port$521$31 , \port$521$32 , \port$521$33 , \port$521$34 , \port$521$35 , \port$521$36 , \port$521$37 , \port$521$38 , \port$521$39 , \port$521$40 , \port$521$41 
-, \port$521$42 , \port$521$43 , \port$521$44 , \port$521$45 , \port$521$46 , \port$521$47 , \port$521$48 , \port$521$49 , \port$521$50 , \port$521$51 , \port$521$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_6_0 (rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , \port$522$16 , \port$522$17 , \port$522$18 , \port$522$19 
+, \port$522$20 , \port$522$21 , \port$522$22 , \port$522$23 , \port$522$24 , \port$522$25 , \port$522$27 , \port$522$28 , \port$522$29 , \port$522$30 , \port$522$31 , \port$522$32 , \port$522$33 , \port$522$34 , \port$522$35 , \port$522$36 , \port$522$37 , \port$522$38 , \port$522$39 , \port$522$40 , \port$522$41 
+, \port$522$42 , \port$522$43 , \port$522$44 , \port$522$45 , \port$522$46 , \port$522$47 , \port$522$48 , \port$522$49 , \port$522$50 , \port$522$51 , \port$522$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33992,110 +33582,110 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$521$0 , \port$521$1 , \port$521
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$521$0 ;
-  wire \port$521$0 ;
-  output \port$521$1 ;
-  wire \port$521$1 ;
-  output \port$521$10 ;
-  wire \port$521$10 ;
-  output \port$521$11 ;
-  wire \port$521$11 ;
-  output \port$521$12 ;
-  wire \port$521$12 ;
-  output \port$521$13 ;
-  wire \port$521$13 ;
-  output \port$521$14 ;
-  wire \port$521$14 ;
-  output \port$521$15 ;
-  wire \port$521$15 ;
-  output \port$521$16 ;
-  wire \port$521$16 ;
-  output \port$521$17 ;
-  wire \port$521$17 ;
-  output \port$521$18 ;
-  wire \port$521$18 ;
-  output \port$521$19 ;
-  wire \port$521$19 ;
-  output \port$521$2 ;
-  wire \port$521$2 ;
-  output \port$521$20 ;
-  wire \port$521$20 ;
-  output \port$521$21 ;
-  wire \port$521$21 ;
-  output \port$521$22 ;
-  wire \port$521$22 ;
-  output \port$521$23 ;
-  wire \port$521$23 ;
-  output \port$521$24 ;
-  wire \port$521$24 ;
-  output \port$521$25 ;
-  wire \port$521$25 ;
-  output \port$521$27 ;
-  wire \port$521$27 ;
-  output \port$521$28 ;
-  wire \port$521$28 ;
-  output \port$521$29 ;
-  wire \port$521$29 ;
-  output \port$521$3 ;
-  wire \port$521$3 ;
-  output \port$521$30 ;
-  wire \port$521$30 ;
-  output \port$521$31 ;
-  wire \port$521$31 ;
-  output \port$521$32 ;
-  wire \port$521$32 ;
-  output \port$521$33 ;
-  wire \port$521$33 ;
-  output \port$521$34 ;
-  wire \port$521$34 ;
-  output \port$521$35 ;
-  wire \port$521$35 ;
-  output \port$521$36 ;
-  wire \port$521$36 ;
-  output \port$521$37 ;
-  wire \port$521$37 ;
-  output \port$521$38 ;
-  wire \port$521$38 ;
-  output \port$521$39 ;
-  wire \port$521$39 ;
-  output \port$521$4 ;
-  wire \port$521$4 ;
-  output \port$521$40 ;
-  wire \port$521$40 ;
-  output \port$521$41 ;
-  wire \port$521$41 ;
-  output \port$521$42 ;
-  wire \port$521$42 ;
-  output \port$521$43 ;
-  wire \port$521$43 ;
-  output \port$521$44 ;
-  wire \port$521$44 ;
-  output \port$521$45 ;
-  wire \port$521$45 ;
-  output \port$521$46 ;
-  wire \port$521$46 ;
-  output \port$521$47 ;
-  wire \port$521$47 ;
-  output \port$521$48 ;
-  wire \port$521$48 ;
-  output \port$521$49 ;
-  wire \port$521$49 ;
-  output \port$521$5 ;
-  wire \port$521$5 ;
-  output \port$521$50 ;
-  wire \port$521$50 ;
-  output \port$521$51 ;
-  wire \port$521$51 ;
-  output \port$521$52 ;
-  wire \port$521$52 ;
-  output \port$521$6 ;
-  wire \port$521$6 ;
-  output \port$521$7 ;
-  wire \port$521$7 ;
-  output \port$521$8 ;
-  wire \port$521$8 ;
-  output \port$521$9 ;
-  wire \port$521$9 ;
+  output \port$522$0 ;
+  wire \port$522$0 ;
+  output \port$522$1 ;
+  wire \port$522$1 ;
+  output \port$522$10 ;
+  wire \port$522$10 ;
+  output \port$522$11 ;
+  wire \port$522$11 ;
+  output \port$522$12 ;
+  wire \port$522$12 ;
+  output \port$522$13 ;
+  wire \port$522$13 ;
+  output \port$522$14 ;
+  wire \port$522$14 ;
+  output \port$522$15 ;
+  wire \port$522$15 ;
+  output \port$522$16 ;
+  wire \port$522$16 ;
+  output \port$522$17 ;
+  wire \port$522$17 ;
+  output \port$522$18 ;
+  wire \port$522$18 ;
+  output \port$522$19 ;
+  wire \port$522$19 ;
+  output \port$522$2 ;
+  wire \port$522$2 ;
+  output \port$522$20 ;
+  wire \port$522$20 ;
+  output \port$522$21 ;
+  wire \port$522$21 ;
+  output \port$522$22 ;
+  wire \port$522$22 ;
+  output \port$522$23 ;
+  wire \port$522$23 ;
+  output \port$522$24 ;
+  wire \port$522$24 ;
+  output \port$522$25 ;
+  wire \port$522$25 ;
+  output \port$522$27 ;
+  wire \port$522$27 ;
+  output \port$522$28 ;
+  wire \port$522$28 ;
+  output \port$522$29 ;
+  wire \port$522$29 ;
+  output \port$522$3 ;
+  wire \port$522$3 ;
+  output \port$522$30 ;
+  wire \port$522$30 ;
+  output \port$522$31 ;
+  wire \port$522$31 ;
+  output \port$522$32 ;
+  wire \port$522$32 ;
+  output \port$522$33 ;
+  wire \port$522$33 ;
+  output \port$522$34 ;
+  wire \port$522$34 ;
+  output \port$522$35 ;
+  wire \port$522$35 ;
+  output \port$522$36 ;
+  wire \port$522$36 ;
+  output \port$522$37 ;
+  wire \port$522$37 ;
+  output \port$522$38 ;
+  wire \port$522$38 ;
+  output \port$522$39 ;
+  wire \port$522$39 ;
+  output \port$522$4 ;
+  wire \port$522$4 ;
+  output \port$522$40 ;
+  wire \port$522$40 ;
+  output \port$522$41 ;
+  wire \port$522$41 ;
+  output \port$522$42 ;
+  wire \port$522$42 ;
+  output \port$522$43 ;
+  wire \port$522$43 ;
+  output \port$522$44 ;
+  wire \port$522$44 ;
+  output \port$522$45 ;
+  wire \port$522$45 ;
+  output \port$522$46 ;
+  wire \port$522$46 ;
+  output \port$522$47 ;
+  wire \port$522$47 ;
+  output \port$522$48 ;
+  wire \port$522$48 ;
+  output \port$522$49 ;
+  wire \port$522$49 ;
+  output \port$522$5 ;
+  wire \port$522$5 ;
+  output \port$522$50 ;
+  wire \port$522$50 ;
+  output \port$522$51 ;
+  wire \port$522$51 ;
+  output \port$522$52 ;
+  wire \port$522$52 ;
+  output \port$522$6 ;
+  wire \port$522$6 ;
+  output \port$522$7 ;
+  wire \port$522$7 ;
+  output \port$522$8 ;
+  wire \port$522$8 ;
+  output \port$522$9 ;
+  wire \port$522$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34292,60 +33882,60 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$521$0 , \port$521$1 , \port$521
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$521$0 ),
-    .R1(\port$521$1 ),
-    .R10(\port$521$10 ),
-    .R11(\port$521$11 ),
-    .R12(\port$521$12 ),
-    .R13(\port$521$13 ),
-    .R14(\port$521$14 ),
-    .R15(\port$521$15 ),
-    .R16(\port$521$16 ),
-    .R17(\port$521$17 ),
-    .R18(\port$521$18 ),
-    .R19(\port$521$19 ),
-    .R2(\port$521$2 ),
-    .R20(\port$521$20 ),
-    .R21(\port$521$21 ),
-    .R22(\port$521$22 ),
-    .R23(\port$521$23 ),
-    .R24(\port$521$24 ),
-    .R25(\port$521$25 ),
+    .R0(\port$522$0 ),
+    .R1(\port$522$1 ),
+    .R10(\port$522$10 ),
+    .R11(\port$522$11 ),
+    .R12(\port$522$12 ),
+    .R13(\port$522$13 ),
+    .R14(\port$522$14 ),
+    .R15(\port$522$15 ),
+    .R16(\port$522$16 ),
+    .R17(\port$522$17 ),
+    .R18(\port$522$18 ),
+    .R19(\port$522$19 ),
+    .R2(\port$522$2 ),
+    .R20(\port$522$20 ),
+    .R21(\port$522$21 ),
+    .R22(\port$522$22 ),
+    .R23(\port$522$23 ),
+    .R24(\port$522$24 ),
+    .R25(\port$522$25 ),
     .R26(r[26]),
-    .R27(\port$521$27 ),
-    .R28(\port$521$28 ),
-    .R29(\port$521$29 ),
-    .R3(\port$521$3 ),
-    .R30(\port$521$30 ),
-    .R31(\port$521$31 ),
-    .R32(\port$521$32 ),
-    .R33(\port$521$33 ),
-    .R34(\port$521$34 ),
-    .R35(\port$521$35 ),
-    .R36(\port$521$36 ),
-    .R37(\port$521$37 ),
-    .R38(\port$521$38 ),
-    .R39(\port$521$39 ),
-    .R4(\port$521$4 ),
-    .R40(\port$521$40 ),
-    .R41(\port$521$41 ),
-    .R42(\port$521$42 ),
-    .R43(\port$521$43 ),
-    .R44(\port$521$44 ),
-    .R45(\port$521$45 ),
-    .R46(\port$521$46 ),
-    .R47(\port$521$47 ),
-    .R48(\port$521$48 ),
-    .R49(\port$521$49 ),
-    .R5(\port$521$5 ),
-    .R50(\port$521$50 ),
-    .R51(\port$521$51 ),
-    .R52(\port$521$52 ),
+    .R27(\port$522$27 ),
+    .R28(\port$522$28 ),
+    .R29(\port$522$29 ),
+    .R3(\port$522$3 ),
+    .R30(\port$522$30 ),
+    .R31(\port$522$31 ),
+    .R32(\port$522$32 ),
+    .R33(\port$522$33 ),
+    .R34(\port$522$34 ),
+    .R35(\port$522$35 ),
+    .R36(\port$522$36 ),
+    .R37(\port$522$37 ),
+    .R38(\port$522$38 ),
+    .R39(\port$522$39 ),
+    .R4(\port$522$4 ),
+    .R40(\port$522$40 ),
+    .R41(\port$522$41 ),
+    .R42(\port$522$42 ),
+    .R43(\port$522$43 ),
+    .R44(\port$522$44 ),
+    .R45(\port$522$45 ),
+    .R46(\port$522$46 ),
+    .R47(\port$522$47 ),
+    .R48(\port$522$48 ),
+    .R49(\port$522$49 ),
+    .R5(\port$522$5 ),
+    .R50(\port$522$50 ),
+    .R51(\port$522$51 ),
+    .R52(\port$522$52 ),
     .R53(r[53]),
-    .R6(\port$521$6 ),
-    .R7(\port$521$7 ),
-    .R8(\port$521$8 ),
-    .R9(\port$521$9 ),
+    .R6(\port$522$6 ),
+    .R7(\port$522$7 ),
+    .R8(\port$522$8 ),
+    .R9(\port$522$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -34618,13 +34208,13 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$521$0 , \port$521$1 , \port$521
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$521$52 , \port$521$51 , \port$521$50 , \port$521$49 , \port$521$48 , \port$521$47 , \port$521$46 , \port$521$45 , \port$521$44 , \port$521$43 , \port$521$42 , \port$521$41 , \port$521$40 , \port$521$39 , \port$521$38 , \port$521$37 , \port$521$36 , \port$521$35 , \port$521$34 , \port$521$33 , \port$521$32 , \port$521$31 , \port$521$30 , \port$521$29 , \port$521$28 , \port$521$27 , \port$521$25 , \port$521$24 , \port$521$23 , \port$521$22 , \port$521$21 , \port$521$20 , \port$521$19 , \port$521$18 , \port$521$17 , \port$521$16 , \port$521$15 , \port$521$14 , \port$521$13 , \port$521$12 , \port$521$11 , \port$521$10 , \port$521$9 , \port$521$8 , \port$521$7 , \port$521$6 , \port$521$5 , \port$521$4 , \port$521$3 , \port$521$2 , \port$521$1 , \port$521$0  };
+  assign { r[52:27], r[25:0] } = { \port$522$52 , \port$522$51 , \port$522$50 , \port$522$49 , \port$522$48 , \port$522$47 , \port$522$46 , \port$522$45 , \port$522$44 , \port$522$43 , \port$522$42 , \port$522$41 , \port$522$40 , \port$522$39 , \port$522$38 , \port$522$37 , \port$522$36 , \port$522$35 , \port$522$34 , \port$522$33 , \port$522$32 , \port$522$31 , \port$522$30 , \port$522$29 , \port$522$28 , \port$522$27 , \port$522$25 , \port$522$24 , \port$522$23 , \port$522$22 , \port$522$21 , \port$522$20 , \port$522$19 , \port$522$18 , \port$522$17 , \port$522$16 , \port$522$15 , \port$522$14 , \port$522$13 , \port$522$12 , \port$522$11 , \port$522$10 , \port$522$9 , \port$522$8 , \port$522$7 , \port$522$6 , \port$522$5 , \port$522$4 , \port$522$3 , \port$522$2 , \port$522$1 , \port$522$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_1 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , \port$526$16 , \port$526$17 , \port$526$18 , \port$526$19 
-, \port$526$20 , \port$526$21 , \port$526$22 , \port$526$23 , \port$526$24 , \port$526$25 , \port$526$27 , \port$526$28 , \port$526$29 , \port$526$30 , \port$526$31 , \port$526$32 , \port$526$33 , \port$526$34 , \port$526$35 , \port$526$36 , \port$526$37 , \port$526$38 , \port$526$39 , \port$526$40 , \port$526$41 
-, \port$526$42 , \port$526$43 , \port$526$44 , \port$526$45 , \port$526$46 , \port$526$47 , \port$526$48 , \port$526$49 , \port$526$50 , \port$526$51 , \port$526$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_1 (rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , \port$527$16 , \port$527$17 , \port$527$18 , \port$527$19 
+, \port$527$20 , \port$527$21 , \port$527$22 , \port$527$23 , \port$527$24 , \port$527$25 , \port$527$27 , \port$527$28 , \port$527$29 , \port$527$30 , \port$527$31 , \port$527$32 , \port$527$33 , \port$527$34 , \port$527$35 , \port$527$36 , \port$527$37 , \port$527$38 , \port$527$39 , \port$527$40 , \port$527$41 
+, \port$527$42 , \port$527$43 , \port$527$44 , \port$527$45 , \port$527$46 , \port$527$47 , \port$527$48 , \port$527$49 , \port$527$50 , \port$527$51 , \port$527$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -34632,110 +34222,110 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$526$0 , \port$526$1 , \port$526
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$526$0 ;
-  wire \port$526$0 ;
-  output \port$526$1 ;
-  wire \port$526$1 ;
-  output \port$526$10 ;
-  wire \port$526$10 ;
-  output \port$526$11 ;
-  wire \port$526$11 ;
-  output \port$526$12 ;
-  wire \port$526$12 ;
-  output \port$526$13 ;
-  wire \port$526$13 ;
-  output \port$526$14 ;
-  wire \port$526$14 ;
-  output \port$526$15 ;
-  wire \port$526$15 ;
-  output \port$526$16 ;
-  wire \port$526$16 ;
-  output \port$526$17 ;
-  wire \port$526$17 ;
-  output \port$526$18 ;
-  wire \port$526$18 ;
-  output \port$526$19 ;
-  wire \port$526$19 ;
-  output \port$526$2 ;
-  wire \port$526$2 ;
-  output \port$526$20 ;
-  wire \port$526$20 ;
-  output \port$526$21 ;
-  wire \port$526$21 ;
-  output \port$526$22 ;
-  wire \port$526$22 ;
-  output \port$526$23 ;
-  wire \port$526$23 ;
-  output \port$526$24 ;
-  wire \port$526$24 ;
-  output \port$526$25 ;
-  wire \port$526$25 ;
-  output \port$526$27 ;
-  wire \port$526$27 ;
-  output \port$526$28 ;
-  wire \port$526$28 ;
-  output \port$526$29 ;
-  wire \port$526$29 ;
-  output \port$526$3 ;
-  wire \port$526$3 ;
-  output \port$526$30 ;
-  wire \port$526$30 ;
-  output \port$526$31 ;
-  wire \port$526$31 ;
-  output \port$526$32 ;
-  wire \port$526$32 ;
-  output \port$526$33 ;
-  wire \port$526$33 ;
-  output \port$526$34 ;
-  wire \port$526$34 ;
-  output \port$526$35 ;
-  wire \port$526$35 ;
-  output \port$526$36 ;
-  wire \port$526$36 ;
-  output \port$526$37 ;
-  wire \port$526$37 ;
-  output \port$526$38 ;
-  wire \port$526$38 ;
-  output \port$526$39 ;
-  wire \port$526$39 ;
-  output \port$526$4 ;
-  wire \port$526$4 ;
-  output \port$526$40 ;
-  wire \port$526$40 ;
-  output \port$526$41 ;
-  wire \port$526$41 ;
-  output \port$526$42 ;
-  wire \port$526$42 ;
-  output \port$526$43 ;
-  wire \port$526$43 ;
-  output \port$526$44 ;
-  wire \port$526$44 ;
-  output \port$526$45 ;
-  wire \port$526$45 ;
-  output \port$526$46 ;
-  wire \port$526$46 ;
-  output \port$526$47 ;
-  wire \port$526$47 ;
-  output \port$526$48 ;
-  wire \port$526$48 ;
-  output \port$526$49 ;
-  wire \port$526$49 ;
-  output \port$526$5 ;
-  wire \port$526$5 ;
-  output \port$526$50 ;
-  wire \port$526$50 ;
-  output \port$526$51 ;
-  wire \port$526$51 ;
-  output \port$526$52 ;
-  wire \port$526$52 ;
-  output \port$526$6 ;
-  wire \port$526$6 ;
-  output \port$526$7 ;
-  wire \port$526$7 ;
-  output \port$526$8 ;
-  wire \port$526$8 ;
-  output \port$526$9 ;
-  wire \port$526$9 ;
+  output \port$527$0 ;
+  wire \port$527$0 ;
+  output \port$527$1 ;
+  wire \port$527$1 ;
+  output \port$527$10 ;
+  wire \port$527$10 ;
+  output \port$527$11 ;
+  wire \port$527$11 ;
+  output \port$527$12 ;
+  wire \port$527$12 ;
+  output \port$527$13 ;
+  wire \port$527$13 ;
+  output \port$527$14 ;
+  wire \port$527$14 ;
+  output \port$527$15 ;
+  wire \port$527$15 ;
+  output \port$527$16 ;
+  wire \port$527$16 ;
+  output \port$527$17 ;
+  wire \port$527$17 ;
+  output \port$527$18 ;
+  wire \port$527$18 ;
+  output \port$527$19 ;
+  wire \port$527$19 ;
+  output \port$527$2 ;
+  wire \port$527$2 ;
+  output \port$527$20 ;
+  wire \port$527$20 ;
+  output \port$527$21 ;
+  wire \port$527$21 ;
+  output \port$527$22 ;
+  wire \port$527$22 ;
+  output \port$527$23 ;
+  wire \port$527$23 ;
+  output \port$527$24 ;
+  wire \port$527$24 ;
+  output \port$527$25 ;
+  wire \port$527$25 ;
+  output \port$527$27 ;
+  wire \port$527$27 ;
+  output \port$527$28 ;
+  wire \port$527$28 ;
+  output \port$527$29 ;
+  wire \port$527$29 ;
+  output \port$527$3 ;
+  wire \port$527$3 ;
+  output \port$527$30 ;
+  wire \port$527$30 ;
+  output \port$527$31 ;
+  wire \port$527$31 ;
+  output \port$527$32 ;
+  wire \port$527$32 ;
+  output \port$527$33 ;
+  wire \port$527$33 ;
+  output \port$527$34 ;
+  wire \port$527$34 ;
+  output \port$527$35 ;
+  wire \port$527$35 ;
+  output \port$527$36 ;
+  wire \port$527$36 ;
+  output \port$527$37 ;
+  wire \port$527$37 ;
+  output \port$527$38 ;
+  wire \port$527$38 ;
+  output \port$527$39 ;
+  wire \port$527$39 ;
+  output \port$527$4 ;
+  wire \port$527$4 ;
+  output \port$527$40 ;
+  wire \port$527$40 ;
+  output \port$527$41 ;
+  wire \port$527$41 ;
+  output \port$527$42 ;
+  wire \port$527$42 ;
+  output \port$527$43 ;
+  wire \port$527$43 ;
+  output \port$527$44 ;
+  wire \port$527$44 ;
+  output \port$527$45 ;
+  wire \port$527$45 ;
+  output \port$527$46 ;
+  wire \port$527$46 ;
+  output \port$527$47 ;
+  wire \port$527$47 ;
+  output \port$527$48 ;
+  wire \port$527$48 ;
+  output \port$527$49 ;
+  wire \port$527$49 ;
+  output \port$527$5 ;
+  wire \port$527$5 ;
+  output \port$527$50 ;
+  wire \port$527$50 ;
+  output \port$527$51 ;
+  wire \port$527$51 ;
+  output \port$527$52 ;
+  wire \port$527$52 ;
+  output \port$527$6 ;
+  wire \port$527$6 ;
+  output \port$527$7 ;
+  wire \port$527$7 ;
+  output \port$527$8 ;
+  wire \port$527$8 ;
+  output \port$527$9 ;
+  wire \port$527$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34932,60 +34522,60 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$526$0 , \port$526$1 , \port$526
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$526$0 ),
-    .R1(\port$526$1 ),
-    .R10(\port$526$10 ),
-    .R11(\port$526$11 ),
-    .R12(\port$526$12 ),
-    .R13(\port$526$13 ),
-    .R14(\port$526$14 ),
-    .R15(\port$526$15 ),
-    .R16(\port$526$16 ),
-    .R17(\port$526$17 ),
-    .R18(\port$526$18 ),
-    .R19(\port$526$19 ),
-    .R2(\port$526$2 ),
-    .R20(\port$526$20 ),
-    .R21(\port$526$21 ),
-    .R22(\port$526$22 ),
-    .R23(\port$526$23 ),
-    .R24(\port$526$24 ),
-    .R25(\port$526$25 ),
+    .R0(\port$527$0 ),
+    .R1(\port$527$1 ),
+    .R10(\port$527$10 ),
+    .R11(\port$527$11 ),
+    .R12(\port$527$12 ),
+    .R13(\port$527$13 ),
+    .R14(\port$527$14 ),
+    .R15(\port$527$15 ),
+    .R16(\port$527$16 ),
+    .R17(\port$527$17 ),
+    .R18(\port$527$18 ),
+    .R19(\port$527$19 ),
+    .R2(\port$527$2 ),
+    .R20(\port$527$20 ),
+    .R21(\port$527$21 ),
+    .R22(\port$527$22 ),
+    .R23(\port$527$23 ),
+    .R24(\port$527$24 ),
+    .R25(\port$527$25 ),
     .R26(r[26]),
-    .R27(\port$526$27 ),
-    .R28(\port$526$28 ),
-    .R29(\port$526$29 ),
-    .R3(\port$526$3 ),
-    .R30(\port$526$30 ),
-    .R31(\port$526$31 ),
-    .R32(\port$526$32 ),
-    .R33(\port$526$33 ),
-    .R34(\port$526$34 ),
-    .R35(\port$526$35 ),
-    .R36(\port$526$36 ),
-    .R37(\port$526$37 ),
-    .R38(\port$526$38 ),
-    .R39(\port$526$39 ),
-    .R4(\port$526$4 ),
-    .R40(\port$526$40 ),
-    .R41(\port$526$41 ),
-    .R42(\port$526$42 ),
-    .R43(\port$526$43 ),
-    .R44(\port$526$44 ),
-    .R45(\port$526$45 ),
-    .R46(\port$526$46 ),
-    .R47(\port$526$47 ),
-    .R48(\port$526$48 ),
-    .R49(\port$526$49 ),
-    .R5(\port$526$5 ),
-    .R50(\port$526$50 ),
-    .R51(\port$526$51 ),
-    .R52(\port$526$52 ),
+    .R27(\port$527$27 ),
+    .R28(\port$527$28 ),
+    .R29(\port$527$29 ),
+    .R3(\port$527$3 ),
+    .R30(\port$527$30 ),
+    .R31(\port$527$31 ),
+    .R32(\port$527$32 ),
+    .R33(\port$527$33 ),
+    .R34(\port$527$34 ),
+    .R35(\port$527$35 ),
+    .R36(\port$527$36 ),
+    .R37(\port$527$37 ),
+    .R38(\port$527$38 ),
+    .R39(\port$527$39 ),
+    .R4(\port$527$4 ),
+    .R40(\port$527$40 ),
+    .R41(\port$527$41 ),
+    .R42(\port$527$42 ),
+    .R43(\port$527$43 ),
+    .R44(\port$527$44 ),
+    .R45(\port$527$45 ),
+    .R46(\port$527$46 ),
+    .R47(\port$527$47 ),
+    .R48(\port$527$48 ),
+    .R49(\port$527$49 ),
+    .R5(\port$527$5 ),
+    .R50(\port$527$50 ),
+    .R51(\port$527$51 ),
+    .R52(\port$527$52 ),
     .R53(r[53]),
-    .R6(\port$526$6 ),
-    .R7(\port$526$7 ),
-    .R8(\port$526$8 ),
-    .R9(\port$526$9 ),
+    .R6(\port$527$6 ),
+    .R7(\port$527$7 ),
+    .R8(\port$527$8 ),
+    .R9(\port$527$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35258,13 +34848,13 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$526$0 , \port$526$1 , \port$526
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$526$52 , \port$526$51 , \port$526$50 , \port$526$49 , \port$526$48 , \port$526$47 , \port$526$46 , \port$526$45 , \port$526$44 , \port$526$43 , \port$526$42 , \port$526$41 , \port$526$40 , \port$526$39 , \port$526$38 , \port$526$37 , \port$526$36 , \port$526$35 , \port$526$34 , \port$526$33 , \port$526$32 , \port$526$31 , \port$526$30 , \port$526$29 , \port$526$28 , \port$526$27 , \port$526$25 , \port$526$24 , \port$526$23 , \port$526$22 , \port$526$21 , \port$526$20 , \port$526$19 , \port$526$18 , \port$526$17 , \port$526$16 , \port$526$15 , \port$526$14 , \port$526$13 , \port$526$12 , \port$526$11 , \port$526$10 , \port$526$9 , \port$526$8 , \port$526$7 , \port$526$6 , \port$526$5 , \port$526$4 , \port$526$3 , \port$526$2 , \port$526$1 , \port$526$0  };
+  assign { r[52:27], r[25:0] } = { \port$527$52 , \port$527$51 , \port$527$50 , \port$527$49 , \port$527$48 , \port$527$47 , \port$527$46 , \port$527$45 , \port$527$44 , \port$527$43 , \port$527$42 , \port$527$41 , \port$527$40 , \port$527$39 , \port$527$38 , \port$527$37 , \port$527$36 , \port$527$35 , \port$527$34 , \port$527$33 , \port$527$32 , \port$527$31 , \port$527$30 , \port$527$29 , \port$527$28 , \port$527$27 , \port$527$25 , \port$527$24 , \port$527$23 , \port$527$22 , \port$527$21 , \port$527$20 , \port$527$19 , \port$527$18 , \port$527$17 , \port$527$16 , \port$527$15 , \port$527$14 , \port$527$13 , \port$527$12 , \port$527$11 , \port$527$10 , \port$527$9 , \port$527$8 , \port$527$7 , \port$527$6 , \port$527$5 , \port$527$4 , \port$527$3 , \port$527$2 , \port$527$1 , \port$527$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_2 (rst, \port$531$0 , \port$531$1 , \port$531$2 , \port$531$3 , \port$531$4 , \port$531$5 , \port$531$6 , \port$531$7 , \port$531$8 , \port$531$9 , \port$531$10 , \port$531$11 , \port$531$12 , \port$531$13 , \port$531$14 , \port$531$15 , \port$531$16 , \port$531$17 , \port$531$18 , \port$531$19 
-, \port$531$20 , \port$531$21 , \port$531$22 , \port$531$23 , \port$531$24 , \port$531$25 , \port$531$27 , \port$531$28 , \port$531$29 , \port$531$30 , \port$531$31 , \port$531$32 , \port$531$33 , \port$531$34 , \port$531$35 , \port$531$36 , \port$531$37 , \port$531$38 , \port$531$39 , \port$531$40 , \port$531$41 
-, \port$531$42 , \port$531$43 , \port$531$44 , \port$531$45 , \port$531$46 , \port$531$47 , \port$531$48 , \port$531$49 , \port$531$50 , \port$531$51 , \port$531$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_2 (rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , \port$532$16 , \port$532$17 , \port$532$18 , \port$532$19 
+, \port$532$20 , \port$532$21 , \port$532$22 , \port$532$23 , \port$532$24 , \port$532$25 , \port$532$27 , \port$532$28 , \port$532$29 , \port$532$30 , \port$532$31 , \port$532$32 , \port$532$33 , \port$532$34 , \port$532$35 , \port$532$36 , \port$532$37 , \port$532$38 , \port$532$39 , \port$532$40 , \port$532$41 
+, \port$532$42 , \port$532$43 , \port$532$44 , \port$532$45 , \port$532$46 , \port$532$47 , \port$532$48 , \port$532$49 , \port$532$50 , \port$532$51 , \port$532$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35272,110 +34862,110 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$531$0 , \port$531$1 , \port$531
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$531$0 ;
-  wire \port$531$0 ;
-  output \port$531$1 ;
-  wire \port$531$1 ;
-  output \port$531$10 ;
-  wire \port$531$10 ;
-  output \port$531$11 ;
-  wire \port$531$11 ;
-  output \port$531$12 ;
-  wire \port$531$12 ;
-  output \port$531$13 ;
-  wire \port$531$13 ;
-  output \port$531$14 ;
-  wire \port$531$14 ;
-  output \port$531$15 ;
-  wire \port$531$15 ;
-  output \port$531$16 ;
-  wire \port$531$16 ;
-  output \port$531$17 ;
-  wire \port$531$17 ;
-  output \port$531$18 ;
-  wire \port$531$18 ;
-  output \port$531$19 ;
-  wire \port$531$19 ;
-  output \port$531$2 ;
-  wire \port$531$2 ;
-  output \port$531$20 ;
-  wire \port$531$20 ;
-  output \port$531$21 ;
-  wire \port$531$21 ;
-  output \port$531$22 ;
-  wire \port$531$22 ;
-  output \port$531$23 ;
-  wire \port$531$23 ;
-  output \port$531$24 ;
-  wire \port$531$24 ;
-  output \port$531$25 ;
-  wire \port$531$25 ;
-  output \port$531$27 ;
-  wire \port$531$27 ;
-  output \port$531$28 ;
-  wire \port$531$28 ;
-  output \port$531$29 ;
-  wire \port$531$29 ;
-  output \port$531$3 ;
-  wire \port$531$3 ;
-  output \port$531$30 ;
-  wire \port$531$30 ;
-  output \port$531$31 ;
-  wire \port$531$31 ;
-  output \port$531$32 ;
-  wire \port$531$32 ;
-  output \port$531$33 ;
-  wire \port$531$33 ;
-  output \port$531$34 ;
-  wire \port$531$34 ;
-  output \port$531$35 ;
-  wire \port$531$35 ;
-  output \port$531$36 ;
-  wire \port$531$36 ;
-  output \port$531$37 ;
-  wire \port$531$37 ;
-  output \port$531$38 ;
-  wire \port$531$38 ;
-  output \port$531$39 ;
-  wire \port$531$39 ;
-  output \port$531$4 ;
-  wire \port$531$4 ;
-  output \port$531$40 ;
-  wire \port$531$40 ;
-  output \port$531$41 ;
-  wire \port$531$41 ;
-  output \port$531$42 ;
-  wire \port$531$42 ;
-  output \port$531$43 ;
-  wire \port$531$43 ;
-  output \port$531$44 ;
-  wire \port$531$44 ;
-  output \port$531$45 ;
-  wire \port$531$45 ;
-  output \port$531$46 ;
-  wire \port$531$46 ;
-  output \port$531$47 ;
-  wire \port$531$47 ;
-  output \port$531$48 ;
-  wire \port$531$48 ;
-  output \port$531$49 ;
-  wire \port$531$49 ;
-  output \port$531$5 ;
-  wire \port$531$5 ;
-  output \port$531$50 ;
-  wire \port$531$50 ;
-  output \port$531$51 ;
-  wire \port$531$51 ;
-  output \port$531$52 ;
-  wire \port$531$52 ;
-  output \port$531$6 ;
-  wire \port$531$6 ;
-  output \port$531$7 ;
-  wire \port$531$7 ;
-  output \port$531$8 ;
-  wire \port$531$8 ;
-  output \port$531$9 ;
-  wire \port$531$9 ;
+  output \port$532$0 ;
+  wire \port$532$0 ;
+  output \port$532$1 ;
+  wire \port$532$1 ;
+  output \port$532$10 ;
+  wire \port$532$10 ;
+  output \port$532$11 ;
+  wire \port$532$11 ;
+  output \port$532$12 ;
+  wire \port$532$12 ;
+  output \port$532$13 ;
+  wire \port$532$13 ;
+  output \port$532$14 ;
+  wire \port$532$14 ;
+  output \port$532$15 ;
+  wire \port$532$15 ;
+  output \port$532$16 ;
+  wire \port$532$16 ;
+  output \port$532$17 ;
+  wire \port$532$17 ;
+  output \port$532$18 ;
+  wire \port$532$18 ;
+  output \port$532$19 ;
+  wire \port$532$19 ;
+  output \port$532$2 ;
+  wire \port$532$2 ;
+  output \port$532$20 ;
+  wire \port$532$20 ;
+  output \port$532$21 ;
+  wire \port$532$21 ;
+  output \port$532$22 ;
+  wire \port$532$22 ;
+  output \port$532$23 ;
+  wire \port$532$23 ;
+  output \port$532$24 ;
+  wire \port$532$24 ;
+  output \port$532$25 ;
+  wire \port$532$25 ;
+  output \port$532$27 ;
+  wire \port$532$27 ;
+  output \port$532$28 ;
+  wire \port$532$28 ;
+  output \port$532$29 ;
+  wire \port$532$29 ;
+  output \port$532$3 ;
+  wire \port$532$3 ;
+  output \port$532$30 ;
+  wire \port$532$30 ;
+  output \port$532$31 ;
+  wire \port$532$31 ;
+  output \port$532$32 ;
+  wire \port$532$32 ;
+  output \port$532$33 ;
+  wire \port$532$33 ;
+  output \port$532$34 ;
+  wire \port$532$34 ;
+  output \port$532$35 ;
+  wire \port$532$35 ;
+  output \port$532$36 ;
+  wire \port$532$36 ;
+  output \port$532$37 ;
+  wire \port$532$37 ;
+  output \port$532$38 ;
+  wire \port$532$38 ;
+  output \port$532$39 ;
+  wire \port$532$39 ;
+  output \port$532$4 ;
+  wire \port$532$4 ;
+  output \port$532$40 ;
+  wire \port$532$40 ;
+  output \port$532$41 ;
+  wire \port$532$41 ;
+  output \port$532$42 ;
+  wire \port$532$42 ;
+  output \port$532$43 ;
+  wire \port$532$43 ;
+  output \port$532$44 ;
+  wire \port$532$44 ;
+  output \port$532$45 ;
+  wire \port$532$45 ;
+  output \port$532$46 ;
+  wire \port$532$46 ;
+  output \port$532$47 ;
+  wire \port$532$47 ;
+  output \port$532$48 ;
+  wire \port$532$48 ;
+  output \port$532$49 ;
+  wire \port$532$49 ;
+  output \port$532$5 ;
+  wire \port$532$5 ;
+  output \port$532$50 ;
+  wire \port$532$50 ;
+  output \port$532$51 ;
+  wire \port$532$51 ;
+  output \port$532$52 ;
+  wire \port$532$52 ;
+  output \port$532$6 ;
+  wire \port$532$6 ;
+  output \port$532$7 ;
+  wire \port$532$7 ;
+  output \port$532$8 ;
+  wire \port$532$8 ;
+  output \port$532$9 ;
+  wire \port$532$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -35572,60 +35162,60 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$531$0 , \port$531$1 , \port$531
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$531$0 ),
-    .R1(\port$531$1 ),
-    .R10(\port$531$10 ),
-    .R11(\port$531$11 ),
-    .R12(\port$531$12 ),
-    .R13(\port$531$13 ),
-    .R14(\port$531$14 ),
-    .R15(\port$531$15 ),
-    .R16(\port$531$16 ),
-    .R17(\port$531$17 ),
-    .R18(\port$531$18 ),
-    .R19(\port$531$19 ),
-    .R2(\port$531$2 ),
-    .R20(\port$531$20 ),
-    .R21(\port$531$21 ),
-    .R22(\port$531$22 ),
-    .R23(\port$531$23 ),
-    .R24(\port$531$24 ),
-    .R25(\port$531$25 ),
+    .R0(\port$532$0 ),
+    .R1(\port$532$1 ),
+    .R10(\port$532$10 ),
+    .R11(\port$532$11 ),
+    .R12(\port$532$12 ),
+    .R13(\port$532$13 ),
+    .R14(\port$532$14 ),
+    .R15(\port$532$15 ),
+    .R16(\port$532$16 ),
+    .R17(\port$532$17 ),
+    .R18(\port$532$18 ),
+    .R19(\port$532$19 ),
+    .R2(\port$532$2 ),
+    .R20(\port$532$20 ),
+    .R21(\port$532$21 ),
+    .R22(\port$532$22 ),
+    .R23(\port$532$23 ),
+    .R24(\port$532$24 ),
+    .R25(\port$532$25 ),
     .R26(r[26]),
-    .R27(\port$531$27 ),
-    .R28(\port$531$28 ),
-    .R29(\port$531$29 ),
-    .R3(\port$531$3 ),
-    .R30(\port$531$30 ),
-    .R31(\port$531$31 ),
-    .R32(\port$531$32 ),
-    .R33(\port$531$33 ),
-    .R34(\port$531$34 ),
-    .R35(\port$531$35 ),
-    .R36(\port$531$36 ),
-    .R37(\port$531$37 ),
-    .R38(\port$531$38 ),
-    .R39(\port$531$39 ),
-    .R4(\port$531$4 ),
-    .R40(\port$531$40 ),
-    .R41(\port$531$41 ),
-    .R42(\port$531$42 ),
-    .R43(\port$531$43 ),
-    .R44(\port$531$44 ),
-    .R45(\port$531$45 ),
-    .R46(\port$531$46 ),
-    .R47(\port$531$47 ),
-    .R48(\port$531$48 ),
-    .R49(\port$531$49 ),
-    .R5(\port$531$5 ),
-    .R50(\port$531$50 ),
-    .R51(\port$531$51 ),
-    .R52(\port$531$52 ),
+    .R27(\port$532$27 ),
+    .R28(\port$532$28 ),
+    .R29(\port$532$29 ),
+    .R3(\port$532$3 ),
+    .R30(\port$532$30 ),
+    .R31(\port$532$31 ),
+    .R32(\port$532$32 ),
+    .R33(\port$532$33 ),
+    .R34(\port$532$34 ),
+    .R35(\port$532$35 ),
+    .R36(\port$532$36 ),
+    .R37(\port$532$37 ),
+    .R38(\port$532$38 ),
+    .R39(\port$532$39 ),
+    .R4(\port$532$4 ),
+    .R40(\port$532$40 ),
+    .R41(\port$532$41 ),
+    .R42(\port$532$42 ),
+    .R43(\port$532$43 ),
+    .R44(\port$532$44 ),
+    .R45(\port$532$45 ),
+    .R46(\port$532$46 ),
+    .R47(\port$532$47 ),
+    .R48(\port$532$48 ),
+    .R49(\port$532$49 ),
+    .R5(\port$532$5 ),
+    .R50(\port$532$50 ),
+    .R51(\port$532$51 ),
+    .R52(\port$532$52 ),
     .R53(r[53]),
-    .R6(\port$531$6 ),
-    .R7(\port$531$7 ),
-    .R8(\port$531$8 ),
-    .R9(\port$531$9 ),
+    .R6(\port$532$6 ),
+    .R7(\port$532$7 ),
+    .R8(\port$532$8 ),
+    .R9(\port$532$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35898,13 +35488,13 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$531$0 , \port$531$1 , \port$531
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$531$52 , \port$531$51 , \port$531$50 , \port$531$49 , \port$531$48 , \port$531$47 , \port$531$46 , \port$531$45 , \port$531$44 , \port$531$43 , \port$531$42 , \port$531$41 , \port$531$40 , \port$531$39 , \port$531$38 , \port$531$37 , \port$531$36 , \port$531$35 , \port$531$34 , \port$531$33 , \port$531$32 , \port$531$31 , \port$531$30 , \port$531$29 , \port$531$28 , \port$531$27 , \port$531$25 , \port$531$24 , \port$531$23 , \port$531$22 , \port$531$21 , \port$531$20 , \port$531$19 , \port$531$18 , \port$531$17 , \port$531$16 , \port$531$15 , \port$531$14 , \port$531$13 , \port$531$12 , \port$531$11 , \port$531$10 , \port$531$9 , \port$531$8 , \port$531$7 , \port$531$6 , \port$531$5 , \port$531$4 , \port$531$3 , \port$531$2 , \port$531$1 , \port$531$0  };
+  assign { r[52:27], r[25:0] } = { \port$532$52 , \port$532$51 , \port$532$50 , \port$532$49 , \port$532$48 , \port$532$47 , \port$532$46 , \port$532$45 , \port$532$44 , \port$532$43 , \port$532$42 , \port$532$41 , \port$532$40 , \port$532$39 , \port$532$38 , \port$532$37 , \port$532$36 , \port$532$35 , \port$532$34 , \port$532$33 , \port$532$32 , \port$532$31 , \port$532$30 , \port$532$29 , \port$532$28 , \port$532$27 , \port$532$25 , \port$532$24 , \port$532$23 , \port$532$22 , \port$532$21 , \port$532$20 , \port$532$19 , \port$532$18 , \port$532$17 , \port$532$16 , \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_3 (rst, \port$536$0 , \port$536$1 , \port$536$2 , \port$536$3 , \port$536$4 , \port$536$5 , \port$536$6 , \port$536$7 , \port$536$8 , \port$536$9 , \port$536$10 , \port$536$11 , \port$536$12 , \port$536$13 , \port$536$14 , \port$536$15 , \port$536$16 , \port$536$17 , \port$536$18 , \port$536$19 
-, \port$536$20 , \port$536$21 , \port$536$22 , \port$536$23 , \port$536$24 , \port$536$25 , \port$536$27 , \port$536$28 , \port$536$29 , \port$536$30 , \port$536$31 , \port$536$32 , \port$536$33 , \port$536$34 , \port$536$35 , \port$536$36 , \port$536$37 , \port$536$38 , \port$536$39 , \port$536$40 , \port$536$41 
-, \port$536$42 , \port$536$43 , \port$536$44 , \port$536$45 , \port$536$46 , \port$536$47 , \port$536$48 , \port$536$49 , \port$536$50 , \port$536$51 , \port$536$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_3 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , \port$537$16 , \port$537$17 , \port$537$18 , \port$537$19 
+, \port$537$20 , \port$537$21 , \port$537$22 , \port$537$23 , \port$537$24 , \port$537$25 , \port$537$27 , \port$537$28 , \port$537$29 , \port$537$30 , \port$537$31 , \port$537$32 , \port$537$33 , \port$537$34 , \port$537$35 , \port$537$36 , \port$537$37 , \port$537$38 , \port$537$39 , \port$537$40 , \port$537$41 
+, \port$537$42 , \port$537$43 , \port$537$44 , \port$537$45 , \port$537$46 , \port$537$47 , \port$537$48 , \port$537$49 , \port$537$50 , \port$537$51 , \port$537$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35912,110 +35502,110 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$536$0 , \port$536$1 , \port$536
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$536$0 ;
-  wire \port$536$0 ;
-  output \port$536$1 ;
-  wire \port$536$1 ;
-  output \port$536$10 ;
-  wire \port$536$10 ;
-  output \port$536$11 ;
-  wire \port$536$11 ;
-  output \port$536$12 ;
-  wire \port$536$12 ;
-  output \port$536$13 ;
-  wire \port$536$13 ;
-  output \port$536$14 ;
-  wire \port$536$14 ;
-  output \port$536$15 ;
-  wire \port$536$15 ;
-  output \port$536$16 ;
-  wire \port$536$16 ;
-  output \port$536$17 ;
-  wire \port$536$17 ;
-  output \port$536$18 ;
-  wire \port$536$18 ;
-  output \port$536$19 ;
-  wire \port$536$19 ;
-  output \port$536$2 ;
-  wire \port$536$2 ;
-  output \port$536$20 ;
-  wire \port$536$20 ;
-  output \port$536$21 ;
-  wire \port$536$21 ;
-  output \port$536$22 ;
-  wire \port$536$22 ;
-  output \port$536$23 ;
-  wire \port$536$23 ;
-  output \port$536$24 ;
-  wire \port$536$24 ;
-  output \port$536$25 ;
-  wire \port$536$25 ;
-  output \port$536$27 ;
-  wire \port$536$27 ;
-  output \port$536$28 ;
-  wire \port$536$28 ;
-  output \port$536$29 ;
-  wire \port$536$29 ;
-  output \port$536$3 ;
-  wire \port$536$3 ;
-  output \port$536$30 ;
-  wire \port$536$30 ;
-  output \port$536$31 ;
-  wire \port$536$31 ;
-  output \port$536$32 ;
-  wire \port$536$32 ;
-  output \port$536$33 ;
-  wire \port$536$33 ;
-  output \port$536$34 ;
-  wire \port$536$34 ;
-  output \port$536$35 ;
-  wire \port$536$35 ;
-  output \port$536$36 ;
-  wire \port$536$36 ;
-  output \port$536$37 ;
-  wire \port$536$37 ;
-  output \port$536$38 ;
-  wire \port$536$38 ;
-  output \port$536$39 ;
-  wire \port$536$39 ;
-  output \port$536$4 ;
-  wire \port$536$4 ;
-  output \port$536$40 ;
-  wire \port$536$40 ;
-  output \port$536$41 ;
-  wire \port$536$41 ;
-  output \port$536$42 ;
-  wire \port$536$42 ;
-  output \port$536$43 ;
-  wire \port$536$43 ;
-  output \port$536$44 ;
-  wire \port$536$44 ;
-  output \port$536$45 ;
-  wire \port$536$45 ;
-  output \port$536$46 ;
-  wire \port$536$46 ;
-  output \port$536$47 ;
-  wire \port$536$47 ;
-  output \port$536$48 ;
-  wire \port$536$48 ;
-  output \port$536$49 ;
-  wire \port$536$49 ;
-  output \port$536$5 ;
-  wire \port$536$5 ;
-  output \port$536$50 ;
-  wire \port$536$50 ;
-  output \port$536$51 ;
-  wire \port$536$51 ;
-  output \port$536$52 ;
-  wire \port$536$52 ;
-  output \port$536$6 ;
-  wire \port$536$6 ;
-  output \port$536$7 ;
-  wire \port$536$7 ;
-  output \port$536$8 ;
-  wire \port$536$8 ;
-  output \port$536$9 ;
-  wire \port$536$9 ;
+  output \port$537$0 ;
+  wire \port$537$0 ;
+  output \port$537$1 ;
+  wire \port$537$1 ;
+  output \port$537$10 ;
+  wire \port$537$10 ;
+  output \port$537$11 ;
+  wire \port$537$11 ;
+  output \port$537$12 ;
+  wire \port$537$12 ;
+  output \port$537$13 ;
+  wire \port$537$13 ;
+  output \port$537$14 ;
+  wire \port$537$14 ;
+  output \port$537$15 ;
+  wire \port$537$15 ;
+  output \port$537$16 ;
+  wire \port$537$16 ;
+  output \port$537$17 ;
+  wire \port$537$17 ;
+  output \port$537$18 ;
+  wire \port$537$18 ;
+  output \port$537$19 ;
+  wire \port$537$19 ;
+  output \port$537$2 ;
+  wire \port$537$2 ;
+  output \port$537$20 ;
+  wire \port$537$20 ;
+  output \port$537$21 ;
+  wire \port$537$21 ;
+  output \port$537$22 ;
+  wire \port$537$22 ;
+  output \port$537$23 ;
+  wire \port$537$23 ;
+  output \port$537$24 ;
+  wire \port$537$24 ;
+  output \port$537$25 ;
+  wire \port$537$25 ;
+  output \port$537$27 ;
+  wire \port$537$27 ;
+  output \port$537$28 ;
+  wire \port$537$28 ;
+  output \port$537$29 ;
+  wire \port$537$29 ;
+  output \port$537$3 ;
+  wire \port$537$3 ;
+  output \port$537$30 ;
+  wire \port$537$30 ;
+  output \port$537$31 ;
+  wire \port$537$31 ;
+  output \port$537$32 ;
+  wire \port$537$32 ;
+  output \port$537$33 ;
+  wire \port$537$33 ;
+  output \port$537$34 ;
+  wire \port$537$34 ;
+  output \port$537$35 ;
+  wire \port$537$35 ;
+  output \port$537$36 ;
+  wire \port$537$36 ;
+  output \port$537$37 ;
+  wire \port$537$37 ;
+  output \port$537$38 ;
+  wire \port$537$38 ;
+  output \port$537$39 ;
+  wire \port$537$39 ;
+  output \port$537$4 ;
+  wire \port$537$4 ;
+  output \port$537$40 ;
+  wire \port$537$40 ;
+  output \port$537$41 ;
+  wire \port$537$41 ;
+  output \port$537$42 ;
+  wire \port$537$42 ;
+  output \port$537$43 ;
+  wire \port$537$43 ;
+  output \port$537$44 ;
+  wire \port$537$44 ;
+  output \port$537$45 ;
+  wire \port$537$45 ;
+  output \port$537$46 ;
+  wire \port$537$46 ;
+  output \port$537$47 ;
+  wire \port$537$47 ;
+  output \port$537$48 ;
+  wire \port$537$48 ;
+  output \port$537$49 ;
+  wire \port$537$49 ;
+  output \port$537$5 ;
+  wire \port$537$5 ;
+  output \port$537$50 ;
+  wire \port$537$50 ;
+  output \port$537$51 ;
+  wire \port$537$51 ;
+  output \port$537$52 ;
+  wire \port$537$52 ;
+  output \port$537$6 ;
+  wire \port$537$6 ;
+  output \port$537$7 ;
+  wire \port$537$7 ;
+  output \port$537$8 ;
+  wire \port$537$8 ;
+  output \port$537$9 ;
+  wire \port$537$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36212,60 +35802,60 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$536$0 , \port$536$1 , \port$536
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$536$0 ),
-    .R1(\port$536$1 ),
-    .R10(\port$536$10 ),
-    .R11(\port$536$11 ),
-    .R12(\port$536$12 ),
-    .R13(\port$536$13 ),
-    .R14(\port$536$14 ),
-    .R15(\port$536$15 ),
-    .R16(\port$536$16 ),
-    .R17(\port$536$17 ),
-    .R18(\port$536$18 ),
-    .R19(\port$536$19 ),
-    .R2(\port$536$2 ),
-    .R20(\port$536$20 ),
-    .R21(\port$536$21 ),
-    .R22(\port$536$22 ),
-    .R23(\port$536$23 ),
-    .R24(\port$536$24 ),
-    .R25(\port$536$25 ),
+    .R0(\port$537$0 ),
+    .R1(\port$537$1 ),
+    .R10(\port$537$10 ),
+    .R11(\port$537$11 ),
+    .R12(\port$537$12 ),
+    .R13(\port$537$13 ),
+    .R14(\port$537$14 ),
+    .R15(\port$537$15 ),
+    .R16(\port$537$16 ),
+    .R17(\port$537$17 ),
+    .R18(\port$537$18 ),
+    .R19(\port$537$19 ),
+    .R2(\port$537$2 ),
+    .R20(\port$537$20 ),
+    .R21(\port$537$21 ),
+    .R22(\port$537$22 ),
+    .R23(\port$537$23 ),
+    .R24(\port$537$24 ),
+    .R25(\port$537$25 ),
     .R26(r[26]),
-    .R27(\port$536$27 ),
-    .R28(\port$536$28 ),
-    .R29(\port$536$29 ),
-    .R3(\port$536$3 ),
-    .R30(\port$536$30 ),
-    .R31(\port$536$31 ),
-    .R32(\port$536$32 ),
-    .R33(\port$536$33 ),
-    .R34(\port$536$34 ),
-    .R35(\port$536$35 ),
-    .R36(\port$536$36 ),
-    .R37(\port$536$37 ),
-    .R38(\port$536$38 ),
-    .R39(\port$536$39 ),
-    .R4(\port$536$4 ),
-    .R40(\port$536$40 ),
-    .R41(\port$536$41 ),
-    .R42(\port$536$42 ),
-    .R43(\port$536$43 ),
-    .R44(\port$536$44 ),
-    .R45(\port$536$45 ),
-    .R46(\port$536$46 ),
-    .R47(\port$536$47 ),
-    .R48(\port$536$48 ),
-    .R49(\port$536$49 ),
-    .R5(\port$536$5 ),
-    .R50(\port$536$50 ),
-    .R51(\port$536$51 ),
-    .R52(\port$536$52 ),
+    .R27(\port$537$27 ),
+    .R28(\port$537$28 ),
+    .R29(\port$537$29 ),
+    .R3(\port$537$3 ),
+    .R30(\port$537$30 ),
+    .R31(\port$537$31 ),
+    .R32(\port$537$32 ),
+    .R33(\port$537$33 ),
+    .R34(\port$537$34 ),
+    .R35(\port$537$35 ),
+    .R36(\port$537$36 ),
+    .R37(\port$537$37 ),
+    .R38(\port$537$38 ),
+    .R39(\port$537$39 ),
+    .R4(\port$537$4 ),
+    .R40(\port$537$40 ),
+    .R41(\port$537$41 ),
+    .R42(\port$537$42 ),
+    .R43(\port$537$43 ),
+    .R44(\port$537$44 ),
+    .R45(\port$537$45 ),
+    .R46(\port$537$46 ),
+    .R47(\port$537$47 ),
+    .R48(\port$537$48 ),
+    .R49(\port$537$49 ),
+    .R5(\port$537$5 ),
+    .R50(\port$537$50 ),
+    .R51(\port$537$51 ),
+    .R52(\port$537$52 ),
     .R53(r[53]),
-    .R6(\port$536$6 ),
-    .R7(\port$536$7 ),
-    .R8(\port$536$8 ),
-    .R9(\port$536$9 ),
+    .R6(\port$537$6 ),
+    .R7(\port$537$7 ),
+    .R8(\port$537$8 ),
+    .R9(\port$537$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -36538,13 +36128,13 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$536$0 , \port$536$1 , \port$536
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$536$52 , \port$536$51 , \port$536$50 , \port$536$49 , \port$536$48 , \port$536$47 , \port$536$46 , \port$536$45 , \port$536$44 , \port$536$43 , \port$536$42 , \port$536$41 , \port$536$40 , \port$536$39 , \port$536$38 , \port$536$37 , \port$536$36 , \port$536$35 , \port$536$34 , \port$536$33 , \port$536$32 , \port$536$31 , \port$536$30 , \port$536$29 , \port$536$28 , \port$536$27 , \port$536$25 , \port$536$24 , \port$536$23 , \port$536$22 , \port$536$21 , \port$536$20 , \port$536$19 , \port$536$18 , \port$536$17 , \port$536$16 , \port$536$15 , \port$536$14 , \port$536$13 , \port$536$12 , \port$536$11 , \port$536$10 , \port$536$9 , \port$536$8 , \port$536$7 , \port$536$6 , \port$536$5 , \port$536$4 , \port$536$3 , \port$536$2 , \port$536$1 , \port$536$0  };
+  assign { r[52:27], r[25:0] } = { \port$537$52 , \port$537$51 , \port$537$50 , \port$537$49 , \port$537$48 , \port$537$47 , \port$537$46 , \port$537$45 , \port$537$44 , \port$537$43 , \port$537$42 , \port$537$41 , \port$537$40 , \port$537$39 , \port$537$38 , \port$537$37 , \port$537$36 , \port$537$35 , \port$537$34 , \port$537$33 , \port$537$32 , \port$537$31 , \port$537$30 , \port$537$29 , \port$537$28 , \port$537$27 , \port$537$25 , \port$537$24 , \port$537$23 , \port$537$22 , \port$537$21 , \port$537$20 , \port$537$19 , \port$537$18 , \port$537$17 , \port$537$16 , \port$537$15 , \port$537$14 , \port$537$13 , \port$537$12 , \port$537$11 , \port$537$10 , \port$537$9 , \port$537$8 , \port$537$7 , \port$537$6 , \port$537$5 , \port$537$4 , \port$537$3 , \port$537$2 , \port$537$1 , \port$537$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_0 (rst, \port$541$0 , \port$541$1 , \port$541$2 , \port$541$3 , \port$541$4 , \port$541$5 , \port$541$6 , \port$541$7 , \port$541$8 , \port$541$9 , \port$541$10 , \port$541$11 , \port$541$12 , \port$541$13 , \port$541$14 , \port$541$15 , \port$541$16 , \port$541$17 , \port$541$18 , \port$541$19 
-, \port$541$20 , \port$541$21 , \port$541$22 , \port$541$23 , \port$541$24 , \port$541$25 , \port$541$27 , \port$541$28 , \port$541$29 , \port$541$30 , \port$541$31 , \port$541$32 , \port$541$33 , \port$541$34 , \port$541$35 , \port$541$36 , \port$541$37 , \port$541$38 , \port$541$39 , \port$541$40 , \port$541$41 
-, \port$541$42 , \port$541$43 , \port$541$44 , \port$541$45 , \port$541$46 , \port$541$47 , \port$541$48 , \port$541$49 , \port$541$50 , \port$541$51 , \port$541$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_7_0 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , \port$542$16 , \port$542$17 , \port$542$18 , \port$542$19 
+, \port$542$20 , \port$542$21 , \port$542$22 , \port$542$23 , \port$542$24 , \port$542$25 , \port$542$27 , \port$542$28 , \port$542$29 , \port$542$30 , \port$542$31 , \port$542$32 , \port$542$33 , \port$542$34 , \port$542$35 , \port$542$36 , \port$542$37 , \port$542$38 , \port$542$39 , \port$542$40 , \port$542$41 
+, \port$542$42 , \port$542$43 , \port$542$44 , \port$542$45 , \port$542$46 , \port$542$47 , \port$542$48 , \port$542$49 , \port$542$50 , \port$542$51 , \port$542$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -36552,110 +36142,110 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$541$0 , \port$541$1 , \port$541
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$541$0 ;
-  wire \port$541$0 ;
-  output \port$541$1 ;
-  wire \port$541$1 ;
-  output \port$541$10 ;
-  wire \port$541$10 ;
-  output \port$541$11 ;
-  wire \port$541$11 ;
-  output \port$541$12 ;
-  wire \port$541$12 ;
-  output \port$541$13 ;
-  wire \port$541$13 ;
-  output \port$541$14 ;
-  wire \port$541$14 ;
-  output \port$541$15 ;
-  wire \port$541$15 ;
-  output \port$541$16 ;
-  wire \port$541$16 ;
-  output \port$541$17 ;
-  wire \port$541$17 ;
-  output \port$541$18 ;
-  wire \port$541$18 ;
-  output \port$541$19 ;
-  wire \port$541$19 ;
-  output \port$541$2 ;
-  wire \port$541$2 ;
-  output \port$541$20 ;
-  wire \port$541$20 ;
-  output \port$541$21 ;
-  wire \port$541$21 ;
-  output \port$541$22 ;
-  wire \port$541$22 ;
-  output \port$541$23 ;
-  wire \port$541$23 ;
-  output \port$541$24 ;
-  wire \port$541$24 ;
-  output \port$541$25 ;
-  wire \port$541$25 ;
-  output \port$541$27 ;
-  wire \port$541$27 ;
-  output \port$541$28 ;
-  wire \port$541$28 ;
-  output \port$541$29 ;
-  wire \port$541$29 ;
-  output \port$541$3 ;
-  wire \port$541$3 ;
-  output \port$541$30 ;
-  wire \port$541$30 ;
-  output \port$541$31 ;
-  wire \port$541$31 ;
-  output \port$541$32 ;
-  wire \port$541$32 ;
-  output \port$541$33 ;
-  wire \port$541$33 ;
-  output \port$541$34 ;
-  wire \port$541$34 ;
-  output \port$541$35 ;
-  wire \port$541$35 ;
-  output \port$541$36 ;
-  wire \port$541$36 ;
-  output \port$541$37 ;
-  wire \port$541$37 ;
-  output \port$541$38 ;
-  wire \port$541$38 ;
-  output \port$541$39 ;
-  wire \port$541$39 ;
-  output \port$541$4 ;
-  wire \port$541$4 ;
-  output \port$541$40 ;
-  wire \port$541$40 ;
-  output \port$541$41 ;
-  wire \port$541$41 ;
-  output \port$541$42 ;
-  wire \port$541$42 ;
-  output \port$541$43 ;
-  wire \port$541$43 ;
-  output \port$541$44 ;
-  wire \port$541$44 ;
-  output \port$541$45 ;
-  wire \port$541$45 ;
-  output \port$541$46 ;
-  wire \port$541$46 ;
-  output \port$541$47 ;
-  wire \port$541$47 ;
-  output \port$541$48 ;
-  wire \port$541$48 ;
-  output \port$541$49 ;
-  wire \port$541$49 ;
-  output \port$541$5 ;
-  wire \port$541$5 ;
-  output \port$541$50 ;
-  wire \port$541$50 ;
-  output \port$541$51 ;
-  wire \port$541$51 ;
-  output \port$541$52 ;
-  wire \port$541$52 ;
-  output \port$541$6 ;
-  wire \port$541$6 ;
-  output \port$541$7 ;
-  wire \port$541$7 ;
-  output \port$541$8 ;
-  wire \port$541$8 ;
-  output \port$541$9 ;
-  wire \port$541$9 ;
+  output \port$542$0 ;
+  wire \port$542$0 ;
+  output \port$542$1 ;
+  wire \port$542$1 ;
+  output \port$542$10 ;
+  wire \port$542$10 ;
+  output \port$542$11 ;
+  wire \port$542$11 ;
+  output \port$542$12 ;
+  wire \port$542$12 ;
+  output \port$542$13 ;
+  wire \port$542$13 ;
+  output \port$542$14 ;
+  wire \port$542$14 ;
+  output \port$542$15 ;
+  wire \port$542$15 ;
+  output \port$542$16 ;
+  wire \port$542$16 ;
+  output \port$542$17 ;
+  wire \port$542$17 ;
+  output \port$542$18 ;
+  wire \port$542$18 ;
+  output \port$542$19 ;
+  wire \port$542$19 ;
+  output \port$542$2 ;
+  wire \port$542$2 ;
+  output \port$542$20 ;
+  wire \port$542$20 ;
+  output \port$542$21 ;
+  wire \port$542$21 ;
+  output \port$542$22 ;
+  wire \port$542$22 ;
+  output \port$542$23 ;
+  wire \port$542$23 ;
+  output \port$542$24 ;
+  wire \port$542$24 ;
+  output \port$542$25 ;
+  wire \port$542$25 ;
+  output \port$542$27 ;
+  wire \port$542$27 ;
+  output \port$542$28 ;
+  wire \port$542$28 ;
+  output \port$542$29 ;
+  wire \port$542$29 ;
+  output \port$542$3 ;
+  wire \port$542$3 ;
+  output \port$542$30 ;
+  wire \port$542$30 ;
+  output \port$542$31 ;
+  wire \port$542$31 ;
+  output \port$542$32 ;
+  wire \port$542$32 ;
+  output \port$542$33 ;
+  wire \port$542$33 ;
+  output \port$542$34 ;
+  wire \port$542$34 ;
+  output \port$542$35 ;
+  wire \port$542$35 ;
+  output \port$542$36 ;
+  wire \port$542$36 ;
+  output \port$542$37 ;
+  wire \port$542$37 ;
+  output \port$542$38 ;
+  wire \port$542$38 ;
+  output \port$542$39 ;
+  wire \port$542$39 ;
+  output \port$542$4 ;
+  wire \port$542$4 ;
+  output \port$542$40 ;
+  wire \port$542$40 ;
+  output \port$542$41 ;
+  wire \port$542$41 ;
+  output \port$542$42 ;
+  wire \port$542$42 ;
+  output \port$542$43 ;
+  wire \port$542$43 ;
+  output \port$542$44 ;
+  wire \port$542$44 ;
+  output \port$542$45 ;
+  wire \port$542$45 ;
+  output \port$542$46 ;
+  wire \port$542$46 ;
+  output \port$542$47 ;
+  wire \port$542$47 ;
+  output \port$542$48 ;
+  wire \port$542$48 ;
+  output \port$542$49 ;
+  wire \port$542$49 ;
+  output \port$542$5 ;
+  wire \port$542$5 ;
+  output \port$542$50 ;
+  wire \port$542$50 ;
+  output \port$542$51 ;
+  wire \port$542$51 ;
+  output \port$542$52 ;
+  wire \port$542$52 ;
+  output \port$542$6 ;
+  wire \port$542$6 ;
+  output \port$542$7 ;
+  wire \port$542$7 ;
+  output \port$542$8 ;
+  wire \port$542$8 ;
+  output \port$542$9 ;
+  wire \port$542$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36852,60 +36442,60 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$541$0 , \port$541$1 , \port$541
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$541$0 ),
-    .R1(\port$541$1 ),
-    .R10(\port$541$10 ),
-    .R11(\port$541$11 ),
-    .R12(\port$541$12 ),
-    .R13(\port$541$13 ),
-    .R14(\port$541$14 ),
-    .R15(\port$541$15 ),
-    .R16(\port$541$16 ),
-    .R17(\port$541$17 ),
-    .R18(\port$541$18 ),
-    .R19(\port$541$19 ),
-    .R2(\port$541$2 ),
-    .R20(\port$541$20 ),
-    .R21(\port$541$21 ),
-    .R22(\port$541$22 ),
-    .R23(\port$541$23 ),
-    .R24(\port$541$24 ),
-    .R25(\port$541$25 ),
+    .R0(\port$542$0 ),
+    .R1(\port$542$1 ),
+    .R10(\port$542$10 ),
+    .R11(\port$542$11 ),
+    .R12(\port$542$12 ),
+    .R13(\port$542$13 ),
+    .R14(\port$542$14 ),
+    .R15(\port$542$15 ),
+    .R16(\port$542$16 ),
+    .R17(\port$542$17 ),
+    .R18(\port$542$18 ),
+    .R19(\port$542$19 ),
+    .R2(\port$542$2 ),
+    .R20(\port$542$20 ),
+    .R21(\port$542$21 ),
+    .R22(\port$542$22 ),
+    .R23(\port$542$23 ),
+    .R24(\port$542$24 ),
+    .R25(\port$542$25 ),
     .R26(r[26]),
-    .R27(\port$541$27 ),
-    .R28(\port$541$28 ),
-    .R29(\port$541$29 ),
-    .R3(\port$541$3 ),
-    .R30(\port$541$30 ),
-    .R31(\port$541$31 ),
-    .R32(\port$541$32 ),
-    .R33(\port$541$33 ),
-    .R34(\port$541$34 ),
-    .R35(\port$541$35 ),
-    .R36(\port$541$36 ),
-    .R37(\port$541$37 ),
-    .R38(\port$541$38 ),
-    .R39(\port$541$39 ),
-    .R4(\port$541$4 ),
-    .R40(\port$541$40 ),
-    .R41(\port$541$41 ),
-    .R42(\port$541$42 ),
-    .R43(\port$541$43 ),
-    .R44(\port$541$44 ),
-    .R45(\port$541$45 ),
-    .R46(\port$541$46 ),
-    .R47(\port$541$47 ),
-    .R48(\port$541$48 ),
-    .R49(\port$541$49 ),
-    .R5(\port$541$5 ),
-    .R50(\port$541$50 ),
-    .R51(\port$541$51 ),
-    .R52(\port$541$52 ),
+    .R27(\port$542$27 ),
+    .R28(\port$542$28 ),
+    .R29(\port$542$29 ),
+    .R3(\port$542$3 ),
+    .R30(\port$542$30 ),
+    .R31(\port$542$31 ),
+    .R32(\port$542$32 ),
+    .R33(\port$542$33 ),
+    .R34(\port$542$34 ),
+    .R35(\port$542$35 ),
+    .R36(\port$542$36 ),
+    .R37(\port$542$37 ),
+    .R38(\port$542$38 ),
+    .R39(\port$542$39 ),
+    .R4(\port$542$4 ),
+    .R40(\port$542$40 ),
+    .R41(\port$542$41 ),
+    .R42(\port$542$42 ),
+    .R43(\port$542$43 ),
+    .R44(\port$542$44 ),
+    .R45(\port$542$45 ),
+    .R46(\port$542$46 ),
+    .R47(\port$542$47 ),
+    .R48(\port$542$48 ),
+    .R49(\port$542$49 ),
+    .R5(\port$542$5 ),
+    .R50(\port$542$50 ),
+    .R51(\port$542$51 ),
+    .R52(\port$542$52 ),
     .R53(r[53]),
-    .R6(\port$541$6 ),
-    .R7(\port$541$7 ),
-    .R8(\port$541$8 ),
-    .R9(\port$541$9 ),
+    .R6(\port$542$6 ),
+    .R7(\port$542$7 ),
+    .R8(\port$542$8 ),
+    .R9(\port$542$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37178,13 +36768,13 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$541$0 , \port$541$1 , \port$541
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$541$52 , \port$541$51 , \port$541$50 , \port$541$49 , \port$541$48 , \port$541$47 , \port$541$46 , \port$541$45 , \port$541$44 , \port$541$43 , \port$541$42 , \port$541$41 , \port$541$40 , \port$541$39 , \port$541$38 , \port$541$37 , \port$541$36 , \port$541$35 , \port$541$34 , \port$541$33 , \port$541$32 , \port$541$31 , \port$541$30 , \port$541$29 , \port$541$28 , \port$541$27 , \port$541$25 , \port$541$24 , \port$541$23 , \port$541$22 , \port$541$21 , \port$541$20 , \port$541$19 , \port$541$18 , \port$541$17 , \port$541$16 , \port$541$15 , \port$541$14 , \port$541$13 , \port$541$12 , \port$541$11 , \port$541$10 , \port$541$9 , \port$541$8 , \port$541$7 , \port$541$6 , \port$541$5 , \port$541$4 , \port$541$3 , \port$541$2 , \port$541$1 , \port$541$0  };
+  assign { r[52:27], r[25:0] } = { \port$542$52 , \port$542$51 , \port$542$50 , \port$542$49 , \port$542$48 , \port$542$47 , \port$542$46 , \port$542$45 , \port$542$44 , \port$542$43 , \port$542$42 , \port$542$41 , \port$542$40 , \port$542$39 , \port$542$38 , \port$542$37 , \port$542$36 , \port$542$35 , \port$542$34 , \port$542$33 , \port$542$32 , \port$542$31 , \port$542$30 , \port$542$29 , \port$542$28 , \port$542$27 , \port$542$25 , \port$542$24 , \port$542$23 , \port$542$22 , \port$542$21 , \port$542$20 , \port$542$19 , \port$542$18 , \port$542$17 , \port$542$16 , \port$542$15 , \port$542$14 , \port$542$13 , \port$542$12 , \port$542$11 , \port$542$10 , \port$542$9 , \port$542$8 , \port$542$7 , \port$542$6 , \port$542$5 , \port$542$4 , \port$542$3 , \port$542$2 , \port$542$1 , \port$542$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_1 (rst, \port$546$0 , \port$546$1 , \port$546$2 , \port$546$3 , \port$546$4 , \port$546$5 , \port$546$6 , \port$546$7 , \port$546$8 , \port$546$9 , \port$546$10 , \port$546$11 , \port$546$12 , \port$546$13 , \port$546$14 , \port$546$15 , \port$546$16 , \port$546$17 , \port$546$18 , \port$546$19 
-, \port$546$20 , \port$546$21 , \port$546$22 , \port$546$23 , \port$546$24 , \port$546$25 , \port$546$27 , \port$546$28 , \port$546$29 , \port$546$30 , \port$546$31 , \port$546$32 , \port$546$33 , \port$546$34 , \port$546$35 , \port$546$36 , \port$546$37 , \port$546$38 , \port$546$39 , \port$546$40 , \port$546$41 
-, \port$546$42 , \port$546$43 , \port$546$44 , \port$546$45 , \port$546$46 , \port$546$47 , \port$546$48 , \port$546$49 , \port$546$50 , \port$546$51 , \port$546$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_1 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , \port$547$16 , \port$547$17 , \port$547$18 , \port$547$19 
+, \port$547$20 , \port$547$21 , \port$547$22 , \port$547$23 , \port$547$24 , \port$547$25 , \port$547$27 , \port$547$28 , \port$547$29 , \port$547$30 , \port$547$31 , \port$547$32 , \port$547$33 , \port$547$34 , \port$547$35 , \port$547$36 , \port$547$37 , \port$547$38 , \port$547$39 , \port$547$40 , \port$547$41 
+, \port$547$42 , \port$547$43 , \port$547$44 , \port$547$45 , \port$547$46 , \port$547$47 , \port$547$48 , \port$547$49 , \port$547$50 , \port$547$51 , \port$547$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37192,110 +36782,110 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$546$0 , \port$546$1 , \port$546
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$546$0 ;
-  wire \port$546$0 ;
-  output \port$546$1 ;
-  wire \port$546$1 ;
-  output \port$546$10 ;
-  wire \port$546$10 ;
-  output \port$546$11 ;
-  wire \port$546$11 ;
-  output \port$546$12 ;
-  wire \port$546$12 ;
-  output \port$546$13 ;
-  wire \port$546$13 ;
-  output \port$546$14 ;
-  wire \port$546$14 ;
-  output \port$546$15 ;
-  wire \port$546$15 ;
-  output \port$546$16 ;
-  wire \port$546$16 ;
-  output \port$546$17 ;
-  wire \port$546$17 ;
-  output \port$546$18 ;
-  wire \port$546$18 ;
-  output \port$546$19 ;
-  wire \port$546$19 ;
-  output \port$546$2 ;
-  wire \port$546$2 ;
-  output \port$546$20 ;
-  wire \port$546$20 ;
-  output \port$546$21 ;
-  wire \port$546$21 ;
-  output \port$546$22 ;
-  wire \port$546$22 ;
-  output \port$546$23 ;
-  wire \port$546$23 ;
-  output \port$546$24 ;
-  wire \port$546$24 ;
-  output \port$546$25 ;
-  wire \port$546$25 ;
-  output \port$546$27 ;
-  wire \port$546$27 ;
-  output \port$546$28 ;
-  wire \port$546$28 ;
-  output \port$546$29 ;
-  wire \port$546$29 ;
-  output \port$546$3 ;
-  wire \port$546$3 ;
-  output \port$546$30 ;
-  wire \port$546$30 ;
-  output \port$546$31 ;
-  wire \port$546$31 ;
-  output \port$546$32 ;
-  wire \port$546$32 ;
-  output \port$546$33 ;
-  wire \port$546$33 ;
-  output \port$546$34 ;
-  wire \port$546$34 ;
-  output \port$546$35 ;
-  wire \port$546$35 ;
-  output \port$546$36 ;
-  wire \port$546$36 ;
-  output \port$546$37 ;
-  wire \port$546$37 ;
-  output \port$546$38 ;
-  wire \port$546$38 ;
-  output \port$546$39 ;
-  wire \port$546$39 ;
-  output \port$546$4 ;
-  wire \port$546$4 ;
-  output \port$546$40 ;
-  wire \port$546$40 ;
-  output \port$546$41 ;
-  wire \port$546$41 ;
-  output \port$546$42 ;
-  wire \port$546$42 ;
-  output \port$546$43 ;
-  wire \port$546$43 ;
-  output \port$546$44 ;
-  wire \port$546$44 ;
-  output \port$546$45 ;
-  wire \port$546$45 ;
-  output \port$546$46 ;
-  wire \port$546$46 ;
-  output \port$546$47 ;
-  wire \port$546$47 ;
-  output \port$546$48 ;
-  wire \port$546$48 ;
-  output \port$546$49 ;
-  wire \port$546$49 ;
-  output \port$546$5 ;
-  wire \port$546$5 ;
-  output \port$546$50 ;
-  wire \port$546$50 ;
-  output \port$546$51 ;
-  wire \port$546$51 ;
-  output \port$546$52 ;
-  wire \port$546$52 ;
-  output \port$546$6 ;
-  wire \port$546$6 ;
-  output \port$546$7 ;
-  wire \port$546$7 ;
-  output \port$546$8 ;
-  wire \port$546$8 ;
-  output \port$546$9 ;
-  wire \port$546$9 ;
+  output \port$547$0 ;
+  wire \port$547$0 ;
+  output \port$547$1 ;
+  wire \port$547$1 ;
+  output \port$547$10 ;
+  wire \port$547$10 ;
+  output \port$547$11 ;
+  wire \port$547$11 ;
+  output \port$547$12 ;
+  wire \port$547$12 ;
+  output \port$547$13 ;
+  wire \port$547$13 ;
+  output \port$547$14 ;
+  wire \port$547$14 ;
+  output \port$547$15 ;
+  wire \port$547$15 ;
+  output \port$547$16 ;
+  wire \port$547$16 ;
+  output \port$547$17 ;
+  wire \port$547$17 ;
+  output \port$547$18 ;
+  wire \port$547$18 ;
+  output \port$547$19 ;
+  wire \port$547$19 ;
+  output \port$547$2 ;
+  wire \port$547$2 ;
+  output \port$547$20 ;
+  wire \port$547$20 ;
+  output \port$547$21 ;
+  wire \port$547$21 ;
+  output \port$547$22 ;
+  wire \port$547$22 ;
+  output \port$547$23 ;
+  wire \port$547$23 ;
+  output \port$547$24 ;
+  wire \port$547$24 ;
+  output \port$547$25 ;
+  wire \port$547$25 ;
+  output \port$547$27 ;
+  wire \port$547$27 ;
+  output \port$547$28 ;
+  wire \port$547$28 ;
+  output \port$547$29 ;
+  wire \port$547$29 ;
+  output \port$547$3 ;
+  wire \port$547$3 ;
+  output \port$547$30 ;
+  wire \port$547$30 ;
+  output \port$547$31 ;
+  wire \port$547$31 ;
+  output \port$547$32 ;
+  wire \port$547$32 ;
+  output \port$547$33 ;
+  wire \port$547$33 ;
+  output \port$547$34 ;
+  wire \port$547$34 ;
+  output \port$547$35 ;
+  wire \port$547$35 ;
+  output \port$547$36 ;
+  wire \port$547$36 ;
+  output \port$547$37 ;
+  wire \port$547$37 ;
+  output \port$547$38 ;
+  wire \port$547$38 ;
+  output \port$547$39 ;
+  wire \port$547$39 ;
+  output \port$547$4 ;
+  wire \port$547$4 ;
+  output \port$547$40 ;
+  wire \port$547$40 ;
+  output \port$547$41 ;
+  wire \port$547$41 ;
+  output \port$547$42 ;
+  wire \port$547$42 ;
+  output \port$547$43 ;
+  wire \port$547$43 ;
+  output \port$547$44 ;
+  wire \port$547$44 ;
+  output \port$547$45 ;
+  wire \port$547$45 ;
+  output \port$547$46 ;
+  wire \port$547$46 ;
+  output \port$547$47 ;
+  wire \port$547$47 ;
+  output \port$547$48 ;
+  wire \port$547$48 ;
+  output \port$547$49 ;
+  wire \port$547$49 ;
+  output \port$547$5 ;
+  wire \port$547$5 ;
+  output \port$547$50 ;
+  wire \port$547$50 ;
+  output \port$547$51 ;
+  wire \port$547$51 ;
+  output \port$547$52 ;
+  wire \port$547$52 ;
+  output \port$547$6 ;
+  wire \port$547$6 ;
+  output \port$547$7 ;
+  wire \port$547$7 ;
+  output \port$547$8 ;
+  wire \port$547$8 ;
+  output \port$547$9 ;
+  wire \port$547$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -37492,60 +37082,60 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$546$0 , \port$546$1 , \port$546
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$546$0 ),
-    .R1(\port$546$1 ),
-    .R10(\port$546$10 ),
-    .R11(\port$546$11 ),
-    .R12(\port$546$12 ),
-    .R13(\port$546$13 ),
-    .R14(\port$546$14 ),
-    .R15(\port$546$15 ),
-    .R16(\port$546$16 ),
-    .R17(\port$546$17 ),
-    .R18(\port$546$18 ),
-    .R19(\port$546$19 ),
-    .R2(\port$546$2 ),
-    .R20(\port$546$20 ),
-    .R21(\port$546$21 ),
-    .R22(\port$546$22 ),
-    .R23(\port$546$23 ),
-    .R24(\port$546$24 ),
-    .R25(\port$546$25 ),
+    .R0(\port$547$0 ),
+    .R1(\port$547$1 ),
+    .R10(\port$547$10 ),
+    .R11(\port$547$11 ),
+    .R12(\port$547$12 ),
+    .R13(\port$547$13 ),
+    .R14(\port$547$14 ),
+    .R15(\port$547$15 ),
+    .R16(\port$547$16 ),
+    .R17(\port$547$17 ),
+    .R18(\port$547$18 ),
+    .R19(\port$547$19 ),
+    .R2(\port$547$2 ),
+    .R20(\port$547$20 ),
+    .R21(\port$547$21 ),
+    .R22(\port$547$22 ),
+    .R23(\port$547$23 ),
+    .R24(\port$547$24 ),
+    .R25(\port$547$25 ),
     .R26(r[26]),
-    .R27(\port$546$27 ),
-    .R28(\port$546$28 ),
-    .R29(\port$546$29 ),
-    .R3(\port$546$3 ),
-    .R30(\port$546$30 ),
-    .R31(\port$546$31 ),
-    .R32(\port$546$32 ),
-    .R33(\port$546$33 ),
-    .R34(\port$546$34 ),
-    .R35(\port$546$35 ),
-    .R36(\port$546$36 ),
-    .R37(\port$546$37 ),
-    .R38(\port$546$38 ),
-    .R39(\port$546$39 ),
-    .R4(\port$546$4 ),
-    .R40(\port$546$40 ),
-    .R41(\port$546$41 ),
-    .R42(\port$546$42 ),
-    .R43(\port$546$43 ),
-    .R44(\port$546$44 ),
-    .R45(\port$546$45 ),
-    .R46(\port$546$46 ),
-    .R47(\port$546$47 ),
-    .R48(\port$546$48 ),
-    .R49(\port$546$49 ),
-    .R5(\port$546$5 ),
-    .R50(\port$546$50 ),
-    .R51(\port$546$51 ),
-    .R52(\port$546$52 ),
+    .R27(\port$547$27 ),
+    .R28(\port$547$28 ),
+    .R29(\port$547$29 ),
+    .R3(\port$547$3 ),
+    .R30(\port$547$30 ),
+    .R31(\port$547$31 ),
+    .R32(\port$547$32 ),
+    .R33(\port$547$33 ),
+    .R34(\port$547$34 ),
+    .R35(\port$547$35 ),
+    .R36(\port$547$36 ),
+    .R37(\port$547$37 ),
+    .R38(\port$547$38 ),
+    .R39(\port$547$39 ),
+    .R4(\port$547$4 ),
+    .R40(\port$547$40 ),
+    .R41(\port$547$41 ),
+    .R42(\port$547$42 ),
+    .R43(\port$547$43 ),
+    .R44(\port$547$44 ),
+    .R45(\port$547$45 ),
+    .R46(\port$547$46 ),
+    .R47(\port$547$47 ),
+    .R48(\port$547$48 ),
+    .R49(\port$547$49 ),
+    .R5(\port$547$5 ),
+    .R50(\port$547$50 ),
+    .R51(\port$547$51 ),
+    .R52(\port$547$52 ),
     .R53(r[53]),
-    .R6(\port$546$6 ),
-    .R7(\port$546$7 ),
-    .R8(\port$546$8 ),
-    .R9(\port$546$9 ),
+    .R6(\port$547$6 ),
+    .R7(\port$547$7 ),
+    .R8(\port$547$8 ),
+    .R9(\port$547$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37818,13 +37408,13 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$546$0 , \port$546$1 , \port$546
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$546$52 , \port$546$51 , \port$546$50 , \port$546$49 , \port$546$48 , \port$546$47 , \port$546$46 , \port$546$45 , \port$546$44 , \port$546$43 , \port$546$42 , \port$546$41 , \port$546$40 , \port$546$39 , \port$546$38 , \port$546$37 , \port$546$36 , \port$546$35 , \port$546$34 , \port$546$33 , \port$546$32 , \port$546$31 , \port$546$30 , \port$546$29 , \port$546$28 , \port$546$27 , \port$546$25 , \port$546$24 , \port$546$23 , \port$546$22 , \port$546$21 , \port$546$20 , \port$546$19 , \port$546$18 , \port$546$17 , \port$546$16 , \port$546$15 , \port$546$14 , \port$546$13 , \port$546$12 , \port$546$11 , \port$546$10 , \port$546$9 , \port$546$8 , \port$546$7 , \port$546$6 , \port$546$5 , \port$546$4 , \port$546$3 , \port$546$2 , \port$546$1 , \port$546$0  };
+  assign { r[52:27], r[25:0] } = { \port$547$52 , \port$547$51 , \port$547$50 , \port$547$49 , \port$547$48 , \port$547$47 , \port$547$46 , \port$547$45 , \port$547$44 , \port$547$43 , \port$547$42 , \port$547$41 , \port$547$40 , \port$547$39 , \port$547$38 , \port$547$37 , \port$547$36 , \port$547$35 , \port$547$34 , \port$547$33 , \port$547$32 , \port$547$31 , \port$547$30 , \port$547$29 , \port$547$28 , \port$547$27 , \port$547$25 , \port$547$24 , \port$547$23 , \port$547$22 , \port$547$21 , \port$547$20 , \port$547$19 , \port$547$18 , \port$547$17 , \port$547$16 , \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_2 (rst, \port$551$0 , \port$551$1 , \port$551$2 , \port$551$3 , \port$551$4 , \port$551$5 , \port$551$6 , \port$551$7 , \port$551$8 , \port$551$9 , \port$551$10 , \port$551$11 , \port$551$12 , \port$551$13 , \port$551$14 , \port$551$15 , \port$551$16 , \port$551$17 , \port$551$18 , \port$551$19 
-, \port$551$20 , \port$551$21 , \port$551$22 , \port$551$23 , \port$551$24 , \port$551$25 , \port$551$27 , \port$551$28 , \port$551$29 , \port$551$30 , \port$551$31 , \port$551$32 , \port$551$33 , \port$551$34 , \port$551$35 , \port$551$36 , \port$551$37 , \port$551$38 , \port$551$39 , \port$551$40 , \port$551$41 
-, \port$551$42 , \port$551$43 , \port$551$44 , \port$551$45 , \port$551$46 , \port$551$47 , \port$551$48 , \port$551$49 , \port$551$50 , \port$551$51 , \port$551$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_2 (rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , \port$552$16 , \port$552$17 , \port$552$18 , \port$552$19 
+, \port$552$20 , \port$552$21 , \port$552$22 , \port$552$23 , \port$552$24 , \port$552$25 , \port$552$27 , \port$552$28 , \port$552$29 , \port$552$30 , \port$552$31 , \port$552$32 , \port$552$33 , \port$552$34 , \port$552$35 , \port$552$36 , \port$552$37 , \port$552$38 , \port$552$39 , \port$552$40 , \port$552$41 
+, \port$552$42 , \port$552$43 , \port$552$44 , \port$552$45 , \port$552$46 , \port$552$47 , \port$552$48 , \port$552$49 , \port$552$50 , \port$552$51 , \port$552$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37832,110 +37422,110 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$551$0 , \port$551$1 , \port$551
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$551$0 ;
-  wire \port$551$0 ;
-  output \port$551$1 ;
-  wire \port$551$1 ;
-  output \port$551$10 ;
-  wire \port$551$10 ;
-  output \port$551$11 ;
-  wire \port$551$11 ;
-  output \port$551$12 ;
-  wire \port$551$12 ;
-  output \port$551$13 ;
-  wire \port$551$13 ;
-  output \port$551$14 ;
-  wire \port$551$14 ;
-  output \port$551$15 ;
-  wire \port$551$15 ;
-  output \port$551$16 ;
-  wire \port$551$16 ;
-  output \port$551$17 ;
-  wire \port$551$17 ;
-  output \port$551$18 ;
-  wire \port$551$18 ;
-  output \port$551$19 ;
-  wire \port$551$19 ;
-  output \port$551$2 ;
-  wire \port$551$2 ;
-  output \port$551$20 ;
-  wire \port$551$20 ;
-  output \port$551$21 ;
-  wire \port$551$21 ;
-  output \port$551$22 ;
-  wire \port$551$22 ;
-  output \port$551$23 ;
-  wire \port$551$23 ;
-  output \port$551$24 ;
-  wire \port$551$24 ;
-  output \port$551$25 ;
-  wire \port$551$25 ;
-  output \port$551$27 ;
-  wire \port$551$27 ;
-  output \port$551$28 ;
-  wire \port$551$28 ;
-  output \port$551$29 ;
-  wire \port$551$29 ;
-  output \port$551$3 ;
-  wire \port$551$3 ;
-  output \port$551$30 ;
-  wire \port$551$30 ;
-  output \port$551$31 ;
-  wire \port$551$31 ;
-  output \port$551$32 ;
-  wire \port$551$32 ;
-  output \port$551$33 ;
-  wire \port$551$33 ;
-  output \port$551$34 ;
-  wire \port$551$34 ;
-  output \port$551$35 ;
-  wire \port$551$35 ;
-  output \port$551$36 ;
-  wire \port$551$36 ;
-  output \port$551$37 ;
-  wire \port$551$37 ;
-  output \port$551$38 ;
-  wire \port$551$38 ;
-  output \port$551$39 ;
-  wire \port$551$39 ;
-  output \port$551$4 ;
-  wire \port$551$4 ;
-  output \port$551$40 ;
-  wire \port$551$40 ;
-  output \port$551$41 ;
-  wire \port$551$41 ;
-  output \port$551$42 ;
-  wire \port$551$42 ;
-  output \port$551$43 ;
-  wire \port$551$43 ;
-  output \port$551$44 ;
-  wire \port$551$44 ;
-  output \port$551$45 ;
-  wire \port$551$45 ;
-  output \port$551$46 ;
-  wire \port$551$46 ;
-  output \port$551$47 ;
-  wire \port$551$47 ;
-  output \port$551$48 ;
-  wire \port$551$48 ;
-  output \port$551$49 ;
-  wire \port$551$49 ;
-  output \port$551$5 ;
-  wire \port$551$5 ;
-  output \port$551$50 ;
-  wire \port$551$50 ;
-  output \port$551$51 ;
-  wire \port$551$51 ;
-  output \port$551$52 ;
-  wire \port$551$52 ;
-  output \port$551$6 ;
-  wire \port$551$6 ;
-  output \port$551$7 ;
-  wire \port$551$7 ;
-  output \port$551$8 ;
-  wire \port$551$8 ;
-  output \port$551$9 ;
-  wire \port$551$9 ;
+  output \port$552$0 ;
+  wire \port$552$0 ;
+  output \port$552$1 ;
+  wire \port$552$1 ;
+  output \port$552$10 ;
+  wire \port$552$10 ;
+  output \port$552$11 ;
+  wire \port$552$11 ;
+  output \port$552$12 ;
+  wire \port$552$12 ;
+  output \port$552$13 ;
+  wire \port$552$13 ;
+  output \port$552$14 ;
+  wire \port$552$14 ;
+  output \port$552$15 ;
+  wire \port$552$15 ;
+  output \port$552$16 ;
+  wire \port$552$16 ;
+  output \port$552$17 ;
+  wire \port$552$17 ;
+  output \port$552$18 ;
+  wire \port$552$18 ;
+  output \port$552$19 ;
+  wire \port$552$19 ;
+  output \port$552$2 ;
+  wire \port$552$2 ;
+  output \port$552$20 ;
+  wire \port$552$20 ;
+  output \port$552$21 ;
+  wire \port$552$21 ;
+  output \port$552$22 ;
+  wire \port$552$22 ;
+  output \port$552$23 ;
+  wire \port$552$23 ;
+  output \port$552$24 ;
+  wire \port$552$24 ;
+  output \port$552$25 ;
+  wire \port$552$25 ;
+  output \port$552$27 ;
+  wire \port$552$27 ;
+  output \port$552$28 ;
+  wire \port$552$28 ;
+  output \port$552$29 ;
+  wire \port$552$29 ;
+  output \port$552$3 ;
+  wire \port$552$3 ;
+  output \port$552$30 ;
+  wire \port$552$30 ;
+  output \port$552$31 ;
+  wire \port$552$31 ;
+  output \port$552$32 ;
+  wire \port$552$32 ;
+  output \port$552$33 ;
+  wire \port$552$33 ;
+  output \port$552$34 ;
+  wire \port$552$34 ;
+  output \port$552$35 ;
+  wire \port$552$35 ;
+  output \port$552$36 ;
+  wire \port$552$36 ;
+  output \port$552$37 ;
+  wire \port$552$37 ;
+  output \port$552$38 ;
+  wire \port$552$38 ;
+  output \port$552$39 ;
+  wire \port$552$39 ;
+  output \port$552$4 ;
+  wire \port$552$4 ;
+  output \port$552$40 ;
+  wire \port$552$40 ;
+  output \port$552$41 ;
+  wire \port$552$41 ;
+  output \port$552$42 ;
+  wire \port$552$42 ;
+  output \port$552$43 ;
+  wire \port$552$43 ;
+  output \port$552$44 ;
+  wire \port$552$44 ;
+  output \port$552$45 ;
+  wire \port$552$45 ;
+  output \port$552$46 ;
+  wire \port$552$46 ;
+  output \port$552$47 ;
+  wire \port$552$47 ;
+  output \port$552$48 ;
+  wire \port$552$48 ;
+  output \port$552$49 ;
+  wire \port$552$49 ;
+  output \port$552$5 ;
+  wire \port$552$5 ;
+  output \port$552$50 ;
+  wire \port$552$50 ;
+  output \port$552$51 ;
+  wire \port$552$51 ;
+  output \port$552$52 ;
+  wire \port$552$52 ;
+  output \port$552$6 ;
+  wire \port$552$6 ;
+  output \port$552$7 ;
+  wire \port$552$7 ;
+  output \port$552$8 ;
+  wire \port$552$8 ;
+  output \port$552$9 ;
+  wire \port$552$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38132,60 +37722,60 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$551$0 , \port$551$1 , \port$551
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$551$0 ),
-    .R1(\port$551$1 ),
-    .R10(\port$551$10 ),
-    .R11(\port$551$11 ),
-    .R12(\port$551$12 ),
-    .R13(\port$551$13 ),
-    .R14(\port$551$14 ),
-    .R15(\port$551$15 ),
-    .R16(\port$551$16 ),
-    .R17(\port$551$17 ),
-    .R18(\port$551$18 ),
-    .R19(\port$551$19 ),
-    .R2(\port$551$2 ),
-    .R20(\port$551$20 ),
-    .R21(\port$551$21 ),
-    .R22(\port$551$22 ),
-    .R23(\port$551$23 ),
-    .R24(\port$551$24 ),
-    .R25(\port$551$25 ),
+    .R0(\port$552$0 ),
+    .R1(\port$552$1 ),
+    .R10(\port$552$10 ),
+    .R11(\port$552$11 ),
+    .R12(\port$552$12 ),
+    .R13(\port$552$13 ),
+    .R14(\port$552$14 ),
+    .R15(\port$552$15 ),
+    .R16(\port$552$16 ),
+    .R17(\port$552$17 ),
+    .R18(\port$552$18 ),
+    .R19(\port$552$19 ),
+    .R2(\port$552$2 ),
+    .R20(\port$552$20 ),
+    .R21(\port$552$21 ),
+    .R22(\port$552$22 ),
+    .R23(\port$552$23 ),
+    .R24(\port$552$24 ),
+    .R25(\port$552$25 ),
     .R26(r[26]),
-    .R27(\port$551$27 ),
-    .R28(\port$551$28 ),
-    .R29(\port$551$29 ),
-    .R3(\port$551$3 ),
-    .R30(\port$551$30 ),
-    .R31(\port$551$31 ),
-    .R32(\port$551$32 ),
-    .R33(\port$551$33 ),
-    .R34(\port$551$34 ),
-    .R35(\port$551$35 ),
-    .R36(\port$551$36 ),
-    .R37(\port$551$37 ),
-    .R38(\port$551$38 ),
-    .R39(\port$551$39 ),
-    .R4(\port$551$4 ),
-    .R40(\port$551$40 ),
-    .R41(\port$551$41 ),
-    .R42(\port$551$42 ),
-    .R43(\port$551$43 ),
-    .R44(\port$551$44 ),
-    .R45(\port$551$45 ),
-    .R46(\port$551$46 ),
-    .R47(\port$551$47 ),
-    .R48(\port$551$48 ),
-    .R49(\port$551$49 ),
-    .R5(\port$551$5 ),
-    .R50(\port$551$50 ),
-    .R51(\port$551$51 ),
-    .R52(\port$551$52 ),
+    .R27(\port$552$27 ),
+    .R28(\port$552$28 ),
+    .R29(\port$552$29 ),
+    .R3(\port$552$3 ),
+    .R30(\port$552$30 ),
+    .R31(\port$552$31 ),
+    .R32(\port$552$32 ),
+    .R33(\port$552$33 ),
+    .R34(\port$552$34 ),
+    .R35(\port$552$35 ),
+    .R36(\port$552$36 ),
+    .R37(\port$552$37 ),
+    .R38(\port$552$38 ),
+    .R39(\port$552$39 ),
+    .R4(\port$552$4 ),
+    .R40(\port$552$40 ),
+    .R41(\port$552$41 ),
+    .R42(\port$552$42 ),
+    .R43(\port$552$43 ),
+    .R44(\port$552$44 ),
+    .R45(\port$552$45 ),
+    .R46(\port$552$46 ),
+    .R47(\port$552$47 ),
+    .R48(\port$552$48 ),
+    .R49(\port$552$49 ),
+    .R5(\port$552$5 ),
+    .R50(\port$552$50 ),
+    .R51(\port$552$51 ),
+    .R52(\port$552$52 ),
     .R53(r[53]),
-    .R6(\port$551$6 ),
-    .R7(\port$551$7 ),
-    .R8(\port$551$8 ),
-    .R9(\port$551$9 ),
+    .R6(\port$552$6 ),
+    .R7(\port$552$7 ),
+    .R8(\port$552$8 ),
+    .R9(\port$552$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -38458,13 +38048,13 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$551$0 , \port$551$1 , \port$551
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$551$52 , \port$551$51 , \port$551$50 , \port$551$49 , \port$551$48 , \port$551$47 , \port$551$46 , \port$551$45 , \port$551$44 , \port$551$43 , \port$551$42 , \port$551$41 , \port$551$40 , \port$551$39 , \port$551$38 , \port$551$37 , \port$551$36 , \port$551$35 , \port$551$34 , \port$551$33 , \port$551$32 , \port$551$31 , \port$551$30 , \port$551$29 , \port$551$28 , \port$551$27 , \port$551$25 , \port$551$24 , \port$551$23 , \port$551$22 , \port$551$21 , \port$551$20 , \port$551$19 , \port$551$18 , \port$551$17 , \port$551$16 , \port$551$15 , \port$551$14 , \port$551$13 , \port$551$12 , \port$551$11 , \port$551$10 , \port$551$9 , \port$551$8 , \port$551$7 , \port$551$6 , \port$551$5 , \port$551$4 , \port$551$3 , \port$551$2 , \port$551$1 , \port$551$0  };
+  assign { r[52:27], r[25:0] } = { \port$552$52 , \port$552$51 , \port$552$50 , \port$552$49 , \port$552$48 , \port$552$47 , \port$552$46 , \port$552$45 , \port$552$44 , \port$552$43 , \port$552$42 , \port$552$41 , \port$552$40 , \port$552$39 , \port$552$38 , \port$552$37 , \port$552$36 , \port$552$35 , \port$552$34 , \port$552$33 , \port$552$32 , \port$552$31 , \port$552$30 , \port$552$29 , \port$552$28 , \port$552$27 , \port$552$25 , \port$552$24 , \port$552$23 , \port$552$22 , \port$552$21 , \port$552$20 , \port$552$19 , \port$552$18 , \port$552$17 , \port$552$16 , \port$552$15 , \port$552$14 , \port$552$13 , \port$552$12 , \port$552$11 , \port$552$10 , \port$552$9 , \port$552$8 , \port$552$7 , \port$552$6 , \port$552$5 , \port$552$4 , \port$552$3 , \port$552$2 , \port$552$1 , \port$552$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_3 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , \port$556$16 , \port$556$17 , \port$556$18 , \port$556$19 
-, \port$556$20 , \port$556$21 , \port$556$22 , \port$556$23 , \port$556$24 , \port$556$25 , \port$556$27 , \port$556$28 , \port$556$29 , \port$556$30 , \port$556$31 , \port$556$32 , \port$556$33 , \port$556$34 , \port$556$35 , \port$556$36 , \port$556$37 , \port$556$38 , \port$556$39 , \port$556$40 , \port$556$41 
-, \port$556$42 , \port$556$43 , \port$556$44 , \port$556$45 , \port$556$46 , \port$556$47 , \port$556$48 , \port$556$49 , \port$556$50 , \port$556$51 , \port$556$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_3 (rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , \port$557$16 , \port$557$17 , \port$557$18 , \port$557$19 
+, \port$557$20 , \port$557$21 , \port$557$22 , \port$557$23 , \port$557$24 , \port$557$25 , \port$557$27 , \port$557$28 , \port$557$29 , \port$557$30 , \port$557$31 , \port$557$32 , \port$557$33 , \port$557$34 , \port$557$35 , \port$557$36 , \port$557$37 , \port$557$38 , \port$557$39 , \port$557$40 , \port$557$41 
+, \port$557$42 , \port$557$43 , \port$557$44 , \port$557$45 , \port$557$46 , \port$557$47 , \port$557$48 , \port$557$49 , \port$557$50 , \port$557$51 , \port$557$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -38472,110 +38062,110 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$556$0 , \port$556$1 , \port$556
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$556$0 ;
-  wire \port$556$0 ;
-  output \port$556$1 ;
-  wire \port$556$1 ;
-  output \port$556$10 ;
-  wire \port$556$10 ;
-  output \port$556$11 ;
-  wire \port$556$11 ;
-  output \port$556$12 ;
-  wire \port$556$12 ;
-  output \port$556$13 ;
-  wire \port$556$13 ;
-  output \port$556$14 ;
-  wire \port$556$14 ;
-  output \port$556$15 ;
-  wire \port$556$15 ;
-  output \port$556$16 ;
-  wire \port$556$16 ;
-  output \port$556$17 ;
-  wire \port$556$17 ;
-  output \port$556$18 ;
-  wire \port$556$18 ;
-  output \port$556$19 ;
-  wire \port$556$19 ;
-  output \port$556$2 ;
-  wire \port$556$2 ;
-  output \port$556$20 ;
-  wire \port$556$20 ;
-  output \port$556$21 ;
-  wire \port$556$21 ;
-  output \port$556$22 ;
-  wire \port$556$22 ;
-  output \port$556$23 ;
-  wire \port$556$23 ;
-  output \port$556$24 ;
-  wire \port$556$24 ;
-  output \port$556$25 ;
-  wire \port$556$25 ;
-  output \port$556$27 ;
-  wire \port$556$27 ;
-  output \port$556$28 ;
-  wire \port$556$28 ;
-  output \port$556$29 ;
-  wire \port$556$29 ;
-  output \port$556$3 ;
-  wire \port$556$3 ;
-  output \port$556$30 ;
-  wire \port$556$30 ;
-  output \port$556$31 ;
-  wire \port$556$31 ;
-  output \port$556$32 ;
-  wire \port$556$32 ;
-  output \port$556$33 ;
-  wire \port$556$33 ;
-  output \port$556$34 ;
-  wire \port$556$34 ;
-  output \port$556$35 ;
-  wire \port$556$35 ;
-  output \port$556$36 ;
-  wire \port$556$36 ;
-  output \port$556$37 ;
-  wire \port$556$37 ;
-  output \port$556$38 ;
-  wire \port$556$38 ;
-  output \port$556$39 ;
-  wire \port$556$39 ;
-  output \port$556$4 ;
-  wire \port$556$4 ;
-  output \port$556$40 ;
-  wire \port$556$40 ;
-  output \port$556$41 ;
-  wire \port$556$41 ;
-  output \port$556$42 ;
-  wire \port$556$42 ;
-  output \port$556$43 ;
-  wire \port$556$43 ;
-  output \port$556$44 ;
-  wire \port$556$44 ;
-  output \port$556$45 ;
-  wire \port$556$45 ;
-  output \port$556$46 ;
-  wire \port$556$46 ;
-  output \port$556$47 ;
-  wire \port$556$47 ;
-  output \port$556$48 ;
-  wire \port$556$48 ;
-  output \port$556$49 ;
-  wire \port$556$49 ;
-  output \port$556$5 ;
-  wire \port$556$5 ;
-  output \port$556$50 ;
-  wire \port$556$50 ;
-  output \port$556$51 ;
-  wire \port$556$51 ;
-  output \port$556$52 ;
-  wire \port$556$52 ;
-  output \port$556$6 ;
-  wire \port$556$6 ;
-  output \port$556$7 ;
-  wire \port$556$7 ;
-  output \port$556$8 ;
-  wire \port$556$8 ;
-  output \port$556$9 ;
-  wire \port$556$9 ;
+  output \port$557$0 ;
+  wire \port$557$0 ;
+  output \port$557$1 ;
+  wire \port$557$1 ;
+  output \port$557$10 ;
+  wire \port$557$10 ;
+  output \port$557$11 ;
+  wire \port$557$11 ;
+  output \port$557$12 ;
+  wire \port$557$12 ;
+  output \port$557$13 ;
+  wire \port$557$13 ;
+  output \port$557$14 ;
+  wire \port$557$14 ;
+  output \port$557$15 ;
+  wire \port$557$15 ;
+  output \port$557$16 ;
+  wire \port$557$16 ;
+  output \port$557$17 ;
+  wire \port$557$17 ;
+  output \port$557$18 ;
+  wire \port$557$18 ;
+  output \port$557$19 ;
+  wire \port$557$19 ;
+  output \port$557$2 ;
+  wire \port$557$2 ;
+  output \port$557$20 ;
+  wire \port$557$20 ;
+  output \port$557$21 ;
+  wire \port$557$21 ;
+  output \port$557$22 ;
+  wire \port$557$22 ;
+  output \port$557$23 ;
+  wire \port$557$23 ;
+  output \port$557$24 ;
+  wire \port$557$24 ;
+  output \port$557$25 ;
+  wire \port$557$25 ;
+  output \port$557$27 ;
+  wire \port$557$27 ;
+  output \port$557$28 ;
+  wire \port$557$28 ;
+  output \port$557$29 ;
+  wire \port$557$29 ;
+  output \port$557$3 ;
+  wire \port$557$3 ;
+  output \port$557$30 ;
+  wire \port$557$30 ;
+  output \port$557$31 ;
+  wire \port$557$31 ;
+  output \port$557$32 ;
+  wire \port$557$32 ;
+  output \port$557$33 ;
+  wire \port$557$33 ;
+  output \port$557$34 ;
+  wire \port$557$34 ;
+  output \port$557$35 ;
+  wire \port$557$35 ;
+  output \port$557$36 ;
+  wire \port$557$36 ;
+  output \port$557$37 ;
+  wire \port$557$37 ;
+  output \port$557$38 ;
+  wire \port$557$38 ;
+  output \port$557$39 ;
+  wire \port$557$39 ;
+  output \port$557$4 ;
+  wire \port$557$4 ;
+  output \port$557$40 ;
+  wire \port$557$40 ;
+  output \port$557$41 ;
+  wire \port$557$41 ;
+  output \port$557$42 ;
+  wire \port$557$42 ;
+  output \port$557$43 ;
+  wire \port$557$43 ;
+  output \port$557$44 ;
+  wire \port$557$44 ;
+  output \port$557$45 ;
+  wire \port$557$45 ;
+  output \port$557$46 ;
+  wire \port$557$46 ;
+  output \port$557$47 ;
+  wire \port$557$47 ;
+  output \port$557$48 ;
+  wire \port$557$48 ;
+  output \port$557$49 ;
+  wire \port$557$49 ;
+  output \port$557$5 ;
+  wire \port$557$5 ;
+  output \port$557$50 ;
+  wire \port$557$50 ;
+  output \port$557$51 ;
+  wire \port$557$51 ;
+  output \port$557$52 ;
+  wire \port$557$52 ;
+  output \port$557$6 ;
+  wire \port$557$6 ;
+  output \port$557$7 ;
+  wire \port$557$7 ;
+  output \port$557$8 ;
+  wire \port$557$8 ;
+  output \port$557$9 ;
+  wire \port$557$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38772,60 +38362,60 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$556$0 , \port$556$1 , \port$556
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$556$0 ),
-    .R1(\port$556$1 ),
-    .R10(\port$556$10 ),
-    .R11(\port$556$11 ),
-    .R12(\port$556$12 ),
-    .R13(\port$556$13 ),
-    .R14(\port$556$14 ),
-    .R15(\port$556$15 ),
-    .R16(\port$556$16 ),
-    .R17(\port$556$17 ),
-    .R18(\port$556$18 ),
-    .R19(\port$556$19 ),
-    .R2(\port$556$2 ),
-    .R20(\port$556$20 ),
-    .R21(\port$556$21 ),
-    .R22(\port$556$22 ),
-    .R23(\port$556$23 ),
-    .R24(\port$556$24 ),
-    .R25(\port$556$25 ),
+    .R0(\port$557$0 ),
+    .R1(\port$557$1 ),
+    .R10(\port$557$10 ),
+    .R11(\port$557$11 ),
+    .R12(\port$557$12 ),
+    .R13(\port$557$13 ),
+    .R14(\port$557$14 ),
+    .R15(\port$557$15 ),
+    .R16(\port$557$16 ),
+    .R17(\port$557$17 ),
+    .R18(\port$557$18 ),
+    .R19(\port$557$19 ),
+    .R2(\port$557$2 ),
+    .R20(\port$557$20 ),
+    .R21(\port$557$21 ),
+    .R22(\port$557$22 ),
+    .R23(\port$557$23 ),
+    .R24(\port$557$24 ),
+    .R25(\port$557$25 ),
     .R26(r[26]),
-    .R27(\port$556$27 ),
-    .R28(\port$556$28 ),
-    .R29(\port$556$29 ),
-    .R3(\port$556$3 ),
-    .R30(\port$556$30 ),
-    .R31(\port$556$31 ),
-    .R32(\port$556$32 ),
-    .R33(\port$556$33 ),
-    .R34(\port$556$34 ),
-    .R35(\port$556$35 ),
-    .R36(\port$556$36 ),
-    .R37(\port$556$37 ),
-    .R38(\port$556$38 ),
-    .R39(\port$556$39 ),
-    .R4(\port$556$4 ),
-    .R40(\port$556$40 ),
-    .R41(\port$556$41 ),
-    .R42(\port$556$42 ),
-    .R43(\port$556$43 ),
-    .R44(\port$556$44 ),
-    .R45(\port$556$45 ),
-    .R46(\port$556$46 ),
-    .R47(\port$556$47 ),
-    .R48(\port$556$48 ),
-    .R49(\port$556$49 ),
-    .R5(\port$556$5 ),
-    .R50(\port$556$50 ),
-    .R51(\port$556$51 ),
-    .R52(\port$556$52 ),
+    .R27(\port$557$27 ),
+    .R28(\port$557$28 ),
+    .R29(\port$557$29 ),
+    .R3(\port$557$3 ),
+    .R30(\port$557$30 ),
+    .R31(\port$557$31 ),
+    .R32(\port$557$32 ),
+    .R33(\port$557$33 ),
+    .R34(\port$557$34 ),
+    .R35(\port$557$35 ),
+    .R36(\port$557$36 ),
+    .R37(\port$557$37 ),
+    .R38(\port$557$38 ),
+    .R39(\port$557$39 ),
+    .R4(\port$557$4 ),
+    .R40(\port$557$40 ),
+    .R41(\port$557$41 ),
+    .R42(\port$557$42 ),
+    .R43(\port$557$43 ),
+    .R44(\port$557$44 ),
+    .R45(\port$557$45 ),
+    .R46(\port$557$46 ),
+    .R47(\port$557$47 ),
+    .R48(\port$557$48 ),
+    .R49(\port$557$49 ),
+    .R5(\port$557$5 ),
+    .R50(\port$557$50 ),
+    .R51(\port$557$51 ),
+    .R52(\port$557$52 ),
     .R53(r[53]),
-    .R6(\port$556$6 ),
-    .R7(\port$556$7 ),
-    .R8(\port$556$8 ),
-    .R9(\port$556$9 ),
+    .R6(\port$557$6 ),
+    .R7(\port$557$7 ),
+    .R8(\port$557$8 ),
+    .R9(\port$557$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -39098,7 +38688,7 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$556$0 , \port$556$1 , \port$556
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$556$52 , \port$556$51 , \port$556$50 , \port$556$49 , \port$556$48 , \port$556$47 , \port$556$46 , \port$556$45 , \port$556$44 , \port$556$43 , \port$556$42 , \port$556$41 , \port$556$40 , \port$556$39 , \port$556$38 , \port$556$37 , \port$556$36 , \port$556$35 , \port$556$34 , \port$556$33 , \port$556$32 , \port$556$31 , \port$556$30 , \port$556$29 , \port$556$28 , \port$556$27 , \port$556$25 , \port$556$24 , \port$556$23 , \port$556$22 , \port$556$21 , \port$556$20 , \port$556$19 , \port$556$18 , \port$556$17 , \port$556$16 , \port$556$15 , \port$556$14 , \port$556$13 , \port$556$12 , \port$556$11 , \port$556$10 , \port$556$9 , \port$556$8 , \port$556$7 , \port$556$6 , \port$556$5 , \port$556$4 , \port$556$3 , \port$556$2 , \port$556$1 , \port$556$0  };
+  assign { r[52:27], r[25:0] } = { \port$557$52 , \port$557$51 , \port$557$50 , \port$557$49 , \port$557$48 , \port$557$47 , \port$557$46 , \port$557$45 , \port$557$44 , \port$557$43 , \port$557$42 , \port$557$41 , \port$557$40 , \port$557$39 , \port$557$38 , \port$557$37 , \port$557$36 , \port$557$35 , \port$557$34 , \port$557$33 , \port$557$32 , \port$557$31 , \port$557$30 , \port$557$29 , \port$557$28 , \port$557$27 , \port$557$25 , \port$557$24 , \port$557$23 , \port$557$22 , \port$557$21 , \port$557$20 , \port$557$19 , \port$557$18 , \port$557$17 , \port$557$16 , \port$557$15 , \port$557$14 , \port$557$13 , \port$557$12 , \port$557$11 , \port$557$10 , \port$557$9 , \port$557$8 , \port$557$7 , \port$557$6 , \port$557$5 , \port$557$4 , \port$557$3 , \port$557$2 , \port$557$1 , \port$557$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -39547,14 +39137,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2858$0 , \port$2860$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2862$0 , \port$2864$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$2858$0 ;
-  wire [2:0] \port$2858$0 ;
-  input [4:0] \port$2860$0 ;
-  wire [4:0] \port$2860$0 ;
+  input [2:0] \port$2862$0 ;
+  wire [2:0] \port$2862$0 ;
+  input [4:0] \port$2864$0 ;
+  wire [4:0] \port$2864$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -39592,18 +39182,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2858$0 , \port$2860$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2860$0 [2]),
-    .ADB11(\port$2860$0 [3]),
-    .ADB12(\port$2860$0 [4]),
+    .ADB10(\port$2864$0 [2]),
+    .ADB11(\port$2864$0 [3]),
+    .ADB12(\port$2864$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2858$0 [0]),
-    .ADB6(\port$2858$0 [1]),
-    .ADB7(\port$2858$0 [2]),
-    .ADB8(\port$2860$0 [0]),
-    .ADB9(\port$2860$0 [1]),
+    .ADB5(\port$2862$0 [0]),
+    .ADB6(\port$2862$0 [1]),
+    .ADB7(\port$2862$0 [2]),
+    .ADB8(\port$2864$0 [0]),
+    .ADB9(\port$2864$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39722,18 +39312,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2858$0 , \port$2860$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$2860$0 [2]),
-    .ADB11(\port$2860$0 [3]),
-    .ADB12(\port$2860$0 [4]),
+    .ADB10(\port$2864$0 [2]),
+    .ADB11(\port$2864$0 [3]),
+    .ADB12(\port$2864$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$2858$0 [0]),
-    .ADB6(\port$2858$0 [1]),
-    .ADB7(\port$2858$0 [2]),
-    .ADB8(\port$2860$0 [0]),
-    .ADB9(\port$2860$0 [1]),
+    .ADB5(\port$2862$0 [0]),
+    .ADB6(\port$2862$0 [1]),
+    .ADB7(\port$2862$0 [2]),
+    .ADB8(\port$2864$0 [0]),
+    .ADB9(\port$2864$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -39827,7 +39417,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$2858$0 , \port$2860$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$4042$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$4066$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -39952,8 +39542,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$64 ;
   wire [31:0] \p$66 ;
   wire [28:0] \p$68 ;
-  input [68:0] \port$4042$0 ;
-  wire [68:0] \port$4042$0 ;
+  input [68:0] \port$4066$0 ;
+  wire [68:0] \port$4066$0 ;
   wire round0_carry1;
   wire round0_carry11;
   wire round0_carry13;
@@ -40309,150 +39899,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2e_xphh0),
     .b(rq2e_yphh0),
     .clk(clk),
-    .\port$2364$0 (\p$68 [0]),
-    .\port$2364$1 (\p$68 [1]),
-    .\port$2364$10 (\p$68 [10]),
-    .\port$2364$11 (\p$68 [11]),
-    .\port$2364$12 (\p$68 [12]),
-    .\port$2364$13 (\p$68 [13]),
-    .\port$2364$14 (\p$68 [14]),
-    .\port$2364$15 (\p$68 [15]),
-    .\port$2364$16 (\p$68 [16]),
-    .\port$2364$17 (\p$68 [17]),
-    .\port$2364$18 (\p$68 [18]),
-    .\port$2364$19 (\p$68 [19]),
-    .\port$2364$2 (\p$68 [2]),
-    .\port$2364$20 (\p$68 [20]),
-    .\port$2364$21 (\p$68 [21]),
-    .\port$2364$22 (\p$68 [22]),
-    .\port$2364$23 (\p$68 [23]),
-    .\port$2364$24 (\p$68 [24]),
-    .\port$2364$25 (\p$68 [25]),
-    .\port$2364$26 (\p$68 [26]),
-    .\port$2364$27 (\p$68 [27]),
-    .\port$2364$28 (\p$68 [28]),
-    .\port$2364$3 (\p$68 [3]),
-    .\port$2364$4 (\p$68 [4]),
-    .\port$2364$5 (\p$68 [5]),
-    .\port$2364$6 (\p$68 [6]),
-    .\port$2364$7 (\p$68 [7]),
-    .\port$2364$8 (\p$68 [8]),
-    .\port$2364$9 (\p$68 [9]),
+    .\port$2365$0 (\p$68 [0]),
+    .\port$2365$1 (\p$68 [1]),
+    .\port$2365$10 (\p$68 [10]),
+    .\port$2365$11 (\p$68 [11]),
+    .\port$2365$12 (\p$68 [12]),
+    .\port$2365$13 (\p$68 [13]),
+    .\port$2365$14 (\p$68 [14]),
+    .\port$2365$15 (\p$68 [15]),
+    .\port$2365$16 (\p$68 [16]),
+    .\port$2365$17 (\p$68 [17]),
+    .\port$2365$18 (\p$68 [18]),
+    .\port$2365$19 (\p$68 [19]),
+    .\port$2365$2 (\p$68 [2]),
+    .\port$2365$20 (\p$68 [20]),
+    .\port$2365$21 (\p$68 [21]),
+    .\port$2365$22 (\p$68 [22]),
+    .\port$2365$23 (\p$68 [23]),
+    .\port$2365$24 (\p$68 [24]),
+    .\port$2365$25 (\p$68 [25]),
+    .\port$2365$26 (\p$68 [26]),
+    .\port$2365$27 (\p$68 [27]),
+    .\port$2365$28 (\p$68 [28]),
+    .\port$2365$3 (\p$68 [3]),
+    .\port$2365$4 (\p$68 [4]),
+    .\port$2365$5 (\p$68 [5]),
+    .\port$2365$6 (\p$68 [6]),
+    .\port$2365$7 (\p$68 [7]),
+    .\port$2365$8 (\p$68 [8]),
+    .\port$2365$9 (\p$68 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2e_xphl0),
     .b(rq2e_yphl0),
     .clk(clk),
-    .\port$2363$0 (\p$66 [0]),
-    .\port$2363$1 (\p$66 [1]),
-    .\port$2363$10 (\p$66 [10]),
-    .\port$2363$11 (\p$66 [11]),
-    .\port$2363$12 (\p$66 [12]),
-    .\port$2363$13 (\p$66 [13]),
-    .\port$2363$14 (\p$66 [14]),
-    .\port$2363$15 (\p$66 [15]),
-    .\port$2363$16 (\p$66 [16]),
-    .\port$2363$17 (\p$66 [17]),
-    .\port$2363$18 (\p$66 [18]),
-    .\port$2363$19 (\p$66 [19]),
-    .\port$2363$2 (\p$66 [2]),
-    .\port$2363$20 (\p$66 [20]),
-    .\port$2363$21 (\p$66 [21]),
-    .\port$2363$22 (\p$66 [22]),
-    .\port$2363$23 (\p$66 [23]),
-    .\port$2363$24 (\p$66 [24]),
-    .\port$2363$25 (\p$66 [25]),
-    .\port$2363$26 (\p$66 [26]),
-    .\port$2363$27 (\p$66 [27]),
-    .\port$2363$28 (\p$66 [28]),
-    .\port$2363$29 (\p$66 [29]),
-    .\port$2363$3 (\p$66 [3]),
-    .\port$2363$30 (\p$66 [30]),
-    .\port$2363$31 (\p$66 [31]),
-    .\port$2363$4 (\p$66 [4]),
-    .\port$2363$5 (\p$66 [5]),
-    .\port$2363$6 (\p$66 [6]),
-    .\port$2363$7 (\p$66 [7]),
-    .\port$2363$8 (\p$66 [8]),
-    .\port$2363$9 (\p$66 [9]),
+    .\port$2364$0 (\p$66 [0]),
+    .\port$2364$1 (\p$66 [1]),
+    .\port$2364$10 (\p$66 [10]),
+    .\port$2364$11 (\p$66 [11]),
+    .\port$2364$12 (\p$66 [12]),
+    .\port$2364$13 (\p$66 [13]),
+    .\port$2364$14 (\p$66 [14]),
+    .\port$2364$15 (\p$66 [15]),
+    .\port$2364$16 (\p$66 [16]),
+    .\port$2364$17 (\p$66 [17]),
+    .\port$2364$18 (\p$66 [18]),
+    .\port$2364$19 (\p$66 [19]),
+    .\port$2364$2 (\p$66 [2]),
+    .\port$2364$20 (\p$66 [20]),
+    .\port$2364$21 (\p$66 [21]),
+    .\port$2364$22 (\p$66 [22]),
+    .\port$2364$23 (\p$66 [23]),
+    .\port$2364$24 (\p$66 [24]),
+    .\port$2364$25 (\p$66 [25]),
+    .\port$2364$26 (\p$66 [26]),
+    .\port$2364$27 (\p$66 [27]),
+    .\port$2364$28 (\p$66 [28]),
+    .\port$2364$29 (\p$66 [29]),
+    .\port$2364$3 (\p$66 [3]),
+    .\port$2364$30 (\p$66 [30]),
+    .\port$2364$31 (\p$66 [31]),
+    .\port$2364$4 (\p$66 [4]),
+    .\port$2364$5 (\p$66 [5]),
+    .\port$2364$6 (\p$66 [6]),
+    .\port$2364$7 (\p$66 [7]),
+    .\port$2364$8 (\p$66 [8]),
+    .\port$2364$9 (\p$66 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2e_xplh0),
     .b(rq2e_yplh0),
     .clk(clk),
-    .\port$2362$0 (\p$64 [0]),
-    .\port$2362$1 (\p$64 [1]),
-    .\port$2362$10 (\p$64 [10]),
-    .\port$2362$11 (\p$64 [11]),
-    .\port$2362$12 (\p$64 [12]),
-    .\port$2362$13 (\p$64 [13]),
-    .\port$2362$14 (\p$64 [14]),
-    .\port$2362$15 (\p$64 [15]),
-    .\port$2362$16 (\p$64 [16]),
-    .\port$2362$17 (\p$64 [17]),
-    .\port$2362$18 (\p$64 [18]),
-    .\port$2362$19 (\p$64 [19]),
-    .\port$2362$2 (\p$64 [2]),
-    .\port$2362$20 (\p$64 [20]),
-    .\port$2362$21 (\p$64 [21]),
-    .\port$2362$22 (\p$64 [22]),
-    .\port$2362$23 (\p$64 [23]),
-    .\port$2362$24 (\p$64 [24]),
-    .\port$2362$25 (\p$64 [25]),
-    .\port$2362$26 (\p$64 [26]),
-    .\port$2362$27 (\p$64 [27]),
-    .\port$2362$28 (\p$64 [28]),
-    .\port$2362$29 (\p$64 [29]),
-    .\port$2362$3 (\p$64 [3]),
-    .\port$2362$30 (\p$64 [30]),
-    .\port$2362$4 (\p$64 [4]),
-    .\port$2362$5 (\p$64 [5]),
-    .\port$2362$6 (\p$64 [6]),
-    .\port$2362$7 (\p$64 [7]),
-    .\port$2362$8 (\p$64 [8]),
-    .\port$2362$9 (\p$64 [9]),
+    .\port$2363$0 (\p$64 [0]),
+    .\port$2363$1 (\p$64 [1]),
+    .\port$2363$10 (\p$64 [10]),
+    .\port$2363$11 (\p$64 [11]),
+    .\port$2363$12 (\p$64 [12]),
+    .\port$2363$13 (\p$64 [13]),
+    .\port$2363$14 (\p$64 [14]),
+    .\port$2363$15 (\p$64 [15]),
+    .\port$2363$16 (\p$64 [16]),
+    .\port$2363$17 (\p$64 [17]),
+    .\port$2363$18 (\p$64 [18]),
+    .\port$2363$19 (\p$64 [19]),
+    .\port$2363$2 (\p$64 [2]),
+    .\port$2363$20 (\p$64 [20]),
+    .\port$2363$21 (\p$64 [21]),
+    .\port$2363$22 (\p$64 [22]),
+    .\port$2363$23 (\p$64 [23]),
+    .\port$2363$24 (\p$64 [24]),
+    .\port$2363$25 (\p$64 [25]),
+    .\port$2363$26 (\p$64 [26]),
+    .\port$2363$27 (\p$64 [27]),
+    .\port$2363$28 (\p$64 [28]),
+    .\port$2363$29 (\p$64 [29]),
+    .\port$2363$3 (\p$64 [3]),
+    .\port$2363$30 (\p$64 [30]),
+    .\port$2363$4 (\p$64 [4]),
+    .\port$2363$5 (\p$64 [5]),
+    .\port$2363$6 (\p$64 [6]),
+    .\port$2363$7 (\p$64 [7]),
+    .\port$2363$8 (\p$64 [8]),
+    .\port$2363$9 (\p$64 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2e_xpll0),
     .b(rq2e_ypll0),
     .clk(clk),
-    .\port$2361$0 (p[0]),
-    .\port$2361$1 (p[1]),
-    .\port$2361$10 (p[10]),
-    .\port$2361$11 (p[11]),
-    .\port$2361$12 (p[12]),
-    .\port$2361$13 (p[13]),
-    .\port$2361$14 (p[14]),
-    .\port$2361$15 (p[15]),
-    .\port$2361$16 (p[16]),
-    .\port$2361$17 (p[17]),
-    .\port$2361$18 (p[18]),
-    .\port$2361$19 (p[19]),
-    .\port$2361$2 (p[2]),
-    .\port$2361$20 (p[20]),
-    .\port$2361$21 (p[21]),
-    .\port$2361$22 (p[22]),
-    .\port$2361$23 (p[23]),
-    .\port$2361$24 (p[24]),
-    .\port$2361$25 (p[25]),
-    .\port$2361$26 (p[26]),
-    .\port$2361$27 (p[27]),
-    .\port$2361$28 (p[28]),
-    .\port$2361$29 (p[29]),
-    .\port$2361$3 (p[3]),
-    .\port$2361$30 (p[30]),
-    .\port$2361$31 (p[31]),
-    .\port$2361$32 (p[32]),
-    .\port$2361$33 (p[33]),
-    .\port$2361$4 (p[4]),
-    .\port$2361$5 (p[5]),
-    .\port$2361$6 (p[6]),
-    .\port$2361$7 (p[7]),
-    .\port$2361$8 (p[8]),
-    .\port$2361$9 (p[9]),
+    .\port$2362$0 (p[0]),
+    .\port$2362$1 (p[1]),
+    .\port$2362$10 (p[10]),
+    .\port$2362$11 (p[11]),
+    .\port$2362$12 (p[12]),
+    .\port$2362$13 (p[13]),
+    .\port$2362$14 (p[14]),
+    .\port$2362$15 (p[15]),
+    .\port$2362$16 (p[16]),
+    .\port$2362$17 (p[17]),
+    .\port$2362$18 (p[18]),
+    .\port$2362$19 (p[19]),
+    .\port$2362$2 (p[2]),
+    .\port$2362$20 (p[20]),
+    .\port$2362$21 (p[21]),
+    .\port$2362$22 (p[22]),
+    .\port$2362$23 (p[23]),
+    .\port$2362$24 (p[24]),
+    .\port$2362$25 (p[25]),
+    .\port$2362$26 (p[26]),
+    .\port$2362$27 (p[27]),
+    .\port$2362$28 (p[28]),
+    .\port$2362$29 (p[29]),
+    .\port$2362$3 (p[3]),
+    .\port$2362$30 (p[30]),
+    .\port$2362$31 (p[31]),
+    .\port$2362$32 (p[32]),
+    .\port$2362$33 (p[33]),
+    .\port$2362$4 (p[4]),
+    .\port$2362$5 (p[5]),
+    .\port$2362$6 (p[6]),
+    .\port$2362$7 (p[7]),
+    .\port$2362$8 (p[8]),
+    .\port$2362$9 (p[9]),
     .rst(rst)
   );
   CCU2C #(
@@ -40981,21 +40571,209 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_055_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$4042$0 [31:0];
+      rq0_b0 <= \port$4066$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$4042$0 [68:63];
-      rq0_m0 <= \port$4042$0 [62:32];
+      rq0_e0 <= \port$4066$0 [68:63];
+      rq0_m0 <= \port$4066$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$2364$0 , \port$2364$1 , \port$2364$2 , \port$2364$3 , \port$2364$4 , \port$2364$5 , \port$2364$6 , \port$2364$7 , \port$2364$8 , \port$2364$9 , \port$2364$10 , \port$2364$11 , \port$2364$12 , \port$2364$13 , \port$2364$14 , \port$2364$15 , \port$2364$16 , \port$2364$17 , \port$2364$18 , \port$2364$19 
-, \port$2364$20 , \port$2364$21 , \port$2364$22 , \port$2364$23 , \port$2364$24 , \port$2364$25 , \port$2364$26 , \port$2364$27 , \port$2364$28 , a, b, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$2365$0 , \port$2365$1 , \port$2365$2 , \port$2365$3 , \port$2365$4 , \port$2365$5 , \port$2365$6 , \port$2365$7 , \port$2365$8 , \port$2365$9 , \port$2365$10 , \port$2365$11 , \port$2365$12 , \port$2365$13 , \port$2365$14 , \port$2365$15 , \port$2365$16 , \port$2365$17 , \port$2365$18 , \port$2365$19 
+, \port$2365$20 , \port$2365$21 , \port$2365$22 , \port$2365$23 , \port$2365$24 , \port$2365$25 , \port$2365$26 , \port$2365$27 , \port$2365$28 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
   wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$2365$0 ;
+  wire \port$2365$0 ;
+  output \port$2365$1 ;
+  wire \port$2365$1 ;
+  output \port$2365$10 ;
+  wire \port$2365$10 ;
+  output \port$2365$11 ;
+  wire \port$2365$11 ;
+  output \port$2365$12 ;
+  wire \port$2365$12 ;
+  output \port$2365$13 ;
+  wire \port$2365$13 ;
+  output \port$2365$14 ;
+  wire \port$2365$14 ;
+  output \port$2365$15 ;
+  wire \port$2365$15 ;
+  output \port$2365$16 ;
+  wire \port$2365$16 ;
+  output \port$2365$17 ;
+  wire \port$2365$17 ;
+  output \port$2365$18 ;
+  wire \port$2365$18 ;
+  output \port$2365$19 ;
+  wire \port$2365$19 ;
+  output \port$2365$2 ;
+  wire \port$2365$2 ;
+  output \port$2365$20 ;
+  wire \port$2365$20 ;
+  output \port$2365$21 ;
+  wire \port$2365$21 ;
+  output \port$2365$22 ;
+  wire \port$2365$22 ;
+  output \port$2365$23 ;
+  wire \port$2365$23 ;
+  output \port$2365$24 ;
+  wire \port$2365$24 ;
+  output \port$2365$25 ;
+  wire \port$2365$25 ;
+  output \port$2365$26 ;
+  wire \port$2365$26 ;
+  output \port$2365$27 ;
+  wire \port$2365$27 ;
+  output \port$2365$28 ;
+  wire \port$2365$28 ;
+  output \port$2365$3 ;
+  wire \port$2365$3 ;
+  output \port$2365$4 ;
+  wire \port$2365$4 ;
+  output \port$2365$5 ;
+  wire \port$2365$5 ;
+  output \port$2365$6 ;
+  wire \port$2365$6 ;
+  output \port$2365$7 ;
+  wire \port$2365$7 ;
+  output \port$2365$8 ;
+  wire \port$2365$8 ;
+  output \port$2365$9 ;
+  wire \port$2365$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$2365$0 ),
+    .P1(\port$2365$1 ),
+    .P10(\port$2365$10 ),
+    .P11(\port$2365$11 ),
+    .P12(\port$2365$12 ),
+    .P13(\port$2365$13 ),
+    .P14(\port$2365$14 ),
+    .P15(\port$2365$15 ),
+    .P16(\port$2365$16 ),
+    .P17(\port$2365$17 ),
+    .P18(\port$2365$18 ),
+    .P19(\port$2365$19 ),
+    .P2(\port$2365$2 ),
+    .P20(\port$2365$20 ),
+    .P21(\port$2365$21 ),
+    .P22(\port$2365$22 ),
+    .P23(\port$2365$23 ),
+    .P24(\port$2365$24 ),
+    .P25(\port$2365$25 ),
+    .P26(\port$2365$26 ),
+    .P27(\port$2365$27 ),
+    .P28(\port$2365$28 ),
+    .P29(p36[29]),
+    .P3(\port$2365$3 ),
+    .P30(p36[30]),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$2365$4 ),
+    .P5(\port$2365$5 ),
+    .P6(\port$2365$6 ),
+    .P7(\port$2365$7 ),
+    .P8(\port$2365$8 ),
+    .P9(\port$2365$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[28:0] = { \port$2365$28 , \port$2365$27 , \port$2365$26 , \port$2365$25 , \port$2365$24 , \port$2365$23 , \port$2365$22 , \port$2365$21 , \port$2365$20 , \port$2365$19 , \port$2365$18 , \port$2365$17 , \port$2365$16 , \port$2365$15 , \port$2365$14 , \port$2365$13 , \port$2365$12 , \port$2365$11 , \port$2365$10 , \port$2365$9 , \port$2365$8 , \port$2365$7 , \port$2365$6 , \port$2365$5 , \port$2365$4 , \port$2365$3 , \port$2365$2 , \port$2365$1 , \port$2365$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.phl_0 (rst, \port$2364$0 , \port$2364$1 , \port$2364$2 , \port$2364$3 , \port$2364$4 , \port$2364$5 , \port$2364$6 , \port$2364$7 , \port$2364$8 , \port$2364$9 , \port$2364$10 , \port$2364$11 , \port$2364$12 , \port$2364$13 , \port$2364$14 , \port$2364$15 , \port$2364$16 , \port$2364$17 , \port$2364$18 , \port$2364$19 
+, \port$2364$20 , \port$2364$21 , \port$2364$22 , \port$2364$23 , \port$2364$24 , \port$2364$25 , \port$2364$26 , \port$2364$27 , \port$2364$28 , \port$2364$29 , \port$2364$30 , \port$2364$31 , a, b, clk);
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -41043,8 +40821,14 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2364$0 , \port$2364$1 , \port$2
   wire \port$2364$27 ;
   output \port$2364$28 ;
   wire \port$2364$28 ;
+  output \port$2364$29 ;
+  wire \port$2364$29 ;
   output \port$2364$3 ;
   wire \port$2364$3 ;
+  output \port$2364$30 ;
+  wire \port$2364$30 ;
+  output \port$2364$31 ;
+  wire \port$2364$31 ;
   output \port$2364$4 ;
   wire \port$2364$4 ;
   output \port$2364$5 ;
@@ -41100,9 +40884,9 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2364$0 , \port$2364$1 , \port$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -41154,10 +40938,10 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2364$0 , \port$2364$1 , \port$2
     .P26(\port$2364$26 ),
     .P27(\port$2364$27 ),
     .P28(\port$2364$28 ),
-    .P29(p36[29]),
+    .P29(\port$2364$29 ),
     .P3(\port$2364$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
+    .P30(\port$2364$30 ),
+    .P31(\port$2364$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
@@ -41174,16 +40958,16 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$2364$0 , \port$2364$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$2364$28 , \port$2364$27 , \port$2364$26 , \port$2364$25 , \port$2364$24 , \port$2364$23 , \port$2364$22 , \port$2364$21 , \port$2364$20 , \port$2364$19 , \port$2364$18 , \port$2364$17 , \port$2364$16 , \port$2364$15 , \port$2364$14 , \port$2364$13 , \port$2364$12 , \port$2364$11 , \port$2364$10 , \port$2364$9 , \port$2364$8 , \port$2364$7 , \port$2364$6 , \port$2364$5 , \port$2364$4 , \port$2364$3 , \port$2364$2 , \port$2364$1 , \port$2364$0  };
+  assign p36[31:0] = { \port$2364$31 , \port$2364$30 , \port$2364$29 , \port$2364$28 , \port$2364$27 , \port$2364$26 , \port$2364$25 , \port$2364$24 , \port$2364$23 , \port$2364$22 , \port$2364$21 , \port$2364$20 , \port$2364$19 , \port$2364$18 , \port$2364$17 , \port$2364$16 , \port$2364$15 , \port$2364$14 , \port$2364$13 , \port$2364$12 , \port$2364$11 , \port$2364$10 , \port$2364$9 , \port$2364$8 , \port$2364$7 , \port$2364$6 , \port$2364$5 , \port$2364$4 , \port$2364$3 , \port$2364$2 , \port$2364$1 , \port$2364$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$2363$0 , \port$2363$1 , \port$2363$2 , \port$2363$3 , \port$2363$4 , \port$2363$5 , \port$2363$6 , \port$2363$7 , \port$2363$8 , \port$2363$9 , \port$2363$10 , \port$2363$11 , \port$2363$12 , \port$2363$13 , \port$2363$14 , \port$2363$15 , \port$2363$16 , \port$2363$17 , \port$2363$18 , \port$2363$19 
-, \port$2363$20 , \port$2363$21 , \port$2363$22 , \port$2363$23 , \port$2363$24 , \port$2363$25 , \port$2363$26 , \port$2363$27 , \port$2363$28 , \port$2363$29 , \port$2363$30 , \port$2363$31 , a, b, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+module \hwq_top.engine.requant.plh_0 (rst, \port$2363$0 , \port$2363$1 , \port$2363$2 , \port$2363$3 , \port$2363$4 , \port$2363$5 , \port$2363$6 , \port$2363$7 , \port$2363$8 , \port$2363$9 , \port$2363$10 , \port$2363$11 , \port$2363$12 , \port$2363$13 , \port$2363$14 , \port$2363$15 , \port$2363$16 , \port$2363$17 , \port$2363$18 , \port$2363$19 
+, \port$2363$20 , \port$2363$21 , \port$2363$22 , \port$2363$23 , \port$2363$24 , \port$2363$25 , \port$2363$26 , \port$2363$27 , \port$2363$28 , \port$2363$29 , \port$2363$30 , a, b, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -41237,8 +41021,6 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
   wire \port$2363$3 ;
   output \port$2363$30 ;
   wire \port$2363$30 ;
-  output \port$2363$31 ;
-  wire \port$2363$31 ;
   output \port$2363$4 ;
   wire \port$2363$4 ;
   output \port$2363$5 ;
@@ -41277,9 +41059,9 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41294,9 +41076,9 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -41351,7 +41133,7 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
     .P29(\port$2363$29 ),
     .P3(\port$2363$3 ),
     .P30(\port$2363$30 ),
-    .P31(\port$2363$31 ),
+    .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
@@ -41368,16 +41150,16 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$2363$31 , \port$2363$30 , \port$2363$29 , \port$2363$28 , \port$2363$27 , \port$2363$26 , \port$2363$25 , \port$2363$24 , \port$2363$23 , \port$2363$22 , \port$2363$21 , \port$2363$20 , \port$2363$19 , \port$2363$18 , \port$2363$17 , \port$2363$16 , \port$2363$15 , \port$2363$14 , \port$2363$13 , \port$2363$12 , \port$2363$11 , \port$2363$10 , \port$2363$9 , \port$2363$8 , \port$2363$7 , \port$2363$6 , \port$2363$5 , \port$2363$4 , \port$2363$3 , \port$2363$2 , \port$2363$1 , \port$2363$0  };
+  assign p36[30:0] = { \port$2363$30 , \port$2363$29 , \port$2363$28 , \port$2363$27 , \port$2363$26 , \port$2363$25 , \port$2363$24 , \port$2363$23 , \port$2363$22 , \port$2363$21 , \port$2363$20 , \port$2363$19 , \port$2363$18 , \port$2363$17 , \port$2363$16 , \port$2363$15 , \port$2363$14 , \port$2363$13 , \port$2363$12 , \port$2363$11 , \port$2363$10 , \port$2363$9 , \port$2363$8 , \port$2363$7 , \port$2363$6 , \port$2363$5 , \port$2363$4 , \port$2363$3 , \port$2363$2 , \port$2363$1 , \port$2363$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$2362$0 , \port$2362$1 , \port$2362$2 , \port$2362$3 , \port$2362$4 , \port$2362$5 , \port$2362$6 , \port$2362$7 , \port$2362$8 , \port$2362$9 , \port$2362$10 , \port$2362$11 , \port$2362$12 , \port$2362$13 , \port$2362$14 , \port$2362$15 , \port$2362$16 , \port$2362$17 , \port$2362$18 , \port$2362$19 
-, \port$2362$20 , \port$2362$21 , \port$2362$22 , \port$2362$23 , \port$2362$24 , \port$2362$25 , \port$2362$26 , \port$2362$27 , \port$2362$28 , \port$2362$29 , \port$2362$30 , a, b, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$2362$0 , \port$2362$1 , \port$2362$2 , \port$2362$3 , \port$2362$4 , \port$2362$5 , \port$2362$6 , \port$2362$7 , \port$2362$8 , \port$2362$9 , \port$2362$10 , \port$2362$11 , \port$2362$12 , \port$2362$13 , \port$2362$14 , \port$2362$15 , \port$2362$16 , \port$2362$17 , \port$2362$18 , \port$2362$19 
+, \port$2362$20 , \port$2362$21 , \port$2362$22 , \port$2362$23 , \port$2362$24 , \port$2362$25 , \port$2362$26 , \port$2362$27 , \port$2362$28 , \port$2362$29 , \port$2362$30 , \port$2362$31 , \port$2362$32 , \port$2362$33 , a, b, clk);
   input [16:0] a;
   wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [16:0] b;
+  wire [16:0] b;
   input clk;
   wire clk;
   wire [35:0] p36;
@@ -41431,6 +41213,12 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
   wire \port$2362$3 ;
   output \port$2362$30 ;
   wire \port$2362$30 ;
+  output \port$2362$31 ;
+  wire \port$2362$31 ;
+  output \port$2362$32 ;
+  wire \port$2362$32 ;
+  output \port$2362$33 ;
+  wire \port$2362$33 ;
   output \port$2362$4 ;
   wire \port$2362$4 ;
   output \port$2362$5 ;
@@ -41486,9 +41274,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -41543,9 +41331,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
     .P29(\port$2362$29 ),
     .P3(\port$2362$3 ),
     .P30(\port$2362$30 ),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
+    .P31(\port$2362$31 ),
+    .P32(\port$2362$32 ),
+    .P33(\port$2362$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$2362$4 ),
@@ -41560,203 +41348,5 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$2362$30 , \port$2362$29 , \port$2362$28 , \port$2362$27 , \port$2362$26 , \port$2362$25 , \port$2362$24 , \port$2362$23 , \port$2362$22 , \port$2362$21 , \port$2362$20 , \port$2362$19 , \port$2362$18 , \port$2362$17 , \port$2362$16 , \port$2362$15 , \port$2362$14 , \port$2362$13 , \port$2362$12 , \port$2362$11 , \port$2362$10 , \port$2362$9 , \port$2362$8 , \port$2362$7 , \port$2362$6 , \port$2362$5 , \port$2362$4 , \port$2362$3 , \port$2362$2 , \port$2362$1 , \port$2362$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$2361$0 , \port$2361$1 , \port$2361$2 , \port$2361$3 , \port$2361$4 , \port$2361$5 , \port$2361$6 , \port$2361$7 , \port$2361$8 , \port$2361$9 , \port$2361$10 , \port$2361$11 , \port$2361$12 , \port$2361$13 , \port$2361$14 , \port$2361$15 , \port$2361$16 , \port$2361$17 , \port$2361$18 , \port$2361$19 
-, \port$2361$20 , \port$2361$21 , \port$2361$22 , \port$2361$23 , \port$2361$24 , \port$2361$25 , \port$2361$26 , \port$2361$27 , \port$2361$28 , \port$2361$29 , \port$2361$30 , \port$2361$31 , \port$2361$32 , \port$2361$33 , a, b, clk);
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$2361$0 ;
-  wire \port$2361$0 ;
-  output \port$2361$1 ;
-  wire \port$2361$1 ;
-  output \port$2361$10 ;
-  wire \port$2361$10 ;
-  output \port$2361$11 ;
-  wire \port$2361$11 ;
-  output \port$2361$12 ;
-  wire \port$2361$12 ;
-  output \port$2361$13 ;
-  wire \port$2361$13 ;
-  output \port$2361$14 ;
-  wire \port$2361$14 ;
-  output \port$2361$15 ;
-  wire \port$2361$15 ;
-  output \port$2361$16 ;
-  wire \port$2361$16 ;
-  output \port$2361$17 ;
-  wire \port$2361$17 ;
-  output \port$2361$18 ;
-  wire \port$2361$18 ;
-  output \port$2361$19 ;
-  wire \port$2361$19 ;
-  output \port$2361$2 ;
-  wire \port$2361$2 ;
-  output \port$2361$20 ;
-  wire \port$2361$20 ;
-  output \port$2361$21 ;
-  wire \port$2361$21 ;
-  output \port$2361$22 ;
-  wire \port$2361$22 ;
-  output \port$2361$23 ;
-  wire \port$2361$23 ;
-  output \port$2361$24 ;
-  wire \port$2361$24 ;
-  output \port$2361$25 ;
-  wire \port$2361$25 ;
-  output \port$2361$26 ;
-  wire \port$2361$26 ;
-  output \port$2361$27 ;
-  wire \port$2361$27 ;
-  output \port$2361$28 ;
-  wire \port$2361$28 ;
-  output \port$2361$29 ;
-  wire \port$2361$29 ;
-  output \port$2361$3 ;
-  wire \port$2361$3 ;
-  output \port$2361$30 ;
-  wire \port$2361$30 ;
-  output \port$2361$31 ;
-  wire \port$2361$31 ;
-  output \port$2361$32 ;
-  wire \port$2361$32 ;
-  output \port$2361$33 ;
-  wire \port$2361$33 ;
-  output \port$2361$4 ;
-  wire \port$2361$4 ;
-  output \port$2361$5 ;
-  wire \port$2361$5 ;
-  output \port$2361$6 ;
-  wire \port$2361$6 ;
-  output \port$2361$7 ;
-  wire \port$2361$7 ;
-  output \port$2361$8 ;
-  wire \port$2361$8 ;
-  output \port$2361$9 ;
-  wire \port$2361$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$2361$0 ),
-    .P1(\port$2361$1 ),
-    .P10(\port$2361$10 ),
-    .P11(\port$2361$11 ),
-    .P12(\port$2361$12 ),
-    .P13(\port$2361$13 ),
-    .P14(\port$2361$14 ),
-    .P15(\port$2361$15 ),
-    .P16(\port$2361$16 ),
-    .P17(\port$2361$17 ),
-    .P18(\port$2361$18 ),
-    .P19(\port$2361$19 ),
-    .P2(\port$2361$2 ),
-    .P20(\port$2361$20 ),
-    .P21(\port$2361$21 ),
-    .P22(\port$2361$22 ),
-    .P23(\port$2361$23 ),
-    .P24(\port$2361$24 ),
-    .P25(\port$2361$25 ),
-    .P26(\port$2361$26 ),
-    .P27(\port$2361$27 ),
-    .P28(\port$2361$28 ),
-    .P29(\port$2361$29 ),
-    .P3(\port$2361$3 ),
-    .P30(\port$2361$30 ),
-    .P31(\port$2361$31 ),
-    .P32(\port$2361$32 ),
-    .P33(\port$2361$33 ),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$2361$4 ),
-    .P5(\port$2361$5 ),
-    .P6(\port$2361$6 ),
-    .P7(\port$2361$7 ),
-    .P8(\port$2361$8 ),
-    .P9(\port$2361$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[33:0] = { \port$2361$33 , \port$2361$32 , \port$2361$31 , \port$2361$30 , \port$2361$29 , \port$2361$28 , \port$2361$27 , \port$2361$26 , \port$2361$25 , \port$2361$24 , \port$2361$23 , \port$2361$22 , \port$2361$21 , \port$2361$20 , \port$2361$19 , \port$2361$18 , \port$2361$17 , \port$2361$16 , \port$2361$15 , \port$2361$14 , \port$2361$13 , \port$2361$12 , \port$2361$11 , \port$2361$10 , \port$2361$9 , \port$2361$8 , \port$2361$7 , \port$2361$6 , \port$2361$5 , \port$2361$4 , \port$2361$3 , \port$2361$2 , \port$2361$1 , \port$2361$0  };
+  assign p36[33:0] = { \port$2362$33 , \port$2362$32 , \port$2362$31 , \port$2362$30 , \port$2362$29 , \port$2362$28 , \port$2362$27 , \port$2362$26 , \port$2362$25 , \port$2362$24 , \port$2362$23 , \port$2362$22 , \port$2362$21 , \port$2362$20 , \port$2362$19 , \port$2362$18 , \port$2362$17 , \port$2362$16 , \port$2362$15 , \port$2362$14 , \port$2362$13 , \port$2362$12 , \port$2362$11 , \port$2362$10 , \port$2362$9 , \port$2362$8 , \port$2362$7 , \port$2362$6 , \port$2362$5 , \port$2362$4 , \port$2362$3 , \port$2362$2 , \port$2362$1 , \port$2362$0  };
 endmodule

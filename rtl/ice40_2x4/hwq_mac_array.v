@@ -3,21 +3,21 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _003_;
-  wire _006_;
-  wire _007_;
-  wire _008_;
   wire _009_;
-  wire _010_;
-  wire _019_;
-  wire [1:0] _020_;
-  wire _021_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
+  wire _024_;
+  wire [1:0] _025_;
+  wire _026_;
   (* unused_bits = "2" *)
-  wire [2:0] _022_;
-  wire [1:0] _023_;
-  wire _029_;
-  wire [1:0] _030_;
-  wire [1:0] _031_;
+  wire [2:0] _027_;
+  wire [1:0] _028_;
+  wire _031_;
+  wire [1:0] _032_;
+  wire [1:0] _033_;
   wire [7:0] a0;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -117,13 +117,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$113 ;
-  wire [15:0] \p0$61 ;
-  wire [15:0] \p0$87 ;
+  wire [15:0] \p0$111 ;
+  wire [15:0] \p0$59 ;
+  wire [15:0] \p0$85 ;
   wire [15:0] p1;
-  wire [15:0] \p1$100 ;
-  wire [15:0] \p1$126 ;
-  wire [15:0] \p1$74 ;
+  wire [15:0] \p1$124 ;
+  wire [15:0] \p1$72 ;
+  wire [15:0] \p1$98 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -146,12 +146,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
   reg [7:0] w_0_3 = 8'h00;
-  assign _003_ = en & drain_advance;
-  assign _006_ = ~ cap_1_3;
-  assign _007_ = ~ drain_advance;
-  assign _008_ = _007_ & drain_busy;
-  assign _009_ = _008_ & drain_beat_pen;
-  assign _010_ = en ? _009_ : drain_advance;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _009_ = en & drain_advance;
+  assign _013_ = ~ cap_1_3;
+  assign _014_ = ~ drain_advance;
+  assign _015_ = _014_ & drain_busy;
+  assign _016_ = _015_ & drain_beat_pen;
+  assign _017_ = en ? _016_ : drain_advance;
   assign a0 = in_idle ? 8'h00 : in_a0;
   assign b0 = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0_d2;
@@ -162,16 +164,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_1_1 = en & lr_1_1_d2;
   assign cap_1_2 = en & lr_1_2_d2;
   assign cap_1_3 = en & lr_1_3_d2;
-  assign _019_ = en & drain_advance;
-  assign _020_ = drain_count - 1'h1;
-  assign _021_ = en & drain_busy;
-  assign _022_[1:0] = drain_beat + 1'h1;
-  assign _023_ = drain_advance ? 2'h0 : _022_[1:0];
-  assign _029_ = | { rst, cap_1_3 };
-  assign _030_ = _021_ ? _023_ : drain_beat;
-  assign beat_next = cap_1_3 ? 2'h0 : _030_;
-  assign _031_ = _019_ ? _020_ : drain_count;
-  assign count_next = cap_1_3 ? 2'h2 : _031_;
+  assign _024_ = en & drain_advance;
+  assign _025_ = drain_count - 1'h1;
+  assign _026_ = en & drain_busy;
+  assign _027_[1:0] = drain_beat + 1'h1;
+  assign _028_ = drain_advance ? 2'h0 : _027_[1:0];
+  assign _031_ = | { rst, cap_1_3 };
+  assign _032_ = _026_ ? _028_ : drain_beat;
+  assign beat_next = cap_1_3 ? 2'h0 : _032_;
+  assign _033_ = _024_ ? _025_ : drain_count;
+  assign count_next = cap_1_3 ? 2'h2 : _033_;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
@@ -189,7 +191,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o({ \p1$74 , \p0$61  }),
+    .o({ \p1$72 , \p0$59  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -199,7 +201,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o({ \p1$100 , \p0$87  }),
+    .o({ \p1$98 , \p0$85  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -209,7 +211,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o({ \p1$126 , \p0$113  }),
+    .o({ \p1$124 , \p0$111  }),
     .rst(rst)
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -222,10 +224,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= b0;
-      skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      zero_w2 <= zero_w1;
+      zero_w1 <= in_idle;
       in_w3 <= i_w[31:24];
       in_w2 <= i_w[23:16];
       in_w1 <= i_w[15:8];
@@ -297,38 +300,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$126 ;
+      p_1_3 <= \p1$124 ;
       begin if (lr_1_2_d2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$113 ;
+      p_1_2 <= \p0$111 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       begin if (lr_1_1_d2) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$100 ;
+      p_1_1 <= \p1$98 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       begin if (lr_1_0_d2) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$87 ;
+      p_1_0 <= \p0$85 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       begin if (lr_0_3_d2) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$74 ;
+      p_0_3 <= \p1$72 ;
       begin if (lr_0_2_d2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$61 ;
+      p_0_2 <= \p0$59 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       begin if (lr_0_1_d2) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end
@@ -344,7 +347,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_0_0_d0 <= in_last;
       p_0_0 <= p0;
       l_0_0 <= in_last;
-      a_0_0 <= a0;
+      begin if (in_idle) a_0_0 <= 8'h00; else a_0_0 <= in_a0; end
       skew_l1_d0 <= in_last;
       begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
       in_last <= i_last & i_valid;
@@ -357,15 +360,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_count <= 2'h0;
       drain_busy <= 1'h0;
     end else begin
-      drain_advance <= _006_ & _010_;
+      drain_advance <= _013_ & _017_;
       drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
       drain_busy <= | count_next;
     end
-    if (_029_) begin
+    if (_031_) begin
       drain_row <= 1'h0;
-    end else if (_003_) begin
+    end else if (_009_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_1_3) begin
@@ -393,11 +396,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
     if (en)
-      if (in_idle) skew_w3_d0 <= 8'h00;
-      else skew_w3_d0 <= in_w3;
+      if (in_idle) w_0_0 <= 8'h00;
+      else w_0_0 <= in_w0;
     if (en)
-      if (in_idle) skew_w2_d0 <= 8'h00;
-      else skew_w2_d0 <= in_w2;
+      if (zero_w2) skew_w3_d2 <= 8'h00;
+      else skew_w3_d2 <= skew_w3_d1;
+    if (en)
+      if (zero_w1) skew_w2_d1 <= 8'h00;
+      else skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;

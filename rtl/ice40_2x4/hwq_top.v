@@ -55,94 +55,85 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
+  wire _002_;
   wire _003_;
-  wire _005_;
-  wire _006_;
+  wire _004_;
+  wire [1:0] _005_;
+  (* unused_bits = "4" *)
+  wire [4:0] _006_;
   wire _008_;
   wire _009_;
   wire _010_;
   wire _011_;
-  wire [1:0] _012_;
-  wire [3:0] _013_;
-  wire [4:0] _014_;
-  wire _015_;
-  wire _016_;
-  wire _017_;
-  wire [1:0] _021_;
+  wire [1:0] _015_;
+  wire [2:0] _016_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
   wire _022_;
-  wire [2:0] _023_;
+  wire _023_;
+  wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
+  wire _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
-  wire _032_;
+  wire [3:0] _032_;
   wire _033_;
   wire _034_;
-  wire _035_;
-  wire _037_;
-  wire [3:0] _039_;
-  wire _040_;
-  wire _041_;
+  wire _042_;
+  wire [8:0] _043_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _048_;
+  wire [16:0] _044_;
+  wire _045_;
+  wire _046_;
+  wire [15:0] _047_;
+  wire _048_;
   wire _049_;
-  wire [15:0] _050_;
-  (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _051_;
-  wire _052_;
-  wire _053_;
-  wire [15:0] _054_;
-  wire _055_;
-  wire _056_;
-  wire _057_;
-  (* unused_bits = "6" *)
-  wire [6:0] _058_;
+  wire [5:0] _051_;
   (* unused_bits = "4" *)
-  wire [4:0] _059_;
+  wire [4:0] _052_;
   (* unused_bits = "2" *)
-  wire [2:0] _060_;
+  wire [2:0] _053_;
+  wire _054_;
+  wire _055_;
+  wire _058_;
+  wire _060_;
   wire _061_;
-  wire _062_;
-  (* unused_bits = "1" *)
-  wire [1:0] _063_;
-  (* unused_bits = "6" *)
-  wire [6:0] _066_;
+  (* unused_bits = "5" *)
+  wire [5:0] _066_;
   wire _067_;
   wire _068_;
   wire _069_;
+  wire _070_;
   wire _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
   (* unused_bits = "17" *)
-  wire [17:0] _074_;
-  (* unused_bits = "5" *)
-  wire [5:0] _075_;
-  wire _076_;
-  wire _077_;
+  wire [17:0] _075_;
+  (* unused_bits = "17" *)
+  wire [17:0] _076_;
   wire _078_;
-  wire _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  (* unused_bits = "17" *)
-  wire [17:0] _084_;
-  (* unused_bits = "17" *)
-  wire [17:0] _085_;
-  wire _091_;
-  wire [18:0] _093_;
+  wire _086_;
+  wire _088_;
+  wire _089_;
+  (* unused_bits = "2" *)
+  wire [2:0] _094_;
   wire _095_;
+  wire _096_;
   wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
   wire _101_;
-  (* unused_bits = "4" *)
-  wire [4:0] _102_;
+  wire _102_;
   (* unused_bits = "2" *)
   wire [2:0] _103_;
-  wire _104_;
   wire _105_;
-  wire _106_;
   wire _107_;
   wire _108_;
   wire _109_;
@@ -181,151 +172,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _142_;
   wire _143_;
   wire _144_;
-  wire _145_;
-  wire _146_;
-  wire _147_;
   wire _148_;
-  wire _149_;
-  wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
   wire _154_;
-  wire _155_;
-  wire _156_;
   wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
+  wire [16:0] _160_;
+  wire [3:0] _166_;
   wire _171_;
   wire _172_;
-  wire _173_;
   wire _174_;
   wire _175_;
-  wire _176_;
   wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
   wire _193_;
   wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
   wire _199_;
-  wire _200_;
-  wire _204_;
+  wire _202_;
+  wire _209_;
   wire _210_;
   wire _213_;
-  wire [16:0] _216_;
-  wire [3:0] _222_;
-  wire _227_;
-  wire _228_;
-  wire _230_;
-  wire _231_;
-  wire _233_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire [1:0] _255_;
-  wire _257_;
-  wire [1:0] _258_;
-  wire _259_;
-  wire [1:0] _260_;
-  wire [1:0] _261_;
-  wire _262_;
-  wire [1:0] _263_;
-  wire _264_;
-  wire _265_;
-  wire _267_;
-  wire _268_;
-  wire _269_;
-  wire [16:0] _270_;
-  wire _272_;
-  wire [16:0] _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire _277_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _284_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire [1:0] _288_;
-  wire [1:0] _289_;
-  wire [1:0] _290_;
-  wire _292_;
-  wire [1:0] _293_;
-  wire _294_;
-  wire [5:0] _295_;
-  wire [5:0] _296_;
-  wire _298_;
-  wire [5:0] _299_;
-  wire _300_;
-  wire [3:0] _301_;
-  wire [3:0] _302_;
-  wire [3:0] _303_;
-  wire _305_;
-  wire [3:0] _306_;
-  wire _307_;
-  wire _308_;
-  wire _309_;
-  wire _311_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
+  wire _214_;
+  wire _215_;
+  wire [1:0] _216_;
+  wire [1:0] _217_;
+  wire [5:0] _220_;
+  wire [3:0] _223_;
+  wire [3:0] _224_;
   wire [16:0] \$signal ;
-  reg \$signal$110  = 1'h0;
-  reg \$signal$111  = 1'h0;
-  reg \$signal$114  = 1'h1;
-  reg \$signal$139  = 1'h0;
-  reg \$signal$151  = 1'h0;
+  reg \$signal$112  = 1'h0;
+  reg \$signal$113  = 1'h0;
+  reg \$signal$116  = 1'h1;
+  reg \$signal$143  = 1'h0;
+  reg \$signal$155  = 1'h0;
   wire \$signal$28 ;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
@@ -346,7 +222,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [3:0] credits = 4'hb;
-  reg [1:0] ctrl_state = 2'h0;
   reg d = 1'h0;
   reg d_last = 1'h0;
   reg [3:0] dn = 4'h0;
@@ -371,7 +246,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [5:0] flush = 6'h00;
+  reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [4:0] fn_rem = 5'h00;
@@ -385,8 +260,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] i_a;
   reg [23:0] i_acc = 24'h000000;
   wire i_last;
-  reg \i_last$62  = 1'h0;
-  reg \i_valid$60  = 1'h0;
+  reg \i_last$64  = 1'h0;
+  reg \i_valid$62  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -409,10 +284,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$154 ;
+  wire [95:0] \o_data$158 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$82 ;
+  wire \o_valid$84 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -442,18 +317,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [8:0] t_dec;
   reg [8:0] t_rem = 9'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [8:0] tile_pen = 9'h000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$87  = 33'h000000000;
+  reg [32:0] \w_data$89  = 33'h000000000;
   reg w_en = 1'h0;
-  wire \w_en$81 ;
-  reg \w_en$85  = 1'h0;
+  wire \w_en$83 ;
+  reg \w_en$87  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
@@ -465,431 +345,152 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _062_ = s_act__valid & s_wgt__valid;
-  assign _071_ = in_data & _062_;
-  assign _080_ = ~ at_k_last;
-  assign _091_ = credit_ok | _080_;
-  assign take = _071_ & _091_;
-  assign _101_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _101_;
+  assign _058_ = s_act__valid & s_wgt__valid;
+  assign _068_ = in_data & _058_;
+  assign _078_ = ~ at_k_last;
+  assign _089_ = credit_ok | _078_;
+  assign take = _068_ & _089_;
+  assign _098_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _098_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
   assign _022_ = ~ in_data;
-  assign _029_ = s_act__valid & s_wgt__valid;
-  assign _030_ = ~ at_k_last;
-  assign _031_ = credit_ok | _030_;
-  assign _032_ = _029_ & _031_;
-  assign adv = _022_ | _032_;
-  assign _033_ = compute & adv;
-  assign _034_ = _033_ & at_tile_last;
-  assign block_end = _034_ & fn_last;
+  assign _023_ = s_act__valid & s_wgt__valid;
+  assign _024_ = ~ at_k_last;
+  assign _025_ = credit_ok | _024_;
+  assign _026_ = _023_ & _025_;
+  assign adv = _022_ | _026_;
+  assign _027_ = compute & adv;
+  assign _028_ = _027_ & at_tile_last;
+  assign block_end = _028_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _035_ = ! lane;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _029_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _037_ = ~ dn_last;
-  assign wrap = d_last & _037_;
-  assign \w_en$81  = \o_valid$82  & ob_last;
-  assign _039_ = kept - 2'h2;
-  assign _040_ = kept >= 3'h4;
-  assign _041_ = kept >= 2'h2;
-  assign _048_[8:0] = hdr[40:32] - 2'h2;
-  assign _049_ = hdr[47:32] > 4'hb;
-  assign _050_[8:0] = _049_ ? hdr[40:32] : 9'h00b;
-  assign _051_[8:0] = _050_[8:0] - 2'h2;
-  assign _052_ = hdr[47:32] == 1'h1;
-  assign _053_ = hdr[47:32] > 4'hb;
-  assign _054_ = _053_ ? hdr[47:32] : 16'h000b;
-  assign _055_ = _054_ == 1'h1;
-  assign _056_ = ~ ch_left[16];
-  assign _057_ = ch_dec[16] & _056_;
-  assign _058_[5:0] = wa + 1'h1;
-  assign _059_[3:0] = blk + 1'h1;
-  assign _060_[1:0] = wb + 1'h1;
-  assign _061_ = wb == 2'h2;
-  assign _063_[0] = lane + 1'h1;
-  assign _066_[5:0] = flush - 1'h1;
-  assign _067_ = ! flush;
-  assign _068_ = block_end & last_mblock;
-  assign _069_ = compute & adv;
-  assign _074_[16:0] = fm0 + 2'h2;
-  assign _075_[4:0] = fn_rem - 1'h1;
-  assign _076_ = ! fn_rem;
-  assign _077_ = fn_last & last_mblock;
-  assign _078_ = ~ _077_;
-  assign _079_ = ~ k_rem[8];
-  assign _081_ = _079_ & k_dec[8];
-  assign _082_ = ~ t_rem[8];
-  assign _083_ = _082_ & t_dec[8];
-  assign _084_[16:0] = row + 1'h1;
-  assign _085_[16:0] = row - 1'h1;
-  assign _093_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _095_ = ~ drain_lt_wrap_pen;
-  assign _097_ = ~ drain_lt_pen;
-  assign _102_[3:0] = ra_blk + 1'h1;
-  assign _103_[1:0] = ra_beat + 1'h1;
-  assign _104_ = beat_last & d_last;
+  assign _030_ = ~ dn_last;
+  assign wrap = d_last & _030_;
+  assign \w_en$83  = \o_valid$84  & ob_last;
+  assign _032_ = kept - 2'h2;
+  assign _033_ = kept >= 3'h4;
+  assign _034_ = kept >= 2'h2;
+  assign _042_ = hdr[47:32] > 4'hb;
+  assign _043_ = _042_ ? hdr[40:32] : 9'h00b;
+  assign _044_[8:0] = _043_ - 2'h2;
+  assign _045_ = hdr[47:32] == 1'h1;
+  assign _046_ = hdr[47:32] > 4'hb;
+  assign _047_ = _046_ ? hdr[47:32] : 16'h000b;
+  assign _048_ = _047_ == 1'h1;
+  assign _049_ = ~ ch_left[16];
+  assign _051_ = wa + 1'h1;
+  assign _052_[3:0] = blk + 1'h1;
+  assign _053_[1:0] = wb + 1'h1;
+  assign _054_ = wb == 2'h2;
+  assign _055_ = lane + 1'h1;
+  assign _060_ = block_end & last_mblock;
+  assign _061_ = compute & adv;
+  assign _066_[4:0] = fn_rem - 1'h1;
+  assign _067_ = ! fn_rem;
+  assign _069_ = fn_last & last_mblock;
+  assign _070_ = ~ _069_;
+  assign _071_ = ~ k_rem[8];
+  assign _072_ = _071_ & k_dec[8];
+  assign _073_ = ~ t_rem[8];
+  assign _074_ = _073_ & t_dec[8];
+  assign _075_[16:0] = row + 1'h1;
+  assign _076_[16:0] = row - 1'h1;
+  assign _086_ = ~ drain_lt_wrap_pen;
+  assign _088_ = ~ drain_lt_pen;
+  assign _094_[1:0] = ra_beat + 1'h1;
+  assign _095_ = beat_last & d_last;
+  assign _096_ = ~ drain_restart;
+  assign _097_ = _096_ & o_valid;
+  assign _099_ = ~ beat_last;
+  assign _100_ = _097_ & _099_;
+  assign _101_ = ~ drain_restart;
+  assign _102_ = _101_ & row_end;
+  assign _103_[1:0] = beat + 1'h1;
   assign _105_ = ~ drain_restart;
-  assign _106_ = _105_ & o_valid;
-  assign _107_ = ~ beat_last;
-  assign _108_ = _106_ & _107_;
-  assign _109_ = ~ drain_restart;
-  assign _110_ = _109_ & row_end;
-  assign _003_ = ~ drain_restart;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _008_ = ~ drain_restart;
-  assign _009_ = drain_d_step & _008_;
-  assign _010_ = d + 1'h1;
-  assign _012_[0] = drain_d_wrap ? 1'h0 : _010_;
-  assign _013_ = dn + 1'h1;
-  assign _014_[3:0] = drain_dn_wrap ? 4'h0 : _013_;
-  assign _015_ = o_valid & row_valid;
-  assign _016_ = row_end & row_valid;
-  assign _017_ = _016_ & row_last;
-  assign _021_ = ob + 1'h1;
-  assign _023_[1:0] = ob_last ? 2'h0 : _021_;
-  assign _025_ = r_en & m_out__valid;
-  assign _026_ = ~ row_valid;
-  assign _027_ = row_end & _026_;
-  reg [16:0] _474_ = 17'h00000;
-  assign drain_back[16:0] = _474_;
-  reg [16:0] _475_ = 17'h00000;
-  assign drain_plus[16:0] = _475_;
-  assign _111_ = { compute, adv } != 2'h2;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { tile_end, compute } != 1'h1;
-  assign _118_ = { tile_end, compute } != 1'h1;
-  assign _119_ = { _251_, _250_ } != 1'h0;
-  assign _120_ = { _262_, s_param__valid } != 2'h2;
-  assign _121_ = { _264_, s_param__valid } != 2'h2;
-  assign _122_ = { _262_, ch_left[16], s_param__valid } != 3'h5;
-  assign _123_ = { _259_, compute } != 2'h3;
-  assign _124_ = { _257_, _067_ } != 2'h2;
-  assign _125_ = { _264_, _262_, _259_, _257_ } != 1'h0;
-  assign _126_ = { _267_, s_param__valid } != 2'h2;
-  assign _127_ = { _269_, s_param__valid } != 2'h2;
-  assign _128_ = { _269_, _267_ } != 1'h0;
-  assign _129_ = { _272_, s_param__valid } != 2'h2;
-  assign _130_ = { _274_, s_param__valid } != 2'h2;
-  assign _131_ = { _274_, _272_ } != 1'h0;
-  assign _132_ = { _279_, s_param__valid } != 2'h2;
-  assign _133_ = { _281_, s_param__valid } != 2'h2;
-  assign _134_ = { _279_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _135_ = { _281_, _279_ } != 1'h0;
-  assign _136_ = { _285_, s_param__valid } != 2'h2;
-  assign _137_ = { _287_, s_param__valid } != 2'h2;
-  assign _138_ = { _287_, _285_ } != 1'h0;
-  assign _139_ = { _292_, s_param__valid } != 2'h2;
-  assign _140_ = { _294_, s_param__valid } != 2'h2;
-  assign _141_ = { _292_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _142_ = { _294_, _292_ } != 1'h0;
-  assign _143_ = { _298_, s_param__valid } != 2'h2;
-  assign _144_ = { _300_, s_param__valid } != 2'h2;
-  assign _145_ = { _298_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _146_ = { _300_, _298_ } != 1'h0;
-  assign _147_ = { _305_, s_param__valid } != 2'h2;
-  assign _148_ = { _307_, s_param__valid } != 2'h2;
-  assign _149_ = { _305_, \$signal$114 , s_param__valid } != 3'h5;
-  assign _150_ = { _305_, wb_last, \$signal$114 , s_param__valid } != 4'hb;
-  assign _151_ = { _307_, _305_ } != 1'h0;
-  assign _152_ = { _311_, s_param__valid } != 2'h2;
-  assign _153_ = { _313_, s_param__valid } != 2'h2;
-  assign _154_ = { _313_, _311_ } != 1'h0;
-  assign _155_ = { _009_, enter_q, drain_dn_step } != 3'h4;
-  assign _156_ = { _009_, enter_q } != 1'h0;
-  assign _157_ = { _110_, _108_, drain_restart } != 1'h0;
-  assign _158_ = { _110_, _108_, drain_restart } != 1'h0;
-  assign _159_ = { _009_, drain_restart } != 1'h0;
-  assign _160_ = & { _114_, _113_ };
-  assign _161_ = & { tile_end, fn_last };
-  assign _162_ = & { _252_, ch_left[16], s_param__valid };
-  assign _163_ = & { _253_, ch_left[16], s_param__valid };
-  assign _164_ = & { _254_, ch_left[16], s_param__valid };
-  assign _165_ = & { _125_, _124_, _123_, _122_, _121_, _120_ };
-  assign _166_ = & { _128_, _127_, _126_ };
-  assign _167_ = & { _131_, _130_, _129_ };
-  assign _168_ = & { _135_, _134_, _133_, _132_ };
-  assign _169_ = & { _138_, _137_, _136_ };
-  assign _170_ = & { _142_, _141_, _140_, _139_ };
-  assign _171_ = & { _146_, _145_, _144_, _143_ };
-  assign _172_ = & { _151_, _150_, _149_, _148_, _147_ };
-  assign _173_ = & { _154_, _153_, _152_ };
-  assign _174_ = & { _314_, s_param__valid };
-  assign _175_ = & { _315_, s_param__valid };
-  assign _176_ = & { _316_, s_param__valid };
-  assign _177_ = & { _317_, s_param__valid };
-  assign _178_ = & { _318_, s_param__valid };
-  assign _179_ = & { _319_, s_param__valid };
-  assign _180_ = & { _320_, s_param__valid };
-  assign _181_ = & { _321_, s_param__valid };
-  assign _182_ = & { _322_, s_param__valid };
-  assign _183_ = & { _323_, s_param__valid };
-  assign _184_ = & { _198_, \o_valid$82  };
-  assign _185_ = & { _199_, \o_valid$82  };
-  assign _186_ = & { _200_, \o_valid$82  };
-  assign _187_ = & { _156_, _155_ };
-  assign _188_ = & { _104_, o_valid };
-  assign _196_ = ~ compute;
-  assign _197_ = ~ _326_;
-  assign _189_ = | { drain_restart, rst };
-  assign _190_ = | { dn_last, rst };
-  assign _191_ = | { d_last, rst };
-  assign _192_ = | { _196_, rst };
-  assign _193_ = | { _068_, rst };
-  assign _194_ = | { _197_, rst };
-  assign _195_ = | { drain_restart, rst };
-  assign _198_ = ob == 2'h2;
-  assign _199_ = ob == 1'h1;
-  assign _200_ = ! ob;
-  assign _204_ = drain_restart ? 1'h0 : d_last;
-  assign _210_ = drain_restart ? m_one : row_last;
-  assign _213_ = drain_restart ? 1'h1 : row_valid;
-  assign _216_ = drain_restart ? 17'h00000 : row;
-  assign _222_ = drain_restart ? 4'h0 : dn;
-  assign _227_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$111  : _083_;
-  assign _228_ = adv ? _227_ : 1'hx;
-  assign _230_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$110  : _081_;
-  assign _231_ = adv ? _230_ : 1'hx;
-  assign _233_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _687_;
-    input [5:0] a;
-    input [11:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _687_ = b[5:0];
-      2'b1?:
-        _687_ = b[11:6];
-      default:
-        _687_ = a;
-    endcase
-  endfunction
-  assign _250_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _251_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _252_ = ctrl_state == 1'h1;
-  assign _253_ = ctrl_state == 1'h1;
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = _067_ ? 2'h0 : 2'hx;
-  function [1:0] _694_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _694_ = b[1:0];
-      4'b??1?:
-        _694_ = b[3:2];
-      4'b?1??:
-        _694_ = b[5:4];
-      4'b1???:
-        _694_ = b[7:6];
-      default:
-        _694_ = a;
-    endcase
-  endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = compute ? 2'hx : 2'h3;
-  assign _259_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _260_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _261_ = s_param__valid ? _260_ : 2'hx;
-  assign _262_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _263_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _264_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _265_ = s_param__valid ? _057_ : 1'hx;
-  function [0:0] _704_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _704_ = b[0:0];
-      2'b1?:
-        _704_ = b[1:1];
-      default:
-        _704_ = a;
-    endcase
-  endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _709_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _709_ = b[16:0];
-      2'b1?:
-        _709_ = b[33:17];
-      default:
-        _709_ = a;
-    endcase
-  endfunction
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _274_ = ! ctrl_state;
-  assign _275_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _061_;
-  assign _276_ = \$signal$114  ? _275_ : 1'hx;
-  assign _277_ = s_param__valid ? _276_ : 1'hx;
-  function [0:0] _716_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _716_ = b[0:0];
-      2'b1?:
-        _716_ = b[1:1];
-      default:
-        _716_ = a;
-    endcase
-  endfunction
-  assign _279_ = ctrl_state == 1'h1;
-  assign _280_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _281_ = ! ctrl_state;
-  assign _282_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _283_ = s_param__valid ? _282_ : 1'hx;
-  function [0:0] _722_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _722_ = b[0:0];
-      2'b1?:
-        _722_ = b[1:1];
-      default:
-        _722_ = a;
-    endcase
-  endfunction
-  assign _284_ = _722_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _060_[1:0];
-  assign _289_ = \$signal$114  ? _288_ : 2'hx;
-  assign _290_ = s_param__valid ? _289_ : 2'hx;
-  function [1:0] _729_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _729_ = b[1:0];
-      2'b1?:
-        _729_ = b[3:2];
-      default:
-        _729_ = a;
-    endcase
-  endfunction
-  assign _292_ = ctrl_state == 1'h1;
-  assign _293_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _294_ = ! ctrl_state;
-  assign _295_ = \$signal$114  ? _058_[5:0] : 6'hxx;
-  assign _296_ = s_param__valid ? _295_ : 6'hxx;
-  function [5:0] _735_;
-    input [5:0] a;
-    input [11:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _735_ = b[5:0];
-      2'b1?:
-        _735_ = b[11:6];
-      default:
-        _735_ = a;
-    endcase
-  endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = wb_last ? _059_[3:0] : 4'hx;
-  assign _302_ = \$signal$114  ? _301_ : 4'hx;
-  assign _303_ = s_param__valid ? _302_ : 4'hx;
-  function [3:0] _742_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _742_ = b[3:0];
-      2'b1?:
-        _742_ = b[7:4];
-      default:
-        _742_ = a;
-    endcase
-  endfunction
-  assign _305_ = ctrl_state == 1'h1;
-  assign _306_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _307_ = ! ctrl_state;
-  assign _308_ = \$signal$114  ? (* full_case = 32'd1 *) 1'h0 : _063_[0];
-  assign _309_ = s_param__valid ? _308_ : 1'hx;
-  function [0:0] _748_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _748_ = b[0:0];
-      2'b1?:
-        _748_ = b[1:1];
-      default:
-        _748_ = a;
-    endcase
-  endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = ! ctrl_state;
-  assign _316_ = ! ctrl_state;
-  assign _317_ = ! ctrl_state;
-  assign _318_ = ! ctrl_state;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _326_ = ctrl_state == 1'h1;
-  assign _327_ = ctrl_state == 1'h1;
-  assign _328_ = ctrl_state == 1'h1;
-  assign _329_ = ctrl_state == 1'h1;
-  assign header_taken = _330_ ? s_param__valid : 1'h0;
-  assign _330_ = ! ctrl_state;
-  function [0:0] _770_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _770_ = b[0:0];
-      2'b1?:
-        _770_ = b[1:1];
-      default:
-        _770_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _770_(1'h0, 2'h3, { _332_, _331_ });
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = ! ctrl_state;
+  assign _107_ = ~ drain_restart;
+  assign _108_ = _107_ & row_end;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = drain_d_step & _002_;
+  assign _004_ = d + 1'h1;
+  assign _005_[0] = drain_d_wrap ? 1'h0 : _004_;
+  assign _006_[3:0] = dn + 1'h1;
+  assign _008_ = o_valid & row_valid;
+  assign _009_ = row_end & row_valid;
+  assign _010_ = _009_ & row_last;
+  assign _015_ = ob + 1'h1;
+  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
+  assign _018_ = r_en & m_out__valid;
+  assign _019_ = ~ row_valid;
+  assign _020_ = row_end & _019_;
+  reg [16:0] _441_ = 17'h00000;
+  assign drain_back[16:0] = _441_;
+  reg [16:0] _442_ = 17'h00000;
+  assign drain_plus[16:0] = _442_;
+  assign _109_ = { st_flush, st_compute } != 1'h0;
+  assign _110_ = { take_ch, header_taken } != 1'h0;
+  assign _111_ = { take_ch, header_taken } != 1'h0;
+  assign _112_ = { take_ch, header_taken } != 1'h0;
+  assign _113_ = { take_ch, header_taken } != 1'h0;
+  assign _114_ = { _003_, enter_q, drain_dn_step } != 3'h4;
+  assign _115_ = { _003_, enter_q } != 1'h0;
+  assign _116_ = { _102_, _100_, drain_restart } != 1'h0;
+  assign _117_ = { _102_, _100_, drain_restart } != 1'h0;
+  assign _118_ = { _003_, drain_restart } != 1'h0;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { compute, adv } != 2'h2;
+  assign _121_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _122_ = { compute, adv } != 2'h2;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { compute, adv } != 2'h2;
+  assign _125_ = { tile_end, compute } != 1'h1;
+  assign _126_ = { tile_end, compute } != 1'h1;
+  assign _133_ = & { tile_end, fn_last };
+  assign _127_ = & { _142_, \o_valid$84  };
+  assign _128_ = & { _143_, \o_valid$84  };
+  assign _129_ = & { _144_, \o_valid$84  };
+  assign _130_ = & { _115_, _114_ };
+  assign _131_ = & { _095_, o_valid };
+  assign _132_ = & { _122_, _121_ };
+  assign _141_ = ~ compute;
+  assign _134_ = | { _060_, rst };
+  assign _135_ = | { enter, rst };
+  assign _136_ = | { drain_restart, rst };
+  assign _137_ = | { drain_restart, rst };
+  assign _138_ = | { dn_last, rst };
+  assign _139_ = | { d_last, rst };
+  assign _140_ = | { _141_, rst };
+  assign _142_ = ob == 2'h2;
+  assign _143_ = ob == 1'h1;
+  assign _144_ = ! ob;
+  assign _148_ = drain_restart ? 1'h0 : d_last;
+  assign _154_ = drain_restart ? m_one : row_last;
+  assign _157_ = drain_restart ? 1'h1 : row_valid;
+  assign _160_ = drain_restart ? 17'h00000 : row;
+  assign _166_ = drain_restart ? 4'h0 : dn;
+  assign _171_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _074_;
+  assign _172_ = adv ? _171_ : 1'hx;
+  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _072_;
+  assign _175_ = adv ? _174_ : 1'hx;
+  assign _177_ = at_k_last ? 1'h0 : 1'hx;
+  assign _193_ = compute ? st_flush : 1'h1;
+  assign _194_ = st_compute ? _193_ : st_flush;
+  assign _199_ = enter ? 1'h1 : st_compute;
+  assign _202_ = header_taken ? 1'h0 : st_header;
+  assign _209_ = header_taken ? 1'h0 : wb_last;
+  assign _210_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _054_;
+  assign _213_ = header_taken ? 1'h1 : 1'hx;
+  assign _214_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _215_ = take_ch ? _214_ : _213_;
+  assign _216_ = header_taken ? 2'h0 : wb;
+  assign _217_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _053_[1:0];
+  assign _220_ = header_taken ? 6'h00 : wa;
+  assign _223_ = header_taken ? 4'h0 : blk;
+  assign _224_ = wb_last ? _052_[3:0] : _223_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -897,7 +498,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$154 ),
+    .o_data(\o_data$158 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -906,13 +507,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$87 ),
-    .wp__en(\w_en$85 )
+    .wp__data(\w_data$89 ),
+    .wp__en(\w_en$87 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$835$0 (ra_beat),
-    .\port$837$0 (ra_blk),
+    .\port$841$0 (ra_beat),
+    .\port$843$0 (ra_blk),
     .r_data(r_data),
     .rst(rst),
     .wp__addr(w_addr),
@@ -924,34 +525,51 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$62 ),
-    .i_valid(\i_valid$60 ),
+    .i_last(\i_last$64 ),
+    .i_valid(\i_valid$62 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$82 ),
-    .\port$1255$0 (r_data),
+    .o_valid(\o_valid$84 ),
+    .\port$1269$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _093_[18:17] = 2'hx;
-  assign _050_[15:9] = 7'hxx;
-  assign _023_[2] = 1'hx;
-  assign _014_[4] = 1'hx;
-  assign _012_[1] = 1'hx;
+  assign _016_[2] = 1'hx;
+  assign _005_[1] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
-    if (_189_) begin
-      ra_beat <= 2'h0;
-    end else if (o_valid) begin
-      ra_beat <= _103_[1:0];
-    end
-    if (_190_) begin
-      ra_blk_next <= 4'h0;
-    end else begin
-      ra_blk_next <= _102_[3:0];
-    end
     if (rst) begin
+      tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
+      wb_last <= 1'h0;
+      wb <= 2'h0;
+      wa <= 6'h00;
+      blk <= 4'h0;
+      hdr_out_load <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 4'hb;
+      last_mblock <= 1'h0;
+      w_en <= 1'h0;
+      give_back <= 2'h0;
+      \w_en$87  <= 1'h0;
+      \i_last$64  <= 1'h0;
+      \i_valid$62  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$155  <= 1'h0;
+      enter_q <= 1'h0;
+      drain_dn_wrap <= 1'h0;
+      drain_dn_step <= 1'h0;
+      drain_d_wrap <= 1'h0;
+      drain_d_step <= 1'h0;
+      d_last <= 1'h0;
+      row_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      dn <= 4'h0;
       drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
@@ -963,223 +581,115 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _474_ <= 17'h00000;
-      _475_ <= 17'h00000;
-      tile_end <= 1'h0;
-      hdr_out_load <= 1'h0;
-      credit_ok <= 1'h1;
-      credits <= 4'hb;
-      last_mblock <= 1'h0;
-      give_back <= 2'h0;
-      \w_en$85  <= 1'h0;
-      \i_last$62  <= 1'h0;
-      \i_valid$60  <= 1'h0;
-      part_last <= 1'h0;
-      \$signal$151  <= 1'h0;
-      enter_q <= 1'h0;
-      drain_dn_wrap <= 1'h0;
-      drain_dn_step <= 1'h0;
-      drain_d_wrap <= 1'h0;
-      drain_d_step <= 1'h0;
-      d_last <= 1'h0;
-      row_last <= 1'h0;
-      row_valid <= 1'h0;
-      row <= 17'h00000;
-      dn <= 4'h0;
+      _441_ <= 17'h00000;
+      _442_ <= 17'h00000;
     end else begin
+      tile_end <= _061_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _194_; end else st_flush <= _194_; end
+      begin if (st_compute) begin if (compute) st_compute <= _199_; else st_compute <= 1'h0; end else st_compute <= _199_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _202_; end else st_header <= _202_; end
+      begin if (take_ch) wb_last <= \$signal$116  ? _210_ : _209_; else wb_last <= _209_; end
+      begin if (take_ch) wb <= \$signal$116  ? _217_ : _216_; else wb <= _216_; end
+      begin if (take_ch) wa <= \$signal$116  ? _051_ : _220_; else wa <= _220_; end
+      begin if (take_ch) blk <= \$signal$116  ? _224_ : _223_; else blk <= _223_; end
+      hdr_out_load <= header_taken;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _033_ : _034_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _032_ : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      w_en <= take_ch & _029_;
+      give_back <= _018_ + _020_;
+      \w_en$87  <= \w_en$83 ;
+      \i_last$64  <= part_last;
+      \i_valid$62  <= \$signal$155 ;
+      part_last <= _010_ & dn_last;
+      \$signal$155  <= _008_;
+      enter_q <= enter;
+      drain_dn_wrap <= dn_last;
+      drain_dn_step <= _108_ & d_last;
+      drain_d_wrap <= d_last;
+      drain_d_step <= _105_ & row_end;
+      begin if (_100_) d_last <= _148_; else d_last <= _102_ ? \$signal$143  : _148_; end
+      begin if (_100_) row_last <= _154_; else begin if (_102_) row_last <= row_last_next; else row_last <= _154_; end end
+      begin if (_100_) row_valid <= _157_; else begin if (_102_) row_valid <= row_valid_next; else row_valid <= _157_; end end
+      begin if (_100_) row <= _160_; else begin if (_102_) row <= row_next; else row <= _160_; end end
+      begin if (_003_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 4'h0; else dn <= _006_[3:0]; end else dn <= _166_; end else dn <= _166_; end
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _095_; else row_last_next <= drain_lt_last & _097_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _086_; else row_last_next <= drain_lt_last & _088_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _093_[16:0];
+      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= ! d;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _474_ <= _085_[16:0];
-      _475_ <= _084_[16:0];
-      tile_end <= _069_ & at_tile_last;
-      hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _040_ : _041_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _039_ : kept;
-      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _025_ + _027_;
-      \w_en$85  <= \w_en$81 ;
-      \i_last$62  <= part_last;
-      \i_valid$60  <= \$signal$151 ;
-      part_last <= _017_ & dn_last;
-      \$signal$151  <= _015_;
-      enter_q <= enter;
-      drain_dn_wrap <= dn_last;
-      drain_dn_step <= _006_ & d_last;
-      drain_d_wrap <= d_last;
-      drain_d_step <= _003_ & row_end;
-      begin if (_108_) d_last <= _204_; else d_last <= _110_ ? \$signal$139  : _204_; end
-      begin if (_108_) row_last <= _210_; else begin if (_110_) row_last <= row_last_next; else row_last <= _210_; end end
-      begin if (_108_) row_valid <= _213_; else begin if (_110_) row_valid <= row_valid_next; else row_valid <= _213_; end end
-      begin if (_108_) row <= _216_; else begin if (_110_) row <= row_next; else row <= _216_; end end
-      begin if (_009_) begin if (drain_dn_step) dn <= _014_[3:0]; else dn <= _222_; end else dn <= _222_; end
-    end
-    if (_191_) begin
-      \$signal$139  <= 1'h0;
-    end else begin
-      \$signal$139  <= drain_d_pen;
+      _441_ <= _076_[16:0];
+      _442_ <= _075_[16:0];
     end
     if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_111_) begin
-      at_tile_last <= compute ? _228_ : \$signal$111 ;
+      flush <= 7'h00;
+    end else if (_109_) begin
+      begin if (st_flush) flush <= $signed(flush) - $signed(2'h1); else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_112_) begin
-      at_k_last <= compute ? _231_ : \$signal$110 ;
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_160_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _078_ : _233_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 9'h000;
-    end else if (_115_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 9'h000;
-    end else if (_116_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_117_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_118_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_192_) begin
-      fm0 <= 17'h00000;
-    end else if (_161_) begin
-      fm0 <= _074_[16:0];
-    end
-    if (rst) begin
-      flush <= 6'h00;
-    end else if (_119_) begin
-      flush <= _687_(6'hxx, { 6'h23, _066_[5:0] }, { _251_, _250_ });
-    end
-    if (_193_) begin
+    if (_134_) begin
       compute <= 1'h0;
-    end else if (_162_) begin
+    end else if (enter) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_163_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_164_) begin
+    end else if (enter) begin
+      nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_165_) begin
-      ctrl_state <= _694_(2'hx, { _263_, _261_, _258_, _255_ }, { _264_, _262_, _259_, _257_ });
+    if (_135_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_166_) begin
-      armed <= _704_(1'hx, { _268_, _265_ }, { _269_, _267_ });
+    end else if (_110_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _049_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_167_) begin
-      ch_left <= _709_(17'hxxxxx, { _273_, _270_ }, { _274_, _272_ });
+    end else if (_111_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h0;
-    end else if (_168_) begin
-      wb_last <= _716_(1'hx, { _280_, _277_ }, { _281_, _279_ });
-    end
-    if (rst) begin
-      \$signal$114  <= 1'h1;
-    end else if (_169_) begin
-      \$signal$114  <= _284_;
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_170_) begin
-      wb <= _729_(2'hx, { _293_, _290_ }, { _294_, _292_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_171_) begin
-      wa <= _735_(6'hxx, { _299_, _296_ }, { _300_, _298_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_172_) begin
-      blk <= _742_(4'hx, { _306_, _303_ }, { _307_, _305_ });
+      \$signal$116  <= 1'h1;
+    end else if (_112_) begin
+      \$signal$116  <= _215_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_173_) begin
-      lane <= _748_(1'hx, { _312_, _309_ }, { _313_, _311_ });
+    end else if (_113_) begin
+      begin if (take_ch) lane <= \$signal$116  ? (* full_case = 32'd1 *) 1'h0 : _055_; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
-      \$signal$111  <= 1'h0;
-    end else if (_174_) begin
-      \$signal$111  <= _055_;
-    end
-    if (rst) begin
-      \$signal$110  <= 1'h0;
-    end else if (_175_) begin
-      \$signal$110  <= _052_;
-    end
-    if (rst) begin
+      \$signal$113  <= 1'h0;
+      \$signal$112  <= 1'h0;
       tile_pen <= 9'h000;
-    end else if (_176_) begin
-      tile_pen <= _051_[8:0];
-    end
-    if (rst) begin
       k_pen <= 9'h000;
-    end else if (_177_) begin
-      k_pen <= _048_[8:0];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_178_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_179_) begin
-      m_wrap_pen <= hdr[15:0] + 1'h0;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_180_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_181_) begin
-      m_wrap <= hdr[15:0] + 1'h1;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_182_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_183_) begin
+    end else if (header_taken) begin
+      \$signal$113  <= _048_;
+      \$signal$112  <= _045_;
+      tile_pen <= _044_[8:0];
+      k_pen <= hdr[40:32] - 2'h2;
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 1'h0;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 1'h1;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 2'h2;
     end
     if (rst) begin
@@ -1191,94 +701,129 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_194_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _035_;
-    end
-    if (!_327_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_328_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_329_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
     if (rst) begin
-      \w_data$87  <= 33'h000000000;
-    end else if (\w_en$81 ) begin
-      \w_data$87  <= { o_last, o_data, part2, part1, part0 };
+      \w_data$89  <= 33'h000000000;
+    end else if (\w_en$83 ) begin
+      \w_data$89  <= { o_last, o_data, part2, part1, part0 };
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_184_) begin
+    end else if (_127_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_185_) begin
+    end else if (_128_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_186_) begin
+    end else if (_129_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$82 ) begin
+    end else if (\o_valid$84 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _023_[1:0];
+      ob <= _016_[1:0];
     end
-    if (\$signal$151 ) begin
+    if (\$signal$155 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$154 [95:48] : \o_data$154 [47:0];
+      acc_pair <= beat[1] ? \o_data$158 [95:48] : \o_data$158 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_187_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_009_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_130_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_157_) begin
-      begin if (_108_) beat_last <= beat == 2'h2; else begin if (_110_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_116_) begin
+      begin if (_100_) beat_last <= beat == 2'h2; else begin if (_102_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_158_) begin
-      begin if (_108_) beat <= beat + 1'h1; else begin if (_110_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_117_) begin
+      begin if (_100_) beat <= _103_[1:0]; else begin if (_102_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 1'h0;
-    end else if (_159_) begin
-      begin if (_009_) d <= _012_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
+    end else if (_118_) begin
+      begin if (_003_) d <= _005_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
     end
-    if (_195_) begin
+    if (_136_) begin
       ra_blk <= 4'h0;
-    end else if (_188_) begin
+    end else if (_131_) begin
       ra_blk <= ra_blk_next;
+    end
+    if (_137_) begin
+      ra_beat <= 2'h0;
+    end else if (o_valid) begin
+      ra_beat <= _094_[1:0];
+    end
+    if (_138_) begin
+      ra_blk_next <= 4'h0;
+    end else begin
+      ra_blk_next <= ra_blk + 1'h1;
+    end
+    if (_139_) begin
+      \$signal$143  <= 1'h0;
+    end else begin
+      \$signal$143  <= drain_d_pen;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_119_) begin
+      at_tile_last <= compute ? _172_ : \$signal$113 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_120_) begin
+      at_k_last <= compute ? _175_ : \$signal$112 ;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_132_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _070_ : _177_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 9'h000;
+    end else if (_123_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 9'h000;
+    end else if (_124_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_125_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _067_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_126_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _066_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_140_) begin
+      fm0 <= 17'h00000;
+    end else if (_133_) begin
+      fm0 <= fm0 + 2'h2;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire _008_;
   wire _009_;
   wire _010_;
   wire _011_;
+  wire _012_;
   wire [1:0] _014_;
   (* unused_bits = "2" *)
   wire [2:0] _015_;
@@ -1293,8 +838,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _024_;
   wire _025_;
   wire _026_;
-  wire [1:0] _027_;
+  wire _027_;
   wire [1:0] _028_;
+  wire [1:0] _029_;
   wire [7:0] a0;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -1384,13 +930,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$111 ;
-  wire [15:0] \p0$59 ;
-  wire [15:0] \p0$85 ;
+  wire [15:0] \p0$109 ;
+  wire [15:0] \p0$57 ;
+  wire [15:0] \p0$83 ;
   wire [15:0] p1;
-  wire [15:0] \p1$124 ;
-  wire [15:0] \p1$72 ;
-  wire [15:0] \p1$98 ;
+  wire [15:0] \p1$122 ;
+  wire [15:0] \p1$70 ;
+  wire [15:0] \p1$96 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -1413,10 +959,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_0_1 = 8'h00;
   reg [7:0] w_0_2 = 8'h00;
   reg [7:0] w_0_3 = 8'h00;
-  assign _008_ = ~ lr_1_3_d2;
-  assign _009_ = ~ drain_advance;
-  assign _010_ = _009_ & drain_busy;
-  assign _011_ = _010_ & drain_beat_pen;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _009_ = ~ lr_1_3_d2;
+  assign _010_ = ~ drain_advance;
+  assign _011_ = _010_ & drain_busy;
+  assign _012_ = _011_ & drain_beat_pen;
   assign a0 = in_idle ? 8'h00 : in_a0;
   assign b0 = in_idle ? 8'h00 : in_w0;
   assign _014_ = drain_count - 1'h1;
@@ -1432,10 +980,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _024_ = | { lr_0_1_d2, rst };
   assign _025_ = | { lr_0_0_d2, rst };
   assign _026_ = | { in_idle, rst };
-  assign _027_ = drain_busy ? _016_ : drain_beat;
-  assign beat_next = lr_1_3_d2 ? 2'h0 : _027_;
-  assign _028_ = drain_advance ? _014_ : drain_count;
-  assign count_next = lr_1_3_d2 ? 2'h2 : _028_;
+  assign _027_ = | { in_idle, rst };
+  assign _028_ = drain_busy ? _016_ : drain_beat;
+  assign beat_next = lr_1_3_d2 ? 2'h0 : _028_;
+  assign _029_ = drain_advance ? _014_ : drain_count;
+  assign count_next = lr_1_3_d2 ? 2'h2 : _029_;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(a0),
     .a1(a_0_0),
@@ -1451,7 +1000,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o({ \p1$72 , \p0$59  }),
+    .o({ \p1$70 , \p0$57  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
@@ -1460,7 +1009,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o({ \p1$98 , \p0$85  }),
+    .o({ \p1$96 , \p0$83  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
@@ -1469,7 +1018,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o({ \p1$124 , \p0$111  }),
+    .o({ \p1$122 , \p0$109  }),
     .rst(rst)
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -1480,10 +1029,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle;
+    zero_w2 <= zero_w1;
+    skew_w2_d0 <= in_w2;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= b0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1541,13 +1091,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_0_0_d0 <= 1'h0;
       p_0_0 <= 16'h0000;
       l_0_0 <= 1'h0;
-      a_0_0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
       drain_valid <= drain_busy;
-      drain_advance <= _008_ & _011_;
+      drain_advance <= _009_ & _012_;
       drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
@@ -1555,33 +1104,33 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$124 ;
+      p_1_3 <= \p1$122 ;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$111 ;
+      p_1_2 <= \p0$109 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$98 ;
+      p_1_1 <= \p1$96 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$85 ;
+      p_1_0 <= \p0$83 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$72 ;
+      p_0_3 <= \p1$70 ;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$59 ;
+      p_0_2 <= \p0$57 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lr_0_1_d2 <= lr_0_1_d1;
@@ -1595,7 +1144,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_0_0_d0 <= in_last;
       p_0_0 <= p0;
       l_0_0 <= in_last;
-      a_0_0 <= a0;
       skew_l1_d0 <= in_last;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
@@ -1670,15 +1218,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
     if (in_idle) begin
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
+      w_0_0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
+      w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
     if (_026_) begin
+      a_0_0 <= 8'h00;
+    end else begin
+      a_0_0 <= in_a0;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
+    end
+    if (_027_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
@@ -2278,13 +1839,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$835$0 , \port$837$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$841$0 , \port$843$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$835$0 ;
-  wire [1:0] \port$835$0 ;
-  input [3:0] \port$837$0 ;
-  wire [3:0] \port$837$0 ;
+  input [1:0] \port$841$0 ;
+  wire [1:0] \port$841$0 ;
+  input [3:0] \port$843$0 ;
+  wire [3:0] \port$843$0 ;
   output [68:0] r_data;
   reg [68:0] r_data = 69'h000000000000000000;
   input rst;
@@ -2369,7 +1930,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$835$0 , \
   end
   reg [68:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$837$0 , \port$835$0  }];
+    _1_ <= mem[{ \port$843$0 , \port$841$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;
@@ -2377,7 +1938,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$835$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1255$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1269$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2502,8 +2063,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_valid = 1'h0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
   wire [9:0] over_0;
-  input [68:0] \port$1255$0 ;
-  wire [68:0] \port$1255$0 ;
+  input [68:0] \port$1269$0 ;
+  wire [68:0] \port$1269$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2932,10 +2493,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_046_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1255$0 [31:0];
+      rq0_b0 <= \port$1269$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1255$0 [68:63];
-      rq0_m0 <= \port$1255$0 [62:32];
+      rq0_e0 <= \port$1269$0 [68:63];
+      rq0_m0 <= \port$1269$0 [62:32];
     end
   end
 endmodule

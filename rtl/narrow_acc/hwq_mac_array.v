@@ -3,11 +3,13 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _012_;
-  wire _031_;
-  wire [2:0] _032_;
-  wire _036_;
-  wire [2:0] _037_;
+  wire _019_;
+  wire [7:0] _036_;
+  wire [7:0] _037_;
+  wire _039_;
+  wire [2:0] _040_;
+  wire _042_;
+  wire [2:0] _043_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -20,7 +22,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_3_0 = 8'h00;
   reg [7:0] a_3_1 = 8'h00;
   reg [7:0] a_3_2 = 8'h00;
-  wire [7:0] a_in0;
   reg [21:0] acc_0_0 = 22'h000000;
   reg [21:0] acc_0_1 = 22'h000000;
   reg [21:0] acc_0_2 = 22'h000000;
@@ -180,10 +181,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_1 = 8'h00;
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
-  wire [7:0] w_in0;
-  assign _012_ = en & drain_advance;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _019_ = en & drain_advance;
+  assign _036_ = in_idle ? 8'h00 : in_a0;
+  assign _037_ = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -200,11 +204,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_1 = en & lr_3_1;
   assign cap_3_2 = en & lr_3_2;
   assign cap_3_3 = en & lr_3_3;
-  assign _031_ = en & drain_advance;
-  assign _032_ = drain_count - 1'h1;
-  assign _036_ = | { rst, cap_3_3 };
-  assign _037_ = _031_ ? _032_ : drain_count;
-  assign count_next = cap_3_3 ? 3'h4 : _037_;
+  assign _039_ = en & drain_advance;
+  assign _040_ = drain_count - 1'h1;
+  assign _042_ = | { rst, cap_3_3 };
+  assign _043_ = _039_ ? _040_ : drain_count;
+  assign count_next = cap_3_3 ? 3'h4 : _043_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -223,10 +227,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= w_in0;
-      skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      zero_w2 <= zero_w1;
+      zero_w1 <= in_idle;
       in_w3 <= i_w[31:24];
       in_w2 <= i_w[23:16];
       in_w1 <= i_w[15:8];
@@ -322,6 +327,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
@@ -395,21 +402,23 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 22'h000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_036_) * $signed(_037_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
+      begin if (in_idle) a_0_0 <= 8'h00; else a_0_0 <= in_a0; end
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
+      begin if (zero_a2) skew_a3_d2 <= 8'h00; else skew_a3_d2 <= skew_a3_d1; end
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
-      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
+      begin if (zero_a1) skew_a2_d1 <= 8'h00; else skew_a2_d1 <= skew_a2_d0; end
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
       begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
@@ -422,9 +431,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_count <= count_next;
       drain_busy <= | count_next;
     end
-    if (_036_) begin
+    if (_042_) begin
       drain_row <= 2'h0;
-    end else if (_012_) begin
+    end else if (_019_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_3) begin
@@ -476,11 +485,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (in_idle) skew_w3_d0 <= 8'h00;
-      else skew_w3_d0 <= in_w3;
+      if (in_idle) w_0_0 <= 8'h00;
+      else w_0_0 <= in_w0;
     if (en)
-      if (in_idle) skew_w2_d0 <= 8'h00;
-      else skew_w2_d0 <= in_w2;
+      if (zero_w2) skew_w3_d2 <= 8'h00;
+      else skew_w3_d2 <= skew_w3_d1;
+    if (en)
+      if (zero_w1) skew_w2_d1 <= 8'h00;
+      else skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;

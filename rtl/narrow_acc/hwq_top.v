@@ -55,88 +55,89 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
   wire _001_;
   wire _002_;
-  wire [1:0] _003_;
-  wire [2:0] _004_;
-  (* unused_bits = "3" *)
-  wire [3:0] _005_;
-  wire _007_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
   wire _008_;
   wire _009_;
   wire _010_;
+  wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
-  wire _021_;
-  wire _022_;
-  wire _023_;
-  wire _025_;
-  wire _026_;
   wire _027_;
-  wire _028_;
   wire _029_;
   wire _030_;
   wire _031_;
-  (* unused_bits = "17" *)
-  wire [17:0] _033_;
-  wire _038_;
-  wire _040_;
-  wire _041_;
-  wire _042_;
-  wire [4:0] _044_;
-  wire _045_;
-  wire _046_;
-  wire _049_;
-  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _054_;
-  wire _055_;
-  wire [15:0] _056_;
-  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _057_;
-  wire _058_;
-  wire _059_;
-  wire _060_;
-  wire [15:0] _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  (* unused_bits = "3" *)
-  wire [3:0] _065_;
-  (* unused_bits = "3" *)
-  wire [3:0] _066_;
-  (* unused_bits = "2" *)
-  wire [2:0] _067_;
-  wire _068_;
-  wire _069_;
   (* unused_bits = "5" *)
-  wire [5:0] _072_;
+  wire [5:0] _033_;
+  wire _034_;
+  wire _035_;
+  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _042_;
+  wire _043_;
+  wire [15:0] _044_;
+  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire _048_;
+  wire [15:0] _049_;
+  wire _050_;
+  wire _051_;
+  (* unused_bits = "3" *)
+  wire [3:0] _053_;
+  (* unused_bits = "3" *)
+  wire [3:0] _054_;
+  wire _055_;
+  (* unused_bits = "2" *)
+  wire [2:0] _056_;
+  wire _057_;
+  (* unused_bits = "6" *)
+  wire [6:0] _060_;
+  wire _061_;
+  wire _062_;
+  wire _064_;
+  (* unused_bits = "17" *)
+  wire [17:0] _067_;
+  (* unused_bits = "4" *)
+  wire [4:0] _068_;
+  wire _069_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
   wire _073_;
   wire _074_;
   wire _075_;
+  wire _076_;
+  (* unused_bits = "3" *)
+  wire [3:0] _077_;
   wire _078_;
-  (* unused_bits = "17" *)
-  wire [17:0] _080_;
-  (* unused_bits = "4" *)
-  wire [4:0] _081_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
   wire _082_;
   wire _083_;
   wire _084_;
   wire _085_;
   wire _086_;
   wire _087_;
-  wire _088_;
-  wire _089_;
+  (* unused_bits = "2" *)
+  wire [2:0] _088_;
+  wire [2:0] _089_;
   (* unused_bits = "3" *)
   wire [3:0] _090_;
-  wire _091_;
+  wire [3:0] _091_;
   wire _092_;
   wire _093_;
   wire _094_;
@@ -165,153 +166,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _117_;
   wire _118_;
   wire _119_;
-  wire _120_;
-  wire _121_;
-  wire _122_;
   wire _123_;
-  wire _124_;
-  wire _125_;
-  wire _126_;
-  wire _127_;
-  wire _128_;
   wire _129_;
-  wire _130_;
-  wire _131_;
   wire _132_;
-  wire _133_;
-  wire _134_;
-  wire _135_;
-  wire _136_;
-  wire _137_;
-  wire _138_;
-  wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _142_;
+  wire [16:0] _135_;
+  wire [2:0] _138_;
   wire _143_;
   wire _144_;
-  wire _145_;
   wire _146_;
   wire _147_;
-  wire _148_;
   wire _149_;
-  wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
   wire _165_;
   wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
   wire _171_;
-  wire _172_;
-  wire _173_;
   wire _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _183_;
-  wire _189_;
-  wire _192_;
-  wire [16:0] _195_;
-  wire [2:0] _198_;
-  wire _203_;
-  wire _204_;
-  wire _206_;
-  wire _207_;
-  wire _209_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
-  wire _229_;
-  wire _230_;
-  wire [1:0] _231_;
-  wire _233_;
-  wire [1:0] _234_;
-  wire _235_;
-  wire [1:0] _236_;
-  wire [1:0] _237_;
-  wire _238_;
-  wire [1:0] _239_;
-  wire _240_;
-  wire _241_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
-  wire [16:0] _246_;
-  wire _248_;
-  wire [16:0] _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire [2:0] _264_;
-  wire [2:0] _265_;
-  wire _267_;
-  wire [2:0] _268_;
-  wire _269_;
-  wire [2:0] _270_;
-  wire [2:0] _271_;
-  wire [2:0] _272_;
-  wire _274_;
-  wire [2:0] _275_;
-  wire _276_;
-  wire [1:0] _277_;
-  wire [1:0] _278_;
-  wire _280_;
-  wire [1:0] _281_;
-  wire _282_;
-  wire _283_;
-  wire _284_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
-  wire _290_;
-  wire _291_;
-  wire _292_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
-  wire _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
+  wire _181_;
+  wire _182_;
+  wire _185_;
+  wire _186_;
+  wire _187_;
+  wire [2:0] _188_;
+  wire [2:0] _191_;
+  wire [2:0] _192_;
   wire [16:0] \$signal ;
-  reg \$signal$141  = 1'h0;
-  reg \$signal$142  = 1'h0;
-  reg \$signal$145  = 1'h0;
-  reg \$signal$159  = 1'h0;
+  reg \$signal$143  = 1'h0;
+  reg \$signal$144  = 1'h0;
+  reg \$signal$147  = 1'h0;
+  reg \$signal$163  = 1'h0;
   wire \$signal$40 ;
-  wire \$signal$79 ;
+  wire \$signal$81 ;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -329,7 +212,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [4:0] credits = 5'h10;
-  reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg d_last = 1'h0;
   reg [2:0] dn = 3'h0;
@@ -339,7 +221,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [4:0] flush = 5'h00;
+  reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [3:0] fn_rem = 4'h0;
@@ -353,8 +235,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [87:0] i_acc = 88'h0000000000000000000000;
   wire i_last;
-  reg \i_last$98  = 1'h0;
-  reg \i_valid$96  = 1'h0;
+  reg \i_last$100  = 1'h0;
+  reg \i_valid$98  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -377,15 +259,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$162 ;
+  wire [87:0] \o_data$166 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$118 ;
+  wire \o_valid$120 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$110 ;
-  wire [68:0] \r_data$111 ;
   wire [68:0] \r_data$112 ;
+  wire [68:0] \r_data$113 ;
+  wire [68:0] \r_data$114 ;
   input r_en;
   wire r_en;
   reg [2:0] ra = 3'h0;
@@ -404,20 +286,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [6:0] t_dec;
   reg [6:0] t_rem = 7'h00;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [6:0] tile_pen = 7'h00;
   reg [2:0] w_addr = 3'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$122  = 33'h000000000;
+  reg [32:0] \w_data$124  = 33'h000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$120  = 1'h0;
+  reg \w_en$122  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
+  wire w_lane1;
+  wire w_lane2;
+  wire w_lane3;
   reg [2:0] wa = 3'h0;
   reg wb_last = 1'h1;
   wire wrap;
@@ -428,402 +318,142 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _049_ = s_act__valid & s_wgt__valid;
-  assign _060_ = in_data & _049_;
-  assign _069_ = ~ at_k_last;
-  assign _078_ = credit_ok | _069_;
-  assign take = _060_ & _078_;
-  assign _088_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _088_;
-  assign _009_ = _000_ & credit_ok;
-  assign \$signal$40  = _009_ & at_k_last;
-  assign _016_ = ~ in_data;
-  assign _017_ = s_act__valid & s_wgt__valid;
-  assign _018_ = ~ at_k_last;
-  assign _019_ = credit_ok | _018_;
-  assign _020_ = _017_ & _019_;
-  assign adv = _016_ | _020_;
-  assign _021_ = compute & adv;
-  assign _022_ = _021_ & at_tile_last;
-  assign block_end = _022_ & fn_last;
+  assign _046_ = s_act__valid & s_wgt__valid;
+  assign _055_ = in_data & _046_;
+  assign _064_ = ~ at_k_last;
+  assign _074_ = credit_ok | _064_;
+  assign take = _055_ & _074_;
+  assign _084_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _084_;
+  assign _008_ = _000_ & credit_ok;
+  assign \$signal$40  = _008_ & at_k_last;
+  assign _009_ = ~ in_data;
+  assign _010_ = s_act__valid & s_wgt__valid;
+  assign _011_ = ~ at_k_last;
+  assign _012_ = credit_ok | _011_;
+  assign _013_ = _010_ & _012_;
+  assign adv = _009_ | _013_;
+  assign _014_ = compute & adv;
+  assign _015_ = _014_ & at_tile_last;
+  assign block_end = _015_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _023_ = ! lane;
-  assign _025_ = lane == 1'h1;
-  assign _026_ = s_param__valid & _025_;
-  assign _027_ = lane == 2'h2;
-  assign _028_ = s_param__valid & _027_;
-  assign _029_ = lane == 2'h3;
-  assign _030_ = s_param__valid & _029_;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _016_ = ! lane;
+  assign _017_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _017_;
+  assign _018_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _018_;
+  assign _019_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _019_;
   assign row_end = o_valid & beat_last;
-  assign _031_ = ~ dn_last;
-  assign wrap = d_last & _031_;
-  assign _033_[16:0] = row + 1'h1;
-  assign _038_ = d == 2'h2;
-  assign \$signal$79  = d_last ? 1'h0 : _038_;
-  assign _040_ = ~ drain_restart;
-  assign drain_d_step = _040_ & row_end;
-  assign _041_ = ~ drain_restart;
-  assign _042_ = _041_ & row_end;
-  assign drain_dn_step = _042_ & d_last;
-  assign _044_ = kept - 3'h4;
-  assign _045_ = kept >= 4'h8;
-  assign _046_ = kept >= 3'h4;
-  assign _054_[6:0] = hdr[38:32] - 2'h2;
-  assign _055_ = hdr[47:32] > 3'h7;
-  assign _056_[6:0] = _055_ ? hdr[38:32] : 7'h07;
-  assign _057_[6:0] = _056_[6:0] - 2'h2;
-  assign _058_ = hdr[47:32] == 1'h1;
-  assign _059_ = hdr[47:32] > 3'h7;
-  assign _061_ = _059_ ? hdr[47:32] : 16'h0007;
-  assign _062_ = _061_ == 1'h1;
-  assign _063_ = ~ ch_left[16];
-  assign _064_ = ch_dec[16] & _063_;
-  assign _065_[2:0] = wa + 1'h1;
-  assign _066_[2:0] = blk + 1'h1;
-  assign _067_[1:0] = lane + 1'h1;
-  assign _068_ = lane == 2'h2;
-  assign _072_[4:0] = flush - 1'h1;
-  assign _073_ = ! flush;
-  assign _074_ = block_end & last_mblock;
-  assign _075_ = compute & adv;
-  assign _080_[16:0] = fm0 + 3'h4;
-  assign _081_[3:0] = fn_rem - 1'h1;
-  assign _082_ = ! fn_rem;
-  assign _083_ = fn_last & last_mblock;
-  assign _084_ = ~ _083_;
-  assign _085_ = ~ k_rem[6];
-  assign _086_ = _085_ & k_dec[6];
-  assign _087_ = ~ t_rem[6];
-  assign _089_ = _087_ & t_dec[6];
-  assign _090_[2:0] = ra + 1'h1;
-  assign _091_ = beat_last & d_last;
-  assign _092_ = ~ drain_restart;
-  assign _093_ = _092_ & o_valid;
-  assign _094_ = ~ beat_last;
-  assign _095_ = _093_ & _094_;
-  assign _096_ = ~ drain_restart;
-  assign _097_ = _096_ & row_end;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = drain_d_step & _001_;
-  assign _003_ = d + 1'h1;
-  assign _004_[1:0] = d_last ? 2'h0 : _003_;
-  assign _005_[2:0] = dn + 1'h1;
-  assign _007_ = o_valid & row_valid;
-  assign _008_ = row_end & row_valid;
-  assign _010_ = _008_ & row_last;
-  assign _012_ = r_en & m_out__valid;
-  assign _013_ = ~ row_valid;
-  assign _014_ = row_end & _013_;
-  assign _141_ = { _238_, ch_left[16], s_param__valid } != 3'h5;
-  assign _098_ = { _235_, compute } != 2'h3;
-  assign _099_ = { _233_, _073_ } != 2'h2;
-  assign _100_ = { _240_, _238_, _235_, _233_ } != 1'h0;
-  assign _101_ = { _243_, s_param__valid } != 2'h2;
-  assign _102_ = { _245_, s_param__valid } != 2'h2;
-  assign _103_ = { _245_, _243_ } != 1'h0;
-  assign _104_ = { _248_, s_param__valid } != 2'h2;
-  assign _105_ = { _250_, s_param__valid } != 2'h2;
-  assign _106_ = { _250_, _248_ } != 1'h0;
-  assign _107_ = { _255_, s_param__valid } != 2'h2;
-  assign _108_ = { _257_, s_param__valid } != 2'h2;
-  assign _109_ = { _255_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _110_ = { _257_, _255_ } != 1'h0;
-  assign _111_ = { _261_, s_param__valid } != 2'h2;
-  assign _112_ = { _263_, s_param__valid } != 2'h2;
-  assign _113_ = { _263_, _261_ } != 1'h0;
-  assign _114_ = { _267_, s_param__valid } != 2'h2;
-  assign _115_ = { _269_, s_param__valid } != 2'h2;
-  assign _116_ = { _267_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _117_ = { _269_, _267_ } != 1'h0;
-  assign _118_ = { _274_, s_param__valid } != 2'h2;
-  assign _119_ = { _276_, s_param__valid } != 2'h2;
-  assign _120_ = { _274_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _121_ = { _274_, wb_last, \$signal$145 , s_param__valid } != 4'hb;
-  assign _122_ = { _276_, _274_ } != 1'h0;
-  assign _123_ = { _280_, s_param__valid } != 2'h2;
-  assign _124_ = { _282_, s_param__valid } != 2'h2;
-  assign _125_ = { _282_, _280_ } != 1'h0;
-  assign _126_ = { _002_, enter_q, drain_dn_step } != 3'h4;
-  assign _127_ = { _002_, enter_q } != 1'h0;
-  assign _128_ = { _097_, _095_, drain_restart } != 1'h0;
-  assign _129_ = { _002_, drain_restart } != 1'h0;
-  assign _130_ = { compute, adv } != 2'h2;
-  assign _131_ = { compute, adv } != 2'h2;
-  assign _132_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _133_ = { compute, adv } != 2'h2;
-  assign _134_ = { compute, adv } != 2'h2;
-  assign _135_ = { compute, adv } != 2'h2;
-  assign _136_ = { tile_end, compute } != 1'h1;
-  assign _137_ = { tile_end, compute } != 1'h1;
-  assign _138_ = { _227_, _226_ } != 1'h0;
-  assign _139_ = { _238_, s_param__valid } != 2'h2;
-  assign _140_ = { _240_, s_param__valid } != 2'h2;
-  assign _142_ = & { _100_, _099_, _098_, _141_, _140_, _139_ };
-  assign _143_ = & { _103_, _102_, _101_ };
-  assign _144_ = & { _106_, _105_, _104_ };
-  assign _145_ = & { _110_, _109_, _108_, _107_ };
-  assign _146_ = & { _113_, _112_, _111_ };
-  assign _147_ = & { _117_, _116_, _115_, _114_ };
-  assign _148_ = & { _122_, _121_, _120_, _119_, _118_ };
-  assign _149_ = & { _125_, _124_, _123_ };
-  assign _150_ = & { _283_, s_param__valid };
-  assign _151_ = & { _284_, s_param__valid };
-  assign _152_ = & { _285_, s_param__valid };
-  assign _153_ = & { _286_, s_param__valid };
-  assign _154_ = & { _287_, s_param__valid };
-  assign _155_ = & { _288_, s_param__valid };
-  assign _156_ = & { _289_, s_param__valid };
-  assign _157_ = & { _290_, s_param__valid };
-  assign _158_ = & { _291_, s_param__valid };
-  assign _159_ = & { _292_, s_param__valid };
-  assign _160_ = & { _127_, _126_ };
-  assign _161_ = & { _091_, o_valid };
-  assign _162_ = & { _133_, _132_ };
-  assign _163_ = & { tile_end, fn_last };
-  assign _164_ = & { _228_, ch_left[16], s_param__valid };
-  assign _165_ = & { _229_, ch_left[16], s_param__valid };
-  assign _166_ = & { _230_, ch_left[16], s_param__valid };
-  assign _175_ = ~ _295_;
-  assign _176_ = ~ _296_;
-  assign _177_ = ~ _297_;
-  assign _178_ = ~ _298_;
-  assign _179_ = ~ compute;
-  assign _167_ = | { _175_, rst };
-  assign _168_ = | { _176_, rst };
-  assign _169_ = | { _177_, rst };
-  assign _170_ = | { _178_, rst };
-  assign _171_ = | { drain_restart, rst };
-  assign _172_ = | { dn_last, rst };
-  assign _173_ = | { _179_, rst };
-  assign _174_ = | { _074_, rst };
-  assign _183_ = drain_restart ? 1'h0 : d_last;
-  assign _189_ = drain_restart ? m_one : row_last;
-  assign _192_ = drain_restart ? 1'h1 : row_valid;
-  assign _195_ = drain_restart ? 17'h00000 : row;
-  assign _198_ = drain_restart ? 3'h0 : dn;
-  assign _203_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$142  : _089_;
-  assign _204_ = adv ? _203_ : 1'hx;
-  assign _206_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$141  : _086_;
-  assign _207_ = adv ? _206_ : 1'hx;
-  assign _209_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _618_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _618_ = b[4:0];
-      2'b1?:
-        _618_ = b[9:5];
-      default:
-        _618_ = a;
-    endcase
-  endfunction
-  assign _226_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _227_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _228_ = ctrl_state == 1'h1;
-  assign _229_ = ctrl_state == 1'h1;
-  assign _230_ = ctrl_state == 1'h1;
-  assign _231_ = _073_ ? 2'h0 : 2'hx;
-  function [1:0] _625_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _625_ = b[1:0];
-      4'b??1?:
-        _625_ = b[3:2];
-      4'b?1??:
-        _625_ = b[5:4];
-      4'b1???:
-        _625_ = b[7:6];
-      default:
-        _625_ = a;
-    endcase
-  endfunction
-  assign _233_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _234_ = compute ? 2'hx : 2'h3;
-  assign _235_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _236_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _237_ = s_param__valid ? _236_ : 2'hx;
-  assign _238_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _239_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _240_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _241_ = s_param__valid ? _064_ : 1'hx;
-  function [0:0] _635_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _635_ = b[0:0];
-      2'b1?:
-        _635_ = b[1:1];
-      default:
-        _635_ = a;
-    endcase
-  endfunction
-  assign _243_ = ctrl_state == 1'h1;
-  assign _244_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _245_ = ! ctrl_state;
-  assign _246_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _640_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _640_ = b[16:0];
-      2'b1?:
-        _640_ = b[33:17];
-      default:
-        _640_ = a;
-    endcase
-  endfunction
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _250_ = ! ctrl_state;
-  assign _251_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _252_ = \$signal$145  ? _251_ : 1'hx;
-  assign _253_ = s_param__valid ? _252_ : 1'hx;
-  function [0:0] _647_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _647_ = b[0:0];
-      2'b1?:
-        _647_ = b[1:1];
-      default:
-        _647_ = a;
-    endcase
-  endfunction
-  assign _255_ = ctrl_state == 1'h1;
-  assign _256_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _257_ = ! ctrl_state;
-  assign _258_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h0 : _068_;
-  assign _259_ = s_param__valid ? _258_ : 1'hx;
-  function [0:0] _653_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _653_ = b[0:0];
-      2'b1?:
-        _653_ = b[1:1];
-      default:
-        _653_ = a;
-    endcase
-  endfunction
-  assign _260_ = _653_(1'hx, { _262_, _259_ }, { _263_, _261_ });
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _263_ = ! ctrl_state;
-  assign _264_ = \$signal$145  ? _065_[2:0] : 3'hx;
-  assign _265_ = s_param__valid ? _264_ : 3'hx;
-  function [2:0] _659_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _659_ = b[2:0];
-      2'b1?:
-        _659_ = b[5:3];
-      default:
-        _659_ = a;
-    endcase
-  endfunction
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _269_ = ! ctrl_state;
-  assign _270_ = wb_last ? _066_[2:0] : 3'hx;
-  assign _271_ = \$signal$145  ? _270_ : 3'hx;
-  assign _272_ = s_param__valid ? _271_ : 3'hx;
-  function [2:0] _666_;
-    input [2:0] a;
-    input [5:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _666_ = b[2:0];
-      2'b1?:
-        _666_ = b[5:3];
-      default:
-        _666_ = a;
-    endcase
-  endfunction
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = s_param__valid ? 3'h0 : 3'hx;
-  assign _276_ = ! ctrl_state;
-  assign _277_ = \$signal$145  ? (* full_case = 32'd1 *) 2'h0 : _067_[1:0];
-  assign _278_ = s_param__valid ? _277_ : 2'hx;
-  function [1:0] _672_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _672_ = b[1:0];
-      2'b1?:
-        _672_ = b[3:2];
-      default:
-        _672_ = a;
-    endcase
-  endfunction
-  assign _280_ = ctrl_state == 1'h1;
-  assign _281_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _282_ = ! ctrl_state;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = ! ctrl_state;
-  assign _285_ = ! ctrl_state;
-  assign _286_ = ! ctrl_state;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = ! ctrl_state;
-  assign _290_ = ! ctrl_state;
-  assign _291_ = ! ctrl_state;
-  assign _292_ = ! ctrl_state;
-  assign _295_ = ctrl_state == 1'h1;
-  assign _296_ = ctrl_state == 1'h1;
-  assign _297_ = ctrl_state == 1'h1;
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = ctrl_state == 1'h1;
-  assign _300_ = ctrl_state == 1'h1;
-  assign _301_ = ctrl_state == 1'h1;
-  assign header_taken = _302_ ? s_param__valid : 1'h0;
-  assign _302_ = ! ctrl_state;
-  function [0:0] _697_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _697_ = b[0:0];
-      2'b1?:
-        _697_ = b[1:1];
-      default:
-        _697_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _697_(1'h0, 2'h3, { _304_, _303_ });
-  assign _303_ = ctrl_state == 1'h1;
-  assign _304_ = ! ctrl_state;
+  assign _020_ = ~ dn_last;
+  assign wrap = d_last & _020_;
+  assign _027_ = d == 2'h2;
+  assign \$signal$81  = d_last ? 1'h0 : _027_;
+  assign _029_ = ~ drain_restart;
+  assign drain_d_step = _029_ & row_end;
+  assign _030_ = ~ drain_restart;
+  assign _031_ = _030_ & row_end;
+  assign drain_dn_step = _031_ & d_last;
+  assign _033_[4:0] = kept - 3'h4;
+  assign _034_ = kept >= 4'h8;
+  assign _035_ = kept >= 3'h4;
+  assign _042_[6:0] = hdr[38:32] - 2'h2;
+  assign _043_ = hdr[47:32] > 3'h7;
+  assign _044_[6:0] = _043_ ? hdr[38:32] : 7'h07;
+  assign _045_[6:0] = _044_[6:0] - 2'h2;
+  assign _047_ = hdr[47:32] == 1'h1;
+  assign _048_ = hdr[47:32] > 3'h7;
+  assign _049_ = _048_ ? hdr[47:32] : 16'h0007;
+  assign _050_ = _049_ == 1'h1;
+  assign _051_ = ~ ch_left[16];
+  assign _053_[2:0] = wa + 1'h1;
+  assign _054_[2:0] = blk + 1'h1;
+  assign _056_[1:0] = lane + 1'h1;
+  assign _057_ = lane == 2'h2;
+  assign _060_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _061_ = block_end & last_mblock;
+  assign _062_ = compute & adv;
+  assign _067_[16:0] = fm0 + 3'h4;
+  assign _068_[3:0] = fn_rem - 1'h1;
+  assign _069_ = ! fn_rem;
+  assign _070_ = fn_last & last_mblock;
+  assign _071_ = ~ _070_;
+  assign _072_ = ~ k_rem[6];
+  assign _073_ = _072_ & k_dec[6];
+  assign _075_ = ~ t_rem[6];
+  assign _076_ = _075_ & t_dec[6];
+  assign _077_[2:0] = ra + 1'h1;
+  assign _078_ = beat_last & d_last;
+  assign _079_ = ~ drain_restart;
+  assign _080_ = _079_ & o_valid;
+  assign _081_ = ~ beat_last;
+  assign _082_ = _080_ & _081_;
+  assign _083_ = ~ drain_restart;
+  assign _085_ = _083_ & row_end;
+  assign _086_ = ~ drain_restart;
+  assign _087_ = drain_d_step & _086_;
+  assign _088_[1:0] = d + 1'h1;
+  assign _089_[1:0] = d_last ? 2'h0 : _088_[1:0];
+  assign _090_[2:0] = dn + 1'h1;
+  assign _091_[2:0] = dn_last ? 3'h0 : _090_[2:0];
+  assign _092_ = o_valid & row_valid;
+  assign _001_ = row_end & row_valid;
+  assign _002_ = _001_ & row_last;
+  assign _004_ = r_en & m_out__valid;
+  assign _005_ = ~ row_valid;
+  assign _006_ = row_end & _005_;
+  assign _093_ = { _087_, enter_q, drain_dn_step } != 3'h4;
+  assign _094_ = { _087_, enter_q } != 1'h0;
+  assign _095_ = { _085_, _082_, drain_restart } != 1'h0;
+  assign _096_ = { _087_, drain_restart } != 1'h0;
+  assign _097_ = { compute, adv } != 2'h2;
+  assign _098_ = { compute, adv } != 2'h2;
+  assign _099_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _100_ = { compute, adv } != 2'h2;
+  assign _101_ = { compute, adv } != 2'h2;
+  assign _102_ = { compute, adv } != 2'h2;
+  assign _103_ = { tile_end, compute } != 1'h1;
+  assign _104_ = { tile_end, compute } != 1'h1;
+  assign _105_ = { st_flush, st_compute } != 1'h0;
+  assign _106_ = { take_ch, header_taken } != 1'h0;
+  assign _107_ = { take_ch, header_taken } != 1'h0;
+  assign _108_ = { take_ch, header_taken } != 1'h0;
+  assign _109_ = { take_ch, header_taken } != 1'h0;
+  assign _110_ = & { _094_, _093_ };
+  assign _111_ = & { _078_, o_valid };
+  assign _112_ = & { _100_, _099_ };
+  assign _113_ = & { tile_end, fn_last };
+  assign _119_ = ~ compute;
+  assign _114_ = | { drain_restart, rst };
+  assign _115_ = | { dn_last, rst };
+  assign _116_ = | { _119_, rst };
+  assign _117_ = | { _061_, rst };
+  assign _118_ = | { enter, rst };
+  assign _123_ = drain_restart ? 1'h0 : d_last;
+  assign _129_ = drain_restart ? m_one : row_last;
+  assign _132_ = drain_restart ? 1'h1 : row_valid;
+  assign _135_ = drain_restart ? 17'h00000 : row;
+  assign _138_ = drain_restart ? 3'h0 : dn;
+  assign _143_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _076_;
+  assign _144_ = adv ? _143_ : 1'hx;
+  assign _146_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _073_;
+  assign _147_ = adv ? _146_ : 1'hx;
+  assign _149_ = at_k_last ? 1'h0 : 1'hx;
+  assign _165_ = compute ? st_flush : 1'h1;
+  assign _166_ = st_compute ? _165_ : st_flush;
+  assign _171_ = enter ? 1'h1 : st_compute;
+  assign _174_ = header_taken ? 1'h0 : st_header;
+  assign _181_ = header_taken ? 1'h1 : wb_last;
+  assign _182_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _185_ = header_taken ? 1'h0 : 1'hx;
+  assign _186_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _057_;
+  assign _187_ = take_ch ? _186_ : _185_;
+  assign _188_ = header_taken ? 3'h0 : wa;
+  assign _191_ = header_taken ? 3'h0 : blk;
+  assign _192_ = wb_last ? _054_[2:0] : _191_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -831,7 +461,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$162 ),
+    .o_data(\o_data$166 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -840,8 +470,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$122 ),
-    .wp__en(\w_en$120 )
+    .wp__data(\w_data$124 ),
+    .wp__en(\w_en$122 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -854,7 +484,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$110 ),
+    .r_data(\r_data$112 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -863,7 +493,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$111 ),
+    .r_data(\r_data$113 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -872,7 +502,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$112 ),
+    .r_data(\r_data$114 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -884,105 +514,222 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$112 [31:0], \r_data$111 [31:0], \r_data$110 [31:0], r_data[31:0] }),
-    .i_last(\i_last$98 ),
-    .i_multiplier({ \r_data$112 [62:32], \r_data$111 [62:32], \r_data$110 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$112 [68:63], \r_data$111 [68:63], \r_data$110 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$96 ),
+    .i_bias({ \r_data$114 [31:0], \r_data$113 [31:0], \r_data$112 [31:0], r_data[31:0] }),
+    .i_last(\i_last$100 ),
+    .i_multiplier({ \r_data$114 [62:32], \r_data$113 [62:32], \r_data$112 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$114 [68:63], \r_data$113 [68:63], \r_data$112 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$98 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$118 ),
+    .o_valid(\o_valid$120 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _056_[15:7] = 9'hxxx;
-  assign _004_[2] = 1'hx;
+  assign _091_[3] = 1'hx;
+  assign _089_[2] = 1'hx;
+  assign _044_[15:7] = 9'hxxx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
     if (rst) begin
+      give_back <= 2'h0;
+      \w_en$122  <= 1'h0;
+      \i_last$100  <= 1'h0;
+      \i_valid$98  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$163  <= 1'h0;
+      enter_q <= 1'h0;
+      d_last <= 1'h0;
+      row_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      dn <= 3'h0;
+      drain_restart <= 1'h0;
+      tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
+      wb_last <= 1'h1;
+      wa <= 3'h0;
+      blk <= 3'h0;
+      hdr_out_load <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 5'h10;
+      last_mblock <= 1'h0;
+      \w_en$19  <= 1'h0;
+      \w_en$15  <= 1'h0;
+      \w_en$11  <= 1'h0;
+      w_en <= 1'h0;
+    end else begin
+      give_back <= _004_ + _006_;
+      \w_en$122  <= \o_valid$120 ;
+      \i_last$100  <= part_last;
+      \i_valid$98  <= \$signal$163 ;
+      part_last <= _002_ & dn_last;
+      \$signal$163  <= _092_;
+      enter_q <= enter;
+      begin if (_082_) d_last <= _123_; else d_last <= _085_ ? \$signal$81  : _123_; end
+      begin if (_082_) row_last <= _129_; else begin if (_085_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _129_; end end
+      begin if (_082_) row_valid <= _132_; else begin if (_085_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _132_; end end
+      begin if (_082_) row <= _135_; else begin if (_085_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _135_; end end
+      begin if (_087_) begin if (drain_dn_step) dn <= _091_[2:0]; else dn <= _138_; end else dn <= _138_; end
+      drain_restart <= header_taken;
+      tile_end <= _062_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _166_; end else st_flush <= _166_; end
+      begin if (st_compute) begin if (compute) st_compute <= _171_; else st_compute <= 1'h0; end else st_compute <= _171_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _174_; end else st_header <= _174_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _182_ : _181_; else wb_last <= _181_; end
+      begin if (take_ch) wa <= \$signal$147  ? _053_[2:0] : _188_; else wa <= _188_; end
+      begin if (take_ch) blk <= \$signal$147  ? _192_ : _191_; else blk <= _191_; end
+      hdr_out_load <= header_taken;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _034_ : _035_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _033_[4:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      \w_en$19  <= w_lane3;
+      \w_en$15  <= w_lane2;
+      \w_en$11  <= w_lane1;
+      w_en <= take_ch & _016_;
+    end
+    if (rst) begin
+      \w_data$124  <= 33'h000000000;
+    end else if (\o_valid$120 ) begin
+      \w_data$124  <= { o_last, o_data };
+    end
+    if (\$signal$163 ) begin
+      i_acc <= acc_chosen;
+    end
+    if (o_valid) begin
+      acc_chosen <= \o_data$166 ;
+    end
+    if (rst) begin
+      dn_last <= 1'h0;
+    end else if (_110_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_087_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end
+    if (rst) begin
+      beat_last <= 1'h1;
+    end else if (_095_) begin
+      begin if (_082_) beat_last <= 1'h0; else begin if (_085_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end
+    if (rst) begin
+      d <= 2'h0;
+    end else if (_096_) begin
+      begin if (_087_) d <= _089_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end
+    if (_114_) begin
+      ra <= 3'h0;
+    end else if (_111_) begin
+      ra <= ra_blk_next;
+    end
+    if (_115_) begin
+      ra_blk_next <= 3'h0;
+    end else begin
+      ra_blk_next <= _077_[2:0];
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_097_) begin
+      at_tile_last <= compute ? _144_ : \$signal$144 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_098_) begin
+      at_k_last <= compute ? _147_ : \$signal$143 ;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_112_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _071_ : _149_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 7'h00;
+    end else if (_101_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 7'hxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 7'h00;
+    end else if (_102_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 7'hxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_103_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _069_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 4'h0;
+    end else if (_104_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _068_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_116_) begin
+      fm0 <= 17'h00000;
+    end else if (_113_) begin
+      fm0 <= _067_[16:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_105_) begin
+      begin if (st_flush) flush <= _060_[5:0]; else begin if (st_compute) flush <= 6'h14; else flush <= 6'hxx; end end
+    end
+    if (_117_) begin
+      compute <= 1'h0;
+    end else if (enter) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+      nb_pen <= 4'h0;
+    end else if (enter) begin
+      nb_one <= ! blk;
+      nb_pen <= blk - 1'h1;
+    end
+    if (_118_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
+    end
+    if (rst) begin
       armed <= 1'h0;
-    end else if (_143_) begin
-      armed <= _635_(1'hx, { _244_, _241_ }, { _245_, _243_ });
+    end else if (_106_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _051_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_144_) begin
-      ch_left <= _640_(17'hxxxxx, { _249_, _246_ }, { _250_, _248_ });
+    end else if (_107_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h1;
-    end else if (_145_) begin
-      wb_last <= _647_(1'hx, { _256_, _253_ }, { _257_, _255_ });
-    end
-    if (rst) begin
-      \$signal$145  <= 1'h0;
-    end else if (_146_) begin
-      \$signal$145  <= _260_;
-    end
-    if (rst) begin
-      wa <= 3'h0;
-    end else if (_147_) begin
-      wa <= _659_(3'hx, { _268_, _265_ }, { _269_, _267_ });
-    end
-    if (rst) begin
-      blk <= 3'h0;
-    end else if (_148_) begin
-      blk <= _666_(3'hx, { _275_, _272_ }, { _276_, _274_ });
+      \$signal$147  <= 1'h0;
+    end else if (_108_) begin
+      \$signal$147  <= _187_;
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_149_) begin
-      lane <= _672_(2'hx, { _281_, _278_ }, { _282_, _280_ });
+    end else if (_109_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
     end
     if (rst) begin
-      \$signal$142  <= 1'h0;
-    end else if (_150_) begin
-      \$signal$142  <= _062_;
-    end
-    if (rst) begin
-      \$signal$141  <= 1'h0;
-    end else if (_151_) begin
-      \$signal$141  <= _058_;
-    end
-    if (rst) begin
+      \$signal$144  <= 1'h0;
+      \$signal$143  <= 1'h0;
       tile_pen <= 7'h00;
-    end else if (_152_) begin
-      tile_pen <= _057_[6:0];
-    end
-    if (rst) begin
       k_pen <= 7'h00;
-    end else if (_153_) begin
-      k_pen <= _054_[6:0];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_154_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_155_) begin
-      m_wrap_pen <= hdr[15:0] + 2'h2;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_156_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_157_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_158_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_159_) begin
+    end else if (header_taken) begin
+      \$signal$144  <= _050_;
+      \$signal$143  <= _047_;
+      tile_pen <= _045_[6:0];
+      k_pen <= _042_[6:0];
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 2'h3;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -994,189 +741,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (rst) begin
-      hdr_out_load <= 1'h0;
-      credit_ok <= 1'h1;
-      credits <= 5'h10;
-      last_mblock <= 1'h0;
-      give_back <= 2'h0;
-      \w_en$120  <= 1'h0;
-      \i_last$98  <= 1'h0;
-      \i_valid$96  <= 1'h0;
-      part_last <= 1'h0;
-      \$signal$159  <= 1'h0;
-      enter_q <= 1'h0;
-      d_last <= 1'h0;
-      row_last <= 1'h0;
-      row_valid <= 1'h0;
-      row <= 17'h00000;
-      dn <= 3'h0;
-      drain_restart <= 1'h0;
-      tile_end <= 1'h0;
-    end else begin
-      hdr_out_load <= header_taken;
-      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _045_ : _046_;
-      credits <= \$signal$40  ? (* full_case = 32'd1 *) _044_ : kept;
-      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _012_ + _014_;
-      \w_en$120  <= \o_valid$118 ;
-      \i_last$98  <= part_last;
-      \i_valid$96  <= \$signal$159 ;
-      part_last <= _010_ & dn_last;
-      \$signal$159  <= _007_;
-      enter_q <= enter;
-      begin if (_095_) d_last <= _183_; else d_last <= _097_ ? \$signal$79  : _183_; end
-      begin if (_095_) row_last <= _189_; else begin if (_097_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _189_; end end
-      begin if (_095_) row_valid <= _192_; else begin if (_097_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _192_; end end
-      begin if (_095_) row <= _195_; else begin if (_097_) begin if (wrap) row <= row - 2'h3; else row <= _033_[16:0]; end else row <= _195_; end end
-      begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn <= 3'h0; else dn <= _005_[2:0]; end else dn <= _198_; end else dn <= _198_; end
-      drain_restart <= header_taken;
-      tile_end <= _075_ & at_tile_last;
-    end
-    if (_167_) begin
-      \w_en$19  <= 1'h0;
-    end else begin
-      \w_en$19  <= _030_;
-    end
-    if (_168_) begin
-      \w_en$15  <= 1'h0;
-    end else begin
-      \w_en$15  <= _028_;
-    end
-    if (_169_) begin
-      \w_en$11  <= 1'h0;
-    end else begin
-      \w_en$11  <= _026_;
-    end
-    if (_170_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _023_;
-    end
-    if (!_299_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_300_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_301_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
-    if (rst) begin
-      \w_data$122  <= 33'h000000000;
-    end else if (\o_valid$118 ) begin
-      \w_data$122  <= { o_last, o_data };
-    end
-    if (\$signal$159 ) begin
-      i_acc <= acc_chosen;
-    end
-    if (o_valid) begin
-      acc_chosen <= \o_data$162 ;
-    end
-    if (rst) begin
-      dn_last <= 1'h0;
-    end else if (_160_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
-    end
-    if (rst) begin
-      beat_last <= 1'h1;
-    end else if (_128_) begin
-      begin if (_095_) beat_last <= 1'h0; else begin if (_097_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
-    end
-    if (rst) begin
-      d <= 2'h0;
-    end else if (_129_) begin
-      begin if (_002_) d <= _004_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
-    end
-    if (_171_) begin
-      ra <= 3'h0;
-    end else if (_161_) begin
-      ra <= ra_blk_next;
-    end
-    if (_172_) begin
-      ra_blk_next <= 3'h0;
-    end else begin
-      ra_blk_next <= _090_[2:0];
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_130_) begin
-      at_tile_last <= compute ? _204_ : \$signal$142 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_131_) begin
-      at_k_last <= compute ? _207_ : \$signal$141 ;
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_162_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _209_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 7'h00;
-    end else if (_134_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 7'hxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 7'h00;
-    end else if (_135_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 7'hxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_136_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 4'h0;
-    end else if (_137_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _081_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_173_) begin
-      fm0 <= 17'h00000;
-    end else if (_163_) begin
-      fm0 <= _080_[16:0];
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_138_) begin
-      flush <= _618_(5'hxx, { 5'h15, _072_[4:0] }, { _227_, _226_ });
-    end
-    if (_174_) begin
-      compute <= 1'h0;
-    end else if (_164_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_165_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 4'h0;
-    end else if (_166_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_142_) begin
-      ctrl_state <= _625_(2'hx, { _239_, _237_, _234_, _231_ }, { _240_, _238_, _235_, _233_ });
-    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
-  wire [2:0] _017_;
-  wire _018_;
-  wire _019_;
+  wire [7:0] _017_;
+  wire [7:0] _018_;
+  wire [2:0] _019_;
   wire _020_;
   wire _021_;
   wire _022_;
@@ -1195,7 +767,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _035_;
   wire _036_;
   wire _037_;
-  wire [2:0] _038_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire [2:0] _041_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1208,7 +783,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_3_0 = 8'h00;
   reg [7:0] a_3_1 = 8'h00;
   reg [7:0] a_3_2 = 8'h00;
-  wire [7:0] a_in0;
   reg [21:0] acc_0_0 = 22'h000000;
   reg [21:0] acc_0_1 = 22'h000000;
   reg [21:0] acc_0_2 = 22'h000000;
@@ -1350,32 +924,36 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_1 = 8'h00;
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
-  wire [7:0] w_in0;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign _017_ = drain_count - 1'h1;
-  assign _018_ = | { lr_3_3, rst };
-  assign _019_ = | { lr_3_3, rst };
-  assign _020_ = | { lr_3_2, rst };
-  assign _021_ = | { lr_3_1, rst };
-  assign _022_ = | { lr_3_0, rst };
-  assign _023_ = | { lr_2_3, rst };
-  assign _024_ = | { lr_2_2, rst };
-  assign _025_ = | { lr_2_1, rst };
-  assign _026_ = | { lr_2_0, rst };
-  assign _027_ = | { lr_1_3, rst };
-  assign _028_ = | { lr_1_2, rst };
-  assign _029_ = | { lr_1_1, rst };
-  assign _030_ = | { lr_1_0, rst };
-  assign _031_ = | { lr_0_3, rst };
-  assign _032_ = | { lr_0_2, rst };
-  assign _033_ = | { lr_0_1, rst };
-  assign _034_ = | { lr_0_0, rst };
-  assign _035_ = | { in_idle, rst };
-  assign _036_ = | { in_idle, rst };
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _017_ = in_idle ? 8'h00 : in_a0;
+  assign _018_ = in_idle ? 8'h00 : in_w0;
+  assign _019_ = drain_count - 1'h1;
+  assign _040_ = | { lr_3_2, rst };
+  assign _020_ = | { lr_3_1, rst };
+  assign _021_ = | { lr_3_0, rst };
+  assign _022_ = | { lr_2_3, rst };
+  assign _023_ = | { lr_2_2, rst };
+  assign _024_ = | { lr_2_1, rst };
+  assign _025_ = | { lr_2_0, rst };
+  assign _026_ = | { lr_1_3, rst };
+  assign _027_ = | { lr_1_2, rst };
+  assign _028_ = | { lr_1_1, rst };
+  assign _029_ = | { lr_1_0, rst };
+  assign _030_ = | { lr_0_3, rst };
+  assign _031_ = | { lr_0_2, rst };
+  assign _032_ = | { lr_0_1, rst };
+  assign _033_ = | { lr_0_0, rst };
+  assign _034_ = | { in_idle, rst };
+  assign _035_ = | { zero_a2, rst };
+  assign _036_ = | { zero_a1, rst };
   assign _037_ = | { in_idle, rst };
-  assign _038_ = drain_advance ? _017_ : drain_count;
-  assign count_next = lr_3_3 ? 3'h4 : _038_;
+  assign _038_ = | { lr_3_3, rst };
+  assign _039_ = | { lr_3_3, rst };
+  assign _041_ = drain_advance ? _019_ : drain_count;
+  assign count_next = lr_3_3 ? 3'h4 : _041_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1386,10 +964,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle;
+    zero_w2 <= zero_w1;
+    skew_w2_d0 <= in_w2;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1406,12 +985,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
     if (rst) begin
-      drain_valid <= 1'h0;
-      drain_advance <= 1'h0;
-      drain_count <= 3'h0;
-      drain_busy <= 1'h0;
-      lr_3_3 <= 1'h0;
-      pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
       pr_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
@@ -1465,25 +1038,26 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_0_0 <= 1'h0;
       pr_0_0 <= 16'h0000;
       l_0_0 <= 1'h0;
-      a_0_0 <= 8'h00;
       skew_l3_d2 <= 1'h0;
       skew_l3_d1 <= 1'h0;
       skew_l3_d0 <= 1'h0;
-      skew_a3_d2 <= 8'h00;
       skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
       skew_l2_d1 <= 1'h0;
       skew_l2_d0 <= 1'h0;
-      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
+      drain_valid <= 1'h0;
+      drain_advance <= 1'h0;
+      drain_count <= 3'h0;
+      drain_busy <= 1'h0;
+      lr_3_3 <= 1'h0;
+      pr_3_3 <= 16'h0000;
     end else begin
-      drain_valid <= drain_busy;
-      drain_advance <= | count_next;
-      drain_count <= count_next;
-      drain_busy <= | count_next;
-      lr_3_3 <= l_3_2;
-      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;
       pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
       l_3_2 <= l_3_1;
@@ -1535,46 +1109,32 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_017_) * $signed(_018_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
-    end
-    if (_018_) begin
-      drain_row <= 2'h0;
-    end else if (drain_advance) begin
-      drain_row <= drain_row + 1'h1;
-    end
-    if (lr_3_3) begin
-      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    end
-    if (_019_) begin
-      acc_3_3 <= 22'h000000;
-    end else begin
-      acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    end
-    if (lr_3_2) begin
-      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    end
-    if (_020_) begin
-      acc_3_2 <= 22'h000000;
-    end else begin
-      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+      drain_valid <= drain_busy;
+      drain_advance <= | count_next;
+      drain_count <= count_next;
+      drain_busy <= | count_next;
+      lr_3_3 <= l_3_2;
+      pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
     end
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_021_) begin
+    if (_020_) begin
       acc_3_1 <= 22'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1582,7 +1142,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_022_) begin
+    if (_021_) begin
       acc_3_0 <= 22'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1590,7 +1150,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_023_) begin
+    if (_022_) begin
       acc_2_3 <= 22'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1598,7 +1158,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_024_) begin
+    if (_023_) begin
       acc_2_2 <= 22'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1606,7 +1166,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_025_) begin
+    if (_024_) begin
       acc_2_1 <= 22'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1614,7 +1174,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_026_) begin
+    if (_025_) begin
       acc_2_0 <= 22'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1622,7 +1182,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_027_) begin
+    if (_026_) begin
       acc_1_3 <= 22'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1630,7 +1190,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_028_) begin
+    if (_027_) begin
       acc_1_2 <= 22'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1638,7 +1198,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_029_) begin
+    if (_028_) begin
       acc_1_1 <= 22'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1646,7 +1206,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_030_) begin
+    if (_029_) begin
       acc_1_0 <= 22'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1654,7 +1214,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_031_) begin
+    if (_030_) begin
       acc_0_3 <= 22'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1662,7 +1222,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_032_) begin
+    if (_031_) begin
       acc_0_2 <= 22'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1670,7 +1230,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_033_) begin
+    if (_032_) begin
       acc_0_1 <= 22'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1678,34 +1238,68 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_034_) begin
+    if (_033_) begin
       acc_0_0 <= 22'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (in_idle) begin
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
+      w_0_0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
+      w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_035_) begin
-      skew_a3_d0 <= 8'h00;
+    if (_034_) begin
+      a_0_0 <= 8'h00;
     end else begin
-      skew_a3_d0 <= in_a3;
+      a_0_0 <= in_a0;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
+    end
+    if (_035_) begin
+      skew_a3_d2 <= 8'h00;
+    end else begin
+      skew_a3_d2 <= skew_a3_d1;
     end
     if (_036_) begin
-      skew_a2_d0 <= 8'h00;
+      skew_a2_d1 <= 8'h00;
     end else begin
-      skew_a2_d0 <= in_a2;
+      skew_a2_d1 <= skew_a2_d0;
     end
     if (_037_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
+    end
+    if (_038_) begin
+      drain_row <= 2'h0;
+    end else if (drain_advance) begin
+      drain_row <= drain_row + 1'h1;
+    end
+    if (lr_3_3) begin
+      out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (_039_) begin
+      acc_3_3 <= 22'h000000;
+    end else begin
+      acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (lr_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (_040_) begin
+      acc_3_2 <= 22'h000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
   end
 endmodule

@@ -6,18 +6,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _002_;
   wire [2:0] _003_;
   wire _004_;
-  (* unused_bits = "2" *)
-  wire [2:0] _005_;
+  wire [1:0] _005_;
   wire [1:0] _006_;
-  wire _025_;
-  wire _029_;
-  wire _030_;
-  wire _031_;
-  wire _032_;
-  wire _033_;
-  wire _059_;
-  wire [1:0] _060_;
-  wire [2:0] _061_;
+  wire _034_;
+  wire _038_;
+  wire _039_;
+  wire _040_;
+  wire _041_;
+  wire _042_;
+  wire [7:0] _063_;
+  wire [7:0] _064_;
+  wire _065_;
+  wire [1:0] _066_;
+  wire [2:0] _067_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -38,7 +39,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_3_2 = 8'h00;
   reg [7:0] a_3_3 = 8'h00;
   reg [7:0] a_3_4 = 8'h00;
-  wire [7:0] a_in0;
   reg [24:0] acc_0_0 = 25'h0000000;
   reg [24:0] acc_0_1 = 25'h0000000;
   reg [24:0] acc_0_2 = 25'h0000000;
@@ -244,16 +244,21 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_3 = 8'h00;
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
-  wire [7:0] w_in0;
-  assign _025_ = en & drain_advance;
-  assign _029_ = ~ cap_3_5;
-  assign _030_ = ~ drain_advance;
-  assign _031_ = _030_ & drain_busy;
-  assign _032_ = _031_ & drain_beat_pen;
-  assign _033_ = en ? _032_ : drain_advance;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  reg zero_w3 = 1'h1;
+  reg zero_w4 = 1'h1;
+  assign _034_ = en & drain_advance;
+  assign _038_ = ~ cap_3_5;
+  assign _039_ = ~ drain_advance;
+  assign _040_ = _039_ & drain_busy;
+  assign _041_ = _040_ & drain_beat_pen;
+  assign _042_ = en ? _041_ : drain_advance;
+  assign _063_ = in_idle ? 8'h00 : in_a0;
+  assign _064_ = in_idle ? 8'h00 : in_w0;
+  assign p_0_0 = $signed(_063_) * $signed(_064_);
   assign cap_0_0 = en & in_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign cap_0_1 = en & l_0_0;
@@ -304,13 +309,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _002_ = en & drain_advance;
   assign _003_ = drain_count - 1'h1;
   assign _004_ = en & drain_busy;
-  assign _005_[1:0] = drain_beat + 1'h1;
-  assign _006_ = drain_advance ? 2'h0 : _005_[1:0];
-  assign _059_ = | { rst, cap_3_5 };
-  assign _060_ = _004_ ? _006_ : drain_beat;
-  assign beat_next = cap_3_5 ? 2'h0 : _060_;
-  assign _061_ = _002_ ? _003_ : drain_count;
-  assign count_next = cap_3_5 ? 3'h4 : _061_;
+  assign _005_ = drain_beat + 1'h1;
+  assign _006_ = drain_advance ? 2'h0 : _005_;
+  assign _065_ = | { rst, cap_3_5 };
+  assign _066_ = _004_ ? _006_ : drain_beat;
+  assign beat_next = cap_3_5 ? 2'h0 : _066_;
+  assign _067_ = _002_ ? _003_ : drain_count;
+  assign count_next = cap_3_5 ? 3'h4 : _067_;
   assign o_data = { drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -337,17 +342,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= w_in0;
-      skew_w5_d4 <= skew_w5_d3;
       skew_w5_d3 <= skew_w5_d2;
       skew_w5_d2 <= skew_w5_d1;
       skew_w5_d1 <= skew_w5_d0;
-      skew_w4_d3 <= skew_w4_d2;
+      skew_w5_d0 <= in_w5;
       skew_w4_d2 <= skew_w4_d1;
       skew_w4_d1 <= skew_w4_d0;
-      skew_w3_d2 <= skew_w3_d1;
+      skew_w4_d0 <= in_w4;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      zero_w4 <= zero_w3;
+      zero_w3 <= zero_w2;
+      zero_w2 <= zero_w1;
+      zero_w1 <= in_idle;
       in_w5 <= i_w[47:40];
       in_w4 <= i_w[39:32];
       in_w3 <= i_w[31:24];
@@ -437,6 +445,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
@@ -504,19 +514,21 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (in_last) acc_0_0 <= 25'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0); end
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
+      begin if (in_idle) a_0_0 <= 8'h00; else a_0_0 <= in_a0; end
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
+      begin if (zero_a2) skew_a3_d2 <= 8'h00; else skew_a3_d2 <= skew_a3_d1; end
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
-      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
+      begin if (zero_a1) skew_a2_d1 <= 8'h00; else skew_a2_d1 <= skew_a2_d0; end
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
       begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
@@ -527,15 +539,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_count <= 3'h0;
       drain_busy <= 1'h0;
     end else begin
-      drain_advance <= _029_ & _033_;
+      drain_advance <= _038_ & _042_;
       drain_beat_pen <= beat_next == 1'h1;
       drain_beat <= beat_next;
       drain_count <= count_next;
       drain_busy <= | count_next;
     end
-    if (_059_) begin
+    if (_065_) begin
       drain_row <= 2'h0;
-    end else if (_025_) begin
+    end else if (_034_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_5) begin
@@ -611,17 +623,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
     if (en)
-      if (in_idle) skew_w5_d0 <= 8'h00;
-      else skew_w5_d0 <= in_w5;
+      if (in_idle) w_0_0 <= 8'h00;
+      else w_0_0 <= in_w0;
     if (en)
-      if (in_idle) skew_w4_d0 <= 8'h00;
-      else skew_w4_d0 <= in_w4;
+      if (zero_w4) skew_w5_d4 <= 8'h00;
+      else skew_w5_d4 <= skew_w5_d3;
     if (en)
-      if (in_idle) skew_w3_d0 <= 8'h00;
-      else skew_w3_d0 <= in_w3;
+      if (zero_w3) skew_w4_d3 <= 8'h00;
+      else skew_w4_d3 <= skew_w4_d2;
     if (en)
-      if (in_idle) skew_w2_d0 <= 8'h00;
-      else skew_w2_d0 <= in_w2;
+      if (zero_w2) skew_w3_d2 <= 8'h00;
+      else skew_w3_d2 <= skew_w3_d1;
+    if (en)
+      if (zero_w1) skew_w2_d1 <= 8'h00;
+      else skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;

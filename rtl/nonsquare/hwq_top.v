@@ -55,99 +55,97 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _003_;
-  wire _004_;
+  wire _001_;
+  wire _002_;
   wire _005_;
   wire _006_;
-  wire _007_;
-  wire _008_;
-  wire _010_;
+  wire [1:0] _007_;
+  wire [2:0] _008_;
+  (* unused_bits = "4" *)
+  wire [4:0] _009_;
+  wire _011_;
   wire _012_;
   wire _013_;
-  wire [3:0] _016_;
-  wire [4:0] _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
+  wire _014_;
+  wire [49:0] _016_;
+  wire [1:0] _018_;
+  wire [2:0] _019_;
   wire _021_;
-  wire [49:0] _023_;
+  wire _022_;
+  wire _023_;
+  wire _024_;
+  wire _026_;
+  wire _027_;
   wire _028_;
   wire _029_;
   wire _030_;
+  wire _031_;
   wire _032_;
   wire _033_;
-  wire _034_;
-  wire _035_;
-  wire _036_;
-  wire _037_;
-  wire _038_;
+  wire [5:0] _034_;
+  (* unused_bits = "6" *)
+  wire [6:0] _035_;
+  (* unused_bits = "6" *)
+  wire [6:0] _036_;
+  wire [5:0] _037_;
+  wire [5:0] _038_;
+  wire [5:0] _039_;
   wire _040_;
   wire _041_;
-  wire [5:0] _042_;
-  wire [5:0] _043_;
-  (* unused_bits = "6" *)
-  wire [6:0] _044_;
-  (* unused_bits = "6" *)
-  wire [6:0] _045_;
-  wire [5:0] _046_;
-  (* unused_bits = "6" *)
-  wire [6:0] _047_;
-  wire _048_;
-  wire _049_;
-  wire _050_;
-  wire [3:0] _052_;
-  wire _053_;
-  wire _054_;
-  wire _062_;
-  wire _063_;
-  wire [15:0] _064_;
+  wire _042_;
+  (* unused_bits = "4" *)
+  wire [4:0] _044_;
+  wire _045_;
+  wire _046_;
   (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _065_;
-  wire _066_;
+  wire [16:0] _053_;
+  wire _054_;
+  wire [9:0] _055_;
+  wire _057_;
+  wire _058_;
+  wire [15:0] _059_;
+  wire _060_;
+  wire _061_;
+  wire _062_;
+  wire [5:0] _064_;
+  (* unused_bits = "4" *)
+  wire [4:0] _065_;
+  (* unused_bits = "2" *)
+  wire [2:0] _066_;
   wire _067_;
-  wire [15:0] _068_;
+  (* unused_bits = "1" *)
+  wire [1:0] _068_;
   wire _069_;
-  wire _070_;
   wire _071_;
   (* unused_bits = "6" *)
-  wire [6:0] _072_;
-  wire _073_;
-  (* unused_bits = "4" *)
-  wire [4:0] _074_;
-  (* unused_bits = "2" *)
-  wire [2:0] _075_;
-  wire _076_;
-  (* unused_bits = "1" *)
-  wire [1:0] _077_;
-  wire _078_;
+  wire [6:0] _073_;
+  wire _074_;
+  wire _075_;
+  (* unused_bits = "17" *)
+  wire [17:0] _079_;
+  wire _080_;
   (* unused_bits = "5" *)
   wire [5:0] _081_;
   wire _082_;
   wire _083_;
   wire _084_;
   wire _085_;
-  (* unused_bits = "17" *)
-  wire [17:0] _089_;
-  (* unused_bits = "5" *)
-  wire [5:0] _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
-  wire _094_;
-  wire _095_;
-  wire _096_;
-  wire _097_;
-  wire _098_;
-  (* unused_bits = "17" *)
-  wire [17:0] _099_;
-  (* unused_bits = "17" *)
-  wire [17:0] _100_;
+  wire _086_;
+  wire _087_;
+  wire _088_;
+  wire _090_;
+  wire _100_;
+  wire _101_;
   wire _103_;
-  wire [18:0] _108_;
+  wire _107_;
+  wire _108_;
+  wire _109_;
   wire _110_;
+  wire _111_;
   wire _112_;
+  wire _113_;
   wire _114_;
   wire _115_;
   wire _116_;
@@ -178,170 +176,51 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _141_;
   wire _142_;
   wire _143_;
-  wire _144_;
+  wire [5:0] _144_;
   wire _145_;
   wire _146_;
-  wire _147_;
-  wire _148_;
-  wire _149_;
   wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
   wire _156_;
-  wire _157_;
-  wire _158_;
   wire _159_;
-  wire _160_;
-  wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
+  wire [16:0] _162_;
+  wire [3:0] _168_;
+  (* unused_bits = "0" *)
+  wire [5:0] _173_;
   wire _174_;
   wire _175_;
-  wire _176_;
   wire _177_;
   wire _178_;
-  wire _179_;
   wire _180_;
-  wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
   wire _196_;
   wire _197_;
-  wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
   wire _202_;
-  wire [5:0] _203_;
-  wire _204_;
   wire _205_;
-  wire _209_;
-  wire _215_;
+  wire _212_;
+  wire _213_;
+  wire _216_;
+  wire _217_;
   wire _218_;
-  wire [16:0] _221_;
+  wire [1:0] _219_;
+  wire [1:0] _220_;
+  wire [5:0] _223_;
+  wire [3:0] _226_;
   wire [3:0] _227_;
-  (* unused_bits = "0" *)
-  wire [5:0] _232_;
-  wire _233_;
-  wire _234_;
-  wire _236_;
-  wire _237_;
-  wire _239_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire [1:0] _261_;
-  wire _263_;
-  wire [1:0] _264_;
-  wire _265_;
-  wire [1:0] _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire [1:0] _269_;
-  wire _270_;
-  wire _271_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire [16:0] _276_;
-  wire _278_;
-  wire [16:0] _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
-  wire _290_;
-  wire _291_;
-  wire _292_;
-  wire _293_;
-  wire [1:0] _294_;
-  wire [1:0] _295_;
-  wire [1:0] _296_;
-  wire _298_;
-  wire [1:0] _299_;
-  wire _300_;
-  wire [5:0] _301_;
-  wire [5:0] _302_;
-  wire _304_;
-  wire [5:0] _305_;
-  wire _306_;
-  wire [3:0] _307_;
-  wire [3:0] _308_;
-  wire [3:0] _309_;
-  wire _311_;
-  wire [3:0] _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire [5:0] _332_;
-  wire [5:0] _333_;
-  wire [5:0] _334_;
-  wire [5:0] _335_;
-  wire [5:0] _336_;
-  wire [5:0] _337_;
-  wire [5:0] _338_;
-  wire [5:0] _339_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
+  wire [5:0] _235_;
+  wire [5:0] _236_;
+  wire [5:0] _237_;
+  wire [5:0] _238_;
+  wire [5:0] _239_;
+  wire [5:0] _240_;
+  wire [5:0] _241_;
+  wire [5:0] _242_;
   wire \$like ;
-  wire [5:0] \$like$65 ;
+  wire [5:0] \$like$67 ;
   wire [16:0] \$signal ;
-  reg \$signal$124  = 1'h0;
-  reg \$signal$125  = 1'h0;
-  reg \$signal$128  = 1'h0;
-  reg \$signal$153  = 1'h0;
-  reg \$signal$159  = 1'h0;
+  reg \$signal$126  = 1'h0;
+  reg \$signal$127  = 1'h0;
+  reg \$signal$130  = 1'h0;
+  reg \$signal$157  = 1'h0;
+  reg \$signal$163  = 1'h0;
   wire \$signal$32 ;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -361,7 +240,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [3:0] credits = 4'hc;
-  reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg d_last = 1'h0;
   reg [3:0] dn = 4'h0;
@@ -384,7 +262,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [4:0] flush = 5'h00;
+  reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [4:0] fn_rem = 5'h00;
@@ -398,8 +276,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_a;
   reg [49:0] i_acc = 50'h0000000000000;
   wire i_last;
-  reg \i_last$76  = 1'h0;
-  reg \i_valid$74  = 1'h0;
+  reg \i_last$78  = 1'h0;
+  reg \i_valid$76  = 1'h0;
   input [47:0] i_w;
   wire [47:0] i_w;
   reg in_data = 1'h0;
@@ -422,17 +300,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$162 ;
+  wire [149:0] \o_data$166 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$96 ;
+  wire \o_valid$98 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [15:0] part0 = 16'h0000;
   reg [15:0] part1 = 16'h0000;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$88 ;
+  wire [68:0] \r_data$90 ;
   input r_en;
   wire r_en;
   reg [5:0] ra = 6'h00;
@@ -455,19 +333,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [9:0] t_dec;
   reg [9:0] t_rem = 10'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [9:0] tile_pen = 10'h000;
   reg [5:0] w_addr = 6'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [48:0] \w_data$101  = 49'h0000000000000;
+  reg [48:0] \w_data$103  = 49'h0000000000000;
   reg w_en = 1'h0;
+  reg \w_en$101  = 1'h0;
   reg \w_en$11  = 1'h0;
-  wire \w_en$95 ;
-  reg \w_en$99  = 1'h0;
+  wire \w_en$97 ;
+  wire w_lane1;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
@@ -479,448 +363,171 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _062_ = s_act__valid & s_wgt__valid;
-  assign _073_ = in_data & _062_;
-  assign _083_ = ~ at_k_last;
-  assign _092_ = credit_ok | _083_;
-  assign take = _073_ & _092_;
-  assign _103_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _103_;
-  assign _010_ = _000_ & credit_ok;
-  assign \$signal$32  = _010_ & at_k_last;
-  assign _021_ = ~ in_data;
-  assign _032_ = s_act__valid & s_wgt__valid;
-  assign _033_ = ~ at_k_last;
-  assign _034_ = credit_ok | _033_;
-  assign _035_ = _032_ & _034_;
-  assign adv = _021_ | _035_;
-  assign _036_ = compute & adv;
-  assign _037_ = _036_ & at_tile_last;
-  assign block_end = _037_ & fn_last;
+  assign _060_ = s_act__valid & s_wgt__valid;
+  assign _071_ = in_data & _060_;
+  assign _080_ = ~ at_k_last;
+  assign _090_ = credit_ok | _080_;
+  assign take = _071_ & _090_;
+  assign _101_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _101_;
+  assign _011_ = _000_ & credit_ok;
+  assign \$signal$32  = _011_ & at_k_last;
+  assign _022_ = ~ in_data;
+  assign _026_ = s_act__valid & s_wgt__valid;
+  assign _027_ = ~ at_k_last;
+  assign _028_ = credit_ok | _027_;
+  assign _029_ = _026_ & _028_;
+  assign adv = _022_ | _029_;
+  assign _030_ = compute & adv;
+  assign _031_ = _030_ & at_tile_last;
+  assign block_end = _031_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _038_ = ! lane;
-  assign _040_ = s_param__valid & lane;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _032_ = ! lane;
+  assign w_lane1 = take_ch & lane;
   assign row_end = o_valid & beat_last;
-  assign _041_ = ~ dn_last;
-  assign wrap = d_last & _041_;
-  assign _042_ = ra_inc + 1'h1;
-  assign _043_ = ra_inc + 6'h3e;
-  assign _044_[5:0] = ra_row + 1'h1;
-  assign _045_[5:0] = ra_row + 6'h3e;
-  assign _046_ = ra_inc + 1'h1;
-  assign _047_[5:0] = ra_inc + 6'h3e;
-  assign _048_ = ~ drain_restart;
-  assign drain_d_step = _048_ & row_end;
-  assign _049_ = ~ drain_restart;
-  assign _050_ = _049_ & row_end;
-  assign drain_dn_step = _050_ & d_last;
-  assign \w_en$95  = \o_valid$96  & ob_last;
-  assign _052_ = kept - 3'h4;
-  assign _053_ = kept >= 4'h8;
-  assign _054_ = kept >= 3'h4;
-  assign _063_ = hdr[47:32] > 5'h11;
-  assign _064_[9:0] = _063_ ? hdr[41:32] : 10'h011;
-  assign _065_[9:0] = _064_[9:0] - 2'h2;
-  assign _066_ = hdr[47:32] == 1'h1;
-  assign _067_ = hdr[47:32] > 5'h11;
-  assign _068_ = _067_ ? hdr[47:32] : 16'h0011;
-  assign _069_ = _068_ == 1'h1;
-  assign _070_ = ~ ch_left[16];
-  assign _071_ = ch_dec[16] & _070_;
-  assign _072_[5:0] = wa + 1'h1;
-  assign _074_[3:0] = blk + 1'h1;
-  assign _075_[1:0] = wb + 1'h1;
-  assign _076_ = wb == 1'h1;
-  assign _077_[0] = lane + 1'h1;
-  assign _078_ = ! lane;
-  assign _081_[4:0] = flush - 1'h1;
-  assign _082_ = ! flush;
-  assign _084_ = block_end & last_mblock;
-  assign _085_ = compute & adv;
-  assign _089_[16:0] = fm0 + 3'h4;
-  assign _090_[4:0] = fn_rem - 1'h1;
-  assign _091_ = ! fn_rem;
-  assign _093_ = fn_last & last_mblock;
-  assign _094_ = ~ _093_;
-  assign _095_ = ~ k_rem[9];
-  assign _096_ = _095_ & k_dec[9];
-  assign _097_ = ~ t_rem[9];
-  assign _098_ = _097_ & t_dec[9];
-  assign _099_[16:0] = row + 1'h1;
-  assign _100_[16:0] = row - 2'h3;
-  assign _108_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _110_ = ~ drain_lt_wrap_pen;
-  assign _112_ = ~ drain_lt_pen;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = _003_ & o_valid;
-  assign _005_ = ~ beat_last;
-  assign _006_ = _004_ & _005_;
-  assign _007_ = ~ drain_restart;
-  assign _008_ = _007_ & row_end;
-  assign _012_ = ~ drain_restart;
-  assign _013_ = drain_d_step & _012_;
-  assign _016_ = dn + 1'h1;
-  assign _017_[3:0] = dn_last ? 4'h0 : _016_;
-  assign _018_ = o_valid & row_valid;
-  assign _019_ = row_end & row_valid;
-  assign _020_ = _019_ & row_last;
-  assign _023_ = beat[0] ? \o_data$162 [99:50] : \o_data$162 [49:0];
-  assign _028_ = r_en & m_out__valid;
-  assign _029_ = ~ row_valid;
-  assign _030_ = row_end & _029_;
-  reg [16:0] _490_ = 17'h00000;
-  assign drain_back[16:0] = _490_;
-  reg [16:0] _491_ = 17'h00000;
-  assign drain_plus[16:0] = _491_;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { compute, adv } != 2'h2;
-  assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { tile_end, compute } != 1'h1;
-  assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = { _257_, _256_ } != 1'h0;
-  assign _123_ = { _268_, s_param__valid } != 2'h2;
-  assign _124_ = { _270_, s_param__valid } != 2'h2;
-  assign _125_ = { _268_, ch_left[16], s_param__valid } != 3'h5;
-  assign _126_ = { _265_, compute } != 2'h3;
-  assign _127_ = { _263_, _082_ } != 2'h2;
-  assign _128_ = { _270_, _268_, _265_, _263_ } != 1'h0;
-  assign _129_ = { _273_, s_param__valid } != 2'h2;
-  assign _130_ = { _275_, s_param__valid } != 2'h2;
-  assign _131_ = { _275_, _273_ } != 1'h0;
-  assign _132_ = { _278_, s_param__valid } != 2'h2;
-  assign _133_ = { _280_, s_param__valid } != 2'h2;
-  assign _134_ = { _280_, _278_ } != 1'h0;
-  assign _135_ = { _285_, s_param__valid } != 2'h2;
-  assign _136_ = { _287_, s_param__valid } != 2'h2;
-  assign _137_ = { _285_, \$signal$128 , s_param__valid } != 3'h5;
-  assign _138_ = { _287_, _285_ } != 1'h0;
-  assign _139_ = { _291_, s_param__valid } != 2'h2;
-  assign _140_ = { _293_, s_param__valid } != 2'h2;
-  assign _141_ = { _293_, _291_ } != 1'h0;
-  assign _142_ = { _298_, s_param__valid } != 2'h2;
-  assign _143_ = { _300_, s_param__valid } != 2'h2;
-  assign _144_ = { _298_, \$signal$128 , s_param__valid } != 3'h5;
-  assign _145_ = { _300_, _298_ } != 1'h0;
-  assign _146_ = { _304_, s_param__valid } != 2'h2;
-  assign _147_ = { _306_, s_param__valid } != 2'h2;
-  assign _148_ = { _304_, \$signal$128 , s_param__valid } != 3'h5;
-  assign _149_ = { _306_, _304_ } != 1'h0;
-  assign _150_ = { _311_, s_param__valid } != 2'h2;
-  assign _151_ = { _313_, s_param__valid } != 2'h2;
-  assign _152_ = { _311_, \$signal$128 , s_param__valid } != 3'h5;
-  assign _153_ = { _311_, wb_last, \$signal$128 , s_param__valid } != 4'hb;
-  assign _154_ = { _313_, _311_ } != 1'h0;
-  assign _155_ = { _317_, s_param__valid } != 2'h2;
-  assign _156_ = { _319_, s_param__valid } != 2'h2;
-  assign _157_ = { _319_, _317_ } != 1'h0;
-  assign _158_ = { _013_, enter_q, drain_dn_step } != 3'h4;
-  assign _159_ = { _013_, enter_q } != 1'h0;
-  assign _160_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _161_ = { _008_, _006_, drain_restart } != 1'h0;
-  assign _162_ = { _013_, drain_restart } != 1'h0;
-  assign _163_ = { drain_restart, o_valid } != 1'h0;
-  assign _164_ = { drain_restart, o_valid } != 1'h0;
-  assign _165_ = & { _117_, _116_ };
-  assign _166_ = & { tile_end, fn_last };
-  assign _167_ = & { _258_, ch_left[16], s_param__valid };
-  assign _168_ = & { _259_, ch_left[16], s_param__valid };
-  assign _169_ = & { _260_, ch_left[16], s_param__valid };
-  assign _170_ = & { _128_, _127_, _126_, _125_, _124_, _123_ };
-  assign _171_ = & { _131_, _130_, _129_ };
-  assign _172_ = & { _134_, _133_, _132_ };
-  assign _173_ = & { _138_, _137_, _136_, _135_ };
-  assign _174_ = & { _141_, _140_, _139_ };
-  assign _175_ = & { _145_, _144_, _143_, _142_ };
-  assign _176_ = & { _149_, _148_, _147_, _146_ };
-  assign _177_ = & { _154_, _153_, _152_, _151_, _150_ };
-  assign _178_ = & { _157_, _156_, _155_ };
-  assign _179_ = & { _320_, s_param__valid };
-  assign _180_ = & { _321_, s_param__valid };
-  assign _181_ = & { _322_, s_param__valid };
-  assign _182_ = & { _323_, s_param__valid };
-  assign _183_ = & { _324_, s_param__valid };
-  assign _184_ = & { _325_, s_param__valid };
-  assign _185_ = & { _326_, s_param__valid };
-  assign _186_ = & { _327_, s_param__valid };
-  assign _187_ = & { _328_, s_param__valid };
-  assign _188_ = & { _329_, s_param__valid };
-  assign _189_ = & { _204_, \o_valid$96  };
-  assign _190_ = & { _205_, \o_valid$96  };
-  assign _191_ = & { _159_, _158_ };
-  assign _200_ = ~ compute;
-  assign _201_ = ~ _341_;
-  assign _202_ = ~ _342_;
-  assign _199_ = | { d_last, rst };
-  assign _192_ = | { _200_, rst };
-  assign _193_ = | { _084_, rst };
-  assign _194_ = | { _201_, rst };
-  assign _195_ = | { _202_, rst };
-  assign _196_ = | { drain_restart, rst };
-  assign _197_ = | { drain_restart, rst };
-  assign _198_ = | { drain_restart, rst };
-  assign _204_ = ob == 1'h1;
-  assign _205_ = ! ob;
-  assign _209_ = drain_restart ? 1'h0 : d_last;
-  assign _215_ = drain_restart ? m_one : row_last;
-  assign _218_ = drain_restart ? 1'h1 : row_valid;
-  assign _221_ = drain_restart ? 17'h00000 : row;
-  assign _227_ = drain_restart ? 4'h0 : dn;
-  assign _232_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$65 ;
-  assign _203_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _233_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$125  : _098_;
-  assign _234_ = adv ? _233_ : 1'hx;
-  assign _236_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$124  : _096_;
-  assign _237_ = adv ? _236_ : 1'hx;
-  assign _239_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _708_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _708_ = b[4:0];
-      2'b1?:
-        _708_ = b[9:5];
-      default:
-        _708_ = a;
-    endcase
-  endfunction
-  assign _256_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _258_ = ctrl_state == 1'h1;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = _082_ ? 2'h0 : 2'hx;
-  function [1:0] _715_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _715_ = b[1:0];
-      4'b??1?:
-        _715_ = b[3:2];
-      4'b?1??:
-        _715_ = b[5:4];
-      4'b1???:
-        _715_ = b[7:6];
-      default:
-        _715_ = a;
-    endcase
-  endfunction
-  assign _263_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _264_ = compute ? 2'hx : 2'h3;
-  assign _265_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _266_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _267_ = s_param__valid ? _266_ : 2'hx;
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _269_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _270_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _271_ = s_param__valid ? _071_ : 1'hx;
-  function [0:0] _725_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _725_ = b[0:0];
-      2'b1?:
-        _725_ = b[1:1];
-      default:
-        _725_ = a;
-    endcase
-  endfunction
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _275_ = ! ctrl_state;
-  assign _276_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _730_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _730_ = b[16:0];
-      2'b1?:
-        _730_ = b[33:17];
-      default:
-        _730_ = a;
-    endcase
-  endfunction
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _280_ = ! ctrl_state;
-  assign _281_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _076_;
-  assign _282_ = \$signal$128  ? _281_ : 1'hx;
-  assign _283_ = s_param__valid ? _282_ : 1'hx;
-  function [0:0] _737_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _737_ = b[0:0];
-      2'b1?:
-        _737_ = b[1:1];
-      default:
-        _737_ = a;
-    endcase
-  endfunction
-  assign _285_ = ctrl_state == 1'h1;
-  assign _286_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _287_ = ! ctrl_state;
-  assign _288_ = \$signal$128  ? (* full_case = 32'd1 *) 1'h0 : _078_;
-  assign _289_ = s_param__valid ? _288_ : 1'hx;
-  function [0:0] _743_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _743_ = b[0:0];
-      2'b1?:
-        _743_ = b[1:1];
-      default:
-        _743_ = a;
-    endcase
-  endfunction
-  assign _290_ = _743_(1'hx, { _292_, _289_ }, { _293_, _291_ });
-  assign _291_ = ctrl_state == 1'h1;
-  assign _292_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _293_ = ! ctrl_state;
-  assign _294_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _075_[1:0];
-  assign _295_ = \$signal$128  ? _294_ : 2'hx;
-  assign _296_ = s_param__valid ? _295_ : 2'hx;
-  function [1:0] _750_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _750_ = b[1:0];
-      2'b1?:
-        _750_ = b[3:2];
-      default:
-        _750_ = a;
-    endcase
-  endfunction
-  assign _298_ = ctrl_state == 1'h1;
-  assign _299_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _300_ = ! ctrl_state;
-  assign _301_ = \$signal$128  ? _072_[5:0] : 6'hxx;
-  assign _302_ = s_param__valid ? _301_ : 6'hxx;
-  function [5:0] _756_;
-    input [5:0] a;
-    input [11:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _756_ = b[5:0];
-      2'b1?:
-        _756_ = b[11:6];
-      default:
-        _756_ = a;
-    endcase
-  endfunction
-  assign _304_ = ctrl_state == 1'h1;
-  assign _305_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _306_ = ! ctrl_state;
-  assign _307_ = wb_last ? _074_[3:0] : 4'hx;
-  assign _308_ = \$signal$128  ? _307_ : 4'hx;
-  assign _309_ = s_param__valid ? _308_ : 4'hx;
-  function [3:0] _763_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _763_ = b[3:0];
-      2'b1?:
-        _763_ = b[7:4];
-      default:
-        _763_ = a;
-    endcase
-  endfunction
-  assign _311_ = ctrl_state == 1'h1;
-  assign _312_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _313_ = ! ctrl_state;
-  assign _314_ = \$signal$128  ? (* full_case = 32'd1 *) 1'h0 : _077_[0];
-  assign _315_ = s_param__valid ? _314_ : 1'hx;
-  function [0:0] _769_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _769_ = b[0:0];
-      2'b1?:
-        _769_ = b[1:1];
-      default:
-        _769_ = a;
-    endcase
-  endfunction
-  assign _317_ = ctrl_state == 1'h1;
-  assign _318_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _319_ = ! ctrl_state;
-  assign _320_ = ! ctrl_state;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = ! ctrl_state;
-  assign _323_ = ! ctrl_state;
-  assign _324_ = ! ctrl_state;
-  assign _325_ = ! ctrl_state;
-  assign _326_ = ! ctrl_state;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _332_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _047_[5:0];
-  assign _333_ = d_last ? (* full_case = 32'd1 *) _332_ : _045_[5:0];
-  assign _334_ = beat_last ? (* full_case = 32'd1 *) _333_ : _043_;
-  assign \$like$65  = o_valid ? _334_ : { 5'hxx, ra_row[0] };
-  assign _335_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _046_;
-  assign _336_ = d_last ? (* full_case = 32'd1 *) _335_ : _044_[5:0];
-  assign _337_ = beat_last ? (* full_case = 32'd1 *) _336_ : _042_;
-  assign \$like  = o_valid ? _337_[0] : 1'hx;
-  assign _338_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _339_ = d_last ? (* full_case = 32'd1 *) _338_ : ra_row;
-  assign _341_ = ctrl_state == 1'h1;
-  assign _342_ = ctrl_state == 1'h1;
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = ctrl_state == 1'h1;
-  assign header_taken = _346_ ? s_param__valid : 1'h0;
-  assign _346_ = ! ctrl_state;
-  function [0:0] _803_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _803_ = b[0:0];
-      2'b1?:
-        _803_ = b[1:1];
-      default:
-        _803_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _803_(1'h0, 2'h3, { _348_, _347_ });
-  assign _347_ = ctrl_state == 1'h1;
-  assign _348_ = ! ctrl_state;
+  assign _033_ = ~ dn_last;
+  assign wrap = d_last & _033_;
+  assign _034_ = ra_inc + 1'h1;
+  assign _035_[5:0] = ra_inc + 6'h3e;
+  assign _036_[5:0] = ra_row + 1'h1;
+  assign _037_ = ra_row + 6'h3e;
+  assign _038_ = ra_inc + 1'h1;
+  assign _039_ = ra_inc + 6'h3e;
+  assign _040_ = ~ drain_restart;
+  assign drain_d_step = _040_ & row_end;
+  assign _041_ = ~ drain_restart;
+  assign _042_ = _041_ & row_end;
+  assign drain_dn_step = _042_ & d_last;
+  assign \w_en$97  = \o_valid$98  & ob_last;
+  assign _044_[3:0] = kept - 3'h4;
+  assign _045_ = kept >= 4'h8;
+  assign _046_ = kept >= 3'h4;
+  assign _053_[9:0] = hdr[41:32] - 2'h2;
+  assign _054_ = hdr[47:32] > 5'h11;
+  assign _055_ = _054_ ? hdr[41:32] : 10'h011;
+  assign _057_ = hdr[47:32] == 1'h1;
+  assign _058_ = hdr[47:32] > 5'h11;
+  assign _059_ = _058_ ? hdr[47:32] : 16'h0011;
+  assign _061_ = _059_ == 1'h1;
+  assign _062_ = ~ ch_left[16];
+  assign _064_ = wa + 1'h1;
+  assign _065_[3:0] = blk + 1'h1;
+  assign _066_[1:0] = wb + 1'h1;
+  assign _067_ = wb == 1'h1;
+  assign _068_[0] = lane + 1'h1;
+  assign _069_ = ! lane;
+  assign _073_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _074_ = block_end & last_mblock;
+  assign _075_ = compute & adv;
+  assign _079_[16:0] = fm0 + 3'h4;
+  assign _081_[4:0] = fn_rem - 1'h1;
+  assign _082_ = ! fn_rem;
+  assign _083_ = fn_last & last_mblock;
+  assign _084_ = ~ _083_;
+  assign _085_ = ~ k_rem[9];
+  assign _086_ = _085_ & k_dec[9];
+  assign _087_ = ~ t_rem[9];
+  assign _088_ = _087_ & t_dec[9];
+  assign _100_ = ~ drain_lt_wrap_pen;
+  assign _103_ = ~ drain_lt_pen;
+  assign _107_ = ~ drain_restart;
+  assign _108_ = _107_ & o_valid;
+  assign _109_ = ~ beat_last;
+  assign _110_ = _108_ & _109_;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & row_end;
+  assign _005_ = ~ drain_restart;
+  assign _006_ = drain_d_step & _005_;
+  assign _007_ = d + 1'h1;
+  assign _008_[1:0] = d_last ? 2'h0 : _007_;
+  assign _009_[3:0] = dn + 1'h1;
+  assign _012_ = o_valid & row_valid;
+  assign _013_ = row_end & row_valid;
+  assign _014_ = _013_ & row_last;
+  assign _016_ = beat[0] ? \o_data$166 [99:50] : \o_data$166 [49:0];
+  assign _018_ = ob + 1'h1;
+  assign _019_[1:0] = ob_last ? 2'h0 : _018_;
+  assign _021_ = r_en & m_out__valid;
+  assign _023_ = ~ row_valid;
+  assign _024_ = row_end & _023_;
+  reg [16:0] _451_ = 17'h00000;
+  assign drain_back[16:0] = _451_;
+  reg [16:0] _452_ = 17'h00000;
+  assign drain_plus[16:0] = _452_;
+  assign _111_ = { take_ch, header_taken } != 1'h0;
+  assign _112_ = { take_ch, header_taken } != 1'h0;
+  assign _113_ = { take_ch, header_taken } != 1'h0;
+  assign _114_ = { take_ch, header_taken } != 1'h0;
+  assign _115_ = { _006_, enter_q, drain_dn_step } != 3'h4;
+  assign _116_ = { _006_, enter_q } != 1'h0;
+  assign _117_ = { _002_, _110_, drain_restart } != 1'h0;
+  assign _118_ = { _002_, _110_, drain_restart } != 1'h0;
+  assign _119_ = { _006_, drain_restart } != 1'h0;
+  assign _120_ = { drain_restart, o_valid } != 1'h0;
+  assign _121_ = { drain_restart, o_valid } != 1'h0;
+  assign _122_ = { compute, adv } != 2'h2;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _125_ = { compute, adv } != 2'h2;
+  assign _126_ = { compute, adv } != 2'h2;
+  assign _127_ = { compute, adv } != 2'h2;
+  assign _128_ = { tile_end, compute } != 1'h1;
+  assign _129_ = { tile_end, compute } != 1'h1;
+  assign _130_ = { st_flush, st_compute } != 1'h0;
+  assign _131_ = & { _145_, \o_valid$98  };
+  assign _132_ = & { _146_, \o_valid$98  };
+  assign _133_ = & { _116_, _115_ };
+  assign _134_ = & { _125_, _124_ };
+  assign _135_ = & { tile_end, fn_last };
+  assign _143_ = ~ compute;
+  assign _136_ = | { _074_, rst };
+  assign _137_ = | { enter, rst };
+  assign _138_ = | { drain_restart, rst };
+  assign _139_ = | { drain_restart, rst };
+  assign _140_ = | { drain_restart, rst };
+  assign _141_ = | { d_last, rst };
+  assign _142_ = | { _143_, rst };
+  assign _145_ = ob == 1'h1;
+  assign _146_ = ! ob;
+  assign _150_ = drain_restart ? 1'h0 : d_last;
+  assign _156_ = drain_restart ? m_one : row_last;
+  assign _159_ = drain_restart ? 1'h1 : row_valid;
+  assign _162_ = drain_restart ? 17'h00000 : row;
+  assign _168_ = drain_restart ? 4'h0 : dn;
+  assign _173_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$67 ;
+  assign _144_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _088_;
+  assign _175_ = adv ? _174_ : 1'hx;
+  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$126  : _086_;
+  assign _178_ = adv ? _177_ : 1'hx;
+  assign _180_ = at_k_last ? 1'h0 : 1'hx;
+  assign _196_ = compute ? st_flush : 1'h1;
+  assign _197_ = st_compute ? _196_ : st_flush;
+  assign _202_ = enter ? 1'h1 : st_compute;
+  assign _205_ = header_taken ? 1'h0 : st_header;
+  assign _212_ = header_taken ? 1'h0 : wb_last;
+  assign _213_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _067_;
+  assign _216_ = header_taken ? 1'h0 : 1'hx;
+  assign _217_ = \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _069_;
+  assign _218_ = take_ch ? _217_ : _216_;
+  assign _219_ = header_taken ? 2'h0 : wb;
+  assign _220_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
+  assign _223_ = header_taken ? 6'h00 : wa;
+  assign _226_ = header_taken ? 4'h0 : blk;
+  assign _227_ = wb_last ? _065_[3:0] : _226_;
+  assign _235_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _039_;
+  assign _236_ = d_last ? (* full_case = 32'd1 *) _235_ : _037_;
+  assign _237_ = beat_last ? (* full_case = 32'd1 *) _236_ : _035_[5:0];
+  assign \$like$67  = o_valid ? _237_ : { 5'hxx, ra_row[0] };
+  assign _238_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _038_;
+  assign _239_ = d_last ? (* full_case = 32'd1 *) _238_ : _036_[5:0];
+  assign _240_ = beat_last ? (* full_case = 32'd1 *) _239_ : _034_;
+  assign \$like  = o_valid ? _240_[0] : 1'hx;
+  assign _241_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _242_ = d_last ? (* full_case = 32'd1 *) _241_ : ra_row;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -928,7 +535,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$162 ),
+    .o_data(\o_data$166 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -937,8 +544,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$101 ),
-    .wp__en(\w_en$99 )
+    .wp__data(\w_data$103 ),
+    .wp__en(\w_en$101 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -951,7 +558,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$88 ),
+    .r_data(\r_data$90 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -963,25 +570,67 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$88 [31:0], r_data[31:0] }),
-    .i_last(\i_last$76 ),
-    .i_multiplier({ \r_data$88 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$88 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$74 ),
+    .i_bias({ \r_data$90 [31:0], r_data[31:0] }),
+    .i_last(\i_last$78 ),
+    .i_multiplier({ \r_data$90 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$90 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$76 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$96 ),
+    .o_valid(\o_valid$98 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _064_[15:10] = 6'hxx;
-  assign _017_[4] = 1'hx;
-  assign _108_[18:17] = 2'hx;
-  assign _203_[5:1] = 5'hxx;
+  assign _019_[2] = 1'hx;
+  assign _008_[2] = 1'hx;
+  assign _144_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
+    if (_136_) begin
+      compute <= 1'h0;
+    end else if (enter) begin
+      compute <= 1'h1;
+    end
     if (rst) begin
+      nb_one <= 1'h0;
+      nb_pen <= 5'h00;
+    end else if (enter) begin
+      nb_one <= ! blk;
+      nb_pen <= blk - 1'h1;
+    end
+    if (_137_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
+    end
+    if (rst) begin
+      st_header <= 1'h1;
+      wb_last <= 1'h0;
+      wb <= 2'h0;
+      wa <= 6'h00;
+      blk <= 4'h0;
+      hdr_out_load <= 1'h0;
+      credit_ok <= 1'h1;
+      credits <= 4'hc;
+      last_mblock <= 1'h0;
+      \w_en$11  <= 1'h0;
+      w_en <= 1'h0;
+      give_back <= 2'h0;
+      \w_en$101  <= 1'h0;
+      \i_last$78  <= 1'h0;
+      \i_valid$76  <= 1'h0;
+      part_last <= 1'h0;
+      \$signal$163  <= 1'h0;
+      enter_q <= 1'h0;
+      d_last <= 1'h0;
+      row_last <= 1'h0;
+      row_valid <= 1'h0;
+      row <= 17'h00000;
+      dn <= 4'h0;
+      drain_restart <= 1'h0;
+      dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
       row_valid_next <= 1'h0;
       row_next <= 17'h00000;
@@ -991,212 +640,93 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _490_ <= 17'h00000;
-      _491_ <= 17'h00000;
+      _451_ <= 17'h00000;
+      _452_ <= 17'h00000;
       tile_end <= 1'h0;
-      hdr_out_load <= 1'h0;
-      credit_ok <= 1'h1;
-      credits <= 4'hc;
-      last_mblock <= 1'h0;
-      give_back <= 2'h0;
-      \w_en$99  <= 1'h0;
-      \i_last$76  <= 1'h0;
-      \i_valid$74  <= 1'h0;
-      part_last <= 1'h0;
-      \$signal$159  <= 1'h0;
-      enter_q <= 1'h0;
-      d_last <= 1'h0;
-      row_last <= 1'h0;
-      row_valid <= 1'h0;
-      row <= 17'h00000;
-      dn <= 4'h0;
-      drain_restart <= 1'h0;
-      dn_last_next <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
     end else begin
-      begin if (wrap) row_last_next <= drain_lt_wrap & _110_; else row_last_next <= drain_lt_last & _112_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _205_; end else st_header <= _205_; end
+      begin if (take_ch) wb_last <= \$signal$130  ? _213_ : _212_; else wb_last <= _212_; end
+      begin if (take_ch) wb <= \$signal$130  ? _220_ : _219_; else wb <= _219_; end
+      begin if (take_ch) wa <= \$signal$130  ? _064_ : _223_; else wa <= _223_; end
+      begin if (take_ch) blk <= \$signal$130  ? _227_ : _226_; else blk <= _226_; end
+      hdr_out_load <= header_taken;
+      credit_ok <= \$signal$32  ? (* full_case = 32'd1 *) _045_ : _046_;
+      credits <= \$signal$32  ? (* full_case = 32'd1 *) _044_[3:0] : kept;
+      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      \w_en$11  <= w_lane1;
+      w_en <= take_ch & _032_;
+      give_back <= _021_ + _024_;
+      \w_en$101  <= \w_en$97 ;
+      \i_last$78  <= part_last;
+      \i_valid$76  <= \$signal$163 ;
+      part_last <= _014_ & dn_last;
+      \$signal$163  <= _012_;
+      enter_q <= enter;
+      begin if (_110_) d_last <= _150_; else d_last <= _002_ ? \$signal$157  : _150_; end
+      begin if (_110_) row_last <= _156_; else begin if (_002_) row_last <= row_last_next; else row_last <= _156_; end end
+      begin if (_110_) row_valid <= _159_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _159_; end end
+      begin if (_110_) row <= _162_; else begin if (_002_) row <= row_next; else row <= _162_; end end
+      begin if (_006_) begin if (drain_dn_step) begin if (dn_last) dn <= 4'h0; else dn <= _009_[3:0]; end else dn <= _168_; end else dn <= _168_; end
+      drain_restart <= header_taken;
+      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _100_; else row_last_next <= drain_lt_last & _103_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _108_[16:0];
+      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _490_ <= _100_[16:0];
-      _491_ <= _099_[16:0];
-      tile_end <= _085_ & at_tile_last;
-      hdr_out_load <= header_taken;
-      credit_ok <= \$signal$32  ? (* full_case = 32'd1 *) _053_ : _054_;
-      credits <= \$signal$32  ? (* full_case = 32'd1 *) _052_ : kept;
-      last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _028_ + _030_;
-      \w_en$99  <= \w_en$95 ;
-      \i_last$76  <= part_last;
-      \i_valid$74  <= \$signal$159 ;
-      part_last <= _020_ & dn_last;
-      \$signal$159  <= _018_;
-      enter_q <= enter;
-      begin if (_006_) d_last <= _209_; else d_last <= _008_ ? \$signal$153  : _209_; end
-      begin if (_006_) row_last <= _215_; else begin if (_008_) row_last <= row_last_next; else row_last <= _215_; end end
-      begin if (_006_) row_valid <= _218_; else begin if (_008_) row_valid <= row_valid_next; else row_valid <= _218_; end end
-      begin if (_006_) row <= _221_; else begin if (_008_) row <= row_next; else row <= _221_; end end
-      begin if (_013_) begin if (drain_dn_step) dn <= _017_[3:0]; else dn <= _227_; end else dn <= _227_; end
-      drain_restart <= header_taken;
-      begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-    end
-    if (rst) begin
-      at_tile_last <= 1'h0;
-    end else if (_114_) begin
-      at_tile_last <= compute ? _234_ : \$signal$125 ;
-    end
-    if (rst) begin
-      at_k_last <= 1'h0;
-    end else if (_115_) begin
-      at_k_last <= compute ? _237_ : \$signal$124 ;
-    end
-    if (rst) begin
-      in_data <= 1'h0;
-    end else if (_165_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _094_ : _239_; else in_data <= 1'hx; end else in_data <= enter; end
-    end
-    if (rst) begin
-      t_rem <= 10'h000;
-    end else if (_118_) begin
-      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
-    end
-    if (rst) begin
-      k_rem <= 10'h000;
-    end else if (_119_) begin
-      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
-    end
-    if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_120_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _091_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
-    end
-    if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_121_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _090_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_192_) begin
-      fm0 <= 17'h00000;
-    end else if (_166_) begin
-      fm0 <= _089_[16:0];
-    end
-    if (rst) begin
-      flush <= 5'h00;
-    end else if (_122_) begin
-      flush <= _708_(5'hxx, { 5'h1f, _081_[4:0] }, { _257_, _256_ });
-    end
-    if (_193_) begin
-      compute <= 1'h0;
-    end else if (_167_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_168_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_169_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_170_) begin
-      ctrl_state <= _715_(2'hx, { _269_, _267_, _264_, _261_ }, { _270_, _268_, _265_, _263_ });
+      _451_ <= row - 2'h3;
+      _452_ <= row + 1'h1;
+      tile_end <= _075_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _197_; end else st_flush <= _197_; end
+      begin if (st_compute) begin if (compute) st_compute <= _202_; else st_compute <= 1'h0; end else st_compute <= _202_; end
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_171_) begin
-      armed <= _725_(1'hx, { _274_, _271_ }, { _275_, _273_ });
+    end else if (_111_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _062_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_172_) begin
-      ch_left <= _730_(17'hxxxxx, { _279_, _276_ }, { _280_, _278_ });
+    end else if (_112_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h0;
-    end else if (_173_) begin
-      wb_last <= _737_(1'hx, { _286_, _283_ }, { _287_, _285_ });
-    end
-    if (rst) begin
-      \$signal$128  <= 1'h0;
-    end else if (_174_) begin
-      \$signal$128  <= _290_;
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_175_) begin
-      wb <= _750_(2'hx, { _299_, _296_ }, { _300_, _298_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_176_) begin
-      wa <= _756_(6'hxx, { _305_, _302_ }, { _306_, _304_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_177_) begin
-      blk <= _763_(4'hx, { _312_, _309_ }, { _313_, _311_ });
+      \$signal$130  <= 1'h0;
+    end else if (_113_) begin
+      \$signal$130  <= _218_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_178_) begin
-      lane <= _769_(1'hx, { _318_, _315_ }, { _319_, _317_ });
+    end else if (_114_) begin
+      begin if (take_ch) lane <= \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _068_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
-      \$signal$125  <= 1'h0;
-    end else if (_179_) begin
-      \$signal$125  <= _069_;
-    end
-    if (rst) begin
-      \$signal$124  <= 1'h0;
-    end else if (_180_) begin
-      \$signal$124  <= _066_;
-    end
-    if (rst) begin
+      \$signal$127  <= 1'h0;
+      \$signal$126  <= 1'h0;
       tile_pen <= 10'h000;
-    end else if (_181_) begin
-      tile_pen <= _065_[9:0];
-    end
-    if (rst) begin
       k_pen <= 10'h000;
-    end else if (_182_) begin
-      k_pen <= hdr[41:32] - 2'h2;
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_183_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_184_) begin
-      m_wrap_pen <= hdr[15:0] + 2'h2;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_185_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_186_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_187_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_188_) begin
+    end else if (header_taken) begin
+      \$signal$127  <= _061_;
+      \$signal$126  <= _057_;
+      tile_pen <= _055_ - 2'h2;
+      k_pen <= _053_[9:0];
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 2'h3;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1208,108 +738,128 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_194_) begin
-      \w_en$11  <= 1'h0;
-    end else begin
-      \w_en$11  <= _040_;
-    end
-    if (_195_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _038_;
-    end
-    if (!_343_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_344_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_345_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
     if (rst) begin
-      \w_data$101  <= 49'h0000000000000;
-    end else if (\w_en$95 ) begin
-      \w_data$101  <= { o_last, o_data, part1, part0 };
+      \w_data$103  <= 49'h0000000000000;
+    end else if (\w_en$97 ) begin
+      \w_data$103  <= { o_last, o_data, part1, part0 };
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_189_) begin
+    end else if (_131_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_190_) begin
+    end else if (_132_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$96 ) begin
+    end else if (\o_valid$98 ) begin
       ob_last <= ob == 1'h1;
-      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
+      ob <= _019_[1:0];
     end
-    if (\$signal$159 ) begin
+    if (\$signal$163 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$162 [149:100] : _023_;
+      acc_chosen <= beat[1] ? \o_data$166 [149:100] : _016_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_191_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_013_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_133_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_160_) begin
-      begin if (_006_) beat_last <= beat == 1'h1; else begin if (_008_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_117_) begin
+      begin if (_110_) beat_last <= beat == 1'h1; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_161_) begin
-      begin if (_006_) beat <= beat + 1'h1; else begin if (_008_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_118_) begin
+      begin if (_110_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_162_) begin
-      begin if (_013_) begin if (d_last) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_119_) begin
+      begin if (_006_) d <= _008_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_196_) begin
+    if (_138_) begin
       ra_row[0] <= 1'h0;
     end else if (o_valid) begin
-      ra_row[0] <= _334_[0];
+      ra_row[0] <= _237_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_163_) begin
-      ra_row[5:1] <= _232_[5:1];
+    end else if (_120_) begin
+      ra_row[5:1] <= _173_[5:1];
     end
-    if (_197_) begin
+    if (_139_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (o_valid) begin
-      ra_inc[5:1] <= _337_[5:1];
+      ra_inc[5:1] <= _240_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_164_) begin
-      ra_inc[0] <= _203_[0];
+    end else if (_121_) begin
+      ra_inc[0] <= _144_[0];
     end
-    if (_198_) begin
+    if (_140_) begin
       ra <= 6'h00;
     end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _339_ : ra_inc;
+      ra <= beat_last ? (* full_case = 32'd1 *) _242_ : ra_inc;
     end
-    if (_199_) begin
-      \$signal$153  <= 1'h0;
+    if (_141_) begin
+      \$signal$157  <= 1'h0;
     end else begin
-      \$signal$153  <= drain_d_pen;
+      \$signal$157  <= drain_d_pen;
+    end
+    if (rst) begin
+      at_tile_last <= 1'h0;
+    end else if (_122_) begin
+      at_tile_last <= compute ? _175_ : \$signal$127 ;
+    end
+    if (rst) begin
+      at_k_last <= 1'h0;
+    end else if (_123_) begin
+      at_k_last <= compute ? _178_ : \$signal$126 ;
+    end
+    if (rst) begin
+      in_data <= 1'h0;
+    end else if (_134_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _180_; else in_data <= 1'hx; end else in_data <= enter; end
+    end
+    if (rst) begin
+      t_rem <= 10'h000;
+    end else if (_126_) begin
+      begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
+    end
+    if (rst) begin
+      k_rem <= 10'h000;
+    end else if (_127_) begin
+      begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_128_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_129_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _081_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_142_) begin
+      fm0 <= 17'h00000;
+    end else if (_135_) begin
+      fm0 <= _079_[16:0];
+    end
+    if (rst) begin
+      flush <= 6'h00;
+    end else if (_130_) begin
+      begin if (st_flush) flush <= _073_[5:0]; else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
     end
   end
 endmodule
@@ -1324,8 +874,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _015_;
   wire _016_;
   wire _017_;
-  wire _031_;
-  wire _032_;
+  wire [7:0] _031_;
+  wire [7:0] _032_;
   wire _033_;
   wire _034_;
   wire _035_;
@@ -1352,8 +902,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _056_;
   wire _057_;
   wire _058_;
-  wire [1:0] _059_;
-  wire [2:0] _060_;
+  wire _059_;
+  wire _060_;
+  wire _061_;
+  wire [1:0] _062_;
+  wire [2:0] _063_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1374,7 +927,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_3_2 = 8'h00;
   reg [7:0] a_3_3 = 8'h00;
   reg [7:0] a_3_4 = 8'h00;
-  wire [7:0] a_in0;
   reg [24:0] acc_0_0 = 25'h0000000;
   reg [24:0] acc_0_1 = 25'h0000000;
   reg [24:0] acc_0_2 = 25'h0000000;
@@ -1554,14 +1106,19 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_3 = 8'h00;
   reg [7:0] w_2_4 = 8'h00;
   reg [7:0] w_2_5 = 8'h00;
-  wire [7:0] w_in0;
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  reg zero_w3 = 1'h1;
+  reg zero_w4 = 1'h1;
   assign _014_ = ~ l_3_4;
   assign _015_ = ~ drain_advance;
   assign _016_ = _015_ & drain_busy;
   assign _017_ = _016_ & drain_beat_pen;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign p_0_0 = $signed(a_in0) * $signed(w_in0);
+  assign _031_ = in_idle ? 8'h00 : in_a0;
+  assign _032_ = in_idle ? 8'h00 : in_w0;
+  assign p_0_0 = $signed(_031_) * $signed(_032_);
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
@@ -1588,38 +1145,39 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _001_ = drain_count - 1'h1;
   assign _002_[1:0] = drain_beat + 1'h1;
   assign _003_ = drain_advance ? 2'h0 : _002_[1:0];
-  assign _031_ = | { l_3_4, rst };
-  assign _032_ = | { l_3_4, rst };
-  assign _033_ = | { l_3_3, rst };
-  assign _034_ = | { l_3_2, rst };
-  assign _035_ = | { l_3_1, rst };
-  assign _036_ = | { l_3_0, rst };
-  assign _037_ = | { skew_l3_d2, rst };
-  assign _038_ = | { l_2_4, rst };
-  assign _039_ = | { l_2_3, rst };
-  assign _040_ = | { l_2_2, rst };
-  assign _041_ = | { l_2_1, rst };
-  assign _042_ = | { l_2_0, rst };
-  assign _043_ = | { skew_l2_d1, rst };
-  assign _044_ = | { l_1_4, rst };
-  assign _045_ = | { l_1_3, rst };
-  assign _046_ = | { l_1_2, rst };
-  assign _047_ = | { l_1_1, rst };
-  assign _048_ = | { l_1_0, rst };
-  assign _049_ = | { skew_l1_d0, rst };
-  assign _050_ = | { l_0_4, rst };
-  assign _051_ = | { l_0_3, rst };
-  assign _052_ = | { l_0_2, rst };
-  assign _053_ = | { l_0_1, rst };
-  assign _054_ = | { l_0_0, rst };
-  assign _055_ = | { in_last, rst };
-  assign _056_ = | { in_idle, rst };
-  assign _057_ = | { in_idle, rst };
+  assign _033_ = | { l_3_4, rst };
+  assign _034_ = | { l_3_4, rst };
+  assign _035_ = | { l_3_3, rst };
+  assign _036_ = | { l_3_2, rst };
+  assign _037_ = | { l_3_1, rst };
+  assign _038_ = | { l_3_0, rst };
+  assign _039_ = | { skew_l3_d2, rst };
+  assign _040_ = | { l_2_4, rst };
+  assign _041_ = | { l_2_3, rst };
+  assign _042_ = | { l_2_2, rst };
+  assign _043_ = | { l_2_1, rst };
+  assign _044_ = | { l_2_0, rst };
+  assign _045_ = | { skew_l2_d1, rst };
+  assign _046_ = | { l_1_4, rst };
+  assign _047_ = | { l_1_3, rst };
+  assign _048_ = | { l_1_2, rst };
+  assign _049_ = | { l_1_1, rst };
+  assign _050_ = | { l_1_0, rst };
+  assign _051_ = | { skew_l1_d0, rst };
+  assign _052_ = | { l_0_4, rst };
+  assign _053_ = | { l_0_3, rst };
+  assign _054_ = | { l_0_2, rst };
+  assign _055_ = | { l_0_1, rst };
+  assign _056_ = | { l_0_0, rst };
+  assign _057_ = | { in_last, rst };
   assign _058_ = | { in_idle, rst };
-  assign _059_ = drain_busy ? _003_ : drain_beat;
-  assign beat_next = l_3_4 ? 2'h0 : _059_;
-  assign _060_ = drain_advance ? _001_ : drain_count;
-  assign count_next = l_3_4 ? 3'h4 : _060_;
+  assign _059_ = | { zero_a2, rst };
+  assign _060_ = | { zero_a1, rst };
+  assign _061_ = | { in_idle, rst };
+  assign _062_ = drain_busy ? _003_ : drain_beat;
+  assign beat_next = l_3_4 ? 2'h0 : _062_;
+  assign _063_ = drain_advance ? _001_ : drain_count;
+  assign count_next = l_3_4 ? 3'h4 : _063_;
   assign o_data = { drain_5, drain_4, drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1632,17 +1190,20 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w3 <= i_w[31:24];
     in_w4 <= i_w[39:32];
     in_w5 <= i_w[47:40];
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle;
+    zero_w2 <= zero_w1;
+    zero_w3 <= zero_w2;
+    zero_w4 <= zero_w3;
+    skew_w2_d0 <= in_w2;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
-    skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
-    skew_w5_d4 <= skew_w5_d3;
-    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1712,16 +1273,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= 1'h0;
       a_0_1 <= 8'h00;
       l_0_0 <= 1'h0;
-      a_0_0 <= 8'h00;
       skew_l3_d2 <= 1'h0;
       skew_l3_d1 <= 1'h0;
       skew_l3_d0 <= 1'h0;
-      skew_a3_d2 <= 8'h00;
       skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
       skew_l2_d1 <= 1'h0;
       skew_l2_d0 <= 1'h0;
-      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
@@ -1770,20 +1332,21 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_031_) begin
+    if (_033_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1791,7 +1354,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_4) begin
       out_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
     end
-    if (_032_) begin
+    if (_034_) begin
       acc_3_5 <= 25'h0000000;
     end else begin
       acc_3_5 <= $signed(acc_3_5) + $signed(p_3_5);
@@ -1799,7 +1362,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_3) begin
       out_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
     end
-    if (_033_) begin
+    if (_035_) begin
       acc_3_4 <= 25'h0000000;
     end else begin
       acc_3_4 <= $signed(acc_3_4) + $signed(p_3_4);
@@ -1807,7 +1370,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_2) begin
       out_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
     end
-    if (_034_) begin
+    if (_036_) begin
       acc_3_3 <= 25'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(p_3_3);
@@ -1815,7 +1378,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_1) begin
       out_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
     end
-    if (_035_) begin
+    if (_037_) begin
       acc_3_2 <= 25'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(p_3_2);
@@ -1823,7 +1386,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_3_0) begin
       out_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
     end
-    if (_036_) begin
+    if (_038_) begin
       acc_3_1 <= 25'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(p_3_1);
@@ -1831,7 +1394,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l3_d2) begin
       out_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
     end
-    if (_037_) begin
+    if (_039_) begin
       acc_3_0 <= 25'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(p_3_0);
@@ -1839,7 +1402,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_4) begin
       out_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
     end
-    if (_038_) begin
+    if (_040_) begin
       acc_2_5 <= 25'h0000000;
     end else begin
       acc_2_5 <= $signed(acc_2_5) + $signed(p_2_5);
@@ -1847,7 +1410,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_3) begin
       out_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
     end
-    if (_039_) begin
+    if (_041_) begin
       acc_2_4 <= 25'h0000000;
     end else begin
       acc_2_4 <= $signed(acc_2_4) + $signed(p_2_4);
@@ -1855,7 +1418,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_2) begin
       out_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
     end
-    if (_040_) begin
+    if (_042_) begin
       acc_2_3 <= 25'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(p_2_3);
@@ -1863,7 +1426,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_1) begin
       out_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
     end
-    if (_041_) begin
+    if (_043_) begin
       acc_2_2 <= 25'h0000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(p_2_2);
@@ -1871,7 +1434,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_2_0) begin
       out_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
     end
-    if (_042_) begin
+    if (_044_) begin
       acc_2_1 <= 25'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(p_2_1);
@@ -1879,7 +1442,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l2_d1) begin
       out_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
     end
-    if (_043_) begin
+    if (_045_) begin
       acc_2_0 <= 25'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(p_2_0);
@@ -1887,7 +1450,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_4) begin
       out_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
     end
-    if (_044_) begin
+    if (_046_) begin
       acc_1_5 <= 25'h0000000;
     end else begin
       acc_1_5 <= $signed(acc_1_5) + $signed(p_1_5);
@@ -1895,7 +1458,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_3) begin
       out_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
     end
-    if (_045_) begin
+    if (_047_) begin
       acc_1_4 <= 25'h0000000;
     end else begin
       acc_1_4 <= $signed(acc_1_4) + $signed(p_1_4);
@@ -1903,7 +1466,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_2) begin
       out_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
     end
-    if (_046_) begin
+    if (_048_) begin
       acc_1_3 <= 25'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(p_1_3);
@@ -1911,7 +1474,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_1) begin
       out_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
     end
-    if (_047_) begin
+    if (_049_) begin
       acc_1_2 <= 25'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2);
@@ -1919,7 +1482,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_1_0) begin
       out_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
     end
-    if (_048_) begin
+    if (_050_) begin
       acc_1_1 <= 25'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1);
@@ -1927,7 +1490,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (skew_l1_d0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
     end
-    if (_049_) begin
+    if (_051_) begin
       acc_1_0 <= 25'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0);
@@ -1935,7 +1498,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_4) begin
       out_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
     end
-    if (_050_) begin
+    if (_052_) begin
       acc_0_5 <= 25'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(p_0_5);
@@ -1943,7 +1506,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_3) begin
       out_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
     end
-    if (_051_) begin
+    if (_053_) begin
       acc_0_4 <= 25'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(p_0_4);
@@ -1951,7 +1514,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_2) begin
       out_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
     end
-    if (_052_) begin
+    if (_054_) begin
       acc_0_3 <= 25'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3);
@@ -1959,7 +1522,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_1) begin
       out_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
     end
-    if (_053_) begin
+    if (_055_) begin
       acc_0_2 <= 25'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2);
@@ -1967,7 +1530,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (l_0_0) begin
       out_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
     end
-    if (_054_) begin
+    if (_056_) begin
       acc_0_1 <= 25'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1);
@@ -1975,35 +1538,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (in_last) begin
       out_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
-    if (_055_) begin
+    if (_057_) begin
       acc_0_0 <= 25'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(p_0_0);
     end
     if (in_idle) begin
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
+      w_0_0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w5_d0 <= in_w5;
-      skew_w4_d0 <= in_w4;
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
+      w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_056_) begin
-      skew_a3_d0 <= 8'h00;
-    end else begin
-      skew_a3_d0 <= in_a3;
-    end
-    if (_057_) begin
-      skew_a2_d0 <= 8'h00;
-    end else begin
-      skew_a2_d0 <= in_a2;
-    end
     if (_058_) begin
+      a_0_0 <= 8'h00;
+    end else begin
+      a_0_0 <= in_a0;
+    end
+    if (zero_w4) begin
+      skew_w5_d4 <= 8'h00;
+    end else begin
+      skew_w5_d4 <= skew_w5_d3;
+    end
+    if (zero_w3) begin
+      skew_w4_d3 <= 8'h00;
+    end else begin
+      skew_w4_d3 <= skew_w4_d2;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
+    end
+    if (_059_) begin
+      skew_a3_d2 <= 8'h00;
+    end else begin
+      skew_a3_d2 <= skew_a3_d1;
+    end
+    if (_060_) begin
+      skew_a2_d1 <= 8'h00;
+    end else begin
+      skew_a2_d1 <= skew_a2_d0;
+    end
+    if (_061_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;

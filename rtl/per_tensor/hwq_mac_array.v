@@ -3,20 +3,22 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _012_;
-  wire _015_;
-  wire _016_;
-  wire _017_;
-  wire _018_;
   wire _019_;
-  wire _038_;
-  wire [2:0] _039_;
-  wire _040_;
-  wire [1:0] _041_;
-  wire [1:0] _042_;
+  wire _023_;
+  wire _024_;
+  wire _025_;
+  wire _026_;
+  wire _027_;
+  wire [7:0] _042_;
+  wire [7:0] _044_;
   wire _045_;
-  wire [1:0] _046_;
-  wire [2:0] _047_;
+  wire [2:0] _046_;
+  wire _047_;
+  wire [1:0] _048_;
+  wire [1:0] _049_;
+  wire _051_;
+  wire [1:0] _052_;
+  wire [2:0] _053_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -29,7 +31,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_3_0 = 8'h00;
   reg [7:0] a_3_1 = 8'h00;
   reg [7:0] a_3_2 = 8'h00;
-  wire [7:0] a_in0;
   reg [23:0] acc_0_0 = 24'h000000;
   reg [23:0] acc_0_1 = 24'h000000;
   reg [23:0] acc_0_2 = 24'h000000;
@@ -192,15 +193,18 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_2_1 = 8'h00;
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
-  wire [7:0] w_in0;
-  assign _012_ = en & drain_advance;
-  assign _015_ = ~ cap_3_3;
-  assign _016_ = ~ drain_advance;
-  assign _017_ = _016_ & drain_busy;
-  assign _018_ = _017_ & drain_beat_pen;
-  assign _019_ = en ? _018_ : drain_advance;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _019_ = en & drain_advance;
+  assign _023_ = ~ cap_3_3;
+  assign _024_ = ~ drain_advance;
+  assign _025_ = _024_ & drain_busy;
+  assign _026_ = _025_ & drain_beat_pen;
+  assign _027_ = en ? _026_ : drain_advance;
+  assign _042_ = in_idle ? 8'h00 : in_a0;
+  assign _044_ = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -217,16 +221,16 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_1 = en & lr_3_1;
   assign cap_3_2 = en & lr_3_2;
   assign cap_3_3 = en & lr_3_3;
-  assign _038_ = en & drain_advance;
-  assign _039_ = drain_count - 1'h1;
-  assign _040_ = en & drain_busy;
-  assign _041_ = drain_beat + 1'h1;
-  assign _042_ = drain_advance ? 2'h0 : _041_;
-  assign _045_ = | { rst, cap_3_3 };
-  assign _046_ = _040_ ? _042_ : drain_beat;
-  assign beat_next = cap_3_3 ? 2'h0 : _046_;
-  assign _047_ = _038_ ? _039_ : drain_count;
-  assign count_next = cap_3_3 ? 3'h4 : _047_;
+  assign _045_ = en & drain_advance;
+  assign _046_ = drain_count - 1'h1;
+  assign _047_ = en & drain_busy;
+  assign _048_ = drain_beat + 1'h1;
+  assign _049_ = drain_advance ? 2'h0 : _048_;
+  assign _051_ = | { rst, cap_3_3 };
+  assign _052_ = _047_ ? _049_ : drain_beat;
+  assign beat_next = cap_3_3 ? 2'h0 : _052_;
+  assign _053_ = _045_ ? _046_ : drain_count;
+  assign count_next = cap_3_3 ? 3'h4 : _053_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -245,10 +249,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= w_in0;
-      skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      zero_w2 <= zero_w1;
+      zero_w1 <= in_idle;
       in_w3 <= i_w[31:24];
       in_w2 <= i_w[23:16];
       in_w1 <= i_w[15:8];
@@ -344,6 +349,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else if (en) begin
@@ -417,21 +424,23 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 24'h000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_042_) * $signed(_044_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
+      begin if (in_idle) a_0_0 <= 8'h00; else a_0_0 <= in_a0; end
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
+      begin if (zero_a2) skew_a3_d2 <= 8'h00; else skew_a3_d2 <= skew_a3_d1; end
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
-      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
+      begin if (zero_a1) skew_a2_d1 <= 8'h00; else skew_a2_d1 <= skew_a2_d0; end
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
       begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
@@ -442,15 +451,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_count <= 3'h0;
       drain_busy <= 1'h0;
     end else begin
-      drain_advance <= _015_ & _019_;
+      drain_advance <= _023_ & _027_;
       drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
       drain_busy <= | count_next;
     end
-    if (_045_) begin
+    if (_051_) begin
       drain_row <= 2'h0;
-    end else if (_012_) begin
+    end else if (_019_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_3_3) begin
@@ -502,11 +511,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (in_idle) skew_w3_d0 <= 8'h00;
-      else skew_w3_d0 <= in_w3;
+      if (in_idle) w_0_0 <= 8'h00;
+      else w_0_0 <= in_w0;
     if (en)
-      if (in_idle) skew_w2_d0 <= 8'h00;
-      else skew_w2_d0 <= in_w2;
+      if (zero_w2) skew_w3_d2 <= 8'h00;
+      else skew_w3_d2 <= skew_w3_d1;
+    if (en)
+      if (zero_w1) skew_w2_d1 <= 8'h00;
+      else skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;

@@ -55,84 +55,94 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
+  wire _002_;
   wire _003_;
-  wire _005_;
-  wire _006_;
+  wire [1:0] _004_;
+  wire [2:0] _005_;
+  wire [3:0] _006_;
+  wire [4:0] _007_;
   wire _008_;
   wire _009_;
+  wire _010_;
   wire _011_;
-  wire [3:0] _013_;
-  wire [4:0] _014_;
-  wire _015_;
-  wire _016_;
-  wire _017_;
+  wire [1:0] _016_;
+  wire [2:0] _017_;
+  wire _019_;
+  wire _020_;
+  wire _021_;
   wire _022_;
+  wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
+  wire _029_;
   wire _030_;
   wire _031_;
-  wire _032_;
-  wire _033_;
+  wire [3:0] _033_;
   wire _034_;
   wire _035_;
-  wire _036_;
-  wire _038_;
-  wire [3:0] _040_;
-  wire _041_;
-  wire _042_;
+  wire _043_;
+  wire [8:0] _044_;
+  (* unused_bits = "9 10 11 12 13 14 15 16" *)
+  wire [16:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire [15:0] _048_;
+  wire _049_;
   wire _050_;
-  wire [15:0] _051_;
-  wire _053_;
-  wire _054_;
-  wire [15:0] _055_;
-  wire _056_;
-  wire _057_;
-  wire _058_;
   (* unused_bits = "6" *)
-  wire [6:0] _059_;
+  wire [6:0] _052_;
   (* unused_bits = "4" *)
-  wire [4:0] _060_;
+  wire [4:0] _053_;
   (* unused_bits = "2" *)
-  wire [2:0] _061_;
-  wire _062_;
-  wire _063_;
+  wire [2:0] _054_;
+  wire _055_;
   (* unused_bits = "1" *)
-  wire [1:0] _064_;
-  (* unused_bits = "6" *)
-  wire [6:0] _067_;
+  wire [1:0] _056_;
+  wire _059_;
+  (* unused_bits = "7" *)
+  wire [7:0] _060_;
+  wire _061_;
+  wire _062_;
+  (* unused_bits = "17" *)
+  wire [17:0] _066_;
+  (* unused_bits = "5" *)
+  wire [5:0] _067_;
   wire _068_;
   wire _069_;
   wire _070_;
+  wire _071_;
   wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
   (* unused_bits = "17" *)
-  wire [17:0] _075_;
-  (* unused_bits = "5" *)
-  wire [5:0] _076_;
-  wire _077_;
-  wire _078_;
+  wire [17:0] _076_;
+  (* unused_bits = "17" *)
+  wire [17:0] _077_;
   wire _079_;
-  wire _080_;
-  wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  (* unused_bits = "17" *)
-  wire [17:0] _086_;
-  wire _092_;
-  wire [18:0] _094_;
-  wire _096_;
-  wire _098_;
-  wire _102_;
+  wire [18:0] _085_;
+  wire _087_;
+  wire _089_;
+  wire _090_;
   (* unused_bits = "4" *)
-  wire [4:0] _103_;
+  wire [4:0] _094_;
+  (* unused_bits = "2" *)
+  wire [2:0] _095_;
+  wire _096_;
+  wire _097_;
+  wire _098_;
+  wire _099_;
+  wire _100_;
+  wire _101_;
+  wire _102_;
+  wire _103_;
   (* unused_bits = "2" *)
   wire [2:0] _104_;
-  wire _105_;
   wire _106_;
-  wire _107_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -174,158 +184,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _146_;
   wire _147_;
   wire _148_;
-  wire _149_;
-  wire _150_;
-  wire _151_;
   wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
   wire _158_;
-  wire _159_;
-  wire _160_;
   wire _161_;
-  wire _162_;
-  wire _163_;
-  wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
+  wire [16:0] _164_;
+  wire [3:0] _170_;
   wire _175_;
   wire _176_;
-  wire _177_;
   wire _178_;
   wire _179_;
-  wire _180_;
   wire _181_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
-  wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
   wire _197_;
   wire _198_;
-  wire _199_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
   wire _203_;
-  wire _204_;
-  wire _205_;
   wire _206_;
-  wire _207_;
-  wire _211_;
+  wire _213_;
+  wire _214_;
   wire _217_;
-  wire _220_;
-  wire [16:0] _223_;
-  wire [3:0] _229_;
-  wire _234_;
-  wire _235_;
-  wire _237_;
-  wire _238_;
-  wire _240_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
-  wire _260_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire [1:0] _264_;
-  wire _266_;
-  wire [1:0] _267_;
-  wire _268_;
-  wire [1:0] _269_;
-  wire [1:0] _270_;
-  wire _271_;
-  wire [1:0] _272_;
-  wire _273_;
-  wire _274_;
-  wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
-  wire [16:0] _284_;
-  wire _286_;
-  wire [16:0] _287_;
-  wire _288_;
-  wire _289_;
-  wire _290_;
-  wire _291_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
-  wire _298_;
-  wire _299_;
-  wire _300_;
-  wire _301_;
-  wire [1:0] _302_;
-  wire [1:0] _303_;
-  wire [1:0] _304_;
-  wire _306_;
-  wire [1:0] _307_;
-  wire _308_;
-  wire [5:0] _309_;
-  wire [5:0] _310_;
-  wire _312_;
-  wire [5:0] _313_;
-  wire _314_;
-  wire [3:0] _315_;
-  wire [3:0] _316_;
-  wire [3:0] _317_;
-  wire _319_;
-  wire [3:0] _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
+  wire _218_;
+  wire _219_;
+  wire [1:0] _220_;
+  wire [1:0] _221_;
+  wire [5:0] _224_;
+  wire [3:0] _227_;
+  wire [3:0] _228_;
   wire [16:0] \$signal ;
-  reg \$signal$112  = 1'h0;
-  reg \$signal$113  = 1'h0;
-  reg \$signal$116  = 1'h1;
-  reg \$signal$139  = 1'h0;
-  reg \$signal$151  = 1'h0;
+  reg \$signal$114  = 1'h0;
+  reg \$signal$115  = 1'h0;
+  reg \$signal$118  = 1'h1;
+  reg \$signal$143  = 1'h0;
+  reg \$signal$155  = 1'h0;
   wire \$signal$28 ;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
@@ -350,7 +238,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [3:0] credits = 4'hc;
-  reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg d_last = 1'h0;
   reg [3:0] dn = 4'h0;
@@ -375,7 +262,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [5:0] flush = 6'h00;
+  reg [6:0] flush = 7'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [4:0] fn_rem = 5'h00;
@@ -390,10 +277,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [23:0] i_acc = 24'h000000;
   wire [31:0] i_bias;
   wire i_last;
-  reg \i_last$62  = 1'h0;
+  reg \i_last$64  = 1'h0;
   reg [30:0] i_multiplier = 31'h00000000;
   reg [5:0] i_shift = 6'h00;
-  reg \i_valid$60  = 1'h0;
+  reg \i_valid$62  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -416,10 +303,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$154 ;
+  wire [95:0] \o_data$158 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$84 ;
+  wire \o_valid$86 ;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -448,18 +335,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [8:0] t_dec;
   reg [8:0] t_rem = 9'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [8:0] tile_pen = 9'h000;
   reg [5:0] w_addr = 6'h00;
   reg [31:0] w_data = 32'd0;
-  reg [32:0] \w_data$89  = 33'h000000000;
+  reg [32:0] \w_data$91  = 33'h000000000;
   reg w_en = 1'h0;
-  wire \w_en$83 ;
-  reg \w_en$87  = 1'h0;
+  wire \w_en$85 ;
+  reg \w_en$89  = 1'h0;
   reg [5:0] wa = 6'h00;
   reg [1:0] wb = 2'h0;
   reg wb_last = 1'h0;
@@ -471,448 +363,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _072_ = in_data & _063_;
-  assign _081_ = ~ at_k_last;
-  assign _092_ = credit_ok | _081_;
-  assign take = _072_ & _092_;
-  assign _102_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _102_;
+  assign _059_ = s_act__valid & s_wgt__valid;
+  assign _069_ = in_data & _059_;
+  assign _079_ = ~ at_k_last;
+  assign _090_ = credit_ok | _079_;
+  assign take = _069_ & _090_;
+  assign _099_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _099_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
   assign _022_ = ~ in_data;
-  assign _030_ = s_act__valid & s_wgt__valid;
-  assign _031_ = ~ at_k_last;
-  assign _032_ = credit_ok | _031_;
-  assign _033_ = _030_ & _032_;
-  assign adv = _022_ | _033_;
-  assign _034_ = compute & adv;
-  assign _035_ = _034_ & at_tile_last;
-  assign block_end = _035_ & fn_last;
+  assign _024_ = s_act__valid & s_wgt__valid;
+  assign _025_ = ~ at_k_last;
+  assign _026_ = credit_ok | _025_;
+  assign _027_ = _024_ & _026_;
+  assign adv = _022_ | _027_;
+  assign _028_ = compute & adv;
+  assign _029_ = _028_ & at_tile_last;
+  assign block_end = _029_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _036_ = ! lane;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _030_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _038_ = ~ dn_last;
-  assign wrap = d_last & _038_;
-  assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _040_ = kept - 3'h4;
-  assign _041_ = kept >= 4'h8;
-  assign _042_ = kept >= 3'h4;
-  assign _050_ = hdr[47:32] > 5'h13;
-  assign _051_[8:0] = _050_ ? hdr[40:32] : 9'h013;
-  assign _053_ = hdr[47:32] == 1'h1;
-  assign _054_ = hdr[47:32] > 5'h13;
-  assign _055_ = _054_ ? hdr[47:32] : 16'h0013;
-  assign _056_ = _055_ == 1'h1;
-  assign _057_ = ~ ch_left[16];
-  assign _058_ = ch_dec[16] & _057_;
-  assign _059_[5:0] = wa + 1'h1;
-  assign _060_[3:0] = blk + 1'h1;
-  assign _061_[1:0] = wb + 1'h1;
-  assign _062_ = wb == 2'h2;
-  assign _064_[0] = lane + 1'h1;
-  assign _067_[5:0] = flush - 1'h1;
-  assign _068_ = ! flush;
-  assign _069_ = block_end & last_mblock;
-  assign _070_ = compute & adv;
-  assign _075_[16:0] = fm0 + 3'h4;
-  assign _076_[4:0] = fn_rem - 1'h1;
-  assign _077_ = ! fn_rem;
-  assign _078_ = fn_last & last_mblock;
-  assign _079_ = ~ _078_;
-  assign _080_ = ~ k_rem[8];
-  assign _082_ = _080_ & k_dec[8];
-  assign _083_ = ~ t_rem[8];
-  assign _084_ = _083_ & t_dec[8];
-  assign _086_[16:0] = row - 2'h3;
-  assign _094_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _096_ = ~ drain_lt_wrap_pen;
-  assign _098_ = ~ drain_lt_pen;
-  assign _103_[3:0] = ra_blk + 1'h1;
-  assign _104_[1:0] = ra_beat + 1'h1;
-  assign _105_ = beat_last & d_last;
+  assign _031_ = ~ dn_last;
+  assign wrap = d_last & _031_;
+  assign \w_en$85  = \o_valid$86  & ob_last;
+  assign _033_ = kept - 3'h4;
+  assign _034_ = kept >= 4'h8;
+  assign _035_ = kept >= 3'h4;
+  assign _043_ = hdr[47:32] > 5'h13;
+  assign _044_ = _043_ ? hdr[40:32] : 9'h013;
+  assign _045_[8:0] = _044_ - 2'h2;
+  assign _046_ = hdr[47:32] == 1'h1;
+  assign _047_ = hdr[47:32] > 5'h13;
+  assign _048_ = _047_ ? hdr[47:32] : 16'h0013;
+  assign _049_ = _048_ == 1'h1;
+  assign _050_ = ~ ch_left[16];
+  assign _052_[5:0] = wa + 1'h1;
+  assign _053_[3:0] = blk + 1'h1;
+  assign _054_[1:0] = wb + 1'h1;
+  assign _055_ = wb == 2'h2;
+  assign _056_[0] = lane + 1'h1;
+  assign _060_[6:0] = $signed(flush) - $signed(2'h1);
+  assign _061_ = block_end & last_mblock;
+  assign _062_ = compute & adv;
+  assign _066_[16:0] = fm0 + 3'h4;
+  assign _067_[4:0] = fn_rem - 1'h1;
+  assign _068_ = ! fn_rem;
+  assign _070_ = fn_last & last_mblock;
+  assign _071_ = ~ _070_;
+  assign _072_ = ~ k_rem[8];
+  assign _073_ = _072_ & k_dec[8];
+  assign _074_ = ~ t_rem[8];
+  assign _075_ = _074_ & t_dec[8];
+  assign _076_[16:0] = row + 1'h1;
+  assign _077_[16:0] = row - 2'h3;
+  assign _085_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _087_ = ~ drain_lt_wrap_pen;
+  assign _089_ = ~ drain_lt_pen;
+  assign _094_[3:0] = ra_blk + 1'h1;
+  assign _095_[1:0] = ra_beat + 1'h1;
+  assign _096_ = beat_last & d_last;
+  assign _097_ = ~ drain_restart;
+  assign _098_ = _097_ & o_valid;
+  assign _100_ = ~ beat_last;
+  assign _101_ = _098_ & _100_;
+  assign _102_ = ~ drain_restart;
+  assign _103_ = _102_ & row_end;
+  assign _104_[1:0] = beat + 1'h1;
   assign _106_ = ~ drain_restart;
-  assign _107_ = _106_ & o_valid;
-  assign _108_ = ~ beat_last;
-  assign _109_ = _107_ & _108_;
-  assign _110_ = ~ drain_restart;
-  assign _111_ = _110_ & row_end;
-  assign _003_ = ~ drain_restart;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = _005_ & row_end;
-  assign _008_ = ~ drain_restart;
-  assign _009_ = drain_d_step & _008_;
-  assign _013_ = dn + 1'h1;
-  assign _014_[3:0] = drain_dn_wrap ? 4'h0 : _013_;
-  assign _015_ = o_valid & row_valid;
-  assign _016_ = row_end & row_valid;
-  assign _017_ = _016_ & row_last;
-  assign _026_ = r_en & m_out__valid;
-  assign _027_ = ~ row_valid;
-  assign _028_ = row_end & _027_;
-  reg [16:0] _553_ = 17'h00000;
-  assign drain_back[16:0] = _553_;
-  reg [16:0] _554_ = 17'h00000;
-  assign drain_plus[16:0] = _554_;
-  assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { tile_end, compute } != 1'h1;
-  assign _114_ = { tile_end, compute } != 1'h1;
-  assign _115_ = { _258_, _257_ } != 1'h0;
-  assign _116_ = { _271_, s_param__valid } != 2'h2;
-  assign _117_ = { _273_, s_param__valid } != 2'h2;
-  assign _118_ = { _271_, ch_left[16], s_param__valid } != 3'h5;
-  assign _119_ = { _268_, compute } != 2'h3;
-  assign _120_ = { _266_, _068_ } != 2'h2;
-  assign _121_ = { _273_, _271_, _268_, _266_ } != 1'h0;
-  assign _122_ = { _276_, s_param__valid } != 2'h2;
-  assign _123_ = { _278_, s_param__valid } != 2'h2;
-  assign _124_ = { _278_, _276_ } != 1'h0;
-  assign _125_ = { _281_, s_param__valid } != 2'h2;
-  assign _126_ = { _283_, s_param__valid } != 2'h2;
-  assign _127_ = { _283_, _281_ } != 1'h0;
-  assign _128_ = { _286_, s_param__valid } != 2'h2;
-  assign _129_ = { _288_, s_param__valid } != 2'h2;
-  assign _130_ = { _288_, _286_ } != 1'h0;
-  assign _131_ = { _293_, s_param__valid } != 2'h2;
-  assign _132_ = { _295_, s_param__valid } != 2'h2;
-  assign _133_ = { _293_, \$signal$116 , s_param__valid } != 3'h5;
-  assign _134_ = { _295_, _293_ } != 1'h0;
-  assign _135_ = { _299_, s_param__valid } != 2'h2;
-  assign _136_ = { _301_, s_param__valid } != 2'h2;
-  assign _137_ = { _301_, _299_ } != 1'h0;
-  assign _138_ = { _306_, s_param__valid } != 2'h2;
-  assign _139_ = { _308_, s_param__valid } != 2'h2;
-  assign _140_ = { _306_, \$signal$116 , s_param__valid } != 3'h5;
-  assign _141_ = { _308_, _306_ } != 1'h0;
-  assign _142_ = { _312_, s_param__valid } != 2'h2;
-  assign _143_ = { _314_, s_param__valid } != 2'h2;
-  assign _144_ = { _312_, \$signal$116 , s_param__valid } != 3'h5;
-  assign _145_ = { _314_, _312_ } != 1'h0;
-  assign _146_ = { _319_, s_param__valid } != 2'h2;
-  assign _147_ = { _321_, s_param__valid } != 2'h2;
-  assign _148_ = { _319_, \$signal$116 , s_param__valid } != 3'h5;
-  assign _149_ = { _319_, wb_last, \$signal$116 , s_param__valid } != 4'hb;
-  assign _150_ = { _321_, _319_ } != 1'h0;
-  assign _151_ = { _325_, s_param__valid } != 2'h2;
-  assign _152_ = { _327_, s_param__valid } != 2'h2;
-  assign _153_ = { _327_, _325_ } != 1'h0;
-  assign _154_ = { _009_, enter_q, drain_dn_step } != 3'h4;
-  assign _155_ = { _009_, enter_q } != 1'h0;
-  assign _156_ = { _111_, _109_, drain_restart } != 1'h0;
-  assign _157_ = { _111_, _109_, drain_restart } != 1'h0;
-  assign _158_ = { _009_, drain_restart } != 1'h0;
-  assign _159_ = { compute, adv } != 2'h2;
-  assign _160_ = { compute, adv } != 2'h2;
-  assign _161_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _162_ = { compute, adv } != 2'h2;
-  assign _163_ = { compute, adv } != 2'h2;
-  assign _164_ = & { tile_end, fn_last };
-  assign _165_ = & { _259_, ch_left[16], s_param__valid };
-  assign _166_ = & { _260_, ch_left[16], s_param__valid };
-  assign _167_ = & { _261_, ch_left[16], s_param__valid };
-  assign _168_ = & { _262_, ch_first, s_param__valid };
-  assign _169_ = & { _263_, ch_first, s_param__valid };
-  assign _170_ = & { _121_, _120_, _119_, _118_, _117_, _116_ };
-  assign _171_ = & { _124_, _123_, _122_ };
-  assign _172_ = & { _127_, _126_, _125_ };
-  assign _173_ = & { _130_, _129_, _128_ };
-  assign _174_ = & { _134_, _133_, _132_, _131_ };
-  assign _175_ = & { _137_, _136_, _135_ };
-  assign _176_ = & { _141_, _140_, _139_, _138_ };
-  assign _177_ = & { _145_, _144_, _143_, _142_ };
-  assign _178_ = & { _150_, _149_, _148_, _147_, _146_ };
-  assign _179_ = & { _153_, _152_, _151_ };
-  assign _180_ = & { _328_, s_param__valid };
-  assign _181_ = & { _329_, s_param__valid };
-  assign _182_ = & { _330_, s_param__valid };
-  assign _183_ = & { _331_, s_param__valid };
-  assign _184_ = & { _332_, s_param__valid };
-  assign _185_ = & { _333_, s_param__valid };
-  assign _186_ = & { _334_, s_param__valid };
-  assign _187_ = & { _335_, s_param__valid };
-  assign _188_ = & { _336_, s_param__valid };
-  assign _189_ = & { _337_, s_param__valid };
-  assign _190_ = & { _205_, \o_valid$84  };
-  assign _191_ = & { _206_, \o_valid$84  };
-  assign _192_ = & { _207_, \o_valid$84  };
-  assign _193_ = & { _155_, _154_ };
-  assign _194_ = & { _105_, o_valid };
-  assign _195_ = & { _162_, _161_ };
-  assign _203_ = ~ compute;
-  assign _204_ = ~ _340_;
-  assign _196_ = | { _203_, rst };
-  assign _197_ = | { _069_, rst };
-  assign _198_ = | { _204_, rst };
-  assign _199_ = | { drain_restart, rst };
-  assign _200_ = | { drain_restart, rst };
-  assign _201_ = | { dn_last, rst };
-  assign _202_ = | { d_last, rst };
-  assign _205_ = ob == 2'h2;
-  assign _206_ = ob == 1'h1;
-  assign _207_ = ! ob;
-  assign _211_ = drain_restart ? 1'h0 : d_last;
-  assign _217_ = drain_restart ? m_one : row_last;
-  assign _220_ = drain_restart ? 1'h1 : row_valid;
-  assign _223_ = drain_restart ? 17'h00000 : row;
-  assign _229_ = drain_restart ? 4'h0 : dn;
-  assign _234_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _084_;
-  assign _235_ = adv ? _234_ : 1'hx;
-  assign _237_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _082_;
-  assign _238_ = adv ? _237_ : 1'hx;
-  assign _240_ = at_k_last ? 1'h0 : 1'hx;
-  function [5:0] _704_;
-    input [5:0] a;
-    input [11:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _704_ = b[5:0];
-      2'b1?:
-        _704_ = b[11:6];
-      default:
-        _704_ = a;
-    endcase
-  endfunction
-  assign _257_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _258_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _259_ = ctrl_state == 1'h1;
-  assign _260_ = ctrl_state == 1'h1;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = _068_ ? 2'h0 : 2'hx;
-  function [1:0] _713_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _713_ = b[1:0];
-      4'b??1?:
-        _713_ = b[3:2];
-      4'b?1??:
-        _713_ = b[5:4];
-      4'b1???:
-        _713_ = b[7:6];
-      default:
-        _713_ = a;
-    endcase
-  endfunction
-  assign _266_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _267_ = compute ? 2'hx : 2'h3;
-  assign _268_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _269_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _270_ = s_param__valid ? _269_ : 2'hx;
-  assign _271_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _272_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _273_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _274_ = s_param__valid ? 1'h0 : 1'hx;
-  function [0:0] _723_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _723_ = b[0:0];
-      2'b1?:
-        _723_ = b[1:1];
-      default:
-        _723_ = a;
-    endcase
-  endfunction
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _278_ = ! ctrl_state;
-  assign _279_ = s_param__valid ? _058_ : 1'hx;
-  function [0:0] _728_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _728_ = b[0:0];
-      2'b1?:
-        _728_ = b[1:1];
-      default:
-        _728_ = a;
-    endcase
-  endfunction
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _283_ = ! ctrl_state;
-  assign _284_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _733_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _733_ = b[16:0];
-      2'b1?:
-        _733_ = b[33:17];
-      default:
-        _733_ = a;
-    endcase
-  endfunction
-  assign _286_ = ctrl_state == 1'h1;
-  assign _287_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _288_ = ! ctrl_state;
-  assign _289_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _062_;
-  assign _290_ = \$signal$116  ? _289_ : 1'hx;
-  assign _291_ = s_param__valid ? _290_ : 1'hx;
-  function [0:0] _740_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _740_ = b[0:0];
-      2'b1?:
-        _740_ = b[1:1];
-      default:
-        _740_ = a;
-    endcase
-  endfunction
-  assign _293_ = ctrl_state == 1'h1;
-  assign _294_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _295_ = ! ctrl_state;
-  assign _296_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _297_ = s_param__valid ? _296_ : 1'hx;
-  function [0:0] _746_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _746_ = b[0:0];
-      2'b1?:
-        _746_ = b[1:1];
-      default:
-        _746_ = a;
-    endcase
-  endfunction
-  assign _298_ = _746_(1'hx, { _300_, _297_ }, { _301_, _299_ });
-  assign _299_ = ctrl_state == 1'h1;
-  assign _300_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _301_ = ! ctrl_state;
-  assign _302_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _061_[1:0];
-  assign _303_ = \$signal$116  ? _302_ : 2'hx;
-  assign _304_ = s_param__valid ? _303_ : 2'hx;
-  function [1:0] _753_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _753_ = b[1:0];
-      2'b1?:
-        _753_ = b[3:2];
-      default:
-        _753_ = a;
-    endcase
-  endfunction
-  assign _306_ = ctrl_state == 1'h1;
-  assign _307_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _308_ = ! ctrl_state;
-  assign _309_ = \$signal$116  ? _059_[5:0] : 6'hxx;
-  assign _310_ = s_param__valid ? _309_ : 6'hxx;
-  function [5:0] _759_;
-    input [5:0] a;
-    input [11:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _759_ = b[5:0];
-      2'b1?:
-        _759_ = b[11:6];
-      default:
-        _759_ = a;
-    endcase
-  endfunction
-  assign _312_ = ctrl_state == 1'h1;
-  assign _313_ = s_param__valid ? 6'h00 : 6'hxx;
-  assign _314_ = ! ctrl_state;
-  assign _315_ = wb_last ? _060_[3:0] : 4'hx;
-  assign _316_ = \$signal$116  ? _315_ : 4'hx;
-  assign _317_ = s_param__valid ? _316_ : 4'hx;
-  function [3:0] _766_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _766_ = b[3:0];
-      2'b1?:
-        _766_ = b[7:4];
-      default:
-        _766_ = a;
-    endcase
-  endfunction
-  assign _319_ = ctrl_state == 1'h1;
-  assign _320_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _321_ = ! ctrl_state;
-  assign _322_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h0 : _064_[0];
-  assign _323_ = s_param__valid ? _322_ : 1'hx;
-  function [0:0] _772_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _772_ = b[0:0];
-      2'b1?:
-        _772_ = b[1:1];
-      default:
-        _772_ = a;
-    endcase
-  endfunction
-  assign _325_ = ctrl_state == 1'h1;
-  assign _326_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _327_ = ! ctrl_state;
-  assign _328_ = ! ctrl_state;
-  assign _329_ = ! ctrl_state;
-  assign _330_ = ! ctrl_state;
-  assign _331_ = ! ctrl_state;
-  assign _332_ = ! ctrl_state;
-  assign _333_ = ! ctrl_state;
-  assign _334_ = ! ctrl_state;
-  assign _335_ = ! ctrl_state;
-  assign _336_ = ! ctrl_state;
-  assign _337_ = ! ctrl_state;
-  assign _340_ = ctrl_state == 1'h1;
-  assign _341_ = ctrl_state == 1'h1;
-  assign header_taken = _342_ ? s_param__valid : 1'h0;
-  assign _342_ = ! ctrl_state;
-  function [0:0] _792_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _792_ = b[0:0];
-      2'b1?:
-        _792_ = b[1:1];
-      default:
-        _792_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _792_(1'h0, 2'h3, { _344_, _343_ });
-  assign _343_ = ctrl_state == 1'h1;
-  assign _344_ = ! ctrl_state;
+  assign _108_ = ~ drain_restart;
+  assign _109_ = _108_ & row_end;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = drain_d_step & _002_;
+  assign _004_ = d + 1'h1;
+  assign _005_[1:0] = drain_d_wrap ? 2'h0 : _004_;
+  assign _006_ = dn + 1'h1;
+  assign _007_[3:0] = drain_dn_wrap ? 4'h0 : _006_;
+  assign _008_ = o_valid & row_valid;
+  assign _009_ = row_end & row_valid;
+  assign _010_ = _009_ & row_last;
+  assign _016_ = ob + 1'h1;
+  assign _017_[1:0] = ob_last ? 2'h0 : _016_;
+  assign _019_ = r_en & m_out__valid;
+  assign _020_ = ~ row_valid;
+  assign _021_ = row_end & _020_;
+  reg [16:0] _433_ = 17'h00000;
+  assign drain_back[16:0] = _433_;
+  reg [16:0] _434_ = 17'h00000;
+  assign drain_plus[16:0] = _434_;
+  assign _110_ = { take_ch, header_taken } != 1'h0;
+  assign _111_ = { take_ch, header_taken } != 1'h0;
+  assign _112_ = { take_ch, header_taken } != 1'h0;
+  assign _113_ = { _003_, enter_q, drain_dn_step } != 3'h4;
+  assign _114_ = { _003_, enter_q } != 1'h0;
+  assign _115_ = { _103_, _101_, drain_restart } != 1'h0;
+  assign _116_ = { _103_, _101_, drain_restart } != 1'h0;
+  assign _117_ = { _003_, drain_restart } != 1'h0;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _121_ = { compute, adv } != 2'h2;
+  assign _122_ = { compute, adv } != 2'h2;
+  assign _123_ = { compute, adv } != 2'h2;
+  assign _124_ = { tile_end, compute } != 1'h1;
+  assign _125_ = { tile_end, compute } != 1'h1;
+  assign _126_ = { st_flush, st_compute } != 1'h0;
+  assign _127_ = { take_ch, header_taken } != 1'h0;
+  assign _128_ = & { _146_, \o_valid$86  };
+  assign _129_ = & { _147_, \o_valid$86  };
+  assign _130_ = & { _148_, \o_valid$86  };
+  assign _131_ = & { _114_, _113_ };
+  assign _132_ = & { _096_, o_valid };
+  assign _133_ = & { _121_, _120_ };
+  assign _134_ = & { tile_end, fn_last };
+  assign _135_ = & { ch_first, take_ch };
+  assign _136_ = & { ch_first, take_ch };
+  assign _145_ = ~ compute;
+  assign _137_ = | { drain_restart, rst };
+  assign _138_ = | { drain_restart, rst };
+  assign _139_ = | { dn_last, rst };
+  assign _140_ = | { d_last, rst };
+  assign _141_ = | { _145_, rst };
+  assign _142_ = | { _061_, rst };
+  assign _143_ = | { enter, rst };
+  assign _144_ = | { take_ch, rst };
+  assign _146_ = ob == 2'h2;
+  assign _147_ = ob == 1'h1;
+  assign _148_ = ! ob;
+  assign _152_ = drain_restart ? 1'h0 : d_last;
+  assign _158_ = drain_restart ? m_one : row_last;
+  assign _161_ = drain_restart ? 1'h1 : row_valid;
+  assign _164_ = drain_restart ? 17'h00000 : row;
+  assign _170_ = drain_restart ? 4'h0 : dn;
+  assign _175_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _075_;
+  assign _176_ = adv ? _175_ : 1'hx;
+  assign _178_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$114  : _073_;
+  assign _179_ = adv ? _178_ : 1'hx;
+  assign _181_ = at_k_last ? 1'h0 : 1'hx;
+  assign _197_ = compute ? st_flush : 1'h1;
+  assign _198_ = st_compute ? _197_ : st_flush;
+  assign _203_ = enter ? 1'h1 : st_compute;
+  assign _206_ = header_taken ? 1'h0 : st_header;
+  assign _213_ = header_taken ? 1'h0 : wb_last;
+  assign _214_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _055_;
+  assign _217_ = header_taken ? 1'h1 : 1'hx;
+  assign _218_ = \$signal$118  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _219_ = take_ch ? _218_ : _217_;
+  assign _220_ = header_taken ? 2'h0 : wb;
+  assign _221_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _054_[1:0];
+  assign _224_ = header_taken ? 6'h00 : wa;
+  assign _227_ = header_taken ? 4'h0 : blk;
+  assign _228_ = wb_last ? _053_[3:0] : _227_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -920,7 +524,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$154 ),
+    .o_data(\o_data$158 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -929,13 +533,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$89 ),
-    .wp__en(\w_en$87 )
+    .wp__data(\w_data$91 ),
+    .wp__en(\w_en$89 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$737$0 (ra_beat),
-    .\port$739$0 (ra_blk),
+    .\port$742$0 (ra_beat),
+    .\port$744$0 (ra_blk),
     .r_data(i_bias),
     .rst(rst),
     .wp__addr(w_addr),
@@ -946,49 +550,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$62 ),
+    .i_last(\i_last$64 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$60 ),
+    .i_valid(\i_valid$62 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$84 ),
+    .o_valid(\o_valid$86 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _094_[18:17] = 2'hx;
-  assign _051_[15:9] = 7'hxx;
-  assign _014_[4] = 1'hx;
+  assign _017_[2] = 1'hx;
+  assign _007_[4] = 1'hx;
+  assign _005_[2] = 1'hx;
+  assign _085_[18:17] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= hdr[31:0];
     \hdr_out_q.zero_point  <= hdr[55:48];
     if (rst) begin
-      fn_last <= 1'h0;
-    end else if (_113_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+      ch_left <= 17'h00000;
+    end else if (_110_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      fn_rem <= 5'h00;
-    end else if (_114_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _076_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_196_) begin
-      fm0 <= 17'h00000;
-    end else if (_164_) begin
-      fm0 <= _075_[16:0];
-    end
-    if (rst) begin
-      tile_end <= 1'h0;
+      wb_last <= 1'h0;
+      wb <= 2'h0;
+      wa <= 6'h00;
+      blk <= 4'h0;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 4'hc;
       last_mblock <= 1'h0;
+      w_en <= 1'h0;
       give_back <= 2'h0;
-      \w_en$87  <= 1'h0;
-      \i_last$62  <= 1'h0;
-      \i_valid$60  <= 1'h0;
+      \w_en$89  <= 1'h0;
+      \i_last$64  <= 1'h0;
+      \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$151  <= 1'h0;
+      \$signal$155  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -1010,172 +610,87 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _553_ <= 17'h00000;
-      _554_ <= 17'h00000;
+      _433_ <= 17'h00000;
+      _434_ <= 17'h00000;
+      tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
     end else begin
-      tile_end <= _070_ & at_tile_last;
+      begin if (take_ch) wb_last <= \$signal$118  ? _214_ : _213_; else wb_last <= _213_; end
+      begin if (take_ch) wb <= \$signal$118  ? _221_ : _220_; else wb <= _220_; end
+      begin if (take_ch) wa <= \$signal$118  ? _052_[5:0] : _224_; else wa <= _224_; end
+      begin if (take_ch) blk <= \$signal$118  ? _228_ : _227_; else blk <= _227_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _041_ : _042_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _040_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _034_ : _035_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _033_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      give_back <= _026_ + _028_;
-      \w_en$87  <= \w_en$83 ;
-      \i_last$62  <= part_last;
-      \i_valid$60  <= \$signal$151 ;
-      part_last <= _017_ & dn_last;
-      \$signal$151  <= _015_;
+      w_en <= take_ch & _030_;
+      give_back <= _019_ + _021_;
+      \w_en$89  <= \w_en$85 ;
+      \i_last$64  <= part_last;
+      \i_valid$62  <= \$signal$155 ;
+      part_last <= _010_ & dn_last;
+      \$signal$155  <= _008_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _006_ & d_last;
+      drain_dn_step <= _109_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _003_ & row_end;
-      begin if (_109_) d_last <= _211_; else d_last <= _111_ ? \$signal$139  : _211_; end
-      begin if (_109_) row_last <= _217_; else begin if (_111_) row_last <= row_last_next; else row_last <= _217_; end end
-      begin if (_109_) row_valid <= _220_; else begin if (_111_) row_valid <= row_valid_next; else row_valid <= _220_; end end
-      begin if (_109_) row <= _223_; else begin if (_111_) row <= row_next; else row <= _223_; end end
-      begin if (_009_) begin if (drain_dn_step) dn <= _014_[3:0]; else dn <= _229_; end else dn <= _229_; end
+      drain_d_step <= _106_ & row_end;
+      begin if (_101_) d_last <= _152_; else d_last <= _103_ ? \$signal$143  : _152_; end
+      begin if (_101_) row_last <= _158_; else begin if (_103_) row_last <= row_last_next; else row_last <= _158_; end end
+      begin if (_101_) row_valid <= _161_; else begin if (_103_) row_valid <= row_valid_next; else row_valid <= _161_; end end
+      begin if (_101_) row <= _164_; else begin if (_103_) row <= row_next; else row <= _164_; end end
+      begin if (_003_) begin if (drain_dn_step) dn <= _007_[3:0]; else dn <= _170_; end else dn <= _170_; end
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _096_; else row_last_next <= drain_lt_last & _098_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _087_; else row_last_next <= drain_lt_last & _089_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _094_[16:0];
+      row_next <= _085_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _553_ <= _086_[16:0];
-      _554_ <= row + 1'h1;
+      _433_ <= _077_[16:0];
+      _434_ <= _076_[16:0];
+      tile_end <= _062_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _198_; end else st_flush <= _198_; end
+      begin if (st_compute) begin if (compute) st_compute <= _203_; else st_compute <= 1'h0; end else st_compute <= _203_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _206_; end else st_header <= _206_; end
     end
     if (rst) begin
-      flush <= 6'h00;
-    end else if (_115_) begin
-      flush <= _704_(6'hxx, { 6'h23, _067_[5:0] }, { _258_, _257_ });
-    end
-    if (_197_) begin
-      compute <= 1'h0;
-    end else if (_165_) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-    end else if (_166_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
-      nb_pen <= 5'h00;
-    end else if (_167_) begin
-      nb_pen <= blk - 1'h1;
-    end
-    if (rst) begin
-      i_shift <= 6'h00;
-    end else if (_168_) begin
-      i_shift <= hdr[69:64];
-    end
-    if (rst) begin
-      i_multiplier <= 31'h00000000;
-    end else if (_169_) begin
-      i_multiplier <= hdr[62:32];
-    end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_170_) begin
-      ctrl_state <= _713_(2'hx, { _272_, _270_, _267_, _264_ }, { _273_, _271_, _268_, _266_ });
-    end
-    if (rst) begin
-      ch_first <= 1'h0;
-    end else if (_171_) begin
-      ch_first <= _723_(1'hx, { _277_, _274_ }, { _278_, _276_ });
-    end
-    if (rst) begin
-      armed <= 1'h0;
-    end else if (_172_) begin
-      armed <= _728_(1'hx, { _282_, _279_ }, { _283_, _281_ });
-    end
-    if (rst) begin
-      ch_left <= 17'h00000;
-    end else if (_173_) begin
-      ch_left <= _733_(17'hxxxxx, { _287_, _284_ }, { _288_, _286_ });
-    end
-    if (rst) begin
-      wb_last <= 1'h0;
-    end else if (_174_) begin
-      wb_last <= _740_(1'hx, { _294_, _291_ }, { _295_, _293_ });
-    end
-    if (rst) begin
-      \$signal$116  <= 1'h1;
-    end else if (_175_) begin
-      \$signal$116  <= _298_;
-    end
-    if (rst) begin
-      wb <= 2'h0;
-    end else if (_176_) begin
-      wb <= _753_(2'hx, { _307_, _304_ }, { _308_, _306_ });
-    end
-    if (rst) begin
-      wa <= 6'h00;
-    end else if (_177_) begin
-      wa <= _759_(6'hxx, { _313_, _310_ }, { _314_, _312_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_178_) begin
-      blk <= _766_(4'hx, { _320_, _317_ }, { _321_, _319_ });
+      \$signal$118  <= 1'h1;
+    end else if (_111_) begin
+      \$signal$118  <= _219_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_179_) begin
-      lane <= _772_(1'hx, { _326_, _323_ }, { _327_, _325_ });
+    end else if (_112_) begin
+      begin if (take_ch) lane <= \$signal$118  ? (* full_case = 32'd1 *) 1'h0 : _056_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
-      \$signal$113  <= 1'h0;
-    end else if (_180_) begin
-      \$signal$113  <= _056_;
-    end
-    if (rst) begin
-      \$signal$112  <= 1'h0;
-    end else if (_181_) begin
-      \$signal$112  <= _053_;
-    end
-    if (rst) begin
+      \$signal$115  <= 1'h0;
+      \$signal$114  <= 1'h0;
       tile_pen <= 9'h000;
-    end else if (_182_) begin
-      tile_pen <= _051_[8:0] - 2'h2;
-    end
-    if (rst) begin
       k_pen <= 9'h000;
-    end else if (_183_) begin
-      k_pen <= hdr[40:32] - 2'h2;
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_184_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_185_) begin
-      m_wrap_pen <= hdr[15:0] + 2'h2;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_186_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_187_) begin
-      m_wrap <= hdr[15:0] + 2'h3;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_188_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_189_) begin
+    end else if (header_taken) begin
+      \$signal$115  <= _049_;
+      \$signal$114  <= _046_;
+      tile_pen <= _045_[8:0];
+      k_pen <= hdr[40:32] - 2'h2;
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 2'h2;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 2'h3;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 3'h4;
     end
     if (rst) begin
@@ -1183,113 +698,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (hdr_out_load) begin
       zero_point <= \hdr_out_q.zero_point ;
     end
-    if (_198_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _036_;
-    end
-    if (!_341_) begin
-      w_data <= 32'd0;
-    end else begin
-      w_data <= hdr[31:0];
-    end
     if (rst) begin
-      \w_data$89  <= 33'h000000000;
-    end else if (\w_en$83 ) begin
-      \w_data$89  <= { o_last, o_data, part2, part1, part0 };
+      \w_data$91  <= 33'h000000000;
+    end else if (\w_en$85 ) begin
+      \w_data$91  <= { o_last, o_data, part2, part1, part0 };
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_190_) begin
+    end else if (_128_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_191_) begin
+    end else if (_129_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_192_) begin
+    end else if (_130_) begin
       part0 <= o_data;
     end
     if (rst) begin
       ob_last <= 1'h0;
       ob <= 2'h0;
-    end else if (\o_valid$84 ) begin
+    end else if (\o_valid$86 ) begin
       ob_last <= ob == 2'h2;
-      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
+      ob <= _017_[1:0];
     end
-    if (\$signal$151 ) begin
+    if (\$signal$155 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$154 [95:72] : \o_data$154 [71:48]; else acc_chosen <= beat[0] ? \o_data$154 [47:24] : \o_data$154 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$158 [95:72] : \o_data$158 [71:48]; else acc_chosen <= beat[0] ? \o_data$158 [47:24] : \o_data$158 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_193_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_009_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_131_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_156_) begin
-      begin if (_109_) beat_last <= beat == 2'h2; else begin if (_111_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_115_) begin
+      begin if (_101_) beat_last <= beat == 2'h2; else begin if (_103_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_157_) begin
-      begin if (_109_) beat <= beat + 1'h1; else begin if (_111_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_116_) begin
+      begin if (_101_) beat <= _104_[1:0]; else begin if (_103_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_158_) begin
-      begin if (_009_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_117_) begin
+      begin if (_003_) d <= _005_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_199_) begin
+    if (_137_) begin
       ra_blk <= 4'h0;
-    end else if (_194_) begin
+    end else if (_132_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_200_) begin
+    if (_138_) begin
       ra_beat <= 2'h0;
     end else if (o_valid) begin
-      ra_beat <= _104_[1:0];
+      ra_beat <= _095_[1:0];
     end
-    if (_201_) begin
+    if (_139_) begin
       ra_blk_next <= 4'h0;
     end else begin
-      ra_blk_next <= _103_[3:0];
+      ra_blk_next <= _094_[3:0];
     end
-    if (_202_) begin
-      \$signal$139  <= 1'h0;
+    if (_140_) begin
+      \$signal$143  <= 1'h0;
     end else begin
-      \$signal$139  <= drain_d_pen;
+      \$signal$143  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_159_) begin
-      at_tile_last <= compute ? _235_ : \$signal$113 ;
+    end else if (_118_) begin
+      at_tile_last <= compute ? _176_ : \$signal$115 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_160_) begin
-      at_k_last <= compute ? _238_ : \$signal$112 ;
+    end else if (_119_) begin
+      at_k_last <= compute ? _179_ : \$signal$114 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_195_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _079_ : _240_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_133_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _071_ : _181_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
-    end else if (_163_) begin
+    end else if (_122_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 9'h000;
-    end else if (_112_) begin
+    end else if (_123_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
+    end
+    if (rst) begin
+      fn_last <= 1'h0;
+    end else if (_124_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _068_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end
+    if (rst) begin
+      fn_rem <= 5'h00;
+    end else if (_125_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _067_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_141_) begin
+      fm0 <= 17'h00000;
+    end else if (_134_) begin
+      fm0 <= _066_[16:0];
+    end
+    if (rst) begin
+      flush <= 7'h00;
+    end else if (_126_) begin
+      begin if (st_flush) flush <= _060_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
+    end
+    if (_142_) begin
+      compute <= 1'h0;
+    end else if (enter) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+      nb_pen <= 5'h00;
+    end else if (enter) begin
+      nb_one <= ! blk;
+      nb_pen <= blk - 1'h1;
+    end
+    if (rst) begin
+      i_shift <= 6'h00;
+    end else if (_135_) begin
+      i_shift <= hdr[69:64];
+    end
+    if (rst) begin
+      i_multiplier <= 31'h00000000;
+    end else if (_136_) begin
+      i_multiplier <= hdr[62:32];
+    end
+    if (_143_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
+    end
+    if (_144_) begin
+      ch_first <= 1'h0;
+    end else if (header_taken) begin
+      ch_first <= 1'h1;
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_127_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _050_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
   end
 endmodule
@@ -1300,12 +862,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _010_;
   wire _011_;
   wire _012_;
-  wire [2:0] _022_;
-  (* unused_bits = "2" *)
-  wire [2:0] _023_;
+  wire [7:0] _022_;
+  wire [7:0] _023_;
   wire [2:0] _024_;
-  wire _025_;
-  wire _026_;
+  (* unused_bits = "2" *)
+  wire [2:0] _025_;
+  wire [2:0] _026_;
   wire _027_;
   wire _028_;
   wire _029_;
@@ -1324,8 +886,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _042_;
   wire _043_;
   wire _044_;
-  wire [1:0] _045_;
-  wire [2:0] _046_;
+  wire _045_;
+  wire _046_;
+  wire _047_;
+  wire [1:0] _048_;
+  wire [2:0] _049_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1338,7 +903,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_3_0 = 8'h00;
   reg [7:0] a_3_1 = 8'h00;
   reg [7:0] a_3_2 = 8'h00;
-  wire [7:0] a_in0;
   reg [23:0] acc_0_0 = 24'h000000;
   reg [23:0] acc_0_1 = 24'h000000;
   reg [23:0] acc_0_2 = 24'h000000;
@@ -1483,41 +1047,45 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_2_1 = 8'h00;
   reg [7:0] w_2_2 = 8'h00;
   reg [7:0] w_2_3 = 8'h00;
-  wire [7:0] w_in0;
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
   assign _009_ = ~ lr_3_3;
   assign _010_ = ~ drain_advance;
   assign _011_ = _010_ & drain_busy;
   assign _012_ = _011_ & drain_beat_pen;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign _022_ = drain_count - 1'h1;
-  assign _023_[1:0] = drain_beat + 1'h1;
-  assign _024_[1:0] = drain_advance ? 2'h0 : _023_[1:0];
-  assign _025_ = | { lr_3_3, rst };
-  assign _026_ = | { lr_3_3, rst };
-  assign _027_ = | { lr_3_2, rst };
-  assign _028_ = | { lr_3_1, rst };
-  assign _029_ = | { lr_3_0, rst };
-  assign _030_ = | { lr_2_3, rst };
-  assign _031_ = | { lr_2_2, rst };
-  assign _032_ = | { lr_2_1, rst };
-  assign _033_ = | { lr_2_0, rst };
-  assign _034_ = | { lr_1_3, rst };
-  assign _035_ = | { lr_1_2, rst };
-  assign _036_ = | { lr_1_1, rst };
-  assign _037_ = | { lr_1_0, rst };
-  assign _038_ = | { lr_0_3, rst };
-  assign _039_ = | { lr_0_2, rst };
-  assign _040_ = | { lr_0_1, rst };
-  assign _041_ = | { lr_0_0, rst };
-  assign _042_ = | { in_idle, rst };
-  assign _043_ = | { in_idle, rst };
+  assign _022_ = in_idle ? 8'h00 : in_a0;
+  assign _023_ = in_idle ? 8'h00 : in_w0;
+  assign _024_ = drain_count - 1'h1;
+  assign _025_[1:0] = drain_beat + 1'h1;
+  assign _026_[1:0] = drain_advance ? 2'h0 : _025_[1:0];
+  assign _027_ = | { lr_3_3, rst };
+  assign _028_ = | { lr_3_3, rst };
+  assign _029_ = | { lr_3_2, rst };
+  assign _030_ = | { lr_3_1, rst };
+  assign _031_ = | { lr_3_0, rst };
+  assign _032_ = | { lr_2_3, rst };
+  assign _033_ = | { lr_2_2, rst };
+  assign _034_ = | { lr_2_1, rst };
+  assign _035_ = | { lr_2_0, rst };
+  assign _036_ = | { lr_1_3, rst };
+  assign _037_ = | { lr_1_2, rst };
+  assign _038_ = | { lr_1_1, rst };
+  assign _039_ = | { lr_1_0, rst };
+  assign _040_ = | { lr_0_3, rst };
+  assign _041_ = | { lr_0_2, rst };
+  assign _042_ = | { lr_0_1, rst };
+  assign _043_ = | { lr_0_0, rst };
   assign _044_ = | { in_idle, rst };
-  assign _045_ = drain_busy ? _024_[1:0] : drain_beat;
-  assign beat_next = lr_3_3 ? 2'h0 : _045_;
-  assign _046_ = drain_advance ? _022_ : drain_count;
-  assign count_next = lr_3_3 ? 3'h4 : _046_;
-  assign _024_[2] = 1'hx;
+  assign _045_ = | { zero_a2, rst };
+  assign _046_ = | { zero_a1, rst };
+  assign _047_ = | { in_idle, rst };
+  assign _048_ = drain_busy ? _026_[1:0] : drain_beat;
+  assign beat_next = lr_3_3 ? 2'h0 : _048_;
+  assign _049_ = drain_advance ? _024_ : drain_count;
+  assign count_next = lr_3_3 ? 3'h4 : _049_;
+  assign _026_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1528,10 +1096,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle;
+    zero_w2 <= zero_w1;
+    skew_w2_d0 <= in_w2;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1609,16 +1178,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_0_0 <= 1'h0;
       pr_0_0 <= 16'h0000;
       l_0_0 <= 1'h0;
-      a_0_0 <= 8'h00;
       skew_l3_d2 <= 1'h0;
       skew_l3_d1 <= 1'h0;
       skew_l3_d0 <= 1'h0;
-      skew_a3_d2 <= 8'h00;
       skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
       skew_l2_d1 <= 1'h0;
       skew_l2_d0 <= 1'h0;
-      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
@@ -1681,22 +1251,23 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_022_) * $signed(_023_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
-    if (_025_) begin
+    if (_027_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1704,7 +1275,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_026_) begin
+    if (_028_) begin
       acc_3_3 <= 24'h000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -1712,7 +1283,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_027_) begin
+    if (_029_) begin
       acc_3_2 <= 24'h000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -1720,7 +1291,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_028_) begin
+    if (_030_) begin
       acc_3_1 <= 24'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1728,7 +1299,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_029_) begin
+    if (_031_) begin
       acc_3_0 <= 24'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1736,7 +1307,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_030_) begin
+    if (_032_) begin
       acc_2_3 <= 24'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1744,7 +1315,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_031_) begin
+    if (_033_) begin
       acc_2_2 <= 24'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1752,7 +1323,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_032_) begin
+    if (_034_) begin
       acc_2_1 <= 24'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1760,7 +1331,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_033_) begin
+    if (_035_) begin
       acc_2_0 <= 24'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1768,7 +1339,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_034_) begin
+    if (_036_) begin
       acc_1_3 <= 24'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1776,7 +1347,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_035_) begin
+    if (_037_) begin
       acc_1_2 <= 24'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1784,7 +1355,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_036_) begin
+    if (_038_) begin
       acc_1_1 <= 24'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1792,7 +1363,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_037_) begin
+    if (_039_) begin
       acc_1_0 <= 24'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1800,7 +1371,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_038_) begin
+    if (_040_) begin
       acc_0_3 <= 24'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1808,7 +1379,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_039_) begin
+    if (_041_) begin
       acc_0_2 <= 24'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1816,7 +1387,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_040_) begin
+    if (_042_) begin
       acc_0_1 <= 24'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1824,31 +1395,44 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_041_) begin
+    if (_043_) begin
       acc_0_0 <= 24'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (in_idle) begin
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
+      w_0_0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
+      w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_042_) begin
-      skew_a3_d0 <= 8'h00;
-    end else begin
-      skew_a3_d0 <= in_a3;
-    end
-    if (_043_) begin
-      skew_a2_d0 <= 8'h00;
-    end else begin
-      skew_a2_d0 <= in_a2;
-    end
     if (_044_) begin
+      a_0_0 <= 8'h00;
+    end else begin
+      a_0_0 <= in_a0;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
+    end
+    if (_045_) begin
+      skew_a3_d2 <= 8'h00;
+    end else begin
+      skew_a3_d2 <= skew_a3_d1;
+    end
+    if (_046_) begin
+      skew_a2_d1 <= 8'h00;
+    end else begin
+      skew_a2_d1 <= skew_a2_d0;
+    end
+    if (_047_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
@@ -2212,13 +1796,13 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$737$0 , \port$739$0 , r_data, clk);
+module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$742$0 , \port$744$0 , r_data, clk);
   input clk;
   wire clk;
-  input [1:0] \port$737$0 ;
-  wire [1:0] \port$737$0 ;
-  input [3:0] \port$739$0 ;
-  wire [3:0] \port$739$0 ;
+  input [1:0] \port$742$0 ;
+  wire [1:0] \port$742$0 ;
+  input [3:0] \port$744$0 ;
+  wire [3:0] \port$744$0 ;
   output [31:0] r_data;
   reg [31:0] r_data = 32'd0;
   input rst;
@@ -2303,7 +1887,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$737$0 , \
   end
   reg [31:0] _1_;
   always @(posedge clk) begin
-    _1_ <= mem[{ \port$739$0 , \port$737$0  }];
+    _1_ <= mem[{ \port$744$0 , \port$742$0  }];
   end
   always @(posedge clk) begin
     r_data <= _1_;

@@ -3,9 +3,11 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _014_;
-  wire _015_;
-  wire _020_;
+  wire [7:0] _019_;
+  wire [7:0] _020_;
+  wire _021_;
+  wire _022_;
+  wire _023_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_10 = 8'h00;
@@ -21,7 +23,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_0_7 = 8'h00;
   reg [7:0] a_0_8 = 8'h00;
   reg [7:0] a_0_9 = 8'h00;
-  wire [7:0] a_in0;
   reg [26:0] acc_0_0 = 27'h0000000;
   reg [26:0] acc_0_1 = 27'h0000000;
   reg [26:0] acc_0_10 = 27'h0000000;
@@ -277,9 +278,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] skew_w9_d6 = 8'h00;
   reg [7:0] skew_w9_d7 = 8'h00;
   reg [7:0] skew_w9_d8 = 8'h00;
-  wire [7:0] w_in0;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  reg zero_w1 = 1'h1;
+  reg zero_w10 = 1'h1;
+  reg zero_w11 = 1'h1;
+  reg zero_w12 = 1'h1;
+  reg zero_w13 = 1'h1;
+  reg zero_w14 = 1'h1;
+  reg zero_w2 = 1'h1;
+  reg zero_w3 = 1'h1;
+  reg zero_w4 = 1'h1;
+  reg zero_w5 = 1'h1;
+  reg zero_w6 = 1'h1;
+  reg zero_w7 = 1'h1;
+  reg zero_w8 = 1'h1;
+  reg zero_w9 = 1'h1;
+  assign _019_ = in_idle ? 8'h00 : in_a0;
+  assign _020_ = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -296,13 +310,47 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_0_13 = en & lr_0_13;
   assign cap_0_14 = en & lr_0_14;
   assign cap_0_15 = en & lr_0_15;
-  assign _014_ = en & drain_advance;
-  assign _015_ = drain_count - 1'h1;
-  assign _020_ = _014_ ? _015_ : drain_count;
-  assign count_next = cap_0_15 ? 1'h1 : _020_;
+  assign _021_ = en & drain_advance;
+  assign _022_ = drain_count - 1'h1;
+  assign _023_ = _021_ ? _022_ : drain_count;
+  assign count_next = cap_0_15 ? 1'h1 : _023_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     if (en) begin
+      skew_w6_d2 <= skew_w6_d1;
+      skew_w6_d1 <= skew_w6_d0;
+      skew_w6_d0 <= in_w6;
+      skew_w5_d3 <= skew_w5_d2;
+      skew_w5_d2 <= skew_w5_d1;
+      skew_w5_d1 <= skew_w5_d0;
+      skew_w5_d0 <= in_w5;
+      skew_w4_d2 <= skew_w4_d1;
+      skew_w4_d1 <= skew_w4_d0;
+      skew_w4_d0 <= in_w4;
+      skew_w3_d1 <= skew_w3_d0;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      zero_w14 <= zero_w13;
+      zero_w13 <= zero_w12;
+      zero_w12 <= zero_w11;
+      zero_w11 <= zero_w10;
+      zero_w10 <= zero_w9;
+      zero_w9 <= zero_w8;
+      zero_w8 <= zero_w7;
+      zero_w7 <= zero_w6;
+      zero_w6 <= zero_w5;
+      zero_w5 <= zero_w4;
+      zero_w4 <= zero_w3;
+      zero_w3 <= zero_w2;
+      zero_w2 <= zero_w1;
+      zero_w1 <= in_idle;
+      in_w15 <= i_w[127:120];
+      in_w14 <= i_w[119:112];
+      in_w13 <= i_w[111:104];
+      in_w12 <= i_w[103:96];
+      in_w11 <= i_w[95:88];
+      in_w10 <= i_w[87:80];
+      in_w9 <= i_w[79:72];
       in_w8 <= i_w[71:64];
       in_w7 <= i_w[63:56];
       in_w6 <= i_w[55:48];
@@ -313,7 +361,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_w1 <= i_w[15:8];
       in_w0 <= i_w[7:0];
       in_a0 <= i_a;
-      skew_w15_d14 <= skew_w15_d13;
       skew_w15_d13 <= skew_w15_d12;
       skew_w15_d12 <= skew_w15_d11;
       skew_w15_d11 <= skew_w15_d10;
@@ -327,7 +374,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w15_d3 <= skew_w15_d2;
       skew_w15_d2 <= skew_w15_d1;
       skew_w15_d1 <= skew_w15_d0;
-      skew_w14_d13 <= skew_w14_d12;
+      skew_w15_d0 <= in_w15;
       skew_w14_d12 <= skew_w14_d11;
       skew_w14_d11 <= skew_w14_d10;
       skew_w14_d10 <= skew_w14_d9;
@@ -340,7 +387,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w14_d3 <= skew_w14_d2;
       skew_w14_d2 <= skew_w14_d1;
       skew_w14_d1 <= skew_w14_d0;
-      skew_w13_d12 <= skew_w13_d11;
+      skew_w14_d0 <= in_w14;
       skew_w13_d11 <= skew_w13_d10;
       skew_w13_d10 <= skew_w13_d9;
       skew_w13_d9 <= skew_w13_d8;
@@ -352,7 +399,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w13_d3 <= skew_w13_d2;
       skew_w13_d2 <= skew_w13_d1;
       skew_w13_d1 <= skew_w13_d0;
-      skew_w12_d11 <= skew_w12_d10;
+      skew_w13_d0 <= in_w13;
       skew_w12_d10 <= skew_w12_d9;
       skew_w12_d9 <= skew_w12_d8;
       skew_w12_d8 <= skew_w12_d7;
@@ -363,7 +410,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w12_d3 <= skew_w12_d2;
       skew_w12_d2 <= skew_w12_d1;
       skew_w12_d1 <= skew_w12_d0;
-      skew_w11_d10 <= skew_w11_d9;
+      skew_w12_d0 <= in_w12;
       skew_w11_d9 <= skew_w11_d8;
       skew_w11_d8 <= skew_w11_d7;
       skew_w11_d7 <= skew_w11_d6;
@@ -373,7 +420,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w11_d3 <= skew_w11_d2;
       skew_w11_d2 <= skew_w11_d1;
       skew_w11_d1 <= skew_w11_d0;
-      skew_w10_d9 <= skew_w10_d8;
+      skew_w11_d0 <= in_w11;
       skew_w10_d8 <= skew_w10_d7;
       skew_w10_d7 <= skew_w10_d6;
       skew_w10_d6 <= skew_w10_d5;
@@ -382,7 +429,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w10_d3 <= skew_w10_d2;
       skew_w10_d2 <= skew_w10_d1;
       skew_w10_d1 <= skew_w10_d0;
-      skew_w9_d8 <= skew_w9_d7;
+      skew_w10_d0 <= in_w10;
       skew_w9_d7 <= skew_w9_d6;
       skew_w9_d6 <= skew_w9_d5;
       skew_w9_d5 <= skew_w9_d4;
@@ -390,42 +437,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_w9_d3 <= skew_w9_d2;
       skew_w9_d2 <= skew_w9_d1;
       skew_w9_d1 <= skew_w9_d0;
-      skew_w8_d7 <= skew_w8_d6;
+      skew_w9_d0 <= in_w9;
       skew_w8_d6 <= skew_w8_d5;
       skew_w8_d5 <= skew_w8_d4;
       skew_w8_d4 <= skew_w8_d3;
       skew_w8_d3 <= skew_w8_d2;
       skew_w8_d2 <= skew_w8_d1;
       skew_w8_d1 <= skew_w8_d0;
-      skew_w7_d6 <= skew_w7_d5;
+      skew_w8_d0 <= in_w8;
       skew_w7_d5 <= skew_w7_d4;
       skew_w7_d4 <= skew_w7_d3;
       skew_w7_d3 <= skew_w7_d2;
       skew_w7_d2 <= skew_w7_d1;
       skew_w7_d1 <= skew_w7_d0;
-      skew_w6_d5 <= skew_w6_d4;
+      skew_w7_d0 <= in_w7;
       skew_w6_d4 <= skew_w6_d3;
       skew_w6_d3 <= skew_w6_d2;
-      skew_w6_d2 <= skew_w6_d1;
-      skew_w6_d1 <= skew_w6_d0;
-      skew_w5_d4 <= skew_w5_d3;
-      skew_w5_d3 <= skew_w5_d2;
-      skew_w5_d2 <= skew_w5_d1;
-      skew_w5_d1 <= skew_w5_d0;
-      skew_w4_d3 <= skew_w4_d2;
-      skew_w4_d2 <= skew_w4_d1;
-      skew_w4_d1 <= skew_w4_d0;
-      skew_w3_d2 <= skew_w3_d1;
-      skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
-      in_w15 <= i_w[127:120];
-      in_w14 <= i_w[119:112];
-      in_w13 <= i_w[111:104];
-      in_w12 <= i_w[103:96];
-      in_w11 <= i_w[95:88];
-      in_w10 <= i_w[87:80];
-      in_w9 <= i_w[79:72];
     end
+    if (en)
+      if (zero_w4) skew_w5_d4 <= 8'h00;
+      else skew_w5_d4 <= skew_w5_d3;
+    if (en)
+      if (zero_w3) skew_w4_d3 <= 8'h00;
+      else skew_w4_d3 <= skew_w4_d2;
+    if (en)
+      if (zero_w2) skew_w3_d2 <= 8'h00;
+      else skew_w3_d2 <= skew_w3_d1;
+    if (en)
+      if (zero_w1) skew_w2_d1 <= 8'h00;
+      else skew_w2_d1 <= skew_w2_d0;
+    if (en)
+      if (in_idle) skew_w1_d0 <= 8'h00;
+      else skew_w1_d0 <= in_w1;
     if (rst) begin
       in_last <= 1'h0;
       in_idle <= 1'h1;
@@ -585,9 +628,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 27'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_019_) * $signed(_020_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
+      begin if (in_idle) a_0_0 <= 8'h00; else a_0_0 <= in_a0; end
     end
     if (rst) begin
       drain_advance <= 1'h0;
@@ -647,49 +690,34 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (in_idle) skew_w15_d0 <= 8'h00;
-      else skew_w15_d0 <= in_w15;
+      if (zero_w14) skew_w15_d14 <= 8'h00;
+      else skew_w15_d14 <= skew_w15_d13;
     if (en)
-      if (in_idle) skew_w14_d0 <= 8'h00;
-      else skew_w14_d0 <= in_w14;
+      if (zero_w13) skew_w14_d13 <= 8'h00;
+      else skew_w14_d13 <= skew_w14_d12;
     if (en)
-      if (in_idle) skew_w13_d0 <= 8'h00;
-      else skew_w13_d0 <= in_w13;
+      if (zero_w12) skew_w13_d12 <= 8'h00;
+      else skew_w13_d12 <= skew_w13_d11;
     if (en)
-      if (in_idle) skew_w12_d0 <= 8'h00;
-      else skew_w12_d0 <= in_w12;
+      if (zero_w11) skew_w12_d11 <= 8'h00;
+      else skew_w12_d11 <= skew_w12_d10;
     if (en)
-      if (in_idle) skew_w11_d0 <= 8'h00;
-      else skew_w11_d0 <= in_w11;
+      if (zero_w10) skew_w11_d10 <= 8'h00;
+      else skew_w11_d10 <= skew_w11_d9;
     if (en)
-      if (in_idle) skew_w10_d0 <= 8'h00;
-      else skew_w10_d0 <= in_w10;
+      if (zero_w9) skew_w10_d9 <= 8'h00;
+      else skew_w10_d9 <= skew_w10_d8;
     if (en)
-      if (in_idle) skew_w9_d0 <= 8'h00;
-      else skew_w9_d0 <= in_w9;
+      if (zero_w8) skew_w9_d8 <= 8'h00;
+      else skew_w9_d8 <= skew_w9_d7;
     if (en)
-      if (in_idle) skew_w8_d0 <= 8'h00;
-      else skew_w8_d0 <= in_w8;
+      if (zero_w7) skew_w8_d7 <= 8'h00;
+      else skew_w8_d7 <= skew_w8_d6;
     if (en)
-      if (in_idle) skew_w7_d0 <= 8'h00;
-      else skew_w7_d0 <= in_w7;
+      if (zero_w6) skew_w7_d6 <= 8'h00;
+      else skew_w7_d6 <= skew_w7_d5;
     if (en)
-      if (in_idle) skew_w6_d0 <= 8'h00;
-      else skew_w6_d0 <= in_w6;
-    if (en)
-      if (in_idle) skew_w5_d0 <= 8'h00;
-      else skew_w5_d0 <= in_w5;
-    if (en)
-      if (in_idle) skew_w4_d0 <= 8'h00;
-      else skew_w4_d0 <= in_w4;
-    if (en)
-      if (in_idle) skew_w3_d0 <= 8'h00;
-      else skew_w3_d0 <= in_w3;
-    if (en)
-      if (in_idle) skew_w2_d0 <= 8'h00;
-      else skew_w2_d0 <= in_w2;
-    if (en)
-      if (in_idle) skew_w1_d0 <= 8'h00;
-      else skew_w1_d0 <= in_w1;
+      if (zero_w5) skew_w6_d5 <= 8'h00;
+      else skew_w6_d5 <= skew_w6_d4;
   end
 endmodule

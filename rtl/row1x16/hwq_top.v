@@ -55,19 +55,20 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  (* unused_bits = "5" *)
-  wire [5:0] _005_;
-  wire _006_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
+  wire _004_;
   wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
-  wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
+  wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
@@ -77,88 +78,78 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _023_;
   wire _024_;
   wire _025_;
-  (* unused_bits = "4" *)
-  wire [4:0] _026_;
+  wire _026_;
   wire _027_;
-  wire [4:0] _028_;
+  wire _028_;
   wire _029_;
   wire _030_;
   wire _031_;
+  wire _032_;
   wire _033_;
   wire _034_;
   wire _035_;
+  wire _036_;
   wire _037_;
   wire _038_;
-  wire _039_;
-  wire _040_;
-  wire _041_;
   wire _043_;
-  wire _044_;
-  wire _045_;
-  wire _046_;
   wire _047_;
   wire _048_;
   wire _049_;
-  wire _050_;
-  wire _051_;
+  (* unused_bits = "3 4" *)
+  wire [4:0] _051_;
   wire _052_;
   wire _053_;
   wire _054_;
-  wire _055_;
-  wire _056_;
-  wire _057_;
-  wire _058_;
-  wire _059_;
-  wire _060_;
-  wire _061_;
   wire _062_;
-  wire _063_;
+  wire [15:0] _063_;
   wire _064_;
-  wire _065_;
   wire _066_;
   wire _067_;
-  wire _068_;
+  wire [15:0] _068_;
   wire _069_;
   wire _070_;
-  wire _071_;
-  wire _072_;
-  wire _073_;
+  (* unused_bits = "4" *)
+  wire [4:0] _072_;
+  (* unused_bits = "4" *)
+  wire [4:0] _073_;
   wire _074_;
-  wire _075_;
+  (* unused_bits = "4" *)
+  wire [4:0] _075_;
+  wire _076_;
+  (* unused_bits = "6" *)
+  wire [6:0] _079_;
+  wire _080_;
+  wire _081_;
   wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
-  (* unused_bits = "3 4" *)
-  wire [4:0] _088_;
+  (* unused_bits = "5" *)
+  wire [5:0] _087_;
+  wire _088_;
   wire _089_;
   wire _090_;
   wire _091_;
-  (* unused_bits = "17" *)
-  wire [17:0] _096_;
-  (* unused_bits = "12 13 14 15 16" *)
-  wire [16:0] _098_;
+  wire _092_;
+  wire _093_;
+  wire _094_;
+  wire _095_;
+  wire _096_;
   wire _099_;
-  wire [15:0] _100_;
+  wire _100_;
   wire _101_;
-  (* unused_bits = "12 13 14 15 16" *)
-  wire [16:0] _102_;
+  wire _102_;
   wire _103_;
   wire _104_;
-  wire [15:0] _105_;
+  wire _105_;
   wire _106_;
   wire _107_;
   wire _108_;
-  (* unused_bits = "4" *)
-  wire [4:0] _109_;
-  (* unused_bits = "4" *)
-  wire [4:0] _110_;
+  wire _109_;
+  wire _110_;
   wire _111_;
-  (* unused_bits = "4" *)
-  wire [4:0] _112_;
+  wire _112_;
   wire _113_;
-  (* unused_bits = "5" *)
-  wire [5:0] _116_;
+  wire _114_;
+  wire _115_;
+  wire _116_;
   wire _117_;
   wire _118_;
   wire _119_;
@@ -170,200 +161,34 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _125_;
   wire _126_;
   wire _127_;
-  wire _128_;
-  wire _129_;
-  wire _130_;
-  wire _131_;
-  wire _132_;
-  wire _133_;
-  wire _134_;
-  wire _135_;
-  wire _136_;
-  wire _137_;
-  wire _138_;
-  wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _142_;
+  wire [3:0] _128_;
+  wire [3:0] _131_;
+  wire [3:0] _132_;
   wire _143_;
-  wire _144_;
-  wire _145_;
-  wire _146_;
-  wire _147_;
-  wire _148_;
   wire _149_;
-  wire _150_;
-  wire _151_;
   wire _152_;
-  wire _153_;
-  wire _154_;
-  wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
+  wire [16:0] _155_;
+  wire [3:0] _158_;
   wire _161_;
   wire _162_;
-  wire _163_;
   wire _164_;
   wire _165_;
-  wire _166_;
   wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
-  wire _175_;
-  wire _176_;
-  wire _177_;
-  wire _178_;
-  wire _179_;
-  wire _180_;
-  wire _181_;
-  wire _182_;
   wire _183_;
   wire _184_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
   wire _189_;
-  wire _190_;
-  wire _191_;
   wire _192_;
-  wire _193_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire _197_;
-  wire _198_;
   wire _199_;
   wire _200_;
-  wire _201_;
-  wire _202_;
   wire _203_;
   wire _204_;
   wire _205_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
-  wire _217_;
-  wire _218_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
-  wire _229_;
-  wire [3:0] _230_;
-  wire [3:0] _231_;
-  wire _233_;
-  wire [3:0] _234_;
-  wire _235_;
-  wire [3:0] _236_;
-  wire [3:0] _237_;
-  wire [3:0] _238_;
-  wire _240_;
-  wire [3:0] _241_;
-  wire _242_;
-  wire [3:0] _243_;
-  wire [3:0] _244_;
-  wire _246_;
-  wire [3:0] _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
-  wire _268_;
-  wire _269_;
-  wire _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire _286_;
-  wire _292_;
-  wire _295_;
-  wire [16:0] _298_;
-  wire [3:0] _301_;
-  wire _304_;
-  wire _305_;
-  wire _307_;
-  wire _308_;
-  wire _310_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
-  wire _330_;
-  wire _331_;
-  wire [1:0] _332_;
-  wire _334_;
-  wire [1:0] _335_;
-  wire _336_;
-  wire [1:0] _337_;
-  wire [1:0] _338_;
-  wire _339_;
-  wire [1:0] _340_;
-  wire _341_;
-  wire _342_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire [16:0] _347_;
-  wire _349_;
-  wire [16:0] _350_;
-  wire _351_;
-  wire _352_;
-  wire _353_;
-  wire _354_;
-  wire _356_;
-  wire _357_;
-  wire _358_;
   wire [16:0] \$signal ;
-  wire \$signal$139 ;
-  reg \$signal$225  = 1'h0;
-  reg \$signal$226  = 1'h0;
-  reg \$signal$229  = 1'h0;
-  reg \$signal$242  = 1'h0;
+  wire \$signal$141 ;
+  reg \$signal$227  = 1'h0;
+  reg \$signal$228  = 1'h0;
+  reg \$signal$231  = 1'h0;
+  reg \$signal$246  = 1'h0;
   wire \$signal$88 ;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -382,7 +207,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [2:0] credits = 3'h6;
-  reg [1:0] ctrl_state = 2'h0;
   reg d_last = 1'h1;
   reg [3:0] dn = 4'h0;
   reg dn_last = 1'h0;
@@ -391,7 +215,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [4:0] flush = 5'h00;
+  reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [4:0] fn_rem = 5'h00;
@@ -405,8 +229,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] i_a;
   reg [431:0] i_acc = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire i_last;
-  reg \i_last$170  = 1'h0;
-  reg \i_valid$168  = 1'h0;
+  reg \i_last$172  = 1'h0;
+  reg \i_valid$170  = 1'h0;
   input [127:0] i_w;
   wire [127:0] i_w;
   reg in_data = 1'h0;
@@ -429,14 +253,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$245 ;
+  wire [431:0] \o_data$249 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$202 ;
+  wire \o_valid$204 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$182 ;
-  wire [68:0] \r_data$183 ;
   wire [68:0] \r_data$184 ;
   wire [68:0] \r_data$185 ;
   wire [68:0] \r_data$186 ;
@@ -450,6 +272,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [68:0] \r_data$194 ;
   wire [68:0] \r_data$195 ;
   wire [68:0] \r_data$196 ;
+  wire [68:0] \r_data$197 ;
+  wire [68:0] \r_data$198 ;
   input r_en;
   wire r_en;
   reg [3:0] ra = 4'h0;
@@ -467,20 +291,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [11:0] t_dec;
   reg [11:0] t_rem = 12'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [11:0] tile_pen = 12'h000;
   reg [3:0] w_addr = 4'h0;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [128:0] \w_data$206  = 129'h000000000000000000000000000000000;
+  reg [128:0] \w_data$208  = 129'h000000000000000000000000000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
-  reg \w_en$204  = 1'h0;
+  reg \w_en$206  = 1'h0;
   reg \w_en$23  = 1'h0;
   reg \w_en$27  = 1'h0;
   reg \w_en$31  = 1'h0;
@@ -493,6 +322,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \w_en$59  = 1'h0;
   reg \w_en$63  = 1'h0;
   reg \w_en$67  = 1'h0;
+  wire w_lane1;
+  wire w_lane10;
+  wire w_lane11;
+  wire w_lane12;
+  wire w_lane13;
+  wire w_lane14;
+  wire w_lane15;
+  wire w_lane2;
+  wire w_lane3;
+  wire w_lane4;
+  wire w_lane5;
+  wire w_lane6;
+  wire w_lane7;
+  wire w_lane8;
+  wire w_lane9;
   reg [3:0] wa = 4'h0;
   reg wb_last = 1'h1;
   wire wrap;
@@ -503,456 +347,155 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _063_ = s_act__valid & s_wgt__valid;
-  assign _074_ = in_data & _063_;
-  assign _083_ = ~ at_k_last;
-  assign _090_ = credit_ok | _083_;
-  assign take = _074_ & _090_;
-  assign _101_ = s_act__valid & s_wgt__valid;
-  assign _111_ = in_data & _101_;
-  assign _000_ = _111_ & credit_ok;
+  assign _043_ = s_act__valid & s_wgt__valid;
+  assign _053_ = in_data & _043_;
+  assign _064_ = ~ at_k_last;
+  assign _074_ = credit_ok | _064_;
+  assign take = _053_ & _074_;
+  assign _083_ = s_act__valid & s_wgt__valid;
+  assign _092_ = in_data & _083_;
+  assign _000_ = _092_ & credit_ok;
   assign \$signal$88  = _000_ & at_k_last;
-  assign _009_ = ~ in_data;
-  assign _020_ = s_act__valid & s_wgt__valid;
-  assign _027_ = ~ at_k_last;
-  assign _037_ = credit_ok | _027_;
-  assign _038_ = _020_ & _037_;
-  assign adv = _009_ | _038_;
-  assign _039_ = compute & adv;
-  assign _040_ = _039_ & at_tile_last;
-  assign block_end = _040_ & fn_last;
+  assign _007_ = ~ in_data;
+  assign _016_ = s_act__valid & s_wgt__valid;
+  assign _017_ = ~ at_k_last;
+  assign _018_ = credit_ok | _017_;
+  assign _019_ = _016_ & _018_;
+  assign adv = _007_ | _019_;
+  assign _020_ = compute & adv;
+  assign _021_ = _020_ & at_tile_last;
+  assign block_end = _021_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _041_ = ! lane;
-  assign _043_ = lane == 1'h1;
-  assign _044_ = s_param__valid & _043_;
-  assign _045_ = lane == 2'h2;
-  assign _046_ = s_param__valid & _045_;
-  assign _047_ = lane == 2'h3;
-  assign _048_ = s_param__valid & _047_;
-  assign _049_ = lane == 3'h4;
-  assign _050_ = s_param__valid & _049_;
-  assign _051_ = lane == 3'h5;
-  assign _052_ = s_param__valid & _051_;
-  assign _053_ = lane == 3'h6;
-  assign _054_ = s_param__valid & _053_;
-  assign _055_ = lane == 3'h7;
-  assign _056_ = s_param__valid & _055_;
-  assign _057_ = lane == 4'h8;
-  assign _058_ = s_param__valid & _057_;
-  assign _059_ = lane == 4'h9;
-  assign _060_ = s_param__valid & _059_;
-  assign _061_ = lane == 4'ha;
-  assign _062_ = s_param__valid & _061_;
-  assign _064_ = lane == 4'hb;
-  assign _065_ = s_param__valid & _064_;
-  assign _066_ = lane == 4'hc;
-  assign _067_ = s_param__valid & _066_;
-  assign _068_ = lane == 4'hd;
-  assign _069_ = s_param__valid & _068_;
-  assign _070_ = lane == 4'he;
-  assign _071_ = s_param__valid & _070_;
-  assign _072_ = lane == 4'hf;
-  assign _073_ = s_param__valid & _072_;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _022_ = ! lane;
+  assign _023_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _023_;
+  assign _024_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _024_;
+  assign _025_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _025_;
+  assign _026_ = lane == 3'h4;
+  assign w_lane4 = take_ch & _026_;
+  assign _027_ = lane == 3'h5;
+  assign w_lane5 = take_ch & _027_;
+  assign _028_ = lane == 3'h6;
+  assign w_lane6 = take_ch & _028_;
+  assign _029_ = lane == 3'h7;
+  assign w_lane7 = take_ch & _029_;
+  assign _030_ = lane == 4'h8;
+  assign w_lane8 = take_ch & _030_;
+  assign _031_ = lane == 4'h9;
+  assign w_lane9 = take_ch & _031_;
+  assign _032_ = lane == 4'ha;
+  assign w_lane10 = take_ch & _032_;
+  assign _033_ = lane == 4'hb;
+  assign w_lane11 = take_ch & _033_;
+  assign _034_ = lane == 4'hc;
+  assign w_lane12 = take_ch & _034_;
+  assign _035_ = lane == 4'hd;
+  assign w_lane13 = take_ch & _035_;
+  assign _036_ = lane == 4'he;
+  assign w_lane14 = take_ch & _036_;
+  assign _037_ = lane == 4'hf;
+  assign w_lane15 = take_ch & _037_;
   assign row_end = o_valid & beat_last;
-  assign _075_ = ~ dn_last;
-  assign wrap = d_last & _075_;
-  assign \$signal$139  = d_last ? 1'h1 : 1'h0;
-  assign _084_ = ~ drain_restart;
-  assign drain_d_step = _084_ & row_end;
-  assign _085_ = ~ drain_restart;
-  assign _086_ = _085_ & row_end;
-  assign drain_dn_step = _086_ & d_last;
-  assign _088_[2:0] = kept[2:0] - 1'h1;
-  assign _089_ = kept >= 2'h2;
-  assign _091_ = kept >= 1'h1;
-  assign _096_[16:0] = hdr[15:0] + 17'h1ffff;
-  assign _098_[11:0] = hdr[43:32] - 2'h2;
-  assign _099_ = hdr[47:32] > 5'h10;
-  assign _100_[11:0] = _099_ ? hdr[43:32] : 12'h010;
-  assign _102_[11:0] = _100_[11:0] - 2'h2;
-  assign _103_ = hdr[47:32] == 1'h1;
-  assign _104_ = hdr[47:32] > 5'h10;
-  assign _105_ = _104_ ? hdr[47:32] : 16'h0010;
-  assign _106_ = _105_ == 1'h1;
-  assign _107_ = ~ ch_left[16];
-  assign _108_ = ch_dec[16] & _107_;
-  assign _109_[3:0] = wa + 1'h1;
-  assign _110_[3:0] = blk + 1'h1;
-  assign _112_[3:0] = lane + 1'h1;
-  assign _113_ = lane == 4'he;
-  assign _116_[4:0] = flush - 1'h1;
-  assign _117_ = ! flush;
-  assign _118_ = block_end & last_mblock;
-  assign _119_ = compute & adv;
-  assign _005_[4:0] = fn_rem - 1'h1;
-  assign _006_ = ! fn_rem;
-  assign _007_ = fn_last & last_mblock;
-  assign _008_ = ~ _007_;
-  assign _010_ = ~ k_rem[11];
-  assign _011_ = _010_ & k_dec[11];
-  assign _012_ = ~ t_rem[11];
-  assign _013_ = _012_ & t_dec[11];
-  assign _014_ = beat_last & d_last;
-  assign _017_ = ~ drain_restart;
-  assign _018_ = _017_ & o_valid;
-  assign _019_ = ~ beat_last;
-  assign _021_ = _018_ & _019_;
-  assign _022_ = ~ drain_restart;
-  assign _023_ = _022_ & row_end;
-  assign _024_ = ~ drain_restart;
-  assign _025_ = drain_d_step & _024_;
-  assign _026_[3:0] = dn + 1'h1;
-  assign _028_[3:0] = dn_last ? 4'h0 : _026_[3:0];
-  assign _029_ = o_valid & row_valid;
-  assign _030_ = row_end & row_valid;
-  assign _031_ = _030_ & row_last;
-  assign _033_ = r_en & m_out__valid;
-  assign _034_ = ~ row_valid;
-  assign _035_ = row_end & _034_;
-  assign _120_ = { _025_, enter_q, drain_dn_step } != 3'h4;
-  assign _121_ = { _025_, enter_q } != 1'h0;
-  assign _122_ = { _023_, _021_, drain_restart } != 1'h0;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { compute, adv } != 2'h2;
-  assign _128_ = { compute, adv } != 2'h2;
-  assign _129_ = { tile_end, compute } != 1'h1;
-  assign _130_ = { tile_end, compute } != 1'h1;
-  assign _131_ = { _328_, _327_ } != 1'h0;
-  assign _132_ = { _339_, s_param__valid } != 2'h2;
-  assign _133_ = { _341_, s_param__valid } != 2'h2;
-  assign _134_ = { _339_, ch_left[16], s_param__valid } != 3'h5;
-  assign _135_ = { _336_, compute } != 2'h3;
-  assign _136_ = { _334_, _117_ } != 2'h2;
-  assign _137_ = { _341_, _339_, _336_, _334_ } != 1'h0;
-  assign _138_ = { _344_, s_param__valid } != 2'h2;
-  assign _139_ = { _346_, s_param__valid } != 2'h2;
-  assign _140_ = { _346_, _344_ } != 1'h0;
-  assign _141_ = { _349_, s_param__valid } != 2'h2;
-  assign _142_ = { _351_, s_param__valid } != 2'h2;
-  assign _143_ = { _351_, _349_ } != 1'h0;
-  assign _144_ = { _356_, s_param__valid } != 2'h2;
-  assign _145_ = { _358_, s_param__valid } != 2'h2;
-  assign _146_ = { _356_, \$signal$229 , s_param__valid } != 3'h5;
-  assign _147_ = { _358_, _356_ } != 1'h0;
-  assign _148_ = { _227_, s_param__valid } != 2'h2;
-  assign _149_ = { _229_, s_param__valid } != 2'h2;
-  assign _150_ = { _229_, _227_ } != 1'h0;
-  assign _151_ = { _233_, s_param__valid } != 2'h2;
-  assign _152_ = { _235_, s_param__valid } != 2'h2;
-  assign _153_ = { _233_, \$signal$229 , s_param__valid } != 3'h5;
-  assign _154_ = { _235_, _233_ } != 1'h0;
-  assign _155_ = { _240_, s_param__valid } != 2'h2;
-  assign _156_ = { _242_, s_param__valid } != 2'h2;
-  assign _157_ = { _240_, \$signal$229 , s_param__valid } != 3'h5;
-  assign _158_ = { _240_, wb_last, \$signal$229 , s_param__valid } != 4'hb;
-  assign _159_ = { _242_, _240_ } != 1'h0;
-  assign _160_ = { _246_, s_param__valid } != 2'h2;
-  assign _161_ = { _248_, s_param__valid } != 2'h2;
-  assign _162_ = { _248_, _246_ } != 1'h0;
-  assign _163_ = & { _121_, _120_ };
-  assign _164_ = & { _014_, o_valid };
-  assign _165_ = & { _126_, _125_ };
-  assign _166_ = & { tile_end, fn_last };
-  assign _167_ = & { _329_, ch_left[16], s_param__valid };
-  assign _168_ = & { _330_, ch_left[16], s_param__valid };
-  assign _169_ = & { _331_, ch_left[16], s_param__valid };
-  assign _170_ = & { _137_, _136_, _135_, _134_, _133_, _132_ };
-  assign _171_ = & { _140_, _139_, _138_ };
-  assign _172_ = & { _143_, _142_, _141_ };
-  assign _173_ = & { _147_, _146_, _145_, _144_ };
-  assign _174_ = & { _150_, _149_, _148_ };
-  assign _175_ = & { _154_, _153_, _152_, _151_ };
-  assign _176_ = & { _159_, _158_, _157_, _156_, _155_ };
-  assign _177_ = & { _162_, _161_, _160_ };
-  assign _178_ = & { _249_, s_param__valid };
-  assign _179_ = & { _250_, s_param__valid };
-  assign _180_ = & { _251_, s_param__valid };
-  assign _181_ = & { _252_, s_param__valid };
-  assign _182_ = & { _253_, s_param__valid };
-  assign _183_ = & { _254_, s_param__valid };
-  assign _184_ = & { _255_, s_param__valid };
-  assign _185_ = & { _256_, s_param__valid };
-  assign _186_ = & { _257_, s_param__valid };
-  assign _187_ = & { _258_, s_param__valid };
-  assign _207_ = ~ compute;
-  assign _208_ = ~ _261_;
-  assign _209_ = ~ _262_;
-  assign _210_ = ~ _263_;
-  assign _211_ = ~ _264_;
-  assign _212_ = ~ _265_;
-  assign _213_ = ~ _266_;
-  assign _214_ = ~ _267_;
-  assign _215_ = ~ _268_;
-  assign _216_ = ~ _269_;
-  assign _217_ = ~ _270_;
-  assign _218_ = ~ _271_;
-  assign _219_ = ~ _272_;
-  assign _220_ = ~ _273_;
-  assign _221_ = ~ _274_;
-  assign _222_ = ~ _275_;
-  assign _223_ = ~ _276_;
-  assign _188_ = | { drain_restart, rst };
-  assign _189_ = | { _207_, rst };
-  assign _190_ = | { _118_, rst };
-  assign _191_ = | { _208_, rst };
-  assign _192_ = | { _209_, rst };
-  assign _193_ = | { _210_, rst };
-  assign _194_ = | { _211_, rst };
-  assign _195_ = | { _212_, rst };
-  assign _196_ = | { _213_, rst };
-  assign _197_ = | { _214_, rst };
-  assign _198_ = | { _215_, rst };
-  assign _199_ = | { _216_, rst };
-  assign _200_ = | { _217_, rst };
-  assign _201_ = | { _218_, rst };
-  assign _202_ = | { _219_, rst };
-  assign _203_ = | { _220_, rst };
-  assign _204_ = | { _221_, rst };
-  assign _205_ = | { _222_, rst };
-  assign _206_ = | { _223_, rst };
-  assign _224_ = \$signal$229  ? (* full_case = 32'd1 *) 1'h0 : _113_;
-  assign _225_ = s_param__valid ? _224_ : 1'hx;
-  function [0:0] _683_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _683_ = b[0:0];
-      2'b1?:
-        _683_ = b[1:1];
-      default:
-        _683_ = a;
-    endcase
-  endfunction
-  assign _226_ = _683_(1'hx, { _228_, _225_ }, { _229_, _227_ });
-  assign _227_ = ctrl_state == 1'h1;
-  assign _228_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _229_ = ! ctrl_state;
-  assign _230_ = \$signal$229  ? _109_[3:0] : 4'hx;
-  assign _231_ = s_param__valid ? _230_ : 4'hx;
-  function [3:0] _689_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _689_ = b[3:0];
-      2'b1?:
-        _689_ = b[7:4];
-      default:
-        _689_ = a;
-    endcase
-  endfunction
-  assign _233_ = ctrl_state == 1'h1;
-  assign _234_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _235_ = ! ctrl_state;
-  assign _236_ = wb_last ? _110_[3:0] : 4'hx;
-  assign _237_ = \$signal$229  ? _236_ : 4'hx;
-  assign _238_ = s_param__valid ? _237_ : 4'hx;
-  function [3:0] _696_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _696_ = b[3:0];
-      2'b1?:
-        _696_ = b[7:4];
-      default:
-        _696_ = a;
-    endcase
-  endfunction
-  assign _240_ = ctrl_state == 1'h1;
-  assign _241_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _242_ = ! ctrl_state;
-  assign _243_ = \$signal$229  ? (* full_case = 32'd1 *) 4'h0 : _112_[3:0];
-  assign _244_ = s_param__valid ? _243_ : 4'hx;
-  function [3:0] _702_;
-    input [3:0] a;
-    input [7:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _702_ = b[3:0];
-      2'b1?:
-        _702_ = b[7:4];
-      default:
-        _702_ = a;
-    endcase
-  endfunction
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = s_param__valid ? 4'h0 : 4'hx;
-  assign _248_ = ! ctrl_state;
-  assign _249_ = ! ctrl_state;
-  assign _250_ = ! ctrl_state;
-  assign _251_ = ! ctrl_state;
-  assign _252_ = ! ctrl_state;
-  assign _253_ = ! ctrl_state;
-  assign _254_ = ! ctrl_state;
-  assign _255_ = ! ctrl_state;
-  assign _256_ = ! ctrl_state;
-  assign _257_ = ! ctrl_state;
-  assign _258_ = ! ctrl_state;
-  assign _261_ = ctrl_state == 1'h1;
-  assign _262_ = ctrl_state == 1'h1;
-  assign _263_ = ctrl_state == 1'h1;
-  assign _264_ = ctrl_state == 1'h1;
-  assign _265_ = ctrl_state == 1'h1;
-  assign _266_ = ctrl_state == 1'h1;
-  assign _267_ = ctrl_state == 1'h1;
-  assign _268_ = ctrl_state == 1'h1;
-  assign _269_ = ctrl_state == 1'h1;
-  assign _270_ = ctrl_state == 1'h1;
-  assign _271_ = ctrl_state == 1'h1;
-  assign _272_ = ctrl_state == 1'h1;
-  assign _273_ = ctrl_state == 1'h1;
-  assign _274_ = ctrl_state == 1'h1;
-  assign _275_ = ctrl_state == 1'h1;
-  assign _276_ = ctrl_state == 1'h1;
-  assign _277_ = ctrl_state == 1'h1;
-  assign _278_ = ctrl_state == 1'h1;
-  assign _279_ = ctrl_state == 1'h1;
-  assign header_taken = _280_ ? s_param__valid : 1'h0;
-  assign _280_ = ! ctrl_state;
-  function [0:0] _739_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _739_ = b[0:0];
-      2'b1?:
-        _739_ = b[1:1];
-      default:
-        _739_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _739_(1'h0, 2'h3, { _282_, _281_ });
-  assign _281_ = ctrl_state == 1'h1;
-  assign _282_ = ! ctrl_state;
-  assign _286_ = drain_restart ? 1'h1 : d_last;
-  assign _292_ = drain_restart ? m_one : row_last;
-  assign _295_ = drain_restart ? 1'h1 : row_valid;
-  assign _298_ = drain_restart ? 17'h00000 : row;
-  assign _301_ = drain_restart ? 4'h0 : dn;
-  assign _304_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$226  : _013_;
-  assign _305_ = adv ? _304_ : 1'hx;
-  assign _307_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$225  : _011_;
-  assign _308_ = adv ? _307_ : 1'hx;
-  assign _310_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _785_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _785_ = b[4:0];
-      2'b1?:
-        _785_ = b[9:5];
-      default:
-        _785_ = a;
-    endcase
-  endfunction
-  assign _327_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _328_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _329_ = ctrl_state == 1'h1;
-  assign _330_ = ctrl_state == 1'h1;
-  assign _331_ = ctrl_state == 1'h1;
-  assign _332_ = _117_ ? 2'h0 : 2'hx;
-  function [1:0] _792_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _792_ = b[1:0];
-      4'b??1?:
-        _792_ = b[3:2];
-      4'b?1??:
-        _792_ = b[5:4];
-      4'b1???:
-        _792_ = b[7:6];
-      default:
-        _792_ = a;
-    endcase
-  endfunction
-  assign _334_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _335_ = compute ? 2'hx : 2'h3;
-  assign _336_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _337_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _338_ = s_param__valid ? _337_ : 2'hx;
-  assign _339_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _340_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _341_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _342_ = s_param__valid ? _108_ : 1'hx;
-  function [0:0] _802_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _802_ = b[0:0];
-      2'b1?:
-        _802_ = b[1:1];
-      default:
-        _802_ = a;
-    endcase
-  endfunction
-  assign _344_ = ctrl_state == 1'h1;
-  assign _345_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _346_ = ! ctrl_state;
-  assign _347_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _807_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _807_ = b[16:0];
-      2'b1?:
-        _807_ = b[33:17];
-      default:
-        _807_ = a;
-    endcase
-  endfunction
-  assign _349_ = ctrl_state == 1'h1;
-  assign _350_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _351_ = ! ctrl_state;
-  assign _352_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _353_ = \$signal$229  ? _352_ : 1'hx;
-  assign _354_ = s_param__valid ? _353_ : 1'hx;
-  function [0:0] _814_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _814_ = b[0:0];
-      2'b1?:
-        _814_ = b[1:1];
-      default:
-        _814_ = a;
-    endcase
-  endfunction
-  assign _356_ = ctrl_state == 1'h1;
-  assign _357_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _358_ = ! ctrl_state;
+  assign _038_ = ~ dn_last;
+  assign wrap = d_last & _038_;
+  assign \$signal$141  = d_last ? 1'h1 : 1'h0;
+  assign _047_ = ~ drain_restart;
+  assign drain_d_step = _047_ & row_end;
+  assign _048_ = ~ drain_restart;
+  assign _049_ = _048_ & row_end;
+  assign drain_dn_step = _049_ & d_last;
+  assign _051_[2:0] = kept[2:0] - 1'h1;
+  assign _052_ = kept >= 2'h2;
+  assign _054_ = kept >= 1'h1;
+  assign _062_ = hdr[47:32] > 5'h10;
+  assign _063_[11:0] = _062_ ? hdr[43:32] : 12'h010;
+  assign _066_ = hdr[47:32] == 1'h1;
+  assign _067_ = hdr[47:32] > 5'h10;
+  assign _068_ = _067_ ? hdr[47:32] : 16'h0010;
+  assign _069_ = _068_ == 1'h1;
+  assign _070_ = ~ ch_left[16];
+  assign _072_[3:0] = wa + 1'h1;
+  assign _073_[3:0] = blk + 1'h1;
+  assign _075_[3:0] = lane + 1'h1;
+  assign _076_ = lane == 4'he;
+  assign _079_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _080_ = block_end & last_mblock;
+  assign _081_ = compute & adv;
+  assign _087_[4:0] = fn_rem - 1'h1;
+  assign _088_ = ! fn_rem;
+  assign _089_ = fn_last & last_mblock;
+  assign _090_ = ~ _089_;
+  assign _091_ = ~ k_rem[11];
+  assign _093_ = _091_ & k_dec[11];
+  assign _094_ = ~ t_rem[11];
+  assign _095_ = _094_ & t_dec[11];
+  assign _096_ = beat_last & d_last;
+  assign _099_ = ~ drain_restart;
+  assign _100_ = _099_ & o_valid;
+  assign _101_ = ~ beat_last;
+  assign _102_ = _100_ & _101_;
+  assign _001_ = ~ drain_restart;
+  assign _002_ = _001_ & row_end;
+  assign _003_ = ~ drain_restart;
+  assign _004_ = drain_d_step & _003_;
+  assign _008_ = o_valid & row_valid;
+  assign _009_ = row_end & row_valid;
+  assign _010_ = _009_ & row_last;
+  assign _012_ = r_en & m_out__valid;
+  assign _013_ = ~ row_valid;
+  assign _014_ = row_end & _013_;
+  assign _103_ = { _004_, enter_q, drain_dn_step } != 3'h4;
+  assign _104_ = { _004_, enter_q } != 1'h0;
+  assign _105_ = { _002_, _102_, drain_restart } != 1'h0;
+  assign _106_ = { compute, adv } != 2'h2;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { compute, adv } != 2'h2;
+  assign _112_ = { tile_end, compute } != 1'h1;
+  assign _113_ = { tile_end, compute } != 1'h1;
+  assign _114_ = { st_flush, st_compute } != 1'h0;
+  assign _115_ = { take_ch, header_taken } != 1'h0;
+  assign _116_ = { take_ch, header_taken } != 1'h0;
+  assign _117_ = { take_ch, header_taken } != 1'h0;
+  assign _118_ = { take_ch, header_taken } != 1'h0;
+  assign _119_ = & { _104_, _103_ };
+  assign _120_ = & { _096_, o_valid };
+  assign _121_ = & { _109_, _108_ };
+  assign _122_ = & { tile_end, fn_last };
+  assign _127_ = ~ compute;
+  assign _123_ = | { drain_restart, rst };
+  assign _124_ = | { _127_, rst };
+  assign _125_ = | { _080_, rst };
+  assign _126_ = | { enter, rst };
+  assign _128_ = header_taken ? 4'h0 : wa;
+  assign _131_ = header_taken ? 4'h0 : blk;
+  assign _132_ = wb_last ? _073_[3:0] : _131_;
+  assign _143_ = drain_restart ? 1'h1 : d_last;
+  assign _149_ = drain_restart ? m_one : row_last;
+  assign _152_ = drain_restart ? 1'h1 : row_valid;
+  assign _155_ = drain_restart ? 17'h00000 : row;
+  assign _158_ = drain_restart ? 4'h0 : dn;
+  assign _161_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$228  : _095_;
+  assign _162_ = adv ? _161_ : 1'hx;
+  assign _164_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$227  : _093_;
+  assign _165_ = adv ? _164_ : 1'hx;
+  assign _167_ = at_k_last ? 1'h0 : 1'hx;
+  assign _183_ = compute ? st_flush : 1'h1;
+  assign _184_ = st_compute ? _183_ : st_flush;
+  assign _189_ = enter ? 1'h1 : st_compute;
+  assign _192_ = header_taken ? 1'h0 : st_header;
+  assign _199_ = header_taken ? 1'h1 : wb_last;
+  assign _200_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _203_ = header_taken ? 1'h0 : 1'hx;
+  assign _204_ = \$signal$231  ? (* full_case = 32'd1 *) 1'h0 : _076_;
+  assign _205_ = take_ch ? _204_ : _203_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_busy(o_valid),
@@ -960,7 +503,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$245 ),
+    .o_data(\o_data$249 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -969,8 +512,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$206 ),
-    .wp__en(\w_en$204 )
+    .wp__data(\w_data$208 ),
+    .wp__en(\w_en$206 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -983,7 +526,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$182 ),
+    .r_data(\r_data$184 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -992,7 +535,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params10  params10 (
     .clk(clk),
-    .r_data(\r_data$191 ),
+    .r_data(\r_data$193 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1001,7 +544,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params11  params11 (
     .clk(clk),
-    .r_data(\r_data$192 ),
+    .r_data(\r_data$194 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1010,7 +553,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params12  params12 (
     .clk(clk),
-    .r_data(\r_data$193 ),
+    .r_data(\r_data$195 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1019,7 +562,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params13  params13 (
     .clk(clk),
-    .r_data(\r_data$194 ),
+    .r_data(\r_data$196 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1028,7 +571,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params14  params14 (
     .clk(clk),
-    .r_data(\r_data$195 ),
+    .r_data(\r_data$197 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1037,7 +580,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params15  params15 (
     .clk(clk),
-    .r_data(\r_data$196 ),
+    .r_data(\r_data$198 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1046,7 +589,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$183 ),
+    .r_data(\r_data$185 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1055,7 +598,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$184 ),
+    .r_data(\r_data$186 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1064,7 +607,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params4  params4 (
     .clk(clk),
-    .r_data(\r_data$185 ),
+    .r_data(\r_data$187 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1073,7 +616,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params5  params5 (
     .clk(clk),
-    .r_data(\r_data$186 ),
+    .r_data(\r_data$188 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1082,7 +625,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params6  params6 (
     .clk(clk),
-    .r_data(\r_data$187 ),
+    .r_data(\r_data$189 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1091,7 +634,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params7  params7 (
     .clk(clk),
-    .r_data(\r_data$188 ),
+    .r_data(\r_data$190 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1100,7 +643,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params8  params8 (
     .clk(clk),
-    .r_data(\r_data$189 ),
+    .r_data(\r_data$191 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1109,7 +652,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params9  params9 (
     .clk(clk),
-    .r_data(\r_data$190 ),
+    .r_data(\r_data$192 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -1121,29 +664,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$196 [31:0], \r_data$195 [31:0], \r_data$194 [31:0], \r_data$193 [31:0], \r_data$192 [31:0], \r_data$191 [31:0], \r_data$190 [31:0], \r_data$189 [31:0], \r_data$188 [31:0], \r_data$187 [31:0], \r_data$186 [31:0], \r_data$185 [31:0], \r_data$184 [31:0], \r_data$183 [31:0], \r_data$182 [31:0], r_data[31:0] }),
-    .i_last(\i_last$170 ),
-    .i_multiplier({ \r_data$196 [62:32], \r_data$195 [62:32], \r_data$194 [62:32], \r_data$193 [62:32], \r_data$192 [62:32], \r_data$191 [62:32], \r_data$190 [62:32], \r_data$189 [62:32], \r_data$188 [62:32], \r_data$187 [62:32], \r_data$186 [62:32], \r_data$185 [62:32], \r_data$184 [62:32], \r_data$183 [62:32], \r_data$182 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$196 [68:63], \r_data$195 [68:63], \r_data$194 [68:63], \r_data$193 [68:63], \r_data$192 [68:63], \r_data$191 [68:63], \r_data$190 [68:63], \r_data$189 [68:63], \r_data$188 [68:63], \r_data$187 [68:63], \r_data$186 [68:63], \r_data$185 [68:63], \r_data$184 [68:63], \r_data$183 [68:63], \r_data$182 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$168 ),
+    .i_bias({ \r_data$198 [31:0], \r_data$197 [31:0], \r_data$196 [31:0], \r_data$195 [31:0], \r_data$194 [31:0], \r_data$193 [31:0], \r_data$192 [31:0], \r_data$191 [31:0], \r_data$190 [31:0], \r_data$189 [31:0], \r_data$188 [31:0], \r_data$187 [31:0], \r_data$186 [31:0], \r_data$185 [31:0], \r_data$184 [31:0], r_data[31:0] }),
+    .i_last(\i_last$172 ),
+    .i_multiplier({ \r_data$198 [62:32], \r_data$197 [62:32], \r_data$196 [62:32], \r_data$195 [62:32], \r_data$194 [62:32], \r_data$193 [62:32], \r_data$192 [62:32], \r_data$191 [62:32], \r_data$190 [62:32], \r_data$189 [62:32], \r_data$188 [62:32], \r_data$187 [62:32], \r_data$186 [62:32], \r_data$185 [62:32], \r_data$184 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$198 [68:63], \r_data$197 [68:63], \r_data$196 [68:63], \r_data$195 [68:63], \r_data$194 [68:63], \r_data$193 [68:63], \r_data$192 [68:63], \r_data$191 [68:63], \r_data$190 [68:63], \r_data$189 [68:63], \r_data$188 [68:63], \r_data$187 [68:63], \r_data$186 [68:63], \r_data$185 [68:63], \r_data$184 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$170 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$202 ),
+    .o_valid(\o_valid$204 ),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _100_[15:12] = 4'hx;
-  assign _028_[4] = 1'hx;
+  assign _063_[15:12] = 4'hx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$204  <= 1'h0;
-      \i_last$170  <= 1'h0;
-      \i_valid$168  <= 1'h0;
+      \w_en$206  <= 1'h0;
+      \i_last$172  <= 1'h0;
+      \i_valid$170  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$242  <= 1'h0;
+      \$signal$246  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
@@ -1152,204 +695,203 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 4'h0;
       drain_restart <= 1'h0;
       tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
+      wb_last <= 1'h1;
+      wa <= 4'h0;
+      blk <= 4'h0;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 3'h6;
       last_mblock <= 1'h0;
+      \w_en$67  <= 1'h0;
+      \w_en$63  <= 1'h0;
+      \w_en$59  <= 1'h0;
+      \w_en$55  <= 1'h0;
+      \w_en$51  <= 1'h0;
+      \w_en$47  <= 1'h0;
+      \w_en$43  <= 1'h0;
+      \w_en$39  <= 1'h0;
+      \w_en$35  <= 1'h0;
+      \w_en$31  <= 1'h0;
+      \w_en$27  <= 1'h0;
+      \w_en$23  <= 1'h0;
+      \w_en$19  <= 1'h0;
+      \w_en$15  <= 1'h0;
+      \w_en$11  <= 1'h0;
+      w_en <= 1'h0;
     end else begin
-      give_back <= _033_ + _035_;
-      \w_en$204  <= \o_valid$202 ;
-      \i_last$170  <= part_last;
-      \i_valid$168  <= \$signal$242 ;
-      part_last <= _031_ & dn_last;
-      \$signal$242  <= _029_;
+      give_back <= _012_ + _014_;
+      \w_en$206  <= \o_valid$204 ;
+      \i_last$172  <= part_last;
+      \i_valid$170  <= \$signal$246 ;
+      part_last <= _010_ & dn_last;
+      \$signal$246  <= _008_;
       enter_q <= enter;
-      begin if (_021_) d_last <= _286_; else d_last <= _023_ ? \$signal$139  : _286_; end
-      begin if (_021_) row_last <= _292_; else begin if (_023_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _292_; end end
-      begin if (_021_) row_valid <= _295_; else begin if (_023_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _295_; end end
-      begin if (_021_) row <= _298_; else begin if (_023_) begin if (wrap) row <= row - 1'h0; else row <= row + 1'h1; end else row <= _298_; end end
-      begin if (_025_) begin if (drain_dn_step) dn <= _028_[3:0]; else dn <= _301_; end else dn <= _301_; end
+      begin if (_102_) d_last <= _143_; else d_last <= _002_ ? \$signal$141  : _143_; end
+      begin if (_102_) row_last <= _149_; else begin if (_002_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _149_; end end
+      begin if (_102_) row_valid <= _152_; else begin if (_002_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _152_; end end
+      begin if (_102_) row <= _155_; else begin if (_002_) begin if (wrap) row <= row - 1'h0; else row <= row + 1'h1; end else row <= _155_; end end
+      begin if (_004_) begin if (drain_dn_step) begin if (dn_last) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _158_; end else dn <= _158_; end
       drain_restart <= header_taken;
-      tile_end <= _119_ & at_tile_last;
+      tile_end <= _081_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _184_; end else st_flush <= _184_; end
+      begin if (st_compute) begin if (compute) st_compute <= _189_; else st_compute <= 1'h0; end else st_compute <= _189_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _192_; end else st_header <= _192_; end
+      begin if (take_ch) wb_last <= \$signal$231  ? _200_ : _199_; else wb_last <= _199_; end
+      begin if (take_ch) wa <= \$signal$231  ? _072_[3:0] : _128_; else wa <= _128_; end
+      begin if (take_ch) blk <= \$signal$231  ? _132_ : _131_; else blk <= _131_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$88  ? (* full_case = 32'd1 *) _089_ : _091_;
-      credits <= \$signal$88  ? (* full_case = 32'd1 *) _088_[2:0] : kept[2:0];
+      credit_ok <= \$signal$88  ? (* full_case = 32'd1 *) _052_ : _054_;
+      credits <= \$signal$88  ? (* full_case = 32'd1 *) _051_[2:0] : kept[2:0];
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      \w_en$67  <= w_lane15;
+      \w_en$63  <= w_lane14;
+      \w_en$59  <= w_lane13;
+      \w_en$55  <= w_lane12;
+      \w_en$51  <= w_lane11;
+      \w_en$47  <= w_lane10;
+      \w_en$43  <= w_lane9;
+      \w_en$39  <= w_lane8;
+      \w_en$35  <= w_lane7;
+      \w_en$31  <= w_lane6;
+      \w_en$27  <= w_lane5;
+      \w_en$23  <= w_lane4;
+      \w_en$19  <= w_lane3;
+      \w_en$15  <= w_lane2;
+      \w_en$11  <= w_lane1;
+      w_en <= take_ch & _022_;
     end
     if (rst) begin
-      \w_data$206  <= 129'h000000000000000000000000000000000;
-    end else if (\o_valid$202 ) begin
-      \w_data$206  <= { o_last, o_data };
+      \w_data$208  <= 129'h000000000000000000000000000000000;
+    end else if (\o_valid$204 ) begin
+      \w_data$208  <= { o_last, o_data };
     end
-    if (\$signal$242 ) begin
+    if (\$signal$246 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$245 ;
+      acc_chosen <= \o_data$249 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_163_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_025_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_119_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_122_) begin
-      begin if (_021_) beat_last <= 1'h0; else begin if (_023_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_105_) begin
+      begin if (_102_) beat_last <= 1'h0; else begin if (_002_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_188_) begin
+    if (_123_) begin
       ra <= 4'h0;
-    end else if (_164_) begin
+    end else if (_120_) begin
       begin if (dn_last) ra <= 4'h0; else ra <= ra + 1'h1; end
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_123_) begin
-      at_tile_last <= compute ? _305_ : \$signal$226 ;
+    end else if (_106_) begin
+      at_tile_last <= compute ? _162_ : \$signal$228 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_124_) begin
-      at_k_last <= compute ? _308_ : \$signal$225 ;
+    end else if (_107_) begin
+      at_k_last <= compute ? _165_ : \$signal$227 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_165_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _008_ : _310_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_121_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _090_ : _167_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 12'h000;
-    end else if (_127_) begin
+    end else if (_110_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 12'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 12'h000;
-    end else if (_128_) begin
+    end else if (_111_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 12'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_129_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _006_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_112_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _088_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_130_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _005_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_113_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _087_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_189_) begin
+    if (_124_) begin
       fm0 <= 17'h00000;
-    end else if (_166_) begin
+    end else if (_122_) begin
       fm0 <= fm0 + 1'h1;
     end
     if (rst) begin
-      flush <= 5'h00;
-    end else if (_131_) begin
-      flush <= _785_(5'hxx, { 5'h1c, _116_[4:0] }, { _328_, _327_ });
+      flush <= 6'h00;
+    end else if (_114_) begin
+      begin if (st_flush) flush <= _079_[5:0]; else begin if (st_compute) flush <= 6'h1b; else flush <= 6'hxx; end end
     end
-    if (_190_) begin
+    if (_125_) begin
       compute <= 1'h0;
-    end else if (_167_) begin
+    end else if (enter) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_168_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
       nb_pen <= 5'h00;
-    end else if (_169_) begin
+    end else if (enter) begin
+      nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_170_) begin
-      ctrl_state <= _792_(2'hx, { _340_, _338_, _335_, _332_ }, { _341_, _339_, _336_, _334_ });
+    if (_126_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_171_) begin
-      armed <= _802_(1'hx, { _345_, _342_ }, { _346_, _344_ });
+    end else if (_115_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _070_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_172_) begin
-      ch_left <= _807_(17'hxxxxx, { _350_, _347_ }, { _351_, _349_ });
+    end else if (_116_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h1;
-    end else if (_173_) begin
-      wb_last <= _814_(1'hx, { _357_, _354_ }, { _358_, _356_ });
-    end
-    if (rst) begin
-      \$signal$229  <= 1'h0;
-    end else if (_174_) begin
-      \$signal$229  <= _226_;
-    end
-    if (rst) begin
-      wa <= 4'h0;
-    end else if (_175_) begin
-      wa <= _689_(4'hx, { _234_, _231_ }, { _235_, _233_ });
-    end
-    if (rst) begin
-      blk <= 4'h0;
-    end else if (_176_) begin
-      blk <= _696_(4'hx, { _241_, _238_ }, { _242_, _240_ });
+      \$signal$231  <= 1'h0;
+    end else if (_117_) begin
+      \$signal$231  <= _205_;
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_177_) begin
-      lane <= _702_(4'hx, { _247_, _244_ }, { _248_, _246_ });
+    end else if (_118_) begin
+      begin if (take_ch) lane <= \$signal$231  ? (* full_case = 32'd1 *) 4'h0 : _075_[3:0]; else begin if (header_taken) lane <= 4'h0; else lane <= 4'hx; end end
     end
     if (rst) begin
-      \$signal$226  <= 1'h0;
-    end else if (_178_) begin
-      \$signal$226  <= _106_;
-    end
-    if (rst) begin
-      \$signal$225  <= 1'h0;
-    end else if (_179_) begin
-      \$signal$225  <= _103_;
-    end
-    if (rst) begin
+      \$signal$228  <= 1'h0;
+      \$signal$227  <= 1'h0;
       tile_pen <= 12'h000;
-    end else if (_180_) begin
-      tile_pen <= _102_[11:0];
-    end
-    if (rst) begin
       k_pen <= 12'h000;
-    end else if (_181_) begin
-      k_pen <= _098_[11:0];
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_182_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_183_) begin
-      m_wrap_pen <= _096_[16:0];
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_184_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_185_) begin
-      m_wrap <= hdr[15:0] + 1'h0;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_186_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_187_) begin
+    end else if (header_taken) begin
+      \$signal$228  <= _069_;
+      \$signal$227  <= _066_;
+      tile_pen <= _063_[11:0] - 2'h2;
+      k_pen <= hdr[43:32] - 2'h2;
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 17'h1ffff;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 1'h0;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 1'h1;
     end
     if (rst) begin
@@ -1361,108 +903,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_191_) begin
-      \w_en$67  <= 1'h0;
-    end else begin
-      \w_en$67  <= _073_;
-    end
-    if (_192_) begin
-      \w_en$63  <= 1'h0;
-    end else begin
-      \w_en$63  <= _071_;
-    end
-    if (_193_) begin
-      \w_en$59  <= 1'h0;
-    end else begin
-      \w_en$59  <= _069_;
-    end
-    if (_194_) begin
-      \w_en$55  <= 1'h0;
-    end else begin
-      \w_en$55  <= _067_;
-    end
-    if (_195_) begin
-      \w_en$51  <= 1'h0;
-    end else begin
-      \w_en$51  <= _065_;
-    end
-    if (_196_) begin
-      \w_en$47  <= 1'h0;
-    end else begin
-      \w_en$47  <= _062_;
-    end
-    if (_197_) begin
-      \w_en$43  <= 1'h0;
-    end else begin
-      \w_en$43  <= _060_;
-    end
-    if (_198_) begin
-      \w_en$39  <= 1'h0;
-    end else begin
-      \w_en$39  <= _058_;
-    end
-    if (_199_) begin
-      \w_en$35  <= 1'h0;
-    end else begin
-      \w_en$35  <= _056_;
-    end
-    if (_200_) begin
-      \w_en$31  <= 1'h0;
-    end else begin
-      \w_en$31  <= _054_;
-    end
-    if (_201_) begin
-      \w_en$27  <= 1'h0;
-    end else begin
-      \w_en$27  <= _052_;
-    end
-    if (_202_) begin
-      \w_en$23  <= 1'h0;
-    end else begin
-      \w_en$23  <= _050_;
-    end
-    if (_203_) begin
-      \w_en$19  <= 1'h0;
-    end else begin
-      \w_en$19  <= _048_;
-    end
-    if (_204_) begin
-      \w_en$15  <= 1'h0;
-    end else begin
-      \w_en$15  <= _046_;
-    end
-    if (_205_) begin
-      \w_en$11  <= 1'h0;
-    end else begin
-      \w_en$11  <= _044_;
-    end
-    if (_206_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _041_;
-    end
-    if (!_277_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_278_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_279_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data, i_a);
-  wire _002_;
-  wire _003_;
+  wire [7:0] _002_;
+  wire [7:0] _003_;
   wire _004_;
   wire _005_;
   wire _006_;
@@ -1479,6 +926,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
   wire _017_;
   wire _018_;
   wire _019_;
+  wire _020_;
+  wire _021_;
+  wire _022_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_10 = 8'h00;
@@ -1494,7 +944,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
   reg [7:0] a_0_7 = 8'h00;
   reg [7:0] a_0_8 = 8'h00;
   reg [7:0] a_0_9 = 8'h00;
-  wire [7:0] a_in0;
   reg [26:0] acc_0_0 = 27'h0000000;
   reg [26:0] acc_0_1 = 27'h0000000;
   reg [26:0] acc_0_10 = 27'h0000000;
@@ -1732,28 +1181,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
   reg [7:0] skew_w9_d6 = 8'h00;
   reg [7:0] skew_w9_d7 = 8'h00;
   reg [7:0] skew_w9_d8 = 8'h00;
-  wire [7:0] w_in0;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
-  assign _002_ = drain_count - 1'h1;
-  assign _003_ = | { lr_0_15, rst };
-  assign _004_ = | { lr_0_14, rst };
-  assign _005_ = | { lr_0_13, rst };
-  assign _006_ = | { lr_0_12, rst };
-  assign _007_ = | { lr_0_11, rst };
-  assign _008_ = | { lr_0_10, rst };
-  assign _009_ = | { lr_0_9, rst };
-  assign _010_ = | { lr_0_8, rst };
-  assign _011_ = | { lr_0_7, rst };
-  assign _012_ = | { lr_0_6, rst };
-  assign _013_ = | { lr_0_5, rst };
-  assign _014_ = | { lr_0_4, rst };
-  assign _015_ = | { lr_0_3, rst };
-  assign _016_ = | { lr_0_2, rst };
-  assign _017_ = | { lr_0_1, rst };
-  assign _018_ = | { lr_0_0, rst };
-  assign _019_ = drain_advance ? _002_ : drain_count;
-  assign count_next = lr_0_15 ? 1'h1 : _019_;
+  reg zero_w1 = 1'h1;
+  reg zero_w10 = 1'h1;
+  reg zero_w11 = 1'h1;
+  reg zero_w12 = 1'h1;
+  reg zero_w13 = 1'h1;
+  reg zero_w14 = 1'h1;
+  reg zero_w2 = 1'h1;
+  reg zero_w3 = 1'h1;
+  reg zero_w4 = 1'h1;
+  reg zero_w5 = 1'h1;
+  reg zero_w6 = 1'h1;
+  reg zero_w7 = 1'h1;
+  reg zero_w8 = 1'h1;
+  reg zero_w9 = 1'h1;
+  assign _002_ = in_idle ? 8'h00 : in_a0;
+  assign _003_ = in_idle ? 8'h00 : in_w0;
+  assign _004_ = drain_count - 1'h1;
+  assign _005_ = | { lr_0_15, rst };
+  assign _006_ = | { lr_0_14, rst };
+  assign _007_ = | { lr_0_13, rst };
+  assign _008_ = | { lr_0_12, rst };
+  assign _009_ = | { lr_0_11, rst };
+  assign _010_ = | { lr_0_10, rst };
+  assign _011_ = | { lr_0_9, rst };
+  assign _012_ = | { lr_0_8, rst };
+  assign _013_ = | { lr_0_7, rst };
+  assign _014_ = | { lr_0_6, rst };
+  assign _015_ = | { lr_0_5, rst };
+  assign _016_ = | { lr_0_4, rst };
+  assign _017_ = | { lr_0_3, rst };
+  assign _018_ = | { lr_0_2, rst };
+  assign _019_ = | { lr_0_1, rst };
+  assign _020_ = | { lr_0_0, rst };
+  assign _021_ = | { in_idle, rst };
+  assign _022_ = drain_advance ? _004_ : drain_count;
+  assign count_next = lr_0_15 ? 1'h1 : _022_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     in_a0 <= i_a;
@@ -1773,34 +1236,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     in_w13 <= i_w[111:104];
     in_w14 <= i_w[119:112];
     in_w15 <= i_w[127:120];
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle;
+    zero_w2 <= zero_w1;
+    zero_w3 <= zero_w2;
+    zero_w4 <= zero_w3;
+    zero_w5 <= zero_w4;
+    zero_w6 <= zero_w5;
+    zero_w7 <= zero_w6;
+    zero_w8 <= zero_w7;
+    zero_w9 <= zero_w8;
+    zero_w10 <= zero_w9;
+    zero_w11 <= zero_w10;
+    zero_w12 <= zero_w11;
+    zero_w13 <= zero_w12;
+    zero_w14 <= zero_w13;
+    skew_w2_d0 <= in_w2;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
+    skew_w4_d0 <= in_w4;
     skew_w4_d1 <= skew_w4_d0;
     skew_w4_d2 <= skew_w4_d1;
-    skew_w4_d3 <= skew_w4_d2;
+    skew_w5_d0 <= in_w5;
     skew_w5_d1 <= skew_w5_d0;
     skew_w5_d2 <= skew_w5_d1;
     skew_w5_d3 <= skew_w5_d2;
-    skew_w5_d4 <= skew_w5_d3;
+    skew_w6_d0 <= in_w6;
     skew_w6_d1 <= skew_w6_d0;
     skew_w6_d2 <= skew_w6_d1;
     skew_w6_d3 <= skew_w6_d2;
     skew_w6_d4 <= skew_w6_d3;
-    skew_w6_d5 <= skew_w6_d4;
+    skew_w7_d0 <= in_w7;
     skew_w7_d1 <= skew_w7_d0;
     skew_w7_d2 <= skew_w7_d1;
     skew_w7_d3 <= skew_w7_d2;
     skew_w7_d4 <= skew_w7_d3;
     skew_w7_d5 <= skew_w7_d4;
-    skew_w7_d6 <= skew_w7_d5;
+    skew_w8_d0 <= in_w8;
     skew_w8_d1 <= skew_w8_d0;
     skew_w8_d2 <= skew_w8_d1;
     skew_w8_d3 <= skew_w8_d2;
     skew_w8_d4 <= skew_w8_d3;
     skew_w8_d5 <= skew_w8_d4;
     skew_w8_d6 <= skew_w8_d5;
-    skew_w8_d7 <= skew_w8_d6;
+    skew_w9_d0 <= in_w9;
     skew_w9_d1 <= skew_w9_d0;
     skew_w9_d2 <= skew_w9_d1;
     skew_w9_d3 <= skew_w9_d2;
@@ -1808,7 +1286,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     skew_w9_d5 <= skew_w9_d4;
     skew_w9_d6 <= skew_w9_d5;
     skew_w9_d7 <= skew_w9_d6;
-    skew_w9_d8 <= skew_w9_d7;
+    skew_w10_d0 <= in_w10;
     skew_w10_d1 <= skew_w10_d0;
     skew_w10_d2 <= skew_w10_d1;
     skew_w10_d3 <= skew_w10_d2;
@@ -1817,7 +1295,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     skew_w10_d6 <= skew_w10_d5;
     skew_w10_d7 <= skew_w10_d6;
     skew_w10_d8 <= skew_w10_d7;
-    skew_w10_d9 <= skew_w10_d8;
+    skew_w11_d0 <= in_w11;
     skew_w11_d1 <= skew_w11_d0;
     skew_w11_d2 <= skew_w11_d1;
     skew_w11_d3 <= skew_w11_d2;
@@ -1827,7 +1305,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     skew_w11_d7 <= skew_w11_d6;
     skew_w11_d8 <= skew_w11_d7;
     skew_w11_d9 <= skew_w11_d8;
-    skew_w11_d10 <= skew_w11_d9;
+    skew_w12_d0 <= in_w12;
     skew_w12_d1 <= skew_w12_d0;
     skew_w12_d2 <= skew_w12_d1;
     skew_w12_d3 <= skew_w12_d2;
@@ -1838,7 +1316,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     skew_w12_d8 <= skew_w12_d7;
     skew_w12_d9 <= skew_w12_d8;
     skew_w12_d10 <= skew_w12_d9;
-    skew_w12_d11 <= skew_w12_d10;
+    skew_w13_d0 <= in_w13;
     skew_w13_d1 <= skew_w13_d0;
     skew_w13_d2 <= skew_w13_d1;
     skew_w13_d3 <= skew_w13_d2;
@@ -1850,7 +1328,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     skew_w13_d9 <= skew_w13_d8;
     skew_w13_d10 <= skew_w13_d9;
     skew_w13_d11 <= skew_w13_d10;
-    skew_w13_d12 <= skew_w13_d11;
+    skew_w14_d0 <= in_w14;
     skew_w14_d1 <= skew_w14_d0;
     skew_w14_d2 <= skew_w14_d1;
     skew_w14_d3 <= skew_w14_d2;
@@ -1863,7 +1341,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     skew_w14_d10 <= skew_w14_d9;
     skew_w14_d11 <= skew_w14_d10;
     skew_w14_d12 <= skew_w14_d11;
-    skew_w14_d13 <= skew_w14_d12;
+    skew_w15_d0 <= in_w15;
     skew_w15_d1 <= skew_w15_d0;
     skew_w15_d2 <= skew_w15_d1;
     skew_w15_d3 <= skew_w15_d2;
@@ -1877,7 +1355,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     skew_w15_d11 <= skew_w15_d10;
     skew_w15_d12 <= skew_w15_d11;
     skew_w15_d13 <= skew_w15_d12;
-    skew_w15_d14 <= skew_w15_d13;
     if (rst) begin
       drain_advance <= 1'h0;
       drain_count <= 1'h0;
@@ -1943,7 +1420,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
       lr_0_0 <= 1'h0;
       pr_0_0 <= 16'h0000;
       l_0_0 <= 1'h0;
-      a_0_0 <= 8'h00;
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
@@ -2009,16 +1485,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_002_) * $signed(_003_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
     end
     if (lr_0_15) begin
       out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
     end
-    if (_003_) begin
+    if (_005_) begin
       acc_0_15 <= 27'h0000000;
     end else begin
       acc_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);
@@ -2026,7 +1501,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_14) begin
       out_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
     end
-    if (_004_) begin
+    if (_006_) begin
       acc_0_14 <= 27'h0000000;
     end else begin
       acc_0_14 <= $signed(acc_0_14) + $signed(pr_0_14);
@@ -2034,7 +1509,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_13) begin
       out_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
     end
-    if (_005_) begin
+    if (_007_) begin
       acc_0_13 <= 27'h0000000;
     end else begin
       acc_0_13 <= $signed(acc_0_13) + $signed(pr_0_13);
@@ -2042,7 +1517,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_12) begin
       out_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
     end
-    if (_006_) begin
+    if (_008_) begin
       acc_0_12 <= 27'h0000000;
     end else begin
       acc_0_12 <= $signed(acc_0_12) + $signed(pr_0_12);
@@ -2050,7 +1525,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_11) begin
       out_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
     end
-    if (_007_) begin
+    if (_009_) begin
       acc_0_11 <= 27'h0000000;
     end else begin
       acc_0_11 <= $signed(acc_0_11) + $signed(pr_0_11);
@@ -2058,7 +1533,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_10) begin
       out_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
     end
-    if (_008_) begin
+    if (_010_) begin
       acc_0_10 <= 27'h0000000;
     end else begin
       acc_0_10 <= $signed(acc_0_10) + $signed(pr_0_10);
@@ -2066,7 +1541,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_9) begin
       out_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
     end
-    if (_009_) begin
+    if (_011_) begin
       acc_0_9 <= 27'h0000000;
     end else begin
       acc_0_9 <= $signed(acc_0_9) + $signed(pr_0_9);
@@ -2074,7 +1549,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_8) begin
       out_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
     end
-    if (_010_) begin
+    if (_012_) begin
       acc_0_8 <= 27'h0000000;
     end else begin
       acc_0_8 <= $signed(acc_0_8) + $signed(pr_0_8);
@@ -2082,7 +1557,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_7) begin
       out_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
     end
-    if (_011_) begin
+    if (_013_) begin
       acc_0_7 <= 27'h0000000;
     end else begin
       acc_0_7 <= $signed(acc_0_7) + $signed(pr_0_7);
@@ -2090,7 +1565,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_6) begin
       out_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
     end
-    if (_012_) begin
+    if (_014_) begin
       acc_0_6 <= 27'h0000000;
     end else begin
       acc_0_6 <= $signed(acc_0_6) + $signed(pr_0_6);
@@ -2098,7 +1573,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_5) begin
       out_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
     end
-    if (_013_) begin
+    if (_015_) begin
       acc_0_5 <= 27'h0000000;
     end else begin
       acc_0_5 <= $signed(acc_0_5) + $signed(pr_0_5);
@@ -2106,7 +1581,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_4) begin
       out_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
     end
-    if (_014_) begin
+    if (_016_) begin
       acc_0_4 <= 27'h0000000;
     end else begin
       acc_0_4 <= $signed(acc_0_4) + $signed(pr_0_4);
@@ -2114,7 +1589,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_015_) begin
+    if (_017_) begin
       acc_0_3 <= 27'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -2122,7 +1597,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_016_) begin
+    if (_018_) begin
       acc_0_2 <= 27'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -2130,7 +1605,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_017_) begin
+    if (_019_) begin
       acc_0_1 <= 27'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -2138,42 +1613,89 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_018_) begin
+    if (_020_) begin
       acc_0_0 <= 27'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
+    if (_021_) begin
+      a_0_0 <= 8'h00;
+    end else begin
+      a_0_0 <= in_a0;
+    end
+    if (zero_w14) begin
+      skew_w15_d14 <= 8'h00;
+    end else begin
+      skew_w15_d14 <= skew_w15_d13;
+    end
+    if (zero_w13) begin
+      skew_w14_d13 <= 8'h00;
+    end else begin
+      skew_w14_d13 <= skew_w14_d12;
+    end
+    if (zero_w12) begin
+      skew_w13_d12 <= 8'h00;
+    end else begin
+      skew_w13_d12 <= skew_w13_d11;
+    end
+    if (zero_w11) begin
+      skew_w12_d11 <= 8'h00;
+    end else begin
+      skew_w12_d11 <= skew_w12_d10;
+    end
+    if (zero_w10) begin
+      skew_w11_d10 <= 8'h00;
+    end else begin
+      skew_w11_d10 <= skew_w11_d9;
+    end
+    if (zero_w9) begin
+      skew_w10_d9 <= 8'h00;
+    end else begin
+      skew_w10_d9 <= skew_w10_d8;
+    end
+    if (zero_w8) begin
+      skew_w9_d8 <= 8'h00;
+    end else begin
+      skew_w9_d8 <= skew_w9_d7;
+    end
+    if (zero_w7) begin
+      skew_w8_d7 <= 8'h00;
+    end else begin
+      skew_w8_d7 <= skew_w8_d6;
+    end
+    if (zero_w6) begin
+      skew_w7_d6 <= 8'h00;
+    end else begin
+      skew_w7_d6 <= skew_w7_d5;
+    end
+    if (zero_w5) begin
+      skew_w6_d5 <= 8'h00;
+    end else begin
+      skew_w6_d5 <= skew_w6_d4;
+    end
+    if (zero_w4) begin
+      skew_w5_d4 <= 8'h00;
+    end else begin
+      skew_w5_d4 <= skew_w5_d3;
+    end
+    if (zero_w3) begin
+      skew_w4_d3 <= 8'h00;
+    end else begin
+      skew_w4_d3 <= skew_w4_d2;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
+    end
     if (in_idle) begin
-      skew_w15_d0 <= 8'h00;
-      skew_w14_d0 <= 8'h00;
-      skew_w13_d0 <= 8'h00;
-      skew_w12_d0 <= 8'h00;
-      skew_w11_d0 <= 8'h00;
-      skew_w10_d0 <= 8'h00;
-      skew_w9_d0 <= 8'h00;
-      skew_w8_d0 <= 8'h00;
-      skew_w7_d0 <= 8'h00;
-      skew_w6_d0 <= 8'h00;
-      skew_w5_d0 <= 8'h00;
-      skew_w4_d0 <= 8'h00;
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w15_d0 <= in_w15;
-      skew_w14_d0 <= in_w14;
-      skew_w13_d0 <= in_w13;
-      skew_w12_d0 <= in_w12;
-      skew_w11_d0 <= in_w11;
-      skew_w10_d0 <= in_w10;
-      skew_w9_d0 <= in_w9;
-      skew_w8_d0 <= in_w8;
-      skew_w7_d0 <= in_w7;
-      skew_w6_d0 <= in_w6;
-      skew_w5_d0 <= in_w5;
-      skew_w4_d0 <= in_w4;
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
       skew_w1_d0 <= in_w1;
     end
   end

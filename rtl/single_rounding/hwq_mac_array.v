@@ -3,11 +3,13 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
-  wire _005_;
-  wire [3:0] _006_;
-  wire _031_;
-  wire _068_;
-  wire [3:0] _069_;
+  wire _002_;
+  wire [3:0] _003_;
+  wire _040_;
+  wire [7:0] _074_;
+  wire [7:0] _076_;
+  wire _078_;
+  wire [3:0] _079_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -32,7 +34,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_7_0 = 8'h00;
   reg [7:0] a_7_1 = 8'h00;
   reg [7:0] a_7_2 = 8'h00;
-  wire [7:0] a_in0;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -348,10 +349,17 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_6_1 = 8'h00;
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
-  wire [7:0] w_in0;
-  assign _031_ = en & drain_advance;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_a3 = 1'h1;
+  reg zero_a4 = 1'h1;
+  reg zero_a5 = 1'h1;
+  reg zero_a6 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _040_ = en & drain_advance;
+  assign _074_ = in_idle ? 8'h00 : in_a0;
+  assign _076_ = in_idle ? 8'h00 : in_w0;
   assign cap_0_0 = en & lr_0_0;
   assign cap_0_1 = en & lr_0_1;
   assign cap_0_2 = en & lr_0_2;
@@ -384,28 +392,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_1 = en & lr_7_1;
   assign cap_7_2 = en & lr_7_2;
   assign cap_7_3 = en & lr_7_3;
-  assign _005_ = en & drain_advance;
-  assign _006_ = drain_count - 1'h1;
-  assign _068_ = | { rst, cap_7_3 };
-  assign _069_ = _005_ ? _006_ : drain_count;
-  assign count_next = cap_7_3 ? 4'h8 : _069_;
+  assign _002_ = en & drain_advance;
+  assign _003_ = drain_count - 1'h1;
+  assign _078_ = | { rst, cap_7_3 };
+  assign _079_ = _002_ ? _003_ : drain_count;
+  assign count_next = cap_7_3 ? 4'h8 : _079_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (rst) begin
-      a_3_2 <= 8'h00;
-      acc_3_1 <= 26'h0000000;
-      lr_3_1 <= 1'h0;
-      pr_3_1 <= 16'h0000;
-      l_3_1 <= 1'h0;
-      a_3_1 <= 8'h00;
-      acc_3_0 <= 26'h0000000;
-      lr_3_0 <= 1'h0;
-      pr_3_0 <= 16'h0000;
-      l_3_0 <= 1'h0;
-      a_3_0 <= 8'h00;
-      acc_2_3 <= 26'h0000000;
-      lr_2_3 <= 1'h0;
-      pr_2_3 <= 16'h0000;
       acc_2_2 <= 26'h0000000;
       lr_2_2 <= 1'h0;
       pr_2_2 <= 16'h0000;
@@ -513,6 +507,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
       skew_a1_d0 <= 8'h00;
+      zero_a6 <= 1'h1;
+      zero_a5 <= 1'h1;
+      zero_a4 <= 1'h1;
+      zero_a3 <= 1'h1;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
       o_valid <= 1'h0;
@@ -595,21 +595,21 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_3_2 <= 1'h0;
       pr_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      acc_3_1 <= 26'h0000000;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      acc_3_0 <= 26'h0000000;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      acc_2_3 <= 26'h0000000;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
     end else if (en) begin
-      a_3_2 <= a_3_1;
-      begin if (lr_3_1) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
-      lr_3_1 <= l_3_0;
-      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-      l_3_1 <= l_3_0;
-      a_3_1 <= a_3_0;
-      begin if (lr_3_0) acc_3_0 <= 26'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0); end
-      lr_3_0 <= skew_l3_d2;
-      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-      l_3_0 <= skew_l3_d2;
-      a_3_0 <= skew_a3_d2;
-      begin if (lr_2_3) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
-      lr_2_3 <= l_2_2;
-      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
       begin if (lr_2_2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
       lr_2_2 <= l_2_1;
       pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
@@ -658,9 +658,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       a_0_1 <= a_0_0;
       begin if (lr_0_0) acc_0_0 <= 26'h0000000; else acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0); end
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_074_) * $signed(_076_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
+      begin if (in_idle) a_0_0 <= 8'h00; else a_0_0 <= in_a0; end
       skew_l7_d6 <= skew_l7_d5;
       skew_l7_d5 <= skew_l7_d4;
       skew_l7_d4 <= skew_l7_d3;
@@ -668,55 +668,61 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       skew_l7_d2 <= skew_l7_d1;
       skew_l7_d1 <= skew_l7_d0;
       skew_l7_d0 <= in_last;
-      skew_a7_d6 <= skew_a7_d5;
+      begin if (zero_a6) skew_a7_d6 <= 8'h00; else skew_a7_d6 <= skew_a7_d5; end
       skew_a7_d5 <= skew_a7_d4;
       skew_a7_d4 <= skew_a7_d3;
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
-      begin if (in_idle) skew_a7_d0 <= 8'h00; else skew_a7_d0 <= in_a7; end
+      skew_a7_d0 <= in_a7;
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
       skew_l6_d2 <= skew_l6_d1;
       skew_l6_d1 <= skew_l6_d0;
       skew_l6_d0 <= in_last;
-      skew_a6_d5 <= skew_a6_d4;
+      begin if (zero_a5) skew_a6_d5 <= 8'h00; else skew_a6_d5 <= skew_a6_d4; end
       skew_a6_d4 <= skew_a6_d3;
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
-      begin if (in_idle) skew_a6_d0 <= 8'h00; else skew_a6_d0 <= in_a6; end
+      skew_a6_d0 <= in_a6;
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
       skew_l5_d1 <= skew_l5_d0;
       skew_l5_d0 <= in_last;
-      skew_a5_d4 <= skew_a5_d3;
+      begin if (zero_a4) skew_a5_d4 <= 8'h00; else skew_a5_d4 <= skew_a5_d3; end
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
-      begin if (in_idle) skew_a5_d0 <= 8'h00; else skew_a5_d0 <= in_a5; end
+      skew_a5_d0 <= in_a5;
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
       skew_l4_d0 <= in_last;
-      skew_a4_d3 <= skew_a4_d2;
+      begin if (zero_a3) skew_a4_d3 <= 8'h00; else skew_a4_d3 <= skew_a4_d2; end
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
-      begin if (in_idle) skew_a4_d0 <= 8'h00; else skew_a4_d0 <= in_a4; end
+      skew_a4_d0 <= in_a4;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
+      begin if (zero_a2) skew_a3_d2 <= 8'h00; else skew_a3_d2 <= skew_a3_d1; end
       skew_a3_d1 <= skew_a3_d0;
-      begin if (in_idle) skew_a3_d0 <= 8'h00; else skew_a3_d0 <= in_a3; end
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
-      begin if (in_idle) skew_a2_d0 <= 8'h00; else skew_a2_d0 <= in_a2; end
+      begin if (zero_a1) skew_a2_d1 <= 8'h00; else skew_a2_d1 <= skew_a2_d0; end
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
       begin if (in_idle) skew_a1_d0 <= 8'h00; else skew_a1_d0 <= in_a1; end
+      zero_a6 <= zero_a5;
+      zero_a5 <= zero_a4;
+      zero_a4 <= zero_a3;
+      zero_a3 <= zero_a2;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
       o_valid <= drain_busy;
@@ -799,14 +805,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_3_2 <= l_3_1;
       pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
       l_3_2 <= l_3_1;
-    end
-    if (cap_3_1) begin
-      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+      a_3_2 <= a_3_1;
+      begin if (lr_3_1) acc_3_1 <= 26'h0000000; else acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1); end
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      begin if (lr_3_0) acc_3_0 <= 26'h0000000; else acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0); end
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      begin if (lr_2_3) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
     end
     if (en) begin
-      w_3_1 <= w_2_1;
-      w_3_0 <= w_2_0;
-      w_2_3 <= w_1_3;
       w_2_2 <= w_1_2;
       w_2_1 <= w_1_1;
       w_2_0 <= w_1_0;
@@ -817,10 +831,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_0_3 <= skew_w3_d2;
       w_0_2 <= skew_w2_d1;
       w_0_1 <= skew_w1_d0;
-      w_0_0 <= w_in0;
-      skew_w3_d2 <= skew_w3_d1;
       skew_w3_d1 <= skew_w3_d0;
-      skew_w2_d1 <= skew_w2_d0;
+      skew_w3_d0 <= in_w3;
+      skew_w2_d0 <= in_w2;
+      zero_w2 <= zero_w1;
+      zero_w1 <= in_idle;
       in_w3 <= i_w[31:24];
       in_w2 <= i_w[23:16];
       in_w1 <= i_w[15:8];
@@ -851,15 +866,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       w_4_0 <= w_3_0;
       w_3_3 <= w_2_3;
       w_3_2 <= w_2_2;
-    end
-    if (cap_3_0) begin
-      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    end
-    if (cap_2_3) begin
-      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    end
-    if (cap_2_2) begin
-      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+      w_3_1 <= w_2_1;
+      w_3_0 <= w_2_0;
+      w_2_3 <= w_1_3;
     end
     if (cap_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -892,11 +901,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (en)
-      if (in_idle) skew_w3_d0 <= 8'h00;
-      else skew_w3_d0 <= in_w3;
+      if (in_idle) w_0_0 <= 8'h00;
+      else w_0_0 <= in_w0;
     if (en)
-      if (in_idle) skew_w2_d0 <= 8'h00;
-      else skew_w2_d0 <= in_w2;
+      if (zero_w2) skew_w3_d2 <= 8'h00;
+      else skew_w3_d2 <= skew_w3_d1;
+    if (en)
+      if (zero_w1) skew_w2_d1 <= 8'h00;
+      else skew_w2_d1 <= skew_w2_d0;
     if (en)
       if (in_idle) skew_w1_d0 <= 8'h00;
       else skew_w1_d0 <= in_w1;
@@ -909,9 +921,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_count <= count_next;
       drain_busy <= | count_next;
     end
-    if (_068_) begin
+    if (_078_) begin
       drain_row <= 3'h0;
-    end else if (_031_) begin
+    end else if (_040_) begin
       drain_row <= drain_row + 1'h1;
     end
     if (cap_7_3) begin
@@ -967,6 +979,18 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
     if (cap_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (cap_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (cap_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (cap_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (cap_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
   end
 endmodule

@@ -55,84 +55,84 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, m_out__payload, s_param__ready, m_out__valid, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
   wire _001_;
   wire _002_;
-  (* unused_bits = "5" *)
-  wire [5:0] _005_;
-  wire _007_;
+  wire _004_;
+  wire _005_;
+  wire _006_;
   wire _008_;
   wire _009_;
   wire _010_;
+  wire _011_;
   wire _012_;
   wire _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
   wire _020_;
-  wire _021_;
-  wire _022_;
-  wire _023_;
-  wire _025_;
-  wire _026_;
+  (* unused_bits = "17" *)
+  wire [17:0] _022_;
   wire _027_;
-  wire _028_;
   wire _029_;
   wire _030_;
   wire _031_;
-  (* unused_bits = "17" *)
-  wire [17:0] _033_;
-  wire _038_;
-  wire _040_;
-  wire _041_;
-  wire _042_;
-  wire [4:0] _044_;
-  wire _045_;
+  wire [4:0] _033_;
+  wire _034_;
+  wire _035_;
+  wire _043_;
+  wire [15:0] _044_;
   wire _046_;
-  wire _049_;
+  wire _047_;
+  wire _048_;
+  wire [15:0] _049_;
+  wire _050_;
+  wire _051_;
+  (* unused_bits = "5" *)
+  wire [5:0] _053_;
+  (* unused_bits = "5" *)
+  wire [5:0] _054_;
   wire _055_;
-  wire [10:0] _056_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _057_;
-  wire _058_;
-  wire _059_;
-  wire _060_;
-  wire [15:0] _061_;
-  wire _062_;
-  wire _063_;
-  wire _064_;
-  (* unused_bits = "5" *)
-  wire [5:0] _065_;
-  (* unused_bits = "5" *)
-  wire [5:0] _066_;
   (* unused_bits = "2" *)
-  wire [2:0] _067_;
-  wire _068_;
+  wire [2:0] _056_;
+  wire _057_;
+  wire _061_;
+  wire _062_;
+  wire _064_;
+  (* unused_bits = "17" *)
+  wire [17:0] _067_;
+  (* unused_bits = "6" *)
+  wire [6:0] _068_;
   wire _069_;
-  (* unused_bits = "5" *)
-  wire [5:0] _072_;
+  wire _070_;
+  wire _071_;
+  wire _072_;
   wire _073_;
   wire _074_;
   wire _075_;
+  wire _076_;
+  (* unused_bits = "5" *)
+  wire [5:0] _077_;
   wire _078_;
-  (* unused_bits = "17" *)
-  wire [17:0] _080_;
-  (* unused_bits = "6" *)
-  wire [6:0] _081_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
   wire _082_;
   wire _083_;
   wire _084_;
   wire _085_;
   wire _086_;
   wire _087_;
-  wire _088_;
-  wire _089_;
+  (* unused_bits = "3" *)
+  wire [3:0] _088_;
+  wire [3:0] _089_;
   (* unused_bits = "5" *)
   wire [5:0] _090_;
-  wire _091_;
+  wire [5:0] _091_;
   wire _092_;
   wire _093_;
   wire _094_;
@@ -161,153 +161,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _117_;
   wire _118_;
   wire _119_;
-  wire _120_;
-  wire _121_;
-  wire _122_;
   wire _123_;
-  wire _124_;
-  wire _125_;
   wire _126_;
-  wire _127_;
-  wire _128_;
-  wire _129_;
-  wire _130_;
-  wire _131_;
-  wire _132_;
   wire _133_;
   wire _134_;
-  wire _135_;
-  wire _136_;
   wire _137_;
   wire _138_;
   wire _139_;
-  wire _140_;
-  wire _141_;
-  wire _142_;
-  wire _143_;
-  wire _144_;
-  wire _145_;
-  wire _146_;
-  wire _147_;
-  wire _148_;
-  wire _149_;
-  wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
-  wire _154_;
+  wire [4:0] _140_;
+  wire [4:0] _143_;
+  wire [4:0] _144_;
   wire _155_;
-  wire _156_;
-  wire _157_;
-  wire _158_;
-  wire _159_;
-  wire _160_;
   wire _161_;
-  wire _162_;
-  wire _163_;
   wire _164_;
-  wire _165_;
-  wire _166_;
-  wire _167_;
-  wire _168_;
-  wire _169_;
-  wire _170_;
-  wire _171_;
-  wire _172_;
-  wire _173_;
-  wire _174_;
+  wire [16:0] _167_;
+  wire [4:0] _170_;
   wire _175_;
   wire _176_;
-  wire _177_;
   wire _178_;
   wire _179_;
-  wire _180_;
   wire _181_;
-  wire [1:0] _182_;
-  wire _184_;
-  wire [1:0] _185_;
-  wire _186_;
-  wire [1:0] _187_;
-  wire [1:0] _188_;
-  wire _189_;
-  wire [1:0] _190_;
-  wire _191_;
-  wire _192_;
-  wire _194_;
-  wire _195_;
-  wire _196_;
-  wire [16:0] _197_;
-  wire _199_;
-  wire [16:0] _200_;
-  wire _201_;
-  wire _202_;
-  wire _203_;
-  wire _204_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire [4:0] _215_;
-  wire [4:0] _216_;
-  wire _218_;
-  wire [4:0] _219_;
-  wire _220_;
-  wire [4:0] _221_;
-  wire [4:0] _222_;
-  wire [4:0] _223_;
-  wire _225_;
-  wire [4:0] _226_;
-  wire _227_;
-  wire [1:0] _228_;
-  wire [1:0] _229_;
-  wire _231_;
-  wire [1:0] _232_;
-  wire _233_;
-  wire _234_;
-  wire _235_;
-  wire _236_;
-  wire _237_;
-  wire _238_;
-  wire _239_;
-  wire _240_;
-  wire _241_;
-  wire _242_;
-  wire _243_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _259_;
-  wire _265_;
-  wire _268_;
-  wire [16:0] _271_;
-  wire [4:0] _274_;
-  wire _279_;
-  wire _280_;
-  wire _282_;
-  wire _283_;
-  wire _285_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
+  wire _197_;
+  wire _198_;
   wire [16:0] \$signal ;
-  reg \$signal$141  = 1'h0;
-  reg \$signal$142  = 1'h0;
-  reg \$signal$145  = 1'h0;
-  reg \$signal$159  = 1'h0;
+  reg \$signal$143  = 1'h0;
+  reg \$signal$144  = 1'h0;
+  reg \$signal$147  = 1'h0;
+  reg \$signal$163  = 1'h0;
   wire \$signal$40 ;
-  wire \$signal$79 ;
+  wire \$signal$81 ;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
   reg [7:0] act_max = 8'h00;
   reg [7:0] act_min = 8'h00;
@@ -325,7 +207,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg compute = 1'h0;
   reg credit_ok = 1'h1;
   reg [4:0] credits = 5'h1c;
-  reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg d_last = 1'h0;
   reg [4:0] dn = 5'h00;
@@ -335,7 +216,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg drain_restart = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
-  reg [4:0] flush = 5'h00;
+  reg [5:0] flush = 6'h00;
   reg [16:0] fm0 = 17'h00000;
   reg fn_last = 1'h0;
   reg [5:0] fn_rem = 6'h00;
@@ -349,8 +230,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [63:0] i_a;
   reg [103:0] i_acc = 104'h00000000000000000000000000;
   wire i_last;
-  reg \i_last$98  = 1'h0;
-  reg \i_valid$96  = 1'h0;
+  reg \i_last$100  = 1'h0;
+  reg \i_valid$98  = 1'h0;
   input [31:0] i_w;
   wire [31:0] i_w;
   reg in_data = 1'h0;
@@ -373,15 +254,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$162 ;
+  wire [103:0] \o_data$166 ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$118 ;
+  wire \o_valid$120 ;
   reg part_last = 1'h0;
   wire [68:0] r_data;
-  wire [68:0] \r_data$110 ;
-  wire [68:0] \r_data$111 ;
   wire [68:0] \r_data$112 ;
+  wire [68:0] \r_data$113 ;
+  wire [68:0] \r_data$114 ;
   input r_en;
   wire r_en;
   reg [4:0] ra = 5'h00;
@@ -400,20 +281,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire s_param__valid;
   input s_wgt__valid;
   wire s_wgt__valid;
+  reg st_channels = 1'h0;
+  reg st_compute = 1'h0;
+  reg st_flush = 1'h0;
+  reg st_header = 1'h1;
   wire [10:0] t_dec;
   reg [10:0] t_rem = 11'h000;
   output take;
   wire take;
+  wire take_ch;
   reg tile_end = 1'h0;
   reg [10:0] tile_pen = 11'h000;
   reg [4:0] w_addr = 5'h00;
   reg [68:0] w_data = 69'h000000000000000000;
-  reg [32:0] \w_data$122  = 33'h000000000;
+  reg [32:0] \w_data$124  = 33'h000000000;
   reg w_en = 1'h0;
   reg \w_en$11  = 1'h0;
-  reg \w_en$120  = 1'h0;
+  reg \w_en$122  = 1'h0;
   reg \w_en$15  = 1'h0;
   reg \w_en$19  = 1'h0;
+  wire w_lane1;
+  wire w_lane2;
+  wire w_lane3;
   reg [4:0] wa = 5'h00;
   reg wb_last = 1'h1;
   wire wrap;
@@ -424,399 +313,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _049_ = s_act__valid & s_wgt__valid;
-  assign _060_ = in_data & _049_;
-  assign _069_ = ~ at_k_last;
-  assign _078_ = credit_ok | _069_;
-  assign take = _060_ & _078_;
-  assign _088_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _088_;
-  assign _009_ = _000_ & credit_ok;
-  assign \$signal$40  = _009_ & at_k_last;
-  assign _016_ = ~ in_data;
-  assign _017_ = s_act__valid & s_wgt__valid;
-  assign _018_ = ~ at_k_last;
-  assign _019_ = credit_ok | _018_;
-  assign _020_ = _017_ & _019_;
-  assign adv = _016_ | _020_;
-  assign _021_ = compute & adv;
-  assign _022_ = _021_ & at_tile_last;
-  assign block_end = _022_ & fn_last;
+  assign _046_ = s_act__valid & s_wgt__valid;
+  assign _055_ = in_data & _046_;
+  assign _064_ = ~ at_k_last;
+  assign _074_ = credit_ok | _064_;
+  assign take = _055_ & _074_;
+  assign _084_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _084_;
+  assign _008_ = _000_ & credit_ok;
+  assign \$signal$40  = _008_ & at_k_last;
+  assign _009_ = ~ in_data;
+  assign _010_ = s_act__valid & s_wgt__valid;
+  assign _011_ = ~ at_k_last;
+  assign _012_ = credit_ok | _011_;
+  assign _013_ = _010_ & _012_;
+  assign adv = _009_ | _013_;
+  assign _014_ = compute & adv;
+  assign _015_ = _014_ & at_tile_last;
+  assign block_end = _015_ & fn_last;
   assign i_last = take & at_k_last;
-  assign _023_ = ! lane;
-  assign _025_ = lane == 1'h1;
-  assign _026_ = s_param__valid & _025_;
-  assign _027_ = lane == 2'h2;
-  assign _028_ = s_param__valid & _027_;
-  assign _029_ = lane == 2'h3;
-  assign _030_ = s_param__valid & _029_;
+  assign s_param__ready = st_header | st_channels;
+  assign header_taken = st_header & s_param__valid;
+  assign take_ch = st_channels & s_param__valid;
+  assign _016_ = ! lane;
+  assign _017_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _017_;
+  assign _018_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _018_;
+  assign _019_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _019_;
   assign row_end = o_valid & beat_last;
-  assign _031_ = ~ dn_last;
-  assign wrap = d_last & _031_;
-  assign _033_[16:0] = row + 1'h1;
-  assign _038_ = d == 3'h6;
-  assign \$signal$79  = d_last ? 1'h0 : _038_;
-  assign _040_ = ~ drain_restart;
-  assign drain_d_step = _040_ & row_end;
-  assign _041_ = ~ drain_restart;
-  assign _042_ = _041_ & row_end;
-  assign drain_dn_step = _042_ & d_last;
-  assign _044_ = kept - 4'h8;
-  assign _045_ = kept >= 5'h10;
-  assign _046_ = kept >= 4'h8;
-  assign _055_ = hdr[47:32] > 4'hb;
-  assign _056_ = _055_ ? hdr[42:32] : 11'h00b;
-  assign _057_[10:0] = _056_ - 2'h2;
-  assign _058_ = hdr[47:32] == 1'h1;
-  assign _059_ = hdr[47:32] > 4'hb;
-  assign _061_ = _059_ ? hdr[47:32] : 16'h000b;
-  assign _062_ = _061_ == 1'h1;
-  assign _063_ = ~ ch_left[16];
-  assign _064_ = ch_dec[16] & _063_;
-  assign _065_[4:0] = wa + 1'h1;
-  assign _066_[4:0] = blk + 1'h1;
-  assign _067_[1:0] = lane + 1'h1;
-  assign _068_ = lane == 2'h2;
-  assign _072_[4:0] = flush - 1'h1;
-  assign _073_ = ! flush;
-  assign _074_ = block_end & last_mblock;
-  assign _075_ = compute & adv;
-  assign _080_[16:0] = fm0 + 4'h8;
-  assign _081_[5:0] = fn_rem - 1'h1;
-  assign _082_ = ! fn_rem;
-  assign _083_ = fn_last & last_mblock;
-  assign _084_ = ~ _083_;
-  assign _085_ = ~ k_rem[10];
-  assign _086_ = _085_ & k_dec[10];
-  assign _087_ = ~ t_rem[10];
-  assign _089_ = _087_ & t_dec[10];
-  assign _090_[4:0] = ra + 1'h1;
-  assign _091_ = beat_last & d_last;
-  assign _092_ = ~ drain_restart;
-  assign _093_ = _092_ & o_valid;
-  assign _094_ = ~ beat_last;
-  assign _095_ = _093_ & _094_;
-  assign _096_ = ~ drain_restart;
-  assign _097_ = _096_ & row_end;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = drain_d_step & _001_;
-  assign _005_[4:0] = dn + 1'h1;
-  assign _007_ = o_valid & row_valid;
-  assign _008_ = row_end & row_valid;
-  assign _010_ = _008_ & row_last;
-  assign _012_ = r_en & m_out__valid;
-  assign _013_ = ~ row_valid;
-  assign _014_ = row_end & _013_;
-  assign _098_ = { _002_, enter_q, drain_dn_step } != 3'h4;
-  assign _099_ = { _002_, enter_q } != 1'h0;
-  assign _100_ = { _097_, _095_, drain_restart } != 1'h0;
-  assign _101_ = { _002_, drain_restart } != 1'h0;
+  assign _020_ = ~ dn_last;
+  assign wrap = d_last & _020_;
+  assign _022_[16:0] = row + 1'h1;
+  assign _027_ = d == 3'h6;
+  assign \$signal$81  = d_last ? 1'h0 : _027_;
+  assign _029_ = ~ drain_restart;
+  assign drain_d_step = _029_ & row_end;
+  assign _030_ = ~ drain_restart;
+  assign _031_ = _030_ & row_end;
+  assign drain_dn_step = _031_ & d_last;
+  assign _033_ = kept - 4'h8;
+  assign _034_ = kept >= 5'h10;
+  assign _035_ = kept >= 4'h8;
+  assign _043_ = hdr[47:32] > 4'hb;
+  assign _044_[10:0] = _043_ ? hdr[42:32] : 11'h00b;
+  assign _047_ = hdr[47:32] == 1'h1;
+  assign _048_ = hdr[47:32] > 4'hb;
+  assign _049_ = _048_ ? hdr[47:32] : 16'h000b;
+  assign _050_ = _049_ == 1'h1;
+  assign _051_ = ~ ch_left[16];
+  assign _053_[4:0] = wa + 1'h1;
+  assign _054_[4:0] = blk + 1'h1;
+  assign _056_[1:0] = lane + 1'h1;
+  assign _057_ = lane == 2'h2;
+  assign _061_ = block_end & last_mblock;
+  assign _062_ = compute & adv;
+  assign _067_[16:0] = fm0 + 4'h8;
+  assign _068_[5:0] = fn_rem - 1'h1;
+  assign _069_ = ! fn_rem;
+  assign _070_ = fn_last & last_mblock;
+  assign _071_ = ~ _070_;
+  assign _072_ = ~ k_rem[10];
+  assign _073_ = _072_ & k_dec[10];
+  assign _075_ = ~ t_rem[10];
+  assign _076_ = _075_ & t_dec[10];
+  assign _077_[4:0] = ra + 1'h1;
+  assign _078_ = beat_last & d_last;
+  assign _079_ = ~ drain_restart;
+  assign _080_ = _079_ & o_valid;
+  assign _081_ = ~ beat_last;
+  assign _082_ = _080_ & _081_;
+  assign _083_ = ~ drain_restart;
+  assign _085_ = _083_ & row_end;
+  assign _086_ = ~ drain_restart;
+  assign _087_ = drain_d_step & _086_;
+  assign _088_[2:0] = d + 1'h1;
+  assign _089_[2:0] = d_last ? 3'h0 : _088_[2:0];
+  assign _090_[4:0] = dn + 1'h1;
+  assign _091_[4:0] = dn_last ? 5'h00 : _090_[4:0];
+  assign _092_ = o_valid & row_valid;
+  assign _001_ = row_end & row_valid;
+  assign _002_ = _001_ & row_last;
+  assign _004_ = r_en & m_out__valid;
+  assign _005_ = ~ row_valid;
+  assign _006_ = row_end & _005_;
+  assign _093_ = { _087_, enter_q, drain_dn_step } != 3'h4;
+  assign _094_ = { _087_, enter_q } != 1'h0;
+  assign _095_ = { _085_, _082_, drain_restart } != 1'h0;
+  assign _096_ = { _087_, drain_restart } != 1'h0;
+  assign _097_ = { compute, adv } != 2'h2;
+  assign _098_ = { compute, adv } != 2'h2;
+  assign _099_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _100_ = { compute, adv } != 2'h2;
+  assign _101_ = { compute, adv } != 2'h2;
   assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { tile_end, compute } != 1'h1;
-  assign _109_ = { tile_end, compute } != 1'h1;
-  assign _110_ = { _303_, _302_ } != 1'h0;
-  assign _111_ = { _189_, s_param__valid } != 2'h2;
-  assign _112_ = { _191_, s_param__valid } != 2'h2;
-  assign _113_ = { _189_, ch_left[16], s_param__valid } != 3'h5;
-  assign _114_ = { _186_, compute } != 2'h3;
-  assign _115_ = { _184_, _073_ } != 2'h2;
-  assign _116_ = { _191_, _189_, _186_, _184_ } != 1'h0;
-  assign _117_ = { _194_, s_param__valid } != 2'h2;
-  assign _118_ = { _196_, s_param__valid } != 2'h2;
-  assign _119_ = { _196_, _194_ } != 1'h0;
-  assign _120_ = { _199_, s_param__valid } != 2'h2;
-  assign _121_ = { _201_, s_param__valid } != 2'h2;
-  assign _122_ = { _201_, _199_ } != 1'h0;
-  assign _123_ = { _206_, s_param__valid } != 2'h2;
-  assign _124_ = { _208_, s_param__valid } != 2'h2;
-  assign _125_ = { _206_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _126_ = { _208_, _206_ } != 1'h0;
-  assign _127_ = { _212_, s_param__valid } != 2'h2;
-  assign _128_ = { _214_, s_param__valid } != 2'h2;
-  assign _129_ = { _214_, _212_ } != 1'h0;
-  assign _130_ = { _218_, s_param__valid } != 2'h2;
-  assign _131_ = { _220_, s_param__valid } != 2'h2;
-  assign _132_ = { _218_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _133_ = { _220_, _218_ } != 1'h0;
-  assign _134_ = { _225_, s_param__valid } != 2'h2;
-  assign _135_ = { _227_, s_param__valid } != 2'h2;
-  assign _136_ = { _225_, \$signal$145 , s_param__valid } != 3'h5;
-  assign _137_ = { _225_, wb_last, \$signal$145 , s_param__valid } != 4'hb;
-  assign _138_ = { _227_, _225_ } != 1'h0;
-  assign _139_ = { _231_, s_param__valid } != 2'h2;
-  assign _140_ = { _233_, s_param__valid } != 2'h2;
-  assign _141_ = { _233_, _231_ } != 1'h0;
-  assign _142_ = & { _099_, _098_ };
-  assign _143_ = & { _091_, o_valid };
-  assign _144_ = & { _105_, _104_ };
-  assign _145_ = & { tile_end, fn_last };
-  assign _146_ = & { _304_, ch_left[16], s_param__valid };
-  assign _147_ = & { _180_, ch_left[16], s_param__valid };
-  assign _148_ = & { _181_, ch_left[16], s_param__valid };
-  assign _149_ = & { _116_, _115_, _114_, _113_, _112_, _111_ };
-  assign _150_ = & { _119_, _118_, _117_ };
-  assign _151_ = & { _122_, _121_, _120_ };
-  assign _152_ = & { _126_, _125_, _124_, _123_ };
-  assign _153_ = & { _129_, _128_, _127_ };
-  assign _154_ = & { _133_, _132_, _131_, _130_ };
-  assign _155_ = & { _138_, _137_, _136_, _135_, _134_ };
-  assign _156_ = & { _141_, _140_, _139_ };
-  assign _157_ = & { _234_, s_param__valid };
-  assign _158_ = & { _235_, s_param__valid };
-  assign _159_ = & { _236_, s_param__valid };
-  assign _160_ = & { _237_, s_param__valid };
-  assign _161_ = & { _238_, s_param__valid };
-  assign _162_ = & { _239_, s_param__valid };
-  assign _163_ = & { _240_, s_param__valid };
-  assign _164_ = & { _241_, s_param__valid };
-  assign _165_ = & { _242_, s_param__valid };
-  assign _166_ = & { _243_, s_param__valid };
-  assign _175_ = ~ compute;
-  assign _176_ = ~ _246_;
-  assign _177_ = ~ _247_;
-  assign _178_ = ~ _248_;
-  assign _179_ = ~ _249_;
-  assign _167_ = | { drain_restart, rst };
-  assign _168_ = | { dn_last, rst };
-  assign _169_ = | { _175_, rst };
-  assign _170_ = | { _074_, rst };
-  assign _171_ = | { _176_, rst };
-  assign _172_ = | { _177_, rst };
-  assign _173_ = | { _178_, rst };
-  assign _174_ = | { _179_, rst };
-  assign _180_ = ctrl_state == 1'h1;
-  assign _181_ = ctrl_state == 1'h1;
-  assign _182_ = _073_ ? 2'h0 : 2'hx;
-  function [1:0] _576_;
-    input [1:0] a;
-    input [7:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _576_ = b[1:0];
-      4'b??1?:
-        _576_ = b[3:2];
-      4'b?1??:
-        _576_ = b[5:4];
-      4'b1???:
-        _576_ = b[7:6];
-      default:
-        _576_ = a;
-    endcase
-  endfunction
-  assign _184_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _185_ = compute ? 2'hx : 2'h3;
-  assign _186_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _187_ = ch_left[16] ? 2'h2 : 2'hx;
-  assign _188_ = s_param__valid ? _187_ : 2'hx;
-  assign _189_ = ctrl_state == (* full_case = 32'd1 *) 1'h1;
-  assign _190_ = s_param__valid ? 2'h1 : 2'hx;
-  assign _191_ = ! (* full_case = 32'd1 *) ctrl_state;
-  assign _192_ = s_param__valid ? _064_ : 1'hx;
-  function [0:0] _586_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _586_ = b[0:0];
-      2'b1?:
-        _586_ = b[1:1];
-      default:
-        _586_ = a;
-    endcase
-  endfunction
-  assign _194_ = ctrl_state == 1'h1;
-  assign _195_ = s_param__valid ? \$signal [16] : 1'hx;
-  assign _196_ = ! ctrl_state;
-  assign _197_ = s_param__valid ? ch_dec : 17'hxxxxx;
-  function [16:0] _591_;
-    input [16:0] a;
-    input [33:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _591_ = b[16:0];
-      2'b1?:
-        _591_ = b[33:17];
-      default:
-        _591_ = a;
-    endcase
-  endfunction
-  assign _199_ = ctrl_state == 1'h1;
-  assign _200_ = s_param__valid ? \$signal  : 17'hxxxxx;
-  assign _201_ = ! ctrl_state;
-  assign _202_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _203_ = \$signal$145  ? _202_ : 1'hx;
-  assign _204_ = s_param__valid ? _203_ : 1'hx;
-  function [0:0] _598_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _598_ = b[0:0];
-      2'b1?:
-        _598_ = b[1:1];
-      default:
-        _598_ = a;
-    endcase
-  endfunction
-  assign _206_ = ctrl_state == 1'h1;
-  assign _207_ = s_param__valid ? 1'h1 : 1'hx;
-  assign _208_ = ! ctrl_state;
-  assign _209_ = \$signal$145  ? (* full_case = 32'd1 *) 1'h0 : _068_;
-  assign _210_ = s_param__valid ? _209_ : 1'hx;
-  function [0:0] _604_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _604_ = b[0:0];
-      2'b1?:
-        _604_ = b[1:1];
-      default:
-        _604_ = a;
-    endcase
-  endfunction
-  assign _211_ = _604_(1'hx, { _213_, _210_ }, { _214_, _212_ });
-  assign _212_ = ctrl_state == 1'h1;
-  assign _213_ = s_param__valid ? 1'h0 : 1'hx;
-  assign _214_ = ! ctrl_state;
-  assign _215_ = \$signal$145  ? _065_[4:0] : 5'hxx;
-  assign _216_ = s_param__valid ? _215_ : 5'hxx;
-  function [4:0] _610_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _610_ = b[4:0];
-      2'b1?:
-        _610_ = b[9:5];
-      default:
-        _610_ = a;
-    endcase
-  endfunction
-  assign _218_ = ctrl_state == 1'h1;
-  assign _219_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _220_ = ! ctrl_state;
-  assign _221_ = wb_last ? _066_[4:0] : 5'hxx;
-  assign _222_ = \$signal$145  ? _221_ : 5'hxx;
-  assign _223_ = s_param__valid ? _222_ : 5'hxx;
-  function [4:0] _617_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _617_ = b[4:0];
-      2'b1?:
-        _617_ = b[9:5];
-      default:
-        _617_ = a;
-    endcase
-  endfunction
-  assign _225_ = ctrl_state == 1'h1;
-  assign _226_ = s_param__valid ? 5'h00 : 5'hxx;
-  assign _227_ = ! ctrl_state;
-  assign _228_ = \$signal$145  ? (* full_case = 32'd1 *) 2'h0 : _067_[1:0];
-  assign _229_ = s_param__valid ? _228_ : 2'hx;
-  function [1:0] _623_;
-    input [1:0] a;
-    input [3:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _623_ = b[1:0];
-      2'b1?:
-        _623_ = b[3:2];
-      default:
-        _623_ = a;
-    endcase
-  endfunction
-  assign _231_ = ctrl_state == 1'h1;
-  assign _232_ = s_param__valid ? 2'h0 : 2'hx;
-  assign _233_ = ! ctrl_state;
-  assign _234_ = ! ctrl_state;
-  assign _235_ = ! ctrl_state;
-  assign _236_ = ! ctrl_state;
-  assign _237_ = ! ctrl_state;
-  assign _238_ = ! ctrl_state;
-  assign _239_ = ! ctrl_state;
-  assign _240_ = ! ctrl_state;
-  assign _241_ = ! ctrl_state;
-  assign _242_ = ! ctrl_state;
-  assign _243_ = ! ctrl_state;
-  assign _246_ = ctrl_state == 1'h1;
-  assign _247_ = ctrl_state == 1'h1;
-  assign _248_ = ctrl_state == 1'h1;
-  assign _249_ = ctrl_state == 1'h1;
-  assign _250_ = ctrl_state == 1'h1;
-  assign _251_ = ctrl_state == 1'h1;
-  assign _252_ = ctrl_state == 1'h1;
-  assign header_taken = _253_ ? s_param__valid : 1'h0;
-  assign _253_ = ! ctrl_state;
-  function [0:0] _648_;
-    input [0:0] a;
-    input [1:0] b;
-    input [1:0] s;
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _648_ = b[0:0];
-      2'b1?:
-        _648_ = b[1:1];
-      default:
-        _648_ = a;
-    endcase
-  endfunction
-  assign s_param__ready = _648_(1'h0, 2'h3, { _255_, _254_ });
-  assign _254_ = ctrl_state == 1'h1;
-  assign _255_ = ! ctrl_state;
-  assign _259_ = drain_restart ? 1'h0 : d_last;
-  assign _265_ = drain_restart ? m_one : row_last;
-  assign _268_ = drain_restart ? 1'h1 : row_valid;
-  assign _271_ = drain_restart ? 17'h00000 : row;
-  assign _274_ = drain_restart ? 5'h00 : dn;
-  assign _279_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$142  : _089_;
-  assign _280_ = adv ? _279_ : 1'hx;
-  assign _282_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$141  : _086_;
-  assign _283_ = adv ? _282_ : 1'hx;
-  assign _285_ = at_k_last ? 1'h0 : 1'hx;
-  function [4:0] _696_;
-    input [4:0] a;
-    input [9:0] b;
-    input [1:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      2'b?1:
-        _696_ = b[4:0];
-      2'b1?:
-        _696_ = b[9:5];
-      default:
-        _696_ = a;
-    endcase
-  endfunction
-  assign _302_ = ctrl_state == (* full_case = 32'd1 *) 2'h3;
-  assign _303_ = ctrl_state == (* full_case = 32'd1 *) 2'h2;
-  assign _304_ = ctrl_state == 1'h1;
+  assign _103_ = { tile_end, compute } != 1'h1;
+  assign _104_ = { tile_end, compute } != 1'h1;
+  assign _105_ = { st_flush, st_compute } != 1'h0;
+  assign _106_ = { take_ch, header_taken } != 1'h0;
+  assign _107_ = { take_ch, header_taken } != 1'h0;
+  assign _108_ = { take_ch, header_taken } != 1'h0;
+  assign _109_ = { take_ch, header_taken } != 1'h0;
+  assign _110_ = & { _094_, _093_ };
+  assign _111_ = & { _078_, o_valid };
+  assign _112_ = & { _100_, _099_ };
+  assign _113_ = & { tile_end, fn_last };
+  assign _119_ = ~ compute;
+  assign _114_ = | { drain_restart, rst };
+  assign _115_ = | { dn_last, rst };
+  assign _116_ = | { _119_, rst };
+  assign _117_ = | { _061_, rst };
+  assign _118_ = | { enter, rst };
+  assign _123_ = enter ? 1'h1 : st_compute;
+  assign _126_ = header_taken ? 1'h0 : st_header;
+  assign _133_ = header_taken ? 1'h1 : wb_last;
+  assign _134_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _137_ = header_taken ? 1'h0 : 1'hx;
+  assign _138_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _057_;
+  assign _139_ = take_ch ? _138_ : _137_;
+  assign _140_ = header_taken ? 5'h00 : wa;
+  assign _143_ = header_taken ? 5'h00 : blk;
+  assign _144_ = wb_last ? _054_[4:0] : _143_;
+  assign _155_ = drain_restart ? 1'h0 : d_last;
+  assign _161_ = drain_restart ? m_one : row_last;
+  assign _164_ = drain_restart ? 1'h1 : row_valid;
+  assign _167_ = drain_restart ? 17'h00000 : row;
+  assign _170_ = drain_restart ? 5'h00 : dn;
+  assign _175_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _076_;
+  assign _176_ = adv ? _175_ : 1'hx;
+  assign _178_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _073_;
+  assign _179_ = adv ? _178_ : 1'hx;
+  assign _181_ = at_k_last ? 1'h0 : 1'hx;
+  assign _197_ = compute ? st_flush : 1'h1;
+  assign _198_ = st_compute ? _197_ : st_flush;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -824,7 +454,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$162 ),
+    .o_data(\o_data$166 ),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -833,8 +463,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
-    .wp__data(\w_data$122 ),
-    .wp__en(\w_en$120 )
+    .wp__data(\w_data$124 ),
+    .wp__en(\w_en$122 )
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
@@ -847,7 +477,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params1  params1 (
     .clk(clk),
-    .r_data(\r_data$110 ),
+    .r_data(\r_data$112 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -856,7 +486,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params2  params2 (
     .clk(clk),
-    .r_data(\r_data$111 ),
+    .r_data(\r_data$113 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -865,7 +495,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params3  params3 (
     .clk(clk),
-    .r_data(\r_data$112 ),
+    .r_data(\r_data$114 ),
     .rp__addr(ra),
     .rst(rst),
     .wp__addr(w_addr),
@@ -877,27 +507,31 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias({ \r_data$112 [31:0], \r_data$111 [31:0], \r_data$110 [31:0], r_data[31:0] }),
-    .i_last(\i_last$98 ),
-    .i_multiplier({ \r_data$112 [62:32], \r_data$111 [62:32], \r_data$110 [62:32], r_data[62:32] }),
-    .i_shift({ \r_data$112 [68:63], \r_data$111 [68:63], \r_data$110 [68:63], r_data[68:63] }),
-    .i_valid(\i_valid$96 ),
+    .i_bias({ \r_data$114 [31:0], \r_data$113 [31:0], \r_data$112 [31:0], r_data[31:0] }),
+    .i_last(\i_last$100 ),
+    .i_multiplier({ \r_data$114 [62:32], \r_data$113 [62:32], \r_data$112 [62:32], r_data[62:32] }),
+    .i_shift({ \r_data$114 [68:63], \r_data$113 [68:63], \r_data$112 [68:63], r_data[68:63] }),
+    .i_valid(\i_valid$98 ),
     .o_data(o_data),
     .o_last(o_last),
-    .o_valid(\o_valid$118 ),
+    .o_valid(\o_valid$120 ),
     .rst(rst),
     .zero_point(zero_point)
   );
+  assign _091_[5] = 1'hx;
+  assign _089_[3] = 1'hx;
+  assign _044_[15:11] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
+    w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
     if (rst) begin
       give_back <= 2'h0;
-      \w_en$120  <= 1'h0;
-      \i_last$98  <= 1'h0;
-      \i_valid$96  <= 1'h0;
+      \w_en$122  <= 1'h0;
+      \i_last$100  <= 1'h0;
+      \i_valid$98  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$159  <= 1'h0;
+      \$signal$163  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
@@ -906,214 +540,189 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       dn <= 5'h00;
       drain_restart <= 1'h0;
       tile_end <= 1'h0;
+      st_flush <= 1'h0;
+      st_compute <= 1'h0;
+      st_header <= 1'h1;
+      wb_last <= 1'h1;
+      wa <= 5'h00;
+      blk <= 5'h00;
       hdr_out_load <= 1'h0;
       credit_ok <= 1'h1;
       credits <= 5'h1c;
       last_mblock <= 1'h0;
+      \w_en$19  <= 1'h0;
+      \w_en$15  <= 1'h0;
+      \w_en$11  <= 1'h0;
+      w_en <= 1'h0;
     end else begin
-      give_back <= _012_ + _014_;
-      \w_en$120  <= \o_valid$118 ;
-      \i_last$98  <= part_last;
-      \i_valid$96  <= \$signal$159 ;
-      part_last <= _010_ & dn_last;
-      \$signal$159  <= _007_;
+      give_back <= _004_ + _006_;
+      \w_en$122  <= \o_valid$120 ;
+      \i_last$100  <= part_last;
+      \i_valid$98  <= \$signal$163 ;
+      part_last <= _002_ & dn_last;
+      \$signal$163  <= _092_;
       enter_q <= enter;
-      begin if (_095_) d_last <= _259_; else d_last <= _097_ ? \$signal$79  : _259_; end
-      begin if (_095_) row_last <= _265_; else begin if (_097_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _265_; end end
-      begin if (_095_) row_valid <= _268_; else begin if (_097_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _268_; end end
-      begin if (_095_) row <= _271_; else begin if (_097_) begin if (wrap) row <= row - 3'h7; else row <= _033_[16:0]; end else row <= _271_; end end
-      begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn <= 5'h00; else dn <= _005_[4:0]; end else dn <= _274_; end else dn <= _274_; end
+      begin if (_082_) d_last <= _155_; else d_last <= _085_ ? \$signal$81  : _155_; end
+      begin if (_082_) row_last <= _161_; else begin if (_085_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _161_; end end
+      begin if (_082_) row_valid <= _164_; else begin if (_085_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _164_; end end
+      begin if (_082_) row <= _167_; else begin if (_085_) begin if (wrap) row <= row - 3'h7; else row <= _022_[16:0]; end else row <= _167_; end end
+      begin if (_087_) begin if (drain_dn_step) dn <= _091_[4:0]; else dn <= _170_; end else dn <= _170_; end
       drain_restart <= header_taken;
-      tile_end <= _075_ & at_tile_last;
+      tile_end <= _062_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _198_; end else st_flush <= _198_; end
+      begin if (st_compute) begin if (compute) st_compute <= _123_; else st_compute <= 1'h0; end else st_compute <= _123_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _126_; end else st_header <= _126_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _134_ : _133_; else wb_last <= _133_; end
+      begin if (take_ch) wa <= \$signal$147  ? _053_[4:0] : _140_; else wa <= _140_; end
+      begin if (take_ch) blk <= \$signal$147  ? _144_ : _143_; else blk <= _143_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _045_ : _046_;
-      credits <= \$signal$40  ? (* full_case = 32'd1 *) _044_ : kept;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _034_ : _035_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _033_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
+      \w_en$19  <= w_lane3;
+      \w_en$15  <= w_lane2;
+      \w_en$11  <= w_lane1;
+      w_en <= take_ch & _016_;
     end
     if (rst) begin
-      \w_data$122  <= 33'h000000000;
-    end else if (\o_valid$118 ) begin
-      \w_data$122  <= { o_last, o_data };
+      \w_data$124  <= 33'h000000000;
+    end else if (\o_valid$120 ) begin
+      \w_data$124  <= { o_last, o_data };
     end
-    if (\$signal$159 ) begin
+    if (\$signal$163 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$162 ;
+      acc_chosen <= \o_data$166 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_142_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_110_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_087_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_100_) begin
-      begin if (_095_) beat_last <= 1'h0; else begin if (_097_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_095_) begin
+      begin if (_082_) beat_last <= 1'h0; else begin if (_085_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_101_) begin
-      begin if (_002_) begin if (d_last) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_096_) begin
+      begin if (_087_) d <= _089_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_167_) begin
+    if (_114_) begin
       ra <= 5'h00;
-    end else if (_143_) begin
+    end else if (_111_) begin
       ra <= ra_blk_next;
     end
-    if (_168_) begin
+    if (_115_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _090_[4:0];
+      ra_blk_next <= _077_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_102_) begin
-      at_tile_last <= compute ? _280_ : \$signal$142 ;
+    end else if (_097_) begin
+      at_tile_last <= compute ? _176_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_103_) begin
-      at_k_last <= compute ? _283_ : \$signal$141 ;
+    end else if (_098_) begin
+      at_k_last <= compute ? _179_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_144_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _285_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_112_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _071_ : _181_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_106_) begin
+    end else if (_101_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_107_) begin
+    end else if (_102_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_108_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_103_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _069_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_109_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _081_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_104_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _068_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_169_) begin
+    if (_116_) begin
       fm0 <= 17'h00000;
-    end else if (_145_) begin
-      fm0 <= _080_[16:0];
+    end else if (_113_) begin
+      fm0 <= _067_[16:0];
     end
     if (rst) begin
-      flush <= 5'h00;
-    end else if (_110_) begin
-      flush <= _696_(5'hxx, { 5'h1f, _072_[4:0] }, { _303_, _302_ });
+      flush <= 6'h00;
+    end else if (_105_) begin
+      begin if (st_flush) flush <= $signed(flush) - $signed(2'h1); else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
     end
-    if (_170_) begin
+    if (_117_) begin
       compute <= 1'h0;
-    end else if (_146_) begin
+    end else if (enter) begin
       compute <= 1'h1;
     end
     if (rst) begin
       nb_one <= 1'h0;
-    end else if (_147_) begin
-      nb_one <= ! blk;
-    end
-    if (rst) begin
       nb_pen <= 6'h00;
-    end else if (_148_) begin
+    end else if (enter) begin
+      nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (rst) begin
-      ctrl_state <= 2'h0;
-    end else if (_149_) begin
-      ctrl_state <= _576_(2'hx, { _190_, _188_, _185_, _182_ }, { _191_, _189_, _186_, _184_ });
+    if (_118_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_150_) begin
-      armed <= _586_(1'hx, { _195_, _192_ }, { _196_, _194_ });
+    end else if (_106_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _051_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_151_) begin
-      ch_left <= _591_(17'hxxxxx, { _200_, _197_ }, { _201_, _199_ });
+    end else if (_107_) begin
+      begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
-      wb_last <= 1'h1;
-    end else if (_152_) begin
-      wb_last <= _598_(1'hx, { _207_, _204_ }, { _208_, _206_ });
-    end
-    if (rst) begin
-      \$signal$145  <= 1'h0;
-    end else if (_153_) begin
-      \$signal$145  <= _211_;
-    end
-    if (rst) begin
-      wa <= 5'h00;
-    end else if (_154_) begin
-      wa <= _610_(5'hxx, { _219_, _216_ }, { _220_, _218_ });
-    end
-    if (rst) begin
-      blk <= 5'h00;
-    end else if (_155_) begin
-      blk <= _617_(5'hxx, { _226_, _223_ }, { _227_, _225_ });
+      \$signal$147  <= 1'h0;
+    end else if (_108_) begin
+      \$signal$147  <= _139_;
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_156_) begin
-      lane <= _623_(2'hx, { _232_, _229_ }, { _233_, _231_ });
+    end else if (_109_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
     end
     if (rst) begin
-      \$signal$142  <= 1'h0;
-    end else if (_157_) begin
-      \$signal$142  <= _062_;
-    end
-    if (rst) begin
-      \$signal$141  <= 1'h0;
-    end else if (_158_) begin
-      \$signal$141  <= _058_;
-    end
-    if (rst) begin
+      \$signal$144  <= 1'h0;
+      \$signal$143  <= 1'h0;
       tile_pen <= 11'h000;
-    end else if (_159_) begin
-      tile_pen <= _057_[10:0];
-    end
-    if (rst) begin
       k_pen <= 11'h000;
-    end else if (_160_) begin
-      k_pen <= hdr[42:32] - 2'h2;
-    end
-    if (rst) begin
       m_one <= 1'h0;
-    end else if (_161_) begin
-      m_one <= hdr[15:0] == 1'h1;
-    end
-    if (rst) begin
       m_wrap_pen <= 17'h00000;
-    end else if (_162_) begin
-      m_wrap_pen <= hdr[15:0] + 3'h6;
-    end
-    if (rst) begin
       m_pen <= 17'h00000;
-    end else if (_163_) begin
-      m_pen <= hdr[15:0] - 2'h2;
-    end
-    if (rst) begin
       m_wrap <= 17'h00000;
-    end else if (_164_) begin
-      m_wrap <= hdr[15:0] + 3'h7;
-    end
-    if (rst) begin
       m_last <= 16'h0000;
-    end else if (_165_) begin
-      m_last <= hdr[15:0] - 1'h1;
-    end
-    if (rst) begin
       m_less <= 17'h00000;
-    end else if (_166_) begin
+    end else if (header_taken) begin
+      \$signal$144  <= _050_;
+      \$signal$143  <= _047_;
+      tile_pen <= _044_[10:0] - 2'h2;
+      k_pen <= hdr[42:32] - 2'h2;
+      m_one <= hdr[15:0] == 1'h1;
+      m_wrap_pen <= hdr[15:0] + 3'h6;
+      m_pen <= hdr[15:0] - 2'h2;
+      m_wrap <= hdr[15:0] + 3'h7;
+      m_last <= hdr[15:0] - 1'h1;
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -1125,49 +734,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       act_min <= hdr_out_q[15:8];
       zero_point <= hdr_out_q[7:0];
     end
-    if (_171_) begin
-      \w_en$19  <= 1'h0;
-    end else begin
-      \w_en$19  <= _030_;
-    end
-    if (_172_) begin
-      \w_en$15  <= 1'h0;
-    end else begin
-      \w_en$15  <= _028_;
-    end
-    if (_173_) begin
-      \w_en$11  <= 1'h0;
-    end else begin
-      \w_en$11  <= _026_;
-    end
-    if (_174_) begin
-      w_en <= 1'h0;
-    end else begin
-      w_en <= s_param__valid & _023_;
-    end
-    if (!_250_) begin
-      w_data[68:63] <= 6'h00;
-    end else begin
-      w_data[68:63] <= hdr[69:64];
-    end
-    if (!_251_) begin
-      w_data[62:32] <= 31'h00000000;
-    end else begin
-      w_data[62:32] <= hdr[62:32];
-    end
-    if (!_252_) begin
-      w_data[31:0] <= 32'd0;
-    end else begin
-      w_data[31:0] <= hdr[31:0];
-    end
   end
 endmodule
 
 (* generator = "Amaranth" *)
 module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
   wire [3:0] _001_;
-  wire _034_;
-  wire _035_;
+  wire [7:0] _034_;
+  wire [7:0] _035_;
   wire _036_;
   wire _037_;
   wire _038_;
@@ -1206,7 +780,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire _071_;
   wire _072_;
   wire _073_;
-  wire [3:0] _074_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
+  wire [3:0] _077_;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1231,7 +808,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] a_7_0 = 8'h00;
   reg [7:0] a_7_1 = 8'h00;
   reg [7:0] a_7_2 = 8'h00;
-  wire [7:0] a_in0;
   reg [25:0] acc_0_0 = 26'h0000000;
   reg [25:0] acc_0_1 = 26'h0000000;
   reg [25:0] acc_0_2 = 26'h0000000;
@@ -1513,30 +1089,35 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [7:0] w_6_1 = 8'h00;
   reg [7:0] w_6_2 = 8'h00;
   reg [7:0] w_6_3 = 8'h00;
-  wire [7:0] w_in0;
-  assign a_in0 = in_idle ? 8'h00 : in_a0;
-  assign w_in0 = in_idle ? 8'h00 : in_w0;
+  reg zero_a1 = 1'h1;
+  reg zero_a2 = 1'h1;
+  reg zero_a3 = 1'h1;
+  reg zero_a4 = 1'h1;
+  reg zero_a5 = 1'h1;
+  reg zero_a6 = 1'h1;
+  reg zero_w1 = 1'h1;
+  reg zero_w2 = 1'h1;
+  assign _034_ = in_idle ? 8'h00 : in_a0;
+  assign _035_ = in_idle ? 8'h00 : in_w0;
   assign _001_ = drain_count - 1'h1;
-  assign _034_ = | { lr_3_1, rst };
-  assign _035_ = | { lr_3_0, rst };
-  assign _036_ = | { lr_2_3, rst };
-  assign _037_ = | { lr_2_2, rst };
-  assign _038_ = | { lr_2_1, rst };
-  assign _039_ = | { lr_2_0, rst };
-  assign _040_ = | { lr_1_3, rst };
-  assign _041_ = | { lr_1_2, rst };
-  assign _042_ = | { lr_1_1, rst };
-  assign _043_ = | { lr_1_0, rst };
-  assign _044_ = | { lr_0_3, rst };
-  assign _045_ = | { lr_0_2, rst };
-  assign _046_ = | { lr_0_1, rst };
-  assign _047_ = | { lr_0_0, rst };
-  assign _048_ = | { in_idle, rst };
-  assign _049_ = | { in_idle, rst };
-  assign _050_ = | { in_idle, rst };
-  assign _051_ = | { in_idle, rst };
-  assign _052_ = | { in_idle, rst };
-  assign _053_ = | { in_idle, rst };
+  assign _036_ = | { lr_2_2, rst };
+  assign _037_ = | { lr_2_1, rst };
+  assign _038_ = | { lr_2_0, rst };
+  assign _039_ = | { lr_1_3, rst };
+  assign _040_ = | { lr_1_2, rst };
+  assign _041_ = | { lr_1_1, rst };
+  assign _042_ = | { lr_1_0, rst };
+  assign _043_ = | { lr_0_3, rst };
+  assign _044_ = | { lr_0_2, rst };
+  assign _045_ = | { lr_0_1, rst };
+  assign _046_ = | { lr_0_0, rst };
+  assign _047_ = | { in_idle, rst };
+  assign _048_ = | { zero_a6, rst };
+  assign _049_ = | { zero_a5, rst };
+  assign _050_ = | { zero_a4, rst };
+  assign _051_ = | { zero_a3, rst };
+  assign _052_ = | { zero_a2, rst };
+  assign _053_ = | { zero_a1, rst };
   assign _054_ = | { in_idle, rst };
   assign _055_ = | { lr_7_3, rst };
   assign _056_ = | { lr_7_3, rst };
@@ -1557,10 +1138,16 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _071_ = | { lr_4_0, rst };
   assign _072_ = | { lr_3_3, rst };
   assign _073_ = | { lr_3_2, rst };
-  assign _074_ = drain_advance ? _001_ : drain_count;
-  assign count_next = lr_7_3 ? 4'h8 : _074_;
+  assign _074_ = | { lr_3_1, rst };
+  assign _075_ = | { lr_3_0, rst };
+  assign _076_ = | { lr_2_3, rst };
+  assign _077_ = drain_advance ? _001_ : drain_count;
+  assign count_next = lr_7_3 ? 4'h8 : _077_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
+    w_2_3 <= w_1_3;
+    w_3_0 <= w_2_0;
+    w_3_1 <= w_2_1;
     w_3_2 <= w_2_2;
     w_3_3 <= w_2_3;
     w_4_0 <= w_3_0;
@@ -1591,10 +1178,11 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     in_w1 <= i_w[15:8];
     in_w2 <= i_w[23:16];
     in_w3 <= i_w[31:24];
-    skew_w2_d1 <= skew_w2_d0;
+    zero_w1 <= in_idle;
+    zero_w2 <= zero_w1;
+    skew_w2_d0 <= in_w2;
+    skew_w3_d0 <= in_w3;
     skew_w3_d1 <= skew_w3_d0;
-    skew_w3_d2 <= skew_w3_d1;
-    w_0_0 <= w_in0;
     w_0_1 <= skew_w1_d0;
     w_0_2 <= skew_w2_d1;
     w_0_3 <= skew_w3_d2;
@@ -1605,21 +1193,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_2_0 <= w_1_0;
     w_2_1 <= w_1_1;
     w_2_2 <= w_1_2;
-    w_2_3 <= w_1_3;
-    w_3_0 <= w_2_0;
-    w_3_1 <= w_2_1;
+    if (_036_) begin
+      acc_2_2 <= 26'h0000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
     if (rst) begin
-      a_3_2 <= 8'h00;
-      lr_3_1 <= 1'h0;
-      pr_3_1 <= 16'h0000;
-      l_3_1 <= 1'h0;
-      a_3_1 <= 8'h00;
-      lr_3_0 <= 1'h0;
-      pr_3_0 <= 16'h0000;
-      l_3_0 <= 1'h0;
-      a_3_0 <= 8'h00;
-      lr_2_3 <= 1'h0;
-      pr_2_3 <= 16'h0000;
       lr_2_2 <= 1'h0;
       pr_2_2 <= 16'h0000;
       l_2_2 <= 1'h0;
@@ -1659,7 +1238,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_0_0 <= 1'h0;
       pr_0_0 <= 16'h0000;
       l_0_0 <= 1'h0;
-      a_0_0 <= 8'h00;
       skew_l7_d6 <= 1'h0;
       skew_l7_d5 <= 1'h0;
       skew_l7_d4 <= 1'h0;
@@ -1667,48 +1245,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= 1'h0;
       skew_l7_d1 <= 1'h0;
       skew_l7_d0 <= 1'h0;
-      skew_a7_d6 <= 8'h00;
       skew_a7_d5 <= 8'h00;
       skew_a7_d4 <= 8'h00;
       skew_a7_d3 <= 8'h00;
       skew_a7_d2 <= 8'h00;
       skew_a7_d1 <= 8'h00;
+      skew_a7_d0 <= 8'h00;
       skew_l6_d5 <= 1'h0;
       skew_l6_d4 <= 1'h0;
       skew_l6_d3 <= 1'h0;
       skew_l6_d2 <= 1'h0;
       skew_l6_d1 <= 1'h0;
       skew_l6_d0 <= 1'h0;
-      skew_a6_d5 <= 8'h00;
       skew_a6_d4 <= 8'h00;
       skew_a6_d3 <= 8'h00;
       skew_a6_d2 <= 8'h00;
       skew_a6_d1 <= 8'h00;
+      skew_a6_d0 <= 8'h00;
       skew_l5_d4 <= 1'h0;
       skew_l5_d3 <= 1'h0;
       skew_l5_d2 <= 1'h0;
       skew_l5_d1 <= 1'h0;
       skew_l5_d0 <= 1'h0;
-      skew_a5_d4 <= 8'h00;
       skew_a5_d3 <= 8'h00;
       skew_a5_d2 <= 8'h00;
       skew_a5_d1 <= 8'h00;
+      skew_a5_d0 <= 8'h00;
       skew_l4_d3 <= 1'h0;
       skew_l4_d2 <= 1'h0;
       skew_l4_d1 <= 1'h0;
       skew_l4_d0 <= 1'h0;
-      skew_a4_d3 <= 8'h00;
       skew_a4_d2 <= 8'h00;
       skew_a4_d1 <= 8'h00;
+      skew_a4_d0 <= 8'h00;
       skew_l3_d2 <= 1'h0;
       skew_l3_d1 <= 1'h0;
       skew_l3_d0 <= 1'h0;
-      skew_a3_d2 <= 8'h00;
       skew_a3_d1 <= 8'h00;
+      skew_a3_d0 <= 8'h00;
       skew_l2_d1 <= 1'h0;
       skew_l2_d0 <= 1'h0;
-      skew_a2_d1 <= 8'h00;
+      skew_a2_d0 <= 8'h00;
       skew_l1_d0 <= 1'h0;
+      zero_a6 <= 1'h1;
+      zero_a5 <= 1'h1;
+      zero_a4 <= 1'h1;
+      zero_a3 <= 1'h1;
+      zero_a2 <= 1'h1;
+      zero_a1 <= 1'h1;
       in_last <= 1'h0;
       in_idle <= 1'h1;
       drain_valid <= 1'h0;
@@ -1776,18 +1360,18 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_3_2 <= 1'h0;
       pr_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
+      a_3_2 <= 8'h00;
+      lr_3_1 <= 1'h0;
+      pr_3_1 <= 16'h0000;
+      l_3_1 <= 1'h0;
+      a_3_1 <= 8'h00;
+      lr_3_0 <= 1'h0;
+      pr_3_0 <= 16'h0000;
+      l_3_0 <= 1'h0;
+      a_3_0 <= 8'h00;
+      lr_2_3 <= 1'h0;
+      pr_2_3 <= 16'h0000;
     end else begin
-      a_3_2 <= a_3_1;
-      lr_3_1 <= l_3_0;
-      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
-      l_3_1 <= l_3_0;
-      a_3_1 <= a_3_0;
-      lr_3_0 <= skew_l3_d2;
-      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
-      l_3_0 <= skew_l3_d2;
-      a_3_0 <= skew_a3_d2;
-      lr_2_3 <= l_2_2;
-      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
       lr_2_2 <= l_2_1;
       pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
       l_2_2 <= l_2_1;
@@ -1825,9 +1409,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lr_0_0 <= in_last;
-      pr_0_0 <= $signed(a_in0) * $signed(w_in0);
+      pr_0_0 <= $signed(_034_) * $signed(_035_);
       l_0_0 <= in_last;
-      a_0_0 <= a_in0;
       skew_l7_d6 <= skew_l7_d5;
       skew_l7_d5 <= skew_l7_d4;
       skew_l7_d4 <= skew_l7_d3;
@@ -1835,48 +1418,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       skew_l7_d2 <= skew_l7_d1;
       skew_l7_d1 <= skew_l7_d0;
       skew_l7_d0 <= in_last;
-      skew_a7_d6 <= skew_a7_d5;
       skew_a7_d5 <= skew_a7_d4;
       skew_a7_d4 <= skew_a7_d3;
       skew_a7_d3 <= skew_a7_d2;
       skew_a7_d2 <= skew_a7_d1;
       skew_a7_d1 <= skew_a7_d0;
+      skew_a7_d0 <= in_a7;
       skew_l6_d5 <= skew_l6_d4;
       skew_l6_d4 <= skew_l6_d3;
       skew_l6_d3 <= skew_l6_d2;
       skew_l6_d2 <= skew_l6_d1;
       skew_l6_d1 <= skew_l6_d0;
       skew_l6_d0 <= in_last;
-      skew_a6_d5 <= skew_a6_d4;
       skew_a6_d4 <= skew_a6_d3;
       skew_a6_d3 <= skew_a6_d2;
       skew_a6_d2 <= skew_a6_d1;
       skew_a6_d1 <= skew_a6_d0;
+      skew_a6_d0 <= in_a6;
       skew_l5_d4 <= skew_l5_d3;
       skew_l5_d3 <= skew_l5_d2;
       skew_l5_d2 <= skew_l5_d1;
       skew_l5_d1 <= skew_l5_d0;
       skew_l5_d0 <= in_last;
-      skew_a5_d4 <= skew_a5_d3;
       skew_a5_d3 <= skew_a5_d2;
       skew_a5_d2 <= skew_a5_d1;
       skew_a5_d1 <= skew_a5_d0;
+      skew_a5_d0 <= in_a5;
       skew_l4_d3 <= skew_l4_d2;
       skew_l4_d2 <= skew_l4_d1;
       skew_l4_d1 <= skew_l4_d0;
       skew_l4_d0 <= in_last;
-      skew_a4_d3 <= skew_a4_d2;
       skew_a4_d2 <= skew_a4_d1;
       skew_a4_d1 <= skew_a4_d0;
+      skew_a4_d0 <= in_a4;
       skew_l3_d2 <= skew_l3_d1;
       skew_l3_d1 <= skew_l3_d0;
       skew_l3_d0 <= in_last;
-      skew_a3_d2 <= skew_a3_d1;
       skew_a3_d1 <= skew_a3_d0;
+      skew_a3_d0 <= in_a3;
       skew_l2_d1 <= skew_l2_d0;
       skew_l2_d0 <= in_last;
-      skew_a2_d1 <= skew_a2_d0;
+      skew_a2_d0 <= in_a2;
       skew_l1_d0 <= in_last;
+      zero_a6 <= zero_a5;
+      zero_a5 <= zero_a4;
+      zero_a4 <= zero_a3;
+      zero_a3 <= zero_a2;
+      zero_a2 <= zero_a1;
+      zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
       drain_valid <= drain_busy;
@@ -1944,43 +1533,22 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       lr_3_2 <= l_3_1;
       pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
       l_3_2 <= l_3_1;
-    end
-    if (lr_3_1) begin
-      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    end
-    if (_034_) begin
-      acc_3_1 <= 26'h0000000;
-    end else begin
-      acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
-    end
-    if (lr_3_0) begin
-      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    end
-    if (_035_) begin
-      acc_3_0 <= 26'h0000000;
-    end else begin
-      acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
-    end
-    if (lr_2_3) begin
-      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    end
-    if (_036_) begin
-      acc_2_3 <= 26'h0000000;
-    end else begin
-      acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    end
-    if (lr_2_2) begin
-      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    end
-    if (_037_) begin
-      acc_2_2 <= 26'h0000000;
-    end else begin
-      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+      a_3_2 <= a_3_1;
+      lr_3_1 <= l_3_0;
+      pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
+      l_3_1 <= l_3_0;
+      a_3_1 <= a_3_0;
+      lr_3_0 <= skew_l3_d2;
+      pr_3_0 <= $signed(skew_a3_d2) * $signed(w_2_0);
+      l_3_0 <= skew_l3_d2;
+      a_3_0 <= skew_a3_d2;
+      lr_2_3 <= l_2_2;
+      pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
     end
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_038_) begin
+    if (_037_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1988,7 +1556,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_039_) begin
+    if (_038_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1996,7 +1564,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_040_) begin
+    if (_039_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -2004,7 +1572,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_041_) begin
+    if (_040_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -2012,7 +1580,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_042_) begin
+    if (_041_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -2020,7 +1588,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_043_) begin
+    if (_042_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -2028,7 +1596,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_044_) begin
+    if (_043_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -2036,7 +1604,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_045_) begin
+    if (_044_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -2044,7 +1612,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_046_) begin
+    if (_045_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -2052,49 +1620,62 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_047_) begin
+    if (_046_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
     if (in_idle) begin
-      skew_w3_d0 <= 8'h00;
-      skew_w2_d0 <= 8'h00;
+      w_0_0 <= 8'h00;
       skew_w1_d0 <= 8'h00;
     end else begin
-      skew_w3_d0 <= in_w3;
-      skew_w2_d0 <= in_w2;
+      w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_048_) begin
-      skew_a7_d0 <= 8'h00;
+    if (_047_) begin
+      a_0_0 <= 8'h00;
     end else begin
-      skew_a7_d0 <= in_a7;
+      a_0_0 <= in_a0;
+    end
+    if (zero_w2) begin
+      skew_w3_d2 <= 8'h00;
+    end else begin
+      skew_w3_d2 <= skew_w3_d1;
+    end
+    if (zero_w1) begin
+      skew_w2_d1 <= 8'h00;
+    end else begin
+      skew_w2_d1 <= skew_w2_d0;
+    end
+    if (_048_) begin
+      skew_a7_d6 <= 8'h00;
+    end else begin
+      skew_a7_d6 <= skew_a7_d5;
     end
     if (_049_) begin
-      skew_a6_d0 <= 8'h00;
+      skew_a6_d5 <= 8'h00;
     end else begin
-      skew_a6_d0 <= in_a6;
+      skew_a6_d5 <= skew_a6_d4;
     end
     if (_050_) begin
-      skew_a5_d0 <= 8'h00;
+      skew_a5_d4 <= 8'h00;
     end else begin
-      skew_a5_d0 <= in_a5;
+      skew_a5_d4 <= skew_a5_d3;
     end
     if (_051_) begin
-      skew_a4_d0 <= 8'h00;
+      skew_a4_d3 <= 8'h00;
     end else begin
-      skew_a4_d0 <= in_a4;
+      skew_a4_d3 <= skew_a4_d2;
     end
     if (_052_) begin
-      skew_a3_d0 <= 8'h00;
+      skew_a3_d2 <= 8'h00;
     end else begin
-      skew_a3_d0 <= in_a3;
+      skew_a3_d2 <= skew_a3_d1;
     end
     if (_053_) begin
-      skew_a2_d0 <= 8'h00;
+      skew_a2_d1 <= 8'h00;
     end else begin
-      skew_a2_d0 <= in_a2;
+      skew_a2_d1 <= skew_a2_d0;
     end
     if (_054_) begin
       skew_a1_d0 <= 8'h00;
@@ -2249,6 +1830,33 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (lr_3_1) begin
+      out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (_074_) begin
+      acc_3_1 <= 26'h0000000;
+    end else begin
+      acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
+    end
+    if (lr_3_0) begin
+      out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (_075_) begin
+      acc_3_0 <= 26'h0000000;
+    end else begin
+      acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
+    end
+    if (lr_2_3) begin
+      out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (_076_) begin
+      acc_2_3 <= 26'h0000000;
+    end else begin
+      acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
+    end
+    if (lr_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
   end
 endmodule
