@@ -441,6 +441,12 @@ class GemmEngine(wiring.Component):
         # the drain's paths
         drain_restart = Signal()
         m.d.sync += drain_restart.eq(header_taken)
+        # the array's valid where no restart is (what the drain's counters and flags step
+        # on) as a register of the engine's own, from the array's next valid: the array's
+        # `o_valid` sits by its read-out, and its route across to the bookkeeping, then three
+        # LUT levels, was ecp5_8x8_dsp's slowest path at seed 1 (5.1 ns)
+        drain_v = Signal(name="drain_v")
+        m.d.sync += drain_v.eq(array.o_valid_next & ~header_taken)
         pow2 = B & (B - 1) == 0
         if pow2:
             # B a power of two: ra is the concatenation of the beat and the block, kept in
@@ -462,7 +468,7 @@ class GemmEngine(wiring.Component):
                 blk_next = blk_next_q
             with m.If(drain_restart):
                 m.d.sync += [r.eq(0) for r in ra_beat] + [ra_blk.eq(0)]
-            with m.Elif(array.o_valid):
+            with m.Elif(drain_v):
                 m.d.sync += [r.eq(r + 1) for r in ra_beat]     # wraps to 0 after beat B − 1
                 with m.If(beat_last & d_last):
                     m.d.sync += ra_blk.eq(blk_next)
@@ -488,7 +494,7 @@ class GemmEngine(wiring.Component):
                 m.d.comb += [ra_next.eq(a), inc_next.eq(b), row_ra_next.eq(c)]
 
             choose("hold")
-            with m.If(array.o_valid):
+            with m.If(drain_v):
                 with m.If(~beat_last):
                     choose("inc")
                 with m.Elif(~d_last):
@@ -505,9 +511,9 @@ class GemmEngine(wiring.Component):
         with m.If(drain_restart):
             m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), row.eq(0), row_valid.eq(1),
                          row_last.eq(m_one), beat_last.eq(B == 1), d_last.eq(R == 1)]
-        with m.If(~drain_restart & array.o_valid & ~beat_last):
+        with m.If(drain_v & ~beat_last):
             m.d.sync += [beat.eq(beat + 1), beat_last.eq(beat == B - 2)]
-        with m.Elif(~drain_restart & row_end):
+        with m.Elif(drain_v & beat_last):
             m.d.sync += [beat.eq(0), beat_last.eq(B == 1), row.eq(row_next),
                          row_valid.eq(row_valid_next),
                          row_last.eq(row_last_next)]
@@ -525,8 +531,8 @@ class GemmEngine(wiring.Component):
         # its enable at the row's end was ecp5_8x8_dsp's latest arrival at 4 seeds of 8.
         d_step, d_wrap = Signal(name="drain_d_step"), Signal(name="drain_d_wrap")
         dn_step, dn_wrap = Signal(name="drain_dn_step"), Signal(name="drain_dn_wrap")
-        decided = [d_step.eq(~drain_restart & row_end), d_wrap.eq(d_last),
-                   dn_step.eq(~drain_restart & row_end & d_last), dn_wrap.eq(dn_last)]
+        decided = [d_step.eq(drain_v & beat_last), d_wrap.eq(d_last),
+                   dn_step.eq(drain_v & beat_last & d_last), dn_wrap.eq(dn_last)]
         if B >= 4:
             m.d.sync += decided
         else:

@@ -63,6 +63,9 @@ class MacArray(wiring.Component):
     i_a : In(ArrayLayout(signed(8), rows))
     i_w : In(ArrayLayout(signed(8), cols))
     o_valid : Out(1)
+    o_valid_next : Out(1)
+        what ``o_valid`` becomes at the next clock (a consumer far from the array keeps a
+        register of its own in step with it)
     o_data : Out(ArrayLayout(signed(accumulator_width), cols))
 
     Latency (:func:`hwq.config.array_latency`): the first result row of a tile appears
@@ -99,6 +102,7 @@ class MacArray(wiring.Component):
             "i_a": In(lanes(signed(8), rows)),
             "i_w": In(lanes(signed(8), cols)),
             "o_valid": Out(1),
+            "o_valid_next": Out(1),
             "o_data": Out(lanes(signed(accumulator_width), cols)),
         })
 
@@ -409,7 +413,7 @@ class MacArray(wiring.Component):
             m.d.sync += [beat.eq(beat_next), beat_pen.eq(beat_next == self._beats - 2),
                          advance.eq(~done & Mux(en, ~advance & draining & beat_pen, advance))]
         if R == 1:
-            m.d.comb += self.o_valid.eq(draining)
+            m.d.comb += [self.o_valid.eq(draining), self.o_valid_next.eq(count_next != 0)]
             m.d.comb += [self.o_data[j].eq(out[0][j]) for j in range(C)]
         else:
             # the selected row through a register: the row select fans out to every bit of
@@ -427,6 +431,7 @@ class MacArray(wiring.Component):
                           for j in range(C)] for g in range(n_g)]
                 valid_g = Signal(name="drain_valid_g")
                 row_hi = [Signal(len(row) - 2, name=f"drain_row_hi{j}") for j in range(C)]
+                m.d.comb += self.o_valid_next.eq(Mux(en, valid_g, o_valid))
                 with m.If(en):
                     m.d.sync += [valid_g.eq(draining), o_valid.eq(valid_g)]
                     for j in range(C):
@@ -440,6 +445,7 @@ class MacArray(wiring.Component):
                             m, [group[g][j] for g in range(n_g)], row_hi[j], f"drain_sel{j}",
                             self._target, self._model))
             else:
+                m.d.comb += self.o_valid_next.eq(Mux(en, draining, o_valid))
                 with m.If(en):
                     m.d.sync += o_valid.eq(draining)
                     for j in range(C):

@@ -2,7 +2,7 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire [7:0] _0044_;
   wire [7:0] _0045_;
   wire _0057_;
@@ -361,6 +361,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [207:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -708,6 +710,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_7 = en & lr_7_7;
   assign _0057_ = en & drain_advance;
   assign _0058_ = drain_count - 1'h1;
+  assign o_valid_next = en ? drain_busy : o_valid;
   assign _0121_ = en & drain_advance;
   assign _0044_ = in_idle ? 8'h00 : in_a0;
   assign _0045_ = in_idle ? 8'h00 : in_w0;

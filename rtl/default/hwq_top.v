@@ -57,15 +57,16 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire [4:0] _002_;
-  wire [5:0] _003_;
-  wire _004_;
+  wire _001_;
+  wire _002_;
+  wire _003_;
   wire _005_;
   wire _006_;
-  wire _008_;
+  wire _007_;
   wire _009_;
   wire _010_;
   wire _011_;
+  wire _012_;
   wire _013_;
   wire _014_;
   wire _015_;
@@ -79,72 +80,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
-  wire _027_;
-  wire _028_;
   (* unused_bits = "17" *)
-  wire [17:0] _030_;
-  wire _035_;
+  wire [17:0] _027_;
+  wire _032_;
+  wire _034_;
+  (* unused_bits = "5" *)
+  wire [5:0] _036_;
   wire _037_;
   wire _038_;
-  wire _039_;
-  (* unused_bits = "5" *)
-  wire [5:0] _041_;
-  wire _042_;
-  wire _043_;
   (* unused_bits = "16" *)
+  wire [16:0] _040_;
+  (* unused_bits = "11 12 13 14 15 16" *)
   wire [16:0] _045_;
+  wire _046_;
+  wire _047_;
+  wire [15:0] _048_;
+  (* unused_bits = "11 12 13 14 15 16" *)
+  wire [16:0] _049_;
   wire _050_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _051_;
-  wire _052_;
-  wire [15:0] _053_;
-  (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _054_;
-  wire _055_;
-  wire _056_;
-  wire [15:0] _057_;
+  wire _051_;
+  wire [15:0] _052_;
+  wire _053_;
+  wire _054_;
+  (* unused_bits = "5" *)
+  wire [5:0] _056_;
+  (* unused_bits = "5" *)
+  wire [5:0] _057_;
   wire _058_;
-  wire _059_;
-  wire _061_;
-  (* unused_bits = "5" *)
-  wire [5:0] _062_;
-  (* unused_bits = "5" *)
-  wire [5:0] _063_;
   (* unused_bits = "3" *)
-  wire [3:0] _064_;
-  wire _065_;
+  wire [3:0] _059_;
+  wire _060_;
   (* unused_bits = "7" *)
-  wire [7:0] _068_;
-  wire _069_;
-  wire _070_;
-  wire _071_;
+  wire [7:0] _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
   (* unused_bits = "17" *)
-  wire [17:0] _075_;
+  wire [17:0] _070_;
   (* unused_bits = "6" *)
-  wire [6:0] _076_;
+  wire [6:0] _071_;
+  wire _072_;
+  wire _073_;
+  wire _074_;
+  wire _075_;
+  wire _076_;
   wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
-  wire _081_;
-  wire _082_;
+  (* unused_bits = "5" *)
+  wire [5:0] _082_;
   wire _083_;
   wire _084_;
-  (* unused_bits = "5" *)
-  wire [5:0] _085_;
+  wire _085_;
   wire _086_;
   wire _087_;
   wire _088_;
   wire _089_;
-  wire _090_;
-  wire _091_;
-  wire _092_;
-  wire _093_;
+  (* unused_bits = "3" *)
+  wire [3:0] _090_;
+  wire [3:0] _091_;
+  (* unused_bits = "5" *)
+  wire [5:0] _092_;
+  wire [5:0] _093_;
   wire _094_;
   wire _095_;
-  (* unused_bits = "3" *)
-  wire [3:0] _096_;
+  wire _096_;
   wire _097_;
   wire _098_;
   wire _099_;
@@ -169,37 +170,34 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _118_;
   wire _119_;
   wire _120_;
-  wire _121_;
-  wire _122_;
-  wire _123_;
-  wire _127_;
+  wire _124_;
+  wire _130_;
   wire _133_;
-  wire _136_;
-  wire [16:0] _139_;
-  wire [4:0] _142_;
+  wire [16:0] _136_;
+  wire [4:0] _139_;
+  wire _144_;
+  wire _145_;
   wire _147_;
   wire _148_;
   wire _150_;
-  wire _151_;
-  wire _153_;
-  wire _169_;
-  wire _170_;
+  wire _166_;
+  wire _167_;
+  wire _172_;
   wire _175_;
-  wire _178_;
-  wire _185_;
+  wire _182_;
+  wire _183_;
   wire _186_;
-  wire _189_;
-  wire _190_;
-  wire _191_;
+  wire _187_;
+  wire _188_;
+  wire [4:0] _189_;
   wire [4:0] _192_;
-  wire [4:0] _195_;
-  wire [4:0] _196_;
+  wire [4:0] _193_;
   wire [16:0] \$signal ;
   wire \$signal$101 ;
   reg \$signal$171  = 1'h0;
   reg \$signal$172  = 1'h0;
   reg \$signal$175  = 1'h0;
-  reg \$signal$191  = 1'h0;
+  reg \$signal$193  = 1'h0;
   wire \$signal$56 ;
   reg [207:0] acc_chosen = 208'h0000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -225,6 +223,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire drain_d_step;
   wire drain_dn_step;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [6:0] flush = 7'h00;
@@ -265,10 +264,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [63:0] o_data;
-  wire [207:0] \o_data$194 ;
+  wire [207:0] \o_data$196 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$148 ;
+  wire o_valid_next;
   reg part_last = 1'h0;
   wire [68:0] r_data;
   wire [68:0] \r_data$136 ;
@@ -336,151 +336,148 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _050_ = s_act__valid & s_wgt__valid;
-  assign _061_ = in_data & _050_;
-  assign _069_ = ~ at_k_last;
-  assign _078_ = credit_ok | _069_;
-  assign take = _061_ & _078_;
-  assign _088_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _088_;
-  assign _011_ = _000_ & credit_ok;
-  assign \$signal$56  = _011_ & at_k_last;
-  assign _013_ = ~ in_data;
-  assign _014_ = s_act__valid & s_wgt__valid;
-  assign _015_ = ~ at_k_last;
-  assign _016_ = credit_ok | _015_;
-  assign _017_ = _014_ & _016_;
-  assign adv = _013_ | _017_;
-  assign _018_ = compute & adv;
-  assign _019_ = _018_ & at_tile_last;
-  assign block_end = _019_ & fn_last;
+  assign _047_ = s_act__valid & s_wgt__valid;
+  assign _058_ = in_data & _047_;
+  assign _066_ = ~ at_k_last;
+  assign _075_ = credit_ok | _066_;
+  assign take = _058_ & _075_;
+  assign _085_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _085_;
+  assign _009_ = _000_ & credit_ok;
+  assign \$signal$56  = _009_ & at_k_last;
+  assign _010_ = ~ in_data;
+  assign _011_ = s_act__valid & s_wgt__valid;
+  assign _012_ = ~ at_k_last;
+  assign _013_ = credit_ok | _012_;
+  assign _014_ = _011_ & _013_;
+  assign adv = _010_ | _014_;
+  assign _015_ = compute & adv;
+  assign _016_ = _015_ & at_tile_last;
+  assign block_end = _016_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _020_ = ! lane;
-  assign _021_ = lane == 1'h1;
-  assign w_lane1 = take_ch & _021_;
-  assign _022_ = lane == 2'h2;
-  assign w_lane2 = take_ch & _022_;
-  assign _023_ = lane == 2'h3;
-  assign w_lane3 = take_ch & _023_;
-  assign _024_ = lane == 3'h4;
-  assign w_lane4 = take_ch & _024_;
-  assign _025_ = lane == 3'h5;
-  assign w_lane5 = take_ch & _025_;
-  assign _026_ = lane == 3'h6;
-  assign w_lane6 = take_ch & _026_;
-  assign _027_ = lane == 3'h7;
-  assign w_lane7 = take_ch & _027_;
+  assign _017_ = ! lane;
+  assign _018_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _018_;
+  assign _019_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _019_;
+  assign _020_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _020_;
+  assign _021_ = lane == 3'h4;
+  assign w_lane4 = take_ch & _021_;
+  assign _022_ = lane == 3'h5;
+  assign w_lane5 = take_ch & _022_;
+  assign _023_ = lane == 3'h6;
+  assign w_lane6 = take_ch & _023_;
+  assign _024_ = lane == 3'h7;
+  assign w_lane7 = take_ch & _024_;
   assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
-  assign _030_[16:0] = row + 1'h1;
-  assign _035_ = d == 3'h6;
-  assign \$signal$101  = d_last ? 1'h0 : _035_;
-  assign _037_ = ~ drain_restart;
-  assign drain_d_step = _037_ & row_end;
-  assign _038_ = ~ drain_restart;
-  assign _039_ = _038_ & row_end;
-  assign drain_dn_step = _039_ & d_last;
-  assign _041_[4:0] = kept - 4'h8;
-  assign _042_ = kept >= 5'h10;
-  assign _043_ = kept >= 4'h8;
-  assign _045_[15:0] = hdr[15:0] - 1'h1;
-  assign _051_[10:0] = hdr[42:32] - 2'h2;
-  assign _052_ = hdr[47:32] > 4'hf;
-  assign _053_[10:0] = _052_ ? hdr[42:32] : 11'h00f;
-  assign _054_[10:0] = _053_[10:0] - 2'h2;
-  assign _055_ = hdr[47:32] == 1'h1;
-  assign _056_ = hdr[47:32] > 4'hf;
-  assign _057_ = _056_ ? hdr[47:32] : 16'h000f;
-  assign _058_ = _057_ == 1'h1;
-  assign _059_ = ~ ch_left[16];
-  assign _062_[4:0] = wa + 1'h1;
-  assign _063_[4:0] = blk + 1'h1;
-  assign _064_[2:0] = lane + 1'h1;
-  assign _065_ = lane == 3'h6;
-  assign _068_[6:0] = $signed(flush) - $signed(2'h1);
-  assign _070_ = block_end & last_mblock;
-  assign _071_ = compute & adv;
-  assign _075_[16:0] = fm0 + 4'h8;
-  assign _076_[5:0] = fn_rem - 1'h1;
-  assign _077_ = ! fn_rem;
-  assign _079_ = fn_last & last_mblock;
-  assign _080_ = ~ _079_;
-  assign _081_ = ~ k_rem[10];
-  assign _082_ = _081_ & k_dec[10];
-  assign _083_ = ~ t_rem[10];
-  assign _084_ = _083_ & t_dec[10];
-  assign _085_[4:0] = ra + 1'h1;
-  assign _086_ = beat_last & d_last;
-  assign _087_ = ~ drain_restart;
-  assign _089_ = _087_ & o_valid;
-  assign _090_ = ~ beat_last;
-  assign _091_ = _089_ & _090_;
-  assign _092_ = ~ drain_restart;
-  assign _093_ = _092_ & row_end;
-  assign _094_ = ~ drain_restart;
-  assign _095_ = drain_d_step & _094_;
-  assign _096_[2:0] = d + 1'h1;
-  assign _002_ = dn + 1'h1;
-  assign _003_[4:0] = dn_last ? 5'h00 : _002_;
-  assign _004_ = o_valid & row_valid;
-  assign _005_ = row_end & row_valid;
-  assign _006_ = _005_ & row_last;
-  assign _008_ = r_en & m_out__valid;
-  assign _009_ = ~ row_valid;
-  assign _010_ = row_end & _009_;
-  assign _097_ = { _095_, enter_q, drain_dn_step } != 3'h4;
-  assign _098_ = { _095_, enter_q } != 1'h0;
-  assign _099_ = { _093_, _091_, drain_restart } != 1'h0;
-  assign _100_ = { _095_, drain_restart } != 1'h0;
+  assign _025_ = ~ dn_last;
+  assign wrap = d_last & _025_;
+  assign _027_[16:0] = row + 1'h1;
+  assign _032_ = d == 3'h6;
+  assign \$signal$101  = d_last ? 1'h0 : _032_;
+  assign drain_d_step = drain_v & beat_last;
+  assign _034_ = drain_v & beat_last;
+  assign drain_dn_step = _034_ & d_last;
+  assign _036_[4:0] = kept - 4'h8;
+  assign _037_ = kept >= 5'h10;
+  assign _038_ = kept >= 4'h8;
+  assign _040_[15:0] = hdr[15:0] - 1'h1;
+  assign _045_[10:0] = hdr[42:32] - 2'h2;
+  assign _046_ = hdr[47:32] > 4'hf;
+  assign _048_[10:0] = _046_ ? hdr[42:32] : 11'h00f;
+  assign _049_[10:0] = _048_[10:0] - 2'h2;
+  assign _050_ = hdr[47:32] == 1'h1;
+  assign _051_ = hdr[47:32] > 4'hf;
+  assign _052_ = _051_ ? hdr[47:32] : 16'h000f;
+  assign _053_ = _052_ == 1'h1;
+  assign _054_ = ~ ch_left[16];
+  assign _056_[4:0] = wa + 1'h1;
+  assign _057_[4:0] = blk + 1'h1;
+  assign _059_[2:0] = lane + 1'h1;
+  assign _060_ = lane == 3'h6;
+  assign _063_[6:0] = $signed(flush) - $signed(2'h1);
+  assign _064_ = block_end & last_mblock;
+  assign _065_ = compute & adv;
+  assign _070_[16:0] = fm0 + 4'h8;
+  assign _071_[5:0] = fn_rem - 1'h1;
+  assign _072_ = ! fn_rem;
+  assign _073_ = fn_last & last_mblock;
+  assign _074_ = ~ _073_;
+  assign _076_ = ~ k_rem[10];
+  assign _077_ = _076_ & k_dec[10];
+  assign _078_ = ~ t_rem[10];
+  assign _079_ = _078_ & t_dec[10];
+  assign _080_ = ~ header_taken;
+  assign _082_[4:0] = ra + 1'h1;
+  assign _083_ = beat_last & d_last;
+  assign _084_ = ~ beat_last;
+  assign _086_ = drain_v & _084_;
+  assign _087_ = drain_v & beat_last;
+  assign _088_ = ~ drain_restart;
+  assign _089_ = drain_d_step & _088_;
+  assign _090_[2:0] = d + 1'h1;
+  assign _091_[2:0] = d_last ? 3'h0 : _090_[2:0];
+  assign _092_[4:0] = dn + 1'h1;
+  assign _093_[4:0] = dn_last ? 5'h00 : _092_[4:0];
+  assign _001_ = o_valid & row_valid;
+  assign _002_ = row_end & row_valid;
+  assign _003_ = _002_ & row_last;
+  assign _005_ = r_en & m_out__valid;
+  assign _006_ = ~ row_valid;
+  assign _007_ = row_end & _006_;
+  assign _094_ = { _089_, enter_q, drain_dn_step } != 3'h4;
+  assign _095_ = { _089_, enter_q } != 1'h0;
+  assign _096_ = { _087_, _086_, drain_restart } != 1'h0;
+  assign _097_ = { _089_, drain_restart } != 1'h0;
+  assign _098_ = { compute, adv } != 2'h2;
+  assign _099_ = { compute, adv } != 2'h2;
+  assign _100_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _101_ = { compute, adv } != 2'h2;
   assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { compute, adv } != 2'h2;
-  assign _106_ = { compute, adv } != 2'h2;
-  assign _107_ = { tile_end, compute } != 1'h1;
-  assign _108_ = { tile_end, compute } != 1'h1;
-  assign _109_ = { st_flush, st_compute } != 1'h0;
+  assign _103_ = { compute, adv } != 2'h2;
+  assign _104_ = { tile_end, compute } != 1'h1;
+  assign _105_ = { tile_end, compute } != 1'h1;
+  assign _106_ = { st_flush, st_compute } != 1'h0;
+  assign _107_ = { take_ch, header_taken } != 1'h0;
+  assign _108_ = { take_ch, header_taken } != 1'h0;
+  assign _109_ = { take_ch, header_taken } != 1'h0;
   assign _110_ = { take_ch, header_taken } != 1'h0;
-  assign _111_ = { take_ch, header_taken } != 1'h0;
-  assign _112_ = { take_ch, header_taken } != 1'h0;
-  assign _113_ = { take_ch, header_taken } != 1'h0;
-  assign _114_ = & { _098_, _097_ };
-  assign _115_ = & { _086_, o_valid };
-  assign _116_ = & { _104_, _103_ };
-  assign _117_ = & { tile_end, fn_last };
-  assign _123_ = ~ compute;
-  assign _118_ = | { drain_restart, rst };
-  assign _119_ = | { dn_last, rst };
-  assign _120_ = | { _123_, rst };
-  assign _121_ = | { _070_, rst };
-  assign _122_ = | { enter, rst };
-  assign _127_ = drain_restart ? 1'h0 : d_last;
-  assign _133_ = drain_restart ? m_one : row_last;
-  assign _136_ = drain_restart ? 1'h1 : row_valid;
-  assign _139_ = drain_restart ? 17'h00000 : row;
-  assign _142_ = drain_restart ? 5'h00 : dn;
-  assign _147_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$172  : _084_;
+  assign _111_ = & { _095_, _094_ };
+  assign _112_ = & { _083_, drain_v };
+  assign _113_ = & { _101_, _100_ };
+  assign _114_ = & { tile_end, fn_last };
+  assign _120_ = ~ compute;
+  assign _115_ = | { drain_restart, rst };
+  assign _116_ = | { dn_last, rst };
+  assign _117_ = | { _120_, rst };
+  assign _118_ = | { _064_, rst };
+  assign _119_ = | { enter, rst };
+  assign _124_ = drain_restart ? 1'h0 : d_last;
+  assign _130_ = drain_restart ? m_one : row_last;
+  assign _133_ = drain_restart ? 1'h1 : row_valid;
+  assign _136_ = drain_restart ? 17'h00000 : row;
+  assign _139_ = drain_restart ? 5'h00 : dn;
+  assign _144_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$172  : _079_;
+  assign _145_ = adv ? _144_ : 1'hx;
+  assign _147_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$171  : _077_;
   assign _148_ = adv ? _147_ : 1'hx;
-  assign _150_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$171  : _082_;
-  assign _151_ = adv ? _150_ : 1'hx;
-  assign _153_ = at_k_last ? 1'h0 : 1'hx;
-  assign _169_ = compute ? st_flush : 1'h1;
-  assign _170_ = st_compute ? _169_ : st_flush;
-  assign _175_ = enter ? 1'h1 : st_compute;
-  assign _178_ = header_taken ? 1'h0 : st_header;
-  assign _185_ = header_taken ? 1'h1 : wb_last;
-  assign _186_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _189_ = header_taken ? 1'h0 : 1'hx;
-  assign _190_ = \$signal$175  ? (* full_case = 32'd1 *) 1'h0 : _065_;
-  assign _191_ = take_ch ? _190_ : _189_;
-  assign _192_ = header_taken ? 5'h00 : wa;
-  assign _195_ = header_taken ? 5'h00 : blk;
-  assign _196_ = wb_last ? _063_[4:0] : _195_;
+  assign _150_ = at_k_last ? 1'h0 : 1'hx;
+  assign _166_ = compute ? st_flush : 1'h1;
+  assign _167_ = st_compute ? _166_ : st_flush;
+  assign _172_ = enter ? 1'h1 : st_compute;
+  assign _175_ = header_taken ? 1'h0 : st_header;
+  assign _182_ = header_taken ? 1'h1 : wb_last;
+  assign _183_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _186_ = header_taken ? 1'h0 : 1'hx;
+  assign _187_ = \$signal$175  ? (* full_case = 32'd1 *) 1'h0 : _060_;
+  assign _188_ = take_ch ? _187_ : _186_;
+  assign _189_ = header_taken ? 5'h00 : wa;
+  assign _192_ = header_taken ? 5'h00 : blk;
+  assign _193_ = wb_last ? _057_[4:0] : _192_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -488,7 +485,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$194 ),
+    .o_data(\o_data$196 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -588,8 +586,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _053_[15:11] = 5'hxx;
-  assign _003_[5] = 1'hx;
+  assign _093_[5] = 1'hx;
+  assign _091_[3] = 1'hx;
+  assign _048_[15:11] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -600,13 +599,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$124  <= 1'h0;
       \i_valid$122  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$191  <= 1'h0;
+      \$signal$193  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
@@ -628,29 +628,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$11  <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _008_ + _010_;
+      give_back <= _005_ + _007_;
       \w_en$150  <= \o_valid$148 ;
       \i_last$124  <= part_last;
-      \i_valid$122  <= \$signal$191 ;
-      part_last <= _006_ & dn_last;
-      \$signal$191  <= _004_;
+      \i_valid$122  <= \$signal$193 ;
+      part_last <= _003_ & dn_last;
+      \$signal$193  <= _001_;
       enter_q <= enter;
-      begin if (_091_) d_last <= _127_; else d_last <= _093_ ? \$signal$101  : _127_; end
-      begin if (_091_) row_last <= _133_; else begin if (_093_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _133_; end end
-      begin if (_091_) row_valid <= _136_; else begin if (_093_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _136_; end end
-      begin if (_091_) row <= _139_; else begin if (_093_) begin if (wrap) row <= row - 3'h7; else row <= _030_[16:0]; end else row <= _139_; end end
-      begin if (_095_) begin if (drain_dn_step) dn <= _003_[4:0]; else dn <= _142_; end else dn <= _142_; end
+      begin if (_086_) d_last <= _124_; else d_last <= _087_ ? \$signal$101  : _124_; end
+      begin if (_086_) row_last <= _130_; else begin if (_087_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _130_; end end
+      begin if (_086_) row_valid <= _133_; else begin if (_087_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _133_; end end
+      begin if (_086_) row <= _136_; else begin if (_087_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _136_; end end
+      begin if (_089_) begin if (drain_dn_step) dn <= _093_[4:0]; else dn <= _139_; end else dn <= _139_; end
+      drain_v <= o_valid_next & _080_;
       drain_restart <= header_taken;
-      tile_end <= _071_ & at_tile_last;
-      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _170_; end else st_flush <= _170_; end
-      begin if (st_compute) begin if (compute) st_compute <= _175_; else st_compute <= 1'h0; end else st_compute <= _175_; end
-      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _178_; end else st_header <= _178_; end
-      begin if (take_ch) wb_last <= \$signal$175  ? _186_ : _185_; else wb_last <= _185_; end
-      begin if (take_ch) wa <= \$signal$175  ? _062_[4:0] : _192_; else wa <= _192_; end
-      begin if (take_ch) blk <= \$signal$175  ? _196_ : _195_; else blk <= _195_; end
+      tile_end <= _065_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _167_; end else st_flush <= _167_; end
+      begin if (st_compute) begin if (compute) st_compute <= _172_; else st_compute <= 1'h0; end else st_compute <= _172_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _175_; end else st_header <= _175_; end
+      begin if (take_ch) wb_last <= \$signal$175  ? _183_ : _182_; else wb_last <= _182_; end
+      begin if (take_ch) wa <= \$signal$175  ? _056_[4:0] : _189_; else wa <= _189_; end
+      begin if (take_ch) blk <= \$signal$175  ? _193_ : _192_; else blk <= _192_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$56  ? (* full_case = 32'd1 *) _042_ : _043_;
-      credits <= \$signal$56  ? (* full_case = 32'd1 *) _041_[4:0] : kept;
+      credit_ok <= \$signal$56  ? (* full_case = 32'd1 *) _037_ : _038_;
+      credits <= \$signal$56  ? (* full_case = 32'd1 *) _036_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$35  <= w_lane7;
       \w_en$31  <= w_lane6;
@@ -659,90 +660,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$19  <= w_lane3;
       \w_en$15  <= w_lane2;
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _020_;
+      w_en <= take_ch & _017_;
     end
     if (rst) begin
       \w_data$152  <= 65'h00000000000000000;
     end else if (\o_valid$148 ) begin
       \w_data$152  <= { o_last, o_data };
     end
-    if (\$signal$191 ) begin
+    if (\$signal$193 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$194 ;
+      acc_chosen <= \o_data$196 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_114_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_095_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_111_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_089_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_099_) begin
-      begin if (_091_) beat_last <= 1'h0; else begin if (_093_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_096_) begin
+      begin if (_086_) beat_last <= 1'h0; else begin if (_087_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_100_) begin
-      begin if (_095_) begin if (d_last) d <= 3'h0; else d <= _096_[2:0]; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_097_) begin
+      begin if (_089_) d <= _091_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_118_) begin
+    if (_115_) begin
       ra <= 5'h00;
-    end else if (_115_) begin
+    end else if (_112_) begin
       ra <= ra_blk_next;
     end
-    if (_119_) begin
+    if (_116_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _085_[4:0];
+      ra_blk_next <= _082_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_101_) begin
-      at_tile_last <= compute ? _148_ : \$signal$172 ;
+    end else if (_098_) begin
+      at_tile_last <= compute ? _145_ : \$signal$172 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_102_) begin
-      at_k_last <= compute ? _151_ : \$signal$171 ;
+    end else if (_099_) begin
+      at_k_last <= compute ? _148_ : \$signal$171 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_116_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _080_ : _153_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_113_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _150_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_105_) begin
+    end else if (_102_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_106_) begin
+    end else if (_103_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_107_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _077_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_104_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _072_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_108_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _076_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_105_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _071_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_120_) begin
+    if (_117_) begin
       fm0 <= 17'h00000;
-    end else if (_117_) begin
-      fm0 <= _075_[16:0];
+    end else if (_114_) begin
+      fm0 <= _070_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_109_) begin
-      begin if (st_flush) flush <= _068_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
+    end else if (_106_) begin
+      begin if (st_flush) flush <= _063_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (_121_) begin
+    if (_118_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -754,30 +755,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_122_) begin
+    if (_119_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_110_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _059_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_107_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _054_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_111_) begin
+    end else if (_108_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$175  <= 1'h0;
-    end else if (_112_) begin
-      \$signal$175  <= _191_;
+    end else if (_109_) begin
+      \$signal$175  <= _188_;
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_113_) begin
-      begin if (take_ch) lane <= \$signal$175  ? (* full_case = 32'd1 *) 3'h0 : _064_[2:0]; else begin if (header_taken) lane <= 3'h0; else lane <= 3'hx; end end
+    end else if (_110_) begin
+      begin if (take_ch) lane <= \$signal$175  ? (* full_case = 32'd1 *) 3'h0 : _059_[2:0]; else begin if (header_taken) lane <= 3'h0; else lane <= 3'hx; end end
     end
     if (rst) begin
       \$signal$172  <= 1'h0;
@@ -791,15 +792,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$172  <= _058_;
-      \$signal$171  <= _055_;
-      tile_pen <= _054_[10:0];
-      k_pen <= _051_[10:0];
+      \$signal$172  <= _053_;
+      \$signal$171  <= _050_;
+      tile_pen <= _049_[10:0];
+      k_pen <= _045_[10:0];
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 3'h6;
       m_pen <= hdr[15:0] - 2'h2;
       m_wrap <= hdr[15:0] + 3'h7;
-      m_last <= _045_[15:0];
+      m_last <= _040_[15:0];
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin
@@ -815,7 +816,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   wire [7:0] _0044_;
   wire [7:0] _0045_;
   wire [3:0] _0047_;
@@ -1025,7 +1026,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] drain_6 = 26'h0000000;
   reg [25:0] drain_7 = 26'h0000000;
   reg drain_advance = 1'h0;
-  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row = 3'h0;
   output drain_valid;
@@ -1178,6 +1178,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_7_7 = 1'h0;
   output [207:0] o_data;
   wire [207:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -1650,7 +1652,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_count <= 4'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       lr_7_7 <= 1'h0;
       pr_7_7 <= 16'h0000;
       lr_7_6 <= 1'h0;
@@ -1948,10 +1950,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= | count_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       lr_7_7 <= l_7_6;
       pr_7_7 <= $signed(a_7_6) * $signed(w_6_7);
       lr_7_6 <= l_7_5;

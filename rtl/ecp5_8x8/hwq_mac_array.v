@@ -2,22 +2,18 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire _005_;
   wire _007_;
-  (* unused_bits = "3" *)
-  wire [3:0] _008_;
   wire _009_;
+  (* unused_bits = "3" *)
+  wire [3:0] _010_;
   wire _011_;
   wire _014_;
   (* unused_bits = "3" *)
   wire [3:0] _015_;
   wire _016_;
-  (* unused_bits = "3" *)
-  wire [3:0] _017_;
   wire _018_;
-  (* unused_bits = "3" *)
-  wire [3:0] _019_;
   wire _020_;
   (* unused_bits = "3" *)
   wire [3:0] _021_;
@@ -27,11 +23,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _027_;
   wire _028_;
   wire _030_;
-  (* unused_bits = "4" *)
-  wire [4:0] _031_;
+  wire [3:0] _031_;
   wire _032_;
-  (* unused_bits = "3" *)
-  wire [3:0] _033_;
+  wire [2:0] _033_;
   wire [3:0] _034_;
   wire _040_;
   wire _041_;
@@ -100,69 +94,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] a_7_5 = 8'h00;
   reg [7:0] a_7_6 = 8'h00;
   wire [25:0] acc;
-  wire [25:0] \acc$184 ;
-  wire [25:0] \acc$196 ;
-  wire [25:0] \acc$208 ;
-  wire [25:0] \acc$220 ;
-  wire [25:0] \acc$232 ;
-  wire [25:0] \acc$244 ;
-  wire [25:0] \acc$256 ;
-  wire [25:0] \acc$268 ;
-  wire [25:0] \acc$280 ;
-  wire [25:0] \acc$292 ;
-  wire [25:0] \acc$304 ;
-  wire [25:0] \acc$316 ;
-  wire [25:0] \acc$328 ;
-  wire [25:0] \acc$340 ;
-  wire [25:0] \acc$352 ;
-  wire [25:0] \acc$364 ;
-  wire [25:0] \acc$376 ;
-  wire [25:0] \acc$388 ;
-  wire [25:0] \acc$400 ;
-  wire [25:0] \acc$412 ;
-  wire [25:0] \acc$424 ;
-  wire [25:0] \acc$436 ;
-  wire [25:0] \acc$448 ;
-  wire [25:0] \acc$460 ;
-  wire [25:0] \acc$472 ;
-  wire [25:0] \acc$484 ;
-  wire [25:0] \acc$496 ;
-  wire [25:0] \acc$508 ;
-  wire [25:0] \acc$520 ;
-  wire [25:0] \acc$532 ;
-  wire [25:0] \acc$544 ;
-  wire [25:0] \acc$556 ;
-  wire [25:0] \acc$568 ;
-  wire [25:0] \acc$580 ;
-  wire [25:0] \acc$592 ;
-  wire [25:0] \acc$604 ;
-  wire [25:0] \acc$616 ;
-  wire [25:0] \acc$628 ;
-  wire [25:0] \acc$640 ;
-  wire [25:0] \acc$652 ;
-  wire [25:0] \acc$664 ;
-  wire [25:0] \acc$676 ;
-  wire [25:0] \acc$688 ;
-  wire [25:0] \acc$700 ;
-  wire [25:0] \acc$712 ;
-  wire [25:0] \acc$724 ;
-  wire [25:0] \acc$736 ;
-  wire [25:0] \acc$748 ;
-  wire [25:0] \acc$760 ;
-  wire [25:0] \acc$772 ;
-  wire [25:0] \acc$784 ;
-  wire [25:0] \acc$796 ;
-  wire [25:0] \acc$808 ;
-  wire [25:0] \acc$820 ;
-  wire [25:0] \acc$832 ;
-  wire [25:0] \acc$844 ;
-  wire [25:0] \acc$856 ;
-  wire [25:0] \acc$868 ;
-  wire [25:0] \acc$880 ;
-  wire [25:0] \acc$892 ;
-  wire [25:0] \acc$904 ;
-  wire [25:0] \acc$916 ;
-  wire [25:0] \acc$928 ;
+  wire [25:0] \acc$185 ;
+  wire [25:0] \acc$197 ;
+  wire [25:0] \acc$209 ;
+  wire [25:0] \acc$221 ;
+  wire [25:0] \acc$233 ;
+  wire [25:0] \acc$245 ;
+  wire [25:0] \acc$257 ;
+  wire [25:0] \acc$269 ;
+  wire [25:0] \acc$281 ;
+  wire [25:0] \acc$293 ;
+  wire [25:0] \acc$305 ;
+  wire [25:0] \acc$317 ;
+  wire [25:0] \acc$329 ;
+  wire [25:0] \acc$341 ;
+  wire [25:0] \acc$353 ;
+  wire [25:0] \acc$365 ;
+  wire [25:0] \acc$377 ;
+  wire [25:0] \acc$389 ;
+  wire [25:0] \acc$401 ;
+  wire [25:0] \acc$413 ;
+  wire [25:0] \acc$425 ;
+  wire [25:0] \acc$437 ;
+  wire [25:0] \acc$449 ;
+  wire [25:0] \acc$461 ;
+  wire [25:0] \acc$473 ;
+  wire [25:0] \acc$485 ;
+  wire [25:0] \acc$497 ;
+  wire [25:0] \acc$509 ;
+  wire [25:0] \acc$521 ;
+  wire [25:0] \acc$533 ;
+  wire [25:0] \acc$545 ;
+  wire [25:0] \acc$557 ;
+  wire [25:0] \acc$569 ;
+  wire [25:0] \acc$581 ;
+  wire [25:0] \acc$593 ;
+  wire [25:0] \acc$605 ;
+  wire [25:0] \acc$617 ;
+  wire [25:0] \acc$629 ;
+  wire [25:0] \acc$641 ;
+  wire [25:0] \acc$653 ;
+  wire [25:0] \acc$665 ;
+  wire [25:0] \acc$677 ;
+  wire [25:0] \acc$689 ;
+  wire [25:0] \acc$701 ;
+  wire [25:0] \acc$713 ;
+  wire [25:0] \acc$725 ;
+  wire [25:0] \acc$737 ;
+  wire [25:0] \acc$749 ;
+  wire [25:0] \acc$761 ;
+  wire [25:0] \acc$773 ;
+  wire [25:0] \acc$785 ;
+  wire [25:0] \acc$797 ;
+  wire [25:0] \acc$809 ;
+  wire [25:0] \acc$821 ;
+  wire [25:0] \acc$833 ;
+  wire [25:0] \acc$845 ;
+  wire [25:0] \acc$857 ;
+  wire [25:0] \acc$869 ;
+  wire [25:0] \acc$881 ;
+  wire [25:0] \acc$893 ;
+  wire [25:0] \acc$905 ;
+  wire [25:0] \acc$917 ;
+  wire [25:0] \acc$929 ;
   wire [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
@@ -2088,6 +2082,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [207:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -2153,69 +2149,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] out_7_6 = 26'h0000000;
   reg [25:0] out_7_7 = 26'h0000000;
   wire [15:0] p;
-  wire [15:0] \p$177 ;
-  wire [15:0] \p$189 ;
-  wire [15:0] \p$201 ;
-  wire [15:0] \p$213 ;
-  wire [15:0] \p$225 ;
-  wire [15:0] \p$237 ;
-  wire [15:0] \p$249 ;
-  wire [15:0] \p$261 ;
-  wire [15:0] \p$273 ;
-  wire [15:0] \p$285 ;
-  wire [15:0] \p$297 ;
-  wire [15:0] \p$309 ;
-  wire [15:0] \p$321 ;
-  wire [15:0] \p$333 ;
-  wire [15:0] \p$345 ;
-  wire [15:0] \p$357 ;
-  wire [15:0] \p$369 ;
-  wire [15:0] \p$381 ;
-  wire [15:0] \p$393 ;
-  wire [15:0] \p$405 ;
-  wire [15:0] \p$417 ;
-  wire [15:0] \p$429 ;
-  wire [15:0] \p$441 ;
-  wire [15:0] \p$453 ;
-  wire [15:0] \p$465 ;
-  wire [15:0] \p$477 ;
-  wire [15:0] \p$489 ;
-  wire [15:0] \p$501 ;
-  wire [15:0] \p$513 ;
-  wire [15:0] \p$525 ;
-  wire [15:0] \p$537 ;
-  wire [15:0] \p$549 ;
-  wire [15:0] \p$561 ;
-  wire [15:0] \p$573 ;
-  wire [15:0] \p$585 ;
-  wire [15:0] \p$597 ;
-  wire [15:0] \p$609 ;
-  wire [15:0] \p$621 ;
-  wire [15:0] \p$633 ;
-  wire [15:0] \p$645 ;
-  wire [15:0] \p$657 ;
-  wire [15:0] \p$669 ;
-  wire [15:0] \p$681 ;
-  wire [15:0] \p$693 ;
-  wire [15:0] \p$705 ;
-  wire [15:0] \p$717 ;
-  wire [15:0] \p$729 ;
-  wire [15:0] \p$741 ;
-  wire [15:0] \p$753 ;
-  wire [15:0] \p$765 ;
-  wire [15:0] \p$777 ;
-  wire [15:0] \p$789 ;
-  wire [15:0] \p$801 ;
-  wire [15:0] \p$813 ;
-  wire [15:0] \p$825 ;
-  wire [15:0] \p$837 ;
-  wire [15:0] \p$849 ;
-  wire [15:0] \p$861 ;
-  wire [15:0] \p$873 ;
-  wire [15:0] \p$885 ;
-  wire [15:0] \p$897 ;
-  wire [15:0] \p$909 ;
-  wire [15:0] \p$921 ;
+  wire [15:0] \p$178 ;
+  wire [15:0] \p$190 ;
+  wire [15:0] \p$202 ;
+  wire [15:0] \p$214 ;
+  wire [15:0] \p$226 ;
+  wire [15:0] \p$238 ;
+  wire [15:0] \p$250 ;
+  wire [15:0] \p$262 ;
+  wire [15:0] \p$274 ;
+  wire [15:0] \p$286 ;
+  wire [15:0] \p$298 ;
+  wire [15:0] \p$310 ;
+  wire [15:0] \p$322 ;
+  wire [15:0] \p$334 ;
+  wire [15:0] \p$346 ;
+  wire [15:0] \p$358 ;
+  wire [15:0] \p$370 ;
+  wire [15:0] \p$382 ;
+  wire [15:0] \p$394 ;
+  wire [15:0] \p$406 ;
+  wire [15:0] \p$418 ;
+  wire [15:0] \p$430 ;
+  wire [15:0] \p$442 ;
+  wire [15:0] \p$454 ;
+  wire [15:0] \p$466 ;
+  wire [15:0] \p$478 ;
+  wire [15:0] \p$490 ;
+  wire [15:0] \p$502 ;
+  wire [15:0] \p$514 ;
+  wire [15:0] \p$526 ;
+  wire [15:0] \p$538 ;
+  wire [15:0] \p$550 ;
+  wire [15:0] \p$562 ;
+  wire [15:0] \p$574 ;
+  wire [15:0] \p$586 ;
+  wire [15:0] \p$598 ;
+  wire [15:0] \p$610 ;
+  wire [15:0] \p$622 ;
+  wire [15:0] \p$634 ;
+  wire [15:0] \p$646 ;
+  wire [15:0] \p$658 ;
+  wire [15:0] \p$670 ;
+  wire [15:0] \p$682 ;
+  wire [15:0] \p$694 ;
+  wire [15:0] \p$706 ;
+  wire [15:0] \p$718 ;
+  wire [15:0] \p$730 ;
+  wire [15:0] \p$742 ;
+  wire [15:0] \p$754 ;
+  wire [15:0] \p$766 ;
+  wire [15:0] \p$778 ;
+  wire [15:0] \p$790 ;
+  wire [15:0] \p$802 ;
+  wire [15:0] \p$814 ;
+  wire [15:0] \p$826 ;
+  wire [15:0] \p$838 ;
+  wire [15:0] \p$850 ;
+  wire [15:0] \p$862 ;
+  wire [15:0] \p$874 ;
+  wire [15:0] \p$886 ;
+  wire [15:0] \p$898 ;
+  wire [15:0] \p$910 ;
+  wire [15:0] \p$922 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -2436,15 +2432,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg zero_w6 = 1'h1;
   assign _005_ = en & drain_advance;
   assign _007_ = en & drain_advance;
-  assign _008_[2:0] = drain_row1 + 1'h1;
   assign _009_ = en & drain_advance;
+  assign _010_[2:0] = drain_row2 + 1'h1;
   assign _011_ = en & drain_advance;
   assign _014_ = en & drain_advance;
   assign _015_[2:0] = drain_row4 + 1'h1;
   assign _016_ = en & drain_advance;
-  assign _017_[2:0] = drain_row5 + 1'h1;
   assign _018_ = en & drain_advance;
-  assign _019_[2:0] = drain_row6 + 1'h1;
   assign _020_ = en & drain_advance;
   assign _021_[2:0] = drain_row7 + 1'h1;
   assign _023_ = ~ cap_7_7;
@@ -2517,10 +2511,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_6 = en & lf_7_6_d0;
   assign cap_7_7 = en & lf_7_7_d0;
   assign _030_ = en & drain_advance;
-  assign _031_[3:0] = drain_count - 1'h1;
+  assign _031_ = drain_count - 1'h1;
   assign _032_ = en & drain_busy;
-  assign _033_[2:0] = drain_beat + 1'h1;
-  assign _034_[2:0] = drain_advance ? 3'h0 : _033_[2:0];
+  assign _033_ = drain_beat + 1'h1;
+  assign _034_[2:0] = drain_advance ? 3'h0 : _033_;
+  assign o_valid_next = en ? drain_busy : o_valid;
   assign _040_ = | { rst, cap_7_7 };
   assign _041_ = | { rst, cap_7_7 };
   assign _042_ = | { rst, cap_7_7 };
@@ -2531,7 +2526,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _047_ = | { rst, cap_7_7 };
   assign _048_ = _032_ ? _034_[2:0] : drain_beat;
   assign beat_next = cap_7_7 ? 3'h0 : _048_;
-  assign _049_ = _030_ ? _031_[3:0] : drain_count;
+  assign _049_ = _030_ ? _031_ : drain_count;
   assign count_next = cap_7_7 ? 4'h8 : _049_;
   \hwq_mac_array.acc_0_0  acc_0_0 (
     .acc(acc),
@@ -2542,7 +2537,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_1  acc_0_1 (
-    .acc(\acc$184 ),
+    .acc(\acc$185 ),
     .\addend$1 (p_0_1),
     .clear(lf_0_1_d0),
     .clk(clk),
@@ -2550,7 +2545,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_2  acc_0_2 (
-    .acc(\acc$196 ),
+    .acc(\acc$197 ),
     .\addend$1 (p_0_2),
     .clear(lf_0_2_d0),
     .clk(clk),
@@ -2558,7 +2553,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_3  acc_0_3 (
-    .acc(\acc$208 ),
+    .acc(\acc$209 ),
     .\addend$1 (p_0_3),
     .clear(lf_0_3_d0),
     .clk(clk),
@@ -2566,7 +2561,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_4  acc_0_4 (
-    .acc(\acc$220 ),
+    .acc(\acc$221 ),
     .\addend$1 (p_0_4),
     .clear(lf_0_4_d0),
     .clk(clk),
@@ -2574,7 +2569,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_5  acc_0_5 (
-    .acc(\acc$232 ),
+    .acc(\acc$233 ),
     .\addend$1 (p_0_5),
     .clear(lf_0_5_d0),
     .clk(clk),
@@ -2582,7 +2577,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_6  acc_0_6 (
-    .acc(\acc$244 ),
+    .acc(\acc$245 ),
     .\addend$1 (p_0_6),
     .clear(lf_0_6_d0),
     .clk(clk),
@@ -2590,7 +2585,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_0_7  acc_0_7 (
-    .acc(\acc$256 ),
+    .acc(\acc$257 ),
     .\addend$1 (p_0_7),
     .clear(lf_0_7_d0),
     .clk(clk),
@@ -2598,7 +2593,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_0  acc_1_0 (
-    .acc(\acc$268 ),
+    .acc(\acc$269 ),
     .\addend$1 (p_1_0),
     .clear(lf_1_0_d0),
     .clk(clk),
@@ -2606,7 +2601,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_1  acc_1_1 (
-    .acc(\acc$280 ),
+    .acc(\acc$281 ),
     .\addend$1 (p_1_1),
     .clear(lf_1_1_d0),
     .clk(clk),
@@ -2614,7 +2609,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_2  acc_1_2 (
-    .acc(\acc$292 ),
+    .acc(\acc$293 ),
     .\addend$1 (p_1_2),
     .clear(lf_1_2_d0),
     .clk(clk),
@@ -2622,7 +2617,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_3  acc_1_3 (
-    .acc(\acc$304 ),
+    .acc(\acc$305 ),
     .\addend$1 (p_1_3),
     .clear(lf_1_3_d0),
     .clk(clk),
@@ -2630,7 +2625,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_4  acc_1_4 (
-    .acc(\acc$316 ),
+    .acc(\acc$317 ),
     .\addend$1 (p_1_4),
     .clear(lf_1_4_d0),
     .clk(clk),
@@ -2638,7 +2633,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_5  acc_1_5 (
-    .acc(\acc$328 ),
+    .acc(\acc$329 ),
     .\addend$1 (p_1_5),
     .clear(lf_1_5_d0),
     .clk(clk),
@@ -2646,7 +2641,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_6  acc_1_6 (
-    .acc(\acc$340 ),
+    .acc(\acc$341 ),
     .\addend$1 (p_1_6),
     .clear(lf_1_6_d0),
     .clk(clk),
@@ -2654,7 +2649,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_1_7  acc_1_7 (
-    .acc(\acc$352 ),
+    .acc(\acc$353 ),
     .\addend$1 (p_1_7),
     .clear(lf_1_7_d0),
     .clk(clk),
@@ -2662,7 +2657,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_0  acc_2_0 (
-    .acc(\acc$364 ),
+    .acc(\acc$365 ),
     .\addend$1 (p_2_0),
     .clear(lf_2_0_d0),
     .clk(clk),
@@ -2670,7 +2665,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_1  acc_2_1 (
-    .acc(\acc$376 ),
+    .acc(\acc$377 ),
     .\addend$1 (p_2_1),
     .clear(lf_2_1_d0),
     .clk(clk),
@@ -2678,7 +2673,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_2  acc_2_2 (
-    .acc(\acc$388 ),
+    .acc(\acc$389 ),
     .\addend$1 (p_2_2),
     .clear(lf_2_2_d0),
     .clk(clk),
@@ -2686,7 +2681,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_3  acc_2_3 (
-    .acc(\acc$400 ),
+    .acc(\acc$401 ),
     .\addend$1 (p_2_3),
     .clear(lf_2_3_d0),
     .clk(clk),
@@ -2694,7 +2689,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_4  acc_2_4 (
-    .acc(\acc$412 ),
+    .acc(\acc$413 ),
     .\addend$1 (p_2_4),
     .clear(lf_2_4_d0),
     .clk(clk),
@@ -2702,7 +2697,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_5  acc_2_5 (
-    .acc(\acc$424 ),
+    .acc(\acc$425 ),
     .\addend$1 (p_2_5),
     .clear(lf_2_5_d0),
     .clk(clk),
@@ -2710,7 +2705,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_6  acc_2_6 (
-    .acc(\acc$436 ),
+    .acc(\acc$437 ),
     .\addend$1 (p_2_6),
     .clear(lf_2_6_d0),
     .clk(clk),
@@ -2718,7 +2713,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_2_7  acc_2_7 (
-    .acc(\acc$448 ),
+    .acc(\acc$449 ),
     .\addend$1 (p_2_7),
     .clear(lf_2_7_d0),
     .clk(clk),
@@ -2726,7 +2721,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_0  acc_3_0 (
-    .acc(\acc$460 ),
+    .acc(\acc$461 ),
     .\addend$1 (p_3_0),
     .clear(lf_3_0_d0),
     .clk(clk),
@@ -2734,7 +2729,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_1  acc_3_1 (
-    .acc(\acc$472 ),
+    .acc(\acc$473 ),
     .\addend$1 (p_3_1),
     .clear(lf_3_1_d0),
     .clk(clk),
@@ -2742,7 +2737,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_2  acc_3_2 (
-    .acc(\acc$484 ),
+    .acc(\acc$485 ),
     .\addend$1 (p_3_2),
     .clear(lf_3_2_d0),
     .clk(clk),
@@ -2750,7 +2745,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_3  acc_3_3 (
-    .acc(\acc$496 ),
+    .acc(\acc$497 ),
     .\addend$1 (p_3_3),
     .clear(lf_3_3_d0),
     .clk(clk),
@@ -2758,7 +2753,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_4  acc_3_4 (
-    .acc(\acc$508 ),
+    .acc(\acc$509 ),
     .\addend$1 (p_3_4),
     .clear(lf_3_4_d0),
     .clk(clk),
@@ -2766,7 +2761,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_5  acc_3_5 (
-    .acc(\acc$520 ),
+    .acc(\acc$521 ),
     .\addend$1 (p_3_5),
     .clear(lf_3_5_d0),
     .clk(clk),
@@ -2774,7 +2769,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_6  acc_3_6 (
-    .acc(\acc$532 ),
+    .acc(\acc$533 ),
     .\addend$1 (p_3_6),
     .clear(lf_3_6_d0),
     .clk(clk),
@@ -2782,7 +2777,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_3_7  acc_3_7 (
-    .acc(\acc$544 ),
+    .acc(\acc$545 ),
     .\addend$1 (p_3_7),
     .clear(lf_3_7_d0),
     .clk(clk),
@@ -2790,7 +2785,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_0  acc_4_0 (
-    .acc(\acc$556 ),
+    .acc(\acc$557 ),
     .\addend$1 (p_4_0),
     .clear(lf_4_0_d0),
     .clk(clk),
@@ -2798,7 +2793,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_1  acc_4_1 (
-    .acc(\acc$568 ),
+    .acc(\acc$569 ),
     .\addend$1 (p_4_1),
     .clear(lf_4_1_d0),
     .clk(clk),
@@ -2806,7 +2801,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_2  acc_4_2 (
-    .acc(\acc$580 ),
+    .acc(\acc$581 ),
     .\addend$1 (p_4_2),
     .clear(lf_4_2_d0),
     .clk(clk),
@@ -2814,7 +2809,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_3  acc_4_3 (
-    .acc(\acc$592 ),
+    .acc(\acc$593 ),
     .\addend$1 (p_4_3),
     .clear(lf_4_3_d0),
     .clk(clk),
@@ -2822,7 +2817,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_4  acc_4_4 (
-    .acc(\acc$604 ),
+    .acc(\acc$605 ),
     .\addend$1 (p_4_4),
     .clear(lf_4_4_d0),
     .clk(clk),
@@ -2830,7 +2825,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_5  acc_4_5 (
-    .acc(\acc$616 ),
+    .acc(\acc$617 ),
     .\addend$1 (p_4_5),
     .clear(lf_4_5_d0),
     .clk(clk),
@@ -2838,7 +2833,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_6  acc_4_6 (
-    .acc(\acc$628 ),
+    .acc(\acc$629 ),
     .\addend$1 (p_4_6),
     .clear(lf_4_6_d0),
     .clk(clk),
@@ -2846,7 +2841,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_4_7  acc_4_7 (
-    .acc(\acc$640 ),
+    .acc(\acc$641 ),
     .\addend$1 (p_4_7),
     .clear(lf_4_7_d0),
     .clk(clk),
@@ -2854,7 +2849,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_0  acc_5_0 (
-    .acc(\acc$652 ),
+    .acc(\acc$653 ),
     .\addend$1 (p_5_0),
     .clear(lf_5_0_d0),
     .clk(clk),
@@ -2862,7 +2857,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_1  acc_5_1 (
-    .acc(\acc$664 ),
+    .acc(\acc$665 ),
     .\addend$1 (p_5_1),
     .clear(lf_5_1_d0),
     .clk(clk),
@@ -2870,7 +2865,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_2  acc_5_2 (
-    .acc(\acc$676 ),
+    .acc(\acc$677 ),
     .\addend$1 (p_5_2),
     .clear(lf_5_2_d0),
     .clk(clk),
@@ -2878,7 +2873,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_3  acc_5_3 (
-    .acc(\acc$688 ),
+    .acc(\acc$689 ),
     .\addend$1 (p_5_3),
     .clear(lf_5_3_d0),
     .clk(clk),
@@ -2886,7 +2881,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_4  acc_5_4 (
-    .acc(\acc$700 ),
+    .acc(\acc$701 ),
     .\addend$1 (p_5_4),
     .clear(lf_5_4_d0),
     .clk(clk),
@@ -2894,7 +2889,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_5  acc_5_5 (
-    .acc(\acc$712 ),
+    .acc(\acc$713 ),
     .\addend$1 (p_5_5),
     .clear(lf_5_5_d0),
     .clk(clk),
@@ -2902,7 +2897,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_6  acc_5_6 (
-    .acc(\acc$724 ),
+    .acc(\acc$725 ),
     .\addend$1 (p_5_6),
     .clear(lf_5_6_d0),
     .clk(clk),
@@ -2910,7 +2905,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_5_7  acc_5_7 (
-    .acc(\acc$736 ),
+    .acc(\acc$737 ),
     .\addend$1 (p_5_7),
     .clear(lf_5_7_d0),
     .clk(clk),
@@ -2918,7 +2913,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_0  acc_6_0 (
-    .acc(\acc$748 ),
+    .acc(\acc$749 ),
     .\addend$1 (p_6_0),
     .clear(lf_6_0_d0),
     .clk(clk),
@@ -2926,7 +2921,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_1  acc_6_1 (
-    .acc(\acc$760 ),
+    .acc(\acc$761 ),
     .\addend$1 (p_6_1),
     .clear(lf_6_1_d0),
     .clk(clk),
@@ -2934,7 +2929,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_2  acc_6_2 (
-    .acc(\acc$772 ),
+    .acc(\acc$773 ),
     .\addend$1 (p_6_2),
     .clear(lf_6_2_d0),
     .clk(clk),
@@ -2942,7 +2937,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_3  acc_6_3 (
-    .acc(\acc$784 ),
+    .acc(\acc$785 ),
     .\addend$1 (p_6_3),
     .clear(lf_6_3_d0),
     .clk(clk),
@@ -2950,7 +2945,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_4  acc_6_4 (
-    .acc(\acc$796 ),
+    .acc(\acc$797 ),
     .\addend$1 (p_6_4),
     .clear(lf_6_4_d0),
     .clk(clk),
@@ -2958,7 +2953,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_5  acc_6_5 (
-    .acc(\acc$808 ),
+    .acc(\acc$809 ),
     .\addend$1 (p_6_5),
     .clear(lf_6_5_d0),
     .clk(clk),
@@ -2966,7 +2961,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_6  acc_6_6 (
-    .acc(\acc$820 ),
+    .acc(\acc$821 ),
     .\addend$1 (p_6_6),
     .clear(lf_6_6_d0),
     .clk(clk),
@@ -2974,7 +2969,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_6_7  acc_6_7 (
-    .acc(\acc$832 ),
+    .acc(\acc$833 ),
     .\addend$1 (p_6_7),
     .clear(lf_6_7_d0),
     .clk(clk),
@@ -2982,7 +2977,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_0  acc_7_0 (
-    .acc(\acc$844 ),
+    .acc(\acc$845 ),
     .\addend$1 (p_7_0),
     .clear(lf_7_0_d0),
     .clk(clk),
@@ -2990,7 +2985,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_1  acc_7_1 (
-    .acc(\acc$856 ),
+    .acc(\acc$857 ),
     .\addend$1 (p_7_1),
     .clear(lf_7_1_d0),
     .clk(clk),
@@ -2998,7 +2993,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_2  acc_7_2 (
-    .acc(\acc$868 ),
+    .acc(\acc$869 ),
     .\addend$1 (p_7_2),
     .clear(lf_7_2_d0),
     .clk(clk),
@@ -3006,7 +3001,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_3  acc_7_3 (
-    .acc(\acc$880 ),
+    .acc(\acc$881 ),
     .\addend$1 (p_7_3),
     .clear(lf_7_3_d0),
     .clk(clk),
@@ -3014,7 +3009,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_4  acc_7_4 (
-    .acc(\acc$892 ),
+    .acc(\acc$893 ),
     .\addend$1 (p_7_4),
     .clear(lf_7_4_d0),
     .clk(clk),
@@ -3022,7 +3017,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_5  acc_7_5 (
-    .acc(\acc$904 ),
+    .acc(\acc$905 ),
     .\addend$1 (p_7_5),
     .clear(lf_7_5_d0),
     .clk(clk),
@@ -3030,7 +3025,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_6  acc_7_6 (
-    .acc(\acc$916 ),
+    .acc(\acc$917 ),
     .\addend$1 (p_7_6),
     .clear(lf_7_6_d0),
     .clk(clk),
@@ -3038,7 +3033,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .rst(rst)
   );
   \hwq_mac_array.acc_7_7  acc_7_7 (
-    .acc(\acc$928 ),
+    .acc(\acc$929 ),
     .\addend$1 (p_7_7),
     .clear(lf_7_7_d0),
     .clk(clk),
@@ -14282,22 +14277,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(in2_w0),
     .clk(clk),
     .en(en),
-    .\port$293$0 (p[0]),
-    .\port$293$1 (p[1]),
-    .\port$293$10 (p[10]),
-    .\port$293$11 (p[11]),
-    .\port$293$12 (p[12]),
-    .\port$293$13 (p[13]),
-    .\port$293$14 (p[14]),
-    .\port$293$15 (p[15]),
-    .\port$293$2 (p[2]),
-    .\port$293$3 (p[3]),
-    .\port$293$4 (p[4]),
-    .\port$293$5 (p[5]),
-    .\port$293$6 (p[6]),
-    .\port$293$7 (p[7]),
-    .\port$293$8 (p[8]),
-    .\port$293$9 (p[9]),
+    .\port$294$0 (p[0]),
+    .\port$294$1 (p[1]),
+    .\port$294$10 (p[10]),
+    .\port$294$11 (p[11]),
+    .\port$294$12 (p[12]),
+    .\port$294$13 (p[13]),
+    .\port$294$14 (p[14]),
+    .\port$294$15 (p[15]),
+    .\port$294$2 (p[2]),
+    .\port$294$3 (p[3]),
+    .\port$294$4 (p[4]),
+    .\port$294$5 (p[5]),
+    .\port$294$6 (p[6]),
+    .\port$294$7 (p[7]),
+    .\port$294$8 (p[8]),
+    .\port$294$9 (p[9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
@@ -14305,22 +14300,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .\port$309$0 (\p$177 [0]),
-    .\port$309$1 (\p$177 [1]),
-    .\port$309$10 (\p$177 [10]),
-    .\port$309$11 (\p$177 [11]),
-    .\port$309$12 (\p$177 [12]),
-    .\port$309$13 (\p$177 [13]),
-    .\port$309$14 (\p$177 [14]),
-    .\port$309$15 (\p$177 [15]),
-    .\port$309$2 (\p$177 [2]),
-    .\port$309$3 (\p$177 [3]),
-    .\port$309$4 (\p$177 [4]),
-    .\port$309$5 (\p$177 [5]),
-    .\port$309$6 (\p$177 [6]),
-    .\port$309$7 (\p$177 [7]),
-    .\port$309$8 (\p$177 [8]),
-    .\port$309$9 (\p$177 [9]),
+    .\port$310$0 (\p$178 [0]),
+    .\port$310$1 (\p$178 [1]),
+    .\port$310$10 (\p$178 [10]),
+    .\port$310$11 (\p$178 [11]),
+    .\port$310$12 (\p$178 [12]),
+    .\port$310$13 (\p$178 [13]),
+    .\port$310$14 (\p$178 [14]),
+    .\port$310$15 (\p$178 [15]),
+    .\port$310$2 (\p$178 [2]),
+    .\port$310$3 (\p$178 [3]),
+    .\port$310$4 (\p$178 [4]),
+    .\port$310$5 (\p$178 [5]),
+    .\port$310$6 (\p$178 [6]),
+    .\port$310$7 (\p$178 [7]),
+    .\port$310$8 (\p$178 [8]),
+    .\port$310$9 (\p$178 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
@@ -14328,22 +14323,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w2_d1),
     .clk(clk),
     .en(en),
-    .\port$325$0 (\p$189 [0]),
-    .\port$325$1 (\p$189 [1]),
-    .\port$325$10 (\p$189 [10]),
-    .\port$325$11 (\p$189 [11]),
-    .\port$325$12 (\p$189 [12]),
-    .\port$325$13 (\p$189 [13]),
-    .\port$325$14 (\p$189 [14]),
-    .\port$325$15 (\p$189 [15]),
-    .\port$325$2 (\p$189 [2]),
-    .\port$325$3 (\p$189 [3]),
-    .\port$325$4 (\p$189 [4]),
-    .\port$325$5 (\p$189 [5]),
-    .\port$325$6 (\p$189 [6]),
-    .\port$325$7 (\p$189 [7]),
-    .\port$325$8 (\p$189 [8]),
-    .\port$325$9 (\p$189 [9]),
+    .\port$326$0 (\p$190 [0]),
+    .\port$326$1 (\p$190 [1]),
+    .\port$326$10 (\p$190 [10]),
+    .\port$326$11 (\p$190 [11]),
+    .\port$326$12 (\p$190 [12]),
+    .\port$326$13 (\p$190 [13]),
+    .\port$326$14 (\p$190 [14]),
+    .\port$326$15 (\p$190 [15]),
+    .\port$326$2 (\p$190 [2]),
+    .\port$326$3 (\p$190 [3]),
+    .\port$326$4 (\p$190 [4]),
+    .\port$326$5 (\p$190 [5]),
+    .\port$326$6 (\p$190 [6]),
+    .\port$326$7 (\p$190 [7]),
+    .\port$326$8 (\p$190 [8]),
+    .\port$326$9 (\p$190 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
@@ -14351,22 +14346,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .\port$341$0 (\p$201 [0]),
-    .\port$341$1 (\p$201 [1]),
-    .\port$341$10 (\p$201 [10]),
-    .\port$341$11 (\p$201 [11]),
-    .\port$341$12 (\p$201 [12]),
-    .\port$341$13 (\p$201 [13]),
-    .\port$341$14 (\p$201 [14]),
-    .\port$341$15 (\p$201 [15]),
-    .\port$341$2 (\p$201 [2]),
-    .\port$341$3 (\p$201 [3]),
-    .\port$341$4 (\p$201 [4]),
-    .\port$341$5 (\p$201 [5]),
-    .\port$341$6 (\p$201 [6]),
-    .\port$341$7 (\p$201 [7]),
-    .\port$341$8 (\p$201 [8]),
-    .\port$341$9 (\p$201 [9]),
+    .\port$342$0 (\p$202 [0]),
+    .\port$342$1 (\p$202 [1]),
+    .\port$342$10 (\p$202 [10]),
+    .\port$342$11 (\p$202 [11]),
+    .\port$342$12 (\p$202 [12]),
+    .\port$342$13 (\p$202 [13]),
+    .\port$342$14 (\p$202 [14]),
+    .\port$342$15 (\p$202 [15]),
+    .\port$342$2 (\p$202 [2]),
+    .\port$342$3 (\p$202 [3]),
+    .\port$342$4 (\p$202 [4]),
+    .\port$342$5 (\p$202 [5]),
+    .\port$342$6 (\p$202 [6]),
+    .\port$342$7 (\p$202 [7]),
+    .\port$342$8 (\p$202 [8]),
+    .\port$342$9 (\p$202 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
@@ -14374,22 +14369,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w4_d3),
     .clk(clk),
     .en(en),
-    .\port$357$0 (\p$213 [0]),
-    .\port$357$1 (\p$213 [1]),
-    .\port$357$10 (\p$213 [10]),
-    .\port$357$11 (\p$213 [11]),
-    .\port$357$12 (\p$213 [12]),
-    .\port$357$13 (\p$213 [13]),
-    .\port$357$14 (\p$213 [14]),
-    .\port$357$15 (\p$213 [15]),
-    .\port$357$2 (\p$213 [2]),
-    .\port$357$3 (\p$213 [3]),
-    .\port$357$4 (\p$213 [4]),
-    .\port$357$5 (\p$213 [5]),
-    .\port$357$6 (\p$213 [6]),
-    .\port$357$7 (\p$213 [7]),
-    .\port$357$8 (\p$213 [8]),
-    .\port$357$9 (\p$213 [9]),
+    .\port$358$0 (\p$214 [0]),
+    .\port$358$1 (\p$214 [1]),
+    .\port$358$10 (\p$214 [10]),
+    .\port$358$11 (\p$214 [11]),
+    .\port$358$12 (\p$214 [12]),
+    .\port$358$13 (\p$214 [13]),
+    .\port$358$14 (\p$214 [14]),
+    .\port$358$15 (\p$214 [15]),
+    .\port$358$2 (\p$214 [2]),
+    .\port$358$3 (\p$214 [3]),
+    .\port$358$4 (\p$214 [4]),
+    .\port$358$5 (\p$214 [5]),
+    .\port$358$6 (\p$214 [6]),
+    .\port$358$7 (\p$214 [7]),
+    .\port$358$8 (\p$214 [8]),
+    .\port$358$9 (\p$214 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
@@ -14397,22 +14392,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w5_d4),
     .clk(clk),
     .en(en),
-    .\port$373$0 (\p$225 [0]),
-    .\port$373$1 (\p$225 [1]),
-    .\port$373$10 (\p$225 [10]),
-    .\port$373$11 (\p$225 [11]),
-    .\port$373$12 (\p$225 [12]),
-    .\port$373$13 (\p$225 [13]),
-    .\port$373$14 (\p$225 [14]),
-    .\port$373$15 (\p$225 [15]),
-    .\port$373$2 (\p$225 [2]),
-    .\port$373$3 (\p$225 [3]),
-    .\port$373$4 (\p$225 [4]),
-    .\port$373$5 (\p$225 [5]),
-    .\port$373$6 (\p$225 [6]),
-    .\port$373$7 (\p$225 [7]),
-    .\port$373$8 (\p$225 [8]),
-    .\port$373$9 (\p$225 [9]),
+    .\port$374$0 (\p$226 [0]),
+    .\port$374$1 (\p$226 [1]),
+    .\port$374$10 (\p$226 [10]),
+    .\port$374$11 (\p$226 [11]),
+    .\port$374$12 (\p$226 [12]),
+    .\port$374$13 (\p$226 [13]),
+    .\port$374$14 (\p$226 [14]),
+    .\port$374$15 (\p$226 [15]),
+    .\port$374$2 (\p$226 [2]),
+    .\port$374$3 (\p$226 [3]),
+    .\port$374$4 (\p$226 [4]),
+    .\port$374$5 (\p$226 [5]),
+    .\port$374$6 (\p$226 [6]),
+    .\port$374$7 (\p$226 [7]),
+    .\port$374$8 (\p$226 [8]),
+    .\port$374$9 (\p$226 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
@@ -14420,22 +14415,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w6_d5),
     .clk(clk),
     .en(en),
-    .\port$389$0 (\p$237 [0]),
-    .\port$389$1 (\p$237 [1]),
-    .\port$389$10 (\p$237 [10]),
-    .\port$389$11 (\p$237 [11]),
-    .\port$389$12 (\p$237 [12]),
-    .\port$389$13 (\p$237 [13]),
-    .\port$389$14 (\p$237 [14]),
-    .\port$389$15 (\p$237 [15]),
-    .\port$389$2 (\p$237 [2]),
-    .\port$389$3 (\p$237 [3]),
-    .\port$389$4 (\p$237 [4]),
-    .\port$389$5 (\p$237 [5]),
-    .\port$389$6 (\p$237 [6]),
-    .\port$389$7 (\p$237 [7]),
-    .\port$389$8 (\p$237 [8]),
-    .\port$389$9 (\p$237 [9]),
+    .\port$390$0 (\p$238 [0]),
+    .\port$390$1 (\p$238 [1]),
+    .\port$390$10 (\p$238 [10]),
+    .\port$390$11 (\p$238 [11]),
+    .\port$390$12 (\p$238 [12]),
+    .\port$390$13 (\p$238 [13]),
+    .\port$390$14 (\p$238 [14]),
+    .\port$390$15 (\p$238 [15]),
+    .\port$390$2 (\p$238 [2]),
+    .\port$390$3 (\p$238 [3]),
+    .\port$390$4 (\p$238 [4]),
+    .\port$390$5 (\p$238 [5]),
+    .\port$390$6 (\p$238 [6]),
+    .\port$390$7 (\p$238 [7]),
+    .\port$390$8 (\p$238 [8]),
+    .\port$390$9 (\p$238 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
@@ -14443,22 +14438,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(skew_w7_d6),
     .clk(clk),
     .en(en),
-    .\port$405$0 (\p$249 [0]),
-    .\port$405$1 (\p$249 [1]),
-    .\port$405$10 (\p$249 [10]),
-    .\port$405$11 (\p$249 [11]),
-    .\port$405$12 (\p$249 [12]),
-    .\port$405$13 (\p$249 [13]),
-    .\port$405$14 (\p$249 [14]),
-    .\port$405$15 (\p$249 [15]),
-    .\port$405$2 (\p$249 [2]),
-    .\port$405$3 (\p$249 [3]),
-    .\port$405$4 (\p$249 [4]),
-    .\port$405$5 (\p$249 [5]),
-    .\port$405$6 (\p$249 [6]),
-    .\port$405$7 (\p$249 [7]),
-    .\port$405$8 (\p$249 [8]),
-    .\port$405$9 (\p$249 [9]),
+    .\port$406$0 (\p$250 [0]),
+    .\port$406$1 (\p$250 [1]),
+    .\port$406$10 (\p$250 [10]),
+    .\port$406$11 (\p$250 [11]),
+    .\port$406$12 (\p$250 [12]),
+    .\port$406$13 (\p$250 [13]),
+    .\port$406$14 (\p$250 [14]),
+    .\port$406$15 (\p$250 [15]),
+    .\port$406$2 (\p$250 [2]),
+    .\port$406$3 (\p$250 [3]),
+    .\port$406$4 (\p$250 [4]),
+    .\port$406$5 (\p$250 [5]),
+    .\port$406$6 (\p$250 [6]),
+    .\port$406$7 (\p$250 [7]),
+    .\port$406$8 (\p$250 [8]),
+    .\port$406$9 (\p$250 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -14466,22 +14461,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_0),
     .clk(clk),
     .en(en),
-    .\port$421$0 (\p$261 [0]),
-    .\port$421$1 (\p$261 [1]),
-    .\port$421$10 (\p$261 [10]),
-    .\port$421$11 (\p$261 [11]),
-    .\port$421$12 (\p$261 [12]),
-    .\port$421$13 (\p$261 [13]),
-    .\port$421$14 (\p$261 [14]),
-    .\port$421$15 (\p$261 [15]),
-    .\port$421$2 (\p$261 [2]),
-    .\port$421$3 (\p$261 [3]),
-    .\port$421$4 (\p$261 [4]),
-    .\port$421$5 (\p$261 [5]),
-    .\port$421$6 (\p$261 [6]),
-    .\port$421$7 (\p$261 [7]),
-    .\port$421$8 (\p$261 [8]),
-    .\port$421$9 (\p$261 [9]),
+    .\port$422$0 (\p$262 [0]),
+    .\port$422$1 (\p$262 [1]),
+    .\port$422$10 (\p$262 [10]),
+    .\port$422$11 (\p$262 [11]),
+    .\port$422$12 (\p$262 [12]),
+    .\port$422$13 (\p$262 [13]),
+    .\port$422$14 (\p$262 [14]),
+    .\port$422$15 (\p$262 [15]),
+    .\port$422$2 (\p$262 [2]),
+    .\port$422$3 (\p$262 [3]),
+    .\port$422$4 (\p$262 [4]),
+    .\port$422$5 (\p$262 [5]),
+    .\port$422$6 (\p$262 [6]),
+    .\port$422$7 (\p$262 [7]),
+    .\port$422$8 (\p$262 [8]),
+    .\port$422$9 (\p$262 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
@@ -14489,22 +14484,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_1),
     .clk(clk),
     .en(en),
-    .\port$437$0 (\p$273 [0]),
-    .\port$437$1 (\p$273 [1]),
-    .\port$437$10 (\p$273 [10]),
-    .\port$437$11 (\p$273 [11]),
-    .\port$437$12 (\p$273 [12]),
-    .\port$437$13 (\p$273 [13]),
-    .\port$437$14 (\p$273 [14]),
-    .\port$437$15 (\p$273 [15]),
-    .\port$437$2 (\p$273 [2]),
-    .\port$437$3 (\p$273 [3]),
-    .\port$437$4 (\p$273 [4]),
-    .\port$437$5 (\p$273 [5]),
-    .\port$437$6 (\p$273 [6]),
-    .\port$437$7 (\p$273 [7]),
-    .\port$437$8 (\p$273 [8]),
-    .\port$437$9 (\p$273 [9]),
+    .\port$438$0 (\p$274 [0]),
+    .\port$438$1 (\p$274 [1]),
+    .\port$438$10 (\p$274 [10]),
+    .\port$438$11 (\p$274 [11]),
+    .\port$438$12 (\p$274 [12]),
+    .\port$438$13 (\p$274 [13]),
+    .\port$438$14 (\p$274 [14]),
+    .\port$438$15 (\p$274 [15]),
+    .\port$438$2 (\p$274 [2]),
+    .\port$438$3 (\p$274 [3]),
+    .\port$438$4 (\p$274 [4]),
+    .\port$438$5 (\p$274 [5]),
+    .\port$438$6 (\p$274 [6]),
+    .\port$438$7 (\p$274 [7]),
+    .\port$438$8 (\p$274 [8]),
+    .\port$438$9 (\p$274 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -14512,22 +14507,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_2),
     .clk(clk),
     .en(en),
-    .\port$453$0 (\p$285 [0]),
-    .\port$453$1 (\p$285 [1]),
-    .\port$453$10 (\p$285 [10]),
-    .\port$453$11 (\p$285 [11]),
-    .\port$453$12 (\p$285 [12]),
-    .\port$453$13 (\p$285 [13]),
-    .\port$453$14 (\p$285 [14]),
-    .\port$453$15 (\p$285 [15]),
-    .\port$453$2 (\p$285 [2]),
-    .\port$453$3 (\p$285 [3]),
-    .\port$453$4 (\p$285 [4]),
-    .\port$453$5 (\p$285 [5]),
-    .\port$453$6 (\p$285 [6]),
-    .\port$453$7 (\p$285 [7]),
-    .\port$453$8 (\p$285 [8]),
-    .\port$453$9 (\p$285 [9]),
+    .\port$454$0 (\p$286 [0]),
+    .\port$454$1 (\p$286 [1]),
+    .\port$454$10 (\p$286 [10]),
+    .\port$454$11 (\p$286 [11]),
+    .\port$454$12 (\p$286 [12]),
+    .\port$454$13 (\p$286 [13]),
+    .\port$454$14 (\p$286 [14]),
+    .\port$454$15 (\p$286 [15]),
+    .\port$454$2 (\p$286 [2]),
+    .\port$454$3 (\p$286 [3]),
+    .\port$454$4 (\p$286 [4]),
+    .\port$454$5 (\p$286 [5]),
+    .\port$454$6 (\p$286 [6]),
+    .\port$454$7 (\p$286 [7]),
+    .\port$454$8 (\p$286 [8]),
+    .\port$454$9 (\p$286 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
@@ -14535,22 +14530,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_3),
     .clk(clk),
     .en(en),
-    .\port$469$0 (\p$297 [0]),
-    .\port$469$1 (\p$297 [1]),
-    .\port$469$10 (\p$297 [10]),
-    .\port$469$11 (\p$297 [11]),
-    .\port$469$12 (\p$297 [12]),
-    .\port$469$13 (\p$297 [13]),
-    .\port$469$14 (\p$297 [14]),
-    .\port$469$15 (\p$297 [15]),
-    .\port$469$2 (\p$297 [2]),
-    .\port$469$3 (\p$297 [3]),
-    .\port$469$4 (\p$297 [4]),
-    .\port$469$5 (\p$297 [5]),
-    .\port$469$6 (\p$297 [6]),
-    .\port$469$7 (\p$297 [7]),
-    .\port$469$8 (\p$297 [8]),
-    .\port$469$9 (\p$297 [9]),
+    .\port$470$0 (\p$298 [0]),
+    .\port$470$1 (\p$298 [1]),
+    .\port$470$10 (\p$298 [10]),
+    .\port$470$11 (\p$298 [11]),
+    .\port$470$12 (\p$298 [12]),
+    .\port$470$13 (\p$298 [13]),
+    .\port$470$14 (\p$298 [14]),
+    .\port$470$15 (\p$298 [15]),
+    .\port$470$2 (\p$298 [2]),
+    .\port$470$3 (\p$298 [3]),
+    .\port$470$4 (\p$298 [4]),
+    .\port$470$5 (\p$298 [5]),
+    .\port$470$6 (\p$298 [6]),
+    .\port$470$7 (\p$298 [7]),
+    .\port$470$8 (\p$298 [8]),
+    .\port$470$9 (\p$298 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
@@ -14558,22 +14553,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_4),
     .clk(clk),
     .en(en),
-    .\port$485$0 (\p$309 [0]),
-    .\port$485$1 (\p$309 [1]),
-    .\port$485$10 (\p$309 [10]),
-    .\port$485$11 (\p$309 [11]),
-    .\port$485$12 (\p$309 [12]),
-    .\port$485$13 (\p$309 [13]),
-    .\port$485$14 (\p$309 [14]),
-    .\port$485$15 (\p$309 [15]),
-    .\port$485$2 (\p$309 [2]),
-    .\port$485$3 (\p$309 [3]),
-    .\port$485$4 (\p$309 [4]),
-    .\port$485$5 (\p$309 [5]),
-    .\port$485$6 (\p$309 [6]),
-    .\port$485$7 (\p$309 [7]),
-    .\port$485$8 (\p$309 [8]),
-    .\port$485$9 (\p$309 [9]),
+    .\port$486$0 (\p$310 [0]),
+    .\port$486$1 (\p$310 [1]),
+    .\port$486$10 (\p$310 [10]),
+    .\port$486$11 (\p$310 [11]),
+    .\port$486$12 (\p$310 [12]),
+    .\port$486$13 (\p$310 [13]),
+    .\port$486$14 (\p$310 [14]),
+    .\port$486$15 (\p$310 [15]),
+    .\port$486$2 (\p$310 [2]),
+    .\port$486$3 (\p$310 [3]),
+    .\port$486$4 (\p$310 [4]),
+    .\port$486$5 (\p$310 [5]),
+    .\port$486$6 (\p$310 [6]),
+    .\port$486$7 (\p$310 [7]),
+    .\port$486$8 (\p$310 [8]),
+    .\port$486$9 (\p$310 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
@@ -14581,22 +14576,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_5),
     .clk(clk),
     .en(en),
-    .\port$501$0 (\p$321 [0]),
-    .\port$501$1 (\p$321 [1]),
-    .\port$501$10 (\p$321 [10]),
-    .\port$501$11 (\p$321 [11]),
-    .\port$501$12 (\p$321 [12]),
-    .\port$501$13 (\p$321 [13]),
-    .\port$501$14 (\p$321 [14]),
-    .\port$501$15 (\p$321 [15]),
-    .\port$501$2 (\p$321 [2]),
-    .\port$501$3 (\p$321 [3]),
-    .\port$501$4 (\p$321 [4]),
-    .\port$501$5 (\p$321 [5]),
-    .\port$501$6 (\p$321 [6]),
-    .\port$501$7 (\p$321 [7]),
-    .\port$501$8 (\p$321 [8]),
-    .\port$501$9 (\p$321 [9]),
+    .\port$502$0 (\p$322 [0]),
+    .\port$502$1 (\p$322 [1]),
+    .\port$502$10 (\p$322 [10]),
+    .\port$502$11 (\p$322 [11]),
+    .\port$502$12 (\p$322 [12]),
+    .\port$502$13 (\p$322 [13]),
+    .\port$502$14 (\p$322 [14]),
+    .\port$502$15 (\p$322 [15]),
+    .\port$502$2 (\p$322 [2]),
+    .\port$502$3 (\p$322 [3]),
+    .\port$502$4 (\p$322 [4]),
+    .\port$502$5 (\p$322 [5]),
+    .\port$502$6 (\p$322 [6]),
+    .\port$502$7 (\p$322 [7]),
+    .\port$502$8 (\p$322 [8]),
+    .\port$502$9 (\p$322 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
@@ -14604,22 +14599,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_6),
     .clk(clk),
     .en(en),
-    .\port$517$0 (\p$333 [0]),
-    .\port$517$1 (\p$333 [1]),
-    .\port$517$10 (\p$333 [10]),
-    .\port$517$11 (\p$333 [11]),
-    .\port$517$12 (\p$333 [12]),
-    .\port$517$13 (\p$333 [13]),
-    .\port$517$14 (\p$333 [14]),
-    .\port$517$15 (\p$333 [15]),
-    .\port$517$2 (\p$333 [2]),
-    .\port$517$3 (\p$333 [3]),
-    .\port$517$4 (\p$333 [4]),
-    .\port$517$5 (\p$333 [5]),
-    .\port$517$6 (\p$333 [6]),
-    .\port$517$7 (\p$333 [7]),
-    .\port$517$8 (\p$333 [8]),
-    .\port$517$9 (\p$333 [9]),
+    .\port$518$0 (\p$334 [0]),
+    .\port$518$1 (\p$334 [1]),
+    .\port$518$10 (\p$334 [10]),
+    .\port$518$11 (\p$334 [11]),
+    .\port$518$12 (\p$334 [12]),
+    .\port$518$13 (\p$334 [13]),
+    .\port$518$14 (\p$334 [14]),
+    .\port$518$15 (\p$334 [15]),
+    .\port$518$2 (\p$334 [2]),
+    .\port$518$3 (\p$334 [3]),
+    .\port$518$4 (\p$334 [4]),
+    .\port$518$5 (\p$334 [5]),
+    .\port$518$6 (\p$334 [6]),
+    .\port$518$7 (\p$334 [7]),
+    .\port$518$8 (\p$334 [8]),
+    .\port$518$9 (\p$334 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
@@ -14627,22 +14622,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_0_7),
     .clk(clk),
     .en(en),
-    .\port$533$0 (\p$345 [0]),
-    .\port$533$1 (\p$345 [1]),
-    .\port$533$10 (\p$345 [10]),
-    .\port$533$11 (\p$345 [11]),
-    .\port$533$12 (\p$345 [12]),
-    .\port$533$13 (\p$345 [13]),
-    .\port$533$14 (\p$345 [14]),
-    .\port$533$15 (\p$345 [15]),
-    .\port$533$2 (\p$345 [2]),
-    .\port$533$3 (\p$345 [3]),
-    .\port$533$4 (\p$345 [4]),
-    .\port$533$5 (\p$345 [5]),
-    .\port$533$6 (\p$345 [6]),
-    .\port$533$7 (\p$345 [7]),
-    .\port$533$8 (\p$345 [8]),
-    .\port$533$9 (\p$345 [9]),
+    .\port$534$0 (\p$346 [0]),
+    .\port$534$1 (\p$346 [1]),
+    .\port$534$10 (\p$346 [10]),
+    .\port$534$11 (\p$346 [11]),
+    .\port$534$12 (\p$346 [12]),
+    .\port$534$13 (\p$346 [13]),
+    .\port$534$14 (\p$346 [14]),
+    .\port$534$15 (\p$346 [15]),
+    .\port$534$2 (\p$346 [2]),
+    .\port$534$3 (\p$346 [3]),
+    .\port$534$4 (\p$346 [4]),
+    .\port$534$5 (\p$346 [5]),
+    .\port$534$6 (\p$346 [6]),
+    .\port$534$7 (\p$346 [7]),
+    .\port$534$8 (\p$346 [8]),
+    .\port$534$9 (\p$346 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
@@ -14650,22 +14645,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_0),
     .clk(clk),
     .en(en),
-    .\port$549$0 (\p$357 [0]),
-    .\port$549$1 (\p$357 [1]),
-    .\port$549$10 (\p$357 [10]),
-    .\port$549$11 (\p$357 [11]),
-    .\port$549$12 (\p$357 [12]),
-    .\port$549$13 (\p$357 [13]),
-    .\port$549$14 (\p$357 [14]),
-    .\port$549$15 (\p$357 [15]),
-    .\port$549$2 (\p$357 [2]),
-    .\port$549$3 (\p$357 [3]),
-    .\port$549$4 (\p$357 [4]),
-    .\port$549$5 (\p$357 [5]),
-    .\port$549$6 (\p$357 [6]),
-    .\port$549$7 (\p$357 [7]),
-    .\port$549$8 (\p$357 [8]),
-    .\port$549$9 (\p$357 [9]),
+    .\port$550$0 (\p$358 [0]),
+    .\port$550$1 (\p$358 [1]),
+    .\port$550$10 (\p$358 [10]),
+    .\port$550$11 (\p$358 [11]),
+    .\port$550$12 (\p$358 [12]),
+    .\port$550$13 (\p$358 [13]),
+    .\port$550$14 (\p$358 [14]),
+    .\port$550$15 (\p$358 [15]),
+    .\port$550$2 (\p$358 [2]),
+    .\port$550$3 (\p$358 [3]),
+    .\port$550$4 (\p$358 [4]),
+    .\port$550$5 (\p$358 [5]),
+    .\port$550$6 (\p$358 [6]),
+    .\port$550$7 (\p$358 [7]),
+    .\port$550$8 (\p$358 [8]),
+    .\port$550$9 (\p$358 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
@@ -14673,22 +14668,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_1),
     .clk(clk),
     .en(en),
-    .\port$565$0 (\p$369 [0]),
-    .\port$565$1 (\p$369 [1]),
-    .\port$565$10 (\p$369 [10]),
-    .\port$565$11 (\p$369 [11]),
-    .\port$565$12 (\p$369 [12]),
-    .\port$565$13 (\p$369 [13]),
-    .\port$565$14 (\p$369 [14]),
-    .\port$565$15 (\p$369 [15]),
-    .\port$565$2 (\p$369 [2]),
-    .\port$565$3 (\p$369 [3]),
-    .\port$565$4 (\p$369 [4]),
-    .\port$565$5 (\p$369 [5]),
-    .\port$565$6 (\p$369 [6]),
-    .\port$565$7 (\p$369 [7]),
-    .\port$565$8 (\p$369 [8]),
-    .\port$565$9 (\p$369 [9]),
+    .\port$566$0 (\p$370 [0]),
+    .\port$566$1 (\p$370 [1]),
+    .\port$566$10 (\p$370 [10]),
+    .\port$566$11 (\p$370 [11]),
+    .\port$566$12 (\p$370 [12]),
+    .\port$566$13 (\p$370 [13]),
+    .\port$566$14 (\p$370 [14]),
+    .\port$566$15 (\p$370 [15]),
+    .\port$566$2 (\p$370 [2]),
+    .\port$566$3 (\p$370 [3]),
+    .\port$566$4 (\p$370 [4]),
+    .\port$566$5 (\p$370 [5]),
+    .\port$566$6 (\p$370 [6]),
+    .\port$566$7 (\p$370 [7]),
+    .\port$566$8 (\p$370 [8]),
+    .\port$566$9 (\p$370 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
@@ -14696,22 +14691,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_2),
     .clk(clk),
     .en(en),
-    .\port$581$0 (\p$381 [0]),
-    .\port$581$1 (\p$381 [1]),
-    .\port$581$10 (\p$381 [10]),
-    .\port$581$11 (\p$381 [11]),
-    .\port$581$12 (\p$381 [12]),
-    .\port$581$13 (\p$381 [13]),
-    .\port$581$14 (\p$381 [14]),
-    .\port$581$15 (\p$381 [15]),
-    .\port$581$2 (\p$381 [2]),
-    .\port$581$3 (\p$381 [3]),
-    .\port$581$4 (\p$381 [4]),
-    .\port$581$5 (\p$381 [5]),
-    .\port$581$6 (\p$381 [6]),
-    .\port$581$7 (\p$381 [7]),
-    .\port$581$8 (\p$381 [8]),
-    .\port$581$9 (\p$381 [9]),
+    .\port$582$0 (\p$382 [0]),
+    .\port$582$1 (\p$382 [1]),
+    .\port$582$10 (\p$382 [10]),
+    .\port$582$11 (\p$382 [11]),
+    .\port$582$12 (\p$382 [12]),
+    .\port$582$13 (\p$382 [13]),
+    .\port$582$14 (\p$382 [14]),
+    .\port$582$15 (\p$382 [15]),
+    .\port$582$2 (\p$382 [2]),
+    .\port$582$3 (\p$382 [3]),
+    .\port$582$4 (\p$382 [4]),
+    .\port$582$5 (\p$382 [5]),
+    .\port$582$6 (\p$382 [6]),
+    .\port$582$7 (\p$382 [7]),
+    .\port$582$8 (\p$382 [8]),
+    .\port$582$9 (\p$382 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
@@ -14719,22 +14714,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_3),
     .clk(clk),
     .en(en),
-    .\port$597$0 (\p$393 [0]),
-    .\port$597$1 (\p$393 [1]),
-    .\port$597$10 (\p$393 [10]),
-    .\port$597$11 (\p$393 [11]),
-    .\port$597$12 (\p$393 [12]),
-    .\port$597$13 (\p$393 [13]),
-    .\port$597$14 (\p$393 [14]),
-    .\port$597$15 (\p$393 [15]),
-    .\port$597$2 (\p$393 [2]),
-    .\port$597$3 (\p$393 [3]),
-    .\port$597$4 (\p$393 [4]),
-    .\port$597$5 (\p$393 [5]),
-    .\port$597$6 (\p$393 [6]),
-    .\port$597$7 (\p$393 [7]),
-    .\port$597$8 (\p$393 [8]),
-    .\port$597$9 (\p$393 [9]),
+    .\port$598$0 (\p$394 [0]),
+    .\port$598$1 (\p$394 [1]),
+    .\port$598$10 (\p$394 [10]),
+    .\port$598$11 (\p$394 [11]),
+    .\port$598$12 (\p$394 [12]),
+    .\port$598$13 (\p$394 [13]),
+    .\port$598$14 (\p$394 [14]),
+    .\port$598$15 (\p$394 [15]),
+    .\port$598$2 (\p$394 [2]),
+    .\port$598$3 (\p$394 [3]),
+    .\port$598$4 (\p$394 [4]),
+    .\port$598$5 (\p$394 [5]),
+    .\port$598$6 (\p$394 [6]),
+    .\port$598$7 (\p$394 [7]),
+    .\port$598$8 (\p$394 [8]),
+    .\port$598$9 (\p$394 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
@@ -14742,22 +14737,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_4),
     .clk(clk),
     .en(en),
-    .\port$613$0 (\p$405 [0]),
-    .\port$613$1 (\p$405 [1]),
-    .\port$613$10 (\p$405 [10]),
-    .\port$613$11 (\p$405 [11]),
-    .\port$613$12 (\p$405 [12]),
-    .\port$613$13 (\p$405 [13]),
-    .\port$613$14 (\p$405 [14]),
-    .\port$613$15 (\p$405 [15]),
-    .\port$613$2 (\p$405 [2]),
-    .\port$613$3 (\p$405 [3]),
-    .\port$613$4 (\p$405 [4]),
-    .\port$613$5 (\p$405 [5]),
-    .\port$613$6 (\p$405 [6]),
-    .\port$613$7 (\p$405 [7]),
-    .\port$613$8 (\p$405 [8]),
-    .\port$613$9 (\p$405 [9]),
+    .\port$614$0 (\p$406 [0]),
+    .\port$614$1 (\p$406 [1]),
+    .\port$614$10 (\p$406 [10]),
+    .\port$614$11 (\p$406 [11]),
+    .\port$614$12 (\p$406 [12]),
+    .\port$614$13 (\p$406 [13]),
+    .\port$614$14 (\p$406 [14]),
+    .\port$614$15 (\p$406 [15]),
+    .\port$614$2 (\p$406 [2]),
+    .\port$614$3 (\p$406 [3]),
+    .\port$614$4 (\p$406 [4]),
+    .\port$614$5 (\p$406 [5]),
+    .\port$614$6 (\p$406 [6]),
+    .\port$614$7 (\p$406 [7]),
+    .\port$614$8 (\p$406 [8]),
+    .\port$614$9 (\p$406 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
@@ -14765,22 +14760,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_5),
     .clk(clk),
     .en(en),
-    .\port$629$0 (\p$417 [0]),
-    .\port$629$1 (\p$417 [1]),
-    .\port$629$10 (\p$417 [10]),
-    .\port$629$11 (\p$417 [11]),
-    .\port$629$12 (\p$417 [12]),
-    .\port$629$13 (\p$417 [13]),
-    .\port$629$14 (\p$417 [14]),
-    .\port$629$15 (\p$417 [15]),
-    .\port$629$2 (\p$417 [2]),
-    .\port$629$3 (\p$417 [3]),
-    .\port$629$4 (\p$417 [4]),
-    .\port$629$5 (\p$417 [5]),
-    .\port$629$6 (\p$417 [6]),
-    .\port$629$7 (\p$417 [7]),
-    .\port$629$8 (\p$417 [8]),
-    .\port$629$9 (\p$417 [9]),
+    .\port$630$0 (\p$418 [0]),
+    .\port$630$1 (\p$418 [1]),
+    .\port$630$10 (\p$418 [10]),
+    .\port$630$11 (\p$418 [11]),
+    .\port$630$12 (\p$418 [12]),
+    .\port$630$13 (\p$418 [13]),
+    .\port$630$14 (\p$418 [14]),
+    .\port$630$15 (\p$418 [15]),
+    .\port$630$2 (\p$418 [2]),
+    .\port$630$3 (\p$418 [3]),
+    .\port$630$4 (\p$418 [4]),
+    .\port$630$5 (\p$418 [5]),
+    .\port$630$6 (\p$418 [6]),
+    .\port$630$7 (\p$418 [7]),
+    .\port$630$8 (\p$418 [8]),
+    .\port$630$9 (\p$418 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
@@ -14788,22 +14783,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_6),
     .clk(clk),
     .en(en),
-    .\port$645$0 (\p$429 [0]),
-    .\port$645$1 (\p$429 [1]),
-    .\port$645$10 (\p$429 [10]),
-    .\port$645$11 (\p$429 [11]),
-    .\port$645$12 (\p$429 [12]),
-    .\port$645$13 (\p$429 [13]),
-    .\port$645$14 (\p$429 [14]),
-    .\port$645$15 (\p$429 [15]),
-    .\port$645$2 (\p$429 [2]),
-    .\port$645$3 (\p$429 [3]),
-    .\port$645$4 (\p$429 [4]),
-    .\port$645$5 (\p$429 [5]),
-    .\port$645$6 (\p$429 [6]),
-    .\port$645$7 (\p$429 [7]),
-    .\port$645$8 (\p$429 [8]),
-    .\port$645$9 (\p$429 [9]),
+    .\port$646$0 (\p$430 [0]),
+    .\port$646$1 (\p$430 [1]),
+    .\port$646$10 (\p$430 [10]),
+    .\port$646$11 (\p$430 [11]),
+    .\port$646$12 (\p$430 [12]),
+    .\port$646$13 (\p$430 [13]),
+    .\port$646$14 (\p$430 [14]),
+    .\port$646$15 (\p$430 [15]),
+    .\port$646$2 (\p$430 [2]),
+    .\port$646$3 (\p$430 [3]),
+    .\port$646$4 (\p$430 [4]),
+    .\port$646$5 (\p$430 [5]),
+    .\port$646$6 (\p$430 [6]),
+    .\port$646$7 (\p$430 [7]),
+    .\port$646$8 (\p$430 [8]),
+    .\port$646$9 (\p$430 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
@@ -14811,22 +14806,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_1_7),
     .clk(clk),
     .en(en),
-    .\port$661$0 (\p$441 [0]),
-    .\port$661$1 (\p$441 [1]),
-    .\port$661$10 (\p$441 [10]),
-    .\port$661$11 (\p$441 [11]),
-    .\port$661$12 (\p$441 [12]),
-    .\port$661$13 (\p$441 [13]),
-    .\port$661$14 (\p$441 [14]),
-    .\port$661$15 (\p$441 [15]),
-    .\port$661$2 (\p$441 [2]),
-    .\port$661$3 (\p$441 [3]),
-    .\port$661$4 (\p$441 [4]),
-    .\port$661$5 (\p$441 [5]),
-    .\port$661$6 (\p$441 [6]),
-    .\port$661$7 (\p$441 [7]),
-    .\port$661$8 (\p$441 [8]),
-    .\port$661$9 (\p$441 [9]),
+    .\port$662$0 (\p$442 [0]),
+    .\port$662$1 (\p$442 [1]),
+    .\port$662$10 (\p$442 [10]),
+    .\port$662$11 (\p$442 [11]),
+    .\port$662$12 (\p$442 [12]),
+    .\port$662$13 (\p$442 [13]),
+    .\port$662$14 (\p$442 [14]),
+    .\port$662$15 (\p$442 [15]),
+    .\port$662$2 (\p$442 [2]),
+    .\port$662$3 (\p$442 [3]),
+    .\port$662$4 (\p$442 [4]),
+    .\port$662$5 (\p$442 [5]),
+    .\port$662$6 (\p$442 [6]),
+    .\port$662$7 (\p$442 [7]),
+    .\port$662$8 (\p$442 [8]),
+    .\port$662$9 (\p$442 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
@@ -14834,22 +14829,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_0),
     .clk(clk),
     .en(en),
-    .\port$677$0 (\p$453 [0]),
-    .\port$677$1 (\p$453 [1]),
-    .\port$677$10 (\p$453 [10]),
-    .\port$677$11 (\p$453 [11]),
-    .\port$677$12 (\p$453 [12]),
-    .\port$677$13 (\p$453 [13]),
-    .\port$677$14 (\p$453 [14]),
-    .\port$677$15 (\p$453 [15]),
-    .\port$677$2 (\p$453 [2]),
-    .\port$677$3 (\p$453 [3]),
-    .\port$677$4 (\p$453 [4]),
-    .\port$677$5 (\p$453 [5]),
-    .\port$677$6 (\p$453 [6]),
-    .\port$677$7 (\p$453 [7]),
-    .\port$677$8 (\p$453 [8]),
-    .\port$677$9 (\p$453 [9]),
+    .\port$678$0 (\p$454 [0]),
+    .\port$678$1 (\p$454 [1]),
+    .\port$678$10 (\p$454 [10]),
+    .\port$678$11 (\p$454 [11]),
+    .\port$678$12 (\p$454 [12]),
+    .\port$678$13 (\p$454 [13]),
+    .\port$678$14 (\p$454 [14]),
+    .\port$678$15 (\p$454 [15]),
+    .\port$678$2 (\p$454 [2]),
+    .\port$678$3 (\p$454 [3]),
+    .\port$678$4 (\p$454 [4]),
+    .\port$678$5 (\p$454 [5]),
+    .\port$678$6 (\p$454 [6]),
+    .\port$678$7 (\p$454 [7]),
+    .\port$678$8 (\p$454 [8]),
+    .\port$678$9 (\p$454 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
@@ -14857,22 +14852,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_1),
     .clk(clk),
     .en(en),
-    .\port$693$0 (\p$465 [0]),
-    .\port$693$1 (\p$465 [1]),
-    .\port$693$10 (\p$465 [10]),
-    .\port$693$11 (\p$465 [11]),
-    .\port$693$12 (\p$465 [12]),
-    .\port$693$13 (\p$465 [13]),
-    .\port$693$14 (\p$465 [14]),
-    .\port$693$15 (\p$465 [15]),
-    .\port$693$2 (\p$465 [2]),
-    .\port$693$3 (\p$465 [3]),
-    .\port$693$4 (\p$465 [4]),
-    .\port$693$5 (\p$465 [5]),
-    .\port$693$6 (\p$465 [6]),
-    .\port$693$7 (\p$465 [7]),
-    .\port$693$8 (\p$465 [8]),
-    .\port$693$9 (\p$465 [9]),
+    .\port$694$0 (\p$466 [0]),
+    .\port$694$1 (\p$466 [1]),
+    .\port$694$10 (\p$466 [10]),
+    .\port$694$11 (\p$466 [11]),
+    .\port$694$12 (\p$466 [12]),
+    .\port$694$13 (\p$466 [13]),
+    .\port$694$14 (\p$466 [14]),
+    .\port$694$15 (\p$466 [15]),
+    .\port$694$2 (\p$466 [2]),
+    .\port$694$3 (\p$466 [3]),
+    .\port$694$4 (\p$466 [4]),
+    .\port$694$5 (\p$466 [5]),
+    .\port$694$6 (\p$466 [6]),
+    .\port$694$7 (\p$466 [7]),
+    .\port$694$8 (\p$466 [8]),
+    .\port$694$9 (\p$466 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
@@ -14880,22 +14875,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_2),
     .clk(clk),
     .en(en),
-    .\port$709$0 (\p$477 [0]),
-    .\port$709$1 (\p$477 [1]),
-    .\port$709$10 (\p$477 [10]),
-    .\port$709$11 (\p$477 [11]),
-    .\port$709$12 (\p$477 [12]),
-    .\port$709$13 (\p$477 [13]),
-    .\port$709$14 (\p$477 [14]),
-    .\port$709$15 (\p$477 [15]),
-    .\port$709$2 (\p$477 [2]),
-    .\port$709$3 (\p$477 [3]),
-    .\port$709$4 (\p$477 [4]),
-    .\port$709$5 (\p$477 [5]),
-    .\port$709$6 (\p$477 [6]),
-    .\port$709$7 (\p$477 [7]),
-    .\port$709$8 (\p$477 [8]),
-    .\port$709$9 (\p$477 [9]),
+    .\port$710$0 (\p$478 [0]),
+    .\port$710$1 (\p$478 [1]),
+    .\port$710$10 (\p$478 [10]),
+    .\port$710$11 (\p$478 [11]),
+    .\port$710$12 (\p$478 [12]),
+    .\port$710$13 (\p$478 [13]),
+    .\port$710$14 (\p$478 [14]),
+    .\port$710$15 (\p$478 [15]),
+    .\port$710$2 (\p$478 [2]),
+    .\port$710$3 (\p$478 [3]),
+    .\port$710$4 (\p$478 [4]),
+    .\port$710$5 (\p$478 [5]),
+    .\port$710$6 (\p$478 [6]),
+    .\port$710$7 (\p$478 [7]),
+    .\port$710$8 (\p$478 [8]),
+    .\port$710$9 (\p$478 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
@@ -14903,22 +14898,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_3),
     .clk(clk),
     .en(en),
-    .\port$725$0 (\p$489 [0]),
-    .\port$725$1 (\p$489 [1]),
-    .\port$725$10 (\p$489 [10]),
-    .\port$725$11 (\p$489 [11]),
-    .\port$725$12 (\p$489 [12]),
-    .\port$725$13 (\p$489 [13]),
-    .\port$725$14 (\p$489 [14]),
-    .\port$725$15 (\p$489 [15]),
-    .\port$725$2 (\p$489 [2]),
-    .\port$725$3 (\p$489 [3]),
-    .\port$725$4 (\p$489 [4]),
-    .\port$725$5 (\p$489 [5]),
-    .\port$725$6 (\p$489 [6]),
-    .\port$725$7 (\p$489 [7]),
-    .\port$725$8 (\p$489 [8]),
-    .\port$725$9 (\p$489 [9]),
+    .\port$726$0 (\p$490 [0]),
+    .\port$726$1 (\p$490 [1]),
+    .\port$726$10 (\p$490 [10]),
+    .\port$726$11 (\p$490 [11]),
+    .\port$726$12 (\p$490 [12]),
+    .\port$726$13 (\p$490 [13]),
+    .\port$726$14 (\p$490 [14]),
+    .\port$726$15 (\p$490 [15]),
+    .\port$726$2 (\p$490 [2]),
+    .\port$726$3 (\p$490 [3]),
+    .\port$726$4 (\p$490 [4]),
+    .\port$726$5 (\p$490 [5]),
+    .\port$726$6 (\p$490 [6]),
+    .\port$726$7 (\p$490 [7]),
+    .\port$726$8 (\p$490 [8]),
+    .\port$726$9 (\p$490 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
@@ -14926,22 +14921,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_4),
     .clk(clk),
     .en(en),
-    .\port$741$0 (\p$501 [0]),
-    .\port$741$1 (\p$501 [1]),
-    .\port$741$10 (\p$501 [10]),
-    .\port$741$11 (\p$501 [11]),
-    .\port$741$12 (\p$501 [12]),
-    .\port$741$13 (\p$501 [13]),
-    .\port$741$14 (\p$501 [14]),
-    .\port$741$15 (\p$501 [15]),
-    .\port$741$2 (\p$501 [2]),
-    .\port$741$3 (\p$501 [3]),
-    .\port$741$4 (\p$501 [4]),
-    .\port$741$5 (\p$501 [5]),
-    .\port$741$6 (\p$501 [6]),
-    .\port$741$7 (\p$501 [7]),
-    .\port$741$8 (\p$501 [8]),
-    .\port$741$9 (\p$501 [9]),
+    .\port$742$0 (\p$502 [0]),
+    .\port$742$1 (\p$502 [1]),
+    .\port$742$10 (\p$502 [10]),
+    .\port$742$11 (\p$502 [11]),
+    .\port$742$12 (\p$502 [12]),
+    .\port$742$13 (\p$502 [13]),
+    .\port$742$14 (\p$502 [14]),
+    .\port$742$15 (\p$502 [15]),
+    .\port$742$2 (\p$502 [2]),
+    .\port$742$3 (\p$502 [3]),
+    .\port$742$4 (\p$502 [4]),
+    .\port$742$5 (\p$502 [5]),
+    .\port$742$6 (\p$502 [6]),
+    .\port$742$7 (\p$502 [7]),
+    .\port$742$8 (\p$502 [8]),
+    .\port$742$9 (\p$502 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
@@ -14949,22 +14944,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_5),
     .clk(clk),
     .en(en),
-    .\port$757$0 (\p$513 [0]),
-    .\port$757$1 (\p$513 [1]),
-    .\port$757$10 (\p$513 [10]),
-    .\port$757$11 (\p$513 [11]),
-    .\port$757$12 (\p$513 [12]),
-    .\port$757$13 (\p$513 [13]),
-    .\port$757$14 (\p$513 [14]),
-    .\port$757$15 (\p$513 [15]),
-    .\port$757$2 (\p$513 [2]),
-    .\port$757$3 (\p$513 [3]),
-    .\port$757$4 (\p$513 [4]),
-    .\port$757$5 (\p$513 [5]),
-    .\port$757$6 (\p$513 [6]),
-    .\port$757$7 (\p$513 [7]),
-    .\port$757$8 (\p$513 [8]),
-    .\port$757$9 (\p$513 [9]),
+    .\port$758$0 (\p$514 [0]),
+    .\port$758$1 (\p$514 [1]),
+    .\port$758$10 (\p$514 [10]),
+    .\port$758$11 (\p$514 [11]),
+    .\port$758$12 (\p$514 [12]),
+    .\port$758$13 (\p$514 [13]),
+    .\port$758$14 (\p$514 [14]),
+    .\port$758$15 (\p$514 [15]),
+    .\port$758$2 (\p$514 [2]),
+    .\port$758$3 (\p$514 [3]),
+    .\port$758$4 (\p$514 [4]),
+    .\port$758$5 (\p$514 [5]),
+    .\port$758$6 (\p$514 [6]),
+    .\port$758$7 (\p$514 [7]),
+    .\port$758$8 (\p$514 [8]),
+    .\port$758$9 (\p$514 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
@@ -14972,22 +14967,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_6),
     .clk(clk),
     .en(en),
-    .\port$773$0 (\p$525 [0]),
-    .\port$773$1 (\p$525 [1]),
-    .\port$773$10 (\p$525 [10]),
-    .\port$773$11 (\p$525 [11]),
-    .\port$773$12 (\p$525 [12]),
-    .\port$773$13 (\p$525 [13]),
-    .\port$773$14 (\p$525 [14]),
-    .\port$773$15 (\p$525 [15]),
-    .\port$773$2 (\p$525 [2]),
-    .\port$773$3 (\p$525 [3]),
-    .\port$773$4 (\p$525 [4]),
-    .\port$773$5 (\p$525 [5]),
-    .\port$773$6 (\p$525 [6]),
-    .\port$773$7 (\p$525 [7]),
-    .\port$773$8 (\p$525 [8]),
-    .\port$773$9 (\p$525 [9]),
+    .\port$774$0 (\p$526 [0]),
+    .\port$774$1 (\p$526 [1]),
+    .\port$774$10 (\p$526 [10]),
+    .\port$774$11 (\p$526 [11]),
+    .\port$774$12 (\p$526 [12]),
+    .\port$774$13 (\p$526 [13]),
+    .\port$774$14 (\p$526 [14]),
+    .\port$774$15 (\p$526 [15]),
+    .\port$774$2 (\p$526 [2]),
+    .\port$774$3 (\p$526 [3]),
+    .\port$774$4 (\p$526 [4]),
+    .\port$774$5 (\p$526 [5]),
+    .\port$774$6 (\p$526 [6]),
+    .\port$774$7 (\p$526 [7]),
+    .\port$774$8 (\p$526 [8]),
+    .\port$774$9 (\p$526 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
@@ -14995,22 +14990,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_2_7),
     .clk(clk),
     .en(en),
-    .\port$789$0 (\p$537 [0]),
-    .\port$789$1 (\p$537 [1]),
-    .\port$789$10 (\p$537 [10]),
-    .\port$789$11 (\p$537 [11]),
-    .\port$789$12 (\p$537 [12]),
-    .\port$789$13 (\p$537 [13]),
-    .\port$789$14 (\p$537 [14]),
-    .\port$789$15 (\p$537 [15]),
-    .\port$789$2 (\p$537 [2]),
-    .\port$789$3 (\p$537 [3]),
-    .\port$789$4 (\p$537 [4]),
-    .\port$789$5 (\p$537 [5]),
-    .\port$789$6 (\p$537 [6]),
-    .\port$789$7 (\p$537 [7]),
-    .\port$789$8 (\p$537 [8]),
-    .\port$789$9 (\p$537 [9]),
+    .\port$790$0 (\p$538 [0]),
+    .\port$790$1 (\p$538 [1]),
+    .\port$790$10 (\p$538 [10]),
+    .\port$790$11 (\p$538 [11]),
+    .\port$790$12 (\p$538 [12]),
+    .\port$790$13 (\p$538 [13]),
+    .\port$790$14 (\p$538 [14]),
+    .\port$790$15 (\p$538 [15]),
+    .\port$790$2 (\p$538 [2]),
+    .\port$790$3 (\p$538 [3]),
+    .\port$790$4 (\p$538 [4]),
+    .\port$790$5 (\p$538 [5]),
+    .\port$790$6 (\p$538 [6]),
+    .\port$790$7 (\p$538 [7]),
+    .\port$790$8 (\p$538 [8]),
+    .\port$790$9 (\p$538 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
@@ -15018,22 +15013,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_0),
     .clk(clk),
     .en(en),
-    .\port$805$0 (\p$549 [0]),
-    .\port$805$1 (\p$549 [1]),
-    .\port$805$10 (\p$549 [10]),
-    .\port$805$11 (\p$549 [11]),
-    .\port$805$12 (\p$549 [12]),
-    .\port$805$13 (\p$549 [13]),
-    .\port$805$14 (\p$549 [14]),
-    .\port$805$15 (\p$549 [15]),
-    .\port$805$2 (\p$549 [2]),
-    .\port$805$3 (\p$549 [3]),
-    .\port$805$4 (\p$549 [4]),
-    .\port$805$5 (\p$549 [5]),
-    .\port$805$6 (\p$549 [6]),
-    .\port$805$7 (\p$549 [7]),
-    .\port$805$8 (\p$549 [8]),
-    .\port$805$9 (\p$549 [9]),
+    .\port$806$0 (\p$550 [0]),
+    .\port$806$1 (\p$550 [1]),
+    .\port$806$10 (\p$550 [10]),
+    .\port$806$11 (\p$550 [11]),
+    .\port$806$12 (\p$550 [12]),
+    .\port$806$13 (\p$550 [13]),
+    .\port$806$14 (\p$550 [14]),
+    .\port$806$15 (\p$550 [15]),
+    .\port$806$2 (\p$550 [2]),
+    .\port$806$3 (\p$550 [3]),
+    .\port$806$4 (\p$550 [4]),
+    .\port$806$5 (\p$550 [5]),
+    .\port$806$6 (\p$550 [6]),
+    .\port$806$7 (\p$550 [7]),
+    .\port$806$8 (\p$550 [8]),
+    .\port$806$9 (\p$550 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
@@ -15041,22 +15036,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_1),
     .clk(clk),
     .en(en),
-    .\port$821$0 (\p$561 [0]),
-    .\port$821$1 (\p$561 [1]),
-    .\port$821$10 (\p$561 [10]),
-    .\port$821$11 (\p$561 [11]),
-    .\port$821$12 (\p$561 [12]),
-    .\port$821$13 (\p$561 [13]),
-    .\port$821$14 (\p$561 [14]),
-    .\port$821$15 (\p$561 [15]),
-    .\port$821$2 (\p$561 [2]),
-    .\port$821$3 (\p$561 [3]),
-    .\port$821$4 (\p$561 [4]),
-    .\port$821$5 (\p$561 [5]),
-    .\port$821$6 (\p$561 [6]),
-    .\port$821$7 (\p$561 [7]),
-    .\port$821$8 (\p$561 [8]),
-    .\port$821$9 (\p$561 [9]),
+    .\port$822$0 (\p$562 [0]),
+    .\port$822$1 (\p$562 [1]),
+    .\port$822$10 (\p$562 [10]),
+    .\port$822$11 (\p$562 [11]),
+    .\port$822$12 (\p$562 [12]),
+    .\port$822$13 (\p$562 [13]),
+    .\port$822$14 (\p$562 [14]),
+    .\port$822$15 (\p$562 [15]),
+    .\port$822$2 (\p$562 [2]),
+    .\port$822$3 (\p$562 [3]),
+    .\port$822$4 (\p$562 [4]),
+    .\port$822$5 (\p$562 [5]),
+    .\port$822$6 (\p$562 [6]),
+    .\port$822$7 (\p$562 [7]),
+    .\port$822$8 (\p$562 [8]),
+    .\port$822$9 (\p$562 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
@@ -15064,22 +15059,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_2),
     .clk(clk),
     .en(en),
-    .\port$837$0 (\p$573 [0]),
-    .\port$837$1 (\p$573 [1]),
-    .\port$837$10 (\p$573 [10]),
-    .\port$837$11 (\p$573 [11]),
-    .\port$837$12 (\p$573 [12]),
-    .\port$837$13 (\p$573 [13]),
-    .\port$837$14 (\p$573 [14]),
-    .\port$837$15 (\p$573 [15]),
-    .\port$837$2 (\p$573 [2]),
-    .\port$837$3 (\p$573 [3]),
-    .\port$837$4 (\p$573 [4]),
-    .\port$837$5 (\p$573 [5]),
-    .\port$837$6 (\p$573 [6]),
-    .\port$837$7 (\p$573 [7]),
-    .\port$837$8 (\p$573 [8]),
-    .\port$837$9 (\p$573 [9]),
+    .\port$838$0 (\p$574 [0]),
+    .\port$838$1 (\p$574 [1]),
+    .\port$838$10 (\p$574 [10]),
+    .\port$838$11 (\p$574 [11]),
+    .\port$838$12 (\p$574 [12]),
+    .\port$838$13 (\p$574 [13]),
+    .\port$838$14 (\p$574 [14]),
+    .\port$838$15 (\p$574 [15]),
+    .\port$838$2 (\p$574 [2]),
+    .\port$838$3 (\p$574 [3]),
+    .\port$838$4 (\p$574 [4]),
+    .\port$838$5 (\p$574 [5]),
+    .\port$838$6 (\p$574 [6]),
+    .\port$838$7 (\p$574 [7]),
+    .\port$838$8 (\p$574 [8]),
+    .\port$838$9 (\p$574 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
@@ -15087,22 +15082,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_3),
     .clk(clk),
     .en(en),
-    .\port$853$0 (\p$585 [0]),
-    .\port$853$1 (\p$585 [1]),
-    .\port$853$10 (\p$585 [10]),
-    .\port$853$11 (\p$585 [11]),
-    .\port$853$12 (\p$585 [12]),
-    .\port$853$13 (\p$585 [13]),
-    .\port$853$14 (\p$585 [14]),
-    .\port$853$15 (\p$585 [15]),
-    .\port$853$2 (\p$585 [2]),
-    .\port$853$3 (\p$585 [3]),
-    .\port$853$4 (\p$585 [4]),
-    .\port$853$5 (\p$585 [5]),
-    .\port$853$6 (\p$585 [6]),
-    .\port$853$7 (\p$585 [7]),
-    .\port$853$8 (\p$585 [8]),
-    .\port$853$9 (\p$585 [9]),
+    .\port$854$0 (\p$586 [0]),
+    .\port$854$1 (\p$586 [1]),
+    .\port$854$10 (\p$586 [10]),
+    .\port$854$11 (\p$586 [11]),
+    .\port$854$12 (\p$586 [12]),
+    .\port$854$13 (\p$586 [13]),
+    .\port$854$14 (\p$586 [14]),
+    .\port$854$15 (\p$586 [15]),
+    .\port$854$2 (\p$586 [2]),
+    .\port$854$3 (\p$586 [3]),
+    .\port$854$4 (\p$586 [4]),
+    .\port$854$5 (\p$586 [5]),
+    .\port$854$6 (\p$586 [6]),
+    .\port$854$7 (\p$586 [7]),
+    .\port$854$8 (\p$586 [8]),
+    .\port$854$9 (\p$586 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
@@ -15110,22 +15105,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_4),
     .clk(clk),
     .en(en),
-    .\port$869$0 (\p$597 [0]),
-    .\port$869$1 (\p$597 [1]),
-    .\port$869$10 (\p$597 [10]),
-    .\port$869$11 (\p$597 [11]),
-    .\port$869$12 (\p$597 [12]),
-    .\port$869$13 (\p$597 [13]),
-    .\port$869$14 (\p$597 [14]),
-    .\port$869$15 (\p$597 [15]),
-    .\port$869$2 (\p$597 [2]),
-    .\port$869$3 (\p$597 [3]),
-    .\port$869$4 (\p$597 [4]),
-    .\port$869$5 (\p$597 [5]),
-    .\port$869$6 (\p$597 [6]),
-    .\port$869$7 (\p$597 [7]),
-    .\port$869$8 (\p$597 [8]),
-    .\port$869$9 (\p$597 [9]),
+    .\port$870$0 (\p$598 [0]),
+    .\port$870$1 (\p$598 [1]),
+    .\port$870$10 (\p$598 [10]),
+    .\port$870$11 (\p$598 [11]),
+    .\port$870$12 (\p$598 [12]),
+    .\port$870$13 (\p$598 [13]),
+    .\port$870$14 (\p$598 [14]),
+    .\port$870$15 (\p$598 [15]),
+    .\port$870$2 (\p$598 [2]),
+    .\port$870$3 (\p$598 [3]),
+    .\port$870$4 (\p$598 [4]),
+    .\port$870$5 (\p$598 [5]),
+    .\port$870$6 (\p$598 [6]),
+    .\port$870$7 (\p$598 [7]),
+    .\port$870$8 (\p$598 [8]),
+    .\port$870$9 (\p$598 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
@@ -15133,22 +15128,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_5),
     .clk(clk),
     .en(en),
-    .\port$885$0 (\p$609 [0]),
-    .\port$885$1 (\p$609 [1]),
-    .\port$885$10 (\p$609 [10]),
-    .\port$885$11 (\p$609 [11]),
-    .\port$885$12 (\p$609 [12]),
-    .\port$885$13 (\p$609 [13]),
-    .\port$885$14 (\p$609 [14]),
-    .\port$885$15 (\p$609 [15]),
-    .\port$885$2 (\p$609 [2]),
-    .\port$885$3 (\p$609 [3]),
-    .\port$885$4 (\p$609 [4]),
-    .\port$885$5 (\p$609 [5]),
-    .\port$885$6 (\p$609 [6]),
-    .\port$885$7 (\p$609 [7]),
-    .\port$885$8 (\p$609 [8]),
-    .\port$885$9 (\p$609 [9]),
+    .\port$886$0 (\p$610 [0]),
+    .\port$886$1 (\p$610 [1]),
+    .\port$886$10 (\p$610 [10]),
+    .\port$886$11 (\p$610 [11]),
+    .\port$886$12 (\p$610 [12]),
+    .\port$886$13 (\p$610 [13]),
+    .\port$886$14 (\p$610 [14]),
+    .\port$886$15 (\p$610 [15]),
+    .\port$886$2 (\p$610 [2]),
+    .\port$886$3 (\p$610 [3]),
+    .\port$886$4 (\p$610 [4]),
+    .\port$886$5 (\p$610 [5]),
+    .\port$886$6 (\p$610 [6]),
+    .\port$886$7 (\p$610 [7]),
+    .\port$886$8 (\p$610 [8]),
+    .\port$886$9 (\p$610 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
@@ -15156,22 +15151,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_6),
     .clk(clk),
     .en(en),
-    .\port$901$0 (\p$621 [0]),
-    .\port$901$1 (\p$621 [1]),
-    .\port$901$10 (\p$621 [10]),
-    .\port$901$11 (\p$621 [11]),
-    .\port$901$12 (\p$621 [12]),
-    .\port$901$13 (\p$621 [13]),
-    .\port$901$14 (\p$621 [14]),
-    .\port$901$15 (\p$621 [15]),
-    .\port$901$2 (\p$621 [2]),
-    .\port$901$3 (\p$621 [3]),
-    .\port$901$4 (\p$621 [4]),
-    .\port$901$5 (\p$621 [5]),
-    .\port$901$6 (\p$621 [6]),
-    .\port$901$7 (\p$621 [7]),
-    .\port$901$8 (\p$621 [8]),
-    .\port$901$9 (\p$621 [9]),
+    .\port$902$0 (\p$622 [0]),
+    .\port$902$1 (\p$622 [1]),
+    .\port$902$10 (\p$622 [10]),
+    .\port$902$11 (\p$622 [11]),
+    .\port$902$12 (\p$622 [12]),
+    .\port$902$13 (\p$622 [13]),
+    .\port$902$14 (\p$622 [14]),
+    .\port$902$15 (\p$622 [15]),
+    .\port$902$2 (\p$622 [2]),
+    .\port$902$3 (\p$622 [3]),
+    .\port$902$4 (\p$622 [4]),
+    .\port$902$5 (\p$622 [5]),
+    .\port$902$6 (\p$622 [6]),
+    .\port$902$7 (\p$622 [7]),
+    .\port$902$8 (\p$622 [8]),
+    .\port$902$9 (\p$622 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
@@ -15179,22 +15174,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_3_7),
     .clk(clk),
     .en(en),
-    .\port$917$0 (\p$633 [0]),
-    .\port$917$1 (\p$633 [1]),
-    .\port$917$10 (\p$633 [10]),
-    .\port$917$11 (\p$633 [11]),
-    .\port$917$12 (\p$633 [12]),
-    .\port$917$13 (\p$633 [13]),
-    .\port$917$14 (\p$633 [14]),
-    .\port$917$15 (\p$633 [15]),
-    .\port$917$2 (\p$633 [2]),
-    .\port$917$3 (\p$633 [3]),
-    .\port$917$4 (\p$633 [4]),
-    .\port$917$5 (\p$633 [5]),
-    .\port$917$6 (\p$633 [6]),
-    .\port$917$7 (\p$633 [7]),
-    .\port$917$8 (\p$633 [8]),
-    .\port$917$9 (\p$633 [9]),
+    .\port$918$0 (\p$634 [0]),
+    .\port$918$1 (\p$634 [1]),
+    .\port$918$10 (\p$634 [10]),
+    .\port$918$11 (\p$634 [11]),
+    .\port$918$12 (\p$634 [12]),
+    .\port$918$13 (\p$634 [13]),
+    .\port$918$14 (\p$634 [14]),
+    .\port$918$15 (\p$634 [15]),
+    .\port$918$2 (\p$634 [2]),
+    .\port$918$3 (\p$634 [3]),
+    .\port$918$4 (\p$634 [4]),
+    .\port$918$5 (\p$634 [5]),
+    .\port$918$6 (\p$634 [6]),
+    .\port$918$7 (\p$634 [7]),
+    .\port$918$8 (\p$634 [8]),
+    .\port$918$9 (\p$634 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
@@ -15202,22 +15197,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_0),
     .clk(clk),
     .en(en),
-    .\port$933$0 (\p$645 [0]),
-    .\port$933$1 (\p$645 [1]),
-    .\port$933$10 (\p$645 [10]),
-    .\port$933$11 (\p$645 [11]),
-    .\port$933$12 (\p$645 [12]),
-    .\port$933$13 (\p$645 [13]),
-    .\port$933$14 (\p$645 [14]),
-    .\port$933$15 (\p$645 [15]),
-    .\port$933$2 (\p$645 [2]),
-    .\port$933$3 (\p$645 [3]),
-    .\port$933$4 (\p$645 [4]),
-    .\port$933$5 (\p$645 [5]),
-    .\port$933$6 (\p$645 [6]),
-    .\port$933$7 (\p$645 [7]),
-    .\port$933$8 (\p$645 [8]),
-    .\port$933$9 (\p$645 [9]),
+    .\port$934$0 (\p$646 [0]),
+    .\port$934$1 (\p$646 [1]),
+    .\port$934$10 (\p$646 [10]),
+    .\port$934$11 (\p$646 [11]),
+    .\port$934$12 (\p$646 [12]),
+    .\port$934$13 (\p$646 [13]),
+    .\port$934$14 (\p$646 [14]),
+    .\port$934$15 (\p$646 [15]),
+    .\port$934$2 (\p$646 [2]),
+    .\port$934$3 (\p$646 [3]),
+    .\port$934$4 (\p$646 [4]),
+    .\port$934$5 (\p$646 [5]),
+    .\port$934$6 (\p$646 [6]),
+    .\port$934$7 (\p$646 [7]),
+    .\port$934$8 (\p$646 [8]),
+    .\port$934$9 (\p$646 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
@@ -15225,22 +15220,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_1),
     .clk(clk),
     .en(en),
-    .\port$949$0 (\p$657 [0]),
-    .\port$949$1 (\p$657 [1]),
-    .\port$949$10 (\p$657 [10]),
-    .\port$949$11 (\p$657 [11]),
-    .\port$949$12 (\p$657 [12]),
-    .\port$949$13 (\p$657 [13]),
-    .\port$949$14 (\p$657 [14]),
-    .\port$949$15 (\p$657 [15]),
-    .\port$949$2 (\p$657 [2]),
-    .\port$949$3 (\p$657 [3]),
-    .\port$949$4 (\p$657 [4]),
-    .\port$949$5 (\p$657 [5]),
-    .\port$949$6 (\p$657 [6]),
-    .\port$949$7 (\p$657 [7]),
-    .\port$949$8 (\p$657 [8]),
-    .\port$949$9 (\p$657 [9]),
+    .\port$950$0 (\p$658 [0]),
+    .\port$950$1 (\p$658 [1]),
+    .\port$950$10 (\p$658 [10]),
+    .\port$950$11 (\p$658 [11]),
+    .\port$950$12 (\p$658 [12]),
+    .\port$950$13 (\p$658 [13]),
+    .\port$950$14 (\p$658 [14]),
+    .\port$950$15 (\p$658 [15]),
+    .\port$950$2 (\p$658 [2]),
+    .\port$950$3 (\p$658 [3]),
+    .\port$950$4 (\p$658 [4]),
+    .\port$950$5 (\p$658 [5]),
+    .\port$950$6 (\p$658 [6]),
+    .\port$950$7 (\p$658 [7]),
+    .\port$950$8 (\p$658 [8]),
+    .\port$950$9 (\p$658 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
@@ -15248,22 +15243,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_2),
     .clk(clk),
     .en(en),
-    .\port$965$0 (\p$669 [0]),
-    .\port$965$1 (\p$669 [1]),
-    .\port$965$10 (\p$669 [10]),
-    .\port$965$11 (\p$669 [11]),
-    .\port$965$12 (\p$669 [12]),
-    .\port$965$13 (\p$669 [13]),
-    .\port$965$14 (\p$669 [14]),
-    .\port$965$15 (\p$669 [15]),
-    .\port$965$2 (\p$669 [2]),
-    .\port$965$3 (\p$669 [3]),
-    .\port$965$4 (\p$669 [4]),
-    .\port$965$5 (\p$669 [5]),
-    .\port$965$6 (\p$669 [6]),
-    .\port$965$7 (\p$669 [7]),
-    .\port$965$8 (\p$669 [8]),
-    .\port$965$9 (\p$669 [9]),
+    .\port$966$0 (\p$670 [0]),
+    .\port$966$1 (\p$670 [1]),
+    .\port$966$10 (\p$670 [10]),
+    .\port$966$11 (\p$670 [11]),
+    .\port$966$12 (\p$670 [12]),
+    .\port$966$13 (\p$670 [13]),
+    .\port$966$14 (\p$670 [14]),
+    .\port$966$15 (\p$670 [15]),
+    .\port$966$2 (\p$670 [2]),
+    .\port$966$3 (\p$670 [3]),
+    .\port$966$4 (\p$670 [4]),
+    .\port$966$5 (\p$670 [5]),
+    .\port$966$6 (\p$670 [6]),
+    .\port$966$7 (\p$670 [7]),
+    .\port$966$8 (\p$670 [8]),
+    .\port$966$9 (\p$670 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
@@ -15271,22 +15266,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_3),
     .clk(clk),
     .en(en),
-    .\port$981$0 (\p$681 [0]),
-    .\port$981$1 (\p$681 [1]),
-    .\port$981$10 (\p$681 [10]),
-    .\port$981$11 (\p$681 [11]),
-    .\port$981$12 (\p$681 [12]),
-    .\port$981$13 (\p$681 [13]),
-    .\port$981$14 (\p$681 [14]),
-    .\port$981$15 (\p$681 [15]),
-    .\port$981$2 (\p$681 [2]),
-    .\port$981$3 (\p$681 [3]),
-    .\port$981$4 (\p$681 [4]),
-    .\port$981$5 (\p$681 [5]),
-    .\port$981$6 (\p$681 [6]),
-    .\port$981$7 (\p$681 [7]),
-    .\port$981$8 (\p$681 [8]),
-    .\port$981$9 (\p$681 [9]),
+    .\port$982$0 (\p$682 [0]),
+    .\port$982$1 (\p$682 [1]),
+    .\port$982$10 (\p$682 [10]),
+    .\port$982$11 (\p$682 [11]),
+    .\port$982$12 (\p$682 [12]),
+    .\port$982$13 (\p$682 [13]),
+    .\port$982$14 (\p$682 [14]),
+    .\port$982$15 (\p$682 [15]),
+    .\port$982$2 (\p$682 [2]),
+    .\port$982$3 (\p$682 [3]),
+    .\port$982$4 (\p$682 [4]),
+    .\port$982$5 (\p$682 [5]),
+    .\port$982$6 (\p$682 [6]),
+    .\port$982$7 (\p$682 [7]),
+    .\port$982$8 (\p$682 [8]),
+    .\port$982$9 (\p$682 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
@@ -15294,22 +15289,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_4),
     .clk(clk),
     .en(en),
-    .\port$997$0 (\p$693 [0]),
-    .\port$997$1 (\p$693 [1]),
-    .\port$997$10 (\p$693 [10]),
-    .\port$997$11 (\p$693 [11]),
-    .\port$997$12 (\p$693 [12]),
-    .\port$997$13 (\p$693 [13]),
-    .\port$997$14 (\p$693 [14]),
-    .\port$997$15 (\p$693 [15]),
-    .\port$997$2 (\p$693 [2]),
-    .\port$997$3 (\p$693 [3]),
-    .\port$997$4 (\p$693 [4]),
-    .\port$997$5 (\p$693 [5]),
-    .\port$997$6 (\p$693 [6]),
-    .\port$997$7 (\p$693 [7]),
-    .\port$997$8 (\p$693 [8]),
-    .\port$997$9 (\p$693 [9]),
+    .\port$998$0 (\p$694 [0]),
+    .\port$998$1 (\p$694 [1]),
+    .\port$998$10 (\p$694 [10]),
+    .\port$998$11 (\p$694 [11]),
+    .\port$998$12 (\p$694 [12]),
+    .\port$998$13 (\p$694 [13]),
+    .\port$998$14 (\p$694 [14]),
+    .\port$998$15 (\p$694 [15]),
+    .\port$998$2 (\p$694 [2]),
+    .\port$998$3 (\p$694 [3]),
+    .\port$998$4 (\p$694 [4]),
+    .\port$998$5 (\p$694 [5]),
+    .\port$998$6 (\p$694 [6]),
+    .\port$998$7 (\p$694 [7]),
+    .\port$998$8 (\p$694 [8]),
+    .\port$998$9 (\p$694 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
@@ -15317,22 +15312,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_5),
     .clk(clk),
     .en(en),
-    .\port$1013$0 (\p$705 [0]),
-    .\port$1013$1 (\p$705 [1]),
-    .\port$1013$10 (\p$705 [10]),
-    .\port$1013$11 (\p$705 [11]),
-    .\port$1013$12 (\p$705 [12]),
-    .\port$1013$13 (\p$705 [13]),
-    .\port$1013$14 (\p$705 [14]),
-    .\port$1013$15 (\p$705 [15]),
-    .\port$1013$2 (\p$705 [2]),
-    .\port$1013$3 (\p$705 [3]),
-    .\port$1013$4 (\p$705 [4]),
-    .\port$1013$5 (\p$705 [5]),
-    .\port$1013$6 (\p$705 [6]),
-    .\port$1013$7 (\p$705 [7]),
-    .\port$1013$8 (\p$705 [8]),
-    .\port$1013$9 (\p$705 [9]),
+    .\port$1014$0 (\p$706 [0]),
+    .\port$1014$1 (\p$706 [1]),
+    .\port$1014$10 (\p$706 [10]),
+    .\port$1014$11 (\p$706 [11]),
+    .\port$1014$12 (\p$706 [12]),
+    .\port$1014$13 (\p$706 [13]),
+    .\port$1014$14 (\p$706 [14]),
+    .\port$1014$15 (\p$706 [15]),
+    .\port$1014$2 (\p$706 [2]),
+    .\port$1014$3 (\p$706 [3]),
+    .\port$1014$4 (\p$706 [4]),
+    .\port$1014$5 (\p$706 [5]),
+    .\port$1014$6 (\p$706 [6]),
+    .\port$1014$7 (\p$706 [7]),
+    .\port$1014$8 (\p$706 [8]),
+    .\port$1014$9 (\p$706 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
@@ -15340,22 +15335,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_6),
     .clk(clk),
     .en(en),
-    .\port$1029$0 (\p$717 [0]),
-    .\port$1029$1 (\p$717 [1]),
-    .\port$1029$10 (\p$717 [10]),
-    .\port$1029$11 (\p$717 [11]),
-    .\port$1029$12 (\p$717 [12]),
-    .\port$1029$13 (\p$717 [13]),
-    .\port$1029$14 (\p$717 [14]),
-    .\port$1029$15 (\p$717 [15]),
-    .\port$1029$2 (\p$717 [2]),
-    .\port$1029$3 (\p$717 [3]),
-    .\port$1029$4 (\p$717 [4]),
-    .\port$1029$5 (\p$717 [5]),
-    .\port$1029$6 (\p$717 [6]),
-    .\port$1029$7 (\p$717 [7]),
-    .\port$1029$8 (\p$717 [8]),
-    .\port$1029$9 (\p$717 [9]),
+    .\port$1030$0 (\p$718 [0]),
+    .\port$1030$1 (\p$718 [1]),
+    .\port$1030$10 (\p$718 [10]),
+    .\port$1030$11 (\p$718 [11]),
+    .\port$1030$12 (\p$718 [12]),
+    .\port$1030$13 (\p$718 [13]),
+    .\port$1030$14 (\p$718 [14]),
+    .\port$1030$15 (\p$718 [15]),
+    .\port$1030$2 (\p$718 [2]),
+    .\port$1030$3 (\p$718 [3]),
+    .\port$1030$4 (\p$718 [4]),
+    .\port$1030$5 (\p$718 [5]),
+    .\port$1030$6 (\p$718 [6]),
+    .\port$1030$7 (\p$718 [7]),
+    .\port$1030$8 (\p$718 [8]),
+    .\port$1030$9 (\p$718 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
@@ -15363,22 +15358,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_4_7),
     .clk(clk),
     .en(en),
-    .\port$1045$0 (\p$729 [0]),
-    .\port$1045$1 (\p$729 [1]),
-    .\port$1045$10 (\p$729 [10]),
-    .\port$1045$11 (\p$729 [11]),
-    .\port$1045$12 (\p$729 [12]),
-    .\port$1045$13 (\p$729 [13]),
-    .\port$1045$14 (\p$729 [14]),
-    .\port$1045$15 (\p$729 [15]),
-    .\port$1045$2 (\p$729 [2]),
-    .\port$1045$3 (\p$729 [3]),
-    .\port$1045$4 (\p$729 [4]),
-    .\port$1045$5 (\p$729 [5]),
-    .\port$1045$6 (\p$729 [6]),
-    .\port$1045$7 (\p$729 [7]),
-    .\port$1045$8 (\p$729 [8]),
-    .\port$1045$9 (\p$729 [9]),
+    .\port$1046$0 (\p$730 [0]),
+    .\port$1046$1 (\p$730 [1]),
+    .\port$1046$10 (\p$730 [10]),
+    .\port$1046$11 (\p$730 [11]),
+    .\port$1046$12 (\p$730 [12]),
+    .\port$1046$13 (\p$730 [13]),
+    .\port$1046$14 (\p$730 [14]),
+    .\port$1046$15 (\p$730 [15]),
+    .\port$1046$2 (\p$730 [2]),
+    .\port$1046$3 (\p$730 [3]),
+    .\port$1046$4 (\p$730 [4]),
+    .\port$1046$5 (\p$730 [5]),
+    .\port$1046$6 (\p$730 [6]),
+    .\port$1046$7 (\p$730 [7]),
+    .\port$1046$8 (\p$730 [8]),
+    .\port$1046$9 (\p$730 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
@@ -15386,22 +15381,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_0),
     .clk(clk),
     .en(en),
-    .\port$1061$0 (\p$741 [0]),
-    .\port$1061$1 (\p$741 [1]),
-    .\port$1061$10 (\p$741 [10]),
-    .\port$1061$11 (\p$741 [11]),
-    .\port$1061$12 (\p$741 [12]),
-    .\port$1061$13 (\p$741 [13]),
-    .\port$1061$14 (\p$741 [14]),
-    .\port$1061$15 (\p$741 [15]),
-    .\port$1061$2 (\p$741 [2]),
-    .\port$1061$3 (\p$741 [3]),
-    .\port$1061$4 (\p$741 [4]),
-    .\port$1061$5 (\p$741 [5]),
-    .\port$1061$6 (\p$741 [6]),
-    .\port$1061$7 (\p$741 [7]),
-    .\port$1061$8 (\p$741 [8]),
-    .\port$1061$9 (\p$741 [9]),
+    .\port$1062$0 (\p$742 [0]),
+    .\port$1062$1 (\p$742 [1]),
+    .\port$1062$10 (\p$742 [10]),
+    .\port$1062$11 (\p$742 [11]),
+    .\port$1062$12 (\p$742 [12]),
+    .\port$1062$13 (\p$742 [13]),
+    .\port$1062$14 (\p$742 [14]),
+    .\port$1062$15 (\p$742 [15]),
+    .\port$1062$2 (\p$742 [2]),
+    .\port$1062$3 (\p$742 [3]),
+    .\port$1062$4 (\p$742 [4]),
+    .\port$1062$5 (\p$742 [5]),
+    .\port$1062$6 (\p$742 [6]),
+    .\port$1062$7 (\p$742 [7]),
+    .\port$1062$8 (\p$742 [8]),
+    .\port$1062$9 (\p$742 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
@@ -15409,22 +15404,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_1),
     .clk(clk),
     .en(en),
-    .\port$1077$0 (\p$753 [0]),
-    .\port$1077$1 (\p$753 [1]),
-    .\port$1077$10 (\p$753 [10]),
-    .\port$1077$11 (\p$753 [11]),
-    .\port$1077$12 (\p$753 [12]),
-    .\port$1077$13 (\p$753 [13]),
-    .\port$1077$14 (\p$753 [14]),
-    .\port$1077$15 (\p$753 [15]),
-    .\port$1077$2 (\p$753 [2]),
-    .\port$1077$3 (\p$753 [3]),
-    .\port$1077$4 (\p$753 [4]),
-    .\port$1077$5 (\p$753 [5]),
-    .\port$1077$6 (\p$753 [6]),
-    .\port$1077$7 (\p$753 [7]),
-    .\port$1077$8 (\p$753 [8]),
-    .\port$1077$9 (\p$753 [9]),
+    .\port$1078$0 (\p$754 [0]),
+    .\port$1078$1 (\p$754 [1]),
+    .\port$1078$10 (\p$754 [10]),
+    .\port$1078$11 (\p$754 [11]),
+    .\port$1078$12 (\p$754 [12]),
+    .\port$1078$13 (\p$754 [13]),
+    .\port$1078$14 (\p$754 [14]),
+    .\port$1078$15 (\p$754 [15]),
+    .\port$1078$2 (\p$754 [2]),
+    .\port$1078$3 (\p$754 [3]),
+    .\port$1078$4 (\p$754 [4]),
+    .\port$1078$5 (\p$754 [5]),
+    .\port$1078$6 (\p$754 [6]),
+    .\port$1078$7 (\p$754 [7]),
+    .\port$1078$8 (\p$754 [8]),
+    .\port$1078$9 (\p$754 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
@@ -15432,22 +15427,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_2),
     .clk(clk),
     .en(en),
-    .\port$1093$0 (\p$765 [0]),
-    .\port$1093$1 (\p$765 [1]),
-    .\port$1093$10 (\p$765 [10]),
-    .\port$1093$11 (\p$765 [11]),
-    .\port$1093$12 (\p$765 [12]),
-    .\port$1093$13 (\p$765 [13]),
-    .\port$1093$14 (\p$765 [14]),
-    .\port$1093$15 (\p$765 [15]),
-    .\port$1093$2 (\p$765 [2]),
-    .\port$1093$3 (\p$765 [3]),
-    .\port$1093$4 (\p$765 [4]),
-    .\port$1093$5 (\p$765 [5]),
-    .\port$1093$6 (\p$765 [6]),
-    .\port$1093$7 (\p$765 [7]),
-    .\port$1093$8 (\p$765 [8]),
-    .\port$1093$9 (\p$765 [9]),
+    .\port$1094$0 (\p$766 [0]),
+    .\port$1094$1 (\p$766 [1]),
+    .\port$1094$10 (\p$766 [10]),
+    .\port$1094$11 (\p$766 [11]),
+    .\port$1094$12 (\p$766 [12]),
+    .\port$1094$13 (\p$766 [13]),
+    .\port$1094$14 (\p$766 [14]),
+    .\port$1094$15 (\p$766 [15]),
+    .\port$1094$2 (\p$766 [2]),
+    .\port$1094$3 (\p$766 [3]),
+    .\port$1094$4 (\p$766 [4]),
+    .\port$1094$5 (\p$766 [5]),
+    .\port$1094$6 (\p$766 [6]),
+    .\port$1094$7 (\p$766 [7]),
+    .\port$1094$8 (\p$766 [8]),
+    .\port$1094$9 (\p$766 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
@@ -15455,22 +15450,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_3),
     .clk(clk),
     .en(en),
-    .\port$1109$0 (\p$777 [0]),
-    .\port$1109$1 (\p$777 [1]),
-    .\port$1109$10 (\p$777 [10]),
-    .\port$1109$11 (\p$777 [11]),
-    .\port$1109$12 (\p$777 [12]),
-    .\port$1109$13 (\p$777 [13]),
-    .\port$1109$14 (\p$777 [14]),
-    .\port$1109$15 (\p$777 [15]),
-    .\port$1109$2 (\p$777 [2]),
-    .\port$1109$3 (\p$777 [3]),
-    .\port$1109$4 (\p$777 [4]),
-    .\port$1109$5 (\p$777 [5]),
-    .\port$1109$6 (\p$777 [6]),
-    .\port$1109$7 (\p$777 [7]),
-    .\port$1109$8 (\p$777 [8]),
-    .\port$1109$9 (\p$777 [9]),
+    .\port$1110$0 (\p$778 [0]),
+    .\port$1110$1 (\p$778 [1]),
+    .\port$1110$10 (\p$778 [10]),
+    .\port$1110$11 (\p$778 [11]),
+    .\port$1110$12 (\p$778 [12]),
+    .\port$1110$13 (\p$778 [13]),
+    .\port$1110$14 (\p$778 [14]),
+    .\port$1110$15 (\p$778 [15]),
+    .\port$1110$2 (\p$778 [2]),
+    .\port$1110$3 (\p$778 [3]),
+    .\port$1110$4 (\p$778 [4]),
+    .\port$1110$5 (\p$778 [5]),
+    .\port$1110$6 (\p$778 [6]),
+    .\port$1110$7 (\p$778 [7]),
+    .\port$1110$8 (\p$778 [8]),
+    .\port$1110$9 (\p$778 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
@@ -15478,22 +15473,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_4),
     .clk(clk),
     .en(en),
-    .\port$1125$0 (\p$789 [0]),
-    .\port$1125$1 (\p$789 [1]),
-    .\port$1125$10 (\p$789 [10]),
-    .\port$1125$11 (\p$789 [11]),
-    .\port$1125$12 (\p$789 [12]),
-    .\port$1125$13 (\p$789 [13]),
-    .\port$1125$14 (\p$789 [14]),
-    .\port$1125$15 (\p$789 [15]),
-    .\port$1125$2 (\p$789 [2]),
-    .\port$1125$3 (\p$789 [3]),
-    .\port$1125$4 (\p$789 [4]),
-    .\port$1125$5 (\p$789 [5]),
-    .\port$1125$6 (\p$789 [6]),
-    .\port$1125$7 (\p$789 [7]),
-    .\port$1125$8 (\p$789 [8]),
-    .\port$1125$9 (\p$789 [9]),
+    .\port$1126$0 (\p$790 [0]),
+    .\port$1126$1 (\p$790 [1]),
+    .\port$1126$10 (\p$790 [10]),
+    .\port$1126$11 (\p$790 [11]),
+    .\port$1126$12 (\p$790 [12]),
+    .\port$1126$13 (\p$790 [13]),
+    .\port$1126$14 (\p$790 [14]),
+    .\port$1126$15 (\p$790 [15]),
+    .\port$1126$2 (\p$790 [2]),
+    .\port$1126$3 (\p$790 [3]),
+    .\port$1126$4 (\p$790 [4]),
+    .\port$1126$5 (\p$790 [5]),
+    .\port$1126$6 (\p$790 [6]),
+    .\port$1126$7 (\p$790 [7]),
+    .\port$1126$8 (\p$790 [8]),
+    .\port$1126$9 (\p$790 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
@@ -15501,22 +15496,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_5),
     .clk(clk),
     .en(en),
-    .\port$1141$0 (\p$801 [0]),
-    .\port$1141$1 (\p$801 [1]),
-    .\port$1141$10 (\p$801 [10]),
-    .\port$1141$11 (\p$801 [11]),
-    .\port$1141$12 (\p$801 [12]),
-    .\port$1141$13 (\p$801 [13]),
-    .\port$1141$14 (\p$801 [14]),
-    .\port$1141$15 (\p$801 [15]),
-    .\port$1141$2 (\p$801 [2]),
-    .\port$1141$3 (\p$801 [3]),
-    .\port$1141$4 (\p$801 [4]),
-    .\port$1141$5 (\p$801 [5]),
-    .\port$1141$6 (\p$801 [6]),
-    .\port$1141$7 (\p$801 [7]),
-    .\port$1141$8 (\p$801 [8]),
-    .\port$1141$9 (\p$801 [9]),
+    .\port$1142$0 (\p$802 [0]),
+    .\port$1142$1 (\p$802 [1]),
+    .\port$1142$10 (\p$802 [10]),
+    .\port$1142$11 (\p$802 [11]),
+    .\port$1142$12 (\p$802 [12]),
+    .\port$1142$13 (\p$802 [13]),
+    .\port$1142$14 (\p$802 [14]),
+    .\port$1142$15 (\p$802 [15]),
+    .\port$1142$2 (\p$802 [2]),
+    .\port$1142$3 (\p$802 [3]),
+    .\port$1142$4 (\p$802 [4]),
+    .\port$1142$5 (\p$802 [5]),
+    .\port$1142$6 (\p$802 [6]),
+    .\port$1142$7 (\p$802 [7]),
+    .\port$1142$8 (\p$802 [8]),
+    .\port$1142$9 (\p$802 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
@@ -15524,22 +15519,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_6),
     .clk(clk),
     .en(en),
-    .\port$1157$0 (\p$813 [0]),
-    .\port$1157$1 (\p$813 [1]),
-    .\port$1157$10 (\p$813 [10]),
-    .\port$1157$11 (\p$813 [11]),
-    .\port$1157$12 (\p$813 [12]),
-    .\port$1157$13 (\p$813 [13]),
-    .\port$1157$14 (\p$813 [14]),
-    .\port$1157$15 (\p$813 [15]),
-    .\port$1157$2 (\p$813 [2]),
-    .\port$1157$3 (\p$813 [3]),
-    .\port$1157$4 (\p$813 [4]),
-    .\port$1157$5 (\p$813 [5]),
-    .\port$1157$6 (\p$813 [6]),
-    .\port$1157$7 (\p$813 [7]),
-    .\port$1157$8 (\p$813 [8]),
-    .\port$1157$9 (\p$813 [9]),
+    .\port$1158$0 (\p$814 [0]),
+    .\port$1158$1 (\p$814 [1]),
+    .\port$1158$10 (\p$814 [10]),
+    .\port$1158$11 (\p$814 [11]),
+    .\port$1158$12 (\p$814 [12]),
+    .\port$1158$13 (\p$814 [13]),
+    .\port$1158$14 (\p$814 [14]),
+    .\port$1158$15 (\p$814 [15]),
+    .\port$1158$2 (\p$814 [2]),
+    .\port$1158$3 (\p$814 [3]),
+    .\port$1158$4 (\p$814 [4]),
+    .\port$1158$5 (\p$814 [5]),
+    .\port$1158$6 (\p$814 [6]),
+    .\port$1158$7 (\p$814 [7]),
+    .\port$1158$8 (\p$814 [8]),
+    .\port$1158$9 (\p$814 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
@@ -15547,22 +15542,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_5_7),
     .clk(clk),
     .en(en),
-    .\port$1173$0 (\p$825 [0]),
-    .\port$1173$1 (\p$825 [1]),
-    .\port$1173$10 (\p$825 [10]),
-    .\port$1173$11 (\p$825 [11]),
-    .\port$1173$12 (\p$825 [12]),
-    .\port$1173$13 (\p$825 [13]),
-    .\port$1173$14 (\p$825 [14]),
-    .\port$1173$15 (\p$825 [15]),
-    .\port$1173$2 (\p$825 [2]),
-    .\port$1173$3 (\p$825 [3]),
-    .\port$1173$4 (\p$825 [4]),
-    .\port$1173$5 (\p$825 [5]),
-    .\port$1173$6 (\p$825 [6]),
-    .\port$1173$7 (\p$825 [7]),
-    .\port$1173$8 (\p$825 [8]),
-    .\port$1173$9 (\p$825 [9]),
+    .\port$1174$0 (\p$826 [0]),
+    .\port$1174$1 (\p$826 [1]),
+    .\port$1174$10 (\p$826 [10]),
+    .\port$1174$11 (\p$826 [11]),
+    .\port$1174$12 (\p$826 [12]),
+    .\port$1174$13 (\p$826 [13]),
+    .\port$1174$14 (\p$826 [14]),
+    .\port$1174$15 (\p$826 [15]),
+    .\port$1174$2 (\p$826 [2]),
+    .\port$1174$3 (\p$826 [3]),
+    .\port$1174$4 (\p$826 [4]),
+    .\port$1174$5 (\p$826 [5]),
+    .\port$1174$6 (\p$826 [6]),
+    .\port$1174$7 (\p$826 [7]),
+    .\port$1174$8 (\p$826 [8]),
+    .\port$1174$9 (\p$826 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
@@ -15570,22 +15565,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_0),
     .clk(clk),
     .en(en),
-    .\port$1189$0 (\p$837 [0]),
-    .\port$1189$1 (\p$837 [1]),
-    .\port$1189$10 (\p$837 [10]),
-    .\port$1189$11 (\p$837 [11]),
-    .\port$1189$12 (\p$837 [12]),
-    .\port$1189$13 (\p$837 [13]),
-    .\port$1189$14 (\p$837 [14]),
-    .\port$1189$15 (\p$837 [15]),
-    .\port$1189$2 (\p$837 [2]),
-    .\port$1189$3 (\p$837 [3]),
-    .\port$1189$4 (\p$837 [4]),
-    .\port$1189$5 (\p$837 [5]),
-    .\port$1189$6 (\p$837 [6]),
-    .\port$1189$7 (\p$837 [7]),
-    .\port$1189$8 (\p$837 [8]),
-    .\port$1189$9 (\p$837 [9]),
+    .\port$1190$0 (\p$838 [0]),
+    .\port$1190$1 (\p$838 [1]),
+    .\port$1190$10 (\p$838 [10]),
+    .\port$1190$11 (\p$838 [11]),
+    .\port$1190$12 (\p$838 [12]),
+    .\port$1190$13 (\p$838 [13]),
+    .\port$1190$14 (\p$838 [14]),
+    .\port$1190$15 (\p$838 [15]),
+    .\port$1190$2 (\p$838 [2]),
+    .\port$1190$3 (\p$838 [3]),
+    .\port$1190$4 (\p$838 [4]),
+    .\port$1190$5 (\p$838 [5]),
+    .\port$1190$6 (\p$838 [6]),
+    .\port$1190$7 (\p$838 [7]),
+    .\port$1190$8 (\p$838 [8]),
+    .\port$1190$9 (\p$838 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
@@ -15593,22 +15588,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_1),
     .clk(clk),
     .en(en),
-    .\port$1205$0 (\p$849 [0]),
-    .\port$1205$1 (\p$849 [1]),
-    .\port$1205$10 (\p$849 [10]),
-    .\port$1205$11 (\p$849 [11]),
-    .\port$1205$12 (\p$849 [12]),
-    .\port$1205$13 (\p$849 [13]),
-    .\port$1205$14 (\p$849 [14]),
-    .\port$1205$15 (\p$849 [15]),
-    .\port$1205$2 (\p$849 [2]),
-    .\port$1205$3 (\p$849 [3]),
-    .\port$1205$4 (\p$849 [4]),
-    .\port$1205$5 (\p$849 [5]),
-    .\port$1205$6 (\p$849 [6]),
-    .\port$1205$7 (\p$849 [7]),
-    .\port$1205$8 (\p$849 [8]),
-    .\port$1205$9 (\p$849 [9]),
+    .\port$1206$0 (\p$850 [0]),
+    .\port$1206$1 (\p$850 [1]),
+    .\port$1206$10 (\p$850 [10]),
+    .\port$1206$11 (\p$850 [11]),
+    .\port$1206$12 (\p$850 [12]),
+    .\port$1206$13 (\p$850 [13]),
+    .\port$1206$14 (\p$850 [14]),
+    .\port$1206$15 (\p$850 [15]),
+    .\port$1206$2 (\p$850 [2]),
+    .\port$1206$3 (\p$850 [3]),
+    .\port$1206$4 (\p$850 [4]),
+    .\port$1206$5 (\p$850 [5]),
+    .\port$1206$6 (\p$850 [6]),
+    .\port$1206$7 (\p$850 [7]),
+    .\port$1206$8 (\p$850 [8]),
+    .\port$1206$9 (\p$850 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
@@ -15616,22 +15611,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_2),
     .clk(clk),
     .en(en),
-    .\port$1221$0 (\p$861 [0]),
-    .\port$1221$1 (\p$861 [1]),
-    .\port$1221$10 (\p$861 [10]),
-    .\port$1221$11 (\p$861 [11]),
-    .\port$1221$12 (\p$861 [12]),
-    .\port$1221$13 (\p$861 [13]),
-    .\port$1221$14 (\p$861 [14]),
-    .\port$1221$15 (\p$861 [15]),
-    .\port$1221$2 (\p$861 [2]),
-    .\port$1221$3 (\p$861 [3]),
-    .\port$1221$4 (\p$861 [4]),
-    .\port$1221$5 (\p$861 [5]),
-    .\port$1221$6 (\p$861 [6]),
-    .\port$1221$7 (\p$861 [7]),
-    .\port$1221$8 (\p$861 [8]),
-    .\port$1221$9 (\p$861 [9]),
+    .\port$1222$0 (\p$862 [0]),
+    .\port$1222$1 (\p$862 [1]),
+    .\port$1222$10 (\p$862 [10]),
+    .\port$1222$11 (\p$862 [11]),
+    .\port$1222$12 (\p$862 [12]),
+    .\port$1222$13 (\p$862 [13]),
+    .\port$1222$14 (\p$862 [14]),
+    .\port$1222$15 (\p$862 [15]),
+    .\port$1222$2 (\p$862 [2]),
+    .\port$1222$3 (\p$862 [3]),
+    .\port$1222$4 (\p$862 [4]),
+    .\port$1222$5 (\p$862 [5]),
+    .\port$1222$6 (\p$862 [6]),
+    .\port$1222$7 (\p$862 [7]),
+    .\port$1222$8 (\p$862 [8]),
+    .\port$1222$9 (\p$862 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
@@ -15639,22 +15634,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_3),
     .clk(clk),
     .en(en),
-    .\port$1237$0 (\p$873 [0]),
-    .\port$1237$1 (\p$873 [1]),
-    .\port$1237$10 (\p$873 [10]),
-    .\port$1237$11 (\p$873 [11]),
-    .\port$1237$12 (\p$873 [12]),
-    .\port$1237$13 (\p$873 [13]),
-    .\port$1237$14 (\p$873 [14]),
-    .\port$1237$15 (\p$873 [15]),
-    .\port$1237$2 (\p$873 [2]),
-    .\port$1237$3 (\p$873 [3]),
-    .\port$1237$4 (\p$873 [4]),
-    .\port$1237$5 (\p$873 [5]),
-    .\port$1237$6 (\p$873 [6]),
-    .\port$1237$7 (\p$873 [7]),
-    .\port$1237$8 (\p$873 [8]),
-    .\port$1237$9 (\p$873 [9]),
+    .\port$1238$0 (\p$874 [0]),
+    .\port$1238$1 (\p$874 [1]),
+    .\port$1238$10 (\p$874 [10]),
+    .\port$1238$11 (\p$874 [11]),
+    .\port$1238$12 (\p$874 [12]),
+    .\port$1238$13 (\p$874 [13]),
+    .\port$1238$14 (\p$874 [14]),
+    .\port$1238$15 (\p$874 [15]),
+    .\port$1238$2 (\p$874 [2]),
+    .\port$1238$3 (\p$874 [3]),
+    .\port$1238$4 (\p$874 [4]),
+    .\port$1238$5 (\p$874 [5]),
+    .\port$1238$6 (\p$874 [6]),
+    .\port$1238$7 (\p$874 [7]),
+    .\port$1238$8 (\p$874 [8]),
+    .\port$1238$9 (\p$874 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
@@ -15662,22 +15657,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_4),
     .clk(clk),
     .en(en),
-    .\port$1253$0 (\p$885 [0]),
-    .\port$1253$1 (\p$885 [1]),
-    .\port$1253$10 (\p$885 [10]),
-    .\port$1253$11 (\p$885 [11]),
-    .\port$1253$12 (\p$885 [12]),
-    .\port$1253$13 (\p$885 [13]),
-    .\port$1253$14 (\p$885 [14]),
-    .\port$1253$15 (\p$885 [15]),
-    .\port$1253$2 (\p$885 [2]),
-    .\port$1253$3 (\p$885 [3]),
-    .\port$1253$4 (\p$885 [4]),
-    .\port$1253$5 (\p$885 [5]),
-    .\port$1253$6 (\p$885 [6]),
-    .\port$1253$7 (\p$885 [7]),
-    .\port$1253$8 (\p$885 [8]),
-    .\port$1253$9 (\p$885 [9]),
+    .\port$1254$0 (\p$886 [0]),
+    .\port$1254$1 (\p$886 [1]),
+    .\port$1254$10 (\p$886 [10]),
+    .\port$1254$11 (\p$886 [11]),
+    .\port$1254$12 (\p$886 [12]),
+    .\port$1254$13 (\p$886 [13]),
+    .\port$1254$14 (\p$886 [14]),
+    .\port$1254$15 (\p$886 [15]),
+    .\port$1254$2 (\p$886 [2]),
+    .\port$1254$3 (\p$886 [3]),
+    .\port$1254$4 (\p$886 [4]),
+    .\port$1254$5 (\p$886 [5]),
+    .\port$1254$6 (\p$886 [6]),
+    .\port$1254$7 (\p$886 [7]),
+    .\port$1254$8 (\p$886 [8]),
+    .\port$1254$9 (\p$886 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
@@ -15685,22 +15680,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_5),
     .clk(clk),
     .en(en),
-    .\port$1269$0 (\p$897 [0]),
-    .\port$1269$1 (\p$897 [1]),
-    .\port$1269$10 (\p$897 [10]),
-    .\port$1269$11 (\p$897 [11]),
-    .\port$1269$12 (\p$897 [12]),
-    .\port$1269$13 (\p$897 [13]),
-    .\port$1269$14 (\p$897 [14]),
-    .\port$1269$15 (\p$897 [15]),
-    .\port$1269$2 (\p$897 [2]),
-    .\port$1269$3 (\p$897 [3]),
-    .\port$1269$4 (\p$897 [4]),
-    .\port$1269$5 (\p$897 [5]),
-    .\port$1269$6 (\p$897 [6]),
-    .\port$1269$7 (\p$897 [7]),
-    .\port$1269$8 (\p$897 [8]),
-    .\port$1269$9 (\p$897 [9]),
+    .\port$1270$0 (\p$898 [0]),
+    .\port$1270$1 (\p$898 [1]),
+    .\port$1270$10 (\p$898 [10]),
+    .\port$1270$11 (\p$898 [11]),
+    .\port$1270$12 (\p$898 [12]),
+    .\port$1270$13 (\p$898 [13]),
+    .\port$1270$14 (\p$898 [14]),
+    .\port$1270$15 (\p$898 [15]),
+    .\port$1270$2 (\p$898 [2]),
+    .\port$1270$3 (\p$898 [3]),
+    .\port$1270$4 (\p$898 [4]),
+    .\port$1270$5 (\p$898 [5]),
+    .\port$1270$6 (\p$898 [6]),
+    .\port$1270$7 (\p$898 [7]),
+    .\port$1270$8 (\p$898 [8]),
+    .\port$1270$9 (\p$898 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
@@ -15708,22 +15703,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_6),
     .clk(clk),
     .en(en),
-    .\port$1285$0 (\p$909 [0]),
-    .\port$1285$1 (\p$909 [1]),
-    .\port$1285$10 (\p$909 [10]),
-    .\port$1285$11 (\p$909 [11]),
-    .\port$1285$12 (\p$909 [12]),
-    .\port$1285$13 (\p$909 [13]),
-    .\port$1285$14 (\p$909 [14]),
-    .\port$1285$15 (\p$909 [15]),
-    .\port$1285$2 (\p$909 [2]),
-    .\port$1285$3 (\p$909 [3]),
-    .\port$1285$4 (\p$909 [4]),
-    .\port$1285$5 (\p$909 [5]),
-    .\port$1285$6 (\p$909 [6]),
-    .\port$1285$7 (\p$909 [7]),
-    .\port$1285$8 (\p$909 [8]),
-    .\port$1285$9 (\p$909 [9]),
+    .\port$1286$0 (\p$910 [0]),
+    .\port$1286$1 (\p$910 [1]),
+    .\port$1286$10 (\p$910 [10]),
+    .\port$1286$11 (\p$910 [11]),
+    .\port$1286$12 (\p$910 [12]),
+    .\port$1286$13 (\p$910 [13]),
+    .\port$1286$14 (\p$910 [14]),
+    .\port$1286$15 (\p$910 [15]),
+    .\port$1286$2 (\p$910 [2]),
+    .\port$1286$3 (\p$910 [3]),
+    .\port$1286$4 (\p$910 [4]),
+    .\port$1286$5 (\p$910 [5]),
+    .\port$1286$6 (\p$910 [6]),
+    .\port$1286$7 (\p$910 [7]),
+    .\port$1286$8 (\p$910 [8]),
+    .\port$1286$9 (\p$910 [9]),
     .rst(rst)
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
@@ -15731,22 +15726,22 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b(w_6_7),
     .clk(clk),
     .en(en),
-    .\port$1301$0 (\p$921 [0]),
-    .\port$1301$1 (\p$921 [1]),
-    .\port$1301$10 (\p$921 [10]),
-    .\port$1301$11 (\p$921 [11]),
-    .\port$1301$12 (\p$921 [12]),
-    .\port$1301$13 (\p$921 [13]),
-    .\port$1301$14 (\p$921 [14]),
-    .\port$1301$15 (\p$921 [15]),
-    .\port$1301$2 (\p$921 [2]),
-    .\port$1301$3 (\p$921 [3]),
-    .\port$1301$4 (\p$921 [4]),
-    .\port$1301$5 (\p$921 [5]),
-    .\port$1301$6 (\p$921 [6]),
-    .\port$1301$7 (\p$921 [7]),
-    .\port$1301$8 (\p$921 [8]),
-    .\port$1301$9 (\p$921 [9]),
+    .\port$1302$0 (\p$922 [0]),
+    .\port$1302$1 (\p$922 [1]),
+    .\port$1302$10 (\p$922 [10]),
+    .\port$1302$11 (\p$922 [11]),
+    .\port$1302$12 (\p$922 [12]),
+    .\port$1302$13 (\p$922 [13]),
+    .\port$1302$14 (\p$922 [14]),
+    .\port$1302$15 (\p$922 [15]),
+    .\port$1302$2 (\p$922 [2]),
+    .\port$1302$3 (\p$922 [3]),
+    .\port$1302$4 (\p$922 [4]),
+    .\port$1302$5 (\p$922 [5]),
+    .\port$1302$6 (\p$922 [6]),
+    .\port$1302$7 (\p$922 [7]),
+    .\port$1302$8 (\p$922 [8]),
+    .\port$1302$9 (\p$922 [9]),
     .rst(rst)
   );
   assign _034_[3] = 1'hx;
@@ -16286,425 +16281,425 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
       lr_7_7_d0 <= l_7_6;
-      p_7_7 <= \p$921 ;
+      p_7_7 <= \p$922 ;
       lf_7_6_d0 <= lr_7_6_d2;
       lr_7_6_d2 <= lr_7_6_d1;
       lr_7_6_d1 <= lr_7_6_d0;
       lr_7_6_d0 <= l_7_5;
-      p_7_6 <= \p$909 ;
+      p_7_6 <= \p$910 ;
       l_7_6 <= l_7_5;
       a_7_6 <= a_7_5;
       lf_7_5_d0 <= lr_7_5_d2;
       lr_7_5_d2 <= lr_7_5_d1;
       lr_7_5_d1 <= lr_7_5_d0;
       lr_7_5_d0 <= l_7_4;
-      p_7_5 <= \p$897 ;
+      p_7_5 <= \p$898 ;
       l_7_5 <= l_7_4;
       a_7_5 <= a_7_4;
       lf_7_4_d0 <= lr_7_4_d2;
       lr_7_4_d2 <= lr_7_4_d1;
       lr_7_4_d1 <= lr_7_4_d0;
       lr_7_4_d0 <= l_7_3;
-      p_7_4 <= \p$885 ;
+      p_7_4 <= \p$886 ;
       l_7_4 <= l_7_3;
       a_7_4 <= a_7_3;
       lf_7_3_d0 <= lr_7_3_d2;
       lr_7_3_d2 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
       lr_7_3_d0 <= l_7_2;
-      p_7_3 <= \p$873 ;
+      p_7_3 <= \p$874 ;
       l_7_3 <= l_7_2;
       a_7_3 <= a_7_2;
       lf_7_2_d0 <= lr_7_2_d2;
       lr_7_2_d2 <= lr_7_2_d1;
       lr_7_2_d1 <= lr_7_2_d0;
       lr_7_2_d0 <= l_7_1;
-      p_7_2 <= \p$861 ;
+      p_7_2 <= \p$862 ;
       l_7_2 <= l_7_1;
       a_7_2 <= a_7_1;
       lf_7_1_d0 <= lr_7_1_d2;
       lr_7_1_d2 <= lr_7_1_d1;
       lr_7_1_d1 <= lr_7_1_d0;
       lr_7_1_d0 <= l_7_0;
-      p_7_1 <= \p$849 ;
+      p_7_1 <= \p$850 ;
       l_7_1 <= l_7_0;
       a_7_1 <= a_7_0;
       lf_7_0_d0 <= lr_7_0_d2;
       lr_7_0_d2 <= lr_7_0_d1;
       lr_7_0_d1 <= lr_7_0_d0;
       lr_7_0_d0 <= skew_l7_d6;
-      p_7_0 <= \p$837 ;
+      p_7_0 <= \p$838 ;
       l_7_0 <= skew_l7_d6;
       a_7_0 <= skew_a7_d6;
       lf_6_7_d0 <= lr_6_7_d2;
       lr_6_7_d2 <= lr_6_7_d1;
       lr_6_7_d1 <= lr_6_7_d0;
       lr_6_7_d0 <= l_6_6;
-      p_6_7 <= \p$825 ;
+      p_6_7 <= \p$826 ;
       lf_6_6_d0 <= lr_6_6_d2;
       lr_6_6_d2 <= lr_6_6_d1;
       lr_6_6_d1 <= lr_6_6_d0;
       lr_6_6_d0 <= l_6_5;
-      p_6_6 <= \p$813 ;
+      p_6_6 <= \p$814 ;
       l_6_6 <= l_6_5;
       a_6_6 <= a_6_5;
       lf_6_5_d0 <= lr_6_5_d2;
       lr_6_5_d2 <= lr_6_5_d1;
       lr_6_5_d1 <= lr_6_5_d0;
       lr_6_5_d0 <= l_6_4;
-      p_6_5 <= \p$801 ;
+      p_6_5 <= \p$802 ;
       l_6_5 <= l_6_4;
       a_6_5 <= a_6_4;
       lf_6_4_d0 <= lr_6_4_d2;
       lr_6_4_d2 <= lr_6_4_d1;
       lr_6_4_d1 <= lr_6_4_d0;
       lr_6_4_d0 <= l_6_3;
-      p_6_4 <= \p$789 ;
+      p_6_4 <= \p$790 ;
       l_6_4 <= l_6_3;
       a_6_4 <= a_6_3;
       lf_6_3_d0 <= lr_6_3_d2;
       lr_6_3_d2 <= lr_6_3_d1;
       lr_6_3_d1 <= lr_6_3_d0;
       lr_6_3_d0 <= l_6_2;
-      p_6_3 <= \p$777 ;
+      p_6_3 <= \p$778 ;
       l_6_3 <= l_6_2;
       a_6_3 <= a_6_2;
       lf_6_2_d0 <= lr_6_2_d2;
       lr_6_2_d2 <= lr_6_2_d1;
       lr_6_2_d1 <= lr_6_2_d0;
       lr_6_2_d0 <= l_6_1;
-      p_6_2 <= \p$765 ;
+      p_6_2 <= \p$766 ;
       l_6_2 <= l_6_1;
       a_6_2 <= a_6_1;
       lf_6_1_d0 <= lr_6_1_d2;
       lr_6_1_d2 <= lr_6_1_d1;
       lr_6_1_d1 <= lr_6_1_d0;
       lr_6_1_d0 <= l_6_0;
-      p_6_1 <= \p$753 ;
+      p_6_1 <= \p$754 ;
       l_6_1 <= l_6_0;
       a_6_1 <= a_6_0;
       lf_6_0_d0 <= lr_6_0_d2;
       lr_6_0_d2 <= lr_6_0_d1;
       lr_6_0_d1 <= lr_6_0_d0;
       lr_6_0_d0 <= skew_l6_d5;
-      p_6_0 <= \p$741 ;
+      p_6_0 <= \p$742 ;
       l_6_0 <= skew_l6_d5;
       a_6_0 <= skew_a6_d5;
       lf_5_7_d0 <= lr_5_7_d2;
       lr_5_7_d2 <= lr_5_7_d1;
       lr_5_7_d1 <= lr_5_7_d0;
       lr_5_7_d0 <= l_5_6;
-      p_5_7 <= \p$729 ;
+      p_5_7 <= \p$730 ;
       lf_5_6_d0 <= lr_5_6_d2;
       lr_5_6_d2 <= lr_5_6_d1;
       lr_5_6_d1 <= lr_5_6_d0;
       lr_5_6_d0 <= l_5_5;
-      p_5_6 <= \p$717 ;
+      p_5_6 <= \p$718 ;
       l_5_6 <= l_5_5;
       a_5_6 <= a_5_5;
       lf_5_5_d0 <= lr_5_5_d2;
       lr_5_5_d2 <= lr_5_5_d1;
       lr_5_5_d1 <= lr_5_5_d0;
       lr_5_5_d0 <= l_5_4;
-      p_5_5 <= \p$705 ;
+      p_5_5 <= \p$706 ;
       l_5_5 <= l_5_4;
       a_5_5 <= a_5_4;
       lf_5_4_d0 <= lr_5_4_d2;
       lr_5_4_d2 <= lr_5_4_d1;
       lr_5_4_d1 <= lr_5_4_d0;
       lr_5_4_d0 <= l_5_3;
-      p_5_4 <= \p$693 ;
+      p_5_4 <= \p$694 ;
       l_5_4 <= l_5_3;
       a_5_4 <= a_5_3;
       lf_5_3_d0 <= lr_5_3_d2;
       lr_5_3_d2 <= lr_5_3_d1;
       lr_5_3_d1 <= lr_5_3_d0;
       lr_5_3_d0 <= l_5_2;
-      p_5_3 <= \p$681 ;
+      p_5_3 <= \p$682 ;
       l_5_3 <= l_5_2;
       a_5_3 <= a_5_2;
       lf_5_2_d0 <= lr_5_2_d2;
       lr_5_2_d2 <= lr_5_2_d1;
       lr_5_2_d1 <= lr_5_2_d0;
       lr_5_2_d0 <= l_5_1;
-      p_5_2 <= \p$669 ;
+      p_5_2 <= \p$670 ;
       l_5_2 <= l_5_1;
       a_5_2 <= a_5_1;
       lf_5_1_d0 <= lr_5_1_d2;
       lr_5_1_d2 <= lr_5_1_d1;
       lr_5_1_d1 <= lr_5_1_d0;
       lr_5_1_d0 <= l_5_0;
-      p_5_1 <= \p$657 ;
+      p_5_1 <= \p$658 ;
       l_5_1 <= l_5_0;
       a_5_1 <= a_5_0;
       lf_5_0_d0 <= lr_5_0_d2;
       lr_5_0_d2 <= lr_5_0_d1;
       lr_5_0_d1 <= lr_5_0_d0;
       lr_5_0_d0 <= skew_l5_d4;
-      p_5_0 <= \p$645 ;
+      p_5_0 <= \p$646 ;
       l_5_0 <= skew_l5_d4;
       a_5_0 <= skew_a5_d4;
       lf_4_7_d0 <= lr_4_7_d2;
       lr_4_7_d2 <= lr_4_7_d1;
       lr_4_7_d1 <= lr_4_7_d0;
       lr_4_7_d0 <= l_4_6;
-      p_4_7 <= \p$633 ;
+      p_4_7 <= \p$634 ;
       lf_4_6_d0 <= lr_4_6_d2;
       lr_4_6_d2 <= lr_4_6_d1;
       lr_4_6_d1 <= lr_4_6_d0;
       lr_4_6_d0 <= l_4_5;
-      p_4_6 <= \p$621 ;
+      p_4_6 <= \p$622 ;
       l_4_6 <= l_4_5;
       a_4_6 <= a_4_5;
       lf_4_5_d0 <= lr_4_5_d2;
       lr_4_5_d2 <= lr_4_5_d1;
       lr_4_5_d1 <= lr_4_5_d0;
       lr_4_5_d0 <= l_4_4;
-      p_4_5 <= \p$609 ;
+      p_4_5 <= \p$610 ;
       l_4_5 <= l_4_4;
       a_4_5 <= a_4_4;
       lf_4_4_d0 <= lr_4_4_d2;
       lr_4_4_d2 <= lr_4_4_d1;
       lr_4_4_d1 <= lr_4_4_d0;
       lr_4_4_d0 <= l_4_3;
-      p_4_4 <= \p$597 ;
+      p_4_4 <= \p$598 ;
       l_4_4 <= l_4_3;
       a_4_4 <= a_4_3;
       lf_4_3_d0 <= lr_4_3_d2;
       lr_4_3_d2 <= lr_4_3_d1;
       lr_4_3_d1 <= lr_4_3_d0;
       lr_4_3_d0 <= l_4_2;
-      p_4_3 <= \p$585 ;
+      p_4_3 <= \p$586 ;
       l_4_3 <= l_4_2;
       a_4_3 <= a_4_2;
       lf_4_2_d0 <= lr_4_2_d2;
       lr_4_2_d2 <= lr_4_2_d1;
       lr_4_2_d1 <= lr_4_2_d0;
       lr_4_2_d0 <= l_4_1;
-      p_4_2 <= \p$573 ;
+      p_4_2 <= \p$574 ;
       l_4_2 <= l_4_1;
       a_4_2 <= a_4_1;
       lf_4_1_d0 <= lr_4_1_d2;
       lr_4_1_d2 <= lr_4_1_d1;
       lr_4_1_d1 <= lr_4_1_d0;
       lr_4_1_d0 <= l_4_0;
-      p_4_1 <= \p$561 ;
+      p_4_1 <= \p$562 ;
       l_4_1 <= l_4_0;
       a_4_1 <= a_4_0;
       lf_4_0_d0 <= lr_4_0_d2;
       lr_4_0_d2 <= lr_4_0_d1;
       lr_4_0_d1 <= lr_4_0_d0;
       lr_4_0_d0 <= skew_l4_d3;
-      p_4_0 <= \p$549 ;
+      p_4_0 <= \p$550 ;
       l_4_0 <= skew_l4_d3;
       a_4_0 <= skew_a4_d3;
       lf_3_7_d0 <= lr_3_7_d2;
       lr_3_7_d2 <= lr_3_7_d1;
       lr_3_7_d1 <= lr_3_7_d0;
       lr_3_7_d0 <= l_3_6;
-      p_3_7 <= \p$537 ;
+      p_3_7 <= \p$538 ;
       lf_3_6_d0 <= lr_3_6_d2;
       lr_3_6_d2 <= lr_3_6_d1;
       lr_3_6_d1 <= lr_3_6_d0;
       lr_3_6_d0 <= l_3_5;
-      p_3_6 <= \p$525 ;
+      p_3_6 <= \p$526 ;
       l_3_6 <= l_3_5;
       a_3_6 <= a_3_5;
       lf_3_5_d0 <= lr_3_5_d2;
       lr_3_5_d2 <= lr_3_5_d1;
       lr_3_5_d1 <= lr_3_5_d0;
       lr_3_5_d0 <= l_3_4;
-      p_3_5 <= \p$513 ;
+      p_3_5 <= \p$514 ;
       l_3_5 <= l_3_4;
       a_3_5 <= a_3_4;
       lf_3_4_d0 <= lr_3_4_d2;
       lr_3_4_d2 <= lr_3_4_d1;
       lr_3_4_d1 <= lr_3_4_d0;
       lr_3_4_d0 <= l_3_3;
-      p_3_4 <= \p$501 ;
+      p_3_4 <= \p$502 ;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
       lf_3_3_d0 <= lr_3_3_d2;
       lr_3_3_d2 <= lr_3_3_d1;
       lr_3_3_d1 <= lr_3_3_d0;
       lr_3_3_d0 <= l_3_2;
-      p_3_3 <= \p$489 ;
+      p_3_3 <= \p$490 ;
       l_3_3 <= l_3_2;
       a_3_3 <= a_3_2;
       lf_3_2_d0 <= lr_3_2_d2;
       lr_3_2_d2 <= lr_3_2_d1;
       lr_3_2_d1 <= lr_3_2_d0;
       lr_3_2_d0 <= l_3_1;
-      p_3_2 <= \p$477 ;
+      p_3_2 <= \p$478 ;
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lf_3_1_d0 <= lr_3_1_d2;
       lr_3_1_d2 <= lr_3_1_d1;
       lr_3_1_d1 <= lr_3_1_d0;
       lr_3_1_d0 <= l_3_0;
-      p_3_1 <= \p$465 ;
+      p_3_1 <= \p$466 ;
       l_3_1 <= l_3_0;
       a_3_1 <= a_3_0;
       lf_3_0_d0 <= lr_3_0_d2;
       lr_3_0_d2 <= lr_3_0_d1;
       lr_3_0_d1 <= lr_3_0_d0;
       lr_3_0_d0 <= skew_l3_d2;
-      p_3_0 <= \p$453 ;
+      p_3_0 <= \p$454 ;
       l_3_0 <= skew_l3_d2;
       a_3_0 <= skew_a3_d2;
       lf_2_7_d0 <= lr_2_7_d2;
       lr_2_7_d2 <= lr_2_7_d1;
       lr_2_7_d1 <= lr_2_7_d0;
       lr_2_7_d0 <= l_2_6;
-      p_2_7 <= \p$441 ;
+      p_2_7 <= \p$442 ;
       lf_2_6_d0 <= lr_2_6_d2;
       lr_2_6_d2 <= lr_2_6_d1;
       lr_2_6_d1 <= lr_2_6_d0;
       lr_2_6_d0 <= l_2_5;
-      p_2_6 <= \p$429 ;
+      p_2_6 <= \p$430 ;
       l_2_6 <= l_2_5;
       a_2_6 <= a_2_5;
       lf_2_5_d0 <= lr_2_5_d2;
       lr_2_5_d2 <= lr_2_5_d1;
       lr_2_5_d1 <= lr_2_5_d0;
       lr_2_5_d0 <= l_2_4;
-      p_2_5 <= \p$417 ;
+      p_2_5 <= \p$418 ;
       l_2_5 <= l_2_4;
       a_2_5 <= a_2_4;
       lf_2_4_d0 <= lr_2_4_d2;
       lr_2_4_d2 <= lr_2_4_d1;
       lr_2_4_d1 <= lr_2_4_d0;
       lr_2_4_d0 <= l_2_3;
-      p_2_4 <= \p$405 ;
+      p_2_4 <= \p$406 ;
       l_2_4 <= l_2_3;
       a_2_4 <= a_2_3;
       lf_2_3_d0 <= lr_2_3_d2;
       lr_2_3_d2 <= lr_2_3_d1;
       lr_2_3_d1 <= lr_2_3_d0;
       lr_2_3_d0 <= l_2_2;
-      p_2_3 <= \p$393 ;
+      p_2_3 <= \p$394 ;
       l_2_3 <= l_2_2;
       a_2_3 <= a_2_2;
       lf_2_2_d0 <= lr_2_2_d2;
       lr_2_2_d2 <= lr_2_2_d1;
       lr_2_2_d1 <= lr_2_2_d0;
       lr_2_2_d0 <= l_2_1;
-      p_2_2 <= \p$381 ;
+      p_2_2 <= \p$382 ;
       l_2_2 <= l_2_1;
       a_2_2 <= a_2_1;
       lf_2_1_d0 <= lr_2_1_d2;
       lr_2_1_d2 <= lr_2_1_d1;
       lr_2_1_d1 <= lr_2_1_d0;
       lr_2_1_d0 <= l_2_0;
-      p_2_1 <= \p$369 ;
+      p_2_1 <= \p$370 ;
       l_2_1 <= l_2_0;
       a_2_1 <= a_2_0;
       lf_2_0_d0 <= lr_2_0_d2;
       lr_2_0_d2 <= lr_2_0_d1;
       lr_2_0_d1 <= lr_2_0_d0;
       lr_2_0_d0 <= skew_l2_d1;
-      p_2_0 <= \p$357 ;
+      p_2_0 <= \p$358 ;
       l_2_0 <= skew_l2_d1;
       a_2_0 <= skew_a2_d1;
       lf_1_7_d0 <= lr_1_7_d2;
       lr_1_7_d2 <= lr_1_7_d1;
       lr_1_7_d1 <= lr_1_7_d0;
       lr_1_7_d0 <= l_1_6;
-      p_1_7 <= \p$345 ;
+      p_1_7 <= \p$346 ;
       lf_1_6_d0 <= lr_1_6_d2;
       lr_1_6_d2 <= lr_1_6_d1;
       lr_1_6_d1 <= lr_1_6_d0;
       lr_1_6_d0 <= l_1_5;
-      p_1_6 <= \p$333 ;
+      p_1_6 <= \p$334 ;
       l_1_6 <= l_1_5;
       a_1_6 <= a_1_5;
       lf_1_5_d0 <= lr_1_5_d2;
       lr_1_5_d2 <= lr_1_5_d1;
       lr_1_5_d1 <= lr_1_5_d0;
       lr_1_5_d0 <= l_1_4;
-      p_1_5 <= \p$321 ;
+      p_1_5 <= \p$322 ;
       l_1_5 <= l_1_4;
       a_1_5 <= a_1_4;
       lf_1_4_d0 <= lr_1_4_d2;
       lr_1_4_d2 <= lr_1_4_d1;
       lr_1_4_d1 <= lr_1_4_d0;
       lr_1_4_d0 <= l_1_3;
-      p_1_4 <= \p$309 ;
+      p_1_4 <= \p$310 ;
       l_1_4 <= l_1_3;
       a_1_4 <= a_1_3;
       lf_1_3_d0 <= lr_1_3_d2;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p$297 ;
+      p_1_3 <= \p$298 ;
       l_1_3 <= l_1_2;
       a_1_3 <= a_1_2;
       lf_1_2_d0 <= lr_1_2_d2;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p$285 ;
+      p_1_2 <= \p$286 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lf_1_1_d0 <= lr_1_1_d2;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p$273 ;
+      p_1_1 <= \p$274 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lf_1_0_d0 <= lr_1_0_d2;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p$261 ;
+      p_1_0 <= \p$262 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lf_0_7_d0 <= lr_0_7_d2;
       lr_0_7_d2 <= lr_0_7_d1;
       lr_0_7_d1 <= lr_0_7_d0;
       lr_0_7_d0 <= l_0_6;
-      p_0_7 <= \p$249 ;
+      p_0_7 <= \p$250 ;
       lf_0_6_d0 <= lr_0_6_d2;
       lr_0_6_d2 <= lr_0_6_d1;
       lr_0_6_d1 <= lr_0_6_d0;
       lr_0_6_d0 <= l_0_5;
-      p_0_6 <= \p$237 ;
+      p_0_6 <= \p$238 ;
       l_0_6 <= l_0_5;
       a_0_6 <= a_0_5;
       lf_0_5_d0 <= lr_0_5_d2;
       lr_0_5_d2 <= lr_0_5_d1;
       lr_0_5_d1 <= lr_0_5_d0;
       lr_0_5_d0 <= l_0_4;
-      p_0_5 <= \p$225 ;
+      p_0_5 <= \p$226 ;
       l_0_5 <= l_0_4;
       a_0_5 <= a_0_4;
       lf_0_4_d0 <= lr_0_4_d2;
       lr_0_4_d2 <= lr_0_4_d1;
       lr_0_4_d1 <= lr_0_4_d0;
       lr_0_4_d0 <= l_0_3;
-      p_0_4 <= \p$213 ;
+      p_0_4 <= \p$214 ;
       l_0_4 <= l_0_3;
       a_0_4 <= a_0_3;
       lf_0_3_d0 <= lr_0_3_d2;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p$201 ;
+      p_0_3 <= \p$202 ;
       l_0_3 <= l_0_2;
       a_0_3 <= a_0_2;
       lf_0_2_d0 <= lr_0_2_d2;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p$189 ;
+      p_0_2 <= \p$190 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lf_0_1_d0 <= lr_0_1_d2;
       lr_0_1_d2 <= lr_0_1_d1;
       lr_0_1_d1 <= lr_0_1_d0;
       lr_0_1_d0 <= l_0_0;
-      p_0_1 <= \p$177 ;
+      p_0_1 <= \p$178 ;
       l_0_1 <= l_0_0;
       a_0_1 <= a_0_0;
       lf_0_0_d0 <= lr_0_0_d2;
@@ -16806,12 +16801,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (_041_) begin
       drain_row6 <= 3'h0;
     end else if (_018_) begin
-      drain_row6 <= _019_[2:0];
+      drain_row6 <= drain_row6 + 1'h1;
     end
     if (_042_) begin
       drain_row5 <= 3'h0;
     end else if (_016_) begin
-      drain_row5 <= _017_[2:0];
+      drain_row5 <= drain_row5 + 1'h1;
     end
     if (_043_) begin
       drain_row4 <= 3'h0;
@@ -16826,12 +16821,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     if (_045_) begin
       drain_row2 <= 3'h0;
     end else if (_009_) begin
-      drain_row2 <= drain_row2 + 1'h1;
+      drain_row2 <= _010_[2:0];
     end
     if (_046_) begin
       drain_row1 <= 3'h0;
     end else if (_007_) begin
-      drain_row1 <= _008_[2:0];
+      drain_row1 <= drain_row1 + 1'h1;
     end
     if (_047_) begin
       drain_row0 <= 3'h0;
@@ -16839,31 +16834,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_row0 <= drain_row0 + 1'h1;
     end
     if (cap_7_7) begin
-      out_7_7 <= \acc$928 ;
+      out_7_7 <= \acc$929 ;
     end
     if (cap_7_6) begin
-      out_7_6 <= \acc$916 ;
+      out_7_6 <= \acc$917 ;
     end
     if (cap_7_5) begin
-      out_7_5 <= \acc$904 ;
+      out_7_5 <= \acc$905 ;
     end
     if (cap_7_4) begin
-      out_7_4 <= \acc$892 ;
+      out_7_4 <= \acc$893 ;
     end
     if (cap_7_3) begin
-      out_7_3 <= \acc$880 ;
+      out_7_3 <= \acc$881 ;
     end
     if (cap_7_2) begin
-      out_7_2 <= \acc$868 ;
+      out_7_2 <= \acc$869 ;
     end
     if (cap_7_1) begin
-      out_7_1 <= \acc$856 ;
+      out_7_1 <= \acc$857 ;
     end
     if (cap_7_0) begin
-      out_7_0 <= \acc$844 ;
+      out_7_0 <= \acc$845 ;
     end
     if (cap_6_7) begin
-      out_6_7 <= \acc$832 ;
+      out_6_7 <= \acc$833 ;
     end
     if (en) begin
       w_6_7 <= w_5_7;
@@ -16997,166 +16992,166 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       in_a0 <= i_a[7:0];
     end
     if (cap_6_6) begin
-      out_6_6 <= \acc$820 ;
+      out_6_6 <= \acc$821 ;
     end
     if (cap_6_5) begin
-      out_6_5 <= \acc$808 ;
+      out_6_5 <= \acc$809 ;
     end
     if (cap_6_4) begin
-      out_6_4 <= \acc$796 ;
+      out_6_4 <= \acc$797 ;
     end
     if (cap_6_3) begin
-      out_6_3 <= \acc$784 ;
+      out_6_3 <= \acc$785 ;
     end
     if (cap_6_2) begin
-      out_6_2 <= \acc$772 ;
+      out_6_2 <= \acc$773 ;
     end
     if (cap_6_1) begin
-      out_6_1 <= \acc$760 ;
+      out_6_1 <= \acc$761 ;
     end
     if (cap_6_0) begin
-      out_6_0 <= \acc$748 ;
+      out_6_0 <= \acc$749 ;
     end
     if (cap_5_7) begin
-      out_5_7 <= \acc$736 ;
+      out_5_7 <= \acc$737 ;
     end
     if (cap_5_6) begin
-      out_5_6 <= \acc$724 ;
+      out_5_6 <= \acc$725 ;
     end
     if (cap_5_5) begin
-      out_5_5 <= \acc$712 ;
+      out_5_5 <= \acc$713 ;
     end
     if (cap_5_4) begin
-      out_5_4 <= \acc$700 ;
+      out_5_4 <= \acc$701 ;
     end
     if (cap_5_3) begin
-      out_5_3 <= \acc$688 ;
+      out_5_3 <= \acc$689 ;
     end
     if (cap_5_2) begin
-      out_5_2 <= \acc$676 ;
+      out_5_2 <= \acc$677 ;
     end
     if (cap_5_1) begin
-      out_5_1 <= \acc$664 ;
+      out_5_1 <= \acc$665 ;
     end
     if (cap_5_0) begin
-      out_5_0 <= \acc$652 ;
+      out_5_0 <= \acc$653 ;
     end
     if (cap_4_7) begin
-      out_4_7 <= \acc$640 ;
+      out_4_7 <= \acc$641 ;
     end
     if (cap_4_6) begin
-      out_4_6 <= \acc$628 ;
+      out_4_6 <= \acc$629 ;
     end
     if (cap_4_5) begin
-      out_4_5 <= \acc$616 ;
+      out_4_5 <= \acc$617 ;
     end
     if (cap_4_4) begin
-      out_4_4 <= \acc$604 ;
+      out_4_4 <= \acc$605 ;
     end
     if (cap_4_3) begin
-      out_4_3 <= \acc$592 ;
+      out_4_3 <= \acc$593 ;
     end
     if (cap_4_2) begin
-      out_4_2 <= \acc$580 ;
+      out_4_2 <= \acc$581 ;
     end
     if (cap_4_1) begin
-      out_4_1 <= \acc$568 ;
+      out_4_1 <= \acc$569 ;
     end
     if (cap_4_0) begin
-      out_4_0 <= \acc$556 ;
+      out_4_0 <= \acc$557 ;
     end
     if (cap_3_7) begin
-      out_3_7 <= \acc$544 ;
+      out_3_7 <= \acc$545 ;
     end
     if (cap_3_6) begin
-      out_3_6 <= \acc$532 ;
+      out_3_6 <= \acc$533 ;
     end
     if (cap_3_5) begin
-      out_3_5 <= \acc$520 ;
+      out_3_5 <= \acc$521 ;
     end
     if (cap_3_4) begin
-      out_3_4 <= \acc$508 ;
+      out_3_4 <= \acc$509 ;
     end
     if (cap_3_3) begin
-      out_3_3 <= \acc$496 ;
+      out_3_3 <= \acc$497 ;
     end
     if (cap_3_2) begin
-      out_3_2 <= \acc$484 ;
+      out_3_2 <= \acc$485 ;
     end
     if (cap_3_1) begin
-      out_3_1 <= \acc$472 ;
+      out_3_1 <= \acc$473 ;
     end
     if (cap_3_0) begin
-      out_3_0 <= \acc$460 ;
+      out_3_0 <= \acc$461 ;
     end
     if (cap_2_7) begin
-      out_2_7 <= \acc$448 ;
+      out_2_7 <= \acc$449 ;
     end
     if (cap_2_6) begin
-      out_2_6 <= \acc$436 ;
+      out_2_6 <= \acc$437 ;
     end
     if (cap_2_5) begin
-      out_2_5 <= \acc$424 ;
+      out_2_5 <= \acc$425 ;
     end
     if (cap_2_4) begin
-      out_2_4 <= \acc$412 ;
+      out_2_4 <= \acc$413 ;
     end
     if (cap_2_3) begin
-      out_2_3 <= \acc$400 ;
+      out_2_3 <= \acc$401 ;
     end
     if (cap_2_2) begin
-      out_2_2 <= \acc$388 ;
+      out_2_2 <= \acc$389 ;
     end
     if (cap_2_1) begin
-      out_2_1 <= \acc$376 ;
+      out_2_1 <= \acc$377 ;
     end
     if (cap_2_0) begin
-      out_2_0 <= \acc$364 ;
+      out_2_0 <= \acc$365 ;
     end
     if (cap_1_7) begin
-      out_1_7 <= \acc$352 ;
+      out_1_7 <= \acc$353 ;
     end
     if (cap_1_6) begin
-      out_1_6 <= \acc$340 ;
+      out_1_6 <= \acc$341 ;
     end
     if (cap_1_5) begin
-      out_1_5 <= \acc$328 ;
+      out_1_5 <= \acc$329 ;
     end
     if (cap_1_4) begin
-      out_1_4 <= \acc$316 ;
+      out_1_4 <= \acc$317 ;
     end
     if (cap_1_3) begin
-      out_1_3 <= \acc$304 ;
+      out_1_3 <= \acc$305 ;
     end
     if (cap_1_2) begin
-      out_1_2 <= \acc$292 ;
+      out_1_2 <= \acc$293 ;
     end
     if (cap_1_1) begin
-      out_1_1 <= \acc$280 ;
+      out_1_1 <= \acc$281 ;
     end
     if (cap_1_0) begin
-      out_1_0 <= \acc$268 ;
+      out_1_0 <= \acc$269 ;
     end
     if (cap_0_7) begin
-      out_0_7 <= \acc$256 ;
+      out_0_7 <= \acc$257 ;
     end
     if (cap_0_6) begin
-      out_0_6 <= \acc$244 ;
+      out_0_6 <= \acc$245 ;
     end
     if (cap_0_5) begin
-      out_0_5 <= \acc$232 ;
+      out_0_5 <= \acc$233 ;
     end
     if (cap_0_4) begin
-      out_0_4 <= \acc$220 ;
+      out_0_4 <= \acc$221 ;
     end
     if (cap_0_3) begin
-      out_0_3 <= \acc$208 ;
+      out_0_3 <= \acc$209 ;
     end
     if (cap_0_2) begin
-      out_0_2 <= \acc$196 ;
+      out_0_2 <= \acc$197 ;
     end
     if (cap_0_1) begin
-      out_0_1 <= \acc$184 ;
+      out_0_1 <= \acc$185 ;
     end
     if (cap_0_0) begin
       out_0_0 <= acc;
@@ -35362,7 +35357,7 @@ module \hwq_mac_array.acc_7_7 (clk, rst, \addend$1 , clear, acc, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2 , \port$293$3 , \port$293$4 , \port$293$5 , \port$293$6 , \port$293$7 , \port$293$8 , \port$293$9 , \port$293$10 , \port$293$11 , \port$293$12 , \port$293$13 , \port$293$14 , \port$293$15 , a, b, en
+module \hwq_mac_array.mul_0_0 (clk, rst, \port$294$0 , \port$294$1 , \port$294$2 , \port$294$3 , \port$294$4 , \port$294$5 , \port$294$6 , \port$294$7 , \port$294$8 , \port$294$9 , \port$294$10 , \port$294$11 , \port$294$12 , \port$294$13 , \port$294$14 , \port$294$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -35373,38 +35368,38 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$293$0 ;
-  wire \port$293$0 ;
-  output \port$293$1 ;
-  wire \port$293$1 ;
-  output \port$293$10 ;
-  wire \port$293$10 ;
-  output \port$293$11 ;
-  wire \port$293$11 ;
-  output \port$293$12 ;
-  wire \port$293$12 ;
-  output \port$293$13 ;
-  wire \port$293$13 ;
-  output \port$293$14 ;
-  wire \port$293$14 ;
-  output \port$293$15 ;
-  wire \port$293$15 ;
-  output \port$293$2 ;
-  wire \port$293$2 ;
-  output \port$293$3 ;
-  wire \port$293$3 ;
-  output \port$293$4 ;
-  wire \port$293$4 ;
-  output \port$293$5 ;
-  wire \port$293$5 ;
-  output \port$293$6 ;
-  wire \port$293$6 ;
-  output \port$293$7 ;
-  wire \port$293$7 ;
-  output \port$293$8 ;
-  wire \port$293$8 ;
-  output \port$293$9 ;
-  wire \port$293$9 ;
+  output \port$294$0 ;
+  wire \port$294$0 ;
+  output \port$294$1 ;
+  wire \port$294$1 ;
+  output \port$294$10 ;
+  wire \port$294$10 ;
+  output \port$294$11 ;
+  wire \port$294$11 ;
+  output \port$294$12 ;
+  wire \port$294$12 ;
+  output \port$294$13 ;
+  wire \port$294$13 ;
+  output \port$294$14 ;
+  wire \port$294$14 ;
+  output \port$294$15 ;
+  wire \port$294$15 ;
+  output \port$294$2 ;
+  wire \port$294$2 ;
+  output \port$294$3 ;
+  wire \port$294$3 ;
+  output \port$294$4 ;
+  wire \port$294$4 ;
+  output \port$294$5 ;
+  wire \port$294$5 ;
+  output \port$294$6 ;
+  wire \port$294$6 ;
+  output \port$294$7 ;
+  wire \port$294$7 ;
+  output \port$294$8 ;
+  wire \port$294$8 ;
+  output \port$294$9 ;
+  wire \port$294$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35480,19 +35475,19 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$293$0 ),
-    .P1(\port$293$1 ),
-    .P10(\port$293$10 ),
-    .P11(\port$293$11 ),
-    .P12(\port$293$12 ),
-    .P13(\port$293$13 ),
-    .P14(\port$293$14 ),
-    .P15(\port$293$15 ),
+    .P0(\port$294$0 ),
+    .P1(\port$294$1 ),
+    .P10(\port$294$10 ),
+    .P11(\port$294$11 ),
+    .P12(\port$294$12 ),
+    .P13(\port$294$13 ),
+    .P14(\port$294$14 ),
+    .P15(\port$294$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$293$2 ),
+    .P2(\port$294$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -35503,30 +35498,30 @@ module \hwq_mac_array.mul_0_0 (clk, rst, \port$293$0 , \port$293$1 , \port$293$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$293$3 ),
+    .P3(\port$294$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$293$4 ),
-    .P5(\port$293$5 ),
-    .P6(\port$293$6 ),
-    .P7(\port$293$7 ),
-    .P8(\port$293$8 ),
-    .P9(\port$293$9 ),
+    .P4(\port$294$4 ),
+    .P5(\port$294$5 ),
+    .P6(\port$294$6 ),
+    .P7(\port$294$7 ),
+    .P8(\port$294$8 ),
+    .P9(\port$294$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$293$15 , \port$293$14 , \port$293$13 , \port$293$12 , \port$293$11 , \port$293$10 , \port$293$9 , \port$293$8 , \port$293$7 , \port$293$6 , \port$293$5 , \port$293$4 , \port$293$3 , \port$293$2 , \port$293$1 , \port$293$0  };
+  assign p36[15:0] = { \port$294$15 , \port$294$14 , \port$294$13 , \port$294$12 , \port$294$11 , \port$294$10 , \port$294$9 , \port$294$8 , \port$294$7 , \port$294$6 , \port$294$5 , \port$294$4 , \port$294$3 , \port$294$2 , \port$294$1 , \port$294$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2 , \port$309$3 , \port$309$4 , \port$309$5 , \port$309$6 , \port$309$7 , \port$309$8 , \port$309$9 , \port$309$10 , \port$309$11 , \port$309$12 , \port$309$13 , \port$309$14 , \port$309$15 , b, a, en
+module \hwq_mac_array.mul_0_1 (clk, rst, \port$310$0 , \port$310$1 , \port$310$2 , \port$310$3 , \port$310$4 , \port$310$5 , \port$310$6 , \port$310$7 , \port$310$8 , \port$310$9 , \port$310$10 , \port$310$11 , \port$310$12 , \port$310$13 , \port$310$14 , \port$310$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -35537,38 +35532,38 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$309$0 ;
-  wire \port$309$0 ;
-  output \port$309$1 ;
-  wire \port$309$1 ;
-  output \port$309$10 ;
-  wire \port$309$10 ;
-  output \port$309$11 ;
-  wire \port$309$11 ;
-  output \port$309$12 ;
-  wire \port$309$12 ;
-  output \port$309$13 ;
-  wire \port$309$13 ;
-  output \port$309$14 ;
-  wire \port$309$14 ;
-  output \port$309$15 ;
-  wire \port$309$15 ;
-  output \port$309$2 ;
-  wire \port$309$2 ;
-  output \port$309$3 ;
-  wire \port$309$3 ;
-  output \port$309$4 ;
-  wire \port$309$4 ;
-  output \port$309$5 ;
-  wire \port$309$5 ;
-  output \port$309$6 ;
-  wire \port$309$6 ;
-  output \port$309$7 ;
-  wire \port$309$7 ;
-  output \port$309$8 ;
-  wire \port$309$8 ;
-  output \port$309$9 ;
-  wire \port$309$9 ;
+  output \port$310$0 ;
+  wire \port$310$0 ;
+  output \port$310$1 ;
+  wire \port$310$1 ;
+  output \port$310$10 ;
+  wire \port$310$10 ;
+  output \port$310$11 ;
+  wire \port$310$11 ;
+  output \port$310$12 ;
+  wire \port$310$12 ;
+  output \port$310$13 ;
+  wire \port$310$13 ;
+  output \port$310$14 ;
+  wire \port$310$14 ;
+  output \port$310$15 ;
+  wire \port$310$15 ;
+  output \port$310$2 ;
+  wire \port$310$2 ;
+  output \port$310$3 ;
+  wire \port$310$3 ;
+  output \port$310$4 ;
+  wire \port$310$4 ;
+  output \port$310$5 ;
+  wire \port$310$5 ;
+  output \port$310$6 ;
+  wire \port$310$6 ;
+  output \port$310$7 ;
+  wire \port$310$7 ;
+  output \port$310$8 ;
+  wire \port$310$8 ;
+  output \port$310$9 ;
+  wire \port$310$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35644,19 +35639,19 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$309$0 ),
-    .P1(\port$309$1 ),
-    .P10(\port$309$10 ),
-    .P11(\port$309$11 ),
-    .P12(\port$309$12 ),
-    .P13(\port$309$13 ),
-    .P14(\port$309$14 ),
-    .P15(\port$309$15 ),
+    .P0(\port$310$0 ),
+    .P1(\port$310$1 ),
+    .P10(\port$310$10 ),
+    .P11(\port$310$11 ),
+    .P12(\port$310$12 ),
+    .P13(\port$310$13 ),
+    .P14(\port$310$14 ),
+    .P15(\port$310$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$309$2 ),
+    .P2(\port$310$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -35667,30 +35662,30 @@ module \hwq_mac_array.mul_0_1 (clk, rst, \port$309$0 , \port$309$1 , \port$309$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$309$3 ),
+    .P3(\port$310$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$309$4 ),
-    .P5(\port$309$5 ),
-    .P6(\port$309$6 ),
-    .P7(\port$309$7 ),
-    .P8(\port$309$8 ),
-    .P9(\port$309$9 ),
+    .P4(\port$310$4 ),
+    .P5(\port$310$5 ),
+    .P6(\port$310$6 ),
+    .P7(\port$310$7 ),
+    .P8(\port$310$8 ),
+    .P9(\port$310$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$309$15 , \port$309$14 , \port$309$13 , \port$309$12 , \port$309$11 , \port$309$10 , \port$309$9 , \port$309$8 , \port$309$7 , \port$309$6 , \port$309$5 , \port$309$4 , \port$309$3 , \port$309$2 , \port$309$1 , \port$309$0  };
+  assign p36[15:0] = { \port$310$15 , \port$310$14 , \port$310$13 , \port$310$12 , \port$310$11 , \port$310$10 , \port$310$9 , \port$310$8 , \port$310$7 , \port$310$6 , \port$310$5 , \port$310$4 , \port$310$3 , \port$310$2 , \port$310$1 , \port$310$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, rst, \port$325$0 , \port$325$1 , \port$325$2 , \port$325$3 , \port$325$4 , \port$325$5 , \port$325$6 , \port$325$7 , \port$325$8 , \port$325$9 , \port$325$10 , \port$325$11 , \port$325$12 , \port$325$13 , \port$325$14 , \port$325$15 , b, a, en
+module \hwq_mac_array.mul_0_2 (clk, rst, \port$326$0 , \port$326$1 , \port$326$2 , \port$326$3 , \port$326$4 , \port$326$5 , \port$326$6 , \port$326$7 , \port$326$8 , \port$326$9 , \port$326$10 , \port$326$11 , \port$326$12 , \port$326$13 , \port$326$14 , \port$326$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -35701,38 +35696,38 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$325$0 , \port$325$1 , \port$325$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$325$0 ;
-  wire \port$325$0 ;
-  output \port$325$1 ;
-  wire \port$325$1 ;
-  output \port$325$10 ;
-  wire \port$325$10 ;
-  output \port$325$11 ;
-  wire \port$325$11 ;
-  output \port$325$12 ;
-  wire \port$325$12 ;
-  output \port$325$13 ;
-  wire \port$325$13 ;
-  output \port$325$14 ;
-  wire \port$325$14 ;
-  output \port$325$15 ;
-  wire \port$325$15 ;
-  output \port$325$2 ;
-  wire \port$325$2 ;
-  output \port$325$3 ;
-  wire \port$325$3 ;
-  output \port$325$4 ;
-  wire \port$325$4 ;
-  output \port$325$5 ;
-  wire \port$325$5 ;
-  output \port$325$6 ;
-  wire \port$325$6 ;
-  output \port$325$7 ;
-  wire \port$325$7 ;
-  output \port$325$8 ;
-  wire \port$325$8 ;
-  output \port$325$9 ;
-  wire \port$325$9 ;
+  output \port$326$0 ;
+  wire \port$326$0 ;
+  output \port$326$1 ;
+  wire \port$326$1 ;
+  output \port$326$10 ;
+  wire \port$326$10 ;
+  output \port$326$11 ;
+  wire \port$326$11 ;
+  output \port$326$12 ;
+  wire \port$326$12 ;
+  output \port$326$13 ;
+  wire \port$326$13 ;
+  output \port$326$14 ;
+  wire \port$326$14 ;
+  output \port$326$15 ;
+  wire \port$326$15 ;
+  output \port$326$2 ;
+  wire \port$326$2 ;
+  output \port$326$3 ;
+  wire \port$326$3 ;
+  output \port$326$4 ;
+  wire \port$326$4 ;
+  output \port$326$5 ;
+  wire \port$326$5 ;
+  output \port$326$6 ;
+  wire \port$326$6 ;
+  output \port$326$7 ;
+  wire \port$326$7 ;
+  output \port$326$8 ;
+  wire \port$326$8 ;
+  output \port$326$9 ;
+  wire \port$326$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35808,19 +35803,19 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$325$0 , \port$325$1 , \port$325$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$325$0 ),
-    .P1(\port$325$1 ),
-    .P10(\port$325$10 ),
-    .P11(\port$325$11 ),
-    .P12(\port$325$12 ),
-    .P13(\port$325$13 ),
-    .P14(\port$325$14 ),
-    .P15(\port$325$15 ),
+    .P0(\port$326$0 ),
+    .P1(\port$326$1 ),
+    .P10(\port$326$10 ),
+    .P11(\port$326$11 ),
+    .P12(\port$326$12 ),
+    .P13(\port$326$13 ),
+    .P14(\port$326$14 ),
+    .P15(\port$326$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$325$2 ),
+    .P2(\port$326$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -35831,30 +35826,30 @@ module \hwq_mac_array.mul_0_2 (clk, rst, \port$325$0 , \port$325$1 , \port$325$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$325$3 ),
+    .P3(\port$326$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$325$4 ),
-    .P5(\port$325$5 ),
-    .P6(\port$325$6 ),
-    .P7(\port$325$7 ),
-    .P8(\port$325$8 ),
-    .P9(\port$325$9 ),
+    .P4(\port$326$4 ),
+    .P5(\port$326$5 ),
+    .P6(\port$326$6 ),
+    .P7(\port$326$7 ),
+    .P8(\port$326$8 ),
+    .P9(\port$326$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$325$15 , \port$325$14 , \port$325$13 , \port$325$12 , \port$325$11 , \port$325$10 , \port$325$9 , \port$325$8 , \port$325$7 , \port$325$6 , \port$325$5 , \port$325$4 , \port$325$3 , \port$325$2 , \port$325$1 , \port$325$0  };
+  assign p36[15:0] = { \port$326$15 , \port$326$14 , \port$326$13 , \port$326$12 , \port$326$11 , \port$326$10 , \port$326$9 , \port$326$8 , \port$326$7 , \port$326$6 , \port$326$5 , \port$326$4 , \port$326$3 , \port$326$2 , \port$326$1 , \port$326$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2 , \port$341$3 , \port$341$4 , \port$341$5 , \port$341$6 , \port$341$7 , \port$341$8 , \port$341$9 , \port$341$10 , \port$341$11 , \port$341$12 , \port$341$13 , \port$341$14 , \port$341$15 , b, a, en
+module \hwq_mac_array.mul_0_3 (clk, rst, \port$342$0 , \port$342$1 , \port$342$2 , \port$342$3 , \port$342$4 , \port$342$5 , \port$342$6 , \port$342$7 , \port$342$8 , \port$342$9 , \port$342$10 , \port$342$11 , \port$342$12 , \port$342$13 , \port$342$14 , \port$342$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -35865,38 +35860,38 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$341$0 ;
-  wire \port$341$0 ;
-  output \port$341$1 ;
-  wire \port$341$1 ;
-  output \port$341$10 ;
-  wire \port$341$10 ;
-  output \port$341$11 ;
-  wire \port$341$11 ;
-  output \port$341$12 ;
-  wire \port$341$12 ;
-  output \port$341$13 ;
-  wire \port$341$13 ;
-  output \port$341$14 ;
-  wire \port$341$14 ;
-  output \port$341$15 ;
-  wire \port$341$15 ;
-  output \port$341$2 ;
-  wire \port$341$2 ;
-  output \port$341$3 ;
-  wire \port$341$3 ;
-  output \port$341$4 ;
-  wire \port$341$4 ;
-  output \port$341$5 ;
-  wire \port$341$5 ;
-  output \port$341$6 ;
-  wire \port$341$6 ;
-  output \port$341$7 ;
-  wire \port$341$7 ;
-  output \port$341$8 ;
-  wire \port$341$8 ;
-  output \port$341$9 ;
-  wire \port$341$9 ;
+  output \port$342$0 ;
+  wire \port$342$0 ;
+  output \port$342$1 ;
+  wire \port$342$1 ;
+  output \port$342$10 ;
+  wire \port$342$10 ;
+  output \port$342$11 ;
+  wire \port$342$11 ;
+  output \port$342$12 ;
+  wire \port$342$12 ;
+  output \port$342$13 ;
+  wire \port$342$13 ;
+  output \port$342$14 ;
+  wire \port$342$14 ;
+  output \port$342$15 ;
+  wire \port$342$15 ;
+  output \port$342$2 ;
+  wire \port$342$2 ;
+  output \port$342$3 ;
+  wire \port$342$3 ;
+  output \port$342$4 ;
+  wire \port$342$4 ;
+  output \port$342$5 ;
+  wire \port$342$5 ;
+  output \port$342$6 ;
+  wire \port$342$6 ;
+  output \port$342$7 ;
+  wire \port$342$7 ;
+  output \port$342$8 ;
+  wire \port$342$8 ;
+  output \port$342$9 ;
+  wire \port$342$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -35972,19 +35967,19 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$341$0 ),
-    .P1(\port$341$1 ),
-    .P10(\port$341$10 ),
-    .P11(\port$341$11 ),
-    .P12(\port$341$12 ),
-    .P13(\port$341$13 ),
-    .P14(\port$341$14 ),
-    .P15(\port$341$15 ),
+    .P0(\port$342$0 ),
+    .P1(\port$342$1 ),
+    .P10(\port$342$10 ),
+    .P11(\port$342$11 ),
+    .P12(\port$342$12 ),
+    .P13(\port$342$13 ),
+    .P14(\port$342$14 ),
+    .P15(\port$342$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$341$2 ),
+    .P2(\port$342$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -35995,30 +35990,30 @@ module \hwq_mac_array.mul_0_3 (clk, rst, \port$341$0 , \port$341$1 , \port$341$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$341$3 ),
+    .P3(\port$342$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$341$4 ),
-    .P5(\port$341$5 ),
-    .P6(\port$341$6 ),
-    .P7(\port$341$7 ),
-    .P8(\port$341$8 ),
-    .P9(\port$341$9 ),
+    .P4(\port$342$4 ),
+    .P5(\port$342$5 ),
+    .P6(\port$342$6 ),
+    .P7(\port$342$7 ),
+    .P8(\port$342$8 ),
+    .P9(\port$342$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$341$15 , \port$341$14 , \port$341$13 , \port$341$12 , \port$341$11 , \port$341$10 , \port$341$9 , \port$341$8 , \port$341$7 , \port$341$6 , \port$341$5 , \port$341$4 , \port$341$3 , \port$341$2 , \port$341$1 , \port$341$0  };
+  assign p36[15:0] = { \port$342$15 , \port$342$14 , \port$342$13 , \port$342$12 , \port$342$11 , \port$342$10 , \port$342$9 , \port$342$8 , \port$342$7 , \port$342$6 , \port$342$5 , \port$342$4 , \port$342$3 , \port$342$2 , \port$342$1 , \port$342$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2 , \port$357$3 , \port$357$4 , \port$357$5 , \port$357$6 , \port$357$7 , \port$357$8 , \port$357$9 , \port$357$10 , \port$357$11 , \port$357$12 , \port$357$13 , \port$357$14 , \port$357$15 , b, a, en
+module \hwq_mac_array.mul_0_4 (clk, rst, \port$358$0 , \port$358$1 , \port$358$2 , \port$358$3 , \port$358$4 , \port$358$5 , \port$358$6 , \port$358$7 , \port$358$8 , \port$358$9 , \port$358$10 , \port$358$11 , \port$358$12 , \port$358$13 , \port$358$14 , \port$358$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -36029,38 +36024,38 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$357$0 ;
-  wire \port$357$0 ;
-  output \port$357$1 ;
-  wire \port$357$1 ;
-  output \port$357$10 ;
-  wire \port$357$10 ;
-  output \port$357$11 ;
-  wire \port$357$11 ;
-  output \port$357$12 ;
-  wire \port$357$12 ;
-  output \port$357$13 ;
-  wire \port$357$13 ;
-  output \port$357$14 ;
-  wire \port$357$14 ;
-  output \port$357$15 ;
-  wire \port$357$15 ;
-  output \port$357$2 ;
-  wire \port$357$2 ;
-  output \port$357$3 ;
-  wire \port$357$3 ;
-  output \port$357$4 ;
-  wire \port$357$4 ;
-  output \port$357$5 ;
-  wire \port$357$5 ;
-  output \port$357$6 ;
-  wire \port$357$6 ;
-  output \port$357$7 ;
-  wire \port$357$7 ;
-  output \port$357$8 ;
-  wire \port$357$8 ;
-  output \port$357$9 ;
-  wire \port$357$9 ;
+  output \port$358$0 ;
+  wire \port$358$0 ;
+  output \port$358$1 ;
+  wire \port$358$1 ;
+  output \port$358$10 ;
+  wire \port$358$10 ;
+  output \port$358$11 ;
+  wire \port$358$11 ;
+  output \port$358$12 ;
+  wire \port$358$12 ;
+  output \port$358$13 ;
+  wire \port$358$13 ;
+  output \port$358$14 ;
+  wire \port$358$14 ;
+  output \port$358$15 ;
+  wire \port$358$15 ;
+  output \port$358$2 ;
+  wire \port$358$2 ;
+  output \port$358$3 ;
+  wire \port$358$3 ;
+  output \port$358$4 ;
+  wire \port$358$4 ;
+  output \port$358$5 ;
+  wire \port$358$5 ;
+  output \port$358$6 ;
+  wire \port$358$6 ;
+  output \port$358$7 ;
+  wire \port$358$7 ;
+  output \port$358$8 ;
+  wire \port$358$8 ;
+  output \port$358$9 ;
+  wire \port$358$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -36136,19 +36131,19 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$357$0 ),
-    .P1(\port$357$1 ),
-    .P10(\port$357$10 ),
-    .P11(\port$357$11 ),
-    .P12(\port$357$12 ),
-    .P13(\port$357$13 ),
-    .P14(\port$357$14 ),
-    .P15(\port$357$15 ),
+    .P0(\port$358$0 ),
+    .P1(\port$358$1 ),
+    .P10(\port$358$10 ),
+    .P11(\port$358$11 ),
+    .P12(\port$358$12 ),
+    .P13(\port$358$13 ),
+    .P14(\port$358$14 ),
+    .P15(\port$358$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$357$2 ),
+    .P2(\port$358$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -36159,30 +36154,30 @@ module \hwq_mac_array.mul_0_4 (clk, rst, \port$357$0 , \port$357$1 , \port$357$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$357$3 ),
+    .P3(\port$358$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$357$4 ),
-    .P5(\port$357$5 ),
-    .P6(\port$357$6 ),
-    .P7(\port$357$7 ),
-    .P8(\port$357$8 ),
-    .P9(\port$357$9 ),
+    .P4(\port$358$4 ),
+    .P5(\port$358$5 ),
+    .P6(\port$358$6 ),
+    .P7(\port$358$7 ),
+    .P8(\port$358$8 ),
+    .P9(\port$358$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$357$15 , \port$357$14 , \port$357$13 , \port$357$12 , \port$357$11 , \port$357$10 , \port$357$9 , \port$357$8 , \port$357$7 , \port$357$6 , \port$357$5 , \port$357$4 , \port$357$3 , \port$357$2 , \port$357$1 , \port$357$0  };
+  assign p36[15:0] = { \port$358$15 , \port$358$14 , \port$358$13 , \port$358$12 , \port$358$11 , \port$358$10 , \port$358$9 , \port$358$8 , \port$358$7 , \port$358$6 , \port$358$5 , \port$358$4 , \port$358$3 , \port$358$2 , \port$358$1 , \port$358$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2 , \port$373$3 , \port$373$4 , \port$373$5 , \port$373$6 , \port$373$7 , \port$373$8 , \port$373$9 , \port$373$10 , \port$373$11 , \port$373$12 , \port$373$13 , \port$373$14 , \port$373$15 , b, a, en
+module \hwq_mac_array.mul_0_5 (clk, rst, \port$374$0 , \port$374$1 , \port$374$2 , \port$374$3 , \port$374$4 , \port$374$5 , \port$374$6 , \port$374$7 , \port$374$8 , \port$374$9 , \port$374$10 , \port$374$11 , \port$374$12 , \port$374$13 , \port$374$14 , \port$374$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -36193,38 +36188,38 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$373$0 ;
-  wire \port$373$0 ;
-  output \port$373$1 ;
-  wire \port$373$1 ;
-  output \port$373$10 ;
-  wire \port$373$10 ;
-  output \port$373$11 ;
-  wire \port$373$11 ;
-  output \port$373$12 ;
-  wire \port$373$12 ;
-  output \port$373$13 ;
-  wire \port$373$13 ;
-  output \port$373$14 ;
-  wire \port$373$14 ;
-  output \port$373$15 ;
-  wire \port$373$15 ;
-  output \port$373$2 ;
-  wire \port$373$2 ;
-  output \port$373$3 ;
-  wire \port$373$3 ;
-  output \port$373$4 ;
-  wire \port$373$4 ;
-  output \port$373$5 ;
-  wire \port$373$5 ;
-  output \port$373$6 ;
-  wire \port$373$6 ;
-  output \port$373$7 ;
-  wire \port$373$7 ;
-  output \port$373$8 ;
-  wire \port$373$8 ;
-  output \port$373$9 ;
-  wire \port$373$9 ;
+  output \port$374$0 ;
+  wire \port$374$0 ;
+  output \port$374$1 ;
+  wire \port$374$1 ;
+  output \port$374$10 ;
+  wire \port$374$10 ;
+  output \port$374$11 ;
+  wire \port$374$11 ;
+  output \port$374$12 ;
+  wire \port$374$12 ;
+  output \port$374$13 ;
+  wire \port$374$13 ;
+  output \port$374$14 ;
+  wire \port$374$14 ;
+  output \port$374$15 ;
+  wire \port$374$15 ;
+  output \port$374$2 ;
+  wire \port$374$2 ;
+  output \port$374$3 ;
+  wire \port$374$3 ;
+  output \port$374$4 ;
+  wire \port$374$4 ;
+  output \port$374$5 ;
+  wire \port$374$5 ;
+  output \port$374$6 ;
+  wire \port$374$6 ;
+  output \port$374$7 ;
+  wire \port$374$7 ;
+  output \port$374$8 ;
+  wire \port$374$8 ;
+  output \port$374$9 ;
+  wire \port$374$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -36300,19 +36295,19 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$373$0 ),
-    .P1(\port$373$1 ),
-    .P10(\port$373$10 ),
-    .P11(\port$373$11 ),
-    .P12(\port$373$12 ),
-    .P13(\port$373$13 ),
-    .P14(\port$373$14 ),
-    .P15(\port$373$15 ),
+    .P0(\port$374$0 ),
+    .P1(\port$374$1 ),
+    .P10(\port$374$10 ),
+    .P11(\port$374$11 ),
+    .P12(\port$374$12 ),
+    .P13(\port$374$13 ),
+    .P14(\port$374$14 ),
+    .P15(\port$374$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$373$2 ),
+    .P2(\port$374$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -36323,30 +36318,30 @@ module \hwq_mac_array.mul_0_5 (clk, rst, \port$373$0 , \port$373$1 , \port$373$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$373$3 ),
+    .P3(\port$374$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$373$4 ),
-    .P5(\port$373$5 ),
-    .P6(\port$373$6 ),
-    .P7(\port$373$7 ),
-    .P8(\port$373$8 ),
-    .P9(\port$373$9 ),
+    .P4(\port$374$4 ),
+    .P5(\port$374$5 ),
+    .P6(\port$374$6 ),
+    .P7(\port$374$7 ),
+    .P8(\port$374$8 ),
+    .P9(\port$374$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$373$15 , \port$373$14 , \port$373$13 , \port$373$12 , \port$373$11 , \port$373$10 , \port$373$9 , \port$373$8 , \port$373$7 , \port$373$6 , \port$373$5 , \port$373$4 , \port$373$3 , \port$373$2 , \port$373$1 , \port$373$0  };
+  assign p36[15:0] = { \port$374$15 , \port$374$14 , \port$374$13 , \port$374$12 , \port$374$11 , \port$374$10 , \port$374$9 , \port$374$8 , \port$374$7 , \port$374$6 , \port$374$5 , \port$374$4 , \port$374$3 , \port$374$2 , \port$374$1 , \port$374$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2 , \port$389$3 , \port$389$4 , \port$389$5 , \port$389$6 , \port$389$7 , \port$389$8 , \port$389$9 , \port$389$10 , \port$389$11 , \port$389$12 , \port$389$13 , \port$389$14 , \port$389$15 , b, a, en
+module \hwq_mac_array.mul_0_6 (clk, rst, \port$390$0 , \port$390$1 , \port$390$2 , \port$390$3 , \port$390$4 , \port$390$5 , \port$390$6 , \port$390$7 , \port$390$8 , \port$390$9 , \port$390$10 , \port$390$11 , \port$390$12 , \port$390$13 , \port$390$14 , \port$390$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -36357,38 +36352,38 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$389$0 ;
-  wire \port$389$0 ;
-  output \port$389$1 ;
-  wire \port$389$1 ;
-  output \port$389$10 ;
-  wire \port$389$10 ;
-  output \port$389$11 ;
-  wire \port$389$11 ;
-  output \port$389$12 ;
-  wire \port$389$12 ;
-  output \port$389$13 ;
-  wire \port$389$13 ;
-  output \port$389$14 ;
-  wire \port$389$14 ;
-  output \port$389$15 ;
-  wire \port$389$15 ;
-  output \port$389$2 ;
-  wire \port$389$2 ;
-  output \port$389$3 ;
-  wire \port$389$3 ;
-  output \port$389$4 ;
-  wire \port$389$4 ;
-  output \port$389$5 ;
-  wire \port$389$5 ;
-  output \port$389$6 ;
-  wire \port$389$6 ;
-  output \port$389$7 ;
-  wire \port$389$7 ;
-  output \port$389$8 ;
-  wire \port$389$8 ;
-  output \port$389$9 ;
-  wire \port$389$9 ;
+  output \port$390$0 ;
+  wire \port$390$0 ;
+  output \port$390$1 ;
+  wire \port$390$1 ;
+  output \port$390$10 ;
+  wire \port$390$10 ;
+  output \port$390$11 ;
+  wire \port$390$11 ;
+  output \port$390$12 ;
+  wire \port$390$12 ;
+  output \port$390$13 ;
+  wire \port$390$13 ;
+  output \port$390$14 ;
+  wire \port$390$14 ;
+  output \port$390$15 ;
+  wire \port$390$15 ;
+  output \port$390$2 ;
+  wire \port$390$2 ;
+  output \port$390$3 ;
+  wire \port$390$3 ;
+  output \port$390$4 ;
+  wire \port$390$4 ;
+  output \port$390$5 ;
+  wire \port$390$5 ;
+  output \port$390$6 ;
+  wire \port$390$6 ;
+  output \port$390$7 ;
+  wire \port$390$7 ;
+  output \port$390$8 ;
+  wire \port$390$8 ;
+  output \port$390$9 ;
+  wire \port$390$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -36464,19 +36459,19 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$389$0 ),
-    .P1(\port$389$1 ),
-    .P10(\port$389$10 ),
-    .P11(\port$389$11 ),
-    .P12(\port$389$12 ),
-    .P13(\port$389$13 ),
-    .P14(\port$389$14 ),
-    .P15(\port$389$15 ),
+    .P0(\port$390$0 ),
+    .P1(\port$390$1 ),
+    .P10(\port$390$10 ),
+    .P11(\port$390$11 ),
+    .P12(\port$390$12 ),
+    .P13(\port$390$13 ),
+    .P14(\port$390$14 ),
+    .P15(\port$390$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$389$2 ),
+    .P2(\port$390$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -36487,30 +36482,30 @@ module \hwq_mac_array.mul_0_6 (clk, rst, \port$389$0 , \port$389$1 , \port$389$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$389$3 ),
+    .P3(\port$390$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$389$4 ),
-    .P5(\port$389$5 ),
-    .P6(\port$389$6 ),
-    .P7(\port$389$7 ),
-    .P8(\port$389$8 ),
-    .P9(\port$389$9 ),
+    .P4(\port$390$4 ),
+    .P5(\port$390$5 ),
+    .P6(\port$390$6 ),
+    .P7(\port$390$7 ),
+    .P8(\port$390$8 ),
+    .P9(\port$390$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$389$15 , \port$389$14 , \port$389$13 , \port$389$12 , \port$389$11 , \port$389$10 , \port$389$9 , \port$389$8 , \port$389$7 , \port$389$6 , \port$389$5 , \port$389$4 , \port$389$3 , \port$389$2 , \port$389$1 , \port$389$0  };
+  assign p36[15:0] = { \port$390$15 , \port$390$14 , \port$390$13 , \port$390$12 , \port$390$11 , \port$390$10 , \port$390$9 , \port$390$8 , \port$390$7 , \port$390$6 , \port$390$5 , \port$390$4 , \port$390$3 , \port$390$2 , \port$390$1 , \port$390$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2 , \port$405$3 , \port$405$4 , \port$405$5 , \port$405$6 , \port$405$7 , \port$405$8 , \port$405$9 , \port$405$10 , \port$405$11 , \port$405$12 , \port$405$13 , \port$405$14 , \port$405$15 , b, a, en
+module \hwq_mac_array.mul_0_7 (clk, rst, \port$406$0 , \port$406$1 , \port$406$2 , \port$406$3 , \port$406$4 , \port$406$5 , \port$406$6 , \port$406$7 , \port$406$8 , \port$406$9 , \port$406$10 , \port$406$11 , \port$406$12 , \port$406$13 , \port$406$14 , \port$406$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -36521,38 +36516,38 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$405$0 ;
-  wire \port$405$0 ;
-  output \port$405$1 ;
-  wire \port$405$1 ;
-  output \port$405$10 ;
-  wire \port$405$10 ;
-  output \port$405$11 ;
-  wire \port$405$11 ;
-  output \port$405$12 ;
-  wire \port$405$12 ;
-  output \port$405$13 ;
-  wire \port$405$13 ;
-  output \port$405$14 ;
-  wire \port$405$14 ;
-  output \port$405$15 ;
-  wire \port$405$15 ;
-  output \port$405$2 ;
-  wire \port$405$2 ;
-  output \port$405$3 ;
-  wire \port$405$3 ;
-  output \port$405$4 ;
-  wire \port$405$4 ;
-  output \port$405$5 ;
-  wire \port$405$5 ;
-  output \port$405$6 ;
-  wire \port$405$6 ;
-  output \port$405$7 ;
-  wire \port$405$7 ;
-  output \port$405$8 ;
-  wire \port$405$8 ;
-  output \port$405$9 ;
-  wire \port$405$9 ;
+  output \port$406$0 ;
+  wire \port$406$0 ;
+  output \port$406$1 ;
+  wire \port$406$1 ;
+  output \port$406$10 ;
+  wire \port$406$10 ;
+  output \port$406$11 ;
+  wire \port$406$11 ;
+  output \port$406$12 ;
+  wire \port$406$12 ;
+  output \port$406$13 ;
+  wire \port$406$13 ;
+  output \port$406$14 ;
+  wire \port$406$14 ;
+  output \port$406$15 ;
+  wire \port$406$15 ;
+  output \port$406$2 ;
+  wire \port$406$2 ;
+  output \port$406$3 ;
+  wire \port$406$3 ;
+  output \port$406$4 ;
+  wire \port$406$4 ;
+  output \port$406$5 ;
+  wire \port$406$5 ;
+  output \port$406$6 ;
+  wire \port$406$6 ;
+  output \port$406$7 ;
+  wire \port$406$7 ;
+  output \port$406$8 ;
+  wire \port$406$8 ;
+  output \port$406$9 ;
+  wire \port$406$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -36628,19 +36623,19 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$405$0 ),
-    .P1(\port$405$1 ),
-    .P10(\port$405$10 ),
-    .P11(\port$405$11 ),
-    .P12(\port$405$12 ),
-    .P13(\port$405$13 ),
-    .P14(\port$405$14 ),
-    .P15(\port$405$15 ),
+    .P0(\port$406$0 ),
+    .P1(\port$406$1 ),
+    .P10(\port$406$10 ),
+    .P11(\port$406$11 ),
+    .P12(\port$406$12 ),
+    .P13(\port$406$13 ),
+    .P14(\port$406$14 ),
+    .P15(\port$406$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$405$2 ),
+    .P2(\port$406$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -36651,30 +36646,30 @@ module \hwq_mac_array.mul_0_7 (clk, rst, \port$405$0 , \port$405$1 , \port$405$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$405$3 ),
+    .P3(\port$406$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$405$4 ),
-    .P5(\port$405$5 ),
-    .P6(\port$405$6 ),
-    .P7(\port$405$7 ),
-    .P8(\port$405$8 ),
-    .P9(\port$405$9 ),
+    .P4(\port$406$4 ),
+    .P5(\port$406$5 ),
+    .P6(\port$406$6 ),
+    .P7(\port$406$7 ),
+    .P8(\port$406$8 ),
+    .P9(\port$406$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$405$15 , \port$405$14 , \port$405$13 , \port$405$12 , \port$405$11 , \port$405$10 , \port$405$9 , \port$405$8 , \port$405$7 , \port$405$6 , \port$405$5 , \port$405$4 , \port$405$3 , \port$405$2 , \port$405$1 , \port$405$0  };
+  assign p36[15:0] = { \port$406$15 , \port$406$14 , \port$406$13 , \port$406$12 , \port$406$11 , \port$406$10 , \port$406$9 , \port$406$8 , \port$406$7 , \port$406$6 , \port$406$5 , \port$406$4 , \port$406$3 , \port$406$2 , \port$406$1 , \port$406$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2 , \port$421$3 , \port$421$4 , \port$421$5 , \port$421$6 , \port$421$7 , \port$421$8 , \port$421$9 , \port$421$10 , \port$421$11 , \port$421$12 , \port$421$13 , \port$421$14 , \port$421$15 , a, b, en
+module \hwq_mac_array.mul_1_0 (clk, rst, \port$422$0 , \port$422$1 , \port$422$2 , \port$422$3 , \port$422$4 , \port$422$5 , \port$422$6 , \port$422$7 , \port$422$8 , \port$422$9 , \port$422$10 , \port$422$11 , \port$422$12 , \port$422$13 , \port$422$14 , \port$422$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -36685,38 +36680,38 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$421$0 ;
-  wire \port$421$0 ;
-  output \port$421$1 ;
-  wire \port$421$1 ;
-  output \port$421$10 ;
-  wire \port$421$10 ;
-  output \port$421$11 ;
-  wire \port$421$11 ;
-  output \port$421$12 ;
-  wire \port$421$12 ;
-  output \port$421$13 ;
-  wire \port$421$13 ;
-  output \port$421$14 ;
-  wire \port$421$14 ;
-  output \port$421$15 ;
-  wire \port$421$15 ;
-  output \port$421$2 ;
-  wire \port$421$2 ;
-  output \port$421$3 ;
-  wire \port$421$3 ;
-  output \port$421$4 ;
-  wire \port$421$4 ;
-  output \port$421$5 ;
-  wire \port$421$5 ;
-  output \port$421$6 ;
-  wire \port$421$6 ;
-  output \port$421$7 ;
-  wire \port$421$7 ;
-  output \port$421$8 ;
-  wire \port$421$8 ;
-  output \port$421$9 ;
-  wire \port$421$9 ;
+  output \port$422$0 ;
+  wire \port$422$0 ;
+  output \port$422$1 ;
+  wire \port$422$1 ;
+  output \port$422$10 ;
+  wire \port$422$10 ;
+  output \port$422$11 ;
+  wire \port$422$11 ;
+  output \port$422$12 ;
+  wire \port$422$12 ;
+  output \port$422$13 ;
+  wire \port$422$13 ;
+  output \port$422$14 ;
+  wire \port$422$14 ;
+  output \port$422$15 ;
+  wire \port$422$15 ;
+  output \port$422$2 ;
+  wire \port$422$2 ;
+  output \port$422$3 ;
+  wire \port$422$3 ;
+  output \port$422$4 ;
+  wire \port$422$4 ;
+  output \port$422$5 ;
+  wire \port$422$5 ;
+  output \port$422$6 ;
+  wire \port$422$6 ;
+  output \port$422$7 ;
+  wire \port$422$7 ;
+  output \port$422$8 ;
+  wire \port$422$8 ;
+  output \port$422$9 ;
+  wire \port$422$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -36792,19 +36787,19 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$421$0 ),
-    .P1(\port$421$1 ),
-    .P10(\port$421$10 ),
-    .P11(\port$421$11 ),
-    .P12(\port$421$12 ),
-    .P13(\port$421$13 ),
-    .P14(\port$421$14 ),
-    .P15(\port$421$15 ),
+    .P0(\port$422$0 ),
+    .P1(\port$422$1 ),
+    .P10(\port$422$10 ),
+    .P11(\port$422$11 ),
+    .P12(\port$422$12 ),
+    .P13(\port$422$13 ),
+    .P14(\port$422$14 ),
+    .P15(\port$422$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$421$2 ),
+    .P2(\port$422$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -36815,30 +36810,30 @@ module \hwq_mac_array.mul_1_0 (clk, rst, \port$421$0 , \port$421$1 , \port$421$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$421$3 ),
+    .P3(\port$422$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$421$4 ),
-    .P5(\port$421$5 ),
-    .P6(\port$421$6 ),
-    .P7(\port$421$7 ),
-    .P8(\port$421$8 ),
-    .P9(\port$421$9 ),
+    .P4(\port$422$4 ),
+    .P5(\port$422$5 ),
+    .P6(\port$422$6 ),
+    .P7(\port$422$7 ),
+    .P8(\port$422$8 ),
+    .P9(\port$422$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$421$15 , \port$421$14 , \port$421$13 , \port$421$12 , \port$421$11 , \port$421$10 , \port$421$9 , \port$421$8 , \port$421$7 , \port$421$6 , \port$421$5 , \port$421$4 , \port$421$3 , \port$421$2 , \port$421$1 , \port$421$0  };
+  assign p36[15:0] = { \port$422$15 , \port$422$14 , \port$422$13 , \port$422$12 , \port$422$11 , \port$422$10 , \port$422$9 , \port$422$8 , \port$422$7 , \port$422$6 , \port$422$5 , \port$422$4 , \port$422$3 , \port$422$2 , \port$422$1 , \port$422$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , b, a, en
+module \hwq_mac_array.mul_1_1 (clk, rst, \port$438$0 , \port$438$1 , \port$438$2 , \port$438$3 , \port$438$4 , \port$438$5 , \port$438$6 , \port$438$7 , \port$438$8 , \port$438$9 , \port$438$10 , \port$438$11 , \port$438$12 , \port$438$13 , \port$438$14 , \port$438$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -36849,38 +36844,38 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$437$0 ;
-  wire \port$437$0 ;
-  output \port$437$1 ;
-  wire \port$437$1 ;
-  output \port$437$10 ;
-  wire \port$437$10 ;
-  output \port$437$11 ;
-  wire \port$437$11 ;
-  output \port$437$12 ;
-  wire \port$437$12 ;
-  output \port$437$13 ;
-  wire \port$437$13 ;
-  output \port$437$14 ;
-  wire \port$437$14 ;
-  output \port$437$15 ;
-  wire \port$437$15 ;
-  output \port$437$2 ;
-  wire \port$437$2 ;
-  output \port$437$3 ;
-  wire \port$437$3 ;
-  output \port$437$4 ;
-  wire \port$437$4 ;
-  output \port$437$5 ;
-  wire \port$437$5 ;
-  output \port$437$6 ;
-  wire \port$437$6 ;
-  output \port$437$7 ;
-  wire \port$437$7 ;
-  output \port$437$8 ;
-  wire \port$437$8 ;
-  output \port$437$9 ;
-  wire \port$437$9 ;
+  output \port$438$0 ;
+  wire \port$438$0 ;
+  output \port$438$1 ;
+  wire \port$438$1 ;
+  output \port$438$10 ;
+  wire \port$438$10 ;
+  output \port$438$11 ;
+  wire \port$438$11 ;
+  output \port$438$12 ;
+  wire \port$438$12 ;
+  output \port$438$13 ;
+  wire \port$438$13 ;
+  output \port$438$14 ;
+  wire \port$438$14 ;
+  output \port$438$15 ;
+  wire \port$438$15 ;
+  output \port$438$2 ;
+  wire \port$438$2 ;
+  output \port$438$3 ;
+  wire \port$438$3 ;
+  output \port$438$4 ;
+  wire \port$438$4 ;
+  output \port$438$5 ;
+  wire \port$438$5 ;
+  output \port$438$6 ;
+  wire \port$438$6 ;
+  output \port$438$7 ;
+  wire \port$438$7 ;
+  output \port$438$8 ;
+  wire \port$438$8 ;
+  output \port$438$9 ;
+  wire \port$438$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -36956,19 +36951,19 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$437$0 ),
-    .P1(\port$437$1 ),
-    .P10(\port$437$10 ),
-    .P11(\port$437$11 ),
-    .P12(\port$437$12 ),
-    .P13(\port$437$13 ),
-    .P14(\port$437$14 ),
-    .P15(\port$437$15 ),
+    .P0(\port$438$0 ),
+    .P1(\port$438$1 ),
+    .P10(\port$438$10 ),
+    .P11(\port$438$11 ),
+    .P12(\port$438$12 ),
+    .P13(\port$438$13 ),
+    .P14(\port$438$14 ),
+    .P15(\port$438$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$437$2 ),
+    .P2(\port$438$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -36979,30 +36974,30 @@ module \hwq_mac_array.mul_1_1 (clk, rst, \port$437$0 , \port$437$1 , \port$437$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$437$3 ),
+    .P3(\port$438$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$437$4 ),
-    .P5(\port$437$5 ),
-    .P6(\port$437$6 ),
-    .P7(\port$437$7 ),
-    .P8(\port$437$8 ),
-    .P9(\port$437$9 ),
+    .P4(\port$438$4 ),
+    .P5(\port$438$5 ),
+    .P6(\port$438$6 ),
+    .P7(\port$438$7 ),
+    .P8(\port$438$8 ),
+    .P9(\port$438$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$437$15 , \port$437$14 , \port$437$13 , \port$437$12 , \port$437$11 , \port$437$10 , \port$437$9 , \port$437$8 , \port$437$7 , \port$437$6 , \port$437$5 , \port$437$4 , \port$437$3 , \port$437$2 , \port$437$1 , \port$437$0  };
+  assign p36[15:0] = { \port$438$15 , \port$438$14 , \port$438$13 , \port$438$12 , \port$438$11 , \port$438$10 , \port$438$9 , \port$438$8 , \port$438$7 , \port$438$6 , \port$438$5 , \port$438$4 , \port$438$3 , \port$438$2 , \port$438$1 , \port$438$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2 , \port$453$3 , \port$453$4 , \port$453$5 , \port$453$6 , \port$453$7 , \port$453$8 , \port$453$9 , \port$453$10 , \port$453$11 , \port$453$12 , \port$453$13 , \port$453$14 , \port$453$15 , b, a, en
+module \hwq_mac_array.mul_1_2 (clk, rst, \port$454$0 , \port$454$1 , \port$454$2 , \port$454$3 , \port$454$4 , \port$454$5 , \port$454$6 , \port$454$7 , \port$454$8 , \port$454$9 , \port$454$10 , \port$454$11 , \port$454$12 , \port$454$13 , \port$454$14 , \port$454$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -37013,38 +37008,38 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$453$0 ;
-  wire \port$453$0 ;
-  output \port$453$1 ;
-  wire \port$453$1 ;
-  output \port$453$10 ;
-  wire \port$453$10 ;
-  output \port$453$11 ;
-  wire \port$453$11 ;
-  output \port$453$12 ;
-  wire \port$453$12 ;
-  output \port$453$13 ;
-  wire \port$453$13 ;
-  output \port$453$14 ;
-  wire \port$453$14 ;
-  output \port$453$15 ;
-  wire \port$453$15 ;
-  output \port$453$2 ;
-  wire \port$453$2 ;
-  output \port$453$3 ;
-  wire \port$453$3 ;
-  output \port$453$4 ;
-  wire \port$453$4 ;
-  output \port$453$5 ;
-  wire \port$453$5 ;
-  output \port$453$6 ;
-  wire \port$453$6 ;
-  output \port$453$7 ;
-  wire \port$453$7 ;
-  output \port$453$8 ;
-  wire \port$453$8 ;
-  output \port$453$9 ;
-  wire \port$453$9 ;
+  output \port$454$0 ;
+  wire \port$454$0 ;
+  output \port$454$1 ;
+  wire \port$454$1 ;
+  output \port$454$10 ;
+  wire \port$454$10 ;
+  output \port$454$11 ;
+  wire \port$454$11 ;
+  output \port$454$12 ;
+  wire \port$454$12 ;
+  output \port$454$13 ;
+  wire \port$454$13 ;
+  output \port$454$14 ;
+  wire \port$454$14 ;
+  output \port$454$15 ;
+  wire \port$454$15 ;
+  output \port$454$2 ;
+  wire \port$454$2 ;
+  output \port$454$3 ;
+  wire \port$454$3 ;
+  output \port$454$4 ;
+  wire \port$454$4 ;
+  output \port$454$5 ;
+  wire \port$454$5 ;
+  output \port$454$6 ;
+  wire \port$454$6 ;
+  output \port$454$7 ;
+  wire \port$454$7 ;
+  output \port$454$8 ;
+  wire \port$454$8 ;
+  output \port$454$9 ;
+  wire \port$454$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37120,19 +37115,19 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$453$0 ),
-    .P1(\port$453$1 ),
-    .P10(\port$453$10 ),
-    .P11(\port$453$11 ),
-    .P12(\port$453$12 ),
-    .P13(\port$453$13 ),
-    .P14(\port$453$14 ),
-    .P15(\port$453$15 ),
+    .P0(\port$454$0 ),
+    .P1(\port$454$1 ),
+    .P10(\port$454$10 ),
+    .P11(\port$454$11 ),
+    .P12(\port$454$12 ),
+    .P13(\port$454$13 ),
+    .P14(\port$454$14 ),
+    .P15(\port$454$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$453$2 ),
+    .P2(\port$454$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37143,30 +37138,30 @@ module \hwq_mac_array.mul_1_2 (clk, rst, \port$453$0 , \port$453$1 , \port$453$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$453$3 ),
+    .P3(\port$454$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$453$4 ),
-    .P5(\port$453$5 ),
-    .P6(\port$453$6 ),
-    .P7(\port$453$7 ),
-    .P8(\port$453$8 ),
-    .P9(\port$453$9 ),
+    .P4(\port$454$4 ),
+    .P5(\port$454$5 ),
+    .P6(\port$454$6 ),
+    .P7(\port$454$7 ),
+    .P8(\port$454$8 ),
+    .P9(\port$454$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$453$15 , \port$453$14 , \port$453$13 , \port$453$12 , \port$453$11 , \port$453$10 , \port$453$9 , \port$453$8 , \port$453$7 , \port$453$6 , \port$453$5 , \port$453$4 , \port$453$3 , \port$453$2 , \port$453$1 , \port$453$0  };
+  assign p36[15:0] = { \port$454$15 , \port$454$14 , \port$454$13 , \port$454$12 , \port$454$11 , \port$454$10 , \port$454$9 , \port$454$8 , \port$454$7 , \port$454$6 , \port$454$5 , \port$454$4 , \port$454$3 , \port$454$2 , \port$454$1 , \port$454$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2 , \port$469$3 , \port$469$4 , \port$469$5 , \port$469$6 , \port$469$7 , \port$469$8 , \port$469$9 , \port$469$10 , \port$469$11 , \port$469$12 , \port$469$13 , \port$469$14 , \port$469$15 , b, a, en
+module \hwq_mac_array.mul_1_3 (clk, rst, \port$470$0 , \port$470$1 , \port$470$2 , \port$470$3 , \port$470$4 , \port$470$5 , \port$470$6 , \port$470$7 , \port$470$8 , \port$470$9 , \port$470$10 , \port$470$11 , \port$470$12 , \port$470$13 , \port$470$14 , \port$470$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -37177,38 +37172,38 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$469$0 ;
-  wire \port$469$0 ;
-  output \port$469$1 ;
-  wire \port$469$1 ;
-  output \port$469$10 ;
-  wire \port$469$10 ;
-  output \port$469$11 ;
-  wire \port$469$11 ;
-  output \port$469$12 ;
-  wire \port$469$12 ;
-  output \port$469$13 ;
-  wire \port$469$13 ;
-  output \port$469$14 ;
-  wire \port$469$14 ;
-  output \port$469$15 ;
-  wire \port$469$15 ;
-  output \port$469$2 ;
-  wire \port$469$2 ;
-  output \port$469$3 ;
-  wire \port$469$3 ;
-  output \port$469$4 ;
-  wire \port$469$4 ;
-  output \port$469$5 ;
-  wire \port$469$5 ;
-  output \port$469$6 ;
-  wire \port$469$6 ;
-  output \port$469$7 ;
-  wire \port$469$7 ;
-  output \port$469$8 ;
-  wire \port$469$8 ;
-  output \port$469$9 ;
-  wire \port$469$9 ;
+  output \port$470$0 ;
+  wire \port$470$0 ;
+  output \port$470$1 ;
+  wire \port$470$1 ;
+  output \port$470$10 ;
+  wire \port$470$10 ;
+  output \port$470$11 ;
+  wire \port$470$11 ;
+  output \port$470$12 ;
+  wire \port$470$12 ;
+  output \port$470$13 ;
+  wire \port$470$13 ;
+  output \port$470$14 ;
+  wire \port$470$14 ;
+  output \port$470$15 ;
+  wire \port$470$15 ;
+  output \port$470$2 ;
+  wire \port$470$2 ;
+  output \port$470$3 ;
+  wire \port$470$3 ;
+  output \port$470$4 ;
+  wire \port$470$4 ;
+  output \port$470$5 ;
+  wire \port$470$5 ;
+  output \port$470$6 ;
+  wire \port$470$6 ;
+  output \port$470$7 ;
+  wire \port$470$7 ;
+  output \port$470$8 ;
+  wire \port$470$8 ;
+  output \port$470$9 ;
+  wire \port$470$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37284,19 +37279,19 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$469$0 ),
-    .P1(\port$469$1 ),
-    .P10(\port$469$10 ),
-    .P11(\port$469$11 ),
-    .P12(\port$469$12 ),
-    .P13(\port$469$13 ),
-    .P14(\port$469$14 ),
-    .P15(\port$469$15 ),
+    .P0(\port$470$0 ),
+    .P1(\port$470$1 ),
+    .P10(\port$470$10 ),
+    .P11(\port$470$11 ),
+    .P12(\port$470$12 ),
+    .P13(\port$470$13 ),
+    .P14(\port$470$14 ),
+    .P15(\port$470$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$469$2 ),
+    .P2(\port$470$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37307,30 +37302,30 @@ module \hwq_mac_array.mul_1_3 (clk, rst, \port$469$0 , \port$469$1 , \port$469$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$469$3 ),
+    .P3(\port$470$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$469$4 ),
-    .P5(\port$469$5 ),
-    .P6(\port$469$6 ),
-    .P7(\port$469$7 ),
-    .P8(\port$469$8 ),
-    .P9(\port$469$9 ),
+    .P4(\port$470$4 ),
+    .P5(\port$470$5 ),
+    .P6(\port$470$6 ),
+    .P7(\port$470$7 ),
+    .P8(\port$470$8 ),
+    .P9(\port$470$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$469$15 , \port$469$14 , \port$469$13 , \port$469$12 , \port$469$11 , \port$469$10 , \port$469$9 , \port$469$8 , \port$469$7 , \port$469$6 , \port$469$5 , \port$469$4 , \port$469$3 , \port$469$2 , \port$469$1 , \port$469$0  };
+  assign p36[15:0] = { \port$470$15 , \port$470$14 , \port$470$13 , \port$470$12 , \port$470$11 , \port$470$10 , \port$470$9 , \port$470$8 , \port$470$7 , \port$470$6 , \port$470$5 , \port$470$4 , \port$470$3 , \port$470$2 , \port$470$1 , \port$470$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2 , \port$485$3 , \port$485$4 , \port$485$5 , \port$485$6 , \port$485$7 , \port$485$8 , \port$485$9 , \port$485$10 , \port$485$11 , \port$485$12 , \port$485$13 , \port$485$14 , \port$485$15 , b, a, en
+module \hwq_mac_array.mul_1_4 (clk, rst, \port$486$0 , \port$486$1 , \port$486$2 , \port$486$3 , \port$486$4 , \port$486$5 , \port$486$6 , \port$486$7 , \port$486$8 , \port$486$9 , \port$486$10 , \port$486$11 , \port$486$12 , \port$486$13 , \port$486$14 , \port$486$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -37341,38 +37336,38 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$485$0 ;
-  wire \port$485$0 ;
-  output \port$485$1 ;
-  wire \port$485$1 ;
-  output \port$485$10 ;
-  wire \port$485$10 ;
-  output \port$485$11 ;
-  wire \port$485$11 ;
-  output \port$485$12 ;
-  wire \port$485$12 ;
-  output \port$485$13 ;
-  wire \port$485$13 ;
-  output \port$485$14 ;
-  wire \port$485$14 ;
-  output \port$485$15 ;
-  wire \port$485$15 ;
-  output \port$485$2 ;
-  wire \port$485$2 ;
-  output \port$485$3 ;
-  wire \port$485$3 ;
-  output \port$485$4 ;
-  wire \port$485$4 ;
-  output \port$485$5 ;
-  wire \port$485$5 ;
-  output \port$485$6 ;
-  wire \port$485$6 ;
-  output \port$485$7 ;
-  wire \port$485$7 ;
-  output \port$485$8 ;
-  wire \port$485$8 ;
-  output \port$485$9 ;
-  wire \port$485$9 ;
+  output \port$486$0 ;
+  wire \port$486$0 ;
+  output \port$486$1 ;
+  wire \port$486$1 ;
+  output \port$486$10 ;
+  wire \port$486$10 ;
+  output \port$486$11 ;
+  wire \port$486$11 ;
+  output \port$486$12 ;
+  wire \port$486$12 ;
+  output \port$486$13 ;
+  wire \port$486$13 ;
+  output \port$486$14 ;
+  wire \port$486$14 ;
+  output \port$486$15 ;
+  wire \port$486$15 ;
+  output \port$486$2 ;
+  wire \port$486$2 ;
+  output \port$486$3 ;
+  wire \port$486$3 ;
+  output \port$486$4 ;
+  wire \port$486$4 ;
+  output \port$486$5 ;
+  wire \port$486$5 ;
+  output \port$486$6 ;
+  wire \port$486$6 ;
+  output \port$486$7 ;
+  wire \port$486$7 ;
+  output \port$486$8 ;
+  wire \port$486$8 ;
+  output \port$486$9 ;
+  wire \port$486$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37448,19 +37443,19 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$485$0 ),
-    .P1(\port$485$1 ),
-    .P10(\port$485$10 ),
-    .P11(\port$485$11 ),
-    .P12(\port$485$12 ),
-    .P13(\port$485$13 ),
-    .P14(\port$485$14 ),
-    .P15(\port$485$15 ),
+    .P0(\port$486$0 ),
+    .P1(\port$486$1 ),
+    .P10(\port$486$10 ),
+    .P11(\port$486$11 ),
+    .P12(\port$486$12 ),
+    .P13(\port$486$13 ),
+    .P14(\port$486$14 ),
+    .P15(\port$486$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$485$2 ),
+    .P2(\port$486$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37471,30 +37466,30 @@ module \hwq_mac_array.mul_1_4 (clk, rst, \port$485$0 , \port$485$1 , \port$485$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$485$3 ),
+    .P3(\port$486$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$485$4 ),
-    .P5(\port$485$5 ),
-    .P6(\port$485$6 ),
-    .P7(\port$485$7 ),
-    .P8(\port$485$8 ),
-    .P9(\port$485$9 ),
+    .P4(\port$486$4 ),
+    .P5(\port$486$5 ),
+    .P6(\port$486$6 ),
+    .P7(\port$486$7 ),
+    .P8(\port$486$8 ),
+    .P9(\port$486$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$485$15 , \port$485$14 , \port$485$13 , \port$485$12 , \port$485$11 , \port$485$10 , \port$485$9 , \port$485$8 , \port$485$7 , \port$485$6 , \port$485$5 , \port$485$4 , \port$485$3 , \port$485$2 , \port$485$1 , \port$485$0  };
+  assign p36[15:0] = { \port$486$15 , \port$486$14 , \port$486$13 , \port$486$12 , \port$486$11 , \port$486$10 , \port$486$9 , \port$486$8 , \port$486$7 , \port$486$6 , \port$486$5 , \port$486$4 , \port$486$3 , \port$486$2 , \port$486$1 , \port$486$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2 , \port$501$3 , \port$501$4 , \port$501$5 , \port$501$6 , \port$501$7 , \port$501$8 , \port$501$9 , \port$501$10 , \port$501$11 , \port$501$12 , \port$501$13 , \port$501$14 , \port$501$15 , b, a, en
+module \hwq_mac_array.mul_1_5 (clk, rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -37505,38 +37500,38 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$501$0 ;
-  wire \port$501$0 ;
-  output \port$501$1 ;
-  wire \port$501$1 ;
-  output \port$501$10 ;
-  wire \port$501$10 ;
-  output \port$501$11 ;
-  wire \port$501$11 ;
-  output \port$501$12 ;
-  wire \port$501$12 ;
-  output \port$501$13 ;
-  wire \port$501$13 ;
-  output \port$501$14 ;
-  wire \port$501$14 ;
-  output \port$501$15 ;
-  wire \port$501$15 ;
-  output \port$501$2 ;
-  wire \port$501$2 ;
-  output \port$501$3 ;
-  wire \port$501$3 ;
-  output \port$501$4 ;
-  wire \port$501$4 ;
-  output \port$501$5 ;
-  wire \port$501$5 ;
-  output \port$501$6 ;
-  wire \port$501$6 ;
-  output \port$501$7 ;
-  wire \port$501$7 ;
-  output \port$501$8 ;
-  wire \port$501$8 ;
-  output \port$501$9 ;
-  wire \port$501$9 ;
+  output \port$502$0 ;
+  wire \port$502$0 ;
+  output \port$502$1 ;
+  wire \port$502$1 ;
+  output \port$502$10 ;
+  wire \port$502$10 ;
+  output \port$502$11 ;
+  wire \port$502$11 ;
+  output \port$502$12 ;
+  wire \port$502$12 ;
+  output \port$502$13 ;
+  wire \port$502$13 ;
+  output \port$502$14 ;
+  wire \port$502$14 ;
+  output \port$502$15 ;
+  wire \port$502$15 ;
+  output \port$502$2 ;
+  wire \port$502$2 ;
+  output \port$502$3 ;
+  wire \port$502$3 ;
+  output \port$502$4 ;
+  wire \port$502$4 ;
+  output \port$502$5 ;
+  wire \port$502$5 ;
+  output \port$502$6 ;
+  wire \port$502$6 ;
+  output \port$502$7 ;
+  wire \port$502$7 ;
+  output \port$502$8 ;
+  wire \port$502$8 ;
+  output \port$502$9 ;
+  wire \port$502$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37612,19 +37607,19 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$501$0 ),
-    .P1(\port$501$1 ),
-    .P10(\port$501$10 ),
-    .P11(\port$501$11 ),
-    .P12(\port$501$12 ),
-    .P13(\port$501$13 ),
-    .P14(\port$501$14 ),
-    .P15(\port$501$15 ),
+    .P0(\port$502$0 ),
+    .P1(\port$502$1 ),
+    .P10(\port$502$10 ),
+    .P11(\port$502$11 ),
+    .P12(\port$502$12 ),
+    .P13(\port$502$13 ),
+    .P14(\port$502$14 ),
+    .P15(\port$502$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$501$2 ),
+    .P2(\port$502$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37635,30 +37630,30 @@ module \hwq_mac_array.mul_1_5 (clk, rst, \port$501$0 , \port$501$1 , \port$501$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$501$3 ),
+    .P3(\port$502$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$501$4 ),
-    .P5(\port$501$5 ),
-    .P6(\port$501$6 ),
-    .P7(\port$501$7 ),
-    .P8(\port$501$8 ),
-    .P9(\port$501$9 ),
+    .P4(\port$502$4 ),
+    .P5(\port$502$5 ),
+    .P6(\port$502$6 ),
+    .P7(\port$502$7 ),
+    .P8(\port$502$8 ),
+    .P9(\port$502$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$501$15 , \port$501$14 , \port$501$13 , \port$501$12 , \port$501$11 , \port$501$10 , \port$501$9 , \port$501$8 , \port$501$7 , \port$501$6 , \port$501$5 , \port$501$4 , \port$501$3 , \port$501$2 , \port$501$1 , \port$501$0  };
+  assign p36[15:0] = { \port$502$15 , \port$502$14 , \port$502$13 , \port$502$12 , \port$502$11 , \port$502$10 , \port$502$9 , \port$502$8 , \port$502$7 , \port$502$6 , \port$502$5 , \port$502$4 , \port$502$3 , \port$502$2 , \port$502$1 , \port$502$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , b, a, en
+module \hwq_mac_array.mul_1_6 (clk, rst, \port$518$0 , \port$518$1 , \port$518$2 , \port$518$3 , \port$518$4 , \port$518$5 , \port$518$6 , \port$518$7 , \port$518$8 , \port$518$9 , \port$518$10 , \port$518$11 , \port$518$12 , \port$518$13 , \port$518$14 , \port$518$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -37669,38 +37664,38 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$517$0 ;
-  wire \port$517$0 ;
-  output \port$517$1 ;
-  wire \port$517$1 ;
-  output \port$517$10 ;
-  wire \port$517$10 ;
-  output \port$517$11 ;
-  wire \port$517$11 ;
-  output \port$517$12 ;
-  wire \port$517$12 ;
-  output \port$517$13 ;
-  wire \port$517$13 ;
-  output \port$517$14 ;
-  wire \port$517$14 ;
-  output \port$517$15 ;
-  wire \port$517$15 ;
-  output \port$517$2 ;
-  wire \port$517$2 ;
-  output \port$517$3 ;
-  wire \port$517$3 ;
-  output \port$517$4 ;
-  wire \port$517$4 ;
-  output \port$517$5 ;
-  wire \port$517$5 ;
-  output \port$517$6 ;
-  wire \port$517$6 ;
-  output \port$517$7 ;
-  wire \port$517$7 ;
-  output \port$517$8 ;
-  wire \port$517$8 ;
-  output \port$517$9 ;
-  wire \port$517$9 ;
+  output \port$518$0 ;
+  wire \port$518$0 ;
+  output \port$518$1 ;
+  wire \port$518$1 ;
+  output \port$518$10 ;
+  wire \port$518$10 ;
+  output \port$518$11 ;
+  wire \port$518$11 ;
+  output \port$518$12 ;
+  wire \port$518$12 ;
+  output \port$518$13 ;
+  wire \port$518$13 ;
+  output \port$518$14 ;
+  wire \port$518$14 ;
+  output \port$518$15 ;
+  wire \port$518$15 ;
+  output \port$518$2 ;
+  wire \port$518$2 ;
+  output \port$518$3 ;
+  wire \port$518$3 ;
+  output \port$518$4 ;
+  wire \port$518$4 ;
+  output \port$518$5 ;
+  wire \port$518$5 ;
+  output \port$518$6 ;
+  wire \port$518$6 ;
+  output \port$518$7 ;
+  wire \port$518$7 ;
+  output \port$518$8 ;
+  wire \port$518$8 ;
+  output \port$518$9 ;
+  wire \port$518$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37776,19 +37771,19 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$517$0 ),
-    .P1(\port$517$1 ),
-    .P10(\port$517$10 ),
-    .P11(\port$517$11 ),
-    .P12(\port$517$12 ),
-    .P13(\port$517$13 ),
-    .P14(\port$517$14 ),
-    .P15(\port$517$15 ),
+    .P0(\port$518$0 ),
+    .P1(\port$518$1 ),
+    .P10(\port$518$10 ),
+    .P11(\port$518$11 ),
+    .P12(\port$518$12 ),
+    .P13(\port$518$13 ),
+    .P14(\port$518$14 ),
+    .P15(\port$518$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$517$2 ),
+    .P2(\port$518$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37799,30 +37794,30 @@ module \hwq_mac_array.mul_1_6 (clk, rst, \port$517$0 , \port$517$1 , \port$517$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$517$3 ),
+    .P3(\port$518$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$517$4 ),
-    .P5(\port$517$5 ),
-    .P6(\port$517$6 ),
-    .P7(\port$517$7 ),
-    .P8(\port$517$8 ),
-    .P9(\port$517$9 ),
+    .P4(\port$518$4 ),
+    .P5(\port$518$5 ),
+    .P6(\port$518$6 ),
+    .P7(\port$518$7 ),
+    .P8(\port$518$8 ),
+    .P9(\port$518$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
+  assign p36[15:0] = { \port$518$15 , \port$518$14 , \port$518$13 , \port$518$12 , \port$518$11 , \port$518$10 , \port$518$9 , \port$518$8 , \port$518$7 , \port$518$6 , \port$518$5 , \port$518$4 , \port$518$3 , \port$518$2 , \port$518$1 , \port$518$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2 , \port$533$3 , \port$533$4 , \port$533$5 , \port$533$6 , \port$533$7 , \port$533$8 , \port$533$9 , \port$533$10 , \port$533$11 , \port$533$12 , \port$533$13 , \port$533$14 , \port$533$15 , b, a, en
+module \hwq_mac_array.mul_1_7 (clk, rst, \port$534$0 , \port$534$1 , \port$534$2 , \port$534$3 , \port$534$4 , \port$534$5 , \port$534$6 , \port$534$7 , \port$534$8 , \port$534$9 , \port$534$10 , \port$534$11 , \port$534$12 , \port$534$13 , \port$534$14 , \port$534$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -37833,38 +37828,38 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$533$0 ;
-  wire \port$533$0 ;
-  output \port$533$1 ;
-  wire \port$533$1 ;
-  output \port$533$10 ;
-  wire \port$533$10 ;
-  output \port$533$11 ;
-  wire \port$533$11 ;
-  output \port$533$12 ;
-  wire \port$533$12 ;
-  output \port$533$13 ;
-  wire \port$533$13 ;
-  output \port$533$14 ;
-  wire \port$533$14 ;
-  output \port$533$15 ;
-  wire \port$533$15 ;
-  output \port$533$2 ;
-  wire \port$533$2 ;
-  output \port$533$3 ;
-  wire \port$533$3 ;
-  output \port$533$4 ;
-  wire \port$533$4 ;
-  output \port$533$5 ;
-  wire \port$533$5 ;
-  output \port$533$6 ;
-  wire \port$533$6 ;
-  output \port$533$7 ;
-  wire \port$533$7 ;
-  output \port$533$8 ;
-  wire \port$533$8 ;
-  output \port$533$9 ;
-  wire \port$533$9 ;
+  output \port$534$0 ;
+  wire \port$534$0 ;
+  output \port$534$1 ;
+  wire \port$534$1 ;
+  output \port$534$10 ;
+  wire \port$534$10 ;
+  output \port$534$11 ;
+  wire \port$534$11 ;
+  output \port$534$12 ;
+  wire \port$534$12 ;
+  output \port$534$13 ;
+  wire \port$534$13 ;
+  output \port$534$14 ;
+  wire \port$534$14 ;
+  output \port$534$15 ;
+  wire \port$534$15 ;
+  output \port$534$2 ;
+  wire \port$534$2 ;
+  output \port$534$3 ;
+  wire \port$534$3 ;
+  output \port$534$4 ;
+  wire \port$534$4 ;
+  output \port$534$5 ;
+  wire \port$534$5 ;
+  output \port$534$6 ;
+  wire \port$534$6 ;
+  output \port$534$7 ;
+  wire \port$534$7 ;
+  output \port$534$8 ;
+  wire \port$534$8 ;
+  output \port$534$9 ;
+  wire \port$534$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37940,19 +37935,19 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$533$0 ),
-    .P1(\port$533$1 ),
-    .P10(\port$533$10 ),
-    .P11(\port$533$11 ),
-    .P12(\port$533$12 ),
-    .P13(\port$533$13 ),
-    .P14(\port$533$14 ),
-    .P15(\port$533$15 ),
+    .P0(\port$534$0 ),
+    .P1(\port$534$1 ),
+    .P10(\port$534$10 ),
+    .P11(\port$534$11 ),
+    .P12(\port$534$12 ),
+    .P13(\port$534$13 ),
+    .P14(\port$534$14 ),
+    .P15(\port$534$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$533$2 ),
+    .P2(\port$534$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37963,30 +37958,30 @@ module \hwq_mac_array.mul_1_7 (clk, rst, \port$533$0 , \port$533$1 , \port$533$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$533$3 ),
+    .P3(\port$534$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$533$4 ),
-    .P5(\port$533$5 ),
-    .P6(\port$533$6 ),
-    .P7(\port$533$7 ),
-    .P8(\port$533$8 ),
-    .P9(\port$533$9 ),
+    .P4(\port$534$4 ),
+    .P5(\port$534$5 ),
+    .P6(\port$534$6 ),
+    .P7(\port$534$7 ),
+    .P8(\port$534$8 ),
+    .P9(\port$534$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$533$15 , \port$533$14 , \port$533$13 , \port$533$12 , \port$533$11 , \port$533$10 , \port$533$9 , \port$533$8 , \port$533$7 , \port$533$6 , \port$533$5 , \port$533$4 , \port$533$3 , \port$533$2 , \port$533$1 , \port$533$0  };
+  assign p36[15:0] = { \port$534$15 , \port$534$14 , \port$534$13 , \port$534$12 , \port$534$11 , \port$534$10 , \port$534$9 , \port$534$8 , \port$534$7 , \port$534$6 , \port$534$5 , \port$534$4 , \port$534$3 , \port$534$2 , \port$534$1 , \port$534$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2 , \port$549$3 , \port$549$4 , \port$549$5 , \port$549$6 , \port$549$7 , \port$549$8 , \port$549$9 , \port$549$10 , \port$549$11 , \port$549$12 , \port$549$13 , \port$549$14 , \port$549$15 , a, b, en
+module \hwq_mac_array.mul_2_0 (clk, rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -37997,38 +37992,38 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$549$0 ;
-  wire \port$549$0 ;
-  output \port$549$1 ;
-  wire \port$549$1 ;
-  output \port$549$10 ;
-  wire \port$549$10 ;
-  output \port$549$11 ;
-  wire \port$549$11 ;
-  output \port$549$12 ;
-  wire \port$549$12 ;
-  output \port$549$13 ;
-  wire \port$549$13 ;
-  output \port$549$14 ;
-  wire \port$549$14 ;
-  output \port$549$15 ;
-  wire \port$549$15 ;
-  output \port$549$2 ;
-  wire \port$549$2 ;
-  output \port$549$3 ;
-  wire \port$549$3 ;
-  output \port$549$4 ;
-  wire \port$549$4 ;
-  output \port$549$5 ;
-  wire \port$549$5 ;
-  output \port$549$6 ;
-  wire \port$549$6 ;
-  output \port$549$7 ;
-  wire \port$549$7 ;
-  output \port$549$8 ;
-  wire \port$549$8 ;
-  output \port$549$9 ;
-  wire \port$549$9 ;
+  output \port$550$0 ;
+  wire \port$550$0 ;
+  output \port$550$1 ;
+  wire \port$550$1 ;
+  output \port$550$10 ;
+  wire \port$550$10 ;
+  output \port$550$11 ;
+  wire \port$550$11 ;
+  output \port$550$12 ;
+  wire \port$550$12 ;
+  output \port$550$13 ;
+  wire \port$550$13 ;
+  output \port$550$14 ;
+  wire \port$550$14 ;
+  output \port$550$15 ;
+  wire \port$550$15 ;
+  output \port$550$2 ;
+  wire \port$550$2 ;
+  output \port$550$3 ;
+  wire \port$550$3 ;
+  output \port$550$4 ;
+  wire \port$550$4 ;
+  output \port$550$5 ;
+  wire \port$550$5 ;
+  output \port$550$6 ;
+  wire \port$550$6 ;
+  output \port$550$7 ;
+  wire \port$550$7 ;
+  output \port$550$8 ;
+  wire \port$550$8 ;
+  output \port$550$9 ;
+  wire \port$550$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38104,19 +38099,19 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$549$0 ),
-    .P1(\port$549$1 ),
-    .P10(\port$549$10 ),
-    .P11(\port$549$11 ),
-    .P12(\port$549$12 ),
-    .P13(\port$549$13 ),
-    .P14(\port$549$14 ),
-    .P15(\port$549$15 ),
+    .P0(\port$550$0 ),
+    .P1(\port$550$1 ),
+    .P10(\port$550$10 ),
+    .P11(\port$550$11 ),
+    .P12(\port$550$12 ),
+    .P13(\port$550$13 ),
+    .P14(\port$550$14 ),
+    .P15(\port$550$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$549$2 ),
+    .P2(\port$550$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38127,30 +38122,30 @@ module \hwq_mac_array.mul_2_0 (clk, rst, \port$549$0 , \port$549$1 , \port$549$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$549$3 ),
+    .P3(\port$550$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$549$4 ),
-    .P5(\port$549$5 ),
-    .P6(\port$549$6 ),
-    .P7(\port$549$7 ),
-    .P8(\port$549$8 ),
-    .P9(\port$549$9 ),
+    .P4(\port$550$4 ),
+    .P5(\port$550$5 ),
+    .P6(\port$550$6 ),
+    .P7(\port$550$7 ),
+    .P8(\port$550$8 ),
+    .P9(\port$550$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$549$15 , \port$549$14 , \port$549$13 , \port$549$12 , \port$549$11 , \port$549$10 , \port$549$9 , \port$549$8 , \port$549$7 , \port$549$6 , \port$549$5 , \port$549$4 , \port$549$3 , \port$549$2 , \port$549$1 , \port$549$0  };
+  assign p36[15:0] = { \port$550$15 , \port$550$14 , \port$550$13 , \port$550$12 , \port$550$11 , \port$550$10 , \port$550$9 , \port$550$8 , \port$550$7 , \port$550$6 , \port$550$5 , \port$550$4 , \port$550$3 , \port$550$2 , \port$550$1 , \port$550$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2 , \port$565$3 , \port$565$4 , \port$565$5 , \port$565$6 , \port$565$7 , \port$565$8 , \port$565$9 , \port$565$10 , \port$565$11 , \port$565$12 , \port$565$13 , \port$565$14 , \port$565$15 , b, a, en
+module \hwq_mac_array.mul_2_1 (clk, rst, \port$566$0 , \port$566$1 , \port$566$2 , \port$566$3 , \port$566$4 , \port$566$5 , \port$566$6 , \port$566$7 , \port$566$8 , \port$566$9 , \port$566$10 , \port$566$11 , \port$566$12 , \port$566$13 , \port$566$14 , \port$566$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -38161,38 +38156,38 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$565$0 ;
-  wire \port$565$0 ;
-  output \port$565$1 ;
-  wire \port$565$1 ;
-  output \port$565$10 ;
-  wire \port$565$10 ;
-  output \port$565$11 ;
-  wire \port$565$11 ;
-  output \port$565$12 ;
-  wire \port$565$12 ;
-  output \port$565$13 ;
-  wire \port$565$13 ;
-  output \port$565$14 ;
-  wire \port$565$14 ;
-  output \port$565$15 ;
-  wire \port$565$15 ;
-  output \port$565$2 ;
-  wire \port$565$2 ;
-  output \port$565$3 ;
-  wire \port$565$3 ;
-  output \port$565$4 ;
-  wire \port$565$4 ;
-  output \port$565$5 ;
-  wire \port$565$5 ;
-  output \port$565$6 ;
-  wire \port$565$6 ;
-  output \port$565$7 ;
-  wire \port$565$7 ;
-  output \port$565$8 ;
-  wire \port$565$8 ;
-  output \port$565$9 ;
-  wire \port$565$9 ;
+  output \port$566$0 ;
+  wire \port$566$0 ;
+  output \port$566$1 ;
+  wire \port$566$1 ;
+  output \port$566$10 ;
+  wire \port$566$10 ;
+  output \port$566$11 ;
+  wire \port$566$11 ;
+  output \port$566$12 ;
+  wire \port$566$12 ;
+  output \port$566$13 ;
+  wire \port$566$13 ;
+  output \port$566$14 ;
+  wire \port$566$14 ;
+  output \port$566$15 ;
+  wire \port$566$15 ;
+  output \port$566$2 ;
+  wire \port$566$2 ;
+  output \port$566$3 ;
+  wire \port$566$3 ;
+  output \port$566$4 ;
+  wire \port$566$4 ;
+  output \port$566$5 ;
+  wire \port$566$5 ;
+  output \port$566$6 ;
+  wire \port$566$6 ;
+  output \port$566$7 ;
+  wire \port$566$7 ;
+  output \port$566$8 ;
+  wire \port$566$8 ;
+  output \port$566$9 ;
+  wire \port$566$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38268,19 +38263,19 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$565$0 ),
-    .P1(\port$565$1 ),
-    .P10(\port$565$10 ),
-    .P11(\port$565$11 ),
-    .P12(\port$565$12 ),
-    .P13(\port$565$13 ),
-    .P14(\port$565$14 ),
-    .P15(\port$565$15 ),
+    .P0(\port$566$0 ),
+    .P1(\port$566$1 ),
+    .P10(\port$566$10 ),
+    .P11(\port$566$11 ),
+    .P12(\port$566$12 ),
+    .P13(\port$566$13 ),
+    .P14(\port$566$14 ),
+    .P15(\port$566$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$565$2 ),
+    .P2(\port$566$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38291,30 +38286,30 @@ module \hwq_mac_array.mul_2_1 (clk, rst, \port$565$0 , \port$565$1 , \port$565$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$565$3 ),
+    .P3(\port$566$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$565$4 ),
-    .P5(\port$565$5 ),
-    .P6(\port$565$6 ),
-    .P7(\port$565$7 ),
-    .P8(\port$565$8 ),
-    .P9(\port$565$9 ),
+    .P4(\port$566$4 ),
+    .P5(\port$566$5 ),
+    .P6(\port$566$6 ),
+    .P7(\port$566$7 ),
+    .P8(\port$566$8 ),
+    .P9(\port$566$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$565$15 , \port$565$14 , \port$565$13 , \port$565$12 , \port$565$11 , \port$565$10 , \port$565$9 , \port$565$8 , \port$565$7 , \port$565$6 , \port$565$5 , \port$565$4 , \port$565$3 , \port$565$2 , \port$565$1 , \port$565$0  };
+  assign p36[15:0] = { \port$566$15 , \port$566$14 , \port$566$13 , \port$566$12 , \port$566$11 , \port$566$10 , \port$566$9 , \port$566$8 , \port$566$7 , \port$566$6 , \port$566$5 , \port$566$4 , \port$566$3 , \port$566$2 , \port$566$1 , \port$566$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2 , \port$581$3 , \port$581$4 , \port$581$5 , \port$581$6 , \port$581$7 , \port$581$8 , \port$581$9 , \port$581$10 , \port$581$11 , \port$581$12 , \port$581$13 , \port$581$14 , \port$581$15 , b, a, en
+module \hwq_mac_array.mul_2_2 (clk, rst, \port$582$0 , \port$582$1 , \port$582$2 , \port$582$3 , \port$582$4 , \port$582$5 , \port$582$6 , \port$582$7 , \port$582$8 , \port$582$9 , \port$582$10 , \port$582$11 , \port$582$12 , \port$582$13 , \port$582$14 , \port$582$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -38325,38 +38320,38 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$581$0 ;
-  wire \port$581$0 ;
-  output \port$581$1 ;
-  wire \port$581$1 ;
-  output \port$581$10 ;
-  wire \port$581$10 ;
-  output \port$581$11 ;
-  wire \port$581$11 ;
-  output \port$581$12 ;
-  wire \port$581$12 ;
-  output \port$581$13 ;
-  wire \port$581$13 ;
-  output \port$581$14 ;
-  wire \port$581$14 ;
-  output \port$581$15 ;
-  wire \port$581$15 ;
-  output \port$581$2 ;
-  wire \port$581$2 ;
-  output \port$581$3 ;
-  wire \port$581$3 ;
-  output \port$581$4 ;
-  wire \port$581$4 ;
-  output \port$581$5 ;
-  wire \port$581$5 ;
-  output \port$581$6 ;
-  wire \port$581$6 ;
-  output \port$581$7 ;
-  wire \port$581$7 ;
-  output \port$581$8 ;
-  wire \port$581$8 ;
-  output \port$581$9 ;
-  wire \port$581$9 ;
+  output \port$582$0 ;
+  wire \port$582$0 ;
+  output \port$582$1 ;
+  wire \port$582$1 ;
+  output \port$582$10 ;
+  wire \port$582$10 ;
+  output \port$582$11 ;
+  wire \port$582$11 ;
+  output \port$582$12 ;
+  wire \port$582$12 ;
+  output \port$582$13 ;
+  wire \port$582$13 ;
+  output \port$582$14 ;
+  wire \port$582$14 ;
+  output \port$582$15 ;
+  wire \port$582$15 ;
+  output \port$582$2 ;
+  wire \port$582$2 ;
+  output \port$582$3 ;
+  wire \port$582$3 ;
+  output \port$582$4 ;
+  wire \port$582$4 ;
+  output \port$582$5 ;
+  wire \port$582$5 ;
+  output \port$582$6 ;
+  wire \port$582$6 ;
+  output \port$582$7 ;
+  wire \port$582$7 ;
+  output \port$582$8 ;
+  wire \port$582$8 ;
+  output \port$582$9 ;
+  wire \port$582$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38432,19 +38427,19 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$581$0 ),
-    .P1(\port$581$1 ),
-    .P10(\port$581$10 ),
-    .P11(\port$581$11 ),
-    .P12(\port$581$12 ),
-    .P13(\port$581$13 ),
-    .P14(\port$581$14 ),
-    .P15(\port$581$15 ),
+    .P0(\port$582$0 ),
+    .P1(\port$582$1 ),
+    .P10(\port$582$10 ),
+    .P11(\port$582$11 ),
+    .P12(\port$582$12 ),
+    .P13(\port$582$13 ),
+    .P14(\port$582$14 ),
+    .P15(\port$582$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$581$2 ),
+    .P2(\port$582$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38455,30 +38450,30 @@ module \hwq_mac_array.mul_2_2 (clk, rst, \port$581$0 , \port$581$1 , \port$581$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$581$3 ),
+    .P3(\port$582$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$581$4 ),
-    .P5(\port$581$5 ),
-    .P6(\port$581$6 ),
-    .P7(\port$581$7 ),
-    .P8(\port$581$8 ),
-    .P9(\port$581$9 ),
+    .P4(\port$582$4 ),
+    .P5(\port$582$5 ),
+    .P6(\port$582$6 ),
+    .P7(\port$582$7 ),
+    .P8(\port$582$8 ),
+    .P9(\port$582$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$581$15 , \port$581$14 , \port$581$13 , \port$581$12 , \port$581$11 , \port$581$10 , \port$581$9 , \port$581$8 , \port$581$7 , \port$581$6 , \port$581$5 , \port$581$4 , \port$581$3 , \port$581$2 , \port$581$1 , \port$581$0  };
+  assign p36[15:0] = { \port$582$15 , \port$582$14 , \port$582$13 , \port$582$12 , \port$582$11 , \port$582$10 , \port$582$9 , \port$582$8 , \port$582$7 , \port$582$6 , \port$582$5 , \port$582$4 , \port$582$3 , \port$582$2 , \port$582$1 , \port$582$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2 , \port$597$3 , \port$597$4 , \port$597$5 , \port$597$6 , \port$597$7 , \port$597$8 , \port$597$9 , \port$597$10 , \port$597$11 , \port$597$12 , \port$597$13 , \port$597$14 , \port$597$15 , b, a, en
+module \hwq_mac_array.mul_2_3 (clk, rst, \port$598$0 , \port$598$1 , \port$598$2 , \port$598$3 , \port$598$4 , \port$598$5 , \port$598$6 , \port$598$7 , \port$598$8 , \port$598$9 , \port$598$10 , \port$598$11 , \port$598$12 , \port$598$13 , \port$598$14 , \port$598$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -38489,38 +38484,38 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$597$0 ;
-  wire \port$597$0 ;
-  output \port$597$1 ;
-  wire \port$597$1 ;
-  output \port$597$10 ;
-  wire \port$597$10 ;
-  output \port$597$11 ;
-  wire \port$597$11 ;
-  output \port$597$12 ;
-  wire \port$597$12 ;
-  output \port$597$13 ;
-  wire \port$597$13 ;
-  output \port$597$14 ;
-  wire \port$597$14 ;
-  output \port$597$15 ;
-  wire \port$597$15 ;
-  output \port$597$2 ;
-  wire \port$597$2 ;
-  output \port$597$3 ;
-  wire \port$597$3 ;
-  output \port$597$4 ;
-  wire \port$597$4 ;
-  output \port$597$5 ;
-  wire \port$597$5 ;
-  output \port$597$6 ;
-  wire \port$597$6 ;
-  output \port$597$7 ;
-  wire \port$597$7 ;
-  output \port$597$8 ;
-  wire \port$597$8 ;
-  output \port$597$9 ;
-  wire \port$597$9 ;
+  output \port$598$0 ;
+  wire \port$598$0 ;
+  output \port$598$1 ;
+  wire \port$598$1 ;
+  output \port$598$10 ;
+  wire \port$598$10 ;
+  output \port$598$11 ;
+  wire \port$598$11 ;
+  output \port$598$12 ;
+  wire \port$598$12 ;
+  output \port$598$13 ;
+  wire \port$598$13 ;
+  output \port$598$14 ;
+  wire \port$598$14 ;
+  output \port$598$15 ;
+  wire \port$598$15 ;
+  output \port$598$2 ;
+  wire \port$598$2 ;
+  output \port$598$3 ;
+  wire \port$598$3 ;
+  output \port$598$4 ;
+  wire \port$598$4 ;
+  output \port$598$5 ;
+  wire \port$598$5 ;
+  output \port$598$6 ;
+  wire \port$598$6 ;
+  output \port$598$7 ;
+  wire \port$598$7 ;
+  output \port$598$8 ;
+  wire \port$598$8 ;
+  output \port$598$9 ;
+  wire \port$598$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38596,19 +38591,19 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$597$0 ),
-    .P1(\port$597$1 ),
-    .P10(\port$597$10 ),
-    .P11(\port$597$11 ),
-    .P12(\port$597$12 ),
-    .P13(\port$597$13 ),
-    .P14(\port$597$14 ),
-    .P15(\port$597$15 ),
+    .P0(\port$598$0 ),
+    .P1(\port$598$1 ),
+    .P10(\port$598$10 ),
+    .P11(\port$598$11 ),
+    .P12(\port$598$12 ),
+    .P13(\port$598$13 ),
+    .P14(\port$598$14 ),
+    .P15(\port$598$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$597$2 ),
+    .P2(\port$598$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38619,30 +38614,30 @@ module \hwq_mac_array.mul_2_3 (clk, rst, \port$597$0 , \port$597$1 , \port$597$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$597$3 ),
+    .P3(\port$598$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$597$4 ),
-    .P5(\port$597$5 ),
-    .P6(\port$597$6 ),
-    .P7(\port$597$7 ),
-    .P8(\port$597$8 ),
-    .P9(\port$597$9 ),
+    .P4(\port$598$4 ),
+    .P5(\port$598$5 ),
+    .P6(\port$598$6 ),
+    .P7(\port$598$7 ),
+    .P8(\port$598$8 ),
+    .P9(\port$598$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$597$15 , \port$597$14 , \port$597$13 , \port$597$12 , \port$597$11 , \port$597$10 , \port$597$9 , \port$597$8 , \port$597$7 , \port$597$6 , \port$597$5 , \port$597$4 , \port$597$3 , \port$597$2 , \port$597$1 , \port$597$0  };
+  assign p36[15:0] = { \port$598$15 , \port$598$14 , \port$598$13 , \port$598$12 , \port$598$11 , \port$598$10 , \port$598$9 , \port$598$8 , \port$598$7 , \port$598$6 , \port$598$5 , \port$598$4 , \port$598$3 , \port$598$2 , \port$598$1 , \port$598$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2 , \port$613$3 , \port$613$4 , \port$613$5 , \port$613$6 , \port$613$7 , \port$613$8 , \port$613$9 , \port$613$10 , \port$613$11 , \port$613$12 , \port$613$13 , \port$613$14 , \port$613$15 , b, a, en
+module \hwq_mac_array.mul_2_4 (clk, rst, \port$614$0 , \port$614$1 , \port$614$2 , \port$614$3 , \port$614$4 , \port$614$5 , \port$614$6 , \port$614$7 , \port$614$8 , \port$614$9 , \port$614$10 , \port$614$11 , \port$614$12 , \port$614$13 , \port$614$14 , \port$614$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -38653,38 +38648,38 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$613$0 ;
-  wire \port$613$0 ;
-  output \port$613$1 ;
-  wire \port$613$1 ;
-  output \port$613$10 ;
-  wire \port$613$10 ;
-  output \port$613$11 ;
-  wire \port$613$11 ;
-  output \port$613$12 ;
-  wire \port$613$12 ;
-  output \port$613$13 ;
-  wire \port$613$13 ;
-  output \port$613$14 ;
-  wire \port$613$14 ;
-  output \port$613$15 ;
-  wire \port$613$15 ;
-  output \port$613$2 ;
-  wire \port$613$2 ;
-  output \port$613$3 ;
-  wire \port$613$3 ;
-  output \port$613$4 ;
-  wire \port$613$4 ;
-  output \port$613$5 ;
-  wire \port$613$5 ;
-  output \port$613$6 ;
-  wire \port$613$6 ;
-  output \port$613$7 ;
-  wire \port$613$7 ;
-  output \port$613$8 ;
-  wire \port$613$8 ;
-  output \port$613$9 ;
-  wire \port$613$9 ;
+  output \port$614$0 ;
+  wire \port$614$0 ;
+  output \port$614$1 ;
+  wire \port$614$1 ;
+  output \port$614$10 ;
+  wire \port$614$10 ;
+  output \port$614$11 ;
+  wire \port$614$11 ;
+  output \port$614$12 ;
+  wire \port$614$12 ;
+  output \port$614$13 ;
+  wire \port$614$13 ;
+  output \port$614$14 ;
+  wire \port$614$14 ;
+  output \port$614$15 ;
+  wire \port$614$15 ;
+  output \port$614$2 ;
+  wire \port$614$2 ;
+  output \port$614$3 ;
+  wire \port$614$3 ;
+  output \port$614$4 ;
+  wire \port$614$4 ;
+  output \port$614$5 ;
+  wire \port$614$5 ;
+  output \port$614$6 ;
+  wire \port$614$6 ;
+  output \port$614$7 ;
+  wire \port$614$7 ;
+  output \port$614$8 ;
+  wire \port$614$8 ;
+  output \port$614$9 ;
+  wire \port$614$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38760,19 +38755,19 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$613$0 ),
-    .P1(\port$613$1 ),
-    .P10(\port$613$10 ),
-    .P11(\port$613$11 ),
-    .P12(\port$613$12 ),
-    .P13(\port$613$13 ),
-    .P14(\port$613$14 ),
-    .P15(\port$613$15 ),
+    .P0(\port$614$0 ),
+    .P1(\port$614$1 ),
+    .P10(\port$614$10 ),
+    .P11(\port$614$11 ),
+    .P12(\port$614$12 ),
+    .P13(\port$614$13 ),
+    .P14(\port$614$14 ),
+    .P15(\port$614$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$613$2 ),
+    .P2(\port$614$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38783,30 +38778,30 @@ module \hwq_mac_array.mul_2_4 (clk, rst, \port$613$0 , \port$613$1 , \port$613$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$613$3 ),
+    .P3(\port$614$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$613$4 ),
-    .P5(\port$613$5 ),
-    .P6(\port$613$6 ),
-    .P7(\port$613$7 ),
-    .P8(\port$613$8 ),
-    .P9(\port$613$9 ),
+    .P4(\port$614$4 ),
+    .P5(\port$614$5 ),
+    .P6(\port$614$6 ),
+    .P7(\port$614$7 ),
+    .P8(\port$614$8 ),
+    .P9(\port$614$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$613$15 , \port$613$14 , \port$613$13 , \port$613$12 , \port$613$11 , \port$613$10 , \port$613$9 , \port$613$8 , \port$613$7 , \port$613$6 , \port$613$5 , \port$613$4 , \port$613$3 , \port$613$2 , \port$613$1 , \port$613$0  };
+  assign p36[15:0] = { \port$614$15 , \port$614$14 , \port$614$13 , \port$614$12 , \port$614$11 , \port$614$10 , \port$614$9 , \port$614$8 , \port$614$7 , \port$614$6 , \port$614$5 , \port$614$4 , \port$614$3 , \port$614$2 , \port$614$1 , \port$614$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2 , \port$629$3 , \port$629$4 , \port$629$5 , \port$629$6 , \port$629$7 , \port$629$8 , \port$629$9 , \port$629$10 , \port$629$11 , \port$629$12 , \port$629$13 , \port$629$14 , \port$629$15 , b, a, en
+module \hwq_mac_array.mul_2_5 (clk, rst, \port$630$0 , \port$630$1 , \port$630$2 , \port$630$3 , \port$630$4 , \port$630$5 , \port$630$6 , \port$630$7 , \port$630$8 , \port$630$9 , \port$630$10 , \port$630$11 , \port$630$12 , \port$630$13 , \port$630$14 , \port$630$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -38817,38 +38812,38 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$629$0 ;
-  wire \port$629$0 ;
-  output \port$629$1 ;
-  wire \port$629$1 ;
-  output \port$629$10 ;
-  wire \port$629$10 ;
-  output \port$629$11 ;
-  wire \port$629$11 ;
-  output \port$629$12 ;
-  wire \port$629$12 ;
-  output \port$629$13 ;
-  wire \port$629$13 ;
-  output \port$629$14 ;
-  wire \port$629$14 ;
-  output \port$629$15 ;
-  wire \port$629$15 ;
-  output \port$629$2 ;
-  wire \port$629$2 ;
-  output \port$629$3 ;
-  wire \port$629$3 ;
-  output \port$629$4 ;
-  wire \port$629$4 ;
-  output \port$629$5 ;
-  wire \port$629$5 ;
-  output \port$629$6 ;
-  wire \port$629$6 ;
-  output \port$629$7 ;
-  wire \port$629$7 ;
-  output \port$629$8 ;
-  wire \port$629$8 ;
-  output \port$629$9 ;
-  wire \port$629$9 ;
+  output \port$630$0 ;
+  wire \port$630$0 ;
+  output \port$630$1 ;
+  wire \port$630$1 ;
+  output \port$630$10 ;
+  wire \port$630$10 ;
+  output \port$630$11 ;
+  wire \port$630$11 ;
+  output \port$630$12 ;
+  wire \port$630$12 ;
+  output \port$630$13 ;
+  wire \port$630$13 ;
+  output \port$630$14 ;
+  wire \port$630$14 ;
+  output \port$630$15 ;
+  wire \port$630$15 ;
+  output \port$630$2 ;
+  wire \port$630$2 ;
+  output \port$630$3 ;
+  wire \port$630$3 ;
+  output \port$630$4 ;
+  wire \port$630$4 ;
+  output \port$630$5 ;
+  wire \port$630$5 ;
+  output \port$630$6 ;
+  wire \port$630$6 ;
+  output \port$630$7 ;
+  wire \port$630$7 ;
+  output \port$630$8 ;
+  wire \port$630$8 ;
+  output \port$630$9 ;
+  wire \port$630$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38924,19 +38919,19 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$629$0 ),
-    .P1(\port$629$1 ),
-    .P10(\port$629$10 ),
-    .P11(\port$629$11 ),
-    .P12(\port$629$12 ),
-    .P13(\port$629$13 ),
-    .P14(\port$629$14 ),
-    .P15(\port$629$15 ),
+    .P0(\port$630$0 ),
+    .P1(\port$630$1 ),
+    .P10(\port$630$10 ),
+    .P11(\port$630$11 ),
+    .P12(\port$630$12 ),
+    .P13(\port$630$13 ),
+    .P14(\port$630$14 ),
+    .P15(\port$630$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$629$2 ),
+    .P2(\port$630$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38947,30 +38942,30 @@ module \hwq_mac_array.mul_2_5 (clk, rst, \port$629$0 , \port$629$1 , \port$629$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$629$3 ),
+    .P3(\port$630$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$629$4 ),
-    .P5(\port$629$5 ),
-    .P6(\port$629$6 ),
-    .P7(\port$629$7 ),
-    .P8(\port$629$8 ),
-    .P9(\port$629$9 ),
+    .P4(\port$630$4 ),
+    .P5(\port$630$5 ),
+    .P6(\port$630$6 ),
+    .P7(\port$630$7 ),
+    .P8(\port$630$8 ),
+    .P9(\port$630$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$629$15 , \port$629$14 , \port$629$13 , \port$629$12 , \port$629$11 , \port$629$10 , \port$629$9 , \port$629$8 , \port$629$7 , \port$629$6 , \port$629$5 , \port$629$4 , \port$629$3 , \port$629$2 , \port$629$1 , \port$629$0  };
+  assign p36[15:0] = { \port$630$15 , \port$630$14 , \port$630$13 , \port$630$12 , \port$630$11 , \port$630$10 , \port$630$9 , \port$630$8 , \port$630$7 , \port$630$6 , \port$630$5 , \port$630$4 , \port$630$3 , \port$630$2 , \port$630$1 , \port$630$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2 , \port$645$3 , \port$645$4 , \port$645$5 , \port$645$6 , \port$645$7 , \port$645$8 , \port$645$9 , \port$645$10 , \port$645$11 , \port$645$12 , \port$645$13 , \port$645$14 , \port$645$15 , b, a, en
+module \hwq_mac_array.mul_2_6 (clk, rst, \port$646$0 , \port$646$1 , \port$646$2 , \port$646$3 , \port$646$4 , \port$646$5 , \port$646$6 , \port$646$7 , \port$646$8 , \port$646$9 , \port$646$10 , \port$646$11 , \port$646$12 , \port$646$13 , \port$646$14 , \port$646$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -38981,38 +38976,38 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$645$0 ;
-  wire \port$645$0 ;
-  output \port$645$1 ;
-  wire \port$645$1 ;
-  output \port$645$10 ;
-  wire \port$645$10 ;
-  output \port$645$11 ;
-  wire \port$645$11 ;
-  output \port$645$12 ;
-  wire \port$645$12 ;
-  output \port$645$13 ;
-  wire \port$645$13 ;
-  output \port$645$14 ;
-  wire \port$645$14 ;
-  output \port$645$15 ;
-  wire \port$645$15 ;
-  output \port$645$2 ;
-  wire \port$645$2 ;
-  output \port$645$3 ;
-  wire \port$645$3 ;
-  output \port$645$4 ;
-  wire \port$645$4 ;
-  output \port$645$5 ;
-  wire \port$645$5 ;
-  output \port$645$6 ;
-  wire \port$645$6 ;
-  output \port$645$7 ;
-  wire \port$645$7 ;
-  output \port$645$8 ;
-  wire \port$645$8 ;
-  output \port$645$9 ;
-  wire \port$645$9 ;
+  output \port$646$0 ;
+  wire \port$646$0 ;
+  output \port$646$1 ;
+  wire \port$646$1 ;
+  output \port$646$10 ;
+  wire \port$646$10 ;
+  output \port$646$11 ;
+  wire \port$646$11 ;
+  output \port$646$12 ;
+  wire \port$646$12 ;
+  output \port$646$13 ;
+  wire \port$646$13 ;
+  output \port$646$14 ;
+  wire \port$646$14 ;
+  output \port$646$15 ;
+  wire \port$646$15 ;
+  output \port$646$2 ;
+  wire \port$646$2 ;
+  output \port$646$3 ;
+  wire \port$646$3 ;
+  output \port$646$4 ;
+  wire \port$646$4 ;
+  output \port$646$5 ;
+  wire \port$646$5 ;
+  output \port$646$6 ;
+  wire \port$646$6 ;
+  output \port$646$7 ;
+  wire \port$646$7 ;
+  output \port$646$8 ;
+  wire \port$646$8 ;
+  output \port$646$9 ;
+  wire \port$646$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39088,19 +39083,19 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$645$0 ),
-    .P1(\port$645$1 ),
-    .P10(\port$645$10 ),
-    .P11(\port$645$11 ),
-    .P12(\port$645$12 ),
-    .P13(\port$645$13 ),
-    .P14(\port$645$14 ),
-    .P15(\port$645$15 ),
+    .P0(\port$646$0 ),
+    .P1(\port$646$1 ),
+    .P10(\port$646$10 ),
+    .P11(\port$646$11 ),
+    .P12(\port$646$12 ),
+    .P13(\port$646$13 ),
+    .P14(\port$646$14 ),
+    .P15(\port$646$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$645$2 ),
+    .P2(\port$646$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39111,30 +39106,30 @@ module \hwq_mac_array.mul_2_6 (clk, rst, \port$645$0 , \port$645$1 , \port$645$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$645$3 ),
+    .P3(\port$646$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$645$4 ),
-    .P5(\port$645$5 ),
-    .P6(\port$645$6 ),
-    .P7(\port$645$7 ),
-    .P8(\port$645$8 ),
-    .P9(\port$645$9 ),
+    .P4(\port$646$4 ),
+    .P5(\port$646$5 ),
+    .P6(\port$646$6 ),
+    .P7(\port$646$7 ),
+    .P8(\port$646$8 ),
+    .P9(\port$646$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$645$15 , \port$645$14 , \port$645$13 , \port$645$12 , \port$645$11 , \port$645$10 , \port$645$9 , \port$645$8 , \port$645$7 , \port$645$6 , \port$645$5 , \port$645$4 , \port$645$3 , \port$645$2 , \port$645$1 , \port$645$0  };
+  assign p36[15:0] = { \port$646$15 , \port$646$14 , \port$646$13 , \port$646$12 , \port$646$11 , \port$646$10 , \port$646$9 , \port$646$8 , \port$646$7 , \port$646$6 , \port$646$5 , \port$646$4 , \port$646$3 , \port$646$2 , \port$646$1 , \port$646$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2 , \port$661$3 , \port$661$4 , \port$661$5 , \port$661$6 , \port$661$7 , \port$661$8 , \port$661$9 , \port$661$10 , \port$661$11 , \port$661$12 , \port$661$13 , \port$661$14 , \port$661$15 , b, a, en
+module \hwq_mac_array.mul_2_7 (clk, rst, \port$662$0 , \port$662$1 , \port$662$2 , \port$662$3 , \port$662$4 , \port$662$5 , \port$662$6 , \port$662$7 , \port$662$8 , \port$662$9 , \port$662$10 , \port$662$11 , \port$662$12 , \port$662$13 , \port$662$14 , \port$662$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -39145,38 +39140,38 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$661$0 ;
-  wire \port$661$0 ;
-  output \port$661$1 ;
-  wire \port$661$1 ;
-  output \port$661$10 ;
-  wire \port$661$10 ;
-  output \port$661$11 ;
-  wire \port$661$11 ;
-  output \port$661$12 ;
-  wire \port$661$12 ;
-  output \port$661$13 ;
-  wire \port$661$13 ;
-  output \port$661$14 ;
-  wire \port$661$14 ;
-  output \port$661$15 ;
-  wire \port$661$15 ;
-  output \port$661$2 ;
-  wire \port$661$2 ;
-  output \port$661$3 ;
-  wire \port$661$3 ;
-  output \port$661$4 ;
-  wire \port$661$4 ;
-  output \port$661$5 ;
-  wire \port$661$5 ;
-  output \port$661$6 ;
-  wire \port$661$6 ;
-  output \port$661$7 ;
-  wire \port$661$7 ;
-  output \port$661$8 ;
-  wire \port$661$8 ;
-  output \port$661$9 ;
-  wire \port$661$9 ;
+  output \port$662$0 ;
+  wire \port$662$0 ;
+  output \port$662$1 ;
+  wire \port$662$1 ;
+  output \port$662$10 ;
+  wire \port$662$10 ;
+  output \port$662$11 ;
+  wire \port$662$11 ;
+  output \port$662$12 ;
+  wire \port$662$12 ;
+  output \port$662$13 ;
+  wire \port$662$13 ;
+  output \port$662$14 ;
+  wire \port$662$14 ;
+  output \port$662$15 ;
+  wire \port$662$15 ;
+  output \port$662$2 ;
+  wire \port$662$2 ;
+  output \port$662$3 ;
+  wire \port$662$3 ;
+  output \port$662$4 ;
+  wire \port$662$4 ;
+  output \port$662$5 ;
+  wire \port$662$5 ;
+  output \port$662$6 ;
+  wire \port$662$6 ;
+  output \port$662$7 ;
+  wire \port$662$7 ;
+  output \port$662$8 ;
+  wire \port$662$8 ;
+  output \port$662$9 ;
+  wire \port$662$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39252,19 +39247,19 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$661$0 ),
-    .P1(\port$661$1 ),
-    .P10(\port$661$10 ),
-    .P11(\port$661$11 ),
-    .P12(\port$661$12 ),
-    .P13(\port$661$13 ),
-    .P14(\port$661$14 ),
-    .P15(\port$661$15 ),
+    .P0(\port$662$0 ),
+    .P1(\port$662$1 ),
+    .P10(\port$662$10 ),
+    .P11(\port$662$11 ),
+    .P12(\port$662$12 ),
+    .P13(\port$662$13 ),
+    .P14(\port$662$14 ),
+    .P15(\port$662$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$661$2 ),
+    .P2(\port$662$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39275,30 +39270,30 @@ module \hwq_mac_array.mul_2_7 (clk, rst, \port$661$0 , \port$661$1 , \port$661$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$661$3 ),
+    .P3(\port$662$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$661$4 ),
-    .P5(\port$661$5 ),
-    .P6(\port$661$6 ),
-    .P7(\port$661$7 ),
-    .P8(\port$661$8 ),
-    .P9(\port$661$9 ),
+    .P4(\port$662$4 ),
+    .P5(\port$662$5 ),
+    .P6(\port$662$6 ),
+    .P7(\port$662$7 ),
+    .P8(\port$662$8 ),
+    .P9(\port$662$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$661$15 , \port$661$14 , \port$661$13 , \port$661$12 , \port$661$11 , \port$661$10 , \port$661$9 , \port$661$8 , \port$661$7 , \port$661$6 , \port$661$5 , \port$661$4 , \port$661$3 , \port$661$2 , \port$661$1 , \port$661$0  };
+  assign p36[15:0] = { \port$662$15 , \port$662$14 , \port$662$13 , \port$662$12 , \port$662$11 , \port$662$10 , \port$662$9 , \port$662$8 , \port$662$7 , \port$662$6 , \port$662$5 , \port$662$4 , \port$662$3 , \port$662$2 , \port$662$1 , \port$662$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2 , \port$677$3 , \port$677$4 , \port$677$5 , \port$677$6 , \port$677$7 , \port$677$8 , \port$677$9 , \port$677$10 , \port$677$11 , \port$677$12 , \port$677$13 , \port$677$14 , \port$677$15 , a, b, en
+module \hwq_mac_array.mul_3_0 (clk, rst, \port$678$0 , \port$678$1 , \port$678$2 , \port$678$3 , \port$678$4 , \port$678$5 , \port$678$6 , \port$678$7 , \port$678$8 , \port$678$9 , \port$678$10 , \port$678$11 , \port$678$12 , \port$678$13 , \port$678$14 , \port$678$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -39309,38 +39304,38 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$677$0 ;
-  wire \port$677$0 ;
-  output \port$677$1 ;
-  wire \port$677$1 ;
-  output \port$677$10 ;
-  wire \port$677$10 ;
-  output \port$677$11 ;
-  wire \port$677$11 ;
-  output \port$677$12 ;
-  wire \port$677$12 ;
-  output \port$677$13 ;
-  wire \port$677$13 ;
-  output \port$677$14 ;
-  wire \port$677$14 ;
-  output \port$677$15 ;
-  wire \port$677$15 ;
-  output \port$677$2 ;
-  wire \port$677$2 ;
-  output \port$677$3 ;
-  wire \port$677$3 ;
-  output \port$677$4 ;
-  wire \port$677$4 ;
-  output \port$677$5 ;
-  wire \port$677$5 ;
-  output \port$677$6 ;
-  wire \port$677$6 ;
-  output \port$677$7 ;
-  wire \port$677$7 ;
-  output \port$677$8 ;
-  wire \port$677$8 ;
-  output \port$677$9 ;
-  wire \port$677$9 ;
+  output \port$678$0 ;
+  wire \port$678$0 ;
+  output \port$678$1 ;
+  wire \port$678$1 ;
+  output \port$678$10 ;
+  wire \port$678$10 ;
+  output \port$678$11 ;
+  wire \port$678$11 ;
+  output \port$678$12 ;
+  wire \port$678$12 ;
+  output \port$678$13 ;
+  wire \port$678$13 ;
+  output \port$678$14 ;
+  wire \port$678$14 ;
+  output \port$678$15 ;
+  wire \port$678$15 ;
+  output \port$678$2 ;
+  wire \port$678$2 ;
+  output \port$678$3 ;
+  wire \port$678$3 ;
+  output \port$678$4 ;
+  wire \port$678$4 ;
+  output \port$678$5 ;
+  wire \port$678$5 ;
+  output \port$678$6 ;
+  wire \port$678$6 ;
+  output \port$678$7 ;
+  wire \port$678$7 ;
+  output \port$678$8 ;
+  wire \port$678$8 ;
+  output \port$678$9 ;
+  wire \port$678$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39416,19 +39411,19 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$677$0 ),
-    .P1(\port$677$1 ),
-    .P10(\port$677$10 ),
-    .P11(\port$677$11 ),
-    .P12(\port$677$12 ),
-    .P13(\port$677$13 ),
-    .P14(\port$677$14 ),
-    .P15(\port$677$15 ),
+    .P0(\port$678$0 ),
+    .P1(\port$678$1 ),
+    .P10(\port$678$10 ),
+    .P11(\port$678$11 ),
+    .P12(\port$678$12 ),
+    .P13(\port$678$13 ),
+    .P14(\port$678$14 ),
+    .P15(\port$678$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$677$2 ),
+    .P2(\port$678$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39439,30 +39434,30 @@ module \hwq_mac_array.mul_3_0 (clk, rst, \port$677$0 , \port$677$1 , \port$677$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$677$3 ),
+    .P3(\port$678$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$677$4 ),
-    .P5(\port$677$5 ),
-    .P6(\port$677$6 ),
-    .P7(\port$677$7 ),
-    .P8(\port$677$8 ),
-    .P9(\port$677$9 ),
+    .P4(\port$678$4 ),
+    .P5(\port$678$5 ),
+    .P6(\port$678$6 ),
+    .P7(\port$678$7 ),
+    .P8(\port$678$8 ),
+    .P9(\port$678$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$677$15 , \port$677$14 , \port$677$13 , \port$677$12 , \port$677$11 , \port$677$10 , \port$677$9 , \port$677$8 , \port$677$7 , \port$677$6 , \port$677$5 , \port$677$4 , \port$677$3 , \port$677$2 , \port$677$1 , \port$677$0  };
+  assign p36[15:0] = { \port$678$15 , \port$678$14 , \port$678$13 , \port$678$12 , \port$678$11 , \port$678$10 , \port$678$9 , \port$678$8 , \port$678$7 , \port$678$6 , \port$678$5 , \port$678$4 , \port$678$3 , \port$678$2 , \port$678$1 , \port$678$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2 , \port$693$3 , \port$693$4 , \port$693$5 , \port$693$6 , \port$693$7 , \port$693$8 , \port$693$9 , \port$693$10 , \port$693$11 , \port$693$12 , \port$693$13 , \port$693$14 , \port$693$15 , b, a, en
+module \hwq_mac_array.mul_3_1 (clk, rst, \port$694$0 , \port$694$1 , \port$694$2 , \port$694$3 , \port$694$4 , \port$694$5 , \port$694$6 , \port$694$7 , \port$694$8 , \port$694$9 , \port$694$10 , \port$694$11 , \port$694$12 , \port$694$13 , \port$694$14 , \port$694$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -39473,38 +39468,38 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$693$0 ;
-  wire \port$693$0 ;
-  output \port$693$1 ;
-  wire \port$693$1 ;
-  output \port$693$10 ;
-  wire \port$693$10 ;
-  output \port$693$11 ;
-  wire \port$693$11 ;
-  output \port$693$12 ;
-  wire \port$693$12 ;
-  output \port$693$13 ;
-  wire \port$693$13 ;
-  output \port$693$14 ;
-  wire \port$693$14 ;
-  output \port$693$15 ;
-  wire \port$693$15 ;
-  output \port$693$2 ;
-  wire \port$693$2 ;
-  output \port$693$3 ;
-  wire \port$693$3 ;
-  output \port$693$4 ;
-  wire \port$693$4 ;
-  output \port$693$5 ;
-  wire \port$693$5 ;
-  output \port$693$6 ;
-  wire \port$693$6 ;
-  output \port$693$7 ;
-  wire \port$693$7 ;
-  output \port$693$8 ;
-  wire \port$693$8 ;
-  output \port$693$9 ;
-  wire \port$693$9 ;
+  output \port$694$0 ;
+  wire \port$694$0 ;
+  output \port$694$1 ;
+  wire \port$694$1 ;
+  output \port$694$10 ;
+  wire \port$694$10 ;
+  output \port$694$11 ;
+  wire \port$694$11 ;
+  output \port$694$12 ;
+  wire \port$694$12 ;
+  output \port$694$13 ;
+  wire \port$694$13 ;
+  output \port$694$14 ;
+  wire \port$694$14 ;
+  output \port$694$15 ;
+  wire \port$694$15 ;
+  output \port$694$2 ;
+  wire \port$694$2 ;
+  output \port$694$3 ;
+  wire \port$694$3 ;
+  output \port$694$4 ;
+  wire \port$694$4 ;
+  output \port$694$5 ;
+  wire \port$694$5 ;
+  output \port$694$6 ;
+  wire \port$694$6 ;
+  output \port$694$7 ;
+  wire \port$694$7 ;
+  output \port$694$8 ;
+  wire \port$694$8 ;
+  output \port$694$9 ;
+  wire \port$694$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39580,19 +39575,19 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$693$0 ),
-    .P1(\port$693$1 ),
-    .P10(\port$693$10 ),
-    .P11(\port$693$11 ),
-    .P12(\port$693$12 ),
-    .P13(\port$693$13 ),
-    .P14(\port$693$14 ),
-    .P15(\port$693$15 ),
+    .P0(\port$694$0 ),
+    .P1(\port$694$1 ),
+    .P10(\port$694$10 ),
+    .P11(\port$694$11 ),
+    .P12(\port$694$12 ),
+    .P13(\port$694$13 ),
+    .P14(\port$694$14 ),
+    .P15(\port$694$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$693$2 ),
+    .P2(\port$694$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39603,30 +39598,30 @@ module \hwq_mac_array.mul_3_1 (clk, rst, \port$693$0 , \port$693$1 , \port$693$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$693$3 ),
+    .P3(\port$694$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$693$4 ),
-    .P5(\port$693$5 ),
-    .P6(\port$693$6 ),
-    .P7(\port$693$7 ),
-    .P8(\port$693$8 ),
-    .P9(\port$693$9 ),
+    .P4(\port$694$4 ),
+    .P5(\port$694$5 ),
+    .P6(\port$694$6 ),
+    .P7(\port$694$7 ),
+    .P8(\port$694$8 ),
+    .P9(\port$694$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$693$15 , \port$693$14 , \port$693$13 , \port$693$12 , \port$693$11 , \port$693$10 , \port$693$9 , \port$693$8 , \port$693$7 , \port$693$6 , \port$693$5 , \port$693$4 , \port$693$3 , \port$693$2 , \port$693$1 , \port$693$0  };
+  assign p36[15:0] = { \port$694$15 , \port$694$14 , \port$694$13 , \port$694$12 , \port$694$11 , \port$694$10 , \port$694$9 , \port$694$8 , \port$694$7 , \port$694$6 , \port$694$5 , \port$694$4 , \port$694$3 , \port$694$2 , \port$694$1 , \port$694$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2 , \port$709$3 , \port$709$4 , \port$709$5 , \port$709$6 , \port$709$7 , \port$709$8 , \port$709$9 , \port$709$10 , \port$709$11 , \port$709$12 , \port$709$13 , \port$709$14 , \port$709$15 , b, a, en
+module \hwq_mac_array.mul_3_2 (clk, rst, \port$710$0 , \port$710$1 , \port$710$2 , \port$710$3 , \port$710$4 , \port$710$5 , \port$710$6 , \port$710$7 , \port$710$8 , \port$710$9 , \port$710$10 , \port$710$11 , \port$710$12 , \port$710$13 , \port$710$14 , \port$710$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -39637,38 +39632,38 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$709$0 ;
-  wire \port$709$0 ;
-  output \port$709$1 ;
-  wire \port$709$1 ;
-  output \port$709$10 ;
-  wire \port$709$10 ;
-  output \port$709$11 ;
-  wire \port$709$11 ;
-  output \port$709$12 ;
-  wire \port$709$12 ;
-  output \port$709$13 ;
-  wire \port$709$13 ;
-  output \port$709$14 ;
-  wire \port$709$14 ;
-  output \port$709$15 ;
-  wire \port$709$15 ;
-  output \port$709$2 ;
-  wire \port$709$2 ;
-  output \port$709$3 ;
-  wire \port$709$3 ;
-  output \port$709$4 ;
-  wire \port$709$4 ;
-  output \port$709$5 ;
-  wire \port$709$5 ;
-  output \port$709$6 ;
-  wire \port$709$6 ;
-  output \port$709$7 ;
-  wire \port$709$7 ;
-  output \port$709$8 ;
-  wire \port$709$8 ;
-  output \port$709$9 ;
-  wire \port$709$9 ;
+  output \port$710$0 ;
+  wire \port$710$0 ;
+  output \port$710$1 ;
+  wire \port$710$1 ;
+  output \port$710$10 ;
+  wire \port$710$10 ;
+  output \port$710$11 ;
+  wire \port$710$11 ;
+  output \port$710$12 ;
+  wire \port$710$12 ;
+  output \port$710$13 ;
+  wire \port$710$13 ;
+  output \port$710$14 ;
+  wire \port$710$14 ;
+  output \port$710$15 ;
+  wire \port$710$15 ;
+  output \port$710$2 ;
+  wire \port$710$2 ;
+  output \port$710$3 ;
+  wire \port$710$3 ;
+  output \port$710$4 ;
+  wire \port$710$4 ;
+  output \port$710$5 ;
+  wire \port$710$5 ;
+  output \port$710$6 ;
+  wire \port$710$6 ;
+  output \port$710$7 ;
+  wire \port$710$7 ;
+  output \port$710$8 ;
+  wire \port$710$8 ;
+  output \port$710$9 ;
+  wire \port$710$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39744,19 +39739,19 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$709$0 ),
-    .P1(\port$709$1 ),
-    .P10(\port$709$10 ),
-    .P11(\port$709$11 ),
-    .P12(\port$709$12 ),
-    .P13(\port$709$13 ),
-    .P14(\port$709$14 ),
-    .P15(\port$709$15 ),
+    .P0(\port$710$0 ),
+    .P1(\port$710$1 ),
+    .P10(\port$710$10 ),
+    .P11(\port$710$11 ),
+    .P12(\port$710$12 ),
+    .P13(\port$710$13 ),
+    .P14(\port$710$14 ),
+    .P15(\port$710$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$709$2 ),
+    .P2(\port$710$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39767,30 +39762,30 @@ module \hwq_mac_array.mul_3_2 (clk, rst, \port$709$0 , \port$709$1 , \port$709$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$709$3 ),
+    .P3(\port$710$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$709$4 ),
-    .P5(\port$709$5 ),
-    .P6(\port$709$6 ),
-    .P7(\port$709$7 ),
-    .P8(\port$709$8 ),
-    .P9(\port$709$9 ),
+    .P4(\port$710$4 ),
+    .P5(\port$710$5 ),
+    .P6(\port$710$6 ),
+    .P7(\port$710$7 ),
+    .P8(\port$710$8 ),
+    .P9(\port$710$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$709$15 , \port$709$14 , \port$709$13 , \port$709$12 , \port$709$11 , \port$709$10 , \port$709$9 , \port$709$8 , \port$709$7 , \port$709$6 , \port$709$5 , \port$709$4 , \port$709$3 , \port$709$2 , \port$709$1 , \port$709$0  };
+  assign p36[15:0] = { \port$710$15 , \port$710$14 , \port$710$13 , \port$710$12 , \port$710$11 , \port$710$10 , \port$710$9 , \port$710$8 , \port$710$7 , \port$710$6 , \port$710$5 , \port$710$4 , \port$710$3 , \port$710$2 , \port$710$1 , \port$710$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , b, a, en
+module \hwq_mac_array.mul_3_3 (clk, rst, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -39801,38 +39796,38 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$725$0 ;
-  wire \port$725$0 ;
-  output \port$725$1 ;
-  wire \port$725$1 ;
-  output \port$725$10 ;
-  wire \port$725$10 ;
-  output \port$725$11 ;
-  wire \port$725$11 ;
-  output \port$725$12 ;
-  wire \port$725$12 ;
-  output \port$725$13 ;
-  wire \port$725$13 ;
-  output \port$725$14 ;
-  wire \port$725$14 ;
-  output \port$725$15 ;
-  wire \port$725$15 ;
-  output \port$725$2 ;
-  wire \port$725$2 ;
-  output \port$725$3 ;
-  wire \port$725$3 ;
-  output \port$725$4 ;
-  wire \port$725$4 ;
-  output \port$725$5 ;
-  wire \port$725$5 ;
-  output \port$725$6 ;
-  wire \port$725$6 ;
-  output \port$725$7 ;
-  wire \port$725$7 ;
-  output \port$725$8 ;
-  wire \port$725$8 ;
-  output \port$725$9 ;
-  wire \port$725$9 ;
+  output \port$726$0 ;
+  wire \port$726$0 ;
+  output \port$726$1 ;
+  wire \port$726$1 ;
+  output \port$726$10 ;
+  wire \port$726$10 ;
+  output \port$726$11 ;
+  wire \port$726$11 ;
+  output \port$726$12 ;
+  wire \port$726$12 ;
+  output \port$726$13 ;
+  wire \port$726$13 ;
+  output \port$726$14 ;
+  wire \port$726$14 ;
+  output \port$726$15 ;
+  wire \port$726$15 ;
+  output \port$726$2 ;
+  wire \port$726$2 ;
+  output \port$726$3 ;
+  wire \port$726$3 ;
+  output \port$726$4 ;
+  wire \port$726$4 ;
+  output \port$726$5 ;
+  wire \port$726$5 ;
+  output \port$726$6 ;
+  wire \port$726$6 ;
+  output \port$726$7 ;
+  wire \port$726$7 ;
+  output \port$726$8 ;
+  wire \port$726$8 ;
+  output \port$726$9 ;
+  wire \port$726$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39908,19 +39903,19 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$725$0 ),
-    .P1(\port$725$1 ),
-    .P10(\port$725$10 ),
-    .P11(\port$725$11 ),
-    .P12(\port$725$12 ),
-    .P13(\port$725$13 ),
-    .P14(\port$725$14 ),
-    .P15(\port$725$15 ),
+    .P0(\port$726$0 ),
+    .P1(\port$726$1 ),
+    .P10(\port$726$10 ),
+    .P11(\port$726$11 ),
+    .P12(\port$726$12 ),
+    .P13(\port$726$13 ),
+    .P14(\port$726$14 ),
+    .P15(\port$726$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$725$2 ),
+    .P2(\port$726$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39931,30 +39926,30 @@ module \hwq_mac_array.mul_3_3 (clk, rst, \port$725$0 , \port$725$1 , \port$725$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$725$3 ),
+    .P3(\port$726$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$725$4 ),
-    .P5(\port$725$5 ),
-    .P6(\port$725$6 ),
-    .P7(\port$725$7 ),
-    .P8(\port$725$8 ),
-    .P9(\port$725$9 ),
+    .P4(\port$726$4 ),
+    .P5(\port$726$5 ),
+    .P6(\port$726$6 ),
+    .P7(\port$726$7 ),
+    .P8(\port$726$8 ),
+    .P9(\port$726$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$725$15 , \port$725$14 , \port$725$13 , \port$725$12 , \port$725$11 , \port$725$10 , \port$725$9 , \port$725$8 , \port$725$7 , \port$725$6 , \port$725$5 , \port$725$4 , \port$725$3 , \port$725$2 , \port$725$1 , \port$725$0  };
+  assign p36[15:0] = { \port$726$15 , \port$726$14 , \port$726$13 , \port$726$12 , \port$726$11 , \port$726$10 , \port$726$9 , \port$726$8 , \port$726$7 , \port$726$6 , \port$726$5 , \port$726$4 , \port$726$3 , \port$726$2 , \port$726$1 , \port$726$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, en
+module \hwq_mac_array.mul_3_4 (clk, rst, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -39965,38 +39960,38 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$741$0 ;
-  wire \port$741$0 ;
-  output \port$741$1 ;
-  wire \port$741$1 ;
-  output \port$741$10 ;
-  wire \port$741$10 ;
-  output \port$741$11 ;
-  wire \port$741$11 ;
-  output \port$741$12 ;
-  wire \port$741$12 ;
-  output \port$741$13 ;
-  wire \port$741$13 ;
-  output \port$741$14 ;
-  wire \port$741$14 ;
-  output \port$741$15 ;
-  wire \port$741$15 ;
-  output \port$741$2 ;
-  wire \port$741$2 ;
-  output \port$741$3 ;
-  wire \port$741$3 ;
-  output \port$741$4 ;
-  wire \port$741$4 ;
-  output \port$741$5 ;
-  wire \port$741$5 ;
-  output \port$741$6 ;
-  wire \port$741$6 ;
-  output \port$741$7 ;
-  wire \port$741$7 ;
-  output \port$741$8 ;
-  wire \port$741$8 ;
-  output \port$741$9 ;
-  wire \port$741$9 ;
+  output \port$742$0 ;
+  wire \port$742$0 ;
+  output \port$742$1 ;
+  wire \port$742$1 ;
+  output \port$742$10 ;
+  wire \port$742$10 ;
+  output \port$742$11 ;
+  wire \port$742$11 ;
+  output \port$742$12 ;
+  wire \port$742$12 ;
+  output \port$742$13 ;
+  wire \port$742$13 ;
+  output \port$742$14 ;
+  wire \port$742$14 ;
+  output \port$742$15 ;
+  wire \port$742$15 ;
+  output \port$742$2 ;
+  wire \port$742$2 ;
+  output \port$742$3 ;
+  wire \port$742$3 ;
+  output \port$742$4 ;
+  wire \port$742$4 ;
+  output \port$742$5 ;
+  wire \port$742$5 ;
+  output \port$742$6 ;
+  wire \port$742$6 ;
+  output \port$742$7 ;
+  wire \port$742$7 ;
+  output \port$742$8 ;
+  wire \port$742$8 ;
+  output \port$742$9 ;
+  wire \port$742$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40072,19 +40067,19 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$741$0 ),
-    .P1(\port$741$1 ),
-    .P10(\port$741$10 ),
-    .P11(\port$741$11 ),
-    .P12(\port$741$12 ),
-    .P13(\port$741$13 ),
-    .P14(\port$741$14 ),
-    .P15(\port$741$15 ),
+    .P0(\port$742$0 ),
+    .P1(\port$742$1 ),
+    .P10(\port$742$10 ),
+    .P11(\port$742$11 ),
+    .P12(\port$742$12 ),
+    .P13(\port$742$13 ),
+    .P14(\port$742$14 ),
+    .P15(\port$742$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$741$2 ),
+    .P2(\port$742$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40095,30 +40090,30 @@ module \hwq_mac_array.mul_3_4 (clk, rst, \port$741$0 , \port$741$1 , \port$741$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$741$3 ),
+    .P3(\port$742$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$741$4 ),
-    .P5(\port$741$5 ),
-    .P6(\port$741$6 ),
-    .P7(\port$741$7 ),
-    .P8(\port$741$8 ),
-    .P9(\port$741$9 ),
+    .P4(\port$742$4 ),
+    .P5(\port$742$5 ),
+    .P6(\port$742$6 ),
+    .P7(\port$742$7 ),
+    .P8(\port$742$8 ),
+    .P9(\port$742$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$741$15 , \port$741$14 , \port$741$13 , \port$741$12 , \port$741$11 , \port$741$10 , \port$741$9 , \port$741$8 , \port$741$7 , \port$741$6 , \port$741$5 , \port$741$4 , \port$741$3 , \port$741$2 , \port$741$1 , \port$741$0  };
+  assign p36[15:0] = { \port$742$15 , \port$742$14 , \port$742$13 , \port$742$12 , \port$742$11 , \port$742$10 , \port$742$9 , \port$742$8 , \port$742$7 , \port$742$6 , \port$742$5 , \port$742$4 , \port$742$3 , \port$742$2 , \port$742$1 , \port$742$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , b, a, en
+module \hwq_mac_array.mul_3_5 (clk, rst, \port$758$0 , \port$758$1 , \port$758$2 , \port$758$3 , \port$758$4 , \port$758$5 , \port$758$6 , \port$758$7 , \port$758$8 , \port$758$9 , \port$758$10 , \port$758$11 , \port$758$12 , \port$758$13 , \port$758$14 , \port$758$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -40129,38 +40124,38 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$757$0 ;
-  wire \port$757$0 ;
-  output \port$757$1 ;
-  wire \port$757$1 ;
-  output \port$757$10 ;
-  wire \port$757$10 ;
-  output \port$757$11 ;
-  wire \port$757$11 ;
-  output \port$757$12 ;
-  wire \port$757$12 ;
-  output \port$757$13 ;
-  wire \port$757$13 ;
-  output \port$757$14 ;
-  wire \port$757$14 ;
-  output \port$757$15 ;
-  wire \port$757$15 ;
-  output \port$757$2 ;
-  wire \port$757$2 ;
-  output \port$757$3 ;
-  wire \port$757$3 ;
-  output \port$757$4 ;
-  wire \port$757$4 ;
-  output \port$757$5 ;
-  wire \port$757$5 ;
-  output \port$757$6 ;
-  wire \port$757$6 ;
-  output \port$757$7 ;
-  wire \port$757$7 ;
-  output \port$757$8 ;
-  wire \port$757$8 ;
-  output \port$757$9 ;
-  wire \port$757$9 ;
+  output \port$758$0 ;
+  wire \port$758$0 ;
+  output \port$758$1 ;
+  wire \port$758$1 ;
+  output \port$758$10 ;
+  wire \port$758$10 ;
+  output \port$758$11 ;
+  wire \port$758$11 ;
+  output \port$758$12 ;
+  wire \port$758$12 ;
+  output \port$758$13 ;
+  wire \port$758$13 ;
+  output \port$758$14 ;
+  wire \port$758$14 ;
+  output \port$758$15 ;
+  wire \port$758$15 ;
+  output \port$758$2 ;
+  wire \port$758$2 ;
+  output \port$758$3 ;
+  wire \port$758$3 ;
+  output \port$758$4 ;
+  wire \port$758$4 ;
+  output \port$758$5 ;
+  wire \port$758$5 ;
+  output \port$758$6 ;
+  wire \port$758$6 ;
+  output \port$758$7 ;
+  wire \port$758$7 ;
+  output \port$758$8 ;
+  wire \port$758$8 ;
+  output \port$758$9 ;
+  wire \port$758$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40236,19 +40231,19 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$757$0 ),
-    .P1(\port$757$1 ),
-    .P10(\port$757$10 ),
-    .P11(\port$757$11 ),
-    .P12(\port$757$12 ),
-    .P13(\port$757$13 ),
-    .P14(\port$757$14 ),
-    .P15(\port$757$15 ),
+    .P0(\port$758$0 ),
+    .P1(\port$758$1 ),
+    .P10(\port$758$10 ),
+    .P11(\port$758$11 ),
+    .P12(\port$758$12 ),
+    .P13(\port$758$13 ),
+    .P14(\port$758$14 ),
+    .P15(\port$758$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$757$2 ),
+    .P2(\port$758$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40259,30 +40254,30 @@ module \hwq_mac_array.mul_3_5 (clk, rst, \port$757$0 , \port$757$1 , \port$757$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$757$3 ),
+    .P3(\port$758$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$757$4 ),
-    .P5(\port$757$5 ),
-    .P6(\port$757$6 ),
-    .P7(\port$757$7 ),
-    .P8(\port$757$8 ),
-    .P9(\port$757$9 ),
+    .P4(\port$758$4 ),
+    .P5(\port$758$5 ),
+    .P6(\port$758$6 ),
+    .P7(\port$758$7 ),
+    .P8(\port$758$8 ),
+    .P9(\port$758$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$757$15 , \port$757$14 , \port$757$13 , \port$757$12 , \port$757$11 , \port$757$10 , \port$757$9 , \port$757$8 , \port$757$7 , \port$757$6 , \port$757$5 , \port$757$4 , \port$757$3 , \port$757$2 , \port$757$1 , \port$757$0  };
+  assign p36[15:0] = { \port$758$15 , \port$758$14 , \port$758$13 , \port$758$12 , \port$758$11 , \port$758$10 , \port$758$9 , \port$758$8 , \port$758$7 , \port$758$6 , \port$758$5 , \port$758$4 , \port$758$3 , \port$758$2 , \port$758$1 , \port$758$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , b, a, en
+module \hwq_mac_array.mul_3_6 (clk, rst, \port$774$0 , \port$774$1 , \port$774$2 , \port$774$3 , \port$774$4 , \port$774$5 , \port$774$6 , \port$774$7 , \port$774$8 , \port$774$9 , \port$774$10 , \port$774$11 , \port$774$12 , \port$774$13 , \port$774$14 , \port$774$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -40293,38 +40288,38 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$773$0 ;
-  wire \port$773$0 ;
-  output \port$773$1 ;
-  wire \port$773$1 ;
-  output \port$773$10 ;
-  wire \port$773$10 ;
-  output \port$773$11 ;
-  wire \port$773$11 ;
-  output \port$773$12 ;
-  wire \port$773$12 ;
-  output \port$773$13 ;
-  wire \port$773$13 ;
-  output \port$773$14 ;
-  wire \port$773$14 ;
-  output \port$773$15 ;
-  wire \port$773$15 ;
-  output \port$773$2 ;
-  wire \port$773$2 ;
-  output \port$773$3 ;
-  wire \port$773$3 ;
-  output \port$773$4 ;
-  wire \port$773$4 ;
-  output \port$773$5 ;
-  wire \port$773$5 ;
-  output \port$773$6 ;
-  wire \port$773$6 ;
-  output \port$773$7 ;
-  wire \port$773$7 ;
-  output \port$773$8 ;
-  wire \port$773$8 ;
-  output \port$773$9 ;
-  wire \port$773$9 ;
+  output \port$774$0 ;
+  wire \port$774$0 ;
+  output \port$774$1 ;
+  wire \port$774$1 ;
+  output \port$774$10 ;
+  wire \port$774$10 ;
+  output \port$774$11 ;
+  wire \port$774$11 ;
+  output \port$774$12 ;
+  wire \port$774$12 ;
+  output \port$774$13 ;
+  wire \port$774$13 ;
+  output \port$774$14 ;
+  wire \port$774$14 ;
+  output \port$774$15 ;
+  wire \port$774$15 ;
+  output \port$774$2 ;
+  wire \port$774$2 ;
+  output \port$774$3 ;
+  wire \port$774$3 ;
+  output \port$774$4 ;
+  wire \port$774$4 ;
+  output \port$774$5 ;
+  wire \port$774$5 ;
+  output \port$774$6 ;
+  wire \port$774$6 ;
+  output \port$774$7 ;
+  wire \port$774$7 ;
+  output \port$774$8 ;
+  wire \port$774$8 ;
+  output \port$774$9 ;
+  wire \port$774$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40400,19 +40395,19 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$773$0 ),
-    .P1(\port$773$1 ),
-    .P10(\port$773$10 ),
-    .P11(\port$773$11 ),
-    .P12(\port$773$12 ),
-    .P13(\port$773$13 ),
-    .P14(\port$773$14 ),
-    .P15(\port$773$15 ),
+    .P0(\port$774$0 ),
+    .P1(\port$774$1 ),
+    .P10(\port$774$10 ),
+    .P11(\port$774$11 ),
+    .P12(\port$774$12 ),
+    .P13(\port$774$13 ),
+    .P14(\port$774$14 ),
+    .P15(\port$774$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$773$2 ),
+    .P2(\port$774$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40423,30 +40418,30 @@ module \hwq_mac_array.mul_3_6 (clk, rst, \port$773$0 , \port$773$1 , \port$773$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$773$3 ),
+    .P3(\port$774$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$773$4 ),
-    .P5(\port$773$5 ),
-    .P6(\port$773$6 ),
-    .P7(\port$773$7 ),
-    .P8(\port$773$8 ),
-    .P9(\port$773$9 ),
+    .P4(\port$774$4 ),
+    .P5(\port$774$5 ),
+    .P6(\port$774$6 ),
+    .P7(\port$774$7 ),
+    .P8(\port$774$8 ),
+    .P9(\port$774$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$773$15 , \port$773$14 , \port$773$13 , \port$773$12 , \port$773$11 , \port$773$10 , \port$773$9 , \port$773$8 , \port$773$7 , \port$773$6 , \port$773$5 , \port$773$4 , \port$773$3 , \port$773$2 , \port$773$1 , \port$773$0  };
+  assign p36[15:0] = { \port$774$15 , \port$774$14 , \port$774$13 , \port$774$12 , \port$774$11 , \port$774$10 , \port$774$9 , \port$774$8 , \port$774$7 , \port$774$6 , \port$774$5 , \port$774$4 , \port$774$3 , \port$774$2 , \port$774$1 , \port$774$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2 , \port$789$3 , \port$789$4 , \port$789$5 , \port$789$6 , \port$789$7 , \port$789$8 , \port$789$9 , \port$789$10 , \port$789$11 , \port$789$12 , \port$789$13 , \port$789$14 , \port$789$15 , b, a, en
+module \hwq_mac_array.mul_3_7 (clk, rst, \port$790$0 , \port$790$1 , \port$790$2 , \port$790$3 , \port$790$4 , \port$790$5 , \port$790$6 , \port$790$7 , \port$790$8 , \port$790$9 , \port$790$10 , \port$790$11 , \port$790$12 , \port$790$13 , \port$790$14 , \port$790$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -40457,38 +40452,38 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$789$0 ;
-  wire \port$789$0 ;
-  output \port$789$1 ;
-  wire \port$789$1 ;
-  output \port$789$10 ;
-  wire \port$789$10 ;
-  output \port$789$11 ;
-  wire \port$789$11 ;
-  output \port$789$12 ;
-  wire \port$789$12 ;
-  output \port$789$13 ;
-  wire \port$789$13 ;
-  output \port$789$14 ;
-  wire \port$789$14 ;
-  output \port$789$15 ;
-  wire \port$789$15 ;
-  output \port$789$2 ;
-  wire \port$789$2 ;
-  output \port$789$3 ;
-  wire \port$789$3 ;
-  output \port$789$4 ;
-  wire \port$789$4 ;
-  output \port$789$5 ;
-  wire \port$789$5 ;
-  output \port$789$6 ;
-  wire \port$789$6 ;
-  output \port$789$7 ;
-  wire \port$789$7 ;
-  output \port$789$8 ;
-  wire \port$789$8 ;
-  output \port$789$9 ;
-  wire \port$789$9 ;
+  output \port$790$0 ;
+  wire \port$790$0 ;
+  output \port$790$1 ;
+  wire \port$790$1 ;
+  output \port$790$10 ;
+  wire \port$790$10 ;
+  output \port$790$11 ;
+  wire \port$790$11 ;
+  output \port$790$12 ;
+  wire \port$790$12 ;
+  output \port$790$13 ;
+  wire \port$790$13 ;
+  output \port$790$14 ;
+  wire \port$790$14 ;
+  output \port$790$15 ;
+  wire \port$790$15 ;
+  output \port$790$2 ;
+  wire \port$790$2 ;
+  output \port$790$3 ;
+  wire \port$790$3 ;
+  output \port$790$4 ;
+  wire \port$790$4 ;
+  output \port$790$5 ;
+  wire \port$790$5 ;
+  output \port$790$6 ;
+  wire \port$790$6 ;
+  output \port$790$7 ;
+  wire \port$790$7 ;
+  output \port$790$8 ;
+  wire \port$790$8 ;
+  output \port$790$9 ;
+  wire \port$790$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40564,19 +40559,19 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$789$0 ),
-    .P1(\port$789$1 ),
-    .P10(\port$789$10 ),
-    .P11(\port$789$11 ),
-    .P12(\port$789$12 ),
-    .P13(\port$789$13 ),
-    .P14(\port$789$14 ),
-    .P15(\port$789$15 ),
+    .P0(\port$790$0 ),
+    .P1(\port$790$1 ),
+    .P10(\port$790$10 ),
+    .P11(\port$790$11 ),
+    .P12(\port$790$12 ),
+    .P13(\port$790$13 ),
+    .P14(\port$790$14 ),
+    .P15(\port$790$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$789$2 ),
+    .P2(\port$790$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40587,30 +40582,30 @@ module \hwq_mac_array.mul_3_7 (clk, rst, \port$789$0 , \port$789$1 , \port$789$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$789$3 ),
+    .P3(\port$790$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$789$4 ),
-    .P5(\port$789$5 ),
-    .P6(\port$789$6 ),
-    .P7(\port$789$7 ),
-    .P8(\port$789$8 ),
-    .P9(\port$789$9 ),
+    .P4(\port$790$4 ),
+    .P5(\port$790$5 ),
+    .P6(\port$790$6 ),
+    .P7(\port$790$7 ),
+    .P8(\port$790$8 ),
+    .P9(\port$790$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$789$15 , \port$789$14 , \port$789$13 , \port$789$12 , \port$789$11 , \port$789$10 , \port$789$9 , \port$789$8 , \port$789$7 , \port$789$6 , \port$789$5 , \port$789$4 , \port$789$3 , \port$789$2 , \port$789$1 , \port$789$0  };
+  assign p36[15:0] = { \port$790$15 , \port$790$14 , \port$790$13 , \port$790$12 , \port$790$11 , \port$790$10 , \port$790$9 , \port$790$8 , \port$790$7 , \port$790$6 , \port$790$5 , \port$790$4 , \port$790$3 , \port$790$2 , \port$790$1 , \port$790$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2 , \port$805$3 , \port$805$4 , \port$805$5 , \port$805$6 , \port$805$7 , \port$805$8 , \port$805$9 , \port$805$10 , \port$805$11 , \port$805$12 , \port$805$13 , \port$805$14 , \port$805$15 , a, b, en
+module \hwq_mac_array.mul_4_0 (clk, rst, \port$806$0 , \port$806$1 , \port$806$2 , \port$806$3 , \port$806$4 , \port$806$5 , \port$806$6 , \port$806$7 , \port$806$8 , \port$806$9 , \port$806$10 , \port$806$11 , \port$806$12 , \port$806$13 , \port$806$14 , \port$806$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -40621,38 +40616,38 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$805$0 ;
-  wire \port$805$0 ;
-  output \port$805$1 ;
-  wire \port$805$1 ;
-  output \port$805$10 ;
-  wire \port$805$10 ;
-  output \port$805$11 ;
-  wire \port$805$11 ;
-  output \port$805$12 ;
-  wire \port$805$12 ;
-  output \port$805$13 ;
-  wire \port$805$13 ;
-  output \port$805$14 ;
-  wire \port$805$14 ;
-  output \port$805$15 ;
-  wire \port$805$15 ;
-  output \port$805$2 ;
-  wire \port$805$2 ;
-  output \port$805$3 ;
-  wire \port$805$3 ;
-  output \port$805$4 ;
-  wire \port$805$4 ;
-  output \port$805$5 ;
-  wire \port$805$5 ;
-  output \port$805$6 ;
-  wire \port$805$6 ;
-  output \port$805$7 ;
-  wire \port$805$7 ;
-  output \port$805$8 ;
-  wire \port$805$8 ;
-  output \port$805$9 ;
-  wire \port$805$9 ;
+  output \port$806$0 ;
+  wire \port$806$0 ;
+  output \port$806$1 ;
+  wire \port$806$1 ;
+  output \port$806$10 ;
+  wire \port$806$10 ;
+  output \port$806$11 ;
+  wire \port$806$11 ;
+  output \port$806$12 ;
+  wire \port$806$12 ;
+  output \port$806$13 ;
+  wire \port$806$13 ;
+  output \port$806$14 ;
+  wire \port$806$14 ;
+  output \port$806$15 ;
+  wire \port$806$15 ;
+  output \port$806$2 ;
+  wire \port$806$2 ;
+  output \port$806$3 ;
+  wire \port$806$3 ;
+  output \port$806$4 ;
+  wire \port$806$4 ;
+  output \port$806$5 ;
+  wire \port$806$5 ;
+  output \port$806$6 ;
+  wire \port$806$6 ;
+  output \port$806$7 ;
+  wire \port$806$7 ;
+  output \port$806$8 ;
+  wire \port$806$8 ;
+  output \port$806$9 ;
+  wire \port$806$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40728,19 +40723,19 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$805$0 ),
-    .P1(\port$805$1 ),
-    .P10(\port$805$10 ),
-    .P11(\port$805$11 ),
-    .P12(\port$805$12 ),
-    .P13(\port$805$13 ),
-    .P14(\port$805$14 ),
-    .P15(\port$805$15 ),
+    .P0(\port$806$0 ),
+    .P1(\port$806$1 ),
+    .P10(\port$806$10 ),
+    .P11(\port$806$11 ),
+    .P12(\port$806$12 ),
+    .P13(\port$806$13 ),
+    .P14(\port$806$14 ),
+    .P15(\port$806$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$805$2 ),
+    .P2(\port$806$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40751,30 +40746,30 @@ module \hwq_mac_array.mul_4_0 (clk, rst, \port$805$0 , \port$805$1 , \port$805$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$805$3 ),
+    .P3(\port$806$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$805$4 ),
-    .P5(\port$805$5 ),
-    .P6(\port$805$6 ),
-    .P7(\port$805$7 ),
-    .P8(\port$805$8 ),
-    .P9(\port$805$9 ),
+    .P4(\port$806$4 ),
+    .P5(\port$806$5 ),
+    .P6(\port$806$6 ),
+    .P7(\port$806$7 ),
+    .P8(\port$806$8 ),
+    .P9(\port$806$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$805$15 , \port$805$14 , \port$805$13 , \port$805$12 , \port$805$11 , \port$805$10 , \port$805$9 , \port$805$8 , \port$805$7 , \port$805$6 , \port$805$5 , \port$805$4 , \port$805$3 , \port$805$2 , \port$805$1 , \port$805$0  };
+  assign p36[15:0] = { \port$806$15 , \port$806$14 , \port$806$13 , \port$806$12 , \port$806$11 , \port$806$10 , \port$806$9 , \port$806$8 , \port$806$7 , \port$806$6 , \port$806$5 , \port$806$4 , \port$806$3 , \port$806$2 , \port$806$1 , \port$806$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2 , \port$821$3 , \port$821$4 , \port$821$5 , \port$821$6 , \port$821$7 , \port$821$8 , \port$821$9 , \port$821$10 , \port$821$11 , \port$821$12 , \port$821$13 , \port$821$14 , \port$821$15 , b, a, en
+module \hwq_mac_array.mul_4_1 (clk, rst, \port$822$0 , \port$822$1 , \port$822$2 , \port$822$3 , \port$822$4 , \port$822$5 , \port$822$6 , \port$822$7 , \port$822$8 , \port$822$9 , \port$822$10 , \port$822$11 , \port$822$12 , \port$822$13 , \port$822$14 , \port$822$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -40785,38 +40780,38 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$821$0 ;
-  wire \port$821$0 ;
-  output \port$821$1 ;
-  wire \port$821$1 ;
-  output \port$821$10 ;
-  wire \port$821$10 ;
-  output \port$821$11 ;
-  wire \port$821$11 ;
-  output \port$821$12 ;
-  wire \port$821$12 ;
-  output \port$821$13 ;
-  wire \port$821$13 ;
-  output \port$821$14 ;
-  wire \port$821$14 ;
-  output \port$821$15 ;
-  wire \port$821$15 ;
-  output \port$821$2 ;
-  wire \port$821$2 ;
-  output \port$821$3 ;
-  wire \port$821$3 ;
-  output \port$821$4 ;
-  wire \port$821$4 ;
-  output \port$821$5 ;
-  wire \port$821$5 ;
-  output \port$821$6 ;
-  wire \port$821$6 ;
-  output \port$821$7 ;
-  wire \port$821$7 ;
-  output \port$821$8 ;
-  wire \port$821$8 ;
-  output \port$821$9 ;
-  wire \port$821$9 ;
+  output \port$822$0 ;
+  wire \port$822$0 ;
+  output \port$822$1 ;
+  wire \port$822$1 ;
+  output \port$822$10 ;
+  wire \port$822$10 ;
+  output \port$822$11 ;
+  wire \port$822$11 ;
+  output \port$822$12 ;
+  wire \port$822$12 ;
+  output \port$822$13 ;
+  wire \port$822$13 ;
+  output \port$822$14 ;
+  wire \port$822$14 ;
+  output \port$822$15 ;
+  wire \port$822$15 ;
+  output \port$822$2 ;
+  wire \port$822$2 ;
+  output \port$822$3 ;
+  wire \port$822$3 ;
+  output \port$822$4 ;
+  wire \port$822$4 ;
+  output \port$822$5 ;
+  wire \port$822$5 ;
+  output \port$822$6 ;
+  wire \port$822$6 ;
+  output \port$822$7 ;
+  wire \port$822$7 ;
+  output \port$822$8 ;
+  wire \port$822$8 ;
+  output \port$822$9 ;
+  wire \port$822$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40892,19 +40887,19 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$821$0 ),
-    .P1(\port$821$1 ),
-    .P10(\port$821$10 ),
-    .P11(\port$821$11 ),
-    .P12(\port$821$12 ),
-    .P13(\port$821$13 ),
-    .P14(\port$821$14 ),
-    .P15(\port$821$15 ),
+    .P0(\port$822$0 ),
+    .P1(\port$822$1 ),
+    .P10(\port$822$10 ),
+    .P11(\port$822$11 ),
+    .P12(\port$822$12 ),
+    .P13(\port$822$13 ),
+    .P14(\port$822$14 ),
+    .P15(\port$822$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$821$2 ),
+    .P2(\port$822$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40915,30 +40910,30 @@ module \hwq_mac_array.mul_4_1 (clk, rst, \port$821$0 , \port$821$1 , \port$821$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$821$3 ),
+    .P3(\port$822$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$821$4 ),
-    .P5(\port$821$5 ),
-    .P6(\port$821$6 ),
-    .P7(\port$821$7 ),
-    .P8(\port$821$8 ),
-    .P9(\port$821$9 ),
+    .P4(\port$822$4 ),
+    .P5(\port$822$5 ),
+    .P6(\port$822$6 ),
+    .P7(\port$822$7 ),
+    .P8(\port$822$8 ),
+    .P9(\port$822$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$821$15 , \port$821$14 , \port$821$13 , \port$821$12 , \port$821$11 , \port$821$10 , \port$821$9 , \port$821$8 , \port$821$7 , \port$821$6 , \port$821$5 , \port$821$4 , \port$821$3 , \port$821$2 , \port$821$1 , \port$821$0  };
+  assign p36[15:0] = { \port$822$15 , \port$822$14 , \port$822$13 , \port$822$12 , \port$822$11 , \port$822$10 , \port$822$9 , \port$822$8 , \port$822$7 , \port$822$6 , \port$822$5 , \port$822$4 , \port$822$3 , \port$822$2 , \port$822$1 , \port$822$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2 , \port$837$3 , \port$837$4 , \port$837$5 , \port$837$6 , \port$837$7 , \port$837$8 , \port$837$9 , \port$837$10 , \port$837$11 , \port$837$12 , \port$837$13 , \port$837$14 , \port$837$15 , b, a, en
+module \hwq_mac_array.mul_4_2 (clk, rst, \port$838$0 , \port$838$1 , \port$838$2 , \port$838$3 , \port$838$4 , \port$838$5 , \port$838$6 , \port$838$7 , \port$838$8 , \port$838$9 , \port$838$10 , \port$838$11 , \port$838$12 , \port$838$13 , \port$838$14 , \port$838$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -40949,38 +40944,38 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$837$0 ;
-  wire \port$837$0 ;
-  output \port$837$1 ;
-  wire \port$837$1 ;
-  output \port$837$10 ;
-  wire \port$837$10 ;
-  output \port$837$11 ;
-  wire \port$837$11 ;
-  output \port$837$12 ;
-  wire \port$837$12 ;
-  output \port$837$13 ;
-  wire \port$837$13 ;
-  output \port$837$14 ;
-  wire \port$837$14 ;
-  output \port$837$15 ;
-  wire \port$837$15 ;
-  output \port$837$2 ;
-  wire \port$837$2 ;
-  output \port$837$3 ;
-  wire \port$837$3 ;
-  output \port$837$4 ;
-  wire \port$837$4 ;
-  output \port$837$5 ;
-  wire \port$837$5 ;
-  output \port$837$6 ;
-  wire \port$837$6 ;
-  output \port$837$7 ;
-  wire \port$837$7 ;
-  output \port$837$8 ;
-  wire \port$837$8 ;
-  output \port$837$9 ;
-  wire \port$837$9 ;
+  output \port$838$0 ;
+  wire \port$838$0 ;
+  output \port$838$1 ;
+  wire \port$838$1 ;
+  output \port$838$10 ;
+  wire \port$838$10 ;
+  output \port$838$11 ;
+  wire \port$838$11 ;
+  output \port$838$12 ;
+  wire \port$838$12 ;
+  output \port$838$13 ;
+  wire \port$838$13 ;
+  output \port$838$14 ;
+  wire \port$838$14 ;
+  output \port$838$15 ;
+  wire \port$838$15 ;
+  output \port$838$2 ;
+  wire \port$838$2 ;
+  output \port$838$3 ;
+  wire \port$838$3 ;
+  output \port$838$4 ;
+  wire \port$838$4 ;
+  output \port$838$5 ;
+  wire \port$838$5 ;
+  output \port$838$6 ;
+  wire \port$838$6 ;
+  output \port$838$7 ;
+  wire \port$838$7 ;
+  output \port$838$8 ;
+  wire \port$838$8 ;
+  output \port$838$9 ;
+  wire \port$838$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41056,19 +41051,19 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$837$0 ),
-    .P1(\port$837$1 ),
-    .P10(\port$837$10 ),
-    .P11(\port$837$11 ),
-    .P12(\port$837$12 ),
-    .P13(\port$837$13 ),
-    .P14(\port$837$14 ),
-    .P15(\port$837$15 ),
+    .P0(\port$838$0 ),
+    .P1(\port$838$1 ),
+    .P10(\port$838$10 ),
+    .P11(\port$838$11 ),
+    .P12(\port$838$12 ),
+    .P13(\port$838$13 ),
+    .P14(\port$838$14 ),
+    .P15(\port$838$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$837$2 ),
+    .P2(\port$838$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41079,30 +41074,30 @@ module \hwq_mac_array.mul_4_2 (clk, rst, \port$837$0 , \port$837$1 , \port$837$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$837$3 ),
+    .P3(\port$838$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$837$4 ),
-    .P5(\port$837$5 ),
-    .P6(\port$837$6 ),
-    .P7(\port$837$7 ),
-    .P8(\port$837$8 ),
-    .P9(\port$837$9 ),
+    .P4(\port$838$4 ),
+    .P5(\port$838$5 ),
+    .P6(\port$838$6 ),
+    .P7(\port$838$7 ),
+    .P8(\port$838$8 ),
+    .P9(\port$838$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$837$15 , \port$837$14 , \port$837$13 , \port$837$12 , \port$837$11 , \port$837$10 , \port$837$9 , \port$837$8 , \port$837$7 , \port$837$6 , \port$837$5 , \port$837$4 , \port$837$3 , \port$837$2 , \port$837$1 , \port$837$0  };
+  assign p36[15:0] = { \port$838$15 , \port$838$14 , \port$838$13 , \port$838$12 , \port$838$11 , \port$838$10 , \port$838$9 , \port$838$8 , \port$838$7 , \port$838$6 , \port$838$5 , \port$838$4 , \port$838$3 , \port$838$2 , \port$838$1 , \port$838$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , b, a, en
+module \hwq_mac_array.mul_4_3 (clk, rst, \port$854$0 , \port$854$1 , \port$854$2 , \port$854$3 , \port$854$4 , \port$854$5 , \port$854$6 , \port$854$7 , \port$854$8 , \port$854$9 , \port$854$10 , \port$854$11 , \port$854$12 , \port$854$13 , \port$854$14 , \port$854$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -41113,38 +41108,38 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$853$0 ;
-  wire \port$853$0 ;
-  output \port$853$1 ;
-  wire \port$853$1 ;
-  output \port$853$10 ;
-  wire \port$853$10 ;
-  output \port$853$11 ;
-  wire \port$853$11 ;
-  output \port$853$12 ;
-  wire \port$853$12 ;
-  output \port$853$13 ;
-  wire \port$853$13 ;
-  output \port$853$14 ;
-  wire \port$853$14 ;
-  output \port$853$15 ;
-  wire \port$853$15 ;
-  output \port$853$2 ;
-  wire \port$853$2 ;
-  output \port$853$3 ;
-  wire \port$853$3 ;
-  output \port$853$4 ;
-  wire \port$853$4 ;
-  output \port$853$5 ;
-  wire \port$853$5 ;
-  output \port$853$6 ;
-  wire \port$853$6 ;
-  output \port$853$7 ;
-  wire \port$853$7 ;
-  output \port$853$8 ;
-  wire \port$853$8 ;
-  output \port$853$9 ;
-  wire \port$853$9 ;
+  output \port$854$0 ;
+  wire \port$854$0 ;
+  output \port$854$1 ;
+  wire \port$854$1 ;
+  output \port$854$10 ;
+  wire \port$854$10 ;
+  output \port$854$11 ;
+  wire \port$854$11 ;
+  output \port$854$12 ;
+  wire \port$854$12 ;
+  output \port$854$13 ;
+  wire \port$854$13 ;
+  output \port$854$14 ;
+  wire \port$854$14 ;
+  output \port$854$15 ;
+  wire \port$854$15 ;
+  output \port$854$2 ;
+  wire \port$854$2 ;
+  output \port$854$3 ;
+  wire \port$854$3 ;
+  output \port$854$4 ;
+  wire \port$854$4 ;
+  output \port$854$5 ;
+  wire \port$854$5 ;
+  output \port$854$6 ;
+  wire \port$854$6 ;
+  output \port$854$7 ;
+  wire \port$854$7 ;
+  output \port$854$8 ;
+  wire \port$854$8 ;
+  output \port$854$9 ;
+  wire \port$854$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41220,19 +41215,19 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$853$0 ),
-    .P1(\port$853$1 ),
-    .P10(\port$853$10 ),
-    .P11(\port$853$11 ),
-    .P12(\port$853$12 ),
-    .P13(\port$853$13 ),
-    .P14(\port$853$14 ),
-    .P15(\port$853$15 ),
+    .P0(\port$854$0 ),
+    .P1(\port$854$1 ),
+    .P10(\port$854$10 ),
+    .P11(\port$854$11 ),
+    .P12(\port$854$12 ),
+    .P13(\port$854$13 ),
+    .P14(\port$854$14 ),
+    .P15(\port$854$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$853$2 ),
+    .P2(\port$854$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41243,30 +41238,30 @@ module \hwq_mac_array.mul_4_3 (clk, rst, \port$853$0 , \port$853$1 , \port$853$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$853$3 ),
+    .P3(\port$854$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$853$4 ),
-    .P5(\port$853$5 ),
-    .P6(\port$853$6 ),
-    .P7(\port$853$7 ),
-    .P8(\port$853$8 ),
-    .P9(\port$853$9 ),
+    .P4(\port$854$4 ),
+    .P5(\port$854$5 ),
+    .P6(\port$854$6 ),
+    .P7(\port$854$7 ),
+    .P8(\port$854$8 ),
+    .P9(\port$854$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$853$15 , \port$853$14 , \port$853$13 , \port$853$12 , \port$853$11 , \port$853$10 , \port$853$9 , \port$853$8 , \port$853$7 , \port$853$6 , \port$853$5 , \port$853$4 , \port$853$3 , \port$853$2 , \port$853$1 , \port$853$0  };
+  assign p36[15:0] = { \port$854$15 , \port$854$14 , \port$854$13 , \port$854$12 , \port$854$11 , \port$854$10 , \port$854$9 , \port$854$8 , \port$854$7 , \port$854$6 , \port$854$5 , \port$854$4 , \port$854$3 , \port$854$2 , \port$854$1 , \port$854$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2 , \port$869$3 , \port$869$4 , \port$869$5 , \port$869$6 , \port$869$7 , \port$869$8 , \port$869$9 , \port$869$10 , \port$869$11 , \port$869$12 , \port$869$13 , \port$869$14 , \port$869$15 , b, a, en
+module \hwq_mac_array.mul_4_4 (clk, rst, \port$870$0 , \port$870$1 , \port$870$2 , \port$870$3 , \port$870$4 , \port$870$5 , \port$870$6 , \port$870$7 , \port$870$8 , \port$870$9 , \port$870$10 , \port$870$11 , \port$870$12 , \port$870$13 , \port$870$14 , \port$870$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -41277,38 +41272,38 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$869$0 ;
-  wire \port$869$0 ;
-  output \port$869$1 ;
-  wire \port$869$1 ;
-  output \port$869$10 ;
-  wire \port$869$10 ;
-  output \port$869$11 ;
-  wire \port$869$11 ;
-  output \port$869$12 ;
-  wire \port$869$12 ;
-  output \port$869$13 ;
-  wire \port$869$13 ;
-  output \port$869$14 ;
-  wire \port$869$14 ;
-  output \port$869$15 ;
-  wire \port$869$15 ;
-  output \port$869$2 ;
-  wire \port$869$2 ;
-  output \port$869$3 ;
-  wire \port$869$3 ;
-  output \port$869$4 ;
-  wire \port$869$4 ;
-  output \port$869$5 ;
-  wire \port$869$5 ;
-  output \port$869$6 ;
-  wire \port$869$6 ;
-  output \port$869$7 ;
-  wire \port$869$7 ;
-  output \port$869$8 ;
-  wire \port$869$8 ;
-  output \port$869$9 ;
-  wire \port$869$9 ;
+  output \port$870$0 ;
+  wire \port$870$0 ;
+  output \port$870$1 ;
+  wire \port$870$1 ;
+  output \port$870$10 ;
+  wire \port$870$10 ;
+  output \port$870$11 ;
+  wire \port$870$11 ;
+  output \port$870$12 ;
+  wire \port$870$12 ;
+  output \port$870$13 ;
+  wire \port$870$13 ;
+  output \port$870$14 ;
+  wire \port$870$14 ;
+  output \port$870$15 ;
+  wire \port$870$15 ;
+  output \port$870$2 ;
+  wire \port$870$2 ;
+  output \port$870$3 ;
+  wire \port$870$3 ;
+  output \port$870$4 ;
+  wire \port$870$4 ;
+  output \port$870$5 ;
+  wire \port$870$5 ;
+  output \port$870$6 ;
+  wire \port$870$6 ;
+  output \port$870$7 ;
+  wire \port$870$7 ;
+  output \port$870$8 ;
+  wire \port$870$8 ;
+  output \port$870$9 ;
+  wire \port$870$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41384,19 +41379,19 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$869$0 ),
-    .P1(\port$869$1 ),
-    .P10(\port$869$10 ),
-    .P11(\port$869$11 ),
-    .P12(\port$869$12 ),
-    .P13(\port$869$13 ),
-    .P14(\port$869$14 ),
-    .P15(\port$869$15 ),
+    .P0(\port$870$0 ),
+    .P1(\port$870$1 ),
+    .P10(\port$870$10 ),
+    .P11(\port$870$11 ),
+    .P12(\port$870$12 ),
+    .P13(\port$870$13 ),
+    .P14(\port$870$14 ),
+    .P15(\port$870$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$869$2 ),
+    .P2(\port$870$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41407,30 +41402,30 @@ module \hwq_mac_array.mul_4_4 (clk, rst, \port$869$0 , \port$869$1 , \port$869$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$869$3 ),
+    .P3(\port$870$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$869$4 ),
-    .P5(\port$869$5 ),
-    .P6(\port$869$6 ),
-    .P7(\port$869$7 ),
-    .P8(\port$869$8 ),
-    .P9(\port$869$9 ),
+    .P4(\port$870$4 ),
+    .P5(\port$870$5 ),
+    .P6(\port$870$6 ),
+    .P7(\port$870$7 ),
+    .P8(\port$870$8 ),
+    .P9(\port$870$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$869$15 , \port$869$14 , \port$869$13 , \port$869$12 , \port$869$11 , \port$869$10 , \port$869$9 , \port$869$8 , \port$869$7 , \port$869$6 , \port$869$5 , \port$869$4 , \port$869$3 , \port$869$2 , \port$869$1 , \port$869$0  };
+  assign p36[15:0] = { \port$870$15 , \port$870$14 , \port$870$13 , \port$870$12 , \port$870$11 , \port$870$10 , \port$870$9 , \port$870$8 , \port$870$7 , \port$870$6 , \port$870$5 , \port$870$4 , \port$870$3 , \port$870$2 , \port$870$1 , \port$870$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2 , \port$885$3 , \port$885$4 , \port$885$5 , \port$885$6 , \port$885$7 , \port$885$8 , \port$885$9 , \port$885$10 , \port$885$11 , \port$885$12 , \port$885$13 , \port$885$14 , \port$885$15 , b, a, en
+module \hwq_mac_array.mul_4_5 (clk, rst, \port$886$0 , \port$886$1 , \port$886$2 , \port$886$3 , \port$886$4 , \port$886$5 , \port$886$6 , \port$886$7 , \port$886$8 , \port$886$9 , \port$886$10 , \port$886$11 , \port$886$12 , \port$886$13 , \port$886$14 , \port$886$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -41441,38 +41436,38 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$885$0 ;
-  wire \port$885$0 ;
-  output \port$885$1 ;
-  wire \port$885$1 ;
-  output \port$885$10 ;
-  wire \port$885$10 ;
-  output \port$885$11 ;
-  wire \port$885$11 ;
-  output \port$885$12 ;
-  wire \port$885$12 ;
-  output \port$885$13 ;
-  wire \port$885$13 ;
-  output \port$885$14 ;
-  wire \port$885$14 ;
-  output \port$885$15 ;
-  wire \port$885$15 ;
-  output \port$885$2 ;
-  wire \port$885$2 ;
-  output \port$885$3 ;
-  wire \port$885$3 ;
-  output \port$885$4 ;
-  wire \port$885$4 ;
-  output \port$885$5 ;
-  wire \port$885$5 ;
-  output \port$885$6 ;
-  wire \port$885$6 ;
-  output \port$885$7 ;
-  wire \port$885$7 ;
-  output \port$885$8 ;
-  wire \port$885$8 ;
-  output \port$885$9 ;
-  wire \port$885$9 ;
+  output \port$886$0 ;
+  wire \port$886$0 ;
+  output \port$886$1 ;
+  wire \port$886$1 ;
+  output \port$886$10 ;
+  wire \port$886$10 ;
+  output \port$886$11 ;
+  wire \port$886$11 ;
+  output \port$886$12 ;
+  wire \port$886$12 ;
+  output \port$886$13 ;
+  wire \port$886$13 ;
+  output \port$886$14 ;
+  wire \port$886$14 ;
+  output \port$886$15 ;
+  wire \port$886$15 ;
+  output \port$886$2 ;
+  wire \port$886$2 ;
+  output \port$886$3 ;
+  wire \port$886$3 ;
+  output \port$886$4 ;
+  wire \port$886$4 ;
+  output \port$886$5 ;
+  wire \port$886$5 ;
+  output \port$886$6 ;
+  wire \port$886$6 ;
+  output \port$886$7 ;
+  wire \port$886$7 ;
+  output \port$886$8 ;
+  wire \port$886$8 ;
+  output \port$886$9 ;
+  wire \port$886$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41548,19 +41543,19 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$885$0 ),
-    .P1(\port$885$1 ),
-    .P10(\port$885$10 ),
-    .P11(\port$885$11 ),
-    .P12(\port$885$12 ),
-    .P13(\port$885$13 ),
-    .P14(\port$885$14 ),
-    .P15(\port$885$15 ),
+    .P0(\port$886$0 ),
+    .P1(\port$886$1 ),
+    .P10(\port$886$10 ),
+    .P11(\port$886$11 ),
+    .P12(\port$886$12 ),
+    .P13(\port$886$13 ),
+    .P14(\port$886$14 ),
+    .P15(\port$886$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$885$2 ),
+    .P2(\port$886$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41571,30 +41566,30 @@ module \hwq_mac_array.mul_4_5 (clk, rst, \port$885$0 , \port$885$1 , \port$885$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$885$3 ),
+    .P3(\port$886$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$885$4 ),
-    .P5(\port$885$5 ),
-    .P6(\port$885$6 ),
-    .P7(\port$885$7 ),
-    .P8(\port$885$8 ),
-    .P9(\port$885$9 ),
+    .P4(\port$886$4 ),
+    .P5(\port$886$5 ),
+    .P6(\port$886$6 ),
+    .P7(\port$886$7 ),
+    .P8(\port$886$8 ),
+    .P9(\port$886$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$885$15 , \port$885$14 , \port$885$13 , \port$885$12 , \port$885$11 , \port$885$10 , \port$885$9 , \port$885$8 , \port$885$7 , \port$885$6 , \port$885$5 , \port$885$4 , \port$885$3 , \port$885$2 , \port$885$1 , \port$885$0  };
+  assign p36[15:0] = { \port$886$15 , \port$886$14 , \port$886$13 , \port$886$12 , \port$886$11 , \port$886$10 , \port$886$9 , \port$886$8 , \port$886$7 , \port$886$6 , \port$886$5 , \port$886$4 , \port$886$3 , \port$886$2 , \port$886$1 , \port$886$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2 , \port$901$3 , \port$901$4 , \port$901$5 , \port$901$6 , \port$901$7 , \port$901$8 , \port$901$9 , \port$901$10 , \port$901$11 , \port$901$12 , \port$901$13 , \port$901$14 , \port$901$15 , b, a, en
+module \hwq_mac_array.mul_4_6 (clk, rst, \port$902$0 , \port$902$1 , \port$902$2 , \port$902$3 , \port$902$4 , \port$902$5 , \port$902$6 , \port$902$7 , \port$902$8 , \port$902$9 , \port$902$10 , \port$902$11 , \port$902$12 , \port$902$13 , \port$902$14 , \port$902$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -41605,38 +41600,38 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$901$0 ;
-  wire \port$901$0 ;
-  output \port$901$1 ;
-  wire \port$901$1 ;
-  output \port$901$10 ;
-  wire \port$901$10 ;
-  output \port$901$11 ;
-  wire \port$901$11 ;
-  output \port$901$12 ;
-  wire \port$901$12 ;
-  output \port$901$13 ;
-  wire \port$901$13 ;
-  output \port$901$14 ;
-  wire \port$901$14 ;
-  output \port$901$15 ;
-  wire \port$901$15 ;
-  output \port$901$2 ;
-  wire \port$901$2 ;
-  output \port$901$3 ;
-  wire \port$901$3 ;
-  output \port$901$4 ;
-  wire \port$901$4 ;
-  output \port$901$5 ;
-  wire \port$901$5 ;
-  output \port$901$6 ;
-  wire \port$901$6 ;
-  output \port$901$7 ;
-  wire \port$901$7 ;
-  output \port$901$8 ;
-  wire \port$901$8 ;
-  output \port$901$9 ;
-  wire \port$901$9 ;
+  output \port$902$0 ;
+  wire \port$902$0 ;
+  output \port$902$1 ;
+  wire \port$902$1 ;
+  output \port$902$10 ;
+  wire \port$902$10 ;
+  output \port$902$11 ;
+  wire \port$902$11 ;
+  output \port$902$12 ;
+  wire \port$902$12 ;
+  output \port$902$13 ;
+  wire \port$902$13 ;
+  output \port$902$14 ;
+  wire \port$902$14 ;
+  output \port$902$15 ;
+  wire \port$902$15 ;
+  output \port$902$2 ;
+  wire \port$902$2 ;
+  output \port$902$3 ;
+  wire \port$902$3 ;
+  output \port$902$4 ;
+  wire \port$902$4 ;
+  output \port$902$5 ;
+  wire \port$902$5 ;
+  output \port$902$6 ;
+  wire \port$902$6 ;
+  output \port$902$7 ;
+  wire \port$902$7 ;
+  output \port$902$8 ;
+  wire \port$902$8 ;
+  output \port$902$9 ;
+  wire \port$902$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41712,19 +41707,19 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$901$0 ),
-    .P1(\port$901$1 ),
-    .P10(\port$901$10 ),
-    .P11(\port$901$11 ),
-    .P12(\port$901$12 ),
-    .P13(\port$901$13 ),
-    .P14(\port$901$14 ),
-    .P15(\port$901$15 ),
+    .P0(\port$902$0 ),
+    .P1(\port$902$1 ),
+    .P10(\port$902$10 ),
+    .P11(\port$902$11 ),
+    .P12(\port$902$12 ),
+    .P13(\port$902$13 ),
+    .P14(\port$902$14 ),
+    .P15(\port$902$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$901$2 ),
+    .P2(\port$902$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41735,30 +41730,30 @@ module \hwq_mac_array.mul_4_6 (clk, rst, \port$901$0 , \port$901$1 , \port$901$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$901$3 ),
+    .P3(\port$902$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$901$4 ),
-    .P5(\port$901$5 ),
-    .P6(\port$901$6 ),
-    .P7(\port$901$7 ),
-    .P8(\port$901$8 ),
-    .P9(\port$901$9 ),
+    .P4(\port$902$4 ),
+    .P5(\port$902$5 ),
+    .P6(\port$902$6 ),
+    .P7(\port$902$7 ),
+    .P8(\port$902$8 ),
+    .P9(\port$902$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$901$15 , \port$901$14 , \port$901$13 , \port$901$12 , \port$901$11 , \port$901$10 , \port$901$9 , \port$901$8 , \port$901$7 , \port$901$6 , \port$901$5 , \port$901$4 , \port$901$3 , \port$901$2 , \port$901$1 , \port$901$0  };
+  assign p36[15:0] = { \port$902$15 , \port$902$14 , \port$902$13 , \port$902$12 , \port$902$11 , \port$902$10 , \port$902$9 , \port$902$8 , \port$902$7 , \port$902$6 , \port$902$5 , \port$902$4 , \port$902$3 , \port$902$2 , \port$902$1 , \port$902$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2 , \port$917$3 , \port$917$4 , \port$917$5 , \port$917$6 , \port$917$7 , \port$917$8 , \port$917$9 , \port$917$10 , \port$917$11 , \port$917$12 , \port$917$13 , \port$917$14 , \port$917$15 , b, a, en
+module \hwq_mac_array.mul_4_7 (clk, rst, \port$918$0 , \port$918$1 , \port$918$2 , \port$918$3 , \port$918$4 , \port$918$5 , \port$918$6 , \port$918$7 , \port$918$8 , \port$918$9 , \port$918$10 , \port$918$11 , \port$918$12 , \port$918$13 , \port$918$14 , \port$918$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -41769,38 +41764,38 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$917$0 ;
-  wire \port$917$0 ;
-  output \port$917$1 ;
-  wire \port$917$1 ;
-  output \port$917$10 ;
-  wire \port$917$10 ;
-  output \port$917$11 ;
-  wire \port$917$11 ;
-  output \port$917$12 ;
-  wire \port$917$12 ;
-  output \port$917$13 ;
-  wire \port$917$13 ;
-  output \port$917$14 ;
-  wire \port$917$14 ;
-  output \port$917$15 ;
-  wire \port$917$15 ;
-  output \port$917$2 ;
-  wire \port$917$2 ;
-  output \port$917$3 ;
-  wire \port$917$3 ;
-  output \port$917$4 ;
-  wire \port$917$4 ;
-  output \port$917$5 ;
-  wire \port$917$5 ;
-  output \port$917$6 ;
-  wire \port$917$6 ;
-  output \port$917$7 ;
-  wire \port$917$7 ;
-  output \port$917$8 ;
-  wire \port$917$8 ;
-  output \port$917$9 ;
-  wire \port$917$9 ;
+  output \port$918$0 ;
+  wire \port$918$0 ;
+  output \port$918$1 ;
+  wire \port$918$1 ;
+  output \port$918$10 ;
+  wire \port$918$10 ;
+  output \port$918$11 ;
+  wire \port$918$11 ;
+  output \port$918$12 ;
+  wire \port$918$12 ;
+  output \port$918$13 ;
+  wire \port$918$13 ;
+  output \port$918$14 ;
+  wire \port$918$14 ;
+  output \port$918$15 ;
+  wire \port$918$15 ;
+  output \port$918$2 ;
+  wire \port$918$2 ;
+  output \port$918$3 ;
+  wire \port$918$3 ;
+  output \port$918$4 ;
+  wire \port$918$4 ;
+  output \port$918$5 ;
+  wire \port$918$5 ;
+  output \port$918$6 ;
+  wire \port$918$6 ;
+  output \port$918$7 ;
+  wire \port$918$7 ;
+  output \port$918$8 ;
+  wire \port$918$8 ;
+  output \port$918$9 ;
+  wire \port$918$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41876,19 +41871,19 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$917$0 ),
-    .P1(\port$917$1 ),
-    .P10(\port$917$10 ),
-    .P11(\port$917$11 ),
-    .P12(\port$917$12 ),
-    .P13(\port$917$13 ),
-    .P14(\port$917$14 ),
-    .P15(\port$917$15 ),
+    .P0(\port$918$0 ),
+    .P1(\port$918$1 ),
+    .P10(\port$918$10 ),
+    .P11(\port$918$11 ),
+    .P12(\port$918$12 ),
+    .P13(\port$918$13 ),
+    .P14(\port$918$14 ),
+    .P15(\port$918$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$917$2 ),
+    .P2(\port$918$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41899,30 +41894,30 @@ module \hwq_mac_array.mul_4_7 (clk, rst, \port$917$0 , \port$917$1 , \port$917$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$917$3 ),
+    .P3(\port$918$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$917$4 ),
-    .P5(\port$917$5 ),
-    .P6(\port$917$6 ),
-    .P7(\port$917$7 ),
-    .P8(\port$917$8 ),
-    .P9(\port$917$9 ),
+    .P4(\port$918$4 ),
+    .P5(\port$918$5 ),
+    .P6(\port$918$6 ),
+    .P7(\port$918$7 ),
+    .P8(\port$918$8 ),
+    .P9(\port$918$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$917$15 , \port$917$14 , \port$917$13 , \port$917$12 , \port$917$11 , \port$917$10 , \port$917$9 , \port$917$8 , \port$917$7 , \port$917$6 , \port$917$5 , \port$917$4 , \port$917$3 , \port$917$2 , \port$917$1 , \port$917$0  };
+  assign p36[15:0] = { \port$918$15 , \port$918$14 , \port$918$13 , \port$918$12 , \port$918$11 , \port$918$10 , \port$918$9 , \port$918$8 , \port$918$7 , \port$918$6 , \port$918$5 , \port$918$4 , \port$918$3 , \port$918$2 , \port$918$1 , \port$918$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2 , \port$933$3 , \port$933$4 , \port$933$5 , \port$933$6 , \port$933$7 , \port$933$8 , \port$933$9 , \port$933$10 , \port$933$11 , \port$933$12 , \port$933$13 , \port$933$14 , \port$933$15 , a, b, en
+module \hwq_mac_array.mul_5_0 (clk, rst, \port$934$0 , \port$934$1 , \port$934$2 , \port$934$3 , \port$934$4 , \port$934$5 , \port$934$6 , \port$934$7 , \port$934$8 , \port$934$9 , \port$934$10 , \port$934$11 , \port$934$12 , \port$934$13 , \port$934$14 , \port$934$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -41933,38 +41928,38 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$933$0 ;
-  wire \port$933$0 ;
-  output \port$933$1 ;
-  wire \port$933$1 ;
-  output \port$933$10 ;
-  wire \port$933$10 ;
-  output \port$933$11 ;
-  wire \port$933$11 ;
-  output \port$933$12 ;
-  wire \port$933$12 ;
-  output \port$933$13 ;
-  wire \port$933$13 ;
-  output \port$933$14 ;
-  wire \port$933$14 ;
-  output \port$933$15 ;
-  wire \port$933$15 ;
-  output \port$933$2 ;
-  wire \port$933$2 ;
-  output \port$933$3 ;
-  wire \port$933$3 ;
-  output \port$933$4 ;
-  wire \port$933$4 ;
-  output \port$933$5 ;
-  wire \port$933$5 ;
-  output \port$933$6 ;
-  wire \port$933$6 ;
-  output \port$933$7 ;
-  wire \port$933$7 ;
-  output \port$933$8 ;
-  wire \port$933$8 ;
-  output \port$933$9 ;
-  wire \port$933$9 ;
+  output \port$934$0 ;
+  wire \port$934$0 ;
+  output \port$934$1 ;
+  wire \port$934$1 ;
+  output \port$934$10 ;
+  wire \port$934$10 ;
+  output \port$934$11 ;
+  wire \port$934$11 ;
+  output \port$934$12 ;
+  wire \port$934$12 ;
+  output \port$934$13 ;
+  wire \port$934$13 ;
+  output \port$934$14 ;
+  wire \port$934$14 ;
+  output \port$934$15 ;
+  wire \port$934$15 ;
+  output \port$934$2 ;
+  wire \port$934$2 ;
+  output \port$934$3 ;
+  wire \port$934$3 ;
+  output \port$934$4 ;
+  wire \port$934$4 ;
+  output \port$934$5 ;
+  wire \port$934$5 ;
+  output \port$934$6 ;
+  wire \port$934$6 ;
+  output \port$934$7 ;
+  wire \port$934$7 ;
+  output \port$934$8 ;
+  wire \port$934$8 ;
+  output \port$934$9 ;
+  wire \port$934$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42040,19 +42035,19 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$933$0 ),
-    .P1(\port$933$1 ),
-    .P10(\port$933$10 ),
-    .P11(\port$933$11 ),
-    .P12(\port$933$12 ),
-    .P13(\port$933$13 ),
-    .P14(\port$933$14 ),
-    .P15(\port$933$15 ),
+    .P0(\port$934$0 ),
+    .P1(\port$934$1 ),
+    .P10(\port$934$10 ),
+    .P11(\port$934$11 ),
+    .P12(\port$934$12 ),
+    .P13(\port$934$13 ),
+    .P14(\port$934$14 ),
+    .P15(\port$934$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$933$2 ),
+    .P2(\port$934$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42063,30 +42058,30 @@ module \hwq_mac_array.mul_5_0 (clk, rst, \port$933$0 , \port$933$1 , \port$933$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$933$3 ),
+    .P3(\port$934$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$933$4 ),
-    .P5(\port$933$5 ),
-    .P6(\port$933$6 ),
-    .P7(\port$933$7 ),
-    .P8(\port$933$8 ),
-    .P9(\port$933$9 ),
+    .P4(\port$934$4 ),
+    .P5(\port$934$5 ),
+    .P6(\port$934$6 ),
+    .P7(\port$934$7 ),
+    .P8(\port$934$8 ),
+    .P9(\port$934$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$933$15 , \port$933$14 , \port$933$13 , \port$933$12 , \port$933$11 , \port$933$10 , \port$933$9 , \port$933$8 , \port$933$7 , \port$933$6 , \port$933$5 , \port$933$4 , \port$933$3 , \port$933$2 , \port$933$1 , \port$933$0  };
+  assign p36[15:0] = { \port$934$15 , \port$934$14 , \port$934$13 , \port$934$12 , \port$934$11 , \port$934$10 , \port$934$9 , \port$934$8 , \port$934$7 , \port$934$6 , \port$934$5 , \port$934$4 , \port$934$3 , \port$934$2 , \port$934$1 , \port$934$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2 , \port$949$3 , \port$949$4 , \port$949$5 , \port$949$6 , \port$949$7 , \port$949$8 , \port$949$9 , \port$949$10 , \port$949$11 , \port$949$12 , \port$949$13 , \port$949$14 , \port$949$15 , b, a, en
+module \hwq_mac_array.mul_5_1 (clk, rst, \port$950$0 , \port$950$1 , \port$950$2 , \port$950$3 , \port$950$4 , \port$950$5 , \port$950$6 , \port$950$7 , \port$950$8 , \port$950$9 , \port$950$10 , \port$950$11 , \port$950$12 , \port$950$13 , \port$950$14 , \port$950$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -42097,38 +42092,38 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$949$0 ;
-  wire \port$949$0 ;
-  output \port$949$1 ;
-  wire \port$949$1 ;
-  output \port$949$10 ;
-  wire \port$949$10 ;
-  output \port$949$11 ;
-  wire \port$949$11 ;
-  output \port$949$12 ;
-  wire \port$949$12 ;
-  output \port$949$13 ;
-  wire \port$949$13 ;
-  output \port$949$14 ;
-  wire \port$949$14 ;
-  output \port$949$15 ;
-  wire \port$949$15 ;
-  output \port$949$2 ;
-  wire \port$949$2 ;
-  output \port$949$3 ;
-  wire \port$949$3 ;
-  output \port$949$4 ;
-  wire \port$949$4 ;
-  output \port$949$5 ;
-  wire \port$949$5 ;
-  output \port$949$6 ;
-  wire \port$949$6 ;
-  output \port$949$7 ;
-  wire \port$949$7 ;
-  output \port$949$8 ;
-  wire \port$949$8 ;
-  output \port$949$9 ;
-  wire \port$949$9 ;
+  output \port$950$0 ;
+  wire \port$950$0 ;
+  output \port$950$1 ;
+  wire \port$950$1 ;
+  output \port$950$10 ;
+  wire \port$950$10 ;
+  output \port$950$11 ;
+  wire \port$950$11 ;
+  output \port$950$12 ;
+  wire \port$950$12 ;
+  output \port$950$13 ;
+  wire \port$950$13 ;
+  output \port$950$14 ;
+  wire \port$950$14 ;
+  output \port$950$15 ;
+  wire \port$950$15 ;
+  output \port$950$2 ;
+  wire \port$950$2 ;
+  output \port$950$3 ;
+  wire \port$950$3 ;
+  output \port$950$4 ;
+  wire \port$950$4 ;
+  output \port$950$5 ;
+  wire \port$950$5 ;
+  output \port$950$6 ;
+  wire \port$950$6 ;
+  output \port$950$7 ;
+  wire \port$950$7 ;
+  output \port$950$8 ;
+  wire \port$950$8 ;
+  output \port$950$9 ;
+  wire \port$950$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42204,19 +42199,19 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$949$0 ),
-    .P1(\port$949$1 ),
-    .P10(\port$949$10 ),
-    .P11(\port$949$11 ),
-    .P12(\port$949$12 ),
-    .P13(\port$949$13 ),
-    .P14(\port$949$14 ),
-    .P15(\port$949$15 ),
+    .P0(\port$950$0 ),
+    .P1(\port$950$1 ),
+    .P10(\port$950$10 ),
+    .P11(\port$950$11 ),
+    .P12(\port$950$12 ),
+    .P13(\port$950$13 ),
+    .P14(\port$950$14 ),
+    .P15(\port$950$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$949$2 ),
+    .P2(\port$950$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42227,30 +42222,30 @@ module \hwq_mac_array.mul_5_1 (clk, rst, \port$949$0 , \port$949$1 , \port$949$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$949$3 ),
+    .P3(\port$950$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$949$4 ),
-    .P5(\port$949$5 ),
-    .P6(\port$949$6 ),
-    .P7(\port$949$7 ),
-    .P8(\port$949$8 ),
-    .P9(\port$949$9 ),
+    .P4(\port$950$4 ),
+    .P5(\port$950$5 ),
+    .P6(\port$950$6 ),
+    .P7(\port$950$7 ),
+    .P8(\port$950$8 ),
+    .P9(\port$950$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$949$15 , \port$949$14 , \port$949$13 , \port$949$12 , \port$949$11 , \port$949$10 , \port$949$9 , \port$949$8 , \port$949$7 , \port$949$6 , \port$949$5 , \port$949$4 , \port$949$3 , \port$949$2 , \port$949$1 , \port$949$0  };
+  assign p36[15:0] = { \port$950$15 , \port$950$14 , \port$950$13 , \port$950$12 , \port$950$11 , \port$950$10 , \port$950$9 , \port$950$8 , \port$950$7 , \port$950$6 , \port$950$5 , \port$950$4 , \port$950$3 , \port$950$2 , \port$950$1 , \port$950$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2 , \port$965$3 , \port$965$4 , \port$965$5 , \port$965$6 , \port$965$7 , \port$965$8 , \port$965$9 , \port$965$10 , \port$965$11 , \port$965$12 , \port$965$13 , \port$965$14 , \port$965$15 , b, a, en
+module \hwq_mac_array.mul_5_2 (clk, rst, \port$966$0 , \port$966$1 , \port$966$2 , \port$966$3 , \port$966$4 , \port$966$5 , \port$966$6 , \port$966$7 , \port$966$8 , \port$966$9 , \port$966$10 , \port$966$11 , \port$966$12 , \port$966$13 , \port$966$14 , \port$966$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -42261,38 +42256,38 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$965$0 ;
-  wire \port$965$0 ;
-  output \port$965$1 ;
-  wire \port$965$1 ;
-  output \port$965$10 ;
-  wire \port$965$10 ;
-  output \port$965$11 ;
-  wire \port$965$11 ;
-  output \port$965$12 ;
-  wire \port$965$12 ;
-  output \port$965$13 ;
-  wire \port$965$13 ;
-  output \port$965$14 ;
-  wire \port$965$14 ;
-  output \port$965$15 ;
-  wire \port$965$15 ;
-  output \port$965$2 ;
-  wire \port$965$2 ;
-  output \port$965$3 ;
-  wire \port$965$3 ;
-  output \port$965$4 ;
-  wire \port$965$4 ;
-  output \port$965$5 ;
-  wire \port$965$5 ;
-  output \port$965$6 ;
-  wire \port$965$6 ;
-  output \port$965$7 ;
-  wire \port$965$7 ;
-  output \port$965$8 ;
-  wire \port$965$8 ;
-  output \port$965$9 ;
-  wire \port$965$9 ;
+  output \port$966$0 ;
+  wire \port$966$0 ;
+  output \port$966$1 ;
+  wire \port$966$1 ;
+  output \port$966$10 ;
+  wire \port$966$10 ;
+  output \port$966$11 ;
+  wire \port$966$11 ;
+  output \port$966$12 ;
+  wire \port$966$12 ;
+  output \port$966$13 ;
+  wire \port$966$13 ;
+  output \port$966$14 ;
+  wire \port$966$14 ;
+  output \port$966$15 ;
+  wire \port$966$15 ;
+  output \port$966$2 ;
+  wire \port$966$2 ;
+  output \port$966$3 ;
+  wire \port$966$3 ;
+  output \port$966$4 ;
+  wire \port$966$4 ;
+  output \port$966$5 ;
+  wire \port$966$5 ;
+  output \port$966$6 ;
+  wire \port$966$6 ;
+  output \port$966$7 ;
+  wire \port$966$7 ;
+  output \port$966$8 ;
+  wire \port$966$8 ;
+  output \port$966$9 ;
+  wire \port$966$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42368,19 +42363,19 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$965$0 ),
-    .P1(\port$965$1 ),
-    .P10(\port$965$10 ),
-    .P11(\port$965$11 ),
-    .P12(\port$965$12 ),
-    .P13(\port$965$13 ),
-    .P14(\port$965$14 ),
-    .P15(\port$965$15 ),
+    .P0(\port$966$0 ),
+    .P1(\port$966$1 ),
+    .P10(\port$966$10 ),
+    .P11(\port$966$11 ),
+    .P12(\port$966$12 ),
+    .P13(\port$966$13 ),
+    .P14(\port$966$14 ),
+    .P15(\port$966$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$965$2 ),
+    .P2(\port$966$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42391,30 +42386,30 @@ module \hwq_mac_array.mul_5_2 (clk, rst, \port$965$0 , \port$965$1 , \port$965$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$965$3 ),
+    .P3(\port$966$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$965$4 ),
-    .P5(\port$965$5 ),
-    .P6(\port$965$6 ),
-    .P7(\port$965$7 ),
-    .P8(\port$965$8 ),
-    .P9(\port$965$9 ),
+    .P4(\port$966$4 ),
+    .P5(\port$966$5 ),
+    .P6(\port$966$6 ),
+    .P7(\port$966$7 ),
+    .P8(\port$966$8 ),
+    .P9(\port$966$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$965$15 , \port$965$14 , \port$965$13 , \port$965$12 , \port$965$11 , \port$965$10 , \port$965$9 , \port$965$8 , \port$965$7 , \port$965$6 , \port$965$5 , \port$965$4 , \port$965$3 , \port$965$2 , \port$965$1 , \port$965$0  };
+  assign p36[15:0] = { \port$966$15 , \port$966$14 , \port$966$13 , \port$966$12 , \port$966$11 , \port$966$10 , \port$966$9 , \port$966$8 , \port$966$7 , \port$966$6 , \port$966$5 , \port$966$4 , \port$966$3 , \port$966$2 , \port$966$1 , \port$966$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2 , \port$981$3 , \port$981$4 , \port$981$5 , \port$981$6 , \port$981$7 , \port$981$8 , \port$981$9 , \port$981$10 , \port$981$11 , \port$981$12 , \port$981$13 , \port$981$14 , \port$981$15 , b, a, en
+module \hwq_mac_array.mul_5_3 (clk, rst, \port$982$0 , \port$982$1 , \port$982$2 , \port$982$3 , \port$982$4 , \port$982$5 , \port$982$6 , \port$982$7 , \port$982$8 , \port$982$9 , \port$982$10 , \port$982$11 , \port$982$12 , \port$982$13 , \port$982$14 , \port$982$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -42425,38 +42420,38 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$981$0 ;
-  wire \port$981$0 ;
-  output \port$981$1 ;
-  wire \port$981$1 ;
-  output \port$981$10 ;
-  wire \port$981$10 ;
-  output \port$981$11 ;
-  wire \port$981$11 ;
-  output \port$981$12 ;
-  wire \port$981$12 ;
-  output \port$981$13 ;
-  wire \port$981$13 ;
-  output \port$981$14 ;
-  wire \port$981$14 ;
-  output \port$981$15 ;
-  wire \port$981$15 ;
-  output \port$981$2 ;
-  wire \port$981$2 ;
-  output \port$981$3 ;
-  wire \port$981$3 ;
-  output \port$981$4 ;
-  wire \port$981$4 ;
-  output \port$981$5 ;
-  wire \port$981$5 ;
-  output \port$981$6 ;
-  wire \port$981$6 ;
-  output \port$981$7 ;
-  wire \port$981$7 ;
-  output \port$981$8 ;
-  wire \port$981$8 ;
-  output \port$981$9 ;
-  wire \port$981$9 ;
+  output \port$982$0 ;
+  wire \port$982$0 ;
+  output \port$982$1 ;
+  wire \port$982$1 ;
+  output \port$982$10 ;
+  wire \port$982$10 ;
+  output \port$982$11 ;
+  wire \port$982$11 ;
+  output \port$982$12 ;
+  wire \port$982$12 ;
+  output \port$982$13 ;
+  wire \port$982$13 ;
+  output \port$982$14 ;
+  wire \port$982$14 ;
+  output \port$982$15 ;
+  wire \port$982$15 ;
+  output \port$982$2 ;
+  wire \port$982$2 ;
+  output \port$982$3 ;
+  wire \port$982$3 ;
+  output \port$982$4 ;
+  wire \port$982$4 ;
+  output \port$982$5 ;
+  wire \port$982$5 ;
+  output \port$982$6 ;
+  wire \port$982$6 ;
+  output \port$982$7 ;
+  wire \port$982$7 ;
+  output \port$982$8 ;
+  wire \port$982$8 ;
+  output \port$982$9 ;
+  wire \port$982$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42532,19 +42527,19 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$981$0 ),
-    .P1(\port$981$1 ),
-    .P10(\port$981$10 ),
-    .P11(\port$981$11 ),
-    .P12(\port$981$12 ),
-    .P13(\port$981$13 ),
-    .P14(\port$981$14 ),
-    .P15(\port$981$15 ),
+    .P0(\port$982$0 ),
+    .P1(\port$982$1 ),
+    .P10(\port$982$10 ),
+    .P11(\port$982$11 ),
+    .P12(\port$982$12 ),
+    .P13(\port$982$13 ),
+    .P14(\port$982$14 ),
+    .P15(\port$982$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$981$2 ),
+    .P2(\port$982$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42555,30 +42550,30 @@ module \hwq_mac_array.mul_5_3 (clk, rst, \port$981$0 , \port$981$1 , \port$981$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$981$3 ),
+    .P3(\port$982$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$981$4 ),
-    .P5(\port$981$5 ),
-    .P6(\port$981$6 ),
-    .P7(\port$981$7 ),
-    .P8(\port$981$8 ),
-    .P9(\port$981$9 ),
+    .P4(\port$982$4 ),
+    .P5(\port$982$5 ),
+    .P6(\port$982$6 ),
+    .P7(\port$982$7 ),
+    .P8(\port$982$8 ),
+    .P9(\port$982$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$981$15 , \port$981$14 , \port$981$13 , \port$981$12 , \port$981$11 , \port$981$10 , \port$981$9 , \port$981$8 , \port$981$7 , \port$981$6 , \port$981$5 , \port$981$4 , \port$981$3 , \port$981$2 , \port$981$1 , \port$981$0  };
+  assign p36[15:0] = { \port$982$15 , \port$982$14 , \port$982$13 , \port$982$12 , \port$982$11 , \port$982$10 , \port$982$9 , \port$982$8 , \port$982$7 , \port$982$6 , \port$982$5 , \port$982$4 , \port$982$3 , \port$982$2 , \port$982$1 , \port$982$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2 , \port$997$3 , \port$997$4 , \port$997$5 , \port$997$6 , \port$997$7 , \port$997$8 , \port$997$9 , \port$997$10 , \port$997$11 , \port$997$12 , \port$997$13 , \port$997$14 , \port$997$15 , b, a, en
+module \hwq_mac_array.mul_5_4 (clk, rst, \port$998$0 , \port$998$1 , \port$998$2 , \port$998$3 , \port$998$4 , \port$998$5 , \port$998$6 , \port$998$7 , \port$998$8 , \port$998$9 , \port$998$10 , \port$998$11 , \port$998$12 , \port$998$13 , \port$998$14 , \port$998$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -42589,38 +42584,38 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$997$0 ;
-  wire \port$997$0 ;
-  output \port$997$1 ;
-  wire \port$997$1 ;
-  output \port$997$10 ;
-  wire \port$997$10 ;
-  output \port$997$11 ;
-  wire \port$997$11 ;
-  output \port$997$12 ;
-  wire \port$997$12 ;
-  output \port$997$13 ;
-  wire \port$997$13 ;
-  output \port$997$14 ;
-  wire \port$997$14 ;
-  output \port$997$15 ;
-  wire \port$997$15 ;
-  output \port$997$2 ;
-  wire \port$997$2 ;
-  output \port$997$3 ;
-  wire \port$997$3 ;
-  output \port$997$4 ;
-  wire \port$997$4 ;
-  output \port$997$5 ;
-  wire \port$997$5 ;
-  output \port$997$6 ;
-  wire \port$997$6 ;
-  output \port$997$7 ;
-  wire \port$997$7 ;
-  output \port$997$8 ;
-  wire \port$997$8 ;
-  output \port$997$9 ;
-  wire \port$997$9 ;
+  output \port$998$0 ;
+  wire \port$998$0 ;
+  output \port$998$1 ;
+  wire \port$998$1 ;
+  output \port$998$10 ;
+  wire \port$998$10 ;
+  output \port$998$11 ;
+  wire \port$998$11 ;
+  output \port$998$12 ;
+  wire \port$998$12 ;
+  output \port$998$13 ;
+  wire \port$998$13 ;
+  output \port$998$14 ;
+  wire \port$998$14 ;
+  output \port$998$15 ;
+  wire \port$998$15 ;
+  output \port$998$2 ;
+  wire \port$998$2 ;
+  output \port$998$3 ;
+  wire \port$998$3 ;
+  output \port$998$4 ;
+  wire \port$998$4 ;
+  output \port$998$5 ;
+  wire \port$998$5 ;
+  output \port$998$6 ;
+  wire \port$998$6 ;
+  output \port$998$7 ;
+  wire \port$998$7 ;
+  output \port$998$8 ;
+  wire \port$998$8 ;
+  output \port$998$9 ;
+  wire \port$998$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42696,19 +42691,19 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$997$0 ),
-    .P1(\port$997$1 ),
-    .P10(\port$997$10 ),
-    .P11(\port$997$11 ),
-    .P12(\port$997$12 ),
-    .P13(\port$997$13 ),
-    .P14(\port$997$14 ),
-    .P15(\port$997$15 ),
+    .P0(\port$998$0 ),
+    .P1(\port$998$1 ),
+    .P10(\port$998$10 ),
+    .P11(\port$998$11 ),
+    .P12(\port$998$12 ),
+    .P13(\port$998$13 ),
+    .P14(\port$998$14 ),
+    .P15(\port$998$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$997$2 ),
+    .P2(\port$998$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42719,30 +42714,30 @@ module \hwq_mac_array.mul_5_4 (clk, rst, \port$997$0 , \port$997$1 , \port$997$2
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$997$3 ),
+    .P3(\port$998$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$997$4 ),
-    .P5(\port$997$5 ),
-    .P6(\port$997$6 ),
-    .P7(\port$997$7 ),
-    .P8(\port$997$8 ),
-    .P9(\port$997$9 ),
+    .P4(\port$998$4 ),
+    .P5(\port$998$5 ),
+    .P6(\port$998$6 ),
+    .P7(\port$998$7 ),
+    .P8(\port$998$8 ),
+    .P9(\port$998$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$997$15 , \port$997$14 , \port$997$13 , \port$997$12 , \port$997$11 , \port$997$10 , \port$997$9 , \port$997$8 , \port$997$7 , \port$997$6 , \port$997$5 , \port$997$4 , \port$997$3 , \port$997$2 , \port$997$1 , \port$997$0  };
+  assign p36[15:0] = { \port$998$15 , \port$998$14 , \port$998$13 , \port$998$12 , \port$998$11 , \port$998$10 , \port$998$9 , \port$998$8 , \port$998$7 , \port$998$6 , \port$998$5 , \port$998$4 , \port$998$3 , \port$998$2 , \port$998$1 , \port$998$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, rst, \port$1013$0 , \port$1013$1 , \port$1013$2 , \port$1013$3 , \port$1013$4 , \port$1013$5 , \port$1013$6 , \port$1013$7 , \port$1013$8 , \port$1013$9 , \port$1013$10 , \port$1013$11 , \port$1013$12 , \port$1013$13 , \port$1013$14 , \port$1013$15 , b, a, en
+module \hwq_mac_array.mul_5_5 (clk, rst, \port$1014$0 , \port$1014$1 , \port$1014$2 , \port$1014$3 , \port$1014$4 , \port$1014$5 , \port$1014$6 , \port$1014$7 , \port$1014$8 , \port$1014$9 , \port$1014$10 , \port$1014$11 , \port$1014$12 , \port$1014$13 , \port$1014$14 , \port$1014$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -42753,38 +42748,38 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1013$0 , \port$1013$1 , \port$101
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1013$0 ;
-  wire \port$1013$0 ;
-  output \port$1013$1 ;
-  wire \port$1013$1 ;
-  output \port$1013$10 ;
-  wire \port$1013$10 ;
-  output \port$1013$11 ;
-  wire \port$1013$11 ;
-  output \port$1013$12 ;
-  wire \port$1013$12 ;
-  output \port$1013$13 ;
-  wire \port$1013$13 ;
-  output \port$1013$14 ;
-  wire \port$1013$14 ;
-  output \port$1013$15 ;
-  wire \port$1013$15 ;
-  output \port$1013$2 ;
-  wire \port$1013$2 ;
-  output \port$1013$3 ;
-  wire \port$1013$3 ;
-  output \port$1013$4 ;
-  wire \port$1013$4 ;
-  output \port$1013$5 ;
-  wire \port$1013$5 ;
-  output \port$1013$6 ;
-  wire \port$1013$6 ;
-  output \port$1013$7 ;
-  wire \port$1013$7 ;
-  output \port$1013$8 ;
-  wire \port$1013$8 ;
-  output \port$1013$9 ;
-  wire \port$1013$9 ;
+  output \port$1014$0 ;
+  wire \port$1014$0 ;
+  output \port$1014$1 ;
+  wire \port$1014$1 ;
+  output \port$1014$10 ;
+  wire \port$1014$10 ;
+  output \port$1014$11 ;
+  wire \port$1014$11 ;
+  output \port$1014$12 ;
+  wire \port$1014$12 ;
+  output \port$1014$13 ;
+  wire \port$1014$13 ;
+  output \port$1014$14 ;
+  wire \port$1014$14 ;
+  output \port$1014$15 ;
+  wire \port$1014$15 ;
+  output \port$1014$2 ;
+  wire \port$1014$2 ;
+  output \port$1014$3 ;
+  wire \port$1014$3 ;
+  output \port$1014$4 ;
+  wire \port$1014$4 ;
+  output \port$1014$5 ;
+  wire \port$1014$5 ;
+  output \port$1014$6 ;
+  wire \port$1014$6 ;
+  output \port$1014$7 ;
+  wire \port$1014$7 ;
+  output \port$1014$8 ;
+  wire \port$1014$8 ;
+  output \port$1014$9 ;
+  wire \port$1014$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42860,19 +42855,19 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1013$0 , \port$1013$1 , \port$101
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1013$0 ),
-    .P1(\port$1013$1 ),
-    .P10(\port$1013$10 ),
-    .P11(\port$1013$11 ),
-    .P12(\port$1013$12 ),
-    .P13(\port$1013$13 ),
-    .P14(\port$1013$14 ),
-    .P15(\port$1013$15 ),
+    .P0(\port$1014$0 ),
+    .P1(\port$1014$1 ),
+    .P10(\port$1014$10 ),
+    .P11(\port$1014$11 ),
+    .P12(\port$1014$12 ),
+    .P13(\port$1014$13 ),
+    .P14(\port$1014$14 ),
+    .P15(\port$1014$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1013$2 ),
+    .P2(\port$1014$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42883,30 +42878,30 @@ module \hwq_mac_array.mul_5_5 (clk, rst, \port$1013$0 , \port$1013$1 , \port$101
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1013$3 ),
+    .P3(\port$1014$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1013$4 ),
-    .P5(\port$1013$5 ),
-    .P6(\port$1013$6 ),
-    .P7(\port$1013$7 ),
-    .P8(\port$1013$8 ),
-    .P9(\port$1013$9 ),
+    .P4(\port$1014$4 ),
+    .P5(\port$1014$5 ),
+    .P6(\port$1014$6 ),
+    .P7(\port$1014$7 ),
+    .P8(\port$1014$8 ),
+    .P9(\port$1014$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1013$15 , \port$1013$14 , \port$1013$13 , \port$1013$12 , \port$1013$11 , \port$1013$10 , \port$1013$9 , \port$1013$8 , \port$1013$7 , \port$1013$6 , \port$1013$5 , \port$1013$4 , \port$1013$3 , \port$1013$2 , \port$1013$1 , \port$1013$0  };
+  assign p36[15:0] = { \port$1014$15 , \port$1014$14 , \port$1014$13 , \port$1014$12 , \port$1014$11 , \port$1014$10 , \port$1014$9 , \port$1014$8 , \port$1014$7 , \port$1014$6 , \port$1014$5 , \port$1014$4 , \port$1014$3 , \port$1014$2 , \port$1014$1 , \port$1014$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, rst, \port$1029$0 , \port$1029$1 , \port$1029$2 , \port$1029$3 , \port$1029$4 , \port$1029$5 , \port$1029$6 , \port$1029$7 , \port$1029$8 , \port$1029$9 , \port$1029$10 , \port$1029$11 , \port$1029$12 , \port$1029$13 , \port$1029$14 , \port$1029$15 , b, a, en
+module \hwq_mac_array.mul_5_6 (clk, rst, \port$1030$0 , \port$1030$1 , \port$1030$2 , \port$1030$3 , \port$1030$4 , \port$1030$5 , \port$1030$6 , \port$1030$7 , \port$1030$8 , \port$1030$9 , \port$1030$10 , \port$1030$11 , \port$1030$12 , \port$1030$13 , \port$1030$14 , \port$1030$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -42917,38 +42912,38 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1029$0 , \port$1029$1 , \port$102
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1029$0 ;
-  wire \port$1029$0 ;
-  output \port$1029$1 ;
-  wire \port$1029$1 ;
-  output \port$1029$10 ;
-  wire \port$1029$10 ;
-  output \port$1029$11 ;
-  wire \port$1029$11 ;
-  output \port$1029$12 ;
-  wire \port$1029$12 ;
-  output \port$1029$13 ;
-  wire \port$1029$13 ;
-  output \port$1029$14 ;
-  wire \port$1029$14 ;
-  output \port$1029$15 ;
-  wire \port$1029$15 ;
-  output \port$1029$2 ;
-  wire \port$1029$2 ;
-  output \port$1029$3 ;
-  wire \port$1029$3 ;
-  output \port$1029$4 ;
-  wire \port$1029$4 ;
-  output \port$1029$5 ;
-  wire \port$1029$5 ;
-  output \port$1029$6 ;
-  wire \port$1029$6 ;
-  output \port$1029$7 ;
-  wire \port$1029$7 ;
-  output \port$1029$8 ;
-  wire \port$1029$8 ;
-  output \port$1029$9 ;
-  wire \port$1029$9 ;
+  output \port$1030$0 ;
+  wire \port$1030$0 ;
+  output \port$1030$1 ;
+  wire \port$1030$1 ;
+  output \port$1030$10 ;
+  wire \port$1030$10 ;
+  output \port$1030$11 ;
+  wire \port$1030$11 ;
+  output \port$1030$12 ;
+  wire \port$1030$12 ;
+  output \port$1030$13 ;
+  wire \port$1030$13 ;
+  output \port$1030$14 ;
+  wire \port$1030$14 ;
+  output \port$1030$15 ;
+  wire \port$1030$15 ;
+  output \port$1030$2 ;
+  wire \port$1030$2 ;
+  output \port$1030$3 ;
+  wire \port$1030$3 ;
+  output \port$1030$4 ;
+  wire \port$1030$4 ;
+  output \port$1030$5 ;
+  wire \port$1030$5 ;
+  output \port$1030$6 ;
+  wire \port$1030$6 ;
+  output \port$1030$7 ;
+  wire \port$1030$7 ;
+  output \port$1030$8 ;
+  wire \port$1030$8 ;
+  output \port$1030$9 ;
+  wire \port$1030$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43024,19 +43019,19 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1029$0 , \port$1029$1 , \port$102
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1029$0 ),
-    .P1(\port$1029$1 ),
-    .P10(\port$1029$10 ),
-    .P11(\port$1029$11 ),
-    .P12(\port$1029$12 ),
-    .P13(\port$1029$13 ),
-    .P14(\port$1029$14 ),
-    .P15(\port$1029$15 ),
+    .P0(\port$1030$0 ),
+    .P1(\port$1030$1 ),
+    .P10(\port$1030$10 ),
+    .P11(\port$1030$11 ),
+    .P12(\port$1030$12 ),
+    .P13(\port$1030$13 ),
+    .P14(\port$1030$14 ),
+    .P15(\port$1030$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1029$2 ),
+    .P2(\port$1030$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43047,30 +43042,30 @@ module \hwq_mac_array.mul_5_6 (clk, rst, \port$1029$0 , \port$1029$1 , \port$102
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1029$3 ),
+    .P3(\port$1030$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1029$4 ),
-    .P5(\port$1029$5 ),
-    .P6(\port$1029$6 ),
-    .P7(\port$1029$7 ),
-    .P8(\port$1029$8 ),
-    .P9(\port$1029$9 ),
+    .P4(\port$1030$4 ),
+    .P5(\port$1030$5 ),
+    .P6(\port$1030$6 ),
+    .P7(\port$1030$7 ),
+    .P8(\port$1030$8 ),
+    .P9(\port$1030$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1029$15 , \port$1029$14 , \port$1029$13 , \port$1029$12 , \port$1029$11 , \port$1029$10 , \port$1029$9 , \port$1029$8 , \port$1029$7 , \port$1029$6 , \port$1029$5 , \port$1029$4 , \port$1029$3 , \port$1029$2 , \port$1029$1 , \port$1029$0  };
+  assign p36[15:0] = { \port$1030$15 , \port$1030$14 , \port$1030$13 , \port$1030$12 , \port$1030$11 , \port$1030$10 , \port$1030$9 , \port$1030$8 , \port$1030$7 , \port$1030$6 , \port$1030$5 , \port$1030$4 , \port$1030$3 , \port$1030$2 , \port$1030$1 , \port$1030$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, rst, \port$1045$0 , \port$1045$1 , \port$1045$2 , \port$1045$3 , \port$1045$4 , \port$1045$5 , \port$1045$6 , \port$1045$7 , \port$1045$8 , \port$1045$9 , \port$1045$10 , \port$1045$11 , \port$1045$12 , \port$1045$13 , \port$1045$14 , \port$1045$15 , b, a, en
+module \hwq_mac_array.mul_5_7 (clk, rst, \port$1046$0 , \port$1046$1 , \port$1046$2 , \port$1046$3 , \port$1046$4 , \port$1046$5 , \port$1046$6 , \port$1046$7 , \port$1046$8 , \port$1046$9 , \port$1046$10 , \port$1046$11 , \port$1046$12 , \port$1046$13 , \port$1046$14 , \port$1046$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -43081,38 +43076,38 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1045$0 , \port$1045$1 , \port$104
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1045$0 ;
-  wire \port$1045$0 ;
-  output \port$1045$1 ;
-  wire \port$1045$1 ;
-  output \port$1045$10 ;
-  wire \port$1045$10 ;
-  output \port$1045$11 ;
-  wire \port$1045$11 ;
-  output \port$1045$12 ;
-  wire \port$1045$12 ;
-  output \port$1045$13 ;
-  wire \port$1045$13 ;
-  output \port$1045$14 ;
-  wire \port$1045$14 ;
-  output \port$1045$15 ;
-  wire \port$1045$15 ;
-  output \port$1045$2 ;
-  wire \port$1045$2 ;
-  output \port$1045$3 ;
-  wire \port$1045$3 ;
-  output \port$1045$4 ;
-  wire \port$1045$4 ;
-  output \port$1045$5 ;
-  wire \port$1045$5 ;
-  output \port$1045$6 ;
-  wire \port$1045$6 ;
-  output \port$1045$7 ;
-  wire \port$1045$7 ;
-  output \port$1045$8 ;
-  wire \port$1045$8 ;
-  output \port$1045$9 ;
-  wire \port$1045$9 ;
+  output \port$1046$0 ;
+  wire \port$1046$0 ;
+  output \port$1046$1 ;
+  wire \port$1046$1 ;
+  output \port$1046$10 ;
+  wire \port$1046$10 ;
+  output \port$1046$11 ;
+  wire \port$1046$11 ;
+  output \port$1046$12 ;
+  wire \port$1046$12 ;
+  output \port$1046$13 ;
+  wire \port$1046$13 ;
+  output \port$1046$14 ;
+  wire \port$1046$14 ;
+  output \port$1046$15 ;
+  wire \port$1046$15 ;
+  output \port$1046$2 ;
+  wire \port$1046$2 ;
+  output \port$1046$3 ;
+  wire \port$1046$3 ;
+  output \port$1046$4 ;
+  wire \port$1046$4 ;
+  output \port$1046$5 ;
+  wire \port$1046$5 ;
+  output \port$1046$6 ;
+  wire \port$1046$6 ;
+  output \port$1046$7 ;
+  wire \port$1046$7 ;
+  output \port$1046$8 ;
+  wire \port$1046$8 ;
+  output \port$1046$9 ;
+  wire \port$1046$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43188,19 +43183,19 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1045$0 , \port$1045$1 , \port$104
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1045$0 ),
-    .P1(\port$1045$1 ),
-    .P10(\port$1045$10 ),
-    .P11(\port$1045$11 ),
-    .P12(\port$1045$12 ),
-    .P13(\port$1045$13 ),
-    .P14(\port$1045$14 ),
-    .P15(\port$1045$15 ),
+    .P0(\port$1046$0 ),
+    .P1(\port$1046$1 ),
+    .P10(\port$1046$10 ),
+    .P11(\port$1046$11 ),
+    .P12(\port$1046$12 ),
+    .P13(\port$1046$13 ),
+    .P14(\port$1046$14 ),
+    .P15(\port$1046$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1045$2 ),
+    .P2(\port$1046$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43211,30 +43206,30 @@ module \hwq_mac_array.mul_5_7 (clk, rst, \port$1045$0 , \port$1045$1 , \port$104
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1045$3 ),
+    .P3(\port$1046$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1045$4 ),
-    .P5(\port$1045$5 ),
-    .P6(\port$1045$6 ),
-    .P7(\port$1045$7 ),
-    .P8(\port$1045$8 ),
-    .P9(\port$1045$9 ),
+    .P4(\port$1046$4 ),
+    .P5(\port$1046$5 ),
+    .P6(\port$1046$6 ),
+    .P7(\port$1046$7 ),
+    .P8(\port$1046$8 ),
+    .P9(\port$1046$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1045$15 , \port$1045$14 , \port$1045$13 , \port$1045$12 , \port$1045$11 , \port$1045$10 , \port$1045$9 , \port$1045$8 , \port$1045$7 , \port$1045$6 , \port$1045$5 , \port$1045$4 , \port$1045$3 , \port$1045$2 , \port$1045$1 , \port$1045$0  };
+  assign p36[15:0] = { \port$1046$15 , \port$1046$14 , \port$1046$13 , \port$1046$12 , \port$1046$11 , \port$1046$10 , \port$1046$9 , \port$1046$8 , \port$1046$7 , \port$1046$6 , \port$1046$5 , \port$1046$4 , \port$1046$3 , \port$1046$2 , \port$1046$1 , \port$1046$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, rst, \port$1061$0 , \port$1061$1 , \port$1061$2 , \port$1061$3 , \port$1061$4 , \port$1061$5 , \port$1061$6 , \port$1061$7 , \port$1061$8 , \port$1061$9 , \port$1061$10 , \port$1061$11 , \port$1061$12 , \port$1061$13 , \port$1061$14 , \port$1061$15 , a, b, en
+module \hwq_mac_array.mul_6_0 (clk, rst, \port$1062$0 , \port$1062$1 , \port$1062$2 , \port$1062$3 , \port$1062$4 , \port$1062$5 , \port$1062$6 , \port$1062$7 , \port$1062$8 , \port$1062$9 , \port$1062$10 , \port$1062$11 , \port$1062$12 , \port$1062$13 , \port$1062$14 , \port$1062$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -43245,38 +43240,38 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1061$0 , \port$1061$1 , \port$106
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1061$0 ;
-  wire \port$1061$0 ;
-  output \port$1061$1 ;
-  wire \port$1061$1 ;
-  output \port$1061$10 ;
-  wire \port$1061$10 ;
-  output \port$1061$11 ;
-  wire \port$1061$11 ;
-  output \port$1061$12 ;
-  wire \port$1061$12 ;
-  output \port$1061$13 ;
-  wire \port$1061$13 ;
-  output \port$1061$14 ;
-  wire \port$1061$14 ;
-  output \port$1061$15 ;
-  wire \port$1061$15 ;
-  output \port$1061$2 ;
-  wire \port$1061$2 ;
-  output \port$1061$3 ;
-  wire \port$1061$3 ;
-  output \port$1061$4 ;
-  wire \port$1061$4 ;
-  output \port$1061$5 ;
-  wire \port$1061$5 ;
-  output \port$1061$6 ;
-  wire \port$1061$6 ;
-  output \port$1061$7 ;
-  wire \port$1061$7 ;
-  output \port$1061$8 ;
-  wire \port$1061$8 ;
-  output \port$1061$9 ;
-  wire \port$1061$9 ;
+  output \port$1062$0 ;
+  wire \port$1062$0 ;
+  output \port$1062$1 ;
+  wire \port$1062$1 ;
+  output \port$1062$10 ;
+  wire \port$1062$10 ;
+  output \port$1062$11 ;
+  wire \port$1062$11 ;
+  output \port$1062$12 ;
+  wire \port$1062$12 ;
+  output \port$1062$13 ;
+  wire \port$1062$13 ;
+  output \port$1062$14 ;
+  wire \port$1062$14 ;
+  output \port$1062$15 ;
+  wire \port$1062$15 ;
+  output \port$1062$2 ;
+  wire \port$1062$2 ;
+  output \port$1062$3 ;
+  wire \port$1062$3 ;
+  output \port$1062$4 ;
+  wire \port$1062$4 ;
+  output \port$1062$5 ;
+  wire \port$1062$5 ;
+  output \port$1062$6 ;
+  wire \port$1062$6 ;
+  output \port$1062$7 ;
+  wire \port$1062$7 ;
+  output \port$1062$8 ;
+  wire \port$1062$8 ;
+  output \port$1062$9 ;
+  wire \port$1062$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43352,19 +43347,19 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1061$0 , \port$1061$1 , \port$106
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1061$0 ),
-    .P1(\port$1061$1 ),
-    .P10(\port$1061$10 ),
-    .P11(\port$1061$11 ),
-    .P12(\port$1061$12 ),
-    .P13(\port$1061$13 ),
-    .P14(\port$1061$14 ),
-    .P15(\port$1061$15 ),
+    .P0(\port$1062$0 ),
+    .P1(\port$1062$1 ),
+    .P10(\port$1062$10 ),
+    .P11(\port$1062$11 ),
+    .P12(\port$1062$12 ),
+    .P13(\port$1062$13 ),
+    .P14(\port$1062$14 ),
+    .P15(\port$1062$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1061$2 ),
+    .P2(\port$1062$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43375,30 +43370,30 @@ module \hwq_mac_array.mul_6_0 (clk, rst, \port$1061$0 , \port$1061$1 , \port$106
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1061$3 ),
+    .P3(\port$1062$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1061$4 ),
-    .P5(\port$1061$5 ),
-    .P6(\port$1061$6 ),
-    .P7(\port$1061$7 ),
-    .P8(\port$1061$8 ),
-    .P9(\port$1061$9 ),
+    .P4(\port$1062$4 ),
+    .P5(\port$1062$5 ),
+    .P6(\port$1062$6 ),
+    .P7(\port$1062$7 ),
+    .P8(\port$1062$8 ),
+    .P9(\port$1062$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1061$15 , \port$1061$14 , \port$1061$13 , \port$1061$12 , \port$1061$11 , \port$1061$10 , \port$1061$9 , \port$1061$8 , \port$1061$7 , \port$1061$6 , \port$1061$5 , \port$1061$4 , \port$1061$3 , \port$1061$2 , \port$1061$1 , \port$1061$0  };
+  assign p36[15:0] = { \port$1062$15 , \port$1062$14 , \port$1062$13 , \port$1062$12 , \port$1062$11 , \port$1062$10 , \port$1062$9 , \port$1062$8 , \port$1062$7 , \port$1062$6 , \port$1062$5 , \port$1062$4 , \port$1062$3 , \port$1062$2 , \port$1062$1 , \port$1062$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, rst, \port$1077$0 , \port$1077$1 , \port$1077$2 , \port$1077$3 , \port$1077$4 , \port$1077$5 , \port$1077$6 , \port$1077$7 , \port$1077$8 , \port$1077$9 , \port$1077$10 , \port$1077$11 , \port$1077$12 , \port$1077$13 , \port$1077$14 , \port$1077$15 , b, a, en
+module \hwq_mac_array.mul_6_1 (clk, rst, \port$1078$0 , \port$1078$1 , \port$1078$2 , \port$1078$3 , \port$1078$4 , \port$1078$5 , \port$1078$6 , \port$1078$7 , \port$1078$8 , \port$1078$9 , \port$1078$10 , \port$1078$11 , \port$1078$12 , \port$1078$13 , \port$1078$14 , \port$1078$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -43409,38 +43404,38 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1077$0 , \port$1077$1 , \port$107
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1077$0 ;
-  wire \port$1077$0 ;
-  output \port$1077$1 ;
-  wire \port$1077$1 ;
-  output \port$1077$10 ;
-  wire \port$1077$10 ;
-  output \port$1077$11 ;
-  wire \port$1077$11 ;
-  output \port$1077$12 ;
-  wire \port$1077$12 ;
-  output \port$1077$13 ;
-  wire \port$1077$13 ;
-  output \port$1077$14 ;
-  wire \port$1077$14 ;
-  output \port$1077$15 ;
-  wire \port$1077$15 ;
-  output \port$1077$2 ;
-  wire \port$1077$2 ;
-  output \port$1077$3 ;
-  wire \port$1077$3 ;
-  output \port$1077$4 ;
-  wire \port$1077$4 ;
-  output \port$1077$5 ;
-  wire \port$1077$5 ;
-  output \port$1077$6 ;
-  wire \port$1077$6 ;
-  output \port$1077$7 ;
-  wire \port$1077$7 ;
-  output \port$1077$8 ;
-  wire \port$1077$8 ;
-  output \port$1077$9 ;
-  wire \port$1077$9 ;
+  output \port$1078$0 ;
+  wire \port$1078$0 ;
+  output \port$1078$1 ;
+  wire \port$1078$1 ;
+  output \port$1078$10 ;
+  wire \port$1078$10 ;
+  output \port$1078$11 ;
+  wire \port$1078$11 ;
+  output \port$1078$12 ;
+  wire \port$1078$12 ;
+  output \port$1078$13 ;
+  wire \port$1078$13 ;
+  output \port$1078$14 ;
+  wire \port$1078$14 ;
+  output \port$1078$15 ;
+  wire \port$1078$15 ;
+  output \port$1078$2 ;
+  wire \port$1078$2 ;
+  output \port$1078$3 ;
+  wire \port$1078$3 ;
+  output \port$1078$4 ;
+  wire \port$1078$4 ;
+  output \port$1078$5 ;
+  wire \port$1078$5 ;
+  output \port$1078$6 ;
+  wire \port$1078$6 ;
+  output \port$1078$7 ;
+  wire \port$1078$7 ;
+  output \port$1078$8 ;
+  wire \port$1078$8 ;
+  output \port$1078$9 ;
+  wire \port$1078$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43516,19 +43511,19 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1077$0 , \port$1077$1 , \port$107
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1077$0 ),
-    .P1(\port$1077$1 ),
-    .P10(\port$1077$10 ),
-    .P11(\port$1077$11 ),
-    .P12(\port$1077$12 ),
-    .P13(\port$1077$13 ),
-    .P14(\port$1077$14 ),
-    .P15(\port$1077$15 ),
+    .P0(\port$1078$0 ),
+    .P1(\port$1078$1 ),
+    .P10(\port$1078$10 ),
+    .P11(\port$1078$11 ),
+    .P12(\port$1078$12 ),
+    .P13(\port$1078$13 ),
+    .P14(\port$1078$14 ),
+    .P15(\port$1078$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1077$2 ),
+    .P2(\port$1078$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43539,30 +43534,30 @@ module \hwq_mac_array.mul_6_1 (clk, rst, \port$1077$0 , \port$1077$1 , \port$107
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1077$3 ),
+    .P3(\port$1078$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1077$4 ),
-    .P5(\port$1077$5 ),
-    .P6(\port$1077$6 ),
-    .P7(\port$1077$7 ),
-    .P8(\port$1077$8 ),
-    .P9(\port$1077$9 ),
+    .P4(\port$1078$4 ),
+    .P5(\port$1078$5 ),
+    .P6(\port$1078$6 ),
+    .P7(\port$1078$7 ),
+    .P8(\port$1078$8 ),
+    .P9(\port$1078$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1077$15 , \port$1077$14 , \port$1077$13 , \port$1077$12 , \port$1077$11 , \port$1077$10 , \port$1077$9 , \port$1077$8 , \port$1077$7 , \port$1077$6 , \port$1077$5 , \port$1077$4 , \port$1077$3 , \port$1077$2 , \port$1077$1 , \port$1077$0  };
+  assign p36[15:0] = { \port$1078$15 , \port$1078$14 , \port$1078$13 , \port$1078$12 , \port$1078$11 , \port$1078$10 , \port$1078$9 , \port$1078$8 , \port$1078$7 , \port$1078$6 , \port$1078$5 , \port$1078$4 , \port$1078$3 , \port$1078$2 , \port$1078$1 , \port$1078$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, rst, \port$1093$0 , \port$1093$1 , \port$1093$2 , \port$1093$3 , \port$1093$4 , \port$1093$5 , \port$1093$6 , \port$1093$7 , \port$1093$8 , \port$1093$9 , \port$1093$10 , \port$1093$11 , \port$1093$12 , \port$1093$13 , \port$1093$14 , \port$1093$15 , b, a, en
+module \hwq_mac_array.mul_6_2 (clk, rst, \port$1094$0 , \port$1094$1 , \port$1094$2 , \port$1094$3 , \port$1094$4 , \port$1094$5 , \port$1094$6 , \port$1094$7 , \port$1094$8 , \port$1094$9 , \port$1094$10 , \port$1094$11 , \port$1094$12 , \port$1094$13 , \port$1094$14 , \port$1094$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -43573,38 +43568,38 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1093$0 , \port$1093$1 , \port$109
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1093$0 ;
-  wire \port$1093$0 ;
-  output \port$1093$1 ;
-  wire \port$1093$1 ;
-  output \port$1093$10 ;
-  wire \port$1093$10 ;
-  output \port$1093$11 ;
-  wire \port$1093$11 ;
-  output \port$1093$12 ;
-  wire \port$1093$12 ;
-  output \port$1093$13 ;
-  wire \port$1093$13 ;
-  output \port$1093$14 ;
-  wire \port$1093$14 ;
-  output \port$1093$15 ;
-  wire \port$1093$15 ;
-  output \port$1093$2 ;
-  wire \port$1093$2 ;
-  output \port$1093$3 ;
-  wire \port$1093$3 ;
-  output \port$1093$4 ;
-  wire \port$1093$4 ;
-  output \port$1093$5 ;
-  wire \port$1093$5 ;
-  output \port$1093$6 ;
-  wire \port$1093$6 ;
-  output \port$1093$7 ;
-  wire \port$1093$7 ;
-  output \port$1093$8 ;
-  wire \port$1093$8 ;
-  output \port$1093$9 ;
-  wire \port$1093$9 ;
+  output \port$1094$0 ;
+  wire \port$1094$0 ;
+  output \port$1094$1 ;
+  wire \port$1094$1 ;
+  output \port$1094$10 ;
+  wire \port$1094$10 ;
+  output \port$1094$11 ;
+  wire \port$1094$11 ;
+  output \port$1094$12 ;
+  wire \port$1094$12 ;
+  output \port$1094$13 ;
+  wire \port$1094$13 ;
+  output \port$1094$14 ;
+  wire \port$1094$14 ;
+  output \port$1094$15 ;
+  wire \port$1094$15 ;
+  output \port$1094$2 ;
+  wire \port$1094$2 ;
+  output \port$1094$3 ;
+  wire \port$1094$3 ;
+  output \port$1094$4 ;
+  wire \port$1094$4 ;
+  output \port$1094$5 ;
+  wire \port$1094$5 ;
+  output \port$1094$6 ;
+  wire \port$1094$6 ;
+  output \port$1094$7 ;
+  wire \port$1094$7 ;
+  output \port$1094$8 ;
+  wire \port$1094$8 ;
+  output \port$1094$9 ;
+  wire \port$1094$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43680,19 +43675,19 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1093$0 , \port$1093$1 , \port$109
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1093$0 ),
-    .P1(\port$1093$1 ),
-    .P10(\port$1093$10 ),
-    .P11(\port$1093$11 ),
-    .P12(\port$1093$12 ),
-    .P13(\port$1093$13 ),
-    .P14(\port$1093$14 ),
-    .P15(\port$1093$15 ),
+    .P0(\port$1094$0 ),
+    .P1(\port$1094$1 ),
+    .P10(\port$1094$10 ),
+    .P11(\port$1094$11 ),
+    .P12(\port$1094$12 ),
+    .P13(\port$1094$13 ),
+    .P14(\port$1094$14 ),
+    .P15(\port$1094$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1093$2 ),
+    .P2(\port$1094$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43703,30 +43698,30 @@ module \hwq_mac_array.mul_6_2 (clk, rst, \port$1093$0 , \port$1093$1 , \port$109
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1093$3 ),
+    .P3(\port$1094$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1093$4 ),
-    .P5(\port$1093$5 ),
-    .P6(\port$1093$6 ),
-    .P7(\port$1093$7 ),
-    .P8(\port$1093$8 ),
-    .P9(\port$1093$9 ),
+    .P4(\port$1094$4 ),
+    .P5(\port$1094$5 ),
+    .P6(\port$1094$6 ),
+    .P7(\port$1094$7 ),
+    .P8(\port$1094$8 ),
+    .P9(\port$1094$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1093$15 , \port$1093$14 , \port$1093$13 , \port$1093$12 , \port$1093$11 , \port$1093$10 , \port$1093$9 , \port$1093$8 , \port$1093$7 , \port$1093$6 , \port$1093$5 , \port$1093$4 , \port$1093$3 , \port$1093$2 , \port$1093$1 , \port$1093$0  };
+  assign p36[15:0] = { \port$1094$15 , \port$1094$14 , \port$1094$13 , \port$1094$12 , \port$1094$11 , \port$1094$10 , \port$1094$9 , \port$1094$8 , \port$1094$7 , \port$1094$6 , \port$1094$5 , \port$1094$4 , \port$1094$3 , \port$1094$2 , \port$1094$1 , \port$1094$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, rst, \port$1109$0 , \port$1109$1 , \port$1109$2 , \port$1109$3 , \port$1109$4 , \port$1109$5 , \port$1109$6 , \port$1109$7 , \port$1109$8 , \port$1109$9 , \port$1109$10 , \port$1109$11 , \port$1109$12 , \port$1109$13 , \port$1109$14 , \port$1109$15 , b, a, en
+module \hwq_mac_array.mul_6_3 (clk, rst, \port$1110$0 , \port$1110$1 , \port$1110$2 , \port$1110$3 , \port$1110$4 , \port$1110$5 , \port$1110$6 , \port$1110$7 , \port$1110$8 , \port$1110$9 , \port$1110$10 , \port$1110$11 , \port$1110$12 , \port$1110$13 , \port$1110$14 , \port$1110$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -43737,38 +43732,38 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1109$0 , \port$1109$1 , \port$110
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1109$0 ;
-  wire \port$1109$0 ;
-  output \port$1109$1 ;
-  wire \port$1109$1 ;
-  output \port$1109$10 ;
-  wire \port$1109$10 ;
-  output \port$1109$11 ;
-  wire \port$1109$11 ;
-  output \port$1109$12 ;
-  wire \port$1109$12 ;
-  output \port$1109$13 ;
-  wire \port$1109$13 ;
-  output \port$1109$14 ;
-  wire \port$1109$14 ;
-  output \port$1109$15 ;
-  wire \port$1109$15 ;
-  output \port$1109$2 ;
-  wire \port$1109$2 ;
-  output \port$1109$3 ;
-  wire \port$1109$3 ;
-  output \port$1109$4 ;
-  wire \port$1109$4 ;
-  output \port$1109$5 ;
-  wire \port$1109$5 ;
-  output \port$1109$6 ;
-  wire \port$1109$6 ;
-  output \port$1109$7 ;
-  wire \port$1109$7 ;
-  output \port$1109$8 ;
-  wire \port$1109$8 ;
-  output \port$1109$9 ;
-  wire \port$1109$9 ;
+  output \port$1110$0 ;
+  wire \port$1110$0 ;
+  output \port$1110$1 ;
+  wire \port$1110$1 ;
+  output \port$1110$10 ;
+  wire \port$1110$10 ;
+  output \port$1110$11 ;
+  wire \port$1110$11 ;
+  output \port$1110$12 ;
+  wire \port$1110$12 ;
+  output \port$1110$13 ;
+  wire \port$1110$13 ;
+  output \port$1110$14 ;
+  wire \port$1110$14 ;
+  output \port$1110$15 ;
+  wire \port$1110$15 ;
+  output \port$1110$2 ;
+  wire \port$1110$2 ;
+  output \port$1110$3 ;
+  wire \port$1110$3 ;
+  output \port$1110$4 ;
+  wire \port$1110$4 ;
+  output \port$1110$5 ;
+  wire \port$1110$5 ;
+  output \port$1110$6 ;
+  wire \port$1110$6 ;
+  output \port$1110$7 ;
+  wire \port$1110$7 ;
+  output \port$1110$8 ;
+  wire \port$1110$8 ;
+  output \port$1110$9 ;
+  wire \port$1110$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43844,19 +43839,19 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1109$0 , \port$1109$1 , \port$110
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1109$0 ),
-    .P1(\port$1109$1 ),
-    .P10(\port$1109$10 ),
-    .P11(\port$1109$11 ),
-    .P12(\port$1109$12 ),
-    .P13(\port$1109$13 ),
-    .P14(\port$1109$14 ),
-    .P15(\port$1109$15 ),
+    .P0(\port$1110$0 ),
+    .P1(\port$1110$1 ),
+    .P10(\port$1110$10 ),
+    .P11(\port$1110$11 ),
+    .P12(\port$1110$12 ),
+    .P13(\port$1110$13 ),
+    .P14(\port$1110$14 ),
+    .P15(\port$1110$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1109$2 ),
+    .P2(\port$1110$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43867,30 +43862,30 @@ module \hwq_mac_array.mul_6_3 (clk, rst, \port$1109$0 , \port$1109$1 , \port$110
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1109$3 ),
+    .P3(\port$1110$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1109$4 ),
-    .P5(\port$1109$5 ),
-    .P6(\port$1109$6 ),
-    .P7(\port$1109$7 ),
-    .P8(\port$1109$8 ),
-    .P9(\port$1109$9 ),
+    .P4(\port$1110$4 ),
+    .P5(\port$1110$5 ),
+    .P6(\port$1110$6 ),
+    .P7(\port$1110$7 ),
+    .P8(\port$1110$8 ),
+    .P9(\port$1110$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1109$15 , \port$1109$14 , \port$1109$13 , \port$1109$12 , \port$1109$11 , \port$1109$10 , \port$1109$9 , \port$1109$8 , \port$1109$7 , \port$1109$6 , \port$1109$5 , \port$1109$4 , \port$1109$3 , \port$1109$2 , \port$1109$1 , \port$1109$0  };
+  assign p36[15:0] = { \port$1110$15 , \port$1110$14 , \port$1110$13 , \port$1110$12 , \port$1110$11 , \port$1110$10 , \port$1110$9 , \port$1110$8 , \port$1110$7 , \port$1110$6 , \port$1110$5 , \port$1110$4 , \port$1110$3 , \port$1110$2 , \port$1110$1 , \port$1110$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, rst, \port$1125$0 , \port$1125$1 , \port$1125$2 , \port$1125$3 , \port$1125$4 , \port$1125$5 , \port$1125$6 , \port$1125$7 , \port$1125$8 , \port$1125$9 , \port$1125$10 , \port$1125$11 , \port$1125$12 , \port$1125$13 , \port$1125$14 , \port$1125$15 , b, a, en
+module \hwq_mac_array.mul_6_4 (clk, rst, \port$1126$0 , \port$1126$1 , \port$1126$2 , \port$1126$3 , \port$1126$4 , \port$1126$5 , \port$1126$6 , \port$1126$7 , \port$1126$8 , \port$1126$9 , \port$1126$10 , \port$1126$11 , \port$1126$12 , \port$1126$13 , \port$1126$14 , \port$1126$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -43901,38 +43896,38 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1125$0 , \port$1125$1 , \port$112
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1125$0 ;
-  wire \port$1125$0 ;
-  output \port$1125$1 ;
-  wire \port$1125$1 ;
-  output \port$1125$10 ;
-  wire \port$1125$10 ;
-  output \port$1125$11 ;
-  wire \port$1125$11 ;
-  output \port$1125$12 ;
-  wire \port$1125$12 ;
-  output \port$1125$13 ;
-  wire \port$1125$13 ;
-  output \port$1125$14 ;
-  wire \port$1125$14 ;
-  output \port$1125$15 ;
-  wire \port$1125$15 ;
-  output \port$1125$2 ;
-  wire \port$1125$2 ;
-  output \port$1125$3 ;
-  wire \port$1125$3 ;
-  output \port$1125$4 ;
-  wire \port$1125$4 ;
-  output \port$1125$5 ;
-  wire \port$1125$5 ;
-  output \port$1125$6 ;
-  wire \port$1125$6 ;
-  output \port$1125$7 ;
-  wire \port$1125$7 ;
-  output \port$1125$8 ;
-  wire \port$1125$8 ;
-  output \port$1125$9 ;
-  wire \port$1125$9 ;
+  output \port$1126$0 ;
+  wire \port$1126$0 ;
+  output \port$1126$1 ;
+  wire \port$1126$1 ;
+  output \port$1126$10 ;
+  wire \port$1126$10 ;
+  output \port$1126$11 ;
+  wire \port$1126$11 ;
+  output \port$1126$12 ;
+  wire \port$1126$12 ;
+  output \port$1126$13 ;
+  wire \port$1126$13 ;
+  output \port$1126$14 ;
+  wire \port$1126$14 ;
+  output \port$1126$15 ;
+  wire \port$1126$15 ;
+  output \port$1126$2 ;
+  wire \port$1126$2 ;
+  output \port$1126$3 ;
+  wire \port$1126$3 ;
+  output \port$1126$4 ;
+  wire \port$1126$4 ;
+  output \port$1126$5 ;
+  wire \port$1126$5 ;
+  output \port$1126$6 ;
+  wire \port$1126$6 ;
+  output \port$1126$7 ;
+  wire \port$1126$7 ;
+  output \port$1126$8 ;
+  wire \port$1126$8 ;
+  output \port$1126$9 ;
+  wire \port$1126$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44008,19 +44003,19 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1125$0 , \port$1125$1 , \port$112
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1125$0 ),
-    .P1(\port$1125$1 ),
-    .P10(\port$1125$10 ),
-    .P11(\port$1125$11 ),
-    .P12(\port$1125$12 ),
-    .P13(\port$1125$13 ),
-    .P14(\port$1125$14 ),
-    .P15(\port$1125$15 ),
+    .P0(\port$1126$0 ),
+    .P1(\port$1126$1 ),
+    .P10(\port$1126$10 ),
+    .P11(\port$1126$11 ),
+    .P12(\port$1126$12 ),
+    .P13(\port$1126$13 ),
+    .P14(\port$1126$14 ),
+    .P15(\port$1126$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1125$2 ),
+    .P2(\port$1126$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44031,30 +44026,30 @@ module \hwq_mac_array.mul_6_4 (clk, rst, \port$1125$0 , \port$1125$1 , \port$112
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1125$3 ),
+    .P3(\port$1126$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1125$4 ),
-    .P5(\port$1125$5 ),
-    .P6(\port$1125$6 ),
-    .P7(\port$1125$7 ),
-    .P8(\port$1125$8 ),
-    .P9(\port$1125$9 ),
+    .P4(\port$1126$4 ),
+    .P5(\port$1126$5 ),
+    .P6(\port$1126$6 ),
+    .P7(\port$1126$7 ),
+    .P8(\port$1126$8 ),
+    .P9(\port$1126$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1125$15 , \port$1125$14 , \port$1125$13 , \port$1125$12 , \port$1125$11 , \port$1125$10 , \port$1125$9 , \port$1125$8 , \port$1125$7 , \port$1125$6 , \port$1125$5 , \port$1125$4 , \port$1125$3 , \port$1125$2 , \port$1125$1 , \port$1125$0  };
+  assign p36[15:0] = { \port$1126$15 , \port$1126$14 , \port$1126$13 , \port$1126$12 , \port$1126$11 , \port$1126$10 , \port$1126$9 , \port$1126$8 , \port$1126$7 , \port$1126$6 , \port$1126$5 , \port$1126$4 , \port$1126$3 , \port$1126$2 , \port$1126$1 , \port$1126$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, rst, \port$1141$0 , \port$1141$1 , \port$1141$2 , \port$1141$3 , \port$1141$4 , \port$1141$5 , \port$1141$6 , \port$1141$7 , \port$1141$8 , \port$1141$9 , \port$1141$10 , \port$1141$11 , \port$1141$12 , \port$1141$13 , \port$1141$14 , \port$1141$15 , b, a, en
+module \hwq_mac_array.mul_6_5 (clk, rst, \port$1142$0 , \port$1142$1 , \port$1142$2 , \port$1142$3 , \port$1142$4 , \port$1142$5 , \port$1142$6 , \port$1142$7 , \port$1142$8 , \port$1142$9 , \port$1142$10 , \port$1142$11 , \port$1142$12 , \port$1142$13 , \port$1142$14 , \port$1142$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -44065,38 +44060,38 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1141$0 , \port$1141$1 , \port$114
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1141$0 ;
-  wire \port$1141$0 ;
-  output \port$1141$1 ;
-  wire \port$1141$1 ;
-  output \port$1141$10 ;
-  wire \port$1141$10 ;
-  output \port$1141$11 ;
-  wire \port$1141$11 ;
-  output \port$1141$12 ;
-  wire \port$1141$12 ;
-  output \port$1141$13 ;
-  wire \port$1141$13 ;
-  output \port$1141$14 ;
-  wire \port$1141$14 ;
-  output \port$1141$15 ;
-  wire \port$1141$15 ;
-  output \port$1141$2 ;
-  wire \port$1141$2 ;
-  output \port$1141$3 ;
-  wire \port$1141$3 ;
-  output \port$1141$4 ;
-  wire \port$1141$4 ;
-  output \port$1141$5 ;
-  wire \port$1141$5 ;
-  output \port$1141$6 ;
-  wire \port$1141$6 ;
-  output \port$1141$7 ;
-  wire \port$1141$7 ;
-  output \port$1141$8 ;
-  wire \port$1141$8 ;
-  output \port$1141$9 ;
-  wire \port$1141$9 ;
+  output \port$1142$0 ;
+  wire \port$1142$0 ;
+  output \port$1142$1 ;
+  wire \port$1142$1 ;
+  output \port$1142$10 ;
+  wire \port$1142$10 ;
+  output \port$1142$11 ;
+  wire \port$1142$11 ;
+  output \port$1142$12 ;
+  wire \port$1142$12 ;
+  output \port$1142$13 ;
+  wire \port$1142$13 ;
+  output \port$1142$14 ;
+  wire \port$1142$14 ;
+  output \port$1142$15 ;
+  wire \port$1142$15 ;
+  output \port$1142$2 ;
+  wire \port$1142$2 ;
+  output \port$1142$3 ;
+  wire \port$1142$3 ;
+  output \port$1142$4 ;
+  wire \port$1142$4 ;
+  output \port$1142$5 ;
+  wire \port$1142$5 ;
+  output \port$1142$6 ;
+  wire \port$1142$6 ;
+  output \port$1142$7 ;
+  wire \port$1142$7 ;
+  output \port$1142$8 ;
+  wire \port$1142$8 ;
+  output \port$1142$9 ;
+  wire \port$1142$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44172,19 +44167,19 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1141$0 , \port$1141$1 , \port$114
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1141$0 ),
-    .P1(\port$1141$1 ),
-    .P10(\port$1141$10 ),
-    .P11(\port$1141$11 ),
-    .P12(\port$1141$12 ),
-    .P13(\port$1141$13 ),
-    .P14(\port$1141$14 ),
-    .P15(\port$1141$15 ),
+    .P0(\port$1142$0 ),
+    .P1(\port$1142$1 ),
+    .P10(\port$1142$10 ),
+    .P11(\port$1142$11 ),
+    .P12(\port$1142$12 ),
+    .P13(\port$1142$13 ),
+    .P14(\port$1142$14 ),
+    .P15(\port$1142$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1141$2 ),
+    .P2(\port$1142$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44195,30 +44190,30 @@ module \hwq_mac_array.mul_6_5 (clk, rst, \port$1141$0 , \port$1141$1 , \port$114
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1141$3 ),
+    .P3(\port$1142$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1141$4 ),
-    .P5(\port$1141$5 ),
-    .P6(\port$1141$6 ),
-    .P7(\port$1141$7 ),
-    .P8(\port$1141$8 ),
-    .P9(\port$1141$9 ),
+    .P4(\port$1142$4 ),
+    .P5(\port$1142$5 ),
+    .P6(\port$1142$6 ),
+    .P7(\port$1142$7 ),
+    .P8(\port$1142$8 ),
+    .P9(\port$1142$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1141$15 , \port$1141$14 , \port$1141$13 , \port$1141$12 , \port$1141$11 , \port$1141$10 , \port$1141$9 , \port$1141$8 , \port$1141$7 , \port$1141$6 , \port$1141$5 , \port$1141$4 , \port$1141$3 , \port$1141$2 , \port$1141$1 , \port$1141$0  };
+  assign p36[15:0] = { \port$1142$15 , \port$1142$14 , \port$1142$13 , \port$1142$12 , \port$1142$11 , \port$1142$10 , \port$1142$9 , \port$1142$8 , \port$1142$7 , \port$1142$6 , \port$1142$5 , \port$1142$4 , \port$1142$3 , \port$1142$2 , \port$1142$1 , \port$1142$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, rst, \port$1157$0 , \port$1157$1 , \port$1157$2 , \port$1157$3 , \port$1157$4 , \port$1157$5 , \port$1157$6 , \port$1157$7 , \port$1157$8 , \port$1157$9 , \port$1157$10 , \port$1157$11 , \port$1157$12 , \port$1157$13 , \port$1157$14 , \port$1157$15 , b, a, en
+module \hwq_mac_array.mul_6_6 (clk, rst, \port$1158$0 , \port$1158$1 , \port$1158$2 , \port$1158$3 , \port$1158$4 , \port$1158$5 , \port$1158$6 , \port$1158$7 , \port$1158$8 , \port$1158$9 , \port$1158$10 , \port$1158$11 , \port$1158$12 , \port$1158$13 , \port$1158$14 , \port$1158$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -44229,38 +44224,38 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1157$0 , \port$1157$1 , \port$115
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1157$0 ;
-  wire \port$1157$0 ;
-  output \port$1157$1 ;
-  wire \port$1157$1 ;
-  output \port$1157$10 ;
-  wire \port$1157$10 ;
-  output \port$1157$11 ;
-  wire \port$1157$11 ;
-  output \port$1157$12 ;
-  wire \port$1157$12 ;
-  output \port$1157$13 ;
-  wire \port$1157$13 ;
-  output \port$1157$14 ;
-  wire \port$1157$14 ;
-  output \port$1157$15 ;
-  wire \port$1157$15 ;
-  output \port$1157$2 ;
-  wire \port$1157$2 ;
-  output \port$1157$3 ;
-  wire \port$1157$3 ;
-  output \port$1157$4 ;
-  wire \port$1157$4 ;
-  output \port$1157$5 ;
-  wire \port$1157$5 ;
-  output \port$1157$6 ;
-  wire \port$1157$6 ;
-  output \port$1157$7 ;
-  wire \port$1157$7 ;
-  output \port$1157$8 ;
-  wire \port$1157$8 ;
-  output \port$1157$9 ;
-  wire \port$1157$9 ;
+  output \port$1158$0 ;
+  wire \port$1158$0 ;
+  output \port$1158$1 ;
+  wire \port$1158$1 ;
+  output \port$1158$10 ;
+  wire \port$1158$10 ;
+  output \port$1158$11 ;
+  wire \port$1158$11 ;
+  output \port$1158$12 ;
+  wire \port$1158$12 ;
+  output \port$1158$13 ;
+  wire \port$1158$13 ;
+  output \port$1158$14 ;
+  wire \port$1158$14 ;
+  output \port$1158$15 ;
+  wire \port$1158$15 ;
+  output \port$1158$2 ;
+  wire \port$1158$2 ;
+  output \port$1158$3 ;
+  wire \port$1158$3 ;
+  output \port$1158$4 ;
+  wire \port$1158$4 ;
+  output \port$1158$5 ;
+  wire \port$1158$5 ;
+  output \port$1158$6 ;
+  wire \port$1158$6 ;
+  output \port$1158$7 ;
+  wire \port$1158$7 ;
+  output \port$1158$8 ;
+  wire \port$1158$8 ;
+  output \port$1158$9 ;
+  wire \port$1158$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44336,19 +44331,19 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1157$0 , \port$1157$1 , \port$115
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1157$0 ),
-    .P1(\port$1157$1 ),
-    .P10(\port$1157$10 ),
-    .P11(\port$1157$11 ),
-    .P12(\port$1157$12 ),
-    .P13(\port$1157$13 ),
-    .P14(\port$1157$14 ),
-    .P15(\port$1157$15 ),
+    .P0(\port$1158$0 ),
+    .P1(\port$1158$1 ),
+    .P10(\port$1158$10 ),
+    .P11(\port$1158$11 ),
+    .P12(\port$1158$12 ),
+    .P13(\port$1158$13 ),
+    .P14(\port$1158$14 ),
+    .P15(\port$1158$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1157$2 ),
+    .P2(\port$1158$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44359,30 +44354,30 @@ module \hwq_mac_array.mul_6_6 (clk, rst, \port$1157$0 , \port$1157$1 , \port$115
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1157$3 ),
+    .P3(\port$1158$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1157$4 ),
-    .P5(\port$1157$5 ),
-    .P6(\port$1157$6 ),
-    .P7(\port$1157$7 ),
-    .P8(\port$1157$8 ),
-    .P9(\port$1157$9 ),
+    .P4(\port$1158$4 ),
+    .P5(\port$1158$5 ),
+    .P6(\port$1158$6 ),
+    .P7(\port$1158$7 ),
+    .P8(\port$1158$8 ),
+    .P9(\port$1158$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1157$15 , \port$1157$14 , \port$1157$13 , \port$1157$12 , \port$1157$11 , \port$1157$10 , \port$1157$9 , \port$1157$8 , \port$1157$7 , \port$1157$6 , \port$1157$5 , \port$1157$4 , \port$1157$3 , \port$1157$2 , \port$1157$1 , \port$1157$0  };
+  assign p36[15:0] = { \port$1158$15 , \port$1158$14 , \port$1158$13 , \port$1158$12 , \port$1158$11 , \port$1158$10 , \port$1158$9 , \port$1158$8 , \port$1158$7 , \port$1158$6 , \port$1158$5 , \port$1158$4 , \port$1158$3 , \port$1158$2 , \port$1158$1 , \port$1158$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, rst, \port$1173$0 , \port$1173$1 , \port$1173$2 , \port$1173$3 , \port$1173$4 , \port$1173$5 , \port$1173$6 , \port$1173$7 , \port$1173$8 , \port$1173$9 , \port$1173$10 , \port$1173$11 , \port$1173$12 , \port$1173$13 , \port$1173$14 , \port$1173$15 , b, a, en
+module \hwq_mac_array.mul_6_7 (clk, rst, \port$1174$0 , \port$1174$1 , \port$1174$2 , \port$1174$3 , \port$1174$4 , \port$1174$5 , \port$1174$6 , \port$1174$7 , \port$1174$8 , \port$1174$9 , \port$1174$10 , \port$1174$11 , \port$1174$12 , \port$1174$13 , \port$1174$14 , \port$1174$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -44393,38 +44388,38 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1173$0 , \port$1173$1 , \port$117
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1173$0 ;
-  wire \port$1173$0 ;
-  output \port$1173$1 ;
-  wire \port$1173$1 ;
-  output \port$1173$10 ;
-  wire \port$1173$10 ;
-  output \port$1173$11 ;
-  wire \port$1173$11 ;
-  output \port$1173$12 ;
-  wire \port$1173$12 ;
-  output \port$1173$13 ;
-  wire \port$1173$13 ;
-  output \port$1173$14 ;
-  wire \port$1173$14 ;
-  output \port$1173$15 ;
-  wire \port$1173$15 ;
-  output \port$1173$2 ;
-  wire \port$1173$2 ;
-  output \port$1173$3 ;
-  wire \port$1173$3 ;
-  output \port$1173$4 ;
-  wire \port$1173$4 ;
-  output \port$1173$5 ;
-  wire \port$1173$5 ;
-  output \port$1173$6 ;
-  wire \port$1173$6 ;
-  output \port$1173$7 ;
-  wire \port$1173$7 ;
-  output \port$1173$8 ;
-  wire \port$1173$8 ;
-  output \port$1173$9 ;
-  wire \port$1173$9 ;
+  output \port$1174$0 ;
+  wire \port$1174$0 ;
+  output \port$1174$1 ;
+  wire \port$1174$1 ;
+  output \port$1174$10 ;
+  wire \port$1174$10 ;
+  output \port$1174$11 ;
+  wire \port$1174$11 ;
+  output \port$1174$12 ;
+  wire \port$1174$12 ;
+  output \port$1174$13 ;
+  wire \port$1174$13 ;
+  output \port$1174$14 ;
+  wire \port$1174$14 ;
+  output \port$1174$15 ;
+  wire \port$1174$15 ;
+  output \port$1174$2 ;
+  wire \port$1174$2 ;
+  output \port$1174$3 ;
+  wire \port$1174$3 ;
+  output \port$1174$4 ;
+  wire \port$1174$4 ;
+  output \port$1174$5 ;
+  wire \port$1174$5 ;
+  output \port$1174$6 ;
+  wire \port$1174$6 ;
+  output \port$1174$7 ;
+  wire \port$1174$7 ;
+  output \port$1174$8 ;
+  wire \port$1174$8 ;
+  output \port$1174$9 ;
+  wire \port$1174$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44500,19 +44495,19 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1173$0 , \port$1173$1 , \port$117
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1173$0 ),
-    .P1(\port$1173$1 ),
-    .P10(\port$1173$10 ),
-    .P11(\port$1173$11 ),
-    .P12(\port$1173$12 ),
-    .P13(\port$1173$13 ),
-    .P14(\port$1173$14 ),
-    .P15(\port$1173$15 ),
+    .P0(\port$1174$0 ),
+    .P1(\port$1174$1 ),
+    .P10(\port$1174$10 ),
+    .P11(\port$1174$11 ),
+    .P12(\port$1174$12 ),
+    .P13(\port$1174$13 ),
+    .P14(\port$1174$14 ),
+    .P15(\port$1174$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1173$2 ),
+    .P2(\port$1174$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44523,30 +44518,30 @@ module \hwq_mac_array.mul_6_7 (clk, rst, \port$1173$0 , \port$1173$1 , \port$117
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1173$3 ),
+    .P3(\port$1174$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1173$4 ),
-    .P5(\port$1173$5 ),
-    .P6(\port$1173$6 ),
-    .P7(\port$1173$7 ),
-    .P8(\port$1173$8 ),
-    .P9(\port$1173$9 ),
+    .P4(\port$1174$4 ),
+    .P5(\port$1174$5 ),
+    .P6(\port$1174$6 ),
+    .P7(\port$1174$7 ),
+    .P8(\port$1174$8 ),
+    .P9(\port$1174$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1173$15 , \port$1173$14 , \port$1173$13 , \port$1173$12 , \port$1173$11 , \port$1173$10 , \port$1173$9 , \port$1173$8 , \port$1173$7 , \port$1173$6 , \port$1173$5 , \port$1173$4 , \port$1173$3 , \port$1173$2 , \port$1173$1 , \port$1173$0  };
+  assign p36[15:0] = { \port$1174$15 , \port$1174$14 , \port$1174$13 , \port$1174$12 , \port$1174$11 , \port$1174$10 , \port$1174$9 , \port$1174$8 , \port$1174$7 , \port$1174$6 , \port$1174$5 , \port$1174$4 , \port$1174$3 , \port$1174$2 , \port$1174$1 , \port$1174$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, rst, \port$1189$0 , \port$1189$1 , \port$1189$2 , \port$1189$3 , \port$1189$4 , \port$1189$5 , \port$1189$6 , \port$1189$7 , \port$1189$8 , \port$1189$9 , \port$1189$10 , \port$1189$11 , \port$1189$12 , \port$1189$13 , \port$1189$14 , \port$1189$15 , a, b, en
+module \hwq_mac_array.mul_7_0 (clk, rst, \port$1190$0 , \port$1190$1 , \port$1190$2 , \port$1190$3 , \port$1190$4 , \port$1190$5 , \port$1190$6 , \port$1190$7 , \port$1190$8 , \port$1190$9 , \port$1190$10 , \port$1190$11 , \port$1190$12 , \port$1190$13 , \port$1190$14 , \port$1190$15 , a, b, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -44557,38 +44552,38 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1189$0 , \port$1189$1 , \port$118
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1189$0 ;
-  wire \port$1189$0 ;
-  output \port$1189$1 ;
-  wire \port$1189$1 ;
-  output \port$1189$10 ;
-  wire \port$1189$10 ;
-  output \port$1189$11 ;
-  wire \port$1189$11 ;
-  output \port$1189$12 ;
-  wire \port$1189$12 ;
-  output \port$1189$13 ;
-  wire \port$1189$13 ;
-  output \port$1189$14 ;
-  wire \port$1189$14 ;
-  output \port$1189$15 ;
-  wire \port$1189$15 ;
-  output \port$1189$2 ;
-  wire \port$1189$2 ;
-  output \port$1189$3 ;
-  wire \port$1189$3 ;
-  output \port$1189$4 ;
-  wire \port$1189$4 ;
-  output \port$1189$5 ;
-  wire \port$1189$5 ;
-  output \port$1189$6 ;
-  wire \port$1189$6 ;
-  output \port$1189$7 ;
-  wire \port$1189$7 ;
-  output \port$1189$8 ;
-  wire \port$1189$8 ;
-  output \port$1189$9 ;
-  wire \port$1189$9 ;
+  output \port$1190$0 ;
+  wire \port$1190$0 ;
+  output \port$1190$1 ;
+  wire \port$1190$1 ;
+  output \port$1190$10 ;
+  wire \port$1190$10 ;
+  output \port$1190$11 ;
+  wire \port$1190$11 ;
+  output \port$1190$12 ;
+  wire \port$1190$12 ;
+  output \port$1190$13 ;
+  wire \port$1190$13 ;
+  output \port$1190$14 ;
+  wire \port$1190$14 ;
+  output \port$1190$15 ;
+  wire \port$1190$15 ;
+  output \port$1190$2 ;
+  wire \port$1190$2 ;
+  output \port$1190$3 ;
+  wire \port$1190$3 ;
+  output \port$1190$4 ;
+  wire \port$1190$4 ;
+  output \port$1190$5 ;
+  wire \port$1190$5 ;
+  output \port$1190$6 ;
+  wire \port$1190$6 ;
+  output \port$1190$7 ;
+  wire \port$1190$7 ;
+  output \port$1190$8 ;
+  wire \port$1190$8 ;
+  output \port$1190$9 ;
+  wire \port$1190$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44664,19 +44659,19 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1189$0 , \port$1189$1 , \port$118
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1189$0 ),
-    .P1(\port$1189$1 ),
-    .P10(\port$1189$10 ),
-    .P11(\port$1189$11 ),
-    .P12(\port$1189$12 ),
-    .P13(\port$1189$13 ),
-    .P14(\port$1189$14 ),
-    .P15(\port$1189$15 ),
+    .P0(\port$1190$0 ),
+    .P1(\port$1190$1 ),
+    .P10(\port$1190$10 ),
+    .P11(\port$1190$11 ),
+    .P12(\port$1190$12 ),
+    .P13(\port$1190$13 ),
+    .P14(\port$1190$14 ),
+    .P15(\port$1190$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1189$2 ),
+    .P2(\port$1190$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44687,30 +44682,30 @@ module \hwq_mac_array.mul_7_0 (clk, rst, \port$1189$0 , \port$1189$1 , \port$118
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1189$3 ),
+    .P3(\port$1190$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1189$4 ),
-    .P5(\port$1189$5 ),
-    .P6(\port$1189$6 ),
-    .P7(\port$1189$7 ),
-    .P8(\port$1189$8 ),
-    .P9(\port$1189$9 ),
+    .P4(\port$1190$4 ),
+    .P5(\port$1190$5 ),
+    .P6(\port$1190$6 ),
+    .P7(\port$1190$7 ),
+    .P8(\port$1190$8 ),
+    .P9(\port$1190$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1189$15 , \port$1189$14 , \port$1189$13 , \port$1189$12 , \port$1189$11 , \port$1189$10 , \port$1189$9 , \port$1189$8 , \port$1189$7 , \port$1189$6 , \port$1189$5 , \port$1189$4 , \port$1189$3 , \port$1189$2 , \port$1189$1 , \port$1189$0  };
+  assign p36[15:0] = { \port$1190$15 , \port$1190$14 , \port$1190$13 , \port$1190$12 , \port$1190$11 , \port$1190$10 , \port$1190$9 , \port$1190$8 , \port$1190$7 , \port$1190$6 , \port$1190$5 , \port$1190$4 , \port$1190$3 , \port$1190$2 , \port$1190$1 , \port$1190$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, rst, \port$1205$0 , \port$1205$1 , \port$1205$2 , \port$1205$3 , \port$1205$4 , \port$1205$5 , \port$1205$6 , \port$1205$7 , \port$1205$8 , \port$1205$9 , \port$1205$10 , \port$1205$11 , \port$1205$12 , \port$1205$13 , \port$1205$14 , \port$1205$15 , b, a, en
+module \hwq_mac_array.mul_7_1 (clk, rst, \port$1206$0 , \port$1206$1 , \port$1206$2 , \port$1206$3 , \port$1206$4 , \port$1206$5 , \port$1206$6 , \port$1206$7 , \port$1206$8 , \port$1206$9 , \port$1206$10 , \port$1206$11 , \port$1206$12 , \port$1206$13 , \port$1206$14 , \port$1206$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -44721,38 +44716,38 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1205$0 , \port$1205$1 , \port$120
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1205$0 ;
-  wire \port$1205$0 ;
-  output \port$1205$1 ;
-  wire \port$1205$1 ;
-  output \port$1205$10 ;
-  wire \port$1205$10 ;
-  output \port$1205$11 ;
-  wire \port$1205$11 ;
-  output \port$1205$12 ;
-  wire \port$1205$12 ;
-  output \port$1205$13 ;
-  wire \port$1205$13 ;
-  output \port$1205$14 ;
-  wire \port$1205$14 ;
-  output \port$1205$15 ;
-  wire \port$1205$15 ;
-  output \port$1205$2 ;
-  wire \port$1205$2 ;
-  output \port$1205$3 ;
-  wire \port$1205$3 ;
-  output \port$1205$4 ;
-  wire \port$1205$4 ;
-  output \port$1205$5 ;
-  wire \port$1205$5 ;
-  output \port$1205$6 ;
-  wire \port$1205$6 ;
-  output \port$1205$7 ;
-  wire \port$1205$7 ;
-  output \port$1205$8 ;
-  wire \port$1205$8 ;
-  output \port$1205$9 ;
-  wire \port$1205$9 ;
+  output \port$1206$0 ;
+  wire \port$1206$0 ;
+  output \port$1206$1 ;
+  wire \port$1206$1 ;
+  output \port$1206$10 ;
+  wire \port$1206$10 ;
+  output \port$1206$11 ;
+  wire \port$1206$11 ;
+  output \port$1206$12 ;
+  wire \port$1206$12 ;
+  output \port$1206$13 ;
+  wire \port$1206$13 ;
+  output \port$1206$14 ;
+  wire \port$1206$14 ;
+  output \port$1206$15 ;
+  wire \port$1206$15 ;
+  output \port$1206$2 ;
+  wire \port$1206$2 ;
+  output \port$1206$3 ;
+  wire \port$1206$3 ;
+  output \port$1206$4 ;
+  wire \port$1206$4 ;
+  output \port$1206$5 ;
+  wire \port$1206$5 ;
+  output \port$1206$6 ;
+  wire \port$1206$6 ;
+  output \port$1206$7 ;
+  wire \port$1206$7 ;
+  output \port$1206$8 ;
+  wire \port$1206$8 ;
+  output \port$1206$9 ;
+  wire \port$1206$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44828,19 +44823,19 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1205$0 , \port$1205$1 , \port$120
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1205$0 ),
-    .P1(\port$1205$1 ),
-    .P10(\port$1205$10 ),
-    .P11(\port$1205$11 ),
-    .P12(\port$1205$12 ),
-    .P13(\port$1205$13 ),
-    .P14(\port$1205$14 ),
-    .P15(\port$1205$15 ),
+    .P0(\port$1206$0 ),
+    .P1(\port$1206$1 ),
+    .P10(\port$1206$10 ),
+    .P11(\port$1206$11 ),
+    .P12(\port$1206$12 ),
+    .P13(\port$1206$13 ),
+    .P14(\port$1206$14 ),
+    .P15(\port$1206$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1205$2 ),
+    .P2(\port$1206$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44851,30 +44846,30 @@ module \hwq_mac_array.mul_7_1 (clk, rst, \port$1205$0 , \port$1205$1 , \port$120
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1205$3 ),
+    .P3(\port$1206$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1205$4 ),
-    .P5(\port$1205$5 ),
-    .P6(\port$1205$6 ),
-    .P7(\port$1205$7 ),
-    .P8(\port$1205$8 ),
-    .P9(\port$1205$9 ),
+    .P4(\port$1206$4 ),
+    .P5(\port$1206$5 ),
+    .P6(\port$1206$6 ),
+    .P7(\port$1206$7 ),
+    .P8(\port$1206$8 ),
+    .P9(\port$1206$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1205$15 , \port$1205$14 , \port$1205$13 , \port$1205$12 , \port$1205$11 , \port$1205$10 , \port$1205$9 , \port$1205$8 , \port$1205$7 , \port$1205$6 , \port$1205$5 , \port$1205$4 , \port$1205$3 , \port$1205$2 , \port$1205$1 , \port$1205$0  };
+  assign p36[15:0] = { \port$1206$15 , \port$1206$14 , \port$1206$13 , \port$1206$12 , \port$1206$11 , \port$1206$10 , \port$1206$9 , \port$1206$8 , \port$1206$7 , \port$1206$6 , \port$1206$5 , \port$1206$4 , \port$1206$3 , \port$1206$2 , \port$1206$1 , \port$1206$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, rst, \port$1221$0 , \port$1221$1 , \port$1221$2 , \port$1221$3 , \port$1221$4 , \port$1221$5 , \port$1221$6 , \port$1221$7 , \port$1221$8 , \port$1221$9 , \port$1221$10 , \port$1221$11 , \port$1221$12 , \port$1221$13 , \port$1221$14 , \port$1221$15 , b, a, en
+module \hwq_mac_array.mul_7_2 (clk, rst, \port$1222$0 , \port$1222$1 , \port$1222$2 , \port$1222$3 , \port$1222$4 , \port$1222$5 , \port$1222$6 , \port$1222$7 , \port$1222$8 , \port$1222$9 , \port$1222$10 , \port$1222$11 , \port$1222$12 , \port$1222$13 , \port$1222$14 , \port$1222$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -44885,38 +44880,38 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1221$0 , \port$1221$1 , \port$122
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1221$0 ;
-  wire \port$1221$0 ;
-  output \port$1221$1 ;
-  wire \port$1221$1 ;
-  output \port$1221$10 ;
-  wire \port$1221$10 ;
-  output \port$1221$11 ;
-  wire \port$1221$11 ;
-  output \port$1221$12 ;
-  wire \port$1221$12 ;
-  output \port$1221$13 ;
-  wire \port$1221$13 ;
-  output \port$1221$14 ;
-  wire \port$1221$14 ;
-  output \port$1221$15 ;
-  wire \port$1221$15 ;
-  output \port$1221$2 ;
-  wire \port$1221$2 ;
-  output \port$1221$3 ;
-  wire \port$1221$3 ;
-  output \port$1221$4 ;
-  wire \port$1221$4 ;
-  output \port$1221$5 ;
-  wire \port$1221$5 ;
-  output \port$1221$6 ;
-  wire \port$1221$6 ;
-  output \port$1221$7 ;
-  wire \port$1221$7 ;
-  output \port$1221$8 ;
-  wire \port$1221$8 ;
-  output \port$1221$9 ;
-  wire \port$1221$9 ;
+  output \port$1222$0 ;
+  wire \port$1222$0 ;
+  output \port$1222$1 ;
+  wire \port$1222$1 ;
+  output \port$1222$10 ;
+  wire \port$1222$10 ;
+  output \port$1222$11 ;
+  wire \port$1222$11 ;
+  output \port$1222$12 ;
+  wire \port$1222$12 ;
+  output \port$1222$13 ;
+  wire \port$1222$13 ;
+  output \port$1222$14 ;
+  wire \port$1222$14 ;
+  output \port$1222$15 ;
+  wire \port$1222$15 ;
+  output \port$1222$2 ;
+  wire \port$1222$2 ;
+  output \port$1222$3 ;
+  wire \port$1222$3 ;
+  output \port$1222$4 ;
+  wire \port$1222$4 ;
+  output \port$1222$5 ;
+  wire \port$1222$5 ;
+  output \port$1222$6 ;
+  wire \port$1222$6 ;
+  output \port$1222$7 ;
+  wire \port$1222$7 ;
+  output \port$1222$8 ;
+  wire \port$1222$8 ;
+  output \port$1222$9 ;
+  wire \port$1222$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44992,19 +44987,19 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1221$0 , \port$1221$1 , \port$122
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1221$0 ),
-    .P1(\port$1221$1 ),
-    .P10(\port$1221$10 ),
-    .P11(\port$1221$11 ),
-    .P12(\port$1221$12 ),
-    .P13(\port$1221$13 ),
-    .P14(\port$1221$14 ),
-    .P15(\port$1221$15 ),
+    .P0(\port$1222$0 ),
+    .P1(\port$1222$1 ),
+    .P10(\port$1222$10 ),
+    .P11(\port$1222$11 ),
+    .P12(\port$1222$12 ),
+    .P13(\port$1222$13 ),
+    .P14(\port$1222$14 ),
+    .P15(\port$1222$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1221$2 ),
+    .P2(\port$1222$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45015,30 +45010,30 @@ module \hwq_mac_array.mul_7_2 (clk, rst, \port$1221$0 , \port$1221$1 , \port$122
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1221$3 ),
+    .P3(\port$1222$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1221$4 ),
-    .P5(\port$1221$5 ),
-    .P6(\port$1221$6 ),
-    .P7(\port$1221$7 ),
-    .P8(\port$1221$8 ),
-    .P9(\port$1221$9 ),
+    .P4(\port$1222$4 ),
+    .P5(\port$1222$5 ),
+    .P6(\port$1222$6 ),
+    .P7(\port$1222$7 ),
+    .P8(\port$1222$8 ),
+    .P9(\port$1222$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1221$15 , \port$1221$14 , \port$1221$13 , \port$1221$12 , \port$1221$11 , \port$1221$10 , \port$1221$9 , \port$1221$8 , \port$1221$7 , \port$1221$6 , \port$1221$5 , \port$1221$4 , \port$1221$3 , \port$1221$2 , \port$1221$1 , \port$1221$0  };
+  assign p36[15:0] = { \port$1222$15 , \port$1222$14 , \port$1222$13 , \port$1222$12 , \port$1222$11 , \port$1222$10 , \port$1222$9 , \port$1222$8 , \port$1222$7 , \port$1222$6 , \port$1222$5 , \port$1222$4 , \port$1222$3 , \port$1222$2 , \port$1222$1 , \port$1222$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, rst, \port$1237$0 , \port$1237$1 , \port$1237$2 , \port$1237$3 , \port$1237$4 , \port$1237$5 , \port$1237$6 , \port$1237$7 , \port$1237$8 , \port$1237$9 , \port$1237$10 , \port$1237$11 , \port$1237$12 , \port$1237$13 , \port$1237$14 , \port$1237$15 , b, a, en
+module \hwq_mac_array.mul_7_3 (clk, rst, \port$1238$0 , \port$1238$1 , \port$1238$2 , \port$1238$3 , \port$1238$4 , \port$1238$5 , \port$1238$6 , \port$1238$7 , \port$1238$8 , \port$1238$9 , \port$1238$10 , \port$1238$11 , \port$1238$12 , \port$1238$13 , \port$1238$14 , \port$1238$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -45049,38 +45044,38 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1237$0 , \port$1237$1 , \port$123
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1237$0 ;
-  wire \port$1237$0 ;
-  output \port$1237$1 ;
-  wire \port$1237$1 ;
-  output \port$1237$10 ;
-  wire \port$1237$10 ;
-  output \port$1237$11 ;
-  wire \port$1237$11 ;
-  output \port$1237$12 ;
-  wire \port$1237$12 ;
-  output \port$1237$13 ;
-  wire \port$1237$13 ;
-  output \port$1237$14 ;
-  wire \port$1237$14 ;
-  output \port$1237$15 ;
-  wire \port$1237$15 ;
-  output \port$1237$2 ;
-  wire \port$1237$2 ;
-  output \port$1237$3 ;
-  wire \port$1237$3 ;
-  output \port$1237$4 ;
-  wire \port$1237$4 ;
-  output \port$1237$5 ;
-  wire \port$1237$5 ;
-  output \port$1237$6 ;
-  wire \port$1237$6 ;
-  output \port$1237$7 ;
-  wire \port$1237$7 ;
-  output \port$1237$8 ;
-  wire \port$1237$8 ;
-  output \port$1237$9 ;
-  wire \port$1237$9 ;
+  output \port$1238$0 ;
+  wire \port$1238$0 ;
+  output \port$1238$1 ;
+  wire \port$1238$1 ;
+  output \port$1238$10 ;
+  wire \port$1238$10 ;
+  output \port$1238$11 ;
+  wire \port$1238$11 ;
+  output \port$1238$12 ;
+  wire \port$1238$12 ;
+  output \port$1238$13 ;
+  wire \port$1238$13 ;
+  output \port$1238$14 ;
+  wire \port$1238$14 ;
+  output \port$1238$15 ;
+  wire \port$1238$15 ;
+  output \port$1238$2 ;
+  wire \port$1238$2 ;
+  output \port$1238$3 ;
+  wire \port$1238$3 ;
+  output \port$1238$4 ;
+  wire \port$1238$4 ;
+  output \port$1238$5 ;
+  wire \port$1238$5 ;
+  output \port$1238$6 ;
+  wire \port$1238$6 ;
+  output \port$1238$7 ;
+  wire \port$1238$7 ;
+  output \port$1238$8 ;
+  wire \port$1238$8 ;
+  output \port$1238$9 ;
+  wire \port$1238$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45156,19 +45151,19 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1237$0 , \port$1237$1 , \port$123
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1237$0 ),
-    .P1(\port$1237$1 ),
-    .P10(\port$1237$10 ),
-    .P11(\port$1237$11 ),
-    .P12(\port$1237$12 ),
-    .P13(\port$1237$13 ),
-    .P14(\port$1237$14 ),
-    .P15(\port$1237$15 ),
+    .P0(\port$1238$0 ),
+    .P1(\port$1238$1 ),
+    .P10(\port$1238$10 ),
+    .P11(\port$1238$11 ),
+    .P12(\port$1238$12 ),
+    .P13(\port$1238$13 ),
+    .P14(\port$1238$14 ),
+    .P15(\port$1238$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1237$2 ),
+    .P2(\port$1238$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45179,30 +45174,30 @@ module \hwq_mac_array.mul_7_3 (clk, rst, \port$1237$0 , \port$1237$1 , \port$123
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1237$3 ),
+    .P3(\port$1238$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1237$4 ),
-    .P5(\port$1237$5 ),
-    .P6(\port$1237$6 ),
-    .P7(\port$1237$7 ),
-    .P8(\port$1237$8 ),
-    .P9(\port$1237$9 ),
+    .P4(\port$1238$4 ),
+    .P5(\port$1238$5 ),
+    .P6(\port$1238$6 ),
+    .P7(\port$1238$7 ),
+    .P8(\port$1238$8 ),
+    .P9(\port$1238$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1237$15 , \port$1237$14 , \port$1237$13 , \port$1237$12 , \port$1237$11 , \port$1237$10 , \port$1237$9 , \port$1237$8 , \port$1237$7 , \port$1237$6 , \port$1237$5 , \port$1237$4 , \port$1237$3 , \port$1237$2 , \port$1237$1 , \port$1237$0  };
+  assign p36[15:0] = { \port$1238$15 , \port$1238$14 , \port$1238$13 , \port$1238$12 , \port$1238$11 , \port$1238$10 , \port$1238$9 , \port$1238$8 , \port$1238$7 , \port$1238$6 , \port$1238$5 , \port$1238$4 , \port$1238$3 , \port$1238$2 , \port$1238$1 , \port$1238$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, rst, \port$1253$0 , \port$1253$1 , \port$1253$2 , \port$1253$3 , \port$1253$4 , \port$1253$5 , \port$1253$6 , \port$1253$7 , \port$1253$8 , \port$1253$9 , \port$1253$10 , \port$1253$11 , \port$1253$12 , \port$1253$13 , \port$1253$14 , \port$1253$15 , b, a, en
+module \hwq_mac_array.mul_7_4 (clk, rst, \port$1254$0 , \port$1254$1 , \port$1254$2 , \port$1254$3 , \port$1254$4 , \port$1254$5 , \port$1254$6 , \port$1254$7 , \port$1254$8 , \port$1254$9 , \port$1254$10 , \port$1254$11 , \port$1254$12 , \port$1254$13 , \port$1254$14 , \port$1254$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -45213,38 +45208,38 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1253$0 , \port$1253$1 , \port$125
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1253$0 ;
-  wire \port$1253$0 ;
-  output \port$1253$1 ;
-  wire \port$1253$1 ;
-  output \port$1253$10 ;
-  wire \port$1253$10 ;
-  output \port$1253$11 ;
-  wire \port$1253$11 ;
-  output \port$1253$12 ;
-  wire \port$1253$12 ;
-  output \port$1253$13 ;
-  wire \port$1253$13 ;
-  output \port$1253$14 ;
-  wire \port$1253$14 ;
-  output \port$1253$15 ;
-  wire \port$1253$15 ;
-  output \port$1253$2 ;
-  wire \port$1253$2 ;
-  output \port$1253$3 ;
-  wire \port$1253$3 ;
-  output \port$1253$4 ;
-  wire \port$1253$4 ;
-  output \port$1253$5 ;
-  wire \port$1253$5 ;
-  output \port$1253$6 ;
-  wire \port$1253$6 ;
-  output \port$1253$7 ;
-  wire \port$1253$7 ;
-  output \port$1253$8 ;
-  wire \port$1253$8 ;
-  output \port$1253$9 ;
-  wire \port$1253$9 ;
+  output \port$1254$0 ;
+  wire \port$1254$0 ;
+  output \port$1254$1 ;
+  wire \port$1254$1 ;
+  output \port$1254$10 ;
+  wire \port$1254$10 ;
+  output \port$1254$11 ;
+  wire \port$1254$11 ;
+  output \port$1254$12 ;
+  wire \port$1254$12 ;
+  output \port$1254$13 ;
+  wire \port$1254$13 ;
+  output \port$1254$14 ;
+  wire \port$1254$14 ;
+  output \port$1254$15 ;
+  wire \port$1254$15 ;
+  output \port$1254$2 ;
+  wire \port$1254$2 ;
+  output \port$1254$3 ;
+  wire \port$1254$3 ;
+  output \port$1254$4 ;
+  wire \port$1254$4 ;
+  output \port$1254$5 ;
+  wire \port$1254$5 ;
+  output \port$1254$6 ;
+  wire \port$1254$6 ;
+  output \port$1254$7 ;
+  wire \port$1254$7 ;
+  output \port$1254$8 ;
+  wire \port$1254$8 ;
+  output \port$1254$9 ;
+  wire \port$1254$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45320,19 +45315,19 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1253$0 , \port$1253$1 , \port$125
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1253$0 ),
-    .P1(\port$1253$1 ),
-    .P10(\port$1253$10 ),
-    .P11(\port$1253$11 ),
-    .P12(\port$1253$12 ),
-    .P13(\port$1253$13 ),
-    .P14(\port$1253$14 ),
-    .P15(\port$1253$15 ),
+    .P0(\port$1254$0 ),
+    .P1(\port$1254$1 ),
+    .P10(\port$1254$10 ),
+    .P11(\port$1254$11 ),
+    .P12(\port$1254$12 ),
+    .P13(\port$1254$13 ),
+    .P14(\port$1254$14 ),
+    .P15(\port$1254$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1253$2 ),
+    .P2(\port$1254$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45343,30 +45338,30 @@ module \hwq_mac_array.mul_7_4 (clk, rst, \port$1253$0 , \port$1253$1 , \port$125
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1253$3 ),
+    .P3(\port$1254$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1253$4 ),
-    .P5(\port$1253$5 ),
-    .P6(\port$1253$6 ),
-    .P7(\port$1253$7 ),
-    .P8(\port$1253$8 ),
-    .P9(\port$1253$9 ),
+    .P4(\port$1254$4 ),
+    .P5(\port$1254$5 ),
+    .P6(\port$1254$6 ),
+    .P7(\port$1254$7 ),
+    .P8(\port$1254$8 ),
+    .P9(\port$1254$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1253$15 , \port$1253$14 , \port$1253$13 , \port$1253$12 , \port$1253$11 , \port$1253$10 , \port$1253$9 , \port$1253$8 , \port$1253$7 , \port$1253$6 , \port$1253$5 , \port$1253$4 , \port$1253$3 , \port$1253$2 , \port$1253$1 , \port$1253$0  };
+  assign p36[15:0] = { \port$1254$15 , \port$1254$14 , \port$1254$13 , \port$1254$12 , \port$1254$11 , \port$1254$10 , \port$1254$9 , \port$1254$8 , \port$1254$7 , \port$1254$6 , \port$1254$5 , \port$1254$4 , \port$1254$3 , \port$1254$2 , \port$1254$1 , \port$1254$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, rst, \port$1269$0 , \port$1269$1 , \port$1269$2 , \port$1269$3 , \port$1269$4 , \port$1269$5 , \port$1269$6 , \port$1269$7 , \port$1269$8 , \port$1269$9 , \port$1269$10 , \port$1269$11 , \port$1269$12 , \port$1269$13 , \port$1269$14 , \port$1269$15 , b, a, en
+module \hwq_mac_array.mul_7_5 (clk, rst, \port$1270$0 , \port$1270$1 , \port$1270$2 , \port$1270$3 , \port$1270$4 , \port$1270$5 , \port$1270$6 , \port$1270$7 , \port$1270$8 , \port$1270$9 , \port$1270$10 , \port$1270$11 , \port$1270$12 , \port$1270$13 , \port$1270$14 , \port$1270$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -45377,38 +45372,38 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1269$0 , \port$1269$1 , \port$126
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1269$0 ;
-  wire \port$1269$0 ;
-  output \port$1269$1 ;
-  wire \port$1269$1 ;
-  output \port$1269$10 ;
-  wire \port$1269$10 ;
-  output \port$1269$11 ;
-  wire \port$1269$11 ;
-  output \port$1269$12 ;
-  wire \port$1269$12 ;
-  output \port$1269$13 ;
-  wire \port$1269$13 ;
-  output \port$1269$14 ;
-  wire \port$1269$14 ;
-  output \port$1269$15 ;
-  wire \port$1269$15 ;
-  output \port$1269$2 ;
-  wire \port$1269$2 ;
-  output \port$1269$3 ;
-  wire \port$1269$3 ;
-  output \port$1269$4 ;
-  wire \port$1269$4 ;
-  output \port$1269$5 ;
-  wire \port$1269$5 ;
-  output \port$1269$6 ;
-  wire \port$1269$6 ;
-  output \port$1269$7 ;
-  wire \port$1269$7 ;
-  output \port$1269$8 ;
-  wire \port$1269$8 ;
-  output \port$1269$9 ;
-  wire \port$1269$9 ;
+  output \port$1270$0 ;
+  wire \port$1270$0 ;
+  output \port$1270$1 ;
+  wire \port$1270$1 ;
+  output \port$1270$10 ;
+  wire \port$1270$10 ;
+  output \port$1270$11 ;
+  wire \port$1270$11 ;
+  output \port$1270$12 ;
+  wire \port$1270$12 ;
+  output \port$1270$13 ;
+  wire \port$1270$13 ;
+  output \port$1270$14 ;
+  wire \port$1270$14 ;
+  output \port$1270$15 ;
+  wire \port$1270$15 ;
+  output \port$1270$2 ;
+  wire \port$1270$2 ;
+  output \port$1270$3 ;
+  wire \port$1270$3 ;
+  output \port$1270$4 ;
+  wire \port$1270$4 ;
+  output \port$1270$5 ;
+  wire \port$1270$5 ;
+  output \port$1270$6 ;
+  wire \port$1270$6 ;
+  output \port$1270$7 ;
+  wire \port$1270$7 ;
+  output \port$1270$8 ;
+  wire \port$1270$8 ;
+  output \port$1270$9 ;
+  wire \port$1270$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45484,19 +45479,19 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1269$0 , \port$1269$1 , \port$126
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1269$0 ),
-    .P1(\port$1269$1 ),
-    .P10(\port$1269$10 ),
-    .P11(\port$1269$11 ),
-    .P12(\port$1269$12 ),
-    .P13(\port$1269$13 ),
-    .P14(\port$1269$14 ),
-    .P15(\port$1269$15 ),
+    .P0(\port$1270$0 ),
+    .P1(\port$1270$1 ),
+    .P10(\port$1270$10 ),
+    .P11(\port$1270$11 ),
+    .P12(\port$1270$12 ),
+    .P13(\port$1270$13 ),
+    .P14(\port$1270$14 ),
+    .P15(\port$1270$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1269$2 ),
+    .P2(\port$1270$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45507,30 +45502,30 @@ module \hwq_mac_array.mul_7_5 (clk, rst, \port$1269$0 , \port$1269$1 , \port$126
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1269$3 ),
+    .P3(\port$1270$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1269$4 ),
-    .P5(\port$1269$5 ),
-    .P6(\port$1269$6 ),
-    .P7(\port$1269$7 ),
-    .P8(\port$1269$8 ),
-    .P9(\port$1269$9 ),
+    .P4(\port$1270$4 ),
+    .P5(\port$1270$5 ),
+    .P6(\port$1270$6 ),
+    .P7(\port$1270$7 ),
+    .P8(\port$1270$8 ),
+    .P9(\port$1270$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1269$15 , \port$1269$14 , \port$1269$13 , \port$1269$12 , \port$1269$11 , \port$1269$10 , \port$1269$9 , \port$1269$8 , \port$1269$7 , \port$1269$6 , \port$1269$5 , \port$1269$4 , \port$1269$3 , \port$1269$2 , \port$1269$1 , \port$1269$0  };
+  assign p36[15:0] = { \port$1270$15 , \port$1270$14 , \port$1270$13 , \port$1270$12 , \port$1270$11 , \port$1270$10 , \port$1270$9 , \port$1270$8 , \port$1270$7 , \port$1270$6 , \port$1270$5 , \port$1270$4 , \port$1270$3 , \port$1270$2 , \port$1270$1 , \port$1270$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, rst, \port$1285$0 , \port$1285$1 , \port$1285$2 , \port$1285$3 , \port$1285$4 , \port$1285$5 , \port$1285$6 , \port$1285$7 , \port$1285$8 , \port$1285$9 , \port$1285$10 , \port$1285$11 , \port$1285$12 , \port$1285$13 , \port$1285$14 , \port$1285$15 , b, a, en
+module \hwq_mac_array.mul_7_6 (clk, rst, \port$1286$0 , \port$1286$1 , \port$1286$2 , \port$1286$3 , \port$1286$4 , \port$1286$5 , \port$1286$6 , \port$1286$7 , \port$1286$8 , \port$1286$9 , \port$1286$10 , \port$1286$11 , \port$1286$12 , \port$1286$13 , \port$1286$14 , \port$1286$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -45541,38 +45536,38 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1285$0 , \port$1285$1 , \port$128
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1285$0 ;
-  wire \port$1285$0 ;
-  output \port$1285$1 ;
-  wire \port$1285$1 ;
-  output \port$1285$10 ;
-  wire \port$1285$10 ;
-  output \port$1285$11 ;
-  wire \port$1285$11 ;
-  output \port$1285$12 ;
-  wire \port$1285$12 ;
-  output \port$1285$13 ;
-  wire \port$1285$13 ;
-  output \port$1285$14 ;
-  wire \port$1285$14 ;
-  output \port$1285$15 ;
-  wire \port$1285$15 ;
-  output \port$1285$2 ;
-  wire \port$1285$2 ;
-  output \port$1285$3 ;
-  wire \port$1285$3 ;
-  output \port$1285$4 ;
-  wire \port$1285$4 ;
-  output \port$1285$5 ;
-  wire \port$1285$5 ;
-  output \port$1285$6 ;
-  wire \port$1285$6 ;
-  output \port$1285$7 ;
-  wire \port$1285$7 ;
-  output \port$1285$8 ;
-  wire \port$1285$8 ;
-  output \port$1285$9 ;
-  wire \port$1285$9 ;
+  output \port$1286$0 ;
+  wire \port$1286$0 ;
+  output \port$1286$1 ;
+  wire \port$1286$1 ;
+  output \port$1286$10 ;
+  wire \port$1286$10 ;
+  output \port$1286$11 ;
+  wire \port$1286$11 ;
+  output \port$1286$12 ;
+  wire \port$1286$12 ;
+  output \port$1286$13 ;
+  wire \port$1286$13 ;
+  output \port$1286$14 ;
+  wire \port$1286$14 ;
+  output \port$1286$15 ;
+  wire \port$1286$15 ;
+  output \port$1286$2 ;
+  wire \port$1286$2 ;
+  output \port$1286$3 ;
+  wire \port$1286$3 ;
+  output \port$1286$4 ;
+  wire \port$1286$4 ;
+  output \port$1286$5 ;
+  wire \port$1286$5 ;
+  output \port$1286$6 ;
+  wire \port$1286$6 ;
+  output \port$1286$7 ;
+  wire \port$1286$7 ;
+  output \port$1286$8 ;
+  wire \port$1286$8 ;
+  output \port$1286$9 ;
+  wire \port$1286$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45648,19 +45643,19 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1285$0 , \port$1285$1 , \port$128
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1285$0 ),
-    .P1(\port$1285$1 ),
-    .P10(\port$1285$10 ),
-    .P11(\port$1285$11 ),
-    .P12(\port$1285$12 ),
-    .P13(\port$1285$13 ),
-    .P14(\port$1285$14 ),
-    .P15(\port$1285$15 ),
+    .P0(\port$1286$0 ),
+    .P1(\port$1286$1 ),
+    .P10(\port$1286$10 ),
+    .P11(\port$1286$11 ),
+    .P12(\port$1286$12 ),
+    .P13(\port$1286$13 ),
+    .P14(\port$1286$14 ),
+    .P15(\port$1286$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1285$2 ),
+    .P2(\port$1286$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45671,30 +45666,30 @@ module \hwq_mac_array.mul_7_6 (clk, rst, \port$1285$0 , \port$1285$1 , \port$128
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1285$3 ),
+    .P3(\port$1286$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1285$4 ),
-    .P5(\port$1285$5 ),
-    .P6(\port$1285$6 ),
-    .P7(\port$1285$7 ),
-    .P8(\port$1285$8 ),
-    .P9(\port$1285$9 ),
+    .P4(\port$1286$4 ),
+    .P5(\port$1286$5 ),
+    .P6(\port$1286$6 ),
+    .P7(\port$1286$7 ),
+    .P8(\port$1286$8 ),
+    .P9(\port$1286$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1285$15 , \port$1285$14 , \port$1285$13 , \port$1285$12 , \port$1285$11 , \port$1285$10 , \port$1285$9 , \port$1285$8 , \port$1285$7 , \port$1285$6 , \port$1285$5 , \port$1285$4 , \port$1285$3 , \port$1285$2 , \port$1285$1 , \port$1285$0  };
+  assign p36[15:0] = { \port$1286$15 , \port$1286$14 , \port$1286$13 , \port$1286$12 , \port$1286$11 , \port$1286$10 , \port$1286$9 , \port$1286$8 , \port$1286$7 , \port$1286$6 , \port$1286$5 , \port$1286$4 , \port$1286$3 , \port$1286$2 , \port$1286$1 , \port$1286$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, rst, \port$1301$0 , \port$1301$1 , \port$1301$2 , \port$1301$3 , \port$1301$4 , \port$1301$5 , \port$1301$6 , \port$1301$7 , \port$1301$8 , \port$1301$9 , \port$1301$10 , \port$1301$11 , \port$1301$12 , \port$1301$13 , \port$1301$14 , \port$1301$15 , b, a, en
+module \hwq_mac_array.mul_7_7 (clk, rst, \port$1302$0 , \port$1302$1 , \port$1302$2 , \port$1302$3 , \port$1302$4 , \port$1302$5 , \port$1302$6 , \port$1302$7 , \port$1302$8 , \port$1302$9 , \port$1302$10 , \port$1302$11 , \port$1302$12 , \port$1302$13 , \port$1302$14 , \port$1302$15 , b, a, en
 );
   input [7:0] a;
   wire [7:0] a;
@@ -45705,38 +45700,38 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1301$0 , \port$1301$1 , \port$130
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$1301$0 ;
-  wire \port$1301$0 ;
-  output \port$1301$1 ;
-  wire \port$1301$1 ;
-  output \port$1301$10 ;
-  wire \port$1301$10 ;
-  output \port$1301$11 ;
-  wire \port$1301$11 ;
-  output \port$1301$12 ;
-  wire \port$1301$12 ;
-  output \port$1301$13 ;
-  wire \port$1301$13 ;
-  output \port$1301$14 ;
-  wire \port$1301$14 ;
-  output \port$1301$15 ;
-  wire \port$1301$15 ;
-  output \port$1301$2 ;
-  wire \port$1301$2 ;
-  output \port$1301$3 ;
-  wire \port$1301$3 ;
-  output \port$1301$4 ;
-  wire \port$1301$4 ;
-  output \port$1301$5 ;
-  wire \port$1301$5 ;
-  output \port$1301$6 ;
-  wire \port$1301$6 ;
-  output \port$1301$7 ;
-  wire \port$1301$7 ;
-  output \port$1301$8 ;
-  wire \port$1301$8 ;
-  output \port$1301$9 ;
-  wire \port$1301$9 ;
+  output \port$1302$0 ;
+  wire \port$1302$0 ;
+  output \port$1302$1 ;
+  wire \port$1302$1 ;
+  output \port$1302$10 ;
+  wire \port$1302$10 ;
+  output \port$1302$11 ;
+  wire \port$1302$11 ;
+  output \port$1302$12 ;
+  wire \port$1302$12 ;
+  output \port$1302$13 ;
+  wire \port$1302$13 ;
+  output \port$1302$14 ;
+  wire \port$1302$14 ;
+  output \port$1302$15 ;
+  wire \port$1302$15 ;
+  output \port$1302$2 ;
+  wire \port$1302$2 ;
+  output \port$1302$3 ;
+  wire \port$1302$3 ;
+  output \port$1302$4 ;
+  wire \port$1302$4 ;
+  output \port$1302$5 ;
+  wire \port$1302$5 ;
+  output \port$1302$6 ;
+  wire \port$1302$6 ;
+  output \port$1302$7 ;
+  wire \port$1302$7 ;
+  output \port$1302$8 ;
+  wire \port$1302$8 ;
+  output \port$1302$9 ;
+  wire \port$1302$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45812,19 +45807,19 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1301$0 , \port$1301$1 , \port$130
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$1301$0 ),
-    .P1(\port$1301$1 ),
-    .P10(\port$1301$10 ),
-    .P11(\port$1301$11 ),
-    .P12(\port$1301$12 ),
-    .P13(\port$1301$13 ),
-    .P14(\port$1301$14 ),
-    .P15(\port$1301$15 ),
+    .P0(\port$1302$0 ),
+    .P1(\port$1302$1 ),
+    .P10(\port$1302$10 ),
+    .P11(\port$1302$11 ),
+    .P12(\port$1302$12 ),
+    .P13(\port$1302$13 ),
+    .P14(\port$1302$14 ),
+    .P15(\port$1302$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1301$2 ),
+    .P2(\port$1302$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45835,24 +45830,24 @@ module \hwq_mac_array.mul_7_7 (clk, rst, \port$1301$0 , \port$1301$1 , \port$130
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1301$3 ),
+    .P3(\port$1302$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1301$4 ),
-    .P5(\port$1301$5 ),
-    .P6(\port$1301$6 ),
-    .P7(\port$1301$7 ),
-    .P8(\port$1301$8 ),
-    .P9(\port$1301$9 ),
+    .P4(\port$1302$4 ),
+    .P5(\port$1302$5 ),
+    .P6(\port$1302$6 ),
+    .P7(\port$1302$7 ),
+    .P8(\port$1302$8 ),
+    .P9(\port$1302$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1301$15 , \port$1301$14 , \port$1301$13 , \port$1301$12 , \port$1301$11 , \port$1301$10 , \port$1301$9 , \port$1301$8 , \port$1301$7 , \port$1301$6 , \port$1301$5 , \port$1301$4 , \port$1301$3 , \port$1301$2 , \port$1301$1 , \port$1301$0  };
+  assign p36[15:0] = { \port$1302$15 , \port$1302$14 , \port$1302$13 , \port$1302$12 , \port$1302$11 , \port$1302$10 , \port$1302$9 , \port$1302$8 , \port$1302$7 , \port$1302$6 , \port$1302$5 , \port$1302$4 , \port$1302$3 , \port$1302$2 , \port$1302$1 , \port$1302$0  };
 endmodule

@@ -57,84 +57,83 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _002_;
-  wire _003_;
-  wire [2:0] _004_;
-  wire [3:0] _005_;
-  wire [4:0] _006_;
-  wire [5:0] _007_;
-  wire _008_;
-  wire _009_;
-  wire _010_;
+  wire [2:0] _001_;
+  wire [3:0] _002_;
+  wire [4:0] _003_;
+  wire [5:0] _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  (* unused_bits = "3" *)
+  wire [3:0] _009_;
   wire _011_;
-  wire [2:0] _013_;
-  wire [3:0] _014_;
-  wire _016_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
   wire _017_;
   wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
-  wire _027_;
+  wire [4:0] _027_;
   wire _028_;
-  wire [4:0] _030_;
-  wire _031_;
-  wire _032_;
+  wire _029_;
+  wire _037_;
+  wire [10:0] _038_;
   wire _040_;
-  wire [10:0] _041_;
+  wire _041_;
+  wire [15:0] _042_;
   wire _043_;
   wire _044_;
-  wire [15:0] _045_;
-  wire _046_;
-  wire _047_;
   (* unused_bits = "8" *)
-  wire [8:0] _049_;
+  wire [8:0] _046_;
   (* unused_bits = "5" *)
-  wire [5:0] _050_;
+  wire [5:0] _047_;
   (* unused_bits = "3" *)
-  wire [3:0] _051_;
-  wire _052_;
+  wire [3:0] _048_;
+  wire _049_;
   (* unused_bits = "1" *)
-  wire [1:0] _053_;
-  wire _056_;
+  wire [1:0] _050_;
+  wire _053_;
   (* unused_bits = "8" *)
-  wire [8:0] _057_;
-  wire _058_;
-  wire _059_;
+  wire [8:0] _054_;
+  wire _055_;
+  wire _056_;
   (* unused_bits = "6" *)
-  wire [6:0] _064_;
+  wire [6:0] _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
   wire _065_;
   wire _066_;
   wire _067_;
   wire _068_;
   wire _069_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire _076_;
-  wire [18:0] _082_;
+  wire _073_;
+  wire [18:0] _079_;
+  wire _081_;
+  wire _083_;
   wire _084_;
-  wire _086_;
-  wire _087_;
+  wire _088_;
   (* unused_bits = "5" *)
-  wire [5:0] _091_;
+  wire [5:0] _090_;
   (* unused_bits = "3" *)
-  wire [3:0] _092_;
+  wire [3:0] _091_;
+  wire _092_;
   wire _093_;
   wire _094_;
   wire _095_;
   wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
   (* unused_bits = "3" *)
-  wire [3:0] _101_;
+  wire [3:0] _097_;
+  wire _100_;
+  wire _102_;
   wire _103_;
+  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
@@ -178,39 +177,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _145_;
   wire _146_;
   wire _147_;
-  wire _148_;
-  wire _149_;
-  wire _150_;
-  wire _154_;
+  wire _151_;
+  wire _157_;
   wire _160_;
-  wire _163_;
-  wire [16:0] _166_;
-  wire [4:0] _172_;
+  wire [16:0] _163_;
+  wire [4:0] _169_;
+  wire _174_;
+  wire _175_;
   wire _177_;
   wire _178_;
   wire _180_;
-  wire _181_;
-  wire _183_;
-  wire _199_;
-  wire _200_;
+  wire _196_;
+  wire _197_;
+  wire _202_;
   wire _205_;
-  wire _208_;
-  wire _215_;
+  wire _212_;
+  wire _213_;
   wire _216_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire [2:0] _222_;
-  wire [2:0] _223_;
-  wire [7:0] _226_;
-  wire [4:0] _229_;
-  wire [4:0] _230_;
+  wire _217_;
+  wire _218_;
+  wire [2:0] _219_;
+  wire [2:0] _220_;
+  wire [7:0] _223_;
+  wire [4:0] _226_;
+  wire [4:0] _227_;
   wire [16:0] \$signal ;
   reg \$signal$143  = 1'h0;
   reg \$signal$144  = 1'h0;
   reg \$signal$147  = 1'h1;
   reg \$signal$174  = 1'h0;
-  reg \$signal$186  = 1'h0;
+  reg \$signal$188  = 1'h0;
   wire \$signal$28 ;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
@@ -434,6 +430,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [7:0] flush = 8'h00;
@@ -474,10 +471,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$190 ;
+  wire [207:0] \o_data$192 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$115 ;
+  wire o_valid_next;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -539,161 +537,156 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _056_ = s_act__valid & s_wgt__valid;
-  assign _066_ = in_data & _056_;
-  assign _076_ = ~ at_k_last;
-  assign _087_ = credit_ok | _076_;
-  assign take = _066_ & _087_;
-  assign _096_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _096_;
+  assign _053_ = s_act__valid & s_wgt__valid;
+  assign _063_ = in_data & _053_;
+  assign _073_ = ~ at_k_last;
+  assign _084_ = credit_ok | _073_;
+  assign take = _063_ & _084_;
+  assign _093_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _093_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _020_ = ~ in_data;
-  assign _021_ = s_act__valid & s_wgt__valid;
-  assign _022_ = ~ at_k_last;
-  assign _023_ = credit_ok | _022_;
-  assign _024_ = _021_ & _023_;
-  assign adv = _020_ | _024_;
-  assign _025_ = compute & adv;
-  assign _026_ = _025_ & at_tile_last;
-  assign block_end = _026_ & fn_last;
+  assign _017_ = ~ in_data;
+  assign _018_ = s_act__valid & s_wgt__valid;
+  assign _019_ = ~ at_k_last;
+  assign _020_ = credit_ok | _019_;
+  assign _021_ = _018_ & _020_;
+  assign adv = _017_ | _021_;
+  assign _022_ = compute & adv;
+  assign _023_ = _022_ & at_tile_last;
+  assign block_end = _023_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _027_ = ! lane;
+  assign _024_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
+  assign _025_ = ~ dn_last;
+  assign wrap = d_last & _025_;
   assign \w_en$114  = \o_valid$115  & ob_last;
-  assign _030_ = kept - 4'h8;
-  assign _031_ = kept >= 5'h10;
-  assign _032_ = kept >= 4'h8;
-  assign _040_ = hdr[47:32] > 7'h47;
-  assign _041_ = _040_ ? hdr[42:32] : 11'h047;
-  assign _043_ = hdr[47:32] == 1'h1;
-  assign _044_ = hdr[47:32] > 7'h47;
-  assign _045_ = _044_ ? hdr[47:32] : 16'h0047;
-  assign _046_ = _045_ == 1'h1;
-  assign _047_ = ~ ch_left[16];
-  assign _049_[7:0] = wa + 1'h1;
-  assign _050_[4:0] = blk + 1'h1;
-  assign _051_[2:0] = wb + 1'h1;
-  assign _052_ = wb == 3'h6;
-  assign _053_[0] = lane + 1'h1;
-  assign _057_[7:0] = $signed(flush) - $signed(2'h1);
-  assign _058_ = block_end & last_mblock;
-  assign _059_ = compute & adv;
-  assign _064_[5:0] = fn_rem - 1'h1;
-  assign _065_ = ! fn_rem;
-  assign _067_ = fn_last & last_mblock;
-  assign _068_ = ~ _067_;
-  assign _069_ = ~ k_rem[10];
-  assign _070_ = _069_ & k_dec[10];
-  assign _071_ = ~ t_rem[10];
-  assign _072_ = _071_ & t_dec[10];
-  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _084_ = ~ drain_lt_wrap_pen;
-  assign _086_ = ~ drain_lt_pen;
-  assign _091_[4:0] = ra_blk + 1'h1;
-  assign _092_[2:0] = ra_beat + 1'h1;
-  assign _093_ = beat_last & d_last;
-  assign _094_ = ~ drain_restart;
-  assign _095_ = _094_ & o_valid;
-  assign _097_ = ~ beat_last;
-  assign _098_ = _095_ & _097_;
-  assign _099_ = ~ drain_restart;
-  assign _100_ = _099_ & row_end;
-  assign _101_[2:0] = beat + 1'h1;
-  assign _103_ = ~ drain_restart;
-  assign _105_ = ~ drain_restart;
-  assign _106_ = _105_ & row_end;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = drain_d_step & _002_;
-  assign _004_ = d + 1'h1;
-  assign _005_[2:0] = drain_d_wrap ? 3'h0 : _004_;
-  assign _006_ = dn + 1'h1;
-  assign _007_[4:0] = drain_dn_wrap ? 5'h00 : _006_;
-  assign _008_ = o_valid & row_valid;
-  assign _009_ = row_end & row_valid;
-  assign _010_ = _009_ & row_last;
-  assign _013_ = ob + 1'h1;
-  assign _014_[2:0] = ob_last ? 3'h0 : _013_;
-  assign _016_ = r_en & m_out__valid;
-  assign _017_ = ~ row_valid;
-  assign _018_ = row_end & _017_;
-  reg [16:0] _413_ = 17'h00000;
-  assign drain_back[16:0] = _413_;
-  reg [16:0] _414_ = 17'h00000;
-  assign drain_plus[16:0] = _414_;
-  assign _107_ = { _003_, enter_q, drain_dn_step } != 3'h4;
-  assign _108_ = { _003_, enter_q } != 1'h0;
-  assign _109_ = { _100_, _098_, drain_restart } != 1'h0;
-  assign _110_ = { _100_, _098_, drain_restart } != 1'h0;
-  assign _111_ = { _003_, drain_restart } != 1'h0;
+  assign _027_ = kept - 4'h8;
+  assign _028_ = kept >= 5'h10;
+  assign _029_ = kept >= 4'h8;
+  assign _037_ = hdr[47:32] > 7'h47;
+  assign _038_ = _037_ ? hdr[42:32] : 11'h047;
+  assign _040_ = hdr[47:32] == 1'h1;
+  assign _041_ = hdr[47:32] > 7'h47;
+  assign _042_ = _041_ ? hdr[47:32] : 16'h0047;
+  assign _043_ = _042_ == 1'h1;
+  assign _044_ = ~ ch_left[16];
+  assign _046_[7:0] = wa + 1'h1;
+  assign _047_[4:0] = blk + 1'h1;
+  assign _048_[2:0] = wb + 1'h1;
+  assign _049_ = wb == 3'h6;
+  assign _050_[0] = lane + 1'h1;
+  assign _054_[7:0] = $signed(flush) - $signed(2'h1);
+  assign _055_ = block_end & last_mblock;
+  assign _056_ = compute & adv;
+  assign _061_[5:0] = fn_rem - 1'h1;
+  assign _062_ = ! fn_rem;
+  assign _064_ = fn_last & last_mblock;
+  assign _065_ = ~ _064_;
+  assign _066_ = ~ k_rem[10];
+  assign _067_ = _066_ & k_dec[10];
+  assign _068_ = ~ t_rem[10];
+  assign _069_ = _068_ & t_dec[10];
+  assign _079_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _081_ = ~ drain_lt_wrap_pen;
+  assign _083_ = ~ drain_lt_pen;
+  assign _088_ = ~ header_taken;
+  assign _090_[4:0] = ra_blk + 1'h1;
+  assign _091_[2:0] = ra_beat + 1'h1;
+  assign _092_ = beat_last & d_last;
+  assign _094_ = ~ beat_last;
+  assign _095_ = drain_v & _094_;
+  assign _096_ = drain_v & beat_last;
+  assign _097_[2:0] = beat + 1'h1;
+  assign _100_ = drain_v & beat_last;
+  assign _102_ = ~ drain_restart;
+  assign _103_ = drain_d_step & _102_;
+  assign _001_ = d + 1'h1;
+  assign _002_[2:0] = drain_d_wrap ? 3'h0 : _001_;
+  assign _003_ = dn + 1'h1;
+  assign _004_[4:0] = drain_dn_wrap ? 5'h00 : _003_;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _009_[2:0] = ob + 1'h1;
+  assign _013_ = r_en & m_out__valid;
+  assign _014_ = ~ row_valid;
+  assign _015_ = row_end & _014_;
+  reg [16:0] _408_ = 17'h00000;
+  assign drain_back[16:0] = _408_;
+  reg [16:0] _409_ = 17'h00000;
+  assign drain_plus[16:0] = _409_;
+  assign _104_ = { _103_, enter_q, drain_dn_step } != 3'h4;
+  assign _105_ = { _103_, enter_q } != 1'h0;
+  assign _106_ = { _096_, _095_, drain_restart } != 1'h0;
+  assign _107_ = { _096_, _095_, drain_restart } != 1'h0;
+  assign _108_ = { _103_, drain_restart } != 1'h0;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _112_ = { compute, adv } != 2'h2;
   assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { tile_end, compute } != 1'h1;
-  assign _119_ = { tile_end, compute } != 1'h1;
-  assign _120_ = { st_flush, st_compute } != 1'h0;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { tile_end, compute } != 1'h1;
+  assign _116_ = { tile_end, compute } != 1'h1;
+  assign _117_ = { st_flush, st_compute } != 1'h0;
+  assign _118_ = { take_ch, header_taken } != 1'h0;
+  assign _119_ = { take_ch, header_taken } != 1'h0;
+  assign _120_ = { take_ch, header_taken } != 1'h0;
   assign _121_ = { take_ch, header_taken } != 1'h0;
-  assign _122_ = { take_ch, header_taken } != 1'h0;
-  assign _123_ = { take_ch, header_taken } != 1'h0;
-  assign _124_ = { take_ch, header_taken } != 1'h0;
+  assign _122_ = & { _141_, \o_valid$115  };
+  assign _123_ = & { _142_, \o_valid$115  };
+  assign _124_ = & { _143_, \o_valid$115  };
   assign _125_ = & { _144_, \o_valid$115  };
   assign _126_ = & { _145_, \o_valid$115  };
   assign _127_ = & { _146_, \o_valid$115  };
   assign _128_ = & { _147_, \o_valid$115  };
-  assign _129_ = & { _148_, \o_valid$115  };
-  assign _130_ = & { _149_, \o_valid$115  };
-  assign _131_ = & { _150_, \o_valid$115  };
-  assign _132_ = & { _108_, _107_ };
-  assign _133_ = & { _093_, o_valid };
-  assign _134_ = & { _115_, _114_ };
-  assign _135_ = & { tile_end, fn_last };
-  assign _143_ = ~ compute;
-  assign _136_ = | { drain_restart, rst };
-  assign _137_ = | { drain_restart, rst };
-  assign _138_ = | { dn_last, rst };
-  assign _139_ = | { d_last, rst };
-  assign _140_ = | { _143_, rst };
-  assign _141_ = | { _058_, rst };
-  assign _142_ = | { enter, rst };
-  assign _144_ = ob == 3'h6;
-  assign _145_ = ob == 3'h5;
-  assign _146_ = ob == 3'h4;
-  assign _147_ = ob == 2'h3;
-  assign _148_ = ob == 2'h2;
-  assign _149_ = ob == 1'h1;
-  assign _150_ = ! ob;
-  assign _154_ = drain_restart ? 1'h0 : d_last;
-  assign _160_ = drain_restart ? m_one : row_last;
-  assign _163_ = drain_restart ? 1'h1 : row_valid;
-  assign _166_ = drain_restart ? 17'h00000 : row;
-  assign _172_ = drain_restart ? 5'h00 : dn;
-  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _072_;
+  assign _129_ = & { _105_, _104_ };
+  assign _130_ = & { _092_, drain_v };
+  assign _131_ = & { _112_, _111_ };
+  assign _132_ = & { tile_end, fn_last };
+  assign _140_ = ~ compute;
+  assign _133_ = | { drain_restart, rst };
+  assign _134_ = | { drain_restart, rst };
+  assign _135_ = | { dn_last, rst };
+  assign _136_ = | { d_last, rst };
+  assign _137_ = | { _140_, rst };
+  assign _138_ = | { _055_, rst };
+  assign _139_ = | { enter, rst };
+  assign _141_ = ob == 3'h6;
+  assign _142_ = ob == 3'h5;
+  assign _143_ = ob == 3'h4;
+  assign _144_ = ob == 2'h3;
+  assign _145_ = ob == 2'h2;
+  assign _146_ = ob == 1'h1;
+  assign _147_ = ! ob;
+  assign _151_ = drain_restart ? 1'h0 : d_last;
+  assign _157_ = drain_restart ? m_one : row_last;
+  assign _160_ = drain_restart ? 1'h1 : row_valid;
+  assign _163_ = drain_restart ? 17'h00000 : row;
+  assign _169_ = drain_restart ? 5'h00 : dn;
+  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _069_;
+  assign _175_ = adv ? _174_ : 1'hx;
+  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _067_;
   assign _178_ = adv ? _177_ : 1'hx;
-  assign _180_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _070_;
-  assign _181_ = adv ? _180_ : 1'hx;
-  assign _183_ = at_k_last ? 1'h0 : 1'hx;
-  assign _199_ = compute ? st_flush : 1'h1;
-  assign _200_ = st_compute ? _199_ : st_flush;
-  assign _205_ = enter ? 1'h1 : st_compute;
-  assign _208_ = header_taken ? 1'h0 : st_header;
-  assign _215_ = header_taken ? 1'h0 : wb_last;
-  assign _216_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _052_;
-  assign _219_ = header_taken ? 1'h1 : 1'hx;
-  assign _220_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _221_ = take_ch ? _220_ : _219_;
-  assign _222_ = header_taken ? 3'h0 : wb;
-  assign _223_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _051_[2:0];
-  assign _226_ = header_taken ? 8'h00 : wa;
-  assign _229_ = header_taken ? 5'h00 : blk;
-  assign _230_ = wb_last ? _050_[4:0] : _229_;
+  assign _180_ = at_k_last ? 1'h0 : 1'hx;
+  assign _196_ = compute ? st_flush : 1'h1;
+  assign _197_ = st_compute ? _196_ : st_flush;
+  assign _202_ = enter ? 1'h1 : st_compute;
+  assign _205_ = header_taken ? 1'h0 : st_header;
+  assign _212_ = header_taken ? 1'h0 : wb_last;
+  assign _213_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _049_;
+  assign _216_ = header_taken ? 1'h1 : 1'hx;
+  assign _217_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _218_ = take_ch ? _217_ : _216_;
+  assign _219_ = header_taken ? 3'h0 : wb;
+  assign _220_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _048_[2:0];
+  assign _223_ = header_taken ? 8'h00 : wa;
+  assign _226_ = header_taken ? 5'h00 : blk;
+  assign _227_ = wb_last ? _047_[4:0] : _226_;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -853,8 +846,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$190 [0]),
-    .B(\o_data$190 [26]),
+    .A(\o_data$192 [0]),
+    .B(\o_data$192 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -862,8 +855,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$190 [1]),
-    .B(\o_data$190 [27]),
+    .A(\o_data$192 [1]),
+    .B(\o_data$192 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -871,8 +864,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$190 [10]),
-    .B(\o_data$190 [36]),
+    .A(\o_data$192 [10]),
+    .B(\o_data$192 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -880,8 +873,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$190 [11]),
-    .B(\o_data$190 [37]),
+    .A(\o_data$192 [11]),
+    .B(\o_data$192 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -889,8 +882,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$190 [12]),
-    .B(\o_data$190 [38]),
+    .A(\o_data$192 [12]),
+    .B(\o_data$192 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -898,8 +891,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$190 [13]),
-    .B(\o_data$190 [39]),
+    .A(\o_data$192 [13]),
+    .B(\o_data$192 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -907,8 +900,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$190 [14]),
-    .B(\o_data$190 [40]),
+    .A(\o_data$192 [14]),
+    .B(\o_data$192 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -916,8 +909,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$190 [15]),
-    .B(\o_data$190 [41]),
+    .A(\o_data$192 [15]),
+    .B(\o_data$192 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -925,8 +918,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$190 [16]),
-    .B(\o_data$190 [42]),
+    .A(\o_data$192 [16]),
+    .B(\o_data$192 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -934,8 +927,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$190 [17]),
-    .B(\o_data$190 [43]),
+    .A(\o_data$192 [17]),
+    .B(\o_data$192 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -943,8 +936,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$190 [18]),
-    .B(\o_data$190 [44]),
+    .A(\o_data$192 [18]),
+    .B(\o_data$192 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -952,8 +945,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$190 [19]),
-    .B(\o_data$190 [45]),
+    .A(\o_data$192 [19]),
+    .B(\o_data$192 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -961,8 +954,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$190 [2]),
-    .B(\o_data$190 [28]),
+    .A(\o_data$192 [2]),
+    .B(\o_data$192 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -970,8 +963,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$190 [20]),
-    .B(\o_data$190 [46]),
+    .A(\o_data$192 [20]),
+    .B(\o_data$192 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -979,8 +972,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$190 [21]),
-    .B(\o_data$190 [47]),
+    .A(\o_data$192 [21]),
+    .B(\o_data$192 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -988,8 +981,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$190 [22]),
-    .B(\o_data$190 [48]),
+    .A(\o_data$192 [22]),
+    .B(\o_data$192 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -997,8 +990,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$190 [23]),
-    .B(\o_data$190 [49]),
+    .A(\o_data$192 [23]),
+    .B(\o_data$192 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1006,8 +999,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$190 [24]),
-    .B(\o_data$190 [50]),
+    .A(\o_data$192 [24]),
+    .B(\o_data$192 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1015,8 +1008,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$190 [25]),
-    .B(\o_data$190 [51]),
+    .A(\o_data$192 [25]),
+    .B(\o_data$192 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1024,8 +1017,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$190 [3]),
-    .B(\o_data$190 [29]),
+    .A(\o_data$192 [3]),
+    .B(\o_data$192 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1033,8 +1026,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$190 [4]),
-    .B(\o_data$190 [30]),
+    .A(\o_data$192 [4]),
+    .B(\o_data$192 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1042,8 +1035,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$190 [5]),
-    .B(\o_data$190 [31]),
+    .A(\o_data$192 [5]),
+    .B(\o_data$192 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1051,8 +1044,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$190 [6]),
-    .B(\o_data$190 [32]),
+    .A(\o_data$192 [6]),
+    .B(\o_data$192 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1060,8 +1053,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$190 [7]),
-    .B(\o_data$190 [33]),
+    .A(\o_data$192 [7]),
+    .B(\o_data$192 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1069,8 +1062,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$190 [8]),
-    .B(\o_data$190 [34]),
+    .A(\o_data$192 [8]),
+    .B(\o_data$192 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1078,8 +1071,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$190 [9]),
-    .B(\o_data$190 [35]),
+    .A(\o_data$192 [9]),
+    .B(\o_data$192 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1087,8 +1080,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$190 [52]),
-    .B(\o_data$190 [78]),
+    .A(\o_data$192 [52]),
+    .B(\o_data$192 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1096,8 +1089,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$190 [53]),
-    .B(\o_data$190 [79]),
+    .A(\o_data$192 [53]),
+    .B(\o_data$192 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1105,8 +1098,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$190 [62]),
-    .B(\o_data$190 [88]),
+    .A(\o_data$192 [62]),
+    .B(\o_data$192 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1114,8 +1107,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$190 [63]),
-    .B(\o_data$190 [89]),
+    .A(\o_data$192 [63]),
+    .B(\o_data$192 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1123,8 +1116,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$190 [64]),
-    .B(\o_data$190 [90]),
+    .A(\o_data$192 [64]),
+    .B(\o_data$192 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1132,8 +1125,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$190 [65]),
-    .B(\o_data$190 [91]),
+    .A(\o_data$192 [65]),
+    .B(\o_data$192 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1141,8 +1134,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$190 [66]),
-    .B(\o_data$190 [92]),
+    .A(\o_data$192 [66]),
+    .B(\o_data$192 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1150,8 +1143,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$190 [67]),
-    .B(\o_data$190 [93]),
+    .A(\o_data$192 [67]),
+    .B(\o_data$192 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1159,8 +1152,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$190 [68]),
-    .B(\o_data$190 [94]),
+    .A(\o_data$192 [68]),
+    .B(\o_data$192 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1168,8 +1161,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$190 [69]),
-    .B(\o_data$190 [95]),
+    .A(\o_data$192 [69]),
+    .B(\o_data$192 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1177,8 +1170,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$190 [70]),
-    .B(\o_data$190 [96]),
+    .A(\o_data$192 [70]),
+    .B(\o_data$192 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1186,8 +1179,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$190 [71]),
-    .B(\o_data$190 [97]),
+    .A(\o_data$192 [71]),
+    .B(\o_data$192 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1195,8 +1188,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$190 [54]),
-    .B(\o_data$190 [80]),
+    .A(\o_data$192 [54]),
+    .B(\o_data$192 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1204,8 +1197,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$190 [72]),
-    .B(\o_data$190 [98]),
+    .A(\o_data$192 [72]),
+    .B(\o_data$192 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1213,8 +1206,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$190 [73]),
-    .B(\o_data$190 [99]),
+    .A(\o_data$192 [73]),
+    .B(\o_data$192 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1222,8 +1215,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$190 [74]),
-    .B(\o_data$190 [100]),
+    .A(\o_data$192 [74]),
+    .B(\o_data$192 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1231,8 +1224,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$190 [75]),
-    .B(\o_data$190 [101]),
+    .A(\o_data$192 [75]),
+    .B(\o_data$192 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1240,8 +1233,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$190 [76]),
-    .B(\o_data$190 [102]),
+    .A(\o_data$192 [76]),
+    .B(\o_data$192 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1249,8 +1242,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$190 [77]),
-    .B(\o_data$190 [103]),
+    .A(\o_data$192 [77]),
+    .B(\o_data$192 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1258,8 +1251,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$190 [55]),
-    .B(\o_data$190 [81]),
+    .A(\o_data$192 [55]),
+    .B(\o_data$192 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1267,8 +1260,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$190 [56]),
-    .B(\o_data$190 [82]),
+    .A(\o_data$192 [56]),
+    .B(\o_data$192 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1276,8 +1269,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$190 [57]),
-    .B(\o_data$190 [83]),
+    .A(\o_data$192 [57]),
+    .B(\o_data$192 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1285,8 +1278,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$190 [58]),
-    .B(\o_data$190 [84]),
+    .A(\o_data$192 [58]),
+    .B(\o_data$192 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1294,8 +1287,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$190 [59]),
-    .B(\o_data$190 [85]),
+    .A(\o_data$192 [59]),
+    .B(\o_data$192 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1303,8 +1296,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$190 [60]),
-    .B(\o_data$190 [86]),
+    .A(\o_data$192 [60]),
+    .B(\o_data$192 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1312,8 +1305,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$190 [61]),
-    .B(\o_data$190 [87]),
+    .A(\o_data$192 [61]),
+    .B(\o_data$192 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1321,8 +1314,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$190 [104]),
-    .B(\o_data$190 [130]),
+    .A(\o_data$192 [104]),
+    .B(\o_data$192 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1330,8 +1323,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$190 [105]),
-    .B(\o_data$190 [131]),
+    .A(\o_data$192 [105]),
+    .B(\o_data$192 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1339,8 +1332,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$190 [114]),
-    .B(\o_data$190 [140]),
+    .A(\o_data$192 [114]),
+    .B(\o_data$192 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1348,8 +1341,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$190 [115]),
-    .B(\o_data$190 [141]),
+    .A(\o_data$192 [115]),
+    .B(\o_data$192 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1357,8 +1350,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$190 [116]),
-    .B(\o_data$190 [142]),
+    .A(\o_data$192 [116]),
+    .B(\o_data$192 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1366,8 +1359,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$190 [117]),
-    .B(\o_data$190 [143]),
+    .A(\o_data$192 [117]),
+    .B(\o_data$192 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1375,8 +1368,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$190 [118]),
-    .B(\o_data$190 [144]),
+    .A(\o_data$192 [118]),
+    .B(\o_data$192 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1384,8 +1377,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$190 [119]),
-    .B(\o_data$190 [145]),
+    .A(\o_data$192 [119]),
+    .B(\o_data$192 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1393,8 +1386,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$190 [120]),
-    .B(\o_data$190 [146]),
+    .A(\o_data$192 [120]),
+    .B(\o_data$192 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1402,8 +1395,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$190 [121]),
-    .B(\o_data$190 [147]),
+    .A(\o_data$192 [121]),
+    .B(\o_data$192 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1411,8 +1404,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$190 [122]),
-    .B(\o_data$190 [148]),
+    .A(\o_data$192 [122]),
+    .B(\o_data$192 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1420,8 +1413,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$190 [123]),
-    .B(\o_data$190 [149]),
+    .A(\o_data$192 [123]),
+    .B(\o_data$192 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1429,8 +1422,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$190 [106]),
-    .B(\o_data$190 [132]),
+    .A(\o_data$192 [106]),
+    .B(\o_data$192 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1438,8 +1431,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$190 [124]),
-    .B(\o_data$190 [150]),
+    .A(\o_data$192 [124]),
+    .B(\o_data$192 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1447,8 +1440,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$190 [125]),
-    .B(\o_data$190 [151]),
+    .A(\o_data$192 [125]),
+    .B(\o_data$192 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1456,8 +1449,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$190 [126]),
-    .B(\o_data$190 [152]),
+    .A(\o_data$192 [126]),
+    .B(\o_data$192 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1465,8 +1458,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$190 [127]),
-    .B(\o_data$190 [153]),
+    .A(\o_data$192 [127]),
+    .B(\o_data$192 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1474,8 +1467,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$190 [128]),
-    .B(\o_data$190 [154]),
+    .A(\o_data$192 [128]),
+    .B(\o_data$192 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1483,8 +1476,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$190 [129]),
-    .B(\o_data$190 [155]),
+    .A(\o_data$192 [129]),
+    .B(\o_data$192 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1492,8 +1485,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$190 [107]),
-    .B(\o_data$190 [133]),
+    .A(\o_data$192 [107]),
+    .B(\o_data$192 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1501,8 +1494,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$190 [108]),
-    .B(\o_data$190 [134]),
+    .A(\o_data$192 [108]),
+    .B(\o_data$192 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1510,8 +1503,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$190 [109]),
-    .B(\o_data$190 [135]),
+    .A(\o_data$192 [109]),
+    .B(\o_data$192 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1519,8 +1512,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$190 [110]),
-    .B(\o_data$190 [136]),
+    .A(\o_data$192 [110]),
+    .B(\o_data$192 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1528,8 +1521,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$190 [111]),
-    .B(\o_data$190 [137]),
+    .A(\o_data$192 [111]),
+    .B(\o_data$192 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1537,8 +1530,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$190 [112]),
-    .B(\o_data$190 [138]),
+    .A(\o_data$192 [112]),
+    .B(\o_data$192 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1546,8 +1539,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$190 [113]),
-    .B(\o_data$190 [139]),
+    .A(\o_data$192 [113]),
+    .B(\o_data$192 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1555,8 +1548,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$190 [156]),
-    .B(\o_data$190 [182]),
+    .A(\o_data$192 [156]),
+    .B(\o_data$192 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1564,8 +1557,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$190 [157]),
-    .B(\o_data$190 [183]),
+    .A(\o_data$192 [157]),
+    .B(\o_data$192 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1573,8 +1566,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$190 [166]),
-    .B(\o_data$190 [192]),
+    .A(\o_data$192 [166]),
+    .B(\o_data$192 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1582,8 +1575,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$190 [167]),
-    .B(\o_data$190 [193]),
+    .A(\o_data$192 [167]),
+    .B(\o_data$192 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1591,8 +1584,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$190 [168]),
-    .B(\o_data$190 [194]),
+    .A(\o_data$192 [168]),
+    .B(\o_data$192 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1600,8 +1593,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$190 [169]),
-    .B(\o_data$190 [195]),
+    .A(\o_data$192 [169]),
+    .B(\o_data$192 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1609,8 +1602,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$190 [170]),
-    .B(\o_data$190 [196]),
+    .A(\o_data$192 [170]),
+    .B(\o_data$192 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -1618,8 +1611,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$190 [171]),
-    .B(\o_data$190 [197]),
+    .A(\o_data$192 [171]),
+    .B(\o_data$192 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -1627,8 +1620,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$190 [172]),
-    .B(\o_data$190 [198]),
+    .A(\o_data$192 [172]),
+    .B(\o_data$192 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -1636,8 +1629,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$190 [173]),
-    .B(\o_data$190 [199]),
+    .A(\o_data$192 [173]),
+    .B(\o_data$192 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -1645,8 +1638,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$190 [174]),
-    .B(\o_data$190 [200]),
+    .A(\o_data$192 [174]),
+    .B(\o_data$192 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -1654,8 +1647,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$190 [175]),
-    .B(\o_data$190 [201]),
+    .A(\o_data$192 [175]),
+    .B(\o_data$192 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -1663,8 +1656,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$190 [158]),
-    .B(\o_data$190 [184]),
+    .A(\o_data$192 [158]),
+    .B(\o_data$192 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -1672,8 +1665,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$190 [176]),
-    .B(\o_data$190 [202]),
+    .A(\o_data$192 [176]),
+    .B(\o_data$192 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -1681,8 +1674,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$190 [177]),
-    .B(\o_data$190 [203]),
+    .A(\o_data$192 [177]),
+    .B(\o_data$192 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -1690,8 +1683,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$190 [178]),
-    .B(\o_data$190 [204]),
+    .A(\o_data$192 [178]),
+    .B(\o_data$192 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -1699,8 +1692,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$190 [179]),
-    .B(\o_data$190 [205]),
+    .A(\o_data$192 [179]),
+    .B(\o_data$192 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -1708,8 +1701,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$190 [180]),
-    .B(\o_data$190 [206]),
+    .A(\o_data$192 [180]),
+    .B(\o_data$192 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -1717,8 +1710,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$190 [181]),
-    .B(\o_data$190 [207]),
+    .A(\o_data$192 [181]),
+    .B(\o_data$192 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -1726,8 +1719,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$190 [159]),
-    .B(\o_data$190 [185]),
+    .A(\o_data$192 [159]),
+    .B(\o_data$192 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -1735,8 +1728,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$190 [160]),
-    .B(\o_data$190 [186]),
+    .A(\o_data$192 [160]),
+    .B(\o_data$192 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -1744,8 +1737,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$190 [161]),
-    .B(\o_data$190 [187]),
+    .A(\o_data$192 [161]),
+    .B(\o_data$192 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -1753,8 +1746,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$190 [162]),
-    .B(\o_data$190 [188]),
+    .A(\o_data$192 [162]),
+    .B(\o_data$192 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -1762,8 +1755,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$190 [163]),
-    .B(\o_data$190 [189]),
+    .A(\o_data$192 [163]),
+    .B(\o_data$192 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -1771,8 +1764,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$190 [164]),
-    .B(\o_data$190 [190]),
+    .A(\o_data$192 [164]),
+    .B(\o_data$192 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -1780,8 +1773,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$190 [165]),
-    .B(\o_data$190 [191]),
+    .A(\o_data$192 [165]),
+    .B(\o_data$192 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2105,7 +2098,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$190 ),
+    .o_data(\o_data$192 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2140,10 +2134,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _082_[18:17] = 2'hx;
-  assign _014_[3] = 1'hx;
-  assign _007_[5] = 1'hx;
-  assign _005_[3] = 1'hx;
+  assign _079_[18:17] = 2'hx;
+  assign _004_[5] = 1'hx;
+  assign _002_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -2154,7 +2147,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$91  <= 1'h0;
       \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$186  <= 1'h0;
+      \$signal$188  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -2165,6 +2158,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
@@ -2176,8 +2170,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _413_ <= 17'h00000;
-      _414_ <= 17'h00000;
+      _408_ <= 17'h00000;
+      _409_ <= 17'h00000;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
       st_compute <= 1'h0;
@@ -2192,48 +2186,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       last_mblock <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _016_ + _018_;
+      give_back <= _013_ + _015_;
       \w_en$118  <= \w_en$114 ;
       \i_last$91  <= part_last;
-      \i_valid$89  <= \$signal$186 ;
-      part_last <= _010_ & dn_last;
-      \$signal$186  <= _008_;
+      \i_valid$89  <= \$signal$188 ;
+      part_last <= _007_ & dn_last;
+      \$signal$188  <= _005_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _106_ & d_last;
+      drain_dn_step <= _100_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _103_ & row_end;
-      begin if (_098_) d_last <= _154_; else d_last <= _100_ ? \$signal$174  : _154_; end
-      begin if (_098_) row_last <= _160_; else begin if (_100_) row_last <= row_last_next; else row_last <= _160_; end end
-      begin if (_098_) row_valid <= _163_; else begin if (_100_) row_valid <= row_valid_next; else row_valid <= _163_; end end
-      begin if (_098_) row <= _166_; else begin if (_100_) row <= row_next; else row <= _166_; end end
-      begin if (_003_) begin if (drain_dn_step) dn <= _007_[4:0]; else dn <= _172_; end else dn <= _172_; end
+      drain_d_step <= drain_v & beat_last;
+      begin if (_095_) d_last <= _151_; else d_last <= _096_ ? \$signal$174  : _151_; end
+      begin if (_095_) row_last <= _157_; else begin if (_096_) row_last <= row_last_next; else row_last <= _157_; end end
+      begin if (_095_) row_valid <= _160_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _160_; end end
+      begin if (_095_) row <= _163_; else begin if (_096_) row <= row_next; else row <= _163_; end end
+      begin if (_103_) begin if (drain_dn_step) dn <= _004_[4:0]; else dn <= _169_; end else dn <= _169_; end
+      drain_v <= o_valid_next & _088_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _082_[16:0];
+      row_next <= _079_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _413_ <= row - 3'h7;
-      _414_ <= row + 1'h1;
-      tile_end <= _059_ & at_tile_last;
-      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _200_; end else st_flush <= _200_; end
-      begin if (st_compute) begin if (compute) st_compute <= _205_; else st_compute <= 1'h0; end else st_compute <= _205_; end
-      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _208_; end else st_header <= _208_; end
-      begin if (take_ch) wb_last <= \$signal$147  ? _216_ : _215_; else wb_last <= _215_; end
-      begin if (take_ch) wb <= \$signal$147  ? _223_ : _222_; else wb <= _222_; end
-      begin if (take_ch) wa <= \$signal$147  ? _049_[7:0] : _226_; else wa <= _226_; end
-      begin if (take_ch) blk <= \$signal$147  ? _230_ : _229_; else blk <= _229_; end
+      _408_ <= row - 3'h7;
+      _409_ <= row + 1'h1;
+      tile_end <= _056_ & at_tile_last;
+      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _197_; end else st_flush <= _197_; end
+      begin if (st_compute) begin if (compute) st_compute <= _202_; else st_compute <= 1'h0; end else st_compute <= _202_; end
+      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _205_; end else st_header <= _205_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _213_ : _212_; else wb_last <= _212_; end
+      begin if (take_ch) wb <= \$signal$147  ? _220_ : _219_; else wb <= _219_; end
+      begin if (take_ch) wa <= \$signal$147  ? _046_[7:0] : _223_; else wa <= _223_; end
+      begin if (take_ch) blk <= \$signal$147  ? _227_ : _226_; else blk <= _226_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _031_ : _032_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _028_ : _029_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _027_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      w_en <= take_ch & _027_;
+      w_en <= take_ch & _024_;
     end
     if (rst) begin
       \w_data$120  <= 65'h00000000000000000;
@@ -2242,37 +2237,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_125_) begin
+    end else if (_122_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_126_) begin
+    end else if (_123_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_127_) begin
+    end else if (_124_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_128_) begin
+    end else if (_125_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_129_) begin
+    end else if (_126_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_130_) begin
+    end else if (_127_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_131_) begin
+    end else if (_128_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -2280,9 +2275,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 3'h0;
     end else if (\o_valid$115 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _014_[2:0];
+      begin if (ob_last) ob <= 3'h0; else ob <= _009_[2:0]; end
     end
-    if (\$signal$186 ) begin
+    if (\$signal$188 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2290,90 +2285,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_132_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_129_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_109_) begin
-      begin if (_098_) beat_last <= beat == 3'h6; else begin if (_100_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_106_) begin
+      begin if (_095_) beat_last <= beat == 3'h6; else begin if (_096_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_110_) begin
-      begin if (_098_) beat <= _101_[2:0]; else begin if (_100_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_107_) begin
+      begin if (_095_) beat <= _097_[2:0]; else begin if (_096_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_111_) begin
-      begin if (_003_) d <= _005_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_108_) begin
+      begin if (_103_) d <= _002_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_136_) begin
+    if (_133_) begin
       ra_blk <= 5'h00;
-    end else if (_133_) begin
+    end else if (_130_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_137_) begin
+    if (_134_) begin
       ra_beat <= 3'h0;
-    end else if (o_valid) begin
-      ra_beat <= _092_[2:0];
+    end else if (drain_v) begin
+      ra_beat <= _091_[2:0];
     end
-    if (_138_) begin
+    if (_135_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _091_[4:0];
+      ra_blk_next <= _090_[4:0];
     end
-    if (_139_) begin
+    if (_136_) begin
       \$signal$174  <= 1'h0;
     end else begin
       \$signal$174  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_112_) begin
-      at_tile_last <= compute ? _178_ : \$signal$144 ;
+    end else if (_109_) begin
+      at_tile_last <= compute ? _175_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_113_) begin
-      at_k_last <= compute ? _181_ : \$signal$143 ;
+    end else if (_110_) begin
+      at_k_last <= compute ? _178_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_134_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _183_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_131_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _180_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_116_) begin
+    end else if (_113_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_117_) begin
+    end else if (_114_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_118_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_115_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _062_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_119_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_116_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _061_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_140_) begin
+    if (_137_) begin
       fm0 <= 17'h00000;
-    end else if (_135_) begin
+    end else if (_132_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       flush <= 8'h00;
-    end else if (_120_) begin
-      begin if (st_flush) flush <= _057_[7:0]; else begin if (st_compute) flush <= 8'h6c; else flush <= 8'hxx; end end
+    end else if (_117_) begin
+      begin if (st_flush) flush <= _054_[7:0]; else begin if (st_compute) flush <= 8'h6c; else flush <= 8'hxx; end end
     end
-    if (_141_) begin
+    if (_138_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -2385,30 +2380,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_142_) begin
+    if (_139_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_121_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _047_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_118_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _044_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_122_) begin
+    end else if (_119_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$147  <= 1'h1;
-    end else if (_123_) begin
-      \$signal$147  <= _221_;
+    end else if (_120_) begin
+      \$signal$147  <= _218_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_124_) begin
-      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _053_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_121_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _050_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$144  <= 1'h0;
@@ -2422,9 +2417,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$144  <= _046_;
-      \$signal$143  <= _043_;
-      tile_pen <= _041_ - 2'h2;
+      \$signal$144  <= _043_;
+      \$signal$143  <= _040_;
+      tile_pen <= _038_ - 2'h2;
       k_pen <= hdr[42:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 3'h6;
@@ -2446,7 +2441,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   (* unused_bits = "3" *)
   wire [3:0] _004_;
   (* unused_bits = "3" *)
@@ -2617,7 +2612,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg drain_advance = 1'h0;
   reg [2:0] drain_beat = 3'h0;
   reg drain_beat_pen = 1'h0;
-  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row0 = 3'h0;
   reg [2:0] drain_row1 = 3'h0;
@@ -4261,6 +4255,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_7_7_d2 = 1'h0;
   output [207:0] o_data;
   wire [207:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -4613,7 +4609,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _009_[2:0] = drain_row6 + 1'h1;
   assign _012_ = ~ lf_7_7_d0;
   assign _013_ = ~ drain_advance;
-  assign _014_ = _013_ & drain_busy;
+  assign _014_ = _013_ & o_valid_next;
   assign _015_ = _014_ & drain_beat_pen;
   assign _017_ = drain_count - 1'h1;
   assign _018_[2:0] = drain_beat + 1'h1;
@@ -4635,7 +4631,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _034_ = | { in_idle2, rst };
   assign _035_ = | { in_idle_m1, rst };
   assign _036_ = | { in_idle_m1, rst };
-  assign _037_ = drain_busy ? _019_[2:0] : drain_beat;
+  assign _037_ = o_valid_next ? _019_[2:0] : drain_beat;
   assign beat_next = lf_7_7_d0 ? 3'h0 : _037_;
   assign _038_ = drain_advance ? _017_ : drain_count;
   assign count_next = lf_7_7_d0 ? 4'h8 : _038_;
@@ -16323,1408 +16319,1408 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     .a(in2_a0),
     .b(in2_w0),
     .clk(clk),
-    .\port$494$0 (p[0]),
-    .\port$494$1 (p[1]),
-    .\port$494$10 (p[10]),
-    .\port$494$11 (p[11]),
-    .\port$494$12 (p[12]),
-    .\port$494$13 (p[13]),
-    .\port$494$14 (p[14]),
-    .\port$494$15 (p[15]),
-    .\port$494$2 (p[2]),
-    .\port$494$3 (p[3]),
-    .\port$494$4 (p[4]),
-    .\port$494$5 (p[5]),
-    .\port$494$6 (p[6]),
-    .\port$494$7 (p[7]),
-    .\port$494$8 (p[8]),
-    .\port$494$9 (p[9]),
+    .\port$492$0 (p[0]),
+    .\port$492$1 (p[1]),
+    .\port$492$10 (p[10]),
+    .\port$492$11 (p[11]),
+    .\port$492$12 (p[12]),
+    .\port$492$13 (p[13]),
+    .\port$492$14 (p[14]),
+    .\port$492$15 (p[15]),
+    .\port$492$2 (p[2]),
+    .\port$492$3 (p[3]),
+    .\port$492$4 (p[4]),
+    .\port$492$5 (p[5]),
+    .\port$492$6 (p[6]),
+    .\port$492$7 (p[7]),
+    .\port$492$8 (p[8]),
+    .\port$492$9 (p[9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$510$0 (\p$175 [0]),
-    .\port$510$1 (\p$175 [1]),
-    .\port$510$10 (\p$175 [10]),
-    .\port$510$11 (\p$175 [11]),
-    .\port$510$12 (\p$175 [12]),
-    .\port$510$13 (\p$175 [13]),
-    .\port$510$14 (\p$175 [14]),
-    .\port$510$15 (\p$175 [15]),
-    .\port$510$2 (\p$175 [2]),
-    .\port$510$3 (\p$175 [3]),
-    .\port$510$4 (\p$175 [4]),
-    .\port$510$5 (\p$175 [5]),
-    .\port$510$6 (\p$175 [6]),
-    .\port$510$7 (\p$175 [7]),
-    .\port$510$8 (\p$175 [8]),
-    .\port$510$9 (\p$175 [9]),
+    .\port$508$0 (\p$175 [0]),
+    .\port$508$1 (\p$175 [1]),
+    .\port$508$10 (\p$175 [10]),
+    .\port$508$11 (\p$175 [11]),
+    .\port$508$12 (\p$175 [12]),
+    .\port$508$13 (\p$175 [13]),
+    .\port$508$14 (\p$175 [14]),
+    .\port$508$15 (\p$175 [15]),
+    .\port$508$2 (\p$175 [2]),
+    .\port$508$3 (\p$175 [3]),
+    .\port$508$4 (\p$175 [4]),
+    .\port$508$5 (\p$175 [5]),
+    .\port$508$6 (\p$175 [6]),
+    .\port$508$7 (\p$175 [7]),
+    .\port$508$8 (\p$175 [8]),
+    .\port$508$9 (\p$175 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$526$0 (\p$187 [0]),
-    .\port$526$1 (\p$187 [1]),
-    .\port$526$10 (\p$187 [10]),
-    .\port$526$11 (\p$187 [11]),
-    .\port$526$12 (\p$187 [12]),
-    .\port$526$13 (\p$187 [13]),
-    .\port$526$14 (\p$187 [14]),
-    .\port$526$15 (\p$187 [15]),
-    .\port$526$2 (\p$187 [2]),
-    .\port$526$3 (\p$187 [3]),
-    .\port$526$4 (\p$187 [4]),
-    .\port$526$5 (\p$187 [5]),
-    .\port$526$6 (\p$187 [6]),
-    .\port$526$7 (\p$187 [7]),
-    .\port$526$8 (\p$187 [8]),
-    .\port$526$9 (\p$187 [9]),
+    .\port$524$0 (\p$187 [0]),
+    .\port$524$1 (\p$187 [1]),
+    .\port$524$10 (\p$187 [10]),
+    .\port$524$11 (\p$187 [11]),
+    .\port$524$12 (\p$187 [12]),
+    .\port$524$13 (\p$187 [13]),
+    .\port$524$14 (\p$187 [14]),
+    .\port$524$15 (\p$187 [15]),
+    .\port$524$2 (\p$187 [2]),
+    .\port$524$3 (\p$187 [3]),
+    .\port$524$4 (\p$187 [4]),
+    .\port$524$5 (\p$187 [5]),
+    .\port$524$6 (\p$187 [6]),
+    .\port$524$7 (\p$187 [7]),
+    .\port$524$8 (\p$187 [8]),
+    .\port$524$9 (\p$187 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$542$0 (\p$199 [0]),
-    .\port$542$1 (\p$199 [1]),
-    .\port$542$10 (\p$199 [10]),
-    .\port$542$11 (\p$199 [11]),
-    .\port$542$12 (\p$199 [12]),
-    .\port$542$13 (\p$199 [13]),
-    .\port$542$14 (\p$199 [14]),
-    .\port$542$15 (\p$199 [15]),
-    .\port$542$2 (\p$199 [2]),
-    .\port$542$3 (\p$199 [3]),
-    .\port$542$4 (\p$199 [4]),
-    .\port$542$5 (\p$199 [5]),
-    .\port$542$6 (\p$199 [6]),
-    .\port$542$7 (\p$199 [7]),
-    .\port$542$8 (\p$199 [8]),
-    .\port$542$9 (\p$199 [9]),
+    .\port$540$0 (\p$199 [0]),
+    .\port$540$1 (\p$199 [1]),
+    .\port$540$10 (\p$199 [10]),
+    .\port$540$11 (\p$199 [11]),
+    .\port$540$12 (\p$199 [12]),
+    .\port$540$13 (\p$199 [13]),
+    .\port$540$14 (\p$199 [14]),
+    .\port$540$15 (\p$199 [15]),
+    .\port$540$2 (\p$199 [2]),
+    .\port$540$3 (\p$199 [3]),
+    .\port$540$4 (\p$199 [4]),
+    .\port$540$5 (\p$199 [5]),
+    .\port$540$6 (\p$199 [6]),
+    .\port$540$7 (\p$199 [7]),
+    .\port$540$8 (\p$199 [8]),
+    .\port$540$9 (\p$199 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$558$0 (\p$211 [0]),
-    .\port$558$1 (\p$211 [1]),
-    .\port$558$10 (\p$211 [10]),
-    .\port$558$11 (\p$211 [11]),
-    .\port$558$12 (\p$211 [12]),
-    .\port$558$13 (\p$211 [13]),
-    .\port$558$14 (\p$211 [14]),
-    .\port$558$15 (\p$211 [15]),
-    .\port$558$2 (\p$211 [2]),
-    .\port$558$3 (\p$211 [3]),
-    .\port$558$4 (\p$211 [4]),
-    .\port$558$5 (\p$211 [5]),
-    .\port$558$6 (\p$211 [6]),
-    .\port$558$7 (\p$211 [7]),
-    .\port$558$8 (\p$211 [8]),
-    .\port$558$9 (\p$211 [9]),
+    .\port$556$0 (\p$211 [0]),
+    .\port$556$1 (\p$211 [1]),
+    .\port$556$10 (\p$211 [10]),
+    .\port$556$11 (\p$211 [11]),
+    .\port$556$12 (\p$211 [12]),
+    .\port$556$13 (\p$211 [13]),
+    .\port$556$14 (\p$211 [14]),
+    .\port$556$15 (\p$211 [15]),
+    .\port$556$2 (\p$211 [2]),
+    .\port$556$3 (\p$211 [3]),
+    .\port$556$4 (\p$211 [4]),
+    .\port$556$5 (\p$211 [5]),
+    .\port$556$6 (\p$211 [6]),
+    .\port$556$7 (\p$211 [7]),
+    .\port$556$8 (\p$211 [8]),
+    .\port$556$9 (\p$211 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$574$0 (\p$223 [0]),
-    .\port$574$1 (\p$223 [1]),
-    .\port$574$10 (\p$223 [10]),
-    .\port$574$11 (\p$223 [11]),
-    .\port$574$12 (\p$223 [12]),
-    .\port$574$13 (\p$223 [13]),
-    .\port$574$14 (\p$223 [14]),
-    .\port$574$15 (\p$223 [15]),
-    .\port$574$2 (\p$223 [2]),
-    .\port$574$3 (\p$223 [3]),
-    .\port$574$4 (\p$223 [4]),
-    .\port$574$5 (\p$223 [5]),
-    .\port$574$6 (\p$223 [6]),
-    .\port$574$7 (\p$223 [7]),
-    .\port$574$8 (\p$223 [8]),
-    .\port$574$9 (\p$223 [9]),
+    .\port$572$0 (\p$223 [0]),
+    .\port$572$1 (\p$223 [1]),
+    .\port$572$10 (\p$223 [10]),
+    .\port$572$11 (\p$223 [11]),
+    .\port$572$12 (\p$223 [12]),
+    .\port$572$13 (\p$223 [13]),
+    .\port$572$14 (\p$223 [14]),
+    .\port$572$15 (\p$223 [15]),
+    .\port$572$2 (\p$223 [2]),
+    .\port$572$3 (\p$223 [3]),
+    .\port$572$4 (\p$223 [4]),
+    .\port$572$5 (\p$223 [5]),
+    .\port$572$6 (\p$223 [6]),
+    .\port$572$7 (\p$223 [7]),
+    .\port$572$8 (\p$223 [8]),
+    .\port$572$9 (\p$223 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$590$0 (\p$235 [0]),
-    .\port$590$1 (\p$235 [1]),
-    .\port$590$10 (\p$235 [10]),
-    .\port$590$11 (\p$235 [11]),
-    .\port$590$12 (\p$235 [12]),
-    .\port$590$13 (\p$235 [13]),
-    .\port$590$14 (\p$235 [14]),
-    .\port$590$15 (\p$235 [15]),
-    .\port$590$2 (\p$235 [2]),
-    .\port$590$3 (\p$235 [3]),
-    .\port$590$4 (\p$235 [4]),
-    .\port$590$5 (\p$235 [5]),
-    .\port$590$6 (\p$235 [6]),
-    .\port$590$7 (\p$235 [7]),
-    .\port$590$8 (\p$235 [8]),
-    .\port$590$9 (\p$235 [9]),
+    .\port$588$0 (\p$235 [0]),
+    .\port$588$1 (\p$235 [1]),
+    .\port$588$10 (\p$235 [10]),
+    .\port$588$11 (\p$235 [11]),
+    .\port$588$12 (\p$235 [12]),
+    .\port$588$13 (\p$235 [13]),
+    .\port$588$14 (\p$235 [14]),
+    .\port$588$15 (\p$235 [15]),
+    .\port$588$2 (\p$235 [2]),
+    .\port$588$3 (\p$235 [3]),
+    .\port$588$4 (\p$235 [4]),
+    .\port$588$5 (\p$235 [5]),
+    .\port$588$6 (\p$235 [6]),
+    .\port$588$7 (\p$235 [7]),
+    .\port$588$8 (\p$235 [8]),
+    .\port$588$9 (\p$235 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$606$0 (\p$247 [0]),
-    .\port$606$1 (\p$247 [1]),
-    .\port$606$10 (\p$247 [10]),
-    .\port$606$11 (\p$247 [11]),
-    .\port$606$12 (\p$247 [12]),
-    .\port$606$13 (\p$247 [13]),
-    .\port$606$14 (\p$247 [14]),
-    .\port$606$15 (\p$247 [15]),
-    .\port$606$2 (\p$247 [2]),
-    .\port$606$3 (\p$247 [3]),
-    .\port$606$4 (\p$247 [4]),
-    .\port$606$5 (\p$247 [5]),
-    .\port$606$6 (\p$247 [6]),
-    .\port$606$7 (\p$247 [7]),
-    .\port$606$8 (\p$247 [8]),
-    .\port$606$9 (\p$247 [9]),
+    .\port$604$0 (\p$247 [0]),
+    .\port$604$1 (\p$247 [1]),
+    .\port$604$10 (\p$247 [10]),
+    .\port$604$11 (\p$247 [11]),
+    .\port$604$12 (\p$247 [12]),
+    .\port$604$13 (\p$247 [13]),
+    .\port$604$14 (\p$247 [14]),
+    .\port$604$15 (\p$247 [15]),
+    .\port$604$2 (\p$247 [2]),
+    .\port$604$3 (\p$247 [3]),
+    .\port$604$4 (\p$247 [4]),
+    .\port$604$5 (\p$247 [5]),
+    .\port$604$6 (\p$247 [6]),
+    .\port$604$7 (\p$247 [7]),
+    .\port$604$8 (\p$247 [8]),
+    .\port$604$9 (\p$247 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$622$0 (\p$259 [0]),
-    .\port$622$1 (\p$259 [1]),
-    .\port$622$10 (\p$259 [10]),
-    .\port$622$11 (\p$259 [11]),
-    .\port$622$12 (\p$259 [12]),
-    .\port$622$13 (\p$259 [13]),
-    .\port$622$14 (\p$259 [14]),
-    .\port$622$15 (\p$259 [15]),
-    .\port$622$2 (\p$259 [2]),
-    .\port$622$3 (\p$259 [3]),
-    .\port$622$4 (\p$259 [4]),
-    .\port$622$5 (\p$259 [5]),
-    .\port$622$6 (\p$259 [6]),
-    .\port$622$7 (\p$259 [7]),
-    .\port$622$8 (\p$259 [8]),
-    .\port$622$9 (\p$259 [9]),
+    .\port$620$0 (\p$259 [0]),
+    .\port$620$1 (\p$259 [1]),
+    .\port$620$10 (\p$259 [10]),
+    .\port$620$11 (\p$259 [11]),
+    .\port$620$12 (\p$259 [12]),
+    .\port$620$13 (\p$259 [13]),
+    .\port$620$14 (\p$259 [14]),
+    .\port$620$15 (\p$259 [15]),
+    .\port$620$2 (\p$259 [2]),
+    .\port$620$3 (\p$259 [3]),
+    .\port$620$4 (\p$259 [4]),
+    .\port$620$5 (\p$259 [5]),
+    .\port$620$6 (\p$259 [6]),
+    .\port$620$7 (\p$259 [7]),
+    .\port$620$8 (\p$259 [8]),
+    .\port$620$9 (\p$259 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$638$0 (\p$271 [0]),
-    .\port$638$1 (\p$271 [1]),
-    .\port$638$10 (\p$271 [10]),
-    .\port$638$11 (\p$271 [11]),
-    .\port$638$12 (\p$271 [12]),
-    .\port$638$13 (\p$271 [13]),
-    .\port$638$14 (\p$271 [14]),
-    .\port$638$15 (\p$271 [15]),
-    .\port$638$2 (\p$271 [2]),
-    .\port$638$3 (\p$271 [3]),
-    .\port$638$4 (\p$271 [4]),
-    .\port$638$5 (\p$271 [5]),
-    .\port$638$6 (\p$271 [6]),
-    .\port$638$7 (\p$271 [7]),
-    .\port$638$8 (\p$271 [8]),
-    .\port$638$9 (\p$271 [9]),
+    .\port$636$0 (\p$271 [0]),
+    .\port$636$1 (\p$271 [1]),
+    .\port$636$10 (\p$271 [10]),
+    .\port$636$11 (\p$271 [11]),
+    .\port$636$12 (\p$271 [12]),
+    .\port$636$13 (\p$271 [13]),
+    .\port$636$14 (\p$271 [14]),
+    .\port$636$15 (\p$271 [15]),
+    .\port$636$2 (\p$271 [2]),
+    .\port$636$3 (\p$271 [3]),
+    .\port$636$4 (\p$271 [4]),
+    .\port$636$5 (\p$271 [5]),
+    .\port$636$6 (\p$271 [6]),
+    .\port$636$7 (\p$271 [7]),
+    .\port$636$8 (\p$271 [8]),
+    .\port$636$9 (\p$271 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$654$0 (\p$283 [0]),
-    .\port$654$1 (\p$283 [1]),
-    .\port$654$10 (\p$283 [10]),
-    .\port$654$11 (\p$283 [11]),
-    .\port$654$12 (\p$283 [12]),
-    .\port$654$13 (\p$283 [13]),
-    .\port$654$14 (\p$283 [14]),
-    .\port$654$15 (\p$283 [15]),
-    .\port$654$2 (\p$283 [2]),
-    .\port$654$3 (\p$283 [3]),
-    .\port$654$4 (\p$283 [4]),
-    .\port$654$5 (\p$283 [5]),
-    .\port$654$6 (\p$283 [6]),
-    .\port$654$7 (\p$283 [7]),
-    .\port$654$8 (\p$283 [8]),
-    .\port$654$9 (\p$283 [9]),
+    .\port$652$0 (\p$283 [0]),
+    .\port$652$1 (\p$283 [1]),
+    .\port$652$10 (\p$283 [10]),
+    .\port$652$11 (\p$283 [11]),
+    .\port$652$12 (\p$283 [12]),
+    .\port$652$13 (\p$283 [13]),
+    .\port$652$14 (\p$283 [14]),
+    .\port$652$15 (\p$283 [15]),
+    .\port$652$2 (\p$283 [2]),
+    .\port$652$3 (\p$283 [3]),
+    .\port$652$4 (\p$283 [4]),
+    .\port$652$5 (\p$283 [5]),
+    .\port$652$6 (\p$283 [6]),
+    .\port$652$7 (\p$283 [7]),
+    .\port$652$8 (\p$283 [8]),
+    .\port$652$9 (\p$283 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$670$0 (\p$295 [0]),
-    .\port$670$1 (\p$295 [1]),
-    .\port$670$10 (\p$295 [10]),
-    .\port$670$11 (\p$295 [11]),
-    .\port$670$12 (\p$295 [12]),
-    .\port$670$13 (\p$295 [13]),
-    .\port$670$14 (\p$295 [14]),
-    .\port$670$15 (\p$295 [15]),
-    .\port$670$2 (\p$295 [2]),
-    .\port$670$3 (\p$295 [3]),
-    .\port$670$4 (\p$295 [4]),
-    .\port$670$5 (\p$295 [5]),
-    .\port$670$6 (\p$295 [6]),
-    .\port$670$7 (\p$295 [7]),
-    .\port$670$8 (\p$295 [8]),
-    .\port$670$9 (\p$295 [9]),
+    .\port$668$0 (\p$295 [0]),
+    .\port$668$1 (\p$295 [1]),
+    .\port$668$10 (\p$295 [10]),
+    .\port$668$11 (\p$295 [11]),
+    .\port$668$12 (\p$295 [12]),
+    .\port$668$13 (\p$295 [13]),
+    .\port$668$14 (\p$295 [14]),
+    .\port$668$15 (\p$295 [15]),
+    .\port$668$2 (\p$295 [2]),
+    .\port$668$3 (\p$295 [3]),
+    .\port$668$4 (\p$295 [4]),
+    .\port$668$5 (\p$295 [5]),
+    .\port$668$6 (\p$295 [6]),
+    .\port$668$7 (\p$295 [7]),
+    .\port$668$8 (\p$295 [8]),
+    .\port$668$9 (\p$295 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$686$0 (\p$307 [0]),
-    .\port$686$1 (\p$307 [1]),
-    .\port$686$10 (\p$307 [10]),
-    .\port$686$11 (\p$307 [11]),
-    .\port$686$12 (\p$307 [12]),
-    .\port$686$13 (\p$307 [13]),
-    .\port$686$14 (\p$307 [14]),
-    .\port$686$15 (\p$307 [15]),
-    .\port$686$2 (\p$307 [2]),
-    .\port$686$3 (\p$307 [3]),
-    .\port$686$4 (\p$307 [4]),
-    .\port$686$5 (\p$307 [5]),
-    .\port$686$6 (\p$307 [6]),
-    .\port$686$7 (\p$307 [7]),
-    .\port$686$8 (\p$307 [8]),
-    .\port$686$9 (\p$307 [9]),
+    .\port$684$0 (\p$307 [0]),
+    .\port$684$1 (\p$307 [1]),
+    .\port$684$10 (\p$307 [10]),
+    .\port$684$11 (\p$307 [11]),
+    .\port$684$12 (\p$307 [12]),
+    .\port$684$13 (\p$307 [13]),
+    .\port$684$14 (\p$307 [14]),
+    .\port$684$15 (\p$307 [15]),
+    .\port$684$2 (\p$307 [2]),
+    .\port$684$3 (\p$307 [3]),
+    .\port$684$4 (\p$307 [4]),
+    .\port$684$5 (\p$307 [5]),
+    .\port$684$6 (\p$307 [6]),
+    .\port$684$7 (\p$307 [7]),
+    .\port$684$8 (\p$307 [8]),
+    .\port$684$9 (\p$307 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$702$0 (\p$319 [0]),
-    .\port$702$1 (\p$319 [1]),
-    .\port$702$10 (\p$319 [10]),
-    .\port$702$11 (\p$319 [11]),
-    .\port$702$12 (\p$319 [12]),
-    .\port$702$13 (\p$319 [13]),
-    .\port$702$14 (\p$319 [14]),
-    .\port$702$15 (\p$319 [15]),
-    .\port$702$2 (\p$319 [2]),
-    .\port$702$3 (\p$319 [3]),
-    .\port$702$4 (\p$319 [4]),
-    .\port$702$5 (\p$319 [5]),
-    .\port$702$6 (\p$319 [6]),
-    .\port$702$7 (\p$319 [7]),
-    .\port$702$8 (\p$319 [8]),
-    .\port$702$9 (\p$319 [9]),
+    .\port$700$0 (\p$319 [0]),
+    .\port$700$1 (\p$319 [1]),
+    .\port$700$10 (\p$319 [10]),
+    .\port$700$11 (\p$319 [11]),
+    .\port$700$12 (\p$319 [12]),
+    .\port$700$13 (\p$319 [13]),
+    .\port$700$14 (\p$319 [14]),
+    .\port$700$15 (\p$319 [15]),
+    .\port$700$2 (\p$319 [2]),
+    .\port$700$3 (\p$319 [3]),
+    .\port$700$4 (\p$319 [4]),
+    .\port$700$5 (\p$319 [5]),
+    .\port$700$6 (\p$319 [6]),
+    .\port$700$7 (\p$319 [7]),
+    .\port$700$8 (\p$319 [8]),
+    .\port$700$9 (\p$319 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$718$0 (\p$331 [0]),
-    .\port$718$1 (\p$331 [1]),
-    .\port$718$10 (\p$331 [10]),
-    .\port$718$11 (\p$331 [11]),
-    .\port$718$12 (\p$331 [12]),
-    .\port$718$13 (\p$331 [13]),
-    .\port$718$14 (\p$331 [14]),
-    .\port$718$15 (\p$331 [15]),
-    .\port$718$2 (\p$331 [2]),
-    .\port$718$3 (\p$331 [3]),
-    .\port$718$4 (\p$331 [4]),
-    .\port$718$5 (\p$331 [5]),
-    .\port$718$6 (\p$331 [6]),
-    .\port$718$7 (\p$331 [7]),
-    .\port$718$8 (\p$331 [8]),
-    .\port$718$9 (\p$331 [9]),
+    .\port$716$0 (\p$331 [0]),
+    .\port$716$1 (\p$331 [1]),
+    .\port$716$10 (\p$331 [10]),
+    .\port$716$11 (\p$331 [11]),
+    .\port$716$12 (\p$331 [12]),
+    .\port$716$13 (\p$331 [13]),
+    .\port$716$14 (\p$331 [14]),
+    .\port$716$15 (\p$331 [15]),
+    .\port$716$2 (\p$331 [2]),
+    .\port$716$3 (\p$331 [3]),
+    .\port$716$4 (\p$331 [4]),
+    .\port$716$5 (\p$331 [5]),
+    .\port$716$6 (\p$331 [6]),
+    .\port$716$7 (\p$331 [7]),
+    .\port$716$8 (\p$331 [8]),
+    .\port$716$9 (\p$331 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$734$0 (\p$343 [0]),
-    .\port$734$1 (\p$343 [1]),
-    .\port$734$10 (\p$343 [10]),
-    .\port$734$11 (\p$343 [11]),
-    .\port$734$12 (\p$343 [12]),
-    .\port$734$13 (\p$343 [13]),
-    .\port$734$14 (\p$343 [14]),
-    .\port$734$15 (\p$343 [15]),
-    .\port$734$2 (\p$343 [2]),
-    .\port$734$3 (\p$343 [3]),
-    .\port$734$4 (\p$343 [4]),
-    .\port$734$5 (\p$343 [5]),
-    .\port$734$6 (\p$343 [6]),
-    .\port$734$7 (\p$343 [7]),
-    .\port$734$8 (\p$343 [8]),
-    .\port$734$9 (\p$343 [9]),
+    .\port$732$0 (\p$343 [0]),
+    .\port$732$1 (\p$343 [1]),
+    .\port$732$10 (\p$343 [10]),
+    .\port$732$11 (\p$343 [11]),
+    .\port$732$12 (\p$343 [12]),
+    .\port$732$13 (\p$343 [13]),
+    .\port$732$14 (\p$343 [14]),
+    .\port$732$15 (\p$343 [15]),
+    .\port$732$2 (\p$343 [2]),
+    .\port$732$3 (\p$343 [3]),
+    .\port$732$4 (\p$343 [4]),
+    .\port$732$5 (\p$343 [5]),
+    .\port$732$6 (\p$343 [6]),
+    .\port$732$7 (\p$343 [7]),
+    .\port$732$8 (\p$343 [8]),
+    .\port$732$9 (\p$343 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$750$0 (\p$355 [0]),
-    .\port$750$1 (\p$355 [1]),
-    .\port$750$10 (\p$355 [10]),
-    .\port$750$11 (\p$355 [11]),
-    .\port$750$12 (\p$355 [12]),
-    .\port$750$13 (\p$355 [13]),
-    .\port$750$14 (\p$355 [14]),
-    .\port$750$15 (\p$355 [15]),
-    .\port$750$2 (\p$355 [2]),
-    .\port$750$3 (\p$355 [3]),
-    .\port$750$4 (\p$355 [4]),
-    .\port$750$5 (\p$355 [5]),
-    .\port$750$6 (\p$355 [6]),
-    .\port$750$7 (\p$355 [7]),
-    .\port$750$8 (\p$355 [8]),
-    .\port$750$9 (\p$355 [9]),
+    .\port$748$0 (\p$355 [0]),
+    .\port$748$1 (\p$355 [1]),
+    .\port$748$10 (\p$355 [10]),
+    .\port$748$11 (\p$355 [11]),
+    .\port$748$12 (\p$355 [12]),
+    .\port$748$13 (\p$355 [13]),
+    .\port$748$14 (\p$355 [14]),
+    .\port$748$15 (\p$355 [15]),
+    .\port$748$2 (\p$355 [2]),
+    .\port$748$3 (\p$355 [3]),
+    .\port$748$4 (\p$355 [4]),
+    .\port$748$5 (\p$355 [5]),
+    .\port$748$6 (\p$355 [6]),
+    .\port$748$7 (\p$355 [7]),
+    .\port$748$8 (\p$355 [8]),
+    .\port$748$9 (\p$355 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$766$0 (\p$367 [0]),
-    .\port$766$1 (\p$367 [1]),
-    .\port$766$10 (\p$367 [10]),
-    .\port$766$11 (\p$367 [11]),
-    .\port$766$12 (\p$367 [12]),
-    .\port$766$13 (\p$367 [13]),
-    .\port$766$14 (\p$367 [14]),
-    .\port$766$15 (\p$367 [15]),
-    .\port$766$2 (\p$367 [2]),
-    .\port$766$3 (\p$367 [3]),
-    .\port$766$4 (\p$367 [4]),
-    .\port$766$5 (\p$367 [5]),
-    .\port$766$6 (\p$367 [6]),
-    .\port$766$7 (\p$367 [7]),
-    .\port$766$8 (\p$367 [8]),
-    .\port$766$9 (\p$367 [9]),
+    .\port$764$0 (\p$367 [0]),
+    .\port$764$1 (\p$367 [1]),
+    .\port$764$10 (\p$367 [10]),
+    .\port$764$11 (\p$367 [11]),
+    .\port$764$12 (\p$367 [12]),
+    .\port$764$13 (\p$367 [13]),
+    .\port$764$14 (\p$367 [14]),
+    .\port$764$15 (\p$367 [15]),
+    .\port$764$2 (\p$367 [2]),
+    .\port$764$3 (\p$367 [3]),
+    .\port$764$4 (\p$367 [4]),
+    .\port$764$5 (\p$367 [5]),
+    .\port$764$6 (\p$367 [6]),
+    .\port$764$7 (\p$367 [7]),
+    .\port$764$8 (\p$367 [8]),
+    .\port$764$9 (\p$367 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$782$0 (\p$379 [0]),
-    .\port$782$1 (\p$379 [1]),
-    .\port$782$10 (\p$379 [10]),
-    .\port$782$11 (\p$379 [11]),
-    .\port$782$12 (\p$379 [12]),
-    .\port$782$13 (\p$379 [13]),
-    .\port$782$14 (\p$379 [14]),
-    .\port$782$15 (\p$379 [15]),
-    .\port$782$2 (\p$379 [2]),
-    .\port$782$3 (\p$379 [3]),
-    .\port$782$4 (\p$379 [4]),
-    .\port$782$5 (\p$379 [5]),
-    .\port$782$6 (\p$379 [6]),
-    .\port$782$7 (\p$379 [7]),
-    .\port$782$8 (\p$379 [8]),
-    .\port$782$9 (\p$379 [9]),
+    .\port$780$0 (\p$379 [0]),
+    .\port$780$1 (\p$379 [1]),
+    .\port$780$10 (\p$379 [10]),
+    .\port$780$11 (\p$379 [11]),
+    .\port$780$12 (\p$379 [12]),
+    .\port$780$13 (\p$379 [13]),
+    .\port$780$14 (\p$379 [14]),
+    .\port$780$15 (\p$379 [15]),
+    .\port$780$2 (\p$379 [2]),
+    .\port$780$3 (\p$379 [3]),
+    .\port$780$4 (\p$379 [4]),
+    .\port$780$5 (\p$379 [5]),
+    .\port$780$6 (\p$379 [6]),
+    .\port$780$7 (\p$379 [7]),
+    .\port$780$8 (\p$379 [8]),
+    .\port$780$9 (\p$379 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$798$0 (\p$391 [0]),
-    .\port$798$1 (\p$391 [1]),
-    .\port$798$10 (\p$391 [10]),
-    .\port$798$11 (\p$391 [11]),
-    .\port$798$12 (\p$391 [12]),
-    .\port$798$13 (\p$391 [13]),
-    .\port$798$14 (\p$391 [14]),
-    .\port$798$15 (\p$391 [15]),
-    .\port$798$2 (\p$391 [2]),
-    .\port$798$3 (\p$391 [3]),
-    .\port$798$4 (\p$391 [4]),
-    .\port$798$5 (\p$391 [5]),
-    .\port$798$6 (\p$391 [6]),
-    .\port$798$7 (\p$391 [7]),
-    .\port$798$8 (\p$391 [8]),
-    .\port$798$9 (\p$391 [9]),
+    .\port$796$0 (\p$391 [0]),
+    .\port$796$1 (\p$391 [1]),
+    .\port$796$10 (\p$391 [10]),
+    .\port$796$11 (\p$391 [11]),
+    .\port$796$12 (\p$391 [12]),
+    .\port$796$13 (\p$391 [13]),
+    .\port$796$14 (\p$391 [14]),
+    .\port$796$15 (\p$391 [15]),
+    .\port$796$2 (\p$391 [2]),
+    .\port$796$3 (\p$391 [3]),
+    .\port$796$4 (\p$391 [4]),
+    .\port$796$5 (\p$391 [5]),
+    .\port$796$6 (\p$391 [6]),
+    .\port$796$7 (\p$391 [7]),
+    .\port$796$8 (\p$391 [8]),
+    .\port$796$9 (\p$391 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$814$0 (\p$403 [0]),
-    .\port$814$1 (\p$403 [1]),
-    .\port$814$10 (\p$403 [10]),
-    .\port$814$11 (\p$403 [11]),
-    .\port$814$12 (\p$403 [12]),
-    .\port$814$13 (\p$403 [13]),
-    .\port$814$14 (\p$403 [14]),
-    .\port$814$15 (\p$403 [15]),
-    .\port$814$2 (\p$403 [2]),
-    .\port$814$3 (\p$403 [3]),
-    .\port$814$4 (\p$403 [4]),
-    .\port$814$5 (\p$403 [5]),
-    .\port$814$6 (\p$403 [6]),
-    .\port$814$7 (\p$403 [7]),
-    .\port$814$8 (\p$403 [8]),
-    .\port$814$9 (\p$403 [9]),
+    .\port$812$0 (\p$403 [0]),
+    .\port$812$1 (\p$403 [1]),
+    .\port$812$10 (\p$403 [10]),
+    .\port$812$11 (\p$403 [11]),
+    .\port$812$12 (\p$403 [12]),
+    .\port$812$13 (\p$403 [13]),
+    .\port$812$14 (\p$403 [14]),
+    .\port$812$15 (\p$403 [15]),
+    .\port$812$2 (\p$403 [2]),
+    .\port$812$3 (\p$403 [3]),
+    .\port$812$4 (\p$403 [4]),
+    .\port$812$5 (\p$403 [5]),
+    .\port$812$6 (\p$403 [6]),
+    .\port$812$7 (\p$403 [7]),
+    .\port$812$8 (\p$403 [8]),
+    .\port$812$9 (\p$403 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$830$0 (\p$415 [0]),
-    .\port$830$1 (\p$415 [1]),
-    .\port$830$10 (\p$415 [10]),
-    .\port$830$11 (\p$415 [11]),
-    .\port$830$12 (\p$415 [12]),
-    .\port$830$13 (\p$415 [13]),
-    .\port$830$14 (\p$415 [14]),
-    .\port$830$15 (\p$415 [15]),
-    .\port$830$2 (\p$415 [2]),
-    .\port$830$3 (\p$415 [3]),
-    .\port$830$4 (\p$415 [4]),
-    .\port$830$5 (\p$415 [5]),
-    .\port$830$6 (\p$415 [6]),
-    .\port$830$7 (\p$415 [7]),
-    .\port$830$8 (\p$415 [8]),
-    .\port$830$9 (\p$415 [9]),
+    .\port$828$0 (\p$415 [0]),
+    .\port$828$1 (\p$415 [1]),
+    .\port$828$10 (\p$415 [10]),
+    .\port$828$11 (\p$415 [11]),
+    .\port$828$12 (\p$415 [12]),
+    .\port$828$13 (\p$415 [13]),
+    .\port$828$14 (\p$415 [14]),
+    .\port$828$15 (\p$415 [15]),
+    .\port$828$2 (\p$415 [2]),
+    .\port$828$3 (\p$415 [3]),
+    .\port$828$4 (\p$415 [4]),
+    .\port$828$5 (\p$415 [5]),
+    .\port$828$6 (\p$415 [6]),
+    .\port$828$7 (\p$415 [7]),
+    .\port$828$8 (\p$415 [8]),
+    .\port$828$9 (\p$415 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$846$0 (\p$427 [0]),
-    .\port$846$1 (\p$427 [1]),
-    .\port$846$10 (\p$427 [10]),
-    .\port$846$11 (\p$427 [11]),
-    .\port$846$12 (\p$427 [12]),
-    .\port$846$13 (\p$427 [13]),
-    .\port$846$14 (\p$427 [14]),
-    .\port$846$15 (\p$427 [15]),
-    .\port$846$2 (\p$427 [2]),
-    .\port$846$3 (\p$427 [3]),
-    .\port$846$4 (\p$427 [4]),
-    .\port$846$5 (\p$427 [5]),
-    .\port$846$6 (\p$427 [6]),
-    .\port$846$7 (\p$427 [7]),
-    .\port$846$8 (\p$427 [8]),
-    .\port$846$9 (\p$427 [9]),
+    .\port$844$0 (\p$427 [0]),
+    .\port$844$1 (\p$427 [1]),
+    .\port$844$10 (\p$427 [10]),
+    .\port$844$11 (\p$427 [11]),
+    .\port$844$12 (\p$427 [12]),
+    .\port$844$13 (\p$427 [13]),
+    .\port$844$14 (\p$427 [14]),
+    .\port$844$15 (\p$427 [15]),
+    .\port$844$2 (\p$427 [2]),
+    .\port$844$3 (\p$427 [3]),
+    .\port$844$4 (\p$427 [4]),
+    .\port$844$5 (\p$427 [5]),
+    .\port$844$6 (\p$427 [6]),
+    .\port$844$7 (\p$427 [7]),
+    .\port$844$8 (\p$427 [8]),
+    .\port$844$9 (\p$427 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$862$0 (\p$439 [0]),
-    .\port$862$1 (\p$439 [1]),
-    .\port$862$10 (\p$439 [10]),
-    .\port$862$11 (\p$439 [11]),
-    .\port$862$12 (\p$439 [12]),
-    .\port$862$13 (\p$439 [13]),
-    .\port$862$14 (\p$439 [14]),
-    .\port$862$15 (\p$439 [15]),
-    .\port$862$2 (\p$439 [2]),
-    .\port$862$3 (\p$439 [3]),
-    .\port$862$4 (\p$439 [4]),
-    .\port$862$5 (\p$439 [5]),
-    .\port$862$6 (\p$439 [6]),
-    .\port$862$7 (\p$439 [7]),
-    .\port$862$8 (\p$439 [8]),
-    .\port$862$9 (\p$439 [9]),
+    .\port$860$0 (\p$439 [0]),
+    .\port$860$1 (\p$439 [1]),
+    .\port$860$10 (\p$439 [10]),
+    .\port$860$11 (\p$439 [11]),
+    .\port$860$12 (\p$439 [12]),
+    .\port$860$13 (\p$439 [13]),
+    .\port$860$14 (\p$439 [14]),
+    .\port$860$15 (\p$439 [15]),
+    .\port$860$2 (\p$439 [2]),
+    .\port$860$3 (\p$439 [3]),
+    .\port$860$4 (\p$439 [4]),
+    .\port$860$5 (\p$439 [5]),
+    .\port$860$6 (\p$439 [6]),
+    .\port$860$7 (\p$439 [7]),
+    .\port$860$8 (\p$439 [8]),
+    .\port$860$9 (\p$439 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$878$0 (\p$451 [0]),
-    .\port$878$1 (\p$451 [1]),
-    .\port$878$10 (\p$451 [10]),
-    .\port$878$11 (\p$451 [11]),
-    .\port$878$12 (\p$451 [12]),
-    .\port$878$13 (\p$451 [13]),
-    .\port$878$14 (\p$451 [14]),
-    .\port$878$15 (\p$451 [15]),
-    .\port$878$2 (\p$451 [2]),
-    .\port$878$3 (\p$451 [3]),
-    .\port$878$4 (\p$451 [4]),
-    .\port$878$5 (\p$451 [5]),
-    .\port$878$6 (\p$451 [6]),
-    .\port$878$7 (\p$451 [7]),
-    .\port$878$8 (\p$451 [8]),
-    .\port$878$9 (\p$451 [9]),
+    .\port$876$0 (\p$451 [0]),
+    .\port$876$1 (\p$451 [1]),
+    .\port$876$10 (\p$451 [10]),
+    .\port$876$11 (\p$451 [11]),
+    .\port$876$12 (\p$451 [12]),
+    .\port$876$13 (\p$451 [13]),
+    .\port$876$14 (\p$451 [14]),
+    .\port$876$15 (\p$451 [15]),
+    .\port$876$2 (\p$451 [2]),
+    .\port$876$3 (\p$451 [3]),
+    .\port$876$4 (\p$451 [4]),
+    .\port$876$5 (\p$451 [5]),
+    .\port$876$6 (\p$451 [6]),
+    .\port$876$7 (\p$451 [7]),
+    .\port$876$8 (\p$451 [8]),
+    .\port$876$9 (\p$451 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$894$0 (\p$463 [0]),
-    .\port$894$1 (\p$463 [1]),
-    .\port$894$10 (\p$463 [10]),
-    .\port$894$11 (\p$463 [11]),
-    .\port$894$12 (\p$463 [12]),
-    .\port$894$13 (\p$463 [13]),
-    .\port$894$14 (\p$463 [14]),
-    .\port$894$15 (\p$463 [15]),
-    .\port$894$2 (\p$463 [2]),
-    .\port$894$3 (\p$463 [3]),
-    .\port$894$4 (\p$463 [4]),
-    .\port$894$5 (\p$463 [5]),
-    .\port$894$6 (\p$463 [6]),
-    .\port$894$7 (\p$463 [7]),
-    .\port$894$8 (\p$463 [8]),
-    .\port$894$9 (\p$463 [9]),
+    .\port$892$0 (\p$463 [0]),
+    .\port$892$1 (\p$463 [1]),
+    .\port$892$10 (\p$463 [10]),
+    .\port$892$11 (\p$463 [11]),
+    .\port$892$12 (\p$463 [12]),
+    .\port$892$13 (\p$463 [13]),
+    .\port$892$14 (\p$463 [14]),
+    .\port$892$15 (\p$463 [15]),
+    .\port$892$2 (\p$463 [2]),
+    .\port$892$3 (\p$463 [3]),
+    .\port$892$4 (\p$463 [4]),
+    .\port$892$5 (\p$463 [5]),
+    .\port$892$6 (\p$463 [6]),
+    .\port$892$7 (\p$463 [7]),
+    .\port$892$8 (\p$463 [8]),
+    .\port$892$9 (\p$463 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$910$0 (\p$475 [0]),
-    .\port$910$1 (\p$475 [1]),
-    .\port$910$10 (\p$475 [10]),
-    .\port$910$11 (\p$475 [11]),
-    .\port$910$12 (\p$475 [12]),
-    .\port$910$13 (\p$475 [13]),
-    .\port$910$14 (\p$475 [14]),
-    .\port$910$15 (\p$475 [15]),
-    .\port$910$2 (\p$475 [2]),
-    .\port$910$3 (\p$475 [3]),
-    .\port$910$4 (\p$475 [4]),
-    .\port$910$5 (\p$475 [5]),
-    .\port$910$6 (\p$475 [6]),
-    .\port$910$7 (\p$475 [7]),
-    .\port$910$8 (\p$475 [8]),
-    .\port$910$9 (\p$475 [9]),
+    .\port$908$0 (\p$475 [0]),
+    .\port$908$1 (\p$475 [1]),
+    .\port$908$10 (\p$475 [10]),
+    .\port$908$11 (\p$475 [11]),
+    .\port$908$12 (\p$475 [12]),
+    .\port$908$13 (\p$475 [13]),
+    .\port$908$14 (\p$475 [14]),
+    .\port$908$15 (\p$475 [15]),
+    .\port$908$2 (\p$475 [2]),
+    .\port$908$3 (\p$475 [3]),
+    .\port$908$4 (\p$475 [4]),
+    .\port$908$5 (\p$475 [5]),
+    .\port$908$6 (\p$475 [6]),
+    .\port$908$7 (\p$475 [7]),
+    .\port$908$8 (\p$475 [8]),
+    .\port$908$9 (\p$475 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$926$0 (\p$487 [0]),
-    .\port$926$1 (\p$487 [1]),
-    .\port$926$10 (\p$487 [10]),
-    .\port$926$11 (\p$487 [11]),
-    .\port$926$12 (\p$487 [12]),
-    .\port$926$13 (\p$487 [13]),
-    .\port$926$14 (\p$487 [14]),
-    .\port$926$15 (\p$487 [15]),
-    .\port$926$2 (\p$487 [2]),
-    .\port$926$3 (\p$487 [3]),
-    .\port$926$4 (\p$487 [4]),
-    .\port$926$5 (\p$487 [5]),
-    .\port$926$6 (\p$487 [6]),
-    .\port$926$7 (\p$487 [7]),
-    .\port$926$8 (\p$487 [8]),
-    .\port$926$9 (\p$487 [9]),
+    .\port$924$0 (\p$487 [0]),
+    .\port$924$1 (\p$487 [1]),
+    .\port$924$10 (\p$487 [10]),
+    .\port$924$11 (\p$487 [11]),
+    .\port$924$12 (\p$487 [12]),
+    .\port$924$13 (\p$487 [13]),
+    .\port$924$14 (\p$487 [14]),
+    .\port$924$15 (\p$487 [15]),
+    .\port$924$2 (\p$487 [2]),
+    .\port$924$3 (\p$487 [3]),
+    .\port$924$4 (\p$487 [4]),
+    .\port$924$5 (\p$487 [5]),
+    .\port$924$6 (\p$487 [6]),
+    .\port$924$7 (\p$487 [7]),
+    .\port$924$8 (\p$487 [8]),
+    .\port$924$9 (\p$487 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$942$0 (\p$499 [0]),
-    .\port$942$1 (\p$499 [1]),
-    .\port$942$10 (\p$499 [10]),
-    .\port$942$11 (\p$499 [11]),
-    .\port$942$12 (\p$499 [12]),
-    .\port$942$13 (\p$499 [13]),
-    .\port$942$14 (\p$499 [14]),
-    .\port$942$15 (\p$499 [15]),
-    .\port$942$2 (\p$499 [2]),
-    .\port$942$3 (\p$499 [3]),
-    .\port$942$4 (\p$499 [4]),
-    .\port$942$5 (\p$499 [5]),
-    .\port$942$6 (\p$499 [6]),
-    .\port$942$7 (\p$499 [7]),
-    .\port$942$8 (\p$499 [8]),
-    .\port$942$9 (\p$499 [9]),
+    .\port$940$0 (\p$499 [0]),
+    .\port$940$1 (\p$499 [1]),
+    .\port$940$10 (\p$499 [10]),
+    .\port$940$11 (\p$499 [11]),
+    .\port$940$12 (\p$499 [12]),
+    .\port$940$13 (\p$499 [13]),
+    .\port$940$14 (\p$499 [14]),
+    .\port$940$15 (\p$499 [15]),
+    .\port$940$2 (\p$499 [2]),
+    .\port$940$3 (\p$499 [3]),
+    .\port$940$4 (\p$499 [4]),
+    .\port$940$5 (\p$499 [5]),
+    .\port$940$6 (\p$499 [6]),
+    .\port$940$7 (\p$499 [7]),
+    .\port$940$8 (\p$499 [8]),
+    .\port$940$9 (\p$499 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$958$0 (\p$511 [0]),
-    .\port$958$1 (\p$511 [1]),
-    .\port$958$10 (\p$511 [10]),
-    .\port$958$11 (\p$511 [11]),
-    .\port$958$12 (\p$511 [12]),
-    .\port$958$13 (\p$511 [13]),
-    .\port$958$14 (\p$511 [14]),
-    .\port$958$15 (\p$511 [15]),
-    .\port$958$2 (\p$511 [2]),
-    .\port$958$3 (\p$511 [3]),
-    .\port$958$4 (\p$511 [4]),
-    .\port$958$5 (\p$511 [5]),
-    .\port$958$6 (\p$511 [6]),
-    .\port$958$7 (\p$511 [7]),
-    .\port$958$8 (\p$511 [8]),
-    .\port$958$9 (\p$511 [9]),
+    .\port$956$0 (\p$511 [0]),
+    .\port$956$1 (\p$511 [1]),
+    .\port$956$10 (\p$511 [10]),
+    .\port$956$11 (\p$511 [11]),
+    .\port$956$12 (\p$511 [12]),
+    .\port$956$13 (\p$511 [13]),
+    .\port$956$14 (\p$511 [14]),
+    .\port$956$15 (\p$511 [15]),
+    .\port$956$2 (\p$511 [2]),
+    .\port$956$3 (\p$511 [3]),
+    .\port$956$4 (\p$511 [4]),
+    .\port$956$5 (\p$511 [5]),
+    .\port$956$6 (\p$511 [6]),
+    .\port$956$7 (\p$511 [7]),
+    .\port$956$8 (\p$511 [8]),
+    .\port$956$9 (\p$511 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$974$0 (\p$523 [0]),
-    .\port$974$1 (\p$523 [1]),
-    .\port$974$10 (\p$523 [10]),
-    .\port$974$11 (\p$523 [11]),
-    .\port$974$12 (\p$523 [12]),
-    .\port$974$13 (\p$523 [13]),
-    .\port$974$14 (\p$523 [14]),
-    .\port$974$15 (\p$523 [15]),
-    .\port$974$2 (\p$523 [2]),
-    .\port$974$3 (\p$523 [3]),
-    .\port$974$4 (\p$523 [4]),
-    .\port$974$5 (\p$523 [5]),
-    .\port$974$6 (\p$523 [6]),
-    .\port$974$7 (\p$523 [7]),
-    .\port$974$8 (\p$523 [8]),
-    .\port$974$9 (\p$523 [9]),
+    .\port$972$0 (\p$523 [0]),
+    .\port$972$1 (\p$523 [1]),
+    .\port$972$10 (\p$523 [10]),
+    .\port$972$11 (\p$523 [11]),
+    .\port$972$12 (\p$523 [12]),
+    .\port$972$13 (\p$523 [13]),
+    .\port$972$14 (\p$523 [14]),
+    .\port$972$15 (\p$523 [15]),
+    .\port$972$2 (\p$523 [2]),
+    .\port$972$3 (\p$523 [3]),
+    .\port$972$4 (\p$523 [4]),
+    .\port$972$5 (\p$523 [5]),
+    .\port$972$6 (\p$523 [6]),
+    .\port$972$7 (\p$523 [7]),
+    .\port$972$8 (\p$523 [8]),
+    .\port$972$9 (\p$523 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$990$0 (\p$535 [0]),
-    .\port$990$1 (\p$535 [1]),
-    .\port$990$10 (\p$535 [10]),
-    .\port$990$11 (\p$535 [11]),
-    .\port$990$12 (\p$535 [12]),
-    .\port$990$13 (\p$535 [13]),
-    .\port$990$14 (\p$535 [14]),
-    .\port$990$15 (\p$535 [15]),
-    .\port$990$2 (\p$535 [2]),
-    .\port$990$3 (\p$535 [3]),
-    .\port$990$4 (\p$535 [4]),
-    .\port$990$5 (\p$535 [5]),
-    .\port$990$6 (\p$535 [6]),
-    .\port$990$7 (\p$535 [7]),
-    .\port$990$8 (\p$535 [8]),
-    .\port$990$9 (\p$535 [9]),
+    .\port$988$0 (\p$535 [0]),
+    .\port$988$1 (\p$535 [1]),
+    .\port$988$10 (\p$535 [10]),
+    .\port$988$11 (\p$535 [11]),
+    .\port$988$12 (\p$535 [12]),
+    .\port$988$13 (\p$535 [13]),
+    .\port$988$14 (\p$535 [14]),
+    .\port$988$15 (\p$535 [15]),
+    .\port$988$2 (\p$535 [2]),
+    .\port$988$3 (\p$535 [3]),
+    .\port$988$4 (\p$535 [4]),
+    .\port$988$5 (\p$535 [5]),
+    .\port$988$6 (\p$535 [6]),
+    .\port$988$7 (\p$535 [7]),
+    .\port$988$8 (\p$535 [8]),
+    .\port$988$9 (\p$535 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$1006$0 (\p$547 [0]),
-    .\port$1006$1 (\p$547 [1]),
-    .\port$1006$10 (\p$547 [10]),
-    .\port$1006$11 (\p$547 [11]),
-    .\port$1006$12 (\p$547 [12]),
-    .\port$1006$13 (\p$547 [13]),
-    .\port$1006$14 (\p$547 [14]),
-    .\port$1006$15 (\p$547 [15]),
-    .\port$1006$2 (\p$547 [2]),
-    .\port$1006$3 (\p$547 [3]),
-    .\port$1006$4 (\p$547 [4]),
-    .\port$1006$5 (\p$547 [5]),
-    .\port$1006$6 (\p$547 [6]),
-    .\port$1006$7 (\p$547 [7]),
-    .\port$1006$8 (\p$547 [8]),
-    .\port$1006$9 (\p$547 [9]),
+    .\port$1004$0 (\p$547 [0]),
+    .\port$1004$1 (\p$547 [1]),
+    .\port$1004$10 (\p$547 [10]),
+    .\port$1004$11 (\p$547 [11]),
+    .\port$1004$12 (\p$547 [12]),
+    .\port$1004$13 (\p$547 [13]),
+    .\port$1004$14 (\p$547 [14]),
+    .\port$1004$15 (\p$547 [15]),
+    .\port$1004$2 (\p$547 [2]),
+    .\port$1004$3 (\p$547 [3]),
+    .\port$1004$4 (\p$547 [4]),
+    .\port$1004$5 (\p$547 [5]),
+    .\port$1004$6 (\p$547 [6]),
+    .\port$1004$7 (\p$547 [7]),
+    .\port$1004$8 (\p$547 [8]),
+    .\port$1004$9 (\p$547 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$1022$0 (\p$559 [0]),
-    .\port$1022$1 (\p$559 [1]),
-    .\port$1022$10 (\p$559 [10]),
-    .\port$1022$11 (\p$559 [11]),
-    .\port$1022$12 (\p$559 [12]),
-    .\port$1022$13 (\p$559 [13]),
-    .\port$1022$14 (\p$559 [14]),
-    .\port$1022$15 (\p$559 [15]),
-    .\port$1022$2 (\p$559 [2]),
-    .\port$1022$3 (\p$559 [3]),
-    .\port$1022$4 (\p$559 [4]),
-    .\port$1022$5 (\p$559 [5]),
-    .\port$1022$6 (\p$559 [6]),
-    .\port$1022$7 (\p$559 [7]),
-    .\port$1022$8 (\p$559 [8]),
-    .\port$1022$9 (\p$559 [9]),
+    .\port$1020$0 (\p$559 [0]),
+    .\port$1020$1 (\p$559 [1]),
+    .\port$1020$10 (\p$559 [10]),
+    .\port$1020$11 (\p$559 [11]),
+    .\port$1020$12 (\p$559 [12]),
+    .\port$1020$13 (\p$559 [13]),
+    .\port$1020$14 (\p$559 [14]),
+    .\port$1020$15 (\p$559 [15]),
+    .\port$1020$2 (\p$559 [2]),
+    .\port$1020$3 (\p$559 [3]),
+    .\port$1020$4 (\p$559 [4]),
+    .\port$1020$5 (\p$559 [5]),
+    .\port$1020$6 (\p$559 [6]),
+    .\port$1020$7 (\p$559 [7]),
+    .\port$1020$8 (\p$559 [8]),
+    .\port$1020$9 (\p$559 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$1038$0 (\p$571 [0]),
-    .\port$1038$1 (\p$571 [1]),
-    .\port$1038$10 (\p$571 [10]),
-    .\port$1038$11 (\p$571 [11]),
-    .\port$1038$12 (\p$571 [12]),
-    .\port$1038$13 (\p$571 [13]),
-    .\port$1038$14 (\p$571 [14]),
-    .\port$1038$15 (\p$571 [15]),
-    .\port$1038$2 (\p$571 [2]),
-    .\port$1038$3 (\p$571 [3]),
-    .\port$1038$4 (\p$571 [4]),
-    .\port$1038$5 (\p$571 [5]),
-    .\port$1038$6 (\p$571 [6]),
-    .\port$1038$7 (\p$571 [7]),
-    .\port$1038$8 (\p$571 [8]),
-    .\port$1038$9 (\p$571 [9]),
+    .\port$1036$0 (\p$571 [0]),
+    .\port$1036$1 (\p$571 [1]),
+    .\port$1036$10 (\p$571 [10]),
+    .\port$1036$11 (\p$571 [11]),
+    .\port$1036$12 (\p$571 [12]),
+    .\port$1036$13 (\p$571 [13]),
+    .\port$1036$14 (\p$571 [14]),
+    .\port$1036$15 (\p$571 [15]),
+    .\port$1036$2 (\p$571 [2]),
+    .\port$1036$3 (\p$571 [3]),
+    .\port$1036$4 (\p$571 [4]),
+    .\port$1036$5 (\p$571 [5]),
+    .\port$1036$6 (\p$571 [6]),
+    .\port$1036$7 (\p$571 [7]),
+    .\port$1036$8 (\p$571 [8]),
+    .\port$1036$9 (\p$571 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$1054$0 (\p$583 [0]),
-    .\port$1054$1 (\p$583 [1]),
-    .\port$1054$10 (\p$583 [10]),
-    .\port$1054$11 (\p$583 [11]),
-    .\port$1054$12 (\p$583 [12]),
-    .\port$1054$13 (\p$583 [13]),
-    .\port$1054$14 (\p$583 [14]),
-    .\port$1054$15 (\p$583 [15]),
-    .\port$1054$2 (\p$583 [2]),
-    .\port$1054$3 (\p$583 [3]),
-    .\port$1054$4 (\p$583 [4]),
-    .\port$1054$5 (\p$583 [5]),
-    .\port$1054$6 (\p$583 [6]),
-    .\port$1054$7 (\p$583 [7]),
-    .\port$1054$8 (\p$583 [8]),
-    .\port$1054$9 (\p$583 [9]),
+    .\port$1052$0 (\p$583 [0]),
+    .\port$1052$1 (\p$583 [1]),
+    .\port$1052$10 (\p$583 [10]),
+    .\port$1052$11 (\p$583 [11]),
+    .\port$1052$12 (\p$583 [12]),
+    .\port$1052$13 (\p$583 [13]),
+    .\port$1052$14 (\p$583 [14]),
+    .\port$1052$15 (\p$583 [15]),
+    .\port$1052$2 (\p$583 [2]),
+    .\port$1052$3 (\p$583 [3]),
+    .\port$1052$4 (\p$583 [4]),
+    .\port$1052$5 (\p$583 [5]),
+    .\port$1052$6 (\p$583 [6]),
+    .\port$1052$7 (\p$583 [7]),
+    .\port$1052$8 (\p$583 [8]),
+    .\port$1052$9 (\p$583 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$1070$0 (\p$595 [0]),
-    .\port$1070$1 (\p$595 [1]),
-    .\port$1070$10 (\p$595 [10]),
-    .\port$1070$11 (\p$595 [11]),
-    .\port$1070$12 (\p$595 [12]),
-    .\port$1070$13 (\p$595 [13]),
-    .\port$1070$14 (\p$595 [14]),
-    .\port$1070$15 (\p$595 [15]),
-    .\port$1070$2 (\p$595 [2]),
-    .\port$1070$3 (\p$595 [3]),
-    .\port$1070$4 (\p$595 [4]),
-    .\port$1070$5 (\p$595 [5]),
-    .\port$1070$6 (\p$595 [6]),
-    .\port$1070$7 (\p$595 [7]),
-    .\port$1070$8 (\p$595 [8]),
-    .\port$1070$9 (\p$595 [9]),
+    .\port$1068$0 (\p$595 [0]),
+    .\port$1068$1 (\p$595 [1]),
+    .\port$1068$10 (\p$595 [10]),
+    .\port$1068$11 (\p$595 [11]),
+    .\port$1068$12 (\p$595 [12]),
+    .\port$1068$13 (\p$595 [13]),
+    .\port$1068$14 (\p$595 [14]),
+    .\port$1068$15 (\p$595 [15]),
+    .\port$1068$2 (\p$595 [2]),
+    .\port$1068$3 (\p$595 [3]),
+    .\port$1068$4 (\p$595 [4]),
+    .\port$1068$5 (\p$595 [5]),
+    .\port$1068$6 (\p$595 [6]),
+    .\port$1068$7 (\p$595 [7]),
+    .\port$1068$8 (\p$595 [8]),
+    .\port$1068$9 (\p$595 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$1086$0 (\p$607 [0]),
-    .\port$1086$1 (\p$607 [1]),
-    .\port$1086$10 (\p$607 [10]),
-    .\port$1086$11 (\p$607 [11]),
-    .\port$1086$12 (\p$607 [12]),
-    .\port$1086$13 (\p$607 [13]),
-    .\port$1086$14 (\p$607 [14]),
-    .\port$1086$15 (\p$607 [15]),
-    .\port$1086$2 (\p$607 [2]),
-    .\port$1086$3 (\p$607 [3]),
-    .\port$1086$4 (\p$607 [4]),
-    .\port$1086$5 (\p$607 [5]),
-    .\port$1086$6 (\p$607 [6]),
-    .\port$1086$7 (\p$607 [7]),
-    .\port$1086$8 (\p$607 [8]),
-    .\port$1086$9 (\p$607 [9]),
+    .\port$1084$0 (\p$607 [0]),
+    .\port$1084$1 (\p$607 [1]),
+    .\port$1084$10 (\p$607 [10]),
+    .\port$1084$11 (\p$607 [11]),
+    .\port$1084$12 (\p$607 [12]),
+    .\port$1084$13 (\p$607 [13]),
+    .\port$1084$14 (\p$607 [14]),
+    .\port$1084$15 (\p$607 [15]),
+    .\port$1084$2 (\p$607 [2]),
+    .\port$1084$3 (\p$607 [3]),
+    .\port$1084$4 (\p$607 [4]),
+    .\port$1084$5 (\p$607 [5]),
+    .\port$1084$6 (\p$607 [6]),
+    .\port$1084$7 (\p$607 [7]),
+    .\port$1084$8 (\p$607 [8]),
+    .\port$1084$9 (\p$607 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$1102$0 (\p$619 [0]),
-    .\port$1102$1 (\p$619 [1]),
-    .\port$1102$10 (\p$619 [10]),
-    .\port$1102$11 (\p$619 [11]),
-    .\port$1102$12 (\p$619 [12]),
-    .\port$1102$13 (\p$619 [13]),
-    .\port$1102$14 (\p$619 [14]),
-    .\port$1102$15 (\p$619 [15]),
-    .\port$1102$2 (\p$619 [2]),
-    .\port$1102$3 (\p$619 [3]),
-    .\port$1102$4 (\p$619 [4]),
-    .\port$1102$5 (\p$619 [5]),
-    .\port$1102$6 (\p$619 [6]),
-    .\port$1102$7 (\p$619 [7]),
-    .\port$1102$8 (\p$619 [8]),
-    .\port$1102$9 (\p$619 [9]),
+    .\port$1100$0 (\p$619 [0]),
+    .\port$1100$1 (\p$619 [1]),
+    .\port$1100$10 (\p$619 [10]),
+    .\port$1100$11 (\p$619 [11]),
+    .\port$1100$12 (\p$619 [12]),
+    .\port$1100$13 (\p$619 [13]),
+    .\port$1100$14 (\p$619 [14]),
+    .\port$1100$15 (\p$619 [15]),
+    .\port$1100$2 (\p$619 [2]),
+    .\port$1100$3 (\p$619 [3]),
+    .\port$1100$4 (\p$619 [4]),
+    .\port$1100$5 (\p$619 [5]),
+    .\port$1100$6 (\p$619 [6]),
+    .\port$1100$7 (\p$619 [7]),
+    .\port$1100$8 (\p$619 [8]),
+    .\port$1100$9 (\p$619 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$1118$0 (\p$631 [0]),
-    .\port$1118$1 (\p$631 [1]),
-    .\port$1118$10 (\p$631 [10]),
-    .\port$1118$11 (\p$631 [11]),
-    .\port$1118$12 (\p$631 [12]),
-    .\port$1118$13 (\p$631 [13]),
-    .\port$1118$14 (\p$631 [14]),
-    .\port$1118$15 (\p$631 [15]),
-    .\port$1118$2 (\p$631 [2]),
-    .\port$1118$3 (\p$631 [3]),
-    .\port$1118$4 (\p$631 [4]),
-    .\port$1118$5 (\p$631 [5]),
-    .\port$1118$6 (\p$631 [6]),
-    .\port$1118$7 (\p$631 [7]),
-    .\port$1118$8 (\p$631 [8]),
-    .\port$1118$9 (\p$631 [9]),
+    .\port$1116$0 (\p$631 [0]),
+    .\port$1116$1 (\p$631 [1]),
+    .\port$1116$10 (\p$631 [10]),
+    .\port$1116$11 (\p$631 [11]),
+    .\port$1116$12 (\p$631 [12]),
+    .\port$1116$13 (\p$631 [13]),
+    .\port$1116$14 (\p$631 [14]),
+    .\port$1116$15 (\p$631 [15]),
+    .\port$1116$2 (\p$631 [2]),
+    .\port$1116$3 (\p$631 [3]),
+    .\port$1116$4 (\p$631 [4]),
+    .\port$1116$5 (\p$631 [5]),
+    .\port$1116$6 (\p$631 [6]),
+    .\port$1116$7 (\p$631 [7]),
+    .\port$1116$8 (\p$631 [8]),
+    .\port$1116$9 (\p$631 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$1134$0 (\p$643 [0]),
-    .\port$1134$1 (\p$643 [1]),
-    .\port$1134$10 (\p$643 [10]),
-    .\port$1134$11 (\p$643 [11]),
-    .\port$1134$12 (\p$643 [12]),
-    .\port$1134$13 (\p$643 [13]),
-    .\port$1134$14 (\p$643 [14]),
-    .\port$1134$15 (\p$643 [15]),
-    .\port$1134$2 (\p$643 [2]),
-    .\port$1134$3 (\p$643 [3]),
-    .\port$1134$4 (\p$643 [4]),
-    .\port$1134$5 (\p$643 [5]),
-    .\port$1134$6 (\p$643 [6]),
-    .\port$1134$7 (\p$643 [7]),
-    .\port$1134$8 (\p$643 [8]),
-    .\port$1134$9 (\p$643 [9]),
+    .\port$1132$0 (\p$643 [0]),
+    .\port$1132$1 (\p$643 [1]),
+    .\port$1132$10 (\p$643 [10]),
+    .\port$1132$11 (\p$643 [11]),
+    .\port$1132$12 (\p$643 [12]),
+    .\port$1132$13 (\p$643 [13]),
+    .\port$1132$14 (\p$643 [14]),
+    .\port$1132$15 (\p$643 [15]),
+    .\port$1132$2 (\p$643 [2]),
+    .\port$1132$3 (\p$643 [3]),
+    .\port$1132$4 (\p$643 [4]),
+    .\port$1132$5 (\p$643 [5]),
+    .\port$1132$6 (\p$643 [6]),
+    .\port$1132$7 (\p$643 [7]),
+    .\port$1132$8 (\p$643 [8]),
+    .\port$1132$9 (\p$643 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$1150$0 (\p$655 [0]),
-    .\port$1150$1 (\p$655 [1]),
-    .\port$1150$10 (\p$655 [10]),
-    .\port$1150$11 (\p$655 [11]),
-    .\port$1150$12 (\p$655 [12]),
-    .\port$1150$13 (\p$655 [13]),
-    .\port$1150$14 (\p$655 [14]),
-    .\port$1150$15 (\p$655 [15]),
-    .\port$1150$2 (\p$655 [2]),
-    .\port$1150$3 (\p$655 [3]),
-    .\port$1150$4 (\p$655 [4]),
-    .\port$1150$5 (\p$655 [5]),
-    .\port$1150$6 (\p$655 [6]),
-    .\port$1150$7 (\p$655 [7]),
-    .\port$1150$8 (\p$655 [8]),
-    .\port$1150$9 (\p$655 [9]),
+    .\port$1148$0 (\p$655 [0]),
+    .\port$1148$1 (\p$655 [1]),
+    .\port$1148$10 (\p$655 [10]),
+    .\port$1148$11 (\p$655 [11]),
+    .\port$1148$12 (\p$655 [12]),
+    .\port$1148$13 (\p$655 [13]),
+    .\port$1148$14 (\p$655 [14]),
+    .\port$1148$15 (\p$655 [15]),
+    .\port$1148$2 (\p$655 [2]),
+    .\port$1148$3 (\p$655 [3]),
+    .\port$1148$4 (\p$655 [4]),
+    .\port$1148$5 (\p$655 [5]),
+    .\port$1148$6 (\p$655 [6]),
+    .\port$1148$7 (\p$655 [7]),
+    .\port$1148$8 (\p$655 [8]),
+    .\port$1148$9 (\p$655 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$1166$0 (\p$667 [0]),
-    .\port$1166$1 (\p$667 [1]),
-    .\port$1166$10 (\p$667 [10]),
-    .\port$1166$11 (\p$667 [11]),
-    .\port$1166$12 (\p$667 [12]),
-    .\port$1166$13 (\p$667 [13]),
-    .\port$1166$14 (\p$667 [14]),
-    .\port$1166$15 (\p$667 [15]),
-    .\port$1166$2 (\p$667 [2]),
-    .\port$1166$3 (\p$667 [3]),
-    .\port$1166$4 (\p$667 [4]),
-    .\port$1166$5 (\p$667 [5]),
-    .\port$1166$6 (\p$667 [6]),
-    .\port$1166$7 (\p$667 [7]),
-    .\port$1166$8 (\p$667 [8]),
-    .\port$1166$9 (\p$667 [9]),
+    .\port$1164$0 (\p$667 [0]),
+    .\port$1164$1 (\p$667 [1]),
+    .\port$1164$10 (\p$667 [10]),
+    .\port$1164$11 (\p$667 [11]),
+    .\port$1164$12 (\p$667 [12]),
+    .\port$1164$13 (\p$667 [13]),
+    .\port$1164$14 (\p$667 [14]),
+    .\port$1164$15 (\p$667 [15]),
+    .\port$1164$2 (\p$667 [2]),
+    .\port$1164$3 (\p$667 [3]),
+    .\port$1164$4 (\p$667 [4]),
+    .\port$1164$5 (\p$667 [5]),
+    .\port$1164$6 (\p$667 [6]),
+    .\port$1164$7 (\p$667 [7]),
+    .\port$1164$8 (\p$667 [8]),
+    .\port$1164$9 (\p$667 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$1182$0 (\p$679 [0]),
-    .\port$1182$1 (\p$679 [1]),
-    .\port$1182$10 (\p$679 [10]),
-    .\port$1182$11 (\p$679 [11]),
-    .\port$1182$12 (\p$679 [12]),
-    .\port$1182$13 (\p$679 [13]),
-    .\port$1182$14 (\p$679 [14]),
-    .\port$1182$15 (\p$679 [15]),
-    .\port$1182$2 (\p$679 [2]),
-    .\port$1182$3 (\p$679 [3]),
-    .\port$1182$4 (\p$679 [4]),
-    .\port$1182$5 (\p$679 [5]),
-    .\port$1182$6 (\p$679 [6]),
-    .\port$1182$7 (\p$679 [7]),
-    .\port$1182$8 (\p$679 [8]),
-    .\port$1182$9 (\p$679 [9]),
+    .\port$1180$0 (\p$679 [0]),
+    .\port$1180$1 (\p$679 [1]),
+    .\port$1180$10 (\p$679 [10]),
+    .\port$1180$11 (\p$679 [11]),
+    .\port$1180$12 (\p$679 [12]),
+    .\port$1180$13 (\p$679 [13]),
+    .\port$1180$14 (\p$679 [14]),
+    .\port$1180$15 (\p$679 [15]),
+    .\port$1180$2 (\p$679 [2]),
+    .\port$1180$3 (\p$679 [3]),
+    .\port$1180$4 (\p$679 [4]),
+    .\port$1180$5 (\p$679 [5]),
+    .\port$1180$6 (\p$679 [6]),
+    .\port$1180$7 (\p$679 [7]),
+    .\port$1180$8 (\p$679 [8]),
+    .\port$1180$9 (\p$679 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$1198$0 (\p$691 [0]),
-    .\port$1198$1 (\p$691 [1]),
-    .\port$1198$10 (\p$691 [10]),
-    .\port$1198$11 (\p$691 [11]),
-    .\port$1198$12 (\p$691 [12]),
-    .\port$1198$13 (\p$691 [13]),
-    .\port$1198$14 (\p$691 [14]),
-    .\port$1198$15 (\p$691 [15]),
-    .\port$1198$2 (\p$691 [2]),
-    .\port$1198$3 (\p$691 [3]),
-    .\port$1198$4 (\p$691 [4]),
-    .\port$1198$5 (\p$691 [5]),
-    .\port$1198$6 (\p$691 [6]),
-    .\port$1198$7 (\p$691 [7]),
-    .\port$1198$8 (\p$691 [8]),
-    .\port$1198$9 (\p$691 [9]),
+    .\port$1196$0 (\p$691 [0]),
+    .\port$1196$1 (\p$691 [1]),
+    .\port$1196$10 (\p$691 [10]),
+    .\port$1196$11 (\p$691 [11]),
+    .\port$1196$12 (\p$691 [12]),
+    .\port$1196$13 (\p$691 [13]),
+    .\port$1196$14 (\p$691 [14]),
+    .\port$1196$15 (\p$691 [15]),
+    .\port$1196$2 (\p$691 [2]),
+    .\port$1196$3 (\p$691 [3]),
+    .\port$1196$4 (\p$691 [4]),
+    .\port$1196$5 (\p$691 [5]),
+    .\port$1196$6 (\p$691 [6]),
+    .\port$1196$7 (\p$691 [7]),
+    .\port$1196$8 (\p$691 [8]),
+    .\port$1196$9 (\p$691 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$1214$0 (\p$703 [0]),
-    .\port$1214$1 (\p$703 [1]),
-    .\port$1214$10 (\p$703 [10]),
-    .\port$1214$11 (\p$703 [11]),
-    .\port$1214$12 (\p$703 [12]),
-    .\port$1214$13 (\p$703 [13]),
-    .\port$1214$14 (\p$703 [14]),
-    .\port$1214$15 (\p$703 [15]),
-    .\port$1214$2 (\p$703 [2]),
-    .\port$1214$3 (\p$703 [3]),
-    .\port$1214$4 (\p$703 [4]),
-    .\port$1214$5 (\p$703 [5]),
-    .\port$1214$6 (\p$703 [6]),
-    .\port$1214$7 (\p$703 [7]),
-    .\port$1214$8 (\p$703 [8]),
-    .\port$1214$9 (\p$703 [9]),
+    .\port$1212$0 (\p$703 [0]),
+    .\port$1212$1 (\p$703 [1]),
+    .\port$1212$10 (\p$703 [10]),
+    .\port$1212$11 (\p$703 [11]),
+    .\port$1212$12 (\p$703 [12]),
+    .\port$1212$13 (\p$703 [13]),
+    .\port$1212$14 (\p$703 [14]),
+    .\port$1212$15 (\p$703 [15]),
+    .\port$1212$2 (\p$703 [2]),
+    .\port$1212$3 (\p$703 [3]),
+    .\port$1212$4 (\p$703 [4]),
+    .\port$1212$5 (\p$703 [5]),
+    .\port$1212$6 (\p$703 [6]),
+    .\port$1212$7 (\p$703 [7]),
+    .\port$1212$8 (\p$703 [8]),
+    .\port$1212$9 (\p$703 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$1230$0 (\p$715 [0]),
-    .\port$1230$1 (\p$715 [1]),
-    .\port$1230$10 (\p$715 [10]),
-    .\port$1230$11 (\p$715 [11]),
-    .\port$1230$12 (\p$715 [12]),
-    .\port$1230$13 (\p$715 [13]),
-    .\port$1230$14 (\p$715 [14]),
-    .\port$1230$15 (\p$715 [15]),
-    .\port$1230$2 (\p$715 [2]),
-    .\port$1230$3 (\p$715 [3]),
-    .\port$1230$4 (\p$715 [4]),
-    .\port$1230$5 (\p$715 [5]),
-    .\port$1230$6 (\p$715 [6]),
-    .\port$1230$7 (\p$715 [7]),
-    .\port$1230$8 (\p$715 [8]),
-    .\port$1230$9 (\p$715 [9]),
+    .\port$1228$0 (\p$715 [0]),
+    .\port$1228$1 (\p$715 [1]),
+    .\port$1228$10 (\p$715 [10]),
+    .\port$1228$11 (\p$715 [11]),
+    .\port$1228$12 (\p$715 [12]),
+    .\port$1228$13 (\p$715 [13]),
+    .\port$1228$14 (\p$715 [14]),
+    .\port$1228$15 (\p$715 [15]),
+    .\port$1228$2 (\p$715 [2]),
+    .\port$1228$3 (\p$715 [3]),
+    .\port$1228$4 (\p$715 [4]),
+    .\port$1228$5 (\p$715 [5]),
+    .\port$1228$6 (\p$715 [6]),
+    .\port$1228$7 (\p$715 [7]),
+    .\port$1228$8 (\p$715 [8]),
+    .\port$1228$9 (\p$715 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$1246$0 (\p$727 [0]),
-    .\port$1246$1 (\p$727 [1]),
-    .\port$1246$10 (\p$727 [10]),
-    .\port$1246$11 (\p$727 [11]),
-    .\port$1246$12 (\p$727 [12]),
-    .\port$1246$13 (\p$727 [13]),
-    .\port$1246$14 (\p$727 [14]),
-    .\port$1246$15 (\p$727 [15]),
-    .\port$1246$2 (\p$727 [2]),
-    .\port$1246$3 (\p$727 [3]),
-    .\port$1246$4 (\p$727 [4]),
-    .\port$1246$5 (\p$727 [5]),
-    .\port$1246$6 (\p$727 [6]),
-    .\port$1246$7 (\p$727 [7]),
-    .\port$1246$8 (\p$727 [8]),
-    .\port$1246$9 (\p$727 [9]),
+    .\port$1244$0 (\p$727 [0]),
+    .\port$1244$1 (\p$727 [1]),
+    .\port$1244$10 (\p$727 [10]),
+    .\port$1244$11 (\p$727 [11]),
+    .\port$1244$12 (\p$727 [12]),
+    .\port$1244$13 (\p$727 [13]),
+    .\port$1244$14 (\p$727 [14]),
+    .\port$1244$15 (\p$727 [15]),
+    .\port$1244$2 (\p$727 [2]),
+    .\port$1244$3 (\p$727 [3]),
+    .\port$1244$4 (\p$727 [4]),
+    .\port$1244$5 (\p$727 [5]),
+    .\port$1244$6 (\p$727 [6]),
+    .\port$1244$7 (\p$727 [7]),
+    .\port$1244$8 (\p$727 [8]),
+    .\port$1244$9 (\p$727 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$1262$0 (\p$739 [0]),
-    .\port$1262$1 (\p$739 [1]),
-    .\port$1262$10 (\p$739 [10]),
-    .\port$1262$11 (\p$739 [11]),
-    .\port$1262$12 (\p$739 [12]),
-    .\port$1262$13 (\p$739 [13]),
-    .\port$1262$14 (\p$739 [14]),
-    .\port$1262$15 (\p$739 [15]),
-    .\port$1262$2 (\p$739 [2]),
-    .\port$1262$3 (\p$739 [3]),
-    .\port$1262$4 (\p$739 [4]),
-    .\port$1262$5 (\p$739 [5]),
-    .\port$1262$6 (\p$739 [6]),
-    .\port$1262$7 (\p$739 [7]),
-    .\port$1262$8 (\p$739 [8]),
-    .\port$1262$9 (\p$739 [9]),
+    .\port$1260$0 (\p$739 [0]),
+    .\port$1260$1 (\p$739 [1]),
+    .\port$1260$10 (\p$739 [10]),
+    .\port$1260$11 (\p$739 [11]),
+    .\port$1260$12 (\p$739 [12]),
+    .\port$1260$13 (\p$739 [13]),
+    .\port$1260$14 (\p$739 [14]),
+    .\port$1260$15 (\p$739 [15]),
+    .\port$1260$2 (\p$739 [2]),
+    .\port$1260$3 (\p$739 [3]),
+    .\port$1260$4 (\p$739 [4]),
+    .\port$1260$5 (\p$739 [5]),
+    .\port$1260$6 (\p$739 [6]),
+    .\port$1260$7 (\p$739 [7]),
+    .\port$1260$8 (\p$739 [8]),
+    .\port$1260$9 (\p$739 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$1278$0 (\p$751 [0]),
-    .\port$1278$1 (\p$751 [1]),
-    .\port$1278$10 (\p$751 [10]),
-    .\port$1278$11 (\p$751 [11]),
-    .\port$1278$12 (\p$751 [12]),
-    .\port$1278$13 (\p$751 [13]),
-    .\port$1278$14 (\p$751 [14]),
-    .\port$1278$15 (\p$751 [15]),
-    .\port$1278$2 (\p$751 [2]),
-    .\port$1278$3 (\p$751 [3]),
-    .\port$1278$4 (\p$751 [4]),
-    .\port$1278$5 (\p$751 [5]),
-    .\port$1278$6 (\p$751 [6]),
-    .\port$1278$7 (\p$751 [7]),
-    .\port$1278$8 (\p$751 [8]),
-    .\port$1278$9 (\p$751 [9]),
+    .\port$1276$0 (\p$751 [0]),
+    .\port$1276$1 (\p$751 [1]),
+    .\port$1276$10 (\p$751 [10]),
+    .\port$1276$11 (\p$751 [11]),
+    .\port$1276$12 (\p$751 [12]),
+    .\port$1276$13 (\p$751 [13]),
+    .\port$1276$14 (\p$751 [14]),
+    .\port$1276$15 (\p$751 [15]),
+    .\port$1276$2 (\p$751 [2]),
+    .\port$1276$3 (\p$751 [3]),
+    .\port$1276$4 (\p$751 [4]),
+    .\port$1276$5 (\p$751 [5]),
+    .\port$1276$6 (\p$751 [6]),
+    .\port$1276$7 (\p$751 [7]),
+    .\port$1276$8 (\p$751 [8]),
+    .\port$1276$9 (\p$751 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$1294$0 (\p$763 [0]),
-    .\port$1294$1 (\p$763 [1]),
-    .\port$1294$10 (\p$763 [10]),
-    .\port$1294$11 (\p$763 [11]),
-    .\port$1294$12 (\p$763 [12]),
-    .\port$1294$13 (\p$763 [13]),
-    .\port$1294$14 (\p$763 [14]),
-    .\port$1294$15 (\p$763 [15]),
-    .\port$1294$2 (\p$763 [2]),
-    .\port$1294$3 (\p$763 [3]),
-    .\port$1294$4 (\p$763 [4]),
-    .\port$1294$5 (\p$763 [5]),
-    .\port$1294$6 (\p$763 [6]),
-    .\port$1294$7 (\p$763 [7]),
-    .\port$1294$8 (\p$763 [8]),
-    .\port$1294$9 (\p$763 [9]),
+    .\port$1292$0 (\p$763 [0]),
+    .\port$1292$1 (\p$763 [1]),
+    .\port$1292$10 (\p$763 [10]),
+    .\port$1292$11 (\p$763 [11]),
+    .\port$1292$12 (\p$763 [12]),
+    .\port$1292$13 (\p$763 [13]),
+    .\port$1292$14 (\p$763 [14]),
+    .\port$1292$15 (\p$763 [15]),
+    .\port$1292$2 (\p$763 [2]),
+    .\port$1292$3 (\p$763 [3]),
+    .\port$1292$4 (\p$763 [4]),
+    .\port$1292$5 (\p$763 [5]),
+    .\port$1292$6 (\p$763 [6]),
+    .\port$1292$7 (\p$763 [7]),
+    .\port$1292$8 (\p$763 [8]),
+    .\port$1292$9 (\p$763 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$1310$0 (\p$775 [0]),
-    .\port$1310$1 (\p$775 [1]),
-    .\port$1310$10 (\p$775 [10]),
-    .\port$1310$11 (\p$775 [11]),
-    .\port$1310$12 (\p$775 [12]),
-    .\port$1310$13 (\p$775 [13]),
-    .\port$1310$14 (\p$775 [14]),
-    .\port$1310$15 (\p$775 [15]),
-    .\port$1310$2 (\p$775 [2]),
-    .\port$1310$3 (\p$775 [3]),
-    .\port$1310$4 (\p$775 [4]),
-    .\port$1310$5 (\p$775 [5]),
-    .\port$1310$6 (\p$775 [6]),
-    .\port$1310$7 (\p$775 [7]),
-    .\port$1310$8 (\p$775 [8]),
-    .\port$1310$9 (\p$775 [9]),
+    .\port$1308$0 (\p$775 [0]),
+    .\port$1308$1 (\p$775 [1]),
+    .\port$1308$10 (\p$775 [10]),
+    .\port$1308$11 (\p$775 [11]),
+    .\port$1308$12 (\p$775 [12]),
+    .\port$1308$13 (\p$775 [13]),
+    .\port$1308$14 (\p$775 [14]),
+    .\port$1308$15 (\p$775 [15]),
+    .\port$1308$2 (\p$775 [2]),
+    .\port$1308$3 (\p$775 [3]),
+    .\port$1308$4 (\p$775 [4]),
+    .\port$1308$5 (\p$775 [5]),
+    .\port$1308$6 (\p$775 [6]),
+    .\port$1308$7 (\p$775 [7]),
+    .\port$1308$8 (\p$775 [8]),
+    .\port$1308$9 (\p$775 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$1326$0 (\p$787 [0]),
-    .\port$1326$1 (\p$787 [1]),
-    .\port$1326$10 (\p$787 [10]),
-    .\port$1326$11 (\p$787 [11]),
-    .\port$1326$12 (\p$787 [12]),
-    .\port$1326$13 (\p$787 [13]),
-    .\port$1326$14 (\p$787 [14]),
-    .\port$1326$15 (\p$787 [15]),
-    .\port$1326$2 (\p$787 [2]),
-    .\port$1326$3 (\p$787 [3]),
-    .\port$1326$4 (\p$787 [4]),
-    .\port$1326$5 (\p$787 [5]),
-    .\port$1326$6 (\p$787 [6]),
-    .\port$1326$7 (\p$787 [7]),
-    .\port$1326$8 (\p$787 [8]),
-    .\port$1326$9 (\p$787 [9]),
+    .\port$1324$0 (\p$787 [0]),
+    .\port$1324$1 (\p$787 [1]),
+    .\port$1324$10 (\p$787 [10]),
+    .\port$1324$11 (\p$787 [11]),
+    .\port$1324$12 (\p$787 [12]),
+    .\port$1324$13 (\p$787 [13]),
+    .\port$1324$14 (\p$787 [14]),
+    .\port$1324$15 (\p$787 [15]),
+    .\port$1324$2 (\p$787 [2]),
+    .\port$1324$3 (\p$787 [3]),
+    .\port$1324$4 (\p$787 [4]),
+    .\port$1324$5 (\p$787 [5]),
+    .\port$1324$6 (\p$787 [6]),
+    .\port$1324$7 (\p$787 [7]),
+    .\port$1324$8 (\p$787 [8]),
+    .\port$1324$9 (\p$787 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$1342$0 (\p$799 [0]),
-    .\port$1342$1 (\p$799 [1]),
-    .\port$1342$10 (\p$799 [10]),
-    .\port$1342$11 (\p$799 [11]),
-    .\port$1342$12 (\p$799 [12]),
-    .\port$1342$13 (\p$799 [13]),
-    .\port$1342$14 (\p$799 [14]),
-    .\port$1342$15 (\p$799 [15]),
-    .\port$1342$2 (\p$799 [2]),
-    .\port$1342$3 (\p$799 [3]),
-    .\port$1342$4 (\p$799 [4]),
-    .\port$1342$5 (\p$799 [5]),
-    .\port$1342$6 (\p$799 [6]),
-    .\port$1342$7 (\p$799 [7]),
-    .\port$1342$8 (\p$799 [8]),
-    .\port$1342$9 (\p$799 [9]),
+    .\port$1340$0 (\p$799 [0]),
+    .\port$1340$1 (\p$799 [1]),
+    .\port$1340$10 (\p$799 [10]),
+    .\port$1340$11 (\p$799 [11]),
+    .\port$1340$12 (\p$799 [12]),
+    .\port$1340$13 (\p$799 [13]),
+    .\port$1340$14 (\p$799 [14]),
+    .\port$1340$15 (\p$799 [15]),
+    .\port$1340$2 (\p$799 [2]),
+    .\port$1340$3 (\p$799 [3]),
+    .\port$1340$4 (\p$799 [4]),
+    .\port$1340$5 (\p$799 [5]),
+    .\port$1340$6 (\p$799 [6]),
+    .\port$1340$7 (\p$799 [7]),
+    .\port$1340$8 (\p$799 [8]),
+    .\port$1340$9 (\p$799 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$1358$0 (\p$811 [0]),
-    .\port$1358$1 (\p$811 [1]),
-    .\port$1358$10 (\p$811 [10]),
-    .\port$1358$11 (\p$811 [11]),
-    .\port$1358$12 (\p$811 [12]),
-    .\port$1358$13 (\p$811 [13]),
-    .\port$1358$14 (\p$811 [14]),
-    .\port$1358$15 (\p$811 [15]),
-    .\port$1358$2 (\p$811 [2]),
-    .\port$1358$3 (\p$811 [3]),
-    .\port$1358$4 (\p$811 [4]),
-    .\port$1358$5 (\p$811 [5]),
-    .\port$1358$6 (\p$811 [6]),
-    .\port$1358$7 (\p$811 [7]),
-    .\port$1358$8 (\p$811 [8]),
-    .\port$1358$9 (\p$811 [9]),
+    .\port$1356$0 (\p$811 [0]),
+    .\port$1356$1 (\p$811 [1]),
+    .\port$1356$10 (\p$811 [10]),
+    .\port$1356$11 (\p$811 [11]),
+    .\port$1356$12 (\p$811 [12]),
+    .\port$1356$13 (\p$811 [13]),
+    .\port$1356$14 (\p$811 [14]),
+    .\port$1356$15 (\p$811 [15]),
+    .\port$1356$2 (\p$811 [2]),
+    .\port$1356$3 (\p$811 [3]),
+    .\port$1356$4 (\p$811 [4]),
+    .\port$1356$5 (\p$811 [5]),
+    .\port$1356$6 (\p$811 [6]),
+    .\port$1356$7 (\p$811 [7]),
+    .\port$1356$8 (\p$811 [8]),
+    .\port$1356$9 (\p$811 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$1374$0 (\p$823 [0]),
-    .\port$1374$1 (\p$823 [1]),
-    .\port$1374$10 (\p$823 [10]),
-    .\port$1374$11 (\p$823 [11]),
-    .\port$1374$12 (\p$823 [12]),
-    .\port$1374$13 (\p$823 [13]),
-    .\port$1374$14 (\p$823 [14]),
-    .\port$1374$15 (\p$823 [15]),
-    .\port$1374$2 (\p$823 [2]),
-    .\port$1374$3 (\p$823 [3]),
-    .\port$1374$4 (\p$823 [4]),
-    .\port$1374$5 (\p$823 [5]),
-    .\port$1374$6 (\p$823 [6]),
-    .\port$1374$7 (\p$823 [7]),
-    .\port$1374$8 (\p$823 [8]),
-    .\port$1374$9 (\p$823 [9]),
+    .\port$1372$0 (\p$823 [0]),
+    .\port$1372$1 (\p$823 [1]),
+    .\port$1372$10 (\p$823 [10]),
+    .\port$1372$11 (\p$823 [11]),
+    .\port$1372$12 (\p$823 [12]),
+    .\port$1372$13 (\p$823 [13]),
+    .\port$1372$14 (\p$823 [14]),
+    .\port$1372$15 (\p$823 [15]),
+    .\port$1372$2 (\p$823 [2]),
+    .\port$1372$3 (\p$823 [3]),
+    .\port$1372$4 (\p$823 [4]),
+    .\port$1372$5 (\p$823 [5]),
+    .\port$1372$6 (\p$823 [6]),
+    .\port$1372$7 (\p$823 [7]),
+    .\port$1372$8 (\p$823 [8]),
+    .\port$1372$9 (\p$823 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$1390$0 (\p$835 [0]),
-    .\port$1390$1 (\p$835 [1]),
-    .\port$1390$10 (\p$835 [10]),
-    .\port$1390$11 (\p$835 [11]),
-    .\port$1390$12 (\p$835 [12]),
-    .\port$1390$13 (\p$835 [13]),
-    .\port$1390$14 (\p$835 [14]),
-    .\port$1390$15 (\p$835 [15]),
-    .\port$1390$2 (\p$835 [2]),
-    .\port$1390$3 (\p$835 [3]),
-    .\port$1390$4 (\p$835 [4]),
-    .\port$1390$5 (\p$835 [5]),
-    .\port$1390$6 (\p$835 [6]),
-    .\port$1390$7 (\p$835 [7]),
-    .\port$1390$8 (\p$835 [8]),
-    .\port$1390$9 (\p$835 [9]),
+    .\port$1388$0 (\p$835 [0]),
+    .\port$1388$1 (\p$835 [1]),
+    .\port$1388$10 (\p$835 [10]),
+    .\port$1388$11 (\p$835 [11]),
+    .\port$1388$12 (\p$835 [12]),
+    .\port$1388$13 (\p$835 [13]),
+    .\port$1388$14 (\p$835 [14]),
+    .\port$1388$15 (\p$835 [15]),
+    .\port$1388$2 (\p$835 [2]),
+    .\port$1388$3 (\p$835 [3]),
+    .\port$1388$4 (\p$835 [4]),
+    .\port$1388$5 (\p$835 [5]),
+    .\port$1388$6 (\p$835 [6]),
+    .\port$1388$7 (\p$835 [7]),
+    .\port$1388$8 (\p$835 [8]),
+    .\port$1388$9 (\p$835 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$1406$0 (\p$847 [0]),
-    .\port$1406$1 (\p$847 [1]),
-    .\port$1406$10 (\p$847 [10]),
-    .\port$1406$11 (\p$847 [11]),
-    .\port$1406$12 (\p$847 [12]),
-    .\port$1406$13 (\p$847 [13]),
-    .\port$1406$14 (\p$847 [14]),
-    .\port$1406$15 (\p$847 [15]),
-    .\port$1406$2 (\p$847 [2]),
-    .\port$1406$3 (\p$847 [3]),
-    .\port$1406$4 (\p$847 [4]),
-    .\port$1406$5 (\p$847 [5]),
-    .\port$1406$6 (\p$847 [6]),
-    .\port$1406$7 (\p$847 [7]),
-    .\port$1406$8 (\p$847 [8]),
-    .\port$1406$9 (\p$847 [9]),
+    .\port$1404$0 (\p$847 [0]),
+    .\port$1404$1 (\p$847 [1]),
+    .\port$1404$10 (\p$847 [10]),
+    .\port$1404$11 (\p$847 [11]),
+    .\port$1404$12 (\p$847 [12]),
+    .\port$1404$13 (\p$847 [13]),
+    .\port$1404$14 (\p$847 [14]),
+    .\port$1404$15 (\p$847 [15]),
+    .\port$1404$2 (\p$847 [2]),
+    .\port$1404$3 (\p$847 [3]),
+    .\port$1404$4 (\p$847 [4]),
+    .\port$1404$5 (\p$847 [5]),
+    .\port$1404$6 (\p$847 [6]),
+    .\port$1404$7 (\p$847 [7]),
+    .\port$1404$8 (\p$847 [8]),
+    .\port$1404$9 (\p$847 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$1422$0 (\p$859 [0]),
-    .\port$1422$1 (\p$859 [1]),
-    .\port$1422$10 (\p$859 [10]),
-    .\port$1422$11 (\p$859 [11]),
-    .\port$1422$12 (\p$859 [12]),
-    .\port$1422$13 (\p$859 [13]),
-    .\port$1422$14 (\p$859 [14]),
-    .\port$1422$15 (\p$859 [15]),
-    .\port$1422$2 (\p$859 [2]),
-    .\port$1422$3 (\p$859 [3]),
-    .\port$1422$4 (\p$859 [4]),
-    .\port$1422$5 (\p$859 [5]),
-    .\port$1422$6 (\p$859 [6]),
-    .\port$1422$7 (\p$859 [7]),
-    .\port$1422$8 (\p$859 [8]),
-    .\port$1422$9 (\p$859 [9]),
+    .\port$1420$0 (\p$859 [0]),
+    .\port$1420$1 (\p$859 [1]),
+    .\port$1420$10 (\p$859 [10]),
+    .\port$1420$11 (\p$859 [11]),
+    .\port$1420$12 (\p$859 [12]),
+    .\port$1420$13 (\p$859 [13]),
+    .\port$1420$14 (\p$859 [14]),
+    .\port$1420$15 (\p$859 [15]),
+    .\port$1420$2 (\p$859 [2]),
+    .\port$1420$3 (\p$859 [3]),
+    .\port$1420$4 (\p$859 [4]),
+    .\port$1420$5 (\p$859 [5]),
+    .\port$1420$6 (\p$859 [6]),
+    .\port$1420$7 (\p$859 [7]),
+    .\port$1420$8 (\p$859 [8]),
+    .\port$1420$9 (\p$859 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$1438$0 (\p$871 [0]),
-    .\port$1438$1 (\p$871 [1]),
-    .\port$1438$10 (\p$871 [10]),
-    .\port$1438$11 (\p$871 [11]),
-    .\port$1438$12 (\p$871 [12]),
-    .\port$1438$13 (\p$871 [13]),
-    .\port$1438$14 (\p$871 [14]),
-    .\port$1438$15 (\p$871 [15]),
-    .\port$1438$2 (\p$871 [2]),
-    .\port$1438$3 (\p$871 [3]),
-    .\port$1438$4 (\p$871 [4]),
-    .\port$1438$5 (\p$871 [5]),
-    .\port$1438$6 (\p$871 [6]),
-    .\port$1438$7 (\p$871 [7]),
-    .\port$1438$8 (\p$871 [8]),
-    .\port$1438$9 (\p$871 [9]),
+    .\port$1436$0 (\p$871 [0]),
+    .\port$1436$1 (\p$871 [1]),
+    .\port$1436$10 (\p$871 [10]),
+    .\port$1436$11 (\p$871 [11]),
+    .\port$1436$12 (\p$871 [12]),
+    .\port$1436$13 (\p$871 [13]),
+    .\port$1436$14 (\p$871 [14]),
+    .\port$1436$15 (\p$871 [15]),
+    .\port$1436$2 (\p$871 [2]),
+    .\port$1436$3 (\p$871 [3]),
+    .\port$1436$4 (\p$871 [4]),
+    .\port$1436$5 (\p$871 [5]),
+    .\port$1436$6 (\p$871 [6]),
+    .\port$1436$7 (\p$871 [7]),
+    .\port$1436$8 (\p$871 [8]),
+    .\port$1436$9 (\p$871 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$1454$0 (\p$883 [0]),
-    .\port$1454$1 (\p$883 [1]),
-    .\port$1454$10 (\p$883 [10]),
-    .\port$1454$11 (\p$883 [11]),
-    .\port$1454$12 (\p$883 [12]),
-    .\port$1454$13 (\p$883 [13]),
-    .\port$1454$14 (\p$883 [14]),
-    .\port$1454$15 (\p$883 [15]),
-    .\port$1454$2 (\p$883 [2]),
-    .\port$1454$3 (\p$883 [3]),
-    .\port$1454$4 (\p$883 [4]),
-    .\port$1454$5 (\p$883 [5]),
-    .\port$1454$6 (\p$883 [6]),
-    .\port$1454$7 (\p$883 [7]),
-    .\port$1454$8 (\p$883 [8]),
-    .\port$1454$9 (\p$883 [9]),
+    .\port$1452$0 (\p$883 [0]),
+    .\port$1452$1 (\p$883 [1]),
+    .\port$1452$10 (\p$883 [10]),
+    .\port$1452$11 (\p$883 [11]),
+    .\port$1452$12 (\p$883 [12]),
+    .\port$1452$13 (\p$883 [13]),
+    .\port$1452$14 (\p$883 [14]),
+    .\port$1452$15 (\p$883 [15]),
+    .\port$1452$2 (\p$883 [2]),
+    .\port$1452$3 (\p$883 [3]),
+    .\port$1452$4 (\p$883 [4]),
+    .\port$1452$5 (\p$883 [5]),
+    .\port$1452$6 (\p$883 [6]),
+    .\port$1452$7 (\p$883 [7]),
+    .\port$1452$8 (\p$883 [8]),
+    .\port$1452$9 (\p$883 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$1470$0 (\p$895 [0]),
-    .\port$1470$1 (\p$895 [1]),
-    .\port$1470$10 (\p$895 [10]),
-    .\port$1470$11 (\p$895 [11]),
-    .\port$1470$12 (\p$895 [12]),
-    .\port$1470$13 (\p$895 [13]),
-    .\port$1470$14 (\p$895 [14]),
-    .\port$1470$15 (\p$895 [15]),
-    .\port$1470$2 (\p$895 [2]),
-    .\port$1470$3 (\p$895 [3]),
-    .\port$1470$4 (\p$895 [4]),
-    .\port$1470$5 (\p$895 [5]),
-    .\port$1470$6 (\p$895 [6]),
-    .\port$1470$7 (\p$895 [7]),
-    .\port$1470$8 (\p$895 [8]),
-    .\port$1470$9 (\p$895 [9]),
+    .\port$1468$0 (\p$895 [0]),
+    .\port$1468$1 (\p$895 [1]),
+    .\port$1468$10 (\p$895 [10]),
+    .\port$1468$11 (\p$895 [11]),
+    .\port$1468$12 (\p$895 [12]),
+    .\port$1468$13 (\p$895 [13]),
+    .\port$1468$14 (\p$895 [14]),
+    .\port$1468$15 (\p$895 [15]),
+    .\port$1468$2 (\p$895 [2]),
+    .\port$1468$3 (\p$895 [3]),
+    .\port$1468$4 (\p$895 [4]),
+    .\port$1468$5 (\p$895 [5]),
+    .\port$1468$6 (\p$895 [6]),
+    .\port$1468$7 (\p$895 [7]),
+    .\port$1468$8 (\p$895 [8]),
+    .\port$1468$9 (\p$895 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$1486$0 (\p$907 [0]),
-    .\port$1486$1 (\p$907 [1]),
-    .\port$1486$10 (\p$907 [10]),
-    .\port$1486$11 (\p$907 [11]),
-    .\port$1486$12 (\p$907 [12]),
-    .\port$1486$13 (\p$907 [13]),
-    .\port$1486$14 (\p$907 [14]),
-    .\port$1486$15 (\p$907 [15]),
-    .\port$1486$2 (\p$907 [2]),
-    .\port$1486$3 (\p$907 [3]),
-    .\port$1486$4 (\p$907 [4]),
-    .\port$1486$5 (\p$907 [5]),
-    .\port$1486$6 (\p$907 [6]),
-    .\port$1486$7 (\p$907 [7]),
-    .\port$1486$8 (\p$907 [8]),
-    .\port$1486$9 (\p$907 [9]),
+    .\port$1484$0 (\p$907 [0]),
+    .\port$1484$1 (\p$907 [1]),
+    .\port$1484$10 (\p$907 [10]),
+    .\port$1484$11 (\p$907 [11]),
+    .\port$1484$12 (\p$907 [12]),
+    .\port$1484$13 (\p$907 [13]),
+    .\port$1484$14 (\p$907 [14]),
+    .\port$1484$15 (\p$907 [15]),
+    .\port$1484$2 (\p$907 [2]),
+    .\port$1484$3 (\p$907 [3]),
+    .\port$1484$4 (\p$907 [4]),
+    .\port$1484$5 (\p$907 [5]),
+    .\port$1484$6 (\p$907 [6]),
+    .\port$1484$7 (\p$907 [7]),
+    .\port$1484$8 (\p$907 [8]),
+    .\port$1484$9 (\p$907 [9]),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$1502$0 (\p$919 [0]),
-    .\port$1502$1 (\p$919 [1]),
-    .\port$1502$10 (\p$919 [10]),
-    .\port$1502$11 (\p$919 [11]),
-    .\port$1502$12 (\p$919 [12]),
-    .\port$1502$13 (\p$919 [13]),
-    .\port$1502$14 (\p$919 [14]),
-    .\port$1502$15 (\p$919 [15]),
-    .\port$1502$2 (\p$919 [2]),
-    .\port$1502$3 (\p$919 [3]),
-    .\port$1502$4 (\p$919 [4]),
-    .\port$1502$5 (\p$919 [5]),
-    .\port$1502$6 (\p$919 [6]),
-    .\port$1502$7 (\p$919 [7]),
-    .\port$1502$8 (\p$919 [8]),
-    .\port$1502$9 (\p$919 [9]),
+    .\port$1500$0 (\p$919 [0]),
+    .\port$1500$1 (\p$919 [1]),
+    .\port$1500$10 (\p$919 [10]),
+    .\port$1500$11 (\p$919 [11]),
+    .\port$1500$12 (\p$919 [12]),
+    .\port$1500$13 (\p$919 [13]),
+    .\port$1500$14 (\p$919 [14]),
+    .\port$1500$15 (\p$919 [15]),
+    .\port$1500$2 (\p$919 [2]),
+    .\port$1500$3 (\p$919 [3]),
+    .\port$1500$4 (\p$919 [4]),
+    .\port$1500$5 (\p$919 [5]),
+    .\port$1500$6 (\p$919 [6]),
+    .\port$1500$7 (\p$919 [7]),
+    .\port$1500$8 (\p$919 [8]),
+    .\port$1500$9 (\p$919 [9]),
     .rst(rst)
   );
   assign _019_[3] = 1'hx;
@@ -17873,7 +17869,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_beat_pen <= 1'h0;
       drain_beat <= 3'h0;
       drain_count <= 4'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       lf_7_7_d0 <= 1'h0;
       lr_7_7_d2 <= 1'h0;
       lr_7_7_d1 <= 1'h0;
@@ -18368,12 +18364,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= _012_ & _015_;
       drain_beat_pen <= beat_next == 3'h6;
       drain_beat <= beat_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       lf_7_7_d0 <= lr_7_7_d2;
       lr_7_7_d2 <= lr_7_7_d1;
       lr_7_7_d1 <= lr_7_7_d0;
@@ -37232,7 +37228,7 @@ module \hwq_top.engine.array.acc_7_7 (rst, \addend$1 , clear, acc, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (rst, \port$494$0 , \port$494$1 , \port$494$2 , \port$494$3 , \port$494$4 , \port$494$5 , \port$494$6 , \port$494$7 , \port$494$8 , \port$494$9 , \port$494$10 , \port$494$11 , \port$494$12 , \port$494$13 , \port$494$14 , \port$494$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_0 (rst, \port$492$0 , \port$492$1 , \port$492$2 , \port$492$3 , \port$492$4 , \port$492$5 , \port$492$6 , \port$492$7 , \port$492$8 , \port$492$9 , \port$492$10 , \port$492$11 , \port$492$12 , \port$492$13 , \port$492$14 , \port$492$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37240,38 +37236,38 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$494$0 , \port$494$1 , \port$494
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$494$0 ;
-  wire \port$494$0 ;
-  output \port$494$1 ;
-  wire \port$494$1 ;
-  output \port$494$10 ;
-  wire \port$494$10 ;
-  output \port$494$11 ;
-  wire \port$494$11 ;
-  output \port$494$12 ;
-  wire \port$494$12 ;
-  output \port$494$13 ;
-  wire \port$494$13 ;
-  output \port$494$14 ;
-  wire \port$494$14 ;
-  output \port$494$15 ;
-  wire \port$494$15 ;
-  output \port$494$2 ;
-  wire \port$494$2 ;
-  output \port$494$3 ;
-  wire \port$494$3 ;
-  output \port$494$4 ;
-  wire \port$494$4 ;
-  output \port$494$5 ;
-  wire \port$494$5 ;
-  output \port$494$6 ;
-  wire \port$494$6 ;
-  output \port$494$7 ;
-  wire \port$494$7 ;
-  output \port$494$8 ;
-  wire \port$494$8 ;
-  output \port$494$9 ;
-  wire \port$494$9 ;
+  output \port$492$0 ;
+  wire \port$492$0 ;
+  output \port$492$1 ;
+  wire \port$492$1 ;
+  output \port$492$10 ;
+  wire \port$492$10 ;
+  output \port$492$11 ;
+  wire \port$492$11 ;
+  output \port$492$12 ;
+  wire \port$492$12 ;
+  output \port$492$13 ;
+  wire \port$492$13 ;
+  output \port$492$14 ;
+  wire \port$492$14 ;
+  output \port$492$15 ;
+  wire \port$492$15 ;
+  output \port$492$2 ;
+  wire \port$492$2 ;
+  output \port$492$3 ;
+  wire \port$492$3 ;
+  output \port$492$4 ;
+  wire \port$492$4 ;
+  output \port$492$5 ;
+  wire \port$492$5 ;
+  output \port$492$6 ;
+  wire \port$492$6 ;
+  output \port$492$7 ;
+  wire \port$492$7 ;
+  output \port$492$8 ;
+  wire \port$492$8 ;
+  output \port$492$9 ;
+  wire \port$492$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37347,19 +37343,19 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$494$0 , \port$494$1 , \port$494
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$494$0 ),
-    .P1(\port$494$1 ),
-    .P10(\port$494$10 ),
-    .P11(\port$494$11 ),
-    .P12(\port$494$12 ),
-    .P13(\port$494$13 ),
-    .P14(\port$494$14 ),
-    .P15(\port$494$15 ),
+    .P0(\port$492$0 ),
+    .P1(\port$492$1 ),
+    .P10(\port$492$10 ),
+    .P11(\port$492$11 ),
+    .P12(\port$492$12 ),
+    .P13(\port$492$13 ),
+    .P14(\port$492$14 ),
+    .P15(\port$492$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$494$2 ),
+    .P2(\port$492$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37370,30 +37366,30 @@ module \hwq_top.engine.array.mul_0_0 (rst, \port$494$0 , \port$494$1 , \port$494
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$494$3 ),
+    .P3(\port$492$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$494$4 ),
-    .P5(\port$494$5 ),
-    .P6(\port$494$6 ),
-    .P7(\port$494$7 ),
-    .P8(\port$494$8 ),
-    .P9(\port$494$9 ),
+    .P4(\port$492$4 ),
+    .P5(\port$492$5 ),
+    .P6(\port$492$6 ),
+    .P7(\port$492$7 ),
+    .P8(\port$492$8 ),
+    .P9(\port$492$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$494$15 , \port$494$14 , \port$494$13 , \port$494$12 , \port$494$11 , \port$494$10 , \port$494$9 , \port$494$8 , \port$494$7 , \port$494$6 , \port$494$5 , \port$494$4 , \port$494$3 , \port$494$2 , \port$494$1 , \port$494$0  };
+  assign p36[15:0] = { \port$492$15 , \port$492$14 , \port$492$13 , \port$492$12 , \port$492$11 , \port$492$10 , \port$492$9 , \port$492$8 , \port$492$7 , \port$492$6 , \port$492$5 , \port$492$4 , \port$492$3 , \port$492$2 , \port$492$1 , \port$492$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (rst, \port$508$0 , \port$508$1 , \port$508$2 , \port$508$3 , \port$508$4 , \port$508$5 , \port$508$6 , \port$508$7 , \port$508$8 , \port$508$9 , \port$508$10 , \port$508$11 , \port$508$12 , \port$508$13 , \port$508$14 , \port$508$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37401,38 +37397,38 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$510$0 , \port$510$1 , \port$510
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$510$0 ;
-  wire \port$510$0 ;
-  output \port$510$1 ;
-  wire \port$510$1 ;
-  output \port$510$10 ;
-  wire \port$510$10 ;
-  output \port$510$11 ;
-  wire \port$510$11 ;
-  output \port$510$12 ;
-  wire \port$510$12 ;
-  output \port$510$13 ;
-  wire \port$510$13 ;
-  output \port$510$14 ;
-  wire \port$510$14 ;
-  output \port$510$15 ;
-  wire \port$510$15 ;
-  output \port$510$2 ;
-  wire \port$510$2 ;
-  output \port$510$3 ;
-  wire \port$510$3 ;
-  output \port$510$4 ;
-  wire \port$510$4 ;
-  output \port$510$5 ;
-  wire \port$510$5 ;
-  output \port$510$6 ;
-  wire \port$510$6 ;
-  output \port$510$7 ;
-  wire \port$510$7 ;
-  output \port$510$8 ;
-  wire \port$510$8 ;
-  output \port$510$9 ;
-  wire \port$510$9 ;
+  output \port$508$0 ;
+  wire \port$508$0 ;
+  output \port$508$1 ;
+  wire \port$508$1 ;
+  output \port$508$10 ;
+  wire \port$508$10 ;
+  output \port$508$11 ;
+  wire \port$508$11 ;
+  output \port$508$12 ;
+  wire \port$508$12 ;
+  output \port$508$13 ;
+  wire \port$508$13 ;
+  output \port$508$14 ;
+  wire \port$508$14 ;
+  output \port$508$15 ;
+  wire \port$508$15 ;
+  output \port$508$2 ;
+  wire \port$508$2 ;
+  output \port$508$3 ;
+  wire \port$508$3 ;
+  output \port$508$4 ;
+  wire \port$508$4 ;
+  output \port$508$5 ;
+  wire \port$508$5 ;
+  output \port$508$6 ;
+  wire \port$508$6 ;
+  output \port$508$7 ;
+  wire \port$508$7 ;
+  output \port$508$8 ;
+  wire \port$508$8 ;
+  output \port$508$9 ;
+  wire \port$508$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37508,19 +37504,19 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$510$0 , \port$510$1 , \port$510
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$510$0 ),
-    .P1(\port$510$1 ),
-    .P10(\port$510$10 ),
-    .P11(\port$510$11 ),
-    .P12(\port$510$12 ),
-    .P13(\port$510$13 ),
-    .P14(\port$510$14 ),
-    .P15(\port$510$15 ),
+    .P0(\port$508$0 ),
+    .P1(\port$508$1 ),
+    .P10(\port$508$10 ),
+    .P11(\port$508$11 ),
+    .P12(\port$508$12 ),
+    .P13(\port$508$13 ),
+    .P14(\port$508$14 ),
+    .P15(\port$508$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$510$2 ),
+    .P2(\port$508$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37531,30 +37527,30 @@ module \hwq_top.engine.array.mul_0_1 (rst, \port$510$0 , \port$510$1 , \port$510
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$510$3 ),
+    .P3(\port$508$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$510$4 ),
-    .P5(\port$510$5 ),
-    .P6(\port$510$6 ),
-    .P7(\port$510$7 ),
-    .P8(\port$510$8 ),
-    .P9(\port$510$9 ),
+    .P4(\port$508$4 ),
+    .P5(\port$508$5 ),
+    .P6(\port$508$6 ),
+    .P7(\port$508$7 ),
+    .P8(\port$508$8 ),
+    .P9(\port$508$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$510$15 , \port$510$14 , \port$510$13 , \port$510$12 , \port$510$11 , \port$510$10 , \port$510$9 , \port$510$8 , \port$510$7 , \port$510$6 , \port$510$5 , \port$510$4 , \port$510$3 , \port$510$2 , \port$510$1 , \port$510$0  };
+  assign p36[15:0] = { \port$508$15 , \port$508$14 , \port$508$13 , \port$508$12 , \port$508$11 , \port$508$10 , \port$508$9 , \port$508$8 , \port$508$7 , \port$508$6 , \port$508$5 , \port$508$4 , \port$508$3 , \port$508$2 , \port$508$1 , \port$508$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (rst, \port$526$0 , \port$526$1 , \port$526$2 , \port$526$3 , \port$526$4 , \port$526$5 , \port$526$6 , \port$526$7 , \port$526$8 , \port$526$9 , \port$526$10 , \port$526$11 , \port$526$12 , \port$526$13 , \port$526$14 , \port$526$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (rst, \port$524$0 , \port$524$1 , \port$524$2 , \port$524$3 , \port$524$4 , \port$524$5 , \port$524$6 , \port$524$7 , \port$524$8 , \port$524$9 , \port$524$10 , \port$524$11 , \port$524$12 , \port$524$13 , \port$524$14 , \port$524$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37562,38 +37558,38 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$526$0 , \port$526$1 , \port$526
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$526$0 ;
-  wire \port$526$0 ;
-  output \port$526$1 ;
-  wire \port$526$1 ;
-  output \port$526$10 ;
-  wire \port$526$10 ;
-  output \port$526$11 ;
-  wire \port$526$11 ;
-  output \port$526$12 ;
-  wire \port$526$12 ;
-  output \port$526$13 ;
-  wire \port$526$13 ;
-  output \port$526$14 ;
-  wire \port$526$14 ;
-  output \port$526$15 ;
-  wire \port$526$15 ;
-  output \port$526$2 ;
-  wire \port$526$2 ;
-  output \port$526$3 ;
-  wire \port$526$3 ;
-  output \port$526$4 ;
-  wire \port$526$4 ;
-  output \port$526$5 ;
-  wire \port$526$5 ;
-  output \port$526$6 ;
-  wire \port$526$6 ;
-  output \port$526$7 ;
-  wire \port$526$7 ;
-  output \port$526$8 ;
-  wire \port$526$8 ;
-  output \port$526$9 ;
-  wire \port$526$9 ;
+  output \port$524$0 ;
+  wire \port$524$0 ;
+  output \port$524$1 ;
+  wire \port$524$1 ;
+  output \port$524$10 ;
+  wire \port$524$10 ;
+  output \port$524$11 ;
+  wire \port$524$11 ;
+  output \port$524$12 ;
+  wire \port$524$12 ;
+  output \port$524$13 ;
+  wire \port$524$13 ;
+  output \port$524$14 ;
+  wire \port$524$14 ;
+  output \port$524$15 ;
+  wire \port$524$15 ;
+  output \port$524$2 ;
+  wire \port$524$2 ;
+  output \port$524$3 ;
+  wire \port$524$3 ;
+  output \port$524$4 ;
+  wire \port$524$4 ;
+  output \port$524$5 ;
+  wire \port$524$5 ;
+  output \port$524$6 ;
+  wire \port$524$6 ;
+  output \port$524$7 ;
+  wire \port$524$7 ;
+  output \port$524$8 ;
+  wire \port$524$8 ;
+  output \port$524$9 ;
+  wire \port$524$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37669,19 +37665,19 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$526$0 , \port$526$1 , \port$526
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$526$0 ),
-    .P1(\port$526$1 ),
-    .P10(\port$526$10 ),
-    .P11(\port$526$11 ),
-    .P12(\port$526$12 ),
-    .P13(\port$526$13 ),
-    .P14(\port$526$14 ),
-    .P15(\port$526$15 ),
+    .P0(\port$524$0 ),
+    .P1(\port$524$1 ),
+    .P10(\port$524$10 ),
+    .P11(\port$524$11 ),
+    .P12(\port$524$12 ),
+    .P13(\port$524$13 ),
+    .P14(\port$524$14 ),
+    .P15(\port$524$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$526$2 ),
+    .P2(\port$524$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37692,30 +37688,30 @@ module \hwq_top.engine.array.mul_0_2 (rst, \port$526$0 , \port$526$1 , \port$526
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$526$3 ),
+    .P3(\port$524$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$526$4 ),
-    .P5(\port$526$5 ),
-    .P6(\port$526$6 ),
-    .P7(\port$526$7 ),
-    .P8(\port$526$8 ),
-    .P9(\port$526$9 ),
+    .P4(\port$524$4 ),
+    .P5(\port$524$5 ),
+    .P6(\port$524$6 ),
+    .P7(\port$524$7 ),
+    .P8(\port$524$8 ),
+    .P9(\port$524$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$526$15 , \port$526$14 , \port$526$13 , \port$526$12 , \port$526$11 , \port$526$10 , \port$526$9 , \port$526$8 , \port$526$7 , \port$526$6 , \port$526$5 , \port$526$4 , \port$526$3 , \port$526$2 , \port$526$1 , \port$526$0  };
+  assign p36[15:0] = { \port$524$15 , \port$524$14 , \port$524$13 , \port$524$12 , \port$524$11 , \port$524$10 , \port$524$9 , \port$524$8 , \port$524$7 , \port$524$6 , \port$524$5 , \port$524$4 , \port$524$3 , \port$524$2 , \port$524$1 , \port$524$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37723,38 +37719,38 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$542$0 , \port$542$1 , \port$542
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$542$0 ;
-  wire \port$542$0 ;
-  output \port$542$1 ;
-  wire \port$542$1 ;
-  output \port$542$10 ;
-  wire \port$542$10 ;
-  output \port$542$11 ;
-  wire \port$542$11 ;
-  output \port$542$12 ;
-  wire \port$542$12 ;
-  output \port$542$13 ;
-  wire \port$542$13 ;
-  output \port$542$14 ;
-  wire \port$542$14 ;
-  output \port$542$15 ;
-  wire \port$542$15 ;
-  output \port$542$2 ;
-  wire \port$542$2 ;
-  output \port$542$3 ;
-  wire \port$542$3 ;
-  output \port$542$4 ;
-  wire \port$542$4 ;
-  output \port$542$5 ;
-  wire \port$542$5 ;
-  output \port$542$6 ;
-  wire \port$542$6 ;
-  output \port$542$7 ;
-  wire \port$542$7 ;
-  output \port$542$8 ;
-  wire \port$542$8 ;
-  output \port$542$9 ;
-  wire \port$542$9 ;
+  output \port$540$0 ;
+  wire \port$540$0 ;
+  output \port$540$1 ;
+  wire \port$540$1 ;
+  output \port$540$10 ;
+  wire \port$540$10 ;
+  output \port$540$11 ;
+  wire \port$540$11 ;
+  output \port$540$12 ;
+  wire \port$540$12 ;
+  output \port$540$13 ;
+  wire \port$540$13 ;
+  output \port$540$14 ;
+  wire \port$540$14 ;
+  output \port$540$15 ;
+  wire \port$540$15 ;
+  output \port$540$2 ;
+  wire \port$540$2 ;
+  output \port$540$3 ;
+  wire \port$540$3 ;
+  output \port$540$4 ;
+  wire \port$540$4 ;
+  output \port$540$5 ;
+  wire \port$540$5 ;
+  output \port$540$6 ;
+  wire \port$540$6 ;
+  output \port$540$7 ;
+  wire \port$540$7 ;
+  output \port$540$8 ;
+  wire \port$540$8 ;
+  output \port$540$9 ;
+  wire \port$540$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37830,19 +37826,19 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$542$0 , \port$542$1 , \port$542
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$542$0 ),
-    .P1(\port$542$1 ),
-    .P10(\port$542$10 ),
-    .P11(\port$542$11 ),
-    .P12(\port$542$12 ),
-    .P13(\port$542$13 ),
-    .P14(\port$542$14 ),
-    .P15(\port$542$15 ),
+    .P0(\port$540$0 ),
+    .P1(\port$540$1 ),
+    .P10(\port$540$10 ),
+    .P11(\port$540$11 ),
+    .P12(\port$540$12 ),
+    .P13(\port$540$13 ),
+    .P14(\port$540$14 ),
+    .P15(\port$540$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$542$2 ),
+    .P2(\port$540$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -37853,30 +37849,30 @@ module \hwq_top.engine.array.mul_0_3 (rst, \port$542$0 , \port$542$1 , \port$542
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$542$3 ),
+    .P3(\port$540$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$542$4 ),
-    .P5(\port$542$5 ),
-    .P6(\port$542$6 ),
-    .P7(\port$542$7 ),
-    .P8(\port$542$8 ),
-    .P9(\port$542$9 ),
+    .P4(\port$540$4 ),
+    .P5(\port$540$5 ),
+    .P6(\port$540$6 ),
+    .P7(\port$540$7 ),
+    .P8(\port$540$8 ),
+    .P9(\port$540$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$542$15 , \port$542$14 , \port$542$13 , \port$542$12 , \port$542$11 , \port$542$10 , \port$542$9 , \port$542$8 , \port$542$7 , \port$542$6 , \port$542$5 , \port$542$4 , \port$542$3 , \port$542$2 , \port$542$1 , \port$542$0  };
+  assign p36[15:0] = { \port$540$15 , \port$540$14 , \port$540$13 , \port$540$12 , \port$540$11 , \port$540$10 , \port$540$9 , \port$540$8 , \port$540$7 , \port$540$6 , \port$540$5 , \port$540$4 , \port$540$3 , \port$540$2 , \port$540$1 , \port$540$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (rst, \port$558$0 , \port$558$1 , \port$558$2 , \port$558$3 , \port$558$4 , \port$558$5 , \port$558$6 , \port$558$7 , \port$558$8 , \port$558$9 , \port$558$10 , \port$558$11 , \port$558$12 , \port$558$13 , \port$558$14 , \port$558$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_4 (rst, \port$556$0 , \port$556$1 , \port$556$2 , \port$556$3 , \port$556$4 , \port$556$5 , \port$556$6 , \port$556$7 , \port$556$8 , \port$556$9 , \port$556$10 , \port$556$11 , \port$556$12 , \port$556$13 , \port$556$14 , \port$556$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -37884,38 +37880,38 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$558$0 , \port$558$1 , \port$558
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$558$0 ;
-  wire \port$558$0 ;
-  output \port$558$1 ;
-  wire \port$558$1 ;
-  output \port$558$10 ;
-  wire \port$558$10 ;
-  output \port$558$11 ;
-  wire \port$558$11 ;
-  output \port$558$12 ;
-  wire \port$558$12 ;
-  output \port$558$13 ;
-  wire \port$558$13 ;
-  output \port$558$14 ;
-  wire \port$558$14 ;
-  output \port$558$15 ;
-  wire \port$558$15 ;
-  output \port$558$2 ;
-  wire \port$558$2 ;
-  output \port$558$3 ;
-  wire \port$558$3 ;
-  output \port$558$4 ;
-  wire \port$558$4 ;
-  output \port$558$5 ;
-  wire \port$558$5 ;
-  output \port$558$6 ;
-  wire \port$558$6 ;
-  output \port$558$7 ;
-  wire \port$558$7 ;
-  output \port$558$8 ;
-  wire \port$558$8 ;
-  output \port$558$9 ;
-  wire \port$558$9 ;
+  output \port$556$0 ;
+  wire \port$556$0 ;
+  output \port$556$1 ;
+  wire \port$556$1 ;
+  output \port$556$10 ;
+  wire \port$556$10 ;
+  output \port$556$11 ;
+  wire \port$556$11 ;
+  output \port$556$12 ;
+  wire \port$556$12 ;
+  output \port$556$13 ;
+  wire \port$556$13 ;
+  output \port$556$14 ;
+  wire \port$556$14 ;
+  output \port$556$15 ;
+  wire \port$556$15 ;
+  output \port$556$2 ;
+  wire \port$556$2 ;
+  output \port$556$3 ;
+  wire \port$556$3 ;
+  output \port$556$4 ;
+  wire \port$556$4 ;
+  output \port$556$5 ;
+  wire \port$556$5 ;
+  output \port$556$6 ;
+  wire \port$556$6 ;
+  output \port$556$7 ;
+  wire \port$556$7 ;
+  output \port$556$8 ;
+  wire \port$556$8 ;
+  output \port$556$9 ;
+  wire \port$556$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -37991,19 +37987,19 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$558$0 , \port$558$1 , \port$558
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$558$0 ),
-    .P1(\port$558$1 ),
-    .P10(\port$558$10 ),
-    .P11(\port$558$11 ),
-    .P12(\port$558$12 ),
-    .P13(\port$558$13 ),
-    .P14(\port$558$14 ),
-    .P15(\port$558$15 ),
+    .P0(\port$556$0 ),
+    .P1(\port$556$1 ),
+    .P10(\port$556$10 ),
+    .P11(\port$556$11 ),
+    .P12(\port$556$12 ),
+    .P13(\port$556$13 ),
+    .P14(\port$556$14 ),
+    .P15(\port$556$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$558$2 ),
+    .P2(\port$556$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38014,30 +38010,30 @@ module \hwq_top.engine.array.mul_0_4 (rst, \port$558$0 , \port$558$1 , \port$558
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$558$3 ),
+    .P3(\port$556$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$558$4 ),
-    .P5(\port$558$5 ),
-    .P6(\port$558$6 ),
-    .P7(\port$558$7 ),
-    .P8(\port$558$8 ),
-    .P9(\port$558$9 ),
+    .P4(\port$556$4 ),
+    .P5(\port$556$5 ),
+    .P6(\port$556$6 ),
+    .P7(\port$556$7 ),
+    .P8(\port$556$8 ),
+    .P9(\port$556$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$558$15 , \port$558$14 , \port$558$13 , \port$558$12 , \port$558$11 , \port$558$10 , \port$558$9 , \port$558$8 , \port$558$7 , \port$558$6 , \port$558$5 , \port$558$4 , \port$558$3 , \port$558$2 , \port$558$1 , \port$558$0  };
+  assign p36[15:0] = { \port$556$15 , \port$556$14 , \port$556$13 , \port$556$12 , \port$556$11 , \port$556$10 , \port$556$9 , \port$556$8 , \port$556$7 , \port$556$6 , \port$556$5 , \port$556$4 , \port$556$3 , \port$556$2 , \port$556$1 , \port$556$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (rst, \port$574$0 , \port$574$1 , \port$574$2 , \port$574$3 , \port$574$4 , \port$574$5 , \port$574$6 , \port$574$7 , \port$574$8 , \port$574$9 , \port$574$10 , \port$574$11 , \port$574$12 , \port$574$13 , \port$574$14 , \port$574$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (rst, \port$572$0 , \port$572$1 , \port$572$2 , \port$572$3 , \port$572$4 , \port$572$5 , \port$572$6 , \port$572$7 , \port$572$8 , \port$572$9 , \port$572$10 , \port$572$11 , \port$572$12 , \port$572$13 , \port$572$14 , \port$572$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38045,38 +38041,38 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$574$0 , \port$574$1 , \port$574
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$574$0 ;
-  wire \port$574$0 ;
-  output \port$574$1 ;
-  wire \port$574$1 ;
-  output \port$574$10 ;
-  wire \port$574$10 ;
-  output \port$574$11 ;
-  wire \port$574$11 ;
-  output \port$574$12 ;
-  wire \port$574$12 ;
-  output \port$574$13 ;
-  wire \port$574$13 ;
-  output \port$574$14 ;
-  wire \port$574$14 ;
-  output \port$574$15 ;
-  wire \port$574$15 ;
-  output \port$574$2 ;
-  wire \port$574$2 ;
-  output \port$574$3 ;
-  wire \port$574$3 ;
-  output \port$574$4 ;
-  wire \port$574$4 ;
-  output \port$574$5 ;
-  wire \port$574$5 ;
-  output \port$574$6 ;
-  wire \port$574$6 ;
-  output \port$574$7 ;
-  wire \port$574$7 ;
-  output \port$574$8 ;
-  wire \port$574$8 ;
-  output \port$574$9 ;
-  wire \port$574$9 ;
+  output \port$572$0 ;
+  wire \port$572$0 ;
+  output \port$572$1 ;
+  wire \port$572$1 ;
+  output \port$572$10 ;
+  wire \port$572$10 ;
+  output \port$572$11 ;
+  wire \port$572$11 ;
+  output \port$572$12 ;
+  wire \port$572$12 ;
+  output \port$572$13 ;
+  wire \port$572$13 ;
+  output \port$572$14 ;
+  wire \port$572$14 ;
+  output \port$572$15 ;
+  wire \port$572$15 ;
+  output \port$572$2 ;
+  wire \port$572$2 ;
+  output \port$572$3 ;
+  wire \port$572$3 ;
+  output \port$572$4 ;
+  wire \port$572$4 ;
+  output \port$572$5 ;
+  wire \port$572$5 ;
+  output \port$572$6 ;
+  wire \port$572$6 ;
+  output \port$572$7 ;
+  wire \port$572$7 ;
+  output \port$572$8 ;
+  wire \port$572$8 ;
+  output \port$572$9 ;
+  wire \port$572$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38152,19 +38148,19 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$574$0 , \port$574$1 , \port$574
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$574$0 ),
-    .P1(\port$574$1 ),
-    .P10(\port$574$10 ),
-    .P11(\port$574$11 ),
-    .P12(\port$574$12 ),
-    .P13(\port$574$13 ),
-    .P14(\port$574$14 ),
-    .P15(\port$574$15 ),
+    .P0(\port$572$0 ),
+    .P1(\port$572$1 ),
+    .P10(\port$572$10 ),
+    .P11(\port$572$11 ),
+    .P12(\port$572$12 ),
+    .P13(\port$572$13 ),
+    .P14(\port$572$14 ),
+    .P15(\port$572$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$574$2 ),
+    .P2(\port$572$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38175,30 +38171,30 @@ module \hwq_top.engine.array.mul_0_5 (rst, \port$574$0 , \port$574$1 , \port$574
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$574$3 ),
+    .P3(\port$572$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$574$4 ),
-    .P5(\port$574$5 ),
-    .P6(\port$574$6 ),
-    .P7(\port$574$7 ),
-    .P8(\port$574$8 ),
-    .P9(\port$574$9 ),
+    .P4(\port$572$4 ),
+    .P5(\port$572$5 ),
+    .P6(\port$572$6 ),
+    .P7(\port$572$7 ),
+    .P8(\port$572$8 ),
+    .P9(\port$572$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$574$15 , \port$574$14 , \port$574$13 , \port$574$12 , \port$574$11 , \port$574$10 , \port$574$9 , \port$574$8 , \port$574$7 , \port$574$6 , \port$574$5 , \port$574$4 , \port$574$3 , \port$574$2 , \port$574$1 , \port$574$0  };
+  assign p36[15:0] = { \port$572$15 , \port$572$14 , \port$572$13 , \port$572$12 , \port$572$11 , \port$572$10 , \port$572$9 , \port$572$8 , \port$572$7 , \port$572$6 , \port$572$5 , \port$572$4 , \port$572$3 , \port$572$2 , \port$572$1 , \port$572$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (rst, \port$590$0 , \port$590$1 , \port$590$2 , \port$590$3 , \port$590$4 , \port$590$5 , \port$590$6 , \port$590$7 , \port$590$8 , \port$590$9 , \port$590$10 , \port$590$11 , \port$590$12 , \port$590$13 , \port$590$14 , \port$590$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (rst, \port$588$0 , \port$588$1 , \port$588$2 , \port$588$3 , \port$588$4 , \port$588$5 , \port$588$6 , \port$588$7 , \port$588$8 , \port$588$9 , \port$588$10 , \port$588$11 , \port$588$12 , \port$588$13 , \port$588$14 , \port$588$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38206,38 +38202,38 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$590$0 , \port$590$1 , \port$590
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$590$0 ;
-  wire \port$590$0 ;
-  output \port$590$1 ;
-  wire \port$590$1 ;
-  output \port$590$10 ;
-  wire \port$590$10 ;
-  output \port$590$11 ;
-  wire \port$590$11 ;
-  output \port$590$12 ;
-  wire \port$590$12 ;
-  output \port$590$13 ;
-  wire \port$590$13 ;
-  output \port$590$14 ;
-  wire \port$590$14 ;
-  output \port$590$15 ;
-  wire \port$590$15 ;
-  output \port$590$2 ;
-  wire \port$590$2 ;
-  output \port$590$3 ;
-  wire \port$590$3 ;
-  output \port$590$4 ;
-  wire \port$590$4 ;
-  output \port$590$5 ;
-  wire \port$590$5 ;
-  output \port$590$6 ;
-  wire \port$590$6 ;
-  output \port$590$7 ;
-  wire \port$590$7 ;
-  output \port$590$8 ;
-  wire \port$590$8 ;
-  output \port$590$9 ;
-  wire \port$590$9 ;
+  output \port$588$0 ;
+  wire \port$588$0 ;
+  output \port$588$1 ;
+  wire \port$588$1 ;
+  output \port$588$10 ;
+  wire \port$588$10 ;
+  output \port$588$11 ;
+  wire \port$588$11 ;
+  output \port$588$12 ;
+  wire \port$588$12 ;
+  output \port$588$13 ;
+  wire \port$588$13 ;
+  output \port$588$14 ;
+  wire \port$588$14 ;
+  output \port$588$15 ;
+  wire \port$588$15 ;
+  output \port$588$2 ;
+  wire \port$588$2 ;
+  output \port$588$3 ;
+  wire \port$588$3 ;
+  output \port$588$4 ;
+  wire \port$588$4 ;
+  output \port$588$5 ;
+  wire \port$588$5 ;
+  output \port$588$6 ;
+  wire \port$588$6 ;
+  output \port$588$7 ;
+  wire \port$588$7 ;
+  output \port$588$8 ;
+  wire \port$588$8 ;
+  output \port$588$9 ;
+  wire \port$588$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38313,19 +38309,19 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$590$0 , \port$590$1 , \port$590
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$590$0 ),
-    .P1(\port$590$1 ),
-    .P10(\port$590$10 ),
-    .P11(\port$590$11 ),
-    .P12(\port$590$12 ),
-    .P13(\port$590$13 ),
-    .P14(\port$590$14 ),
-    .P15(\port$590$15 ),
+    .P0(\port$588$0 ),
+    .P1(\port$588$1 ),
+    .P10(\port$588$10 ),
+    .P11(\port$588$11 ),
+    .P12(\port$588$12 ),
+    .P13(\port$588$13 ),
+    .P14(\port$588$14 ),
+    .P15(\port$588$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$590$2 ),
+    .P2(\port$588$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38336,30 +38332,30 @@ module \hwq_top.engine.array.mul_0_6 (rst, \port$590$0 , \port$590$1 , \port$590
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$590$3 ),
+    .P3(\port$588$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$590$4 ),
-    .P5(\port$590$5 ),
-    .P6(\port$590$6 ),
-    .P7(\port$590$7 ),
-    .P8(\port$590$8 ),
-    .P9(\port$590$9 ),
+    .P4(\port$588$4 ),
+    .P5(\port$588$5 ),
+    .P6(\port$588$6 ),
+    .P7(\port$588$7 ),
+    .P8(\port$588$8 ),
+    .P9(\port$588$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$590$15 , \port$590$14 , \port$590$13 , \port$590$12 , \port$590$11 , \port$590$10 , \port$590$9 , \port$590$8 , \port$590$7 , \port$590$6 , \port$590$5 , \port$590$4 , \port$590$3 , \port$590$2 , \port$590$1 , \port$590$0  };
+  assign p36[15:0] = { \port$588$15 , \port$588$14 , \port$588$13 , \port$588$12 , \port$588$11 , \port$588$10 , \port$588$9 , \port$588$8 , \port$588$7 , \port$588$6 , \port$588$5 , \port$588$4 , \port$588$3 , \port$588$2 , \port$588$1 , \port$588$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (rst, \port$606$0 , \port$606$1 , \port$606$2 , \port$606$3 , \port$606$4 , \port$606$5 , \port$606$6 , \port$606$7 , \port$606$8 , \port$606$9 , \port$606$10 , \port$606$11 , \port$606$12 , \port$606$13 , \port$606$14 , \port$606$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (rst, \port$604$0 , \port$604$1 , \port$604$2 , \port$604$3 , \port$604$4 , \port$604$5 , \port$604$6 , \port$604$7 , \port$604$8 , \port$604$9 , \port$604$10 , \port$604$11 , \port$604$12 , \port$604$13 , \port$604$14 , \port$604$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38367,38 +38363,38 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$606$0 , \port$606$1 , \port$606
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$606$0 ;
-  wire \port$606$0 ;
-  output \port$606$1 ;
-  wire \port$606$1 ;
-  output \port$606$10 ;
-  wire \port$606$10 ;
-  output \port$606$11 ;
-  wire \port$606$11 ;
-  output \port$606$12 ;
-  wire \port$606$12 ;
-  output \port$606$13 ;
-  wire \port$606$13 ;
-  output \port$606$14 ;
-  wire \port$606$14 ;
-  output \port$606$15 ;
-  wire \port$606$15 ;
-  output \port$606$2 ;
-  wire \port$606$2 ;
-  output \port$606$3 ;
-  wire \port$606$3 ;
-  output \port$606$4 ;
-  wire \port$606$4 ;
-  output \port$606$5 ;
-  wire \port$606$5 ;
-  output \port$606$6 ;
-  wire \port$606$6 ;
-  output \port$606$7 ;
-  wire \port$606$7 ;
-  output \port$606$8 ;
-  wire \port$606$8 ;
-  output \port$606$9 ;
-  wire \port$606$9 ;
+  output \port$604$0 ;
+  wire \port$604$0 ;
+  output \port$604$1 ;
+  wire \port$604$1 ;
+  output \port$604$10 ;
+  wire \port$604$10 ;
+  output \port$604$11 ;
+  wire \port$604$11 ;
+  output \port$604$12 ;
+  wire \port$604$12 ;
+  output \port$604$13 ;
+  wire \port$604$13 ;
+  output \port$604$14 ;
+  wire \port$604$14 ;
+  output \port$604$15 ;
+  wire \port$604$15 ;
+  output \port$604$2 ;
+  wire \port$604$2 ;
+  output \port$604$3 ;
+  wire \port$604$3 ;
+  output \port$604$4 ;
+  wire \port$604$4 ;
+  output \port$604$5 ;
+  wire \port$604$5 ;
+  output \port$604$6 ;
+  wire \port$604$6 ;
+  output \port$604$7 ;
+  wire \port$604$7 ;
+  output \port$604$8 ;
+  wire \port$604$8 ;
+  output \port$604$9 ;
+  wire \port$604$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38474,19 +38470,19 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$606$0 , \port$606$1 , \port$606
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$606$0 ),
-    .P1(\port$606$1 ),
-    .P10(\port$606$10 ),
-    .P11(\port$606$11 ),
-    .P12(\port$606$12 ),
-    .P13(\port$606$13 ),
-    .P14(\port$606$14 ),
-    .P15(\port$606$15 ),
+    .P0(\port$604$0 ),
+    .P1(\port$604$1 ),
+    .P10(\port$604$10 ),
+    .P11(\port$604$11 ),
+    .P12(\port$604$12 ),
+    .P13(\port$604$13 ),
+    .P14(\port$604$14 ),
+    .P15(\port$604$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$606$2 ),
+    .P2(\port$604$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38497,30 +38493,30 @@ module \hwq_top.engine.array.mul_0_7 (rst, \port$606$0 , \port$606$1 , \port$606
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$606$3 ),
+    .P3(\port$604$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$606$4 ),
-    .P5(\port$606$5 ),
-    .P6(\port$606$6 ),
-    .P7(\port$606$7 ),
-    .P8(\port$606$8 ),
-    .P9(\port$606$9 ),
+    .P4(\port$604$4 ),
+    .P5(\port$604$5 ),
+    .P6(\port$604$6 ),
+    .P7(\port$604$7 ),
+    .P8(\port$604$8 ),
+    .P9(\port$604$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$606$15 , \port$606$14 , \port$606$13 , \port$606$12 , \port$606$11 , \port$606$10 , \port$606$9 , \port$606$8 , \port$606$7 , \port$606$6 , \port$606$5 , \port$606$4 , \port$606$3 , \port$606$2 , \port$606$1 , \port$606$0  };
+  assign p36[15:0] = { \port$604$15 , \port$604$14 , \port$604$13 , \port$604$12 , \port$604$11 , \port$604$10 , \port$604$9 , \port$604$8 , \port$604$7 , \port$604$6 , \port$604$5 , \port$604$4 , \port$604$3 , \port$604$2 , \port$604$1 , \port$604$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (rst, \port$622$0 , \port$622$1 , \port$622$2 , \port$622$3 , \port$622$4 , \port$622$5 , \port$622$6 , \port$622$7 , \port$622$8 , \port$622$9 , \port$622$10 , \port$622$11 , \port$622$12 , \port$622$13 , \port$622$14 , \port$622$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_0 (rst, \port$620$0 , \port$620$1 , \port$620$2 , \port$620$3 , \port$620$4 , \port$620$5 , \port$620$6 , \port$620$7 , \port$620$8 , \port$620$9 , \port$620$10 , \port$620$11 , \port$620$12 , \port$620$13 , \port$620$14 , \port$620$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38528,38 +38524,38 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$622$0 , \port$622$1 , \port$622
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$622$0 ;
-  wire \port$622$0 ;
-  output \port$622$1 ;
-  wire \port$622$1 ;
-  output \port$622$10 ;
-  wire \port$622$10 ;
-  output \port$622$11 ;
-  wire \port$622$11 ;
-  output \port$622$12 ;
-  wire \port$622$12 ;
-  output \port$622$13 ;
-  wire \port$622$13 ;
-  output \port$622$14 ;
-  wire \port$622$14 ;
-  output \port$622$15 ;
-  wire \port$622$15 ;
-  output \port$622$2 ;
-  wire \port$622$2 ;
-  output \port$622$3 ;
-  wire \port$622$3 ;
-  output \port$622$4 ;
-  wire \port$622$4 ;
-  output \port$622$5 ;
-  wire \port$622$5 ;
-  output \port$622$6 ;
-  wire \port$622$6 ;
-  output \port$622$7 ;
-  wire \port$622$7 ;
-  output \port$622$8 ;
-  wire \port$622$8 ;
-  output \port$622$9 ;
-  wire \port$622$9 ;
+  output \port$620$0 ;
+  wire \port$620$0 ;
+  output \port$620$1 ;
+  wire \port$620$1 ;
+  output \port$620$10 ;
+  wire \port$620$10 ;
+  output \port$620$11 ;
+  wire \port$620$11 ;
+  output \port$620$12 ;
+  wire \port$620$12 ;
+  output \port$620$13 ;
+  wire \port$620$13 ;
+  output \port$620$14 ;
+  wire \port$620$14 ;
+  output \port$620$15 ;
+  wire \port$620$15 ;
+  output \port$620$2 ;
+  wire \port$620$2 ;
+  output \port$620$3 ;
+  wire \port$620$3 ;
+  output \port$620$4 ;
+  wire \port$620$4 ;
+  output \port$620$5 ;
+  wire \port$620$5 ;
+  output \port$620$6 ;
+  wire \port$620$6 ;
+  output \port$620$7 ;
+  wire \port$620$7 ;
+  output \port$620$8 ;
+  wire \port$620$8 ;
+  output \port$620$9 ;
+  wire \port$620$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38635,19 +38631,19 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$622$0 , \port$622$1 , \port$622
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$622$0 ),
-    .P1(\port$622$1 ),
-    .P10(\port$622$10 ),
-    .P11(\port$622$11 ),
-    .P12(\port$622$12 ),
-    .P13(\port$622$13 ),
-    .P14(\port$622$14 ),
-    .P15(\port$622$15 ),
+    .P0(\port$620$0 ),
+    .P1(\port$620$1 ),
+    .P10(\port$620$10 ),
+    .P11(\port$620$11 ),
+    .P12(\port$620$12 ),
+    .P13(\port$620$13 ),
+    .P14(\port$620$14 ),
+    .P15(\port$620$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$622$2 ),
+    .P2(\port$620$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38658,30 +38654,30 @@ module \hwq_top.engine.array.mul_1_0 (rst, \port$622$0 , \port$622$1 , \port$622
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$622$3 ),
+    .P3(\port$620$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$622$4 ),
-    .P5(\port$622$5 ),
-    .P6(\port$622$6 ),
-    .P7(\port$622$7 ),
-    .P8(\port$622$8 ),
-    .P9(\port$622$9 ),
+    .P4(\port$620$4 ),
+    .P5(\port$620$5 ),
+    .P6(\port$620$6 ),
+    .P7(\port$620$7 ),
+    .P8(\port$620$8 ),
+    .P9(\port$620$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$622$15 , \port$622$14 , \port$622$13 , \port$622$12 , \port$622$11 , \port$622$10 , \port$622$9 , \port$622$8 , \port$622$7 , \port$622$6 , \port$622$5 , \port$622$4 , \port$622$3 , \port$622$2 , \port$622$1 , \port$622$0  };
+  assign p36[15:0] = { \port$620$15 , \port$620$14 , \port$620$13 , \port$620$12 , \port$620$11 , \port$620$10 , \port$620$9 , \port$620$8 , \port$620$7 , \port$620$6 , \port$620$5 , \port$620$4 , \port$620$3 , \port$620$2 , \port$620$1 , \port$620$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (rst, \port$638$0 , \port$638$1 , \port$638$2 , \port$638$3 , \port$638$4 , \port$638$5 , \port$638$6 , \port$638$7 , \port$638$8 , \port$638$9 , \port$638$10 , \port$638$11 , \port$638$12 , \port$638$13 , \port$638$14 , \port$638$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (rst, \port$636$0 , \port$636$1 , \port$636$2 , \port$636$3 , \port$636$4 , \port$636$5 , \port$636$6 , \port$636$7 , \port$636$8 , \port$636$9 , \port$636$10 , \port$636$11 , \port$636$12 , \port$636$13 , \port$636$14 , \port$636$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38689,38 +38685,38 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$638$0 , \port$638$1 , \port$638
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$638$0 ;
-  wire \port$638$0 ;
-  output \port$638$1 ;
-  wire \port$638$1 ;
-  output \port$638$10 ;
-  wire \port$638$10 ;
-  output \port$638$11 ;
-  wire \port$638$11 ;
-  output \port$638$12 ;
-  wire \port$638$12 ;
-  output \port$638$13 ;
-  wire \port$638$13 ;
-  output \port$638$14 ;
-  wire \port$638$14 ;
-  output \port$638$15 ;
-  wire \port$638$15 ;
-  output \port$638$2 ;
-  wire \port$638$2 ;
-  output \port$638$3 ;
-  wire \port$638$3 ;
-  output \port$638$4 ;
-  wire \port$638$4 ;
-  output \port$638$5 ;
-  wire \port$638$5 ;
-  output \port$638$6 ;
-  wire \port$638$6 ;
-  output \port$638$7 ;
-  wire \port$638$7 ;
-  output \port$638$8 ;
-  wire \port$638$8 ;
-  output \port$638$9 ;
-  wire \port$638$9 ;
+  output \port$636$0 ;
+  wire \port$636$0 ;
+  output \port$636$1 ;
+  wire \port$636$1 ;
+  output \port$636$10 ;
+  wire \port$636$10 ;
+  output \port$636$11 ;
+  wire \port$636$11 ;
+  output \port$636$12 ;
+  wire \port$636$12 ;
+  output \port$636$13 ;
+  wire \port$636$13 ;
+  output \port$636$14 ;
+  wire \port$636$14 ;
+  output \port$636$15 ;
+  wire \port$636$15 ;
+  output \port$636$2 ;
+  wire \port$636$2 ;
+  output \port$636$3 ;
+  wire \port$636$3 ;
+  output \port$636$4 ;
+  wire \port$636$4 ;
+  output \port$636$5 ;
+  wire \port$636$5 ;
+  output \port$636$6 ;
+  wire \port$636$6 ;
+  output \port$636$7 ;
+  wire \port$636$7 ;
+  output \port$636$8 ;
+  wire \port$636$8 ;
+  output \port$636$9 ;
+  wire \port$636$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38796,19 +38792,19 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$638$0 , \port$638$1 , \port$638
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$638$0 ),
-    .P1(\port$638$1 ),
-    .P10(\port$638$10 ),
-    .P11(\port$638$11 ),
-    .P12(\port$638$12 ),
-    .P13(\port$638$13 ),
-    .P14(\port$638$14 ),
-    .P15(\port$638$15 ),
+    .P0(\port$636$0 ),
+    .P1(\port$636$1 ),
+    .P10(\port$636$10 ),
+    .P11(\port$636$11 ),
+    .P12(\port$636$12 ),
+    .P13(\port$636$13 ),
+    .P14(\port$636$14 ),
+    .P15(\port$636$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$638$2 ),
+    .P2(\port$636$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38819,30 +38815,30 @@ module \hwq_top.engine.array.mul_1_1 (rst, \port$638$0 , \port$638$1 , \port$638
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$638$3 ),
+    .P3(\port$636$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$638$4 ),
-    .P5(\port$638$5 ),
-    .P6(\port$638$6 ),
-    .P7(\port$638$7 ),
-    .P8(\port$638$8 ),
-    .P9(\port$638$9 ),
+    .P4(\port$636$4 ),
+    .P5(\port$636$5 ),
+    .P6(\port$636$6 ),
+    .P7(\port$636$7 ),
+    .P8(\port$636$8 ),
+    .P9(\port$636$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$638$15 , \port$638$14 , \port$638$13 , \port$638$12 , \port$638$11 , \port$638$10 , \port$638$9 , \port$638$8 , \port$638$7 , \port$638$6 , \port$638$5 , \port$638$4 , \port$638$3 , \port$638$2 , \port$638$1 , \port$638$0  };
+  assign p36[15:0] = { \port$636$15 , \port$636$14 , \port$636$13 , \port$636$12 , \port$636$11 , \port$636$10 , \port$636$9 , \port$636$8 , \port$636$7 , \port$636$6 , \port$636$5 , \port$636$4 , \port$636$3 , \port$636$2 , \port$636$1 , \port$636$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (rst, \port$654$0 , \port$654$1 , \port$654$2 , \port$654$3 , \port$654$4 , \port$654$5 , \port$654$6 , \port$654$7 , \port$654$8 , \port$654$9 , \port$654$10 , \port$654$11 , \port$654$12 , \port$654$13 , \port$654$14 , \port$654$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (rst, \port$652$0 , \port$652$1 , \port$652$2 , \port$652$3 , \port$652$4 , \port$652$5 , \port$652$6 , \port$652$7 , \port$652$8 , \port$652$9 , \port$652$10 , \port$652$11 , \port$652$12 , \port$652$13 , \port$652$14 , \port$652$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -38850,38 +38846,38 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$654$0 , \port$654$1 , \port$654
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$654$0 ;
-  wire \port$654$0 ;
-  output \port$654$1 ;
-  wire \port$654$1 ;
-  output \port$654$10 ;
-  wire \port$654$10 ;
-  output \port$654$11 ;
-  wire \port$654$11 ;
-  output \port$654$12 ;
-  wire \port$654$12 ;
-  output \port$654$13 ;
-  wire \port$654$13 ;
-  output \port$654$14 ;
-  wire \port$654$14 ;
-  output \port$654$15 ;
-  wire \port$654$15 ;
-  output \port$654$2 ;
-  wire \port$654$2 ;
-  output \port$654$3 ;
-  wire \port$654$3 ;
-  output \port$654$4 ;
-  wire \port$654$4 ;
-  output \port$654$5 ;
-  wire \port$654$5 ;
-  output \port$654$6 ;
-  wire \port$654$6 ;
-  output \port$654$7 ;
-  wire \port$654$7 ;
-  output \port$654$8 ;
-  wire \port$654$8 ;
-  output \port$654$9 ;
-  wire \port$654$9 ;
+  output \port$652$0 ;
+  wire \port$652$0 ;
+  output \port$652$1 ;
+  wire \port$652$1 ;
+  output \port$652$10 ;
+  wire \port$652$10 ;
+  output \port$652$11 ;
+  wire \port$652$11 ;
+  output \port$652$12 ;
+  wire \port$652$12 ;
+  output \port$652$13 ;
+  wire \port$652$13 ;
+  output \port$652$14 ;
+  wire \port$652$14 ;
+  output \port$652$15 ;
+  wire \port$652$15 ;
+  output \port$652$2 ;
+  wire \port$652$2 ;
+  output \port$652$3 ;
+  wire \port$652$3 ;
+  output \port$652$4 ;
+  wire \port$652$4 ;
+  output \port$652$5 ;
+  wire \port$652$5 ;
+  output \port$652$6 ;
+  wire \port$652$6 ;
+  output \port$652$7 ;
+  wire \port$652$7 ;
+  output \port$652$8 ;
+  wire \port$652$8 ;
+  output \port$652$9 ;
+  wire \port$652$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -38957,19 +38953,19 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$654$0 , \port$654$1 , \port$654
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$654$0 ),
-    .P1(\port$654$1 ),
-    .P10(\port$654$10 ),
-    .P11(\port$654$11 ),
-    .P12(\port$654$12 ),
-    .P13(\port$654$13 ),
-    .P14(\port$654$14 ),
-    .P15(\port$654$15 ),
+    .P0(\port$652$0 ),
+    .P1(\port$652$1 ),
+    .P10(\port$652$10 ),
+    .P11(\port$652$11 ),
+    .P12(\port$652$12 ),
+    .P13(\port$652$13 ),
+    .P14(\port$652$14 ),
+    .P15(\port$652$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$654$2 ),
+    .P2(\port$652$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -38980,30 +38976,30 @@ module \hwq_top.engine.array.mul_1_2 (rst, \port$654$0 , \port$654$1 , \port$654
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$654$3 ),
+    .P3(\port$652$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$654$4 ),
-    .P5(\port$654$5 ),
-    .P6(\port$654$6 ),
-    .P7(\port$654$7 ),
-    .P8(\port$654$8 ),
-    .P9(\port$654$9 ),
+    .P4(\port$652$4 ),
+    .P5(\port$652$5 ),
+    .P6(\port$652$6 ),
+    .P7(\port$652$7 ),
+    .P8(\port$652$8 ),
+    .P9(\port$652$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$654$15 , \port$654$14 , \port$654$13 , \port$654$12 , \port$654$11 , \port$654$10 , \port$654$9 , \port$654$8 , \port$654$7 , \port$654$6 , \port$654$5 , \port$654$4 , \port$654$3 , \port$654$2 , \port$654$1 , \port$654$0  };
+  assign p36[15:0] = { \port$652$15 , \port$652$14 , \port$652$13 , \port$652$12 , \port$652$11 , \port$652$10 , \port$652$9 , \port$652$8 , \port$652$7 , \port$652$6 , \port$652$5 , \port$652$4 , \port$652$3 , \port$652$2 , \port$652$1 , \port$652$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (rst, \port$670$0 , \port$670$1 , \port$670$2 , \port$670$3 , \port$670$4 , \port$670$5 , \port$670$6 , \port$670$7 , \port$670$8 , \port$670$9 , \port$670$10 , \port$670$11 , \port$670$12 , \port$670$13 , \port$670$14 , \port$670$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (rst, \port$668$0 , \port$668$1 , \port$668$2 , \port$668$3 , \port$668$4 , \port$668$5 , \port$668$6 , \port$668$7 , \port$668$8 , \port$668$9 , \port$668$10 , \port$668$11 , \port$668$12 , \port$668$13 , \port$668$14 , \port$668$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39011,38 +39007,38 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$670$0 , \port$670$1 , \port$670
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$670$0 ;
-  wire \port$670$0 ;
-  output \port$670$1 ;
-  wire \port$670$1 ;
-  output \port$670$10 ;
-  wire \port$670$10 ;
-  output \port$670$11 ;
-  wire \port$670$11 ;
-  output \port$670$12 ;
-  wire \port$670$12 ;
-  output \port$670$13 ;
-  wire \port$670$13 ;
-  output \port$670$14 ;
-  wire \port$670$14 ;
-  output \port$670$15 ;
-  wire \port$670$15 ;
-  output \port$670$2 ;
-  wire \port$670$2 ;
-  output \port$670$3 ;
-  wire \port$670$3 ;
-  output \port$670$4 ;
-  wire \port$670$4 ;
-  output \port$670$5 ;
-  wire \port$670$5 ;
-  output \port$670$6 ;
-  wire \port$670$6 ;
-  output \port$670$7 ;
-  wire \port$670$7 ;
-  output \port$670$8 ;
-  wire \port$670$8 ;
-  output \port$670$9 ;
-  wire \port$670$9 ;
+  output \port$668$0 ;
+  wire \port$668$0 ;
+  output \port$668$1 ;
+  wire \port$668$1 ;
+  output \port$668$10 ;
+  wire \port$668$10 ;
+  output \port$668$11 ;
+  wire \port$668$11 ;
+  output \port$668$12 ;
+  wire \port$668$12 ;
+  output \port$668$13 ;
+  wire \port$668$13 ;
+  output \port$668$14 ;
+  wire \port$668$14 ;
+  output \port$668$15 ;
+  wire \port$668$15 ;
+  output \port$668$2 ;
+  wire \port$668$2 ;
+  output \port$668$3 ;
+  wire \port$668$3 ;
+  output \port$668$4 ;
+  wire \port$668$4 ;
+  output \port$668$5 ;
+  wire \port$668$5 ;
+  output \port$668$6 ;
+  wire \port$668$6 ;
+  output \port$668$7 ;
+  wire \port$668$7 ;
+  output \port$668$8 ;
+  wire \port$668$8 ;
+  output \port$668$9 ;
+  wire \port$668$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39118,19 +39114,19 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$670$0 , \port$670$1 , \port$670
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$670$0 ),
-    .P1(\port$670$1 ),
-    .P10(\port$670$10 ),
-    .P11(\port$670$11 ),
-    .P12(\port$670$12 ),
-    .P13(\port$670$13 ),
-    .P14(\port$670$14 ),
-    .P15(\port$670$15 ),
+    .P0(\port$668$0 ),
+    .P1(\port$668$1 ),
+    .P10(\port$668$10 ),
+    .P11(\port$668$11 ),
+    .P12(\port$668$12 ),
+    .P13(\port$668$13 ),
+    .P14(\port$668$14 ),
+    .P15(\port$668$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$670$2 ),
+    .P2(\port$668$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39141,30 +39137,30 @@ module \hwq_top.engine.array.mul_1_3 (rst, \port$670$0 , \port$670$1 , \port$670
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$670$3 ),
+    .P3(\port$668$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$670$4 ),
-    .P5(\port$670$5 ),
-    .P6(\port$670$6 ),
-    .P7(\port$670$7 ),
-    .P8(\port$670$8 ),
-    .P9(\port$670$9 ),
+    .P4(\port$668$4 ),
+    .P5(\port$668$5 ),
+    .P6(\port$668$6 ),
+    .P7(\port$668$7 ),
+    .P8(\port$668$8 ),
+    .P9(\port$668$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$670$15 , \port$670$14 , \port$670$13 , \port$670$12 , \port$670$11 , \port$670$10 , \port$670$9 , \port$670$8 , \port$670$7 , \port$670$6 , \port$670$5 , \port$670$4 , \port$670$3 , \port$670$2 , \port$670$1 , \port$670$0  };
+  assign p36[15:0] = { \port$668$15 , \port$668$14 , \port$668$13 , \port$668$12 , \port$668$11 , \port$668$10 , \port$668$9 , \port$668$8 , \port$668$7 , \port$668$6 , \port$668$5 , \port$668$4 , \port$668$3 , \port$668$2 , \port$668$1 , \port$668$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (rst, \port$686$0 , \port$686$1 , \port$686$2 , \port$686$3 , \port$686$4 , \port$686$5 , \port$686$6 , \port$686$7 , \port$686$8 , \port$686$9 , \port$686$10 , \port$686$11 , \port$686$12 , \port$686$13 , \port$686$14 , \port$686$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_4 (rst, \port$684$0 , \port$684$1 , \port$684$2 , \port$684$3 , \port$684$4 , \port$684$5 , \port$684$6 , \port$684$7 , \port$684$8 , \port$684$9 , \port$684$10 , \port$684$11 , \port$684$12 , \port$684$13 , \port$684$14 , \port$684$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39172,38 +39168,38 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$686$0 , \port$686$1 , \port$686
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$686$0 ;
-  wire \port$686$0 ;
-  output \port$686$1 ;
-  wire \port$686$1 ;
-  output \port$686$10 ;
-  wire \port$686$10 ;
-  output \port$686$11 ;
-  wire \port$686$11 ;
-  output \port$686$12 ;
-  wire \port$686$12 ;
-  output \port$686$13 ;
-  wire \port$686$13 ;
-  output \port$686$14 ;
-  wire \port$686$14 ;
-  output \port$686$15 ;
-  wire \port$686$15 ;
-  output \port$686$2 ;
-  wire \port$686$2 ;
-  output \port$686$3 ;
-  wire \port$686$3 ;
-  output \port$686$4 ;
-  wire \port$686$4 ;
-  output \port$686$5 ;
-  wire \port$686$5 ;
-  output \port$686$6 ;
-  wire \port$686$6 ;
-  output \port$686$7 ;
-  wire \port$686$7 ;
-  output \port$686$8 ;
-  wire \port$686$8 ;
-  output \port$686$9 ;
-  wire \port$686$9 ;
+  output \port$684$0 ;
+  wire \port$684$0 ;
+  output \port$684$1 ;
+  wire \port$684$1 ;
+  output \port$684$10 ;
+  wire \port$684$10 ;
+  output \port$684$11 ;
+  wire \port$684$11 ;
+  output \port$684$12 ;
+  wire \port$684$12 ;
+  output \port$684$13 ;
+  wire \port$684$13 ;
+  output \port$684$14 ;
+  wire \port$684$14 ;
+  output \port$684$15 ;
+  wire \port$684$15 ;
+  output \port$684$2 ;
+  wire \port$684$2 ;
+  output \port$684$3 ;
+  wire \port$684$3 ;
+  output \port$684$4 ;
+  wire \port$684$4 ;
+  output \port$684$5 ;
+  wire \port$684$5 ;
+  output \port$684$6 ;
+  wire \port$684$6 ;
+  output \port$684$7 ;
+  wire \port$684$7 ;
+  output \port$684$8 ;
+  wire \port$684$8 ;
+  output \port$684$9 ;
+  wire \port$684$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39279,19 +39275,19 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$686$0 , \port$686$1 , \port$686
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$686$0 ),
-    .P1(\port$686$1 ),
-    .P10(\port$686$10 ),
-    .P11(\port$686$11 ),
-    .P12(\port$686$12 ),
-    .P13(\port$686$13 ),
-    .P14(\port$686$14 ),
-    .P15(\port$686$15 ),
+    .P0(\port$684$0 ),
+    .P1(\port$684$1 ),
+    .P10(\port$684$10 ),
+    .P11(\port$684$11 ),
+    .P12(\port$684$12 ),
+    .P13(\port$684$13 ),
+    .P14(\port$684$14 ),
+    .P15(\port$684$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$686$2 ),
+    .P2(\port$684$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39302,30 +39298,30 @@ module \hwq_top.engine.array.mul_1_4 (rst, \port$686$0 , \port$686$1 , \port$686
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$686$3 ),
+    .P3(\port$684$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$686$4 ),
-    .P5(\port$686$5 ),
-    .P6(\port$686$6 ),
-    .P7(\port$686$7 ),
-    .P8(\port$686$8 ),
-    .P9(\port$686$9 ),
+    .P4(\port$684$4 ),
+    .P5(\port$684$5 ),
+    .P6(\port$684$6 ),
+    .P7(\port$684$7 ),
+    .P8(\port$684$8 ),
+    .P9(\port$684$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$686$15 , \port$686$14 , \port$686$13 , \port$686$12 , \port$686$11 , \port$686$10 , \port$686$9 , \port$686$8 , \port$686$7 , \port$686$6 , \port$686$5 , \port$686$4 , \port$686$3 , \port$686$2 , \port$686$1 , \port$686$0  };
+  assign p36[15:0] = { \port$684$15 , \port$684$14 , \port$684$13 , \port$684$12 , \port$684$11 , \port$684$10 , \port$684$9 , \port$684$8 , \port$684$7 , \port$684$6 , \port$684$5 , \port$684$4 , \port$684$3 , \port$684$2 , \port$684$1 , \port$684$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (rst, \port$702$0 , \port$702$1 , \port$702$2 , \port$702$3 , \port$702$4 , \port$702$5 , \port$702$6 , \port$702$7 , \port$702$8 , \port$702$9 , \port$702$10 , \port$702$11 , \port$702$12 , \port$702$13 , \port$702$14 , \port$702$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (rst, \port$700$0 , \port$700$1 , \port$700$2 , \port$700$3 , \port$700$4 , \port$700$5 , \port$700$6 , \port$700$7 , \port$700$8 , \port$700$9 , \port$700$10 , \port$700$11 , \port$700$12 , \port$700$13 , \port$700$14 , \port$700$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39333,38 +39329,38 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$702$0 , \port$702$1 , \port$702
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$702$0 ;
-  wire \port$702$0 ;
-  output \port$702$1 ;
-  wire \port$702$1 ;
-  output \port$702$10 ;
-  wire \port$702$10 ;
-  output \port$702$11 ;
-  wire \port$702$11 ;
-  output \port$702$12 ;
-  wire \port$702$12 ;
-  output \port$702$13 ;
-  wire \port$702$13 ;
-  output \port$702$14 ;
-  wire \port$702$14 ;
-  output \port$702$15 ;
-  wire \port$702$15 ;
-  output \port$702$2 ;
-  wire \port$702$2 ;
-  output \port$702$3 ;
-  wire \port$702$3 ;
-  output \port$702$4 ;
-  wire \port$702$4 ;
-  output \port$702$5 ;
-  wire \port$702$5 ;
-  output \port$702$6 ;
-  wire \port$702$6 ;
-  output \port$702$7 ;
-  wire \port$702$7 ;
-  output \port$702$8 ;
-  wire \port$702$8 ;
-  output \port$702$9 ;
-  wire \port$702$9 ;
+  output \port$700$0 ;
+  wire \port$700$0 ;
+  output \port$700$1 ;
+  wire \port$700$1 ;
+  output \port$700$10 ;
+  wire \port$700$10 ;
+  output \port$700$11 ;
+  wire \port$700$11 ;
+  output \port$700$12 ;
+  wire \port$700$12 ;
+  output \port$700$13 ;
+  wire \port$700$13 ;
+  output \port$700$14 ;
+  wire \port$700$14 ;
+  output \port$700$15 ;
+  wire \port$700$15 ;
+  output \port$700$2 ;
+  wire \port$700$2 ;
+  output \port$700$3 ;
+  wire \port$700$3 ;
+  output \port$700$4 ;
+  wire \port$700$4 ;
+  output \port$700$5 ;
+  wire \port$700$5 ;
+  output \port$700$6 ;
+  wire \port$700$6 ;
+  output \port$700$7 ;
+  wire \port$700$7 ;
+  output \port$700$8 ;
+  wire \port$700$8 ;
+  output \port$700$9 ;
+  wire \port$700$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39440,19 +39436,19 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$702$0 , \port$702$1 , \port$702
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$702$0 ),
-    .P1(\port$702$1 ),
-    .P10(\port$702$10 ),
-    .P11(\port$702$11 ),
-    .P12(\port$702$12 ),
-    .P13(\port$702$13 ),
-    .P14(\port$702$14 ),
-    .P15(\port$702$15 ),
+    .P0(\port$700$0 ),
+    .P1(\port$700$1 ),
+    .P10(\port$700$10 ),
+    .P11(\port$700$11 ),
+    .P12(\port$700$12 ),
+    .P13(\port$700$13 ),
+    .P14(\port$700$14 ),
+    .P15(\port$700$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$702$2 ),
+    .P2(\port$700$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39463,30 +39459,30 @@ module \hwq_top.engine.array.mul_1_5 (rst, \port$702$0 , \port$702$1 , \port$702
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$702$3 ),
+    .P3(\port$700$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$702$4 ),
-    .P5(\port$702$5 ),
-    .P6(\port$702$6 ),
-    .P7(\port$702$7 ),
-    .P8(\port$702$8 ),
-    .P9(\port$702$9 ),
+    .P4(\port$700$4 ),
+    .P5(\port$700$5 ),
+    .P6(\port$700$6 ),
+    .P7(\port$700$7 ),
+    .P8(\port$700$8 ),
+    .P9(\port$700$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$702$15 , \port$702$14 , \port$702$13 , \port$702$12 , \port$702$11 , \port$702$10 , \port$702$9 , \port$702$8 , \port$702$7 , \port$702$6 , \port$702$5 , \port$702$4 , \port$702$3 , \port$702$2 , \port$702$1 , \port$702$0  };
+  assign p36[15:0] = { \port$700$15 , \port$700$14 , \port$700$13 , \port$700$12 , \port$700$11 , \port$700$10 , \port$700$9 , \port$700$8 , \port$700$7 , \port$700$6 , \port$700$5 , \port$700$4 , \port$700$3 , \port$700$2 , \port$700$1 , \port$700$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (rst, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (rst, \port$716$0 , \port$716$1 , \port$716$2 , \port$716$3 , \port$716$4 , \port$716$5 , \port$716$6 , \port$716$7 , \port$716$8 , \port$716$9 , \port$716$10 , \port$716$11 , \port$716$12 , \port$716$13 , \port$716$14 , \port$716$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39494,38 +39490,38 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$718$0 , \port$718$1 , \port$718
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$718$0 ;
-  wire \port$718$0 ;
-  output \port$718$1 ;
-  wire \port$718$1 ;
-  output \port$718$10 ;
-  wire \port$718$10 ;
-  output \port$718$11 ;
-  wire \port$718$11 ;
-  output \port$718$12 ;
-  wire \port$718$12 ;
-  output \port$718$13 ;
-  wire \port$718$13 ;
-  output \port$718$14 ;
-  wire \port$718$14 ;
-  output \port$718$15 ;
-  wire \port$718$15 ;
-  output \port$718$2 ;
-  wire \port$718$2 ;
-  output \port$718$3 ;
-  wire \port$718$3 ;
-  output \port$718$4 ;
-  wire \port$718$4 ;
-  output \port$718$5 ;
-  wire \port$718$5 ;
-  output \port$718$6 ;
-  wire \port$718$6 ;
-  output \port$718$7 ;
-  wire \port$718$7 ;
-  output \port$718$8 ;
-  wire \port$718$8 ;
-  output \port$718$9 ;
-  wire \port$718$9 ;
+  output \port$716$0 ;
+  wire \port$716$0 ;
+  output \port$716$1 ;
+  wire \port$716$1 ;
+  output \port$716$10 ;
+  wire \port$716$10 ;
+  output \port$716$11 ;
+  wire \port$716$11 ;
+  output \port$716$12 ;
+  wire \port$716$12 ;
+  output \port$716$13 ;
+  wire \port$716$13 ;
+  output \port$716$14 ;
+  wire \port$716$14 ;
+  output \port$716$15 ;
+  wire \port$716$15 ;
+  output \port$716$2 ;
+  wire \port$716$2 ;
+  output \port$716$3 ;
+  wire \port$716$3 ;
+  output \port$716$4 ;
+  wire \port$716$4 ;
+  output \port$716$5 ;
+  wire \port$716$5 ;
+  output \port$716$6 ;
+  wire \port$716$6 ;
+  output \port$716$7 ;
+  wire \port$716$7 ;
+  output \port$716$8 ;
+  wire \port$716$8 ;
+  output \port$716$9 ;
+  wire \port$716$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39601,19 +39597,19 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$718$0 , \port$718$1 , \port$718
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$718$0 ),
-    .P1(\port$718$1 ),
-    .P10(\port$718$10 ),
-    .P11(\port$718$11 ),
-    .P12(\port$718$12 ),
-    .P13(\port$718$13 ),
-    .P14(\port$718$14 ),
-    .P15(\port$718$15 ),
+    .P0(\port$716$0 ),
+    .P1(\port$716$1 ),
+    .P10(\port$716$10 ),
+    .P11(\port$716$11 ),
+    .P12(\port$716$12 ),
+    .P13(\port$716$13 ),
+    .P14(\port$716$14 ),
+    .P15(\port$716$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$718$2 ),
+    .P2(\port$716$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39624,30 +39620,30 @@ module \hwq_top.engine.array.mul_1_6 (rst, \port$718$0 , \port$718$1 , \port$718
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$718$3 ),
+    .P3(\port$716$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$718$4 ),
-    .P5(\port$718$5 ),
-    .P6(\port$718$6 ),
-    .P7(\port$718$7 ),
-    .P8(\port$718$8 ),
-    .P9(\port$718$9 ),
+    .P4(\port$716$4 ),
+    .P5(\port$716$5 ),
+    .P6(\port$716$6 ),
+    .P7(\port$716$7 ),
+    .P8(\port$716$8 ),
+    .P9(\port$716$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$718$15 , \port$718$14 , \port$718$13 , \port$718$12 , \port$718$11 , \port$718$10 , \port$718$9 , \port$718$8 , \port$718$7 , \port$718$6 , \port$718$5 , \port$718$4 , \port$718$3 , \port$718$2 , \port$718$1 , \port$718$0  };
+  assign p36[15:0] = { \port$716$15 , \port$716$14 , \port$716$13 , \port$716$12 , \port$716$11 , \port$716$10 , \port$716$9 , \port$716$8 , \port$716$7 , \port$716$6 , \port$716$5 , \port$716$4 , \port$716$3 , \port$716$2 , \port$716$1 , \port$716$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (rst, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (rst, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39655,38 +39651,38 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$734$0 , \port$734$1 , \port$734
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$734$0 ;
-  wire \port$734$0 ;
-  output \port$734$1 ;
-  wire \port$734$1 ;
-  output \port$734$10 ;
-  wire \port$734$10 ;
-  output \port$734$11 ;
-  wire \port$734$11 ;
-  output \port$734$12 ;
-  wire \port$734$12 ;
-  output \port$734$13 ;
-  wire \port$734$13 ;
-  output \port$734$14 ;
-  wire \port$734$14 ;
-  output \port$734$15 ;
-  wire \port$734$15 ;
-  output \port$734$2 ;
-  wire \port$734$2 ;
-  output \port$734$3 ;
-  wire \port$734$3 ;
-  output \port$734$4 ;
-  wire \port$734$4 ;
-  output \port$734$5 ;
-  wire \port$734$5 ;
-  output \port$734$6 ;
-  wire \port$734$6 ;
-  output \port$734$7 ;
-  wire \port$734$7 ;
-  output \port$734$8 ;
-  wire \port$734$8 ;
-  output \port$734$9 ;
-  wire \port$734$9 ;
+  output \port$732$0 ;
+  wire \port$732$0 ;
+  output \port$732$1 ;
+  wire \port$732$1 ;
+  output \port$732$10 ;
+  wire \port$732$10 ;
+  output \port$732$11 ;
+  wire \port$732$11 ;
+  output \port$732$12 ;
+  wire \port$732$12 ;
+  output \port$732$13 ;
+  wire \port$732$13 ;
+  output \port$732$14 ;
+  wire \port$732$14 ;
+  output \port$732$15 ;
+  wire \port$732$15 ;
+  output \port$732$2 ;
+  wire \port$732$2 ;
+  output \port$732$3 ;
+  wire \port$732$3 ;
+  output \port$732$4 ;
+  wire \port$732$4 ;
+  output \port$732$5 ;
+  wire \port$732$5 ;
+  output \port$732$6 ;
+  wire \port$732$6 ;
+  output \port$732$7 ;
+  wire \port$732$7 ;
+  output \port$732$8 ;
+  wire \port$732$8 ;
+  output \port$732$9 ;
+  wire \port$732$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39762,19 +39758,19 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$734$0 , \port$734$1 , \port$734
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$734$0 ),
-    .P1(\port$734$1 ),
-    .P10(\port$734$10 ),
-    .P11(\port$734$11 ),
-    .P12(\port$734$12 ),
-    .P13(\port$734$13 ),
-    .P14(\port$734$14 ),
-    .P15(\port$734$15 ),
+    .P0(\port$732$0 ),
+    .P1(\port$732$1 ),
+    .P10(\port$732$10 ),
+    .P11(\port$732$11 ),
+    .P12(\port$732$12 ),
+    .P13(\port$732$13 ),
+    .P14(\port$732$14 ),
+    .P15(\port$732$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$734$2 ),
+    .P2(\port$732$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39785,30 +39781,30 @@ module \hwq_top.engine.array.mul_1_7 (rst, \port$734$0 , \port$734$1 , \port$734
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$734$3 ),
+    .P3(\port$732$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$734$4 ),
-    .P5(\port$734$5 ),
-    .P6(\port$734$6 ),
-    .P7(\port$734$7 ),
-    .P8(\port$734$8 ),
-    .P9(\port$734$9 ),
+    .P4(\port$732$4 ),
+    .P5(\port$732$5 ),
+    .P6(\port$732$6 ),
+    .P7(\port$732$7 ),
+    .P8(\port$732$8 ),
+    .P9(\port$732$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$734$15 , \port$734$14 , \port$734$13 , \port$734$12 , \port$734$11 , \port$734$10 , \port$734$9 , \port$734$8 , \port$734$7 , \port$734$6 , \port$734$5 , \port$734$4 , \port$734$3 , \port$734$2 , \port$734$1 , \port$734$0  };
+  assign p36[15:0] = { \port$732$15 , \port$732$14 , \port$732$13 , \port$732$12 , \port$732$11 , \port$732$10 , \port$732$9 , \port$732$8 , \port$732$7 , \port$732$6 , \port$732$5 , \port$732$4 , \port$732$3 , \port$732$2 , \port$732$1 , \port$732$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (rst, \port$750$0 , \port$750$1 , \port$750$2 , \port$750$3 , \port$750$4 , \port$750$5 , \port$750$6 , \port$750$7 , \port$750$8 , \port$750$9 , \port$750$10 , \port$750$11 , \port$750$12 , \port$750$13 , \port$750$14 , \port$750$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_0 (rst, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39816,38 +39812,38 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$750$0 , \port$750$1 , \port$750
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$750$0 ;
-  wire \port$750$0 ;
-  output \port$750$1 ;
-  wire \port$750$1 ;
-  output \port$750$10 ;
-  wire \port$750$10 ;
-  output \port$750$11 ;
-  wire \port$750$11 ;
-  output \port$750$12 ;
-  wire \port$750$12 ;
-  output \port$750$13 ;
-  wire \port$750$13 ;
-  output \port$750$14 ;
-  wire \port$750$14 ;
-  output \port$750$15 ;
-  wire \port$750$15 ;
-  output \port$750$2 ;
-  wire \port$750$2 ;
-  output \port$750$3 ;
-  wire \port$750$3 ;
-  output \port$750$4 ;
-  wire \port$750$4 ;
-  output \port$750$5 ;
-  wire \port$750$5 ;
-  output \port$750$6 ;
-  wire \port$750$6 ;
-  output \port$750$7 ;
-  wire \port$750$7 ;
-  output \port$750$8 ;
-  wire \port$750$8 ;
-  output \port$750$9 ;
-  wire \port$750$9 ;
+  output \port$748$0 ;
+  wire \port$748$0 ;
+  output \port$748$1 ;
+  wire \port$748$1 ;
+  output \port$748$10 ;
+  wire \port$748$10 ;
+  output \port$748$11 ;
+  wire \port$748$11 ;
+  output \port$748$12 ;
+  wire \port$748$12 ;
+  output \port$748$13 ;
+  wire \port$748$13 ;
+  output \port$748$14 ;
+  wire \port$748$14 ;
+  output \port$748$15 ;
+  wire \port$748$15 ;
+  output \port$748$2 ;
+  wire \port$748$2 ;
+  output \port$748$3 ;
+  wire \port$748$3 ;
+  output \port$748$4 ;
+  wire \port$748$4 ;
+  output \port$748$5 ;
+  wire \port$748$5 ;
+  output \port$748$6 ;
+  wire \port$748$6 ;
+  output \port$748$7 ;
+  wire \port$748$7 ;
+  output \port$748$8 ;
+  wire \port$748$8 ;
+  output \port$748$9 ;
+  wire \port$748$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -39923,19 +39919,19 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$750$0 , \port$750$1 , \port$750
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$750$0 ),
-    .P1(\port$750$1 ),
-    .P10(\port$750$10 ),
-    .P11(\port$750$11 ),
-    .P12(\port$750$12 ),
-    .P13(\port$750$13 ),
-    .P14(\port$750$14 ),
-    .P15(\port$750$15 ),
+    .P0(\port$748$0 ),
+    .P1(\port$748$1 ),
+    .P10(\port$748$10 ),
+    .P11(\port$748$11 ),
+    .P12(\port$748$12 ),
+    .P13(\port$748$13 ),
+    .P14(\port$748$14 ),
+    .P15(\port$748$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$750$2 ),
+    .P2(\port$748$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -39946,30 +39942,30 @@ module \hwq_top.engine.array.mul_2_0 (rst, \port$750$0 , \port$750$1 , \port$750
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$750$3 ),
+    .P3(\port$748$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$750$4 ),
-    .P5(\port$750$5 ),
-    .P6(\port$750$6 ),
-    .P7(\port$750$7 ),
-    .P8(\port$750$8 ),
-    .P9(\port$750$9 ),
+    .P4(\port$748$4 ),
+    .P5(\port$748$5 ),
+    .P6(\port$748$6 ),
+    .P7(\port$748$7 ),
+    .P8(\port$748$8 ),
+    .P9(\port$748$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$750$15 , \port$750$14 , \port$750$13 , \port$750$12 , \port$750$11 , \port$750$10 , \port$750$9 , \port$750$8 , \port$750$7 , \port$750$6 , \port$750$5 , \port$750$4 , \port$750$3 , \port$750$2 , \port$750$1 , \port$750$0  };
+  assign p36[15:0] = { \port$748$15 , \port$748$14 , \port$748$13 , \port$748$12 , \port$748$11 , \port$748$10 , \port$748$9 , \port$748$8 , \port$748$7 , \port$748$6 , \port$748$5 , \port$748$4 , \port$748$3 , \port$748$2 , \port$748$1 , \port$748$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (rst, \port$766$0 , \port$766$1 , \port$766$2 , \port$766$3 , \port$766$4 , \port$766$5 , \port$766$6 , \port$766$7 , \port$766$8 , \port$766$9 , \port$766$10 , \port$766$11 , \port$766$12 , \port$766$13 , \port$766$14 , \port$766$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (rst, \port$764$0 , \port$764$1 , \port$764$2 , \port$764$3 , \port$764$4 , \port$764$5 , \port$764$6 , \port$764$7 , \port$764$8 , \port$764$9 , \port$764$10 , \port$764$11 , \port$764$12 , \port$764$13 , \port$764$14 , \port$764$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -39977,38 +39973,38 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$766$0 , \port$766$1 , \port$766
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$766$0 ;
-  wire \port$766$0 ;
-  output \port$766$1 ;
-  wire \port$766$1 ;
-  output \port$766$10 ;
-  wire \port$766$10 ;
-  output \port$766$11 ;
-  wire \port$766$11 ;
-  output \port$766$12 ;
-  wire \port$766$12 ;
-  output \port$766$13 ;
-  wire \port$766$13 ;
-  output \port$766$14 ;
-  wire \port$766$14 ;
-  output \port$766$15 ;
-  wire \port$766$15 ;
-  output \port$766$2 ;
-  wire \port$766$2 ;
-  output \port$766$3 ;
-  wire \port$766$3 ;
-  output \port$766$4 ;
-  wire \port$766$4 ;
-  output \port$766$5 ;
-  wire \port$766$5 ;
-  output \port$766$6 ;
-  wire \port$766$6 ;
-  output \port$766$7 ;
-  wire \port$766$7 ;
-  output \port$766$8 ;
-  wire \port$766$8 ;
-  output \port$766$9 ;
-  wire \port$766$9 ;
+  output \port$764$0 ;
+  wire \port$764$0 ;
+  output \port$764$1 ;
+  wire \port$764$1 ;
+  output \port$764$10 ;
+  wire \port$764$10 ;
+  output \port$764$11 ;
+  wire \port$764$11 ;
+  output \port$764$12 ;
+  wire \port$764$12 ;
+  output \port$764$13 ;
+  wire \port$764$13 ;
+  output \port$764$14 ;
+  wire \port$764$14 ;
+  output \port$764$15 ;
+  wire \port$764$15 ;
+  output \port$764$2 ;
+  wire \port$764$2 ;
+  output \port$764$3 ;
+  wire \port$764$3 ;
+  output \port$764$4 ;
+  wire \port$764$4 ;
+  output \port$764$5 ;
+  wire \port$764$5 ;
+  output \port$764$6 ;
+  wire \port$764$6 ;
+  output \port$764$7 ;
+  wire \port$764$7 ;
+  output \port$764$8 ;
+  wire \port$764$8 ;
+  output \port$764$9 ;
+  wire \port$764$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40084,19 +40080,19 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$766$0 , \port$766$1 , \port$766
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$766$0 ),
-    .P1(\port$766$1 ),
-    .P10(\port$766$10 ),
-    .P11(\port$766$11 ),
-    .P12(\port$766$12 ),
-    .P13(\port$766$13 ),
-    .P14(\port$766$14 ),
-    .P15(\port$766$15 ),
+    .P0(\port$764$0 ),
+    .P1(\port$764$1 ),
+    .P10(\port$764$10 ),
+    .P11(\port$764$11 ),
+    .P12(\port$764$12 ),
+    .P13(\port$764$13 ),
+    .P14(\port$764$14 ),
+    .P15(\port$764$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$766$2 ),
+    .P2(\port$764$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40107,30 +40103,30 @@ module \hwq_top.engine.array.mul_2_1 (rst, \port$766$0 , \port$766$1 , \port$766
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$766$3 ),
+    .P3(\port$764$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$766$4 ),
-    .P5(\port$766$5 ),
-    .P6(\port$766$6 ),
-    .P7(\port$766$7 ),
-    .P8(\port$766$8 ),
-    .P9(\port$766$9 ),
+    .P4(\port$764$4 ),
+    .P5(\port$764$5 ),
+    .P6(\port$764$6 ),
+    .P7(\port$764$7 ),
+    .P8(\port$764$8 ),
+    .P9(\port$764$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$766$15 , \port$766$14 , \port$766$13 , \port$766$12 , \port$766$11 , \port$766$10 , \port$766$9 , \port$766$8 , \port$766$7 , \port$766$6 , \port$766$5 , \port$766$4 , \port$766$3 , \port$766$2 , \port$766$1 , \port$766$0  };
+  assign p36[15:0] = { \port$764$15 , \port$764$14 , \port$764$13 , \port$764$12 , \port$764$11 , \port$764$10 , \port$764$9 , \port$764$8 , \port$764$7 , \port$764$6 , \port$764$5 , \port$764$4 , \port$764$3 , \port$764$2 , \port$764$1 , \port$764$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (rst, \port$782$0 , \port$782$1 , \port$782$2 , \port$782$3 , \port$782$4 , \port$782$5 , \port$782$6 , \port$782$7 , \port$782$8 , \port$782$9 , \port$782$10 , \port$782$11 , \port$782$12 , \port$782$13 , \port$782$14 , \port$782$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (rst, \port$780$0 , \port$780$1 , \port$780$2 , \port$780$3 , \port$780$4 , \port$780$5 , \port$780$6 , \port$780$7 , \port$780$8 , \port$780$9 , \port$780$10 , \port$780$11 , \port$780$12 , \port$780$13 , \port$780$14 , \port$780$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40138,38 +40134,38 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$782$0 , \port$782$1 , \port$782
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$782$0 ;
-  wire \port$782$0 ;
-  output \port$782$1 ;
-  wire \port$782$1 ;
-  output \port$782$10 ;
-  wire \port$782$10 ;
-  output \port$782$11 ;
-  wire \port$782$11 ;
-  output \port$782$12 ;
-  wire \port$782$12 ;
-  output \port$782$13 ;
-  wire \port$782$13 ;
-  output \port$782$14 ;
-  wire \port$782$14 ;
-  output \port$782$15 ;
-  wire \port$782$15 ;
-  output \port$782$2 ;
-  wire \port$782$2 ;
-  output \port$782$3 ;
-  wire \port$782$3 ;
-  output \port$782$4 ;
-  wire \port$782$4 ;
-  output \port$782$5 ;
-  wire \port$782$5 ;
-  output \port$782$6 ;
-  wire \port$782$6 ;
-  output \port$782$7 ;
-  wire \port$782$7 ;
-  output \port$782$8 ;
-  wire \port$782$8 ;
-  output \port$782$9 ;
-  wire \port$782$9 ;
+  output \port$780$0 ;
+  wire \port$780$0 ;
+  output \port$780$1 ;
+  wire \port$780$1 ;
+  output \port$780$10 ;
+  wire \port$780$10 ;
+  output \port$780$11 ;
+  wire \port$780$11 ;
+  output \port$780$12 ;
+  wire \port$780$12 ;
+  output \port$780$13 ;
+  wire \port$780$13 ;
+  output \port$780$14 ;
+  wire \port$780$14 ;
+  output \port$780$15 ;
+  wire \port$780$15 ;
+  output \port$780$2 ;
+  wire \port$780$2 ;
+  output \port$780$3 ;
+  wire \port$780$3 ;
+  output \port$780$4 ;
+  wire \port$780$4 ;
+  output \port$780$5 ;
+  wire \port$780$5 ;
+  output \port$780$6 ;
+  wire \port$780$6 ;
+  output \port$780$7 ;
+  wire \port$780$7 ;
+  output \port$780$8 ;
+  wire \port$780$8 ;
+  output \port$780$9 ;
+  wire \port$780$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40245,19 +40241,19 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$782$0 , \port$782$1 , \port$782
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$782$0 ),
-    .P1(\port$782$1 ),
-    .P10(\port$782$10 ),
-    .P11(\port$782$11 ),
-    .P12(\port$782$12 ),
-    .P13(\port$782$13 ),
-    .P14(\port$782$14 ),
-    .P15(\port$782$15 ),
+    .P0(\port$780$0 ),
+    .P1(\port$780$1 ),
+    .P10(\port$780$10 ),
+    .P11(\port$780$11 ),
+    .P12(\port$780$12 ),
+    .P13(\port$780$13 ),
+    .P14(\port$780$14 ),
+    .P15(\port$780$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$782$2 ),
+    .P2(\port$780$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40268,30 +40264,30 @@ module \hwq_top.engine.array.mul_2_2 (rst, \port$782$0 , \port$782$1 , \port$782
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$782$3 ),
+    .P3(\port$780$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$782$4 ),
-    .P5(\port$782$5 ),
-    .P6(\port$782$6 ),
-    .P7(\port$782$7 ),
-    .P8(\port$782$8 ),
-    .P9(\port$782$9 ),
+    .P4(\port$780$4 ),
+    .P5(\port$780$5 ),
+    .P6(\port$780$6 ),
+    .P7(\port$780$7 ),
+    .P8(\port$780$8 ),
+    .P9(\port$780$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$782$15 , \port$782$14 , \port$782$13 , \port$782$12 , \port$782$11 , \port$782$10 , \port$782$9 , \port$782$8 , \port$782$7 , \port$782$6 , \port$782$5 , \port$782$4 , \port$782$3 , \port$782$2 , \port$782$1 , \port$782$0  };
+  assign p36[15:0] = { \port$780$15 , \port$780$14 , \port$780$13 , \port$780$12 , \port$780$11 , \port$780$10 , \port$780$9 , \port$780$8 , \port$780$7 , \port$780$6 , \port$780$5 , \port$780$4 , \port$780$3 , \port$780$2 , \port$780$1 , \port$780$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (rst, \port$798$0 , \port$798$1 , \port$798$2 , \port$798$3 , \port$798$4 , \port$798$5 , \port$798$6 , \port$798$7 , \port$798$8 , \port$798$9 , \port$798$10 , \port$798$11 , \port$798$12 , \port$798$13 , \port$798$14 , \port$798$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (rst, \port$796$0 , \port$796$1 , \port$796$2 , \port$796$3 , \port$796$4 , \port$796$5 , \port$796$6 , \port$796$7 , \port$796$8 , \port$796$9 , \port$796$10 , \port$796$11 , \port$796$12 , \port$796$13 , \port$796$14 , \port$796$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40299,38 +40295,38 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$798$0 , \port$798$1 , \port$798
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$798$0 ;
-  wire \port$798$0 ;
-  output \port$798$1 ;
-  wire \port$798$1 ;
-  output \port$798$10 ;
-  wire \port$798$10 ;
-  output \port$798$11 ;
-  wire \port$798$11 ;
-  output \port$798$12 ;
-  wire \port$798$12 ;
-  output \port$798$13 ;
-  wire \port$798$13 ;
-  output \port$798$14 ;
-  wire \port$798$14 ;
-  output \port$798$15 ;
-  wire \port$798$15 ;
-  output \port$798$2 ;
-  wire \port$798$2 ;
-  output \port$798$3 ;
-  wire \port$798$3 ;
-  output \port$798$4 ;
-  wire \port$798$4 ;
-  output \port$798$5 ;
-  wire \port$798$5 ;
-  output \port$798$6 ;
-  wire \port$798$6 ;
-  output \port$798$7 ;
-  wire \port$798$7 ;
-  output \port$798$8 ;
-  wire \port$798$8 ;
-  output \port$798$9 ;
-  wire \port$798$9 ;
+  output \port$796$0 ;
+  wire \port$796$0 ;
+  output \port$796$1 ;
+  wire \port$796$1 ;
+  output \port$796$10 ;
+  wire \port$796$10 ;
+  output \port$796$11 ;
+  wire \port$796$11 ;
+  output \port$796$12 ;
+  wire \port$796$12 ;
+  output \port$796$13 ;
+  wire \port$796$13 ;
+  output \port$796$14 ;
+  wire \port$796$14 ;
+  output \port$796$15 ;
+  wire \port$796$15 ;
+  output \port$796$2 ;
+  wire \port$796$2 ;
+  output \port$796$3 ;
+  wire \port$796$3 ;
+  output \port$796$4 ;
+  wire \port$796$4 ;
+  output \port$796$5 ;
+  wire \port$796$5 ;
+  output \port$796$6 ;
+  wire \port$796$6 ;
+  output \port$796$7 ;
+  wire \port$796$7 ;
+  output \port$796$8 ;
+  wire \port$796$8 ;
+  output \port$796$9 ;
+  wire \port$796$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40406,19 +40402,19 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$798$0 , \port$798$1 , \port$798
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$798$0 ),
-    .P1(\port$798$1 ),
-    .P10(\port$798$10 ),
-    .P11(\port$798$11 ),
-    .P12(\port$798$12 ),
-    .P13(\port$798$13 ),
-    .P14(\port$798$14 ),
-    .P15(\port$798$15 ),
+    .P0(\port$796$0 ),
+    .P1(\port$796$1 ),
+    .P10(\port$796$10 ),
+    .P11(\port$796$11 ),
+    .P12(\port$796$12 ),
+    .P13(\port$796$13 ),
+    .P14(\port$796$14 ),
+    .P15(\port$796$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$798$2 ),
+    .P2(\port$796$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40429,30 +40425,30 @@ module \hwq_top.engine.array.mul_2_3 (rst, \port$798$0 , \port$798$1 , \port$798
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$798$3 ),
+    .P3(\port$796$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$798$4 ),
-    .P5(\port$798$5 ),
-    .P6(\port$798$6 ),
-    .P7(\port$798$7 ),
-    .P8(\port$798$8 ),
-    .P9(\port$798$9 ),
+    .P4(\port$796$4 ),
+    .P5(\port$796$5 ),
+    .P6(\port$796$6 ),
+    .P7(\port$796$7 ),
+    .P8(\port$796$8 ),
+    .P9(\port$796$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$798$15 , \port$798$14 , \port$798$13 , \port$798$12 , \port$798$11 , \port$798$10 , \port$798$9 , \port$798$8 , \port$798$7 , \port$798$6 , \port$798$5 , \port$798$4 , \port$798$3 , \port$798$2 , \port$798$1 , \port$798$0  };
+  assign p36[15:0] = { \port$796$15 , \port$796$14 , \port$796$13 , \port$796$12 , \port$796$11 , \port$796$10 , \port$796$9 , \port$796$8 , \port$796$7 , \port$796$6 , \port$796$5 , \port$796$4 , \port$796$3 , \port$796$2 , \port$796$1 , \port$796$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (rst, \port$814$0 , \port$814$1 , \port$814$2 , \port$814$3 , \port$814$4 , \port$814$5 , \port$814$6 , \port$814$7 , \port$814$8 , \port$814$9 , \port$814$10 , \port$814$11 , \port$814$12 , \port$814$13 , \port$814$14 , \port$814$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_4 (rst, \port$812$0 , \port$812$1 , \port$812$2 , \port$812$3 , \port$812$4 , \port$812$5 , \port$812$6 , \port$812$7 , \port$812$8 , \port$812$9 , \port$812$10 , \port$812$11 , \port$812$12 , \port$812$13 , \port$812$14 , \port$812$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40460,38 +40456,38 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$814$0 , \port$814$1 , \port$814
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$814$0 ;
-  wire \port$814$0 ;
-  output \port$814$1 ;
-  wire \port$814$1 ;
-  output \port$814$10 ;
-  wire \port$814$10 ;
-  output \port$814$11 ;
-  wire \port$814$11 ;
-  output \port$814$12 ;
-  wire \port$814$12 ;
-  output \port$814$13 ;
-  wire \port$814$13 ;
-  output \port$814$14 ;
-  wire \port$814$14 ;
-  output \port$814$15 ;
-  wire \port$814$15 ;
-  output \port$814$2 ;
-  wire \port$814$2 ;
-  output \port$814$3 ;
-  wire \port$814$3 ;
-  output \port$814$4 ;
-  wire \port$814$4 ;
-  output \port$814$5 ;
-  wire \port$814$5 ;
-  output \port$814$6 ;
-  wire \port$814$6 ;
-  output \port$814$7 ;
-  wire \port$814$7 ;
-  output \port$814$8 ;
-  wire \port$814$8 ;
-  output \port$814$9 ;
-  wire \port$814$9 ;
+  output \port$812$0 ;
+  wire \port$812$0 ;
+  output \port$812$1 ;
+  wire \port$812$1 ;
+  output \port$812$10 ;
+  wire \port$812$10 ;
+  output \port$812$11 ;
+  wire \port$812$11 ;
+  output \port$812$12 ;
+  wire \port$812$12 ;
+  output \port$812$13 ;
+  wire \port$812$13 ;
+  output \port$812$14 ;
+  wire \port$812$14 ;
+  output \port$812$15 ;
+  wire \port$812$15 ;
+  output \port$812$2 ;
+  wire \port$812$2 ;
+  output \port$812$3 ;
+  wire \port$812$3 ;
+  output \port$812$4 ;
+  wire \port$812$4 ;
+  output \port$812$5 ;
+  wire \port$812$5 ;
+  output \port$812$6 ;
+  wire \port$812$6 ;
+  output \port$812$7 ;
+  wire \port$812$7 ;
+  output \port$812$8 ;
+  wire \port$812$8 ;
+  output \port$812$9 ;
+  wire \port$812$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40567,19 +40563,19 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$814$0 , \port$814$1 , \port$814
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$814$0 ),
-    .P1(\port$814$1 ),
-    .P10(\port$814$10 ),
-    .P11(\port$814$11 ),
-    .P12(\port$814$12 ),
-    .P13(\port$814$13 ),
-    .P14(\port$814$14 ),
-    .P15(\port$814$15 ),
+    .P0(\port$812$0 ),
+    .P1(\port$812$1 ),
+    .P10(\port$812$10 ),
+    .P11(\port$812$11 ),
+    .P12(\port$812$12 ),
+    .P13(\port$812$13 ),
+    .P14(\port$812$14 ),
+    .P15(\port$812$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$814$2 ),
+    .P2(\port$812$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40590,30 +40586,30 @@ module \hwq_top.engine.array.mul_2_4 (rst, \port$814$0 , \port$814$1 , \port$814
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$814$3 ),
+    .P3(\port$812$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$814$4 ),
-    .P5(\port$814$5 ),
-    .P6(\port$814$6 ),
-    .P7(\port$814$7 ),
-    .P8(\port$814$8 ),
-    .P9(\port$814$9 ),
+    .P4(\port$812$4 ),
+    .P5(\port$812$5 ),
+    .P6(\port$812$6 ),
+    .P7(\port$812$7 ),
+    .P8(\port$812$8 ),
+    .P9(\port$812$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$814$15 , \port$814$14 , \port$814$13 , \port$814$12 , \port$814$11 , \port$814$10 , \port$814$9 , \port$814$8 , \port$814$7 , \port$814$6 , \port$814$5 , \port$814$4 , \port$814$3 , \port$814$2 , \port$814$1 , \port$814$0  };
+  assign p36[15:0] = { \port$812$15 , \port$812$14 , \port$812$13 , \port$812$12 , \port$812$11 , \port$812$10 , \port$812$9 , \port$812$8 , \port$812$7 , \port$812$6 , \port$812$5 , \port$812$4 , \port$812$3 , \port$812$2 , \port$812$1 , \port$812$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (rst, \port$830$0 , \port$830$1 , \port$830$2 , \port$830$3 , \port$830$4 , \port$830$5 , \port$830$6 , \port$830$7 , \port$830$8 , \port$830$9 , \port$830$10 , \port$830$11 , \port$830$12 , \port$830$13 , \port$830$14 , \port$830$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (rst, \port$828$0 , \port$828$1 , \port$828$2 , \port$828$3 , \port$828$4 , \port$828$5 , \port$828$6 , \port$828$7 , \port$828$8 , \port$828$9 , \port$828$10 , \port$828$11 , \port$828$12 , \port$828$13 , \port$828$14 , \port$828$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40621,38 +40617,38 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$830$0 , \port$830$1 , \port$830
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$830$0 ;
-  wire \port$830$0 ;
-  output \port$830$1 ;
-  wire \port$830$1 ;
-  output \port$830$10 ;
-  wire \port$830$10 ;
-  output \port$830$11 ;
-  wire \port$830$11 ;
-  output \port$830$12 ;
-  wire \port$830$12 ;
-  output \port$830$13 ;
-  wire \port$830$13 ;
-  output \port$830$14 ;
-  wire \port$830$14 ;
-  output \port$830$15 ;
-  wire \port$830$15 ;
-  output \port$830$2 ;
-  wire \port$830$2 ;
-  output \port$830$3 ;
-  wire \port$830$3 ;
-  output \port$830$4 ;
-  wire \port$830$4 ;
-  output \port$830$5 ;
-  wire \port$830$5 ;
-  output \port$830$6 ;
-  wire \port$830$6 ;
-  output \port$830$7 ;
-  wire \port$830$7 ;
-  output \port$830$8 ;
-  wire \port$830$8 ;
-  output \port$830$9 ;
-  wire \port$830$9 ;
+  output \port$828$0 ;
+  wire \port$828$0 ;
+  output \port$828$1 ;
+  wire \port$828$1 ;
+  output \port$828$10 ;
+  wire \port$828$10 ;
+  output \port$828$11 ;
+  wire \port$828$11 ;
+  output \port$828$12 ;
+  wire \port$828$12 ;
+  output \port$828$13 ;
+  wire \port$828$13 ;
+  output \port$828$14 ;
+  wire \port$828$14 ;
+  output \port$828$15 ;
+  wire \port$828$15 ;
+  output \port$828$2 ;
+  wire \port$828$2 ;
+  output \port$828$3 ;
+  wire \port$828$3 ;
+  output \port$828$4 ;
+  wire \port$828$4 ;
+  output \port$828$5 ;
+  wire \port$828$5 ;
+  output \port$828$6 ;
+  wire \port$828$6 ;
+  output \port$828$7 ;
+  wire \port$828$7 ;
+  output \port$828$8 ;
+  wire \port$828$8 ;
+  output \port$828$9 ;
+  wire \port$828$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40728,19 +40724,19 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$830$0 , \port$830$1 , \port$830
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$830$0 ),
-    .P1(\port$830$1 ),
-    .P10(\port$830$10 ),
-    .P11(\port$830$11 ),
-    .P12(\port$830$12 ),
-    .P13(\port$830$13 ),
-    .P14(\port$830$14 ),
-    .P15(\port$830$15 ),
+    .P0(\port$828$0 ),
+    .P1(\port$828$1 ),
+    .P10(\port$828$10 ),
+    .P11(\port$828$11 ),
+    .P12(\port$828$12 ),
+    .P13(\port$828$13 ),
+    .P14(\port$828$14 ),
+    .P15(\port$828$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$830$2 ),
+    .P2(\port$828$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40751,30 +40747,30 @@ module \hwq_top.engine.array.mul_2_5 (rst, \port$830$0 , \port$830$1 , \port$830
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$830$3 ),
+    .P3(\port$828$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$830$4 ),
-    .P5(\port$830$5 ),
-    .P6(\port$830$6 ),
-    .P7(\port$830$7 ),
-    .P8(\port$830$8 ),
-    .P9(\port$830$9 ),
+    .P4(\port$828$4 ),
+    .P5(\port$828$5 ),
+    .P6(\port$828$6 ),
+    .P7(\port$828$7 ),
+    .P8(\port$828$8 ),
+    .P9(\port$828$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$830$15 , \port$830$14 , \port$830$13 , \port$830$12 , \port$830$11 , \port$830$10 , \port$830$9 , \port$830$8 , \port$830$7 , \port$830$6 , \port$830$5 , \port$830$4 , \port$830$3 , \port$830$2 , \port$830$1 , \port$830$0  };
+  assign p36[15:0] = { \port$828$15 , \port$828$14 , \port$828$13 , \port$828$12 , \port$828$11 , \port$828$10 , \port$828$9 , \port$828$8 , \port$828$7 , \port$828$6 , \port$828$5 , \port$828$4 , \port$828$3 , \port$828$2 , \port$828$1 , \port$828$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (rst, \port$846$0 , \port$846$1 , \port$846$2 , \port$846$3 , \port$846$4 , \port$846$5 , \port$846$6 , \port$846$7 , \port$846$8 , \port$846$9 , \port$846$10 , \port$846$11 , \port$846$12 , \port$846$13 , \port$846$14 , \port$846$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (rst, \port$844$0 , \port$844$1 , \port$844$2 , \port$844$3 , \port$844$4 , \port$844$5 , \port$844$6 , \port$844$7 , \port$844$8 , \port$844$9 , \port$844$10 , \port$844$11 , \port$844$12 , \port$844$13 , \port$844$14 , \port$844$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40782,38 +40778,38 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$846$0 , \port$846$1 , \port$846
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$846$0 ;
-  wire \port$846$0 ;
-  output \port$846$1 ;
-  wire \port$846$1 ;
-  output \port$846$10 ;
-  wire \port$846$10 ;
-  output \port$846$11 ;
-  wire \port$846$11 ;
-  output \port$846$12 ;
-  wire \port$846$12 ;
-  output \port$846$13 ;
-  wire \port$846$13 ;
-  output \port$846$14 ;
-  wire \port$846$14 ;
-  output \port$846$15 ;
-  wire \port$846$15 ;
-  output \port$846$2 ;
-  wire \port$846$2 ;
-  output \port$846$3 ;
-  wire \port$846$3 ;
-  output \port$846$4 ;
-  wire \port$846$4 ;
-  output \port$846$5 ;
-  wire \port$846$5 ;
-  output \port$846$6 ;
-  wire \port$846$6 ;
-  output \port$846$7 ;
-  wire \port$846$7 ;
-  output \port$846$8 ;
-  wire \port$846$8 ;
-  output \port$846$9 ;
-  wire \port$846$9 ;
+  output \port$844$0 ;
+  wire \port$844$0 ;
+  output \port$844$1 ;
+  wire \port$844$1 ;
+  output \port$844$10 ;
+  wire \port$844$10 ;
+  output \port$844$11 ;
+  wire \port$844$11 ;
+  output \port$844$12 ;
+  wire \port$844$12 ;
+  output \port$844$13 ;
+  wire \port$844$13 ;
+  output \port$844$14 ;
+  wire \port$844$14 ;
+  output \port$844$15 ;
+  wire \port$844$15 ;
+  output \port$844$2 ;
+  wire \port$844$2 ;
+  output \port$844$3 ;
+  wire \port$844$3 ;
+  output \port$844$4 ;
+  wire \port$844$4 ;
+  output \port$844$5 ;
+  wire \port$844$5 ;
+  output \port$844$6 ;
+  wire \port$844$6 ;
+  output \port$844$7 ;
+  wire \port$844$7 ;
+  output \port$844$8 ;
+  wire \port$844$8 ;
+  output \port$844$9 ;
+  wire \port$844$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -40889,19 +40885,19 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$846$0 , \port$846$1 , \port$846
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$846$0 ),
-    .P1(\port$846$1 ),
-    .P10(\port$846$10 ),
-    .P11(\port$846$11 ),
-    .P12(\port$846$12 ),
-    .P13(\port$846$13 ),
-    .P14(\port$846$14 ),
-    .P15(\port$846$15 ),
+    .P0(\port$844$0 ),
+    .P1(\port$844$1 ),
+    .P10(\port$844$10 ),
+    .P11(\port$844$11 ),
+    .P12(\port$844$12 ),
+    .P13(\port$844$13 ),
+    .P14(\port$844$14 ),
+    .P15(\port$844$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$846$2 ),
+    .P2(\port$844$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -40912,30 +40908,30 @@ module \hwq_top.engine.array.mul_2_6 (rst, \port$846$0 , \port$846$1 , \port$846
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$846$3 ),
+    .P3(\port$844$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$846$4 ),
-    .P5(\port$846$5 ),
-    .P6(\port$846$6 ),
-    .P7(\port$846$7 ),
-    .P8(\port$846$8 ),
-    .P9(\port$846$9 ),
+    .P4(\port$844$4 ),
+    .P5(\port$844$5 ),
+    .P6(\port$844$6 ),
+    .P7(\port$844$7 ),
+    .P8(\port$844$8 ),
+    .P9(\port$844$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$846$15 , \port$846$14 , \port$846$13 , \port$846$12 , \port$846$11 , \port$846$10 , \port$846$9 , \port$846$8 , \port$846$7 , \port$846$6 , \port$846$5 , \port$846$4 , \port$846$3 , \port$846$2 , \port$846$1 , \port$846$0  };
+  assign p36[15:0] = { \port$844$15 , \port$844$14 , \port$844$13 , \port$844$12 , \port$844$11 , \port$844$10 , \port$844$9 , \port$844$8 , \port$844$7 , \port$844$6 , \port$844$5 , \port$844$4 , \port$844$3 , \port$844$2 , \port$844$1 , \port$844$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (rst, \port$862$0 , \port$862$1 , \port$862$2 , \port$862$3 , \port$862$4 , \port$862$5 , \port$862$6 , \port$862$7 , \port$862$8 , \port$862$9 , \port$862$10 , \port$862$11 , \port$862$12 , \port$862$13 , \port$862$14 , \port$862$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (rst, \port$860$0 , \port$860$1 , \port$860$2 , \port$860$3 , \port$860$4 , \port$860$5 , \port$860$6 , \port$860$7 , \port$860$8 , \port$860$9 , \port$860$10 , \port$860$11 , \port$860$12 , \port$860$13 , \port$860$14 , \port$860$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -40943,38 +40939,38 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$862$0 , \port$862$1 , \port$862
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$862$0 ;
-  wire \port$862$0 ;
-  output \port$862$1 ;
-  wire \port$862$1 ;
-  output \port$862$10 ;
-  wire \port$862$10 ;
-  output \port$862$11 ;
-  wire \port$862$11 ;
-  output \port$862$12 ;
-  wire \port$862$12 ;
-  output \port$862$13 ;
-  wire \port$862$13 ;
-  output \port$862$14 ;
-  wire \port$862$14 ;
-  output \port$862$15 ;
-  wire \port$862$15 ;
-  output \port$862$2 ;
-  wire \port$862$2 ;
-  output \port$862$3 ;
-  wire \port$862$3 ;
-  output \port$862$4 ;
-  wire \port$862$4 ;
-  output \port$862$5 ;
-  wire \port$862$5 ;
-  output \port$862$6 ;
-  wire \port$862$6 ;
-  output \port$862$7 ;
-  wire \port$862$7 ;
-  output \port$862$8 ;
-  wire \port$862$8 ;
-  output \port$862$9 ;
-  wire \port$862$9 ;
+  output \port$860$0 ;
+  wire \port$860$0 ;
+  output \port$860$1 ;
+  wire \port$860$1 ;
+  output \port$860$10 ;
+  wire \port$860$10 ;
+  output \port$860$11 ;
+  wire \port$860$11 ;
+  output \port$860$12 ;
+  wire \port$860$12 ;
+  output \port$860$13 ;
+  wire \port$860$13 ;
+  output \port$860$14 ;
+  wire \port$860$14 ;
+  output \port$860$15 ;
+  wire \port$860$15 ;
+  output \port$860$2 ;
+  wire \port$860$2 ;
+  output \port$860$3 ;
+  wire \port$860$3 ;
+  output \port$860$4 ;
+  wire \port$860$4 ;
+  output \port$860$5 ;
+  wire \port$860$5 ;
+  output \port$860$6 ;
+  wire \port$860$6 ;
+  output \port$860$7 ;
+  wire \port$860$7 ;
+  output \port$860$8 ;
+  wire \port$860$8 ;
+  output \port$860$9 ;
+  wire \port$860$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41050,19 +41046,19 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$862$0 , \port$862$1 , \port$862
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$862$0 ),
-    .P1(\port$862$1 ),
-    .P10(\port$862$10 ),
-    .P11(\port$862$11 ),
-    .P12(\port$862$12 ),
-    .P13(\port$862$13 ),
-    .P14(\port$862$14 ),
-    .P15(\port$862$15 ),
+    .P0(\port$860$0 ),
+    .P1(\port$860$1 ),
+    .P10(\port$860$10 ),
+    .P11(\port$860$11 ),
+    .P12(\port$860$12 ),
+    .P13(\port$860$13 ),
+    .P14(\port$860$14 ),
+    .P15(\port$860$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$862$2 ),
+    .P2(\port$860$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41073,30 +41069,30 @@ module \hwq_top.engine.array.mul_2_7 (rst, \port$862$0 , \port$862$1 , \port$862
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$862$3 ),
+    .P3(\port$860$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$862$4 ),
-    .P5(\port$862$5 ),
-    .P6(\port$862$6 ),
-    .P7(\port$862$7 ),
-    .P8(\port$862$8 ),
-    .P9(\port$862$9 ),
+    .P4(\port$860$4 ),
+    .P5(\port$860$5 ),
+    .P6(\port$860$6 ),
+    .P7(\port$860$7 ),
+    .P8(\port$860$8 ),
+    .P9(\port$860$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$862$15 , \port$862$14 , \port$862$13 , \port$862$12 , \port$862$11 , \port$862$10 , \port$862$9 , \port$862$8 , \port$862$7 , \port$862$6 , \port$862$5 , \port$862$4 , \port$862$3 , \port$862$2 , \port$862$1 , \port$862$0  };
+  assign p36[15:0] = { \port$860$15 , \port$860$14 , \port$860$13 , \port$860$12 , \port$860$11 , \port$860$10 , \port$860$9 , \port$860$8 , \port$860$7 , \port$860$6 , \port$860$5 , \port$860$4 , \port$860$3 , \port$860$2 , \port$860$1 , \port$860$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (rst, \port$878$0 , \port$878$1 , \port$878$2 , \port$878$3 , \port$878$4 , \port$878$5 , \port$878$6 , \port$878$7 , \port$878$8 , \port$878$9 , \port$878$10 , \port$878$11 , \port$878$12 , \port$878$13 , \port$878$14 , \port$878$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_0 (rst, \port$876$0 , \port$876$1 , \port$876$2 , \port$876$3 , \port$876$4 , \port$876$5 , \port$876$6 , \port$876$7 , \port$876$8 , \port$876$9 , \port$876$10 , \port$876$11 , \port$876$12 , \port$876$13 , \port$876$14 , \port$876$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41104,38 +41100,38 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$878$0 , \port$878$1 , \port$878
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$878$0 ;
-  wire \port$878$0 ;
-  output \port$878$1 ;
-  wire \port$878$1 ;
-  output \port$878$10 ;
-  wire \port$878$10 ;
-  output \port$878$11 ;
-  wire \port$878$11 ;
-  output \port$878$12 ;
-  wire \port$878$12 ;
-  output \port$878$13 ;
-  wire \port$878$13 ;
-  output \port$878$14 ;
-  wire \port$878$14 ;
-  output \port$878$15 ;
-  wire \port$878$15 ;
-  output \port$878$2 ;
-  wire \port$878$2 ;
-  output \port$878$3 ;
-  wire \port$878$3 ;
-  output \port$878$4 ;
-  wire \port$878$4 ;
-  output \port$878$5 ;
-  wire \port$878$5 ;
-  output \port$878$6 ;
-  wire \port$878$6 ;
-  output \port$878$7 ;
-  wire \port$878$7 ;
-  output \port$878$8 ;
-  wire \port$878$8 ;
-  output \port$878$9 ;
-  wire \port$878$9 ;
+  output \port$876$0 ;
+  wire \port$876$0 ;
+  output \port$876$1 ;
+  wire \port$876$1 ;
+  output \port$876$10 ;
+  wire \port$876$10 ;
+  output \port$876$11 ;
+  wire \port$876$11 ;
+  output \port$876$12 ;
+  wire \port$876$12 ;
+  output \port$876$13 ;
+  wire \port$876$13 ;
+  output \port$876$14 ;
+  wire \port$876$14 ;
+  output \port$876$15 ;
+  wire \port$876$15 ;
+  output \port$876$2 ;
+  wire \port$876$2 ;
+  output \port$876$3 ;
+  wire \port$876$3 ;
+  output \port$876$4 ;
+  wire \port$876$4 ;
+  output \port$876$5 ;
+  wire \port$876$5 ;
+  output \port$876$6 ;
+  wire \port$876$6 ;
+  output \port$876$7 ;
+  wire \port$876$7 ;
+  output \port$876$8 ;
+  wire \port$876$8 ;
+  output \port$876$9 ;
+  wire \port$876$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41211,19 +41207,19 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$878$0 , \port$878$1 , \port$878
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$878$0 ),
-    .P1(\port$878$1 ),
-    .P10(\port$878$10 ),
-    .P11(\port$878$11 ),
-    .P12(\port$878$12 ),
-    .P13(\port$878$13 ),
-    .P14(\port$878$14 ),
-    .P15(\port$878$15 ),
+    .P0(\port$876$0 ),
+    .P1(\port$876$1 ),
+    .P10(\port$876$10 ),
+    .P11(\port$876$11 ),
+    .P12(\port$876$12 ),
+    .P13(\port$876$13 ),
+    .P14(\port$876$14 ),
+    .P15(\port$876$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$878$2 ),
+    .P2(\port$876$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41234,30 +41230,30 @@ module \hwq_top.engine.array.mul_3_0 (rst, \port$878$0 , \port$878$1 , \port$878
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$878$3 ),
+    .P3(\port$876$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$878$4 ),
-    .P5(\port$878$5 ),
-    .P6(\port$878$6 ),
-    .P7(\port$878$7 ),
-    .P8(\port$878$8 ),
-    .P9(\port$878$9 ),
+    .P4(\port$876$4 ),
+    .P5(\port$876$5 ),
+    .P6(\port$876$6 ),
+    .P7(\port$876$7 ),
+    .P8(\port$876$8 ),
+    .P9(\port$876$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$878$15 , \port$878$14 , \port$878$13 , \port$878$12 , \port$878$11 , \port$878$10 , \port$878$9 , \port$878$8 , \port$878$7 , \port$878$6 , \port$878$5 , \port$878$4 , \port$878$3 , \port$878$2 , \port$878$1 , \port$878$0  };
+  assign p36[15:0] = { \port$876$15 , \port$876$14 , \port$876$13 , \port$876$12 , \port$876$11 , \port$876$10 , \port$876$9 , \port$876$8 , \port$876$7 , \port$876$6 , \port$876$5 , \port$876$4 , \port$876$3 , \port$876$2 , \port$876$1 , \port$876$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (rst, \port$894$0 , \port$894$1 , \port$894$2 , \port$894$3 , \port$894$4 , \port$894$5 , \port$894$6 , \port$894$7 , \port$894$8 , \port$894$9 , \port$894$10 , \port$894$11 , \port$894$12 , \port$894$13 , \port$894$14 , \port$894$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (rst, \port$892$0 , \port$892$1 , \port$892$2 , \port$892$3 , \port$892$4 , \port$892$5 , \port$892$6 , \port$892$7 , \port$892$8 , \port$892$9 , \port$892$10 , \port$892$11 , \port$892$12 , \port$892$13 , \port$892$14 , \port$892$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41265,38 +41261,38 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$894$0 , \port$894$1 , \port$894
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$894$0 ;
-  wire \port$894$0 ;
-  output \port$894$1 ;
-  wire \port$894$1 ;
-  output \port$894$10 ;
-  wire \port$894$10 ;
-  output \port$894$11 ;
-  wire \port$894$11 ;
-  output \port$894$12 ;
-  wire \port$894$12 ;
-  output \port$894$13 ;
-  wire \port$894$13 ;
-  output \port$894$14 ;
-  wire \port$894$14 ;
-  output \port$894$15 ;
-  wire \port$894$15 ;
-  output \port$894$2 ;
-  wire \port$894$2 ;
-  output \port$894$3 ;
-  wire \port$894$3 ;
-  output \port$894$4 ;
-  wire \port$894$4 ;
-  output \port$894$5 ;
-  wire \port$894$5 ;
-  output \port$894$6 ;
-  wire \port$894$6 ;
-  output \port$894$7 ;
-  wire \port$894$7 ;
-  output \port$894$8 ;
-  wire \port$894$8 ;
-  output \port$894$9 ;
-  wire \port$894$9 ;
+  output \port$892$0 ;
+  wire \port$892$0 ;
+  output \port$892$1 ;
+  wire \port$892$1 ;
+  output \port$892$10 ;
+  wire \port$892$10 ;
+  output \port$892$11 ;
+  wire \port$892$11 ;
+  output \port$892$12 ;
+  wire \port$892$12 ;
+  output \port$892$13 ;
+  wire \port$892$13 ;
+  output \port$892$14 ;
+  wire \port$892$14 ;
+  output \port$892$15 ;
+  wire \port$892$15 ;
+  output \port$892$2 ;
+  wire \port$892$2 ;
+  output \port$892$3 ;
+  wire \port$892$3 ;
+  output \port$892$4 ;
+  wire \port$892$4 ;
+  output \port$892$5 ;
+  wire \port$892$5 ;
+  output \port$892$6 ;
+  wire \port$892$6 ;
+  output \port$892$7 ;
+  wire \port$892$7 ;
+  output \port$892$8 ;
+  wire \port$892$8 ;
+  output \port$892$9 ;
+  wire \port$892$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41372,19 +41368,19 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$894$0 , \port$894$1 , \port$894
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$894$0 ),
-    .P1(\port$894$1 ),
-    .P10(\port$894$10 ),
-    .P11(\port$894$11 ),
-    .P12(\port$894$12 ),
-    .P13(\port$894$13 ),
-    .P14(\port$894$14 ),
-    .P15(\port$894$15 ),
+    .P0(\port$892$0 ),
+    .P1(\port$892$1 ),
+    .P10(\port$892$10 ),
+    .P11(\port$892$11 ),
+    .P12(\port$892$12 ),
+    .P13(\port$892$13 ),
+    .P14(\port$892$14 ),
+    .P15(\port$892$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$894$2 ),
+    .P2(\port$892$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41395,30 +41391,30 @@ module \hwq_top.engine.array.mul_3_1 (rst, \port$894$0 , \port$894$1 , \port$894
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$894$3 ),
+    .P3(\port$892$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$894$4 ),
-    .P5(\port$894$5 ),
-    .P6(\port$894$6 ),
-    .P7(\port$894$7 ),
-    .P8(\port$894$8 ),
-    .P9(\port$894$9 ),
+    .P4(\port$892$4 ),
+    .P5(\port$892$5 ),
+    .P6(\port$892$6 ),
+    .P7(\port$892$7 ),
+    .P8(\port$892$8 ),
+    .P9(\port$892$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$894$15 , \port$894$14 , \port$894$13 , \port$894$12 , \port$894$11 , \port$894$10 , \port$894$9 , \port$894$8 , \port$894$7 , \port$894$6 , \port$894$5 , \port$894$4 , \port$894$3 , \port$894$2 , \port$894$1 , \port$894$0  };
+  assign p36[15:0] = { \port$892$15 , \port$892$14 , \port$892$13 , \port$892$12 , \port$892$11 , \port$892$10 , \port$892$9 , \port$892$8 , \port$892$7 , \port$892$6 , \port$892$5 , \port$892$4 , \port$892$3 , \port$892$2 , \port$892$1 , \port$892$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (rst, \port$910$0 , \port$910$1 , \port$910$2 , \port$910$3 , \port$910$4 , \port$910$5 , \port$910$6 , \port$910$7 , \port$910$8 , \port$910$9 , \port$910$10 , \port$910$11 , \port$910$12 , \port$910$13 , \port$910$14 , \port$910$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (rst, \port$908$0 , \port$908$1 , \port$908$2 , \port$908$3 , \port$908$4 , \port$908$5 , \port$908$6 , \port$908$7 , \port$908$8 , \port$908$9 , \port$908$10 , \port$908$11 , \port$908$12 , \port$908$13 , \port$908$14 , \port$908$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41426,38 +41422,38 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$910$0 , \port$910$1 , \port$910
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$910$0 ;
-  wire \port$910$0 ;
-  output \port$910$1 ;
-  wire \port$910$1 ;
-  output \port$910$10 ;
-  wire \port$910$10 ;
-  output \port$910$11 ;
-  wire \port$910$11 ;
-  output \port$910$12 ;
-  wire \port$910$12 ;
-  output \port$910$13 ;
-  wire \port$910$13 ;
-  output \port$910$14 ;
-  wire \port$910$14 ;
-  output \port$910$15 ;
-  wire \port$910$15 ;
-  output \port$910$2 ;
-  wire \port$910$2 ;
-  output \port$910$3 ;
-  wire \port$910$3 ;
-  output \port$910$4 ;
-  wire \port$910$4 ;
-  output \port$910$5 ;
-  wire \port$910$5 ;
-  output \port$910$6 ;
-  wire \port$910$6 ;
-  output \port$910$7 ;
-  wire \port$910$7 ;
-  output \port$910$8 ;
-  wire \port$910$8 ;
-  output \port$910$9 ;
-  wire \port$910$9 ;
+  output \port$908$0 ;
+  wire \port$908$0 ;
+  output \port$908$1 ;
+  wire \port$908$1 ;
+  output \port$908$10 ;
+  wire \port$908$10 ;
+  output \port$908$11 ;
+  wire \port$908$11 ;
+  output \port$908$12 ;
+  wire \port$908$12 ;
+  output \port$908$13 ;
+  wire \port$908$13 ;
+  output \port$908$14 ;
+  wire \port$908$14 ;
+  output \port$908$15 ;
+  wire \port$908$15 ;
+  output \port$908$2 ;
+  wire \port$908$2 ;
+  output \port$908$3 ;
+  wire \port$908$3 ;
+  output \port$908$4 ;
+  wire \port$908$4 ;
+  output \port$908$5 ;
+  wire \port$908$5 ;
+  output \port$908$6 ;
+  wire \port$908$6 ;
+  output \port$908$7 ;
+  wire \port$908$7 ;
+  output \port$908$8 ;
+  wire \port$908$8 ;
+  output \port$908$9 ;
+  wire \port$908$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41533,19 +41529,19 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$910$0 , \port$910$1 , \port$910
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$910$0 ),
-    .P1(\port$910$1 ),
-    .P10(\port$910$10 ),
-    .P11(\port$910$11 ),
-    .P12(\port$910$12 ),
-    .P13(\port$910$13 ),
-    .P14(\port$910$14 ),
-    .P15(\port$910$15 ),
+    .P0(\port$908$0 ),
+    .P1(\port$908$1 ),
+    .P10(\port$908$10 ),
+    .P11(\port$908$11 ),
+    .P12(\port$908$12 ),
+    .P13(\port$908$13 ),
+    .P14(\port$908$14 ),
+    .P15(\port$908$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$910$2 ),
+    .P2(\port$908$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41556,30 +41552,30 @@ module \hwq_top.engine.array.mul_3_2 (rst, \port$910$0 , \port$910$1 , \port$910
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$910$3 ),
+    .P3(\port$908$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$910$4 ),
-    .P5(\port$910$5 ),
-    .P6(\port$910$6 ),
-    .P7(\port$910$7 ),
-    .P8(\port$910$8 ),
-    .P9(\port$910$9 ),
+    .P4(\port$908$4 ),
+    .P5(\port$908$5 ),
+    .P6(\port$908$6 ),
+    .P7(\port$908$7 ),
+    .P8(\port$908$8 ),
+    .P9(\port$908$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$910$15 , \port$910$14 , \port$910$13 , \port$910$12 , \port$910$11 , \port$910$10 , \port$910$9 , \port$910$8 , \port$910$7 , \port$910$6 , \port$910$5 , \port$910$4 , \port$910$3 , \port$910$2 , \port$910$1 , \port$910$0  };
+  assign p36[15:0] = { \port$908$15 , \port$908$14 , \port$908$13 , \port$908$12 , \port$908$11 , \port$908$10 , \port$908$9 , \port$908$8 , \port$908$7 , \port$908$6 , \port$908$5 , \port$908$4 , \port$908$3 , \port$908$2 , \port$908$1 , \port$908$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (rst, \port$926$0 , \port$926$1 , \port$926$2 , \port$926$3 , \port$926$4 , \port$926$5 , \port$926$6 , \port$926$7 , \port$926$8 , \port$926$9 , \port$926$10 , \port$926$11 , \port$926$12 , \port$926$13 , \port$926$14 , \port$926$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (rst, \port$924$0 , \port$924$1 , \port$924$2 , \port$924$3 , \port$924$4 , \port$924$5 , \port$924$6 , \port$924$7 , \port$924$8 , \port$924$9 , \port$924$10 , \port$924$11 , \port$924$12 , \port$924$13 , \port$924$14 , \port$924$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41587,38 +41583,38 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$926$0 , \port$926$1 , \port$926
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$926$0 ;
-  wire \port$926$0 ;
-  output \port$926$1 ;
-  wire \port$926$1 ;
-  output \port$926$10 ;
-  wire \port$926$10 ;
-  output \port$926$11 ;
-  wire \port$926$11 ;
-  output \port$926$12 ;
-  wire \port$926$12 ;
-  output \port$926$13 ;
-  wire \port$926$13 ;
-  output \port$926$14 ;
-  wire \port$926$14 ;
-  output \port$926$15 ;
-  wire \port$926$15 ;
-  output \port$926$2 ;
-  wire \port$926$2 ;
-  output \port$926$3 ;
-  wire \port$926$3 ;
-  output \port$926$4 ;
-  wire \port$926$4 ;
-  output \port$926$5 ;
-  wire \port$926$5 ;
-  output \port$926$6 ;
-  wire \port$926$6 ;
-  output \port$926$7 ;
-  wire \port$926$7 ;
-  output \port$926$8 ;
-  wire \port$926$8 ;
-  output \port$926$9 ;
-  wire \port$926$9 ;
+  output \port$924$0 ;
+  wire \port$924$0 ;
+  output \port$924$1 ;
+  wire \port$924$1 ;
+  output \port$924$10 ;
+  wire \port$924$10 ;
+  output \port$924$11 ;
+  wire \port$924$11 ;
+  output \port$924$12 ;
+  wire \port$924$12 ;
+  output \port$924$13 ;
+  wire \port$924$13 ;
+  output \port$924$14 ;
+  wire \port$924$14 ;
+  output \port$924$15 ;
+  wire \port$924$15 ;
+  output \port$924$2 ;
+  wire \port$924$2 ;
+  output \port$924$3 ;
+  wire \port$924$3 ;
+  output \port$924$4 ;
+  wire \port$924$4 ;
+  output \port$924$5 ;
+  wire \port$924$5 ;
+  output \port$924$6 ;
+  wire \port$924$6 ;
+  output \port$924$7 ;
+  wire \port$924$7 ;
+  output \port$924$8 ;
+  wire \port$924$8 ;
+  output \port$924$9 ;
+  wire \port$924$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41694,19 +41690,19 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$926$0 , \port$926$1 , \port$926
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$926$0 ),
-    .P1(\port$926$1 ),
-    .P10(\port$926$10 ),
-    .P11(\port$926$11 ),
-    .P12(\port$926$12 ),
-    .P13(\port$926$13 ),
-    .P14(\port$926$14 ),
-    .P15(\port$926$15 ),
+    .P0(\port$924$0 ),
+    .P1(\port$924$1 ),
+    .P10(\port$924$10 ),
+    .P11(\port$924$11 ),
+    .P12(\port$924$12 ),
+    .P13(\port$924$13 ),
+    .P14(\port$924$14 ),
+    .P15(\port$924$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$926$2 ),
+    .P2(\port$924$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41717,30 +41713,30 @@ module \hwq_top.engine.array.mul_3_3 (rst, \port$926$0 , \port$926$1 , \port$926
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$926$3 ),
+    .P3(\port$924$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$926$4 ),
-    .P5(\port$926$5 ),
-    .P6(\port$926$6 ),
-    .P7(\port$926$7 ),
-    .P8(\port$926$8 ),
-    .P9(\port$926$9 ),
+    .P4(\port$924$4 ),
+    .P5(\port$924$5 ),
+    .P6(\port$924$6 ),
+    .P7(\port$924$7 ),
+    .P8(\port$924$8 ),
+    .P9(\port$924$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$926$15 , \port$926$14 , \port$926$13 , \port$926$12 , \port$926$11 , \port$926$10 , \port$926$9 , \port$926$8 , \port$926$7 , \port$926$6 , \port$926$5 , \port$926$4 , \port$926$3 , \port$926$2 , \port$926$1 , \port$926$0  };
+  assign p36[15:0] = { \port$924$15 , \port$924$14 , \port$924$13 , \port$924$12 , \port$924$11 , \port$924$10 , \port$924$9 , \port$924$8 , \port$924$7 , \port$924$6 , \port$924$5 , \port$924$4 , \port$924$3 , \port$924$2 , \port$924$1 , \port$924$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (rst, \port$942$0 , \port$942$1 , \port$942$2 , \port$942$3 , \port$942$4 , \port$942$5 , \port$942$6 , \port$942$7 , \port$942$8 , \port$942$9 , \port$942$10 , \port$942$11 , \port$942$12 , \port$942$13 , \port$942$14 , \port$942$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_4 (rst, \port$940$0 , \port$940$1 , \port$940$2 , \port$940$3 , \port$940$4 , \port$940$5 , \port$940$6 , \port$940$7 , \port$940$8 , \port$940$9 , \port$940$10 , \port$940$11 , \port$940$12 , \port$940$13 , \port$940$14 , \port$940$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41748,38 +41744,38 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$942$0 , \port$942$1 , \port$942
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$942$0 ;
-  wire \port$942$0 ;
-  output \port$942$1 ;
-  wire \port$942$1 ;
-  output \port$942$10 ;
-  wire \port$942$10 ;
-  output \port$942$11 ;
-  wire \port$942$11 ;
-  output \port$942$12 ;
-  wire \port$942$12 ;
-  output \port$942$13 ;
-  wire \port$942$13 ;
-  output \port$942$14 ;
-  wire \port$942$14 ;
-  output \port$942$15 ;
-  wire \port$942$15 ;
-  output \port$942$2 ;
-  wire \port$942$2 ;
-  output \port$942$3 ;
-  wire \port$942$3 ;
-  output \port$942$4 ;
-  wire \port$942$4 ;
-  output \port$942$5 ;
-  wire \port$942$5 ;
-  output \port$942$6 ;
-  wire \port$942$6 ;
-  output \port$942$7 ;
-  wire \port$942$7 ;
-  output \port$942$8 ;
-  wire \port$942$8 ;
-  output \port$942$9 ;
-  wire \port$942$9 ;
+  output \port$940$0 ;
+  wire \port$940$0 ;
+  output \port$940$1 ;
+  wire \port$940$1 ;
+  output \port$940$10 ;
+  wire \port$940$10 ;
+  output \port$940$11 ;
+  wire \port$940$11 ;
+  output \port$940$12 ;
+  wire \port$940$12 ;
+  output \port$940$13 ;
+  wire \port$940$13 ;
+  output \port$940$14 ;
+  wire \port$940$14 ;
+  output \port$940$15 ;
+  wire \port$940$15 ;
+  output \port$940$2 ;
+  wire \port$940$2 ;
+  output \port$940$3 ;
+  wire \port$940$3 ;
+  output \port$940$4 ;
+  wire \port$940$4 ;
+  output \port$940$5 ;
+  wire \port$940$5 ;
+  output \port$940$6 ;
+  wire \port$940$6 ;
+  output \port$940$7 ;
+  wire \port$940$7 ;
+  output \port$940$8 ;
+  wire \port$940$8 ;
+  output \port$940$9 ;
+  wire \port$940$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -41855,19 +41851,19 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$942$0 , \port$942$1 , \port$942
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$942$0 ),
-    .P1(\port$942$1 ),
-    .P10(\port$942$10 ),
-    .P11(\port$942$11 ),
-    .P12(\port$942$12 ),
-    .P13(\port$942$13 ),
-    .P14(\port$942$14 ),
-    .P15(\port$942$15 ),
+    .P0(\port$940$0 ),
+    .P1(\port$940$1 ),
+    .P10(\port$940$10 ),
+    .P11(\port$940$11 ),
+    .P12(\port$940$12 ),
+    .P13(\port$940$13 ),
+    .P14(\port$940$14 ),
+    .P15(\port$940$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$942$2 ),
+    .P2(\port$940$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -41878,30 +41874,30 @@ module \hwq_top.engine.array.mul_3_4 (rst, \port$942$0 , \port$942$1 , \port$942
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$942$3 ),
+    .P3(\port$940$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$942$4 ),
-    .P5(\port$942$5 ),
-    .P6(\port$942$6 ),
-    .P7(\port$942$7 ),
-    .P8(\port$942$8 ),
-    .P9(\port$942$9 ),
+    .P4(\port$940$4 ),
+    .P5(\port$940$5 ),
+    .P6(\port$940$6 ),
+    .P7(\port$940$7 ),
+    .P8(\port$940$8 ),
+    .P9(\port$940$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$942$15 , \port$942$14 , \port$942$13 , \port$942$12 , \port$942$11 , \port$942$10 , \port$942$9 , \port$942$8 , \port$942$7 , \port$942$6 , \port$942$5 , \port$942$4 , \port$942$3 , \port$942$2 , \port$942$1 , \port$942$0  };
+  assign p36[15:0] = { \port$940$15 , \port$940$14 , \port$940$13 , \port$940$12 , \port$940$11 , \port$940$10 , \port$940$9 , \port$940$8 , \port$940$7 , \port$940$6 , \port$940$5 , \port$940$4 , \port$940$3 , \port$940$2 , \port$940$1 , \port$940$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (rst, \port$958$0 , \port$958$1 , \port$958$2 , \port$958$3 , \port$958$4 , \port$958$5 , \port$958$6 , \port$958$7 , \port$958$8 , \port$958$9 , \port$958$10 , \port$958$11 , \port$958$12 , \port$958$13 , \port$958$14 , \port$958$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (rst, \port$956$0 , \port$956$1 , \port$956$2 , \port$956$3 , \port$956$4 , \port$956$5 , \port$956$6 , \port$956$7 , \port$956$8 , \port$956$9 , \port$956$10 , \port$956$11 , \port$956$12 , \port$956$13 , \port$956$14 , \port$956$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -41909,38 +41905,38 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$958$0 , \port$958$1 , \port$958
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$958$0 ;
-  wire \port$958$0 ;
-  output \port$958$1 ;
-  wire \port$958$1 ;
-  output \port$958$10 ;
-  wire \port$958$10 ;
-  output \port$958$11 ;
-  wire \port$958$11 ;
-  output \port$958$12 ;
-  wire \port$958$12 ;
-  output \port$958$13 ;
-  wire \port$958$13 ;
-  output \port$958$14 ;
-  wire \port$958$14 ;
-  output \port$958$15 ;
-  wire \port$958$15 ;
-  output \port$958$2 ;
-  wire \port$958$2 ;
-  output \port$958$3 ;
-  wire \port$958$3 ;
-  output \port$958$4 ;
-  wire \port$958$4 ;
-  output \port$958$5 ;
-  wire \port$958$5 ;
-  output \port$958$6 ;
-  wire \port$958$6 ;
-  output \port$958$7 ;
-  wire \port$958$7 ;
-  output \port$958$8 ;
-  wire \port$958$8 ;
-  output \port$958$9 ;
-  wire \port$958$9 ;
+  output \port$956$0 ;
+  wire \port$956$0 ;
+  output \port$956$1 ;
+  wire \port$956$1 ;
+  output \port$956$10 ;
+  wire \port$956$10 ;
+  output \port$956$11 ;
+  wire \port$956$11 ;
+  output \port$956$12 ;
+  wire \port$956$12 ;
+  output \port$956$13 ;
+  wire \port$956$13 ;
+  output \port$956$14 ;
+  wire \port$956$14 ;
+  output \port$956$15 ;
+  wire \port$956$15 ;
+  output \port$956$2 ;
+  wire \port$956$2 ;
+  output \port$956$3 ;
+  wire \port$956$3 ;
+  output \port$956$4 ;
+  wire \port$956$4 ;
+  output \port$956$5 ;
+  wire \port$956$5 ;
+  output \port$956$6 ;
+  wire \port$956$6 ;
+  output \port$956$7 ;
+  wire \port$956$7 ;
+  output \port$956$8 ;
+  wire \port$956$8 ;
+  output \port$956$9 ;
+  wire \port$956$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42016,19 +42012,19 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$958$0 , \port$958$1 , \port$958
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$958$0 ),
-    .P1(\port$958$1 ),
-    .P10(\port$958$10 ),
-    .P11(\port$958$11 ),
-    .P12(\port$958$12 ),
-    .P13(\port$958$13 ),
-    .P14(\port$958$14 ),
-    .P15(\port$958$15 ),
+    .P0(\port$956$0 ),
+    .P1(\port$956$1 ),
+    .P10(\port$956$10 ),
+    .P11(\port$956$11 ),
+    .P12(\port$956$12 ),
+    .P13(\port$956$13 ),
+    .P14(\port$956$14 ),
+    .P15(\port$956$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$958$2 ),
+    .P2(\port$956$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42039,30 +42035,30 @@ module \hwq_top.engine.array.mul_3_5 (rst, \port$958$0 , \port$958$1 , \port$958
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$958$3 ),
+    .P3(\port$956$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$958$4 ),
-    .P5(\port$958$5 ),
-    .P6(\port$958$6 ),
-    .P7(\port$958$7 ),
-    .P8(\port$958$8 ),
-    .P9(\port$958$9 ),
+    .P4(\port$956$4 ),
+    .P5(\port$956$5 ),
+    .P6(\port$956$6 ),
+    .P7(\port$956$7 ),
+    .P8(\port$956$8 ),
+    .P9(\port$956$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$958$15 , \port$958$14 , \port$958$13 , \port$958$12 , \port$958$11 , \port$958$10 , \port$958$9 , \port$958$8 , \port$958$7 , \port$958$6 , \port$958$5 , \port$958$4 , \port$958$3 , \port$958$2 , \port$958$1 , \port$958$0  };
+  assign p36[15:0] = { \port$956$15 , \port$956$14 , \port$956$13 , \port$956$12 , \port$956$11 , \port$956$10 , \port$956$9 , \port$956$8 , \port$956$7 , \port$956$6 , \port$956$5 , \port$956$4 , \port$956$3 , \port$956$2 , \port$956$1 , \port$956$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (rst, \port$974$0 , \port$974$1 , \port$974$2 , \port$974$3 , \port$974$4 , \port$974$5 , \port$974$6 , \port$974$7 , \port$974$8 , \port$974$9 , \port$974$10 , \port$974$11 , \port$974$12 , \port$974$13 , \port$974$14 , \port$974$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (rst, \port$972$0 , \port$972$1 , \port$972$2 , \port$972$3 , \port$972$4 , \port$972$5 , \port$972$6 , \port$972$7 , \port$972$8 , \port$972$9 , \port$972$10 , \port$972$11 , \port$972$12 , \port$972$13 , \port$972$14 , \port$972$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42070,38 +42066,38 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$974$0 , \port$974$1 , \port$974
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$974$0 ;
-  wire \port$974$0 ;
-  output \port$974$1 ;
-  wire \port$974$1 ;
-  output \port$974$10 ;
-  wire \port$974$10 ;
-  output \port$974$11 ;
-  wire \port$974$11 ;
-  output \port$974$12 ;
-  wire \port$974$12 ;
-  output \port$974$13 ;
-  wire \port$974$13 ;
-  output \port$974$14 ;
-  wire \port$974$14 ;
-  output \port$974$15 ;
-  wire \port$974$15 ;
-  output \port$974$2 ;
-  wire \port$974$2 ;
-  output \port$974$3 ;
-  wire \port$974$3 ;
-  output \port$974$4 ;
-  wire \port$974$4 ;
-  output \port$974$5 ;
-  wire \port$974$5 ;
-  output \port$974$6 ;
-  wire \port$974$6 ;
-  output \port$974$7 ;
-  wire \port$974$7 ;
-  output \port$974$8 ;
-  wire \port$974$8 ;
-  output \port$974$9 ;
-  wire \port$974$9 ;
+  output \port$972$0 ;
+  wire \port$972$0 ;
+  output \port$972$1 ;
+  wire \port$972$1 ;
+  output \port$972$10 ;
+  wire \port$972$10 ;
+  output \port$972$11 ;
+  wire \port$972$11 ;
+  output \port$972$12 ;
+  wire \port$972$12 ;
+  output \port$972$13 ;
+  wire \port$972$13 ;
+  output \port$972$14 ;
+  wire \port$972$14 ;
+  output \port$972$15 ;
+  wire \port$972$15 ;
+  output \port$972$2 ;
+  wire \port$972$2 ;
+  output \port$972$3 ;
+  wire \port$972$3 ;
+  output \port$972$4 ;
+  wire \port$972$4 ;
+  output \port$972$5 ;
+  wire \port$972$5 ;
+  output \port$972$6 ;
+  wire \port$972$6 ;
+  output \port$972$7 ;
+  wire \port$972$7 ;
+  output \port$972$8 ;
+  wire \port$972$8 ;
+  output \port$972$9 ;
+  wire \port$972$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42177,19 +42173,19 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$974$0 , \port$974$1 , \port$974
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$974$0 ),
-    .P1(\port$974$1 ),
-    .P10(\port$974$10 ),
-    .P11(\port$974$11 ),
-    .P12(\port$974$12 ),
-    .P13(\port$974$13 ),
-    .P14(\port$974$14 ),
-    .P15(\port$974$15 ),
+    .P0(\port$972$0 ),
+    .P1(\port$972$1 ),
+    .P10(\port$972$10 ),
+    .P11(\port$972$11 ),
+    .P12(\port$972$12 ),
+    .P13(\port$972$13 ),
+    .P14(\port$972$14 ),
+    .P15(\port$972$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$974$2 ),
+    .P2(\port$972$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42200,30 +42196,30 @@ module \hwq_top.engine.array.mul_3_6 (rst, \port$974$0 , \port$974$1 , \port$974
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$974$3 ),
+    .P3(\port$972$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$974$4 ),
-    .P5(\port$974$5 ),
-    .P6(\port$974$6 ),
-    .P7(\port$974$7 ),
-    .P8(\port$974$8 ),
-    .P9(\port$974$9 ),
+    .P4(\port$972$4 ),
+    .P5(\port$972$5 ),
+    .P6(\port$972$6 ),
+    .P7(\port$972$7 ),
+    .P8(\port$972$8 ),
+    .P9(\port$972$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$974$15 , \port$974$14 , \port$974$13 , \port$974$12 , \port$974$11 , \port$974$10 , \port$974$9 , \port$974$8 , \port$974$7 , \port$974$6 , \port$974$5 , \port$974$4 , \port$974$3 , \port$974$2 , \port$974$1 , \port$974$0  };
+  assign p36[15:0] = { \port$972$15 , \port$972$14 , \port$972$13 , \port$972$12 , \port$972$11 , \port$972$10 , \port$972$9 , \port$972$8 , \port$972$7 , \port$972$6 , \port$972$5 , \port$972$4 , \port$972$3 , \port$972$2 , \port$972$1 , \port$972$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (rst, \port$990$0 , \port$990$1 , \port$990$2 , \port$990$3 , \port$990$4 , \port$990$5 , \port$990$6 , \port$990$7 , \port$990$8 , \port$990$9 , \port$990$10 , \port$990$11 , \port$990$12 , \port$990$13 , \port$990$14 , \port$990$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (rst, \port$988$0 , \port$988$1 , \port$988$2 , \port$988$3 , \port$988$4 , \port$988$5 , \port$988$6 , \port$988$7 , \port$988$8 , \port$988$9 , \port$988$10 , \port$988$11 , \port$988$12 , \port$988$13 , \port$988$14 , \port$988$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42231,38 +42227,38 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$990$0 , \port$990$1 , \port$990
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$990$0 ;
-  wire \port$990$0 ;
-  output \port$990$1 ;
-  wire \port$990$1 ;
-  output \port$990$10 ;
-  wire \port$990$10 ;
-  output \port$990$11 ;
-  wire \port$990$11 ;
-  output \port$990$12 ;
-  wire \port$990$12 ;
-  output \port$990$13 ;
-  wire \port$990$13 ;
-  output \port$990$14 ;
-  wire \port$990$14 ;
-  output \port$990$15 ;
-  wire \port$990$15 ;
-  output \port$990$2 ;
-  wire \port$990$2 ;
-  output \port$990$3 ;
-  wire \port$990$3 ;
-  output \port$990$4 ;
-  wire \port$990$4 ;
-  output \port$990$5 ;
-  wire \port$990$5 ;
-  output \port$990$6 ;
-  wire \port$990$6 ;
-  output \port$990$7 ;
-  wire \port$990$7 ;
-  output \port$990$8 ;
-  wire \port$990$8 ;
-  output \port$990$9 ;
-  wire \port$990$9 ;
+  output \port$988$0 ;
+  wire \port$988$0 ;
+  output \port$988$1 ;
+  wire \port$988$1 ;
+  output \port$988$10 ;
+  wire \port$988$10 ;
+  output \port$988$11 ;
+  wire \port$988$11 ;
+  output \port$988$12 ;
+  wire \port$988$12 ;
+  output \port$988$13 ;
+  wire \port$988$13 ;
+  output \port$988$14 ;
+  wire \port$988$14 ;
+  output \port$988$15 ;
+  wire \port$988$15 ;
+  output \port$988$2 ;
+  wire \port$988$2 ;
+  output \port$988$3 ;
+  wire \port$988$3 ;
+  output \port$988$4 ;
+  wire \port$988$4 ;
+  output \port$988$5 ;
+  wire \port$988$5 ;
+  output \port$988$6 ;
+  wire \port$988$6 ;
+  output \port$988$7 ;
+  wire \port$988$7 ;
+  output \port$988$8 ;
+  wire \port$988$8 ;
+  output \port$988$9 ;
+  wire \port$988$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42338,19 +42334,19 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$990$0 , \port$990$1 , \port$990
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$990$0 ),
-    .P1(\port$990$1 ),
-    .P10(\port$990$10 ),
-    .P11(\port$990$11 ),
-    .P12(\port$990$12 ),
-    .P13(\port$990$13 ),
-    .P14(\port$990$14 ),
-    .P15(\port$990$15 ),
+    .P0(\port$988$0 ),
+    .P1(\port$988$1 ),
+    .P10(\port$988$10 ),
+    .P11(\port$988$11 ),
+    .P12(\port$988$12 ),
+    .P13(\port$988$13 ),
+    .P14(\port$988$14 ),
+    .P15(\port$988$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$990$2 ),
+    .P2(\port$988$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42361,30 +42357,30 @@ module \hwq_top.engine.array.mul_3_7 (rst, \port$990$0 , \port$990$1 , \port$990
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$990$3 ),
+    .P3(\port$988$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$990$4 ),
-    .P5(\port$990$5 ),
-    .P6(\port$990$6 ),
-    .P7(\port$990$7 ),
-    .P8(\port$990$8 ),
-    .P9(\port$990$9 ),
+    .P4(\port$988$4 ),
+    .P5(\port$988$5 ),
+    .P6(\port$988$6 ),
+    .P7(\port$988$7 ),
+    .P8(\port$988$8 ),
+    .P9(\port$988$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$990$15 , \port$990$14 , \port$990$13 , \port$990$12 , \port$990$11 , \port$990$10 , \port$990$9 , \port$990$8 , \port$990$7 , \port$990$6 , \port$990$5 , \port$990$4 , \port$990$3 , \port$990$2 , \port$990$1 , \port$990$0  };
+  assign p36[15:0] = { \port$988$15 , \port$988$14 , \port$988$13 , \port$988$12 , \port$988$11 , \port$988$10 , \port$988$9 , \port$988$8 , \port$988$7 , \port$988$6 , \port$988$5 , \port$988$4 , \port$988$3 , \port$988$2 , \port$988$1 , \port$988$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (rst, \port$1006$0 , \port$1006$1 , \port$1006$2 , \port$1006$3 , \port$1006$4 , \port$1006$5 , \port$1006$6 , \port$1006$7 , \port$1006$8 , \port$1006$9 , \port$1006$10 , \port$1006$11 , \port$1006$12 , \port$1006$13 , \port$1006$14 , \port$1006$15 , a, b, clk);
+module \hwq_top.engine.array.mul_4_0 (rst, \port$1004$0 , \port$1004$1 , \port$1004$2 , \port$1004$3 , \port$1004$4 , \port$1004$5 , \port$1004$6 , \port$1004$7 , \port$1004$8 , \port$1004$9 , \port$1004$10 , \port$1004$11 , \port$1004$12 , \port$1004$13 , \port$1004$14 , \port$1004$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42392,38 +42388,38 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1006$0 , \port$1006$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1006$0 ;
-  wire \port$1006$0 ;
-  output \port$1006$1 ;
-  wire \port$1006$1 ;
-  output \port$1006$10 ;
-  wire \port$1006$10 ;
-  output \port$1006$11 ;
-  wire \port$1006$11 ;
-  output \port$1006$12 ;
-  wire \port$1006$12 ;
-  output \port$1006$13 ;
-  wire \port$1006$13 ;
-  output \port$1006$14 ;
-  wire \port$1006$14 ;
-  output \port$1006$15 ;
-  wire \port$1006$15 ;
-  output \port$1006$2 ;
-  wire \port$1006$2 ;
-  output \port$1006$3 ;
-  wire \port$1006$3 ;
-  output \port$1006$4 ;
-  wire \port$1006$4 ;
-  output \port$1006$5 ;
-  wire \port$1006$5 ;
-  output \port$1006$6 ;
-  wire \port$1006$6 ;
-  output \port$1006$7 ;
-  wire \port$1006$7 ;
-  output \port$1006$8 ;
-  wire \port$1006$8 ;
-  output \port$1006$9 ;
-  wire \port$1006$9 ;
+  output \port$1004$0 ;
+  wire \port$1004$0 ;
+  output \port$1004$1 ;
+  wire \port$1004$1 ;
+  output \port$1004$10 ;
+  wire \port$1004$10 ;
+  output \port$1004$11 ;
+  wire \port$1004$11 ;
+  output \port$1004$12 ;
+  wire \port$1004$12 ;
+  output \port$1004$13 ;
+  wire \port$1004$13 ;
+  output \port$1004$14 ;
+  wire \port$1004$14 ;
+  output \port$1004$15 ;
+  wire \port$1004$15 ;
+  output \port$1004$2 ;
+  wire \port$1004$2 ;
+  output \port$1004$3 ;
+  wire \port$1004$3 ;
+  output \port$1004$4 ;
+  wire \port$1004$4 ;
+  output \port$1004$5 ;
+  wire \port$1004$5 ;
+  output \port$1004$6 ;
+  wire \port$1004$6 ;
+  output \port$1004$7 ;
+  wire \port$1004$7 ;
+  output \port$1004$8 ;
+  wire \port$1004$8 ;
+  output \port$1004$9 ;
+  wire \port$1004$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42499,19 +42495,19 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1006$0 , \port$1006$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1006$0 ),
-    .P1(\port$1006$1 ),
-    .P10(\port$1006$10 ),
-    .P11(\port$1006$11 ),
-    .P12(\port$1006$12 ),
-    .P13(\port$1006$13 ),
-    .P14(\port$1006$14 ),
-    .P15(\port$1006$15 ),
+    .P0(\port$1004$0 ),
+    .P1(\port$1004$1 ),
+    .P10(\port$1004$10 ),
+    .P11(\port$1004$11 ),
+    .P12(\port$1004$12 ),
+    .P13(\port$1004$13 ),
+    .P14(\port$1004$14 ),
+    .P15(\port$1004$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1006$2 ),
+    .P2(\port$1004$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42522,30 +42518,30 @@ module \hwq_top.engine.array.mul_4_0 (rst, \port$1006$0 , \port$1006$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1006$3 ),
+    .P3(\port$1004$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1006$4 ),
-    .P5(\port$1006$5 ),
-    .P6(\port$1006$6 ),
-    .P7(\port$1006$7 ),
-    .P8(\port$1006$8 ),
-    .P9(\port$1006$9 ),
+    .P4(\port$1004$4 ),
+    .P5(\port$1004$5 ),
+    .P6(\port$1004$6 ),
+    .P7(\port$1004$7 ),
+    .P8(\port$1004$8 ),
+    .P9(\port$1004$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1006$15 , \port$1006$14 , \port$1006$13 , \port$1006$12 , \port$1006$11 , \port$1006$10 , \port$1006$9 , \port$1006$8 , \port$1006$7 , \port$1006$6 , \port$1006$5 , \port$1006$4 , \port$1006$3 , \port$1006$2 , \port$1006$1 , \port$1006$0  };
+  assign p36[15:0] = { \port$1004$15 , \port$1004$14 , \port$1004$13 , \port$1004$12 , \port$1004$11 , \port$1004$10 , \port$1004$9 , \port$1004$8 , \port$1004$7 , \port$1004$6 , \port$1004$5 , \port$1004$4 , \port$1004$3 , \port$1004$2 , \port$1004$1 , \port$1004$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (rst, \port$1022$0 , \port$1022$1 , \port$1022$2 , \port$1022$3 , \port$1022$4 , \port$1022$5 , \port$1022$6 , \port$1022$7 , \port$1022$8 , \port$1022$9 , \port$1022$10 , \port$1022$11 , \port$1022$12 , \port$1022$13 , \port$1022$14 , \port$1022$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (rst, \port$1020$0 , \port$1020$1 , \port$1020$2 , \port$1020$3 , \port$1020$4 , \port$1020$5 , \port$1020$6 , \port$1020$7 , \port$1020$8 , \port$1020$9 , \port$1020$10 , \port$1020$11 , \port$1020$12 , \port$1020$13 , \port$1020$14 , \port$1020$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42553,38 +42549,38 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1022$0 , \port$1022$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1022$0 ;
-  wire \port$1022$0 ;
-  output \port$1022$1 ;
-  wire \port$1022$1 ;
-  output \port$1022$10 ;
-  wire \port$1022$10 ;
-  output \port$1022$11 ;
-  wire \port$1022$11 ;
-  output \port$1022$12 ;
-  wire \port$1022$12 ;
-  output \port$1022$13 ;
-  wire \port$1022$13 ;
-  output \port$1022$14 ;
-  wire \port$1022$14 ;
-  output \port$1022$15 ;
-  wire \port$1022$15 ;
-  output \port$1022$2 ;
-  wire \port$1022$2 ;
-  output \port$1022$3 ;
-  wire \port$1022$3 ;
-  output \port$1022$4 ;
-  wire \port$1022$4 ;
-  output \port$1022$5 ;
-  wire \port$1022$5 ;
-  output \port$1022$6 ;
-  wire \port$1022$6 ;
-  output \port$1022$7 ;
-  wire \port$1022$7 ;
-  output \port$1022$8 ;
-  wire \port$1022$8 ;
-  output \port$1022$9 ;
-  wire \port$1022$9 ;
+  output \port$1020$0 ;
+  wire \port$1020$0 ;
+  output \port$1020$1 ;
+  wire \port$1020$1 ;
+  output \port$1020$10 ;
+  wire \port$1020$10 ;
+  output \port$1020$11 ;
+  wire \port$1020$11 ;
+  output \port$1020$12 ;
+  wire \port$1020$12 ;
+  output \port$1020$13 ;
+  wire \port$1020$13 ;
+  output \port$1020$14 ;
+  wire \port$1020$14 ;
+  output \port$1020$15 ;
+  wire \port$1020$15 ;
+  output \port$1020$2 ;
+  wire \port$1020$2 ;
+  output \port$1020$3 ;
+  wire \port$1020$3 ;
+  output \port$1020$4 ;
+  wire \port$1020$4 ;
+  output \port$1020$5 ;
+  wire \port$1020$5 ;
+  output \port$1020$6 ;
+  wire \port$1020$6 ;
+  output \port$1020$7 ;
+  wire \port$1020$7 ;
+  output \port$1020$8 ;
+  wire \port$1020$8 ;
+  output \port$1020$9 ;
+  wire \port$1020$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42660,19 +42656,19 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1022$0 , \port$1022$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1022$0 ),
-    .P1(\port$1022$1 ),
-    .P10(\port$1022$10 ),
-    .P11(\port$1022$11 ),
-    .P12(\port$1022$12 ),
-    .P13(\port$1022$13 ),
-    .P14(\port$1022$14 ),
-    .P15(\port$1022$15 ),
+    .P0(\port$1020$0 ),
+    .P1(\port$1020$1 ),
+    .P10(\port$1020$10 ),
+    .P11(\port$1020$11 ),
+    .P12(\port$1020$12 ),
+    .P13(\port$1020$13 ),
+    .P14(\port$1020$14 ),
+    .P15(\port$1020$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1022$2 ),
+    .P2(\port$1020$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42683,30 +42679,30 @@ module \hwq_top.engine.array.mul_4_1 (rst, \port$1022$0 , \port$1022$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1022$3 ),
+    .P3(\port$1020$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1022$4 ),
-    .P5(\port$1022$5 ),
-    .P6(\port$1022$6 ),
-    .P7(\port$1022$7 ),
-    .P8(\port$1022$8 ),
-    .P9(\port$1022$9 ),
+    .P4(\port$1020$4 ),
+    .P5(\port$1020$5 ),
+    .P6(\port$1020$6 ),
+    .P7(\port$1020$7 ),
+    .P8(\port$1020$8 ),
+    .P9(\port$1020$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1022$15 , \port$1022$14 , \port$1022$13 , \port$1022$12 , \port$1022$11 , \port$1022$10 , \port$1022$9 , \port$1022$8 , \port$1022$7 , \port$1022$6 , \port$1022$5 , \port$1022$4 , \port$1022$3 , \port$1022$2 , \port$1022$1 , \port$1022$0  };
+  assign p36[15:0] = { \port$1020$15 , \port$1020$14 , \port$1020$13 , \port$1020$12 , \port$1020$11 , \port$1020$10 , \port$1020$9 , \port$1020$8 , \port$1020$7 , \port$1020$6 , \port$1020$5 , \port$1020$4 , \port$1020$3 , \port$1020$2 , \port$1020$1 , \port$1020$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (rst, \port$1038$0 , \port$1038$1 , \port$1038$2 , \port$1038$3 , \port$1038$4 , \port$1038$5 , \port$1038$6 , \port$1038$7 , \port$1038$8 , \port$1038$9 , \port$1038$10 , \port$1038$11 , \port$1038$12 , \port$1038$13 , \port$1038$14 , \port$1038$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (rst, \port$1036$0 , \port$1036$1 , \port$1036$2 , \port$1036$3 , \port$1036$4 , \port$1036$5 , \port$1036$6 , \port$1036$7 , \port$1036$8 , \port$1036$9 , \port$1036$10 , \port$1036$11 , \port$1036$12 , \port$1036$13 , \port$1036$14 , \port$1036$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42714,38 +42710,38 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1038$0 , \port$1038$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1038$0 ;
-  wire \port$1038$0 ;
-  output \port$1038$1 ;
-  wire \port$1038$1 ;
-  output \port$1038$10 ;
-  wire \port$1038$10 ;
-  output \port$1038$11 ;
-  wire \port$1038$11 ;
-  output \port$1038$12 ;
-  wire \port$1038$12 ;
-  output \port$1038$13 ;
-  wire \port$1038$13 ;
-  output \port$1038$14 ;
-  wire \port$1038$14 ;
-  output \port$1038$15 ;
-  wire \port$1038$15 ;
-  output \port$1038$2 ;
-  wire \port$1038$2 ;
-  output \port$1038$3 ;
-  wire \port$1038$3 ;
-  output \port$1038$4 ;
-  wire \port$1038$4 ;
-  output \port$1038$5 ;
-  wire \port$1038$5 ;
-  output \port$1038$6 ;
-  wire \port$1038$6 ;
-  output \port$1038$7 ;
-  wire \port$1038$7 ;
-  output \port$1038$8 ;
-  wire \port$1038$8 ;
-  output \port$1038$9 ;
-  wire \port$1038$9 ;
+  output \port$1036$0 ;
+  wire \port$1036$0 ;
+  output \port$1036$1 ;
+  wire \port$1036$1 ;
+  output \port$1036$10 ;
+  wire \port$1036$10 ;
+  output \port$1036$11 ;
+  wire \port$1036$11 ;
+  output \port$1036$12 ;
+  wire \port$1036$12 ;
+  output \port$1036$13 ;
+  wire \port$1036$13 ;
+  output \port$1036$14 ;
+  wire \port$1036$14 ;
+  output \port$1036$15 ;
+  wire \port$1036$15 ;
+  output \port$1036$2 ;
+  wire \port$1036$2 ;
+  output \port$1036$3 ;
+  wire \port$1036$3 ;
+  output \port$1036$4 ;
+  wire \port$1036$4 ;
+  output \port$1036$5 ;
+  wire \port$1036$5 ;
+  output \port$1036$6 ;
+  wire \port$1036$6 ;
+  output \port$1036$7 ;
+  wire \port$1036$7 ;
+  output \port$1036$8 ;
+  wire \port$1036$8 ;
+  output \port$1036$9 ;
+  wire \port$1036$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42821,19 +42817,19 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1038$0 , \port$1038$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1038$0 ),
-    .P1(\port$1038$1 ),
-    .P10(\port$1038$10 ),
-    .P11(\port$1038$11 ),
-    .P12(\port$1038$12 ),
-    .P13(\port$1038$13 ),
-    .P14(\port$1038$14 ),
-    .P15(\port$1038$15 ),
+    .P0(\port$1036$0 ),
+    .P1(\port$1036$1 ),
+    .P10(\port$1036$10 ),
+    .P11(\port$1036$11 ),
+    .P12(\port$1036$12 ),
+    .P13(\port$1036$13 ),
+    .P14(\port$1036$14 ),
+    .P15(\port$1036$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1038$2 ),
+    .P2(\port$1036$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -42844,30 +42840,30 @@ module \hwq_top.engine.array.mul_4_2 (rst, \port$1038$0 , \port$1038$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1038$3 ),
+    .P3(\port$1036$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1038$4 ),
-    .P5(\port$1038$5 ),
-    .P6(\port$1038$6 ),
-    .P7(\port$1038$7 ),
-    .P8(\port$1038$8 ),
-    .P9(\port$1038$9 ),
+    .P4(\port$1036$4 ),
+    .P5(\port$1036$5 ),
+    .P6(\port$1036$6 ),
+    .P7(\port$1036$7 ),
+    .P8(\port$1036$8 ),
+    .P9(\port$1036$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1038$15 , \port$1038$14 , \port$1038$13 , \port$1038$12 , \port$1038$11 , \port$1038$10 , \port$1038$9 , \port$1038$8 , \port$1038$7 , \port$1038$6 , \port$1038$5 , \port$1038$4 , \port$1038$3 , \port$1038$2 , \port$1038$1 , \port$1038$0  };
+  assign p36[15:0] = { \port$1036$15 , \port$1036$14 , \port$1036$13 , \port$1036$12 , \port$1036$11 , \port$1036$10 , \port$1036$9 , \port$1036$8 , \port$1036$7 , \port$1036$6 , \port$1036$5 , \port$1036$4 , \port$1036$3 , \port$1036$2 , \port$1036$1 , \port$1036$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (rst, \port$1054$0 , \port$1054$1 , \port$1054$2 , \port$1054$3 , \port$1054$4 , \port$1054$5 , \port$1054$6 , \port$1054$7 , \port$1054$8 , \port$1054$9 , \port$1054$10 , \port$1054$11 , \port$1054$12 , \port$1054$13 , \port$1054$14 , \port$1054$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (rst, \port$1052$0 , \port$1052$1 , \port$1052$2 , \port$1052$3 , \port$1052$4 , \port$1052$5 , \port$1052$6 , \port$1052$7 , \port$1052$8 , \port$1052$9 , \port$1052$10 , \port$1052$11 , \port$1052$12 , \port$1052$13 , \port$1052$14 , \port$1052$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -42875,38 +42871,38 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1054$0 , \port$1054$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1054$0 ;
-  wire \port$1054$0 ;
-  output \port$1054$1 ;
-  wire \port$1054$1 ;
-  output \port$1054$10 ;
-  wire \port$1054$10 ;
-  output \port$1054$11 ;
-  wire \port$1054$11 ;
-  output \port$1054$12 ;
-  wire \port$1054$12 ;
-  output \port$1054$13 ;
-  wire \port$1054$13 ;
-  output \port$1054$14 ;
-  wire \port$1054$14 ;
-  output \port$1054$15 ;
-  wire \port$1054$15 ;
-  output \port$1054$2 ;
-  wire \port$1054$2 ;
-  output \port$1054$3 ;
-  wire \port$1054$3 ;
-  output \port$1054$4 ;
-  wire \port$1054$4 ;
-  output \port$1054$5 ;
-  wire \port$1054$5 ;
-  output \port$1054$6 ;
-  wire \port$1054$6 ;
-  output \port$1054$7 ;
-  wire \port$1054$7 ;
-  output \port$1054$8 ;
-  wire \port$1054$8 ;
-  output \port$1054$9 ;
-  wire \port$1054$9 ;
+  output \port$1052$0 ;
+  wire \port$1052$0 ;
+  output \port$1052$1 ;
+  wire \port$1052$1 ;
+  output \port$1052$10 ;
+  wire \port$1052$10 ;
+  output \port$1052$11 ;
+  wire \port$1052$11 ;
+  output \port$1052$12 ;
+  wire \port$1052$12 ;
+  output \port$1052$13 ;
+  wire \port$1052$13 ;
+  output \port$1052$14 ;
+  wire \port$1052$14 ;
+  output \port$1052$15 ;
+  wire \port$1052$15 ;
+  output \port$1052$2 ;
+  wire \port$1052$2 ;
+  output \port$1052$3 ;
+  wire \port$1052$3 ;
+  output \port$1052$4 ;
+  wire \port$1052$4 ;
+  output \port$1052$5 ;
+  wire \port$1052$5 ;
+  output \port$1052$6 ;
+  wire \port$1052$6 ;
+  output \port$1052$7 ;
+  wire \port$1052$7 ;
+  output \port$1052$8 ;
+  wire \port$1052$8 ;
+  output \port$1052$9 ;
+  wire \port$1052$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -42982,19 +42978,19 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1054$0 , \port$1054$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1054$0 ),
-    .P1(\port$1054$1 ),
-    .P10(\port$1054$10 ),
-    .P11(\port$1054$11 ),
-    .P12(\port$1054$12 ),
-    .P13(\port$1054$13 ),
-    .P14(\port$1054$14 ),
-    .P15(\port$1054$15 ),
+    .P0(\port$1052$0 ),
+    .P1(\port$1052$1 ),
+    .P10(\port$1052$10 ),
+    .P11(\port$1052$11 ),
+    .P12(\port$1052$12 ),
+    .P13(\port$1052$13 ),
+    .P14(\port$1052$14 ),
+    .P15(\port$1052$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1054$2 ),
+    .P2(\port$1052$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43005,30 +43001,30 @@ module \hwq_top.engine.array.mul_4_3 (rst, \port$1054$0 , \port$1054$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1054$3 ),
+    .P3(\port$1052$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1054$4 ),
-    .P5(\port$1054$5 ),
-    .P6(\port$1054$6 ),
-    .P7(\port$1054$7 ),
-    .P8(\port$1054$8 ),
-    .P9(\port$1054$9 ),
+    .P4(\port$1052$4 ),
+    .P5(\port$1052$5 ),
+    .P6(\port$1052$6 ),
+    .P7(\port$1052$7 ),
+    .P8(\port$1052$8 ),
+    .P9(\port$1052$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1054$15 , \port$1054$14 , \port$1054$13 , \port$1054$12 , \port$1054$11 , \port$1054$10 , \port$1054$9 , \port$1054$8 , \port$1054$7 , \port$1054$6 , \port$1054$5 , \port$1054$4 , \port$1054$3 , \port$1054$2 , \port$1054$1 , \port$1054$0  };
+  assign p36[15:0] = { \port$1052$15 , \port$1052$14 , \port$1052$13 , \port$1052$12 , \port$1052$11 , \port$1052$10 , \port$1052$9 , \port$1052$8 , \port$1052$7 , \port$1052$6 , \port$1052$5 , \port$1052$4 , \port$1052$3 , \port$1052$2 , \port$1052$1 , \port$1052$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (rst, \port$1070$0 , \port$1070$1 , \port$1070$2 , \port$1070$3 , \port$1070$4 , \port$1070$5 , \port$1070$6 , \port$1070$7 , \port$1070$8 , \port$1070$9 , \port$1070$10 , \port$1070$11 , \port$1070$12 , \port$1070$13 , \port$1070$14 , \port$1070$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_4 (rst, \port$1068$0 , \port$1068$1 , \port$1068$2 , \port$1068$3 , \port$1068$4 , \port$1068$5 , \port$1068$6 , \port$1068$7 , \port$1068$8 , \port$1068$9 , \port$1068$10 , \port$1068$11 , \port$1068$12 , \port$1068$13 , \port$1068$14 , \port$1068$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43036,38 +43032,38 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1070$0 , \port$1070$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1070$0 ;
-  wire \port$1070$0 ;
-  output \port$1070$1 ;
-  wire \port$1070$1 ;
-  output \port$1070$10 ;
-  wire \port$1070$10 ;
-  output \port$1070$11 ;
-  wire \port$1070$11 ;
-  output \port$1070$12 ;
-  wire \port$1070$12 ;
-  output \port$1070$13 ;
-  wire \port$1070$13 ;
-  output \port$1070$14 ;
-  wire \port$1070$14 ;
-  output \port$1070$15 ;
-  wire \port$1070$15 ;
-  output \port$1070$2 ;
-  wire \port$1070$2 ;
-  output \port$1070$3 ;
-  wire \port$1070$3 ;
-  output \port$1070$4 ;
-  wire \port$1070$4 ;
-  output \port$1070$5 ;
-  wire \port$1070$5 ;
-  output \port$1070$6 ;
-  wire \port$1070$6 ;
-  output \port$1070$7 ;
-  wire \port$1070$7 ;
-  output \port$1070$8 ;
-  wire \port$1070$8 ;
-  output \port$1070$9 ;
-  wire \port$1070$9 ;
+  output \port$1068$0 ;
+  wire \port$1068$0 ;
+  output \port$1068$1 ;
+  wire \port$1068$1 ;
+  output \port$1068$10 ;
+  wire \port$1068$10 ;
+  output \port$1068$11 ;
+  wire \port$1068$11 ;
+  output \port$1068$12 ;
+  wire \port$1068$12 ;
+  output \port$1068$13 ;
+  wire \port$1068$13 ;
+  output \port$1068$14 ;
+  wire \port$1068$14 ;
+  output \port$1068$15 ;
+  wire \port$1068$15 ;
+  output \port$1068$2 ;
+  wire \port$1068$2 ;
+  output \port$1068$3 ;
+  wire \port$1068$3 ;
+  output \port$1068$4 ;
+  wire \port$1068$4 ;
+  output \port$1068$5 ;
+  wire \port$1068$5 ;
+  output \port$1068$6 ;
+  wire \port$1068$6 ;
+  output \port$1068$7 ;
+  wire \port$1068$7 ;
+  output \port$1068$8 ;
+  wire \port$1068$8 ;
+  output \port$1068$9 ;
+  wire \port$1068$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43143,19 +43139,19 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1070$0 , \port$1070$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1070$0 ),
-    .P1(\port$1070$1 ),
-    .P10(\port$1070$10 ),
-    .P11(\port$1070$11 ),
-    .P12(\port$1070$12 ),
-    .P13(\port$1070$13 ),
-    .P14(\port$1070$14 ),
-    .P15(\port$1070$15 ),
+    .P0(\port$1068$0 ),
+    .P1(\port$1068$1 ),
+    .P10(\port$1068$10 ),
+    .P11(\port$1068$11 ),
+    .P12(\port$1068$12 ),
+    .P13(\port$1068$13 ),
+    .P14(\port$1068$14 ),
+    .P15(\port$1068$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1070$2 ),
+    .P2(\port$1068$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43166,30 +43162,30 @@ module \hwq_top.engine.array.mul_4_4 (rst, \port$1070$0 , \port$1070$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1070$3 ),
+    .P3(\port$1068$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1070$4 ),
-    .P5(\port$1070$5 ),
-    .P6(\port$1070$6 ),
-    .P7(\port$1070$7 ),
-    .P8(\port$1070$8 ),
-    .P9(\port$1070$9 ),
+    .P4(\port$1068$4 ),
+    .P5(\port$1068$5 ),
+    .P6(\port$1068$6 ),
+    .P7(\port$1068$7 ),
+    .P8(\port$1068$8 ),
+    .P9(\port$1068$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1070$15 , \port$1070$14 , \port$1070$13 , \port$1070$12 , \port$1070$11 , \port$1070$10 , \port$1070$9 , \port$1070$8 , \port$1070$7 , \port$1070$6 , \port$1070$5 , \port$1070$4 , \port$1070$3 , \port$1070$2 , \port$1070$1 , \port$1070$0  };
+  assign p36[15:0] = { \port$1068$15 , \port$1068$14 , \port$1068$13 , \port$1068$12 , \port$1068$11 , \port$1068$10 , \port$1068$9 , \port$1068$8 , \port$1068$7 , \port$1068$6 , \port$1068$5 , \port$1068$4 , \port$1068$3 , \port$1068$2 , \port$1068$1 , \port$1068$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (rst, \port$1086$0 , \port$1086$1 , \port$1086$2 , \port$1086$3 , \port$1086$4 , \port$1086$5 , \port$1086$6 , \port$1086$7 , \port$1086$8 , \port$1086$9 , \port$1086$10 , \port$1086$11 , \port$1086$12 , \port$1086$13 , \port$1086$14 , \port$1086$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_5 (rst, \port$1084$0 , \port$1084$1 , \port$1084$2 , \port$1084$3 , \port$1084$4 , \port$1084$5 , \port$1084$6 , \port$1084$7 , \port$1084$8 , \port$1084$9 , \port$1084$10 , \port$1084$11 , \port$1084$12 , \port$1084$13 , \port$1084$14 , \port$1084$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43197,38 +43193,38 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1086$0 , \port$1086$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1086$0 ;
-  wire \port$1086$0 ;
-  output \port$1086$1 ;
-  wire \port$1086$1 ;
-  output \port$1086$10 ;
-  wire \port$1086$10 ;
-  output \port$1086$11 ;
-  wire \port$1086$11 ;
-  output \port$1086$12 ;
-  wire \port$1086$12 ;
-  output \port$1086$13 ;
-  wire \port$1086$13 ;
-  output \port$1086$14 ;
-  wire \port$1086$14 ;
-  output \port$1086$15 ;
-  wire \port$1086$15 ;
-  output \port$1086$2 ;
-  wire \port$1086$2 ;
-  output \port$1086$3 ;
-  wire \port$1086$3 ;
-  output \port$1086$4 ;
-  wire \port$1086$4 ;
-  output \port$1086$5 ;
-  wire \port$1086$5 ;
-  output \port$1086$6 ;
-  wire \port$1086$6 ;
-  output \port$1086$7 ;
-  wire \port$1086$7 ;
-  output \port$1086$8 ;
-  wire \port$1086$8 ;
-  output \port$1086$9 ;
-  wire \port$1086$9 ;
+  output \port$1084$0 ;
+  wire \port$1084$0 ;
+  output \port$1084$1 ;
+  wire \port$1084$1 ;
+  output \port$1084$10 ;
+  wire \port$1084$10 ;
+  output \port$1084$11 ;
+  wire \port$1084$11 ;
+  output \port$1084$12 ;
+  wire \port$1084$12 ;
+  output \port$1084$13 ;
+  wire \port$1084$13 ;
+  output \port$1084$14 ;
+  wire \port$1084$14 ;
+  output \port$1084$15 ;
+  wire \port$1084$15 ;
+  output \port$1084$2 ;
+  wire \port$1084$2 ;
+  output \port$1084$3 ;
+  wire \port$1084$3 ;
+  output \port$1084$4 ;
+  wire \port$1084$4 ;
+  output \port$1084$5 ;
+  wire \port$1084$5 ;
+  output \port$1084$6 ;
+  wire \port$1084$6 ;
+  output \port$1084$7 ;
+  wire \port$1084$7 ;
+  output \port$1084$8 ;
+  wire \port$1084$8 ;
+  output \port$1084$9 ;
+  wire \port$1084$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43304,19 +43300,19 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1086$0 , \port$1086$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1086$0 ),
-    .P1(\port$1086$1 ),
-    .P10(\port$1086$10 ),
-    .P11(\port$1086$11 ),
-    .P12(\port$1086$12 ),
-    .P13(\port$1086$13 ),
-    .P14(\port$1086$14 ),
-    .P15(\port$1086$15 ),
+    .P0(\port$1084$0 ),
+    .P1(\port$1084$1 ),
+    .P10(\port$1084$10 ),
+    .P11(\port$1084$11 ),
+    .P12(\port$1084$12 ),
+    .P13(\port$1084$13 ),
+    .P14(\port$1084$14 ),
+    .P15(\port$1084$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1086$2 ),
+    .P2(\port$1084$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43327,30 +43323,30 @@ module \hwq_top.engine.array.mul_4_5 (rst, \port$1086$0 , \port$1086$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1086$3 ),
+    .P3(\port$1084$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1086$4 ),
-    .P5(\port$1086$5 ),
-    .P6(\port$1086$6 ),
-    .P7(\port$1086$7 ),
-    .P8(\port$1086$8 ),
-    .P9(\port$1086$9 ),
+    .P4(\port$1084$4 ),
+    .P5(\port$1084$5 ),
+    .P6(\port$1084$6 ),
+    .P7(\port$1084$7 ),
+    .P8(\port$1084$8 ),
+    .P9(\port$1084$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1086$15 , \port$1086$14 , \port$1086$13 , \port$1086$12 , \port$1086$11 , \port$1086$10 , \port$1086$9 , \port$1086$8 , \port$1086$7 , \port$1086$6 , \port$1086$5 , \port$1086$4 , \port$1086$3 , \port$1086$2 , \port$1086$1 , \port$1086$0  };
+  assign p36[15:0] = { \port$1084$15 , \port$1084$14 , \port$1084$13 , \port$1084$12 , \port$1084$11 , \port$1084$10 , \port$1084$9 , \port$1084$8 , \port$1084$7 , \port$1084$6 , \port$1084$5 , \port$1084$4 , \port$1084$3 , \port$1084$2 , \port$1084$1 , \port$1084$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (rst, \port$1102$0 , \port$1102$1 , \port$1102$2 , \port$1102$3 , \port$1102$4 , \port$1102$5 , \port$1102$6 , \port$1102$7 , \port$1102$8 , \port$1102$9 , \port$1102$10 , \port$1102$11 , \port$1102$12 , \port$1102$13 , \port$1102$14 , \port$1102$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_6 (rst, \port$1100$0 , \port$1100$1 , \port$1100$2 , \port$1100$3 , \port$1100$4 , \port$1100$5 , \port$1100$6 , \port$1100$7 , \port$1100$8 , \port$1100$9 , \port$1100$10 , \port$1100$11 , \port$1100$12 , \port$1100$13 , \port$1100$14 , \port$1100$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43358,38 +43354,38 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1102$0 , \port$1102$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1102$0 ;
-  wire \port$1102$0 ;
-  output \port$1102$1 ;
-  wire \port$1102$1 ;
-  output \port$1102$10 ;
-  wire \port$1102$10 ;
-  output \port$1102$11 ;
-  wire \port$1102$11 ;
-  output \port$1102$12 ;
-  wire \port$1102$12 ;
-  output \port$1102$13 ;
-  wire \port$1102$13 ;
-  output \port$1102$14 ;
-  wire \port$1102$14 ;
-  output \port$1102$15 ;
-  wire \port$1102$15 ;
-  output \port$1102$2 ;
-  wire \port$1102$2 ;
-  output \port$1102$3 ;
-  wire \port$1102$3 ;
-  output \port$1102$4 ;
-  wire \port$1102$4 ;
-  output \port$1102$5 ;
-  wire \port$1102$5 ;
-  output \port$1102$6 ;
-  wire \port$1102$6 ;
-  output \port$1102$7 ;
-  wire \port$1102$7 ;
-  output \port$1102$8 ;
-  wire \port$1102$8 ;
-  output \port$1102$9 ;
-  wire \port$1102$9 ;
+  output \port$1100$0 ;
+  wire \port$1100$0 ;
+  output \port$1100$1 ;
+  wire \port$1100$1 ;
+  output \port$1100$10 ;
+  wire \port$1100$10 ;
+  output \port$1100$11 ;
+  wire \port$1100$11 ;
+  output \port$1100$12 ;
+  wire \port$1100$12 ;
+  output \port$1100$13 ;
+  wire \port$1100$13 ;
+  output \port$1100$14 ;
+  wire \port$1100$14 ;
+  output \port$1100$15 ;
+  wire \port$1100$15 ;
+  output \port$1100$2 ;
+  wire \port$1100$2 ;
+  output \port$1100$3 ;
+  wire \port$1100$3 ;
+  output \port$1100$4 ;
+  wire \port$1100$4 ;
+  output \port$1100$5 ;
+  wire \port$1100$5 ;
+  output \port$1100$6 ;
+  wire \port$1100$6 ;
+  output \port$1100$7 ;
+  wire \port$1100$7 ;
+  output \port$1100$8 ;
+  wire \port$1100$8 ;
+  output \port$1100$9 ;
+  wire \port$1100$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43465,19 +43461,19 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1102$0 , \port$1102$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1102$0 ),
-    .P1(\port$1102$1 ),
-    .P10(\port$1102$10 ),
-    .P11(\port$1102$11 ),
-    .P12(\port$1102$12 ),
-    .P13(\port$1102$13 ),
-    .P14(\port$1102$14 ),
-    .P15(\port$1102$15 ),
+    .P0(\port$1100$0 ),
+    .P1(\port$1100$1 ),
+    .P10(\port$1100$10 ),
+    .P11(\port$1100$11 ),
+    .P12(\port$1100$12 ),
+    .P13(\port$1100$13 ),
+    .P14(\port$1100$14 ),
+    .P15(\port$1100$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1102$2 ),
+    .P2(\port$1100$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43488,30 +43484,30 @@ module \hwq_top.engine.array.mul_4_6 (rst, \port$1102$0 , \port$1102$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1102$3 ),
+    .P3(\port$1100$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1102$4 ),
-    .P5(\port$1102$5 ),
-    .P6(\port$1102$6 ),
-    .P7(\port$1102$7 ),
-    .P8(\port$1102$8 ),
-    .P9(\port$1102$9 ),
+    .P4(\port$1100$4 ),
+    .P5(\port$1100$5 ),
+    .P6(\port$1100$6 ),
+    .P7(\port$1100$7 ),
+    .P8(\port$1100$8 ),
+    .P9(\port$1100$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1102$15 , \port$1102$14 , \port$1102$13 , \port$1102$12 , \port$1102$11 , \port$1102$10 , \port$1102$9 , \port$1102$8 , \port$1102$7 , \port$1102$6 , \port$1102$5 , \port$1102$4 , \port$1102$3 , \port$1102$2 , \port$1102$1 , \port$1102$0  };
+  assign p36[15:0] = { \port$1100$15 , \port$1100$14 , \port$1100$13 , \port$1100$12 , \port$1100$11 , \port$1100$10 , \port$1100$9 , \port$1100$8 , \port$1100$7 , \port$1100$6 , \port$1100$5 , \port$1100$4 , \port$1100$3 , \port$1100$2 , \port$1100$1 , \port$1100$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (rst, \port$1118$0 , \port$1118$1 , \port$1118$2 , \port$1118$3 , \port$1118$4 , \port$1118$5 , \port$1118$6 , \port$1118$7 , \port$1118$8 , \port$1118$9 , \port$1118$10 , \port$1118$11 , \port$1118$12 , \port$1118$13 , \port$1118$14 , \port$1118$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_7 (rst, \port$1116$0 , \port$1116$1 , \port$1116$2 , \port$1116$3 , \port$1116$4 , \port$1116$5 , \port$1116$6 , \port$1116$7 , \port$1116$8 , \port$1116$9 , \port$1116$10 , \port$1116$11 , \port$1116$12 , \port$1116$13 , \port$1116$14 , \port$1116$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43519,38 +43515,38 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1118$0 , \port$1118$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1118$0 ;
-  wire \port$1118$0 ;
-  output \port$1118$1 ;
-  wire \port$1118$1 ;
-  output \port$1118$10 ;
-  wire \port$1118$10 ;
-  output \port$1118$11 ;
-  wire \port$1118$11 ;
-  output \port$1118$12 ;
-  wire \port$1118$12 ;
-  output \port$1118$13 ;
-  wire \port$1118$13 ;
-  output \port$1118$14 ;
-  wire \port$1118$14 ;
-  output \port$1118$15 ;
-  wire \port$1118$15 ;
-  output \port$1118$2 ;
-  wire \port$1118$2 ;
-  output \port$1118$3 ;
-  wire \port$1118$3 ;
-  output \port$1118$4 ;
-  wire \port$1118$4 ;
-  output \port$1118$5 ;
-  wire \port$1118$5 ;
-  output \port$1118$6 ;
-  wire \port$1118$6 ;
-  output \port$1118$7 ;
-  wire \port$1118$7 ;
-  output \port$1118$8 ;
-  wire \port$1118$8 ;
-  output \port$1118$9 ;
-  wire \port$1118$9 ;
+  output \port$1116$0 ;
+  wire \port$1116$0 ;
+  output \port$1116$1 ;
+  wire \port$1116$1 ;
+  output \port$1116$10 ;
+  wire \port$1116$10 ;
+  output \port$1116$11 ;
+  wire \port$1116$11 ;
+  output \port$1116$12 ;
+  wire \port$1116$12 ;
+  output \port$1116$13 ;
+  wire \port$1116$13 ;
+  output \port$1116$14 ;
+  wire \port$1116$14 ;
+  output \port$1116$15 ;
+  wire \port$1116$15 ;
+  output \port$1116$2 ;
+  wire \port$1116$2 ;
+  output \port$1116$3 ;
+  wire \port$1116$3 ;
+  output \port$1116$4 ;
+  wire \port$1116$4 ;
+  output \port$1116$5 ;
+  wire \port$1116$5 ;
+  output \port$1116$6 ;
+  wire \port$1116$6 ;
+  output \port$1116$7 ;
+  wire \port$1116$7 ;
+  output \port$1116$8 ;
+  wire \port$1116$8 ;
+  output \port$1116$9 ;
+  wire \port$1116$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43626,19 +43622,19 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1118$0 , \port$1118$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1118$0 ),
-    .P1(\port$1118$1 ),
-    .P10(\port$1118$10 ),
-    .P11(\port$1118$11 ),
-    .P12(\port$1118$12 ),
-    .P13(\port$1118$13 ),
-    .P14(\port$1118$14 ),
-    .P15(\port$1118$15 ),
+    .P0(\port$1116$0 ),
+    .P1(\port$1116$1 ),
+    .P10(\port$1116$10 ),
+    .P11(\port$1116$11 ),
+    .P12(\port$1116$12 ),
+    .P13(\port$1116$13 ),
+    .P14(\port$1116$14 ),
+    .P15(\port$1116$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1118$2 ),
+    .P2(\port$1116$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43649,30 +43645,30 @@ module \hwq_top.engine.array.mul_4_7 (rst, \port$1118$0 , \port$1118$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1118$3 ),
+    .P3(\port$1116$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1118$4 ),
-    .P5(\port$1118$5 ),
-    .P6(\port$1118$6 ),
-    .P7(\port$1118$7 ),
-    .P8(\port$1118$8 ),
-    .P9(\port$1118$9 ),
+    .P4(\port$1116$4 ),
+    .P5(\port$1116$5 ),
+    .P6(\port$1116$6 ),
+    .P7(\port$1116$7 ),
+    .P8(\port$1116$8 ),
+    .P9(\port$1116$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1118$15 , \port$1118$14 , \port$1118$13 , \port$1118$12 , \port$1118$11 , \port$1118$10 , \port$1118$9 , \port$1118$8 , \port$1118$7 , \port$1118$6 , \port$1118$5 , \port$1118$4 , \port$1118$3 , \port$1118$2 , \port$1118$1 , \port$1118$0  };
+  assign p36[15:0] = { \port$1116$15 , \port$1116$14 , \port$1116$13 , \port$1116$12 , \port$1116$11 , \port$1116$10 , \port$1116$9 , \port$1116$8 , \port$1116$7 , \port$1116$6 , \port$1116$5 , \port$1116$4 , \port$1116$3 , \port$1116$2 , \port$1116$1 , \port$1116$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (rst, \port$1134$0 , \port$1134$1 , \port$1134$2 , \port$1134$3 , \port$1134$4 , \port$1134$5 , \port$1134$6 , \port$1134$7 , \port$1134$8 , \port$1134$9 , \port$1134$10 , \port$1134$11 , \port$1134$12 , \port$1134$13 , \port$1134$14 , \port$1134$15 , a, b, clk);
+module \hwq_top.engine.array.mul_5_0 (rst, \port$1132$0 , \port$1132$1 , \port$1132$2 , \port$1132$3 , \port$1132$4 , \port$1132$5 , \port$1132$6 , \port$1132$7 , \port$1132$8 , \port$1132$9 , \port$1132$10 , \port$1132$11 , \port$1132$12 , \port$1132$13 , \port$1132$14 , \port$1132$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43680,38 +43676,38 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1134$0 , \port$1134$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1134$0 ;
-  wire \port$1134$0 ;
-  output \port$1134$1 ;
-  wire \port$1134$1 ;
-  output \port$1134$10 ;
-  wire \port$1134$10 ;
-  output \port$1134$11 ;
-  wire \port$1134$11 ;
-  output \port$1134$12 ;
-  wire \port$1134$12 ;
-  output \port$1134$13 ;
-  wire \port$1134$13 ;
-  output \port$1134$14 ;
-  wire \port$1134$14 ;
-  output \port$1134$15 ;
-  wire \port$1134$15 ;
-  output \port$1134$2 ;
-  wire \port$1134$2 ;
-  output \port$1134$3 ;
-  wire \port$1134$3 ;
-  output \port$1134$4 ;
-  wire \port$1134$4 ;
-  output \port$1134$5 ;
-  wire \port$1134$5 ;
-  output \port$1134$6 ;
-  wire \port$1134$6 ;
-  output \port$1134$7 ;
-  wire \port$1134$7 ;
-  output \port$1134$8 ;
-  wire \port$1134$8 ;
-  output \port$1134$9 ;
-  wire \port$1134$9 ;
+  output \port$1132$0 ;
+  wire \port$1132$0 ;
+  output \port$1132$1 ;
+  wire \port$1132$1 ;
+  output \port$1132$10 ;
+  wire \port$1132$10 ;
+  output \port$1132$11 ;
+  wire \port$1132$11 ;
+  output \port$1132$12 ;
+  wire \port$1132$12 ;
+  output \port$1132$13 ;
+  wire \port$1132$13 ;
+  output \port$1132$14 ;
+  wire \port$1132$14 ;
+  output \port$1132$15 ;
+  wire \port$1132$15 ;
+  output \port$1132$2 ;
+  wire \port$1132$2 ;
+  output \port$1132$3 ;
+  wire \port$1132$3 ;
+  output \port$1132$4 ;
+  wire \port$1132$4 ;
+  output \port$1132$5 ;
+  wire \port$1132$5 ;
+  output \port$1132$6 ;
+  wire \port$1132$6 ;
+  output \port$1132$7 ;
+  wire \port$1132$7 ;
+  output \port$1132$8 ;
+  wire \port$1132$8 ;
+  output \port$1132$9 ;
+  wire \port$1132$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43787,19 +43783,19 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1134$0 , \port$1134$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1134$0 ),
-    .P1(\port$1134$1 ),
-    .P10(\port$1134$10 ),
-    .P11(\port$1134$11 ),
-    .P12(\port$1134$12 ),
-    .P13(\port$1134$13 ),
-    .P14(\port$1134$14 ),
-    .P15(\port$1134$15 ),
+    .P0(\port$1132$0 ),
+    .P1(\port$1132$1 ),
+    .P10(\port$1132$10 ),
+    .P11(\port$1132$11 ),
+    .P12(\port$1132$12 ),
+    .P13(\port$1132$13 ),
+    .P14(\port$1132$14 ),
+    .P15(\port$1132$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1134$2 ),
+    .P2(\port$1132$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43810,30 +43806,30 @@ module \hwq_top.engine.array.mul_5_0 (rst, \port$1134$0 , \port$1134$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1134$3 ),
+    .P3(\port$1132$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1134$4 ),
-    .P5(\port$1134$5 ),
-    .P6(\port$1134$6 ),
-    .P7(\port$1134$7 ),
-    .P8(\port$1134$8 ),
-    .P9(\port$1134$9 ),
+    .P4(\port$1132$4 ),
+    .P5(\port$1132$5 ),
+    .P6(\port$1132$6 ),
+    .P7(\port$1132$7 ),
+    .P8(\port$1132$8 ),
+    .P9(\port$1132$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1134$15 , \port$1134$14 , \port$1134$13 , \port$1134$12 , \port$1134$11 , \port$1134$10 , \port$1134$9 , \port$1134$8 , \port$1134$7 , \port$1134$6 , \port$1134$5 , \port$1134$4 , \port$1134$3 , \port$1134$2 , \port$1134$1 , \port$1134$0  };
+  assign p36[15:0] = { \port$1132$15 , \port$1132$14 , \port$1132$13 , \port$1132$12 , \port$1132$11 , \port$1132$10 , \port$1132$9 , \port$1132$8 , \port$1132$7 , \port$1132$6 , \port$1132$5 , \port$1132$4 , \port$1132$3 , \port$1132$2 , \port$1132$1 , \port$1132$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (rst, \port$1150$0 , \port$1150$1 , \port$1150$2 , \port$1150$3 , \port$1150$4 , \port$1150$5 , \port$1150$6 , \port$1150$7 , \port$1150$8 , \port$1150$9 , \port$1150$10 , \port$1150$11 , \port$1150$12 , \port$1150$13 , \port$1150$14 , \port$1150$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_1 (rst, \port$1148$0 , \port$1148$1 , \port$1148$2 , \port$1148$3 , \port$1148$4 , \port$1148$5 , \port$1148$6 , \port$1148$7 , \port$1148$8 , \port$1148$9 , \port$1148$10 , \port$1148$11 , \port$1148$12 , \port$1148$13 , \port$1148$14 , \port$1148$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -43841,38 +43837,38 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1150$0 , \port$1150$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1150$0 ;
-  wire \port$1150$0 ;
-  output \port$1150$1 ;
-  wire \port$1150$1 ;
-  output \port$1150$10 ;
-  wire \port$1150$10 ;
-  output \port$1150$11 ;
-  wire \port$1150$11 ;
-  output \port$1150$12 ;
-  wire \port$1150$12 ;
-  output \port$1150$13 ;
-  wire \port$1150$13 ;
-  output \port$1150$14 ;
-  wire \port$1150$14 ;
-  output \port$1150$15 ;
-  wire \port$1150$15 ;
-  output \port$1150$2 ;
-  wire \port$1150$2 ;
-  output \port$1150$3 ;
-  wire \port$1150$3 ;
-  output \port$1150$4 ;
-  wire \port$1150$4 ;
-  output \port$1150$5 ;
-  wire \port$1150$5 ;
-  output \port$1150$6 ;
-  wire \port$1150$6 ;
-  output \port$1150$7 ;
-  wire \port$1150$7 ;
-  output \port$1150$8 ;
-  wire \port$1150$8 ;
-  output \port$1150$9 ;
-  wire \port$1150$9 ;
+  output \port$1148$0 ;
+  wire \port$1148$0 ;
+  output \port$1148$1 ;
+  wire \port$1148$1 ;
+  output \port$1148$10 ;
+  wire \port$1148$10 ;
+  output \port$1148$11 ;
+  wire \port$1148$11 ;
+  output \port$1148$12 ;
+  wire \port$1148$12 ;
+  output \port$1148$13 ;
+  wire \port$1148$13 ;
+  output \port$1148$14 ;
+  wire \port$1148$14 ;
+  output \port$1148$15 ;
+  wire \port$1148$15 ;
+  output \port$1148$2 ;
+  wire \port$1148$2 ;
+  output \port$1148$3 ;
+  wire \port$1148$3 ;
+  output \port$1148$4 ;
+  wire \port$1148$4 ;
+  output \port$1148$5 ;
+  wire \port$1148$5 ;
+  output \port$1148$6 ;
+  wire \port$1148$6 ;
+  output \port$1148$7 ;
+  wire \port$1148$7 ;
+  output \port$1148$8 ;
+  wire \port$1148$8 ;
+  output \port$1148$9 ;
+  wire \port$1148$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -43948,19 +43944,19 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1150$0 , \port$1150$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1150$0 ),
-    .P1(\port$1150$1 ),
-    .P10(\port$1150$10 ),
-    .P11(\port$1150$11 ),
-    .P12(\port$1150$12 ),
-    .P13(\port$1150$13 ),
-    .P14(\port$1150$14 ),
-    .P15(\port$1150$15 ),
+    .P0(\port$1148$0 ),
+    .P1(\port$1148$1 ),
+    .P10(\port$1148$10 ),
+    .P11(\port$1148$11 ),
+    .P12(\port$1148$12 ),
+    .P13(\port$1148$13 ),
+    .P14(\port$1148$14 ),
+    .P15(\port$1148$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1150$2 ),
+    .P2(\port$1148$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -43971,30 +43967,30 @@ module \hwq_top.engine.array.mul_5_1 (rst, \port$1150$0 , \port$1150$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1150$3 ),
+    .P3(\port$1148$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1150$4 ),
-    .P5(\port$1150$5 ),
-    .P6(\port$1150$6 ),
-    .P7(\port$1150$7 ),
-    .P8(\port$1150$8 ),
-    .P9(\port$1150$9 ),
+    .P4(\port$1148$4 ),
+    .P5(\port$1148$5 ),
+    .P6(\port$1148$6 ),
+    .P7(\port$1148$7 ),
+    .P8(\port$1148$8 ),
+    .P9(\port$1148$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1150$15 , \port$1150$14 , \port$1150$13 , \port$1150$12 , \port$1150$11 , \port$1150$10 , \port$1150$9 , \port$1150$8 , \port$1150$7 , \port$1150$6 , \port$1150$5 , \port$1150$4 , \port$1150$3 , \port$1150$2 , \port$1150$1 , \port$1150$0  };
+  assign p36[15:0] = { \port$1148$15 , \port$1148$14 , \port$1148$13 , \port$1148$12 , \port$1148$11 , \port$1148$10 , \port$1148$9 , \port$1148$8 , \port$1148$7 , \port$1148$6 , \port$1148$5 , \port$1148$4 , \port$1148$3 , \port$1148$2 , \port$1148$1 , \port$1148$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (rst, \port$1166$0 , \port$1166$1 , \port$1166$2 , \port$1166$3 , \port$1166$4 , \port$1166$5 , \port$1166$6 , \port$1166$7 , \port$1166$8 , \port$1166$9 , \port$1166$10 , \port$1166$11 , \port$1166$12 , \port$1166$13 , \port$1166$14 , \port$1166$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_2 (rst, \port$1164$0 , \port$1164$1 , \port$1164$2 , \port$1164$3 , \port$1164$4 , \port$1164$5 , \port$1164$6 , \port$1164$7 , \port$1164$8 , \port$1164$9 , \port$1164$10 , \port$1164$11 , \port$1164$12 , \port$1164$13 , \port$1164$14 , \port$1164$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44002,38 +43998,38 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1166$0 , \port$1166$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1166$0 ;
-  wire \port$1166$0 ;
-  output \port$1166$1 ;
-  wire \port$1166$1 ;
-  output \port$1166$10 ;
-  wire \port$1166$10 ;
-  output \port$1166$11 ;
-  wire \port$1166$11 ;
-  output \port$1166$12 ;
-  wire \port$1166$12 ;
-  output \port$1166$13 ;
-  wire \port$1166$13 ;
-  output \port$1166$14 ;
-  wire \port$1166$14 ;
-  output \port$1166$15 ;
-  wire \port$1166$15 ;
-  output \port$1166$2 ;
-  wire \port$1166$2 ;
-  output \port$1166$3 ;
-  wire \port$1166$3 ;
-  output \port$1166$4 ;
-  wire \port$1166$4 ;
-  output \port$1166$5 ;
-  wire \port$1166$5 ;
-  output \port$1166$6 ;
-  wire \port$1166$6 ;
-  output \port$1166$7 ;
-  wire \port$1166$7 ;
-  output \port$1166$8 ;
-  wire \port$1166$8 ;
-  output \port$1166$9 ;
-  wire \port$1166$9 ;
+  output \port$1164$0 ;
+  wire \port$1164$0 ;
+  output \port$1164$1 ;
+  wire \port$1164$1 ;
+  output \port$1164$10 ;
+  wire \port$1164$10 ;
+  output \port$1164$11 ;
+  wire \port$1164$11 ;
+  output \port$1164$12 ;
+  wire \port$1164$12 ;
+  output \port$1164$13 ;
+  wire \port$1164$13 ;
+  output \port$1164$14 ;
+  wire \port$1164$14 ;
+  output \port$1164$15 ;
+  wire \port$1164$15 ;
+  output \port$1164$2 ;
+  wire \port$1164$2 ;
+  output \port$1164$3 ;
+  wire \port$1164$3 ;
+  output \port$1164$4 ;
+  wire \port$1164$4 ;
+  output \port$1164$5 ;
+  wire \port$1164$5 ;
+  output \port$1164$6 ;
+  wire \port$1164$6 ;
+  output \port$1164$7 ;
+  wire \port$1164$7 ;
+  output \port$1164$8 ;
+  wire \port$1164$8 ;
+  output \port$1164$9 ;
+  wire \port$1164$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44109,19 +44105,19 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1166$0 , \port$1166$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1166$0 ),
-    .P1(\port$1166$1 ),
-    .P10(\port$1166$10 ),
-    .P11(\port$1166$11 ),
-    .P12(\port$1166$12 ),
-    .P13(\port$1166$13 ),
-    .P14(\port$1166$14 ),
-    .P15(\port$1166$15 ),
+    .P0(\port$1164$0 ),
+    .P1(\port$1164$1 ),
+    .P10(\port$1164$10 ),
+    .P11(\port$1164$11 ),
+    .P12(\port$1164$12 ),
+    .P13(\port$1164$13 ),
+    .P14(\port$1164$14 ),
+    .P15(\port$1164$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1166$2 ),
+    .P2(\port$1164$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44132,30 +44128,30 @@ module \hwq_top.engine.array.mul_5_2 (rst, \port$1166$0 , \port$1166$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1166$3 ),
+    .P3(\port$1164$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1166$4 ),
-    .P5(\port$1166$5 ),
-    .P6(\port$1166$6 ),
-    .P7(\port$1166$7 ),
-    .P8(\port$1166$8 ),
-    .P9(\port$1166$9 ),
+    .P4(\port$1164$4 ),
+    .P5(\port$1164$5 ),
+    .P6(\port$1164$6 ),
+    .P7(\port$1164$7 ),
+    .P8(\port$1164$8 ),
+    .P9(\port$1164$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1166$15 , \port$1166$14 , \port$1166$13 , \port$1166$12 , \port$1166$11 , \port$1166$10 , \port$1166$9 , \port$1166$8 , \port$1166$7 , \port$1166$6 , \port$1166$5 , \port$1166$4 , \port$1166$3 , \port$1166$2 , \port$1166$1 , \port$1166$0  };
+  assign p36[15:0] = { \port$1164$15 , \port$1164$14 , \port$1164$13 , \port$1164$12 , \port$1164$11 , \port$1164$10 , \port$1164$9 , \port$1164$8 , \port$1164$7 , \port$1164$6 , \port$1164$5 , \port$1164$4 , \port$1164$3 , \port$1164$2 , \port$1164$1 , \port$1164$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (rst, \port$1182$0 , \port$1182$1 , \port$1182$2 , \port$1182$3 , \port$1182$4 , \port$1182$5 , \port$1182$6 , \port$1182$7 , \port$1182$8 , \port$1182$9 , \port$1182$10 , \port$1182$11 , \port$1182$12 , \port$1182$13 , \port$1182$14 , \port$1182$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_3 (rst, \port$1180$0 , \port$1180$1 , \port$1180$2 , \port$1180$3 , \port$1180$4 , \port$1180$5 , \port$1180$6 , \port$1180$7 , \port$1180$8 , \port$1180$9 , \port$1180$10 , \port$1180$11 , \port$1180$12 , \port$1180$13 , \port$1180$14 , \port$1180$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44163,38 +44159,38 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1182$0 , \port$1182$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1182$0 ;
-  wire \port$1182$0 ;
-  output \port$1182$1 ;
-  wire \port$1182$1 ;
-  output \port$1182$10 ;
-  wire \port$1182$10 ;
-  output \port$1182$11 ;
-  wire \port$1182$11 ;
-  output \port$1182$12 ;
-  wire \port$1182$12 ;
-  output \port$1182$13 ;
-  wire \port$1182$13 ;
-  output \port$1182$14 ;
-  wire \port$1182$14 ;
-  output \port$1182$15 ;
-  wire \port$1182$15 ;
-  output \port$1182$2 ;
-  wire \port$1182$2 ;
-  output \port$1182$3 ;
-  wire \port$1182$3 ;
-  output \port$1182$4 ;
-  wire \port$1182$4 ;
-  output \port$1182$5 ;
-  wire \port$1182$5 ;
-  output \port$1182$6 ;
-  wire \port$1182$6 ;
-  output \port$1182$7 ;
-  wire \port$1182$7 ;
-  output \port$1182$8 ;
-  wire \port$1182$8 ;
-  output \port$1182$9 ;
-  wire \port$1182$9 ;
+  output \port$1180$0 ;
+  wire \port$1180$0 ;
+  output \port$1180$1 ;
+  wire \port$1180$1 ;
+  output \port$1180$10 ;
+  wire \port$1180$10 ;
+  output \port$1180$11 ;
+  wire \port$1180$11 ;
+  output \port$1180$12 ;
+  wire \port$1180$12 ;
+  output \port$1180$13 ;
+  wire \port$1180$13 ;
+  output \port$1180$14 ;
+  wire \port$1180$14 ;
+  output \port$1180$15 ;
+  wire \port$1180$15 ;
+  output \port$1180$2 ;
+  wire \port$1180$2 ;
+  output \port$1180$3 ;
+  wire \port$1180$3 ;
+  output \port$1180$4 ;
+  wire \port$1180$4 ;
+  output \port$1180$5 ;
+  wire \port$1180$5 ;
+  output \port$1180$6 ;
+  wire \port$1180$6 ;
+  output \port$1180$7 ;
+  wire \port$1180$7 ;
+  output \port$1180$8 ;
+  wire \port$1180$8 ;
+  output \port$1180$9 ;
+  wire \port$1180$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44270,19 +44266,19 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1182$0 , \port$1182$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1182$0 ),
-    .P1(\port$1182$1 ),
-    .P10(\port$1182$10 ),
-    .P11(\port$1182$11 ),
-    .P12(\port$1182$12 ),
-    .P13(\port$1182$13 ),
-    .P14(\port$1182$14 ),
-    .P15(\port$1182$15 ),
+    .P0(\port$1180$0 ),
+    .P1(\port$1180$1 ),
+    .P10(\port$1180$10 ),
+    .P11(\port$1180$11 ),
+    .P12(\port$1180$12 ),
+    .P13(\port$1180$13 ),
+    .P14(\port$1180$14 ),
+    .P15(\port$1180$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1182$2 ),
+    .P2(\port$1180$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44293,30 +44289,30 @@ module \hwq_top.engine.array.mul_5_3 (rst, \port$1182$0 , \port$1182$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1182$3 ),
+    .P3(\port$1180$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1182$4 ),
-    .P5(\port$1182$5 ),
-    .P6(\port$1182$6 ),
-    .P7(\port$1182$7 ),
-    .P8(\port$1182$8 ),
-    .P9(\port$1182$9 ),
+    .P4(\port$1180$4 ),
+    .P5(\port$1180$5 ),
+    .P6(\port$1180$6 ),
+    .P7(\port$1180$7 ),
+    .P8(\port$1180$8 ),
+    .P9(\port$1180$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1182$15 , \port$1182$14 , \port$1182$13 , \port$1182$12 , \port$1182$11 , \port$1182$10 , \port$1182$9 , \port$1182$8 , \port$1182$7 , \port$1182$6 , \port$1182$5 , \port$1182$4 , \port$1182$3 , \port$1182$2 , \port$1182$1 , \port$1182$0  };
+  assign p36[15:0] = { \port$1180$15 , \port$1180$14 , \port$1180$13 , \port$1180$12 , \port$1180$11 , \port$1180$10 , \port$1180$9 , \port$1180$8 , \port$1180$7 , \port$1180$6 , \port$1180$5 , \port$1180$4 , \port$1180$3 , \port$1180$2 , \port$1180$1 , \port$1180$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (rst, \port$1198$0 , \port$1198$1 , \port$1198$2 , \port$1198$3 , \port$1198$4 , \port$1198$5 , \port$1198$6 , \port$1198$7 , \port$1198$8 , \port$1198$9 , \port$1198$10 , \port$1198$11 , \port$1198$12 , \port$1198$13 , \port$1198$14 , \port$1198$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_4 (rst, \port$1196$0 , \port$1196$1 , \port$1196$2 , \port$1196$3 , \port$1196$4 , \port$1196$5 , \port$1196$6 , \port$1196$7 , \port$1196$8 , \port$1196$9 , \port$1196$10 , \port$1196$11 , \port$1196$12 , \port$1196$13 , \port$1196$14 , \port$1196$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44324,38 +44320,38 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1198$0 , \port$1198$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1198$0 ;
-  wire \port$1198$0 ;
-  output \port$1198$1 ;
-  wire \port$1198$1 ;
-  output \port$1198$10 ;
-  wire \port$1198$10 ;
-  output \port$1198$11 ;
-  wire \port$1198$11 ;
-  output \port$1198$12 ;
-  wire \port$1198$12 ;
-  output \port$1198$13 ;
-  wire \port$1198$13 ;
-  output \port$1198$14 ;
-  wire \port$1198$14 ;
-  output \port$1198$15 ;
-  wire \port$1198$15 ;
-  output \port$1198$2 ;
-  wire \port$1198$2 ;
-  output \port$1198$3 ;
-  wire \port$1198$3 ;
-  output \port$1198$4 ;
-  wire \port$1198$4 ;
-  output \port$1198$5 ;
-  wire \port$1198$5 ;
-  output \port$1198$6 ;
-  wire \port$1198$6 ;
-  output \port$1198$7 ;
-  wire \port$1198$7 ;
-  output \port$1198$8 ;
-  wire \port$1198$8 ;
-  output \port$1198$9 ;
-  wire \port$1198$9 ;
+  output \port$1196$0 ;
+  wire \port$1196$0 ;
+  output \port$1196$1 ;
+  wire \port$1196$1 ;
+  output \port$1196$10 ;
+  wire \port$1196$10 ;
+  output \port$1196$11 ;
+  wire \port$1196$11 ;
+  output \port$1196$12 ;
+  wire \port$1196$12 ;
+  output \port$1196$13 ;
+  wire \port$1196$13 ;
+  output \port$1196$14 ;
+  wire \port$1196$14 ;
+  output \port$1196$15 ;
+  wire \port$1196$15 ;
+  output \port$1196$2 ;
+  wire \port$1196$2 ;
+  output \port$1196$3 ;
+  wire \port$1196$3 ;
+  output \port$1196$4 ;
+  wire \port$1196$4 ;
+  output \port$1196$5 ;
+  wire \port$1196$5 ;
+  output \port$1196$6 ;
+  wire \port$1196$6 ;
+  output \port$1196$7 ;
+  wire \port$1196$7 ;
+  output \port$1196$8 ;
+  wire \port$1196$8 ;
+  output \port$1196$9 ;
+  wire \port$1196$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44431,19 +44427,19 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1198$0 , \port$1198$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1198$0 ),
-    .P1(\port$1198$1 ),
-    .P10(\port$1198$10 ),
-    .P11(\port$1198$11 ),
-    .P12(\port$1198$12 ),
-    .P13(\port$1198$13 ),
-    .P14(\port$1198$14 ),
-    .P15(\port$1198$15 ),
+    .P0(\port$1196$0 ),
+    .P1(\port$1196$1 ),
+    .P10(\port$1196$10 ),
+    .P11(\port$1196$11 ),
+    .P12(\port$1196$12 ),
+    .P13(\port$1196$13 ),
+    .P14(\port$1196$14 ),
+    .P15(\port$1196$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1198$2 ),
+    .P2(\port$1196$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44454,30 +44450,30 @@ module \hwq_top.engine.array.mul_5_4 (rst, \port$1198$0 , \port$1198$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1198$3 ),
+    .P3(\port$1196$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1198$4 ),
-    .P5(\port$1198$5 ),
-    .P6(\port$1198$6 ),
-    .P7(\port$1198$7 ),
-    .P8(\port$1198$8 ),
-    .P9(\port$1198$9 ),
+    .P4(\port$1196$4 ),
+    .P5(\port$1196$5 ),
+    .P6(\port$1196$6 ),
+    .P7(\port$1196$7 ),
+    .P8(\port$1196$8 ),
+    .P9(\port$1196$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1198$15 , \port$1198$14 , \port$1198$13 , \port$1198$12 , \port$1198$11 , \port$1198$10 , \port$1198$9 , \port$1198$8 , \port$1198$7 , \port$1198$6 , \port$1198$5 , \port$1198$4 , \port$1198$3 , \port$1198$2 , \port$1198$1 , \port$1198$0  };
+  assign p36[15:0] = { \port$1196$15 , \port$1196$14 , \port$1196$13 , \port$1196$12 , \port$1196$11 , \port$1196$10 , \port$1196$9 , \port$1196$8 , \port$1196$7 , \port$1196$6 , \port$1196$5 , \port$1196$4 , \port$1196$3 , \port$1196$2 , \port$1196$1 , \port$1196$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (rst, \port$1214$0 , \port$1214$1 , \port$1214$2 , \port$1214$3 , \port$1214$4 , \port$1214$5 , \port$1214$6 , \port$1214$7 , \port$1214$8 , \port$1214$9 , \port$1214$10 , \port$1214$11 , \port$1214$12 , \port$1214$13 , \port$1214$14 , \port$1214$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_5 (rst, \port$1212$0 , \port$1212$1 , \port$1212$2 , \port$1212$3 , \port$1212$4 , \port$1212$5 , \port$1212$6 , \port$1212$7 , \port$1212$8 , \port$1212$9 , \port$1212$10 , \port$1212$11 , \port$1212$12 , \port$1212$13 , \port$1212$14 , \port$1212$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44485,38 +44481,38 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1214$0 , \port$1214$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1214$0 ;
-  wire \port$1214$0 ;
-  output \port$1214$1 ;
-  wire \port$1214$1 ;
-  output \port$1214$10 ;
-  wire \port$1214$10 ;
-  output \port$1214$11 ;
-  wire \port$1214$11 ;
-  output \port$1214$12 ;
-  wire \port$1214$12 ;
-  output \port$1214$13 ;
-  wire \port$1214$13 ;
-  output \port$1214$14 ;
-  wire \port$1214$14 ;
-  output \port$1214$15 ;
-  wire \port$1214$15 ;
-  output \port$1214$2 ;
-  wire \port$1214$2 ;
-  output \port$1214$3 ;
-  wire \port$1214$3 ;
-  output \port$1214$4 ;
-  wire \port$1214$4 ;
-  output \port$1214$5 ;
-  wire \port$1214$5 ;
-  output \port$1214$6 ;
-  wire \port$1214$6 ;
-  output \port$1214$7 ;
-  wire \port$1214$7 ;
-  output \port$1214$8 ;
-  wire \port$1214$8 ;
-  output \port$1214$9 ;
-  wire \port$1214$9 ;
+  output \port$1212$0 ;
+  wire \port$1212$0 ;
+  output \port$1212$1 ;
+  wire \port$1212$1 ;
+  output \port$1212$10 ;
+  wire \port$1212$10 ;
+  output \port$1212$11 ;
+  wire \port$1212$11 ;
+  output \port$1212$12 ;
+  wire \port$1212$12 ;
+  output \port$1212$13 ;
+  wire \port$1212$13 ;
+  output \port$1212$14 ;
+  wire \port$1212$14 ;
+  output \port$1212$15 ;
+  wire \port$1212$15 ;
+  output \port$1212$2 ;
+  wire \port$1212$2 ;
+  output \port$1212$3 ;
+  wire \port$1212$3 ;
+  output \port$1212$4 ;
+  wire \port$1212$4 ;
+  output \port$1212$5 ;
+  wire \port$1212$5 ;
+  output \port$1212$6 ;
+  wire \port$1212$6 ;
+  output \port$1212$7 ;
+  wire \port$1212$7 ;
+  output \port$1212$8 ;
+  wire \port$1212$8 ;
+  output \port$1212$9 ;
+  wire \port$1212$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44592,19 +44588,19 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1214$0 , \port$1214$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1214$0 ),
-    .P1(\port$1214$1 ),
-    .P10(\port$1214$10 ),
-    .P11(\port$1214$11 ),
-    .P12(\port$1214$12 ),
-    .P13(\port$1214$13 ),
-    .P14(\port$1214$14 ),
-    .P15(\port$1214$15 ),
+    .P0(\port$1212$0 ),
+    .P1(\port$1212$1 ),
+    .P10(\port$1212$10 ),
+    .P11(\port$1212$11 ),
+    .P12(\port$1212$12 ),
+    .P13(\port$1212$13 ),
+    .P14(\port$1212$14 ),
+    .P15(\port$1212$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1214$2 ),
+    .P2(\port$1212$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44615,30 +44611,30 @@ module \hwq_top.engine.array.mul_5_5 (rst, \port$1214$0 , \port$1214$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1214$3 ),
+    .P3(\port$1212$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1214$4 ),
-    .P5(\port$1214$5 ),
-    .P6(\port$1214$6 ),
-    .P7(\port$1214$7 ),
-    .P8(\port$1214$8 ),
-    .P9(\port$1214$9 ),
+    .P4(\port$1212$4 ),
+    .P5(\port$1212$5 ),
+    .P6(\port$1212$6 ),
+    .P7(\port$1212$7 ),
+    .P8(\port$1212$8 ),
+    .P9(\port$1212$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1214$15 , \port$1214$14 , \port$1214$13 , \port$1214$12 , \port$1214$11 , \port$1214$10 , \port$1214$9 , \port$1214$8 , \port$1214$7 , \port$1214$6 , \port$1214$5 , \port$1214$4 , \port$1214$3 , \port$1214$2 , \port$1214$1 , \port$1214$0  };
+  assign p36[15:0] = { \port$1212$15 , \port$1212$14 , \port$1212$13 , \port$1212$12 , \port$1212$11 , \port$1212$10 , \port$1212$9 , \port$1212$8 , \port$1212$7 , \port$1212$6 , \port$1212$5 , \port$1212$4 , \port$1212$3 , \port$1212$2 , \port$1212$1 , \port$1212$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (rst, \port$1230$0 , \port$1230$1 , \port$1230$2 , \port$1230$3 , \port$1230$4 , \port$1230$5 , \port$1230$6 , \port$1230$7 , \port$1230$8 , \port$1230$9 , \port$1230$10 , \port$1230$11 , \port$1230$12 , \port$1230$13 , \port$1230$14 , \port$1230$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_6 (rst, \port$1228$0 , \port$1228$1 , \port$1228$2 , \port$1228$3 , \port$1228$4 , \port$1228$5 , \port$1228$6 , \port$1228$7 , \port$1228$8 , \port$1228$9 , \port$1228$10 , \port$1228$11 , \port$1228$12 , \port$1228$13 , \port$1228$14 , \port$1228$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44646,38 +44642,38 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1230$0 , \port$1230$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1230$0 ;
-  wire \port$1230$0 ;
-  output \port$1230$1 ;
-  wire \port$1230$1 ;
-  output \port$1230$10 ;
-  wire \port$1230$10 ;
-  output \port$1230$11 ;
-  wire \port$1230$11 ;
-  output \port$1230$12 ;
-  wire \port$1230$12 ;
-  output \port$1230$13 ;
-  wire \port$1230$13 ;
-  output \port$1230$14 ;
-  wire \port$1230$14 ;
-  output \port$1230$15 ;
-  wire \port$1230$15 ;
-  output \port$1230$2 ;
-  wire \port$1230$2 ;
-  output \port$1230$3 ;
-  wire \port$1230$3 ;
-  output \port$1230$4 ;
-  wire \port$1230$4 ;
-  output \port$1230$5 ;
-  wire \port$1230$5 ;
-  output \port$1230$6 ;
-  wire \port$1230$6 ;
-  output \port$1230$7 ;
-  wire \port$1230$7 ;
-  output \port$1230$8 ;
-  wire \port$1230$8 ;
-  output \port$1230$9 ;
-  wire \port$1230$9 ;
+  output \port$1228$0 ;
+  wire \port$1228$0 ;
+  output \port$1228$1 ;
+  wire \port$1228$1 ;
+  output \port$1228$10 ;
+  wire \port$1228$10 ;
+  output \port$1228$11 ;
+  wire \port$1228$11 ;
+  output \port$1228$12 ;
+  wire \port$1228$12 ;
+  output \port$1228$13 ;
+  wire \port$1228$13 ;
+  output \port$1228$14 ;
+  wire \port$1228$14 ;
+  output \port$1228$15 ;
+  wire \port$1228$15 ;
+  output \port$1228$2 ;
+  wire \port$1228$2 ;
+  output \port$1228$3 ;
+  wire \port$1228$3 ;
+  output \port$1228$4 ;
+  wire \port$1228$4 ;
+  output \port$1228$5 ;
+  wire \port$1228$5 ;
+  output \port$1228$6 ;
+  wire \port$1228$6 ;
+  output \port$1228$7 ;
+  wire \port$1228$7 ;
+  output \port$1228$8 ;
+  wire \port$1228$8 ;
+  output \port$1228$9 ;
+  wire \port$1228$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44753,19 +44749,19 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1230$0 , \port$1230$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1230$0 ),
-    .P1(\port$1230$1 ),
-    .P10(\port$1230$10 ),
-    .P11(\port$1230$11 ),
-    .P12(\port$1230$12 ),
-    .P13(\port$1230$13 ),
-    .P14(\port$1230$14 ),
-    .P15(\port$1230$15 ),
+    .P0(\port$1228$0 ),
+    .P1(\port$1228$1 ),
+    .P10(\port$1228$10 ),
+    .P11(\port$1228$11 ),
+    .P12(\port$1228$12 ),
+    .P13(\port$1228$13 ),
+    .P14(\port$1228$14 ),
+    .P15(\port$1228$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1230$2 ),
+    .P2(\port$1228$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44776,30 +44772,30 @@ module \hwq_top.engine.array.mul_5_6 (rst, \port$1230$0 , \port$1230$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1230$3 ),
+    .P3(\port$1228$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1230$4 ),
-    .P5(\port$1230$5 ),
-    .P6(\port$1230$6 ),
-    .P7(\port$1230$7 ),
-    .P8(\port$1230$8 ),
-    .P9(\port$1230$9 ),
+    .P4(\port$1228$4 ),
+    .P5(\port$1228$5 ),
+    .P6(\port$1228$6 ),
+    .P7(\port$1228$7 ),
+    .P8(\port$1228$8 ),
+    .P9(\port$1228$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1230$15 , \port$1230$14 , \port$1230$13 , \port$1230$12 , \port$1230$11 , \port$1230$10 , \port$1230$9 , \port$1230$8 , \port$1230$7 , \port$1230$6 , \port$1230$5 , \port$1230$4 , \port$1230$3 , \port$1230$2 , \port$1230$1 , \port$1230$0  };
+  assign p36[15:0] = { \port$1228$15 , \port$1228$14 , \port$1228$13 , \port$1228$12 , \port$1228$11 , \port$1228$10 , \port$1228$9 , \port$1228$8 , \port$1228$7 , \port$1228$6 , \port$1228$5 , \port$1228$4 , \port$1228$3 , \port$1228$2 , \port$1228$1 , \port$1228$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (rst, \port$1246$0 , \port$1246$1 , \port$1246$2 , \port$1246$3 , \port$1246$4 , \port$1246$5 , \port$1246$6 , \port$1246$7 , \port$1246$8 , \port$1246$9 , \port$1246$10 , \port$1246$11 , \port$1246$12 , \port$1246$13 , \port$1246$14 , \port$1246$15 , b, a, clk);
+module \hwq_top.engine.array.mul_5_7 (rst, \port$1244$0 , \port$1244$1 , \port$1244$2 , \port$1244$3 , \port$1244$4 , \port$1244$5 , \port$1244$6 , \port$1244$7 , \port$1244$8 , \port$1244$9 , \port$1244$10 , \port$1244$11 , \port$1244$12 , \port$1244$13 , \port$1244$14 , \port$1244$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44807,38 +44803,38 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1246$0 , \port$1246$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1246$0 ;
-  wire \port$1246$0 ;
-  output \port$1246$1 ;
-  wire \port$1246$1 ;
-  output \port$1246$10 ;
-  wire \port$1246$10 ;
-  output \port$1246$11 ;
-  wire \port$1246$11 ;
-  output \port$1246$12 ;
-  wire \port$1246$12 ;
-  output \port$1246$13 ;
-  wire \port$1246$13 ;
-  output \port$1246$14 ;
-  wire \port$1246$14 ;
-  output \port$1246$15 ;
-  wire \port$1246$15 ;
-  output \port$1246$2 ;
-  wire \port$1246$2 ;
-  output \port$1246$3 ;
-  wire \port$1246$3 ;
-  output \port$1246$4 ;
-  wire \port$1246$4 ;
-  output \port$1246$5 ;
-  wire \port$1246$5 ;
-  output \port$1246$6 ;
-  wire \port$1246$6 ;
-  output \port$1246$7 ;
-  wire \port$1246$7 ;
-  output \port$1246$8 ;
-  wire \port$1246$8 ;
-  output \port$1246$9 ;
-  wire \port$1246$9 ;
+  output \port$1244$0 ;
+  wire \port$1244$0 ;
+  output \port$1244$1 ;
+  wire \port$1244$1 ;
+  output \port$1244$10 ;
+  wire \port$1244$10 ;
+  output \port$1244$11 ;
+  wire \port$1244$11 ;
+  output \port$1244$12 ;
+  wire \port$1244$12 ;
+  output \port$1244$13 ;
+  wire \port$1244$13 ;
+  output \port$1244$14 ;
+  wire \port$1244$14 ;
+  output \port$1244$15 ;
+  wire \port$1244$15 ;
+  output \port$1244$2 ;
+  wire \port$1244$2 ;
+  output \port$1244$3 ;
+  wire \port$1244$3 ;
+  output \port$1244$4 ;
+  wire \port$1244$4 ;
+  output \port$1244$5 ;
+  wire \port$1244$5 ;
+  output \port$1244$6 ;
+  wire \port$1244$6 ;
+  output \port$1244$7 ;
+  wire \port$1244$7 ;
+  output \port$1244$8 ;
+  wire \port$1244$8 ;
+  output \port$1244$9 ;
+  wire \port$1244$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -44914,19 +44910,19 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1246$0 , \port$1246$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1246$0 ),
-    .P1(\port$1246$1 ),
-    .P10(\port$1246$10 ),
-    .P11(\port$1246$11 ),
-    .P12(\port$1246$12 ),
-    .P13(\port$1246$13 ),
-    .P14(\port$1246$14 ),
-    .P15(\port$1246$15 ),
+    .P0(\port$1244$0 ),
+    .P1(\port$1244$1 ),
+    .P10(\port$1244$10 ),
+    .P11(\port$1244$11 ),
+    .P12(\port$1244$12 ),
+    .P13(\port$1244$13 ),
+    .P14(\port$1244$14 ),
+    .P15(\port$1244$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1246$2 ),
+    .P2(\port$1244$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -44937,30 +44933,30 @@ module \hwq_top.engine.array.mul_5_7 (rst, \port$1246$0 , \port$1246$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1246$3 ),
+    .P3(\port$1244$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1246$4 ),
-    .P5(\port$1246$5 ),
-    .P6(\port$1246$6 ),
-    .P7(\port$1246$7 ),
-    .P8(\port$1246$8 ),
-    .P9(\port$1246$9 ),
+    .P4(\port$1244$4 ),
+    .P5(\port$1244$5 ),
+    .P6(\port$1244$6 ),
+    .P7(\port$1244$7 ),
+    .P8(\port$1244$8 ),
+    .P9(\port$1244$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1246$15 , \port$1246$14 , \port$1246$13 , \port$1246$12 , \port$1246$11 , \port$1246$10 , \port$1246$9 , \port$1246$8 , \port$1246$7 , \port$1246$6 , \port$1246$5 , \port$1246$4 , \port$1246$3 , \port$1246$2 , \port$1246$1 , \port$1246$0  };
+  assign p36[15:0] = { \port$1244$15 , \port$1244$14 , \port$1244$13 , \port$1244$12 , \port$1244$11 , \port$1244$10 , \port$1244$9 , \port$1244$8 , \port$1244$7 , \port$1244$6 , \port$1244$5 , \port$1244$4 , \port$1244$3 , \port$1244$2 , \port$1244$1 , \port$1244$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (rst, \port$1262$0 , \port$1262$1 , \port$1262$2 , \port$1262$3 , \port$1262$4 , \port$1262$5 , \port$1262$6 , \port$1262$7 , \port$1262$8 , \port$1262$9 , \port$1262$10 , \port$1262$11 , \port$1262$12 , \port$1262$13 , \port$1262$14 , \port$1262$15 , a, b, clk);
+module \hwq_top.engine.array.mul_6_0 (rst, \port$1260$0 , \port$1260$1 , \port$1260$2 , \port$1260$3 , \port$1260$4 , \port$1260$5 , \port$1260$6 , \port$1260$7 , \port$1260$8 , \port$1260$9 , \port$1260$10 , \port$1260$11 , \port$1260$12 , \port$1260$13 , \port$1260$14 , \port$1260$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -44968,38 +44964,38 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1262$0 , \port$1262$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1262$0 ;
-  wire \port$1262$0 ;
-  output \port$1262$1 ;
-  wire \port$1262$1 ;
-  output \port$1262$10 ;
-  wire \port$1262$10 ;
-  output \port$1262$11 ;
-  wire \port$1262$11 ;
-  output \port$1262$12 ;
-  wire \port$1262$12 ;
-  output \port$1262$13 ;
-  wire \port$1262$13 ;
-  output \port$1262$14 ;
-  wire \port$1262$14 ;
-  output \port$1262$15 ;
-  wire \port$1262$15 ;
-  output \port$1262$2 ;
-  wire \port$1262$2 ;
-  output \port$1262$3 ;
-  wire \port$1262$3 ;
-  output \port$1262$4 ;
-  wire \port$1262$4 ;
-  output \port$1262$5 ;
-  wire \port$1262$5 ;
-  output \port$1262$6 ;
-  wire \port$1262$6 ;
-  output \port$1262$7 ;
-  wire \port$1262$7 ;
-  output \port$1262$8 ;
-  wire \port$1262$8 ;
-  output \port$1262$9 ;
-  wire \port$1262$9 ;
+  output \port$1260$0 ;
+  wire \port$1260$0 ;
+  output \port$1260$1 ;
+  wire \port$1260$1 ;
+  output \port$1260$10 ;
+  wire \port$1260$10 ;
+  output \port$1260$11 ;
+  wire \port$1260$11 ;
+  output \port$1260$12 ;
+  wire \port$1260$12 ;
+  output \port$1260$13 ;
+  wire \port$1260$13 ;
+  output \port$1260$14 ;
+  wire \port$1260$14 ;
+  output \port$1260$15 ;
+  wire \port$1260$15 ;
+  output \port$1260$2 ;
+  wire \port$1260$2 ;
+  output \port$1260$3 ;
+  wire \port$1260$3 ;
+  output \port$1260$4 ;
+  wire \port$1260$4 ;
+  output \port$1260$5 ;
+  wire \port$1260$5 ;
+  output \port$1260$6 ;
+  wire \port$1260$6 ;
+  output \port$1260$7 ;
+  wire \port$1260$7 ;
+  output \port$1260$8 ;
+  wire \port$1260$8 ;
+  output \port$1260$9 ;
+  wire \port$1260$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45075,19 +45071,19 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1262$0 , \port$1262$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1262$0 ),
-    .P1(\port$1262$1 ),
-    .P10(\port$1262$10 ),
-    .P11(\port$1262$11 ),
-    .P12(\port$1262$12 ),
-    .P13(\port$1262$13 ),
-    .P14(\port$1262$14 ),
-    .P15(\port$1262$15 ),
+    .P0(\port$1260$0 ),
+    .P1(\port$1260$1 ),
+    .P10(\port$1260$10 ),
+    .P11(\port$1260$11 ),
+    .P12(\port$1260$12 ),
+    .P13(\port$1260$13 ),
+    .P14(\port$1260$14 ),
+    .P15(\port$1260$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1262$2 ),
+    .P2(\port$1260$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45098,30 +45094,30 @@ module \hwq_top.engine.array.mul_6_0 (rst, \port$1262$0 , \port$1262$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1262$3 ),
+    .P3(\port$1260$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1262$4 ),
-    .P5(\port$1262$5 ),
-    .P6(\port$1262$6 ),
-    .P7(\port$1262$7 ),
-    .P8(\port$1262$8 ),
-    .P9(\port$1262$9 ),
+    .P4(\port$1260$4 ),
+    .P5(\port$1260$5 ),
+    .P6(\port$1260$6 ),
+    .P7(\port$1260$7 ),
+    .P8(\port$1260$8 ),
+    .P9(\port$1260$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1262$15 , \port$1262$14 , \port$1262$13 , \port$1262$12 , \port$1262$11 , \port$1262$10 , \port$1262$9 , \port$1262$8 , \port$1262$7 , \port$1262$6 , \port$1262$5 , \port$1262$4 , \port$1262$3 , \port$1262$2 , \port$1262$1 , \port$1262$0  };
+  assign p36[15:0] = { \port$1260$15 , \port$1260$14 , \port$1260$13 , \port$1260$12 , \port$1260$11 , \port$1260$10 , \port$1260$9 , \port$1260$8 , \port$1260$7 , \port$1260$6 , \port$1260$5 , \port$1260$4 , \port$1260$3 , \port$1260$2 , \port$1260$1 , \port$1260$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (rst, \port$1278$0 , \port$1278$1 , \port$1278$2 , \port$1278$3 , \port$1278$4 , \port$1278$5 , \port$1278$6 , \port$1278$7 , \port$1278$8 , \port$1278$9 , \port$1278$10 , \port$1278$11 , \port$1278$12 , \port$1278$13 , \port$1278$14 , \port$1278$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_1 (rst, \port$1276$0 , \port$1276$1 , \port$1276$2 , \port$1276$3 , \port$1276$4 , \port$1276$5 , \port$1276$6 , \port$1276$7 , \port$1276$8 , \port$1276$9 , \port$1276$10 , \port$1276$11 , \port$1276$12 , \port$1276$13 , \port$1276$14 , \port$1276$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45129,38 +45125,38 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1278$0 , \port$1278$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1278$0 ;
-  wire \port$1278$0 ;
-  output \port$1278$1 ;
-  wire \port$1278$1 ;
-  output \port$1278$10 ;
-  wire \port$1278$10 ;
-  output \port$1278$11 ;
-  wire \port$1278$11 ;
-  output \port$1278$12 ;
-  wire \port$1278$12 ;
-  output \port$1278$13 ;
-  wire \port$1278$13 ;
-  output \port$1278$14 ;
-  wire \port$1278$14 ;
-  output \port$1278$15 ;
-  wire \port$1278$15 ;
-  output \port$1278$2 ;
-  wire \port$1278$2 ;
-  output \port$1278$3 ;
-  wire \port$1278$3 ;
-  output \port$1278$4 ;
-  wire \port$1278$4 ;
-  output \port$1278$5 ;
-  wire \port$1278$5 ;
-  output \port$1278$6 ;
-  wire \port$1278$6 ;
-  output \port$1278$7 ;
-  wire \port$1278$7 ;
-  output \port$1278$8 ;
-  wire \port$1278$8 ;
-  output \port$1278$9 ;
-  wire \port$1278$9 ;
+  output \port$1276$0 ;
+  wire \port$1276$0 ;
+  output \port$1276$1 ;
+  wire \port$1276$1 ;
+  output \port$1276$10 ;
+  wire \port$1276$10 ;
+  output \port$1276$11 ;
+  wire \port$1276$11 ;
+  output \port$1276$12 ;
+  wire \port$1276$12 ;
+  output \port$1276$13 ;
+  wire \port$1276$13 ;
+  output \port$1276$14 ;
+  wire \port$1276$14 ;
+  output \port$1276$15 ;
+  wire \port$1276$15 ;
+  output \port$1276$2 ;
+  wire \port$1276$2 ;
+  output \port$1276$3 ;
+  wire \port$1276$3 ;
+  output \port$1276$4 ;
+  wire \port$1276$4 ;
+  output \port$1276$5 ;
+  wire \port$1276$5 ;
+  output \port$1276$6 ;
+  wire \port$1276$6 ;
+  output \port$1276$7 ;
+  wire \port$1276$7 ;
+  output \port$1276$8 ;
+  wire \port$1276$8 ;
+  output \port$1276$9 ;
+  wire \port$1276$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45236,19 +45232,19 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1278$0 , \port$1278$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1278$0 ),
-    .P1(\port$1278$1 ),
-    .P10(\port$1278$10 ),
-    .P11(\port$1278$11 ),
-    .P12(\port$1278$12 ),
-    .P13(\port$1278$13 ),
-    .P14(\port$1278$14 ),
-    .P15(\port$1278$15 ),
+    .P0(\port$1276$0 ),
+    .P1(\port$1276$1 ),
+    .P10(\port$1276$10 ),
+    .P11(\port$1276$11 ),
+    .P12(\port$1276$12 ),
+    .P13(\port$1276$13 ),
+    .P14(\port$1276$14 ),
+    .P15(\port$1276$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1278$2 ),
+    .P2(\port$1276$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45259,30 +45255,30 @@ module \hwq_top.engine.array.mul_6_1 (rst, \port$1278$0 , \port$1278$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1278$3 ),
+    .P3(\port$1276$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1278$4 ),
-    .P5(\port$1278$5 ),
-    .P6(\port$1278$6 ),
-    .P7(\port$1278$7 ),
-    .P8(\port$1278$8 ),
-    .P9(\port$1278$9 ),
+    .P4(\port$1276$4 ),
+    .P5(\port$1276$5 ),
+    .P6(\port$1276$6 ),
+    .P7(\port$1276$7 ),
+    .P8(\port$1276$8 ),
+    .P9(\port$1276$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1278$15 , \port$1278$14 , \port$1278$13 , \port$1278$12 , \port$1278$11 , \port$1278$10 , \port$1278$9 , \port$1278$8 , \port$1278$7 , \port$1278$6 , \port$1278$5 , \port$1278$4 , \port$1278$3 , \port$1278$2 , \port$1278$1 , \port$1278$0  };
+  assign p36[15:0] = { \port$1276$15 , \port$1276$14 , \port$1276$13 , \port$1276$12 , \port$1276$11 , \port$1276$10 , \port$1276$9 , \port$1276$8 , \port$1276$7 , \port$1276$6 , \port$1276$5 , \port$1276$4 , \port$1276$3 , \port$1276$2 , \port$1276$1 , \port$1276$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (rst, \port$1294$0 , \port$1294$1 , \port$1294$2 , \port$1294$3 , \port$1294$4 , \port$1294$5 , \port$1294$6 , \port$1294$7 , \port$1294$8 , \port$1294$9 , \port$1294$10 , \port$1294$11 , \port$1294$12 , \port$1294$13 , \port$1294$14 , \port$1294$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_2 (rst, \port$1292$0 , \port$1292$1 , \port$1292$2 , \port$1292$3 , \port$1292$4 , \port$1292$5 , \port$1292$6 , \port$1292$7 , \port$1292$8 , \port$1292$9 , \port$1292$10 , \port$1292$11 , \port$1292$12 , \port$1292$13 , \port$1292$14 , \port$1292$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45290,38 +45286,38 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1294$0 , \port$1294$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1294$0 ;
-  wire \port$1294$0 ;
-  output \port$1294$1 ;
-  wire \port$1294$1 ;
-  output \port$1294$10 ;
-  wire \port$1294$10 ;
-  output \port$1294$11 ;
-  wire \port$1294$11 ;
-  output \port$1294$12 ;
-  wire \port$1294$12 ;
-  output \port$1294$13 ;
-  wire \port$1294$13 ;
-  output \port$1294$14 ;
-  wire \port$1294$14 ;
-  output \port$1294$15 ;
-  wire \port$1294$15 ;
-  output \port$1294$2 ;
-  wire \port$1294$2 ;
-  output \port$1294$3 ;
-  wire \port$1294$3 ;
-  output \port$1294$4 ;
-  wire \port$1294$4 ;
-  output \port$1294$5 ;
-  wire \port$1294$5 ;
-  output \port$1294$6 ;
-  wire \port$1294$6 ;
-  output \port$1294$7 ;
-  wire \port$1294$7 ;
-  output \port$1294$8 ;
-  wire \port$1294$8 ;
-  output \port$1294$9 ;
-  wire \port$1294$9 ;
+  output \port$1292$0 ;
+  wire \port$1292$0 ;
+  output \port$1292$1 ;
+  wire \port$1292$1 ;
+  output \port$1292$10 ;
+  wire \port$1292$10 ;
+  output \port$1292$11 ;
+  wire \port$1292$11 ;
+  output \port$1292$12 ;
+  wire \port$1292$12 ;
+  output \port$1292$13 ;
+  wire \port$1292$13 ;
+  output \port$1292$14 ;
+  wire \port$1292$14 ;
+  output \port$1292$15 ;
+  wire \port$1292$15 ;
+  output \port$1292$2 ;
+  wire \port$1292$2 ;
+  output \port$1292$3 ;
+  wire \port$1292$3 ;
+  output \port$1292$4 ;
+  wire \port$1292$4 ;
+  output \port$1292$5 ;
+  wire \port$1292$5 ;
+  output \port$1292$6 ;
+  wire \port$1292$6 ;
+  output \port$1292$7 ;
+  wire \port$1292$7 ;
+  output \port$1292$8 ;
+  wire \port$1292$8 ;
+  output \port$1292$9 ;
+  wire \port$1292$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45397,19 +45393,19 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1294$0 , \port$1294$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1294$0 ),
-    .P1(\port$1294$1 ),
-    .P10(\port$1294$10 ),
-    .P11(\port$1294$11 ),
-    .P12(\port$1294$12 ),
-    .P13(\port$1294$13 ),
-    .P14(\port$1294$14 ),
-    .P15(\port$1294$15 ),
+    .P0(\port$1292$0 ),
+    .P1(\port$1292$1 ),
+    .P10(\port$1292$10 ),
+    .P11(\port$1292$11 ),
+    .P12(\port$1292$12 ),
+    .P13(\port$1292$13 ),
+    .P14(\port$1292$14 ),
+    .P15(\port$1292$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1294$2 ),
+    .P2(\port$1292$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45420,30 +45416,30 @@ module \hwq_top.engine.array.mul_6_2 (rst, \port$1294$0 , \port$1294$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1294$3 ),
+    .P3(\port$1292$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1294$4 ),
-    .P5(\port$1294$5 ),
-    .P6(\port$1294$6 ),
-    .P7(\port$1294$7 ),
-    .P8(\port$1294$8 ),
-    .P9(\port$1294$9 ),
+    .P4(\port$1292$4 ),
+    .P5(\port$1292$5 ),
+    .P6(\port$1292$6 ),
+    .P7(\port$1292$7 ),
+    .P8(\port$1292$8 ),
+    .P9(\port$1292$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1294$15 , \port$1294$14 , \port$1294$13 , \port$1294$12 , \port$1294$11 , \port$1294$10 , \port$1294$9 , \port$1294$8 , \port$1294$7 , \port$1294$6 , \port$1294$5 , \port$1294$4 , \port$1294$3 , \port$1294$2 , \port$1294$1 , \port$1294$0  };
+  assign p36[15:0] = { \port$1292$15 , \port$1292$14 , \port$1292$13 , \port$1292$12 , \port$1292$11 , \port$1292$10 , \port$1292$9 , \port$1292$8 , \port$1292$7 , \port$1292$6 , \port$1292$5 , \port$1292$4 , \port$1292$3 , \port$1292$2 , \port$1292$1 , \port$1292$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (rst, \port$1310$0 , \port$1310$1 , \port$1310$2 , \port$1310$3 , \port$1310$4 , \port$1310$5 , \port$1310$6 , \port$1310$7 , \port$1310$8 , \port$1310$9 , \port$1310$10 , \port$1310$11 , \port$1310$12 , \port$1310$13 , \port$1310$14 , \port$1310$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_3 (rst, \port$1308$0 , \port$1308$1 , \port$1308$2 , \port$1308$3 , \port$1308$4 , \port$1308$5 , \port$1308$6 , \port$1308$7 , \port$1308$8 , \port$1308$9 , \port$1308$10 , \port$1308$11 , \port$1308$12 , \port$1308$13 , \port$1308$14 , \port$1308$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45451,38 +45447,38 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1310$0 , \port$1310$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1310$0 ;
-  wire \port$1310$0 ;
-  output \port$1310$1 ;
-  wire \port$1310$1 ;
-  output \port$1310$10 ;
-  wire \port$1310$10 ;
-  output \port$1310$11 ;
-  wire \port$1310$11 ;
-  output \port$1310$12 ;
-  wire \port$1310$12 ;
-  output \port$1310$13 ;
-  wire \port$1310$13 ;
-  output \port$1310$14 ;
-  wire \port$1310$14 ;
-  output \port$1310$15 ;
-  wire \port$1310$15 ;
-  output \port$1310$2 ;
-  wire \port$1310$2 ;
-  output \port$1310$3 ;
-  wire \port$1310$3 ;
-  output \port$1310$4 ;
-  wire \port$1310$4 ;
-  output \port$1310$5 ;
-  wire \port$1310$5 ;
-  output \port$1310$6 ;
-  wire \port$1310$6 ;
-  output \port$1310$7 ;
-  wire \port$1310$7 ;
-  output \port$1310$8 ;
-  wire \port$1310$8 ;
-  output \port$1310$9 ;
-  wire \port$1310$9 ;
+  output \port$1308$0 ;
+  wire \port$1308$0 ;
+  output \port$1308$1 ;
+  wire \port$1308$1 ;
+  output \port$1308$10 ;
+  wire \port$1308$10 ;
+  output \port$1308$11 ;
+  wire \port$1308$11 ;
+  output \port$1308$12 ;
+  wire \port$1308$12 ;
+  output \port$1308$13 ;
+  wire \port$1308$13 ;
+  output \port$1308$14 ;
+  wire \port$1308$14 ;
+  output \port$1308$15 ;
+  wire \port$1308$15 ;
+  output \port$1308$2 ;
+  wire \port$1308$2 ;
+  output \port$1308$3 ;
+  wire \port$1308$3 ;
+  output \port$1308$4 ;
+  wire \port$1308$4 ;
+  output \port$1308$5 ;
+  wire \port$1308$5 ;
+  output \port$1308$6 ;
+  wire \port$1308$6 ;
+  output \port$1308$7 ;
+  wire \port$1308$7 ;
+  output \port$1308$8 ;
+  wire \port$1308$8 ;
+  output \port$1308$9 ;
+  wire \port$1308$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45558,19 +45554,19 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1310$0 , \port$1310$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1310$0 ),
-    .P1(\port$1310$1 ),
-    .P10(\port$1310$10 ),
-    .P11(\port$1310$11 ),
-    .P12(\port$1310$12 ),
-    .P13(\port$1310$13 ),
-    .P14(\port$1310$14 ),
-    .P15(\port$1310$15 ),
+    .P0(\port$1308$0 ),
+    .P1(\port$1308$1 ),
+    .P10(\port$1308$10 ),
+    .P11(\port$1308$11 ),
+    .P12(\port$1308$12 ),
+    .P13(\port$1308$13 ),
+    .P14(\port$1308$14 ),
+    .P15(\port$1308$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1310$2 ),
+    .P2(\port$1308$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45581,30 +45577,30 @@ module \hwq_top.engine.array.mul_6_3 (rst, \port$1310$0 , \port$1310$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1310$3 ),
+    .P3(\port$1308$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1310$4 ),
-    .P5(\port$1310$5 ),
-    .P6(\port$1310$6 ),
-    .P7(\port$1310$7 ),
-    .P8(\port$1310$8 ),
-    .P9(\port$1310$9 ),
+    .P4(\port$1308$4 ),
+    .P5(\port$1308$5 ),
+    .P6(\port$1308$6 ),
+    .P7(\port$1308$7 ),
+    .P8(\port$1308$8 ),
+    .P9(\port$1308$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1310$15 , \port$1310$14 , \port$1310$13 , \port$1310$12 , \port$1310$11 , \port$1310$10 , \port$1310$9 , \port$1310$8 , \port$1310$7 , \port$1310$6 , \port$1310$5 , \port$1310$4 , \port$1310$3 , \port$1310$2 , \port$1310$1 , \port$1310$0  };
+  assign p36[15:0] = { \port$1308$15 , \port$1308$14 , \port$1308$13 , \port$1308$12 , \port$1308$11 , \port$1308$10 , \port$1308$9 , \port$1308$8 , \port$1308$7 , \port$1308$6 , \port$1308$5 , \port$1308$4 , \port$1308$3 , \port$1308$2 , \port$1308$1 , \port$1308$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (rst, \port$1326$0 , \port$1326$1 , \port$1326$2 , \port$1326$3 , \port$1326$4 , \port$1326$5 , \port$1326$6 , \port$1326$7 , \port$1326$8 , \port$1326$9 , \port$1326$10 , \port$1326$11 , \port$1326$12 , \port$1326$13 , \port$1326$14 , \port$1326$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_4 (rst, \port$1324$0 , \port$1324$1 , \port$1324$2 , \port$1324$3 , \port$1324$4 , \port$1324$5 , \port$1324$6 , \port$1324$7 , \port$1324$8 , \port$1324$9 , \port$1324$10 , \port$1324$11 , \port$1324$12 , \port$1324$13 , \port$1324$14 , \port$1324$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45612,38 +45608,38 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1326$0 , \port$1326$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1326$0 ;
-  wire \port$1326$0 ;
-  output \port$1326$1 ;
-  wire \port$1326$1 ;
-  output \port$1326$10 ;
-  wire \port$1326$10 ;
-  output \port$1326$11 ;
-  wire \port$1326$11 ;
-  output \port$1326$12 ;
-  wire \port$1326$12 ;
-  output \port$1326$13 ;
-  wire \port$1326$13 ;
-  output \port$1326$14 ;
-  wire \port$1326$14 ;
-  output \port$1326$15 ;
-  wire \port$1326$15 ;
-  output \port$1326$2 ;
-  wire \port$1326$2 ;
-  output \port$1326$3 ;
-  wire \port$1326$3 ;
-  output \port$1326$4 ;
-  wire \port$1326$4 ;
-  output \port$1326$5 ;
-  wire \port$1326$5 ;
-  output \port$1326$6 ;
-  wire \port$1326$6 ;
-  output \port$1326$7 ;
-  wire \port$1326$7 ;
-  output \port$1326$8 ;
-  wire \port$1326$8 ;
-  output \port$1326$9 ;
-  wire \port$1326$9 ;
+  output \port$1324$0 ;
+  wire \port$1324$0 ;
+  output \port$1324$1 ;
+  wire \port$1324$1 ;
+  output \port$1324$10 ;
+  wire \port$1324$10 ;
+  output \port$1324$11 ;
+  wire \port$1324$11 ;
+  output \port$1324$12 ;
+  wire \port$1324$12 ;
+  output \port$1324$13 ;
+  wire \port$1324$13 ;
+  output \port$1324$14 ;
+  wire \port$1324$14 ;
+  output \port$1324$15 ;
+  wire \port$1324$15 ;
+  output \port$1324$2 ;
+  wire \port$1324$2 ;
+  output \port$1324$3 ;
+  wire \port$1324$3 ;
+  output \port$1324$4 ;
+  wire \port$1324$4 ;
+  output \port$1324$5 ;
+  wire \port$1324$5 ;
+  output \port$1324$6 ;
+  wire \port$1324$6 ;
+  output \port$1324$7 ;
+  wire \port$1324$7 ;
+  output \port$1324$8 ;
+  wire \port$1324$8 ;
+  output \port$1324$9 ;
+  wire \port$1324$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45719,19 +45715,19 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1326$0 , \port$1326$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1326$0 ),
-    .P1(\port$1326$1 ),
-    .P10(\port$1326$10 ),
-    .P11(\port$1326$11 ),
-    .P12(\port$1326$12 ),
-    .P13(\port$1326$13 ),
-    .P14(\port$1326$14 ),
-    .P15(\port$1326$15 ),
+    .P0(\port$1324$0 ),
+    .P1(\port$1324$1 ),
+    .P10(\port$1324$10 ),
+    .P11(\port$1324$11 ),
+    .P12(\port$1324$12 ),
+    .P13(\port$1324$13 ),
+    .P14(\port$1324$14 ),
+    .P15(\port$1324$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1326$2 ),
+    .P2(\port$1324$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45742,30 +45738,30 @@ module \hwq_top.engine.array.mul_6_4 (rst, \port$1326$0 , \port$1326$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1326$3 ),
+    .P3(\port$1324$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1326$4 ),
-    .P5(\port$1326$5 ),
-    .P6(\port$1326$6 ),
-    .P7(\port$1326$7 ),
-    .P8(\port$1326$8 ),
-    .P9(\port$1326$9 ),
+    .P4(\port$1324$4 ),
+    .P5(\port$1324$5 ),
+    .P6(\port$1324$6 ),
+    .P7(\port$1324$7 ),
+    .P8(\port$1324$8 ),
+    .P9(\port$1324$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1326$15 , \port$1326$14 , \port$1326$13 , \port$1326$12 , \port$1326$11 , \port$1326$10 , \port$1326$9 , \port$1326$8 , \port$1326$7 , \port$1326$6 , \port$1326$5 , \port$1326$4 , \port$1326$3 , \port$1326$2 , \port$1326$1 , \port$1326$0  };
+  assign p36[15:0] = { \port$1324$15 , \port$1324$14 , \port$1324$13 , \port$1324$12 , \port$1324$11 , \port$1324$10 , \port$1324$9 , \port$1324$8 , \port$1324$7 , \port$1324$6 , \port$1324$5 , \port$1324$4 , \port$1324$3 , \port$1324$2 , \port$1324$1 , \port$1324$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (rst, \port$1342$0 , \port$1342$1 , \port$1342$2 , \port$1342$3 , \port$1342$4 , \port$1342$5 , \port$1342$6 , \port$1342$7 , \port$1342$8 , \port$1342$9 , \port$1342$10 , \port$1342$11 , \port$1342$12 , \port$1342$13 , \port$1342$14 , \port$1342$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_5 (rst, \port$1340$0 , \port$1340$1 , \port$1340$2 , \port$1340$3 , \port$1340$4 , \port$1340$5 , \port$1340$6 , \port$1340$7 , \port$1340$8 , \port$1340$9 , \port$1340$10 , \port$1340$11 , \port$1340$12 , \port$1340$13 , \port$1340$14 , \port$1340$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45773,38 +45769,38 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1342$0 , \port$1342$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1342$0 ;
-  wire \port$1342$0 ;
-  output \port$1342$1 ;
-  wire \port$1342$1 ;
-  output \port$1342$10 ;
-  wire \port$1342$10 ;
-  output \port$1342$11 ;
-  wire \port$1342$11 ;
-  output \port$1342$12 ;
-  wire \port$1342$12 ;
-  output \port$1342$13 ;
-  wire \port$1342$13 ;
-  output \port$1342$14 ;
-  wire \port$1342$14 ;
-  output \port$1342$15 ;
-  wire \port$1342$15 ;
-  output \port$1342$2 ;
-  wire \port$1342$2 ;
-  output \port$1342$3 ;
-  wire \port$1342$3 ;
-  output \port$1342$4 ;
-  wire \port$1342$4 ;
-  output \port$1342$5 ;
-  wire \port$1342$5 ;
-  output \port$1342$6 ;
-  wire \port$1342$6 ;
-  output \port$1342$7 ;
-  wire \port$1342$7 ;
-  output \port$1342$8 ;
-  wire \port$1342$8 ;
-  output \port$1342$9 ;
-  wire \port$1342$9 ;
+  output \port$1340$0 ;
+  wire \port$1340$0 ;
+  output \port$1340$1 ;
+  wire \port$1340$1 ;
+  output \port$1340$10 ;
+  wire \port$1340$10 ;
+  output \port$1340$11 ;
+  wire \port$1340$11 ;
+  output \port$1340$12 ;
+  wire \port$1340$12 ;
+  output \port$1340$13 ;
+  wire \port$1340$13 ;
+  output \port$1340$14 ;
+  wire \port$1340$14 ;
+  output \port$1340$15 ;
+  wire \port$1340$15 ;
+  output \port$1340$2 ;
+  wire \port$1340$2 ;
+  output \port$1340$3 ;
+  wire \port$1340$3 ;
+  output \port$1340$4 ;
+  wire \port$1340$4 ;
+  output \port$1340$5 ;
+  wire \port$1340$5 ;
+  output \port$1340$6 ;
+  wire \port$1340$6 ;
+  output \port$1340$7 ;
+  wire \port$1340$7 ;
+  output \port$1340$8 ;
+  wire \port$1340$8 ;
+  output \port$1340$9 ;
+  wire \port$1340$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -45880,19 +45876,19 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1342$0 , \port$1342$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1342$0 ),
-    .P1(\port$1342$1 ),
-    .P10(\port$1342$10 ),
-    .P11(\port$1342$11 ),
-    .P12(\port$1342$12 ),
-    .P13(\port$1342$13 ),
-    .P14(\port$1342$14 ),
-    .P15(\port$1342$15 ),
+    .P0(\port$1340$0 ),
+    .P1(\port$1340$1 ),
+    .P10(\port$1340$10 ),
+    .P11(\port$1340$11 ),
+    .P12(\port$1340$12 ),
+    .P13(\port$1340$13 ),
+    .P14(\port$1340$14 ),
+    .P15(\port$1340$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1342$2 ),
+    .P2(\port$1340$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -45903,30 +45899,30 @@ module \hwq_top.engine.array.mul_6_5 (rst, \port$1342$0 , \port$1342$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1342$3 ),
+    .P3(\port$1340$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1342$4 ),
-    .P5(\port$1342$5 ),
-    .P6(\port$1342$6 ),
-    .P7(\port$1342$7 ),
-    .P8(\port$1342$8 ),
-    .P9(\port$1342$9 ),
+    .P4(\port$1340$4 ),
+    .P5(\port$1340$5 ),
+    .P6(\port$1340$6 ),
+    .P7(\port$1340$7 ),
+    .P8(\port$1340$8 ),
+    .P9(\port$1340$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1342$15 , \port$1342$14 , \port$1342$13 , \port$1342$12 , \port$1342$11 , \port$1342$10 , \port$1342$9 , \port$1342$8 , \port$1342$7 , \port$1342$6 , \port$1342$5 , \port$1342$4 , \port$1342$3 , \port$1342$2 , \port$1342$1 , \port$1342$0  };
+  assign p36[15:0] = { \port$1340$15 , \port$1340$14 , \port$1340$13 , \port$1340$12 , \port$1340$11 , \port$1340$10 , \port$1340$9 , \port$1340$8 , \port$1340$7 , \port$1340$6 , \port$1340$5 , \port$1340$4 , \port$1340$3 , \port$1340$2 , \port$1340$1 , \port$1340$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (rst, \port$1358$0 , \port$1358$1 , \port$1358$2 , \port$1358$3 , \port$1358$4 , \port$1358$5 , \port$1358$6 , \port$1358$7 , \port$1358$8 , \port$1358$9 , \port$1358$10 , \port$1358$11 , \port$1358$12 , \port$1358$13 , \port$1358$14 , \port$1358$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_6 (rst, \port$1356$0 , \port$1356$1 , \port$1356$2 , \port$1356$3 , \port$1356$4 , \port$1356$5 , \port$1356$6 , \port$1356$7 , \port$1356$8 , \port$1356$9 , \port$1356$10 , \port$1356$11 , \port$1356$12 , \port$1356$13 , \port$1356$14 , \port$1356$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -45934,38 +45930,38 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1358$0 , \port$1358$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1358$0 ;
-  wire \port$1358$0 ;
-  output \port$1358$1 ;
-  wire \port$1358$1 ;
-  output \port$1358$10 ;
-  wire \port$1358$10 ;
-  output \port$1358$11 ;
-  wire \port$1358$11 ;
-  output \port$1358$12 ;
-  wire \port$1358$12 ;
-  output \port$1358$13 ;
-  wire \port$1358$13 ;
-  output \port$1358$14 ;
-  wire \port$1358$14 ;
-  output \port$1358$15 ;
-  wire \port$1358$15 ;
-  output \port$1358$2 ;
-  wire \port$1358$2 ;
-  output \port$1358$3 ;
-  wire \port$1358$3 ;
-  output \port$1358$4 ;
-  wire \port$1358$4 ;
-  output \port$1358$5 ;
-  wire \port$1358$5 ;
-  output \port$1358$6 ;
-  wire \port$1358$6 ;
-  output \port$1358$7 ;
-  wire \port$1358$7 ;
-  output \port$1358$8 ;
-  wire \port$1358$8 ;
-  output \port$1358$9 ;
-  wire \port$1358$9 ;
+  output \port$1356$0 ;
+  wire \port$1356$0 ;
+  output \port$1356$1 ;
+  wire \port$1356$1 ;
+  output \port$1356$10 ;
+  wire \port$1356$10 ;
+  output \port$1356$11 ;
+  wire \port$1356$11 ;
+  output \port$1356$12 ;
+  wire \port$1356$12 ;
+  output \port$1356$13 ;
+  wire \port$1356$13 ;
+  output \port$1356$14 ;
+  wire \port$1356$14 ;
+  output \port$1356$15 ;
+  wire \port$1356$15 ;
+  output \port$1356$2 ;
+  wire \port$1356$2 ;
+  output \port$1356$3 ;
+  wire \port$1356$3 ;
+  output \port$1356$4 ;
+  wire \port$1356$4 ;
+  output \port$1356$5 ;
+  wire \port$1356$5 ;
+  output \port$1356$6 ;
+  wire \port$1356$6 ;
+  output \port$1356$7 ;
+  wire \port$1356$7 ;
+  output \port$1356$8 ;
+  wire \port$1356$8 ;
+  output \port$1356$9 ;
+  wire \port$1356$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46041,19 +46037,19 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1358$0 , \port$1358$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1358$0 ),
-    .P1(\port$1358$1 ),
-    .P10(\port$1358$10 ),
-    .P11(\port$1358$11 ),
-    .P12(\port$1358$12 ),
-    .P13(\port$1358$13 ),
-    .P14(\port$1358$14 ),
-    .P15(\port$1358$15 ),
+    .P0(\port$1356$0 ),
+    .P1(\port$1356$1 ),
+    .P10(\port$1356$10 ),
+    .P11(\port$1356$11 ),
+    .P12(\port$1356$12 ),
+    .P13(\port$1356$13 ),
+    .P14(\port$1356$14 ),
+    .P15(\port$1356$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1358$2 ),
+    .P2(\port$1356$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46064,30 +46060,30 @@ module \hwq_top.engine.array.mul_6_6 (rst, \port$1358$0 , \port$1358$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1358$3 ),
+    .P3(\port$1356$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1358$4 ),
-    .P5(\port$1358$5 ),
-    .P6(\port$1358$6 ),
-    .P7(\port$1358$7 ),
-    .P8(\port$1358$8 ),
-    .P9(\port$1358$9 ),
+    .P4(\port$1356$4 ),
+    .P5(\port$1356$5 ),
+    .P6(\port$1356$6 ),
+    .P7(\port$1356$7 ),
+    .P8(\port$1356$8 ),
+    .P9(\port$1356$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1358$15 , \port$1358$14 , \port$1358$13 , \port$1358$12 , \port$1358$11 , \port$1358$10 , \port$1358$9 , \port$1358$8 , \port$1358$7 , \port$1358$6 , \port$1358$5 , \port$1358$4 , \port$1358$3 , \port$1358$2 , \port$1358$1 , \port$1358$0  };
+  assign p36[15:0] = { \port$1356$15 , \port$1356$14 , \port$1356$13 , \port$1356$12 , \port$1356$11 , \port$1356$10 , \port$1356$9 , \port$1356$8 , \port$1356$7 , \port$1356$6 , \port$1356$5 , \port$1356$4 , \port$1356$3 , \port$1356$2 , \port$1356$1 , \port$1356$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (rst, \port$1374$0 , \port$1374$1 , \port$1374$2 , \port$1374$3 , \port$1374$4 , \port$1374$5 , \port$1374$6 , \port$1374$7 , \port$1374$8 , \port$1374$9 , \port$1374$10 , \port$1374$11 , \port$1374$12 , \port$1374$13 , \port$1374$14 , \port$1374$15 , b, a, clk);
+module \hwq_top.engine.array.mul_6_7 (rst, \port$1372$0 , \port$1372$1 , \port$1372$2 , \port$1372$3 , \port$1372$4 , \port$1372$5 , \port$1372$6 , \port$1372$7 , \port$1372$8 , \port$1372$9 , \port$1372$10 , \port$1372$11 , \port$1372$12 , \port$1372$13 , \port$1372$14 , \port$1372$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46095,38 +46091,38 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1374$0 , \port$1374$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1374$0 ;
-  wire \port$1374$0 ;
-  output \port$1374$1 ;
-  wire \port$1374$1 ;
-  output \port$1374$10 ;
-  wire \port$1374$10 ;
-  output \port$1374$11 ;
-  wire \port$1374$11 ;
-  output \port$1374$12 ;
-  wire \port$1374$12 ;
-  output \port$1374$13 ;
-  wire \port$1374$13 ;
-  output \port$1374$14 ;
-  wire \port$1374$14 ;
-  output \port$1374$15 ;
-  wire \port$1374$15 ;
-  output \port$1374$2 ;
-  wire \port$1374$2 ;
-  output \port$1374$3 ;
-  wire \port$1374$3 ;
-  output \port$1374$4 ;
-  wire \port$1374$4 ;
-  output \port$1374$5 ;
-  wire \port$1374$5 ;
-  output \port$1374$6 ;
-  wire \port$1374$6 ;
-  output \port$1374$7 ;
-  wire \port$1374$7 ;
-  output \port$1374$8 ;
-  wire \port$1374$8 ;
-  output \port$1374$9 ;
-  wire \port$1374$9 ;
+  output \port$1372$0 ;
+  wire \port$1372$0 ;
+  output \port$1372$1 ;
+  wire \port$1372$1 ;
+  output \port$1372$10 ;
+  wire \port$1372$10 ;
+  output \port$1372$11 ;
+  wire \port$1372$11 ;
+  output \port$1372$12 ;
+  wire \port$1372$12 ;
+  output \port$1372$13 ;
+  wire \port$1372$13 ;
+  output \port$1372$14 ;
+  wire \port$1372$14 ;
+  output \port$1372$15 ;
+  wire \port$1372$15 ;
+  output \port$1372$2 ;
+  wire \port$1372$2 ;
+  output \port$1372$3 ;
+  wire \port$1372$3 ;
+  output \port$1372$4 ;
+  wire \port$1372$4 ;
+  output \port$1372$5 ;
+  wire \port$1372$5 ;
+  output \port$1372$6 ;
+  wire \port$1372$6 ;
+  output \port$1372$7 ;
+  wire \port$1372$7 ;
+  output \port$1372$8 ;
+  wire \port$1372$8 ;
+  output \port$1372$9 ;
+  wire \port$1372$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46202,19 +46198,19 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1374$0 , \port$1374$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1374$0 ),
-    .P1(\port$1374$1 ),
-    .P10(\port$1374$10 ),
-    .P11(\port$1374$11 ),
-    .P12(\port$1374$12 ),
-    .P13(\port$1374$13 ),
-    .P14(\port$1374$14 ),
-    .P15(\port$1374$15 ),
+    .P0(\port$1372$0 ),
+    .P1(\port$1372$1 ),
+    .P10(\port$1372$10 ),
+    .P11(\port$1372$11 ),
+    .P12(\port$1372$12 ),
+    .P13(\port$1372$13 ),
+    .P14(\port$1372$14 ),
+    .P15(\port$1372$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1374$2 ),
+    .P2(\port$1372$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46225,30 +46221,30 @@ module \hwq_top.engine.array.mul_6_7 (rst, \port$1374$0 , \port$1374$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1374$3 ),
+    .P3(\port$1372$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1374$4 ),
-    .P5(\port$1374$5 ),
-    .P6(\port$1374$6 ),
-    .P7(\port$1374$7 ),
-    .P8(\port$1374$8 ),
-    .P9(\port$1374$9 ),
+    .P4(\port$1372$4 ),
+    .P5(\port$1372$5 ),
+    .P6(\port$1372$6 ),
+    .P7(\port$1372$7 ),
+    .P8(\port$1372$8 ),
+    .P9(\port$1372$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1374$15 , \port$1374$14 , \port$1374$13 , \port$1374$12 , \port$1374$11 , \port$1374$10 , \port$1374$9 , \port$1374$8 , \port$1374$7 , \port$1374$6 , \port$1374$5 , \port$1374$4 , \port$1374$3 , \port$1374$2 , \port$1374$1 , \port$1374$0  };
+  assign p36[15:0] = { \port$1372$15 , \port$1372$14 , \port$1372$13 , \port$1372$12 , \port$1372$11 , \port$1372$10 , \port$1372$9 , \port$1372$8 , \port$1372$7 , \port$1372$6 , \port$1372$5 , \port$1372$4 , \port$1372$3 , \port$1372$2 , \port$1372$1 , \port$1372$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (rst, \port$1390$0 , \port$1390$1 , \port$1390$2 , \port$1390$3 , \port$1390$4 , \port$1390$5 , \port$1390$6 , \port$1390$7 , \port$1390$8 , \port$1390$9 , \port$1390$10 , \port$1390$11 , \port$1390$12 , \port$1390$13 , \port$1390$14 , \port$1390$15 , a, b, clk);
+module \hwq_top.engine.array.mul_7_0 (rst, \port$1388$0 , \port$1388$1 , \port$1388$2 , \port$1388$3 , \port$1388$4 , \port$1388$5 , \port$1388$6 , \port$1388$7 , \port$1388$8 , \port$1388$9 , \port$1388$10 , \port$1388$11 , \port$1388$12 , \port$1388$13 , \port$1388$14 , \port$1388$15 , a, b, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46256,38 +46252,38 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1390$0 , \port$1390$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1390$0 ;
-  wire \port$1390$0 ;
-  output \port$1390$1 ;
-  wire \port$1390$1 ;
-  output \port$1390$10 ;
-  wire \port$1390$10 ;
-  output \port$1390$11 ;
-  wire \port$1390$11 ;
-  output \port$1390$12 ;
-  wire \port$1390$12 ;
-  output \port$1390$13 ;
-  wire \port$1390$13 ;
-  output \port$1390$14 ;
-  wire \port$1390$14 ;
-  output \port$1390$15 ;
-  wire \port$1390$15 ;
-  output \port$1390$2 ;
-  wire \port$1390$2 ;
-  output \port$1390$3 ;
-  wire \port$1390$3 ;
-  output \port$1390$4 ;
-  wire \port$1390$4 ;
-  output \port$1390$5 ;
-  wire \port$1390$5 ;
-  output \port$1390$6 ;
-  wire \port$1390$6 ;
-  output \port$1390$7 ;
-  wire \port$1390$7 ;
-  output \port$1390$8 ;
-  wire \port$1390$8 ;
-  output \port$1390$9 ;
-  wire \port$1390$9 ;
+  output \port$1388$0 ;
+  wire \port$1388$0 ;
+  output \port$1388$1 ;
+  wire \port$1388$1 ;
+  output \port$1388$10 ;
+  wire \port$1388$10 ;
+  output \port$1388$11 ;
+  wire \port$1388$11 ;
+  output \port$1388$12 ;
+  wire \port$1388$12 ;
+  output \port$1388$13 ;
+  wire \port$1388$13 ;
+  output \port$1388$14 ;
+  wire \port$1388$14 ;
+  output \port$1388$15 ;
+  wire \port$1388$15 ;
+  output \port$1388$2 ;
+  wire \port$1388$2 ;
+  output \port$1388$3 ;
+  wire \port$1388$3 ;
+  output \port$1388$4 ;
+  wire \port$1388$4 ;
+  output \port$1388$5 ;
+  wire \port$1388$5 ;
+  output \port$1388$6 ;
+  wire \port$1388$6 ;
+  output \port$1388$7 ;
+  wire \port$1388$7 ;
+  output \port$1388$8 ;
+  wire \port$1388$8 ;
+  output \port$1388$9 ;
+  wire \port$1388$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46363,19 +46359,19 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1390$0 , \port$1390$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1390$0 ),
-    .P1(\port$1390$1 ),
-    .P10(\port$1390$10 ),
-    .P11(\port$1390$11 ),
-    .P12(\port$1390$12 ),
-    .P13(\port$1390$13 ),
-    .P14(\port$1390$14 ),
-    .P15(\port$1390$15 ),
+    .P0(\port$1388$0 ),
+    .P1(\port$1388$1 ),
+    .P10(\port$1388$10 ),
+    .P11(\port$1388$11 ),
+    .P12(\port$1388$12 ),
+    .P13(\port$1388$13 ),
+    .P14(\port$1388$14 ),
+    .P15(\port$1388$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1390$2 ),
+    .P2(\port$1388$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46386,30 +46382,30 @@ module \hwq_top.engine.array.mul_7_0 (rst, \port$1390$0 , \port$1390$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1390$3 ),
+    .P3(\port$1388$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1390$4 ),
-    .P5(\port$1390$5 ),
-    .P6(\port$1390$6 ),
-    .P7(\port$1390$7 ),
-    .P8(\port$1390$8 ),
-    .P9(\port$1390$9 ),
+    .P4(\port$1388$4 ),
+    .P5(\port$1388$5 ),
+    .P6(\port$1388$6 ),
+    .P7(\port$1388$7 ),
+    .P8(\port$1388$8 ),
+    .P9(\port$1388$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1390$15 , \port$1390$14 , \port$1390$13 , \port$1390$12 , \port$1390$11 , \port$1390$10 , \port$1390$9 , \port$1390$8 , \port$1390$7 , \port$1390$6 , \port$1390$5 , \port$1390$4 , \port$1390$3 , \port$1390$2 , \port$1390$1 , \port$1390$0  };
+  assign p36[15:0] = { \port$1388$15 , \port$1388$14 , \port$1388$13 , \port$1388$12 , \port$1388$11 , \port$1388$10 , \port$1388$9 , \port$1388$8 , \port$1388$7 , \port$1388$6 , \port$1388$5 , \port$1388$4 , \port$1388$3 , \port$1388$2 , \port$1388$1 , \port$1388$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (rst, \port$1406$0 , \port$1406$1 , \port$1406$2 , \port$1406$3 , \port$1406$4 , \port$1406$5 , \port$1406$6 , \port$1406$7 , \port$1406$8 , \port$1406$9 , \port$1406$10 , \port$1406$11 , \port$1406$12 , \port$1406$13 , \port$1406$14 , \port$1406$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_1 (rst, \port$1404$0 , \port$1404$1 , \port$1404$2 , \port$1404$3 , \port$1404$4 , \port$1404$5 , \port$1404$6 , \port$1404$7 , \port$1404$8 , \port$1404$9 , \port$1404$10 , \port$1404$11 , \port$1404$12 , \port$1404$13 , \port$1404$14 , \port$1404$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46417,38 +46413,38 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1406$0 , \port$1406$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1406$0 ;
-  wire \port$1406$0 ;
-  output \port$1406$1 ;
-  wire \port$1406$1 ;
-  output \port$1406$10 ;
-  wire \port$1406$10 ;
-  output \port$1406$11 ;
-  wire \port$1406$11 ;
-  output \port$1406$12 ;
-  wire \port$1406$12 ;
-  output \port$1406$13 ;
-  wire \port$1406$13 ;
-  output \port$1406$14 ;
-  wire \port$1406$14 ;
-  output \port$1406$15 ;
-  wire \port$1406$15 ;
-  output \port$1406$2 ;
-  wire \port$1406$2 ;
-  output \port$1406$3 ;
-  wire \port$1406$3 ;
-  output \port$1406$4 ;
-  wire \port$1406$4 ;
-  output \port$1406$5 ;
-  wire \port$1406$5 ;
-  output \port$1406$6 ;
-  wire \port$1406$6 ;
-  output \port$1406$7 ;
-  wire \port$1406$7 ;
-  output \port$1406$8 ;
-  wire \port$1406$8 ;
-  output \port$1406$9 ;
-  wire \port$1406$9 ;
+  output \port$1404$0 ;
+  wire \port$1404$0 ;
+  output \port$1404$1 ;
+  wire \port$1404$1 ;
+  output \port$1404$10 ;
+  wire \port$1404$10 ;
+  output \port$1404$11 ;
+  wire \port$1404$11 ;
+  output \port$1404$12 ;
+  wire \port$1404$12 ;
+  output \port$1404$13 ;
+  wire \port$1404$13 ;
+  output \port$1404$14 ;
+  wire \port$1404$14 ;
+  output \port$1404$15 ;
+  wire \port$1404$15 ;
+  output \port$1404$2 ;
+  wire \port$1404$2 ;
+  output \port$1404$3 ;
+  wire \port$1404$3 ;
+  output \port$1404$4 ;
+  wire \port$1404$4 ;
+  output \port$1404$5 ;
+  wire \port$1404$5 ;
+  output \port$1404$6 ;
+  wire \port$1404$6 ;
+  output \port$1404$7 ;
+  wire \port$1404$7 ;
+  output \port$1404$8 ;
+  wire \port$1404$8 ;
+  output \port$1404$9 ;
+  wire \port$1404$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46524,19 +46520,19 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1406$0 , \port$1406$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1406$0 ),
-    .P1(\port$1406$1 ),
-    .P10(\port$1406$10 ),
-    .P11(\port$1406$11 ),
-    .P12(\port$1406$12 ),
-    .P13(\port$1406$13 ),
-    .P14(\port$1406$14 ),
-    .P15(\port$1406$15 ),
+    .P0(\port$1404$0 ),
+    .P1(\port$1404$1 ),
+    .P10(\port$1404$10 ),
+    .P11(\port$1404$11 ),
+    .P12(\port$1404$12 ),
+    .P13(\port$1404$13 ),
+    .P14(\port$1404$14 ),
+    .P15(\port$1404$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1406$2 ),
+    .P2(\port$1404$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46547,30 +46543,30 @@ module \hwq_top.engine.array.mul_7_1 (rst, \port$1406$0 , \port$1406$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1406$3 ),
+    .P3(\port$1404$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1406$4 ),
-    .P5(\port$1406$5 ),
-    .P6(\port$1406$6 ),
-    .P7(\port$1406$7 ),
-    .P8(\port$1406$8 ),
-    .P9(\port$1406$9 ),
+    .P4(\port$1404$4 ),
+    .P5(\port$1404$5 ),
+    .P6(\port$1404$6 ),
+    .P7(\port$1404$7 ),
+    .P8(\port$1404$8 ),
+    .P9(\port$1404$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1406$15 , \port$1406$14 , \port$1406$13 , \port$1406$12 , \port$1406$11 , \port$1406$10 , \port$1406$9 , \port$1406$8 , \port$1406$7 , \port$1406$6 , \port$1406$5 , \port$1406$4 , \port$1406$3 , \port$1406$2 , \port$1406$1 , \port$1406$0  };
+  assign p36[15:0] = { \port$1404$15 , \port$1404$14 , \port$1404$13 , \port$1404$12 , \port$1404$11 , \port$1404$10 , \port$1404$9 , \port$1404$8 , \port$1404$7 , \port$1404$6 , \port$1404$5 , \port$1404$4 , \port$1404$3 , \port$1404$2 , \port$1404$1 , \port$1404$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (rst, \port$1422$0 , \port$1422$1 , \port$1422$2 , \port$1422$3 , \port$1422$4 , \port$1422$5 , \port$1422$6 , \port$1422$7 , \port$1422$8 , \port$1422$9 , \port$1422$10 , \port$1422$11 , \port$1422$12 , \port$1422$13 , \port$1422$14 , \port$1422$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_2 (rst, \port$1420$0 , \port$1420$1 , \port$1420$2 , \port$1420$3 , \port$1420$4 , \port$1420$5 , \port$1420$6 , \port$1420$7 , \port$1420$8 , \port$1420$9 , \port$1420$10 , \port$1420$11 , \port$1420$12 , \port$1420$13 , \port$1420$14 , \port$1420$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46578,38 +46574,38 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1422$0 , \port$1422$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1422$0 ;
-  wire \port$1422$0 ;
-  output \port$1422$1 ;
-  wire \port$1422$1 ;
-  output \port$1422$10 ;
-  wire \port$1422$10 ;
-  output \port$1422$11 ;
-  wire \port$1422$11 ;
-  output \port$1422$12 ;
-  wire \port$1422$12 ;
-  output \port$1422$13 ;
-  wire \port$1422$13 ;
-  output \port$1422$14 ;
-  wire \port$1422$14 ;
-  output \port$1422$15 ;
-  wire \port$1422$15 ;
-  output \port$1422$2 ;
-  wire \port$1422$2 ;
-  output \port$1422$3 ;
-  wire \port$1422$3 ;
-  output \port$1422$4 ;
-  wire \port$1422$4 ;
-  output \port$1422$5 ;
-  wire \port$1422$5 ;
-  output \port$1422$6 ;
-  wire \port$1422$6 ;
-  output \port$1422$7 ;
-  wire \port$1422$7 ;
-  output \port$1422$8 ;
-  wire \port$1422$8 ;
-  output \port$1422$9 ;
-  wire \port$1422$9 ;
+  output \port$1420$0 ;
+  wire \port$1420$0 ;
+  output \port$1420$1 ;
+  wire \port$1420$1 ;
+  output \port$1420$10 ;
+  wire \port$1420$10 ;
+  output \port$1420$11 ;
+  wire \port$1420$11 ;
+  output \port$1420$12 ;
+  wire \port$1420$12 ;
+  output \port$1420$13 ;
+  wire \port$1420$13 ;
+  output \port$1420$14 ;
+  wire \port$1420$14 ;
+  output \port$1420$15 ;
+  wire \port$1420$15 ;
+  output \port$1420$2 ;
+  wire \port$1420$2 ;
+  output \port$1420$3 ;
+  wire \port$1420$3 ;
+  output \port$1420$4 ;
+  wire \port$1420$4 ;
+  output \port$1420$5 ;
+  wire \port$1420$5 ;
+  output \port$1420$6 ;
+  wire \port$1420$6 ;
+  output \port$1420$7 ;
+  wire \port$1420$7 ;
+  output \port$1420$8 ;
+  wire \port$1420$8 ;
+  output \port$1420$9 ;
+  wire \port$1420$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46685,19 +46681,19 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1422$0 , \port$1422$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1422$0 ),
-    .P1(\port$1422$1 ),
-    .P10(\port$1422$10 ),
-    .P11(\port$1422$11 ),
-    .P12(\port$1422$12 ),
-    .P13(\port$1422$13 ),
-    .P14(\port$1422$14 ),
-    .P15(\port$1422$15 ),
+    .P0(\port$1420$0 ),
+    .P1(\port$1420$1 ),
+    .P10(\port$1420$10 ),
+    .P11(\port$1420$11 ),
+    .P12(\port$1420$12 ),
+    .P13(\port$1420$13 ),
+    .P14(\port$1420$14 ),
+    .P15(\port$1420$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1422$2 ),
+    .P2(\port$1420$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46708,30 +46704,30 @@ module \hwq_top.engine.array.mul_7_2 (rst, \port$1422$0 , \port$1422$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1422$3 ),
+    .P3(\port$1420$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1422$4 ),
-    .P5(\port$1422$5 ),
-    .P6(\port$1422$6 ),
-    .P7(\port$1422$7 ),
-    .P8(\port$1422$8 ),
-    .P9(\port$1422$9 ),
+    .P4(\port$1420$4 ),
+    .P5(\port$1420$5 ),
+    .P6(\port$1420$6 ),
+    .P7(\port$1420$7 ),
+    .P8(\port$1420$8 ),
+    .P9(\port$1420$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1422$15 , \port$1422$14 , \port$1422$13 , \port$1422$12 , \port$1422$11 , \port$1422$10 , \port$1422$9 , \port$1422$8 , \port$1422$7 , \port$1422$6 , \port$1422$5 , \port$1422$4 , \port$1422$3 , \port$1422$2 , \port$1422$1 , \port$1422$0  };
+  assign p36[15:0] = { \port$1420$15 , \port$1420$14 , \port$1420$13 , \port$1420$12 , \port$1420$11 , \port$1420$10 , \port$1420$9 , \port$1420$8 , \port$1420$7 , \port$1420$6 , \port$1420$5 , \port$1420$4 , \port$1420$3 , \port$1420$2 , \port$1420$1 , \port$1420$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (rst, \port$1438$0 , \port$1438$1 , \port$1438$2 , \port$1438$3 , \port$1438$4 , \port$1438$5 , \port$1438$6 , \port$1438$7 , \port$1438$8 , \port$1438$9 , \port$1438$10 , \port$1438$11 , \port$1438$12 , \port$1438$13 , \port$1438$14 , \port$1438$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_3 (rst, \port$1436$0 , \port$1436$1 , \port$1436$2 , \port$1436$3 , \port$1436$4 , \port$1436$5 , \port$1436$6 , \port$1436$7 , \port$1436$8 , \port$1436$9 , \port$1436$10 , \port$1436$11 , \port$1436$12 , \port$1436$13 , \port$1436$14 , \port$1436$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46739,38 +46735,38 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1438$0 , \port$1438$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1438$0 ;
-  wire \port$1438$0 ;
-  output \port$1438$1 ;
-  wire \port$1438$1 ;
-  output \port$1438$10 ;
-  wire \port$1438$10 ;
-  output \port$1438$11 ;
-  wire \port$1438$11 ;
-  output \port$1438$12 ;
-  wire \port$1438$12 ;
-  output \port$1438$13 ;
-  wire \port$1438$13 ;
-  output \port$1438$14 ;
-  wire \port$1438$14 ;
-  output \port$1438$15 ;
-  wire \port$1438$15 ;
-  output \port$1438$2 ;
-  wire \port$1438$2 ;
-  output \port$1438$3 ;
-  wire \port$1438$3 ;
-  output \port$1438$4 ;
-  wire \port$1438$4 ;
-  output \port$1438$5 ;
-  wire \port$1438$5 ;
-  output \port$1438$6 ;
-  wire \port$1438$6 ;
-  output \port$1438$7 ;
-  wire \port$1438$7 ;
-  output \port$1438$8 ;
-  wire \port$1438$8 ;
-  output \port$1438$9 ;
-  wire \port$1438$9 ;
+  output \port$1436$0 ;
+  wire \port$1436$0 ;
+  output \port$1436$1 ;
+  wire \port$1436$1 ;
+  output \port$1436$10 ;
+  wire \port$1436$10 ;
+  output \port$1436$11 ;
+  wire \port$1436$11 ;
+  output \port$1436$12 ;
+  wire \port$1436$12 ;
+  output \port$1436$13 ;
+  wire \port$1436$13 ;
+  output \port$1436$14 ;
+  wire \port$1436$14 ;
+  output \port$1436$15 ;
+  wire \port$1436$15 ;
+  output \port$1436$2 ;
+  wire \port$1436$2 ;
+  output \port$1436$3 ;
+  wire \port$1436$3 ;
+  output \port$1436$4 ;
+  wire \port$1436$4 ;
+  output \port$1436$5 ;
+  wire \port$1436$5 ;
+  output \port$1436$6 ;
+  wire \port$1436$6 ;
+  output \port$1436$7 ;
+  wire \port$1436$7 ;
+  output \port$1436$8 ;
+  wire \port$1436$8 ;
+  output \port$1436$9 ;
+  wire \port$1436$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -46846,19 +46842,19 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1438$0 , \port$1438$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1438$0 ),
-    .P1(\port$1438$1 ),
-    .P10(\port$1438$10 ),
-    .P11(\port$1438$11 ),
-    .P12(\port$1438$12 ),
-    .P13(\port$1438$13 ),
-    .P14(\port$1438$14 ),
-    .P15(\port$1438$15 ),
+    .P0(\port$1436$0 ),
+    .P1(\port$1436$1 ),
+    .P10(\port$1436$10 ),
+    .P11(\port$1436$11 ),
+    .P12(\port$1436$12 ),
+    .P13(\port$1436$13 ),
+    .P14(\port$1436$14 ),
+    .P15(\port$1436$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1438$2 ),
+    .P2(\port$1436$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -46869,30 +46865,30 @@ module \hwq_top.engine.array.mul_7_3 (rst, \port$1438$0 , \port$1438$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1438$3 ),
+    .P3(\port$1436$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1438$4 ),
-    .P5(\port$1438$5 ),
-    .P6(\port$1438$6 ),
-    .P7(\port$1438$7 ),
-    .P8(\port$1438$8 ),
-    .P9(\port$1438$9 ),
+    .P4(\port$1436$4 ),
+    .P5(\port$1436$5 ),
+    .P6(\port$1436$6 ),
+    .P7(\port$1436$7 ),
+    .P8(\port$1436$8 ),
+    .P9(\port$1436$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1438$15 , \port$1438$14 , \port$1438$13 , \port$1438$12 , \port$1438$11 , \port$1438$10 , \port$1438$9 , \port$1438$8 , \port$1438$7 , \port$1438$6 , \port$1438$5 , \port$1438$4 , \port$1438$3 , \port$1438$2 , \port$1438$1 , \port$1438$0  };
+  assign p36[15:0] = { \port$1436$15 , \port$1436$14 , \port$1436$13 , \port$1436$12 , \port$1436$11 , \port$1436$10 , \port$1436$9 , \port$1436$8 , \port$1436$7 , \port$1436$6 , \port$1436$5 , \port$1436$4 , \port$1436$3 , \port$1436$2 , \port$1436$1 , \port$1436$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (rst, \port$1454$0 , \port$1454$1 , \port$1454$2 , \port$1454$3 , \port$1454$4 , \port$1454$5 , \port$1454$6 , \port$1454$7 , \port$1454$8 , \port$1454$9 , \port$1454$10 , \port$1454$11 , \port$1454$12 , \port$1454$13 , \port$1454$14 , \port$1454$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_4 (rst, \port$1452$0 , \port$1452$1 , \port$1452$2 , \port$1452$3 , \port$1452$4 , \port$1452$5 , \port$1452$6 , \port$1452$7 , \port$1452$8 , \port$1452$9 , \port$1452$10 , \port$1452$11 , \port$1452$12 , \port$1452$13 , \port$1452$14 , \port$1452$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -46900,38 +46896,38 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1454$0 , \port$1454$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1454$0 ;
-  wire \port$1454$0 ;
-  output \port$1454$1 ;
-  wire \port$1454$1 ;
-  output \port$1454$10 ;
-  wire \port$1454$10 ;
-  output \port$1454$11 ;
-  wire \port$1454$11 ;
-  output \port$1454$12 ;
-  wire \port$1454$12 ;
-  output \port$1454$13 ;
-  wire \port$1454$13 ;
-  output \port$1454$14 ;
-  wire \port$1454$14 ;
-  output \port$1454$15 ;
-  wire \port$1454$15 ;
-  output \port$1454$2 ;
-  wire \port$1454$2 ;
-  output \port$1454$3 ;
-  wire \port$1454$3 ;
-  output \port$1454$4 ;
-  wire \port$1454$4 ;
-  output \port$1454$5 ;
-  wire \port$1454$5 ;
-  output \port$1454$6 ;
-  wire \port$1454$6 ;
-  output \port$1454$7 ;
-  wire \port$1454$7 ;
-  output \port$1454$8 ;
-  wire \port$1454$8 ;
-  output \port$1454$9 ;
-  wire \port$1454$9 ;
+  output \port$1452$0 ;
+  wire \port$1452$0 ;
+  output \port$1452$1 ;
+  wire \port$1452$1 ;
+  output \port$1452$10 ;
+  wire \port$1452$10 ;
+  output \port$1452$11 ;
+  wire \port$1452$11 ;
+  output \port$1452$12 ;
+  wire \port$1452$12 ;
+  output \port$1452$13 ;
+  wire \port$1452$13 ;
+  output \port$1452$14 ;
+  wire \port$1452$14 ;
+  output \port$1452$15 ;
+  wire \port$1452$15 ;
+  output \port$1452$2 ;
+  wire \port$1452$2 ;
+  output \port$1452$3 ;
+  wire \port$1452$3 ;
+  output \port$1452$4 ;
+  wire \port$1452$4 ;
+  output \port$1452$5 ;
+  wire \port$1452$5 ;
+  output \port$1452$6 ;
+  wire \port$1452$6 ;
+  output \port$1452$7 ;
+  wire \port$1452$7 ;
+  output \port$1452$8 ;
+  wire \port$1452$8 ;
+  output \port$1452$9 ;
+  wire \port$1452$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47007,19 +47003,19 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1454$0 , \port$1454$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1454$0 ),
-    .P1(\port$1454$1 ),
-    .P10(\port$1454$10 ),
-    .P11(\port$1454$11 ),
-    .P12(\port$1454$12 ),
-    .P13(\port$1454$13 ),
-    .P14(\port$1454$14 ),
-    .P15(\port$1454$15 ),
+    .P0(\port$1452$0 ),
+    .P1(\port$1452$1 ),
+    .P10(\port$1452$10 ),
+    .P11(\port$1452$11 ),
+    .P12(\port$1452$12 ),
+    .P13(\port$1452$13 ),
+    .P14(\port$1452$14 ),
+    .P15(\port$1452$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1454$2 ),
+    .P2(\port$1452$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47030,30 +47026,30 @@ module \hwq_top.engine.array.mul_7_4 (rst, \port$1454$0 , \port$1454$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1454$3 ),
+    .P3(\port$1452$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1454$4 ),
-    .P5(\port$1454$5 ),
-    .P6(\port$1454$6 ),
-    .P7(\port$1454$7 ),
-    .P8(\port$1454$8 ),
-    .P9(\port$1454$9 ),
+    .P4(\port$1452$4 ),
+    .P5(\port$1452$5 ),
+    .P6(\port$1452$6 ),
+    .P7(\port$1452$7 ),
+    .P8(\port$1452$8 ),
+    .P9(\port$1452$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1454$15 , \port$1454$14 , \port$1454$13 , \port$1454$12 , \port$1454$11 , \port$1454$10 , \port$1454$9 , \port$1454$8 , \port$1454$7 , \port$1454$6 , \port$1454$5 , \port$1454$4 , \port$1454$3 , \port$1454$2 , \port$1454$1 , \port$1454$0  };
+  assign p36[15:0] = { \port$1452$15 , \port$1452$14 , \port$1452$13 , \port$1452$12 , \port$1452$11 , \port$1452$10 , \port$1452$9 , \port$1452$8 , \port$1452$7 , \port$1452$6 , \port$1452$5 , \port$1452$4 , \port$1452$3 , \port$1452$2 , \port$1452$1 , \port$1452$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (rst, \port$1470$0 , \port$1470$1 , \port$1470$2 , \port$1470$3 , \port$1470$4 , \port$1470$5 , \port$1470$6 , \port$1470$7 , \port$1470$8 , \port$1470$9 , \port$1470$10 , \port$1470$11 , \port$1470$12 , \port$1470$13 , \port$1470$14 , \port$1470$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_5 (rst, \port$1468$0 , \port$1468$1 , \port$1468$2 , \port$1468$3 , \port$1468$4 , \port$1468$5 , \port$1468$6 , \port$1468$7 , \port$1468$8 , \port$1468$9 , \port$1468$10 , \port$1468$11 , \port$1468$12 , \port$1468$13 , \port$1468$14 , \port$1468$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47061,38 +47057,38 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1470$0 , \port$1470$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1470$0 ;
-  wire \port$1470$0 ;
-  output \port$1470$1 ;
-  wire \port$1470$1 ;
-  output \port$1470$10 ;
-  wire \port$1470$10 ;
-  output \port$1470$11 ;
-  wire \port$1470$11 ;
-  output \port$1470$12 ;
-  wire \port$1470$12 ;
-  output \port$1470$13 ;
-  wire \port$1470$13 ;
-  output \port$1470$14 ;
-  wire \port$1470$14 ;
-  output \port$1470$15 ;
-  wire \port$1470$15 ;
-  output \port$1470$2 ;
-  wire \port$1470$2 ;
-  output \port$1470$3 ;
-  wire \port$1470$3 ;
-  output \port$1470$4 ;
-  wire \port$1470$4 ;
-  output \port$1470$5 ;
-  wire \port$1470$5 ;
-  output \port$1470$6 ;
-  wire \port$1470$6 ;
-  output \port$1470$7 ;
-  wire \port$1470$7 ;
-  output \port$1470$8 ;
-  wire \port$1470$8 ;
-  output \port$1470$9 ;
-  wire \port$1470$9 ;
+  output \port$1468$0 ;
+  wire \port$1468$0 ;
+  output \port$1468$1 ;
+  wire \port$1468$1 ;
+  output \port$1468$10 ;
+  wire \port$1468$10 ;
+  output \port$1468$11 ;
+  wire \port$1468$11 ;
+  output \port$1468$12 ;
+  wire \port$1468$12 ;
+  output \port$1468$13 ;
+  wire \port$1468$13 ;
+  output \port$1468$14 ;
+  wire \port$1468$14 ;
+  output \port$1468$15 ;
+  wire \port$1468$15 ;
+  output \port$1468$2 ;
+  wire \port$1468$2 ;
+  output \port$1468$3 ;
+  wire \port$1468$3 ;
+  output \port$1468$4 ;
+  wire \port$1468$4 ;
+  output \port$1468$5 ;
+  wire \port$1468$5 ;
+  output \port$1468$6 ;
+  wire \port$1468$6 ;
+  output \port$1468$7 ;
+  wire \port$1468$7 ;
+  output \port$1468$8 ;
+  wire \port$1468$8 ;
+  output \port$1468$9 ;
+  wire \port$1468$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47168,19 +47164,19 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1470$0 , \port$1470$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1470$0 ),
-    .P1(\port$1470$1 ),
-    .P10(\port$1470$10 ),
-    .P11(\port$1470$11 ),
-    .P12(\port$1470$12 ),
-    .P13(\port$1470$13 ),
-    .P14(\port$1470$14 ),
-    .P15(\port$1470$15 ),
+    .P0(\port$1468$0 ),
+    .P1(\port$1468$1 ),
+    .P10(\port$1468$10 ),
+    .P11(\port$1468$11 ),
+    .P12(\port$1468$12 ),
+    .P13(\port$1468$13 ),
+    .P14(\port$1468$14 ),
+    .P15(\port$1468$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1470$2 ),
+    .P2(\port$1468$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47191,30 +47187,30 @@ module \hwq_top.engine.array.mul_7_5 (rst, \port$1470$0 , \port$1470$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1470$3 ),
+    .P3(\port$1468$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1470$4 ),
-    .P5(\port$1470$5 ),
-    .P6(\port$1470$6 ),
-    .P7(\port$1470$7 ),
-    .P8(\port$1470$8 ),
-    .P9(\port$1470$9 ),
+    .P4(\port$1468$4 ),
+    .P5(\port$1468$5 ),
+    .P6(\port$1468$6 ),
+    .P7(\port$1468$7 ),
+    .P8(\port$1468$8 ),
+    .P9(\port$1468$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1470$15 , \port$1470$14 , \port$1470$13 , \port$1470$12 , \port$1470$11 , \port$1470$10 , \port$1470$9 , \port$1470$8 , \port$1470$7 , \port$1470$6 , \port$1470$5 , \port$1470$4 , \port$1470$3 , \port$1470$2 , \port$1470$1 , \port$1470$0  };
+  assign p36[15:0] = { \port$1468$15 , \port$1468$14 , \port$1468$13 , \port$1468$12 , \port$1468$11 , \port$1468$10 , \port$1468$9 , \port$1468$8 , \port$1468$7 , \port$1468$6 , \port$1468$5 , \port$1468$4 , \port$1468$3 , \port$1468$2 , \port$1468$1 , \port$1468$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (rst, \port$1486$0 , \port$1486$1 , \port$1486$2 , \port$1486$3 , \port$1486$4 , \port$1486$5 , \port$1486$6 , \port$1486$7 , \port$1486$8 , \port$1486$9 , \port$1486$10 , \port$1486$11 , \port$1486$12 , \port$1486$13 , \port$1486$14 , \port$1486$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_6 (rst, \port$1484$0 , \port$1484$1 , \port$1484$2 , \port$1484$3 , \port$1484$4 , \port$1484$5 , \port$1484$6 , \port$1484$7 , \port$1484$8 , \port$1484$9 , \port$1484$10 , \port$1484$11 , \port$1484$12 , \port$1484$13 , \port$1484$14 , \port$1484$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47222,38 +47218,38 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1486$0 , \port$1486$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1486$0 ;
-  wire \port$1486$0 ;
-  output \port$1486$1 ;
-  wire \port$1486$1 ;
-  output \port$1486$10 ;
-  wire \port$1486$10 ;
-  output \port$1486$11 ;
-  wire \port$1486$11 ;
-  output \port$1486$12 ;
-  wire \port$1486$12 ;
-  output \port$1486$13 ;
-  wire \port$1486$13 ;
-  output \port$1486$14 ;
-  wire \port$1486$14 ;
-  output \port$1486$15 ;
-  wire \port$1486$15 ;
-  output \port$1486$2 ;
-  wire \port$1486$2 ;
-  output \port$1486$3 ;
-  wire \port$1486$3 ;
-  output \port$1486$4 ;
-  wire \port$1486$4 ;
-  output \port$1486$5 ;
-  wire \port$1486$5 ;
-  output \port$1486$6 ;
-  wire \port$1486$6 ;
-  output \port$1486$7 ;
-  wire \port$1486$7 ;
-  output \port$1486$8 ;
-  wire \port$1486$8 ;
-  output \port$1486$9 ;
-  wire \port$1486$9 ;
+  output \port$1484$0 ;
+  wire \port$1484$0 ;
+  output \port$1484$1 ;
+  wire \port$1484$1 ;
+  output \port$1484$10 ;
+  wire \port$1484$10 ;
+  output \port$1484$11 ;
+  wire \port$1484$11 ;
+  output \port$1484$12 ;
+  wire \port$1484$12 ;
+  output \port$1484$13 ;
+  wire \port$1484$13 ;
+  output \port$1484$14 ;
+  wire \port$1484$14 ;
+  output \port$1484$15 ;
+  wire \port$1484$15 ;
+  output \port$1484$2 ;
+  wire \port$1484$2 ;
+  output \port$1484$3 ;
+  wire \port$1484$3 ;
+  output \port$1484$4 ;
+  wire \port$1484$4 ;
+  output \port$1484$5 ;
+  wire \port$1484$5 ;
+  output \port$1484$6 ;
+  wire \port$1484$6 ;
+  output \port$1484$7 ;
+  wire \port$1484$7 ;
+  output \port$1484$8 ;
+  wire \port$1484$8 ;
+  output \port$1484$9 ;
+  wire \port$1484$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47329,19 +47325,19 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1486$0 , \port$1486$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1486$0 ),
-    .P1(\port$1486$1 ),
-    .P10(\port$1486$10 ),
-    .P11(\port$1486$11 ),
-    .P12(\port$1486$12 ),
-    .P13(\port$1486$13 ),
-    .P14(\port$1486$14 ),
-    .P15(\port$1486$15 ),
+    .P0(\port$1484$0 ),
+    .P1(\port$1484$1 ),
+    .P10(\port$1484$10 ),
+    .P11(\port$1484$11 ),
+    .P12(\port$1484$12 ),
+    .P13(\port$1484$13 ),
+    .P14(\port$1484$14 ),
+    .P15(\port$1484$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1486$2 ),
+    .P2(\port$1484$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47352,30 +47348,30 @@ module \hwq_top.engine.array.mul_7_6 (rst, \port$1486$0 , \port$1486$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1486$3 ),
+    .P3(\port$1484$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1486$4 ),
-    .P5(\port$1486$5 ),
-    .P6(\port$1486$6 ),
-    .P7(\port$1486$7 ),
-    .P8(\port$1486$8 ),
-    .P9(\port$1486$9 ),
+    .P4(\port$1484$4 ),
+    .P5(\port$1484$5 ),
+    .P6(\port$1484$6 ),
+    .P7(\port$1484$7 ),
+    .P8(\port$1484$8 ),
+    .P9(\port$1484$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1486$15 , \port$1486$14 , \port$1486$13 , \port$1486$12 , \port$1486$11 , \port$1486$10 , \port$1486$9 , \port$1486$8 , \port$1486$7 , \port$1486$6 , \port$1486$5 , \port$1486$4 , \port$1486$3 , \port$1486$2 , \port$1486$1 , \port$1486$0  };
+  assign p36[15:0] = { \port$1484$15 , \port$1484$14 , \port$1484$13 , \port$1484$12 , \port$1484$11 , \port$1484$10 , \port$1484$9 , \port$1484$8 , \port$1484$7 , \port$1484$6 , \port$1484$5 , \port$1484$4 , \port$1484$3 , \port$1484$2 , \port$1484$1 , \port$1484$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (rst, \port$1502$0 , \port$1502$1 , \port$1502$2 , \port$1502$3 , \port$1502$4 , \port$1502$5 , \port$1502$6 , \port$1502$7 , \port$1502$8 , \port$1502$9 , \port$1502$10 , \port$1502$11 , \port$1502$12 , \port$1502$13 , \port$1502$14 , \port$1502$15 , b, a, clk);
+module \hwq_top.engine.array.mul_7_7 (rst, \port$1500$0 , \port$1500$1 , \port$1500$2 , \port$1500$3 , \port$1500$4 , \port$1500$5 , \port$1500$6 , \port$1500$7 , \port$1500$8 , \port$1500$9 , \port$1500$10 , \port$1500$11 , \port$1500$12 , \port$1500$13 , \port$1500$14 , \port$1500$15 , b, a, clk);
   input [7:0] a;
   wire [7:0] a;
   input [7:0] b;
@@ -47383,38 +47379,38 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1502$0 , \port$1502$1 , \port$1
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$1502$0 ;
-  wire \port$1502$0 ;
-  output \port$1502$1 ;
-  wire \port$1502$1 ;
-  output \port$1502$10 ;
-  wire \port$1502$10 ;
-  output \port$1502$11 ;
-  wire \port$1502$11 ;
-  output \port$1502$12 ;
-  wire \port$1502$12 ;
-  output \port$1502$13 ;
-  wire \port$1502$13 ;
-  output \port$1502$14 ;
-  wire \port$1502$14 ;
-  output \port$1502$15 ;
-  wire \port$1502$15 ;
-  output \port$1502$2 ;
-  wire \port$1502$2 ;
-  output \port$1502$3 ;
-  wire \port$1502$3 ;
-  output \port$1502$4 ;
-  wire \port$1502$4 ;
-  output \port$1502$5 ;
-  wire \port$1502$5 ;
-  output \port$1502$6 ;
-  wire \port$1502$6 ;
-  output \port$1502$7 ;
-  wire \port$1502$7 ;
-  output \port$1502$8 ;
-  wire \port$1502$8 ;
-  output \port$1502$9 ;
-  wire \port$1502$9 ;
+  output \port$1500$0 ;
+  wire \port$1500$0 ;
+  output \port$1500$1 ;
+  wire \port$1500$1 ;
+  output \port$1500$10 ;
+  wire \port$1500$10 ;
+  output \port$1500$11 ;
+  wire \port$1500$11 ;
+  output \port$1500$12 ;
+  wire \port$1500$12 ;
+  output \port$1500$13 ;
+  wire \port$1500$13 ;
+  output \port$1500$14 ;
+  wire \port$1500$14 ;
+  output \port$1500$15 ;
+  wire \port$1500$15 ;
+  output \port$1500$2 ;
+  wire \port$1500$2 ;
+  output \port$1500$3 ;
+  wire \port$1500$3 ;
+  output \port$1500$4 ;
+  wire \port$1500$4 ;
+  output \port$1500$5 ;
+  wire \port$1500$5 ;
+  output \port$1500$6 ;
+  wire \port$1500$6 ;
+  output \port$1500$7 ;
+  wire \port$1500$7 ;
+  output \port$1500$8 ;
+  wire \port$1500$8 ;
+  output \port$1500$9 ;
+  wire \port$1500$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -47490,19 +47486,19 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1502$0 , \port$1502$1 , \port$1
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$1502$0 ),
-    .P1(\port$1502$1 ),
-    .P10(\port$1502$10 ),
-    .P11(\port$1502$11 ),
-    .P12(\port$1502$12 ),
-    .P13(\port$1502$13 ),
-    .P14(\port$1502$14 ),
-    .P15(\port$1502$15 ),
+    .P0(\port$1500$0 ),
+    .P1(\port$1500$1 ),
+    .P10(\port$1500$10 ),
+    .P11(\port$1500$11 ),
+    .P12(\port$1500$12 ),
+    .P13(\port$1500$13 ),
+    .P14(\port$1500$14 ),
+    .P15(\port$1500$15 ),
     .P16(p36[16]),
     .P17(p36[17]),
     .P18(p36[18]),
     .P19(p36[19]),
-    .P2(\port$1502$2 ),
+    .P2(\port$1500$2 ),
     .P20(p36[20]),
     .P21(p36[21]),
     .P22(p36[22]),
@@ -47513,26 +47509,26 @@ module \hwq_top.engine.array.mul_7_7 (rst, \port$1502$0 , \port$1502$1 , \port$1
     .P27(p36[27]),
     .P28(p36[28]),
     .P29(p36[29]),
-    .P3(\port$1502$3 ),
+    .P3(\port$1500$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$1502$4 ),
-    .P5(\port$1502$5 ),
-    .P6(\port$1502$6 ),
-    .P7(\port$1502$7 ),
-    .P8(\port$1502$8 ),
-    .P9(\port$1502$9 ),
+    .P4(\port$1500$4 ),
+    .P5(\port$1500$5 ),
+    .P6(\port$1500$6 ),
+    .P7(\port$1500$7 ),
+    .P8(\port$1500$8 ),
+    .P9(\port$1500$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[15:0] = { \port$1502$15 , \port$1502$14 , \port$1502$13 , \port$1502$12 , \port$1502$11 , \port$1502$10 , \port$1502$9 , \port$1502$8 , \port$1502$7 , \port$1502$6 , \port$1502$5 , \port$1502$4 , \port$1502$3 , \port$1502$2 , \port$1502$1 , \port$1502$0  };
+  assign p36[15:0] = { \port$1500$15 , \port$1500$14 , \port$1500$13 , \port$1500$12 , \port$1500$11 , \port$1500$10 , \port$1500$9 , \port$1500$8 , \port$1500$7 , \port$1500$6 , \port$1500$5 , \port$1500$4 , \port$1500$3 , \port$1500$2 , \port$1500$1 , \port$1500$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48850,150 +48846,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2e_xphh0),
     .b(rq2e_yphh0),
     .clk(clk),
-    .\port$3325$0 (\p$68 [0]),
-    .\port$3325$1 (\p$68 [1]),
-    .\port$3325$10 (\p$68 [10]),
-    .\port$3325$11 (\p$68 [11]),
-    .\port$3325$12 (\p$68 [12]),
-    .\port$3325$13 (\p$68 [13]),
-    .\port$3325$14 (\p$68 [14]),
-    .\port$3325$15 (\p$68 [15]),
-    .\port$3325$16 (\p$68 [16]),
-    .\port$3325$17 (\p$68 [17]),
-    .\port$3325$18 (\p$68 [18]),
-    .\port$3325$19 (\p$68 [19]),
-    .\port$3325$2 (\p$68 [2]),
-    .\port$3325$20 (\p$68 [20]),
-    .\port$3325$21 (\p$68 [21]),
-    .\port$3325$22 (\p$68 [22]),
-    .\port$3325$23 (\p$68 [23]),
-    .\port$3325$24 (\p$68 [24]),
-    .\port$3325$25 (\p$68 [25]),
-    .\port$3325$26 (\p$68 [26]),
-    .\port$3325$27 (\p$68 [27]),
-    .\port$3325$28 (\p$68 [28]),
-    .\port$3325$3 (\p$68 [3]),
-    .\port$3325$4 (\p$68 [4]),
-    .\port$3325$5 (\p$68 [5]),
-    .\port$3325$6 (\p$68 [6]),
-    .\port$3325$7 (\p$68 [7]),
-    .\port$3325$8 (\p$68 [8]),
-    .\port$3325$9 (\p$68 [9]),
+    .\port$3323$0 (\p$68 [0]),
+    .\port$3323$1 (\p$68 [1]),
+    .\port$3323$10 (\p$68 [10]),
+    .\port$3323$11 (\p$68 [11]),
+    .\port$3323$12 (\p$68 [12]),
+    .\port$3323$13 (\p$68 [13]),
+    .\port$3323$14 (\p$68 [14]),
+    .\port$3323$15 (\p$68 [15]),
+    .\port$3323$16 (\p$68 [16]),
+    .\port$3323$17 (\p$68 [17]),
+    .\port$3323$18 (\p$68 [18]),
+    .\port$3323$19 (\p$68 [19]),
+    .\port$3323$2 (\p$68 [2]),
+    .\port$3323$20 (\p$68 [20]),
+    .\port$3323$21 (\p$68 [21]),
+    .\port$3323$22 (\p$68 [22]),
+    .\port$3323$23 (\p$68 [23]),
+    .\port$3323$24 (\p$68 [24]),
+    .\port$3323$25 (\p$68 [25]),
+    .\port$3323$26 (\p$68 [26]),
+    .\port$3323$27 (\p$68 [27]),
+    .\port$3323$28 (\p$68 [28]),
+    .\port$3323$3 (\p$68 [3]),
+    .\port$3323$4 (\p$68 [4]),
+    .\port$3323$5 (\p$68 [5]),
+    .\port$3323$6 (\p$68 [6]),
+    .\port$3323$7 (\p$68 [7]),
+    .\port$3323$8 (\p$68 [8]),
+    .\port$3323$9 (\p$68 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2e_xphl0),
     .b(rq2e_yphl0),
     .clk(clk),
-    .\port$3324$0 (\p$66 [0]),
-    .\port$3324$1 (\p$66 [1]),
-    .\port$3324$10 (\p$66 [10]),
-    .\port$3324$11 (\p$66 [11]),
-    .\port$3324$12 (\p$66 [12]),
-    .\port$3324$13 (\p$66 [13]),
-    .\port$3324$14 (\p$66 [14]),
-    .\port$3324$15 (\p$66 [15]),
-    .\port$3324$16 (\p$66 [16]),
-    .\port$3324$17 (\p$66 [17]),
-    .\port$3324$18 (\p$66 [18]),
-    .\port$3324$19 (\p$66 [19]),
-    .\port$3324$2 (\p$66 [2]),
-    .\port$3324$20 (\p$66 [20]),
-    .\port$3324$21 (\p$66 [21]),
-    .\port$3324$22 (\p$66 [22]),
-    .\port$3324$23 (\p$66 [23]),
-    .\port$3324$24 (\p$66 [24]),
-    .\port$3324$25 (\p$66 [25]),
-    .\port$3324$26 (\p$66 [26]),
-    .\port$3324$27 (\p$66 [27]),
-    .\port$3324$28 (\p$66 [28]),
-    .\port$3324$29 (\p$66 [29]),
-    .\port$3324$3 (\p$66 [3]),
-    .\port$3324$30 (\p$66 [30]),
-    .\port$3324$31 (\p$66 [31]),
-    .\port$3324$4 (\p$66 [4]),
-    .\port$3324$5 (\p$66 [5]),
-    .\port$3324$6 (\p$66 [6]),
-    .\port$3324$7 (\p$66 [7]),
-    .\port$3324$8 (\p$66 [8]),
-    .\port$3324$9 (\p$66 [9]),
+    .\port$3322$0 (\p$66 [0]),
+    .\port$3322$1 (\p$66 [1]),
+    .\port$3322$10 (\p$66 [10]),
+    .\port$3322$11 (\p$66 [11]),
+    .\port$3322$12 (\p$66 [12]),
+    .\port$3322$13 (\p$66 [13]),
+    .\port$3322$14 (\p$66 [14]),
+    .\port$3322$15 (\p$66 [15]),
+    .\port$3322$16 (\p$66 [16]),
+    .\port$3322$17 (\p$66 [17]),
+    .\port$3322$18 (\p$66 [18]),
+    .\port$3322$19 (\p$66 [19]),
+    .\port$3322$2 (\p$66 [2]),
+    .\port$3322$20 (\p$66 [20]),
+    .\port$3322$21 (\p$66 [21]),
+    .\port$3322$22 (\p$66 [22]),
+    .\port$3322$23 (\p$66 [23]),
+    .\port$3322$24 (\p$66 [24]),
+    .\port$3322$25 (\p$66 [25]),
+    .\port$3322$26 (\p$66 [26]),
+    .\port$3322$27 (\p$66 [27]),
+    .\port$3322$28 (\p$66 [28]),
+    .\port$3322$29 (\p$66 [29]),
+    .\port$3322$3 (\p$66 [3]),
+    .\port$3322$30 (\p$66 [30]),
+    .\port$3322$31 (\p$66 [31]),
+    .\port$3322$4 (\p$66 [4]),
+    .\port$3322$5 (\p$66 [5]),
+    .\port$3322$6 (\p$66 [6]),
+    .\port$3322$7 (\p$66 [7]),
+    .\port$3322$8 (\p$66 [8]),
+    .\port$3322$9 (\p$66 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2e_xplh0),
     .b(rq2e_yplh0),
     .clk(clk),
-    .\port$3323$0 (\p$64 [0]),
-    .\port$3323$1 (\p$64 [1]),
-    .\port$3323$10 (\p$64 [10]),
-    .\port$3323$11 (\p$64 [11]),
-    .\port$3323$12 (\p$64 [12]),
-    .\port$3323$13 (\p$64 [13]),
-    .\port$3323$14 (\p$64 [14]),
-    .\port$3323$15 (\p$64 [15]),
-    .\port$3323$16 (\p$64 [16]),
-    .\port$3323$17 (\p$64 [17]),
-    .\port$3323$18 (\p$64 [18]),
-    .\port$3323$19 (\p$64 [19]),
-    .\port$3323$2 (\p$64 [2]),
-    .\port$3323$20 (\p$64 [20]),
-    .\port$3323$21 (\p$64 [21]),
-    .\port$3323$22 (\p$64 [22]),
-    .\port$3323$23 (\p$64 [23]),
-    .\port$3323$24 (\p$64 [24]),
-    .\port$3323$25 (\p$64 [25]),
-    .\port$3323$26 (\p$64 [26]),
-    .\port$3323$27 (\p$64 [27]),
-    .\port$3323$28 (\p$64 [28]),
-    .\port$3323$29 (\p$64 [29]),
-    .\port$3323$3 (\p$64 [3]),
-    .\port$3323$30 (\p$64 [30]),
-    .\port$3323$4 (\p$64 [4]),
-    .\port$3323$5 (\p$64 [5]),
-    .\port$3323$6 (\p$64 [6]),
-    .\port$3323$7 (\p$64 [7]),
-    .\port$3323$8 (\p$64 [8]),
-    .\port$3323$9 (\p$64 [9]),
+    .\port$3321$0 (\p$64 [0]),
+    .\port$3321$1 (\p$64 [1]),
+    .\port$3321$10 (\p$64 [10]),
+    .\port$3321$11 (\p$64 [11]),
+    .\port$3321$12 (\p$64 [12]),
+    .\port$3321$13 (\p$64 [13]),
+    .\port$3321$14 (\p$64 [14]),
+    .\port$3321$15 (\p$64 [15]),
+    .\port$3321$16 (\p$64 [16]),
+    .\port$3321$17 (\p$64 [17]),
+    .\port$3321$18 (\p$64 [18]),
+    .\port$3321$19 (\p$64 [19]),
+    .\port$3321$2 (\p$64 [2]),
+    .\port$3321$20 (\p$64 [20]),
+    .\port$3321$21 (\p$64 [21]),
+    .\port$3321$22 (\p$64 [22]),
+    .\port$3321$23 (\p$64 [23]),
+    .\port$3321$24 (\p$64 [24]),
+    .\port$3321$25 (\p$64 [25]),
+    .\port$3321$26 (\p$64 [26]),
+    .\port$3321$27 (\p$64 [27]),
+    .\port$3321$28 (\p$64 [28]),
+    .\port$3321$29 (\p$64 [29]),
+    .\port$3321$3 (\p$64 [3]),
+    .\port$3321$30 (\p$64 [30]),
+    .\port$3321$4 (\p$64 [4]),
+    .\port$3321$5 (\p$64 [5]),
+    .\port$3321$6 (\p$64 [6]),
+    .\port$3321$7 (\p$64 [7]),
+    .\port$3321$8 (\p$64 [8]),
+    .\port$3321$9 (\p$64 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2e_xpll0),
     .b(rq2e_ypll0),
     .clk(clk),
-    .\port$3322$0 (p[0]),
-    .\port$3322$1 (p[1]),
-    .\port$3322$10 (p[10]),
-    .\port$3322$11 (p[11]),
-    .\port$3322$12 (p[12]),
-    .\port$3322$13 (p[13]),
-    .\port$3322$14 (p[14]),
-    .\port$3322$15 (p[15]),
-    .\port$3322$16 (p[16]),
-    .\port$3322$17 (p[17]),
-    .\port$3322$18 (p[18]),
-    .\port$3322$19 (p[19]),
-    .\port$3322$2 (p[2]),
-    .\port$3322$20 (p[20]),
-    .\port$3322$21 (p[21]),
-    .\port$3322$22 (p[22]),
-    .\port$3322$23 (p[23]),
-    .\port$3322$24 (p[24]),
-    .\port$3322$25 (p[25]),
-    .\port$3322$26 (p[26]),
-    .\port$3322$27 (p[27]),
-    .\port$3322$28 (p[28]),
-    .\port$3322$29 (p[29]),
-    .\port$3322$3 (p[3]),
-    .\port$3322$30 (p[30]),
-    .\port$3322$31 (p[31]),
-    .\port$3322$32 (p[32]),
-    .\port$3322$33 (p[33]),
-    .\port$3322$4 (p[4]),
-    .\port$3322$5 (p[5]),
-    .\port$3322$6 (p[6]),
-    .\port$3322$7 (p[7]),
-    .\port$3322$8 (p[8]),
-    .\port$3322$9 (p[9]),
+    .\port$3320$0 (p[0]),
+    .\port$3320$1 (p[1]),
+    .\port$3320$10 (p[10]),
+    .\port$3320$11 (p[11]),
+    .\port$3320$12 (p[12]),
+    .\port$3320$13 (p[13]),
+    .\port$3320$14 (p[14]),
+    .\port$3320$15 (p[15]),
+    .\port$3320$16 (p[16]),
+    .\port$3320$17 (p[17]),
+    .\port$3320$18 (p[18]),
+    .\port$3320$19 (p[19]),
+    .\port$3320$2 (p[2]),
+    .\port$3320$20 (p[20]),
+    .\port$3320$21 (p[21]),
+    .\port$3320$22 (p[22]),
+    .\port$3320$23 (p[23]),
+    .\port$3320$24 (p[24]),
+    .\port$3320$25 (p[25]),
+    .\port$3320$26 (p[26]),
+    .\port$3320$27 (p[27]),
+    .\port$3320$28 (p[28]),
+    .\port$3320$29 (p[29]),
+    .\port$3320$3 (p[3]),
+    .\port$3320$30 (p[30]),
+    .\port$3320$31 (p[31]),
+    .\port$3320$32 (p[32]),
+    .\port$3320$33 (p[33]),
+    .\port$3320$4 (p[4]),
+    .\port$3320$5 (p[5]),
+    .\port$3320$6 (p[6]),
+    .\port$3320$7 (p[7]),
+    .\port$3320$8 (p[8]),
+    .\port$3320$9 (p[9]),
     .rst(rst)
   );
   CCU2C #(
@@ -49531,392 +49527,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$3325$0 , \port$3325$1 , \port$3325$2 , \port$3325$3 , \port$3325$4 , \port$3325$5 , \port$3325$6 , \port$3325$7 , \port$3325$8 , \port$3325$9 , \port$3325$10 , \port$3325$11 , \port$3325$12 , \port$3325$13 , \port$3325$14 , \port$3325$15 , \port$3325$16 , \port$3325$17 , \port$3325$18 , \port$3325$19 
-, \port$3325$20 , \port$3325$21 , \port$3325$22 , \port$3325$23 , \port$3325$24 , \port$3325$25 , \port$3325$26 , \port$3325$27 , \port$3325$28 , a, b, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3323$2 , \port$3323$3 , \port$3323$4 , \port$3323$5 , \port$3323$6 , \port$3323$7 , \port$3323$8 , \port$3323$9 , \port$3323$10 , \port$3323$11 , \port$3323$12 , \port$3323$13 , \port$3323$14 , \port$3323$15 , \port$3323$16 , \port$3323$17 , \port$3323$18 , \port$3323$19 
+, \port$3323$20 , \port$3323$21 , \port$3323$22 , \port$3323$23 , \port$3323$24 , \port$3323$25 , \port$3323$26 , \port$3323$27 , \port$3323$28 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$3325$0 ;
-  wire \port$3325$0 ;
-  output \port$3325$1 ;
-  wire \port$3325$1 ;
-  output \port$3325$10 ;
-  wire \port$3325$10 ;
-  output \port$3325$11 ;
-  wire \port$3325$11 ;
-  output \port$3325$12 ;
-  wire \port$3325$12 ;
-  output \port$3325$13 ;
-  wire \port$3325$13 ;
-  output \port$3325$14 ;
-  wire \port$3325$14 ;
-  output \port$3325$15 ;
-  wire \port$3325$15 ;
-  output \port$3325$16 ;
-  wire \port$3325$16 ;
-  output \port$3325$17 ;
-  wire \port$3325$17 ;
-  output \port$3325$18 ;
-  wire \port$3325$18 ;
-  output \port$3325$19 ;
-  wire \port$3325$19 ;
-  output \port$3325$2 ;
-  wire \port$3325$2 ;
-  output \port$3325$20 ;
-  wire \port$3325$20 ;
-  output \port$3325$21 ;
-  wire \port$3325$21 ;
-  output \port$3325$22 ;
-  wire \port$3325$22 ;
-  output \port$3325$23 ;
-  wire \port$3325$23 ;
-  output \port$3325$24 ;
-  wire \port$3325$24 ;
-  output \port$3325$25 ;
-  wire \port$3325$25 ;
-  output \port$3325$26 ;
-  wire \port$3325$26 ;
-  output \port$3325$27 ;
-  wire \port$3325$27 ;
-  output \port$3325$28 ;
-  wire \port$3325$28 ;
-  output \port$3325$3 ;
-  wire \port$3325$3 ;
-  output \port$3325$4 ;
-  wire \port$3325$4 ;
-  output \port$3325$5 ;
-  wire \port$3325$5 ;
-  output \port$3325$6 ;
-  wire \port$3325$6 ;
-  output \port$3325$7 ;
-  wire \port$3325$7 ;
-  output \port$3325$8 ;
-  wire \port$3325$8 ;
-  output \port$3325$9 ;
-  wire \port$3325$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$3325$0 ),
-    .P1(\port$3325$1 ),
-    .P10(\port$3325$10 ),
-    .P11(\port$3325$11 ),
-    .P12(\port$3325$12 ),
-    .P13(\port$3325$13 ),
-    .P14(\port$3325$14 ),
-    .P15(\port$3325$15 ),
-    .P16(\port$3325$16 ),
-    .P17(\port$3325$17 ),
-    .P18(\port$3325$18 ),
-    .P19(\port$3325$19 ),
-    .P2(\port$3325$2 ),
-    .P20(\port$3325$20 ),
-    .P21(\port$3325$21 ),
-    .P22(\port$3325$22 ),
-    .P23(\port$3325$23 ),
-    .P24(\port$3325$24 ),
-    .P25(\port$3325$25 ),
-    .P26(\port$3325$26 ),
-    .P27(\port$3325$27 ),
-    .P28(\port$3325$28 ),
-    .P29(p36[29]),
-    .P3(\port$3325$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$3325$4 ),
-    .P5(\port$3325$5 ),
-    .P6(\port$3325$6 ),
-    .P7(\port$3325$7 ),
-    .P8(\port$3325$8 ),
-    .P9(\port$3325$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[28:0] = { \port$3325$28 , \port$3325$27 , \port$3325$26 , \port$3325$25 , \port$3325$24 , \port$3325$23 , \port$3325$22 , \port$3325$21 , \port$3325$20 , \port$3325$19 , \port$3325$18 , \port$3325$17 , \port$3325$16 , \port$3325$15 , \port$3325$14 , \port$3325$13 , \port$3325$12 , \port$3325$11 , \port$3325$10 , \port$3325$9 , \port$3325$8 , \port$3325$7 , \port$3325$6 , \port$3325$5 , \port$3325$4 , \port$3325$3 , \port$3325$2 , \port$3325$1 , \port$3325$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$3324$0 , \port$3324$1 , \port$3324$2 , \port$3324$3 , \port$3324$4 , \port$3324$5 , \port$3324$6 , \port$3324$7 , \port$3324$8 , \port$3324$9 , \port$3324$10 , \port$3324$11 , \port$3324$12 , \port$3324$13 , \port$3324$14 , \port$3324$15 , \port$3324$16 , \port$3324$17 , \port$3324$18 , \port$3324$19 
-, \port$3324$20 , \port$3324$21 , \port$3324$22 , \port$3324$23 , \port$3324$24 , \port$3324$25 , \port$3324$26 , \port$3324$27 , \port$3324$28 , \port$3324$29 , \port$3324$30 , \port$3324$31 , a, b, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$3324$0 ;
-  wire \port$3324$0 ;
-  output \port$3324$1 ;
-  wire \port$3324$1 ;
-  output \port$3324$10 ;
-  wire \port$3324$10 ;
-  output \port$3324$11 ;
-  wire \port$3324$11 ;
-  output \port$3324$12 ;
-  wire \port$3324$12 ;
-  output \port$3324$13 ;
-  wire \port$3324$13 ;
-  output \port$3324$14 ;
-  wire \port$3324$14 ;
-  output \port$3324$15 ;
-  wire \port$3324$15 ;
-  output \port$3324$16 ;
-  wire \port$3324$16 ;
-  output \port$3324$17 ;
-  wire \port$3324$17 ;
-  output \port$3324$18 ;
-  wire \port$3324$18 ;
-  output \port$3324$19 ;
-  wire \port$3324$19 ;
-  output \port$3324$2 ;
-  wire \port$3324$2 ;
-  output \port$3324$20 ;
-  wire \port$3324$20 ;
-  output \port$3324$21 ;
-  wire \port$3324$21 ;
-  output \port$3324$22 ;
-  wire \port$3324$22 ;
-  output \port$3324$23 ;
-  wire \port$3324$23 ;
-  output \port$3324$24 ;
-  wire \port$3324$24 ;
-  output \port$3324$25 ;
-  wire \port$3324$25 ;
-  output \port$3324$26 ;
-  wire \port$3324$26 ;
-  output \port$3324$27 ;
-  wire \port$3324$27 ;
-  output \port$3324$28 ;
-  wire \port$3324$28 ;
-  output \port$3324$29 ;
-  wire \port$3324$29 ;
-  output \port$3324$3 ;
-  wire \port$3324$3 ;
-  output \port$3324$30 ;
-  wire \port$3324$30 ;
-  output \port$3324$31 ;
-  wire \port$3324$31 ;
-  output \port$3324$4 ;
-  wire \port$3324$4 ;
-  output \port$3324$5 ;
-  wire \port$3324$5 ;
-  output \port$3324$6 ;
-  wire \port$3324$6 ;
-  output \port$3324$7 ;
-  wire \port$3324$7 ;
-  output \port$3324$8 ;
-  wire \port$3324$8 ;
-  output \port$3324$9 ;
-  wire \port$3324$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$3324$0 ),
-    .P1(\port$3324$1 ),
-    .P10(\port$3324$10 ),
-    .P11(\port$3324$11 ),
-    .P12(\port$3324$12 ),
-    .P13(\port$3324$13 ),
-    .P14(\port$3324$14 ),
-    .P15(\port$3324$15 ),
-    .P16(\port$3324$16 ),
-    .P17(\port$3324$17 ),
-    .P18(\port$3324$18 ),
-    .P19(\port$3324$19 ),
-    .P2(\port$3324$2 ),
-    .P20(\port$3324$20 ),
-    .P21(\port$3324$21 ),
-    .P22(\port$3324$22 ),
-    .P23(\port$3324$23 ),
-    .P24(\port$3324$24 ),
-    .P25(\port$3324$25 ),
-    .P26(\port$3324$26 ),
-    .P27(\port$3324$27 ),
-    .P28(\port$3324$28 ),
-    .P29(\port$3324$29 ),
-    .P3(\port$3324$3 ),
-    .P30(\port$3324$30 ),
-    .P31(\port$3324$31 ),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$3324$4 ),
-    .P5(\port$3324$5 ),
-    .P6(\port$3324$6 ),
-    .P7(\port$3324$7 ),
-    .P8(\port$3324$8 ),
-    .P9(\port$3324$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[31:0] = { \port$3324$31 , \port$3324$30 , \port$3324$29 , \port$3324$28 , \port$3324$27 , \port$3324$26 , \port$3324$25 , \port$3324$24 , \port$3324$23 , \port$3324$22 , \port$3324$21 , \port$3324$20 , \port$3324$19 , \port$3324$18 , \port$3324$17 , \port$3324$16 , \port$3324$15 , \port$3324$14 , \port$3324$13 , \port$3324$12 , \port$3324$11 , \port$3324$10 , \port$3324$9 , \port$3324$8 , \port$3324$7 , \port$3324$6 , \port$3324$5 , \port$3324$4 , \port$3324$3 , \port$3324$2 , \port$3324$1 , \port$3324$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3323$2 , \port$3323$3 , \port$3323$4 , \port$3323$5 , \port$3323$6 , \port$3323$7 , \port$3323$8 , \port$3323$9 , \port$3323$10 , \port$3323$11 , \port$3323$12 , \port$3323$13 , \port$3323$14 , \port$3323$15 , \port$3323$16 , \port$3323$17 , \port$3323$18 , \port$3323$19 
-, \port$3323$20 , \port$3323$21 , \port$3323$22 , \port$3323$23 , \port$3323$24 , \port$3323$25 , \port$3323$26 , \port$3323$27 , \port$3323$28 , \port$3323$29 , \port$3323$30 , a, b, clk);
-  input [16:0] a;
-  wire [16:0] a;
   input [13:0] b;
   wire [13:0] b;
   input clk;
@@ -49966,12 +49580,8 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
   wire \port$3323$27 ;
   output \port$3323$28 ;
   wire \port$3323$28 ;
-  output \port$3323$29 ;
-  wire \port$3323$29 ;
   output \port$3323$3 ;
   wire \port$3323$3 ;
-  output \port$3323$30 ;
-  wire \port$3323$30 ;
   output \port$3323$4 ;
   wire \port$3323$4 ;
   output \port$3323$5 ;
@@ -50010,9 +49620,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -50081,9 +49691,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .P26(\port$3323$26 ),
     .P27(\port$3323$27 ),
     .P28(\port$3323$28 ),
-    .P29(\port$3323$29 ),
+    .P29(p36[29]),
     .P3(\port$3323$3 ),
-    .P30(\port$3323$30 ),
+    .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
@@ -50101,14 +49711,14 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$3323$30 , \port$3323$29 , \port$3323$28 , \port$3323$27 , \port$3323$26 , \port$3323$25 , \port$3323$24 , \port$3323$23 , \port$3323$22 , \port$3323$21 , \port$3323$20 , \port$3323$19 , \port$3323$18 , \port$3323$17 , \port$3323$16 , \port$3323$15 , \port$3323$14 , \port$3323$13 , \port$3323$12 , \port$3323$11 , \port$3323$10 , \port$3323$9 , \port$3323$8 , \port$3323$7 , \port$3323$6 , \port$3323$5 , \port$3323$4 , \port$3323$3 , \port$3323$2 , \port$3323$1 , \port$3323$0  };
+  assign p36[28:0] = { \port$3323$28 , \port$3323$27 , \port$3323$26 , \port$3323$25 , \port$3323$24 , \port$3323$23 , \port$3323$22 , \port$3323$21 , \port$3323$20 , \port$3323$19 , \port$3323$18 , \port$3323$17 , \port$3323$16 , \port$3323$15 , \port$3323$14 , \port$3323$13 , \port$3323$12 , \port$3323$11 , \port$3323$10 , \port$3323$9 , \port$3323$8 , \port$3323$7 , \port$3323$6 , \port$3323$5 , \port$3323$4 , \port$3323$3 , \port$3323$2 , \port$3323$1 , \port$3323$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$3322$0 , \port$3322$1 , \port$3322$2 , \port$3322$3 , \port$3322$4 , \port$3322$5 , \port$3322$6 , \port$3322$7 , \port$3322$8 , \port$3322$9 , \port$3322$10 , \port$3322$11 , \port$3322$12 , \port$3322$13 , \port$3322$14 , \port$3322$15 , \port$3322$16 , \port$3322$17 , \port$3322$18 , \port$3322$19 
-, \port$3322$20 , \port$3322$21 , \port$3322$22 , \port$3322$23 , \port$3322$24 , \port$3322$25 , \port$3322$26 , \port$3322$27 , \port$3322$28 , \port$3322$29 , \port$3322$30 , \port$3322$31 , \port$3322$32 , \port$3322$33 , a, b, clk);
-  input [16:0] a;
-  wire [16:0] a;
+module \hwq_top.engine.requant.phl_0 (rst, \port$3322$0 , \port$3322$1 , \port$3322$2 , \port$3322$3 , \port$3322$4 , \port$3322$5 , \port$3322$6 , \port$3322$7 , \port$3322$8 , \port$3322$9 , \port$3322$10 , \port$3322$11 , \port$3322$12 , \port$3322$13 , \port$3322$14 , \port$3322$15 , \port$3322$16 , \port$3322$17 , \port$3322$18 , \port$3322$19 
+, \port$3322$20 , \port$3322$21 , \port$3322$22 , \port$3322$23 , \port$3322$24 , \port$3322$25 , \port$3322$26 , \port$3322$27 , \port$3322$28 , \port$3322$29 , \port$3322$30 , \port$3322$31 , a, b, clk);
+  input [14:0] a;
+  wire [14:0] a;
   input [16:0] b;
   wire [16:0] b;
   input clk;
@@ -50166,10 +49776,6 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
   wire \port$3322$30 ;
   output \port$3322$31 ;
   wire \port$3322$31 ;
-  output \port$3322$32 ;
-  wire \port$3322$32 ;
-  output \port$3322$33 ;
-  wire \port$3322$33 ;
   output \port$3322$4 ;
   wire \port$3322$4 ;
   output \port$3322$5 ;
@@ -50208,9 +49814,9 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -50283,8 +49889,8 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
     .P3(\port$3322$3 ),
     .P30(\port$3322$30 ),
     .P31(\port$3322$31 ),
-    .P32(\port$3322$32 ),
-    .P33(\port$3322$33 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$3322$4 ),
@@ -50299,5 +49905,395 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$3322$33 , \port$3322$32 , \port$3322$31 , \port$3322$30 , \port$3322$29 , \port$3322$28 , \port$3322$27 , \port$3322$26 , \port$3322$25 , \port$3322$24 , \port$3322$23 , \port$3322$22 , \port$3322$21 , \port$3322$20 , \port$3322$19 , \port$3322$18 , \port$3322$17 , \port$3322$16 , \port$3322$15 , \port$3322$14 , \port$3322$13 , \port$3322$12 , \port$3322$11 , \port$3322$10 , \port$3322$9 , \port$3322$8 , \port$3322$7 , \port$3322$6 , \port$3322$5 , \port$3322$4 , \port$3322$3 , \port$3322$2 , \port$3322$1 , \port$3322$0  };
+  assign p36[31:0] = { \port$3322$31 , \port$3322$30 , \port$3322$29 , \port$3322$28 , \port$3322$27 , \port$3322$26 , \port$3322$25 , \port$3322$24 , \port$3322$23 , \port$3322$22 , \port$3322$21 , \port$3322$20 , \port$3322$19 , \port$3322$18 , \port$3322$17 , \port$3322$16 , \port$3322$15 , \port$3322$14 , \port$3322$13 , \port$3322$12 , \port$3322$11 , \port$3322$10 , \port$3322$9 , \port$3322$8 , \port$3322$7 , \port$3322$6 , \port$3322$5 , \port$3322$4 , \port$3322$3 , \port$3322$2 , \port$3322$1 , \port$3322$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.plh_0 (rst, \port$3321$0 , \port$3321$1 , \port$3321$2 , \port$3321$3 , \port$3321$4 , \port$3321$5 , \port$3321$6 , \port$3321$7 , \port$3321$8 , \port$3321$9 , \port$3321$10 , \port$3321$11 , \port$3321$12 , \port$3321$13 , \port$3321$14 , \port$3321$15 , \port$3321$16 , \port$3321$17 , \port$3321$18 , \port$3321$19 
+, \port$3321$20 , \port$3321$21 , \port$3321$22 , \port$3321$23 , \port$3321$24 , \port$3321$25 , \port$3321$26 , \port$3321$27 , \port$3321$28 , \port$3321$29 , \port$3321$30 , a, b, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$3321$0 ;
+  wire \port$3321$0 ;
+  output \port$3321$1 ;
+  wire \port$3321$1 ;
+  output \port$3321$10 ;
+  wire \port$3321$10 ;
+  output \port$3321$11 ;
+  wire \port$3321$11 ;
+  output \port$3321$12 ;
+  wire \port$3321$12 ;
+  output \port$3321$13 ;
+  wire \port$3321$13 ;
+  output \port$3321$14 ;
+  wire \port$3321$14 ;
+  output \port$3321$15 ;
+  wire \port$3321$15 ;
+  output \port$3321$16 ;
+  wire \port$3321$16 ;
+  output \port$3321$17 ;
+  wire \port$3321$17 ;
+  output \port$3321$18 ;
+  wire \port$3321$18 ;
+  output \port$3321$19 ;
+  wire \port$3321$19 ;
+  output \port$3321$2 ;
+  wire \port$3321$2 ;
+  output \port$3321$20 ;
+  wire \port$3321$20 ;
+  output \port$3321$21 ;
+  wire \port$3321$21 ;
+  output \port$3321$22 ;
+  wire \port$3321$22 ;
+  output \port$3321$23 ;
+  wire \port$3321$23 ;
+  output \port$3321$24 ;
+  wire \port$3321$24 ;
+  output \port$3321$25 ;
+  wire \port$3321$25 ;
+  output \port$3321$26 ;
+  wire \port$3321$26 ;
+  output \port$3321$27 ;
+  wire \port$3321$27 ;
+  output \port$3321$28 ;
+  wire \port$3321$28 ;
+  output \port$3321$29 ;
+  wire \port$3321$29 ;
+  output \port$3321$3 ;
+  wire \port$3321$3 ;
+  output \port$3321$30 ;
+  wire \port$3321$30 ;
+  output \port$3321$4 ;
+  wire \port$3321$4 ;
+  output \port$3321$5 ;
+  wire \port$3321$5 ;
+  output \port$3321$6 ;
+  wire \port$3321$6 ;
+  output \port$3321$7 ;
+  wire \port$3321$7 ;
+  output \port$3321$8 ;
+  wire \port$3321$8 ;
+  output \port$3321$9 ;
+  wire \port$3321$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$3321$0 ),
+    .P1(\port$3321$1 ),
+    .P10(\port$3321$10 ),
+    .P11(\port$3321$11 ),
+    .P12(\port$3321$12 ),
+    .P13(\port$3321$13 ),
+    .P14(\port$3321$14 ),
+    .P15(\port$3321$15 ),
+    .P16(\port$3321$16 ),
+    .P17(\port$3321$17 ),
+    .P18(\port$3321$18 ),
+    .P19(\port$3321$19 ),
+    .P2(\port$3321$2 ),
+    .P20(\port$3321$20 ),
+    .P21(\port$3321$21 ),
+    .P22(\port$3321$22 ),
+    .P23(\port$3321$23 ),
+    .P24(\port$3321$24 ),
+    .P25(\port$3321$25 ),
+    .P26(\port$3321$26 ),
+    .P27(\port$3321$27 ),
+    .P28(\port$3321$28 ),
+    .P29(\port$3321$29 ),
+    .P3(\port$3321$3 ),
+    .P30(\port$3321$30 ),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$3321$4 ),
+    .P5(\port$3321$5 ),
+    .P6(\port$3321$6 ),
+    .P7(\port$3321$7 ),
+    .P8(\port$3321$8 ),
+    .P9(\port$3321$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[30:0] = { \port$3321$30 , \port$3321$29 , \port$3321$28 , \port$3321$27 , \port$3321$26 , \port$3321$25 , \port$3321$24 , \port$3321$23 , \port$3321$22 , \port$3321$21 , \port$3321$20 , \port$3321$19 , \port$3321$18 , \port$3321$17 , \port$3321$16 , \port$3321$15 , \port$3321$14 , \port$3321$13 , \port$3321$12 , \port$3321$11 , \port$3321$10 , \port$3321$9 , \port$3321$8 , \port$3321$7 , \port$3321$6 , \port$3321$5 , \port$3321$4 , \port$3321$3 , \port$3321$2 , \port$3321$1 , \port$3321$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_0 (rst, \port$3320$0 , \port$3320$1 , \port$3320$2 , \port$3320$3 , \port$3320$4 , \port$3320$5 , \port$3320$6 , \port$3320$7 , \port$3320$8 , \port$3320$9 , \port$3320$10 , \port$3320$11 , \port$3320$12 , \port$3320$13 , \port$3320$14 , \port$3320$15 , \port$3320$16 , \port$3320$17 , \port$3320$18 , \port$3320$19 
+, \port$3320$20 , \port$3320$21 , \port$3320$22 , \port$3320$23 , \port$3320$24 , \port$3320$25 , \port$3320$26 , \port$3320$27 , \port$3320$28 , \port$3320$29 , \port$3320$30 , \port$3320$31 , \port$3320$32 , \port$3320$33 , a, b, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$3320$0 ;
+  wire \port$3320$0 ;
+  output \port$3320$1 ;
+  wire \port$3320$1 ;
+  output \port$3320$10 ;
+  wire \port$3320$10 ;
+  output \port$3320$11 ;
+  wire \port$3320$11 ;
+  output \port$3320$12 ;
+  wire \port$3320$12 ;
+  output \port$3320$13 ;
+  wire \port$3320$13 ;
+  output \port$3320$14 ;
+  wire \port$3320$14 ;
+  output \port$3320$15 ;
+  wire \port$3320$15 ;
+  output \port$3320$16 ;
+  wire \port$3320$16 ;
+  output \port$3320$17 ;
+  wire \port$3320$17 ;
+  output \port$3320$18 ;
+  wire \port$3320$18 ;
+  output \port$3320$19 ;
+  wire \port$3320$19 ;
+  output \port$3320$2 ;
+  wire \port$3320$2 ;
+  output \port$3320$20 ;
+  wire \port$3320$20 ;
+  output \port$3320$21 ;
+  wire \port$3320$21 ;
+  output \port$3320$22 ;
+  wire \port$3320$22 ;
+  output \port$3320$23 ;
+  wire \port$3320$23 ;
+  output \port$3320$24 ;
+  wire \port$3320$24 ;
+  output \port$3320$25 ;
+  wire \port$3320$25 ;
+  output \port$3320$26 ;
+  wire \port$3320$26 ;
+  output \port$3320$27 ;
+  wire \port$3320$27 ;
+  output \port$3320$28 ;
+  wire \port$3320$28 ;
+  output \port$3320$29 ;
+  wire \port$3320$29 ;
+  output \port$3320$3 ;
+  wire \port$3320$3 ;
+  output \port$3320$30 ;
+  wire \port$3320$30 ;
+  output \port$3320$31 ;
+  wire \port$3320$31 ;
+  output \port$3320$32 ;
+  wire \port$3320$32 ;
+  output \port$3320$33 ;
+  wire \port$3320$33 ;
+  output \port$3320$4 ;
+  wire \port$3320$4 ;
+  output \port$3320$5 ;
+  wire \port$3320$5 ;
+  output \port$3320$6 ;
+  wire \port$3320$6 ;
+  output \port$3320$7 ;
+  wire \port$3320$7 ;
+  output \port$3320$8 ;
+  wire \port$3320$8 ;
+  output \port$3320$9 ;
+  wire \port$3320$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$3320$0 ),
+    .P1(\port$3320$1 ),
+    .P10(\port$3320$10 ),
+    .P11(\port$3320$11 ),
+    .P12(\port$3320$12 ),
+    .P13(\port$3320$13 ),
+    .P14(\port$3320$14 ),
+    .P15(\port$3320$15 ),
+    .P16(\port$3320$16 ),
+    .P17(\port$3320$17 ),
+    .P18(\port$3320$18 ),
+    .P19(\port$3320$19 ),
+    .P2(\port$3320$2 ),
+    .P20(\port$3320$20 ),
+    .P21(\port$3320$21 ),
+    .P22(\port$3320$22 ),
+    .P23(\port$3320$23 ),
+    .P24(\port$3320$24 ),
+    .P25(\port$3320$25 ),
+    .P26(\port$3320$26 ),
+    .P27(\port$3320$27 ),
+    .P28(\port$3320$28 ),
+    .P29(\port$3320$29 ),
+    .P3(\port$3320$3 ),
+    .P30(\port$3320$30 ),
+    .P31(\port$3320$31 ),
+    .P32(\port$3320$32 ),
+    .P33(\port$3320$33 ),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$3320$4 ),
+    .P5(\port$3320$5 ),
+    .P6(\port$3320$6 ),
+    .P7(\port$3320$7 ),
+    .P8(\port$3320$8 ),
+    .P9(\port$3320$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[33:0] = { \port$3320$33 , \port$3320$32 , \port$3320$31 , \port$3320$30 , \port$3320$29 , \port$3320$28 , \port$3320$27 , \port$3320$26 , \port$3320$25 , \port$3320$24 , \port$3320$23 , \port$3320$22 , \port$3320$21 , \port$3320$20 , \port$3320$19 , \port$3320$18 , \port$3320$17 , \port$3320$16 , \port$3320$15 , \port$3320$14 , \port$3320$13 , \port$3320$12 , \port$3320$11 , \port$3320$10 , \port$3320$9 , \port$3320$8 , \port$3320$7 , \port$3320$6 , \port$3320$5 , \port$3320$4 , \port$3320$3 , \port$3320$2 , \port$3320$1 , \port$3320$0  };
 endmodule

@@ -57,84 +57,83 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _002_;
-  wire _003_;
-  wire [2:0] _004_;
-  wire [3:0] _005_;
-  wire [4:0] _006_;
-  wire [5:0] _007_;
-  wire _008_;
-  wire _009_;
-  wire _010_;
+  wire [2:0] _001_;
+  wire [3:0] _002_;
+  wire [4:0] _003_;
+  wire [5:0] _004_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
+  (* unused_bits = "3" *)
+  wire [3:0] _009_;
   wire _011_;
-  wire [2:0] _013_;
-  wire [3:0] _014_;
-  wire _016_;
+  wire _013_;
+  wire _014_;
+  wire _015_;
   wire _017_;
   wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
-  wire _026_;
-  wire _027_;
+  wire [4:0] _027_;
   wire _028_;
-  wire [4:0] _030_;
-  wire _031_;
-  wire _032_;
+  wire _029_;
+  wire _037_;
+  wire [10:0] _038_;
   wire _040_;
-  wire [10:0] _041_;
+  wire _041_;
+  wire [15:0] _042_;
   wire _043_;
   wire _044_;
-  wire [15:0] _045_;
-  wire _046_;
-  wire _047_;
   (* unused_bits = "8" *)
-  wire [8:0] _049_;
+  wire [8:0] _046_;
   (* unused_bits = "5" *)
-  wire [5:0] _050_;
+  wire [5:0] _047_;
   (* unused_bits = "3" *)
-  wire [3:0] _051_;
-  wire _052_;
+  wire [3:0] _048_;
+  wire _049_;
   (* unused_bits = "1" *)
-  wire [1:0] _053_;
-  wire _056_;
+  wire [1:0] _050_;
+  wire _053_;
   (* unused_bits = "8" *)
-  wire [8:0] _057_;
-  wire _058_;
-  wire _059_;
+  wire [8:0] _054_;
+  wire _055_;
+  wire _056_;
   (* unused_bits = "6" *)
-  wire [6:0] _064_;
+  wire [6:0] _061_;
+  wire _062_;
+  wire _063_;
+  wire _064_;
   wire _065_;
   wire _066_;
   wire _067_;
   wire _068_;
   wire _069_;
-  wire _070_;
-  wire _071_;
-  wire _072_;
-  wire _076_;
-  wire [18:0] _082_;
+  wire _073_;
+  wire [18:0] _079_;
+  wire _081_;
+  wire _083_;
   wire _084_;
-  wire _086_;
-  wire _087_;
+  wire _088_;
   (* unused_bits = "5" *)
-  wire [5:0] _091_;
+  wire [5:0] _090_;
   (* unused_bits = "3" *)
-  wire [3:0] _092_;
+  wire [3:0] _091_;
+  wire _092_;
   wire _093_;
   wire _094_;
   wire _095_;
   wire _096_;
-  wire _097_;
-  wire _098_;
-  wire _099_;
-  wire _100_;
   (* unused_bits = "3" *)
-  wire [3:0] _101_;
+  wire [3:0] _097_;
+  wire _100_;
+  wire _102_;
   wire _103_;
+  wire _104_;
   wire _105_;
   wire _106_;
   wire _107_;
@@ -178,39 +177,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _145_;
   wire _146_;
   wire _147_;
-  wire _148_;
-  wire _149_;
-  wire _150_;
-  wire _154_;
+  wire _151_;
+  wire _157_;
   wire _160_;
-  wire _163_;
-  wire [16:0] _166_;
-  wire [4:0] _172_;
+  wire [16:0] _163_;
+  wire [4:0] _169_;
+  wire _174_;
+  wire _175_;
   wire _177_;
   wire _178_;
   wire _180_;
-  wire _181_;
-  wire _183_;
-  wire _199_;
-  wire _200_;
+  wire _196_;
+  wire _197_;
+  wire _202_;
   wire _205_;
-  wire _208_;
-  wire _215_;
+  wire _212_;
+  wire _213_;
   wire _216_;
-  wire _219_;
-  wire _220_;
-  wire _221_;
-  wire [2:0] _222_;
-  wire [2:0] _223_;
-  wire [7:0] _226_;
-  wire [4:0] _229_;
-  wire [4:0] _230_;
+  wire _217_;
+  wire _218_;
+  wire [2:0] _219_;
+  wire [2:0] _220_;
+  wire [7:0] _223_;
+  wire [4:0] _226_;
+  wire [4:0] _227_;
   wire [16:0] \$signal ;
   reg \$signal$143  = 1'h0;
   reg \$signal$144  = 1'h0;
   reg \$signal$147  = 1'h1;
   reg \$signal$174  = 1'h0;
-  reg \$signal$186  = 1'h0;
+  reg \$signal$188  = 1'h0;
   wire \$signal$28 ;
   reg [25:0] acc_chosen = 26'h0000000;
   wire acc_sel_g0_f0_0;
@@ -434,6 +430,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [7:0] flush = 8'h00;
@@ -474,10 +471,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [7:0] o_data;
-  wire [207:0] \o_data$190 ;
+  wire [207:0] \o_data$192 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$115 ;
+  wire o_valid_next;
   reg [2:0] ob = 3'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -539,161 +537,156 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _056_ = s_act__valid & s_wgt__valid;
-  assign _066_ = in_data & _056_;
-  assign _076_ = ~ at_k_last;
-  assign _087_ = credit_ok | _076_;
-  assign take = _066_ & _087_;
-  assign _096_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _096_;
+  assign _053_ = s_act__valid & s_wgt__valid;
+  assign _063_ = in_data & _053_;
+  assign _073_ = ~ at_k_last;
+  assign _084_ = credit_ok | _073_;
+  assign take = _063_ & _084_;
+  assign _093_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _093_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _020_ = ~ in_data;
-  assign _021_ = s_act__valid & s_wgt__valid;
-  assign _022_ = ~ at_k_last;
-  assign _023_ = credit_ok | _022_;
-  assign _024_ = _021_ & _023_;
-  assign adv = _020_ | _024_;
-  assign _025_ = compute & adv;
-  assign _026_ = _025_ & at_tile_last;
-  assign block_end = _026_ & fn_last;
+  assign _017_ = ~ in_data;
+  assign _018_ = s_act__valid & s_wgt__valid;
+  assign _019_ = ~ at_k_last;
+  assign _020_ = credit_ok | _019_;
+  assign _021_ = _018_ & _020_;
+  assign adv = _017_ | _021_;
+  assign _022_ = compute & adv;
+  assign _023_ = _022_ & at_tile_last;
+  assign block_end = _023_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _027_ = ! lane;
+  assign _024_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
+  assign _025_ = ~ dn_last;
+  assign wrap = d_last & _025_;
   assign \w_en$114  = \o_valid$115  & ob_last;
-  assign _030_ = kept - 4'h8;
-  assign _031_ = kept >= 5'h10;
-  assign _032_ = kept >= 4'h8;
-  assign _040_ = hdr[47:32] > 7'h43;
-  assign _041_ = _040_ ? hdr[42:32] : 11'h043;
-  assign _043_ = hdr[47:32] == 1'h1;
-  assign _044_ = hdr[47:32] > 7'h43;
-  assign _045_ = _044_ ? hdr[47:32] : 16'h0043;
-  assign _046_ = _045_ == 1'h1;
-  assign _047_ = ~ ch_left[16];
-  assign _049_[7:0] = wa + 1'h1;
-  assign _050_[4:0] = blk + 1'h1;
-  assign _051_[2:0] = wb + 1'h1;
-  assign _052_ = wb == 3'h6;
-  assign _053_[0] = lane + 1'h1;
-  assign _057_[7:0] = $signed(flush) - $signed(2'h1);
-  assign _058_ = block_end & last_mblock;
-  assign _059_ = compute & adv;
-  assign _064_[5:0] = fn_rem - 1'h1;
-  assign _065_ = ! fn_rem;
-  assign _067_ = fn_last & last_mblock;
-  assign _068_ = ~ _067_;
-  assign _069_ = ~ k_rem[10];
-  assign _070_ = _069_ & k_dec[10];
-  assign _071_ = ~ t_rem[10];
-  assign _072_ = _071_ & t_dec[10];
-  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _084_ = ~ drain_lt_wrap_pen;
-  assign _086_ = ~ drain_lt_pen;
-  assign _091_[4:0] = ra_blk + 1'h1;
-  assign _092_[2:0] = ra_beat + 1'h1;
-  assign _093_ = beat_last & d_last;
-  assign _094_ = ~ drain_restart;
-  assign _095_ = _094_ & o_valid;
-  assign _097_ = ~ beat_last;
-  assign _098_ = _095_ & _097_;
-  assign _099_ = ~ drain_restart;
-  assign _100_ = _099_ & row_end;
-  assign _101_[2:0] = beat + 1'h1;
-  assign _103_ = ~ drain_restart;
-  assign _105_ = ~ drain_restart;
-  assign _106_ = _105_ & row_end;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = drain_d_step & _002_;
-  assign _004_ = d + 1'h1;
-  assign _005_[2:0] = drain_d_wrap ? 3'h0 : _004_;
-  assign _006_ = dn + 1'h1;
-  assign _007_[4:0] = drain_dn_wrap ? 5'h00 : _006_;
-  assign _008_ = o_valid & row_valid;
-  assign _009_ = row_end & row_valid;
-  assign _010_ = _009_ & row_last;
-  assign _013_ = ob + 1'h1;
-  assign _014_[2:0] = ob_last ? 3'h0 : _013_;
-  assign _016_ = r_en & m_out__valid;
-  assign _017_ = ~ row_valid;
-  assign _018_ = row_end & _017_;
-  reg [16:0] _413_ = 17'h00000;
-  assign drain_back[16:0] = _413_;
-  reg [16:0] _414_ = 17'h00000;
-  assign drain_plus[16:0] = _414_;
-  assign _107_ = { _003_, enter_q, drain_dn_step } != 3'h4;
-  assign _108_ = { _003_, enter_q } != 1'h0;
-  assign _109_ = { _100_, _098_, drain_restart } != 1'h0;
-  assign _110_ = { _100_, _098_, drain_restart } != 1'h0;
-  assign _111_ = { _003_, drain_restart } != 1'h0;
+  assign _027_ = kept - 4'h8;
+  assign _028_ = kept >= 5'h10;
+  assign _029_ = kept >= 4'h8;
+  assign _037_ = hdr[47:32] > 7'h43;
+  assign _038_ = _037_ ? hdr[42:32] : 11'h043;
+  assign _040_ = hdr[47:32] == 1'h1;
+  assign _041_ = hdr[47:32] > 7'h43;
+  assign _042_ = _041_ ? hdr[47:32] : 16'h0043;
+  assign _043_ = _042_ == 1'h1;
+  assign _044_ = ~ ch_left[16];
+  assign _046_[7:0] = wa + 1'h1;
+  assign _047_[4:0] = blk + 1'h1;
+  assign _048_[2:0] = wb + 1'h1;
+  assign _049_ = wb == 3'h6;
+  assign _050_[0] = lane + 1'h1;
+  assign _054_[7:0] = $signed(flush) - $signed(2'h1);
+  assign _055_ = block_end & last_mblock;
+  assign _056_ = compute & adv;
+  assign _061_[5:0] = fn_rem - 1'h1;
+  assign _062_ = ! fn_rem;
+  assign _064_ = fn_last & last_mblock;
+  assign _065_ = ~ _064_;
+  assign _066_ = ~ k_rem[10];
+  assign _067_ = _066_ & k_dec[10];
+  assign _068_ = ~ t_rem[10];
+  assign _069_ = _068_ & t_dec[10];
+  assign _079_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _081_ = ~ drain_lt_wrap_pen;
+  assign _083_ = ~ drain_lt_pen;
+  assign _088_ = ~ header_taken;
+  assign _090_[4:0] = ra_blk + 1'h1;
+  assign _091_[2:0] = ra_beat + 1'h1;
+  assign _092_ = beat_last & d_last;
+  assign _094_ = ~ beat_last;
+  assign _095_ = drain_v & _094_;
+  assign _096_ = drain_v & beat_last;
+  assign _097_[2:0] = beat + 1'h1;
+  assign _100_ = drain_v & beat_last;
+  assign _102_ = ~ drain_restart;
+  assign _103_ = drain_d_step & _102_;
+  assign _001_ = d + 1'h1;
+  assign _002_[2:0] = drain_d_wrap ? 3'h0 : _001_;
+  assign _003_ = dn + 1'h1;
+  assign _004_[4:0] = drain_dn_wrap ? 5'h00 : _003_;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _009_[2:0] = ob + 1'h1;
+  assign _013_ = r_en & m_out__valid;
+  assign _014_ = ~ row_valid;
+  assign _015_ = row_end & _014_;
+  reg [16:0] _408_ = 17'h00000;
+  assign drain_back[16:0] = _408_;
+  reg [16:0] _409_ = 17'h00000;
+  assign drain_plus[16:0] = _409_;
+  assign _104_ = { _103_, enter_q, drain_dn_step } != 3'h4;
+  assign _105_ = { _103_, enter_q } != 1'h0;
+  assign _106_ = { _096_, _095_, drain_restart } != 1'h0;
+  assign _107_ = { _096_, _095_, drain_restart } != 1'h0;
+  assign _108_ = { _103_, drain_restart } != 1'h0;
+  assign _109_ = { compute, adv } != 2'h2;
+  assign _110_ = { compute, adv } != 2'h2;
+  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _112_ = { compute, adv } != 2'h2;
   assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _115_ = { compute, adv } != 2'h2;
-  assign _116_ = { compute, adv } != 2'h2;
-  assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { tile_end, compute } != 1'h1;
-  assign _119_ = { tile_end, compute } != 1'h1;
-  assign _120_ = { st_flush, st_compute } != 1'h0;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { tile_end, compute } != 1'h1;
+  assign _116_ = { tile_end, compute } != 1'h1;
+  assign _117_ = { st_flush, st_compute } != 1'h0;
+  assign _118_ = { take_ch, header_taken } != 1'h0;
+  assign _119_ = { take_ch, header_taken } != 1'h0;
+  assign _120_ = { take_ch, header_taken } != 1'h0;
   assign _121_ = { take_ch, header_taken } != 1'h0;
-  assign _122_ = { take_ch, header_taken } != 1'h0;
-  assign _123_ = { take_ch, header_taken } != 1'h0;
-  assign _124_ = { take_ch, header_taken } != 1'h0;
+  assign _122_ = & { _141_, \o_valid$115  };
+  assign _123_ = & { _142_, \o_valid$115  };
+  assign _124_ = & { _143_, \o_valid$115  };
   assign _125_ = & { _144_, \o_valid$115  };
   assign _126_ = & { _145_, \o_valid$115  };
   assign _127_ = & { _146_, \o_valid$115  };
   assign _128_ = & { _147_, \o_valid$115  };
-  assign _129_ = & { _148_, \o_valid$115  };
-  assign _130_ = & { _149_, \o_valid$115  };
-  assign _131_ = & { _150_, \o_valid$115  };
-  assign _132_ = & { _108_, _107_ };
-  assign _133_ = & { _093_, o_valid };
-  assign _134_ = & { _115_, _114_ };
-  assign _135_ = & { tile_end, fn_last };
-  assign _143_ = ~ compute;
-  assign _136_ = | { drain_restart, rst };
-  assign _137_ = | { drain_restart, rst };
-  assign _138_ = | { dn_last, rst };
-  assign _139_ = | { d_last, rst };
-  assign _140_ = | { _143_, rst };
-  assign _141_ = | { _058_, rst };
-  assign _142_ = | { enter, rst };
-  assign _144_ = ob == 3'h6;
-  assign _145_ = ob == 3'h5;
-  assign _146_ = ob == 3'h4;
-  assign _147_ = ob == 2'h3;
-  assign _148_ = ob == 2'h2;
-  assign _149_ = ob == 1'h1;
-  assign _150_ = ! ob;
-  assign _154_ = drain_restart ? 1'h0 : d_last;
-  assign _160_ = drain_restart ? m_one : row_last;
-  assign _163_ = drain_restart ? 1'h1 : row_valid;
-  assign _166_ = drain_restart ? 17'h00000 : row;
-  assign _172_ = drain_restart ? 5'h00 : dn;
-  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _072_;
+  assign _129_ = & { _105_, _104_ };
+  assign _130_ = & { _092_, drain_v };
+  assign _131_ = & { _112_, _111_ };
+  assign _132_ = & { tile_end, fn_last };
+  assign _140_ = ~ compute;
+  assign _133_ = | { drain_restart, rst };
+  assign _134_ = | { drain_restart, rst };
+  assign _135_ = | { dn_last, rst };
+  assign _136_ = | { d_last, rst };
+  assign _137_ = | { _140_, rst };
+  assign _138_ = | { _055_, rst };
+  assign _139_ = | { enter, rst };
+  assign _141_ = ob == 3'h6;
+  assign _142_ = ob == 3'h5;
+  assign _143_ = ob == 3'h4;
+  assign _144_ = ob == 2'h3;
+  assign _145_ = ob == 2'h2;
+  assign _146_ = ob == 1'h1;
+  assign _147_ = ! ob;
+  assign _151_ = drain_restart ? 1'h0 : d_last;
+  assign _157_ = drain_restart ? m_one : row_last;
+  assign _160_ = drain_restart ? 1'h1 : row_valid;
+  assign _163_ = drain_restart ? 17'h00000 : row;
+  assign _169_ = drain_restart ? 5'h00 : dn;
+  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _069_;
+  assign _175_ = adv ? _174_ : 1'hx;
+  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _067_;
   assign _178_ = adv ? _177_ : 1'hx;
-  assign _180_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _070_;
-  assign _181_ = adv ? _180_ : 1'hx;
-  assign _183_ = at_k_last ? 1'h0 : 1'hx;
-  assign _199_ = compute ? st_flush : 1'h1;
-  assign _200_ = st_compute ? _199_ : st_flush;
-  assign _205_ = enter ? 1'h1 : st_compute;
-  assign _208_ = header_taken ? 1'h0 : st_header;
-  assign _215_ = header_taken ? 1'h0 : wb_last;
-  assign _216_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _052_;
-  assign _219_ = header_taken ? 1'h1 : 1'hx;
-  assign _220_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _221_ = take_ch ? _220_ : _219_;
-  assign _222_ = header_taken ? 3'h0 : wb;
-  assign _223_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _051_[2:0];
-  assign _226_ = header_taken ? 8'h00 : wa;
-  assign _229_ = header_taken ? 5'h00 : blk;
-  assign _230_ = wb_last ? _050_[4:0] : _229_;
+  assign _180_ = at_k_last ? 1'h0 : 1'hx;
+  assign _196_ = compute ? st_flush : 1'h1;
+  assign _197_ = st_compute ? _196_ : st_flush;
+  assign _202_ = enter ? 1'h1 : st_compute;
+  assign _205_ = header_taken ? 1'h0 : st_header;
+  assign _212_ = header_taken ? 1'h0 : wb_last;
+  assign _213_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _049_;
+  assign _216_ = header_taken ? 1'h1 : 1'hx;
+  assign _217_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _218_ = take_ch ? _217_ : _216_;
+  assign _219_ = header_taken ? 3'h0 : wb;
+  assign _220_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _048_[2:0];
+  assign _223_ = header_taken ? 8'h00 : wa;
+  assign _226_ = header_taken ? 5'h00 : blk;
+  assign _227_ = wb_last ? _047_[4:0] : _226_;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -853,8 +846,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_0 (
-    .A(\o_data$190 [0]),
-    .B(\o_data$190 [26]),
+    .A(\o_data$192 [0]),
+    .B(\o_data$192 [26]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_0)
@@ -862,8 +855,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_1 (
-    .A(\o_data$190 [1]),
-    .B(\o_data$190 [27]),
+    .A(\o_data$192 [1]),
+    .B(\o_data$192 [27]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_1)
@@ -871,8 +864,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_10 (
-    .A(\o_data$190 [10]),
-    .B(\o_data$190 [36]),
+    .A(\o_data$192 [10]),
+    .B(\o_data$192 [36]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_10)
@@ -880,8 +873,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_11 (
-    .A(\o_data$190 [11]),
-    .B(\o_data$190 [37]),
+    .A(\o_data$192 [11]),
+    .B(\o_data$192 [37]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_11)
@@ -889,8 +882,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_12 (
-    .A(\o_data$190 [12]),
-    .B(\o_data$190 [38]),
+    .A(\o_data$192 [12]),
+    .B(\o_data$192 [38]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_12)
@@ -898,8 +891,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_13 (
-    .A(\o_data$190 [13]),
-    .B(\o_data$190 [39]),
+    .A(\o_data$192 [13]),
+    .B(\o_data$192 [39]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_13)
@@ -907,8 +900,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_14 (
-    .A(\o_data$190 [14]),
-    .B(\o_data$190 [40]),
+    .A(\o_data$192 [14]),
+    .B(\o_data$192 [40]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_14)
@@ -916,8 +909,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_15 (
-    .A(\o_data$190 [15]),
-    .B(\o_data$190 [41]),
+    .A(\o_data$192 [15]),
+    .B(\o_data$192 [41]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_15)
@@ -925,8 +918,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_16 (
-    .A(\o_data$190 [16]),
-    .B(\o_data$190 [42]),
+    .A(\o_data$192 [16]),
+    .B(\o_data$192 [42]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_16)
@@ -934,8 +927,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_17 (
-    .A(\o_data$190 [17]),
-    .B(\o_data$190 [43]),
+    .A(\o_data$192 [17]),
+    .B(\o_data$192 [43]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_17)
@@ -943,8 +936,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_18 (
-    .A(\o_data$190 [18]),
-    .B(\o_data$190 [44]),
+    .A(\o_data$192 [18]),
+    .B(\o_data$192 [44]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_18)
@@ -952,8 +945,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_19 (
-    .A(\o_data$190 [19]),
-    .B(\o_data$190 [45]),
+    .A(\o_data$192 [19]),
+    .B(\o_data$192 [45]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_19)
@@ -961,8 +954,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_2 (
-    .A(\o_data$190 [2]),
-    .B(\o_data$190 [28]),
+    .A(\o_data$192 [2]),
+    .B(\o_data$192 [28]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_2)
@@ -970,8 +963,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_20 (
-    .A(\o_data$190 [20]),
-    .B(\o_data$190 [46]),
+    .A(\o_data$192 [20]),
+    .B(\o_data$192 [46]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_20)
@@ -979,8 +972,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_21 (
-    .A(\o_data$190 [21]),
-    .B(\o_data$190 [47]),
+    .A(\o_data$192 [21]),
+    .B(\o_data$192 [47]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_21)
@@ -988,8 +981,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_22 (
-    .A(\o_data$190 [22]),
-    .B(\o_data$190 [48]),
+    .A(\o_data$192 [22]),
+    .B(\o_data$192 [48]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_22)
@@ -997,8 +990,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_23 (
-    .A(\o_data$190 [23]),
-    .B(\o_data$190 [49]),
+    .A(\o_data$192 [23]),
+    .B(\o_data$192 [49]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_23)
@@ -1006,8 +999,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_24 (
-    .A(\o_data$190 [24]),
-    .B(\o_data$190 [50]),
+    .A(\o_data$192 [24]),
+    .B(\o_data$192 [50]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_24)
@@ -1015,8 +1008,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_25 (
-    .A(\o_data$190 [25]),
-    .B(\o_data$190 [51]),
+    .A(\o_data$192 [25]),
+    .B(\o_data$192 [51]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_25)
@@ -1024,8 +1017,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_3 (
-    .A(\o_data$190 [3]),
-    .B(\o_data$190 [29]),
+    .A(\o_data$192 [3]),
+    .B(\o_data$192 [29]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_3)
@@ -1033,8 +1026,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_4 (
-    .A(\o_data$190 [4]),
-    .B(\o_data$190 [30]),
+    .A(\o_data$192 [4]),
+    .B(\o_data$192 [30]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_4)
@@ -1042,8 +1035,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_5 (
-    .A(\o_data$190 [5]),
-    .B(\o_data$190 [31]),
+    .A(\o_data$192 [5]),
+    .B(\o_data$192 [31]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_5)
@@ -1051,8 +1044,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_6 (
-    .A(\o_data$190 [6]),
-    .B(\o_data$190 [32]),
+    .A(\o_data$192 [6]),
+    .B(\o_data$192 [32]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_6)
@@ -1060,8 +1053,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_7 (
-    .A(\o_data$190 [7]),
-    .B(\o_data$190 [33]),
+    .A(\o_data$192 [7]),
+    .B(\o_data$192 [33]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_7)
@@ -1069,8 +1062,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_8 (
-    .A(\o_data$190 [8]),
-    .B(\o_data$190 [34]),
+    .A(\o_data$192 [8]),
+    .B(\o_data$192 [34]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_8)
@@ -1078,8 +1071,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut0_9 (
-    .A(\o_data$190 [9]),
-    .B(\o_data$190 [35]),
+    .A(\o_data$192 [9]),
+    .B(\o_data$192 [35]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l0_9)
@@ -1087,8 +1080,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_0 (
-    .A(\o_data$190 [52]),
-    .B(\o_data$190 [78]),
+    .A(\o_data$192 [52]),
+    .B(\o_data$192 [78]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_0)
@@ -1096,8 +1089,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_1 (
-    .A(\o_data$190 [53]),
-    .B(\o_data$190 [79]),
+    .A(\o_data$192 [53]),
+    .B(\o_data$192 [79]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_1)
@@ -1105,8 +1098,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_10 (
-    .A(\o_data$190 [62]),
-    .B(\o_data$190 [88]),
+    .A(\o_data$192 [62]),
+    .B(\o_data$192 [88]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_10)
@@ -1114,8 +1107,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_11 (
-    .A(\o_data$190 [63]),
-    .B(\o_data$190 [89]),
+    .A(\o_data$192 [63]),
+    .B(\o_data$192 [89]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_11)
@@ -1123,8 +1116,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_12 (
-    .A(\o_data$190 [64]),
-    .B(\o_data$190 [90]),
+    .A(\o_data$192 [64]),
+    .B(\o_data$192 [90]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_12)
@@ -1132,8 +1125,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_13 (
-    .A(\o_data$190 [65]),
-    .B(\o_data$190 [91]),
+    .A(\o_data$192 [65]),
+    .B(\o_data$192 [91]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_13)
@@ -1141,8 +1134,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_14 (
-    .A(\o_data$190 [66]),
-    .B(\o_data$190 [92]),
+    .A(\o_data$192 [66]),
+    .B(\o_data$192 [92]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_14)
@@ -1150,8 +1143,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_15 (
-    .A(\o_data$190 [67]),
-    .B(\o_data$190 [93]),
+    .A(\o_data$192 [67]),
+    .B(\o_data$192 [93]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_15)
@@ -1159,8 +1152,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_16 (
-    .A(\o_data$190 [68]),
-    .B(\o_data$190 [94]),
+    .A(\o_data$192 [68]),
+    .B(\o_data$192 [94]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_16)
@@ -1168,8 +1161,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_17 (
-    .A(\o_data$190 [69]),
-    .B(\o_data$190 [95]),
+    .A(\o_data$192 [69]),
+    .B(\o_data$192 [95]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_17)
@@ -1177,8 +1170,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_18 (
-    .A(\o_data$190 [70]),
-    .B(\o_data$190 [96]),
+    .A(\o_data$192 [70]),
+    .B(\o_data$192 [96]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_18)
@@ -1186,8 +1179,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_19 (
-    .A(\o_data$190 [71]),
-    .B(\o_data$190 [97]),
+    .A(\o_data$192 [71]),
+    .B(\o_data$192 [97]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_19)
@@ -1195,8 +1188,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_2 (
-    .A(\o_data$190 [54]),
-    .B(\o_data$190 [80]),
+    .A(\o_data$192 [54]),
+    .B(\o_data$192 [80]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_2)
@@ -1204,8 +1197,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_20 (
-    .A(\o_data$190 [72]),
-    .B(\o_data$190 [98]),
+    .A(\o_data$192 [72]),
+    .B(\o_data$192 [98]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_20)
@@ -1213,8 +1206,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_21 (
-    .A(\o_data$190 [73]),
-    .B(\o_data$190 [99]),
+    .A(\o_data$192 [73]),
+    .B(\o_data$192 [99]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_21)
@@ -1222,8 +1215,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_22 (
-    .A(\o_data$190 [74]),
-    .B(\o_data$190 [100]),
+    .A(\o_data$192 [74]),
+    .B(\o_data$192 [100]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_22)
@@ -1231,8 +1224,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_23 (
-    .A(\o_data$190 [75]),
-    .B(\o_data$190 [101]),
+    .A(\o_data$192 [75]),
+    .B(\o_data$192 [101]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_23)
@@ -1240,8 +1233,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_24 (
-    .A(\o_data$190 [76]),
-    .B(\o_data$190 [102]),
+    .A(\o_data$192 [76]),
+    .B(\o_data$192 [102]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_24)
@@ -1249,8 +1242,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_25 (
-    .A(\o_data$190 [77]),
-    .B(\o_data$190 [103]),
+    .A(\o_data$192 [77]),
+    .B(\o_data$192 [103]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_25)
@@ -1258,8 +1251,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_3 (
-    .A(\o_data$190 [55]),
-    .B(\o_data$190 [81]),
+    .A(\o_data$192 [55]),
+    .B(\o_data$192 [81]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_3)
@@ -1267,8 +1260,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_4 (
-    .A(\o_data$190 [56]),
-    .B(\o_data$190 [82]),
+    .A(\o_data$192 [56]),
+    .B(\o_data$192 [82]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_4)
@@ -1276,8 +1269,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_5 (
-    .A(\o_data$190 [57]),
-    .B(\o_data$190 [83]),
+    .A(\o_data$192 [57]),
+    .B(\o_data$192 [83]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_5)
@@ -1285,8 +1278,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_6 (
-    .A(\o_data$190 [58]),
-    .B(\o_data$190 [84]),
+    .A(\o_data$192 [58]),
+    .B(\o_data$192 [84]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_6)
@@ -1294,8 +1287,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_7 (
-    .A(\o_data$190 [59]),
-    .B(\o_data$190 [85]),
+    .A(\o_data$192 [59]),
+    .B(\o_data$192 [85]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_7)
@@ -1303,8 +1296,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_8 (
-    .A(\o_data$190 [60]),
-    .B(\o_data$190 [86]),
+    .A(\o_data$192 [60]),
+    .B(\o_data$192 [86]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_8)
@@ -1312,8 +1305,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut1_9 (
-    .A(\o_data$190 [61]),
-    .B(\o_data$190 [87]),
+    .A(\o_data$192 [61]),
+    .B(\o_data$192 [87]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l1_9)
@@ -1321,8 +1314,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_0 (
-    .A(\o_data$190 [104]),
-    .B(\o_data$190 [130]),
+    .A(\o_data$192 [104]),
+    .B(\o_data$192 [130]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_0)
@@ -1330,8 +1323,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_1 (
-    .A(\o_data$190 [105]),
-    .B(\o_data$190 [131]),
+    .A(\o_data$192 [105]),
+    .B(\o_data$192 [131]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_1)
@@ -1339,8 +1332,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_10 (
-    .A(\o_data$190 [114]),
-    .B(\o_data$190 [140]),
+    .A(\o_data$192 [114]),
+    .B(\o_data$192 [140]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_10)
@@ -1348,8 +1341,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_11 (
-    .A(\o_data$190 [115]),
-    .B(\o_data$190 [141]),
+    .A(\o_data$192 [115]),
+    .B(\o_data$192 [141]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_11)
@@ -1357,8 +1350,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_12 (
-    .A(\o_data$190 [116]),
-    .B(\o_data$190 [142]),
+    .A(\o_data$192 [116]),
+    .B(\o_data$192 [142]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_12)
@@ -1366,8 +1359,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_13 (
-    .A(\o_data$190 [117]),
-    .B(\o_data$190 [143]),
+    .A(\o_data$192 [117]),
+    .B(\o_data$192 [143]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_13)
@@ -1375,8 +1368,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_14 (
-    .A(\o_data$190 [118]),
-    .B(\o_data$190 [144]),
+    .A(\o_data$192 [118]),
+    .B(\o_data$192 [144]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_14)
@@ -1384,8 +1377,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_15 (
-    .A(\o_data$190 [119]),
-    .B(\o_data$190 [145]),
+    .A(\o_data$192 [119]),
+    .B(\o_data$192 [145]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_15)
@@ -1393,8 +1386,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_16 (
-    .A(\o_data$190 [120]),
-    .B(\o_data$190 [146]),
+    .A(\o_data$192 [120]),
+    .B(\o_data$192 [146]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_16)
@@ -1402,8 +1395,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_17 (
-    .A(\o_data$190 [121]),
-    .B(\o_data$190 [147]),
+    .A(\o_data$192 [121]),
+    .B(\o_data$192 [147]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_17)
@@ -1411,8 +1404,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_18 (
-    .A(\o_data$190 [122]),
-    .B(\o_data$190 [148]),
+    .A(\o_data$192 [122]),
+    .B(\o_data$192 [148]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_18)
@@ -1420,8 +1413,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_19 (
-    .A(\o_data$190 [123]),
-    .B(\o_data$190 [149]),
+    .A(\o_data$192 [123]),
+    .B(\o_data$192 [149]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_19)
@@ -1429,8 +1422,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_2 (
-    .A(\o_data$190 [106]),
-    .B(\o_data$190 [132]),
+    .A(\o_data$192 [106]),
+    .B(\o_data$192 [132]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_2)
@@ -1438,8 +1431,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_20 (
-    .A(\o_data$190 [124]),
-    .B(\o_data$190 [150]),
+    .A(\o_data$192 [124]),
+    .B(\o_data$192 [150]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_20)
@@ -1447,8 +1440,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_21 (
-    .A(\o_data$190 [125]),
-    .B(\o_data$190 [151]),
+    .A(\o_data$192 [125]),
+    .B(\o_data$192 [151]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_21)
@@ -1456,8 +1449,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_22 (
-    .A(\o_data$190 [126]),
-    .B(\o_data$190 [152]),
+    .A(\o_data$192 [126]),
+    .B(\o_data$192 [152]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_22)
@@ -1465,8 +1458,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_23 (
-    .A(\o_data$190 [127]),
-    .B(\o_data$190 [153]),
+    .A(\o_data$192 [127]),
+    .B(\o_data$192 [153]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_23)
@@ -1474,8 +1467,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_24 (
-    .A(\o_data$190 [128]),
-    .B(\o_data$190 [154]),
+    .A(\o_data$192 [128]),
+    .B(\o_data$192 [154]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_24)
@@ -1483,8 +1476,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_25 (
-    .A(\o_data$190 [129]),
-    .B(\o_data$190 [155]),
+    .A(\o_data$192 [129]),
+    .B(\o_data$192 [155]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_25)
@@ -1492,8 +1485,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_3 (
-    .A(\o_data$190 [107]),
-    .B(\o_data$190 [133]),
+    .A(\o_data$192 [107]),
+    .B(\o_data$192 [133]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_3)
@@ -1501,8 +1494,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_4 (
-    .A(\o_data$190 [108]),
-    .B(\o_data$190 [134]),
+    .A(\o_data$192 [108]),
+    .B(\o_data$192 [134]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_4)
@@ -1510,8 +1503,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_5 (
-    .A(\o_data$190 [109]),
-    .B(\o_data$190 [135]),
+    .A(\o_data$192 [109]),
+    .B(\o_data$192 [135]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_5)
@@ -1519,8 +1512,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_6 (
-    .A(\o_data$190 [110]),
-    .B(\o_data$190 [136]),
+    .A(\o_data$192 [110]),
+    .B(\o_data$192 [136]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_6)
@@ -1528,8 +1521,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_7 (
-    .A(\o_data$190 [111]),
-    .B(\o_data$190 [137]),
+    .A(\o_data$192 [111]),
+    .B(\o_data$192 [137]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_7)
@@ -1537,8 +1530,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_8 (
-    .A(\o_data$190 [112]),
-    .B(\o_data$190 [138]),
+    .A(\o_data$192 [112]),
+    .B(\o_data$192 [138]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_8)
@@ -1546,8 +1539,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut2_9 (
-    .A(\o_data$190 [113]),
-    .B(\o_data$190 [139]),
+    .A(\o_data$192 [113]),
+    .B(\o_data$192 [139]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l2_9)
@@ -1555,8 +1548,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_0 (
-    .A(\o_data$190 [156]),
-    .B(\o_data$190 [182]),
+    .A(\o_data$192 [156]),
+    .B(\o_data$192 [182]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_0)
@@ -1564,8 +1557,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_1 (
-    .A(\o_data$190 [157]),
-    .B(\o_data$190 [183]),
+    .A(\o_data$192 [157]),
+    .B(\o_data$192 [183]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_1)
@@ -1573,8 +1566,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_10 (
-    .A(\o_data$190 [166]),
-    .B(\o_data$190 [192]),
+    .A(\o_data$192 [166]),
+    .B(\o_data$192 [192]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_10)
@@ -1582,8 +1575,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_11 (
-    .A(\o_data$190 [167]),
-    .B(\o_data$190 [193]),
+    .A(\o_data$192 [167]),
+    .B(\o_data$192 [193]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_11)
@@ -1591,8 +1584,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_12 (
-    .A(\o_data$190 [168]),
-    .B(\o_data$190 [194]),
+    .A(\o_data$192 [168]),
+    .B(\o_data$192 [194]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_12)
@@ -1600,8 +1593,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_13 (
-    .A(\o_data$190 [169]),
-    .B(\o_data$190 [195]),
+    .A(\o_data$192 [169]),
+    .B(\o_data$192 [195]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_13)
@@ -1609,8 +1602,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_14 (
-    .A(\o_data$190 [170]),
-    .B(\o_data$190 [196]),
+    .A(\o_data$192 [170]),
+    .B(\o_data$192 [196]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_14)
@@ -1618,8 +1611,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_15 (
-    .A(\o_data$190 [171]),
-    .B(\o_data$190 [197]),
+    .A(\o_data$192 [171]),
+    .B(\o_data$192 [197]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_15)
@@ -1627,8 +1620,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_16 (
-    .A(\o_data$190 [172]),
-    .B(\o_data$190 [198]),
+    .A(\o_data$192 [172]),
+    .B(\o_data$192 [198]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_16)
@@ -1636,8 +1629,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_17 (
-    .A(\o_data$190 [173]),
-    .B(\o_data$190 [199]),
+    .A(\o_data$192 [173]),
+    .B(\o_data$192 [199]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_17)
@@ -1645,8 +1638,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_18 (
-    .A(\o_data$190 [174]),
-    .B(\o_data$190 [200]),
+    .A(\o_data$192 [174]),
+    .B(\o_data$192 [200]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_18)
@@ -1654,8 +1647,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_19 (
-    .A(\o_data$190 [175]),
-    .B(\o_data$190 [201]),
+    .A(\o_data$192 [175]),
+    .B(\o_data$192 [201]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_19)
@@ -1663,8 +1656,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_2 (
-    .A(\o_data$190 [158]),
-    .B(\o_data$190 [184]),
+    .A(\o_data$192 [158]),
+    .B(\o_data$192 [184]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_2)
@@ -1672,8 +1665,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_20 (
-    .A(\o_data$190 [176]),
-    .B(\o_data$190 [202]),
+    .A(\o_data$192 [176]),
+    .B(\o_data$192 [202]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_20)
@@ -1681,8 +1674,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_21 (
-    .A(\o_data$190 [177]),
-    .B(\o_data$190 [203]),
+    .A(\o_data$192 [177]),
+    .B(\o_data$192 [203]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_21)
@@ -1690,8 +1683,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_22 (
-    .A(\o_data$190 [178]),
-    .B(\o_data$190 [204]),
+    .A(\o_data$192 [178]),
+    .B(\o_data$192 [204]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_22)
@@ -1699,8 +1692,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_23 (
-    .A(\o_data$190 [179]),
-    .B(\o_data$190 [205]),
+    .A(\o_data$192 [179]),
+    .B(\o_data$192 [205]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_23)
@@ -1708,8 +1701,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_24 (
-    .A(\o_data$190 [180]),
-    .B(\o_data$190 [206]),
+    .A(\o_data$192 [180]),
+    .B(\o_data$192 [206]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_24)
@@ -1717,8 +1710,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_25 (
-    .A(\o_data$190 [181]),
-    .B(\o_data$190 [207]),
+    .A(\o_data$192 [181]),
+    .B(\o_data$192 [207]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_25)
@@ -1726,8 +1719,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_3 (
-    .A(\o_data$190 [159]),
-    .B(\o_data$190 [185]),
+    .A(\o_data$192 [159]),
+    .B(\o_data$192 [185]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_3)
@@ -1735,8 +1728,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_4 (
-    .A(\o_data$190 [160]),
-    .B(\o_data$190 [186]),
+    .A(\o_data$192 [160]),
+    .B(\o_data$192 [186]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_4)
@@ -1744,8 +1737,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_5 (
-    .A(\o_data$190 [161]),
-    .B(\o_data$190 [187]),
+    .A(\o_data$192 [161]),
+    .B(\o_data$192 [187]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_5)
@@ -1753,8 +1746,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_6 (
-    .A(\o_data$190 [162]),
-    .B(\o_data$190 [188]),
+    .A(\o_data$192 [162]),
+    .B(\o_data$192 [188]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_6)
@@ -1762,8 +1755,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_7 (
-    .A(\o_data$190 [163]),
-    .B(\o_data$190 [189]),
+    .A(\o_data$192 [163]),
+    .B(\o_data$192 [189]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_7)
@@ -1771,8 +1764,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_8 (
-    .A(\o_data$190 [164]),
-    .B(\o_data$190 [190]),
+    .A(\o_data$192 [164]),
+    .B(\o_data$192 [190]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_8)
@@ -1780,8 +1773,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   LUT4 #(
     .INIT(16'hcaca)
   ) acc_sel_g0_lut3_9 (
-    .A(\o_data$190 [165]),
-    .B(\o_data$190 [191]),
+    .A(\o_data$192 [165]),
+    .B(\o_data$192 [191]),
     .C(beat[0]),
     .D(1'h0),
     .Z(acc_sel_g0_l3_9)
@@ -2105,7 +2098,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$190 ),
+    .o_data(\o_data$192 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -2140,10 +2134,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _082_[18:17] = 2'hx;
-  assign _014_[3] = 1'hx;
-  assign _007_[5] = 1'hx;
-  assign _005_[3] = 1'hx;
+  assign _079_[18:17] = 2'hx;
+  assign _004_[5] = 1'hx;
+  assign _002_[3] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -2154,7 +2147,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$91  <= 1'h0;
       \i_valid$89  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$186  <= 1'h0;
+      \$signal$188  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -2165,6 +2158,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
@@ -2176,8 +2170,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _413_ <= 17'h00000;
-      _414_ <= 17'h00000;
+      _408_ <= 17'h00000;
+      _409_ <= 17'h00000;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
       st_compute <= 1'h0;
@@ -2192,48 +2186,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       last_mblock <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _016_ + _018_;
+      give_back <= _013_ + _015_;
       \w_en$118  <= \w_en$114 ;
       \i_last$91  <= part_last;
-      \i_valid$89  <= \$signal$186 ;
-      part_last <= _010_ & dn_last;
-      \$signal$186  <= _008_;
+      \i_valid$89  <= \$signal$188 ;
+      part_last <= _007_ & dn_last;
+      \$signal$188  <= _005_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _106_ & d_last;
+      drain_dn_step <= _100_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _103_ & row_end;
-      begin if (_098_) d_last <= _154_; else d_last <= _100_ ? \$signal$174  : _154_; end
-      begin if (_098_) row_last <= _160_; else begin if (_100_) row_last <= row_last_next; else row_last <= _160_; end end
-      begin if (_098_) row_valid <= _163_; else begin if (_100_) row_valid <= row_valid_next; else row_valid <= _163_; end end
-      begin if (_098_) row <= _166_; else begin if (_100_) row <= row_next; else row <= _166_; end end
-      begin if (_003_) begin if (drain_dn_step) dn <= _007_[4:0]; else dn <= _172_; end else dn <= _172_; end
+      drain_d_step <= drain_v & beat_last;
+      begin if (_095_) d_last <= _151_; else d_last <= _096_ ? \$signal$174  : _151_; end
+      begin if (_095_) row_last <= _157_; else begin if (_096_) row_last <= row_last_next; else row_last <= _157_; end end
+      begin if (_095_) row_valid <= _160_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _160_; end end
+      begin if (_095_) row <= _163_; else begin if (_096_) row <= row_next; else row <= _163_; end end
+      begin if (_103_) begin if (drain_dn_step) dn <= _004_[4:0]; else dn <= _169_; end else dn <= _169_; end
+      drain_v <= o_valid_next & _088_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _082_[16:0];
+      row_next <= _079_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _413_ <= row - 3'h7;
-      _414_ <= row + 1'h1;
-      tile_end <= _059_ & at_tile_last;
-      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _200_; end else st_flush <= _200_; end
-      begin if (st_compute) begin if (compute) st_compute <= _205_; else st_compute <= 1'h0; end else st_compute <= _205_; end
-      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _208_; end else st_header <= _208_; end
-      begin if (take_ch) wb_last <= \$signal$147  ? _216_ : _215_; else wb_last <= _215_; end
-      begin if (take_ch) wb <= \$signal$147  ? _223_ : _222_; else wb <= _222_; end
-      begin if (take_ch) wa <= \$signal$147  ? _049_[7:0] : _226_; else wa <= _226_; end
-      begin if (take_ch) blk <= \$signal$147  ? _230_ : _229_; else blk <= _229_; end
+      _408_ <= row - 3'h7;
+      _409_ <= row + 1'h1;
+      tile_end <= _056_ & at_tile_last;
+      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _197_; end else st_flush <= _197_; end
+      begin if (st_compute) begin if (compute) st_compute <= _202_; else st_compute <= 1'h0; end else st_compute <= _202_; end
+      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _205_; end else st_header <= _205_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _213_ : _212_; else wb_last <= _212_; end
+      begin if (take_ch) wb <= \$signal$147  ? _220_ : _219_; else wb <= _219_; end
+      begin if (take_ch) wa <= \$signal$147  ? _046_[7:0] : _223_; else wa <= _223_; end
+      begin if (take_ch) blk <= \$signal$147  ? _227_ : _226_; else blk <= _226_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _031_ : _032_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _028_ : _029_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _027_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      w_en <= take_ch & _027_;
+      w_en <= take_ch & _024_;
     end
     if (rst) begin
       \w_data$120  <= 65'h00000000000000000;
@@ -2242,37 +2237,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_125_) begin
+    end else if (_122_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_126_) begin
+    end else if (_123_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_127_) begin
+    end else if (_124_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_128_) begin
+    end else if (_125_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_129_) begin
+    end else if (_126_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_130_) begin
+    end else if (_127_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_131_) begin
+    end else if (_128_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -2280,9 +2275,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 3'h0;
     end else if (\o_valid$115 ) begin
       ob_last <= ob == 3'h6;
-      ob <= _014_[2:0];
+      begin if (ob_last) ob <= 3'h0; else ob <= _009_[2:0]; end
     end
-    if (\$signal$186 ) begin
+    if (\$signal$188 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid)
@@ -2290,90 +2285,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_132_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_129_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_109_) begin
-      begin if (_098_) beat_last <= beat == 3'h6; else begin if (_100_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_106_) begin
+      begin if (_095_) beat_last <= beat == 3'h6; else begin if (_096_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_110_) begin
-      begin if (_098_) beat <= _101_[2:0]; else begin if (_100_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_107_) begin
+      begin if (_095_) beat <= _097_[2:0]; else begin if (_096_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_111_) begin
-      begin if (_003_) d <= _005_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_108_) begin
+      begin if (_103_) d <= _002_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_136_) begin
+    if (_133_) begin
       ra_blk <= 5'h00;
-    end else if (_133_) begin
+    end else if (_130_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_137_) begin
+    if (_134_) begin
       ra_beat <= 3'h0;
-    end else if (o_valid) begin
-      ra_beat <= _092_[2:0];
+    end else if (drain_v) begin
+      ra_beat <= _091_[2:0];
     end
-    if (_138_) begin
+    if (_135_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _091_[4:0];
+      ra_blk_next <= _090_[4:0];
     end
-    if (_139_) begin
+    if (_136_) begin
       \$signal$174  <= 1'h0;
     end else begin
       \$signal$174  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_112_) begin
-      at_tile_last <= compute ? _178_ : \$signal$144 ;
+    end else if (_109_) begin
+      at_tile_last <= compute ? _175_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_113_) begin
-      at_k_last <= compute ? _181_ : \$signal$143 ;
+    end else if (_110_) begin
+      at_k_last <= compute ? _178_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_134_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _183_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_131_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _180_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_116_) begin
+    end else if (_113_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_117_) begin
+    end else if (_114_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_118_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_115_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _062_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_119_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_116_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _061_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_140_) begin
+    if (_137_) begin
       fm0 <= 17'h00000;
-    end else if (_135_) begin
+    end else if (_132_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       flush <= 8'h00;
-    end else if (_120_) begin
-      begin if (st_flush) flush <= _057_[7:0]; else begin if (st_compute) flush <= 8'h67; else flush <= 8'hxx; end end
+    end else if (_117_) begin
+      begin if (st_flush) flush <= _054_[7:0]; else begin if (st_compute) flush <= 8'h67; else flush <= 8'hxx; end end
     end
-    if (_141_) begin
+    if (_138_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -2385,30 +2380,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_142_) begin
+    if (_139_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_121_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _047_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_118_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _044_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_122_) begin
+    end else if (_119_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$147  <= 1'h1;
-    end else if (_123_) begin
-      \$signal$147  <= _221_;
+    end else if (_120_) begin
+      \$signal$147  <= _218_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_124_) begin
-      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _053_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_121_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _050_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$144  <= 1'h0;
@@ -2422,9 +2417,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$144  <= _046_;
-      \$signal$143  <= _043_;
-      tile_pen <= _041_ - 2'h2;
+      \$signal$144  <= _043_;
+      \$signal$143  <= _040_;
+      tile_pen <= _038_ - 2'h2;
       k_pen <= hdr[42:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 3'h6;
@@ -2446,7 +2441,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   (* unused_bits = "3" *)
   wire [3:0] _004_;
   (* unused_bits = "3" *)
@@ -2522,7 +2517,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg drain_advance = 1'h0;
   reg [2:0] drain_beat = 3'h0;
   reg drain_beat_pen = 1'h0;
-  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row0 = 3'h0;
   reg [2:0] drain_row1 = 3'h0;
@@ -3975,6 +3969,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_7_3_d1 = 1'h0;
   output [207:0] o_data;
   wire [207:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -4243,7 +4239,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _009_[2:0] = drain_row6 + 1'h1;
   assign _012_ = ~ lf_done_d0;
   assign _013_ = ~ drain_advance;
-  assign _014_ = _013_ & drain_busy;
+  assign _014_ = _013_ & o_valid_next;
   assign _015_ = _014_ & drain_beat_pen;
   assign _017_ = drain_count - 1'h1;
   assign _018_[2:0] = drain_beat + 1'h1;
@@ -4266,7 +4262,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _035_ = | { in_idle_m1, rst };
   assign _036_ = | { in_idle_m1, rst };
   assign _037_ = | { in_idle_m1, rst };
-  assign _038_ = drain_busy ? _019_[2:0] : drain_beat;
+  assign _038_ = o_valid_next ? _019_[2:0] : drain_beat;
   assign beat_next = lf_done_d0 ? 3'h0 : _038_;
   assign _039_ = drain_advance ? _017_ : drain_count;
   assign count_next = lf_done_d0 ? 4'h8 : _039_;
@@ -15505,58 +15501,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_0  mac_0_0 (
     .a(in2_a0),
     .clk(clk),
-    .\port$402$0 (s0[0]),
-    .\port$402$1 (s0[1]),
-    .\port$402$10 (s0[10]),
-    .\port$402$11 (s0[11]),
-    .\port$402$12 (s0[12]),
-    .\port$402$13 (s0[13]),
-    .\port$402$14 (s0[14]),
-    .\port$402$15 (s0[15]),
-    .\port$402$16 (s0[16]),
-    .\port$402$17 (s0[17]),
-    .\port$402$18 (s0[18]),
-    .\port$402$19 (s0[19]),
-    .\port$402$2 (s0[2]),
-    .\port$402$20 (s0[20]),
-    .\port$402$21 (s0[21]),
-    .\port$402$22 (s0[22]),
-    .\port$402$23 (s0[23]),
-    .\port$402$24 (s0[24]),
-    .\port$402$25 (s0[25]),
-    .\port$402$27 (s1[0]),
-    .\port$402$28 (s1[1]),
-    .\port$402$29 (s1[2]),
-    .\port$402$3 (s0[3]),
-    .\port$402$30 (s1[3]),
-    .\port$402$31 (s1[4]),
-    .\port$402$32 (s1[5]),
-    .\port$402$33 (s1[6]),
-    .\port$402$34 (s1[7]),
-    .\port$402$35 (s1[8]),
-    .\port$402$36 (s1[9]),
-    .\port$402$37 (s1[10]),
-    .\port$402$38 (s1[11]),
-    .\port$402$39 (s1[12]),
-    .\port$402$4 (s0[4]),
-    .\port$402$40 (s1[13]),
-    .\port$402$41 (s1[14]),
-    .\port$402$42 (s1[15]),
-    .\port$402$43 (s1[16]),
-    .\port$402$44 (s1[17]),
-    .\port$402$45 (s1[18]),
-    .\port$402$46 (s1[19]),
-    .\port$402$47 (s1[20]),
-    .\port$402$48 (s1[21]),
-    .\port$402$49 (s1[22]),
-    .\port$402$5 (s0[5]),
-    .\port$402$50 (s1[23]),
-    .\port$402$51 (s1[24]),
-    .\port$402$52 (s1[25]),
-    .\port$402$6 (s0[6]),
-    .\port$402$7 (s0[7]),
-    .\port$402$8 (s0[8]),
-    .\port$402$9 (s0[9]),
+    .\port$400$0 (s0[0]),
+    .\port$400$1 (s0[1]),
+    .\port$400$10 (s0[10]),
+    .\port$400$11 (s0[11]),
+    .\port$400$12 (s0[12]),
+    .\port$400$13 (s0[13]),
+    .\port$400$14 (s0[14]),
+    .\port$400$15 (s0[15]),
+    .\port$400$16 (s0[16]),
+    .\port$400$17 (s0[17]),
+    .\port$400$18 (s0[18]),
+    .\port$400$19 (s0[19]),
+    .\port$400$2 (s0[2]),
+    .\port$400$20 (s0[20]),
+    .\port$400$21 (s0[21]),
+    .\port$400$22 (s0[22]),
+    .\port$400$23 (s0[23]),
+    .\port$400$24 (s0[24]),
+    .\port$400$25 (s0[25]),
+    .\port$400$27 (s1[0]),
+    .\port$400$28 (s1[1]),
+    .\port$400$29 (s1[2]),
+    .\port$400$3 (s0[3]),
+    .\port$400$30 (s1[3]),
+    .\port$400$31 (s1[4]),
+    .\port$400$32 (s1[5]),
+    .\port$400$33 (s1[6]),
+    .\port$400$34 (s1[7]),
+    .\port$400$35 (s1[8]),
+    .\port$400$36 (s1[9]),
+    .\port$400$37 (s1[10]),
+    .\port$400$38 (s1[11]),
+    .\port$400$39 (s1[12]),
+    .\port$400$4 (s0[4]),
+    .\port$400$40 (s1[13]),
+    .\port$400$41 (s1[14]),
+    .\port$400$42 (s1[15]),
+    .\port$400$43 (s1[16]),
+    .\port$400$44 (s1[17]),
+    .\port$400$45 (s1[18]),
+    .\port$400$46 (s1[19]),
+    .\port$400$47 (s1[20]),
+    .\port$400$48 (s1[21]),
+    .\port$400$49 (s1[22]),
+    .\port$400$5 (s0[5]),
+    .\port$400$50 (s1[23]),
+    .\port$400$51 (s1[24]),
+    .\port$400$52 (s1[25]),
+    .\port$400$6 (s0[6]),
+    .\port$400$7 (s0[7]),
+    .\port$400$8 (s0[8]),
+    .\port$400$9 (s0[9]),
     .restart(lf_0_0),
     .rst(rst),
     .w0(in2_w0),
@@ -15565,58 +15561,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_1  mac_0_1 (
     .a(a_0_0),
     .clk(clk),
-    .\port$407$0 (\s0$160 [0]),
-    .\port$407$1 (\s0$160 [1]),
-    .\port$407$10 (\s0$160 [10]),
-    .\port$407$11 (\s0$160 [11]),
-    .\port$407$12 (\s0$160 [12]),
-    .\port$407$13 (\s0$160 [13]),
-    .\port$407$14 (\s0$160 [14]),
-    .\port$407$15 (\s0$160 [15]),
-    .\port$407$16 (\s0$160 [16]),
-    .\port$407$17 (\s0$160 [17]),
-    .\port$407$18 (\s0$160 [18]),
-    .\port$407$19 (\s0$160 [19]),
-    .\port$407$2 (\s0$160 [2]),
-    .\port$407$20 (\s0$160 [20]),
-    .\port$407$21 (\s0$160 [21]),
-    .\port$407$22 (\s0$160 [22]),
-    .\port$407$23 (\s0$160 [23]),
-    .\port$407$24 (\s0$160 [24]),
-    .\port$407$25 (\s0$160 [25]),
-    .\port$407$27 (\s1$162 [0]),
-    .\port$407$28 (\s1$162 [1]),
-    .\port$407$29 (\s1$162 [2]),
-    .\port$407$3 (\s0$160 [3]),
-    .\port$407$30 (\s1$162 [3]),
-    .\port$407$31 (\s1$162 [4]),
-    .\port$407$32 (\s1$162 [5]),
-    .\port$407$33 (\s1$162 [6]),
-    .\port$407$34 (\s1$162 [7]),
-    .\port$407$35 (\s1$162 [8]),
-    .\port$407$36 (\s1$162 [9]),
-    .\port$407$37 (\s1$162 [10]),
-    .\port$407$38 (\s1$162 [11]),
-    .\port$407$39 (\s1$162 [12]),
-    .\port$407$4 (\s0$160 [4]),
-    .\port$407$40 (\s1$162 [13]),
-    .\port$407$41 (\s1$162 [14]),
-    .\port$407$42 (\s1$162 [15]),
-    .\port$407$43 (\s1$162 [16]),
-    .\port$407$44 (\s1$162 [17]),
-    .\port$407$45 (\s1$162 [18]),
-    .\port$407$46 (\s1$162 [19]),
-    .\port$407$47 (\s1$162 [20]),
-    .\port$407$48 (\s1$162 [21]),
-    .\port$407$49 (\s1$162 [22]),
-    .\port$407$5 (\s0$160 [5]),
-    .\port$407$50 (\s1$162 [23]),
-    .\port$407$51 (\s1$162 [24]),
-    .\port$407$52 (\s1$162 [25]),
-    .\port$407$6 (\s0$160 [6]),
-    .\port$407$7 (\s0$160 [7]),
-    .\port$407$8 (\s0$160 [8]),
-    .\port$407$9 (\s0$160 [9]),
+    .\port$405$0 (\s0$160 [0]),
+    .\port$405$1 (\s0$160 [1]),
+    .\port$405$10 (\s0$160 [10]),
+    .\port$405$11 (\s0$160 [11]),
+    .\port$405$12 (\s0$160 [12]),
+    .\port$405$13 (\s0$160 [13]),
+    .\port$405$14 (\s0$160 [14]),
+    .\port$405$15 (\s0$160 [15]),
+    .\port$405$16 (\s0$160 [16]),
+    .\port$405$17 (\s0$160 [17]),
+    .\port$405$18 (\s0$160 [18]),
+    .\port$405$19 (\s0$160 [19]),
+    .\port$405$2 (\s0$160 [2]),
+    .\port$405$20 (\s0$160 [20]),
+    .\port$405$21 (\s0$160 [21]),
+    .\port$405$22 (\s0$160 [22]),
+    .\port$405$23 (\s0$160 [23]),
+    .\port$405$24 (\s0$160 [24]),
+    .\port$405$25 (\s0$160 [25]),
+    .\port$405$27 (\s1$162 [0]),
+    .\port$405$28 (\s1$162 [1]),
+    .\port$405$29 (\s1$162 [2]),
+    .\port$405$3 (\s0$160 [3]),
+    .\port$405$30 (\s1$162 [3]),
+    .\port$405$31 (\s1$162 [4]),
+    .\port$405$32 (\s1$162 [5]),
+    .\port$405$33 (\s1$162 [6]),
+    .\port$405$34 (\s1$162 [7]),
+    .\port$405$35 (\s1$162 [8]),
+    .\port$405$36 (\s1$162 [9]),
+    .\port$405$37 (\s1$162 [10]),
+    .\port$405$38 (\s1$162 [11]),
+    .\port$405$39 (\s1$162 [12]),
+    .\port$405$4 (\s0$160 [4]),
+    .\port$405$40 (\s1$162 [13]),
+    .\port$405$41 (\s1$162 [14]),
+    .\port$405$42 (\s1$162 [15]),
+    .\port$405$43 (\s1$162 [16]),
+    .\port$405$44 (\s1$162 [17]),
+    .\port$405$45 (\s1$162 [18]),
+    .\port$405$46 (\s1$162 [19]),
+    .\port$405$47 (\s1$162 [20]),
+    .\port$405$48 (\s1$162 [21]),
+    .\port$405$49 (\s1$162 [22]),
+    .\port$405$5 (\s0$160 [5]),
+    .\port$405$50 (\s1$162 [23]),
+    .\port$405$51 (\s1$162 [24]),
+    .\port$405$52 (\s1$162 [25]),
+    .\port$405$6 (\s0$160 [6]),
+    .\port$405$7 (\s0$160 [7]),
+    .\port$405$8 (\s0$160 [8]),
+    .\port$405$9 (\s0$160 [9]),
     .restart(lf_0_1),
     .rst(rst),
     .w0(skew_w2_d0),
@@ -15625,58 +15621,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_2  mac_0_2 (
     .a(a_0_1),
     .clk(clk),
-    .\port$412$0 (\s0$172 [0]),
-    .\port$412$1 (\s0$172 [1]),
-    .\port$412$10 (\s0$172 [10]),
-    .\port$412$11 (\s0$172 [11]),
-    .\port$412$12 (\s0$172 [12]),
-    .\port$412$13 (\s0$172 [13]),
-    .\port$412$14 (\s0$172 [14]),
-    .\port$412$15 (\s0$172 [15]),
-    .\port$412$16 (\s0$172 [16]),
-    .\port$412$17 (\s0$172 [17]),
-    .\port$412$18 (\s0$172 [18]),
-    .\port$412$19 (\s0$172 [19]),
-    .\port$412$2 (\s0$172 [2]),
-    .\port$412$20 (\s0$172 [20]),
-    .\port$412$21 (\s0$172 [21]),
-    .\port$412$22 (\s0$172 [22]),
-    .\port$412$23 (\s0$172 [23]),
-    .\port$412$24 (\s0$172 [24]),
-    .\port$412$25 (\s0$172 [25]),
-    .\port$412$27 (\s1$174 [0]),
-    .\port$412$28 (\s1$174 [1]),
-    .\port$412$29 (\s1$174 [2]),
-    .\port$412$3 (\s0$172 [3]),
-    .\port$412$30 (\s1$174 [3]),
-    .\port$412$31 (\s1$174 [4]),
-    .\port$412$32 (\s1$174 [5]),
-    .\port$412$33 (\s1$174 [6]),
-    .\port$412$34 (\s1$174 [7]),
-    .\port$412$35 (\s1$174 [8]),
-    .\port$412$36 (\s1$174 [9]),
-    .\port$412$37 (\s1$174 [10]),
-    .\port$412$38 (\s1$174 [11]),
-    .\port$412$39 (\s1$174 [12]),
-    .\port$412$4 (\s0$172 [4]),
-    .\port$412$40 (\s1$174 [13]),
-    .\port$412$41 (\s1$174 [14]),
-    .\port$412$42 (\s1$174 [15]),
-    .\port$412$43 (\s1$174 [16]),
-    .\port$412$44 (\s1$174 [17]),
-    .\port$412$45 (\s1$174 [18]),
-    .\port$412$46 (\s1$174 [19]),
-    .\port$412$47 (\s1$174 [20]),
-    .\port$412$48 (\s1$174 [21]),
-    .\port$412$49 (\s1$174 [22]),
-    .\port$412$5 (\s0$172 [5]),
-    .\port$412$50 (\s1$174 [23]),
-    .\port$412$51 (\s1$174 [24]),
-    .\port$412$52 (\s1$174 [25]),
-    .\port$412$6 (\s0$172 [6]),
-    .\port$412$7 (\s0$172 [7]),
-    .\port$412$8 (\s0$172 [8]),
-    .\port$412$9 (\s0$172 [9]),
+    .\port$410$0 (\s0$172 [0]),
+    .\port$410$1 (\s0$172 [1]),
+    .\port$410$10 (\s0$172 [10]),
+    .\port$410$11 (\s0$172 [11]),
+    .\port$410$12 (\s0$172 [12]),
+    .\port$410$13 (\s0$172 [13]),
+    .\port$410$14 (\s0$172 [14]),
+    .\port$410$15 (\s0$172 [15]),
+    .\port$410$16 (\s0$172 [16]),
+    .\port$410$17 (\s0$172 [17]),
+    .\port$410$18 (\s0$172 [18]),
+    .\port$410$19 (\s0$172 [19]),
+    .\port$410$2 (\s0$172 [2]),
+    .\port$410$20 (\s0$172 [20]),
+    .\port$410$21 (\s0$172 [21]),
+    .\port$410$22 (\s0$172 [22]),
+    .\port$410$23 (\s0$172 [23]),
+    .\port$410$24 (\s0$172 [24]),
+    .\port$410$25 (\s0$172 [25]),
+    .\port$410$27 (\s1$174 [0]),
+    .\port$410$28 (\s1$174 [1]),
+    .\port$410$29 (\s1$174 [2]),
+    .\port$410$3 (\s0$172 [3]),
+    .\port$410$30 (\s1$174 [3]),
+    .\port$410$31 (\s1$174 [4]),
+    .\port$410$32 (\s1$174 [5]),
+    .\port$410$33 (\s1$174 [6]),
+    .\port$410$34 (\s1$174 [7]),
+    .\port$410$35 (\s1$174 [8]),
+    .\port$410$36 (\s1$174 [9]),
+    .\port$410$37 (\s1$174 [10]),
+    .\port$410$38 (\s1$174 [11]),
+    .\port$410$39 (\s1$174 [12]),
+    .\port$410$4 (\s0$172 [4]),
+    .\port$410$40 (\s1$174 [13]),
+    .\port$410$41 (\s1$174 [14]),
+    .\port$410$42 (\s1$174 [15]),
+    .\port$410$43 (\s1$174 [16]),
+    .\port$410$44 (\s1$174 [17]),
+    .\port$410$45 (\s1$174 [18]),
+    .\port$410$46 (\s1$174 [19]),
+    .\port$410$47 (\s1$174 [20]),
+    .\port$410$48 (\s1$174 [21]),
+    .\port$410$49 (\s1$174 [22]),
+    .\port$410$5 (\s0$172 [5]),
+    .\port$410$50 (\s1$174 [23]),
+    .\port$410$51 (\s1$174 [24]),
+    .\port$410$52 (\s1$174 [25]),
+    .\port$410$6 (\s0$172 [6]),
+    .\port$410$7 (\s0$172 [7]),
+    .\port$410$8 (\s0$172 [8]),
+    .\port$410$9 (\s0$172 [9]),
     .restart(lf_0_2),
     .rst(rst),
     .w0(skew_w4_d1),
@@ -15685,58 +15681,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_0_3  mac_0_3 (
     .a(a_0_2),
     .clk(clk),
-    .\port$417$0 (\s0$184 [0]),
-    .\port$417$1 (\s0$184 [1]),
-    .\port$417$10 (\s0$184 [10]),
-    .\port$417$11 (\s0$184 [11]),
-    .\port$417$12 (\s0$184 [12]),
-    .\port$417$13 (\s0$184 [13]),
-    .\port$417$14 (\s0$184 [14]),
-    .\port$417$15 (\s0$184 [15]),
-    .\port$417$16 (\s0$184 [16]),
-    .\port$417$17 (\s0$184 [17]),
-    .\port$417$18 (\s0$184 [18]),
-    .\port$417$19 (\s0$184 [19]),
-    .\port$417$2 (\s0$184 [2]),
-    .\port$417$20 (\s0$184 [20]),
-    .\port$417$21 (\s0$184 [21]),
-    .\port$417$22 (\s0$184 [22]),
-    .\port$417$23 (\s0$184 [23]),
-    .\port$417$24 (\s0$184 [24]),
-    .\port$417$25 (\s0$184 [25]),
-    .\port$417$27 (\s1$186 [0]),
-    .\port$417$28 (\s1$186 [1]),
-    .\port$417$29 (\s1$186 [2]),
-    .\port$417$3 (\s0$184 [3]),
-    .\port$417$30 (\s1$186 [3]),
-    .\port$417$31 (\s1$186 [4]),
-    .\port$417$32 (\s1$186 [5]),
-    .\port$417$33 (\s1$186 [6]),
-    .\port$417$34 (\s1$186 [7]),
-    .\port$417$35 (\s1$186 [8]),
-    .\port$417$36 (\s1$186 [9]),
-    .\port$417$37 (\s1$186 [10]),
-    .\port$417$38 (\s1$186 [11]),
-    .\port$417$39 (\s1$186 [12]),
-    .\port$417$4 (\s0$184 [4]),
-    .\port$417$40 (\s1$186 [13]),
-    .\port$417$41 (\s1$186 [14]),
-    .\port$417$42 (\s1$186 [15]),
-    .\port$417$43 (\s1$186 [16]),
-    .\port$417$44 (\s1$186 [17]),
-    .\port$417$45 (\s1$186 [18]),
-    .\port$417$46 (\s1$186 [19]),
-    .\port$417$47 (\s1$186 [20]),
-    .\port$417$48 (\s1$186 [21]),
-    .\port$417$49 (\s1$186 [22]),
-    .\port$417$5 (\s0$184 [5]),
-    .\port$417$50 (\s1$186 [23]),
-    .\port$417$51 (\s1$186 [24]),
-    .\port$417$52 (\s1$186 [25]),
-    .\port$417$6 (\s0$184 [6]),
-    .\port$417$7 (\s0$184 [7]),
-    .\port$417$8 (\s0$184 [8]),
-    .\port$417$9 (\s0$184 [9]),
+    .\port$415$0 (\s0$184 [0]),
+    .\port$415$1 (\s0$184 [1]),
+    .\port$415$10 (\s0$184 [10]),
+    .\port$415$11 (\s0$184 [11]),
+    .\port$415$12 (\s0$184 [12]),
+    .\port$415$13 (\s0$184 [13]),
+    .\port$415$14 (\s0$184 [14]),
+    .\port$415$15 (\s0$184 [15]),
+    .\port$415$16 (\s0$184 [16]),
+    .\port$415$17 (\s0$184 [17]),
+    .\port$415$18 (\s0$184 [18]),
+    .\port$415$19 (\s0$184 [19]),
+    .\port$415$2 (\s0$184 [2]),
+    .\port$415$20 (\s0$184 [20]),
+    .\port$415$21 (\s0$184 [21]),
+    .\port$415$22 (\s0$184 [22]),
+    .\port$415$23 (\s0$184 [23]),
+    .\port$415$24 (\s0$184 [24]),
+    .\port$415$25 (\s0$184 [25]),
+    .\port$415$27 (\s1$186 [0]),
+    .\port$415$28 (\s1$186 [1]),
+    .\port$415$29 (\s1$186 [2]),
+    .\port$415$3 (\s0$184 [3]),
+    .\port$415$30 (\s1$186 [3]),
+    .\port$415$31 (\s1$186 [4]),
+    .\port$415$32 (\s1$186 [5]),
+    .\port$415$33 (\s1$186 [6]),
+    .\port$415$34 (\s1$186 [7]),
+    .\port$415$35 (\s1$186 [8]),
+    .\port$415$36 (\s1$186 [9]),
+    .\port$415$37 (\s1$186 [10]),
+    .\port$415$38 (\s1$186 [11]),
+    .\port$415$39 (\s1$186 [12]),
+    .\port$415$4 (\s0$184 [4]),
+    .\port$415$40 (\s1$186 [13]),
+    .\port$415$41 (\s1$186 [14]),
+    .\port$415$42 (\s1$186 [15]),
+    .\port$415$43 (\s1$186 [16]),
+    .\port$415$44 (\s1$186 [17]),
+    .\port$415$45 (\s1$186 [18]),
+    .\port$415$46 (\s1$186 [19]),
+    .\port$415$47 (\s1$186 [20]),
+    .\port$415$48 (\s1$186 [21]),
+    .\port$415$49 (\s1$186 [22]),
+    .\port$415$5 (\s0$184 [5]),
+    .\port$415$50 (\s1$186 [23]),
+    .\port$415$51 (\s1$186 [24]),
+    .\port$415$52 (\s1$186 [25]),
+    .\port$415$6 (\s0$184 [6]),
+    .\port$415$7 (\s0$184 [7]),
+    .\port$415$8 (\s0$184 [8]),
+    .\port$415$9 (\s0$184 [9]),
     .restart(lf_0_3),
     .rst(rst),
     .w0(skew_w6_d2),
@@ -15745,58 +15741,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_0  mac_1_0 (
     .a(skew_a1_d0),
     .clk(clk),
-    .\port$422$0 (\s0$196 [0]),
-    .\port$422$1 (\s0$196 [1]),
-    .\port$422$10 (\s0$196 [10]),
-    .\port$422$11 (\s0$196 [11]),
-    .\port$422$12 (\s0$196 [12]),
-    .\port$422$13 (\s0$196 [13]),
-    .\port$422$14 (\s0$196 [14]),
-    .\port$422$15 (\s0$196 [15]),
-    .\port$422$16 (\s0$196 [16]),
-    .\port$422$17 (\s0$196 [17]),
-    .\port$422$18 (\s0$196 [18]),
-    .\port$422$19 (\s0$196 [19]),
-    .\port$422$2 (\s0$196 [2]),
-    .\port$422$20 (\s0$196 [20]),
-    .\port$422$21 (\s0$196 [21]),
-    .\port$422$22 (\s0$196 [22]),
-    .\port$422$23 (\s0$196 [23]),
-    .\port$422$24 (\s0$196 [24]),
-    .\port$422$25 (\s0$196 [25]),
-    .\port$422$27 (\s1$198 [0]),
-    .\port$422$28 (\s1$198 [1]),
-    .\port$422$29 (\s1$198 [2]),
-    .\port$422$3 (\s0$196 [3]),
-    .\port$422$30 (\s1$198 [3]),
-    .\port$422$31 (\s1$198 [4]),
-    .\port$422$32 (\s1$198 [5]),
-    .\port$422$33 (\s1$198 [6]),
-    .\port$422$34 (\s1$198 [7]),
-    .\port$422$35 (\s1$198 [8]),
-    .\port$422$36 (\s1$198 [9]),
-    .\port$422$37 (\s1$198 [10]),
-    .\port$422$38 (\s1$198 [11]),
-    .\port$422$39 (\s1$198 [12]),
-    .\port$422$4 (\s0$196 [4]),
-    .\port$422$40 (\s1$198 [13]),
-    .\port$422$41 (\s1$198 [14]),
-    .\port$422$42 (\s1$198 [15]),
-    .\port$422$43 (\s1$198 [16]),
-    .\port$422$44 (\s1$198 [17]),
-    .\port$422$45 (\s1$198 [18]),
-    .\port$422$46 (\s1$198 [19]),
-    .\port$422$47 (\s1$198 [20]),
-    .\port$422$48 (\s1$198 [21]),
-    .\port$422$49 (\s1$198 [22]),
-    .\port$422$5 (\s0$196 [5]),
-    .\port$422$50 (\s1$198 [23]),
-    .\port$422$51 (\s1$198 [24]),
-    .\port$422$52 (\s1$198 [25]),
-    .\port$422$6 (\s0$196 [6]),
-    .\port$422$7 (\s0$196 [7]),
-    .\port$422$8 (\s0$196 [8]),
-    .\port$422$9 (\s0$196 [9]),
+    .\port$420$0 (\s0$196 [0]),
+    .\port$420$1 (\s0$196 [1]),
+    .\port$420$10 (\s0$196 [10]),
+    .\port$420$11 (\s0$196 [11]),
+    .\port$420$12 (\s0$196 [12]),
+    .\port$420$13 (\s0$196 [13]),
+    .\port$420$14 (\s0$196 [14]),
+    .\port$420$15 (\s0$196 [15]),
+    .\port$420$16 (\s0$196 [16]),
+    .\port$420$17 (\s0$196 [17]),
+    .\port$420$18 (\s0$196 [18]),
+    .\port$420$19 (\s0$196 [19]),
+    .\port$420$2 (\s0$196 [2]),
+    .\port$420$20 (\s0$196 [20]),
+    .\port$420$21 (\s0$196 [21]),
+    .\port$420$22 (\s0$196 [22]),
+    .\port$420$23 (\s0$196 [23]),
+    .\port$420$24 (\s0$196 [24]),
+    .\port$420$25 (\s0$196 [25]),
+    .\port$420$27 (\s1$198 [0]),
+    .\port$420$28 (\s1$198 [1]),
+    .\port$420$29 (\s1$198 [2]),
+    .\port$420$3 (\s0$196 [3]),
+    .\port$420$30 (\s1$198 [3]),
+    .\port$420$31 (\s1$198 [4]),
+    .\port$420$32 (\s1$198 [5]),
+    .\port$420$33 (\s1$198 [6]),
+    .\port$420$34 (\s1$198 [7]),
+    .\port$420$35 (\s1$198 [8]),
+    .\port$420$36 (\s1$198 [9]),
+    .\port$420$37 (\s1$198 [10]),
+    .\port$420$38 (\s1$198 [11]),
+    .\port$420$39 (\s1$198 [12]),
+    .\port$420$4 (\s0$196 [4]),
+    .\port$420$40 (\s1$198 [13]),
+    .\port$420$41 (\s1$198 [14]),
+    .\port$420$42 (\s1$198 [15]),
+    .\port$420$43 (\s1$198 [16]),
+    .\port$420$44 (\s1$198 [17]),
+    .\port$420$45 (\s1$198 [18]),
+    .\port$420$46 (\s1$198 [19]),
+    .\port$420$47 (\s1$198 [20]),
+    .\port$420$48 (\s1$198 [21]),
+    .\port$420$49 (\s1$198 [22]),
+    .\port$420$5 (\s0$196 [5]),
+    .\port$420$50 (\s1$198 [23]),
+    .\port$420$51 (\s1$198 [24]),
+    .\port$420$52 (\s1$198 [25]),
+    .\port$420$6 (\s0$196 [6]),
+    .\port$420$7 (\s0$196 [7]),
+    .\port$420$8 (\s0$196 [8]),
+    .\port$420$9 (\s0$196 [9]),
     .restart(lf_1_0),
     .rst(rst),
     .w0(w_0_0),
@@ -15805,58 +15801,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_1  mac_1_1 (
     .a(a_1_0),
     .clk(clk),
-    .\port$427$0 (\s0$208 [0]),
-    .\port$427$1 (\s0$208 [1]),
-    .\port$427$10 (\s0$208 [10]),
-    .\port$427$11 (\s0$208 [11]),
-    .\port$427$12 (\s0$208 [12]),
-    .\port$427$13 (\s0$208 [13]),
-    .\port$427$14 (\s0$208 [14]),
-    .\port$427$15 (\s0$208 [15]),
-    .\port$427$16 (\s0$208 [16]),
-    .\port$427$17 (\s0$208 [17]),
-    .\port$427$18 (\s0$208 [18]),
-    .\port$427$19 (\s0$208 [19]),
-    .\port$427$2 (\s0$208 [2]),
-    .\port$427$20 (\s0$208 [20]),
-    .\port$427$21 (\s0$208 [21]),
-    .\port$427$22 (\s0$208 [22]),
-    .\port$427$23 (\s0$208 [23]),
-    .\port$427$24 (\s0$208 [24]),
-    .\port$427$25 (\s0$208 [25]),
-    .\port$427$27 (\s1$210 [0]),
-    .\port$427$28 (\s1$210 [1]),
-    .\port$427$29 (\s1$210 [2]),
-    .\port$427$3 (\s0$208 [3]),
-    .\port$427$30 (\s1$210 [3]),
-    .\port$427$31 (\s1$210 [4]),
-    .\port$427$32 (\s1$210 [5]),
-    .\port$427$33 (\s1$210 [6]),
-    .\port$427$34 (\s1$210 [7]),
-    .\port$427$35 (\s1$210 [8]),
-    .\port$427$36 (\s1$210 [9]),
-    .\port$427$37 (\s1$210 [10]),
-    .\port$427$38 (\s1$210 [11]),
-    .\port$427$39 (\s1$210 [12]),
-    .\port$427$4 (\s0$208 [4]),
-    .\port$427$40 (\s1$210 [13]),
-    .\port$427$41 (\s1$210 [14]),
-    .\port$427$42 (\s1$210 [15]),
-    .\port$427$43 (\s1$210 [16]),
-    .\port$427$44 (\s1$210 [17]),
-    .\port$427$45 (\s1$210 [18]),
-    .\port$427$46 (\s1$210 [19]),
-    .\port$427$47 (\s1$210 [20]),
-    .\port$427$48 (\s1$210 [21]),
-    .\port$427$49 (\s1$210 [22]),
-    .\port$427$5 (\s0$208 [5]),
-    .\port$427$50 (\s1$210 [23]),
-    .\port$427$51 (\s1$210 [24]),
-    .\port$427$52 (\s1$210 [25]),
-    .\port$427$6 (\s0$208 [6]),
-    .\port$427$7 (\s0$208 [7]),
-    .\port$427$8 (\s0$208 [8]),
-    .\port$427$9 (\s0$208 [9]),
+    .\port$425$0 (\s0$208 [0]),
+    .\port$425$1 (\s0$208 [1]),
+    .\port$425$10 (\s0$208 [10]),
+    .\port$425$11 (\s0$208 [11]),
+    .\port$425$12 (\s0$208 [12]),
+    .\port$425$13 (\s0$208 [13]),
+    .\port$425$14 (\s0$208 [14]),
+    .\port$425$15 (\s0$208 [15]),
+    .\port$425$16 (\s0$208 [16]),
+    .\port$425$17 (\s0$208 [17]),
+    .\port$425$18 (\s0$208 [18]),
+    .\port$425$19 (\s0$208 [19]),
+    .\port$425$2 (\s0$208 [2]),
+    .\port$425$20 (\s0$208 [20]),
+    .\port$425$21 (\s0$208 [21]),
+    .\port$425$22 (\s0$208 [22]),
+    .\port$425$23 (\s0$208 [23]),
+    .\port$425$24 (\s0$208 [24]),
+    .\port$425$25 (\s0$208 [25]),
+    .\port$425$27 (\s1$210 [0]),
+    .\port$425$28 (\s1$210 [1]),
+    .\port$425$29 (\s1$210 [2]),
+    .\port$425$3 (\s0$208 [3]),
+    .\port$425$30 (\s1$210 [3]),
+    .\port$425$31 (\s1$210 [4]),
+    .\port$425$32 (\s1$210 [5]),
+    .\port$425$33 (\s1$210 [6]),
+    .\port$425$34 (\s1$210 [7]),
+    .\port$425$35 (\s1$210 [8]),
+    .\port$425$36 (\s1$210 [9]),
+    .\port$425$37 (\s1$210 [10]),
+    .\port$425$38 (\s1$210 [11]),
+    .\port$425$39 (\s1$210 [12]),
+    .\port$425$4 (\s0$208 [4]),
+    .\port$425$40 (\s1$210 [13]),
+    .\port$425$41 (\s1$210 [14]),
+    .\port$425$42 (\s1$210 [15]),
+    .\port$425$43 (\s1$210 [16]),
+    .\port$425$44 (\s1$210 [17]),
+    .\port$425$45 (\s1$210 [18]),
+    .\port$425$46 (\s1$210 [19]),
+    .\port$425$47 (\s1$210 [20]),
+    .\port$425$48 (\s1$210 [21]),
+    .\port$425$49 (\s1$210 [22]),
+    .\port$425$5 (\s0$208 [5]),
+    .\port$425$50 (\s1$210 [23]),
+    .\port$425$51 (\s1$210 [24]),
+    .\port$425$52 (\s1$210 [25]),
+    .\port$425$6 (\s0$208 [6]),
+    .\port$425$7 (\s0$208 [7]),
+    .\port$425$8 (\s0$208 [8]),
+    .\port$425$9 (\s0$208 [9]),
     .restart(lf_1_1),
     .rst(rst),
     .w0(w_0_2),
@@ -15865,58 +15861,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_2  mac_1_2 (
     .a(a_1_1),
     .clk(clk),
-    .\port$432$0 (\s0$220 [0]),
-    .\port$432$1 (\s0$220 [1]),
-    .\port$432$10 (\s0$220 [10]),
-    .\port$432$11 (\s0$220 [11]),
-    .\port$432$12 (\s0$220 [12]),
-    .\port$432$13 (\s0$220 [13]),
-    .\port$432$14 (\s0$220 [14]),
-    .\port$432$15 (\s0$220 [15]),
-    .\port$432$16 (\s0$220 [16]),
-    .\port$432$17 (\s0$220 [17]),
-    .\port$432$18 (\s0$220 [18]),
-    .\port$432$19 (\s0$220 [19]),
-    .\port$432$2 (\s0$220 [2]),
-    .\port$432$20 (\s0$220 [20]),
-    .\port$432$21 (\s0$220 [21]),
-    .\port$432$22 (\s0$220 [22]),
-    .\port$432$23 (\s0$220 [23]),
-    .\port$432$24 (\s0$220 [24]),
-    .\port$432$25 (\s0$220 [25]),
-    .\port$432$27 (\s1$222 [0]),
-    .\port$432$28 (\s1$222 [1]),
-    .\port$432$29 (\s1$222 [2]),
-    .\port$432$3 (\s0$220 [3]),
-    .\port$432$30 (\s1$222 [3]),
-    .\port$432$31 (\s1$222 [4]),
-    .\port$432$32 (\s1$222 [5]),
-    .\port$432$33 (\s1$222 [6]),
-    .\port$432$34 (\s1$222 [7]),
-    .\port$432$35 (\s1$222 [8]),
-    .\port$432$36 (\s1$222 [9]),
-    .\port$432$37 (\s1$222 [10]),
-    .\port$432$38 (\s1$222 [11]),
-    .\port$432$39 (\s1$222 [12]),
-    .\port$432$4 (\s0$220 [4]),
-    .\port$432$40 (\s1$222 [13]),
-    .\port$432$41 (\s1$222 [14]),
-    .\port$432$42 (\s1$222 [15]),
-    .\port$432$43 (\s1$222 [16]),
-    .\port$432$44 (\s1$222 [17]),
-    .\port$432$45 (\s1$222 [18]),
-    .\port$432$46 (\s1$222 [19]),
-    .\port$432$47 (\s1$222 [20]),
-    .\port$432$48 (\s1$222 [21]),
-    .\port$432$49 (\s1$222 [22]),
-    .\port$432$5 (\s0$220 [5]),
-    .\port$432$50 (\s1$222 [23]),
-    .\port$432$51 (\s1$222 [24]),
-    .\port$432$52 (\s1$222 [25]),
-    .\port$432$6 (\s0$220 [6]),
-    .\port$432$7 (\s0$220 [7]),
-    .\port$432$8 (\s0$220 [8]),
-    .\port$432$9 (\s0$220 [9]),
+    .\port$430$0 (\s0$220 [0]),
+    .\port$430$1 (\s0$220 [1]),
+    .\port$430$10 (\s0$220 [10]),
+    .\port$430$11 (\s0$220 [11]),
+    .\port$430$12 (\s0$220 [12]),
+    .\port$430$13 (\s0$220 [13]),
+    .\port$430$14 (\s0$220 [14]),
+    .\port$430$15 (\s0$220 [15]),
+    .\port$430$16 (\s0$220 [16]),
+    .\port$430$17 (\s0$220 [17]),
+    .\port$430$18 (\s0$220 [18]),
+    .\port$430$19 (\s0$220 [19]),
+    .\port$430$2 (\s0$220 [2]),
+    .\port$430$20 (\s0$220 [20]),
+    .\port$430$21 (\s0$220 [21]),
+    .\port$430$22 (\s0$220 [22]),
+    .\port$430$23 (\s0$220 [23]),
+    .\port$430$24 (\s0$220 [24]),
+    .\port$430$25 (\s0$220 [25]),
+    .\port$430$27 (\s1$222 [0]),
+    .\port$430$28 (\s1$222 [1]),
+    .\port$430$29 (\s1$222 [2]),
+    .\port$430$3 (\s0$220 [3]),
+    .\port$430$30 (\s1$222 [3]),
+    .\port$430$31 (\s1$222 [4]),
+    .\port$430$32 (\s1$222 [5]),
+    .\port$430$33 (\s1$222 [6]),
+    .\port$430$34 (\s1$222 [7]),
+    .\port$430$35 (\s1$222 [8]),
+    .\port$430$36 (\s1$222 [9]),
+    .\port$430$37 (\s1$222 [10]),
+    .\port$430$38 (\s1$222 [11]),
+    .\port$430$39 (\s1$222 [12]),
+    .\port$430$4 (\s0$220 [4]),
+    .\port$430$40 (\s1$222 [13]),
+    .\port$430$41 (\s1$222 [14]),
+    .\port$430$42 (\s1$222 [15]),
+    .\port$430$43 (\s1$222 [16]),
+    .\port$430$44 (\s1$222 [17]),
+    .\port$430$45 (\s1$222 [18]),
+    .\port$430$46 (\s1$222 [19]),
+    .\port$430$47 (\s1$222 [20]),
+    .\port$430$48 (\s1$222 [21]),
+    .\port$430$49 (\s1$222 [22]),
+    .\port$430$5 (\s0$220 [5]),
+    .\port$430$50 (\s1$222 [23]),
+    .\port$430$51 (\s1$222 [24]),
+    .\port$430$52 (\s1$222 [25]),
+    .\port$430$6 (\s0$220 [6]),
+    .\port$430$7 (\s0$220 [7]),
+    .\port$430$8 (\s0$220 [8]),
+    .\port$430$9 (\s0$220 [9]),
     .restart(lf_1_2),
     .rst(rst),
     .w0(w_0_4),
@@ -15925,58 +15921,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_1_3  mac_1_3 (
     .a(a_1_2),
     .clk(clk),
-    .\port$437$0 (\s0$232 [0]),
-    .\port$437$1 (\s0$232 [1]),
-    .\port$437$10 (\s0$232 [10]),
-    .\port$437$11 (\s0$232 [11]),
-    .\port$437$12 (\s0$232 [12]),
-    .\port$437$13 (\s0$232 [13]),
-    .\port$437$14 (\s0$232 [14]),
-    .\port$437$15 (\s0$232 [15]),
-    .\port$437$16 (\s0$232 [16]),
-    .\port$437$17 (\s0$232 [17]),
-    .\port$437$18 (\s0$232 [18]),
-    .\port$437$19 (\s0$232 [19]),
-    .\port$437$2 (\s0$232 [2]),
-    .\port$437$20 (\s0$232 [20]),
-    .\port$437$21 (\s0$232 [21]),
-    .\port$437$22 (\s0$232 [22]),
-    .\port$437$23 (\s0$232 [23]),
-    .\port$437$24 (\s0$232 [24]),
-    .\port$437$25 (\s0$232 [25]),
-    .\port$437$27 (\s1$234 [0]),
-    .\port$437$28 (\s1$234 [1]),
-    .\port$437$29 (\s1$234 [2]),
-    .\port$437$3 (\s0$232 [3]),
-    .\port$437$30 (\s1$234 [3]),
-    .\port$437$31 (\s1$234 [4]),
-    .\port$437$32 (\s1$234 [5]),
-    .\port$437$33 (\s1$234 [6]),
-    .\port$437$34 (\s1$234 [7]),
-    .\port$437$35 (\s1$234 [8]),
-    .\port$437$36 (\s1$234 [9]),
-    .\port$437$37 (\s1$234 [10]),
-    .\port$437$38 (\s1$234 [11]),
-    .\port$437$39 (\s1$234 [12]),
-    .\port$437$4 (\s0$232 [4]),
-    .\port$437$40 (\s1$234 [13]),
-    .\port$437$41 (\s1$234 [14]),
-    .\port$437$42 (\s1$234 [15]),
-    .\port$437$43 (\s1$234 [16]),
-    .\port$437$44 (\s1$234 [17]),
-    .\port$437$45 (\s1$234 [18]),
-    .\port$437$46 (\s1$234 [19]),
-    .\port$437$47 (\s1$234 [20]),
-    .\port$437$48 (\s1$234 [21]),
-    .\port$437$49 (\s1$234 [22]),
-    .\port$437$5 (\s0$232 [5]),
-    .\port$437$50 (\s1$234 [23]),
-    .\port$437$51 (\s1$234 [24]),
-    .\port$437$52 (\s1$234 [25]),
-    .\port$437$6 (\s0$232 [6]),
-    .\port$437$7 (\s0$232 [7]),
-    .\port$437$8 (\s0$232 [8]),
-    .\port$437$9 (\s0$232 [9]),
+    .\port$435$0 (\s0$232 [0]),
+    .\port$435$1 (\s0$232 [1]),
+    .\port$435$10 (\s0$232 [10]),
+    .\port$435$11 (\s0$232 [11]),
+    .\port$435$12 (\s0$232 [12]),
+    .\port$435$13 (\s0$232 [13]),
+    .\port$435$14 (\s0$232 [14]),
+    .\port$435$15 (\s0$232 [15]),
+    .\port$435$16 (\s0$232 [16]),
+    .\port$435$17 (\s0$232 [17]),
+    .\port$435$18 (\s0$232 [18]),
+    .\port$435$19 (\s0$232 [19]),
+    .\port$435$2 (\s0$232 [2]),
+    .\port$435$20 (\s0$232 [20]),
+    .\port$435$21 (\s0$232 [21]),
+    .\port$435$22 (\s0$232 [22]),
+    .\port$435$23 (\s0$232 [23]),
+    .\port$435$24 (\s0$232 [24]),
+    .\port$435$25 (\s0$232 [25]),
+    .\port$435$27 (\s1$234 [0]),
+    .\port$435$28 (\s1$234 [1]),
+    .\port$435$29 (\s1$234 [2]),
+    .\port$435$3 (\s0$232 [3]),
+    .\port$435$30 (\s1$234 [3]),
+    .\port$435$31 (\s1$234 [4]),
+    .\port$435$32 (\s1$234 [5]),
+    .\port$435$33 (\s1$234 [6]),
+    .\port$435$34 (\s1$234 [7]),
+    .\port$435$35 (\s1$234 [8]),
+    .\port$435$36 (\s1$234 [9]),
+    .\port$435$37 (\s1$234 [10]),
+    .\port$435$38 (\s1$234 [11]),
+    .\port$435$39 (\s1$234 [12]),
+    .\port$435$4 (\s0$232 [4]),
+    .\port$435$40 (\s1$234 [13]),
+    .\port$435$41 (\s1$234 [14]),
+    .\port$435$42 (\s1$234 [15]),
+    .\port$435$43 (\s1$234 [16]),
+    .\port$435$44 (\s1$234 [17]),
+    .\port$435$45 (\s1$234 [18]),
+    .\port$435$46 (\s1$234 [19]),
+    .\port$435$47 (\s1$234 [20]),
+    .\port$435$48 (\s1$234 [21]),
+    .\port$435$49 (\s1$234 [22]),
+    .\port$435$5 (\s0$232 [5]),
+    .\port$435$50 (\s1$234 [23]),
+    .\port$435$51 (\s1$234 [24]),
+    .\port$435$52 (\s1$234 [25]),
+    .\port$435$6 (\s0$232 [6]),
+    .\port$435$7 (\s0$232 [7]),
+    .\port$435$8 (\s0$232 [8]),
+    .\port$435$9 (\s0$232 [9]),
     .restart(lf_1_3),
     .rst(rst),
     .w0(w_0_6),
@@ -15985,58 +15981,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_0  mac_2_0 (
     .a(skew_a2_d1),
     .clk(clk),
-    .\port$442$0 (\s0$244 [0]),
-    .\port$442$1 (\s0$244 [1]),
-    .\port$442$10 (\s0$244 [10]),
-    .\port$442$11 (\s0$244 [11]),
-    .\port$442$12 (\s0$244 [12]),
-    .\port$442$13 (\s0$244 [13]),
-    .\port$442$14 (\s0$244 [14]),
-    .\port$442$15 (\s0$244 [15]),
-    .\port$442$16 (\s0$244 [16]),
-    .\port$442$17 (\s0$244 [17]),
-    .\port$442$18 (\s0$244 [18]),
-    .\port$442$19 (\s0$244 [19]),
-    .\port$442$2 (\s0$244 [2]),
-    .\port$442$20 (\s0$244 [20]),
-    .\port$442$21 (\s0$244 [21]),
-    .\port$442$22 (\s0$244 [22]),
-    .\port$442$23 (\s0$244 [23]),
-    .\port$442$24 (\s0$244 [24]),
-    .\port$442$25 (\s0$244 [25]),
-    .\port$442$27 (\s1$246 [0]),
-    .\port$442$28 (\s1$246 [1]),
-    .\port$442$29 (\s1$246 [2]),
-    .\port$442$3 (\s0$244 [3]),
-    .\port$442$30 (\s1$246 [3]),
-    .\port$442$31 (\s1$246 [4]),
-    .\port$442$32 (\s1$246 [5]),
-    .\port$442$33 (\s1$246 [6]),
-    .\port$442$34 (\s1$246 [7]),
-    .\port$442$35 (\s1$246 [8]),
-    .\port$442$36 (\s1$246 [9]),
-    .\port$442$37 (\s1$246 [10]),
-    .\port$442$38 (\s1$246 [11]),
-    .\port$442$39 (\s1$246 [12]),
-    .\port$442$4 (\s0$244 [4]),
-    .\port$442$40 (\s1$246 [13]),
-    .\port$442$41 (\s1$246 [14]),
-    .\port$442$42 (\s1$246 [15]),
-    .\port$442$43 (\s1$246 [16]),
-    .\port$442$44 (\s1$246 [17]),
-    .\port$442$45 (\s1$246 [18]),
-    .\port$442$46 (\s1$246 [19]),
-    .\port$442$47 (\s1$246 [20]),
-    .\port$442$48 (\s1$246 [21]),
-    .\port$442$49 (\s1$246 [22]),
-    .\port$442$5 (\s0$244 [5]),
-    .\port$442$50 (\s1$246 [23]),
-    .\port$442$51 (\s1$246 [24]),
-    .\port$442$52 (\s1$246 [25]),
-    .\port$442$6 (\s0$244 [6]),
-    .\port$442$7 (\s0$244 [7]),
-    .\port$442$8 (\s0$244 [8]),
-    .\port$442$9 (\s0$244 [9]),
+    .\port$440$0 (\s0$244 [0]),
+    .\port$440$1 (\s0$244 [1]),
+    .\port$440$10 (\s0$244 [10]),
+    .\port$440$11 (\s0$244 [11]),
+    .\port$440$12 (\s0$244 [12]),
+    .\port$440$13 (\s0$244 [13]),
+    .\port$440$14 (\s0$244 [14]),
+    .\port$440$15 (\s0$244 [15]),
+    .\port$440$16 (\s0$244 [16]),
+    .\port$440$17 (\s0$244 [17]),
+    .\port$440$18 (\s0$244 [18]),
+    .\port$440$19 (\s0$244 [19]),
+    .\port$440$2 (\s0$244 [2]),
+    .\port$440$20 (\s0$244 [20]),
+    .\port$440$21 (\s0$244 [21]),
+    .\port$440$22 (\s0$244 [22]),
+    .\port$440$23 (\s0$244 [23]),
+    .\port$440$24 (\s0$244 [24]),
+    .\port$440$25 (\s0$244 [25]),
+    .\port$440$27 (\s1$246 [0]),
+    .\port$440$28 (\s1$246 [1]),
+    .\port$440$29 (\s1$246 [2]),
+    .\port$440$3 (\s0$244 [3]),
+    .\port$440$30 (\s1$246 [3]),
+    .\port$440$31 (\s1$246 [4]),
+    .\port$440$32 (\s1$246 [5]),
+    .\port$440$33 (\s1$246 [6]),
+    .\port$440$34 (\s1$246 [7]),
+    .\port$440$35 (\s1$246 [8]),
+    .\port$440$36 (\s1$246 [9]),
+    .\port$440$37 (\s1$246 [10]),
+    .\port$440$38 (\s1$246 [11]),
+    .\port$440$39 (\s1$246 [12]),
+    .\port$440$4 (\s0$244 [4]),
+    .\port$440$40 (\s1$246 [13]),
+    .\port$440$41 (\s1$246 [14]),
+    .\port$440$42 (\s1$246 [15]),
+    .\port$440$43 (\s1$246 [16]),
+    .\port$440$44 (\s1$246 [17]),
+    .\port$440$45 (\s1$246 [18]),
+    .\port$440$46 (\s1$246 [19]),
+    .\port$440$47 (\s1$246 [20]),
+    .\port$440$48 (\s1$246 [21]),
+    .\port$440$49 (\s1$246 [22]),
+    .\port$440$5 (\s0$244 [5]),
+    .\port$440$50 (\s1$246 [23]),
+    .\port$440$51 (\s1$246 [24]),
+    .\port$440$52 (\s1$246 [25]),
+    .\port$440$6 (\s0$244 [6]),
+    .\port$440$7 (\s0$244 [7]),
+    .\port$440$8 (\s0$244 [8]),
+    .\port$440$9 (\s0$244 [9]),
     .restart(lf_2_0),
     .rst(rst),
     .w0(w_1_0),
@@ -16045,58 +16041,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_1  mac_2_1 (
     .a(a_2_0),
     .clk(clk),
-    .\port$447$0 (\s0$256 [0]),
-    .\port$447$1 (\s0$256 [1]),
-    .\port$447$10 (\s0$256 [10]),
-    .\port$447$11 (\s0$256 [11]),
-    .\port$447$12 (\s0$256 [12]),
-    .\port$447$13 (\s0$256 [13]),
-    .\port$447$14 (\s0$256 [14]),
-    .\port$447$15 (\s0$256 [15]),
-    .\port$447$16 (\s0$256 [16]),
-    .\port$447$17 (\s0$256 [17]),
-    .\port$447$18 (\s0$256 [18]),
-    .\port$447$19 (\s0$256 [19]),
-    .\port$447$2 (\s0$256 [2]),
-    .\port$447$20 (\s0$256 [20]),
-    .\port$447$21 (\s0$256 [21]),
-    .\port$447$22 (\s0$256 [22]),
-    .\port$447$23 (\s0$256 [23]),
-    .\port$447$24 (\s0$256 [24]),
-    .\port$447$25 (\s0$256 [25]),
-    .\port$447$27 (\s1$258 [0]),
-    .\port$447$28 (\s1$258 [1]),
-    .\port$447$29 (\s1$258 [2]),
-    .\port$447$3 (\s0$256 [3]),
-    .\port$447$30 (\s1$258 [3]),
-    .\port$447$31 (\s1$258 [4]),
-    .\port$447$32 (\s1$258 [5]),
-    .\port$447$33 (\s1$258 [6]),
-    .\port$447$34 (\s1$258 [7]),
-    .\port$447$35 (\s1$258 [8]),
-    .\port$447$36 (\s1$258 [9]),
-    .\port$447$37 (\s1$258 [10]),
-    .\port$447$38 (\s1$258 [11]),
-    .\port$447$39 (\s1$258 [12]),
-    .\port$447$4 (\s0$256 [4]),
-    .\port$447$40 (\s1$258 [13]),
-    .\port$447$41 (\s1$258 [14]),
-    .\port$447$42 (\s1$258 [15]),
-    .\port$447$43 (\s1$258 [16]),
-    .\port$447$44 (\s1$258 [17]),
-    .\port$447$45 (\s1$258 [18]),
-    .\port$447$46 (\s1$258 [19]),
-    .\port$447$47 (\s1$258 [20]),
-    .\port$447$48 (\s1$258 [21]),
-    .\port$447$49 (\s1$258 [22]),
-    .\port$447$5 (\s0$256 [5]),
-    .\port$447$50 (\s1$258 [23]),
-    .\port$447$51 (\s1$258 [24]),
-    .\port$447$52 (\s1$258 [25]),
-    .\port$447$6 (\s0$256 [6]),
-    .\port$447$7 (\s0$256 [7]),
-    .\port$447$8 (\s0$256 [8]),
-    .\port$447$9 (\s0$256 [9]),
+    .\port$445$0 (\s0$256 [0]),
+    .\port$445$1 (\s0$256 [1]),
+    .\port$445$10 (\s0$256 [10]),
+    .\port$445$11 (\s0$256 [11]),
+    .\port$445$12 (\s0$256 [12]),
+    .\port$445$13 (\s0$256 [13]),
+    .\port$445$14 (\s0$256 [14]),
+    .\port$445$15 (\s0$256 [15]),
+    .\port$445$16 (\s0$256 [16]),
+    .\port$445$17 (\s0$256 [17]),
+    .\port$445$18 (\s0$256 [18]),
+    .\port$445$19 (\s0$256 [19]),
+    .\port$445$2 (\s0$256 [2]),
+    .\port$445$20 (\s0$256 [20]),
+    .\port$445$21 (\s0$256 [21]),
+    .\port$445$22 (\s0$256 [22]),
+    .\port$445$23 (\s0$256 [23]),
+    .\port$445$24 (\s0$256 [24]),
+    .\port$445$25 (\s0$256 [25]),
+    .\port$445$27 (\s1$258 [0]),
+    .\port$445$28 (\s1$258 [1]),
+    .\port$445$29 (\s1$258 [2]),
+    .\port$445$3 (\s0$256 [3]),
+    .\port$445$30 (\s1$258 [3]),
+    .\port$445$31 (\s1$258 [4]),
+    .\port$445$32 (\s1$258 [5]),
+    .\port$445$33 (\s1$258 [6]),
+    .\port$445$34 (\s1$258 [7]),
+    .\port$445$35 (\s1$258 [8]),
+    .\port$445$36 (\s1$258 [9]),
+    .\port$445$37 (\s1$258 [10]),
+    .\port$445$38 (\s1$258 [11]),
+    .\port$445$39 (\s1$258 [12]),
+    .\port$445$4 (\s0$256 [4]),
+    .\port$445$40 (\s1$258 [13]),
+    .\port$445$41 (\s1$258 [14]),
+    .\port$445$42 (\s1$258 [15]),
+    .\port$445$43 (\s1$258 [16]),
+    .\port$445$44 (\s1$258 [17]),
+    .\port$445$45 (\s1$258 [18]),
+    .\port$445$46 (\s1$258 [19]),
+    .\port$445$47 (\s1$258 [20]),
+    .\port$445$48 (\s1$258 [21]),
+    .\port$445$49 (\s1$258 [22]),
+    .\port$445$5 (\s0$256 [5]),
+    .\port$445$50 (\s1$258 [23]),
+    .\port$445$51 (\s1$258 [24]),
+    .\port$445$52 (\s1$258 [25]),
+    .\port$445$6 (\s0$256 [6]),
+    .\port$445$7 (\s0$256 [7]),
+    .\port$445$8 (\s0$256 [8]),
+    .\port$445$9 (\s0$256 [9]),
     .restart(lf_2_1),
     .rst(rst),
     .w0(w_1_2),
@@ -16105,58 +16101,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_2  mac_2_2 (
     .a(a_2_1),
     .clk(clk),
-    .\port$452$0 (\s0$268 [0]),
-    .\port$452$1 (\s0$268 [1]),
-    .\port$452$10 (\s0$268 [10]),
-    .\port$452$11 (\s0$268 [11]),
-    .\port$452$12 (\s0$268 [12]),
-    .\port$452$13 (\s0$268 [13]),
-    .\port$452$14 (\s0$268 [14]),
-    .\port$452$15 (\s0$268 [15]),
-    .\port$452$16 (\s0$268 [16]),
-    .\port$452$17 (\s0$268 [17]),
-    .\port$452$18 (\s0$268 [18]),
-    .\port$452$19 (\s0$268 [19]),
-    .\port$452$2 (\s0$268 [2]),
-    .\port$452$20 (\s0$268 [20]),
-    .\port$452$21 (\s0$268 [21]),
-    .\port$452$22 (\s0$268 [22]),
-    .\port$452$23 (\s0$268 [23]),
-    .\port$452$24 (\s0$268 [24]),
-    .\port$452$25 (\s0$268 [25]),
-    .\port$452$27 (\s1$270 [0]),
-    .\port$452$28 (\s1$270 [1]),
-    .\port$452$29 (\s1$270 [2]),
-    .\port$452$3 (\s0$268 [3]),
-    .\port$452$30 (\s1$270 [3]),
-    .\port$452$31 (\s1$270 [4]),
-    .\port$452$32 (\s1$270 [5]),
-    .\port$452$33 (\s1$270 [6]),
-    .\port$452$34 (\s1$270 [7]),
-    .\port$452$35 (\s1$270 [8]),
-    .\port$452$36 (\s1$270 [9]),
-    .\port$452$37 (\s1$270 [10]),
-    .\port$452$38 (\s1$270 [11]),
-    .\port$452$39 (\s1$270 [12]),
-    .\port$452$4 (\s0$268 [4]),
-    .\port$452$40 (\s1$270 [13]),
-    .\port$452$41 (\s1$270 [14]),
-    .\port$452$42 (\s1$270 [15]),
-    .\port$452$43 (\s1$270 [16]),
-    .\port$452$44 (\s1$270 [17]),
-    .\port$452$45 (\s1$270 [18]),
-    .\port$452$46 (\s1$270 [19]),
-    .\port$452$47 (\s1$270 [20]),
-    .\port$452$48 (\s1$270 [21]),
-    .\port$452$49 (\s1$270 [22]),
-    .\port$452$5 (\s0$268 [5]),
-    .\port$452$50 (\s1$270 [23]),
-    .\port$452$51 (\s1$270 [24]),
-    .\port$452$52 (\s1$270 [25]),
-    .\port$452$6 (\s0$268 [6]),
-    .\port$452$7 (\s0$268 [7]),
-    .\port$452$8 (\s0$268 [8]),
-    .\port$452$9 (\s0$268 [9]),
+    .\port$450$0 (\s0$268 [0]),
+    .\port$450$1 (\s0$268 [1]),
+    .\port$450$10 (\s0$268 [10]),
+    .\port$450$11 (\s0$268 [11]),
+    .\port$450$12 (\s0$268 [12]),
+    .\port$450$13 (\s0$268 [13]),
+    .\port$450$14 (\s0$268 [14]),
+    .\port$450$15 (\s0$268 [15]),
+    .\port$450$16 (\s0$268 [16]),
+    .\port$450$17 (\s0$268 [17]),
+    .\port$450$18 (\s0$268 [18]),
+    .\port$450$19 (\s0$268 [19]),
+    .\port$450$2 (\s0$268 [2]),
+    .\port$450$20 (\s0$268 [20]),
+    .\port$450$21 (\s0$268 [21]),
+    .\port$450$22 (\s0$268 [22]),
+    .\port$450$23 (\s0$268 [23]),
+    .\port$450$24 (\s0$268 [24]),
+    .\port$450$25 (\s0$268 [25]),
+    .\port$450$27 (\s1$270 [0]),
+    .\port$450$28 (\s1$270 [1]),
+    .\port$450$29 (\s1$270 [2]),
+    .\port$450$3 (\s0$268 [3]),
+    .\port$450$30 (\s1$270 [3]),
+    .\port$450$31 (\s1$270 [4]),
+    .\port$450$32 (\s1$270 [5]),
+    .\port$450$33 (\s1$270 [6]),
+    .\port$450$34 (\s1$270 [7]),
+    .\port$450$35 (\s1$270 [8]),
+    .\port$450$36 (\s1$270 [9]),
+    .\port$450$37 (\s1$270 [10]),
+    .\port$450$38 (\s1$270 [11]),
+    .\port$450$39 (\s1$270 [12]),
+    .\port$450$4 (\s0$268 [4]),
+    .\port$450$40 (\s1$270 [13]),
+    .\port$450$41 (\s1$270 [14]),
+    .\port$450$42 (\s1$270 [15]),
+    .\port$450$43 (\s1$270 [16]),
+    .\port$450$44 (\s1$270 [17]),
+    .\port$450$45 (\s1$270 [18]),
+    .\port$450$46 (\s1$270 [19]),
+    .\port$450$47 (\s1$270 [20]),
+    .\port$450$48 (\s1$270 [21]),
+    .\port$450$49 (\s1$270 [22]),
+    .\port$450$5 (\s0$268 [5]),
+    .\port$450$50 (\s1$270 [23]),
+    .\port$450$51 (\s1$270 [24]),
+    .\port$450$52 (\s1$270 [25]),
+    .\port$450$6 (\s0$268 [6]),
+    .\port$450$7 (\s0$268 [7]),
+    .\port$450$8 (\s0$268 [8]),
+    .\port$450$9 (\s0$268 [9]),
     .restart(lf_2_2),
     .rst(rst),
     .w0(w_1_4),
@@ -16165,58 +16161,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_2_3  mac_2_3 (
     .a(a_2_2),
     .clk(clk),
-    .\port$457$0 (\s0$280 [0]),
-    .\port$457$1 (\s0$280 [1]),
-    .\port$457$10 (\s0$280 [10]),
-    .\port$457$11 (\s0$280 [11]),
-    .\port$457$12 (\s0$280 [12]),
-    .\port$457$13 (\s0$280 [13]),
-    .\port$457$14 (\s0$280 [14]),
-    .\port$457$15 (\s0$280 [15]),
-    .\port$457$16 (\s0$280 [16]),
-    .\port$457$17 (\s0$280 [17]),
-    .\port$457$18 (\s0$280 [18]),
-    .\port$457$19 (\s0$280 [19]),
-    .\port$457$2 (\s0$280 [2]),
-    .\port$457$20 (\s0$280 [20]),
-    .\port$457$21 (\s0$280 [21]),
-    .\port$457$22 (\s0$280 [22]),
-    .\port$457$23 (\s0$280 [23]),
-    .\port$457$24 (\s0$280 [24]),
-    .\port$457$25 (\s0$280 [25]),
-    .\port$457$27 (\s1$282 [0]),
-    .\port$457$28 (\s1$282 [1]),
-    .\port$457$29 (\s1$282 [2]),
-    .\port$457$3 (\s0$280 [3]),
-    .\port$457$30 (\s1$282 [3]),
-    .\port$457$31 (\s1$282 [4]),
-    .\port$457$32 (\s1$282 [5]),
-    .\port$457$33 (\s1$282 [6]),
-    .\port$457$34 (\s1$282 [7]),
-    .\port$457$35 (\s1$282 [8]),
-    .\port$457$36 (\s1$282 [9]),
-    .\port$457$37 (\s1$282 [10]),
-    .\port$457$38 (\s1$282 [11]),
-    .\port$457$39 (\s1$282 [12]),
-    .\port$457$4 (\s0$280 [4]),
-    .\port$457$40 (\s1$282 [13]),
-    .\port$457$41 (\s1$282 [14]),
-    .\port$457$42 (\s1$282 [15]),
-    .\port$457$43 (\s1$282 [16]),
-    .\port$457$44 (\s1$282 [17]),
-    .\port$457$45 (\s1$282 [18]),
-    .\port$457$46 (\s1$282 [19]),
-    .\port$457$47 (\s1$282 [20]),
-    .\port$457$48 (\s1$282 [21]),
-    .\port$457$49 (\s1$282 [22]),
-    .\port$457$5 (\s0$280 [5]),
-    .\port$457$50 (\s1$282 [23]),
-    .\port$457$51 (\s1$282 [24]),
-    .\port$457$52 (\s1$282 [25]),
-    .\port$457$6 (\s0$280 [6]),
-    .\port$457$7 (\s0$280 [7]),
-    .\port$457$8 (\s0$280 [8]),
-    .\port$457$9 (\s0$280 [9]),
+    .\port$455$0 (\s0$280 [0]),
+    .\port$455$1 (\s0$280 [1]),
+    .\port$455$10 (\s0$280 [10]),
+    .\port$455$11 (\s0$280 [11]),
+    .\port$455$12 (\s0$280 [12]),
+    .\port$455$13 (\s0$280 [13]),
+    .\port$455$14 (\s0$280 [14]),
+    .\port$455$15 (\s0$280 [15]),
+    .\port$455$16 (\s0$280 [16]),
+    .\port$455$17 (\s0$280 [17]),
+    .\port$455$18 (\s0$280 [18]),
+    .\port$455$19 (\s0$280 [19]),
+    .\port$455$2 (\s0$280 [2]),
+    .\port$455$20 (\s0$280 [20]),
+    .\port$455$21 (\s0$280 [21]),
+    .\port$455$22 (\s0$280 [22]),
+    .\port$455$23 (\s0$280 [23]),
+    .\port$455$24 (\s0$280 [24]),
+    .\port$455$25 (\s0$280 [25]),
+    .\port$455$27 (\s1$282 [0]),
+    .\port$455$28 (\s1$282 [1]),
+    .\port$455$29 (\s1$282 [2]),
+    .\port$455$3 (\s0$280 [3]),
+    .\port$455$30 (\s1$282 [3]),
+    .\port$455$31 (\s1$282 [4]),
+    .\port$455$32 (\s1$282 [5]),
+    .\port$455$33 (\s1$282 [6]),
+    .\port$455$34 (\s1$282 [7]),
+    .\port$455$35 (\s1$282 [8]),
+    .\port$455$36 (\s1$282 [9]),
+    .\port$455$37 (\s1$282 [10]),
+    .\port$455$38 (\s1$282 [11]),
+    .\port$455$39 (\s1$282 [12]),
+    .\port$455$4 (\s0$280 [4]),
+    .\port$455$40 (\s1$282 [13]),
+    .\port$455$41 (\s1$282 [14]),
+    .\port$455$42 (\s1$282 [15]),
+    .\port$455$43 (\s1$282 [16]),
+    .\port$455$44 (\s1$282 [17]),
+    .\port$455$45 (\s1$282 [18]),
+    .\port$455$46 (\s1$282 [19]),
+    .\port$455$47 (\s1$282 [20]),
+    .\port$455$48 (\s1$282 [21]),
+    .\port$455$49 (\s1$282 [22]),
+    .\port$455$5 (\s0$280 [5]),
+    .\port$455$50 (\s1$282 [23]),
+    .\port$455$51 (\s1$282 [24]),
+    .\port$455$52 (\s1$282 [25]),
+    .\port$455$6 (\s0$280 [6]),
+    .\port$455$7 (\s0$280 [7]),
+    .\port$455$8 (\s0$280 [8]),
+    .\port$455$9 (\s0$280 [9]),
     .restart(lf_2_3),
     .rst(rst),
     .w0(w_1_6),
@@ -16225,58 +16221,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_0  mac_3_0 (
     .a(skew_a3_d2),
     .clk(clk),
-    .\port$462$0 (\s0$292 [0]),
-    .\port$462$1 (\s0$292 [1]),
-    .\port$462$10 (\s0$292 [10]),
-    .\port$462$11 (\s0$292 [11]),
-    .\port$462$12 (\s0$292 [12]),
-    .\port$462$13 (\s0$292 [13]),
-    .\port$462$14 (\s0$292 [14]),
-    .\port$462$15 (\s0$292 [15]),
-    .\port$462$16 (\s0$292 [16]),
-    .\port$462$17 (\s0$292 [17]),
-    .\port$462$18 (\s0$292 [18]),
-    .\port$462$19 (\s0$292 [19]),
-    .\port$462$2 (\s0$292 [2]),
-    .\port$462$20 (\s0$292 [20]),
-    .\port$462$21 (\s0$292 [21]),
-    .\port$462$22 (\s0$292 [22]),
-    .\port$462$23 (\s0$292 [23]),
-    .\port$462$24 (\s0$292 [24]),
-    .\port$462$25 (\s0$292 [25]),
-    .\port$462$27 (\s1$294 [0]),
-    .\port$462$28 (\s1$294 [1]),
-    .\port$462$29 (\s1$294 [2]),
-    .\port$462$3 (\s0$292 [3]),
-    .\port$462$30 (\s1$294 [3]),
-    .\port$462$31 (\s1$294 [4]),
-    .\port$462$32 (\s1$294 [5]),
-    .\port$462$33 (\s1$294 [6]),
-    .\port$462$34 (\s1$294 [7]),
-    .\port$462$35 (\s1$294 [8]),
-    .\port$462$36 (\s1$294 [9]),
-    .\port$462$37 (\s1$294 [10]),
-    .\port$462$38 (\s1$294 [11]),
-    .\port$462$39 (\s1$294 [12]),
-    .\port$462$4 (\s0$292 [4]),
-    .\port$462$40 (\s1$294 [13]),
-    .\port$462$41 (\s1$294 [14]),
-    .\port$462$42 (\s1$294 [15]),
-    .\port$462$43 (\s1$294 [16]),
-    .\port$462$44 (\s1$294 [17]),
-    .\port$462$45 (\s1$294 [18]),
-    .\port$462$46 (\s1$294 [19]),
-    .\port$462$47 (\s1$294 [20]),
-    .\port$462$48 (\s1$294 [21]),
-    .\port$462$49 (\s1$294 [22]),
-    .\port$462$5 (\s0$292 [5]),
-    .\port$462$50 (\s1$294 [23]),
-    .\port$462$51 (\s1$294 [24]),
-    .\port$462$52 (\s1$294 [25]),
-    .\port$462$6 (\s0$292 [6]),
-    .\port$462$7 (\s0$292 [7]),
-    .\port$462$8 (\s0$292 [8]),
-    .\port$462$9 (\s0$292 [9]),
+    .\port$460$0 (\s0$292 [0]),
+    .\port$460$1 (\s0$292 [1]),
+    .\port$460$10 (\s0$292 [10]),
+    .\port$460$11 (\s0$292 [11]),
+    .\port$460$12 (\s0$292 [12]),
+    .\port$460$13 (\s0$292 [13]),
+    .\port$460$14 (\s0$292 [14]),
+    .\port$460$15 (\s0$292 [15]),
+    .\port$460$16 (\s0$292 [16]),
+    .\port$460$17 (\s0$292 [17]),
+    .\port$460$18 (\s0$292 [18]),
+    .\port$460$19 (\s0$292 [19]),
+    .\port$460$2 (\s0$292 [2]),
+    .\port$460$20 (\s0$292 [20]),
+    .\port$460$21 (\s0$292 [21]),
+    .\port$460$22 (\s0$292 [22]),
+    .\port$460$23 (\s0$292 [23]),
+    .\port$460$24 (\s0$292 [24]),
+    .\port$460$25 (\s0$292 [25]),
+    .\port$460$27 (\s1$294 [0]),
+    .\port$460$28 (\s1$294 [1]),
+    .\port$460$29 (\s1$294 [2]),
+    .\port$460$3 (\s0$292 [3]),
+    .\port$460$30 (\s1$294 [3]),
+    .\port$460$31 (\s1$294 [4]),
+    .\port$460$32 (\s1$294 [5]),
+    .\port$460$33 (\s1$294 [6]),
+    .\port$460$34 (\s1$294 [7]),
+    .\port$460$35 (\s1$294 [8]),
+    .\port$460$36 (\s1$294 [9]),
+    .\port$460$37 (\s1$294 [10]),
+    .\port$460$38 (\s1$294 [11]),
+    .\port$460$39 (\s1$294 [12]),
+    .\port$460$4 (\s0$292 [4]),
+    .\port$460$40 (\s1$294 [13]),
+    .\port$460$41 (\s1$294 [14]),
+    .\port$460$42 (\s1$294 [15]),
+    .\port$460$43 (\s1$294 [16]),
+    .\port$460$44 (\s1$294 [17]),
+    .\port$460$45 (\s1$294 [18]),
+    .\port$460$46 (\s1$294 [19]),
+    .\port$460$47 (\s1$294 [20]),
+    .\port$460$48 (\s1$294 [21]),
+    .\port$460$49 (\s1$294 [22]),
+    .\port$460$5 (\s0$292 [5]),
+    .\port$460$50 (\s1$294 [23]),
+    .\port$460$51 (\s1$294 [24]),
+    .\port$460$52 (\s1$294 [25]),
+    .\port$460$6 (\s0$292 [6]),
+    .\port$460$7 (\s0$292 [7]),
+    .\port$460$8 (\s0$292 [8]),
+    .\port$460$9 (\s0$292 [9]),
     .restart(lf_3_0),
     .rst(rst),
     .w0(w_2_0),
@@ -16285,58 +16281,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_1  mac_3_1 (
     .a(a_3_0),
     .clk(clk),
-    .\port$467$0 (\s0$304 [0]),
-    .\port$467$1 (\s0$304 [1]),
-    .\port$467$10 (\s0$304 [10]),
-    .\port$467$11 (\s0$304 [11]),
-    .\port$467$12 (\s0$304 [12]),
-    .\port$467$13 (\s0$304 [13]),
-    .\port$467$14 (\s0$304 [14]),
-    .\port$467$15 (\s0$304 [15]),
-    .\port$467$16 (\s0$304 [16]),
-    .\port$467$17 (\s0$304 [17]),
-    .\port$467$18 (\s0$304 [18]),
-    .\port$467$19 (\s0$304 [19]),
-    .\port$467$2 (\s0$304 [2]),
-    .\port$467$20 (\s0$304 [20]),
-    .\port$467$21 (\s0$304 [21]),
-    .\port$467$22 (\s0$304 [22]),
-    .\port$467$23 (\s0$304 [23]),
-    .\port$467$24 (\s0$304 [24]),
-    .\port$467$25 (\s0$304 [25]),
-    .\port$467$27 (\s1$306 [0]),
-    .\port$467$28 (\s1$306 [1]),
-    .\port$467$29 (\s1$306 [2]),
-    .\port$467$3 (\s0$304 [3]),
-    .\port$467$30 (\s1$306 [3]),
-    .\port$467$31 (\s1$306 [4]),
-    .\port$467$32 (\s1$306 [5]),
-    .\port$467$33 (\s1$306 [6]),
-    .\port$467$34 (\s1$306 [7]),
-    .\port$467$35 (\s1$306 [8]),
-    .\port$467$36 (\s1$306 [9]),
-    .\port$467$37 (\s1$306 [10]),
-    .\port$467$38 (\s1$306 [11]),
-    .\port$467$39 (\s1$306 [12]),
-    .\port$467$4 (\s0$304 [4]),
-    .\port$467$40 (\s1$306 [13]),
-    .\port$467$41 (\s1$306 [14]),
-    .\port$467$42 (\s1$306 [15]),
-    .\port$467$43 (\s1$306 [16]),
-    .\port$467$44 (\s1$306 [17]),
-    .\port$467$45 (\s1$306 [18]),
-    .\port$467$46 (\s1$306 [19]),
-    .\port$467$47 (\s1$306 [20]),
-    .\port$467$48 (\s1$306 [21]),
-    .\port$467$49 (\s1$306 [22]),
-    .\port$467$5 (\s0$304 [5]),
-    .\port$467$50 (\s1$306 [23]),
-    .\port$467$51 (\s1$306 [24]),
-    .\port$467$52 (\s1$306 [25]),
-    .\port$467$6 (\s0$304 [6]),
-    .\port$467$7 (\s0$304 [7]),
-    .\port$467$8 (\s0$304 [8]),
-    .\port$467$9 (\s0$304 [9]),
+    .\port$465$0 (\s0$304 [0]),
+    .\port$465$1 (\s0$304 [1]),
+    .\port$465$10 (\s0$304 [10]),
+    .\port$465$11 (\s0$304 [11]),
+    .\port$465$12 (\s0$304 [12]),
+    .\port$465$13 (\s0$304 [13]),
+    .\port$465$14 (\s0$304 [14]),
+    .\port$465$15 (\s0$304 [15]),
+    .\port$465$16 (\s0$304 [16]),
+    .\port$465$17 (\s0$304 [17]),
+    .\port$465$18 (\s0$304 [18]),
+    .\port$465$19 (\s0$304 [19]),
+    .\port$465$2 (\s0$304 [2]),
+    .\port$465$20 (\s0$304 [20]),
+    .\port$465$21 (\s0$304 [21]),
+    .\port$465$22 (\s0$304 [22]),
+    .\port$465$23 (\s0$304 [23]),
+    .\port$465$24 (\s0$304 [24]),
+    .\port$465$25 (\s0$304 [25]),
+    .\port$465$27 (\s1$306 [0]),
+    .\port$465$28 (\s1$306 [1]),
+    .\port$465$29 (\s1$306 [2]),
+    .\port$465$3 (\s0$304 [3]),
+    .\port$465$30 (\s1$306 [3]),
+    .\port$465$31 (\s1$306 [4]),
+    .\port$465$32 (\s1$306 [5]),
+    .\port$465$33 (\s1$306 [6]),
+    .\port$465$34 (\s1$306 [7]),
+    .\port$465$35 (\s1$306 [8]),
+    .\port$465$36 (\s1$306 [9]),
+    .\port$465$37 (\s1$306 [10]),
+    .\port$465$38 (\s1$306 [11]),
+    .\port$465$39 (\s1$306 [12]),
+    .\port$465$4 (\s0$304 [4]),
+    .\port$465$40 (\s1$306 [13]),
+    .\port$465$41 (\s1$306 [14]),
+    .\port$465$42 (\s1$306 [15]),
+    .\port$465$43 (\s1$306 [16]),
+    .\port$465$44 (\s1$306 [17]),
+    .\port$465$45 (\s1$306 [18]),
+    .\port$465$46 (\s1$306 [19]),
+    .\port$465$47 (\s1$306 [20]),
+    .\port$465$48 (\s1$306 [21]),
+    .\port$465$49 (\s1$306 [22]),
+    .\port$465$5 (\s0$304 [5]),
+    .\port$465$50 (\s1$306 [23]),
+    .\port$465$51 (\s1$306 [24]),
+    .\port$465$52 (\s1$306 [25]),
+    .\port$465$6 (\s0$304 [6]),
+    .\port$465$7 (\s0$304 [7]),
+    .\port$465$8 (\s0$304 [8]),
+    .\port$465$9 (\s0$304 [9]),
     .restart(lf_3_1),
     .rst(rst),
     .w0(w_2_2),
@@ -16345,58 +16341,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_2  mac_3_2 (
     .a(a_3_1),
     .clk(clk),
-    .\port$472$0 (\s0$316 [0]),
-    .\port$472$1 (\s0$316 [1]),
-    .\port$472$10 (\s0$316 [10]),
-    .\port$472$11 (\s0$316 [11]),
-    .\port$472$12 (\s0$316 [12]),
-    .\port$472$13 (\s0$316 [13]),
-    .\port$472$14 (\s0$316 [14]),
-    .\port$472$15 (\s0$316 [15]),
-    .\port$472$16 (\s0$316 [16]),
-    .\port$472$17 (\s0$316 [17]),
-    .\port$472$18 (\s0$316 [18]),
-    .\port$472$19 (\s0$316 [19]),
-    .\port$472$2 (\s0$316 [2]),
-    .\port$472$20 (\s0$316 [20]),
-    .\port$472$21 (\s0$316 [21]),
-    .\port$472$22 (\s0$316 [22]),
-    .\port$472$23 (\s0$316 [23]),
-    .\port$472$24 (\s0$316 [24]),
-    .\port$472$25 (\s0$316 [25]),
-    .\port$472$27 (\s1$318 [0]),
-    .\port$472$28 (\s1$318 [1]),
-    .\port$472$29 (\s1$318 [2]),
-    .\port$472$3 (\s0$316 [3]),
-    .\port$472$30 (\s1$318 [3]),
-    .\port$472$31 (\s1$318 [4]),
-    .\port$472$32 (\s1$318 [5]),
-    .\port$472$33 (\s1$318 [6]),
-    .\port$472$34 (\s1$318 [7]),
-    .\port$472$35 (\s1$318 [8]),
-    .\port$472$36 (\s1$318 [9]),
-    .\port$472$37 (\s1$318 [10]),
-    .\port$472$38 (\s1$318 [11]),
-    .\port$472$39 (\s1$318 [12]),
-    .\port$472$4 (\s0$316 [4]),
-    .\port$472$40 (\s1$318 [13]),
-    .\port$472$41 (\s1$318 [14]),
-    .\port$472$42 (\s1$318 [15]),
-    .\port$472$43 (\s1$318 [16]),
-    .\port$472$44 (\s1$318 [17]),
-    .\port$472$45 (\s1$318 [18]),
-    .\port$472$46 (\s1$318 [19]),
-    .\port$472$47 (\s1$318 [20]),
-    .\port$472$48 (\s1$318 [21]),
-    .\port$472$49 (\s1$318 [22]),
-    .\port$472$5 (\s0$316 [5]),
-    .\port$472$50 (\s1$318 [23]),
-    .\port$472$51 (\s1$318 [24]),
-    .\port$472$52 (\s1$318 [25]),
-    .\port$472$6 (\s0$316 [6]),
-    .\port$472$7 (\s0$316 [7]),
-    .\port$472$8 (\s0$316 [8]),
-    .\port$472$9 (\s0$316 [9]),
+    .\port$470$0 (\s0$316 [0]),
+    .\port$470$1 (\s0$316 [1]),
+    .\port$470$10 (\s0$316 [10]),
+    .\port$470$11 (\s0$316 [11]),
+    .\port$470$12 (\s0$316 [12]),
+    .\port$470$13 (\s0$316 [13]),
+    .\port$470$14 (\s0$316 [14]),
+    .\port$470$15 (\s0$316 [15]),
+    .\port$470$16 (\s0$316 [16]),
+    .\port$470$17 (\s0$316 [17]),
+    .\port$470$18 (\s0$316 [18]),
+    .\port$470$19 (\s0$316 [19]),
+    .\port$470$2 (\s0$316 [2]),
+    .\port$470$20 (\s0$316 [20]),
+    .\port$470$21 (\s0$316 [21]),
+    .\port$470$22 (\s0$316 [22]),
+    .\port$470$23 (\s0$316 [23]),
+    .\port$470$24 (\s0$316 [24]),
+    .\port$470$25 (\s0$316 [25]),
+    .\port$470$27 (\s1$318 [0]),
+    .\port$470$28 (\s1$318 [1]),
+    .\port$470$29 (\s1$318 [2]),
+    .\port$470$3 (\s0$316 [3]),
+    .\port$470$30 (\s1$318 [3]),
+    .\port$470$31 (\s1$318 [4]),
+    .\port$470$32 (\s1$318 [5]),
+    .\port$470$33 (\s1$318 [6]),
+    .\port$470$34 (\s1$318 [7]),
+    .\port$470$35 (\s1$318 [8]),
+    .\port$470$36 (\s1$318 [9]),
+    .\port$470$37 (\s1$318 [10]),
+    .\port$470$38 (\s1$318 [11]),
+    .\port$470$39 (\s1$318 [12]),
+    .\port$470$4 (\s0$316 [4]),
+    .\port$470$40 (\s1$318 [13]),
+    .\port$470$41 (\s1$318 [14]),
+    .\port$470$42 (\s1$318 [15]),
+    .\port$470$43 (\s1$318 [16]),
+    .\port$470$44 (\s1$318 [17]),
+    .\port$470$45 (\s1$318 [18]),
+    .\port$470$46 (\s1$318 [19]),
+    .\port$470$47 (\s1$318 [20]),
+    .\port$470$48 (\s1$318 [21]),
+    .\port$470$49 (\s1$318 [22]),
+    .\port$470$5 (\s0$316 [5]),
+    .\port$470$50 (\s1$318 [23]),
+    .\port$470$51 (\s1$318 [24]),
+    .\port$470$52 (\s1$318 [25]),
+    .\port$470$6 (\s0$316 [6]),
+    .\port$470$7 (\s0$316 [7]),
+    .\port$470$8 (\s0$316 [8]),
+    .\port$470$9 (\s0$316 [9]),
     .restart(lf_3_2),
     .rst(rst),
     .w0(w_2_4),
@@ -16405,58 +16401,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_3_3  mac_3_3 (
     .a(a_3_2),
     .clk(clk),
-    .\port$477$0 (\s0$328 [0]),
-    .\port$477$1 (\s0$328 [1]),
-    .\port$477$10 (\s0$328 [10]),
-    .\port$477$11 (\s0$328 [11]),
-    .\port$477$12 (\s0$328 [12]),
-    .\port$477$13 (\s0$328 [13]),
-    .\port$477$14 (\s0$328 [14]),
-    .\port$477$15 (\s0$328 [15]),
-    .\port$477$16 (\s0$328 [16]),
-    .\port$477$17 (\s0$328 [17]),
-    .\port$477$18 (\s0$328 [18]),
-    .\port$477$19 (\s0$328 [19]),
-    .\port$477$2 (\s0$328 [2]),
-    .\port$477$20 (\s0$328 [20]),
-    .\port$477$21 (\s0$328 [21]),
-    .\port$477$22 (\s0$328 [22]),
-    .\port$477$23 (\s0$328 [23]),
-    .\port$477$24 (\s0$328 [24]),
-    .\port$477$25 (\s0$328 [25]),
-    .\port$477$27 (\s1$330 [0]),
-    .\port$477$28 (\s1$330 [1]),
-    .\port$477$29 (\s1$330 [2]),
-    .\port$477$3 (\s0$328 [3]),
-    .\port$477$30 (\s1$330 [3]),
-    .\port$477$31 (\s1$330 [4]),
-    .\port$477$32 (\s1$330 [5]),
-    .\port$477$33 (\s1$330 [6]),
-    .\port$477$34 (\s1$330 [7]),
-    .\port$477$35 (\s1$330 [8]),
-    .\port$477$36 (\s1$330 [9]),
-    .\port$477$37 (\s1$330 [10]),
-    .\port$477$38 (\s1$330 [11]),
-    .\port$477$39 (\s1$330 [12]),
-    .\port$477$4 (\s0$328 [4]),
-    .\port$477$40 (\s1$330 [13]),
-    .\port$477$41 (\s1$330 [14]),
-    .\port$477$42 (\s1$330 [15]),
-    .\port$477$43 (\s1$330 [16]),
-    .\port$477$44 (\s1$330 [17]),
-    .\port$477$45 (\s1$330 [18]),
-    .\port$477$46 (\s1$330 [19]),
-    .\port$477$47 (\s1$330 [20]),
-    .\port$477$48 (\s1$330 [21]),
-    .\port$477$49 (\s1$330 [22]),
-    .\port$477$5 (\s0$328 [5]),
-    .\port$477$50 (\s1$330 [23]),
-    .\port$477$51 (\s1$330 [24]),
-    .\port$477$52 (\s1$330 [25]),
-    .\port$477$6 (\s0$328 [6]),
-    .\port$477$7 (\s0$328 [7]),
-    .\port$477$8 (\s0$328 [8]),
-    .\port$477$9 (\s0$328 [9]),
+    .\port$475$0 (\s0$328 [0]),
+    .\port$475$1 (\s0$328 [1]),
+    .\port$475$10 (\s0$328 [10]),
+    .\port$475$11 (\s0$328 [11]),
+    .\port$475$12 (\s0$328 [12]),
+    .\port$475$13 (\s0$328 [13]),
+    .\port$475$14 (\s0$328 [14]),
+    .\port$475$15 (\s0$328 [15]),
+    .\port$475$16 (\s0$328 [16]),
+    .\port$475$17 (\s0$328 [17]),
+    .\port$475$18 (\s0$328 [18]),
+    .\port$475$19 (\s0$328 [19]),
+    .\port$475$2 (\s0$328 [2]),
+    .\port$475$20 (\s0$328 [20]),
+    .\port$475$21 (\s0$328 [21]),
+    .\port$475$22 (\s0$328 [22]),
+    .\port$475$23 (\s0$328 [23]),
+    .\port$475$24 (\s0$328 [24]),
+    .\port$475$25 (\s0$328 [25]),
+    .\port$475$27 (\s1$330 [0]),
+    .\port$475$28 (\s1$330 [1]),
+    .\port$475$29 (\s1$330 [2]),
+    .\port$475$3 (\s0$328 [3]),
+    .\port$475$30 (\s1$330 [3]),
+    .\port$475$31 (\s1$330 [4]),
+    .\port$475$32 (\s1$330 [5]),
+    .\port$475$33 (\s1$330 [6]),
+    .\port$475$34 (\s1$330 [7]),
+    .\port$475$35 (\s1$330 [8]),
+    .\port$475$36 (\s1$330 [9]),
+    .\port$475$37 (\s1$330 [10]),
+    .\port$475$38 (\s1$330 [11]),
+    .\port$475$39 (\s1$330 [12]),
+    .\port$475$4 (\s0$328 [4]),
+    .\port$475$40 (\s1$330 [13]),
+    .\port$475$41 (\s1$330 [14]),
+    .\port$475$42 (\s1$330 [15]),
+    .\port$475$43 (\s1$330 [16]),
+    .\port$475$44 (\s1$330 [17]),
+    .\port$475$45 (\s1$330 [18]),
+    .\port$475$46 (\s1$330 [19]),
+    .\port$475$47 (\s1$330 [20]),
+    .\port$475$48 (\s1$330 [21]),
+    .\port$475$49 (\s1$330 [22]),
+    .\port$475$5 (\s0$328 [5]),
+    .\port$475$50 (\s1$330 [23]),
+    .\port$475$51 (\s1$330 [24]),
+    .\port$475$52 (\s1$330 [25]),
+    .\port$475$6 (\s0$328 [6]),
+    .\port$475$7 (\s0$328 [7]),
+    .\port$475$8 (\s0$328 [8]),
+    .\port$475$9 (\s0$328 [9]),
     .restart(lf_3_3),
     .rst(rst),
     .w0(w_2_6),
@@ -16465,58 +16461,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_0  mac_4_0 (
     .a(skew_a4_d3),
     .clk(clk),
-    .\port$482$0 (\s0$340 [0]),
-    .\port$482$1 (\s0$340 [1]),
-    .\port$482$10 (\s0$340 [10]),
-    .\port$482$11 (\s0$340 [11]),
-    .\port$482$12 (\s0$340 [12]),
-    .\port$482$13 (\s0$340 [13]),
-    .\port$482$14 (\s0$340 [14]),
-    .\port$482$15 (\s0$340 [15]),
-    .\port$482$16 (\s0$340 [16]),
-    .\port$482$17 (\s0$340 [17]),
-    .\port$482$18 (\s0$340 [18]),
-    .\port$482$19 (\s0$340 [19]),
-    .\port$482$2 (\s0$340 [2]),
-    .\port$482$20 (\s0$340 [20]),
-    .\port$482$21 (\s0$340 [21]),
-    .\port$482$22 (\s0$340 [22]),
-    .\port$482$23 (\s0$340 [23]),
-    .\port$482$24 (\s0$340 [24]),
-    .\port$482$25 (\s0$340 [25]),
-    .\port$482$27 (\s1$342 [0]),
-    .\port$482$28 (\s1$342 [1]),
-    .\port$482$29 (\s1$342 [2]),
-    .\port$482$3 (\s0$340 [3]),
-    .\port$482$30 (\s1$342 [3]),
-    .\port$482$31 (\s1$342 [4]),
-    .\port$482$32 (\s1$342 [5]),
-    .\port$482$33 (\s1$342 [6]),
-    .\port$482$34 (\s1$342 [7]),
-    .\port$482$35 (\s1$342 [8]),
-    .\port$482$36 (\s1$342 [9]),
-    .\port$482$37 (\s1$342 [10]),
-    .\port$482$38 (\s1$342 [11]),
-    .\port$482$39 (\s1$342 [12]),
-    .\port$482$4 (\s0$340 [4]),
-    .\port$482$40 (\s1$342 [13]),
-    .\port$482$41 (\s1$342 [14]),
-    .\port$482$42 (\s1$342 [15]),
-    .\port$482$43 (\s1$342 [16]),
-    .\port$482$44 (\s1$342 [17]),
-    .\port$482$45 (\s1$342 [18]),
-    .\port$482$46 (\s1$342 [19]),
-    .\port$482$47 (\s1$342 [20]),
-    .\port$482$48 (\s1$342 [21]),
-    .\port$482$49 (\s1$342 [22]),
-    .\port$482$5 (\s0$340 [5]),
-    .\port$482$50 (\s1$342 [23]),
-    .\port$482$51 (\s1$342 [24]),
-    .\port$482$52 (\s1$342 [25]),
-    .\port$482$6 (\s0$340 [6]),
-    .\port$482$7 (\s0$340 [7]),
-    .\port$482$8 (\s0$340 [8]),
-    .\port$482$9 (\s0$340 [9]),
+    .\port$480$0 (\s0$340 [0]),
+    .\port$480$1 (\s0$340 [1]),
+    .\port$480$10 (\s0$340 [10]),
+    .\port$480$11 (\s0$340 [11]),
+    .\port$480$12 (\s0$340 [12]),
+    .\port$480$13 (\s0$340 [13]),
+    .\port$480$14 (\s0$340 [14]),
+    .\port$480$15 (\s0$340 [15]),
+    .\port$480$16 (\s0$340 [16]),
+    .\port$480$17 (\s0$340 [17]),
+    .\port$480$18 (\s0$340 [18]),
+    .\port$480$19 (\s0$340 [19]),
+    .\port$480$2 (\s0$340 [2]),
+    .\port$480$20 (\s0$340 [20]),
+    .\port$480$21 (\s0$340 [21]),
+    .\port$480$22 (\s0$340 [22]),
+    .\port$480$23 (\s0$340 [23]),
+    .\port$480$24 (\s0$340 [24]),
+    .\port$480$25 (\s0$340 [25]),
+    .\port$480$27 (\s1$342 [0]),
+    .\port$480$28 (\s1$342 [1]),
+    .\port$480$29 (\s1$342 [2]),
+    .\port$480$3 (\s0$340 [3]),
+    .\port$480$30 (\s1$342 [3]),
+    .\port$480$31 (\s1$342 [4]),
+    .\port$480$32 (\s1$342 [5]),
+    .\port$480$33 (\s1$342 [6]),
+    .\port$480$34 (\s1$342 [7]),
+    .\port$480$35 (\s1$342 [8]),
+    .\port$480$36 (\s1$342 [9]),
+    .\port$480$37 (\s1$342 [10]),
+    .\port$480$38 (\s1$342 [11]),
+    .\port$480$39 (\s1$342 [12]),
+    .\port$480$4 (\s0$340 [4]),
+    .\port$480$40 (\s1$342 [13]),
+    .\port$480$41 (\s1$342 [14]),
+    .\port$480$42 (\s1$342 [15]),
+    .\port$480$43 (\s1$342 [16]),
+    .\port$480$44 (\s1$342 [17]),
+    .\port$480$45 (\s1$342 [18]),
+    .\port$480$46 (\s1$342 [19]),
+    .\port$480$47 (\s1$342 [20]),
+    .\port$480$48 (\s1$342 [21]),
+    .\port$480$49 (\s1$342 [22]),
+    .\port$480$5 (\s0$340 [5]),
+    .\port$480$50 (\s1$342 [23]),
+    .\port$480$51 (\s1$342 [24]),
+    .\port$480$52 (\s1$342 [25]),
+    .\port$480$6 (\s0$340 [6]),
+    .\port$480$7 (\s0$340 [7]),
+    .\port$480$8 (\s0$340 [8]),
+    .\port$480$9 (\s0$340 [9]),
     .restart(lf_4_0),
     .rst(rst),
     .w0(w_3_0),
@@ -16525,58 +16521,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_1  mac_4_1 (
     .a(a_4_0),
     .clk(clk),
-    .\port$487$0 (\s0$352 [0]),
-    .\port$487$1 (\s0$352 [1]),
-    .\port$487$10 (\s0$352 [10]),
-    .\port$487$11 (\s0$352 [11]),
-    .\port$487$12 (\s0$352 [12]),
-    .\port$487$13 (\s0$352 [13]),
-    .\port$487$14 (\s0$352 [14]),
-    .\port$487$15 (\s0$352 [15]),
-    .\port$487$16 (\s0$352 [16]),
-    .\port$487$17 (\s0$352 [17]),
-    .\port$487$18 (\s0$352 [18]),
-    .\port$487$19 (\s0$352 [19]),
-    .\port$487$2 (\s0$352 [2]),
-    .\port$487$20 (\s0$352 [20]),
-    .\port$487$21 (\s0$352 [21]),
-    .\port$487$22 (\s0$352 [22]),
-    .\port$487$23 (\s0$352 [23]),
-    .\port$487$24 (\s0$352 [24]),
-    .\port$487$25 (\s0$352 [25]),
-    .\port$487$27 (\s1$354 [0]),
-    .\port$487$28 (\s1$354 [1]),
-    .\port$487$29 (\s1$354 [2]),
-    .\port$487$3 (\s0$352 [3]),
-    .\port$487$30 (\s1$354 [3]),
-    .\port$487$31 (\s1$354 [4]),
-    .\port$487$32 (\s1$354 [5]),
-    .\port$487$33 (\s1$354 [6]),
-    .\port$487$34 (\s1$354 [7]),
-    .\port$487$35 (\s1$354 [8]),
-    .\port$487$36 (\s1$354 [9]),
-    .\port$487$37 (\s1$354 [10]),
-    .\port$487$38 (\s1$354 [11]),
-    .\port$487$39 (\s1$354 [12]),
-    .\port$487$4 (\s0$352 [4]),
-    .\port$487$40 (\s1$354 [13]),
-    .\port$487$41 (\s1$354 [14]),
-    .\port$487$42 (\s1$354 [15]),
-    .\port$487$43 (\s1$354 [16]),
-    .\port$487$44 (\s1$354 [17]),
-    .\port$487$45 (\s1$354 [18]),
-    .\port$487$46 (\s1$354 [19]),
-    .\port$487$47 (\s1$354 [20]),
-    .\port$487$48 (\s1$354 [21]),
-    .\port$487$49 (\s1$354 [22]),
-    .\port$487$5 (\s0$352 [5]),
-    .\port$487$50 (\s1$354 [23]),
-    .\port$487$51 (\s1$354 [24]),
-    .\port$487$52 (\s1$354 [25]),
-    .\port$487$6 (\s0$352 [6]),
-    .\port$487$7 (\s0$352 [7]),
-    .\port$487$8 (\s0$352 [8]),
-    .\port$487$9 (\s0$352 [9]),
+    .\port$485$0 (\s0$352 [0]),
+    .\port$485$1 (\s0$352 [1]),
+    .\port$485$10 (\s0$352 [10]),
+    .\port$485$11 (\s0$352 [11]),
+    .\port$485$12 (\s0$352 [12]),
+    .\port$485$13 (\s0$352 [13]),
+    .\port$485$14 (\s0$352 [14]),
+    .\port$485$15 (\s0$352 [15]),
+    .\port$485$16 (\s0$352 [16]),
+    .\port$485$17 (\s0$352 [17]),
+    .\port$485$18 (\s0$352 [18]),
+    .\port$485$19 (\s0$352 [19]),
+    .\port$485$2 (\s0$352 [2]),
+    .\port$485$20 (\s0$352 [20]),
+    .\port$485$21 (\s0$352 [21]),
+    .\port$485$22 (\s0$352 [22]),
+    .\port$485$23 (\s0$352 [23]),
+    .\port$485$24 (\s0$352 [24]),
+    .\port$485$25 (\s0$352 [25]),
+    .\port$485$27 (\s1$354 [0]),
+    .\port$485$28 (\s1$354 [1]),
+    .\port$485$29 (\s1$354 [2]),
+    .\port$485$3 (\s0$352 [3]),
+    .\port$485$30 (\s1$354 [3]),
+    .\port$485$31 (\s1$354 [4]),
+    .\port$485$32 (\s1$354 [5]),
+    .\port$485$33 (\s1$354 [6]),
+    .\port$485$34 (\s1$354 [7]),
+    .\port$485$35 (\s1$354 [8]),
+    .\port$485$36 (\s1$354 [9]),
+    .\port$485$37 (\s1$354 [10]),
+    .\port$485$38 (\s1$354 [11]),
+    .\port$485$39 (\s1$354 [12]),
+    .\port$485$4 (\s0$352 [4]),
+    .\port$485$40 (\s1$354 [13]),
+    .\port$485$41 (\s1$354 [14]),
+    .\port$485$42 (\s1$354 [15]),
+    .\port$485$43 (\s1$354 [16]),
+    .\port$485$44 (\s1$354 [17]),
+    .\port$485$45 (\s1$354 [18]),
+    .\port$485$46 (\s1$354 [19]),
+    .\port$485$47 (\s1$354 [20]),
+    .\port$485$48 (\s1$354 [21]),
+    .\port$485$49 (\s1$354 [22]),
+    .\port$485$5 (\s0$352 [5]),
+    .\port$485$50 (\s1$354 [23]),
+    .\port$485$51 (\s1$354 [24]),
+    .\port$485$52 (\s1$354 [25]),
+    .\port$485$6 (\s0$352 [6]),
+    .\port$485$7 (\s0$352 [7]),
+    .\port$485$8 (\s0$352 [8]),
+    .\port$485$9 (\s0$352 [9]),
     .restart(lf_4_1),
     .rst(rst),
     .w0(w_3_2),
@@ -16585,58 +16581,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_2  mac_4_2 (
     .a(a_4_1),
     .clk(clk),
-    .\port$492$0 (\s0$364 [0]),
-    .\port$492$1 (\s0$364 [1]),
-    .\port$492$10 (\s0$364 [10]),
-    .\port$492$11 (\s0$364 [11]),
-    .\port$492$12 (\s0$364 [12]),
-    .\port$492$13 (\s0$364 [13]),
-    .\port$492$14 (\s0$364 [14]),
-    .\port$492$15 (\s0$364 [15]),
-    .\port$492$16 (\s0$364 [16]),
-    .\port$492$17 (\s0$364 [17]),
-    .\port$492$18 (\s0$364 [18]),
-    .\port$492$19 (\s0$364 [19]),
-    .\port$492$2 (\s0$364 [2]),
-    .\port$492$20 (\s0$364 [20]),
-    .\port$492$21 (\s0$364 [21]),
-    .\port$492$22 (\s0$364 [22]),
-    .\port$492$23 (\s0$364 [23]),
-    .\port$492$24 (\s0$364 [24]),
-    .\port$492$25 (\s0$364 [25]),
-    .\port$492$27 (\s1$366 [0]),
-    .\port$492$28 (\s1$366 [1]),
-    .\port$492$29 (\s1$366 [2]),
-    .\port$492$3 (\s0$364 [3]),
-    .\port$492$30 (\s1$366 [3]),
-    .\port$492$31 (\s1$366 [4]),
-    .\port$492$32 (\s1$366 [5]),
-    .\port$492$33 (\s1$366 [6]),
-    .\port$492$34 (\s1$366 [7]),
-    .\port$492$35 (\s1$366 [8]),
-    .\port$492$36 (\s1$366 [9]),
-    .\port$492$37 (\s1$366 [10]),
-    .\port$492$38 (\s1$366 [11]),
-    .\port$492$39 (\s1$366 [12]),
-    .\port$492$4 (\s0$364 [4]),
-    .\port$492$40 (\s1$366 [13]),
-    .\port$492$41 (\s1$366 [14]),
-    .\port$492$42 (\s1$366 [15]),
-    .\port$492$43 (\s1$366 [16]),
-    .\port$492$44 (\s1$366 [17]),
-    .\port$492$45 (\s1$366 [18]),
-    .\port$492$46 (\s1$366 [19]),
-    .\port$492$47 (\s1$366 [20]),
-    .\port$492$48 (\s1$366 [21]),
-    .\port$492$49 (\s1$366 [22]),
-    .\port$492$5 (\s0$364 [5]),
-    .\port$492$50 (\s1$366 [23]),
-    .\port$492$51 (\s1$366 [24]),
-    .\port$492$52 (\s1$366 [25]),
-    .\port$492$6 (\s0$364 [6]),
-    .\port$492$7 (\s0$364 [7]),
-    .\port$492$8 (\s0$364 [8]),
-    .\port$492$9 (\s0$364 [9]),
+    .\port$490$0 (\s0$364 [0]),
+    .\port$490$1 (\s0$364 [1]),
+    .\port$490$10 (\s0$364 [10]),
+    .\port$490$11 (\s0$364 [11]),
+    .\port$490$12 (\s0$364 [12]),
+    .\port$490$13 (\s0$364 [13]),
+    .\port$490$14 (\s0$364 [14]),
+    .\port$490$15 (\s0$364 [15]),
+    .\port$490$16 (\s0$364 [16]),
+    .\port$490$17 (\s0$364 [17]),
+    .\port$490$18 (\s0$364 [18]),
+    .\port$490$19 (\s0$364 [19]),
+    .\port$490$2 (\s0$364 [2]),
+    .\port$490$20 (\s0$364 [20]),
+    .\port$490$21 (\s0$364 [21]),
+    .\port$490$22 (\s0$364 [22]),
+    .\port$490$23 (\s0$364 [23]),
+    .\port$490$24 (\s0$364 [24]),
+    .\port$490$25 (\s0$364 [25]),
+    .\port$490$27 (\s1$366 [0]),
+    .\port$490$28 (\s1$366 [1]),
+    .\port$490$29 (\s1$366 [2]),
+    .\port$490$3 (\s0$364 [3]),
+    .\port$490$30 (\s1$366 [3]),
+    .\port$490$31 (\s1$366 [4]),
+    .\port$490$32 (\s1$366 [5]),
+    .\port$490$33 (\s1$366 [6]),
+    .\port$490$34 (\s1$366 [7]),
+    .\port$490$35 (\s1$366 [8]),
+    .\port$490$36 (\s1$366 [9]),
+    .\port$490$37 (\s1$366 [10]),
+    .\port$490$38 (\s1$366 [11]),
+    .\port$490$39 (\s1$366 [12]),
+    .\port$490$4 (\s0$364 [4]),
+    .\port$490$40 (\s1$366 [13]),
+    .\port$490$41 (\s1$366 [14]),
+    .\port$490$42 (\s1$366 [15]),
+    .\port$490$43 (\s1$366 [16]),
+    .\port$490$44 (\s1$366 [17]),
+    .\port$490$45 (\s1$366 [18]),
+    .\port$490$46 (\s1$366 [19]),
+    .\port$490$47 (\s1$366 [20]),
+    .\port$490$48 (\s1$366 [21]),
+    .\port$490$49 (\s1$366 [22]),
+    .\port$490$5 (\s0$364 [5]),
+    .\port$490$50 (\s1$366 [23]),
+    .\port$490$51 (\s1$366 [24]),
+    .\port$490$52 (\s1$366 [25]),
+    .\port$490$6 (\s0$364 [6]),
+    .\port$490$7 (\s0$364 [7]),
+    .\port$490$8 (\s0$364 [8]),
+    .\port$490$9 (\s0$364 [9]),
     .restart(lf_4_2),
     .rst(rst),
     .w0(w_3_4),
@@ -16645,58 +16641,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_4_3  mac_4_3 (
     .a(a_4_2),
     .clk(clk),
-    .\port$497$0 (\s0$376 [0]),
-    .\port$497$1 (\s0$376 [1]),
-    .\port$497$10 (\s0$376 [10]),
-    .\port$497$11 (\s0$376 [11]),
-    .\port$497$12 (\s0$376 [12]),
-    .\port$497$13 (\s0$376 [13]),
-    .\port$497$14 (\s0$376 [14]),
-    .\port$497$15 (\s0$376 [15]),
-    .\port$497$16 (\s0$376 [16]),
-    .\port$497$17 (\s0$376 [17]),
-    .\port$497$18 (\s0$376 [18]),
-    .\port$497$19 (\s0$376 [19]),
-    .\port$497$2 (\s0$376 [2]),
-    .\port$497$20 (\s0$376 [20]),
-    .\port$497$21 (\s0$376 [21]),
-    .\port$497$22 (\s0$376 [22]),
-    .\port$497$23 (\s0$376 [23]),
-    .\port$497$24 (\s0$376 [24]),
-    .\port$497$25 (\s0$376 [25]),
-    .\port$497$27 (\s1$378 [0]),
-    .\port$497$28 (\s1$378 [1]),
-    .\port$497$29 (\s1$378 [2]),
-    .\port$497$3 (\s0$376 [3]),
-    .\port$497$30 (\s1$378 [3]),
-    .\port$497$31 (\s1$378 [4]),
-    .\port$497$32 (\s1$378 [5]),
-    .\port$497$33 (\s1$378 [6]),
-    .\port$497$34 (\s1$378 [7]),
-    .\port$497$35 (\s1$378 [8]),
-    .\port$497$36 (\s1$378 [9]),
-    .\port$497$37 (\s1$378 [10]),
-    .\port$497$38 (\s1$378 [11]),
-    .\port$497$39 (\s1$378 [12]),
-    .\port$497$4 (\s0$376 [4]),
-    .\port$497$40 (\s1$378 [13]),
-    .\port$497$41 (\s1$378 [14]),
-    .\port$497$42 (\s1$378 [15]),
-    .\port$497$43 (\s1$378 [16]),
-    .\port$497$44 (\s1$378 [17]),
-    .\port$497$45 (\s1$378 [18]),
-    .\port$497$46 (\s1$378 [19]),
-    .\port$497$47 (\s1$378 [20]),
-    .\port$497$48 (\s1$378 [21]),
-    .\port$497$49 (\s1$378 [22]),
-    .\port$497$5 (\s0$376 [5]),
-    .\port$497$50 (\s1$378 [23]),
-    .\port$497$51 (\s1$378 [24]),
-    .\port$497$52 (\s1$378 [25]),
-    .\port$497$6 (\s0$376 [6]),
-    .\port$497$7 (\s0$376 [7]),
-    .\port$497$8 (\s0$376 [8]),
-    .\port$497$9 (\s0$376 [9]),
+    .\port$495$0 (\s0$376 [0]),
+    .\port$495$1 (\s0$376 [1]),
+    .\port$495$10 (\s0$376 [10]),
+    .\port$495$11 (\s0$376 [11]),
+    .\port$495$12 (\s0$376 [12]),
+    .\port$495$13 (\s0$376 [13]),
+    .\port$495$14 (\s0$376 [14]),
+    .\port$495$15 (\s0$376 [15]),
+    .\port$495$16 (\s0$376 [16]),
+    .\port$495$17 (\s0$376 [17]),
+    .\port$495$18 (\s0$376 [18]),
+    .\port$495$19 (\s0$376 [19]),
+    .\port$495$2 (\s0$376 [2]),
+    .\port$495$20 (\s0$376 [20]),
+    .\port$495$21 (\s0$376 [21]),
+    .\port$495$22 (\s0$376 [22]),
+    .\port$495$23 (\s0$376 [23]),
+    .\port$495$24 (\s0$376 [24]),
+    .\port$495$25 (\s0$376 [25]),
+    .\port$495$27 (\s1$378 [0]),
+    .\port$495$28 (\s1$378 [1]),
+    .\port$495$29 (\s1$378 [2]),
+    .\port$495$3 (\s0$376 [3]),
+    .\port$495$30 (\s1$378 [3]),
+    .\port$495$31 (\s1$378 [4]),
+    .\port$495$32 (\s1$378 [5]),
+    .\port$495$33 (\s1$378 [6]),
+    .\port$495$34 (\s1$378 [7]),
+    .\port$495$35 (\s1$378 [8]),
+    .\port$495$36 (\s1$378 [9]),
+    .\port$495$37 (\s1$378 [10]),
+    .\port$495$38 (\s1$378 [11]),
+    .\port$495$39 (\s1$378 [12]),
+    .\port$495$4 (\s0$376 [4]),
+    .\port$495$40 (\s1$378 [13]),
+    .\port$495$41 (\s1$378 [14]),
+    .\port$495$42 (\s1$378 [15]),
+    .\port$495$43 (\s1$378 [16]),
+    .\port$495$44 (\s1$378 [17]),
+    .\port$495$45 (\s1$378 [18]),
+    .\port$495$46 (\s1$378 [19]),
+    .\port$495$47 (\s1$378 [20]),
+    .\port$495$48 (\s1$378 [21]),
+    .\port$495$49 (\s1$378 [22]),
+    .\port$495$5 (\s0$376 [5]),
+    .\port$495$50 (\s1$378 [23]),
+    .\port$495$51 (\s1$378 [24]),
+    .\port$495$52 (\s1$378 [25]),
+    .\port$495$6 (\s0$376 [6]),
+    .\port$495$7 (\s0$376 [7]),
+    .\port$495$8 (\s0$376 [8]),
+    .\port$495$9 (\s0$376 [9]),
     .restart(lf_4_3),
     .rst(rst),
     .w0(w_3_6),
@@ -16705,58 +16701,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_0  mac_5_0 (
     .a(skew_a5_d4),
     .clk(clk),
-    .\port$502$0 (\s0$388 [0]),
-    .\port$502$1 (\s0$388 [1]),
-    .\port$502$10 (\s0$388 [10]),
-    .\port$502$11 (\s0$388 [11]),
-    .\port$502$12 (\s0$388 [12]),
-    .\port$502$13 (\s0$388 [13]),
-    .\port$502$14 (\s0$388 [14]),
-    .\port$502$15 (\s0$388 [15]),
-    .\port$502$16 (\s0$388 [16]),
-    .\port$502$17 (\s0$388 [17]),
-    .\port$502$18 (\s0$388 [18]),
-    .\port$502$19 (\s0$388 [19]),
-    .\port$502$2 (\s0$388 [2]),
-    .\port$502$20 (\s0$388 [20]),
-    .\port$502$21 (\s0$388 [21]),
-    .\port$502$22 (\s0$388 [22]),
-    .\port$502$23 (\s0$388 [23]),
-    .\port$502$24 (\s0$388 [24]),
-    .\port$502$25 (\s0$388 [25]),
-    .\port$502$27 (\s1$390 [0]),
-    .\port$502$28 (\s1$390 [1]),
-    .\port$502$29 (\s1$390 [2]),
-    .\port$502$3 (\s0$388 [3]),
-    .\port$502$30 (\s1$390 [3]),
-    .\port$502$31 (\s1$390 [4]),
-    .\port$502$32 (\s1$390 [5]),
-    .\port$502$33 (\s1$390 [6]),
-    .\port$502$34 (\s1$390 [7]),
-    .\port$502$35 (\s1$390 [8]),
-    .\port$502$36 (\s1$390 [9]),
-    .\port$502$37 (\s1$390 [10]),
-    .\port$502$38 (\s1$390 [11]),
-    .\port$502$39 (\s1$390 [12]),
-    .\port$502$4 (\s0$388 [4]),
-    .\port$502$40 (\s1$390 [13]),
-    .\port$502$41 (\s1$390 [14]),
-    .\port$502$42 (\s1$390 [15]),
-    .\port$502$43 (\s1$390 [16]),
-    .\port$502$44 (\s1$390 [17]),
-    .\port$502$45 (\s1$390 [18]),
-    .\port$502$46 (\s1$390 [19]),
-    .\port$502$47 (\s1$390 [20]),
-    .\port$502$48 (\s1$390 [21]),
-    .\port$502$49 (\s1$390 [22]),
-    .\port$502$5 (\s0$388 [5]),
-    .\port$502$50 (\s1$390 [23]),
-    .\port$502$51 (\s1$390 [24]),
-    .\port$502$52 (\s1$390 [25]),
-    .\port$502$6 (\s0$388 [6]),
-    .\port$502$7 (\s0$388 [7]),
-    .\port$502$8 (\s0$388 [8]),
-    .\port$502$9 (\s0$388 [9]),
+    .\port$500$0 (\s0$388 [0]),
+    .\port$500$1 (\s0$388 [1]),
+    .\port$500$10 (\s0$388 [10]),
+    .\port$500$11 (\s0$388 [11]),
+    .\port$500$12 (\s0$388 [12]),
+    .\port$500$13 (\s0$388 [13]),
+    .\port$500$14 (\s0$388 [14]),
+    .\port$500$15 (\s0$388 [15]),
+    .\port$500$16 (\s0$388 [16]),
+    .\port$500$17 (\s0$388 [17]),
+    .\port$500$18 (\s0$388 [18]),
+    .\port$500$19 (\s0$388 [19]),
+    .\port$500$2 (\s0$388 [2]),
+    .\port$500$20 (\s0$388 [20]),
+    .\port$500$21 (\s0$388 [21]),
+    .\port$500$22 (\s0$388 [22]),
+    .\port$500$23 (\s0$388 [23]),
+    .\port$500$24 (\s0$388 [24]),
+    .\port$500$25 (\s0$388 [25]),
+    .\port$500$27 (\s1$390 [0]),
+    .\port$500$28 (\s1$390 [1]),
+    .\port$500$29 (\s1$390 [2]),
+    .\port$500$3 (\s0$388 [3]),
+    .\port$500$30 (\s1$390 [3]),
+    .\port$500$31 (\s1$390 [4]),
+    .\port$500$32 (\s1$390 [5]),
+    .\port$500$33 (\s1$390 [6]),
+    .\port$500$34 (\s1$390 [7]),
+    .\port$500$35 (\s1$390 [8]),
+    .\port$500$36 (\s1$390 [9]),
+    .\port$500$37 (\s1$390 [10]),
+    .\port$500$38 (\s1$390 [11]),
+    .\port$500$39 (\s1$390 [12]),
+    .\port$500$4 (\s0$388 [4]),
+    .\port$500$40 (\s1$390 [13]),
+    .\port$500$41 (\s1$390 [14]),
+    .\port$500$42 (\s1$390 [15]),
+    .\port$500$43 (\s1$390 [16]),
+    .\port$500$44 (\s1$390 [17]),
+    .\port$500$45 (\s1$390 [18]),
+    .\port$500$46 (\s1$390 [19]),
+    .\port$500$47 (\s1$390 [20]),
+    .\port$500$48 (\s1$390 [21]),
+    .\port$500$49 (\s1$390 [22]),
+    .\port$500$5 (\s0$388 [5]),
+    .\port$500$50 (\s1$390 [23]),
+    .\port$500$51 (\s1$390 [24]),
+    .\port$500$52 (\s1$390 [25]),
+    .\port$500$6 (\s0$388 [6]),
+    .\port$500$7 (\s0$388 [7]),
+    .\port$500$8 (\s0$388 [8]),
+    .\port$500$9 (\s0$388 [9]),
     .restart(lf_5_0),
     .rst(rst),
     .w0(w_4_0),
@@ -16765,58 +16761,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_1  mac_5_1 (
     .a(a_5_0),
     .clk(clk),
-    .\port$507$0 (\s0$400 [0]),
-    .\port$507$1 (\s0$400 [1]),
-    .\port$507$10 (\s0$400 [10]),
-    .\port$507$11 (\s0$400 [11]),
-    .\port$507$12 (\s0$400 [12]),
-    .\port$507$13 (\s0$400 [13]),
-    .\port$507$14 (\s0$400 [14]),
-    .\port$507$15 (\s0$400 [15]),
-    .\port$507$16 (\s0$400 [16]),
-    .\port$507$17 (\s0$400 [17]),
-    .\port$507$18 (\s0$400 [18]),
-    .\port$507$19 (\s0$400 [19]),
-    .\port$507$2 (\s0$400 [2]),
-    .\port$507$20 (\s0$400 [20]),
-    .\port$507$21 (\s0$400 [21]),
-    .\port$507$22 (\s0$400 [22]),
-    .\port$507$23 (\s0$400 [23]),
-    .\port$507$24 (\s0$400 [24]),
-    .\port$507$25 (\s0$400 [25]),
-    .\port$507$27 (\s1$402 [0]),
-    .\port$507$28 (\s1$402 [1]),
-    .\port$507$29 (\s1$402 [2]),
-    .\port$507$3 (\s0$400 [3]),
-    .\port$507$30 (\s1$402 [3]),
-    .\port$507$31 (\s1$402 [4]),
-    .\port$507$32 (\s1$402 [5]),
-    .\port$507$33 (\s1$402 [6]),
-    .\port$507$34 (\s1$402 [7]),
-    .\port$507$35 (\s1$402 [8]),
-    .\port$507$36 (\s1$402 [9]),
-    .\port$507$37 (\s1$402 [10]),
-    .\port$507$38 (\s1$402 [11]),
-    .\port$507$39 (\s1$402 [12]),
-    .\port$507$4 (\s0$400 [4]),
-    .\port$507$40 (\s1$402 [13]),
-    .\port$507$41 (\s1$402 [14]),
-    .\port$507$42 (\s1$402 [15]),
-    .\port$507$43 (\s1$402 [16]),
-    .\port$507$44 (\s1$402 [17]),
-    .\port$507$45 (\s1$402 [18]),
-    .\port$507$46 (\s1$402 [19]),
-    .\port$507$47 (\s1$402 [20]),
-    .\port$507$48 (\s1$402 [21]),
-    .\port$507$49 (\s1$402 [22]),
-    .\port$507$5 (\s0$400 [5]),
-    .\port$507$50 (\s1$402 [23]),
-    .\port$507$51 (\s1$402 [24]),
-    .\port$507$52 (\s1$402 [25]),
-    .\port$507$6 (\s0$400 [6]),
-    .\port$507$7 (\s0$400 [7]),
-    .\port$507$8 (\s0$400 [8]),
-    .\port$507$9 (\s0$400 [9]),
+    .\port$505$0 (\s0$400 [0]),
+    .\port$505$1 (\s0$400 [1]),
+    .\port$505$10 (\s0$400 [10]),
+    .\port$505$11 (\s0$400 [11]),
+    .\port$505$12 (\s0$400 [12]),
+    .\port$505$13 (\s0$400 [13]),
+    .\port$505$14 (\s0$400 [14]),
+    .\port$505$15 (\s0$400 [15]),
+    .\port$505$16 (\s0$400 [16]),
+    .\port$505$17 (\s0$400 [17]),
+    .\port$505$18 (\s0$400 [18]),
+    .\port$505$19 (\s0$400 [19]),
+    .\port$505$2 (\s0$400 [2]),
+    .\port$505$20 (\s0$400 [20]),
+    .\port$505$21 (\s0$400 [21]),
+    .\port$505$22 (\s0$400 [22]),
+    .\port$505$23 (\s0$400 [23]),
+    .\port$505$24 (\s0$400 [24]),
+    .\port$505$25 (\s0$400 [25]),
+    .\port$505$27 (\s1$402 [0]),
+    .\port$505$28 (\s1$402 [1]),
+    .\port$505$29 (\s1$402 [2]),
+    .\port$505$3 (\s0$400 [3]),
+    .\port$505$30 (\s1$402 [3]),
+    .\port$505$31 (\s1$402 [4]),
+    .\port$505$32 (\s1$402 [5]),
+    .\port$505$33 (\s1$402 [6]),
+    .\port$505$34 (\s1$402 [7]),
+    .\port$505$35 (\s1$402 [8]),
+    .\port$505$36 (\s1$402 [9]),
+    .\port$505$37 (\s1$402 [10]),
+    .\port$505$38 (\s1$402 [11]),
+    .\port$505$39 (\s1$402 [12]),
+    .\port$505$4 (\s0$400 [4]),
+    .\port$505$40 (\s1$402 [13]),
+    .\port$505$41 (\s1$402 [14]),
+    .\port$505$42 (\s1$402 [15]),
+    .\port$505$43 (\s1$402 [16]),
+    .\port$505$44 (\s1$402 [17]),
+    .\port$505$45 (\s1$402 [18]),
+    .\port$505$46 (\s1$402 [19]),
+    .\port$505$47 (\s1$402 [20]),
+    .\port$505$48 (\s1$402 [21]),
+    .\port$505$49 (\s1$402 [22]),
+    .\port$505$5 (\s0$400 [5]),
+    .\port$505$50 (\s1$402 [23]),
+    .\port$505$51 (\s1$402 [24]),
+    .\port$505$52 (\s1$402 [25]),
+    .\port$505$6 (\s0$400 [6]),
+    .\port$505$7 (\s0$400 [7]),
+    .\port$505$8 (\s0$400 [8]),
+    .\port$505$9 (\s0$400 [9]),
     .restart(lf_5_1),
     .rst(rst),
     .w0(w_4_2),
@@ -16825,58 +16821,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_2  mac_5_2 (
     .a(a_5_1),
     .clk(clk),
-    .\port$512$0 (\s0$412 [0]),
-    .\port$512$1 (\s0$412 [1]),
-    .\port$512$10 (\s0$412 [10]),
-    .\port$512$11 (\s0$412 [11]),
-    .\port$512$12 (\s0$412 [12]),
-    .\port$512$13 (\s0$412 [13]),
-    .\port$512$14 (\s0$412 [14]),
-    .\port$512$15 (\s0$412 [15]),
-    .\port$512$16 (\s0$412 [16]),
-    .\port$512$17 (\s0$412 [17]),
-    .\port$512$18 (\s0$412 [18]),
-    .\port$512$19 (\s0$412 [19]),
-    .\port$512$2 (\s0$412 [2]),
-    .\port$512$20 (\s0$412 [20]),
-    .\port$512$21 (\s0$412 [21]),
-    .\port$512$22 (\s0$412 [22]),
-    .\port$512$23 (\s0$412 [23]),
-    .\port$512$24 (\s0$412 [24]),
-    .\port$512$25 (\s0$412 [25]),
-    .\port$512$27 (\s1$414 [0]),
-    .\port$512$28 (\s1$414 [1]),
-    .\port$512$29 (\s1$414 [2]),
-    .\port$512$3 (\s0$412 [3]),
-    .\port$512$30 (\s1$414 [3]),
-    .\port$512$31 (\s1$414 [4]),
-    .\port$512$32 (\s1$414 [5]),
-    .\port$512$33 (\s1$414 [6]),
-    .\port$512$34 (\s1$414 [7]),
-    .\port$512$35 (\s1$414 [8]),
-    .\port$512$36 (\s1$414 [9]),
-    .\port$512$37 (\s1$414 [10]),
-    .\port$512$38 (\s1$414 [11]),
-    .\port$512$39 (\s1$414 [12]),
-    .\port$512$4 (\s0$412 [4]),
-    .\port$512$40 (\s1$414 [13]),
-    .\port$512$41 (\s1$414 [14]),
-    .\port$512$42 (\s1$414 [15]),
-    .\port$512$43 (\s1$414 [16]),
-    .\port$512$44 (\s1$414 [17]),
-    .\port$512$45 (\s1$414 [18]),
-    .\port$512$46 (\s1$414 [19]),
-    .\port$512$47 (\s1$414 [20]),
-    .\port$512$48 (\s1$414 [21]),
-    .\port$512$49 (\s1$414 [22]),
-    .\port$512$5 (\s0$412 [5]),
-    .\port$512$50 (\s1$414 [23]),
-    .\port$512$51 (\s1$414 [24]),
-    .\port$512$52 (\s1$414 [25]),
-    .\port$512$6 (\s0$412 [6]),
-    .\port$512$7 (\s0$412 [7]),
-    .\port$512$8 (\s0$412 [8]),
-    .\port$512$9 (\s0$412 [9]),
+    .\port$510$0 (\s0$412 [0]),
+    .\port$510$1 (\s0$412 [1]),
+    .\port$510$10 (\s0$412 [10]),
+    .\port$510$11 (\s0$412 [11]),
+    .\port$510$12 (\s0$412 [12]),
+    .\port$510$13 (\s0$412 [13]),
+    .\port$510$14 (\s0$412 [14]),
+    .\port$510$15 (\s0$412 [15]),
+    .\port$510$16 (\s0$412 [16]),
+    .\port$510$17 (\s0$412 [17]),
+    .\port$510$18 (\s0$412 [18]),
+    .\port$510$19 (\s0$412 [19]),
+    .\port$510$2 (\s0$412 [2]),
+    .\port$510$20 (\s0$412 [20]),
+    .\port$510$21 (\s0$412 [21]),
+    .\port$510$22 (\s0$412 [22]),
+    .\port$510$23 (\s0$412 [23]),
+    .\port$510$24 (\s0$412 [24]),
+    .\port$510$25 (\s0$412 [25]),
+    .\port$510$27 (\s1$414 [0]),
+    .\port$510$28 (\s1$414 [1]),
+    .\port$510$29 (\s1$414 [2]),
+    .\port$510$3 (\s0$412 [3]),
+    .\port$510$30 (\s1$414 [3]),
+    .\port$510$31 (\s1$414 [4]),
+    .\port$510$32 (\s1$414 [5]),
+    .\port$510$33 (\s1$414 [6]),
+    .\port$510$34 (\s1$414 [7]),
+    .\port$510$35 (\s1$414 [8]),
+    .\port$510$36 (\s1$414 [9]),
+    .\port$510$37 (\s1$414 [10]),
+    .\port$510$38 (\s1$414 [11]),
+    .\port$510$39 (\s1$414 [12]),
+    .\port$510$4 (\s0$412 [4]),
+    .\port$510$40 (\s1$414 [13]),
+    .\port$510$41 (\s1$414 [14]),
+    .\port$510$42 (\s1$414 [15]),
+    .\port$510$43 (\s1$414 [16]),
+    .\port$510$44 (\s1$414 [17]),
+    .\port$510$45 (\s1$414 [18]),
+    .\port$510$46 (\s1$414 [19]),
+    .\port$510$47 (\s1$414 [20]),
+    .\port$510$48 (\s1$414 [21]),
+    .\port$510$49 (\s1$414 [22]),
+    .\port$510$5 (\s0$412 [5]),
+    .\port$510$50 (\s1$414 [23]),
+    .\port$510$51 (\s1$414 [24]),
+    .\port$510$52 (\s1$414 [25]),
+    .\port$510$6 (\s0$412 [6]),
+    .\port$510$7 (\s0$412 [7]),
+    .\port$510$8 (\s0$412 [8]),
+    .\port$510$9 (\s0$412 [9]),
     .restart(lf_5_2),
     .rst(rst),
     .w0(w_4_4),
@@ -16885,58 +16881,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_5_3  mac_5_3 (
     .a(a_5_2),
     .clk(clk),
-    .\port$517$0 (\s0$424 [0]),
-    .\port$517$1 (\s0$424 [1]),
-    .\port$517$10 (\s0$424 [10]),
-    .\port$517$11 (\s0$424 [11]),
-    .\port$517$12 (\s0$424 [12]),
-    .\port$517$13 (\s0$424 [13]),
-    .\port$517$14 (\s0$424 [14]),
-    .\port$517$15 (\s0$424 [15]),
-    .\port$517$16 (\s0$424 [16]),
-    .\port$517$17 (\s0$424 [17]),
-    .\port$517$18 (\s0$424 [18]),
-    .\port$517$19 (\s0$424 [19]),
-    .\port$517$2 (\s0$424 [2]),
-    .\port$517$20 (\s0$424 [20]),
-    .\port$517$21 (\s0$424 [21]),
-    .\port$517$22 (\s0$424 [22]),
-    .\port$517$23 (\s0$424 [23]),
-    .\port$517$24 (\s0$424 [24]),
-    .\port$517$25 (\s0$424 [25]),
-    .\port$517$27 (\s1$426 [0]),
-    .\port$517$28 (\s1$426 [1]),
-    .\port$517$29 (\s1$426 [2]),
-    .\port$517$3 (\s0$424 [3]),
-    .\port$517$30 (\s1$426 [3]),
-    .\port$517$31 (\s1$426 [4]),
-    .\port$517$32 (\s1$426 [5]),
-    .\port$517$33 (\s1$426 [6]),
-    .\port$517$34 (\s1$426 [7]),
-    .\port$517$35 (\s1$426 [8]),
-    .\port$517$36 (\s1$426 [9]),
-    .\port$517$37 (\s1$426 [10]),
-    .\port$517$38 (\s1$426 [11]),
-    .\port$517$39 (\s1$426 [12]),
-    .\port$517$4 (\s0$424 [4]),
-    .\port$517$40 (\s1$426 [13]),
-    .\port$517$41 (\s1$426 [14]),
-    .\port$517$42 (\s1$426 [15]),
-    .\port$517$43 (\s1$426 [16]),
-    .\port$517$44 (\s1$426 [17]),
-    .\port$517$45 (\s1$426 [18]),
-    .\port$517$46 (\s1$426 [19]),
-    .\port$517$47 (\s1$426 [20]),
-    .\port$517$48 (\s1$426 [21]),
-    .\port$517$49 (\s1$426 [22]),
-    .\port$517$5 (\s0$424 [5]),
-    .\port$517$50 (\s1$426 [23]),
-    .\port$517$51 (\s1$426 [24]),
-    .\port$517$52 (\s1$426 [25]),
-    .\port$517$6 (\s0$424 [6]),
-    .\port$517$7 (\s0$424 [7]),
-    .\port$517$8 (\s0$424 [8]),
-    .\port$517$9 (\s0$424 [9]),
+    .\port$515$0 (\s0$424 [0]),
+    .\port$515$1 (\s0$424 [1]),
+    .\port$515$10 (\s0$424 [10]),
+    .\port$515$11 (\s0$424 [11]),
+    .\port$515$12 (\s0$424 [12]),
+    .\port$515$13 (\s0$424 [13]),
+    .\port$515$14 (\s0$424 [14]),
+    .\port$515$15 (\s0$424 [15]),
+    .\port$515$16 (\s0$424 [16]),
+    .\port$515$17 (\s0$424 [17]),
+    .\port$515$18 (\s0$424 [18]),
+    .\port$515$19 (\s0$424 [19]),
+    .\port$515$2 (\s0$424 [2]),
+    .\port$515$20 (\s0$424 [20]),
+    .\port$515$21 (\s0$424 [21]),
+    .\port$515$22 (\s0$424 [22]),
+    .\port$515$23 (\s0$424 [23]),
+    .\port$515$24 (\s0$424 [24]),
+    .\port$515$25 (\s0$424 [25]),
+    .\port$515$27 (\s1$426 [0]),
+    .\port$515$28 (\s1$426 [1]),
+    .\port$515$29 (\s1$426 [2]),
+    .\port$515$3 (\s0$424 [3]),
+    .\port$515$30 (\s1$426 [3]),
+    .\port$515$31 (\s1$426 [4]),
+    .\port$515$32 (\s1$426 [5]),
+    .\port$515$33 (\s1$426 [6]),
+    .\port$515$34 (\s1$426 [7]),
+    .\port$515$35 (\s1$426 [8]),
+    .\port$515$36 (\s1$426 [9]),
+    .\port$515$37 (\s1$426 [10]),
+    .\port$515$38 (\s1$426 [11]),
+    .\port$515$39 (\s1$426 [12]),
+    .\port$515$4 (\s0$424 [4]),
+    .\port$515$40 (\s1$426 [13]),
+    .\port$515$41 (\s1$426 [14]),
+    .\port$515$42 (\s1$426 [15]),
+    .\port$515$43 (\s1$426 [16]),
+    .\port$515$44 (\s1$426 [17]),
+    .\port$515$45 (\s1$426 [18]),
+    .\port$515$46 (\s1$426 [19]),
+    .\port$515$47 (\s1$426 [20]),
+    .\port$515$48 (\s1$426 [21]),
+    .\port$515$49 (\s1$426 [22]),
+    .\port$515$5 (\s0$424 [5]),
+    .\port$515$50 (\s1$426 [23]),
+    .\port$515$51 (\s1$426 [24]),
+    .\port$515$52 (\s1$426 [25]),
+    .\port$515$6 (\s0$424 [6]),
+    .\port$515$7 (\s0$424 [7]),
+    .\port$515$8 (\s0$424 [8]),
+    .\port$515$9 (\s0$424 [9]),
     .restart(lf_5_3),
     .rst(rst),
     .w0(w_4_6),
@@ -16945,58 +16941,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_0  mac_6_0 (
     .a(skew_a6_d5),
     .clk(clk),
-    .\port$522$0 (\s0$436 [0]),
-    .\port$522$1 (\s0$436 [1]),
-    .\port$522$10 (\s0$436 [10]),
-    .\port$522$11 (\s0$436 [11]),
-    .\port$522$12 (\s0$436 [12]),
-    .\port$522$13 (\s0$436 [13]),
-    .\port$522$14 (\s0$436 [14]),
-    .\port$522$15 (\s0$436 [15]),
-    .\port$522$16 (\s0$436 [16]),
-    .\port$522$17 (\s0$436 [17]),
-    .\port$522$18 (\s0$436 [18]),
-    .\port$522$19 (\s0$436 [19]),
-    .\port$522$2 (\s0$436 [2]),
-    .\port$522$20 (\s0$436 [20]),
-    .\port$522$21 (\s0$436 [21]),
-    .\port$522$22 (\s0$436 [22]),
-    .\port$522$23 (\s0$436 [23]),
-    .\port$522$24 (\s0$436 [24]),
-    .\port$522$25 (\s0$436 [25]),
-    .\port$522$27 (\s1$438 [0]),
-    .\port$522$28 (\s1$438 [1]),
-    .\port$522$29 (\s1$438 [2]),
-    .\port$522$3 (\s0$436 [3]),
-    .\port$522$30 (\s1$438 [3]),
-    .\port$522$31 (\s1$438 [4]),
-    .\port$522$32 (\s1$438 [5]),
-    .\port$522$33 (\s1$438 [6]),
-    .\port$522$34 (\s1$438 [7]),
-    .\port$522$35 (\s1$438 [8]),
-    .\port$522$36 (\s1$438 [9]),
-    .\port$522$37 (\s1$438 [10]),
-    .\port$522$38 (\s1$438 [11]),
-    .\port$522$39 (\s1$438 [12]),
-    .\port$522$4 (\s0$436 [4]),
-    .\port$522$40 (\s1$438 [13]),
-    .\port$522$41 (\s1$438 [14]),
-    .\port$522$42 (\s1$438 [15]),
-    .\port$522$43 (\s1$438 [16]),
-    .\port$522$44 (\s1$438 [17]),
-    .\port$522$45 (\s1$438 [18]),
-    .\port$522$46 (\s1$438 [19]),
-    .\port$522$47 (\s1$438 [20]),
-    .\port$522$48 (\s1$438 [21]),
-    .\port$522$49 (\s1$438 [22]),
-    .\port$522$5 (\s0$436 [5]),
-    .\port$522$50 (\s1$438 [23]),
-    .\port$522$51 (\s1$438 [24]),
-    .\port$522$52 (\s1$438 [25]),
-    .\port$522$6 (\s0$436 [6]),
-    .\port$522$7 (\s0$436 [7]),
-    .\port$522$8 (\s0$436 [8]),
-    .\port$522$9 (\s0$436 [9]),
+    .\port$520$0 (\s0$436 [0]),
+    .\port$520$1 (\s0$436 [1]),
+    .\port$520$10 (\s0$436 [10]),
+    .\port$520$11 (\s0$436 [11]),
+    .\port$520$12 (\s0$436 [12]),
+    .\port$520$13 (\s0$436 [13]),
+    .\port$520$14 (\s0$436 [14]),
+    .\port$520$15 (\s0$436 [15]),
+    .\port$520$16 (\s0$436 [16]),
+    .\port$520$17 (\s0$436 [17]),
+    .\port$520$18 (\s0$436 [18]),
+    .\port$520$19 (\s0$436 [19]),
+    .\port$520$2 (\s0$436 [2]),
+    .\port$520$20 (\s0$436 [20]),
+    .\port$520$21 (\s0$436 [21]),
+    .\port$520$22 (\s0$436 [22]),
+    .\port$520$23 (\s0$436 [23]),
+    .\port$520$24 (\s0$436 [24]),
+    .\port$520$25 (\s0$436 [25]),
+    .\port$520$27 (\s1$438 [0]),
+    .\port$520$28 (\s1$438 [1]),
+    .\port$520$29 (\s1$438 [2]),
+    .\port$520$3 (\s0$436 [3]),
+    .\port$520$30 (\s1$438 [3]),
+    .\port$520$31 (\s1$438 [4]),
+    .\port$520$32 (\s1$438 [5]),
+    .\port$520$33 (\s1$438 [6]),
+    .\port$520$34 (\s1$438 [7]),
+    .\port$520$35 (\s1$438 [8]),
+    .\port$520$36 (\s1$438 [9]),
+    .\port$520$37 (\s1$438 [10]),
+    .\port$520$38 (\s1$438 [11]),
+    .\port$520$39 (\s1$438 [12]),
+    .\port$520$4 (\s0$436 [4]),
+    .\port$520$40 (\s1$438 [13]),
+    .\port$520$41 (\s1$438 [14]),
+    .\port$520$42 (\s1$438 [15]),
+    .\port$520$43 (\s1$438 [16]),
+    .\port$520$44 (\s1$438 [17]),
+    .\port$520$45 (\s1$438 [18]),
+    .\port$520$46 (\s1$438 [19]),
+    .\port$520$47 (\s1$438 [20]),
+    .\port$520$48 (\s1$438 [21]),
+    .\port$520$49 (\s1$438 [22]),
+    .\port$520$5 (\s0$436 [5]),
+    .\port$520$50 (\s1$438 [23]),
+    .\port$520$51 (\s1$438 [24]),
+    .\port$520$52 (\s1$438 [25]),
+    .\port$520$6 (\s0$436 [6]),
+    .\port$520$7 (\s0$436 [7]),
+    .\port$520$8 (\s0$436 [8]),
+    .\port$520$9 (\s0$436 [9]),
     .restart(lf_6_0),
     .rst(rst),
     .w0(w_5_0),
@@ -17005,58 +17001,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_1  mac_6_1 (
     .a(a_6_0),
     .clk(clk),
-    .\port$527$0 (\s0$448 [0]),
-    .\port$527$1 (\s0$448 [1]),
-    .\port$527$10 (\s0$448 [10]),
-    .\port$527$11 (\s0$448 [11]),
-    .\port$527$12 (\s0$448 [12]),
-    .\port$527$13 (\s0$448 [13]),
-    .\port$527$14 (\s0$448 [14]),
-    .\port$527$15 (\s0$448 [15]),
-    .\port$527$16 (\s0$448 [16]),
-    .\port$527$17 (\s0$448 [17]),
-    .\port$527$18 (\s0$448 [18]),
-    .\port$527$19 (\s0$448 [19]),
-    .\port$527$2 (\s0$448 [2]),
-    .\port$527$20 (\s0$448 [20]),
-    .\port$527$21 (\s0$448 [21]),
-    .\port$527$22 (\s0$448 [22]),
-    .\port$527$23 (\s0$448 [23]),
-    .\port$527$24 (\s0$448 [24]),
-    .\port$527$25 (\s0$448 [25]),
-    .\port$527$27 (\s1$450 [0]),
-    .\port$527$28 (\s1$450 [1]),
-    .\port$527$29 (\s1$450 [2]),
-    .\port$527$3 (\s0$448 [3]),
-    .\port$527$30 (\s1$450 [3]),
-    .\port$527$31 (\s1$450 [4]),
-    .\port$527$32 (\s1$450 [5]),
-    .\port$527$33 (\s1$450 [6]),
-    .\port$527$34 (\s1$450 [7]),
-    .\port$527$35 (\s1$450 [8]),
-    .\port$527$36 (\s1$450 [9]),
-    .\port$527$37 (\s1$450 [10]),
-    .\port$527$38 (\s1$450 [11]),
-    .\port$527$39 (\s1$450 [12]),
-    .\port$527$4 (\s0$448 [4]),
-    .\port$527$40 (\s1$450 [13]),
-    .\port$527$41 (\s1$450 [14]),
-    .\port$527$42 (\s1$450 [15]),
-    .\port$527$43 (\s1$450 [16]),
-    .\port$527$44 (\s1$450 [17]),
-    .\port$527$45 (\s1$450 [18]),
-    .\port$527$46 (\s1$450 [19]),
-    .\port$527$47 (\s1$450 [20]),
-    .\port$527$48 (\s1$450 [21]),
-    .\port$527$49 (\s1$450 [22]),
-    .\port$527$5 (\s0$448 [5]),
-    .\port$527$50 (\s1$450 [23]),
-    .\port$527$51 (\s1$450 [24]),
-    .\port$527$52 (\s1$450 [25]),
-    .\port$527$6 (\s0$448 [6]),
-    .\port$527$7 (\s0$448 [7]),
-    .\port$527$8 (\s0$448 [8]),
-    .\port$527$9 (\s0$448 [9]),
+    .\port$525$0 (\s0$448 [0]),
+    .\port$525$1 (\s0$448 [1]),
+    .\port$525$10 (\s0$448 [10]),
+    .\port$525$11 (\s0$448 [11]),
+    .\port$525$12 (\s0$448 [12]),
+    .\port$525$13 (\s0$448 [13]),
+    .\port$525$14 (\s0$448 [14]),
+    .\port$525$15 (\s0$448 [15]),
+    .\port$525$16 (\s0$448 [16]),
+    .\port$525$17 (\s0$448 [17]),
+    .\port$525$18 (\s0$448 [18]),
+    .\port$525$19 (\s0$448 [19]),
+    .\port$525$2 (\s0$448 [2]),
+    .\port$525$20 (\s0$448 [20]),
+    .\port$525$21 (\s0$448 [21]),
+    .\port$525$22 (\s0$448 [22]),
+    .\port$525$23 (\s0$448 [23]),
+    .\port$525$24 (\s0$448 [24]),
+    .\port$525$25 (\s0$448 [25]),
+    .\port$525$27 (\s1$450 [0]),
+    .\port$525$28 (\s1$450 [1]),
+    .\port$525$29 (\s1$450 [2]),
+    .\port$525$3 (\s0$448 [3]),
+    .\port$525$30 (\s1$450 [3]),
+    .\port$525$31 (\s1$450 [4]),
+    .\port$525$32 (\s1$450 [5]),
+    .\port$525$33 (\s1$450 [6]),
+    .\port$525$34 (\s1$450 [7]),
+    .\port$525$35 (\s1$450 [8]),
+    .\port$525$36 (\s1$450 [9]),
+    .\port$525$37 (\s1$450 [10]),
+    .\port$525$38 (\s1$450 [11]),
+    .\port$525$39 (\s1$450 [12]),
+    .\port$525$4 (\s0$448 [4]),
+    .\port$525$40 (\s1$450 [13]),
+    .\port$525$41 (\s1$450 [14]),
+    .\port$525$42 (\s1$450 [15]),
+    .\port$525$43 (\s1$450 [16]),
+    .\port$525$44 (\s1$450 [17]),
+    .\port$525$45 (\s1$450 [18]),
+    .\port$525$46 (\s1$450 [19]),
+    .\port$525$47 (\s1$450 [20]),
+    .\port$525$48 (\s1$450 [21]),
+    .\port$525$49 (\s1$450 [22]),
+    .\port$525$5 (\s0$448 [5]),
+    .\port$525$50 (\s1$450 [23]),
+    .\port$525$51 (\s1$450 [24]),
+    .\port$525$52 (\s1$450 [25]),
+    .\port$525$6 (\s0$448 [6]),
+    .\port$525$7 (\s0$448 [7]),
+    .\port$525$8 (\s0$448 [8]),
+    .\port$525$9 (\s0$448 [9]),
     .restart(lf_6_1),
     .rst(rst),
     .w0(w_5_2),
@@ -17065,58 +17061,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_2  mac_6_2 (
     .a(a_6_1),
     .clk(clk),
-    .\port$532$0 (\s0$460 [0]),
-    .\port$532$1 (\s0$460 [1]),
-    .\port$532$10 (\s0$460 [10]),
-    .\port$532$11 (\s0$460 [11]),
-    .\port$532$12 (\s0$460 [12]),
-    .\port$532$13 (\s0$460 [13]),
-    .\port$532$14 (\s0$460 [14]),
-    .\port$532$15 (\s0$460 [15]),
-    .\port$532$16 (\s0$460 [16]),
-    .\port$532$17 (\s0$460 [17]),
-    .\port$532$18 (\s0$460 [18]),
-    .\port$532$19 (\s0$460 [19]),
-    .\port$532$2 (\s0$460 [2]),
-    .\port$532$20 (\s0$460 [20]),
-    .\port$532$21 (\s0$460 [21]),
-    .\port$532$22 (\s0$460 [22]),
-    .\port$532$23 (\s0$460 [23]),
-    .\port$532$24 (\s0$460 [24]),
-    .\port$532$25 (\s0$460 [25]),
-    .\port$532$27 (\s1$462 [0]),
-    .\port$532$28 (\s1$462 [1]),
-    .\port$532$29 (\s1$462 [2]),
-    .\port$532$3 (\s0$460 [3]),
-    .\port$532$30 (\s1$462 [3]),
-    .\port$532$31 (\s1$462 [4]),
-    .\port$532$32 (\s1$462 [5]),
-    .\port$532$33 (\s1$462 [6]),
-    .\port$532$34 (\s1$462 [7]),
-    .\port$532$35 (\s1$462 [8]),
-    .\port$532$36 (\s1$462 [9]),
-    .\port$532$37 (\s1$462 [10]),
-    .\port$532$38 (\s1$462 [11]),
-    .\port$532$39 (\s1$462 [12]),
-    .\port$532$4 (\s0$460 [4]),
-    .\port$532$40 (\s1$462 [13]),
-    .\port$532$41 (\s1$462 [14]),
-    .\port$532$42 (\s1$462 [15]),
-    .\port$532$43 (\s1$462 [16]),
-    .\port$532$44 (\s1$462 [17]),
-    .\port$532$45 (\s1$462 [18]),
-    .\port$532$46 (\s1$462 [19]),
-    .\port$532$47 (\s1$462 [20]),
-    .\port$532$48 (\s1$462 [21]),
-    .\port$532$49 (\s1$462 [22]),
-    .\port$532$5 (\s0$460 [5]),
-    .\port$532$50 (\s1$462 [23]),
-    .\port$532$51 (\s1$462 [24]),
-    .\port$532$52 (\s1$462 [25]),
-    .\port$532$6 (\s0$460 [6]),
-    .\port$532$7 (\s0$460 [7]),
-    .\port$532$8 (\s0$460 [8]),
-    .\port$532$9 (\s0$460 [9]),
+    .\port$530$0 (\s0$460 [0]),
+    .\port$530$1 (\s0$460 [1]),
+    .\port$530$10 (\s0$460 [10]),
+    .\port$530$11 (\s0$460 [11]),
+    .\port$530$12 (\s0$460 [12]),
+    .\port$530$13 (\s0$460 [13]),
+    .\port$530$14 (\s0$460 [14]),
+    .\port$530$15 (\s0$460 [15]),
+    .\port$530$16 (\s0$460 [16]),
+    .\port$530$17 (\s0$460 [17]),
+    .\port$530$18 (\s0$460 [18]),
+    .\port$530$19 (\s0$460 [19]),
+    .\port$530$2 (\s0$460 [2]),
+    .\port$530$20 (\s0$460 [20]),
+    .\port$530$21 (\s0$460 [21]),
+    .\port$530$22 (\s0$460 [22]),
+    .\port$530$23 (\s0$460 [23]),
+    .\port$530$24 (\s0$460 [24]),
+    .\port$530$25 (\s0$460 [25]),
+    .\port$530$27 (\s1$462 [0]),
+    .\port$530$28 (\s1$462 [1]),
+    .\port$530$29 (\s1$462 [2]),
+    .\port$530$3 (\s0$460 [3]),
+    .\port$530$30 (\s1$462 [3]),
+    .\port$530$31 (\s1$462 [4]),
+    .\port$530$32 (\s1$462 [5]),
+    .\port$530$33 (\s1$462 [6]),
+    .\port$530$34 (\s1$462 [7]),
+    .\port$530$35 (\s1$462 [8]),
+    .\port$530$36 (\s1$462 [9]),
+    .\port$530$37 (\s1$462 [10]),
+    .\port$530$38 (\s1$462 [11]),
+    .\port$530$39 (\s1$462 [12]),
+    .\port$530$4 (\s0$460 [4]),
+    .\port$530$40 (\s1$462 [13]),
+    .\port$530$41 (\s1$462 [14]),
+    .\port$530$42 (\s1$462 [15]),
+    .\port$530$43 (\s1$462 [16]),
+    .\port$530$44 (\s1$462 [17]),
+    .\port$530$45 (\s1$462 [18]),
+    .\port$530$46 (\s1$462 [19]),
+    .\port$530$47 (\s1$462 [20]),
+    .\port$530$48 (\s1$462 [21]),
+    .\port$530$49 (\s1$462 [22]),
+    .\port$530$5 (\s0$460 [5]),
+    .\port$530$50 (\s1$462 [23]),
+    .\port$530$51 (\s1$462 [24]),
+    .\port$530$52 (\s1$462 [25]),
+    .\port$530$6 (\s0$460 [6]),
+    .\port$530$7 (\s0$460 [7]),
+    .\port$530$8 (\s0$460 [8]),
+    .\port$530$9 (\s0$460 [9]),
     .restart(lf_6_2),
     .rst(rst),
     .w0(w_5_4),
@@ -17125,58 +17121,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_6_3  mac_6_3 (
     .a(a_6_2),
     .clk(clk),
-    .\port$537$0 (\s0$472 [0]),
-    .\port$537$1 (\s0$472 [1]),
-    .\port$537$10 (\s0$472 [10]),
-    .\port$537$11 (\s0$472 [11]),
-    .\port$537$12 (\s0$472 [12]),
-    .\port$537$13 (\s0$472 [13]),
-    .\port$537$14 (\s0$472 [14]),
-    .\port$537$15 (\s0$472 [15]),
-    .\port$537$16 (\s0$472 [16]),
-    .\port$537$17 (\s0$472 [17]),
-    .\port$537$18 (\s0$472 [18]),
-    .\port$537$19 (\s0$472 [19]),
-    .\port$537$2 (\s0$472 [2]),
-    .\port$537$20 (\s0$472 [20]),
-    .\port$537$21 (\s0$472 [21]),
-    .\port$537$22 (\s0$472 [22]),
-    .\port$537$23 (\s0$472 [23]),
-    .\port$537$24 (\s0$472 [24]),
-    .\port$537$25 (\s0$472 [25]),
-    .\port$537$27 (\s1$474 [0]),
-    .\port$537$28 (\s1$474 [1]),
-    .\port$537$29 (\s1$474 [2]),
-    .\port$537$3 (\s0$472 [3]),
-    .\port$537$30 (\s1$474 [3]),
-    .\port$537$31 (\s1$474 [4]),
-    .\port$537$32 (\s1$474 [5]),
-    .\port$537$33 (\s1$474 [6]),
-    .\port$537$34 (\s1$474 [7]),
-    .\port$537$35 (\s1$474 [8]),
-    .\port$537$36 (\s1$474 [9]),
-    .\port$537$37 (\s1$474 [10]),
-    .\port$537$38 (\s1$474 [11]),
-    .\port$537$39 (\s1$474 [12]),
-    .\port$537$4 (\s0$472 [4]),
-    .\port$537$40 (\s1$474 [13]),
-    .\port$537$41 (\s1$474 [14]),
-    .\port$537$42 (\s1$474 [15]),
-    .\port$537$43 (\s1$474 [16]),
-    .\port$537$44 (\s1$474 [17]),
-    .\port$537$45 (\s1$474 [18]),
-    .\port$537$46 (\s1$474 [19]),
-    .\port$537$47 (\s1$474 [20]),
-    .\port$537$48 (\s1$474 [21]),
-    .\port$537$49 (\s1$474 [22]),
-    .\port$537$5 (\s0$472 [5]),
-    .\port$537$50 (\s1$474 [23]),
-    .\port$537$51 (\s1$474 [24]),
-    .\port$537$52 (\s1$474 [25]),
-    .\port$537$6 (\s0$472 [6]),
-    .\port$537$7 (\s0$472 [7]),
-    .\port$537$8 (\s0$472 [8]),
-    .\port$537$9 (\s0$472 [9]),
+    .\port$535$0 (\s0$472 [0]),
+    .\port$535$1 (\s0$472 [1]),
+    .\port$535$10 (\s0$472 [10]),
+    .\port$535$11 (\s0$472 [11]),
+    .\port$535$12 (\s0$472 [12]),
+    .\port$535$13 (\s0$472 [13]),
+    .\port$535$14 (\s0$472 [14]),
+    .\port$535$15 (\s0$472 [15]),
+    .\port$535$16 (\s0$472 [16]),
+    .\port$535$17 (\s0$472 [17]),
+    .\port$535$18 (\s0$472 [18]),
+    .\port$535$19 (\s0$472 [19]),
+    .\port$535$2 (\s0$472 [2]),
+    .\port$535$20 (\s0$472 [20]),
+    .\port$535$21 (\s0$472 [21]),
+    .\port$535$22 (\s0$472 [22]),
+    .\port$535$23 (\s0$472 [23]),
+    .\port$535$24 (\s0$472 [24]),
+    .\port$535$25 (\s0$472 [25]),
+    .\port$535$27 (\s1$474 [0]),
+    .\port$535$28 (\s1$474 [1]),
+    .\port$535$29 (\s1$474 [2]),
+    .\port$535$3 (\s0$472 [3]),
+    .\port$535$30 (\s1$474 [3]),
+    .\port$535$31 (\s1$474 [4]),
+    .\port$535$32 (\s1$474 [5]),
+    .\port$535$33 (\s1$474 [6]),
+    .\port$535$34 (\s1$474 [7]),
+    .\port$535$35 (\s1$474 [8]),
+    .\port$535$36 (\s1$474 [9]),
+    .\port$535$37 (\s1$474 [10]),
+    .\port$535$38 (\s1$474 [11]),
+    .\port$535$39 (\s1$474 [12]),
+    .\port$535$4 (\s0$472 [4]),
+    .\port$535$40 (\s1$474 [13]),
+    .\port$535$41 (\s1$474 [14]),
+    .\port$535$42 (\s1$474 [15]),
+    .\port$535$43 (\s1$474 [16]),
+    .\port$535$44 (\s1$474 [17]),
+    .\port$535$45 (\s1$474 [18]),
+    .\port$535$46 (\s1$474 [19]),
+    .\port$535$47 (\s1$474 [20]),
+    .\port$535$48 (\s1$474 [21]),
+    .\port$535$49 (\s1$474 [22]),
+    .\port$535$5 (\s0$472 [5]),
+    .\port$535$50 (\s1$474 [23]),
+    .\port$535$51 (\s1$474 [24]),
+    .\port$535$52 (\s1$474 [25]),
+    .\port$535$6 (\s0$472 [6]),
+    .\port$535$7 (\s0$472 [7]),
+    .\port$535$8 (\s0$472 [8]),
+    .\port$535$9 (\s0$472 [9]),
     .restart(lf_6_3),
     .rst(rst),
     .w0(w_5_6),
@@ -17185,58 +17181,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_0  mac_7_0 (
     .a(skew_a7_d6),
     .clk(clk),
-    .\port$542$0 (\s0$484 [0]),
-    .\port$542$1 (\s0$484 [1]),
-    .\port$542$10 (\s0$484 [10]),
-    .\port$542$11 (\s0$484 [11]),
-    .\port$542$12 (\s0$484 [12]),
-    .\port$542$13 (\s0$484 [13]),
-    .\port$542$14 (\s0$484 [14]),
-    .\port$542$15 (\s0$484 [15]),
-    .\port$542$16 (\s0$484 [16]),
-    .\port$542$17 (\s0$484 [17]),
-    .\port$542$18 (\s0$484 [18]),
-    .\port$542$19 (\s0$484 [19]),
-    .\port$542$2 (\s0$484 [2]),
-    .\port$542$20 (\s0$484 [20]),
-    .\port$542$21 (\s0$484 [21]),
-    .\port$542$22 (\s0$484 [22]),
-    .\port$542$23 (\s0$484 [23]),
-    .\port$542$24 (\s0$484 [24]),
-    .\port$542$25 (\s0$484 [25]),
-    .\port$542$27 (\s1$486 [0]),
-    .\port$542$28 (\s1$486 [1]),
-    .\port$542$29 (\s1$486 [2]),
-    .\port$542$3 (\s0$484 [3]),
-    .\port$542$30 (\s1$486 [3]),
-    .\port$542$31 (\s1$486 [4]),
-    .\port$542$32 (\s1$486 [5]),
-    .\port$542$33 (\s1$486 [6]),
-    .\port$542$34 (\s1$486 [7]),
-    .\port$542$35 (\s1$486 [8]),
-    .\port$542$36 (\s1$486 [9]),
-    .\port$542$37 (\s1$486 [10]),
-    .\port$542$38 (\s1$486 [11]),
-    .\port$542$39 (\s1$486 [12]),
-    .\port$542$4 (\s0$484 [4]),
-    .\port$542$40 (\s1$486 [13]),
-    .\port$542$41 (\s1$486 [14]),
-    .\port$542$42 (\s1$486 [15]),
-    .\port$542$43 (\s1$486 [16]),
-    .\port$542$44 (\s1$486 [17]),
-    .\port$542$45 (\s1$486 [18]),
-    .\port$542$46 (\s1$486 [19]),
-    .\port$542$47 (\s1$486 [20]),
-    .\port$542$48 (\s1$486 [21]),
-    .\port$542$49 (\s1$486 [22]),
-    .\port$542$5 (\s0$484 [5]),
-    .\port$542$50 (\s1$486 [23]),
-    .\port$542$51 (\s1$486 [24]),
-    .\port$542$52 (\s1$486 [25]),
-    .\port$542$6 (\s0$484 [6]),
-    .\port$542$7 (\s0$484 [7]),
-    .\port$542$8 (\s0$484 [8]),
-    .\port$542$9 (\s0$484 [9]),
+    .\port$540$0 (\s0$484 [0]),
+    .\port$540$1 (\s0$484 [1]),
+    .\port$540$10 (\s0$484 [10]),
+    .\port$540$11 (\s0$484 [11]),
+    .\port$540$12 (\s0$484 [12]),
+    .\port$540$13 (\s0$484 [13]),
+    .\port$540$14 (\s0$484 [14]),
+    .\port$540$15 (\s0$484 [15]),
+    .\port$540$16 (\s0$484 [16]),
+    .\port$540$17 (\s0$484 [17]),
+    .\port$540$18 (\s0$484 [18]),
+    .\port$540$19 (\s0$484 [19]),
+    .\port$540$2 (\s0$484 [2]),
+    .\port$540$20 (\s0$484 [20]),
+    .\port$540$21 (\s0$484 [21]),
+    .\port$540$22 (\s0$484 [22]),
+    .\port$540$23 (\s0$484 [23]),
+    .\port$540$24 (\s0$484 [24]),
+    .\port$540$25 (\s0$484 [25]),
+    .\port$540$27 (\s1$486 [0]),
+    .\port$540$28 (\s1$486 [1]),
+    .\port$540$29 (\s1$486 [2]),
+    .\port$540$3 (\s0$484 [3]),
+    .\port$540$30 (\s1$486 [3]),
+    .\port$540$31 (\s1$486 [4]),
+    .\port$540$32 (\s1$486 [5]),
+    .\port$540$33 (\s1$486 [6]),
+    .\port$540$34 (\s1$486 [7]),
+    .\port$540$35 (\s1$486 [8]),
+    .\port$540$36 (\s1$486 [9]),
+    .\port$540$37 (\s1$486 [10]),
+    .\port$540$38 (\s1$486 [11]),
+    .\port$540$39 (\s1$486 [12]),
+    .\port$540$4 (\s0$484 [4]),
+    .\port$540$40 (\s1$486 [13]),
+    .\port$540$41 (\s1$486 [14]),
+    .\port$540$42 (\s1$486 [15]),
+    .\port$540$43 (\s1$486 [16]),
+    .\port$540$44 (\s1$486 [17]),
+    .\port$540$45 (\s1$486 [18]),
+    .\port$540$46 (\s1$486 [19]),
+    .\port$540$47 (\s1$486 [20]),
+    .\port$540$48 (\s1$486 [21]),
+    .\port$540$49 (\s1$486 [22]),
+    .\port$540$5 (\s0$484 [5]),
+    .\port$540$50 (\s1$486 [23]),
+    .\port$540$51 (\s1$486 [24]),
+    .\port$540$52 (\s1$486 [25]),
+    .\port$540$6 (\s0$484 [6]),
+    .\port$540$7 (\s0$484 [7]),
+    .\port$540$8 (\s0$484 [8]),
+    .\port$540$9 (\s0$484 [9]),
     .restart(lf_7_0),
     .rst(rst),
     .w0(w_6_0),
@@ -17245,58 +17241,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_1  mac_7_1 (
     .a(a_7_0),
     .clk(clk),
-    .\port$547$0 (\s0$496 [0]),
-    .\port$547$1 (\s0$496 [1]),
-    .\port$547$10 (\s0$496 [10]),
-    .\port$547$11 (\s0$496 [11]),
-    .\port$547$12 (\s0$496 [12]),
-    .\port$547$13 (\s0$496 [13]),
-    .\port$547$14 (\s0$496 [14]),
-    .\port$547$15 (\s0$496 [15]),
-    .\port$547$16 (\s0$496 [16]),
-    .\port$547$17 (\s0$496 [17]),
-    .\port$547$18 (\s0$496 [18]),
-    .\port$547$19 (\s0$496 [19]),
-    .\port$547$2 (\s0$496 [2]),
-    .\port$547$20 (\s0$496 [20]),
-    .\port$547$21 (\s0$496 [21]),
-    .\port$547$22 (\s0$496 [22]),
-    .\port$547$23 (\s0$496 [23]),
-    .\port$547$24 (\s0$496 [24]),
-    .\port$547$25 (\s0$496 [25]),
-    .\port$547$27 (\s1$498 [0]),
-    .\port$547$28 (\s1$498 [1]),
-    .\port$547$29 (\s1$498 [2]),
-    .\port$547$3 (\s0$496 [3]),
-    .\port$547$30 (\s1$498 [3]),
-    .\port$547$31 (\s1$498 [4]),
-    .\port$547$32 (\s1$498 [5]),
-    .\port$547$33 (\s1$498 [6]),
-    .\port$547$34 (\s1$498 [7]),
-    .\port$547$35 (\s1$498 [8]),
-    .\port$547$36 (\s1$498 [9]),
-    .\port$547$37 (\s1$498 [10]),
-    .\port$547$38 (\s1$498 [11]),
-    .\port$547$39 (\s1$498 [12]),
-    .\port$547$4 (\s0$496 [4]),
-    .\port$547$40 (\s1$498 [13]),
-    .\port$547$41 (\s1$498 [14]),
-    .\port$547$42 (\s1$498 [15]),
-    .\port$547$43 (\s1$498 [16]),
-    .\port$547$44 (\s1$498 [17]),
-    .\port$547$45 (\s1$498 [18]),
-    .\port$547$46 (\s1$498 [19]),
-    .\port$547$47 (\s1$498 [20]),
-    .\port$547$48 (\s1$498 [21]),
-    .\port$547$49 (\s1$498 [22]),
-    .\port$547$5 (\s0$496 [5]),
-    .\port$547$50 (\s1$498 [23]),
-    .\port$547$51 (\s1$498 [24]),
-    .\port$547$52 (\s1$498 [25]),
-    .\port$547$6 (\s0$496 [6]),
-    .\port$547$7 (\s0$496 [7]),
-    .\port$547$8 (\s0$496 [8]),
-    .\port$547$9 (\s0$496 [9]),
+    .\port$545$0 (\s0$496 [0]),
+    .\port$545$1 (\s0$496 [1]),
+    .\port$545$10 (\s0$496 [10]),
+    .\port$545$11 (\s0$496 [11]),
+    .\port$545$12 (\s0$496 [12]),
+    .\port$545$13 (\s0$496 [13]),
+    .\port$545$14 (\s0$496 [14]),
+    .\port$545$15 (\s0$496 [15]),
+    .\port$545$16 (\s0$496 [16]),
+    .\port$545$17 (\s0$496 [17]),
+    .\port$545$18 (\s0$496 [18]),
+    .\port$545$19 (\s0$496 [19]),
+    .\port$545$2 (\s0$496 [2]),
+    .\port$545$20 (\s0$496 [20]),
+    .\port$545$21 (\s0$496 [21]),
+    .\port$545$22 (\s0$496 [22]),
+    .\port$545$23 (\s0$496 [23]),
+    .\port$545$24 (\s0$496 [24]),
+    .\port$545$25 (\s0$496 [25]),
+    .\port$545$27 (\s1$498 [0]),
+    .\port$545$28 (\s1$498 [1]),
+    .\port$545$29 (\s1$498 [2]),
+    .\port$545$3 (\s0$496 [3]),
+    .\port$545$30 (\s1$498 [3]),
+    .\port$545$31 (\s1$498 [4]),
+    .\port$545$32 (\s1$498 [5]),
+    .\port$545$33 (\s1$498 [6]),
+    .\port$545$34 (\s1$498 [7]),
+    .\port$545$35 (\s1$498 [8]),
+    .\port$545$36 (\s1$498 [9]),
+    .\port$545$37 (\s1$498 [10]),
+    .\port$545$38 (\s1$498 [11]),
+    .\port$545$39 (\s1$498 [12]),
+    .\port$545$4 (\s0$496 [4]),
+    .\port$545$40 (\s1$498 [13]),
+    .\port$545$41 (\s1$498 [14]),
+    .\port$545$42 (\s1$498 [15]),
+    .\port$545$43 (\s1$498 [16]),
+    .\port$545$44 (\s1$498 [17]),
+    .\port$545$45 (\s1$498 [18]),
+    .\port$545$46 (\s1$498 [19]),
+    .\port$545$47 (\s1$498 [20]),
+    .\port$545$48 (\s1$498 [21]),
+    .\port$545$49 (\s1$498 [22]),
+    .\port$545$5 (\s0$496 [5]),
+    .\port$545$50 (\s1$498 [23]),
+    .\port$545$51 (\s1$498 [24]),
+    .\port$545$52 (\s1$498 [25]),
+    .\port$545$6 (\s0$496 [6]),
+    .\port$545$7 (\s0$496 [7]),
+    .\port$545$8 (\s0$496 [8]),
+    .\port$545$9 (\s0$496 [9]),
     .restart(lf_7_1),
     .rst(rst),
     .w0(w_6_2),
@@ -17305,58 +17301,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_2  mac_7_2 (
     .a(a_7_1),
     .clk(clk),
-    .\port$552$0 (\s0$508 [0]),
-    .\port$552$1 (\s0$508 [1]),
-    .\port$552$10 (\s0$508 [10]),
-    .\port$552$11 (\s0$508 [11]),
-    .\port$552$12 (\s0$508 [12]),
-    .\port$552$13 (\s0$508 [13]),
-    .\port$552$14 (\s0$508 [14]),
-    .\port$552$15 (\s0$508 [15]),
-    .\port$552$16 (\s0$508 [16]),
-    .\port$552$17 (\s0$508 [17]),
-    .\port$552$18 (\s0$508 [18]),
-    .\port$552$19 (\s0$508 [19]),
-    .\port$552$2 (\s0$508 [2]),
-    .\port$552$20 (\s0$508 [20]),
-    .\port$552$21 (\s0$508 [21]),
-    .\port$552$22 (\s0$508 [22]),
-    .\port$552$23 (\s0$508 [23]),
-    .\port$552$24 (\s0$508 [24]),
-    .\port$552$25 (\s0$508 [25]),
-    .\port$552$27 (\s1$510 [0]),
-    .\port$552$28 (\s1$510 [1]),
-    .\port$552$29 (\s1$510 [2]),
-    .\port$552$3 (\s0$508 [3]),
-    .\port$552$30 (\s1$510 [3]),
-    .\port$552$31 (\s1$510 [4]),
-    .\port$552$32 (\s1$510 [5]),
-    .\port$552$33 (\s1$510 [6]),
-    .\port$552$34 (\s1$510 [7]),
-    .\port$552$35 (\s1$510 [8]),
-    .\port$552$36 (\s1$510 [9]),
-    .\port$552$37 (\s1$510 [10]),
-    .\port$552$38 (\s1$510 [11]),
-    .\port$552$39 (\s1$510 [12]),
-    .\port$552$4 (\s0$508 [4]),
-    .\port$552$40 (\s1$510 [13]),
-    .\port$552$41 (\s1$510 [14]),
-    .\port$552$42 (\s1$510 [15]),
-    .\port$552$43 (\s1$510 [16]),
-    .\port$552$44 (\s1$510 [17]),
-    .\port$552$45 (\s1$510 [18]),
-    .\port$552$46 (\s1$510 [19]),
-    .\port$552$47 (\s1$510 [20]),
-    .\port$552$48 (\s1$510 [21]),
-    .\port$552$49 (\s1$510 [22]),
-    .\port$552$5 (\s0$508 [5]),
-    .\port$552$50 (\s1$510 [23]),
-    .\port$552$51 (\s1$510 [24]),
-    .\port$552$52 (\s1$510 [25]),
-    .\port$552$6 (\s0$508 [6]),
-    .\port$552$7 (\s0$508 [7]),
-    .\port$552$8 (\s0$508 [8]),
-    .\port$552$9 (\s0$508 [9]),
+    .\port$550$0 (\s0$508 [0]),
+    .\port$550$1 (\s0$508 [1]),
+    .\port$550$10 (\s0$508 [10]),
+    .\port$550$11 (\s0$508 [11]),
+    .\port$550$12 (\s0$508 [12]),
+    .\port$550$13 (\s0$508 [13]),
+    .\port$550$14 (\s0$508 [14]),
+    .\port$550$15 (\s0$508 [15]),
+    .\port$550$16 (\s0$508 [16]),
+    .\port$550$17 (\s0$508 [17]),
+    .\port$550$18 (\s0$508 [18]),
+    .\port$550$19 (\s0$508 [19]),
+    .\port$550$2 (\s0$508 [2]),
+    .\port$550$20 (\s0$508 [20]),
+    .\port$550$21 (\s0$508 [21]),
+    .\port$550$22 (\s0$508 [22]),
+    .\port$550$23 (\s0$508 [23]),
+    .\port$550$24 (\s0$508 [24]),
+    .\port$550$25 (\s0$508 [25]),
+    .\port$550$27 (\s1$510 [0]),
+    .\port$550$28 (\s1$510 [1]),
+    .\port$550$29 (\s1$510 [2]),
+    .\port$550$3 (\s0$508 [3]),
+    .\port$550$30 (\s1$510 [3]),
+    .\port$550$31 (\s1$510 [4]),
+    .\port$550$32 (\s1$510 [5]),
+    .\port$550$33 (\s1$510 [6]),
+    .\port$550$34 (\s1$510 [7]),
+    .\port$550$35 (\s1$510 [8]),
+    .\port$550$36 (\s1$510 [9]),
+    .\port$550$37 (\s1$510 [10]),
+    .\port$550$38 (\s1$510 [11]),
+    .\port$550$39 (\s1$510 [12]),
+    .\port$550$4 (\s0$508 [4]),
+    .\port$550$40 (\s1$510 [13]),
+    .\port$550$41 (\s1$510 [14]),
+    .\port$550$42 (\s1$510 [15]),
+    .\port$550$43 (\s1$510 [16]),
+    .\port$550$44 (\s1$510 [17]),
+    .\port$550$45 (\s1$510 [18]),
+    .\port$550$46 (\s1$510 [19]),
+    .\port$550$47 (\s1$510 [20]),
+    .\port$550$48 (\s1$510 [21]),
+    .\port$550$49 (\s1$510 [22]),
+    .\port$550$5 (\s0$508 [5]),
+    .\port$550$50 (\s1$510 [23]),
+    .\port$550$51 (\s1$510 [24]),
+    .\port$550$52 (\s1$510 [25]),
+    .\port$550$6 (\s0$508 [6]),
+    .\port$550$7 (\s0$508 [7]),
+    .\port$550$8 (\s0$508 [8]),
+    .\port$550$9 (\s0$508 [9]),
     .restart(lf_7_2),
     .rst(rst),
     .w0(w_6_4),
@@ -17365,58 +17361,58 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   \hwq_top.engine.array.mac_7_3  mac_7_3 (
     .a(a_7_2),
     .clk(clk),
-    .\port$557$0 (\s0$521 [0]),
-    .\port$557$1 (\s0$521 [1]),
-    .\port$557$10 (\s0$521 [10]),
-    .\port$557$11 (\s0$521 [11]),
-    .\port$557$12 (\s0$521 [12]),
-    .\port$557$13 (\s0$521 [13]),
-    .\port$557$14 (\s0$521 [14]),
-    .\port$557$15 (\s0$521 [15]),
-    .\port$557$16 (\s0$521 [16]),
-    .\port$557$17 (\s0$521 [17]),
-    .\port$557$18 (\s0$521 [18]),
-    .\port$557$19 (\s0$521 [19]),
-    .\port$557$2 (\s0$521 [2]),
-    .\port$557$20 (\s0$521 [20]),
-    .\port$557$21 (\s0$521 [21]),
-    .\port$557$22 (\s0$521 [22]),
-    .\port$557$23 (\s0$521 [23]),
-    .\port$557$24 (\s0$521 [24]),
-    .\port$557$25 (\s0$521 [25]),
-    .\port$557$27 (\s1$523 [0]),
-    .\port$557$28 (\s1$523 [1]),
-    .\port$557$29 (\s1$523 [2]),
-    .\port$557$3 (\s0$521 [3]),
-    .\port$557$30 (\s1$523 [3]),
-    .\port$557$31 (\s1$523 [4]),
-    .\port$557$32 (\s1$523 [5]),
-    .\port$557$33 (\s1$523 [6]),
-    .\port$557$34 (\s1$523 [7]),
-    .\port$557$35 (\s1$523 [8]),
-    .\port$557$36 (\s1$523 [9]),
-    .\port$557$37 (\s1$523 [10]),
-    .\port$557$38 (\s1$523 [11]),
-    .\port$557$39 (\s1$523 [12]),
-    .\port$557$4 (\s0$521 [4]),
-    .\port$557$40 (\s1$523 [13]),
-    .\port$557$41 (\s1$523 [14]),
-    .\port$557$42 (\s1$523 [15]),
-    .\port$557$43 (\s1$523 [16]),
-    .\port$557$44 (\s1$523 [17]),
-    .\port$557$45 (\s1$523 [18]),
-    .\port$557$46 (\s1$523 [19]),
-    .\port$557$47 (\s1$523 [20]),
-    .\port$557$48 (\s1$523 [21]),
-    .\port$557$49 (\s1$523 [22]),
-    .\port$557$5 (\s0$521 [5]),
-    .\port$557$50 (\s1$523 [23]),
-    .\port$557$51 (\s1$523 [24]),
-    .\port$557$52 (\s1$523 [25]),
-    .\port$557$6 (\s0$521 [6]),
-    .\port$557$7 (\s0$521 [7]),
-    .\port$557$8 (\s0$521 [8]),
-    .\port$557$9 (\s0$521 [9]),
+    .\port$555$0 (\s0$521 [0]),
+    .\port$555$1 (\s0$521 [1]),
+    .\port$555$10 (\s0$521 [10]),
+    .\port$555$11 (\s0$521 [11]),
+    .\port$555$12 (\s0$521 [12]),
+    .\port$555$13 (\s0$521 [13]),
+    .\port$555$14 (\s0$521 [14]),
+    .\port$555$15 (\s0$521 [15]),
+    .\port$555$16 (\s0$521 [16]),
+    .\port$555$17 (\s0$521 [17]),
+    .\port$555$18 (\s0$521 [18]),
+    .\port$555$19 (\s0$521 [19]),
+    .\port$555$2 (\s0$521 [2]),
+    .\port$555$20 (\s0$521 [20]),
+    .\port$555$21 (\s0$521 [21]),
+    .\port$555$22 (\s0$521 [22]),
+    .\port$555$23 (\s0$521 [23]),
+    .\port$555$24 (\s0$521 [24]),
+    .\port$555$25 (\s0$521 [25]),
+    .\port$555$27 (\s1$523 [0]),
+    .\port$555$28 (\s1$523 [1]),
+    .\port$555$29 (\s1$523 [2]),
+    .\port$555$3 (\s0$521 [3]),
+    .\port$555$30 (\s1$523 [3]),
+    .\port$555$31 (\s1$523 [4]),
+    .\port$555$32 (\s1$523 [5]),
+    .\port$555$33 (\s1$523 [6]),
+    .\port$555$34 (\s1$523 [7]),
+    .\port$555$35 (\s1$523 [8]),
+    .\port$555$36 (\s1$523 [9]),
+    .\port$555$37 (\s1$523 [10]),
+    .\port$555$38 (\s1$523 [11]),
+    .\port$555$39 (\s1$523 [12]),
+    .\port$555$4 (\s0$521 [4]),
+    .\port$555$40 (\s1$523 [13]),
+    .\port$555$41 (\s1$523 [14]),
+    .\port$555$42 (\s1$523 [15]),
+    .\port$555$43 (\s1$523 [16]),
+    .\port$555$44 (\s1$523 [17]),
+    .\port$555$45 (\s1$523 [18]),
+    .\port$555$46 (\s1$523 [19]),
+    .\port$555$47 (\s1$523 [20]),
+    .\port$555$48 (\s1$523 [21]),
+    .\port$555$49 (\s1$523 [22]),
+    .\port$555$5 (\s0$521 [5]),
+    .\port$555$50 (\s1$523 [23]),
+    .\port$555$51 (\s1$523 [24]),
+    .\port$555$52 (\s1$523 [25]),
+    .\port$555$6 (\s0$521 [6]),
+    .\port$555$7 (\s0$521 [7]),
+    .\port$555$8 (\s0$521 [8]),
+    .\port$555$9 (\s0$521 [9]),
     .restart(lf_7_3),
     .rst(rst),
     .w0(w_6_6),
@@ -17548,7 +17544,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_beat_pen <= 1'h0;
       drain_beat <= 3'h0;
       drain_count <= 4'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       lf_done_d0 <= 1'h0;
       lf_7_3 <= 1'h1;
       lr_7_3_d1 <= 1'h0;
@@ -17756,12 +17752,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= _012_ & _015_;
       drain_beat_pen <= beat_next == 3'h6;
       drain_beat <= beat_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       lf_done_d0 <= lr_7_3_d1;
       lf_7_3 <= lr_7_3_d1;
       lr_7_3_d1 <= lr_7_3_d0;
@@ -18212,9 +18208,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_0 (rst, \port$402$0 , \port$402$1 , \port$402$2 , \port$402$3 , \port$402$4 , \port$402$5 , \port$402$6 , \port$402$7 , \port$402$8 , \port$402$9 , \port$402$10 , \port$402$11 , \port$402$12 , \port$402$13 , \port$402$14 , \port$402$15 , \port$402$16 , \port$402$17 , \port$402$18 , \port$402$19 
-, \port$402$20 , \port$402$21 , \port$402$22 , \port$402$23 , \port$402$24 , \port$402$25 , \port$402$27 , \port$402$28 , \port$402$29 , \port$402$30 , \port$402$31 , \port$402$32 , \port$402$33 , \port$402$34 , \port$402$35 , \port$402$36 , \port$402$37 , \port$402$38 , \port$402$39 , \port$402$40 , \port$402$41 
-, \port$402$42 , \port$402$43 , \port$402$44 , \port$402$45 , \port$402$46 , \port$402$47 , \port$402$48 , \port$402$49 , \port$402$50 , \port$402$51 , \port$402$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_0_0 (rst, \port$400$0 , \port$400$1 , \port$400$2 , \port$400$3 , \port$400$4 , \port$400$5 , \port$400$6 , \port$400$7 , \port$400$8 , \port$400$9 , \port$400$10 , \port$400$11 , \port$400$12 , \port$400$13 , \port$400$14 , \port$400$15 , \port$400$16 , \port$400$17 , \port$400$18 , \port$400$19 
+, \port$400$20 , \port$400$21 , \port$400$22 , \port$400$23 , \port$400$24 , \port$400$25 , \port$400$27 , \port$400$28 , \port$400$29 , \port$400$30 , \port$400$31 , \port$400$32 , \port$400$33 , \port$400$34 , \port$400$35 , \port$400$36 , \port$400$37 , \port$400$38 , \port$400$39 , \port$400$40 , \port$400$41 
+, \port$400$42 , \port$400$43 , \port$400$44 , \port$400$45 , \port$400$46 , \port$400$47 , \port$400$48 , \port$400$49 , \port$400$50 , \port$400$51 , \port$400$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18222,110 +18218,110 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$402$0 , \port$402$1 , \port$402
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$402$0 ;
-  wire \port$402$0 ;
-  output \port$402$1 ;
-  wire \port$402$1 ;
-  output \port$402$10 ;
-  wire \port$402$10 ;
-  output \port$402$11 ;
-  wire \port$402$11 ;
-  output \port$402$12 ;
-  wire \port$402$12 ;
-  output \port$402$13 ;
-  wire \port$402$13 ;
-  output \port$402$14 ;
-  wire \port$402$14 ;
-  output \port$402$15 ;
-  wire \port$402$15 ;
-  output \port$402$16 ;
-  wire \port$402$16 ;
-  output \port$402$17 ;
-  wire \port$402$17 ;
-  output \port$402$18 ;
-  wire \port$402$18 ;
-  output \port$402$19 ;
-  wire \port$402$19 ;
-  output \port$402$2 ;
-  wire \port$402$2 ;
-  output \port$402$20 ;
-  wire \port$402$20 ;
-  output \port$402$21 ;
-  wire \port$402$21 ;
-  output \port$402$22 ;
-  wire \port$402$22 ;
-  output \port$402$23 ;
-  wire \port$402$23 ;
-  output \port$402$24 ;
-  wire \port$402$24 ;
-  output \port$402$25 ;
-  wire \port$402$25 ;
-  output \port$402$27 ;
-  wire \port$402$27 ;
-  output \port$402$28 ;
-  wire \port$402$28 ;
-  output \port$402$29 ;
-  wire \port$402$29 ;
-  output \port$402$3 ;
-  wire \port$402$3 ;
-  output \port$402$30 ;
-  wire \port$402$30 ;
-  output \port$402$31 ;
-  wire \port$402$31 ;
-  output \port$402$32 ;
-  wire \port$402$32 ;
-  output \port$402$33 ;
-  wire \port$402$33 ;
-  output \port$402$34 ;
-  wire \port$402$34 ;
-  output \port$402$35 ;
-  wire \port$402$35 ;
-  output \port$402$36 ;
-  wire \port$402$36 ;
-  output \port$402$37 ;
-  wire \port$402$37 ;
-  output \port$402$38 ;
-  wire \port$402$38 ;
-  output \port$402$39 ;
-  wire \port$402$39 ;
-  output \port$402$4 ;
-  wire \port$402$4 ;
-  output \port$402$40 ;
-  wire \port$402$40 ;
-  output \port$402$41 ;
-  wire \port$402$41 ;
-  output \port$402$42 ;
-  wire \port$402$42 ;
-  output \port$402$43 ;
-  wire \port$402$43 ;
-  output \port$402$44 ;
-  wire \port$402$44 ;
-  output \port$402$45 ;
-  wire \port$402$45 ;
-  output \port$402$46 ;
-  wire \port$402$46 ;
-  output \port$402$47 ;
-  wire \port$402$47 ;
-  output \port$402$48 ;
-  wire \port$402$48 ;
-  output \port$402$49 ;
-  wire \port$402$49 ;
-  output \port$402$5 ;
-  wire \port$402$5 ;
-  output \port$402$50 ;
-  wire \port$402$50 ;
-  output \port$402$51 ;
-  wire \port$402$51 ;
-  output \port$402$52 ;
-  wire \port$402$52 ;
-  output \port$402$6 ;
-  wire \port$402$6 ;
-  output \port$402$7 ;
-  wire \port$402$7 ;
-  output \port$402$8 ;
-  wire \port$402$8 ;
-  output \port$402$9 ;
-  wire \port$402$9 ;
+  output \port$400$0 ;
+  wire \port$400$0 ;
+  output \port$400$1 ;
+  wire \port$400$1 ;
+  output \port$400$10 ;
+  wire \port$400$10 ;
+  output \port$400$11 ;
+  wire \port$400$11 ;
+  output \port$400$12 ;
+  wire \port$400$12 ;
+  output \port$400$13 ;
+  wire \port$400$13 ;
+  output \port$400$14 ;
+  wire \port$400$14 ;
+  output \port$400$15 ;
+  wire \port$400$15 ;
+  output \port$400$16 ;
+  wire \port$400$16 ;
+  output \port$400$17 ;
+  wire \port$400$17 ;
+  output \port$400$18 ;
+  wire \port$400$18 ;
+  output \port$400$19 ;
+  wire \port$400$19 ;
+  output \port$400$2 ;
+  wire \port$400$2 ;
+  output \port$400$20 ;
+  wire \port$400$20 ;
+  output \port$400$21 ;
+  wire \port$400$21 ;
+  output \port$400$22 ;
+  wire \port$400$22 ;
+  output \port$400$23 ;
+  wire \port$400$23 ;
+  output \port$400$24 ;
+  wire \port$400$24 ;
+  output \port$400$25 ;
+  wire \port$400$25 ;
+  output \port$400$27 ;
+  wire \port$400$27 ;
+  output \port$400$28 ;
+  wire \port$400$28 ;
+  output \port$400$29 ;
+  wire \port$400$29 ;
+  output \port$400$3 ;
+  wire \port$400$3 ;
+  output \port$400$30 ;
+  wire \port$400$30 ;
+  output \port$400$31 ;
+  wire \port$400$31 ;
+  output \port$400$32 ;
+  wire \port$400$32 ;
+  output \port$400$33 ;
+  wire \port$400$33 ;
+  output \port$400$34 ;
+  wire \port$400$34 ;
+  output \port$400$35 ;
+  wire \port$400$35 ;
+  output \port$400$36 ;
+  wire \port$400$36 ;
+  output \port$400$37 ;
+  wire \port$400$37 ;
+  output \port$400$38 ;
+  wire \port$400$38 ;
+  output \port$400$39 ;
+  wire \port$400$39 ;
+  output \port$400$4 ;
+  wire \port$400$4 ;
+  output \port$400$40 ;
+  wire \port$400$40 ;
+  output \port$400$41 ;
+  wire \port$400$41 ;
+  output \port$400$42 ;
+  wire \port$400$42 ;
+  output \port$400$43 ;
+  wire \port$400$43 ;
+  output \port$400$44 ;
+  wire \port$400$44 ;
+  output \port$400$45 ;
+  wire \port$400$45 ;
+  output \port$400$46 ;
+  wire \port$400$46 ;
+  output \port$400$47 ;
+  wire \port$400$47 ;
+  output \port$400$48 ;
+  wire \port$400$48 ;
+  output \port$400$49 ;
+  wire \port$400$49 ;
+  output \port$400$5 ;
+  wire \port$400$5 ;
+  output \port$400$50 ;
+  wire \port$400$50 ;
+  output \port$400$51 ;
+  wire \port$400$51 ;
+  output \port$400$52 ;
+  wire \port$400$52 ;
+  output \port$400$6 ;
+  wire \port$400$6 ;
+  output \port$400$7 ;
+  wire \port$400$7 ;
+  output \port$400$8 ;
+  wire \port$400$8 ;
+  output \port$400$9 ;
+  wire \port$400$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -18522,60 +18518,60 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$402$0 , \port$402$1 , \port$402
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$402$0 ),
-    .R1(\port$402$1 ),
-    .R10(\port$402$10 ),
-    .R11(\port$402$11 ),
-    .R12(\port$402$12 ),
-    .R13(\port$402$13 ),
-    .R14(\port$402$14 ),
-    .R15(\port$402$15 ),
-    .R16(\port$402$16 ),
-    .R17(\port$402$17 ),
-    .R18(\port$402$18 ),
-    .R19(\port$402$19 ),
-    .R2(\port$402$2 ),
-    .R20(\port$402$20 ),
-    .R21(\port$402$21 ),
-    .R22(\port$402$22 ),
-    .R23(\port$402$23 ),
-    .R24(\port$402$24 ),
-    .R25(\port$402$25 ),
+    .R0(\port$400$0 ),
+    .R1(\port$400$1 ),
+    .R10(\port$400$10 ),
+    .R11(\port$400$11 ),
+    .R12(\port$400$12 ),
+    .R13(\port$400$13 ),
+    .R14(\port$400$14 ),
+    .R15(\port$400$15 ),
+    .R16(\port$400$16 ),
+    .R17(\port$400$17 ),
+    .R18(\port$400$18 ),
+    .R19(\port$400$19 ),
+    .R2(\port$400$2 ),
+    .R20(\port$400$20 ),
+    .R21(\port$400$21 ),
+    .R22(\port$400$22 ),
+    .R23(\port$400$23 ),
+    .R24(\port$400$24 ),
+    .R25(\port$400$25 ),
     .R26(r[26]),
-    .R27(\port$402$27 ),
-    .R28(\port$402$28 ),
-    .R29(\port$402$29 ),
-    .R3(\port$402$3 ),
-    .R30(\port$402$30 ),
-    .R31(\port$402$31 ),
-    .R32(\port$402$32 ),
-    .R33(\port$402$33 ),
-    .R34(\port$402$34 ),
-    .R35(\port$402$35 ),
-    .R36(\port$402$36 ),
-    .R37(\port$402$37 ),
-    .R38(\port$402$38 ),
-    .R39(\port$402$39 ),
-    .R4(\port$402$4 ),
-    .R40(\port$402$40 ),
-    .R41(\port$402$41 ),
-    .R42(\port$402$42 ),
-    .R43(\port$402$43 ),
-    .R44(\port$402$44 ),
-    .R45(\port$402$45 ),
-    .R46(\port$402$46 ),
-    .R47(\port$402$47 ),
-    .R48(\port$402$48 ),
-    .R49(\port$402$49 ),
-    .R5(\port$402$5 ),
-    .R50(\port$402$50 ),
-    .R51(\port$402$51 ),
-    .R52(\port$402$52 ),
+    .R27(\port$400$27 ),
+    .R28(\port$400$28 ),
+    .R29(\port$400$29 ),
+    .R3(\port$400$3 ),
+    .R30(\port$400$30 ),
+    .R31(\port$400$31 ),
+    .R32(\port$400$32 ),
+    .R33(\port$400$33 ),
+    .R34(\port$400$34 ),
+    .R35(\port$400$35 ),
+    .R36(\port$400$36 ),
+    .R37(\port$400$37 ),
+    .R38(\port$400$38 ),
+    .R39(\port$400$39 ),
+    .R4(\port$400$4 ),
+    .R40(\port$400$40 ),
+    .R41(\port$400$41 ),
+    .R42(\port$400$42 ),
+    .R43(\port$400$43 ),
+    .R44(\port$400$44 ),
+    .R45(\port$400$45 ),
+    .R46(\port$400$46 ),
+    .R47(\port$400$47 ),
+    .R48(\port$400$48 ),
+    .R49(\port$400$49 ),
+    .R5(\port$400$5 ),
+    .R50(\port$400$50 ),
+    .R51(\port$400$51 ),
+    .R52(\port$400$52 ),
     .R53(r[53]),
-    .R6(\port$402$6 ),
-    .R7(\port$402$7 ),
-    .R8(\port$402$8 ),
-    .R9(\port$402$9 ),
+    .R6(\port$400$6 ),
+    .R7(\port$400$7 ),
+    .R8(\port$400$8 ),
+    .R9(\port$400$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -18848,13 +18844,13 @@ module \hwq_top.engine.array.mac_0_0 (rst, \port$402$0 , \port$402$1 , \port$402
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$402$52 , \port$402$51 , \port$402$50 , \port$402$49 , \port$402$48 , \port$402$47 , \port$402$46 , \port$402$45 , \port$402$44 , \port$402$43 , \port$402$42 , \port$402$41 , \port$402$40 , \port$402$39 , \port$402$38 , \port$402$37 , \port$402$36 , \port$402$35 , \port$402$34 , \port$402$33 , \port$402$32 , \port$402$31 , \port$402$30 , \port$402$29 , \port$402$28 , \port$402$27 , \port$402$25 , \port$402$24 , \port$402$23 , \port$402$22 , \port$402$21 , \port$402$20 , \port$402$19 , \port$402$18 , \port$402$17 , \port$402$16 , \port$402$15 , \port$402$14 , \port$402$13 , \port$402$12 , \port$402$11 , \port$402$10 , \port$402$9 , \port$402$8 , \port$402$7 , \port$402$6 , \port$402$5 , \port$402$4 , \port$402$3 , \port$402$2 , \port$402$1 , \port$402$0  };
+  assign { r[52:27], r[25:0] } = { \port$400$52 , \port$400$51 , \port$400$50 , \port$400$49 , \port$400$48 , \port$400$47 , \port$400$46 , \port$400$45 , \port$400$44 , \port$400$43 , \port$400$42 , \port$400$41 , \port$400$40 , \port$400$39 , \port$400$38 , \port$400$37 , \port$400$36 , \port$400$35 , \port$400$34 , \port$400$33 , \port$400$32 , \port$400$31 , \port$400$30 , \port$400$29 , \port$400$28 , \port$400$27 , \port$400$25 , \port$400$24 , \port$400$23 , \port$400$22 , \port$400$21 , \port$400$20 , \port$400$19 , \port$400$18 , \port$400$17 , \port$400$16 , \port$400$15 , \port$400$14 , \port$400$13 , \port$400$12 , \port$400$11 , \port$400$10 , \port$400$9 , \port$400$8 , \port$400$7 , \port$400$6 , \port$400$5 , \port$400$4 , \port$400$3 , \port$400$2 , \port$400$1 , \port$400$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_1 (rst, \port$407$0 , \port$407$1 , \port$407$2 , \port$407$3 , \port$407$4 , \port$407$5 , \port$407$6 , \port$407$7 , \port$407$8 , \port$407$9 , \port$407$10 , \port$407$11 , \port$407$12 , \port$407$13 , \port$407$14 , \port$407$15 , \port$407$16 , \port$407$17 , \port$407$18 , \port$407$19 
-, \port$407$20 , \port$407$21 , \port$407$22 , \port$407$23 , \port$407$24 , \port$407$25 , \port$407$27 , \port$407$28 , \port$407$29 , \port$407$30 , \port$407$31 , \port$407$32 , \port$407$33 , \port$407$34 , \port$407$35 , \port$407$36 , \port$407$37 , \port$407$38 , \port$407$39 , \port$407$40 , \port$407$41 
-, \port$407$42 , \port$407$43 , \port$407$44 , \port$407$45 , \port$407$46 , \port$407$47 , \port$407$48 , \port$407$49 , \port$407$50 , \port$407$51 , \port$407$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_1 (rst, \port$405$0 , \port$405$1 , \port$405$2 , \port$405$3 , \port$405$4 , \port$405$5 , \port$405$6 , \port$405$7 , \port$405$8 , \port$405$9 , \port$405$10 , \port$405$11 , \port$405$12 , \port$405$13 , \port$405$14 , \port$405$15 , \port$405$16 , \port$405$17 , \port$405$18 , \port$405$19 
+, \port$405$20 , \port$405$21 , \port$405$22 , \port$405$23 , \port$405$24 , \port$405$25 , \port$405$27 , \port$405$28 , \port$405$29 , \port$405$30 , \port$405$31 , \port$405$32 , \port$405$33 , \port$405$34 , \port$405$35 , \port$405$36 , \port$405$37 , \port$405$38 , \port$405$39 , \port$405$40 , \port$405$41 
+, \port$405$42 , \port$405$43 , \port$405$44 , \port$405$45 , \port$405$46 , \port$405$47 , \port$405$48 , \port$405$49 , \port$405$50 , \port$405$51 , \port$405$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -18862,110 +18858,110 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$407$0 , \port$407$1 , \port$407
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$407$0 ;
-  wire \port$407$0 ;
-  output \port$407$1 ;
-  wire \port$407$1 ;
-  output \port$407$10 ;
-  wire \port$407$10 ;
-  output \port$407$11 ;
-  wire \port$407$11 ;
-  output \port$407$12 ;
-  wire \port$407$12 ;
-  output \port$407$13 ;
-  wire \port$407$13 ;
-  output \port$407$14 ;
-  wire \port$407$14 ;
-  output \port$407$15 ;
-  wire \port$407$15 ;
-  output \port$407$16 ;
-  wire \port$407$16 ;
-  output \port$407$17 ;
-  wire \port$407$17 ;
-  output \port$407$18 ;
-  wire \port$407$18 ;
-  output \port$407$19 ;
-  wire \port$407$19 ;
-  output \port$407$2 ;
-  wire \port$407$2 ;
-  output \port$407$20 ;
-  wire \port$407$20 ;
-  output \port$407$21 ;
-  wire \port$407$21 ;
-  output \port$407$22 ;
-  wire \port$407$22 ;
-  output \port$407$23 ;
-  wire \port$407$23 ;
-  output \port$407$24 ;
-  wire \port$407$24 ;
-  output \port$407$25 ;
-  wire \port$407$25 ;
-  output \port$407$27 ;
-  wire \port$407$27 ;
-  output \port$407$28 ;
-  wire \port$407$28 ;
-  output \port$407$29 ;
-  wire \port$407$29 ;
-  output \port$407$3 ;
-  wire \port$407$3 ;
-  output \port$407$30 ;
-  wire \port$407$30 ;
-  output \port$407$31 ;
-  wire \port$407$31 ;
-  output \port$407$32 ;
-  wire \port$407$32 ;
-  output \port$407$33 ;
-  wire \port$407$33 ;
-  output \port$407$34 ;
-  wire \port$407$34 ;
-  output \port$407$35 ;
-  wire \port$407$35 ;
-  output \port$407$36 ;
-  wire \port$407$36 ;
-  output \port$407$37 ;
-  wire \port$407$37 ;
-  output \port$407$38 ;
-  wire \port$407$38 ;
-  output \port$407$39 ;
-  wire \port$407$39 ;
-  output \port$407$4 ;
-  wire \port$407$4 ;
-  output \port$407$40 ;
-  wire \port$407$40 ;
-  output \port$407$41 ;
-  wire \port$407$41 ;
-  output \port$407$42 ;
-  wire \port$407$42 ;
-  output \port$407$43 ;
-  wire \port$407$43 ;
-  output \port$407$44 ;
-  wire \port$407$44 ;
-  output \port$407$45 ;
-  wire \port$407$45 ;
-  output \port$407$46 ;
-  wire \port$407$46 ;
-  output \port$407$47 ;
-  wire \port$407$47 ;
-  output \port$407$48 ;
-  wire \port$407$48 ;
-  output \port$407$49 ;
-  wire \port$407$49 ;
-  output \port$407$5 ;
-  wire \port$407$5 ;
-  output \port$407$50 ;
-  wire \port$407$50 ;
-  output \port$407$51 ;
-  wire \port$407$51 ;
-  output \port$407$52 ;
-  wire \port$407$52 ;
-  output \port$407$6 ;
-  wire \port$407$6 ;
-  output \port$407$7 ;
-  wire \port$407$7 ;
-  output \port$407$8 ;
-  wire \port$407$8 ;
-  output \port$407$9 ;
-  wire \port$407$9 ;
+  output \port$405$0 ;
+  wire \port$405$0 ;
+  output \port$405$1 ;
+  wire \port$405$1 ;
+  output \port$405$10 ;
+  wire \port$405$10 ;
+  output \port$405$11 ;
+  wire \port$405$11 ;
+  output \port$405$12 ;
+  wire \port$405$12 ;
+  output \port$405$13 ;
+  wire \port$405$13 ;
+  output \port$405$14 ;
+  wire \port$405$14 ;
+  output \port$405$15 ;
+  wire \port$405$15 ;
+  output \port$405$16 ;
+  wire \port$405$16 ;
+  output \port$405$17 ;
+  wire \port$405$17 ;
+  output \port$405$18 ;
+  wire \port$405$18 ;
+  output \port$405$19 ;
+  wire \port$405$19 ;
+  output \port$405$2 ;
+  wire \port$405$2 ;
+  output \port$405$20 ;
+  wire \port$405$20 ;
+  output \port$405$21 ;
+  wire \port$405$21 ;
+  output \port$405$22 ;
+  wire \port$405$22 ;
+  output \port$405$23 ;
+  wire \port$405$23 ;
+  output \port$405$24 ;
+  wire \port$405$24 ;
+  output \port$405$25 ;
+  wire \port$405$25 ;
+  output \port$405$27 ;
+  wire \port$405$27 ;
+  output \port$405$28 ;
+  wire \port$405$28 ;
+  output \port$405$29 ;
+  wire \port$405$29 ;
+  output \port$405$3 ;
+  wire \port$405$3 ;
+  output \port$405$30 ;
+  wire \port$405$30 ;
+  output \port$405$31 ;
+  wire \port$405$31 ;
+  output \port$405$32 ;
+  wire \port$405$32 ;
+  output \port$405$33 ;
+  wire \port$405$33 ;
+  output \port$405$34 ;
+  wire \port$405$34 ;
+  output \port$405$35 ;
+  wire \port$405$35 ;
+  output \port$405$36 ;
+  wire \port$405$36 ;
+  output \port$405$37 ;
+  wire \port$405$37 ;
+  output \port$405$38 ;
+  wire \port$405$38 ;
+  output \port$405$39 ;
+  wire \port$405$39 ;
+  output \port$405$4 ;
+  wire \port$405$4 ;
+  output \port$405$40 ;
+  wire \port$405$40 ;
+  output \port$405$41 ;
+  wire \port$405$41 ;
+  output \port$405$42 ;
+  wire \port$405$42 ;
+  output \port$405$43 ;
+  wire \port$405$43 ;
+  output \port$405$44 ;
+  wire \port$405$44 ;
+  output \port$405$45 ;
+  wire \port$405$45 ;
+  output \port$405$46 ;
+  wire \port$405$46 ;
+  output \port$405$47 ;
+  wire \port$405$47 ;
+  output \port$405$48 ;
+  wire \port$405$48 ;
+  output \port$405$49 ;
+  wire \port$405$49 ;
+  output \port$405$5 ;
+  wire \port$405$5 ;
+  output \port$405$50 ;
+  wire \port$405$50 ;
+  output \port$405$51 ;
+  wire \port$405$51 ;
+  output \port$405$52 ;
+  wire \port$405$52 ;
+  output \port$405$6 ;
+  wire \port$405$6 ;
+  output \port$405$7 ;
+  wire \port$405$7 ;
+  output \port$405$8 ;
+  wire \port$405$8 ;
+  output \port$405$9 ;
+  wire \port$405$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19162,60 +19158,60 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$407$0 , \port$407$1 , \port$407
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$407$0 ),
-    .R1(\port$407$1 ),
-    .R10(\port$407$10 ),
-    .R11(\port$407$11 ),
-    .R12(\port$407$12 ),
-    .R13(\port$407$13 ),
-    .R14(\port$407$14 ),
-    .R15(\port$407$15 ),
-    .R16(\port$407$16 ),
-    .R17(\port$407$17 ),
-    .R18(\port$407$18 ),
-    .R19(\port$407$19 ),
-    .R2(\port$407$2 ),
-    .R20(\port$407$20 ),
-    .R21(\port$407$21 ),
-    .R22(\port$407$22 ),
-    .R23(\port$407$23 ),
-    .R24(\port$407$24 ),
-    .R25(\port$407$25 ),
+    .R0(\port$405$0 ),
+    .R1(\port$405$1 ),
+    .R10(\port$405$10 ),
+    .R11(\port$405$11 ),
+    .R12(\port$405$12 ),
+    .R13(\port$405$13 ),
+    .R14(\port$405$14 ),
+    .R15(\port$405$15 ),
+    .R16(\port$405$16 ),
+    .R17(\port$405$17 ),
+    .R18(\port$405$18 ),
+    .R19(\port$405$19 ),
+    .R2(\port$405$2 ),
+    .R20(\port$405$20 ),
+    .R21(\port$405$21 ),
+    .R22(\port$405$22 ),
+    .R23(\port$405$23 ),
+    .R24(\port$405$24 ),
+    .R25(\port$405$25 ),
     .R26(r[26]),
-    .R27(\port$407$27 ),
-    .R28(\port$407$28 ),
-    .R29(\port$407$29 ),
-    .R3(\port$407$3 ),
-    .R30(\port$407$30 ),
-    .R31(\port$407$31 ),
-    .R32(\port$407$32 ),
-    .R33(\port$407$33 ),
-    .R34(\port$407$34 ),
-    .R35(\port$407$35 ),
-    .R36(\port$407$36 ),
-    .R37(\port$407$37 ),
-    .R38(\port$407$38 ),
-    .R39(\port$407$39 ),
-    .R4(\port$407$4 ),
-    .R40(\port$407$40 ),
-    .R41(\port$407$41 ),
-    .R42(\port$407$42 ),
-    .R43(\port$407$43 ),
-    .R44(\port$407$44 ),
-    .R45(\port$407$45 ),
-    .R46(\port$407$46 ),
-    .R47(\port$407$47 ),
-    .R48(\port$407$48 ),
-    .R49(\port$407$49 ),
-    .R5(\port$407$5 ),
-    .R50(\port$407$50 ),
-    .R51(\port$407$51 ),
-    .R52(\port$407$52 ),
+    .R27(\port$405$27 ),
+    .R28(\port$405$28 ),
+    .R29(\port$405$29 ),
+    .R3(\port$405$3 ),
+    .R30(\port$405$30 ),
+    .R31(\port$405$31 ),
+    .R32(\port$405$32 ),
+    .R33(\port$405$33 ),
+    .R34(\port$405$34 ),
+    .R35(\port$405$35 ),
+    .R36(\port$405$36 ),
+    .R37(\port$405$37 ),
+    .R38(\port$405$38 ),
+    .R39(\port$405$39 ),
+    .R4(\port$405$4 ),
+    .R40(\port$405$40 ),
+    .R41(\port$405$41 ),
+    .R42(\port$405$42 ),
+    .R43(\port$405$43 ),
+    .R44(\port$405$44 ),
+    .R45(\port$405$45 ),
+    .R46(\port$405$46 ),
+    .R47(\port$405$47 ),
+    .R48(\port$405$48 ),
+    .R49(\port$405$49 ),
+    .R5(\port$405$5 ),
+    .R50(\port$405$50 ),
+    .R51(\port$405$51 ),
+    .R52(\port$405$52 ),
     .R53(r[53]),
-    .R6(\port$407$6 ),
-    .R7(\port$407$7 ),
-    .R8(\port$407$8 ),
-    .R9(\port$407$9 ),
+    .R6(\port$405$6 ),
+    .R7(\port$405$7 ),
+    .R8(\port$405$8 ),
+    .R9(\port$405$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -19488,13 +19484,13 @@ module \hwq_top.engine.array.mac_0_1 (rst, \port$407$0 , \port$407$1 , \port$407
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$407$52 , \port$407$51 , \port$407$50 , \port$407$49 , \port$407$48 , \port$407$47 , \port$407$46 , \port$407$45 , \port$407$44 , \port$407$43 , \port$407$42 , \port$407$41 , \port$407$40 , \port$407$39 , \port$407$38 , \port$407$37 , \port$407$36 , \port$407$35 , \port$407$34 , \port$407$33 , \port$407$32 , \port$407$31 , \port$407$30 , \port$407$29 , \port$407$28 , \port$407$27 , \port$407$25 , \port$407$24 , \port$407$23 , \port$407$22 , \port$407$21 , \port$407$20 , \port$407$19 , \port$407$18 , \port$407$17 , \port$407$16 , \port$407$15 , \port$407$14 , \port$407$13 , \port$407$12 , \port$407$11 , \port$407$10 , \port$407$9 , \port$407$8 , \port$407$7 , \port$407$6 , \port$407$5 , \port$407$4 , \port$407$3 , \port$407$2 , \port$407$1 , \port$407$0  };
+  assign { r[52:27], r[25:0] } = { \port$405$52 , \port$405$51 , \port$405$50 , \port$405$49 , \port$405$48 , \port$405$47 , \port$405$46 , \port$405$45 , \port$405$44 , \port$405$43 , \port$405$42 , \port$405$41 , \port$405$40 , \port$405$39 , \port$405$38 , \port$405$37 , \port$405$36 , \port$405$35 , \port$405$34 , \port$405$33 , \port$405$32 , \port$405$31 , \port$405$30 , \port$405$29 , \port$405$28 , \port$405$27 , \port$405$25 , \port$405$24 , \port$405$23 , \port$405$22 , \port$405$21 , \port$405$20 , \port$405$19 , \port$405$18 , \port$405$17 , \port$405$16 , \port$405$15 , \port$405$14 , \port$405$13 , \port$405$12 , \port$405$11 , \port$405$10 , \port$405$9 , \port$405$8 , \port$405$7 , \port$405$6 , \port$405$5 , \port$405$4 , \port$405$3 , \port$405$2 , \port$405$1 , \port$405$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_2 (rst, \port$412$0 , \port$412$1 , \port$412$2 , \port$412$3 , \port$412$4 , \port$412$5 , \port$412$6 , \port$412$7 , \port$412$8 , \port$412$9 , \port$412$10 , \port$412$11 , \port$412$12 , \port$412$13 , \port$412$14 , \port$412$15 , \port$412$16 , \port$412$17 , \port$412$18 , \port$412$19 
-, \port$412$20 , \port$412$21 , \port$412$22 , \port$412$23 , \port$412$24 , \port$412$25 , \port$412$27 , \port$412$28 , \port$412$29 , \port$412$30 , \port$412$31 , \port$412$32 , \port$412$33 , \port$412$34 , \port$412$35 , \port$412$36 , \port$412$37 , \port$412$38 , \port$412$39 , \port$412$40 , \port$412$41 
-, \port$412$42 , \port$412$43 , \port$412$44 , \port$412$45 , \port$412$46 , \port$412$47 , \port$412$48 , \port$412$49 , \port$412$50 , \port$412$51 , \port$412$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_2 (rst, \port$410$0 , \port$410$1 , \port$410$2 , \port$410$3 , \port$410$4 , \port$410$5 , \port$410$6 , \port$410$7 , \port$410$8 , \port$410$9 , \port$410$10 , \port$410$11 , \port$410$12 , \port$410$13 , \port$410$14 , \port$410$15 , \port$410$16 , \port$410$17 , \port$410$18 , \port$410$19 
+, \port$410$20 , \port$410$21 , \port$410$22 , \port$410$23 , \port$410$24 , \port$410$25 , \port$410$27 , \port$410$28 , \port$410$29 , \port$410$30 , \port$410$31 , \port$410$32 , \port$410$33 , \port$410$34 , \port$410$35 , \port$410$36 , \port$410$37 , \port$410$38 , \port$410$39 , \port$410$40 , \port$410$41 
+, \port$410$42 , \port$410$43 , \port$410$44 , \port$410$45 , \port$410$46 , \port$410$47 , \port$410$48 , \port$410$49 , \port$410$50 , \port$410$51 , \port$410$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -19502,110 +19498,110 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$412$0 , \port$412$1 , \port$412
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$412$0 ;
-  wire \port$412$0 ;
-  output \port$412$1 ;
-  wire \port$412$1 ;
-  output \port$412$10 ;
-  wire \port$412$10 ;
-  output \port$412$11 ;
-  wire \port$412$11 ;
-  output \port$412$12 ;
-  wire \port$412$12 ;
-  output \port$412$13 ;
-  wire \port$412$13 ;
-  output \port$412$14 ;
-  wire \port$412$14 ;
-  output \port$412$15 ;
-  wire \port$412$15 ;
-  output \port$412$16 ;
-  wire \port$412$16 ;
-  output \port$412$17 ;
-  wire \port$412$17 ;
-  output \port$412$18 ;
-  wire \port$412$18 ;
-  output \port$412$19 ;
-  wire \port$412$19 ;
-  output \port$412$2 ;
-  wire \port$412$2 ;
-  output \port$412$20 ;
-  wire \port$412$20 ;
-  output \port$412$21 ;
-  wire \port$412$21 ;
-  output \port$412$22 ;
-  wire \port$412$22 ;
-  output \port$412$23 ;
-  wire \port$412$23 ;
-  output \port$412$24 ;
-  wire \port$412$24 ;
-  output \port$412$25 ;
-  wire \port$412$25 ;
-  output \port$412$27 ;
-  wire \port$412$27 ;
-  output \port$412$28 ;
-  wire \port$412$28 ;
-  output \port$412$29 ;
-  wire \port$412$29 ;
-  output \port$412$3 ;
-  wire \port$412$3 ;
-  output \port$412$30 ;
-  wire \port$412$30 ;
-  output \port$412$31 ;
-  wire \port$412$31 ;
-  output \port$412$32 ;
-  wire \port$412$32 ;
-  output \port$412$33 ;
-  wire \port$412$33 ;
-  output \port$412$34 ;
-  wire \port$412$34 ;
-  output \port$412$35 ;
-  wire \port$412$35 ;
-  output \port$412$36 ;
-  wire \port$412$36 ;
-  output \port$412$37 ;
-  wire \port$412$37 ;
-  output \port$412$38 ;
-  wire \port$412$38 ;
-  output \port$412$39 ;
-  wire \port$412$39 ;
-  output \port$412$4 ;
-  wire \port$412$4 ;
-  output \port$412$40 ;
-  wire \port$412$40 ;
-  output \port$412$41 ;
-  wire \port$412$41 ;
-  output \port$412$42 ;
-  wire \port$412$42 ;
-  output \port$412$43 ;
-  wire \port$412$43 ;
-  output \port$412$44 ;
-  wire \port$412$44 ;
-  output \port$412$45 ;
-  wire \port$412$45 ;
-  output \port$412$46 ;
-  wire \port$412$46 ;
-  output \port$412$47 ;
-  wire \port$412$47 ;
-  output \port$412$48 ;
-  wire \port$412$48 ;
-  output \port$412$49 ;
-  wire \port$412$49 ;
-  output \port$412$5 ;
-  wire \port$412$5 ;
-  output \port$412$50 ;
-  wire \port$412$50 ;
-  output \port$412$51 ;
-  wire \port$412$51 ;
-  output \port$412$52 ;
-  wire \port$412$52 ;
-  output \port$412$6 ;
-  wire \port$412$6 ;
-  output \port$412$7 ;
-  wire \port$412$7 ;
-  output \port$412$8 ;
-  wire \port$412$8 ;
-  output \port$412$9 ;
-  wire \port$412$9 ;
+  output \port$410$0 ;
+  wire \port$410$0 ;
+  output \port$410$1 ;
+  wire \port$410$1 ;
+  output \port$410$10 ;
+  wire \port$410$10 ;
+  output \port$410$11 ;
+  wire \port$410$11 ;
+  output \port$410$12 ;
+  wire \port$410$12 ;
+  output \port$410$13 ;
+  wire \port$410$13 ;
+  output \port$410$14 ;
+  wire \port$410$14 ;
+  output \port$410$15 ;
+  wire \port$410$15 ;
+  output \port$410$16 ;
+  wire \port$410$16 ;
+  output \port$410$17 ;
+  wire \port$410$17 ;
+  output \port$410$18 ;
+  wire \port$410$18 ;
+  output \port$410$19 ;
+  wire \port$410$19 ;
+  output \port$410$2 ;
+  wire \port$410$2 ;
+  output \port$410$20 ;
+  wire \port$410$20 ;
+  output \port$410$21 ;
+  wire \port$410$21 ;
+  output \port$410$22 ;
+  wire \port$410$22 ;
+  output \port$410$23 ;
+  wire \port$410$23 ;
+  output \port$410$24 ;
+  wire \port$410$24 ;
+  output \port$410$25 ;
+  wire \port$410$25 ;
+  output \port$410$27 ;
+  wire \port$410$27 ;
+  output \port$410$28 ;
+  wire \port$410$28 ;
+  output \port$410$29 ;
+  wire \port$410$29 ;
+  output \port$410$3 ;
+  wire \port$410$3 ;
+  output \port$410$30 ;
+  wire \port$410$30 ;
+  output \port$410$31 ;
+  wire \port$410$31 ;
+  output \port$410$32 ;
+  wire \port$410$32 ;
+  output \port$410$33 ;
+  wire \port$410$33 ;
+  output \port$410$34 ;
+  wire \port$410$34 ;
+  output \port$410$35 ;
+  wire \port$410$35 ;
+  output \port$410$36 ;
+  wire \port$410$36 ;
+  output \port$410$37 ;
+  wire \port$410$37 ;
+  output \port$410$38 ;
+  wire \port$410$38 ;
+  output \port$410$39 ;
+  wire \port$410$39 ;
+  output \port$410$4 ;
+  wire \port$410$4 ;
+  output \port$410$40 ;
+  wire \port$410$40 ;
+  output \port$410$41 ;
+  wire \port$410$41 ;
+  output \port$410$42 ;
+  wire \port$410$42 ;
+  output \port$410$43 ;
+  wire \port$410$43 ;
+  output \port$410$44 ;
+  wire \port$410$44 ;
+  output \port$410$45 ;
+  wire \port$410$45 ;
+  output \port$410$46 ;
+  wire \port$410$46 ;
+  output \port$410$47 ;
+  wire \port$410$47 ;
+  output \port$410$48 ;
+  wire \port$410$48 ;
+  output \port$410$49 ;
+  wire \port$410$49 ;
+  output \port$410$5 ;
+  wire \port$410$5 ;
+  output \port$410$50 ;
+  wire \port$410$50 ;
+  output \port$410$51 ;
+  wire \port$410$51 ;
+  output \port$410$52 ;
+  wire \port$410$52 ;
+  output \port$410$6 ;
+  wire \port$410$6 ;
+  output \port$410$7 ;
+  wire \port$410$7 ;
+  output \port$410$8 ;
+  wire \port$410$8 ;
+  output \port$410$9 ;
+  wire \port$410$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -19802,60 +19798,60 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$412$0 , \port$412$1 , \port$412
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$412$0 ),
-    .R1(\port$412$1 ),
-    .R10(\port$412$10 ),
-    .R11(\port$412$11 ),
-    .R12(\port$412$12 ),
-    .R13(\port$412$13 ),
-    .R14(\port$412$14 ),
-    .R15(\port$412$15 ),
-    .R16(\port$412$16 ),
-    .R17(\port$412$17 ),
-    .R18(\port$412$18 ),
-    .R19(\port$412$19 ),
-    .R2(\port$412$2 ),
-    .R20(\port$412$20 ),
-    .R21(\port$412$21 ),
-    .R22(\port$412$22 ),
-    .R23(\port$412$23 ),
-    .R24(\port$412$24 ),
-    .R25(\port$412$25 ),
+    .R0(\port$410$0 ),
+    .R1(\port$410$1 ),
+    .R10(\port$410$10 ),
+    .R11(\port$410$11 ),
+    .R12(\port$410$12 ),
+    .R13(\port$410$13 ),
+    .R14(\port$410$14 ),
+    .R15(\port$410$15 ),
+    .R16(\port$410$16 ),
+    .R17(\port$410$17 ),
+    .R18(\port$410$18 ),
+    .R19(\port$410$19 ),
+    .R2(\port$410$2 ),
+    .R20(\port$410$20 ),
+    .R21(\port$410$21 ),
+    .R22(\port$410$22 ),
+    .R23(\port$410$23 ),
+    .R24(\port$410$24 ),
+    .R25(\port$410$25 ),
     .R26(r[26]),
-    .R27(\port$412$27 ),
-    .R28(\port$412$28 ),
-    .R29(\port$412$29 ),
-    .R3(\port$412$3 ),
-    .R30(\port$412$30 ),
-    .R31(\port$412$31 ),
-    .R32(\port$412$32 ),
-    .R33(\port$412$33 ),
-    .R34(\port$412$34 ),
-    .R35(\port$412$35 ),
-    .R36(\port$412$36 ),
-    .R37(\port$412$37 ),
-    .R38(\port$412$38 ),
-    .R39(\port$412$39 ),
-    .R4(\port$412$4 ),
-    .R40(\port$412$40 ),
-    .R41(\port$412$41 ),
-    .R42(\port$412$42 ),
-    .R43(\port$412$43 ),
-    .R44(\port$412$44 ),
-    .R45(\port$412$45 ),
-    .R46(\port$412$46 ),
-    .R47(\port$412$47 ),
-    .R48(\port$412$48 ),
-    .R49(\port$412$49 ),
-    .R5(\port$412$5 ),
-    .R50(\port$412$50 ),
-    .R51(\port$412$51 ),
-    .R52(\port$412$52 ),
+    .R27(\port$410$27 ),
+    .R28(\port$410$28 ),
+    .R29(\port$410$29 ),
+    .R3(\port$410$3 ),
+    .R30(\port$410$30 ),
+    .R31(\port$410$31 ),
+    .R32(\port$410$32 ),
+    .R33(\port$410$33 ),
+    .R34(\port$410$34 ),
+    .R35(\port$410$35 ),
+    .R36(\port$410$36 ),
+    .R37(\port$410$37 ),
+    .R38(\port$410$38 ),
+    .R39(\port$410$39 ),
+    .R4(\port$410$4 ),
+    .R40(\port$410$40 ),
+    .R41(\port$410$41 ),
+    .R42(\port$410$42 ),
+    .R43(\port$410$43 ),
+    .R44(\port$410$44 ),
+    .R45(\port$410$45 ),
+    .R46(\port$410$46 ),
+    .R47(\port$410$47 ),
+    .R48(\port$410$48 ),
+    .R49(\port$410$49 ),
+    .R5(\port$410$5 ),
+    .R50(\port$410$50 ),
+    .R51(\port$410$51 ),
+    .R52(\port$410$52 ),
     .R53(r[53]),
-    .R6(\port$412$6 ),
-    .R7(\port$412$7 ),
-    .R8(\port$412$8 ),
-    .R9(\port$412$9 ),
+    .R6(\port$410$6 ),
+    .R7(\port$410$7 ),
+    .R8(\port$410$8 ),
+    .R9(\port$410$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20128,13 +20124,13 @@ module \hwq_top.engine.array.mac_0_2 (rst, \port$412$0 , \port$412$1 , \port$412
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$412$52 , \port$412$51 , \port$412$50 , \port$412$49 , \port$412$48 , \port$412$47 , \port$412$46 , \port$412$45 , \port$412$44 , \port$412$43 , \port$412$42 , \port$412$41 , \port$412$40 , \port$412$39 , \port$412$38 , \port$412$37 , \port$412$36 , \port$412$35 , \port$412$34 , \port$412$33 , \port$412$32 , \port$412$31 , \port$412$30 , \port$412$29 , \port$412$28 , \port$412$27 , \port$412$25 , \port$412$24 , \port$412$23 , \port$412$22 , \port$412$21 , \port$412$20 , \port$412$19 , \port$412$18 , \port$412$17 , \port$412$16 , \port$412$15 , \port$412$14 , \port$412$13 , \port$412$12 , \port$412$11 , \port$412$10 , \port$412$9 , \port$412$8 , \port$412$7 , \port$412$6 , \port$412$5 , \port$412$4 , \port$412$3 , \port$412$2 , \port$412$1 , \port$412$0  };
+  assign { r[52:27], r[25:0] } = { \port$410$52 , \port$410$51 , \port$410$50 , \port$410$49 , \port$410$48 , \port$410$47 , \port$410$46 , \port$410$45 , \port$410$44 , \port$410$43 , \port$410$42 , \port$410$41 , \port$410$40 , \port$410$39 , \port$410$38 , \port$410$37 , \port$410$36 , \port$410$35 , \port$410$34 , \port$410$33 , \port$410$32 , \port$410$31 , \port$410$30 , \port$410$29 , \port$410$28 , \port$410$27 , \port$410$25 , \port$410$24 , \port$410$23 , \port$410$22 , \port$410$21 , \port$410$20 , \port$410$19 , \port$410$18 , \port$410$17 , \port$410$16 , \port$410$15 , \port$410$14 , \port$410$13 , \port$410$12 , \port$410$11 , \port$410$10 , \port$410$9 , \port$410$8 , \port$410$7 , \port$410$6 , \port$410$5 , \port$410$4 , \port$410$3 , \port$410$2 , \port$410$1 , \port$410$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_0_3 (rst, \port$417$0 , \port$417$1 , \port$417$2 , \port$417$3 , \port$417$4 , \port$417$5 , \port$417$6 , \port$417$7 , \port$417$8 , \port$417$9 , \port$417$10 , \port$417$11 , \port$417$12 , \port$417$13 , \port$417$14 , \port$417$15 , \port$417$16 , \port$417$17 , \port$417$18 , \port$417$19 
-, \port$417$20 , \port$417$21 , \port$417$22 , \port$417$23 , \port$417$24 , \port$417$25 , \port$417$27 , \port$417$28 , \port$417$29 , \port$417$30 , \port$417$31 , \port$417$32 , \port$417$33 , \port$417$34 , \port$417$35 , \port$417$36 , \port$417$37 , \port$417$38 , \port$417$39 , \port$417$40 , \port$417$41 
-, \port$417$42 , \port$417$43 , \port$417$44 , \port$417$45 , \port$417$46 , \port$417$47 , \port$417$48 , \port$417$49 , \port$417$50 , \port$417$51 , \port$417$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_0_3 (rst, \port$415$0 , \port$415$1 , \port$415$2 , \port$415$3 , \port$415$4 , \port$415$5 , \port$415$6 , \port$415$7 , \port$415$8 , \port$415$9 , \port$415$10 , \port$415$11 , \port$415$12 , \port$415$13 , \port$415$14 , \port$415$15 , \port$415$16 , \port$415$17 , \port$415$18 , \port$415$19 
+, \port$415$20 , \port$415$21 , \port$415$22 , \port$415$23 , \port$415$24 , \port$415$25 , \port$415$27 , \port$415$28 , \port$415$29 , \port$415$30 , \port$415$31 , \port$415$32 , \port$415$33 , \port$415$34 , \port$415$35 , \port$415$36 , \port$415$37 , \port$415$38 , \port$415$39 , \port$415$40 , \port$415$41 
+, \port$415$42 , \port$415$43 , \port$415$44 , \port$415$45 , \port$415$46 , \port$415$47 , \port$415$48 , \port$415$49 , \port$415$50 , \port$415$51 , \port$415$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20142,110 +20138,110 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$417$0 , \port$417$1 , \port$417
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$417$0 ;
-  wire \port$417$0 ;
-  output \port$417$1 ;
-  wire \port$417$1 ;
-  output \port$417$10 ;
-  wire \port$417$10 ;
-  output \port$417$11 ;
-  wire \port$417$11 ;
-  output \port$417$12 ;
-  wire \port$417$12 ;
-  output \port$417$13 ;
-  wire \port$417$13 ;
-  output \port$417$14 ;
-  wire \port$417$14 ;
-  output \port$417$15 ;
-  wire \port$417$15 ;
-  output \port$417$16 ;
-  wire \port$417$16 ;
-  output \port$417$17 ;
-  wire \port$417$17 ;
-  output \port$417$18 ;
-  wire \port$417$18 ;
-  output \port$417$19 ;
-  wire \port$417$19 ;
-  output \port$417$2 ;
-  wire \port$417$2 ;
-  output \port$417$20 ;
-  wire \port$417$20 ;
-  output \port$417$21 ;
-  wire \port$417$21 ;
-  output \port$417$22 ;
-  wire \port$417$22 ;
-  output \port$417$23 ;
-  wire \port$417$23 ;
-  output \port$417$24 ;
-  wire \port$417$24 ;
-  output \port$417$25 ;
-  wire \port$417$25 ;
-  output \port$417$27 ;
-  wire \port$417$27 ;
-  output \port$417$28 ;
-  wire \port$417$28 ;
-  output \port$417$29 ;
-  wire \port$417$29 ;
-  output \port$417$3 ;
-  wire \port$417$3 ;
-  output \port$417$30 ;
-  wire \port$417$30 ;
-  output \port$417$31 ;
-  wire \port$417$31 ;
-  output \port$417$32 ;
-  wire \port$417$32 ;
-  output \port$417$33 ;
-  wire \port$417$33 ;
-  output \port$417$34 ;
-  wire \port$417$34 ;
-  output \port$417$35 ;
-  wire \port$417$35 ;
-  output \port$417$36 ;
-  wire \port$417$36 ;
-  output \port$417$37 ;
-  wire \port$417$37 ;
-  output \port$417$38 ;
-  wire \port$417$38 ;
-  output \port$417$39 ;
-  wire \port$417$39 ;
-  output \port$417$4 ;
-  wire \port$417$4 ;
-  output \port$417$40 ;
-  wire \port$417$40 ;
-  output \port$417$41 ;
-  wire \port$417$41 ;
-  output \port$417$42 ;
-  wire \port$417$42 ;
-  output \port$417$43 ;
-  wire \port$417$43 ;
-  output \port$417$44 ;
-  wire \port$417$44 ;
-  output \port$417$45 ;
-  wire \port$417$45 ;
-  output \port$417$46 ;
-  wire \port$417$46 ;
-  output \port$417$47 ;
-  wire \port$417$47 ;
-  output \port$417$48 ;
-  wire \port$417$48 ;
-  output \port$417$49 ;
-  wire \port$417$49 ;
-  output \port$417$5 ;
-  wire \port$417$5 ;
-  output \port$417$50 ;
-  wire \port$417$50 ;
-  output \port$417$51 ;
-  wire \port$417$51 ;
-  output \port$417$52 ;
-  wire \port$417$52 ;
-  output \port$417$6 ;
-  wire \port$417$6 ;
-  output \port$417$7 ;
-  wire \port$417$7 ;
-  output \port$417$8 ;
-  wire \port$417$8 ;
-  output \port$417$9 ;
-  wire \port$417$9 ;
+  output \port$415$0 ;
+  wire \port$415$0 ;
+  output \port$415$1 ;
+  wire \port$415$1 ;
+  output \port$415$10 ;
+  wire \port$415$10 ;
+  output \port$415$11 ;
+  wire \port$415$11 ;
+  output \port$415$12 ;
+  wire \port$415$12 ;
+  output \port$415$13 ;
+  wire \port$415$13 ;
+  output \port$415$14 ;
+  wire \port$415$14 ;
+  output \port$415$15 ;
+  wire \port$415$15 ;
+  output \port$415$16 ;
+  wire \port$415$16 ;
+  output \port$415$17 ;
+  wire \port$415$17 ;
+  output \port$415$18 ;
+  wire \port$415$18 ;
+  output \port$415$19 ;
+  wire \port$415$19 ;
+  output \port$415$2 ;
+  wire \port$415$2 ;
+  output \port$415$20 ;
+  wire \port$415$20 ;
+  output \port$415$21 ;
+  wire \port$415$21 ;
+  output \port$415$22 ;
+  wire \port$415$22 ;
+  output \port$415$23 ;
+  wire \port$415$23 ;
+  output \port$415$24 ;
+  wire \port$415$24 ;
+  output \port$415$25 ;
+  wire \port$415$25 ;
+  output \port$415$27 ;
+  wire \port$415$27 ;
+  output \port$415$28 ;
+  wire \port$415$28 ;
+  output \port$415$29 ;
+  wire \port$415$29 ;
+  output \port$415$3 ;
+  wire \port$415$3 ;
+  output \port$415$30 ;
+  wire \port$415$30 ;
+  output \port$415$31 ;
+  wire \port$415$31 ;
+  output \port$415$32 ;
+  wire \port$415$32 ;
+  output \port$415$33 ;
+  wire \port$415$33 ;
+  output \port$415$34 ;
+  wire \port$415$34 ;
+  output \port$415$35 ;
+  wire \port$415$35 ;
+  output \port$415$36 ;
+  wire \port$415$36 ;
+  output \port$415$37 ;
+  wire \port$415$37 ;
+  output \port$415$38 ;
+  wire \port$415$38 ;
+  output \port$415$39 ;
+  wire \port$415$39 ;
+  output \port$415$4 ;
+  wire \port$415$4 ;
+  output \port$415$40 ;
+  wire \port$415$40 ;
+  output \port$415$41 ;
+  wire \port$415$41 ;
+  output \port$415$42 ;
+  wire \port$415$42 ;
+  output \port$415$43 ;
+  wire \port$415$43 ;
+  output \port$415$44 ;
+  wire \port$415$44 ;
+  output \port$415$45 ;
+  wire \port$415$45 ;
+  output \port$415$46 ;
+  wire \port$415$46 ;
+  output \port$415$47 ;
+  wire \port$415$47 ;
+  output \port$415$48 ;
+  wire \port$415$48 ;
+  output \port$415$49 ;
+  wire \port$415$49 ;
+  output \port$415$5 ;
+  wire \port$415$5 ;
+  output \port$415$50 ;
+  wire \port$415$50 ;
+  output \port$415$51 ;
+  wire \port$415$51 ;
+  output \port$415$52 ;
+  wire \port$415$52 ;
+  output \port$415$6 ;
+  wire \port$415$6 ;
+  output \port$415$7 ;
+  wire \port$415$7 ;
+  output \port$415$8 ;
+  wire \port$415$8 ;
+  output \port$415$9 ;
+  wire \port$415$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -20442,60 +20438,60 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$417$0 , \port$417$1 , \port$417
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$417$0 ),
-    .R1(\port$417$1 ),
-    .R10(\port$417$10 ),
-    .R11(\port$417$11 ),
-    .R12(\port$417$12 ),
-    .R13(\port$417$13 ),
-    .R14(\port$417$14 ),
-    .R15(\port$417$15 ),
-    .R16(\port$417$16 ),
-    .R17(\port$417$17 ),
-    .R18(\port$417$18 ),
-    .R19(\port$417$19 ),
-    .R2(\port$417$2 ),
-    .R20(\port$417$20 ),
-    .R21(\port$417$21 ),
-    .R22(\port$417$22 ),
-    .R23(\port$417$23 ),
-    .R24(\port$417$24 ),
-    .R25(\port$417$25 ),
+    .R0(\port$415$0 ),
+    .R1(\port$415$1 ),
+    .R10(\port$415$10 ),
+    .R11(\port$415$11 ),
+    .R12(\port$415$12 ),
+    .R13(\port$415$13 ),
+    .R14(\port$415$14 ),
+    .R15(\port$415$15 ),
+    .R16(\port$415$16 ),
+    .R17(\port$415$17 ),
+    .R18(\port$415$18 ),
+    .R19(\port$415$19 ),
+    .R2(\port$415$2 ),
+    .R20(\port$415$20 ),
+    .R21(\port$415$21 ),
+    .R22(\port$415$22 ),
+    .R23(\port$415$23 ),
+    .R24(\port$415$24 ),
+    .R25(\port$415$25 ),
     .R26(r[26]),
-    .R27(\port$417$27 ),
-    .R28(\port$417$28 ),
-    .R29(\port$417$29 ),
-    .R3(\port$417$3 ),
-    .R30(\port$417$30 ),
-    .R31(\port$417$31 ),
-    .R32(\port$417$32 ),
-    .R33(\port$417$33 ),
-    .R34(\port$417$34 ),
-    .R35(\port$417$35 ),
-    .R36(\port$417$36 ),
-    .R37(\port$417$37 ),
-    .R38(\port$417$38 ),
-    .R39(\port$417$39 ),
-    .R4(\port$417$4 ),
-    .R40(\port$417$40 ),
-    .R41(\port$417$41 ),
-    .R42(\port$417$42 ),
-    .R43(\port$417$43 ),
-    .R44(\port$417$44 ),
-    .R45(\port$417$45 ),
-    .R46(\port$417$46 ),
-    .R47(\port$417$47 ),
-    .R48(\port$417$48 ),
-    .R49(\port$417$49 ),
-    .R5(\port$417$5 ),
-    .R50(\port$417$50 ),
-    .R51(\port$417$51 ),
-    .R52(\port$417$52 ),
+    .R27(\port$415$27 ),
+    .R28(\port$415$28 ),
+    .R29(\port$415$29 ),
+    .R3(\port$415$3 ),
+    .R30(\port$415$30 ),
+    .R31(\port$415$31 ),
+    .R32(\port$415$32 ),
+    .R33(\port$415$33 ),
+    .R34(\port$415$34 ),
+    .R35(\port$415$35 ),
+    .R36(\port$415$36 ),
+    .R37(\port$415$37 ),
+    .R38(\port$415$38 ),
+    .R39(\port$415$39 ),
+    .R4(\port$415$4 ),
+    .R40(\port$415$40 ),
+    .R41(\port$415$41 ),
+    .R42(\port$415$42 ),
+    .R43(\port$415$43 ),
+    .R44(\port$415$44 ),
+    .R45(\port$415$45 ),
+    .R46(\port$415$46 ),
+    .R47(\port$415$47 ),
+    .R48(\port$415$48 ),
+    .R49(\port$415$49 ),
+    .R5(\port$415$5 ),
+    .R50(\port$415$50 ),
+    .R51(\port$415$51 ),
+    .R52(\port$415$52 ),
     .R53(r[53]),
-    .R6(\port$417$6 ),
-    .R7(\port$417$7 ),
-    .R8(\port$417$8 ),
-    .R9(\port$417$9 ),
+    .R6(\port$415$6 ),
+    .R7(\port$415$7 ),
+    .R8(\port$415$8 ),
+    .R9(\port$415$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -20768,13 +20764,13 @@ module \hwq_top.engine.array.mac_0_3 (rst, \port$417$0 , \port$417$1 , \port$417
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$417$52 , \port$417$51 , \port$417$50 , \port$417$49 , \port$417$48 , \port$417$47 , \port$417$46 , \port$417$45 , \port$417$44 , \port$417$43 , \port$417$42 , \port$417$41 , \port$417$40 , \port$417$39 , \port$417$38 , \port$417$37 , \port$417$36 , \port$417$35 , \port$417$34 , \port$417$33 , \port$417$32 , \port$417$31 , \port$417$30 , \port$417$29 , \port$417$28 , \port$417$27 , \port$417$25 , \port$417$24 , \port$417$23 , \port$417$22 , \port$417$21 , \port$417$20 , \port$417$19 , \port$417$18 , \port$417$17 , \port$417$16 , \port$417$15 , \port$417$14 , \port$417$13 , \port$417$12 , \port$417$11 , \port$417$10 , \port$417$9 , \port$417$8 , \port$417$7 , \port$417$6 , \port$417$5 , \port$417$4 , \port$417$3 , \port$417$2 , \port$417$1 , \port$417$0  };
+  assign { r[52:27], r[25:0] } = { \port$415$52 , \port$415$51 , \port$415$50 , \port$415$49 , \port$415$48 , \port$415$47 , \port$415$46 , \port$415$45 , \port$415$44 , \port$415$43 , \port$415$42 , \port$415$41 , \port$415$40 , \port$415$39 , \port$415$38 , \port$415$37 , \port$415$36 , \port$415$35 , \port$415$34 , \port$415$33 , \port$415$32 , \port$415$31 , \port$415$30 , \port$415$29 , \port$415$28 , \port$415$27 , \port$415$25 , \port$415$24 , \port$415$23 , \port$415$22 , \port$415$21 , \port$415$20 , \port$415$19 , \port$415$18 , \port$415$17 , \port$415$16 , \port$415$15 , \port$415$14 , \port$415$13 , \port$415$12 , \port$415$11 , \port$415$10 , \port$415$9 , \port$415$8 , \port$415$7 , \port$415$6 , \port$415$5 , \port$415$4 , \port$415$3 , \port$415$2 , \port$415$1 , \port$415$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_0 (rst, \port$422$0 , \port$422$1 , \port$422$2 , \port$422$3 , \port$422$4 , \port$422$5 , \port$422$6 , \port$422$7 , \port$422$8 , \port$422$9 , \port$422$10 , \port$422$11 , \port$422$12 , \port$422$13 , \port$422$14 , \port$422$15 , \port$422$16 , \port$422$17 , \port$422$18 , \port$422$19 
-, \port$422$20 , \port$422$21 , \port$422$22 , \port$422$23 , \port$422$24 , \port$422$25 , \port$422$27 , \port$422$28 , \port$422$29 , \port$422$30 , \port$422$31 , \port$422$32 , \port$422$33 , \port$422$34 , \port$422$35 , \port$422$36 , \port$422$37 , \port$422$38 , \port$422$39 , \port$422$40 , \port$422$41 
-, \port$422$42 , \port$422$43 , \port$422$44 , \port$422$45 , \port$422$46 , \port$422$47 , \port$422$48 , \port$422$49 , \port$422$50 , \port$422$51 , \port$422$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_1_0 (rst, \port$420$0 , \port$420$1 , \port$420$2 , \port$420$3 , \port$420$4 , \port$420$5 , \port$420$6 , \port$420$7 , \port$420$8 , \port$420$9 , \port$420$10 , \port$420$11 , \port$420$12 , \port$420$13 , \port$420$14 , \port$420$15 , \port$420$16 , \port$420$17 , \port$420$18 , \port$420$19 
+, \port$420$20 , \port$420$21 , \port$420$22 , \port$420$23 , \port$420$24 , \port$420$25 , \port$420$27 , \port$420$28 , \port$420$29 , \port$420$30 , \port$420$31 , \port$420$32 , \port$420$33 , \port$420$34 , \port$420$35 , \port$420$36 , \port$420$37 , \port$420$38 , \port$420$39 , \port$420$40 , \port$420$41 
+, \port$420$42 , \port$420$43 , \port$420$44 , \port$420$45 , \port$420$46 , \port$420$47 , \port$420$48 , \port$420$49 , \port$420$50 , \port$420$51 , \port$420$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -20782,110 +20778,110 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$422$0 , \port$422$1 , \port$422
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$422$0 ;
-  wire \port$422$0 ;
-  output \port$422$1 ;
-  wire \port$422$1 ;
-  output \port$422$10 ;
-  wire \port$422$10 ;
-  output \port$422$11 ;
-  wire \port$422$11 ;
-  output \port$422$12 ;
-  wire \port$422$12 ;
-  output \port$422$13 ;
-  wire \port$422$13 ;
-  output \port$422$14 ;
-  wire \port$422$14 ;
-  output \port$422$15 ;
-  wire \port$422$15 ;
-  output \port$422$16 ;
-  wire \port$422$16 ;
-  output \port$422$17 ;
-  wire \port$422$17 ;
-  output \port$422$18 ;
-  wire \port$422$18 ;
-  output \port$422$19 ;
-  wire \port$422$19 ;
-  output \port$422$2 ;
-  wire \port$422$2 ;
-  output \port$422$20 ;
-  wire \port$422$20 ;
-  output \port$422$21 ;
-  wire \port$422$21 ;
-  output \port$422$22 ;
-  wire \port$422$22 ;
-  output \port$422$23 ;
-  wire \port$422$23 ;
-  output \port$422$24 ;
-  wire \port$422$24 ;
-  output \port$422$25 ;
-  wire \port$422$25 ;
-  output \port$422$27 ;
-  wire \port$422$27 ;
-  output \port$422$28 ;
-  wire \port$422$28 ;
-  output \port$422$29 ;
-  wire \port$422$29 ;
-  output \port$422$3 ;
-  wire \port$422$3 ;
-  output \port$422$30 ;
-  wire \port$422$30 ;
-  output \port$422$31 ;
-  wire \port$422$31 ;
-  output \port$422$32 ;
-  wire \port$422$32 ;
-  output \port$422$33 ;
-  wire \port$422$33 ;
-  output \port$422$34 ;
-  wire \port$422$34 ;
-  output \port$422$35 ;
-  wire \port$422$35 ;
-  output \port$422$36 ;
-  wire \port$422$36 ;
-  output \port$422$37 ;
-  wire \port$422$37 ;
-  output \port$422$38 ;
-  wire \port$422$38 ;
-  output \port$422$39 ;
-  wire \port$422$39 ;
-  output \port$422$4 ;
-  wire \port$422$4 ;
-  output \port$422$40 ;
-  wire \port$422$40 ;
-  output \port$422$41 ;
-  wire \port$422$41 ;
-  output \port$422$42 ;
-  wire \port$422$42 ;
-  output \port$422$43 ;
-  wire \port$422$43 ;
-  output \port$422$44 ;
-  wire \port$422$44 ;
-  output \port$422$45 ;
-  wire \port$422$45 ;
-  output \port$422$46 ;
-  wire \port$422$46 ;
-  output \port$422$47 ;
-  wire \port$422$47 ;
-  output \port$422$48 ;
-  wire \port$422$48 ;
-  output \port$422$49 ;
-  wire \port$422$49 ;
-  output \port$422$5 ;
-  wire \port$422$5 ;
-  output \port$422$50 ;
-  wire \port$422$50 ;
-  output \port$422$51 ;
-  wire \port$422$51 ;
-  output \port$422$52 ;
-  wire \port$422$52 ;
-  output \port$422$6 ;
-  wire \port$422$6 ;
-  output \port$422$7 ;
-  wire \port$422$7 ;
-  output \port$422$8 ;
-  wire \port$422$8 ;
-  output \port$422$9 ;
-  wire \port$422$9 ;
+  output \port$420$0 ;
+  wire \port$420$0 ;
+  output \port$420$1 ;
+  wire \port$420$1 ;
+  output \port$420$10 ;
+  wire \port$420$10 ;
+  output \port$420$11 ;
+  wire \port$420$11 ;
+  output \port$420$12 ;
+  wire \port$420$12 ;
+  output \port$420$13 ;
+  wire \port$420$13 ;
+  output \port$420$14 ;
+  wire \port$420$14 ;
+  output \port$420$15 ;
+  wire \port$420$15 ;
+  output \port$420$16 ;
+  wire \port$420$16 ;
+  output \port$420$17 ;
+  wire \port$420$17 ;
+  output \port$420$18 ;
+  wire \port$420$18 ;
+  output \port$420$19 ;
+  wire \port$420$19 ;
+  output \port$420$2 ;
+  wire \port$420$2 ;
+  output \port$420$20 ;
+  wire \port$420$20 ;
+  output \port$420$21 ;
+  wire \port$420$21 ;
+  output \port$420$22 ;
+  wire \port$420$22 ;
+  output \port$420$23 ;
+  wire \port$420$23 ;
+  output \port$420$24 ;
+  wire \port$420$24 ;
+  output \port$420$25 ;
+  wire \port$420$25 ;
+  output \port$420$27 ;
+  wire \port$420$27 ;
+  output \port$420$28 ;
+  wire \port$420$28 ;
+  output \port$420$29 ;
+  wire \port$420$29 ;
+  output \port$420$3 ;
+  wire \port$420$3 ;
+  output \port$420$30 ;
+  wire \port$420$30 ;
+  output \port$420$31 ;
+  wire \port$420$31 ;
+  output \port$420$32 ;
+  wire \port$420$32 ;
+  output \port$420$33 ;
+  wire \port$420$33 ;
+  output \port$420$34 ;
+  wire \port$420$34 ;
+  output \port$420$35 ;
+  wire \port$420$35 ;
+  output \port$420$36 ;
+  wire \port$420$36 ;
+  output \port$420$37 ;
+  wire \port$420$37 ;
+  output \port$420$38 ;
+  wire \port$420$38 ;
+  output \port$420$39 ;
+  wire \port$420$39 ;
+  output \port$420$4 ;
+  wire \port$420$4 ;
+  output \port$420$40 ;
+  wire \port$420$40 ;
+  output \port$420$41 ;
+  wire \port$420$41 ;
+  output \port$420$42 ;
+  wire \port$420$42 ;
+  output \port$420$43 ;
+  wire \port$420$43 ;
+  output \port$420$44 ;
+  wire \port$420$44 ;
+  output \port$420$45 ;
+  wire \port$420$45 ;
+  output \port$420$46 ;
+  wire \port$420$46 ;
+  output \port$420$47 ;
+  wire \port$420$47 ;
+  output \port$420$48 ;
+  wire \port$420$48 ;
+  output \port$420$49 ;
+  wire \port$420$49 ;
+  output \port$420$5 ;
+  wire \port$420$5 ;
+  output \port$420$50 ;
+  wire \port$420$50 ;
+  output \port$420$51 ;
+  wire \port$420$51 ;
+  output \port$420$52 ;
+  wire \port$420$52 ;
+  output \port$420$6 ;
+  wire \port$420$6 ;
+  output \port$420$7 ;
+  wire \port$420$7 ;
+  output \port$420$8 ;
+  wire \port$420$8 ;
+  output \port$420$9 ;
+  wire \port$420$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -21082,60 +21078,60 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$422$0 , \port$422$1 , \port$422
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$422$0 ),
-    .R1(\port$422$1 ),
-    .R10(\port$422$10 ),
-    .R11(\port$422$11 ),
-    .R12(\port$422$12 ),
-    .R13(\port$422$13 ),
-    .R14(\port$422$14 ),
-    .R15(\port$422$15 ),
-    .R16(\port$422$16 ),
-    .R17(\port$422$17 ),
-    .R18(\port$422$18 ),
-    .R19(\port$422$19 ),
-    .R2(\port$422$2 ),
-    .R20(\port$422$20 ),
-    .R21(\port$422$21 ),
-    .R22(\port$422$22 ),
-    .R23(\port$422$23 ),
-    .R24(\port$422$24 ),
-    .R25(\port$422$25 ),
+    .R0(\port$420$0 ),
+    .R1(\port$420$1 ),
+    .R10(\port$420$10 ),
+    .R11(\port$420$11 ),
+    .R12(\port$420$12 ),
+    .R13(\port$420$13 ),
+    .R14(\port$420$14 ),
+    .R15(\port$420$15 ),
+    .R16(\port$420$16 ),
+    .R17(\port$420$17 ),
+    .R18(\port$420$18 ),
+    .R19(\port$420$19 ),
+    .R2(\port$420$2 ),
+    .R20(\port$420$20 ),
+    .R21(\port$420$21 ),
+    .R22(\port$420$22 ),
+    .R23(\port$420$23 ),
+    .R24(\port$420$24 ),
+    .R25(\port$420$25 ),
     .R26(r[26]),
-    .R27(\port$422$27 ),
-    .R28(\port$422$28 ),
-    .R29(\port$422$29 ),
-    .R3(\port$422$3 ),
-    .R30(\port$422$30 ),
-    .R31(\port$422$31 ),
-    .R32(\port$422$32 ),
-    .R33(\port$422$33 ),
-    .R34(\port$422$34 ),
-    .R35(\port$422$35 ),
-    .R36(\port$422$36 ),
-    .R37(\port$422$37 ),
-    .R38(\port$422$38 ),
-    .R39(\port$422$39 ),
-    .R4(\port$422$4 ),
-    .R40(\port$422$40 ),
-    .R41(\port$422$41 ),
-    .R42(\port$422$42 ),
-    .R43(\port$422$43 ),
-    .R44(\port$422$44 ),
-    .R45(\port$422$45 ),
-    .R46(\port$422$46 ),
-    .R47(\port$422$47 ),
-    .R48(\port$422$48 ),
-    .R49(\port$422$49 ),
-    .R5(\port$422$5 ),
-    .R50(\port$422$50 ),
-    .R51(\port$422$51 ),
-    .R52(\port$422$52 ),
+    .R27(\port$420$27 ),
+    .R28(\port$420$28 ),
+    .R29(\port$420$29 ),
+    .R3(\port$420$3 ),
+    .R30(\port$420$30 ),
+    .R31(\port$420$31 ),
+    .R32(\port$420$32 ),
+    .R33(\port$420$33 ),
+    .R34(\port$420$34 ),
+    .R35(\port$420$35 ),
+    .R36(\port$420$36 ),
+    .R37(\port$420$37 ),
+    .R38(\port$420$38 ),
+    .R39(\port$420$39 ),
+    .R4(\port$420$4 ),
+    .R40(\port$420$40 ),
+    .R41(\port$420$41 ),
+    .R42(\port$420$42 ),
+    .R43(\port$420$43 ),
+    .R44(\port$420$44 ),
+    .R45(\port$420$45 ),
+    .R46(\port$420$46 ),
+    .R47(\port$420$47 ),
+    .R48(\port$420$48 ),
+    .R49(\port$420$49 ),
+    .R5(\port$420$5 ),
+    .R50(\port$420$50 ),
+    .R51(\port$420$51 ),
+    .R52(\port$420$52 ),
     .R53(r[53]),
-    .R6(\port$422$6 ),
-    .R7(\port$422$7 ),
-    .R8(\port$422$8 ),
-    .R9(\port$422$9 ),
+    .R6(\port$420$6 ),
+    .R7(\port$420$7 ),
+    .R8(\port$420$8 ),
+    .R9(\port$420$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -21408,13 +21404,13 @@ module \hwq_top.engine.array.mac_1_0 (rst, \port$422$0 , \port$422$1 , \port$422
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$422$52 , \port$422$51 , \port$422$50 , \port$422$49 , \port$422$48 , \port$422$47 , \port$422$46 , \port$422$45 , \port$422$44 , \port$422$43 , \port$422$42 , \port$422$41 , \port$422$40 , \port$422$39 , \port$422$38 , \port$422$37 , \port$422$36 , \port$422$35 , \port$422$34 , \port$422$33 , \port$422$32 , \port$422$31 , \port$422$30 , \port$422$29 , \port$422$28 , \port$422$27 , \port$422$25 , \port$422$24 , \port$422$23 , \port$422$22 , \port$422$21 , \port$422$20 , \port$422$19 , \port$422$18 , \port$422$17 , \port$422$16 , \port$422$15 , \port$422$14 , \port$422$13 , \port$422$12 , \port$422$11 , \port$422$10 , \port$422$9 , \port$422$8 , \port$422$7 , \port$422$6 , \port$422$5 , \port$422$4 , \port$422$3 , \port$422$2 , \port$422$1 , \port$422$0  };
+  assign { r[52:27], r[25:0] } = { \port$420$52 , \port$420$51 , \port$420$50 , \port$420$49 , \port$420$48 , \port$420$47 , \port$420$46 , \port$420$45 , \port$420$44 , \port$420$43 , \port$420$42 , \port$420$41 , \port$420$40 , \port$420$39 , \port$420$38 , \port$420$37 , \port$420$36 , \port$420$35 , \port$420$34 , \port$420$33 , \port$420$32 , \port$420$31 , \port$420$30 , \port$420$29 , \port$420$28 , \port$420$27 , \port$420$25 , \port$420$24 , \port$420$23 , \port$420$22 , \port$420$21 , \port$420$20 , \port$420$19 , \port$420$18 , \port$420$17 , \port$420$16 , \port$420$15 , \port$420$14 , \port$420$13 , \port$420$12 , \port$420$11 , \port$420$10 , \port$420$9 , \port$420$8 , \port$420$7 , \port$420$6 , \port$420$5 , \port$420$4 , \port$420$3 , \port$420$2 , \port$420$1 , \port$420$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_1 (rst, \port$427$0 , \port$427$1 , \port$427$2 , \port$427$3 , \port$427$4 , \port$427$5 , \port$427$6 , \port$427$7 , \port$427$8 , \port$427$9 , \port$427$10 , \port$427$11 , \port$427$12 , \port$427$13 , \port$427$14 , \port$427$15 , \port$427$16 , \port$427$17 , \port$427$18 , \port$427$19 
-, \port$427$20 , \port$427$21 , \port$427$22 , \port$427$23 , \port$427$24 , \port$427$25 , \port$427$27 , \port$427$28 , \port$427$29 , \port$427$30 , \port$427$31 , \port$427$32 , \port$427$33 , \port$427$34 , \port$427$35 , \port$427$36 , \port$427$37 , \port$427$38 , \port$427$39 , \port$427$40 , \port$427$41 
-, \port$427$42 , \port$427$43 , \port$427$44 , \port$427$45 , \port$427$46 , \port$427$47 , \port$427$48 , \port$427$49 , \port$427$50 , \port$427$51 , \port$427$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_1 (rst, \port$425$0 , \port$425$1 , \port$425$2 , \port$425$3 , \port$425$4 , \port$425$5 , \port$425$6 , \port$425$7 , \port$425$8 , \port$425$9 , \port$425$10 , \port$425$11 , \port$425$12 , \port$425$13 , \port$425$14 , \port$425$15 , \port$425$16 , \port$425$17 , \port$425$18 , \port$425$19 
+, \port$425$20 , \port$425$21 , \port$425$22 , \port$425$23 , \port$425$24 , \port$425$25 , \port$425$27 , \port$425$28 , \port$425$29 , \port$425$30 , \port$425$31 , \port$425$32 , \port$425$33 , \port$425$34 , \port$425$35 , \port$425$36 , \port$425$37 , \port$425$38 , \port$425$39 , \port$425$40 , \port$425$41 
+, \port$425$42 , \port$425$43 , \port$425$44 , \port$425$45 , \port$425$46 , \port$425$47 , \port$425$48 , \port$425$49 , \port$425$50 , \port$425$51 , \port$425$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -21422,110 +21418,110 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$427$0 , \port$427$1 , \port$427
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$427$0 ;
-  wire \port$427$0 ;
-  output \port$427$1 ;
-  wire \port$427$1 ;
-  output \port$427$10 ;
-  wire \port$427$10 ;
-  output \port$427$11 ;
-  wire \port$427$11 ;
-  output \port$427$12 ;
-  wire \port$427$12 ;
-  output \port$427$13 ;
-  wire \port$427$13 ;
-  output \port$427$14 ;
-  wire \port$427$14 ;
-  output \port$427$15 ;
-  wire \port$427$15 ;
-  output \port$427$16 ;
-  wire \port$427$16 ;
-  output \port$427$17 ;
-  wire \port$427$17 ;
-  output \port$427$18 ;
-  wire \port$427$18 ;
-  output \port$427$19 ;
-  wire \port$427$19 ;
-  output \port$427$2 ;
-  wire \port$427$2 ;
-  output \port$427$20 ;
-  wire \port$427$20 ;
-  output \port$427$21 ;
-  wire \port$427$21 ;
-  output \port$427$22 ;
-  wire \port$427$22 ;
-  output \port$427$23 ;
-  wire \port$427$23 ;
-  output \port$427$24 ;
-  wire \port$427$24 ;
-  output \port$427$25 ;
-  wire \port$427$25 ;
-  output \port$427$27 ;
-  wire \port$427$27 ;
-  output \port$427$28 ;
-  wire \port$427$28 ;
-  output \port$427$29 ;
-  wire \port$427$29 ;
-  output \port$427$3 ;
-  wire \port$427$3 ;
-  output \port$427$30 ;
-  wire \port$427$30 ;
-  output \port$427$31 ;
-  wire \port$427$31 ;
-  output \port$427$32 ;
-  wire \port$427$32 ;
-  output \port$427$33 ;
-  wire \port$427$33 ;
-  output \port$427$34 ;
-  wire \port$427$34 ;
-  output \port$427$35 ;
-  wire \port$427$35 ;
-  output \port$427$36 ;
-  wire \port$427$36 ;
-  output \port$427$37 ;
-  wire \port$427$37 ;
-  output \port$427$38 ;
-  wire \port$427$38 ;
-  output \port$427$39 ;
-  wire \port$427$39 ;
-  output \port$427$4 ;
-  wire \port$427$4 ;
-  output \port$427$40 ;
-  wire \port$427$40 ;
-  output \port$427$41 ;
-  wire \port$427$41 ;
-  output \port$427$42 ;
-  wire \port$427$42 ;
-  output \port$427$43 ;
-  wire \port$427$43 ;
-  output \port$427$44 ;
-  wire \port$427$44 ;
-  output \port$427$45 ;
-  wire \port$427$45 ;
-  output \port$427$46 ;
-  wire \port$427$46 ;
-  output \port$427$47 ;
-  wire \port$427$47 ;
-  output \port$427$48 ;
-  wire \port$427$48 ;
-  output \port$427$49 ;
-  wire \port$427$49 ;
-  output \port$427$5 ;
-  wire \port$427$5 ;
-  output \port$427$50 ;
-  wire \port$427$50 ;
-  output \port$427$51 ;
-  wire \port$427$51 ;
-  output \port$427$52 ;
-  wire \port$427$52 ;
-  output \port$427$6 ;
-  wire \port$427$6 ;
-  output \port$427$7 ;
-  wire \port$427$7 ;
-  output \port$427$8 ;
-  wire \port$427$8 ;
-  output \port$427$9 ;
-  wire \port$427$9 ;
+  output \port$425$0 ;
+  wire \port$425$0 ;
+  output \port$425$1 ;
+  wire \port$425$1 ;
+  output \port$425$10 ;
+  wire \port$425$10 ;
+  output \port$425$11 ;
+  wire \port$425$11 ;
+  output \port$425$12 ;
+  wire \port$425$12 ;
+  output \port$425$13 ;
+  wire \port$425$13 ;
+  output \port$425$14 ;
+  wire \port$425$14 ;
+  output \port$425$15 ;
+  wire \port$425$15 ;
+  output \port$425$16 ;
+  wire \port$425$16 ;
+  output \port$425$17 ;
+  wire \port$425$17 ;
+  output \port$425$18 ;
+  wire \port$425$18 ;
+  output \port$425$19 ;
+  wire \port$425$19 ;
+  output \port$425$2 ;
+  wire \port$425$2 ;
+  output \port$425$20 ;
+  wire \port$425$20 ;
+  output \port$425$21 ;
+  wire \port$425$21 ;
+  output \port$425$22 ;
+  wire \port$425$22 ;
+  output \port$425$23 ;
+  wire \port$425$23 ;
+  output \port$425$24 ;
+  wire \port$425$24 ;
+  output \port$425$25 ;
+  wire \port$425$25 ;
+  output \port$425$27 ;
+  wire \port$425$27 ;
+  output \port$425$28 ;
+  wire \port$425$28 ;
+  output \port$425$29 ;
+  wire \port$425$29 ;
+  output \port$425$3 ;
+  wire \port$425$3 ;
+  output \port$425$30 ;
+  wire \port$425$30 ;
+  output \port$425$31 ;
+  wire \port$425$31 ;
+  output \port$425$32 ;
+  wire \port$425$32 ;
+  output \port$425$33 ;
+  wire \port$425$33 ;
+  output \port$425$34 ;
+  wire \port$425$34 ;
+  output \port$425$35 ;
+  wire \port$425$35 ;
+  output \port$425$36 ;
+  wire \port$425$36 ;
+  output \port$425$37 ;
+  wire \port$425$37 ;
+  output \port$425$38 ;
+  wire \port$425$38 ;
+  output \port$425$39 ;
+  wire \port$425$39 ;
+  output \port$425$4 ;
+  wire \port$425$4 ;
+  output \port$425$40 ;
+  wire \port$425$40 ;
+  output \port$425$41 ;
+  wire \port$425$41 ;
+  output \port$425$42 ;
+  wire \port$425$42 ;
+  output \port$425$43 ;
+  wire \port$425$43 ;
+  output \port$425$44 ;
+  wire \port$425$44 ;
+  output \port$425$45 ;
+  wire \port$425$45 ;
+  output \port$425$46 ;
+  wire \port$425$46 ;
+  output \port$425$47 ;
+  wire \port$425$47 ;
+  output \port$425$48 ;
+  wire \port$425$48 ;
+  output \port$425$49 ;
+  wire \port$425$49 ;
+  output \port$425$5 ;
+  wire \port$425$5 ;
+  output \port$425$50 ;
+  wire \port$425$50 ;
+  output \port$425$51 ;
+  wire \port$425$51 ;
+  output \port$425$52 ;
+  wire \port$425$52 ;
+  output \port$425$6 ;
+  wire \port$425$6 ;
+  output \port$425$7 ;
+  wire \port$425$7 ;
+  output \port$425$8 ;
+  wire \port$425$8 ;
+  output \port$425$9 ;
+  wire \port$425$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -21722,60 +21718,60 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$427$0 , \port$427$1 , \port$427
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$427$0 ),
-    .R1(\port$427$1 ),
-    .R10(\port$427$10 ),
-    .R11(\port$427$11 ),
-    .R12(\port$427$12 ),
-    .R13(\port$427$13 ),
-    .R14(\port$427$14 ),
-    .R15(\port$427$15 ),
-    .R16(\port$427$16 ),
-    .R17(\port$427$17 ),
-    .R18(\port$427$18 ),
-    .R19(\port$427$19 ),
-    .R2(\port$427$2 ),
-    .R20(\port$427$20 ),
-    .R21(\port$427$21 ),
-    .R22(\port$427$22 ),
-    .R23(\port$427$23 ),
-    .R24(\port$427$24 ),
-    .R25(\port$427$25 ),
+    .R0(\port$425$0 ),
+    .R1(\port$425$1 ),
+    .R10(\port$425$10 ),
+    .R11(\port$425$11 ),
+    .R12(\port$425$12 ),
+    .R13(\port$425$13 ),
+    .R14(\port$425$14 ),
+    .R15(\port$425$15 ),
+    .R16(\port$425$16 ),
+    .R17(\port$425$17 ),
+    .R18(\port$425$18 ),
+    .R19(\port$425$19 ),
+    .R2(\port$425$2 ),
+    .R20(\port$425$20 ),
+    .R21(\port$425$21 ),
+    .R22(\port$425$22 ),
+    .R23(\port$425$23 ),
+    .R24(\port$425$24 ),
+    .R25(\port$425$25 ),
     .R26(r[26]),
-    .R27(\port$427$27 ),
-    .R28(\port$427$28 ),
-    .R29(\port$427$29 ),
-    .R3(\port$427$3 ),
-    .R30(\port$427$30 ),
-    .R31(\port$427$31 ),
-    .R32(\port$427$32 ),
-    .R33(\port$427$33 ),
-    .R34(\port$427$34 ),
-    .R35(\port$427$35 ),
-    .R36(\port$427$36 ),
-    .R37(\port$427$37 ),
-    .R38(\port$427$38 ),
-    .R39(\port$427$39 ),
-    .R4(\port$427$4 ),
-    .R40(\port$427$40 ),
-    .R41(\port$427$41 ),
-    .R42(\port$427$42 ),
-    .R43(\port$427$43 ),
-    .R44(\port$427$44 ),
-    .R45(\port$427$45 ),
-    .R46(\port$427$46 ),
-    .R47(\port$427$47 ),
-    .R48(\port$427$48 ),
-    .R49(\port$427$49 ),
-    .R5(\port$427$5 ),
-    .R50(\port$427$50 ),
-    .R51(\port$427$51 ),
-    .R52(\port$427$52 ),
+    .R27(\port$425$27 ),
+    .R28(\port$425$28 ),
+    .R29(\port$425$29 ),
+    .R3(\port$425$3 ),
+    .R30(\port$425$30 ),
+    .R31(\port$425$31 ),
+    .R32(\port$425$32 ),
+    .R33(\port$425$33 ),
+    .R34(\port$425$34 ),
+    .R35(\port$425$35 ),
+    .R36(\port$425$36 ),
+    .R37(\port$425$37 ),
+    .R38(\port$425$38 ),
+    .R39(\port$425$39 ),
+    .R4(\port$425$4 ),
+    .R40(\port$425$40 ),
+    .R41(\port$425$41 ),
+    .R42(\port$425$42 ),
+    .R43(\port$425$43 ),
+    .R44(\port$425$44 ),
+    .R45(\port$425$45 ),
+    .R46(\port$425$46 ),
+    .R47(\port$425$47 ),
+    .R48(\port$425$48 ),
+    .R49(\port$425$49 ),
+    .R5(\port$425$5 ),
+    .R50(\port$425$50 ),
+    .R51(\port$425$51 ),
+    .R52(\port$425$52 ),
     .R53(r[53]),
-    .R6(\port$427$6 ),
-    .R7(\port$427$7 ),
-    .R8(\port$427$8 ),
-    .R9(\port$427$9 ),
+    .R6(\port$425$6 ),
+    .R7(\port$425$7 ),
+    .R8(\port$425$8 ),
+    .R9(\port$425$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -22048,13 +22044,13 @@ module \hwq_top.engine.array.mac_1_1 (rst, \port$427$0 , \port$427$1 , \port$427
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$427$52 , \port$427$51 , \port$427$50 , \port$427$49 , \port$427$48 , \port$427$47 , \port$427$46 , \port$427$45 , \port$427$44 , \port$427$43 , \port$427$42 , \port$427$41 , \port$427$40 , \port$427$39 , \port$427$38 , \port$427$37 , \port$427$36 , \port$427$35 , \port$427$34 , \port$427$33 , \port$427$32 , \port$427$31 , \port$427$30 , \port$427$29 , \port$427$28 , \port$427$27 , \port$427$25 , \port$427$24 , \port$427$23 , \port$427$22 , \port$427$21 , \port$427$20 , \port$427$19 , \port$427$18 , \port$427$17 , \port$427$16 , \port$427$15 , \port$427$14 , \port$427$13 , \port$427$12 , \port$427$11 , \port$427$10 , \port$427$9 , \port$427$8 , \port$427$7 , \port$427$6 , \port$427$5 , \port$427$4 , \port$427$3 , \port$427$2 , \port$427$1 , \port$427$0  };
+  assign { r[52:27], r[25:0] } = { \port$425$52 , \port$425$51 , \port$425$50 , \port$425$49 , \port$425$48 , \port$425$47 , \port$425$46 , \port$425$45 , \port$425$44 , \port$425$43 , \port$425$42 , \port$425$41 , \port$425$40 , \port$425$39 , \port$425$38 , \port$425$37 , \port$425$36 , \port$425$35 , \port$425$34 , \port$425$33 , \port$425$32 , \port$425$31 , \port$425$30 , \port$425$29 , \port$425$28 , \port$425$27 , \port$425$25 , \port$425$24 , \port$425$23 , \port$425$22 , \port$425$21 , \port$425$20 , \port$425$19 , \port$425$18 , \port$425$17 , \port$425$16 , \port$425$15 , \port$425$14 , \port$425$13 , \port$425$12 , \port$425$11 , \port$425$10 , \port$425$9 , \port$425$8 , \port$425$7 , \port$425$6 , \port$425$5 , \port$425$4 , \port$425$3 , \port$425$2 , \port$425$1 , \port$425$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_2 (rst, \port$432$0 , \port$432$1 , \port$432$2 , \port$432$3 , \port$432$4 , \port$432$5 , \port$432$6 , \port$432$7 , \port$432$8 , \port$432$9 , \port$432$10 , \port$432$11 , \port$432$12 , \port$432$13 , \port$432$14 , \port$432$15 , \port$432$16 , \port$432$17 , \port$432$18 , \port$432$19 
-, \port$432$20 , \port$432$21 , \port$432$22 , \port$432$23 , \port$432$24 , \port$432$25 , \port$432$27 , \port$432$28 , \port$432$29 , \port$432$30 , \port$432$31 , \port$432$32 , \port$432$33 , \port$432$34 , \port$432$35 , \port$432$36 , \port$432$37 , \port$432$38 , \port$432$39 , \port$432$40 , \port$432$41 
-, \port$432$42 , \port$432$43 , \port$432$44 , \port$432$45 , \port$432$46 , \port$432$47 , \port$432$48 , \port$432$49 , \port$432$50 , \port$432$51 , \port$432$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_2 (rst, \port$430$0 , \port$430$1 , \port$430$2 , \port$430$3 , \port$430$4 , \port$430$5 , \port$430$6 , \port$430$7 , \port$430$8 , \port$430$9 , \port$430$10 , \port$430$11 , \port$430$12 , \port$430$13 , \port$430$14 , \port$430$15 , \port$430$16 , \port$430$17 , \port$430$18 , \port$430$19 
+, \port$430$20 , \port$430$21 , \port$430$22 , \port$430$23 , \port$430$24 , \port$430$25 , \port$430$27 , \port$430$28 , \port$430$29 , \port$430$30 , \port$430$31 , \port$430$32 , \port$430$33 , \port$430$34 , \port$430$35 , \port$430$36 , \port$430$37 , \port$430$38 , \port$430$39 , \port$430$40 , \port$430$41 
+, \port$430$42 , \port$430$43 , \port$430$44 , \port$430$45 , \port$430$46 , \port$430$47 , \port$430$48 , \port$430$49 , \port$430$50 , \port$430$51 , \port$430$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22062,110 +22058,110 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$432$0 , \port$432$1 , \port$432
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$432$0 ;
-  wire \port$432$0 ;
-  output \port$432$1 ;
-  wire \port$432$1 ;
-  output \port$432$10 ;
-  wire \port$432$10 ;
-  output \port$432$11 ;
-  wire \port$432$11 ;
-  output \port$432$12 ;
-  wire \port$432$12 ;
-  output \port$432$13 ;
-  wire \port$432$13 ;
-  output \port$432$14 ;
-  wire \port$432$14 ;
-  output \port$432$15 ;
-  wire \port$432$15 ;
-  output \port$432$16 ;
-  wire \port$432$16 ;
-  output \port$432$17 ;
-  wire \port$432$17 ;
-  output \port$432$18 ;
-  wire \port$432$18 ;
-  output \port$432$19 ;
-  wire \port$432$19 ;
-  output \port$432$2 ;
-  wire \port$432$2 ;
-  output \port$432$20 ;
-  wire \port$432$20 ;
-  output \port$432$21 ;
-  wire \port$432$21 ;
-  output \port$432$22 ;
-  wire \port$432$22 ;
-  output \port$432$23 ;
-  wire \port$432$23 ;
-  output \port$432$24 ;
-  wire \port$432$24 ;
-  output \port$432$25 ;
-  wire \port$432$25 ;
-  output \port$432$27 ;
-  wire \port$432$27 ;
-  output \port$432$28 ;
-  wire \port$432$28 ;
-  output \port$432$29 ;
-  wire \port$432$29 ;
-  output \port$432$3 ;
-  wire \port$432$3 ;
-  output \port$432$30 ;
-  wire \port$432$30 ;
-  output \port$432$31 ;
-  wire \port$432$31 ;
-  output \port$432$32 ;
-  wire \port$432$32 ;
-  output \port$432$33 ;
-  wire \port$432$33 ;
-  output \port$432$34 ;
-  wire \port$432$34 ;
-  output \port$432$35 ;
-  wire \port$432$35 ;
-  output \port$432$36 ;
-  wire \port$432$36 ;
-  output \port$432$37 ;
-  wire \port$432$37 ;
-  output \port$432$38 ;
-  wire \port$432$38 ;
-  output \port$432$39 ;
-  wire \port$432$39 ;
-  output \port$432$4 ;
-  wire \port$432$4 ;
-  output \port$432$40 ;
-  wire \port$432$40 ;
-  output \port$432$41 ;
-  wire \port$432$41 ;
-  output \port$432$42 ;
-  wire \port$432$42 ;
-  output \port$432$43 ;
-  wire \port$432$43 ;
-  output \port$432$44 ;
-  wire \port$432$44 ;
-  output \port$432$45 ;
-  wire \port$432$45 ;
-  output \port$432$46 ;
-  wire \port$432$46 ;
-  output \port$432$47 ;
-  wire \port$432$47 ;
-  output \port$432$48 ;
-  wire \port$432$48 ;
-  output \port$432$49 ;
-  wire \port$432$49 ;
-  output \port$432$5 ;
-  wire \port$432$5 ;
-  output \port$432$50 ;
-  wire \port$432$50 ;
-  output \port$432$51 ;
-  wire \port$432$51 ;
-  output \port$432$52 ;
-  wire \port$432$52 ;
-  output \port$432$6 ;
-  wire \port$432$6 ;
-  output \port$432$7 ;
-  wire \port$432$7 ;
-  output \port$432$8 ;
-  wire \port$432$8 ;
-  output \port$432$9 ;
-  wire \port$432$9 ;
+  output \port$430$0 ;
+  wire \port$430$0 ;
+  output \port$430$1 ;
+  wire \port$430$1 ;
+  output \port$430$10 ;
+  wire \port$430$10 ;
+  output \port$430$11 ;
+  wire \port$430$11 ;
+  output \port$430$12 ;
+  wire \port$430$12 ;
+  output \port$430$13 ;
+  wire \port$430$13 ;
+  output \port$430$14 ;
+  wire \port$430$14 ;
+  output \port$430$15 ;
+  wire \port$430$15 ;
+  output \port$430$16 ;
+  wire \port$430$16 ;
+  output \port$430$17 ;
+  wire \port$430$17 ;
+  output \port$430$18 ;
+  wire \port$430$18 ;
+  output \port$430$19 ;
+  wire \port$430$19 ;
+  output \port$430$2 ;
+  wire \port$430$2 ;
+  output \port$430$20 ;
+  wire \port$430$20 ;
+  output \port$430$21 ;
+  wire \port$430$21 ;
+  output \port$430$22 ;
+  wire \port$430$22 ;
+  output \port$430$23 ;
+  wire \port$430$23 ;
+  output \port$430$24 ;
+  wire \port$430$24 ;
+  output \port$430$25 ;
+  wire \port$430$25 ;
+  output \port$430$27 ;
+  wire \port$430$27 ;
+  output \port$430$28 ;
+  wire \port$430$28 ;
+  output \port$430$29 ;
+  wire \port$430$29 ;
+  output \port$430$3 ;
+  wire \port$430$3 ;
+  output \port$430$30 ;
+  wire \port$430$30 ;
+  output \port$430$31 ;
+  wire \port$430$31 ;
+  output \port$430$32 ;
+  wire \port$430$32 ;
+  output \port$430$33 ;
+  wire \port$430$33 ;
+  output \port$430$34 ;
+  wire \port$430$34 ;
+  output \port$430$35 ;
+  wire \port$430$35 ;
+  output \port$430$36 ;
+  wire \port$430$36 ;
+  output \port$430$37 ;
+  wire \port$430$37 ;
+  output \port$430$38 ;
+  wire \port$430$38 ;
+  output \port$430$39 ;
+  wire \port$430$39 ;
+  output \port$430$4 ;
+  wire \port$430$4 ;
+  output \port$430$40 ;
+  wire \port$430$40 ;
+  output \port$430$41 ;
+  wire \port$430$41 ;
+  output \port$430$42 ;
+  wire \port$430$42 ;
+  output \port$430$43 ;
+  wire \port$430$43 ;
+  output \port$430$44 ;
+  wire \port$430$44 ;
+  output \port$430$45 ;
+  wire \port$430$45 ;
+  output \port$430$46 ;
+  wire \port$430$46 ;
+  output \port$430$47 ;
+  wire \port$430$47 ;
+  output \port$430$48 ;
+  wire \port$430$48 ;
+  output \port$430$49 ;
+  wire \port$430$49 ;
+  output \port$430$5 ;
+  wire \port$430$5 ;
+  output \port$430$50 ;
+  wire \port$430$50 ;
+  output \port$430$51 ;
+  wire \port$430$51 ;
+  output \port$430$52 ;
+  wire \port$430$52 ;
+  output \port$430$6 ;
+  wire \port$430$6 ;
+  output \port$430$7 ;
+  wire \port$430$7 ;
+  output \port$430$8 ;
+  wire \port$430$8 ;
+  output \port$430$9 ;
+  wire \port$430$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -22362,60 +22358,60 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$432$0 , \port$432$1 , \port$432
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$432$0 ),
-    .R1(\port$432$1 ),
-    .R10(\port$432$10 ),
-    .R11(\port$432$11 ),
-    .R12(\port$432$12 ),
-    .R13(\port$432$13 ),
-    .R14(\port$432$14 ),
-    .R15(\port$432$15 ),
-    .R16(\port$432$16 ),
-    .R17(\port$432$17 ),
-    .R18(\port$432$18 ),
-    .R19(\port$432$19 ),
-    .R2(\port$432$2 ),
-    .R20(\port$432$20 ),
-    .R21(\port$432$21 ),
-    .R22(\port$432$22 ),
-    .R23(\port$432$23 ),
-    .R24(\port$432$24 ),
-    .R25(\port$432$25 ),
+    .R0(\port$430$0 ),
+    .R1(\port$430$1 ),
+    .R10(\port$430$10 ),
+    .R11(\port$430$11 ),
+    .R12(\port$430$12 ),
+    .R13(\port$430$13 ),
+    .R14(\port$430$14 ),
+    .R15(\port$430$15 ),
+    .R16(\port$430$16 ),
+    .R17(\port$430$17 ),
+    .R18(\port$430$18 ),
+    .R19(\port$430$19 ),
+    .R2(\port$430$2 ),
+    .R20(\port$430$20 ),
+    .R21(\port$430$21 ),
+    .R22(\port$430$22 ),
+    .R23(\port$430$23 ),
+    .R24(\port$430$24 ),
+    .R25(\port$430$25 ),
     .R26(r[26]),
-    .R27(\port$432$27 ),
-    .R28(\port$432$28 ),
-    .R29(\port$432$29 ),
-    .R3(\port$432$3 ),
-    .R30(\port$432$30 ),
-    .R31(\port$432$31 ),
-    .R32(\port$432$32 ),
-    .R33(\port$432$33 ),
-    .R34(\port$432$34 ),
-    .R35(\port$432$35 ),
-    .R36(\port$432$36 ),
-    .R37(\port$432$37 ),
-    .R38(\port$432$38 ),
-    .R39(\port$432$39 ),
-    .R4(\port$432$4 ),
-    .R40(\port$432$40 ),
-    .R41(\port$432$41 ),
-    .R42(\port$432$42 ),
-    .R43(\port$432$43 ),
-    .R44(\port$432$44 ),
-    .R45(\port$432$45 ),
-    .R46(\port$432$46 ),
-    .R47(\port$432$47 ),
-    .R48(\port$432$48 ),
-    .R49(\port$432$49 ),
-    .R5(\port$432$5 ),
-    .R50(\port$432$50 ),
-    .R51(\port$432$51 ),
-    .R52(\port$432$52 ),
+    .R27(\port$430$27 ),
+    .R28(\port$430$28 ),
+    .R29(\port$430$29 ),
+    .R3(\port$430$3 ),
+    .R30(\port$430$30 ),
+    .R31(\port$430$31 ),
+    .R32(\port$430$32 ),
+    .R33(\port$430$33 ),
+    .R34(\port$430$34 ),
+    .R35(\port$430$35 ),
+    .R36(\port$430$36 ),
+    .R37(\port$430$37 ),
+    .R38(\port$430$38 ),
+    .R39(\port$430$39 ),
+    .R4(\port$430$4 ),
+    .R40(\port$430$40 ),
+    .R41(\port$430$41 ),
+    .R42(\port$430$42 ),
+    .R43(\port$430$43 ),
+    .R44(\port$430$44 ),
+    .R45(\port$430$45 ),
+    .R46(\port$430$46 ),
+    .R47(\port$430$47 ),
+    .R48(\port$430$48 ),
+    .R49(\port$430$49 ),
+    .R5(\port$430$5 ),
+    .R50(\port$430$50 ),
+    .R51(\port$430$51 ),
+    .R52(\port$430$52 ),
     .R53(r[53]),
-    .R6(\port$432$6 ),
-    .R7(\port$432$7 ),
-    .R8(\port$432$8 ),
-    .R9(\port$432$9 ),
+    .R6(\port$430$6 ),
+    .R7(\port$430$7 ),
+    .R8(\port$430$8 ),
+    .R9(\port$430$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -22688,13 +22684,13 @@ module \hwq_top.engine.array.mac_1_2 (rst, \port$432$0 , \port$432$1 , \port$432
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$432$52 , \port$432$51 , \port$432$50 , \port$432$49 , \port$432$48 , \port$432$47 , \port$432$46 , \port$432$45 , \port$432$44 , \port$432$43 , \port$432$42 , \port$432$41 , \port$432$40 , \port$432$39 , \port$432$38 , \port$432$37 , \port$432$36 , \port$432$35 , \port$432$34 , \port$432$33 , \port$432$32 , \port$432$31 , \port$432$30 , \port$432$29 , \port$432$28 , \port$432$27 , \port$432$25 , \port$432$24 , \port$432$23 , \port$432$22 , \port$432$21 , \port$432$20 , \port$432$19 , \port$432$18 , \port$432$17 , \port$432$16 , \port$432$15 , \port$432$14 , \port$432$13 , \port$432$12 , \port$432$11 , \port$432$10 , \port$432$9 , \port$432$8 , \port$432$7 , \port$432$6 , \port$432$5 , \port$432$4 , \port$432$3 , \port$432$2 , \port$432$1 , \port$432$0  };
+  assign { r[52:27], r[25:0] } = { \port$430$52 , \port$430$51 , \port$430$50 , \port$430$49 , \port$430$48 , \port$430$47 , \port$430$46 , \port$430$45 , \port$430$44 , \port$430$43 , \port$430$42 , \port$430$41 , \port$430$40 , \port$430$39 , \port$430$38 , \port$430$37 , \port$430$36 , \port$430$35 , \port$430$34 , \port$430$33 , \port$430$32 , \port$430$31 , \port$430$30 , \port$430$29 , \port$430$28 , \port$430$27 , \port$430$25 , \port$430$24 , \port$430$23 , \port$430$22 , \port$430$21 , \port$430$20 , \port$430$19 , \port$430$18 , \port$430$17 , \port$430$16 , \port$430$15 , \port$430$14 , \port$430$13 , \port$430$12 , \port$430$11 , \port$430$10 , \port$430$9 , \port$430$8 , \port$430$7 , \port$430$6 , \port$430$5 , \port$430$4 , \port$430$3 , \port$430$2 , \port$430$1 , \port$430$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_1_3 (rst, \port$437$0 , \port$437$1 , \port$437$2 , \port$437$3 , \port$437$4 , \port$437$5 , \port$437$6 , \port$437$7 , \port$437$8 , \port$437$9 , \port$437$10 , \port$437$11 , \port$437$12 , \port$437$13 , \port$437$14 , \port$437$15 , \port$437$16 , \port$437$17 , \port$437$18 , \port$437$19 
-, \port$437$20 , \port$437$21 , \port$437$22 , \port$437$23 , \port$437$24 , \port$437$25 , \port$437$27 , \port$437$28 , \port$437$29 , \port$437$30 , \port$437$31 , \port$437$32 , \port$437$33 , \port$437$34 , \port$437$35 , \port$437$36 , \port$437$37 , \port$437$38 , \port$437$39 , \port$437$40 , \port$437$41 
-, \port$437$42 , \port$437$43 , \port$437$44 , \port$437$45 , \port$437$46 , \port$437$47 , \port$437$48 , \port$437$49 , \port$437$50 , \port$437$51 , \port$437$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_1_3 (rst, \port$435$0 , \port$435$1 , \port$435$2 , \port$435$3 , \port$435$4 , \port$435$5 , \port$435$6 , \port$435$7 , \port$435$8 , \port$435$9 , \port$435$10 , \port$435$11 , \port$435$12 , \port$435$13 , \port$435$14 , \port$435$15 , \port$435$16 , \port$435$17 , \port$435$18 , \port$435$19 
+, \port$435$20 , \port$435$21 , \port$435$22 , \port$435$23 , \port$435$24 , \port$435$25 , \port$435$27 , \port$435$28 , \port$435$29 , \port$435$30 , \port$435$31 , \port$435$32 , \port$435$33 , \port$435$34 , \port$435$35 , \port$435$36 , \port$435$37 , \port$435$38 , \port$435$39 , \port$435$40 , \port$435$41 
+, \port$435$42 , \port$435$43 , \port$435$44 , \port$435$45 , \port$435$46 , \port$435$47 , \port$435$48 , \port$435$49 , \port$435$50 , \port$435$51 , \port$435$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -22702,110 +22698,110 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$437$0 , \port$437$1 , \port$437
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$437$0 ;
-  wire \port$437$0 ;
-  output \port$437$1 ;
-  wire \port$437$1 ;
-  output \port$437$10 ;
-  wire \port$437$10 ;
-  output \port$437$11 ;
-  wire \port$437$11 ;
-  output \port$437$12 ;
-  wire \port$437$12 ;
-  output \port$437$13 ;
-  wire \port$437$13 ;
-  output \port$437$14 ;
-  wire \port$437$14 ;
-  output \port$437$15 ;
-  wire \port$437$15 ;
-  output \port$437$16 ;
-  wire \port$437$16 ;
-  output \port$437$17 ;
-  wire \port$437$17 ;
-  output \port$437$18 ;
-  wire \port$437$18 ;
-  output \port$437$19 ;
-  wire \port$437$19 ;
-  output \port$437$2 ;
-  wire \port$437$2 ;
-  output \port$437$20 ;
-  wire \port$437$20 ;
-  output \port$437$21 ;
-  wire \port$437$21 ;
-  output \port$437$22 ;
-  wire \port$437$22 ;
-  output \port$437$23 ;
-  wire \port$437$23 ;
-  output \port$437$24 ;
-  wire \port$437$24 ;
-  output \port$437$25 ;
-  wire \port$437$25 ;
-  output \port$437$27 ;
-  wire \port$437$27 ;
-  output \port$437$28 ;
-  wire \port$437$28 ;
-  output \port$437$29 ;
-  wire \port$437$29 ;
-  output \port$437$3 ;
-  wire \port$437$3 ;
-  output \port$437$30 ;
-  wire \port$437$30 ;
-  output \port$437$31 ;
-  wire \port$437$31 ;
-  output \port$437$32 ;
-  wire \port$437$32 ;
-  output \port$437$33 ;
-  wire \port$437$33 ;
-  output \port$437$34 ;
-  wire \port$437$34 ;
-  output \port$437$35 ;
-  wire \port$437$35 ;
-  output \port$437$36 ;
-  wire \port$437$36 ;
-  output \port$437$37 ;
-  wire \port$437$37 ;
-  output \port$437$38 ;
-  wire \port$437$38 ;
-  output \port$437$39 ;
-  wire \port$437$39 ;
-  output \port$437$4 ;
-  wire \port$437$4 ;
-  output \port$437$40 ;
-  wire \port$437$40 ;
-  output \port$437$41 ;
-  wire \port$437$41 ;
-  output \port$437$42 ;
-  wire \port$437$42 ;
-  output \port$437$43 ;
-  wire \port$437$43 ;
-  output \port$437$44 ;
-  wire \port$437$44 ;
-  output \port$437$45 ;
-  wire \port$437$45 ;
-  output \port$437$46 ;
-  wire \port$437$46 ;
-  output \port$437$47 ;
-  wire \port$437$47 ;
-  output \port$437$48 ;
-  wire \port$437$48 ;
-  output \port$437$49 ;
-  wire \port$437$49 ;
-  output \port$437$5 ;
-  wire \port$437$5 ;
-  output \port$437$50 ;
-  wire \port$437$50 ;
-  output \port$437$51 ;
-  wire \port$437$51 ;
-  output \port$437$52 ;
-  wire \port$437$52 ;
-  output \port$437$6 ;
-  wire \port$437$6 ;
-  output \port$437$7 ;
-  wire \port$437$7 ;
-  output \port$437$8 ;
-  wire \port$437$8 ;
-  output \port$437$9 ;
-  wire \port$437$9 ;
+  output \port$435$0 ;
+  wire \port$435$0 ;
+  output \port$435$1 ;
+  wire \port$435$1 ;
+  output \port$435$10 ;
+  wire \port$435$10 ;
+  output \port$435$11 ;
+  wire \port$435$11 ;
+  output \port$435$12 ;
+  wire \port$435$12 ;
+  output \port$435$13 ;
+  wire \port$435$13 ;
+  output \port$435$14 ;
+  wire \port$435$14 ;
+  output \port$435$15 ;
+  wire \port$435$15 ;
+  output \port$435$16 ;
+  wire \port$435$16 ;
+  output \port$435$17 ;
+  wire \port$435$17 ;
+  output \port$435$18 ;
+  wire \port$435$18 ;
+  output \port$435$19 ;
+  wire \port$435$19 ;
+  output \port$435$2 ;
+  wire \port$435$2 ;
+  output \port$435$20 ;
+  wire \port$435$20 ;
+  output \port$435$21 ;
+  wire \port$435$21 ;
+  output \port$435$22 ;
+  wire \port$435$22 ;
+  output \port$435$23 ;
+  wire \port$435$23 ;
+  output \port$435$24 ;
+  wire \port$435$24 ;
+  output \port$435$25 ;
+  wire \port$435$25 ;
+  output \port$435$27 ;
+  wire \port$435$27 ;
+  output \port$435$28 ;
+  wire \port$435$28 ;
+  output \port$435$29 ;
+  wire \port$435$29 ;
+  output \port$435$3 ;
+  wire \port$435$3 ;
+  output \port$435$30 ;
+  wire \port$435$30 ;
+  output \port$435$31 ;
+  wire \port$435$31 ;
+  output \port$435$32 ;
+  wire \port$435$32 ;
+  output \port$435$33 ;
+  wire \port$435$33 ;
+  output \port$435$34 ;
+  wire \port$435$34 ;
+  output \port$435$35 ;
+  wire \port$435$35 ;
+  output \port$435$36 ;
+  wire \port$435$36 ;
+  output \port$435$37 ;
+  wire \port$435$37 ;
+  output \port$435$38 ;
+  wire \port$435$38 ;
+  output \port$435$39 ;
+  wire \port$435$39 ;
+  output \port$435$4 ;
+  wire \port$435$4 ;
+  output \port$435$40 ;
+  wire \port$435$40 ;
+  output \port$435$41 ;
+  wire \port$435$41 ;
+  output \port$435$42 ;
+  wire \port$435$42 ;
+  output \port$435$43 ;
+  wire \port$435$43 ;
+  output \port$435$44 ;
+  wire \port$435$44 ;
+  output \port$435$45 ;
+  wire \port$435$45 ;
+  output \port$435$46 ;
+  wire \port$435$46 ;
+  output \port$435$47 ;
+  wire \port$435$47 ;
+  output \port$435$48 ;
+  wire \port$435$48 ;
+  output \port$435$49 ;
+  wire \port$435$49 ;
+  output \port$435$5 ;
+  wire \port$435$5 ;
+  output \port$435$50 ;
+  wire \port$435$50 ;
+  output \port$435$51 ;
+  wire \port$435$51 ;
+  output \port$435$52 ;
+  wire \port$435$52 ;
+  output \port$435$6 ;
+  wire \port$435$6 ;
+  output \port$435$7 ;
+  wire \port$435$7 ;
+  output \port$435$8 ;
+  wire \port$435$8 ;
+  output \port$435$9 ;
+  wire \port$435$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -23002,60 +22998,60 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$437$0 , \port$437$1 , \port$437
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$437$0 ),
-    .R1(\port$437$1 ),
-    .R10(\port$437$10 ),
-    .R11(\port$437$11 ),
-    .R12(\port$437$12 ),
-    .R13(\port$437$13 ),
-    .R14(\port$437$14 ),
-    .R15(\port$437$15 ),
-    .R16(\port$437$16 ),
-    .R17(\port$437$17 ),
-    .R18(\port$437$18 ),
-    .R19(\port$437$19 ),
-    .R2(\port$437$2 ),
-    .R20(\port$437$20 ),
-    .R21(\port$437$21 ),
-    .R22(\port$437$22 ),
-    .R23(\port$437$23 ),
-    .R24(\port$437$24 ),
-    .R25(\port$437$25 ),
+    .R0(\port$435$0 ),
+    .R1(\port$435$1 ),
+    .R10(\port$435$10 ),
+    .R11(\port$435$11 ),
+    .R12(\port$435$12 ),
+    .R13(\port$435$13 ),
+    .R14(\port$435$14 ),
+    .R15(\port$435$15 ),
+    .R16(\port$435$16 ),
+    .R17(\port$435$17 ),
+    .R18(\port$435$18 ),
+    .R19(\port$435$19 ),
+    .R2(\port$435$2 ),
+    .R20(\port$435$20 ),
+    .R21(\port$435$21 ),
+    .R22(\port$435$22 ),
+    .R23(\port$435$23 ),
+    .R24(\port$435$24 ),
+    .R25(\port$435$25 ),
     .R26(r[26]),
-    .R27(\port$437$27 ),
-    .R28(\port$437$28 ),
-    .R29(\port$437$29 ),
-    .R3(\port$437$3 ),
-    .R30(\port$437$30 ),
-    .R31(\port$437$31 ),
-    .R32(\port$437$32 ),
-    .R33(\port$437$33 ),
-    .R34(\port$437$34 ),
-    .R35(\port$437$35 ),
-    .R36(\port$437$36 ),
-    .R37(\port$437$37 ),
-    .R38(\port$437$38 ),
-    .R39(\port$437$39 ),
-    .R4(\port$437$4 ),
-    .R40(\port$437$40 ),
-    .R41(\port$437$41 ),
-    .R42(\port$437$42 ),
-    .R43(\port$437$43 ),
-    .R44(\port$437$44 ),
-    .R45(\port$437$45 ),
-    .R46(\port$437$46 ),
-    .R47(\port$437$47 ),
-    .R48(\port$437$48 ),
-    .R49(\port$437$49 ),
-    .R5(\port$437$5 ),
-    .R50(\port$437$50 ),
-    .R51(\port$437$51 ),
-    .R52(\port$437$52 ),
+    .R27(\port$435$27 ),
+    .R28(\port$435$28 ),
+    .R29(\port$435$29 ),
+    .R3(\port$435$3 ),
+    .R30(\port$435$30 ),
+    .R31(\port$435$31 ),
+    .R32(\port$435$32 ),
+    .R33(\port$435$33 ),
+    .R34(\port$435$34 ),
+    .R35(\port$435$35 ),
+    .R36(\port$435$36 ),
+    .R37(\port$435$37 ),
+    .R38(\port$435$38 ),
+    .R39(\port$435$39 ),
+    .R4(\port$435$4 ),
+    .R40(\port$435$40 ),
+    .R41(\port$435$41 ),
+    .R42(\port$435$42 ),
+    .R43(\port$435$43 ),
+    .R44(\port$435$44 ),
+    .R45(\port$435$45 ),
+    .R46(\port$435$46 ),
+    .R47(\port$435$47 ),
+    .R48(\port$435$48 ),
+    .R49(\port$435$49 ),
+    .R5(\port$435$5 ),
+    .R50(\port$435$50 ),
+    .R51(\port$435$51 ),
+    .R52(\port$435$52 ),
     .R53(r[53]),
-    .R6(\port$437$6 ),
-    .R7(\port$437$7 ),
-    .R8(\port$437$8 ),
-    .R9(\port$437$9 ),
+    .R6(\port$435$6 ),
+    .R7(\port$435$7 ),
+    .R8(\port$435$8 ),
+    .R9(\port$435$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23328,13 +23324,13 @@ module \hwq_top.engine.array.mac_1_3 (rst, \port$437$0 , \port$437$1 , \port$437
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$437$52 , \port$437$51 , \port$437$50 , \port$437$49 , \port$437$48 , \port$437$47 , \port$437$46 , \port$437$45 , \port$437$44 , \port$437$43 , \port$437$42 , \port$437$41 , \port$437$40 , \port$437$39 , \port$437$38 , \port$437$37 , \port$437$36 , \port$437$35 , \port$437$34 , \port$437$33 , \port$437$32 , \port$437$31 , \port$437$30 , \port$437$29 , \port$437$28 , \port$437$27 , \port$437$25 , \port$437$24 , \port$437$23 , \port$437$22 , \port$437$21 , \port$437$20 , \port$437$19 , \port$437$18 , \port$437$17 , \port$437$16 , \port$437$15 , \port$437$14 , \port$437$13 , \port$437$12 , \port$437$11 , \port$437$10 , \port$437$9 , \port$437$8 , \port$437$7 , \port$437$6 , \port$437$5 , \port$437$4 , \port$437$3 , \port$437$2 , \port$437$1 , \port$437$0  };
+  assign { r[52:27], r[25:0] } = { \port$435$52 , \port$435$51 , \port$435$50 , \port$435$49 , \port$435$48 , \port$435$47 , \port$435$46 , \port$435$45 , \port$435$44 , \port$435$43 , \port$435$42 , \port$435$41 , \port$435$40 , \port$435$39 , \port$435$38 , \port$435$37 , \port$435$36 , \port$435$35 , \port$435$34 , \port$435$33 , \port$435$32 , \port$435$31 , \port$435$30 , \port$435$29 , \port$435$28 , \port$435$27 , \port$435$25 , \port$435$24 , \port$435$23 , \port$435$22 , \port$435$21 , \port$435$20 , \port$435$19 , \port$435$18 , \port$435$17 , \port$435$16 , \port$435$15 , \port$435$14 , \port$435$13 , \port$435$12 , \port$435$11 , \port$435$10 , \port$435$9 , \port$435$8 , \port$435$7 , \port$435$6 , \port$435$5 , \port$435$4 , \port$435$3 , \port$435$2 , \port$435$1 , \port$435$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_0 (rst, \port$442$0 , \port$442$1 , \port$442$2 , \port$442$3 , \port$442$4 , \port$442$5 , \port$442$6 , \port$442$7 , \port$442$8 , \port$442$9 , \port$442$10 , \port$442$11 , \port$442$12 , \port$442$13 , \port$442$14 , \port$442$15 , \port$442$16 , \port$442$17 , \port$442$18 , \port$442$19 
-, \port$442$20 , \port$442$21 , \port$442$22 , \port$442$23 , \port$442$24 , \port$442$25 , \port$442$27 , \port$442$28 , \port$442$29 , \port$442$30 , \port$442$31 , \port$442$32 , \port$442$33 , \port$442$34 , \port$442$35 , \port$442$36 , \port$442$37 , \port$442$38 , \port$442$39 , \port$442$40 , \port$442$41 
-, \port$442$42 , \port$442$43 , \port$442$44 , \port$442$45 , \port$442$46 , \port$442$47 , \port$442$48 , \port$442$49 , \port$442$50 , \port$442$51 , \port$442$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_2_0 (rst, \port$440$0 , \port$440$1 , \port$440$2 , \port$440$3 , \port$440$4 , \port$440$5 , \port$440$6 , \port$440$7 , \port$440$8 , \port$440$9 , \port$440$10 , \port$440$11 , \port$440$12 , \port$440$13 , \port$440$14 , \port$440$15 , \port$440$16 , \port$440$17 , \port$440$18 , \port$440$19 
+, \port$440$20 , \port$440$21 , \port$440$22 , \port$440$23 , \port$440$24 , \port$440$25 , \port$440$27 , \port$440$28 , \port$440$29 , \port$440$30 , \port$440$31 , \port$440$32 , \port$440$33 , \port$440$34 , \port$440$35 , \port$440$36 , \port$440$37 , \port$440$38 , \port$440$39 , \port$440$40 , \port$440$41 
+, \port$440$42 , \port$440$43 , \port$440$44 , \port$440$45 , \port$440$46 , \port$440$47 , \port$440$48 , \port$440$49 , \port$440$50 , \port$440$51 , \port$440$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23342,110 +23338,110 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$442$0 , \port$442$1 , \port$442
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$442$0 ;
-  wire \port$442$0 ;
-  output \port$442$1 ;
-  wire \port$442$1 ;
-  output \port$442$10 ;
-  wire \port$442$10 ;
-  output \port$442$11 ;
-  wire \port$442$11 ;
-  output \port$442$12 ;
-  wire \port$442$12 ;
-  output \port$442$13 ;
-  wire \port$442$13 ;
-  output \port$442$14 ;
-  wire \port$442$14 ;
-  output \port$442$15 ;
-  wire \port$442$15 ;
-  output \port$442$16 ;
-  wire \port$442$16 ;
-  output \port$442$17 ;
-  wire \port$442$17 ;
-  output \port$442$18 ;
-  wire \port$442$18 ;
-  output \port$442$19 ;
-  wire \port$442$19 ;
-  output \port$442$2 ;
-  wire \port$442$2 ;
-  output \port$442$20 ;
-  wire \port$442$20 ;
-  output \port$442$21 ;
-  wire \port$442$21 ;
-  output \port$442$22 ;
-  wire \port$442$22 ;
-  output \port$442$23 ;
-  wire \port$442$23 ;
-  output \port$442$24 ;
-  wire \port$442$24 ;
-  output \port$442$25 ;
-  wire \port$442$25 ;
-  output \port$442$27 ;
-  wire \port$442$27 ;
-  output \port$442$28 ;
-  wire \port$442$28 ;
-  output \port$442$29 ;
-  wire \port$442$29 ;
-  output \port$442$3 ;
-  wire \port$442$3 ;
-  output \port$442$30 ;
-  wire \port$442$30 ;
-  output \port$442$31 ;
-  wire \port$442$31 ;
-  output \port$442$32 ;
-  wire \port$442$32 ;
-  output \port$442$33 ;
-  wire \port$442$33 ;
-  output \port$442$34 ;
-  wire \port$442$34 ;
-  output \port$442$35 ;
-  wire \port$442$35 ;
-  output \port$442$36 ;
-  wire \port$442$36 ;
-  output \port$442$37 ;
-  wire \port$442$37 ;
-  output \port$442$38 ;
-  wire \port$442$38 ;
-  output \port$442$39 ;
-  wire \port$442$39 ;
-  output \port$442$4 ;
-  wire \port$442$4 ;
-  output \port$442$40 ;
-  wire \port$442$40 ;
-  output \port$442$41 ;
-  wire \port$442$41 ;
-  output \port$442$42 ;
-  wire \port$442$42 ;
-  output \port$442$43 ;
-  wire \port$442$43 ;
-  output \port$442$44 ;
-  wire \port$442$44 ;
-  output \port$442$45 ;
-  wire \port$442$45 ;
-  output \port$442$46 ;
-  wire \port$442$46 ;
-  output \port$442$47 ;
-  wire \port$442$47 ;
-  output \port$442$48 ;
-  wire \port$442$48 ;
-  output \port$442$49 ;
-  wire \port$442$49 ;
-  output \port$442$5 ;
-  wire \port$442$5 ;
-  output \port$442$50 ;
-  wire \port$442$50 ;
-  output \port$442$51 ;
-  wire \port$442$51 ;
-  output \port$442$52 ;
-  wire \port$442$52 ;
-  output \port$442$6 ;
-  wire \port$442$6 ;
-  output \port$442$7 ;
-  wire \port$442$7 ;
-  output \port$442$8 ;
-  wire \port$442$8 ;
-  output \port$442$9 ;
-  wire \port$442$9 ;
+  output \port$440$0 ;
+  wire \port$440$0 ;
+  output \port$440$1 ;
+  wire \port$440$1 ;
+  output \port$440$10 ;
+  wire \port$440$10 ;
+  output \port$440$11 ;
+  wire \port$440$11 ;
+  output \port$440$12 ;
+  wire \port$440$12 ;
+  output \port$440$13 ;
+  wire \port$440$13 ;
+  output \port$440$14 ;
+  wire \port$440$14 ;
+  output \port$440$15 ;
+  wire \port$440$15 ;
+  output \port$440$16 ;
+  wire \port$440$16 ;
+  output \port$440$17 ;
+  wire \port$440$17 ;
+  output \port$440$18 ;
+  wire \port$440$18 ;
+  output \port$440$19 ;
+  wire \port$440$19 ;
+  output \port$440$2 ;
+  wire \port$440$2 ;
+  output \port$440$20 ;
+  wire \port$440$20 ;
+  output \port$440$21 ;
+  wire \port$440$21 ;
+  output \port$440$22 ;
+  wire \port$440$22 ;
+  output \port$440$23 ;
+  wire \port$440$23 ;
+  output \port$440$24 ;
+  wire \port$440$24 ;
+  output \port$440$25 ;
+  wire \port$440$25 ;
+  output \port$440$27 ;
+  wire \port$440$27 ;
+  output \port$440$28 ;
+  wire \port$440$28 ;
+  output \port$440$29 ;
+  wire \port$440$29 ;
+  output \port$440$3 ;
+  wire \port$440$3 ;
+  output \port$440$30 ;
+  wire \port$440$30 ;
+  output \port$440$31 ;
+  wire \port$440$31 ;
+  output \port$440$32 ;
+  wire \port$440$32 ;
+  output \port$440$33 ;
+  wire \port$440$33 ;
+  output \port$440$34 ;
+  wire \port$440$34 ;
+  output \port$440$35 ;
+  wire \port$440$35 ;
+  output \port$440$36 ;
+  wire \port$440$36 ;
+  output \port$440$37 ;
+  wire \port$440$37 ;
+  output \port$440$38 ;
+  wire \port$440$38 ;
+  output \port$440$39 ;
+  wire \port$440$39 ;
+  output \port$440$4 ;
+  wire \port$440$4 ;
+  output \port$440$40 ;
+  wire \port$440$40 ;
+  output \port$440$41 ;
+  wire \port$440$41 ;
+  output \port$440$42 ;
+  wire \port$440$42 ;
+  output \port$440$43 ;
+  wire \port$440$43 ;
+  output \port$440$44 ;
+  wire \port$440$44 ;
+  output \port$440$45 ;
+  wire \port$440$45 ;
+  output \port$440$46 ;
+  wire \port$440$46 ;
+  output \port$440$47 ;
+  wire \port$440$47 ;
+  output \port$440$48 ;
+  wire \port$440$48 ;
+  output \port$440$49 ;
+  wire \port$440$49 ;
+  output \port$440$5 ;
+  wire \port$440$5 ;
+  output \port$440$50 ;
+  wire \port$440$50 ;
+  output \port$440$51 ;
+  wire \port$440$51 ;
+  output \port$440$52 ;
+  wire \port$440$52 ;
+  output \port$440$6 ;
+  wire \port$440$6 ;
+  output \port$440$7 ;
+  wire \port$440$7 ;
+  output \port$440$8 ;
+  wire \port$440$8 ;
+  output \port$440$9 ;
+  wire \port$440$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -23642,60 +23638,60 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$442$0 , \port$442$1 , \port$442
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$442$0 ),
-    .R1(\port$442$1 ),
-    .R10(\port$442$10 ),
-    .R11(\port$442$11 ),
-    .R12(\port$442$12 ),
-    .R13(\port$442$13 ),
-    .R14(\port$442$14 ),
-    .R15(\port$442$15 ),
-    .R16(\port$442$16 ),
-    .R17(\port$442$17 ),
-    .R18(\port$442$18 ),
-    .R19(\port$442$19 ),
-    .R2(\port$442$2 ),
-    .R20(\port$442$20 ),
-    .R21(\port$442$21 ),
-    .R22(\port$442$22 ),
-    .R23(\port$442$23 ),
-    .R24(\port$442$24 ),
-    .R25(\port$442$25 ),
+    .R0(\port$440$0 ),
+    .R1(\port$440$1 ),
+    .R10(\port$440$10 ),
+    .R11(\port$440$11 ),
+    .R12(\port$440$12 ),
+    .R13(\port$440$13 ),
+    .R14(\port$440$14 ),
+    .R15(\port$440$15 ),
+    .R16(\port$440$16 ),
+    .R17(\port$440$17 ),
+    .R18(\port$440$18 ),
+    .R19(\port$440$19 ),
+    .R2(\port$440$2 ),
+    .R20(\port$440$20 ),
+    .R21(\port$440$21 ),
+    .R22(\port$440$22 ),
+    .R23(\port$440$23 ),
+    .R24(\port$440$24 ),
+    .R25(\port$440$25 ),
     .R26(r[26]),
-    .R27(\port$442$27 ),
-    .R28(\port$442$28 ),
-    .R29(\port$442$29 ),
-    .R3(\port$442$3 ),
-    .R30(\port$442$30 ),
-    .R31(\port$442$31 ),
-    .R32(\port$442$32 ),
-    .R33(\port$442$33 ),
-    .R34(\port$442$34 ),
-    .R35(\port$442$35 ),
-    .R36(\port$442$36 ),
-    .R37(\port$442$37 ),
-    .R38(\port$442$38 ),
-    .R39(\port$442$39 ),
-    .R4(\port$442$4 ),
-    .R40(\port$442$40 ),
-    .R41(\port$442$41 ),
-    .R42(\port$442$42 ),
-    .R43(\port$442$43 ),
-    .R44(\port$442$44 ),
-    .R45(\port$442$45 ),
-    .R46(\port$442$46 ),
-    .R47(\port$442$47 ),
-    .R48(\port$442$48 ),
-    .R49(\port$442$49 ),
-    .R5(\port$442$5 ),
-    .R50(\port$442$50 ),
-    .R51(\port$442$51 ),
-    .R52(\port$442$52 ),
+    .R27(\port$440$27 ),
+    .R28(\port$440$28 ),
+    .R29(\port$440$29 ),
+    .R3(\port$440$3 ),
+    .R30(\port$440$30 ),
+    .R31(\port$440$31 ),
+    .R32(\port$440$32 ),
+    .R33(\port$440$33 ),
+    .R34(\port$440$34 ),
+    .R35(\port$440$35 ),
+    .R36(\port$440$36 ),
+    .R37(\port$440$37 ),
+    .R38(\port$440$38 ),
+    .R39(\port$440$39 ),
+    .R4(\port$440$4 ),
+    .R40(\port$440$40 ),
+    .R41(\port$440$41 ),
+    .R42(\port$440$42 ),
+    .R43(\port$440$43 ),
+    .R44(\port$440$44 ),
+    .R45(\port$440$45 ),
+    .R46(\port$440$46 ),
+    .R47(\port$440$47 ),
+    .R48(\port$440$48 ),
+    .R49(\port$440$49 ),
+    .R5(\port$440$5 ),
+    .R50(\port$440$50 ),
+    .R51(\port$440$51 ),
+    .R52(\port$440$52 ),
     .R53(r[53]),
-    .R6(\port$442$6 ),
-    .R7(\port$442$7 ),
-    .R8(\port$442$8 ),
-    .R9(\port$442$9 ),
+    .R6(\port$440$6 ),
+    .R7(\port$440$7 ),
+    .R8(\port$440$8 ),
+    .R9(\port$440$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -23968,13 +23964,13 @@ module \hwq_top.engine.array.mac_2_0 (rst, \port$442$0 , \port$442$1 , \port$442
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$442$52 , \port$442$51 , \port$442$50 , \port$442$49 , \port$442$48 , \port$442$47 , \port$442$46 , \port$442$45 , \port$442$44 , \port$442$43 , \port$442$42 , \port$442$41 , \port$442$40 , \port$442$39 , \port$442$38 , \port$442$37 , \port$442$36 , \port$442$35 , \port$442$34 , \port$442$33 , \port$442$32 , \port$442$31 , \port$442$30 , \port$442$29 , \port$442$28 , \port$442$27 , \port$442$25 , \port$442$24 , \port$442$23 , \port$442$22 , \port$442$21 , \port$442$20 , \port$442$19 , \port$442$18 , \port$442$17 , \port$442$16 , \port$442$15 , \port$442$14 , \port$442$13 , \port$442$12 , \port$442$11 , \port$442$10 , \port$442$9 , \port$442$8 , \port$442$7 , \port$442$6 , \port$442$5 , \port$442$4 , \port$442$3 , \port$442$2 , \port$442$1 , \port$442$0  };
+  assign { r[52:27], r[25:0] } = { \port$440$52 , \port$440$51 , \port$440$50 , \port$440$49 , \port$440$48 , \port$440$47 , \port$440$46 , \port$440$45 , \port$440$44 , \port$440$43 , \port$440$42 , \port$440$41 , \port$440$40 , \port$440$39 , \port$440$38 , \port$440$37 , \port$440$36 , \port$440$35 , \port$440$34 , \port$440$33 , \port$440$32 , \port$440$31 , \port$440$30 , \port$440$29 , \port$440$28 , \port$440$27 , \port$440$25 , \port$440$24 , \port$440$23 , \port$440$22 , \port$440$21 , \port$440$20 , \port$440$19 , \port$440$18 , \port$440$17 , \port$440$16 , \port$440$15 , \port$440$14 , \port$440$13 , \port$440$12 , \port$440$11 , \port$440$10 , \port$440$9 , \port$440$8 , \port$440$7 , \port$440$6 , \port$440$5 , \port$440$4 , \port$440$3 , \port$440$2 , \port$440$1 , \port$440$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_1 (rst, \port$447$0 , \port$447$1 , \port$447$2 , \port$447$3 , \port$447$4 , \port$447$5 , \port$447$6 , \port$447$7 , \port$447$8 , \port$447$9 , \port$447$10 , \port$447$11 , \port$447$12 , \port$447$13 , \port$447$14 , \port$447$15 , \port$447$16 , \port$447$17 , \port$447$18 , \port$447$19 
-, \port$447$20 , \port$447$21 , \port$447$22 , \port$447$23 , \port$447$24 , \port$447$25 , \port$447$27 , \port$447$28 , \port$447$29 , \port$447$30 , \port$447$31 , \port$447$32 , \port$447$33 , \port$447$34 , \port$447$35 , \port$447$36 , \port$447$37 , \port$447$38 , \port$447$39 , \port$447$40 , \port$447$41 
-, \port$447$42 , \port$447$43 , \port$447$44 , \port$447$45 , \port$447$46 , \port$447$47 , \port$447$48 , \port$447$49 , \port$447$50 , \port$447$51 , \port$447$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_1 (rst, \port$445$0 , \port$445$1 , \port$445$2 , \port$445$3 , \port$445$4 , \port$445$5 , \port$445$6 , \port$445$7 , \port$445$8 , \port$445$9 , \port$445$10 , \port$445$11 , \port$445$12 , \port$445$13 , \port$445$14 , \port$445$15 , \port$445$16 , \port$445$17 , \port$445$18 , \port$445$19 
+, \port$445$20 , \port$445$21 , \port$445$22 , \port$445$23 , \port$445$24 , \port$445$25 , \port$445$27 , \port$445$28 , \port$445$29 , \port$445$30 , \port$445$31 , \port$445$32 , \port$445$33 , \port$445$34 , \port$445$35 , \port$445$36 , \port$445$37 , \port$445$38 , \port$445$39 , \port$445$40 , \port$445$41 
+, \port$445$42 , \port$445$43 , \port$445$44 , \port$445$45 , \port$445$46 , \port$445$47 , \port$445$48 , \port$445$49 , \port$445$50 , \port$445$51 , \port$445$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -23982,110 +23978,110 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$447$0 , \port$447$1 , \port$447
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$447$0 ;
-  wire \port$447$0 ;
-  output \port$447$1 ;
-  wire \port$447$1 ;
-  output \port$447$10 ;
-  wire \port$447$10 ;
-  output \port$447$11 ;
-  wire \port$447$11 ;
-  output \port$447$12 ;
-  wire \port$447$12 ;
-  output \port$447$13 ;
-  wire \port$447$13 ;
-  output \port$447$14 ;
-  wire \port$447$14 ;
-  output \port$447$15 ;
-  wire \port$447$15 ;
-  output \port$447$16 ;
-  wire \port$447$16 ;
-  output \port$447$17 ;
-  wire \port$447$17 ;
-  output \port$447$18 ;
-  wire \port$447$18 ;
-  output \port$447$19 ;
-  wire \port$447$19 ;
-  output \port$447$2 ;
-  wire \port$447$2 ;
-  output \port$447$20 ;
-  wire \port$447$20 ;
-  output \port$447$21 ;
-  wire \port$447$21 ;
-  output \port$447$22 ;
-  wire \port$447$22 ;
-  output \port$447$23 ;
-  wire \port$447$23 ;
-  output \port$447$24 ;
-  wire \port$447$24 ;
-  output \port$447$25 ;
-  wire \port$447$25 ;
-  output \port$447$27 ;
-  wire \port$447$27 ;
-  output \port$447$28 ;
-  wire \port$447$28 ;
-  output \port$447$29 ;
-  wire \port$447$29 ;
-  output \port$447$3 ;
-  wire \port$447$3 ;
-  output \port$447$30 ;
-  wire \port$447$30 ;
-  output \port$447$31 ;
-  wire \port$447$31 ;
-  output \port$447$32 ;
-  wire \port$447$32 ;
-  output \port$447$33 ;
-  wire \port$447$33 ;
-  output \port$447$34 ;
-  wire \port$447$34 ;
-  output \port$447$35 ;
-  wire \port$447$35 ;
-  output \port$447$36 ;
-  wire \port$447$36 ;
-  output \port$447$37 ;
-  wire \port$447$37 ;
-  output \port$447$38 ;
-  wire \port$447$38 ;
-  output \port$447$39 ;
-  wire \port$447$39 ;
-  output \port$447$4 ;
-  wire \port$447$4 ;
-  output \port$447$40 ;
-  wire \port$447$40 ;
-  output \port$447$41 ;
-  wire \port$447$41 ;
-  output \port$447$42 ;
-  wire \port$447$42 ;
-  output \port$447$43 ;
-  wire \port$447$43 ;
-  output \port$447$44 ;
-  wire \port$447$44 ;
-  output \port$447$45 ;
-  wire \port$447$45 ;
-  output \port$447$46 ;
-  wire \port$447$46 ;
-  output \port$447$47 ;
-  wire \port$447$47 ;
-  output \port$447$48 ;
-  wire \port$447$48 ;
-  output \port$447$49 ;
-  wire \port$447$49 ;
-  output \port$447$5 ;
-  wire \port$447$5 ;
-  output \port$447$50 ;
-  wire \port$447$50 ;
-  output \port$447$51 ;
-  wire \port$447$51 ;
-  output \port$447$52 ;
-  wire \port$447$52 ;
-  output \port$447$6 ;
-  wire \port$447$6 ;
-  output \port$447$7 ;
-  wire \port$447$7 ;
-  output \port$447$8 ;
-  wire \port$447$8 ;
-  output \port$447$9 ;
-  wire \port$447$9 ;
+  output \port$445$0 ;
+  wire \port$445$0 ;
+  output \port$445$1 ;
+  wire \port$445$1 ;
+  output \port$445$10 ;
+  wire \port$445$10 ;
+  output \port$445$11 ;
+  wire \port$445$11 ;
+  output \port$445$12 ;
+  wire \port$445$12 ;
+  output \port$445$13 ;
+  wire \port$445$13 ;
+  output \port$445$14 ;
+  wire \port$445$14 ;
+  output \port$445$15 ;
+  wire \port$445$15 ;
+  output \port$445$16 ;
+  wire \port$445$16 ;
+  output \port$445$17 ;
+  wire \port$445$17 ;
+  output \port$445$18 ;
+  wire \port$445$18 ;
+  output \port$445$19 ;
+  wire \port$445$19 ;
+  output \port$445$2 ;
+  wire \port$445$2 ;
+  output \port$445$20 ;
+  wire \port$445$20 ;
+  output \port$445$21 ;
+  wire \port$445$21 ;
+  output \port$445$22 ;
+  wire \port$445$22 ;
+  output \port$445$23 ;
+  wire \port$445$23 ;
+  output \port$445$24 ;
+  wire \port$445$24 ;
+  output \port$445$25 ;
+  wire \port$445$25 ;
+  output \port$445$27 ;
+  wire \port$445$27 ;
+  output \port$445$28 ;
+  wire \port$445$28 ;
+  output \port$445$29 ;
+  wire \port$445$29 ;
+  output \port$445$3 ;
+  wire \port$445$3 ;
+  output \port$445$30 ;
+  wire \port$445$30 ;
+  output \port$445$31 ;
+  wire \port$445$31 ;
+  output \port$445$32 ;
+  wire \port$445$32 ;
+  output \port$445$33 ;
+  wire \port$445$33 ;
+  output \port$445$34 ;
+  wire \port$445$34 ;
+  output \port$445$35 ;
+  wire \port$445$35 ;
+  output \port$445$36 ;
+  wire \port$445$36 ;
+  output \port$445$37 ;
+  wire \port$445$37 ;
+  output \port$445$38 ;
+  wire \port$445$38 ;
+  output \port$445$39 ;
+  wire \port$445$39 ;
+  output \port$445$4 ;
+  wire \port$445$4 ;
+  output \port$445$40 ;
+  wire \port$445$40 ;
+  output \port$445$41 ;
+  wire \port$445$41 ;
+  output \port$445$42 ;
+  wire \port$445$42 ;
+  output \port$445$43 ;
+  wire \port$445$43 ;
+  output \port$445$44 ;
+  wire \port$445$44 ;
+  output \port$445$45 ;
+  wire \port$445$45 ;
+  output \port$445$46 ;
+  wire \port$445$46 ;
+  output \port$445$47 ;
+  wire \port$445$47 ;
+  output \port$445$48 ;
+  wire \port$445$48 ;
+  output \port$445$49 ;
+  wire \port$445$49 ;
+  output \port$445$5 ;
+  wire \port$445$5 ;
+  output \port$445$50 ;
+  wire \port$445$50 ;
+  output \port$445$51 ;
+  wire \port$445$51 ;
+  output \port$445$52 ;
+  wire \port$445$52 ;
+  output \port$445$6 ;
+  wire \port$445$6 ;
+  output \port$445$7 ;
+  wire \port$445$7 ;
+  output \port$445$8 ;
+  wire \port$445$8 ;
+  output \port$445$9 ;
+  wire \port$445$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24282,60 +24278,60 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$447$0 , \port$447$1 , \port$447
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$447$0 ),
-    .R1(\port$447$1 ),
-    .R10(\port$447$10 ),
-    .R11(\port$447$11 ),
-    .R12(\port$447$12 ),
-    .R13(\port$447$13 ),
-    .R14(\port$447$14 ),
-    .R15(\port$447$15 ),
-    .R16(\port$447$16 ),
-    .R17(\port$447$17 ),
-    .R18(\port$447$18 ),
-    .R19(\port$447$19 ),
-    .R2(\port$447$2 ),
-    .R20(\port$447$20 ),
-    .R21(\port$447$21 ),
-    .R22(\port$447$22 ),
-    .R23(\port$447$23 ),
-    .R24(\port$447$24 ),
-    .R25(\port$447$25 ),
+    .R0(\port$445$0 ),
+    .R1(\port$445$1 ),
+    .R10(\port$445$10 ),
+    .R11(\port$445$11 ),
+    .R12(\port$445$12 ),
+    .R13(\port$445$13 ),
+    .R14(\port$445$14 ),
+    .R15(\port$445$15 ),
+    .R16(\port$445$16 ),
+    .R17(\port$445$17 ),
+    .R18(\port$445$18 ),
+    .R19(\port$445$19 ),
+    .R2(\port$445$2 ),
+    .R20(\port$445$20 ),
+    .R21(\port$445$21 ),
+    .R22(\port$445$22 ),
+    .R23(\port$445$23 ),
+    .R24(\port$445$24 ),
+    .R25(\port$445$25 ),
     .R26(r[26]),
-    .R27(\port$447$27 ),
-    .R28(\port$447$28 ),
-    .R29(\port$447$29 ),
-    .R3(\port$447$3 ),
-    .R30(\port$447$30 ),
-    .R31(\port$447$31 ),
-    .R32(\port$447$32 ),
-    .R33(\port$447$33 ),
-    .R34(\port$447$34 ),
-    .R35(\port$447$35 ),
-    .R36(\port$447$36 ),
-    .R37(\port$447$37 ),
-    .R38(\port$447$38 ),
-    .R39(\port$447$39 ),
-    .R4(\port$447$4 ),
-    .R40(\port$447$40 ),
-    .R41(\port$447$41 ),
-    .R42(\port$447$42 ),
-    .R43(\port$447$43 ),
-    .R44(\port$447$44 ),
-    .R45(\port$447$45 ),
-    .R46(\port$447$46 ),
-    .R47(\port$447$47 ),
-    .R48(\port$447$48 ),
-    .R49(\port$447$49 ),
-    .R5(\port$447$5 ),
-    .R50(\port$447$50 ),
-    .R51(\port$447$51 ),
-    .R52(\port$447$52 ),
+    .R27(\port$445$27 ),
+    .R28(\port$445$28 ),
+    .R29(\port$445$29 ),
+    .R3(\port$445$3 ),
+    .R30(\port$445$30 ),
+    .R31(\port$445$31 ),
+    .R32(\port$445$32 ),
+    .R33(\port$445$33 ),
+    .R34(\port$445$34 ),
+    .R35(\port$445$35 ),
+    .R36(\port$445$36 ),
+    .R37(\port$445$37 ),
+    .R38(\port$445$38 ),
+    .R39(\port$445$39 ),
+    .R4(\port$445$4 ),
+    .R40(\port$445$40 ),
+    .R41(\port$445$41 ),
+    .R42(\port$445$42 ),
+    .R43(\port$445$43 ),
+    .R44(\port$445$44 ),
+    .R45(\port$445$45 ),
+    .R46(\port$445$46 ),
+    .R47(\port$445$47 ),
+    .R48(\port$445$48 ),
+    .R49(\port$445$49 ),
+    .R5(\port$445$5 ),
+    .R50(\port$445$50 ),
+    .R51(\port$445$51 ),
+    .R52(\port$445$52 ),
     .R53(r[53]),
-    .R6(\port$447$6 ),
-    .R7(\port$447$7 ),
-    .R8(\port$447$8 ),
-    .R9(\port$447$9 ),
+    .R6(\port$445$6 ),
+    .R7(\port$445$7 ),
+    .R8(\port$445$8 ),
+    .R9(\port$445$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -24608,13 +24604,13 @@ module \hwq_top.engine.array.mac_2_1 (rst, \port$447$0 , \port$447$1 , \port$447
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$447$52 , \port$447$51 , \port$447$50 , \port$447$49 , \port$447$48 , \port$447$47 , \port$447$46 , \port$447$45 , \port$447$44 , \port$447$43 , \port$447$42 , \port$447$41 , \port$447$40 , \port$447$39 , \port$447$38 , \port$447$37 , \port$447$36 , \port$447$35 , \port$447$34 , \port$447$33 , \port$447$32 , \port$447$31 , \port$447$30 , \port$447$29 , \port$447$28 , \port$447$27 , \port$447$25 , \port$447$24 , \port$447$23 , \port$447$22 , \port$447$21 , \port$447$20 , \port$447$19 , \port$447$18 , \port$447$17 , \port$447$16 , \port$447$15 , \port$447$14 , \port$447$13 , \port$447$12 , \port$447$11 , \port$447$10 , \port$447$9 , \port$447$8 , \port$447$7 , \port$447$6 , \port$447$5 , \port$447$4 , \port$447$3 , \port$447$2 , \port$447$1 , \port$447$0  };
+  assign { r[52:27], r[25:0] } = { \port$445$52 , \port$445$51 , \port$445$50 , \port$445$49 , \port$445$48 , \port$445$47 , \port$445$46 , \port$445$45 , \port$445$44 , \port$445$43 , \port$445$42 , \port$445$41 , \port$445$40 , \port$445$39 , \port$445$38 , \port$445$37 , \port$445$36 , \port$445$35 , \port$445$34 , \port$445$33 , \port$445$32 , \port$445$31 , \port$445$30 , \port$445$29 , \port$445$28 , \port$445$27 , \port$445$25 , \port$445$24 , \port$445$23 , \port$445$22 , \port$445$21 , \port$445$20 , \port$445$19 , \port$445$18 , \port$445$17 , \port$445$16 , \port$445$15 , \port$445$14 , \port$445$13 , \port$445$12 , \port$445$11 , \port$445$10 , \port$445$9 , \port$445$8 , \port$445$7 , \port$445$6 , \port$445$5 , \port$445$4 , \port$445$3 , \port$445$2 , \port$445$1 , \port$445$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_2 (rst, \port$452$0 , \port$452$1 , \port$452$2 , \port$452$3 , \port$452$4 , \port$452$5 , \port$452$6 , \port$452$7 , \port$452$8 , \port$452$9 , \port$452$10 , \port$452$11 , \port$452$12 , \port$452$13 , \port$452$14 , \port$452$15 , \port$452$16 , \port$452$17 , \port$452$18 , \port$452$19 
-, \port$452$20 , \port$452$21 , \port$452$22 , \port$452$23 , \port$452$24 , \port$452$25 , \port$452$27 , \port$452$28 , \port$452$29 , \port$452$30 , \port$452$31 , \port$452$32 , \port$452$33 , \port$452$34 , \port$452$35 , \port$452$36 , \port$452$37 , \port$452$38 , \port$452$39 , \port$452$40 , \port$452$41 
-, \port$452$42 , \port$452$43 , \port$452$44 , \port$452$45 , \port$452$46 , \port$452$47 , \port$452$48 , \port$452$49 , \port$452$50 , \port$452$51 , \port$452$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_2 (rst, \port$450$0 , \port$450$1 , \port$450$2 , \port$450$3 , \port$450$4 , \port$450$5 , \port$450$6 , \port$450$7 , \port$450$8 , \port$450$9 , \port$450$10 , \port$450$11 , \port$450$12 , \port$450$13 , \port$450$14 , \port$450$15 , \port$450$16 , \port$450$17 , \port$450$18 , \port$450$19 
+, \port$450$20 , \port$450$21 , \port$450$22 , \port$450$23 , \port$450$24 , \port$450$25 , \port$450$27 , \port$450$28 , \port$450$29 , \port$450$30 , \port$450$31 , \port$450$32 , \port$450$33 , \port$450$34 , \port$450$35 , \port$450$36 , \port$450$37 , \port$450$38 , \port$450$39 , \port$450$40 , \port$450$41 
+, \port$450$42 , \port$450$43 , \port$450$44 , \port$450$45 , \port$450$46 , \port$450$47 , \port$450$48 , \port$450$49 , \port$450$50 , \port$450$51 , \port$450$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -24622,110 +24618,110 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$452$0 , \port$452$1 , \port$452
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$452$0 ;
-  wire \port$452$0 ;
-  output \port$452$1 ;
-  wire \port$452$1 ;
-  output \port$452$10 ;
-  wire \port$452$10 ;
-  output \port$452$11 ;
-  wire \port$452$11 ;
-  output \port$452$12 ;
-  wire \port$452$12 ;
-  output \port$452$13 ;
-  wire \port$452$13 ;
-  output \port$452$14 ;
-  wire \port$452$14 ;
-  output \port$452$15 ;
-  wire \port$452$15 ;
-  output \port$452$16 ;
-  wire \port$452$16 ;
-  output \port$452$17 ;
-  wire \port$452$17 ;
-  output \port$452$18 ;
-  wire \port$452$18 ;
-  output \port$452$19 ;
-  wire \port$452$19 ;
-  output \port$452$2 ;
-  wire \port$452$2 ;
-  output \port$452$20 ;
-  wire \port$452$20 ;
-  output \port$452$21 ;
-  wire \port$452$21 ;
-  output \port$452$22 ;
-  wire \port$452$22 ;
-  output \port$452$23 ;
-  wire \port$452$23 ;
-  output \port$452$24 ;
-  wire \port$452$24 ;
-  output \port$452$25 ;
-  wire \port$452$25 ;
-  output \port$452$27 ;
-  wire \port$452$27 ;
-  output \port$452$28 ;
-  wire \port$452$28 ;
-  output \port$452$29 ;
-  wire \port$452$29 ;
-  output \port$452$3 ;
-  wire \port$452$3 ;
-  output \port$452$30 ;
-  wire \port$452$30 ;
-  output \port$452$31 ;
-  wire \port$452$31 ;
-  output \port$452$32 ;
-  wire \port$452$32 ;
-  output \port$452$33 ;
-  wire \port$452$33 ;
-  output \port$452$34 ;
-  wire \port$452$34 ;
-  output \port$452$35 ;
-  wire \port$452$35 ;
-  output \port$452$36 ;
-  wire \port$452$36 ;
-  output \port$452$37 ;
-  wire \port$452$37 ;
-  output \port$452$38 ;
-  wire \port$452$38 ;
-  output \port$452$39 ;
-  wire \port$452$39 ;
-  output \port$452$4 ;
-  wire \port$452$4 ;
-  output \port$452$40 ;
-  wire \port$452$40 ;
-  output \port$452$41 ;
-  wire \port$452$41 ;
-  output \port$452$42 ;
-  wire \port$452$42 ;
-  output \port$452$43 ;
-  wire \port$452$43 ;
-  output \port$452$44 ;
-  wire \port$452$44 ;
-  output \port$452$45 ;
-  wire \port$452$45 ;
-  output \port$452$46 ;
-  wire \port$452$46 ;
-  output \port$452$47 ;
-  wire \port$452$47 ;
-  output \port$452$48 ;
-  wire \port$452$48 ;
-  output \port$452$49 ;
-  wire \port$452$49 ;
-  output \port$452$5 ;
-  wire \port$452$5 ;
-  output \port$452$50 ;
-  wire \port$452$50 ;
-  output \port$452$51 ;
-  wire \port$452$51 ;
-  output \port$452$52 ;
-  wire \port$452$52 ;
-  output \port$452$6 ;
-  wire \port$452$6 ;
-  output \port$452$7 ;
-  wire \port$452$7 ;
-  output \port$452$8 ;
-  wire \port$452$8 ;
-  output \port$452$9 ;
-  wire \port$452$9 ;
+  output \port$450$0 ;
+  wire \port$450$0 ;
+  output \port$450$1 ;
+  wire \port$450$1 ;
+  output \port$450$10 ;
+  wire \port$450$10 ;
+  output \port$450$11 ;
+  wire \port$450$11 ;
+  output \port$450$12 ;
+  wire \port$450$12 ;
+  output \port$450$13 ;
+  wire \port$450$13 ;
+  output \port$450$14 ;
+  wire \port$450$14 ;
+  output \port$450$15 ;
+  wire \port$450$15 ;
+  output \port$450$16 ;
+  wire \port$450$16 ;
+  output \port$450$17 ;
+  wire \port$450$17 ;
+  output \port$450$18 ;
+  wire \port$450$18 ;
+  output \port$450$19 ;
+  wire \port$450$19 ;
+  output \port$450$2 ;
+  wire \port$450$2 ;
+  output \port$450$20 ;
+  wire \port$450$20 ;
+  output \port$450$21 ;
+  wire \port$450$21 ;
+  output \port$450$22 ;
+  wire \port$450$22 ;
+  output \port$450$23 ;
+  wire \port$450$23 ;
+  output \port$450$24 ;
+  wire \port$450$24 ;
+  output \port$450$25 ;
+  wire \port$450$25 ;
+  output \port$450$27 ;
+  wire \port$450$27 ;
+  output \port$450$28 ;
+  wire \port$450$28 ;
+  output \port$450$29 ;
+  wire \port$450$29 ;
+  output \port$450$3 ;
+  wire \port$450$3 ;
+  output \port$450$30 ;
+  wire \port$450$30 ;
+  output \port$450$31 ;
+  wire \port$450$31 ;
+  output \port$450$32 ;
+  wire \port$450$32 ;
+  output \port$450$33 ;
+  wire \port$450$33 ;
+  output \port$450$34 ;
+  wire \port$450$34 ;
+  output \port$450$35 ;
+  wire \port$450$35 ;
+  output \port$450$36 ;
+  wire \port$450$36 ;
+  output \port$450$37 ;
+  wire \port$450$37 ;
+  output \port$450$38 ;
+  wire \port$450$38 ;
+  output \port$450$39 ;
+  wire \port$450$39 ;
+  output \port$450$4 ;
+  wire \port$450$4 ;
+  output \port$450$40 ;
+  wire \port$450$40 ;
+  output \port$450$41 ;
+  wire \port$450$41 ;
+  output \port$450$42 ;
+  wire \port$450$42 ;
+  output \port$450$43 ;
+  wire \port$450$43 ;
+  output \port$450$44 ;
+  wire \port$450$44 ;
+  output \port$450$45 ;
+  wire \port$450$45 ;
+  output \port$450$46 ;
+  wire \port$450$46 ;
+  output \port$450$47 ;
+  wire \port$450$47 ;
+  output \port$450$48 ;
+  wire \port$450$48 ;
+  output \port$450$49 ;
+  wire \port$450$49 ;
+  output \port$450$5 ;
+  wire \port$450$5 ;
+  output \port$450$50 ;
+  wire \port$450$50 ;
+  output \port$450$51 ;
+  wire \port$450$51 ;
+  output \port$450$52 ;
+  wire \port$450$52 ;
+  output \port$450$6 ;
+  wire \port$450$6 ;
+  output \port$450$7 ;
+  wire \port$450$7 ;
+  output \port$450$8 ;
+  wire \port$450$8 ;
+  output \port$450$9 ;
+  wire \port$450$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -24922,60 +24918,60 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$452$0 , \port$452$1 , \port$452
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$452$0 ),
-    .R1(\port$452$1 ),
-    .R10(\port$452$10 ),
-    .R11(\port$452$11 ),
-    .R12(\port$452$12 ),
-    .R13(\port$452$13 ),
-    .R14(\port$452$14 ),
-    .R15(\port$452$15 ),
-    .R16(\port$452$16 ),
-    .R17(\port$452$17 ),
-    .R18(\port$452$18 ),
-    .R19(\port$452$19 ),
-    .R2(\port$452$2 ),
-    .R20(\port$452$20 ),
-    .R21(\port$452$21 ),
-    .R22(\port$452$22 ),
-    .R23(\port$452$23 ),
-    .R24(\port$452$24 ),
-    .R25(\port$452$25 ),
+    .R0(\port$450$0 ),
+    .R1(\port$450$1 ),
+    .R10(\port$450$10 ),
+    .R11(\port$450$11 ),
+    .R12(\port$450$12 ),
+    .R13(\port$450$13 ),
+    .R14(\port$450$14 ),
+    .R15(\port$450$15 ),
+    .R16(\port$450$16 ),
+    .R17(\port$450$17 ),
+    .R18(\port$450$18 ),
+    .R19(\port$450$19 ),
+    .R2(\port$450$2 ),
+    .R20(\port$450$20 ),
+    .R21(\port$450$21 ),
+    .R22(\port$450$22 ),
+    .R23(\port$450$23 ),
+    .R24(\port$450$24 ),
+    .R25(\port$450$25 ),
     .R26(r[26]),
-    .R27(\port$452$27 ),
-    .R28(\port$452$28 ),
-    .R29(\port$452$29 ),
-    .R3(\port$452$3 ),
-    .R30(\port$452$30 ),
-    .R31(\port$452$31 ),
-    .R32(\port$452$32 ),
-    .R33(\port$452$33 ),
-    .R34(\port$452$34 ),
-    .R35(\port$452$35 ),
-    .R36(\port$452$36 ),
-    .R37(\port$452$37 ),
-    .R38(\port$452$38 ),
-    .R39(\port$452$39 ),
-    .R4(\port$452$4 ),
-    .R40(\port$452$40 ),
-    .R41(\port$452$41 ),
-    .R42(\port$452$42 ),
-    .R43(\port$452$43 ),
-    .R44(\port$452$44 ),
-    .R45(\port$452$45 ),
-    .R46(\port$452$46 ),
-    .R47(\port$452$47 ),
-    .R48(\port$452$48 ),
-    .R49(\port$452$49 ),
-    .R5(\port$452$5 ),
-    .R50(\port$452$50 ),
-    .R51(\port$452$51 ),
-    .R52(\port$452$52 ),
+    .R27(\port$450$27 ),
+    .R28(\port$450$28 ),
+    .R29(\port$450$29 ),
+    .R3(\port$450$3 ),
+    .R30(\port$450$30 ),
+    .R31(\port$450$31 ),
+    .R32(\port$450$32 ),
+    .R33(\port$450$33 ),
+    .R34(\port$450$34 ),
+    .R35(\port$450$35 ),
+    .R36(\port$450$36 ),
+    .R37(\port$450$37 ),
+    .R38(\port$450$38 ),
+    .R39(\port$450$39 ),
+    .R4(\port$450$4 ),
+    .R40(\port$450$40 ),
+    .R41(\port$450$41 ),
+    .R42(\port$450$42 ),
+    .R43(\port$450$43 ),
+    .R44(\port$450$44 ),
+    .R45(\port$450$45 ),
+    .R46(\port$450$46 ),
+    .R47(\port$450$47 ),
+    .R48(\port$450$48 ),
+    .R49(\port$450$49 ),
+    .R5(\port$450$5 ),
+    .R50(\port$450$50 ),
+    .R51(\port$450$51 ),
+    .R52(\port$450$52 ),
     .R53(r[53]),
-    .R6(\port$452$6 ),
-    .R7(\port$452$7 ),
-    .R8(\port$452$8 ),
-    .R9(\port$452$9 ),
+    .R6(\port$450$6 ),
+    .R7(\port$450$7 ),
+    .R8(\port$450$8 ),
+    .R9(\port$450$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -25248,13 +25244,13 @@ module \hwq_top.engine.array.mac_2_2 (rst, \port$452$0 , \port$452$1 , \port$452
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$452$52 , \port$452$51 , \port$452$50 , \port$452$49 , \port$452$48 , \port$452$47 , \port$452$46 , \port$452$45 , \port$452$44 , \port$452$43 , \port$452$42 , \port$452$41 , \port$452$40 , \port$452$39 , \port$452$38 , \port$452$37 , \port$452$36 , \port$452$35 , \port$452$34 , \port$452$33 , \port$452$32 , \port$452$31 , \port$452$30 , \port$452$29 , \port$452$28 , \port$452$27 , \port$452$25 , \port$452$24 , \port$452$23 , \port$452$22 , \port$452$21 , \port$452$20 , \port$452$19 , \port$452$18 , \port$452$17 , \port$452$16 , \port$452$15 , \port$452$14 , \port$452$13 , \port$452$12 , \port$452$11 , \port$452$10 , \port$452$9 , \port$452$8 , \port$452$7 , \port$452$6 , \port$452$5 , \port$452$4 , \port$452$3 , \port$452$2 , \port$452$1 , \port$452$0  };
+  assign { r[52:27], r[25:0] } = { \port$450$52 , \port$450$51 , \port$450$50 , \port$450$49 , \port$450$48 , \port$450$47 , \port$450$46 , \port$450$45 , \port$450$44 , \port$450$43 , \port$450$42 , \port$450$41 , \port$450$40 , \port$450$39 , \port$450$38 , \port$450$37 , \port$450$36 , \port$450$35 , \port$450$34 , \port$450$33 , \port$450$32 , \port$450$31 , \port$450$30 , \port$450$29 , \port$450$28 , \port$450$27 , \port$450$25 , \port$450$24 , \port$450$23 , \port$450$22 , \port$450$21 , \port$450$20 , \port$450$19 , \port$450$18 , \port$450$17 , \port$450$16 , \port$450$15 , \port$450$14 , \port$450$13 , \port$450$12 , \port$450$11 , \port$450$10 , \port$450$9 , \port$450$8 , \port$450$7 , \port$450$6 , \port$450$5 , \port$450$4 , \port$450$3 , \port$450$2 , \port$450$1 , \port$450$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_2_3 (rst, \port$457$0 , \port$457$1 , \port$457$2 , \port$457$3 , \port$457$4 , \port$457$5 , \port$457$6 , \port$457$7 , \port$457$8 , \port$457$9 , \port$457$10 , \port$457$11 , \port$457$12 , \port$457$13 , \port$457$14 , \port$457$15 , \port$457$16 , \port$457$17 , \port$457$18 , \port$457$19 
-, \port$457$20 , \port$457$21 , \port$457$22 , \port$457$23 , \port$457$24 , \port$457$25 , \port$457$27 , \port$457$28 , \port$457$29 , \port$457$30 , \port$457$31 , \port$457$32 , \port$457$33 , \port$457$34 , \port$457$35 , \port$457$36 , \port$457$37 , \port$457$38 , \port$457$39 , \port$457$40 , \port$457$41 
-, \port$457$42 , \port$457$43 , \port$457$44 , \port$457$45 , \port$457$46 , \port$457$47 , \port$457$48 , \port$457$49 , \port$457$50 , \port$457$51 , \port$457$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_2_3 (rst, \port$455$0 , \port$455$1 , \port$455$2 , \port$455$3 , \port$455$4 , \port$455$5 , \port$455$6 , \port$455$7 , \port$455$8 , \port$455$9 , \port$455$10 , \port$455$11 , \port$455$12 , \port$455$13 , \port$455$14 , \port$455$15 , \port$455$16 , \port$455$17 , \port$455$18 , \port$455$19 
+, \port$455$20 , \port$455$21 , \port$455$22 , \port$455$23 , \port$455$24 , \port$455$25 , \port$455$27 , \port$455$28 , \port$455$29 , \port$455$30 , \port$455$31 , \port$455$32 , \port$455$33 , \port$455$34 , \port$455$35 , \port$455$36 , \port$455$37 , \port$455$38 , \port$455$39 , \port$455$40 , \port$455$41 
+, \port$455$42 , \port$455$43 , \port$455$44 , \port$455$45 , \port$455$46 , \port$455$47 , \port$455$48 , \port$455$49 , \port$455$50 , \port$455$51 , \port$455$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25262,110 +25258,110 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$457$0 , \port$457$1 , \port$457
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$457$0 ;
-  wire \port$457$0 ;
-  output \port$457$1 ;
-  wire \port$457$1 ;
-  output \port$457$10 ;
-  wire \port$457$10 ;
-  output \port$457$11 ;
-  wire \port$457$11 ;
-  output \port$457$12 ;
-  wire \port$457$12 ;
-  output \port$457$13 ;
-  wire \port$457$13 ;
-  output \port$457$14 ;
-  wire \port$457$14 ;
-  output \port$457$15 ;
-  wire \port$457$15 ;
-  output \port$457$16 ;
-  wire \port$457$16 ;
-  output \port$457$17 ;
-  wire \port$457$17 ;
-  output \port$457$18 ;
-  wire \port$457$18 ;
-  output \port$457$19 ;
-  wire \port$457$19 ;
-  output \port$457$2 ;
-  wire \port$457$2 ;
-  output \port$457$20 ;
-  wire \port$457$20 ;
-  output \port$457$21 ;
-  wire \port$457$21 ;
-  output \port$457$22 ;
-  wire \port$457$22 ;
-  output \port$457$23 ;
-  wire \port$457$23 ;
-  output \port$457$24 ;
-  wire \port$457$24 ;
-  output \port$457$25 ;
-  wire \port$457$25 ;
-  output \port$457$27 ;
-  wire \port$457$27 ;
-  output \port$457$28 ;
-  wire \port$457$28 ;
-  output \port$457$29 ;
-  wire \port$457$29 ;
-  output \port$457$3 ;
-  wire \port$457$3 ;
-  output \port$457$30 ;
-  wire \port$457$30 ;
-  output \port$457$31 ;
-  wire \port$457$31 ;
-  output \port$457$32 ;
-  wire \port$457$32 ;
-  output \port$457$33 ;
-  wire \port$457$33 ;
-  output \port$457$34 ;
-  wire \port$457$34 ;
-  output \port$457$35 ;
-  wire \port$457$35 ;
-  output \port$457$36 ;
-  wire \port$457$36 ;
-  output \port$457$37 ;
-  wire \port$457$37 ;
-  output \port$457$38 ;
-  wire \port$457$38 ;
-  output \port$457$39 ;
-  wire \port$457$39 ;
-  output \port$457$4 ;
-  wire \port$457$4 ;
-  output \port$457$40 ;
-  wire \port$457$40 ;
-  output \port$457$41 ;
-  wire \port$457$41 ;
-  output \port$457$42 ;
-  wire \port$457$42 ;
-  output \port$457$43 ;
-  wire \port$457$43 ;
-  output \port$457$44 ;
-  wire \port$457$44 ;
-  output \port$457$45 ;
-  wire \port$457$45 ;
-  output \port$457$46 ;
-  wire \port$457$46 ;
-  output \port$457$47 ;
-  wire \port$457$47 ;
-  output \port$457$48 ;
-  wire \port$457$48 ;
-  output \port$457$49 ;
-  wire \port$457$49 ;
-  output \port$457$5 ;
-  wire \port$457$5 ;
-  output \port$457$50 ;
-  wire \port$457$50 ;
-  output \port$457$51 ;
-  wire \port$457$51 ;
-  output \port$457$52 ;
-  wire \port$457$52 ;
-  output \port$457$6 ;
-  wire \port$457$6 ;
-  output \port$457$7 ;
-  wire \port$457$7 ;
-  output \port$457$8 ;
-  wire \port$457$8 ;
-  output \port$457$9 ;
-  wire \port$457$9 ;
+  output \port$455$0 ;
+  wire \port$455$0 ;
+  output \port$455$1 ;
+  wire \port$455$1 ;
+  output \port$455$10 ;
+  wire \port$455$10 ;
+  output \port$455$11 ;
+  wire \port$455$11 ;
+  output \port$455$12 ;
+  wire \port$455$12 ;
+  output \port$455$13 ;
+  wire \port$455$13 ;
+  output \port$455$14 ;
+  wire \port$455$14 ;
+  output \port$455$15 ;
+  wire \port$455$15 ;
+  output \port$455$16 ;
+  wire \port$455$16 ;
+  output \port$455$17 ;
+  wire \port$455$17 ;
+  output \port$455$18 ;
+  wire \port$455$18 ;
+  output \port$455$19 ;
+  wire \port$455$19 ;
+  output \port$455$2 ;
+  wire \port$455$2 ;
+  output \port$455$20 ;
+  wire \port$455$20 ;
+  output \port$455$21 ;
+  wire \port$455$21 ;
+  output \port$455$22 ;
+  wire \port$455$22 ;
+  output \port$455$23 ;
+  wire \port$455$23 ;
+  output \port$455$24 ;
+  wire \port$455$24 ;
+  output \port$455$25 ;
+  wire \port$455$25 ;
+  output \port$455$27 ;
+  wire \port$455$27 ;
+  output \port$455$28 ;
+  wire \port$455$28 ;
+  output \port$455$29 ;
+  wire \port$455$29 ;
+  output \port$455$3 ;
+  wire \port$455$3 ;
+  output \port$455$30 ;
+  wire \port$455$30 ;
+  output \port$455$31 ;
+  wire \port$455$31 ;
+  output \port$455$32 ;
+  wire \port$455$32 ;
+  output \port$455$33 ;
+  wire \port$455$33 ;
+  output \port$455$34 ;
+  wire \port$455$34 ;
+  output \port$455$35 ;
+  wire \port$455$35 ;
+  output \port$455$36 ;
+  wire \port$455$36 ;
+  output \port$455$37 ;
+  wire \port$455$37 ;
+  output \port$455$38 ;
+  wire \port$455$38 ;
+  output \port$455$39 ;
+  wire \port$455$39 ;
+  output \port$455$4 ;
+  wire \port$455$4 ;
+  output \port$455$40 ;
+  wire \port$455$40 ;
+  output \port$455$41 ;
+  wire \port$455$41 ;
+  output \port$455$42 ;
+  wire \port$455$42 ;
+  output \port$455$43 ;
+  wire \port$455$43 ;
+  output \port$455$44 ;
+  wire \port$455$44 ;
+  output \port$455$45 ;
+  wire \port$455$45 ;
+  output \port$455$46 ;
+  wire \port$455$46 ;
+  output \port$455$47 ;
+  wire \port$455$47 ;
+  output \port$455$48 ;
+  wire \port$455$48 ;
+  output \port$455$49 ;
+  wire \port$455$49 ;
+  output \port$455$5 ;
+  wire \port$455$5 ;
+  output \port$455$50 ;
+  wire \port$455$50 ;
+  output \port$455$51 ;
+  wire \port$455$51 ;
+  output \port$455$52 ;
+  wire \port$455$52 ;
+  output \port$455$6 ;
+  wire \port$455$6 ;
+  output \port$455$7 ;
+  wire \port$455$7 ;
+  output \port$455$8 ;
+  wire \port$455$8 ;
+  output \port$455$9 ;
+  wire \port$455$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -25562,60 +25558,60 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$457$0 , \port$457$1 , \port$457
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$457$0 ),
-    .R1(\port$457$1 ),
-    .R10(\port$457$10 ),
-    .R11(\port$457$11 ),
-    .R12(\port$457$12 ),
-    .R13(\port$457$13 ),
-    .R14(\port$457$14 ),
-    .R15(\port$457$15 ),
-    .R16(\port$457$16 ),
-    .R17(\port$457$17 ),
-    .R18(\port$457$18 ),
-    .R19(\port$457$19 ),
-    .R2(\port$457$2 ),
-    .R20(\port$457$20 ),
-    .R21(\port$457$21 ),
-    .R22(\port$457$22 ),
-    .R23(\port$457$23 ),
-    .R24(\port$457$24 ),
-    .R25(\port$457$25 ),
+    .R0(\port$455$0 ),
+    .R1(\port$455$1 ),
+    .R10(\port$455$10 ),
+    .R11(\port$455$11 ),
+    .R12(\port$455$12 ),
+    .R13(\port$455$13 ),
+    .R14(\port$455$14 ),
+    .R15(\port$455$15 ),
+    .R16(\port$455$16 ),
+    .R17(\port$455$17 ),
+    .R18(\port$455$18 ),
+    .R19(\port$455$19 ),
+    .R2(\port$455$2 ),
+    .R20(\port$455$20 ),
+    .R21(\port$455$21 ),
+    .R22(\port$455$22 ),
+    .R23(\port$455$23 ),
+    .R24(\port$455$24 ),
+    .R25(\port$455$25 ),
     .R26(r[26]),
-    .R27(\port$457$27 ),
-    .R28(\port$457$28 ),
-    .R29(\port$457$29 ),
-    .R3(\port$457$3 ),
-    .R30(\port$457$30 ),
-    .R31(\port$457$31 ),
-    .R32(\port$457$32 ),
-    .R33(\port$457$33 ),
-    .R34(\port$457$34 ),
-    .R35(\port$457$35 ),
-    .R36(\port$457$36 ),
-    .R37(\port$457$37 ),
-    .R38(\port$457$38 ),
-    .R39(\port$457$39 ),
-    .R4(\port$457$4 ),
-    .R40(\port$457$40 ),
-    .R41(\port$457$41 ),
-    .R42(\port$457$42 ),
-    .R43(\port$457$43 ),
-    .R44(\port$457$44 ),
-    .R45(\port$457$45 ),
-    .R46(\port$457$46 ),
-    .R47(\port$457$47 ),
-    .R48(\port$457$48 ),
-    .R49(\port$457$49 ),
-    .R5(\port$457$5 ),
-    .R50(\port$457$50 ),
-    .R51(\port$457$51 ),
-    .R52(\port$457$52 ),
+    .R27(\port$455$27 ),
+    .R28(\port$455$28 ),
+    .R29(\port$455$29 ),
+    .R3(\port$455$3 ),
+    .R30(\port$455$30 ),
+    .R31(\port$455$31 ),
+    .R32(\port$455$32 ),
+    .R33(\port$455$33 ),
+    .R34(\port$455$34 ),
+    .R35(\port$455$35 ),
+    .R36(\port$455$36 ),
+    .R37(\port$455$37 ),
+    .R38(\port$455$38 ),
+    .R39(\port$455$39 ),
+    .R4(\port$455$4 ),
+    .R40(\port$455$40 ),
+    .R41(\port$455$41 ),
+    .R42(\port$455$42 ),
+    .R43(\port$455$43 ),
+    .R44(\port$455$44 ),
+    .R45(\port$455$45 ),
+    .R46(\port$455$46 ),
+    .R47(\port$455$47 ),
+    .R48(\port$455$48 ),
+    .R49(\port$455$49 ),
+    .R5(\port$455$5 ),
+    .R50(\port$455$50 ),
+    .R51(\port$455$51 ),
+    .R52(\port$455$52 ),
     .R53(r[53]),
-    .R6(\port$457$6 ),
-    .R7(\port$457$7 ),
-    .R8(\port$457$8 ),
-    .R9(\port$457$9 ),
+    .R6(\port$455$6 ),
+    .R7(\port$455$7 ),
+    .R8(\port$455$8 ),
+    .R9(\port$455$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -25888,13 +25884,13 @@ module \hwq_top.engine.array.mac_2_3 (rst, \port$457$0 , \port$457$1 , \port$457
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$457$52 , \port$457$51 , \port$457$50 , \port$457$49 , \port$457$48 , \port$457$47 , \port$457$46 , \port$457$45 , \port$457$44 , \port$457$43 , \port$457$42 , \port$457$41 , \port$457$40 , \port$457$39 , \port$457$38 , \port$457$37 , \port$457$36 , \port$457$35 , \port$457$34 , \port$457$33 , \port$457$32 , \port$457$31 , \port$457$30 , \port$457$29 , \port$457$28 , \port$457$27 , \port$457$25 , \port$457$24 , \port$457$23 , \port$457$22 , \port$457$21 , \port$457$20 , \port$457$19 , \port$457$18 , \port$457$17 , \port$457$16 , \port$457$15 , \port$457$14 , \port$457$13 , \port$457$12 , \port$457$11 , \port$457$10 , \port$457$9 , \port$457$8 , \port$457$7 , \port$457$6 , \port$457$5 , \port$457$4 , \port$457$3 , \port$457$2 , \port$457$1 , \port$457$0  };
+  assign { r[52:27], r[25:0] } = { \port$455$52 , \port$455$51 , \port$455$50 , \port$455$49 , \port$455$48 , \port$455$47 , \port$455$46 , \port$455$45 , \port$455$44 , \port$455$43 , \port$455$42 , \port$455$41 , \port$455$40 , \port$455$39 , \port$455$38 , \port$455$37 , \port$455$36 , \port$455$35 , \port$455$34 , \port$455$33 , \port$455$32 , \port$455$31 , \port$455$30 , \port$455$29 , \port$455$28 , \port$455$27 , \port$455$25 , \port$455$24 , \port$455$23 , \port$455$22 , \port$455$21 , \port$455$20 , \port$455$19 , \port$455$18 , \port$455$17 , \port$455$16 , \port$455$15 , \port$455$14 , \port$455$13 , \port$455$12 , \port$455$11 , \port$455$10 , \port$455$9 , \port$455$8 , \port$455$7 , \port$455$6 , \port$455$5 , \port$455$4 , \port$455$3 , \port$455$2 , \port$455$1 , \port$455$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_0 (rst, \port$462$0 , \port$462$1 , \port$462$2 , \port$462$3 , \port$462$4 , \port$462$5 , \port$462$6 , \port$462$7 , \port$462$8 , \port$462$9 , \port$462$10 , \port$462$11 , \port$462$12 , \port$462$13 , \port$462$14 , \port$462$15 , \port$462$16 , \port$462$17 , \port$462$18 , \port$462$19 
-, \port$462$20 , \port$462$21 , \port$462$22 , \port$462$23 , \port$462$24 , \port$462$25 , \port$462$27 , \port$462$28 , \port$462$29 , \port$462$30 , \port$462$31 , \port$462$32 , \port$462$33 , \port$462$34 , \port$462$35 , \port$462$36 , \port$462$37 , \port$462$38 , \port$462$39 , \port$462$40 , \port$462$41 
-, \port$462$42 , \port$462$43 , \port$462$44 , \port$462$45 , \port$462$46 , \port$462$47 , \port$462$48 , \port$462$49 , \port$462$50 , \port$462$51 , \port$462$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_3_0 (rst, \port$460$0 , \port$460$1 , \port$460$2 , \port$460$3 , \port$460$4 , \port$460$5 , \port$460$6 , \port$460$7 , \port$460$8 , \port$460$9 , \port$460$10 , \port$460$11 , \port$460$12 , \port$460$13 , \port$460$14 , \port$460$15 , \port$460$16 , \port$460$17 , \port$460$18 , \port$460$19 
+, \port$460$20 , \port$460$21 , \port$460$22 , \port$460$23 , \port$460$24 , \port$460$25 , \port$460$27 , \port$460$28 , \port$460$29 , \port$460$30 , \port$460$31 , \port$460$32 , \port$460$33 , \port$460$34 , \port$460$35 , \port$460$36 , \port$460$37 , \port$460$38 , \port$460$39 , \port$460$40 , \port$460$41 
+, \port$460$42 , \port$460$43 , \port$460$44 , \port$460$45 , \port$460$46 , \port$460$47 , \port$460$48 , \port$460$49 , \port$460$50 , \port$460$51 , \port$460$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -25902,110 +25898,110 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$462$0 , \port$462$1 , \port$462
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$462$0 ;
-  wire \port$462$0 ;
-  output \port$462$1 ;
-  wire \port$462$1 ;
-  output \port$462$10 ;
-  wire \port$462$10 ;
-  output \port$462$11 ;
-  wire \port$462$11 ;
-  output \port$462$12 ;
-  wire \port$462$12 ;
-  output \port$462$13 ;
-  wire \port$462$13 ;
-  output \port$462$14 ;
-  wire \port$462$14 ;
-  output \port$462$15 ;
-  wire \port$462$15 ;
-  output \port$462$16 ;
-  wire \port$462$16 ;
-  output \port$462$17 ;
-  wire \port$462$17 ;
-  output \port$462$18 ;
-  wire \port$462$18 ;
-  output \port$462$19 ;
-  wire \port$462$19 ;
-  output \port$462$2 ;
-  wire \port$462$2 ;
-  output \port$462$20 ;
-  wire \port$462$20 ;
-  output \port$462$21 ;
-  wire \port$462$21 ;
-  output \port$462$22 ;
-  wire \port$462$22 ;
-  output \port$462$23 ;
-  wire \port$462$23 ;
-  output \port$462$24 ;
-  wire \port$462$24 ;
-  output \port$462$25 ;
-  wire \port$462$25 ;
-  output \port$462$27 ;
-  wire \port$462$27 ;
-  output \port$462$28 ;
-  wire \port$462$28 ;
-  output \port$462$29 ;
-  wire \port$462$29 ;
-  output \port$462$3 ;
-  wire \port$462$3 ;
-  output \port$462$30 ;
-  wire \port$462$30 ;
-  output \port$462$31 ;
-  wire \port$462$31 ;
-  output \port$462$32 ;
-  wire \port$462$32 ;
-  output \port$462$33 ;
-  wire \port$462$33 ;
-  output \port$462$34 ;
-  wire \port$462$34 ;
-  output \port$462$35 ;
-  wire \port$462$35 ;
-  output \port$462$36 ;
-  wire \port$462$36 ;
-  output \port$462$37 ;
-  wire \port$462$37 ;
-  output \port$462$38 ;
-  wire \port$462$38 ;
-  output \port$462$39 ;
-  wire \port$462$39 ;
-  output \port$462$4 ;
-  wire \port$462$4 ;
-  output \port$462$40 ;
-  wire \port$462$40 ;
-  output \port$462$41 ;
-  wire \port$462$41 ;
-  output \port$462$42 ;
-  wire \port$462$42 ;
-  output \port$462$43 ;
-  wire \port$462$43 ;
-  output \port$462$44 ;
-  wire \port$462$44 ;
-  output \port$462$45 ;
-  wire \port$462$45 ;
-  output \port$462$46 ;
-  wire \port$462$46 ;
-  output \port$462$47 ;
-  wire \port$462$47 ;
-  output \port$462$48 ;
-  wire \port$462$48 ;
-  output \port$462$49 ;
-  wire \port$462$49 ;
-  output \port$462$5 ;
-  wire \port$462$5 ;
-  output \port$462$50 ;
-  wire \port$462$50 ;
-  output \port$462$51 ;
-  wire \port$462$51 ;
-  output \port$462$52 ;
-  wire \port$462$52 ;
-  output \port$462$6 ;
-  wire \port$462$6 ;
-  output \port$462$7 ;
-  wire \port$462$7 ;
-  output \port$462$8 ;
-  wire \port$462$8 ;
-  output \port$462$9 ;
-  wire \port$462$9 ;
+  output \port$460$0 ;
+  wire \port$460$0 ;
+  output \port$460$1 ;
+  wire \port$460$1 ;
+  output \port$460$10 ;
+  wire \port$460$10 ;
+  output \port$460$11 ;
+  wire \port$460$11 ;
+  output \port$460$12 ;
+  wire \port$460$12 ;
+  output \port$460$13 ;
+  wire \port$460$13 ;
+  output \port$460$14 ;
+  wire \port$460$14 ;
+  output \port$460$15 ;
+  wire \port$460$15 ;
+  output \port$460$16 ;
+  wire \port$460$16 ;
+  output \port$460$17 ;
+  wire \port$460$17 ;
+  output \port$460$18 ;
+  wire \port$460$18 ;
+  output \port$460$19 ;
+  wire \port$460$19 ;
+  output \port$460$2 ;
+  wire \port$460$2 ;
+  output \port$460$20 ;
+  wire \port$460$20 ;
+  output \port$460$21 ;
+  wire \port$460$21 ;
+  output \port$460$22 ;
+  wire \port$460$22 ;
+  output \port$460$23 ;
+  wire \port$460$23 ;
+  output \port$460$24 ;
+  wire \port$460$24 ;
+  output \port$460$25 ;
+  wire \port$460$25 ;
+  output \port$460$27 ;
+  wire \port$460$27 ;
+  output \port$460$28 ;
+  wire \port$460$28 ;
+  output \port$460$29 ;
+  wire \port$460$29 ;
+  output \port$460$3 ;
+  wire \port$460$3 ;
+  output \port$460$30 ;
+  wire \port$460$30 ;
+  output \port$460$31 ;
+  wire \port$460$31 ;
+  output \port$460$32 ;
+  wire \port$460$32 ;
+  output \port$460$33 ;
+  wire \port$460$33 ;
+  output \port$460$34 ;
+  wire \port$460$34 ;
+  output \port$460$35 ;
+  wire \port$460$35 ;
+  output \port$460$36 ;
+  wire \port$460$36 ;
+  output \port$460$37 ;
+  wire \port$460$37 ;
+  output \port$460$38 ;
+  wire \port$460$38 ;
+  output \port$460$39 ;
+  wire \port$460$39 ;
+  output \port$460$4 ;
+  wire \port$460$4 ;
+  output \port$460$40 ;
+  wire \port$460$40 ;
+  output \port$460$41 ;
+  wire \port$460$41 ;
+  output \port$460$42 ;
+  wire \port$460$42 ;
+  output \port$460$43 ;
+  wire \port$460$43 ;
+  output \port$460$44 ;
+  wire \port$460$44 ;
+  output \port$460$45 ;
+  wire \port$460$45 ;
+  output \port$460$46 ;
+  wire \port$460$46 ;
+  output \port$460$47 ;
+  wire \port$460$47 ;
+  output \port$460$48 ;
+  wire \port$460$48 ;
+  output \port$460$49 ;
+  wire \port$460$49 ;
+  output \port$460$5 ;
+  wire \port$460$5 ;
+  output \port$460$50 ;
+  wire \port$460$50 ;
+  output \port$460$51 ;
+  wire \port$460$51 ;
+  output \port$460$52 ;
+  wire \port$460$52 ;
+  output \port$460$6 ;
+  wire \port$460$6 ;
+  output \port$460$7 ;
+  wire \port$460$7 ;
+  output \port$460$8 ;
+  wire \port$460$8 ;
+  output \port$460$9 ;
+  wire \port$460$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -26202,60 +26198,60 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$462$0 , \port$462$1 , \port$462
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$462$0 ),
-    .R1(\port$462$1 ),
-    .R10(\port$462$10 ),
-    .R11(\port$462$11 ),
-    .R12(\port$462$12 ),
-    .R13(\port$462$13 ),
-    .R14(\port$462$14 ),
-    .R15(\port$462$15 ),
-    .R16(\port$462$16 ),
-    .R17(\port$462$17 ),
-    .R18(\port$462$18 ),
-    .R19(\port$462$19 ),
-    .R2(\port$462$2 ),
-    .R20(\port$462$20 ),
-    .R21(\port$462$21 ),
-    .R22(\port$462$22 ),
-    .R23(\port$462$23 ),
-    .R24(\port$462$24 ),
-    .R25(\port$462$25 ),
+    .R0(\port$460$0 ),
+    .R1(\port$460$1 ),
+    .R10(\port$460$10 ),
+    .R11(\port$460$11 ),
+    .R12(\port$460$12 ),
+    .R13(\port$460$13 ),
+    .R14(\port$460$14 ),
+    .R15(\port$460$15 ),
+    .R16(\port$460$16 ),
+    .R17(\port$460$17 ),
+    .R18(\port$460$18 ),
+    .R19(\port$460$19 ),
+    .R2(\port$460$2 ),
+    .R20(\port$460$20 ),
+    .R21(\port$460$21 ),
+    .R22(\port$460$22 ),
+    .R23(\port$460$23 ),
+    .R24(\port$460$24 ),
+    .R25(\port$460$25 ),
     .R26(r[26]),
-    .R27(\port$462$27 ),
-    .R28(\port$462$28 ),
-    .R29(\port$462$29 ),
-    .R3(\port$462$3 ),
-    .R30(\port$462$30 ),
-    .R31(\port$462$31 ),
-    .R32(\port$462$32 ),
-    .R33(\port$462$33 ),
-    .R34(\port$462$34 ),
-    .R35(\port$462$35 ),
-    .R36(\port$462$36 ),
-    .R37(\port$462$37 ),
-    .R38(\port$462$38 ),
-    .R39(\port$462$39 ),
-    .R4(\port$462$4 ),
-    .R40(\port$462$40 ),
-    .R41(\port$462$41 ),
-    .R42(\port$462$42 ),
-    .R43(\port$462$43 ),
-    .R44(\port$462$44 ),
-    .R45(\port$462$45 ),
-    .R46(\port$462$46 ),
-    .R47(\port$462$47 ),
-    .R48(\port$462$48 ),
-    .R49(\port$462$49 ),
-    .R5(\port$462$5 ),
-    .R50(\port$462$50 ),
-    .R51(\port$462$51 ),
-    .R52(\port$462$52 ),
+    .R27(\port$460$27 ),
+    .R28(\port$460$28 ),
+    .R29(\port$460$29 ),
+    .R3(\port$460$3 ),
+    .R30(\port$460$30 ),
+    .R31(\port$460$31 ),
+    .R32(\port$460$32 ),
+    .R33(\port$460$33 ),
+    .R34(\port$460$34 ),
+    .R35(\port$460$35 ),
+    .R36(\port$460$36 ),
+    .R37(\port$460$37 ),
+    .R38(\port$460$38 ),
+    .R39(\port$460$39 ),
+    .R4(\port$460$4 ),
+    .R40(\port$460$40 ),
+    .R41(\port$460$41 ),
+    .R42(\port$460$42 ),
+    .R43(\port$460$43 ),
+    .R44(\port$460$44 ),
+    .R45(\port$460$45 ),
+    .R46(\port$460$46 ),
+    .R47(\port$460$47 ),
+    .R48(\port$460$48 ),
+    .R49(\port$460$49 ),
+    .R5(\port$460$5 ),
+    .R50(\port$460$50 ),
+    .R51(\port$460$51 ),
+    .R52(\port$460$52 ),
     .R53(r[53]),
-    .R6(\port$462$6 ),
-    .R7(\port$462$7 ),
-    .R8(\port$462$8 ),
-    .R9(\port$462$9 ),
+    .R6(\port$460$6 ),
+    .R7(\port$460$7 ),
+    .R8(\port$460$8 ),
+    .R9(\port$460$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -26528,13 +26524,13 @@ module \hwq_top.engine.array.mac_3_0 (rst, \port$462$0 , \port$462$1 , \port$462
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$462$52 , \port$462$51 , \port$462$50 , \port$462$49 , \port$462$48 , \port$462$47 , \port$462$46 , \port$462$45 , \port$462$44 , \port$462$43 , \port$462$42 , \port$462$41 , \port$462$40 , \port$462$39 , \port$462$38 , \port$462$37 , \port$462$36 , \port$462$35 , \port$462$34 , \port$462$33 , \port$462$32 , \port$462$31 , \port$462$30 , \port$462$29 , \port$462$28 , \port$462$27 , \port$462$25 , \port$462$24 , \port$462$23 , \port$462$22 , \port$462$21 , \port$462$20 , \port$462$19 , \port$462$18 , \port$462$17 , \port$462$16 , \port$462$15 , \port$462$14 , \port$462$13 , \port$462$12 , \port$462$11 , \port$462$10 , \port$462$9 , \port$462$8 , \port$462$7 , \port$462$6 , \port$462$5 , \port$462$4 , \port$462$3 , \port$462$2 , \port$462$1 , \port$462$0  };
+  assign { r[52:27], r[25:0] } = { \port$460$52 , \port$460$51 , \port$460$50 , \port$460$49 , \port$460$48 , \port$460$47 , \port$460$46 , \port$460$45 , \port$460$44 , \port$460$43 , \port$460$42 , \port$460$41 , \port$460$40 , \port$460$39 , \port$460$38 , \port$460$37 , \port$460$36 , \port$460$35 , \port$460$34 , \port$460$33 , \port$460$32 , \port$460$31 , \port$460$30 , \port$460$29 , \port$460$28 , \port$460$27 , \port$460$25 , \port$460$24 , \port$460$23 , \port$460$22 , \port$460$21 , \port$460$20 , \port$460$19 , \port$460$18 , \port$460$17 , \port$460$16 , \port$460$15 , \port$460$14 , \port$460$13 , \port$460$12 , \port$460$11 , \port$460$10 , \port$460$9 , \port$460$8 , \port$460$7 , \port$460$6 , \port$460$5 , \port$460$4 , \port$460$3 , \port$460$2 , \port$460$1 , \port$460$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_1 (rst, \port$467$0 , \port$467$1 , \port$467$2 , \port$467$3 , \port$467$4 , \port$467$5 , \port$467$6 , \port$467$7 , \port$467$8 , \port$467$9 , \port$467$10 , \port$467$11 , \port$467$12 , \port$467$13 , \port$467$14 , \port$467$15 , \port$467$16 , \port$467$17 , \port$467$18 , \port$467$19 
-, \port$467$20 , \port$467$21 , \port$467$22 , \port$467$23 , \port$467$24 , \port$467$25 , \port$467$27 , \port$467$28 , \port$467$29 , \port$467$30 , \port$467$31 , \port$467$32 , \port$467$33 , \port$467$34 , \port$467$35 , \port$467$36 , \port$467$37 , \port$467$38 , \port$467$39 , \port$467$40 , \port$467$41 
-, \port$467$42 , \port$467$43 , \port$467$44 , \port$467$45 , \port$467$46 , \port$467$47 , \port$467$48 , \port$467$49 , \port$467$50 , \port$467$51 , \port$467$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_1 (rst, \port$465$0 , \port$465$1 , \port$465$2 , \port$465$3 , \port$465$4 , \port$465$5 , \port$465$6 , \port$465$7 , \port$465$8 , \port$465$9 , \port$465$10 , \port$465$11 , \port$465$12 , \port$465$13 , \port$465$14 , \port$465$15 , \port$465$16 , \port$465$17 , \port$465$18 , \port$465$19 
+, \port$465$20 , \port$465$21 , \port$465$22 , \port$465$23 , \port$465$24 , \port$465$25 , \port$465$27 , \port$465$28 , \port$465$29 , \port$465$30 , \port$465$31 , \port$465$32 , \port$465$33 , \port$465$34 , \port$465$35 , \port$465$36 , \port$465$37 , \port$465$38 , \port$465$39 , \port$465$40 , \port$465$41 
+, \port$465$42 , \port$465$43 , \port$465$44 , \port$465$45 , \port$465$46 , \port$465$47 , \port$465$48 , \port$465$49 , \port$465$50 , \port$465$51 , \port$465$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -26542,110 +26538,110 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$467$0 , \port$467$1 , \port$467
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$467$0 ;
-  wire \port$467$0 ;
-  output \port$467$1 ;
-  wire \port$467$1 ;
-  output \port$467$10 ;
-  wire \port$467$10 ;
-  output \port$467$11 ;
-  wire \port$467$11 ;
-  output \port$467$12 ;
-  wire \port$467$12 ;
-  output \port$467$13 ;
-  wire \port$467$13 ;
-  output \port$467$14 ;
-  wire \port$467$14 ;
-  output \port$467$15 ;
-  wire \port$467$15 ;
-  output \port$467$16 ;
-  wire \port$467$16 ;
-  output \port$467$17 ;
-  wire \port$467$17 ;
-  output \port$467$18 ;
-  wire \port$467$18 ;
-  output \port$467$19 ;
-  wire \port$467$19 ;
-  output \port$467$2 ;
-  wire \port$467$2 ;
-  output \port$467$20 ;
-  wire \port$467$20 ;
-  output \port$467$21 ;
-  wire \port$467$21 ;
-  output \port$467$22 ;
-  wire \port$467$22 ;
-  output \port$467$23 ;
-  wire \port$467$23 ;
-  output \port$467$24 ;
-  wire \port$467$24 ;
-  output \port$467$25 ;
-  wire \port$467$25 ;
-  output \port$467$27 ;
-  wire \port$467$27 ;
-  output \port$467$28 ;
-  wire \port$467$28 ;
-  output \port$467$29 ;
-  wire \port$467$29 ;
-  output \port$467$3 ;
-  wire \port$467$3 ;
-  output \port$467$30 ;
-  wire \port$467$30 ;
-  output \port$467$31 ;
-  wire \port$467$31 ;
-  output \port$467$32 ;
-  wire \port$467$32 ;
-  output \port$467$33 ;
-  wire \port$467$33 ;
-  output \port$467$34 ;
-  wire \port$467$34 ;
-  output \port$467$35 ;
-  wire \port$467$35 ;
-  output \port$467$36 ;
-  wire \port$467$36 ;
-  output \port$467$37 ;
-  wire \port$467$37 ;
-  output \port$467$38 ;
-  wire \port$467$38 ;
-  output \port$467$39 ;
-  wire \port$467$39 ;
-  output \port$467$4 ;
-  wire \port$467$4 ;
-  output \port$467$40 ;
-  wire \port$467$40 ;
-  output \port$467$41 ;
-  wire \port$467$41 ;
-  output \port$467$42 ;
-  wire \port$467$42 ;
-  output \port$467$43 ;
-  wire \port$467$43 ;
-  output \port$467$44 ;
-  wire \port$467$44 ;
-  output \port$467$45 ;
-  wire \port$467$45 ;
-  output \port$467$46 ;
-  wire \port$467$46 ;
-  output \port$467$47 ;
-  wire \port$467$47 ;
-  output \port$467$48 ;
-  wire \port$467$48 ;
-  output \port$467$49 ;
-  wire \port$467$49 ;
-  output \port$467$5 ;
-  wire \port$467$5 ;
-  output \port$467$50 ;
-  wire \port$467$50 ;
-  output \port$467$51 ;
-  wire \port$467$51 ;
-  output \port$467$52 ;
-  wire \port$467$52 ;
-  output \port$467$6 ;
-  wire \port$467$6 ;
-  output \port$467$7 ;
-  wire \port$467$7 ;
-  output \port$467$8 ;
-  wire \port$467$8 ;
-  output \port$467$9 ;
-  wire \port$467$9 ;
+  output \port$465$0 ;
+  wire \port$465$0 ;
+  output \port$465$1 ;
+  wire \port$465$1 ;
+  output \port$465$10 ;
+  wire \port$465$10 ;
+  output \port$465$11 ;
+  wire \port$465$11 ;
+  output \port$465$12 ;
+  wire \port$465$12 ;
+  output \port$465$13 ;
+  wire \port$465$13 ;
+  output \port$465$14 ;
+  wire \port$465$14 ;
+  output \port$465$15 ;
+  wire \port$465$15 ;
+  output \port$465$16 ;
+  wire \port$465$16 ;
+  output \port$465$17 ;
+  wire \port$465$17 ;
+  output \port$465$18 ;
+  wire \port$465$18 ;
+  output \port$465$19 ;
+  wire \port$465$19 ;
+  output \port$465$2 ;
+  wire \port$465$2 ;
+  output \port$465$20 ;
+  wire \port$465$20 ;
+  output \port$465$21 ;
+  wire \port$465$21 ;
+  output \port$465$22 ;
+  wire \port$465$22 ;
+  output \port$465$23 ;
+  wire \port$465$23 ;
+  output \port$465$24 ;
+  wire \port$465$24 ;
+  output \port$465$25 ;
+  wire \port$465$25 ;
+  output \port$465$27 ;
+  wire \port$465$27 ;
+  output \port$465$28 ;
+  wire \port$465$28 ;
+  output \port$465$29 ;
+  wire \port$465$29 ;
+  output \port$465$3 ;
+  wire \port$465$3 ;
+  output \port$465$30 ;
+  wire \port$465$30 ;
+  output \port$465$31 ;
+  wire \port$465$31 ;
+  output \port$465$32 ;
+  wire \port$465$32 ;
+  output \port$465$33 ;
+  wire \port$465$33 ;
+  output \port$465$34 ;
+  wire \port$465$34 ;
+  output \port$465$35 ;
+  wire \port$465$35 ;
+  output \port$465$36 ;
+  wire \port$465$36 ;
+  output \port$465$37 ;
+  wire \port$465$37 ;
+  output \port$465$38 ;
+  wire \port$465$38 ;
+  output \port$465$39 ;
+  wire \port$465$39 ;
+  output \port$465$4 ;
+  wire \port$465$4 ;
+  output \port$465$40 ;
+  wire \port$465$40 ;
+  output \port$465$41 ;
+  wire \port$465$41 ;
+  output \port$465$42 ;
+  wire \port$465$42 ;
+  output \port$465$43 ;
+  wire \port$465$43 ;
+  output \port$465$44 ;
+  wire \port$465$44 ;
+  output \port$465$45 ;
+  wire \port$465$45 ;
+  output \port$465$46 ;
+  wire \port$465$46 ;
+  output \port$465$47 ;
+  wire \port$465$47 ;
+  output \port$465$48 ;
+  wire \port$465$48 ;
+  output \port$465$49 ;
+  wire \port$465$49 ;
+  output \port$465$5 ;
+  wire \port$465$5 ;
+  output \port$465$50 ;
+  wire \port$465$50 ;
+  output \port$465$51 ;
+  wire \port$465$51 ;
+  output \port$465$52 ;
+  wire \port$465$52 ;
+  output \port$465$6 ;
+  wire \port$465$6 ;
+  output \port$465$7 ;
+  wire \port$465$7 ;
+  output \port$465$8 ;
+  wire \port$465$8 ;
+  output \port$465$9 ;
+  wire \port$465$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -26842,60 +26838,60 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$467$0 , \port$467$1 , \port$467
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$467$0 ),
-    .R1(\port$467$1 ),
-    .R10(\port$467$10 ),
-    .R11(\port$467$11 ),
-    .R12(\port$467$12 ),
-    .R13(\port$467$13 ),
-    .R14(\port$467$14 ),
-    .R15(\port$467$15 ),
-    .R16(\port$467$16 ),
-    .R17(\port$467$17 ),
-    .R18(\port$467$18 ),
-    .R19(\port$467$19 ),
-    .R2(\port$467$2 ),
-    .R20(\port$467$20 ),
-    .R21(\port$467$21 ),
-    .R22(\port$467$22 ),
-    .R23(\port$467$23 ),
-    .R24(\port$467$24 ),
-    .R25(\port$467$25 ),
+    .R0(\port$465$0 ),
+    .R1(\port$465$1 ),
+    .R10(\port$465$10 ),
+    .R11(\port$465$11 ),
+    .R12(\port$465$12 ),
+    .R13(\port$465$13 ),
+    .R14(\port$465$14 ),
+    .R15(\port$465$15 ),
+    .R16(\port$465$16 ),
+    .R17(\port$465$17 ),
+    .R18(\port$465$18 ),
+    .R19(\port$465$19 ),
+    .R2(\port$465$2 ),
+    .R20(\port$465$20 ),
+    .R21(\port$465$21 ),
+    .R22(\port$465$22 ),
+    .R23(\port$465$23 ),
+    .R24(\port$465$24 ),
+    .R25(\port$465$25 ),
     .R26(r[26]),
-    .R27(\port$467$27 ),
-    .R28(\port$467$28 ),
-    .R29(\port$467$29 ),
-    .R3(\port$467$3 ),
-    .R30(\port$467$30 ),
-    .R31(\port$467$31 ),
-    .R32(\port$467$32 ),
-    .R33(\port$467$33 ),
-    .R34(\port$467$34 ),
-    .R35(\port$467$35 ),
-    .R36(\port$467$36 ),
-    .R37(\port$467$37 ),
-    .R38(\port$467$38 ),
-    .R39(\port$467$39 ),
-    .R4(\port$467$4 ),
-    .R40(\port$467$40 ),
-    .R41(\port$467$41 ),
-    .R42(\port$467$42 ),
-    .R43(\port$467$43 ),
-    .R44(\port$467$44 ),
-    .R45(\port$467$45 ),
-    .R46(\port$467$46 ),
-    .R47(\port$467$47 ),
-    .R48(\port$467$48 ),
-    .R49(\port$467$49 ),
-    .R5(\port$467$5 ),
-    .R50(\port$467$50 ),
-    .R51(\port$467$51 ),
-    .R52(\port$467$52 ),
+    .R27(\port$465$27 ),
+    .R28(\port$465$28 ),
+    .R29(\port$465$29 ),
+    .R3(\port$465$3 ),
+    .R30(\port$465$30 ),
+    .R31(\port$465$31 ),
+    .R32(\port$465$32 ),
+    .R33(\port$465$33 ),
+    .R34(\port$465$34 ),
+    .R35(\port$465$35 ),
+    .R36(\port$465$36 ),
+    .R37(\port$465$37 ),
+    .R38(\port$465$38 ),
+    .R39(\port$465$39 ),
+    .R4(\port$465$4 ),
+    .R40(\port$465$40 ),
+    .R41(\port$465$41 ),
+    .R42(\port$465$42 ),
+    .R43(\port$465$43 ),
+    .R44(\port$465$44 ),
+    .R45(\port$465$45 ),
+    .R46(\port$465$46 ),
+    .R47(\port$465$47 ),
+    .R48(\port$465$48 ),
+    .R49(\port$465$49 ),
+    .R5(\port$465$5 ),
+    .R50(\port$465$50 ),
+    .R51(\port$465$51 ),
+    .R52(\port$465$52 ),
     .R53(r[53]),
-    .R6(\port$467$6 ),
-    .R7(\port$467$7 ),
-    .R8(\port$467$8 ),
-    .R9(\port$467$9 ),
+    .R6(\port$465$6 ),
+    .R7(\port$465$7 ),
+    .R8(\port$465$8 ),
+    .R9(\port$465$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -27168,13 +27164,13 @@ module \hwq_top.engine.array.mac_3_1 (rst, \port$467$0 , \port$467$1 , \port$467
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$467$52 , \port$467$51 , \port$467$50 , \port$467$49 , \port$467$48 , \port$467$47 , \port$467$46 , \port$467$45 , \port$467$44 , \port$467$43 , \port$467$42 , \port$467$41 , \port$467$40 , \port$467$39 , \port$467$38 , \port$467$37 , \port$467$36 , \port$467$35 , \port$467$34 , \port$467$33 , \port$467$32 , \port$467$31 , \port$467$30 , \port$467$29 , \port$467$28 , \port$467$27 , \port$467$25 , \port$467$24 , \port$467$23 , \port$467$22 , \port$467$21 , \port$467$20 , \port$467$19 , \port$467$18 , \port$467$17 , \port$467$16 , \port$467$15 , \port$467$14 , \port$467$13 , \port$467$12 , \port$467$11 , \port$467$10 , \port$467$9 , \port$467$8 , \port$467$7 , \port$467$6 , \port$467$5 , \port$467$4 , \port$467$3 , \port$467$2 , \port$467$1 , \port$467$0  };
+  assign { r[52:27], r[25:0] } = { \port$465$52 , \port$465$51 , \port$465$50 , \port$465$49 , \port$465$48 , \port$465$47 , \port$465$46 , \port$465$45 , \port$465$44 , \port$465$43 , \port$465$42 , \port$465$41 , \port$465$40 , \port$465$39 , \port$465$38 , \port$465$37 , \port$465$36 , \port$465$35 , \port$465$34 , \port$465$33 , \port$465$32 , \port$465$31 , \port$465$30 , \port$465$29 , \port$465$28 , \port$465$27 , \port$465$25 , \port$465$24 , \port$465$23 , \port$465$22 , \port$465$21 , \port$465$20 , \port$465$19 , \port$465$18 , \port$465$17 , \port$465$16 , \port$465$15 , \port$465$14 , \port$465$13 , \port$465$12 , \port$465$11 , \port$465$10 , \port$465$9 , \port$465$8 , \port$465$7 , \port$465$6 , \port$465$5 , \port$465$4 , \port$465$3 , \port$465$2 , \port$465$1 , \port$465$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_2 (rst, \port$472$0 , \port$472$1 , \port$472$2 , \port$472$3 , \port$472$4 , \port$472$5 , \port$472$6 , \port$472$7 , \port$472$8 , \port$472$9 , \port$472$10 , \port$472$11 , \port$472$12 , \port$472$13 , \port$472$14 , \port$472$15 , \port$472$16 , \port$472$17 , \port$472$18 , \port$472$19 
-, \port$472$20 , \port$472$21 , \port$472$22 , \port$472$23 , \port$472$24 , \port$472$25 , \port$472$27 , \port$472$28 , \port$472$29 , \port$472$30 , \port$472$31 , \port$472$32 , \port$472$33 , \port$472$34 , \port$472$35 , \port$472$36 , \port$472$37 , \port$472$38 , \port$472$39 , \port$472$40 , \port$472$41 
-, \port$472$42 , \port$472$43 , \port$472$44 , \port$472$45 , \port$472$46 , \port$472$47 , \port$472$48 , \port$472$49 , \port$472$50 , \port$472$51 , \port$472$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_2 (rst, \port$470$0 , \port$470$1 , \port$470$2 , \port$470$3 , \port$470$4 , \port$470$5 , \port$470$6 , \port$470$7 , \port$470$8 , \port$470$9 , \port$470$10 , \port$470$11 , \port$470$12 , \port$470$13 , \port$470$14 , \port$470$15 , \port$470$16 , \port$470$17 , \port$470$18 , \port$470$19 
+, \port$470$20 , \port$470$21 , \port$470$22 , \port$470$23 , \port$470$24 , \port$470$25 , \port$470$27 , \port$470$28 , \port$470$29 , \port$470$30 , \port$470$31 , \port$470$32 , \port$470$33 , \port$470$34 , \port$470$35 , \port$470$36 , \port$470$37 , \port$470$38 , \port$470$39 , \port$470$40 , \port$470$41 
+, \port$470$42 , \port$470$43 , \port$470$44 , \port$470$45 , \port$470$46 , \port$470$47 , \port$470$48 , \port$470$49 , \port$470$50 , \port$470$51 , \port$470$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -27182,110 +27178,110 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$472$0 , \port$472$1 , \port$472
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$472$0 ;
-  wire \port$472$0 ;
-  output \port$472$1 ;
-  wire \port$472$1 ;
-  output \port$472$10 ;
-  wire \port$472$10 ;
-  output \port$472$11 ;
-  wire \port$472$11 ;
-  output \port$472$12 ;
-  wire \port$472$12 ;
-  output \port$472$13 ;
-  wire \port$472$13 ;
-  output \port$472$14 ;
-  wire \port$472$14 ;
-  output \port$472$15 ;
-  wire \port$472$15 ;
-  output \port$472$16 ;
-  wire \port$472$16 ;
-  output \port$472$17 ;
-  wire \port$472$17 ;
-  output \port$472$18 ;
-  wire \port$472$18 ;
-  output \port$472$19 ;
-  wire \port$472$19 ;
-  output \port$472$2 ;
-  wire \port$472$2 ;
-  output \port$472$20 ;
-  wire \port$472$20 ;
-  output \port$472$21 ;
-  wire \port$472$21 ;
-  output \port$472$22 ;
-  wire \port$472$22 ;
-  output \port$472$23 ;
-  wire \port$472$23 ;
-  output \port$472$24 ;
-  wire \port$472$24 ;
-  output \port$472$25 ;
-  wire \port$472$25 ;
-  output \port$472$27 ;
-  wire \port$472$27 ;
-  output \port$472$28 ;
-  wire \port$472$28 ;
-  output \port$472$29 ;
-  wire \port$472$29 ;
-  output \port$472$3 ;
-  wire \port$472$3 ;
-  output \port$472$30 ;
-  wire \port$472$30 ;
-  output \port$472$31 ;
-  wire \port$472$31 ;
-  output \port$472$32 ;
-  wire \port$472$32 ;
-  output \port$472$33 ;
-  wire \port$472$33 ;
-  output \port$472$34 ;
-  wire \port$472$34 ;
-  output \port$472$35 ;
-  wire \port$472$35 ;
-  output \port$472$36 ;
-  wire \port$472$36 ;
-  output \port$472$37 ;
-  wire \port$472$37 ;
-  output \port$472$38 ;
-  wire \port$472$38 ;
-  output \port$472$39 ;
-  wire \port$472$39 ;
-  output \port$472$4 ;
-  wire \port$472$4 ;
-  output \port$472$40 ;
-  wire \port$472$40 ;
-  output \port$472$41 ;
-  wire \port$472$41 ;
-  output \port$472$42 ;
-  wire \port$472$42 ;
-  output \port$472$43 ;
-  wire \port$472$43 ;
-  output \port$472$44 ;
-  wire \port$472$44 ;
-  output \port$472$45 ;
-  wire \port$472$45 ;
-  output \port$472$46 ;
-  wire \port$472$46 ;
-  output \port$472$47 ;
-  wire \port$472$47 ;
-  output \port$472$48 ;
-  wire \port$472$48 ;
-  output \port$472$49 ;
-  wire \port$472$49 ;
-  output \port$472$5 ;
-  wire \port$472$5 ;
-  output \port$472$50 ;
-  wire \port$472$50 ;
-  output \port$472$51 ;
-  wire \port$472$51 ;
-  output \port$472$52 ;
-  wire \port$472$52 ;
-  output \port$472$6 ;
-  wire \port$472$6 ;
-  output \port$472$7 ;
-  wire \port$472$7 ;
-  output \port$472$8 ;
-  wire \port$472$8 ;
-  output \port$472$9 ;
-  wire \port$472$9 ;
+  output \port$470$0 ;
+  wire \port$470$0 ;
+  output \port$470$1 ;
+  wire \port$470$1 ;
+  output \port$470$10 ;
+  wire \port$470$10 ;
+  output \port$470$11 ;
+  wire \port$470$11 ;
+  output \port$470$12 ;
+  wire \port$470$12 ;
+  output \port$470$13 ;
+  wire \port$470$13 ;
+  output \port$470$14 ;
+  wire \port$470$14 ;
+  output \port$470$15 ;
+  wire \port$470$15 ;
+  output \port$470$16 ;
+  wire \port$470$16 ;
+  output \port$470$17 ;
+  wire \port$470$17 ;
+  output \port$470$18 ;
+  wire \port$470$18 ;
+  output \port$470$19 ;
+  wire \port$470$19 ;
+  output \port$470$2 ;
+  wire \port$470$2 ;
+  output \port$470$20 ;
+  wire \port$470$20 ;
+  output \port$470$21 ;
+  wire \port$470$21 ;
+  output \port$470$22 ;
+  wire \port$470$22 ;
+  output \port$470$23 ;
+  wire \port$470$23 ;
+  output \port$470$24 ;
+  wire \port$470$24 ;
+  output \port$470$25 ;
+  wire \port$470$25 ;
+  output \port$470$27 ;
+  wire \port$470$27 ;
+  output \port$470$28 ;
+  wire \port$470$28 ;
+  output \port$470$29 ;
+  wire \port$470$29 ;
+  output \port$470$3 ;
+  wire \port$470$3 ;
+  output \port$470$30 ;
+  wire \port$470$30 ;
+  output \port$470$31 ;
+  wire \port$470$31 ;
+  output \port$470$32 ;
+  wire \port$470$32 ;
+  output \port$470$33 ;
+  wire \port$470$33 ;
+  output \port$470$34 ;
+  wire \port$470$34 ;
+  output \port$470$35 ;
+  wire \port$470$35 ;
+  output \port$470$36 ;
+  wire \port$470$36 ;
+  output \port$470$37 ;
+  wire \port$470$37 ;
+  output \port$470$38 ;
+  wire \port$470$38 ;
+  output \port$470$39 ;
+  wire \port$470$39 ;
+  output \port$470$4 ;
+  wire \port$470$4 ;
+  output \port$470$40 ;
+  wire \port$470$40 ;
+  output \port$470$41 ;
+  wire \port$470$41 ;
+  output \port$470$42 ;
+  wire \port$470$42 ;
+  output \port$470$43 ;
+  wire \port$470$43 ;
+  output \port$470$44 ;
+  wire \port$470$44 ;
+  output \port$470$45 ;
+  wire \port$470$45 ;
+  output \port$470$46 ;
+  wire \port$470$46 ;
+  output \port$470$47 ;
+  wire \port$470$47 ;
+  output \port$470$48 ;
+  wire \port$470$48 ;
+  output \port$470$49 ;
+  wire \port$470$49 ;
+  output \port$470$5 ;
+  wire \port$470$5 ;
+  output \port$470$50 ;
+  wire \port$470$50 ;
+  output \port$470$51 ;
+  wire \port$470$51 ;
+  output \port$470$52 ;
+  wire \port$470$52 ;
+  output \port$470$6 ;
+  wire \port$470$6 ;
+  output \port$470$7 ;
+  wire \port$470$7 ;
+  output \port$470$8 ;
+  wire \port$470$8 ;
+  output \port$470$9 ;
+  wire \port$470$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -27482,60 +27478,60 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$472$0 , \port$472$1 , \port$472
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$472$0 ),
-    .R1(\port$472$1 ),
-    .R10(\port$472$10 ),
-    .R11(\port$472$11 ),
-    .R12(\port$472$12 ),
-    .R13(\port$472$13 ),
-    .R14(\port$472$14 ),
-    .R15(\port$472$15 ),
-    .R16(\port$472$16 ),
-    .R17(\port$472$17 ),
-    .R18(\port$472$18 ),
-    .R19(\port$472$19 ),
-    .R2(\port$472$2 ),
-    .R20(\port$472$20 ),
-    .R21(\port$472$21 ),
-    .R22(\port$472$22 ),
-    .R23(\port$472$23 ),
-    .R24(\port$472$24 ),
-    .R25(\port$472$25 ),
+    .R0(\port$470$0 ),
+    .R1(\port$470$1 ),
+    .R10(\port$470$10 ),
+    .R11(\port$470$11 ),
+    .R12(\port$470$12 ),
+    .R13(\port$470$13 ),
+    .R14(\port$470$14 ),
+    .R15(\port$470$15 ),
+    .R16(\port$470$16 ),
+    .R17(\port$470$17 ),
+    .R18(\port$470$18 ),
+    .R19(\port$470$19 ),
+    .R2(\port$470$2 ),
+    .R20(\port$470$20 ),
+    .R21(\port$470$21 ),
+    .R22(\port$470$22 ),
+    .R23(\port$470$23 ),
+    .R24(\port$470$24 ),
+    .R25(\port$470$25 ),
     .R26(r[26]),
-    .R27(\port$472$27 ),
-    .R28(\port$472$28 ),
-    .R29(\port$472$29 ),
-    .R3(\port$472$3 ),
-    .R30(\port$472$30 ),
-    .R31(\port$472$31 ),
-    .R32(\port$472$32 ),
-    .R33(\port$472$33 ),
-    .R34(\port$472$34 ),
-    .R35(\port$472$35 ),
-    .R36(\port$472$36 ),
-    .R37(\port$472$37 ),
-    .R38(\port$472$38 ),
-    .R39(\port$472$39 ),
-    .R4(\port$472$4 ),
-    .R40(\port$472$40 ),
-    .R41(\port$472$41 ),
-    .R42(\port$472$42 ),
-    .R43(\port$472$43 ),
-    .R44(\port$472$44 ),
-    .R45(\port$472$45 ),
-    .R46(\port$472$46 ),
-    .R47(\port$472$47 ),
-    .R48(\port$472$48 ),
-    .R49(\port$472$49 ),
-    .R5(\port$472$5 ),
-    .R50(\port$472$50 ),
-    .R51(\port$472$51 ),
-    .R52(\port$472$52 ),
+    .R27(\port$470$27 ),
+    .R28(\port$470$28 ),
+    .R29(\port$470$29 ),
+    .R3(\port$470$3 ),
+    .R30(\port$470$30 ),
+    .R31(\port$470$31 ),
+    .R32(\port$470$32 ),
+    .R33(\port$470$33 ),
+    .R34(\port$470$34 ),
+    .R35(\port$470$35 ),
+    .R36(\port$470$36 ),
+    .R37(\port$470$37 ),
+    .R38(\port$470$38 ),
+    .R39(\port$470$39 ),
+    .R4(\port$470$4 ),
+    .R40(\port$470$40 ),
+    .R41(\port$470$41 ),
+    .R42(\port$470$42 ),
+    .R43(\port$470$43 ),
+    .R44(\port$470$44 ),
+    .R45(\port$470$45 ),
+    .R46(\port$470$46 ),
+    .R47(\port$470$47 ),
+    .R48(\port$470$48 ),
+    .R49(\port$470$49 ),
+    .R5(\port$470$5 ),
+    .R50(\port$470$50 ),
+    .R51(\port$470$51 ),
+    .R52(\port$470$52 ),
     .R53(r[53]),
-    .R6(\port$472$6 ),
-    .R7(\port$472$7 ),
-    .R8(\port$472$8 ),
-    .R9(\port$472$9 ),
+    .R6(\port$470$6 ),
+    .R7(\port$470$7 ),
+    .R8(\port$470$8 ),
+    .R9(\port$470$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -27808,13 +27804,13 @@ module \hwq_top.engine.array.mac_3_2 (rst, \port$472$0 , \port$472$1 , \port$472
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$472$52 , \port$472$51 , \port$472$50 , \port$472$49 , \port$472$48 , \port$472$47 , \port$472$46 , \port$472$45 , \port$472$44 , \port$472$43 , \port$472$42 , \port$472$41 , \port$472$40 , \port$472$39 , \port$472$38 , \port$472$37 , \port$472$36 , \port$472$35 , \port$472$34 , \port$472$33 , \port$472$32 , \port$472$31 , \port$472$30 , \port$472$29 , \port$472$28 , \port$472$27 , \port$472$25 , \port$472$24 , \port$472$23 , \port$472$22 , \port$472$21 , \port$472$20 , \port$472$19 , \port$472$18 , \port$472$17 , \port$472$16 , \port$472$15 , \port$472$14 , \port$472$13 , \port$472$12 , \port$472$11 , \port$472$10 , \port$472$9 , \port$472$8 , \port$472$7 , \port$472$6 , \port$472$5 , \port$472$4 , \port$472$3 , \port$472$2 , \port$472$1 , \port$472$0  };
+  assign { r[52:27], r[25:0] } = { \port$470$52 , \port$470$51 , \port$470$50 , \port$470$49 , \port$470$48 , \port$470$47 , \port$470$46 , \port$470$45 , \port$470$44 , \port$470$43 , \port$470$42 , \port$470$41 , \port$470$40 , \port$470$39 , \port$470$38 , \port$470$37 , \port$470$36 , \port$470$35 , \port$470$34 , \port$470$33 , \port$470$32 , \port$470$31 , \port$470$30 , \port$470$29 , \port$470$28 , \port$470$27 , \port$470$25 , \port$470$24 , \port$470$23 , \port$470$22 , \port$470$21 , \port$470$20 , \port$470$19 , \port$470$18 , \port$470$17 , \port$470$16 , \port$470$15 , \port$470$14 , \port$470$13 , \port$470$12 , \port$470$11 , \port$470$10 , \port$470$9 , \port$470$8 , \port$470$7 , \port$470$6 , \port$470$5 , \port$470$4 , \port$470$3 , \port$470$2 , \port$470$1 , \port$470$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_3_3 (rst, \port$477$0 , \port$477$1 , \port$477$2 , \port$477$3 , \port$477$4 , \port$477$5 , \port$477$6 , \port$477$7 , \port$477$8 , \port$477$9 , \port$477$10 , \port$477$11 , \port$477$12 , \port$477$13 , \port$477$14 , \port$477$15 , \port$477$16 , \port$477$17 , \port$477$18 , \port$477$19 
-, \port$477$20 , \port$477$21 , \port$477$22 , \port$477$23 , \port$477$24 , \port$477$25 , \port$477$27 , \port$477$28 , \port$477$29 , \port$477$30 , \port$477$31 , \port$477$32 , \port$477$33 , \port$477$34 , \port$477$35 , \port$477$36 , \port$477$37 , \port$477$38 , \port$477$39 , \port$477$40 , \port$477$41 
-, \port$477$42 , \port$477$43 , \port$477$44 , \port$477$45 , \port$477$46 , \port$477$47 , \port$477$48 , \port$477$49 , \port$477$50 , \port$477$51 , \port$477$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_3_3 (rst, \port$475$0 , \port$475$1 , \port$475$2 , \port$475$3 , \port$475$4 , \port$475$5 , \port$475$6 , \port$475$7 , \port$475$8 , \port$475$9 , \port$475$10 , \port$475$11 , \port$475$12 , \port$475$13 , \port$475$14 , \port$475$15 , \port$475$16 , \port$475$17 , \port$475$18 , \port$475$19 
+, \port$475$20 , \port$475$21 , \port$475$22 , \port$475$23 , \port$475$24 , \port$475$25 , \port$475$27 , \port$475$28 , \port$475$29 , \port$475$30 , \port$475$31 , \port$475$32 , \port$475$33 , \port$475$34 , \port$475$35 , \port$475$36 , \port$475$37 , \port$475$38 , \port$475$39 , \port$475$40 , \port$475$41 
+, \port$475$42 , \port$475$43 , \port$475$44 , \port$475$45 , \port$475$46 , \port$475$47 , \port$475$48 , \port$475$49 , \port$475$50 , \port$475$51 , \port$475$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -27822,110 +27818,110 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$477$0 , \port$477$1 , \port$477
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$477$0 ;
-  wire \port$477$0 ;
-  output \port$477$1 ;
-  wire \port$477$1 ;
-  output \port$477$10 ;
-  wire \port$477$10 ;
-  output \port$477$11 ;
-  wire \port$477$11 ;
-  output \port$477$12 ;
-  wire \port$477$12 ;
-  output \port$477$13 ;
-  wire \port$477$13 ;
-  output \port$477$14 ;
-  wire \port$477$14 ;
-  output \port$477$15 ;
-  wire \port$477$15 ;
-  output \port$477$16 ;
-  wire \port$477$16 ;
-  output \port$477$17 ;
-  wire \port$477$17 ;
-  output \port$477$18 ;
-  wire \port$477$18 ;
-  output \port$477$19 ;
-  wire \port$477$19 ;
-  output \port$477$2 ;
-  wire \port$477$2 ;
-  output \port$477$20 ;
-  wire \port$477$20 ;
-  output \port$477$21 ;
-  wire \port$477$21 ;
-  output \port$477$22 ;
-  wire \port$477$22 ;
-  output \port$477$23 ;
-  wire \port$477$23 ;
-  output \port$477$24 ;
-  wire \port$477$24 ;
-  output \port$477$25 ;
-  wire \port$477$25 ;
-  output \port$477$27 ;
-  wire \port$477$27 ;
-  output \port$477$28 ;
-  wire \port$477$28 ;
-  output \port$477$29 ;
-  wire \port$477$29 ;
-  output \port$477$3 ;
-  wire \port$477$3 ;
-  output \port$477$30 ;
-  wire \port$477$30 ;
-  output \port$477$31 ;
-  wire \port$477$31 ;
-  output \port$477$32 ;
-  wire \port$477$32 ;
-  output \port$477$33 ;
-  wire \port$477$33 ;
-  output \port$477$34 ;
-  wire \port$477$34 ;
-  output \port$477$35 ;
-  wire \port$477$35 ;
-  output \port$477$36 ;
-  wire \port$477$36 ;
-  output \port$477$37 ;
-  wire \port$477$37 ;
-  output \port$477$38 ;
-  wire \port$477$38 ;
-  output \port$477$39 ;
-  wire \port$477$39 ;
-  output \port$477$4 ;
-  wire \port$477$4 ;
-  output \port$477$40 ;
-  wire \port$477$40 ;
-  output \port$477$41 ;
-  wire \port$477$41 ;
-  output \port$477$42 ;
-  wire \port$477$42 ;
-  output \port$477$43 ;
-  wire \port$477$43 ;
-  output \port$477$44 ;
-  wire \port$477$44 ;
-  output \port$477$45 ;
-  wire \port$477$45 ;
-  output \port$477$46 ;
-  wire \port$477$46 ;
-  output \port$477$47 ;
-  wire \port$477$47 ;
-  output \port$477$48 ;
-  wire \port$477$48 ;
-  output \port$477$49 ;
-  wire \port$477$49 ;
-  output \port$477$5 ;
-  wire \port$477$5 ;
-  output \port$477$50 ;
-  wire \port$477$50 ;
-  output \port$477$51 ;
-  wire \port$477$51 ;
-  output \port$477$52 ;
-  wire \port$477$52 ;
-  output \port$477$6 ;
-  wire \port$477$6 ;
-  output \port$477$7 ;
-  wire \port$477$7 ;
-  output \port$477$8 ;
-  wire \port$477$8 ;
-  output \port$477$9 ;
-  wire \port$477$9 ;
+  output \port$475$0 ;
+  wire \port$475$0 ;
+  output \port$475$1 ;
+  wire \port$475$1 ;
+  output \port$475$10 ;
+  wire \port$475$10 ;
+  output \port$475$11 ;
+  wire \port$475$11 ;
+  output \port$475$12 ;
+  wire \port$475$12 ;
+  output \port$475$13 ;
+  wire \port$475$13 ;
+  output \port$475$14 ;
+  wire \port$475$14 ;
+  output \port$475$15 ;
+  wire \port$475$15 ;
+  output \port$475$16 ;
+  wire \port$475$16 ;
+  output \port$475$17 ;
+  wire \port$475$17 ;
+  output \port$475$18 ;
+  wire \port$475$18 ;
+  output \port$475$19 ;
+  wire \port$475$19 ;
+  output \port$475$2 ;
+  wire \port$475$2 ;
+  output \port$475$20 ;
+  wire \port$475$20 ;
+  output \port$475$21 ;
+  wire \port$475$21 ;
+  output \port$475$22 ;
+  wire \port$475$22 ;
+  output \port$475$23 ;
+  wire \port$475$23 ;
+  output \port$475$24 ;
+  wire \port$475$24 ;
+  output \port$475$25 ;
+  wire \port$475$25 ;
+  output \port$475$27 ;
+  wire \port$475$27 ;
+  output \port$475$28 ;
+  wire \port$475$28 ;
+  output \port$475$29 ;
+  wire \port$475$29 ;
+  output \port$475$3 ;
+  wire \port$475$3 ;
+  output \port$475$30 ;
+  wire \port$475$30 ;
+  output \port$475$31 ;
+  wire \port$475$31 ;
+  output \port$475$32 ;
+  wire \port$475$32 ;
+  output \port$475$33 ;
+  wire \port$475$33 ;
+  output \port$475$34 ;
+  wire \port$475$34 ;
+  output \port$475$35 ;
+  wire \port$475$35 ;
+  output \port$475$36 ;
+  wire \port$475$36 ;
+  output \port$475$37 ;
+  wire \port$475$37 ;
+  output \port$475$38 ;
+  wire \port$475$38 ;
+  output \port$475$39 ;
+  wire \port$475$39 ;
+  output \port$475$4 ;
+  wire \port$475$4 ;
+  output \port$475$40 ;
+  wire \port$475$40 ;
+  output \port$475$41 ;
+  wire \port$475$41 ;
+  output \port$475$42 ;
+  wire \port$475$42 ;
+  output \port$475$43 ;
+  wire \port$475$43 ;
+  output \port$475$44 ;
+  wire \port$475$44 ;
+  output \port$475$45 ;
+  wire \port$475$45 ;
+  output \port$475$46 ;
+  wire \port$475$46 ;
+  output \port$475$47 ;
+  wire \port$475$47 ;
+  output \port$475$48 ;
+  wire \port$475$48 ;
+  output \port$475$49 ;
+  wire \port$475$49 ;
+  output \port$475$5 ;
+  wire \port$475$5 ;
+  output \port$475$50 ;
+  wire \port$475$50 ;
+  output \port$475$51 ;
+  wire \port$475$51 ;
+  output \port$475$52 ;
+  wire \port$475$52 ;
+  output \port$475$6 ;
+  wire \port$475$6 ;
+  output \port$475$7 ;
+  wire \port$475$7 ;
+  output \port$475$8 ;
+  wire \port$475$8 ;
+  output \port$475$9 ;
+  wire \port$475$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -28122,60 +28118,60 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$477$0 , \port$477$1 , \port$477
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$477$0 ),
-    .R1(\port$477$1 ),
-    .R10(\port$477$10 ),
-    .R11(\port$477$11 ),
-    .R12(\port$477$12 ),
-    .R13(\port$477$13 ),
-    .R14(\port$477$14 ),
-    .R15(\port$477$15 ),
-    .R16(\port$477$16 ),
-    .R17(\port$477$17 ),
-    .R18(\port$477$18 ),
-    .R19(\port$477$19 ),
-    .R2(\port$477$2 ),
-    .R20(\port$477$20 ),
-    .R21(\port$477$21 ),
-    .R22(\port$477$22 ),
-    .R23(\port$477$23 ),
-    .R24(\port$477$24 ),
-    .R25(\port$477$25 ),
+    .R0(\port$475$0 ),
+    .R1(\port$475$1 ),
+    .R10(\port$475$10 ),
+    .R11(\port$475$11 ),
+    .R12(\port$475$12 ),
+    .R13(\port$475$13 ),
+    .R14(\port$475$14 ),
+    .R15(\port$475$15 ),
+    .R16(\port$475$16 ),
+    .R17(\port$475$17 ),
+    .R18(\port$475$18 ),
+    .R19(\port$475$19 ),
+    .R2(\port$475$2 ),
+    .R20(\port$475$20 ),
+    .R21(\port$475$21 ),
+    .R22(\port$475$22 ),
+    .R23(\port$475$23 ),
+    .R24(\port$475$24 ),
+    .R25(\port$475$25 ),
     .R26(r[26]),
-    .R27(\port$477$27 ),
-    .R28(\port$477$28 ),
-    .R29(\port$477$29 ),
-    .R3(\port$477$3 ),
-    .R30(\port$477$30 ),
-    .R31(\port$477$31 ),
-    .R32(\port$477$32 ),
-    .R33(\port$477$33 ),
-    .R34(\port$477$34 ),
-    .R35(\port$477$35 ),
-    .R36(\port$477$36 ),
-    .R37(\port$477$37 ),
-    .R38(\port$477$38 ),
-    .R39(\port$477$39 ),
-    .R4(\port$477$4 ),
-    .R40(\port$477$40 ),
-    .R41(\port$477$41 ),
-    .R42(\port$477$42 ),
-    .R43(\port$477$43 ),
-    .R44(\port$477$44 ),
-    .R45(\port$477$45 ),
-    .R46(\port$477$46 ),
-    .R47(\port$477$47 ),
-    .R48(\port$477$48 ),
-    .R49(\port$477$49 ),
-    .R5(\port$477$5 ),
-    .R50(\port$477$50 ),
-    .R51(\port$477$51 ),
-    .R52(\port$477$52 ),
+    .R27(\port$475$27 ),
+    .R28(\port$475$28 ),
+    .R29(\port$475$29 ),
+    .R3(\port$475$3 ),
+    .R30(\port$475$30 ),
+    .R31(\port$475$31 ),
+    .R32(\port$475$32 ),
+    .R33(\port$475$33 ),
+    .R34(\port$475$34 ),
+    .R35(\port$475$35 ),
+    .R36(\port$475$36 ),
+    .R37(\port$475$37 ),
+    .R38(\port$475$38 ),
+    .R39(\port$475$39 ),
+    .R4(\port$475$4 ),
+    .R40(\port$475$40 ),
+    .R41(\port$475$41 ),
+    .R42(\port$475$42 ),
+    .R43(\port$475$43 ),
+    .R44(\port$475$44 ),
+    .R45(\port$475$45 ),
+    .R46(\port$475$46 ),
+    .R47(\port$475$47 ),
+    .R48(\port$475$48 ),
+    .R49(\port$475$49 ),
+    .R5(\port$475$5 ),
+    .R50(\port$475$50 ),
+    .R51(\port$475$51 ),
+    .R52(\port$475$52 ),
     .R53(r[53]),
-    .R6(\port$477$6 ),
-    .R7(\port$477$7 ),
-    .R8(\port$477$8 ),
-    .R9(\port$477$9 ),
+    .R6(\port$475$6 ),
+    .R7(\port$475$7 ),
+    .R8(\port$475$8 ),
+    .R9(\port$475$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -28448,13 +28444,13 @@ module \hwq_top.engine.array.mac_3_3 (rst, \port$477$0 , \port$477$1 , \port$477
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$477$52 , \port$477$51 , \port$477$50 , \port$477$49 , \port$477$48 , \port$477$47 , \port$477$46 , \port$477$45 , \port$477$44 , \port$477$43 , \port$477$42 , \port$477$41 , \port$477$40 , \port$477$39 , \port$477$38 , \port$477$37 , \port$477$36 , \port$477$35 , \port$477$34 , \port$477$33 , \port$477$32 , \port$477$31 , \port$477$30 , \port$477$29 , \port$477$28 , \port$477$27 , \port$477$25 , \port$477$24 , \port$477$23 , \port$477$22 , \port$477$21 , \port$477$20 , \port$477$19 , \port$477$18 , \port$477$17 , \port$477$16 , \port$477$15 , \port$477$14 , \port$477$13 , \port$477$12 , \port$477$11 , \port$477$10 , \port$477$9 , \port$477$8 , \port$477$7 , \port$477$6 , \port$477$5 , \port$477$4 , \port$477$3 , \port$477$2 , \port$477$1 , \port$477$0  };
+  assign { r[52:27], r[25:0] } = { \port$475$52 , \port$475$51 , \port$475$50 , \port$475$49 , \port$475$48 , \port$475$47 , \port$475$46 , \port$475$45 , \port$475$44 , \port$475$43 , \port$475$42 , \port$475$41 , \port$475$40 , \port$475$39 , \port$475$38 , \port$475$37 , \port$475$36 , \port$475$35 , \port$475$34 , \port$475$33 , \port$475$32 , \port$475$31 , \port$475$30 , \port$475$29 , \port$475$28 , \port$475$27 , \port$475$25 , \port$475$24 , \port$475$23 , \port$475$22 , \port$475$21 , \port$475$20 , \port$475$19 , \port$475$18 , \port$475$17 , \port$475$16 , \port$475$15 , \port$475$14 , \port$475$13 , \port$475$12 , \port$475$11 , \port$475$10 , \port$475$9 , \port$475$8 , \port$475$7 , \port$475$6 , \port$475$5 , \port$475$4 , \port$475$3 , \port$475$2 , \port$475$1 , \port$475$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_0 (rst, \port$482$0 , \port$482$1 , \port$482$2 , \port$482$3 , \port$482$4 , \port$482$5 , \port$482$6 , \port$482$7 , \port$482$8 , \port$482$9 , \port$482$10 , \port$482$11 , \port$482$12 , \port$482$13 , \port$482$14 , \port$482$15 , \port$482$16 , \port$482$17 , \port$482$18 , \port$482$19 
-, \port$482$20 , \port$482$21 , \port$482$22 , \port$482$23 , \port$482$24 , \port$482$25 , \port$482$27 , \port$482$28 , \port$482$29 , \port$482$30 , \port$482$31 , \port$482$32 , \port$482$33 , \port$482$34 , \port$482$35 , \port$482$36 , \port$482$37 , \port$482$38 , \port$482$39 , \port$482$40 , \port$482$41 
-, \port$482$42 , \port$482$43 , \port$482$44 , \port$482$45 , \port$482$46 , \port$482$47 , \port$482$48 , \port$482$49 , \port$482$50 , \port$482$51 , \port$482$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_4_0 (rst, \port$480$0 , \port$480$1 , \port$480$2 , \port$480$3 , \port$480$4 , \port$480$5 , \port$480$6 , \port$480$7 , \port$480$8 , \port$480$9 , \port$480$10 , \port$480$11 , \port$480$12 , \port$480$13 , \port$480$14 , \port$480$15 , \port$480$16 , \port$480$17 , \port$480$18 , \port$480$19 
+, \port$480$20 , \port$480$21 , \port$480$22 , \port$480$23 , \port$480$24 , \port$480$25 , \port$480$27 , \port$480$28 , \port$480$29 , \port$480$30 , \port$480$31 , \port$480$32 , \port$480$33 , \port$480$34 , \port$480$35 , \port$480$36 , \port$480$37 , \port$480$38 , \port$480$39 , \port$480$40 , \port$480$41 
+, \port$480$42 , \port$480$43 , \port$480$44 , \port$480$45 , \port$480$46 , \port$480$47 , \port$480$48 , \port$480$49 , \port$480$50 , \port$480$51 , \port$480$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -28462,110 +28458,110 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$482$0 , \port$482$1 , \port$482
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$482$0 ;
-  wire \port$482$0 ;
-  output \port$482$1 ;
-  wire \port$482$1 ;
-  output \port$482$10 ;
-  wire \port$482$10 ;
-  output \port$482$11 ;
-  wire \port$482$11 ;
-  output \port$482$12 ;
-  wire \port$482$12 ;
-  output \port$482$13 ;
-  wire \port$482$13 ;
-  output \port$482$14 ;
-  wire \port$482$14 ;
-  output \port$482$15 ;
-  wire \port$482$15 ;
-  output \port$482$16 ;
-  wire \port$482$16 ;
-  output \port$482$17 ;
-  wire \port$482$17 ;
-  output \port$482$18 ;
-  wire \port$482$18 ;
-  output \port$482$19 ;
-  wire \port$482$19 ;
-  output \port$482$2 ;
-  wire \port$482$2 ;
-  output \port$482$20 ;
-  wire \port$482$20 ;
-  output \port$482$21 ;
-  wire \port$482$21 ;
-  output \port$482$22 ;
-  wire \port$482$22 ;
-  output \port$482$23 ;
-  wire \port$482$23 ;
-  output \port$482$24 ;
-  wire \port$482$24 ;
-  output \port$482$25 ;
-  wire \port$482$25 ;
-  output \port$482$27 ;
-  wire \port$482$27 ;
-  output \port$482$28 ;
-  wire \port$482$28 ;
-  output \port$482$29 ;
-  wire \port$482$29 ;
-  output \port$482$3 ;
-  wire \port$482$3 ;
-  output \port$482$30 ;
-  wire \port$482$30 ;
-  output \port$482$31 ;
-  wire \port$482$31 ;
-  output \port$482$32 ;
-  wire \port$482$32 ;
-  output \port$482$33 ;
-  wire \port$482$33 ;
-  output \port$482$34 ;
-  wire \port$482$34 ;
-  output \port$482$35 ;
-  wire \port$482$35 ;
-  output \port$482$36 ;
-  wire \port$482$36 ;
-  output \port$482$37 ;
-  wire \port$482$37 ;
-  output \port$482$38 ;
-  wire \port$482$38 ;
-  output \port$482$39 ;
-  wire \port$482$39 ;
-  output \port$482$4 ;
-  wire \port$482$4 ;
-  output \port$482$40 ;
-  wire \port$482$40 ;
-  output \port$482$41 ;
-  wire \port$482$41 ;
-  output \port$482$42 ;
-  wire \port$482$42 ;
-  output \port$482$43 ;
-  wire \port$482$43 ;
-  output \port$482$44 ;
-  wire \port$482$44 ;
-  output \port$482$45 ;
-  wire \port$482$45 ;
-  output \port$482$46 ;
-  wire \port$482$46 ;
-  output \port$482$47 ;
-  wire \port$482$47 ;
-  output \port$482$48 ;
-  wire \port$482$48 ;
-  output \port$482$49 ;
-  wire \port$482$49 ;
-  output \port$482$5 ;
-  wire \port$482$5 ;
-  output \port$482$50 ;
-  wire \port$482$50 ;
-  output \port$482$51 ;
-  wire \port$482$51 ;
-  output \port$482$52 ;
-  wire \port$482$52 ;
-  output \port$482$6 ;
-  wire \port$482$6 ;
-  output \port$482$7 ;
-  wire \port$482$7 ;
-  output \port$482$8 ;
-  wire \port$482$8 ;
-  output \port$482$9 ;
-  wire \port$482$9 ;
+  output \port$480$0 ;
+  wire \port$480$0 ;
+  output \port$480$1 ;
+  wire \port$480$1 ;
+  output \port$480$10 ;
+  wire \port$480$10 ;
+  output \port$480$11 ;
+  wire \port$480$11 ;
+  output \port$480$12 ;
+  wire \port$480$12 ;
+  output \port$480$13 ;
+  wire \port$480$13 ;
+  output \port$480$14 ;
+  wire \port$480$14 ;
+  output \port$480$15 ;
+  wire \port$480$15 ;
+  output \port$480$16 ;
+  wire \port$480$16 ;
+  output \port$480$17 ;
+  wire \port$480$17 ;
+  output \port$480$18 ;
+  wire \port$480$18 ;
+  output \port$480$19 ;
+  wire \port$480$19 ;
+  output \port$480$2 ;
+  wire \port$480$2 ;
+  output \port$480$20 ;
+  wire \port$480$20 ;
+  output \port$480$21 ;
+  wire \port$480$21 ;
+  output \port$480$22 ;
+  wire \port$480$22 ;
+  output \port$480$23 ;
+  wire \port$480$23 ;
+  output \port$480$24 ;
+  wire \port$480$24 ;
+  output \port$480$25 ;
+  wire \port$480$25 ;
+  output \port$480$27 ;
+  wire \port$480$27 ;
+  output \port$480$28 ;
+  wire \port$480$28 ;
+  output \port$480$29 ;
+  wire \port$480$29 ;
+  output \port$480$3 ;
+  wire \port$480$3 ;
+  output \port$480$30 ;
+  wire \port$480$30 ;
+  output \port$480$31 ;
+  wire \port$480$31 ;
+  output \port$480$32 ;
+  wire \port$480$32 ;
+  output \port$480$33 ;
+  wire \port$480$33 ;
+  output \port$480$34 ;
+  wire \port$480$34 ;
+  output \port$480$35 ;
+  wire \port$480$35 ;
+  output \port$480$36 ;
+  wire \port$480$36 ;
+  output \port$480$37 ;
+  wire \port$480$37 ;
+  output \port$480$38 ;
+  wire \port$480$38 ;
+  output \port$480$39 ;
+  wire \port$480$39 ;
+  output \port$480$4 ;
+  wire \port$480$4 ;
+  output \port$480$40 ;
+  wire \port$480$40 ;
+  output \port$480$41 ;
+  wire \port$480$41 ;
+  output \port$480$42 ;
+  wire \port$480$42 ;
+  output \port$480$43 ;
+  wire \port$480$43 ;
+  output \port$480$44 ;
+  wire \port$480$44 ;
+  output \port$480$45 ;
+  wire \port$480$45 ;
+  output \port$480$46 ;
+  wire \port$480$46 ;
+  output \port$480$47 ;
+  wire \port$480$47 ;
+  output \port$480$48 ;
+  wire \port$480$48 ;
+  output \port$480$49 ;
+  wire \port$480$49 ;
+  output \port$480$5 ;
+  wire \port$480$5 ;
+  output \port$480$50 ;
+  wire \port$480$50 ;
+  output \port$480$51 ;
+  wire \port$480$51 ;
+  output \port$480$52 ;
+  wire \port$480$52 ;
+  output \port$480$6 ;
+  wire \port$480$6 ;
+  output \port$480$7 ;
+  wire \port$480$7 ;
+  output \port$480$8 ;
+  wire \port$480$8 ;
+  output \port$480$9 ;
+  wire \port$480$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -28762,60 +28758,60 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$482$0 , \port$482$1 , \port$482
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$482$0 ),
-    .R1(\port$482$1 ),
-    .R10(\port$482$10 ),
-    .R11(\port$482$11 ),
-    .R12(\port$482$12 ),
-    .R13(\port$482$13 ),
-    .R14(\port$482$14 ),
-    .R15(\port$482$15 ),
-    .R16(\port$482$16 ),
-    .R17(\port$482$17 ),
-    .R18(\port$482$18 ),
-    .R19(\port$482$19 ),
-    .R2(\port$482$2 ),
-    .R20(\port$482$20 ),
-    .R21(\port$482$21 ),
-    .R22(\port$482$22 ),
-    .R23(\port$482$23 ),
-    .R24(\port$482$24 ),
-    .R25(\port$482$25 ),
+    .R0(\port$480$0 ),
+    .R1(\port$480$1 ),
+    .R10(\port$480$10 ),
+    .R11(\port$480$11 ),
+    .R12(\port$480$12 ),
+    .R13(\port$480$13 ),
+    .R14(\port$480$14 ),
+    .R15(\port$480$15 ),
+    .R16(\port$480$16 ),
+    .R17(\port$480$17 ),
+    .R18(\port$480$18 ),
+    .R19(\port$480$19 ),
+    .R2(\port$480$2 ),
+    .R20(\port$480$20 ),
+    .R21(\port$480$21 ),
+    .R22(\port$480$22 ),
+    .R23(\port$480$23 ),
+    .R24(\port$480$24 ),
+    .R25(\port$480$25 ),
     .R26(r[26]),
-    .R27(\port$482$27 ),
-    .R28(\port$482$28 ),
-    .R29(\port$482$29 ),
-    .R3(\port$482$3 ),
-    .R30(\port$482$30 ),
-    .R31(\port$482$31 ),
-    .R32(\port$482$32 ),
-    .R33(\port$482$33 ),
-    .R34(\port$482$34 ),
-    .R35(\port$482$35 ),
-    .R36(\port$482$36 ),
-    .R37(\port$482$37 ),
-    .R38(\port$482$38 ),
-    .R39(\port$482$39 ),
-    .R4(\port$482$4 ),
-    .R40(\port$482$40 ),
-    .R41(\port$482$41 ),
-    .R42(\port$482$42 ),
-    .R43(\port$482$43 ),
-    .R44(\port$482$44 ),
-    .R45(\port$482$45 ),
-    .R46(\port$482$46 ),
-    .R47(\port$482$47 ),
-    .R48(\port$482$48 ),
-    .R49(\port$482$49 ),
-    .R5(\port$482$5 ),
-    .R50(\port$482$50 ),
-    .R51(\port$482$51 ),
-    .R52(\port$482$52 ),
+    .R27(\port$480$27 ),
+    .R28(\port$480$28 ),
+    .R29(\port$480$29 ),
+    .R3(\port$480$3 ),
+    .R30(\port$480$30 ),
+    .R31(\port$480$31 ),
+    .R32(\port$480$32 ),
+    .R33(\port$480$33 ),
+    .R34(\port$480$34 ),
+    .R35(\port$480$35 ),
+    .R36(\port$480$36 ),
+    .R37(\port$480$37 ),
+    .R38(\port$480$38 ),
+    .R39(\port$480$39 ),
+    .R4(\port$480$4 ),
+    .R40(\port$480$40 ),
+    .R41(\port$480$41 ),
+    .R42(\port$480$42 ),
+    .R43(\port$480$43 ),
+    .R44(\port$480$44 ),
+    .R45(\port$480$45 ),
+    .R46(\port$480$46 ),
+    .R47(\port$480$47 ),
+    .R48(\port$480$48 ),
+    .R49(\port$480$49 ),
+    .R5(\port$480$5 ),
+    .R50(\port$480$50 ),
+    .R51(\port$480$51 ),
+    .R52(\port$480$52 ),
     .R53(r[53]),
-    .R6(\port$482$6 ),
-    .R7(\port$482$7 ),
-    .R8(\port$482$8 ),
-    .R9(\port$482$9 ),
+    .R6(\port$480$6 ),
+    .R7(\port$480$7 ),
+    .R8(\port$480$8 ),
+    .R9(\port$480$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -29088,13 +29084,13 @@ module \hwq_top.engine.array.mac_4_0 (rst, \port$482$0 , \port$482$1 , \port$482
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$482$52 , \port$482$51 , \port$482$50 , \port$482$49 , \port$482$48 , \port$482$47 , \port$482$46 , \port$482$45 , \port$482$44 , \port$482$43 , \port$482$42 , \port$482$41 , \port$482$40 , \port$482$39 , \port$482$38 , \port$482$37 , \port$482$36 , \port$482$35 , \port$482$34 , \port$482$33 , \port$482$32 , \port$482$31 , \port$482$30 , \port$482$29 , \port$482$28 , \port$482$27 , \port$482$25 , \port$482$24 , \port$482$23 , \port$482$22 , \port$482$21 , \port$482$20 , \port$482$19 , \port$482$18 , \port$482$17 , \port$482$16 , \port$482$15 , \port$482$14 , \port$482$13 , \port$482$12 , \port$482$11 , \port$482$10 , \port$482$9 , \port$482$8 , \port$482$7 , \port$482$6 , \port$482$5 , \port$482$4 , \port$482$3 , \port$482$2 , \port$482$1 , \port$482$0  };
+  assign { r[52:27], r[25:0] } = { \port$480$52 , \port$480$51 , \port$480$50 , \port$480$49 , \port$480$48 , \port$480$47 , \port$480$46 , \port$480$45 , \port$480$44 , \port$480$43 , \port$480$42 , \port$480$41 , \port$480$40 , \port$480$39 , \port$480$38 , \port$480$37 , \port$480$36 , \port$480$35 , \port$480$34 , \port$480$33 , \port$480$32 , \port$480$31 , \port$480$30 , \port$480$29 , \port$480$28 , \port$480$27 , \port$480$25 , \port$480$24 , \port$480$23 , \port$480$22 , \port$480$21 , \port$480$20 , \port$480$19 , \port$480$18 , \port$480$17 , \port$480$16 , \port$480$15 , \port$480$14 , \port$480$13 , \port$480$12 , \port$480$11 , \port$480$10 , \port$480$9 , \port$480$8 , \port$480$7 , \port$480$6 , \port$480$5 , \port$480$4 , \port$480$3 , \port$480$2 , \port$480$1 , \port$480$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_1 (rst, \port$487$0 , \port$487$1 , \port$487$2 , \port$487$3 , \port$487$4 , \port$487$5 , \port$487$6 , \port$487$7 , \port$487$8 , \port$487$9 , \port$487$10 , \port$487$11 , \port$487$12 , \port$487$13 , \port$487$14 , \port$487$15 , \port$487$16 , \port$487$17 , \port$487$18 , \port$487$19 
-, \port$487$20 , \port$487$21 , \port$487$22 , \port$487$23 , \port$487$24 , \port$487$25 , \port$487$27 , \port$487$28 , \port$487$29 , \port$487$30 , \port$487$31 , \port$487$32 , \port$487$33 , \port$487$34 , \port$487$35 , \port$487$36 , \port$487$37 , \port$487$38 , \port$487$39 , \port$487$40 , \port$487$41 
-, \port$487$42 , \port$487$43 , \port$487$44 , \port$487$45 , \port$487$46 , \port$487$47 , \port$487$48 , \port$487$49 , \port$487$50 , \port$487$51 , \port$487$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_1 (rst, \port$485$0 , \port$485$1 , \port$485$2 , \port$485$3 , \port$485$4 , \port$485$5 , \port$485$6 , \port$485$7 , \port$485$8 , \port$485$9 , \port$485$10 , \port$485$11 , \port$485$12 , \port$485$13 , \port$485$14 , \port$485$15 , \port$485$16 , \port$485$17 , \port$485$18 , \port$485$19 
+, \port$485$20 , \port$485$21 , \port$485$22 , \port$485$23 , \port$485$24 , \port$485$25 , \port$485$27 , \port$485$28 , \port$485$29 , \port$485$30 , \port$485$31 , \port$485$32 , \port$485$33 , \port$485$34 , \port$485$35 , \port$485$36 , \port$485$37 , \port$485$38 , \port$485$39 , \port$485$40 , \port$485$41 
+, \port$485$42 , \port$485$43 , \port$485$44 , \port$485$45 , \port$485$46 , \port$485$47 , \port$485$48 , \port$485$49 , \port$485$50 , \port$485$51 , \port$485$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -29102,110 +29098,110 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$487$0 , \port$487$1 , \port$487
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$487$0 ;
-  wire \port$487$0 ;
-  output \port$487$1 ;
-  wire \port$487$1 ;
-  output \port$487$10 ;
-  wire \port$487$10 ;
-  output \port$487$11 ;
-  wire \port$487$11 ;
-  output \port$487$12 ;
-  wire \port$487$12 ;
-  output \port$487$13 ;
-  wire \port$487$13 ;
-  output \port$487$14 ;
-  wire \port$487$14 ;
-  output \port$487$15 ;
-  wire \port$487$15 ;
-  output \port$487$16 ;
-  wire \port$487$16 ;
-  output \port$487$17 ;
-  wire \port$487$17 ;
-  output \port$487$18 ;
-  wire \port$487$18 ;
-  output \port$487$19 ;
-  wire \port$487$19 ;
-  output \port$487$2 ;
-  wire \port$487$2 ;
-  output \port$487$20 ;
-  wire \port$487$20 ;
-  output \port$487$21 ;
-  wire \port$487$21 ;
-  output \port$487$22 ;
-  wire \port$487$22 ;
-  output \port$487$23 ;
-  wire \port$487$23 ;
-  output \port$487$24 ;
-  wire \port$487$24 ;
-  output \port$487$25 ;
-  wire \port$487$25 ;
-  output \port$487$27 ;
-  wire \port$487$27 ;
-  output \port$487$28 ;
-  wire \port$487$28 ;
-  output \port$487$29 ;
-  wire \port$487$29 ;
-  output \port$487$3 ;
-  wire \port$487$3 ;
-  output \port$487$30 ;
-  wire \port$487$30 ;
-  output \port$487$31 ;
-  wire \port$487$31 ;
-  output \port$487$32 ;
-  wire \port$487$32 ;
-  output \port$487$33 ;
-  wire \port$487$33 ;
-  output \port$487$34 ;
-  wire \port$487$34 ;
-  output \port$487$35 ;
-  wire \port$487$35 ;
-  output \port$487$36 ;
-  wire \port$487$36 ;
-  output \port$487$37 ;
-  wire \port$487$37 ;
-  output \port$487$38 ;
-  wire \port$487$38 ;
-  output \port$487$39 ;
-  wire \port$487$39 ;
-  output \port$487$4 ;
-  wire \port$487$4 ;
-  output \port$487$40 ;
-  wire \port$487$40 ;
-  output \port$487$41 ;
-  wire \port$487$41 ;
-  output \port$487$42 ;
-  wire \port$487$42 ;
-  output \port$487$43 ;
-  wire \port$487$43 ;
-  output \port$487$44 ;
-  wire \port$487$44 ;
-  output \port$487$45 ;
-  wire \port$487$45 ;
-  output \port$487$46 ;
-  wire \port$487$46 ;
-  output \port$487$47 ;
-  wire \port$487$47 ;
-  output \port$487$48 ;
-  wire \port$487$48 ;
-  output \port$487$49 ;
-  wire \port$487$49 ;
-  output \port$487$5 ;
-  wire \port$487$5 ;
-  output \port$487$50 ;
-  wire \port$487$50 ;
-  output \port$487$51 ;
-  wire \port$487$51 ;
-  output \port$487$52 ;
-  wire \port$487$52 ;
-  output \port$487$6 ;
-  wire \port$487$6 ;
-  output \port$487$7 ;
-  wire \port$487$7 ;
-  output \port$487$8 ;
-  wire \port$487$8 ;
-  output \port$487$9 ;
-  wire \port$487$9 ;
+  output \port$485$0 ;
+  wire \port$485$0 ;
+  output \port$485$1 ;
+  wire \port$485$1 ;
+  output \port$485$10 ;
+  wire \port$485$10 ;
+  output \port$485$11 ;
+  wire \port$485$11 ;
+  output \port$485$12 ;
+  wire \port$485$12 ;
+  output \port$485$13 ;
+  wire \port$485$13 ;
+  output \port$485$14 ;
+  wire \port$485$14 ;
+  output \port$485$15 ;
+  wire \port$485$15 ;
+  output \port$485$16 ;
+  wire \port$485$16 ;
+  output \port$485$17 ;
+  wire \port$485$17 ;
+  output \port$485$18 ;
+  wire \port$485$18 ;
+  output \port$485$19 ;
+  wire \port$485$19 ;
+  output \port$485$2 ;
+  wire \port$485$2 ;
+  output \port$485$20 ;
+  wire \port$485$20 ;
+  output \port$485$21 ;
+  wire \port$485$21 ;
+  output \port$485$22 ;
+  wire \port$485$22 ;
+  output \port$485$23 ;
+  wire \port$485$23 ;
+  output \port$485$24 ;
+  wire \port$485$24 ;
+  output \port$485$25 ;
+  wire \port$485$25 ;
+  output \port$485$27 ;
+  wire \port$485$27 ;
+  output \port$485$28 ;
+  wire \port$485$28 ;
+  output \port$485$29 ;
+  wire \port$485$29 ;
+  output \port$485$3 ;
+  wire \port$485$3 ;
+  output \port$485$30 ;
+  wire \port$485$30 ;
+  output \port$485$31 ;
+  wire \port$485$31 ;
+  output \port$485$32 ;
+  wire \port$485$32 ;
+  output \port$485$33 ;
+  wire \port$485$33 ;
+  output \port$485$34 ;
+  wire \port$485$34 ;
+  output \port$485$35 ;
+  wire \port$485$35 ;
+  output \port$485$36 ;
+  wire \port$485$36 ;
+  output \port$485$37 ;
+  wire \port$485$37 ;
+  output \port$485$38 ;
+  wire \port$485$38 ;
+  output \port$485$39 ;
+  wire \port$485$39 ;
+  output \port$485$4 ;
+  wire \port$485$4 ;
+  output \port$485$40 ;
+  wire \port$485$40 ;
+  output \port$485$41 ;
+  wire \port$485$41 ;
+  output \port$485$42 ;
+  wire \port$485$42 ;
+  output \port$485$43 ;
+  wire \port$485$43 ;
+  output \port$485$44 ;
+  wire \port$485$44 ;
+  output \port$485$45 ;
+  wire \port$485$45 ;
+  output \port$485$46 ;
+  wire \port$485$46 ;
+  output \port$485$47 ;
+  wire \port$485$47 ;
+  output \port$485$48 ;
+  wire \port$485$48 ;
+  output \port$485$49 ;
+  wire \port$485$49 ;
+  output \port$485$5 ;
+  wire \port$485$5 ;
+  output \port$485$50 ;
+  wire \port$485$50 ;
+  output \port$485$51 ;
+  wire \port$485$51 ;
+  output \port$485$52 ;
+  wire \port$485$52 ;
+  output \port$485$6 ;
+  wire \port$485$6 ;
+  output \port$485$7 ;
+  wire \port$485$7 ;
+  output \port$485$8 ;
+  wire \port$485$8 ;
+  output \port$485$9 ;
+  wire \port$485$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -29402,60 +29398,60 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$487$0 , \port$487$1 , \port$487
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$487$0 ),
-    .R1(\port$487$1 ),
-    .R10(\port$487$10 ),
-    .R11(\port$487$11 ),
-    .R12(\port$487$12 ),
-    .R13(\port$487$13 ),
-    .R14(\port$487$14 ),
-    .R15(\port$487$15 ),
-    .R16(\port$487$16 ),
-    .R17(\port$487$17 ),
-    .R18(\port$487$18 ),
-    .R19(\port$487$19 ),
-    .R2(\port$487$2 ),
-    .R20(\port$487$20 ),
-    .R21(\port$487$21 ),
-    .R22(\port$487$22 ),
-    .R23(\port$487$23 ),
-    .R24(\port$487$24 ),
-    .R25(\port$487$25 ),
+    .R0(\port$485$0 ),
+    .R1(\port$485$1 ),
+    .R10(\port$485$10 ),
+    .R11(\port$485$11 ),
+    .R12(\port$485$12 ),
+    .R13(\port$485$13 ),
+    .R14(\port$485$14 ),
+    .R15(\port$485$15 ),
+    .R16(\port$485$16 ),
+    .R17(\port$485$17 ),
+    .R18(\port$485$18 ),
+    .R19(\port$485$19 ),
+    .R2(\port$485$2 ),
+    .R20(\port$485$20 ),
+    .R21(\port$485$21 ),
+    .R22(\port$485$22 ),
+    .R23(\port$485$23 ),
+    .R24(\port$485$24 ),
+    .R25(\port$485$25 ),
     .R26(r[26]),
-    .R27(\port$487$27 ),
-    .R28(\port$487$28 ),
-    .R29(\port$487$29 ),
-    .R3(\port$487$3 ),
-    .R30(\port$487$30 ),
-    .R31(\port$487$31 ),
-    .R32(\port$487$32 ),
-    .R33(\port$487$33 ),
-    .R34(\port$487$34 ),
-    .R35(\port$487$35 ),
-    .R36(\port$487$36 ),
-    .R37(\port$487$37 ),
-    .R38(\port$487$38 ),
-    .R39(\port$487$39 ),
-    .R4(\port$487$4 ),
-    .R40(\port$487$40 ),
-    .R41(\port$487$41 ),
-    .R42(\port$487$42 ),
-    .R43(\port$487$43 ),
-    .R44(\port$487$44 ),
-    .R45(\port$487$45 ),
-    .R46(\port$487$46 ),
-    .R47(\port$487$47 ),
-    .R48(\port$487$48 ),
-    .R49(\port$487$49 ),
-    .R5(\port$487$5 ),
-    .R50(\port$487$50 ),
-    .R51(\port$487$51 ),
-    .R52(\port$487$52 ),
+    .R27(\port$485$27 ),
+    .R28(\port$485$28 ),
+    .R29(\port$485$29 ),
+    .R3(\port$485$3 ),
+    .R30(\port$485$30 ),
+    .R31(\port$485$31 ),
+    .R32(\port$485$32 ),
+    .R33(\port$485$33 ),
+    .R34(\port$485$34 ),
+    .R35(\port$485$35 ),
+    .R36(\port$485$36 ),
+    .R37(\port$485$37 ),
+    .R38(\port$485$38 ),
+    .R39(\port$485$39 ),
+    .R4(\port$485$4 ),
+    .R40(\port$485$40 ),
+    .R41(\port$485$41 ),
+    .R42(\port$485$42 ),
+    .R43(\port$485$43 ),
+    .R44(\port$485$44 ),
+    .R45(\port$485$45 ),
+    .R46(\port$485$46 ),
+    .R47(\port$485$47 ),
+    .R48(\port$485$48 ),
+    .R49(\port$485$49 ),
+    .R5(\port$485$5 ),
+    .R50(\port$485$50 ),
+    .R51(\port$485$51 ),
+    .R52(\port$485$52 ),
     .R53(r[53]),
-    .R6(\port$487$6 ),
-    .R7(\port$487$7 ),
-    .R8(\port$487$8 ),
-    .R9(\port$487$9 ),
+    .R6(\port$485$6 ),
+    .R7(\port$485$7 ),
+    .R8(\port$485$8 ),
+    .R9(\port$485$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -29728,13 +29724,13 @@ module \hwq_top.engine.array.mac_4_1 (rst, \port$487$0 , \port$487$1 , \port$487
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$487$52 , \port$487$51 , \port$487$50 , \port$487$49 , \port$487$48 , \port$487$47 , \port$487$46 , \port$487$45 , \port$487$44 , \port$487$43 , \port$487$42 , \port$487$41 , \port$487$40 , \port$487$39 , \port$487$38 , \port$487$37 , \port$487$36 , \port$487$35 , \port$487$34 , \port$487$33 , \port$487$32 , \port$487$31 , \port$487$30 , \port$487$29 , \port$487$28 , \port$487$27 , \port$487$25 , \port$487$24 , \port$487$23 , \port$487$22 , \port$487$21 , \port$487$20 , \port$487$19 , \port$487$18 , \port$487$17 , \port$487$16 , \port$487$15 , \port$487$14 , \port$487$13 , \port$487$12 , \port$487$11 , \port$487$10 , \port$487$9 , \port$487$8 , \port$487$7 , \port$487$6 , \port$487$5 , \port$487$4 , \port$487$3 , \port$487$2 , \port$487$1 , \port$487$0  };
+  assign { r[52:27], r[25:0] } = { \port$485$52 , \port$485$51 , \port$485$50 , \port$485$49 , \port$485$48 , \port$485$47 , \port$485$46 , \port$485$45 , \port$485$44 , \port$485$43 , \port$485$42 , \port$485$41 , \port$485$40 , \port$485$39 , \port$485$38 , \port$485$37 , \port$485$36 , \port$485$35 , \port$485$34 , \port$485$33 , \port$485$32 , \port$485$31 , \port$485$30 , \port$485$29 , \port$485$28 , \port$485$27 , \port$485$25 , \port$485$24 , \port$485$23 , \port$485$22 , \port$485$21 , \port$485$20 , \port$485$19 , \port$485$18 , \port$485$17 , \port$485$16 , \port$485$15 , \port$485$14 , \port$485$13 , \port$485$12 , \port$485$11 , \port$485$10 , \port$485$9 , \port$485$8 , \port$485$7 , \port$485$6 , \port$485$5 , \port$485$4 , \port$485$3 , \port$485$2 , \port$485$1 , \port$485$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_2 (rst, \port$492$0 , \port$492$1 , \port$492$2 , \port$492$3 , \port$492$4 , \port$492$5 , \port$492$6 , \port$492$7 , \port$492$8 , \port$492$9 , \port$492$10 , \port$492$11 , \port$492$12 , \port$492$13 , \port$492$14 , \port$492$15 , \port$492$16 , \port$492$17 , \port$492$18 , \port$492$19 
-, \port$492$20 , \port$492$21 , \port$492$22 , \port$492$23 , \port$492$24 , \port$492$25 , \port$492$27 , \port$492$28 , \port$492$29 , \port$492$30 , \port$492$31 , \port$492$32 , \port$492$33 , \port$492$34 , \port$492$35 , \port$492$36 , \port$492$37 , \port$492$38 , \port$492$39 , \port$492$40 , \port$492$41 
-, \port$492$42 , \port$492$43 , \port$492$44 , \port$492$45 , \port$492$46 , \port$492$47 , \port$492$48 , \port$492$49 , \port$492$50 , \port$492$51 , \port$492$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_2 (rst, \port$490$0 , \port$490$1 , \port$490$2 , \port$490$3 , \port$490$4 , \port$490$5 , \port$490$6 , \port$490$7 , \port$490$8 , \port$490$9 , \port$490$10 , \port$490$11 , \port$490$12 , \port$490$13 , \port$490$14 , \port$490$15 , \port$490$16 , \port$490$17 , \port$490$18 , \port$490$19 
+, \port$490$20 , \port$490$21 , \port$490$22 , \port$490$23 , \port$490$24 , \port$490$25 , \port$490$27 , \port$490$28 , \port$490$29 , \port$490$30 , \port$490$31 , \port$490$32 , \port$490$33 , \port$490$34 , \port$490$35 , \port$490$36 , \port$490$37 , \port$490$38 , \port$490$39 , \port$490$40 , \port$490$41 
+, \port$490$42 , \port$490$43 , \port$490$44 , \port$490$45 , \port$490$46 , \port$490$47 , \port$490$48 , \port$490$49 , \port$490$50 , \port$490$51 , \port$490$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -29742,110 +29738,110 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$492$0 , \port$492$1 , \port$492
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$492$0 ;
-  wire \port$492$0 ;
-  output \port$492$1 ;
-  wire \port$492$1 ;
-  output \port$492$10 ;
-  wire \port$492$10 ;
-  output \port$492$11 ;
-  wire \port$492$11 ;
-  output \port$492$12 ;
-  wire \port$492$12 ;
-  output \port$492$13 ;
-  wire \port$492$13 ;
-  output \port$492$14 ;
-  wire \port$492$14 ;
-  output \port$492$15 ;
-  wire \port$492$15 ;
-  output \port$492$16 ;
-  wire \port$492$16 ;
-  output \port$492$17 ;
-  wire \port$492$17 ;
-  output \port$492$18 ;
-  wire \port$492$18 ;
-  output \port$492$19 ;
-  wire \port$492$19 ;
-  output \port$492$2 ;
-  wire \port$492$2 ;
-  output \port$492$20 ;
-  wire \port$492$20 ;
-  output \port$492$21 ;
-  wire \port$492$21 ;
-  output \port$492$22 ;
-  wire \port$492$22 ;
-  output \port$492$23 ;
-  wire \port$492$23 ;
-  output \port$492$24 ;
-  wire \port$492$24 ;
-  output \port$492$25 ;
-  wire \port$492$25 ;
-  output \port$492$27 ;
-  wire \port$492$27 ;
-  output \port$492$28 ;
-  wire \port$492$28 ;
-  output \port$492$29 ;
-  wire \port$492$29 ;
-  output \port$492$3 ;
-  wire \port$492$3 ;
-  output \port$492$30 ;
-  wire \port$492$30 ;
-  output \port$492$31 ;
-  wire \port$492$31 ;
-  output \port$492$32 ;
-  wire \port$492$32 ;
-  output \port$492$33 ;
-  wire \port$492$33 ;
-  output \port$492$34 ;
-  wire \port$492$34 ;
-  output \port$492$35 ;
-  wire \port$492$35 ;
-  output \port$492$36 ;
-  wire \port$492$36 ;
-  output \port$492$37 ;
-  wire \port$492$37 ;
-  output \port$492$38 ;
-  wire \port$492$38 ;
-  output \port$492$39 ;
-  wire \port$492$39 ;
-  output \port$492$4 ;
-  wire \port$492$4 ;
-  output \port$492$40 ;
-  wire \port$492$40 ;
-  output \port$492$41 ;
-  wire \port$492$41 ;
-  output \port$492$42 ;
-  wire \port$492$42 ;
-  output \port$492$43 ;
-  wire \port$492$43 ;
-  output \port$492$44 ;
-  wire \port$492$44 ;
-  output \port$492$45 ;
-  wire \port$492$45 ;
-  output \port$492$46 ;
-  wire \port$492$46 ;
-  output \port$492$47 ;
-  wire \port$492$47 ;
-  output \port$492$48 ;
-  wire \port$492$48 ;
-  output \port$492$49 ;
-  wire \port$492$49 ;
-  output \port$492$5 ;
-  wire \port$492$5 ;
-  output \port$492$50 ;
-  wire \port$492$50 ;
-  output \port$492$51 ;
-  wire \port$492$51 ;
-  output \port$492$52 ;
-  wire \port$492$52 ;
-  output \port$492$6 ;
-  wire \port$492$6 ;
-  output \port$492$7 ;
-  wire \port$492$7 ;
-  output \port$492$8 ;
-  wire \port$492$8 ;
-  output \port$492$9 ;
-  wire \port$492$9 ;
+  output \port$490$0 ;
+  wire \port$490$0 ;
+  output \port$490$1 ;
+  wire \port$490$1 ;
+  output \port$490$10 ;
+  wire \port$490$10 ;
+  output \port$490$11 ;
+  wire \port$490$11 ;
+  output \port$490$12 ;
+  wire \port$490$12 ;
+  output \port$490$13 ;
+  wire \port$490$13 ;
+  output \port$490$14 ;
+  wire \port$490$14 ;
+  output \port$490$15 ;
+  wire \port$490$15 ;
+  output \port$490$16 ;
+  wire \port$490$16 ;
+  output \port$490$17 ;
+  wire \port$490$17 ;
+  output \port$490$18 ;
+  wire \port$490$18 ;
+  output \port$490$19 ;
+  wire \port$490$19 ;
+  output \port$490$2 ;
+  wire \port$490$2 ;
+  output \port$490$20 ;
+  wire \port$490$20 ;
+  output \port$490$21 ;
+  wire \port$490$21 ;
+  output \port$490$22 ;
+  wire \port$490$22 ;
+  output \port$490$23 ;
+  wire \port$490$23 ;
+  output \port$490$24 ;
+  wire \port$490$24 ;
+  output \port$490$25 ;
+  wire \port$490$25 ;
+  output \port$490$27 ;
+  wire \port$490$27 ;
+  output \port$490$28 ;
+  wire \port$490$28 ;
+  output \port$490$29 ;
+  wire \port$490$29 ;
+  output \port$490$3 ;
+  wire \port$490$3 ;
+  output \port$490$30 ;
+  wire \port$490$30 ;
+  output \port$490$31 ;
+  wire \port$490$31 ;
+  output \port$490$32 ;
+  wire \port$490$32 ;
+  output \port$490$33 ;
+  wire \port$490$33 ;
+  output \port$490$34 ;
+  wire \port$490$34 ;
+  output \port$490$35 ;
+  wire \port$490$35 ;
+  output \port$490$36 ;
+  wire \port$490$36 ;
+  output \port$490$37 ;
+  wire \port$490$37 ;
+  output \port$490$38 ;
+  wire \port$490$38 ;
+  output \port$490$39 ;
+  wire \port$490$39 ;
+  output \port$490$4 ;
+  wire \port$490$4 ;
+  output \port$490$40 ;
+  wire \port$490$40 ;
+  output \port$490$41 ;
+  wire \port$490$41 ;
+  output \port$490$42 ;
+  wire \port$490$42 ;
+  output \port$490$43 ;
+  wire \port$490$43 ;
+  output \port$490$44 ;
+  wire \port$490$44 ;
+  output \port$490$45 ;
+  wire \port$490$45 ;
+  output \port$490$46 ;
+  wire \port$490$46 ;
+  output \port$490$47 ;
+  wire \port$490$47 ;
+  output \port$490$48 ;
+  wire \port$490$48 ;
+  output \port$490$49 ;
+  wire \port$490$49 ;
+  output \port$490$5 ;
+  wire \port$490$5 ;
+  output \port$490$50 ;
+  wire \port$490$50 ;
+  output \port$490$51 ;
+  wire \port$490$51 ;
+  output \port$490$52 ;
+  wire \port$490$52 ;
+  output \port$490$6 ;
+  wire \port$490$6 ;
+  output \port$490$7 ;
+  wire \port$490$7 ;
+  output \port$490$8 ;
+  wire \port$490$8 ;
+  output \port$490$9 ;
+  wire \port$490$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -30042,60 +30038,60 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$492$0 , \port$492$1 , \port$492
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$492$0 ),
-    .R1(\port$492$1 ),
-    .R10(\port$492$10 ),
-    .R11(\port$492$11 ),
-    .R12(\port$492$12 ),
-    .R13(\port$492$13 ),
-    .R14(\port$492$14 ),
-    .R15(\port$492$15 ),
-    .R16(\port$492$16 ),
-    .R17(\port$492$17 ),
-    .R18(\port$492$18 ),
-    .R19(\port$492$19 ),
-    .R2(\port$492$2 ),
-    .R20(\port$492$20 ),
-    .R21(\port$492$21 ),
-    .R22(\port$492$22 ),
-    .R23(\port$492$23 ),
-    .R24(\port$492$24 ),
-    .R25(\port$492$25 ),
+    .R0(\port$490$0 ),
+    .R1(\port$490$1 ),
+    .R10(\port$490$10 ),
+    .R11(\port$490$11 ),
+    .R12(\port$490$12 ),
+    .R13(\port$490$13 ),
+    .R14(\port$490$14 ),
+    .R15(\port$490$15 ),
+    .R16(\port$490$16 ),
+    .R17(\port$490$17 ),
+    .R18(\port$490$18 ),
+    .R19(\port$490$19 ),
+    .R2(\port$490$2 ),
+    .R20(\port$490$20 ),
+    .R21(\port$490$21 ),
+    .R22(\port$490$22 ),
+    .R23(\port$490$23 ),
+    .R24(\port$490$24 ),
+    .R25(\port$490$25 ),
     .R26(r[26]),
-    .R27(\port$492$27 ),
-    .R28(\port$492$28 ),
-    .R29(\port$492$29 ),
-    .R3(\port$492$3 ),
-    .R30(\port$492$30 ),
-    .R31(\port$492$31 ),
-    .R32(\port$492$32 ),
-    .R33(\port$492$33 ),
-    .R34(\port$492$34 ),
-    .R35(\port$492$35 ),
-    .R36(\port$492$36 ),
-    .R37(\port$492$37 ),
-    .R38(\port$492$38 ),
-    .R39(\port$492$39 ),
-    .R4(\port$492$4 ),
-    .R40(\port$492$40 ),
-    .R41(\port$492$41 ),
-    .R42(\port$492$42 ),
-    .R43(\port$492$43 ),
-    .R44(\port$492$44 ),
-    .R45(\port$492$45 ),
-    .R46(\port$492$46 ),
-    .R47(\port$492$47 ),
-    .R48(\port$492$48 ),
-    .R49(\port$492$49 ),
-    .R5(\port$492$5 ),
-    .R50(\port$492$50 ),
-    .R51(\port$492$51 ),
-    .R52(\port$492$52 ),
+    .R27(\port$490$27 ),
+    .R28(\port$490$28 ),
+    .R29(\port$490$29 ),
+    .R3(\port$490$3 ),
+    .R30(\port$490$30 ),
+    .R31(\port$490$31 ),
+    .R32(\port$490$32 ),
+    .R33(\port$490$33 ),
+    .R34(\port$490$34 ),
+    .R35(\port$490$35 ),
+    .R36(\port$490$36 ),
+    .R37(\port$490$37 ),
+    .R38(\port$490$38 ),
+    .R39(\port$490$39 ),
+    .R4(\port$490$4 ),
+    .R40(\port$490$40 ),
+    .R41(\port$490$41 ),
+    .R42(\port$490$42 ),
+    .R43(\port$490$43 ),
+    .R44(\port$490$44 ),
+    .R45(\port$490$45 ),
+    .R46(\port$490$46 ),
+    .R47(\port$490$47 ),
+    .R48(\port$490$48 ),
+    .R49(\port$490$49 ),
+    .R5(\port$490$5 ),
+    .R50(\port$490$50 ),
+    .R51(\port$490$51 ),
+    .R52(\port$490$52 ),
     .R53(r[53]),
-    .R6(\port$492$6 ),
-    .R7(\port$492$7 ),
-    .R8(\port$492$8 ),
-    .R9(\port$492$9 ),
+    .R6(\port$490$6 ),
+    .R7(\port$490$7 ),
+    .R8(\port$490$8 ),
+    .R9(\port$490$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -30368,13 +30364,13 @@ module \hwq_top.engine.array.mac_4_2 (rst, \port$492$0 , \port$492$1 , \port$492
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$492$52 , \port$492$51 , \port$492$50 , \port$492$49 , \port$492$48 , \port$492$47 , \port$492$46 , \port$492$45 , \port$492$44 , \port$492$43 , \port$492$42 , \port$492$41 , \port$492$40 , \port$492$39 , \port$492$38 , \port$492$37 , \port$492$36 , \port$492$35 , \port$492$34 , \port$492$33 , \port$492$32 , \port$492$31 , \port$492$30 , \port$492$29 , \port$492$28 , \port$492$27 , \port$492$25 , \port$492$24 , \port$492$23 , \port$492$22 , \port$492$21 , \port$492$20 , \port$492$19 , \port$492$18 , \port$492$17 , \port$492$16 , \port$492$15 , \port$492$14 , \port$492$13 , \port$492$12 , \port$492$11 , \port$492$10 , \port$492$9 , \port$492$8 , \port$492$7 , \port$492$6 , \port$492$5 , \port$492$4 , \port$492$3 , \port$492$2 , \port$492$1 , \port$492$0  };
+  assign { r[52:27], r[25:0] } = { \port$490$52 , \port$490$51 , \port$490$50 , \port$490$49 , \port$490$48 , \port$490$47 , \port$490$46 , \port$490$45 , \port$490$44 , \port$490$43 , \port$490$42 , \port$490$41 , \port$490$40 , \port$490$39 , \port$490$38 , \port$490$37 , \port$490$36 , \port$490$35 , \port$490$34 , \port$490$33 , \port$490$32 , \port$490$31 , \port$490$30 , \port$490$29 , \port$490$28 , \port$490$27 , \port$490$25 , \port$490$24 , \port$490$23 , \port$490$22 , \port$490$21 , \port$490$20 , \port$490$19 , \port$490$18 , \port$490$17 , \port$490$16 , \port$490$15 , \port$490$14 , \port$490$13 , \port$490$12 , \port$490$11 , \port$490$10 , \port$490$9 , \port$490$8 , \port$490$7 , \port$490$6 , \port$490$5 , \port$490$4 , \port$490$3 , \port$490$2 , \port$490$1 , \port$490$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_4_3 (rst, \port$497$0 , \port$497$1 , \port$497$2 , \port$497$3 , \port$497$4 , \port$497$5 , \port$497$6 , \port$497$7 , \port$497$8 , \port$497$9 , \port$497$10 , \port$497$11 , \port$497$12 , \port$497$13 , \port$497$14 , \port$497$15 , \port$497$16 , \port$497$17 , \port$497$18 , \port$497$19 
-, \port$497$20 , \port$497$21 , \port$497$22 , \port$497$23 , \port$497$24 , \port$497$25 , \port$497$27 , \port$497$28 , \port$497$29 , \port$497$30 , \port$497$31 , \port$497$32 , \port$497$33 , \port$497$34 , \port$497$35 , \port$497$36 , \port$497$37 , \port$497$38 , \port$497$39 , \port$497$40 , \port$497$41 
-, \port$497$42 , \port$497$43 , \port$497$44 , \port$497$45 , \port$497$46 , \port$497$47 , \port$497$48 , \port$497$49 , \port$497$50 , \port$497$51 , \port$497$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_4_3 (rst, \port$495$0 , \port$495$1 , \port$495$2 , \port$495$3 , \port$495$4 , \port$495$5 , \port$495$6 , \port$495$7 , \port$495$8 , \port$495$9 , \port$495$10 , \port$495$11 , \port$495$12 , \port$495$13 , \port$495$14 , \port$495$15 , \port$495$16 , \port$495$17 , \port$495$18 , \port$495$19 
+, \port$495$20 , \port$495$21 , \port$495$22 , \port$495$23 , \port$495$24 , \port$495$25 , \port$495$27 , \port$495$28 , \port$495$29 , \port$495$30 , \port$495$31 , \port$495$32 , \port$495$33 , \port$495$34 , \port$495$35 , \port$495$36 , \port$495$37 , \port$495$38 , \port$495$39 , \port$495$40 , \port$495$41 
+, \port$495$42 , \port$495$43 , \port$495$44 , \port$495$45 , \port$495$46 , \port$495$47 , \port$495$48 , \port$495$49 , \port$495$50 , \port$495$51 , \port$495$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -30382,110 +30378,110 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$497$0 , \port$497$1 , \port$497
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$497$0 ;
-  wire \port$497$0 ;
-  output \port$497$1 ;
-  wire \port$497$1 ;
-  output \port$497$10 ;
-  wire \port$497$10 ;
-  output \port$497$11 ;
-  wire \port$497$11 ;
-  output \port$497$12 ;
-  wire \port$497$12 ;
-  output \port$497$13 ;
-  wire \port$497$13 ;
-  output \port$497$14 ;
-  wire \port$497$14 ;
-  output \port$497$15 ;
-  wire \port$497$15 ;
-  output \port$497$16 ;
-  wire \port$497$16 ;
-  output \port$497$17 ;
-  wire \port$497$17 ;
-  output \port$497$18 ;
-  wire \port$497$18 ;
-  output \port$497$19 ;
-  wire \port$497$19 ;
-  output \port$497$2 ;
-  wire \port$497$2 ;
-  output \port$497$20 ;
-  wire \port$497$20 ;
-  output \port$497$21 ;
-  wire \port$497$21 ;
-  output \port$497$22 ;
-  wire \port$497$22 ;
-  output \port$497$23 ;
-  wire \port$497$23 ;
-  output \port$497$24 ;
-  wire \port$497$24 ;
-  output \port$497$25 ;
-  wire \port$497$25 ;
-  output \port$497$27 ;
-  wire \port$497$27 ;
-  output \port$497$28 ;
-  wire \port$497$28 ;
-  output \port$497$29 ;
-  wire \port$497$29 ;
-  output \port$497$3 ;
-  wire \port$497$3 ;
-  output \port$497$30 ;
-  wire \port$497$30 ;
-  output \port$497$31 ;
-  wire \port$497$31 ;
-  output \port$497$32 ;
-  wire \port$497$32 ;
-  output \port$497$33 ;
-  wire \port$497$33 ;
-  output \port$497$34 ;
-  wire \port$497$34 ;
-  output \port$497$35 ;
-  wire \port$497$35 ;
-  output \port$497$36 ;
-  wire \port$497$36 ;
-  output \port$497$37 ;
-  wire \port$497$37 ;
-  output \port$497$38 ;
-  wire \port$497$38 ;
-  output \port$497$39 ;
-  wire \port$497$39 ;
-  output \port$497$4 ;
-  wire \port$497$4 ;
-  output \port$497$40 ;
-  wire \port$497$40 ;
-  output \port$497$41 ;
-  wire \port$497$41 ;
-  output \port$497$42 ;
-  wire \port$497$42 ;
-  output \port$497$43 ;
-  wire \port$497$43 ;
-  output \port$497$44 ;
-  wire \port$497$44 ;
-  output \port$497$45 ;
-  wire \port$497$45 ;
-  output \port$497$46 ;
-  wire \port$497$46 ;
-  output \port$497$47 ;
-  wire \port$497$47 ;
-  output \port$497$48 ;
-  wire \port$497$48 ;
-  output \port$497$49 ;
-  wire \port$497$49 ;
-  output \port$497$5 ;
-  wire \port$497$5 ;
-  output \port$497$50 ;
-  wire \port$497$50 ;
-  output \port$497$51 ;
-  wire \port$497$51 ;
-  output \port$497$52 ;
-  wire \port$497$52 ;
-  output \port$497$6 ;
-  wire \port$497$6 ;
-  output \port$497$7 ;
-  wire \port$497$7 ;
-  output \port$497$8 ;
-  wire \port$497$8 ;
-  output \port$497$9 ;
-  wire \port$497$9 ;
+  output \port$495$0 ;
+  wire \port$495$0 ;
+  output \port$495$1 ;
+  wire \port$495$1 ;
+  output \port$495$10 ;
+  wire \port$495$10 ;
+  output \port$495$11 ;
+  wire \port$495$11 ;
+  output \port$495$12 ;
+  wire \port$495$12 ;
+  output \port$495$13 ;
+  wire \port$495$13 ;
+  output \port$495$14 ;
+  wire \port$495$14 ;
+  output \port$495$15 ;
+  wire \port$495$15 ;
+  output \port$495$16 ;
+  wire \port$495$16 ;
+  output \port$495$17 ;
+  wire \port$495$17 ;
+  output \port$495$18 ;
+  wire \port$495$18 ;
+  output \port$495$19 ;
+  wire \port$495$19 ;
+  output \port$495$2 ;
+  wire \port$495$2 ;
+  output \port$495$20 ;
+  wire \port$495$20 ;
+  output \port$495$21 ;
+  wire \port$495$21 ;
+  output \port$495$22 ;
+  wire \port$495$22 ;
+  output \port$495$23 ;
+  wire \port$495$23 ;
+  output \port$495$24 ;
+  wire \port$495$24 ;
+  output \port$495$25 ;
+  wire \port$495$25 ;
+  output \port$495$27 ;
+  wire \port$495$27 ;
+  output \port$495$28 ;
+  wire \port$495$28 ;
+  output \port$495$29 ;
+  wire \port$495$29 ;
+  output \port$495$3 ;
+  wire \port$495$3 ;
+  output \port$495$30 ;
+  wire \port$495$30 ;
+  output \port$495$31 ;
+  wire \port$495$31 ;
+  output \port$495$32 ;
+  wire \port$495$32 ;
+  output \port$495$33 ;
+  wire \port$495$33 ;
+  output \port$495$34 ;
+  wire \port$495$34 ;
+  output \port$495$35 ;
+  wire \port$495$35 ;
+  output \port$495$36 ;
+  wire \port$495$36 ;
+  output \port$495$37 ;
+  wire \port$495$37 ;
+  output \port$495$38 ;
+  wire \port$495$38 ;
+  output \port$495$39 ;
+  wire \port$495$39 ;
+  output \port$495$4 ;
+  wire \port$495$4 ;
+  output \port$495$40 ;
+  wire \port$495$40 ;
+  output \port$495$41 ;
+  wire \port$495$41 ;
+  output \port$495$42 ;
+  wire \port$495$42 ;
+  output \port$495$43 ;
+  wire \port$495$43 ;
+  output \port$495$44 ;
+  wire \port$495$44 ;
+  output \port$495$45 ;
+  wire \port$495$45 ;
+  output \port$495$46 ;
+  wire \port$495$46 ;
+  output \port$495$47 ;
+  wire \port$495$47 ;
+  output \port$495$48 ;
+  wire \port$495$48 ;
+  output \port$495$49 ;
+  wire \port$495$49 ;
+  output \port$495$5 ;
+  wire \port$495$5 ;
+  output \port$495$50 ;
+  wire \port$495$50 ;
+  output \port$495$51 ;
+  wire \port$495$51 ;
+  output \port$495$52 ;
+  wire \port$495$52 ;
+  output \port$495$6 ;
+  wire \port$495$6 ;
+  output \port$495$7 ;
+  wire \port$495$7 ;
+  output \port$495$8 ;
+  wire \port$495$8 ;
+  output \port$495$9 ;
+  wire \port$495$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -30682,60 +30678,60 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$497$0 , \port$497$1 , \port$497
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$497$0 ),
-    .R1(\port$497$1 ),
-    .R10(\port$497$10 ),
-    .R11(\port$497$11 ),
-    .R12(\port$497$12 ),
-    .R13(\port$497$13 ),
-    .R14(\port$497$14 ),
-    .R15(\port$497$15 ),
-    .R16(\port$497$16 ),
-    .R17(\port$497$17 ),
-    .R18(\port$497$18 ),
-    .R19(\port$497$19 ),
-    .R2(\port$497$2 ),
-    .R20(\port$497$20 ),
-    .R21(\port$497$21 ),
-    .R22(\port$497$22 ),
-    .R23(\port$497$23 ),
-    .R24(\port$497$24 ),
-    .R25(\port$497$25 ),
+    .R0(\port$495$0 ),
+    .R1(\port$495$1 ),
+    .R10(\port$495$10 ),
+    .R11(\port$495$11 ),
+    .R12(\port$495$12 ),
+    .R13(\port$495$13 ),
+    .R14(\port$495$14 ),
+    .R15(\port$495$15 ),
+    .R16(\port$495$16 ),
+    .R17(\port$495$17 ),
+    .R18(\port$495$18 ),
+    .R19(\port$495$19 ),
+    .R2(\port$495$2 ),
+    .R20(\port$495$20 ),
+    .R21(\port$495$21 ),
+    .R22(\port$495$22 ),
+    .R23(\port$495$23 ),
+    .R24(\port$495$24 ),
+    .R25(\port$495$25 ),
     .R26(r[26]),
-    .R27(\port$497$27 ),
-    .R28(\port$497$28 ),
-    .R29(\port$497$29 ),
-    .R3(\port$497$3 ),
-    .R30(\port$497$30 ),
-    .R31(\port$497$31 ),
-    .R32(\port$497$32 ),
-    .R33(\port$497$33 ),
-    .R34(\port$497$34 ),
-    .R35(\port$497$35 ),
-    .R36(\port$497$36 ),
-    .R37(\port$497$37 ),
-    .R38(\port$497$38 ),
-    .R39(\port$497$39 ),
-    .R4(\port$497$4 ),
-    .R40(\port$497$40 ),
-    .R41(\port$497$41 ),
-    .R42(\port$497$42 ),
-    .R43(\port$497$43 ),
-    .R44(\port$497$44 ),
-    .R45(\port$497$45 ),
-    .R46(\port$497$46 ),
-    .R47(\port$497$47 ),
-    .R48(\port$497$48 ),
-    .R49(\port$497$49 ),
-    .R5(\port$497$5 ),
-    .R50(\port$497$50 ),
-    .R51(\port$497$51 ),
-    .R52(\port$497$52 ),
+    .R27(\port$495$27 ),
+    .R28(\port$495$28 ),
+    .R29(\port$495$29 ),
+    .R3(\port$495$3 ),
+    .R30(\port$495$30 ),
+    .R31(\port$495$31 ),
+    .R32(\port$495$32 ),
+    .R33(\port$495$33 ),
+    .R34(\port$495$34 ),
+    .R35(\port$495$35 ),
+    .R36(\port$495$36 ),
+    .R37(\port$495$37 ),
+    .R38(\port$495$38 ),
+    .R39(\port$495$39 ),
+    .R4(\port$495$4 ),
+    .R40(\port$495$40 ),
+    .R41(\port$495$41 ),
+    .R42(\port$495$42 ),
+    .R43(\port$495$43 ),
+    .R44(\port$495$44 ),
+    .R45(\port$495$45 ),
+    .R46(\port$495$46 ),
+    .R47(\port$495$47 ),
+    .R48(\port$495$48 ),
+    .R49(\port$495$49 ),
+    .R5(\port$495$5 ),
+    .R50(\port$495$50 ),
+    .R51(\port$495$51 ),
+    .R52(\port$495$52 ),
     .R53(r[53]),
-    .R6(\port$497$6 ),
-    .R7(\port$497$7 ),
-    .R8(\port$497$8 ),
-    .R9(\port$497$9 ),
+    .R6(\port$495$6 ),
+    .R7(\port$495$7 ),
+    .R8(\port$495$8 ),
+    .R9(\port$495$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -31008,13 +31004,13 @@ module \hwq_top.engine.array.mac_4_3 (rst, \port$497$0 , \port$497$1 , \port$497
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$497$52 , \port$497$51 , \port$497$50 , \port$497$49 , \port$497$48 , \port$497$47 , \port$497$46 , \port$497$45 , \port$497$44 , \port$497$43 , \port$497$42 , \port$497$41 , \port$497$40 , \port$497$39 , \port$497$38 , \port$497$37 , \port$497$36 , \port$497$35 , \port$497$34 , \port$497$33 , \port$497$32 , \port$497$31 , \port$497$30 , \port$497$29 , \port$497$28 , \port$497$27 , \port$497$25 , \port$497$24 , \port$497$23 , \port$497$22 , \port$497$21 , \port$497$20 , \port$497$19 , \port$497$18 , \port$497$17 , \port$497$16 , \port$497$15 , \port$497$14 , \port$497$13 , \port$497$12 , \port$497$11 , \port$497$10 , \port$497$9 , \port$497$8 , \port$497$7 , \port$497$6 , \port$497$5 , \port$497$4 , \port$497$3 , \port$497$2 , \port$497$1 , \port$497$0  };
+  assign { r[52:27], r[25:0] } = { \port$495$52 , \port$495$51 , \port$495$50 , \port$495$49 , \port$495$48 , \port$495$47 , \port$495$46 , \port$495$45 , \port$495$44 , \port$495$43 , \port$495$42 , \port$495$41 , \port$495$40 , \port$495$39 , \port$495$38 , \port$495$37 , \port$495$36 , \port$495$35 , \port$495$34 , \port$495$33 , \port$495$32 , \port$495$31 , \port$495$30 , \port$495$29 , \port$495$28 , \port$495$27 , \port$495$25 , \port$495$24 , \port$495$23 , \port$495$22 , \port$495$21 , \port$495$20 , \port$495$19 , \port$495$18 , \port$495$17 , \port$495$16 , \port$495$15 , \port$495$14 , \port$495$13 , \port$495$12 , \port$495$11 , \port$495$10 , \port$495$9 , \port$495$8 , \port$495$7 , \port$495$6 , \port$495$5 , \port$495$4 , \port$495$3 , \port$495$2 , \port$495$1 , \port$495$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_0 (rst, \port$502$0 , \port$502$1 , \port$502$2 , \port$502$3 , \port$502$4 , \port$502$5 , \port$502$6 , \port$502$7 , \port$502$8 , \port$502$9 , \port$502$10 , \port$502$11 , \port$502$12 , \port$502$13 , \port$502$14 , \port$502$15 , \port$502$16 , \port$502$17 , \port$502$18 , \port$502$19 
-, \port$502$20 , \port$502$21 , \port$502$22 , \port$502$23 , \port$502$24 , \port$502$25 , \port$502$27 , \port$502$28 , \port$502$29 , \port$502$30 , \port$502$31 , \port$502$32 , \port$502$33 , \port$502$34 , \port$502$35 , \port$502$36 , \port$502$37 , \port$502$38 , \port$502$39 , \port$502$40 , \port$502$41 
-, \port$502$42 , \port$502$43 , \port$502$44 , \port$502$45 , \port$502$46 , \port$502$47 , \port$502$48 , \port$502$49 , \port$502$50 , \port$502$51 , \port$502$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_5_0 (rst, \port$500$0 , \port$500$1 , \port$500$2 , \port$500$3 , \port$500$4 , \port$500$5 , \port$500$6 , \port$500$7 , \port$500$8 , \port$500$9 , \port$500$10 , \port$500$11 , \port$500$12 , \port$500$13 , \port$500$14 , \port$500$15 , \port$500$16 , \port$500$17 , \port$500$18 , \port$500$19 
+, \port$500$20 , \port$500$21 , \port$500$22 , \port$500$23 , \port$500$24 , \port$500$25 , \port$500$27 , \port$500$28 , \port$500$29 , \port$500$30 , \port$500$31 , \port$500$32 , \port$500$33 , \port$500$34 , \port$500$35 , \port$500$36 , \port$500$37 , \port$500$38 , \port$500$39 , \port$500$40 , \port$500$41 
+, \port$500$42 , \port$500$43 , \port$500$44 , \port$500$45 , \port$500$46 , \port$500$47 , \port$500$48 , \port$500$49 , \port$500$50 , \port$500$51 , \port$500$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -31022,110 +31018,110 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$502$0 , \port$502$1 , \port$502
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$502$0 ;
-  wire \port$502$0 ;
-  output \port$502$1 ;
-  wire \port$502$1 ;
-  output \port$502$10 ;
-  wire \port$502$10 ;
-  output \port$502$11 ;
-  wire \port$502$11 ;
-  output \port$502$12 ;
-  wire \port$502$12 ;
-  output \port$502$13 ;
-  wire \port$502$13 ;
-  output \port$502$14 ;
-  wire \port$502$14 ;
-  output \port$502$15 ;
-  wire \port$502$15 ;
-  output \port$502$16 ;
-  wire \port$502$16 ;
-  output \port$502$17 ;
-  wire \port$502$17 ;
-  output \port$502$18 ;
-  wire \port$502$18 ;
-  output \port$502$19 ;
-  wire \port$502$19 ;
-  output \port$502$2 ;
-  wire \port$502$2 ;
-  output \port$502$20 ;
-  wire \port$502$20 ;
-  output \port$502$21 ;
-  wire \port$502$21 ;
-  output \port$502$22 ;
-  wire \port$502$22 ;
-  output \port$502$23 ;
-  wire \port$502$23 ;
-  output \port$502$24 ;
-  wire \port$502$24 ;
-  output \port$502$25 ;
-  wire \port$502$25 ;
-  output \port$502$27 ;
-  wire \port$502$27 ;
-  output \port$502$28 ;
-  wire \port$502$28 ;
-  output \port$502$29 ;
-  wire \port$502$29 ;
-  output \port$502$3 ;
-  wire \port$502$3 ;
-  output \port$502$30 ;
-  wire \port$502$30 ;
-  output \port$502$31 ;
-  wire \port$502$31 ;
-  output \port$502$32 ;
-  wire \port$502$32 ;
-  output \port$502$33 ;
-  wire \port$502$33 ;
-  output \port$502$34 ;
-  wire \port$502$34 ;
-  output \port$502$35 ;
-  wire \port$502$35 ;
-  output \port$502$36 ;
-  wire \port$502$36 ;
-  output \port$502$37 ;
-  wire \port$502$37 ;
-  output \port$502$38 ;
-  wire \port$502$38 ;
-  output \port$502$39 ;
-  wire \port$502$39 ;
-  output \port$502$4 ;
-  wire \port$502$4 ;
-  output \port$502$40 ;
-  wire \port$502$40 ;
-  output \port$502$41 ;
-  wire \port$502$41 ;
-  output \port$502$42 ;
-  wire \port$502$42 ;
-  output \port$502$43 ;
-  wire \port$502$43 ;
-  output \port$502$44 ;
-  wire \port$502$44 ;
-  output \port$502$45 ;
-  wire \port$502$45 ;
-  output \port$502$46 ;
-  wire \port$502$46 ;
-  output \port$502$47 ;
-  wire \port$502$47 ;
-  output \port$502$48 ;
-  wire \port$502$48 ;
-  output \port$502$49 ;
-  wire \port$502$49 ;
-  output \port$502$5 ;
-  wire \port$502$5 ;
-  output \port$502$50 ;
-  wire \port$502$50 ;
-  output \port$502$51 ;
-  wire \port$502$51 ;
-  output \port$502$52 ;
-  wire \port$502$52 ;
-  output \port$502$6 ;
-  wire \port$502$6 ;
-  output \port$502$7 ;
-  wire \port$502$7 ;
-  output \port$502$8 ;
-  wire \port$502$8 ;
-  output \port$502$9 ;
-  wire \port$502$9 ;
+  output \port$500$0 ;
+  wire \port$500$0 ;
+  output \port$500$1 ;
+  wire \port$500$1 ;
+  output \port$500$10 ;
+  wire \port$500$10 ;
+  output \port$500$11 ;
+  wire \port$500$11 ;
+  output \port$500$12 ;
+  wire \port$500$12 ;
+  output \port$500$13 ;
+  wire \port$500$13 ;
+  output \port$500$14 ;
+  wire \port$500$14 ;
+  output \port$500$15 ;
+  wire \port$500$15 ;
+  output \port$500$16 ;
+  wire \port$500$16 ;
+  output \port$500$17 ;
+  wire \port$500$17 ;
+  output \port$500$18 ;
+  wire \port$500$18 ;
+  output \port$500$19 ;
+  wire \port$500$19 ;
+  output \port$500$2 ;
+  wire \port$500$2 ;
+  output \port$500$20 ;
+  wire \port$500$20 ;
+  output \port$500$21 ;
+  wire \port$500$21 ;
+  output \port$500$22 ;
+  wire \port$500$22 ;
+  output \port$500$23 ;
+  wire \port$500$23 ;
+  output \port$500$24 ;
+  wire \port$500$24 ;
+  output \port$500$25 ;
+  wire \port$500$25 ;
+  output \port$500$27 ;
+  wire \port$500$27 ;
+  output \port$500$28 ;
+  wire \port$500$28 ;
+  output \port$500$29 ;
+  wire \port$500$29 ;
+  output \port$500$3 ;
+  wire \port$500$3 ;
+  output \port$500$30 ;
+  wire \port$500$30 ;
+  output \port$500$31 ;
+  wire \port$500$31 ;
+  output \port$500$32 ;
+  wire \port$500$32 ;
+  output \port$500$33 ;
+  wire \port$500$33 ;
+  output \port$500$34 ;
+  wire \port$500$34 ;
+  output \port$500$35 ;
+  wire \port$500$35 ;
+  output \port$500$36 ;
+  wire \port$500$36 ;
+  output \port$500$37 ;
+  wire \port$500$37 ;
+  output \port$500$38 ;
+  wire \port$500$38 ;
+  output \port$500$39 ;
+  wire \port$500$39 ;
+  output \port$500$4 ;
+  wire \port$500$4 ;
+  output \port$500$40 ;
+  wire \port$500$40 ;
+  output \port$500$41 ;
+  wire \port$500$41 ;
+  output \port$500$42 ;
+  wire \port$500$42 ;
+  output \port$500$43 ;
+  wire \port$500$43 ;
+  output \port$500$44 ;
+  wire \port$500$44 ;
+  output \port$500$45 ;
+  wire \port$500$45 ;
+  output \port$500$46 ;
+  wire \port$500$46 ;
+  output \port$500$47 ;
+  wire \port$500$47 ;
+  output \port$500$48 ;
+  wire \port$500$48 ;
+  output \port$500$49 ;
+  wire \port$500$49 ;
+  output \port$500$5 ;
+  wire \port$500$5 ;
+  output \port$500$50 ;
+  wire \port$500$50 ;
+  output \port$500$51 ;
+  wire \port$500$51 ;
+  output \port$500$52 ;
+  wire \port$500$52 ;
+  output \port$500$6 ;
+  wire \port$500$6 ;
+  output \port$500$7 ;
+  wire \port$500$7 ;
+  output \port$500$8 ;
+  wire \port$500$8 ;
+  output \port$500$9 ;
+  wire \port$500$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31322,60 +31318,60 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$502$0 , \port$502$1 , \port$502
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$502$0 ),
-    .R1(\port$502$1 ),
-    .R10(\port$502$10 ),
-    .R11(\port$502$11 ),
-    .R12(\port$502$12 ),
-    .R13(\port$502$13 ),
-    .R14(\port$502$14 ),
-    .R15(\port$502$15 ),
-    .R16(\port$502$16 ),
-    .R17(\port$502$17 ),
-    .R18(\port$502$18 ),
-    .R19(\port$502$19 ),
-    .R2(\port$502$2 ),
-    .R20(\port$502$20 ),
-    .R21(\port$502$21 ),
-    .R22(\port$502$22 ),
-    .R23(\port$502$23 ),
-    .R24(\port$502$24 ),
-    .R25(\port$502$25 ),
+    .R0(\port$500$0 ),
+    .R1(\port$500$1 ),
+    .R10(\port$500$10 ),
+    .R11(\port$500$11 ),
+    .R12(\port$500$12 ),
+    .R13(\port$500$13 ),
+    .R14(\port$500$14 ),
+    .R15(\port$500$15 ),
+    .R16(\port$500$16 ),
+    .R17(\port$500$17 ),
+    .R18(\port$500$18 ),
+    .R19(\port$500$19 ),
+    .R2(\port$500$2 ),
+    .R20(\port$500$20 ),
+    .R21(\port$500$21 ),
+    .R22(\port$500$22 ),
+    .R23(\port$500$23 ),
+    .R24(\port$500$24 ),
+    .R25(\port$500$25 ),
     .R26(r[26]),
-    .R27(\port$502$27 ),
-    .R28(\port$502$28 ),
-    .R29(\port$502$29 ),
-    .R3(\port$502$3 ),
-    .R30(\port$502$30 ),
-    .R31(\port$502$31 ),
-    .R32(\port$502$32 ),
-    .R33(\port$502$33 ),
-    .R34(\port$502$34 ),
-    .R35(\port$502$35 ),
-    .R36(\port$502$36 ),
-    .R37(\port$502$37 ),
-    .R38(\port$502$38 ),
-    .R39(\port$502$39 ),
-    .R4(\port$502$4 ),
-    .R40(\port$502$40 ),
-    .R41(\port$502$41 ),
-    .R42(\port$502$42 ),
-    .R43(\port$502$43 ),
-    .R44(\port$502$44 ),
-    .R45(\port$502$45 ),
-    .R46(\port$502$46 ),
-    .R47(\port$502$47 ),
-    .R48(\port$502$48 ),
-    .R49(\port$502$49 ),
-    .R5(\port$502$5 ),
-    .R50(\port$502$50 ),
-    .R51(\port$502$51 ),
-    .R52(\port$502$52 ),
+    .R27(\port$500$27 ),
+    .R28(\port$500$28 ),
+    .R29(\port$500$29 ),
+    .R3(\port$500$3 ),
+    .R30(\port$500$30 ),
+    .R31(\port$500$31 ),
+    .R32(\port$500$32 ),
+    .R33(\port$500$33 ),
+    .R34(\port$500$34 ),
+    .R35(\port$500$35 ),
+    .R36(\port$500$36 ),
+    .R37(\port$500$37 ),
+    .R38(\port$500$38 ),
+    .R39(\port$500$39 ),
+    .R4(\port$500$4 ),
+    .R40(\port$500$40 ),
+    .R41(\port$500$41 ),
+    .R42(\port$500$42 ),
+    .R43(\port$500$43 ),
+    .R44(\port$500$44 ),
+    .R45(\port$500$45 ),
+    .R46(\port$500$46 ),
+    .R47(\port$500$47 ),
+    .R48(\port$500$48 ),
+    .R49(\port$500$49 ),
+    .R5(\port$500$5 ),
+    .R50(\port$500$50 ),
+    .R51(\port$500$51 ),
+    .R52(\port$500$52 ),
     .R53(r[53]),
-    .R6(\port$502$6 ),
-    .R7(\port$502$7 ),
-    .R8(\port$502$8 ),
-    .R9(\port$502$9 ),
+    .R6(\port$500$6 ),
+    .R7(\port$500$7 ),
+    .R8(\port$500$8 ),
+    .R9(\port$500$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -31648,13 +31644,13 @@ module \hwq_top.engine.array.mac_5_0 (rst, \port$502$0 , \port$502$1 , \port$502
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$502$52 , \port$502$51 , \port$502$50 , \port$502$49 , \port$502$48 , \port$502$47 , \port$502$46 , \port$502$45 , \port$502$44 , \port$502$43 , \port$502$42 , \port$502$41 , \port$502$40 , \port$502$39 , \port$502$38 , \port$502$37 , \port$502$36 , \port$502$35 , \port$502$34 , \port$502$33 , \port$502$32 , \port$502$31 , \port$502$30 , \port$502$29 , \port$502$28 , \port$502$27 , \port$502$25 , \port$502$24 , \port$502$23 , \port$502$22 , \port$502$21 , \port$502$20 , \port$502$19 , \port$502$18 , \port$502$17 , \port$502$16 , \port$502$15 , \port$502$14 , \port$502$13 , \port$502$12 , \port$502$11 , \port$502$10 , \port$502$9 , \port$502$8 , \port$502$7 , \port$502$6 , \port$502$5 , \port$502$4 , \port$502$3 , \port$502$2 , \port$502$1 , \port$502$0  };
+  assign { r[52:27], r[25:0] } = { \port$500$52 , \port$500$51 , \port$500$50 , \port$500$49 , \port$500$48 , \port$500$47 , \port$500$46 , \port$500$45 , \port$500$44 , \port$500$43 , \port$500$42 , \port$500$41 , \port$500$40 , \port$500$39 , \port$500$38 , \port$500$37 , \port$500$36 , \port$500$35 , \port$500$34 , \port$500$33 , \port$500$32 , \port$500$31 , \port$500$30 , \port$500$29 , \port$500$28 , \port$500$27 , \port$500$25 , \port$500$24 , \port$500$23 , \port$500$22 , \port$500$21 , \port$500$20 , \port$500$19 , \port$500$18 , \port$500$17 , \port$500$16 , \port$500$15 , \port$500$14 , \port$500$13 , \port$500$12 , \port$500$11 , \port$500$10 , \port$500$9 , \port$500$8 , \port$500$7 , \port$500$6 , \port$500$5 , \port$500$4 , \port$500$3 , \port$500$2 , \port$500$1 , \port$500$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_1 (rst, \port$507$0 , \port$507$1 , \port$507$2 , \port$507$3 , \port$507$4 , \port$507$5 , \port$507$6 , \port$507$7 , \port$507$8 , \port$507$9 , \port$507$10 , \port$507$11 , \port$507$12 , \port$507$13 , \port$507$14 , \port$507$15 , \port$507$16 , \port$507$17 , \port$507$18 , \port$507$19 
-, \port$507$20 , \port$507$21 , \port$507$22 , \port$507$23 , \port$507$24 , \port$507$25 , \port$507$27 , \port$507$28 , \port$507$29 , \port$507$30 , \port$507$31 , \port$507$32 , \port$507$33 , \port$507$34 , \port$507$35 , \port$507$36 , \port$507$37 , \port$507$38 , \port$507$39 , \port$507$40 , \port$507$41 
-, \port$507$42 , \port$507$43 , \port$507$44 , \port$507$45 , \port$507$46 , \port$507$47 , \port$507$48 , \port$507$49 , \port$507$50 , \port$507$51 , \port$507$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_1 (rst, \port$505$0 , \port$505$1 , \port$505$2 , \port$505$3 , \port$505$4 , \port$505$5 , \port$505$6 , \port$505$7 , \port$505$8 , \port$505$9 , \port$505$10 , \port$505$11 , \port$505$12 , \port$505$13 , \port$505$14 , \port$505$15 , \port$505$16 , \port$505$17 , \port$505$18 , \port$505$19 
+, \port$505$20 , \port$505$21 , \port$505$22 , \port$505$23 , \port$505$24 , \port$505$25 , \port$505$27 , \port$505$28 , \port$505$29 , \port$505$30 , \port$505$31 , \port$505$32 , \port$505$33 , \port$505$34 , \port$505$35 , \port$505$36 , \port$505$37 , \port$505$38 , \port$505$39 , \port$505$40 , \port$505$41 
+, \port$505$42 , \port$505$43 , \port$505$44 , \port$505$45 , \port$505$46 , \port$505$47 , \port$505$48 , \port$505$49 , \port$505$50 , \port$505$51 , \port$505$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -31662,110 +31658,110 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$507$0 , \port$507$1 , \port$507
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$507$0 ;
-  wire \port$507$0 ;
-  output \port$507$1 ;
-  wire \port$507$1 ;
-  output \port$507$10 ;
-  wire \port$507$10 ;
-  output \port$507$11 ;
-  wire \port$507$11 ;
-  output \port$507$12 ;
-  wire \port$507$12 ;
-  output \port$507$13 ;
-  wire \port$507$13 ;
-  output \port$507$14 ;
-  wire \port$507$14 ;
-  output \port$507$15 ;
-  wire \port$507$15 ;
-  output \port$507$16 ;
-  wire \port$507$16 ;
-  output \port$507$17 ;
-  wire \port$507$17 ;
-  output \port$507$18 ;
-  wire \port$507$18 ;
-  output \port$507$19 ;
-  wire \port$507$19 ;
-  output \port$507$2 ;
-  wire \port$507$2 ;
-  output \port$507$20 ;
-  wire \port$507$20 ;
-  output \port$507$21 ;
-  wire \port$507$21 ;
-  output \port$507$22 ;
-  wire \port$507$22 ;
-  output \port$507$23 ;
-  wire \port$507$23 ;
-  output \port$507$24 ;
-  wire \port$507$24 ;
-  output \port$507$25 ;
-  wire \port$507$25 ;
-  output \port$507$27 ;
-  wire \port$507$27 ;
-  output \port$507$28 ;
-  wire \port$507$28 ;
-  output \port$507$29 ;
-  wire \port$507$29 ;
-  output \port$507$3 ;
-  wire \port$507$3 ;
-  output \port$507$30 ;
-  wire \port$507$30 ;
-  output \port$507$31 ;
-  wire \port$507$31 ;
-  output \port$507$32 ;
-  wire \port$507$32 ;
-  output \port$507$33 ;
-  wire \port$507$33 ;
-  output \port$507$34 ;
-  wire \port$507$34 ;
-  output \port$507$35 ;
-  wire \port$507$35 ;
-  output \port$507$36 ;
-  wire \port$507$36 ;
-  output \port$507$37 ;
-  wire \port$507$37 ;
-  output \port$507$38 ;
-  wire \port$507$38 ;
-  output \port$507$39 ;
-  wire \port$507$39 ;
-  output \port$507$4 ;
-  wire \port$507$4 ;
-  output \port$507$40 ;
-  wire \port$507$40 ;
-  output \port$507$41 ;
-  wire \port$507$41 ;
-  output \port$507$42 ;
-  wire \port$507$42 ;
-  output \port$507$43 ;
-  wire \port$507$43 ;
-  output \port$507$44 ;
-  wire \port$507$44 ;
-  output \port$507$45 ;
-  wire \port$507$45 ;
-  output \port$507$46 ;
-  wire \port$507$46 ;
-  output \port$507$47 ;
-  wire \port$507$47 ;
-  output \port$507$48 ;
-  wire \port$507$48 ;
-  output \port$507$49 ;
-  wire \port$507$49 ;
-  output \port$507$5 ;
-  wire \port$507$5 ;
-  output \port$507$50 ;
-  wire \port$507$50 ;
-  output \port$507$51 ;
-  wire \port$507$51 ;
-  output \port$507$52 ;
-  wire \port$507$52 ;
-  output \port$507$6 ;
-  wire \port$507$6 ;
-  output \port$507$7 ;
-  wire \port$507$7 ;
-  output \port$507$8 ;
-  wire \port$507$8 ;
-  output \port$507$9 ;
-  wire \port$507$9 ;
+  output \port$505$0 ;
+  wire \port$505$0 ;
+  output \port$505$1 ;
+  wire \port$505$1 ;
+  output \port$505$10 ;
+  wire \port$505$10 ;
+  output \port$505$11 ;
+  wire \port$505$11 ;
+  output \port$505$12 ;
+  wire \port$505$12 ;
+  output \port$505$13 ;
+  wire \port$505$13 ;
+  output \port$505$14 ;
+  wire \port$505$14 ;
+  output \port$505$15 ;
+  wire \port$505$15 ;
+  output \port$505$16 ;
+  wire \port$505$16 ;
+  output \port$505$17 ;
+  wire \port$505$17 ;
+  output \port$505$18 ;
+  wire \port$505$18 ;
+  output \port$505$19 ;
+  wire \port$505$19 ;
+  output \port$505$2 ;
+  wire \port$505$2 ;
+  output \port$505$20 ;
+  wire \port$505$20 ;
+  output \port$505$21 ;
+  wire \port$505$21 ;
+  output \port$505$22 ;
+  wire \port$505$22 ;
+  output \port$505$23 ;
+  wire \port$505$23 ;
+  output \port$505$24 ;
+  wire \port$505$24 ;
+  output \port$505$25 ;
+  wire \port$505$25 ;
+  output \port$505$27 ;
+  wire \port$505$27 ;
+  output \port$505$28 ;
+  wire \port$505$28 ;
+  output \port$505$29 ;
+  wire \port$505$29 ;
+  output \port$505$3 ;
+  wire \port$505$3 ;
+  output \port$505$30 ;
+  wire \port$505$30 ;
+  output \port$505$31 ;
+  wire \port$505$31 ;
+  output \port$505$32 ;
+  wire \port$505$32 ;
+  output \port$505$33 ;
+  wire \port$505$33 ;
+  output \port$505$34 ;
+  wire \port$505$34 ;
+  output \port$505$35 ;
+  wire \port$505$35 ;
+  output \port$505$36 ;
+  wire \port$505$36 ;
+  output \port$505$37 ;
+  wire \port$505$37 ;
+  output \port$505$38 ;
+  wire \port$505$38 ;
+  output \port$505$39 ;
+  wire \port$505$39 ;
+  output \port$505$4 ;
+  wire \port$505$4 ;
+  output \port$505$40 ;
+  wire \port$505$40 ;
+  output \port$505$41 ;
+  wire \port$505$41 ;
+  output \port$505$42 ;
+  wire \port$505$42 ;
+  output \port$505$43 ;
+  wire \port$505$43 ;
+  output \port$505$44 ;
+  wire \port$505$44 ;
+  output \port$505$45 ;
+  wire \port$505$45 ;
+  output \port$505$46 ;
+  wire \port$505$46 ;
+  output \port$505$47 ;
+  wire \port$505$47 ;
+  output \port$505$48 ;
+  wire \port$505$48 ;
+  output \port$505$49 ;
+  wire \port$505$49 ;
+  output \port$505$5 ;
+  wire \port$505$5 ;
+  output \port$505$50 ;
+  wire \port$505$50 ;
+  output \port$505$51 ;
+  wire \port$505$51 ;
+  output \port$505$52 ;
+  wire \port$505$52 ;
+  output \port$505$6 ;
+  wire \port$505$6 ;
+  output \port$505$7 ;
+  wire \port$505$7 ;
+  output \port$505$8 ;
+  wire \port$505$8 ;
+  output \port$505$9 ;
+  wire \port$505$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -31962,60 +31958,60 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$507$0 , \port$507$1 , \port$507
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$507$0 ),
-    .R1(\port$507$1 ),
-    .R10(\port$507$10 ),
-    .R11(\port$507$11 ),
-    .R12(\port$507$12 ),
-    .R13(\port$507$13 ),
-    .R14(\port$507$14 ),
-    .R15(\port$507$15 ),
-    .R16(\port$507$16 ),
-    .R17(\port$507$17 ),
-    .R18(\port$507$18 ),
-    .R19(\port$507$19 ),
-    .R2(\port$507$2 ),
-    .R20(\port$507$20 ),
-    .R21(\port$507$21 ),
-    .R22(\port$507$22 ),
-    .R23(\port$507$23 ),
-    .R24(\port$507$24 ),
-    .R25(\port$507$25 ),
+    .R0(\port$505$0 ),
+    .R1(\port$505$1 ),
+    .R10(\port$505$10 ),
+    .R11(\port$505$11 ),
+    .R12(\port$505$12 ),
+    .R13(\port$505$13 ),
+    .R14(\port$505$14 ),
+    .R15(\port$505$15 ),
+    .R16(\port$505$16 ),
+    .R17(\port$505$17 ),
+    .R18(\port$505$18 ),
+    .R19(\port$505$19 ),
+    .R2(\port$505$2 ),
+    .R20(\port$505$20 ),
+    .R21(\port$505$21 ),
+    .R22(\port$505$22 ),
+    .R23(\port$505$23 ),
+    .R24(\port$505$24 ),
+    .R25(\port$505$25 ),
     .R26(r[26]),
-    .R27(\port$507$27 ),
-    .R28(\port$507$28 ),
-    .R29(\port$507$29 ),
-    .R3(\port$507$3 ),
-    .R30(\port$507$30 ),
-    .R31(\port$507$31 ),
-    .R32(\port$507$32 ),
-    .R33(\port$507$33 ),
-    .R34(\port$507$34 ),
-    .R35(\port$507$35 ),
-    .R36(\port$507$36 ),
-    .R37(\port$507$37 ),
-    .R38(\port$507$38 ),
-    .R39(\port$507$39 ),
-    .R4(\port$507$4 ),
-    .R40(\port$507$40 ),
-    .R41(\port$507$41 ),
-    .R42(\port$507$42 ),
-    .R43(\port$507$43 ),
-    .R44(\port$507$44 ),
-    .R45(\port$507$45 ),
-    .R46(\port$507$46 ),
-    .R47(\port$507$47 ),
-    .R48(\port$507$48 ),
-    .R49(\port$507$49 ),
-    .R5(\port$507$5 ),
-    .R50(\port$507$50 ),
-    .R51(\port$507$51 ),
-    .R52(\port$507$52 ),
+    .R27(\port$505$27 ),
+    .R28(\port$505$28 ),
+    .R29(\port$505$29 ),
+    .R3(\port$505$3 ),
+    .R30(\port$505$30 ),
+    .R31(\port$505$31 ),
+    .R32(\port$505$32 ),
+    .R33(\port$505$33 ),
+    .R34(\port$505$34 ),
+    .R35(\port$505$35 ),
+    .R36(\port$505$36 ),
+    .R37(\port$505$37 ),
+    .R38(\port$505$38 ),
+    .R39(\port$505$39 ),
+    .R4(\port$505$4 ),
+    .R40(\port$505$40 ),
+    .R41(\port$505$41 ),
+    .R42(\port$505$42 ),
+    .R43(\port$505$43 ),
+    .R44(\port$505$44 ),
+    .R45(\port$505$45 ),
+    .R46(\port$505$46 ),
+    .R47(\port$505$47 ),
+    .R48(\port$505$48 ),
+    .R49(\port$505$49 ),
+    .R5(\port$505$5 ),
+    .R50(\port$505$50 ),
+    .R51(\port$505$51 ),
+    .R52(\port$505$52 ),
     .R53(r[53]),
-    .R6(\port$507$6 ),
-    .R7(\port$507$7 ),
-    .R8(\port$507$8 ),
-    .R9(\port$507$9 ),
+    .R6(\port$505$6 ),
+    .R7(\port$505$7 ),
+    .R8(\port$505$8 ),
+    .R9(\port$505$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32288,13 +32284,13 @@ module \hwq_top.engine.array.mac_5_1 (rst, \port$507$0 , \port$507$1 , \port$507
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$507$52 , \port$507$51 , \port$507$50 , \port$507$49 , \port$507$48 , \port$507$47 , \port$507$46 , \port$507$45 , \port$507$44 , \port$507$43 , \port$507$42 , \port$507$41 , \port$507$40 , \port$507$39 , \port$507$38 , \port$507$37 , \port$507$36 , \port$507$35 , \port$507$34 , \port$507$33 , \port$507$32 , \port$507$31 , \port$507$30 , \port$507$29 , \port$507$28 , \port$507$27 , \port$507$25 , \port$507$24 , \port$507$23 , \port$507$22 , \port$507$21 , \port$507$20 , \port$507$19 , \port$507$18 , \port$507$17 , \port$507$16 , \port$507$15 , \port$507$14 , \port$507$13 , \port$507$12 , \port$507$11 , \port$507$10 , \port$507$9 , \port$507$8 , \port$507$7 , \port$507$6 , \port$507$5 , \port$507$4 , \port$507$3 , \port$507$2 , \port$507$1 , \port$507$0  };
+  assign { r[52:27], r[25:0] } = { \port$505$52 , \port$505$51 , \port$505$50 , \port$505$49 , \port$505$48 , \port$505$47 , \port$505$46 , \port$505$45 , \port$505$44 , \port$505$43 , \port$505$42 , \port$505$41 , \port$505$40 , \port$505$39 , \port$505$38 , \port$505$37 , \port$505$36 , \port$505$35 , \port$505$34 , \port$505$33 , \port$505$32 , \port$505$31 , \port$505$30 , \port$505$29 , \port$505$28 , \port$505$27 , \port$505$25 , \port$505$24 , \port$505$23 , \port$505$22 , \port$505$21 , \port$505$20 , \port$505$19 , \port$505$18 , \port$505$17 , \port$505$16 , \port$505$15 , \port$505$14 , \port$505$13 , \port$505$12 , \port$505$11 , \port$505$10 , \port$505$9 , \port$505$8 , \port$505$7 , \port$505$6 , \port$505$5 , \port$505$4 , \port$505$3 , \port$505$2 , \port$505$1 , \port$505$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_2 (rst, \port$512$0 , \port$512$1 , \port$512$2 , \port$512$3 , \port$512$4 , \port$512$5 , \port$512$6 , \port$512$7 , \port$512$8 , \port$512$9 , \port$512$10 , \port$512$11 , \port$512$12 , \port$512$13 , \port$512$14 , \port$512$15 , \port$512$16 , \port$512$17 , \port$512$18 , \port$512$19 
-, \port$512$20 , \port$512$21 , \port$512$22 , \port$512$23 , \port$512$24 , \port$512$25 , \port$512$27 , \port$512$28 , \port$512$29 , \port$512$30 , \port$512$31 , \port$512$32 , \port$512$33 , \port$512$34 , \port$512$35 , \port$512$36 , \port$512$37 , \port$512$38 , \port$512$39 , \port$512$40 , \port$512$41 
-, \port$512$42 , \port$512$43 , \port$512$44 , \port$512$45 , \port$512$46 , \port$512$47 , \port$512$48 , \port$512$49 , \port$512$50 , \port$512$51 , \port$512$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_2 (rst, \port$510$0 , \port$510$1 , \port$510$2 , \port$510$3 , \port$510$4 , \port$510$5 , \port$510$6 , \port$510$7 , \port$510$8 , \port$510$9 , \port$510$10 , \port$510$11 , \port$510$12 , \port$510$13 , \port$510$14 , \port$510$15 , \port$510$16 , \port$510$17 , \port$510$18 , \port$510$19 
+, \port$510$20 , \port$510$21 , \port$510$22 , \port$510$23 , \port$510$24 , \port$510$25 , \port$510$27 , \port$510$28 , \port$510$29 , \port$510$30 , \port$510$31 , \port$510$32 , \port$510$33 , \port$510$34 , \port$510$35 , \port$510$36 , \port$510$37 , \port$510$38 , \port$510$39 , \port$510$40 , \port$510$41 
+, \port$510$42 , \port$510$43 , \port$510$44 , \port$510$45 , \port$510$46 , \port$510$47 , \port$510$48 , \port$510$49 , \port$510$50 , \port$510$51 , \port$510$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32302,110 +32298,110 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$512$0 , \port$512$1 , \port$512
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$512$0 ;
-  wire \port$512$0 ;
-  output \port$512$1 ;
-  wire \port$512$1 ;
-  output \port$512$10 ;
-  wire \port$512$10 ;
-  output \port$512$11 ;
-  wire \port$512$11 ;
-  output \port$512$12 ;
-  wire \port$512$12 ;
-  output \port$512$13 ;
-  wire \port$512$13 ;
-  output \port$512$14 ;
-  wire \port$512$14 ;
-  output \port$512$15 ;
-  wire \port$512$15 ;
-  output \port$512$16 ;
-  wire \port$512$16 ;
-  output \port$512$17 ;
-  wire \port$512$17 ;
-  output \port$512$18 ;
-  wire \port$512$18 ;
-  output \port$512$19 ;
-  wire \port$512$19 ;
-  output \port$512$2 ;
-  wire \port$512$2 ;
-  output \port$512$20 ;
-  wire \port$512$20 ;
-  output \port$512$21 ;
-  wire \port$512$21 ;
-  output \port$512$22 ;
-  wire \port$512$22 ;
-  output \port$512$23 ;
-  wire \port$512$23 ;
-  output \port$512$24 ;
-  wire \port$512$24 ;
-  output \port$512$25 ;
-  wire \port$512$25 ;
-  output \port$512$27 ;
-  wire \port$512$27 ;
-  output \port$512$28 ;
-  wire \port$512$28 ;
-  output \port$512$29 ;
-  wire \port$512$29 ;
-  output \port$512$3 ;
-  wire \port$512$3 ;
-  output \port$512$30 ;
-  wire \port$512$30 ;
-  output \port$512$31 ;
-  wire \port$512$31 ;
-  output \port$512$32 ;
-  wire \port$512$32 ;
-  output \port$512$33 ;
-  wire \port$512$33 ;
-  output \port$512$34 ;
-  wire \port$512$34 ;
-  output \port$512$35 ;
-  wire \port$512$35 ;
-  output \port$512$36 ;
-  wire \port$512$36 ;
-  output \port$512$37 ;
-  wire \port$512$37 ;
-  output \port$512$38 ;
-  wire \port$512$38 ;
-  output \port$512$39 ;
-  wire \port$512$39 ;
-  output \port$512$4 ;
-  wire \port$512$4 ;
-  output \port$512$40 ;
-  wire \port$512$40 ;
-  output \port$512$41 ;
-  wire \port$512$41 ;
-  output \port$512$42 ;
-  wire \port$512$42 ;
-  output \port$512$43 ;
-  wire \port$512$43 ;
-  output \port$512$44 ;
-  wire \port$512$44 ;
-  output \port$512$45 ;
-  wire \port$512$45 ;
-  output \port$512$46 ;
-  wire \port$512$46 ;
-  output \port$512$47 ;
-  wire \port$512$47 ;
-  output \port$512$48 ;
-  wire \port$512$48 ;
-  output \port$512$49 ;
-  wire \port$512$49 ;
-  output \port$512$5 ;
-  wire \port$512$5 ;
-  output \port$512$50 ;
-  wire \port$512$50 ;
-  output \port$512$51 ;
-  wire \port$512$51 ;
-  output \port$512$52 ;
-  wire \port$512$52 ;
-  output \port$512$6 ;
-  wire \port$512$6 ;
-  output \port$512$7 ;
-  wire \port$512$7 ;
-  output \port$512$8 ;
-  wire \port$512$8 ;
-  output \port$512$9 ;
-  wire \port$512$9 ;
+  output \port$510$0 ;
+  wire \port$510$0 ;
+  output \port$510$1 ;
+  wire \port$510$1 ;
+  output \port$510$10 ;
+  wire \port$510$10 ;
+  output \port$510$11 ;
+  wire \port$510$11 ;
+  output \port$510$12 ;
+  wire \port$510$12 ;
+  output \port$510$13 ;
+  wire \port$510$13 ;
+  output \port$510$14 ;
+  wire \port$510$14 ;
+  output \port$510$15 ;
+  wire \port$510$15 ;
+  output \port$510$16 ;
+  wire \port$510$16 ;
+  output \port$510$17 ;
+  wire \port$510$17 ;
+  output \port$510$18 ;
+  wire \port$510$18 ;
+  output \port$510$19 ;
+  wire \port$510$19 ;
+  output \port$510$2 ;
+  wire \port$510$2 ;
+  output \port$510$20 ;
+  wire \port$510$20 ;
+  output \port$510$21 ;
+  wire \port$510$21 ;
+  output \port$510$22 ;
+  wire \port$510$22 ;
+  output \port$510$23 ;
+  wire \port$510$23 ;
+  output \port$510$24 ;
+  wire \port$510$24 ;
+  output \port$510$25 ;
+  wire \port$510$25 ;
+  output \port$510$27 ;
+  wire \port$510$27 ;
+  output \port$510$28 ;
+  wire \port$510$28 ;
+  output \port$510$29 ;
+  wire \port$510$29 ;
+  output \port$510$3 ;
+  wire \port$510$3 ;
+  output \port$510$30 ;
+  wire \port$510$30 ;
+  output \port$510$31 ;
+  wire \port$510$31 ;
+  output \port$510$32 ;
+  wire \port$510$32 ;
+  output \port$510$33 ;
+  wire \port$510$33 ;
+  output \port$510$34 ;
+  wire \port$510$34 ;
+  output \port$510$35 ;
+  wire \port$510$35 ;
+  output \port$510$36 ;
+  wire \port$510$36 ;
+  output \port$510$37 ;
+  wire \port$510$37 ;
+  output \port$510$38 ;
+  wire \port$510$38 ;
+  output \port$510$39 ;
+  wire \port$510$39 ;
+  output \port$510$4 ;
+  wire \port$510$4 ;
+  output \port$510$40 ;
+  wire \port$510$40 ;
+  output \port$510$41 ;
+  wire \port$510$41 ;
+  output \port$510$42 ;
+  wire \port$510$42 ;
+  output \port$510$43 ;
+  wire \port$510$43 ;
+  output \port$510$44 ;
+  wire \port$510$44 ;
+  output \port$510$45 ;
+  wire \port$510$45 ;
+  output \port$510$46 ;
+  wire \port$510$46 ;
+  output \port$510$47 ;
+  wire \port$510$47 ;
+  output \port$510$48 ;
+  wire \port$510$48 ;
+  output \port$510$49 ;
+  wire \port$510$49 ;
+  output \port$510$5 ;
+  wire \port$510$5 ;
+  output \port$510$50 ;
+  wire \port$510$50 ;
+  output \port$510$51 ;
+  wire \port$510$51 ;
+  output \port$510$52 ;
+  wire \port$510$52 ;
+  output \port$510$6 ;
+  wire \port$510$6 ;
+  output \port$510$7 ;
+  wire \port$510$7 ;
+  output \port$510$8 ;
+  wire \port$510$8 ;
+  output \port$510$9 ;
+  wire \port$510$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -32602,60 +32598,60 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$512$0 , \port$512$1 , \port$512
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$512$0 ),
-    .R1(\port$512$1 ),
-    .R10(\port$512$10 ),
-    .R11(\port$512$11 ),
-    .R12(\port$512$12 ),
-    .R13(\port$512$13 ),
-    .R14(\port$512$14 ),
-    .R15(\port$512$15 ),
-    .R16(\port$512$16 ),
-    .R17(\port$512$17 ),
-    .R18(\port$512$18 ),
-    .R19(\port$512$19 ),
-    .R2(\port$512$2 ),
-    .R20(\port$512$20 ),
-    .R21(\port$512$21 ),
-    .R22(\port$512$22 ),
-    .R23(\port$512$23 ),
-    .R24(\port$512$24 ),
-    .R25(\port$512$25 ),
+    .R0(\port$510$0 ),
+    .R1(\port$510$1 ),
+    .R10(\port$510$10 ),
+    .R11(\port$510$11 ),
+    .R12(\port$510$12 ),
+    .R13(\port$510$13 ),
+    .R14(\port$510$14 ),
+    .R15(\port$510$15 ),
+    .R16(\port$510$16 ),
+    .R17(\port$510$17 ),
+    .R18(\port$510$18 ),
+    .R19(\port$510$19 ),
+    .R2(\port$510$2 ),
+    .R20(\port$510$20 ),
+    .R21(\port$510$21 ),
+    .R22(\port$510$22 ),
+    .R23(\port$510$23 ),
+    .R24(\port$510$24 ),
+    .R25(\port$510$25 ),
     .R26(r[26]),
-    .R27(\port$512$27 ),
-    .R28(\port$512$28 ),
-    .R29(\port$512$29 ),
-    .R3(\port$512$3 ),
-    .R30(\port$512$30 ),
-    .R31(\port$512$31 ),
-    .R32(\port$512$32 ),
-    .R33(\port$512$33 ),
-    .R34(\port$512$34 ),
-    .R35(\port$512$35 ),
-    .R36(\port$512$36 ),
-    .R37(\port$512$37 ),
-    .R38(\port$512$38 ),
-    .R39(\port$512$39 ),
-    .R4(\port$512$4 ),
-    .R40(\port$512$40 ),
-    .R41(\port$512$41 ),
-    .R42(\port$512$42 ),
-    .R43(\port$512$43 ),
-    .R44(\port$512$44 ),
-    .R45(\port$512$45 ),
-    .R46(\port$512$46 ),
-    .R47(\port$512$47 ),
-    .R48(\port$512$48 ),
-    .R49(\port$512$49 ),
-    .R5(\port$512$5 ),
-    .R50(\port$512$50 ),
-    .R51(\port$512$51 ),
-    .R52(\port$512$52 ),
+    .R27(\port$510$27 ),
+    .R28(\port$510$28 ),
+    .R29(\port$510$29 ),
+    .R3(\port$510$3 ),
+    .R30(\port$510$30 ),
+    .R31(\port$510$31 ),
+    .R32(\port$510$32 ),
+    .R33(\port$510$33 ),
+    .R34(\port$510$34 ),
+    .R35(\port$510$35 ),
+    .R36(\port$510$36 ),
+    .R37(\port$510$37 ),
+    .R38(\port$510$38 ),
+    .R39(\port$510$39 ),
+    .R4(\port$510$4 ),
+    .R40(\port$510$40 ),
+    .R41(\port$510$41 ),
+    .R42(\port$510$42 ),
+    .R43(\port$510$43 ),
+    .R44(\port$510$44 ),
+    .R45(\port$510$45 ),
+    .R46(\port$510$46 ),
+    .R47(\port$510$47 ),
+    .R48(\port$510$48 ),
+    .R49(\port$510$49 ),
+    .R5(\port$510$5 ),
+    .R50(\port$510$50 ),
+    .R51(\port$510$51 ),
+    .R52(\port$510$52 ),
     .R53(r[53]),
-    .R6(\port$512$6 ),
-    .R7(\port$512$7 ),
-    .R8(\port$512$8 ),
-    .R9(\port$512$9 ),
+    .R6(\port$510$6 ),
+    .R7(\port$510$7 ),
+    .R8(\port$510$8 ),
+    .R9(\port$510$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -32928,13 +32924,13 @@ module \hwq_top.engine.array.mac_5_2 (rst, \port$512$0 , \port$512$1 , \port$512
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$512$52 , \port$512$51 , \port$512$50 , \port$512$49 , \port$512$48 , \port$512$47 , \port$512$46 , \port$512$45 , \port$512$44 , \port$512$43 , \port$512$42 , \port$512$41 , \port$512$40 , \port$512$39 , \port$512$38 , \port$512$37 , \port$512$36 , \port$512$35 , \port$512$34 , \port$512$33 , \port$512$32 , \port$512$31 , \port$512$30 , \port$512$29 , \port$512$28 , \port$512$27 , \port$512$25 , \port$512$24 , \port$512$23 , \port$512$22 , \port$512$21 , \port$512$20 , \port$512$19 , \port$512$18 , \port$512$17 , \port$512$16 , \port$512$15 , \port$512$14 , \port$512$13 , \port$512$12 , \port$512$11 , \port$512$10 , \port$512$9 , \port$512$8 , \port$512$7 , \port$512$6 , \port$512$5 , \port$512$4 , \port$512$3 , \port$512$2 , \port$512$1 , \port$512$0  };
+  assign { r[52:27], r[25:0] } = { \port$510$52 , \port$510$51 , \port$510$50 , \port$510$49 , \port$510$48 , \port$510$47 , \port$510$46 , \port$510$45 , \port$510$44 , \port$510$43 , \port$510$42 , \port$510$41 , \port$510$40 , \port$510$39 , \port$510$38 , \port$510$37 , \port$510$36 , \port$510$35 , \port$510$34 , \port$510$33 , \port$510$32 , \port$510$31 , \port$510$30 , \port$510$29 , \port$510$28 , \port$510$27 , \port$510$25 , \port$510$24 , \port$510$23 , \port$510$22 , \port$510$21 , \port$510$20 , \port$510$19 , \port$510$18 , \port$510$17 , \port$510$16 , \port$510$15 , \port$510$14 , \port$510$13 , \port$510$12 , \port$510$11 , \port$510$10 , \port$510$9 , \port$510$8 , \port$510$7 , \port$510$6 , \port$510$5 , \port$510$4 , \port$510$3 , \port$510$2 , \port$510$1 , \port$510$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_5_3 (rst, \port$517$0 , \port$517$1 , \port$517$2 , \port$517$3 , \port$517$4 , \port$517$5 , \port$517$6 , \port$517$7 , \port$517$8 , \port$517$9 , \port$517$10 , \port$517$11 , \port$517$12 , \port$517$13 , \port$517$14 , \port$517$15 , \port$517$16 , \port$517$17 , \port$517$18 , \port$517$19 
-, \port$517$20 , \port$517$21 , \port$517$22 , \port$517$23 , \port$517$24 , \port$517$25 , \port$517$27 , \port$517$28 , \port$517$29 , \port$517$30 , \port$517$31 , \port$517$32 , \port$517$33 , \port$517$34 , \port$517$35 , \port$517$36 , \port$517$37 , \port$517$38 , \port$517$39 , \port$517$40 , \port$517$41 
-, \port$517$42 , \port$517$43 , \port$517$44 , \port$517$45 , \port$517$46 , \port$517$47 , \port$517$48 , \port$517$49 , \port$517$50 , \port$517$51 , \port$517$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_5_3 (rst, \port$515$0 , \port$515$1 , \port$515$2 , \port$515$3 , \port$515$4 , \port$515$5 , \port$515$6 , \port$515$7 , \port$515$8 , \port$515$9 , \port$515$10 , \port$515$11 , \port$515$12 , \port$515$13 , \port$515$14 , \port$515$15 , \port$515$16 , \port$515$17 , \port$515$18 , \port$515$19 
+, \port$515$20 , \port$515$21 , \port$515$22 , \port$515$23 , \port$515$24 , \port$515$25 , \port$515$27 , \port$515$28 , \port$515$29 , \port$515$30 , \port$515$31 , \port$515$32 , \port$515$33 , \port$515$34 , \port$515$35 , \port$515$36 , \port$515$37 , \port$515$38 , \port$515$39 , \port$515$40 , \port$515$41 
+, \port$515$42 , \port$515$43 , \port$515$44 , \port$515$45 , \port$515$46 , \port$515$47 , \port$515$48 , \port$515$49 , \port$515$50 , \port$515$51 , \port$515$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -32942,110 +32938,110 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$517$0 , \port$517$1 , \port$517
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$517$0 ;
-  wire \port$517$0 ;
-  output \port$517$1 ;
-  wire \port$517$1 ;
-  output \port$517$10 ;
-  wire \port$517$10 ;
-  output \port$517$11 ;
-  wire \port$517$11 ;
-  output \port$517$12 ;
-  wire \port$517$12 ;
-  output \port$517$13 ;
-  wire \port$517$13 ;
-  output \port$517$14 ;
-  wire \port$517$14 ;
-  output \port$517$15 ;
-  wire \port$517$15 ;
-  output \port$517$16 ;
-  wire \port$517$16 ;
-  output \port$517$17 ;
-  wire \port$517$17 ;
-  output \port$517$18 ;
-  wire \port$517$18 ;
-  output \port$517$19 ;
-  wire \port$517$19 ;
-  output \port$517$2 ;
-  wire \port$517$2 ;
-  output \port$517$20 ;
-  wire \port$517$20 ;
-  output \port$517$21 ;
-  wire \port$517$21 ;
-  output \port$517$22 ;
-  wire \port$517$22 ;
-  output \port$517$23 ;
-  wire \port$517$23 ;
-  output \port$517$24 ;
-  wire \port$517$24 ;
-  output \port$517$25 ;
-  wire \port$517$25 ;
-  output \port$517$27 ;
-  wire \port$517$27 ;
-  output \port$517$28 ;
-  wire \port$517$28 ;
-  output \port$517$29 ;
-  wire \port$517$29 ;
-  output \port$517$3 ;
-  wire \port$517$3 ;
-  output \port$517$30 ;
-  wire \port$517$30 ;
-  output \port$517$31 ;
-  wire \port$517$31 ;
-  output \port$517$32 ;
-  wire \port$517$32 ;
-  output \port$517$33 ;
-  wire \port$517$33 ;
-  output \port$517$34 ;
-  wire \port$517$34 ;
-  output \port$517$35 ;
-  wire \port$517$35 ;
-  output \port$517$36 ;
-  wire \port$517$36 ;
-  output \port$517$37 ;
-  wire \port$517$37 ;
-  output \port$517$38 ;
-  wire \port$517$38 ;
-  output \port$517$39 ;
-  wire \port$517$39 ;
-  output \port$517$4 ;
-  wire \port$517$4 ;
-  output \port$517$40 ;
-  wire \port$517$40 ;
-  output \port$517$41 ;
-  wire \port$517$41 ;
-  output \port$517$42 ;
-  wire \port$517$42 ;
-  output \port$517$43 ;
-  wire \port$517$43 ;
-  output \port$517$44 ;
-  wire \port$517$44 ;
-  output \port$517$45 ;
-  wire \port$517$45 ;
-  output \port$517$46 ;
-  wire \port$517$46 ;
-  output \port$517$47 ;
-  wire \port$517$47 ;
-  output \port$517$48 ;
-  wire \port$517$48 ;
-  output \port$517$49 ;
-  wire \port$517$49 ;
-  output \port$517$5 ;
-  wire \port$517$5 ;
-  output \port$517$50 ;
-  wire \port$517$50 ;
-  output \port$517$51 ;
-  wire \port$517$51 ;
-  output \port$517$52 ;
-  wire \port$517$52 ;
-  output \port$517$6 ;
-  wire \port$517$6 ;
-  output \port$517$7 ;
-  wire \port$517$7 ;
-  output \port$517$8 ;
-  wire \port$517$8 ;
-  output \port$517$9 ;
-  wire \port$517$9 ;
+  output \port$515$0 ;
+  wire \port$515$0 ;
+  output \port$515$1 ;
+  wire \port$515$1 ;
+  output \port$515$10 ;
+  wire \port$515$10 ;
+  output \port$515$11 ;
+  wire \port$515$11 ;
+  output \port$515$12 ;
+  wire \port$515$12 ;
+  output \port$515$13 ;
+  wire \port$515$13 ;
+  output \port$515$14 ;
+  wire \port$515$14 ;
+  output \port$515$15 ;
+  wire \port$515$15 ;
+  output \port$515$16 ;
+  wire \port$515$16 ;
+  output \port$515$17 ;
+  wire \port$515$17 ;
+  output \port$515$18 ;
+  wire \port$515$18 ;
+  output \port$515$19 ;
+  wire \port$515$19 ;
+  output \port$515$2 ;
+  wire \port$515$2 ;
+  output \port$515$20 ;
+  wire \port$515$20 ;
+  output \port$515$21 ;
+  wire \port$515$21 ;
+  output \port$515$22 ;
+  wire \port$515$22 ;
+  output \port$515$23 ;
+  wire \port$515$23 ;
+  output \port$515$24 ;
+  wire \port$515$24 ;
+  output \port$515$25 ;
+  wire \port$515$25 ;
+  output \port$515$27 ;
+  wire \port$515$27 ;
+  output \port$515$28 ;
+  wire \port$515$28 ;
+  output \port$515$29 ;
+  wire \port$515$29 ;
+  output \port$515$3 ;
+  wire \port$515$3 ;
+  output \port$515$30 ;
+  wire \port$515$30 ;
+  output \port$515$31 ;
+  wire \port$515$31 ;
+  output \port$515$32 ;
+  wire \port$515$32 ;
+  output \port$515$33 ;
+  wire \port$515$33 ;
+  output \port$515$34 ;
+  wire \port$515$34 ;
+  output \port$515$35 ;
+  wire \port$515$35 ;
+  output \port$515$36 ;
+  wire \port$515$36 ;
+  output \port$515$37 ;
+  wire \port$515$37 ;
+  output \port$515$38 ;
+  wire \port$515$38 ;
+  output \port$515$39 ;
+  wire \port$515$39 ;
+  output \port$515$4 ;
+  wire \port$515$4 ;
+  output \port$515$40 ;
+  wire \port$515$40 ;
+  output \port$515$41 ;
+  wire \port$515$41 ;
+  output \port$515$42 ;
+  wire \port$515$42 ;
+  output \port$515$43 ;
+  wire \port$515$43 ;
+  output \port$515$44 ;
+  wire \port$515$44 ;
+  output \port$515$45 ;
+  wire \port$515$45 ;
+  output \port$515$46 ;
+  wire \port$515$46 ;
+  output \port$515$47 ;
+  wire \port$515$47 ;
+  output \port$515$48 ;
+  wire \port$515$48 ;
+  output \port$515$49 ;
+  wire \port$515$49 ;
+  output \port$515$5 ;
+  wire \port$515$5 ;
+  output \port$515$50 ;
+  wire \port$515$50 ;
+  output \port$515$51 ;
+  wire \port$515$51 ;
+  output \port$515$52 ;
+  wire \port$515$52 ;
+  output \port$515$6 ;
+  wire \port$515$6 ;
+  output \port$515$7 ;
+  wire \port$515$7 ;
+  output \port$515$8 ;
+  wire \port$515$8 ;
+  output \port$515$9 ;
+  wire \port$515$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -33242,60 +33238,60 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$517$0 , \port$517$1 , \port$517
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$517$0 ),
-    .R1(\port$517$1 ),
-    .R10(\port$517$10 ),
-    .R11(\port$517$11 ),
-    .R12(\port$517$12 ),
-    .R13(\port$517$13 ),
-    .R14(\port$517$14 ),
-    .R15(\port$517$15 ),
-    .R16(\port$517$16 ),
-    .R17(\port$517$17 ),
-    .R18(\port$517$18 ),
-    .R19(\port$517$19 ),
-    .R2(\port$517$2 ),
-    .R20(\port$517$20 ),
-    .R21(\port$517$21 ),
-    .R22(\port$517$22 ),
-    .R23(\port$517$23 ),
-    .R24(\port$517$24 ),
-    .R25(\port$517$25 ),
+    .R0(\port$515$0 ),
+    .R1(\port$515$1 ),
+    .R10(\port$515$10 ),
+    .R11(\port$515$11 ),
+    .R12(\port$515$12 ),
+    .R13(\port$515$13 ),
+    .R14(\port$515$14 ),
+    .R15(\port$515$15 ),
+    .R16(\port$515$16 ),
+    .R17(\port$515$17 ),
+    .R18(\port$515$18 ),
+    .R19(\port$515$19 ),
+    .R2(\port$515$2 ),
+    .R20(\port$515$20 ),
+    .R21(\port$515$21 ),
+    .R22(\port$515$22 ),
+    .R23(\port$515$23 ),
+    .R24(\port$515$24 ),
+    .R25(\port$515$25 ),
     .R26(r[26]),
-    .R27(\port$517$27 ),
-    .R28(\port$517$28 ),
-    .R29(\port$517$29 ),
-    .R3(\port$517$3 ),
-    .R30(\port$517$30 ),
-    .R31(\port$517$31 ),
-    .R32(\port$517$32 ),
-    .R33(\port$517$33 ),
-    .R34(\port$517$34 ),
-    .R35(\port$517$35 ),
-    .R36(\port$517$36 ),
-    .R37(\port$517$37 ),
-    .R38(\port$517$38 ),
-    .R39(\port$517$39 ),
-    .R4(\port$517$4 ),
-    .R40(\port$517$40 ),
-    .R41(\port$517$41 ),
-    .R42(\port$517$42 ),
-    .R43(\port$517$43 ),
-    .R44(\port$517$44 ),
-    .R45(\port$517$45 ),
-    .R46(\port$517$46 ),
-    .R47(\port$517$47 ),
-    .R48(\port$517$48 ),
-    .R49(\port$517$49 ),
-    .R5(\port$517$5 ),
-    .R50(\port$517$50 ),
-    .R51(\port$517$51 ),
-    .R52(\port$517$52 ),
+    .R27(\port$515$27 ),
+    .R28(\port$515$28 ),
+    .R29(\port$515$29 ),
+    .R3(\port$515$3 ),
+    .R30(\port$515$30 ),
+    .R31(\port$515$31 ),
+    .R32(\port$515$32 ),
+    .R33(\port$515$33 ),
+    .R34(\port$515$34 ),
+    .R35(\port$515$35 ),
+    .R36(\port$515$36 ),
+    .R37(\port$515$37 ),
+    .R38(\port$515$38 ),
+    .R39(\port$515$39 ),
+    .R4(\port$515$4 ),
+    .R40(\port$515$40 ),
+    .R41(\port$515$41 ),
+    .R42(\port$515$42 ),
+    .R43(\port$515$43 ),
+    .R44(\port$515$44 ),
+    .R45(\port$515$45 ),
+    .R46(\port$515$46 ),
+    .R47(\port$515$47 ),
+    .R48(\port$515$48 ),
+    .R49(\port$515$49 ),
+    .R5(\port$515$5 ),
+    .R50(\port$515$50 ),
+    .R51(\port$515$51 ),
+    .R52(\port$515$52 ),
     .R53(r[53]),
-    .R6(\port$517$6 ),
-    .R7(\port$517$7 ),
-    .R8(\port$517$8 ),
-    .R9(\port$517$9 ),
+    .R6(\port$515$6 ),
+    .R7(\port$515$7 ),
+    .R8(\port$515$8 ),
+    .R9(\port$515$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -33568,13 +33564,13 @@ module \hwq_top.engine.array.mac_5_3 (rst, \port$517$0 , \port$517$1 , \port$517
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$517$52 , \port$517$51 , \port$517$50 , \port$517$49 , \port$517$48 , \port$517$47 , \port$517$46 , \port$517$45 , \port$517$44 , \port$517$43 , \port$517$42 , \port$517$41 , \port$517$40 , \port$517$39 , \port$517$38 , \port$517$37 , \port$517$36 , \port$517$35 , \port$517$34 , \port$517$33 , \port$517$32 , \port$517$31 , \port$517$30 , \port$517$29 , \port$517$28 , \port$517$27 , \port$517$25 , \port$517$24 , \port$517$23 , \port$517$22 , \port$517$21 , \port$517$20 , \port$517$19 , \port$517$18 , \port$517$17 , \port$517$16 , \port$517$15 , \port$517$14 , \port$517$13 , \port$517$12 , \port$517$11 , \port$517$10 , \port$517$9 , \port$517$8 , \port$517$7 , \port$517$6 , \port$517$5 , \port$517$4 , \port$517$3 , \port$517$2 , \port$517$1 , \port$517$0  };
+  assign { r[52:27], r[25:0] } = { \port$515$52 , \port$515$51 , \port$515$50 , \port$515$49 , \port$515$48 , \port$515$47 , \port$515$46 , \port$515$45 , \port$515$44 , \port$515$43 , \port$515$42 , \port$515$41 , \port$515$40 , \port$515$39 , \port$515$38 , \port$515$37 , \port$515$36 , \port$515$35 , \port$515$34 , \port$515$33 , \port$515$32 , \port$515$31 , \port$515$30 , \port$515$29 , \port$515$28 , \port$515$27 , \port$515$25 , \port$515$24 , \port$515$23 , \port$515$22 , \port$515$21 , \port$515$20 , \port$515$19 , \port$515$18 , \port$515$17 , \port$515$16 , \port$515$15 , \port$515$14 , \port$515$13 , \port$515$12 , \port$515$11 , \port$515$10 , \port$515$9 , \port$515$8 , \port$515$7 , \port$515$6 , \port$515$5 , \port$515$4 , \port$515$3 , \port$515$2 , \port$515$1 , \port$515$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_0 (rst, \port$522$0 , \port$522$1 , \port$522$2 , \port$522$3 , \port$522$4 , \port$522$5 , \port$522$6 , \port$522$7 , \port$522$8 , \port$522$9 , \port$522$10 , \port$522$11 , \port$522$12 , \port$522$13 , \port$522$14 , \port$522$15 , \port$522$16 , \port$522$17 , \port$522$18 , \port$522$19 
-, \port$522$20 , \port$522$21 , \port$522$22 , \port$522$23 , \port$522$24 , \port$522$25 , \port$522$27 , \port$522$28 , \port$522$29 , \port$522$30 , \port$522$31 , \port$522$32 , \port$522$33 , \port$522$34 , \port$522$35 , \port$522$36 , \port$522$37 , \port$522$38 , \port$522$39 , \port$522$40 , \port$522$41 
-, \port$522$42 , \port$522$43 , \port$522$44 , \port$522$45 , \port$522$46 , \port$522$47 , \port$522$48 , \port$522$49 , \port$522$50 , \port$522$51 , \port$522$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_6_0 (rst, \port$520$0 , \port$520$1 , \port$520$2 , \port$520$3 , \port$520$4 , \port$520$5 , \port$520$6 , \port$520$7 , \port$520$8 , \port$520$9 , \port$520$10 , \port$520$11 , \port$520$12 , \port$520$13 , \port$520$14 , \port$520$15 , \port$520$16 , \port$520$17 , \port$520$18 , \port$520$19 
+, \port$520$20 , \port$520$21 , \port$520$22 , \port$520$23 , \port$520$24 , \port$520$25 , \port$520$27 , \port$520$28 , \port$520$29 , \port$520$30 , \port$520$31 , \port$520$32 , \port$520$33 , \port$520$34 , \port$520$35 , \port$520$36 , \port$520$37 , \port$520$38 , \port$520$39 , \port$520$40 , \port$520$41 
+, \port$520$42 , \port$520$43 , \port$520$44 , \port$520$45 , \port$520$46 , \port$520$47 , \port$520$48 , \port$520$49 , \port$520$50 , \port$520$51 , \port$520$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -33582,110 +33578,110 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$522$0 , \port$522$1 , \port$522
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$522$0 ;
-  wire \port$522$0 ;
-  output \port$522$1 ;
-  wire \port$522$1 ;
-  output \port$522$10 ;
-  wire \port$522$10 ;
-  output \port$522$11 ;
-  wire \port$522$11 ;
-  output \port$522$12 ;
-  wire \port$522$12 ;
-  output \port$522$13 ;
-  wire \port$522$13 ;
-  output \port$522$14 ;
-  wire \port$522$14 ;
-  output \port$522$15 ;
-  wire \port$522$15 ;
-  output \port$522$16 ;
-  wire \port$522$16 ;
-  output \port$522$17 ;
-  wire \port$522$17 ;
-  output \port$522$18 ;
-  wire \port$522$18 ;
-  output \port$522$19 ;
-  wire \port$522$19 ;
-  output \port$522$2 ;
-  wire \port$522$2 ;
-  output \port$522$20 ;
-  wire \port$522$20 ;
-  output \port$522$21 ;
-  wire \port$522$21 ;
-  output \port$522$22 ;
-  wire \port$522$22 ;
-  output \port$522$23 ;
-  wire \port$522$23 ;
-  output \port$522$24 ;
-  wire \port$522$24 ;
-  output \port$522$25 ;
-  wire \port$522$25 ;
-  output \port$522$27 ;
-  wire \port$522$27 ;
-  output \port$522$28 ;
-  wire \port$522$28 ;
-  output \port$522$29 ;
-  wire \port$522$29 ;
-  output \port$522$3 ;
-  wire \port$522$3 ;
-  output \port$522$30 ;
-  wire \port$522$30 ;
-  output \port$522$31 ;
-  wire \port$522$31 ;
-  output \port$522$32 ;
-  wire \port$522$32 ;
-  output \port$522$33 ;
-  wire \port$522$33 ;
-  output \port$522$34 ;
-  wire \port$522$34 ;
-  output \port$522$35 ;
-  wire \port$522$35 ;
-  output \port$522$36 ;
-  wire \port$522$36 ;
-  output \port$522$37 ;
-  wire \port$522$37 ;
-  output \port$522$38 ;
-  wire \port$522$38 ;
-  output \port$522$39 ;
-  wire \port$522$39 ;
-  output \port$522$4 ;
-  wire \port$522$4 ;
-  output \port$522$40 ;
-  wire \port$522$40 ;
-  output \port$522$41 ;
-  wire \port$522$41 ;
-  output \port$522$42 ;
-  wire \port$522$42 ;
-  output \port$522$43 ;
-  wire \port$522$43 ;
-  output \port$522$44 ;
-  wire \port$522$44 ;
-  output \port$522$45 ;
-  wire \port$522$45 ;
-  output \port$522$46 ;
-  wire \port$522$46 ;
-  output \port$522$47 ;
-  wire \port$522$47 ;
-  output \port$522$48 ;
-  wire \port$522$48 ;
-  output \port$522$49 ;
-  wire \port$522$49 ;
-  output \port$522$5 ;
-  wire \port$522$5 ;
-  output \port$522$50 ;
-  wire \port$522$50 ;
-  output \port$522$51 ;
-  wire \port$522$51 ;
-  output \port$522$52 ;
-  wire \port$522$52 ;
-  output \port$522$6 ;
-  wire \port$522$6 ;
-  output \port$522$7 ;
-  wire \port$522$7 ;
-  output \port$522$8 ;
-  wire \port$522$8 ;
-  output \port$522$9 ;
-  wire \port$522$9 ;
+  output \port$520$0 ;
+  wire \port$520$0 ;
+  output \port$520$1 ;
+  wire \port$520$1 ;
+  output \port$520$10 ;
+  wire \port$520$10 ;
+  output \port$520$11 ;
+  wire \port$520$11 ;
+  output \port$520$12 ;
+  wire \port$520$12 ;
+  output \port$520$13 ;
+  wire \port$520$13 ;
+  output \port$520$14 ;
+  wire \port$520$14 ;
+  output \port$520$15 ;
+  wire \port$520$15 ;
+  output \port$520$16 ;
+  wire \port$520$16 ;
+  output \port$520$17 ;
+  wire \port$520$17 ;
+  output \port$520$18 ;
+  wire \port$520$18 ;
+  output \port$520$19 ;
+  wire \port$520$19 ;
+  output \port$520$2 ;
+  wire \port$520$2 ;
+  output \port$520$20 ;
+  wire \port$520$20 ;
+  output \port$520$21 ;
+  wire \port$520$21 ;
+  output \port$520$22 ;
+  wire \port$520$22 ;
+  output \port$520$23 ;
+  wire \port$520$23 ;
+  output \port$520$24 ;
+  wire \port$520$24 ;
+  output \port$520$25 ;
+  wire \port$520$25 ;
+  output \port$520$27 ;
+  wire \port$520$27 ;
+  output \port$520$28 ;
+  wire \port$520$28 ;
+  output \port$520$29 ;
+  wire \port$520$29 ;
+  output \port$520$3 ;
+  wire \port$520$3 ;
+  output \port$520$30 ;
+  wire \port$520$30 ;
+  output \port$520$31 ;
+  wire \port$520$31 ;
+  output \port$520$32 ;
+  wire \port$520$32 ;
+  output \port$520$33 ;
+  wire \port$520$33 ;
+  output \port$520$34 ;
+  wire \port$520$34 ;
+  output \port$520$35 ;
+  wire \port$520$35 ;
+  output \port$520$36 ;
+  wire \port$520$36 ;
+  output \port$520$37 ;
+  wire \port$520$37 ;
+  output \port$520$38 ;
+  wire \port$520$38 ;
+  output \port$520$39 ;
+  wire \port$520$39 ;
+  output \port$520$4 ;
+  wire \port$520$4 ;
+  output \port$520$40 ;
+  wire \port$520$40 ;
+  output \port$520$41 ;
+  wire \port$520$41 ;
+  output \port$520$42 ;
+  wire \port$520$42 ;
+  output \port$520$43 ;
+  wire \port$520$43 ;
+  output \port$520$44 ;
+  wire \port$520$44 ;
+  output \port$520$45 ;
+  wire \port$520$45 ;
+  output \port$520$46 ;
+  wire \port$520$46 ;
+  output \port$520$47 ;
+  wire \port$520$47 ;
+  output \port$520$48 ;
+  wire \port$520$48 ;
+  output \port$520$49 ;
+  wire \port$520$49 ;
+  output \port$520$5 ;
+  wire \port$520$5 ;
+  output \port$520$50 ;
+  wire \port$520$50 ;
+  output \port$520$51 ;
+  wire \port$520$51 ;
+  output \port$520$52 ;
+  wire \port$520$52 ;
+  output \port$520$6 ;
+  wire \port$520$6 ;
+  output \port$520$7 ;
+  wire \port$520$7 ;
+  output \port$520$8 ;
+  wire \port$520$8 ;
+  output \port$520$9 ;
+  wire \port$520$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -33882,60 +33878,60 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$522$0 , \port$522$1 , \port$522
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$522$0 ),
-    .R1(\port$522$1 ),
-    .R10(\port$522$10 ),
-    .R11(\port$522$11 ),
-    .R12(\port$522$12 ),
-    .R13(\port$522$13 ),
-    .R14(\port$522$14 ),
-    .R15(\port$522$15 ),
-    .R16(\port$522$16 ),
-    .R17(\port$522$17 ),
-    .R18(\port$522$18 ),
-    .R19(\port$522$19 ),
-    .R2(\port$522$2 ),
-    .R20(\port$522$20 ),
-    .R21(\port$522$21 ),
-    .R22(\port$522$22 ),
-    .R23(\port$522$23 ),
-    .R24(\port$522$24 ),
-    .R25(\port$522$25 ),
+    .R0(\port$520$0 ),
+    .R1(\port$520$1 ),
+    .R10(\port$520$10 ),
+    .R11(\port$520$11 ),
+    .R12(\port$520$12 ),
+    .R13(\port$520$13 ),
+    .R14(\port$520$14 ),
+    .R15(\port$520$15 ),
+    .R16(\port$520$16 ),
+    .R17(\port$520$17 ),
+    .R18(\port$520$18 ),
+    .R19(\port$520$19 ),
+    .R2(\port$520$2 ),
+    .R20(\port$520$20 ),
+    .R21(\port$520$21 ),
+    .R22(\port$520$22 ),
+    .R23(\port$520$23 ),
+    .R24(\port$520$24 ),
+    .R25(\port$520$25 ),
     .R26(r[26]),
-    .R27(\port$522$27 ),
-    .R28(\port$522$28 ),
-    .R29(\port$522$29 ),
-    .R3(\port$522$3 ),
-    .R30(\port$522$30 ),
-    .R31(\port$522$31 ),
-    .R32(\port$522$32 ),
-    .R33(\port$522$33 ),
-    .R34(\port$522$34 ),
-    .R35(\port$522$35 ),
-    .R36(\port$522$36 ),
-    .R37(\port$522$37 ),
-    .R38(\port$522$38 ),
-    .R39(\port$522$39 ),
-    .R4(\port$522$4 ),
-    .R40(\port$522$40 ),
-    .R41(\port$522$41 ),
-    .R42(\port$522$42 ),
-    .R43(\port$522$43 ),
-    .R44(\port$522$44 ),
-    .R45(\port$522$45 ),
-    .R46(\port$522$46 ),
-    .R47(\port$522$47 ),
-    .R48(\port$522$48 ),
-    .R49(\port$522$49 ),
-    .R5(\port$522$5 ),
-    .R50(\port$522$50 ),
-    .R51(\port$522$51 ),
-    .R52(\port$522$52 ),
+    .R27(\port$520$27 ),
+    .R28(\port$520$28 ),
+    .R29(\port$520$29 ),
+    .R3(\port$520$3 ),
+    .R30(\port$520$30 ),
+    .R31(\port$520$31 ),
+    .R32(\port$520$32 ),
+    .R33(\port$520$33 ),
+    .R34(\port$520$34 ),
+    .R35(\port$520$35 ),
+    .R36(\port$520$36 ),
+    .R37(\port$520$37 ),
+    .R38(\port$520$38 ),
+    .R39(\port$520$39 ),
+    .R4(\port$520$4 ),
+    .R40(\port$520$40 ),
+    .R41(\port$520$41 ),
+    .R42(\port$520$42 ),
+    .R43(\port$520$43 ),
+    .R44(\port$520$44 ),
+    .R45(\port$520$45 ),
+    .R46(\port$520$46 ),
+    .R47(\port$520$47 ),
+    .R48(\port$520$48 ),
+    .R49(\port$520$49 ),
+    .R5(\port$520$5 ),
+    .R50(\port$520$50 ),
+    .R51(\port$520$51 ),
+    .R52(\port$520$52 ),
     .R53(r[53]),
-    .R6(\port$522$6 ),
-    .R7(\port$522$7 ),
-    .R8(\port$522$8 ),
-    .R9(\port$522$9 ),
+    .R6(\port$520$6 ),
+    .R7(\port$520$7 ),
+    .R8(\port$520$8 ),
+    .R9(\port$520$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -34208,13 +34204,13 @@ module \hwq_top.engine.array.mac_6_0 (rst, \port$522$0 , \port$522$1 , \port$522
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$522$52 , \port$522$51 , \port$522$50 , \port$522$49 , \port$522$48 , \port$522$47 , \port$522$46 , \port$522$45 , \port$522$44 , \port$522$43 , \port$522$42 , \port$522$41 , \port$522$40 , \port$522$39 , \port$522$38 , \port$522$37 , \port$522$36 , \port$522$35 , \port$522$34 , \port$522$33 , \port$522$32 , \port$522$31 , \port$522$30 , \port$522$29 , \port$522$28 , \port$522$27 , \port$522$25 , \port$522$24 , \port$522$23 , \port$522$22 , \port$522$21 , \port$522$20 , \port$522$19 , \port$522$18 , \port$522$17 , \port$522$16 , \port$522$15 , \port$522$14 , \port$522$13 , \port$522$12 , \port$522$11 , \port$522$10 , \port$522$9 , \port$522$8 , \port$522$7 , \port$522$6 , \port$522$5 , \port$522$4 , \port$522$3 , \port$522$2 , \port$522$1 , \port$522$0  };
+  assign { r[52:27], r[25:0] } = { \port$520$52 , \port$520$51 , \port$520$50 , \port$520$49 , \port$520$48 , \port$520$47 , \port$520$46 , \port$520$45 , \port$520$44 , \port$520$43 , \port$520$42 , \port$520$41 , \port$520$40 , \port$520$39 , \port$520$38 , \port$520$37 , \port$520$36 , \port$520$35 , \port$520$34 , \port$520$33 , \port$520$32 , \port$520$31 , \port$520$30 , \port$520$29 , \port$520$28 , \port$520$27 , \port$520$25 , \port$520$24 , \port$520$23 , \port$520$22 , \port$520$21 , \port$520$20 , \port$520$19 , \port$520$18 , \port$520$17 , \port$520$16 , \port$520$15 , \port$520$14 , \port$520$13 , \port$520$12 , \port$520$11 , \port$520$10 , \port$520$9 , \port$520$8 , \port$520$7 , \port$520$6 , \port$520$5 , \port$520$4 , \port$520$3 , \port$520$2 , \port$520$1 , \port$520$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_1 (rst, \port$527$0 , \port$527$1 , \port$527$2 , \port$527$3 , \port$527$4 , \port$527$5 , \port$527$6 , \port$527$7 , \port$527$8 , \port$527$9 , \port$527$10 , \port$527$11 , \port$527$12 , \port$527$13 , \port$527$14 , \port$527$15 , \port$527$16 , \port$527$17 , \port$527$18 , \port$527$19 
-, \port$527$20 , \port$527$21 , \port$527$22 , \port$527$23 , \port$527$24 , \port$527$25 , \port$527$27 , \port$527$28 , \port$527$29 , \port$527$30 , \port$527$31 , \port$527$32 , \port$527$33 , \port$527$34 , \port$527$35 , \port$527$36 , \port$527$37 , \port$527$38 , \port$527$39 , \port$527$40 , \port$527$41 
-, \port$527$42 , \port$527$43 , \port$527$44 , \port$527$45 , \port$527$46 , \port$527$47 , \port$527$48 , \port$527$49 , \port$527$50 , \port$527$51 , \port$527$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_1 (rst, \port$525$0 , \port$525$1 , \port$525$2 , \port$525$3 , \port$525$4 , \port$525$5 , \port$525$6 , \port$525$7 , \port$525$8 , \port$525$9 , \port$525$10 , \port$525$11 , \port$525$12 , \port$525$13 , \port$525$14 , \port$525$15 , \port$525$16 , \port$525$17 , \port$525$18 , \port$525$19 
+, \port$525$20 , \port$525$21 , \port$525$22 , \port$525$23 , \port$525$24 , \port$525$25 , \port$525$27 , \port$525$28 , \port$525$29 , \port$525$30 , \port$525$31 , \port$525$32 , \port$525$33 , \port$525$34 , \port$525$35 , \port$525$36 , \port$525$37 , \port$525$38 , \port$525$39 , \port$525$40 , \port$525$41 
+, \port$525$42 , \port$525$43 , \port$525$44 , \port$525$45 , \port$525$46 , \port$525$47 , \port$525$48 , \port$525$49 , \port$525$50 , \port$525$51 , \port$525$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -34222,110 +34218,110 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$527$0 , \port$527$1 , \port$527
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$527$0 ;
-  wire \port$527$0 ;
-  output \port$527$1 ;
-  wire \port$527$1 ;
-  output \port$527$10 ;
-  wire \port$527$10 ;
-  output \port$527$11 ;
-  wire \port$527$11 ;
-  output \port$527$12 ;
-  wire \port$527$12 ;
-  output \port$527$13 ;
-  wire \port$527$13 ;
-  output \port$527$14 ;
-  wire \port$527$14 ;
-  output \port$527$15 ;
-  wire \port$527$15 ;
-  output \port$527$16 ;
-  wire \port$527$16 ;
-  output \port$527$17 ;
-  wire \port$527$17 ;
-  output \port$527$18 ;
-  wire \port$527$18 ;
-  output \port$527$19 ;
-  wire \port$527$19 ;
-  output \port$527$2 ;
-  wire \port$527$2 ;
-  output \port$527$20 ;
-  wire \port$527$20 ;
-  output \port$527$21 ;
-  wire \port$527$21 ;
-  output \port$527$22 ;
-  wire \port$527$22 ;
-  output \port$527$23 ;
-  wire \port$527$23 ;
-  output \port$527$24 ;
-  wire \port$527$24 ;
-  output \port$527$25 ;
-  wire \port$527$25 ;
-  output \port$527$27 ;
-  wire \port$527$27 ;
-  output \port$527$28 ;
-  wire \port$527$28 ;
-  output \port$527$29 ;
-  wire \port$527$29 ;
-  output \port$527$3 ;
-  wire \port$527$3 ;
-  output \port$527$30 ;
-  wire \port$527$30 ;
-  output \port$527$31 ;
-  wire \port$527$31 ;
-  output \port$527$32 ;
-  wire \port$527$32 ;
-  output \port$527$33 ;
-  wire \port$527$33 ;
-  output \port$527$34 ;
-  wire \port$527$34 ;
-  output \port$527$35 ;
-  wire \port$527$35 ;
-  output \port$527$36 ;
-  wire \port$527$36 ;
-  output \port$527$37 ;
-  wire \port$527$37 ;
-  output \port$527$38 ;
-  wire \port$527$38 ;
-  output \port$527$39 ;
-  wire \port$527$39 ;
-  output \port$527$4 ;
-  wire \port$527$4 ;
-  output \port$527$40 ;
-  wire \port$527$40 ;
-  output \port$527$41 ;
-  wire \port$527$41 ;
-  output \port$527$42 ;
-  wire \port$527$42 ;
-  output \port$527$43 ;
-  wire \port$527$43 ;
-  output \port$527$44 ;
-  wire \port$527$44 ;
-  output \port$527$45 ;
-  wire \port$527$45 ;
-  output \port$527$46 ;
-  wire \port$527$46 ;
-  output \port$527$47 ;
-  wire \port$527$47 ;
-  output \port$527$48 ;
-  wire \port$527$48 ;
-  output \port$527$49 ;
-  wire \port$527$49 ;
-  output \port$527$5 ;
-  wire \port$527$5 ;
-  output \port$527$50 ;
-  wire \port$527$50 ;
-  output \port$527$51 ;
-  wire \port$527$51 ;
-  output \port$527$52 ;
-  wire \port$527$52 ;
-  output \port$527$6 ;
-  wire \port$527$6 ;
-  output \port$527$7 ;
-  wire \port$527$7 ;
-  output \port$527$8 ;
-  wire \port$527$8 ;
-  output \port$527$9 ;
-  wire \port$527$9 ;
+  output \port$525$0 ;
+  wire \port$525$0 ;
+  output \port$525$1 ;
+  wire \port$525$1 ;
+  output \port$525$10 ;
+  wire \port$525$10 ;
+  output \port$525$11 ;
+  wire \port$525$11 ;
+  output \port$525$12 ;
+  wire \port$525$12 ;
+  output \port$525$13 ;
+  wire \port$525$13 ;
+  output \port$525$14 ;
+  wire \port$525$14 ;
+  output \port$525$15 ;
+  wire \port$525$15 ;
+  output \port$525$16 ;
+  wire \port$525$16 ;
+  output \port$525$17 ;
+  wire \port$525$17 ;
+  output \port$525$18 ;
+  wire \port$525$18 ;
+  output \port$525$19 ;
+  wire \port$525$19 ;
+  output \port$525$2 ;
+  wire \port$525$2 ;
+  output \port$525$20 ;
+  wire \port$525$20 ;
+  output \port$525$21 ;
+  wire \port$525$21 ;
+  output \port$525$22 ;
+  wire \port$525$22 ;
+  output \port$525$23 ;
+  wire \port$525$23 ;
+  output \port$525$24 ;
+  wire \port$525$24 ;
+  output \port$525$25 ;
+  wire \port$525$25 ;
+  output \port$525$27 ;
+  wire \port$525$27 ;
+  output \port$525$28 ;
+  wire \port$525$28 ;
+  output \port$525$29 ;
+  wire \port$525$29 ;
+  output \port$525$3 ;
+  wire \port$525$3 ;
+  output \port$525$30 ;
+  wire \port$525$30 ;
+  output \port$525$31 ;
+  wire \port$525$31 ;
+  output \port$525$32 ;
+  wire \port$525$32 ;
+  output \port$525$33 ;
+  wire \port$525$33 ;
+  output \port$525$34 ;
+  wire \port$525$34 ;
+  output \port$525$35 ;
+  wire \port$525$35 ;
+  output \port$525$36 ;
+  wire \port$525$36 ;
+  output \port$525$37 ;
+  wire \port$525$37 ;
+  output \port$525$38 ;
+  wire \port$525$38 ;
+  output \port$525$39 ;
+  wire \port$525$39 ;
+  output \port$525$4 ;
+  wire \port$525$4 ;
+  output \port$525$40 ;
+  wire \port$525$40 ;
+  output \port$525$41 ;
+  wire \port$525$41 ;
+  output \port$525$42 ;
+  wire \port$525$42 ;
+  output \port$525$43 ;
+  wire \port$525$43 ;
+  output \port$525$44 ;
+  wire \port$525$44 ;
+  output \port$525$45 ;
+  wire \port$525$45 ;
+  output \port$525$46 ;
+  wire \port$525$46 ;
+  output \port$525$47 ;
+  wire \port$525$47 ;
+  output \port$525$48 ;
+  wire \port$525$48 ;
+  output \port$525$49 ;
+  wire \port$525$49 ;
+  output \port$525$5 ;
+  wire \port$525$5 ;
+  output \port$525$50 ;
+  wire \port$525$50 ;
+  output \port$525$51 ;
+  wire \port$525$51 ;
+  output \port$525$52 ;
+  wire \port$525$52 ;
+  output \port$525$6 ;
+  wire \port$525$6 ;
+  output \port$525$7 ;
+  wire \port$525$7 ;
+  output \port$525$8 ;
+  wire \port$525$8 ;
+  output \port$525$9 ;
+  wire \port$525$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -34522,60 +34518,60 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$527$0 , \port$527$1 , \port$527
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$527$0 ),
-    .R1(\port$527$1 ),
-    .R10(\port$527$10 ),
-    .R11(\port$527$11 ),
-    .R12(\port$527$12 ),
-    .R13(\port$527$13 ),
-    .R14(\port$527$14 ),
-    .R15(\port$527$15 ),
-    .R16(\port$527$16 ),
-    .R17(\port$527$17 ),
-    .R18(\port$527$18 ),
-    .R19(\port$527$19 ),
-    .R2(\port$527$2 ),
-    .R20(\port$527$20 ),
-    .R21(\port$527$21 ),
-    .R22(\port$527$22 ),
-    .R23(\port$527$23 ),
-    .R24(\port$527$24 ),
-    .R25(\port$527$25 ),
+    .R0(\port$525$0 ),
+    .R1(\port$525$1 ),
+    .R10(\port$525$10 ),
+    .R11(\port$525$11 ),
+    .R12(\port$525$12 ),
+    .R13(\port$525$13 ),
+    .R14(\port$525$14 ),
+    .R15(\port$525$15 ),
+    .R16(\port$525$16 ),
+    .R17(\port$525$17 ),
+    .R18(\port$525$18 ),
+    .R19(\port$525$19 ),
+    .R2(\port$525$2 ),
+    .R20(\port$525$20 ),
+    .R21(\port$525$21 ),
+    .R22(\port$525$22 ),
+    .R23(\port$525$23 ),
+    .R24(\port$525$24 ),
+    .R25(\port$525$25 ),
     .R26(r[26]),
-    .R27(\port$527$27 ),
-    .R28(\port$527$28 ),
-    .R29(\port$527$29 ),
-    .R3(\port$527$3 ),
-    .R30(\port$527$30 ),
-    .R31(\port$527$31 ),
-    .R32(\port$527$32 ),
-    .R33(\port$527$33 ),
-    .R34(\port$527$34 ),
-    .R35(\port$527$35 ),
-    .R36(\port$527$36 ),
-    .R37(\port$527$37 ),
-    .R38(\port$527$38 ),
-    .R39(\port$527$39 ),
-    .R4(\port$527$4 ),
-    .R40(\port$527$40 ),
-    .R41(\port$527$41 ),
-    .R42(\port$527$42 ),
-    .R43(\port$527$43 ),
-    .R44(\port$527$44 ),
-    .R45(\port$527$45 ),
-    .R46(\port$527$46 ),
-    .R47(\port$527$47 ),
-    .R48(\port$527$48 ),
-    .R49(\port$527$49 ),
-    .R5(\port$527$5 ),
-    .R50(\port$527$50 ),
-    .R51(\port$527$51 ),
-    .R52(\port$527$52 ),
+    .R27(\port$525$27 ),
+    .R28(\port$525$28 ),
+    .R29(\port$525$29 ),
+    .R3(\port$525$3 ),
+    .R30(\port$525$30 ),
+    .R31(\port$525$31 ),
+    .R32(\port$525$32 ),
+    .R33(\port$525$33 ),
+    .R34(\port$525$34 ),
+    .R35(\port$525$35 ),
+    .R36(\port$525$36 ),
+    .R37(\port$525$37 ),
+    .R38(\port$525$38 ),
+    .R39(\port$525$39 ),
+    .R4(\port$525$4 ),
+    .R40(\port$525$40 ),
+    .R41(\port$525$41 ),
+    .R42(\port$525$42 ),
+    .R43(\port$525$43 ),
+    .R44(\port$525$44 ),
+    .R45(\port$525$45 ),
+    .R46(\port$525$46 ),
+    .R47(\port$525$47 ),
+    .R48(\port$525$48 ),
+    .R49(\port$525$49 ),
+    .R5(\port$525$5 ),
+    .R50(\port$525$50 ),
+    .R51(\port$525$51 ),
+    .R52(\port$525$52 ),
     .R53(r[53]),
-    .R6(\port$527$6 ),
-    .R7(\port$527$7 ),
-    .R8(\port$527$8 ),
-    .R9(\port$527$9 ),
+    .R6(\port$525$6 ),
+    .R7(\port$525$7 ),
+    .R8(\port$525$8 ),
+    .R9(\port$525$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -34848,13 +34844,13 @@ module \hwq_top.engine.array.mac_6_1 (rst, \port$527$0 , \port$527$1 , \port$527
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$527$52 , \port$527$51 , \port$527$50 , \port$527$49 , \port$527$48 , \port$527$47 , \port$527$46 , \port$527$45 , \port$527$44 , \port$527$43 , \port$527$42 , \port$527$41 , \port$527$40 , \port$527$39 , \port$527$38 , \port$527$37 , \port$527$36 , \port$527$35 , \port$527$34 , \port$527$33 , \port$527$32 , \port$527$31 , \port$527$30 , \port$527$29 , \port$527$28 , \port$527$27 , \port$527$25 , \port$527$24 , \port$527$23 , \port$527$22 , \port$527$21 , \port$527$20 , \port$527$19 , \port$527$18 , \port$527$17 , \port$527$16 , \port$527$15 , \port$527$14 , \port$527$13 , \port$527$12 , \port$527$11 , \port$527$10 , \port$527$9 , \port$527$8 , \port$527$7 , \port$527$6 , \port$527$5 , \port$527$4 , \port$527$3 , \port$527$2 , \port$527$1 , \port$527$0  };
+  assign { r[52:27], r[25:0] } = { \port$525$52 , \port$525$51 , \port$525$50 , \port$525$49 , \port$525$48 , \port$525$47 , \port$525$46 , \port$525$45 , \port$525$44 , \port$525$43 , \port$525$42 , \port$525$41 , \port$525$40 , \port$525$39 , \port$525$38 , \port$525$37 , \port$525$36 , \port$525$35 , \port$525$34 , \port$525$33 , \port$525$32 , \port$525$31 , \port$525$30 , \port$525$29 , \port$525$28 , \port$525$27 , \port$525$25 , \port$525$24 , \port$525$23 , \port$525$22 , \port$525$21 , \port$525$20 , \port$525$19 , \port$525$18 , \port$525$17 , \port$525$16 , \port$525$15 , \port$525$14 , \port$525$13 , \port$525$12 , \port$525$11 , \port$525$10 , \port$525$9 , \port$525$8 , \port$525$7 , \port$525$6 , \port$525$5 , \port$525$4 , \port$525$3 , \port$525$2 , \port$525$1 , \port$525$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_2 (rst, \port$532$0 , \port$532$1 , \port$532$2 , \port$532$3 , \port$532$4 , \port$532$5 , \port$532$6 , \port$532$7 , \port$532$8 , \port$532$9 , \port$532$10 , \port$532$11 , \port$532$12 , \port$532$13 , \port$532$14 , \port$532$15 , \port$532$16 , \port$532$17 , \port$532$18 , \port$532$19 
-, \port$532$20 , \port$532$21 , \port$532$22 , \port$532$23 , \port$532$24 , \port$532$25 , \port$532$27 , \port$532$28 , \port$532$29 , \port$532$30 , \port$532$31 , \port$532$32 , \port$532$33 , \port$532$34 , \port$532$35 , \port$532$36 , \port$532$37 , \port$532$38 , \port$532$39 , \port$532$40 , \port$532$41 
-, \port$532$42 , \port$532$43 , \port$532$44 , \port$532$45 , \port$532$46 , \port$532$47 , \port$532$48 , \port$532$49 , \port$532$50 , \port$532$51 , \port$532$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_2 (rst, \port$530$0 , \port$530$1 , \port$530$2 , \port$530$3 , \port$530$4 , \port$530$5 , \port$530$6 , \port$530$7 , \port$530$8 , \port$530$9 , \port$530$10 , \port$530$11 , \port$530$12 , \port$530$13 , \port$530$14 , \port$530$15 , \port$530$16 , \port$530$17 , \port$530$18 , \port$530$19 
+, \port$530$20 , \port$530$21 , \port$530$22 , \port$530$23 , \port$530$24 , \port$530$25 , \port$530$27 , \port$530$28 , \port$530$29 , \port$530$30 , \port$530$31 , \port$530$32 , \port$530$33 , \port$530$34 , \port$530$35 , \port$530$36 , \port$530$37 , \port$530$38 , \port$530$39 , \port$530$40 , \port$530$41 
+, \port$530$42 , \port$530$43 , \port$530$44 , \port$530$45 , \port$530$46 , \port$530$47 , \port$530$48 , \port$530$49 , \port$530$50 , \port$530$51 , \port$530$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -34862,110 +34858,110 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$532$0 , \port$532$1 , \port$532
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$532$0 ;
-  wire \port$532$0 ;
-  output \port$532$1 ;
-  wire \port$532$1 ;
-  output \port$532$10 ;
-  wire \port$532$10 ;
-  output \port$532$11 ;
-  wire \port$532$11 ;
-  output \port$532$12 ;
-  wire \port$532$12 ;
-  output \port$532$13 ;
-  wire \port$532$13 ;
-  output \port$532$14 ;
-  wire \port$532$14 ;
-  output \port$532$15 ;
-  wire \port$532$15 ;
-  output \port$532$16 ;
-  wire \port$532$16 ;
-  output \port$532$17 ;
-  wire \port$532$17 ;
-  output \port$532$18 ;
-  wire \port$532$18 ;
-  output \port$532$19 ;
-  wire \port$532$19 ;
-  output \port$532$2 ;
-  wire \port$532$2 ;
-  output \port$532$20 ;
-  wire \port$532$20 ;
-  output \port$532$21 ;
-  wire \port$532$21 ;
-  output \port$532$22 ;
-  wire \port$532$22 ;
-  output \port$532$23 ;
-  wire \port$532$23 ;
-  output \port$532$24 ;
-  wire \port$532$24 ;
-  output \port$532$25 ;
-  wire \port$532$25 ;
-  output \port$532$27 ;
-  wire \port$532$27 ;
-  output \port$532$28 ;
-  wire \port$532$28 ;
-  output \port$532$29 ;
-  wire \port$532$29 ;
-  output \port$532$3 ;
-  wire \port$532$3 ;
-  output \port$532$30 ;
-  wire \port$532$30 ;
-  output \port$532$31 ;
-  wire \port$532$31 ;
-  output \port$532$32 ;
-  wire \port$532$32 ;
-  output \port$532$33 ;
-  wire \port$532$33 ;
-  output \port$532$34 ;
-  wire \port$532$34 ;
-  output \port$532$35 ;
-  wire \port$532$35 ;
-  output \port$532$36 ;
-  wire \port$532$36 ;
-  output \port$532$37 ;
-  wire \port$532$37 ;
-  output \port$532$38 ;
-  wire \port$532$38 ;
-  output \port$532$39 ;
-  wire \port$532$39 ;
-  output \port$532$4 ;
-  wire \port$532$4 ;
-  output \port$532$40 ;
-  wire \port$532$40 ;
-  output \port$532$41 ;
-  wire \port$532$41 ;
-  output \port$532$42 ;
-  wire \port$532$42 ;
-  output \port$532$43 ;
-  wire \port$532$43 ;
-  output \port$532$44 ;
-  wire \port$532$44 ;
-  output \port$532$45 ;
-  wire \port$532$45 ;
-  output \port$532$46 ;
-  wire \port$532$46 ;
-  output \port$532$47 ;
-  wire \port$532$47 ;
-  output \port$532$48 ;
-  wire \port$532$48 ;
-  output \port$532$49 ;
-  wire \port$532$49 ;
-  output \port$532$5 ;
-  wire \port$532$5 ;
-  output \port$532$50 ;
-  wire \port$532$50 ;
-  output \port$532$51 ;
-  wire \port$532$51 ;
-  output \port$532$52 ;
-  wire \port$532$52 ;
-  output \port$532$6 ;
-  wire \port$532$6 ;
-  output \port$532$7 ;
-  wire \port$532$7 ;
-  output \port$532$8 ;
-  wire \port$532$8 ;
-  output \port$532$9 ;
-  wire \port$532$9 ;
+  output \port$530$0 ;
+  wire \port$530$0 ;
+  output \port$530$1 ;
+  wire \port$530$1 ;
+  output \port$530$10 ;
+  wire \port$530$10 ;
+  output \port$530$11 ;
+  wire \port$530$11 ;
+  output \port$530$12 ;
+  wire \port$530$12 ;
+  output \port$530$13 ;
+  wire \port$530$13 ;
+  output \port$530$14 ;
+  wire \port$530$14 ;
+  output \port$530$15 ;
+  wire \port$530$15 ;
+  output \port$530$16 ;
+  wire \port$530$16 ;
+  output \port$530$17 ;
+  wire \port$530$17 ;
+  output \port$530$18 ;
+  wire \port$530$18 ;
+  output \port$530$19 ;
+  wire \port$530$19 ;
+  output \port$530$2 ;
+  wire \port$530$2 ;
+  output \port$530$20 ;
+  wire \port$530$20 ;
+  output \port$530$21 ;
+  wire \port$530$21 ;
+  output \port$530$22 ;
+  wire \port$530$22 ;
+  output \port$530$23 ;
+  wire \port$530$23 ;
+  output \port$530$24 ;
+  wire \port$530$24 ;
+  output \port$530$25 ;
+  wire \port$530$25 ;
+  output \port$530$27 ;
+  wire \port$530$27 ;
+  output \port$530$28 ;
+  wire \port$530$28 ;
+  output \port$530$29 ;
+  wire \port$530$29 ;
+  output \port$530$3 ;
+  wire \port$530$3 ;
+  output \port$530$30 ;
+  wire \port$530$30 ;
+  output \port$530$31 ;
+  wire \port$530$31 ;
+  output \port$530$32 ;
+  wire \port$530$32 ;
+  output \port$530$33 ;
+  wire \port$530$33 ;
+  output \port$530$34 ;
+  wire \port$530$34 ;
+  output \port$530$35 ;
+  wire \port$530$35 ;
+  output \port$530$36 ;
+  wire \port$530$36 ;
+  output \port$530$37 ;
+  wire \port$530$37 ;
+  output \port$530$38 ;
+  wire \port$530$38 ;
+  output \port$530$39 ;
+  wire \port$530$39 ;
+  output \port$530$4 ;
+  wire \port$530$4 ;
+  output \port$530$40 ;
+  wire \port$530$40 ;
+  output \port$530$41 ;
+  wire \port$530$41 ;
+  output \port$530$42 ;
+  wire \port$530$42 ;
+  output \port$530$43 ;
+  wire \port$530$43 ;
+  output \port$530$44 ;
+  wire \port$530$44 ;
+  output \port$530$45 ;
+  wire \port$530$45 ;
+  output \port$530$46 ;
+  wire \port$530$46 ;
+  output \port$530$47 ;
+  wire \port$530$47 ;
+  output \port$530$48 ;
+  wire \port$530$48 ;
+  output \port$530$49 ;
+  wire \port$530$49 ;
+  output \port$530$5 ;
+  wire \port$530$5 ;
+  output \port$530$50 ;
+  wire \port$530$50 ;
+  output \port$530$51 ;
+  wire \port$530$51 ;
+  output \port$530$52 ;
+  wire \port$530$52 ;
+  output \port$530$6 ;
+  wire \port$530$6 ;
+  output \port$530$7 ;
+  wire \port$530$7 ;
+  output \port$530$8 ;
+  wire \port$530$8 ;
+  output \port$530$9 ;
+  wire \port$530$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -35162,60 +35158,60 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$532$0 , \port$532$1 , \port$532
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$532$0 ),
-    .R1(\port$532$1 ),
-    .R10(\port$532$10 ),
-    .R11(\port$532$11 ),
-    .R12(\port$532$12 ),
-    .R13(\port$532$13 ),
-    .R14(\port$532$14 ),
-    .R15(\port$532$15 ),
-    .R16(\port$532$16 ),
-    .R17(\port$532$17 ),
-    .R18(\port$532$18 ),
-    .R19(\port$532$19 ),
-    .R2(\port$532$2 ),
-    .R20(\port$532$20 ),
-    .R21(\port$532$21 ),
-    .R22(\port$532$22 ),
-    .R23(\port$532$23 ),
-    .R24(\port$532$24 ),
-    .R25(\port$532$25 ),
+    .R0(\port$530$0 ),
+    .R1(\port$530$1 ),
+    .R10(\port$530$10 ),
+    .R11(\port$530$11 ),
+    .R12(\port$530$12 ),
+    .R13(\port$530$13 ),
+    .R14(\port$530$14 ),
+    .R15(\port$530$15 ),
+    .R16(\port$530$16 ),
+    .R17(\port$530$17 ),
+    .R18(\port$530$18 ),
+    .R19(\port$530$19 ),
+    .R2(\port$530$2 ),
+    .R20(\port$530$20 ),
+    .R21(\port$530$21 ),
+    .R22(\port$530$22 ),
+    .R23(\port$530$23 ),
+    .R24(\port$530$24 ),
+    .R25(\port$530$25 ),
     .R26(r[26]),
-    .R27(\port$532$27 ),
-    .R28(\port$532$28 ),
-    .R29(\port$532$29 ),
-    .R3(\port$532$3 ),
-    .R30(\port$532$30 ),
-    .R31(\port$532$31 ),
-    .R32(\port$532$32 ),
-    .R33(\port$532$33 ),
-    .R34(\port$532$34 ),
-    .R35(\port$532$35 ),
-    .R36(\port$532$36 ),
-    .R37(\port$532$37 ),
-    .R38(\port$532$38 ),
-    .R39(\port$532$39 ),
-    .R4(\port$532$4 ),
-    .R40(\port$532$40 ),
-    .R41(\port$532$41 ),
-    .R42(\port$532$42 ),
-    .R43(\port$532$43 ),
-    .R44(\port$532$44 ),
-    .R45(\port$532$45 ),
-    .R46(\port$532$46 ),
-    .R47(\port$532$47 ),
-    .R48(\port$532$48 ),
-    .R49(\port$532$49 ),
-    .R5(\port$532$5 ),
-    .R50(\port$532$50 ),
-    .R51(\port$532$51 ),
-    .R52(\port$532$52 ),
+    .R27(\port$530$27 ),
+    .R28(\port$530$28 ),
+    .R29(\port$530$29 ),
+    .R3(\port$530$3 ),
+    .R30(\port$530$30 ),
+    .R31(\port$530$31 ),
+    .R32(\port$530$32 ),
+    .R33(\port$530$33 ),
+    .R34(\port$530$34 ),
+    .R35(\port$530$35 ),
+    .R36(\port$530$36 ),
+    .R37(\port$530$37 ),
+    .R38(\port$530$38 ),
+    .R39(\port$530$39 ),
+    .R4(\port$530$4 ),
+    .R40(\port$530$40 ),
+    .R41(\port$530$41 ),
+    .R42(\port$530$42 ),
+    .R43(\port$530$43 ),
+    .R44(\port$530$44 ),
+    .R45(\port$530$45 ),
+    .R46(\port$530$46 ),
+    .R47(\port$530$47 ),
+    .R48(\port$530$48 ),
+    .R49(\port$530$49 ),
+    .R5(\port$530$5 ),
+    .R50(\port$530$50 ),
+    .R51(\port$530$51 ),
+    .R52(\port$530$52 ),
     .R53(r[53]),
-    .R6(\port$532$6 ),
-    .R7(\port$532$7 ),
-    .R8(\port$532$8 ),
-    .R9(\port$532$9 ),
+    .R6(\port$530$6 ),
+    .R7(\port$530$7 ),
+    .R8(\port$530$8 ),
+    .R9(\port$530$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -35488,13 +35484,13 @@ module \hwq_top.engine.array.mac_6_2 (rst, \port$532$0 , \port$532$1 , \port$532
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$532$52 , \port$532$51 , \port$532$50 , \port$532$49 , \port$532$48 , \port$532$47 , \port$532$46 , \port$532$45 , \port$532$44 , \port$532$43 , \port$532$42 , \port$532$41 , \port$532$40 , \port$532$39 , \port$532$38 , \port$532$37 , \port$532$36 , \port$532$35 , \port$532$34 , \port$532$33 , \port$532$32 , \port$532$31 , \port$532$30 , \port$532$29 , \port$532$28 , \port$532$27 , \port$532$25 , \port$532$24 , \port$532$23 , \port$532$22 , \port$532$21 , \port$532$20 , \port$532$19 , \port$532$18 , \port$532$17 , \port$532$16 , \port$532$15 , \port$532$14 , \port$532$13 , \port$532$12 , \port$532$11 , \port$532$10 , \port$532$9 , \port$532$8 , \port$532$7 , \port$532$6 , \port$532$5 , \port$532$4 , \port$532$3 , \port$532$2 , \port$532$1 , \port$532$0  };
+  assign { r[52:27], r[25:0] } = { \port$530$52 , \port$530$51 , \port$530$50 , \port$530$49 , \port$530$48 , \port$530$47 , \port$530$46 , \port$530$45 , \port$530$44 , \port$530$43 , \port$530$42 , \port$530$41 , \port$530$40 , \port$530$39 , \port$530$38 , \port$530$37 , \port$530$36 , \port$530$35 , \port$530$34 , \port$530$33 , \port$530$32 , \port$530$31 , \port$530$30 , \port$530$29 , \port$530$28 , \port$530$27 , \port$530$25 , \port$530$24 , \port$530$23 , \port$530$22 , \port$530$21 , \port$530$20 , \port$530$19 , \port$530$18 , \port$530$17 , \port$530$16 , \port$530$15 , \port$530$14 , \port$530$13 , \port$530$12 , \port$530$11 , \port$530$10 , \port$530$9 , \port$530$8 , \port$530$7 , \port$530$6 , \port$530$5 , \port$530$4 , \port$530$3 , \port$530$2 , \port$530$1 , \port$530$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_6_3 (rst, \port$537$0 , \port$537$1 , \port$537$2 , \port$537$3 , \port$537$4 , \port$537$5 , \port$537$6 , \port$537$7 , \port$537$8 , \port$537$9 , \port$537$10 , \port$537$11 , \port$537$12 , \port$537$13 , \port$537$14 , \port$537$15 , \port$537$16 , \port$537$17 , \port$537$18 , \port$537$19 
-, \port$537$20 , \port$537$21 , \port$537$22 , \port$537$23 , \port$537$24 , \port$537$25 , \port$537$27 , \port$537$28 , \port$537$29 , \port$537$30 , \port$537$31 , \port$537$32 , \port$537$33 , \port$537$34 , \port$537$35 , \port$537$36 , \port$537$37 , \port$537$38 , \port$537$39 , \port$537$40 , \port$537$41 
-, \port$537$42 , \port$537$43 , \port$537$44 , \port$537$45 , \port$537$46 , \port$537$47 , \port$537$48 , \port$537$49 , \port$537$50 , \port$537$51 , \port$537$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_6_3 (rst, \port$535$0 , \port$535$1 , \port$535$2 , \port$535$3 , \port$535$4 , \port$535$5 , \port$535$6 , \port$535$7 , \port$535$8 , \port$535$9 , \port$535$10 , \port$535$11 , \port$535$12 , \port$535$13 , \port$535$14 , \port$535$15 , \port$535$16 , \port$535$17 , \port$535$18 , \port$535$19 
+, \port$535$20 , \port$535$21 , \port$535$22 , \port$535$23 , \port$535$24 , \port$535$25 , \port$535$27 , \port$535$28 , \port$535$29 , \port$535$30 , \port$535$31 , \port$535$32 , \port$535$33 , \port$535$34 , \port$535$35 , \port$535$36 , \port$535$37 , \port$535$38 , \port$535$39 , \port$535$40 , \port$535$41 
+, \port$535$42 , \port$535$43 , \port$535$44 , \port$535$45 , \port$535$46 , \port$535$47 , \port$535$48 , \port$535$49 , \port$535$50 , \port$535$51 , \port$535$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -35502,110 +35498,110 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$537$0 , \port$537$1 , \port$537
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$537$0 ;
-  wire \port$537$0 ;
-  output \port$537$1 ;
-  wire \port$537$1 ;
-  output \port$537$10 ;
-  wire \port$537$10 ;
-  output \port$537$11 ;
-  wire \port$537$11 ;
-  output \port$537$12 ;
-  wire \port$537$12 ;
-  output \port$537$13 ;
-  wire \port$537$13 ;
-  output \port$537$14 ;
-  wire \port$537$14 ;
-  output \port$537$15 ;
-  wire \port$537$15 ;
-  output \port$537$16 ;
-  wire \port$537$16 ;
-  output \port$537$17 ;
-  wire \port$537$17 ;
-  output \port$537$18 ;
-  wire \port$537$18 ;
-  output \port$537$19 ;
-  wire \port$537$19 ;
-  output \port$537$2 ;
-  wire \port$537$2 ;
-  output \port$537$20 ;
-  wire \port$537$20 ;
-  output \port$537$21 ;
-  wire \port$537$21 ;
-  output \port$537$22 ;
-  wire \port$537$22 ;
-  output \port$537$23 ;
-  wire \port$537$23 ;
-  output \port$537$24 ;
-  wire \port$537$24 ;
-  output \port$537$25 ;
-  wire \port$537$25 ;
-  output \port$537$27 ;
-  wire \port$537$27 ;
-  output \port$537$28 ;
-  wire \port$537$28 ;
-  output \port$537$29 ;
-  wire \port$537$29 ;
-  output \port$537$3 ;
-  wire \port$537$3 ;
-  output \port$537$30 ;
-  wire \port$537$30 ;
-  output \port$537$31 ;
-  wire \port$537$31 ;
-  output \port$537$32 ;
-  wire \port$537$32 ;
-  output \port$537$33 ;
-  wire \port$537$33 ;
-  output \port$537$34 ;
-  wire \port$537$34 ;
-  output \port$537$35 ;
-  wire \port$537$35 ;
-  output \port$537$36 ;
-  wire \port$537$36 ;
-  output \port$537$37 ;
-  wire \port$537$37 ;
-  output \port$537$38 ;
-  wire \port$537$38 ;
-  output \port$537$39 ;
-  wire \port$537$39 ;
-  output \port$537$4 ;
-  wire \port$537$4 ;
-  output \port$537$40 ;
-  wire \port$537$40 ;
-  output \port$537$41 ;
-  wire \port$537$41 ;
-  output \port$537$42 ;
-  wire \port$537$42 ;
-  output \port$537$43 ;
-  wire \port$537$43 ;
-  output \port$537$44 ;
-  wire \port$537$44 ;
-  output \port$537$45 ;
-  wire \port$537$45 ;
-  output \port$537$46 ;
-  wire \port$537$46 ;
-  output \port$537$47 ;
-  wire \port$537$47 ;
-  output \port$537$48 ;
-  wire \port$537$48 ;
-  output \port$537$49 ;
-  wire \port$537$49 ;
-  output \port$537$5 ;
-  wire \port$537$5 ;
-  output \port$537$50 ;
-  wire \port$537$50 ;
-  output \port$537$51 ;
-  wire \port$537$51 ;
-  output \port$537$52 ;
-  wire \port$537$52 ;
-  output \port$537$6 ;
-  wire \port$537$6 ;
-  output \port$537$7 ;
-  wire \port$537$7 ;
-  output \port$537$8 ;
-  wire \port$537$8 ;
-  output \port$537$9 ;
-  wire \port$537$9 ;
+  output \port$535$0 ;
+  wire \port$535$0 ;
+  output \port$535$1 ;
+  wire \port$535$1 ;
+  output \port$535$10 ;
+  wire \port$535$10 ;
+  output \port$535$11 ;
+  wire \port$535$11 ;
+  output \port$535$12 ;
+  wire \port$535$12 ;
+  output \port$535$13 ;
+  wire \port$535$13 ;
+  output \port$535$14 ;
+  wire \port$535$14 ;
+  output \port$535$15 ;
+  wire \port$535$15 ;
+  output \port$535$16 ;
+  wire \port$535$16 ;
+  output \port$535$17 ;
+  wire \port$535$17 ;
+  output \port$535$18 ;
+  wire \port$535$18 ;
+  output \port$535$19 ;
+  wire \port$535$19 ;
+  output \port$535$2 ;
+  wire \port$535$2 ;
+  output \port$535$20 ;
+  wire \port$535$20 ;
+  output \port$535$21 ;
+  wire \port$535$21 ;
+  output \port$535$22 ;
+  wire \port$535$22 ;
+  output \port$535$23 ;
+  wire \port$535$23 ;
+  output \port$535$24 ;
+  wire \port$535$24 ;
+  output \port$535$25 ;
+  wire \port$535$25 ;
+  output \port$535$27 ;
+  wire \port$535$27 ;
+  output \port$535$28 ;
+  wire \port$535$28 ;
+  output \port$535$29 ;
+  wire \port$535$29 ;
+  output \port$535$3 ;
+  wire \port$535$3 ;
+  output \port$535$30 ;
+  wire \port$535$30 ;
+  output \port$535$31 ;
+  wire \port$535$31 ;
+  output \port$535$32 ;
+  wire \port$535$32 ;
+  output \port$535$33 ;
+  wire \port$535$33 ;
+  output \port$535$34 ;
+  wire \port$535$34 ;
+  output \port$535$35 ;
+  wire \port$535$35 ;
+  output \port$535$36 ;
+  wire \port$535$36 ;
+  output \port$535$37 ;
+  wire \port$535$37 ;
+  output \port$535$38 ;
+  wire \port$535$38 ;
+  output \port$535$39 ;
+  wire \port$535$39 ;
+  output \port$535$4 ;
+  wire \port$535$4 ;
+  output \port$535$40 ;
+  wire \port$535$40 ;
+  output \port$535$41 ;
+  wire \port$535$41 ;
+  output \port$535$42 ;
+  wire \port$535$42 ;
+  output \port$535$43 ;
+  wire \port$535$43 ;
+  output \port$535$44 ;
+  wire \port$535$44 ;
+  output \port$535$45 ;
+  wire \port$535$45 ;
+  output \port$535$46 ;
+  wire \port$535$46 ;
+  output \port$535$47 ;
+  wire \port$535$47 ;
+  output \port$535$48 ;
+  wire \port$535$48 ;
+  output \port$535$49 ;
+  wire \port$535$49 ;
+  output \port$535$5 ;
+  wire \port$535$5 ;
+  output \port$535$50 ;
+  wire \port$535$50 ;
+  output \port$535$51 ;
+  wire \port$535$51 ;
+  output \port$535$52 ;
+  wire \port$535$52 ;
+  output \port$535$6 ;
+  wire \port$535$6 ;
+  output \port$535$7 ;
+  wire \port$535$7 ;
+  output \port$535$8 ;
+  wire \port$535$8 ;
+  output \port$535$9 ;
+  wire \port$535$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -35802,60 +35798,60 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$537$0 , \port$537$1 , \port$537
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$537$0 ),
-    .R1(\port$537$1 ),
-    .R10(\port$537$10 ),
-    .R11(\port$537$11 ),
-    .R12(\port$537$12 ),
-    .R13(\port$537$13 ),
-    .R14(\port$537$14 ),
-    .R15(\port$537$15 ),
-    .R16(\port$537$16 ),
-    .R17(\port$537$17 ),
-    .R18(\port$537$18 ),
-    .R19(\port$537$19 ),
-    .R2(\port$537$2 ),
-    .R20(\port$537$20 ),
-    .R21(\port$537$21 ),
-    .R22(\port$537$22 ),
-    .R23(\port$537$23 ),
-    .R24(\port$537$24 ),
-    .R25(\port$537$25 ),
+    .R0(\port$535$0 ),
+    .R1(\port$535$1 ),
+    .R10(\port$535$10 ),
+    .R11(\port$535$11 ),
+    .R12(\port$535$12 ),
+    .R13(\port$535$13 ),
+    .R14(\port$535$14 ),
+    .R15(\port$535$15 ),
+    .R16(\port$535$16 ),
+    .R17(\port$535$17 ),
+    .R18(\port$535$18 ),
+    .R19(\port$535$19 ),
+    .R2(\port$535$2 ),
+    .R20(\port$535$20 ),
+    .R21(\port$535$21 ),
+    .R22(\port$535$22 ),
+    .R23(\port$535$23 ),
+    .R24(\port$535$24 ),
+    .R25(\port$535$25 ),
     .R26(r[26]),
-    .R27(\port$537$27 ),
-    .R28(\port$537$28 ),
-    .R29(\port$537$29 ),
-    .R3(\port$537$3 ),
-    .R30(\port$537$30 ),
-    .R31(\port$537$31 ),
-    .R32(\port$537$32 ),
-    .R33(\port$537$33 ),
-    .R34(\port$537$34 ),
-    .R35(\port$537$35 ),
-    .R36(\port$537$36 ),
-    .R37(\port$537$37 ),
-    .R38(\port$537$38 ),
-    .R39(\port$537$39 ),
-    .R4(\port$537$4 ),
-    .R40(\port$537$40 ),
-    .R41(\port$537$41 ),
-    .R42(\port$537$42 ),
-    .R43(\port$537$43 ),
-    .R44(\port$537$44 ),
-    .R45(\port$537$45 ),
-    .R46(\port$537$46 ),
-    .R47(\port$537$47 ),
-    .R48(\port$537$48 ),
-    .R49(\port$537$49 ),
-    .R5(\port$537$5 ),
-    .R50(\port$537$50 ),
-    .R51(\port$537$51 ),
-    .R52(\port$537$52 ),
+    .R27(\port$535$27 ),
+    .R28(\port$535$28 ),
+    .R29(\port$535$29 ),
+    .R3(\port$535$3 ),
+    .R30(\port$535$30 ),
+    .R31(\port$535$31 ),
+    .R32(\port$535$32 ),
+    .R33(\port$535$33 ),
+    .R34(\port$535$34 ),
+    .R35(\port$535$35 ),
+    .R36(\port$535$36 ),
+    .R37(\port$535$37 ),
+    .R38(\port$535$38 ),
+    .R39(\port$535$39 ),
+    .R4(\port$535$4 ),
+    .R40(\port$535$40 ),
+    .R41(\port$535$41 ),
+    .R42(\port$535$42 ),
+    .R43(\port$535$43 ),
+    .R44(\port$535$44 ),
+    .R45(\port$535$45 ),
+    .R46(\port$535$46 ),
+    .R47(\port$535$47 ),
+    .R48(\port$535$48 ),
+    .R49(\port$535$49 ),
+    .R5(\port$535$5 ),
+    .R50(\port$535$50 ),
+    .R51(\port$535$51 ),
+    .R52(\port$535$52 ),
     .R53(r[53]),
-    .R6(\port$537$6 ),
-    .R7(\port$537$7 ),
-    .R8(\port$537$8 ),
-    .R9(\port$537$9 ),
+    .R6(\port$535$6 ),
+    .R7(\port$535$7 ),
+    .R8(\port$535$8 ),
+    .R9(\port$535$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -36128,13 +36124,13 @@ module \hwq_top.engine.array.mac_6_3 (rst, \port$537$0 , \port$537$1 , \port$537
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$537$52 , \port$537$51 , \port$537$50 , \port$537$49 , \port$537$48 , \port$537$47 , \port$537$46 , \port$537$45 , \port$537$44 , \port$537$43 , \port$537$42 , \port$537$41 , \port$537$40 , \port$537$39 , \port$537$38 , \port$537$37 , \port$537$36 , \port$537$35 , \port$537$34 , \port$537$33 , \port$537$32 , \port$537$31 , \port$537$30 , \port$537$29 , \port$537$28 , \port$537$27 , \port$537$25 , \port$537$24 , \port$537$23 , \port$537$22 , \port$537$21 , \port$537$20 , \port$537$19 , \port$537$18 , \port$537$17 , \port$537$16 , \port$537$15 , \port$537$14 , \port$537$13 , \port$537$12 , \port$537$11 , \port$537$10 , \port$537$9 , \port$537$8 , \port$537$7 , \port$537$6 , \port$537$5 , \port$537$4 , \port$537$3 , \port$537$2 , \port$537$1 , \port$537$0  };
+  assign { r[52:27], r[25:0] } = { \port$535$52 , \port$535$51 , \port$535$50 , \port$535$49 , \port$535$48 , \port$535$47 , \port$535$46 , \port$535$45 , \port$535$44 , \port$535$43 , \port$535$42 , \port$535$41 , \port$535$40 , \port$535$39 , \port$535$38 , \port$535$37 , \port$535$36 , \port$535$35 , \port$535$34 , \port$535$33 , \port$535$32 , \port$535$31 , \port$535$30 , \port$535$29 , \port$535$28 , \port$535$27 , \port$535$25 , \port$535$24 , \port$535$23 , \port$535$22 , \port$535$21 , \port$535$20 , \port$535$19 , \port$535$18 , \port$535$17 , \port$535$16 , \port$535$15 , \port$535$14 , \port$535$13 , \port$535$12 , \port$535$11 , \port$535$10 , \port$535$9 , \port$535$8 , \port$535$7 , \port$535$6 , \port$535$5 , \port$535$4 , \port$535$3 , \port$535$2 , \port$535$1 , \port$535$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_0 (rst, \port$542$0 , \port$542$1 , \port$542$2 , \port$542$3 , \port$542$4 , \port$542$5 , \port$542$6 , \port$542$7 , \port$542$8 , \port$542$9 , \port$542$10 , \port$542$11 , \port$542$12 , \port$542$13 , \port$542$14 , \port$542$15 , \port$542$16 , \port$542$17 , \port$542$18 , \port$542$19 
-, \port$542$20 , \port$542$21 , \port$542$22 , \port$542$23 , \port$542$24 , \port$542$25 , \port$542$27 , \port$542$28 , \port$542$29 , \port$542$30 , \port$542$31 , \port$542$32 , \port$542$33 , \port$542$34 , \port$542$35 , \port$542$36 , \port$542$37 , \port$542$38 , \port$542$39 , \port$542$40 , \port$542$41 
-, \port$542$42 , \port$542$43 , \port$542$44 , \port$542$45 , \port$542$46 , \port$542$47 , \port$542$48 , \port$542$49 , \port$542$50 , \port$542$51 , \port$542$52 , a, w0, w1, restart, clk);
+module \hwq_top.engine.array.mac_7_0 (rst, \port$540$0 , \port$540$1 , \port$540$2 , \port$540$3 , \port$540$4 , \port$540$5 , \port$540$6 , \port$540$7 , \port$540$8 , \port$540$9 , \port$540$10 , \port$540$11 , \port$540$12 , \port$540$13 , \port$540$14 , \port$540$15 , \port$540$16 , \port$540$17 , \port$540$18 , \port$540$19 
+, \port$540$20 , \port$540$21 , \port$540$22 , \port$540$23 , \port$540$24 , \port$540$25 , \port$540$27 , \port$540$28 , \port$540$29 , \port$540$30 , \port$540$31 , \port$540$32 , \port$540$33 , \port$540$34 , \port$540$35 , \port$540$36 , \port$540$37 , \port$540$38 , \port$540$39 , \port$540$40 , \port$540$41 
+, \port$540$42 , \port$540$43 , \port$540$44 , \port$540$45 , \port$540$46 , \port$540$47 , \port$540$48 , \port$540$49 , \port$540$50 , \port$540$51 , \port$540$52 , a, w0, w1, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -36142,110 +36138,110 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$542$0 , \port$542$1 , \port$542
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$542$0 ;
-  wire \port$542$0 ;
-  output \port$542$1 ;
-  wire \port$542$1 ;
-  output \port$542$10 ;
-  wire \port$542$10 ;
-  output \port$542$11 ;
-  wire \port$542$11 ;
-  output \port$542$12 ;
-  wire \port$542$12 ;
-  output \port$542$13 ;
-  wire \port$542$13 ;
-  output \port$542$14 ;
-  wire \port$542$14 ;
-  output \port$542$15 ;
-  wire \port$542$15 ;
-  output \port$542$16 ;
-  wire \port$542$16 ;
-  output \port$542$17 ;
-  wire \port$542$17 ;
-  output \port$542$18 ;
-  wire \port$542$18 ;
-  output \port$542$19 ;
-  wire \port$542$19 ;
-  output \port$542$2 ;
-  wire \port$542$2 ;
-  output \port$542$20 ;
-  wire \port$542$20 ;
-  output \port$542$21 ;
-  wire \port$542$21 ;
-  output \port$542$22 ;
-  wire \port$542$22 ;
-  output \port$542$23 ;
-  wire \port$542$23 ;
-  output \port$542$24 ;
-  wire \port$542$24 ;
-  output \port$542$25 ;
-  wire \port$542$25 ;
-  output \port$542$27 ;
-  wire \port$542$27 ;
-  output \port$542$28 ;
-  wire \port$542$28 ;
-  output \port$542$29 ;
-  wire \port$542$29 ;
-  output \port$542$3 ;
-  wire \port$542$3 ;
-  output \port$542$30 ;
-  wire \port$542$30 ;
-  output \port$542$31 ;
-  wire \port$542$31 ;
-  output \port$542$32 ;
-  wire \port$542$32 ;
-  output \port$542$33 ;
-  wire \port$542$33 ;
-  output \port$542$34 ;
-  wire \port$542$34 ;
-  output \port$542$35 ;
-  wire \port$542$35 ;
-  output \port$542$36 ;
-  wire \port$542$36 ;
-  output \port$542$37 ;
-  wire \port$542$37 ;
-  output \port$542$38 ;
-  wire \port$542$38 ;
-  output \port$542$39 ;
-  wire \port$542$39 ;
-  output \port$542$4 ;
-  wire \port$542$4 ;
-  output \port$542$40 ;
-  wire \port$542$40 ;
-  output \port$542$41 ;
-  wire \port$542$41 ;
-  output \port$542$42 ;
-  wire \port$542$42 ;
-  output \port$542$43 ;
-  wire \port$542$43 ;
-  output \port$542$44 ;
-  wire \port$542$44 ;
-  output \port$542$45 ;
-  wire \port$542$45 ;
-  output \port$542$46 ;
-  wire \port$542$46 ;
-  output \port$542$47 ;
-  wire \port$542$47 ;
-  output \port$542$48 ;
-  wire \port$542$48 ;
-  output \port$542$49 ;
-  wire \port$542$49 ;
-  output \port$542$5 ;
-  wire \port$542$5 ;
-  output \port$542$50 ;
-  wire \port$542$50 ;
-  output \port$542$51 ;
-  wire \port$542$51 ;
-  output \port$542$52 ;
-  wire \port$542$52 ;
-  output \port$542$6 ;
-  wire \port$542$6 ;
-  output \port$542$7 ;
-  wire \port$542$7 ;
-  output \port$542$8 ;
-  wire \port$542$8 ;
-  output \port$542$9 ;
-  wire \port$542$9 ;
+  output \port$540$0 ;
+  wire \port$540$0 ;
+  output \port$540$1 ;
+  wire \port$540$1 ;
+  output \port$540$10 ;
+  wire \port$540$10 ;
+  output \port$540$11 ;
+  wire \port$540$11 ;
+  output \port$540$12 ;
+  wire \port$540$12 ;
+  output \port$540$13 ;
+  wire \port$540$13 ;
+  output \port$540$14 ;
+  wire \port$540$14 ;
+  output \port$540$15 ;
+  wire \port$540$15 ;
+  output \port$540$16 ;
+  wire \port$540$16 ;
+  output \port$540$17 ;
+  wire \port$540$17 ;
+  output \port$540$18 ;
+  wire \port$540$18 ;
+  output \port$540$19 ;
+  wire \port$540$19 ;
+  output \port$540$2 ;
+  wire \port$540$2 ;
+  output \port$540$20 ;
+  wire \port$540$20 ;
+  output \port$540$21 ;
+  wire \port$540$21 ;
+  output \port$540$22 ;
+  wire \port$540$22 ;
+  output \port$540$23 ;
+  wire \port$540$23 ;
+  output \port$540$24 ;
+  wire \port$540$24 ;
+  output \port$540$25 ;
+  wire \port$540$25 ;
+  output \port$540$27 ;
+  wire \port$540$27 ;
+  output \port$540$28 ;
+  wire \port$540$28 ;
+  output \port$540$29 ;
+  wire \port$540$29 ;
+  output \port$540$3 ;
+  wire \port$540$3 ;
+  output \port$540$30 ;
+  wire \port$540$30 ;
+  output \port$540$31 ;
+  wire \port$540$31 ;
+  output \port$540$32 ;
+  wire \port$540$32 ;
+  output \port$540$33 ;
+  wire \port$540$33 ;
+  output \port$540$34 ;
+  wire \port$540$34 ;
+  output \port$540$35 ;
+  wire \port$540$35 ;
+  output \port$540$36 ;
+  wire \port$540$36 ;
+  output \port$540$37 ;
+  wire \port$540$37 ;
+  output \port$540$38 ;
+  wire \port$540$38 ;
+  output \port$540$39 ;
+  wire \port$540$39 ;
+  output \port$540$4 ;
+  wire \port$540$4 ;
+  output \port$540$40 ;
+  wire \port$540$40 ;
+  output \port$540$41 ;
+  wire \port$540$41 ;
+  output \port$540$42 ;
+  wire \port$540$42 ;
+  output \port$540$43 ;
+  wire \port$540$43 ;
+  output \port$540$44 ;
+  wire \port$540$44 ;
+  output \port$540$45 ;
+  wire \port$540$45 ;
+  output \port$540$46 ;
+  wire \port$540$46 ;
+  output \port$540$47 ;
+  wire \port$540$47 ;
+  output \port$540$48 ;
+  wire \port$540$48 ;
+  output \port$540$49 ;
+  wire \port$540$49 ;
+  output \port$540$5 ;
+  wire \port$540$5 ;
+  output \port$540$50 ;
+  wire \port$540$50 ;
+  output \port$540$51 ;
+  wire \port$540$51 ;
+  output \port$540$52 ;
+  wire \port$540$52 ;
+  output \port$540$6 ;
+  wire \port$540$6 ;
+  output \port$540$7 ;
+  wire \port$540$7 ;
+  output \port$540$8 ;
+  wire \port$540$8 ;
+  output \port$540$9 ;
+  wire \port$540$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -36442,60 +36438,60 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$542$0 , \port$542$1 , \port$542
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$542$0 ),
-    .R1(\port$542$1 ),
-    .R10(\port$542$10 ),
-    .R11(\port$542$11 ),
-    .R12(\port$542$12 ),
-    .R13(\port$542$13 ),
-    .R14(\port$542$14 ),
-    .R15(\port$542$15 ),
-    .R16(\port$542$16 ),
-    .R17(\port$542$17 ),
-    .R18(\port$542$18 ),
-    .R19(\port$542$19 ),
-    .R2(\port$542$2 ),
-    .R20(\port$542$20 ),
-    .R21(\port$542$21 ),
-    .R22(\port$542$22 ),
-    .R23(\port$542$23 ),
-    .R24(\port$542$24 ),
-    .R25(\port$542$25 ),
+    .R0(\port$540$0 ),
+    .R1(\port$540$1 ),
+    .R10(\port$540$10 ),
+    .R11(\port$540$11 ),
+    .R12(\port$540$12 ),
+    .R13(\port$540$13 ),
+    .R14(\port$540$14 ),
+    .R15(\port$540$15 ),
+    .R16(\port$540$16 ),
+    .R17(\port$540$17 ),
+    .R18(\port$540$18 ),
+    .R19(\port$540$19 ),
+    .R2(\port$540$2 ),
+    .R20(\port$540$20 ),
+    .R21(\port$540$21 ),
+    .R22(\port$540$22 ),
+    .R23(\port$540$23 ),
+    .R24(\port$540$24 ),
+    .R25(\port$540$25 ),
     .R26(r[26]),
-    .R27(\port$542$27 ),
-    .R28(\port$542$28 ),
-    .R29(\port$542$29 ),
-    .R3(\port$542$3 ),
-    .R30(\port$542$30 ),
-    .R31(\port$542$31 ),
-    .R32(\port$542$32 ),
-    .R33(\port$542$33 ),
-    .R34(\port$542$34 ),
-    .R35(\port$542$35 ),
-    .R36(\port$542$36 ),
-    .R37(\port$542$37 ),
-    .R38(\port$542$38 ),
-    .R39(\port$542$39 ),
-    .R4(\port$542$4 ),
-    .R40(\port$542$40 ),
-    .R41(\port$542$41 ),
-    .R42(\port$542$42 ),
-    .R43(\port$542$43 ),
-    .R44(\port$542$44 ),
-    .R45(\port$542$45 ),
-    .R46(\port$542$46 ),
-    .R47(\port$542$47 ),
-    .R48(\port$542$48 ),
-    .R49(\port$542$49 ),
-    .R5(\port$542$5 ),
-    .R50(\port$542$50 ),
-    .R51(\port$542$51 ),
-    .R52(\port$542$52 ),
+    .R27(\port$540$27 ),
+    .R28(\port$540$28 ),
+    .R29(\port$540$29 ),
+    .R3(\port$540$3 ),
+    .R30(\port$540$30 ),
+    .R31(\port$540$31 ),
+    .R32(\port$540$32 ),
+    .R33(\port$540$33 ),
+    .R34(\port$540$34 ),
+    .R35(\port$540$35 ),
+    .R36(\port$540$36 ),
+    .R37(\port$540$37 ),
+    .R38(\port$540$38 ),
+    .R39(\port$540$39 ),
+    .R4(\port$540$4 ),
+    .R40(\port$540$40 ),
+    .R41(\port$540$41 ),
+    .R42(\port$540$42 ),
+    .R43(\port$540$43 ),
+    .R44(\port$540$44 ),
+    .R45(\port$540$45 ),
+    .R46(\port$540$46 ),
+    .R47(\port$540$47 ),
+    .R48(\port$540$48 ),
+    .R49(\port$540$49 ),
+    .R5(\port$540$5 ),
+    .R50(\port$540$50 ),
+    .R51(\port$540$51 ),
+    .R52(\port$540$52 ),
     .R53(r[53]),
-    .R6(\port$542$6 ),
-    .R7(\port$542$7 ),
-    .R8(\port$542$8 ),
-    .R9(\port$542$9 ),
+    .R6(\port$540$6 ),
+    .R7(\port$540$7 ),
+    .R8(\port$540$8 ),
+    .R9(\port$540$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -36768,13 +36764,13 @@ module \hwq_top.engine.array.mac_7_0 (rst, \port$542$0 , \port$542$1 , \port$542
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$542$52 , \port$542$51 , \port$542$50 , \port$542$49 , \port$542$48 , \port$542$47 , \port$542$46 , \port$542$45 , \port$542$44 , \port$542$43 , \port$542$42 , \port$542$41 , \port$542$40 , \port$542$39 , \port$542$38 , \port$542$37 , \port$542$36 , \port$542$35 , \port$542$34 , \port$542$33 , \port$542$32 , \port$542$31 , \port$542$30 , \port$542$29 , \port$542$28 , \port$542$27 , \port$542$25 , \port$542$24 , \port$542$23 , \port$542$22 , \port$542$21 , \port$542$20 , \port$542$19 , \port$542$18 , \port$542$17 , \port$542$16 , \port$542$15 , \port$542$14 , \port$542$13 , \port$542$12 , \port$542$11 , \port$542$10 , \port$542$9 , \port$542$8 , \port$542$7 , \port$542$6 , \port$542$5 , \port$542$4 , \port$542$3 , \port$542$2 , \port$542$1 , \port$542$0  };
+  assign { r[52:27], r[25:0] } = { \port$540$52 , \port$540$51 , \port$540$50 , \port$540$49 , \port$540$48 , \port$540$47 , \port$540$46 , \port$540$45 , \port$540$44 , \port$540$43 , \port$540$42 , \port$540$41 , \port$540$40 , \port$540$39 , \port$540$38 , \port$540$37 , \port$540$36 , \port$540$35 , \port$540$34 , \port$540$33 , \port$540$32 , \port$540$31 , \port$540$30 , \port$540$29 , \port$540$28 , \port$540$27 , \port$540$25 , \port$540$24 , \port$540$23 , \port$540$22 , \port$540$21 , \port$540$20 , \port$540$19 , \port$540$18 , \port$540$17 , \port$540$16 , \port$540$15 , \port$540$14 , \port$540$13 , \port$540$12 , \port$540$11 , \port$540$10 , \port$540$9 , \port$540$8 , \port$540$7 , \port$540$6 , \port$540$5 , \port$540$4 , \port$540$3 , \port$540$2 , \port$540$1 , \port$540$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_1 (rst, \port$547$0 , \port$547$1 , \port$547$2 , \port$547$3 , \port$547$4 , \port$547$5 , \port$547$6 , \port$547$7 , \port$547$8 , \port$547$9 , \port$547$10 , \port$547$11 , \port$547$12 , \port$547$13 , \port$547$14 , \port$547$15 , \port$547$16 , \port$547$17 , \port$547$18 , \port$547$19 
-, \port$547$20 , \port$547$21 , \port$547$22 , \port$547$23 , \port$547$24 , \port$547$25 , \port$547$27 , \port$547$28 , \port$547$29 , \port$547$30 , \port$547$31 , \port$547$32 , \port$547$33 , \port$547$34 , \port$547$35 , \port$547$36 , \port$547$37 , \port$547$38 , \port$547$39 , \port$547$40 , \port$547$41 
-, \port$547$42 , \port$547$43 , \port$547$44 , \port$547$45 , \port$547$46 , \port$547$47 , \port$547$48 , \port$547$49 , \port$547$50 , \port$547$51 , \port$547$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_1 (rst, \port$545$0 , \port$545$1 , \port$545$2 , \port$545$3 , \port$545$4 , \port$545$5 , \port$545$6 , \port$545$7 , \port$545$8 , \port$545$9 , \port$545$10 , \port$545$11 , \port$545$12 , \port$545$13 , \port$545$14 , \port$545$15 , \port$545$16 , \port$545$17 , \port$545$18 , \port$545$19 
+, \port$545$20 , \port$545$21 , \port$545$22 , \port$545$23 , \port$545$24 , \port$545$25 , \port$545$27 , \port$545$28 , \port$545$29 , \port$545$30 , \port$545$31 , \port$545$32 , \port$545$33 , \port$545$34 , \port$545$35 , \port$545$36 , \port$545$37 , \port$545$38 , \port$545$39 , \port$545$40 , \port$545$41 
+, \port$545$42 , \port$545$43 , \port$545$44 , \port$545$45 , \port$545$46 , \port$545$47 , \port$545$48 , \port$545$49 , \port$545$50 , \port$545$51 , \port$545$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -36782,110 +36778,110 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$547$0 , \port$547$1 , \port$547
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$547$0 ;
-  wire \port$547$0 ;
-  output \port$547$1 ;
-  wire \port$547$1 ;
-  output \port$547$10 ;
-  wire \port$547$10 ;
-  output \port$547$11 ;
-  wire \port$547$11 ;
-  output \port$547$12 ;
-  wire \port$547$12 ;
-  output \port$547$13 ;
-  wire \port$547$13 ;
-  output \port$547$14 ;
-  wire \port$547$14 ;
-  output \port$547$15 ;
-  wire \port$547$15 ;
-  output \port$547$16 ;
-  wire \port$547$16 ;
-  output \port$547$17 ;
-  wire \port$547$17 ;
-  output \port$547$18 ;
-  wire \port$547$18 ;
-  output \port$547$19 ;
-  wire \port$547$19 ;
-  output \port$547$2 ;
-  wire \port$547$2 ;
-  output \port$547$20 ;
-  wire \port$547$20 ;
-  output \port$547$21 ;
-  wire \port$547$21 ;
-  output \port$547$22 ;
-  wire \port$547$22 ;
-  output \port$547$23 ;
-  wire \port$547$23 ;
-  output \port$547$24 ;
-  wire \port$547$24 ;
-  output \port$547$25 ;
-  wire \port$547$25 ;
-  output \port$547$27 ;
-  wire \port$547$27 ;
-  output \port$547$28 ;
-  wire \port$547$28 ;
-  output \port$547$29 ;
-  wire \port$547$29 ;
-  output \port$547$3 ;
-  wire \port$547$3 ;
-  output \port$547$30 ;
-  wire \port$547$30 ;
-  output \port$547$31 ;
-  wire \port$547$31 ;
-  output \port$547$32 ;
-  wire \port$547$32 ;
-  output \port$547$33 ;
-  wire \port$547$33 ;
-  output \port$547$34 ;
-  wire \port$547$34 ;
-  output \port$547$35 ;
-  wire \port$547$35 ;
-  output \port$547$36 ;
-  wire \port$547$36 ;
-  output \port$547$37 ;
-  wire \port$547$37 ;
-  output \port$547$38 ;
-  wire \port$547$38 ;
-  output \port$547$39 ;
-  wire \port$547$39 ;
-  output \port$547$4 ;
-  wire \port$547$4 ;
-  output \port$547$40 ;
-  wire \port$547$40 ;
-  output \port$547$41 ;
-  wire \port$547$41 ;
-  output \port$547$42 ;
-  wire \port$547$42 ;
-  output \port$547$43 ;
-  wire \port$547$43 ;
-  output \port$547$44 ;
-  wire \port$547$44 ;
-  output \port$547$45 ;
-  wire \port$547$45 ;
-  output \port$547$46 ;
-  wire \port$547$46 ;
-  output \port$547$47 ;
-  wire \port$547$47 ;
-  output \port$547$48 ;
-  wire \port$547$48 ;
-  output \port$547$49 ;
-  wire \port$547$49 ;
-  output \port$547$5 ;
-  wire \port$547$5 ;
-  output \port$547$50 ;
-  wire \port$547$50 ;
-  output \port$547$51 ;
-  wire \port$547$51 ;
-  output \port$547$52 ;
-  wire \port$547$52 ;
-  output \port$547$6 ;
-  wire \port$547$6 ;
-  output \port$547$7 ;
-  wire \port$547$7 ;
-  output \port$547$8 ;
-  wire \port$547$8 ;
-  output \port$547$9 ;
-  wire \port$547$9 ;
+  output \port$545$0 ;
+  wire \port$545$0 ;
+  output \port$545$1 ;
+  wire \port$545$1 ;
+  output \port$545$10 ;
+  wire \port$545$10 ;
+  output \port$545$11 ;
+  wire \port$545$11 ;
+  output \port$545$12 ;
+  wire \port$545$12 ;
+  output \port$545$13 ;
+  wire \port$545$13 ;
+  output \port$545$14 ;
+  wire \port$545$14 ;
+  output \port$545$15 ;
+  wire \port$545$15 ;
+  output \port$545$16 ;
+  wire \port$545$16 ;
+  output \port$545$17 ;
+  wire \port$545$17 ;
+  output \port$545$18 ;
+  wire \port$545$18 ;
+  output \port$545$19 ;
+  wire \port$545$19 ;
+  output \port$545$2 ;
+  wire \port$545$2 ;
+  output \port$545$20 ;
+  wire \port$545$20 ;
+  output \port$545$21 ;
+  wire \port$545$21 ;
+  output \port$545$22 ;
+  wire \port$545$22 ;
+  output \port$545$23 ;
+  wire \port$545$23 ;
+  output \port$545$24 ;
+  wire \port$545$24 ;
+  output \port$545$25 ;
+  wire \port$545$25 ;
+  output \port$545$27 ;
+  wire \port$545$27 ;
+  output \port$545$28 ;
+  wire \port$545$28 ;
+  output \port$545$29 ;
+  wire \port$545$29 ;
+  output \port$545$3 ;
+  wire \port$545$3 ;
+  output \port$545$30 ;
+  wire \port$545$30 ;
+  output \port$545$31 ;
+  wire \port$545$31 ;
+  output \port$545$32 ;
+  wire \port$545$32 ;
+  output \port$545$33 ;
+  wire \port$545$33 ;
+  output \port$545$34 ;
+  wire \port$545$34 ;
+  output \port$545$35 ;
+  wire \port$545$35 ;
+  output \port$545$36 ;
+  wire \port$545$36 ;
+  output \port$545$37 ;
+  wire \port$545$37 ;
+  output \port$545$38 ;
+  wire \port$545$38 ;
+  output \port$545$39 ;
+  wire \port$545$39 ;
+  output \port$545$4 ;
+  wire \port$545$4 ;
+  output \port$545$40 ;
+  wire \port$545$40 ;
+  output \port$545$41 ;
+  wire \port$545$41 ;
+  output \port$545$42 ;
+  wire \port$545$42 ;
+  output \port$545$43 ;
+  wire \port$545$43 ;
+  output \port$545$44 ;
+  wire \port$545$44 ;
+  output \port$545$45 ;
+  wire \port$545$45 ;
+  output \port$545$46 ;
+  wire \port$545$46 ;
+  output \port$545$47 ;
+  wire \port$545$47 ;
+  output \port$545$48 ;
+  wire \port$545$48 ;
+  output \port$545$49 ;
+  wire \port$545$49 ;
+  output \port$545$5 ;
+  wire \port$545$5 ;
+  output \port$545$50 ;
+  wire \port$545$50 ;
+  output \port$545$51 ;
+  wire \port$545$51 ;
+  output \port$545$52 ;
+  wire \port$545$52 ;
+  output \port$545$6 ;
+  wire \port$545$6 ;
+  output \port$545$7 ;
+  wire \port$545$7 ;
+  output \port$545$8 ;
+  wire \port$545$8 ;
+  output \port$545$9 ;
+  wire \port$545$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -37082,60 +37078,60 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$547$0 , \port$547$1 , \port$547
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$547$0 ),
-    .R1(\port$547$1 ),
-    .R10(\port$547$10 ),
-    .R11(\port$547$11 ),
-    .R12(\port$547$12 ),
-    .R13(\port$547$13 ),
-    .R14(\port$547$14 ),
-    .R15(\port$547$15 ),
-    .R16(\port$547$16 ),
-    .R17(\port$547$17 ),
-    .R18(\port$547$18 ),
-    .R19(\port$547$19 ),
-    .R2(\port$547$2 ),
-    .R20(\port$547$20 ),
-    .R21(\port$547$21 ),
-    .R22(\port$547$22 ),
-    .R23(\port$547$23 ),
-    .R24(\port$547$24 ),
-    .R25(\port$547$25 ),
+    .R0(\port$545$0 ),
+    .R1(\port$545$1 ),
+    .R10(\port$545$10 ),
+    .R11(\port$545$11 ),
+    .R12(\port$545$12 ),
+    .R13(\port$545$13 ),
+    .R14(\port$545$14 ),
+    .R15(\port$545$15 ),
+    .R16(\port$545$16 ),
+    .R17(\port$545$17 ),
+    .R18(\port$545$18 ),
+    .R19(\port$545$19 ),
+    .R2(\port$545$2 ),
+    .R20(\port$545$20 ),
+    .R21(\port$545$21 ),
+    .R22(\port$545$22 ),
+    .R23(\port$545$23 ),
+    .R24(\port$545$24 ),
+    .R25(\port$545$25 ),
     .R26(r[26]),
-    .R27(\port$547$27 ),
-    .R28(\port$547$28 ),
-    .R29(\port$547$29 ),
-    .R3(\port$547$3 ),
-    .R30(\port$547$30 ),
-    .R31(\port$547$31 ),
-    .R32(\port$547$32 ),
-    .R33(\port$547$33 ),
-    .R34(\port$547$34 ),
-    .R35(\port$547$35 ),
-    .R36(\port$547$36 ),
-    .R37(\port$547$37 ),
-    .R38(\port$547$38 ),
-    .R39(\port$547$39 ),
-    .R4(\port$547$4 ),
-    .R40(\port$547$40 ),
-    .R41(\port$547$41 ),
-    .R42(\port$547$42 ),
-    .R43(\port$547$43 ),
-    .R44(\port$547$44 ),
-    .R45(\port$547$45 ),
-    .R46(\port$547$46 ),
-    .R47(\port$547$47 ),
-    .R48(\port$547$48 ),
-    .R49(\port$547$49 ),
-    .R5(\port$547$5 ),
-    .R50(\port$547$50 ),
-    .R51(\port$547$51 ),
-    .R52(\port$547$52 ),
+    .R27(\port$545$27 ),
+    .R28(\port$545$28 ),
+    .R29(\port$545$29 ),
+    .R3(\port$545$3 ),
+    .R30(\port$545$30 ),
+    .R31(\port$545$31 ),
+    .R32(\port$545$32 ),
+    .R33(\port$545$33 ),
+    .R34(\port$545$34 ),
+    .R35(\port$545$35 ),
+    .R36(\port$545$36 ),
+    .R37(\port$545$37 ),
+    .R38(\port$545$38 ),
+    .R39(\port$545$39 ),
+    .R4(\port$545$4 ),
+    .R40(\port$545$40 ),
+    .R41(\port$545$41 ),
+    .R42(\port$545$42 ),
+    .R43(\port$545$43 ),
+    .R44(\port$545$44 ),
+    .R45(\port$545$45 ),
+    .R46(\port$545$46 ),
+    .R47(\port$545$47 ),
+    .R48(\port$545$48 ),
+    .R49(\port$545$49 ),
+    .R5(\port$545$5 ),
+    .R50(\port$545$50 ),
+    .R51(\port$545$51 ),
+    .R52(\port$545$52 ),
     .R53(r[53]),
-    .R6(\port$547$6 ),
-    .R7(\port$547$7 ),
-    .R8(\port$547$8 ),
-    .R9(\port$547$9 ),
+    .R6(\port$545$6 ),
+    .R7(\port$545$7 ),
+    .R8(\port$545$8 ),
+    .R9(\port$545$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -37408,13 +37404,13 @@ module \hwq_top.engine.array.mac_7_1 (rst, \port$547$0 , \port$547$1 , \port$547
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$547$52 , \port$547$51 , \port$547$50 , \port$547$49 , \port$547$48 , \port$547$47 , \port$547$46 , \port$547$45 , \port$547$44 , \port$547$43 , \port$547$42 , \port$547$41 , \port$547$40 , \port$547$39 , \port$547$38 , \port$547$37 , \port$547$36 , \port$547$35 , \port$547$34 , \port$547$33 , \port$547$32 , \port$547$31 , \port$547$30 , \port$547$29 , \port$547$28 , \port$547$27 , \port$547$25 , \port$547$24 , \port$547$23 , \port$547$22 , \port$547$21 , \port$547$20 , \port$547$19 , \port$547$18 , \port$547$17 , \port$547$16 , \port$547$15 , \port$547$14 , \port$547$13 , \port$547$12 , \port$547$11 , \port$547$10 , \port$547$9 , \port$547$8 , \port$547$7 , \port$547$6 , \port$547$5 , \port$547$4 , \port$547$3 , \port$547$2 , \port$547$1 , \port$547$0  };
+  assign { r[52:27], r[25:0] } = { \port$545$52 , \port$545$51 , \port$545$50 , \port$545$49 , \port$545$48 , \port$545$47 , \port$545$46 , \port$545$45 , \port$545$44 , \port$545$43 , \port$545$42 , \port$545$41 , \port$545$40 , \port$545$39 , \port$545$38 , \port$545$37 , \port$545$36 , \port$545$35 , \port$545$34 , \port$545$33 , \port$545$32 , \port$545$31 , \port$545$30 , \port$545$29 , \port$545$28 , \port$545$27 , \port$545$25 , \port$545$24 , \port$545$23 , \port$545$22 , \port$545$21 , \port$545$20 , \port$545$19 , \port$545$18 , \port$545$17 , \port$545$16 , \port$545$15 , \port$545$14 , \port$545$13 , \port$545$12 , \port$545$11 , \port$545$10 , \port$545$9 , \port$545$8 , \port$545$7 , \port$545$6 , \port$545$5 , \port$545$4 , \port$545$3 , \port$545$2 , \port$545$1 , \port$545$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_2 (rst, \port$552$0 , \port$552$1 , \port$552$2 , \port$552$3 , \port$552$4 , \port$552$5 , \port$552$6 , \port$552$7 , \port$552$8 , \port$552$9 , \port$552$10 , \port$552$11 , \port$552$12 , \port$552$13 , \port$552$14 , \port$552$15 , \port$552$16 , \port$552$17 , \port$552$18 , \port$552$19 
-, \port$552$20 , \port$552$21 , \port$552$22 , \port$552$23 , \port$552$24 , \port$552$25 , \port$552$27 , \port$552$28 , \port$552$29 , \port$552$30 , \port$552$31 , \port$552$32 , \port$552$33 , \port$552$34 , \port$552$35 , \port$552$36 , \port$552$37 , \port$552$38 , \port$552$39 , \port$552$40 , \port$552$41 
-, \port$552$42 , \port$552$43 , \port$552$44 , \port$552$45 , \port$552$46 , \port$552$47 , \port$552$48 , \port$552$49 , \port$552$50 , \port$552$51 , \port$552$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_2 (rst, \port$550$0 , \port$550$1 , \port$550$2 , \port$550$3 , \port$550$4 , \port$550$5 , \port$550$6 , \port$550$7 , \port$550$8 , \port$550$9 , \port$550$10 , \port$550$11 , \port$550$12 , \port$550$13 , \port$550$14 , \port$550$15 , \port$550$16 , \port$550$17 , \port$550$18 , \port$550$19 
+, \port$550$20 , \port$550$21 , \port$550$22 , \port$550$23 , \port$550$24 , \port$550$25 , \port$550$27 , \port$550$28 , \port$550$29 , \port$550$30 , \port$550$31 , \port$550$32 , \port$550$33 , \port$550$34 , \port$550$35 , \port$550$36 , \port$550$37 , \port$550$38 , \port$550$39 , \port$550$40 , \port$550$41 
+, \port$550$42 , \port$550$43 , \port$550$44 , \port$550$45 , \port$550$46 , \port$550$47 , \port$550$48 , \port$550$49 , \port$550$50 , \port$550$51 , \port$550$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -37422,110 +37418,110 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$552$0 , \port$552$1 , \port$552
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$552$0 ;
-  wire \port$552$0 ;
-  output \port$552$1 ;
-  wire \port$552$1 ;
-  output \port$552$10 ;
-  wire \port$552$10 ;
-  output \port$552$11 ;
-  wire \port$552$11 ;
-  output \port$552$12 ;
-  wire \port$552$12 ;
-  output \port$552$13 ;
-  wire \port$552$13 ;
-  output \port$552$14 ;
-  wire \port$552$14 ;
-  output \port$552$15 ;
-  wire \port$552$15 ;
-  output \port$552$16 ;
-  wire \port$552$16 ;
-  output \port$552$17 ;
-  wire \port$552$17 ;
-  output \port$552$18 ;
-  wire \port$552$18 ;
-  output \port$552$19 ;
-  wire \port$552$19 ;
-  output \port$552$2 ;
-  wire \port$552$2 ;
-  output \port$552$20 ;
-  wire \port$552$20 ;
-  output \port$552$21 ;
-  wire \port$552$21 ;
-  output \port$552$22 ;
-  wire \port$552$22 ;
-  output \port$552$23 ;
-  wire \port$552$23 ;
-  output \port$552$24 ;
-  wire \port$552$24 ;
-  output \port$552$25 ;
-  wire \port$552$25 ;
-  output \port$552$27 ;
-  wire \port$552$27 ;
-  output \port$552$28 ;
-  wire \port$552$28 ;
-  output \port$552$29 ;
-  wire \port$552$29 ;
-  output \port$552$3 ;
-  wire \port$552$3 ;
-  output \port$552$30 ;
-  wire \port$552$30 ;
-  output \port$552$31 ;
-  wire \port$552$31 ;
-  output \port$552$32 ;
-  wire \port$552$32 ;
-  output \port$552$33 ;
-  wire \port$552$33 ;
-  output \port$552$34 ;
-  wire \port$552$34 ;
-  output \port$552$35 ;
-  wire \port$552$35 ;
-  output \port$552$36 ;
-  wire \port$552$36 ;
-  output \port$552$37 ;
-  wire \port$552$37 ;
-  output \port$552$38 ;
-  wire \port$552$38 ;
-  output \port$552$39 ;
-  wire \port$552$39 ;
-  output \port$552$4 ;
-  wire \port$552$4 ;
-  output \port$552$40 ;
-  wire \port$552$40 ;
-  output \port$552$41 ;
-  wire \port$552$41 ;
-  output \port$552$42 ;
-  wire \port$552$42 ;
-  output \port$552$43 ;
-  wire \port$552$43 ;
-  output \port$552$44 ;
-  wire \port$552$44 ;
-  output \port$552$45 ;
-  wire \port$552$45 ;
-  output \port$552$46 ;
-  wire \port$552$46 ;
-  output \port$552$47 ;
-  wire \port$552$47 ;
-  output \port$552$48 ;
-  wire \port$552$48 ;
-  output \port$552$49 ;
-  wire \port$552$49 ;
-  output \port$552$5 ;
-  wire \port$552$5 ;
-  output \port$552$50 ;
-  wire \port$552$50 ;
-  output \port$552$51 ;
-  wire \port$552$51 ;
-  output \port$552$52 ;
-  wire \port$552$52 ;
-  output \port$552$6 ;
-  wire \port$552$6 ;
-  output \port$552$7 ;
-  wire \port$552$7 ;
-  output \port$552$8 ;
-  wire \port$552$8 ;
-  output \port$552$9 ;
-  wire \port$552$9 ;
+  output \port$550$0 ;
+  wire \port$550$0 ;
+  output \port$550$1 ;
+  wire \port$550$1 ;
+  output \port$550$10 ;
+  wire \port$550$10 ;
+  output \port$550$11 ;
+  wire \port$550$11 ;
+  output \port$550$12 ;
+  wire \port$550$12 ;
+  output \port$550$13 ;
+  wire \port$550$13 ;
+  output \port$550$14 ;
+  wire \port$550$14 ;
+  output \port$550$15 ;
+  wire \port$550$15 ;
+  output \port$550$16 ;
+  wire \port$550$16 ;
+  output \port$550$17 ;
+  wire \port$550$17 ;
+  output \port$550$18 ;
+  wire \port$550$18 ;
+  output \port$550$19 ;
+  wire \port$550$19 ;
+  output \port$550$2 ;
+  wire \port$550$2 ;
+  output \port$550$20 ;
+  wire \port$550$20 ;
+  output \port$550$21 ;
+  wire \port$550$21 ;
+  output \port$550$22 ;
+  wire \port$550$22 ;
+  output \port$550$23 ;
+  wire \port$550$23 ;
+  output \port$550$24 ;
+  wire \port$550$24 ;
+  output \port$550$25 ;
+  wire \port$550$25 ;
+  output \port$550$27 ;
+  wire \port$550$27 ;
+  output \port$550$28 ;
+  wire \port$550$28 ;
+  output \port$550$29 ;
+  wire \port$550$29 ;
+  output \port$550$3 ;
+  wire \port$550$3 ;
+  output \port$550$30 ;
+  wire \port$550$30 ;
+  output \port$550$31 ;
+  wire \port$550$31 ;
+  output \port$550$32 ;
+  wire \port$550$32 ;
+  output \port$550$33 ;
+  wire \port$550$33 ;
+  output \port$550$34 ;
+  wire \port$550$34 ;
+  output \port$550$35 ;
+  wire \port$550$35 ;
+  output \port$550$36 ;
+  wire \port$550$36 ;
+  output \port$550$37 ;
+  wire \port$550$37 ;
+  output \port$550$38 ;
+  wire \port$550$38 ;
+  output \port$550$39 ;
+  wire \port$550$39 ;
+  output \port$550$4 ;
+  wire \port$550$4 ;
+  output \port$550$40 ;
+  wire \port$550$40 ;
+  output \port$550$41 ;
+  wire \port$550$41 ;
+  output \port$550$42 ;
+  wire \port$550$42 ;
+  output \port$550$43 ;
+  wire \port$550$43 ;
+  output \port$550$44 ;
+  wire \port$550$44 ;
+  output \port$550$45 ;
+  wire \port$550$45 ;
+  output \port$550$46 ;
+  wire \port$550$46 ;
+  output \port$550$47 ;
+  wire \port$550$47 ;
+  output \port$550$48 ;
+  wire \port$550$48 ;
+  output \port$550$49 ;
+  wire \port$550$49 ;
+  output \port$550$5 ;
+  wire \port$550$5 ;
+  output \port$550$50 ;
+  wire \port$550$50 ;
+  output \port$550$51 ;
+  wire \port$550$51 ;
+  output \port$550$52 ;
+  wire \port$550$52 ;
+  output \port$550$6 ;
+  wire \port$550$6 ;
+  output \port$550$7 ;
+  wire \port$550$7 ;
+  output \port$550$8 ;
+  wire \port$550$8 ;
+  output \port$550$9 ;
+  wire \port$550$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -37722,60 +37718,60 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$552$0 , \port$552$1 , \port$552
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$552$0 ),
-    .R1(\port$552$1 ),
-    .R10(\port$552$10 ),
-    .R11(\port$552$11 ),
-    .R12(\port$552$12 ),
-    .R13(\port$552$13 ),
-    .R14(\port$552$14 ),
-    .R15(\port$552$15 ),
-    .R16(\port$552$16 ),
-    .R17(\port$552$17 ),
-    .R18(\port$552$18 ),
-    .R19(\port$552$19 ),
-    .R2(\port$552$2 ),
-    .R20(\port$552$20 ),
-    .R21(\port$552$21 ),
-    .R22(\port$552$22 ),
-    .R23(\port$552$23 ),
-    .R24(\port$552$24 ),
-    .R25(\port$552$25 ),
+    .R0(\port$550$0 ),
+    .R1(\port$550$1 ),
+    .R10(\port$550$10 ),
+    .R11(\port$550$11 ),
+    .R12(\port$550$12 ),
+    .R13(\port$550$13 ),
+    .R14(\port$550$14 ),
+    .R15(\port$550$15 ),
+    .R16(\port$550$16 ),
+    .R17(\port$550$17 ),
+    .R18(\port$550$18 ),
+    .R19(\port$550$19 ),
+    .R2(\port$550$2 ),
+    .R20(\port$550$20 ),
+    .R21(\port$550$21 ),
+    .R22(\port$550$22 ),
+    .R23(\port$550$23 ),
+    .R24(\port$550$24 ),
+    .R25(\port$550$25 ),
     .R26(r[26]),
-    .R27(\port$552$27 ),
-    .R28(\port$552$28 ),
-    .R29(\port$552$29 ),
-    .R3(\port$552$3 ),
-    .R30(\port$552$30 ),
-    .R31(\port$552$31 ),
-    .R32(\port$552$32 ),
-    .R33(\port$552$33 ),
-    .R34(\port$552$34 ),
-    .R35(\port$552$35 ),
-    .R36(\port$552$36 ),
-    .R37(\port$552$37 ),
-    .R38(\port$552$38 ),
-    .R39(\port$552$39 ),
-    .R4(\port$552$4 ),
-    .R40(\port$552$40 ),
-    .R41(\port$552$41 ),
-    .R42(\port$552$42 ),
-    .R43(\port$552$43 ),
-    .R44(\port$552$44 ),
-    .R45(\port$552$45 ),
-    .R46(\port$552$46 ),
-    .R47(\port$552$47 ),
-    .R48(\port$552$48 ),
-    .R49(\port$552$49 ),
-    .R5(\port$552$5 ),
-    .R50(\port$552$50 ),
-    .R51(\port$552$51 ),
-    .R52(\port$552$52 ),
+    .R27(\port$550$27 ),
+    .R28(\port$550$28 ),
+    .R29(\port$550$29 ),
+    .R3(\port$550$3 ),
+    .R30(\port$550$30 ),
+    .R31(\port$550$31 ),
+    .R32(\port$550$32 ),
+    .R33(\port$550$33 ),
+    .R34(\port$550$34 ),
+    .R35(\port$550$35 ),
+    .R36(\port$550$36 ),
+    .R37(\port$550$37 ),
+    .R38(\port$550$38 ),
+    .R39(\port$550$39 ),
+    .R4(\port$550$4 ),
+    .R40(\port$550$40 ),
+    .R41(\port$550$41 ),
+    .R42(\port$550$42 ),
+    .R43(\port$550$43 ),
+    .R44(\port$550$44 ),
+    .R45(\port$550$45 ),
+    .R46(\port$550$46 ),
+    .R47(\port$550$47 ),
+    .R48(\port$550$48 ),
+    .R49(\port$550$49 ),
+    .R5(\port$550$5 ),
+    .R50(\port$550$50 ),
+    .R51(\port$550$51 ),
+    .R52(\port$550$52 ),
     .R53(r[53]),
-    .R6(\port$552$6 ),
-    .R7(\port$552$7 ),
-    .R8(\port$552$8 ),
-    .R9(\port$552$9 ),
+    .R6(\port$550$6 ),
+    .R7(\port$550$7 ),
+    .R8(\port$550$8 ),
+    .R9(\port$550$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -38048,13 +38044,13 @@ module \hwq_top.engine.array.mac_7_2 (rst, \port$552$0 , \port$552$1 , \port$552
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$552$52 , \port$552$51 , \port$552$50 , \port$552$49 , \port$552$48 , \port$552$47 , \port$552$46 , \port$552$45 , \port$552$44 , \port$552$43 , \port$552$42 , \port$552$41 , \port$552$40 , \port$552$39 , \port$552$38 , \port$552$37 , \port$552$36 , \port$552$35 , \port$552$34 , \port$552$33 , \port$552$32 , \port$552$31 , \port$552$30 , \port$552$29 , \port$552$28 , \port$552$27 , \port$552$25 , \port$552$24 , \port$552$23 , \port$552$22 , \port$552$21 , \port$552$20 , \port$552$19 , \port$552$18 , \port$552$17 , \port$552$16 , \port$552$15 , \port$552$14 , \port$552$13 , \port$552$12 , \port$552$11 , \port$552$10 , \port$552$9 , \port$552$8 , \port$552$7 , \port$552$6 , \port$552$5 , \port$552$4 , \port$552$3 , \port$552$2 , \port$552$1 , \port$552$0  };
+  assign { r[52:27], r[25:0] } = { \port$550$52 , \port$550$51 , \port$550$50 , \port$550$49 , \port$550$48 , \port$550$47 , \port$550$46 , \port$550$45 , \port$550$44 , \port$550$43 , \port$550$42 , \port$550$41 , \port$550$40 , \port$550$39 , \port$550$38 , \port$550$37 , \port$550$36 , \port$550$35 , \port$550$34 , \port$550$33 , \port$550$32 , \port$550$31 , \port$550$30 , \port$550$29 , \port$550$28 , \port$550$27 , \port$550$25 , \port$550$24 , \port$550$23 , \port$550$22 , \port$550$21 , \port$550$20 , \port$550$19 , \port$550$18 , \port$550$17 , \port$550$16 , \port$550$15 , \port$550$14 , \port$550$13 , \port$550$12 , \port$550$11 , \port$550$10 , \port$550$9 , \port$550$8 , \port$550$7 , \port$550$6 , \port$550$5 , \port$550$4 , \port$550$3 , \port$550$2 , \port$550$1 , \port$550$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mac_7_3 (rst, \port$557$0 , \port$557$1 , \port$557$2 , \port$557$3 , \port$557$4 , \port$557$5 , \port$557$6 , \port$557$7 , \port$557$8 , \port$557$9 , \port$557$10 , \port$557$11 , \port$557$12 , \port$557$13 , \port$557$14 , \port$557$15 , \port$557$16 , \port$557$17 , \port$557$18 , \port$557$19 
-, \port$557$20 , \port$557$21 , \port$557$22 , \port$557$23 , \port$557$24 , \port$557$25 , \port$557$27 , \port$557$28 , \port$557$29 , \port$557$30 , \port$557$31 , \port$557$32 , \port$557$33 , \port$557$34 , \port$557$35 , \port$557$36 , \port$557$37 , \port$557$38 , \port$557$39 , \port$557$40 , \port$557$41 
-, \port$557$42 , \port$557$43 , \port$557$44 , \port$557$45 , \port$557$46 , \port$557$47 , \port$557$48 , \port$557$49 , \port$557$50 , \port$557$51 , \port$557$52 , w0, w1, a, restart, clk);
+module \hwq_top.engine.array.mac_7_3 (rst, \port$555$0 , \port$555$1 , \port$555$2 , \port$555$3 , \port$555$4 , \port$555$5 , \port$555$6 , \port$555$7 , \port$555$8 , \port$555$9 , \port$555$10 , \port$555$11 , \port$555$12 , \port$555$13 , \port$555$14 , \port$555$15 , \port$555$16 , \port$555$17 , \port$555$18 , \port$555$19 
+, \port$555$20 , \port$555$21 , \port$555$22 , \port$555$23 , \port$555$24 , \port$555$25 , \port$555$27 , \port$555$28 , \port$555$29 , \port$555$30 , \port$555$31 , \port$555$32 , \port$555$33 , \port$555$34 , \port$555$35 , \port$555$36 , \port$555$37 , \port$555$38 , \port$555$39 , \port$555$40 , \port$555$41 
+, \port$555$42 , \port$555$43 , \port$555$44 , \port$555$45 , \port$555$46 , \port$555$47 , \port$555$48 , \port$555$49 , \port$555$50 , \port$555$51 , \port$555$52 , w0, w1, a, restart, clk);
   wire _0_;
   input [7:0] a;
   wire [7:0] a;
@@ -38062,110 +38058,110 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$557$0 , \port$557$1 , \port$557
   wire clk;
   wire [35:0] p_0;
   wire [35:0] p_1;
-  output \port$557$0 ;
-  wire \port$557$0 ;
-  output \port$557$1 ;
-  wire \port$557$1 ;
-  output \port$557$10 ;
-  wire \port$557$10 ;
-  output \port$557$11 ;
-  wire \port$557$11 ;
-  output \port$557$12 ;
-  wire \port$557$12 ;
-  output \port$557$13 ;
-  wire \port$557$13 ;
-  output \port$557$14 ;
-  wire \port$557$14 ;
-  output \port$557$15 ;
-  wire \port$557$15 ;
-  output \port$557$16 ;
-  wire \port$557$16 ;
-  output \port$557$17 ;
-  wire \port$557$17 ;
-  output \port$557$18 ;
-  wire \port$557$18 ;
-  output \port$557$19 ;
-  wire \port$557$19 ;
-  output \port$557$2 ;
-  wire \port$557$2 ;
-  output \port$557$20 ;
-  wire \port$557$20 ;
-  output \port$557$21 ;
-  wire \port$557$21 ;
-  output \port$557$22 ;
-  wire \port$557$22 ;
-  output \port$557$23 ;
-  wire \port$557$23 ;
-  output \port$557$24 ;
-  wire \port$557$24 ;
-  output \port$557$25 ;
-  wire \port$557$25 ;
-  output \port$557$27 ;
-  wire \port$557$27 ;
-  output \port$557$28 ;
-  wire \port$557$28 ;
-  output \port$557$29 ;
-  wire \port$557$29 ;
-  output \port$557$3 ;
-  wire \port$557$3 ;
-  output \port$557$30 ;
-  wire \port$557$30 ;
-  output \port$557$31 ;
-  wire \port$557$31 ;
-  output \port$557$32 ;
-  wire \port$557$32 ;
-  output \port$557$33 ;
-  wire \port$557$33 ;
-  output \port$557$34 ;
-  wire \port$557$34 ;
-  output \port$557$35 ;
-  wire \port$557$35 ;
-  output \port$557$36 ;
-  wire \port$557$36 ;
-  output \port$557$37 ;
-  wire \port$557$37 ;
-  output \port$557$38 ;
-  wire \port$557$38 ;
-  output \port$557$39 ;
-  wire \port$557$39 ;
-  output \port$557$4 ;
-  wire \port$557$4 ;
-  output \port$557$40 ;
-  wire \port$557$40 ;
-  output \port$557$41 ;
-  wire \port$557$41 ;
-  output \port$557$42 ;
-  wire \port$557$42 ;
-  output \port$557$43 ;
-  wire \port$557$43 ;
-  output \port$557$44 ;
-  wire \port$557$44 ;
-  output \port$557$45 ;
-  wire \port$557$45 ;
-  output \port$557$46 ;
-  wire \port$557$46 ;
-  output \port$557$47 ;
-  wire \port$557$47 ;
-  output \port$557$48 ;
-  wire \port$557$48 ;
-  output \port$557$49 ;
-  wire \port$557$49 ;
-  output \port$557$5 ;
-  wire \port$557$5 ;
-  output \port$557$50 ;
-  wire \port$557$50 ;
-  output \port$557$51 ;
-  wire \port$557$51 ;
-  output \port$557$52 ;
-  wire \port$557$52 ;
-  output \port$557$6 ;
-  wire \port$557$6 ;
-  output \port$557$7 ;
-  wire \port$557$7 ;
-  output \port$557$8 ;
-  wire \port$557$8 ;
-  output \port$557$9 ;
-  wire \port$557$9 ;
+  output \port$555$0 ;
+  wire \port$555$0 ;
+  output \port$555$1 ;
+  wire \port$555$1 ;
+  output \port$555$10 ;
+  wire \port$555$10 ;
+  output \port$555$11 ;
+  wire \port$555$11 ;
+  output \port$555$12 ;
+  wire \port$555$12 ;
+  output \port$555$13 ;
+  wire \port$555$13 ;
+  output \port$555$14 ;
+  wire \port$555$14 ;
+  output \port$555$15 ;
+  wire \port$555$15 ;
+  output \port$555$16 ;
+  wire \port$555$16 ;
+  output \port$555$17 ;
+  wire \port$555$17 ;
+  output \port$555$18 ;
+  wire \port$555$18 ;
+  output \port$555$19 ;
+  wire \port$555$19 ;
+  output \port$555$2 ;
+  wire \port$555$2 ;
+  output \port$555$20 ;
+  wire \port$555$20 ;
+  output \port$555$21 ;
+  wire \port$555$21 ;
+  output \port$555$22 ;
+  wire \port$555$22 ;
+  output \port$555$23 ;
+  wire \port$555$23 ;
+  output \port$555$24 ;
+  wire \port$555$24 ;
+  output \port$555$25 ;
+  wire \port$555$25 ;
+  output \port$555$27 ;
+  wire \port$555$27 ;
+  output \port$555$28 ;
+  wire \port$555$28 ;
+  output \port$555$29 ;
+  wire \port$555$29 ;
+  output \port$555$3 ;
+  wire \port$555$3 ;
+  output \port$555$30 ;
+  wire \port$555$30 ;
+  output \port$555$31 ;
+  wire \port$555$31 ;
+  output \port$555$32 ;
+  wire \port$555$32 ;
+  output \port$555$33 ;
+  wire \port$555$33 ;
+  output \port$555$34 ;
+  wire \port$555$34 ;
+  output \port$555$35 ;
+  wire \port$555$35 ;
+  output \port$555$36 ;
+  wire \port$555$36 ;
+  output \port$555$37 ;
+  wire \port$555$37 ;
+  output \port$555$38 ;
+  wire \port$555$38 ;
+  output \port$555$39 ;
+  wire \port$555$39 ;
+  output \port$555$4 ;
+  wire \port$555$4 ;
+  output \port$555$40 ;
+  wire \port$555$40 ;
+  output \port$555$41 ;
+  wire \port$555$41 ;
+  output \port$555$42 ;
+  wire \port$555$42 ;
+  output \port$555$43 ;
+  wire \port$555$43 ;
+  output \port$555$44 ;
+  wire \port$555$44 ;
+  output \port$555$45 ;
+  wire \port$555$45 ;
+  output \port$555$46 ;
+  wire \port$555$46 ;
+  output \port$555$47 ;
+  wire \port$555$47 ;
+  output \port$555$48 ;
+  wire \port$555$48 ;
+  output \port$555$49 ;
+  wire \port$555$49 ;
+  output \port$555$5 ;
+  wire \port$555$5 ;
+  output \port$555$50 ;
+  wire \port$555$50 ;
+  output \port$555$51 ;
+  wire \port$555$51 ;
+  output \port$555$52 ;
+  wire \port$555$52 ;
+  output \port$555$6 ;
+  wire \port$555$6 ;
+  output \port$555$7 ;
+  wire \port$555$7 ;
+  output \port$555$8 ;
+  wire \port$555$8 ;
+  output \port$555$9 ;
+  wire \port$555$9 ;
   wire [53:0] r;
   input restart;
   wire restart;
@@ -38362,60 +38358,60 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$557$0 , \port$557$1 , \port$557
     .OP7(1'h0),
     .OP8(1'h0),
     .OP9(1'h1),
-    .R0(\port$557$0 ),
-    .R1(\port$557$1 ),
-    .R10(\port$557$10 ),
-    .R11(\port$557$11 ),
-    .R12(\port$557$12 ),
-    .R13(\port$557$13 ),
-    .R14(\port$557$14 ),
-    .R15(\port$557$15 ),
-    .R16(\port$557$16 ),
-    .R17(\port$557$17 ),
-    .R18(\port$557$18 ),
-    .R19(\port$557$19 ),
-    .R2(\port$557$2 ),
-    .R20(\port$557$20 ),
-    .R21(\port$557$21 ),
-    .R22(\port$557$22 ),
-    .R23(\port$557$23 ),
-    .R24(\port$557$24 ),
-    .R25(\port$557$25 ),
+    .R0(\port$555$0 ),
+    .R1(\port$555$1 ),
+    .R10(\port$555$10 ),
+    .R11(\port$555$11 ),
+    .R12(\port$555$12 ),
+    .R13(\port$555$13 ),
+    .R14(\port$555$14 ),
+    .R15(\port$555$15 ),
+    .R16(\port$555$16 ),
+    .R17(\port$555$17 ),
+    .R18(\port$555$18 ),
+    .R19(\port$555$19 ),
+    .R2(\port$555$2 ),
+    .R20(\port$555$20 ),
+    .R21(\port$555$21 ),
+    .R22(\port$555$22 ),
+    .R23(\port$555$23 ),
+    .R24(\port$555$24 ),
+    .R25(\port$555$25 ),
     .R26(r[26]),
-    .R27(\port$557$27 ),
-    .R28(\port$557$28 ),
-    .R29(\port$557$29 ),
-    .R3(\port$557$3 ),
-    .R30(\port$557$30 ),
-    .R31(\port$557$31 ),
-    .R32(\port$557$32 ),
-    .R33(\port$557$33 ),
-    .R34(\port$557$34 ),
-    .R35(\port$557$35 ),
-    .R36(\port$557$36 ),
-    .R37(\port$557$37 ),
-    .R38(\port$557$38 ),
-    .R39(\port$557$39 ),
-    .R4(\port$557$4 ),
-    .R40(\port$557$40 ),
-    .R41(\port$557$41 ),
-    .R42(\port$557$42 ),
-    .R43(\port$557$43 ),
-    .R44(\port$557$44 ),
-    .R45(\port$557$45 ),
-    .R46(\port$557$46 ),
-    .R47(\port$557$47 ),
-    .R48(\port$557$48 ),
-    .R49(\port$557$49 ),
-    .R5(\port$557$5 ),
-    .R50(\port$557$50 ),
-    .R51(\port$557$51 ),
-    .R52(\port$557$52 ),
+    .R27(\port$555$27 ),
+    .R28(\port$555$28 ),
+    .R29(\port$555$29 ),
+    .R3(\port$555$3 ),
+    .R30(\port$555$30 ),
+    .R31(\port$555$31 ),
+    .R32(\port$555$32 ),
+    .R33(\port$555$33 ),
+    .R34(\port$555$34 ),
+    .R35(\port$555$35 ),
+    .R36(\port$555$36 ),
+    .R37(\port$555$37 ),
+    .R38(\port$555$38 ),
+    .R39(\port$555$39 ),
+    .R4(\port$555$4 ),
+    .R40(\port$555$40 ),
+    .R41(\port$555$41 ),
+    .R42(\port$555$42 ),
+    .R43(\port$555$43 ),
+    .R44(\port$555$44 ),
+    .R45(\port$555$45 ),
+    .R46(\port$555$46 ),
+    .R47(\port$555$47 ),
+    .R48(\port$555$48 ),
+    .R49(\port$555$49 ),
+    .R5(\port$555$5 ),
+    .R50(\port$555$50 ),
+    .R51(\port$555$51 ),
+    .R52(\port$555$52 ),
     .R53(r[53]),
-    .R6(\port$557$6 ),
-    .R7(\port$557$7 ),
-    .R8(\port$557$8 ),
-    .R9(\port$557$9 ),
+    .R6(\port$555$6 ),
+    .R7(\port$555$7 ),
+    .R8(\port$555$8 ),
+    .R9(\port$555$9 ),
     .RST0(rst),
     .SIGNEDIA(signedp_0),
     .SIGNEDIB(signedp_1)
@@ -38688,7 +38684,7 @@ module \hwq_top.engine.array.mac_7_3 (rst, \port$557$0 , \port$557$1 , \port$557
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign { r[52:27], r[25:0] } = { \port$557$52 , \port$557$51 , \port$557$50 , \port$557$49 , \port$557$48 , \port$557$47 , \port$557$46 , \port$557$45 , \port$557$44 , \port$557$43 , \port$557$42 , \port$557$41 , \port$557$40 , \port$557$39 , \port$557$38 , \port$557$37 , \port$557$36 , \port$557$35 , \port$557$34 , \port$557$33 , \port$557$32 , \port$557$31 , \port$557$30 , \port$557$29 , \port$557$28 , \port$557$27 , \port$557$25 , \port$557$24 , \port$557$23 , \port$557$22 , \port$557$21 , \port$557$20 , \port$557$19 , \port$557$18 , \port$557$17 , \port$557$16 , \port$557$15 , \port$557$14 , \port$557$13 , \port$557$12 , \port$557$11 , \port$557$10 , \port$557$9 , \port$557$8 , \port$557$7 , \port$557$6 , \port$557$5 , \port$557$4 , \port$557$3 , \port$557$2 , \port$557$1 , \port$557$0  };
+  assign { r[52:27], r[25:0] } = { \port$555$52 , \port$555$51 , \port$555$50 , \port$555$49 , \port$555$48 , \port$555$47 , \port$555$46 , \port$555$45 , \port$555$44 , \port$555$43 , \port$555$42 , \port$555$41 , \port$555$40 , \port$555$39 , \port$555$38 , \port$555$37 , \port$555$36 , \port$555$35 , \port$555$34 , \port$555$33 , \port$555$32 , \port$555$31 , \port$555$30 , \port$555$29 , \port$555$28 , \port$555$27 , \port$555$25 , \port$555$24 , \port$555$23 , \port$555$22 , \port$555$21 , \port$555$20 , \port$555$19 , \port$555$18 , \port$555$17 , \port$555$16 , \port$555$15 , \port$555$14 , \port$555$13 , \port$555$12 , \port$555$11 , \port$555$10 , \port$555$9 , \port$555$8 , \port$555$7 , \port$555$6 , \port$555$5 , \port$555$4 , \port$555$3 , \port$555$2 , \port$555$1 , \port$555$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -39899,150 +39895,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2e_xphh0),
     .b(rq2e_yphh0),
     .clk(clk),
-    .\port$2365$0 (\p$68 [0]),
-    .\port$2365$1 (\p$68 [1]),
-    .\port$2365$10 (\p$68 [10]),
-    .\port$2365$11 (\p$68 [11]),
-    .\port$2365$12 (\p$68 [12]),
-    .\port$2365$13 (\p$68 [13]),
-    .\port$2365$14 (\p$68 [14]),
-    .\port$2365$15 (\p$68 [15]),
-    .\port$2365$16 (\p$68 [16]),
-    .\port$2365$17 (\p$68 [17]),
-    .\port$2365$18 (\p$68 [18]),
-    .\port$2365$19 (\p$68 [19]),
-    .\port$2365$2 (\p$68 [2]),
-    .\port$2365$20 (\p$68 [20]),
-    .\port$2365$21 (\p$68 [21]),
-    .\port$2365$22 (\p$68 [22]),
-    .\port$2365$23 (\p$68 [23]),
-    .\port$2365$24 (\p$68 [24]),
-    .\port$2365$25 (\p$68 [25]),
-    .\port$2365$26 (\p$68 [26]),
-    .\port$2365$27 (\p$68 [27]),
-    .\port$2365$28 (\p$68 [28]),
-    .\port$2365$3 (\p$68 [3]),
-    .\port$2365$4 (\p$68 [4]),
-    .\port$2365$5 (\p$68 [5]),
-    .\port$2365$6 (\p$68 [6]),
-    .\port$2365$7 (\p$68 [7]),
-    .\port$2365$8 (\p$68 [8]),
-    .\port$2365$9 (\p$68 [9]),
+    .\port$2363$0 (\p$68 [0]),
+    .\port$2363$1 (\p$68 [1]),
+    .\port$2363$10 (\p$68 [10]),
+    .\port$2363$11 (\p$68 [11]),
+    .\port$2363$12 (\p$68 [12]),
+    .\port$2363$13 (\p$68 [13]),
+    .\port$2363$14 (\p$68 [14]),
+    .\port$2363$15 (\p$68 [15]),
+    .\port$2363$16 (\p$68 [16]),
+    .\port$2363$17 (\p$68 [17]),
+    .\port$2363$18 (\p$68 [18]),
+    .\port$2363$19 (\p$68 [19]),
+    .\port$2363$2 (\p$68 [2]),
+    .\port$2363$20 (\p$68 [20]),
+    .\port$2363$21 (\p$68 [21]),
+    .\port$2363$22 (\p$68 [22]),
+    .\port$2363$23 (\p$68 [23]),
+    .\port$2363$24 (\p$68 [24]),
+    .\port$2363$25 (\p$68 [25]),
+    .\port$2363$26 (\p$68 [26]),
+    .\port$2363$27 (\p$68 [27]),
+    .\port$2363$28 (\p$68 [28]),
+    .\port$2363$3 (\p$68 [3]),
+    .\port$2363$4 (\p$68 [4]),
+    .\port$2363$5 (\p$68 [5]),
+    .\port$2363$6 (\p$68 [6]),
+    .\port$2363$7 (\p$68 [7]),
+    .\port$2363$8 (\p$68 [8]),
+    .\port$2363$9 (\p$68 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2e_xphl0),
     .b(rq2e_yphl0),
     .clk(clk),
-    .\port$2364$0 (\p$66 [0]),
-    .\port$2364$1 (\p$66 [1]),
-    .\port$2364$10 (\p$66 [10]),
-    .\port$2364$11 (\p$66 [11]),
-    .\port$2364$12 (\p$66 [12]),
-    .\port$2364$13 (\p$66 [13]),
-    .\port$2364$14 (\p$66 [14]),
-    .\port$2364$15 (\p$66 [15]),
-    .\port$2364$16 (\p$66 [16]),
-    .\port$2364$17 (\p$66 [17]),
-    .\port$2364$18 (\p$66 [18]),
-    .\port$2364$19 (\p$66 [19]),
-    .\port$2364$2 (\p$66 [2]),
-    .\port$2364$20 (\p$66 [20]),
-    .\port$2364$21 (\p$66 [21]),
-    .\port$2364$22 (\p$66 [22]),
-    .\port$2364$23 (\p$66 [23]),
-    .\port$2364$24 (\p$66 [24]),
-    .\port$2364$25 (\p$66 [25]),
-    .\port$2364$26 (\p$66 [26]),
-    .\port$2364$27 (\p$66 [27]),
-    .\port$2364$28 (\p$66 [28]),
-    .\port$2364$29 (\p$66 [29]),
-    .\port$2364$3 (\p$66 [3]),
-    .\port$2364$30 (\p$66 [30]),
-    .\port$2364$31 (\p$66 [31]),
-    .\port$2364$4 (\p$66 [4]),
-    .\port$2364$5 (\p$66 [5]),
-    .\port$2364$6 (\p$66 [6]),
-    .\port$2364$7 (\p$66 [7]),
-    .\port$2364$8 (\p$66 [8]),
-    .\port$2364$9 (\p$66 [9]),
+    .\port$2362$0 (\p$66 [0]),
+    .\port$2362$1 (\p$66 [1]),
+    .\port$2362$10 (\p$66 [10]),
+    .\port$2362$11 (\p$66 [11]),
+    .\port$2362$12 (\p$66 [12]),
+    .\port$2362$13 (\p$66 [13]),
+    .\port$2362$14 (\p$66 [14]),
+    .\port$2362$15 (\p$66 [15]),
+    .\port$2362$16 (\p$66 [16]),
+    .\port$2362$17 (\p$66 [17]),
+    .\port$2362$18 (\p$66 [18]),
+    .\port$2362$19 (\p$66 [19]),
+    .\port$2362$2 (\p$66 [2]),
+    .\port$2362$20 (\p$66 [20]),
+    .\port$2362$21 (\p$66 [21]),
+    .\port$2362$22 (\p$66 [22]),
+    .\port$2362$23 (\p$66 [23]),
+    .\port$2362$24 (\p$66 [24]),
+    .\port$2362$25 (\p$66 [25]),
+    .\port$2362$26 (\p$66 [26]),
+    .\port$2362$27 (\p$66 [27]),
+    .\port$2362$28 (\p$66 [28]),
+    .\port$2362$29 (\p$66 [29]),
+    .\port$2362$3 (\p$66 [3]),
+    .\port$2362$30 (\p$66 [30]),
+    .\port$2362$31 (\p$66 [31]),
+    .\port$2362$4 (\p$66 [4]),
+    .\port$2362$5 (\p$66 [5]),
+    .\port$2362$6 (\p$66 [6]),
+    .\port$2362$7 (\p$66 [7]),
+    .\port$2362$8 (\p$66 [8]),
+    .\port$2362$9 (\p$66 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2e_xplh0),
     .b(rq2e_yplh0),
     .clk(clk),
-    .\port$2363$0 (\p$64 [0]),
-    .\port$2363$1 (\p$64 [1]),
-    .\port$2363$10 (\p$64 [10]),
-    .\port$2363$11 (\p$64 [11]),
-    .\port$2363$12 (\p$64 [12]),
-    .\port$2363$13 (\p$64 [13]),
-    .\port$2363$14 (\p$64 [14]),
-    .\port$2363$15 (\p$64 [15]),
-    .\port$2363$16 (\p$64 [16]),
-    .\port$2363$17 (\p$64 [17]),
-    .\port$2363$18 (\p$64 [18]),
-    .\port$2363$19 (\p$64 [19]),
-    .\port$2363$2 (\p$64 [2]),
-    .\port$2363$20 (\p$64 [20]),
-    .\port$2363$21 (\p$64 [21]),
-    .\port$2363$22 (\p$64 [22]),
-    .\port$2363$23 (\p$64 [23]),
-    .\port$2363$24 (\p$64 [24]),
-    .\port$2363$25 (\p$64 [25]),
-    .\port$2363$26 (\p$64 [26]),
-    .\port$2363$27 (\p$64 [27]),
-    .\port$2363$28 (\p$64 [28]),
-    .\port$2363$29 (\p$64 [29]),
-    .\port$2363$3 (\p$64 [3]),
-    .\port$2363$30 (\p$64 [30]),
-    .\port$2363$4 (\p$64 [4]),
-    .\port$2363$5 (\p$64 [5]),
-    .\port$2363$6 (\p$64 [6]),
-    .\port$2363$7 (\p$64 [7]),
-    .\port$2363$8 (\p$64 [8]),
-    .\port$2363$9 (\p$64 [9]),
+    .\port$2361$0 (\p$64 [0]),
+    .\port$2361$1 (\p$64 [1]),
+    .\port$2361$10 (\p$64 [10]),
+    .\port$2361$11 (\p$64 [11]),
+    .\port$2361$12 (\p$64 [12]),
+    .\port$2361$13 (\p$64 [13]),
+    .\port$2361$14 (\p$64 [14]),
+    .\port$2361$15 (\p$64 [15]),
+    .\port$2361$16 (\p$64 [16]),
+    .\port$2361$17 (\p$64 [17]),
+    .\port$2361$18 (\p$64 [18]),
+    .\port$2361$19 (\p$64 [19]),
+    .\port$2361$2 (\p$64 [2]),
+    .\port$2361$20 (\p$64 [20]),
+    .\port$2361$21 (\p$64 [21]),
+    .\port$2361$22 (\p$64 [22]),
+    .\port$2361$23 (\p$64 [23]),
+    .\port$2361$24 (\p$64 [24]),
+    .\port$2361$25 (\p$64 [25]),
+    .\port$2361$26 (\p$64 [26]),
+    .\port$2361$27 (\p$64 [27]),
+    .\port$2361$28 (\p$64 [28]),
+    .\port$2361$29 (\p$64 [29]),
+    .\port$2361$3 (\p$64 [3]),
+    .\port$2361$30 (\p$64 [30]),
+    .\port$2361$4 (\p$64 [4]),
+    .\port$2361$5 (\p$64 [5]),
+    .\port$2361$6 (\p$64 [6]),
+    .\port$2361$7 (\p$64 [7]),
+    .\port$2361$8 (\p$64 [8]),
+    .\port$2361$9 (\p$64 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2e_xpll0),
     .b(rq2e_ypll0),
     .clk(clk),
-    .\port$2362$0 (p[0]),
-    .\port$2362$1 (p[1]),
-    .\port$2362$10 (p[10]),
-    .\port$2362$11 (p[11]),
-    .\port$2362$12 (p[12]),
-    .\port$2362$13 (p[13]),
-    .\port$2362$14 (p[14]),
-    .\port$2362$15 (p[15]),
-    .\port$2362$16 (p[16]),
-    .\port$2362$17 (p[17]),
-    .\port$2362$18 (p[18]),
-    .\port$2362$19 (p[19]),
-    .\port$2362$2 (p[2]),
-    .\port$2362$20 (p[20]),
-    .\port$2362$21 (p[21]),
-    .\port$2362$22 (p[22]),
-    .\port$2362$23 (p[23]),
-    .\port$2362$24 (p[24]),
-    .\port$2362$25 (p[25]),
-    .\port$2362$26 (p[26]),
-    .\port$2362$27 (p[27]),
-    .\port$2362$28 (p[28]),
-    .\port$2362$29 (p[29]),
-    .\port$2362$3 (p[3]),
-    .\port$2362$30 (p[30]),
-    .\port$2362$31 (p[31]),
-    .\port$2362$32 (p[32]),
-    .\port$2362$33 (p[33]),
-    .\port$2362$4 (p[4]),
-    .\port$2362$5 (p[5]),
-    .\port$2362$6 (p[6]),
-    .\port$2362$7 (p[7]),
-    .\port$2362$8 (p[8]),
-    .\port$2362$9 (p[9]),
+    .\port$2360$0 (p[0]),
+    .\port$2360$1 (p[1]),
+    .\port$2360$10 (p[10]),
+    .\port$2360$11 (p[11]),
+    .\port$2360$12 (p[12]),
+    .\port$2360$13 (p[13]),
+    .\port$2360$14 (p[14]),
+    .\port$2360$15 (p[15]),
+    .\port$2360$16 (p[16]),
+    .\port$2360$17 (p[17]),
+    .\port$2360$18 (p[18]),
+    .\port$2360$19 (p[19]),
+    .\port$2360$2 (p[2]),
+    .\port$2360$20 (p[20]),
+    .\port$2360$21 (p[21]),
+    .\port$2360$22 (p[22]),
+    .\port$2360$23 (p[23]),
+    .\port$2360$24 (p[24]),
+    .\port$2360$25 (p[25]),
+    .\port$2360$26 (p[26]),
+    .\port$2360$27 (p[27]),
+    .\port$2360$28 (p[28]),
+    .\port$2360$29 (p[29]),
+    .\port$2360$3 (p[3]),
+    .\port$2360$30 (p[30]),
+    .\port$2360$31 (p[31]),
+    .\port$2360$32 (p[32]),
+    .\port$2360$33 (p[33]),
+    .\port$2360$4 (p[4]),
+    .\port$2360$5 (p[5]),
+    .\port$2360$6 (p[6]),
+    .\port$2360$7 (p[7]),
+    .\port$2360$8 (p[8]),
+    .\port$2360$9 (p[9]),
     .rst(rst)
   );
   CCU2C #(
@@ -40580,392 +40576,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$2365$0 , \port$2365$1 , \port$2365$2 , \port$2365$3 , \port$2365$4 , \port$2365$5 , \port$2365$6 , \port$2365$7 , \port$2365$8 , \port$2365$9 , \port$2365$10 , \port$2365$11 , \port$2365$12 , \port$2365$13 , \port$2365$14 , \port$2365$15 , \port$2365$16 , \port$2365$17 , \port$2365$18 , \port$2365$19 
-, \port$2365$20 , \port$2365$21 , \port$2365$22 , \port$2365$23 , \port$2365$24 , \port$2365$25 , \port$2365$26 , \port$2365$27 , \port$2365$28 , a, b, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$2363$0 , \port$2363$1 , \port$2363$2 , \port$2363$3 , \port$2363$4 , \port$2363$5 , \port$2363$6 , \port$2363$7 , \port$2363$8 , \port$2363$9 , \port$2363$10 , \port$2363$11 , \port$2363$12 , \port$2363$13 , \port$2363$14 , \port$2363$15 , \port$2363$16 , \port$2363$17 , \port$2363$18 , \port$2363$19 
+, \port$2363$20 , \port$2363$21 , \port$2363$22 , \port$2363$23 , \port$2363$24 , \port$2363$25 , \port$2363$26 , \port$2363$27 , \port$2363$28 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$2365$0 ;
-  wire \port$2365$0 ;
-  output \port$2365$1 ;
-  wire \port$2365$1 ;
-  output \port$2365$10 ;
-  wire \port$2365$10 ;
-  output \port$2365$11 ;
-  wire \port$2365$11 ;
-  output \port$2365$12 ;
-  wire \port$2365$12 ;
-  output \port$2365$13 ;
-  wire \port$2365$13 ;
-  output \port$2365$14 ;
-  wire \port$2365$14 ;
-  output \port$2365$15 ;
-  wire \port$2365$15 ;
-  output \port$2365$16 ;
-  wire \port$2365$16 ;
-  output \port$2365$17 ;
-  wire \port$2365$17 ;
-  output \port$2365$18 ;
-  wire \port$2365$18 ;
-  output \port$2365$19 ;
-  wire \port$2365$19 ;
-  output \port$2365$2 ;
-  wire \port$2365$2 ;
-  output \port$2365$20 ;
-  wire \port$2365$20 ;
-  output \port$2365$21 ;
-  wire \port$2365$21 ;
-  output \port$2365$22 ;
-  wire \port$2365$22 ;
-  output \port$2365$23 ;
-  wire \port$2365$23 ;
-  output \port$2365$24 ;
-  wire \port$2365$24 ;
-  output \port$2365$25 ;
-  wire \port$2365$25 ;
-  output \port$2365$26 ;
-  wire \port$2365$26 ;
-  output \port$2365$27 ;
-  wire \port$2365$27 ;
-  output \port$2365$28 ;
-  wire \port$2365$28 ;
-  output \port$2365$3 ;
-  wire \port$2365$3 ;
-  output \port$2365$4 ;
-  wire \port$2365$4 ;
-  output \port$2365$5 ;
-  wire \port$2365$5 ;
-  output \port$2365$6 ;
-  wire \port$2365$6 ;
-  output \port$2365$7 ;
-  wire \port$2365$7 ;
-  output \port$2365$8 ;
-  wire \port$2365$8 ;
-  output \port$2365$9 ;
-  wire \port$2365$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$2365$0 ),
-    .P1(\port$2365$1 ),
-    .P10(\port$2365$10 ),
-    .P11(\port$2365$11 ),
-    .P12(\port$2365$12 ),
-    .P13(\port$2365$13 ),
-    .P14(\port$2365$14 ),
-    .P15(\port$2365$15 ),
-    .P16(\port$2365$16 ),
-    .P17(\port$2365$17 ),
-    .P18(\port$2365$18 ),
-    .P19(\port$2365$19 ),
-    .P2(\port$2365$2 ),
-    .P20(\port$2365$20 ),
-    .P21(\port$2365$21 ),
-    .P22(\port$2365$22 ),
-    .P23(\port$2365$23 ),
-    .P24(\port$2365$24 ),
-    .P25(\port$2365$25 ),
-    .P26(\port$2365$26 ),
-    .P27(\port$2365$27 ),
-    .P28(\port$2365$28 ),
-    .P29(p36[29]),
-    .P3(\port$2365$3 ),
-    .P30(p36[30]),
-    .P31(p36[31]),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$2365$4 ),
-    .P5(\port$2365$5 ),
-    .P6(\port$2365$6 ),
-    .P7(\port$2365$7 ),
-    .P8(\port$2365$8 ),
-    .P9(\port$2365$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[28:0] = { \port$2365$28 , \port$2365$27 , \port$2365$26 , \port$2365$25 , \port$2365$24 , \port$2365$23 , \port$2365$22 , \port$2365$21 , \port$2365$20 , \port$2365$19 , \port$2365$18 , \port$2365$17 , \port$2365$16 , \port$2365$15 , \port$2365$14 , \port$2365$13 , \port$2365$12 , \port$2365$11 , \port$2365$10 , \port$2365$9 , \port$2365$8 , \port$2365$7 , \port$2365$6 , \port$2365$5 , \port$2365$4 , \port$2365$3 , \port$2365$2 , \port$2365$1 , \port$2365$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$2364$0 , \port$2364$1 , \port$2364$2 , \port$2364$3 , \port$2364$4 , \port$2364$5 , \port$2364$6 , \port$2364$7 , \port$2364$8 , \port$2364$9 , \port$2364$10 , \port$2364$11 , \port$2364$12 , \port$2364$13 , \port$2364$14 , \port$2364$15 , \port$2364$16 , \port$2364$17 , \port$2364$18 , \port$2364$19 
-, \port$2364$20 , \port$2364$21 , \port$2364$22 , \port$2364$23 , \port$2364$24 , \port$2364$25 , \port$2364$26 , \port$2364$27 , \port$2364$28 , \port$2364$29 , \port$2364$30 , \port$2364$31 , a, b, clk);
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  input clk;
-  wire clk;
-  wire [35:0] p36;
-  output \port$2364$0 ;
-  wire \port$2364$0 ;
-  output \port$2364$1 ;
-  wire \port$2364$1 ;
-  output \port$2364$10 ;
-  wire \port$2364$10 ;
-  output \port$2364$11 ;
-  wire \port$2364$11 ;
-  output \port$2364$12 ;
-  wire \port$2364$12 ;
-  output \port$2364$13 ;
-  wire \port$2364$13 ;
-  output \port$2364$14 ;
-  wire \port$2364$14 ;
-  output \port$2364$15 ;
-  wire \port$2364$15 ;
-  output \port$2364$16 ;
-  wire \port$2364$16 ;
-  output \port$2364$17 ;
-  wire \port$2364$17 ;
-  output \port$2364$18 ;
-  wire \port$2364$18 ;
-  output \port$2364$19 ;
-  wire \port$2364$19 ;
-  output \port$2364$2 ;
-  wire \port$2364$2 ;
-  output \port$2364$20 ;
-  wire \port$2364$20 ;
-  output \port$2364$21 ;
-  wire \port$2364$21 ;
-  output \port$2364$22 ;
-  wire \port$2364$22 ;
-  output \port$2364$23 ;
-  wire \port$2364$23 ;
-  output \port$2364$24 ;
-  wire \port$2364$24 ;
-  output \port$2364$25 ;
-  wire \port$2364$25 ;
-  output \port$2364$26 ;
-  wire \port$2364$26 ;
-  output \port$2364$27 ;
-  wire \port$2364$27 ;
-  output \port$2364$28 ;
-  wire \port$2364$28 ;
-  output \port$2364$29 ;
-  wire \port$2364$29 ;
-  output \port$2364$3 ;
-  wire \port$2364$3 ;
-  output \port$2364$30 ;
-  wire \port$2364$30 ;
-  output \port$2364$31 ;
-  wire \port$2364$31 ;
-  output \port$2364$4 ;
-  wire \port$2364$4 ;
-  output \port$2364$5 ;
-  wire \port$2364$5 ;
-  output \port$2364$6 ;
-  wire \port$2364$6 ;
-  output \port$2364$7 ;
-  wire \port$2364$7 ;
-  output \port$2364$8 ;
-  wire \port$2364$8 ;
-  output \port$2364$9 ;
-  wire \port$2364$9 ;
-  input rst;
-  wire rst;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\port$2364$0 ),
-    .P1(\port$2364$1 ),
-    .P10(\port$2364$10 ),
-    .P11(\port$2364$11 ),
-    .P12(\port$2364$12 ),
-    .P13(\port$2364$13 ),
-    .P14(\port$2364$14 ),
-    .P15(\port$2364$15 ),
-    .P16(\port$2364$16 ),
-    .P17(\port$2364$17 ),
-    .P18(\port$2364$18 ),
-    .P19(\port$2364$19 ),
-    .P2(\port$2364$2 ),
-    .P20(\port$2364$20 ),
-    .P21(\port$2364$21 ),
-    .P22(\port$2364$22 ),
-    .P23(\port$2364$23 ),
-    .P24(\port$2364$24 ),
-    .P25(\port$2364$25 ),
-    .P26(\port$2364$26 ),
-    .P27(\port$2364$27 ),
-    .P28(\port$2364$28 ),
-    .P29(\port$2364$29 ),
-    .P3(\port$2364$3 ),
-    .P30(\port$2364$30 ),
-    .P31(\port$2364$31 ),
-    .P32(p36[32]),
-    .P33(p36[33]),
-    .P34(p36[34]),
-    .P35(p36[35]),
-    .P4(\port$2364$4 ),
-    .P5(\port$2364$5 ),
-    .P6(\port$2364$6 ),
-    .P7(\port$2364$7 ),
-    .P8(\port$2364$8 ),
-    .P9(\port$2364$9 ),
-    .RST0(rst),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign p36[31:0] = { \port$2364$31 , \port$2364$30 , \port$2364$29 , \port$2364$28 , \port$2364$27 , \port$2364$26 , \port$2364$25 , \port$2364$24 , \port$2364$23 , \port$2364$22 , \port$2364$21 , \port$2364$20 , \port$2364$19 , \port$2364$18 , \port$2364$17 , \port$2364$16 , \port$2364$15 , \port$2364$14 , \port$2364$13 , \port$2364$12 , \port$2364$11 , \port$2364$10 , \port$2364$9 , \port$2364$8 , \port$2364$7 , \port$2364$6 , \port$2364$5 , \port$2364$4 , \port$2364$3 , \port$2364$2 , \port$2364$1 , \port$2364$0  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$2363$0 , \port$2363$1 , \port$2363$2 , \port$2363$3 , \port$2363$4 , \port$2363$5 , \port$2363$6 , \port$2363$7 , \port$2363$8 , \port$2363$9 , \port$2363$10 , \port$2363$11 , \port$2363$12 , \port$2363$13 , \port$2363$14 , \port$2363$15 , \port$2363$16 , \port$2363$17 , \port$2363$18 , \port$2363$19 
-, \port$2363$20 , \port$2363$21 , \port$2363$22 , \port$2363$23 , \port$2363$24 , \port$2363$25 , \port$2363$26 , \port$2363$27 , \port$2363$28 , \port$2363$29 , \port$2363$30 , a, b, clk);
-  input [16:0] a;
-  wire [16:0] a;
   input [13:0] b;
   wire [13:0] b;
   input clk;
@@ -41015,12 +40629,8 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
   wire \port$2363$27 ;
   output \port$2363$28 ;
   wire \port$2363$28 ;
-  output \port$2363$29 ;
-  wire \port$2363$29 ;
   output \port$2363$3 ;
   wire \port$2363$3 ;
-  output \port$2363$30 ;
-  wire \port$2363$30 ;
   output \port$2363$4 ;
   wire \port$2363$4 ;
   output \port$2363$5 ;
@@ -41059,9 +40669,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41130,9 +40740,9 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
     .P26(\port$2363$26 ),
     .P27(\port$2363$27 ),
     .P28(\port$2363$28 ),
-    .P29(\port$2363$29 ),
+    .P29(p36[29]),
     .P3(\port$2363$3 ),
-    .P30(\port$2363$30 ),
+    .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
@@ -41150,14 +40760,14 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$2363$0 , \port$2363$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$2363$30 , \port$2363$29 , \port$2363$28 , \port$2363$27 , \port$2363$26 , \port$2363$25 , \port$2363$24 , \port$2363$23 , \port$2363$22 , \port$2363$21 , \port$2363$20 , \port$2363$19 , \port$2363$18 , \port$2363$17 , \port$2363$16 , \port$2363$15 , \port$2363$14 , \port$2363$13 , \port$2363$12 , \port$2363$11 , \port$2363$10 , \port$2363$9 , \port$2363$8 , \port$2363$7 , \port$2363$6 , \port$2363$5 , \port$2363$4 , \port$2363$3 , \port$2363$2 , \port$2363$1 , \port$2363$0  };
+  assign p36[28:0] = { \port$2363$28 , \port$2363$27 , \port$2363$26 , \port$2363$25 , \port$2363$24 , \port$2363$23 , \port$2363$22 , \port$2363$21 , \port$2363$20 , \port$2363$19 , \port$2363$18 , \port$2363$17 , \port$2363$16 , \port$2363$15 , \port$2363$14 , \port$2363$13 , \port$2363$12 , \port$2363$11 , \port$2363$10 , \port$2363$9 , \port$2363$8 , \port$2363$7 , \port$2363$6 , \port$2363$5 , \port$2363$4 , \port$2363$3 , \port$2363$2 , \port$2363$1 , \port$2363$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$2362$0 , \port$2362$1 , \port$2362$2 , \port$2362$3 , \port$2362$4 , \port$2362$5 , \port$2362$6 , \port$2362$7 , \port$2362$8 , \port$2362$9 , \port$2362$10 , \port$2362$11 , \port$2362$12 , \port$2362$13 , \port$2362$14 , \port$2362$15 , \port$2362$16 , \port$2362$17 , \port$2362$18 , \port$2362$19 
-, \port$2362$20 , \port$2362$21 , \port$2362$22 , \port$2362$23 , \port$2362$24 , \port$2362$25 , \port$2362$26 , \port$2362$27 , \port$2362$28 , \port$2362$29 , \port$2362$30 , \port$2362$31 , \port$2362$32 , \port$2362$33 , a, b, clk);
-  input [16:0] a;
-  wire [16:0] a;
+module \hwq_top.engine.requant.phl_0 (rst, \port$2362$0 , \port$2362$1 , \port$2362$2 , \port$2362$3 , \port$2362$4 , \port$2362$5 , \port$2362$6 , \port$2362$7 , \port$2362$8 , \port$2362$9 , \port$2362$10 , \port$2362$11 , \port$2362$12 , \port$2362$13 , \port$2362$14 , \port$2362$15 , \port$2362$16 , \port$2362$17 , \port$2362$18 , \port$2362$19 
+, \port$2362$20 , \port$2362$21 , \port$2362$22 , \port$2362$23 , \port$2362$24 , \port$2362$25 , \port$2362$26 , \port$2362$27 , \port$2362$28 , \port$2362$29 , \port$2362$30 , \port$2362$31 , a, b, clk);
+  input [14:0] a;
+  wire [14:0] a;
   input [16:0] b;
   wire [16:0] b;
   input clk;
@@ -41215,10 +40825,6 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
   wire \port$2362$30 ;
   output \port$2362$31 ;
   wire \port$2362$31 ;
-  output \port$2362$32 ;
-  wire \port$2362$32 ;
-  output \port$2362$33 ;
-  wire \port$2362$33 ;
   output \port$2362$4 ;
   wire \port$2362$4 ;
   output \port$2362$5 ;
@@ -41257,9 +40863,9 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41332,8 +40938,8 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
     .P3(\port$2362$3 ),
     .P30(\port$2362$30 ),
     .P31(\port$2362$31 ),
-    .P32(\port$2362$32 ),
-    .P33(\port$2362$33 ),
+    .P32(p36[32]),
+    .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
     .P4(\port$2362$4 ),
@@ -41348,5 +40954,395 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$2362$0 , \port$2362$1 , \port$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$2362$33 , \port$2362$32 , \port$2362$31 , \port$2362$30 , \port$2362$29 , \port$2362$28 , \port$2362$27 , \port$2362$26 , \port$2362$25 , \port$2362$24 , \port$2362$23 , \port$2362$22 , \port$2362$21 , \port$2362$20 , \port$2362$19 , \port$2362$18 , \port$2362$17 , \port$2362$16 , \port$2362$15 , \port$2362$14 , \port$2362$13 , \port$2362$12 , \port$2362$11 , \port$2362$10 , \port$2362$9 , \port$2362$8 , \port$2362$7 , \port$2362$6 , \port$2362$5 , \port$2362$4 , \port$2362$3 , \port$2362$2 , \port$2362$1 , \port$2362$0  };
+  assign p36[31:0] = { \port$2362$31 , \port$2362$30 , \port$2362$29 , \port$2362$28 , \port$2362$27 , \port$2362$26 , \port$2362$25 , \port$2362$24 , \port$2362$23 , \port$2362$22 , \port$2362$21 , \port$2362$20 , \port$2362$19 , \port$2362$18 , \port$2362$17 , \port$2362$16 , \port$2362$15 , \port$2362$14 , \port$2362$13 , \port$2362$12 , \port$2362$11 , \port$2362$10 , \port$2362$9 , \port$2362$8 , \port$2362$7 , \port$2362$6 , \port$2362$5 , \port$2362$4 , \port$2362$3 , \port$2362$2 , \port$2362$1 , \port$2362$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.plh_0 (rst, \port$2361$0 , \port$2361$1 , \port$2361$2 , \port$2361$3 , \port$2361$4 , \port$2361$5 , \port$2361$6 , \port$2361$7 , \port$2361$8 , \port$2361$9 , \port$2361$10 , \port$2361$11 , \port$2361$12 , \port$2361$13 , \port$2361$14 , \port$2361$15 , \port$2361$16 , \port$2361$17 , \port$2361$18 , \port$2361$19 
+, \port$2361$20 , \port$2361$21 , \port$2361$22 , \port$2361$23 , \port$2361$24 , \port$2361$25 , \port$2361$26 , \port$2361$27 , \port$2361$28 , \port$2361$29 , \port$2361$30 , a, b, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$2361$0 ;
+  wire \port$2361$0 ;
+  output \port$2361$1 ;
+  wire \port$2361$1 ;
+  output \port$2361$10 ;
+  wire \port$2361$10 ;
+  output \port$2361$11 ;
+  wire \port$2361$11 ;
+  output \port$2361$12 ;
+  wire \port$2361$12 ;
+  output \port$2361$13 ;
+  wire \port$2361$13 ;
+  output \port$2361$14 ;
+  wire \port$2361$14 ;
+  output \port$2361$15 ;
+  wire \port$2361$15 ;
+  output \port$2361$16 ;
+  wire \port$2361$16 ;
+  output \port$2361$17 ;
+  wire \port$2361$17 ;
+  output \port$2361$18 ;
+  wire \port$2361$18 ;
+  output \port$2361$19 ;
+  wire \port$2361$19 ;
+  output \port$2361$2 ;
+  wire \port$2361$2 ;
+  output \port$2361$20 ;
+  wire \port$2361$20 ;
+  output \port$2361$21 ;
+  wire \port$2361$21 ;
+  output \port$2361$22 ;
+  wire \port$2361$22 ;
+  output \port$2361$23 ;
+  wire \port$2361$23 ;
+  output \port$2361$24 ;
+  wire \port$2361$24 ;
+  output \port$2361$25 ;
+  wire \port$2361$25 ;
+  output \port$2361$26 ;
+  wire \port$2361$26 ;
+  output \port$2361$27 ;
+  wire \port$2361$27 ;
+  output \port$2361$28 ;
+  wire \port$2361$28 ;
+  output \port$2361$29 ;
+  wire \port$2361$29 ;
+  output \port$2361$3 ;
+  wire \port$2361$3 ;
+  output \port$2361$30 ;
+  wire \port$2361$30 ;
+  output \port$2361$4 ;
+  wire \port$2361$4 ;
+  output \port$2361$5 ;
+  wire \port$2361$5 ;
+  output \port$2361$6 ;
+  wire \port$2361$6 ;
+  output \port$2361$7 ;
+  wire \port$2361$7 ;
+  output \port$2361$8 ;
+  wire \port$2361$8 ;
+  output \port$2361$9 ;
+  wire \port$2361$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$2361$0 ),
+    .P1(\port$2361$1 ),
+    .P10(\port$2361$10 ),
+    .P11(\port$2361$11 ),
+    .P12(\port$2361$12 ),
+    .P13(\port$2361$13 ),
+    .P14(\port$2361$14 ),
+    .P15(\port$2361$15 ),
+    .P16(\port$2361$16 ),
+    .P17(\port$2361$17 ),
+    .P18(\port$2361$18 ),
+    .P19(\port$2361$19 ),
+    .P2(\port$2361$2 ),
+    .P20(\port$2361$20 ),
+    .P21(\port$2361$21 ),
+    .P22(\port$2361$22 ),
+    .P23(\port$2361$23 ),
+    .P24(\port$2361$24 ),
+    .P25(\port$2361$25 ),
+    .P26(\port$2361$26 ),
+    .P27(\port$2361$27 ),
+    .P28(\port$2361$28 ),
+    .P29(\port$2361$29 ),
+    .P3(\port$2361$3 ),
+    .P30(\port$2361$30 ),
+    .P31(p36[31]),
+    .P32(p36[32]),
+    .P33(p36[33]),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$2361$4 ),
+    .P5(\port$2361$5 ),
+    .P6(\port$2361$6 ),
+    .P7(\port$2361$7 ),
+    .P8(\port$2361$8 ),
+    .P9(\port$2361$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[30:0] = { \port$2361$30 , \port$2361$29 , \port$2361$28 , \port$2361$27 , \port$2361$26 , \port$2361$25 , \port$2361$24 , \port$2361$23 , \port$2361$22 , \port$2361$21 , \port$2361$20 , \port$2361$19 , \port$2361$18 , \port$2361$17 , \port$2361$16 , \port$2361$15 , \port$2361$14 , \port$2361$13 , \port$2361$12 , \port$2361$11 , \port$2361$10 , \port$2361$9 , \port$2361$8 , \port$2361$7 , \port$2361$6 , \port$2361$5 , \port$2361$4 , \port$2361$3 , \port$2361$2 , \port$2361$1 , \port$2361$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_0 (rst, \port$2360$0 , \port$2360$1 , \port$2360$2 , \port$2360$3 , \port$2360$4 , \port$2360$5 , \port$2360$6 , \port$2360$7 , \port$2360$8 , \port$2360$9 , \port$2360$10 , \port$2360$11 , \port$2360$12 , \port$2360$13 , \port$2360$14 , \port$2360$15 , \port$2360$16 , \port$2360$17 , \port$2360$18 , \port$2360$19 
+, \port$2360$20 , \port$2360$21 , \port$2360$22 , \port$2360$23 , \port$2360$24 , \port$2360$25 , \port$2360$26 , \port$2360$27 , \port$2360$28 , \port$2360$29 , \port$2360$30 , \port$2360$31 , \port$2360$32 , \port$2360$33 , a, b, clk);
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  input clk;
+  wire clk;
+  wire [35:0] p36;
+  output \port$2360$0 ;
+  wire \port$2360$0 ;
+  output \port$2360$1 ;
+  wire \port$2360$1 ;
+  output \port$2360$10 ;
+  wire \port$2360$10 ;
+  output \port$2360$11 ;
+  wire \port$2360$11 ;
+  output \port$2360$12 ;
+  wire \port$2360$12 ;
+  output \port$2360$13 ;
+  wire \port$2360$13 ;
+  output \port$2360$14 ;
+  wire \port$2360$14 ;
+  output \port$2360$15 ;
+  wire \port$2360$15 ;
+  output \port$2360$16 ;
+  wire \port$2360$16 ;
+  output \port$2360$17 ;
+  wire \port$2360$17 ;
+  output \port$2360$18 ;
+  wire \port$2360$18 ;
+  output \port$2360$19 ;
+  wire \port$2360$19 ;
+  output \port$2360$2 ;
+  wire \port$2360$2 ;
+  output \port$2360$20 ;
+  wire \port$2360$20 ;
+  output \port$2360$21 ;
+  wire \port$2360$21 ;
+  output \port$2360$22 ;
+  wire \port$2360$22 ;
+  output \port$2360$23 ;
+  wire \port$2360$23 ;
+  output \port$2360$24 ;
+  wire \port$2360$24 ;
+  output \port$2360$25 ;
+  wire \port$2360$25 ;
+  output \port$2360$26 ;
+  wire \port$2360$26 ;
+  output \port$2360$27 ;
+  wire \port$2360$27 ;
+  output \port$2360$28 ;
+  wire \port$2360$28 ;
+  output \port$2360$29 ;
+  wire \port$2360$29 ;
+  output \port$2360$3 ;
+  wire \port$2360$3 ;
+  output \port$2360$30 ;
+  wire \port$2360$30 ;
+  output \port$2360$31 ;
+  wire \port$2360$31 ;
+  output \port$2360$32 ;
+  wire \port$2360$32 ;
+  output \port$2360$33 ;
+  wire \port$2360$33 ;
+  output \port$2360$4 ;
+  wire \port$2360$4 ;
+  output \port$2360$5 ;
+  wire \port$2360$5 ;
+  output \port$2360$6 ;
+  wire \port$2360$6 ;
+  output \port$2360$7 ;
+  wire \port$2360$7 ;
+  output \port$2360$8 ;
+  wire \port$2360$8 ;
+  output \port$2360$9 ;
+  wire \port$2360$9 ;
+  input rst;
+  wire rst;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\port$2360$0 ),
+    .P1(\port$2360$1 ),
+    .P10(\port$2360$10 ),
+    .P11(\port$2360$11 ),
+    .P12(\port$2360$12 ),
+    .P13(\port$2360$13 ),
+    .P14(\port$2360$14 ),
+    .P15(\port$2360$15 ),
+    .P16(\port$2360$16 ),
+    .P17(\port$2360$17 ),
+    .P18(\port$2360$18 ),
+    .P19(\port$2360$19 ),
+    .P2(\port$2360$2 ),
+    .P20(\port$2360$20 ),
+    .P21(\port$2360$21 ),
+    .P22(\port$2360$22 ),
+    .P23(\port$2360$23 ),
+    .P24(\port$2360$24 ),
+    .P25(\port$2360$25 ),
+    .P26(\port$2360$26 ),
+    .P27(\port$2360$27 ),
+    .P28(\port$2360$28 ),
+    .P29(\port$2360$29 ),
+    .P3(\port$2360$3 ),
+    .P30(\port$2360$30 ),
+    .P31(\port$2360$31 ),
+    .P32(\port$2360$32 ),
+    .P33(\port$2360$33 ),
+    .P34(p36[34]),
+    .P35(p36[35]),
+    .P4(\port$2360$4 ),
+    .P5(\port$2360$5 ),
+    .P6(\port$2360$6 ),
+    .P7(\port$2360$7 ),
+    .P8(\port$2360$8 ),
+    .P9(\port$2360$9 ),
+    .RST0(rst),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign p36[33:0] = { \port$2360$33 , \port$2360$32 , \port$2360$31 , \port$2360$30 , \port$2360$29 , \port$2360$28 , \port$2360$27 , \port$2360$26 , \port$2360$25 , \port$2360$24 , \port$2360$23 , \port$2360$22 , \port$2360$21 , \port$2360$20 , \port$2360$19 , \port$2360$18 , \port$2360$17 , \port$2360$16 , \port$2360$15 , \port$2360$14 , \port$2360$13 , \port$2360$12 , \port$2360$11 , \port$2360$10 , \port$2360$9 , \port$2360$8 , \port$2360$7 , \port$2360$6 , \port$2360$5 , \port$2360$4 , \port$2360$3 , \port$2360$2 , \port$2360$1 , \port$2360$0  };
 endmodule

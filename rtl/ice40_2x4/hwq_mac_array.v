@@ -2,7 +2,7 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire _009_;
   wire _013_;
   wire _014_;
@@ -12,9 +12,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _024_;
   wire [1:0] _025_;
   wire _026_;
-  (* unused_bits = "2" *)
-  wire [2:0] _027_;
-  wire [1:0] _028_;
+  wire [1:0] _027_;
+  wire [2:0] _028_;
   wire _031_;
   wire [1:0] _032_;
   wire [1:0] _033_;
@@ -108,6 +107,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [95:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [23:0] out_0_0 = 24'h000000;
   reg [23:0] out_0_1 = 24'h000000;
   reg [23:0] out_0_2 = 24'h000000;
@@ -117,13 +118,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$111 ;
-  wire [15:0] \p0$59 ;
-  wire [15:0] \p0$85 ;
+  wire [15:0] \p0$112 ;
+  wire [15:0] \p0$60 ;
+  wire [15:0] \p0$86 ;
   wire [15:0] p1;
-  wire [15:0] \p1$124 ;
-  wire [15:0] \p1$72 ;
-  wire [15:0] \p1$98 ;
+  wire [15:0] \p1$125 ;
+  wire [15:0] \p1$73 ;
+  wire [15:0] \p1$99 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -167,10 +168,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _024_ = en & drain_advance;
   assign _025_ = drain_count - 1'h1;
   assign _026_ = en & drain_busy;
-  assign _027_[1:0] = drain_beat + 1'h1;
-  assign _028_ = drain_advance ? 2'h0 : _027_[1:0];
+  assign _027_ = drain_beat + 1'h1;
+  assign _028_[1:0] = drain_advance ? 2'h0 : _027_;
+  assign o_valid_next = en ? drain_busy : o_valid;
   assign _031_ = | { rst, cap_1_3 };
-  assign _032_ = _026_ ? _028_ : drain_beat;
+  assign _032_ = _026_ ? _028_[1:0] : drain_beat;
   assign beat_next = cap_1_3 ? 2'h0 : _032_;
   assign _033_ = _024_ ? _025_ : drain_count;
   assign count_next = cap_1_3 ? 2'h2 : _033_;
@@ -191,7 +193,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o({ \p1$72 , \p0$59  }),
+    .o({ \p1$73 , \p0$60  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -201,7 +203,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o({ \p1$98 , \p0$85  }),
+    .o({ \p1$99 , \p0$86  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -211,10 +213,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o({ \p1$124 , \p0$111  }),
+    .o({ \p1$125 , \p0$112  }),
     .rst(rst)
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
+  assign _028_[2] = 1'hx;
   always @(posedge clk) begin
     if (en) begin
       begin if (drain_row) drain_3 <= out_1_3; else drain_3 <= out_0_3; end
@@ -300,38 +303,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$124 ;
+      p_1_3 <= \p1$125 ;
       begin if (lr_1_2_d2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$111 ;
+      p_1_2 <= \p0$112 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       begin if (lr_1_1_d2) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$98 ;
+      p_1_1 <= \p1$99 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       begin if (lr_1_0_d2) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$85 ;
+      p_1_0 <= \p0$86 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       begin if (lr_0_3_d2) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$72 ;
+      p_0_3 <= \p1$73 ;
       begin if (lr_0_2_d2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$59 ;
+      p_0_2 <= \p0$60 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       begin if (lr_0_1_d2) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end

@@ -57,83 +57,80 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _002_;
-  wire _003_;
-  wire _004_;
-  wire [1:0] _005_;
-  (* unused_bits = "4" *)
-  wire [4:0] _006_;
-  wire _008_;
-  wire _009_;
-  wire _010_;
+  wire _001_;
+  wire [1:0] _002_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
   wire _011_;
-  wire [1:0] _015_;
-  wire [2:0] _016_;
-  wire _018_;
+  wire [1:0] _012_;
+  wire [2:0] _013_;
+  wire _015_;
+  wire _016_;
+  wire _017_;
   wire _019_;
   wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
-  wire _028_;
-  wire _029_;
+  wire [3:0] _029_;
   wire _030_;
-  wire [3:0] _032_;
-  wire _033_;
-  wire _034_;
-  wire _042_;
-  wire [8:0] _043_;
+  wire _031_;
+  wire _039_;
+  wire [8:0] _040_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _044_;
+  wire [16:0] _041_;
+  wire _042_;
+  wire _043_;
+  wire [15:0] _044_;
   wire _045_;
   wire _046_;
-  wire [15:0] _047_;
-  wire _048_;
-  wire _049_;
-  wire [5:0] _051_;
+  wire [5:0] _048_;
   (* unused_bits = "4" *)
-  wire [4:0] _052_;
+  wire [4:0] _049_;
   (* unused_bits = "2" *)
-  wire [2:0] _053_;
-  wire _054_;
+  wire [2:0] _050_;
+  wire _051_;
+  wire _052_;
   wire _055_;
+  wire _057_;
   wire _058_;
-  wire _060_;
-  wire _061_;
   (* unused_bits = "5" *)
-  wire [5:0] _066_;
+  wire [5:0] _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
   wire _067_;
   wire _068_;
   wire _069_;
   wire _070_;
   wire _071_;
-  wire _072_;
-  wire _073_;
-  wire _074_;
   (* unused_bits = "17" *)
-  wire [17:0] _075_;
+  wire [17:0] _072_;
   (* unused_bits = "17" *)
-  wire [17:0] _076_;
-  wire _078_;
+  wire [17:0] _073_;
+  wire _075_;
+  wire _083_;
+  wire _085_;
   wire _086_;
-  wire _088_;
-  wire _089_;
+  wire _090_;
   (* unused_bits = "2" *)
-  wire [2:0] _094_;
+  wire [2:0] _093_;
+  wire _094_;
   wire _095_;
   wire _096_;
   wire _097_;
   wire _098_;
-  wire _099_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
   (* unused_bits = "2" *)
-  wire [2:0] _103_;
+  wire [2:0] _099_;
+  wire _102_;
+  wire _104_;
   wire _105_;
+  wire _106_;
   wire _107_;
   wire _108_;
   wire _109_;
@@ -169,39 +166,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _139_;
   wire _140_;
   wire _141_;
-  wire _142_;
-  wire _143_;
-  wire _144_;
-  wire _148_;
+  wire _145_;
+  wire _151_;
   wire _154_;
-  wire _157_;
-  wire [16:0] _160_;
-  wire [3:0] _166_;
+  wire [16:0] _157_;
+  wire [3:0] _163_;
+  wire _168_;
+  wire _169_;
   wire _171_;
   wire _172_;
   wire _174_;
-  wire _175_;
-  wire _177_;
-  wire _193_;
-  wire _194_;
+  wire _190_;
+  wire _191_;
+  wire _196_;
   wire _199_;
-  wire _202_;
-  wire _209_;
+  wire _206_;
+  wire _207_;
   wire _210_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire [1:0] _216_;
-  wire [1:0] _217_;
-  wire [5:0] _220_;
-  wire [3:0] _223_;
-  wire [3:0] _224_;
+  wire _211_;
+  wire _212_;
+  wire [1:0] _213_;
+  wire [1:0] _214_;
+  wire [5:0] _217_;
+  wire [3:0] _220_;
+  wire [3:0] _221_;
   wire [16:0] \$signal ;
   reg \$signal$112  = 1'h0;
   reg \$signal$113  = 1'h0;
   reg \$signal$116  = 1'h1;
   reg \$signal$143  = 1'h0;
-  reg \$signal$155  = 1'h0;
+  reg \$signal$157  = 1'h0;
   wire \$signal$28 ;
   reg acc_odd = 1'h0;
   reg [47:0] acc_pair = 48'h000000000000;
@@ -244,6 +238,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [6:0] flush = 7'h00;
@@ -284,10 +279,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$158 ;
+  wire [95:0] \o_data$160 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$84 ;
+  wire o_valid_next;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -345,152 +341,147 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _058_ = s_act__valid & s_wgt__valid;
-  assign _068_ = in_data & _058_;
-  assign _078_ = ~ at_k_last;
-  assign _089_ = credit_ok | _078_;
-  assign take = _068_ & _089_;
-  assign _098_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _098_;
+  assign _055_ = s_act__valid & s_wgt__valid;
+  assign _065_ = in_data & _055_;
+  assign _075_ = ~ at_k_last;
+  assign _086_ = credit_ok | _075_;
+  assign take = _065_ & _086_;
+  assign _095_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _095_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _022_ = ~ in_data;
-  assign _023_ = s_act__valid & s_wgt__valid;
-  assign _024_ = ~ at_k_last;
-  assign _025_ = credit_ok | _024_;
-  assign _026_ = _023_ & _025_;
-  assign adv = _022_ | _026_;
-  assign _027_ = compute & adv;
-  assign _028_ = _027_ & at_tile_last;
-  assign block_end = _028_ & fn_last;
+  assign _019_ = ~ in_data;
+  assign _020_ = s_act__valid & s_wgt__valid;
+  assign _021_ = ~ at_k_last;
+  assign _022_ = credit_ok | _021_;
+  assign _023_ = _020_ & _022_;
+  assign adv = _019_ | _023_;
+  assign _024_ = compute & adv;
+  assign _025_ = _024_ & at_tile_last;
+  assign block_end = _025_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _029_ = ! lane;
+  assign _026_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _030_ = ~ dn_last;
-  assign wrap = d_last & _030_;
+  assign _027_ = ~ dn_last;
+  assign wrap = d_last & _027_;
   assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _032_ = kept - 2'h2;
-  assign _033_ = kept >= 3'h4;
-  assign _034_ = kept >= 2'h2;
-  assign _042_ = hdr[47:32] > 4'hb;
-  assign _043_ = _042_ ? hdr[40:32] : 9'h00b;
-  assign _044_[8:0] = _043_ - 2'h2;
-  assign _045_ = hdr[47:32] == 1'h1;
-  assign _046_ = hdr[47:32] > 4'hb;
-  assign _047_ = _046_ ? hdr[47:32] : 16'h000b;
-  assign _048_ = _047_ == 1'h1;
-  assign _049_ = ~ ch_left[16];
-  assign _051_ = wa + 1'h1;
-  assign _052_[3:0] = blk + 1'h1;
-  assign _053_[1:0] = wb + 1'h1;
-  assign _054_ = wb == 2'h2;
-  assign _055_ = lane + 1'h1;
-  assign _060_ = block_end & last_mblock;
-  assign _061_ = compute & adv;
-  assign _066_[4:0] = fn_rem - 1'h1;
-  assign _067_ = ! fn_rem;
-  assign _069_ = fn_last & last_mblock;
-  assign _070_ = ~ _069_;
-  assign _071_ = ~ k_rem[8];
-  assign _072_ = _071_ & k_dec[8];
-  assign _073_ = ~ t_rem[8];
-  assign _074_ = _073_ & t_dec[8];
-  assign _075_[16:0] = row + 1'h1;
-  assign _076_[16:0] = row - 1'h1;
-  assign _086_ = ~ drain_lt_wrap_pen;
-  assign _088_ = ~ drain_lt_pen;
-  assign _094_[1:0] = ra_beat + 1'h1;
-  assign _095_ = beat_last & d_last;
-  assign _096_ = ~ drain_restart;
-  assign _097_ = _096_ & o_valid;
-  assign _099_ = ~ beat_last;
-  assign _100_ = _097_ & _099_;
-  assign _101_ = ~ drain_restart;
-  assign _102_ = _101_ & row_end;
-  assign _103_[1:0] = beat + 1'h1;
-  assign _105_ = ~ drain_restart;
-  assign _107_ = ~ drain_restart;
-  assign _108_ = _107_ & row_end;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = drain_d_step & _002_;
-  assign _004_ = d + 1'h1;
-  assign _005_[0] = drain_d_wrap ? 1'h0 : _004_;
-  assign _006_[3:0] = dn + 1'h1;
-  assign _008_ = o_valid & row_valid;
-  assign _009_ = row_end & row_valid;
-  assign _010_ = _009_ & row_last;
-  assign _015_ = ob + 1'h1;
-  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
-  assign _018_ = r_en & m_out__valid;
-  assign _019_ = ~ row_valid;
-  assign _020_ = row_end & _019_;
-  reg [16:0] _441_ = 17'h00000;
-  assign drain_back[16:0] = _441_;
-  reg [16:0] _442_ = 17'h00000;
-  assign drain_plus[16:0] = _442_;
-  assign _109_ = { st_flush, st_compute } != 1'h0;
+  assign _029_ = kept - 2'h2;
+  assign _030_ = kept >= 3'h4;
+  assign _031_ = kept >= 2'h2;
+  assign _039_ = hdr[47:32] > 4'hb;
+  assign _040_ = _039_ ? hdr[40:32] : 9'h00b;
+  assign _041_[8:0] = _040_ - 2'h2;
+  assign _042_ = hdr[47:32] == 1'h1;
+  assign _043_ = hdr[47:32] > 4'hb;
+  assign _044_ = _043_ ? hdr[47:32] : 16'h000b;
+  assign _045_ = _044_ == 1'h1;
+  assign _046_ = ~ ch_left[16];
+  assign _048_ = wa + 1'h1;
+  assign _049_[3:0] = blk + 1'h1;
+  assign _050_[1:0] = wb + 1'h1;
+  assign _051_ = wb == 2'h2;
+  assign _052_ = lane + 1'h1;
+  assign _057_ = block_end & last_mblock;
+  assign _058_ = compute & adv;
+  assign _063_[4:0] = fn_rem - 1'h1;
+  assign _064_ = ! fn_rem;
+  assign _066_ = fn_last & last_mblock;
+  assign _067_ = ~ _066_;
+  assign _068_ = ~ k_rem[8];
+  assign _069_ = _068_ & k_dec[8];
+  assign _070_ = ~ t_rem[8];
+  assign _071_ = _070_ & t_dec[8];
+  assign _072_[16:0] = row + 1'h1;
+  assign _073_[16:0] = row - 1'h1;
+  assign _083_ = ~ drain_lt_wrap_pen;
+  assign _085_ = ~ drain_lt_pen;
+  assign _090_ = ~ header_taken;
+  assign _093_[1:0] = ra_beat + 1'h1;
+  assign _094_ = beat_last & d_last;
+  assign _096_ = ~ beat_last;
+  assign _097_ = drain_v & _096_;
+  assign _098_ = drain_v & beat_last;
+  assign _099_[1:0] = beat + 1'h1;
+  assign _102_ = drain_v & beat_last;
+  assign _104_ = ~ drain_restart;
+  assign _105_ = drain_d_step & _104_;
+  assign _001_ = d + 1'h1;
+  assign _002_[0] = drain_d_wrap ? 1'h0 : _001_;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _012_ = ob + 1'h1;
+  assign _013_[1:0] = ob_last ? 2'h0 : _012_;
+  assign _015_ = r_en & m_out__valid;
+  assign _016_ = ~ row_valid;
+  assign _017_ = row_end & _016_;
+  reg [16:0] _437_ = 17'h00000;
+  assign drain_back[16:0] = _437_;
+  reg [16:0] _438_ = 17'h00000;
+  assign drain_plus[16:0] = _438_;
+  assign _106_ = { st_flush, st_compute } != 1'h0;
+  assign _107_ = { take_ch, header_taken } != 1'h0;
+  assign _108_ = { take_ch, header_taken } != 1'h0;
+  assign _109_ = { take_ch, header_taken } != 1'h0;
   assign _110_ = { take_ch, header_taken } != 1'h0;
-  assign _111_ = { take_ch, header_taken } != 1'h0;
-  assign _112_ = { take_ch, header_taken } != 1'h0;
-  assign _113_ = { take_ch, header_taken } != 1'h0;
-  assign _114_ = { _003_, enter_q, drain_dn_step } != 3'h4;
-  assign _115_ = { _003_, enter_q } != 1'h0;
-  assign _116_ = { _102_, _100_, drain_restart } != 1'h0;
-  assign _117_ = { _102_, _100_, drain_restart } != 1'h0;
-  assign _118_ = { _003_, drain_restart } != 1'h0;
+  assign _111_ = { _105_, enter_q, drain_dn_step } != 3'h4;
+  assign _112_ = { _105_, enter_q } != 1'h0;
+  assign _113_ = { _098_, _097_, drain_restart } != 1'h0;
+  assign _114_ = { _098_, _097_, drain_restart } != 1'h0;
+  assign _115_ = { _105_, drain_restart } != 1'h0;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { compute, adv } != 2'h2;
+  assign _118_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { compute, adv } != 2'h2;
-  assign _121_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _122_ = { compute, adv } != 2'h2;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { tile_end, compute } != 1'h1;
-  assign _126_ = { tile_end, compute } != 1'h1;
-  assign _133_ = & { tile_end, fn_last };
-  assign _127_ = & { _142_, \o_valid$84  };
-  assign _128_ = & { _143_, \o_valid$84  };
-  assign _129_ = & { _144_, \o_valid$84  };
-  assign _130_ = & { _115_, _114_ };
-  assign _131_ = & { _095_, o_valid };
-  assign _132_ = & { _122_, _121_ };
-  assign _141_ = ~ compute;
-  assign _134_ = | { _060_, rst };
-  assign _135_ = | { enter, rst };
-  assign _136_ = | { drain_restart, rst };
-  assign _137_ = | { drain_restart, rst };
-  assign _138_ = | { dn_last, rst };
-  assign _139_ = | { d_last, rst };
-  assign _140_ = | { _141_, rst };
-  assign _142_ = ob == 2'h2;
-  assign _143_ = ob == 1'h1;
-  assign _144_ = ! ob;
-  assign _148_ = drain_restart ? 1'h0 : d_last;
-  assign _154_ = drain_restart ? m_one : row_last;
-  assign _157_ = drain_restart ? 1'h1 : row_valid;
-  assign _160_ = drain_restart ? 17'h00000 : row;
-  assign _166_ = drain_restart ? 4'h0 : dn;
-  assign _171_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _074_;
+  assign _121_ = { compute, adv } != 2'h2;
+  assign _122_ = { tile_end, compute } != 1'h1;
+  assign _123_ = { tile_end, compute } != 1'h1;
+  assign _124_ = & { tile_end, fn_last };
+  assign _125_ = & { _139_, \o_valid$84  };
+  assign _126_ = & { _140_, \o_valid$84  };
+  assign _127_ = & { _141_, \o_valid$84  };
+  assign _128_ = & { _112_, _111_ };
+  assign _129_ = & { _094_, drain_v };
+  assign _130_ = & { _119_, _118_ };
+  assign _138_ = ~ compute;
+  assign _137_ = | { _138_, rst };
+  assign _131_ = | { _057_, rst };
+  assign _132_ = | { enter, rst };
+  assign _133_ = | { drain_restart, rst };
+  assign _134_ = | { drain_restart, rst };
+  assign _135_ = | { dn_last, rst };
+  assign _136_ = | { d_last, rst };
+  assign _139_ = ob == 2'h2;
+  assign _140_ = ob == 1'h1;
+  assign _141_ = ! ob;
+  assign _145_ = drain_restart ? 1'h0 : d_last;
+  assign _151_ = drain_restart ? m_one : row_last;
+  assign _154_ = drain_restart ? 1'h1 : row_valid;
+  assign _157_ = drain_restart ? 17'h00000 : row;
+  assign _163_ = drain_restart ? 4'h0 : dn;
+  assign _168_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _071_;
+  assign _169_ = adv ? _168_ : 1'hx;
+  assign _171_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _069_;
   assign _172_ = adv ? _171_ : 1'hx;
-  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _072_;
-  assign _175_ = adv ? _174_ : 1'hx;
-  assign _177_ = at_k_last ? 1'h0 : 1'hx;
-  assign _193_ = compute ? st_flush : 1'h1;
-  assign _194_ = st_compute ? _193_ : st_flush;
-  assign _199_ = enter ? 1'h1 : st_compute;
-  assign _202_ = header_taken ? 1'h0 : st_header;
-  assign _209_ = header_taken ? 1'h0 : wb_last;
-  assign _210_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _054_;
-  assign _213_ = header_taken ? 1'h1 : 1'hx;
-  assign _214_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _215_ = take_ch ? _214_ : _213_;
-  assign _216_ = header_taken ? 2'h0 : wb;
-  assign _217_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _053_[1:0];
-  assign _220_ = header_taken ? 6'h00 : wa;
-  assign _223_ = header_taken ? 4'h0 : blk;
-  assign _224_ = wb_last ? _052_[3:0] : _223_;
+  assign _174_ = at_k_last ? 1'h0 : 1'hx;
+  assign _190_ = compute ? st_flush : 1'h1;
+  assign _191_ = st_compute ? _190_ : st_flush;
+  assign _196_ = enter ? 1'h1 : st_compute;
+  assign _199_ = header_taken ? 1'h0 : st_header;
+  assign _206_ = header_taken ? 1'h0 : wb_last;
+  assign _207_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _051_;
+  assign _210_ = header_taken ? 1'h1 : 1'hx;
+  assign _211_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _212_ = take_ch ? _211_ : _210_;
+  assign _213_ = header_taken ? 2'h0 : wb;
+  assign _214_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _050_[1:0];
+  assign _217_ = header_taken ? 6'h00 : wa;
+  assign _220_ = header_taken ? 4'h0 : blk;
+  assign _221_ = wb_last ? _049_[3:0] : _220_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -498,7 +489,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$158 ),
+    .o_data(\o_data$160 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -534,12 +526,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _016_[2] = 1'hx;
-  assign _005_[1] = 1'hx;
+  assign _013_[2] = 1'hx;
+  assign _002_[1] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
+    if (_137_) begin
+      fm0 <= 17'h00000;
+    end else if (_124_) begin
+      fm0 <= fm0 + 2'h2;
+    end
     if (rst) begin
       tile_end <= 1'h0;
       st_flush <= 1'h0;
@@ -559,7 +556,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$64  <= 1'h0;
       \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$155  <= 1'h0;
+      \$signal$157  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -570,6 +567,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
@@ -581,41 +579,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _441_ <= 17'h00000;
-      _442_ <= 17'h00000;
+      _437_ <= 17'h00000;
+      _438_ <= 17'h00000;
     end else begin
-      tile_end <= _061_ & at_tile_last;
-      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _194_; end else st_flush <= _194_; end
-      begin if (st_compute) begin if (compute) st_compute <= _199_; else st_compute <= 1'h0; end else st_compute <= _199_; end
-      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _202_; end else st_header <= _202_; end
-      begin if (take_ch) wb_last <= \$signal$116  ? _210_ : _209_; else wb_last <= _209_; end
-      begin if (take_ch) wb <= \$signal$116  ? _217_ : _216_; else wb <= _216_; end
-      begin if (take_ch) wa <= \$signal$116  ? _051_ : _220_; else wa <= _220_; end
-      begin if (take_ch) blk <= \$signal$116  ? _224_ : _223_; else blk <= _223_; end
+      tile_end <= _058_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _191_; end else st_flush <= _191_; end
+      begin if (st_compute) begin if (compute) st_compute <= _196_; else st_compute <= 1'h0; end else st_compute <= _196_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _199_; end else st_header <= _199_; end
+      begin if (take_ch) wb_last <= \$signal$116  ? _207_ : _206_; else wb_last <= _206_; end
+      begin if (take_ch) wb <= \$signal$116  ? _214_ : _213_; else wb <= _213_; end
+      begin if (take_ch) wa <= \$signal$116  ? _048_ : _217_; else wa <= _217_; end
+      begin if (take_ch) blk <= \$signal$116  ? _221_ : _220_; else blk <= _220_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _033_ : _034_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _032_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : _031_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _029_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      w_en <= take_ch & _029_;
-      give_back <= _018_ + _020_;
+      w_en <= take_ch & _026_;
+      give_back <= _015_ + _017_;
       \w_en$87  <= \w_en$83 ;
       \i_last$64  <= part_last;
-      \i_valid$62  <= \$signal$155 ;
-      part_last <= _010_ & dn_last;
-      \$signal$155  <= _008_;
+      \i_valid$62  <= \$signal$157 ;
+      part_last <= _007_ & dn_last;
+      \$signal$157  <= _005_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _108_ & d_last;
+      drain_dn_step <= _102_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _105_ & row_end;
-      begin if (_100_) d_last <= _148_; else d_last <= _102_ ? \$signal$143  : _148_; end
-      begin if (_100_) row_last <= _154_; else begin if (_102_) row_last <= row_last_next; else row_last <= _154_; end end
-      begin if (_100_) row_valid <= _157_; else begin if (_102_) row_valid <= row_valid_next; else row_valid <= _157_; end end
-      begin if (_100_) row <= _160_; else begin if (_102_) row <= row_next; else row <= _160_; end end
-      begin if (_003_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 4'h0; else dn <= _006_[3:0]; end else dn <= _166_; end else dn <= _166_; end
+      drain_d_step <= drain_v & beat_last;
+      begin if (_097_) d_last <= _145_; else d_last <= _098_ ? \$signal$143  : _145_; end
+      begin if (_097_) row_last <= _151_; else begin if (_098_) row_last <= row_last_next; else row_last <= _151_; end end
+      begin if (_097_) row_valid <= _154_; else begin if (_098_) row_valid <= row_valid_next; else row_valid <= _154_; end end
+      begin if (_097_) row <= _157_; else begin if (_098_) row <= row_next; else row <= _157_; end end
+      begin if (_105_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _163_; end else dn <= _163_; end
+      drain_v <= o_valid_next & _090_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _086_; else row_last_next <= drain_lt_last & _088_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _083_; else row_last_next <= drain_lt_last & _085_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
@@ -624,15 +623,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _441_ <= _076_[16:0];
-      _442_ <= _075_[16:0];
+      _437_ <= _073_[16:0];
+      _438_ <= _072_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_109_) begin
+    end else if (_106_) begin
       begin if (st_flush) flush <= $signed(flush) - $signed(2'h1); else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (_134_) begin
+    if (_131_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -644,30 +643,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_135_) begin
+    if (_132_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_110_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _049_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_107_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _046_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_111_) begin
+    end else if (_108_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$116  <= 1'h1;
-    end else if (_112_) begin
-      \$signal$116  <= _215_;
+    end else if (_109_) begin
+      \$signal$116  <= _212_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_113_) begin
-      begin if (take_ch) lane <= \$signal$116  ? (* full_case = 32'd1 *) 1'h0 : _055_; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_110_) begin
+      begin if (take_ch) lane <= \$signal$116  ? (* full_case = 32'd1 *) 1'h0 : _052_; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$113  <= 1'h0;
@@ -681,9 +680,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$113  <= _048_;
-      \$signal$112  <= _045_;
-      tile_pen <= _044_[8:0];
+      \$signal$113  <= _045_;
+      \$signal$112  <= _042_;
+      tile_pen <= _041_[8:0];
       k_pen <= hdr[40:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 1'h0;
@@ -708,17 +707,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_127_) begin
+    end else if (_125_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_128_) begin
+    end else if (_126_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_129_) begin
+    end else if (_127_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -726,100 +725,95 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$84 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _016_[1:0];
+      ob <= _013_[1:0];
     end
-    if (\$signal$155 ) begin
+    if (\$signal$157 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
     end
     if (o_valid) begin
       acc_odd <= beat[0];
-      acc_pair <= beat[1] ? \o_data$158 [95:48] : \o_data$158 [47:0];
+      acc_pair <= beat[1] ? \o_data$160 [95:48] : \o_data$160 [47:0];
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_130_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_128_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_105_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_116_) begin
-      begin if (_100_) beat_last <= beat == 2'h2; else begin if (_102_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_113_) begin
+      begin if (_097_) beat_last <= beat == 2'h2; else begin if (_098_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_117_) begin
-      begin if (_100_) beat <= _103_[1:0]; else begin if (_102_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_114_) begin
+      begin if (_097_) beat <= _099_[1:0]; else begin if (_098_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 1'h0;
-    end else if (_118_) begin
-      begin if (_003_) d <= _005_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
+    end else if (_115_) begin
+      begin if (_105_) d <= _002_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
     end
-    if (_136_) begin
+    if (_133_) begin
       ra_blk <= 4'h0;
-    end else if (_131_) begin
+    end else if (_129_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_137_) begin
+    if (_134_) begin
       ra_beat <= 2'h0;
-    end else if (o_valid) begin
-      ra_beat <= _094_[1:0];
+    end else if (drain_v) begin
+      ra_beat <= _093_[1:0];
     end
-    if (_138_) begin
+    if (_135_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= ra_blk + 1'h1;
     end
-    if (_139_) begin
+    if (_136_) begin
       \$signal$143  <= 1'h0;
     end else begin
       \$signal$143  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_119_) begin
-      at_tile_last <= compute ? _172_ : \$signal$113 ;
+    end else if (_116_) begin
+      at_tile_last <= compute ? _169_ : \$signal$113 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_120_) begin
-      at_k_last <= compute ? _175_ : \$signal$112 ;
+    end else if (_117_) begin
+      at_k_last <= compute ? _172_ : \$signal$112 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_132_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _070_ : _177_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_130_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _067_ : _174_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
-    end else if (_123_) begin
+    end else if (_120_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 9'h000;
-    end else if (_124_) begin
+    end else if (_121_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_125_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _067_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_122_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_126_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _066_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
-    end
-    if (_140_) begin
-      fm0 <= 17'h00000;
-    end else if (_133_) begin
-      fm0 <= fm0 + 2'h2;
+    end else if (_123_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   wire _009_;
   wire _010_;
   wire _011_;
@@ -868,7 +862,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
   reg drain_beat_pen = 1'h0;
-  reg drain_busy = 1'h0;
   reg [1:0] drain_count = 2'h0;
   reg drain_row = 1'h0;
   output drain_valid;
@@ -921,6 +914,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_1_3_d2 = 1'h0;
   output [95:0] o_data;
   wire [95:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [23:0] out_0_0 = 24'h000000;
   reg [23:0] out_0_1 = 24'h000000;
   reg [23:0] out_0_2 = 24'h000000;
@@ -963,7 +958,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg zero_w2 = 1'h1;
   assign _009_ = ~ lr_1_3_d2;
   assign _010_ = ~ drain_advance;
-  assign _011_ = _010_ & drain_busy;
+  assign _011_ = _010_ & o_valid_next;
   assign _012_ = _011_ & drain_beat_pen;
   assign a0 = in_idle ? 8'h00 : in_a0;
   assign b0 = in_idle ? 8'h00 : in_w0;
@@ -981,7 +976,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _025_ = | { lr_0_0_d2, rst };
   assign _026_ = | { in_idle, rst };
   assign _027_ = | { in_idle, rst };
-  assign _028_ = drain_busy ? _016_ : drain_beat;
+  assign _028_ = o_valid_next ? _016_ : drain_beat;
   assign beat_next = lr_1_3_d2 ? 2'h0 : _028_;
   assign _029_ = drain_advance ? _014_ : drain_count;
   assign count_next = lr_1_3_d2 ? 2'h2 : _029_;
@@ -1047,7 +1042,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 2'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       lr_1_3_d2 <= 1'h0;
       lr_1_3_d1 <= 1'h0;
       lr_1_3_d0 <= 1'h0;
@@ -1095,12 +1090,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= _009_ & _012_;
       drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;

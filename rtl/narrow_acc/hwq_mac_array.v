@@ -2,7 +2,7 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire _019_;
   wire [7:0] _036_;
   wire [7:0] _037_;
@@ -117,6 +117,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [87:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [21:0] out_0_0 = 22'h000000;
   reg [21:0] out_0_1 = 22'h000000;
   reg [21:0] out_0_2 = 22'h000000;
@@ -206,6 +208,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_3_3 = en & lr_3_3;
   assign _039_ = en & drain_advance;
   assign _040_ = drain_count - 1'h1;
+  assign o_valid_next = en ? drain_busy : o_valid;
   assign _042_ = | { rst, cap_3_3 };
   assign _043_ = _039_ ? _040_ : drain_count;
   assign count_next = cap_3_3 ? 3'h4 : _043_;

@@ -59,9 +59,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _004_;
+  wire _003_;
   wire _005_;
   wire _006_;
+  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
@@ -72,72 +73,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _015_;
   wire _016_;
   wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
-  wire _027_;
+  wire _024_;
+  wire _026_;
+  (* unused_bits = "5" *)
+  wire [5:0] _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
-  (* unused_bits = "5" *)
-  wire [5:0] _033_;
-  wire _034_;
-  wire _035_;
   (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _042_;
+  wire [16:0] _037_;
+  wire _038_;
+  wire [15:0] _039_;
+  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
+  wire [16:0] _040_;
+  wire _041_;
+  wire _042_;
   wire _043_;
   wire [15:0] _044_;
-  (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _045_;
+  wire _045_;
   wire _046_;
-  wire _047_;
-  wire _048_;
-  wire [15:0] _049_;
-  wire _050_;
-  wire _051_;
   (* unused_bits = "3" *)
-  wire [3:0] _053_;
+  wire [3:0] _048_;
   (* unused_bits = "3" *)
-  wire [3:0] _054_;
-  wire _055_;
+  wire [3:0] _049_;
   (* unused_bits = "2" *)
-  wire [2:0] _056_;
-  wire _057_;
+  wire [2:0] _050_;
+  wire _051_;
+  wire _052_;
   (* unused_bits = "6" *)
-  wire [6:0] _060_;
+  wire [6:0] _055_;
+  wire _056_;
+  wire _057_;
   wire _061_;
-  wire _062_;
-  wire _064_;
   (* unused_bits = "17" *)
-  wire [17:0] _067_;
+  wire [17:0] _062_;
   (* unused_bits = "4" *)
-  wire [4:0] _068_;
+  wire [4:0] _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
   wire _069_;
   wire _070_;
   wire _071_;
   wire _072_;
-  wire _073_;
-  wire _074_;
+  (* unused_bits = "3" *)
+  wire [3:0] _074_;
   wire _075_;
   wire _076_;
-  (* unused_bits = "3" *)
-  wire [3:0] _077_;
+  wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
   wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
+  (* unused_bits = "2" *)
+  wire [2:0] _082_;
+  wire [2:0] _083_;
+  (* unused_bits = "3" *)
+  wire [3:0] _084_;
+  wire [3:0] _085_;
   wire _086_;
   wire _087_;
-  (* unused_bits = "2" *)
-  wire [2:0] _088_;
-  wire [2:0] _089_;
-  (* unused_bits = "3" *)
-  wire [3:0] _090_;
-  wire [3:0] _091_;
+  wire _088_;
+  wire _090_;
+  wire _091_;
   wire _092_;
   wire _093_;
   wire _094_;
@@ -163,36 +162,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _114_;
   wire _115_;
   wire _116_;
-  wire _117_;
-  wire _118_;
-  wire _119_;
-  wire _123_;
+  wire _120_;
+  wire _126_;
   wire _129_;
-  wire _132_;
-  wire [16:0] _135_;
-  wire [2:0] _138_;
+  wire [16:0] _132_;
+  wire [2:0] _135_;
+  wire _140_;
+  wire _141_;
   wire _143_;
   wire _144_;
   wire _146_;
-  wire _147_;
-  wire _149_;
-  wire _165_;
-  wire _166_;
+  wire _162_;
+  wire _163_;
+  wire _168_;
   wire _171_;
-  wire _174_;
-  wire _181_;
+  wire _178_;
+  wire _179_;
   wire _182_;
-  wire _185_;
-  wire _186_;
-  wire _187_;
+  wire _183_;
+  wire _184_;
+  wire [2:0] _185_;
   wire [2:0] _188_;
-  wire [2:0] _191_;
-  wire [2:0] _192_;
+  wire [2:0] _189_;
   wire [16:0] \$signal ;
   reg \$signal$143  = 1'h0;
   reg \$signal$144  = 1'h0;
   reg \$signal$147  = 1'h0;
-  reg \$signal$163  = 1'h0;
+  reg \$signal$165  = 1'h0;
   wire \$signal$40 ;
   wire \$signal$81 ;
   reg [87:0] acc_chosen = 88'h0000000000000000000000;
@@ -219,6 +215,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire drain_d_step;
   wire drain_dn_step;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
@@ -259,10 +256,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [3:0] nb_pen = 4'h0;
   wire [31:0] o_data;
-  wire [87:0] \o_data$166 ;
+  wire [87:0] \o_data$168 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$120 ;
+  wire o_valid_next;
   reg part_last = 1'h0;
   wire [68:0] r_data;
   wire [68:0] \r_data$112 ;
@@ -318,142 +316,138 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _046_ = s_act__valid & s_wgt__valid;
-  assign _055_ = in_data & _046_;
-  assign _064_ = ~ at_k_last;
-  assign _074_ = credit_ok | _064_;
-  assign take = _055_ & _074_;
-  assign _084_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _084_;
-  assign _008_ = _000_ & credit_ok;
-  assign \$signal$40  = _008_ & at_k_last;
-  assign _009_ = ~ in_data;
-  assign _010_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _012_ = credit_ok | _011_;
-  assign _013_ = _010_ & _012_;
-  assign adv = _009_ | _013_;
-  assign _014_ = compute & adv;
-  assign _015_ = _014_ & at_tile_last;
-  assign block_end = _015_ & fn_last;
+  assign _043_ = s_act__valid & s_wgt__valid;
+  assign _052_ = in_data & _043_;
+  assign _061_ = ~ at_k_last;
+  assign _071_ = credit_ok | _061_;
+  assign take = _052_ & _071_;
+  assign _079_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _079_;
+  assign _005_ = _000_ & credit_ok;
+  assign \$signal$40  = _005_ & at_k_last;
+  assign _006_ = ~ in_data;
+  assign _007_ = s_act__valid & s_wgt__valid;
+  assign _008_ = ~ at_k_last;
+  assign _009_ = credit_ok | _008_;
+  assign _010_ = _007_ & _009_;
+  assign adv = _006_ | _010_;
+  assign _011_ = compute & adv;
+  assign _012_ = _011_ & at_tile_last;
+  assign block_end = _012_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _016_ = ! lane;
-  assign _017_ = lane == 1'h1;
-  assign w_lane1 = take_ch & _017_;
-  assign _018_ = lane == 2'h2;
-  assign w_lane2 = take_ch & _018_;
-  assign _019_ = lane == 2'h3;
-  assign w_lane3 = take_ch & _019_;
+  assign _013_ = ! lane;
+  assign _014_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _014_;
+  assign _015_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _015_;
+  assign _016_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _016_;
   assign row_end = o_valid & beat_last;
-  assign _020_ = ~ dn_last;
-  assign wrap = d_last & _020_;
-  assign _027_ = d == 2'h2;
-  assign \$signal$81  = d_last ? 1'h0 : _027_;
-  assign _029_ = ~ drain_restart;
-  assign drain_d_step = _029_ & row_end;
-  assign _030_ = ~ drain_restart;
-  assign _031_ = _030_ & row_end;
-  assign drain_dn_step = _031_ & d_last;
-  assign _033_[4:0] = kept - 3'h4;
-  assign _034_ = kept >= 4'h8;
-  assign _035_ = kept >= 3'h4;
-  assign _042_[6:0] = hdr[38:32] - 2'h2;
-  assign _043_ = hdr[47:32] > 3'h7;
-  assign _044_[6:0] = _043_ ? hdr[38:32] : 7'h07;
-  assign _045_[6:0] = _044_[6:0] - 2'h2;
-  assign _047_ = hdr[47:32] == 1'h1;
-  assign _048_ = hdr[47:32] > 3'h7;
-  assign _049_ = _048_ ? hdr[47:32] : 16'h0007;
-  assign _050_ = _049_ == 1'h1;
-  assign _051_ = ~ ch_left[16];
-  assign _053_[2:0] = wa + 1'h1;
-  assign _054_[2:0] = blk + 1'h1;
-  assign _056_[1:0] = lane + 1'h1;
-  assign _057_ = lane == 2'h2;
-  assign _060_[5:0] = $signed(flush) - $signed(2'h1);
-  assign _061_ = block_end & last_mblock;
-  assign _062_ = compute & adv;
-  assign _067_[16:0] = fm0 + 3'h4;
-  assign _068_[3:0] = fn_rem - 1'h1;
-  assign _069_ = ! fn_rem;
-  assign _070_ = fn_last & last_mblock;
-  assign _071_ = ~ _070_;
-  assign _072_ = ~ k_rem[6];
-  assign _073_ = _072_ & k_dec[6];
-  assign _075_ = ~ t_rem[6];
-  assign _076_ = _075_ & t_dec[6];
-  assign _077_[2:0] = ra + 1'h1;
-  assign _078_ = beat_last & d_last;
-  assign _079_ = ~ drain_restart;
-  assign _080_ = _079_ & o_valid;
-  assign _081_ = ~ beat_last;
-  assign _082_ = _080_ & _081_;
-  assign _083_ = ~ drain_restart;
-  assign _085_ = _083_ & row_end;
-  assign _086_ = ~ drain_restart;
-  assign _087_ = drain_d_step & _086_;
-  assign _088_[1:0] = d + 1'h1;
-  assign _089_[1:0] = d_last ? 2'h0 : _088_[1:0];
-  assign _090_[2:0] = dn + 1'h1;
-  assign _091_[2:0] = dn_last ? 3'h0 : _090_[2:0];
-  assign _092_ = o_valid & row_valid;
-  assign _001_ = row_end & row_valid;
-  assign _002_ = _001_ & row_last;
-  assign _004_ = r_en & m_out__valid;
-  assign _005_ = ~ row_valid;
-  assign _006_ = row_end & _005_;
-  assign _093_ = { _087_, enter_q, drain_dn_step } != 3'h4;
-  assign _094_ = { _087_, enter_q } != 1'h0;
-  assign _095_ = { _085_, _082_, drain_restart } != 1'h0;
-  assign _096_ = { _087_, drain_restart } != 1'h0;
+  assign _017_ = ~ dn_last;
+  assign wrap = d_last & _017_;
+  assign _024_ = d == 2'h2;
+  assign \$signal$81  = d_last ? 1'h0 : _024_;
+  assign drain_d_step = drain_v & beat_last;
+  assign _026_ = drain_v & beat_last;
+  assign drain_dn_step = _026_ & d_last;
+  assign _028_[4:0] = kept - 3'h4;
+  assign _029_ = kept >= 4'h8;
+  assign _030_ = kept >= 3'h4;
+  assign _037_[6:0] = hdr[38:32] - 2'h2;
+  assign _038_ = hdr[47:32] > 3'h7;
+  assign _039_[6:0] = _038_ ? hdr[38:32] : 7'h07;
+  assign _040_[6:0] = _039_[6:0] - 2'h2;
+  assign _041_ = hdr[47:32] == 1'h1;
+  assign _042_ = hdr[47:32] > 3'h7;
+  assign _044_ = _042_ ? hdr[47:32] : 16'h0007;
+  assign _045_ = _044_ == 1'h1;
+  assign _046_ = ~ ch_left[16];
+  assign _048_[2:0] = wa + 1'h1;
+  assign _049_[2:0] = blk + 1'h1;
+  assign _050_[1:0] = lane + 1'h1;
+  assign _051_ = lane == 2'h2;
+  assign _055_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _056_ = block_end & last_mblock;
+  assign _057_ = compute & adv;
+  assign _062_[16:0] = fm0 + 3'h4;
+  assign _063_[3:0] = fn_rem - 1'h1;
+  assign _064_ = ! fn_rem;
+  assign _065_ = fn_last & last_mblock;
+  assign _066_ = ~ _065_;
+  assign _067_ = ~ k_rem[6];
+  assign _068_ = _067_ & k_dec[6];
+  assign _069_ = ~ t_rem[6];
+  assign _070_ = _069_ & t_dec[6];
+  assign _072_ = ~ header_taken;
+  assign _074_[2:0] = ra + 1'h1;
+  assign _075_ = beat_last & d_last;
+  assign _076_ = ~ beat_last;
+  assign _077_ = drain_v & _076_;
+  assign _078_ = drain_v & beat_last;
+  assign _080_ = ~ drain_restart;
+  assign _081_ = drain_d_step & _080_;
+  assign _082_[1:0] = d + 1'h1;
+  assign _083_[1:0] = d_last ? 2'h0 : _082_[1:0];
+  assign _084_[2:0] = dn + 1'h1;
+  assign _085_[2:0] = dn_last ? 3'h0 : _084_[2:0];
+  assign _086_ = o_valid & row_valid;
+  assign _087_ = row_end & row_valid;
+  assign _088_ = _087_ & row_last;
+  assign _001_ = r_en & m_out__valid;
+  assign _002_ = ~ row_valid;
+  assign _003_ = row_end & _002_;
+  assign _090_ = { _081_, enter_q, drain_dn_step } != 3'h4;
+  assign _091_ = { _081_, enter_q } != 1'h0;
+  assign _092_ = { _078_, _077_, drain_restart } != 1'h0;
+  assign _093_ = { _081_, drain_restart } != 1'h0;
+  assign _094_ = { compute, adv } != 2'h2;
+  assign _095_ = { compute, adv } != 2'h2;
+  assign _096_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _097_ = { compute, adv } != 2'h2;
   assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _100_ = { compute, adv } != 2'h2;
-  assign _101_ = { compute, adv } != 2'h2;
-  assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { tile_end, compute } != 1'h1;
-  assign _104_ = { tile_end, compute } != 1'h1;
-  assign _105_ = { st_flush, st_compute } != 1'h0;
+  assign _099_ = { compute, adv } != 2'h2;
+  assign _100_ = { tile_end, compute } != 1'h1;
+  assign _101_ = { tile_end, compute } != 1'h1;
+  assign _102_ = { st_flush, st_compute } != 1'h0;
+  assign _103_ = { take_ch, header_taken } != 1'h0;
+  assign _104_ = { take_ch, header_taken } != 1'h0;
+  assign _105_ = { take_ch, header_taken } != 1'h0;
   assign _106_ = { take_ch, header_taken } != 1'h0;
-  assign _107_ = { take_ch, header_taken } != 1'h0;
-  assign _108_ = { take_ch, header_taken } != 1'h0;
-  assign _109_ = { take_ch, header_taken } != 1'h0;
-  assign _110_ = & { _094_, _093_ };
-  assign _111_ = & { _078_, o_valid };
-  assign _112_ = & { _100_, _099_ };
-  assign _113_ = & { tile_end, fn_last };
-  assign _119_ = ~ compute;
-  assign _114_ = | { drain_restart, rst };
-  assign _115_ = | { dn_last, rst };
-  assign _116_ = | { _119_, rst };
-  assign _117_ = | { _061_, rst };
-  assign _118_ = | { enter, rst };
-  assign _123_ = drain_restart ? 1'h0 : d_last;
-  assign _129_ = drain_restart ? m_one : row_last;
-  assign _132_ = drain_restart ? 1'h1 : row_valid;
-  assign _135_ = drain_restart ? 17'h00000 : row;
-  assign _138_ = drain_restart ? 3'h0 : dn;
-  assign _143_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _076_;
+  assign _107_ = & { _091_, _090_ };
+  assign _108_ = & { _075_, drain_v };
+  assign _109_ = & { _097_, _096_ };
+  assign _110_ = & { tile_end, fn_last };
+  assign _116_ = ~ compute;
+  assign _111_ = | { drain_restart, rst };
+  assign _112_ = | { dn_last, rst };
+  assign _113_ = | { _116_, rst };
+  assign _114_ = | { _056_, rst };
+  assign _115_ = | { enter, rst };
+  assign _120_ = drain_restart ? 1'h0 : d_last;
+  assign _126_ = drain_restart ? m_one : row_last;
+  assign _129_ = drain_restart ? 1'h1 : row_valid;
+  assign _132_ = drain_restart ? 17'h00000 : row;
+  assign _135_ = drain_restart ? 3'h0 : dn;
+  assign _140_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _070_;
+  assign _141_ = adv ? _140_ : 1'hx;
+  assign _143_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _068_;
   assign _144_ = adv ? _143_ : 1'hx;
-  assign _146_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _073_;
-  assign _147_ = adv ? _146_ : 1'hx;
-  assign _149_ = at_k_last ? 1'h0 : 1'hx;
-  assign _165_ = compute ? st_flush : 1'h1;
-  assign _166_ = st_compute ? _165_ : st_flush;
-  assign _171_ = enter ? 1'h1 : st_compute;
-  assign _174_ = header_taken ? 1'h0 : st_header;
-  assign _181_ = header_taken ? 1'h1 : wb_last;
-  assign _182_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _185_ = header_taken ? 1'h0 : 1'hx;
-  assign _186_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _057_;
-  assign _187_ = take_ch ? _186_ : _185_;
-  assign _188_ = header_taken ? 3'h0 : wa;
-  assign _191_ = header_taken ? 3'h0 : blk;
-  assign _192_ = wb_last ? _054_[2:0] : _191_;
+  assign _146_ = at_k_last ? 1'h0 : 1'hx;
+  assign _162_ = compute ? st_flush : 1'h1;
+  assign _163_ = st_compute ? _162_ : st_flush;
+  assign _168_ = enter ? 1'h1 : st_compute;
+  assign _171_ = header_taken ? 1'h0 : st_header;
+  assign _178_ = header_taken ? 1'h1 : wb_last;
+  assign _179_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _182_ = header_taken ? 1'h0 : 1'hx;
+  assign _183_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _051_;
+  assign _184_ = take_ch ? _183_ : _182_;
+  assign _185_ = header_taken ? 3'h0 : wa;
+  assign _188_ = header_taken ? 3'h0 : blk;
+  assign _189_ = wb_last ? _049_[2:0] : _188_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -461,7 +455,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$166 ),
+    .o_data(\o_data$168 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -525,9 +520,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _091_[3] = 1'hx;
-  assign _089_[2] = 1'hx;
-  assign _044_[15:7] = 9'hxxx;
+  assign _085_[3] = 1'hx;
+  assign _083_[2] = 1'hx;
+  assign _039_[15:7] = 9'hxxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -538,13 +533,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$100  <= 1'h0;
       \i_valid$98  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$163  <= 1'h0;
+      \$signal$165  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 3'h0;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
@@ -562,117 +558,118 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$11  <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _004_ + _006_;
+      give_back <= _001_ + _003_;
       \w_en$122  <= \o_valid$120 ;
       \i_last$100  <= part_last;
-      \i_valid$98  <= \$signal$163 ;
-      part_last <= _002_ & dn_last;
-      \$signal$163  <= _092_;
+      \i_valid$98  <= \$signal$165 ;
+      part_last <= _088_ & dn_last;
+      \$signal$165  <= _086_;
       enter_q <= enter;
-      begin if (_082_) d_last <= _123_; else d_last <= _085_ ? \$signal$81  : _123_; end
-      begin if (_082_) row_last <= _129_; else begin if (_085_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _129_; end end
-      begin if (_082_) row_valid <= _132_; else begin if (_085_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _132_; end end
-      begin if (_082_) row <= _135_; else begin if (_085_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _135_; end end
-      begin if (_087_) begin if (drain_dn_step) dn <= _091_[2:0]; else dn <= _138_; end else dn <= _138_; end
+      begin if (_077_) d_last <= _120_; else d_last <= _078_ ? \$signal$81  : _120_; end
+      begin if (_077_) row_last <= _126_; else begin if (_078_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _126_; end end
+      begin if (_077_) row_valid <= _129_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _129_; end end
+      begin if (_077_) row <= _132_; else begin if (_078_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _132_; end end
+      begin if (_081_) begin if (drain_dn_step) dn <= _085_[2:0]; else dn <= _135_; end else dn <= _135_; end
+      drain_v <= o_valid_next & _072_;
       drain_restart <= header_taken;
-      tile_end <= _062_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _166_; end else st_flush <= _166_; end
-      begin if (st_compute) begin if (compute) st_compute <= _171_; else st_compute <= 1'h0; end else st_compute <= _171_; end
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _174_; end else st_header <= _174_; end
-      begin if (take_ch) wb_last <= \$signal$147  ? _182_ : _181_; else wb_last <= _181_; end
-      begin if (take_ch) wa <= \$signal$147  ? _053_[2:0] : _188_; else wa <= _188_; end
-      begin if (take_ch) blk <= \$signal$147  ? _192_ : _191_; else blk <= _191_; end
+      tile_end <= _057_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _163_; end else st_flush <= _163_; end
+      begin if (st_compute) begin if (compute) st_compute <= _168_; else st_compute <= 1'h0; end else st_compute <= _168_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _171_; end else st_header <= _171_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _179_ : _178_; else wb_last <= _178_; end
+      begin if (take_ch) wa <= \$signal$147  ? _048_[2:0] : _185_; else wa <= _185_; end
+      begin if (take_ch) blk <= \$signal$147  ? _189_ : _188_; else blk <= _188_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _034_ : _035_;
-      credits <= \$signal$40  ? (* full_case = 32'd1 *) _033_[4:0] : kept;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _029_ : _030_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _028_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$19  <= w_lane3;
       \w_en$15  <= w_lane2;
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _016_;
+      w_en <= take_ch & _013_;
     end
     if (rst) begin
       \w_data$124  <= 33'h000000000;
     end else if (\o_valid$120 ) begin
       \w_data$124  <= { o_last, o_data };
     end
-    if (\$signal$163 ) begin
+    if (\$signal$165 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$166 ;
+      acc_chosen <= \o_data$168 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_110_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_087_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_107_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_081_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_095_) begin
-      begin if (_082_) beat_last <= 1'h0; else begin if (_085_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_092_) begin
+      begin if (_077_) beat_last <= 1'h0; else begin if (_078_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_096_) begin
-      begin if (_087_) d <= _089_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_093_) begin
+      begin if (_081_) d <= _083_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_114_) begin
+    if (_111_) begin
       ra <= 3'h0;
-    end else if (_111_) begin
+    end else if (_108_) begin
       ra <= ra_blk_next;
     end
-    if (_115_) begin
+    if (_112_) begin
       ra_blk_next <= 3'h0;
     end else begin
-      ra_blk_next <= _077_[2:0];
+      ra_blk_next <= _074_[2:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_097_) begin
-      at_tile_last <= compute ? _144_ : \$signal$144 ;
+    end else if (_094_) begin
+      at_tile_last <= compute ? _141_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_098_) begin
-      at_k_last <= compute ? _147_ : \$signal$143 ;
+    end else if (_095_) begin
+      at_k_last <= compute ? _144_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_112_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _071_ : _149_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_109_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _146_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 7'h00;
-    end else if (_101_) begin
+    end else if (_098_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 7'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 7'h00;
-    end else if (_102_) begin
+    end else if (_099_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 7'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_103_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _069_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_100_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_104_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _068_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
+    end else if (_101_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_116_) begin
+    if (_113_) begin
       fm0 <= 17'h00000;
-    end else if (_113_) begin
-      fm0 <= _067_[16:0];
+    end else if (_110_) begin
+      fm0 <= _062_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_105_) begin
-      begin if (st_flush) flush <= _060_[5:0]; else begin if (st_compute) flush <= 6'h14; else flush <= 6'hxx; end end
+    end else if (_102_) begin
+      begin if (st_flush) flush <= _055_[5:0]; else begin if (st_compute) flush <= 6'h14; else flush <= 6'hxx; end end
     end
-    if (_117_) begin
+    if (_114_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -684,30 +681,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_118_) begin
+    if (_115_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_106_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _051_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_103_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _046_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_107_) begin
+    end else if (_104_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$147  <= 1'h0;
-    end else if (_108_) begin
-      \$signal$147  <= _187_;
+    end else if (_105_) begin
+      \$signal$147  <= _184_;
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_109_) begin
-      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
+    end else if (_106_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _050_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
     end
     if (rst) begin
       \$signal$144  <= 1'h0;
@@ -721,10 +718,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$144  <= _050_;
-      \$signal$143  <= _047_;
-      tile_pen <= _045_[6:0];
-      k_pen <= _042_[6:0];
+      \$signal$144  <= _045_;
+      \$signal$143  <= _041_;
+      tile_pen <= _040_[6:0];
+      k_pen <= _037_[6:0];
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 2'h2;
       m_pen <= hdr[15:0] - 2'h2;
@@ -745,7 +742,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   wire [7:0] _017_;
   wire [7:0] _018_;
   wire [2:0] _019_;
@@ -807,7 +804,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [21:0] drain_2 = 22'h000000;
   reg [21:0] drain_3 = 22'h000000;
   reg drain_advance = 1'h0;
-  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
   output drain_valid;
@@ -860,6 +856,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_3_3 = 1'h0;
   output [87:0] o_data;
   wire [87:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [21:0] out_0_0 = 22'h000000;
   reg [21:0] out_0_1 = 22'h000000;
   reg [21:0] out_0_2 = 22'h000000;
@@ -931,27 +929,27 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _017_ = in_idle ? 8'h00 : in_a0;
   assign _018_ = in_idle ? 8'h00 : in_w0;
   assign _019_ = drain_count - 1'h1;
-  assign _040_ = | { lr_3_2, rst };
-  assign _020_ = | { lr_3_1, rst };
-  assign _021_ = | { lr_3_0, rst };
-  assign _022_ = | { lr_2_3, rst };
-  assign _023_ = | { lr_2_2, rst };
-  assign _024_ = | { lr_2_1, rst };
-  assign _025_ = | { lr_2_0, rst };
-  assign _026_ = | { lr_1_3, rst };
-  assign _027_ = | { lr_1_2, rst };
-  assign _028_ = | { lr_1_1, rst };
-  assign _029_ = | { lr_1_0, rst };
-  assign _030_ = | { lr_0_3, rst };
-  assign _031_ = | { lr_0_2, rst };
-  assign _032_ = | { lr_0_1, rst };
-  assign _033_ = | { lr_0_0, rst };
-  assign _034_ = | { in_idle, rst };
-  assign _035_ = | { zero_a2, rst };
-  assign _036_ = | { zero_a1, rst };
-  assign _037_ = | { in_idle, rst };
-  assign _038_ = | { lr_3_3, rst };
+  assign _020_ = | { lr_3_2, rst };
+  assign _021_ = | { lr_3_1, rst };
+  assign _022_ = | { lr_3_0, rst };
+  assign _023_ = | { lr_2_3, rst };
+  assign _024_ = | { lr_2_2, rst };
+  assign _025_ = | { lr_2_1, rst };
+  assign _026_ = | { lr_2_0, rst };
+  assign _027_ = | { lr_1_3, rst };
+  assign _028_ = | { lr_1_2, rst };
+  assign _029_ = | { lr_1_1, rst };
+  assign _030_ = | { lr_1_0, rst };
+  assign _031_ = | { lr_0_3, rst };
+  assign _032_ = | { lr_0_2, rst };
+  assign _033_ = | { lr_0_1, rst };
+  assign _034_ = | { lr_0_0, rst };
+  assign _035_ = | { in_idle, rst };
+  assign _036_ = | { zero_a2, rst };
+  assign _037_ = | { zero_a1, rst };
+  assign _038_ = | { in_idle, rst };
   assign _039_ = | { lr_3_3, rst };
+  assign _040_ = | { lr_3_3, rst };
   assign _041_ = drain_advance ? _019_ : drain_count;
   assign count_next = lr_3_3 ? 3'h4 : _041_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -984,6 +982,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
+    if (lr_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (_020_) begin
+      acc_3_2 <= 22'h000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
     if (rst) begin
       lr_3_2 <= 1'h0;
       pr_3_2 <= 16'h0000;
@@ -1054,7 +1060,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_count <= 3'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
     end else begin
@@ -1124,17 +1130,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= | count_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
     end
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_020_) begin
+    if (_021_) begin
       acc_3_1 <= 22'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1142,7 +1148,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_021_) begin
+    if (_022_) begin
       acc_3_0 <= 22'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1150,7 +1156,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_022_) begin
+    if (_023_) begin
       acc_2_3 <= 22'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1158,7 +1164,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_023_) begin
+    if (_024_) begin
       acc_2_2 <= 22'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1166,7 +1172,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_024_) begin
+    if (_025_) begin
       acc_2_1 <= 22'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1174,7 +1180,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_025_) begin
+    if (_026_) begin
       acc_2_0 <= 22'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1182,7 +1188,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_026_) begin
+    if (_027_) begin
       acc_1_3 <= 22'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1190,7 +1196,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_027_) begin
+    if (_028_) begin
       acc_1_2 <= 22'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1198,7 +1204,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_028_) begin
+    if (_029_) begin
       acc_1_1 <= 22'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1206,7 +1212,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_029_) begin
+    if (_030_) begin
       acc_1_0 <= 22'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1214,7 +1220,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_030_) begin
+    if (_031_) begin
       acc_0_3 <= 22'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1222,7 +1228,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_031_) begin
+    if (_032_) begin
       acc_0_2 <= 22'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1230,7 +1236,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_032_) begin
+    if (_033_) begin
       acc_0_1 <= 22'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1238,7 +1244,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_033_) begin
+    if (_034_) begin
       acc_0_0 <= 22'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -1250,7 +1256,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_034_) begin
+    if (_035_) begin
       a_0_0 <= 8'h00;
     end else begin
       a_0_0 <= in_a0;
@@ -1265,22 +1271,22 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     end else begin
       skew_w2_d1 <= skew_w2_d0;
     end
-    if (_035_) begin
+    if (_036_) begin
       skew_a3_d2 <= 8'h00;
     end else begin
       skew_a3_d2 <= skew_a3_d1;
     end
-    if (_036_) begin
+    if (_037_) begin
       skew_a2_d1 <= 8'h00;
     end else begin
       skew_a2_d1 <= skew_a2_d0;
     end
-    if (_037_) begin
+    if (_038_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
     end
-    if (_038_) begin
+    if (_039_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1288,18 +1294,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_039_) begin
+    if (_040_) begin
       acc_3_3 <= 22'h000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
-    end
-    if (lr_3_2) begin
-      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    end
-    if (_040_) begin
-      acc_3_2 <= 22'h000000;
-    end else begin
-      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
   end
 endmodule

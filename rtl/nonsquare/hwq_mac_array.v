@@ -2,7 +2,7 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire _002_;
   wire [2:0] _003_;
   wire _004_;
@@ -149,6 +149,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [149:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [24:0] out_0_0 = 25'h0000000;
   reg [24:0] out_0_1 = 25'h0000000;
   reg [24:0] out_0_2 = 25'h0000000;
@@ -311,6 +313,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _004_ = en & drain_busy;
   assign _005_ = drain_beat + 1'h1;
   assign _006_ = drain_advance ? 2'h0 : _005_;
+  assign o_valid_next = en ? drain_busy : o_valid;
   assign _065_ = | { rst, cap_3_5 };
   assign _066_ = _004_ ? _006_ : drain_beat;
   assign beat_next = cap_3_5 ? 2'h0 : _066_;

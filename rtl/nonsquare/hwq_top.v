@@ -57,89 +57,87 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
   wire _002_;
-  wire _005_;
-  wire _006_;
-  wire [1:0] _007_;
-  wire [2:0] _008_;
-  (* unused_bits = "4" *)
-  wire [4:0] _009_;
+  wire _003_;
+  wire [1:0] _004_;
+  wire [2:0] _005_;
+  wire _008_;
+  wire _009_;
+  wire _010_;
   wire _011_;
-  wire _012_;
-  wire _013_;
-  wire _014_;
-  wire [49:0] _016_;
-  wire [1:0] _018_;
-  wire [2:0] _019_;
-  wire _021_;
+  wire [49:0] _013_;
+  wire [1:0] _015_;
+  wire [2:0] _016_;
+  wire _018_;
+  wire _019_;
+  wire _020_;
   wire _022_;
   wire _023_;
   wire _024_;
+  wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
-  wire _032_;
-  wire _033_;
+  wire [5:0] _031_;
+  (* unused_bits = "6" *)
+  wire [6:0] _032_;
+  (* unused_bits = "6" *)
+  wire [6:0] _033_;
   wire [5:0] _034_;
-  (* unused_bits = "6" *)
-  wire [6:0] _035_;
-  (* unused_bits = "6" *)
-  wire [6:0] _036_;
-  wire [5:0] _037_;
-  wire [5:0] _038_;
-  wire [5:0] _039_;
+  wire [5:0] _035_;
+  wire [5:0] _036_;
+  wire _037_;
+  (* unused_bits = "4" *)
+  wire [4:0] _039_;
   wire _040_;
   wire _041_;
-  wire _042_;
-  (* unused_bits = "4" *)
-  wire [4:0] _044_;
-  wire _045_;
-  wire _046_;
   (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _053_;
-  wire _054_;
-  wire [9:0] _055_;
+  wire [16:0] _048_;
+  wire _049_;
+  wire [9:0] _050_;
+  wire _052_;
+  wire _053_;
+  wire [15:0] _054_;
+  wire _055_;
+  wire _056_;
   wire _057_;
-  wire _058_;
-  wire [15:0] _059_;
-  wire _060_;
-  wire _061_;
-  wire _062_;
-  wire [5:0] _064_;
+  wire [5:0] _059_;
   (* unused_bits = "4" *)
-  wire [4:0] _065_;
+  wire [4:0] _060_;
   (* unused_bits = "2" *)
-  wire [2:0] _066_;
-  wire _067_;
+  wire [2:0] _061_;
+  wire _062_;
   (* unused_bits = "1" *)
-  wire [1:0] _068_;
-  wire _069_;
-  wire _071_;
+  wire [1:0] _063_;
+  wire _064_;
+  wire _067_;
   (* unused_bits = "6" *)
-  wire [6:0] _073_;
-  wire _074_;
-  wire _075_;
+  wire [6:0] _068_;
+  wire _069_;
+  wire _070_;
   (* unused_bits = "17" *)
-  wire [17:0] _079_;
-  wire _080_;
+  wire [17:0] _074_;
   (* unused_bits = "5" *)
-  wire [5:0] _081_;
+  wire [5:0] _075_;
+  wire _076_;
+  wire _077_;
+  wire _078_;
+  wire _079_;
+  wire _080_;
+  wire _081_;
   wire _082_;
   wire _083_;
-  wire _084_;
-  wire _085_;
-  wire _086_;
   wire _087_;
-  wire _088_;
-  wire _090_;
-  wire _100_;
-  wire _101_;
-  wire _103_;
-  wire _107_;
+  wire [18:0] _093_;
+  wire _095_;
+  wire _097_;
+  wire _098_;
+  wire _102_;
+  wire _104_;
+  wire _105_;
+  wire _106_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -173,46 +171,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _138_;
   wire _139_;
   wire _140_;
-  wire _141_;
+  wire [5:0] _141_;
   wire _142_;
   wire _143_;
-  wire [5:0] _144_;
-  wire _145_;
-  wire _146_;
-  wire _150_;
+  wire _147_;
+  wire _153_;
   wire _156_;
-  wire _159_;
-  wire [16:0] _162_;
-  wire [3:0] _168_;
+  wire [16:0] _159_;
+  wire [3:0] _165_;
   (* unused_bits = "0" *)
-  wire [5:0] _173_;
+  wire [5:0] _170_;
+  wire _171_;
+  wire _172_;
   wire _174_;
   wire _175_;
   wire _177_;
-  wire _178_;
-  wire _180_;
-  wire _196_;
-  wire _197_;
+  wire _193_;
+  wire _194_;
+  wire _199_;
   wire _202_;
-  wire _205_;
-  wire _212_;
+  wire _209_;
+  wire _210_;
   wire _213_;
-  wire _216_;
-  wire _217_;
-  wire _218_;
-  wire [1:0] _219_;
-  wire [1:0] _220_;
-  wire [5:0] _223_;
-  wire [3:0] _226_;
-  wire [3:0] _227_;
+  wire _214_;
+  wire _215_;
+  wire [1:0] _216_;
+  wire [1:0] _217_;
+  wire [5:0] _220_;
+  wire [3:0] _223_;
+  wire [3:0] _224_;
+  wire [5:0] _232_;
+  wire [5:0] _233_;
+  wire [5:0] _234_;
   wire [5:0] _235_;
   wire [5:0] _236_;
   wire [5:0] _237_;
   wire [5:0] _238_;
   wire [5:0] _239_;
-  wire [5:0] _240_;
-  wire [5:0] _241_;
-  wire [5:0] _242_;
   wire \$like ;
   wire [5:0] \$like$67 ;
   wire [16:0] \$signal ;
@@ -220,7 +215,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$signal$127  = 1'h0;
   reg \$signal$130  = 1'h0;
   reg \$signal$157  = 1'h0;
-  reg \$signal$163  = 1'h0;
+  reg \$signal$165  = 1'h0;
   wire \$signal$32 ;
   reg [49:0] acc_chosen = 50'h0000000000000;
   reg [7:0] act_max = 8'h00;
@@ -260,6 +255,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
@@ -300,10 +296,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [15:0] o_data;
-  wire [149:0] \o_data$166 ;
+  wire [149:0] \o_data$168 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$98 ;
+  wire o_valid_next;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [15:0] part0 = 16'h0000;
@@ -363,171 +360,167 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _060_ = s_act__valid & s_wgt__valid;
-  assign _071_ = in_data & _060_;
-  assign _080_ = ~ at_k_last;
-  assign _090_ = credit_ok | _080_;
-  assign take = _071_ & _090_;
-  assign _101_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _101_;
+  assign _057_ = s_act__valid & s_wgt__valid;
+  assign _067_ = in_data & _057_;
+  assign _077_ = ~ at_k_last;
+  assign _087_ = credit_ok | _077_;
+  assign take = _067_ & _087_;
+  assign _098_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _098_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$32  = _011_ & at_k_last;
   assign _022_ = ~ in_data;
-  assign _026_ = s_act__valid & s_wgt__valid;
-  assign _027_ = ~ at_k_last;
-  assign _028_ = credit_ok | _027_;
-  assign _029_ = _026_ & _028_;
-  assign adv = _022_ | _029_;
-  assign _030_ = compute & adv;
-  assign _031_ = _030_ & at_tile_last;
-  assign block_end = _031_ & fn_last;
+  assign _023_ = s_act__valid & s_wgt__valid;
+  assign _024_ = ~ at_k_last;
+  assign _025_ = credit_ok | _024_;
+  assign _026_ = _023_ & _025_;
+  assign adv = _022_ | _026_;
+  assign _027_ = compute & adv;
+  assign _028_ = _027_ & at_tile_last;
+  assign block_end = _028_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _032_ = ! lane;
+  assign _029_ = ! lane;
   assign w_lane1 = take_ch & lane;
   assign row_end = o_valid & beat_last;
-  assign _033_ = ~ dn_last;
-  assign wrap = d_last & _033_;
-  assign _034_ = ra_inc + 1'h1;
-  assign _035_[5:0] = ra_inc + 6'h3e;
-  assign _036_[5:0] = ra_row + 1'h1;
-  assign _037_ = ra_row + 6'h3e;
-  assign _038_ = ra_inc + 1'h1;
-  assign _039_ = ra_inc + 6'h3e;
-  assign _040_ = ~ drain_restart;
-  assign drain_d_step = _040_ & row_end;
-  assign _041_ = ~ drain_restart;
-  assign _042_ = _041_ & row_end;
-  assign drain_dn_step = _042_ & d_last;
+  assign _030_ = ~ dn_last;
+  assign wrap = d_last & _030_;
+  assign _031_ = ra_inc + 1'h1;
+  assign _032_[5:0] = ra_inc + 6'h3e;
+  assign _033_[5:0] = ra_row + 1'h1;
+  assign _034_ = ra_row + 6'h3e;
+  assign _035_ = ra_inc + 1'h1;
+  assign _036_ = ra_inc + 6'h3e;
+  assign drain_d_step = drain_v & beat_last;
+  assign _037_ = drain_v & beat_last;
+  assign drain_dn_step = _037_ & d_last;
   assign \w_en$97  = \o_valid$98  & ob_last;
-  assign _044_[3:0] = kept - 3'h4;
-  assign _045_ = kept >= 4'h8;
-  assign _046_ = kept >= 3'h4;
-  assign _053_[9:0] = hdr[41:32] - 2'h2;
-  assign _054_ = hdr[47:32] > 5'h11;
-  assign _055_ = _054_ ? hdr[41:32] : 10'h011;
-  assign _057_ = hdr[47:32] == 1'h1;
-  assign _058_ = hdr[47:32] > 5'h11;
-  assign _059_ = _058_ ? hdr[47:32] : 16'h0011;
-  assign _061_ = _059_ == 1'h1;
-  assign _062_ = ~ ch_left[16];
-  assign _064_ = wa + 1'h1;
-  assign _065_[3:0] = blk + 1'h1;
-  assign _066_[1:0] = wb + 1'h1;
-  assign _067_ = wb == 1'h1;
-  assign _068_[0] = lane + 1'h1;
-  assign _069_ = ! lane;
-  assign _073_[5:0] = $signed(flush) - $signed(2'h1);
-  assign _074_ = block_end & last_mblock;
-  assign _075_ = compute & adv;
-  assign _079_[16:0] = fm0 + 3'h4;
-  assign _081_[4:0] = fn_rem - 1'h1;
-  assign _082_ = ! fn_rem;
-  assign _083_ = fn_last & last_mblock;
-  assign _084_ = ~ _083_;
-  assign _085_ = ~ k_rem[9];
-  assign _086_ = _085_ & k_dec[9];
-  assign _087_ = ~ t_rem[9];
-  assign _088_ = _087_ & t_dec[9];
-  assign _100_ = ~ drain_lt_wrap_pen;
-  assign _103_ = ~ drain_lt_pen;
-  assign _107_ = ~ drain_restart;
-  assign _108_ = _107_ & o_valid;
-  assign _109_ = ~ beat_last;
-  assign _110_ = _108_ & _109_;
-  assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & row_end;
-  assign _005_ = ~ drain_restart;
-  assign _006_ = drain_d_step & _005_;
-  assign _007_ = d + 1'h1;
-  assign _008_[1:0] = d_last ? 2'h0 : _007_;
-  assign _009_[3:0] = dn + 1'h1;
-  assign _012_ = o_valid & row_valid;
-  assign _013_ = row_end & row_valid;
-  assign _014_ = _013_ & row_last;
-  assign _016_ = beat[0] ? \o_data$166 [99:50] : \o_data$166 [49:0];
-  assign _018_ = ob + 1'h1;
-  assign _019_[1:0] = ob_last ? 2'h0 : _018_;
-  assign _021_ = r_en & m_out__valid;
-  assign _023_ = ~ row_valid;
-  assign _024_ = row_end & _023_;
-  reg [16:0] _451_ = 17'h00000;
-  assign drain_back[16:0] = _451_;
-  reg [16:0] _452_ = 17'h00000;
-  assign drain_plus[16:0] = _452_;
+  assign _039_[3:0] = kept - 3'h4;
+  assign _040_ = kept >= 4'h8;
+  assign _041_ = kept >= 3'h4;
+  assign _048_[9:0] = hdr[41:32] - 2'h2;
+  assign _049_ = hdr[47:32] > 5'h11;
+  assign _050_ = _049_ ? hdr[41:32] : 10'h011;
+  assign _052_ = hdr[47:32] == 1'h1;
+  assign _053_ = hdr[47:32] > 5'h11;
+  assign _054_ = _053_ ? hdr[47:32] : 16'h0011;
+  assign _055_ = _054_ == 1'h1;
+  assign _056_ = ~ ch_left[16];
+  assign _059_ = wa + 1'h1;
+  assign _060_[3:0] = blk + 1'h1;
+  assign _061_[1:0] = wb + 1'h1;
+  assign _062_ = wb == 1'h1;
+  assign _063_[0] = lane + 1'h1;
+  assign _064_ = ! lane;
+  assign _068_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _069_ = block_end & last_mblock;
+  assign _070_ = compute & adv;
+  assign _074_[16:0] = fm0 + 3'h4;
+  assign _075_[4:0] = fn_rem - 1'h1;
+  assign _076_ = ! fn_rem;
+  assign _078_ = fn_last & last_mblock;
+  assign _079_ = ~ _078_;
+  assign _080_ = ~ k_rem[9];
+  assign _081_ = _080_ & k_dec[9];
+  assign _082_ = ~ t_rem[9];
+  assign _083_ = _082_ & t_dec[9];
+  assign _093_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _095_ = ~ drain_lt_wrap_pen;
+  assign _097_ = ~ drain_lt_pen;
+  assign _102_ = ~ header_taken;
+  assign _104_ = ~ beat_last;
+  assign _105_ = drain_v & _104_;
+  assign _106_ = drain_v & beat_last;
+  assign _002_ = ~ drain_restart;
+  assign _003_ = drain_d_step & _002_;
+  assign _004_ = d + 1'h1;
+  assign _005_[1:0] = d_last ? 2'h0 : _004_;
+  assign _008_ = o_valid & row_valid;
+  assign _009_ = row_end & row_valid;
+  assign _010_ = _009_ & row_last;
+  assign _013_ = beat[0] ? \o_data$168 [99:50] : \o_data$168 [49:0];
+  assign _015_ = ob + 1'h1;
+  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
+  assign _018_ = r_en & m_out__valid;
+  assign _019_ = ~ row_valid;
+  assign _020_ = row_end & _019_;
+  reg [16:0] _447_ = 17'h00000;
+  assign drain_back[16:0] = _447_;
+  reg [16:0] _448_ = 17'h00000;
+  assign drain_plus[16:0] = _448_;
+  assign _127_ = { st_flush, st_compute } != 1'h0;
+  assign _108_ = { take_ch, header_taken } != 1'h0;
+  assign _109_ = { take_ch, header_taken } != 1'h0;
+  assign _110_ = { take_ch, header_taken } != 1'h0;
   assign _111_ = { take_ch, header_taken } != 1'h0;
-  assign _112_ = { take_ch, header_taken } != 1'h0;
-  assign _113_ = { take_ch, header_taken } != 1'h0;
-  assign _114_ = { take_ch, header_taken } != 1'h0;
-  assign _115_ = { _006_, enter_q, drain_dn_step } != 3'h4;
-  assign _116_ = { _006_, enter_q } != 1'h0;
-  assign _117_ = { _002_, _110_, drain_restart } != 1'h0;
-  assign _118_ = { _002_, _110_, drain_restart } != 1'h0;
-  assign _119_ = { _006_, drain_restart } != 1'h0;
-  assign _120_ = { drain_restart, o_valid } != 1'h0;
-  assign _121_ = { drain_restart, o_valid } != 1'h0;
+  assign _112_ = { _003_, enter_q, drain_dn_step } != 3'h4;
+  assign _113_ = { _003_, enter_q } != 1'h0;
+  assign _114_ = { _106_, _105_, drain_restart } != 1'h0;
+  assign _115_ = { _106_, _105_, drain_restart } != 1'h0;
+  assign _116_ = { _003_, drain_restart } != 1'h0;
+  assign _117_ = { drain_restart, drain_v } != 1'h0;
+  assign _118_ = { drain_restart, drain_v } != 1'h0;
+  assign _119_ = { compute, adv } != 2'h2;
+  assign _120_ = { compute, adv } != 2'h2;
+  assign _121_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _122_ = { compute, adv } != 2'h2;
   assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _125_ = { compute, adv } != 2'h2;
-  assign _126_ = { compute, adv } != 2'h2;
-  assign _127_ = { compute, adv } != 2'h2;
-  assign _128_ = { tile_end, compute } != 1'h1;
-  assign _129_ = { tile_end, compute } != 1'h1;
-  assign _130_ = { st_flush, st_compute } != 1'h0;
-  assign _131_ = & { _145_, \o_valid$98  };
-  assign _132_ = & { _146_, \o_valid$98  };
-  assign _133_ = & { _116_, _115_ };
-  assign _134_ = & { _125_, _124_ };
-  assign _135_ = & { tile_end, fn_last };
-  assign _143_ = ~ compute;
-  assign _136_ = | { _074_, rst };
-  assign _137_ = | { enter, rst };
-  assign _138_ = | { drain_restart, rst };
-  assign _139_ = | { drain_restart, rst };
-  assign _140_ = | { drain_restart, rst };
-  assign _141_ = | { d_last, rst };
-  assign _142_ = | { _143_, rst };
-  assign _145_ = ob == 1'h1;
-  assign _146_ = ! ob;
-  assign _150_ = drain_restart ? 1'h0 : d_last;
-  assign _156_ = drain_restart ? m_one : row_last;
-  assign _159_ = drain_restart ? 1'h1 : row_valid;
-  assign _162_ = drain_restart ? 17'h00000 : row;
-  assign _168_ = drain_restart ? 4'h0 : dn;
-  assign _173_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$67 ;
-  assign _144_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _088_;
+  assign _124_ = { compute, adv } != 2'h2;
+  assign _125_ = { tile_end, compute } != 1'h1;
+  assign _126_ = { tile_end, compute } != 1'h1;
+  assign _128_ = & { _142_, \o_valid$98  };
+  assign _129_ = & { _143_, \o_valid$98  };
+  assign _130_ = & { _113_, _112_ };
+  assign _131_ = & { _122_, _121_ };
+  assign _132_ = & { tile_end, fn_last };
+  assign _140_ = ~ compute;
+  assign _133_ = | { _069_, rst };
+  assign _134_ = | { enter, rst };
+  assign _135_ = | { drain_restart, rst };
+  assign _136_ = | { drain_restart, rst };
+  assign _137_ = | { drain_restart, rst };
+  assign _138_ = | { d_last, rst };
+  assign _139_ = | { _140_, rst };
+  assign _142_ = ob == 1'h1;
+  assign _143_ = ! ob;
+  assign _147_ = drain_restart ? 1'h0 : d_last;
+  assign _153_ = drain_restart ? m_one : row_last;
+  assign _156_ = drain_restart ? 1'h1 : row_valid;
+  assign _159_ = drain_restart ? 17'h00000 : row;
+  assign _165_ = drain_restart ? 4'h0 : dn;
+  assign _170_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$67 ;
+  assign _141_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _171_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _083_;
+  assign _172_ = adv ? _171_ : 1'hx;
+  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$126  : _081_;
   assign _175_ = adv ? _174_ : 1'hx;
-  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$126  : _086_;
-  assign _178_ = adv ? _177_ : 1'hx;
-  assign _180_ = at_k_last ? 1'h0 : 1'hx;
-  assign _196_ = compute ? st_flush : 1'h1;
-  assign _197_ = st_compute ? _196_ : st_flush;
-  assign _202_ = enter ? 1'h1 : st_compute;
-  assign _205_ = header_taken ? 1'h0 : st_header;
-  assign _212_ = header_taken ? 1'h0 : wb_last;
-  assign _213_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _067_;
-  assign _216_ = header_taken ? 1'h0 : 1'hx;
-  assign _217_ = \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _069_;
-  assign _218_ = take_ch ? _217_ : _216_;
-  assign _219_ = header_taken ? 2'h0 : wb;
-  assign _220_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _066_[1:0];
-  assign _223_ = header_taken ? 6'h00 : wa;
-  assign _226_ = header_taken ? 4'h0 : blk;
-  assign _227_ = wb_last ? _065_[3:0] : _226_;
-  assign _235_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _039_;
-  assign _236_ = d_last ? (* full_case = 32'd1 *) _235_ : _037_;
-  assign _237_ = beat_last ? (* full_case = 32'd1 *) _236_ : _035_[5:0];
-  assign \$like$67  = o_valid ? _237_ : { 5'hxx, ra_row[0] };
-  assign _238_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _038_;
-  assign _239_ = d_last ? (* full_case = 32'd1 *) _238_ : _036_[5:0];
-  assign _240_ = beat_last ? (* full_case = 32'd1 *) _239_ : _034_;
-  assign \$like  = o_valid ? _240_[0] : 1'hx;
-  assign _241_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _242_ = d_last ? (* full_case = 32'd1 *) _241_ : ra_row;
+  assign _177_ = at_k_last ? 1'h0 : 1'hx;
+  assign _193_ = compute ? st_flush : 1'h1;
+  assign _194_ = st_compute ? _193_ : st_flush;
+  assign _199_ = enter ? 1'h1 : st_compute;
+  assign _202_ = header_taken ? 1'h0 : st_header;
+  assign _209_ = header_taken ? 1'h0 : wb_last;
+  assign _210_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _062_;
+  assign _213_ = header_taken ? 1'h0 : 1'hx;
+  assign _214_ = \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _064_;
+  assign _215_ = take_ch ? _214_ : _213_;
+  assign _216_ = header_taken ? 2'h0 : wb;
+  assign _217_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _061_[1:0];
+  assign _220_ = header_taken ? 6'h00 : wa;
+  assign _223_ = header_taken ? 4'h0 : blk;
+  assign _224_ = wb_last ? _060_[3:0] : _223_;
+  assign _232_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _036_;
+  assign _233_ = d_last ? (* full_case = 32'd1 *) _232_ : _034_;
+  assign _234_ = beat_last ? (* full_case = 32'd1 *) _233_ : _032_[5:0];
+  assign \$like$67  = drain_v ? _234_ : { 5'hxx, ra_row[0] };
+  assign _235_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _035_;
+  assign _236_ = d_last ? (* full_case = 32'd1 *) _235_ : _033_[5:0];
+  assign _237_ = beat_last ? (* full_case = 32'd1 *) _236_ : _031_;
+  assign \$like  = drain_v ? _237_[0] : 1'hx;
+  assign _238_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _239_ = d_last ? (* full_case = 32'd1 *) _238_ : ra_row;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -535,7 +528,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$166 ),
+    .o_data(\o_data$168 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -581,31 +575,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _019_[2] = 1'hx;
-  assign _008_[2] = 1'hx;
-  assign _144_[5:1] = 5'hxx;
+  assign _093_[18:17] = 2'hx;
+  assign _016_[2] = 1'hx;
+  assign _005_[2] = 1'hx;
+  assign _141_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
-    if (_136_) begin
-      compute <= 1'h0;
-    end else if (enter) begin
-      compute <= 1'h1;
-    end
     if (rst) begin
-      nb_one <= 1'h0;
-      nb_pen <= 5'h00;
-    end else if (enter) begin
-      nb_one <= ! blk;
-      nb_pen <= blk - 1'h1;
-    end
-    if (_137_) begin
-      st_channels <= 1'h0;
-    end else if (header_taken) begin
-      st_channels <= 1'h1;
-    end
-    if (rst) begin
+      st_compute <= 1'h0;
       st_header <= 1'h1;
       wb_last <= 1'h0;
       wb <= 2'h0;
@@ -622,13 +601,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$78  <= 1'h0;
       \i_valid$76  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$163  <= 1'h0;
+      \$signal$165  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
@@ -640,71 +620,88 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _451_ <= 17'h00000;
-      _452_ <= 17'h00000;
+      _447_ <= 17'h00000;
+      _448_ <= 17'h00000;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
-      st_compute <= 1'h0;
     end else begin
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _205_; end else st_header <= _205_; end
-      begin if (take_ch) wb_last <= \$signal$130  ? _213_ : _212_; else wb_last <= _212_; end
-      begin if (take_ch) wb <= \$signal$130  ? _220_ : _219_; else wb <= _219_; end
-      begin if (take_ch) wa <= \$signal$130  ? _064_ : _223_; else wa <= _223_; end
-      begin if (take_ch) blk <= \$signal$130  ? _227_ : _226_; else blk <= _226_; end
+      begin if (st_compute) begin if (compute) st_compute <= _199_; else st_compute <= 1'h0; end else st_compute <= _199_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _202_; end else st_header <= _202_; end
+      begin if (take_ch) wb_last <= \$signal$130  ? _210_ : _209_; else wb_last <= _209_; end
+      begin if (take_ch) wb <= \$signal$130  ? _217_ : _216_; else wb <= _216_; end
+      begin if (take_ch) wa <= \$signal$130  ? _059_ : _220_; else wa <= _220_; end
+      begin if (take_ch) blk <= \$signal$130  ? _224_ : _223_; else blk <= _223_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$32  ? (* full_case = 32'd1 *) _045_ : _046_;
-      credits <= \$signal$32  ? (* full_case = 32'd1 *) _044_[3:0] : kept;
+      credit_ok <= \$signal$32  ? (* full_case = 32'd1 *) _040_ : _041_;
+      credits <= \$signal$32  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _032_;
-      give_back <= _021_ + _024_;
+      w_en <= take_ch & _029_;
+      give_back <= _018_ + _020_;
       \w_en$101  <= \w_en$97 ;
       \i_last$78  <= part_last;
-      \i_valid$76  <= \$signal$163 ;
-      part_last <= _014_ & dn_last;
-      \$signal$163  <= _012_;
+      \i_valid$76  <= \$signal$165 ;
+      part_last <= _010_ & dn_last;
+      \$signal$165  <= _008_;
       enter_q <= enter;
-      begin if (_110_) d_last <= _150_; else d_last <= _002_ ? \$signal$157  : _150_; end
-      begin if (_110_) row_last <= _156_; else begin if (_002_) row_last <= row_last_next; else row_last <= _156_; end end
-      begin if (_110_) row_valid <= _159_; else begin if (_002_) row_valid <= row_valid_next; else row_valid <= _159_; end end
-      begin if (_110_) row <= _162_; else begin if (_002_) row <= row_next; else row <= _162_; end end
-      begin if (_006_) begin if (drain_dn_step) begin if (dn_last) dn <= 4'h0; else dn <= _009_[3:0]; end else dn <= _168_; end else dn <= _168_; end
+      begin if (_105_) d_last <= _147_; else d_last <= _106_ ? \$signal$157  : _147_; end
+      begin if (_105_) row_last <= _153_; else begin if (_106_) row_last <= row_last_next; else row_last <= _153_; end end
+      begin if (_105_) row_valid <= _156_; else begin if (_106_) row_valid <= row_valid_next; else row_valid <= _156_; end end
+      begin if (_105_) row <= _159_; else begin if (_106_) row <= row_next; else row <= _159_; end end
+      begin if (_003_) begin if (drain_dn_step) begin if (dn_last) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _165_; end else dn <= _165_; end
+      drain_v <= o_valid_next & _102_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _100_; else row_last_next <= drain_lt_last & _103_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _095_; else row_last_next <= drain_lt_last & _097_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
+      row_next <= _093_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _451_ <= row - 2'h3;
-      _452_ <= row + 1'h1;
-      tile_end <= _075_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _197_; end else st_flush <= _197_; end
-      begin if (st_compute) begin if (compute) st_compute <= _202_; else st_compute <= 1'h0; end else st_compute <= _202_; end
+      _447_ <= row - 2'h3;
+      _448_ <= row + 1'h1;
+      tile_end <= _070_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _194_; end else st_flush <= _194_; end
+    end
+    if (_133_) begin
+      compute <= 1'h0;
+    end else if (enter) begin
+      compute <= 1'h1;
+    end
+    if (rst) begin
+      nb_one <= 1'h0;
+      nb_pen <= 5'h00;
+    end else if (enter) begin
+      nb_one <= ! blk;
+      nb_pen <= blk - 1'h1;
+    end
+    if (_134_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_111_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _062_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_108_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _056_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_112_) begin
+    end else if (_109_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$130  <= 1'h0;
-    end else if (_113_) begin
-      \$signal$130  <= _218_;
+    end else if (_110_) begin
+      \$signal$130  <= _215_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_114_) begin
-      begin if (take_ch) lane <= \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _068_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_111_) begin
+      begin if (take_ch) lane <= \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _063_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$127  <= 1'h0;
@@ -718,10 +715,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$127  <= _061_;
-      \$signal$126  <= _057_;
-      tile_pen <= _055_ - 2'h2;
-      k_pen <= _053_[9:0];
+      \$signal$127  <= _055_;
+      \$signal$126  <= _052_;
+      tile_pen <= _050_ - 2'h2;
+      k_pen <= _048_[9:0];
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 2'h2;
       m_pen <= hdr[15:0] - 2'h2;
@@ -745,12 +742,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_131_) begin
+    end else if (_128_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_132_) begin
+    end else if (_129_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -758,114 +755,114 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$98 ) begin
       ob_last <= ob == 1'h1;
-      ob <= _019_[1:0];
+      ob <= _016_[1:0];
     end
-    if (\$signal$163 ) begin
+    if (\$signal$165 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$166 [149:100] : _016_;
+      acc_chosen <= beat[1] ? \o_data$168 [149:100] : _013_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_133_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_006_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_130_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_117_) begin
-      begin if (_110_) beat_last <= beat == 1'h1; else begin if (_002_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_114_) begin
+      begin if (_105_) beat_last <= beat == 1'h1; else begin if (_106_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_118_) begin
-      begin if (_110_) beat <= beat + 1'h1; else begin if (_002_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_115_) begin
+      begin if (_105_) beat <= beat + 1'h1; else begin if (_106_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_119_) begin
-      begin if (_006_) d <= _008_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_116_) begin
+      begin if (_003_) d <= _005_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_138_) begin
+    if (_135_) begin
       ra_row[0] <= 1'h0;
-    end else if (o_valid) begin
-      ra_row[0] <= _237_[0];
+    end else if (drain_v) begin
+      ra_row[0] <= _234_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_120_) begin
-      ra_row[5:1] <= _173_[5:1];
+    end else if (_117_) begin
+      ra_row[5:1] <= _170_[5:1];
     end
-    if (_139_) begin
+    if (_136_) begin
       ra_inc[5:1] <= 5'h00;
-    end else if (o_valid) begin
-      ra_inc[5:1] <= _240_[5:1];
+    end else if (drain_v) begin
+      ra_inc[5:1] <= _237_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_121_) begin
-      ra_inc[0] <= _144_[0];
+    end else if (_118_) begin
+      ra_inc[0] <= _141_[0];
     end
-    if (_140_) begin
+    if (_137_) begin
       ra <= 6'h00;
-    end else if (o_valid) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _242_ : ra_inc;
+    end else if (drain_v) begin
+      ra <= beat_last ? (* full_case = 32'd1 *) _239_ : ra_inc;
     end
-    if (_141_) begin
+    if (_138_) begin
       \$signal$157  <= 1'h0;
     end else begin
       \$signal$157  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_122_) begin
-      at_tile_last <= compute ? _175_ : \$signal$127 ;
+    end else if (_119_) begin
+      at_tile_last <= compute ? _172_ : \$signal$127 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_123_) begin
-      at_k_last <= compute ? _178_ : \$signal$126 ;
+    end else if (_120_) begin
+      at_k_last <= compute ? _175_ : \$signal$126 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_134_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _084_ : _180_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_131_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _079_ : _177_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_126_) begin
+    end else if (_123_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_127_) begin
+    end else if (_124_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_128_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _082_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_125_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_129_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _081_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_126_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_142_) begin
+    if (_139_) begin
       fm0 <= 17'h00000;
-    end else if (_135_) begin
-      fm0 <= _079_[16:0];
+    end else if (_132_) begin
+      fm0 <= _074_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_130_) begin
-      begin if (st_flush) flush <= _073_[5:0]; else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
+    end else if (_127_) begin
+      begin if (st_flush) flush <= _068_[5:0]; else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   wire [2:0] _001_;
   (* unused_bits = "2" *)
   wire [2:0] _002_;
@@ -964,7 +961,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
   reg drain_beat_pen = 1'h0;
-  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
   output drain_valid;
@@ -1011,6 +1007,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg l_3_4 = 1'h0;
   output [149:0] o_data;
   wire [149:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [24:0] out_0_0 = 25'h0000000;
   reg [24:0] out_0_1 = 25'h0000000;
   reg [24:0] out_0_2 = 25'h0000000;
@@ -1114,7 +1112,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg zero_w4 = 1'h1;
   assign _014_ = ~ l_3_4;
   assign _015_ = ~ drain_advance;
-  assign _016_ = _015_ & drain_busy;
+  assign _016_ = _015_ & o_valid_next;
   assign _017_ = _016_ & drain_beat_pen;
   assign _031_ = in_idle ? 8'h00 : in_a0;
   assign _032_ = in_idle ? 8'h00 : in_w0;
@@ -1174,7 +1172,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _059_ = | { zero_a2, rst };
   assign _060_ = | { zero_a1, rst };
   assign _061_ = | { in_idle, rst };
-  assign _062_ = drain_busy ? _003_ : drain_beat;
+  assign _062_ = o_valid_next ? _003_ : drain_beat;
   assign beat_next = l_3_4 ? 2'h0 : _062_;
   assign _063_ = drain_advance ? _001_ : drain_count;
   assign count_next = l_3_4 ? 3'h4 : _063_;
@@ -1233,7 +1231,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       l_3_4 <= 1'h0;
       a_3_4 <= 8'h00;
       l_3_3 <= 1'h0;
@@ -1287,12 +1285,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= _014_ & _017_;
       drain_beat_pen <= beat_next == 1'h1;
       drain_beat <= beat_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       l_3_4 <= l_3_3;
       a_3_4 <= a_3_3;
       l_3_3 <= l_3_2;

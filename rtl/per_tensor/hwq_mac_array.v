@@ -2,7 +2,7 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire _019_;
   wire _023_;
   wire _024_;
@@ -14,8 +14,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire _045_;
   wire [2:0] _046_;
   wire _047_;
-  wire [1:0] _048_;
-  wire [1:0] _049_;
+  (* unused_bits = "2" *)
+  wire [2:0] _048_;
+  wire [2:0] _049_;
   wire _051_;
   wire [1:0] _052_;
   wire [2:0] _053_;
@@ -129,6 +130,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [95:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [23:0] out_0_0 = 24'h000000;
   reg [23:0] out_0_1 = 24'h000000;
   reg [23:0] out_0_2 = 24'h000000;
@@ -224,13 +227,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _045_ = en & drain_advance;
   assign _046_ = drain_count - 1'h1;
   assign _047_ = en & drain_busy;
-  assign _048_ = drain_beat + 1'h1;
-  assign _049_ = drain_advance ? 2'h0 : _048_;
+  assign _048_[1:0] = drain_beat + 1'h1;
+  assign _049_[1:0] = drain_advance ? 2'h0 : _048_[1:0];
+  assign o_valid_next = en ? drain_busy : o_valid;
   assign _051_ = | { rst, cap_3_3 };
-  assign _052_ = _047_ ? _049_ : drain_beat;
+  assign _052_ = _047_ ? _049_[1:0] : drain_beat;
   assign beat_next = cap_3_3 ? 2'h0 : _052_;
   assign _053_ = _045_ ? _046_ : drain_count;
   assign count_next = cap_3_3 ? 3'h4 : _053_;
+  assign _049_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (en) begin

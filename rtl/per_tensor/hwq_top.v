@@ -57,92 +57,87 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _002_;
-  wire _003_;
-  wire [1:0] _004_;
-  wire [2:0] _005_;
-  wire [3:0] _006_;
-  wire [4:0] _007_;
-  wire _008_;
-  wire _009_;
-  wire _010_;
+  (* unused_bits = "4" *)
+  wire [4:0] _003_;
+  wire _005_;
+  wire _006_;
+  wire _007_;
   wire _011_;
-  wire [1:0] _016_;
-  wire [2:0] _017_;
-  wire _019_;
+  wire _016_;
+  wire _017_;
+  wire _018_;
   wire _020_;
   wire _021_;
   wire _022_;
+  wire _023_;
   wire _024_;
   wire _025_;
   wire _026_;
   wire _027_;
   wire _028_;
-  wire _029_;
-  wire _030_;
+  wire [3:0] _030_;
   wire _031_;
-  wire [3:0] _033_;
-  wire _034_;
-  wire _035_;
-  wire _043_;
-  wire [8:0] _044_;
+  wire _032_;
+  wire _040_;
+  wire [8:0] _041_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _045_;
+  wire [16:0] _042_;
+  wire _043_;
+  wire _044_;
+  wire [15:0] _045_;
   wire _046_;
   wire _047_;
-  wire [15:0] _048_;
-  wire _049_;
-  wire _050_;
   (* unused_bits = "6" *)
-  wire [6:0] _052_;
+  wire [6:0] _049_;
   (* unused_bits = "4" *)
-  wire [4:0] _053_;
+  wire [4:0] _050_;
   (* unused_bits = "2" *)
-  wire [2:0] _054_;
-  wire _055_;
+  wire [2:0] _051_;
+  wire _052_;
   (* unused_bits = "1" *)
-  wire [1:0] _056_;
-  wire _059_;
+  wire [1:0] _053_;
+  wire _056_;
   (* unused_bits = "7" *)
-  wire [7:0] _060_;
-  wire _061_;
-  wire _062_;
+  wire [7:0] _057_;
+  wire _058_;
+  wire _059_;
   (* unused_bits = "17" *)
-  wire [17:0] _066_;
+  wire [17:0] _063_;
   (* unused_bits = "5" *)
-  wire [5:0] _067_;
+  wire [5:0] _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
   wire _068_;
   wire _069_;
   wire _070_;
   wire _071_;
   wire _072_;
-  wire _073_;
-  wire _074_;
-  wire _075_;
   (* unused_bits = "17" *)
-  wire [17:0] _076_;
+  wire [17:0] _073_;
   (* unused_bits = "17" *)
-  wire [17:0] _077_;
-  wire _079_;
-  wire [18:0] _085_;
+  wire [17:0] _074_;
+  wire _076_;
+  wire [18:0] _082_;
+  wire _084_;
+  wire _086_;
   wire _087_;
-  wire _089_;
-  wire _090_;
+  wire _091_;
   (* unused_bits = "4" *)
-  wire [4:0] _094_;
+  wire [4:0] _093_;
   (* unused_bits = "2" *)
-  wire [2:0] _095_;
+  wire [2:0] _094_;
+  wire _095_;
   wire _096_;
   wire _097_;
   wire _098_;
   wire _099_;
-  wire _100_;
-  wire _101_;
-  wire _102_;
-  wire _103_;
   (* unused_bits = "2" *)
-  wire [2:0] _104_;
+  wire [2:0] _100_;
+  wire _103_;
+  wire _105_;
   wire _106_;
+  wire _107_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -181,39 +176,36 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _143_;
   wire _144_;
   wire _145_;
-  wire _146_;
-  wire _147_;
-  wire _148_;
-  wire _152_;
+  wire _149_;
+  wire _155_;
   wire _158_;
-  wire _161_;
-  wire [16:0] _164_;
-  wire [3:0] _170_;
+  wire [16:0] _161_;
+  wire [3:0] _167_;
+  wire _172_;
+  wire _173_;
   wire _175_;
   wire _176_;
   wire _178_;
-  wire _179_;
-  wire _181_;
-  wire _197_;
-  wire _198_;
+  wire _194_;
+  wire _195_;
+  wire _200_;
   wire _203_;
-  wire _206_;
-  wire _213_;
+  wire _210_;
+  wire _211_;
   wire _214_;
-  wire _217_;
-  wire _218_;
-  wire _219_;
-  wire [1:0] _220_;
-  wire [1:0] _221_;
-  wire [5:0] _224_;
-  wire [3:0] _227_;
-  wire [3:0] _228_;
+  wire _215_;
+  wire _216_;
+  wire [1:0] _217_;
+  wire [1:0] _218_;
+  wire [5:0] _221_;
+  wire [3:0] _224_;
+  wire [3:0] _225_;
   wire [16:0] \$signal ;
   reg \$signal$114  = 1'h0;
   reg \$signal$115  = 1'h0;
   reg \$signal$118  = 1'h1;
   reg \$signal$143  = 1'h0;
-  reg \$signal$155  = 1'h0;
+  reg \$signal$157  = 1'h0;
   wire \$signal$28 ;
   reg [23:0] acc_chosen = 24'h000000;
   (* init = 8'h00 *)
@@ -260,6 +252,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* unused_bits = "17" *)
   wire [17:0] drain_plus;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [6:0] flush = 7'h00;
@@ -303,10 +296,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [7:0] o_data;
-  wire [95:0] \o_data$158 ;
+  wire [95:0] \o_data$160 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$86 ;
+  wire o_valid_next;
   reg [1:0] ob = 2'h0;
   reg ob_last = 1'h0;
   reg [7:0] part0 = 8'h00;
@@ -363,160 +357,151 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _059_ = s_act__valid & s_wgt__valid;
-  assign _069_ = in_data & _059_;
-  assign _079_ = ~ at_k_last;
-  assign _090_ = credit_ok | _079_;
-  assign take = _069_ & _090_;
-  assign _099_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _099_;
+  assign _056_ = s_act__valid & s_wgt__valid;
+  assign _066_ = in_data & _056_;
+  assign _076_ = ~ at_k_last;
+  assign _087_ = credit_ok | _076_;
+  assign take = _066_ & _087_;
+  assign _096_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _096_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _022_ = ~ in_data;
-  assign _024_ = s_act__valid & s_wgt__valid;
-  assign _025_ = ~ at_k_last;
-  assign _026_ = credit_ok | _025_;
-  assign _027_ = _024_ & _026_;
-  assign adv = _022_ | _027_;
-  assign _028_ = compute & adv;
-  assign _029_ = _028_ & at_tile_last;
-  assign block_end = _029_ & fn_last;
+  assign _020_ = ~ in_data;
+  assign _021_ = s_act__valid & s_wgt__valid;
+  assign _022_ = ~ at_k_last;
+  assign _023_ = credit_ok | _022_;
+  assign _024_ = _021_ & _023_;
+  assign adv = _020_ | _024_;
+  assign _025_ = compute & adv;
+  assign _026_ = _025_ & at_tile_last;
+  assign block_end = _026_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _030_ = ! lane;
+  assign _027_ = ! lane;
   assign row_end = o_valid & beat_last;
-  assign _031_ = ~ dn_last;
-  assign wrap = d_last & _031_;
+  assign _028_ = ~ dn_last;
+  assign wrap = d_last & _028_;
   assign \w_en$85  = \o_valid$86  & ob_last;
-  assign _033_ = kept - 3'h4;
-  assign _034_ = kept >= 4'h8;
-  assign _035_ = kept >= 3'h4;
-  assign _043_ = hdr[47:32] > 5'h13;
-  assign _044_ = _043_ ? hdr[40:32] : 9'h013;
-  assign _045_[8:0] = _044_ - 2'h2;
-  assign _046_ = hdr[47:32] == 1'h1;
-  assign _047_ = hdr[47:32] > 5'h13;
-  assign _048_ = _047_ ? hdr[47:32] : 16'h0013;
-  assign _049_ = _048_ == 1'h1;
-  assign _050_ = ~ ch_left[16];
-  assign _052_[5:0] = wa + 1'h1;
-  assign _053_[3:0] = blk + 1'h1;
-  assign _054_[1:0] = wb + 1'h1;
-  assign _055_ = wb == 2'h2;
-  assign _056_[0] = lane + 1'h1;
-  assign _060_[6:0] = $signed(flush) - $signed(2'h1);
-  assign _061_ = block_end & last_mblock;
-  assign _062_ = compute & adv;
-  assign _066_[16:0] = fm0 + 3'h4;
-  assign _067_[4:0] = fn_rem - 1'h1;
-  assign _068_ = ! fn_rem;
-  assign _070_ = fn_last & last_mblock;
-  assign _071_ = ~ _070_;
-  assign _072_ = ~ k_rem[8];
-  assign _073_ = _072_ & k_dec[8];
-  assign _074_ = ~ t_rem[8];
-  assign _075_ = _074_ & t_dec[8];
-  assign _076_[16:0] = row + 1'h1;
-  assign _077_[16:0] = row - 2'h3;
-  assign _085_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _087_ = ~ drain_lt_wrap_pen;
-  assign _089_ = ~ drain_lt_pen;
-  assign _094_[3:0] = ra_blk + 1'h1;
-  assign _095_[1:0] = ra_beat + 1'h1;
-  assign _096_ = beat_last & d_last;
-  assign _097_ = ~ drain_restart;
-  assign _098_ = _097_ & o_valid;
-  assign _100_ = ~ beat_last;
-  assign _101_ = _098_ & _100_;
-  assign _102_ = ~ drain_restart;
-  assign _103_ = _102_ & row_end;
-  assign _104_[1:0] = beat + 1'h1;
-  assign _106_ = ~ drain_restart;
-  assign _108_ = ~ drain_restart;
-  assign _109_ = _108_ & row_end;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = drain_d_step & _002_;
-  assign _004_ = d + 1'h1;
-  assign _005_[1:0] = drain_d_wrap ? 2'h0 : _004_;
-  assign _006_ = dn + 1'h1;
-  assign _007_[3:0] = drain_dn_wrap ? 4'h0 : _006_;
-  assign _008_ = o_valid & row_valid;
-  assign _009_ = row_end & row_valid;
-  assign _010_ = _009_ & row_last;
-  assign _016_ = ob + 1'h1;
-  assign _017_[1:0] = ob_last ? 2'h0 : _016_;
-  assign _019_ = r_en & m_out__valid;
-  assign _020_ = ~ row_valid;
-  assign _021_ = row_end & _020_;
-  reg [16:0] _433_ = 17'h00000;
-  assign drain_back[16:0] = _433_;
-  reg [16:0] _434_ = 17'h00000;
-  assign drain_plus[16:0] = _434_;
+  assign _030_ = kept - 3'h4;
+  assign _031_ = kept >= 4'h8;
+  assign _032_ = kept >= 3'h4;
+  assign _040_ = hdr[47:32] > 5'h13;
+  assign _041_ = _040_ ? hdr[40:32] : 9'h013;
+  assign _042_[8:0] = _041_ - 2'h2;
+  assign _043_ = hdr[47:32] == 1'h1;
+  assign _044_ = hdr[47:32] > 5'h13;
+  assign _045_ = _044_ ? hdr[47:32] : 16'h0013;
+  assign _046_ = _045_ == 1'h1;
+  assign _047_ = ~ ch_left[16];
+  assign _049_[5:0] = wa + 1'h1;
+  assign _050_[3:0] = blk + 1'h1;
+  assign _051_[1:0] = wb + 1'h1;
+  assign _052_ = wb == 2'h2;
+  assign _053_[0] = lane + 1'h1;
+  assign _057_[6:0] = $signed(flush) - $signed(2'h1);
+  assign _058_ = block_end & last_mblock;
+  assign _059_ = compute & adv;
+  assign _063_[16:0] = fm0 + 3'h4;
+  assign _064_[4:0] = fn_rem - 1'h1;
+  assign _065_ = ! fn_rem;
+  assign _067_ = fn_last & last_mblock;
+  assign _068_ = ~ _067_;
+  assign _069_ = ~ k_rem[8];
+  assign _070_ = _069_ & k_dec[8];
+  assign _071_ = ~ t_rem[8];
+  assign _072_ = _071_ & t_dec[8];
+  assign _073_[16:0] = row + 1'h1;
+  assign _074_[16:0] = row - 2'h3;
+  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _084_ = ~ drain_lt_wrap_pen;
+  assign _086_ = ~ drain_lt_pen;
+  assign _091_ = ~ header_taken;
+  assign _093_[3:0] = ra_blk + 1'h1;
+  assign _094_[1:0] = ra_beat + 1'h1;
+  assign _095_ = beat_last & d_last;
+  assign _097_ = ~ beat_last;
+  assign _098_ = drain_v & _097_;
+  assign _099_ = drain_v & beat_last;
+  assign _100_[1:0] = beat + 1'h1;
+  assign _103_ = drain_v & beat_last;
+  assign _105_ = ~ drain_restart;
+  assign _106_ = drain_d_step & _105_;
+  assign _003_[3:0] = dn + 1'h1;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _016_ = r_en & m_out__valid;
+  assign _017_ = ~ row_valid;
+  assign _018_ = row_end & _017_;
+  reg [16:0] _429_ = 17'h00000;
+  assign drain_back[16:0] = _429_;
+  reg [16:0] _430_ = 17'h00000;
+  assign drain_plus[16:0] = _430_;
+  assign _107_ = { take_ch, header_taken } != 1'h0;
+  assign _108_ = { take_ch, header_taken } != 1'h0;
+  assign _109_ = { take_ch, header_taken } != 1'h0;
   assign _110_ = { take_ch, header_taken } != 1'h0;
-  assign _111_ = { take_ch, header_taken } != 1'h0;
-  assign _112_ = { take_ch, header_taken } != 1'h0;
-  assign _113_ = { _003_, enter_q, drain_dn_step } != 3'h4;
-  assign _114_ = { _003_, enter_q } != 1'h0;
-  assign _115_ = { _103_, _101_, drain_restart } != 1'h0;
-  assign _116_ = { _103_, _101_, drain_restart } != 1'h0;
-  assign _117_ = { _003_, drain_restart } != 1'h0;
-  assign _118_ = { compute, adv } != 2'h2;
+  assign _111_ = { _106_, enter_q, drain_dn_step } != 3'h4;
+  assign _112_ = { _106_, enter_q } != 1'h0;
+  assign _113_ = { _099_, _098_, drain_restart } != 1'h0;
+  assign _114_ = { _099_, _098_, drain_restart } != 1'h0;
+  assign _115_ = { _106_, drain_restart } != 1'h0;
+  assign _116_ = { compute, adv } != 2'h2;
+  assign _117_ = { compute, adv } != 2'h2;
+  assign _118_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _120_ = { compute, adv } != 2'h2;
   assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { compute, adv } != 2'h2;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { tile_end, compute } != 1'h1;
-  assign _125_ = { tile_end, compute } != 1'h1;
-  assign _126_ = { st_flush, st_compute } != 1'h0;
-  assign _127_ = { take_ch, header_taken } != 1'h0;
-  assign _128_ = & { _146_, \o_valid$86  };
-  assign _129_ = & { _147_, \o_valid$86  };
-  assign _130_ = & { _148_, \o_valid$86  };
-  assign _131_ = & { _114_, _113_ };
-  assign _132_ = & { _096_, o_valid };
-  assign _133_ = & { _121_, _120_ };
-  assign _134_ = & { tile_end, fn_last };
-  assign _135_ = & { ch_first, take_ch };
-  assign _136_ = & { ch_first, take_ch };
-  assign _145_ = ~ compute;
-  assign _137_ = | { drain_restart, rst };
-  assign _138_ = | { drain_restart, rst };
-  assign _139_ = | { dn_last, rst };
-  assign _140_ = | { d_last, rst };
-  assign _141_ = | { _145_, rst };
-  assign _142_ = | { _061_, rst };
-  assign _143_ = | { enter, rst };
-  assign _144_ = | { take_ch, rst };
-  assign _146_ = ob == 2'h2;
-  assign _147_ = ob == 1'h1;
-  assign _148_ = ! ob;
-  assign _152_ = drain_restart ? 1'h0 : d_last;
-  assign _158_ = drain_restart ? m_one : row_last;
-  assign _161_ = drain_restart ? 1'h1 : row_valid;
-  assign _164_ = drain_restart ? 17'h00000 : row;
-  assign _170_ = drain_restart ? 4'h0 : dn;
-  assign _175_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _075_;
+  assign _122_ = { tile_end, compute } != 1'h1;
+  assign _123_ = { tile_end, compute } != 1'h1;
+  assign _124_ = { st_flush, st_compute } != 1'h0;
+  assign _125_ = & { _143_, \o_valid$86  };
+  assign _126_ = & { _144_, \o_valid$86  };
+  assign _127_ = & { _145_, \o_valid$86  };
+  assign _128_ = & { _112_, _111_ };
+  assign _129_ = & { _095_, drain_v };
+  assign _130_ = & { _119_, _118_ };
+  assign _131_ = & { tile_end, fn_last };
+  assign _132_ = & { ch_first, take_ch };
+  assign _133_ = & { ch_first, take_ch };
+  assign _142_ = ~ compute;
+  assign _134_ = | { drain_restart, rst };
+  assign _135_ = | { drain_restart, rst };
+  assign _136_ = | { dn_last, rst };
+  assign _137_ = | { d_last, rst };
+  assign _138_ = | { _142_, rst };
+  assign _139_ = | { _058_, rst };
+  assign _140_ = | { enter, rst };
+  assign _141_ = | { take_ch, rst };
+  assign _143_ = ob == 2'h2;
+  assign _144_ = ob == 1'h1;
+  assign _145_ = ! ob;
+  assign _149_ = drain_restart ? 1'h0 : d_last;
+  assign _155_ = drain_restart ? m_one : row_last;
+  assign _158_ = drain_restart ? 1'h1 : row_valid;
+  assign _161_ = drain_restart ? 17'h00000 : row;
+  assign _167_ = drain_restart ? 4'h0 : dn;
+  assign _172_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _072_;
+  assign _173_ = adv ? _172_ : 1'hx;
+  assign _175_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$114  : _070_;
   assign _176_ = adv ? _175_ : 1'hx;
-  assign _178_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$114  : _073_;
-  assign _179_ = adv ? _178_ : 1'hx;
-  assign _181_ = at_k_last ? 1'h0 : 1'hx;
-  assign _197_ = compute ? st_flush : 1'h1;
-  assign _198_ = st_compute ? _197_ : st_flush;
-  assign _203_ = enter ? 1'h1 : st_compute;
-  assign _206_ = header_taken ? 1'h0 : st_header;
-  assign _213_ = header_taken ? 1'h0 : wb_last;
-  assign _214_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _055_;
-  assign _217_ = header_taken ? 1'h1 : 1'hx;
-  assign _218_ = \$signal$118  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _219_ = take_ch ? _218_ : _217_;
-  assign _220_ = header_taken ? 2'h0 : wb;
-  assign _221_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _054_[1:0];
-  assign _224_ = header_taken ? 6'h00 : wa;
-  assign _227_ = header_taken ? 4'h0 : blk;
-  assign _228_ = wb_last ? _053_[3:0] : _227_;
+  assign _178_ = at_k_last ? 1'h0 : 1'hx;
+  assign _194_ = compute ? st_flush : 1'h1;
+  assign _195_ = st_compute ? _194_ : st_flush;
+  assign _200_ = enter ? 1'h1 : st_compute;
+  assign _203_ = header_taken ? 1'h0 : st_header;
+  assign _210_ = header_taken ? 1'h0 : wb_last;
+  assign _211_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _052_;
+  assign _214_ = header_taken ? 1'h1 : 1'hx;
+  assign _215_ = \$signal$118  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _216_ = take_ch ? _215_ : _214_;
+  assign _217_ = header_taken ? 2'h0 : wb;
+  assign _218_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _051_[1:0];
+  assign _221_ = header_taken ? 6'h00 : wa;
+  assign _224_ = header_taken ? 4'h0 : blk;
+  assign _225_ = wb_last ? _050_[3:0] : _224_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -524,7 +509,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$158 ),
+    .o_data(\o_data$160 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -560,17 +546,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _017_[2] = 1'hx;
-  assign _007_[4] = 1'hx;
-  assign _005_[2] = 1'hx;
-  assign _085_[18:17] = 2'hx;
+  assign _082_[18:17] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= hdr[31:0];
     \hdr_out_q.zero_point  <= hdr[55:48];
     if (rst) begin
+      armed <= 1'h0;
+    end else if (_107_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _047_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end
+    if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_110_) begin
+    end else if (_108_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
@@ -588,7 +576,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$64  <= 1'h0;
       \i_valid$62  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$155  <= 1'h0;
+      \$signal$157  <= 1'h0;
       enter_q <= 1'h0;
       drain_dn_wrap <= 1'h0;
       drain_dn_step <= 1'h0;
@@ -599,6 +587,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       dn_last_next <= 1'h0;
       row_last_next <= 1'h0;
@@ -610,65 +599,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _433_ <= 17'h00000;
-      _434_ <= 17'h00000;
+      _429_ <= 17'h00000;
+      _430_ <= 17'h00000;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
       st_compute <= 1'h0;
       st_header <= 1'h1;
     end else begin
-      begin if (take_ch) wb_last <= \$signal$118  ? _214_ : _213_; else wb_last <= _213_; end
-      begin if (take_ch) wb <= \$signal$118  ? _221_ : _220_; else wb <= _220_; end
-      begin if (take_ch) wa <= \$signal$118  ? _052_[5:0] : _224_; else wa <= _224_; end
-      begin if (take_ch) blk <= \$signal$118  ? _228_ : _227_; else blk <= _227_; end
+      begin if (take_ch) wb_last <= \$signal$118  ? _211_ : _210_; else wb_last <= _210_; end
+      begin if (take_ch) wb <= \$signal$118  ? _218_ : _217_; else wb <= _217_; end
+      begin if (take_ch) wa <= \$signal$118  ? _049_[5:0] : _221_; else wa <= _221_; end
+      begin if (take_ch) blk <= \$signal$118  ? _225_ : _224_; else blk <= _224_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _034_ : _035_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _033_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _031_ : _032_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      w_en <= take_ch & _030_;
-      give_back <= _019_ + _021_;
+      w_en <= take_ch & _027_;
+      give_back <= _016_ + _018_;
       \w_en$89  <= \w_en$85 ;
       \i_last$64  <= part_last;
-      \i_valid$62  <= \$signal$155 ;
-      part_last <= _010_ & dn_last;
-      \$signal$155  <= _008_;
+      \i_valid$62  <= \$signal$157 ;
+      part_last <= _007_ & dn_last;
+      \$signal$157  <= _005_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _109_ & d_last;
+      drain_dn_step <= _103_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= _106_ & row_end;
-      begin if (_101_) d_last <= _152_; else d_last <= _103_ ? \$signal$143  : _152_; end
-      begin if (_101_) row_last <= _158_; else begin if (_103_) row_last <= row_last_next; else row_last <= _158_; end end
-      begin if (_101_) row_valid <= _161_; else begin if (_103_) row_valid <= row_valid_next; else row_valid <= _161_; end end
-      begin if (_101_) row <= _164_; else begin if (_103_) row <= row_next; else row <= _164_; end end
-      begin if (_003_) begin if (drain_dn_step) dn <= _007_[3:0]; else dn <= _170_; end else dn <= _170_; end
+      drain_d_step <= drain_v & beat_last;
+      begin if (_098_) d_last <= _149_; else d_last <= _099_ ? \$signal$143  : _149_; end
+      begin if (_098_) row_last <= _155_; else begin if (_099_) row_last <= row_last_next; else row_last <= _155_; end end
+      begin if (_098_) row_valid <= _158_; else begin if (_099_) row_valid <= row_valid_next; else row_valid <= _158_; end end
+      begin if (_098_) row <= _161_; else begin if (_099_) row <= row_next; else row <= _161_; end end
+      begin if (_106_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 4'h0; else dn <= _003_[3:0]; end else dn <= _167_; end else dn <= _167_; end
+      drain_v <= o_valid_next & _091_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _087_; else row_last_next <= drain_lt_last & _089_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _085_[16:0];
+      row_next <= _082_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _433_ <= _077_[16:0];
-      _434_ <= _076_[16:0];
-      tile_end <= _062_ & at_tile_last;
-      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _198_; end else st_flush <= _198_; end
-      begin if (st_compute) begin if (compute) st_compute <= _203_; else st_compute <= 1'h0; end else st_compute <= _203_; end
-      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _206_; end else st_header <= _206_; end
+      _429_ <= _074_[16:0];
+      _430_ <= _073_[16:0];
+      tile_end <= _059_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _195_; end else st_flush <= _195_; end
+      begin if (st_compute) begin if (compute) st_compute <= _200_; else st_compute <= 1'h0; end else st_compute <= _200_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _203_; end else st_header <= _203_; end
     end
     if (rst) begin
       \$signal$118  <= 1'h1;
-    end else if (_111_) begin
-      \$signal$118  <= _219_;
+    end else if (_109_) begin
+      \$signal$118  <= _216_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_112_) begin
-      begin if (take_ch) lane <= \$signal$118  ? (* full_case = 32'd1 *) 1'h0 : _056_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_110_) begin
+      begin if (take_ch) lane <= \$signal$118  ? (* full_case = 32'd1 *) 1'h0 : _053_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$115  <= 1'h0;
@@ -682,9 +672,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$115  <= _049_;
-      \$signal$114  <= _046_;
-      tile_pen <= _045_[8:0];
+      \$signal$115  <= _046_;
+      \$signal$114  <= _043_;
+      tile_pen <= _042_[8:0];
       k_pen <= hdr[40:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 2'h2;
@@ -705,17 +695,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_128_) begin
+    end else if (_125_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_129_) begin
+    end else if (_126_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_130_) begin
+    end else if (_127_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -723,100 +713,100 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$86 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _017_[1:0];
+      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
     end
-    if (\$signal$155 ) begin
+    if (\$signal$157 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$158 [95:72] : \o_data$158 [71:48]; else acc_chosen <= beat[0] ? \o_data$158 [47:24] : \o_data$158 [23:0]; end
+      begin if (beat[1]) acc_chosen <= beat[0] ? \o_data$160 [95:72] : \o_data$160 [71:48]; else acc_chosen <= beat[0] ? \o_data$160 [47:24] : \o_data$160 [23:0]; end
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_131_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_128_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_106_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h0;
-    end else if (_115_) begin
-      begin if (_101_) beat_last <= beat == 2'h2; else begin if (_103_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    end else if (_113_) begin
+      begin if (_098_) beat_last <= beat == 2'h2; else begin if (_099_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_116_) begin
-      begin if (_101_) beat <= _104_[1:0]; else begin if (_103_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_114_) begin
+      begin if (_098_) beat <= _100_[1:0]; else begin if (_099_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_117_) begin
-      begin if (_003_) d <= _005_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_115_) begin
+      begin if (_106_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_137_) begin
+    if (_134_) begin
       ra_blk <= 4'h0;
-    end else if (_132_) begin
+    end else if (_129_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_138_) begin
+    if (_135_) begin
       ra_beat <= 2'h0;
-    end else if (o_valid) begin
-      ra_beat <= _095_[1:0];
+    end else if (drain_v) begin
+      ra_beat <= _094_[1:0];
     end
-    if (_139_) begin
+    if (_136_) begin
       ra_blk_next <= 4'h0;
     end else begin
-      ra_blk_next <= _094_[3:0];
+      ra_blk_next <= _093_[3:0];
     end
-    if (_140_) begin
+    if (_137_) begin
       \$signal$143  <= 1'h0;
     end else begin
       \$signal$143  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_118_) begin
-      at_tile_last <= compute ? _176_ : \$signal$115 ;
+    end else if (_116_) begin
+      at_tile_last <= compute ? _173_ : \$signal$115 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_119_) begin
-      at_k_last <= compute ? _179_ : \$signal$114 ;
+    end else if (_117_) begin
+      at_k_last <= compute ? _176_ : \$signal$114 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_133_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _071_ : _181_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_130_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _178_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
-    end else if (_122_) begin
+    end else if (_120_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 9'h000;
-    end else if (_123_) begin
+    end else if (_121_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_124_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _068_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_122_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_125_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _067_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_123_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_141_) begin
+    if (_138_) begin
       fm0 <= 17'h00000;
-    end else if (_134_) begin
-      fm0 <= _066_[16:0];
+    end else if (_131_) begin
+      fm0 <= _063_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_126_) begin
-      begin if (st_flush) flush <= _060_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
+    end else if (_124_) begin
+      begin if (st_flush) flush <= _057_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (_142_) begin
+    if (_139_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -830,34 +820,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_135_) begin
+    end else if (_132_) begin
       i_shift <= hdr[69:64];
     end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_136_) begin
+    end else if (_133_) begin
       i_multiplier <= hdr[62:32];
     end
-    if (_143_) begin
+    if (_140_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
-    if (_144_) begin
+    if (_141_) begin
       ch_first <= 1'h0;
     end else if (header_taken) begin
       ch_first <= 1'h1;
-    end
-    if (rst) begin
-      armed <= 1'h0;
-    end else if (_127_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _050_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   wire _009_;
   wire _010_;
   wire _011_;
@@ -867,7 +852,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   wire [2:0] _024_;
   (* unused_bits = "2" *)
   wire [2:0] _025_;
-  wire [2:0] _026_;
+  wire [1:0] _026_;
   wire _027_;
   wire _028_;
   wire _029_;
@@ -930,7 +915,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg drain_advance = 1'h0;
   reg [1:0] drain_beat = 2'h0;
   reg drain_beat_pen = 1'h0;
-  reg drain_busy = 1'h0;
   reg [2:0] drain_count = 3'h0;
   reg [1:0] drain_row = 2'h0;
   output drain_valid;
@@ -983,6 +967,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_3_3 = 1'h0;
   output [95:0] o_data;
   wire [95:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [23:0] out_0_0 = 24'h000000;
   reg [23:0] out_0_1 = 24'h000000;
   reg [23:0] out_0_2 = 24'h000000;
@@ -1053,13 +1039,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg zero_w2 = 1'h1;
   assign _009_ = ~ lr_3_3;
   assign _010_ = ~ drain_advance;
-  assign _011_ = _010_ & drain_busy;
+  assign _011_ = _010_ & o_valid_next;
   assign _012_ = _011_ & drain_beat_pen;
   assign _022_ = in_idle ? 8'h00 : in_a0;
   assign _023_ = in_idle ? 8'h00 : in_w0;
   assign _024_ = drain_count - 1'h1;
   assign _025_[1:0] = drain_beat + 1'h1;
-  assign _026_[1:0] = drain_advance ? 2'h0 : _025_[1:0];
+  assign _026_ = drain_advance ? 2'h0 : _025_[1:0];
   assign _027_ = | { lr_3_3, rst };
   assign _028_ = | { lr_3_3, rst };
   assign _029_ = | { lr_3_2, rst };
@@ -1081,11 +1067,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _045_ = | { zero_a2, rst };
   assign _046_ = | { zero_a1, rst };
   assign _047_ = | { in_idle, rst };
-  assign _048_ = drain_busy ? _026_[1:0] : drain_beat;
+  assign _048_ = o_valid_next ? _026_ : drain_beat;
   assign beat_next = lr_3_3 ? 2'h0 : _048_;
   assign _049_ = drain_advance ? _024_ : drain_count;
   assign count_next = lr_3_3 ? 3'h4 : _049_;
-  assign _026_[2] = 1'hx;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     in_a0 <= i_a[7:0];
@@ -1122,7 +1107,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_beat_pen <= 1'h0;
       drain_beat <= 2'h0;
       drain_count <= 3'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
@@ -1192,12 +1177,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= _009_ & _012_;
       drain_beat_pen <= beat_next == 2'h2;
       drain_beat <= beat_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;

@@ -2,7 +2,7 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire [7:0] _019_;
   wire [7:0] _020_;
   wire _021_;
@@ -57,7 +57,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_0_9;
   input clk;
   wire clk;
-  wire count_next;
   reg drain_advance = 1'h0;
   reg drain_count = 1'h0;
   input en;
@@ -124,6 +123,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [431:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [26:0] out_0_0 = 27'h0000000;
   reg [26:0] out_0_1 = 27'h0000000;
   reg [26:0] out_0_10 = 27'h0000000;
@@ -313,7 +314,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign _021_ = en & drain_advance;
   assign _022_ = drain_count - 1'h1;
   assign _023_ = _021_ ? _022_ : drain_count;
-  assign count_next = cap_0_15 ? 1'h1 : _023_;
+  assign o_valid_next = cap_0_15 ? 1'h1 : _023_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     if (en) begin
@@ -637,9 +638,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       drain_count <= 1'h0;
       o_valid <= 1'h0;
     end else begin
-      drain_advance <= count_next;
-      drain_count <= count_next;
-      o_valid <= count_next;
+      drain_advance <= o_valid_next;
+      drain_count <= o_valid_next;
+      o_valid <= o_valid_next;
     end
     if (cap_0_15) begin
       out_0_15 <= $signed(acc_0_15) + $signed(pr_0_15);

@@ -59,15 +59,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
-  wire _004_;
+  wire [3:0] _003_;
+  wire [4:0] _004_;
+  wire _005_;
+  wire _006_;
   wire _007_;
   wire _008_;
-  wire _009_;
   wire _010_;
+  wire _011_;
   wire _012_;
-  wire _013_;
   wire _014_;
+  wire _015_;
   wire _016_;
   wire _017_;
   wire _018_;
@@ -89,49 +91,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _034_;
   wire _035_;
   wire _036_;
-  wire _037_;
-  wire _038_;
-  wire _043_;
-  wire _047_;
+  wire _041_;
+  wire _045_;
+  (* unused_bits = "3 4" *)
+  wire [4:0] _047_;
   wire _048_;
   wire _049_;
-  (* unused_bits = "3 4" *)
-  wire [4:0] _051_;
-  wire _052_;
-  wire _053_;
-  wire _054_;
+  wire _051_;
+  wire _058_;
+  wire [15:0] _059_;
+  wire _061_;
   wire _062_;
-  wire [15:0] _063_;
-  wire _064_;
+  wire _063_;
+  wire [15:0] _064_;
+  wire _065_;
   wire _066_;
-  wire _067_;
-  wire [15:0] _068_;
-  wire _069_;
-  wire _070_;
   (* unused_bits = "4" *)
-  wire [4:0] _072_;
+  wire [4:0] _068_;
   (* unused_bits = "4" *)
-  wire [4:0] _073_;
-  wire _074_;
+  wire [4:0] _069_;
   (* unused_bits = "4" *)
-  wire [4:0] _075_;
-  wire _076_;
+  wire [4:0] _070_;
+  wire _071_;
+  wire _072_;
   (* unused_bits = "6" *)
-  wire [6:0] _079_;
+  wire [6:0] _075_;
+  wire _076_;
+  wire _077_;
   wire _080_;
-  wire _081_;
-  wire _083_;
   (* unused_bits = "5" *)
-  wire [5:0] _087_;
+  wire [5:0] _083_;
+  wire _084_;
+  wire _085_;
+  wire _086_;
+  wire _087_;
   wire _088_;
   wire _089_;
   wire _090_;
   wire _091_;
   wire _092_;
-  wire _093_;
   wire _094_;
-  wire _095_;
-  wire _096_;
+  wire _097_;
+  wire _098_;
   wire _099_;
   wire _100_;
   wire _101_;
@@ -158,37 +159,34 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _122_;
   wire _123_;
   wire _124_;
-  wire _125_;
-  wire _126_;
-  wire _127_;
+  wire [3:0] _125_;
   wire [3:0] _128_;
-  wire [3:0] _131_;
-  wire [3:0] _132_;
-  wire _143_;
+  wire [3:0] _129_;
+  wire _140_;
+  wire _146_;
   wire _149_;
-  wire _152_;
-  wire [16:0] _155_;
-  wire [3:0] _158_;
+  wire [16:0] _152_;
+  wire [3:0] _155_;
+  wire _158_;
+  wire _159_;
   wire _161_;
   wire _162_;
   wire _164_;
-  wire _165_;
-  wire _167_;
-  wire _183_;
-  wire _184_;
+  wire _180_;
+  wire _181_;
+  wire _186_;
   wire _189_;
-  wire _192_;
-  wire _199_;
+  wire _196_;
+  wire _197_;
   wire _200_;
-  wire _203_;
-  wire _204_;
-  wire _205_;
+  wire _201_;
+  wire _202_;
   wire [16:0] \$signal ;
   wire \$signal$141 ;
   reg \$signal$227  = 1'h0;
   reg \$signal$228  = 1'h0;
   reg \$signal$231  = 1'h0;
-  reg \$signal$246  = 1'h0;
+  reg \$signal$248  = 1'h0;
   wire \$signal$88 ;
   reg [431:0] acc_chosen = 432'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [7:0] act_max = 8'h00;
@@ -213,6 +211,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire drain_d_step;
   wire drain_dn_step;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
@@ -253,10 +252,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [4:0] nb_pen = 5'h00;
   wire [127:0] o_data;
-  wire [431:0] \o_data$249 ;
+  wire [431:0] \o_data$251 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$204 ;
+  wire o_valid_next;
   reg part_last = 1'h0;
   wire [68:0] r_data;
   wire [68:0] \r_data$184 ;
@@ -347,155 +347,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _043_ = s_act__valid & s_wgt__valid;
-  assign _053_ = in_data & _043_;
-  assign _064_ = ~ at_k_last;
-  assign _074_ = credit_ok | _064_;
-  assign take = _053_ & _074_;
-  assign _083_ = s_act__valid & s_wgt__valid;
-  assign _092_ = in_data & _083_;
-  assign _000_ = _092_ & credit_ok;
+  assign _041_ = s_act__valid & s_wgt__valid;
+  assign _051_ = in_data & _041_;
+  assign _062_ = ~ at_k_last;
+  assign _071_ = credit_ok | _062_;
+  assign take = _051_ & _071_;
+  assign _080_ = s_act__valid & s_wgt__valid;
+  assign _090_ = in_data & _080_;
+  assign _000_ = _090_ & credit_ok;
   assign \$signal$88  = _000_ & at_k_last;
-  assign _007_ = ~ in_data;
-  assign _016_ = s_act__valid & s_wgt__valid;
-  assign _017_ = ~ at_k_last;
-  assign _018_ = credit_ok | _017_;
-  assign _019_ = _016_ & _018_;
-  assign adv = _007_ | _019_;
-  assign _020_ = compute & adv;
-  assign _021_ = _020_ & at_tile_last;
-  assign block_end = _021_ & fn_last;
+  assign _008_ = ~ in_data;
+  assign _014_ = s_act__valid & s_wgt__valid;
+  assign _015_ = ~ at_k_last;
+  assign _016_ = credit_ok | _015_;
+  assign _017_ = _014_ & _016_;
+  assign adv = _008_ | _017_;
+  assign _018_ = compute & adv;
+  assign _019_ = _018_ & at_tile_last;
+  assign block_end = _019_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _022_ = ! lane;
-  assign _023_ = lane == 1'h1;
-  assign w_lane1 = take_ch & _023_;
-  assign _024_ = lane == 2'h2;
-  assign w_lane2 = take_ch & _024_;
-  assign _025_ = lane == 2'h3;
-  assign w_lane3 = take_ch & _025_;
-  assign _026_ = lane == 3'h4;
-  assign w_lane4 = take_ch & _026_;
-  assign _027_ = lane == 3'h5;
-  assign w_lane5 = take_ch & _027_;
-  assign _028_ = lane == 3'h6;
-  assign w_lane6 = take_ch & _028_;
-  assign _029_ = lane == 3'h7;
-  assign w_lane7 = take_ch & _029_;
-  assign _030_ = lane == 4'h8;
-  assign w_lane8 = take_ch & _030_;
-  assign _031_ = lane == 4'h9;
-  assign w_lane9 = take_ch & _031_;
-  assign _032_ = lane == 4'ha;
-  assign w_lane10 = take_ch & _032_;
-  assign _033_ = lane == 4'hb;
-  assign w_lane11 = take_ch & _033_;
-  assign _034_ = lane == 4'hc;
-  assign w_lane12 = take_ch & _034_;
-  assign _035_ = lane == 4'hd;
-  assign w_lane13 = take_ch & _035_;
-  assign _036_ = lane == 4'he;
-  assign w_lane14 = take_ch & _036_;
-  assign _037_ = lane == 4'hf;
-  assign w_lane15 = take_ch & _037_;
+  assign _020_ = ! lane;
+  assign _021_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _021_;
+  assign _022_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _022_;
+  assign _023_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _023_;
+  assign _024_ = lane == 3'h4;
+  assign w_lane4 = take_ch & _024_;
+  assign _025_ = lane == 3'h5;
+  assign w_lane5 = take_ch & _025_;
+  assign _026_ = lane == 3'h6;
+  assign w_lane6 = take_ch & _026_;
+  assign _027_ = lane == 3'h7;
+  assign w_lane7 = take_ch & _027_;
+  assign _028_ = lane == 4'h8;
+  assign w_lane8 = take_ch & _028_;
+  assign _029_ = lane == 4'h9;
+  assign w_lane9 = take_ch & _029_;
+  assign _030_ = lane == 4'ha;
+  assign w_lane10 = take_ch & _030_;
+  assign _031_ = lane == 4'hb;
+  assign w_lane11 = take_ch & _031_;
+  assign _032_ = lane == 4'hc;
+  assign w_lane12 = take_ch & _032_;
+  assign _033_ = lane == 4'hd;
+  assign w_lane13 = take_ch & _033_;
+  assign _034_ = lane == 4'he;
+  assign w_lane14 = take_ch & _034_;
+  assign _035_ = lane == 4'hf;
+  assign w_lane15 = take_ch & _035_;
   assign row_end = o_valid & beat_last;
-  assign _038_ = ~ dn_last;
-  assign wrap = d_last & _038_;
+  assign _036_ = ~ dn_last;
+  assign wrap = d_last & _036_;
   assign \$signal$141  = d_last ? 1'h1 : 1'h0;
-  assign _047_ = ~ drain_restart;
-  assign drain_d_step = _047_ & row_end;
-  assign _048_ = ~ drain_restart;
-  assign _049_ = _048_ & row_end;
-  assign drain_dn_step = _049_ & d_last;
-  assign _051_[2:0] = kept[2:0] - 1'h1;
-  assign _052_ = kept >= 2'h2;
-  assign _054_ = kept >= 1'h1;
-  assign _062_ = hdr[47:32] > 5'h10;
-  assign _063_[11:0] = _062_ ? hdr[43:32] : 12'h010;
-  assign _066_ = hdr[47:32] == 1'h1;
-  assign _067_ = hdr[47:32] > 5'h10;
-  assign _068_ = _067_ ? hdr[47:32] : 16'h0010;
-  assign _069_ = _068_ == 1'h1;
-  assign _070_ = ~ ch_left[16];
-  assign _072_[3:0] = wa + 1'h1;
-  assign _073_[3:0] = blk + 1'h1;
-  assign _075_[3:0] = lane + 1'h1;
-  assign _076_ = lane == 4'he;
-  assign _079_[5:0] = $signed(flush) - $signed(2'h1);
-  assign _080_ = block_end & last_mblock;
-  assign _081_ = compute & adv;
-  assign _087_[4:0] = fn_rem - 1'h1;
-  assign _088_ = ! fn_rem;
-  assign _089_ = fn_last & last_mblock;
-  assign _090_ = ~ _089_;
-  assign _091_ = ~ k_rem[11];
-  assign _093_ = _091_ & k_dec[11];
-  assign _094_ = ~ t_rem[11];
-  assign _095_ = _094_ & t_dec[11];
-  assign _096_ = beat_last & d_last;
-  assign _099_ = ~ drain_restart;
-  assign _100_ = _099_ & o_valid;
-  assign _101_ = ~ beat_last;
-  assign _102_ = _100_ & _101_;
+  assign drain_d_step = drain_v & beat_last;
+  assign _045_ = drain_v & beat_last;
+  assign drain_dn_step = _045_ & d_last;
+  assign _047_[2:0] = kept[2:0] - 1'h1;
+  assign _048_ = kept >= 2'h2;
+  assign _049_ = kept >= 1'h1;
+  assign _058_ = hdr[47:32] > 5'h10;
+  assign _059_[11:0] = _058_ ? hdr[43:32] : 12'h010;
+  assign _061_ = hdr[47:32] == 1'h1;
+  assign _063_ = hdr[47:32] > 5'h10;
+  assign _064_ = _063_ ? hdr[47:32] : 16'h0010;
+  assign _065_ = _064_ == 1'h1;
+  assign _066_ = ~ ch_left[16];
+  assign _068_[3:0] = wa + 1'h1;
+  assign _069_[3:0] = blk + 1'h1;
+  assign _070_[3:0] = lane + 1'h1;
+  assign _072_ = lane == 4'he;
+  assign _075_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _076_ = block_end & last_mblock;
+  assign _077_ = compute & adv;
+  assign _083_[4:0] = fn_rem - 1'h1;
+  assign _084_ = ! fn_rem;
+  assign _085_ = fn_last & last_mblock;
+  assign _086_ = ~ _085_;
+  assign _087_ = ~ k_rem[11];
+  assign _088_ = _087_ & k_dec[11];
+  assign _089_ = ~ t_rem[11];
+  assign _091_ = _089_ & t_dec[11];
+  assign _092_ = ~ header_taken;
+  assign _094_ = beat_last & d_last;
+  assign _097_ = ~ beat_last;
+  assign _098_ = drain_v & _097_;
+  assign _099_ = drain_v & beat_last;
   assign _001_ = ~ drain_restart;
-  assign _002_ = _001_ & row_end;
-  assign _003_ = ~ drain_restart;
-  assign _004_ = drain_d_step & _003_;
-  assign _008_ = o_valid & row_valid;
-  assign _009_ = row_end & row_valid;
-  assign _010_ = _009_ & row_last;
-  assign _012_ = r_en & m_out__valid;
-  assign _013_ = ~ row_valid;
-  assign _014_ = row_end & _013_;
-  assign _103_ = { _004_, enter_q, drain_dn_step } != 3'h4;
-  assign _104_ = { _004_, enter_q } != 1'h0;
-  assign _105_ = { _002_, _102_, drain_restart } != 1'h0;
+  assign _002_ = drain_d_step & _001_;
+  assign _003_ = dn + 1'h1;
+  assign _004_[3:0] = dn_last ? 4'h0 : _003_;
+  assign _005_ = o_valid & row_valid;
+  assign _006_ = row_end & row_valid;
+  assign _007_ = _006_ & row_last;
+  assign _010_ = r_en & m_out__valid;
+  assign _011_ = ~ row_valid;
+  assign _012_ = row_end & _011_;
+  assign _100_ = { _002_, enter_q, drain_dn_step } != 3'h4;
+  assign _101_ = { _002_, enter_q } != 1'h0;
+  assign _102_ = { _099_, _098_, drain_restart } != 1'h0;
+  assign _103_ = { compute, adv } != 2'h2;
+  assign _104_ = { compute, adv } != 2'h2;
+  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _106_ = { compute, adv } != 2'h2;
   assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _109_ = { compute, adv } != 2'h2;
-  assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { compute, adv } != 2'h2;
-  assign _112_ = { tile_end, compute } != 1'h1;
-  assign _113_ = { tile_end, compute } != 1'h1;
-  assign _114_ = { st_flush, st_compute } != 1'h0;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { tile_end, compute } != 1'h1;
+  assign _110_ = { tile_end, compute } != 1'h1;
+  assign _111_ = { st_flush, st_compute } != 1'h0;
+  assign _112_ = { take_ch, header_taken } != 1'h0;
+  assign _113_ = { take_ch, header_taken } != 1'h0;
+  assign _114_ = { take_ch, header_taken } != 1'h0;
   assign _115_ = { take_ch, header_taken } != 1'h0;
-  assign _116_ = { take_ch, header_taken } != 1'h0;
-  assign _117_ = { take_ch, header_taken } != 1'h0;
-  assign _118_ = { take_ch, header_taken } != 1'h0;
-  assign _119_ = & { _104_, _103_ };
-  assign _120_ = & { _096_, o_valid };
-  assign _121_ = & { _109_, _108_ };
-  assign _122_ = & { tile_end, fn_last };
-  assign _127_ = ~ compute;
-  assign _123_ = | { drain_restart, rst };
-  assign _124_ = | { _127_, rst };
-  assign _125_ = | { _080_, rst };
-  assign _126_ = | { enter, rst };
-  assign _128_ = header_taken ? 4'h0 : wa;
-  assign _131_ = header_taken ? 4'h0 : blk;
-  assign _132_ = wb_last ? _073_[3:0] : _131_;
-  assign _143_ = drain_restart ? 1'h1 : d_last;
-  assign _149_ = drain_restart ? m_one : row_last;
-  assign _152_ = drain_restart ? 1'h1 : row_valid;
-  assign _155_ = drain_restart ? 17'h00000 : row;
-  assign _158_ = drain_restart ? 4'h0 : dn;
-  assign _161_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$228  : _095_;
+  assign _116_ = & { _101_, _100_ };
+  assign _117_ = & { _094_, drain_v };
+  assign _118_ = & { _106_, _105_ };
+  assign _119_ = & { tile_end, fn_last };
+  assign _124_ = ~ compute;
+  assign _120_ = | { drain_restart, rst };
+  assign _121_ = | { _124_, rst };
+  assign _122_ = | { _076_, rst };
+  assign _123_ = | { enter, rst };
+  assign _125_ = header_taken ? 4'h0 : wa;
+  assign _128_ = header_taken ? 4'h0 : blk;
+  assign _129_ = wb_last ? _069_[3:0] : _128_;
+  assign _140_ = drain_restart ? 1'h1 : d_last;
+  assign _146_ = drain_restart ? m_one : row_last;
+  assign _149_ = drain_restart ? 1'h1 : row_valid;
+  assign _152_ = drain_restart ? 17'h00000 : row;
+  assign _155_ = drain_restart ? 4'h0 : dn;
+  assign _158_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$228  : _091_;
+  assign _159_ = adv ? _158_ : 1'hx;
+  assign _161_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$227  : _088_;
   assign _162_ = adv ? _161_ : 1'hx;
-  assign _164_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$227  : _093_;
-  assign _165_ = adv ? _164_ : 1'hx;
-  assign _167_ = at_k_last ? 1'h0 : 1'hx;
-  assign _183_ = compute ? st_flush : 1'h1;
-  assign _184_ = st_compute ? _183_ : st_flush;
-  assign _189_ = enter ? 1'h1 : st_compute;
-  assign _192_ = header_taken ? 1'h0 : st_header;
-  assign _199_ = header_taken ? 1'h1 : wb_last;
-  assign _200_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _203_ = header_taken ? 1'h0 : 1'hx;
-  assign _204_ = \$signal$231  ? (* full_case = 32'd1 *) 1'h0 : _076_;
-  assign _205_ = take_ch ? _204_ : _203_;
+  assign _164_ = at_k_last ? 1'h0 : 1'hx;
+  assign _180_ = compute ? st_flush : 1'h1;
+  assign _181_ = st_compute ? _180_ : st_flush;
+  assign _186_ = enter ? 1'h1 : st_compute;
+  assign _189_ = header_taken ? 1'h0 : st_header;
+  assign _196_ = header_taken ? 1'h1 : wb_last;
+  assign _197_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _200_ = header_taken ? 1'h0 : 1'hx;
+  assign _201_ = \$signal$231  ? (* full_case = 32'd1 *) 1'h0 : _072_;
+  assign _202_ = take_ch ? _201_ : _200_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_busy(o_valid),
@@ -503,7 +501,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$249 ),
+    .o_data(\o_data$251 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -675,7 +674,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _063_[15:12] = 4'hx;
+  assign _059_[15:12] = 4'hx;
+  assign _004_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -686,13 +686,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$172  <= 1'h0;
       \i_valid$170  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$246  <= 1'h0;
+      \$signal$248  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h1;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 4'h0;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
@@ -722,29 +723,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$11  <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _012_ + _014_;
+      give_back <= _010_ + _012_;
       \w_en$206  <= \o_valid$204 ;
       \i_last$172  <= part_last;
-      \i_valid$170  <= \$signal$246 ;
-      part_last <= _010_ & dn_last;
-      \$signal$246  <= _008_;
+      \i_valid$170  <= \$signal$248 ;
+      part_last <= _007_ & dn_last;
+      \$signal$248  <= _005_;
       enter_q <= enter;
-      begin if (_102_) d_last <= _143_; else d_last <= _002_ ? \$signal$141  : _143_; end
-      begin if (_102_) row_last <= _149_; else begin if (_002_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _149_; end end
-      begin if (_102_) row_valid <= _152_; else begin if (_002_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _152_; end end
-      begin if (_102_) row <= _155_; else begin if (_002_) begin if (wrap) row <= row - 1'h0; else row <= row + 1'h1; end else row <= _155_; end end
-      begin if (_004_) begin if (drain_dn_step) begin if (dn_last) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _158_; end else dn <= _158_; end
+      begin if (_098_) d_last <= _140_; else d_last <= _099_ ? \$signal$141  : _140_; end
+      begin if (_098_) row_last <= _146_; else begin if (_099_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _146_; end end
+      begin if (_098_) row_valid <= _149_; else begin if (_099_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _149_; end end
+      begin if (_098_) row <= _152_; else begin if (_099_) begin if (wrap) row <= row - 1'h0; else row <= row + 1'h1; end else row <= _152_; end end
+      begin if (_002_) begin if (drain_dn_step) dn <= _004_[3:0]; else dn <= _155_; end else dn <= _155_; end
+      drain_v <= o_valid_next & _092_;
       drain_restart <= header_taken;
-      tile_end <= _081_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _184_; end else st_flush <= _184_; end
-      begin if (st_compute) begin if (compute) st_compute <= _189_; else st_compute <= 1'h0; end else st_compute <= _189_; end
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _192_; end else st_header <= _192_; end
-      begin if (take_ch) wb_last <= \$signal$231  ? _200_ : _199_; else wb_last <= _199_; end
-      begin if (take_ch) wa <= \$signal$231  ? _072_[3:0] : _128_; else wa <= _128_; end
-      begin if (take_ch) blk <= \$signal$231  ? _132_ : _131_; else blk <= _131_; end
+      tile_end <= _077_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _181_; end else st_flush <= _181_; end
+      begin if (st_compute) begin if (compute) st_compute <= _186_; else st_compute <= 1'h0; end else st_compute <= _186_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _189_; end else st_header <= _189_; end
+      begin if (take_ch) wb_last <= \$signal$231  ? _197_ : _196_; else wb_last <= _196_; end
+      begin if (take_ch) wa <= \$signal$231  ? _068_[3:0] : _125_; else wa <= _125_; end
+      begin if (take_ch) blk <= \$signal$231  ? _129_ : _128_; else blk <= _128_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$88  ? (* full_case = 32'd1 *) _052_ : _054_;
-      credits <= \$signal$88  ? (* full_case = 32'd1 *) _051_[2:0] : kept[2:0];
+      credit_ok <= \$signal$88  ? (* full_case = 32'd1 *) _048_ : _049_;
+      credits <= \$signal$88  ? (* full_case = 32'd1 *) _047_[2:0] : kept[2:0];
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$67  <= w_lane15;
       \w_en$63  <= w_lane14;
@@ -761,80 +763,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$19  <= w_lane3;
       \w_en$15  <= w_lane2;
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _022_;
+      w_en <= take_ch & _020_;
     end
     if (rst) begin
       \w_data$208  <= 129'h000000000000000000000000000000000;
     end else if (\o_valid$204 ) begin
       \w_data$208  <= { o_last, o_data };
     end
-    if (\$signal$246 ) begin
+    if (\$signal$248 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$249 ;
+      acc_chosen <= \o_data$251 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_119_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_004_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_116_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_105_) begin
-      begin if (_102_) beat_last <= 1'h0; else begin if (_002_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_102_) begin
+      begin if (_098_) beat_last <= 1'h0; else begin if (_099_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
-    if (_123_) begin
+    if (_120_) begin
       ra <= 4'h0;
-    end else if (_120_) begin
+    end else if (_117_) begin
       begin if (dn_last) ra <= 4'h0; else ra <= ra + 1'h1; end
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_106_) begin
-      at_tile_last <= compute ? _162_ : \$signal$228 ;
+    end else if (_103_) begin
+      at_tile_last <= compute ? _159_ : \$signal$228 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_107_) begin
-      at_k_last <= compute ? _165_ : \$signal$227 ;
+    end else if (_104_) begin
+      at_k_last <= compute ? _162_ : \$signal$227 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_121_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _090_ : _167_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_118_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _086_ : _164_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 12'h000;
-    end else if (_110_) begin
+    end else if (_107_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 12'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 12'h000;
-    end else if (_111_) begin
+    end else if (_108_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 12'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_112_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _088_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_109_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_113_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _087_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_110_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _083_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_124_) begin
+    if (_121_) begin
       fm0 <= 17'h00000;
-    end else if (_122_) begin
+    end else if (_119_) begin
       fm0 <= fm0 + 1'h1;
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_114_) begin
-      begin if (st_flush) flush <= _079_[5:0]; else begin if (st_compute) flush <= 6'h1b; else flush <= 6'hxx; end end
+    end else if (_111_) begin
+      begin if (st_flush) flush <= _075_[5:0]; else begin if (st_compute) flush <= 6'h1b; else flush <= 6'hxx; end end
     end
-    if (_125_) begin
+    if (_122_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -846,30 +848,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_126_) begin
+    if (_123_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_115_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _070_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_112_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _066_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_116_) begin
+    end else if (_113_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$231  <= 1'h0;
-    end else if (_117_) begin
-      \$signal$231  <= _205_;
+    end else if (_114_) begin
+      \$signal$231  <= _202_;
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_118_) begin
-      begin if (take_ch) lane <= \$signal$231  ? (* full_case = 32'd1 *) 4'h0 : _075_[3:0]; else begin if (header_taken) lane <= 4'h0; else lane <= 4'hx; end end
+    end else if (_115_) begin
+      begin if (take_ch) lane <= \$signal$231  ? (* full_case = 32'd1 *) 4'h0 : _070_[3:0]; else begin if (header_taken) lane <= 4'h0; else lane <= 4'hx; end end
     end
     if (rst) begin
       \$signal$228  <= 1'h0;
@@ -883,9 +885,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$228  <= _069_;
-      \$signal$227  <= _066_;
-      tile_pen <= _063_[11:0] - 2'h2;
+      \$signal$228  <= _065_;
+      \$signal$227  <= _061_;
+      tile_pen <= _059_[11:0] - 2'h2;
       k_pen <= hdr[43:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 17'h1ffff;
@@ -907,7 +909,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_busy, o_data, i_a);
   wire [7:0] _002_;
   wire [7:0] _003_;
   wire _004_;
@@ -962,7 +964,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
   reg [26:0] acc_0_9 = 27'h0000000;
   input clk;
   wire clk;
-  wire count_next;
   reg drain_advance = 1'h0;
   output drain_busy;
   reg drain_busy = 1'h0;
@@ -1027,6 +1028,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
   reg lr_0_9 = 1'h0;
   output [431:0] o_data;
   wire [431:0] o_data;
+  output o_valid_next;
+  wire o_valid_next;
   reg [26:0] out_0_0 = 27'h0000000;
   reg [26:0] out_0_1 = 27'h0000000;
   reg [26:0] out_0_10 = 27'h0000000;
@@ -1216,7 +1219,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
   assign _020_ = | { lr_0_0, rst };
   assign _021_ = | { in_idle, rst };
   assign _022_ = drain_advance ? _004_ : drain_count;
-  assign count_next = lr_0_15 ? 1'h1 : _022_;
+  assign o_valid_next = lr_0_15 ? 1'h1 : _022_;
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     in_a0 <= i_a;
@@ -1423,9 +1426,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_busy, o_data
       in_last <= 1'h0;
       in_idle <= 1'h1;
     end else begin
-      drain_advance <= count_next;
-      drain_count <= count_next;
-      drain_busy <= count_next;
+      drain_advance <= o_valid_next;
+      drain_count <= o_valid_next;
+      drain_busy <= o_valid_next;
       lr_0_15 <= l_0_14;
       pr_0_15 <= $signed(a_0_14) * $signed(skew_w15_d14);
       lr_0_14 <= l_0_13;

@@ -2,7 +2,7 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
+module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next, o_data, en);
   wire _002_;
   wire [3:0] _003_;
   wire _040_;
@@ -193,6 +193,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [103:0] o_data;
   output o_valid;
   reg o_valid = 1'h0;
+  output o_valid_next;
+  wire o_valid_next;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -394,13 +396,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign cap_7_3 = en & lr_7_3;
   assign _002_ = en & drain_advance;
   assign _003_ = drain_count - 1'h1;
+  assign o_valid_next = en ? drain_busy : o_valid;
   assign _078_ = | { rst, cap_7_3 };
   assign _079_ = _002_ ? _003_ : drain_count;
   assign count_next = cap_7_3 ? 4'h8 : _079_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
     if (rst) begin
-      acc_2_2 <= 26'h0000000;
       lr_2_2 <= 1'h0;
       pr_2_2 <= 16'h0000;
       l_2_2 <= 1'h0;
@@ -609,8 +611,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       acc_2_3 <= 26'h0000000;
       lr_2_3 <= 1'h0;
       pr_2_3 <= 16'h0000;
+      acc_2_2 <= 26'h0000000;
     end else if (en) begin
-      begin if (lr_2_2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
       lr_2_2 <= l_2_1;
       pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
       l_2_2 <= l_2_1;
@@ -819,6 +821,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
       begin if (lr_2_3) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
       lr_2_3 <= l_2_2;
       pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
+      begin if (lr_2_2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
     end
     if (en) begin
       w_2_2 <= w_1_2;

@@ -59,9 +59,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _004_;
+  wire _003_;
   wire _005_;
   wire _006_;
+  wire _007_;
   wire _008_;
   wire _009_;
   wire _010_;
@@ -72,67 +73,65 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _015_;
   wire _016_;
   wire _017_;
-  wire _018_;
-  wire _019_;
-  wire _020_;
   (* unused_bits = "17" *)
-  wire [17:0] _022_;
-  wire _027_;
+  wire [17:0] _019_;
+  wire _024_;
+  wire _026_;
+  wire [4:0] _028_;
   wire _029_;
   wire _030_;
-  wire _031_;
-  wire [4:0] _033_;
-  wire _034_;
-  wire _035_;
+  wire _038_;
+  wire [15:0] _039_;
+  wire _041_;
+  wire _042_;
   wire _043_;
   wire [15:0] _044_;
+  wire _045_;
   wire _046_;
-  wire _047_;
-  wire _048_;
-  wire [15:0] _049_;
-  wire _050_;
-  wire _051_;
   (* unused_bits = "5" *)
-  wire [5:0] _053_;
+  wire [5:0] _048_;
   (* unused_bits = "5" *)
-  wire [5:0] _054_;
-  wire _055_;
+  wire [5:0] _049_;
   (* unused_bits = "2" *)
-  wire [2:0] _056_;
+  wire [2:0] _050_;
+  wire _051_;
+  wire _052_;
+  wire _056_;
   wire _057_;
   wire _061_;
-  wire _062_;
-  wire _064_;
   (* unused_bits = "17" *)
-  wire [17:0] _067_;
+  wire [17:0] _062_;
   (* unused_bits = "6" *)
-  wire [6:0] _068_;
+  wire [6:0] _063_;
+  wire _064_;
+  wire _065_;
+  wire _066_;
+  wire _067_;
+  wire _068_;
   wire _069_;
   wire _070_;
   wire _071_;
   wire _072_;
-  wire _073_;
-  wire _074_;
+  (* unused_bits = "5" *)
+  wire [5:0] _074_;
   wire _075_;
   wire _076_;
-  (* unused_bits = "5" *)
-  wire [5:0] _077_;
+  wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
   wire _081_;
-  wire _082_;
-  wire _083_;
-  wire _084_;
-  wire _085_;
+  (* unused_bits = "3" *)
+  wire [3:0] _082_;
+  wire [3:0] _083_;
+  (* unused_bits = "5" *)
+  wire [5:0] _084_;
+  wire [5:0] _085_;
   wire _086_;
   wire _087_;
-  (* unused_bits = "3" *)
-  wire [3:0] _088_;
-  wire [3:0] _089_;
-  (* unused_bits = "5" *)
-  wire [5:0] _090_;
-  wire [5:0] _091_;
+  wire _088_;
+  wire _090_;
+  wire _091_;
   wire _092_;
   wire _093_;
   wire _094_;
@@ -158,36 +157,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _114_;
   wire _115_;
   wire _116_;
-  wire _117_;
-  wire _118_;
-  wire _119_;
-  wire _123_;
-  wire _126_;
-  wire _133_;
-  wire _134_;
+  wire _121_;
+  wire _124_;
+  wire _131_;
+  wire _132_;
+  wire _135_;
+  wire _136_;
   wire _137_;
-  wire _138_;
-  wire _139_;
-  wire [4:0] _140_;
-  wire [4:0] _143_;
-  wire [4:0] _144_;
-  wire _155_;
-  wire _161_;
-  wire _164_;
-  wire [16:0] _167_;
-  wire [4:0] _170_;
-  wire _175_;
+  wire [4:0] _138_;
+  wire [4:0] _141_;
+  wire [4:0] _142_;
+  wire _153_;
+  wire _159_;
+  wire _162_;
+  wire [16:0] _165_;
+  wire [4:0] _168_;
+  wire _173_;
+  wire _174_;
   wire _176_;
-  wire _178_;
+  wire _177_;
   wire _179_;
-  wire _181_;
-  wire _197_;
-  wire _198_;
+  wire _195_;
+  wire _196_;
   wire [16:0] \$signal ;
   reg \$signal$143  = 1'h0;
   reg \$signal$144  = 1'h0;
   reg \$signal$147  = 1'h0;
-  reg \$signal$163  = 1'h0;
+  reg \$signal$165  = 1'h0;
   wire \$signal$40 ;
   wire \$signal$81 ;
   reg [103:0] acc_chosen = 104'h00000000000000000000000000;
@@ -214,6 +210,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire drain_d_step;
   wire drain_dn_step;
   reg drain_restart = 1'h0;
+  reg drain_v = 1'h0;
   wire enter;
   reg enter_q = 1'h0;
   reg [5:0] flush = 6'h00;
@@ -254,10 +251,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg nb_one = 1'h0;
   reg [5:0] nb_pen = 6'h00;
   wire [31:0] o_data;
-  wire [103:0] \o_data$166 ;
+  wire [103:0] \o_data$168 ;
   wire o_last;
   wire o_valid;
   wire \o_valid$120 ;
+  wire o_valid_next;
   reg part_last = 1'h0;
   wire [68:0] r_data;
   wire [68:0] \r_data$112 ;
@@ -313,140 +311,136 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _046_ = s_act__valid & s_wgt__valid;
-  assign _055_ = in_data & _046_;
-  assign _064_ = ~ at_k_last;
-  assign _074_ = credit_ok | _064_;
-  assign take = _055_ & _074_;
-  assign _084_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _084_;
-  assign _008_ = _000_ & credit_ok;
-  assign \$signal$40  = _008_ & at_k_last;
-  assign _009_ = ~ in_data;
-  assign _010_ = s_act__valid & s_wgt__valid;
-  assign _011_ = ~ at_k_last;
-  assign _012_ = credit_ok | _011_;
-  assign _013_ = _010_ & _012_;
-  assign adv = _009_ | _013_;
-  assign _014_ = compute & adv;
-  assign _015_ = _014_ & at_tile_last;
-  assign block_end = _015_ & fn_last;
+  assign _043_ = s_act__valid & s_wgt__valid;
+  assign _052_ = in_data & _043_;
+  assign _061_ = ~ at_k_last;
+  assign _071_ = credit_ok | _061_;
+  assign take = _052_ & _071_;
+  assign _079_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _079_;
+  assign _005_ = _000_ & credit_ok;
+  assign \$signal$40  = _005_ & at_k_last;
+  assign _006_ = ~ in_data;
+  assign _007_ = s_act__valid & s_wgt__valid;
+  assign _008_ = ~ at_k_last;
+  assign _009_ = credit_ok | _008_;
+  assign _010_ = _007_ & _009_;
+  assign adv = _006_ | _010_;
+  assign _011_ = compute & adv;
+  assign _012_ = _011_ & at_tile_last;
+  assign block_end = _012_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _016_ = ! lane;
-  assign _017_ = lane == 1'h1;
-  assign w_lane1 = take_ch & _017_;
-  assign _018_ = lane == 2'h2;
-  assign w_lane2 = take_ch & _018_;
-  assign _019_ = lane == 2'h3;
-  assign w_lane3 = take_ch & _019_;
+  assign _013_ = ! lane;
+  assign _014_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _014_;
+  assign _015_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _015_;
+  assign _016_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _016_;
   assign row_end = o_valid & beat_last;
-  assign _020_ = ~ dn_last;
-  assign wrap = d_last & _020_;
-  assign _022_[16:0] = row + 1'h1;
-  assign _027_ = d == 3'h6;
-  assign \$signal$81  = d_last ? 1'h0 : _027_;
-  assign _029_ = ~ drain_restart;
-  assign drain_d_step = _029_ & row_end;
-  assign _030_ = ~ drain_restart;
-  assign _031_ = _030_ & row_end;
-  assign drain_dn_step = _031_ & d_last;
-  assign _033_ = kept - 4'h8;
-  assign _034_ = kept >= 5'h10;
-  assign _035_ = kept >= 4'h8;
-  assign _043_ = hdr[47:32] > 4'hb;
-  assign _044_[10:0] = _043_ ? hdr[42:32] : 11'h00b;
-  assign _047_ = hdr[47:32] == 1'h1;
-  assign _048_ = hdr[47:32] > 4'hb;
-  assign _049_ = _048_ ? hdr[47:32] : 16'h000b;
-  assign _050_ = _049_ == 1'h1;
-  assign _051_ = ~ ch_left[16];
-  assign _053_[4:0] = wa + 1'h1;
-  assign _054_[4:0] = blk + 1'h1;
-  assign _056_[1:0] = lane + 1'h1;
-  assign _057_ = lane == 2'h2;
-  assign _061_ = block_end & last_mblock;
-  assign _062_ = compute & adv;
-  assign _067_[16:0] = fm0 + 4'h8;
-  assign _068_[5:0] = fn_rem - 1'h1;
-  assign _069_ = ! fn_rem;
-  assign _070_ = fn_last & last_mblock;
-  assign _071_ = ~ _070_;
-  assign _072_ = ~ k_rem[10];
-  assign _073_ = _072_ & k_dec[10];
-  assign _075_ = ~ t_rem[10];
-  assign _076_ = _075_ & t_dec[10];
-  assign _077_[4:0] = ra + 1'h1;
-  assign _078_ = beat_last & d_last;
-  assign _079_ = ~ drain_restart;
-  assign _080_ = _079_ & o_valid;
-  assign _081_ = ~ beat_last;
-  assign _082_ = _080_ & _081_;
-  assign _083_ = ~ drain_restart;
-  assign _085_ = _083_ & row_end;
-  assign _086_ = ~ drain_restart;
-  assign _087_ = drain_d_step & _086_;
-  assign _088_[2:0] = d + 1'h1;
-  assign _089_[2:0] = d_last ? 3'h0 : _088_[2:0];
-  assign _090_[4:0] = dn + 1'h1;
-  assign _091_[4:0] = dn_last ? 5'h00 : _090_[4:0];
-  assign _092_ = o_valid & row_valid;
-  assign _001_ = row_end & row_valid;
-  assign _002_ = _001_ & row_last;
-  assign _004_ = r_en & m_out__valid;
-  assign _005_ = ~ row_valid;
-  assign _006_ = row_end & _005_;
-  assign _093_ = { _087_, enter_q, drain_dn_step } != 3'h4;
-  assign _094_ = { _087_, enter_q } != 1'h0;
-  assign _095_ = { _085_, _082_, drain_restart } != 1'h0;
-  assign _096_ = { _087_, drain_restart } != 1'h0;
+  assign _017_ = ~ dn_last;
+  assign wrap = d_last & _017_;
+  assign _019_[16:0] = row + 1'h1;
+  assign _024_ = d == 3'h6;
+  assign \$signal$81  = d_last ? 1'h0 : _024_;
+  assign drain_d_step = drain_v & beat_last;
+  assign _026_ = drain_v & beat_last;
+  assign drain_dn_step = _026_ & d_last;
+  assign _028_ = kept - 4'h8;
+  assign _029_ = kept >= 5'h10;
+  assign _030_ = kept >= 4'h8;
+  assign _038_ = hdr[47:32] > 4'hb;
+  assign _039_[10:0] = _038_ ? hdr[42:32] : 11'h00b;
+  assign _041_ = hdr[47:32] == 1'h1;
+  assign _042_ = hdr[47:32] > 4'hb;
+  assign _044_ = _042_ ? hdr[47:32] : 16'h000b;
+  assign _045_ = _044_ == 1'h1;
+  assign _046_ = ~ ch_left[16];
+  assign _048_[4:0] = wa + 1'h1;
+  assign _049_[4:0] = blk + 1'h1;
+  assign _050_[1:0] = lane + 1'h1;
+  assign _051_ = lane == 2'h2;
+  assign _056_ = block_end & last_mblock;
+  assign _057_ = compute & adv;
+  assign _062_[16:0] = fm0 + 4'h8;
+  assign _063_[5:0] = fn_rem - 1'h1;
+  assign _064_ = ! fn_rem;
+  assign _065_ = fn_last & last_mblock;
+  assign _066_ = ~ _065_;
+  assign _067_ = ~ k_rem[10];
+  assign _068_ = _067_ & k_dec[10];
+  assign _069_ = ~ t_rem[10];
+  assign _070_ = _069_ & t_dec[10];
+  assign _072_ = ~ header_taken;
+  assign _074_[4:0] = ra + 1'h1;
+  assign _075_ = beat_last & d_last;
+  assign _076_ = ~ beat_last;
+  assign _077_ = drain_v & _076_;
+  assign _078_ = drain_v & beat_last;
+  assign _080_ = ~ drain_restart;
+  assign _081_ = drain_d_step & _080_;
+  assign _082_[2:0] = d + 1'h1;
+  assign _083_[2:0] = d_last ? 3'h0 : _082_[2:0];
+  assign _084_[4:0] = dn + 1'h1;
+  assign _085_[4:0] = dn_last ? 5'h00 : _084_[4:0];
+  assign _086_ = o_valid & row_valid;
+  assign _087_ = row_end & row_valid;
+  assign _088_ = _087_ & row_last;
+  assign _001_ = r_en & m_out__valid;
+  assign _002_ = ~ row_valid;
+  assign _003_ = row_end & _002_;
+  assign _090_ = { _081_, enter_q, drain_dn_step } != 3'h4;
+  assign _091_ = { _081_, enter_q } != 1'h0;
+  assign _092_ = { _078_, _077_, drain_restart } != 1'h0;
+  assign _093_ = { _081_, drain_restart } != 1'h0;
+  assign _094_ = { compute, adv } != 2'h2;
+  assign _095_ = { compute, adv } != 2'h2;
+  assign _096_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _097_ = { compute, adv } != 2'h2;
   assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _100_ = { compute, adv } != 2'h2;
-  assign _101_ = { compute, adv } != 2'h2;
-  assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { tile_end, compute } != 1'h1;
-  assign _104_ = { tile_end, compute } != 1'h1;
-  assign _105_ = { st_flush, st_compute } != 1'h0;
+  assign _099_ = { compute, adv } != 2'h2;
+  assign _100_ = { tile_end, compute } != 1'h1;
+  assign _101_ = { tile_end, compute } != 1'h1;
+  assign _102_ = { st_flush, st_compute } != 1'h0;
+  assign _103_ = { take_ch, header_taken } != 1'h0;
+  assign _104_ = { take_ch, header_taken } != 1'h0;
+  assign _105_ = { take_ch, header_taken } != 1'h0;
   assign _106_ = { take_ch, header_taken } != 1'h0;
-  assign _107_ = { take_ch, header_taken } != 1'h0;
-  assign _108_ = { take_ch, header_taken } != 1'h0;
-  assign _109_ = { take_ch, header_taken } != 1'h0;
-  assign _110_ = & { _094_, _093_ };
-  assign _111_ = & { _078_, o_valid };
-  assign _112_ = & { _100_, _099_ };
-  assign _113_ = & { tile_end, fn_last };
-  assign _119_ = ~ compute;
-  assign _114_ = | { drain_restart, rst };
-  assign _115_ = | { dn_last, rst };
-  assign _116_ = | { _119_, rst };
-  assign _117_ = | { _061_, rst };
-  assign _118_ = | { enter, rst };
-  assign _123_ = enter ? 1'h1 : st_compute;
-  assign _126_ = header_taken ? 1'h0 : st_header;
-  assign _133_ = header_taken ? 1'h1 : wb_last;
-  assign _134_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _137_ = header_taken ? 1'h0 : 1'hx;
-  assign _138_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _057_;
-  assign _139_ = take_ch ? _138_ : _137_;
-  assign _140_ = header_taken ? 5'h00 : wa;
-  assign _143_ = header_taken ? 5'h00 : blk;
-  assign _144_ = wb_last ? _054_[4:0] : _143_;
-  assign _155_ = drain_restart ? 1'h0 : d_last;
-  assign _161_ = drain_restart ? m_one : row_last;
-  assign _164_ = drain_restart ? 1'h1 : row_valid;
-  assign _167_ = drain_restart ? 17'h00000 : row;
-  assign _170_ = drain_restart ? 5'h00 : dn;
-  assign _175_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _076_;
-  assign _176_ = adv ? _175_ : 1'hx;
-  assign _178_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _073_;
-  assign _179_ = adv ? _178_ : 1'hx;
-  assign _181_ = at_k_last ? 1'h0 : 1'hx;
-  assign _197_ = compute ? st_flush : 1'h1;
-  assign _198_ = st_compute ? _197_ : st_flush;
+  assign _107_ = & { _091_, _090_ };
+  assign _108_ = & { _075_, drain_v };
+  assign _109_ = & { _097_, _096_ };
+  assign _110_ = & { tile_end, fn_last };
+  assign _116_ = ~ compute;
+  assign _111_ = | { drain_restart, rst };
+  assign _112_ = | { dn_last, rst };
+  assign _113_ = | { _116_, rst };
+  assign _114_ = | { _056_, rst };
+  assign _115_ = | { enter, rst };
+  assign _121_ = enter ? 1'h1 : st_compute;
+  assign _124_ = header_taken ? 1'h0 : st_header;
+  assign _131_ = header_taken ? 1'h1 : wb_last;
+  assign _132_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _135_ = header_taken ? 1'h0 : 1'hx;
+  assign _136_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _051_;
+  assign _137_ = take_ch ? _136_ : _135_;
+  assign _138_ = header_taken ? 5'h00 : wa;
+  assign _141_ = header_taken ? 5'h00 : blk;
+  assign _142_ = wb_last ? _049_[4:0] : _141_;
+  assign _153_ = drain_restart ? 1'h0 : d_last;
+  assign _159_ = drain_restart ? m_one : row_last;
+  assign _162_ = drain_restart ? 1'h1 : row_valid;
+  assign _165_ = drain_restart ? 17'h00000 : row;
+  assign _168_ = drain_restart ? 5'h00 : dn;
+  assign _173_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _070_;
+  assign _174_ = adv ? _173_ : 1'hx;
+  assign _176_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _068_;
+  assign _177_ = adv ? _176_ : 1'hx;
+  assign _179_ = at_k_last ? 1'h0 : 1'hx;
+  assign _195_ = compute ? st_flush : 1'h1;
+  assign _196_ = st_compute ? _195_ : st_flush;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -454,7 +448,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(take),
     .i_w(i_w),
-    .o_data(\o_data$166 ),
+    .o_data(\o_data$168 ),
+    .o_valid_next(o_valid_next),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -518,9 +513,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _091_[5] = 1'hx;
-  assign _089_[3] = 1'hx;
-  assign _044_[15:11] = 5'hxx;
+  assign _085_[5] = 1'hx;
+  assign _083_[3] = 1'hx;
+  assign _039_[15:11] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -531,13 +526,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \i_last$100  <= 1'h0;
       \i_valid$98  <= 1'h0;
       part_last <= 1'h0;
-      \$signal$163  <= 1'h0;
+      \$signal$165  <= 1'h0;
       enter_q <= 1'h0;
       d_last <= 1'h0;
       row_last <= 1'h0;
       row_valid <= 1'h0;
       row <= 17'h00000;
       dn <= 5'h00;
+      drain_v <= 1'h0;
       drain_restart <= 1'h0;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
@@ -555,117 +551,118 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$11  <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _004_ + _006_;
+      give_back <= _001_ + _003_;
       \w_en$122  <= \o_valid$120 ;
       \i_last$100  <= part_last;
-      \i_valid$98  <= \$signal$163 ;
-      part_last <= _002_ & dn_last;
-      \$signal$163  <= _092_;
+      \i_valid$98  <= \$signal$165 ;
+      part_last <= _088_ & dn_last;
+      \$signal$165  <= _086_;
       enter_q <= enter;
-      begin if (_082_) d_last <= _155_; else d_last <= _085_ ? \$signal$81  : _155_; end
-      begin if (_082_) row_last <= _161_; else begin if (_085_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _161_; end end
-      begin if (_082_) row_valid <= _164_; else begin if (_085_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _164_; end end
-      begin if (_082_) row <= _167_; else begin if (_085_) begin if (wrap) row <= row - 3'h7; else row <= _022_[16:0]; end else row <= _167_; end end
-      begin if (_087_) begin if (drain_dn_step) dn <= _091_[4:0]; else dn <= _170_; end else dn <= _170_; end
+      begin if (_077_) d_last <= _153_; else d_last <= _078_ ? \$signal$81  : _153_; end
+      begin if (_077_) row_last <= _159_; else begin if (_078_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _159_; end end
+      begin if (_077_) row_valid <= _162_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _162_; end end
+      begin if (_077_) row <= _165_; else begin if (_078_) begin if (wrap) row <= row - 3'h7; else row <= _019_[16:0]; end else row <= _165_; end end
+      begin if (_081_) begin if (drain_dn_step) dn <= _085_[4:0]; else dn <= _168_; end else dn <= _168_; end
+      drain_v <= o_valid_next & _072_;
       drain_restart <= header_taken;
-      tile_end <= _062_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _198_; end else st_flush <= _198_; end
-      begin if (st_compute) begin if (compute) st_compute <= _123_; else st_compute <= 1'h0; end else st_compute <= _123_; end
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _126_; end else st_header <= _126_; end
-      begin if (take_ch) wb_last <= \$signal$147  ? _134_ : _133_; else wb_last <= _133_; end
-      begin if (take_ch) wa <= \$signal$147  ? _053_[4:0] : _140_; else wa <= _140_; end
-      begin if (take_ch) blk <= \$signal$147  ? _144_ : _143_; else blk <= _143_; end
+      tile_end <= _057_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _196_; end else st_flush <= _196_; end
+      begin if (st_compute) begin if (compute) st_compute <= _121_; else st_compute <= 1'h0; end else st_compute <= _121_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _124_; end else st_header <= _124_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _132_ : _131_; else wb_last <= _131_; end
+      begin if (take_ch) wa <= \$signal$147  ? _048_[4:0] : _138_; else wa <= _138_; end
+      begin if (take_ch) blk <= \$signal$147  ? _142_ : _141_; else blk <= _141_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _034_ : _035_;
-      credits <= \$signal$40  ? (* full_case = 32'd1 *) _033_ : kept;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _029_ : _030_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _028_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$19  <= w_lane3;
       \w_en$15  <= w_lane2;
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _016_;
+      w_en <= take_ch & _013_;
     end
     if (rst) begin
       \w_data$124  <= 33'h000000000;
     end else if (\o_valid$120 ) begin
       \w_data$124  <= { o_last, o_data };
     end
-    if (\$signal$163 ) begin
+    if (\$signal$165 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= \o_data$166 ;
+      acc_chosen <= \o_data$168 ;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_110_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_087_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_107_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_081_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       beat_last <= 1'h1;
-    end else if (_095_) begin
-      begin if (_082_) beat_last <= 1'h0; else begin if (_085_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_092_) begin
+      begin if (_077_) beat_last <= 1'h0; else begin if (_078_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_096_) begin
-      begin if (_087_) d <= _089_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_093_) begin
+      begin if (_081_) d <= _083_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_114_) begin
+    if (_111_) begin
       ra <= 5'h00;
-    end else if (_111_) begin
+    end else if (_108_) begin
       ra <= ra_blk_next;
     end
-    if (_115_) begin
+    if (_112_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _077_[4:0];
+      ra_blk_next <= _074_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_097_) begin
-      at_tile_last <= compute ? _176_ : \$signal$144 ;
+    end else if (_094_) begin
+      at_tile_last <= compute ? _174_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_098_) begin
-      at_k_last <= compute ? _179_ : \$signal$143 ;
+    end else if (_095_) begin
+      at_k_last <= compute ? _177_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_112_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _071_ : _181_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_109_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _179_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_101_) begin
+    end else if (_098_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_102_) begin
+    end else if (_099_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_103_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _069_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_100_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_104_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _068_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_101_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_116_) begin
+    if (_113_) begin
       fm0 <= 17'h00000;
-    end else if (_113_) begin
-      fm0 <= _067_[16:0];
+    end else if (_110_) begin
+      fm0 <= _062_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_105_) begin
+    end else if (_102_) begin
       begin if (st_flush) flush <= $signed(flush) - $signed(2'h1); else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
     end
-    if (_117_) begin
+    if (_114_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -677,30 +674,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_118_) begin
+    if (_115_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_106_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _051_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_103_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _046_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_107_) begin
+    end else if (_104_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$147  <= 1'h0;
-    end else if (_108_) begin
-      \$signal$147  <= _139_;
+    end else if (_105_) begin
+      \$signal$147  <= _137_;
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_109_) begin
-      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _056_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
+    end else if (_106_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _050_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
     end
     if (rst) begin
       \$signal$144  <= 1'h0;
@@ -714,9 +711,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$144  <= _050_;
-      \$signal$143  <= _047_;
-      tile_pen <= _044_[10:0] - 2'h2;
+      \$signal$144  <= _045_;
+      \$signal$143  <= _041_;
+      tile_pen <= _039_[10:0] - 2'h2;
       k_pen <= hdr[42:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 3'h6;
@@ -738,7 +735,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drain_valid, o_data, i_a);
   wire [3:0] _001_;
   wire [7:0] _034_;
   wire [7:0] _035_;
@@ -848,7 +845,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg [25:0] drain_2 = 26'h0000000;
   reg [25:0] drain_3 = 26'h0000000;
   reg drain_advance = 1'h0;
-  reg drain_busy = 1'h0;
   reg [3:0] drain_count = 4'h0;
   reg [2:0] drain_row = 3'h0;
   output drain_valid;
@@ -933,6 +929,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   reg lr_7_3 = 1'h0;
   output [103:0] o_data;
   wire [103:0] o_data;
+  output o_valid_next;
+  reg o_valid_next = 1'h0;
   reg [25:0] out_0_0 = 26'h0000000;
   reg [25:0] out_0_1 = 26'h0000000;
   reg [25:0] out_0_2 = 26'h0000000;
@@ -1100,47 +1098,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
   assign _034_ = in_idle ? 8'h00 : in_a0;
   assign _035_ = in_idle ? 8'h00 : in_w0;
   assign _001_ = drain_count - 1'h1;
-  assign _036_ = | { lr_2_2, rst };
-  assign _037_ = | { lr_2_1, rst };
-  assign _038_ = | { lr_2_0, rst };
-  assign _039_ = | { lr_1_3, rst };
-  assign _040_ = | { lr_1_2, rst };
-  assign _041_ = | { lr_1_1, rst };
-  assign _042_ = | { lr_1_0, rst };
-  assign _043_ = | { lr_0_3, rst };
-  assign _044_ = | { lr_0_2, rst };
-  assign _045_ = | { lr_0_1, rst };
-  assign _046_ = | { lr_0_0, rst };
-  assign _047_ = | { in_idle, rst };
-  assign _048_ = | { zero_a6, rst };
-  assign _049_ = | { zero_a5, rst };
-  assign _050_ = | { zero_a4, rst };
-  assign _051_ = | { zero_a3, rst };
-  assign _052_ = | { zero_a2, rst };
-  assign _053_ = | { zero_a1, rst };
-  assign _054_ = | { in_idle, rst };
+  assign _036_ = | { lr_2_1, rst };
+  assign _037_ = | { lr_2_0, rst };
+  assign _038_ = | { lr_1_3, rst };
+  assign _039_ = | { lr_1_2, rst };
+  assign _040_ = | { lr_1_1, rst };
+  assign _041_ = | { lr_1_0, rst };
+  assign _042_ = | { lr_0_3, rst };
+  assign _043_ = | { lr_0_2, rst };
+  assign _044_ = | { lr_0_1, rst };
+  assign _045_ = | { lr_0_0, rst };
+  assign _046_ = | { in_idle, rst };
+  assign _047_ = | { zero_a6, rst };
+  assign _048_ = | { zero_a5, rst };
+  assign _049_ = | { zero_a4, rst };
+  assign _050_ = | { zero_a3, rst };
+  assign _051_ = | { zero_a2, rst };
+  assign _052_ = | { zero_a1, rst };
+  assign _053_ = | { in_idle, rst };
+  assign _054_ = | { lr_7_3, rst };
   assign _055_ = | { lr_7_3, rst };
-  assign _056_ = | { lr_7_3, rst };
-  assign _057_ = | { lr_7_2, rst };
-  assign _058_ = | { lr_7_1, rst };
-  assign _059_ = | { lr_7_0, rst };
-  assign _060_ = | { lr_6_3, rst };
-  assign _061_ = | { lr_6_2, rst };
-  assign _062_ = | { lr_6_1, rst };
-  assign _063_ = | { lr_6_0, rst };
-  assign _064_ = | { lr_5_3, rst };
-  assign _065_ = | { lr_5_2, rst };
-  assign _066_ = | { lr_5_1, rst };
-  assign _067_ = | { lr_5_0, rst };
-  assign _068_ = | { lr_4_3, rst };
-  assign _069_ = | { lr_4_2, rst };
-  assign _070_ = | { lr_4_1, rst };
-  assign _071_ = | { lr_4_0, rst };
-  assign _072_ = | { lr_3_3, rst };
-  assign _073_ = | { lr_3_2, rst };
-  assign _074_ = | { lr_3_1, rst };
-  assign _075_ = | { lr_3_0, rst };
-  assign _076_ = | { lr_2_3, rst };
+  assign _056_ = | { lr_7_2, rst };
+  assign _057_ = | { lr_7_1, rst };
+  assign _058_ = | { lr_7_0, rst };
+  assign _059_ = | { lr_6_3, rst };
+  assign _060_ = | { lr_6_2, rst };
+  assign _061_ = | { lr_6_1, rst };
+  assign _062_ = | { lr_6_0, rst };
+  assign _063_ = | { lr_5_3, rst };
+  assign _064_ = | { lr_5_2, rst };
+  assign _065_ = | { lr_5_1, rst };
+  assign _066_ = | { lr_5_0, rst };
+  assign _067_ = | { lr_4_3, rst };
+  assign _068_ = | { lr_4_2, rst };
+  assign _069_ = | { lr_4_1, rst };
+  assign _070_ = | { lr_4_0, rst };
+  assign _071_ = | { lr_3_3, rst };
+  assign _072_ = | { lr_3_2, rst };
+  assign _073_ = | { lr_3_1, rst };
+  assign _074_ = | { lr_3_0, rst };
+  assign _075_ = | { lr_2_3, rst };
+  assign _076_ = | { lr_2_2, rst };
   assign _077_ = drain_advance ? _001_ : drain_count;
   assign count_next = lr_7_3 ? 4'h8 : _077_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -1193,11 +1191,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     w_2_0 <= w_1_0;
     w_2_1 <= w_1_1;
     w_2_2 <= w_1_2;
-    if (_036_) begin
-      acc_2_2 <= 26'h0000000;
-    end else begin
-      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    end
     if (rst) begin
       lr_2_2 <= 1'h0;
       pr_2_2 <= 16'h0000;
@@ -1298,7 +1291,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       drain_valid <= 1'h0;
       drain_advance <= 1'h0;
       drain_count <= 4'h0;
-      drain_busy <= 1'h0;
+      o_valid_next <= 1'h0;
       lr_7_3 <= 1'h0;
       pr_7_3 <= 16'h0000;
       lr_7_2 <= 1'h0;
@@ -1468,10 +1461,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       zero_a1 <= in_idle;
       in_last <= i_last & i_valid;
       in_idle <= ~ i_valid;
-      drain_valid <= drain_busy;
+      drain_valid <= o_valid_next;
       drain_advance <= | count_next;
       drain_count <= count_next;
-      drain_busy <= | count_next;
+      o_valid_next <= | count_next;
       lr_7_3 <= l_7_2;
       pr_7_3 <= $signed(a_7_2) * $signed(w_6_3);
       lr_7_2 <= l_7_1;
@@ -1548,7 +1541,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_037_) begin
+    if (_036_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1556,7 +1549,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_038_) begin
+    if (_037_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1564,7 +1557,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_039_) begin
+    if (_038_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1572,7 +1565,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_040_) begin
+    if (_039_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1580,7 +1573,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_041_) begin
+    if (_040_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1588,7 +1581,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_042_) begin
+    if (_041_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1596,7 +1589,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_043_) begin
+    if (_042_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1604,7 +1597,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_044_) begin
+    if (_043_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1612,7 +1605,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_045_) begin
+    if (_044_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1620,7 +1613,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_046_) begin
+    if (_045_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -1632,7 +1625,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
       w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_047_) begin
+    if (_046_) begin
       a_0_0 <= 8'h00;
     end else begin
       a_0_0 <= in_a0;
@@ -1647,42 +1640,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     end else begin
       skew_w2_d1 <= skew_w2_d0;
     end
-    if (_048_) begin
+    if (_047_) begin
       skew_a7_d6 <= 8'h00;
     end else begin
       skew_a7_d6 <= skew_a7_d5;
     end
-    if (_049_) begin
+    if (_048_) begin
       skew_a6_d5 <= 8'h00;
     end else begin
       skew_a6_d5 <= skew_a6_d4;
     end
-    if (_050_) begin
+    if (_049_) begin
       skew_a5_d4 <= 8'h00;
     end else begin
       skew_a5_d4 <= skew_a5_d3;
     end
-    if (_051_) begin
+    if (_050_) begin
       skew_a4_d3 <= 8'h00;
     end else begin
       skew_a4_d3 <= skew_a4_d2;
     end
-    if (_052_) begin
+    if (_051_) begin
       skew_a3_d2 <= 8'h00;
     end else begin
       skew_a3_d2 <= skew_a3_d1;
     end
-    if (_053_) begin
+    if (_052_) begin
       skew_a2_d1 <= 8'h00;
     end else begin
       skew_a2_d1 <= skew_a2_d0;
     end
-    if (_054_) begin
+    if (_053_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
     end
-    if (_055_) begin
+    if (_054_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1690,7 +1683,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_3) begin
       out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
     end
-    if (_056_) begin
+    if (_055_) begin
       acc_7_3 <= 26'h0000000;
     end else begin
       acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
@@ -1698,7 +1691,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_2) begin
       out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
     end
-    if (_057_) begin
+    if (_056_) begin
       acc_7_2 <= 26'h0000000;
     end else begin
       acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
@@ -1706,7 +1699,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_1) begin
       out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
     end
-    if (_058_) begin
+    if (_057_) begin
       acc_7_1 <= 26'h0000000;
     end else begin
       acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
@@ -1714,7 +1707,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_7_0) begin
       out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
     end
-    if (_059_) begin
+    if (_058_) begin
       acc_7_0 <= 26'h0000000;
     end else begin
       acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
@@ -1722,7 +1715,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_3) begin
       out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
     end
-    if (_060_) begin
+    if (_059_) begin
       acc_6_3 <= 26'h0000000;
     end else begin
       acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
@@ -1730,7 +1723,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_2) begin
       out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
     end
-    if (_061_) begin
+    if (_060_) begin
       acc_6_2 <= 26'h0000000;
     end else begin
       acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
@@ -1738,7 +1731,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_1) begin
       out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
     end
-    if (_062_) begin
+    if (_061_) begin
       acc_6_1 <= 26'h0000000;
     end else begin
       acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
@@ -1746,7 +1739,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_6_0) begin
       out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
     end
-    if (_063_) begin
+    if (_062_) begin
       acc_6_0 <= 26'h0000000;
     end else begin
       acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
@@ -1754,7 +1747,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_3) begin
       out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
     end
-    if (_064_) begin
+    if (_063_) begin
       acc_5_3 <= 26'h0000000;
     end else begin
       acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
@@ -1762,7 +1755,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_2) begin
       out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
     end
-    if (_065_) begin
+    if (_064_) begin
       acc_5_2 <= 26'h0000000;
     end else begin
       acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
@@ -1770,7 +1763,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_1) begin
       out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
     end
-    if (_066_) begin
+    if (_065_) begin
       acc_5_1 <= 26'h0000000;
     end else begin
       acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
@@ -1778,7 +1771,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_5_0) begin
       out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
     end
-    if (_067_) begin
+    if (_066_) begin
       acc_5_0 <= 26'h0000000;
     end else begin
       acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
@@ -1786,7 +1779,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_3) begin
       out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
     end
-    if (_068_) begin
+    if (_067_) begin
       acc_4_3 <= 26'h0000000;
     end else begin
       acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
@@ -1794,7 +1787,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_2) begin
       out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
     end
-    if (_069_) begin
+    if (_068_) begin
       acc_4_2 <= 26'h0000000;
     end else begin
       acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
@@ -1802,7 +1795,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_1) begin
       out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
     end
-    if (_070_) begin
+    if (_069_) begin
       acc_4_1 <= 26'h0000000;
     end else begin
       acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
@@ -1810,7 +1803,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_4_0) begin
       out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
     end
-    if (_071_) begin
+    if (_070_) begin
       acc_4_0 <= 26'h0000000;
     end else begin
       acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
@@ -1818,7 +1811,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_072_) begin
+    if (_071_) begin
       acc_3_3 <= 26'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -1826,7 +1819,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_073_) begin
+    if (_072_) begin
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -1834,7 +1827,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_074_) begin
+    if (_073_) begin
       acc_3_1 <= 26'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1842,7 +1835,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_075_) begin
+    if (_074_) begin
       acc_3_0 <= 26'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1850,13 +1843,18 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, drain_valid, o_dat
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_076_) begin
+    if (_075_) begin
       acc_2_3 <= 26'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (_076_) begin
+      acc_2_2 <= 26'h0000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
   end
 endmodule

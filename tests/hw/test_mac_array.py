@@ -32,13 +32,19 @@ def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0
     steps += [None] * (rows + cols + (beats + 1) * rows + 4)
     samples = []
 
+    async def tick(ctx):
+        # o_valid_next is what o_valid becomes at the clock, stalled or not
+        upcoming = ctx.get(dut.o_valid_next)
+        await ctx.tick()
+        assert ctx.get(dut.o_valid) == upcoming, "o_valid_next foretold o_valid wrong"
+
     async def tb(ctx):
         for step in steps:
             while rng.random() < stall:
                 ctx.set(dut.en, 0)
                 ctx.set(dut.i_valid, int(rng.integers(2)))   # ignored while stalled
                 ctx.set(dut.i_a, [int(v) for v in rng.integers(-128, 128, rows)])
-                await ctx.tick()
+                await tick(ctx)
             ctx.set(dut.en, 1)
             if step is None:
                 ctx.set(dut.i_valid, 0)
@@ -52,7 +58,7 @@ def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0
             # the array produces a drained row in the same step it consumes the inputs
             if ctx.get(dut.o_valid):
                 samples.append([int(v) for v in ctx.get(dut.o_data)])
-            await ctx.tick()
+            await tick(ctx)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
