@@ -394,7 +394,12 @@ class GemmEngine(wiring.Component):
         # beat == B − 1, d == R − 1 and dn == nb_last as registers kept with the counters: the
         # memory's read address (through the block RAM's address setup) and the row bookkeeping
         # select on flip-flops instead of compares
-        beat_last = Signal(init=B == 1)
+        # (beat == B − 1 is the last bit of a ring of B flip-flops, one of them set, that
+        # turns with the count: no compare of the count in front of it. As a register loaded
+        # with `beat == B − 2` it was three LUT levels from the drain's valid and its own Q,
+        # among ecp5_8x8_dsp's slowest at 3 seeds of 16)
+        beat_ring = Signal(B, init=1, name="beat_ring")
+        beat_last = beat_ring[B - 1]
         d_last = Signal(init=R == 1)
         # row_next < M, compared from `row` (no adder before the compare): row + 1 < M is
         # row < M − 1, and row − (rows − 1) < M is row < M + rows − 1
@@ -510,11 +515,13 @@ class GemmEngine(wiring.Component):
         m.d.comb += [ram.r_addr.eq(ra) for ram in rams]
         with m.If(drain_restart):
             m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), row.eq(0), row_valid.eq(1),
-                         row_last.eq(m_one), beat_last.eq(B == 1), d_last.eq(R == 1)]
+                         row_last.eq(m_one), beat_ring.eq(1), d_last.eq(R == 1)]
+        with m.Elif(drain_v):
+            m.d.sync += beat_ring.eq(beat_ring.rotate_left(1))
         with m.If(drain_v & ~beat_last):
-            m.d.sync += [beat.eq(beat + 1), beat_last.eq(beat == B - 2)]
+            m.d.sync += beat.eq(beat + 1)
         with m.Elif(drain_v & beat_last):
-            m.d.sync += [beat.eq(0), beat_last.eq(B == 1), row.eq(row_next),
+            m.d.sync += [beat.eq(0), row.eq(row_next),
                          row_valid.eq(row_valid_next),
                          row_last.eq(row_last_next)]
             m.d.sync += d_last.eq(d_last_next)

@@ -486,12 +486,16 @@ class Requantizer(wiring.Component):
             t = Signal(8, name=f"t_{lane}")
             m.d.comb += t.eq(y[:8] + self.zero_point.as_unsigned())
             sign = y[-1]
-            # (from 13 stages the wide test in parts of three bits, each with the sign one
-            # LUT4: the whole of it was three levels, ecp5_8x8's slowest register at some
-            # seeds; parts of 12 bits were two levels, which the mapping made up to four
-            # with wide-function multiplexers, late at some seeds of ecp5_8x8_dsp)
+            # (from 13 stages the wide test in parts of nine bits, two LUT levels each, and
+            # the next stage chooses the bound from the three parts, the compare and the sign,
+            # one LUT4 and a slice multiplexer: the whole test at once was three levels,
+            # ecp5_8x8's slowest register at some seeds; parts of 12 bits were two levels,
+            # which the mapping made up to four with wide-function multiplexers, late at some
+            # seeds of ecp5_8x8_dsp; parts of three bits, one LUT4 each, left nine to combine
+            # in the next stage, mapped in up to four levels: ecp5_8x8's slowest register at 3
+            # seeds of 16, ecp5_8x8_dsp's at one)
             wide = y[8:-1]
-            step = 3 if reg_clamp2 else len(wide)
+            step = 9 if reg_clamp2 else len(wide)
             parts = {}
             for c in range(0, len(wide), step):
                 tag = f"_{c // step}" if reg_clamp2 else ""

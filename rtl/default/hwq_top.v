@@ -59,10 +59,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
+  wire _008_;
   wire _009_;
   wire _010_;
   wire _011_;
@@ -79,46 +79,46 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
   (* unused_bits = "17" *)
-  wire [17:0] _027_;
-  wire _032_;
-  wire _034_;
+  wire [17:0] _026_;
+  wire _031_;
+  wire _033_;
   (* unused_bits = "5" *)
-  wire [5:0] _036_;
+  wire [5:0] _035_;
+  wire _036_;
   wire _037_;
-  wire _038_;
   (* unused_bits = "16" *)
-  wire [16:0] _040_;
+  wire [16:0] _039_;
   (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _045_;
+  wire [16:0] _044_;
+  wire _045_;
   wire _046_;
-  wire _047_;
-  wire [15:0] _048_;
+  wire [15:0] _047_;
   (* unused_bits = "11 12 13 14 15 16" *)
-  wire [16:0] _049_;
+  wire [16:0] _048_;
+  wire _049_;
   wire _050_;
-  wire _051_;
-  wire [15:0] _052_;
+  wire [15:0] _051_;
+  wire _052_;
   wire _053_;
-  wire _054_;
+  (* unused_bits = "5" *)
+  wire [5:0] _055_;
   (* unused_bits = "5" *)
   wire [5:0] _056_;
-  (* unused_bits = "5" *)
-  wire [5:0] _057_;
-  wire _058_;
+  wire _057_;
   (* unused_bits = "3" *)
-  wire [3:0] _059_;
-  wire _060_;
+  wire [3:0] _058_;
+  wire _059_;
   (* unused_bits = "7" *)
-  wire [7:0] _063_;
+  wire [7:0] _062_;
+  wire _063_;
   wire _064_;
   wire _065_;
-  wire _066_;
   (* unused_bits = "17" *)
-  wire [17:0] _070_;
+  wire [17:0] _069_;
   (* unused_bits = "6" *)
-  wire [6:0] _071_;
+  wire [6:0] _070_;
+  wire _071_;
   wire _072_;
   wire _073_;
   wire _074_;
@@ -127,22 +127,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _077_;
   wire _078_;
   wire _079_;
-  wire _080_;
   (* unused_bits = "5" *)
-  wire [5:0] _082_;
+  wire [5:0] _081_;
+  wire _082_;
   wire _083_;
   wire _084_;
   wire _085_;
   wire _086_;
   wire _087_;
   wire _088_;
-  wire _089_;
   (* unused_bits = "3" *)
+  wire [3:0] _089_;
   wire [3:0] _090_;
-  wire [3:0] _091_;
   (* unused_bits = "5" *)
+  wire [5:0] _091_;
   wire [5:0] _092_;
-  wire [5:0] _093_;
+  wire _093_;
   wire _094_;
   wire _095_;
   wire _096_;
@@ -169,29 +169,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _117_;
   wire _118_;
   wire _119_;
-  wire _120_;
-  wire _124_;
-  wire _130_;
-  wire _133_;
-  wire [16:0] _136_;
-  wire [4:0] _139_;
+  wire _123_;
+  wire _126_;
+  wire _129_;
+  wire [16:0] _132_;
+  wire [4:0] _135_;
+  wire _140_;
+  wire _141_;
+  wire _143_;
   wire _144_;
-  wire _145_;
-  wire _147_;
-  wire _148_;
-  wire _150_;
-  wire _166_;
-  wire _167_;
-  wire _172_;
-  wire _175_;
+  wire _146_;
+  wire _162_;
+  wire _163_;
+  wire _168_;
+  wire _171_;
+  wire _178_;
+  wire _179_;
   wire _182_;
   wire _183_;
-  wire _186_;
-  wire _187_;
-  wire _188_;
+  wire _184_;
+  wire [4:0] _185_;
+  wire [4:0] _188_;
   wire [4:0] _189_;
-  wire [4:0] _192_;
-  wire [4:0] _193_;
   wire [16:0] \$signal ;
   wire \$signal$101 ;
   reg \$signal$171  = 1'h0;
@@ -206,7 +205,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
-  reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
   wire [16:0] ch_dec;
@@ -336,148 +334,147 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _047_ = s_act__valid & s_wgt__valid;
-  assign _058_ = in_data & _047_;
-  assign _066_ = ~ at_k_last;
-  assign _075_ = credit_ok | _066_;
-  assign take = _058_ & _075_;
-  assign _085_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _085_;
-  assign _009_ = _000_ & credit_ok;
-  assign \$signal$56  = _009_ & at_k_last;
-  assign _010_ = ~ in_data;
-  assign _011_ = s_act__valid & s_wgt__valid;
-  assign _012_ = ~ at_k_last;
-  assign _013_ = credit_ok | _012_;
-  assign _014_ = _011_ & _013_;
-  assign adv = _010_ | _014_;
-  assign _015_ = compute & adv;
-  assign _016_ = _015_ & at_tile_last;
-  assign block_end = _016_ & fn_last;
+  assign _046_ = s_act__valid & s_wgt__valid;
+  assign _057_ = in_data & _046_;
+  assign _065_ = ~ at_k_last;
+  assign _074_ = credit_ok | _065_;
+  assign take = _057_ & _074_;
+  assign _084_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _084_;
+  assign _008_ = _000_ & credit_ok;
+  assign \$signal$56  = _008_ & at_k_last;
+  assign _009_ = ~ in_data;
+  assign _010_ = s_act__valid & s_wgt__valid;
+  assign _011_ = ~ at_k_last;
+  assign _012_ = credit_ok | _011_;
+  assign _013_ = _010_ & _012_;
+  assign adv = _009_ | _013_;
+  assign _014_ = compute & adv;
+  assign _015_ = _014_ & at_tile_last;
+  assign block_end = _015_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _017_ = ! lane;
-  assign _018_ = lane == 1'h1;
-  assign w_lane1 = take_ch & _018_;
-  assign _019_ = lane == 2'h2;
-  assign w_lane2 = take_ch & _019_;
-  assign _020_ = lane == 2'h3;
-  assign w_lane3 = take_ch & _020_;
-  assign _021_ = lane == 3'h4;
-  assign w_lane4 = take_ch & _021_;
-  assign _022_ = lane == 3'h5;
-  assign w_lane5 = take_ch & _022_;
-  assign _023_ = lane == 3'h6;
-  assign w_lane6 = take_ch & _023_;
-  assign _024_ = lane == 3'h7;
-  assign w_lane7 = take_ch & _024_;
-  assign row_end = o_valid & beat_last;
-  assign _025_ = ~ dn_last;
-  assign wrap = d_last & _025_;
-  assign _027_[16:0] = row + 1'h1;
-  assign _032_ = d == 3'h6;
-  assign \$signal$101  = d_last ? 1'h0 : _032_;
-  assign drain_d_step = drain_v & beat_last;
-  assign _034_ = drain_v & beat_last;
-  assign drain_dn_step = _034_ & d_last;
-  assign _036_[4:0] = kept - 4'h8;
-  assign _037_ = kept >= 5'h10;
-  assign _038_ = kept >= 4'h8;
-  assign _040_[15:0] = hdr[15:0] - 1'h1;
-  assign _045_[10:0] = hdr[42:32] - 2'h2;
-  assign _046_ = hdr[47:32] > 4'hf;
-  assign _048_[10:0] = _046_ ? hdr[42:32] : 11'h00f;
-  assign _049_[10:0] = _048_[10:0] - 2'h2;
-  assign _050_ = hdr[47:32] == 1'h1;
-  assign _051_ = hdr[47:32] > 4'hf;
-  assign _052_ = _051_ ? hdr[47:32] : 16'h000f;
-  assign _053_ = _052_ == 1'h1;
-  assign _054_ = ~ ch_left[16];
-  assign _056_[4:0] = wa + 1'h1;
-  assign _057_[4:0] = blk + 1'h1;
-  assign _059_[2:0] = lane + 1'h1;
-  assign _060_ = lane == 3'h6;
-  assign _063_[6:0] = $signed(flush) - $signed(2'h1);
-  assign _064_ = block_end & last_mblock;
-  assign _065_ = compute & adv;
-  assign _070_[16:0] = fm0 + 4'h8;
-  assign _071_[5:0] = fn_rem - 1'h1;
-  assign _072_ = ! fn_rem;
-  assign _073_ = fn_last & last_mblock;
-  assign _074_ = ~ _073_;
-  assign _076_ = ~ k_rem[10];
-  assign _077_ = _076_ & k_dec[10];
-  assign _078_ = ~ t_rem[10];
-  assign _079_ = _078_ & t_dec[10];
-  assign _080_ = ~ header_taken;
-  assign _082_[4:0] = ra + 1'h1;
-  assign _083_ = beat_last & d_last;
-  assign _084_ = ~ beat_last;
-  assign _086_ = drain_v & _084_;
-  assign _087_ = drain_v & beat_last;
-  assign _088_ = ~ drain_restart;
-  assign _089_ = drain_d_step & _088_;
-  assign _090_[2:0] = d + 1'h1;
-  assign _091_[2:0] = d_last ? 3'h0 : _090_[2:0];
-  assign _092_[4:0] = dn + 1'h1;
-  assign _093_[4:0] = dn_last ? 5'h00 : _092_[4:0];
-  assign _001_ = o_valid & row_valid;
-  assign _002_ = row_end & row_valid;
-  assign _003_ = _002_ & row_last;
-  assign _005_ = r_en & m_out__valid;
-  assign _006_ = ~ row_valid;
-  assign _007_ = row_end & _006_;
-  assign _094_ = { _089_, enter_q, drain_dn_step } != 3'h4;
-  assign _095_ = { _089_, enter_q } != 1'h0;
-  assign _096_ = { _087_, _086_, drain_restart } != 1'h0;
-  assign _097_ = { _089_, drain_restart } != 1'h0;
+  assign _016_ = ! lane;
+  assign _017_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _017_;
+  assign _018_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _018_;
+  assign _019_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _019_;
+  assign _020_ = lane == 3'h4;
+  assign w_lane4 = take_ch & _020_;
+  assign _021_ = lane == 3'h5;
+  assign w_lane5 = take_ch & _021_;
+  assign _022_ = lane == 3'h6;
+  assign w_lane6 = take_ch & _022_;
+  assign _023_ = lane == 3'h7;
+  assign w_lane7 = take_ch & _023_;
+  assign row_end = o_valid & 1'h1;
+  assign _024_ = ~ dn_last;
+  assign wrap = d_last & _024_;
+  assign _026_[16:0] = row + 1'h1;
+  assign _031_ = d == 3'h6;
+  assign \$signal$101  = d_last ? 1'h0 : _031_;
+  assign drain_d_step = drain_v & 1'h1;
+  assign _033_ = drain_v & 1'h1;
+  assign drain_dn_step = _033_ & d_last;
+  assign _035_[4:0] = kept - 4'h8;
+  assign _036_ = kept >= 5'h10;
+  assign _037_ = kept >= 4'h8;
+  assign _039_[15:0] = hdr[15:0] - 1'h1;
+  assign _044_[10:0] = hdr[42:32] - 2'h2;
+  assign _045_ = hdr[47:32] > 4'hf;
+  assign _047_[10:0] = _045_ ? hdr[42:32] : 11'h00f;
+  assign _048_[10:0] = _047_[10:0] - 2'h2;
+  assign _049_ = hdr[47:32] == 1'h1;
+  assign _050_ = hdr[47:32] > 4'hf;
+  assign _051_ = _050_ ? hdr[47:32] : 16'h000f;
+  assign _052_ = _051_ == 1'h1;
+  assign _053_ = ~ ch_left[16];
+  assign _055_[4:0] = wa + 1'h1;
+  assign _056_[4:0] = blk + 1'h1;
+  assign _058_[2:0] = lane + 1'h1;
+  assign _059_ = lane == 3'h6;
+  assign _062_[6:0] = $signed(flush) - $signed(2'h1);
+  assign _063_ = block_end & last_mblock;
+  assign _064_ = compute & adv;
+  assign _069_[16:0] = fm0 + 4'h8;
+  assign _070_[5:0] = fn_rem - 1'h1;
+  assign _071_ = ! fn_rem;
+  assign _072_ = fn_last & last_mblock;
+  assign _073_ = ~ _072_;
+  assign _075_ = ~ k_rem[10];
+  assign _076_ = _075_ & k_dec[10];
+  assign _077_ = ~ t_rem[10];
+  assign _078_ = _077_ & t_dec[10];
+  assign _079_ = ~ header_taken;
+  assign _081_[4:0] = ra + 1'h1;
+  assign _082_ = 1'h1 & d_last;
+  assign _083_ = ~ 1'h1;
+  assign _085_ = drain_v & _083_;
+  assign _086_ = drain_v & 1'h1;
+  assign _087_ = ~ drain_restart;
+  assign _088_ = drain_d_step & _087_;
+  assign _089_[2:0] = d + 1'h1;
+  assign _090_[2:0] = d_last ? 3'h0 : _089_[2:0];
+  assign _091_[4:0] = dn + 1'h1;
+  assign _092_[4:0] = dn_last ? 5'h00 : _091_[4:0];
+  assign _093_ = o_valid & row_valid;
+  assign _001_ = row_end & row_valid;
+  assign _002_ = _001_ & row_last;
+  assign _004_ = r_en & m_out__valid;
+  assign _005_ = ~ row_valid;
+  assign _006_ = row_end & _005_;
+  assign _094_ = { _088_, enter_q, drain_dn_step } != 3'h4;
+  assign _095_ = { _088_, enter_q } != 1'h0;
+  assign _096_ = { _088_, drain_restart } != 1'h0;
+  assign _097_ = { compute, adv } != 2'h2;
   assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { compute, adv } != 2'h2;
-  assign _100_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _099_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _100_ = { compute, adv } != 2'h2;
   assign _101_ = { compute, adv } != 2'h2;
   assign _102_ = { compute, adv } != 2'h2;
-  assign _103_ = { compute, adv } != 2'h2;
+  assign _103_ = { tile_end, compute } != 1'h1;
   assign _104_ = { tile_end, compute } != 1'h1;
-  assign _105_ = { tile_end, compute } != 1'h1;
-  assign _106_ = { st_flush, st_compute } != 1'h0;
+  assign _105_ = { st_flush, st_compute } != 1'h0;
+  assign _106_ = { take_ch, header_taken } != 1'h0;
   assign _107_ = { take_ch, header_taken } != 1'h0;
   assign _108_ = { take_ch, header_taken } != 1'h0;
   assign _109_ = { take_ch, header_taken } != 1'h0;
-  assign _110_ = { take_ch, header_taken } != 1'h0;
-  assign _111_ = & { _095_, _094_ };
-  assign _112_ = & { _083_, drain_v };
-  assign _113_ = & { _101_, _100_ };
-  assign _114_ = & { tile_end, fn_last };
-  assign _120_ = ~ compute;
-  assign _115_ = | { drain_restart, rst };
-  assign _116_ = | { dn_last, rst };
-  assign _117_ = | { _120_, rst };
-  assign _118_ = | { _064_, rst };
-  assign _119_ = | { enter, rst };
-  assign _124_ = drain_restart ? 1'h0 : d_last;
-  assign _130_ = drain_restart ? m_one : row_last;
-  assign _133_ = drain_restart ? 1'h1 : row_valid;
-  assign _136_ = drain_restart ? 17'h00000 : row;
-  assign _139_ = drain_restart ? 5'h00 : dn;
-  assign _144_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$172  : _079_;
-  assign _145_ = adv ? _144_ : 1'hx;
-  assign _147_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$171  : _077_;
-  assign _148_ = adv ? _147_ : 1'hx;
-  assign _150_ = at_k_last ? 1'h0 : 1'hx;
-  assign _166_ = compute ? st_flush : 1'h1;
-  assign _167_ = st_compute ? _166_ : st_flush;
-  assign _172_ = enter ? 1'h1 : st_compute;
-  assign _175_ = header_taken ? 1'h0 : st_header;
-  assign _182_ = header_taken ? 1'h1 : wb_last;
-  assign _183_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _186_ = header_taken ? 1'h0 : 1'hx;
-  assign _187_ = \$signal$175  ? (* full_case = 32'd1 *) 1'h0 : _060_;
-  assign _188_ = take_ch ? _187_ : _186_;
-  assign _189_ = header_taken ? 5'h00 : wa;
-  assign _192_ = header_taken ? 5'h00 : blk;
-  assign _193_ = wb_last ? _057_[4:0] : _192_;
+  assign _110_ = & { _095_, _094_ };
+  assign _111_ = & { _082_, drain_v };
+  assign _112_ = & { _100_, _099_ };
+  assign _113_ = & { tile_end, fn_last };
+  assign _119_ = ~ compute;
+  assign _114_ = | { drain_restart, rst };
+  assign _115_ = | { dn_last, rst };
+  assign _116_ = | { _119_, rst };
+  assign _117_ = | { _063_, rst };
+  assign _118_ = | { enter, rst };
+  assign _123_ = drain_restart ? 1'h0 : d_last;
+  assign _126_ = drain_restart ? m_one : row_last;
+  assign _129_ = drain_restart ? 1'h1 : row_valid;
+  assign _132_ = drain_restart ? 17'h00000 : row;
+  assign _135_ = drain_restart ? 5'h00 : dn;
+  assign _140_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$172  : _078_;
+  assign _141_ = adv ? _140_ : 1'hx;
+  assign _143_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$171  : _076_;
+  assign _144_ = adv ? _143_ : 1'hx;
+  assign _146_ = at_k_last ? 1'h0 : 1'hx;
+  assign _162_ = compute ? st_flush : 1'h1;
+  assign _163_ = st_compute ? _162_ : st_flush;
+  assign _168_ = enter ? 1'h1 : st_compute;
+  assign _171_ = header_taken ? 1'h0 : st_header;
+  assign _178_ = header_taken ? 1'h1 : wb_last;
+  assign _179_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _182_ = header_taken ? 1'h0 : 1'hx;
+  assign _183_ = \$signal$175  ? (* full_case = 32'd1 *) 1'h0 : _059_;
+  assign _184_ = take_ch ? _183_ : _182_;
+  assign _185_ = header_taken ? 5'h00 : wa;
+  assign _188_ = header_taken ? 5'h00 : blk;
+  assign _189_ = wb_last ? _056_[4:0] : _188_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -586,9 +583,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _093_[5] = 1'hx;
-  assign _091_[3] = 1'hx;
-  assign _048_[15:11] = 5'hxx;
+  assign _092_[5] = 1'hx;
+  assign _090_[3] = 1'hx;
+  assign _047_[15:11] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -628,30 +625,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$11  <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _005_ + _007_;
+      give_back <= _004_ + _006_;
       \w_en$150  <= \o_valid$148 ;
       \i_last$124  <= part_last;
       \i_valid$122  <= \$signal$193 ;
-      part_last <= _003_ & dn_last;
-      \$signal$193  <= _001_;
+      part_last <= _002_ & dn_last;
+      \$signal$193  <= _093_;
       enter_q <= enter;
-      begin if (_086_) d_last <= _124_; else d_last <= _087_ ? \$signal$101  : _124_; end
-      begin if (_086_) row_last <= _130_; else begin if (_087_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _130_; end end
-      begin if (_086_) row_valid <= _133_; else begin if (_087_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _133_; end end
-      begin if (_086_) row <= _136_; else begin if (_087_) begin if (wrap) row <= row - 3'h7; else row <= _027_[16:0]; end else row <= _136_; end end
-      begin if (_089_) begin if (drain_dn_step) dn <= _093_[4:0]; else dn <= _139_; end else dn <= _139_; end
-      drain_v <= o_valid_next & _080_;
+      begin if (_085_) d_last <= _123_; else d_last <= _086_ ? \$signal$101  : _123_; end
+      begin if (_085_) row_last <= _126_; else begin if (_086_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _126_; end end
+      begin if (_085_) row_valid <= _129_; else begin if (_086_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _129_; end end
+      begin if (_085_) row <= _132_; else begin if (_086_) begin if (wrap) row <= row - 3'h7; else row <= _026_[16:0]; end else row <= _132_; end end
+      begin if (_088_) begin if (drain_dn_step) dn <= _092_[4:0]; else dn <= _135_; end else dn <= _135_; end
+      drain_v <= o_valid_next & _079_;
       drain_restart <= header_taken;
-      tile_end <= _065_ & at_tile_last;
-      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _167_; end else st_flush <= _167_; end
-      begin if (st_compute) begin if (compute) st_compute <= _172_; else st_compute <= 1'h0; end else st_compute <= _172_; end
-      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _175_; end else st_header <= _175_; end
-      begin if (take_ch) wb_last <= \$signal$175  ? _183_ : _182_; else wb_last <= _182_; end
-      begin if (take_ch) wa <= \$signal$175  ? _056_[4:0] : _189_; else wa <= _189_; end
-      begin if (take_ch) blk <= \$signal$175  ? _193_ : _192_; else blk <= _192_; end
+      tile_end <= _064_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _163_; end else st_flush <= _163_; end
+      begin if (st_compute) begin if (compute) st_compute <= _168_; else st_compute <= 1'h0; end else st_compute <= _168_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _171_; end else st_header <= _171_; end
+      begin if (take_ch) wb_last <= \$signal$175  ? _179_ : _178_; else wb_last <= _178_; end
+      begin if (take_ch) wa <= \$signal$175  ? _055_[4:0] : _185_; else wa <= _185_; end
+      begin if (take_ch) blk <= \$signal$175  ? _189_ : _188_; else blk <= _188_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$56  ? (* full_case = 32'd1 *) _037_ : _038_;
-      credits <= \$signal$56  ? (* full_case = 32'd1 *) _036_[4:0] : kept;
+      credit_ok <= \$signal$56  ? (* full_case = 32'd1 *) _036_ : _037_;
+      credits <= \$signal$56  ? (* full_case = 32'd1 *) _035_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$35  <= w_lane7;
       \w_en$31  <= w_lane6;
@@ -660,7 +657,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$19  <= w_lane3;
       \w_en$15  <= w_lane2;
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _017_;
+      w_en <= take_ch & _016_;
     end
     if (rst) begin
       \w_data$152  <= 65'h00000000000000000;
@@ -675,75 +672,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_111_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_089_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
-    end
-    if (rst) begin
-      beat_last <= 1'h1;
-    end else if (_096_) begin
-      begin if (_086_) beat_last <= 1'h0; else begin if (_087_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_110_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_088_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_097_) begin
-      begin if (_089_) d <= _091_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_096_) begin
+      begin if (_088_) d <= _090_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_115_) begin
+    if (_114_) begin
       ra <= 5'h00;
-    end else if (_112_) begin
+    end else if (_111_) begin
       ra <= ra_blk_next;
     end
-    if (_116_) begin
+    if (_115_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _082_[4:0];
+      ra_blk_next <= _081_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_098_) begin
-      at_tile_last <= compute ? _145_ : \$signal$172 ;
+    end else if (_097_) begin
+      at_tile_last <= compute ? _141_ : \$signal$172 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_099_) begin
-      at_k_last <= compute ? _148_ : \$signal$171 ;
+    end else if (_098_) begin
+      at_k_last <= compute ? _144_ : \$signal$171 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_113_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _074_ : _150_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_112_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _073_ : _146_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_102_) begin
+    end else if (_101_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_103_) begin
+    end else if (_102_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_104_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _072_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_103_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _071_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_105_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _071_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_104_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _070_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_117_) begin
+    if (_116_) begin
       fm0 <= 17'h00000;
-    end else if (_114_) begin
-      fm0 <= _070_[16:0];
+    end else if (_113_) begin
+      fm0 <= _069_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_106_) begin
-      begin if (st_flush) flush <= _063_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
+    end else if (_105_) begin
+      begin if (st_flush) flush <= _062_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (_118_) begin
+    if (_117_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -755,30 +747,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_119_) begin
+    if (_118_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_107_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _054_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_106_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _053_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_108_) begin
+    end else if (_107_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$175  <= 1'h0;
-    end else if (_109_) begin
-      \$signal$175  <= _188_;
+    end else if (_108_) begin
+      \$signal$175  <= _184_;
     end
     if (rst) begin
       lane <= 3'h0;
-    end else if (_110_) begin
-      begin if (take_ch) lane <= \$signal$175  ? (* full_case = 32'd1 *) 3'h0 : _059_[2:0]; else begin if (header_taken) lane <= 3'h0; else lane <= 3'hx; end end
+    end else if (_109_) begin
+      begin if (take_ch) lane <= \$signal$175  ? (* full_case = 32'd1 *) 3'h0 : _058_[2:0]; else begin if (header_taken) lane <= 3'h0; else lane <= 3'hx; end end
     end
     if (rst) begin
       \$signal$172  <= 1'h0;
@@ -792,15 +784,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$172  <= _053_;
-      \$signal$171  <= _050_;
-      tile_pen <= _049_[10:0];
-      k_pen <= _045_[10:0];
+      \$signal$172  <= _052_;
+      \$signal$171  <= _049_;
+      tile_pen <= _048_[10:0];
+      k_pen <= _044_[10:0];
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 3'h6;
       m_pen <= hdr[15:0] - 2'h2;
       m_wrap <= hdr[15:0] + 3'h7;
-      m_last <= _040_[15:0];
+      m_last <= _039_[15:0];
       m_less <= hdr[15:0] - 4'h8;
     end
     if (rst) begin

@@ -57,19 +57,18 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire [2:0] _001_;
-  wire [3:0] _002_;
-  wire [4:0] _003_;
-  wire [5:0] _004_;
+  wire [4:0] _002_;
+  wire [5:0] _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
   (* unused_bits = "3" *)
-  wire [3:0] _009_;
+  wire [3:0] _008_;
   wire _011_;
+  wire _012_;
   wire _013_;
   wire _014_;
-  wire _015_;
+  wire _016_;
   wire _017_;
   wire _018_;
   wire _019_;
@@ -78,33 +77,33 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _022_;
   wire _023_;
   wire _024_;
-  wire _025_;
-  wire [4:0] _027_;
+  wire [4:0] _026_;
+  wire _027_;
   wire _028_;
-  wire _029_;
-  wire _037_;
-  wire [10:0] _038_;
+  wire _036_;
+  wire [10:0] _037_;
+  wire _039_;
   wire _040_;
-  wire _041_;
-  wire [15:0] _042_;
+  wire [15:0] _041_;
+  wire _042_;
   wire _043_;
-  wire _044_;
   (* unused_bits = "8" *)
-  wire [8:0] _046_;
+  wire [8:0] _045_;
   (* unused_bits = "5" *)
-  wire [5:0] _047_;
+  wire [5:0] _046_;
   (* unused_bits = "3" *)
-  wire [3:0] _048_;
-  wire _049_;
+  wire [3:0] _047_;
+  wire _048_;
   (* unused_bits = "1" *)
-  wire [1:0] _050_;
-  wire _053_;
+  wire [1:0] _049_;
+  wire _052_;
   (* unused_bits = "8" *)
-  wire [8:0] _054_;
+  wire [8:0] _053_;
+  wire _054_;
   wire _055_;
-  wire _056_;
   (* unused_bits = "6" *)
-  wire [6:0] _061_;
+  wire [6:0] _060_;
+  wire _061_;
   wire _062_;
   wire _063_;
   wire _064_;
@@ -112,26 +111,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _066_;
   wire _067_;
   wire _068_;
-  wire _069_;
-  wire _073_;
-  wire [18:0] _079_;
-  wire _081_;
+  wire _072_;
+  wire [18:0] _078_;
+  wire _080_;
+  wire _082_;
   wire _083_;
-  wire _084_;
-  wire _088_;
+  wire _087_;
   (* unused_bits = "5" *)
-  wire [5:0] _090_;
+  wire [5:0] _089_;
   (* unused_bits = "3" *)
-  wire [3:0] _091_;
+  wire [3:0] _090_;
+  wire _091_;
   wire _092_;
   wire _093_;
   wire _094_;
   wire _095_;
-  wire _096_;
   (* unused_bits = "3" *)
-  wire [3:0] _097_;
+  wire [3:0] _096_;
+  wire _098_;
   wire _100_;
-  wire _102_;
+  wire _101_;
   wire _103_;
   wire _104_;
   wire _105_;
@@ -176,31 +175,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _144_;
   wire _145_;
   wire _146_;
-  wire _147_;
-  wire _151_;
-  wire _157_;
-  wire _160_;
-  wire [16:0] _163_;
-  wire [4:0] _169_;
+  wire _150_;
+  wire _153_;
+  wire _156_;
+  wire [16:0] _159_;
+  wire [4:0] _165_;
+  wire _170_;
+  wire _171_;
+  wire _173_;
   wire _174_;
-  wire _175_;
-  wire _177_;
-  wire _178_;
-  wire _180_;
-  wire _196_;
-  wire _197_;
-  wire _202_;
-  wire _205_;
+  wire _176_;
+  wire _192_;
+  wire _193_;
+  wire _198_;
+  wire _201_;
+  wire _208_;
+  wire _209_;
   wire _212_;
   wire _213_;
-  wire _216_;
-  wire _217_;
-  wire _218_;
-  wire [2:0] _219_;
-  wire [2:0] _220_;
-  wire [7:0] _223_;
-  wire [4:0] _226_;
-  wire [4:0] _227_;
+  wire _214_;
+  wire [2:0] _215_;
+  wire [2:0] _216_;
+  wire [7:0] _219_;
+  wire [4:0] _222_;
+  wire [4:0] _223_;
   wire [16:0] \$signal ;
   reg \$signal$143  = 1'h0;
   reg \$signal$144  = 1'h0;
@@ -398,7 +396,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [2:0] beat = 3'h0;
-  reg beat_last = 1'h0;
+  reg [7:0] beat_ring = 8'h01;
   reg [4:0] blk = 5'h00;
   wire block_end;
   wire [16:0] ch_dec;
@@ -537,156 +535,154 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _053_ = s_act__valid & s_wgt__valid;
-  assign _063_ = in_data & _053_;
-  assign _073_ = ~ at_k_last;
-  assign _084_ = credit_ok | _073_;
-  assign take = _063_ & _084_;
-  assign _093_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _093_;
+  assign _052_ = s_act__valid & s_wgt__valid;
+  assign _062_ = in_data & _052_;
+  assign _072_ = ~ at_k_last;
+  assign _083_ = credit_ok | _072_;
+  assign take = _062_ & _083_;
+  assign _092_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _092_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _017_ = ~ in_data;
-  assign _018_ = s_act__valid & s_wgt__valid;
-  assign _019_ = ~ at_k_last;
-  assign _020_ = credit_ok | _019_;
-  assign _021_ = _018_ & _020_;
-  assign adv = _017_ | _021_;
-  assign _022_ = compute & adv;
-  assign _023_ = _022_ & at_tile_last;
-  assign block_end = _023_ & fn_last;
+  assign _016_ = ~ in_data;
+  assign _017_ = s_act__valid & s_wgt__valid;
+  assign _018_ = ~ at_k_last;
+  assign _019_ = credit_ok | _018_;
+  assign _020_ = _017_ & _019_;
+  assign adv = _016_ | _020_;
+  assign _021_ = compute & adv;
+  assign _022_ = _021_ & at_tile_last;
+  assign block_end = _022_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _024_ = ! lane;
-  assign row_end = o_valid & beat_last;
-  assign _025_ = ~ dn_last;
-  assign wrap = d_last & _025_;
+  assign _023_ = ! lane;
+  assign row_end = o_valid & beat_ring[7];
+  assign _024_ = ~ dn_last;
+  assign wrap = d_last & _024_;
   assign \w_en$114  = \o_valid$115  & ob_last;
-  assign _027_ = kept - 4'h8;
-  assign _028_ = kept >= 5'h10;
-  assign _029_ = kept >= 4'h8;
-  assign _037_ = hdr[47:32] > 7'h47;
-  assign _038_ = _037_ ? hdr[42:32] : 11'h047;
-  assign _040_ = hdr[47:32] == 1'h1;
-  assign _041_ = hdr[47:32] > 7'h47;
-  assign _042_ = _041_ ? hdr[47:32] : 16'h0047;
-  assign _043_ = _042_ == 1'h1;
-  assign _044_ = ~ ch_left[16];
-  assign _046_[7:0] = wa + 1'h1;
-  assign _047_[4:0] = blk + 1'h1;
-  assign _048_[2:0] = wb + 1'h1;
-  assign _049_ = wb == 3'h6;
-  assign _050_[0] = lane + 1'h1;
-  assign _054_[7:0] = $signed(flush) - $signed(2'h1);
-  assign _055_ = block_end & last_mblock;
-  assign _056_ = compute & adv;
-  assign _061_[5:0] = fn_rem - 1'h1;
-  assign _062_ = ! fn_rem;
-  assign _064_ = fn_last & last_mblock;
-  assign _065_ = ~ _064_;
-  assign _066_ = ~ k_rem[10];
-  assign _067_ = _066_ & k_dec[10];
-  assign _068_ = ~ t_rem[10];
-  assign _069_ = _068_ & t_dec[10];
-  assign _079_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _081_ = ~ drain_lt_wrap_pen;
-  assign _083_ = ~ drain_lt_pen;
-  assign _088_ = ~ header_taken;
-  assign _090_[4:0] = ra_blk + 1'h1;
-  assign _091_[2:0] = ra_beat + 1'h1;
-  assign _092_ = beat_last & d_last;
-  assign _094_ = ~ beat_last;
-  assign _095_ = drain_v & _094_;
-  assign _096_ = drain_v & beat_last;
-  assign _097_[2:0] = beat + 1'h1;
-  assign _100_ = drain_v & beat_last;
-  assign _102_ = ~ drain_restart;
-  assign _103_ = drain_d_step & _102_;
-  assign _001_ = d + 1'h1;
-  assign _002_[2:0] = drain_d_wrap ? 3'h0 : _001_;
-  assign _003_ = dn + 1'h1;
-  assign _004_[4:0] = drain_dn_wrap ? 5'h00 : _003_;
-  assign _005_ = o_valid & row_valid;
-  assign _006_ = row_end & row_valid;
-  assign _007_ = _006_ & row_last;
-  assign _009_[2:0] = ob + 1'h1;
-  assign _013_ = r_en & m_out__valid;
-  assign _014_ = ~ row_valid;
-  assign _015_ = row_end & _014_;
-  reg [16:0] _408_ = 17'h00000;
-  assign drain_back[16:0] = _408_;
-  reg [16:0] _409_ = 17'h00000;
-  assign drain_plus[16:0] = _409_;
-  assign _104_ = { _103_, enter_q, drain_dn_step } != 3'h4;
-  assign _105_ = { _103_, enter_q } != 1'h0;
-  assign _106_ = { _096_, _095_, drain_restart } != 1'h0;
-  assign _107_ = { _096_, _095_, drain_restart } != 1'h0;
-  assign _108_ = { _103_, drain_restart } != 1'h0;
-  assign _109_ = { compute, adv } != 2'h2;
+  assign _026_ = kept - 4'h8;
+  assign _027_ = kept >= 5'h10;
+  assign _028_ = kept >= 4'h8;
+  assign _036_ = hdr[47:32] > 7'h47;
+  assign _037_ = _036_ ? hdr[42:32] : 11'h047;
+  assign _039_ = hdr[47:32] == 1'h1;
+  assign _040_ = hdr[47:32] > 7'h47;
+  assign _041_ = _040_ ? hdr[47:32] : 16'h0047;
+  assign _042_ = _041_ == 1'h1;
+  assign _043_ = ~ ch_left[16];
+  assign _045_[7:0] = wa + 1'h1;
+  assign _046_[4:0] = blk + 1'h1;
+  assign _047_[2:0] = wb + 1'h1;
+  assign _048_ = wb == 3'h6;
+  assign _049_[0] = lane + 1'h1;
+  assign _053_[7:0] = $signed(flush) - $signed(2'h1);
+  assign _054_ = block_end & last_mblock;
+  assign _055_ = compute & adv;
+  assign _060_[5:0] = fn_rem - 1'h1;
+  assign _061_ = ! fn_rem;
+  assign _063_ = fn_last & last_mblock;
+  assign _064_ = ~ _063_;
+  assign _065_ = ~ k_rem[10];
+  assign _066_ = _065_ & k_dec[10];
+  assign _067_ = ~ t_rem[10];
+  assign _068_ = _067_ & t_dec[10];
+  assign _078_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _080_ = ~ drain_lt_wrap_pen;
+  assign _082_ = ~ drain_lt_pen;
+  assign _087_ = ~ header_taken;
+  assign _089_[4:0] = ra_blk + 1'h1;
+  assign _090_[2:0] = ra_beat + 1'h1;
+  assign _091_ = beat_ring[7] & d_last;
+  assign _093_ = ~ beat_ring[7];
+  assign _094_ = drain_v & _093_;
+  assign _095_ = drain_v & beat_ring[7];
+  assign _096_[2:0] = beat + 1'h1;
+  assign _098_ = drain_v & beat_ring[7];
+  assign _100_ = ~ drain_restart;
+  assign _101_ = drain_d_step & _100_;
+  assign _002_ = dn + 1'h1;
+  assign _003_[4:0] = drain_dn_wrap ? 5'h00 : _002_;
+  assign _004_ = o_valid & row_valid;
+  assign _005_ = row_end & row_valid;
+  assign _006_ = _005_ & row_last;
+  assign _008_[2:0] = ob + 1'h1;
+  assign _012_ = r_en & m_out__valid;
+  assign _013_ = ~ row_valid;
+  assign _014_ = row_end & _013_;
+  reg [16:0] _403_ = 17'h00000;
+  assign drain_back[16:0] = _403_;
+  reg [16:0] _404_ = 17'h00000;
+  assign drain_plus[16:0] = _404_;
+  assign _103_ = { _101_, enter_q, drain_dn_step } != 3'h4;
+  assign _104_ = { _101_, enter_q } != 1'h0;
+  assign _105_ = { _095_, _094_, drain_restart } != 1'h0;
+  assign _106_ = { _101_, drain_restart } != 1'h0;
+  assign _107_ = { compute, adv } != 2'h2;
+  assign _108_ = { compute, adv } != 2'h2;
+  assign _109_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _110_ = { compute, adv } != 2'h2;
-  assign _111_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _111_ = { compute, adv } != 2'h2;
   assign _112_ = { compute, adv } != 2'h2;
-  assign _113_ = { compute, adv } != 2'h2;
-  assign _114_ = { compute, adv } != 2'h2;
-  assign _115_ = { tile_end, compute } != 1'h1;
-  assign _116_ = { tile_end, compute } != 1'h1;
-  assign _117_ = { st_flush, st_compute } != 1'h0;
+  assign _113_ = { tile_end, compute } != 1'h1;
+  assign _114_ = { tile_end, compute } != 1'h1;
+  assign _115_ = { st_flush, st_compute } != 1'h0;
+  assign _116_ = { take_ch, header_taken } != 1'h0;
+  assign _117_ = { take_ch, header_taken } != 1'h0;
   assign _118_ = { take_ch, header_taken } != 1'h0;
   assign _119_ = { take_ch, header_taken } != 1'h0;
-  assign _120_ = { take_ch, header_taken } != 1'h0;
-  assign _121_ = { take_ch, header_taken } != 1'h0;
-  assign _122_ = & { _141_, \o_valid$115  };
-  assign _123_ = & { _142_, \o_valid$115  };
-  assign _124_ = & { _143_, \o_valid$115  };
-  assign _125_ = & { _144_, \o_valid$115  };
-  assign _126_ = & { _145_, \o_valid$115  };
-  assign _127_ = & { _146_, \o_valid$115  };
-  assign _128_ = & { _147_, \o_valid$115  };
-  assign _129_ = & { _105_, _104_ };
-  assign _130_ = & { _092_, drain_v };
-  assign _131_ = & { _112_, _111_ };
-  assign _132_ = & { tile_end, fn_last };
-  assign _140_ = ~ compute;
+  assign _120_ = & { _140_, \o_valid$115  };
+  assign _121_ = & { _141_, \o_valid$115  };
+  assign _122_ = & { _142_, \o_valid$115  };
+  assign _123_ = & { _143_, \o_valid$115  };
+  assign _124_ = & { _144_, \o_valid$115  };
+  assign _125_ = & { _145_, \o_valid$115  };
+  assign _126_ = & { _146_, \o_valid$115  };
+  assign _127_ = & { _104_, _103_ };
+  assign _128_ = & { _091_, drain_v };
+  assign _129_ = & { _110_, _109_ };
+  assign _130_ = & { tile_end, fn_last };
+  assign _139_ = ~ compute;
+  assign _131_ = | { drain_restart, rst };
+  assign _132_ = | { drain_restart, rst };
   assign _133_ = | { drain_restart, rst };
-  assign _134_ = | { drain_restart, rst };
-  assign _135_ = | { dn_last, rst };
-  assign _136_ = | { d_last, rst };
-  assign _137_ = | { _140_, rst };
-  assign _138_ = | { _055_, rst };
-  assign _139_ = | { enter, rst };
-  assign _141_ = ob == 3'h6;
-  assign _142_ = ob == 3'h5;
-  assign _143_ = ob == 3'h4;
-  assign _144_ = ob == 2'h3;
-  assign _145_ = ob == 2'h2;
-  assign _146_ = ob == 1'h1;
-  assign _147_ = ! ob;
-  assign _151_ = drain_restart ? 1'h0 : d_last;
-  assign _157_ = drain_restart ? m_one : row_last;
-  assign _160_ = drain_restart ? 1'h1 : row_valid;
-  assign _163_ = drain_restart ? 17'h00000 : row;
-  assign _169_ = drain_restart ? 5'h00 : dn;
-  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _069_;
-  assign _175_ = adv ? _174_ : 1'hx;
-  assign _177_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _067_;
-  assign _178_ = adv ? _177_ : 1'hx;
-  assign _180_ = at_k_last ? 1'h0 : 1'hx;
-  assign _196_ = compute ? st_flush : 1'h1;
-  assign _197_ = st_compute ? _196_ : st_flush;
-  assign _202_ = enter ? 1'h1 : st_compute;
-  assign _205_ = header_taken ? 1'h0 : st_header;
-  assign _212_ = header_taken ? 1'h0 : wb_last;
-  assign _213_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _049_;
-  assign _216_ = header_taken ? 1'h1 : 1'hx;
-  assign _217_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _218_ = take_ch ? _217_ : _216_;
-  assign _219_ = header_taken ? 3'h0 : wb;
-  assign _220_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _048_[2:0];
-  assign _223_ = header_taken ? 8'h00 : wa;
-  assign _226_ = header_taken ? 5'h00 : blk;
-  assign _227_ = wb_last ? _047_[4:0] : _226_;
+  assign _134_ = | { dn_last, rst };
+  assign _135_ = | { d_last, rst };
+  assign _136_ = | { _139_, rst };
+  assign _137_ = | { _054_, rst };
+  assign _138_ = | { enter, rst };
+  assign _140_ = ob == 3'h6;
+  assign _141_ = ob == 3'h5;
+  assign _142_ = ob == 3'h4;
+  assign _143_ = ob == 2'h3;
+  assign _144_ = ob == 2'h2;
+  assign _145_ = ob == 1'h1;
+  assign _146_ = ! ob;
+  assign _150_ = drain_restart ? 1'h0 : d_last;
+  assign _153_ = drain_restart ? m_one : row_last;
+  assign _156_ = drain_restart ? 1'h1 : row_valid;
+  assign _159_ = drain_restart ? 17'h00000 : row;
+  assign _165_ = drain_restart ? 5'h00 : dn;
+  assign _170_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _068_;
+  assign _171_ = adv ? _170_ : 1'hx;
+  assign _173_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _066_;
+  assign _174_ = adv ? _173_ : 1'hx;
+  assign _176_ = at_k_last ? 1'h0 : 1'hx;
+  assign _192_ = compute ? st_flush : 1'h1;
+  assign _193_ = st_compute ? _192_ : st_flush;
+  assign _198_ = enter ? 1'h1 : st_compute;
+  assign _201_ = header_taken ? 1'h0 : st_header;
+  assign _208_ = header_taken ? 1'h0 : wb_last;
+  assign _209_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _048_;
+  assign _212_ = header_taken ? 1'h1 : 1'hx;
+  assign _213_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _214_ = take_ch ? _213_ : _212_;
+  assign _215_ = header_taken ? 3'h0 : wb;
+  assign _216_ = wb_last ? (* full_case = 32'd1 *) 3'h0 : _047_[2:0];
+  assign _219_ = header_taken ? 8'h00 : wa;
+  assign _222_ = header_taken ? 5'h00 : blk;
+  assign _223_ = wb_last ? _046_[4:0] : _222_;
   L6MUX21 acc_sel_g0_l6mux_0 (
     .D0(acc_sel_g0_f0_0),
     .D1(acc_sel_g0_f1_0),
@@ -2113,8 +2109,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.params0  params0 (
     .clk(clk),
-    .\port$3862$0 (ra_beat),
-    .\port$3864$0 (ra_blk),
+    .\port$3838$0 (ra_beat),
+    .\port$3840$0 (ra_blk),
     .r_data(r_data),
     .w_addr(w_addr),
     .w_data(w_data),
@@ -2130,13 +2126,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$115 ),
-    .\port$5936$0 (r_data),
+    .\port$5900$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _079_[18:17] = 2'hx;
-  assign _004_[5] = 1'hx;
-  assign _002_[3] = 1'hx;
+  assign _078_[18:17] = 2'hx;
+  assign _003_[5] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -2170,8 +2165,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _408_ <= 17'h00000;
-      _409_ <= 17'h00000;
+      _403_ <= 17'h00000;
+      _404_ <= 17'h00000;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
       st_compute <= 1'h0;
@@ -2186,49 +2181,49 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       last_mblock <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _013_ + _015_;
+      give_back <= _012_ + _014_;
       \w_en$118  <= \w_en$114 ;
       \i_last$91  <= part_last;
       \i_valid$89  <= \$signal$188 ;
-      part_last <= _007_ & dn_last;
-      \$signal$188  <= _005_;
+      part_last <= _006_ & dn_last;
+      \$signal$188  <= _004_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _100_ & d_last;
+      drain_dn_step <= _098_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= drain_v & beat_last;
-      begin if (_095_) d_last <= _151_; else d_last <= _096_ ? \$signal$174  : _151_; end
-      begin if (_095_) row_last <= _157_; else begin if (_096_) row_last <= row_last_next; else row_last <= _157_; end end
-      begin if (_095_) row_valid <= _160_; else begin if (_096_) row_valid <= row_valid_next; else row_valid <= _160_; end end
-      begin if (_095_) row <= _163_; else begin if (_096_) row <= row_next; else row <= _163_; end end
-      begin if (_103_) begin if (drain_dn_step) dn <= _004_[4:0]; else dn <= _169_; end else dn <= _169_; end
-      drain_v <= o_valid_next & _088_;
+      drain_d_step <= drain_v & beat_ring[7];
+      begin if (_094_) d_last <= _150_; else d_last <= _095_ ? \$signal$174  : _150_; end
+      begin if (_094_) row_last <= _153_; else begin if (_095_) row_last <= row_last_next; else row_last <= _153_; end end
+      begin if (_094_) row_valid <= _156_; else begin if (_095_) row_valid <= row_valid_next; else row_valid <= _156_; end end
+      begin if (_094_) row <= _159_; else begin if (_095_) row <= row_next; else row <= _159_; end end
+      begin if (_101_) begin if (drain_dn_step) dn <= _003_[4:0]; else dn <= _165_; end else dn <= _165_; end
+      drain_v <= o_valid_next & _087_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _081_; else row_last_next <= drain_lt_last & _083_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _080_; else row_last_next <= drain_lt_last & _082_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _079_[16:0];
+      row_next <= _078_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 3'h6;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _408_ <= row - 3'h7;
-      _409_ <= row + 1'h1;
-      tile_end <= _056_ & at_tile_last;
-      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _197_; end else st_flush <= _197_; end
-      begin if (st_compute) begin if (compute) st_compute <= _202_; else st_compute <= 1'h0; end else st_compute <= _202_; end
-      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _205_; end else st_header <= _205_; end
-      begin if (take_ch) wb_last <= \$signal$147  ? _213_ : _212_; else wb_last <= _212_; end
-      begin if (take_ch) wb <= \$signal$147  ? _220_ : _219_; else wb <= _219_; end
-      begin if (take_ch) wa <= \$signal$147  ? _046_[7:0] : _223_; else wa <= _223_; end
-      begin if (take_ch) blk <= \$signal$147  ? _227_ : _226_; else blk <= _226_; end
+      _403_ <= row - 3'h7;
+      _404_ <= row + 1'h1;
+      tile_end <= _055_ & at_tile_last;
+      begin if (st_flush) begin if (flush[7]) st_flush <= 1'h0; else st_flush <= _193_; end else st_flush <= _193_; end
+      begin if (st_compute) begin if (compute) st_compute <= _198_; else st_compute <= 1'h0; end else st_compute <= _198_; end
+      begin if (st_flush) begin if (flush[7]) st_header <= 1'h1; else st_header <= _201_; end else st_header <= _201_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _209_ : _208_; else wb_last <= _208_; end
+      begin if (take_ch) wb <= \$signal$147  ? _216_ : _215_; else wb <= _215_; end
+      begin if (take_ch) wa <= \$signal$147  ? _045_[7:0] : _219_; else wa <= _219_; end
+      begin if (take_ch) blk <= \$signal$147  ? _223_ : _222_; else blk <= _222_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _028_ : _029_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _027_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _027_ : _028_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _026_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      w_en <= take_ch & _024_;
+      w_en <= take_ch & _023_;
     end
     if (rst) begin
       \w_data$120  <= 65'h00000000000000000;
@@ -2237,37 +2232,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part6 <= 8'h00;
-    end else if (_122_) begin
+    end else if (_120_) begin
       part6 <= o_data;
     end
     if (rst) begin
       part5 <= 8'h00;
-    end else if (_123_) begin
+    end else if (_121_) begin
       part5 <= o_data;
     end
     if (rst) begin
       part4 <= 8'h00;
-    end else if (_124_) begin
+    end else if (_122_) begin
       part4 <= o_data;
     end
     if (rst) begin
       part3 <= 8'h00;
-    end else if (_125_) begin
+    end else if (_123_) begin
       part3 <= o_data;
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_126_) begin
+    end else if (_124_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_127_) begin
+    end else if (_125_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_128_) begin
+    end else if (_126_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -2275,7 +2270,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 3'h0;
     end else if (\o_valid$115 ) begin
       ob_last <= ob == 3'h6;
-      begin if (ob_last) ob <= 3'h0; else ob <= _009_[2:0]; end
+      begin if (ob_last) ob <= 3'h0; else ob <= _008_[2:0]; end
     end
     if (\$signal$188 ) begin
       i_acc <= acc_chosen;
@@ -2285,90 +2280,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       else acc_chosen <= { acc_sel_g0_x_25, acc_sel_g0_x_24, acc_sel_g0_x_23, acc_sel_g0_x_22, acc_sel_g0_x_21, acc_sel_g0_x_20, acc_sel_g0_x_19, acc_sel_g0_x_18, acc_sel_g0_x_17, acc_sel_g0_x_16, acc_sel_g0_x_15, acc_sel_g0_x_14, acc_sel_g0_x_13, acc_sel_g0_x_12, acc_sel_g0_x_11, acc_sel_g0_x_10, acc_sel_g0_x_9, acc_sel_g0_x_8, acc_sel_g0_x_7, acc_sel_g0_x_6, acc_sel_g0_x_5, acc_sel_g0_x_4, acc_sel_g0_x_3, acc_sel_g0_x_2, acc_sel_g0_x_1, acc_sel_g0_x_0 };
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_129_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_127_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_101_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
-    if (rst) begin
-      beat_last <= 1'h0;
-    end else if (_106_) begin
-      begin if (_095_) beat_last <= beat == 3'h6; else begin if (_096_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    if (_131_) begin
+      beat_ring <= 8'h01;
+    end else if (drain_v) begin
+      beat_ring <= { beat_ring[6:0], beat_ring[7] };
     end
     if (rst) begin
       beat <= 3'h0;
-    end else if (_107_) begin
-      begin if (_095_) beat <= _097_[2:0]; else begin if (_096_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
+    end else if (_105_) begin
+      begin if (_094_) beat <= _096_[2:0]; else begin if (_095_) beat <= 3'h0; else begin if (drain_restart) beat <= 3'h0; else beat <= 3'hx; end end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_108_) begin
-      begin if (_103_) d <= _002_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_106_) begin
+      begin if (_101_) begin if (drain_d_wrap) d <= 3'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_133_) begin
+    if (_132_) begin
       ra_blk <= 5'h00;
-    end else if (_130_) begin
+    end else if (_128_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_134_) begin
+    if (_133_) begin
       ra_beat <= 3'h0;
     end else if (drain_v) begin
-      ra_beat <= _091_[2:0];
+      ra_beat <= _090_[2:0];
     end
-    if (_135_) begin
+    if (_134_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _090_[4:0];
+      ra_blk_next <= _089_[4:0];
     end
-    if (_136_) begin
+    if (_135_) begin
       \$signal$174  <= 1'h0;
     end else begin
       \$signal$174  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_109_) begin
-      at_tile_last <= compute ? _175_ : \$signal$144 ;
+    end else if (_107_) begin
+      at_tile_last <= compute ? _171_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_110_) begin
-      at_k_last <= compute ? _178_ : \$signal$143 ;
+    end else if (_108_) begin
+      at_k_last <= compute ? _174_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_131_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _180_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_129_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _064_ : _176_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_113_) begin
+    end else if (_111_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_114_) begin
+    end else if (_112_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_115_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _062_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_113_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _061_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_116_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _061_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_114_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _060_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_137_) begin
+    if (_136_) begin
       fm0 <= 17'h00000;
-    end else if (_132_) begin
+    end else if (_130_) begin
       fm0 <= fm0 + 4'h8;
     end
     if (rst) begin
       flush <= 8'h00;
-    end else if (_117_) begin
-      begin if (st_flush) flush <= _054_[7:0]; else begin if (st_compute) flush <= 8'h6c; else flush <= 8'hxx; end end
+    end else if (_115_) begin
+      begin if (st_flush) flush <= _053_[7:0]; else begin if (st_compute) flush <= 8'h6c; else flush <= 8'hxx; end end
     end
-    if (_138_) begin
+    if (_137_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -2380,30 +2375,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_139_) begin
+    if (_138_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_118_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _044_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_116_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _043_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_119_) begin
+    end else if (_117_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$147  <= 1'h1;
-    end else if (_120_) begin
-      \$signal$147  <= _218_;
+    end else if (_118_) begin
+      \$signal$147  <= _214_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_121_) begin
-      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _050_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_119_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _049_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$144  <= 1'h0;
@@ -2417,9 +2412,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$144  <= _043_;
-      \$signal$143  <= _040_;
-      tile_pen <= _038_ - 2'h2;
+      \$signal$144  <= _042_;
+      \$signal$143  <= _039_;
+      tile_pen <= _037_ - 2'h2;
       k_pen <= hdr[42:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 3'h6;
@@ -48084,14 +48079,14 @@ module \hwq_top.engine.fifo (clk, rst, r_data, wp__en, wp__data, r_rdy, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3862$0 , \port$3864$0 , r_data, clk);
+module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3838$0 , \port$3840$0 , r_data, clk);
   input clk;
   wire clk;
   wire [35:0] \do$9 ;
-  input [2:0] \port$3862$0 ;
-  wire [2:0] \port$3862$0 ;
-  input [4:0] \port$3864$0 ;
-  wire [4:0] \port$3864$0 ;
+  input [2:0] \port$3838$0 ;
+  wire [2:0] \port$3838$0 ;
+  input [4:0] \port$3840$0 ;
+  wire [4:0] \port$3840$0 ;
   output [68:0] r_data;
   wire [68:0] r_data;
   input [7:0] w_addr;
@@ -48129,18 +48124,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3862$0 , \port$3864$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3864$0 [2]),
-    .ADB11(\port$3864$0 [3]),
-    .ADB12(\port$3864$0 [4]),
+    .ADB10(\port$3840$0 [2]),
+    .ADB11(\port$3840$0 [3]),
+    .ADB12(\port$3840$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3862$0 [0]),
-    .ADB6(\port$3862$0 [1]),
-    .ADB7(\port$3862$0 [2]),
-    .ADB8(\port$3864$0 [0]),
-    .ADB9(\port$3864$0 [1]),
+    .ADB5(\port$3838$0 [0]),
+    .ADB6(\port$3838$0 [1]),
+    .ADB7(\port$3838$0 [2]),
+    .ADB8(\port$3840$0 [0]),
+    .ADB9(\port$3840$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48259,18 +48254,18 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3862$0 , \port$3864$
     .ADA9(w_addr[4]),
     .ADB0(1'h0),
     .ADB1(1'h0),
-    .ADB10(\port$3864$0 [2]),
-    .ADB11(\port$3864$0 [3]),
-    .ADB12(\port$3864$0 [4]),
+    .ADB10(\port$3840$0 [2]),
+    .ADB11(\port$3840$0 [3]),
+    .ADB12(\port$3840$0 [4]),
     .ADB13(1'h0),
     .ADB2(1'h0),
     .ADB3(1'h0),
     .ADB4(1'h0),
-    .ADB5(\port$3862$0 [0]),
-    .ADB6(\port$3862$0 [1]),
-    .ADB7(\port$3862$0 [2]),
-    .ADB8(\port$3864$0 [0]),
-    .ADB9(\port$3864$0 [1]),
+    .ADB5(\port$3838$0 [0]),
+    .ADB6(\port$3838$0 [1]),
+    .ADB7(\port$3838$0 [2]),
+    .ADB8(\port$3840$0 [0]),
+    .ADB9(\port$3840$0 [1]),
     .CEA(1'h1),
     .CEB(1'h1),
     .CLKA(clk),
@@ -48364,7 +48359,7 @@ module \hwq_top.engine.params0 (w_addr, w_data, w_en, \port$3862$0 , \port$3864$
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5936$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$5900$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -48409,16 +48404,16 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _041_;
   wire _042_;
   wire _043_;
-  wire _044_;
-  wire _045_;
   wire _046_;
-  wire _047_;
-  wire _050_;
+  wire _048_;
+  wire _051_;
   wire _052_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _054_;
   wire _055_;
   wire _056_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _058_;
+  wire _057_;
+  wire _058_;
   wire _059_;
   wire _060_;
   wire _061_;
@@ -48454,9 +48449,9 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire _091_;
   wire [7:0] _092_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$167 ;
-  wire [3:0] \$signal$168 ;
-  wire [3:0] \$signal$169 ;
+  wire [7:0] \$signal$155 ;
+  wire [3:0] \$signal$156 ;
+  wire [3:0] \$signal$157 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -48489,8 +48484,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [30:0] \p$64 ;
   wire [31:0] \p$66 ;
   wire [28:0] \p$68 ;
-  input [68:0] \port$5936$0 ;
-  wire [68:0] \port$5936$0 ;
+  input [68:0] \port$5900$0 ;
+  wire [68:0] \port$5900$0 ;
   wire round0_carry1;
   wire round0_carry11;
   wire round0_carry13;
@@ -48599,12 +48594,6 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg rq4_fits0_0 = 1'h0;
   reg rq4_fits0_1 = 1'h0;
   reg rq4_fits0_2 = 1'h0;
-  reg rq4_fits0_3 = 1'h0;
-  reg rq4_fits0_4 = 1'h0;
-  reg rq4_fits0_5 = 1'h0;
-  reg rq4_fits0_6 = 1'h0;
-  reg rq4_fits0_7 = 1'h0;
-  reg rq4_fits0_8 = 1'h0;
   reg rq4_last = 1'h0;
   reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
@@ -48620,108 +48609,108 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   wire [9:0] under_0;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign _050_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _052_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _055_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _056_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _046_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _048_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _051_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _052_ = $signed(rq0_e0) < $signed(1'h0);
   assign outer_hi_0 = $signed({ rq2q_phh0, rq2q_pll0[33:30] }) + $signed(2'h1);
   assign { mid_0[33], mid_0[31:0] } = $signed(rq2q_phl0) + $signed({ 1'h0, rq2q_plh0 });
-  assign { h_0, _058_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
-  assign _059_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _060_ = rq2m_dh0[9] | _059_;
-  assign halfm_0[0] = _060_ | rq2m_rz0;
-  assign _061_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _062_ = rq2m_dh0[9] | _061_;
-  assign halfm_0[1] = _062_ | rq2m_rz0;
-  assign _063_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign { h_0, _054_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
+  assign _055_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _056_ = rq2m_dh0[9] | _055_;
+  assign halfm_0[0] = _056_ | rq2m_rz0;
+  assign _057_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _058_ = rq2m_dh0[9] | _057_;
+  assign halfm_0[1] = _058_ | rq2m_rz0;
+  assign _059_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _060_ = rq2m_dh0[10] | _059_;
+  assign halfm_0[2] = _060_ | rq2m_rz0;
+  assign _061_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _062_ = rq2m_dh0[10] | _061_;
+  assign halfm_0[3] = _062_ | rq2m_rz0;
+  assign _063_ = rq2m_dh0[1] & rq2m_dl0[6];
   assign _064_ = rq2m_dh0[10] | _063_;
-  assign halfm_0[2] = _064_ | rq2m_rz0;
-  assign _065_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign halfm_0[4] = _064_ | rq2m_rz0;
+  assign _065_ = rq2m_dh0[1] & rq2m_dl0[7];
   assign _066_ = rq2m_dh0[10] | _065_;
-  assign halfm_0[3] = _066_ | rq2m_rz0;
-  assign _067_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _000_ = rq2m_dh0[10] | _067_;
-  assign halfm_0[4] = _000_ | rq2m_rz0;
-  assign _001_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _002_ = rq2m_dh0[10] | _001_;
-  assign halfm_0[5] = _002_ | rq2m_rz0;
-  assign _003_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign halfm_0[5] = _066_ | rq2m_rz0;
+  assign _067_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _000_ = rq2m_dh0[11] | _067_;
+  assign halfm_0[6] = _000_ | rq2m_rz0;
+  assign _001_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _002_ = rq2m_dh0[11] | _001_;
+  assign halfm_0[7] = _002_ | rq2m_rz0;
+  assign _003_ = rq2m_dh0[2] & rq2m_dl0[6];
   assign _004_ = rq2m_dh0[11] | _003_;
-  assign halfm_0[6] = _004_ | rq2m_rz0;
-  assign _005_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[8] = _004_ | rq2m_rz0;
+  assign _005_ = rq2m_dh0[2] & rq2m_dl0[7];
   assign _006_ = rq2m_dh0[11] | _005_;
-  assign halfm_0[7] = _006_ | rq2m_rz0;
-  assign _007_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _008_ = rq2m_dh0[11] | _007_;
-  assign halfm_0[8] = _008_ | rq2m_rz0;
-  assign _009_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign _010_ = rq2m_dh0[11] | _009_;
-  assign halfm_0[9] = _010_ | rq2m_rz0;
-  assign _011_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[9] = _006_ | rq2m_rz0;
+  assign _007_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _008_ = rq2m_dh0[12] | _007_;
+  assign halfm_0[10] = _008_ | rq2m_rz0;
+  assign _009_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _010_ = rq2m_dh0[12] | _009_;
+  assign halfm_0[11] = _010_ | rq2m_rz0;
+  assign _011_ = rq2m_dh0[3] & rq2m_dl0[6];
   assign _012_ = rq2m_dh0[12] | _011_;
-  assign halfm_0[10] = _012_ | rq2m_rz0;
-  assign _013_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[12] = _012_ | rq2m_rz0;
+  assign _013_ = rq2m_dh0[3] & rq2m_dl0[7];
   assign _014_ = rq2m_dh0[12] | _013_;
-  assign halfm_0[11] = _014_ | rq2m_rz0;
-  assign _015_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _016_ = rq2m_dh0[12] | _015_;
-  assign halfm_0[12] = _016_ | rq2m_rz0;
-  assign _017_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _018_ = rq2m_dh0[12] | _017_;
-  assign halfm_0[13] = _018_ | rq2m_rz0;
-  assign _019_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[13] = _014_ | rq2m_rz0;
+  assign _015_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _016_ = rq2m_dh0[13] | _015_;
+  assign halfm_0[14] = _016_ | rq2m_rz0;
+  assign _017_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _018_ = rq2m_dh0[13] | _017_;
+  assign halfm_0[15] = _018_ | rq2m_rz0;
+  assign _019_ = rq2m_dh0[4] & rq2m_dl0[6];
   assign _020_ = rq2m_dh0[13] | _019_;
-  assign halfm_0[14] = _020_ | rq2m_rz0;
-  assign _021_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[16] = _020_ | rq2m_rz0;
+  assign _021_ = rq2m_dh0[4] & rq2m_dl0[7];
   assign _022_ = rq2m_dh0[13] | _021_;
-  assign halfm_0[15] = _022_ | rq2m_rz0;
-  assign _023_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _024_ = rq2m_dh0[13] | _023_;
-  assign halfm_0[16] = _024_ | rq2m_rz0;
-  assign _025_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _026_ = rq2m_dh0[13] | _025_;
-  assign halfm_0[17] = _026_ | rq2m_rz0;
-  assign _027_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[17] = _022_ | rq2m_rz0;
+  assign _023_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _024_ = rq2m_dh0[14] | _023_;
+  assign halfm_0[18] = _024_ | rq2m_rz0;
+  assign _025_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _026_ = rq2m_dh0[14] | _025_;
+  assign halfm_0[19] = _026_ | rq2m_rz0;
+  assign _027_ = rq2m_dh0[5] & rq2m_dl0[6];
   assign _028_ = rq2m_dh0[14] | _027_;
-  assign halfm_0[18] = _028_ | rq2m_rz0;
-  assign _029_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[20] = _028_ | rq2m_rz0;
+  assign _029_ = rq2m_dh0[5] & rq2m_dl0[7];
   assign _030_ = rq2m_dh0[14] | _029_;
-  assign halfm_0[19] = _030_ | rq2m_rz0;
-  assign _031_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _032_ = rq2m_dh0[14] | _031_;
-  assign halfm_0[20] = _032_ | rq2m_rz0;
-  assign _033_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _034_ = rq2m_dh0[14] | _033_;
-  assign halfm_0[21] = _034_ | rq2m_rz0;
-  assign _035_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[21] = _030_ | rq2m_rz0;
+  assign _031_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _032_ = rq2m_dh0[15] | _031_;
+  assign halfm_0[22] = _032_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _034_ = rq2m_dh0[15] | _033_;
+  assign halfm_0[23] = _034_ | rq2m_rz0;
+  assign _035_ = rq2m_dh0[6] & rq2m_dl0[6];
   assign _036_ = rq2m_dh0[15] | _035_;
-  assign halfm_0[22] = _036_ | rq2m_rz0;
-  assign _037_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[24] = _036_ | rq2m_rz0;
+  assign _037_ = rq2m_dh0[6] & rq2m_dl0[7];
   assign _038_ = rq2m_dh0[15] | _037_;
-  assign halfm_0[23] = _038_ | rq2m_rz0;
-  assign _039_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _040_ = rq2m_dh0[15] | _039_;
-  assign halfm_0[24] = _040_ | rq2m_rz0;
-  assign _041_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _042_ = rq2m_dh0[15] | _041_;
-  assign halfm_0[25] = _042_ | rq2m_rz0;
-  assign _043_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _043_ | rq2m_rz0;
-  assign _044_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _044_ | rq2m_rz0;
-  assign _045_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _045_ | rq2m_rz0;
-  assign _046_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _046_ | rq2m_rz0;
+  assign halfm_0[25] = _038_ | rq2m_rz0;
+  assign _039_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _039_ | rq2m_rz0;
+  assign _040_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _040_ | rq2m_rz0;
+  assign _041_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _041_ | rq2m_rz0;
+  assign _042_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _042_ | rq2m_rz0;
   assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
   assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
-  reg [8:0] _242_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _242_;
-  reg [8:0] _243_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _243_;
-  reg [32:0] _264_ = 33'h000000000;
-  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _264_;
-  function [3:0] _315_;
+  reg [8:0] _230_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _230_;
+  reg [8:0] _231_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _231_;
+  reg [32:0] _252_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _252_;
+  function [3:0] _303_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -48729,23 +48718,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _315_ = b[3:0];
+        _303_ = b[3:0];
       4'b??1?:
-        _315_ = b[7:4];
+        _303_ = b[7:4];
       4'b?1??:
-        _315_ = b[11:8];
+        _303_ = b[11:8];
       4'b1???:
-        _315_ = b[15:12];
+        _303_ = b[15:12];
       default:
-        _315_ = a;
+        _303_ = a;
     endcase
   endfunction
-  assign \$signal$169  = _315_(4'hx, 16'h137f, { _071_, _070_, _069_, _068_ });
+  assign \$signal$157  = _303_(4'hx, 16'h137f, { _071_, _070_, _069_, _068_ });
   assign _068_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
   assign _069_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
   assign _070_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   assign _071_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
-  function [3:0] _320_;
+  function [3:0] _308_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -48753,23 +48742,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _320_ = b[3:0];
+        _308_ = b[3:0];
       4'b??1?:
-        _320_ = b[7:4];
+        _308_ = b[7:4];
       4'b?1??:
-        _320_ = b[11:8];
+        _308_ = b[11:8];
       4'b1???:
-        _320_ = b[15:12];
+        _308_ = b[15:12];
       default:
-        _320_ = a;
+        _308_ = a;
     endcase
   endfunction
-  assign \$signal$168  = _320_(4'hx, 16'h1248, { _075_, _074_, _073_, _072_ });
+  assign \$signal$156  = _308_(4'hx, 16'h1248, { _075_, _074_, _073_, _072_ });
   assign _072_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
   assign _073_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
   assign _074_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   assign _075_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
-  function [7:0] _325_;
+  function [7:0] _313_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -48777,26 +48766,26 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _325_ = b[7:0];
+        _313_ = b[7:0];
       8'b??????1?:
-        _325_ = b[15:8];
+        _313_ = b[15:8];
       8'b?????1??:
-        _325_ = b[23:16];
+        _313_ = b[23:16];
       8'b????1???:
-        _325_ = b[31:24];
+        _313_ = b[31:24];
       8'b???1????:
-        _325_ = b[39:32];
+        _313_ = b[39:32];
       8'b??1?????:
-        _325_ = b[47:40];
+        _313_ = b[47:40];
       8'b?1??????:
-        _325_ = b[55:48];
+        _313_ = b[55:48];
       8'b1???????:
-        _325_ = b[63:56];
+        _313_ = b[63:56];
       default:
-        _325_ = a;
+        _313_ = a;
     endcase
   endfunction
-  assign \$signal$167  = _325_(8'hxx, 64'h0103070f1f3f7fff, { _083_, _082_, _081_, _080_, _079_, _078_, _077_, _076_ });
+  assign \$signal$155  = _313_(8'hxx, 64'h0103070f1f3f7fff, { _083_, _082_, _081_, _080_, _079_, _078_, _077_, _076_ });
   assign _076_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
   assign _077_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
   assign _078_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
@@ -48805,7 +48794,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign _081_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
   assign _082_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
   assign _083_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
-  function [7:0] _334_;
+  function [7:0] _322_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -48813,26 +48802,26 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _334_ = b[7:0];
+        _322_ = b[7:0];
       8'b??????1?:
-        _334_ = b[15:8];
+        _322_ = b[15:8];
       8'b?????1??:
-        _334_ = b[23:16];
+        _322_ = b[23:16];
       8'b????1???:
-        _334_ = b[31:24];
+        _322_ = b[31:24];
       8'b???1????:
-        _334_ = b[39:32];
+        _322_ = b[39:32];
       8'b??1?????:
-        _334_ = b[47:40];
+        _322_ = b[47:40];
       8'b?1??????:
-        _334_ = b[55:48];
+        _322_ = b[55:48];
       8'b1???????:
-        _334_ = b[63:56];
+        _322_ = b[63:56];
       default:
-        _334_ = a;
+        _322_ = a;
     endcase
   endfunction
-  assign \$signal  = _334_(8'hxx, 64'h0102040810204080, { _091_, _090_, _089_, _088_, _087_, _086_, _085_, _084_ });
+  assign \$signal  = _322_(8'hxx, 64'h0102040810204080, { _091_, _090_, _089_, _088_, _087_, _086_, _085_, _084_ });
   assign _084_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
   assign _085_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
   assign _086_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
@@ -48846,150 +48835,150 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .a(rq2e_xphh0),
     .b(rq2e_yphh0),
     .clk(clk),
-    .\port$3323$0 (\p$68 [0]),
-    .\port$3323$1 (\p$68 [1]),
-    .\port$3323$10 (\p$68 [10]),
-    .\port$3323$11 (\p$68 [11]),
-    .\port$3323$12 (\p$68 [12]),
-    .\port$3323$13 (\p$68 [13]),
-    .\port$3323$14 (\p$68 [14]),
-    .\port$3323$15 (\p$68 [15]),
-    .\port$3323$16 (\p$68 [16]),
-    .\port$3323$17 (\p$68 [17]),
-    .\port$3323$18 (\p$68 [18]),
-    .\port$3323$19 (\p$68 [19]),
-    .\port$3323$2 (\p$68 [2]),
-    .\port$3323$20 (\p$68 [20]),
-    .\port$3323$21 (\p$68 [21]),
-    .\port$3323$22 (\p$68 [22]),
-    .\port$3323$23 (\p$68 [23]),
-    .\port$3323$24 (\p$68 [24]),
-    .\port$3323$25 (\p$68 [25]),
-    .\port$3323$26 (\p$68 [26]),
-    .\port$3323$27 (\p$68 [27]),
-    .\port$3323$28 (\p$68 [28]),
-    .\port$3323$3 (\p$68 [3]),
-    .\port$3323$4 (\p$68 [4]),
-    .\port$3323$5 (\p$68 [5]),
-    .\port$3323$6 (\p$68 [6]),
-    .\port$3323$7 (\p$68 [7]),
-    .\port$3323$8 (\p$68 [8]),
-    .\port$3323$9 (\p$68 [9]),
+    .\port$3299$0 (\p$68 [0]),
+    .\port$3299$1 (\p$68 [1]),
+    .\port$3299$10 (\p$68 [10]),
+    .\port$3299$11 (\p$68 [11]),
+    .\port$3299$12 (\p$68 [12]),
+    .\port$3299$13 (\p$68 [13]),
+    .\port$3299$14 (\p$68 [14]),
+    .\port$3299$15 (\p$68 [15]),
+    .\port$3299$16 (\p$68 [16]),
+    .\port$3299$17 (\p$68 [17]),
+    .\port$3299$18 (\p$68 [18]),
+    .\port$3299$19 (\p$68 [19]),
+    .\port$3299$2 (\p$68 [2]),
+    .\port$3299$20 (\p$68 [20]),
+    .\port$3299$21 (\p$68 [21]),
+    .\port$3299$22 (\p$68 [22]),
+    .\port$3299$23 (\p$68 [23]),
+    .\port$3299$24 (\p$68 [24]),
+    .\port$3299$25 (\p$68 [25]),
+    .\port$3299$26 (\p$68 [26]),
+    .\port$3299$27 (\p$68 [27]),
+    .\port$3299$28 (\p$68 [28]),
+    .\port$3299$3 (\p$68 [3]),
+    .\port$3299$4 (\p$68 [4]),
+    .\port$3299$5 (\p$68 [5]),
+    .\port$3299$6 (\p$68 [6]),
+    .\port$3299$7 (\p$68 [7]),
+    .\port$3299$8 (\p$68 [8]),
+    .\port$3299$9 (\p$68 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2e_xphl0),
     .b(rq2e_yphl0),
     .clk(clk),
-    .\port$3322$0 (\p$66 [0]),
-    .\port$3322$1 (\p$66 [1]),
-    .\port$3322$10 (\p$66 [10]),
-    .\port$3322$11 (\p$66 [11]),
-    .\port$3322$12 (\p$66 [12]),
-    .\port$3322$13 (\p$66 [13]),
-    .\port$3322$14 (\p$66 [14]),
-    .\port$3322$15 (\p$66 [15]),
-    .\port$3322$16 (\p$66 [16]),
-    .\port$3322$17 (\p$66 [17]),
-    .\port$3322$18 (\p$66 [18]),
-    .\port$3322$19 (\p$66 [19]),
-    .\port$3322$2 (\p$66 [2]),
-    .\port$3322$20 (\p$66 [20]),
-    .\port$3322$21 (\p$66 [21]),
-    .\port$3322$22 (\p$66 [22]),
-    .\port$3322$23 (\p$66 [23]),
-    .\port$3322$24 (\p$66 [24]),
-    .\port$3322$25 (\p$66 [25]),
-    .\port$3322$26 (\p$66 [26]),
-    .\port$3322$27 (\p$66 [27]),
-    .\port$3322$28 (\p$66 [28]),
-    .\port$3322$29 (\p$66 [29]),
-    .\port$3322$3 (\p$66 [3]),
-    .\port$3322$30 (\p$66 [30]),
-    .\port$3322$31 (\p$66 [31]),
-    .\port$3322$4 (\p$66 [4]),
-    .\port$3322$5 (\p$66 [5]),
-    .\port$3322$6 (\p$66 [6]),
-    .\port$3322$7 (\p$66 [7]),
-    .\port$3322$8 (\p$66 [8]),
-    .\port$3322$9 (\p$66 [9]),
+    .\port$3298$0 (\p$66 [0]),
+    .\port$3298$1 (\p$66 [1]),
+    .\port$3298$10 (\p$66 [10]),
+    .\port$3298$11 (\p$66 [11]),
+    .\port$3298$12 (\p$66 [12]),
+    .\port$3298$13 (\p$66 [13]),
+    .\port$3298$14 (\p$66 [14]),
+    .\port$3298$15 (\p$66 [15]),
+    .\port$3298$16 (\p$66 [16]),
+    .\port$3298$17 (\p$66 [17]),
+    .\port$3298$18 (\p$66 [18]),
+    .\port$3298$19 (\p$66 [19]),
+    .\port$3298$2 (\p$66 [2]),
+    .\port$3298$20 (\p$66 [20]),
+    .\port$3298$21 (\p$66 [21]),
+    .\port$3298$22 (\p$66 [22]),
+    .\port$3298$23 (\p$66 [23]),
+    .\port$3298$24 (\p$66 [24]),
+    .\port$3298$25 (\p$66 [25]),
+    .\port$3298$26 (\p$66 [26]),
+    .\port$3298$27 (\p$66 [27]),
+    .\port$3298$28 (\p$66 [28]),
+    .\port$3298$29 (\p$66 [29]),
+    .\port$3298$3 (\p$66 [3]),
+    .\port$3298$30 (\p$66 [30]),
+    .\port$3298$31 (\p$66 [31]),
+    .\port$3298$4 (\p$66 [4]),
+    .\port$3298$5 (\p$66 [5]),
+    .\port$3298$6 (\p$66 [6]),
+    .\port$3298$7 (\p$66 [7]),
+    .\port$3298$8 (\p$66 [8]),
+    .\port$3298$9 (\p$66 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2e_xplh0),
     .b(rq2e_yplh0),
     .clk(clk),
-    .\port$3321$0 (\p$64 [0]),
-    .\port$3321$1 (\p$64 [1]),
-    .\port$3321$10 (\p$64 [10]),
-    .\port$3321$11 (\p$64 [11]),
-    .\port$3321$12 (\p$64 [12]),
-    .\port$3321$13 (\p$64 [13]),
-    .\port$3321$14 (\p$64 [14]),
-    .\port$3321$15 (\p$64 [15]),
-    .\port$3321$16 (\p$64 [16]),
-    .\port$3321$17 (\p$64 [17]),
-    .\port$3321$18 (\p$64 [18]),
-    .\port$3321$19 (\p$64 [19]),
-    .\port$3321$2 (\p$64 [2]),
-    .\port$3321$20 (\p$64 [20]),
-    .\port$3321$21 (\p$64 [21]),
-    .\port$3321$22 (\p$64 [22]),
-    .\port$3321$23 (\p$64 [23]),
-    .\port$3321$24 (\p$64 [24]),
-    .\port$3321$25 (\p$64 [25]),
-    .\port$3321$26 (\p$64 [26]),
-    .\port$3321$27 (\p$64 [27]),
-    .\port$3321$28 (\p$64 [28]),
-    .\port$3321$29 (\p$64 [29]),
-    .\port$3321$3 (\p$64 [3]),
-    .\port$3321$30 (\p$64 [30]),
-    .\port$3321$4 (\p$64 [4]),
-    .\port$3321$5 (\p$64 [5]),
-    .\port$3321$6 (\p$64 [6]),
-    .\port$3321$7 (\p$64 [7]),
-    .\port$3321$8 (\p$64 [8]),
-    .\port$3321$9 (\p$64 [9]),
+    .\port$3297$0 (\p$64 [0]),
+    .\port$3297$1 (\p$64 [1]),
+    .\port$3297$10 (\p$64 [10]),
+    .\port$3297$11 (\p$64 [11]),
+    .\port$3297$12 (\p$64 [12]),
+    .\port$3297$13 (\p$64 [13]),
+    .\port$3297$14 (\p$64 [14]),
+    .\port$3297$15 (\p$64 [15]),
+    .\port$3297$16 (\p$64 [16]),
+    .\port$3297$17 (\p$64 [17]),
+    .\port$3297$18 (\p$64 [18]),
+    .\port$3297$19 (\p$64 [19]),
+    .\port$3297$2 (\p$64 [2]),
+    .\port$3297$20 (\p$64 [20]),
+    .\port$3297$21 (\p$64 [21]),
+    .\port$3297$22 (\p$64 [22]),
+    .\port$3297$23 (\p$64 [23]),
+    .\port$3297$24 (\p$64 [24]),
+    .\port$3297$25 (\p$64 [25]),
+    .\port$3297$26 (\p$64 [26]),
+    .\port$3297$27 (\p$64 [27]),
+    .\port$3297$28 (\p$64 [28]),
+    .\port$3297$29 (\p$64 [29]),
+    .\port$3297$3 (\p$64 [3]),
+    .\port$3297$30 (\p$64 [30]),
+    .\port$3297$4 (\p$64 [4]),
+    .\port$3297$5 (\p$64 [5]),
+    .\port$3297$6 (\p$64 [6]),
+    .\port$3297$7 (\p$64 [7]),
+    .\port$3297$8 (\p$64 [8]),
+    .\port$3297$9 (\p$64 [9]),
     .rst(rst)
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2e_xpll0),
     .b(rq2e_ypll0),
     .clk(clk),
-    .\port$3320$0 (p[0]),
-    .\port$3320$1 (p[1]),
-    .\port$3320$10 (p[10]),
-    .\port$3320$11 (p[11]),
-    .\port$3320$12 (p[12]),
-    .\port$3320$13 (p[13]),
-    .\port$3320$14 (p[14]),
-    .\port$3320$15 (p[15]),
-    .\port$3320$16 (p[16]),
-    .\port$3320$17 (p[17]),
-    .\port$3320$18 (p[18]),
-    .\port$3320$19 (p[19]),
-    .\port$3320$2 (p[2]),
-    .\port$3320$20 (p[20]),
-    .\port$3320$21 (p[21]),
-    .\port$3320$22 (p[22]),
-    .\port$3320$23 (p[23]),
-    .\port$3320$24 (p[24]),
-    .\port$3320$25 (p[25]),
-    .\port$3320$26 (p[26]),
-    .\port$3320$27 (p[27]),
-    .\port$3320$28 (p[28]),
-    .\port$3320$29 (p[29]),
-    .\port$3320$3 (p[3]),
-    .\port$3320$30 (p[30]),
-    .\port$3320$31 (p[31]),
-    .\port$3320$32 (p[32]),
-    .\port$3320$33 (p[33]),
-    .\port$3320$4 (p[4]),
-    .\port$3320$5 (p[5]),
-    .\port$3320$6 (p[6]),
-    .\port$3320$7 (p[7]),
-    .\port$3320$8 (p[8]),
-    .\port$3320$9 (p[9]),
+    .\port$3296$0 (p[0]),
+    .\port$3296$1 (p[1]),
+    .\port$3296$10 (p[10]),
+    .\port$3296$11 (p[11]),
+    .\port$3296$12 (p[12]),
+    .\port$3296$13 (p[13]),
+    .\port$3296$14 (p[14]),
+    .\port$3296$15 (p[15]),
+    .\port$3296$16 (p[16]),
+    .\port$3296$17 (p[17]),
+    .\port$3296$18 (p[18]),
+    .\port$3296$19 (p[19]),
+    .\port$3296$2 (p[2]),
+    .\port$3296$20 (p[20]),
+    .\port$3296$21 (p[21]),
+    .\port$3296$22 (p[22]),
+    .\port$3296$23 (p[23]),
+    .\port$3296$24 (p[24]),
+    .\port$3296$25 (p[25]),
+    .\port$3296$26 (p[26]),
+    .\port$3296$27 (p[27]),
+    .\port$3296$28 (p[28]),
+    .\port$3296$29 (p[29]),
+    .\port$3296$3 (p[3]),
+    .\port$3296$30 (p[30]),
+    .\port$3296$31 (p[31]),
+    .\port$3296$32 (p[32]),
+    .\port$3296$33 (p[33]),
+    .\port$3296$4 (p[4]),
+    .\port$3296$5 (p[5]),
+    .\port$3296$6 (p[6]),
+    .\port$3296$7 (p[7]),
+    .\port$3296$8 (p[8]),
+    .\port$3296$9 (p[9]),
     .rst(rst)
   );
   CCU2C #(
@@ -49271,7 +49260,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     .C0(1'h0),
     .C1(1'h0),
     .CIN(round0_carry33),
-    .COUT(_047_),
+    .COUT(_043_),
     .D0(rq2_h0[32]),
     .D1(1'h0),
     .S0(round0_s[34]),
@@ -49338,7 +49327,7 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   assign lo_z[8] = lo_z[9];
   assign mid_0[32] = mid_0[33];
   assign rq2m_mi0[32] = rq2m_mi0[33];
-  assign _058_[46:14] = h_0;
+  assign _054_[46:14] = h_0;
   always @(posedge clk) begin
     rq2e_xplh0 <= rq2a_a0[16:0];
     rq2e_yphl0 <= rq2a_m0[16:0];
@@ -49355,8 +49344,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq5_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _242_ <= 9'h000;
-      _243_ <= 9'h000;
+      _230_ <= 9'h000;
+      _231_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -49392,8 +49381,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq5_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _242_ <= $signed(act_max) - $signed(zero_point);
-      _243_ <= $signed(act_min) - $signed(zero_point);
+      _230_ <= $signed(act_max) - $signed(zero_point);
+      _231_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -49429,22 +49418,16 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _092_;
     end
     if (rq4_valid) begin
-      begin if (_052_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
-      begin if (_050_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
+      begin if (_048_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
+      begin if (_046_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
       rq5_t0 <= rq4_t0;
     end
     if (rq3_valid) begin
       rq4_above0 <= over_0[9];
       rq4_below0 <= under_0[9];
-      rq4_fits0_8 <= rq3_y0[32] == rq3_y0[33];
-      rq4_fits0_7 <= $signed(rq3_y0[31:29]) == $signed(rq3_y0[33]);
-      rq4_fits0_6 <= $signed(rq3_y0[28:26]) == $signed(rq3_y0[33]);
-      rq4_fits0_5 <= $signed(rq3_y0[25:23]) == $signed(rq3_y0[33]);
-      rq4_fits0_4 <= $signed(rq3_y0[22:20]) == $signed(rq3_y0[33]);
-      rq4_fits0_3 <= $signed(rq3_y0[19:17]) == $signed(rq3_y0[33]);
-      rq4_fits0_2 <= $signed(rq3_y0[16:14]) == $signed(rq3_y0[33]);
-      rq4_fits0_1 <= $signed(rq3_y0[13:11]) == $signed(rq3_y0[33]);
-      rq4_fits0_0 <= $signed(rq3_y0[10:8]) == $signed(rq3_y0[33]);
+      rq4_fits0_2 <= $signed(rq3_y0[32:26]) == $signed(rq3_y0[33]);
+      rq4_fits0_1 <= $signed(rq3_y0[25:17]) == $signed(rq3_y0[33]);
+      rq4_fits0_0 <= $signed(rq3_y0[16:8]) == $signed(rq3_y0[33]);
       rq4_neg0 <= rq3_y0[33];
       rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
@@ -49467,9 +49450,9 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
     end
     if (rq2q_valid) begin
       rq2m_rz0 <= ! rq2q_r0;
-      rq2m_dl0 <= { \$signal$169 , \$signal$168  };
-      rq2m_dh0 <= { \$signal$167 , \$signal  };
-      _264_ <= { mid_0[33], mid_0[31:0] };
+      rq2m_dl0 <= { \$signal$157 , \$signal$156  };
+      rq2m_dh0 <= { \$signal$155 , \$signal  };
+      _252_ <= { mid_0[33], mid_0[31:0] };
       rq2m_o0 <= { outer_hi_0, rq2q_pll0[29:0] };
       rq2m_r0 <= rq2q_r0;
     end
@@ -49512,23 +49495,23 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       rq1_m0 <= rq0_m0;
     end
     if (rq0_valid)
-      if (!_056_) rq1_r0 <= 5'h00;
+      if (!_052_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
     if (rq0_valid)
-      if (!_055_) rq1_l0 <= 5'h00;
+      if (!_051_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$5936$0 [31:0];
+      rq0_b0 <= \port$5900$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$5936$0 [68:63];
-      rq0_m0 <= \port$5936$0 [62:32];
+      rq0_e0 <= \port$5900$0 [68:63];
+      rq0_m0 <= \port$5900$0 [62:32];
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3323$2 , \port$3323$3 , \port$3323$4 , \port$3323$5 , \port$3323$6 , \port$3323$7 , \port$3323$8 , \port$3323$9 , \port$3323$10 , \port$3323$11 , \port$3323$12 , \port$3323$13 , \port$3323$14 , \port$3323$15 , \port$3323$16 , \port$3323$17 , \port$3323$18 , \port$3323$19 
-, \port$3323$20 , \port$3323$21 , \port$3323$22 , \port$3323$23 , \port$3323$24 , \port$3323$25 , \port$3323$26 , \port$3323$27 , \port$3323$28 , a, b, clk);
+module \hwq_top.engine.requant.phh_0 (rst, \port$3299$0 , \port$3299$1 , \port$3299$2 , \port$3299$3 , \port$3299$4 , \port$3299$5 , \port$3299$6 , \port$3299$7 , \port$3299$8 , \port$3299$9 , \port$3299$10 , \port$3299$11 , \port$3299$12 , \port$3299$13 , \port$3299$14 , \port$3299$15 , \port$3299$16 , \port$3299$17 , \port$3299$18 , \port$3299$19 
+, \port$3299$20 , \port$3299$21 , \port$3299$22 , \port$3299$23 , \port$3299$24 , \port$3299$25 , \port$3299$26 , \port$3299$27 , \port$3299$28 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -49536,64 +49519,64 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3323$0 ;
-  wire \port$3323$0 ;
-  output \port$3323$1 ;
-  wire \port$3323$1 ;
-  output \port$3323$10 ;
-  wire \port$3323$10 ;
-  output \port$3323$11 ;
-  wire \port$3323$11 ;
-  output \port$3323$12 ;
-  wire \port$3323$12 ;
-  output \port$3323$13 ;
-  wire \port$3323$13 ;
-  output \port$3323$14 ;
-  wire \port$3323$14 ;
-  output \port$3323$15 ;
-  wire \port$3323$15 ;
-  output \port$3323$16 ;
-  wire \port$3323$16 ;
-  output \port$3323$17 ;
-  wire \port$3323$17 ;
-  output \port$3323$18 ;
-  wire \port$3323$18 ;
-  output \port$3323$19 ;
-  wire \port$3323$19 ;
-  output \port$3323$2 ;
-  wire \port$3323$2 ;
-  output \port$3323$20 ;
-  wire \port$3323$20 ;
-  output \port$3323$21 ;
-  wire \port$3323$21 ;
-  output \port$3323$22 ;
-  wire \port$3323$22 ;
-  output \port$3323$23 ;
-  wire \port$3323$23 ;
-  output \port$3323$24 ;
-  wire \port$3323$24 ;
-  output \port$3323$25 ;
-  wire \port$3323$25 ;
-  output \port$3323$26 ;
-  wire \port$3323$26 ;
-  output \port$3323$27 ;
-  wire \port$3323$27 ;
-  output \port$3323$28 ;
-  wire \port$3323$28 ;
-  output \port$3323$3 ;
-  wire \port$3323$3 ;
-  output \port$3323$4 ;
-  wire \port$3323$4 ;
-  output \port$3323$5 ;
-  wire \port$3323$5 ;
-  output \port$3323$6 ;
-  wire \port$3323$6 ;
-  output \port$3323$7 ;
-  wire \port$3323$7 ;
-  output \port$3323$8 ;
-  wire \port$3323$8 ;
-  output \port$3323$9 ;
-  wire \port$3323$9 ;
+  output \port$3299$0 ;
+  wire \port$3299$0 ;
+  output \port$3299$1 ;
+  wire \port$3299$1 ;
+  output \port$3299$10 ;
+  wire \port$3299$10 ;
+  output \port$3299$11 ;
+  wire \port$3299$11 ;
+  output \port$3299$12 ;
+  wire \port$3299$12 ;
+  output \port$3299$13 ;
+  wire \port$3299$13 ;
+  output \port$3299$14 ;
+  wire \port$3299$14 ;
+  output \port$3299$15 ;
+  wire \port$3299$15 ;
+  output \port$3299$16 ;
+  wire \port$3299$16 ;
+  output \port$3299$17 ;
+  wire \port$3299$17 ;
+  output \port$3299$18 ;
+  wire \port$3299$18 ;
+  output \port$3299$19 ;
+  wire \port$3299$19 ;
+  output \port$3299$2 ;
+  wire \port$3299$2 ;
+  output \port$3299$20 ;
+  wire \port$3299$20 ;
+  output \port$3299$21 ;
+  wire \port$3299$21 ;
+  output \port$3299$22 ;
+  wire \port$3299$22 ;
+  output \port$3299$23 ;
+  wire \port$3299$23 ;
+  output \port$3299$24 ;
+  wire \port$3299$24 ;
+  output \port$3299$25 ;
+  wire \port$3299$25 ;
+  output \port$3299$26 ;
+  wire \port$3299$26 ;
+  output \port$3299$27 ;
+  wire \port$3299$27 ;
+  output \port$3299$28 ;
+  wire \port$3299$28 ;
+  output \port$3299$3 ;
+  wire \port$3299$3 ;
+  output \port$3299$4 ;
+  wire \port$3299$4 ;
+  output \port$3299$5 ;
+  wire \port$3299$5 ;
+  output \port$3299$6 ;
+  wire \port$3299$6 ;
+  output \port$3299$7 ;
+  wire \port$3299$7 ;
+  output \port$3299$8 ;
+  wire \port$3299$8 ;
+  output \port$3299$9 ;
+  wire \port$3299$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -49669,54 +49652,54 @@ module \hwq_top.engine.requant.phh_0 (rst, \port$3323$0 , \port$3323$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3323$0 ),
-    .P1(\port$3323$1 ),
-    .P10(\port$3323$10 ),
-    .P11(\port$3323$11 ),
-    .P12(\port$3323$12 ),
-    .P13(\port$3323$13 ),
-    .P14(\port$3323$14 ),
-    .P15(\port$3323$15 ),
-    .P16(\port$3323$16 ),
-    .P17(\port$3323$17 ),
-    .P18(\port$3323$18 ),
-    .P19(\port$3323$19 ),
-    .P2(\port$3323$2 ),
-    .P20(\port$3323$20 ),
-    .P21(\port$3323$21 ),
-    .P22(\port$3323$22 ),
-    .P23(\port$3323$23 ),
-    .P24(\port$3323$24 ),
-    .P25(\port$3323$25 ),
-    .P26(\port$3323$26 ),
-    .P27(\port$3323$27 ),
-    .P28(\port$3323$28 ),
+    .P0(\port$3299$0 ),
+    .P1(\port$3299$1 ),
+    .P10(\port$3299$10 ),
+    .P11(\port$3299$11 ),
+    .P12(\port$3299$12 ),
+    .P13(\port$3299$13 ),
+    .P14(\port$3299$14 ),
+    .P15(\port$3299$15 ),
+    .P16(\port$3299$16 ),
+    .P17(\port$3299$17 ),
+    .P18(\port$3299$18 ),
+    .P19(\port$3299$19 ),
+    .P2(\port$3299$2 ),
+    .P20(\port$3299$20 ),
+    .P21(\port$3299$21 ),
+    .P22(\port$3299$22 ),
+    .P23(\port$3299$23 ),
+    .P24(\port$3299$24 ),
+    .P25(\port$3299$25 ),
+    .P26(\port$3299$26 ),
+    .P27(\port$3299$27 ),
+    .P28(\port$3299$28 ),
     .P29(p36[29]),
-    .P3(\port$3323$3 ),
+    .P3(\port$3299$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3323$4 ),
-    .P5(\port$3323$5 ),
-    .P6(\port$3323$6 ),
-    .P7(\port$3323$7 ),
-    .P8(\port$3323$8 ),
-    .P9(\port$3323$9 ),
+    .P4(\port$3299$4 ),
+    .P5(\port$3299$5 ),
+    .P6(\port$3299$6 ),
+    .P7(\port$3299$7 ),
+    .P8(\port$3299$8 ),
+    .P9(\port$3299$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$3323$28 , \port$3323$27 , \port$3323$26 , \port$3323$25 , \port$3323$24 , \port$3323$23 , \port$3323$22 , \port$3323$21 , \port$3323$20 , \port$3323$19 , \port$3323$18 , \port$3323$17 , \port$3323$16 , \port$3323$15 , \port$3323$14 , \port$3323$13 , \port$3323$12 , \port$3323$11 , \port$3323$10 , \port$3323$9 , \port$3323$8 , \port$3323$7 , \port$3323$6 , \port$3323$5 , \port$3323$4 , \port$3323$3 , \port$3323$2 , \port$3323$1 , \port$3323$0  };
+  assign p36[28:0] = { \port$3299$28 , \port$3299$27 , \port$3299$26 , \port$3299$25 , \port$3299$24 , \port$3299$23 , \port$3299$22 , \port$3299$21 , \port$3299$20 , \port$3299$19 , \port$3299$18 , \port$3299$17 , \port$3299$16 , \port$3299$15 , \port$3299$14 , \port$3299$13 , \port$3299$12 , \port$3299$11 , \port$3299$10 , \port$3299$9 , \port$3299$8 , \port$3299$7 , \port$3299$6 , \port$3299$5 , \port$3299$4 , \port$3299$3 , \port$3299$2 , \port$3299$1 , \port$3299$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (rst, \port$3322$0 , \port$3322$1 , \port$3322$2 , \port$3322$3 , \port$3322$4 , \port$3322$5 , \port$3322$6 , \port$3322$7 , \port$3322$8 , \port$3322$9 , \port$3322$10 , \port$3322$11 , \port$3322$12 , \port$3322$13 , \port$3322$14 , \port$3322$15 , \port$3322$16 , \port$3322$17 , \port$3322$18 , \port$3322$19 
-, \port$3322$20 , \port$3322$21 , \port$3322$22 , \port$3322$23 , \port$3322$24 , \port$3322$25 , \port$3322$26 , \port$3322$27 , \port$3322$28 , \port$3322$29 , \port$3322$30 , \port$3322$31 , a, b, clk);
+module \hwq_top.engine.requant.phl_0 (rst, \port$3298$0 , \port$3298$1 , \port$3298$2 , \port$3298$3 , \port$3298$4 , \port$3298$5 , \port$3298$6 , \port$3298$7 , \port$3298$8 , \port$3298$9 , \port$3298$10 , \port$3298$11 , \port$3298$12 , \port$3298$13 , \port$3298$14 , \port$3298$15 , \port$3298$16 , \port$3298$17 , \port$3298$18 , \port$3298$19 
+, \port$3298$20 , \port$3298$21 , \port$3298$22 , \port$3298$23 , \port$3298$24 , \port$3298$25 , \port$3298$26 , \port$3298$27 , \port$3298$28 , \port$3298$29 , \port$3298$30 , \port$3298$31 , a, b, clk);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -49724,70 +49707,70 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3322$0 ;
-  wire \port$3322$0 ;
-  output \port$3322$1 ;
-  wire \port$3322$1 ;
-  output \port$3322$10 ;
-  wire \port$3322$10 ;
-  output \port$3322$11 ;
-  wire \port$3322$11 ;
-  output \port$3322$12 ;
-  wire \port$3322$12 ;
-  output \port$3322$13 ;
-  wire \port$3322$13 ;
-  output \port$3322$14 ;
-  wire \port$3322$14 ;
-  output \port$3322$15 ;
-  wire \port$3322$15 ;
-  output \port$3322$16 ;
-  wire \port$3322$16 ;
-  output \port$3322$17 ;
-  wire \port$3322$17 ;
-  output \port$3322$18 ;
-  wire \port$3322$18 ;
-  output \port$3322$19 ;
-  wire \port$3322$19 ;
-  output \port$3322$2 ;
-  wire \port$3322$2 ;
-  output \port$3322$20 ;
-  wire \port$3322$20 ;
-  output \port$3322$21 ;
-  wire \port$3322$21 ;
-  output \port$3322$22 ;
-  wire \port$3322$22 ;
-  output \port$3322$23 ;
-  wire \port$3322$23 ;
-  output \port$3322$24 ;
-  wire \port$3322$24 ;
-  output \port$3322$25 ;
-  wire \port$3322$25 ;
-  output \port$3322$26 ;
-  wire \port$3322$26 ;
-  output \port$3322$27 ;
-  wire \port$3322$27 ;
-  output \port$3322$28 ;
-  wire \port$3322$28 ;
-  output \port$3322$29 ;
-  wire \port$3322$29 ;
-  output \port$3322$3 ;
-  wire \port$3322$3 ;
-  output \port$3322$30 ;
-  wire \port$3322$30 ;
-  output \port$3322$31 ;
-  wire \port$3322$31 ;
-  output \port$3322$4 ;
-  wire \port$3322$4 ;
-  output \port$3322$5 ;
-  wire \port$3322$5 ;
-  output \port$3322$6 ;
-  wire \port$3322$6 ;
-  output \port$3322$7 ;
-  wire \port$3322$7 ;
-  output \port$3322$8 ;
-  wire \port$3322$8 ;
-  output \port$3322$9 ;
-  wire \port$3322$9 ;
+  output \port$3298$0 ;
+  wire \port$3298$0 ;
+  output \port$3298$1 ;
+  wire \port$3298$1 ;
+  output \port$3298$10 ;
+  wire \port$3298$10 ;
+  output \port$3298$11 ;
+  wire \port$3298$11 ;
+  output \port$3298$12 ;
+  wire \port$3298$12 ;
+  output \port$3298$13 ;
+  wire \port$3298$13 ;
+  output \port$3298$14 ;
+  wire \port$3298$14 ;
+  output \port$3298$15 ;
+  wire \port$3298$15 ;
+  output \port$3298$16 ;
+  wire \port$3298$16 ;
+  output \port$3298$17 ;
+  wire \port$3298$17 ;
+  output \port$3298$18 ;
+  wire \port$3298$18 ;
+  output \port$3298$19 ;
+  wire \port$3298$19 ;
+  output \port$3298$2 ;
+  wire \port$3298$2 ;
+  output \port$3298$20 ;
+  wire \port$3298$20 ;
+  output \port$3298$21 ;
+  wire \port$3298$21 ;
+  output \port$3298$22 ;
+  wire \port$3298$22 ;
+  output \port$3298$23 ;
+  wire \port$3298$23 ;
+  output \port$3298$24 ;
+  wire \port$3298$24 ;
+  output \port$3298$25 ;
+  wire \port$3298$25 ;
+  output \port$3298$26 ;
+  wire \port$3298$26 ;
+  output \port$3298$27 ;
+  wire \port$3298$27 ;
+  output \port$3298$28 ;
+  wire \port$3298$28 ;
+  output \port$3298$29 ;
+  wire \port$3298$29 ;
+  output \port$3298$3 ;
+  wire \port$3298$3 ;
+  output \port$3298$30 ;
+  wire \port$3298$30 ;
+  output \port$3298$31 ;
+  wire \port$3298$31 ;
+  output \port$3298$4 ;
+  wire \port$3298$4 ;
+  output \port$3298$5 ;
+  wire \port$3298$5 ;
+  output \port$3298$6 ;
+  wire \port$3298$6 ;
+  output \port$3298$7 ;
+  wire \port$3298$7 ;
+  output \port$3298$8 ;
+  wire \port$3298$8 ;
+  output \port$3298$9 ;
+  wire \port$3298$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -49863,54 +49846,54 @@ module \hwq_top.engine.requant.phl_0 (rst, \port$3322$0 , \port$3322$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3322$0 ),
-    .P1(\port$3322$1 ),
-    .P10(\port$3322$10 ),
-    .P11(\port$3322$11 ),
-    .P12(\port$3322$12 ),
-    .P13(\port$3322$13 ),
-    .P14(\port$3322$14 ),
-    .P15(\port$3322$15 ),
-    .P16(\port$3322$16 ),
-    .P17(\port$3322$17 ),
-    .P18(\port$3322$18 ),
-    .P19(\port$3322$19 ),
-    .P2(\port$3322$2 ),
-    .P20(\port$3322$20 ),
-    .P21(\port$3322$21 ),
-    .P22(\port$3322$22 ),
-    .P23(\port$3322$23 ),
-    .P24(\port$3322$24 ),
-    .P25(\port$3322$25 ),
-    .P26(\port$3322$26 ),
-    .P27(\port$3322$27 ),
-    .P28(\port$3322$28 ),
-    .P29(\port$3322$29 ),
-    .P3(\port$3322$3 ),
-    .P30(\port$3322$30 ),
-    .P31(\port$3322$31 ),
+    .P0(\port$3298$0 ),
+    .P1(\port$3298$1 ),
+    .P10(\port$3298$10 ),
+    .P11(\port$3298$11 ),
+    .P12(\port$3298$12 ),
+    .P13(\port$3298$13 ),
+    .P14(\port$3298$14 ),
+    .P15(\port$3298$15 ),
+    .P16(\port$3298$16 ),
+    .P17(\port$3298$17 ),
+    .P18(\port$3298$18 ),
+    .P19(\port$3298$19 ),
+    .P2(\port$3298$2 ),
+    .P20(\port$3298$20 ),
+    .P21(\port$3298$21 ),
+    .P22(\port$3298$22 ),
+    .P23(\port$3298$23 ),
+    .P24(\port$3298$24 ),
+    .P25(\port$3298$25 ),
+    .P26(\port$3298$26 ),
+    .P27(\port$3298$27 ),
+    .P28(\port$3298$28 ),
+    .P29(\port$3298$29 ),
+    .P3(\port$3298$3 ),
+    .P30(\port$3298$30 ),
+    .P31(\port$3298$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3322$4 ),
-    .P5(\port$3322$5 ),
-    .P6(\port$3322$6 ),
-    .P7(\port$3322$7 ),
-    .P8(\port$3322$8 ),
-    .P9(\port$3322$9 ),
+    .P4(\port$3298$4 ),
+    .P5(\port$3298$5 ),
+    .P6(\port$3298$6 ),
+    .P7(\port$3298$7 ),
+    .P8(\port$3298$8 ),
+    .P9(\port$3298$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$3322$31 , \port$3322$30 , \port$3322$29 , \port$3322$28 , \port$3322$27 , \port$3322$26 , \port$3322$25 , \port$3322$24 , \port$3322$23 , \port$3322$22 , \port$3322$21 , \port$3322$20 , \port$3322$19 , \port$3322$18 , \port$3322$17 , \port$3322$16 , \port$3322$15 , \port$3322$14 , \port$3322$13 , \port$3322$12 , \port$3322$11 , \port$3322$10 , \port$3322$9 , \port$3322$8 , \port$3322$7 , \port$3322$6 , \port$3322$5 , \port$3322$4 , \port$3322$3 , \port$3322$2 , \port$3322$1 , \port$3322$0  };
+  assign p36[31:0] = { \port$3298$31 , \port$3298$30 , \port$3298$29 , \port$3298$28 , \port$3298$27 , \port$3298$26 , \port$3298$25 , \port$3298$24 , \port$3298$23 , \port$3298$22 , \port$3298$21 , \port$3298$20 , \port$3298$19 , \port$3298$18 , \port$3298$17 , \port$3298$16 , \port$3298$15 , \port$3298$14 , \port$3298$13 , \port$3298$12 , \port$3298$11 , \port$3298$10 , \port$3298$9 , \port$3298$8 , \port$3298$7 , \port$3298$6 , \port$3298$5 , \port$3298$4 , \port$3298$3 , \port$3298$2 , \port$3298$1 , \port$3298$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (rst, \port$3321$0 , \port$3321$1 , \port$3321$2 , \port$3321$3 , \port$3321$4 , \port$3321$5 , \port$3321$6 , \port$3321$7 , \port$3321$8 , \port$3321$9 , \port$3321$10 , \port$3321$11 , \port$3321$12 , \port$3321$13 , \port$3321$14 , \port$3321$15 , \port$3321$16 , \port$3321$17 , \port$3321$18 , \port$3321$19 
-, \port$3321$20 , \port$3321$21 , \port$3321$22 , \port$3321$23 , \port$3321$24 , \port$3321$25 , \port$3321$26 , \port$3321$27 , \port$3321$28 , \port$3321$29 , \port$3321$30 , a, b, clk);
+module \hwq_top.engine.requant.plh_0 (rst, \port$3297$0 , \port$3297$1 , \port$3297$2 , \port$3297$3 , \port$3297$4 , \port$3297$5 , \port$3297$6 , \port$3297$7 , \port$3297$8 , \port$3297$9 , \port$3297$10 , \port$3297$11 , \port$3297$12 , \port$3297$13 , \port$3297$14 , \port$3297$15 , \port$3297$16 , \port$3297$17 , \port$3297$18 , \port$3297$19 
+, \port$3297$20 , \port$3297$21 , \port$3297$22 , \port$3297$23 , \port$3297$24 , \port$3297$25 , \port$3297$26 , \port$3297$27 , \port$3297$28 , \port$3297$29 , \port$3297$30 , a, b, clk);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -49918,68 +49901,68 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3321$0 , \port$3321$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3321$0 ;
-  wire \port$3321$0 ;
-  output \port$3321$1 ;
-  wire \port$3321$1 ;
-  output \port$3321$10 ;
-  wire \port$3321$10 ;
-  output \port$3321$11 ;
-  wire \port$3321$11 ;
-  output \port$3321$12 ;
-  wire \port$3321$12 ;
-  output \port$3321$13 ;
-  wire \port$3321$13 ;
-  output \port$3321$14 ;
-  wire \port$3321$14 ;
-  output \port$3321$15 ;
-  wire \port$3321$15 ;
-  output \port$3321$16 ;
-  wire \port$3321$16 ;
-  output \port$3321$17 ;
-  wire \port$3321$17 ;
-  output \port$3321$18 ;
-  wire \port$3321$18 ;
-  output \port$3321$19 ;
-  wire \port$3321$19 ;
-  output \port$3321$2 ;
-  wire \port$3321$2 ;
-  output \port$3321$20 ;
-  wire \port$3321$20 ;
-  output \port$3321$21 ;
-  wire \port$3321$21 ;
-  output \port$3321$22 ;
-  wire \port$3321$22 ;
-  output \port$3321$23 ;
-  wire \port$3321$23 ;
-  output \port$3321$24 ;
-  wire \port$3321$24 ;
-  output \port$3321$25 ;
-  wire \port$3321$25 ;
-  output \port$3321$26 ;
-  wire \port$3321$26 ;
-  output \port$3321$27 ;
-  wire \port$3321$27 ;
-  output \port$3321$28 ;
-  wire \port$3321$28 ;
-  output \port$3321$29 ;
-  wire \port$3321$29 ;
-  output \port$3321$3 ;
-  wire \port$3321$3 ;
-  output \port$3321$30 ;
-  wire \port$3321$30 ;
-  output \port$3321$4 ;
-  wire \port$3321$4 ;
-  output \port$3321$5 ;
-  wire \port$3321$5 ;
-  output \port$3321$6 ;
-  wire \port$3321$6 ;
-  output \port$3321$7 ;
-  wire \port$3321$7 ;
-  output \port$3321$8 ;
-  wire \port$3321$8 ;
-  output \port$3321$9 ;
-  wire \port$3321$9 ;
+  output \port$3297$0 ;
+  wire \port$3297$0 ;
+  output \port$3297$1 ;
+  wire \port$3297$1 ;
+  output \port$3297$10 ;
+  wire \port$3297$10 ;
+  output \port$3297$11 ;
+  wire \port$3297$11 ;
+  output \port$3297$12 ;
+  wire \port$3297$12 ;
+  output \port$3297$13 ;
+  wire \port$3297$13 ;
+  output \port$3297$14 ;
+  wire \port$3297$14 ;
+  output \port$3297$15 ;
+  wire \port$3297$15 ;
+  output \port$3297$16 ;
+  wire \port$3297$16 ;
+  output \port$3297$17 ;
+  wire \port$3297$17 ;
+  output \port$3297$18 ;
+  wire \port$3297$18 ;
+  output \port$3297$19 ;
+  wire \port$3297$19 ;
+  output \port$3297$2 ;
+  wire \port$3297$2 ;
+  output \port$3297$20 ;
+  wire \port$3297$20 ;
+  output \port$3297$21 ;
+  wire \port$3297$21 ;
+  output \port$3297$22 ;
+  wire \port$3297$22 ;
+  output \port$3297$23 ;
+  wire \port$3297$23 ;
+  output \port$3297$24 ;
+  wire \port$3297$24 ;
+  output \port$3297$25 ;
+  wire \port$3297$25 ;
+  output \port$3297$26 ;
+  wire \port$3297$26 ;
+  output \port$3297$27 ;
+  wire \port$3297$27 ;
+  output \port$3297$28 ;
+  wire \port$3297$28 ;
+  output \port$3297$29 ;
+  wire \port$3297$29 ;
+  output \port$3297$3 ;
+  wire \port$3297$3 ;
+  output \port$3297$30 ;
+  wire \port$3297$30 ;
+  output \port$3297$4 ;
+  wire \port$3297$4 ;
+  output \port$3297$5 ;
+  wire \port$3297$5 ;
+  output \port$3297$6 ;
+  wire \port$3297$6 ;
+  output \port$3297$7 ;
+  wire \port$3297$7 ;
+  output \port$3297$8 ;
+  wire \port$3297$8 ;
+  output \port$3297$9 ;
+  wire \port$3297$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -50055,54 +50038,54 @@ module \hwq_top.engine.requant.plh_0 (rst, \port$3321$0 , \port$3321$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3321$0 ),
-    .P1(\port$3321$1 ),
-    .P10(\port$3321$10 ),
-    .P11(\port$3321$11 ),
-    .P12(\port$3321$12 ),
-    .P13(\port$3321$13 ),
-    .P14(\port$3321$14 ),
-    .P15(\port$3321$15 ),
-    .P16(\port$3321$16 ),
-    .P17(\port$3321$17 ),
-    .P18(\port$3321$18 ),
-    .P19(\port$3321$19 ),
-    .P2(\port$3321$2 ),
-    .P20(\port$3321$20 ),
-    .P21(\port$3321$21 ),
-    .P22(\port$3321$22 ),
-    .P23(\port$3321$23 ),
-    .P24(\port$3321$24 ),
-    .P25(\port$3321$25 ),
-    .P26(\port$3321$26 ),
-    .P27(\port$3321$27 ),
-    .P28(\port$3321$28 ),
-    .P29(\port$3321$29 ),
-    .P3(\port$3321$3 ),
-    .P30(\port$3321$30 ),
+    .P0(\port$3297$0 ),
+    .P1(\port$3297$1 ),
+    .P10(\port$3297$10 ),
+    .P11(\port$3297$11 ),
+    .P12(\port$3297$12 ),
+    .P13(\port$3297$13 ),
+    .P14(\port$3297$14 ),
+    .P15(\port$3297$15 ),
+    .P16(\port$3297$16 ),
+    .P17(\port$3297$17 ),
+    .P18(\port$3297$18 ),
+    .P19(\port$3297$19 ),
+    .P2(\port$3297$2 ),
+    .P20(\port$3297$20 ),
+    .P21(\port$3297$21 ),
+    .P22(\port$3297$22 ),
+    .P23(\port$3297$23 ),
+    .P24(\port$3297$24 ),
+    .P25(\port$3297$25 ),
+    .P26(\port$3297$26 ),
+    .P27(\port$3297$27 ),
+    .P28(\port$3297$28 ),
+    .P29(\port$3297$29 ),
+    .P3(\port$3297$3 ),
+    .P30(\port$3297$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3321$4 ),
-    .P5(\port$3321$5 ),
-    .P6(\port$3321$6 ),
-    .P7(\port$3321$7 ),
-    .P8(\port$3321$8 ),
-    .P9(\port$3321$9 ),
+    .P4(\port$3297$4 ),
+    .P5(\port$3297$5 ),
+    .P6(\port$3297$6 ),
+    .P7(\port$3297$7 ),
+    .P8(\port$3297$8 ),
+    .P9(\port$3297$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$3321$30 , \port$3321$29 , \port$3321$28 , \port$3321$27 , \port$3321$26 , \port$3321$25 , \port$3321$24 , \port$3321$23 , \port$3321$22 , \port$3321$21 , \port$3321$20 , \port$3321$19 , \port$3321$18 , \port$3321$17 , \port$3321$16 , \port$3321$15 , \port$3321$14 , \port$3321$13 , \port$3321$12 , \port$3321$11 , \port$3321$10 , \port$3321$9 , \port$3321$8 , \port$3321$7 , \port$3321$6 , \port$3321$5 , \port$3321$4 , \port$3321$3 , \port$3321$2 , \port$3321$1 , \port$3321$0  };
+  assign p36[30:0] = { \port$3297$30 , \port$3297$29 , \port$3297$28 , \port$3297$27 , \port$3297$26 , \port$3297$25 , \port$3297$24 , \port$3297$23 , \port$3297$22 , \port$3297$21 , \port$3297$20 , \port$3297$19 , \port$3297$18 , \port$3297$17 , \port$3297$16 , \port$3297$15 , \port$3297$14 , \port$3297$13 , \port$3297$12 , \port$3297$11 , \port$3297$10 , \port$3297$9 , \port$3297$8 , \port$3297$7 , \port$3297$6 , \port$3297$5 , \port$3297$4 , \port$3297$3 , \port$3297$2 , \port$3297$1 , \port$3297$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (rst, \port$3320$0 , \port$3320$1 , \port$3320$2 , \port$3320$3 , \port$3320$4 , \port$3320$5 , \port$3320$6 , \port$3320$7 , \port$3320$8 , \port$3320$9 , \port$3320$10 , \port$3320$11 , \port$3320$12 , \port$3320$13 , \port$3320$14 , \port$3320$15 , \port$3320$16 , \port$3320$17 , \port$3320$18 , \port$3320$19 
-, \port$3320$20 , \port$3320$21 , \port$3320$22 , \port$3320$23 , \port$3320$24 , \port$3320$25 , \port$3320$26 , \port$3320$27 , \port$3320$28 , \port$3320$29 , \port$3320$30 , \port$3320$31 , \port$3320$32 , \port$3320$33 , a, b, clk);
+module \hwq_top.engine.requant.pll_0 (rst, \port$3296$0 , \port$3296$1 , \port$3296$2 , \port$3296$3 , \port$3296$4 , \port$3296$5 , \port$3296$6 , \port$3296$7 , \port$3296$8 , \port$3296$9 , \port$3296$10 , \port$3296$11 , \port$3296$12 , \port$3296$13 , \port$3296$14 , \port$3296$15 , \port$3296$16 , \port$3296$17 , \port$3296$18 , \port$3296$19 
+, \port$3296$20 , \port$3296$21 , \port$3296$22 , \port$3296$23 , \port$3296$24 , \port$3296$25 , \port$3296$26 , \port$3296$27 , \port$3296$28 , \port$3296$29 , \port$3296$30 , \port$3296$31 , \port$3296$32 , \port$3296$33 , a, b, clk);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -50110,74 +50093,74 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3320$0 , \port$3320$1 , \port$3
   input clk;
   wire clk;
   wire [35:0] p36;
-  output \port$3320$0 ;
-  wire \port$3320$0 ;
-  output \port$3320$1 ;
-  wire \port$3320$1 ;
-  output \port$3320$10 ;
-  wire \port$3320$10 ;
-  output \port$3320$11 ;
-  wire \port$3320$11 ;
-  output \port$3320$12 ;
-  wire \port$3320$12 ;
-  output \port$3320$13 ;
-  wire \port$3320$13 ;
-  output \port$3320$14 ;
-  wire \port$3320$14 ;
-  output \port$3320$15 ;
-  wire \port$3320$15 ;
-  output \port$3320$16 ;
-  wire \port$3320$16 ;
-  output \port$3320$17 ;
-  wire \port$3320$17 ;
-  output \port$3320$18 ;
-  wire \port$3320$18 ;
-  output \port$3320$19 ;
-  wire \port$3320$19 ;
-  output \port$3320$2 ;
-  wire \port$3320$2 ;
-  output \port$3320$20 ;
-  wire \port$3320$20 ;
-  output \port$3320$21 ;
-  wire \port$3320$21 ;
-  output \port$3320$22 ;
-  wire \port$3320$22 ;
-  output \port$3320$23 ;
-  wire \port$3320$23 ;
-  output \port$3320$24 ;
-  wire \port$3320$24 ;
-  output \port$3320$25 ;
-  wire \port$3320$25 ;
-  output \port$3320$26 ;
-  wire \port$3320$26 ;
-  output \port$3320$27 ;
-  wire \port$3320$27 ;
-  output \port$3320$28 ;
-  wire \port$3320$28 ;
-  output \port$3320$29 ;
-  wire \port$3320$29 ;
-  output \port$3320$3 ;
-  wire \port$3320$3 ;
-  output \port$3320$30 ;
-  wire \port$3320$30 ;
-  output \port$3320$31 ;
-  wire \port$3320$31 ;
-  output \port$3320$32 ;
-  wire \port$3320$32 ;
-  output \port$3320$33 ;
-  wire \port$3320$33 ;
-  output \port$3320$4 ;
-  wire \port$3320$4 ;
-  output \port$3320$5 ;
-  wire \port$3320$5 ;
-  output \port$3320$6 ;
-  wire \port$3320$6 ;
-  output \port$3320$7 ;
-  wire \port$3320$7 ;
-  output \port$3320$8 ;
-  wire \port$3320$8 ;
-  output \port$3320$9 ;
-  wire \port$3320$9 ;
+  output \port$3296$0 ;
+  wire \port$3296$0 ;
+  output \port$3296$1 ;
+  wire \port$3296$1 ;
+  output \port$3296$10 ;
+  wire \port$3296$10 ;
+  output \port$3296$11 ;
+  wire \port$3296$11 ;
+  output \port$3296$12 ;
+  wire \port$3296$12 ;
+  output \port$3296$13 ;
+  wire \port$3296$13 ;
+  output \port$3296$14 ;
+  wire \port$3296$14 ;
+  output \port$3296$15 ;
+  wire \port$3296$15 ;
+  output \port$3296$16 ;
+  wire \port$3296$16 ;
+  output \port$3296$17 ;
+  wire \port$3296$17 ;
+  output \port$3296$18 ;
+  wire \port$3296$18 ;
+  output \port$3296$19 ;
+  wire \port$3296$19 ;
+  output \port$3296$2 ;
+  wire \port$3296$2 ;
+  output \port$3296$20 ;
+  wire \port$3296$20 ;
+  output \port$3296$21 ;
+  wire \port$3296$21 ;
+  output \port$3296$22 ;
+  wire \port$3296$22 ;
+  output \port$3296$23 ;
+  wire \port$3296$23 ;
+  output \port$3296$24 ;
+  wire \port$3296$24 ;
+  output \port$3296$25 ;
+  wire \port$3296$25 ;
+  output \port$3296$26 ;
+  wire \port$3296$26 ;
+  output \port$3296$27 ;
+  wire \port$3296$27 ;
+  output \port$3296$28 ;
+  wire \port$3296$28 ;
+  output \port$3296$29 ;
+  wire \port$3296$29 ;
+  output \port$3296$3 ;
+  wire \port$3296$3 ;
+  output \port$3296$30 ;
+  wire \port$3296$30 ;
+  output \port$3296$31 ;
+  wire \port$3296$31 ;
+  output \port$3296$32 ;
+  wire \port$3296$32 ;
+  output \port$3296$33 ;
+  wire \port$3296$33 ;
+  output \port$3296$4 ;
+  wire \port$3296$4 ;
+  output \port$3296$5 ;
+  wire \port$3296$5 ;
+  output \port$3296$6 ;
+  wire \port$3296$6 ;
+  output \port$3296$7 ;
+  wire \port$3296$7 ;
+  output \port$3296$8 ;
+  wire \port$3296$8 ;
+  output \port$3296$9 ;
+  wire \port$3296$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -50253,47 +50236,47 @@ module \hwq_top.engine.requant.pll_0 (rst, \port$3320$0 , \port$3320$1 , \port$3
     .C9(1'h0),
     .CE0(1'h1),
     .CLK0(clk),
-    .P0(\port$3320$0 ),
-    .P1(\port$3320$1 ),
-    .P10(\port$3320$10 ),
-    .P11(\port$3320$11 ),
-    .P12(\port$3320$12 ),
-    .P13(\port$3320$13 ),
-    .P14(\port$3320$14 ),
-    .P15(\port$3320$15 ),
-    .P16(\port$3320$16 ),
-    .P17(\port$3320$17 ),
-    .P18(\port$3320$18 ),
-    .P19(\port$3320$19 ),
-    .P2(\port$3320$2 ),
-    .P20(\port$3320$20 ),
-    .P21(\port$3320$21 ),
-    .P22(\port$3320$22 ),
-    .P23(\port$3320$23 ),
-    .P24(\port$3320$24 ),
-    .P25(\port$3320$25 ),
-    .P26(\port$3320$26 ),
-    .P27(\port$3320$27 ),
-    .P28(\port$3320$28 ),
-    .P29(\port$3320$29 ),
-    .P3(\port$3320$3 ),
-    .P30(\port$3320$30 ),
-    .P31(\port$3320$31 ),
-    .P32(\port$3320$32 ),
-    .P33(\port$3320$33 ),
+    .P0(\port$3296$0 ),
+    .P1(\port$3296$1 ),
+    .P10(\port$3296$10 ),
+    .P11(\port$3296$11 ),
+    .P12(\port$3296$12 ),
+    .P13(\port$3296$13 ),
+    .P14(\port$3296$14 ),
+    .P15(\port$3296$15 ),
+    .P16(\port$3296$16 ),
+    .P17(\port$3296$17 ),
+    .P18(\port$3296$18 ),
+    .P19(\port$3296$19 ),
+    .P2(\port$3296$2 ),
+    .P20(\port$3296$20 ),
+    .P21(\port$3296$21 ),
+    .P22(\port$3296$22 ),
+    .P23(\port$3296$23 ),
+    .P24(\port$3296$24 ),
+    .P25(\port$3296$25 ),
+    .P26(\port$3296$26 ),
+    .P27(\port$3296$27 ),
+    .P28(\port$3296$28 ),
+    .P29(\port$3296$29 ),
+    .P3(\port$3296$3 ),
+    .P30(\port$3296$30 ),
+    .P31(\port$3296$31 ),
+    .P32(\port$3296$32 ),
+    .P33(\port$3296$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$3320$4 ),
-    .P5(\port$3320$5 ),
-    .P6(\port$3320$6 ),
-    .P7(\port$3320$7 ),
-    .P8(\port$3320$8 ),
-    .P9(\port$3320$9 ),
+    .P4(\port$3296$4 ),
+    .P5(\port$3296$5 ),
+    .P6(\port$3296$6 ),
+    .P7(\port$3296$7 ),
+    .P8(\port$3296$8 ),
+    .P9(\port$3296$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$3320$33 , \port$3320$32 , \port$3320$31 , \port$3320$30 , \port$3320$29 , \port$3320$28 , \port$3320$27 , \port$3320$26 , \port$3320$25 , \port$3320$24 , \port$3320$23 , \port$3320$22 , \port$3320$21 , \port$3320$20 , \port$3320$19 , \port$3320$18 , \port$3320$17 , \port$3320$16 , \port$3320$15 , \port$3320$14 , \port$3320$13 , \port$3320$12 , \port$3320$11 , \port$3320$10 , \port$3320$9 , \port$3320$8 , \port$3320$7 , \port$3320$6 , \port$3320$5 , \port$3320$4 , \port$3320$3 , \port$3320$2 , \port$3320$1 , \port$3320$0  };
+  assign p36[33:0] = { \port$3296$33 , \port$3296$32 , \port$3296$31 , \port$3296$30 , \port$3296$29 , \port$3296$28 , \port$3296$27 , \port$3296$26 , \port$3296$25 , \port$3296$24 , \port$3296$23 , \port$3296$22 , \port$3296$21 , \port$3296$20 , \port$3296$19 , \port$3296$18 , \port$3296$17 , \port$3296$16 , \port$3296$15 , \port$3296$14 , \port$3296$13 , \port$3296$12 , \port$3296$11 , \port$3296$10 , \port$3296$9 , \port$3296$8 , \port$3296$7 , \port$3296$6 , \port$3296$5 , \port$3296$4 , \port$3296$3 , \port$3296$2 , \port$3296$1 , \port$3296$0  };
 endmodule

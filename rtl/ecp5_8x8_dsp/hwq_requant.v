@@ -86,10 +86,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _080_;
   wire _081_;
   wire _082_;
-  wire _083_;
-  wire _084_;
   wire _085_;
   wire _086_;
+  wire _087_;
+  wire _088_;
   wire _089_;
   wire _090_;
   wire _091_;
@@ -97,25 +97,25 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _093_;
   wire _094_;
   wire _095_;
-  wire _096_;
   wire _097_;
   wire _098_;
-  wire _099_;
-  wire _100_;
   wire _101_;
   wire _102_;
   wire _103_;
   wire _104_;
-  wire _105_;
+  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
+  wire [46:0] _106_;
   wire _107_;
   wire _108_;
   wire _109_;
+  wire _110_;
+  wire _111_;
   wire _112_;
   wire _113_;
   wire _114_;
+  wire _115_;
   wire _116_;
-  (* unused_bits = "0 1 2 3 4 5 6 7 8 9 10 11 12 13" *)
-  wire [46:0] _117_;
+  wire _117_;
   wire _118_;
   wire _119_;
   wire _120_;
@@ -138,23 +138,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire _137_;
   wire _138_;
   wire _139_;
-  wire _140_;
+  wire [7:0] _140_;
   wire _141_;
-  wire _142_;
   wire _143_;
   wire _144_;
   wire _145_;
-  wire [7:0] _146_;
+  wire _146_;
   wire _147_;
-  wire _149_;
-  wire _150_;
-  wire _151_;
-  wire _152_;
-  wire _153_;
   wire [7:0] \$signal ;
-  wire [7:0] \$signal$167 ;
-  wire [3:0] \$signal$168 ;
-  wire [3:0] \$signal$169 ;
+  wire [7:0] \$signal$155 ;
+  wire [3:0] \$signal$156 ;
+  wire [3:0] \$signal$157 ;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -303,12 +297,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq4_fits0_0 = 1'h0;
   reg rq4_fits0_1 = 1'h0;
   reg rq4_fits0_2 = 1'h0;
-  reg rq4_fits0_3 = 1'h0;
-  reg rq4_fits0_4 = 1'h0;
-  reg rq4_fits0_5 = 1'h0;
-  reg rq4_fits0_6 = 1'h0;
-  reg rq4_fits0_7 = 1'h0;
-  reg rq4_fits0_8 = 1'h0;
   reg rq4_last = 1'h0;
   reg rq4_neg0 = 1'h0;
   reg [7:0] rq4_t0 = 8'h00;
@@ -325,167 +313,161 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign _000_ = en & i_valid;
-  assign _057_ = en & i_valid;
-  assign _065_ = en & i_valid;
-  assign _075_ = en & i_valid;
-  assign _086_ = en & rq0_valid;
-  assign _097_ = en & rq0_valid;
-  assign _108_ = en & rq0_valid;
-  assign _116_ = en & rq0_valid;
-  assign _120_ = en & rq1_valid;
+  assign _053_ = en & i_valid;
+  assign _061_ = en & i_valid;
+  assign _071_ = en & i_valid;
+  assign _082_ = en & rq0_valid;
+  assign _093_ = en & rq0_valid;
+  assign _103_ = en & rq0_valid;
+  assign _107_ = en & rq0_valid;
+  assign _114_ = en & rq1_valid;
   assign _001_ = en & rq1_valid;
   assign _009_ = en & rq1_valid;
   assign _016_ = en & rq1_valid;
   assign _024_ = en & rq1b_valid;
   assign _032_ = en & rq1b_valid;
   assign _039_ = en & rq1b_valid;
+  assign _050_ = en & rq2a_valid;
+  assign _051_ = en & rq2a_valid;
   assign _052_ = en & rq2a_valid;
+  assign _054_ = en & rq2a_valid;
   assign _055_ = en & rq2a_valid;
-  assign _056_ = en & rq2a_valid;
-  assign _058_ = en & rq2a_valid;
-  assign _059_ = en & rq2a_valid;
-  assign _061_ = en & rq2e_valid;
-  assign _062_ = en & rq2b_valid;
-  assign _063_ = en & rq2c_valid;
+  assign _057_ = en & rq2e_valid;
+  assign _058_ = en & rq2b_valid;
+  assign _059_ = en & rq2c_valid;
+  assign _060_ = en & rq2d_valid;
+  assign _062_ = en & rq2d_valid;
+  assign _063_ = en & rq2d_valid;
   assign _064_ = en & rq2d_valid;
-  assign _066_ = en & rq2d_valid;
-  assign _067_ = en & rq2d_valid;
-  assign _068_ = en & rq2d_valid;
-  assign _069_ = en & rq2d_valid;
+  assign _065_ = en & rq2d_valid;
+  assign _066_ = en & rq2q_valid;
+  assign _067_ = en & rq2q_valid;
+  assign _068_ = en & rq2q_valid;
+  assign _069_ = en & rq2q_valid;
   assign _070_ = en & rq2q_valid;
-  assign _071_ = en & rq2q_valid;
   assign _072_ = en & rq2q_valid;
-  assign _073_ = en & rq2q_valid;
-  assign _074_ = en & rq2q_valid;
-  assign _076_ = en & rq2q_valid;
-  assign _077_ = en & rq2m_valid;
-  assign _078_ = en & rq2m_valid;
-  assign _079_ = en & rq2m_valid;
-  assign _080_ = en & rq2m_valid;
-  assign _081_ = en & rq2_valid;
-  assign _082_ = en & rq2_valid;
-  assign _083_ = en & rq3a_valid;
-  assign _084_ = en & rq3a_valid;
-  assign _085_ = en & rq3b_valid;
+  assign _073_ = en & rq2m_valid;
+  assign _074_ = en & rq2m_valid;
+  assign _075_ = en & rq2m_valid;
+  assign _076_ = en & rq2m_valid;
+  assign _077_ = en & rq2_valid;
+  assign _078_ = en & rq2_valid;
+  assign _079_ = en & rq3a_valid;
+  assign _080_ = en & rq3a_valid;
+  assign _081_ = en & rq3b_valid;
+  assign _085_ = en & rq3_valid;
+  assign _086_ = en & rq3_valid;
+  assign _087_ = en & rq3_valid;
+  assign _088_ = en & rq3_valid;
   assign _089_ = en & rq3_valid;
   assign _090_ = en & rq3_valid;
   assign _091_ = en & rq3_valid;
-  assign _092_ = en & rq3_valid;
-  assign _093_ = en & rq3_valid;
-  assign _094_ = en & rq3_valid;
-  assign _095_ = en & rq3_valid;
-  assign _096_ = en & rq3_valid;
-  assign _098_ = en & rq3_valid;
-  assign _099_ = en & rq3_valid;
-  assign _100_ = en & rq3_valid;
-  assign _101_ = en & rq3_valid;
-  assign _102_ = en & rq3_valid;
-  assign _103_ = en & rq4_valid;
-  assign _104_ = en & rq4_valid;
-  assign _105_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _107_ = en & rq4_valid;
-  assign _109_ = & { rq4_fits0_8, rq4_fits0_7, rq4_fits0_6, rq4_fits0_5, rq4_fits0_4, rq4_fits0_3, rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
-  assign _112_ = en & rq5_valid;
-  assign _113_ = $signed(rq0_e0) > $signed(1'h0);
-  assign _114_ = $signed(rq0_e0) < $signed(1'h0);
+  assign _092_ = en & rq4_valid;
+  assign _094_ = en & rq4_valid;
+  assign _095_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _097_ = en & rq4_valid;
+  assign _098_ = & { rq4_fits0_2, rq4_fits0_1, rq4_fits0_0 };
+  assign _101_ = en & rq5_valid;
+  assign _102_ = $signed(rq0_e0) > $signed(1'h0);
+  assign _104_ = $signed(rq0_e0) < $signed(1'h0);
   assign outer_hi_0 = $signed({ rq2q_phh0, rq2q_pll0[33:30] }) + $signed(2'h1);
   assign { mid_0[33], mid_0[31:0] } = $signed(rq2q_phl0) + $signed({ 1'h0, rq2q_plh0 });
-  assign { h_0, _117_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
-  assign _118_ = rq2m_dh0[0] & rq2m_dl0[6];
-  assign _119_ = rq2m_dh0[9] | _118_;
-  assign halfm_0[0] = _119_ | rq2m_rz0;
-  assign _121_ = rq2m_dh0[0] & rq2m_dl0[7];
-  assign _122_ = rq2m_dh0[9] | _121_;
-  assign halfm_0[1] = _122_ | rq2m_rz0;
-  assign _123_ = rq2m_dh0[1] & rq2m_dl0[4];
-  assign _124_ = rq2m_dh0[10] | _123_;
-  assign halfm_0[2] = _124_ | rq2m_rz0;
-  assign _125_ = rq2m_dh0[1] & rq2m_dl0[5];
-  assign _126_ = rq2m_dh0[10] | _125_;
-  assign halfm_0[3] = _126_ | rq2m_rz0;
-  assign _127_ = rq2m_dh0[1] & rq2m_dl0[6];
-  assign _002_ = rq2m_dh0[10] | _127_;
-  assign halfm_0[4] = _002_ | rq2m_rz0;
-  assign _003_ = rq2m_dh0[1] & rq2m_dl0[7];
-  assign _004_ = rq2m_dh0[10] | _003_;
-  assign halfm_0[5] = _004_ | rq2m_rz0;
-  assign _005_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign { h_0, _106_[13:0] } = $signed(rq2m_o0[62:17]) + $signed({ rq2m_mi0[33], rq2m_mi0[31:0] });
+  assign _108_ = rq2m_dh0[0] & rq2m_dl0[6];
+  assign _109_ = rq2m_dh0[9] | _108_;
+  assign halfm_0[0] = _109_ | rq2m_rz0;
+  assign _110_ = rq2m_dh0[0] & rq2m_dl0[7];
+  assign _111_ = rq2m_dh0[9] | _110_;
+  assign halfm_0[1] = _111_ | rq2m_rz0;
+  assign _112_ = rq2m_dh0[1] & rq2m_dl0[4];
+  assign _113_ = rq2m_dh0[10] | _112_;
+  assign halfm_0[2] = _113_ | rq2m_rz0;
+  assign _115_ = rq2m_dh0[1] & rq2m_dl0[5];
+  assign _116_ = rq2m_dh0[10] | _115_;
+  assign halfm_0[3] = _116_ | rq2m_rz0;
+  assign _117_ = rq2m_dh0[1] & rq2m_dl0[6];
+  assign _118_ = rq2m_dh0[10] | _117_;
+  assign halfm_0[4] = _118_ | rq2m_rz0;
+  assign _119_ = rq2m_dh0[1] & rq2m_dl0[7];
+  assign _120_ = rq2m_dh0[10] | _119_;
+  assign halfm_0[5] = _120_ | rq2m_rz0;
+  assign _121_ = rq2m_dh0[2] & rq2m_dl0[4];
+  assign _002_ = rq2m_dh0[11] | _121_;
+  assign halfm_0[6] = _002_ | rq2m_rz0;
+  assign _003_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign _004_ = rq2m_dh0[11] | _003_;
+  assign halfm_0[7] = _004_ | rq2m_rz0;
+  assign _005_ = rq2m_dh0[2] & rq2m_dl0[6];
   assign _006_ = rq2m_dh0[11] | _005_;
-  assign halfm_0[6] = _006_ | rq2m_rz0;
-  assign _007_ = rq2m_dh0[2] & rq2m_dl0[5];
+  assign halfm_0[8] = _006_ | rq2m_rz0;
+  assign _007_ = rq2m_dh0[2] & rq2m_dl0[7];
   assign _008_ = rq2m_dh0[11] | _007_;
-  assign halfm_0[7] = _008_ | rq2m_rz0;
-  assign _010_ = rq2m_dh0[2] & rq2m_dl0[6];
-  assign _011_ = rq2m_dh0[11] | _010_;
-  assign halfm_0[8] = _011_ | rq2m_rz0;
-  assign _012_ = rq2m_dh0[2] & rq2m_dl0[7];
-  assign _013_ = rq2m_dh0[11] | _012_;
-  assign halfm_0[9] = _013_ | rq2m_rz0;
-  assign _014_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign halfm_0[9] = _008_ | rq2m_rz0;
+  assign _010_ = rq2m_dh0[3] & rq2m_dl0[4];
+  assign _011_ = rq2m_dh0[12] | _010_;
+  assign halfm_0[10] = _011_ | rq2m_rz0;
+  assign _012_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign _013_ = rq2m_dh0[12] | _012_;
+  assign halfm_0[11] = _013_ | rq2m_rz0;
+  assign _014_ = rq2m_dh0[3] & rq2m_dl0[6];
   assign _015_ = rq2m_dh0[12] | _014_;
-  assign halfm_0[10] = _015_ | rq2m_rz0;
-  assign _017_ = rq2m_dh0[3] & rq2m_dl0[5];
+  assign halfm_0[12] = _015_ | rq2m_rz0;
+  assign _017_ = rq2m_dh0[3] & rq2m_dl0[7];
   assign _018_ = rq2m_dh0[12] | _017_;
-  assign halfm_0[11] = _018_ | rq2m_rz0;
-  assign _019_ = rq2m_dh0[3] & rq2m_dl0[6];
-  assign _020_ = rq2m_dh0[12] | _019_;
-  assign halfm_0[12] = _020_ | rq2m_rz0;
-  assign _021_ = rq2m_dh0[3] & rq2m_dl0[7];
-  assign _022_ = rq2m_dh0[12] | _021_;
-  assign halfm_0[13] = _022_ | rq2m_rz0;
-  assign _023_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign halfm_0[13] = _018_ | rq2m_rz0;
+  assign _019_ = rq2m_dh0[4] & rq2m_dl0[4];
+  assign _020_ = rq2m_dh0[13] | _019_;
+  assign halfm_0[14] = _020_ | rq2m_rz0;
+  assign _021_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign _022_ = rq2m_dh0[13] | _021_;
+  assign halfm_0[15] = _022_ | rq2m_rz0;
+  assign _023_ = rq2m_dh0[4] & rq2m_dl0[6];
   assign _025_ = rq2m_dh0[13] | _023_;
-  assign halfm_0[14] = _025_ | rq2m_rz0;
-  assign _026_ = rq2m_dh0[4] & rq2m_dl0[5];
+  assign halfm_0[16] = _025_ | rq2m_rz0;
+  assign _026_ = rq2m_dh0[4] & rq2m_dl0[7];
   assign _027_ = rq2m_dh0[13] | _026_;
-  assign halfm_0[15] = _027_ | rq2m_rz0;
-  assign _028_ = rq2m_dh0[4] & rq2m_dl0[6];
-  assign _029_ = rq2m_dh0[13] | _028_;
-  assign halfm_0[16] = _029_ | rq2m_rz0;
-  assign _030_ = rq2m_dh0[4] & rq2m_dl0[7];
-  assign _031_ = rq2m_dh0[13] | _030_;
-  assign halfm_0[17] = _031_ | rq2m_rz0;
-  assign _033_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign halfm_0[17] = _027_ | rq2m_rz0;
+  assign _028_ = rq2m_dh0[5] & rq2m_dl0[4];
+  assign _029_ = rq2m_dh0[14] | _028_;
+  assign halfm_0[18] = _029_ | rq2m_rz0;
+  assign _030_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign _031_ = rq2m_dh0[14] | _030_;
+  assign halfm_0[19] = _031_ | rq2m_rz0;
+  assign _033_ = rq2m_dh0[5] & rq2m_dl0[6];
   assign _034_ = rq2m_dh0[14] | _033_;
-  assign halfm_0[18] = _034_ | rq2m_rz0;
-  assign _035_ = rq2m_dh0[5] & rq2m_dl0[5];
+  assign halfm_0[20] = _034_ | rq2m_rz0;
+  assign _035_ = rq2m_dh0[5] & rq2m_dl0[7];
   assign _036_ = rq2m_dh0[14] | _035_;
-  assign halfm_0[19] = _036_ | rq2m_rz0;
-  assign _037_ = rq2m_dh0[5] & rq2m_dl0[6];
-  assign _038_ = rq2m_dh0[14] | _037_;
-  assign halfm_0[20] = _038_ | rq2m_rz0;
-  assign _040_ = rq2m_dh0[5] & rq2m_dl0[7];
-  assign _041_ = rq2m_dh0[14] | _040_;
-  assign halfm_0[21] = _041_ | rq2m_rz0;
-  assign _042_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign halfm_0[21] = _036_ | rq2m_rz0;
+  assign _037_ = rq2m_dh0[6] & rq2m_dl0[4];
+  assign _038_ = rq2m_dh0[15] | _037_;
+  assign halfm_0[22] = _038_ | rq2m_rz0;
+  assign _040_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign _041_ = rq2m_dh0[15] | _040_;
+  assign halfm_0[23] = _041_ | rq2m_rz0;
+  assign _042_ = rq2m_dh0[6] & rq2m_dl0[6];
   assign _043_ = rq2m_dh0[15] | _042_;
-  assign halfm_0[22] = _043_ | rq2m_rz0;
-  assign _044_ = rq2m_dh0[6] & rq2m_dl0[5];
+  assign halfm_0[24] = _043_ | rq2m_rz0;
+  assign _044_ = rq2m_dh0[6] & rq2m_dl0[7];
   assign _045_ = rq2m_dh0[15] | _044_;
-  assign halfm_0[23] = _045_ | rq2m_rz0;
-  assign _046_ = rq2m_dh0[6] & rq2m_dl0[6];
-  assign _047_ = rq2m_dh0[15] | _046_;
-  assign halfm_0[24] = _047_ | rq2m_rz0;
-  assign _048_ = rq2m_dh0[6] & rq2m_dl0[7];
-  assign _049_ = rq2m_dh0[15] | _048_;
-  assign halfm_0[25] = _049_ | rq2m_rz0;
-  assign _050_ = rq2m_dh0[7] & rq2m_dl0[4];
-  assign halfm_0[26] = _050_ | rq2m_rz0;
-  assign _051_ = rq2m_dh0[7] & rq2m_dl0[5];
-  assign halfm_0[27] = _051_ | rq2m_rz0;
-  assign _053_ = rq2m_dh0[7] & rq2m_dl0[6];
-  assign halfm_0[28] = _053_ | rq2m_rz0;
-  assign _054_ = rq2m_dh0[7] & rq2m_dl0[7];
-  assign halfm_0[29] = _054_ | rq2m_rz0;
+  assign halfm_0[25] = _045_ | rq2m_rz0;
+  assign _046_ = rq2m_dh0[7] & rq2m_dl0[4];
+  assign halfm_0[26] = _046_ | rq2m_rz0;
+  assign _047_ = rq2m_dh0[7] & rq2m_dl0[5];
+  assign halfm_0[27] = _047_ | rq2m_rz0;
+  assign _048_ = rq2m_dh0[7] & rq2m_dl0[6];
+  assign halfm_0[28] = _048_ | rq2m_rz0;
+  assign _049_ = rq2m_dh0[7] & rq2m_dl0[7];
+  assign halfm_0[29] = _049_ | rq2m_rz0;
   assign under_0 = $signed(rq3_y0[8:0]) - $signed({ lo_z[9], lo_z[7:0] });
   assign over_0 = $signed({ hi_z[9], hi_z[7:0] }) - $signed(rq3_y0[8:0]);
-  reg [8:0] _354_ = 9'h000;
-  assign { hi_z[9], hi_z[7:0] } = _354_;
-  reg [8:0] _355_ = 9'h000;
-  assign { lo_z[9], lo_z[7:0] } = _355_;
-  reg [32:0] _376_ = 33'h000000000;
-  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _376_;
-  function [3:0] _435_;
+  reg [8:0] _330_ = 9'h000;
+  assign { hi_z[9], hi_z[7:0] } = _330_;
+  reg [8:0] _331_ = 9'h000;
+  assign { lo_z[9], lo_z[7:0] } = _331_;
+  reg [32:0] _352_ = 33'h000000000;
+  assign { rq2m_mi0[33], rq2m_mi0[31:0] } = _352_;
+  function [3:0] _411_;
     input [3:0] a;
     input [15:0] b;
     input [3:0] s;
@@ -493,20 +475,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       4'b???1:
-        _435_ = b[3:0];
+        _411_ = b[3:0];
       4'b??1?:
-        _435_ = b[7:4];
+        _411_ = b[7:4];
       4'b?1??:
-        _435_ = b[11:8];
+        _411_ = b[11:8];
       4'b1???:
-        _435_ = b[15:12];
+        _411_ = b[15:12];
       default:
-        _435_ = a;
+        _411_ = a;
     endcase
   endfunction
-  assign \$signal$169  = _435_(4'hx, 16'h137f, { _150_, _149_, _147_, _145_ });
-  assign _128_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
-  function [7:0] _437_;
+  assign \$signal$157  = _411_(4'hx, 16'h137f, { _144_, _143_, _141_, _139_ });
+  assign _122_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
+  function [7:0] _413_;
     input [7:0] a;
     input [63:0] b;
     input [7:0] s;
@@ -514,132 +496,132 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     (* parallel_case *)
     casez (s)
       8'b???????1:
-        _437_ = b[7:0];
+        _413_ = b[7:0];
       8'b??????1?:
-        _437_ = b[15:8];
+        _413_ = b[15:8];
       8'b?????1??:
-        _437_ = b[23:16];
+        _413_ = b[23:16];
       8'b????1???:
-        _437_ = b[31:24];
+        _413_ = b[31:24];
       8'b???1????:
-        _437_ = b[39:32];
+        _413_ = b[39:32];
       8'b??1?????:
-        _437_ = b[47:40];
+        _413_ = b[47:40];
       8'b?1??????:
-        _437_ = b[55:48];
+        _413_ = b[55:48];
       8'b1???????:
-        _437_ = b[63:56];
+        _413_ = b[63:56];
+      default:
+        _413_ = a;
+    endcase
+  endfunction
+  assign \$signal$155  = _413_(8'hxx, 64'h0103070f1f3f7fff, { _130_, _129_, _128_, _127_, _126_, _125_, _124_, _123_ });
+  assign _123_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _124_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _125_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _126_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _127_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _128_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _129_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _130_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
+  function [7:0] _422_;
+    input [7:0] a;
+    input [63:0] b;
+    input [7:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      8'b???????1:
+        _422_ = b[7:0];
+      8'b??????1?:
+        _422_ = b[15:8];
+      8'b?????1??:
+        _422_ = b[23:16];
+      8'b????1???:
+        _422_ = b[31:24];
+      8'b???1????:
+        _422_ = b[39:32];
+      8'b??1?????:
+        _422_ = b[47:40];
+      8'b?1??????:
+        _422_ = b[55:48];
+      8'b1???????:
+        _422_ = b[63:56];
+      default:
+        _422_ = a;
+    endcase
+  endfunction
+  assign \$signal  = _422_(8'hxx, 64'h0102040810204080, { _138_, _137_, _136_, _135_, _134_, _133_, _132_, _131_ });
+  assign _131_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
+  assign _132_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
+  assign _133_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
+  assign _134_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
+  assign _135_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
+  assign _136_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
+  assign _137_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
+  assign _138_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
+  assign _139_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
+  assign _140_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
+  assign _141_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _143_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _144_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
+  function [3:0] _437_;
+    input [3:0] a;
+    input [15:0] b;
+    input [3:0] s;
+    (* full_case = 32'd1 *)
+    (* parallel_case *)
+    casez (s)
+      4'b???1:
+        _437_ = b[3:0];
+      4'b??1?:
+        _437_ = b[7:4];
+      4'b?1??:
+        _437_ = b[11:8];
+      4'b1???:
+        _437_ = b[15:12];
       default:
         _437_ = a;
     endcase
   endfunction
-  assign \$signal$167  = _437_(8'hxx, 64'h0103070f1f3f7fff, { _136_, _135_, _134_, _133_, _132_, _131_, _130_, _129_ });
-  assign _129_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _130_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _131_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _132_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _133_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _134_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _135_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _136_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
-  function [7:0] _446_;
-    input [7:0] a;
-    input [63:0] b;
-    input [7:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      8'b???????1:
-        _446_ = b[7:0];
-      8'b??????1?:
-        _446_ = b[15:8];
-      8'b?????1??:
-        _446_ = b[23:16];
-      8'b????1???:
-        _446_ = b[31:24];
-      8'b???1????:
-        _446_ = b[39:32];
-      8'b??1?????:
-        _446_ = b[47:40];
-      8'b?1??????:
-        _446_ = b[55:48];
-      8'b1???????:
-        _446_ = b[63:56];
-      default:
-        _446_ = a;
-    endcase
-  endfunction
-  assign \$signal  = _446_(8'hxx, 64'h0102040810204080, { _144_, _143_, _142_, _141_, _140_, _139_, _138_, _137_ });
-  assign _137_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h7;
-  assign _138_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h6;
-  assign _139_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h5;
-  assign _140_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 3'h4;
-  assign _141_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h3;
-  assign _142_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 2'h2;
-  assign _143_ = rq2q_r0[4:2] == (* full_case = 32'd1 *) 1'h1;
-  assign _144_ = ! (* full_case = 32'd1 *) rq2q_r0[4:2];
+  assign \$signal$156  = _437_(4'hx, 16'h1248, { _122_, _147_, _146_, _145_ });
   assign _145_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _146_ = rq5_hi0 ? (* full_case = 32'd1 *) act_max : rq5_t0;
-  assign _147_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _149_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
-  assign _150_ = ! (* full_case = 32'd1 *) rq2q_r0[1:0];
-  function [3:0] _461_;
-    input [3:0] a;
-    input [15:0] b;
-    input [3:0] s;
-    (* full_case = 32'd1 *)
-    (* parallel_case *)
-    casez (s)
-      4'b???1:
-        _461_ = b[3:0];
-      4'b??1?:
-        _461_ = b[7:4];
-      4'b?1??:
-        _461_ = b[11:8];
-      4'b1???:
-        _461_ = b[15:12];
-      default:
-        _461_ = a;
-    endcase
-  endfunction
-  assign \$signal$168  = _461_(4'hx, 16'h1248, { _128_, _153_, _152_, _151_ });
-  assign _151_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h3;
-  assign _152_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
-  assign _153_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
+  assign _146_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 2'h2;
+  assign _147_ = rq2q_r0[1:0] == (* full_case = 32'd1 *) 1'h1;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2e_xphh0),
     .b(rq2e_yphh0),
     .clk(clk),
     .en(en),
-    .\port$352$0 (\p$74 [0]),
-    .\port$352$1 (\p$74 [1]),
-    .\port$352$10 (\p$74 [10]),
-    .\port$352$11 (\p$74 [11]),
-    .\port$352$12 (\p$74 [12]),
-    .\port$352$13 (\p$74 [13]),
-    .\port$352$14 (\p$74 [14]),
-    .\port$352$15 (\p$74 [15]),
-    .\port$352$16 (\p$74 [16]),
-    .\port$352$17 (\p$74 [17]),
-    .\port$352$18 (\p$74 [18]),
-    .\port$352$19 (\p$74 [19]),
-    .\port$352$2 (\p$74 [2]),
-    .\port$352$20 (\p$74 [20]),
-    .\port$352$21 (\p$74 [21]),
-    .\port$352$22 (\p$74 [22]),
-    .\port$352$23 (\p$74 [23]),
-    .\port$352$24 (\p$74 [24]),
-    .\port$352$25 (\p$74 [25]),
-    .\port$352$26 (\p$74 [26]),
-    .\port$352$27 (\p$74 [27]),
-    .\port$352$28 (\p$74 [28]),
-    .\port$352$3 (\p$74 [3]),
-    .\port$352$4 (\p$74 [4]),
-    .\port$352$5 (\p$74 [5]),
-    .\port$352$6 (\p$74 [6]),
-    .\port$352$7 (\p$74 [7]),
-    .\port$352$8 (\p$74 [8]),
-    .\port$352$9 (\p$74 [9]),
+    .\port$328$0 (\p$74 [0]),
+    .\port$328$1 (\p$74 [1]),
+    .\port$328$10 (\p$74 [10]),
+    .\port$328$11 (\p$74 [11]),
+    .\port$328$12 (\p$74 [12]),
+    .\port$328$13 (\p$74 [13]),
+    .\port$328$14 (\p$74 [14]),
+    .\port$328$15 (\p$74 [15]),
+    .\port$328$16 (\p$74 [16]),
+    .\port$328$17 (\p$74 [17]),
+    .\port$328$18 (\p$74 [18]),
+    .\port$328$19 (\p$74 [19]),
+    .\port$328$2 (\p$74 [2]),
+    .\port$328$20 (\p$74 [20]),
+    .\port$328$21 (\p$74 [21]),
+    .\port$328$22 (\p$74 [22]),
+    .\port$328$23 (\p$74 [23]),
+    .\port$328$24 (\p$74 [24]),
+    .\port$328$25 (\p$74 [25]),
+    .\port$328$26 (\p$74 [26]),
+    .\port$328$27 (\p$74 [27]),
+    .\port$328$28 (\p$74 [28]),
+    .\port$328$3 (\p$74 [3]),
+    .\port$328$4 (\p$74 [4]),
+    .\port$328$5 (\p$74 [5]),
+    .\port$328$6 (\p$74 [6]),
+    .\port$328$7 (\p$74 [7]),
+    .\port$328$8 (\p$74 [8]),
+    .\port$328$9 (\p$74 [9]),
     .rst(rst)
   );
   \hwq_requant.phl_0  phl_0 (
@@ -647,38 +629,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2e_yphl0),
     .clk(clk),
     .en(en),
-    .\port$351$0 (\p$72 [0]),
-    .\port$351$1 (\p$72 [1]),
-    .\port$351$10 (\p$72 [10]),
-    .\port$351$11 (\p$72 [11]),
-    .\port$351$12 (\p$72 [12]),
-    .\port$351$13 (\p$72 [13]),
-    .\port$351$14 (\p$72 [14]),
-    .\port$351$15 (\p$72 [15]),
-    .\port$351$16 (\p$72 [16]),
-    .\port$351$17 (\p$72 [17]),
-    .\port$351$18 (\p$72 [18]),
-    .\port$351$19 (\p$72 [19]),
-    .\port$351$2 (\p$72 [2]),
-    .\port$351$20 (\p$72 [20]),
-    .\port$351$21 (\p$72 [21]),
-    .\port$351$22 (\p$72 [22]),
-    .\port$351$23 (\p$72 [23]),
-    .\port$351$24 (\p$72 [24]),
-    .\port$351$25 (\p$72 [25]),
-    .\port$351$26 (\p$72 [26]),
-    .\port$351$27 (\p$72 [27]),
-    .\port$351$28 (\p$72 [28]),
-    .\port$351$29 (\p$72 [29]),
-    .\port$351$3 (\p$72 [3]),
-    .\port$351$30 (\p$72 [30]),
-    .\port$351$31 (\p$72 [31]),
-    .\port$351$4 (\p$72 [4]),
-    .\port$351$5 (\p$72 [5]),
-    .\port$351$6 (\p$72 [6]),
-    .\port$351$7 (\p$72 [7]),
-    .\port$351$8 (\p$72 [8]),
-    .\port$351$9 (\p$72 [9]),
+    .\port$327$0 (\p$72 [0]),
+    .\port$327$1 (\p$72 [1]),
+    .\port$327$10 (\p$72 [10]),
+    .\port$327$11 (\p$72 [11]),
+    .\port$327$12 (\p$72 [12]),
+    .\port$327$13 (\p$72 [13]),
+    .\port$327$14 (\p$72 [14]),
+    .\port$327$15 (\p$72 [15]),
+    .\port$327$16 (\p$72 [16]),
+    .\port$327$17 (\p$72 [17]),
+    .\port$327$18 (\p$72 [18]),
+    .\port$327$19 (\p$72 [19]),
+    .\port$327$2 (\p$72 [2]),
+    .\port$327$20 (\p$72 [20]),
+    .\port$327$21 (\p$72 [21]),
+    .\port$327$22 (\p$72 [22]),
+    .\port$327$23 (\p$72 [23]),
+    .\port$327$24 (\p$72 [24]),
+    .\port$327$25 (\p$72 [25]),
+    .\port$327$26 (\p$72 [26]),
+    .\port$327$27 (\p$72 [27]),
+    .\port$327$28 (\p$72 [28]),
+    .\port$327$29 (\p$72 [29]),
+    .\port$327$3 (\p$72 [3]),
+    .\port$327$30 (\p$72 [30]),
+    .\port$327$31 (\p$72 [31]),
+    .\port$327$4 (\p$72 [4]),
+    .\port$327$5 (\p$72 [5]),
+    .\port$327$6 (\p$72 [6]),
+    .\port$327$7 (\p$72 [7]),
+    .\port$327$8 (\p$72 [8]),
+    .\port$327$9 (\p$72 [9]),
     .rst(rst)
   );
   \hwq_requant.plh_0  plh_0 (
@@ -686,37 +668,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2e_yplh0),
     .clk(clk),
     .en(en),
-    .\port$350$0 (\p$70 [0]),
-    .\port$350$1 (\p$70 [1]),
-    .\port$350$10 (\p$70 [10]),
-    .\port$350$11 (\p$70 [11]),
-    .\port$350$12 (\p$70 [12]),
-    .\port$350$13 (\p$70 [13]),
-    .\port$350$14 (\p$70 [14]),
-    .\port$350$15 (\p$70 [15]),
-    .\port$350$16 (\p$70 [16]),
-    .\port$350$17 (\p$70 [17]),
-    .\port$350$18 (\p$70 [18]),
-    .\port$350$19 (\p$70 [19]),
-    .\port$350$2 (\p$70 [2]),
-    .\port$350$20 (\p$70 [20]),
-    .\port$350$21 (\p$70 [21]),
-    .\port$350$22 (\p$70 [22]),
-    .\port$350$23 (\p$70 [23]),
-    .\port$350$24 (\p$70 [24]),
-    .\port$350$25 (\p$70 [25]),
-    .\port$350$26 (\p$70 [26]),
-    .\port$350$27 (\p$70 [27]),
-    .\port$350$28 (\p$70 [28]),
-    .\port$350$29 (\p$70 [29]),
-    .\port$350$3 (\p$70 [3]),
-    .\port$350$30 (\p$70 [30]),
-    .\port$350$4 (\p$70 [4]),
-    .\port$350$5 (\p$70 [5]),
-    .\port$350$6 (\p$70 [6]),
-    .\port$350$7 (\p$70 [7]),
-    .\port$350$8 (\p$70 [8]),
-    .\port$350$9 (\p$70 [9]),
+    .\port$326$0 (\p$70 [0]),
+    .\port$326$1 (\p$70 [1]),
+    .\port$326$10 (\p$70 [10]),
+    .\port$326$11 (\p$70 [11]),
+    .\port$326$12 (\p$70 [12]),
+    .\port$326$13 (\p$70 [13]),
+    .\port$326$14 (\p$70 [14]),
+    .\port$326$15 (\p$70 [15]),
+    .\port$326$16 (\p$70 [16]),
+    .\port$326$17 (\p$70 [17]),
+    .\port$326$18 (\p$70 [18]),
+    .\port$326$19 (\p$70 [19]),
+    .\port$326$2 (\p$70 [2]),
+    .\port$326$20 (\p$70 [20]),
+    .\port$326$21 (\p$70 [21]),
+    .\port$326$22 (\p$70 [22]),
+    .\port$326$23 (\p$70 [23]),
+    .\port$326$24 (\p$70 [24]),
+    .\port$326$25 (\p$70 [25]),
+    .\port$326$26 (\p$70 [26]),
+    .\port$326$27 (\p$70 [27]),
+    .\port$326$28 (\p$70 [28]),
+    .\port$326$29 (\p$70 [29]),
+    .\port$326$3 (\p$70 [3]),
+    .\port$326$30 (\p$70 [30]),
+    .\port$326$4 (\p$70 [4]),
+    .\port$326$5 (\p$70 [5]),
+    .\port$326$6 (\p$70 [6]),
+    .\port$326$7 (\p$70 [7]),
+    .\port$326$8 (\p$70 [8]),
+    .\port$326$9 (\p$70 [9]),
     .rst(rst)
   );
   \hwq_requant.pll_0  pll_0 (
@@ -724,40 +706,40 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .b(rq2e_ypll0),
     .clk(clk),
     .en(en),
-    .\port$349$0 (p[0]),
-    .\port$349$1 (p[1]),
-    .\port$349$10 (p[10]),
-    .\port$349$11 (p[11]),
-    .\port$349$12 (p[12]),
-    .\port$349$13 (p[13]),
-    .\port$349$14 (p[14]),
-    .\port$349$15 (p[15]),
-    .\port$349$16 (p[16]),
-    .\port$349$17 (p[17]),
-    .\port$349$18 (p[18]),
-    .\port$349$19 (p[19]),
-    .\port$349$2 (p[2]),
-    .\port$349$20 (p[20]),
-    .\port$349$21 (p[21]),
-    .\port$349$22 (p[22]),
-    .\port$349$23 (p[23]),
-    .\port$349$24 (p[24]),
-    .\port$349$25 (p[25]),
-    .\port$349$26 (p[26]),
-    .\port$349$27 (p[27]),
-    .\port$349$28 (p[28]),
-    .\port$349$29 (p[29]),
-    .\port$349$3 (p[3]),
-    .\port$349$30 (p[30]),
-    .\port$349$31 (p[31]),
-    .\port$349$32 (p[32]),
-    .\port$349$33 (p[33]),
-    .\port$349$4 (p[4]),
-    .\port$349$5 (p[5]),
-    .\port$349$6 (p[6]),
-    .\port$349$7 (p[7]),
-    .\port$349$8 (p[8]),
-    .\port$349$9 (p[9]),
+    .\port$325$0 (p[0]),
+    .\port$325$1 (p[1]),
+    .\port$325$10 (p[10]),
+    .\port$325$11 (p[11]),
+    .\port$325$12 (p[12]),
+    .\port$325$13 (p[13]),
+    .\port$325$14 (p[14]),
+    .\port$325$15 (p[15]),
+    .\port$325$16 (p[16]),
+    .\port$325$17 (p[17]),
+    .\port$325$18 (p[18]),
+    .\port$325$19 (p[19]),
+    .\port$325$2 (p[2]),
+    .\port$325$20 (p[20]),
+    .\port$325$21 (p[21]),
+    .\port$325$22 (p[22]),
+    .\port$325$23 (p[23]),
+    .\port$325$24 (p[24]),
+    .\port$325$25 (p[25]),
+    .\port$325$26 (p[26]),
+    .\port$325$27 (p[27]),
+    .\port$325$28 (p[28]),
+    .\port$325$29 (p[29]),
+    .\port$325$3 (p[3]),
+    .\port$325$30 (p[30]),
+    .\port$325$31 (p[31]),
+    .\port$325$32 (p[32]),
+    .\port$325$33 (p[33]),
+    .\port$325$4 (p[4]),
+    .\port$325$5 (p[5]),
+    .\port$325$6 (p[6]),
+    .\port$325$7 (p[7]),
+    .\port$325$8 (p[8]),
+    .\port$325$9 (p[9]),
     .rst(rst)
   );
   CCU2C #(
@@ -1039,7 +1021,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     .C0(1'h0),
     .C1(1'h0),
     .CIN(round0_carry33),
-    .COUT(_060_),
+    .COUT(_056_),
     .D0(rq2_h0[32]),
     .D1(1'h0),
     .S0(round0_s[34]),
@@ -1106,7 +1088,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign lo_z[8] = lo_z[9];
   assign mid_0[32] = mid_0[33];
   assign rq2m_mi0[32] = rq2m_mi0[33];
-  assign _117_[46:14] = h_0;
+  assign _106_[46:14] = h_0;
   always @(posedge clk) begin
     if (rst) begin
       o_last <= 1'h0;
@@ -1115,8 +1097,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq5_valid <= 1'h0;
       rq4_last <= 1'h0;
       rq4_valid <= 1'h0;
-      _354_ <= 9'h000;
-      _355_ <= 9'h000;
+      _330_ <= 9'h000;
+      _331_ <= 9'h000;
       rq3_last <= 1'h0;
       rq3_valid <= 1'h0;
       rq3b_last <= 1'h0;
@@ -1152,8 +1134,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq5_valid <= rq4_valid;
       rq4_last <= rq3_last;
       rq4_valid <= rq3_valid;
-      _354_ <= $signed(act_max) - $signed(zero_point);
-      _355_ <= $signed(act_min) - $signed(zero_point);
+      _330_ <= $signed(act_max) - $signed(zero_point);
+      _331_ <= $signed(act_min) - $signed(zero_point);
       rq3_last <= rq3b_last;
       rq3_valid <= rq3b_valid;
       rq3b_last <= rq3a_last;
@@ -1185,115 +1167,97 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     end
     if (rst) begin
       o_data <= 8'h00;
-    end else if (_112_) begin
-      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _146_;
+    end else if (_101_) begin
+      o_data <= rq5_lo0 ? (* full_case = 32'd1 *) act_min : _140_;
     end
-    if (_107_) begin
-      begin if (_109_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
-    end
-    if (_104_) begin
-      begin if (_105_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
-    end
-    if (_103_) begin
-      rq5_t0 <= rq4_t0;
-    end
-    if (_102_) begin
-      rq4_above0 <= over_0[9];
-    end
-    if (_101_) begin
-      rq4_below0 <= under_0[9];
-    end
-    if (_100_) begin
-      rq4_fits0_8 <= rq3_y0[32] == rq3_y0[33];
-    end
-    if (_099_) begin
-      rq4_fits0_7 <= $signed(rq3_y0[31:29]) == $signed(rq3_y0[33]);
-    end
-    if (_098_) begin
-      rq4_fits0_6 <= $signed(rq3_y0[28:26]) == $signed(rq3_y0[33]);
-    end
-    if (_096_) begin
-      rq4_fits0_5 <= $signed(rq3_y0[25:23]) == $signed(rq3_y0[33]);
-    end
-    if (_095_) begin
-      rq4_fits0_4 <= $signed(rq3_y0[22:20]) == $signed(rq3_y0[33]);
+    if (_097_) begin
+      begin if (_098_) rq5_hi0 <= rq4_above0; else rq5_hi0 <= ~ rq4_neg0; end
     end
     if (_094_) begin
-      rq4_fits0_3 <= $signed(rq3_y0[19:17]) == $signed(rq3_y0[33]);
-    end
-    if (_093_) begin
-      rq4_fits0_2 <= $signed(rq3_y0[16:14]) == $signed(rq3_y0[33]);
+      begin if (_095_) rq5_lo0 <= rq4_below0; else rq5_lo0 <= rq4_neg0; end
     end
     if (_092_) begin
-      rq4_fits0_1 <= $signed(rq3_y0[13:11]) == $signed(rq3_y0[33]);
+      rq5_t0 <= rq4_t0;
     end
     if (_091_) begin
-      rq4_fits0_0 <= $signed(rq3_y0[10:8]) == $signed(rq3_y0[33]);
+      rq4_above0 <= over_0[9];
     end
     if (_090_) begin
-      rq4_neg0 <= rq3_y0[33];
+      rq4_below0 <= under_0[9];
     end
     if (_089_) begin
-      rq4_t0 <= rq3_y0[7:0] + zero_point;
+      rq4_fits0_2 <= $signed(rq3_y0[32:26]) == $signed(rq3_y0[33]);
+    end
+    if (_088_) begin
+      rq4_fits0_1 <= $signed(rq3_y0[25:17]) == $signed(rq3_y0[33]);
+    end
+    if (_087_) begin
+      rq4_fits0_0 <= $signed(rq3_y0[16:8]) == $signed(rq3_y0[33]);
+    end
+    if (_086_) begin
+      rq4_neg0 <= rq3_y0[33];
     end
     if (_085_) begin
-      rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
-    end
-    if (_084_) begin
-      rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
-    end
-    if (_083_) begin
-      rq3b_r0 <= rq3a_r0;
-    end
-    if (_082_) begin
-      rq3a_u0 <= round0_s[34:1];
+      rq4_t0 <= rq3_y0[7:0] + zero_point;
     end
     if (_081_) begin
-      rq3a_r0 <= rq2_r0;
+      rq3_y0 <= $signed(rq3b_u0) >>> { rq3b_r0[4:2], 2'h0 };
     end
     if (_080_) begin
-      rq2_hm0 <= halfm_0;
+      rq3b_u0 <= $signed(rq3a_u0) >>> rq3a_r0[1:0];
     end
     if (_079_) begin
-      rq2_h0 <= h_0;
+      rq3b_r0 <= rq3a_r0;
     end
     if (_078_) begin
-      rq2_rz0 <= rq2m_rz0;
+      rq3a_u0 <= round0_s[34:1];
     end
     if (_077_) begin
-      rq2_r0 <= rq2m_r0;
+      rq3a_r0 <= rq2_r0;
     end
     if (_076_) begin
-      rq2m_rz0 <= ! rq2q_r0;
+      rq2_hm0 <= halfm_0;
+    end
+    if (_075_) begin
+      rq2_h0 <= h_0;
     end
     if (_074_) begin
-      rq2m_dl0 <= { \$signal$169 , \$signal$168  };
+      rq2_rz0 <= rq2m_rz0;
     end
     if (_073_) begin
-      rq2m_dh0 <= { \$signal$167 , \$signal  };
+      rq2_r0 <= rq2m_r0;
     end
     if (_072_) begin
-      _376_ <= { mid_0[33], mid_0[31:0] };
-    end
-    if (_071_) begin
-      rq2m_o0 <= { outer_hi_0, rq2q_pll0[29:0] };
+      rq2m_rz0 <= ! rq2q_r0;
     end
     if (_070_) begin
-      rq2m_r0 <= rq2q_r0;
+      rq2m_dl0 <= { \$signal$157 , \$signal$156  };
     end
     if (_069_) begin
-      rq2q_phh0 <= rq2p_phh0;
+      rq2m_dh0 <= { \$signal$155 , \$signal  };
     end
     if (_068_) begin
-      rq2q_phl0 <= rq2p_phl0;
+      _352_ <= { mid_0[33], mid_0[31:0] };
     end
     if (_067_) begin
-      rq2q_plh0 <= rq2p_plh0;
+      rq2m_o0 <= { outer_hi_0, rq2q_pll0[29:0] };
     end
     if (_066_) begin
-      rq2q_pll0 <= rq2p_pll0;
+      rq2m_r0 <= rq2q_r0;
+    end
+    if (_065_) begin
+      rq2q_phh0 <= rq2p_phh0;
     end
     if (_064_) begin
+      rq2q_phl0 <= rq2p_phl0;
+    end
+    if (_063_) begin
+      rq2q_plh0 <= rq2p_plh0;
+    end
+    if (_062_) begin
+      rq2q_pll0 <= rq2p_pll0;
+    end
+    if (_060_) begin
       rq2q_r0 <= rq2d_r0;
     end
     if (en) begin
@@ -1306,28 +1270,28 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       rq2e_yphl0 <= rq2a_m0[16:0];
       rq2e_xplh0 <= rq2a_a0[16:0];
     end
-    if (_063_) begin
+    if (_059_) begin
       rq2d_r0 <= rq2c_r0;
     end
-    if (_062_) begin
+    if (_058_) begin
       rq2c_r0 <= rq2b_r0;
     end
-    if (_061_) begin
+    if (_057_) begin
       rq2b_r0 <= rq2e_r0;
     end
-    if (_059_) begin
+    if (_055_) begin
       rq2e_xphl0 <= rq2a_a0[31:17];
     end
-    if (_058_) begin
+    if (_054_) begin
       rq2e_yplh0 <= rq2a_m0[30:17];
     end
-    if (_056_) begin
+    if (_052_) begin
       rq2e_ypll0 <= rq2a_m0[16:0];
     end
-    if (_055_) begin
+    if (_051_) begin
       rq2e_xpll0 <= rq2a_a0[16:0];
     end
-    if (_052_) begin
+    if (_050_) begin
       rq2e_r0 <= rq2a_r0;
     end
     if (_039_) begin
@@ -1348,28 +1312,28 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (_001_) begin
       rq1b_l0 <= rq1_l0;
     end
-    if (_120_) begin
+    if (_114_) begin
       rq1b_m0 <= rq1_m0;
     end
-    if (_116_) begin
+    if (_107_) begin
       rq1_s0 <= $signed(rq0_acc0) + $signed(rq0_b0);
     end
-    if (_108_)
-      if (!_114_) rq1_r0 <= 5'h00;
+    if (_103_)
+      if (!_104_) rq1_r0 <= 5'h00;
       else rq1_r0 <= - $signed(rq0_e0[4:0]);
-    if (_097_)
-      if (!_113_) rq1_l0 <= 5'h00;
+    if (_093_)
+      if (!_102_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
-    if (_086_) begin
+    if (_082_) begin
       rq1_m0 <= rq0_m0;
     end
-    if (_075_) begin
+    if (_071_) begin
       rq0_b0 <= i_bias;
     end
-    if (_065_) begin
+    if (_061_) begin
       rq0_acc0 <= i_acc;
     end
-    if (_057_) begin
+    if (_053_) begin
       rq0_e0 <= i_shift;
     end
     if (_000_) begin
@@ -1379,8 +1343,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, rst, \port$352$0 , \port$352$1 , \port$352$2 , \port$352$3 , \port$352$4 , \port$352$5 , \port$352$6 , \port$352$7 , \port$352$8 , \port$352$9 , \port$352$10 , \port$352$11 , \port$352$12 , \port$352$13 , \port$352$14 , \port$352$15 , \port$352$16 , \port$352$17 , \port$352$18 
-, \port$352$19 , \port$352$20 , \port$352$21 , \port$352$22 , \port$352$23 , \port$352$24 , \port$352$25 , \port$352$26 , \port$352$27 , \port$352$28 , a, b, en);
+module \hwq_requant.phh_0 (clk, rst, \port$328$0 , \port$328$1 , \port$328$2 , \port$328$3 , \port$328$4 , \port$328$5 , \port$328$6 , \port$328$7 , \port$328$8 , \port$328$9 , \port$328$10 , \port$328$11 , \port$328$12 , \port$328$13 , \port$328$14 , \port$328$15 , \port$328$16 , \port$328$17 , \port$328$18 
+, \port$328$19 , \port$328$20 , \port$328$21 , \port$328$22 , \port$328$23 , \port$328$24 , \port$328$25 , \port$328$26 , \port$328$27 , \port$328$28 , a, b, en);
   input [14:0] a;
   wire [14:0] a;
   input [13:0] b;
@@ -1390,64 +1354,64 @@ module \hwq_requant.phh_0 (clk, rst, \port$352$0 , \port$352$1 , \port$352$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$352$0 ;
-  wire \port$352$0 ;
-  output \port$352$1 ;
-  wire \port$352$1 ;
-  output \port$352$10 ;
-  wire \port$352$10 ;
-  output \port$352$11 ;
-  wire \port$352$11 ;
-  output \port$352$12 ;
-  wire \port$352$12 ;
-  output \port$352$13 ;
-  wire \port$352$13 ;
-  output \port$352$14 ;
-  wire \port$352$14 ;
-  output \port$352$15 ;
-  wire \port$352$15 ;
-  output \port$352$16 ;
-  wire \port$352$16 ;
-  output \port$352$17 ;
-  wire \port$352$17 ;
-  output \port$352$18 ;
-  wire \port$352$18 ;
-  output \port$352$19 ;
-  wire \port$352$19 ;
-  output \port$352$2 ;
-  wire \port$352$2 ;
-  output \port$352$20 ;
-  wire \port$352$20 ;
-  output \port$352$21 ;
-  wire \port$352$21 ;
-  output \port$352$22 ;
-  wire \port$352$22 ;
-  output \port$352$23 ;
-  wire \port$352$23 ;
-  output \port$352$24 ;
-  wire \port$352$24 ;
-  output \port$352$25 ;
-  wire \port$352$25 ;
-  output \port$352$26 ;
-  wire \port$352$26 ;
-  output \port$352$27 ;
-  wire \port$352$27 ;
-  output \port$352$28 ;
-  wire \port$352$28 ;
-  output \port$352$3 ;
-  wire \port$352$3 ;
-  output \port$352$4 ;
-  wire \port$352$4 ;
-  output \port$352$5 ;
-  wire \port$352$5 ;
-  output \port$352$6 ;
-  wire \port$352$6 ;
-  output \port$352$7 ;
-  wire \port$352$7 ;
-  output \port$352$8 ;
-  wire \port$352$8 ;
-  output \port$352$9 ;
-  wire \port$352$9 ;
+  output \port$328$0 ;
+  wire \port$328$0 ;
+  output \port$328$1 ;
+  wire \port$328$1 ;
+  output \port$328$10 ;
+  wire \port$328$10 ;
+  output \port$328$11 ;
+  wire \port$328$11 ;
+  output \port$328$12 ;
+  wire \port$328$12 ;
+  output \port$328$13 ;
+  wire \port$328$13 ;
+  output \port$328$14 ;
+  wire \port$328$14 ;
+  output \port$328$15 ;
+  wire \port$328$15 ;
+  output \port$328$16 ;
+  wire \port$328$16 ;
+  output \port$328$17 ;
+  wire \port$328$17 ;
+  output \port$328$18 ;
+  wire \port$328$18 ;
+  output \port$328$19 ;
+  wire \port$328$19 ;
+  output \port$328$2 ;
+  wire \port$328$2 ;
+  output \port$328$20 ;
+  wire \port$328$20 ;
+  output \port$328$21 ;
+  wire \port$328$21 ;
+  output \port$328$22 ;
+  wire \port$328$22 ;
+  output \port$328$23 ;
+  wire \port$328$23 ;
+  output \port$328$24 ;
+  wire \port$328$24 ;
+  output \port$328$25 ;
+  wire \port$328$25 ;
+  output \port$328$26 ;
+  wire \port$328$26 ;
+  output \port$328$27 ;
+  wire \port$328$27 ;
+  output \port$328$28 ;
+  wire \port$328$28 ;
+  output \port$328$3 ;
+  wire \port$328$3 ;
+  output \port$328$4 ;
+  wire \port$328$4 ;
+  output \port$328$5 ;
+  wire \port$328$5 ;
+  output \port$328$6 ;
+  wire \port$328$6 ;
+  output \port$328$7 ;
+  wire \port$328$7 ;
+  output \port$328$8 ;
+  wire \port$328$8 ;
+  output \port$328$9 ;
+  wire \port$328$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1523,54 +1487,54 @@ module \hwq_requant.phh_0 (clk, rst, \port$352$0 , \port$352$1 , \port$352$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$352$0 ),
-    .P1(\port$352$1 ),
-    .P10(\port$352$10 ),
-    .P11(\port$352$11 ),
-    .P12(\port$352$12 ),
-    .P13(\port$352$13 ),
-    .P14(\port$352$14 ),
-    .P15(\port$352$15 ),
-    .P16(\port$352$16 ),
-    .P17(\port$352$17 ),
-    .P18(\port$352$18 ),
-    .P19(\port$352$19 ),
-    .P2(\port$352$2 ),
-    .P20(\port$352$20 ),
-    .P21(\port$352$21 ),
-    .P22(\port$352$22 ),
-    .P23(\port$352$23 ),
-    .P24(\port$352$24 ),
-    .P25(\port$352$25 ),
-    .P26(\port$352$26 ),
-    .P27(\port$352$27 ),
-    .P28(\port$352$28 ),
+    .P0(\port$328$0 ),
+    .P1(\port$328$1 ),
+    .P10(\port$328$10 ),
+    .P11(\port$328$11 ),
+    .P12(\port$328$12 ),
+    .P13(\port$328$13 ),
+    .P14(\port$328$14 ),
+    .P15(\port$328$15 ),
+    .P16(\port$328$16 ),
+    .P17(\port$328$17 ),
+    .P18(\port$328$18 ),
+    .P19(\port$328$19 ),
+    .P2(\port$328$2 ),
+    .P20(\port$328$20 ),
+    .P21(\port$328$21 ),
+    .P22(\port$328$22 ),
+    .P23(\port$328$23 ),
+    .P24(\port$328$24 ),
+    .P25(\port$328$25 ),
+    .P26(\port$328$26 ),
+    .P27(\port$328$27 ),
+    .P28(\port$328$28 ),
     .P29(p36[29]),
-    .P3(\port$352$3 ),
+    .P3(\port$328$3 ),
     .P30(p36[30]),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$352$4 ),
-    .P5(\port$352$5 ),
-    .P6(\port$352$6 ),
-    .P7(\port$352$7 ),
-    .P8(\port$352$8 ),
-    .P9(\port$352$9 ),
+    .P4(\port$328$4 ),
+    .P5(\port$328$5 ),
+    .P6(\port$328$6 ),
+    .P7(\port$328$7 ),
+    .P8(\port$328$8 ),
+    .P9(\port$328$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[28:0] = { \port$352$28 , \port$352$27 , \port$352$26 , \port$352$25 , \port$352$24 , \port$352$23 , \port$352$22 , \port$352$21 , \port$352$20 , \port$352$19 , \port$352$18 , \port$352$17 , \port$352$16 , \port$352$15 , \port$352$14 , \port$352$13 , \port$352$12 , \port$352$11 , \port$352$10 , \port$352$9 , \port$352$8 , \port$352$7 , \port$352$6 , \port$352$5 , \port$352$4 , \port$352$3 , \port$352$2 , \port$352$1 , \port$352$0  };
+  assign p36[28:0] = { \port$328$28 , \port$328$27 , \port$328$26 , \port$328$25 , \port$328$24 , \port$328$23 , \port$328$22 , \port$328$21 , \port$328$20 , \port$328$19 , \port$328$18 , \port$328$17 , \port$328$16 , \port$328$15 , \port$328$14 , \port$328$13 , \port$328$12 , \port$328$11 , \port$328$10 , \port$328$9 , \port$328$8 , \port$328$7 , \port$328$6 , \port$328$5 , \port$328$4 , \port$328$3 , \port$328$2 , \port$328$1 , \port$328$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, rst, \port$351$0 , \port$351$1 , \port$351$2 , \port$351$3 , \port$351$4 , \port$351$5 , \port$351$6 , \port$351$7 , \port$351$8 , \port$351$9 , \port$351$10 , \port$351$11 , \port$351$12 , \port$351$13 , \port$351$14 , \port$351$15 , \port$351$16 , \port$351$17 , \port$351$18 
-, \port$351$19 , \port$351$20 , \port$351$21 , \port$351$22 , \port$351$23 , \port$351$24 , \port$351$25 , \port$351$26 , \port$351$27 , \port$351$28 , \port$351$29 , \port$351$30 , \port$351$31 , a, b, en);
+module \hwq_requant.phl_0 (clk, rst, \port$327$0 , \port$327$1 , \port$327$2 , \port$327$3 , \port$327$4 , \port$327$5 , \port$327$6 , \port$327$7 , \port$327$8 , \port$327$9 , \port$327$10 , \port$327$11 , \port$327$12 , \port$327$13 , \port$327$14 , \port$327$15 , \port$327$16 , \port$327$17 , \port$327$18 
+, \port$327$19 , \port$327$20 , \port$327$21 , \port$327$22 , \port$327$23 , \port$327$24 , \port$327$25 , \port$327$26 , \port$327$27 , \port$327$28 , \port$327$29 , \port$327$30 , \port$327$31 , a, b, en);
   input [14:0] a;
   wire [14:0] a;
   input [16:0] b;
@@ -1580,70 +1544,70 @@ module \hwq_requant.phl_0 (clk, rst, \port$351$0 , \port$351$1 , \port$351$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$351$0 ;
-  wire \port$351$0 ;
-  output \port$351$1 ;
-  wire \port$351$1 ;
-  output \port$351$10 ;
-  wire \port$351$10 ;
-  output \port$351$11 ;
-  wire \port$351$11 ;
-  output \port$351$12 ;
-  wire \port$351$12 ;
-  output \port$351$13 ;
-  wire \port$351$13 ;
-  output \port$351$14 ;
-  wire \port$351$14 ;
-  output \port$351$15 ;
-  wire \port$351$15 ;
-  output \port$351$16 ;
-  wire \port$351$16 ;
-  output \port$351$17 ;
-  wire \port$351$17 ;
-  output \port$351$18 ;
-  wire \port$351$18 ;
-  output \port$351$19 ;
-  wire \port$351$19 ;
-  output \port$351$2 ;
-  wire \port$351$2 ;
-  output \port$351$20 ;
-  wire \port$351$20 ;
-  output \port$351$21 ;
-  wire \port$351$21 ;
-  output \port$351$22 ;
-  wire \port$351$22 ;
-  output \port$351$23 ;
-  wire \port$351$23 ;
-  output \port$351$24 ;
-  wire \port$351$24 ;
-  output \port$351$25 ;
-  wire \port$351$25 ;
-  output \port$351$26 ;
-  wire \port$351$26 ;
-  output \port$351$27 ;
-  wire \port$351$27 ;
-  output \port$351$28 ;
-  wire \port$351$28 ;
-  output \port$351$29 ;
-  wire \port$351$29 ;
-  output \port$351$3 ;
-  wire \port$351$3 ;
-  output \port$351$30 ;
-  wire \port$351$30 ;
-  output \port$351$31 ;
-  wire \port$351$31 ;
-  output \port$351$4 ;
-  wire \port$351$4 ;
-  output \port$351$5 ;
-  wire \port$351$5 ;
-  output \port$351$6 ;
-  wire \port$351$6 ;
-  output \port$351$7 ;
-  wire \port$351$7 ;
-  output \port$351$8 ;
-  wire \port$351$8 ;
-  output \port$351$9 ;
-  wire \port$351$9 ;
+  output \port$327$0 ;
+  wire \port$327$0 ;
+  output \port$327$1 ;
+  wire \port$327$1 ;
+  output \port$327$10 ;
+  wire \port$327$10 ;
+  output \port$327$11 ;
+  wire \port$327$11 ;
+  output \port$327$12 ;
+  wire \port$327$12 ;
+  output \port$327$13 ;
+  wire \port$327$13 ;
+  output \port$327$14 ;
+  wire \port$327$14 ;
+  output \port$327$15 ;
+  wire \port$327$15 ;
+  output \port$327$16 ;
+  wire \port$327$16 ;
+  output \port$327$17 ;
+  wire \port$327$17 ;
+  output \port$327$18 ;
+  wire \port$327$18 ;
+  output \port$327$19 ;
+  wire \port$327$19 ;
+  output \port$327$2 ;
+  wire \port$327$2 ;
+  output \port$327$20 ;
+  wire \port$327$20 ;
+  output \port$327$21 ;
+  wire \port$327$21 ;
+  output \port$327$22 ;
+  wire \port$327$22 ;
+  output \port$327$23 ;
+  wire \port$327$23 ;
+  output \port$327$24 ;
+  wire \port$327$24 ;
+  output \port$327$25 ;
+  wire \port$327$25 ;
+  output \port$327$26 ;
+  wire \port$327$26 ;
+  output \port$327$27 ;
+  wire \port$327$27 ;
+  output \port$327$28 ;
+  wire \port$327$28 ;
+  output \port$327$29 ;
+  wire \port$327$29 ;
+  output \port$327$3 ;
+  wire \port$327$3 ;
+  output \port$327$30 ;
+  wire \port$327$30 ;
+  output \port$327$31 ;
+  wire \port$327$31 ;
+  output \port$327$4 ;
+  wire \port$327$4 ;
+  output \port$327$5 ;
+  wire \port$327$5 ;
+  output \port$327$6 ;
+  wire \port$327$6 ;
+  output \port$327$7 ;
+  wire \port$327$7 ;
+  output \port$327$8 ;
+  wire \port$327$8 ;
+  output \port$327$9 ;
+  wire \port$327$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1719,54 +1683,54 @@ module \hwq_requant.phl_0 (clk, rst, \port$351$0 , \port$351$1 , \port$351$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$351$0 ),
-    .P1(\port$351$1 ),
-    .P10(\port$351$10 ),
-    .P11(\port$351$11 ),
-    .P12(\port$351$12 ),
-    .P13(\port$351$13 ),
-    .P14(\port$351$14 ),
-    .P15(\port$351$15 ),
-    .P16(\port$351$16 ),
-    .P17(\port$351$17 ),
-    .P18(\port$351$18 ),
-    .P19(\port$351$19 ),
-    .P2(\port$351$2 ),
-    .P20(\port$351$20 ),
-    .P21(\port$351$21 ),
-    .P22(\port$351$22 ),
-    .P23(\port$351$23 ),
-    .P24(\port$351$24 ),
-    .P25(\port$351$25 ),
-    .P26(\port$351$26 ),
-    .P27(\port$351$27 ),
-    .P28(\port$351$28 ),
-    .P29(\port$351$29 ),
-    .P3(\port$351$3 ),
-    .P30(\port$351$30 ),
-    .P31(\port$351$31 ),
+    .P0(\port$327$0 ),
+    .P1(\port$327$1 ),
+    .P10(\port$327$10 ),
+    .P11(\port$327$11 ),
+    .P12(\port$327$12 ),
+    .P13(\port$327$13 ),
+    .P14(\port$327$14 ),
+    .P15(\port$327$15 ),
+    .P16(\port$327$16 ),
+    .P17(\port$327$17 ),
+    .P18(\port$327$18 ),
+    .P19(\port$327$19 ),
+    .P2(\port$327$2 ),
+    .P20(\port$327$20 ),
+    .P21(\port$327$21 ),
+    .P22(\port$327$22 ),
+    .P23(\port$327$23 ),
+    .P24(\port$327$24 ),
+    .P25(\port$327$25 ),
+    .P26(\port$327$26 ),
+    .P27(\port$327$27 ),
+    .P28(\port$327$28 ),
+    .P29(\port$327$29 ),
+    .P3(\port$327$3 ),
+    .P30(\port$327$30 ),
+    .P31(\port$327$31 ),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$351$4 ),
-    .P5(\port$351$5 ),
-    .P6(\port$351$6 ),
-    .P7(\port$351$7 ),
-    .P8(\port$351$8 ),
-    .P9(\port$351$9 ),
+    .P4(\port$327$4 ),
+    .P5(\port$327$5 ),
+    .P6(\port$327$6 ),
+    .P7(\port$327$7 ),
+    .P8(\port$327$8 ),
+    .P9(\port$327$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[31:0] = { \port$351$31 , \port$351$30 , \port$351$29 , \port$351$28 , \port$351$27 , \port$351$26 , \port$351$25 , \port$351$24 , \port$351$23 , \port$351$22 , \port$351$21 , \port$351$20 , \port$351$19 , \port$351$18 , \port$351$17 , \port$351$16 , \port$351$15 , \port$351$14 , \port$351$13 , \port$351$12 , \port$351$11 , \port$351$10 , \port$351$9 , \port$351$8 , \port$351$7 , \port$351$6 , \port$351$5 , \port$351$4 , \port$351$3 , \port$351$2 , \port$351$1 , \port$351$0  };
+  assign p36[31:0] = { \port$327$31 , \port$327$30 , \port$327$29 , \port$327$28 , \port$327$27 , \port$327$26 , \port$327$25 , \port$327$24 , \port$327$23 , \port$327$22 , \port$327$21 , \port$327$20 , \port$327$19 , \port$327$18 , \port$327$17 , \port$327$16 , \port$327$15 , \port$327$14 , \port$327$13 , \port$327$12 , \port$327$11 , \port$327$10 , \port$327$9 , \port$327$8 , \port$327$7 , \port$327$6 , \port$327$5 , \port$327$4 , \port$327$3 , \port$327$2 , \port$327$1 , \port$327$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, rst, \port$350$0 , \port$350$1 , \port$350$2 , \port$350$3 , \port$350$4 , \port$350$5 , \port$350$6 , \port$350$7 , \port$350$8 , \port$350$9 , \port$350$10 , \port$350$11 , \port$350$12 , \port$350$13 , \port$350$14 , \port$350$15 , \port$350$16 , \port$350$17 , \port$350$18 
-, \port$350$19 , \port$350$20 , \port$350$21 , \port$350$22 , \port$350$23 , \port$350$24 , \port$350$25 , \port$350$26 , \port$350$27 , \port$350$28 , \port$350$29 , \port$350$30 , a, b, en);
+module \hwq_requant.plh_0 (clk, rst, \port$326$0 , \port$326$1 , \port$326$2 , \port$326$3 , \port$326$4 , \port$326$5 , \port$326$6 , \port$326$7 , \port$326$8 , \port$326$9 , \port$326$10 , \port$326$11 , \port$326$12 , \port$326$13 , \port$326$14 , \port$326$15 , \port$326$16 , \port$326$17 , \port$326$18 
+, \port$326$19 , \port$326$20 , \port$326$21 , \port$326$22 , \port$326$23 , \port$326$24 , \port$326$25 , \port$326$26 , \port$326$27 , \port$326$28 , \port$326$29 , \port$326$30 , a, b, en);
   input [16:0] a;
   wire [16:0] a;
   input [13:0] b;
@@ -1776,68 +1740,68 @@ module \hwq_requant.plh_0 (clk, rst, \port$350$0 , \port$350$1 , \port$350$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$350$0 ;
-  wire \port$350$0 ;
-  output \port$350$1 ;
-  wire \port$350$1 ;
-  output \port$350$10 ;
-  wire \port$350$10 ;
-  output \port$350$11 ;
-  wire \port$350$11 ;
-  output \port$350$12 ;
-  wire \port$350$12 ;
-  output \port$350$13 ;
-  wire \port$350$13 ;
-  output \port$350$14 ;
-  wire \port$350$14 ;
-  output \port$350$15 ;
-  wire \port$350$15 ;
-  output \port$350$16 ;
-  wire \port$350$16 ;
-  output \port$350$17 ;
-  wire \port$350$17 ;
-  output \port$350$18 ;
-  wire \port$350$18 ;
-  output \port$350$19 ;
-  wire \port$350$19 ;
-  output \port$350$2 ;
-  wire \port$350$2 ;
-  output \port$350$20 ;
-  wire \port$350$20 ;
-  output \port$350$21 ;
-  wire \port$350$21 ;
-  output \port$350$22 ;
-  wire \port$350$22 ;
-  output \port$350$23 ;
-  wire \port$350$23 ;
-  output \port$350$24 ;
-  wire \port$350$24 ;
-  output \port$350$25 ;
-  wire \port$350$25 ;
-  output \port$350$26 ;
-  wire \port$350$26 ;
-  output \port$350$27 ;
-  wire \port$350$27 ;
-  output \port$350$28 ;
-  wire \port$350$28 ;
-  output \port$350$29 ;
-  wire \port$350$29 ;
-  output \port$350$3 ;
-  wire \port$350$3 ;
-  output \port$350$30 ;
-  wire \port$350$30 ;
-  output \port$350$4 ;
-  wire \port$350$4 ;
-  output \port$350$5 ;
-  wire \port$350$5 ;
-  output \port$350$6 ;
-  wire \port$350$6 ;
-  output \port$350$7 ;
-  wire \port$350$7 ;
-  output \port$350$8 ;
-  wire \port$350$8 ;
-  output \port$350$9 ;
-  wire \port$350$9 ;
+  output \port$326$0 ;
+  wire \port$326$0 ;
+  output \port$326$1 ;
+  wire \port$326$1 ;
+  output \port$326$10 ;
+  wire \port$326$10 ;
+  output \port$326$11 ;
+  wire \port$326$11 ;
+  output \port$326$12 ;
+  wire \port$326$12 ;
+  output \port$326$13 ;
+  wire \port$326$13 ;
+  output \port$326$14 ;
+  wire \port$326$14 ;
+  output \port$326$15 ;
+  wire \port$326$15 ;
+  output \port$326$16 ;
+  wire \port$326$16 ;
+  output \port$326$17 ;
+  wire \port$326$17 ;
+  output \port$326$18 ;
+  wire \port$326$18 ;
+  output \port$326$19 ;
+  wire \port$326$19 ;
+  output \port$326$2 ;
+  wire \port$326$2 ;
+  output \port$326$20 ;
+  wire \port$326$20 ;
+  output \port$326$21 ;
+  wire \port$326$21 ;
+  output \port$326$22 ;
+  wire \port$326$22 ;
+  output \port$326$23 ;
+  wire \port$326$23 ;
+  output \port$326$24 ;
+  wire \port$326$24 ;
+  output \port$326$25 ;
+  wire \port$326$25 ;
+  output \port$326$26 ;
+  wire \port$326$26 ;
+  output \port$326$27 ;
+  wire \port$326$27 ;
+  output \port$326$28 ;
+  wire \port$326$28 ;
+  output \port$326$29 ;
+  wire \port$326$29 ;
+  output \port$326$3 ;
+  wire \port$326$3 ;
+  output \port$326$30 ;
+  wire \port$326$30 ;
+  output \port$326$4 ;
+  wire \port$326$4 ;
+  output \port$326$5 ;
+  wire \port$326$5 ;
+  output \port$326$6 ;
+  wire \port$326$6 ;
+  output \port$326$7 ;
+  wire \port$326$7 ;
+  output \port$326$8 ;
+  wire \port$326$8 ;
+  output \port$326$9 ;
+  wire \port$326$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -1913,54 +1877,54 @@ module \hwq_requant.plh_0 (clk, rst, \port$350$0 , \port$350$1 , \port$350$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$350$0 ),
-    .P1(\port$350$1 ),
-    .P10(\port$350$10 ),
-    .P11(\port$350$11 ),
-    .P12(\port$350$12 ),
-    .P13(\port$350$13 ),
-    .P14(\port$350$14 ),
-    .P15(\port$350$15 ),
-    .P16(\port$350$16 ),
-    .P17(\port$350$17 ),
-    .P18(\port$350$18 ),
-    .P19(\port$350$19 ),
-    .P2(\port$350$2 ),
-    .P20(\port$350$20 ),
-    .P21(\port$350$21 ),
-    .P22(\port$350$22 ),
-    .P23(\port$350$23 ),
-    .P24(\port$350$24 ),
-    .P25(\port$350$25 ),
-    .P26(\port$350$26 ),
-    .P27(\port$350$27 ),
-    .P28(\port$350$28 ),
-    .P29(\port$350$29 ),
-    .P3(\port$350$3 ),
-    .P30(\port$350$30 ),
+    .P0(\port$326$0 ),
+    .P1(\port$326$1 ),
+    .P10(\port$326$10 ),
+    .P11(\port$326$11 ),
+    .P12(\port$326$12 ),
+    .P13(\port$326$13 ),
+    .P14(\port$326$14 ),
+    .P15(\port$326$15 ),
+    .P16(\port$326$16 ),
+    .P17(\port$326$17 ),
+    .P18(\port$326$18 ),
+    .P19(\port$326$19 ),
+    .P2(\port$326$2 ),
+    .P20(\port$326$20 ),
+    .P21(\port$326$21 ),
+    .P22(\port$326$22 ),
+    .P23(\port$326$23 ),
+    .P24(\port$326$24 ),
+    .P25(\port$326$25 ),
+    .P26(\port$326$26 ),
+    .P27(\port$326$27 ),
+    .P28(\port$326$28 ),
+    .P29(\port$326$29 ),
+    .P3(\port$326$3 ),
+    .P30(\port$326$30 ),
     .P31(p36[31]),
     .P32(p36[32]),
     .P33(p36[33]),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$350$4 ),
-    .P5(\port$350$5 ),
-    .P6(\port$350$6 ),
-    .P7(\port$350$7 ),
-    .P8(\port$350$8 ),
-    .P9(\port$350$9 ),
+    .P4(\port$326$4 ),
+    .P5(\port$326$5 ),
+    .P6(\port$326$6 ),
+    .P7(\port$326$7 ),
+    .P8(\port$326$8 ),
+    .P9(\port$326$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[30:0] = { \port$350$30 , \port$350$29 , \port$350$28 , \port$350$27 , \port$350$26 , \port$350$25 , \port$350$24 , \port$350$23 , \port$350$22 , \port$350$21 , \port$350$20 , \port$350$19 , \port$350$18 , \port$350$17 , \port$350$16 , \port$350$15 , \port$350$14 , \port$350$13 , \port$350$12 , \port$350$11 , \port$350$10 , \port$350$9 , \port$350$8 , \port$350$7 , \port$350$6 , \port$350$5 , \port$350$4 , \port$350$3 , \port$350$2 , \port$350$1 , \port$350$0  };
+  assign p36[30:0] = { \port$326$30 , \port$326$29 , \port$326$28 , \port$326$27 , \port$326$26 , \port$326$25 , \port$326$24 , \port$326$23 , \port$326$22 , \port$326$21 , \port$326$20 , \port$326$19 , \port$326$18 , \port$326$17 , \port$326$16 , \port$326$15 , \port$326$14 , \port$326$13 , \port$326$12 , \port$326$11 , \port$326$10 , \port$326$9 , \port$326$8 , \port$326$7 , \port$326$6 , \port$326$5 , \port$326$4 , \port$326$3 , \port$326$2 , \port$326$1 , \port$326$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2 , \port$349$3 , \port$349$4 , \port$349$5 , \port$349$6 , \port$349$7 , \port$349$8 , \port$349$9 , \port$349$10 , \port$349$11 , \port$349$12 , \port$349$13 , \port$349$14 , \port$349$15 , \port$349$16 , \port$349$17 , \port$349$18 
-, \port$349$19 , \port$349$20 , \port$349$21 , \port$349$22 , \port$349$23 , \port$349$24 , \port$349$25 , \port$349$26 , \port$349$27 , \port$349$28 , \port$349$29 , \port$349$30 , \port$349$31 , \port$349$32 , \port$349$33 , a, b, en);
+module \hwq_requant.pll_0 (clk, rst, \port$325$0 , \port$325$1 , \port$325$2 , \port$325$3 , \port$325$4 , \port$325$5 , \port$325$6 , \port$325$7 , \port$325$8 , \port$325$9 , \port$325$10 , \port$325$11 , \port$325$12 , \port$325$13 , \port$325$14 , \port$325$15 , \port$325$16 , \port$325$17 , \port$325$18 
+, \port$325$19 , \port$325$20 , \port$325$21 , \port$325$22 , \port$325$23 , \port$325$24 , \port$325$25 , \port$325$26 , \port$325$27 , \port$325$28 , \port$325$29 , \port$325$30 , \port$325$31 , \port$325$32 , \port$325$33 , a, b, en);
   input [16:0] a;
   wire [16:0] a;
   input [16:0] b;
@@ -1970,74 +1934,74 @@ module \hwq_requant.pll_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2 , \
   input en;
   wire en;
   wire [35:0] p36;
-  output \port$349$0 ;
-  wire \port$349$0 ;
-  output \port$349$1 ;
-  wire \port$349$1 ;
-  output \port$349$10 ;
-  wire \port$349$10 ;
-  output \port$349$11 ;
-  wire \port$349$11 ;
-  output \port$349$12 ;
-  wire \port$349$12 ;
-  output \port$349$13 ;
-  wire \port$349$13 ;
-  output \port$349$14 ;
-  wire \port$349$14 ;
-  output \port$349$15 ;
-  wire \port$349$15 ;
-  output \port$349$16 ;
-  wire \port$349$16 ;
-  output \port$349$17 ;
-  wire \port$349$17 ;
-  output \port$349$18 ;
-  wire \port$349$18 ;
-  output \port$349$19 ;
-  wire \port$349$19 ;
-  output \port$349$2 ;
-  wire \port$349$2 ;
-  output \port$349$20 ;
-  wire \port$349$20 ;
-  output \port$349$21 ;
-  wire \port$349$21 ;
-  output \port$349$22 ;
-  wire \port$349$22 ;
-  output \port$349$23 ;
-  wire \port$349$23 ;
-  output \port$349$24 ;
-  wire \port$349$24 ;
-  output \port$349$25 ;
-  wire \port$349$25 ;
-  output \port$349$26 ;
-  wire \port$349$26 ;
-  output \port$349$27 ;
-  wire \port$349$27 ;
-  output \port$349$28 ;
-  wire \port$349$28 ;
-  output \port$349$29 ;
-  wire \port$349$29 ;
-  output \port$349$3 ;
-  wire \port$349$3 ;
-  output \port$349$30 ;
-  wire \port$349$30 ;
-  output \port$349$31 ;
-  wire \port$349$31 ;
-  output \port$349$32 ;
-  wire \port$349$32 ;
-  output \port$349$33 ;
-  wire \port$349$33 ;
-  output \port$349$4 ;
-  wire \port$349$4 ;
-  output \port$349$5 ;
-  wire \port$349$5 ;
-  output \port$349$6 ;
-  wire \port$349$6 ;
-  output \port$349$7 ;
-  wire \port$349$7 ;
-  output \port$349$8 ;
-  wire \port$349$8 ;
-  output \port$349$9 ;
-  wire \port$349$9 ;
+  output \port$325$0 ;
+  wire \port$325$0 ;
+  output \port$325$1 ;
+  wire \port$325$1 ;
+  output \port$325$10 ;
+  wire \port$325$10 ;
+  output \port$325$11 ;
+  wire \port$325$11 ;
+  output \port$325$12 ;
+  wire \port$325$12 ;
+  output \port$325$13 ;
+  wire \port$325$13 ;
+  output \port$325$14 ;
+  wire \port$325$14 ;
+  output \port$325$15 ;
+  wire \port$325$15 ;
+  output \port$325$16 ;
+  wire \port$325$16 ;
+  output \port$325$17 ;
+  wire \port$325$17 ;
+  output \port$325$18 ;
+  wire \port$325$18 ;
+  output \port$325$19 ;
+  wire \port$325$19 ;
+  output \port$325$2 ;
+  wire \port$325$2 ;
+  output \port$325$20 ;
+  wire \port$325$20 ;
+  output \port$325$21 ;
+  wire \port$325$21 ;
+  output \port$325$22 ;
+  wire \port$325$22 ;
+  output \port$325$23 ;
+  wire \port$325$23 ;
+  output \port$325$24 ;
+  wire \port$325$24 ;
+  output \port$325$25 ;
+  wire \port$325$25 ;
+  output \port$325$26 ;
+  wire \port$325$26 ;
+  output \port$325$27 ;
+  wire \port$325$27 ;
+  output \port$325$28 ;
+  wire \port$325$28 ;
+  output \port$325$29 ;
+  wire \port$325$29 ;
+  output \port$325$3 ;
+  wire \port$325$3 ;
+  output \port$325$30 ;
+  wire \port$325$30 ;
+  output \port$325$31 ;
+  wire \port$325$31 ;
+  output \port$325$32 ;
+  wire \port$325$32 ;
+  output \port$325$33 ;
+  wire \port$325$33 ;
+  output \port$325$4 ;
+  wire \port$325$4 ;
+  output \port$325$5 ;
+  wire \port$325$5 ;
+  output \port$325$6 ;
+  wire \port$325$6 ;
+  output \port$325$7 ;
+  wire \port$325$7 ;
+  output \port$325$8 ;
+  wire \port$325$8 ;
+  output \port$325$9 ;
+  wire \port$325$9 ;
   input rst;
   wire rst;
   MULT18X18D #(
@@ -2113,47 +2077,47 @@ module \hwq_requant.pll_0 (clk, rst, \port$349$0 , \port$349$1 , \port$349$2 , \
     .C9(1'h0),
     .CE0(en),
     .CLK0(clk),
-    .P0(\port$349$0 ),
-    .P1(\port$349$1 ),
-    .P10(\port$349$10 ),
-    .P11(\port$349$11 ),
-    .P12(\port$349$12 ),
-    .P13(\port$349$13 ),
-    .P14(\port$349$14 ),
-    .P15(\port$349$15 ),
-    .P16(\port$349$16 ),
-    .P17(\port$349$17 ),
-    .P18(\port$349$18 ),
-    .P19(\port$349$19 ),
-    .P2(\port$349$2 ),
-    .P20(\port$349$20 ),
-    .P21(\port$349$21 ),
-    .P22(\port$349$22 ),
-    .P23(\port$349$23 ),
-    .P24(\port$349$24 ),
-    .P25(\port$349$25 ),
-    .P26(\port$349$26 ),
-    .P27(\port$349$27 ),
-    .P28(\port$349$28 ),
-    .P29(\port$349$29 ),
-    .P3(\port$349$3 ),
-    .P30(\port$349$30 ),
-    .P31(\port$349$31 ),
-    .P32(\port$349$32 ),
-    .P33(\port$349$33 ),
+    .P0(\port$325$0 ),
+    .P1(\port$325$1 ),
+    .P10(\port$325$10 ),
+    .P11(\port$325$11 ),
+    .P12(\port$325$12 ),
+    .P13(\port$325$13 ),
+    .P14(\port$325$14 ),
+    .P15(\port$325$15 ),
+    .P16(\port$325$16 ),
+    .P17(\port$325$17 ),
+    .P18(\port$325$18 ),
+    .P19(\port$325$19 ),
+    .P2(\port$325$2 ),
+    .P20(\port$325$20 ),
+    .P21(\port$325$21 ),
+    .P22(\port$325$22 ),
+    .P23(\port$325$23 ),
+    .P24(\port$325$24 ),
+    .P25(\port$325$25 ),
+    .P26(\port$325$26 ),
+    .P27(\port$325$27 ),
+    .P28(\port$325$28 ),
+    .P29(\port$325$29 ),
+    .P3(\port$325$3 ),
+    .P30(\port$325$30 ),
+    .P31(\port$325$31 ),
+    .P32(\port$325$32 ),
+    .P33(\port$325$33 ),
     .P34(p36[34]),
     .P35(p36[35]),
-    .P4(\port$349$4 ),
-    .P5(\port$349$5 ),
-    .P6(\port$349$6 ),
-    .P7(\port$349$7 ),
-    .P8(\port$349$8 ),
-    .P9(\port$349$9 ),
+    .P4(\port$325$4 ),
+    .P5(\port$325$5 ),
+    .P6(\port$325$6 ),
+    .P7(\port$325$7 ),
+    .P8(\port$325$8 ),
+    .P9(\port$325$9 ),
     .RST0(rst),
     .SIGNEDA(1'h1),
     .SIGNEDB(1'h1),
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign p36[33:0] = { \port$349$33 , \port$349$32 , \port$349$31 , \port$349$30 , \port$349$29 , \port$349$28 , \port$349$27 , \port$349$26 , \port$349$25 , \port$349$24 , \port$349$23 , \port$349$22 , \port$349$21 , \port$349$20 , \port$349$19 , \port$349$18 , \port$349$17 , \port$349$16 , \port$349$15 , \port$349$14 , \port$349$13 , \port$349$12 , \port$349$11 , \port$349$10 , \port$349$9 , \port$349$8 , \port$349$7 , \port$349$6 , \port$349$5 , \port$349$4 , \port$349$3 , \port$349$2 , \port$349$1 , \port$349$0  };
+  assign p36[33:0] = { \port$325$33 , \port$325$32 , \port$325$31 , \port$325$30 , \port$325$29 , \port$325$28 , \port$325$27 , \port$325$26 , \port$325$25 , \port$325$24 , \port$325$23 , \port$325$22 , \port$325$21 , \port$325$20 , \port$325$19 , \port$325$18 , \port$325$17 , \port$325$16 , \port$325$15 , \port$325$14 , \port$325$13 , \port$325$12 , \port$325$11 , \port$325$10 , \port$325$9 , \port$325$8 , \port$325$7 , \port$325$6 , \port$325$5 , \port$325$4 , \port$325$3 , \port$325$2 , \port$325$1 , \port$325$0  };
 endmodule

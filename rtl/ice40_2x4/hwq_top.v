@@ -57,17 +57,18 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  wire _001_;
-  wire [1:0] _002_;
+  wire [3:0] _002_;
+  wire [4:0] _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
+  wire [1:0] _010_;
   wire _011_;
-  wire [1:0] _012_;
-  wire [2:0] _013_;
+  wire [2:0] _012_;
+  wire _014_;
   wire _015_;
   wire _016_;
-  wire _017_;
+  wire _018_;
   wire _019_;
   wire _020_;
   wire _021_;
@@ -76,31 +77,31 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _024_;
   wire _025_;
   wire _026_;
-  wire _027_;
-  wire [3:0] _029_;
+  wire [3:0] _028_;
+  wire _029_;
   wire _030_;
-  wire _031_;
-  wire _039_;
-  wire [8:0] _040_;
+  wire _038_;
+  wire [8:0] _039_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _041_;
+  wire [16:0] _040_;
+  wire _041_;
   wire _042_;
-  wire _043_;
-  wire [15:0] _044_;
+  wire [15:0] _043_;
+  wire _044_;
   wire _045_;
-  wire _046_;
-  wire [5:0] _048_;
+  wire [5:0] _047_;
   (* unused_bits = "4" *)
-  wire [4:0] _049_;
+  wire [4:0] _048_;
   (* unused_bits = "2" *)
-  wire [2:0] _050_;
+  wire [2:0] _049_;
+  wire _050_;
   wire _051_;
-  wire _052_;
-  wire _055_;
+  wire _054_;
+  wire _056_;
   wire _057_;
-  wire _058_;
   (* unused_bits = "5" *)
-  wire [5:0] _063_;
+  wire [5:0] _062_;
+  wire _063_;
   wire _064_;
   wire _065_;
   wire _066_;
@@ -108,27 +109,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _068_;
   wire _069_;
   wire _070_;
-  wire _071_;
+  (* unused_bits = "17" *)
+  wire [17:0] _071_;
   (* unused_bits = "17" *)
   wire [17:0] _072_;
-  (* unused_bits = "17" *)
-  wire [17:0] _073_;
-  wire _075_;
-  wire _083_;
+  wire _074_;
+  wire _082_;
+  wire _084_;
   wire _085_;
-  wire _086_;
-  wire _090_;
+  wire _089_;
   (* unused_bits = "2" *)
-  wire [2:0] _093_;
+  wire [2:0] _092_;
+  wire _093_;
   wire _094_;
   wire _095_;
   wire _096_;
   wire _097_;
-  wire _098_;
   (* unused_bits = "2" *)
-  wire [2:0] _099_;
+  wire [2:0] _098_;
+  wire _100_;
   wire _102_;
-  wire _104_;
+  wire _103_;
+  (* unused_bits = "1" *)
+  wire [1:0] _104_;
   wire _105_;
   wire _106_;
   wire _107_;
@@ -165,31 +168,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _138_;
   wire _139_;
   wire _140_;
-  wire _141_;
-  wire _145_;
-  wire _151_;
-  wire _154_;
-  wire [16:0] _157_;
-  wire [3:0] _163_;
+  wire _144_;
+  wire _147_;
+  wire _150_;
+  wire [16:0] _153_;
+  wire [3:0] _159_;
+  wire _164_;
+  wire _165_;
+  wire _167_;
   wire _168_;
-  wire _169_;
-  wire _171_;
-  wire _172_;
-  wire _174_;
-  wire _190_;
-  wire _191_;
-  wire _196_;
-  wire _199_;
+  wire _170_;
+  wire _186_;
+  wire _187_;
+  wire _192_;
+  wire _195_;
+  wire _202_;
+  wire _203_;
   wire _206_;
   wire _207_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire [1:0] _213_;
-  wire [1:0] _214_;
-  wire [5:0] _217_;
-  wire [3:0] _220_;
-  wire [3:0] _221_;
+  wire _208_;
+  wire [1:0] _209_;
+  wire [1:0] _210_;
+  wire [5:0] _213_;
+  wire [3:0] _216_;
+  wire [3:0] _217_;
   wire [16:0] \$signal ;
   reg \$signal$112  = 1'h0;
   reg \$signal$113  = 1'h0;
@@ -206,7 +208,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [1:0] beat = 2'h0;
-  reg beat_last = 1'h0;
+  reg [3:0] beat_ring = 4'h1;
   reg [3:0] blk = 4'h0;
   wire block_end;
   wire [16:0] ch_dec;
@@ -341,147 +343,148 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _055_ = s_act__valid & s_wgt__valid;
-  assign _065_ = in_data & _055_;
-  assign _075_ = ~ at_k_last;
-  assign _086_ = credit_ok | _075_;
-  assign take = _065_ & _086_;
-  assign _095_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _095_;
+  assign _054_ = s_act__valid & s_wgt__valid;
+  assign _064_ = in_data & _054_;
+  assign _074_ = ~ at_k_last;
+  assign _085_ = credit_ok | _074_;
+  assign take = _064_ & _085_;
+  assign _094_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _094_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _019_ = ~ in_data;
-  assign _020_ = s_act__valid & s_wgt__valid;
-  assign _021_ = ~ at_k_last;
-  assign _022_ = credit_ok | _021_;
-  assign _023_ = _020_ & _022_;
-  assign adv = _019_ | _023_;
-  assign _024_ = compute & adv;
-  assign _025_ = _024_ & at_tile_last;
-  assign block_end = _025_ & fn_last;
+  assign _018_ = ~ in_data;
+  assign _019_ = s_act__valid & s_wgt__valid;
+  assign _020_ = ~ at_k_last;
+  assign _021_ = credit_ok | _020_;
+  assign _022_ = _019_ & _021_;
+  assign adv = _018_ | _022_;
+  assign _023_ = compute & adv;
+  assign _024_ = _023_ & at_tile_last;
+  assign block_end = _024_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _026_ = ! lane;
-  assign row_end = o_valid & beat_last;
-  assign _027_ = ~ dn_last;
-  assign wrap = d_last & _027_;
+  assign _025_ = ! lane;
+  assign row_end = o_valid & beat_ring[3];
+  assign _026_ = ~ dn_last;
+  assign wrap = d_last & _026_;
   assign \w_en$83  = \o_valid$84  & ob_last;
-  assign _029_ = kept - 2'h2;
-  assign _030_ = kept >= 3'h4;
-  assign _031_ = kept >= 2'h2;
-  assign _039_ = hdr[47:32] > 4'hb;
-  assign _040_ = _039_ ? hdr[40:32] : 9'h00b;
-  assign _041_[8:0] = _040_ - 2'h2;
-  assign _042_ = hdr[47:32] == 1'h1;
-  assign _043_ = hdr[47:32] > 4'hb;
-  assign _044_ = _043_ ? hdr[47:32] : 16'h000b;
-  assign _045_ = _044_ == 1'h1;
-  assign _046_ = ~ ch_left[16];
-  assign _048_ = wa + 1'h1;
-  assign _049_[3:0] = blk + 1'h1;
-  assign _050_[1:0] = wb + 1'h1;
-  assign _051_ = wb == 2'h2;
-  assign _052_ = lane + 1'h1;
-  assign _057_ = block_end & last_mblock;
-  assign _058_ = compute & adv;
-  assign _063_[4:0] = fn_rem - 1'h1;
-  assign _064_ = ! fn_rem;
-  assign _066_ = fn_last & last_mblock;
-  assign _067_ = ~ _066_;
-  assign _068_ = ~ k_rem[8];
-  assign _069_ = _068_ & k_dec[8];
-  assign _070_ = ~ t_rem[8];
-  assign _071_ = _070_ & t_dec[8];
-  assign _072_[16:0] = row + 1'h1;
-  assign _073_[16:0] = row - 1'h1;
-  assign _083_ = ~ drain_lt_wrap_pen;
-  assign _085_ = ~ drain_lt_pen;
-  assign _090_ = ~ header_taken;
-  assign _093_[1:0] = ra_beat + 1'h1;
-  assign _094_ = beat_last & d_last;
-  assign _096_ = ~ beat_last;
-  assign _097_ = drain_v & _096_;
-  assign _098_ = drain_v & beat_last;
-  assign _099_[1:0] = beat + 1'h1;
-  assign _102_ = drain_v & beat_last;
-  assign _104_ = ~ drain_restart;
-  assign _105_ = drain_d_step & _104_;
-  assign _001_ = d + 1'h1;
-  assign _002_[0] = drain_d_wrap ? 1'h0 : _001_;
-  assign _005_ = o_valid & row_valid;
-  assign _006_ = row_end & row_valid;
-  assign _007_ = _006_ & row_last;
-  assign _012_ = ob + 1'h1;
-  assign _013_[1:0] = ob_last ? 2'h0 : _012_;
-  assign _015_ = r_en & m_out__valid;
-  assign _016_ = ~ row_valid;
-  assign _017_ = row_end & _016_;
-  reg [16:0] _437_ = 17'h00000;
-  assign drain_back[16:0] = _437_;
-  reg [16:0] _438_ = 17'h00000;
-  assign drain_plus[16:0] = _438_;
-  assign _106_ = { st_flush, st_compute } != 1'h0;
+  assign _028_ = kept - 2'h2;
+  assign _029_ = kept >= 3'h4;
+  assign _030_ = kept >= 2'h2;
+  assign _038_ = hdr[47:32] > 4'hb;
+  assign _039_ = _038_ ? hdr[40:32] : 9'h00b;
+  assign _040_[8:0] = _039_ - 2'h2;
+  assign _041_ = hdr[47:32] == 1'h1;
+  assign _042_ = hdr[47:32] > 4'hb;
+  assign _043_ = _042_ ? hdr[47:32] : 16'h000b;
+  assign _044_ = _043_ == 1'h1;
+  assign _045_ = ~ ch_left[16];
+  assign _047_ = wa + 1'h1;
+  assign _048_[3:0] = blk + 1'h1;
+  assign _049_[1:0] = wb + 1'h1;
+  assign _050_ = wb == 2'h2;
+  assign _051_ = lane + 1'h1;
+  assign _056_ = block_end & last_mblock;
+  assign _057_ = compute & adv;
+  assign _062_[4:0] = fn_rem - 1'h1;
+  assign _063_ = ! fn_rem;
+  assign _065_ = fn_last & last_mblock;
+  assign _066_ = ~ _065_;
+  assign _067_ = ~ k_rem[8];
+  assign _068_ = _067_ & k_dec[8];
+  assign _069_ = ~ t_rem[8];
+  assign _070_ = _069_ & t_dec[8];
+  assign _071_[16:0] = row + 1'h1;
+  assign _072_[16:0] = row - 1'h1;
+  assign _082_ = ~ drain_lt_wrap_pen;
+  assign _084_ = ~ drain_lt_pen;
+  assign _089_ = ~ header_taken;
+  assign _092_[1:0] = ra_beat + 1'h1;
+  assign _093_ = beat_ring[3] & d_last;
+  assign _095_ = ~ beat_ring[3];
+  assign _096_ = drain_v & _095_;
+  assign _097_ = drain_v & beat_ring[3];
+  assign _098_[1:0] = beat + 1'h1;
+  assign _100_ = drain_v & beat_ring[3];
+  assign _102_ = ~ drain_restart;
+  assign _103_ = drain_d_step & _102_;
+  assign _104_[0] = d + 1'h1;
+  assign _002_ = dn + 1'h1;
+  assign _003_[3:0] = drain_dn_wrap ? 4'h0 : _002_;
+  assign _004_ = o_valid & row_valid;
+  assign _005_ = row_end & row_valid;
+  assign _006_ = _005_ & row_last;
+  assign _010_ = ob + 1'h1;
+  assign _012_[1:0] = ob_last ? 2'h0 : _010_;
+  assign _014_ = r_en & m_out__valid;
+  assign _015_ = ~ row_valid;
+  assign _016_ = row_end & _015_;
+  reg [16:0] _431_ = 17'h00000;
+  assign drain_back[16:0] = _431_;
+  reg [16:0] _432_ = 17'h00000;
+  assign drain_plus[16:0] = _432_;
+  assign _105_ = { st_flush, st_compute } != 1'h0;
+  assign _106_ = { take_ch, header_taken } != 1'h0;
   assign _107_ = { take_ch, header_taken } != 1'h0;
   assign _108_ = { take_ch, header_taken } != 1'h0;
   assign _109_ = { take_ch, header_taken } != 1'h0;
-  assign _110_ = { take_ch, header_taken } != 1'h0;
-  assign _111_ = { _105_, enter_q, drain_dn_step } != 3'h4;
-  assign _112_ = { _105_, enter_q } != 1'h0;
-  assign _113_ = { _098_, _097_, drain_restart } != 1'h0;
-  assign _114_ = { _098_, _097_, drain_restart } != 1'h0;
-  assign _115_ = { _105_, drain_restart } != 1'h0;
-  assign _116_ = { compute, adv } != 2'h2;
+  assign _110_ = { _103_, enter_q, drain_dn_step } != 3'h4;
+  assign _111_ = { _103_, enter_q } != 1'h0;
+  assign _112_ = { _097_, _096_, drain_restart } != 1'h0;
+  assign _113_ = { _103_, drain_restart } != 1'h0;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { compute, adv } != 2'h2;
+  assign _116_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _118_ = { compute, adv } != 2'h2;
   assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { compute, adv } != 2'h2;
-  assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { tile_end, compute } != 1'h1;
-  assign _123_ = { tile_end, compute } != 1'h1;
-  assign _124_ = & { tile_end, fn_last };
-  assign _125_ = & { _139_, \o_valid$84  };
-  assign _126_ = & { _140_, \o_valid$84  };
-  assign _127_ = & { _141_, \o_valid$84  };
-  assign _128_ = & { _112_, _111_ };
-  assign _129_ = & { _094_, drain_v };
-  assign _130_ = & { _119_, _118_ };
-  assign _138_ = ~ compute;
-  assign _137_ = | { _138_, rst };
-  assign _131_ = | { _057_, rst };
-  assign _132_ = | { enter, rst };
+  assign _120_ = { tile_end, compute } != 1'h1;
+  assign _121_ = { tile_end, compute } != 1'h1;
+  assign _122_ = & { tile_end, fn_last };
+  assign _123_ = & { _138_, \o_valid$84  };
+  assign _124_ = & { _139_, \o_valid$84  };
+  assign _125_ = & { _140_, \o_valid$84  };
+  assign _126_ = & { _111_, _110_ };
+  assign _127_ = & { _093_, drain_v };
+  assign _128_ = & { _117_, _116_ };
+  assign _137_ = ~ compute;
+  assign _129_ = | { _056_, rst };
+  assign _130_ = | { enter, rst };
+  assign _131_ = | { drain_restart, rst };
+  assign _132_ = | { drain_restart, rst };
   assign _133_ = | { drain_restart, rst };
-  assign _134_ = | { drain_restart, rst };
-  assign _135_ = | { dn_last, rst };
-  assign _136_ = | { d_last, rst };
-  assign _139_ = ob == 2'h2;
-  assign _140_ = ob == 1'h1;
-  assign _141_ = ! ob;
-  assign _145_ = drain_restart ? 1'h0 : d_last;
-  assign _151_ = drain_restart ? m_one : row_last;
-  assign _154_ = drain_restart ? 1'h1 : row_valid;
-  assign _157_ = drain_restart ? 17'h00000 : row;
-  assign _163_ = drain_restart ? 4'h0 : dn;
-  assign _168_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _071_;
-  assign _169_ = adv ? _168_ : 1'hx;
-  assign _171_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _069_;
-  assign _172_ = adv ? _171_ : 1'hx;
-  assign _174_ = at_k_last ? 1'h0 : 1'hx;
-  assign _190_ = compute ? st_flush : 1'h1;
-  assign _191_ = st_compute ? _190_ : st_flush;
-  assign _196_ = enter ? 1'h1 : st_compute;
-  assign _199_ = header_taken ? 1'h0 : st_header;
-  assign _206_ = header_taken ? 1'h0 : wb_last;
-  assign _207_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _051_;
-  assign _210_ = header_taken ? 1'h1 : 1'hx;
-  assign _211_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _212_ = take_ch ? _211_ : _210_;
-  assign _213_ = header_taken ? 2'h0 : wb;
-  assign _214_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _050_[1:0];
-  assign _217_ = header_taken ? 6'h00 : wa;
-  assign _220_ = header_taken ? 4'h0 : blk;
-  assign _221_ = wb_last ? _049_[3:0] : _220_;
+  assign _134_ = | { dn_last, rst };
+  assign _135_ = | { d_last, rst };
+  assign _136_ = | { _137_, rst };
+  assign _138_ = ob == 2'h2;
+  assign _139_ = ob == 1'h1;
+  assign _140_ = ! ob;
+  assign _144_ = drain_restart ? 1'h0 : d_last;
+  assign _147_ = drain_restart ? m_one : row_last;
+  assign _150_ = drain_restart ? 1'h1 : row_valid;
+  assign _153_ = drain_restart ? 17'h00000 : row;
+  assign _159_ = drain_restart ? 4'h0 : dn;
+  assign _164_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$113  : _070_;
+  assign _165_ = adv ? _164_ : 1'hx;
+  assign _167_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$112  : _068_;
+  assign _168_ = adv ? _167_ : 1'hx;
+  assign _170_ = at_k_last ? 1'h0 : 1'hx;
+  assign _186_ = compute ? st_flush : 1'h1;
+  assign _187_ = st_compute ? _186_ : st_flush;
+  assign _192_ = enter ? 1'h1 : st_compute;
+  assign _195_ = header_taken ? 1'h0 : st_header;
+  assign _202_ = header_taken ? 1'h0 : wb_last;
+  assign _203_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _050_;
+  assign _206_ = header_taken ? 1'h1 : 1'hx;
+  assign _207_ = \$signal$116  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _208_ = take_ch ? _207_ : _206_;
+  assign _209_ = header_taken ? 2'h0 : wb;
+  assign _210_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _049_[1:0];
+  assign _213_ = header_taken ? 6'h00 : wa;
+  assign _216_ = header_taken ? 4'h0 : blk;
+  assign _217_ = wb_last ? _048_[3:0] : _216_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -526,17 +529,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _013_[2] = 1'hx;
-  assign _002_[1] = 1'hx;
+  assign _012_[2] = 1'hx;
+  assign _003_[4] = 1'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
-    if (_137_) begin
-      fm0 <= 17'h00000;
-    end else if (_124_) begin
-      fm0 <= fm0 + 2'h2;
-    end
     if (rst) begin
       tile_end <= 1'h0;
       st_flush <= 1'h0;
@@ -579,42 +577,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _437_ <= 17'h00000;
-      _438_ <= 17'h00000;
+      _431_ <= 17'h00000;
+      _432_ <= 17'h00000;
     end else begin
-      tile_end <= _058_ & at_tile_last;
-      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _191_; end else st_flush <= _191_; end
-      begin if (st_compute) begin if (compute) st_compute <= _196_; else st_compute <= 1'h0; end else st_compute <= _196_; end
-      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _199_; end else st_header <= _199_; end
-      begin if (take_ch) wb_last <= \$signal$116  ? _207_ : _206_; else wb_last <= _206_; end
-      begin if (take_ch) wb <= \$signal$116  ? _214_ : _213_; else wb <= _213_; end
-      begin if (take_ch) wa <= \$signal$116  ? _048_ : _217_; else wa <= _217_; end
-      begin if (take_ch) blk <= \$signal$116  ? _221_ : _220_; else blk <= _220_; end
+      tile_end <= _057_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _187_; end else st_flush <= _187_; end
+      begin if (st_compute) begin if (compute) st_compute <= _192_; else st_compute <= 1'h0; end else st_compute <= _192_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _195_; end else st_header <= _195_; end
+      begin if (take_ch) wb_last <= \$signal$116  ? _203_ : _202_; else wb_last <= _202_; end
+      begin if (take_ch) wb <= \$signal$116  ? _210_ : _209_; else wb <= _209_; end
+      begin if (take_ch) wa <= \$signal$116  ? _047_ : _213_; else wa <= _213_; end
+      begin if (take_ch) blk <= \$signal$116  ? _217_ : _216_; else blk <= _216_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : _031_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _029_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _029_ : _030_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _028_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      w_en <= take_ch & _026_;
-      give_back <= _015_ + _017_;
+      w_en <= take_ch & _025_;
+      give_back <= _014_ + _016_;
       \w_en$87  <= \w_en$83 ;
       \i_last$64  <= part_last;
       \i_valid$62  <= \$signal$157 ;
-      part_last <= _007_ & dn_last;
-      \$signal$157  <= _005_;
+      part_last <= _006_ & dn_last;
+      \$signal$157  <= _004_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _102_ & d_last;
+      drain_dn_step <= _100_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= drain_v & beat_last;
-      begin if (_097_) d_last <= _145_; else d_last <= _098_ ? \$signal$143  : _145_; end
-      begin if (_097_) row_last <= _151_; else begin if (_098_) row_last <= row_last_next; else row_last <= _151_; end end
-      begin if (_097_) row_valid <= _154_; else begin if (_098_) row_valid <= row_valid_next; else row_valid <= _154_; end end
-      begin if (_097_) row <= _157_; else begin if (_098_) row <= row_next; else row <= _157_; end end
-      begin if (_105_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _163_; end else dn <= _163_; end
-      drain_v <= o_valid_next & _090_;
+      drain_d_step <= drain_v & beat_ring[3];
+      begin if (_096_) d_last <= _144_; else d_last <= _097_ ? \$signal$143  : _144_; end
+      begin if (_096_) row_last <= _147_; else begin if (_097_) row_last <= row_last_next; else row_last <= _147_; end end
+      begin if (_096_) row_valid <= _150_; else begin if (_097_) row_valid <= row_valid_next; else row_valid <= _150_; end end
+      begin if (_096_) row <= _153_; else begin if (_097_) row <= row_next; else row <= _153_; end end
+      begin if (_103_) begin if (drain_dn_step) dn <= _003_[3:0]; else dn <= _159_; end else dn <= _159_; end
+      drain_v <= o_valid_next & _089_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _083_; else row_last_next <= drain_lt_last & _085_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _082_; else row_last_next <= drain_lt_last & _084_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
       begin if (wrap) row_next <= drain_back[16:0]; else row_next <= drain_plus[16:0]; end
       drain_dn_pen <= dn == nb_pen;
@@ -623,15 +621,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _437_ <= _073_[16:0];
-      _438_ <= _072_[16:0];
+      _431_ <= _072_[16:0];
+      _432_ <= _071_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_106_) begin
+    end else if (_105_) begin
       begin if (st_flush) flush <= $signed(flush) - $signed(2'h1); else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (_131_) begin
+    if (_129_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -643,30 +641,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_132_) begin
+    if (_130_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_107_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _046_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_106_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _045_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_108_) begin
+    end else if (_107_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$116  <= 1'h1;
-    end else if (_109_) begin
-      \$signal$116  <= _212_;
+    end else if (_108_) begin
+      \$signal$116  <= _208_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_110_) begin
-      begin if (take_ch) lane <= \$signal$116  ? (* full_case = 32'd1 *) 1'h0 : _052_; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_109_) begin
+      begin if (take_ch) lane <= \$signal$116  ? (* full_case = 32'd1 *) 1'h0 : _051_; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$113  <= 1'h0;
@@ -680,9 +678,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$113  <= _045_;
-      \$signal$112  <= _042_;
-      tile_pen <= _041_[8:0];
+      \$signal$113  <= _044_;
+      \$signal$112  <= _041_;
+      tile_pen <= _040_[8:0];
       k_pen <= hdr[40:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 1'h0;
@@ -707,17 +705,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_125_) begin
+    end else if (_123_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_126_) begin
+    end else if (_124_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_127_) begin
+    end else if (_125_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -725,7 +723,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$84 ) begin
       ob_last <= ob == 2'h2;
-      ob <= _013_[1:0];
+      ob <= _012_[1:0];
     end
     if (\$signal$157 ) begin
       begin if (acc_odd) i_acc <= acc_pair[47:24]; else i_acc <= acc_pair[23:0]; end
@@ -736,78 +734,83 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_128_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_105_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_126_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_103_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
-    if (rst) begin
-      beat_last <= 1'h0;
-    end else if (_113_) begin
-      begin if (_097_) beat_last <= beat == 2'h2; else begin if (_098_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    if (_131_) begin
+      beat_ring <= 4'h1;
+    end else if (drain_v) begin
+      beat_ring <= { beat_ring[2:0], beat_ring[3] };
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_114_) begin
-      begin if (_097_) beat <= _099_[1:0]; else begin if (_098_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_112_) begin
+      begin if (_096_) beat <= _098_[1:0]; else begin if (_097_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 1'h0;
-    end else if (_115_) begin
-      begin if (_105_) d <= _002_[0]; else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
+    end else if (_113_) begin
+      begin if (_103_) begin if (drain_d_wrap) d <= 1'h0; else d <= _104_[0]; end else begin if (drain_restart) d <= 1'h0; else d <= 1'hx; end end
     end
-    if (_133_) begin
+    if (_132_) begin
       ra_blk <= 4'h0;
-    end else if (_129_) begin
+    end else if (_127_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_134_) begin
+    if (_133_) begin
       ra_beat <= 2'h0;
     end else if (drain_v) begin
-      ra_beat <= _093_[1:0];
+      ra_beat <= _092_[1:0];
     end
-    if (_135_) begin
+    if (_134_) begin
       ra_blk_next <= 4'h0;
     end else begin
       ra_blk_next <= ra_blk + 1'h1;
     end
-    if (_136_) begin
+    if (_135_) begin
       \$signal$143  <= 1'h0;
     end else begin
       \$signal$143  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_116_) begin
-      at_tile_last <= compute ? _169_ : \$signal$113 ;
+    end else if (_114_) begin
+      at_tile_last <= compute ? _165_ : \$signal$113 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_117_) begin
-      at_k_last <= compute ? _172_ : \$signal$112 ;
+    end else if (_115_) begin
+      at_k_last <= compute ? _168_ : \$signal$112 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_130_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _067_ : _174_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_128_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _170_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
-    end else if (_120_) begin
+    end else if (_118_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 9'h000;
-    end else if (_121_) begin
+    end else if (_119_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_122_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_120_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _063_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_123_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_121_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _062_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end
+    if (_136_) begin
+      fm0 <= 17'h00000;
+    end else if (_122_) begin
+      fm0 <= fm0 + 2'h2;
     end
   end
 endmodule

@@ -59,7 +59,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
   wire _007_;
@@ -72,42 +72,42 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _014_;
   wire _015_;
   wire _016_;
-  wire _017_;
-  wire _024_;
-  wire _026_;
+  wire _023_;
+  wire _025_;
   (* unused_bits = "5" *)
-  wire [5:0] _028_;
+  wire [5:0] _027_;
+  wire _028_;
   wire _029_;
-  wire _030_;
   (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _037_;
-  wire _038_;
-  wire [15:0] _039_;
+  wire [16:0] _036_;
+  wire _037_;
+  wire [15:0] _038_;
   (* unused_bits = "7 8 9 10 11 12 13 14 15 16" *)
-  wire [16:0] _040_;
+  wire [16:0] _039_;
+  wire _040_;
   wire _041_;
   wire _042_;
-  wire _043_;
-  wire [15:0] _044_;
+  wire [15:0] _043_;
+  wire _044_;
   wire _045_;
-  wire _046_;
+  (* unused_bits = "3" *)
+  wire [3:0] _047_;
   (* unused_bits = "3" *)
   wire [3:0] _048_;
-  (* unused_bits = "3" *)
-  wire [3:0] _049_;
   (* unused_bits = "2" *)
-  wire [2:0] _050_;
+  wire [2:0] _049_;
+  wire _050_;
   wire _051_;
-  wire _052_;
   (* unused_bits = "6" *)
-  wire [6:0] _055_;
+  wire [6:0] _054_;
+  wire _055_;
   wire _056_;
-  wire _057_;
-  wire _061_;
+  wire _060_;
   (* unused_bits = "17" *)
-  wire [17:0] _062_;
+  wire [17:0] _061_;
   (* unused_bits = "4" *)
-  wire [4:0] _063_;
+  wire [4:0] _062_;
+  wire _063_;
   wire _064_;
   wire _065_;
   wire _066_;
@@ -116,25 +116,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _069_;
   wire _070_;
   wire _071_;
-  wire _072_;
   (* unused_bits = "3" *)
-  wire [3:0] _074_;
+  wire [3:0] _073_;
+  wire _074_;
   wire _075_;
   wire _076_;
   wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
-  wire _081_;
   (* unused_bits = "2" *)
+  wire [2:0] _081_;
   wire [2:0] _082_;
-  wire [2:0] _083_;
   (* unused_bits = "3" *)
+  wire [3:0] _083_;
   wire [3:0] _084_;
-  wire [3:0] _085_;
+  wire _085_;
   wire _086_;
   wire _087_;
-  wire _088_;
+  wire _089_;
   wire _090_;
   wire _091_;
   wire _092_;
@@ -161,29 +161,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _113_;
   wire _114_;
   wire _115_;
-  wire _116_;
-  wire _120_;
-  wire _126_;
-  wire _129_;
-  wire [16:0] _132_;
-  wire [2:0] _135_;
+  wire _119_;
+  wire _122_;
+  wire _125_;
+  wire [16:0] _128_;
+  wire [2:0] _131_;
+  wire _136_;
+  wire _137_;
+  wire _139_;
   wire _140_;
-  wire _141_;
-  wire _143_;
-  wire _144_;
-  wire _146_;
-  wire _162_;
-  wire _163_;
-  wire _168_;
-  wire _171_;
+  wire _142_;
+  wire _158_;
+  wire _159_;
+  wire _164_;
+  wire _167_;
+  wire _174_;
+  wire _175_;
   wire _178_;
   wire _179_;
-  wire _182_;
-  wire _183_;
-  wire _184_;
+  wire _180_;
+  wire [2:0] _181_;
+  wire [2:0] _184_;
   wire [2:0] _185_;
-  wire [2:0] _188_;
-  wire [2:0] _189_;
   wire [16:0] \$signal ;
   reg \$signal$143  = 1'h0;
   reg \$signal$144  = 1'h0;
@@ -198,7 +197,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
-  reg beat_last = 1'h1;
   reg [2:0] blk = 3'h0;
   wire block_end;
   wire [16:0] ch_dec;
@@ -316,138 +314,137 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _043_ = s_act__valid & s_wgt__valid;
-  assign _052_ = in_data & _043_;
-  assign _061_ = ~ at_k_last;
-  assign _071_ = credit_ok | _061_;
-  assign take = _052_ & _071_;
+  assign _042_ = s_act__valid & s_wgt__valid;
+  assign _051_ = in_data & _042_;
+  assign _060_ = ~ at_k_last;
+  assign _070_ = credit_ok | _060_;
+  assign take = _051_ & _070_;
   assign _079_ = s_act__valid & s_wgt__valid;
   assign _000_ = in_data & _079_;
-  assign _005_ = _000_ & credit_ok;
-  assign \$signal$40  = _005_ & at_k_last;
-  assign _006_ = ~ in_data;
-  assign _007_ = s_act__valid & s_wgt__valid;
-  assign _008_ = ~ at_k_last;
-  assign _009_ = credit_ok | _008_;
-  assign _010_ = _007_ & _009_;
-  assign adv = _006_ | _010_;
-  assign _011_ = compute & adv;
-  assign _012_ = _011_ & at_tile_last;
-  assign block_end = _012_ & fn_last;
+  assign _004_ = _000_ & credit_ok;
+  assign \$signal$40  = _004_ & at_k_last;
+  assign _005_ = ~ in_data;
+  assign _006_ = s_act__valid & s_wgt__valid;
+  assign _007_ = ~ at_k_last;
+  assign _008_ = credit_ok | _007_;
+  assign _009_ = _006_ & _008_;
+  assign adv = _005_ | _009_;
+  assign _010_ = compute & adv;
+  assign _011_ = _010_ & at_tile_last;
+  assign block_end = _011_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _013_ = ! lane;
-  assign _014_ = lane == 1'h1;
-  assign w_lane1 = take_ch & _014_;
-  assign _015_ = lane == 2'h2;
-  assign w_lane2 = take_ch & _015_;
-  assign _016_ = lane == 2'h3;
-  assign w_lane3 = take_ch & _016_;
-  assign row_end = o_valid & beat_last;
-  assign _017_ = ~ dn_last;
-  assign wrap = d_last & _017_;
-  assign _024_ = d == 2'h2;
-  assign \$signal$81  = d_last ? 1'h0 : _024_;
-  assign drain_d_step = drain_v & beat_last;
-  assign _026_ = drain_v & beat_last;
-  assign drain_dn_step = _026_ & d_last;
-  assign _028_[4:0] = kept - 3'h4;
-  assign _029_ = kept >= 4'h8;
-  assign _030_ = kept >= 3'h4;
-  assign _037_[6:0] = hdr[38:32] - 2'h2;
-  assign _038_ = hdr[47:32] > 3'h7;
-  assign _039_[6:0] = _038_ ? hdr[38:32] : 7'h07;
-  assign _040_[6:0] = _039_[6:0] - 2'h2;
-  assign _041_ = hdr[47:32] == 1'h1;
-  assign _042_ = hdr[47:32] > 3'h7;
-  assign _044_ = _042_ ? hdr[47:32] : 16'h0007;
-  assign _045_ = _044_ == 1'h1;
-  assign _046_ = ~ ch_left[16];
-  assign _048_[2:0] = wa + 1'h1;
-  assign _049_[2:0] = blk + 1'h1;
-  assign _050_[1:0] = lane + 1'h1;
-  assign _051_ = lane == 2'h2;
-  assign _055_[5:0] = $signed(flush) - $signed(2'h1);
-  assign _056_ = block_end & last_mblock;
-  assign _057_ = compute & adv;
-  assign _062_[16:0] = fm0 + 3'h4;
-  assign _063_[3:0] = fn_rem - 1'h1;
-  assign _064_ = ! fn_rem;
-  assign _065_ = fn_last & last_mblock;
-  assign _066_ = ~ _065_;
-  assign _067_ = ~ k_rem[6];
-  assign _068_ = _067_ & k_dec[6];
-  assign _069_ = ~ t_rem[6];
-  assign _070_ = _069_ & t_dec[6];
-  assign _072_ = ~ header_taken;
-  assign _074_[2:0] = ra + 1'h1;
-  assign _075_ = beat_last & d_last;
-  assign _076_ = ~ beat_last;
-  assign _077_ = drain_v & _076_;
-  assign _078_ = drain_v & beat_last;
-  assign _080_ = ~ drain_restart;
-  assign _081_ = drain_d_step & _080_;
-  assign _082_[1:0] = d + 1'h1;
-  assign _083_[1:0] = d_last ? 2'h0 : _082_[1:0];
-  assign _084_[2:0] = dn + 1'h1;
-  assign _085_[2:0] = dn_last ? 3'h0 : _084_[2:0];
-  assign _086_ = o_valid & row_valid;
-  assign _087_ = row_end & row_valid;
-  assign _088_ = _087_ & row_last;
-  assign _001_ = r_en & m_out__valid;
-  assign _002_ = ~ row_valid;
-  assign _003_ = row_end & _002_;
-  assign _090_ = { _081_, enter_q, drain_dn_step } != 3'h4;
-  assign _091_ = { _081_, enter_q } != 1'h0;
-  assign _092_ = { _078_, _077_, drain_restart } != 1'h0;
-  assign _093_ = { _081_, drain_restart } != 1'h0;
+  assign _012_ = ! lane;
+  assign _013_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _013_;
+  assign _014_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _014_;
+  assign _015_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _015_;
+  assign row_end = o_valid & 1'h1;
+  assign _016_ = ~ dn_last;
+  assign wrap = d_last & _016_;
+  assign _023_ = d == 2'h2;
+  assign \$signal$81  = d_last ? 1'h0 : _023_;
+  assign drain_d_step = drain_v & 1'h1;
+  assign _025_ = drain_v & 1'h1;
+  assign drain_dn_step = _025_ & d_last;
+  assign _027_[4:0] = kept - 3'h4;
+  assign _028_ = kept >= 4'h8;
+  assign _029_ = kept >= 3'h4;
+  assign _036_[6:0] = hdr[38:32] - 2'h2;
+  assign _037_ = hdr[47:32] > 3'h7;
+  assign _038_[6:0] = _037_ ? hdr[38:32] : 7'h07;
+  assign _039_[6:0] = _038_[6:0] - 2'h2;
+  assign _040_ = hdr[47:32] == 1'h1;
+  assign _041_ = hdr[47:32] > 3'h7;
+  assign _043_ = _041_ ? hdr[47:32] : 16'h0007;
+  assign _044_ = _043_ == 1'h1;
+  assign _045_ = ~ ch_left[16];
+  assign _047_[2:0] = wa + 1'h1;
+  assign _048_[2:0] = blk + 1'h1;
+  assign _049_[1:0] = lane + 1'h1;
+  assign _050_ = lane == 2'h2;
+  assign _054_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _055_ = block_end & last_mblock;
+  assign _056_ = compute & adv;
+  assign _061_[16:0] = fm0 + 3'h4;
+  assign _062_[3:0] = fn_rem - 1'h1;
+  assign _063_ = ! fn_rem;
+  assign _064_ = fn_last & last_mblock;
+  assign _065_ = ~ _064_;
+  assign _066_ = ~ k_rem[6];
+  assign _067_ = _066_ & k_dec[6];
+  assign _068_ = ~ t_rem[6];
+  assign _069_ = _068_ & t_dec[6];
+  assign _071_ = ~ header_taken;
+  assign _073_[2:0] = ra + 1'h1;
+  assign _074_ = 1'h1 & d_last;
+  assign _075_ = ~ 1'h1;
+  assign _076_ = drain_v & _075_;
+  assign _077_ = drain_v & 1'h1;
+  assign _078_ = ~ drain_restart;
+  assign _080_ = drain_d_step & _078_;
+  assign _081_[1:0] = d + 1'h1;
+  assign _082_[1:0] = d_last ? 2'h0 : _081_[1:0];
+  assign _083_[2:0] = dn + 1'h1;
+  assign _084_[2:0] = dn_last ? 3'h0 : _083_[2:0];
+  assign _085_ = o_valid & row_valid;
+  assign _086_ = row_end & row_valid;
+  assign _087_ = _086_ & row_last;
+  assign _089_ = r_en & m_out__valid;
+  assign _001_ = ~ row_valid;
+  assign _002_ = row_end & _001_;
+  assign _090_ = { _080_, enter_q, drain_dn_step } != 3'h4;
+  assign _091_ = { _080_, enter_q } != 1'h0;
+  assign _092_ = { _080_, drain_restart } != 1'h0;
+  assign _093_ = { compute, adv } != 2'h2;
   assign _094_ = { compute, adv } != 2'h2;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _095_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _096_ = { compute, adv } != 2'h2;
   assign _097_ = { compute, adv } != 2'h2;
   assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { compute, adv } != 2'h2;
+  assign _099_ = { tile_end, compute } != 1'h1;
   assign _100_ = { tile_end, compute } != 1'h1;
-  assign _101_ = { tile_end, compute } != 1'h1;
-  assign _102_ = { st_flush, st_compute } != 1'h0;
+  assign _101_ = { st_flush, st_compute } != 1'h0;
+  assign _102_ = { take_ch, header_taken } != 1'h0;
   assign _103_ = { take_ch, header_taken } != 1'h0;
   assign _104_ = { take_ch, header_taken } != 1'h0;
   assign _105_ = { take_ch, header_taken } != 1'h0;
-  assign _106_ = { take_ch, header_taken } != 1'h0;
-  assign _107_ = & { _091_, _090_ };
-  assign _108_ = & { _075_, drain_v };
-  assign _109_ = & { _097_, _096_ };
-  assign _110_ = & { tile_end, fn_last };
-  assign _116_ = ~ compute;
-  assign _111_ = | { drain_restart, rst };
-  assign _112_ = | { dn_last, rst };
-  assign _113_ = | { _116_, rst };
-  assign _114_ = | { _056_, rst };
-  assign _115_ = | { enter, rst };
-  assign _120_ = drain_restart ? 1'h0 : d_last;
-  assign _126_ = drain_restart ? m_one : row_last;
-  assign _129_ = drain_restart ? 1'h1 : row_valid;
-  assign _132_ = drain_restart ? 17'h00000 : row;
-  assign _135_ = drain_restart ? 3'h0 : dn;
-  assign _140_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _070_;
-  assign _141_ = adv ? _140_ : 1'hx;
-  assign _143_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _068_;
-  assign _144_ = adv ? _143_ : 1'hx;
-  assign _146_ = at_k_last ? 1'h0 : 1'hx;
-  assign _162_ = compute ? st_flush : 1'h1;
-  assign _163_ = st_compute ? _162_ : st_flush;
-  assign _168_ = enter ? 1'h1 : st_compute;
-  assign _171_ = header_taken ? 1'h0 : st_header;
-  assign _178_ = header_taken ? 1'h1 : wb_last;
-  assign _179_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _182_ = header_taken ? 1'h0 : 1'hx;
-  assign _183_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _051_;
-  assign _184_ = take_ch ? _183_ : _182_;
-  assign _185_ = header_taken ? 3'h0 : wa;
-  assign _188_ = header_taken ? 3'h0 : blk;
-  assign _189_ = wb_last ? _049_[2:0] : _188_;
+  assign _106_ = & { _091_, _090_ };
+  assign _107_ = & { _074_, drain_v };
+  assign _108_ = & { _096_, _095_ };
+  assign _109_ = & { tile_end, fn_last };
+  assign _115_ = ~ compute;
+  assign _110_ = | { drain_restart, rst };
+  assign _111_ = | { dn_last, rst };
+  assign _112_ = | { _115_, rst };
+  assign _113_ = | { _055_, rst };
+  assign _114_ = | { enter, rst };
+  assign _119_ = drain_restart ? 1'h0 : d_last;
+  assign _122_ = drain_restart ? m_one : row_last;
+  assign _125_ = drain_restart ? 1'h1 : row_valid;
+  assign _128_ = drain_restart ? 17'h00000 : row;
+  assign _131_ = drain_restart ? 3'h0 : dn;
+  assign _136_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _069_;
+  assign _137_ = adv ? _136_ : 1'hx;
+  assign _139_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _067_;
+  assign _140_ = adv ? _139_ : 1'hx;
+  assign _142_ = at_k_last ? 1'h0 : 1'hx;
+  assign _158_ = compute ? st_flush : 1'h1;
+  assign _159_ = st_compute ? _158_ : st_flush;
+  assign _164_ = enter ? 1'h1 : st_compute;
+  assign _167_ = header_taken ? 1'h0 : st_header;
+  assign _174_ = header_taken ? 1'h1 : wb_last;
+  assign _175_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _178_ = header_taken ? 1'h0 : 1'hx;
+  assign _179_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _050_;
+  assign _180_ = take_ch ? _179_ : _178_;
+  assign _181_ = header_taken ? 3'h0 : wa;
+  assign _184_ = header_taken ? 3'h0 : blk;
+  assign _185_ = wb_last ? _048_[2:0] : _184_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -520,9 +517,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _085_[3] = 1'hx;
-  assign _083_[2] = 1'hx;
-  assign _039_[15:7] = 9'hxxx;
+  assign _084_[3] = 1'hx;
+  assign _082_[2] = 1'hx;
+  assign _038_[15:7] = 9'hxxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -558,35 +555,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$11  <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _001_ + _003_;
+      give_back <= _089_ + _002_;
       \w_en$122  <= \o_valid$120 ;
       \i_last$100  <= part_last;
       \i_valid$98  <= \$signal$165 ;
-      part_last <= _088_ & dn_last;
-      \$signal$165  <= _086_;
+      part_last <= _087_ & dn_last;
+      \$signal$165  <= _085_;
       enter_q <= enter;
-      begin if (_077_) d_last <= _120_; else d_last <= _078_ ? \$signal$81  : _120_; end
-      begin if (_077_) row_last <= _126_; else begin if (_078_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _126_; end end
-      begin if (_077_) row_valid <= _129_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _129_; end end
-      begin if (_077_) row <= _132_; else begin if (_078_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _132_; end end
-      begin if (_081_) begin if (drain_dn_step) dn <= _085_[2:0]; else dn <= _135_; end else dn <= _135_; end
-      drain_v <= o_valid_next & _072_;
+      begin if (_076_) d_last <= _119_; else d_last <= _077_ ? \$signal$81  : _119_; end
+      begin if (_076_) row_last <= _122_; else begin if (_077_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _122_; end end
+      begin if (_076_) row_valid <= _125_; else begin if (_077_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _125_; end end
+      begin if (_076_) row <= _128_; else begin if (_077_) begin if (wrap) row <= row - 2'h3; else row <= row + 1'h1; end else row <= _128_; end end
+      begin if (_080_) begin if (drain_dn_step) dn <= _084_[2:0]; else dn <= _131_; end else dn <= _131_; end
+      drain_v <= o_valid_next & _071_;
       drain_restart <= header_taken;
-      tile_end <= _057_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _163_; end else st_flush <= _163_; end
-      begin if (st_compute) begin if (compute) st_compute <= _168_; else st_compute <= 1'h0; end else st_compute <= _168_; end
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _171_; end else st_header <= _171_; end
-      begin if (take_ch) wb_last <= \$signal$147  ? _179_ : _178_; else wb_last <= _178_; end
-      begin if (take_ch) wa <= \$signal$147  ? _048_[2:0] : _185_; else wa <= _185_; end
-      begin if (take_ch) blk <= \$signal$147  ? _189_ : _188_; else blk <= _188_; end
+      tile_end <= _056_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _159_; end else st_flush <= _159_; end
+      begin if (st_compute) begin if (compute) st_compute <= _164_; else st_compute <= 1'h0; end else st_compute <= _164_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _167_; end else st_header <= _167_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _175_ : _174_; else wb_last <= _174_; end
+      begin if (take_ch) wa <= \$signal$147  ? _047_[2:0] : _181_; else wa <= _181_; end
+      begin if (take_ch) blk <= \$signal$147  ? _185_ : _184_; else blk <= _184_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _029_ : _030_;
-      credits <= \$signal$40  ? (* full_case = 32'd1 *) _028_[4:0] : kept;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _028_ : _029_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _027_[4:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$19  <= w_lane3;
       \w_en$15  <= w_lane2;
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _013_;
+      w_en <= take_ch & _012_;
     end
     if (rst) begin
       \w_data$124  <= 33'h000000000;
@@ -601,75 +598,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_107_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_081_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
-    end
-    if (rst) begin
-      beat_last <= 1'h1;
-    end else if (_092_) begin
-      begin if (_077_) beat_last <= 1'h0; else begin if (_078_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_106_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_080_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_093_) begin
-      begin if (_081_) d <= _083_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_092_) begin
+      begin if (_080_) d <= _082_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_111_) begin
+    if (_110_) begin
       ra <= 3'h0;
-    end else if (_108_) begin
+    end else if (_107_) begin
       ra <= ra_blk_next;
     end
-    if (_112_) begin
+    if (_111_) begin
       ra_blk_next <= 3'h0;
     end else begin
-      ra_blk_next <= _074_[2:0];
+      ra_blk_next <= _073_[2:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_094_) begin
-      at_tile_last <= compute ? _141_ : \$signal$144 ;
+    end else if (_093_) begin
+      at_tile_last <= compute ? _137_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_095_) begin
-      at_k_last <= compute ? _144_ : \$signal$143 ;
+    end else if (_094_) begin
+      at_k_last <= compute ? _140_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _146_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_108_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _142_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 7'h00;
-    end else if (_098_) begin
+    end else if (_097_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 7'hxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 7'h00;
-    end else if (_099_) begin
+    end else if (_098_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 7'hxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_100_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_099_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _063_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 4'h0;
-    end else if (_101_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
+    end else if (_100_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _062_[3:0]; else fn_rem <= 4'hx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_113_) begin
+    if (_112_) begin
       fm0 <= 17'h00000;
-    end else if (_110_) begin
-      fm0 <= _062_[16:0];
+    end else if (_109_) begin
+      fm0 <= _061_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_102_) begin
-      begin if (st_flush) flush <= _055_[5:0]; else begin if (st_compute) flush <= 6'h14; else flush <= 6'hxx; end end
+    end else if (_101_) begin
+      begin if (st_flush) flush <= _054_[5:0]; else begin if (st_compute) flush <= 6'h14; else flush <= 6'hxx; end end
     end
-    if (_114_) begin
+    if (_113_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -681,30 +673,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_115_) begin
+    if (_114_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_103_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _046_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_102_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _045_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_104_) begin
+    end else if (_103_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$147  <= 1'h0;
-    end else if (_105_) begin
-      \$signal$147  <= _184_;
+    end else if (_104_) begin
+      \$signal$147  <= _180_;
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_106_) begin
-      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _050_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
+    end else if (_105_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _049_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
     end
     if (rst) begin
       \$signal$144  <= 1'h0;
@@ -718,10 +710,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$144  <= _045_;
-      \$signal$143  <= _041_;
-      tile_pen <= _040_[6:0];
-      k_pen <= _037_[6:0];
+      \$signal$144  <= _044_;
+      \$signal$143  <= _040_;
+      tile_pen <= _039_[6:0];
+      k_pen <= _036_[6:0];
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 2'h2;
       m_pen <= hdr[15:0] - 2'h2;
@@ -929,27 +921,27 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
   assign _017_ = in_idle ? 8'h00 : in_a0;
   assign _018_ = in_idle ? 8'h00 : in_w0;
   assign _019_ = drain_count - 1'h1;
-  assign _020_ = | { lr_3_2, rst };
-  assign _021_ = | { lr_3_1, rst };
-  assign _022_ = | { lr_3_0, rst };
-  assign _023_ = | { lr_2_3, rst };
-  assign _024_ = | { lr_2_2, rst };
-  assign _025_ = | { lr_2_1, rst };
-  assign _026_ = | { lr_2_0, rst };
-  assign _027_ = | { lr_1_3, rst };
-  assign _028_ = | { lr_1_2, rst };
-  assign _029_ = | { lr_1_1, rst };
-  assign _030_ = | { lr_1_0, rst };
-  assign _031_ = | { lr_0_3, rst };
-  assign _032_ = | { lr_0_2, rst };
-  assign _033_ = | { lr_0_1, rst };
-  assign _034_ = | { lr_0_0, rst };
-  assign _035_ = | { in_idle, rst };
-  assign _036_ = | { zero_a2, rst };
-  assign _037_ = | { zero_a1, rst };
-  assign _038_ = | { in_idle, rst };
+  assign _020_ = | { lr_3_1, rst };
+  assign _021_ = | { lr_3_0, rst };
+  assign _022_ = | { lr_2_3, rst };
+  assign _023_ = | { lr_2_2, rst };
+  assign _024_ = | { lr_2_1, rst };
+  assign _025_ = | { lr_2_0, rst };
+  assign _026_ = | { lr_1_3, rst };
+  assign _027_ = | { lr_1_2, rst };
+  assign _028_ = | { lr_1_1, rst };
+  assign _029_ = | { lr_1_0, rst };
+  assign _030_ = | { lr_0_3, rst };
+  assign _031_ = | { lr_0_2, rst };
+  assign _032_ = | { lr_0_1, rst };
+  assign _033_ = | { lr_0_0, rst };
+  assign _034_ = | { in_idle, rst };
+  assign _035_ = | { zero_a2, rst };
+  assign _036_ = | { zero_a1, rst };
+  assign _037_ = | { in_idle, rst };
+  assign _038_ = | { lr_3_3, rst };
   assign _039_ = | { lr_3_3, rst };
-  assign _040_ = | { lr_3_3, rst };
+  assign _040_ = | { lr_3_2, rst };
   assign _041_ = drain_advance ? _019_ : drain_count;
   assign count_next = lr_3_3 ? 3'h4 : _041_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -982,16 +974,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     begin if (drain_row[1]) begin if (drain_row[0]) drain_1 <= out_3_1; else drain_1 <= out_2_1; end else begin if (drain_row[0]) drain_1 <= out_1_1; else drain_1 <= out_0_1; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
-    if (lr_3_2) begin
-      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    end
-    if (_020_) begin
-      acc_3_2 <= 22'h000000;
-    end else begin
-      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
-    end
     if (rst) begin
-      lr_3_2 <= 1'h0;
       pr_3_2 <= 16'h0000;
       l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
@@ -1063,8 +1046,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
       o_valid_next <= 1'h0;
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
+      lr_3_2 <= 1'h0;
     end else begin
-      lr_3_2 <= l_3_1;
       pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
       l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
@@ -1136,11 +1119,12 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
       o_valid_next <= | count_next;
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
+      lr_3_2 <= l_3_1;
     end
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_021_) begin
+    if (_020_) begin
       acc_3_1 <= 22'h000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1148,7 +1132,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_022_) begin
+    if (_021_) begin
       acc_3_0 <= 22'h000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1156,7 +1140,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_023_) begin
+    if (_022_) begin
       acc_2_3 <= 22'h000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
@@ -1164,7 +1148,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_2_2) begin
       out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
-    if (_024_) begin
+    if (_023_) begin
       acc_2_2 <= 22'h000000;
     end else begin
       acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
@@ -1172,7 +1156,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_025_) begin
+    if (_024_) begin
       acc_2_1 <= 22'h000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1180,7 +1164,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_026_) begin
+    if (_025_) begin
       acc_2_0 <= 22'h000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1188,7 +1172,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_027_) begin
+    if (_026_) begin
       acc_1_3 <= 22'h000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1196,7 +1180,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_028_) begin
+    if (_027_) begin
       acc_1_2 <= 22'h000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1204,7 +1188,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_029_) begin
+    if (_028_) begin
       acc_1_1 <= 22'h000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1212,7 +1196,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_030_) begin
+    if (_029_) begin
       acc_1_0 <= 22'h000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1220,7 +1204,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_031_) begin
+    if (_030_) begin
       acc_0_3 <= 22'h000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1228,7 +1212,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_032_) begin
+    if (_031_) begin
       acc_0_2 <= 22'h000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1236,7 +1220,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_033_) begin
+    if (_032_) begin
       acc_0_1 <= 22'h000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1244,7 +1228,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_034_) begin
+    if (_033_) begin
       acc_0_0 <= 22'h000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -1256,7 +1240,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
       w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_035_) begin
+    if (_034_) begin
       a_0_0 <= 8'h00;
     end else begin
       a_0_0 <= in_a0;
@@ -1271,22 +1255,22 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     end else begin
       skew_w2_d1 <= skew_w2_d0;
     end
-    if (_036_) begin
+    if (_035_) begin
       skew_a3_d2 <= 8'h00;
     end else begin
       skew_a3_d2 <= skew_a3_d1;
     end
-    if (_037_) begin
+    if (_036_) begin
       skew_a2_d1 <= 8'h00;
     end else begin
       skew_a2_d1 <= skew_a2_d0;
     end
-    if (_038_) begin
+    if (_037_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
     end
-    if (_039_) begin
+    if (_038_) begin
       drain_row <= 2'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1294,10 +1278,18 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_040_) begin
+    if (_039_) begin
       acc_3_3 <= 22'h000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
+    end
+    if (lr_3_2) begin
+      out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
+    end
+    if (_040_) begin
+      acc_3_2 <= 22'h000000;
+    end else begin
+      acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
   end
 endmodule

@@ -57,20 +57,21 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
+  wire _001_;
   wire _002_;
-  wire _003_;
-  wire [1:0] _004_;
-  wire [2:0] _005_;
+  wire [1:0] _003_;
+  wire [2:0] _004_;
+  wire _007_;
   wire _008_;
   wire _009_;
-  wire _010_;
   wire _011_;
-  wire [49:0] _013_;
-  wire [1:0] _015_;
-  wire [2:0] _016_;
+  wire [49:0] _012_;
+  wire [1:0] _014_;
+  wire [2:0] _015_;
+  wire _017_;
   wire _018_;
   wire _019_;
-  wire _020_;
+  wire _021_;
   wire _022_;
   wire _023_;
   wire _024_;
@@ -79,48 +80,48 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _027_;
   wire _028_;
   wire _029_;
-  wire _030_;
-  wire [5:0] _031_;
+  wire [5:0] _030_;
+  (* unused_bits = "6" *)
+  wire [6:0] _031_;
   (* unused_bits = "6" *)
   wire [6:0] _032_;
-  (* unused_bits = "6" *)
-  wire [6:0] _033_;
+  wire [5:0] _033_;
   wire [5:0] _034_;
   wire [5:0] _035_;
-  wire [5:0] _036_;
-  wire _037_;
+  wire _036_;
   (* unused_bits = "4" *)
-  wire [4:0] _039_;
+  wire [4:0] _038_;
+  wire _039_;
   wire _040_;
-  wire _041_;
   (* unused_bits = "10 11 12 13 14 15 16" *)
-  wire [16:0] _048_;
-  wire _049_;
-  wire [9:0] _050_;
+  wire [16:0] _047_;
+  wire _048_;
+  wire [9:0] _049_;
+  wire _051_;
   wire _052_;
-  wire _053_;
-  wire [15:0] _054_;
+  wire [15:0] _053_;
+  wire _054_;
   wire _055_;
   wire _056_;
-  wire _057_;
-  wire [5:0] _059_;
+  wire [5:0] _058_;
   (* unused_bits = "4" *)
-  wire [4:0] _060_;
+  wire [4:0] _059_;
   (* unused_bits = "2" *)
-  wire [2:0] _061_;
-  wire _062_;
+  wire [2:0] _060_;
+  wire _061_;
   (* unused_bits = "1" *)
-  wire [1:0] _063_;
-  wire _064_;
-  wire _067_;
+  wire [1:0] _062_;
+  wire _063_;
+  wire _066_;
   (* unused_bits = "6" *)
-  wire [6:0] _068_;
+  wire [6:0] _067_;
+  wire _068_;
   wire _069_;
-  wire _070_;
   (* unused_bits = "17" *)
-  wire [17:0] _074_;
+  wire [17:0] _073_;
   (* unused_bits = "5" *)
-  wire [5:0] _075_;
+  wire [5:0] _074_;
+  wire _075_;
   wire _076_;
   wire _077_;
   wire _078_;
@@ -128,16 +129,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _080_;
   wire _081_;
   wire _082_;
-  wire _083_;
-  wire _087_;
-  wire [18:0] _093_;
-  wire _095_;
+  wire _086_;
+  wire [18:0] _092_;
+  wire _094_;
+  wire _096_;
   wire _097_;
-  wire _098_;
-  wire _102_;
+  wire _101_;
+  wire _103_;
   wire _104_;
   wire _105_;
-  wire _106_;
+  wire _107_;
   wire _108_;
   wire _109_;
   wire _110_;
@@ -170,44 +171,43 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _137_;
   wire _138_;
   wire _139_;
-  wire _140_;
-  wire [5:0] _141_;
+  wire [5:0] _140_;
+  wire _141_;
   wire _142_;
-  wire _143_;
-  wire _147_;
-  wire _153_;
-  wire _156_;
-  wire [16:0] _159_;
-  wire [3:0] _165_;
+  wire _146_;
+  wire _149_;
+  wire _152_;
+  wire [16:0] _155_;
+  wire [3:0] _161_;
   (* unused_bits = "0" *)
-  wire [5:0] _170_;
+  wire [5:0] _166_;
+  wire _167_;
+  wire _168_;
+  wire _170_;
   wire _171_;
-  wire _172_;
-  wire _174_;
-  wire _175_;
-  wire _177_;
-  wire _193_;
-  wire _194_;
-  wire _199_;
-  wire _202_;
+  wire _173_;
+  wire _189_;
+  wire _190_;
+  wire _195_;
+  wire _198_;
+  wire _205_;
+  wire _206_;
   wire _209_;
   wire _210_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire [1:0] _216_;
-  wire [1:0] _217_;
-  wire [5:0] _220_;
-  wire [3:0] _223_;
-  wire [3:0] _224_;
+  wire _211_;
+  wire [1:0] _212_;
+  wire [1:0] _213_;
+  wire [5:0] _216_;
+  wire [3:0] _219_;
+  wire [3:0] _220_;
+  wire [5:0] _228_;
+  wire [5:0] _229_;
+  wire [5:0] _230_;
+  wire [5:0] _231_;
   wire [5:0] _232_;
   wire [5:0] _233_;
   wire [5:0] _234_;
   wire [5:0] _235_;
-  wire [5:0] _236_;
-  wire [5:0] _237_;
-  wire [5:0] _238_;
-  wire [5:0] _239_;
   wire \$like ;
   wire [5:0] \$like$67 ;
   wire [16:0] \$signal ;
@@ -225,7 +225,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [1:0] beat = 2'h0;
-  reg beat_last = 1'h0;
+  reg [2:0] beat_ring = 3'h1;
   reg [3:0] blk = 4'h0;
   wire block_end;
   wire [16:0] ch_dec;
@@ -360,167 +360,167 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _057_ = s_act__valid & s_wgt__valid;
-  assign _067_ = in_data & _057_;
-  assign _077_ = ~ at_k_last;
-  assign _087_ = credit_ok | _077_;
-  assign take = _067_ & _087_;
-  assign _098_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _098_;
+  assign _056_ = s_act__valid & s_wgt__valid;
+  assign _066_ = in_data & _056_;
+  assign _076_ = ~ at_k_last;
+  assign _086_ = credit_ok | _076_;
+  assign take = _066_ & _086_;
+  assign _097_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _097_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$32  = _011_ & at_k_last;
-  assign _022_ = ~ in_data;
-  assign _023_ = s_act__valid & s_wgt__valid;
-  assign _024_ = ~ at_k_last;
-  assign _025_ = credit_ok | _024_;
-  assign _026_ = _023_ & _025_;
-  assign adv = _022_ | _026_;
-  assign _027_ = compute & adv;
-  assign _028_ = _027_ & at_tile_last;
-  assign block_end = _028_ & fn_last;
+  assign _021_ = ~ in_data;
+  assign _022_ = s_act__valid & s_wgt__valid;
+  assign _023_ = ~ at_k_last;
+  assign _024_ = credit_ok | _023_;
+  assign _025_ = _022_ & _024_;
+  assign adv = _021_ | _025_;
+  assign _026_ = compute & adv;
+  assign _027_ = _026_ & at_tile_last;
+  assign block_end = _027_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _029_ = ! lane;
+  assign _028_ = ! lane;
   assign w_lane1 = take_ch & lane;
-  assign row_end = o_valid & beat_last;
-  assign _030_ = ~ dn_last;
-  assign wrap = d_last & _030_;
-  assign _031_ = ra_inc + 1'h1;
-  assign _032_[5:0] = ra_inc + 6'h3e;
-  assign _033_[5:0] = ra_row + 1'h1;
-  assign _034_ = ra_row + 6'h3e;
-  assign _035_ = ra_inc + 1'h1;
-  assign _036_ = ra_inc + 6'h3e;
-  assign drain_d_step = drain_v & beat_last;
-  assign _037_ = drain_v & beat_last;
-  assign drain_dn_step = _037_ & d_last;
+  assign row_end = o_valid & beat_ring[2];
+  assign _029_ = ~ dn_last;
+  assign wrap = d_last & _029_;
+  assign _030_ = ra_inc + 1'h1;
+  assign _031_[5:0] = ra_inc + 6'h3e;
+  assign _032_[5:0] = ra_row + 1'h1;
+  assign _033_ = ra_row + 6'h3e;
+  assign _034_ = ra_inc + 1'h1;
+  assign _035_ = ra_inc + 6'h3e;
+  assign drain_d_step = drain_v & beat_ring[2];
+  assign _036_ = drain_v & beat_ring[2];
+  assign drain_dn_step = _036_ & d_last;
   assign \w_en$97  = \o_valid$98  & ob_last;
-  assign _039_[3:0] = kept - 3'h4;
-  assign _040_ = kept >= 4'h8;
-  assign _041_ = kept >= 3'h4;
-  assign _048_[9:0] = hdr[41:32] - 2'h2;
-  assign _049_ = hdr[47:32] > 5'h11;
-  assign _050_ = _049_ ? hdr[41:32] : 10'h011;
-  assign _052_ = hdr[47:32] == 1'h1;
-  assign _053_ = hdr[47:32] > 5'h11;
-  assign _054_ = _053_ ? hdr[47:32] : 16'h0011;
-  assign _055_ = _054_ == 1'h1;
-  assign _056_ = ~ ch_left[16];
-  assign _059_ = wa + 1'h1;
-  assign _060_[3:0] = blk + 1'h1;
-  assign _061_[1:0] = wb + 1'h1;
-  assign _062_ = wb == 1'h1;
-  assign _063_[0] = lane + 1'h1;
-  assign _064_ = ! lane;
-  assign _068_[5:0] = $signed(flush) - $signed(2'h1);
-  assign _069_ = block_end & last_mblock;
-  assign _070_ = compute & adv;
-  assign _074_[16:0] = fm0 + 3'h4;
-  assign _075_[4:0] = fn_rem - 1'h1;
-  assign _076_ = ! fn_rem;
-  assign _078_ = fn_last & last_mblock;
-  assign _079_ = ~ _078_;
-  assign _080_ = ~ k_rem[9];
-  assign _081_ = _080_ & k_dec[9];
-  assign _082_ = ~ t_rem[9];
-  assign _083_ = _082_ & t_dec[9];
-  assign _093_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _095_ = ~ drain_lt_wrap_pen;
-  assign _097_ = ~ drain_lt_pen;
-  assign _102_ = ~ header_taken;
-  assign _104_ = ~ beat_last;
-  assign _105_ = drain_v & _104_;
-  assign _106_ = drain_v & beat_last;
-  assign _002_ = ~ drain_restart;
-  assign _003_ = drain_d_step & _002_;
-  assign _004_ = d + 1'h1;
-  assign _005_[1:0] = d_last ? 2'h0 : _004_;
-  assign _008_ = o_valid & row_valid;
-  assign _009_ = row_end & row_valid;
-  assign _010_ = _009_ & row_last;
-  assign _013_ = beat[0] ? \o_data$168 [99:50] : \o_data$168 [49:0];
-  assign _015_ = ob + 1'h1;
-  assign _016_[1:0] = ob_last ? 2'h0 : _015_;
-  assign _018_ = r_en & m_out__valid;
-  assign _019_ = ~ row_valid;
-  assign _020_ = row_end & _019_;
-  reg [16:0] _447_ = 17'h00000;
-  assign drain_back[16:0] = _447_;
-  reg [16:0] _448_ = 17'h00000;
-  assign drain_plus[16:0] = _448_;
-  assign _127_ = { st_flush, st_compute } != 1'h0;
+  assign _038_[3:0] = kept - 3'h4;
+  assign _039_ = kept >= 4'h8;
+  assign _040_ = kept >= 3'h4;
+  assign _047_[9:0] = hdr[41:32] - 2'h2;
+  assign _048_ = hdr[47:32] > 5'h11;
+  assign _049_ = _048_ ? hdr[41:32] : 10'h011;
+  assign _051_ = hdr[47:32] == 1'h1;
+  assign _052_ = hdr[47:32] > 5'h11;
+  assign _053_ = _052_ ? hdr[47:32] : 16'h0011;
+  assign _054_ = _053_ == 1'h1;
+  assign _055_ = ~ ch_left[16];
+  assign _058_ = wa + 1'h1;
+  assign _059_[3:0] = blk + 1'h1;
+  assign _060_[1:0] = wb + 1'h1;
+  assign _061_ = wb == 1'h1;
+  assign _062_[0] = lane + 1'h1;
+  assign _063_ = ! lane;
+  assign _067_[5:0] = $signed(flush) - $signed(2'h1);
+  assign _068_ = block_end & last_mblock;
+  assign _069_ = compute & adv;
+  assign _073_[16:0] = fm0 + 3'h4;
+  assign _074_[4:0] = fn_rem - 1'h1;
+  assign _075_ = ! fn_rem;
+  assign _077_ = fn_last & last_mblock;
+  assign _078_ = ~ _077_;
+  assign _079_ = ~ k_rem[9];
+  assign _080_ = _079_ & k_dec[9];
+  assign _081_ = ~ t_rem[9];
+  assign _082_ = _081_ & t_dec[9];
+  assign _092_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _094_ = ~ drain_lt_wrap_pen;
+  assign _096_ = ~ drain_lt_pen;
+  assign _101_ = ~ header_taken;
+  assign _103_ = ~ beat_ring[2];
+  assign _104_ = drain_v & _103_;
+  assign _105_ = drain_v & beat_ring[2];
+  assign _001_ = ~ drain_restart;
+  assign _002_ = drain_d_step & _001_;
+  assign _003_ = d + 1'h1;
+  assign _004_[1:0] = d_last ? 2'h0 : _003_;
+  assign _007_ = o_valid & row_valid;
+  assign _008_ = row_end & row_valid;
+  assign _009_ = _008_ & row_last;
+  assign _012_ = beat[0] ? \o_data$168 [99:50] : \o_data$168 [49:0];
+  assign _014_ = ob + 1'h1;
+  assign _015_[1:0] = ob_last ? 2'h0 : _014_;
+  assign _017_ = r_en & m_out__valid;
+  assign _018_ = ~ row_valid;
+  assign _019_ = row_end & _018_;
+  reg [16:0] _441_ = 17'h00000;
+  assign drain_back[16:0] = _441_;
+  reg [16:0] _442_ = 17'h00000;
+  assign drain_plus[16:0] = _442_;
+  assign _107_ = { take_ch, header_taken } != 1'h0;
   assign _108_ = { take_ch, header_taken } != 1'h0;
   assign _109_ = { take_ch, header_taken } != 1'h0;
   assign _110_ = { take_ch, header_taken } != 1'h0;
-  assign _111_ = { take_ch, header_taken } != 1'h0;
-  assign _112_ = { _003_, enter_q, drain_dn_step } != 3'h4;
-  assign _113_ = { _003_, enter_q } != 1'h0;
-  assign _114_ = { _106_, _105_, drain_restart } != 1'h0;
-  assign _115_ = { _106_, _105_, drain_restart } != 1'h0;
-  assign _116_ = { _003_, drain_restart } != 1'h0;
-  assign _117_ = { drain_restart, drain_v } != 1'h0;
-  assign _118_ = { drain_restart, drain_v } != 1'h0;
-  assign _119_ = { compute, adv } != 2'h2;
+  assign _111_ = { _002_, enter_q, drain_dn_step } != 3'h4;
+  assign _112_ = { _002_, enter_q } != 1'h0;
+  assign _113_ = { _105_, _104_, drain_restart } != 1'h0;
+  assign _114_ = { _002_, drain_restart } != 1'h0;
+  assign _115_ = { drain_restart, drain_v } != 1'h0;
+  assign _116_ = { drain_restart, drain_v } != 1'h0;
+  assign _117_ = { compute, adv } != 2'h2;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _120_ = { compute, adv } != 2'h2;
-  assign _121_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _121_ = { compute, adv } != 2'h2;
   assign _122_ = { compute, adv } != 2'h2;
-  assign _123_ = { compute, adv } != 2'h2;
-  assign _124_ = { compute, adv } != 2'h2;
-  assign _125_ = { tile_end, compute } != 1'h1;
-  assign _126_ = { tile_end, compute } != 1'h1;
-  assign _128_ = & { _142_, \o_valid$98  };
-  assign _129_ = & { _143_, \o_valid$98  };
-  assign _130_ = & { _113_, _112_ };
-  assign _131_ = & { _122_, _121_ };
-  assign _132_ = & { tile_end, fn_last };
-  assign _140_ = ~ compute;
-  assign _133_ = | { _069_, rst };
-  assign _134_ = | { enter, rst };
+  assign _123_ = { tile_end, compute } != 1'h1;
+  assign _124_ = { tile_end, compute } != 1'h1;
+  assign _125_ = { st_flush, st_compute } != 1'h0;
+  assign _126_ = & { _141_, \o_valid$98  };
+  assign _127_ = & { _142_, \o_valid$98  };
+  assign _128_ = & { _112_, _111_ };
+  assign _129_ = & { _120_, _119_ };
+  assign _130_ = & { tile_end, fn_last };
+  assign _139_ = ~ compute;
+  assign _131_ = | { _068_, rst };
+  assign _132_ = | { enter, rst };
+  assign _133_ = | { drain_restart, rst };
+  assign _134_ = | { drain_restart, rst };
   assign _135_ = | { drain_restart, rst };
   assign _136_ = | { drain_restart, rst };
-  assign _137_ = | { drain_restart, rst };
-  assign _138_ = | { d_last, rst };
-  assign _139_ = | { _140_, rst };
-  assign _142_ = ob == 1'h1;
-  assign _143_ = ! ob;
-  assign _147_ = drain_restart ? 1'h0 : d_last;
-  assign _153_ = drain_restart ? m_one : row_last;
-  assign _156_ = drain_restart ? 1'h1 : row_valid;
-  assign _159_ = drain_restart ? 17'h00000 : row;
-  assign _165_ = drain_restart ? 4'h0 : dn;
-  assign _170_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$67 ;
-  assign _141_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
-  assign _171_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _083_;
-  assign _172_ = adv ? _171_ : 1'hx;
-  assign _174_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$126  : _081_;
-  assign _175_ = adv ? _174_ : 1'hx;
-  assign _177_ = at_k_last ? 1'h0 : 1'hx;
-  assign _193_ = compute ? st_flush : 1'h1;
-  assign _194_ = st_compute ? _193_ : st_flush;
-  assign _199_ = enter ? 1'h1 : st_compute;
-  assign _202_ = header_taken ? 1'h0 : st_header;
-  assign _209_ = header_taken ? 1'h0 : wb_last;
-  assign _210_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _062_;
-  assign _213_ = header_taken ? 1'h0 : 1'hx;
-  assign _214_ = \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _064_;
-  assign _215_ = take_ch ? _214_ : _213_;
-  assign _216_ = header_taken ? 2'h0 : wb;
-  assign _217_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _061_[1:0];
-  assign _220_ = header_taken ? 6'h00 : wa;
-  assign _223_ = header_taken ? 4'h0 : blk;
-  assign _224_ = wb_last ? _060_[3:0] : _223_;
-  assign _232_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _036_;
-  assign _233_ = d_last ? (* full_case = 32'd1 *) _232_ : _034_;
-  assign _234_ = beat_last ? (* full_case = 32'd1 *) _233_ : _032_[5:0];
-  assign \$like$67  = drain_v ? _234_ : { 5'hxx, ra_row[0] };
-  assign _235_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _035_;
-  assign _236_ = d_last ? (* full_case = 32'd1 *) _235_ : _033_[5:0];
-  assign _237_ = beat_last ? (* full_case = 32'd1 *) _236_ : _031_;
-  assign \$like  = drain_v ? _237_[0] : 1'hx;
-  assign _238_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
-  assign _239_ = d_last ? (* full_case = 32'd1 *) _238_ : ra_row;
+  assign _137_ = | { d_last, rst };
+  assign _138_ = | { _139_, rst };
+  assign _141_ = ob == 1'h1;
+  assign _142_ = ! ob;
+  assign _146_ = drain_restart ? 1'h0 : d_last;
+  assign _149_ = drain_restart ? m_one : row_last;
+  assign _152_ = drain_restart ? 1'h1 : row_valid;
+  assign _155_ = drain_restart ? 17'h00000 : row;
+  assign _161_ = drain_restart ? 4'h0 : dn;
+  assign _166_ = drain_restart ? (* full_case = 32'd1 *) 6'h3e : \$like$67 ;
+  assign _140_[0] = drain_restart ? (* full_case = 32'd1 *) 1'h1 : \$like ;
+  assign _167_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$127  : _082_;
+  assign _168_ = adv ? _167_ : 1'hx;
+  assign _170_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$126  : _080_;
+  assign _171_ = adv ? _170_ : 1'hx;
+  assign _173_ = at_k_last ? 1'h0 : 1'hx;
+  assign _189_ = compute ? st_flush : 1'h1;
+  assign _190_ = st_compute ? _189_ : st_flush;
+  assign _195_ = enter ? 1'h1 : st_compute;
+  assign _198_ = header_taken ? 1'h0 : st_header;
+  assign _205_ = header_taken ? 1'h0 : wb_last;
+  assign _206_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _061_;
+  assign _209_ = header_taken ? 1'h0 : 1'hx;
+  assign _210_ = \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _063_;
+  assign _211_ = take_ch ? _210_ : _209_;
+  assign _212_ = header_taken ? 2'h0 : wb;
+  assign _213_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _060_[1:0];
+  assign _216_ = header_taken ? 6'h00 : wa;
+  assign _219_ = header_taken ? 4'h0 : blk;
+  assign _220_ = wb_last ? _059_[3:0] : _219_;
+  assign _228_ = dn_last ? (* full_case = 32'd1 *) 6'h3e : _035_;
+  assign _229_ = d_last ? (* full_case = 32'd1 *) _228_ : _033_;
+  assign _230_ = beat_ring[2] ? (* full_case = 32'd1 *) _229_ : _031_[5:0];
+  assign \$like$67  = drain_v ? _230_ : { 5'hxx, ra_row[0] };
+  assign _231_ = dn_last ? (* full_case = 32'd1 *) 6'h01 : _034_;
+  assign _232_ = d_last ? (* full_case = 32'd1 *) _231_ : _032_[5:0];
+  assign _233_ = beat_ring[2] ? (* full_case = 32'd1 *) _232_ : _030_;
+  assign \$like  = drain_v ? _233_[0] : 1'hx;
+  assign _234_ = dn_last ? (* full_case = 32'd1 *) 6'h00 : ra_inc;
+  assign _235_ = d_last ? (* full_case = 32'd1 *) _234_ : ra_row;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -575,16 +575,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _093_[18:17] = 2'hx;
-  assign _016_[2] = 1'hx;
-  assign _005_[2] = 1'hx;
-  assign _141_[5:1] = 5'hxx;
+  assign _092_[18:17] = 2'hx;
+  assign _015_[2] = 1'hx;
+  assign _004_[2] = 1'hx;
+  assign _140_[5:1] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
+    if (_131_) begin
+      compute <= 1'h0;
+    end else if (enter) begin
+      compute <= 1'h1;
+    end
     if (rst) begin
-      st_compute <= 1'h0;
+      nb_one <= 1'h0;
+      nb_pen <= 5'h00;
+    end else if (enter) begin
+      nb_one <= ! blk;
+      nb_pen <= blk - 1'h1;
+    end
+    if (_132_) begin
+      st_channels <= 1'h0;
+    end else if (header_taken) begin
+      st_channels <= 1'h1;
+    end
+    if (rst) begin
       st_header <= 1'h1;
       wb_last <= 1'h0;
       wb <= 2'h0;
@@ -620,88 +636,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _447_ <= 17'h00000;
-      _448_ <= 17'h00000;
+      _441_ <= 17'h00000;
+      _442_ <= 17'h00000;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
+      st_compute <= 1'h0;
     end else begin
-      begin if (st_compute) begin if (compute) st_compute <= _199_; else st_compute <= 1'h0; end else st_compute <= _199_; end
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _202_; end else st_header <= _202_; end
-      begin if (take_ch) wb_last <= \$signal$130  ? _210_ : _209_; else wb_last <= _209_; end
-      begin if (take_ch) wb <= \$signal$130  ? _217_ : _216_; else wb <= _216_; end
-      begin if (take_ch) wa <= \$signal$130  ? _059_ : _220_; else wa <= _220_; end
-      begin if (take_ch) blk <= \$signal$130  ? _224_ : _223_; else blk <= _223_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _198_; end else st_header <= _198_; end
+      begin if (take_ch) wb_last <= \$signal$130  ? _206_ : _205_; else wb_last <= _205_; end
+      begin if (take_ch) wb <= \$signal$130  ? _213_ : _212_; else wb <= _212_; end
+      begin if (take_ch) wa <= \$signal$130  ? _058_ : _216_; else wa <= _216_; end
+      begin if (take_ch) blk <= \$signal$130  ? _220_ : _219_; else blk <= _219_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$32  ? (* full_case = 32'd1 *) _040_ : _041_;
-      credits <= \$signal$32  ? (* full_case = 32'd1 *) _039_[3:0] : kept;
+      credit_ok <= \$signal$32  ? (* full_case = 32'd1 *) _039_ : _040_;
+      credits <= \$signal$32  ? (* full_case = 32'd1 *) _038_[3:0] : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _029_;
-      give_back <= _018_ + _020_;
+      w_en <= take_ch & _028_;
+      give_back <= _017_ + _019_;
       \w_en$101  <= \w_en$97 ;
       \i_last$78  <= part_last;
       \i_valid$76  <= \$signal$165 ;
-      part_last <= _010_ & dn_last;
-      \$signal$165  <= _008_;
+      part_last <= _009_ & dn_last;
+      \$signal$165  <= _007_;
       enter_q <= enter;
-      begin if (_105_) d_last <= _147_; else d_last <= _106_ ? \$signal$157  : _147_; end
-      begin if (_105_) row_last <= _153_; else begin if (_106_) row_last <= row_last_next; else row_last <= _153_; end end
-      begin if (_105_) row_valid <= _156_; else begin if (_106_) row_valid <= row_valid_next; else row_valid <= _156_; end end
-      begin if (_105_) row <= _159_; else begin if (_106_) row <= row_next; else row <= _159_; end end
-      begin if (_003_) begin if (drain_dn_step) begin if (dn_last) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _165_; end else dn <= _165_; end
-      drain_v <= o_valid_next & _102_;
+      begin if (_104_) d_last <= _146_; else d_last <= _105_ ? \$signal$157  : _146_; end
+      begin if (_104_) row_last <= _149_; else begin if (_105_) row_last <= row_last_next; else row_last <= _149_; end end
+      begin if (_104_) row_valid <= _152_; else begin if (_105_) row_valid <= row_valid_next; else row_valid <= _152_; end end
+      begin if (_104_) row <= _155_; else begin if (_105_) row <= row_next; else row <= _155_; end end
+      begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _161_; end else dn <= _161_; end
+      drain_v <= o_valid_next & _101_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _095_; else row_last_next <= drain_lt_last & _097_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _094_; else row_last_next <= drain_lt_last & _096_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _093_[16:0];
+      row_next <= _092_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _447_ <= row - 2'h3;
-      _448_ <= row + 1'h1;
-      tile_end <= _070_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _194_; end else st_flush <= _194_; end
-    end
-    if (_133_) begin
-      compute <= 1'h0;
-    end else if (enter) begin
-      compute <= 1'h1;
-    end
-    if (rst) begin
-      nb_one <= 1'h0;
-      nb_pen <= 5'h00;
-    end else if (enter) begin
-      nb_one <= ! blk;
-      nb_pen <= blk - 1'h1;
-    end
-    if (_134_) begin
-      st_channels <= 1'h0;
-    end else if (header_taken) begin
-      st_channels <= 1'h1;
+      _441_ <= row - 2'h3;
+      _442_ <= row + 1'h1;
+      tile_end <= _069_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _190_; end else st_flush <= _190_; end
+      begin if (st_compute) begin if (compute) st_compute <= _195_; else st_compute <= 1'h0; end else st_compute <= _195_; end
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_108_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _056_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_107_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _055_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_109_) begin
+    end else if (_108_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$130  <= 1'h0;
-    end else if (_110_) begin
-      \$signal$130  <= _215_;
+    end else if (_109_) begin
+      \$signal$130  <= _211_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_111_) begin
-      begin if (take_ch) lane <= \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _063_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_110_) begin
+      begin if (take_ch) lane <= \$signal$130  ? (* full_case = 32'd1 *) 1'h0 : _062_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$127  <= 1'h0;
@@ -715,10 +715,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$127  <= _055_;
-      \$signal$126  <= _052_;
-      tile_pen <= _050_ - 2'h2;
-      k_pen <= _048_[9:0];
+      \$signal$127  <= _054_;
+      \$signal$126  <= _051_;
+      tile_pen <= _049_ - 2'h2;
+      k_pen <= _047_[9:0];
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 2'h2;
       m_pen <= hdr[15:0] - 2'h2;
@@ -742,12 +742,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part1 <= 16'h0000;
-    end else if (_128_) begin
+    end else if (_126_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 16'h0000;
-    end else if (_129_) begin
+    end else if (_127_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -755,108 +755,108 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$98 ) begin
       ob_last <= ob == 1'h1;
-      ob <= _016_[1:0];
+      ob <= _015_[1:0];
     end
     if (\$signal$165 ) begin
       i_acc <= acc_chosen;
     end
     if (o_valid) begin
-      acc_chosen <= beat[1] ? \o_data$168 [149:100] : _013_;
+      acc_chosen <= beat[1] ? \o_data$168 [149:100] : _012_;
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_130_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_003_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_128_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
-    if (rst) begin
-      beat_last <= 1'h0;
-    end else if (_114_) begin
-      begin if (_105_) beat_last <= beat == 1'h1; else begin if (_106_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    if (_133_) begin
+      beat_ring <= 3'h1;
+    end else if (drain_v) begin
+      beat_ring <= { beat_ring[1:0], beat_ring[2] };
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_115_) begin
-      begin if (_105_) beat <= beat + 1'h1; else begin if (_106_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_113_) begin
+      begin if (_104_) beat <= beat + 1'h1; else begin if (_105_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_116_) begin
-      begin if (_003_) d <= _005_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_114_) begin
+      begin if (_002_) d <= _004_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_135_) begin
+    if (_134_) begin
       ra_row[0] <= 1'h0;
     end else if (drain_v) begin
-      ra_row[0] <= _234_[0];
+      ra_row[0] <= _230_[0];
     end
     if (rst) begin
       ra_row[5:1] <= 5'h00;
-    end else if (_117_) begin
-      ra_row[5:1] <= _170_[5:1];
+    end else if (_115_) begin
+      ra_row[5:1] <= _166_[5:1];
     end
-    if (_136_) begin
+    if (_135_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (drain_v) begin
-      ra_inc[5:1] <= _237_[5:1];
+      ra_inc[5:1] <= _233_[5:1];
     end
     if (rst) begin
       ra_inc[0] <= 1'h0;
-    end else if (_118_) begin
-      ra_inc[0] <= _141_[0];
+    end else if (_116_) begin
+      ra_inc[0] <= _140_[0];
     end
-    if (_137_) begin
+    if (_136_) begin
       ra <= 6'h00;
     end else if (drain_v) begin
-      ra <= beat_last ? (* full_case = 32'd1 *) _239_ : ra_inc;
+      ra <= beat_ring[2] ? (* full_case = 32'd1 *) _235_ : ra_inc;
     end
-    if (_138_) begin
+    if (_137_) begin
       \$signal$157  <= 1'h0;
     end else begin
       \$signal$157  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_119_) begin
-      at_tile_last <= compute ? _172_ : \$signal$127 ;
+    end else if (_117_) begin
+      at_tile_last <= compute ? _168_ : \$signal$127 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_120_) begin
-      at_k_last <= compute ? _175_ : \$signal$126 ;
+    end else if (_118_) begin
+      at_k_last <= compute ? _171_ : \$signal$126 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_131_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _079_ : _177_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_129_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _078_ : _173_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 10'h000;
-    end else if (_123_) begin
+    end else if (_121_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 10'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 10'h000;
-    end else if (_124_) begin
+    end else if (_122_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 10'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_125_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _076_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_123_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _075_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_126_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _075_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_124_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _074_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_139_) begin
+    if (_138_) begin
       fm0 <= 17'h00000;
-    end else if (_132_) begin
-      fm0 <= _074_[16:0];
+    end else if (_130_) begin
+      fm0 <= _073_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_127_) begin
-      begin if (st_flush) flush <= _068_[5:0]; else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
+    end else if (_125_) begin
+      begin if (st_flush) flush <= _067_[5:0]; else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
     end
   end
 endmodule

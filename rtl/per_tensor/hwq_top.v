@@ -57,15 +57,16 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, take, s_param__ready, m_out__payload, m_out__valid, i_a);
   wire _000_;
-  (* unused_bits = "4" *)
-  wire [4:0] _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
-  wire _007_;
   wire _011_;
+  wire [1:0] _012_;
+  wire [2:0] _013_;
+  wire _015_;
   wire _016_;
   wire _017_;
-  wire _018_;
+  wire _019_;
   wire _020_;
   wire _021_;
   wire _022_;
@@ -74,37 +75,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _025_;
   wire _026_;
   wire _027_;
-  wire _028_;
-  wire [3:0] _030_;
+  wire [3:0] _029_;
+  wire _030_;
   wire _031_;
-  wire _032_;
-  wire _040_;
-  wire [8:0] _041_;
+  wire _039_;
+  wire [8:0] _040_;
   (* unused_bits = "9 10 11 12 13 14 15 16" *)
-  wire [16:0] _042_;
+  wire [16:0] _041_;
+  wire _042_;
   wire _043_;
-  wire _044_;
-  wire [15:0] _045_;
+  wire [15:0] _044_;
+  wire _045_;
   wire _046_;
-  wire _047_;
   (* unused_bits = "6" *)
-  wire [6:0] _049_;
+  wire [6:0] _048_;
   (* unused_bits = "4" *)
-  wire [4:0] _050_;
+  wire [4:0] _049_;
   (* unused_bits = "2" *)
-  wire [2:0] _051_;
-  wire _052_;
+  wire [2:0] _050_;
+  wire _051_;
   (* unused_bits = "1" *)
-  wire [1:0] _053_;
-  wire _056_;
+  wire [1:0] _052_;
+  wire _055_;
   (* unused_bits = "7" *)
-  wire [7:0] _057_;
+  wire [7:0] _056_;
+  wire _057_;
   wire _058_;
-  wire _059_;
   (* unused_bits = "17" *)
-  wire [17:0] _063_;
+  wire [17:0] _062_;
   (* unused_bits = "5" *)
-  wire [5:0] _064_;
+  wire [5:0] _063_;
+  wire _064_;
   wire _065_;
   wire _066_;
   wire _067_;
@@ -112,30 +113,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _069_;
   wire _070_;
   wire _071_;
-  wire _072_;
   (* unused_bits = "17" *)
   wire [17:0] _073_;
-  (* unused_bits = "17" *)
-  wire [17:0] _074_;
-  wire _076_;
-  wire [18:0] _082_;
-  wire _084_;
+  wire _075_;
+  wire [18:0] _081_;
+  wire _083_;
+  wire _085_;
   wire _086_;
-  wire _087_;
-  wire _091_;
+  wire _090_;
   (* unused_bits = "4" *)
-  wire [4:0] _093_;
+  wire [4:0] _092_;
   (* unused_bits = "2" *)
-  wire [2:0] _094_;
+  wire [2:0] _093_;
+  wire _094_;
   wire _095_;
   wire _096_;
   wire _097_;
   wire _098_;
-  wire _099_;
   (* unused_bits = "2" *)
-  wire [2:0] _100_;
+  wire [2:0] _099_;
+  wire _101_;
   wire _103_;
-  wire _105_;
+  wire _104_;
+  (* unused_bits = "2" *)
+  wire [2:0] _105_;
   wire _106_;
   wire _107_;
   wire _108_;
@@ -175,31 +176,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _142_;
   wire _143_;
   wire _144_;
-  wire _145_;
-  wire _149_;
-  wire _155_;
-  wire _158_;
-  wire [16:0] _161_;
-  wire [3:0] _167_;
+  wire _148_;
+  wire _151_;
+  wire _154_;
+  wire [16:0] _157_;
+  wire [3:0] _163_;
+  wire _168_;
+  wire _169_;
+  wire _171_;
   wire _172_;
-  wire _173_;
-  wire _175_;
-  wire _176_;
-  wire _178_;
-  wire _194_;
-  wire _195_;
-  wire _200_;
-  wire _203_;
+  wire _174_;
+  wire _190_;
+  wire _191_;
+  wire _196_;
+  wire _199_;
+  wire _206_;
+  wire _207_;
   wire _210_;
   wire _211_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
-  wire [1:0] _217_;
-  wire [1:0] _218_;
-  wire [5:0] _221_;
-  wire [3:0] _224_;
-  wire [3:0] _225_;
+  wire _212_;
+  wire [1:0] _213_;
+  wire [1:0] _214_;
+  wire [5:0] _217_;
+  wire [3:0] _220_;
+  wire [3:0] _221_;
   wire [16:0] \$signal ;
   reg \$signal$114  = 1'h0;
   reg \$signal$115  = 1'h0;
@@ -219,7 +219,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
   reg [1:0] beat = 2'h0;
-  reg beat_last = 1'h0;
+  reg [3:0] beat_ring = 4'h1;
   reg [3:0] blk = 4'h0;
   wire block_end;
   wire [16:0] ch_dec;
@@ -357,151 +357,152 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _056_ = s_act__valid & s_wgt__valid;
-  assign _066_ = in_data & _056_;
-  assign _076_ = ~ at_k_last;
-  assign _087_ = credit_ok | _076_;
-  assign take = _066_ & _087_;
-  assign _096_ = s_act__valid & s_wgt__valid;
-  assign _000_ = in_data & _096_;
+  assign _055_ = s_act__valid & s_wgt__valid;
+  assign _065_ = in_data & _055_;
+  assign _075_ = ~ at_k_last;
+  assign _086_ = credit_ok | _075_;
+  assign take = _065_ & _086_;
+  assign _095_ = s_act__valid & s_wgt__valid;
+  assign _000_ = in_data & _095_;
   assign _011_ = _000_ & credit_ok;
   assign \$signal$28  = _011_ & at_k_last;
-  assign _020_ = ~ in_data;
-  assign _021_ = s_act__valid & s_wgt__valid;
-  assign _022_ = ~ at_k_last;
-  assign _023_ = credit_ok | _022_;
-  assign _024_ = _021_ & _023_;
-  assign adv = _020_ | _024_;
-  assign _025_ = compute & adv;
-  assign _026_ = _025_ & at_tile_last;
-  assign block_end = _026_ & fn_last;
+  assign _019_ = ~ in_data;
+  assign _020_ = s_act__valid & s_wgt__valid;
+  assign _021_ = ~ at_k_last;
+  assign _022_ = credit_ok | _021_;
+  assign _023_ = _020_ & _022_;
+  assign adv = _019_ | _023_;
+  assign _024_ = compute & adv;
+  assign _025_ = _024_ & at_tile_last;
+  assign block_end = _025_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _027_ = ! lane;
-  assign row_end = o_valid & beat_last;
-  assign _028_ = ~ dn_last;
-  assign wrap = d_last & _028_;
+  assign _026_ = ! lane;
+  assign row_end = o_valid & beat_ring[3];
+  assign _027_ = ~ dn_last;
+  assign wrap = d_last & _027_;
   assign \w_en$85  = \o_valid$86  & ob_last;
-  assign _030_ = kept - 3'h4;
-  assign _031_ = kept >= 4'h8;
-  assign _032_ = kept >= 3'h4;
-  assign _040_ = hdr[47:32] > 5'h13;
-  assign _041_ = _040_ ? hdr[40:32] : 9'h013;
-  assign _042_[8:0] = _041_ - 2'h2;
-  assign _043_ = hdr[47:32] == 1'h1;
-  assign _044_ = hdr[47:32] > 5'h13;
-  assign _045_ = _044_ ? hdr[47:32] : 16'h0013;
-  assign _046_ = _045_ == 1'h1;
-  assign _047_ = ~ ch_left[16];
-  assign _049_[5:0] = wa + 1'h1;
-  assign _050_[3:0] = blk + 1'h1;
-  assign _051_[1:0] = wb + 1'h1;
-  assign _052_ = wb == 2'h2;
-  assign _053_[0] = lane + 1'h1;
-  assign _057_[6:0] = $signed(flush) - $signed(2'h1);
-  assign _058_ = block_end & last_mblock;
-  assign _059_ = compute & adv;
-  assign _063_[16:0] = fm0 + 3'h4;
-  assign _064_[4:0] = fn_rem - 1'h1;
-  assign _065_ = ! fn_rem;
-  assign _067_ = fn_last & last_mblock;
-  assign _068_ = ~ _067_;
-  assign _069_ = ~ k_rem[8];
-  assign _070_ = _069_ & k_dec[8];
-  assign _071_ = ~ t_rem[8];
-  assign _072_ = _071_ & t_dec[8];
-  assign _073_[16:0] = row + 1'h1;
-  assign _074_[16:0] = row - 2'h3;
-  assign _082_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
-  assign _084_ = ~ drain_lt_wrap_pen;
-  assign _086_ = ~ drain_lt_pen;
-  assign _091_ = ~ header_taken;
-  assign _093_[3:0] = ra_blk + 1'h1;
-  assign _094_[1:0] = ra_beat + 1'h1;
-  assign _095_ = beat_last & d_last;
-  assign _097_ = ~ beat_last;
-  assign _098_ = drain_v & _097_;
-  assign _099_ = drain_v & beat_last;
-  assign _100_[1:0] = beat + 1'h1;
-  assign _103_ = drain_v & beat_last;
-  assign _105_ = ~ drain_restart;
-  assign _106_ = drain_d_step & _105_;
-  assign _003_[3:0] = dn + 1'h1;
-  assign _005_ = o_valid & row_valid;
-  assign _006_ = row_end & row_valid;
-  assign _007_ = _006_ & row_last;
-  assign _016_ = r_en & m_out__valid;
-  assign _017_ = ~ row_valid;
-  assign _018_ = row_end & _017_;
-  reg [16:0] _429_ = 17'h00000;
-  assign drain_back[16:0] = _429_;
-  reg [16:0] _430_ = 17'h00000;
-  assign drain_plus[16:0] = _430_;
+  assign _029_ = kept - 3'h4;
+  assign _030_ = kept >= 4'h8;
+  assign _031_ = kept >= 3'h4;
+  assign _039_ = hdr[47:32] > 5'h13;
+  assign _040_ = _039_ ? hdr[40:32] : 9'h013;
+  assign _041_[8:0] = _040_ - 2'h2;
+  assign _042_ = hdr[47:32] == 1'h1;
+  assign _043_ = hdr[47:32] > 5'h13;
+  assign _044_ = _043_ ? hdr[47:32] : 16'h0013;
+  assign _045_ = _044_ == 1'h1;
+  assign _046_ = ~ ch_left[16];
+  assign _048_[5:0] = wa + 1'h1;
+  assign _049_[3:0] = blk + 1'h1;
+  assign _050_[1:0] = wb + 1'h1;
+  assign _051_ = wb == 2'h2;
+  assign _052_[0] = lane + 1'h1;
+  assign _056_[6:0] = $signed(flush) - $signed(2'h1);
+  assign _057_ = block_end & last_mblock;
+  assign _058_ = compute & adv;
+  assign _062_[16:0] = fm0 + 3'h4;
+  assign _063_[4:0] = fn_rem - 1'h1;
+  assign _064_ = ! fn_rem;
+  assign _066_ = fn_last & last_mblock;
+  assign _067_ = ~ _066_;
+  assign _068_ = ~ k_rem[8];
+  assign _069_ = _068_ & k_dec[8];
+  assign _070_ = ~ t_rem[8];
+  assign _071_ = _070_ & t_dec[8];
+  assign _073_[16:0] = row - 2'h3;
+  assign _081_[16:0] = wrap ? drain_back[16:0] : drain_plus[16:0];
+  assign _083_ = ~ drain_lt_wrap_pen;
+  assign _085_ = ~ drain_lt_pen;
+  assign _090_ = ~ header_taken;
+  assign _092_[3:0] = ra_blk + 1'h1;
+  assign _093_[1:0] = ra_beat + 1'h1;
+  assign _094_ = beat_ring[3] & d_last;
+  assign _096_ = ~ beat_ring[3];
+  assign _097_ = drain_v & _096_;
+  assign _098_ = drain_v & beat_ring[3];
+  assign _099_[1:0] = beat + 1'h1;
+  assign _101_ = drain_v & beat_ring[3];
+  assign _103_ = ~ drain_restart;
+  assign _104_ = drain_d_step & _103_;
+  assign _105_[1:0] = d + 1'h1;
+  assign _004_ = o_valid & row_valid;
+  assign _005_ = row_end & row_valid;
+  assign _006_ = _005_ & row_last;
+  assign _012_ = ob + 1'h1;
+  assign _013_[1:0] = ob_last ? 2'h0 : _012_;
+  assign _015_ = r_en & m_out__valid;
+  assign _016_ = ~ row_valid;
+  assign _017_ = row_end & _016_;
+  reg [16:0] _423_ = 17'h00000;
+  assign drain_back[16:0] = _423_;
+  reg [16:0] _424_ = 17'h00000;
+  assign drain_plus[16:0] = _424_;
+  assign _122_ = { take_ch, header_taken } != 1'h0;
+  assign _106_ = { take_ch, header_taken } != 1'h0;
   assign _107_ = { take_ch, header_taken } != 1'h0;
   assign _108_ = { take_ch, header_taken } != 1'h0;
-  assign _109_ = { take_ch, header_taken } != 1'h0;
-  assign _110_ = { take_ch, header_taken } != 1'h0;
-  assign _111_ = { _106_, enter_q, drain_dn_step } != 3'h4;
-  assign _112_ = { _106_, enter_q } != 1'h0;
-  assign _113_ = { _099_, _098_, drain_restart } != 1'h0;
-  assign _114_ = { _099_, _098_, drain_restart } != 1'h0;
-  assign _115_ = { _106_, drain_restart } != 1'h0;
+  assign _109_ = { _104_, enter_q, drain_dn_step } != 3'h4;
+  assign _110_ = { _104_, enter_q } != 1'h0;
+  assign _111_ = { _098_, _097_, drain_restart } != 1'h0;
+  assign _112_ = { _104_, drain_restart } != 1'h0;
+  assign _113_ = { compute, adv } != 2'h2;
+  assign _114_ = { compute, adv } != 2'h2;
+  assign _115_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
   assign _116_ = { compute, adv } != 2'h2;
   assign _117_ = { compute, adv } != 2'h2;
-  assign _118_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
-  assign _119_ = { compute, adv } != 2'h2;
-  assign _120_ = { compute, adv } != 2'h2;
-  assign _121_ = { compute, adv } != 2'h2;
-  assign _122_ = { tile_end, compute } != 1'h1;
-  assign _123_ = { tile_end, compute } != 1'h1;
-  assign _124_ = { st_flush, st_compute } != 1'h0;
-  assign _125_ = & { _143_, \o_valid$86  };
-  assign _126_ = & { _144_, \o_valid$86  };
-  assign _127_ = & { _145_, \o_valid$86  };
-  assign _128_ = & { _112_, _111_ };
-  assign _129_ = & { _095_, drain_v };
-  assign _130_ = & { _119_, _118_ };
-  assign _131_ = & { tile_end, fn_last };
-  assign _132_ = & { ch_first, take_ch };
-  assign _133_ = & { ch_first, take_ch };
-  assign _142_ = ~ compute;
+  assign _118_ = { compute, adv } != 2'h2;
+  assign _119_ = { tile_end, compute } != 1'h1;
+  assign _120_ = { tile_end, compute } != 1'h1;
+  assign _121_ = { st_flush, st_compute } != 1'h0;
+  assign _123_ = & { _142_, \o_valid$86  };
+  assign _124_ = & { _143_, \o_valid$86  };
+  assign _125_ = & { _144_, \o_valid$86  };
+  assign _126_ = & { _110_, _109_ };
+  assign _127_ = & { _094_, drain_v };
+  assign _128_ = & { _116_, _115_ };
+  assign _129_ = & { tile_end, fn_last };
+  assign _130_ = & { ch_first, take_ch };
+  assign _131_ = & { ch_first, take_ch };
+  assign _141_ = ~ compute;
+  assign _132_ = | { drain_restart, rst };
+  assign _133_ = | { drain_restart, rst };
   assign _134_ = | { drain_restart, rst };
-  assign _135_ = | { drain_restart, rst };
-  assign _136_ = | { dn_last, rst };
-  assign _137_ = | { d_last, rst };
-  assign _138_ = | { _142_, rst };
-  assign _139_ = | { _058_, rst };
-  assign _140_ = | { enter, rst };
-  assign _141_ = | { take_ch, rst };
-  assign _143_ = ob == 2'h2;
-  assign _144_ = ob == 1'h1;
-  assign _145_ = ! ob;
-  assign _149_ = drain_restart ? 1'h0 : d_last;
-  assign _155_ = drain_restart ? m_one : row_last;
-  assign _158_ = drain_restart ? 1'h1 : row_valid;
-  assign _161_ = drain_restart ? 17'h00000 : row;
-  assign _167_ = drain_restart ? 4'h0 : dn;
-  assign _172_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _072_;
-  assign _173_ = adv ? _172_ : 1'hx;
-  assign _175_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$114  : _070_;
-  assign _176_ = adv ? _175_ : 1'hx;
-  assign _178_ = at_k_last ? 1'h0 : 1'hx;
-  assign _194_ = compute ? st_flush : 1'h1;
-  assign _195_ = st_compute ? _194_ : st_flush;
-  assign _200_ = enter ? 1'h1 : st_compute;
-  assign _203_ = header_taken ? 1'h0 : st_header;
-  assign _210_ = header_taken ? 1'h0 : wb_last;
-  assign _211_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _052_;
-  assign _214_ = header_taken ? 1'h1 : 1'hx;
-  assign _215_ = \$signal$118  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _216_ = take_ch ? _215_ : _214_;
-  assign _217_ = header_taken ? 2'h0 : wb;
-  assign _218_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _051_[1:0];
-  assign _221_ = header_taken ? 6'h00 : wa;
-  assign _224_ = header_taken ? 4'h0 : blk;
-  assign _225_ = wb_last ? _050_[3:0] : _224_;
+  assign _135_ = | { dn_last, rst };
+  assign _136_ = | { d_last, rst };
+  assign _137_ = | { _141_, rst };
+  assign _138_ = | { _057_, rst };
+  assign _139_ = | { enter, rst };
+  assign _140_ = | { take_ch, rst };
+  assign _142_ = ob == 2'h2;
+  assign _143_ = ob == 1'h1;
+  assign _144_ = ! ob;
+  assign _148_ = drain_restart ? 1'h0 : d_last;
+  assign _151_ = drain_restart ? m_one : row_last;
+  assign _154_ = drain_restart ? 1'h1 : row_valid;
+  assign _157_ = drain_restart ? 17'h00000 : row;
+  assign _163_ = drain_restart ? 4'h0 : dn;
+  assign _168_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$115  : _071_;
+  assign _169_ = adv ? _168_ : 1'hx;
+  assign _171_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$114  : _069_;
+  assign _172_ = adv ? _171_ : 1'hx;
+  assign _174_ = at_k_last ? 1'h0 : 1'hx;
+  assign _190_ = compute ? st_flush : 1'h1;
+  assign _191_ = st_compute ? _190_ : st_flush;
+  assign _196_ = enter ? 1'h1 : st_compute;
+  assign _199_ = header_taken ? 1'h0 : st_header;
+  assign _206_ = header_taken ? 1'h0 : wb_last;
+  assign _207_ = wb_last ? (* full_case = 32'd1 *) 1'h0 : _051_;
+  assign _210_ = header_taken ? 1'h1 : 1'hx;
+  assign _211_ = \$signal$118  ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _212_ = take_ch ? _211_ : _210_;
+  assign _213_ = header_taken ? 2'h0 : wb;
+  assign _214_ = wb_last ? (* full_case = 32'd1 *) 2'h0 : _050_[1:0];
+  assign _217_ = header_taken ? 6'h00 : wa;
+  assign _220_ = header_taken ? 4'h0 : blk;
+  assign _221_ = wb_last ? _049_[3:0] : _220_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -546,19 +547,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _082_[18:17] = 2'hx;
+  assign _013_[2] = 1'hx;
+  assign _081_[18:17] = 2'hx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= hdr[31:0];
     \hdr_out_q.zero_point  <= hdr[55:48];
     if (rst) begin
-      armed <= 1'h0;
-    end else if (_107_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _047_; else armed <= header_taken ? \$signal [16] : 1'hx; end
-    end
-    if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_108_) begin
+    end else if (_106_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
@@ -599,66 +596,66 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       drain_lt_last <= 1'h0;
       drain_lt_wrap_pen <= 1'h0;
       drain_lt_wrap <= 1'h0;
-      _429_ <= 17'h00000;
-      _430_ <= 17'h00000;
+      _423_ <= 17'h00000;
+      _424_ <= 17'h00000;
       tile_end <= 1'h0;
       st_flush <= 1'h0;
       st_compute <= 1'h0;
       st_header <= 1'h1;
     end else begin
-      begin if (take_ch) wb_last <= \$signal$118  ? _211_ : _210_; else wb_last <= _210_; end
-      begin if (take_ch) wb <= \$signal$118  ? _218_ : _217_; else wb <= _217_; end
-      begin if (take_ch) wa <= \$signal$118  ? _049_[5:0] : _221_; else wa <= _221_; end
-      begin if (take_ch) blk <= \$signal$118  ? _225_ : _224_; else blk <= _224_; end
+      begin if (take_ch) wb_last <= \$signal$118  ? _207_ : _206_; else wb_last <= _206_; end
+      begin if (take_ch) wb <= \$signal$118  ? _214_ : _213_; else wb <= _213_; end
+      begin if (take_ch) wa <= \$signal$118  ? _048_[5:0] : _217_; else wa <= _217_; end
+      begin if (take_ch) blk <= \$signal$118  ? _221_ : _220_; else blk <= _220_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _031_ : _032_;
-      credits <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : kept;
+      credit_ok <= \$signal$28  ? (* full_case = 32'd1 *) _030_ : _031_;
+      credits <= \$signal$28  ? (* full_case = 32'd1 *) _029_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
-      w_en <= take_ch & _027_;
-      give_back <= _016_ + _018_;
+      w_en <= take_ch & _026_;
+      give_back <= _015_ + _017_;
       \w_en$89  <= \w_en$85 ;
       \i_last$64  <= part_last;
       \i_valid$62  <= \$signal$157 ;
-      part_last <= _007_ & dn_last;
-      \$signal$157  <= _005_;
+      part_last <= _006_ & dn_last;
+      \$signal$157  <= _004_;
       enter_q <= enter;
       drain_dn_wrap <= dn_last;
-      drain_dn_step <= _103_ & d_last;
+      drain_dn_step <= _101_ & d_last;
       drain_d_wrap <= d_last;
-      drain_d_step <= drain_v & beat_last;
-      begin if (_098_) d_last <= _149_; else d_last <= _099_ ? \$signal$143  : _149_; end
-      begin if (_098_) row_last <= _155_; else begin if (_099_) row_last <= row_last_next; else row_last <= _155_; end end
-      begin if (_098_) row_valid <= _158_; else begin if (_099_) row_valid <= row_valid_next; else row_valid <= _158_; end end
-      begin if (_098_) row <= _161_; else begin if (_099_) row <= row_next; else row <= _161_; end end
-      begin if (_106_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 4'h0; else dn <= _003_[3:0]; end else dn <= _167_; end else dn <= _167_; end
-      drain_v <= o_valid_next & _091_;
+      drain_d_step <= drain_v & beat_ring[3];
+      begin if (_097_) d_last <= _148_; else d_last <= _098_ ? \$signal$143  : _148_; end
+      begin if (_097_) row_last <= _151_; else begin if (_098_) row_last <= row_last_next; else row_last <= _151_; end end
+      begin if (_097_) row_valid <= _154_; else begin if (_098_) row_valid <= row_valid_next; else row_valid <= _154_; end end
+      begin if (_097_) row <= _157_; else begin if (_098_) row <= row_next; else row <= _157_; end end
+      begin if (_104_) begin if (drain_dn_step) begin if (drain_dn_wrap) dn <= 4'h0; else dn <= dn + 1'h1; end else dn <= _163_; end else dn <= _163_; end
+      drain_v <= o_valid_next & _090_;
       drain_restart <= header_taken;
       begin if (dn_last) dn_last_next <= nb_one; else dn_last_next <= drain_dn_pen; end
-      begin if (wrap) row_last_next <= drain_lt_wrap & _084_; else row_last_next <= drain_lt_last & _086_; end
+      begin if (wrap) row_last_next <= drain_lt_wrap & _083_; else row_last_next <= drain_lt_last & _085_; end
       begin if (wrap) row_valid_next <= drain_lt_wrap; else row_valid_next <= drain_lt_last; end
-      row_next <= _082_[16:0];
+      row_next <= _081_[16:0];
       drain_dn_pen <= dn == nb_pen;
       drain_d_pen <= d == 2'h2;
       drain_lt_pen <= row < m_pen;
       drain_lt_last <= row < m_last;
       drain_lt_wrap_pen <= row < m_wrap_pen;
       drain_lt_wrap <= row < m_wrap;
-      _429_ <= _074_[16:0];
-      _430_ <= _073_[16:0];
-      tile_end <= _059_ & at_tile_last;
-      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _195_; end else st_flush <= _195_; end
-      begin if (st_compute) begin if (compute) st_compute <= _200_; else st_compute <= 1'h0; end else st_compute <= _200_; end
-      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _203_; end else st_header <= _203_; end
+      _423_ <= _073_[16:0];
+      _424_ <= row + 1'h1;
+      tile_end <= _058_ & at_tile_last;
+      begin if (st_flush) begin if (flush[6]) st_flush <= 1'h0; else st_flush <= _191_; end else st_flush <= _191_; end
+      begin if (st_compute) begin if (compute) st_compute <= _196_; else st_compute <= 1'h0; end else st_compute <= _196_; end
+      begin if (st_flush) begin if (flush[6]) st_header <= 1'h1; else st_header <= _199_; end else st_header <= _199_; end
     end
     if (rst) begin
       \$signal$118  <= 1'h1;
-    end else if (_109_) begin
-      \$signal$118  <= _216_;
+    end else if (_107_) begin
+      \$signal$118  <= _212_;
     end
     if (rst) begin
       lane <= 1'h0;
-    end else if (_110_) begin
-      begin if (take_ch) lane <= \$signal$118  ? (* full_case = 32'd1 *) 1'h0 : _053_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
+    end else if (_108_) begin
+      begin if (take_ch) lane <= \$signal$118  ? (* full_case = 32'd1 *) 1'h0 : _052_[0]; else begin if (header_taken) lane <= 1'h0; else lane <= 1'hx; end end
     end
     if (rst) begin
       \$signal$115  <= 1'h0;
@@ -672,9 +669,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$115  <= _046_;
-      \$signal$114  <= _043_;
-      tile_pen <= _042_[8:0];
+      \$signal$115  <= _045_;
+      \$signal$114  <= _042_;
+      tile_pen <= _041_[8:0];
       k_pen <= hdr[40:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 2'h2;
@@ -695,17 +692,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_125_) begin
+    end else if (_123_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_126_) begin
+    end else if (_124_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_127_) begin
+    end else if (_125_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -713,7 +710,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       ob <= 2'h0;
     end else if (\o_valid$86 ) begin
       ob_last <= ob == 2'h2;
-      begin if (ob_last) ob <= 2'h0; else ob <= ob + 1'h1; end
+      ob <= _013_[1:0];
     end
     if (\$signal$157 ) begin
       i_acc <= acc_chosen;
@@ -723,90 +720,90 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_128_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_106_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
+    end else if (_126_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_104_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
-    if (rst) begin
-      beat_last <= 1'h0;
-    end else if (_113_) begin
-      begin if (_098_) beat_last <= beat == 2'h2; else begin if (_099_) beat_last <= 1'h0; else begin if (drain_restart) beat_last <= 1'h0; else beat_last <= 1'hx; end end end
+    if (_132_) begin
+      beat_ring <= 4'h1;
+    end else if (drain_v) begin
+      beat_ring <= { beat_ring[2:0], beat_ring[3] };
     end
     if (rst) begin
       beat <= 2'h0;
-    end else if (_114_) begin
-      begin if (_098_) beat <= _100_[1:0]; else begin if (_099_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
+    end else if (_111_) begin
+      begin if (_097_) beat <= _099_[1:0]; else begin if (_098_) beat <= 2'h0; else begin if (drain_restart) beat <= 2'h0; else beat <= 2'hx; end end end
     end
     if (rst) begin
       d <= 2'h0;
-    end else if (_115_) begin
-      begin if (_106_) begin if (drain_d_wrap) d <= 2'h0; else d <= d + 1'h1; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
+    end else if (_112_) begin
+      begin if (_104_) begin if (drain_d_wrap) d <= 2'h0; else d <= _105_[1:0]; end else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_134_) begin
+    if (_133_) begin
       ra_blk <= 4'h0;
-    end else if (_129_) begin
+    end else if (_127_) begin
       ra_blk <= ra_blk_next;
     end
-    if (_135_) begin
+    if (_134_) begin
       ra_beat <= 2'h0;
     end else if (drain_v) begin
-      ra_beat <= _094_[1:0];
+      ra_beat <= _093_[1:0];
     end
-    if (_136_) begin
+    if (_135_) begin
       ra_blk_next <= 4'h0;
     end else begin
-      ra_blk_next <= _093_[3:0];
+      ra_blk_next <= _092_[3:0];
     end
-    if (_137_) begin
+    if (_136_) begin
       \$signal$143  <= 1'h0;
     end else begin
       \$signal$143  <= drain_d_pen;
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_116_) begin
-      at_tile_last <= compute ? _173_ : \$signal$115 ;
+    end else if (_113_) begin
+      at_tile_last <= compute ? _169_ : \$signal$115 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_117_) begin
-      at_k_last <= compute ? _176_ : \$signal$114 ;
+    end else if (_114_) begin
+      at_k_last <= compute ? _172_ : \$signal$114 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_130_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _068_ : _178_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_128_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _067_ : _174_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 9'h000;
-    end else if (_120_) begin
+    end else if (_117_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 9'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 9'h000;
-    end else if (_121_) begin
+    end else if (_118_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 9'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_122_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _065_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_119_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_123_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _064_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_120_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_138_) begin
+    if (_137_) begin
       fm0 <= 17'h00000;
-    end else if (_131_) begin
-      fm0 <= _063_[16:0];
+    end else if (_129_) begin
+      fm0 <= _062_[16:0];
     end
     if (rst) begin
       flush <= 7'h00;
-    end else if (_124_) begin
-      begin if (st_flush) flush <= _057_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
+    end else if (_121_) begin
+      begin if (st_flush) flush <= _056_[6:0]; else begin if (st_compute) flush <= 7'h22; else flush <= 7'hxx; end end
     end
-    if (_139_) begin
+    if (_138_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -820,23 +817,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       i_shift <= 6'h00;
-    end else if (_132_) begin
+    end else if (_130_) begin
       i_shift <= hdr[69:64];
     end
     if (rst) begin
       i_multiplier <= 31'h00000000;
-    end else if (_133_) begin
+    end else if (_131_) begin
       i_multiplier <= hdr[62:32];
     end
-    if (_140_) begin
+    if (_139_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
-    if (_141_) begin
+    if (_140_) begin
       ch_first <= 1'h0;
     end else if (header_taken) begin
       ch_first <= 1'h1;
+    end
+    if (rst) begin
+      armed <= 1'h0;
+    end else if (_122_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _046_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
   end
 endmodule

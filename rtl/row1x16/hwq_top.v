@@ -64,7 +64,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _005_;
   wire _006_;
   wire _007_;
-  wire _008_;
+  wire _009_;
   wire _010_;
   wire _011_;
   wire _012_;
@@ -158,29 +158,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _121_;
   wire _122_;
   wire _123_;
-  wire _124_;
-  wire [3:0] _125_;
+  wire [3:0] _124_;
+  wire [3:0] _127_;
   wire [3:0] _128_;
-  wire [3:0] _129_;
-  wire _140_;
-  wire _146_;
-  wire _149_;
-  wire [16:0] _152_;
-  wire [3:0] _155_;
+  wire _139_;
+  wire _142_;
+  wire _145_;
+  wire [16:0] _148_;
+  wire [3:0] _151_;
+  wire _154_;
+  wire _155_;
+  wire _157_;
   wire _158_;
-  wire _159_;
-  wire _161_;
-  wire _162_;
-  wire _164_;
-  wire _180_;
-  wire _181_;
-  wire _186_;
-  wire _189_;
+  wire _160_;
+  wire _176_;
+  wire _177_;
+  wire _182_;
+  wire _185_;
+  wire _192_;
+  wire _193_;
   wire _196_;
   wire _197_;
-  wire _200_;
-  wire _201_;
-  wire _202_;
+  wire _198_;
   wire [16:0] \$signal ;
   wire \$signal$141 ;
   reg \$signal$227  = 1'h0;
@@ -195,7 +194,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
-  reg beat_last = 1'h1;
   reg [3:0] blk = 4'h0;
   wire block_end;
   wire [16:0] ch_dec;
@@ -356,12 +354,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _090_ = in_data & _080_;
   assign _000_ = _090_ & credit_ok;
   assign \$signal$88  = _000_ & at_k_last;
-  assign _008_ = ~ in_data;
+  assign _009_ = ~ in_data;
   assign _014_ = s_act__valid & s_wgt__valid;
   assign _015_ = ~ at_k_last;
   assign _016_ = credit_ok | _015_;
   assign _017_ = _014_ & _016_;
-  assign adv = _008_ | _017_;
+  assign adv = _009_ | _017_;
   assign _018_ = compute & adv;
   assign _019_ = _018_ & at_tile_last;
   assign block_end = _019_ & fn_last;
@@ -400,12 +398,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign w_lane14 = take_ch & _034_;
   assign _035_ = lane == 4'hf;
   assign w_lane15 = take_ch & _035_;
-  assign row_end = o_valid & beat_last;
+  assign row_end = o_valid & 1'h1;
   assign _036_ = ~ dn_last;
   assign wrap = d_last & _036_;
   assign \$signal$141  = d_last ? 1'h1 : 1'h0;
-  assign drain_d_step = drain_v & beat_last;
-  assign _045_ = drain_v & beat_last;
+  assign drain_d_step = drain_v & 1'h1;
+  assign _045_ = drain_v & 1'h1;
   assign drain_dn_step = _045_ & d_last;
   assign _047_[2:0] = kept[2:0] - 1'h1;
   assign _048_ = kept >= 2'h2;
@@ -433,10 +431,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _089_ = ~ t_rem[11];
   assign _091_ = _089_ & t_dec[11];
   assign _092_ = ~ header_taken;
-  assign _094_ = beat_last & d_last;
-  assign _097_ = ~ beat_last;
+  assign _094_ = 1'h1 & d_last;
+  assign _097_ = ~ 1'h1;
   assign _098_ = drain_v & _097_;
-  assign _099_ = drain_v & beat_last;
+  assign _099_ = drain_v & 1'h1;
   assign _001_ = ~ drain_restart;
   assign _002_ = drain_d_step & _001_;
   assign _003_ = dn + 1'h1;
@@ -449,51 +447,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _012_ = row_end & _011_;
   assign _100_ = { _002_, enter_q, drain_dn_step } != 3'h4;
   assign _101_ = { _002_, enter_q } != 1'h0;
-  assign _102_ = { _099_, _098_, drain_restart } != 1'h0;
+  assign _102_ = { compute, adv } != 2'h2;
   assign _103_ = { compute, adv } != 2'h2;
-  assign _104_ = { compute, adv } != 2'h2;
-  assign _105_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _104_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _105_ = { compute, adv } != 2'h2;
   assign _106_ = { compute, adv } != 2'h2;
   assign _107_ = { compute, adv } != 2'h2;
-  assign _108_ = { compute, adv } != 2'h2;
+  assign _108_ = { tile_end, compute } != 1'h1;
   assign _109_ = { tile_end, compute } != 1'h1;
-  assign _110_ = { tile_end, compute } != 1'h1;
-  assign _111_ = { st_flush, st_compute } != 1'h0;
+  assign _110_ = { st_flush, st_compute } != 1'h0;
+  assign _111_ = { take_ch, header_taken } != 1'h0;
   assign _112_ = { take_ch, header_taken } != 1'h0;
   assign _113_ = { take_ch, header_taken } != 1'h0;
   assign _114_ = { take_ch, header_taken } != 1'h0;
-  assign _115_ = { take_ch, header_taken } != 1'h0;
-  assign _116_ = & { _101_, _100_ };
-  assign _117_ = & { _094_, drain_v };
-  assign _118_ = & { _106_, _105_ };
-  assign _119_ = & { tile_end, fn_last };
-  assign _124_ = ~ compute;
-  assign _120_ = | { drain_restart, rst };
-  assign _121_ = | { _124_, rst };
-  assign _122_ = | { _076_, rst };
-  assign _123_ = | { enter, rst };
-  assign _125_ = header_taken ? 4'h0 : wa;
-  assign _128_ = header_taken ? 4'h0 : blk;
-  assign _129_ = wb_last ? _069_[3:0] : _128_;
-  assign _140_ = drain_restart ? 1'h1 : d_last;
-  assign _146_ = drain_restart ? m_one : row_last;
-  assign _149_ = drain_restart ? 1'h1 : row_valid;
-  assign _152_ = drain_restart ? 17'h00000 : row;
-  assign _155_ = drain_restart ? 4'h0 : dn;
-  assign _158_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$228  : _091_;
-  assign _159_ = adv ? _158_ : 1'hx;
-  assign _161_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$227  : _088_;
-  assign _162_ = adv ? _161_ : 1'hx;
-  assign _164_ = at_k_last ? 1'h0 : 1'hx;
-  assign _180_ = compute ? st_flush : 1'h1;
-  assign _181_ = st_compute ? _180_ : st_flush;
-  assign _186_ = enter ? 1'h1 : st_compute;
-  assign _189_ = header_taken ? 1'h0 : st_header;
-  assign _196_ = header_taken ? 1'h1 : wb_last;
-  assign _197_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _200_ = header_taken ? 1'h0 : 1'hx;
-  assign _201_ = \$signal$231  ? (* full_case = 32'd1 *) 1'h0 : _072_;
-  assign _202_ = take_ch ? _201_ : _200_;
+  assign _115_ = & { _101_, _100_ };
+  assign _116_ = & { _094_, drain_v };
+  assign _117_ = & { _105_, _104_ };
+  assign _118_ = & { tile_end, fn_last };
+  assign _123_ = ~ compute;
+  assign _119_ = | { drain_restart, rst };
+  assign _120_ = | { _123_, rst };
+  assign _121_ = | { _076_, rst };
+  assign _122_ = | { enter, rst };
+  assign _124_ = header_taken ? 4'h0 : wa;
+  assign _127_ = header_taken ? 4'h0 : blk;
+  assign _128_ = wb_last ? _069_[3:0] : _127_;
+  assign _139_ = drain_restart ? 1'h1 : d_last;
+  assign _142_ = drain_restart ? m_one : row_last;
+  assign _145_ = drain_restart ? 1'h1 : row_valid;
+  assign _148_ = drain_restart ? 17'h00000 : row;
+  assign _151_ = drain_restart ? 4'h0 : dn;
+  assign _154_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$228  : _091_;
+  assign _155_ = adv ? _154_ : 1'hx;
+  assign _157_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$227  : _088_;
+  assign _158_ = adv ? _157_ : 1'hx;
+  assign _160_ = at_k_last ? 1'h0 : 1'hx;
+  assign _176_ = compute ? st_flush : 1'h1;
+  assign _177_ = st_compute ? _176_ : st_flush;
+  assign _182_ = enter ? 1'h1 : st_compute;
+  assign _185_ = header_taken ? 1'h0 : st_header;
+  assign _192_ = header_taken ? 1'h1 : wb_last;
+  assign _193_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _196_ = header_taken ? 1'h0 : 1'hx;
+  assign _197_ = \$signal$231  ? (* full_case = 32'd1 *) 1'h0 : _072_;
+  assign _198_ = take_ch ? _197_ : _196_;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_busy(o_valid),
@@ -730,20 +727,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       part_last <= _007_ & dn_last;
       \$signal$248  <= _005_;
       enter_q <= enter;
-      begin if (_098_) d_last <= _140_; else d_last <= _099_ ? \$signal$141  : _140_; end
-      begin if (_098_) row_last <= _146_; else begin if (_099_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _146_; end end
-      begin if (_098_) row_valid <= _149_; else begin if (_099_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _149_; end end
-      begin if (_098_) row <= _152_; else begin if (_099_) begin if (wrap) row <= row - 1'h0; else row <= row + 1'h1; end else row <= _152_; end end
-      begin if (_002_) begin if (drain_dn_step) dn <= _004_[3:0]; else dn <= _155_; end else dn <= _155_; end
+      begin if (_098_) d_last <= _139_; else d_last <= _099_ ? \$signal$141  : _139_; end
+      begin if (_098_) row_last <= _142_; else begin if (_099_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _142_; end end
+      begin if (_098_) row_valid <= _145_; else begin if (_099_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _145_; end end
+      begin if (_098_) row <= _148_; else begin if (_099_) begin if (wrap) row <= row - 1'h0; else row <= row + 1'h1; end else row <= _148_; end end
+      begin if (_002_) begin if (drain_dn_step) dn <= _004_[3:0]; else dn <= _151_; end else dn <= _151_; end
       drain_v <= o_valid_next & _092_;
       drain_restart <= header_taken;
       tile_end <= _077_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _181_; end else st_flush <= _181_; end
-      begin if (st_compute) begin if (compute) st_compute <= _186_; else st_compute <= 1'h0; end else st_compute <= _186_; end
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _189_; end else st_header <= _189_; end
-      begin if (take_ch) wb_last <= \$signal$231  ? _197_ : _196_; else wb_last <= _196_; end
-      begin if (take_ch) wa <= \$signal$231  ? _068_[3:0] : _125_; else wa <= _125_; end
-      begin if (take_ch) blk <= \$signal$231  ? _129_ : _128_; else blk <= _128_; end
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _177_; end else st_flush <= _177_; end
+      begin if (st_compute) begin if (compute) st_compute <= _182_; else st_compute <= 1'h0; end else st_compute <= _182_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _185_; end else st_header <= _185_; end
+      begin if (take_ch) wb_last <= \$signal$231  ? _193_ : _192_; else wb_last <= _192_; end
+      begin if (take_ch) wa <= \$signal$231  ? _068_[3:0] : _124_; else wa <= _124_; end
+      begin if (take_ch) blk <= \$signal$231  ? _128_ : _127_; else blk <= _127_; end
       hdr_out_load <= header_taken;
       credit_ok <= \$signal$88  ? (* full_case = 32'd1 *) _048_ : _049_;
       credits <= \$signal$88  ? (* full_case = 32'd1 *) _047_[2:0] : kept[2:0];
@@ -778,65 +775,60 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_116_) begin
+    end else if (_115_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
-    if (rst) begin
-      beat_last <= 1'h1;
-    end else if (_102_) begin
-      begin if (_098_) beat_last <= 1'h0; else begin if (_099_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
-    end
-    if (_120_) begin
+    if (_119_) begin
       ra <= 4'h0;
-    end else if (_117_) begin
+    end else if (_116_) begin
       begin if (dn_last) ra <= 4'h0; else ra <= ra + 1'h1; end
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_103_) begin
-      at_tile_last <= compute ? _159_ : \$signal$228 ;
+    end else if (_102_) begin
+      at_tile_last <= compute ? _155_ : \$signal$228 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_104_) begin
-      at_k_last <= compute ? _162_ : \$signal$227 ;
+    end else if (_103_) begin
+      at_k_last <= compute ? _158_ : \$signal$227 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_118_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _086_ : _164_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_117_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _086_ : _160_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 12'h000;
-    end else if (_107_) begin
+    end else if (_106_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 12'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 12'h000;
-    end else if (_108_) begin
+    end else if (_107_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 12'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_109_) begin
+    end else if (_108_) begin
       begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _084_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 5'h00;
-    end else if (_110_) begin
+    end else if (_109_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _083_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_121_) begin
+    if (_120_) begin
       fm0 <= 17'h00000;
-    end else if (_119_) begin
+    end else if (_118_) begin
       fm0 <= fm0 + 1'h1;
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_111_) begin
+    end else if (_110_) begin
       begin if (st_flush) flush <= _075_[5:0]; else begin if (st_compute) flush <= 6'h1b; else flush <= 6'hxx; end end
     end
-    if (_122_) begin
+    if (_121_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -848,29 +840,29 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_123_) begin
+    if (_122_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_112_) begin
+    end else if (_111_) begin
       begin if (take_ch) armed <= ch_dec[16] & _066_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_113_) begin
+    end else if (_112_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$231  <= 1'h0;
-    end else if (_114_) begin
-      \$signal$231  <= _202_;
+    end else if (_113_) begin
+      \$signal$231  <= _198_;
     end
     if (rst) begin
       lane <= 4'h0;
-    end else if (_115_) begin
+    end else if (_114_) begin
       begin if (take_ch) lane <= \$signal$231  ? (* full_case = 32'd1 *) 4'h0 : _070_[3:0]; else begin if (header_taken) lane <= 4'h0; else lane <= 4'hx; end end
     end
     if (rst) begin

@@ -59,7 +59,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _000_;
   wire _001_;
   wire _002_;
-  wire _003_;
+  wire _004_;
   wire _005_;
   wire _006_;
   wire _007_;
@@ -72,37 +72,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _014_;
   wire _015_;
   wire _016_;
-  wire _017_;
   (* unused_bits = "17" *)
-  wire [17:0] _019_;
-  wire _024_;
-  wire _026_;
-  wire [4:0] _028_;
+  wire [17:0] _018_;
+  wire _023_;
+  wire _025_;
+  wire [4:0] _027_;
+  wire _028_;
   wire _029_;
-  wire _030_;
-  wire _038_;
-  wire [15:0] _039_;
+  wire _037_;
+  wire [15:0] _038_;
+  wire _040_;
   wire _041_;
   wire _042_;
-  wire _043_;
-  wire [15:0] _044_;
+  wire [15:0] _043_;
+  wire _044_;
   wire _045_;
-  wire _046_;
+  (* unused_bits = "5" *)
+  wire [5:0] _047_;
   (* unused_bits = "5" *)
   wire [5:0] _048_;
-  (* unused_bits = "5" *)
-  wire [5:0] _049_;
   (* unused_bits = "2" *)
-  wire [2:0] _050_;
+  wire [2:0] _049_;
+  wire _050_;
   wire _051_;
-  wire _052_;
+  wire _055_;
   wire _056_;
-  wire _057_;
-  wire _061_;
+  wire _060_;
   (* unused_bits = "17" *)
-  wire [17:0] _062_;
+  wire [17:0] _061_;
   (* unused_bits = "6" *)
-  wire [6:0] _063_;
+  wire [6:0] _062_;
+  wire _063_;
   wire _064_;
   wire _065_;
   wire _066_;
@@ -111,25 +111,25 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _069_;
   wire _070_;
   wire _071_;
-  wire _072_;
   (* unused_bits = "5" *)
-  wire [5:0] _074_;
+  wire [5:0] _073_;
+  wire _074_;
   wire _075_;
   wire _076_;
   wire _077_;
   wire _078_;
   wire _079_;
   wire _080_;
-  wire _081_;
   (* unused_bits = "3" *)
+  wire [3:0] _081_;
   wire [3:0] _082_;
-  wire [3:0] _083_;
   (* unused_bits = "5" *)
+  wire [5:0] _083_;
   wire [5:0] _084_;
-  wire [5:0] _085_;
+  wire _085_;
   wire _086_;
   wire _087_;
-  wire _088_;
+  wire _089_;
   wire _090_;
   wire _091_;
   wire _092_;
@@ -156,29 +156,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire _113_;
   wire _114_;
   wire _115_;
-  wire _116_;
+  wire _118_;
   wire _121_;
-  wire _124_;
-  wire _131_;
+  wire _128_;
+  wire _129_;
   wire _132_;
-  wire _135_;
-  wire _136_;
-  wire _137_;
+  wire _133_;
+  wire _134_;
+  wire [4:0] _135_;
   wire [4:0] _138_;
-  wire [4:0] _141_;
-  wire [4:0] _142_;
+  wire [4:0] _139_;
+  wire _150_;
   wire _153_;
-  wire _159_;
-  wire _162_;
-  wire [16:0] _165_;
-  wire [4:0] _168_;
+  wire _156_;
+  wire [16:0] _159_;
+  wire [4:0] _162_;
+  wire _167_;
+  wire _168_;
+  wire _170_;
+  wire _171_;
   wire _173_;
-  wire _174_;
-  wire _176_;
-  wire _177_;
-  wire _179_;
-  wire _195_;
-  wire _196_;
+  wire _189_;
+  wire _190_;
   wire [16:0] \$signal ;
   reg \$signal$143  = 1'h0;
   reg \$signal$144  = 1'h0;
@@ -193,7 +192,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg armed = 1'h0;
   reg at_k_last = 1'h0;
   reg at_tile_last = 1'h0;
-  reg beat_last = 1'h1;
   reg [4:0] blk = 5'h00;
   wire block_end;
   wire [16:0] ch_dec;
@@ -311,136 +309,135 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$signal  = hdr[31:16] - 2'h2;
   assign ch_dec = $signed(ch_left) - $signed(2'h1);
   assign enter = armed & s_param__valid;
-  assign _043_ = s_act__valid & s_wgt__valid;
-  assign _052_ = in_data & _043_;
-  assign _061_ = ~ at_k_last;
-  assign _071_ = credit_ok | _061_;
-  assign take = _052_ & _071_;
+  assign _042_ = s_act__valid & s_wgt__valid;
+  assign _051_ = in_data & _042_;
+  assign _060_ = ~ at_k_last;
+  assign _070_ = credit_ok | _060_;
+  assign take = _051_ & _070_;
   assign _079_ = s_act__valid & s_wgt__valid;
   assign _000_ = in_data & _079_;
-  assign _005_ = _000_ & credit_ok;
-  assign \$signal$40  = _005_ & at_k_last;
-  assign _006_ = ~ in_data;
-  assign _007_ = s_act__valid & s_wgt__valid;
-  assign _008_ = ~ at_k_last;
-  assign _009_ = credit_ok | _008_;
-  assign _010_ = _007_ & _009_;
-  assign adv = _006_ | _010_;
-  assign _011_ = compute & adv;
-  assign _012_ = _011_ & at_tile_last;
-  assign block_end = _012_ & fn_last;
+  assign _004_ = _000_ & credit_ok;
+  assign \$signal$40  = _004_ & at_k_last;
+  assign _005_ = ~ in_data;
+  assign _006_ = s_act__valid & s_wgt__valid;
+  assign _007_ = ~ at_k_last;
+  assign _008_ = credit_ok | _007_;
+  assign _009_ = _006_ & _008_;
+  assign adv = _005_ | _009_;
+  assign _010_ = compute & adv;
+  assign _011_ = _010_ & at_tile_last;
+  assign block_end = _011_ & fn_last;
   assign i_last = take & at_k_last;
   assign s_param__ready = st_header | st_channels;
   assign header_taken = st_header & s_param__valid;
   assign take_ch = st_channels & s_param__valid;
-  assign _013_ = ! lane;
-  assign _014_ = lane == 1'h1;
-  assign w_lane1 = take_ch & _014_;
-  assign _015_ = lane == 2'h2;
-  assign w_lane2 = take_ch & _015_;
-  assign _016_ = lane == 2'h3;
-  assign w_lane3 = take_ch & _016_;
-  assign row_end = o_valid & beat_last;
-  assign _017_ = ~ dn_last;
-  assign wrap = d_last & _017_;
-  assign _019_[16:0] = row + 1'h1;
-  assign _024_ = d == 3'h6;
-  assign \$signal$81  = d_last ? 1'h0 : _024_;
-  assign drain_d_step = drain_v & beat_last;
-  assign _026_ = drain_v & beat_last;
-  assign drain_dn_step = _026_ & d_last;
-  assign _028_ = kept - 4'h8;
-  assign _029_ = kept >= 5'h10;
-  assign _030_ = kept >= 4'h8;
-  assign _038_ = hdr[47:32] > 4'hb;
-  assign _039_[10:0] = _038_ ? hdr[42:32] : 11'h00b;
-  assign _041_ = hdr[47:32] == 1'h1;
-  assign _042_ = hdr[47:32] > 4'hb;
-  assign _044_ = _042_ ? hdr[47:32] : 16'h000b;
-  assign _045_ = _044_ == 1'h1;
-  assign _046_ = ~ ch_left[16];
-  assign _048_[4:0] = wa + 1'h1;
-  assign _049_[4:0] = blk + 1'h1;
-  assign _050_[1:0] = lane + 1'h1;
-  assign _051_ = lane == 2'h2;
-  assign _056_ = block_end & last_mblock;
-  assign _057_ = compute & adv;
-  assign _062_[16:0] = fm0 + 4'h8;
-  assign _063_[5:0] = fn_rem - 1'h1;
-  assign _064_ = ! fn_rem;
-  assign _065_ = fn_last & last_mblock;
-  assign _066_ = ~ _065_;
-  assign _067_ = ~ k_rem[10];
-  assign _068_ = _067_ & k_dec[10];
-  assign _069_ = ~ t_rem[10];
-  assign _070_ = _069_ & t_dec[10];
-  assign _072_ = ~ header_taken;
-  assign _074_[4:0] = ra + 1'h1;
-  assign _075_ = beat_last & d_last;
-  assign _076_ = ~ beat_last;
-  assign _077_ = drain_v & _076_;
-  assign _078_ = drain_v & beat_last;
-  assign _080_ = ~ drain_restart;
-  assign _081_ = drain_d_step & _080_;
-  assign _082_[2:0] = d + 1'h1;
-  assign _083_[2:0] = d_last ? 3'h0 : _082_[2:0];
-  assign _084_[4:0] = dn + 1'h1;
-  assign _085_[4:0] = dn_last ? 5'h00 : _084_[4:0];
-  assign _086_ = o_valid & row_valid;
-  assign _087_ = row_end & row_valid;
-  assign _088_ = _087_ & row_last;
-  assign _001_ = r_en & m_out__valid;
-  assign _002_ = ~ row_valid;
-  assign _003_ = row_end & _002_;
-  assign _090_ = { _081_, enter_q, drain_dn_step } != 3'h4;
-  assign _091_ = { _081_, enter_q } != 1'h0;
-  assign _092_ = { _078_, _077_, drain_restart } != 1'h0;
-  assign _093_ = { _081_, drain_restart } != 1'h0;
+  assign _012_ = ! lane;
+  assign _013_ = lane == 1'h1;
+  assign w_lane1 = take_ch & _013_;
+  assign _014_ = lane == 2'h2;
+  assign w_lane2 = take_ch & _014_;
+  assign _015_ = lane == 2'h3;
+  assign w_lane3 = take_ch & _015_;
+  assign row_end = o_valid & 1'h1;
+  assign _016_ = ~ dn_last;
+  assign wrap = d_last & _016_;
+  assign _018_[16:0] = row + 1'h1;
+  assign _023_ = d == 3'h6;
+  assign \$signal$81  = d_last ? 1'h0 : _023_;
+  assign drain_d_step = drain_v & 1'h1;
+  assign _025_ = drain_v & 1'h1;
+  assign drain_dn_step = _025_ & d_last;
+  assign _027_ = kept - 4'h8;
+  assign _028_ = kept >= 5'h10;
+  assign _029_ = kept >= 4'h8;
+  assign _037_ = hdr[47:32] > 4'hb;
+  assign _038_[10:0] = _037_ ? hdr[42:32] : 11'h00b;
+  assign _040_ = hdr[47:32] == 1'h1;
+  assign _041_ = hdr[47:32] > 4'hb;
+  assign _043_ = _041_ ? hdr[47:32] : 16'h000b;
+  assign _044_ = _043_ == 1'h1;
+  assign _045_ = ~ ch_left[16];
+  assign _047_[4:0] = wa + 1'h1;
+  assign _048_[4:0] = blk + 1'h1;
+  assign _049_[1:0] = lane + 1'h1;
+  assign _050_ = lane == 2'h2;
+  assign _055_ = block_end & last_mblock;
+  assign _056_ = compute & adv;
+  assign _061_[16:0] = fm0 + 4'h8;
+  assign _062_[5:0] = fn_rem - 1'h1;
+  assign _063_ = ! fn_rem;
+  assign _064_ = fn_last & last_mblock;
+  assign _065_ = ~ _064_;
+  assign _066_ = ~ k_rem[10];
+  assign _067_ = _066_ & k_dec[10];
+  assign _068_ = ~ t_rem[10];
+  assign _069_ = _068_ & t_dec[10];
+  assign _071_ = ~ header_taken;
+  assign _073_[4:0] = ra + 1'h1;
+  assign _074_ = 1'h1 & d_last;
+  assign _075_ = ~ 1'h1;
+  assign _076_ = drain_v & _075_;
+  assign _077_ = drain_v & 1'h1;
+  assign _078_ = ~ drain_restart;
+  assign _080_ = drain_d_step & _078_;
+  assign _081_[2:0] = d + 1'h1;
+  assign _082_[2:0] = d_last ? 3'h0 : _081_[2:0];
+  assign _083_[4:0] = dn + 1'h1;
+  assign _084_[4:0] = dn_last ? 5'h00 : _083_[4:0];
+  assign _085_ = o_valid & row_valid;
+  assign _086_ = row_end & row_valid;
+  assign _087_ = _086_ & row_last;
+  assign _089_ = r_en & m_out__valid;
+  assign _001_ = ~ row_valid;
+  assign _002_ = row_end & _001_;
+  assign _090_ = { _080_, enter_q, drain_dn_step } != 3'h4;
+  assign _091_ = { _080_, enter_q } != 1'h0;
+  assign _092_ = { _080_, drain_restart } != 1'h0;
+  assign _093_ = { compute, adv } != 2'h2;
   assign _094_ = { compute, adv } != 2'h2;
-  assign _095_ = { compute, adv } != 2'h2;
-  assign _096_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _095_ = { at_tile_last, compute, adv, at_k_last } != 3'h6;
+  assign _096_ = { compute, adv } != 2'h2;
   assign _097_ = { compute, adv } != 2'h2;
   assign _098_ = { compute, adv } != 2'h2;
-  assign _099_ = { compute, adv } != 2'h2;
+  assign _099_ = { tile_end, compute } != 1'h1;
   assign _100_ = { tile_end, compute } != 1'h1;
-  assign _101_ = { tile_end, compute } != 1'h1;
-  assign _102_ = { st_flush, st_compute } != 1'h0;
+  assign _101_ = { st_flush, st_compute } != 1'h0;
+  assign _102_ = { take_ch, header_taken } != 1'h0;
   assign _103_ = { take_ch, header_taken } != 1'h0;
   assign _104_ = { take_ch, header_taken } != 1'h0;
   assign _105_ = { take_ch, header_taken } != 1'h0;
-  assign _106_ = { take_ch, header_taken } != 1'h0;
-  assign _107_ = & { _091_, _090_ };
-  assign _108_ = & { _075_, drain_v };
-  assign _109_ = & { _097_, _096_ };
-  assign _110_ = & { tile_end, fn_last };
-  assign _116_ = ~ compute;
-  assign _111_ = | { drain_restart, rst };
-  assign _112_ = | { dn_last, rst };
-  assign _113_ = | { _116_, rst };
-  assign _114_ = | { _056_, rst };
-  assign _115_ = | { enter, rst };
-  assign _121_ = enter ? 1'h1 : st_compute;
-  assign _124_ = header_taken ? 1'h0 : st_header;
-  assign _131_ = header_taken ? 1'h1 : wb_last;
-  assign _132_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
-  assign _135_ = header_taken ? 1'h0 : 1'hx;
-  assign _136_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _051_;
-  assign _137_ = take_ch ? _136_ : _135_;
-  assign _138_ = header_taken ? 5'h00 : wa;
-  assign _141_ = header_taken ? 5'h00 : blk;
-  assign _142_ = wb_last ? _049_[4:0] : _141_;
-  assign _153_ = drain_restart ? 1'h0 : d_last;
-  assign _159_ = drain_restart ? m_one : row_last;
-  assign _162_ = drain_restart ? 1'h1 : row_valid;
-  assign _165_ = drain_restart ? 17'h00000 : row;
-  assign _168_ = drain_restart ? 5'h00 : dn;
-  assign _173_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _070_;
-  assign _174_ = adv ? _173_ : 1'hx;
-  assign _176_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _068_;
-  assign _177_ = adv ? _176_ : 1'hx;
-  assign _179_ = at_k_last ? 1'h0 : 1'hx;
-  assign _195_ = compute ? st_flush : 1'h1;
-  assign _196_ = st_compute ? _195_ : st_flush;
+  assign _106_ = & { _091_, _090_ };
+  assign _107_ = & { _074_, drain_v };
+  assign _108_ = & { _096_, _095_ };
+  assign _109_ = & { tile_end, fn_last };
+  assign _115_ = ~ compute;
+  assign _110_ = | { drain_restart, rst };
+  assign _111_ = | { dn_last, rst };
+  assign _112_ = | { _115_, rst };
+  assign _113_ = | { _055_, rst };
+  assign _114_ = | { enter, rst };
+  assign _118_ = enter ? 1'h1 : st_compute;
+  assign _121_ = header_taken ? 1'h0 : st_header;
+  assign _128_ = header_taken ? 1'h1 : wb_last;
+  assign _129_ = wb_last ? (* full_case = 32'd1 *) 1'h1 : 1'h0;
+  assign _132_ = header_taken ? 1'h0 : 1'hx;
+  assign _133_ = \$signal$147  ? (* full_case = 32'd1 *) 1'h0 : _050_;
+  assign _134_ = take_ch ? _133_ : _132_;
+  assign _135_ = header_taken ? 5'h00 : wa;
+  assign _138_ = header_taken ? 5'h00 : blk;
+  assign _139_ = wb_last ? _048_[4:0] : _138_;
+  assign _150_ = drain_restart ? 1'h0 : d_last;
+  assign _153_ = drain_restart ? m_one : row_last;
+  assign _156_ = drain_restart ? 1'h1 : row_valid;
+  assign _159_ = drain_restart ? 17'h00000 : row;
+  assign _162_ = drain_restart ? 5'h00 : dn;
+  assign _167_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$144  : _069_;
+  assign _168_ = adv ? _167_ : 1'hx;
+  assign _170_ = at_tile_last ? (* full_case = 32'd1 *) \$signal$143  : _067_;
+  assign _171_ = adv ? _170_ : 1'hx;
+  assign _173_ = at_k_last ? 1'h0 : 1'hx;
+  assign _189_ = compute ? st_flush : 1'h1;
+  assign _190_ = st_compute ? _189_ : st_flush;
   \hwq_top.engine.array  array (
     .clk(clk),
     .drain_valid(o_valid),
@@ -513,9 +510,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .rst(rst),
     .zero_point(zero_point)
   );
-  assign _085_[5] = 1'hx;
-  assign _083_[3] = 1'hx;
-  assign _039_[15:11] = 5'hxx;
+  assign _084_[5] = 1'hx;
+  assign _082_[3] = 1'hx;
+  assign _038_[15:11] = 5'hxx;
   always @(posedge clk) begin
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
@@ -551,35 +548,35 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       \w_en$11  <= 1'h0;
       w_en <= 1'h0;
     end else begin
-      give_back <= _001_ + _003_;
+      give_back <= _089_ + _002_;
       \w_en$122  <= \o_valid$120 ;
       \i_last$100  <= part_last;
       \i_valid$98  <= \$signal$165 ;
-      part_last <= _088_ & dn_last;
-      \$signal$165  <= _086_;
+      part_last <= _087_ & dn_last;
+      \$signal$165  <= _085_;
       enter_q <= enter;
-      begin if (_077_) d_last <= _153_; else d_last <= _078_ ? \$signal$81  : _153_; end
-      begin if (_077_) row_last <= _159_; else begin if (_078_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _159_; end end
-      begin if (_077_) row_valid <= _162_; else begin if (_078_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _162_; end end
-      begin if (_077_) row <= _165_; else begin if (_078_) begin if (wrap) row <= row - 3'h7; else row <= _019_[16:0]; end else row <= _165_; end end
-      begin if (_081_) begin if (drain_dn_step) dn <= _085_[4:0]; else dn <= _168_; end else dn <= _168_; end
-      drain_v <= o_valid_next & _072_;
+      begin if (_076_) d_last <= _150_; else d_last <= _077_ ? \$signal$81  : _150_; end
+      begin if (_076_) row_last <= _153_; else begin if (_077_) begin if (wrap) row_last <= row == m_wrap_pen; else row_last <= row == m_pen; end else row_last <= _153_; end end
+      begin if (_076_) row_valid <= _156_; else begin if (_077_) begin if (wrap) row_valid <= row < m_wrap; else row_valid <= row < m_last; end else row_valid <= _156_; end end
+      begin if (_076_) row <= _159_; else begin if (_077_) begin if (wrap) row <= row - 3'h7; else row <= _018_[16:0]; end else row <= _159_; end end
+      begin if (_080_) begin if (drain_dn_step) dn <= _084_[4:0]; else dn <= _162_; end else dn <= _162_; end
+      drain_v <= o_valid_next & _071_;
       drain_restart <= header_taken;
-      tile_end <= _057_ & at_tile_last;
-      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _196_; end else st_flush <= _196_; end
-      begin if (st_compute) begin if (compute) st_compute <= _121_; else st_compute <= 1'h0; end else st_compute <= _121_; end
-      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _124_; end else st_header <= _124_; end
-      begin if (take_ch) wb_last <= \$signal$147  ? _132_ : _131_; else wb_last <= _131_; end
-      begin if (take_ch) wa <= \$signal$147  ? _048_[4:0] : _138_; else wa <= _138_; end
-      begin if (take_ch) blk <= \$signal$147  ? _142_ : _141_; else blk <= _141_; end
+      tile_end <= _056_ & at_tile_last;
+      begin if (st_flush) begin if (flush[5]) st_flush <= 1'h0; else st_flush <= _190_; end else st_flush <= _190_; end
+      begin if (st_compute) begin if (compute) st_compute <= _118_; else st_compute <= 1'h0; end else st_compute <= _118_; end
+      begin if (st_flush) begin if (flush[5]) st_header <= 1'h1; else st_header <= _121_; end else st_header <= _121_; end
+      begin if (take_ch) wb_last <= \$signal$147  ? _129_ : _128_; else wb_last <= _128_; end
+      begin if (take_ch) wa <= \$signal$147  ? _047_[4:0] : _135_; else wa <= _135_; end
+      begin if (take_ch) blk <= \$signal$147  ? _139_ : _138_; else blk <= _138_; end
       hdr_out_load <= header_taken;
-      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _029_ : _030_;
-      credits <= \$signal$40  ? (* full_case = 32'd1 *) _028_ : kept;
+      credit_ok <= \$signal$40  ? (* full_case = 32'd1 *) _028_ : _029_;
+      credits <= \$signal$40  ? (* full_case = 32'd1 *) _027_ : kept;
       last_mblock <= $signed({ 1'h0, fm0 }) >= $signed(m_less);
       \w_en$19  <= w_lane3;
       \w_en$15  <= w_lane2;
       \w_en$11  <= w_lane1;
-      w_en <= take_ch & _013_;
+      w_en <= take_ch & _012_;
     end
     if (rst) begin
       \w_data$124  <= 33'h000000000;
@@ -594,75 +591,70 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_107_) begin
-      begin if (enter_q) dn_last <= nb_one; else begin if (_081_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
-    end
-    if (rst) begin
-      beat_last <= 1'h1;
-    end else if (_092_) begin
-      begin if (_077_) beat_last <= 1'h0; else begin if (_078_) beat_last <= 1'h1; else begin if (drain_restart) beat_last <= 1'h1; else beat_last <= 1'hx; end end end
+    end else if (_106_) begin
+      begin if (enter_q) dn_last <= nb_one; else begin if (_080_) begin if (drain_dn_step) begin if (dn_last) dn_last <= nb_one; else dn_last <= dn == nb_pen; end else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (rst) begin
       d <= 3'h0;
-    end else if (_093_) begin
-      begin if (_081_) d <= _083_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
+    end else if (_092_) begin
+      begin if (_080_) d <= _082_[2:0]; else begin if (drain_restart) d <= 3'h0; else d <= 3'hx; end end
     end
-    if (_111_) begin
+    if (_110_) begin
       ra <= 5'h00;
-    end else if (_108_) begin
+    end else if (_107_) begin
       ra <= ra_blk_next;
     end
-    if (_112_) begin
+    if (_111_) begin
       ra_blk_next <= 5'h00;
     end else begin
-      ra_blk_next <= _074_[4:0];
+      ra_blk_next <= _073_[4:0];
     end
     if (rst) begin
       at_tile_last <= 1'h0;
-    end else if (_094_) begin
-      at_tile_last <= compute ? _174_ : \$signal$144 ;
+    end else if (_093_) begin
+      at_tile_last <= compute ? _168_ : \$signal$144 ;
     end
     if (rst) begin
       at_k_last <= 1'h0;
-    end else if (_095_) begin
-      at_k_last <= compute ? _177_ : \$signal$143 ;
+    end else if (_094_) begin
+      at_k_last <= compute ? _171_ : \$signal$143 ;
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_109_) begin
-      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _179_; else in_data <= 1'hx; end else in_data <= enter; end
+    end else if (_108_) begin
+      begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _065_ : _173_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
       t_rem <= 11'h000;
-    end else if (_098_) begin
+    end else if (_097_) begin
       begin if (compute) begin if (adv) t_rem <= at_tile_last ? (* full_case = 32'd1 *) tile_pen : t_dec; else t_rem <= 11'hxxx; end else t_rem <= tile_pen; end
     end
     if (rst) begin
       k_rem <= 11'h000;
-    end else if (_099_) begin
+    end else if (_098_) begin
       begin if (compute) begin if (adv) k_rem <= at_tile_last ? (* full_case = 32'd1 *) k_pen : k_dec; else k_rem <= 11'hxxx; end else k_rem <= k_pen; end
     end
     if (rst) begin
       fn_last <= 1'h0;
-    end else if (_100_) begin
-      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _064_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
+    end else if (_099_) begin
+      begin if (compute) begin if (tile_end) fn_last <= fn_last ? (* full_case = 32'd1 *) nb_one : _063_; else fn_last <= 1'hx; end else fn_last <= ! blk; end
     end
     if (rst) begin
       fn_rem <= 6'h00;
-    end else if (_101_) begin
-      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _063_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
+    end else if (_100_) begin
+      begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _062_[5:0]; else fn_rem <= 6'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_113_) begin
+    if (_112_) begin
       fm0 <= 17'h00000;
-    end else if (_110_) begin
-      fm0 <= _062_[16:0];
+    end else if (_109_) begin
+      fm0 <= _061_[16:0];
     end
     if (rst) begin
       flush <= 6'h00;
-    end else if (_102_) begin
+    end else if (_101_) begin
       begin if (st_flush) flush <= $signed(flush) - $signed(2'h1); else begin if (st_compute) flush <= 6'h1e; else flush <= 6'hxx; end end
     end
-    if (_114_) begin
+    if (_113_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -674,30 +666,30 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_115_) begin
+    if (_114_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
     end
     if (rst) begin
       armed <= 1'h0;
-    end else if (_103_) begin
-      begin if (take_ch) armed <= ch_dec[16] & _046_; else armed <= header_taken ? \$signal [16] : 1'hx; end
+    end else if (_102_) begin
+      begin if (take_ch) armed <= ch_dec[16] & _045_; else armed <= header_taken ? \$signal [16] : 1'hx; end
     end
     if (rst) begin
       ch_left <= 17'h00000;
-    end else if (_104_) begin
+    end else if (_103_) begin
       begin if (take_ch) ch_left <= ch_dec; else ch_left <= header_taken ? \$signal  : 17'hxxxxx; end
     end
     if (rst) begin
       \$signal$147  <= 1'h0;
-    end else if (_105_) begin
-      \$signal$147  <= _137_;
+    end else if (_104_) begin
+      \$signal$147  <= _134_;
     end
     if (rst) begin
       lane <= 2'h0;
-    end else if (_106_) begin
-      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _050_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
+    end else if (_105_) begin
+      begin if (take_ch) lane <= \$signal$147  ? (* full_case = 32'd1 *) 2'h0 : _049_[1:0]; else begin if (header_taken) lane <= 2'h0; else lane <= 2'hx; end end
     end
     if (rst) begin
       \$signal$144  <= 1'h0;
@@ -711,9 +703,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       m_last <= 16'h0000;
       m_less <= 17'h00000;
     end else if (header_taken) begin
-      \$signal$144  <= _045_;
-      \$signal$143  <= _041_;
-      tile_pen <= _039_[10:0] - 2'h2;
+      \$signal$144  <= _044_;
+      \$signal$143  <= _040_;
+      tile_pen <= _038_[10:0] - 2'h2;
       k_pen <= hdr[42:32] - 2'h2;
       m_one <= hdr[15:0] == 1'h1;
       m_wrap_pen <= hdr[15:0] + 3'h6;
