@@ -9,7 +9,7 @@ array's, plus 4 per requantizer lane for the 32×31 multiply); ``ALU`` the ALU54
 
 Run: python benchmarks/fpga.py [CONFIG.yaml ...] [--target ecp5|ice40|generic]
 [--seeds 1-4] [--jobs N] [--timing-weight N] (default: configs/default.yaml,
-configs/ecp5_8x8.yaml and configs/ecp5_8x8_dsp.yaml on ecp5, seed 1, nextpnr's placer timing
+configs/ecp5_8x8_fabric.yaml and configs/ecp5_8x8.yaml on ecp5, seed 1, nextpnr's placer timing
 weight from hwq.fpga.TIMING_WEIGHTS; each ECP5 run places and routes out of context and takes
 a minute or more; with several seeds, Yosys runs once per config and nextpnr ``--jobs`` seeds
 at a time, one per CPU by default: hwq.fpga.sweep).
@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("configs", nargs="*", type=Path,
-                   default=[ROOT / "configs/default.yaml", ROOT / "configs/ecp5_8x8.yaml",
-                            ROOT / "configs/ecp5_8x8_dsp.yaml"])
+                   default=[ROOT / "configs/default.yaml", ROOT / "configs/ecp5_8x8_fabric.yaml",
+                            ROOT / "configs/ecp5_8x8.yaml"])
     p.add_argument("--target", choices=["ecp5", "ice40", "generic"], default="ecp5")
     p.add_argument("--device")
     p.add_argument("--seeds", default="1",

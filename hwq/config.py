@@ -129,7 +129,7 @@ def input_steps(target: str) -> int:
     engine's step decision, the last beside the array, whose operand zeroing it drives, and
     one between them: with the first driving the zeroing of row 0 and column 0 itself, the
     placer put it by the array, and the decision's route to it, up to 2.7 ns, made it late
-    for 200 MHz at five placement seeds of sixteen on ecp5_8x8; with one register in all,
+    for 200 MHz at five placement seeds of sixteen on ecp5_8x8_fabric; with one register in all,
     the route was 3.8 ns)."""
     return 3 if target == "ecp5" else 1
 

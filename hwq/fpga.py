@@ -22,7 +22,7 @@ Targets:
 After place and route, ``slowest`` lists the registers the data reach last
 (:func:`slowest_registers`, from nextpnr's detailed timing report): where the critical path
 names one register, these are what stand between the design and a faster clock. Placement
-moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8: 179.1–206.1 MHz over
+moves Fmax by several per cent from one ``seed`` to the next (ecp5_8x8_fabric: 179.1–206.1 MHz over
 seeds 1–16), so a change is judged over several seeds: :func:`sweep` synthesises once and
 places at each seed, several nextpnr runs at a time (``hwq synth --seeds 1-8 --jobs 2``).
 Against a target clock (``clock_mhz``), :func:`timing_closure` sums a sweep up: the seeds
@@ -31,7 +31,7 @@ that meet it and the registers late at each, by how many seeds they are late at.
 
 nextpnr's analytic placer weighs timing against wire length with ``--placer-heap-timingweight``;
 ``timing_weight`` sets it (default :data:`TIMING_WEIGHTS`, nextpnr's own 10, passed
-explicitly so the result records it). On ecp5_8x8 (an earlier netlist), 30 gave the same Fmax
+explicitly so the result records it). On ecp5_8x8_fabric (an earlier netlist), 30 gave the same Fmax
 over seeds 1–8 (mean 194.7 MHz both ways), so the default stays.
 
 The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use
@@ -76,7 +76,7 @@ _PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", re.M)
 _FF_SUFFIX = re.compile(r"_(?:TRELLIS_FF|SB_DFF[A-Z]*)_Q(?:_\d+)?(?:_D_SB_LUT4_O_LC)?$")
 # Setup times (ns) by input port, which nextpnr's per-net report leaves out of its arrivals:
 # an ECP5 slice flip-flop's synchronous set/reset (LSR) needs 0.424 ns before the clock, its
-# DI, M and CE none (every "setup" segment of nextpnr-ecp5's critical paths on ecp5_8x8_dsp,
+# DI, M and CE none (every "setup" segment of nextpnr-ecp5's critical paths on ecp5_8x8,
 # seeds 1-16). Without it a path into LSR that misses the clock by 0.4 ns looked in time.
 # A port not listed (DSP, block RAM and iCE40 inputs) counts 0: for those the figures are
 # arrivals, a lower bound on the path.

@@ -431,7 +431,7 @@ def test_cli_sweep_reports_every_seed_and_the_best(monkeypatch, tmp_path, capsys
 ])
 def test_cli_sweep_errors_are_one_line(monkeypatch, capsys, argv, message):
     calls = _fake_tools(monkeypatch, {})
-    assert cli.main(["synth", "configs/ecp5_8x8.yaml"] + argv) == 1
+    assert cli.main(["synth", "configs/ecp5_8x8_fabric.yaml"] + argv) == 1
     err = capsys.readouterr().err
     assert err == f"hwq: error: {message}\n"
     assert calls == []                                   # refused before any tool ran
@@ -600,7 +600,7 @@ def test_cli_clock_and_blocks(monkeypatch, tmp_path, capsys):
 ])
 def test_cli_clock_errors_are_one_line(monkeypatch, capsys, argv, message):
     calls = _fake_tools(monkeypatch, {})
-    assert cli.main(["synth", "configs/ecp5_8x8.yaml"] + argv) == 1
+    assert cli.main(["synth", "configs/ecp5_8x8_fabric.yaml"] + argv) == 1
     assert capsys.readouterr().err == f"hwq: error: {message}\n"
     assert calls == []
 
@@ -635,7 +635,7 @@ def test_ecp5_blocks_and_clock_from_the_real_tools(tmp_path):
     assert sum(b["dsps"] for b in r.blocks) == r.dsps == 2 + 4 * 2
     # (without flattening, constants do not cross module boundaries and ABC maps each module
     # alone: the smaller the engine the more that shows — this one measured 17% more LUT
-    # positions with its 13-word FIFO, 6% with 9 words, 10% with 6; ecp5_8x8 1.2% fewer)
+    # positions with its 13-word FIFO, 6% with 9 words, 10% with 6; ecp5_8x8_fabric 1.2% fewer)
     assert sum(b["luts"] for b in r.blocks) == pytest.approx(r.luts, rel=0.2)
     assert sum(b["ffs"] for b in r.blocks) == pytest.approx(r.ffs, rel=0.05)
     assert (tmp_path / "blocks" / "blocks.json").is_file()

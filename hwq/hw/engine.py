@@ -151,7 +151,7 @@ class GemmEngine(wiring.Component):
         lane_last, wb_last = Signal(init=L == 1), Signal(init=B == 1)
         # the channels after the current one less one (N − 2 − its index), counted down:
         # the current channel is the last when it is below zero, its sign bit (the index
-        # against N − 2, two registers, was ecp5_8x8's critical path; then a compare of the
+        # against N − 2, two registers, was ecp5_8x8_fabric's critical path; then a compare of the
         # count with 1 beside the count, which ABC mapped as a chain of five LUTs at times)
         ch_left = Signal(signed(17))
         ch_first = Signal()
@@ -159,7 +159,7 @@ class GemmEngine(wiring.Component):
         # beside ch_left (its next value from the loaded count's or the decrement's sign):
         # `enter` is then it and the parameter stream's valid. The decoded state in front of
         # `enter` put `in_data` three LUT levels behind the state register (late at 4-6
-        # seeds of 16 on ecp5_8x8_dsp)
+        # seeds of 16 on ecp5_8x8)
         armed = Signal()
         n_pen, ch_dec = Signal(signed(17)), Signal(signed(17))
 
@@ -174,13 +174,13 @@ class GemmEngine(wiring.Component):
         # the last (K − 2 − step, tile length − 2 − step, nb_last − 1 − column block): the
         # flags of the next step's being the last then come from the counter alone, in
         # parallel with `adv` (the up-counters' compares with K − 2, … took one more LUT level
-        # and were ecp5_8x8's critical path). The step counters are signed and a bit wider
+        # and were ecp5_8x8_fabric's critical path). The step counters are signed and a bit wider
         # than a tile's steps, so they never wrap (K = 1, and the padding steps after the K-th,
         # go below zero: K − 2 − step is at least −2^steps_width at a tile's last step); a
         # counter is zero exactly when it is not negative and its decrement is, so "the next
         # step is the K-th" is the decrement's own carry chain (its sign) and one gate, not a
         # compare of every bit with zero (three LUT levels in front of the flag's own: at_k_last
-        # and at_tile_last were ecp5_8x8_dsp's latest arrivals at 6 seeds of 16). The column
+        # and at_tile_last were ecp5_8x8's latest arrivals at 6 seeds of 16). The column
         # block counter wraps below zero (one column block): it is loaded again before it
         # could come back to zero.
         k_rem = Signal(signed(steps_width + 1))
@@ -253,7 +253,7 @@ class GemmEngine(wiring.Component):
         # The requantizer's zero-point and clamp load from a register of the header (loaded
         # every clock, no enable) the clock after it was taken, with a flip-flop as their
         # enable: the FSM's state and the stream's valid in front of the enables of those
-        # registers, which sit by the requantizer, were among ecp5_8x8_dsp's latest
+        # registers, which sit by the requantizer, were among ecp5_8x8's latest
         # arrivals (5.1-5.5 ns at 3 seeds of 8); they are read a whole tile later
         out_q = Signal(data.StructLayout({"zero_point": signed(8), "act_min": signed(8),
                                           "act_max": signed(8)}), reset_less=True,
@@ -271,7 +271,7 @@ class GemmEngine(wiring.Component):
         # a state's loads are enabled by its flip-flop and the stream's valid, one gate, where
         # a decode of an encoded state had two LUT levels and a route between them in front
         # of the channel registers' enables (the state's decode behind `ctrl_state` was among
-        # ecp5_8x8_dsp's slowest paths at 3-4 seeds of 16: 5.2-5.4 ns)
+        # ecp5_8x8's slowest paths at 3-4 seeds of 16: 5.2-5.4 ns)
         st_header = Signal(init=1, name="st_header")
         st_channels, st_compute, st_flush = (Signal(name=f"st_{n}")
                                               for n in ("channels", "compute", "flush"))
@@ -346,7 +346,7 @@ class GemmEngine(wiring.Component):
         # (`tile_end`, a register): their flags are read only at the next tile's last step,
         # at least 3 steps later (`shortest`; last_mblock follows fm0 a step behind), and
         # their registers' enable is then one gate from flip-flops (behind `adv`, it was
-        # ecp5_8x8's critical path at some seeds: 6.2 ns)
+        # ecp5_8x8_fabric's critical path at some seeds: 6.2 ns)
         tile_end = Signal()
         m.d.sync += tile_end.eq(compute & adv & at_tile_last)
         with m.If(~compute):
@@ -388,7 +388,7 @@ class GemmEngine(wiring.Component):
         row_valid_next = Signal()
         # row = M − 1 (the layer's last output row) as a register kept with `row`, from
         # compares of `row` with registers (a 17-bit compare in front of the requantizer's
-        # `last` was ecp5_8x8's critical path)
+        # `last` was ecp5_8x8_fabric's critical path)
         row_last = Signal()
         wrap = Signal()                 # the next row is the first of the next column block
         # beat == B − 1, d == R − 1 and dn == nb_last as registers kept with the counters: the
@@ -397,7 +397,7 @@ class GemmEngine(wiring.Component):
         # (beat == B − 1 is the last bit of a ring of B flip-flops, one of them set, that
         # turns with the count: no compare of the count in front of it. As a register loaded
         # with `beat == B − 2` it was three LUT levels from the drain's valid and its own Q,
-        # among ecp5_8x8_dsp's slowest at 3 seeds of 16)
+        # among ecp5_8x8's slowest at 3 seeds of 16)
         beat_ring = Signal(B, init=1, name="beat_ring")
         beat_last = beat_ring[B - 1]
         d_last = Signal(init=R == 1)
@@ -411,7 +411,7 @@ class GemmEngine(wiring.Component):
         # B ≥ 2 the values are computed into registers in the steps before, and from B ≥ 3 in
         # two steps, the sums and compares of `row` (carry chains) into registers first
         # (adders and compares behind the beat's flags, then chains followed by their
-        # choice, were ecp5_8x8's critical paths)
+        # choice, were ecp5_8x8_fabric's critical paths)
         # (the next row is the last, M − 1, when it is below M but not below M − 1)
         ahead = {"plus": row + 1, "back": row - (R - 1), "lt_wrap": row < m_wrap,
                  "lt_wrap_pen": row < m_wrap_pen, "lt_last": row < m_last, "lt_pen": row < m_pen,
@@ -449,7 +449,7 @@ class GemmEngine(wiring.Component):
         # the array's valid where no restart is (what the drain's counters and flags step
         # on) as a register of the engine's own, from the array's next valid: the array's
         # `o_valid` sits by its read-out, and its route across to the bookkeeping, then three
-        # LUT levels, was ecp5_8x8_dsp's slowest path at seed 1 (5.1 ns)
+        # LUT levels, was ecp5_8x8's slowest path at seed 1 (5.1 ns)
         drain_v = Signal(name="drain_v")
         m.d.sync += drain_v.eq(array.o_valid_next & ~header_taken)
         pow2 = B & (B - 1) == 0
@@ -458,7 +458,7 @@ class GemmEngine(wiring.Component):
             # their own counters (each counts from its own state, so synthesis keeps them
             # apart from `beat` and `dn`, which select the array's parts and the row
             # bookkeeping): no adder and no choice among sums in front of the address (that
-            # choice, four LUT levels from the drain's flags, was ecp5_8x8's critical path)
+            # choice, four LUT levels from the drain's flags, was ecp5_8x8_fabric's critical path)
             # (no beat counter for B = 1: a zero-width signal is a `[-1:0]` vector in Verilog)
             ra_beat = [Signal(B.bit_length() - 1, name="ra_beat")] if B > 1 else []
             ra_blk = Signal.like(dn, name="ra_blk")
@@ -482,7 +482,7 @@ class GemmEngine(wiring.Component):
             # row) (mod 2^len(ra)) as registers beside ra, which hold at every step: what they
             # become is chosen, with the same selects as ra's next value, among sums of the
             # registers computed beside the choice (adders behind the beat's flags and the
-            # choice were ecp5_8x8's critical paths when it took this form)
+            # choice were ecp5_8x8_fabric's critical paths when it took this form)
             ra_inc = Signal.like(ra)
             ra_row = Signal.like(ra)
             ra_next = Signal.like(ra)
@@ -530,12 +530,12 @@ class GemmEngine(wiring.Component):
         # row's end, from registers of what it decided, and those next values are still ready
         # at the next row's end (a mutation to B ≥ 2 fails the engine tests at B = 3). The
         # row's end — the array's valid after a long route, and the beat flag — through the
-        # choice of a count and its sum were the slowest paths of ecp5_8x8_dsp with its DSP
-        # floorplan (5.3–5.4 ns at seeds 1 and 2) and late at 3 seeds of 16 on ecp5_8x8.
+        # choice of a count and its sum were the slowest paths of ecp5_8x8 with its DSP
+        # floorplan (5.3–5.4 ns at seeds 1 and 2) and late at 3 seeds of 16 on ecp5_8x8_fabric.
         # dn_last moves with dn, the step after a column block's last row: it is read at row
         # ends (part_last, the parameter block) and in registers recomputed every step (wrap
         # in the next row's values, the next block's address), B ≥ 4 steps before their use;
-        # its enable at the row's end was ecp5_8x8_dsp's latest arrival at 4 seeds of 8.
+        # its enable at the row's end was ecp5_8x8's latest arrival at 4 seeds of 8.
         d_step, d_wrap = Signal(name="drain_d_step"), Signal(name="drain_d_wrap")
         dn_step, dn_wrap = Signal(name="drain_dn_step"), Signal(name="drain_dn_wrap")
         decided = [d_step.eq(drain_v & beat_last), d_wrap.eq(d_last),
@@ -550,7 +550,7 @@ class GemmEngine(wiring.Component):
                 m.d.sync += [dn.eq(Mux(dn_wrap, 0, dn + 1)), dn_last.eq(dn_last_next)]
         # the drain's first column block is the last when there is one block: set a step after
         # the layer's channels are in, from the register nb_one (the FSM's decoded state, the
-        # parameter stream's valid and ch_last in front of dn_last were ecp5_8x8's critical
+        # parameter stream's valid and ch_last in front of dn_last were ecp5_8x8_fabric's critical
         # path); the layer's first result row is a whole tile away
         enter_q = Signal()
         m.d.sync += enter_q.eq(enter)
@@ -611,7 +611,7 @@ class GemmEngine(wiring.Component):
         # a row's B requantized parts are collected into one output word, which goes into the
         # FIFO through a register (the write enable fans out to every cell of the FIFO's
         # distributed memory: from the requantizer's valid through the word's assembly it was
-        # one of ecp5_8x8's slowest paths)
+        # one of ecp5_8x8_fabric's slowest paths)
         out_w = Signal(word)
         w_en = Signal()
         if B == 1:

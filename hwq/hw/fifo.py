@@ -9,7 +9,7 @@ was the critical path of the 8-lane ECP5 engine (7.5 ns). :class:`ReservedFifo` 
 write enable, the read enable, ``r_rdy`` itself and "one word left", a flag of a one-hot
 fill level (a flag per level from 1 to ``depth``, each moved by the enables alone). It
 replaced a compare of the read pointer's successor with the write pointer, which put three
-or four LUT levels behind the pointers' flip-flops (ecp5_8x8's slowest register at five
+or four LUT levels behind the pointers' flip-flops (ecp5_8x8_fabric's slowest register at five
 placement seeds of sixteen, up to 5.67 ns). The words sit in an Amaranth ``Memory`` read
 asynchronously at the read pointer, as in ``SyncFIFO`` (distributed RAM on the FPGA
 targets).

@@ -168,7 +168,7 @@ class MacArray(wiring.Component):
             # registers (zeroing all lanes on the way in had 19×8's reset net of 27 × 8
             # flip-flops at 8.9 ns). With DSP accumulators column 1 steps with
             # column 0 (no skew register) and is zeroed here too: behind the zeroing LUT, the
-            # route into element (0, 0)'s second multiplier was among ecp5_8x8_dsp's latest
+            # route into element (0, 0)'s second multiplier was among ecp5_8x8's latest
             # arrivals (5.5–6.0 ns).
             idle2, last2 = Signal(name="in_idle2", init=1), Signal(name="in_last2")
             zeroed_a, zeroed_w = 1, (2 if self._pairs else 1)     # the lanes without skew
@@ -189,7 +189,7 @@ class MacArray(wiring.Component):
         # it feeds, by `idle` delayed to match: one flag register per skew depth, each the
         # synchronous reset of a lane or two only (zeroing in the first skew register had
         # every lane's reset behind in_idle2, a net across the array's edge: 4.6-5.1 ns into
-        # LSR at 4 of 16 seeds of ecp5_8x8_dsp). The activations' skew registers reset with
+        # LSR at 4 of 16 seeds of ecp5_8x8). The activations' skew registers reset with
         # the domain as before; the weights' have no reset, and their flags none either (a
         # stale weight meets only zero activations).
         # (an invalid step's zero activation alone would make its products zero, but its
@@ -197,7 +197,8 @@ class MacArray(wiring.Component):
         # 0·x is x: the weights are zeroed too)
 
         def idle_taps(n, name, reset_less):
-            """``idle`` and its copies 1 … n − 1 enabled steps later."""
+            """``idle`` and its copies 1 … n − 1 enabled steps later (the flag for a lane
+            delayed by d is tap d − 1)."""
             taps = [idle]
             for k in range(1, n):
                 r = Signal(name=f"{name}{k}", init=1, reset_less=reset_less)
@@ -224,8 +225,8 @@ class MacArray(wiring.Component):
         # activations' flags reset, to 1, and the weights' do not, so synthesis does not
         # merge the two)
         w_skew = [j // 2 if self._pairs else j for j in range(C)]
-        a_taps = idle_taps(R, "zero_a", reset_less=False)
-        w_taps = idle_taps(max(w_skew) + 1, "zero_w", reset_less=True)
+        a_taps = idle_taps(R - 1, "zero_a", reset_less=False)
+        w_taps = idle_taps(max(w_skew), "zero_w", reset_less=True)
         west = []
         for i in range(R):
             a = skewed(a_q[i], i, f"skew_a{i}", a_taps if i >= zeroed_a else None)
@@ -381,7 +382,7 @@ class MacArray(wiring.Component):
         # the row select reaches every bit of every column's multiplexer (a LUT per bit for
         # its lowest bit: 208 loads on 8×8). On ECP5 each column counts its own copy, beside
         # its multiplexer (a column's own state in its next value, so synthesis cannot merge
-        # the copies): ecp5_8x8's read-out paths were 5.0-5.4 ns with the one counter, most
+        # the copies): ecp5_8x8_fabric's read-out paths were 5.0-5.4 ns with the one counter, most
         # of it the select's route, and left the slowest paths with the copies; 19×8's
         # group registers were its critical path, 7.2 ns (139.3 MHz at seed 1; 148.7 MHz
         # with the copies, which select its groups of four rows too)
@@ -407,7 +408,7 @@ class MacArray(wiring.Component):
             # advance (the beat restarts at 0), on an enabled step of the drain the beat
             # reaching B − 1, else held. With "beat = B − 2" a register too (from beat_next)
             # its next value is one LUT4 of flip-flops (the count's compare and the beat's
-            # behind `done` took three LUT levels: ecp5_8x8_dsp's latest arrival at 4 seeds
+            # behind `done` took three LUT levels: ecp5_8x8's latest arrival at 4 seeds
             # of 16, 5.0-5.6 ns)
             beat_pen = Signal(name="drain_beat_pen", init=self._beats == 2)
             m.d.sync += [beat.eq(beat_next), beat_pen.eq(beat_next == self._beats - 2),

@@ -26,7 +26,7 @@ def mux_tree(values, index):
     (least significant first); an index past the end selects one of the values.
 
     The same logic as ``Cat(*values).word_select(index, width)`` — Yosys maps both to the
-    same LUTs (ecp5_8x8 measured: 5,325 against 5,332 LUT4) — but the word select becomes a
+    same LUTs (ecp5_8x8_fabric measured: 5,325 against 5,332 LUT4) — but the word select becomes a
     shift of the whole concatenation in Verilog, which Verilator evaluates every clock as a
     multi-word shift (on a 16×16 array, 16 shifts of 416 bits: about 12% of the simulation's
     instructions); the tree is a few conditional moves."""

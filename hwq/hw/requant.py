@@ -243,7 +243,7 @@ class Requantizer(wiring.Component):
             # from 14 stages each partial product's operands get a register of their own: one
             # beside each multiplier, one (a) behind the left shift; the route between them
             # (the multipliers sit wherever the DSP columns have room) was among
-            # ecp5_8x8_dsp's latest arrivals. Each operand feeds two products, and synthesis
+            # ecp5_8x8's latest arrivals. Each operand feeds two products, and synthesis
             # merges two registers of one value: the second copy loads on every step instead
             # of every valid one (data are read only with their valid flag), which keeps it
             s2b = stage(s2b, True, "rq2e")
@@ -287,7 +287,7 @@ class Requantizer(wiring.Component):
         s2m = drop(s2b, "pll", "plh", "phl", "phh", "ng")
         # The double roundings' constant 2^30 joins `outer` when it lies inside the low
         # product's bits (2q > 30) and the high part needs no correction (q = 17), with the
-        # MULT18X18D partial products (measured there: 62 LUT4 fewer on ecp5_8x8; in the
+        # MULT18X18D partial products (measured there: 62 LUT4 fewer on ecp5_8x8_fabric; in the
         # generic default's eight lanes the increments' chains cost about 370 LUT4 more);
         # otherwise the middle sum takes it
         bump = not single and q == 17 and self._dsp
@@ -307,7 +307,7 @@ class Requantizer(wiring.Component):
                 # 2^30 into `outer` as the carry-in of an increment of its bits from 30 up:
                 # the middle sum stays an addition of two terms (with the constant as a
                 # third, Yosys put a layer of LUTs in front of its carry chain, the path
-                # out of the partial products' registers that was among ecp5_8x8's slowest)
+                # out of the partial products' registers that was among ecp5_8x8_fabric's slowest)
                 bumped = Signal(signed(len(outer) - 30), name=f"outer_hi_{lane}")
                 m.d.comb += bumped.eq(outer[30:].as_signed() + 1)
                 outer = Cat(outer[:30], bumped).as_signed()
@@ -359,7 +359,7 @@ class Requantizer(wiring.Component):
             # double_half_up's 2^(r−1) (0 if r = 0), bit b set when r = b + 1, and double's
             # 2^(r−1) − 1 (bit b set when r ≥ b + 2; all ones when r = 0, a flag too): from
             # the flags, each bit a LUT of at most four of them (as shifts and compares
-            # r ≥ b + 2 they were carry chains, ecp5_8x8's critical path)
+            # r ≥ b + 2 they were carry chains, ecp5_8x8_fabric's critical path)
             for p in range(n_par):
                 n_hi = r_max // 4 + 1
                 dh, dl = s2m[f"dh{p}"], s2m[f"dl{p}"]
@@ -489,11 +489,11 @@ class Requantizer(wiring.Component):
             # (from 13 stages the wide test in parts of nine bits, two LUT levels each, and
             # the next stage chooses the bound from the three parts, the compare and the sign,
             # one LUT4 and a slice multiplexer: the whole test at once was three levels,
-            # ecp5_8x8's slowest register at some seeds; parts of 12 bits were two levels,
-            # which the mapping made up to four with wide-function multiplexers, late at some
-            # seeds of ecp5_8x8_dsp; parts of three bits, one LUT4 each, left nine to combine
-            # in the next stage, mapped in up to four levels: ecp5_8x8's slowest register at 3
-            # seeds of 16, ecp5_8x8_dsp's at one)
+            # ecp5_8x8_fabric's slowest register at some seeds; parts of 12 bits were two
+            # levels, which the mapping made up to four with wide-function multiplexers, late
+            # at some seeds of ecp5_8x8; parts of three bits, one LUT4 each, left nine to
+            # combine in the next stage, mapped in up to four levels: ecp5_8x8_fabric's
+            # slowest register at 3 seeds of 16, ecp5_8x8's at one)
             wide = y[8:-1]
             step = 9 if reg_clamp2 else len(wide)
             parts = {}
@@ -504,7 +504,7 @@ class Requantizer(wiring.Component):
                 parts[f"fits{lane}{tag}"] = fits
             # y9 < lo_z and y9 > hi_z as the signs of differences, which lie in [−511, 511]
             # and so fit 10 bits: the sign is the carry chain's last sum, where a compare put
-            # two LUT levels behind its chain (the clamp's test was ecp5_8x8_dsp's latest
+            # two LUT levels behind its chain (the clamp's test was ecp5_8x8's latest
             # arrival at 3 seeds of 8)
             y9 = y[:9].as_signed()
             under = Signal(signed(10), name=f"under_{lane}")

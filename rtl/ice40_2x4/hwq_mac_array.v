@@ -118,13 +118,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$112 ;
-  wire [15:0] \p0$60 ;
-  wire [15:0] \p0$86 ;
+  wire [15:0] \p0$110 ;
+  wire [15:0] \p0$58 ;
+  wire [15:0] \p0$84 ;
   wire [15:0] p1;
-  wire [15:0] \p1$125 ;
-  wire [15:0] \p1$73 ;
-  wire [15:0] \p1$99 ;
+  wire [15:0] \p1$123 ;
+  wire [15:0] \p1$71 ;
+  wire [15:0] \p1$97 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -193,7 +193,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
     .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o({ \p1$73 , \p0$60  }),
+    .o({ \p1$71 , \p0$58  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
@@ -203,7 +203,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
     .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o({ \p1$99 , \p0$86  }),
+    .o({ \p1$97 , \p0$84  }),
     .rst(rst)
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
@@ -213,7 +213,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
     .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o({ \p1$125 , \p0$112  }),
+    .o({ \p1$123 , \p0$110  }),
     .rst(rst)
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -303,38 +303,38 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$125 ;
+      p_1_3 <= \p1$123 ;
       begin if (lr_1_2_d2) acc_1_2 <= 24'h000000; else acc_1_2 <= $signed(acc_1_2) + $signed(p_1_2); end
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$112 ;
+      p_1_2 <= \p0$110 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       begin if (lr_1_1_d2) acc_1_1 <= 24'h000000; else acc_1_1 <= $signed(acc_1_1) + $signed(p_1_1); end
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$99 ;
+      p_1_1 <= \p1$97 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       begin if (lr_1_0_d2) acc_1_0 <= 24'h000000; else acc_1_0 <= $signed(acc_1_0) + $signed(p_1_0); end
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$86 ;
+      p_1_0 <= \p0$84 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       begin if (lr_0_3_d2) acc_0_3 <= 24'h000000; else acc_0_3 <= $signed(acc_0_3) + $signed(p_0_3); end
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$73 ;
+      p_0_3 <= \p1$71 ;
       begin if (lr_0_2_d2) acc_0_2 <= 24'h000000; else acc_0_2 <= $signed(acc_0_2) + $signed(p_0_2); end
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$60 ;
+      p_0_2 <= \p0$58 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       begin if (lr_0_1_d2) acc_0_1 <= 24'h000000; else acc_0_1 <= $signed(acc_0_1) + $signed(p_0_1); end

@@ -442,13 +442,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { compute, adv } != 2'h2;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { tile_end, compute } != 1'h1;
-  assign _122_ = & { tile_end, fn_last };
-  assign _123_ = & { _138_, \o_valid$84  };
-  assign _124_ = & { _139_, \o_valid$84  };
-  assign _125_ = & { _140_, \o_valid$84  };
-  assign _126_ = & { _111_, _110_ };
-  assign _127_ = & { _093_, drain_v };
-  assign _128_ = & { _117_, _116_ };
+  assign _122_ = & { _138_, \o_valid$84  };
+  assign _123_ = & { _139_, \o_valid$84  };
+  assign _124_ = & { _140_, \o_valid$84  };
+  assign _125_ = & { _111_, _110_ };
+  assign _126_ = & { _093_, drain_v };
+  assign _127_ = & { _117_, _116_ };
+  assign _128_ = & { tile_end, fn_last };
   assign _137_ = ~ compute;
   assign _129_ = | { _056_, rst };
   assign _130_ = | { enter, rst };
@@ -525,7 +525,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .o_data(o_data),
     .o_last(o_last),
     .o_valid(\o_valid$84 ),
-    .\port$1269$0 (r_data),
+    .\port$1265$0 (r_data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -705,17 +705,17 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       part2 <= 8'h00;
-    end else if (_123_) begin
+    end else if (_122_) begin
       part2 <= o_data;
     end
     if (rst) begin
       part1 <= 8'h00;
-    end else if (_124_) begin
+    end else if (_123_) begin
       part1 <= o_data;
     end
     if (rst) begin
       part0 <= 8'h00;
-    end else if (_125_) begin
+    end else if (_124_) begin
       part0 <= o_data;
     end
     if (rst) begin
@@ -734,7 +734,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       dn_last <= 1'h0;
-    end else if (_126_) begin
+    end else if (_125_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_103_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
     if (_131_) begin
@@ -754,7 +754,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (_132_) begin
       ra_blk <= 4'h0;
-    end else if (_127_) begin
+    end else if (_126_) begin
       ra_blk <= ra_blk_next;
     end
     if (_133_) begin
@@ -784,7 +784,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (rst) begin
       in_data <= 1'h0;
-    end else if (_128_) begin
+    end else if (_127_) begin
       begin if (compute) begin if (adv) in_data <= at_tile_last ? (* full_case = 32'd1 *) _066_ : _170_; else in_data <= 1'hx; end else in_data <= enter; end
     end
     if (rst) begin
@@ -809,7 +809,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end
     if (_136_) begin
       fm0 <= 17'h00000;
-    end else if (_122_) begin
+    end else if (_128_) begin
       fm0 <= fm0 + 2'h2;
     end
   end
@@ -928,13 +928,13 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
   reg [23:0] out_1_2 = 24'h000000;
   reg [23:0] out_1_3 = 24'h000000;
   wire [15:0] p0;
-  wire [15:0] \p0$109 ;
-  wire [15:0] \p0$57 ;
-  wire [15:0] \p0$83 ;
+  wire [15:0] \p0$107 ;
+  wire [15:0] \p0$55 ;
+  wire [15:0] \p0$81 ;
   wire [15:0] p1;
-  wire [15:0] \p1$122 ;
-  wire [15:0] \p1$70 ;
-  wire [15:0] \p1$96 ;
+  wire [15:0] \p1$120 ;
+  wire [15:0] \p1$68 ;
+  wire [15:0] \p1$94 ;
   reg [15:0] p_0_0 = 16'h0000;
   reg [15:0] p_0_1 = 16'h0000;
   reg [15:0] p_0_2 = 16'h0000;
@@ -998,7 +998,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o({ \p1$70 , \p0$57  }),
+    .o({ \p1$68 , \p0$55  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
@@ -1007,7 +1007,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o({ \p1$96 , \p0$83  }),
+    .o({ \p1$94 , \p0$81  }),
     .rst(rst)
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
@@ -1016,7 +1016,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o({ \p1$122 , \p0$109  }),
+    .o({ \p1$120 , \p0$107  }),
     .rst(rst)
   );
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -1102,33 +1102,33 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
       lr_1_3_d2 <= lr_1_3_d1;
       lr_1_3_d1 <= lr_1_3_d0;
       lr_1_3_d0 <= l_1_2;
-      p_1_3 <= \p1$122 ;
+      p_1_3 <= \p1$120 ;
       lr_1_2_d2 <= lr_1_2_d1;
       lr_1_2_d1 <= lr_1_2_d0;
       lr_1_2_d0 <= l_1_1;
-      p_1_2 <= \p0$109 ;
+      p_1_2 <= \p0$107 ;
       l_1_2 <= l_1_1;
       a_1_2 <= a_1_1;
       lr_1_1_d2 <= lr_1_1_d1;
       lr_1_1_d1 <= lr_1_1_d0;
       lr_1_1_d0 <= l_1_0;
-      p_1_1 <= \p1$96 ;
+      p_1_1 <= \p1$94 ;
       l_1_1 <= l_1_0;
       a_1_1 <= a_1_0;
       lr_1_0_d2 <= lr_1_0_d1;
       lr_1_0_d1 <= lr_1_0_d0;
       lr_1_0_d0 <= skew_l1_d0;
-      p_1_0 <= \p0$83 ;
+      p_1_0 <= \p0$81 ;
       l_1_0 <= skew_l1_d0;
       a_1_0 <= skew_a1_d0;
       lr_0_3_d2 <= lr_0_3_d1;
       lr_0_3_d1 <= lr_0_3_d0;
       lr_0_3_d0 <= l_0_2;
-      p_0_3 <= \p1$70 ;
+      p_0_3 <= \p1$68 ;
       lr_0_2_d2 <= lr_0_2_d1;
       lr_0_2_d1 <= lr_0_2_d0;
       lr_0_2_d0 <= l_0_1;
-      p_0_2 <= \p0$57 ;
+      p_0_2 <= \p0$55 ;
       l_0_2 <= l_0_1;
       a_0_2 <= a_0_1;
       lr_0_1_d2 <= lr_0_1_d1;
@@ -1936,7 +1936,7 @@ module \hwq_top.engine.params0 (rst, wp__addr, wp__data, wp__en, \port$841$0 , \
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1269$0 , clk);
+module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_last, i_acc, o_data, o_valid, o_last, \port$1265$0 , clk);
   wire _000_;
   wire _001_;
   wire _002_;
@@ -2061,8 +2061,8 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
   reg o_valid = 1'h0;
   (* unused_bits = "0 1 2 3 4 5 6 7 8" *)
   wire [9:0] over_0;
-  input [68:0] \port$1269$0 ;
-  wire [68:0] \port$1269$0 ;
+  input [68:0] \port$1265$0 ;
+  wire [68:0] \port$1265$0 ;
   reg [23:0] rq0_acc0 = 24'h000000;
   reg [31:0] rq0_b0 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
@@ -2491,10 +2491,10 @@ module \hwq_top.engine.requant (rst, zero_point, act_min, act_max, i_valid, i_la
       if (!_046_) rq1_l0 <= 5'h00;
       else rq1_l0 <= rq0_e0[4:0];
     if (i_valid) begin
-      rq0_b0 <= \port$1269$0 [31:0];
+      rq0_b0 <= \port$1265$0 [31:0];
       rq0_acc0 <= i_acc;
-      rq0_e0 <= \port$1269$0 [68:63];
-      rq0_m0 <= \port$1269$0 [62:32];
+      rq0_e0 <= \port$1265$0 [68:63];
+      rq0_m0 <= \port$1265$0 [62:32];
     end
   end
 endmodule

@@ -975,8 +975,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     begin if (drain_row[1]) begin if (drain_row[0]) drain_2 <= out_3_2; else drain_2 <= out_2_2; end else begin if (drain_row[0]) drain_2 <= out_1_2; else drain_2 <= out_0_2; end end
     begin if (drain_row[1]) begin if (drain_row[0]) drain_3 <= out_3_3; else drain_3 <= out_2_3; end else begin if (drain_row[0]) drain_3 <= out_1_3; else drain_3 <= out_0_3; end end
     if (rst) begin
-      pr_3_2 <= 16'h0000;
-      l_3_2 <= 1'h0;
       a_3_2 <= 8'h00;
       lr_3_1 <= 1'h0;
       pr_3_1 <= 16'h0000;
@@ -1047,9 +1045,9 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
       lr_3_3 <= 1'h0;
       pr_3_3 <= 16'h0000;
       lr_3_2 <= 1'h0;
+      pr_3_2 <= 16'h0000;
+      l_3_2 <= 1'h0;
     end else begin
-      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
-      l_3_2 <= l_3_1;
       a_3_2 <= a_3_1;
       lr_3_1 <= l_3_0;
       pr_3_1 <= $signed(a_3_0) * $signed(w_2_1);
@@ -1120,6 +1118,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
       lr_3_3 <= l_3_2;
       pr_3_3 <= $signed(a_3_2) * $signed(w_2_3);
       lr_3_2 <= l_3_1;
+      pr_3_2 <= $signed(a_3_1) * $signed(w_2_2);
+      l_3_2 <= l_3_1;
     end
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);

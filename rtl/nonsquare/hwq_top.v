@@ -475,14 +475,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _129_ = & { _120_, _119_ };
   assign _130_ = & { tile_end, fn_last };
   assign _139_ = ~ compute;
-  assign _131_ = | { _068_, rst };
-  assign _132_ = | { enter, rst };
+  assign _138_ = | { _068_, rst };
+  assign _131_ = | { enter, rst };
+  assign _132_ = | { drain_restart, rst };
   assign _133_ = | { drain_restart, rst };
   assign _134_ = | { drain_restart, rst };
   assign _135_ = | { drain_restart, rst };
-  assign _136_ = | { drain_restart, rst };
-  assign _137_ = | { d_last, rst };
-  assign _138_ = | { _139_, rst };
+  assign _136_ = | { d_last, rst };
+  assign _137_ = | { _139_, rst };
   assign _141_ = ob == 1'h1;
   assign _142_ = ! ob;
   assign _146_ = drain_restart ? 1'h0 : d_last;
@@ -583,7 +583,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     w_addr <= wa;
     w_data <= { hdr[69:64], hdr[62:0] };
     hdr_out_q <= hdr[71:48];
-    if (_131_) begin
+    if (_138_) begin
       compute <= 1'h0;
     end else if (enter) begin
       compute <= 1'h1;
@@ -595,7 +595,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       nb_one <= ! blk;
       nb_pen <= blk - 1'h1;
     end
-    if (_132_) begin
+    if (_131_) begin
       st_channels <= 1'h0;
     end else if (header_taken) begin
       st_channels <= 1'h1;
@@ -768,7 +768,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_128_) begin
       begin if (enter_q) dn_last <= nb_one; else begin if (_002_) begin if (drain_dn_step) dn_last <= dn_last_next; else dn_last <= 1'hx; end else dn_last <= 1'hx; end end
     end
-    if (_133_) begin
+    if (_132_) begin
       beat_ring <= 3'h1;
     end else if (drain_v) begin
       beat_ring <= { beat_ring[1:0], beat_ring[2] };
@@ -783,7 +783,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_114_) begin
       begin if (_002_) d <= _004_[1:0]; else begin if (drain_restart) d <= 2'h0; else d <= 2'hx; end end
     end
-    if (_134_) begin
+    if (_133_) begin
       ra_row[0] <= 1'h0;
     end else if (drain_v) begin
       ra_row[0] <= _230_[0];
@@ -793,7 +793,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_115_) begin
       ra_row[5:1] <= _166_[5:1];
     end
-    if (_135_) begin
+    if (_134_) begin
       ra_inc[5:1] <= 5'h00;
     end else if (drain_v) begin
       ra_inc[5:1] <= _233_[5:1];
@@ -803,12 +803,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_116_) begin
       ra_inc[0] <= _140_[0];
     end
-    if (_136_) begin
+    if (_135_) begin
       ra <= 6'h00;
     end else if (drain_v) begin
       ra <= beat_ring[2] ? (* full_case = 32'd1 *) _235_ : ra_inc;
     end
-    if (_137_) begin
+    if (_136_) begin
       \$signal$157  <= 1'h0;
     end else begin
       \$signal$157  <= drain_d_pen;
@@ -848,7 +848,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     end else if (_124_) begin
       begin if (compute) begin if (tile_end) fn_rem <= fn_last ? (* full_case = 32'd1 *) nb_pen : _074_[4:0]; else fn_rem <= 5'hxx; end else fn_rem <= blk - 1'h1; end
     end
-    if (_138_) begin
+    if (_137_) begin
       fm0 <= 17'h00000;
     end else if (_130_) begin
       fm0 <= _073_[16:0];

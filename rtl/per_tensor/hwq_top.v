@@ -440,7 +440,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign drain_back[16:0] = _423_;
   reg [16:0] _424_ = 17'h00000;
   assign drain_plus[16:0] = _424_;
-  assign _122_ = { take_ch, header_taken } != 1'h0;
   assign _106_ = { take_ch, header_taken } != 1'h0;
   assign _107_ = { take_ch, header_taken } != 1'h0;
   assign _108_ = { take_ch, header_taken } != 1'h0;
@@ -457,6 +456,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign _119_ = { tile_end, compute } != 1'h1;
   assign _120_ = { tile_end, compute } != 1'h1;
   assign _121_ = { st_flush, st_compute } != 1'h0;
+  assign _122_ = { take_ch, header_taken } != 1'h0;
   assign _123_ = & { _142_, \o_valid$86  };
   assign _124_ = & { _143_, \o_valid$86  };
   assign _125_ = & { _144_, \o_valid$86  };

@@ -318,8 +318,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
   assign o_data = { out_0_15, out_0_14, out_0_13, out_0_12, out_0_11, out_0_10, out_0_9, out_0_8, out_0_7, out_0_6, out_0_5, out_0_4, out_0_3, out_0_2, out_0_1, out_0_0 };
   always @(posedge clk) begin
     if (en) begin
-      skew_w6_d2 <= skew_w6_d1;
-      skew_w6_d1 <= skew_w6_d0;
       skew_w6_d0 <= in_w6;
       skew_w5_d3 <= skew_w5_d2;
       skew_w5_d2 <= skew_w5_d1;
@@ -454,6 +452,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
       skew_w7_d0 <= in_w7;
       skew_w6_d4 <= skew_w6_d3;
       skew_w6_d3 <= skew_w6_d2;
+      skew_w6_d2 <= skew_w6_d1;
+      skew_w6_d1 <= skew_w6_d0;
     end
     if (en)
       if (zero_w4) skew_w5_d4 <= 8'h00;

@@ -402,7 +402,11 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
   assign count_next = cap_7_3 ? 4'h8 : _079_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
   always @(posedge clk) begin
+    if (cap_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
     if (rst) begin
+      acc_2_2 <= 26'h0000000;
       lr_2_2 <= 1'h0;
       pr_2_2 <= 16'h0000;
       l_2_2 <= 1'h0;
@@ -611,8 +615,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
       acc_2_3 <= 26'h0000000;
       lr_2_3 <= 1'h0;
       pr_2_3 <= 16'h0000;
-      acc_2_2 <= 26'h0000000;
     end else if (en) begin
+      begin if (lr_2_2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
       lr_2_2 <= l_2_1;
       pr_2_2 <= $signed(a_2_1) * $signed(w_1_2);
       l_2_2 <= l_2_1;
@@ -821,7 +825,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
       begin if (lr_2_3) acc_2_3 <= 26'h0000000; else acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3); end
       lr_2_3 <= l_2_2;
       pr_2_3 <= $signed(a_2_2) * $signed(w_1_3);
-      begin if (lr_2_2) acc_2_2 <= 26'h0000000; else acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2); end
     end
     if (en) begin
       w_2_2 <= w_1_2;
@@ -991,9 +994,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_valid_next,
     end
     if (cap_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    end
-    if (cap_2_2) begin
-      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
   end
 endmodule

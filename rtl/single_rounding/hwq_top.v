@@ -1090,47 +1090,47 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
   assign _034_ = in_idle ? 8'h00 : in_a0;
   assign _035_ = in_idle ? 8'h00 : in_w0;
   assign _001_ = drain_count - 1'h1;
-  assign _036_ = | { lr_2_1, rst };
-  assign _037_ = | { lr_2_0, rst };
-  assign _038_ = | { lr_1_3, rst };
-  assign _039_ = | { lr_1_2, rst };
-  assign _040_ = | { lr_1_1, rst };
-  assign _041_ = | { lr_1_0, rst };
-  assign _042_ = | { lr_0_3, rst };
-  assign _043_ = | { lr_0_2, rst };
-  assign _044_ = | { lr_0_1, rst };
-  assign _045_ = | { lr_0_0, rst };
-  assign _046_ = | { in_idle, rst };
-  assign _047_ = | { zero_a6, rst };
-  assign _048_ = | { zero_a5, rst };
-  assign _049_ = | { zero_a4, rst };
-  assign _050_ = | { zero_a3, rst };
-  assign _051_ = | { zero_a2, rst };
-  assign _052_ = | { zero_a1, rst };
-  assign _053_ = | { in_idle, rst };
-  assign _054_ = | { lr_7_3, rst };
+  assign _036_ = | { lr_2_2, rst };
+  assign _037_ = | { lr_2_1, rst };
+  assign _038_ = | { lr_2_0, rst };
+  assign _039_ = | { lr_1_3, rst };
+  assign _040_ = | { lr_1_2, rst };
+  assign _041_ = | { lr_1_1, rst };
+  assign _042_ = | { lr_1_0, rst };
+  assign _043_ = | { lr_0_3, rst };
+  assign _044_ = | { lr_0_2, rst };
+  assign _045_ = | { lr_0_1, rst };
+  assign _046_ = | { lr_0_0, rst };
+  assign _047_ = | { in_idle, rst };
+  assign _048_ = | { zero_a6, rst };
+  assign _049_ = | { zero_a5, rst };
+  assign _050_ = | { zero_a4, rst };
+  assign _051_ = | { zero_a3, rst };
+  assign _052_ = | { zero_a2, rst };
+  assign _053_ = | { zero_a1, rst };
+  assign _054_ = | { in_idle, rst };
   assign _055_ = | { lr_7_3, rst };
-  assign _056_ = | { lr_7_2, rst };
-  assign _057_ = | { lr_7_1, rst };
-  assign _058_ = | { lr_7_0, rst };
-  assign _059_ = | { lr_6_3, rst };
-  assign _060_ = | { lr_6_2, rst };
-  assign _061_ = | { lr_6_1, rst };
-  assign _062_ = | { lr_6_0, rst };
-  assign _063_ = | { lr_5_3, rst };
-  assign _064_ = | { lr_5_2, rst };
-  assign _065_ = | { lr_5_1, rst };
-  assign _066_ = | { lr_5_0, rst };
-  assign _067_ = | { lr_4_3, rst };
-  assign _068_ = | { lr_4_2, rst };
-  assign _069_ = | { lr_4_1, rst };
-  assign _070_ = | { lr_4_0, rst };
-  assign _071_ = | { lr_3_3, rst };
-  assign _072_ = | { lr_3_2, rst };
-  assign _073_ = | { lr_3_1, rst };
-  assign _074_ = | { lr_3_0, rst };
-  assign _075_ = | { lr_2_3, rst };
-  assign _076_ = | { lr_2_2, rst };
+  assign _056_ = | { lr_7_3, rst };
+  assign _057_ = | { lr_7_2, rst };
+  assign _058_ = | { lr_7_1, rst };
+  assign _059_ = | { lr_7_0, rst };
+  assign _060_ = | { lr_6_3, rst };
+  assign _061_ = | { lr_6_2, rst };
+  assign _062_ = | { lr_6_1, rst };
+  assign _063_ = | { lr_6_0, rst };
+  assign _064_ = | { lr_5_3, rst };
+  assign _065_ = | { lr_5_2, rst };
+  assign _066_ = | { lr_5_1, rst };
+  assign _067_ = | { lr_5_0, rst };
+  assign _068_ = | { lr_4_3, rst };
+  assign _069_ = | { lr_4_2, rst };
+  assign _070_ = | { lr_4_1, rst };
+  assign _071_ = | { lr_4_0, rst };
+  assign _072_ = | { lr_3_3, rst };
+  assign _073_ = | { lr_3_2, rst };
+  assign _074_ = | { lr_3_1, rst };
+  assign _075_ = | { lr_3_0, rst };
+  assign _076_ = | { lr_2_3, rst };
   assign _077_ = drain_advance ? _001_ : drain_count;
   assign count_next = lr_7_3 ? 4'h8 : _077_;
   assign o_data = { drain_3, drain_2, drain_1, drain_0 };
@@ -1183,6 +1183,14 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     w_2_0 <= w_1_0;
     w_2_1 <= w_1_1;
     w_2_2 <= w_1_2;
+    if (lr_2_2) begin
+      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
+    if (_036_) begin
+      acc_2_2 <= 26'h0000000;
+    end else begin
+      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
+    end
     if (rst) begin
       lr_2_2 <= 1'h0;
       pr_2_2 <= 16'h0000;
@@ -1533,7 +1541,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_2_1) begin
       out_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
     end
-    if (_036_) begin
+    if (_037_) begin
       acc_2_1 <= 26'h0000000;
     end else begin
       acc_2_1 <= $signed(acc_2_1) + $signed(pr_2_1);
@@ -1541,7 +1549,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_2_0) begin
       out_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
     end
-    if (_037_) begin
+    if (_038_) begin
       acc_2_0 <= 26'h0000000;
     end else begin
       acc_2_0 <= $signed(acc_2_0) + $signed(pr_2_0);
@@ -1549,7 +1557,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_3) begin
       out_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
     end
-    if (_038_) begin
+    if (_039_) begin
       acc_1_3 <= 26'h0000000;
     end else begin
       acc_1_3 <= $signed(acc_1_3) + $signed(pr_1_3);
@@ -1557,7 +1565,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_2) begin
       out_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
     end
-    if (_039_) begin
+    if (_040_) begin
       acc_1_2 <= 26'h0000000;
     end else begin
       acc_1_2 <= $signed(acc_1_2) + $signed(pr_1_2);
@@ -1565,7 +1573,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_1) begin
       out_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
     end
-    if (_040_) begin
+    if (_041_) begin
       acc_1_1 <= 26'h0000000;
     end else begin
       acc_1_1 <= $signed(acc_1_1) + $signed(pr_1_1);
@@ -1573,7 +1581,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_1_0) begin
       out_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
     end
-    if (_041_) begin
+    if (_042_) begin
       acc_1_0 <= 26'h0000000;
     end else begin
       acc_1_0 <= $signed(acc_1_0) + $signed(pr_1_0);
@@ -1581,7 +1589,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_3) begin
       out_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
     end
-    if (_042_) begin
+    if (_043_) begin
       acc_0_3 <= 26'h0000000;
     end else begin
       acc_0_3 <= $signed(acc_0_3) + $signed(pr_0_3);
@@ -1589,7 +1597,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_2) begin
       out_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
     end
-    if (_043_) begin
+    if (_044_) begin
       acc_0_2 <= 26'h0000000;
     end else begin
       acc_0_2 <= $signed(acc_0_2) + $signed(pr_0_2);
@@ -1597,7 +1605,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_1) begin
       out_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
     end
-    if (_044_) begin
+    if (_045_) begin
       acc_0_1 <= 26'h0000000;
     end else begin
       acc_0_1 <= $signed(acc_0_1) + $signed(pr_0_1);
@@ -1605,7 +1613,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_0_0) begin
       out_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
     end
-    if (_045_) begin
+    if (_046_) begin
       acc_0_0 <= 26'h0000000;
     end else begin
       acc_0_0 <= $signed(acc_0_0) + $signed(pr_0_0);
@@ -1617,7 +1625,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
       w_0_0 <= in_w0;
       skew_w1_d0 <= in_w1;
     end
-    if (_046_) begin
+    if (_047_) begin
       a_0_0 <= 8'h00;
     end else begin
       a_0_0 <= in_a0;
@@ -1632,42 +1640,42 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     end else begin
       skew_w2_d1 <= skew_w2_d0;
     end
-    if (_047_) begin
+    if (_048_) begin
       skew_a7_d6 <= 8'h00;
     end else begin
       skew_a7_d6 <= skew_a7_d5;
     end
-    if (_048_) begin
+    if (_049_) begin
       skew_a6_d5 <= 8'h00;
     end else begin
       skew_a6_d5 <= skew_a6_d4;
     end
-    if (_049_) begin
+    if (_050_) begin
       skew_a5_d4 <= 8'h00;
     end else begin
       skew_a5_d4 <= skew_a5_d3;
     end
-    if (_050_) begin
+    if (_051_) begin
       skew_a4_d3 <= 8'h00;
     end else begin
       skew_a4_d3 <= skew_a4_d2;
     end
-    if (_051_) begin
+    if (_052_) begin
       skew_a3_d2 <= 8'h00;
     end else begin
       skew_a3_d2 <= skew_a3_d1;
     end
-    if (_052_) begin
+    if (_053_) begin
       skew_a2_d1 <= 8'h00;
     end else begin
       skew_a2_d1 <= skew_a2_d0;
     end
-    if (_053_) begin
+    if (_054_) begin
       skew_a1_d0 <= 8'h00;
     end else begin
       skew_a1_d0 <= in_a1;
     end
-    if (_054_) begin
+    if (_055_) begin
       drain_row <= 3'h0;
     end else if (drain_advance) begin
       drain_row <= drain_row + 1'h1;
@@ -1675,7 +1683,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_7_3) begin
       out_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
     end
-    if (_055_) begin
+    if (_056_) begin
       acc_7_3 <= 26'h0000000;
     end else begin
       acc_7_3 <= $signed(acc_7_3) + $signed(pr_7_3);
@@ -1683,7 +1691,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_7_2) begin
       out_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
     end
-    if (_056_) begin
+    if (_057_) begin
       acc_7_2 <= 26'h0000000;
     end else begin
       acc_7_2 <= $signed(acc_7_2) + $signed(pr_7_2);
@@ -1691,7 +1699,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_7_1) begin
       out_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
     end
-    if (_057_) begin
+    if (_058_) begin
       acc_7_1 <= 26'h0000000;
     end else begin
       acc_7_1 <= $signed(acc_7_1) + $signed(pr_7_1);
@@ -1699,7 +1707,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_7_0) begin
       out_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
     end
-    if (_058_) begin
+    if (_059_) begin
       acc_7_0 <= 26'h0000000;
     end else begin
       acc_7_0 <= $signed(acc_7_0) + $signed(pr_7_0);
@@ -1707,7 +1715,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_6_3) begin
       out_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
     end
-    if (_059_) begin
+    if (_060_) begin
       acc_6_3 <= 26'h0000000;
     end else begin
       acc_6_3 <= $signed(acc_6_3) + $signed(pr_6_3);
@@ -1715,7 +1723,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_6_2) begin
       out_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
     end
-    if (_060_) begin
+    if (_061_) begin
       acc_6_2 <= 26'h0000000;
     end else begin
       acc_6_2 <= $signed(acc_6_2) + $signed(pr_6_2);
@@ -1723,7 +1731,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_6_1) begin
       out_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
     end
-    if (_061_) begin
+    if (_062_) begin
       acc_6_1 <= 26'h0000000;
     end else begin
       acc_6_1 <= $signed(acc_6_1) + $signed(pr_6_1);
@@ -1731,7 +1739,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_6_0) begin
       out_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
     end
-    if (_062_) begin
+    if (_063_) begin
       acc_6_0 <= 26'h0000000;
     end else begin
       acc_6_0 <= $signed(acc_6_0) + $signed(pr_6_0);
@@ -1739,7 +1747,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_5_3) begin
       out_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
     end
-    if (_063_) begin
+    if (_064_) begin
       acc_5_3 <= 26'h0000000;
     end else begin
       acc_5_3 <= $signed(acc_5_3) + $signed(pr_5_3);
@@ -1747,7 +1755,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_5_2) begin
       out_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
     end
-    if (_064_) begin
+    if (_065_) begin
       acc_5_2 <= 26'h0000000;
     end else begin
       acc_5_2 <= $signed(acc_5_2) + $signed(pr_5_2);
@@ -1755,7 +1763,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_5_1) begin
       out_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
     end
-    if (_065_) begin
+    if (_066_) begin
       acc_5_1 <= 26'h0000000;
     end else begin
       acc_5_1 <= $signed(acc_5_1) + $signed(pr_5_1);
@@ -1763,7 +1771,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_5_0) begin
       out_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
     end
-    if (_066_) begin
+    if (_067_) begin
       acc_5_0 <= 26'h0000000;
     end else begin
       acc_5_0 <= $signed(acc_5_0) + $signed(pr_5_0);
@@ -1771,7 +1779,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_4_3) begin
       out_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
     end
-    if (_067_) begin
+    if (_068_) begin
       acc_4_3 <= 26'h0000000;
     end else begin
       acc_4_3 <= $signed(acc_4_3) + $signed(pr_4_3);
@@ -1779,7 +1787,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_4_2) begin
       out_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
     end
-    if (_068_) begin
+    if (_069_) begin
       acc_4_2 <= 26'h0000000;
     end else begin
       acc_4_2 <= $signed(acc_4_2) + $signed(pr_4_2);
@@ -1787,7 +1795,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_4_1) begin
       out_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
     end
-    if (_069_) begin
+    if (_070_) begin
       acc_4_1 <= 26'h0000000;
     end else begin
       acc_4_1 <= $signed(acc_4_1) + $signed(pr_4_1);
@@ -1795,7 +1803,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_4_0) begin
       out_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
     end
-    if (_070_) begin
+    if (_071_) begin
       acc_4_0 <= 26'h0000000;
     end else begin
       acc_4_0 <= $signed(acc_4_0) + $signed(pr_4_0);
@@ -1803,7 +1811,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_3_3) begin
       out_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
     end
-    if (_071_) begin
+    if (_072_) begin
       acc_3_3 <= 26'h0000000;
     end else begin
       acc_3_3 <= $signed(acc_3_3) + $signed(pr_3_3);
@@ -1811,7 +1819,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_3_2) begin
       out_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
     end
-    if (_072_) begin
+    if (_073_) begin
       acc_3_2 <= 26'h0000000;
     end else begin
       acc_3_2 <= $signed(acc_3_2) + $signed(pr_3_2);
@@ -1819,7 +1827,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_3_1) begin
       out_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
     end
-    if (_073_) begin
+    if (_074_) begin
       acc_3_1 <= 26'h0000000;
     end else begin
       acc_3_1 <= $signed(acc_3_1) + $signed(pr_3_1);
@@ -1827,7 +1835,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_3_0) begin
       out_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
     end
-    if (_074_) begin
+    if (_075_) begin
       acc_3_0 <= 26'h0000000;
     end else begin
       acc_3_0 <= $signed(acc_3_0) + $signed(pr_3_0);
@@ -1835,18 +1843,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_valid, i_last, o_valid_next, drai
     if (lr_2_3) begin
       out_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
     end
-    if (_075_) begin
+    if (_076_) begin
       acc_2_3 <= 26'h0000000;
     end else begin
       acc_2_3 <= $signed(acc_2_3) + $signed(pr_2_3);
-    end
-    if (lr_2_2) begin
-      out_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
-    end
-    if (_076_) begin
-      acc_2_2 <= 26'h0000000;
-    end else begin
-      acc_2_2 <= $signed(acc_2_2) + $signed(pr_2_2);
     end
   end
 endmodule

@@ -105,12 +105,12 @@ def test_corner_classes(name):
         assert np.array_equal(out, run_layer(layer, x)), job
 
 
-@pytest.mark.parametrize("name", ["default", "row1x16", "per_tensor", "ecp5_8x8",
-                                  "ecp5_8x8_dsp"])
+@pytest.mark.parametrize("name", ["default", "row1x16", "per_tensor", "ecp5_8x8_fabric",
+                                  "ecp5_8x8"])
 def test_reset_in_the_middle_of_a_tile(name):
-    # (ecp5_8x8: three input registers, the last zeroing the operands and reset with the
+    # (ecp5_8x8_fabric: three input registers, the last zeroing the operands and reset with the
     # domain; the other lanes zeroed in their last skew registers by flags that reset to 1
-    # with them; ecp5_8x8_dsp likewise, its weights' flags without reset)
+    # with them; ecp5_8x8 likewise, its weights' flags without reset)
     cfg = load_config(f"configs/{name}.yaml")
     rng = np.random.default_rng(2)
     jobs = [make_job(rng, cfg, cfg.rows + 2, cfg.cols + 1, cfg.min_tile_steps + 7),
